@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* ukvm.h - ukfork's KVM monitor: many unikernel VMs in one process. */
+#ifndef UKVM_H
+#define UKVM_H
+
+#include "../../core/backend.h"
+
+/*
+ * A monitor hosts many VMs (no per-process globals), each vCPU on its own
+ * thread. It implements the backend operations of core/backend.h; its
+ * events (struct ukf_be_event) are delivered through cfg.event, called from
+ * vCPU threads (or from the calling thread for synchronous failures): the
+ * event and what it points to are valid only during the call, and the
+ * receiver must be thread-safe (the live world queues them to its loop).
+ */
+typedef struct ukvm ukvm_t;
+
+struct ukvm_config {
+	/* Event sink (required). `node` is always cfg.node. */
+	void (*event)(void *u, ukf_node_id_t node, const struct ukf_be_event *ev);
+	void *u;
+	ukf_node_id_t node;
+	/*
+	 * If 0, ukf_ready() returns at once (0) without a UKF_BE_READY pause;
+	 * the event is still reported. If 1, the guest stays paused until
+	 * complete(), so a template can be taken (the engine's mode).
+	 */
+	int pause_on_ready;
+	/* A guest running longer than this fails ("deadline"); 0 = none. */
+	ukf_ns_t run_limit_ns;
+	/* Limits: VMs alive, total guest memory (0 = no limit). */
+	uint32_t max_vms;
+	uint64_t max_mem_bytes;
+};
+
+/* Open /dev/kvm and create a monitor; NULL with a message in err. */
+ukvm_t *ukvm_create(const struct ukvm_config *cfg, char *err, size_t errlen);
+/* Stop every VM, join threads, free, NULL *m. */
+void ukvm_destroy(ukvm_t **m);
+
+/* The backend operations table; `b` is the ukvm_t. */
+extern const struct ukf_backend_ops ukvm_backend_ops;
+
+/* 1 if /dev/kvm can be opened and has the API this monitor needs. */
+int ukvm_available(char *why, size_t len);
+
+#endif /* UKVM_H */

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* engine.h - the ukfork engine: node agents, the fork protocol, policies. */
+#ifndef UKF_ENGINE_H
+#define UKF_ENGINE_H
+
+#include "backend.h"
+#include "env.h"
+#include "ukf.h"
+
+/*
+ * One engine object hosts the agents of every node this process simulates
+ * or runs (thousands in simulation, one in the embedded live world). Agents
+ * share nothing but wire messages (env->send) and the directory
+ * (env->directory/publish). The engine is a pure state machine: it reacts to
+ * ukf_engine_on_*() and to workload requests, and acts through env and the
+ * backend. Single-threaded: all calls from the world's event loop.
+ */
+typedef struct ukf_engine ukf_engine_t;
+
+struct ukf_node_config {
+	uint32_t vcpus;     /* capacity: vCPUs (default 8) */
+	uint64_t mem_bytes; /* capacity: memory for instances (default 16G) */
+	uint64_t cache_bytes; /* template cache budget (default 4G) */
+};
+
+/* Where a node gets a template it lacks. */
+enum ukf_fetch {
+	UKF_FETCH_PEER = 0, /* fetch from a node whose directory record has it */
+	UKF_FETCH_COLD = 1  /* boot cold locally, template at its ready() */
+};
+
+struct ukf_engine_config {
+	uint32_t nodes;
+	struct ukf_node_config node;           /* same for every node ... */
+	const struct ukf_node_config *per_node;/* ... unless this has `nodes` */
+	const char *placement;  /* registry name, default "least-loaded" */
+	const char *templates;  /* registry name, default "on-demand" */
+	enum ukf_fetch fetch;   /* default UKF_FETCH_PEER */
+	uint32_t prewarm_k;     /* "prewarm": top-K apps (default 2) */
+	uint32_t max_children;  /* per instance (default 64) */
+	uint32_t max_queue;     /* messages queued per instance (default 256) */
+	ukf_ns_t retry_ns;      /* back-off when no node has capacity (10ms) */
+	uint32_t max_retries;   /* then the request fails (default 100) */
+};
+/* Fill *c with the defaults above (nodes = 1). */
+void ukf_engine_config_default(struct ukf_engine_config *c);
+
+/* One finished instance, as written to the results database. */
+struct ukf_record {
+	ukf_id_t id;
+	ukf_id_t parent;        /* 0: requested by the workload */
+	uint32_t app;
+	const char *app_name;
+	ukf_node_id_t origin;   /* node that handled the request */
+	ukf_node_id_t node;     /* node it ran on */
+	enum ukf_start start;   /* cold / template / fork */
+	int remote;             /* 1 if node != origin */
+	int template_fetched;   /* 1 if a template was fetched for it */
+	int template_made;      /* 1 if a template was taken at its ready() */
+	uint64_t delta_bytes;   /* remote fork: bytes shipped */
+	uint64_t dirty_pages;   /* pages dirtied since its template at exit */
+	ukf_ns_t t_request;     /* request made */
+	ukf_ns_t t_placed;      /* placement decided (target chosen) */
+	ukf_ns_t t_start;       /* backend operation started on the target */
+	ukf_ns_t t_ready;       /* ready (request-to-ready = t_ready - t_request) */
+	ukf_ns_t t_exit;        /* exited or failed; UKF_NS_NEVER if still alive */
+	int64_t status;         /* exit status; UKF_STATUS_FAILED if failed */
+	const char *fail_reason;/* NULL unless failed */
+};
+#define UKF_STATUS_FAILED (-1000)
+#define UKF_STATUS_RUNNING (-1001)
+
+/*
+ * Workload hooks: how the engine tells the requester (a Lua process, an
+ * arrival process, a CLI command) what happened to instances it asked for.
+ * `tag` is the value given with the request. Any hook may be NULL.
+ */
+struct ukf_engine_hooks {
+	void (*on_ready)(void *u, ukf_id_t id, uint64_t tag);
+	void (*on_exit)(void *u, ukf_id_t id, uint64_t tag, int64_t status);
+	void (*on_fail)(void *u, ukf_id_t id, uint64_t tag, const char *why);
+	void (*on_console)(void *u, ukf_id_t id, const char *line, size_t len);
+	void *u;
+};
+
+/*
+ * Create the engine. Copies cfg; keeps env, be and hooks (the caller keeps
+ * them alive until destroy). Returns NULL with a message in err (unknown
+ * policy name, zero nodes, ...).
+ */
+ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
+				const struct ukf_env *env,
+				const struct ukf_backend *be,
+				const struct ukf_engine_hooks *hooks, char *err,
+				size_t errlen);
+/* Destroy instances still alive (their rows recorded), free, NULL *e. */
+void ukf_engine_destroy(ukf_engine_t **e);
+
+/*
+ * Register an application; returns its id (>= 0) or -1 (duplicate name,
+ * table full). The engine copies *app and sets app->id in its copy.
+ */
+int ukf_engine_add_app(ukf_engine_t *e, const struct ukf_app *app);
+const struct ukf_app *ukf_engine_app(const ukf_engine_t *e, uint32_t app);
+int ukf_engine_app_find(const ukf_engine_t *e, const char *name);
+
+/* Start: publish every node's directory record, prewarm if the policy says. */
+int ukf_engine_start(ukf_engine_t *e);
+
+/*
+ * Workload requests, handled by node `origin`'s agent (placement runs there).
+ * spawn: a new instance of `app` (template clone or cold boot).
+ * fork: a live fork of running instance `parent` (external trigger).
+ * kill: stop an instance (recorded as failed "killed").
+ * Return 0 with *id set, or -errno (-EINVAL bad app/node, -ESRCH).
+ */
+int ukf_engine_spawn(ukf_engine_t *e, ukf_node_id_t origin, uint32_t app,
+		     const char *args, uint64_t tag, ukf_id_t *id);
+int ukf_engine_fork(ukf_engine_t *e, ukf_id_t parent, uint64_t tag,
+		    ukf_id_t *id);
+int ukf_engine_kill(ukf_engine_t *e, ukf_id_t id);
+
+/* World callbacks (see env.h and backend.h). */
+void ukf_engine_on_timer(ukf_engine_t *e, ukf_node_id_t node, uint64_t cookie);
+void ukf_engine_on_message(ukf_engine_t *e, ukf_node_id_t to,
+			   ukf_node_id_t from, const void *buf, size_t len);
+void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
+			   const struct ukf_be_event *ev);
+
+/* A node's state for periodic samples and reports. */
+struct ukf_node_stats {
+	uint32_t instances;      /* alive on the node */
+	uint32_t vcpus_used, vcpus;
+	uint64_t mem_used, mem;
+	uint32_t templates;      /* templates cached */
+	uint64_t cache_used, cache;
+	uint64_t requests, cold, template_clones, forks, remote_in, fetches,
+		evictions, rejects;
+};
+int ukf_engine_node_stats(const ukf_engine_t *e, ukf_node_id_t node,
+			  struct ukf_node_stats *s);
+/* Instances alive (any node). */
+uint64_t ukf_engine_alive(const ukf_engine_t *e);
+/* Human-readable template list of a node, e.g. "web,db" (into buf). */
+size_t ukf_engine_node_templates(const ukf_engine_t *e, ukf_node_id_t node,
+				 char *buf, size_t cap);
+
+#endif /* UKF_ENGINE_H */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* ukf.h - common types of the ukfork engine: time, ids, applications. */
+#ifndef UKF_H
+#define UKF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UKF_VERSION "0.1.0"
+
+/* Time is integer nanoseconds: virtual in simulation, CLOCK_MONOTONIC live. */
+typedef int64_t ukf_ns_t;
+#define UKF_US 1000LL
+#define UKF_MS 1000000LL
+#define UKF_S 1000000000LL
+#define UKF_NS_NEVER INT64_MAX
+
+/* Instance id: globally unique in a run, never 0. */
+typedef uint64_t ukf_id_t;
+
+/* Node index in the cluster, 0..nodes-1. */
+typedef uint32_t ukf_node_id_t;
+#define UKF_NODE_NONE UINT32_MAX
+
+/* How an instance came to life. Stable values: stored in result databases. */
+enum ukf_start {
+	UKF_START_COLD = 0,        /* cold boot of the image */
+	UKF_START_TEMPLATE = 1,    /* clone of the app's template */
+	UKF_START_FORK = 2,        /* live fork of a running instance */
+	UKF_START_UNKNOWN = 3
+};
+const char *ukf_start_name(enum ukf_start s);
+
+/*
+ * An application, described by the same key=value string in both worlds:
+ *   mem=64M init=50ms work=10ms dirty=256 fork=4 [units=1 vcpus=1 image=2M]
+ * Units: sizes take K/M/G (binary), times take ns/us/ms/s (bare number = ms
+ * for times, bytes for sizes). Unknown keys are an error.
+ */
+#define UKF_APP_NAME_MAX 64
+#define UKF_APP_PATH_MAX 256
+#define UKF_APP_ARGS_MAX 512
+struct ukf_app {
+	uint32_t id;                    /* index in the engine's app table */
+	char name[UKF_APP_NAME_MAX];
+	char image[UKF_APP_PATH_MAX];   /* guest image for real backends, or "" */
+	char args[UKF_APP_ARGS_MAX];    /* the key=value string as given */
+	uint64_t mem_bytes;             /* mem=   (default 64M) */
+	ukf_ns_t init_ns;               /* init=  (default 50ms) */
+	ukf_ns_t work_ns;               /* work=  (default 10ms) */
+	uint32_t dirty_pages;           /* dirty= (default 256) pages per unit */
+	uint32_t fork;                  /* fork=  (default 0) children per unit */
+	uint32_t units;                 /* units= (default 1) units of work */
+	uint32_t vcpus;                 /* vcpus= (default 1) */
+	uint64_t image_bytes;           /* image= (default 2M) image size */
+};
+
+/*
+ * Parse "key=value ..." into *app (defaults first, then the given keys).
+ * Returns 0, or -1 with a message naming the bad key/value in err.
+ */
+int ukf_app_parse(struct ukf_app *app, const char *name, const char *kv,
+		  char *err, size_t errlen);
+
+/* Parse one size ("64M") or time ("50ms") value; 0 or -1. */
+int ukf_parse_size(const char *s, uint64_t *out);
+int ukf_parse_time(const char *s, ukf_ns_t *out);
+
+#endif /* UKF_H */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* world.h - what a scenario runner sees of a world: clock, scheduling, run. */
+#ifndef UKF_WORLD_H
+#define UKF_WORLD_H
+
+#include "engine.h"
+
+/*
+ * A world owns an engine, a backend and an env implementation: the
+ * simulated world (sim/sim.h, virtual clock) or the live world (live/live.h,
+ * real clock and a real backend). The Lua scenario runner drives either one
+ * through this table, so one scenario runs in both.
+ */
+struct ukf_world_sinks {
+	/* Every finished instance (NULL: not kept). */
+	void (*record)(void *u, const struct ukf_record *r);
+	/* Event log lines (NULL: logging off). `t` is world time. */
+	void (*log)(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line);
+	/* Workload hooks, forwarded from the engine. */
+	struct ukf_engine_hooks hooks;
+	void *u;
+};
+
+typedef void (*ukf_world_fn)(void *arg, uint64_t x);
+
+struct ukf_world_ops {
+	const char *name; /* "sim", "kvm" */
+	ukf_ns_t (*now)(void *w);
+	/*
+	 * Call fn(arg, x) from the event loop at time t (>= now; earlier is
+	 * clamped to now). Events at equal times run in scheduling order.
+	 * Returns 0 or -errno.
+	 */
+	int (*at)(void *w, ukf_ns_t t, ukf_world_fn fn, void *arg, uint64_t x);
+	/*
+	 * Run the event loop until nothing is left to do, time `until` is
+	 * reached, or *stop becomes nonzero. Returns 0, or -1 with a message
+	 * in err if the world failed.
+	 */
+	int (*run)(void *w, ukf_ns_t until, volatile int *stop, char *err,
+		   size_t errlen);
+	ukf_engine_t *(*engine)(void *w);
+	/* Events processed so far (for progress and benchmarks). */
+	uint64_t (*events)(void *w);
+	void (*destroy)(void **w);
+};
+
+struct ukf_world {
+	const struct ukf_world_ops *ops;
+	void *w;
+};
+
+#endif /* UKF_WORLD_H */

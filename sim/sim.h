@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* sim.h - the simulated world: virtual clock, network, hosts, VM costs. */
+#ifndef UKF_SIM_H
+#define UKF_SIM_H
+
+#include "../core/world.h"
+
+/*
+ * Cost model of simulated VM operations. Defaults come from data/model.conf
+ * (published figures, each with its source); ukf_sim_model_load() reads a
+ * file of the same "key = value  # source" form.
+ */
+struct ukf_sim_model {
+	ukf_ns_t boot_base_ns;        /* cold boot: fixed cost */
+	double boot_ns_per_byte;      /* cold boot: per image byte */
+	ukf_ns_t template_base_ns;    /* taking a template: fixed */
+	double template_ns_per_byte;  /* per byte of guest memory frozen */
+	ukf_ns_t clone_base_ns;       /* local clone (template or fork): fixed */
+	ukf_ns_t clone_ns_per_page;   /* per dirty page copied at fork */
+	ukf_ns_t touch_ns_per_page;   /* first-touch fault after a clone */
+	ukf_ns_t restore_base_ns;     /* remote clone: restore from delta */
+	ukf_ns_t restore_ns_per_page;
+	ukf_ns_t destroy_ns;
+	double jitter;                /* lognormal sigma applied to each cost */
+};
+void ukf_sim_model_default(struct ukf_sim_model *m);
+/* Load key = value lines over *m; -1 with "file:line: ..." in err. */
+int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
+		       size_t errlen);
+
+struct ukf_sim_config {
+	struct ukf_engine_config engine;
+	struct ukf_sim_model model;
+	ukf_ns_t link_latency_ns;   /* one-way per message (default 50us) */
+	double link_bandwidth_bps;  /* per node link, bytes/s (default 1.25e9) */
+	ukf_ns_t dir_delay_ns;      /* directory propagation delay (1ms) */
+	ukf_ns_t sample_every_ns;   /* node samples period (0 = off) */
+	uint64_t seed;
+	uint32_t rep;               /* replication: a separate substream */
+};
+void ukf_sim_config_default(struct ukf_sim_config *c);
+
+/* Node samples, taken every sample_every_ns, to the sample sink. */
+struct ukf_sim_sample {
+	ukf_ns_t t;
+	ukf_node_id_t node;
+	struct ukf_node_stats s;
+	const char *templates; /* comma-separated app names */
+};
+
+/*
+ * Create a simulated world with its engine. The apps are registered into
+ * the engine by the caller (ukf_engine_add_app on world->engine) before
+ * ukf_engine_start. Returns 0 and fills *world, or -1 with a message in err.
+ */
+int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
+		   const struct ukf_world_sinks *sinks,
+		   void (*sample)(void *u, const struct ukf_sim_sample *s),
+		   char *err, size_t errlen);
+
+#endif /* UKF_SIM_H */
