@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* results.h - the SQLite results database: runs, instances, samples, boots. */
+#ifndef UKF_RESULTS_H
+#define UKF_RESULTS_H
+
+#include <stdio.h>
+#include "../core/engine.h"
+
+/*
+ * One database file (WAL mode). A run is written in one transaction:
+ * ukf_db_run_begin .. ukf_db_run_commit; a crash or ukf_db_run_abort leaves
+ * no trace of it. All functions return 0 (or a positive id) on success and
+ * -1 with a message retrievable by ukf_db_error() on failure.
+ */
+typedef struct ukf_db ukf_db_t;
+
+ukf_db_t *ukf_db_open(const char *path, char *err, size_t errlen);
+void ukf_db_close(ukf_db_t **db);
+const char *ukf_db_error(const ukf_db_t *db);
+
+/* What identifies a scenario run. Strings are copied. */
+struct ukf_run_info {
+	const char *kind;          /* "scenario" or "bootbench" */
+	const char *scenario;      /* path of the Lua file (or command line) */
+	const char *scenario_hash; /* hex digest of its contents */
+	const char *config;        /* label of the sweep point, e.g. "placement=random" */
+	const char *settings_json; /* every setting of this run, as JSON */
+	uint64_t seed;
+	uint32_t rep;              /* replication number */
+	const char *backend;       /* "sim", "kvm", "external" */
+	const char *version;       /* UKF_VERSION */
+	int64_t started_unix_ns;
+};
+
+/* Begin a run (opens the transaction); returns the run id (> 0) or -1. */
+int64_t ukf_db_run_begin(ukf_db_t *db, const struct ukf_run_info *info);
+/* One finished instance of the run. */
+int ukf_db_instance(ukf_db_t *db, int64_t run, const struct ukf_record *r);
+/* One periodic node sample. */
+struct ukf_db_sample {
+	ukf_ns_t t;
+	ukf_node_id_t node;
+	uint32_t instances, vcpus_used;
+	uint64_t mem_used, cache_used;
+	const char *templates;
+};
+int ukf_db_sample(ukf_db_t *db, int64_t run, const struct ukf_db_sample *s);
+
+/* One bootbench instance (kind "bootbench" runs). Times are ns since launch
+ * of the whole benchmark; -1 = never happened. */
+struct ukf_db_boot {
+	uint32_t index;
+	ukf_ns_t t_launch, t_first_output, t_marker, t_exit;
+	int64_t status;          /* exit status, or -1 killed/failed */
+	int ok;                  /* 1 if the marker was seen */
+	double cpu_s;            /* user+system CPU seconds */
+	uint64_t peak_rss_bytes; /* peak memory */
+	const char *mode;        /* "cold", "template", "external" */
+	const char *last_output; /* failures: the last output seen */
+};
+int ukf_db_boot(ukf_db_t *db, int64_t run, const struct ukf_db_boot *b);
+
+/* End the run: summary figures stored with it (wall seconds, events). */
+int ukf_db_run_commit(ukf_db_t *db, int64_t run, double wall_s,
+		      uint64_t events, ukf_ns_t sim_end);
+/* Drop the run (rollback). */
+void ukf_db_run_abort(ukf_db_t *db, int64_t run);
+
+/*
+ * `ukfork report FILE`: per configuration statistics, 95% confidence
+ * intervals across replications, paired differences between
+ * configurations that share seeds. json = 1: one JSON document. Returns 0,
+ * or -1 with a message in err.
+ */
+int ukf_report(const char *path, int json, FILE *out, char *err,
+	       size_t errlen);
+
+#endif /* UKF_RESULTS_H */
