@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* dir.h - the cluster directory: each node's published record, indexed. */
+#ifndef UKF_DIR_H
+#define UKF_DIR_H
+
+#include "ukf.h"
+
+/*
+ * A key-value view of the cluster: key = node id, value = the node's latest
+ * record that reached this view. Records travel as opaque encoded bytes
+ * (env->publish); a world applies them to a view, in simulation after the
+ * modeled propagation delay, so placement may act on stale information.
+ * Older versions than the one held are ignored. The view keeps indexes so
+ * that placement queries stay cheap with 10,000 nodes.
+ */
+typedef struct ukf_dir ukf_dir_t;
+
+#define UKF_DIR_MAX_TEMPLATES 32
+
+struct ukf_dir_record {
+	ukf_node_id_t node;
+	uint64_t version;      /* increases with each publish by that node */
+	uint32_t vcpus_total, vcpus_free;
+	uint64_t mem_total, mem_free;
+	uint32_t instances;    /* load: instances alive */
+	uint32_t ntemplates;
+	uint32_t templates[UKF_DIR_MAX_TEMPLATES]; /* app ids held */
+};
+
+/* A view of `nodes` nodes, all records empty (version 0). NULL on ENOMEM. */
+ukf_dir_t *ukf_dir_create(uint32_t nodes);
+void ukf_dir_destroy(ukf_dir_t **d);
+
+/* Encode a record for env->publish; returns bytes written, 0 if cap small. */
+size_t ukf_dir_encode(const struct ukf_dir_record *r, void *buf, size_t cap);
+/* Decode and apply a published record; 0 applied or ignored as old, -1 bad. */
+int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len);
+
+uint32_t ukf_dir_nodes(const ukf_dir_t *d);
+/* The record held for `node` (never NULL for a valid node). */
+const struct ukf_dir_record *ukf_dir_get(const ukf_dir_t *d, ukf_node_id_t node);
+
+#endif /* UKF_DIR_H */
