@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/* ukvm_int.h - internal structures of the KVM monitor: monitor, VM, vCPU, images. */
+#ifndef UKVM_INT_H
+#define UKVM_INT_H
+
+/*
+ * Shared by the monitor proper (H6a: ukvm.c, vm.c, elf.c, layout.c) and the
+ * template/clone/snapshot code (H6b: snapshot.c, template.c, clone.c).
+ *
+ * Ownership and locking, in one place:
+ *   - struct ukvm (the monitor) owns a table of VMs keyed by instance id,
+ *     protected by ukvm.lock. The table holds one reference on each VM.
+ *   - a VM is reference counted (ukvm_vm_get/ukvm_vm_put); the last put
+ *     frees it (closes the KVM fds, unmaps memory, closes the memfd).
+ *   - each VM has one vCPU thread (vm->thread) holding a reference while it
+ *     runs. It owns the vCPU fd while running; other threads may touch the
+ *     vCPU (ioctls, registers) or guest memory only while the VM is PAUSED
+ *     (state READY or CALL) with vm->lock held or while it is being built
+ *     (before ukvm_vm_launch).
+ *   - vm->lock protects state, the pending call and the completion fields.
+ *
+ * Guest memory is a memfd (MFD_ALLOW_SEALING) of vm->mem_size bytes mapped
+ * at vm->mem; a cold-booted VM maps it MAP_SHARED; a clone may map a sealed
+ * template memfd MAP_PRIVATE instead (copy-on-write) and set mem_private.
+ */
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "../../include/ukf_abi.h"
+#include "ukvm.h"
+
+/* ------------------------------------------------------------------ */
+/* Guest layout inside the monitor area [UKF_MON_BASE, UKF_MON_END).    */
+/* Built by layout.c; everything supervisor-only, data pages NX.        */
+#define UKVM_GDT_GPA 0x1000ULL   /* 6 descriptors (TSS takes two) */
+#define UKVM_TSS_GPA 0x2000ULL   /* 64-bit TSS + I/O bitmap */
+#define UKVM_IDT_GPA 0x3000ULL   /* 256 gates, 32 present */
+#define UKVM_STUBS_GPA 0x4000ULL /* 32 fault stubs, 16 bytes each (exec) */
+#define UKVM_PT_GPA 0x10000ULL   /* page tables: PML4, PDPT, 4 PD, 1 PT */
+#define UKVM_PT_PAGES 7
+#define UKVM_STACK0_TOP UKF_MON_END /* ring-0 stack page below it */
+
+#define UKVM_SEL_KCODE 0x08
+#define UKVM_SEL_KDATA 0x10
+#define UKVM_SEL_UCODE 0x1b
+#define UKVM_SEL_UDATA 0x23
+#define UKVM_SEL_TSS 0x28
+#define UKVM_TSS_IOMAP_OFF 0x68
+#define UKVM_TSS_IOMAP_BYTES 0x100 /* ports 0..0x7ff */
+#define UKVM_TSS_LIMIT (UKVM_TSS_IOMAP_OFF + UKVM_TSS_IOMAP_BYTES) /* incl. 0xff end */
+
+/* Memory sizes the monitor accepts (rounded up to 2 MiB pages). */
+#define UKVM_MEM_ALIGN (2ULL << 20)
+
+/* Signal used to kick a vCPU thread out of KVM_RUN (handler sets
+ * immediate_exit). Chosen from the real-time range; installed once. */
+#define UKVM_KICK_SIGNAL (SIGRTMIN + 4)
+
+/* ------------------------------------------------------------------ */
+/* ELF images, loaded once per path and cached by the monitor.          */
+#define UKVM_MAX_SEGS 16
+struct ukvm_seg {
+	uint64_t gpa;    /* where it goes (p_vaddr; identity mapped) */
+	uint64_t memsz;  /* bytes in memory (>= filesz, rest zero) */
+	uint64_t filesz; /* bytes from the file */
+	uint64_t off;    /* offset in the file */
+	uint32_t flags;  /* PF_R/PF_W/PF_X */
+};
+
+struct ukvm_image {
+	struct ukvm_image *next; /* monitor's cache list */
+	char *path;
+	dev_t dev;               /* identity of the file when loaded, so a */
+	ino_t ino;               /* rebuilt image is reloaded */
+	int64_t mtime_ns;
+	off_t size;
+	uint8_t *data;           /* whole file */
+	uint64_t entry;
+	uint64_t lo, hi;         /* lowest gpa, end of highest segment */
+	unsigned nseg;
+	struct ukvm_seg seg[UKVM_MAX_SEGS];
+};
+
+/*
+ * Parse and validate an ELF image held in memory (does not take `data`;
+ * img->data is left NULL): class, data, machine, type, phdr bounds,
+ * PT_LOAD overflow, filesz <= memsz, segments below UKF_IMAGE_BASE,
+ * overlapping segments, entry outside an executable segment. Returns 0, or
+ * -1 with a message in err.
+ */
+int ukvm_elf_parse(struct ukvm_image *img, const uint8_t *data, size_t size,
+		   char *err, size_t errlen);
+/* Check that the image fits in mem_size bytes of guest memory leaving room
+ * for the stack; 0 or -1 with a message. */
+int ukvm_elf_fits(const struct ukvm_image *img, uint64_t mem_size, char *err,
+		  size_t errlen);
+/* Copy the image's segments into guest memory `mem` (zeroing bss). The
+ * image must fit (ukvm_elf_fits). */
+void ukvm_elf_copy(const struct ukvm_image *img, uint8_t *mem);
+/* Read and parse the file at path into a new image (caller frees with
+ * ukvm_image_free); NULL with a message in err. */
+struct ukvm_image *ukvm_image_load(const char *path, char *err, size_t errlen);
+void ukvm_image_free(struct ukvm_image *img);
+
+/* ------------------------------------------------------------------ */
+/* vCPU state: everything save/restore needs (H6b fills snapshot code). */
+#define UKVM_MAX_MSRS 16
+struct ukvm_vcpu_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	uint32_t nmsrs;
+	struct kvm_msr_entry msrs[UKVM_MAX_MSRS];
+};
+
+/* ------------------------------------------------------------------ */
+enum ukvm_vm_state {
+	UKVM_VM_BUILDING = 0, /* being set up (memory, KVM objects) */
+	UKVM_VM_RUNNING,      /* vCPU thread in its run loop */
+	UKVM_VM_READY,        /* paused in ukf_ready() until complete() */
+	UKVM_VM_CALL,         /* paused in a call (pending_call) */
+	UKVM_VM_EXITED,       /* guest exited; thread finished */
+	UKVM_VM_FAILED        /* failed; thread finished */
+};
+
+struct ukvm_vm {
+	struct ukvm *mon;
+	struct ukvm_vm *hnext;   /* monitor table chain */
+	atomic_int refs;
+	ukf_id_t inst;
+	ukf_id_t parent;
+	uint32_t app;
+	char args[UKF_ARGS_MAX];
+
+	/* KVM objects. -1 / NULL when absent. */
+	int vm_fd;
+	int vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+
+	/* Guest memory. */
+	int mem_fd;              /* memfd (MFD_ALLOW_SEALING), or -1 */
+	uint8_t *mem;            /* host mapping of [0, mem_size) */
+	uint64_t mem_size;       /* multiple of UKVM_MEM_ALIGN */
+	int mem_private;         /* 1: MAP_PRIVATE of a template memfd */
+	uint32_t slot_flags;     /* KVM_MEM_* flags of slot 0 (dirty log) */
+
+	/* Thread and state. */
+	pthread_t thread;
+	int thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum ukvm_vm_state state;
+	atomic_int stop;         /* destroy requested: leave the run loop */
+	ukf_ns_t boot_ns;        /* CLOCK_MONOTONIC at first boot (time base) */
+	ukf_ns_t ran_ns;         /* guest running time so far (run limit) */
+
+	/* Pending call while paused (READY or CALL). */
+	uint32_t pending_hc;     /* enum ukf_hc */
+	ukf_gpa_t pending_gpa;   /* its argument struct */
+	int answered;            /* complete() happened */
+
+	/* Console line buffer (one line, flushed at '\n' or when full). */
+	char con[4096];
+	size_t con_len;
+
+	/*
+	 * Hooks for H6b (NULL when unused). prepare runs in the vCPU thread
+	 * before the run loop (builds memory + KVM objects + registers);
+	 * it returns 0, or -1 with a reason in err (the instance fails).
+	 */
+	int (*prepare)(struct ukvm_vm *vm, char *err, size_t errlen);
+	void *prepare_arg;
+	/* Free-form per-VM pointer for template/clone code (owned by it,
+	 * released by fork_release if set, called from the final put). */
+	void *fork_state;
+	void (*fork_release)(struct ukvm_vm *vm);
+
+	/* Clone from a template: start paused in ready() (see launch). */
+	int start_in_ready;
+	/* Run-limit timer of the vCPU thread (when run_limit_ns > 0). */
+	timer_t limit_timer;
+	int has_timer;
+};
+
+struct ukvm_vm_bucket {
+	struct ukvm_vm *head;
+};
+#define UKVM_HASH_BUCKETS 1024
+
+struct ukvm {
+	struct ukvm_config cfg;
+	int kvm_fd;
+	int run_size;               /* KVM_GET_VCPU_MMAP_SIZE */
+	struct kvm_cpuid2 *cpuid;   /* KVM_GET_SUPPORTED_CPUID, set on vCPUs */
+	uint64_t tsc_khz;           /* host TSC frequency, 0 if unknown */
+
+	pthread_mutex_t lock;       /* table, counters, image cache */
+	pthread_cond_t idle;        /* signalled when threads reaches 0 */
+	struct ukvm_vm_bucket table[UKVM_HASH_BUCKETS];
+	uint32_t nvms;              /* VMs in the table */
+	uint64_t mem_used;          /* guest bytes of VMs in the table */
+	uint32_t threads;           /* vCPU threads alive */
+	struct ukvm_image *images;  /* cache, by path */
+
+	/* H6b: template store and shell pool (owned by template.c). */
+	void *templates;
+};
+
+/* ------------------------------------------------------------------ */
+/* Internal functions (vm.c / ukvm.c / layout.c).                      */
+
+/* Monotonic clock in ns (the live world's time base). */
+ukf_ns_t ukvm_now(void);
+
+/* Emit an event for vm (fills inst, sets at = now if 0). */
+void ukvm_emit(struct ukvm_vm *vm, struct ukf_be_event *ev);
+
+/*
+ * Allocate a VM for `inst` and insert it in the monitor's table, counting
+ * it against the limits: -EEXIST (id in use), -EAGAIN (max_vms),
+ * -ENOMEM (max_mem_bytes or allocation). mem_size is rounded up to
+ * UKVM_MEM_ALIGN. The returned VM holds the table's reference only.
+ */
+int ukvm_vm_new(struct ukvm *m, ukf_id_t inst, uint64_t mem_size,
+		struct ukvm_vm **out);
+/* Look up a VM and take a reference (NULL if none). */
+struct ukvm_vm *ukvm_vm_find(struct ukvm *m, ukf_id_t inst);
+void ukvm_vm_get(struct ukvm_vm *vm);
+void ukvm_vm_put(struct ukvm_vm *vm);
+
+/* Create guest memory: memfd (MFD_ALLOW_SEALING) of vm->mem_size mapped
+ * MAP_SHARED at vm->mem. 0 or -1 with a message. */
+int ukvm_mem_create(struct ukvm_vm *vm, char *err, size_t errlen);
+/* Create the KVM VM, slot 0 over vm->mem (flags vm->slot_flags), the vCPU
+ * with CPUID, and map kvm_run. 0 or -1 with a message. */
+int ukvm_kvm_create(struct ukvm_vm *vm, char *err, size_t errlen);
+/* Write GDT, TSS, IDT, fault stubs and page tables into guest memory. */
+void ukvm_layout_build(uint8_t *mem, uint64_t mem_size);
+/* Initial vCPU state for entering at CPL3 at rip with rsp and rdi. */
+int ukvm_vcpu_boot_regs(struct ukvm_vm *vm, uint64_t rip, uint64_t rsp,
+			uint64_t rdi, char *err, size_t errlen);
+/* Fill the boot info page for a cold boot. */
+void ukvm_bootinfo_fill(struct ukvm_vm *vm, const struct ukvm_image *img);
+
+/* Save/restore vCPU state (regs, sregs, FPU, MSRs); 0 or -errno. The VM
+ * must be paused or not yet launched. */
+int ukvm_vcpu_save(struct ukvm_vm *vm, struct ukvm_vcpu_state *st);
+int ukvm_vcpu_restore(struct ukvm_vm *vm, const struct ukvm_vcpu_state *st);
+
+/*
+ * Start the vCPU thread: it runs vm->prepare (if set), emits
+ * UKF_BE_STARTED, then runs the guest; with vm->start_in_ready set it
+ * first emits UKF_BE_READY and pauses in ready() (pending_gpa = the
+ * guest's struct ukf_hc_ready, set by prepare) until complete().
+ * Returns 0 or -errno (the VM is then left BUILDING; caller destroys).
+ */
+int ukvm_vm_launch(struct ukvm_vm *vm);
+
+/*
+ * The single checked guest-address accessor. Returns a host pointer to
+ * [gpa, gpa+len) if that range lies entirely inside guest memory that the
+ * guest may access (at or above UKF_BOOTINFO_GPA for reads; above the boot
+ * info page for writes), without wrap-around; NULL otherwise. len 0 is
+ * checked like len 1 (the address must still be valid).
+ */
+void *ukvm_gpa(const struct ukvm_vm *vm, ukf_gpa_t gpa, uint64_t len,
+	       int write);
+/* Same check on a bare (mem_size) range, for unit tests. */
+int ukvm_gpa_ok(uint64_t mem_size, ukf_gpa_t gpa, uint64_t len, int write);
+
+/* ------------------------------------------------------------------ */
+/*
+ * Template / clone / delta operations (H6b: template.c, clone.c). Until
+ * those files exist, fork_stubs.c provides -ENOSYS versions (CMake picks
+ * it when UKVM_FORK_SOURCES is empty). Signatures match backend.h's ops.
+ */
+int ukvm_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
+		       uint32_t app);
+int ukvm_load_template(void *b, ukf_node_id_t node, uint32_t app,
+		       const void *data, size_t bytes);
+void ukvm_drop_template(void *b, ukf_node_id_t node, uint32_t app);
+int ukvm_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
+			const struct ukf_app *app, const char *args);
+int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
+		    ukf_id_t parent);
+int ukvm_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent);
+int ukvm_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
+		       uint32_t app, const void *delta, size_t len,
+		       uint64_t delta_bytes);
+/* Called by ukvm_destroy before the VMs are stopped: free templates. */
+void ukvm_templates_free(struct ukvm *m);
+/* Pages dirtied since the VM's template (for READY/FORK events); 0 if not
+ * tracked. */
+uint64_t ukvm_dirty_pages(struct ukvm_vm *vm);
+
+#endif /* UKVM_INT_H */
