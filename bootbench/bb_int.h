@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* bb_int.h - bootbench internals shared by the external and KVM runners. */
+#ifndef UKF_BB_INT_H
+#define UKF_BB_INT_H
+
+#include <regex.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../core/ukf.h"
+
+#define BB_LAST_MAX 512  /* bytes of last output kept per instance */
+#define BB_LINE_MAX 4096 /* longest line matched against the marker */
+
+struct bb_opts {
+	uint32_t count, parallel;
+	const char *marker;
+	regex_t re;
+	const char *db;
+	int json, keep_running, from_template, quiet;
+	ukf_ns_t grace_ns, timeout_ns;
+	uint64_t mem_bytes;          /* --mem: guest memory (in-process) */
+	const char *cmd;             /* --cmd */
+	const char *guest;           /* --guest IMAGE */
+	char guest_args[UKF_APP_ARGS_MAX]; /* the words after IMAGE */
+};
+
+struct bb_inst {
+	uint32_t index;
+	ukf_ns_t t_launch, t_first, t_marker, t_exit; /* since bench start, -1 */
+	int64_t status; /* exit status; -1 killed or failed */
+	int ok, done;
+	double cpu_s;   /* -1 unknown */
+	uint64_t rss;   /* peak RSS bytes, 0 unknown */
+	char why[128];  /* failure reason ("timeout", a monitor reason, ...) */
+	char last[BB_LAST_MAX]; /* last output (tail) */
+	size_t last_len;
+	char line[BB_LINE_MAX]; /* current partial line */
+	size_t line_len;
+	/* runner state */
+	int pid, fd, eof, reaped, killed;
+	ukf_ns_t t_kill_at; /* when to stop it (after marker + grace) */
+	uint64_t vm_id;
+};
+
+struct bb_result {
+	const char *mode;   /* "cold", "template", "external" */
+	const char *backend;/* "kvm", "external" */
+	ukf_ns_t t_end;     /* bench wall time at the end */
+	char measures[256]; /* what cpu_s / rss mean for this runner */
+};
+
+/* Monotonic clock in ns. */
+ukf_ns_t bb_now(void);
+
+/* Feed output bytes of instance `in` seen at time t (since bench start);
+ * updates first output, last output and the marker time. */
+void bb_feed(const struct bb_opts *o, struct bb_inst *in, const char *buf,
+	     size_t len, ukf_ns_t t);
+/* Flush a partial last line (at EOF) through the marker check. */
+void bb_feed_end(const struct bb_opts *o, struct bb_inst *in, ukf_ns_t t);
+
+/* Runners: fill insts[0..count-1]; 0, or -1 with a message in err. */
+int bb_run_external(const struct bb_opts *o, struct bb_inst *insts,
+		    struct bb_result *res, char *err, size_t errlen);
+int bb_run_kvm(const struct bb_opts *o, struct bb_inst *insts,
+	       struct bb_result *res, char *err, size_t errlen);
+
+#endif /* UKF_BB_INT_H */

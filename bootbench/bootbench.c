@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: MIT */
+/* bootbench.c - `ukfork bootbench`: options, marker matching, summary, db. */
+#include "bootbench.h"
+#include "bb_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifdef UKF_BB_HAVE_DB
+#include "../cli/results.h"
+#endif
+
+ukf_ns_t bb_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ukf_ns_t)ts.tv_sec * UKF_S + ts.tv_nsec;
+}
+
+/* ---- output handling ---- */
+
+static void bb_check_line(const struct bb_opts *o, struct bb_inst *in,
+			  ukf_ns_t t)
+{
+	size_t n = in->line_len;
+
+	if (in->t_marker >= 0)
+		return;
+	while (n && (in->line[n - 1] == '\r' || in->line[n - 1] == '\n'))
+		n--;
+	in->line[n] = '\0';
+	if (regexec(&o->re, in->line, 0, NULL, 0) == 0) {
+		in->t_marker = t;
+		in->ok = 1;
+	}
+}
+
+void bb_feed(const struct bb_opts *o, struct bb_inst *in, const char *buf,
+	     size_t len, ukf_ns_t t)
+{
+	size_t i;
+
+	if (!len)
+		return;
+	if (in->t_first < 0)
+		in->t_first = t;
+	/* keep the tail of the output for failure reports */
+	if (len >= BB_LAST_MAX - 1) {
+		memcpy(in->last, buf + len - (BB_LAST_MAX - 1), BB_LAST_MAX - 1);
+		in->last_len = BB_LAST_MAX - 1;
+	} else {
+		if (in->last_len + len > BB_LAST_MAX - 1) {
+			size_t drop = in->last_len + len - (BB_LAST_MAX - 1);
+
+			memmove(in->last, in->last + drop, in->last_len - drop);
+			in->last_len -= drop;
+		}
+		memcpy(in->last + in->last_len, buf, len);
+		in->last_len += len;
+	}
+	in->last[in->last_len] = '\0';
+
+	for (i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (c == '\n' || in->line_len >= BB_LINE_MAX - 1) {
+			bb_check_line(o, in, t);
+			in->line_len = 0;
+			if (c == '\n')
+				continue;
+		}
+		if (c != '\0')
+			in->line[in->line_len++] = c;
+	}
+	/* a marker printed without a newline (a prompt) still counts */
+	if (in->line_len && in->t_marker < 0)
+		bb_check_line(o, in, t);
+}
+
+void bb_feed_end(const struct bb_opts *o, struct bb_inst *in, ukf_ns_t t)
+{
+	if (in->line_len) {
+		bb_check_line(o, in, t);
+		in->line_len = 0;
+	}
+}
+
+/* ---- statistics ---- */
+
+double ukf_bb_quantile(const double *v, size_t n, double q)
+{
+	double r = ceil(q * (double)n);
+	size_t k;
+
+	if (q <= 0 || r < 1)
+		return v[0];
+	k = (size_t)r;
+	if (k > n)
+		k = n;
+	return v[k - 1];
+}
+
+void ukf_bb_quantile_ci(const double *v, size_t n, double q, double *lo,
+			double *hi)
+{
+	/* ranks j < k with P(X(j) <= x_q <= X(k)) ~ 0.95, binomial(n, q) */
+	double mid = q * (double)n, sd = sqrt((double)n * q * (1 - q));
+	double l = floor(mid - 1.96 * sd), h = ceil(mid + 1.96 * sd) + 1;
+
+	if (l < 1)
+		l = 1;
+	if (h > (double)n)
+		h = (double)n;
+	if (h < l)
+		h = l;
+	*lo = v[(size_t)l - 1];
+	*hi = v[(size_t)h - 1];
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct bb_summary {
+	uint32_t count, ok, failed;
+	double median, median_lo, median_hi, p95, p95_lo, p95_hi, p99, p99_lo,
+		p99_hi, max, min, mean;
+	double first_median; /* launch-to-first-output, ms */
+	double launch_rate;  /* instances at the marker per second of run */
+	double span_s;       /* first launch to last marker */
+	double wall_s;
+	double cpu_mean_s, rss_mean_mib;
+};
+
+static void bb_summarize(const struct bb_opts *o, const struct bb_inst *in,
+			 const struct bb_result *res, struct bb_summary *s)
+{
+	double *v = calloc(o->count ? o->count : 1, sizeof(double));
+	double *f = calloc(o->count ? o->count : 1, sizeof(double));
+	uint32_t i, nf = 0, ncpu = 0, nrss = 0;
+	ukf_ns_t first = -1, last = -1;
+	double cpu = 0, rss = 0, sum = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->count = o->count;
+	s->wall_s = (double)res->t_end / 1e9;
+	for (i = 0; i < o->count; i++) {
+		const struct bb_inst *x = &in[i];
+
+		if (x->t_launch >= 0 && (first < 0 || x->t_launch < first))
+			first = x->t_launch;
+		if (x->cpu_s >= 0) {
+			cpu += x->cpu_s;
+			ncpu++;
+		}
+		if (x->rss) {
+			rss += (double)x->rss;
+			nrss++;
+		}
+		if (!x->ok) {
+			s->failed++;
+			continue;
+		}
+		v[s->ok] = (double)(x->t_marker - x->t_launch) / 1e6;
+		sum += v[s->ok];
+		s->ok++;
+		if (x->t_first >= 0)
+			f[nf++] = (double)(x->t_first - x->t_launch) / 1e6;
+		if (x->t_marker > last)
+			last = x->t_marker;
+	}
+	if (s->ok && v && f) {
+		qsort(v, s->ok, sizeof(double), cmp_double);
+		qsort(f, nf, sizeof(double), cmp_double);
+		s->median = ukf_bb_quantile(v, s->ok, 0.5);
+		ukf_bb_quantile_ci(v, s->ok, 0.5, &s->median_lo, &s->median_hi);
+		s->p95 = ukf_bb_quantile(v, s->ok, 0.95);
+		ukf_bb_quantile_ci(v, s->ok, 0.95, &s->p95_lo, &s->p95_hi);
+		s->p99 = ukf_bb_quantile(v, s->ok, 0.99);
+		ukf_bb_quantile_ci(v, s->ok, 0.99, &s->p99_lo, &s->p99_hi);
+		s->max = v[s->ok - 1];
+		s->min = v[0];
+		s->mean = sum / s->ok;
+		s->first_median = nf ? ukf_bb_quantile(f, nf, 0.5) : NAN;
+		s->span_s = (double)(last - first) / 1e9;
+		s->launch_rate = s->span_s > 0 ? s->ok / s->span_s : 0;
+	}
+	s->cpu_mean_s = ncpu ? cpu / ncpu : NAN;
+	s->rss_mean_mib = nrss ? rss / nrss / 1048576.0 : NAN;
+	free(v);
+	free(f);
+}
+
+/* Printable one-line form of an instance's last output (into buf). */
+static void bb_tail(const struct bb_inst *x, char *buf, size_t cap,
+		    size_t keep)
+{
+	const char *p = x->last;
+	size_t n = x->last_len, j = 0, i;
+
+	while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+		n--;
+	if (n > keep) {
+		p += n - keep;
+		n = keep;
+	}
+	for (i = 0; i < n && j + 4 < cap; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '\n') {
+			buf[j++] = ' ';
+			buf[j++] = '|';
+			buf[j++] = ' ';
+		} else if (c == '\r') {
+			continue;
+		} else {
+			buf[j++] = (c < 32 || c >= 127) ? '.' : (char)c;
+		}
+	}
+	buf[j] = '\0';
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", out);
+		else if (c < 32 || c == 127)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void json_num(FILE *out, const char *key, double v, int comma)
+{
+	if (isnan(v) || isinf(v))
+		fprintf(out, "\"%s\":null", key);
+	else
+		fprintf(out, "\"%s\":%.6g", key, v);
+	if (comma)
+		fputc(',', out);
+}
+
+static void bb_print_json(const struct bb_opts *o, const struct bb_inst *in,
+			  const struct bb_result *res,
+			  const struct bb_summary *s, FILE *out)
+{
+	int have = s->ok > 0;
+	double nan_ = NAN;
+	uint32_t i;
+	int first = 1;
+	char tail[BB_LAST_MAX * 3];
+
+	fprintf(out, "{\"count\":%u,\"ok\":%u,\"failed\":%u,", s->count, s->ok,
+		s->failed);
+	fputs("\"mode\":", out);
+	json_str(out, res->mode);
+	fputs(",\"backend\":", out);
+	json_str(out, res->backend);
+	fputs(",\"marker\":", out);
+	json_str(out, o->marker);
+	fprintf(out, ",\"parallel\":%u,", o->parallel);
+	json_num(out, "median_ms", have ? s->median : nan_, 1);
+	fprintf(out, "\"median_ci_ms\":[%.6g,%.6g],", have ? s->median_lo : 0,
+		have ? s->median_hi : 0);
+	json_num(out, "p95_ms", have ? s->p95 : nan_, 1);
+	fprintf(out, "\"p95_ci_ms\":[%.6g,%.6g],", have ? s->p95_lo : 0,
+		have ? s->p95_hi : 0);
+	json_num(out, "p99_ms", have ? s->p99 : nan_, 1);
+	fprintf(out, "\"p99_ci_ms\":[%.6g,%.6g],", have ? s->p99_lo : 0,
+		have ? s->p99_hi : 0);
+	json_num(out, "max_ms", have ? s->max : nan_, 1);
+	json_num(out, "min_ms", have ? s->min : nan_, 1);
+	json_num(out, "mean_ms", have ? s->mean : nan_, 1);
+	json_num(out, "first_output_median_ms", have ? s->first_median : nan_,
+		 1);
+	json_num(out, "launch_rate", have ? s->launch_rate : nan_, 1);
+	json_num(out, "wall_s", s->wall_s, 1);
+	json_num(out, "cpu_mean_s", s->cpu_mean_s, 1);
+	json_num(out, "peak_rss_mean_mib", s->rss_mean_mib, 1);
+	fputs("\"measures\":", out);
+	json_str(out, res->measures);
+	fputs(",\"failures\":[", out);
+	for (i = 0; i < o->count; i++) {
+		if (in[i].ok)
+			continue;
+		bb_tail(&in[i], tail, sizeof(tail), 200);
+		fprintf(out, "%s{\"index\":%u,\"reason\":", first ? "" : ",",
+			in[i].index);
+		json_str(out, in[i].why[0] ? in[i].why : "no marker");
+		fprintf(out, ",\"status\":%lld,\"last_output\":",
+			(long long)in[i].status);
+		json_str(out, tail);
+		fputc('}', out);
+		first = 0;
+	}
+	fputs("]}\n", out);
+}
+
+static void bb_print_text(const struct bb_opts *o, const struct bb_inst *in,
+			  const struct bb_result *res,
+			  const struct bb_summary *s, FILE *out)
+{
+	uint32_t i;
+	char tail[BB_LAST_MAX * 3];
+
+	fprintf(out, "bootbench: %u instances, backend %s, mode %s, parallel %u, marker /%s/\n",
+		s->count, res->backend, res->mode, o->parallel, o->marker);
+	fprintf(out, "  ok %u, failed %u, wall %.3f s\n", s->ok, s->failed,
+		s->wall_s);
+	if (s->ok) {
+		fprintf(out, "  launch-to-marker ms      value   95%% CI (order statistics)\n");
+		fprintf(out, "    median          %10.3f   [%.3f, %.3f]\n", s->median,
+			s->median_lo, s->median_hi);
+		fprintf(out, "    p95             %10.3f   [%.3f, %.3f]\n", s->p95,
+			s->p95_lo, s->p95_hi);
+		fprintf(out, "    p99             %10.3f   [%.3f, %.3f]\n", s->p99,
+			s->p99_lo, s->p99_hi);
+		fprintf(out, "    max             %10.3f\n", s->max);
+		fprintf(out, "    min / mean      %10.3f / %.3f\n", s->min, s->mean);
+		fprintf(out, "  launch-to-first-output median %.3f ms\n",
+			s->first_median);
+		fprintf(out, "  launch rate %.1f instances/s (%u at the marker within %.3f s of the first launch)\n",
+			s->launch_rate, s->ok, s->span_s);
+	}
+	if (!isnan(s->cpu_mean_s) || !isnan(s->rss_mean_mib))
+		fprintf(out, "  per instance: cpu %.4f s, peak memory %.2f MiB (%s)\n",
+			s->cpu_mean_s, s->rss_mean_mib, res->measures);
+	for (i = 0; i < o->count; i++) {
+		if (in[i].ok)
+			continue;
+		bb_tail(&in[i], tail, sizeof(tail), 200);
+		fprintf(out, "  FAILED #%u: %s (status %lld); last output: %s\n",
+			in[i].index, in[i].why[0] ? in[i].why : "no marker",
+			(long long)in[i].status, tail[0] ? tail : "(none)");
+	}
+}
+
+/* ---- database ---- */
+
+#ifdef UKF_BB_HAVE_DB
+static void settings_json(const struct bb_opts *o, char *buf, size_t cap)
+{
+	FILE *f = fmemopen(buf, cap, "w");
+
+	if (!f) {
+		snprintf(buf, cap, "{}");
+		return;
+	}
+	fprintf(f, "{\"count\":%u,\"parallel\":%u,\"marker\":", o->count,
+		o->parallel);
+	json_str(f, o->marker);
+	fprintf(f, ",\"grace_ms\":%lld,\"timeout_ms\":%lld,\"keep_running\":%d,"
+		   "\"from_template\":%d,",
+		(long long)(o->grace_ns / UKF_MS),
+		(long long)(o->timeout_ns / UKF_MS), o->keep_running,
+		o->from_template);
+	if (o->cmd) {
+		fputs("\"cmd\":", f);
+		json_str(f, o->cmd);
+	} else {
+		fputs("\"guest\":", f);
+		json_str(f, o->guest);
+		fputs(",\"args\":", f);
+		json_str(f, o->guest_args);
+		fprintf(f, ",\"mem_bytes\":%llu", (unsigned long long)o->mem_bytes);
+	}
+	fputc('}', f);
+	fclose(f);
+	buf[cap - 1] = '\0';
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static int bb_write_db(const struct bb_opts *o, const struct bb_inst *in,
+		       const struct bb_result *res, int64_t started_unix,
+		       char *err, size_t errlen)
+{
+	char sj[2048], scen[UKF_APP_ARGS_MAX + 512], hash[32], cfg[64];
+	struct ukf_run_info ri;
+	ukf_db_t *db;
+	int64_t run;
+	uint32_t i;
+
+	db = ukf_db_open(o->db, err, errlen);
+	if (!db)
+		return -1;
+	settings_json(o, sj, sizeof(sj));
+	if (o->cmd)
+		snprintf(scen, sizeof(scen), "%s", o->cmd);
+	else
+		snprintf(scen, sizeof(scen), "%s%s%s", o->guest,
+			 o->guest_args[0] ? " " : "", o->guest_args);
+	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)fnv1a(scen));
+	snprintf(cfg, sizeof(cfg), "%s-%s", res->backend, res->mode);
+	memset(&ri, 0, sizeof(ri));
+	ri.kind = "bootbench";
+	ri.scenario = scen;
+	ri.scenario_hash = hash;
+	ri.config = cfg;
+	ri.settings_json = sj;
+	ri.backend = res->backend;
+	ri.version = UKF_VERSION;
+	ri.started_unix_ns = started_unix;
+	run = ukf_db_run_begin(db, &ri);
+	if (run < 0)
+		goto fail;
+	for (i = 0; i < o->count; i++) {
+		struct ukf_db_boot b = {
+			.index = in[i].index,
+			.t_launch = in[i].t_launch,
+			.t_first_output = in[i].t_first,
+			.t_marker = in[i].t_marker,
+			.t_exit = in[i].t_exit,
+			.status = in[i].status,
+			.ok = in[i].ok,
+			.cpu_s = in[i].cpu_s,
+			.peak_rss_bytes = in[i].rss,
+			.mode = res->mode,
+			.last_output = in[i].ok ? NULL : in[i].last,
+		};
+
+		if (ukf_db_boot(db, run, &b) < 0) {
+			ukf_db_run_abort(db, run);
+			goto fail;
+		}
+	}
+	if (ukf_db_run_commit(db, run, (double)res->t_end / 1e9, o->count, 0) < 0)
+		goto fail;
+	ukf_db_close(&db);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", o->db, ukf_db_error(db));
+	ukf_db_close(&db);
+	return -1;
+}
+#endif
+
+/* ---- command line ---- */
+
+static void usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"usage: %s [options] --guest IMAGE [ARGS...]\n"
+		"       %s [options] --cmd 'COMMAND LINE'\n"
+		"Launch instances and time each from launch to a marker in its output.\n"
+		"  -n COUNT          instances to launch (default 1)\n"
+		"  -j PARALLEL       at most this many alive at once (default 1)\n"
+		"  --marker REGEX    POSIX extended regex marking ready (default UKF-READY)\n"
+		"  --db FILE         record the run into this SQLite results file\n"
+		"  --json            print the summary as one JSON object\n"
+		"  --grace MS        after the marker, time to exit before being stopped (default 1000)\n"
+		"  --keep-running    do not stop instances after the marker\n"
+		"  --timeout MS      an instance without the marker by then fails (default 30000)\n"
+		"  --mem SIZE        guest memory for --guest (default 64M)\n"
+		"  --from-template   --guest only: make the app's template once, then time clones of it\n"
+		"  --guest IMAGE ... ukfork's KVM backend in-process; must be last, the rest are guest args\n"
+		"  --cmd LINE        external VMM, run with sh -c; {i} is replaced by the instance number (0..COUNT-1)\n",
+		prog, prog);
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_ms(const char *s, ukf_ns_t *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || v < 0 || v > 1e9 || isnan(v))
+		return -1;
+	*out = (ukf_ns_t)(v * 1e6);
+	return 0;
+}
+
+/* "64M", "2G", "4096": bytes (K/M/G binary); 0 or -1. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	else if (*end)
+		return -1;
+	if (shift && end[1])
+		return -1;
+	if (v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* 0 ok (*o filled), 1 help printed, 2 bad usage (message printed). */
+static int bb_parse(int argc, char **argv, struct bb_opts *o)
+{
+	const char *prog = argc > 0 && argv[0] ? argv[0] : "bootbench";
+	int i, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->count = 1;
+	o->parallel = 1;
+	o->marker = "UKF-READY";
+	o->grace_ns = 1000 * UKF_MS;
+	o->timeout_ns = 30000 * UKF_MS;
+	o->mem_bytes = 64ULL << 20;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		char name[32];
+		const char *eq = NULL;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout, prog);
+			return 1;
+		}
+		/* --name=value */
+		if (!strncmp(a, "--", 2) && (eq = strchr(a, '=')) &&
+		    (size_t)(eq - a) < sizeof(name)) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = '\0';
+			a = name;
+			val = eq + 1;
+		}
+#define NEEDVAL()                                                            \
+	do {                                                                  \
+		if (!val) {                                                   \
+			if (i + 1 >= argc) {                                  \
+				fprintf(stderr, "%s: %s needs a value\n", prog, a); \
+				return 2;                                     \
+			}                                                     \
+			val = argv[++i];                                      \
+		}                                                             \
+	} while (0)
+		if (!strcmp(a, "-n")) {
+			NEEDVAL();
+			if (parse_u32(val, &o->count) || o->count == 0 ||
+			    o->count > 1000000) {
+				fprintf(stderr, "%s: -n: expected a count 1..1000000, got '%s'\n",
+					prog, val);
+				return 2;
+			}
+		} else if (!strcmp(a, "-j")) {
+			NEEDVAL();
+			if (parse_u32(val, &o->parallel) || o->parallel == 0) {
+				fprintf(stderr, "%s: -j: expected a positive number, got '%s'\n",
+					prog, val);
+				return 2;
+			}
+		} else if (!strcmp(a, "--marker")) {
+			NEEDVAL();
+			o->marker = val;
+		} else if (!strcmp(a, "--db")) {
+			NEEDVAL();
+			o->db = val;
+		} else if (!strcmp(a, "--json")) {
+			o->json = 1;
+		} else if (!strcmp(a, "--keep-running")) {
+			o->keep_running = 1;
+		} else if (!strcmp(a, "--from-template")) {
+			o->from_template = 1;
+		} else if (!strcmp(a, "--grace") || !strcmp(a, "--timeout")) {
+			ukf_ns_t *dst = a[2] == 'g' ? &o->grace_ns : &o->timeout_ns;
+
+			NEEDVAL();
+			if (parse_ms(val, dst)) {
+				fprintf(stderr, "%s: %s: expected milliseconds, got '%s'\n",
+					prog, a, val);
+				return 2;
+			}
+		} else if (!strcmp(a, "--mem")) {
+			NEEDVAL();
+			if (parse_size(val, &o->mem_bytes)) {
+				fprintf(stderr, "%s: --mem: expected a size like 64M, got '%s'\n",
+					prog, val);
+				return 2;
+			}
+		} else if (!strcmp(a, "--cmd")) {
+			NEEDVAL();
+			if (!*val) {
+				fprintf(stderr, "%s: --cmd: empty command line\n", prog);
+				return 2;
+			}
+			o->cmd = val;
+		} else if (!strcmp(a, "--guest")) {
+			size_t len = 0;
+			int k;
+
+			NEEDVAL();
+			o->guest = val;
+			for (k = i + 1; k < argc; k++) {
+				int w = snprintf(o->guest_args + len,
+						 sizeof(o->guest_args) - len, "%s%s",
+						 len ? " " : "", argv[k]);
+
+				if (w < 0 || (size_t)w >= sizeof(o->guest_args) - len) {
+					fprintf(stderr, "%s: guest arguments too long (max %zu bytes)\n",
+						prog, sizeof(o->guest_args) - 1);
+					return 2;
+				}
+				len += (size_t)w;
+			}
+			break;
+		} else {
+			fprintf(stderr, "%s: unknown option '%s' (try --help)\n", prog,
+				argv[i]);
+			return 2;
+		}
+#undef NEEDVAL
+	}
+	if (!o->cmd == !o->guest) {
+		fprintf(stderr, "%s: give exactly one of --guest IMAGE or --cmd 'LINE' (try --help)\n",
+			prog);
+		return 2;
+	}
+	if (o->from_template && !o->guest) {
+		fprintf(stderr, "%s: --from-template needs --guest\n", prog);
+		return 2;
+	}
+	if (o->parallel > o->count)
+		o->parallel = o->count;
+	rc = regcomp(&o->re, o->marker, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		char msg[256];
+
+		regerror(rc, &o->re, msg, sizeof(msg));
+		fprintf(stderr, "%s: bad --marker regex '%s': %s\n", prog,
+			o->marker, msg);
+		return 2;
+	}
+	return 0;
+}
+
+int ukf_bootbench_main(int argc, char **argv)
+{
+	const char *prog = argc > 0 && argv[0] ? argv[0] : "bootbench";
+	struct bb_opts o;
+	struct bb_inst *in = NULL;
+	struct bb_result res;
+	struct bb_summary s;
+	struct timespec wall;
+	char err[512] = "";
+	uint32_t i;
+	int rc;
+
+	rc = bb_parse(argc, argv, &o);
+	if (rc == 1)
+		return 0;
+	if (rc)
+		return 2;
+#ifndef UKF_BB_HAVE_DB
+	if (o.db) {
+		fprintf(stderr, "%s: --db: this build has no results database\n", prog);
+		regfree(&o.re);
+		return 2;
+	}
+#endif
+	in = calloc(o.count, sizeof(*in));
+	if (!in) {
+		fprintf(stderr, "%s: out of memory for %u instances\n", prog, o.count);
+		regfree(&o.re);
+		return 1;
+	}
+	for (i = 0; i < o.count; i++) {
+		in[i].index = i;
+		in[i].t_launch = in[i].t_first = in[i].t_marker = in[i].t_exit = -1;
+		in[i].status = -1;
+		in[i].cpu_s = -1;
+		in[i].fd = -1;
+	}
+	memset(&res, 0, sizeof(res));
+	clock_gettime(CLOCK_REALTIME, &wall);
+	if (o.cmd)
+		rc = bb_run_external(&o, in, &res, err, sizeof(err));
+	else
+		rc = bb_run_kvm(&o, in, &res, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		free(in);
+		regfree(&o.re);
+		return 1;
+	}
+	bb_summarize(&o, in, &res, &s);
+	if (o.json)
+		bb_print_json(&o, in, &res, &s, stdout);
+	else
+		bb_print_text(&o, in, &res, &s, stdout);
+	fflush(stdout);
+#ifdef UKF_BB_HAVE_DB
+	if (o.db && bb_write_db(&o, in, &res,
+				(int64_t)wall.tv_sec * UKF_S + wall.tv_nsec, err,
+				sizeof(err)) < 0) {
+		fprintf(stderr, "%s: --db: %s\n", prog, err);
+		free(in);
+		regfree(&o.re);
+		return 1;
+	}
+#endif
+	free(in);
+	regfree(&o.re);
+	return s.failed ? 1 : 0;
+}

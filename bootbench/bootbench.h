@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* bootbench.h - `ukfork bootbench`: launch instances, time them to a marker. */
+#ifndef UKF_BOOTBENCH_H
+#define UKF_BOOTBENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The `ukfork bootbench` command (argv[0] is the command name). Launches
+ * COUNT instances (at most PARALLEL alive at once) of either ukfork's own
+ * KVM backend (--guest IMAGE [ARGS...]) or an external command line
+ * (--cmd 'LINE', run with sh -c), watches each one's output for the marker
+ * regex, records every instance into SQLite (--db) and prints a summary
+ * (or one JSON object with --json). See docs/bootbench.md.
+ * Returns the process exit status: 0 all instances reached the marker,
+ * 1 some failed (or a run-time error), 2 bad command line.
+ */
+int ukf_bootbench_main(int argc, char **argv);
+
+/*
+ * Order statistics used by the summary (exposed for tests).
+ * ukf_bb_quantile: nearest-rank quantile of sorted v[0..n-1] (q in [0,1]):
+ * v[ceil(q*n)-1], v[0] for q = 0. ukf_bb_quantile_ci: a distribution-free
+ * ~95% confidence interval for that quantile from the binomial order
+ * statistics (normal approximation, clamped to the sample range).
+ * n must be > 0.
+ */
+double ukf_bb_quantile(const double *sorted, size_t n, double q);
+void ukf_bb_quantile_ci(const double *sorted, size_t n, double q, double *lo,
+			double *hi);
+
+#endif /* UKF_BOOTBENCH_H */
