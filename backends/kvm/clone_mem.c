@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/* clone_mem.c - sealed memfd templates, copy-on-write mappings, dirty-page scans, VM shell pool. */
+#define _GNU_SOURCE
+#include "clone.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGE 4096ULL
+
+/* PAGEMAP_SCAN (Linux 6.7 uapi); defined here for older headers. */
+#ifndef PAGEMAP_SCAN
+#define PAGE_IS_FILE (1 << 2)
+#define PAGE_IS_PRESENT (1 << 3)
+#define PAGE_IS_SWAPPED (1 << 4)
+struct page_region {
+	uint64_t start, end, categories;
+};
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask;
+	uint64_t return_mask;
+};
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#endif
+
+#define SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+
+static void seterr(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+int ukvm_cow_is_sealed(int fd)
+{
+	int s = fcntl(fd, F_GET_SEALS);
+
+	return s >= 0 && (s & SEALS) == SEALS;
+}
+
+void *ukvm_cow_map(int fd, uint64_t size, void *fixed)
+{
+	return mmap(fixed, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_NORESERVE | (fixed ? MAP_FIXED : 0), fd,
+		    0);
+}
+
+int ukvm_cow_seal_in_place(int fd, void *addr, uint64_t size, char *err,
+			   size_t errlen)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	void *p;
+	int e;
+
+	if (seals < 0) {
+		e = -errno;
+		seterr(err, errlen, "F_GET_SEALS: %s", strerror(errno));
+		return e;
+	}
+	if (seals & F_SEAL_SEAL) {
+		seterr(err, errlen, "memfd not sealable (F_SEAL_SEAL set)");
+		return -EPERM;
+	}
+	/* Replace the shared mapping by a private one of the same file. */
+	p = ukvm_cow_map(fd, size, addr);
+	if (p == MAP_FAILED) {
+		e = -errno;
+		seterr(err, errlen, "mmap MAP_PRIVATE over guest memory: %s",
+		       strerror(errno));
+		return e;
+	}
+	if (fcntl(fd, F_ADD_SEALS, SEALS) < 0) {
+		e = -errno;
+		seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
+		/* Back to the shared mapping: the guest must keep writing to
+		 * the file, nothing was lost (private map had no copies). */
+		if (mmap(addr, size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+			seterr(err, errlen, "F_ADD_SEALS failed and restoring the shared mapping failed: %s",
+			       strerror(errno));
+		return e;
+	}
+	return 0;
+}
+
+static int page_is_zero(const uint8_t *p)
+{
+	const uint64_t *q = (const uint64_t *)p;
+
+	for (size_t i = 0; i < PAGE / 8; i += 4)
+		if (q[i] | q[i + 1] | q[i + 2] | q[i + 3])
+			return 0;
+	return 1;
+}
+
+int ukvm_cow_freeze_copy(const void *mem, uint64_t size, const char *name,
+			 int *fd_out, char *err, size_t errlen)
+{
+	const uint8_t *src = mem;
+	uint8_t *dst;
+	int fd, e;
+
+	*fd_out = -1;
+	fd = memfd_create(name ? name : "ukf-template",
+			  MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		e = -errno;
+		seterr(err, errlen, "memfd_create: %s", strerror(errno));
+		return e;
+	}
+	if (ftruncate(fd, (off_t)size) < 0) {
+		e = -errno;
+		seterr(err, errlen, "ftruncate %llu: %s",
+		       (unsigned long long)size, strerror(errno));
+		goto fail;
+	}
+	dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (dst == MAP_FAILED) {
+		e = -errno;
+		seterr(err, errlen, "mmap template: %s", strerror(errno));
+		goto fail;
+	}
+	for (uint64_t off = 0; off < size; off += PAGE)
+		if (!page_is_zero(src + off))
+			memcpy(dst + off, src + off, PAGE);
+	munmap(dst, size);
+	if (fcntl(fd, F_ADD_SEALS, SEALS) < 0) {
+		e = -errno;
+		seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
+		goto fail;
+	}
+	*fd_out = fd;
+	return 0;
+fail:
+	close(fd);
+	return e;
+}
+
+/* Fallback: /proc/self/pagemap entries (bit 63 present, 61 file/shared). */
+static int dirty_scan_pagemap(int pfd, uintptr_t start, uint64_t pages,
+			      uint64_t *bitmap, uint64_t *count, char *err,
+			      size_t errlen)
+{
+	uint64_t buf[512];
+	uint64_t i = 0, n = 0;
+
+	while (i < pages) {
+		uint64_t chunk = pages - i < 512 ? pages - i : 512;
+		off_t off = (off_t)((start / PAGE + i) * 8);
+		ssize_t got = pread(pfd, buf, chunk * 8, off);
+
+		if (got != (ssize_t)(chunk * 8)) {
+			seterr(err, errlen, "read /proc/self/pagemap: %s",
+			       got < 0 ? strerror(errno) : "short read");
+			return got < 0 ? -errno : -EIO;
+		}
+		for (uint64_t k = 0; k < chunk; k++) {
+			uint64_t e = buf[k];
+			/* present or swapped, and not a file page */
+			if ((e >> 63 & 1 || e >> 62 & 1) && !(e >> 61 & 1)) {
+				bitmap[(i + k) / 64] |= 1ULL << ((i + k) % 64);
+				n++;
+			}
+		}
+		i += chunk;
+	}
+	*count = n;
+	return 0;
+}
+
+int ukvm_cow_dirty_scan(int pagemap_fd, const void *mem, uint64_t size,
+			uint64_t *bitmap, uint64_t *count, char *err,
+			size_t errlen)
+{
+	struct page_region vec[256];
+	struct pm_scan_arg a;
+	uintptr_t start = (uintptr_t)mem, end = start + size;
+	uint64_t pages = size / PAGE, n = 0;
+
+	memset(bitmap, 0, (pages + 63) / 64 * 8);
+	*count = 0;
+	/*
+	 * Two passes (anonymous = not FILE and either PRESENT or SWAPPED):
+	 * category_mask requires every listed category to match, so present
+	 * and swapped pages are asked for separately.
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t cat = pass ? PAGE_IS_SWAPPED : PAGE_IS_PRESENT;
+		uintptr_t at = start;
+
+		while (at < end) {
+			long r;
+
+			memset(&a, 0, sizeof(a));
+			a.size = sizeof(a);
+			a.start = at;
+			a.end = end;
+			a.vec = (uintptr_t)vec;
+			a.vec_len = sizeof(vec) / sizeof(vec[0]);
+			a.category_inverted = PAGE_IS_FILE;
+			a.category_mask = PAGE_IS_FILE | cat;
+			a.return_mask = PAGE_IS_FILE | cat;
+			r = ioctl(pagemap_fd, PAGEMAP_SCAN, &a);
+			if (r < 0) {
+				if (errno == ENOTTY || errno == EINVAL)
+					return dirty_scan_pagemap(
+						pagemap_fd, start, pages,
+						bitmap, count, err, errlen);
+				seterr(err, errlen, "PAGEMAP_SCAN: %s",
+				       strerror(errno));
+				return -errno;
+			}
+			for (long k = 0; k < r; k++) {
+				for (uint64_t v = vec[k].start; v < vec[k].end;
+				     v += PAGE) {
+					uint64_t i = (v - start) / PAGE;
+					uint64_t bit = 1ULL << (i % 64);
+
+					if (!(bitmap[i / 64] & bit)) {
+						bitmap[i / 64] |= bit;
+						n++;
+					}
+				}
+			}
+			if (a.walk_end <= at)
+				break;
+			at = a.walk_end;
+		}
+	}
+	*count = n;
+	return 0;
+}
+
+void ukvm_cow_copy_pages(void *dst, const void *src, uint64_t size,
+			 const uint64_t *bitmap)
+{
+	uint64_t words = (size / PAGE + 63) / 64;
+
+	for (uint64_t w = 0; w < words; w++) {
+		uint64_t bits = bitmap[w];
+
+		while (bits) {
+			unsigned b = (unsigned)__builtin_ctzll(bits);
+			uint64_t off = (w * 64 + b) * PAGE;
+
+			/* Runs of set bits: one memcpy per run. */
+			unsigned run = 0;
+			while (b + run < 64 && (bits >> (b + run) & 1))
+				run++;
+			memcpy((uint8_t *)dst + off, (const uint8_t *)src + off,
+			       run * PAGE);
+			bits &= run == 64 ? 0 : ~(((1ULL << run) - 1) << b);
+		}
+	}
+}
+
+/* --- KVM dirty log --- */
+
+int ukvm_dirty_log_enable(int vm_fd,
+			  const struct kvm_userspace_memory_region *slot, int on)
+{
+	struct kvm_userspace_memory_region r = *slot;
+
+	if (on)
+		r.flags |= KVM_MEM_LOG_DIRTY_PAGES;
+	else
+		r.flags &= ~KVM_MEM_LOG_DIRTY_PAGES;
+	return ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
+int ukvm_dirty_log_fetch(int vm_fd, uint32_t slot, uint64_t pages,
+			 uint64_t *acc)
+{
+	uint64_t words = (pages + 63) / 64;
+	uint64_t *bm = calloc(words, 8);
+	struct kvm_dirty_log log = { .slot = slot };
+
+	if (!bm)
+		return -ENOMEM;
+	log.dirty_bitmap = bm;
+	if (ioctl(vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+		int e = -errno;
+
+		free(bm);
+		return e;
+	}
+	for (uint64_t w = 0; w < words; w++)
+		acc[w] |= bm[w];
+	free(bm);
+	return 0;
+}
+
+/* --- VM shells --- */
+
+int ukvm_shell_make(int kvm_fd, struct ukvm_shell *out, char *err,
+		    size_t errlen)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[256];
+	} cpuid;
+	int run_size, e;
+
+	memset(out, 0, sizeof(*out));
+	out->vm_fd = out->vcpu_fd = -1;
+	run_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size <= 0) {
+		seterr(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s",
+		       strerror(errno));
+		return -EINVAL;
+	}
+	out->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (out->vm_fd < 0) {
+		e = -errno;
+		seterr(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		return e;
+	}
+	/* Needed on Intel VMX before running; harmless elsewhere. */
+	(void)ioctl(out->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000UL);
+	out->vcpu_fd = ioctl(out->vm_fd, KVM_CREATE_VCPU, 0);
+	if (out->vcpu_fd < 0) {
+		e = -errno;
+		seterr(err, errlen, "KVM_CREATE_VCPU: %s", strerror(errno));
+		goto fail;
+	}
+	memset(&cpuid, 0, sizeof(cpuid));
+	cpuid.c.nent = 256;
+	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid) < 0 ||
+	    ioctl(out->vcpu_fd, KVM_SET_CPUID2, &cpuid) < 0) {
+		e = -errno;
+		seterr(err, errlen, "CPUID setup: %s", strerror(errno));
+		goto fail;
+	}
+	out->run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE,
+			MAP_SHARED, out->vcpu_fd, 0);
+	if (out->run == MAP_FAILED) {
+		e = -errno;
+		out->run = NULL;
+		seterr(err, errlen, "mmap kvm_run: %s", strerror(errno));
+		goto fail;
+	}
+	out->run_size = (size_t)run_size;
+	return 0;
+fail:
+	ukvm_shell_close(out);
+	return e;
+}
+
+void ukvm_shell_close(struct ukvm_shell *s)
+{
+	if (s->run)
+		munmap(s->run, s->run_size);
+	if (s->vcpu_fd >= 0)
+		close(s->vcpu_fd);
+	if (s->vm_fd >= 0)
+		close(s->vm_fd);
+	s->run = NULL;
+	s->vcpu_fd = s->vm_fd = -1;
+}
+
+struct ukvm_shell_pool {
+	int kvm_fd;
+	unsigned target;
+	pthread_mutex_t lock;
+	pthread_cond_t want; /* refill thread waits for room */
+	struct ukvm_shell *ready;
+	unsigned n;
+	int stop;
+	int failed; /* last refill failed: stop trying until a get */
+	pthread_t thread;
+	uint64_t hits, misses;
+};
+
+static void *pool_main(void *arg)
+{
+	ukvm_shell_pool_t *p = arg;
+	struct ukvm_shell s;
+	char err[128];
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->stop && (p->n >= p->target || p->failed))
+			pthread_cond_wait(&p->want, &p->lock);
+		if (p->stop)
+			break;
+		pthread_mutex_unlock(&p->lock);
+		int rc = ukvm_shell_make(p->kvm_fd, &s, err, sizeof(err));
+		pthread_mutex_lock(&p->lock);
+		if (rc) {
+			p->failed = 1; /* e.g. out of fds: retry after a get */
+			continue;
+		}
+		if (p->stop || p->n >= p->target) {
+			ukvm_shell_close(&s);
+			continue;
+		}
+		p->ready[p->n++] = s;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+ukvm_shell_pool_t *ukvm_shell_pool_create(int kvm_fd, unsigned target,
+					  char *err, size_t errlen)
+{
+	ukvm_shell_pool_t *p = calloc(1, sizeof(*p));
+
+	if (!p || !(p->ready = calloc(target ? target : 1, sizeof(*p->ready)))) {
+		free(p);
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->kvm_fd = kvm_fd;
+	p->target = target;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->want, NULL);
+	if (target && pthread_create(&p->thread, NULL, pool_main, p)) {
+		seterr(err, errlen, "pthread_create failed");
+		free(p->ready);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void ukvm_shell_pool_destroy(ukvm_shell_pool_t **pp)
+{
+	ukvm_shell_pool_t *p = *pp;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->want);
+	pthread_mutex_unlock(&p->lock);
+	if (p->target)
+		pthread_join(p->thread, NULL);
+	for (unsigned i = 0; i < p->n; i++)
+		ukvm_shell_close(&p->ready[i]);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->want);
+	free(p->ready);
+	free(p);
+	*pp = NULL;
+}
+
+int ukvm_shell_get(ukvm_shell_pool_t *p, struct ukvm_shell *out, char *err,
+		   size_t errlen)
+{
+	if (p) {
+		pthread_mutex_lock(&p->lock);
+		p->failed = 0;
+		if (p->n) {
+			*out = p->ready[--p->n];
+			p->hits++;
+			pthread_cond_signal(&p->want);
+			pthread_mutex_unlock(&p->lock);
+			return 0;
+		}
+		p->misses++;
+		pthread_cond_signal(&p->want);
+		pthread_mutex_unlock(&p->lock);
+		return ukvm_shell_make(p->kvm_fd, out, err, errlen);
+	}
+	return -EINVAL;
+}
+
+void ukvm_shell_pool_stats(ukvm_shell_pool_t *p, uint64_t *hits,
+			   uint64_t *misses)
+{
+	pthread_mutex_lock(&p->lock);
+	*hits = p->hits;
+	*misses = p->misses;
+	pthread_mutex_unlock(&p->lock);
+}

@@ -1,0 +1,855 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot.c - snapshot file format, checksum, and save/restore of vCPU, memory and monitor state. */
+#define _GNU_SOURCE
+#include "snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PAGE 4096ULL
+#define HDR_LEN 32
+#define SEC_HDR 16
+#define TRAILER_LEN (SEC_HDR + 8)
+
+static void seterr(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+static size_t pad8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+const char *ukvm_snap_sec_name(uint32_t type, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		[UKVM_SEC_META] = "meta",   [UKVM_SEC_REGS] = "regs",
+		[UKVM_SEC_SREGS] = "sregs", [UKVM_SEC_FPU] = "fpu",
+		[UKVM_SEC_XSAVE] = "xsave", [UKVM_SEC_XCRS] = "xcrs",
+		[UKVM_SEC_MSRS] = "msrs",   [UKVM_SEC_EVENTS] = "events",
+		[UKVM_SEC_PAGES] = "pages",
+	};
+
+	if (type < sizeof(names) / sizeof(names[0]) && names[type])
+		return names[type];
+	if (type == UKVM_SEC_END)
+		return "end";
+	snprintf(buf, len, "type %u", type);
+	return buf;
+}
+
+/* --- CRC32C: SSE4.2 instruction when the CPU has it, else a table --- */
+
+static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
+{
+	while (n--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82f63b78U & (0U - (crc & 1)));
+	}
+	return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t
+crc32c_hw(uint32_t crc, const uint8_t *p, size_t n)
+{
+	uint64_t c = crc;
+
+	while (n && ((uintptr_t)p & 7)) {
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+		n--;
+	}
+	while (n >= 8) {
+		uint64_t v;
+
+		memcpy(&v, p, 8);
+		c = __builtin_ia32_crc32di(c, v);
+		p += 8;
+		n -= 8;
+	}
+	while (n--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+	return (uint32_t)c;
+}
+#endif
+
+uint32_t ukvm_crc32c(uint32_t crc, const void *p, size_t n)
+{
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("sse4.2"))
+		return crc32c_hw(crc, p, n);
+#endif
+	return crc32c_sw(crc, p, n);
+}
+
+/* --- writer --- */
+
+static int buf_grow(struct ukvm_snap_buf *b, size_t more)
+{
+	size_t need, cap;
+	uint8_t *p;
+
+	if (b->err)
+		return b->err;
+	if (more > SIZE_MAX - b->len) {
+		b->err = -ENOMEM;
+		return b->err;
+	}
+	need = b->len + more;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 4096;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	p = realloc(b->data, cap);
+	if (!p) {
+		b->err = -ENOMEM;
+		return b->err;
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+int ukvm_snap_begin(struct ukvm_snap_buf *b, uint32_t kind)
+{
+	b->len = 0;
+	b->err = 0;
+	if (buf_grow(b, HDR_LEN))
+		return b->err;
+	memset(b->data, 0, HDR_LEN);
+	put64(b->data, UKVM_SNAP_MAGIC);
+	put32(b->data + 8, UKVM_SNAP_VERSION);
+	put32(b->data + 12, kind);
+	put32(b->data + 16, UKVM_SNAP_ARCH_X86_64);
+	put32(b->data + 20, (uint32_t)PAGE);
+	b->len = HDR_LEN;
+	return 0;
+}
+
+void *ukvm_snap_reserve(struct ukvm_snap_buf *b, uint32_t type, size_t len)
+{
+	uint8_t *p;
+	size_t padded = pad8(len);
+
+	if (padded < len || padded > SIZE_MAX - SEC_HDR) {
+		b->err = -ENOMEM;
+		return NULL;
+	}
+	if (buf_grow(b, SEC_HDR + padded))
+		return NULL;
+	p = b->data + b->len;
+	put32(p, type);
+	put32(p + 4, 0);
+	put64(p + 8, len);
+	memset(p + SEC_HDR + len, 0, padded - len);
+	b->len += SEC_HDR + padded;
+	return p + SEC_HDR;
+}
+
+int ukvm_snap_add(struct ukvm_snap_buf *b, uint32_t type, const void *p,
+		  size_t len)
+{
+	void *dst = ukvm_snap_reserve(b, type, len);
+
+	if (!dst)
+		return b->err;
+	if (len)
+		memcpy(dst, p, len);
+	return 0;
+}
+
+int ukvm_snap_finish(struct ukvm_snap_buf *b)
+{
+	uint8_t *p;
+	uint32_t crc;
+
+	if (buf_grow(b, TRAILER_LEN))
+		return b->err;
+	p = b->data + b->len;
+	put32(p, UKVM_SEC_END);
+	put32(p + 4, 0);
+	put64(p + 8, 8);
+	b->len += TRAILER_LEN;
+	put64(b->data + 24, b->len);
+	crc = ukvm_crc32c(0, b->data, b->len - 8);
+	put64(b->data + b->len - 8, crc);
+	return 0;
+}
+
+void ukvm_snap_buf_free(struct ukvm_snap_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+/* --- reader --- */
+
+int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
+		   char *err, size_t errlen)
+{
+	const uint8_t *d = data;
+	uint64_t magic, total, stored, crc;
+	uint32_t ver, arch, page;
+	size_t off;
+	unsigned idx = 0;
+	char nb[32];
+
+	memset(r, 0, sizeof(*r));
+	if (len < 8) {
+		seterr(err, errlen,
+		       "truncated: %zu bytes, too short for a snapshot header",
+		       len);
+		return -EINVAL;
+	}
+	magic = get64(d);
+	if (magic != UKVM_SNAP_MAGIC) {
+		seterr(err, errlen,
+		       "not a ukfork snapshot (magic %016llx, expected %016llx)",
+		       (unsigned long long)magic,
+		       (unsigned long long)UKVM_SNAP_MAGIC);
+		return -EINVAL;
+	}
+	if (len < HDR_LEN + TRAILER_LEN) {
+		seterr(err, errlen,
+		       "truncated: %zu bytes, a snapshot has at least %d", len,
+		       HDR_LEN + TRAILER_LEN);
+		return -EINVAL;
+	}
+	ver = get32(d + 8);
+	arch = get32(d + 16);
+	page = get32(d + 20);
+	total = get64(d + 24);
+	if (ver != UKVM_SNAP_VERSION) {
+		seterr(err, errlen,
+		       "snapshot version %u not supported (this monitor reads %u)",
+		       ver, UKVM_SNAP_VERSION);
+		return -EINVAL;
+	}
+	if (arch != UKVM_SNAP_ARCH_X86_64 || page != PAGE) {
+		seterr(err, errlen,
+		       "foreign snapshot: arch %u page size %u (expected arch %u, page %llu)",
+		       arch, page, UKVM_SNAP_ARCH_X86_64,
+		       (unsigned long long)PAGE);
+		return -EINVAL;
+	}
+	if (total > len) {
+		seterr(err, errlen,
+		       "truncated: %zu bytes, header says %llu", len,
+		       (unsigned long long)total);
+		return -EINVAL;
+	}
+	if (total < len) {
+		seterr(err, errlen,
+		       "trailing garbage: %zu bytes, header says %llu", len,
+		       (unsigned long long)total);
+		return -EINVAL;
+	}
+	if (total % 8) {
+		seterr(err, errlen, "corrupted: length %llu not 8-aligned",
+		       (unsigned long long)total);
+		return -EINVAL;
+	}
+	stored = get64(d + len - 8);
+	crc = ukvm_crc32c(0, d, len - 8);
+	if (stored != crc) {
+		seterr(err, errlen,
+		       "checksum mismatch (stored %08llx, computed %08llx): file corrupted",
+		       (unsigned long long)stored, (unsigned long long)crc);
+		return -EINVAL;
+	}
+	/* Walk the sections: every bound checked, END exactly at the end. */
+	off = HDR_LEN;
+	for (;;) {
+		uint32_t type;
+		uint64_t slen;
+
+		if (len - off < SEC_HDR) {
+			seterr(err, errlen,
+			       "corrupted: section %u header at offset %zu runs past the end",
+			       idx, off);
+			return -EINVAL;
+		}
+		type = get32(d + off);
+		slen = get64(d + off + 8);
+		if (slen > len - off - SEC_HDR ||
+		    pad8(slen) > len - off - SEC_HDR) {
+			seterr(err, errlen,
+			       "corrupted: section %u (%s) of %llu bytes at offset %zu runs past the end",
+			       idx, ukvm_snap_sec_name(type, nb, sizeof(nb)),
+			       (unsigned long long)slen, off);
+			return -EINVAL;
+		}
+		if (type == UKVM_SEC_END) {
+			if (slen != 8 || off + SEC_HDR + 8 != len) {
+				seterr(err, errlen,
+				       "corrupted: end marker at offset %zu is not the trailer",
+				       off);
+				return -EINVAL;
+			}
+			break;
+		}
+		off += SEC_HDR + pad8(slen);
+		idx++;
+	}
+	r->data = d;
+	r->len = len;
+	r->kind = get32(d + 12);
+	r->off = 0;
+	return 0;
+}
+
+int ukvm_snap_next(struct ukvm_snap_reader *r, uint32_t *type, const void **p,
+		   size_t *len)
+{
+	uint32_t t;
+	uint64_t slen;
+
+	if (!r->data)
+		return 0;
+	if (r->off < HDR_LEN)
+		r->off = HDR_LEN;
+	t = get32(r->data + r->off);
+	if (t == UKVM_SEC_END)
+		return 0;
+	slen = get64(r->data + r->off + 8);
+	*type = t;
+	*p = r->data + r->off + SEC_HDR;
+	*len = slen;
+	r->off += SEC_HDR + pad8(slen);
+	return 1;
+}
+
+int ukvm_snap_find(const struct ukvm_snap_reader *r, uint32_t type,
+		   const void **p, size_t *len)
+{
+	struct ukvm_snap_reader it = *r;
+	uint32_t t;
+	const void *q;
+	size_t l;
+
+	it.off = 0;
+	while (ukvm_snap_next(&it, &t, &q, &l)) {
+		if (t == type) {
+			*p = q;
+			*len = l;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* --- files --- */
+
+int ukvm_snap_write_file(const char *path, const void *data, size_t len,
+			 char *err, size_t errlen)
+{
+	char tmp[4096];
+	const uint8_t *p = data;
+	int fd, e;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
+	    (int)sizeof(tmp)) {
+		seterr(err, errlen, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		e = -errno;
+		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		return e;
+	}
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? -errno : -EIO;
+			seterr(err, errlen, "%s: write: %s", tmp, strerror(-e));
+			goto fail;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		e = -errno;
+		seterr(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		e = -errno;
+		seterr(err, errlen, "%s: rename: %s", path, strerror(errno));
+		unlink(tmp);
+		return e;
+	}
+	return 0;
+fail:
+	close(fd);
+	unlink(tmp);
+	return e;
+}
+
+int ukvm_snap_read_file(const char *path, void **data, size_t *len,
+			char *err, size_t errlen)
+{
+	struct stat st;
+	struct ukvm_snap_reader r;
+	uint8_t *buf;
+	size_t got = 0, size;
+	char why[200];
+	int fd, e;
+
+	*data = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		e = -errno;
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return e;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -EINVAL;
+	}
+	size = (size_t)st.st_size;
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		close(fd);
+		seterr(err, errlen, "%s: out of memory (%zu bytes)", path, size);
+		return -ENOMEM;
+	}
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = -errno;
+			seterr(err, errlen, "%s: read: %s", path,
+			       strerror(errno));
+			free(buf);
+			close(fd);
+			return e;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (ukvm_snap_open(&r, buf, got, why, sizeof(why))) {
+		seterr(err, errlen, "%s: %s", path, why);
+		free(buf);
+		return -EINVAL;
+	}
+	*data = buf;
+	*len = got;
+	return 0;
+}
+
+/* --- vCPU state --- */
+
+/*
+ * MSRs a ukfork guest (CPL3, no syscall) or its ring-0 stubs can depend on.
+ * EFER, FS/GS base are in sregs. Ones this KVM refuses are left out.
+ */
+static const uint32_t vcpu_msrs[] = {
+	0x174,      /* SYSENTER_CS */
+	0x175,      /* SYSENTER_ESP */
+	0x176,      /* SYSENTER_EIP */
+	0x277,      /* PAT */
+	0xc0000081, /* STAR */
+	0xc0000082, /* LSTAR */
+	0xc0000083, /* CSTAR */
+	0xc0000084, /* SFMASK */
+	0xc0000102, /* KERNEL_GS_BASE */
+	0xc0000103, /* TSC_AUX */
+	0x1a0,      /* MISC_ENABLE */
+};
+#define NMSRS (sizeof(vcpu_msrs) / sizeof(vcpu_msrs[0]))
+
+struct msr_buf {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e[UKVM_SNAP_MSRS_MAX];
+};
+
+int ukvm_snap_vcpu_save(int vcpu_fd, struct ukvm_snap_vcpu *st, char *err,
+			 size_t errlen)
+{
+	struct msr_buf mb;
+	size_t i, n = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (ioctl(vcpu_fd, KVM_GET_REGS, &st->regs) < 0) {
+		seterr(err, errlen, "KVM_GET_REGS: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vcpu_fd, KVM_GET_SREGS, &st->sregs) < 0) {
+		seterr(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vcpu_fd, KVM_GET_FPU, &st->fpu) < 0) {
+		seterr(err, errlen, "KVM_GET_FPU: %s", strerror(errno));
+		return -errno;
+	}
+	st->have_xsave = ioctl(vcpu_fd, KVM_GET_XSAVE, &st->xsave) == 0;
+	st->have_xcrs = ioctl(vcpu_fd, KVM_GET_XCRS, &st->xcrs) == 0;
+	st->have_events =
+		ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &st->events) == 0;
+	/* MSRs: one batch; if KVM stops early, drop the refused one, retry. */
+	for (i = 0; i < NMSRS; i++)
+		mb.e[n++] = (struct kvm_msr_entry){ .index = vcpu_msrs[i] };
+	while (n) {
+		int got;
+
+		mb.hdr.nmsrs = (uint32_t)n;
+		mb.hdr.pad = 0;
+		got = ioctl(vcpu_fd, KVM_GET_MSRS, &mb);
+		if (got < 0) {
+			seterr(err, errlen, "KVM_GET_MSRS: %s", strerror(errno));
+			return -errno;
+		}
+		if ((size_t)got == n)
+			break;
+		memmove(&mb.e[got], &mb.e[got + 1],
+			(n - (size_t)got - 1) * sizeof(mb.e[0]));
+		n--;
+	}
+	st->nmsrs = (uint32_t)n;
+	for (i = 0; i < n; i++) {
+		st->msrs[i].index = mb.e[i].index;
+		st->msrs[i].data = mb.e[i].data;
+	}
+	return 0;
+}
+
+int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
+			    char *err, size_t errlen)
+{
+	struct msr_buf mb;
+	uint32_t i;
+
+	/* sregs before regs (mode), XCRs before XSAVE (enabled features). */
+	if (ioctl(vcpu_fd, KVM_SET_SREGS, &st->sregs) < 0) {
+		seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
+		return -errno;
+	}
+	if (st->nmsrs) {
+		memset(&mb, 0, sizeof(mb));
+		for (i = 0; i < st->nmsrs && i < UKVM_SNAP_MSRS_MAX; i++) {
+			mb.e[i].index = st->msrs[i].index;
+			mb.e[i].data = st->msrs[i].data;
+		}
+		mb.hdr.nmsrs = i;
+		if (ioctl(vcpu_fd, KVM_SET_MSRS, &mb) != (int)i) {
+			seterr(err, errlen, "KVM_SET_MSRS: %s",
+			       errno ? strerror(errno) : "refused an MSR");
+			return -EINVAL;
+		}
+	}
+	if (st->have_xcrs && ioctl(vcpu_fd, KVM_SET_XCRS, &st->xcrs) < 0) {
+		seterr(err, errlen, "KVM_SET_XCRS: %s", strerror(errno));
+		return -errno;
+	}
+	if (st->have_xsave) {
+		if (ioctl(vcpu_fd, KVM_SET_XSAVE, &st->xsave) < 0) {
+			seterr(err, errlen, "KVM_SET_XSAVE: %s",
+			       strerror(errno));
+			return -errno;
+		}
+	} else if (ioctl(vcpu_fd, KVM_SET_FPU, &st->fpu) < 0) {
+		seterr(err, errlen, "KVM_SET_FPU: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vcpu_fd, KVM_SET_REGS, &st->regs) < 0) {
+		seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
+		return -errno;
+	}
+	if (st->have_events) {
+		struct kvm_vcpu_events ev = st->events;
+
+		ev.flags &= KVM_VCPUEVENT_VALID_SHADOW;
+		if (ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
+			seterr(err, errlen, "KVM_SET_VCPU_EVENTS: %s",
+			       strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int ukvm_snap_vcpu_encode(struct ukvm_snap_buf *b,
+			   const struct ukvm_snap_vcpu *st)
+{
+	uint8_t *p;
+
+	ukvm_snap_add(b, UKVM_SEC_REGS, &st->regs, sizeof(st->regs));
+	ukvm_snap_add(b, UKVM_SEC_SREGS, &st->sregs, sizeof(st->sregs));
+	ukvm_snap_add(b, UKVM_SEC_FPU, &st->fpu, sizeof(st->fpu));
+	if (st->have_xsave)
+		ukvm_snap_add(b, UKVM_SEC_XSAVE, &st->xsave,
+			      sizeof(st->xsave));
+	if (st->have_xcrs)
+		ukvm_snap_add(b, UKVM_SEC_XCRS, &st->xcrs, sizeof(st->xcrs));
+	if (st->have_events)
+		ukvm_snap_add(b, UKVM_SEC_EVENTS, &st->events,
+			      sizeof(st->events));
+	p = ukvm_snap_reserve(b, UKVM_SEC_MSRS,
+			      8 + st->nmsrs * sizeof(struct ukvm_msr_val));
+	if (p) {
+		put32(p, st->nmsrs);
+		put32(p + 4, 0);
+		memcpy(p + 8, st->msrs,
+		       st->nmsrs * sizeof(struct ukvm_msr_val));
+	}
+	return b->err;
+}
+
+static int get_fixed(const struct ukvm_snap_reader *r, uint32_t type,
+		     void *dst, size_t size, int required, char *err,
+		     size_t errlen)
+{
+	const void *p;
+	size_t len;
+	char nb[32];
+
+	if (ukvm_snap_find(r, type, &p, &len)) {
+		if (required)
+			seterr(err, errlen, "missing section %s",
+			       ukvm_snap_sec_name(type, nb, sizeof(nb)));
+		return required ? -EINVAL : 0;
+	}
+	if (len != size) {
+		seterr(err, errlen,
+		       "section %s has %zu bytes, expected %zu (other kernel ABI?)",
+		       ukvm_snap_sec_name(type, nb, sizeof(nb)), len, size);
+		return -EINVAL;
+	}
+	memcpy(dst, p, size);
+	return 1;
+}
+
+int ukvm_snap_vcpu_decode(const struct ukvm_snap_reader *r,
+			   struct ukvm_snap_vcpu *st, char *err,
+			   size_t errlen)
+{
+	const uint8_t *p;
+	size_t len;
+	int rc;
+	uint32_t n;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = get_fixed(r, UKVM_SEC_REGS, &st->regs, sizeof(st->regs), 1,
+			    err, errlen)) < 0 ||
+	    (rc = get_fixed(r, UKVM_SEC_SREGS, &st->sregs, sizeof(st->sregs),
+			    1, err, errlen)) < 0 ||
+	    (rc = get_fixed(r, UKVM_SEC_FPU, &st->fpu, sizeof(st->fpu), 1,
+			    err, errlen)) < 0)
+		return rc;
+	if ((rc = get_fixed(r, UKVM_SEC_XSAVE, &st->xsave, sizeof(st->xsave),
+			    0, err, errlen)) < 0)
+		return rc;
+	st->have_xsave = rc;
+	if ((rc = get_fixed(r, UKVM_SEC_XCRS, &st->xcrs, sizeof(st->xcrs), 0,
+			    err, errlen)) < 0)
+		return rc;
+	st->have_xcrs = rc;
+	if ((rc = get_fixed(r, UKVM_SEC_EVENTS, &st->events,
+			    sizeof(st->events), 0, err, errlen)) < 0)
+		return rc;
+	st->have_events = rc;
+	if (ukvm_snap_find(r, UKVM_SEC_MSRS, (const void **)&p, &len)) {
+		seterr(err, errlen, "missing section msrs");
+		return -EINVAL;
+	}
+	if (len < 8)
+		goto bad_msrs;
+	n = get32(p);
+	if (n > UKVM_SNAP_MSRS_MAX ||
+	    len != 8 + n * sizeof(struct ukvm_msr_val))
+		goto bad_msrs;
+	st->nmsrs = n;
+	memcpy(st->msrs, p + 8, n * sizeof(struct ukvm_msr_val));
+	return 0;
+bad_msrs:
+	seterr(err, errlen, "section msrs malformed (%zu bytes)", len);
+	return -EINVAL;
+}
+
+/* --- monitor state --- */
+
+int ukvm_snap_meta_encode(struct ukvm_snap_buf *b,
+			  const struct ukvm_snap_meta *m)
+{
+	struct ukvm_snap_meta c = *m;
+
+	c.size = sizeof(c);
+	c.app_name[sizeof(c.app_name) - 1] = 0;
+	return ukvm_snap_add(b, UKVM_SEC_META, &c, sizeof(c));
+}
+
+int ukvm_snap_meta_decode(const struct ukvm_snap_reader *r,
+			  struct ukvm_snap_meta *m, char *err, size_t errlen)
+{
+	const void *p;
+	size_t len;
+
+	memset(m, 0, sizeof(*m));
+	if (ukvm_snap_find(r, UKVM_SEC_META, &p, &len)) {
+		seterr(err, errlen, "missing section meta");
+		return -EINVAL;
+	}
+	/* Older writers wrote a prefix of today's struct: accept >= 8. */
+	if (len < 8 || get32(p) != len) {
+		seterr(err, errlen, "section meta malformed (%zu bytes)", len);
+		return -EINVAL;
+	}
+	memcpy(m, p, len < sizeof(*m) ? len : sizeof(*m));
+	m->size = sizeof(*m);
+	m->app_name[sizeof(m->app_name) - 1] = 0;
+	if (m->mem_size < PAGE || m->mem_size % PAGE ||
+	    m->mem_size > (64ULL << 30)) {
+		seterr(err, errlen, "section meta: bad memory size %llu",
+		       (unsigned long long)m->mem_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --- memory --- */
+
+static int page_is_zero(const uint8_t *p)
+{
+	static const uint8_t zero[64];
+
+	for (size_t i = 0; i < PAGE; i += 64)
+		if (memcmp(p + i, zero, 64))
+			return 0;
+	return 1;
+}
+
+int ukvm_snap_add_pages(struct ukvm_snap_buf *b, const uint8_t *mem,
+			uint64_t mem_size, const uint64_t *bitmap,
+			uint64_t *npages)
+{
+	uint64_t pages = mem_size / PAGE, n = 0, i, k;
+	uint8_t *p;
+
+	for (i = 0; i < pages; i++) {
+		if (bitmap ? (bitmap[i / 64] >> (i % 64)) & 1
+			   : !page_is_zero(mem + i * PAGE))
+			n++;
+	}
+	p = ukvm_snap_reserve(b, UKVM_SEC_PAGES, 16 + n * 8 + n * PAGE);
+	if (!p)
+		return b->err;
+	put64(p, pages);
+	put64(p + 8, n);
+	for (i = 0, k = 0; i < pages && k < n; i++) {
+		if (bitmap ? (bitmap[i / 64] >> (i % 64)) & 1
+			   : !page_is_zero(mem + i * PAGE)) {
+			put64(p + 16 + k * 8, i);
+			memcpy(p + 16 + n * 8 + k * PAGE, mem + i * PAGE, PAGE);
+			k++;
+		}
+	}
+	if (npages)
+		*npages = n;
+	return 0;
+}
+
+int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
+			  int fd, uint64_t mem_size, uint64_t *npages,
+			  char *err, size_t errlen)
+{
+	const uint8_t *p;
+	size_t len;
+	uint64_t pages, n, i;
+
+	if (ukvm_snap_find(r, UKVM_SEC_PAGES, (const void **)&p, &len)) {
+		seterr(err, errlen, "missing section pages");
+		return -EINVAL;
+	}
+	if (len < 16)
+		goto bad;
+	pages = get64(p);
+	n = get64(p + 8);
+	if (pages != mem_size / PAGE) {
+		seterr(err, errlen,
+		       "section pages is for %llu pages, memory has %llu",
+		       (unsigned long long)pages,
+		       (unsigned long long)(mem_size / PAGE));
+		return -EINVAL;
+	}
+	if (n > pages || len != 16 + n * 8 + n * PAGE)
+		goto bad;
+	for (i = 0; i < n; i++) {
+		uint64_t pfn = get64(p + 16 + i * 8);
+		const uint8_t *src = p + 16 + n * 8 + i * PAGE;
+
+		if (pfn >= pages) {
+			seterr(err, errlen,
+			       "section pages: page %llu outside memory (%llu pages)",
+			       (unsigned long long)pfn,
+			       (unsigned long long)pages);
+			return -EINVAL;
+		}
+		if (mem) {
+			memcpy(mem + pfn * PAGE, src, PAGE);
+		} else if (pwrite(fd, src, PAGE, (off_t)(pfn * PAGE)) !=
+			   (ssize_t)PAGE) {
+			seterr(err, errlen, "writing page %llu: %s",
+			       (unsigned long long)pfn, strerror(errno));
+			return -EIO;
+		}
+	}
+	if (npages)
+		*npages = n;
+	return 0;
+bad:
+	seterr(err, errlen, "section pages malformed (%zu bytes)", len);
+	return -EINVAL;
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot.h - one save/restore mechanism for KVM VM state: file format, vCPU, memory, monitor state. */
+#ifndef UKVM_SNAPSHOT_H
+#define UKVM_SNAPSHOT_H
+
+#include <linux/kvm.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Snapshot format (all integers little-endian, every item 8-byte aligned):
+ *
+ *   header   u64 magic "UKFSNAP\0"   u32 version   u32 kind
+ *            u32 arch (1 = x86_64)  u32 page_size  u64 total_len
+ *   section  u32 type  u32 flags(0)  u64 len  payload[len]  pad to 8
+ *   ...
+ *   trailer  u32 type = UKVM_SEC_END  u32 0  u64 len = 8
+ *            u64 checksum: CRC32C of every byte before it (zero-extended)
+ *
+ * A reader validates magic, version, arch, page size, total length, every
+ * section bound and the checksum before any section is used, and names
+ * what was wrong. Unknown section types are skipped (new sections may be
+ * appended in later versions); a consumer that needs a section and does
+ * not find it fails with "missing section X".
+ *
+ * Each piece of VM state saves and restores itself with its own code:
+ *   vCPU      ukvm_snap_vcpu_save/_restore  (regs, sregs, FPU, XSAVE,
+ *             XCRs, MSRs, events) + _encode/_decode into sections
+ *   memory    ukvm_snap_add_pages / ukvm_snap_apply_pages (page list)
+ *   monitor   struct ukvm_snap_meta (ids, sizes, pause point) + encode/decode
+ * Templates (on disk), live fork (in memory, no encoding) and remote fork
+ * deltas are all built from these pieces.
+ */
+
+#define UKVM_SNAP_MAGIC 0x0050414e53464b55ULL /* "UKFSNAP\0" */
+#define UKVM_SNAP_VERSION 1
+#define UKVM_SNAP_ARCH_X86_64 1
+
+enum ukvm_snap_kind {
+	UKVM_SNAP_TEMPLATE = 1, /* full memory (non-zero pages) + vCPU + meta */
+	UKVM_SNAP_DELTA = 2     /* pages dirtied since a template + vCPU + meta */
+};
+
+enum ukvm_snap_sec {
+	UKVM_SEC_META = 1,      /* struct ukvm_snap_meta */
+	UKVM_SEC_REGS = 2,      /* struct kvm_regs */
+	UKVM_SEC_SREGS = 3,     /* struct kvm_sregs */
+	UKVM_SEC_FPU = 4,       /* struct kvm_fpu */
+	UKVM_SEC_XSAVE = 5,     /* struct kvm_xsave */
+	UKVM_SEC_XCRS = 6,      /* struct kvm_xcrs */
+	UKVM_SEC_MSRS = 7,      /* u32 n, u32 0, n x {u32 index, u32 0, u64 data} */
+	UKVM_SEC_EVENTS = 8,    /* struct kvm_vcpu_events */
+	UKVM_SEC_PAGES = 9,     /* u64 mem_pages, u64 n, n x u64 pfn, n pages */
+	UKVM_SEC_END = 0x7fffffff
+};
+
+/* Name of a section type for messages ("regs", "pages", "type 42"). */
+const char *ukvm_snap_sec_name(uint32_t type, char *buf, size_t len);
+
+/* CRC32C (Castagnoli) of n bytes continuing from crc (start with 0). */
+uint32_t ukvm_crc32c(uint32_t crc, const void *p, size_t n);
+
+/* --- writer: a growable buffer the caller owns --- */
+struct ukvm_snap_buf {
+	uint8_t *data; /* malloc'd; the caller frees with ukvm_snap_buf_free */
+	size_t len, cap;
+	int err; /* sticky -ENOMEM after a failed append */
+};
+
+/* Start a snapshot of `kind` in b (b zeroed or freed before). 0 / -ENOMEM. */
+int ukvm_snap_begin(struct ukvm_snap_buf *b, uint32_t kind);
+/* Append a section with a copy of p[0..len). 0 / -ENOMEM. */
+int ukvm_snap_add(struct ukvm_snap_buf *b, uint32_t type, const void *p,
+		  size_t len);
+/*
+ * Append a section of len bytes and return where to write its payload
+ * (valid until the next append), or NULL (-ENOMEM recorded in b->err).
+ */
+void *ukvm_snap_reserve(struct ukvm_snap_buf *b, uint32_t type, size_t len);
+/* Write the trailer (total length and checksum). 0 or b->err. */
+int ukvm_snap_finish(struct ukvm_snap_buf *b);
+/* Free b's memory and zero it. */
+void ukvm_snap_buf_free(struct ukvm_snap_buf *b);
+
+/* --- reader: validates a whole snapshot held in memory (not copied) --- */
+struct ukvm_snap_reader {
+	const uint8_t *data;
+	size_t len;
+	uint32_t kind;
+	size_t off; /* iteration cursor */
+};
+
+/*
+ * Validate data[0..len) as a snapshot and prepare r to read it. Returns 0,
+ * or -EINVAL with a message saying what was wrong in err ("truncated: ...",
+ * "not a ukfork snapshot ...", "checksum mismatch ...", ...). data must
+ * outlive r.
+ */
+int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
+		   char *err, size_t errlen);
+/* First section of `type`: 0 with *p and *len set, or -ENOENT. */
+int ukvm_snap_find(const struct ukvm_snap_reader *r, uint32_t type,
+		   const void **p, size_t *len);
+/* Next section in order (rewinds with r->off = 0): 1, or 0 at the end. */
+int ukvm_snap_next(struct ukvm_snap_reader *r, uint32_t *type, const void **p,
+		   size_t *len);
+
+/* Write data to path atomically (temp file + rename). 0 or -errno + err. */
+int ukvm_snap_write_file(const char *path, const void *data, size_t len,
+			 char *err, size_t errlen);
+/*
+ * Read a whole file into *data (malloc'd, the caller frees) and validate it
+ * as a snapshot (ukvm_snap_open). 0 or -errno / -EINVAL with err naming the
+ * file and the problem.
+ */
+int ukvm_snap_read_file(const char *path, void **data, size_t *len,
+			char *err, size_t errlen);
+
+/* --- vCPU state --- */
+#define UKVM_SNAP_MSRS_MAX 24
+struct ukvm_msr_val {
+	uint32_t index;
+	uint32_t pad;
+	uint64_t data;
+};
+struct ukvm_snap_vcpu {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct kvm_xsave xsave;
+	struct kvm_xcrs xcrs;
+	struct kvm_vcpu_events events;
+	uint32_t have_xsave, have_xcrs, have_events;
+	uint32_t nmsrs;
+	struct ukvm_msr_val msrs[UKVM_SNAP_MSRS_MAX];
+};
+
+/*
+ * Read every piece of a (stopped) vCPU's state: general and segment/control
+ * registers, FPU/SSE, XSAVE (AVX), XCR0, the MSRs a guest can reach and the
+ * pending exception/interrupt state. 0 or -errno with err naming the ioctl.
+ * The vCPU must not be inside KVM_RUN, and a pending `in`/MMIO must have
+ * been completed (KVM-NOTES).
+ */
+int ukvm_snap_vcpu_save(int vcpu_fd, struct ukvm_snap_vcpu *st, char *err,
+			 size_t errlen);
+/* Load st into a vCPU (of the same or another VM). 0 or -errno + err. */
+int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
+			    char *err, size_t errlen);
+/* Append st as sections. 0 / -ENOMEM. */
+int ukvm_snap_vcpu_encode(struct ukvm_snap_buf *b,
+			   const struct ukvm_snap_vcpu *st);
+/* Read st back from sections; -EINVAL + err on a missing or bad section. */
+int ukvm_snap_vcpu_decode(const struct ukvm_snap_reader *r,
+			   struct ukvm_snap_vcpu *st, char *err,
+			   size_t errlen);
+
+/* --- monitor per-VM state --- */
+enum ukvm_pause {
+	UKVM_PAUSE_NONE = 0,
+	UKVM_PAUSE_READY = 1, /* in UKF_HC_READY */
+	UKVM_PAUSE_FORK = 2   /* in UKF_HC_FORK */
+};
+struct ukvm_snap_meta {
+	uint32_t size;        /* sizeof this struct when written (append-only) */
+	uint32_t pause;       /* enum ukvm_pause: the call the vCPU sits in */
+	uint64_t mem_size;    /* guest memory bytes */
+	uint64_t instance_id; /* the instance saved */
+	uint64_t parent_id;
+	uint64_t app;         /* engine app id */
+	uint64_t args_gpa;    /* GPA of the paused call's argument struct */
+	uint64_t dirty_pages; /* pages in the PAGES section's source set */
+	uint64_t template_crc;/* DELTA: crc of the template it applies to */
+	uint64_t boot_ns;     /* monotonic origin of the instance (ukf_hc_time) */
+	char app_name[64];
+};
+int ukvm_snap_meta_encode(struct ukvm_snap_buf *b,
+			  const struct ukvm_snap_meta *m);
+int ukvm_snap_meta_decode(const struct ukvm_snap_reader *r,
+			  struct ukvm_snap_meta *m, char *err, size_t errlen);
+
+/* --- guest memory as a page list --- */
+/*
+ * Append a PAGES section with the pages of mem (mem_size bytes) selected by
+ * bitmap (bit i = page i; NULL = every page that is not all zero). 0 or
+ * -ENOMEM. *npages (may be NULL) gets the number of pages written.
+ */
+int ukvm_snap_add_pages(struct ukvm_snap_buf *b, const uint8_t *mem,
+			uint64_t mem_size, const uint64_t *bitmap,
+			uint64_t *npages);
+/*
+ * Copy the pages of the PAGES section into mem (mem_size bytes) - or, with
+ * fd >= 0 and mem NULL, pwrite them into that file. 0 or -EINVAL + err when
+ * the section is missing, malformed or names a page outside mem_size.
+ */
+int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
+			  int fd, uint64_t mem_size, uint64_t *npages,
+			  char *err, size_t errlen);
+
+#endif /* UKVM_SNAPSHOT_H */

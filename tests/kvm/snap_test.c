@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+/* snap_test.c - self-tests of the snapshot format and vCPU save/restore (snap_* CTest tests). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "backends/kvm/snapshot.h"
+
+#define SKIP 77
+#define CHECK(c)                                                              \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n",          \
+				__FILE__, __LINE__, #c);                      \
+			return 1;                                             \
+		}                                                             \
+	} while (0)
+
+#define MEM (1ULL << 20) /* 256 pages */
+
+/* A snapshot with meta, a made-up vCPU state and 3 non-zero pages. */
+static int make_snap(struct ukvm_snap_buf *b, uint8_t *mem)
+{
+	struct ukvm_snap_meta m = { .mem_size = MEM, .instance_id = 7,
+				    .parent_id = 3, .app = 2,
+				    .pause = UKVM_PAUSE_READY,
+				    .args_gpa = 0x123000 };
+	struct ukvm_snap_vcpu v;
+
+	memset(&v, 0, sizeof(v));
+	v.regs.rip = 0x100123;
+	v.regs.rsp = 0x3ff000;
+	v.regs.rax = 0xdeadbeef;
+	v.sregs.cr3 = 0x10000;
+	v.fpu.fcw = 0x37f;
+	v.have_xcrs = 1;
+	v.xcrs.nr_xcrs = 1;
+	v.xcrs.xcrs[0].value = 7;
+	v.nmsrs = 2;
+	v.msrs[0].index = 0xc0000081;
+	v.msrs[0].data = 0x1234;
+	v.msrs[1].index = 0x277;
+	v.msrs[1].data = 0x0007040600070406ULL;
+	strcpy(m.app_name, "synth");
+	memset(mem, 0, MEM);
+	memset(mem + 5 * 4096, 0xaa, 4096);
+	memset(mem + 6 * 4096 + 100, 0x55, 10);
+	mem[MEM - 1] = 1;
+	CHECK(ukvm_snap_begin(b, UKVM_SNAP_TEMPLATE) == 0);
+	CHECK(ukvm_snap_meta_encode(b, &m) == 0);
+	CHECK(ukvm_snap_vcpu_encode(b, &v) == 0);
+	uint64_t n = 0;
+	CHECK(ukvm_snap_add_pages(b, mem, MEM, NULL, &n) == 0);
+	CHECK(n == 3);
+	CHECK(ukvm_snap_finish(b) == 0);
+	return 0;
+}
+
+static int expect_reject(const void *d, size_t len, const char *what)
+{
+	struct ukvm_snap_reader r;
+	char err[256] = "";
+
+	if (ukvm_snap_open(&r, d, len, err, sizeof(err)) == 0) {
+		fprintf(stderr, "accepted a bad snapshot (%s)\n", what);
+		return 1;
+	}
+	printf("rejected (%s): %s\n", what, err);
+	if (!strstr(err, what)) {
+		fprintf(stderr, "message does not say '%s'\n", what);
+		return 1;
+	}
+	return 0;
+}
+
+static int t_roundtrip(void)
+{
+	struct ukvm_snap_buf b = { 0 };
+	struct ukvm_snap_reader r;
+	struct ukvm_snap_meta m;
+	struct ukvm_snap_vcpu v;
+	uint8_t *mem = malloc(MEM), *back = calloc(1, MEM);
+	char err[256], path[] = "/tmp/snap_testXXXXXX";
+	void *data;
+	size_t len;
+	uint64_t n;
+	int fd;
+
+	CHECK(mem && back);
+	CHECK(make_snap(&b, mem) == 0);
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK(ukvm_snap_write_file(path, b.data, b.len, err, sizeof(err)) ==
+	      0);
+	CHECK(ukvm_snap_read_file(path, &data, &len, err, sizeof(err)) == 0);
+	unlink(path);
+	CHECK(len == b.len && memcmp(data, b.data, len) == 0);
+	CHECK(ukvm_snap_open(&r, data, len, err, sizeof(err)) == 0);
+	CHECK(r.kind == UKVM_SNAP_TEMPLATE);
+	CHECK(ukvm_snap_meta_decode(&r, &m, err, sizeof(err)) == 0);
+	CHECK(m.mem_size == MEM && m.instance_id == 7 && m.parent_id == 3);
+	CHECK(m.pause == UKVM_PAUSE_READY && m.args_gpa == 0x123000);
+	CHECK(strcmp(m.app_name, "synth") == 0);
+	CHECK(ukvm_snap_vcpu_decode(&r, &v, err, sizeof(err)) == 0);
+	CHECK(v.regs.rip == 0x100123 && v.regs.rax == 0xdeadbeef);
+	CHECK(v.sregs.cr3 == 0x10000 && v.fpu.fcw == 0x37f);
+	CHECK(v.have_xcrs && !v.have_xsave && v.xcrs.xcrs[0].value == 7);
+	CHECK(v.nmsrs == 2 && v.msrs[1].data == 0x0007040600070406ULL);
+	CHECK(ukvm_snap_apply_pages(&r, back, -1, MEM, &n, err,
+				    sizeof(err)) == 0);
+	CHECK(n == 3 && memcmp(mem, back, MEM) == 0);
+	/* Into a file (how a template is loaded into a memfd). */
+	fd = memfd_create("t", 0);
+	CHECK(fd >= 0 && ftruncate(fd, MEM) == 0);
+	CHECK(ukvm_snap_apply_pages(&r, NULL, fd, MEM, &n, err,
+				    sizeof(err)) == 0);
+	CHECK(pread(fd, back, MEM, 0) == (ssize_t)MEM);
+	CHECK(memcmp(mem, back, MEM) == 0);
+	close(fd);
+	/* Wrong memory size is refused. */
+	CHECK(ukvm_snap_apply_pages(&r, back, -1, MEM * 2, &n, err,
+				    sizeof(err)) < 0);
+	printf("size mismatch: %s\n", err);
+	/* A delta: only the pages of a bitmap. */
+	uint64_t bm[4] = { 1ULL << 6 | 1ULL << 9, 0, 0, 0 };
+	struct ukvm_snap_buf d = { 0 };
+	CHECK(ukvm_snap_begin(&d, UKVM_SNAP_DELTA) == 0);
+	CHECK(ukvm_snap_add_pages(&d, mem, MEM, bm, &n) == 0 && n == 2);
+	CHECK(ukvm_snap_finish(&d) == 0);
+	CHECK(ukvm_snap_open(&r, d.data, d.len, err, sizeof(err)) == 0);
+	CHECK(r.kind == UKVM_SNAP_DELTA);
+	CHECK(ukvm_snap_meta_decode(&r, &m, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "missing section meta"));
+	printf("delta without meta: %s\n", err);
+	ukvm_snap_buf_free(&d);
+	ukvm_snap_buf_free(&b);
+	free(data);
+	free(mem);
+	free(back);
+	return 0;
+}
+
+static int t_truncated(void)
+{
+	struct ukvm_snap_buf b = { 0 };
+	uint8_t *mem = malloc(MEM);
+	char err[256], path[] = "/tmp/snap_testXXXXXX";
+	void *data;
+	size_t len;
+	int fd;
+
+	CHECK(mem && make_snap(&b, mem) == 0);
+	size_t cuts[] = { 0, 4, 31, 40, b.len / 2, b.len - 8, b.len - 1 };
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++)
+		CHECK(expect_reject(b.data, cuts[i], "truncated") == 0);
+	/* Through a file: the message names the file. */
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	CHECK(write(fd, b.data, b.len - 100) == (ssize_t)(b.len - 100));
+	close(fd);
+	CHECK(ukvm_snap_read_file(path, &data, &len, err, sizeof(err)) ==
+	      -EINVAL);
+	printf("file: %s\n", err);
+	CHECK(strstr(err, path) && strstr(err, "truncated"));
+	unlink(path);
+	CHECK(ukvm_snap_read_file(path, &data, &len, err, sizeof(err)) ==
+	      -ENOENT);
+	printf("missing file: %s\n", err);
+	ukvm_snap_buf_free(&b);
+	free(mem);
+	return 0;
+}
+
+/* Fix up the checksum after a deliberate edit, to reach deeper checks. */
+static void reseal(uint8_t *d, size_t len)
+{
+	uint64_t crc = ukvm_crc32c(0, d, len - 8);
+
+	memcpy(d + len - 8, &crc, 8);
+}
+
+static int t_corrupt(void)
+{
+	struct ukvm_snap_buf b = { 0 };
+	uint8_t *mem = malloc(MEM), *c;
+
+	CHECK(mem && make_snap(&b, mem) == 0);
+	c = malloc(b.len);
+	CHECK(c);
+	/* A flipped bit anywhere after the header: checksum. */
+	size_t at[] = { 40, 200, b.len / 2, b.len - 20, b.len - 3 };
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		memcpy(c, b.data, b.len);
+		c[at[i]] ^= 0x10;
+		CHECK(expect_reject(c, b.len, "checksum mismatch") == 0);
+	}
+	/* Trailing bytes. */
+	uint8_t *big = calloc(1, b.len + 8);
+	CHECK(big);
+	memcpy(big, b.data, b.len);
+	CHECK(expect_reject(big, b.len + 8, "trailing garbage") == 0);
+	free(big);
+	/* A section length past the end, with a valid checksum. */
+	memcpy(c, b.data, b.len);
+	uint64_t huge = 1ULL << 40;
+	memcpy(c + 32 + 8, &huge, 8);
+	reseal(c, b.len);
+	CHECK(expect_reject(c, b.len, "runs past the end") == 0);
+	/* A page number outside memory, valid checksum: apply refuses. */
+	{
+		struct ukvm_snap_reader r;
+		const uint8_t *p;
+		size_t l;
+		char err[256];
+		uint8_t *back = calloc(1, MEM);
+
+		memcpy(c, b.data, b.len);
+		CHECK(ukvm_snap_open(&r, c, b.len, err, sizeof(err)) == 0);
+		CHECK(ukvm_snap_find(&r, UKVM_SEC_PAGES, (const void **)&p,
+				     &l) == 0);
+		uint64_t bad = 1000000;
+		memcpy((uint8_t *)p + 16, &bad, 8);
+		reseal(c, b.len);
+		CHECK(ukvm_snap_open(&r, c, b.len, err, sizeof(err)) == 0);
+		CHECK(ukvm_snap_apply_pages(&r, back, -1, MEM, NULL, err,
+					    sizeof(err)) == -EINVAL);
+		printf("rejected: %s\n", err);
+		CHECK(strstr(err, "outside memory"));
+		free(back);
+	}
+	free(c);
+	ukvm_snap_buf_free(&b);
+	free(mem);
+	return 0;
+}
+
+static int t_foreign(void)
+{
+	struct ukvm_snap_buf b = { 0 };
+	uint8_t *mem = malloc(MEM), *c;
+	const char elf[] = "\x7f" "ELF\2\1\1\0\0\0\0\0\0\0\0\0 an ELF file, not a snapshot............";
+
+	CHECK(mem && make_snap(&b, mem) == 0);
+	CHECK(expect_reject(elf, sizeof(elf), "not a ukfork snapshot") == 0);
+	c = malloc(b.len);
+	CHECK(c);
+	memcpy(c, b.data, b.len);
+	c[8] = 9; /* version */
+	reseal(c, b.len);
+	CHECK(expect_reject(c, b.len, "version 9 not supported") == 0);
+	memcpy(c, b.data, b.len);
+	c[16] = 2; /* arch */
+	reseal(c, b.len);
+	CHECK(expect_reject(c, b.len, "foreign snapshot") == 0);
+	memcpy(c, b.data, b.len);
+	c[21] = 0x40; /* page size 16 KiB */
+	reseal(c, b.len);
+	CHECK(expect_reject(c, b.len, "foreign snapshot") == 0);
+	/* A section of another kernel's struct size: decode names it. */
+	{
+		struct ukvm_snap_buf o = { 0 };
+		struct ukvm_snap_reader r;
+		struct ukvm_snap_vcpu v;
+		char err[256];
+		uint8_t junk[100] = { 0 };
+
+		CHECK(ukvm_snap_begin(&o, UKVM_SNAP_TEMPLATE) == 0);
+		CHECK(ukvm_snap_add(&o, UKVM_SEC_REGS, junk, sizeof(junk)) ==
+		      0);
+		CHECK(ukvm_snap_add(&o, 4242, junk, 3) == 0); /* unknown: skipped */
+		CHECK(ukvm_snap_finish(&o) == 0);
+		CHECK(ukvm_snap_open(&r, o.data, o.len, err, sizeof(err)) ==
+		      0);
+		CHECK(ukvm_snap_vcpu_decode(&r, &v, err, sizeof(err)) ==
+		      -EINVAL);
+		printf("rejected: %s\n", err);
+		CHECK(strstr(err, "section regs has 100 bytes"));
+		ukvm_snap_buf_free(&o);
+	}
+	free(c);
+	ukvm_snap_buf_free(&b);
+	free(mem);
+	return 0;
+}
+
+/* Known answer: CRC32C("123456789") = 0xe3069283. */
+static int t_crc(void)
+{
+	CHECK(ukvm_crc32c(0xffffffff, "123456789", 9) == ~0xe3069283U);
+	/* Split calls give the same result. */
+	uint8_t buf[10000];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	CHECK(ukvm_crc32c(ukvm_crc32c(0, buf, 1234), buf + 1234,
+			  sizeof(buf) - 1234) ==
+	      ukvm_crc32c(0, buf, sizeof(buf)));
+	return 0;
+}
+
+/* Real vCPU: save from one VM, restore into another, read back equal. */
+static int t_vcpu_kvm(void)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	struct ukvm_snap_vcpu a, b2;
+	char err[256];
+
+	if (kvm < 0) {
+		printf("SKIP: /dev/kvm not available (%s)\n", strerror(errno));
+		return SKIP;
+	}
+	int vm1 = ioctl(kvm, KVM_CREATE_VM, 0), vm2 = ioctl(kvm, KVM_CREATE_VM, 0);
+	CHECK(vm1 >= 0 && vm2 >= 0);
+	int c1 = ioctl(vm1, KVM_CREATE_VCPU, 0), c2 = ioctl(vm2, KVM_CREATE_VCPU, 0);
+	CHECK(c1 >= 0 && c2 >= 0);
+	CHECK(ukvm_snap_vcpu_save(c1, &a, err, sizeof(err)) == 0);
+	a.regs.rax = 0x1122334455667788ULL;
+	a.regs.rip = 0x4000;
+	a.regs.rflags = 0x2;
+	a.sregs.cs.base = 0;
+	a.sregs.cs.selector = 0;
+	a.fpu.xmm[3][0] = 0x5a;
+	if (a.have_xsave) {
+		a.xsave.region[160 / 4 + 3 * 4] = 0x5a; /* xmm3 in legacy area */
+		a.xsave.region[512 / 4] |= 2;           /* XSTATE_BV: SSE */
+	}
+	for (uint32_t i = 0; i < a.nmsrs; i++)
+		if (a.msrs[i].index == 0xc0000102)
+			a.msrs[i].data = 0xffff800000001000ULL;
+	CHECK(ukvm_snap_vcpu_restore(c2, &a, err, sizeof(err)) == 0);
+	CHECK(ukvm_snap_vcpu_save(c2, &b2, err, sizeof(err)) == 0);
+	printf("msrs saved: %u, xsave %u, xcrs %u, events %u\n", a.nmsrs,
+	       a.have_xsave, a.have_xcrs, a.have_events);
+	CHECK(b2.regs.rax == a.regs.rax && b2.regs.rip == 0x4000);
+	CHECK(b2.sregs.cs.base == 0 && b2.sregs.cs.selector == 0);
+	CHECK(b2.fpu.xmm[3][0] == 0x5a);
+	CHECK(b2.nmsrs == a.nmsrs);
+	for (uint32_t i = 0; i < a.nmsrs; i++) {
+		CHECK(b2.msrs[i].index == a.msrs[i].index);
+		if (a.msrs[i].index == 0xc0000102)
+			CHECK(b2.msrs[i].data == 0xffff800000001000ULL);
+	}
+	close(c1);
+	close(c2);
+	close(vm1);
+	close(vm2);
+	close(kvm);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} tests[] = {
+	{ "snap_roundtrip", t_roundtrip }, { "snap_truncated", t_truncated },
+	{ "snap_corrupt", t_corrupt },     { "snap_foreign", t_foreign },
+	{ "snap_crc", t_crc },             { "snap_vcpu_kvm", t_vcpu_kvm },
+};
+
+int main(int argc, char **argv)
+{
+	size_t n = sizeof(tests) / sizeof(tests[0]);
+
+	if (argc == 3 && !strcmp(argv[1], "--run")) {
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(argv[2], tests[i].name))
+				return tests[i].fn();
+		fprintf(stderr, "unknown test %s\n", argv[2]);
+		return 2;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", tests[i].name);
+		return 0;
+	}
+	fprintf(stderr, "usage: %s --run NAME | --list\n", argv[0]);
+	return 2;
+}
