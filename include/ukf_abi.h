@@ -156,6 +156,8 @@ struct ukf_hc_info {
 	uint64_t parent_id;   /* OUT */
 	ukf_gpa_t args_buf;   /* IN: buffer for the argument string, or 0 */
 	uint64_t args_cap;    /* IN: its size */
+	/* appended after v1 (a monitor that does not know it leaves it 0): */
+	uint64_t node;        /* OUT: id of the node the instance runs on */
 };
 
 /* fork: ret is the child's id in the parent, 0 in the child, < 0 error. */

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* pvh.c - the PVH platform: boot info from hvm_start_info, COM1, TSC, debug exit. */
+#include "guest/rt/ukfrt.h"
+#include "guest/rt/rt_internal.h"
+
+/*
+ * Only used when the image was entered through its Xen PVH note (QEMU
+ * `-M microvm -kernel IMAGE`, Xen PVH). The guest then runs at CPL0 with
+ * nothing but the hardware: hypercalls are emulated here so apps run
+ * unchanged; fork/spawn/wait/send/recv return -UKF_ENOSYS.
+ */
+
+#define HVM_START_MAGIC 0x336ec578u
+#define HVM_MEMMAP_RAM 1
+#define COM1 0x3f8
+#define DEBUG_EXIT_PORT 0xf4
+#define PIT_HZ 1193182u
+
+/* The hvm_start_info layout (Xen public/arch-x86/hvm/start_info.h). */
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr; /* version >= 1 */
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_memmap_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
+static struct ukf_bootinfo pvh_bi;
+static uint64_t pvh_boot_tsc;
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static void com1_write(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		/* wait for the transmit holding register (bounded: no UART) */
+		for (int spin = 0; spin < 100000; spin++)
+			if (inb(COM1 + 5) & 0x20)
+				break;
+		outb(COM1, (uint8_t)p[i]);
+	}
+}
+
+static uint8_t cmos(uint8_t reg)
+{
+	outb(0x70, reg);
+	return inb(0x71);
+}
+
+/* Top of RAM from the old CMOS fields, when no memory map is given. */
+static uint64_t cmos_mem_top(void)
+{
+	uint64_t above16 = ((uint64_t)cmos(0x35) << 8 | cmos(0x34)) << 16;
+	if (above16)
+		return (16ULL << 20) + above16;
+	uint64_t above1 = ((uint64_t)cmos(0x31) << 8 | cmos(0x30)) << 10;
+	return (1ULL << 20) + above1;
+}
+
+/* TSC frequency from a 10 ms PIT channel 2 one-shot; 0 if no PIT. */
+static uint64_t calibrate_tsc_khz(void)
+{
+	const uint32_t count = PIT_HZ / 100;
+	uint8_t p61 = inb(0x61);
+	outb(0x61, (uint8_t)((p61 & ~0x02) | 0x01)); /* gate on, speaker off */
+	outb(0x43, 0xb0); /* channel 2, lo/hi byte, mode 0, binary */
+	outb(0x42, (uint8_t)(count & 0xff));
+	outb(0x42, (uint8_t)(count >> 8));
+	uint64_t t0 = ukf_rdtsc();
+	uint64_t spins = 0;
+	while (!(inb(0x61) & 0x20)) {
+		if (++spins > 100000000ULL)
+			return 0;
+	}
+	uint64_t t1 = ukf_rdtsc();
+	outb(0x61, p61);
+	uint64_t khz = (t1 - t0) / 10;
+	return khz >= 1000 ? khz : 0; /* < 1 MHz: no real PIT answered */
+}
+
+extern char _end[];
+
+struct ukf_bootinfo *ukf_pvh_init(uint32_t start_info)
+{
+	const struct hvm_start_info *si =
+		(const struct hvm_start_info *)(uintptr_t)start_info;
+	struct ukf_bootinfo *bi = &pvh_bi;
+	uint64_t top = 0;
+
+	pvh_boot_tsc = ukf_rdtsc();
+	bi->magic = UKF_ABI_MAGIC;
+	bi->abi_version = UKF_ABI_VERSION;
+	bi->platform = UKF_PLATFORM_PVH;
+	bi->instance_id = 1;
+	bi->parent_id = 0;
+	bi->flags = 0;
+
+	if (si && si->magic == HVM_START_MAGIC) {
+		if (si->version >= 1 && si->memmap_paddr) {
+			const struct hvm_memmap_entry *m =
+				(const void *)(uintptr_t)si->memmap_paddr;
+			for (uint32_t i = 0; i < si->memmap_entries; i++) {
+				if (m[i].type != HVM_MEMMAP_RAM)
+					continue;
+				if (m[i].addr <= UKF_IMAGE_BASE &&
+				    m[i].addr + m[i].size > UKF_IMAGE_BASE)
+					top = m[i].addr + m[i].size;
+			}
+		}
+		if (si->cmdline_paddr) {
+			const char *c = (const char *)(uintptr_t)si->cmdline_paddr;
+			uint32_t n = 0;
+			while (n < UKF_ARGS_MAX - 1 && c[n])
+				n++;
+			memcpy(bi->args, c, n);
+			bi->args[n] = '\0';
+			bi->args_len = n;
+		}
+	}
+	if (!top)
+		top = cmos_mem_top();
+	if (top > UKF_MEM_MAX) /* we map 4 GiB; the ABI caps memory lower */
+		top = UKF_MEM_MAX;
+	top &= ~(UKF_PAGE_SIZE - 1);
+	bi->mem_size = top;
+	bi->heap_start = ((uintptr_t)_end + UKF_PAGE_SIZE - 1) &
+			 ~(UKF_PAGE_SIZE - 1);
+	bi->heap_end = top > bi->heap_start + UKF_STACK_SIZE
+			       ? top - UKF_STACK_SIZE
+			       : bi->heap_start;
+	bi->tsc_khz = calibrate_tsc_khz();
+	if (!bi->tsc_khz)
+		bi->tsc_khz = 1000000; /* unknown: assume 1 GHz */
+	return bi;
+}
+
+static __attribute__((noreturn)) void pvh_exit(int64_t status)
+{
+	outb(DEBUG_EXIT_PORT, (uint8_t)status);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
+		     void *arg)
+{
+	int64_t *ret = arg;
+	switch (nr) {
+	case UKF_HC_CONSOLE: {
+		struct ukf_hc_console *c = arg;
+		uint64_t len = c->len > UKF_CONSOLE_MAX ? UKF_CONSOLE_MAX : c->len;
+		com1_write((const char *)(uintptr_t)c->buf, len);
+		return *ret = (int64_t)len;
+	}
+	case UKF_HC_TIME: {
+		struct ukf_hc_time *t = arg;
+		uint64_t dt = ukf_rdtsc() - pvh_boot_tsc, khz = bi->tsc_khz;
+		t->mono_ns = dt / khz * 1000000ULL +
+			     (dt % khz) * 1000000ULL / khz;
+		t->wall_ns = 0;
+		return *ret = 0;
+	}
+	case UKF_HC_EXIT:
+		pvh_exit(((struct ukf_hc_exit *)arg)->status);
+	case UKF_HC_ABORT: {
+		struct ukf_hc_abort *a = arg;
+		uint64_t len = a->len > 1024 ? 1024 : a->len;
+		com1_write("ukf_abort: ", 11);
+		com1_write((const char *)(uintptr_t)a->msg, len);
+		com1_write("\n", 1);
+		pvh_exit(255);
+	}
+	case UKF_HC_READY:
+		return *ret = 0;
+	case UKF_HC_BLOCK: {
+		struct ukf_hc_block *b = arg;
+		ukf_spin_until(b->deadline);
+		return *ret = 0;
+	}
+	case UKF_HC_INFO: {
+		struct ukf_hc_info *in = arg;
+		in->instance_id = bi->instance_id;
+		in->parent_id = bi->parent_id;
+		in->node = 0;
+		uint64_t n = bi->args_len;
+		if (in->args_buf && in->args_cap) {
+			uint64_t k = n < in->args_cap - 1 ? n : in->args_cap - 1;
+			char *d = (char *)(uintptr_t)in->args_buf;
+			for (uint64_t i = 0; i < k; i++)
+				d[i] = bi->args[i];
+			d[k] = '\0';
+		}
+		return *ret = (int64_t)n;
+	}
+	default:
+		return *ret = -UKF_ENOSYS;
+	}
+}
