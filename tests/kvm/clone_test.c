@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/* clone_test.c - self-tests of copy-on-write memory, dirty scans, shells and a raw-VM fork (clone_* CTest tests). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backends/kvm/clone.h"
+#include "backends/kvm/snapshot.h"
+
+#define SKIP 77
+#define CHECK(c)                                                              \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n",          \
+				__FILE__, __LINE__, #c);                      \
+			return 1;                                             \
+		}                                                             \
+	} while (0)
+
+#define MEM (1ULL << 20)
+#define PG 4096ULL
+
+static int open_kvm(int *kvm)
+{
+	*kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (*kvm < 0) {
+		printf("SKIP: /dev/kvm not available (%s)\n", strerror(errno));
+		return SKIP;
+	}
+	return 0;
+}
+
+/* Guest memory as the monitor makes it: a sealable memfd mapped shared. */
+static uint8_t *shared_mem(int *fd)
+{
+	uint8_t *p;
+
+	*fd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (*fd < 0 || ftruncate(*fd, MEM) < 0)
+		return NULL;
+	p = mmap(NULL, MEM, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int t_cow_isolation(void)
+{
+	int fd, pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint8_t *orig = shared_mem(&fd), *a, *b;
+	uint64_t bm[MEM / PG / 64], n;
+	char err[256];
+
+	CHECK(orig && pm >= 0);
+	memset(orig, 0x11, 8 * PG);
+	/* The original becomes a CoW instance of its own sealed memory. */
+	CHECK(ukvm_cow_seal_in_place(fd, orig, MEM, err, sizeof(err)) == 0);
+	CHECK(ukvm_cow_is_sealed(fd));
+	CHECK(orig[0] == 0x11 && orig[8 * PG - 1] == 0x11);
+	/* Sealed: no writable shared mapping, no write(), no resize. */
+	CHECK(mmap(NULL, MEM, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) ==
+	      MAP_FAILED);
+	CHECK(pwrite(fd, "x", 1, 0) < 0 && errno == EPERM);
+	CHECK(ftruncate(fd, MEM * 2) < 0);
+	a = ukvm_cow_map(fd, MEM, NULL);
+	b = ukvm_cow_map(fd, MEM, NULL);
+	CHECK(a != MAP_FAILED && b != MAP_FAILED);
+	CHECK(ukvm_cow_dirty_scan(pm, a, MEM, bm, &n, err, sizeof(err)) == 0);
+	CHECK(n == 0);
+	/* Reads do not make pages dirty. */
+	volatile uint8_t sink = 0;
+	for (uint64_t i = 0; i < MEM; i += PG)
+		sink += a[i];
+	(void)sink;
+	CHECK(ukvm_cow_dirty_scan(pm, a, MEM, bm, &n, err, sizeof(err)) == 0);
+	CHECK(n == 0);
+	a[3 * PG] = 0xa1;
+	a[100 * PG + 5] = 0xa2;
+	b[3 * PG] = 0xb1;
+	orig[3 * PG] = 0xc1;
+	CHECK(a[3 * PG] == 0xa1 && b[3 * PG] == 0xb1 && orig[3 * PG] == 0xc1);
+	CHECK(b[100 * PG + 5] == 0 && orig[100 * PG + 5] == 0);
+	CHECK(ukvm_cow_dirty_scan(pm, a, MEM, bm, &n, err, sizeof(err)) == 0);
+	CHECK(n == 2 && (bm[0] >> 3 & 1) && (bm[1] >> (100 - 64) & 1));
+	/* A child of a: template + a's dirty pages; then each writes. */
+	uint8_t *c = ukvm_cow_map(fd, MEM, NULL);
+	CHECK(c != MAP_FAILED);
+	ukvm_cow_copy_pages(c, a, MEM, bm);
+	CHECK(c[3 * PG] == 0xa1 && c[100 * PG + 5] == 0xa2 && c[0] == 0x11);
+	c[3 * PG] = 0xd1;
+	a[100 * PG + 5] = 0xa3;
+	CHECK(a[3 * PG] == 0xa1 && c[100 * PG + 5] == 0xa2);
+	/* The template itself never changed. */
+	uint8_t t;
+	CHECK(pread(fd, &t, 1, 3 * PG) == 1 && t == 0x11);
+	/* A copy into a new sealed memfd holds the same bytes. */
+	int fd2;
+	CHECK(ukvm_cow_freeze_copy(a, MEM, "copy", &fd2, err, sizeof(err)) ==
+	      0);
+	CHECK(ukvm_cow_is_sealed(fd2));
+	CHECK(pread(fd2, &t, 1, 3 * PG) == 1 && t == 0xa1);
+	/* Sealing again (already sealed) is refused with a reason. */
+	CHECK(ukvm_cow_seal_in_place(fd, orig, MEM, err, sizeof(err)) < 0);
+	printf("reseal refused: %s\n", err);
+	munmap(a, MEM);
+	munmap(b, MEM);
+	munmap(c, MEM);
+	munmap(orig, MEM);
+	close(fd);
+	close(fd2);
+	close(pm);
+	return 0;
+}
+
+/* Raw real-mode guest code (emulated here; only a few instructions). */
+static const uint8_t code_fork[] = {
+	0xb0, 0x00,             /* mov al, 0                              */
+	0xe6, 0x10,             /* out 0x10, al   ; "fork": host sets al  */
+	0xa2, 0x00, 0x30,       /* mov [0x3000], al                       */
+	0x88, 0x06, 0x00, 0x40, /* mov [0x4000], al                       */
+	0xe6, 0x11,             /* out 0x11, al   ; done                  */
+	0xf4,                   /* hlt                                    */
+};
+static const uint8_t code_dirty[] = {
+	0xbb, 0x00, 0x30,       /* mov bx, 0x3000                         */
+	0x88, 0x07,             /* loop: mov [bx], al                     */
+	0x81, 0xc3, 0x00, 0x10, /* add bx, 0x1000                         */
+	0x81, 0xfb, 0x00, 0xf0, /* cmp bx, 0xf000                         */
+	0x75, 0xf4,             /* jne loop                               */
+	0xe6, 0x12,             /* out 0x12, al                           */
+	0xf4,
+};
+
+struct rawvm {
+	struct ukvm_shell sh;
+	uint8_t *mem;
+	struct kvm_userspace_memory_region slot;
+};
+
+static int raw_setup(int kvm, struct rawvm *v, uint8_t *mem, int cold)
+{
+	char err[256];
+
+	CHECK(ukvm_shell_make(kvm, &v->sh, err, sizeof(err)) == 0);
+	v->mem = mem;
+	v->slot = (struct kvm_userspace_memory_region){
+		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM,
+		.userspace_addr = (uintptr_t)mem };
+	CHECK(ioctl(v->sh.vm_fd, KVM_SET_USER_MEMORY_REGION, &v->slot) == 0);
+	if (cold) {
+		struct kvm_sregs s;
+		struct kvm_regs r = { .rip = 0x1000, .rflags = 2 };
+
+		CHECK(ioctl(v->sh.vcpu_fd, KVM_GET_SREGS, &s) == 0);
+		s.cs.base = 0;
+		s.cs.selector = 0;
+		CHECK(ioctl(v->sh.vcpu_fd, KVM_SET_SREGS, &s) == 0);
+		CHECK(ioctl(v->sh.vcpu_fd, KVM_SET_REGS, &r) == 0);
+	}
+	return 0;
+}
+
+/* Run until an `out`; returns its port, or -1. */
+static int raw_run(struct rawvm *v)
+{
+	if (ioctl(v->sh.vcpu_fd, KVM_RUN, 0) < 0)
+		return -1;
+	if (v->sh.run->exit_reason != KVM_EXIT_IO) {
+		fprintf(stderr, "unexpected exit %u\n", v->sh.run->exit_reason);
+		return -1;
+	}
+	return v->sh.run->io.port;
+}
+
+static int set_al(int vcpu, uint8_t al)
+{
+	struct kvm_regs r;
+
+	if (ioctl(vcpu, KVM_GET_REGS, &r) < 0)
+		return -1;
+	r.rax = (r.rax & ~0xffULL) | al;
+	return ioctl(vcpu, KVM_SET_REGS, &r);
+}
+
+static int t_dirty_guest(void)
+{
+	int kvm, fd, pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint8_t *mem;
+	struct rawvm v;
+	uint64_t bm[MEM / PG / 64], acc[MEM / PG / 64] = { 0 }, n;
+	char err[256];
+
+	if (open_kvm(&kvm))
+		return SKIP;
+	CHECK((mem = shared_mem(&fd)) && pm >= 0);
+	memcpy(mem + 0x1000, code_dirty, sizeof(code_dirty));
+	CHECK(ukvm_cow_seal_in_place(fd, mem, MEM, err, sizeof(err)) == 0);
+	CHECK(raw_setup(kvm, &v, mem, 1) == 0);
+	CHECK(ukvm_dirty_log_enable(v.sh.vm_fd, &v.slot, 1) == 0);
+	CHECK(set_al(v.sh.vcpu_fd, 0x77) == 0);
+	CHECK(raw_run(&v) == 0x12);
+	/* Guest wrote pages 3..14; the monitor writes page 20 by hand. */
+	mem[20 * PG] = 1;
+	CHECK(ukvm_cow_dirty_scan(pm, mem, MEM, bm, &n, err, sizeof(err)) ==
+	      0);
+	printf("dirty scan: %llu pages\n", (unsigned long long)n);
+	for (int i = 3; i < 15; i++)
+		CHECK(bm[0] >> i & 1);
+	CHECK(bm[0] >> 20 & 1);
+	CHECK(mem[5 * PG] == 0x77);
+	/* KVM's dirty log sees the guest's writes but not the monitor's. */
+	CHECK(ukvm_dirty_log_fetch(v.sh.vm_fd, 0, MEM / PG, acc) == 0);
+	for (int i = 3; i < 15; i++)
+		CHECK(acc[0] >> i & 1);
+	CHECK(!(acc[0] >> 20 & 1));
+	/* Exactly the 12 guest pages + the monitor page (code was only read). */
+	CHECK(n == 12 + 1);
+	ukvm_shell_close(&v.sh);
+	munmap(mem, MEM);
+	close(fd);
+	close(pm);
+	close(kvm);
+	return 0;
+}
+
+/*
+ * The fork path on a raw VM: parent paused at an `out`, template sealed in
+ * place, child = shell + CoW map + parent's dirty pages + parent's vCPU
+ * state. Both resume; each stores its own value; neither sees the other's.
+ */
+static int t_fork_raw(void)
+{
+	int kvm, fd, pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint8_t *mem, *cmem;
+	struct rawvm p, c, s;
+	struct ukvm_snap_vcpu st;
+	uint64_t bm[MEM / PG / 64], n;
+	char err[256];
+
+	if (open_kvm(&kvm))
+		return SKIP;
+	CHECK((mem = shared_mem(&fd)) && pm >= 0);
+	memcpy(mem + 0x1000, code_fork, sizeof(code_fork));
+	mem[0x5000] = 0x99; /* written before the template */
+	CHECK(raw_setup(kvm, &p, mem, 1) == 0);
+	CHECK(raw_run(&p) == 0x10);
+	/* Paused in "fork". Template in place, then a dirty page after it. */
+	CHECK(ukvm_cow_seal_in_place(fd, mem, MEM, err, sizeof(err)) == 0);
+	mem[0x6000] = 0x66;
+	CHECK(ukvm_snap_vcpu_save(p.sh.vcpu_fd, &st, err, sizeof(err)) == 0);
+	CHECK(ukvm_cow_dirty_scan(pm, mem, MEM, bm, &n, err, sizeof(err)) ==
+	      0);
+	CHECK(n == 1);
+	/* Two children (siblings). */
+	cmem = ukvm_cow_map(fd, MEM, NULL);
+	uint8_t *smem = ukvm_cow_map(fd, MEM, NULL);
+	CHECK(cmem != MAP_FAILED && smem != MAP_FAILED);
+	ukvm_cow_copy_pages(cmem, mem, MEM, bm);
+	ukvm_cow_copy_pages(smem, mem, MEM, bm);
+	CHECK(raw_setup(kvm, &c, cmem, 0) == 0);
+	CHECK(raw_setup(kvm, &s, smem, 0) == 0);
+	CHECK(ukvm_snap_vcpu_restore(c.sh.vcpu_fd, &st, err, sizeof(err)) ==
+	      0);
+	CHECK(ukvm_snap_vcpu_restore(s.sh.vcpu_fd, &st, err, sizeof(err)) ==
+	      0);
+	/* fork's return value: parent 1, child 2, sibling 3. */
+	CHECK(set_al(p.sh.vcpu_fd, 1) == 0);
+	CHECK(set_al(c.sh.vcpu_fd, 2) == 0);
+	CHECK(set_al(s.sh.vcpu_fd, 3) == 0);
+	CHECK(raw_run(&c) == 0x11);
+	CHECK(raw_run(&p) == 0x11);
+	CHECK(raw_run(&s) == 0x11);
+	CHECK(mem[0x3000] == 1 && mem[0x4000] == 1);
+	CHECK(cmem[0x3000] == 2 && cmem[0x4000] == 2);
+	CHECK(smem[0x3000] == 3 && smem[0x4000] == 3);
+	/* State from before the fork is in all three. */
+	CHECK(cmem[0x5000] == 0x99 && cmem[0x6000] == 0x66);
+	CHECK(smem[0x6000] == 0x66 && mem[0x6000] == 0x66);
+	uint8_t t;
+	CHECK(pread(fd, &t, 1, 0x3000) == 1 && t == 0);
+	ukvm_shell_close(&p.sh);
+	ukvm_shell_close(&c.sh);
+	ukvm_shell_close(&s.sh);
+	munmap(mem, MEM);
+	munmap(cmem, MEM);
+	munmap(smem, MEM);
+	close(fd);
+	close(pm);
+	close(kvm);
+	return 0;
+}
+
+static int t_shell_pool(void)
+{
+	int kvm;
+	char err[256];
+	struct ukvm_shell sh[6];
+	uint64_t hits, misses;
+	ukvm_shell_pool_t *p;
+
+	if (open_kvm(&kvm))
+		return SKIP;
+	p = ukvm_shell_pool_create(kvm, 4, err, sizeof(err));
+	CHECK(p);
+	for (int i = 0; i < 6; i++) {
+		CHECK(ukvm_shell_get(p, &sh[i], err, sizeof(err)) == 0);
+		CHECK(sh[i].vm_fd >= 0 && sh[i].vcpu_fd >= 0 && sh[i].run);
+	}
+	ukvm_shell_pool_stats(p, &hits, &misses);
+	CHECK(hits + misses == 6);
+	for (int i = 0; i < 6; i++)
+		ukvm_shell_close(&sh[i]);
+	ukvm_shell_pool_destroy(&p);
+	CHECK(p == NULL);
+	close(kvm);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} tests[] = {
+	{ "clone_cow_isolation", t_cow_isolation },
+	{ "clone_dirty_guest", t_dirty_guest },
+	{ "clone_fork_raw", t_fork_raw },
+	{ "clone_shell_pool", t_shell_pool },
+};
+
+int main(int argc, char **argv)
+{
+	size_t n = sizeof(tests) / sizeof(tests[0]);
+
+	if (argc == 3 && !strcmp(argv[1], "--run")) {
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(argv[2], tests[i].name))
+				return tests[i].fn();
+		fprintf(stderr, "unknown test %s\n", argv[2]);
+		return 2;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", tests[i].name);
+		return 0;
+	}
+	fprintf(stderr, "usage: %s --run NAME | --list\n", argv[0]);
+	return 2;
+}
