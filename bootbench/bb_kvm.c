@@ -68,7 +68,7 @@ static int bb_wait_kind(struct bb_kvm *k, ukf_id_t inst, enum ukf_be_kind kind,
 			snprintf(err, errlen, "template: timed out waiting for the guest");
 			return -1;
 		}
-		ukf_evq_wait(k->q, (int)((deadline - now) / UKF_MS) + 1);
+		ukf_evq_wait(k->q, deadline - now);
 		while ((it = ukf_evq_pop(k->q))) {
 			const struct ukf_be_event *ev = &it->ev;
 			int r = 0;
@@ -215,8 +215,8 @@ int bb_run_kvm(const struct bb_opts *o, struct bb_inst *insts,
 		}
 		if (done >= o->count)
 			break;
-		ukf_evq_wait(k.q, next < 0 ? 100 : next <= now ? 0 :
-			     (int)((next - now + UKF_MS - 1) / UKF_MS));
+		ukf_evq_wait(k.q, next < 0 ? 100 * UKF_MS : next <= now ? 0 :
+			     next - now);
 		while ((it = ukf_evq_pop(k.q))) {
 			const struct ukf_be_event *ev = &it->ev;
 			struct bb_inst *in = NULL;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* evq.c - thread-safe backend event queue (mutex + eventfd). */
+#define _GNU_SOURCE
 #include "evq.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -120,9 +122,10 @@ int ukf_evq_fd(const ukf_evq_t *q)
 	return q->efd;
 }
 
-int ukf_evq_wait(ukf_evq_t *q, int timeout_ms)
+int ukf_evq_wait(ukf_evq_t *q, int64_t timeout_ns)
 {
 	struct pollfd p = { .fd = q->efd, .events = POLLIN };
+	struct timespec ts;
 	uint64_t cnt;
 	int r;
 
@@ -131,7 +134,9 @@ int ukf_evq_wait(ukf_evq_t *q, int timeout_ms)
 	pthread_mutex_unlock(&q->lock);
 	if (r)
 		return 1;
-	r = poll(&p, 1, timeout_ms);
+	ts.tv_sec = timeout_ns / 1000000000;
+	ts.tv_nsec = timeout_ns % 1000000000;
+	r = ppoll(&p, 1, timeout_ns < 0 ? NULL : &ts, NULL);
 	if (r < 0)
 		return -1;
 	if (r == 0)
@@ -139,6 +144,16 @@ int ukf_evq_wait(ukf_evq_t *q, int timeout_ms)
 	if (read(q->efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 		return -1;
 	return 1;
+}
+
+int ukf_evq_pending(ukf_evq_t *q)
+{
+	int r;
+
+	pthread_mutex_lock(&q->lock);
+	r = q->head != NULL;
+	pthread_mutex_unlock(&q->lock);
+	return r;
 }
 
 uint64_t ukf_evq_lost(ukf_evq_t *q)

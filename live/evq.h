@@ -43,11 +43,14 @@ struct ukf_evq_item *ukf_evq_pop(ukf_evq_t *q);
 int ukf_evq_fd(const ukf_evq_t *q);
 
 /*
- * Wait until an event is queued or `timeout_ms` passes (-1 = forever);
+ * Wait until an event is queued or `timeout_ns` passes (< 0 = forever);
  * consumes the eventfd's count. Returns 1 if events may be queued, 0 on
  * timeout, -1 on error (EINTR included).
  */
-int ukf_evq_wait(ukf_evq_t *q, int timeout_ms);
+int ukf_evq_wait(ukf_evq_t *q, int64_t timeout_ns);
+
+/* 1 if an event is queued (any thread). */
+int ukf_evq_pending(ukf_evq_t *q);
 
 /* Events lost because a copy could not be allocated. */
 uint64_t ukf_evq_lost(ukf_evq_t *q);

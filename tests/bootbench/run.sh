@@ -1,0 +1,128 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# run.sh - bootbench behaviour tests: run.sh CASE BOOTBENCH BUILD_DIR
+# Exit 0 pass, 1 fail, 77 skipped (the reason is printed).
+set -u
+case_=$1
+BB=$2
+BUILD=$3
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; echo "--- output:"; cat "$T/out" "$T/err" 2>/dev/null; exit 1; }
+run() { "$BB" "$@" >"$T/out" 2>"$T/err"; echo $? >"$T/rc"; }
+rc() { cat "$T/rc"; }
+has_db() {
+	"$BB" --db "$T/probe.db" --cmd true >/dev/null 2>"$T/dberr"
+	if grep -q 'no results database' "$T/dberr"; then
+		echo "SKIP: this build has no results database (ukf_results)"; exit 77
+	fi
+	command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3 program"; exit 77; }
+}
+need_kvm() {
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: /dev/kvm missing or not accessible"; exit 77; }
+	[ -f "$BUILD/guest/hello" ] || { echo "SKIP: $BUILD/guest/hello not built"; exit 77; }
+}
+
+case $case_ in
+marker)
+	# a fake VMM that prints the marker after a sleep, then would idle 30 s:
+	# each is timed, found ready, and stopped after the grace
+	has_db
+	run -n 4 -j 4 --grace 50 --db "$T/b.db" --cmd 'sleep 0.1; echo booting {i}; echo UKF-READY; sleep 30'
+	[ "$(rc)" = 0 ] || fail "exit status $(rc), want 0"
+	grep -q 'ok 4, failed 0' "$T/out" || fail "not 4 ok"
+	grep -q 'median' "$T/out" || fail "no median line"
+	n=$(sqlite3 "$T/b.db" "select count(*) from boots where ok=1 and status=-1 and t_exit>=t_marker and t_marker>=t_first_output and t_first_output>=t_launch")
+	[ "$n" = 4 ] || fail "want 4 rows stopped after the marker, got $n"
+	;;
+nomarker)
+	run -n 2 -j 2 --timeout 300 --cmd 'echo booting {i}; echo still nothing; sleep 30'
+	[ "$(rc)" = 1 ] || fail "exit status $(rc), want 1"
+	grep -q 'ok 0, failed 2' "$T/out" || fail "failures not counted"
+	grep -q 'FAILED #1: timeout.*last output: booting 1 | still nothing' "$T/out" || fail "no last output for #1"
+	;;
+exited)
+	run -n 1 --cmd 'echo oops; exit 3'
+	[ "$(rc)" = 1 ] || fail "exit status $(rc), want 1"
+	grep -q 'FAILED #0: exited with status 3 before the marker (status 3); last output: oops' "$T/out" || fail "exit before marker not reported"
+	;;
+subst)
+	# {i} is the instance number: only instance 2 prints READY-2
+	run -n 4 -j 2 --marker '^READY-2$' --cmd 'echo READY-{i}; echo {i}{i}'
+	[ "$(rc)" = 1 ] || fail "exit status $(rc), want 1"
+	grep -q 'ok 1, failed 3' "$T/out" || fail "want exactly one match"
+	grep -q 'FAILED #3: .*last output: READY-3 | 33' "$T/out" || fail "{i} not substituted"
+	;;
+regex)
+	# extended regex, marker without a trailing newline (a prompt)
+	run -n 2 --marker 'log(in|on): ?$' --cmd 'printf "boot\nlogin: "; sleep 30' --grace 10
+	[ "$(rc)" = 0 ] || fail "prompt marker not seen"
+	;;
+json)
+	run -n 3 -j 3 --json --cmd 'echo UKF-READY'
+	[ "$(rc)" = 0 ] || fail "exit status $(rc)"
+	python3 - "$T/out" <<'PY' || fail "bad JSON shape"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("count", "failed", "median_ms", "p95_ms", "p99_ms", "max_ms", "launch_rate"):
+    assert k in d, k
+assert d["count"] == 3 and d["failed"] == 0 and d["ok"] == 3
+assert 0 < d["median_ms"] <= d["p95_ms"] <= d["p99_ms"] <= d["max_ms"]
+assert d["launch_rate"] > 0 and d["failures"] == []
+PY
+	run -n 2 --json --timeout 100 --cmd 'echo "a \"quoted\" tab	x"; sleep 5'
+	python3 - "$T/out" <<'PY' || fail "bad JSON for failures"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["failed"] == 2 and d["median_ms"] is None
+assert 'a "quoted" tab' in d["failures"][0]["last_output"], d["failures"]
+PY
+	;;
+badargs)
+	for args in "--marker ( --cmd true" "--marker [a --cmd true" "--bogus" \
+		"-n abc --cmd true" "-n 0 --cmd true" "-j 0 --cmd true" \
+		"--timeout x --cmd true" "--grace -5 --cmd true" "--cmd" \
+		"-n 1" "--from-template --cmd true" "--mem 12Q --cmd true" \
+		"--cmd true --guest hello"; do
+		# shellcheck disable=SC2086
+		"$BB" $args >"$T/out" 2>"$T/err"
+		r=$?
+		[ "$r" = 2 ] || fail "'$args': exit $r, want 2"
+		[ -s "$T/err" ] || fail "'$args': no message"
+	done
+	"$BB" --marker '(' --cmd true 2>"$T/err"
+	grep -q "bad --marker regex" "$T/err" || fail "regex error not explained"
+	"$BB" --help >"$T/out" || fail "--help failed"
+	grep -q -- '--from-template' "$T/out" || fail "--help incomplete"
+	;;
+db)
+	has_db
+	run -n 3 -j 3 --db "$T/b.db" --cmd 'echo UKF-READY'
+	run -n 2 --timeout 100 --db "$T/b.db" --cmd 'echo nope; sleep 5'
+	[ "$(sqlite3 "$T/b.db" "select count(*) from runs where kind='bootbench' and backend='external'")" = 2 ] || fail "want 2 runs"
+	[ "$(sqlite3 "$T/b.db" "select count(*) from boots")" = 5 ] || fail "want 5 boot rows"
+	[ "$(sqlite3 "$T/b.db" "select count(*) from boots where ok=0 and last_output like '%nope%' and t_marker is null")" = 2 ] || fail "failed rows wrong"
+	[ "$(sqlite3 "$T/b.db" "select count(*) from boots where cpu_s>=0 and peak_rss_bytes>0")" = 5 ] || fail "rusage missing"
+	;;
+guest)
+	need_kvm
+	run -n 4 -j 4 --json --guest "$BUILD/guest/hello"
+	[ "$(rc)" = 0 ] || fail "hello under ukfork KVM: exit $(rc)"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"]==4 and d["backend"]=="kvm", d' "$T/out" || fail "bad summary"
+	;;
+guest_bad)
+	need_kvm
+	run -n 1 --guest "$T/does-not-exist"
+	[ "$(rc)" != 0 ] || fail "a missing image succeeded"
+	;;
+template)
+	need_kvm
+	run -n 4 -j 2 --json --from-template --guest "$BUILD/guest/hello"
+	[ "$(rc)" = 0 ] || fail "clones of hello: exit $(rc)"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"]==4 and d["mode"]=="template", d' "$T/out" || fail "bad summary"
+	;;
+*)
+	echo "unknown case $case_"; exit 1 ;;
+esac
+echo PASS
+exit 0
