@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c - the `ukfork` program: command dispatch, flags, help. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/ukf.h"
+#include "results.h"
+#include "scenario.h"
+#ifdef UKF_HAVE_BOOTBENCH
+#include "../bootbench/bootbench.h"
+#endif
+#ifdef UKF_HAVE_LIVE
+#include "../live/exec.h"
+#endif
+
+static const char usage_main[] =
+	"usage: ukfork [--help] [--version] COMMAND [ARGS...]\n"
+	"\n"
+	"Unikernels that fork: run scenarios on a simulated cluster or on KVM.\n"
+	"\n"
+	"commands:\n"
+	"  run SCENARIO.lua   run a Lua scenario (sweeps x replications) and\n"
+	"                     store every run in a results database\n"
+	"  report DB          statistics of the runs stored in a database\n"
+	"  bootbench          measure boot time of VMs (ukfork's or any VMM's)\n"
+	"  exec APP [ARGS]    run one application on the local KVM node\n"
+	"\n"
+	"`ukfork COMMAND --help` describes a command. Scenario API:\n"
+	"docs/scenarios.md.\n";
+
+static const char usage_run[] =
+	"usage: ukfork run SCENARIO.lua [options]\n"
+	"\n"
+	"Run a Lua scenario. Every combination of the values of swept settings\n"
+	"(settings given as a list) times every replication is one run, stored\n"
+	"in the database in its own transaction. A bad scenario stores nothing\n"
+	"and exits with status 2.\n"
+	"\n"
+	"options:\n"
+	"  --seed N             base seed (default: run{seed=} or 1)\n"
+	"  --reps N             independent replications per sweep point (1)\n"
+	"  --db FILE            SQLite results database (default: none)\n"
+	"  --set NAME=V[,V...]  override a setting or param(); a list sweeps\n"
+	"  --backend sim|kvm    simulated cluster (default) or the local KVM node\n"
+	"  --trace FILE         write the engine's event log with times\n"
+	"  --quiet              no summary table, no progress\n"
+	"  --help               this text\n"
+	"\n"
+	"exit status: 0 ok, 1 the world or the database failed, 2 bad scenario\n"
+	"or bad command line.\n";
+
+static const char usage_report[] =
+	"usage: ukfork report DB [--json]\n"
+	"\n"
+	"Per configuration: runs, requests, mean/p50/p95/p99 request-to-ready\n"
+	"latency, start kinds, with 95% confidence intervals across\n"
+	"replications, and paired differences between the configurations of a\n"
+	"sweep. --json prints one JSON document.\n";
+
+static int bad(const char *cmd, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "ukfork%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(try `ukfork %s%s--help`)\n", cmd ? cmd : "",
+		cmd ? " " : "");
+	return 2;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (*end || errno)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct ukf_run_opts o;
+	memset(&o, 0, sizeof(o));
+	o.reps = 1;
+	o.backend = "sim";
+	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
+	if (!sets)
+		return 1;
+	int rc = 2;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int takes = 1;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage_run, stdout);
+			rc = 0;
+			goto out;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			o.quiet = 1;
+			takes = 0;
+		} else if (a[0] == '-' && a[1] == '-' &&
+			   (!strcmp(a, "--seed") || !strcmp(a, "--reps") ||
+			    !strcmp(a, "--db") || !strcmp(a, "--set") ||
+			    !strcmp(a, "--backend") || !strcmp(a, "--trace"))) {
+			if (!v) {
+				rc = bad("run", "option %s needs a value", a);
+				goto out;
+			}
+			uint64_t n;
+			if (!strcmp(a, "--seed")) {
+				if (parse_u64(v, &n)) {
+					rc = bad("run", "--seed: bad number '%s'", v);
+					goto out;
+				}
+				o.seed = n;
+				o.seed_set = 1;
+			} else if (!strcmp(a, "--reps")) {
+				if (parse_u64(v, &n) || n < 1 || n > 1000000) {
+					rc = bad("run", "--reps: expected 1..1000000, "
+						 "got '%s'", v);
+					goto out;
+				}
+				o.reps = (uint32_t)n;
+			} else if (!strcmp(a, "--db")) {
+				o.db_path = v;
+			} else if (!strcmp(a, "--set")) {
+				sets[o.nsets++] = v;
+			} else if (!strcmp(a, "--backend")) {
+				if (strcmp(v, "sim") && strcmp(v, "kvm")) {
+					rc = bad("run", "--backend: unknown backend "
+						 "'%s' (valid: sim, kvm)", v);
+					goto out;
+				}
+				o.backend = v;
+			} else {
+				o.trace_path = v;
+			}
+		} else if (a[0] == '-' && a[1]) {
+			rc = bad("run", "unknown option '%s'", a);
+			goto out;
+		} else {
+			if (o.script) {
+				rc = bad("run", "one scenario only (extra argument "
+					 "'%s')", a);
+				goto out;
+			}
+			o.script = a;
+			takes = 0;
+		}
+		i += takes;
+	}
+	if (!o.script) {
+		rc = bad("run", "%s", "missing SCENARIO.lua");
+		goto out;
+	}
+	o.sets = sets;
+	rc = ukf_scenario_run(&o, stdout, stderr);
+out:
+	free(sets);
+	return rc;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	const char *path = NULL;
+	int json = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage_report, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return bad("report", "unknown option '%s'", argv[i]);
+		} else if (path) {
+			return bad("report", "one database only (extra argument "
+				   "'%s')", argv[i]);
+		} else {
+			path = argv[i];
+		}
+	}
+	if (!path)
+		return bad("report", "%s", "missing DB");
+	char err[1024] = "";
+	if (ukf_report(path, json, stdout, err, sizeof(err))) {
+		fprintf(stderr, "ukfork report: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_bootbench(int argc, char **argv)
+{
+#ifdef UKF_HAVE_BOOTBENCH
+	return ukf_bootbench_main(argc, argv);
+#else
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "ukfork bootbench: not built (bootbench/ missing)\n");
+	return 1;
+#endif
+}
+
+static int cmd_exec(int argc, char **argv)
+{
+#ifdef UKF_HAVE_LIVE
+	return ukf_exec_main(argc, argv);
+#else
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "ukfork exec: not built (live/ missing)\n");
+	return 1;
+#endif
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return 2;
+	}
+	const char *c = argv[1];
+	if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (!strcmp(c, "--version") || !strcmp(c, "-V")) {
+		printf("ukfork %s\n", UKF_VERSION);
+		return 0;
+	}
+	if (!strcmp(c, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(c, "report"))
+		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(c, "bootbench"))
+		return cmd_bootbench(argc - 1, argv + 1);
+	if (!strcmp(c, "exec"))
+		return cmd_exec(argc - 1, argv + 1);
+	if (c[0] == '-')
+		return bad(NULL, "unknown option '%s'", c);
+	return bad(NULL, "unknown command '%s'", c);
+}

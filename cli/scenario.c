@@ -1,0 +1,2484 @@
+/* SPDX-License-Identifier: MIT */
+/* scenario.c - Lua scenarios: settings and sweeps, apps, workload, runs. */
+#define _GNU_SOURCE
+#include "scenario.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "../core/engine.h"
+#include "../core/world.h"
+#include "../sim/sim.h"
+#include "results.h"
+#ifdef UKF_HAVE_LIVE
+#include "../live/live.h"
+#endif
+
+#define WHERE_MAX 160
+#define ERR_MAX 1024
+
+/* ------------------------------------------------------------------ */
+/* Keyed random streams (xoshiro256**, seeded by splitmix64).           */
+
+struct rng {
+	uint64_t s[4];
+};
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+/* A stream keyed by (seed, rep, key): the same key gives the same numbers
+ * in every sweep point, a different rep gives an independent substream. */
+static void rng_seed(struct rng *r, uint64_t seed, uint32_t rep,
+		     const char *key)
+{
+	uint64_t x = seed;
+	x ^= splitmix64(&x) + rep * 0xd1b54a32d192ed03ULL;
+	x ^= fnv1a(key, strlen(key), FNV_INIT);
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&x);
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static inline double rng_uniform(struct rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return (double)(res >> 11) * 0x1.0p-53;
+}
+
+static double rng_exponential(struct rng *r, double mean)
+{
+	return -mean * log1p(-rng_uniform(r));
+}
+
+/* ------------------------------------------------------------------ */
+/* Settings: built-in ones and param(); any may be a list (a sweep).   */
+
+enum stype { ST_INT, ST_TIME, ST_SIZE, ST_BW, ST_NAME, ST_FETCH, ST_PATH,
+	     ST_ANY };
+
+struct sdef {
+	const char *name;
+	const char *group; /* the declaring function */
+	enum stype type;
+};
+
+static const struct sdef builtin[] = {
+	{ "nodes", "cluster", ST_INT },
+	{ "vcpus", "cluster", ST_INT },
+	{ "memory", "cluster", ST_SIZE },
+	{ "cache", "cluster", ST_SIZE },
+	{ "latency", "cluster", ST_TIME },
+	{ "bandwidth", "cluster", ST_BW },
+	{ "dir_delay", "cluster", ST_TIME },
+	{ "placement", "policy", ST_NAME },
+	{ "templates", "policy", ST_NAME },
+	{ "fetch", "policy", ST_FETCH },
+	{ "prewarm", "policy", ST_INT },
+	{ "max_children", "policy", ST_INT },
+	{ "max_queue", "policy", ST_INT },
+	{ "retry", "policy", ST_TIME },
+	{ "max_retries", "policy", ST_INT },
+	{ "duration", "run", ST_TIME },
+	{ "sample_every", "run", ST_TIME },
+	{ "model", "run", ST_PATH },
+	{ "seed", "run", ST_INT },
+};
+#define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
+
+enum { S_NODES, S_VCPUS, S_MEMORY, S_CACHE, S_LATENCY, S_BANDWIDTH,
+       S_DIR_DELAY, S_PLACEMENT, S_TEMPLATES, S_FETCH, S_PREWARM,
+       S_MAX_CHILDREN, S_MAX_QUEUE, S_RETRY, S_MAX_RETRIES, S_DURATION,
+       S_SAMPLE_EVERY, S_MODEL, S_SEED };
+
+struct val {
+	int is_num;
+	double num;
+	char *str; /* always set: the value as text */
+};
+
+/* One setting of the scenario with all its values (nvals > 1: a sweep). */
+struct entry {
+	char *name;
+	int builtin; /* index in builtin[], or -1 for param() */
+	struct val *vals;
+	size_t nvals;
+	char where[WHERE_MAX]; /* "file:line" or "--set name=..." */
+	int from_cli;
+	int seen;              /* declared by the script in this pass */
+};
+
+/* Everything that spans the runs of one `ukfork run`. */
+struct scen {
+	const struct ukf_run_opts *o;
+	char script_dir[512];
+	char hash[17];
+	struct entry *ents;
+	size_t nents;
+	uint64_t seed;
+	FILE *msg, *out, *trace;
+	ukf_db_t *db;
+};
+
+static const struct sdef *builtin_find(const char *name)
+{
+	for (size_t i = 0; i < NBUILTIN; i++)
+		if (!strcmp(builtin[i].name, name))
+			return &builtin[i];
+	return NULL;
+}
+
+static struct entry *entry_find(struct scen *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->nents; i++)
+		if (!strcmp(sc->ents[i].name, name))
+			return &sc->ents[i];
+	return NULL;
+}
+
+static struct entry *entry_add(struct scen *sc, const char *name)
+{
+	struct entry *n = realloc(sc->ents, (sc->nents + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	sc->ents = n;
+	struct entry *e = &sc->ents[sc->nents++];
+	memset(e, 0, sizeof(*e));
+	e->name = strdup(name);
+	const struct sdef *d = builtin_find(name);
+	e->builtin = d ? (int)(d - builtin) : -1;
+	return e;
+}
+
+static void entry_free_vals(struct entry *e)
+{
+	for (size_t i = 0; i < e->nvals; i++)
+		free(e->vals[i].str);
+	free(e->vals);
+	e->vals = NULL;
+	e->nvals = 0;
+}
+
+static int val_push(struct entry *e, int is_num, double num, const char *s)
+{
+	struct val *n = realloc(e->vals, (e->nvals + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	e->vals = n;
+	n[e->nvals].is_num = is_num;
+	n[e->nvals].num = num;
+	n[e->nvals].str = strdup(s);
+	e->nvals++;
+	return 0;
+}
+
+/* A time from Lua: a number of seconds, or a string with a unit. */
+static int text_time(const char *s, ukf_ns_t *out)
+{
+	size_t n = strlen(s);
+	if (!n || !((s[n - 1] >= 'a' && s[n - 1] <= 'z')))
+		return -1; /* a bare number in a string is ambiguous: refuse */
+	return ukf_parse_time(s, out);
+}
+
+static int num_time(double x, ukf_ns_t *out)
+{
+	if (!(x >= 0) || x > 9.2e9)
+		return -1;
+	*out = (ukf_ns_t)llround(x * 1e9);
+	return 0;
+}
+
+/* Convert one value to the setting's type; 0 or -1 with a reason in why. */
+struct conv {
+	int64_t i;
+	uint64_t u;
+	double d;
+	const char *s;
+};
+
+static int val_convert(enum stype t, const struct val *v, struct conv *c,
+		       const char **why)
+{
+	memset(c, 0, sizeof(*c));
+	c->s = v->str;
+	switch (t) {
+	case ST_INT: {
+		double x = v->num;
+		if (!v->is_num) {
+			char *end;
+			errno = 0;
+			x = strtod(v->str, &end);
+			if (*v->str == 0 || *end || errno) {
+				*why = "expected a whole number";
+				return -1;
+			}
+		}
+		if (x < 0 || x != floor(x) || x > 4e18) {
+			*why = "expected a whole number >= 0";
+			return -1;
+		}
+		c->i = (int64_t)x;
+		c->u = (uint64_t)x;
+		return 0;
+	}
+	case ST_TIME: {
+		ukf_ns_t ns;
+		int r = v->is_num ? num_time(v->num, &ns) : text_time(v->str, &ns);
+		if (r || ns < 0) {
+			*why = "expected a time >= 0: seconds, or a string "
+			       "with a unit (ns, us, ms, s)";
+			return -1;
+		}
+		c->i = ns;
+		return 0;
+	}
+	case ST_SIZE:
+	case ST_BW: {
+		uint64_t b;
+		if (v->is_num) {
+			if (!(v->num >= 0) || v->num > 1.8e19) {
+				*why = "expected a size >= 0";
+				return -1;
+			}
+			b = (uint64_t)v->num;
+		} else if (ukf_parse_size(v->str, &b)) {
+			*why = t == ST_BW ? "expected bytes/s: a number or a size "
+					    "like \"1G\" (per second)"
+					  : "expected a size: bytes, or a "
+					    "string like \"64M\"";
+			return -1;
+		}
+		if (t == ST_BW && b == 0) {
+			*why = "bandwidth must be > 0";
+			return -1;
+		}
+		c->u = b;
+		c->d = (double)b;
+		return 0;
+	}
+	case ST_FETCH:
+		if (!strcmp(v->str, "peer"))
+			c->i = UKF_FETCH_PEER;
+		else if (!strcmp(v->str, "cold"))
+			c->i = UKF_FETCH_COLD;
+		else {
+			*why = "unknown fetch mode (valid: peer, cold)";
+			return -1;
+		}
+		return 0;
+	case ST_NAME:
+	case ST_PATH:
+		if (v->is_num || !*v->str) {
+			*why = "expected a name (a string)";
+			return -1;
+		}
+		return 0;
+	case ST_ANY:
+		return 0;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* One run: the declarations the script made and the world it drives. */
+
+enum mode { M_DISCOVER, M_SETUP, M_RUN };
+
+struct app_decl {
+	struct ukf_app app;
+	char where[WHERE_MAX];
+};
+
+enum akind { A_POISSON, A_CONSTANT, A_BURSTS, A_TRACE };
+
+struct tev {
+	ukf_ns_t t;
+	uint32_t app;
+	uint32_t node;
+};
+
+struct arrival {
+	enum akind kind;
+	uint32_t app;
+	uint32_t node;     /* origin, or UKF_NODE_NONE: uniform at random */
+	char *args;
+	double rate;       /* poisson: per second */
+	ukf_ns_t interval; /* constant */
+	ukf_ns_t every, spread;
+	uint32_t size;     /* bursts */
+	ukf_ns_t start, stop;
+	struct tev *tev;   /* trace */
+	size_t ntev, pos;
+	struct rng rng;
+	char where[WHERE_MAX];
+};
+
+enum pend { P_NONE, P_WAIT, P_READY };
+
+struct run;
+
+/* Per Lua thread: which run, and which process (NULL: the main chunk). */
+struct lthread {
+	struct run *run;
+	struct proc *proc;
+};
+
+struct proc {
+	struct lthread lt; /* first: the thread's extra space points here */
+	lua_State *co;
+	int ref;
+	uint32_t idx;
+	int nargs;         /* arguments waiting on the stack for the start */
+	enum pend pend;
+	uint32_t pend_slot;
+	struct rng rng;
+};
+
+/* An instance the script asked for (spawn, fork): what wait/ready see. */
+enum sstate { I_PENDING, I_READY, I_EXITED, I_FAILED };
+struct slot {
+	ukf_id_t id;
+	enum sstate st;
+	int64_t status;
+	int32_t waiter, ready_waiter; /* proc index, or -1 */
+	char why[64];
+};
+
+struct summary {
+	char *label;
+	size_t runs;
+	uint64_t n, cold, failed, events;
+	double wall, *lat;
+	size_t nlat, cap;
+};
+
+struct run {
+	struct scen *sc;
+	enum mode mode;
+	const uint32_t *point; /* value index per entry (RUN/SETUP) */
+	uint32_t rep;
+	uint64_t seed;
+	lua_State *L;
+	struct lthread main_lt;
+	struct rng script_rng;
+	struct app_decl *apps;
+	size_t napps;
+	struct arrival *arr;
+	size_t narr;
+	struct proc **procs;
+	size_t nprocs, capprocs;
+	struct slot *slots;
+	size_t nslots, capslots;
+	uint32_t *hash; /* id -> slot+1, open addressing */
+	size_t hcap;
+	/* the world of this run */
+	struct ukf_world world;
+	int have_world;
+	ukf_engine_t *e;
+	uint32_t nodes;
+	ukf_ns_t duration;
+	struct ukf_engine_config ecfg;
+	volatile int stop;
+	int closing; /* the world is being destroyed: no more wake-ups */
+	int err_code;
+	char err[ERR_MAX];
+	int64_t run_id;
+	struct summary *sum;
+	uint64_t spawn_errors;
+};
+
+static struct lthread *lt_of(lua_State *L)
+{
+	return *(struct lthread **)lua_getextraspace(L);
+}
+
+static void where_of(lua_State *L, int level, char *buf, size_t cap)
+{
+	lua_Debug ar;
+	if (lua_getstack(L, level, &ar) && lua_getinfo(L, "Sl", &ar) &&
+	    ar.currentline > 0)
+		snprintf(buf, cap, "%s:%d", ar.short_src, ar.currentline);
+	else
+		snprintf(buf, cap, "?");
+}
+
+static void run_fail(struct run *r, int code, const char *fmt, ...)
+{
+	if (r->err_code)
+		return; /* keep the first error */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	r->err_code = code;
+	r->stop = 1;
+}
+
+static int find_app(struct run *r, const char *name)
+{
+	for (size_t i = 0; i < r->napps; i++)
+		if (!strcmp(r->apps[i].app.name, name))
+			return (int)i;
+	return -1;
+}
+
+/* Check a table argument's keys against a list; error names the bad key. */
+static void check_keys(lua_State *L, int idx, const char *fn,
+		       const char *const *keys)
+{
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "%s{}: keys must be names", fn);
+		const char *k = lua_tostring(L, -1);
+		int ok = 0;
+		for (size_t i = 0; keys[i]; i++)
+			if (!strcmp(keys[i], k))
+				ok = 1;
+		if (!ok) {
+			char list[512] = "";
+			for (size_t i = 0; keys[i]; i++) {
+				strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+				strncat(list, keys[i], sizeof(list) - strlen(list) - 1);
+			}
+			luaL_error(L, "%s{}: unknown argument '%s' (valid: %s)",
+				   fn, k, list);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Declaring settings from the script.                                  */
+
+/* Read a scalar Lua value at idx into (is_num, num, text). */
+static int lua_scalar(lua_State *L, int idx, int *is_num, double *num,
+		      char *buf, size_t cap)
+{
+	int t = lua_type(L, idx);
+	if (t == LUA_TNUMBER) {
+		*is_num = 1;
+		*num = lua_tonumber(L, idx);
+		if (lua_isinteger(L, idx))
+			snprintf(buf, cap, "%lld", (long long)lua_tointeger(L, idx));
+		else
+			snprintf(buf, cap, "%.17g", *num);
+		return 0;
+	}
+	if (t == LUA_TSTRING) {
+		*is_num = 0;
+		*num = 0;
+		snprintf(buf, cap, "%s", lua_tostring(L, idx));
+		return 0;
+	}
+	if (t == LUA_TBOOLEAN) {
+		*is_num = 1;
+		*num = lua_toboolean(L, idx);
+		snprintf(buf, cap, "%s", *num ? "true" : "false");
+		return 0;
+	}
+	return -1;
+}
+
+static const struct val *entry_value(struct run *r, const struct entry *e)
+{
+	size_t i = e - r->sc->ents;
+	uint32_t k = r->point ? r->point[i] : 0;
+	return &e->vals[k < e->nvals ? k : 0];
+}
+
+/*
+ * The script gives setting `name` the Lua value at idx (scalar or list).
+ * DISCOVER: record and validate every value. Later passes: nothing to do
+ * (the point decides). Raises a Lua error on bad input.
+ */
+static void declare(lua_State *L, struct run *r, const char *name, int idx)
+{
+	struct scen *sc = r->sc;
+	char where[WHERE_MAX];
+	where_of(L, 1, where, sizeof(where));
+	struct entry *e = entry_find(sc, name);
+	if (r->mode != M_DISCOVER) {
+		if (!e)
+			luaL_error(L, "setting '%s' was not declared on the "
+				      "first pass (a scenario must declare the "
+				      "same settings every time it runs)", name);
+		return;
+	}
+	if (e && e->seen)
+		luaL_error(L, "setting '%s' given twice (first at %s)", name,
+			   e->where);
+	if (!e && !(e = entry_add(sc, name)))
+		luaL_error(L, "out of memory");
+	e->seen = 1;
+	if (e->from_cli)
+		return; /* --set wins over the script */
+	snprintf(e->where, sizeof(e->where), "%s", where);
+	idx = lua_absindex(L, idx);
+	char buf[256];
+	int is_num;
+	double num;
+	if (lua_type(L, idx) == LUA_TTABLE) {
+		lua_Integer n = luaL_len(L, idx);
+		if (n < 1)
+			luaL_error(L, "setting '%s': empty list of values", name);
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_geti(L, idx, i);
+			if (lua_scalar(L, -1, &is_num, &num, buf, sizeof(buf)))
+				luaL_error(L, "setting '%s': value %d is a %s, "
+					      "expected a number or string",
+					   name, (int)i, luaL_typename(L, -1));
+			lua_pop(L, 1);
+			val_push(e, is_num, num, buf);
+		}
+	} else if (lua_scalar(L, idx, &is_num, &num, buf, sizeof(buf))) {
+		luaL_error(L, "setting '%s': got a %s, expected a number, "
+			      "string or list", name, luaL_typename(L, idx));
+	} else {
+		val_push(e, is_num, num, buf);
+	}
+	if (e->builtin >= 0) {
+		for (size_t i = 0; i < e->nvals; i++) {
+			struct conv c;
+			const char *why = "";
+			if (val_convert(builtin[e->builtin].type, &e->vals[i],
+					&c, &why))
+				luaL_error(L, "setting '%s': bad value '%s': %s",
+					   name, e->vals[i].str, why);
+		}
+	}
+}
+
+/* cluster{...}, policy{...}, run{...}: each key is a built-in setting. */
+static int l_group(lua_State *L, const char *group)
+{
+	struct run *r = lt_of(L)->run;
+	const char *keys[NBUILTIN + 1];
+	size_t n = 0;
+	for (size_t i = 0; i < NBUILTIN; i++)
+		if (!strcmp(builtin[i].group, group))
+			keys[n++] = builtin[i].name;
+	keys[n] = NULL;
+	if (lt_of(L)->proc)
+		luaL_error(L, "%s{} is a declaration: call it at the top level "
+			      "of the scenario", group);
+	check_keys(L, 1, group, keys);
+	for (size_t i = 0; keys[i]; i++) {
+		if (lua_getfield(L, 1, keys[i]) != LUA_TNIL)
+			declare(L, r, keys[i], -1);
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+static int l_cluster(lua_State *L) { return l_group(L, "cluster"); }
+static int l_policy(lua_State *L) { return l_group(L, "policy"); }
+static int l_runcfg(lua_State *L) { return l_group(L, "run"); }
+
+static void push_val(lua_State *L, const struct val *v)
+{
+	if (v->is_num) {
+		if (v->num == floor(v->num) && fabs(v->num) < 9e15)
+			lua_pushinteger(L, (lua_Integer)v->num);
+		else
+			lua_pushnumber(L, v->num);
+	} else if (lua_stringtonumber(L, v->str) == 0) {
+		lua_pushstring(L, v->str);
+	}
+}
+
+/* param(name, default) -> the value of this run. */
+static int l_param(lua_State *L)
+{
+	struct run *r = lt_of(L)->run;
+	const char *name = luaL_checkstring(L, 1);
+	if (builtin_find(name))
+		luaL_error(L, "param: '%s' is a built-in setting; give it in "
+			      "%s{}", name, builtin_find(name)->group);
+	for (const char *c = name; *c; c++)
+		if (!(*c == '_' || (*c >= 'a' && *c <= 'z') ||
+		      (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+			luaL_error(L, "param: bad name '%s' (letters, digits, "
+				      "_)", name);
+	if (lua_isnoneornil(L, 2))
+		luaL_error(L, "param '%s': a default value is required", name);
+	if (r->mode == M_DISCOVER) {
+		declare(L, r, name, 2);
+	} else {
+		struct entry *e = entry_find(r->sc, name);
+		if (!e)
+			luaL_error(L, "param '%s' was not declared on the first "
+				      "pass", name);
+	}
+	struct entry *e = entry_find(r->sc, name);
+	push_val(L, entry_value(r, e));
+	return 1;
+}
+
+/* setting(name) -> value of a setting in this run, or nil if not given. */
+static int l_setting(lua_State *L)
+{
+	struct run *r = lt_of(L)->run;
+	const char *name = luaL_checkstring(L, 1);
+	struct entry *e = entry_find(r->sc, name);
+	if (!e || !e->nvals) {
+		if (!builtin_find(name))
+			luaL_error(L, "setting: unknown setting '%s'", name);
+		lua_pushnil(L);
+		return 1;
+	}
+	push_val(L, entry_value(r, e));
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Apps and arrival processes.                                          */
+
+static int l_app(lua_State *L)
+{
+	struct run *r = lt_of(L)->run;
+	if (lt_of(L)->proc)
+		luaL_error(L, "app() is a declaration: call it at the top level");
+	const char *name = luaL_checkstring(L, 1);
+	const char *kv = luaL_optstring(L, 2, "");
+	if (!lua_isnoneornil(L, 3)) {
+		static const char *const k[] = { "image", NULL };
+		check_keys(L, 3, "app", k);
+	}
+	if (!*name || strlen(name) >= UKF_APP_NAME_MAX)
+		luaL_error(L, "app: bad name '%s'", name);
+	if (find_app(r, name) >= 0)
+		luaL_error(L, "app '%s' declared twice", name);
+	struct app_decl *n = realloc(r->apps, (r->napps + 1) * sizeof(*n));
+	if (!n)
+		luaL_error(L, "out of memory");
+	r->apps = n;
+	struct app_decl *a = &r->apps[r->napps];
+	memset(a, 0, sizeof(*a));
+	char err[256];
+	if (ukf_app_parse(&a->app, name, kv, err, sizeof(err)))
+		luaL_error(L, "app '%s': %s", name, err);
+	if (!lua_isnoneornil(L, 3)) {
+		if (lua_getfield(L, 3, "image") != LUA_TNIL) {
+			const char *img = luaL_checkstring(L, -1);
+			if (strlen(img) >= sizeof(a->app.image))
+				luaL_error(L, "app '%s': image path too long",
+					   name);
+			snprintf(a->app.image, sizeof(a->app.image), "%s", img);
+		}
+		lua_pop(L, 1);
+	}
+	where_of(L, 1, a->where, sizeof(a->where));
+	r->napps++;
+	lua_pushvalue(L, 1);
+	return 1;
+}
+
+/* A time argument: number of seconds or string with a unit. */
+static ukf_ns_t arg_time(lua_State *L, int idx, const char *what)
+{
+	ukf_ns_t ns;
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		if (num_time(lua_tonumber(L, idx), &ns))
+			luaL_error(L, "%s: bad time %f (must be >= 0 seconds)",
+				   what, lua_tonumber(L, idx));
+		return ns;
+	}
+	if (lua_type(L, idx) == LUA_TSTRING) {
+		if (text_time(lua_tostring(L, idx), &ns) || ns < 0)
+			luaL_error(L, "%s: bad time '%s' (seconds as a number, "
+				      "or a string with ns/us/ms/s)",
+				   what, lua_tostring(L, idx));
+		return ns;
+	}
+	luaL_error(L, "%s: expected a time, got a %s", what,
+		   luaL_typename(L, idx));
+	return 0;
+}
+
+static ukf_ns_t field_time(lua_State *L, const char *fn, const char *k,
+			   ukf_ns_t dflt)
+{
+	ukf_ns_t v = dflt;
+	char what[64];
+	snprintf(what, sizeof(what), "%s{} %s", fn, k);
+	if (lua_getfield(L, 1, k) != LUA_TNIL)
+		v = arg_time(L, -1, what);
+	lua_pop(L, 1);
+	return v;
+}
+
+static double field_num(lua_State *L, const char *fn, const char *k,
+			int required, double dflt)
+{
+	double v = dflt;
+	int t = lua_getfield(L, 1, k);
+	if (t == LUA_TNIL) {
+		if (required)
+			luaL_error(L, "%s{}: missing argument '%s'", fn, k);
+	} else if (t != LUA_TNUMBER) {
+		luaL_error(L, "%s{} %s: expected a number, got a %s", fn, k,
+			   luaL_typename(L, -1));
+	} else {
+		v = lua_tonumber(L, -1);
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+static uint32_t field_node(lua_State *L, const char *fn)
+{
+	uint32_t node = UKF_NODE_NONE;
+	int t = lua_getfield(L, 1, "node");
+	if (t != LUA_TNIL) {
+		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 ||
+		    lua_tointeger(L, -1) >= UKF_NODE_NONE)
+			luaL_error(L, "%s{} node: expected a node number >= 0",
+				   fn);
+		node = (uint32_t)lua_tointeger(L, -1);
+	}
+	lua_pop(L, 1);
+	return node;
+}
+
+static struct arrival *arrival_new(lua_State *L, struct run *r,
+				   enum akind kind, const char *fn)
+{
+	if (lt_of(L)->proc)
+		luaL_error(L, "%s{} is a declaration: call it at the top level",
+			   fn);
+	struct arrival *n = realloc(r->arr, (r->narr + 1) * sizeof(*n));
+	if (!n)
+		luaL_error(L, "out of memory");
+	r->arr = n;
+	struct arrival *a = &r->arr[r->narr];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	where_of(L, 1, a->where, sizeof(a->where));
+	if (kind != A_TRACE) {
+		if (lua_getfield(L, 1, "app") != LUA_TSTRING)
+			luaL_error(L, "%s{}: missing argument 'app' (an app "
+				      "name)", fn);
+		int app = find_app(r, lua_tostring(L, -1));
+		if (app < 0)
+			luaL_error(L, "%s{}: unknown app '%s' (declare it "
+				      "with app() first)",
+				   fn, lua_tostring(L, -1));
+		a->app = (uint32_t)app;
+		lua_pop(L, 1);
+		if (lua_getfield(L, 1, "args") != LUA_TNIL)
+			a->args = strdup(luaL_checkstring(L, -1));
+		lua_pop(L, 1);
+	}
+	a->node = field_node(L, fn);
+	a->start = field_time(L, fn, "start", 0);
+	a->stop = field_time(L, fn, "stop", UKF_NS_NEVER);
+	char key[64];
+	snprintf(key, sizeof(key), "arrival:%zu", r->narr);
+	rng_seed(&a->rng, r->seed, r->rep, key);
+	r->narr++;
+	return a;
+}
+
+static int l_poisson(lua_State *L)
+{
+	struct run *r = lt_of(L)->run;
+	static const char *const k[] = { "app", "rate", "node", "args",
+					 "start", "stop", NULL };
+	check_keys(L, 1, "poisson", k);
+	double rate = field_num(L, "poisson", "rate", 1, 0);
+	if (!(rate > 0) || isinf(rate))
+		luaL_error(L, "poisson{}: rate must be > 0 requests per second "
+			      "(got %f)", rate);
+	struct arrival *a = arrival_new(L, r, A_POISSON, "poisson");
+	a->rate = rate;
+	return 0;
+}
+
+static int l_constant(lua_State *L)
+{
+	struct run *r = lt_of(L)->run;
+	static const char *const k[] = { "app", "interval", "node", "args",
+					 "start", "stop", NULL };
+	check_keys(L, 1, "constant", k);
+	if (lua_getfield(L, 1, "interval") == LUA_TNIL)
+		luaL_error(L, "constant{}: missing argument 'interval'");
+	ukf_ns_t iv = arg_time(L, -1, "constant{} interval");
+	lua_pop(L, 1);
+	if (iv <= 0)
+		luaL_error(L, "constant{}: interval must be > 0");
+	struct arrival *a = arrival_new(L, r, A_CONSTANT, "constant");
+	a->interval = iv;
+	return 0;
+}
+
+static int l_bursts(lua_State *L)
+{
+	struct run *r = lt_of(L)->run;
+	static const char *const k[] = { "app", "every", "size", "spread",
+					 "node", "args", "start", "stop", NULL };
+	check_keys(L, 1, "bursts", k);
+	if (lua_getfield(L, 1, "every") == LUA_TNIL)
+		luaL_error(L, "bursts{}: missing argument 'every'");
+	ukf_ns_t every = arg_time(L, -1, "bursts{} every");
+	lua_pop(L, 1);
+	if (every <= 0)
+		luaL_error(L, "bursts{}: every must be > 0");
+	double size = field_num(L, "bursts", "size", 1, 0);
+	if (!(size >= 1) || size != floor(size) || size > 1e7)
+		luaL_error(L, "bursts{}: size must be a whole number >= 1 "
+			      "(got %f)", size);
+	ukf_ns_t spread = field_time(L, "bursts", "spread", 0);
+	if (spread >= every)
+		luaL_error(L, "bursts{}: spread must be shorter than every");
+	struct arrival *a = arrival_new(L, r, A_BURSTS, "bursts");
+	a->every = every;
+	a->size = (uint32_t)size;
+	a->spread = spread;
+	return 0;
+}
+
+static void path_resolve(struct scen *sc, const char *p, char *out, size_t cap)
+{
+	if (p[0] == '/' || !sc->script_dir[0])
+		snprintf(out, cap, "%s", p);
+	else
+		snprintf(out, cap, "%s/%s", sc->script_dir, p);
+}
+
+/* trace{file=, node=}: "time app [node]" lines; '#' comments. */
+static int l_trace(lua_State *L)
+{
+	struct run *r = lt_of(L)->run;
+	static const char *const k[] = { "file", "node", "start", "stop", NULL };
+	check_keys(L, 1, "trace", k);
+	if (lua_getfield(L, 1, "file") != LUA_TSTRING)
+		luaL_error(L, "trace{}: missing argument 'file' (a path)");
+	const char *file = lua_tostring(L, -1);
+	lua_pop(L, 1);
+	char path[1024];
+	path_resolve(r->sc, file, path, sizeof(path));
+	FILE *f = fopen(path, "r");
+	if (!f)
+		luaL_error(L, "trace{}: cannot open '%s': %s", path,
+			   strerror(errno));
+	struct arrival *a = arrival_new(L, r, A_TRACE, "trace");
+	char line[1024];
+	int ln = 0;
+	size_t cap = 0;
+	ukf_ns_t last = 0;
+	while (fgets(line, sizeof(line), f)) {
+		ln++;
+		char *h = strchr(line, '#');
+		if (h)
+			*h = 0;
+		char ts[128], an[128], extra[128];
+		int nf = sscanf(line, "%127s %127s %127s", ts, an, extra);
+		if (nf <= 0)
+			continue;
+		char msg[512] = "";
+		ukf_ns_t t = 0;
+		int app = -1;
+		char *end;
+		uint32_t node = UKF_NODE_NONE;
+		if (nf < 2) {
+			snprintf(msg, sizeof(msg), "expected 'time app [node]'");
+		} else {
+			errno = 0;
+			double x = strtod(ts, &end);
+			if (end != ts && !*end && !errno) {
+				if (num_time(x, &t))
+					snprintf(msg, sizeof(msg),
+						 "bad time '%s'", ts);
+			} else if (text_time(ts, &t)) {
+				snprintf(msg, sizeof(msg), "bad time '%s'", ts);
+			}
+			if (!*msg && (app = find_app(r, an)) < 0)
+				snprintf(msg, sizeof(msg), "unknown app '%s'",
+					 an);
+			if (!*msg && nf == 3) {
+				unsigned long v = strtoul(extra, &end, 10);
+				if (*end || end == extra || v >= UKF_NODE_NONE)
+					snprintf(msg, sizeof(msg),
+						 "bad node '%s'", extra);
+				node = (uint32_t)v;
+			}
+			if (!*msg && t < last)
+				snprintf(msg, sizeof(msg), "time goes backwards");
+		}
+		if (*msg) {
+			fclose(f);
+			luaL_error(L, "trace{}: %s:%d: %s", path, ln, msg);
+		}
+		last = t;
+		if (a->ntev == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct tev *n = realloc(a->tev, cap * sizeof(*n));
+			if (!n) {
+				fclose(f);
+				luaL_error(L, "out of memory");
+			}
+			a->tev = n;
+		}
+		a->tev[a->ntev++] = (struct tev){ t, (uint32_t)app, node };
+	}
+	fclose(f);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lua processes: coroutines driven by the world's event loop.          */
+
+static void proc_wake(void *arg, uint64_t x);
+
+static struct proc *cur_proc(lua_State *L, const char *fn)
+{
+	struct proc *p = lt_of(L)->proc;
+	if (!p || p->co != L)
+		luaL_error(L, "%s() can only be called inside a process "
+			      "(process(function() ... end))", fn);
+	return p;
+}
+
+static struct run *running(lua_State *L, const char *fn)
+{
+	struct run *r = lt_of(L)->run;
+	if (r->mode != M_RUN || !r->e)
+		luaL_error(L, "%s() can only be called while the scenario "
+			      "runs, inside a process", fn);
+	return r;
+}
+
+static int proc_schedule(struct run *r, struct proc *p, ukf_ns_t t)
+{
+	return r->world.ops->at(r->world.w, t, proc_wake, r, p->idx);
+}
+
+/* process(fn, ...): a new Lua process; starts at time 0 (or now). */
+static int l_process(lua_State *L)
+{
+	struct run *r = lt_of(L)->run;
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	if (r->mode != M_RUN)
+		return 0;
+	int nargs = lua_gettop(L) - 1;
+	if (r->nprocs == r->capprocs) {
+		size_t cap = r->capprocs ? r->capprocs * 2 : 64;
+		struct proc **n = realloc(r->procs, cap * sizeof(*n));
+		if (!n)
+			luaL_error(L, "out of memory");
+		r->procs = n;
+		r->capprocs = cap;
+	}
+	struct proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		luaL_error(L, "out of memory");
+	p->lt.run = r;
+	p->lt.proc = p;
+	p->idx = (uint32_t)r->nprocs;
+	p->co = lua_newthread(L);
+	*(struct lthread **)lua_getextraspace(p->co) = &p->lt;
+	p->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_xmove(L, p->co, nargs + 1); /* fn and args */
+	p->nargs = nargs;
+	char key[64];
+	snprintf(key, sizeof(key), "process:%u", p->idx);
+	rng_seed(&p->rng, r->seed, r->rep, key);
+	r->procs[r->nprocs++] = p;
+	if (r->e && proc_schedule(r, p, r->world.ops->now(r->world.w)))
+		luaL_error(L, "process: cannot schedule");
+	return 0;
+}
+
+static void proc_end(struct run *r, struct proc *p)
+{
+	luaL_unref(r->L, LUA_REGISTRYINDEX, p->ref);
+	r->procs[p->idx] = NULL;
+	free(p);
+}
+
+static void proc_wake(void *arg, uint64_t x)
+{
+	struct run *r = arg;
+	if (r->err_code || x >= r->nprocs || !r->procs[x])
+		return;
+	struct proc *p = r->procs[x];
+	lua_State *co = p->co;
+	int nargs = p->nargs;
+	p->nargs = 0;
+	if (p->pend != P_NONE) {
+		struct slot *s = &r->slots[p->pend_slot];
+		if (p->pend == P_WAIT) {
+			if (s->st == I_EXITED) {
+				lua_pushinteger(co, s->status);
+				nargs = 1;
+			} else {
+				lua_pushnil(co);
+				lua_pushstring(co, s->why);
+				nargs = 2;
+			}
+		} else {
+			if (s->st == I_READY) {
+				lua_pushboolean(co, 1);
+				nargs = 1;
+			} else {
+				lua_pushboolean(co, 0);
+				lua_pushstring(co, s->st == I_FAILED ? s->why
+								     : "exited");
+				nargs = 2;
+			}
+		}
+		p->pend = P_NONE;
+	}
+	int nres = 0;
+	int st = lua_resume(co, NULL, nargs, &nres);
+	if (st == LUA_YIELD) {
+		if (nres)
+			lua_pop(co, nres);
+		return;
+	}
+	if (st != LUA_OK) {
+		const char *m = lua_tostring(co, -1);
+		run_fail(r, UKF_RUN_BAD, "%s", m ? m : "error in a process");
+		return;
+	}
+	proc_end(r, p);
+}
+
+static int l_sleep(lua_State *L)
+{
+	struct run *r = running(L, "sleep");
+	struct proc *p = cur_proc(L, "sleep");
+	ukf_ns_t d;
+	if (lua_type(L, 1) == LUA_TNUMBER) {
+		double s = lua_tonumber(L, 1);
+		if (!(s >= 0) || s > 9.2e9)
+			luaL_error(L, "sleep: bad duration %f (seconds >= 0)", s);
+		d = (ukf_ns_t)(s * 1e9 + 0.5);
+	} else {
+		d = arg_time(L, 1, "sleep");
+	}
+	if (proc_schedule(r, p, r->world.ops->now(r->world.w) + d))
+		luaL_error(L, "sleep: cannot schedule");
+	return lua_yield(L, 0);
+}
+
+static int l_now(lua_State *L)
+{
+	struct run *r = lt_of(L)->run;
+	lua_pushnumber(L, r->e ? (double)r->world.ops->now(r->world.w) / 1e9
+			       : 0.0);
+	return 1;
+}
+
+/* id -> slot index. */
+static uint32_t slot_lookup(struct run *r, ukf_id_t id)
+{
+	if (!r->hcap)
+		return UINT32_MAX;
+	size_t m = r->hcap - 1, i = (size_t)(id * 0x9e3779b97f4a7c15ULL) & m;
+	for (; r->hash[i]; i = (i + 1) & m)
+		if (r->slots[r->hash[i] - 1].id == id)
+			return r->hash[i] - 1;
+	return UINT32_MAX;
+}
+
+static int hash_put(struct run *r, ukf_id_t id, uint32_t slot)
+{
+	if ((r->nslots + 1) * 2 > r->hcap) {
+		size_t cap = r->hcap ? r->hcap * 2 : 256;
+		uint32_t *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return -1;
+		for (size_t j = 0; j < r->hcap; j++) {
+			if (!r->hash[j])
+				continue;
+			ukf_id_t k = r->slots[r->hash[j] - 1].id;
+			size_t i = (size_t)(k * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+			while (n[i])
+				i = (i + 1) & (cap - 1);
+			n[i] = r->hash[j];
+		}
+		free(r->hash);
+		r->hash = n;
+		r->hcap = cap;
+	}
+	size_t m = r->hcap - 1, i = (size_t)(id * 0x9e3779b97f4a7c15ULL) & m;
+	while (r->hash[i])
+		i = (i + 1) & m;
+	r->hash[i] = slot + 1;
+	return 0;
+}
+
+static uint32_t slot_new(lua_State *L, struct run *r)
+{
+	if (r->nslots == r->capslots) {
+		size_t cap = r->capslots ? r->capslots * 2 : 64;
+		struct slot *n = realloc(r->slots, cap * sizeof(*n));
+		if (!n)
+			luaL_error(L, "out of memory");
+		r->slots = n;
+		r->capslots = cap;
+	}
+	struct slot *s = &r->slots[r->nslots];
+	memset(s, 0, sizeof(*s));
+	s->waiter = s->ready_waiter = -1;
+	return (uint32_t)r->nslots;
+}
+
+static void slot_commit(lua_State *L, struct run *r, uint32_t slot,
+			ukf_id_t id)
+{
+	r->slots[slot].id = id;
+	if (hash_put(r, id, slot))
+		luaL_error(L, "out of memory");
+	r->nslots++;
+}
+
+/* spawn(app [, args] [, node]) -> id */
+static int l_spawn(lua_State *L)
+{
+	struct run *r = running(L, "spawn");
+	struct proc *p = cur_proc(L, "spawn");
+	const char *name = luaL_checkstring(L, 1);
+	int app = ukf_engine_app_find(r->e, name);
+	if (app < 0)
+		luaL_error(L, "spawn: unknown app '%s'", name);
+	const char *args = NULL;
+	int ni = 2;
+	if (lua_type(L, 2) == LUA_TSTRING) {
+		args = lua_tostring(L, 2);
+		ni = 3;
+	}
+	ukf_node_id_t node;
+	if (lua_isnoneornil(L, ni)) {
+		node = (ukf_node_id_t)(rng_uniform(&p->rng) * r->nodes);
+	} else {
+		if (!lua_isinteger(L, ni) || lua_tointeger(L, ni) < 0 ||
+		    lua_tointeger(L, ni) >= r->nodes)
+			luaL_error(L, "spawn: bad node (expected 0..%u)",
+				   r->nodes - 1);
+		node = (ukf_node_id_t)lua_tointeger(L, ni);
+	}
+	uint32_t slot = slot_new(L, r);
+	ukf_id_t id;
+	int rc = ukf_engine_spawn(r->e, node, (uint32_t)app,
+				  args ? args : r->apps[app].app.args,
+				  (uint64_t)slot + 1, &id);
+	if (rc)
+		luaL_error(L, "spawn '%s': %s", name, strerror(-rc));
+	slot_commit(L, r, slot, id);
+	lua_pushinteger(L, (lua_Integer)id);
+	return 1;
+}
+
+static ukf_id_t arg_id(lua_State *L, int idx, const char *fn)
+{
+	if (!lua_isinteger(L, idx) || lua_tointeger(L, idx) <= 0)
+		luaL_error(L, "%s: expected an instance id", fn);
+	return (ukf_id_t)lua_tointeger(L, idx);
+}
+
+/* fork(id) -> child id */
+static int l_fork(lua_State *L)
+{
+	struct run *r = running(L, "fork");
+	cur_proc(L, "fork");
+	ukf_id_t parent = arg_id(L, 1, "fork");
+	uint32_t slot = slot_new(L, r);
+	ukf_id_t id;
+	int rc = ukf_engine_fork(r->e, parent, (uint64_t)slot + 1, &id);
+	if (rc == -ESRCH || rc == -EINVAL)
+		luaL_error(L, "fork: no running instance %d",
+			   (int)parent);
+	if (rc)
+		luaL_error(L, "fork %d: %s", (int)parent, strerror(-rc));
+	slot_commit(L, r, slot, id);
+	lua_pushinteger(L, (lua_Integer)id);
+	return 1;
+}
+
+static struct slot *arg_slot(lua_State *L, struct run *r, const char *fn)
+{
+	ukf_id_t id = arg_id(L, 1, fn);
+	uint32_t s = slot_lookup(r, id);
+	if (s == UINT32_MAX)
+		luaL_error(L, "%s: unknown instance %d (not spawned or forked "
+			      "by this scenario)", fn, (int)id);
+	return &r->slots[s];
+}
+
+/* wait(id) -> status, or nil, reason if it failed */
+static int l_wait(lua_State *L)
+{
+	struct run *r = running(L, "wait");
+	struct proc *p = cur_proc(L, "wait");
+	struct slot *s = arg_slot(L, r, "wait");
+	if (s->st == I_EXITED) {
+		lua_pushinteger(L, s->status);
+		return 1;
+	}
+	if (s->st == I_FAILED) {
+		lua_pushnil(L);
+		lua_pushstring(L, s->why);
+		return 2;
+	}
+	if (s->waiter >= 0)
+		luaL_error(L, "wait: instance %d is already waited for by "
+			      "another process", (int)s->id);
+	s->waiter = (int32_t)p->idx;
+	p->pend = P_WAIT;
+	p->pend_slot = (uint32_t)(s - r->slots);
+	return lua_yield(L, 0);
+}
+
+/* ready(id) -> true, or false, reason */
+static int l_ready(lua_State *L)
+{
+	struct run *r = running(L, "ready");
+	struct proc *p = cur_proc(L, "ready");
+	struct slot *s = arg_slot(L, r, "ready");
+	if (s->st != I_PENDING) {
+		lua_pushboolean(L, s->st == I_READY);
+		if (s->st == I_READY)
+			return 1;
+		lua_pushstring(L, s->st == I_FAILED ? s->why : "exited");
+		return 2;
+	}
+	if (s->ready_waiter >= 0)
+		luaL_error(L, "ready: instance %d is already awaited by another "
+			      "process", (int)s->id);
+	s->ready_waiter = (int32_t)p->idx;
+	p->pend = P_READY;
+	p->pend_slot = (uint32_t)(s - r->slots);
+	return lua_yield(L, 0);
+}
+
+static int l_kill(lua_State *L)
+{
+	struct run *r = running(L, "kill");
+	ukf_id_t id = arg_id(L, 1, "kill");
+	lua_pushboolean(L, ukf_engine_kill(r->e, id) == 0);
+	return 1;
+}
+
+static void trace_line(struct scen *sc, ukf_ns_t t, const char *node,
+		       const char *line)
+{
+	if (!sc->trace)
+		return;
+	if (t < 0)
+		t = 0;
+	fprintf(sc->trace, "%" PRId64 ".%09" PRId64 " %s %s\n",
+		(int64_t)(t / UKF_S), (int64_t)(t % UKF_S), node, line);
+}
+
+/* log(...): a line in the --trace event log. */
+static int l_log(lua_State *L)
+{
+	struct run *r = lt_of(L)->run;
+	if (r->mode != M_RUN || !r->sc->trace)
+		return 0;
+	luaL_Buffer b;
+	int n = lua_gettop(L);
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, ' ');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	trace_line(r->sc, r->e ? r->world.ops->now(r->world.w) : 0, "lua",
+		   lua_tostring(L, -1));
+	return 0;
+}
+
+/* The calling thread's default stream: the process's, or the script's. */
+static struct rng *cur_rng(lua_State *L)
+{
+	struct lthread *lt = lt_of(L);
+	if (lt->proc && lt->proc->co == L)
+		return &lt->proc->rng;
+	return &lt->run->script_rng;
+}
+
+static struct rng *arg_rng(lua_State *L, int idx)
+{
+	if (lua_isnoneornil(L, idx))
+		return cur_rng(L);
+	return luaL_checkudata(L, idx, "ukf.stream");
+}
+
+static int l_random(lua_State *L)
+{
+	lua_pushnumber(L, rng_uniform(arg_rng(L, 1)));
+	return 1;
+}
+
+static int l_uniform(lua_State *L)
+{
+	double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
+	if (!(b >= a))
+		luaL_error(L, "uniform: need a <= b");
+	lua_pushnumber(L, a + (b - a) * rng_uniform(arg_rng(L, 3)));
+	return 1;
+}
+
+static int l_exponential(lua_State *L)
+{
+	double m = luaL_checknumber(L, 1);
+	if (!(m > 0))
+		luaL_error(L, "exponential: mean must be > 0");
+	lua_pushnumber(L, rng_exponential(arg_rng(L, 2), m));
+	return 1;
+}
+
+/* stream(name) -> a keyed stream object with :random/:uniform/:exponential */
+static int l_stream(lua_State *L)
+{
+	struct run *r = lt_of(L)->run;
+	const char *name = luaL_checkstring(L, 1);
+	struct rng *g = lua_newuserdatauv(L, sizeof(*g), 0);
+	char key[256];
+	snprintf(key, sizeof(key), "user:%s", name);
+	rng_seed(g, r->seed, r->rep, key);
+	luaL_setmetatable(L, "ukf.stream");
+	return 1;
+}
+
+static int m_random(lua_State *L)
+{
+	lua_pushnumber(L, rng_uniform(luaL_checkudata(L, 1, "ukf.stream")));
+	return 1;
+}
+
+static int m_uniform(lua_State *L)
+{
+	struct rng *g = luaL_checkudata(L, 1, "ukf.stream");
+	double a = luaL_checknumber(L, 2), b = luaL_checknumber(L, 3);
+	if (!(b >= a))
+		luaL_error(L, "uniform: need a <= b");
+	lua_pushnumber(L, a + (b - a) * rng_uniform(g));
+	return 1;
+}
+
+static int m_exponential(lua_State *L)
+{
+	struct rng *g = luaL_checkudata(L, 1, "ukf.stream");
+	double m = luaL_checknumber(L, 2);
+	if (!(m > 0))
+		luaL_error(L, "exponential: mean must be > 0");
+	lua_pushnumber(L, rng_exponential(g, m));
+	return 1;
+}
+
+static const luaL_Reg api[] = {
+	{ "cluster", l_cluster }, { "policy", l_policy },
+	{ "run", l_runcfg },      { "param", l_param },
+	{ "setting", l_setting }, { "app", l_app },
+	{ "poisson", l_poisson }, { "constant", l_constant },
+	{ "bursts", l_bursts },   { "trace", l_trace },
+	{ "process", l_process }, { "sleep", l_sleep },
+	{ "now", l_now },         { "spawn", l_spawn },
+	{ "fork", l_fork },       { "wait", l_wait },
+	{ "ready", l_ready },     { "kill", l_kill },
+	{ "log", l_log },         { "random", l_random },
+	{ "uniform", l_uniform }, { "exponential", l_exponential },
+	{ "stream", l_stream },   { NULL, NULL }
+};
+
+static const luaL_Reg stream_methods[] = {
+	{ "random", m_random },
+	{ "uniform", m_uniform },
+	{ "exponential", m_exponential },
+	{ NULL, NULL }
+};
+
+/* ------------------------------------------------------------------ */
+/* World sinks and engine hooks.                                        */
+
+static struct slot *tag_slot(struct run *r, uint64_t tag)
+{
+	if (!tag || tag > r->nslots)
+		return NULL;
+	return &r->slots[tag - 1];
+}
+
+static void wake(struct run *r, int32_t who)
+{
+	if (who < 0 || r->closing)
+		return;
+	if (r->world.ops->at(r->world.w, r->world.ops->now(r->world.w),
+			     proc_wake, r, (uint64_t)who))
+		run_fail(r, UKF_RUN_FAILED, "cannot schedule a process wake-up");
+}
+
+static void h_ready(void *u, ukf_id_t id, uint64_t tag)
+{
+	struct run *r = u;
+	struct slot *s = tag_slot(r, tag);
+	if (!s || s->st != I_PENDING)
+		return;
+	s->st = I_READY;
+	wake(r, s->ready_waiter);
+	s->ready_waiter = -1;
+}
+
+static void h_exit(void *u, ukf_id_t id, uint64_t tag, int64_t status)
+{
+	struct run *r = u;
+	struct slot *s = tag_slot(r, tag);
+	if (!s || s->st == I_EXITED || s->st == I_FAILED)
+		return;
+	s->st = I_EXITED;
+	s->status = status;
+	wake(r, s->ready_waiter);
+	wake(r, s->waiter);
+	s->ready_waiter = s->waiter = -1;
+}
+
+static void h_fail(void *u, ukf_id_t id, uint64_t tag, const char *why)
+{
+	struct run *r = u;
+	struct slot *s = tag_slot(r, tag);
+	if (!s || s->st == I_EXITED || s->st == I_FAILED)
+		return;
+	s->st = I_FAILED;
+	snprintf(s->why, sizeof(s->why), "%s", why ? why : "failed");
+	wake(r, s->ready_waiter);
+	wake(r, s->waiter);
+	s->ready_waiter = s->waiter = -1;
+}
+
+static void h_console(void *u, ukf_id_t id, const char *line, size_t len)
+{
+	struct run *r = u;
+	if (!r->sc->trace)
+		return;
+	char buf[600];
+	snprintf(buf, sizeof(buf), "console %" PRIu64 " %.*s", id,
+		 (int)(len > 500 ? 500 : len), line);
+	trace_line(r->sc, r->world.ops->now(r->world.w), "-", buf);
+}
+
+static void s_record(void *u, const struct ukf_record *rec)
+{
+	struct run *r = u;
+	struct summary *sm = r->sum;
+	if (r->sc->db && r->run_id > 0 &&
+	    ukf_db_instance(r->sc->db, r->run_id, rec))
+		run_fail(r, UKF_RUN_FAILED, "database: %s",
+			 ukf_db_error(r->sc->db));
+	if (!sm)
+		return;
+	sm->n++;
+	if (rec->start == UKF_START_COLD)
+		sm->cold++;
+	if (rec->status == UKF_STATUS_FAILED)
+		sm->failed++;
+	if (rec->t_ready != UKF_NS_NEVER && rec->t_ready > 0 &&
+	    rec->t_ready >= rec->t_request) {
+		if (sm->nlat == sm->cap) {
+			size_t cap = sm->cap ? sm->cap * 2 : 1024;
+			double *n = realloc(sm->lat, cap * sizeof(*n));
+			if (!n) {
+				run_fail(r, UKF_RUN_FAILED, "out of memory");
+				return;
+			}
+			sm->lat = n;
+			sm->cap = cap;
+		}
+		sm->lat[sm->nlat++] = (double)(rec->t_ready - rec->t_request) / 1e6;
+	}
+}
+
+static void s_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
+{
+	struct run *r = u;
+	char n[16];
+	snprintf(n, sizeof(n), "%u", node);
+	trace_line(r->sc, t, node == UKF_NODE_NONE ? "-" : n, line);
+}
+
+static void s_sample(void *u, const struct ukf_sim_sample *s)
+{
+	struct run *r = u;
+	if (!r->sc->db || r->run_id <= 0)
+		return;
+	struct ukf_db_sample d = {
+		.t = s->t,
+		.node = s->node,
+		.instances = s->s.instances,
+		.vcpus_used = s->s.vcpus_used,
+		.mem_used = s->s.mem_used,
+		.cache_used = s->s.cache_used,
+		.templates = s->templates,
+	};
+	if (ukf_db_sample(r->sc->db, r->run_id, &d))
+		run_fail(r, UKF_RUN_FAILED, "database: %s",
+			 ukf_db_error(r->sc->db));
+}
+
+/* ------------------------------------------------------------------ */
+/* Arrival processes in C (no Lua on the hot path).                     */
+
+static void arrival_fire(void *arg, uint64_t x);
+
+static void arrival_spawn(struct run *r, struct arrival *a, uint32_t app,
+			  uint32_t node)
+{
+	if (node == UKF_NODE_NONE)
+		node = (uint32_t)(rng_uniform(&a->rng) * r->nodes);
+	if (node >= r->nodes) {
+		run_fail(r, UKF_RUN_BAD, "%s: node %u does not exist (the "
+			 "cluster has %u nodes)", a->where, node, r->nodes);
+		return;
+	}
+	ukf_id_t id;
+	const char *args = a->args ? a->args : r->apps[app].app.args;
+	int rc = ukf_engine_spawn(r->e, node, app, args, 0, &id);
+	if (rc == -EINVAL)
+		run_fail(r, UKF_RUN_BAD, "%s: spawn of '%s' refused: %s",
+			 a->where, r->apps[app].app.name, strerror(-rc));
+	else if (rc)
+		r->spawn_errors++;
+}
+
+/* Time of the next arrival after `t`, or NEVER. */
+static ukf_ns_t arrival_next(struct run *r, struct arrival *a, ukf_ns_t t)
+{
+	ukf_ns_t n;
+	switch (a->kind) {
+	case A_POISSON: {
+		double gap = rng_exponential(&a->rng, 1.0 / a->rate);
+		n = gap > 9e9 ? UKF_NS_NEVER : t + (ukf_ns_t)(gap * 1e9);
+		break;
+	}
+	case A_CONSTANT:
+		n = t + a->interval;
+		break;
+	case A_BURSTS:
+		n = t + a->every;
+		break;
+	default:
+		n = a->pos < a->ntev ? a->start + a->tev[a->pos].t
+				     : UKF_NS_NEVER;
+	}
+	if (n >= a->stop || n > r->duration)
+		return UKF_NS_NEVER;
+	return n;
+}
+
+#define ARR_ONE (1ULL << 63)
+
+static void arrival_fire(void *arg, uint64_t x)
+{
+	struct run *r = arg;
+	if (r->err_code)
+		return;
+	struct arrival *a = &r->arr[x & ~ARR_ONE];
+	ukf_ns_t now = r->world.ops->now(r->world.w);
+	if (x & ARR_ONE) { /* one request of a spread burst */
+		arrival_spawn(r, a, a->app, a->node);
+		return;
+	}
+	switch (a->kind) {
+	case A_POISSON:
+	case A_CONSTANT:
+		arrival_spawn(r, a, a->app, a->node);
+		break;
+	case A_BURSTS:
+		for (uint32_t i = 0; i < a->size; i++) {
+			if (!a->spread) {
+				arrival_spawn(r, a, a->app, a->node);
+				continue;
+			}
+			ukf_ns_t t = now + (ukf_ns_t)(rng_uniform(&a->rng) *
+						     (double)a->spread);
+			if (r->world.ops->at(r->world.w, t, arrival_fire, r,
+					     x | ARR_ONE))
+				run_fail(r, UKF_RUN_FAILED, "cannot schedule");
+		}
+		break;
+	case A_TRACE:
+		while (a->pos < a->ntev && a->start + a->tev[a->pos].t <= now) {
+			struct tev *e = &a->tev[a->pos++];
+			arrival_spawn(r, a, e->app,
+				      e->node != UKF_NODE_NONE ? e->node : a->node);
+		}
+		break;
+	}
+	ukf_ns_t n = arrival_next(r, a, now);
+	if (n != UKF_NS_NEVER &&
+	    r->world.ops->at(r->world.w, n, arrival_fire, r, x))
+		run_fail(r, UKF_RUN_FAILED, "cannot schedule an arrival");
+}
+
+static int arrival_start(struct run *r, size_t i)
+{
+	struct arrival *a = &r->arr[i];
+	ukf_ns_t t;
+	if (a->kind == A_POISSON)
+		t = arrival_next(r, a, a->start);
+	else if (a->kind == A_TRACE)
+		t = arrival_next(r, a, 0);
+	else
+		t = a->start;
+	if (t == UKF_NS_NEVER || t >= a->stop || t > r->duration)
+		return 0;
+	return r->world.ops->at(r->world.w, t, arrival_fire, r, i);
+}
+
+/* ------------------------------------------------------------------ */
+/* One run: execute the script, build the world, drive it.              */
+
+struct cfg {
+	struct ukf_engine_config eng;
+	ukf_ns_t latency, dir_delay, duration, sample_every;
+	double bandwidth;
+	const char *model;
+	int have_latency, have_dir_delay, have_bandwidth;
+};
+
+static volatile sig_atomic_t g_tick;
+static volatile int *g_stop;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	g_tick = 1;
+	if (g_stop)
+		*g_stop = 1;
+}
+
+static int run_script(struct run *r)
+{
+	struct scen *sc = r->sc;
+	lua_State *L = luaL_newstate();
+	if (!L) {
+		run_fail(r, UKF_RUN_FAILED, "out of memory");
+		return -1;
+	}
+	r->L = L;
+	r->main_lt.run = r;
+	r->main_lt.proc = NULL;
+	*(struct lthread **)lua_getextraspace(L) = &r->main_lt;
+	luaL_openlibs(L);
+	rng_seed(&r->script_rng, r->seed, r->rep, "script");
+	for (const luaL_Reg *f = api; f->name; f++) {
+		lua_pushcfunction(L, f->func);
+		lua_setglobal(L, f->name);
+	}
+	luaL_newmetatable(L, "ukf.stream");
+	luaL_newlib(L, stream_methods);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	if (luaL_loadfile(L, sc->o->script) != LUA_OK ||
+	    lua_pcall(L, 0, 0, 0) != LUA_OK) {
+		const char *m = lua_tostring(L, -1);
+		run_fail(r, UKF_RUN_BAD, "%s", m ? m : "error");
+		return -1;
+	}
+	return 0;
+}
+
+static int point_conv(struct run *r, int s, struct conv *c)
+{
+	struct entry *e = entry_find(r->sc, builtin[s].name);
+	if (!e || !e->nvals)
+		return 0;
+	const char *why = "";
+	if (val_convert(builtin[s].type, entry_value(r, e), c, &why)) {
+		run_fail(r, UKF_RUN_BAD, "%s: setting '%s': %s", e->where,
+			 e->name, why);
+		return -1;
+	}
+	return 1;
+}
+
+static int build_config(struct run *r, struct cfg *cf)
+{
+	struct conv c;
+	memset(cf, 0, sizeof(*cf));
+	ukf_engine_config_default(&cf->eng);
+	cf->duration = 60 * UKF_S;
+	for (int s = 0; s < (int)NBUILTIN; s++) {
+		int k = point_conv(r, s, &c);
+		if (k < 0)
+			return -1;
+		if (!k)
+			continue;
+		switch (s) {
+		case S_NODES:
+			if (c.u < 1 || c.u > 10000000) {
+				run_fail(r, UKF_RUN_BAD, "%s: setting 'nodes' "
+					 "must be 1..10000000",
+					 entry_find(r->sc, "nodes")->where);
+				return -1;
+			}
+			cf->eng.nodes = (uint32_t)c.u;
+			break;
+		case S_VCPUS: cf->eng.node.vcpus = (uint32_t)c.u; break;
+		case S_MEMORY: cf->eng.node.mem_bytes = c.u; break;
+		case S_CACHE: cf->eng.node.cache_bytes = c.u; break;
+		case S_LATENCY: cf->latency = c.i; cf->have_latency = 1; break;
+		case S_BANDWIDTH:
+			cf->bandwidth = c.d;
+			cf->have_bandwidth = 1;
+			break;
+		case S_DIR_DELAY:
+			cf->dir_delay = c.i;
+			cf->have_dir_delay = 1;
+			break;
+		case S_PLACEMENT: cf->eng.placement = c.s; break;
+		case S_TEMPLATES: cf->eng.templates = c.s; break;
+		case S_FETCH: cf->eng.fetch = (enum ukf_fetch)c.i; break;
+		case S_PREWARM: cf->eng.prewarm_k = (uint32_t)c.u; break;
+		case S_MAX_CHILDREN: cf->eng.max_children = (uint32_t)c.u; break;
+		case S_MAX_QUEUE: cf->eng.max_queue = (uint32_t)c.u; break;
+		case S_RETRY: cf->eng.retry_ns = c.i; break;
+		case S_MAX_RETRIES: cf->eng.max_retries = (uint32_t)c.u; break;
+		case S_DURATION: cf->duration = c.i; break;
+		case S_SAMPLE_EVERY: cf->sample_every = c.i; break;
+		case S_MODEL: cf->model = c.s; break;
+		case S_SEED: break;
+		}
+	}
+	/* An app that fits on no node can never run: refuse it up front. */
+	for (size_t i = 0; i < r->napps; i++) {
+		const struct ukf_app *a = &r->apps[i].app;
+		if (a->mem_bytes > cf->eng.node.mem_bytes) {
+			run_fail(r, UKF_RUN_BAD, "%s: app '%s' needs %" PRIu64
+				 " MiB of memory but a node has only %" PRIu64
+				 " MiB (cluster{memory=})", r->apps[i].where,
+				 a->name, a->mem_bytes >> 20,
+				 cf->eng.node.mem_bytes >> 20);
+			return -1;
+		}
+		if (a->vcpus > cf->eng.node.vcpus) {
+			run_fail(r, UKF_RUN_BAD, "%s: app '%s' needs %u vCPUs "
+				 "but a node has only %u (cluster{vcpus=})",
+				 r->apps[i].where, a->name, a->vcpus,
+				 cf->eng.node.vcpus);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int create_world(struct run *r, struct cfg *cf, int with_db)
+{
+	struct scen *sc = r->sc;
+	struct ukf_world_sinks sinks = {
+		.record = s_record,
+		.log = (r->mode == M_RUN && sc->trace) ? s_log : NULL,
+		.hooks = { h_ready, h_exit, h_fail, h_console, r },
+		.u = r,
+	};
+	char err[512] = "";
+	const char *be = sc->o->backend ? sc->o->backend : "sim";
+	if (!strcmp(be, "sim")) {
+		struct ukf_sim_config c;
+		ukf_sim_config_default(&c);
+		c.engine = cf->eng;
+		if (cf->have_latency)
+			c.link_latency_ns = cf->latency;
+		if (cf->have_bandwidth)
+			c.link_bandwidth_bps = cf->bandwidth;
+		if (cf->have_dir_delay)
+			c.dir_delay_ns = cf->dir_delay;
+		c.sample_every_ns = with_db ? cf->sample_every : 0;
+		c.seed = r->seed;
+		c.rep = r->rep;
+		if (cf->model) {
+			char path[1024];
+			path_resolve(sc, cf->model, path, sizeof(path));
+			if (ukf_sim_model_load(&c.model, path, err,
+					       sizeof(err))) {
+				run_fail(r, UKF_RUN_BAD, "%s: setting 'model': %s",
+					 entry_find(sc, "model")->where, err);
+				return -1;
+			}
+		}
+		if (ukf_sim_create(&r->world, &c, &sinks, s_sample, err,
+				   sizeof(err))) {
+			run_fail(r, UKF_RUN_BAD, "%s: %s", sc->o->script, err);
+			return -1;
+		}
+	} else {
+#ifdef UKF_HAVE_LIVE
+		struct ukf_live_config c;
+		ukf_live_config_default(&c);
+		c.engine = cf->eng;
+		c.engine.nodes = 1;
+		c.backend = be;
+		c.sample_every_ns = with_db ? cf->sample_every : 0;
+		if (ukf_live_create(&r->world, &c, &sinks, err, sizeof(err))) {
+			run_fail(r, UKF_RUN_FAILED, "backend %s: %s", be, err);
+			return -1;
+		}
+#else
+		run_fail(r, UKF_RUN_BAD, "backend '%s' not built", be);
+		return -1;
+#endif
+	}
+	r->have_world = 1;
+	r->e = r->world.ops->engine(r->world.w);
+	r->nodes = !strcmp(be, "sim") ? cf->eng.nodes : 1;
+	r->duration = cf->duration;
+	for (size_t i = 0; i < r->napps; i++) {
+		int id = ukf_engine_add_app(r->e, &r->apps[i].app);
+		if (id != (int)i) {
+			run_fail(r, UKF_RUN_FAILED, "%s: engine refused app '%s'",
+				 r->apps[i].where, r->apps[i].app.name);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < r->narr; i++)
+		if (r->arr[i].node != UKF_NODE_NONE &&
+		    r->arr[i].node >= r->nodes) {
+			run_fail(r, UKF_RUN_BAD, "%s: node %u does not exist "
+				 "(the cluster has %u nodes)", r->arr[i].where,
+				 r->arr[i].node, r->nodes);
+			return -1;
+		}
+	return 0;
+}
+
+static void run_free(struct run *r)
+{
+	if (r->have_world) {
+		r->world.ops->destroy(&r->world.w);
+		r->have_world = 0;
+	}
+	r->e = NULL;
+	if (r->L)
+		lua_close(r->L);
+	r->L = NULL;
+	for (size_t i = 0; i < r->nprocs; i++)
+		free(r->procs[i]);
+	free(r->procs);
+	for (size_t i = 0; i < r->narr; i++) {
+		free(r->arr[i].args);
+		free(r->arr[i].tev);
+	}
+	free(r->arr);
+	free(r->apps);
+	free(r->slots);
+	free(r->hash);
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void json_str(char **p, size_t *left, const char *s)
+{
+	int n = snprintf(*p, *left, "\"");
+	*p += n; *left -= n;
+	for (; *s && *left > 8; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			n = snprintf(*p, *left, "\\%c", ch);
+		else if (ch < 0x20)
+			n = snprintf(*p, *left, "\\u%04x", ch);
+		else
+			n = snprintf(*p, *left, "%c", ch);
+		*p += n; *left -= n;
+	}
+	n = snprintf(*p, *left, "\"");
+	*p += n; *left -= n;
+}
+
+#define JP(...)                                                        \
+	do {                                                           \
+		int n_ = snprintf(p, left, __VA_ARGS__);               \
+		if (n_ < 0 || (size_t)n_ >= left)                      \
+			return;                                        \
+		p += n_;                                               \
+		left -= n_;                                            \
+	} while (0)
+
+static void settings_json(struct run *r, const struct cfg *cf, char *buf,
+			  size_t cap)
+{
+	char *p = buf;
+	size_t left = cap;
+	buf[0] = 0;
+	const struct ukf_engine_config *e = &cf->eng;
+	JP("{\"backend\":");
+	json_str(&p, &left, r->sc->o->backend ? r->sc->o->backend : "sim");
+	JP(",\"nodes\":%u,\"vcpus\":%u,\"memory\":%" PRIu64 ",\"cache\":%" PRIu64,
+	   r->nodes, e->node.vcpus, e->node.mem_bytes, e->node.cache_bytes);
+	if (cf->have_latency)
+		JP(",\"latency_ns\":%" PRId64, cf->latency);
+	if (cf->have_bandwidth)
+		JP(",\"bandwidth_Bps\":%.0f", cf->bandwidth);
+	if (cf->have_dir_delay)
+		JP(",\"dir_delay_ns\":%" PRId64, cf->dir_delay);
+	JP(",\"placement\":");
+	json_str(&p, &left, e->placement ? e->placement : "(default)");
+	JP(",\"templates\":");
+	json_str(&p, &left, e->templates ? e->templates : "(default)");
+	JP(",\"fetch\":\"%s\",\"prewarm\":%u,\"max_children\":%u,"
+	   "\"max_queue\":%u,\"retry_ns\":%" PRId64 ",\"max_retries\":%u,"
+	   "\"duration_ns\":%" PRId64 ",\"sample_every_ns\":%" PRId64,
+	   e->fetch == UKF_FETCH_COLD ? "cold" : "peer", e->prewarm_k,
+	   e->max_children, e->max_queue, e->retry_ns, e->max_retries,
+	   cf->duration, cf->sample_every);
+	if (cf->model) {
+		JP(",\"model\":");
+		json_str(&p, &left, cf->model);
+	}
+	JP(",\"seed\":%" PRIu64 ",\"rep\":%u,\"apps\":{", r->seed, r->rep);
+	for (size_t i = 0; i < r->napps; i++) {
+		JP("%s", i ? "," : "");
+		json_str(&p, &left, r->apps[i].app.name);
+		JP(":");
+		json_str(&p, &left, r->apps[i].app.args);
+	}
+	JP("},\"params\":{");
+	int first = 1;
+	for (size_t i = 0; i < r->sc->nents; i++) {
+		struct entry *en = &r->sc->ents[i];
+		if (en->builtin >= 0)
+			continue;
+		const struct val *v = entry_value(r, en);
+		JP("%s", first ? "" : ",");
+		first = 0;
+		json_str(&p, &left, en->name);
+		JP(":");
+		if (v->is_num)
+			JP("%.17g", v->num);
+		else
+			json_str(&p, &left, v->str);
+	}
+	JP("}}");
+}
+
+static void config_label(struct scen *sc, const uint32_t *point, char *buf,
+			 size_t cap)
+{
+	size_t off = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < sc->nents; i++) {
+		struct entry *e = &sc->ents[i];
+		if (e->nvals < 2)
+			continue;
+		off += snprintf(buf + off, off < cap ? cap - off : 0, "%s%s=%s",
+				off ? " " : "", e->name, e->vals[point[i]].str);
+	}
+	if (!buf[0])
+		snprintf(buf, cap, "default");
+}
+
+static uint64_t point_seed(struct scen *sc, const uint32_t *point)
+{
+	if (sc->o->seed_set)
+		return sc->o->seed;
+	struct entry *e = entry_find(sc, "seed");
+	if (e && e->nvals) {
+		struct conv c;
+		const char *why;
+		size_t i = e - sc->ents;
+		if (!val_convert(ST_INT, &e->vals[point ? point[i] : 0], &c, &why))
+			return c.u;
+	}
+	return 1;
+}
+
+/*
+ * Execute one (point, rep). SETUP: build and check only. RUN: the whole
+ * run, written to the db. Returns a UKF_RUN_* code; message in r->err.
+ */
+static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
+		   enum mode mode, struct summary *sum, const char *label,
+		   char *err, size_t errlen)
+{
+	struct run r;
+	memset(&r, 0, sizeof(r));
+	r.sc = sc;
+	r.mode = mode;
+	r.point = point;
+	r.rep = rep;
+	r.seed = point_seed(sc, point);
+	r.sum = mode == M_RUN ? sum : NULL;
+	struct cfg cf;
+	double t0 = wall_now();
+	int progress = mode == M_RUN && !sc->o->quiet && isatty(2);
+	ukf_ns_t end = 0;
+	uint64_t events = 0;
+
+	if (run_script(&r) || build_config(&r, &cf))
+		goto out;
+	if (mode == M_RUN && sc->db) {
+		char js[8192];
+		settings_json(&r, &cf, js, sizeof(js));
+		struct ukf_run_info info = {
+			.kind = "scenario",
+			.scenario = sc->o->script,
+			.scenario_hash = sc->hash,
+			.config = label,
+			.settings_json = js,
+			.seed = r.seed,
+			.rep = rep,
+			.backend = sc->o->backend ? sc->o->backend : "sim",
+			.version = UKF_VERSION,
+			.started_unix_ns = (int64_t)time(NULL) * UKF_S,
+		};
+		struct timespec ts;
+		if (!clock_gettime(CLOCK_REALTIME, &ts))
+			info.started_unix_ns = (int64_t)ts.tv_sec * UKF_S +
+					       ts.tv_nsec;
+		r.run_id = ukf_db_run_begin(sc->db, &info);
+		if (r.run_id <= 0) {
+			run_fail(&r, UKF_RUN_FAILED, "database: %s",
+				 ukf_db_error(sc->db));
+			goto out;
+		}
+	}
+	if (create_world(&r, &cf, mode == M_RUN && sc->db != NULL))
+		goto out;
+	if (mode != M_RUN)
+		goto out;
+	if (ukf_engine_start(r.e)) {
+		run_fail(&r, UKF_RUN_FAILED, "engine start failed");
+		goto out;
+	}
+	if (sc->trace)
+		fprintf(sc->trace, "# run config=%s seed=%" PRIu64 " rep=%u\n",
+			label, r.seed, rep);
+	for (size_t i = 0; i < r.nprocs; i++)
+		if (proc_schedule(&r, r.procs[i], 0)) {
+			run_fail(&r, UKF_RUN_FAILED, "cannot schedule");
+			goto out;
+		}
+	for (size_t i = 0; i < r.narr; i++)
+		if (arrival_start(&r, i)) {
+			run_fail(&r, UKF_RUN_FAILED, "cannot schedule");
+			goto out;
+		}
+	struct sigaction sa_old;
+	if (progress) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_alarm;
+		sigaction(SIGALRM, &sa, &sa_old);
+		g_tick = 0;
+		g_stop = &r.stop;
+		struct itimerval it = { { 0, 500000 }, { 1, 0 } };
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+	for (;;) {
+		char werr[512] = "";
+		if (r.world.ops->run(r.world.w, r.duration, &r.stop, werr,
+				     sizeof(werr))) {
+			run_fail(&r, UKF_RUN_FAILED, "world %s: %s",
+				 r.world.ops->name, werr);
+			break;
+		}
+		if (r.err_code || !g_tick || !progress)
+			break;
+		g_tick = 0;
+		r.stop = 0;
+		double el = wall_now() - t0;
+		ukf_ns_t now = r.world.ops->now(r.world.w);
+		uint64_t ev = r.world.ops->events(r.world.w);
+		fprintf(stderr, "\r%s rep %u: %.3f / %.3f s simulated, %" PRIu64
+			" events, %.2f M events/s   ", label, rep,
+			(double)now / 1e9, (double)r.duration / 1e9, ev,
+			ev / el / 1e6);
+		if (now >= r.duration)
+			break;
+	}
+	if (progress) {
+		struct itimerval off = { { 0, 0 }, { 0, 0 } };
+		setitimer(ITIMER_REAL, &off, NULL);
+		sigaction(SIGALRM, &sa_old, NULL);
+		g_stop = NULL;
+		if (wall_now() - t0 >= 1.0)
+			fprintf(stderr, "\n");
+	}
+	end = r.world.ops->now(r.world.w);
+	events = r.world.ops->events(r.world.w);
+out:
+	r.closing = 1;
+	if (r.have_world) {
+		/* Instances still alive are recorded now; no more wake-ups. */
+		r.world.ops->destroy(&r.world.w);
+		r.have_world = 0;
+		r.e = NULL;
+	}
+	double wall = wall_now() - t0;
+	if (r.run_id > 0) {
+		if (r.err_code)
+			ukf_db_run_abort(sc->db, r.run_id);
+		else if (ukf_db_run_commit(sc->db, r.run_id, wall, events, end))
+			run_fail(&r, UKF_RUN_FAILED, "database: %s",
+				 ukf_db_error(sc->db));
+	}
+	if (mode == M_RUN && !r.err_code) {
+		sum->runs++;
+		sum->events += events;
+		sum->wall += wall;
+		if (!sc->o->quiet)
+			fprintf(sc->out, "run %-30s rep %-3u %10" PRIu64
+				" events %8.3f s wall %8.3f M events/s "
+				"%9.3f s simulated\n", label, rep, events, wall,
+				wall > 0 ? events / wall / 1e6 : 0.0,
+				(double)end / 1e9);
+		if (r.spawn_errors && !sc->o->quiet)
+			fprintf(sc->out, "    (%" PRIu64 " arrivals refused by "
+				"the engine)\n", r.spawn_errors);
+	}
+	int code = r.err_code;
+	if (code)
+		snprintf(err, errlen, "%s", r.err);
+	run_free(&r);
+	return code;
+}
+
+/* ------------------------------------------------------------------ */
+/* The whole `ukfork run`: discover, check every point, run, summarise. */
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank quantile of sorted data. */
+static double quantile(const double *v, size_t n, double q)
+{
+	if (!n)
+		return NAN;
+	size_t k = (size_t)ceil(q * (double)n);
+	if (k < 1)
+		k = 1;
+	return v[k - 1];
+}
+
+static void print_summary(FILE *out, struct summary *sums, size_t n)
+{
+	size_t w = 6;
+	for (size_t i = 0; i < n; i++)
+		if (strlen(sums[i].label) > w)
+			w = strlen(sums[i].label);
+	fprintf(out, "\n%-*s %4s %10s %9s %9s %9s %9s %6s %7s\n", (int)w,
+		"config", "runs", "requests", "mean_ms", "p50_ms", "p95_ms",
+		"p99_ms", "cold", "failed");
+	for (size_t i = 0; i < n; i++) {
+		struct summary *s = &sums[i];
+		qsort(s->lat, s->nlat, sizeof(double), cmp_dbl);
+		double mean = 0;
+		for (size_t k = 0; k < s->nlat; k++)
+			mean += s->lat[k];
+		mean = s->nlat ? mean / s->nlat : NAN;
+		fprintf(out, "%-*s %4zu %10" PRIu64 " %9.3f %9.3f %9.3f %9.3f "
+			"%6.3f %7" PRIu64 "\n", (int)w, s->label, s->runs, s->n,
+			mean, quantile(s->lat, s->nlat, 0.50),
+			quantile(s->lat, s->nlat, 0.95),
+			quantile(s->lat, s->nlat, 0.99),
+			s->n ? (double)s->cold / s->n : 0.0, s->failed);
+	}
+	fprintf(out, "(request-to-ready over every instance requested, "
+		"nearest-rank quantiles; `ukfork report` gives confidence "
+		"intervals)\n");
+}
+
+static int parse_set(struct scen *sc, const char *s, FILE *msg)
+{
+	const char *eq = strchr(s, '=');
+	if (!eq || eq == s || !eq[1]) {
+		fprintf(msg, "ukfork run: --set %s: expected name=value"
+			"[,value...]\n", s);
+		return -1;
+	}
+	char name[128];
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - s), s);
+	if (entry_find(sc, name)) {
+		fprintf(msg, "ukfork run: --set %s: setting '%s' given twice\n",
+			s, name);
+		return -1;
+	}
+	struct entry *e = entry_add(sc, name);
+	if (!e)
+		return -1;
+	e->from_cli = 1;
+	snprintf(e->where, sizeof(e->where), "--set %s", s);
+	char *dup = strdup(eq + 1), *save = NULL;
+	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		errno = 0;
+		double x = strtod(t, &end);
+		int is_num = *t && !*end && !errno;
+		val_push(e, is_num, is_num ? x : 0, t);
+	}
+	free(dup);
+	if (!e->nvals) {
+		fprintf(msg, "ukfork run: --set %s: no value\n", s);
+		return -1;
+	}
+	if (e->builtin >= 0)
+		for (size_t i = 0; i < e->nvals; i++) {
+			struct conv c;
+			const char *why = "";
+			if (val_convert(builtin[e->builtin].type, &e->vals[i],
+					&c, &why)) {
+				fprintf(msg, "ukfork run: --set %s: bad value "
+					"'%s' for '%s': %s\n", s, e->vals[i].str,
+					name, why);
+				return -1;
+			}
+		}
+	return 0;
+}
+
+/* Is `name` a valid policy of kind `key` ("placement"/"templates")? */
+static int check_policy(const char *key, const char *name, char *err,
+			size_t errlen)
+{
+	struct ukf_sim_config c;
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 1;
+	if (!strcmp(key, "placement"))
+		c.engine.placement = name;
+	else
+		c.engine.templates = name;
+	struct ukf_world_sinks sinks;
+	memset(&sinks, 0, sizeof(sinks));
+	struct ukf_world w;
+	if (ukf_sim_create(&w, &c, &sinks, NULL, err, errlen))
+		return -1;
+	w.ops->destroy(&w.w);
+	return 0;
+}
+
+static int read_hash(struct scen *sc, FILE *msg)
+{
+	FILE *f = fopen(sc->o->script, "rb");
+	if (!f) {
+		fprintf(msg, "ukfork run: cannot open scenario '%s': %s\n",
+			sc->o->script, strerror(errno));
+		return -1;
+	}
+	uint64_t h = FNV_INIT;
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		h = fnv1a(buf, n, h);
+	fclose(f);
+	snprintf(sc->hash, sizeof(sc->hash), "%016" PRIx64, h);
+	const char *sl = strrchr(sc->o->script, '/');
+	if (sl)
+		snprintf(sc->script_dir, sizeof(sc->script_dir), "%.*s",
+			 (int)(sl - sc->o->script), sc->o->script);
+	return 0;
+}
+
+int ukf_scenario_have_kvm(void)
+{
+#ifdef UKF_HAVE_LIVE
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
+{
+	struct scen sc;
+	memset(&sc, 0, sizeof(sc));
+	sc.o = o;
+	sc.out = out;
+	sc.msg = msg;
+	int code = UKF_RUN_BAD;
+	uint32_t *point = NULL;
+	struct summary *sums = NULL;
+	size_t npoints = 1, nsums = 0;
+	char err[ERR_MAX];
+
+	const char *be = o->backend ? o->backend : "sim";
+	if (strcmp(be, "sim") && strcmp(be, "kvm")) {
+		fprintf(msg, "ukfork run: unknown backend '%s' (valid: sim, "
+			"kvm)\n", be);
+		return UKF_RUN_BAD;
+	}
+	if (!strcmp(be, "kvm") && !ukf_scenario_have_kvm()) {
+		fprintf(msg, "ukfork run: backend 'kvm' not built (the live "
+			"world is missing)\n");
+		return UKF_RUN_BAD;
+	}
+	if (read_hash(&sc, msg))
+		goto done;
+	for (size_t i = 0; i < o->nsets; i++)
+		if (parse_set(&sc, o->sets[i], msg))
+			goto done;
+
+	/* Pass 1: which settings exist, with which values. */
+	{
+		struct run r;
+		memset(&r, 0, sizeof(r));
+		r.sc = &sc;
+		r.mode = M_DISCOVER;
+		r.seed = o->seed_set ? o->seed : 1;
+		run_script(&r);
+		int c = r.err_code;
+		if (c)
+			fprintf(msg, "%s\n", r.err);
+		run_free(&r);
+		if (c) {
+			code = c;
+			goto done;
+		}
+	}
+	for (size_t i = 0; i < sc.nents; i++) {
+		struct entry *e = &sc.ents[i];
+		if (e->builtin < 0 && !e->seen) {
+			fprintf(msg, "ukfork run: %s: unknown setting '%s' (not "
+				"a built-in setting nor a param() of %s)\n",
+				e->where, e->name, o->script);
+			goto done;
+		}
+		if (e->builtin == S_PLACEMENT || e->builtin == S_TEMPLATES)
+			for (size_t k = 0; k < e->nvals; k++)
+				if (check_policy(e->name, e->vals[k].str, err,
+						 sizeof(err))) {
+					fprintf(msg, "%s: %s '%s': %s\n", e->where,
+						e->name, e->vals[k].str, err);
+					goto done;
+				}
+		if (e->nvals > 1)
+			npoints *= e->nvals;
+	}
+	if (npoints > 100000) {
+		fprintf(msg, "ukfork run: %zu sweep points: too many\n", npoints);
+		goto done;
+	}
+	point = calloc(sc.nents ? sc.nents : 1, sizeof(*point));
+	sums = calloc(npoints, sizeof(*sums));
+	if (!point || !sums) {
+		code = UKF_RUN_FAILED;
+		goto done;
+	}
+	/* Pass 2: set up every sweep point before anything is stored. */
+	for (size_t p = 0; p < npoints; p++) {
+		size_t x = p;
+		for (size_t i = sc.nents; i-- > 0;) {
+			size_t nv = sc.ents[i].nvals > 1 ? sc.ents[i].nvals : 1;
+			point[i] = (uint32_t)(x % nv);
+			x /= nv;
+		}
+		char label[512];
+		config_label(&sc, point, label, sizeof(label));
+		sums[p].label = strdup(label);
+		nsums++;
+		int c = run_one(&sc, point, 0, M_SETUP, NULL, label, err,
+				sizeof(err));
+		if (c) {
+			fprintf(msg, "%s\n", err);
+			code = c;
+			goto done;
+		}
+	}
+	code = UKF_RUN_FAILED;
+	if (o->db_path) {
+		sc.db = ukf_db_open(o->db_path, err, sizeof(err));
+		if (!sc.db) {
+			fprintf(msg, "ukfork run: %s\n", err);
+			goto done;
+		}
+	}
+	if (o->trace_path) {
+		sc.trace = fopen(o->trace_path, "w");
+		if (!sc.trace) {
+			fprintf(msg, "ukfork run: cannot write trace '%s': %s\n",
+				o->trace_path, strerror(errno));
+			goto done;
+		}
+	}
+	/* Pass 3: the runs. */
+	uint32_t reps = o->reps ? o->reps : 1;
+	for (size_t p = 0; p < npoints; p++) {
+		size_t x = p;
+		for (size_t i = sc.nents; i-- > 0;) {
+			size_t nv = sc.ents[i].nvals > 1 ? sc.ents[i].nvals : 1;
+			point[i] = (uint32_t)(x % nv);
+			x /= nv;
+		}
+		for (uint32_t rep = 0; rep < reps; rep++) {
+			int c = run_one(&sc, point, rep, M_RUN, &sums[p],
+					sums[p].label, err, sizeof(err));
+			if (c) {
+				fprintf(msg, "%s\n", err);
+				code = c;
+				goto done;
+			}
+		}
+	}
+	if (!o->quiet)
+		print_summary(out, sums, npoints);
+	code = UKF_RUN_OK;
+done:
+	if (sc.trace && fclose(sc.trace) && code == UKF_RUN_OK) {
+		fprintf(msg, "ukfork run: writing the trace failed\n");
+		code = UKF_RUN_FAILED;
+	}
+	ukf_db_close(&sc.db);
+	for (size_t i = 0; i < nsums; i++) {
+		free(sums[i].label);
+		free(sums[i].lat);
+	}
+	free(sums);
+	free(point);
+	for (size_t i = 0; i < sc.nents; i++) {
+		entry_free_vals(&sc.ents[i]);
+		free(sc.ents[i].name);
+	}
+	free(sc.ents);
+	return code;
+}

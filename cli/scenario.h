@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* scenario.h - run a Lua scenario (sweeps x replications) on a world. */
+#ifndef UKF_SCENARIO_H
+#define UKF_SCENARIO_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses of `ukfork run`, also returned by ukf_scenario_run(). */
+#define UKF_RUN_OK 0
+#define UKF_RUN_FAILED 1 /* the world, the database or the system failed */
+#define UKF_RUN_BAD 2    /* bad scenario or bad command line: nothing stored */
+
+/* What `ukfork run` was asked to do. Strings are borrowed for the call. */
+struct ukf_run_opts {
+	const char *script;     /* path of the Lua scenario */
+	uint64_t seed;          /* used when seed_set (else run{seed=} or 1) */
+	int seed_set;
+	uint32_t reps;          /* replications per sweep point (>= 1) */
+	const char *db_path;    /* results database, or NULL: not stored */
+	const char *const *sets;/* "name=value[,value...]" overrides */
+	size_t nsets;
+	const char *backend;    /* "sim" (default) or "kvm" */
+	const char *trace_path; /* event log file, or NULL */
+	int quiet;              /* no summary table, no progress */
+};
+
+/*
+ * Run the scenario: every sweep point x replication is one run, written to
+ * the database (when db_path is set) in its own transaction. Every sweep
+ * point is set up and checked before the first run starts, so a bad
+ * scenario stores nothing. Messages go to `msg` ("file:line: ..."); the
+ * summary table to `out`. Returns UKF_RUN_OK, UKF_RUN_FAILED or UKF_RUN_BAD.
+ */
+int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg);
+
+/* 1 if the "kvm" backend (the live world) is compiled in. */
+int ukf_scenario_have_kvm(void);
+
+#endif /* UKF_SCENARIO_H */
