@@ -22,6 +22,10 @@ struct ukf_sim_model {
 	ukf_ns_t restore_ns_per_page;
 	ukf_ns_t destroy_ns;
 	double jitter;                /* lognormal sigma applied to each cost */
+	/* Appended by sim/ (keep at the end): */
+	ukf_ns_t load_base_ns;        /* install a template received from a peer */
+	double load_ns_per_byte;      /* per byte of the received image */
+	ukf_ns_t save_ns_per_page;    /* remote fork: encode a dirty page */
 };
 void ukf_sim_model_default(struct ukf_sim_model *m);
 /* Load key = value lines over *m; -1 with "file:line: ..." in err. */
@@ -57,5 +61,21 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 		   const struct ukf_world_sinks *sinks,
 		   void (*sample)(void *u, const struct ukf_sim_sample *s),
 		   char *err, size_t errlen);
+
+/* ---- Appended by sim/: keyed random streams for the scenario runner ---- */
+
+/* 1 if `world` is a simulated world (made by ukf_sim_create), else 0. */
+int ukf_sim_is(const struct ukf_world *world);
+
+/*
+ * Draws from the world's keyed stream `key` (the same streams env->uniform
+ * uses: a stream is seeded from hash(seed, rep, key) on first use, so its
+ * draws do not depend on any other stream's). Use a key of kind
+ * UKF_RNG_ARRIVALS / UKF_RNG_SCRIPT (env.h) for workload draws.
+ * uniform: in [0, 1). exponential: mean `mean` (>= 0), e.g. 1/rate.
+ * Return NaN if `world` is not a simulated world or mean is negative.
+ */
+double ukf_sim_uniform(struct ukf_world *world, uint64_t key);
+double ukf_sim_exponential(struct ukf_world *world, uint64_t key, double mean);
 
 #endif /* UKF_SIM_H */

@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: MIT */
+/* backend.c - the simulated VM backend: the `synth` app's life with modeled costs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/engine.h"
+#include "sim_int.h"
+
+/*
+ * Each instance runs the synth app (struct ukf_app, possibly overridden by
+ * the instance's own key=value args):
+ *   STARTED, READY (paused until complete()), then per unit of work:
+ *   work_ns (+ touch_ns_per_page * dirty per unit in a clone) and `dirty`
+ *   pages dirtied, then CALL FORK `fork` times (each paused), then CALL
+ *   WAIT (arg_id 0) once per child whose fork succeeded (ret > 0), and after
+ *   the last unit EXIT(0). A fork child (clone_live / restore_delta) is
+ *   paused in its fork call after STARTED; once completed it does one unit
+ *   and exits 0. A template clone resumes at READY.
+ * Every step that the engine must hear about is an event on the queue, so
+ * callbacks never happen inside a backend call. Pending steps carry the
+ * instance's generation; a destroyed instance's steps are dropped.
+ */
+
+#define NONE UINT32_MAX
+#define PAGE 4096ULL
+#define DELTA_MAGIC 0x31445355u /* "USD1" */
+
+enum step {
+	ST_STARTED = 1,
+	ST_READY,
+	ST_UNIT,
+	ST_CALL_FORK,
+	ST_CALL_WAIT,
+	ST_EXIT,
+	ST_DELTA
+};
+
+enum pause { P_NONE = 0, P_READY, P_FORK, P_WAIT, P_EXITED };
+
+/* The delta a remote fork ships (in-process only: host byte order). */
+struct delta {
+	uint32_t magic, app;
+	uint64_t parent;
+	uint64_t dirty;
+	int64_t work_ns;
+	uint32_t dirty_per_unit, pad;
+	uint64_t mem_pages;
+};
+
+struct inst {
+	ukf_id_t id;
+	uint32_t node, gen, app, next_free;
+	ukf_ns_t init_ns, work_ns;
+	uint32_t dirty_per_unit, fork, units;
+	uint64_t mem_pages;
+	uint64_t dirty; /* pages dirtied since the template */
+	uint32_t units_done, forks_issued, children, waits_done;
+	uint8_t used, is_clone, is_child, cold, pause, starting, resume_early;
+	struct delta delta;
+};
+
+struct sim_be {
+	struct sim_world *w;
+	struct inst *inst;
+	uint32_t n, cap, free_head;
+	size_t live;
+	sim_map_t byid;      /* instance id -> slot */
+	sim_map_t templates; /* node<<32 | app -> bytes */
+};
+
+sim_be_t *sim_be_create(struct sim_world *w)
+{
+	sim_be_t *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->w = w;
+	b->free_head = NONE;
+	sim_map_init(&b->byid);
+	sim_map_init(&b->templates);
+	return b;
+}
+
+void sim_be_destroy(sim_be_t **bp)
+{
+	sim_be_t *b = bp ? *bp : NULL;
+	if (!b)
+		return;
+	free(b->inst);
+	sim_map_free(&b->byid);
+	sim_map_free(&b->templates);
+	free(b);
+	*bp = NULL;
+}
+
+size_t sim_be_instances(const sim_be_t *b)
+{
+	return b->live;
+}
+
+static struct inst *find(sim_be_t *b, ukf_id_t id, uint32_t *slot)
+{
+	uint64_t v;
+	if (!sim_map_get(&b->byid, id, &v))
+		return NULL;
+	if (slot)
+		*slot = (uint32_t)v;
+	return &b->inst[v];
+}
+
+/* A fresh instance slot for `id`; NULL with *rc set. */
+static struct inst *inst_new(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
+			     uint32_t *slot, int *rc)
+{
+	if (node >= b->w->cfg.engine.nodes || id == 0) {
+		*rc = -EINVAL;
+		return NULL;
+	}
+	if (sim_map_get(&b->byid, id, NULL)) {
+		*rc = -EEXIST;
+		return NULL;
+	}
+	uint32_t s;
+	if (b->free_head != NONE) {
+		s = b->free_head;
+		b->free_head = b->inst[s].next_free;
+	} else {
+		if (b->n == b->cap) {
+			uint32_t ncap = b->cap ? b->cap * 2 : 256;
+			struct inst *ni = realloc(b->inst, sizeof(*ni) * ncap);
+			if (!ni) {
+				*rc = -ENOMEM;
+				return NULL;
+			}
+			b->inst = ni;
+			b->cap = ncap;
+		}
+		s = b->n++;
+		b->inst[s].gen = 0;
+	}
+	if (sim_map_put(&b->byid, id, s) < 0) {
+		b->inst[s].next_free = b->free_head;
+		b->free_head = s;
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	struct inst *in = &b->inst[s];
+	uint32_t gen = in->gen + 1;
+	memset(in, 0, sizeof(*in));
+	in->gen = gen;
+	in->id = id;
+	in->node = node;
+	in->used = 1;
+	in->next_free = NONE;
+	b->live++;
+	*slot = s;
+	return in;
+}
+
+static void inst_free(sim_be_t *b, uint32_t s)
+{
+	struct inst *in = &b->inst[s];
+	sim_map_del(&b->byid, in->id);
+	in->used = 0;
+	in->gen++;
+	in->next_free = b->free_head;
+	b->free_head = s;
+	b->live--;
+}
+
+/* Per-instance parameters from the app, overridden by args if given. */
+static int set_params(struct inst *in, const struct ukf_app *app,
+		      const char *args)
+{
+	struct ukf_app tmp;
+	const struct ukf_app *a = app;
+
+	if (args && *args && strcmp(args, app->args) != 0) {
+		char kv[2 * UKF_APP_ARGS_MAX + 2], err[160];
+		snprintf(kv, sizeof(kv), "%s %s", app->args, args);
+		if (ukf_app_parse(&tmp, app->name, kv, err, sizeof(err)) < 0 &&
+		    ukf_app_parse(&tmp, app->name, args, err, sizeof(err)) < 0)
+			return -EINVAL;
+		a = &tmp;
+	}
+	in->app = app->id;
+	in->init_ns = a->init_ns;
+	in->work_ns = a->work_ns;
+	in->dirty_per_unit = a->dirty_pages;
+	in->fork = a->fork;
+	in->units = a->units;
+	in->mem_pages = a->mem_bytes / PAGE;
+	return 0;
+}
+
+static int sched(sim_be_t *b, uint32_t slot, ukf_ns_t at, enum step st)
+{
+	struct sim_ev ev = { .type = SIM_EV_INST, .node = b->inst[slot].node };
+	ev.u.inst.slot = slot;
+	ev.u.inst.gen = b->inst[slot].gen;
+	ev.u.inst.step = st;
+	return sim_world_push(b->w, at, &ev) < 0 ? -ENOMEM : 0;
+}
+
+static ukf_ns_t cost(sim_be_t *b, ukf_node_id_t node, double ns)
+{
+	return sim_world_jitter(b->w, node, ns);
+}
+
+static ukf_ns_t unit_cost(sim_be_t *b, const struct inst *in)
+{
+	double ns = (double)in->work_ns;
+	if (in->is_clone)
+		ns += (double)b->w->cfg.model.touch_ns_per_page * in->dirty_per_unit;
+	return cost(b, in->node, ns);
+}
+
+/* ---- backend ops ---- */
+
+static int be_cold_boot(void *bp, ukf_node_id_t node, ukf_id_t id,
+			const struct ukf_app *app, const char *args)
+{
+	sim_be_t *b = bp;
+	const struct ukf_sim_model *m = &b->w->cfg.model;
+	uint32_t s;
+	int rc;
+
+	if (!app)
+		return -EINVAL;
+	struct inst *in = inst_new(b, node, id, &s, &rc);
+	if (!in)
+		return rc;
+	if (set_params(in, app, args) < 0) {
+		inst_free(b, s);
+		return -EINVAL;
+	}
+	in->cold = 1;
+	in->starting = 1;
+	double ns = (double)m->boot_base_ns +
+		    (double)app->image_bytes * m->boot_ns_per_byte;
+	if ((rc = sched(b, s, b->w->now + cost(b, node, ns), ST_STARTED)) < 0)
+		inst_free(b, s);
+	return rc;
+}
+
+static int be_make_template(void *bp, ukf_node_id_t node, ukf_id_t id,
+			    uint32_t app)
+{
+	sim_be_t *b = bp;
+	const struct ukf_sim_model *m = &b->w->cfg.model;
+	struct inst *in = find(b, id, NULL);
+
+	if (!in || node >= b->w->cfg.engine.nodes)
+		return -ESRCH;
+	uint64_t bytes = in->mem_pages * PAGE;
+	double ns = (double)m->template_base_ns +
+		    (double)bytes * m->template_ns_per_byte;
+	struct sim_ev ev = { .type = SIM_EV_TEMPLATE, .node = node };
+	ev.u.tmpl.app = app;
+	ev.u.tmpl.bytes = bytes;
+	return sim_world_push(b->w, b->w->now + cost(b, node, ns), &ev) < 0
+		       ? -ENOMEM
+		       : 0;
+}
+
+static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
+			    const void *data, size_t bytes)
+{
+	sim_be_t *b = bp;
+	const struct ukf_sim_model *m = &b->w->cfg.model;
+
+	if (node >= b->w->cfg.engine.nodes)
+		return -EINVAL;
+	double ns = (double)m->load_base_ns + (double)bytes * m->load_ns_per_byte;
+	struct sim_ev ev = { .type = SIM_EV_TEMPLATE, .node = node };
+	ev.u.tmpl.app = app;
+	ev.u.tmpl.bytes = bytes;
+	return sim_world_push(b->w, b->w->now + cost(b, node, ns), &ev) < 0
+		       ? -ENOMEM
+		       : 0;
+}
+
+static void be_drop_template(void *bp, ukf_node_id_t node, uint32_t app)
+{
+	sim_be_t *b = bp;
+	sim_map_del(&b->templates, ((uint64_t)node << 32) | app);
+}
+
+static int has_template(sim_be_t *b, ukf_node_id_t node, uint32_t app)
+{
+	return sim_map_get(&b->templates, ((uint64_t)node << 32) | app, NULL);
+}
+
+static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
+			     const struct ukf_app *app, const char *args)
+{
+	sim_be_t *b = bp;
+	uint32_t s;
+	int rc;
+
+	if (!app)
+		return -EINVAL;
+	if (node >= b->w->cfg.engine.nodes)
+		return -EINVAL;
+	if (!has_template(b, node, app->id))
+		return -ENOENT;
+	struct inst *in = inst_new(b, node, id, &s, &rc);
+	if (!in)
+		return rc;
+	if (set_params(in, app, args) < 0) {
+		inst_free(b, s);
+		return -EINVAL;
+	}
+	in->is_clone = 1;
+	in->starting = 1;
+	ukf_ns_t t = b->w->now +
+		     cost(b, node, (double)b->w->cfg.model.clone_base_ns);
+	if ((rc = sched(b, s, t, ST_STARTED)) < 0)
+		inst_free(b, s);
+	return rc;
+}
+
+static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
+			 ukf_id_t parent)
+{
+	sim_be_t *b = bp;
+	const struct ukf_sim_model *m = &b->w->cfg.model;
+	uint32_t ps, s;
+	int rc;
+
+	if (!find(b, parent, &ps))
+		return -ESRCH;
+	struct inst *in = inst_new(b, node, child, &s, &rc);
+	if (!in)
+		return rc;
+	struct inst *p = &b->inst[ps]; /* after inst_new: the pool may move */
+	in->app = p->app;
+	in->init_ns = p->init_ns;
+	in->work_ns = p->work_ns;
+	in->dirty_per_unit = p->dirty_per_unit;
+	in->mem_pages = p->mem_pages;
+	in->dirty = p->dirty;
+	in->units = 1;
+	in->is_clone = 1;
+	in->is_child = 1;
+	in->starting = 1;
+	double ns = (double)m->clone_base_ns +
+		    (double)m->clone_ns_per_page * (double)p->dirty;
+	if ((rc = sched(b, s, b->w->now + cost(b, node, ns), ST_STARTED)) < 0)
+		inst_free(b, s);
+	return rc;
+}
+
+static int be_save_delta(void *bp, ukf_node_id_t node, ukf_id_t parent)
+{
+	sim_be_t *b = bp;
+	uint32_t s;
+	struct inst *p = find(b, parent, &s);
+
+	if (!p)
+		return -ESRCH;
+	p->delta = (struct delta){ .magic = DELTA_MAGIC, .app = p->app,
+				   .parent = p->id, .dirty = p->dirty,
+				   .work_ns = p->work_ns,
+				   .dirty_per_unit = p->dirty_per_unit,
+				   .mem_pages = p->mem_pages };
+	double ns = (double)b->w->cfg.model.save_ns_per_page * (double)p->dirty;
+	return sched(b, s, b->w->now + cost(b, p->node, ns), ST_DELTA);
+}
+
+static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
+			    uint32_t app, const void *data, size_t len,
+			    uint64_t delta_bytes)
+{
+	sim_be_t *b = bp;
+	const struct ukf_sim_model *m = &b->w->cfg.model;
+	struct delta d;
+	uint32_t s;
+	int rc;
+
+	if (!data || len != sizeof(d))
+		return -EINVAL;
+	memcpy(&d, data, sizeof(d));
+	if (d.magic != DELTA_MAGIC || d.app != app)
+		return -EINVAL;
+	if (node >= b->w->cfg.engine.nodes)
+		return -EINVAL;
+	if (!has_template(b, node, app))
+		return -ENOENT;
+	struct inst *in = inst_new(b, node, child, &s, &rc);
+	if (!in)
+		return rc;
+	in->app = app;
+	in->work_ns = d.work_ns;
+	in->dirty_per_unit = d.dirty_per_unit;
+	in->mem_pages = d.mem_pages;
+	in->dirty = d.dirty;
+	in->units = 1;
+	in->is_clone = 1;
+	in->is_child = 1;
+	in->starting = 1;
+	double ns = (double)m->restore_base_ns +
+		    (double)m->restore_ns_per_page * (double)d.dirty;
+	(void)delta_bytes; /* the delta itself says how many pages it holds */
+	if ((rc = sched(b, s, b->w->now + cost(b, node, ns), ST_STARTED)) < 0)
+		inst_free(b, s);
+	return rc;
+}
+
+static void be_destroy(void *bp, ukf_node_id_t node, ukf_id_t id)
+{
+	sim_be_t *b = bp;
+	uint32_t s;
+	if (find(b, id, &s))
+		inst_free(b, s);
+}
+
+/* After a unit's forks and waits: the next unit, or exit. */
+static int after_unit(sim_be_t *b, uint32_t s)
+{
+	struct inst *in = &b->inst[s];
+	if (in->units_done < in->units)
+		return sched(b, s, b->w->now + unit_cost(b, in), ST_UNIT);
+	return sched(b, s, b->w->now, ST_EXIT);
+}
+
+static int be_complete(void *bp, ukf_node_id_t node, ukf_id_t id, int64_t ret,
+		       int64_t status, ukf_id_t src, const void *data, size_t len)
+{
+	sim_be_t *b = bp;
+	uint32_t s;
+	struct inst *in = find(b, id, &s);
+
+	if (!in)
+		return -ESRCH;
+	switch (in->pause) {
+	case P_READY:
+		in->pause = P_NONE;
+		if (in->units == 0)
+			return sched(b, s, b->w->now, ST_EXIT);
+		return sched(b, s, b->w->now + unit_cost(b, in), ST_UNIT);
+	case P_FORK:
+		in->pause = P_NONE;
+		if (in->is_child && in->units_done == 0)
+			return sched(b, s, b->w->now + unit_cost(b, in), ST_UNIT);
+		in->forks_issued++;
+		if (ret > 0)
+			in->children++;
+		if (in->forks_issued < in->fork)
+			return sched(b, s, b->w->now, ST_CALL_FORK);
+		if (in->children > 0)
+			return sched(b, s, b->w->now, ST_CALL_WAIT);
+		return after_unit(b, s);
+	case P_WAIT:
+		in->pause = P_NONE;
+		in->waits_done++;
+		if (in->waits_done < in->children)
+			return sched(b, s, b->w->now, ST_CALL_WAIT);
+		return after_unit(b, s);
+	default:
+		/* A fork child completed before its STARTED was delivered:
+		 * it resumes as soon as it exists. */
+		if (in->is_child && in->starting && !in->resume_early) {
+			in->resume_early = 1;
+			return 0;
+		}
+		return -ESRCH;
+	}
+}
+
+const struct ukf_backend_ops sim_backend_ops = {
+	.name = "sim",
+	.cold_boot = be_cold_boot,
+	.make_template = be_make_template,
+	.load_template = be_load_template,
+	.drop_template = be_drop_template,
+	.clone_template = be_clone_template,
+	.clone_live = be_clone_live,
+	.save_delta = be_save_delta,
+	.restore_delta = be_restore_delta,
+	.destroy = be_destroy,
+	.complete = be_complete,
+};
+
+/* ---- events ---- */
+
+static void emit(sim_be_t *b, ukf_node_id_t node, struct ukf_be_event *ev)
+{
+	ev->at = b->w->now;
+	if (b->w->engine)
+		ukf_engine_on_backend(b->w->engine, node, ev);
+}
+
+static void be_template_done(sim_be_t *b, const struct sim_ev *e)
+{
+	uint64_t key = ((uint64_t)e->node << 32) | e->u.tmpl.app;
+	if (sim_map_put(&b->templates, key, e->u.tmpl.bytes) < 0) {
+		b->w->failed = 1;
+		snprintf(b->w->fail_msg, sizeof(b->w->fail_msg),
+			 "out of memory recording a template");
+		return;
+	}
+	struct ukf_be_event ev = { .kind = UKF_BE_TEMPLATE, .inst = 0,
+				   .app = e->u.tmpl.app,
+				   .bytes = e->u.tmpl.bytes };
+	emit(b, e->node, &ev);
+}
+
+void sim_be_event(sim_be_t *b, const struct sim_ev *e)
+{
+	if (e->type == SIM_EV_TEMPLATE) {
+		be_template_done(b, e);
+		return;
+	}
+	uint32_t s = e->u.inst.slot;
+	if (s >= b->n || !b->inst[s].used || b->inst[s].gen != e->u.inst.gen)
+		return; /* destroyed meanwhile */
+	struct inst *in = &b->inst[s];
+	struct ukf_be_event ev = { .inst = in->id };
+	ukf_node_id_t node = in->node;
+	uint32_t gen = in->gen;
+	int rc = 0;
+
+	switch ((enum step)e->u.inst.step) {
+	case ST_STARTED:
+		in->starting = 0;
+		ev.kind = UKF_BE_STARTED;
+		if (in->is_child)
+			in->pause = P_FORK; /* paused in the fork it returns from */
+		emit(b, node, &ev);
+		/* The engine may have destroyed it (or reused the pool). */
+		if (!b->inst[s].used || b->inst[s].gen != gen)
+			return;
+		in = &b->inst[s];
+		if (in->is_child) {
+			if (in->resume_early && in->pause == P_FORK) {
+				in->resume_early = 0;
+				in->pause = P_NONE;
+				rc = sched(b, s, b->w->now + unit_cost(b, in), ST_UNIT);
+			}
+		} else if (in->cold) {
+			rc = sched(b, s, b->w->now + cost(b, node, (double)in->init_ns),
+				   ST_READY);
+		} else {
+			rc = sched(b, s, b->w->now, ST_READY);
+		}
+		break;
+	case ST_READY:
+		in->pause = P_READY;
+		ev.kind = UKF_BE_READY;
+		ev.dirty_pages = in->dirty;
+		emit(b, node, &ev);
+		break;
+	case ST_UNIT:
+		in->units_done++;
+		in->dirty += in->dirty_per_unit;
+		if (in->mem_pages && in->dirty > in->mem_pages)
+			in->dirty = in->mem_pages;
+		if (in->is_child || in->fork == 0) {
+			if (in->is_child)
+				rc = sched(b, s, b->w->now, ST_EXIT);
+			else
+				rc = after_unit(b, s);
+			break;
+		}
+		in->forks_issued = in->children = in->waits_done = 0;
+		/* fall through: the unit's first fork */
+		__attribute__((fallthrough));
+	case ST_CALL_FORK:
+		in->pause = P_FORK;
+		ev.kind = UKF_BE_CALL;
+		ev.call = UKF_CALL_FORK;
+		ev.dirty_pages = in->dirty;
+		emit(b, node, &ev);
+		break;
+	case ST_CALL_WAIT:
+		in->pause = P_WAIT;
+		ev.kind = UKF_BE_CALL;
+		ev.call = UKF_CALL_WAIT;
+		ev.arg_id = 0;
+		emit(b, node, &ev);
+		break;
+	case ST_EXIT:
+		in->pause = P_EXITED;
+		ev.kind = UKF_BE_EXIT;
+		ev.status = 0;
+		ev.dirty_pages = in->dirty;
+		emit(b, node, &ev);
+		break;
+	case ST_DELTA:
+		ev.kind = UKF_BE_DELTA;
+		ev.data = &in->delta;
+		ev.len = sizeof(in->delta);
+		ev.bytes = in->delta.dirty * PAGE;
+		ev.dirty_pages = in->delta.dirty;
+		{
+			/* The engine may create instances (and move the pool)
+			 * while it holds ev.data: hand it a stable copy. */
+			struct delta d = in->delta;
+			ev.data = &d;
+			emit(b, node, &ev);
+		}
+		break;
+	}
+	if (rc < 0) {
+		b->w->failed = 1;
+		snprintf(b->w->fail_msg, sizeof(b->w->fail_msg),
+			 "out of memory scheduling a backend step");
+	}
+}

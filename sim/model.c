@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/* model.c - the VM cost model: compiled-in defaults and the model file reader. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_int.h"
+
+/* The same numbers as data/model.conf, which names each one's source
+ * (a test checks that the two agree). */
+void ukf_sim_model_default(struct ukf_sim_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->boot_base_ns = 2300 * UKF_US;
+	m->boot_ns_per_byte = 0.5;
+	m->template_base_ns = 1 * UKF_MS;
+	m->template_ns_per_byte = 0.7;
+	m->clone_base_ns = 1300 * UKF_US;
+	m->clone_ns_per_page = 250;
+	m->touch_ns_per_page = 1000;
+	m->restore_base_ns = 10 * UKF_MS;
+	m->restore_ns_per_page = 250;
+	m->destroy_ns = 1 * UKF_MS;
+	m->jitter = 0.1;
+	m->load_base_ns = 1 * UKF_MS;
+	m->load_ns_per_byte = 0.25;
+	m->save_ns_per_page = 250;
+}
+
+enum ftype { F_TIME, F_REAL };
+
+static const struct field {
+	const char *name;
+	enum ftype type;
+	size_t off;
+} fields[] = {
+#define T(f) { #f, F_TIME, offsetof(struct ukf_sim_model, f) }
+#define R(f) { #f, F_REAL, offsetof(struct ukf_sim_model, f) }
+	T(boot_base_ns),     R(boot_ns_per_byte),
+	T(template_base_ns), R(template_ns_per_byte),
+	T(clone_base_ns),    T(clone_ns_per_page),
+	T(touch_ns_per_page),
+	T(restore_base_ns),  T(restore_ns_per_page),
+	T(destroy_ns),       R(jitter),
+	T(load_base_ns),     R(load_ns_per_byte),
+	T(save_ns_per_page),
+#undef T
+#undef R
+};
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+/* A time: a non-negative decimal number with an optional unit ns/us/ms/s;
+ * a bare number is nanoseconds (the keys say _ns). */
+static int parse_time(const char *s, ukf_ns_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0)
+		return -1;
+	double mult = 1;
+	if (!strcmp(end, "") || !strcmp(end, "ns"))
+		mult = 1;
+	else if (!strcmp(end, "us"))
+		mult = 1e3;
+	else if (!strcmp(end, "ms"))
+		mult = 1e6;
+	else if (!strcmp(end, "s"))
+		mult = 1e9;
+	else
+		return -1;
+	v = v * mult;
+	if (v > 9e18)
+		return -1;
+	*out = (ukf_ns_t)llround(v);
+	return 0;
+}
+
+static int parse_real(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno || !isfinite(v) || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = 0;
+	return s;
+}
+
+int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
+		       size_t errlen)
+{
+	struct ukf_sim_model tmp = *m;
+	char line[1024];
+	unsigned seen[NFIELDS] = { 0 };
+	unsigned lineno = 0;
+	int rc = -1;
+
+	if (!path) {
+		snprintf(err, errlen, "model: no file name");
+		return -1;
+	}
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		size_t len = strlen(line);
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
+			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+			goto out;
+		}
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		char *s = trim(line);
+		if (!*s)
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected 'key = value', got '%.60s'",
+				 path, lineno, s);
+			goto out;
+		}
+		*eq = 0;
+		char *key = trim(s), *val = trim(eq + 1);
+		size_t i;
+		for (i = 0; i < NFIELDS; i++)
+			if (!strcmp(fields[i].name, key))
+				break;
+		if (i == NFIELDS) {
+			char names[512] = "";
+			for (size_t j = 0; j < NFIELDS; j++) {
+				strncat(names, fields[j].name, sizeof(names) - strlen(names) - 1);
+				if (j + 1 < NFIELDS)
+					strncat(names, ", ", sizeof(names) - strlen(names) - 1);
+			}
+			snprintf(err, errlen, "%s:%u: unknown key '%.60s' (valid: %s)",
+				 path, lineno, key, names);
+			goto out;
+		}
+		if (seen[i]) {
+			snprintf(err, errlen, "%s:%u: key '%s' already set on line %u",
+				 path, lineno, key, seen[i]);
+			goto out;
+		}
+		seen[i] = lineno;
+		void *dst = (char *)&tmp + fields[i].off;
+		int bad = fields[i].type == F_TIME ? parse_time(val, dst)
+						   : parse_real(val, dst);
+		if (bad) {
+			snprintf(err, errlen,
+				 "%s:%u: bad value '%.60s' for '%s' (expected %s)", path,
+				 lineno, val, key,
+				 fields[i].type == F_TIME
+					 ? "a non-negative time: 123, 2.3ms, 50us, 1s"
+					 : "a non-negative number");
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s:%u: read error", path, lineno);
+		goto out;
+	}
+	*m = tmp;
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}

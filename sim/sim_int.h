@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/* sim_int.h - internals of the simulated world: queue, streams, network, backend. */
+#ifndef UKF_SIM_INT_H
+#define UKF_SIM_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+
+/* ------------------------------------------------------------------ */
+/* u64 -> u64 hash map (open addressing, linear probing, backward-shift
+ * deletion). Every key is allowed. Used for instance ids, connections,
+ * templates held and random streams. */
+typedef struct sim_map {
+	uint64_t *keys;
+	uint64_t *vals;
+	uint32_t cap;   /* power of two, or 0 */
+	uint32_t count; /* entries except the UINT64_MAX key */
+	int has_max;
+	uint64_t max_val;
+} sim_map_t;
+
+void sim_map_init(sim_map_t *m);
+void sim_map_free(sim_map_t *m);
+/* 1 and *val if present, 0 if absent. */
+int sim_map_get(const sim_map_t *m, uint64_t key, uint64_t *val);
+/* Insert or replace; 0, or -1 on ENOMEM. */
+int sim_map_put(sim_map_t *m, uint64_t key, uint64_t val);
+/* 1 if it was present, 0 if not. */
+int sim_map_del(sim_map_t *m, uint64_t key);
+
+/* A 64-bit mixing function (splitmix64 finaliser). */
+uint64_t sim_mix64(uint64_t x);
+
+/* ------------------------------------------------------------------ */
+/* Event queue: integer-ns time, ties broken by insertion order. A 4-ary
+ * implicit heap of 16-byte entries (time, seq<<28 | slot) indexes a pool of
+ * fixed-size payloads. */
+enum sim_ev_type {
+	SIM_EV_NONE = 0,
+	SIM_EV_CALL,     /* world op `at`: fn(arg, x) */
+	SIM_EV_TIMER,    /* engine timer: node, cookie */
+	SIM_EV_XFER,     /* network: a connection's head transfer may be done */
+	SIM_EV_DELIVER,  /* network: a message arrives */
+	SIM_EV_DIR,      /* directory: apply a published record */
+	SIM_EV_INST,     /* backend: an instance's next step */
+	SIM_EV_TEMPLATE, /* backend: a template made or loaded */
+	SIM_EV_SAMPLE,   /* periodic node samples */
+	SIM_EV_USER      /* tests and benchmarks */
+};
+
+struct sim_ev {
+	uint32_t type;
+	uint32_t node;
+	union {
+		struct {
+			ukf_world_fn fn;
+			void *arg;
+			uint64_t x;
+		} call;
+		struct {
+			uint64_t cookie;
+		} timer;
+		struct {
+			uint32_t slot, ver;
+		} xfer;
+		struct {
+			void *msg;
+		} deliver;
+		struct {
+			void *buf;
+			size_t len;
+		} dir;
+		struct {
+			uint32_t slot, gen;
+			uint32_t step;
+		} inst;
+		struct {
+			uint32_t app;
+			uint64_t bytes;
+		} tmpl;
+		struct {
+			uint64_t a, b, c;
+		} user;
+	} u;
+};
+
+typedef struct sim_queue sim_queue_t;
+
+/* An empty queue; NULL on ENOMEM. */
+sim_queue_t *sim_queue_create(void);
+/* Free the queue (payload resources are the caller's: drain it first). */
+void sim_queue_destroy(sim_queue_t **q);
+/* Schedule *ev at time t; 0, or -1 on ENOMEM (or more than 2^28 pending). */
+int sim_queue_push(sim_queue_t *q, ukf_ns_t t, const struct sim_ev *ev);
+/* Pop the earliest event (lowest time, then lowest insertion order) into
+ * *t / *ev; 1 if one was popped, 0 if the queue is empty. */
+int sim_queue_pop(sim_queue_t *q, ukf_ns_t *t, struct sim_ev *ev);
+/* Time of the earliest event, or UKF_NS_NEVER if empty. */
+ukf_ns_t sim_queue_peek_time(const sim_queue_t *q);
+size_t sim_queue_size(const sim_queue_t *q);
+
+/* ------------------------------------------------------------------ */
+/* Keyed random streams (GSL taus2), each seeded lazily from
+ * hash(seed, rep, key), so drawing from one never changes another. */
+typedef struct sim_rng sim_rng_t;
+
+sim_rng_t *sim_rng_create(uint64_t seed, uint32_t rep);
+void sim_rng_destroy(sim_rng_t **r);
+/* Uniform in [0, 1) from stream `key`. NaN only on ENOMEM. */
+double sim_rng_uniform(sim_rng_t *r, uint64_t key);
+/* Exponential with the given mean. */
+double sim_rng_exponential(sim_rng_t *r, uint64_t key, double mean);
+/* Standard normal N(0, 1). */
+double sim_rng_gaussian(sim_rng_t *r, uint64_t key);
+/* Number of streams created so far. */
+size_t sim_rng_streams(const sim_rng_t *r);
+
+/* ------------------------------------------------------------------ */
+/* Network. Each node has one link, full duplex: an uplink and a downlink of
+ * `bandwidth` bytes/s each. Messages between one (from, to) pair travel in
+ * order over one connection (like one TCP stream): a connection sends its
+ * queued messages one after the other. The active connections share links:
+ * a connection's rate is min(up / n_up(from), down / n_down(to)), where
+ * n_up/n_down count active connections on the sender's uplink and the
+ * receiver's downlink; rates are recomputed for the connections of the
+ * two links concerned whenever a connection starts or stops sending.
+ * (Not full max-min fairness: a share left unused by a connection limited
+ * elsewhere is not handed to the others.) A message is delivered `latency`
+ * after its last byte left; a message to oneself is delivered at once
+ * (scheduled at now). */
+typedef struct sim_net sim_net_t;
+
+/* Delivery callback: the message is freed after it returns. */
+typedef void (*sim_deliver_fn)(void *u, ukf_node_id_t to, ukf_node_id_t from,
+			       const void *buf, size_t len);
+
+sim_net_t *sim_net_create(sim_queue_t *q, uint32_t nodes, ukf_ns_t latency,
+			  double bandwidth, sim_deliver_fn deliver, void *u);
+/* Frees pending messages not yet handed to the queue; the caller drains the
+ * queue with sim_net_drop() for SIM_EV_DELIVER events first. */
+void sim_net_destroy(sim_net_t **n);
+/* Copy and queue a message; 0, -EINVAL (bad node), -ENOMEM. */
+int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
+		 ukf_node_id_t to, const void *buf, size_t len,
+		 uint64_t bulk_bytes);
+/* Handle SIM_EV_XFER / SIM_EV_DELIVER popped at time `now`. 0 or -ENOMEM. */
+int sim_net_event(sim_net_t *n, ukf_ns_t now, const struct sim_ev *ev);
+/* Free the resources of an unprocessed event (at destroy). */
+void sim_net_drop(const struct sim_ev *ev);
+/* Connections currently open (tests). */
+size_t sim_net_connections(const sim_net_t *n);
+/* Bytes delivered so far (tests, reports). */
+uint64_t sim_net_bytes(const sim_net_t *n);
+
+/* ------------------------------------------------------------------ */
+/* The simulated backend (struct ukf_backend_ops "sim"). */
+struct sim_world;
+typedef struct sim_be sim_be_t;
+
+extern const struct ukf_backend_ops sim_backend_ops;
+sim_be_t *sim_be_create(struct sim_world *w);
+void sim_be_destroy(sim_be_t **b);
+/* Handle SIM_EV_INST / SIM_EV_TEMPLATE. */
+void sim_be_event(sim_be_t *b, const struct sim_ev *ev);
+/* Instances the backend holds (tests). */
+size_t sim_be_instances(const sim_be_t *b);
+
+/* ------------------------------------------------------------------ */
+/* The world, shared by world.c and backend.c. */
+struct sim_world {
+	struct ukf_sim_config cfg;
+	struct ukf_world_sinks sinks;
+	void (*sample)(void *u, const struct ukf_sim_sample *s);
+	struct ukf_env_ops env_ops;
+	struct ukf_env env;
+	struct ukf_backend be;
+	ukf_engine_t *engine;
+	sim_queue_t *q;
+	sim_rng_t *rng;
+	sim_net_t *net;
+	sim_be_t *sbe;
+	struct ukf_dir *dir;
+	ukf_ns_t now;
+	uint64_t events;
+	int failed;          /* an internal allocation failed */
+	char fail_msg[128];
+};
+
+/* Schedule an event at max(t, now); sets w->failed on ENOMEM. */
+int sim_world_push(struct sim_world *w, ukf_ns_t t, const struct sim_ev *ev);
+/* Lognormal jitter (mean-preserving) of a cost with the model's sigma,
+ * from stream UKF_RNG_KEY(UKF_RNG_BACKEND, node). */
+ukf_ns_t sim_world_jitter(struct sim_world *w, ukf_node_id_t node,
+			  double cost_ns);
+
+#endif /* UKF_SIM_INT_H */

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: MIT */
+/* world.c - the simulated world: env for the engine, world ops for the runner. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/dir.h"
+#include "../core/engine.h"
+#include "sim_int.h"
+
+void ukf_sim_config_default(struct ukf_sim_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	ukf_engine_config_default(&c->engine);
+	ukf_sim_model_default(&c->model);
+	c->link_latency_ns = 50 * UKF_US;
+	c->link_bandwidth_bps = 1.25e9;
+	c->dir_delay_ns = 1 * UKF_MS;
+	c->sample_every_ns = 0;
+	c->seed = 1;
+	c->rep = 0;
+}
+
+int sim_world_push(struct sim_world *w, ukf_ns_t t, const struct sim_ev *ev)
+{
+	if (t < w->now)
+		t = w->now;
+	if (sim_queue_push(w->q, t, ev) < 0) {
+		w->failed = 1;
+		snprintf(w->fail_msg, sizeof(w->fail_msg),
+			 "event queue: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+ukf_ns_t sim_world_jitter(struct sim_world *w, ukf_node_id_t node,
+			  double cost_ns)
+{
+	double sigma = w->cfg.model.jitter;
+	if (cost_ns <= 0)
+		return 0;
+	if (sigma > 0) {
+		double z = sim_rng_gaussian(w->rng, UKF_RNG_KEY(UKF_RNG_BACKEND, node));
+		if (isfinite(z))
+			cost_ns *= exp(sigma * z - 0.5 * sigma * sigma);
+	}
+	if (cost_ns > 9e18)
+		cost_ns = 9e18;
+	return (ukf_ns_t)llround(cost_ns);
+}
+
+/* ---- env ops (what the engine calls) ---- */
+
+static ukf_ns_t env_now(void *wp)
+{
+	return ((struct sim_world *)wp)->now;
+}
+
+static int env_timer(void *wp, ukf_node_id_t node, ukf_ns_t at, uint64_t cookie)
+{
+	struct sim_world *w = wp;
+	if (node >= w->cfg.engine.nodes)
+		return -EINVAL;
+	struct sim_ev ev = { .type = SIM_EV_TIMER, .node = node };
+	ev.u.timer.cookie = cookie;
+	return sim_world_push(w, at, &ev) < 0 ? -ENOMEM : 0;
+}
+
+static int env_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
+		    const void *buf, size_t len, uint64_t bulk_bytes)
+{
+	struct sim_world *w = wp;
+	int rc = sim_net_send(w->net, w->now, from, to, buf, len, bulk_bytes);
+	if (rc == -ENOMEM) {
+		w->failed = 1;
+		snprintf(w->fail_msg, sizeof(w->fail_msg), "network: out of memory");
+	}
+	return rc;
+}
+
+static double env_uniform(void *wp, uint64_t key)
+{
+	struct sim_world *w = wp;
+	double u = sim_rng_uniform(w->rng, key);
+	if (!isfinite(u)) {
+		w->failed = 1;
+		snprintf(w->fail_msg, sizeof(w->fail_msg), "rng: out of memory");
+		return 0;
+	}
+	return u;
+}
+
+static const struct ukf_dir *env_directory(void *wp, ukf_node_id_t node)
+{
+	return ((struct sim_world *)wp)->dir;
+}
+
+static void env_publish(void *wp, ukf_node_id_t node, const void *rec,
+			size_t len)
+{
+	struct sim_world *w = wp;
+	void *copy = malloc(len ? len : 1);
+	if (!copy) {
+		w->failed = 1;
+		snprintf(w->fail_msg, sizeof(w->fail_msg), "directory: out of memory");
+		return;
+	}
+	if (len)
+		memcpy(copy, rec, len);
+	struct sim_ev ev = { .type = SIM_EV_DIR, .node = node };
+	ev.u.dir.buf = copy;
+	ev.u.dir.len = len;
+	if (sim_world_push(w, w->now + w->cfg.dir_delay_ns, &ev) < 0)
+		free(copy);
+}
+
+static void env_record(void *wp, const struct ukf_record *r)
+{
+	struct sim_world *w = wp;
+	if (w->sinks.record)
+		w->sinks.record(w->sinks.u, r);
+}
+
+static void env_log(void *wp, ukf_node_id_t node, const char *line)
+{
+	struct sim_world *w = wp;
+	w->sinks.log(w->sinks.u, w->now, node, line);
+}
+
+static void net_deliver(void *u, ukf_node_id_t to, ukf_node_id_t from,
+			const void *buf, size_t len)
+{
+	struct sim_world *w = u;
+	if (w->engine)
+		ukf_engine_on_message(w->engine, to, from, buf, len);
+}
+
+/* ---- world ops (what the scenario runner calls) ---- */
+
+static ukf_ns_t world_now(void *wp)
+{
+	return ((struct sim_world *)wp)->now;
+}
+
+static int world_at(void *wp, ukf_ns_t t, ukf_world_fn fn, void *arg, uint64_t x)
+{
+	struct sim_world *w = wp;
+	if (!fn)
+		return -EINVAL;
+	struct sim_ev ev = { .type = SIM_EV_CALL };
+	ev.u.call.fn = fn;
+	ev.u.call.arg = arg;
+	ev.u.call.x = x;
+	return sim_world_push(w, t, &ev) < 0 ? -ENOMEM : 0;
+}
+
+static void take_samples(struct sim_world *w)
+{
+	char tmpl[1024];
+	struct ukf_sim_sample smp;
+
+	for (ukf_node_id_t n = 0; n < w->cfg.engine.nodes; n++) {
+		memset(&smp, 0, sizeof(smp));
+		smp.t = w->now;
+		smp.node = n;
+		if (ukf_engine_node_stats(w->engine, n, &smp.s) < 0)
+			continue;
+		tmpl[0] = 0;
+		ukf_engine_node_templates(w->engine, n, tmpl, sizeof(tmpl));
+		tmpl[sizeof(tmpl) - 1] = 0;
+		smp.templates = tmpl;
+		w->sample(w->sinks.u, &smp);
+	}
+}
+
+static void dispatch(struct sim_world *w, const struct sim_ev *ev)
+{
+	switch (ev->type) {
+	case SIM_EV_CALL:
+		ev->u.call.fn(ev->u.call.arg, ev->u.call.x);
+		break;
+	case SIM_EV_TIMER:
+		ukf_engine_on_timer(w->engine, ev->node, ev->u.timer.cookie);
+		break;
+	case SIM_EV_XFER:
+	case SIM_EV_DELIVER:
+		if (sim_net_event(w->net, w->now, ev) < 0) {
+			w->failed = 1;
+			snprintf(w->fail_msg, sizeof(w->fail_msg),
+				 "network: out of memory");
+		}
+		break;
+	case SIM_EV_DIR:
+		/* A record the directory rejects as malformed is the engine's
+		 * bug; the view simply keeps the previous record. */
+		ukf_dir_apply(w->dir, ev->u.dir.buf, ev->u.dir.len);
+		free(ev->u.dir.buf);
+		break;
+	case SIM_EV_INST:
+	case SIM_EV_TEMPLATE:
+		sim_be_event(w->sbe, ev);
+		break;
+	case SIM_EV_SAMPLE:
+		take_samples(w);
+		/* Keep sampling only while something else is going on. */
+		if (sim_queue_size(w->q) > 0) {
+			struct sim_ev s = { .type = SIM_EV_SAMPLE };
+			sim_world_push(w, w->now + w->cfg.sample_every_ns, &s);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static int world_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
+		     size_t errlen)
+{
+	struct sim_world *w = wp;
+	struct sim_ev ev;
+	ukf_ns_t t;
+
+	while (!(stop && *stop) && !w->failed) {
+		t = sim_queue_peek_time(w->q);
+		if (t == UKF_NS_NEVER)
+			break;
+		if (t > until) {
+			if (until > w->now)
+				w->now = until;
+			break;
+		}
+		sim_queue_pop(w->q, &t, &ev);
+		w->now = t;
+		w->events++;
+		dispatch(w, &ev);
+	}
+	if (w->failed) {
+		snprintf(err, errlen, "sim: %s at t=%lld ns", w->fail_msg,
+			 (long long)w->now);
+		return -1;
+	}
+	return 0;
+}
+
+static ukf_engine_t *world_engine(void *wp)
+{
+	return ((struct sim_world *)wp)->engine;
+}
+
+static uint64_t world_events(void *wp)
+{
+	return ((struct sim_world *)wp)->events;
+}
+
+static void drain(struct sim_world *w)
+{
+	struct sim_ev ev;
+	while (sim_queue_pop(w->q, NULL, &ev)) {
+		if (ev.type == SIM_EV_DIR)
+			free(ev.u.dir.buf);
+		else
+			sim_net_drop(&ev);
+	}
+}
+
+static void world_destroy(void **wp)
+{
+	struct sim_world *w = wp ? *wp : NULL;
+	if (!w)
+		return;
+	/* The engine first: it destroys its instances through the backend
+	 * and records the ones still alive. */
+	ukf_engine_destroy(&w->engine);
+	if (w->q)
+		drain(w);
+	sim_be_destroy(&w->sbe);
+	sim_net_destroy(&w->net);
+	sim_rng_destroy(&w->rng);
+	ukf_dir_destroy(&w->dir);
+	sim_queue_destroy(&w->q);
+	free(w);
+	*wp = NULL;
+}
+
+static const struct ukf_world_ops sim_world_ops = {
+	.name = "sim",
+	.now = world_now,
+	.at = world_at,
+	.run = world_run,
+	.engine = world_engine,
+	.events = world_events,
+	.destroy = world_destroy,
+};
+
+static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen)
+{
+	const struct ukf_sim_model *m = &c->model;
+	if (c->engine.nodes == 0) {
+		snprintf(err, errlen, "sim: the cluster needs at least one node");
+		return -1;
+	}
+	if (c->link_latency_ns < 0) {
+		snprintf(err, errlen, "sim: negative link latency %lld ns",
+			 (long long)c->link_latency_ns);
+		return -1;
+	}
+	if (!(c->link_bandwidth_bps > 0) || !isfinite(c->link_bandwidth_bps)) {
+		snprintf(err, errlen, "sim: link bandwidth must be > 0 bytes/s (got %g)",
+			 c->link_bandwidth_bps);
+		return -1;
+	}
+	if (c->dir_delay_ns < 0 || c->sample_every_ns < 0) {
+		snprintf(err, errlen, "sim: negative directory delay or sample period");
+		return -1;
+	}
+	if (m->boot_base_ns < 0 || m->template_base_ns < 0 || m->clone_base_ns < 0 ||
+	    m->clone_ns_per_page < 0 || m->touch_ns_per_page < 0 ||
+	    m->restore_base_ns < 0 || m->restore_ns_per_page < 0 ||
+	    m->destroy_ns < 0 || m->load_base_ns < 0 || m->save_ns_per_page < 0 ||
+	    !(m->boot_ns_per_byte >= 0) || !(m->template_ns_per_byte >= 0) ||
+	    !(m->load_ns_per_byte >= 0) || !(m->jitter >= 0) || m->jitter > 5) {
+		snprintf(err, errlen, "sim: model costs must be >= 0 (jitter 0..5)");
+		return -1;
+	}
+	return 0;
+}
+
+int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
+		   const struct ukf_world_sinks *sinks,
+		   void (*sample)(void *u, const struct ukf_sim_sample *s),
+		   char *err, size_t errlen)
+{
+	struct sim_world *w;
+
+	if (!world || !cfg) {
+		snprintf(err, errlen, "sim: no world or configuration");
+		return -1;
+	}
+	if (check_config(cfg, err, errlen) < 0)
+		return -1;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		goto oom;
+	w->cfg = *cfg;
+	w->cfg.engine.per_node = cfg->engine.per_node; /* caller keeps it alive */
+	if (sinks)
+		w->sinks = *sinks;
+	w->sample = cfg->sample_every_ns > 0 ? sample : NULL;
+
+	w->env_ops = (struct ukf_env_ops){
+		.now = env_now,
+		.timer = env_timer,
+		.send = env_send,
+		.uniform = env_uniform,
+		.directory = env_directory,
+		.publish = env_publish,
+		.record = w->sinks.record ? env_record : NULL,
+		.log = w->sinks.log ? env_log : NULL,
+	};
+	w->env.ops = &w->env_ops;
+	w->env.w = w;
+	w->be.ops = &sim_backend_ops;
+
+	if (!(w->q = sim_queue_create()) ||
+	    !(w->rng = sim_rng_create(cfg->seed, cfg->rep)) ||
+	    !(w->dir = ukf_dir_create(cfg->engine.nodes)) ||
+	    !(w->sbe = sim_be_create(w)) ||
+	    !(w->net = sim_net_create(w->q, cfg->engine.nodes,
+				      cfg->link_latency_ns,
+				      cfg->link_bandwidth_bps, net_deliver, w)))
+		goto oom_free;
+	w->be.b = w->sbe;
+
+	w->engine = ukf_engine_create(&w->cfg.engine, &w->env, &w->be,
+				      &w->sinks.hooks, err, errlen);
+	if (!w->engine) {
+		void *p = w;
+		world_destroy(&p);
+		return -1;
+	}
+	if (w->sample) {
+		struct sim_ev s = { .type = SIM_EV_SAMPLE };
+		if (sim_world_push(w, 0, &s) < 0)
+			goto oom_free;
+	}
+	world->ops = &sim_world_ops;
+	world->w = w;
+	return 0;
+
+oom_free:
+	{
+		void *p = w;
+		world_destroy(&p);
+	}
+oom:
+	snprintf(err, errlen, "sim: out of memory creating the world");
+	return -1;
+}
+
+/* ---- keyed streams for the runner ---- */
+
+static struct sim_world *as_sim(const struct ukf_world *world)
+{
+	if (!world || world->ops != &sim_world_ops)
+		return NULL;
+	return world->w;
+}
+
+int ukf_sim_is(const struct ukf_world *world)
+{
+	return as_sim(world) != NULL;
+}
+
+double ukf_sim_uniform(struct ukf_world *world, uint64_t key)
+{
+	struct sim_world *w = as_sim(world);
+	return w ? env_uniform(w, key) : NAN;
+}
+
+double ukf_sim_exponential(struct ukf_world *world, uint64_t key, double mean)
+{
+	struct sim_world *w = as_sim(world);
+	if (!w || !(mean >= 0))
+		return NAN;
+	return sim_rng_exponential(w->rng, key, mean);
+}
