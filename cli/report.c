@@ -1,0 +1,1239 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c - `ukfork report`: per-configuration statistics of a results db. */
+#include "results.h"
+#include "results_int.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define LEVEL 0.95
+
+static const char *const quantile_method =
+	"linear interpolation between order statistics, h = (n-1)p\n"
+	"  (Hyndman-Fan type 7, as gsl_stats_quantile_from_sorted_data)";
+static const char *const ci_method =
+	"95% Student-t confidence interval (gsl_cdf_tdist_Pinv),\n"
+	"  given when runs >= 2";
+static const char *const boot_ci_method =
+	"distribution-free 95% order-statistic interval [x(l), x(u)],\n"
+	"  ranks from Binomial(n, p) (gsl_cdf_binomial_P); \"-\" when too "
+	"few samples";
+
+/* Per-run figures of a scenario run. */
+enum metric {
+	M_REQUESTS,
+	M_LAT_MEAN,
+	M_LAT_P50,
+	M_LAT_P95,
+	M_LAT_P99,
+	M_COLD,
+	M_TEMPLATE,
+	M_FORK,
+	M_REMOTE,
+	M_FAILURES,
+	M_MEM,
+	M_COUNT
+};
+
+enum fmt { F_COUNT, F_MS, F_FRAC, F_MIB };
+
+static const struct {
+	const char *label; /* text table */
+	const char *key;   /* JSON */
+	enum fmt fmt;
+} metrics[M_COUNT] = {
+	[M_REQUESTS] = {"requests", "requests", F_COUNT},
+	[M_LAT_MEAN] = {"latency mean (ms)", "latency_mean_ms", F_MS},
+	[M_LAT_P50] = {"latency p50 (ms)", "latency_p50_ms", F_MS},
+	[M_LAT_P95] = {"latency p95 (ms)", "latency_p95_ms", F_MS},
+	[M_LAT_P99] = {"latency p99 (ms)", "latency_p99_ms", F_MS},
+	[M_COLD] = {"cold-start fraction", "cold_fraction", F_FRAC},
+	[M_TEMPLATE] = {"template fraction", "template_fraction", F_FRAC},
+	[M_FORK] = {"fork fraction", "fork_fraction", F_FRAC},
+	[M_REMOTE] = {"remote fraction", "remote_fraction", F_FRAC},
+	[M_FAILURES] = {"failures", "failures", F_COUNT},
+	[M_MEM] = {"mean memory (MiB)", "mean_memory_mib", F_MIB},
+};
+
+struct run {
+	int64_t id;
+	char *kind, *scenario, *hash, *config, *backend, *version;
+	uint64_t seed;
+	int64_t rep;
+	double wall_s;  /* NaN if NULL */
+	int64_t events; /* -1 if NULL */
+	double v[M_COUNT];
+	int paired; /* used while pairing */
+};
+
+struct config {
+	const char *config, *backend;
+	struct run **runs;
+	size_t nruns;
+	struct ukf_ci ci[M_COUNT];
+};
+
+struct section {
+	const char *scenario, *hash;
+	struct config *configs;
+	size_t nconfigs;
+	int mixed_backends;
+};
+
+struct pairdiff {
+	size_t pairs;
+	struct ukf_ci mean, p95;
+};
+
+struct boot_summary {
+	struct run *run;
+	char *mode;
+	size_t count, ok;
+	struct ukf_ci median, p95, p99;
+	double max_ms, launch_rate, cpu_mean, rss_max;
+};
+
+struct report {
+	const char *path;
+	sqlite3 *sq;
+	struct run *runs;
+	size_t nruns, nscenario, nboot;
+	struct section *sections;
+	size_t nsections;
+	char *err;
+	size_t errlen;
+};
+
+/* ---- small helpers ---- */
+
+static char *dupcol(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	return strdup(s ? (const char *)s : "");
+}
+
+static int streq(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static int sq_err(struct report *r, const char *what)
+{
+	ukf_results_seterr(r->err, r->errlen, "%s: %s: %s", r->path, what,
+			   sqlite3_errmsg(r->sq));
+	return -1;
+}
+
+static int oom(struct report *r)
+{
+	ukf_results_seterr(r->err, r->errlen, "%s: out of memory", r->path);
+	return -1;
+}
+
+/* ---- loading ---- */
+
+static int load_runs(struct report *r)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+
+	if (sqlite3_prepare_v2(r->sq,
+			       "SELECT id, kind, scenario, scenario_hash, "
+			       "config, backend, version, seed, rep, wall_s, "
+			       "events FROM runs ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sq_err(r, "reading runs");
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r->nruns == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct run *n = realloc(r->runs, ncap * sizeof *n);
+			if (!n) {
+				sqlite3_finalize(st);
+				return oom(r);
+			}
+			r->runs = n;
+			cap = ncap;
+		}
+		struct run *run = &r->runs[r->nruns++];
+		memset(run, 0, sizeof *run);
+		run->id = sqlite3_column_int64(st, 0);
+		run->kind = dupcol(st, 1);
+		run->scenario = dupcol(st, 2);
+		run->hash = dupcol(st, 3);
+		run->config = dupcol(st, 4);
+		run->backend = dupcol(st, 5);
+		run->version = dupcol(st, 6);
+		run->seed = (uint64_t)sqlite3_column_int64(st, 7);
+		run->rep = sqlite3_column_int64(st, 8);
+		run->wall_s = sqlite3_column_type(st, 9) == SQLITE_NULL
+				      ? NAN
+				      : sqlite3_column_double(st, 9);
+		run->events = sqlite3_column_type(st, 10) == SQLITE_NULL
+				      ? -1
+				      : sqlite3_column_int64(st, 10);
+		for (int m = 0; m < M_COUNT; m++)
+			run->v[m] = NAN;
+		if (!run->kind || !run->scenario || !run->hash ||
+		    !run->config || !run->backend || !run->version) {
+			sqlite3_finalize(st);
+			return oom(r);
+		}
+		if (!strcmp(run->kind, "bootbench"))
+			r->nboot++;
+		else
+			r->nscenario++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_err(r, "reading runs");
+	return 0;
+}
+
+/* The values of a one-column query bound to run id: *out is malloc'ed
+ * (caller frees, NULL when empty), *n its length. */
+static int load_column(struct report *r, const char *sql, int64_t run,
+		       double **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(r->sq, sql, -1, &st, NULL) != SQLITE_OK)
+		return sq_err(r, "reading values");
+	sqlite3_bind_int64(st, 1, run);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t ncap = cap ? 2 * cap : 1024;
+			double *p = realloc(*out, ncap * sizeof *p);
+			if (!p) {
+				sqlite3_finalize(st);
+				free(*out);
+				*out = NULL;
+				return oom(r);
+			}
+			*out = p;
+			cap = ncap;
+		}
+		(*out)[(*n)++] = sqlite3_column_double(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		return sq_err(r, "reading values");
+	}
+	return 0;
+}
+
+/* One row of numbers from an aggregate query bound to run id. */
+static int load_row(struct report *r, const char *sql, int64_t run,
+		    double *v, int nv)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(r->sq, sql, -1, &st, NULL) != SQLITE_OK)
+		return sq_err(r, "reading figures");
+	sqlite3_bind_int64(st, 1, run);
+	int rc = sqlite3_step(st);
+	for (int i = 0; i < nv; i++)
+		v[i] = rc == SQLITE_ROW &&
+				       sqlite3_column_type(st, i) != SQLITE_NULL
+			       ? sqlite3_column_double(st, i)
+			       : NAN;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_err(r, "reading figures");
+	return 0;
+}
+
+static int scenario_figures(struct report *r, struct run *run)
+{
+	double a[6];
+	double *lat;
+	size_t n;
+
+	if (load_row(r,
+		     "SELECT count(*), sum(start_code = 0), "
+		     "sum(start_code = 1), sum(start_code = 2), sum(remote), "
+		     "sum(status = -1000 OR fail_reason IS NOT NULL) "
+		     "FROM instances WHERE run = ?",
+		     run->id, a, 6) < 0)
+		return -1;
+	run->v[M_REQUESTS] = a[0];
+	if (a[0] > 0) {
+		run->v[M_COLD] = a[1] / a[0];
+		run->v[M_TEMPLATE] = a[2] / a[0];
+		run->v[M_FORK] = a[3] / a[0];
+		run->v[M_REMOTE] = a[4] / a[0];
+	}
+	run->v[M_FAILURES] = a[0] > 0 ? a[5] : 0;
+	if (load_row(r,
+		     "SELECT avg(m) / 1048576.0 FROM (SELECT sum(mem_used) AS "
+		     "m FROM samples WHERE run = ? GROUP BY t)",
+		     run->id, &run->v[M_MEM], 1) < 0)
+		return -1;
+	if (load_column(r,
+			"SELECT (t_ready - t_request) / 1e6 FROM instances "
+			"WHERE run = ? AND t_ready IS NOT NULL "
+			"AND t_request IS NOT NULL",
+			run->id, &lat, &n) < 0)
+		return -1;
+	if (n) {
+		struct ukf_ci ci;
+		ukf_stats_sort(lat, n);
+		ukf_stats_mean_ci(lat, n, LEVEL, &ci);
+		run->v[M_LAT_MEAN] = ci.mean;
+		run->v[M_LAT_P50] = ukf_stats_quantile(lat, n, 0.50);
+		run->v[M_LAT_P95] = ukf_stats_quantile(lat, n, 0.95);
+		run->v[M_LAT_P99] = ukf_stats_quantile(lat, n, 0.99);
+	}
+	free(lat);
+	return 0;
+}
+
+static struct section *find_section(struct report *r, const struct run *run)
+{
+	for (size_t i = 0; i < r->nsections; i++)
+		if (streq(r->sections[i].scenario, run->scenario) &&
+		    streq(r->sections[i].hash, run->hash))
+			return &r->sections[i];
+	struct section *n =
+		realloc(r->sections, (r->nsections + 1) * sizeof *n);
+	if (!n)
+		return NULL;
+	r->sections = n;
+	struct section *s = &r->sections[r->nsections++];
+	memset(s, 0, sizeof *s);
+	s->scenario = run->scenario;
+	s->hash = run->hash;
+	return s;
+}
+
+static struct config *find_config(struct section *s, const struct run *run)
+{
+	for (size_t i = 0; i < s->nconfigs; i++)
+		if (streq(s->configs[i].config, run->config) &&
+		    streq(s->configs[i].backend, run->backend))
+			return &s->configs[i];
+	struct config *n = realloc(s->configs, (s->nconfigs + 1) * sizeof *n);
+	if (!n)
+		return NULL;
+	s->configs = n;
+	struct config *c = &s->configs[s->nconfigs++];
+	memset(c, 0, sizeof *c);
+	c->config = run->config;
+	c->backend = run->backend;
+	if (s->nconfigs > 1 && !streq(s->configs[0].backend, run->backend))
+		s->mixed_backends = 1;
+	return c;
+}
+
+static int group_runs(struct report *r)
+{
+	for (size_t i = 0; i < r->nruns; i++) {
+		struct run *run = &r->runs[i];
+		if (!strcmp(run->kind, "bootbench"))
+			continue;
+		if (scenario_figures(r, run) < 0)
+			return -1;
+		struct section *s = find_section(r, run);
+		struct config *c = s ? find_config(s, run) : NULL;
+		if (!c)
+			return oom(r);
+		struct run **n =
+			realloc(c->runs, (c->nruns + 1) * sizeof *n);
+		if (!n)
+			return oom(r);
+		c->runs = n;
+		c->runs[c->nruns++] = run;
+	}
+	for (size_t i = 0; i < r->nsections; i++) {
+		struct section *s = &r->sections[i];
+		for (size_t j = 0; j < s->nconfigs; j++) {
+			struct config *c = &s->configs[j];
+			double *v = malloc(c->nruns * sizeof *v);
+			if (!v)
+				return oom(r);
+			for (int m = 0; m < M_COUNT; m++) {
+				for (size_t k = 0; k < c->nruns; k++)
+					v[k] = c->runs[k]->v[m];
+				ukf_stats_mean_ci(v, c->nruns, LEVEL,
+						  &c->ci[m]);
+			}
+			free(v);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Pair each run of c with the unused run of base that has the same seed and
+ * rep; differences c - base of mean and p95 latency, with their CIs.
+ */
+static int pair_configs(const struct config *base, const struct config *c,
+			struct pairdiff *d)
+{
+	size_t n = c->nruns;
+	double *dm = malloc((n ? n : 1) * sizeof *dm);
+	double *dp = malloc((n ? n : 1) * sizeof *dp);
+
+	if (!dm || !dp) {
+		free(dm);
+		free(dp);
+		return -1;
+	}
+	for (size_t k = 0; k < base->nruns; k++)
+		base->runs[k]->paired = 0;
+	d->pairs = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct run *rc = c->runs[i];
+		for (size_t k = 0; k < base->nruns; k++) {
+			struct run *rb = base->runs[k];
+			if (rb->paired || rb->seed != rc->seed ||
+			    rb->rep != rc->rep)
+				continue;
+			rb->paired = 1;
+			dm[d->pairs] = rc->v[M_LAT_MEAN] - rb->v[M_LAT_MEAN];
+			dp[d->pairs] = rc->v[M_LAT_P95] - rb->v[M_LAT_P95];
+			d->pairs++;
+			break;
+		}
+	}
+	ukf_stats_mean_ci(dm, d->pairs, LEVEL, &d->mean);
+	ukf_stats_mean_ci(dp, d->pairs, LEVEL, &d->p95);
+	free(dm);
+	free(dp);
+	return 0;
+}
+
+static int boot_summary(struct report *r, struct run *run,
+			struct boot_summary *b)
+{
+	double a[6];
+	double *lat = NULL;
+	size_t n;
+	sqlite3_stmt *st = NULL;
+
+	memset(b, 0, sizeof *b);
+	b->run = run;
+	if (load_row(r,
+		     "SELECT count(*), sum(ok), avg(cpu_s), max(peak_rss_bytes),"
+		     " min(t_launch), max(CASE WHEN ok THEN t_marker END) "
+		     "FROM boots WHERE run = ?",
+		     run->id, a, 6) < 0)
+		return -1;
+	b->count = (size_t)a[0];
+	b->ok = isnan(a[1]) ? 0 : (size_t)a[1];
+	b->cpu_mean = a[2];
+	b->rss_max = a[3];
+	double span_s = (a[5] - a[4]) / 1e9;
+	b->launch_rate = b->ok && span_s > 0 ? (double)b->ok / span_s : NAN;
+	if (sqlite3_prepare_v2(r->sq,
+			       "SELECT group_concat(mode, ',') FROM (SELECT "
+			       "DISTINCT mode FROM boots WHERE run = ? AND "
+			       "mode IS NOT NULL ORDER BY mode)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sq_err(r, "reading boots");
+	sqlite3_bind_int64(st, 1, run->id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		b->mode = dupcol(st, 0);
+	sqlite3_finalize(st);
+	if (!b->mode)
+		b->mode = strdup("");
+	if (!b->mode)
+		return oom(r);
+	if (load_column(r,
+			"SELECT (t_marker - t_launch) / 1e6 FROM boots "
+			"WHERE run = ? AND ok AND t_marker IS NOT NULL "
+			"AND t_launch IS NOT NULL",
+			run->id, &lat, &n) < 0)
+		return -1;
+	ukf_stats_sort(lat, n);
+	ukf_stats_quantile_ci(lat, n, 0.50, LEVEL, &b->median);
+	ukf_stats_quantile_ci(lat, n, 0.95, LEVEL, &b->p95);
+	ukf_stats_quantile_ci(lat, n, 0.99, LEVEL, &b->p99);
+	b->max_ms = n ? lat[n - 1] : NAN;
+	free(lat);
+	return 0;
+}
+
+/* Call fn(index, status, last_output) for each failed boot of run. */
+static int each_failure(struct report *r, int64_t run,
+			void (*fn)(void *u, int64_t idx, sqlite3_stmt *st),
+			void *u)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(r->sq,
+			       "SELECT idx, status, last_output FROM boots "
+			       "WHERE run = ? AND NOT ok ORDER BY idx",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sq_err(r, "reading failures");
+	sqlite3_bind_int64(st, 1, run);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(u, sqlite3_column_int64(st, 0), st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_err(r, "reading failures");
+	return 0;
+}
+
+/* ---- number formatting ---- */
+
+static int decimals(enum fmt f, double x)
+{
+	double a = fabs(x);
+	switch (f) {
+	case F_FRAC:
+		return 3;
+	case F_COUNT:
+		return x == floor(x) ? 0 : 1;
+	default:
+		return a >= 1000 ? 0 : a >= 100 ? 1 : a >= 10 ? 2 : 3;
+	}
+}
+
+static void fmt_num(char *buf, size_t cap, enum fmt f, double x)
+{
+	if (isnan(x))
+		snprintf(buf, cap, "-");
+	else
+		snprintf(buf, cap, "%.*f", decimals(f, x), x);
+}
+
+/* "mean ±half" (or "mean" without an interval). */
+static void fmt_ci(char *buf, size_t cap, enum fmt f, const struct ukf_ci *c)
+{
+	if (isnan(c->mean)) {
+		snprintf(buf, cap, "-");
+	} else if (isnan(c->lo) || isnan(c->hi)) {
+		fmt_num(buf, cap, f, c->mean);
+	} else {
+		int d = f == F_COUNT ? (fabs(c->mean) >= 100 ? 0 : 1)
+				     : decimals(f, c->mean);
+		snprintf(buf, cap, "%.*f ±%.*f", d, c->mean, d,
+			 (c->hi - c->lo) / 2);
+	}
+}
+
+/* "x [lo, hi]" (or "x [-, hi]" where a side is unavailable). */
+static void fmt_interval(char *buf, size_t cap, const struct ukf_ci *c)
+{
+	char m[32], lo[32], hi[32];
+	fmt_num(m, sizeof m, F_MS, c->mean);
+	if (isnan(c->mean)) {
+		snprintf(buf, cap, "-");
+		return;
+	}
+	fmt_num(lo, sizeof lo, F_MS, c->lo);
+	fmt_num(hi, sizeof hi, F_MS, c->hi);
+	snprintf(buf, cap, "%s [%s, %s]", m, lo, hi);
+}
+
+/* ---- aligned text tables ---- */
+
+struct table {
+	size_t cols, rows, cap;
+	size_t left; /* columns 0..left-1 are left-aligned (at least 1) */
+	char **cells; /* rows * cols, malloc'ed strings */
+};
+
+static int table_add(struct table *t, const char *const *cells)
+{
+	if (t->rows == t->cap) {
+		size_t ncap = t->cap ? 2 * t->cap : 16;
+		char **n = realloc(t->cells, ncap * t->cols * sizeof *n);
+		if (!n)
+			return -1;
+		t->cells = n;
+		t->cap = ncap;
+	}
+	for (size_t c = 0; c < t->cols; c++) {
+		char *s = strdup(cells[c] ? cells[c] : "");
+		if (!s) {
+			while (c--)
+				free(t->cells[t->rows * t->cols + c]);
+			return -1;
+		}
+		t->cells[t->rows * t->cols + c] = s;
+	}
+	t->rows++;
+	return 0;
+}
+
+/* Display width of a UTF-8 string (one column per code point). */
+static size_t width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xC0) != 0x80;
+	return w;
+}
+
+/* Columns 2 spaces apart: text columns left-aligned, numbers right. */
+static void table_print(FILE *out, struct table *t, const char *indent)
+{
+	size_t *w = calloc(t->cols, sizeof *w);
+	if (!w)
+		return;
+	for (size_t r = 0; r < t->rows; r++)
+		for (size_t c = 0; c < t->cols; c++) {
+			size_t x = width(t->cells[r * t->cols + c]);
+			if (x > w[c])
+				w[c] = x;
+		}
+	for (size_t r = 0; r < t->rows; r++) {
+		fputs(indent, out);
+		for (size_t c = 0; c < t->cols; c++) {
+			const char *s = t->cells[r * t->cols + c];
+			size_t pad = w[c] - width(s);
+			if (c)
+				fputs("  ", out);
+			if (c < t->left || c == 0) {
+				fputs(s, out);
+				if (c + 1 < t->cols)
+					fprintf(out, "%*s", (int)pad, "");
+			} else {
+				fprintf(out, "%*s%s", (int)pad, "", s);
+			}
+		}
+		fputc('\n', out);
+	}
+	free(w);
+}
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->rows * t->cols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+	t->rows = t->cap = 0;
+}
+
+static size_t utf8_len(const unsigned char *s);
+
+/*
+ * Printable form of console output for a text report: C escapes for
+ * control characters and for bytes that are not valid UTF-8; at most max
+ * characters, then "...".
+ */
+static void put_escaped(FILE *out, const char *s, size_t max)
+{
+	size_t n = 0;
+	for (; *s && n < max; s++, n++) {
+		unsigned char ch = (unsigned char)*s;
+		size_t u = utf8_len((const unsigned char *)s);
+		if (u > 1) {
+			fwrite(s, 1, u, out);
+			s += u - 1;
+		} else if (u == 0)
+			fprintf(out, "\\x%02x", ch);
+		else if (ch == '\n')
+			fputs("\\n", out);
+		else if (ch == '\r')
+			fputs("\\r", out);
+		else if (ch == '\t')
+			fputs("\\t", out);
+		else if (ch == '"' || ch == '\\')
+			fprintf(out, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			fprintf(out, "\\x%02x", ch);
+		else
+			fputc(ch, out);
+	}
+	if (*s)
+		fputs("...", out);
+}
+
+/* ---- JSON ---- */
+
+/* Length of a valid UTF-8 sequence at s, 0 if invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if (s[0] == 0xE0 && s[1] < 0xA0)
+			return 0; /* overlong */
+		if (s[0] == 0xED && s[1] >= 0xA0)
+			return 0; /* surrogate */
+		return 3;
+	}
+	if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+		    (s[3] & 0xC0) != 0x80)
+			return 0;
+		if (s[0] == 0xF0 && s[1] < 0x90)
+			return 0;
+		if (s[0] == 0xF4 && s[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped,
+ * invalid UTF-8 bytes replaced by U+FFFD. NULL is printed as null. */
+static void json_str(FILE *out, const char *s)
+{
+	if (!s) {
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t n = utf8_len(p);
+		if (n == 0) {
+			fputs("\\ufffd", out);
+			p++;
+			continue;
+		}
+		if (n > 1) {
+			fwrite(p, 1, n, out);
+			p += n;
+			continue;
+		}
+		switch (*p) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+		p++;
+	}
+	fputc('"', out);
+}
+
+/* A method description on one line: "\n  " folded into a space. */
+static void json_oneline(FILE *out, const char *s)
+{
+	char buf[512];
+	size_t n = 0;
+	for (; *s && n + 1 < sizeof buf; s++) {
+		if (*s == '\n') {
+			buf[n++] = ' ';
+			while (s[1] == ' ')
+				s++;
+		} else {
+			buf[n++] = *s;
+		}
+	}
+	buf[n] = 0;
+	json_str(out, buf);
+}
+
+static void json_num(FILE *out, double x)
+{
+	if (isnan(x) || isinf(x))
+		fputs("null", out);
+	else
+		fprintf(out, "%.12g", x);
+}
+
+static void json_key(FILE *out, const char *k)
+{
+	json_str(out, k);
+	fputc(':', out);
+}
+
+/* {"mean":..,"ci95_lo":..,"ci95_hi":..,"n":..} */
+static void json_ci(FILE *out, const struct ukf_ci *c)
+{
+	fputs("{\"mean\":", out);
+	json_num(out, c->mean);
+	fputs(",\"ci95_lo\":", out);
+	json_num(out, c->lo);
+	fputs(",\"ci95_hi\":", out);
+	json_num(out, c->hi);
+	fprintf(out, ",\"n\":%zu}", c->n);
+}
+
+/* ---- output ---- */
+
+static const char *config_label(const struct section *s,
+				const struct config *c, char *buf, size_t cap)
+{
+	const char *name = c->config[0] ? c->config : "(default)";
+	if (s->mixed_backends)
+		snprintf(buf, cap, "%s [%s]", name, c->backend);
+	else
+		snprintf(buf, cap, "%s", name);
+	return buf;
+}
+
+static int text_section(struct report *r, FILE *out, const struct section *s)
+{
+	struct table t = {.cols = s->nconfigs + 1};
+	const char **row = calloc(t.cols, sizeof *row);
+	char(*buf)[128] = calloc(t.cols, sizeof *buf);
+	int rc = -1;
+
+	if (!row || !buf)
+		goto done;
+	fprintf(out, "\n== scenario %s (sha %.12s), %zu configuration%s\n",
+		s->scenario[0] ? s->scenario : "(unnamed)",
+		s->hash[0] ? s->hash : "-", s->nconfigs,
+		s->nconfigs == 1 ? "" : "s");
+	row[0] = "";
+	for (size_t j = 0; j < s->nconfigs; j++)
+		row[j + 1] = config_label(s, &s->configs[j], buf[j + 1],
+					  sizeof buf[j + 1]);
+	if (table_add(&t, row) < 0)
+		goto done;
+	row[0] = "runs (replications)";
+	for (size_t j = 0; j < s->nconfigs; j++) {
+		snprintf(buf[j + 1], sizeof buf[j + 1], "%zu",
+			 s->configs[j].nruns);
+		row[j + 1] = buf[j + 1];
+	}
+	if (table_add(&t, row) < 0)
+		goto done;
+	for (int m = 0; m < M_COUNT; m++) {
+		row[0] = metrics[m].label;
+		for (size_t j = 0; j < s->nconfigs; j++) {
+			fmt_ci(buf[j + 1], sizeof buf[j + 1], metrics[m].fmt,
+			       &s->configs[j].ci[m]);
+			row[j + 1] = buf[j + 1];
+		}
+		if (table_add(&t, row) < 0)
+			goto done;
+	}
+	table_print(out, &t, "  ");
+	table_free(&t);
+
+	if (s->nconfigs > 1) {
+		char base[128];
+		struct table p = {.cols = 4, .left = 1};
+		const char *hdr[4] = {"configuration", "pairs",
+				      "diff mean latency ms [95% CI]",
+				      "diff p95 latency ms [95% CI]"};
+		config_label(s, &s->configs[0], base, sizeof base);
+		fprintf(out,
+			"\n  paired differences against %s (configuration - "
+			"baseline, runs paired by seed and rep):\n",
+			base);
+		if (table_add(&p, hdr) < 0)
+			goto done;
+		for (size_t j = 1; j < s->nconfigs; j++) {
+			struct pairdiff d;
+			char lab[128], np[32], a[128], b[128];
+			if (pair_configs(&s->configs[0], &s->configs[j], &d) <
+			    0) {
+				table_free(&p);
+				goto done;
+			}
+			snprintf(np, sizeof np, "%zu", d.pairs);
+			fmt_interval(a, sizeof a, &d.mean);
+			fmt_interval(b, sizeof b, &d.p95);
+			const char *cells[4] = {
+				config_label(s, &s->configs[j], lab, sizeof lab),
+				np, a, b};
+			if (table_add(&p, cells) < 0) {
+				table_free(&p);
+				goto done;
+			}
+		}
+		table_print(out, &p, "  ");
+		table_free(&p);
+	}
+	rc = 0;
+done:
+	table_free(&t);
+	free(row);
+	free(buf);
+	if (rc < 0)
+		return oom(r);
+	return 0;
+}
+
+static void text_failure(void *u, int64_t idx, sqlite3_stmt *st)
+{
+	FILE *out = u;
+	const unsigned char *last = sqlite3_column_text(st, 2);
+	fprintf(out, "    #%lld ", (long long)idx);
+	if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+		fputs("status -", out);
+	else
+		fprintf(out, "status %lld",
+			(long long)sqlite3_column_int64(st, 1));
+	fputs(", last output: \"", out);
+	put_escaped(out, last ? (const char *)last : "", 200);
+	fputs("\"\n", out);
+}
+
+static int text_boots(struct report *r, FILE *out, struct boot_summary *bs,
+		      size_t n)
+{
+	struct table t = {.cols = 11, .left = 3};
+	const char *hdr[11] = {"run",
+			       "configuration",
+			       "mode",
+			       "count",
+			       "failed",
+			       "median [95% CI]",
+			       "p95 [95% CI]",
+			       "p99 [95% CI]",
+			       "max",
+			       "launches/s",
+			       "cpu s (mean)"};
+
+	fprintf(out,
+		"\n== bootbench runs: launch-to-marker latency in ms;\n"
+		"CI: %s;\n"
+		"launches/s: instances that reached the marker per second,\n"
+		"  from the first launch to the last marker\n",
+		boot_ci_method);
+	if (table_add(&t, hdr) < 0)
+		return oom(r);
+	for (size_t i = 0; i < n; i++) {
+		struct boot_summary *b = &bs[i];
+		char id[32], cnt[32], fl[32], med[128], p95[128], p99[128],
+			mx[32], rate[32], cpu[32];
+		snprintf(id, sizeof id, "%lld", (long long)b->run->id);
+		snprintf(cnt, sizeof cnt, "%zu", b->count);
+		snprintf(fl, sizeof fl, "%zu", b->count - b->ok);
+		fmt_interval(med, sizeof med, &b->median);
+		fmt_interval(p95, sizeof p95, &b->p95);
+		fmt_interval(p99, sizeof p99, &b->p99);
+		fmt_num(mx, sizeof mx, F_MS, b->max_ms);
+		fmt_num(rate, sizeof rate, F_MS, b->launch_rate);
+		fmt_num(cpu, sizeof cpu, F_MS, b->cpu_mean);
+		const char *row[11] = {id,  b->run->config[0] ? b->run->config
+							      : b->run->scenario,
+				       b->mode, cnt, fl, med, p95, p99, mx,
+				       rate, cpu};
+		if (table_add(&t, row) < 0) {
+			table_free(&t);
+			return oom(r);
+		}
+	}
+	table_print(out, &t, "  ");
+	table_free(&t);
+	for (size_t i = 0; i < n; i++) {
+		if (bs[i].ok == bs[i].count)
+			continue;
+		fprintf(out, "  failures of run %lld:\n",
+			(long long)bs[i].run->id);
+		if (each_failure(r, bs[i].run->id, text_failure, out) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void json_failure(void *u, int64_t idx, sqlite3_stmt *st)
+{
+	void **a = u;
+	FILE *out = a[0];
+	int *first = a[1];
+	fprintf(out, "%s{\"index\":%lld,\"status\":", *first ? "" : ",",
+		(long long)idx);
+	if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+		fputs("null", out);
+	else
+		fprintf(out, "%lld", (long long)sqlite3_column_int64(st, 1));
+	fputs(",\"last_output\":", out);
+	json_str(out, (const char *)sqlite3_column_text(st, 2));
+	fputc('}', out);
+	*first = 0;
+}
+
+static int json_report(struct report *r, FILE *out, struct boot_summary *bs,
+		       size_t nb)
+{
+	fputs("{\"file\":", out);
+	json_str(out, r->path);
+	fprintf(out, ",\"schema_version\":%d,\"runs\":%zu,",
+		UKF_RESULTS_SCHEMA_VERSION, r->nruns);
+	json_key(out, "quantile_method");
+	json_oneline(out, quantile_method);
+	fputc(',', out);
+	json_key(out, "ci_method");
+	json_oneline(out, ci_method);
+	fputc(',', out);
+	json_key(out, "bootbench_ci_method");
+	json_oneline(out, boot_ci_method);
+	fputs(",\"scenarios\":[", out);
+	for (size_t i = 0; i < r->nsections; i++) {
+		const struct section *s = &r->sections[i];
+		fprintf(out, "%s{\"scenario\":", i ? "," : "");
+		json_str(out, s->scenario);
+		fputs(",\"scenario_hash\":", out);
+		json_str(out, s->hash);
+		fputs(",\"configs\":[", out);
+		for (size_t j = 0; j < s->nconfigs; j++) {
+			const struct config *c = &s->configs[j];
+			fprintf(out, "%s{\"config\":", j ? "," : "");
+			json_str(out, c->config);
+			fputs(",\"backend\":", out);
+			json_str(out, c->backend);
+			fprintf(out, ",\"runs\":%zu", c->nruns);
+			for (int m = 0; m < M_COUNT; m++) {
+				fputc(',', out);
+				json_key(out, metrics[m].key);
+				json_ci(out, &c->ci[m]);
+			}
+			fputs(",\"per_run\":[", out);
+			for (size_t k = 0; k < c->nruns; k++) {
+				const struct run *run = c->runs[k];
+				fprintf(out,
+					"%s{\"run\":%lld,\"seed\":%llu,"
+					"\"rep\":%lld,\"wall_s\":",
+					k ? "," : "", (long long)run->id,
+					(unsigned long long)run->seed,
+					(long long)run->rep);
+				json_num(out, run->wall_s);
+				fputs(",\"events\":", out);
+				json_num(out, run->events < 0
+						      ? NAN
+						      : (double)run->events);
+				for (int m = 0; m < M_COUNT; m++) {
+					fputc(',', out);
+					json_key(out, metrics[m].key);
+					json_num(out, run->v[m]);
+				}
+				fputc('}', out);
+			}
+			fputs("]}", out);
+		}
+		fputs("],\"comparisons\":[", out);
+		for (size_t j = 1; j < s->nconfigs; j++) {
+			struct pairdiff d;
+			if (pair_configs(&s->configs[0], &s->configs[j], &d) <
+			    0)
+				return oom(r);
+			fprintf(out, "%s{\"config\":", j > 1 ? "," : "");
+			json_str(out, s->configs[j].config);
+			fputs(",\"backend\":", out);
+			json_str(out, s->configs[j].backend);
+			fputs(",\"baseline\":", out);
+			json_str(out, s->configs[0].config);
+			fputs(",\"baseline_backend\":", out);
+			json_str(out, s->configs[0].backend);
+			fprintf(out, ",\"pairs\":%zu,\"diff_latency_mean_ms\":",
+				d.pairs);
+			json_ci(out, &d.mean);
+			fputs(",\"diff_latency_p95_ms\":", out);
+			json_ci(out, &d.p95);
+			fputc('}', out);
+		}
+		fputs("]}", out);
+	}
+	fputs("],\"bootbench\":[", out);
+	for (size_t i = 0; i < nb; i++) {
+		const struct boot_summary *b = &bs[i];
+		fprintf(out, "%s{\"run\":%lld,\"config\":", i ? "," : "",
+			(long long)b->run->id);
+		json_str(out, b->run->config);
+		fputs(",\"scenario\":", out);
+		json_str(out, b->run->scenario);
+		fputs(",\"backend\":", out);
+		json_str(out, b->run->backend);
+		fputs(",\"mode\":", out);
+		json_str(out, b->mode);
+		fprintf(out, ",\"count\":%zu,\"failed\":%zu", b->count,
+			b->count - b->ok);
+		const struct {
+			const char *k;
+			const struct ukf_ci *c;
+		} q[3] = {{"median", &b->median},
+			  {"p95", &b->p95},
+			  {"p99", &b->p99}};
+		for (int k = 0; k < 3; k++) {
+			fprintf(out, ",\"%s_ms\":", q[k].k);
+			json_num(out, q[k].c->mean);
+			fprintf(out, ",\"%s_ci95_ms\":[", q[k].k);
+			json_num(out, q[k].c->lo);
+			fputc(',', out);
+			json_num(out, q[k].c->hi);
+			fputc(']', out);
+		}
+		fputs(",\"max_ms\":", out);
+		json_num(out, b->max_ms);
+		fputs(",\"launch_rate\":", out);
+		json_num(out, b->launch_rate);
+		fputs(",\"cpu_s_mean\":", out);
+		json_num(out, b->cpu_mean);
+		fputs(",\"peak_rss_max_bytes\":", out);
+		json_num(out, b->rss_max);
+		fputs(",\"failures\":[", out);
+		int first = 1;
+		void *a[2] = {out, &first};
+		if (each_failure(r, b->run->id, json_failure, a) < 0)
+			return -1;
+		fputs("]}", out);
+	}
+	fputs("]}\n", out);
+	return 0;
+}
+
+static int text_report(struct report *r, FILE *out, struct boot_summary *bs,
+		       size_t nb)
+{
+	fprintf(out,
+		"ukfork report: %s (results schema %d): %zu run%s, %zu "
+		"scenario, %zu bootbench\n",
+		r->path, UKF_RESULTS_SCHEMA_VERSION, r->nruns,
+		r->nruns == 1 ? "" : "s", r->nscenario, r->nboot);
+	if (r->nsections)
+		fprintf(out,
+			"latency: t_ready - t_request of instances that became "
+			"ready;\nfractions: of all instances (requests); "
+			"memory: mean over samples of\n"
+			"  memory in use summed over nodes.\n"
+			"quantiles: %s.\n"
+			"a ± b: mean across replications ± half-width of its "
+			"%s.\n",
+			quantile_method, ci_method);
+	for (size_t i = 0; i < r->nsections; i++)
+		if (text_section(r, out, &r->sections[i]) < 0)
+			return -1;
+	if (nb && text_boots(r, out, bs, nb) < 0)
+		return -1;
+	return 0;
+}
+
+/* Open path read-only, refusing a missing, empty or foreign file. */
+static int report_open(struct report *r)
+{
+	struct stat sb;
+	if (stat(r->path, &sb) < 0) {
+		ukf_results_seterr(r->err, r->errlen, "%s: %s", r->path,
+				   strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		ukf_results_seterr(r->err, r->errlen, "%s: not a regular file",
+				   r->path);
+		return -1;
+	}
+	if (sb.st_size == 0) {
+		ukf_results_seterr(r->err, r->errlen,
+				   "%s: empty file, not a ukfork results "
+				   "database",
+				   r->path);
+		return -1;
+	}
+	if (sqlite3_open_v2(r->path, &r->sq, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK)
+		return sq_err(r, "cannot open");
+	sqlite3_busy_timeout(r->sq, 10000);
+	int empty;
+	if (ukf_results_check_schema(r->sq, r->path, &empty, r->err,
+				     r->errlen) < 0)
+		return -1;
+	if (empty) {
+		ukf_results_seterr(r->err, r->errlen,
+				   "%s: empty SQLite database, not a ukfork "
+				   "results database",
+				   r->path);
+		return -1;
+	}
+	return 0;
+}
+
+int ukf_report(const char *path, int json, FILE *out, char *err,
+	       size_t errlen)
+{
+	struct report r = {.path = path, .err = err, .errlen = errlen};
+	struct boot_summary *bs = NULL;
+	size_t nb = 0;
+	int rc = -1;
+
+	if (!path || !*path || !out) {
+		ukf_results_seterr(err, errlen, "report: no %s given",
+				   out ? "file" : "output");
+		return -1;
+	}
+	if (report_open(&r) < 0)
+		goto done;
+	/* One read transaction: a consistent snapshot while others write. */
+	if (sqlite3_exec(r.sq, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		sq_err(&r, "starting to read");
+		goto done;
+	}
+	if (load_runs(&r) < 0)
+		goto done;
+	if (r.nruns == 0) {
+		ukf_results_seterr(err, errlen,
+				   "%s: no runs recorded yet (empty results "
+				   "database)",
+				   path);
+		goto done;
+	}
+	if (group_runs(&r) < 0)
+		goto done;
+	if (r.nboot) {
+		bs = calloc(r.nboot, sizeof *bs);
+		if (!bs) {
+			oom(&r);
+			goto done;
+		}
+		for (size_t i = 0; i < r.nruns; i++) {
+			if (strcmp(r.runs[i].kind, "bootbench"))
+				continue;
+			if (boot_summary(&r, &r.runs[i], &bs[nb++]) < 0)
+				goto done;
+		}
+	}
+	rc = json ? json_report(&r, out, bs, nb) : text_report(&r, out, bs, nb);
+	if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
+		ukf_results_seterr(err, errlen, "report: writing output: %s",
+				   strerror(errno));
+		rc = -1;
+	}
+done:
+	for (size_t i = 0; i < nb; i++)
+		free(bs[i].mode);
+	free(bs);
+	for (size_t i = 0; i < r.nsections; i++) {
+		for (size_t j = 0; j < r.sections[i].nconfigs; j++)
+			free(r.sections[i].configs[j].runs);
+		free(r.sections[i].configs);
+	}
+	free(r.sections);
+	for (size_t i = 0; i < r.nruns; i++) {
+		struct run *run = &r.runs[i];
+		free(run->kind);
+		free(run->scenario);
+		free(run->hash);
+		free(run->config);
+		free(run->backend);
+		free(run->version);
+	}
+	free(r.runs);
+	if (r.sq) {
+		sqlite3_exec(r.sq, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(r.sq);
+	}
+	return rc;
+}

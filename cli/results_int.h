@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* results_int.h - internals shared by results.c and report.c (not public). */
+#ifndef UKF_RESULTS_INT_H
+#define UKF_RESULTS_INT_H
+
+#include <stddef.h>
+#include <sqlite3.h>
+
+/* Schema version in meta.schema_version; bump on any schema change. */
+#define UKF_RESULTS_SCHEMA_VERSION 1
+/* PRAGMA application_id of a results file: "ukfR". */
+#define UKF_RESULTS_APP_ID 0x756b6652
+
+/* snprintf into err (if err and errlen), like every error path here. */
+void ukf_results_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Check that sq is a ukfork results database this code understands.
+ * Returns 0 (with *empty = 1 if the file holds no tables at all), or -1
+ * with a message naming path in err: not a database, a foreign SQLite
+ * file, a newer schema.
+ */
+int ukf_results_check_schema(sqlite3 *sq, const char *path, int *empty,
+			     char *err, size_t errlen);
+
+#endif /* UKF_RESULTS_INT_H */

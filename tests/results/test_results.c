@@ -1,0 +1,1137 @@
+/* SPDX-License-Identifier: MIT */
+/* test_results.c - self-tests of the results database, stats and report. */
+#define _GNU_SOURCE
+#include "cli/results.h"
+#include "cli/stats.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gsl/gsl_statistics_double.h>
+#include <sqlite3.h>
+
+#define CHECK(cond)                                                           \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "%s:%d: check failed: %s\n",          \
+				__FILE__, __LINE__, #cond);                   \
+			return 1;                                             \
+		}                                                             \
+	} while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                 \
+	do {                                                                  \
+		double a_ = (a), b_ = (b);                                    \
+		if (!(fabs(a_ - b_) <= (tol))) {                              \
+			fprintf(stderr, "%s:%d: %s = %.12g, expected %.12g\n", \
+				__FILE__, __LINE__, #a, a_, b_);              \
+			return 1;                                             \
+		}                                                             \
+	} while (0)
+
+#define CHECK_HAS(text, sub)                                                  \
+	do {                                                                  \
+		if (!strstr((text), (sub))) {                                 \
+			fprintf(stderr,                                       \
+				"%s:%d: \"%s\" not found in:\n%s\n",          \
+				__FILE__, __LINE__, (sub), (text));           \
+			return 1;                                             \
+		}                                                             \
+	} while (0)
+
+/* t(0.975, 2): the 95% two-sided Student t quantile for 3 replications. */
+#define T975_2 4.302652729749464
+
+static char tmpdir[256];
+static const char *self_exe;
+
+/* A path inside this test's private directory. */
+static const char *tpath(const char *name)
+{
+	static char buf[4][512];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+	return buf[k];
+}
+
+static int write_file(const char *path, const void *data, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	size_t w = fwrite(data, 1, n, f);
+	return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+/* Integer result of a query on a database file (-999999 on error). */
+static int64_t sql_int(const char *path, const char *sql)
+{
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -999999;
+	if (sqlite3_open_v2(path, &sq, SQLITE_OPEN_READONLY, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_prepare_v2(sq, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	return v;
+}
+
+static int sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *sq = NULL;
+	int rc = sqlite3_open(path, &sq) == SQLITE_OK &&
+				 sqlite3_exec(sq, sql, NULL, NULL, NULL) ==
+					 SQLITE_OK
+			 ? 0
+			 : -1;
+	sqlite3_close(sq);
+	return rc;
+}
+
+/* json_valid / json_extract through SQLite's JSON functions. */
+static int json_valid(const char *json)
+{
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	int ok = 0;
+	sqlite3_open(":memory:", &sq);
+	if (sqlite3_prepare_v2(sq, "SELECT json_valid(?)", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			ok = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	return ok;
+}
+
+/* Numeric value at a JSON path; NaN if absent or null. */
+static double jnum(const char *json, const char *path)
+{
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	double v = NAN;
+	sqlite3_open(":memory:", &sq);
+	if (sqlite3_prepare_v2(sq, "SELECT json_extract(?, ?)", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_type(st, 0) != SQLITE_NULL)
+			v = sqlite3_column_double(st, 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	return v;
+}
+
+/* String at a JSON path into buf ("" if absent). */
+static const char *jstr(const char *json, const char *path, char *buf,
+			size_t cap)
+{
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	buf[0] = 0;
+	sqlite3_open(":memory:", &sq);
+	if (sqlite3_prepare_v2(sq, "SELECT json_extract(?, ?)", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_text(st, 0))
+			snprintf(buf, cap, "%s", sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	return buf;
+}
+
+/* Run ukf_report into a malloc'ed string; returns its rc. */
+static int report_str(const char *path, int json, char **text, char *err,
+		      size_t errlen)
+{
+	size_t n = 0;
+	FILE *f = open_memstream(text, &n);
+	if (!f)
+		return -2;
+	err[0] = 0;
+	int rc = ukf_report(path, json, f, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+static struct ukf_run_info run_info(const char *config, uint64_t seed,
+				    uint32_t rep)
+{
+	struct ukf_run_info ri = {
+		.kind = "scenario",
+		.scenario = "scripts/examples/test.lua",
+		.scenario_hash = "0123456789abcdef0123",
+		.config = config,
+		.settings_json = "{\"nodes\":2}",
+		.seed = seed,
+		.rep = rep,
+		.backend = "sim",
+		.version = UKF_VERSION,
+		.started_unix_ns = 1700000000000000000LL,
+	};
+	return ri;
+}
+
+static struct ukf_record record(ukf_id_t id, enum ukf_start start,
+				double latency_ms)
+{
+	struct ukf_record r = {
+		.id = id,
+		.parent = 0,
+		.app = 1,
+		.app_name = "web",
+		.origin = 0,
+		.node = 0,
+		.start = start,
+		.t_request = 1000 * UKF_MS,
+		.t_placed = 1000 * UKF_MS + 10,
+		.t_start = 1000 * UKF_MS + 20,
+		.t_ready = 1000 * UKF_MS + (ukf_ns_t)llround(latency_ms * 1e6),
+		.t_exit = 2000 * UKF_MS,
+		.status = 0,
+	};
+	return r;
+}
+
+/* ---- statistics ---- */
+
+static int t_stats_quantile(void)
+{
+	double x[] = {10, 20, 30, 40, 50};
+	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.0), 10, 1e-12);
+	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.5), 30, 1e-12);
+	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.95), 48, 1e-12);
+	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.99), 49.6, 1e-12);
+	CHECK_NEAR(ukf_stats_quantile(x, 5, 1.0), 50, 1e-12);
+	CHECK_NEAR(ukf_stats_quantile(x, 1, 0.95), 10, 1e-12);
+	CHECK(isnan(ukf_stats_quantile(x, 0, 0.5)));
+	CHECK(isnan(ukf_stats_quantile(x, 5, 1.5)));
+	CHECK(isnan(ukf_stats_quantile(x, 5, NAN)));
+	/* Same method as GSL's quantile on arbitrary data. */
+	double y[97];
+	unsigned s = 12345;
+	for (int i = 0; i < 97; i++) {
+		s = s * 1103515245u + 12345u;
+		y[i] = (double)(s >> 8) / 1000.0;
+	}
+	ukf_stats_sort(y, 97);
+	for (int i = 1; i < 97; i++)
+		CHECK(y[i - 1] <= y[i]);
+	for (double p = 0; p <= 1.0; p += 0.01)
+		CHECK_NEAR(ukf_stats_quantile(y, 97, p),
+			   gsl_stats_quantile_from_sorted_data(y, 1, 97, p),
+			   1e-9);
+	return 0;
+}
+
+static int t_stats_mean_ci(void)
+{
+	struct ukf_ci ci;
+	double x[] = {30, 33, 36};
+	ukf_stats_mean_ci(x, 3, 0.95, &ci);
+	CHECK(ci.n == 3);
+	CHECK_NEAR(ci.mean, 33, 1e-12);
+	CHECK_NEAR(ci.hi - ci.mean, T975_2 * 3 / sqrt(3), 1e-9);
+	CHECK_NEAR(ci.mean - ci.lo, T975_2 * 3 / sqrt(3), 1e-9);
+	/* NaN values are skipped, one value has no interval. */
+	double y[] = {NAN, 7, NAN};
+	ukf_stats_mean_ci(y, 3, 0.95, &ci);
+	CHECK(ci.n == 1);
+	CHECK_NEAR(ci.mean, 7, 0);
+	CHECK(isnan(ci.lo) && isnan(ci.hi));
+	ukf_stats_mean_ci(y, 0, 0.95, &ci);
+	CHECK(ci.n == 0 && isnan(ci.mean));
+	/* Identical values: zero-width interval. */
+	double z[] = {5, 5, 5, 5};
+	ukf_stats_mean_ci(z, 4, 0.95, &ci);
+	CHECK_NEAR(ci.lo, 5, 1e-12);
+	CHECK_NEAR(ci.hi, 5, 1e-12);
+	return 0;
+}
+
+static int t_stats_quantile_ci(void)
+{
+	struct ukf_ci ci;
+	double x[100];
+	for (int i = 0; i < 100; i++)
+		x[i] = i + 1; /* x(k) = k */
+	/* n = 100, median: the textbook ranks 40 and 61 (coverage 0.965). */
+	ukf_stats_quantile_ci(x, 100, 0.5, 0.95, &ci);
+	CHECK_NEAR(ci.mean, 50.5, 1e-12);
+	CHECK_NEAR(ci.lo, 40, 0);
+	CHECK_NEAR(ci.hi, 61, 0);
+	/* n = 5: no distribution-free 95% interval for the median. */
+	ukf_stats_quantile_ci(x, 5, 0.5, 0.95, &ci);
+	CHECK(isnan(ci.lo) && isnan(ci.hi));
+	/* n = 6: the whole sample, [x(1), x(6)], coverage 31/32. */
+	ukf_stats_quantile_ci(x, 6, 0.5, 0.95, &ci);
+	CHECK_NEAR(ci.lo, 1, 0);
+	CHECK_NEAR(ci.hi, 6, 0);
+	/* p99 of 100 values: no upper bound within the sample. */
+	ukf_stats_quantile_ci(x, 100, 0.99, 0.95, &ci);
+	CHECK(isnan(ci.hi));
+	CHECK(ci.lo >= 90 && ci.lo <= 99);
+	/* Coverage really is at least 95% by the binomial formula. */
+	ukf_stats_quantile_ci(x, 100, 0.95, 0.95, &ci);
+	CHECK(ci.lo < 95.95 && ci.hi > 95.05);
+	return 0;
+}
+
+/* ---- writing ---- */
+
+static int t_roundtrip(void)
+{
+	char err[512];
+	const char *path = tpath("rt.db");
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	struct ukf_run_info ri = run_info("placement=random", UINT64_MAX, 7);
+	int64_t run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	struct ukf_record r = record(42, UKF_START_FORK, 3.5);
+	r.parent = 41;
+	r.origin = 3;
+	r.node = 5;
+	r.remote = 1;
+	r.template_fetched = 1;
+	r.delta_bytes = 1ULL << 40;
+	r.dirty_pages = 256;
+	CHECK(ukf_db_instance(db, run, &r) == 0);
+	struct ukf_record f = record(43, UKF_START_UNKNOWN, 0);
+	f.node = UKF_NODE_NONE;
+	f.t_ready = UKF_NS_NEVER;
+	f.t_start = UKF_NS_NEVER;
+	f.status = UKF_STATUS_FAILED;
+	f.fail_reason = "no capacity";
+	f.app_name = NULL;
+	CHECK(ukf_db_instance(db, run, &f) == 0);
+	struct ukf_db_sample s = {.t = 5 * UKF_MS,
+				  .node = 1,
+				  .instances = 3,
+				  .vcpus_used = 2,
+				  .mem_used = 64ULL << 20,
+				  .cache_used = 4ULL << 30,
+				  .templates = "web,db"};
+	CHECK(ukf_db_sample(db, run, &s) == 0);
+	CHECK(ukf_db_run_commit(db, run, 1.25, 12345, 99 * UKF_S) == 0);
+	ukf_db_close(&db);
+	CHECK(db == NULL);
+
+	CHECK(sql_int(path, "SELECT count(*) FROM runs") == 1);
+	CHECK(sql_int(path, "SELECT seed = -1 AND rep = 7 AND events = 12345 "
+			    "AND sim_end_ns = 99000000000 AND wall_s = 1.25 "
+			    "AND kind = 'scenario' AND config = "
+			    "'placement=random' AND backend = 'sim' AND "
+			    "settings_json = '{\"nodes\":2}' AND "
+			    "scenario_hash = '0123456789abcdef0123' AND "
+			    "started_unix_ns = 1700000000000000000 AND "
+			    "version = '" UKF_VERSION "' FROM runs") == 1);
+	CHECK(sql_int(path,
+		      "SELECT parent = 41 AND app = 'web' AND app_id = 1 AND "
+		      "origin = 3 AND node = 5 AND start = 'fork' AND "
+		      "start_code = 2 AND remote = 1 AND template_fetched = 1 "
+		      "AND template_made = 0 AND delta_bytes = 1099511627776 "
+		      "AND dirty_pages = 256 AND t_request = 1000000000 AND "
+		      "t_placed = 1000000010 AND t_start = 1000000020 AND "
+		      "t_ready = 1003500000 AND t_exit = 2000000000 AND "
+		      "status = 0 AND fail_reason IS NULL "
+		      "FROM instances WHERE id = 42") == 1);
+	CHECK(sql_int(path, "SELECT node IS NULL AND t_ready IS NULL AND "
+			    "t_start IS NULL AND start = 'unknown' AND "
+			    "start_code = 3 AND status = -1000 AND "
+			    "fail_reason = 'no capacity' AND app IS NULL "
+			    "FROM instances WHERE id = 43") == 1);
+	CHECK(sql_int(path, "SELECT t = 5000000 AND node = 1 AND instances = 3 "
+			    "AND vcpus_used = 2 AND mem_used = 67108864 AND "
+			    "cache_used = 4294967296 AND templates = 'web,db' "
+			    "FROM samples") == 1);
+	CHECK(sql_int(path, "PRAGMA journal_mode") != -999999);
+
+	/* Reopen the same file: a second run is appended. */
+	db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	struct ukf_run_info bi = {.kind = "bootbench",
+				  .scenario = "qemu -kernel hello",
+				  .backend = "external"};
+	run = ukf_db_run_begin(db, &bi);
+	CHECK(run > 1);
+	struct ukf_db_boot b = {.index = 3,
+				.t_launch = 10,
+				.t_first_output = 20,
+				.t_marker = 30,
+				.t_exit = -1,
+				.status = -1,
+				.ok = 1,
+				.cpu_s = 0.5,
+				.peak_rss_bytes = 1 << 20,
+				.mode = "external",
+				.last_output = "UKF-READY\n"};
+	CHECK(ukf_db_boot(db, run, &b) == 0);
+	CHECK(ukf_db_run_commit(db, run, 0.1, 0, UKF_NS_NEVER) == 0);
+	ukf_db_close(&db);
+	CHECK(sql_int(path, "SELECT count(*) FROM runs") == 2);
+	CHECK(sql_int(path, "SELECT idx = 3 AND t_launch = 10 AND "
+			    "t_first_output = 20 AND t_marker = 30 AND "
+			    "t_exit IS NULL AND status = -1 AND ok = 1 AND "
+			    "cpu_s = 0.5 AND peak_rss_bytes = 1048576 AND "
+			    "mode = 'external' AND last_output = "
+			    "'UKF-READY' || char(10) FROM boots") == 1);
+	CHECK(sql_int(path, "SELECT sim_end_ns IS NULL FROM runs WHERE "
+			    "kind = 'bootbench'") == 1);
+	/* The file is versioned. */
+	CHECK(sql_int(path, "SELECT value FROM meta WHERE key = "
+			    "'schema_version'") == 1);
+	return 0;
+}
+
+static int t_abort_leaves_nothing(void)
+{
+	char err[512];
+	const char *path = tpath("abort.db");
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	struct ukf_run_info ri = run_info("a", 1, 0);
+	int64_t run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	for (ukf_id_t i = 1; i <= 1000; i++) {
+		struct ukf_record r = record(i, UKF_START_COLD, 1);
+		CHECK(ukf_db_instance(db, run, &r) == 0);
+	}
+	struct ukf_db_sample s = {.t = 1};
+	CHECK(ukf_db_sample(db, run, &s) == 0);
+	ukf_db_run_abort(db, run);
+	CHECK(sql_int(path, "SELECT count(*) FROM runs") == 0);
+	CHECK(sql_int(path, "SELECT count(*) FROM instances") == 0);
+	CHECK(sql_int(path, "SELECT count(*) FROM samples") == 0);
+	/* Writing after the abort works; the old run id is gone. */
+	CHECK(ukf_db_instance(db, run, &(struct ukf_record){.id = 1}) < 0);
+	run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	struct ukf_record r = record(1, UKF_START_COLD, 1);
+	CHECK(ukf_db_instance(db, run, &r) == 0);
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	/* Closing with a run open drops it too. */
+	int64_t open_run = ukf_db_run_begin(db, &ri);
+	CHECK(open_run > 0);
+	CHECK(ukf_db_instance(db, open_run, &r) == 0);
+	ukf_db_close(&db);
+	CHECK(sql_int(path, "SELECT count(*) FROM runs") == 1);
+	CHECK(sql_int(path, "SELECT count(*) FROM instances") == 1);
+	/* A duplicate instance id fails the row, not the process. */
+	db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	run = ukf_db_run_begin(db, &ri);
+	CHECK(ukf_db_instance(db, run, &r) == 0);
+	CHECK(ukf_db_instance(db, run, &r) < 0);
+	CHECK(strstr(ukf_db_error(db), "UNIQUE") != NULL);
+	ukf_db_run_abort(db, run);
+	ukf_db_close(&db);
+	CHECK(sql_int(path, "SELECT count(*) FROM runs") == 1);
+	return 0;
+}
+
+static int t_crash_leaves_nothing(void)
+{
+	char err[512];
+	const char *path = tpath("crash.db");
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	struct ukf_run_info ri = run_info("a", 1, 0);
+	int64_t run = ukf_db_run_begin(db, &ri);
+	struct ukf_record r = record(1, UKF_START_COLD, 1);
+	CHECK(ukf_db_instance(db, run, &r) == 0);
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	ukf_db_close(&db);
+
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		/* A writer killed in the middle of a big run. */
+		ukf_db_t *c = ukf_db_open(path, err, sizeof err);
+		if (!c)
+			_exit(3);
+		int64_t cr = ukf_db_run_begin(c, &ri);
+		for (ukf_id_t i = 1; i <= 200000; i++) {
+			struct ukf_record x = record(i, UKF_START_COLD, 1);
+			if (ukf_db_instance(c, cr, &x) < 0)
+				_exit(4);
+		}
+		raise(SIGKILL);
+		_exit(5);
+	}
+	int st;
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	CHECK(sql_int(path, "SELECT count(*) FROM runs") == 1);
+	CHECK(sql_int(path, "SELECT count(*) FROM instances") == 1);
+	CHECK(sql_int(path, "PRAGMA integrity_check") != -999999);
+	/* The file stays usable for the next run. */
+	db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	CHECK(ukf_db_instance(db, run, &r) == 0);
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	ukf_db_close(&db);
+	CHECK(sql_int(path, "SELECT count(*) FROM runs") == 2);
+	return 0;
+}
+
+/*
+ * The reader side of reader_while_writing, in its own process (exec'ed):
+ * `--reader DB RUNS`: the report must see exactly RUNS runs, at once.
+ */
+static int reader_main(const char *path, long runs)
+{
+	char err[512], *text = NULL;
+	int rc = report_str(path, 1, &text, err, sizeof err);
+	if (rc != 0) {
+		fprintf(stderr, "reader: %s\n", err);
+		return 10;
+	}
+	if (!json_valid(text) || jnum(text, "$.runs") != (double)runs) {
+		fprintf(stderr, "reader: expected %ld runs:\n%s\n", runs, text);
+		return 11;
+	}
+	free(text);
+	return 0;
+}
+
+static int run_reader(const char *path, long runs)
+{
+	char n[32];
+	snprintf(n, sizeof n, "%ld", runs);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execl(self_exe, self_exe, "--reader", path, n, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static int t_reader_while_writing(void)
+{
+	char err[512];
+	const char *path = tpath("wal.db");
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	struct ukf_run_info ri = run_info("a", 1, 0);
+	int64_t run = ukf_db_run_begin(db, &ri);
+	struct ukf_record r = record(1, UKF_START_COLD, 1);
+	CHECK(ukf_db_instance(db, run, &r) == 0);
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+
+	/* A second run is being written: the reader sees the first only. */
+	run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	for (ukf_id_t i = 1; i <= 50000; i++) {
+		struct ukf_record x = record(i, UKF_START_COLD, 2);
+		CHECK(ukf_db_instance(db, run, &x) == 0);
+	}
+	CHECK(run_reader(path, 1) == 0);
+	/* The writer carries on after the reader. */
+	struct ukf_record x = record(50001, UKF_START_COLD, 2);
+	CHECK(ukf_db_instance(db, run, &x) == 0);
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	CHECK(run_reader(path, 2) == 0);
+	ukf_db_close(&db);
+	CHECK(sql_int(path, "PRAGMA journal_mode") != -999999);
+	sqlite3 *sq;
+	sqlite3_open(path, &sq);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(sq, "PRAGMA journal_mode", -1, &st, NULL);
+	CHECK(sqlite3_step(st) == SQLITE_ROW);
+	CHECK(!strcmp((const char *)sqlite3_column_text(st, 0), "wal"));
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	return 0;
+}
+
+static int t_one_run_at_a_time(void)
+{
+	char err[512];
+	ukf_db_t *db = ukf_db_open(tpath("one.db"), err, sizeof err);
+	CHECK(db);
+	struct ukf_run_info ri = run_info("a", 1, 0);
+	struct ukf_record r = record(1, UKF_START_COLD, 1);
+	/* No run open yet. */
+	CHECK(ukf_db_instance(db, 1, &r) < 0);
+	CHECK_HAS(ukf_db_error(db), "no run is open");
+	CHECK(ukf_db_run_commit(db, 1, 0, 0, 0) < 0);
+	int64_t run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	CHECK(ukf_db_run_begin(db, &ri) < 0);
+	CHECK_HAS(ukf_db_error(db), "still open");
+	CHECK(ukf_db_instance(db, run + 1, &r) < 0);
+	CHECK_HAS(ukf_db_error(db), "not the open run");
+	ukf_db_run_abort(db, run + 1); /* not the open run: ignored */
+	CHECK(ukf_db_instance(db, run, &r) == 0);
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	ukf_db_close(&db);
+	CHECK(sql_int(tpath("one.db"), "SELECT count(*) FROM instances") == 1);
+	return 0;
+}
+
+static int t_bad_inputs_api(void)
+{
+	char err[512];
+	err[0] = 0;
+	CHECK(ukf_db_open(NULL, err, sizeof err) == NULL);
+	CHECK_HAS(err, "no database path");
+	CHECK(ukf_db_open(tmpdir, err, sizeof err) == NULL);
+	CHECK_HAS(err, "not a regular file");
+	CHECK(ukf_db_open(tpath("no/such/dir.db"), err, sizeof err) == NULL);
+	CHECK_HAS(err, "cannot open");
+	const char *txt = tpath("text.db");
+	char junk[4096];
+	memset(junk, 'x', sizeof junk);
+	CHECK(write_file(txt, junk, sizeof junk) == 0);
+	CHECK(ukf_db_open(txt, err, sizeof err) == NULL);
+	CHECK_HAS(err, "not a SQLite database");
+	/* A foreign SQLite file is refused and left untouched. */
+	const char *foreign = tpath("foreign.db");
+	CHECK(sql_exec(foreign, "CREATE TABLE t(x); INSERT INTO t VALUES(1)") ==
+	      0);
+	CHECK(ukf_db_open(foreign, err, sizeof err) == NULL);
+	CHECK_HAS(err, "not a ukfork results database");
+	CHECK(sql_int(foreign, "SELECT count(*) FROM sqlite_schema") == 1);
+	CHECK(access(tpath("foreign.db-wal"), F_OK) != 0);
+	/* Bad run descriptions. */
+	ukf_db_t *db = ukf_db_open(tpath("bad.db"), err, sizeof err);
+	CHECK(db);
+	CHECK(ukf_db_run_begin(db, NULL) < 0);
+	CHECK_HAS(ukf_db_error(db), "without a kind");
+	struct ukf_run_info ri = run_info("a", 1, 0);
+	ri.kind = "weird";
+	CHECK(ukf_db_run_begin(db, &ri) < 0);
+	CHECK_HAS(ukf_db_error(db), "unknown run kind 'weird'");
+	ri = run_info("a", 1, 0);
+	ri.settings_json = "{nodes: 2";
+	CHECK(ukf_db_run_begin(db, &ri) < 0);
+	CHECK_HAS(ukf_db_error(db), "CHECK constraint");
+	/* Still usable after the refusals. */
+	ri = run_info("a", 1, 0);
+	int64_t run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	CHECK(ukf_db_instance(db, run, NULL) < 0);
+	CHECK(ukf_db_sample(db, run, NULL) < 0);
+	CHECK(ukf_db_boot(db, run, NULL) < 0);
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	ukf_db_close(&db);
+	ukf_db_close(&db); /* closing twice is harmless */
+	ukf_db_close(NULL);
+	CHECK(!strcmp(ukf_db_error(NULL), "no database"));
+	CHECK(ukf_db_run_begin(NULL, &ri) < 0);
+	return 0;
+}
+
+/* ---- report ---- */
+
+/*
+ * The hand-made database: configurations A and B, 3 replications each
+ * (seeds 1..3, paired), and C with one unpaired run. Run r of A has 5 ready
+ * instances with latencies {10,20,30,40,50} + 3r ms (mean 30+3r, p50
+ * 30+3r, p95 48+3r, p99 49.6+3r), one cold, two template, two forks, one
+ * remote, plus one failed instance; memory samples average 200+10r MiB.
+ * B is A with the largest latency raised by k = {5, 10, 30}: paired
+ * differences of the mean k/5 = {1, 2, 6}, of p95 0.8k = {4, 8, 24}.
+ */
+static int make_known_db(const char *path)
+{
+	char err[512];
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	if (!db)
+		return -1;
+	const double k[3] = {5, 10, 30};
+	const char *cfg[3] = {"placement=A", "placement=B", "placement=C"};
+	for (int c = 0; c < 3; c++) {
+		for (int rep = 0; rep < (c == 2 ? 1 : 3); rep++) {
+			struct ukf_run_info ri =
+				run_info(cfg[c], c == 2 ? 7 : rep + 1, rep);
+			int64_t run = ukf_db_run_begin(db, &ri);
+			if (run < 0)
+				return -1;
+			const enum ukf_start st[5] = {
+				UKF_START_COLD, UKF_START_TEMPLATE,
+				UKF_START_TEMPLATE, UKF_START_FORK,
+				UKF_START_FORK};
+			for (int i = 0; i < 5; i++) {
+				double lat = 10.0 * (i + 1) + 3 * rep;
+				if (c == 1 && i == 4)
+					lat += k[rep];
+				struct ukf_record r =
+					record(i + 1, st[i], lat);
+				r.remote = i == 3;
+				r.parent = i >= 3 ? 1 : 0;
+				if (ukf_db_instance(db, run, &r) < 0)
+					return -1;
+			}
+			struct ukf_record f = record(6, UKF_START_UNKNOWN, 0);
+			f.t_ready = UKF_NS_NEVER;
+			f.status = UKF_STATUS_FAILED;
+			f.fail_reason = "no capacity";
+			if (ukf_db_instance(db, run, &f) < 0)
+				return -1;
+			for (int t = 0; t < 2; t++) {
+				uint64_t mib = 1 << 20;
+				struct ukf_db_sample s0 = {
+					.t = t * UKF_S,
+					.node = 0,
+					.mem_used = (uint64_t)(t ? 200 : 100) *
+							    mib +
+						    10 * rep * mib};
+				struct ukf_db_sample s1 = {.t = t * UKF_S,
+							   .node = 1,
+							   .mem_used =
+								   50 * mib};
+				if (ukf_db_sample(db, run, &s0) < 0 ||
+				    ukf_db_sample(db, run, &s1) < 0)
+					return -1;
+			}
+			if (ukf_db_run_commit(db, run, 0.5, 100, UKF_S) < 0)
+				return -1;
+		}
+	}
+	ukf_db_close(&db);
+	return 0;
+}
+
+static int t_report_known_values(void)
+{
+	char err[512], *j = NULL;
+	const char *path = tpath("known.db");
+	CHECK(make_known_db(path) == 0);
+	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
+	CHECK(json_valid(j));
+	double hw3 = T975_2 * 3 / sqrt(3); /* sd of {30,33,36} is 3 */
+	CHECK_NEAR(jnum(j, "$.runs"), 7, 0);
+	const char *a = "$.scenarios[0].configs[0]";
+	char p[256];
+#define AT(fmt) (snprintf(p, sizeof p, "%s." fmt, a), p)
+	CHECK_NEAR(jnum(j, AT("runs")), 3, 0);
+	CHECK_NEAR(jnum(j, AT("requests.mean")), 6, 1e-12);
+	CHECK_NEAR(jnum(j, AT("requests.ci95_lo")), 6, 1e-12);
+	CHECK_NEAR(jnum(j, AT("latency_mean_ms.mean")), 33, 1e-9);
+	CHECK_NEAR(jnum(j, AT("latency_mean_ms.ci95_lo")), 33 - hw3, 1e-6);
+	CHECK_NEAR(jnum(j, AT("latency_mean_ms.ci95_hi")), 33 + hw3, 1e-6);
+	CHECK_NEAR(jnum(j, AT("latency_p50_ms.mean")), 33, 1e-9);
+	CHECK_NEAR(jnum(j, AT("latency_p95_ms.mean")), 51, 1e-9);
+	CHECK_NEAR(jnum(j, AT("latency_p95_ms.ci95_hi")), 51 + hw3, 1e-6);
+	CHECK_NEAR(jnum(j, AT("latency_p99_ms.mean")), 52.6, 1e-9);
+	CHECK_NEAR(jnum(j, AT("cold_fraction.mean")), 1.0 / 6, 1e-12);
+	CHECK_NEAR(jnum(j, AT("template_fraction.mean")), 2.0 / 6, 1e-12);
+	CHECK_NEAR(jnum(j, AT("fork_fraction.mean")), 2.0 / 6, 1e-12);
+	CHECK_NEAR(jnum(j, AT("remote_fraction.mean")), 1.0 / 6, 1e-12);
+	CHECK_NEAR(jnum(j, AT("failures.mean")), 1, 0);
+	CHECK_NEAR(jnum(j, AT("mean_memory_mib.mean")), 210, 1e-9);
+	CHECK_NEAR(jnum(j, AT("mean_memory_mib.ci95_hi")),
+		   210 + T975_2 * 10 / sqrt(3), 1e-6);
+	CHECK_NEAR(jnum(j, AT("per_run[1].latency_p95_ms")), 51, 1e-9);
+	CHECK_NEAR(jnum(j, AT("per_run[2].seed")), 3, 0);
+	/* B: mean latency = 33 + mean(k)/5 = 36. */
+	CHECK_NEAR(jnum(j, "$.scenarios[0].configs[1].latency_mean_ms.mean"),
+		   36, 1e-9);
+	/* Paired differences B - A: {1,2,6} and {4,8,24}, sd sqrt(7), 4sqrt(7). */
+	const char *d = "$.scenarios[0].comparisons[0]";
+	a = d;
+	double hwd = T975_2 * sqrt(7) / sqrt(3);
+	char s[128];
+	CHECK(!strcmp(jstr(j, AT("config"), s, sizeof s), "placement=B"));
+	CHECK(!strcmp(jstr(j, AT("baseline"), s, sizeof s), "placement=A"));
+	CHECK_NEAR(jnum(j, AT("pairs")), 3, 0);
+	CHECK_NEAR(jnum(j, AT("diff_latency_mean_ms.mean")), 3, 1e-9);
+	CHECK_NEAR(jnum(j, AT("diff_latency_mean_ms.ci95_lo")), 3 - hwd, 1e-6);
+	CHECK_NEAR(jnum(j, AT("diff_latency_mean_ms.ci95_hi")), 3 + hwd, 1e-6);
+	CHECK_NEAR(jnum(j, AT("diff_latency_p95_ms.mean")), 12, 1e-9);
+	CHECK_NEAR(jnum(j, AT("diff_latency_p95_ms.ci95_hi")), 12 + 4 * hwd,
+		   1e-6);
+	/* C shares no seed with A: no pairs, no figures. */
+	a = "$.scenarios[0].comparisons[1]";
+	CHECK_NEAR(jnum(j, AT("pairs")), 0, 0);
+	CHECK(isnan(jnum(j, AT("diff_latency_mean_ms.mean"))));
+	/* One run: figures without an interval. */
+	a = "$.scenarios[0].configs[2]";
+	CHECK_NEAR(jnum(j, AT("latency_mean_ms.mean")), 30, 1e-9);
+	CHECK(isnan(jnum(j, AT("latency_mean_ms.ci95_lo"))));
+#undef AT
+	free(j);
+	return 0;
+}
+
+static int t_report_text(void)
+{
+	char err[512], *t = NULL;
+	const char *path = tpath("text.db");
+	CHECK(make_known_db(path) == 0);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == 0);
+	CHECK_HAS(t, "7 runs");
+	CHECK_HAS(t, "Hyndman-Fan type 7");
+	CHECK_HAS(t, "scripts/examples/test.lua");
+	CHECK_HAS(t, "placement=A");
+	char want[64];
+	snprintf(want, sizeof want, "33.00 ±%.2f", T975_2 * 3 / sqrt(3));
+	CHECK_HAS(t, want);
+	CHECK_HAS(t, "51.00 ±");
+	CHECK_HAS(t, "0.167 ±0.000");
+	CHECK_HAS(t, "210.0 ±");
+	CHECK_HAS(t, "paired differences against placement=A");
+	snprintf(want, sizeof want, "3.000 [%.3f, %.3f]",
+		 3 - T975_2 * sqrt(7) / sqrt(3), 3 + T975_2 * sqrt(7) / sqrt(3));
+	CHECK_HAS(t, want);
+	/* The configuration table is aligned: every row has one width. */
+	char *tab = strstr(t, "\n== scenario");
+	CHECK(tab);
+	tab = strchr(tab + 1, '\n') + 1;
+	size_t w0 = 0, rows = 0;
+	for (char *line = tab; *line && *line != '\n';) {
+		char *nl = strchr(line, '\n');
+		size_t w = 0;
+		for (char *c = line; c < nl; c++)
+			w += ((unsigned char)*c & 0xC0) != 0x80;
+		if (rows == 0)
+			w0 = w;
+		CHECK(w == w0);
+		rows++;
+		line = nl + 1;
+	}
+	CHECK(rows == 13); /* header, runs, 11 figures */
+	free(t);
+	return 0;
+}
+
+static int t_report_json(void)
+{
+	char err[512], *j = NULL;
+	const char *path = tpath("json.db");
+	CHECK(make_known_db(path) == 0);
+	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
+	CHECK(json_valid(j));
+	/* Also with Python's parser when there is one. */
+	if (system("python3 -c '' 2>/dev/null") == 0) {
+		const char *out = tpath("report.json");
+		CHECK(write_file(out, j, strlen(j)) == 0);
+		char cmd[1024];
+		snprintf(cmd, sizeof cmd,
+			 "python3 -m json.tool '%s' > /dev/null", out);
+		CHECK(system(cmd) == 0);
+	}
+	char s[256];
+	CHECK(!strcmp(jstr(j, "$.scenarios[0].scenario", s, sizeof s),
+		      "scripts/examples/test.lua"));
+	CHECK_NEAR(jnum(j, "$.schema_version"), 1, 0);
+	CHECK(strstr(jstr(j, "$.quantile_method", s, sizeof s), "type 7"));
+	free(j);
+	return 0;
+}
+
+/* 10 boots: 0..7 reach the marker (i+1 ms after launch at i ms), 8 and 9
+ * fail with awkward last output. */
+static int make_boot_db(const char *path)
+{
+	char err[512];
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	if (!db)
+		return -1;
+	struct ukf_run_info ri = {.kind = "bootbench",
+				  .scenario = "qemu-system-x86_64 -M microvm",
+				  .config = "qemu-kvm",
+				  .backend = "external",
+				  .version = UKF_VERSION};
+	int64_t run = ukf_db_run_begin(db, &ri);
+	if (run < 0)
+		return -1;
+	for (int i = 0; i < 10; i++) {
+		int ok = i < 8;
+		struct ukf_db_boot b = {
+			.index = i,
+			.t_launch = i * UKF_MS,
+			.t_first_output = i * UKF_MS + 100,
+			.t_marker = ok ? (2 * i + 1) * UKF_MS : -1,
+			.t_exit = ok ? (2 * i + 2) * UKF_MS : -1,
+			.status = ok ? 0 : -1,
+			.ok = ok,
+			.cpu_s = 0.25,
+			.peak_rss_bytes = (uint64_t)(i + 1) << 20,
+			.mode = "external",
+			.last_output = i == 8 ? "panic: \"oops\"\\ at\n\tline 2"
+					      : i == 9 ? "bad \xff byte \x01"
+						       : "UKF-READY"};
+		if (ukf_db_boot(db, run, &b) < 0)
+			return -1;
+	}
+	if (ukf_db_run_commit(db, run, 0.1, 0, UKF_NS_NEVER) < 0)
+		return -1;
+	ukf_db_close(&db);
+	return 0;
+}
+
+static int t_report_bootbench(void)
+{
+	char err[512], *j = NULL, *t = NULL, s[256];
+	const char *path = tpath("boot.db");
+	CHECK(make_boot_db(path) == 0);
+	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
+	CHECK(json_valid(j));
+	CHECK_NEAR(jnum(j, "$.bootbench[0].count"), 10, 0);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].failed"), 2, 0);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].median_ms"), 4.5, 1e-9);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].median_ci95_ms[0]"), 1, 1e-9);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].median_ci95_ms[1]"), 8, 1e-9);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].p95_ms"), 7.65, 1e-9);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].p99_ms"), 7.93, 1e-9);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].max_ms"), 8, 1e-9);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].launch_rate"), 8 / 0.015, 1e-6);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].peak_rss_max_bytes"), 10 << 20, 0);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].failures[0].index"), 8, 0);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].failures[0].status"), -1, 0);
+	CHECK(!strcmp(jstr(j, "$.bootbench[0].failures[0].last_output", s,
+			   sizeof s),
+		      "panic: \"oops\"\\ at\n\tline 2"));
+	CHECK(!strcmp(jstr(j, "$.bootbench[0].failures[1].last_output", s,
+			   sizeof s),
+		      "bad \xef\xbf\xbd byte \x01"));
+	CHECK(!strcmp(jstr(j, "$.bootbench[0].mode", s, sizeof s),
+		      "external"));
+	free(j);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == 0);
+	CHECK_HAS(t, "bootbench runs");
+	CHECK_HAS(t, "order-statistic");
+	CHECK_HAS(t, "4.500 [1.000, 8.000]");
+	CHECK_HAS(t, "qemu-kvm");
+	CHECK_HAS(t, "failures of run 1:");
+	CHECK_HAS(t, "#8 status -1, last output: \"panic: \\\"oops\\\"\\\\ at"
+		     "\\n\\tline 2\"");
+	CHECK_HAS(t, "#9 status -1, last output: \"bad \\xff byte \\x01\"");
+	free(t);
+	return 0;
+}
+
+static int t_report_missing_file(void)
+{
+	char err[512], *t = NULL;
+	CHECK(report_str(tpath("nope.db"), 0, &t, err, sizeof err) == -1);
+	CHECK_HAS(err, "nope.db");
+	CHECK_HAS(err, "No such file");
+	CHECK(access(tpath("nope.db"), F_OK) != 0); /* not created */
+	free(t);
+	CHECK(ukf_report(NULL, 0, stdout, err, sizeof err) == -1);
+	return 0;
+}
+
+static int t_report_not_a_database(void)
+{
+	char err[512], *t = NULL;
+	const char *path = tpath("notes.txt");
+	char junk[2000];
+	memset(junk, 'z', sizeof junk);
+	CHECK(write_file(path, junk, sizeof junk) == 0);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == -1);
+	CHECK_HAS(err, "not a SQLite database");
+	free(t);
+	CHECK(report_str(tmpdir, 0, &t, err, sizeof err) == -1);
+	CHECK_HAS(err, "not a regular file");
+	free(t);
+	return 0;
+}
+
+static int t_report_foreign_sqlite(void)
+{
+	char err[512], *t = NULL;
+	const char *path = tpath("other.db");
+	CHECK(sql_exec(path, "CREATE TABLE runs(id INTEGER PRIMARY KEY);"
+			     "INSERT INTO runs VALUES (1)") == 0);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == -1);
+	CHECK_HAS(err, "not a ukfork results database");
+	free(t);
+	/* A meta table of somebody else's. */
+	const char *p2 = tpath("other2.db");
+	CHECK(sql_exec(p2, "CREATE TABLE meta(key, value);") == 0);
+	CHECK(report_str(p2, 0, &t, err, sizeof err) == -1);
+	CHECK_HAS(err, "not a ukfork results database");
+	free(t);
+	return 0;
+}
+
+static int t_report_newer_schema(void)
+{
+	char err[512], *t = NULL;
+	const char *path = tpath("newer.db");
+	CHECK(make_known_db(path) == 0);
+	CHECK(sql_exec(path, "UPDATE meta SET value = '99' WHERE key = "
+			     "'schema_version'") == 0);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == -1);
+	CHECK_HAS(err, "schema version 99 is newer");
+	free(t);
+	CHECK(ukf_db_open(path, err, sizeof err) == NULL);
+	CHECK_HAS(err, "schema version 99 is newer");
+	return 0;
+}
+
+static int t_report_empty_file(void)
+{
+	char err[512], *t = NULL;
+	const char *path = tpath("empty.db");
+	CHECK(write_file(path, "", 0) == 0);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == -1);
+	CHECK_HAS(err, "empty file");
+	free(t);
+	/* A SQLite file with a header but no tables. */
+	const char *p2 = tpath("blank.db");
+	CHECK(sql_exec(p2, "PRAGMA user_version = 3") == 0);
+	CHECK(report_str(p2, 0, &t, err, sizeof err) == -1);
+	CHECK_HAS(err, "empty SQLite database");
+	free(t);
+	return 0;
+}
+
+static int t_report_empty_database(void)
+{
+	char err[512], *t = NULL;
+	const char *path = tpath("noruns.db");
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	ukf_db_close(&db);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == -1);
+	CHECK_HAS(err, "no runs recorded yet");
+	free(t);
+	CHECK(report_str(path, 1, &t, err, sizeof err) == -1);
+	free(t);
+	return 0;
+}
+
+static int t_report_json_escaping(void)
+{
+	char err[512], *j = NULL, s[256];
+	const char *path = tpath("esc.db");
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	const char *name = "we\"ird\\path\t\x01\x1f/é€😀\xc3(";
+	struct ukf_run_info ri = run_info("k=\"v\"\n", 1, 0);
+	ri.scenario = name;
+	int64_t run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	ukf_db_close(&db);
+	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
+	CHECK(json_valid(j));
+	CHECK(!strcmp(jstr(j, "$.scenarios[0].scenario", s, sizeof s),
+		      "we\"ird\\path\t\x01\x1f/é€😀\xef\xbf\xbd("));
+	CHECK(!strcmp(jstr(j, "$.scenarios[0].configs[0].config", s, sizeof s),
+		      "k=\"v\"\n"));
+	/* A run without instances reports no latency, zero failures. */
+	CHECK(isnan(jnum(j, "$.scenarios[0].configs[0].latency_mean_ms.mean")));
+	CHECK_NEAR(jnum(j, "$.scenarios[0].configs[0].requests.mean"), 0, 0);
+	free(j);
+	/* The text report survives the same strings. */
+	CHECK(report_str(path, 0, &j, err, sizeof err) == 0);
+	free(j);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} tests[] = {
+	{"stats_quantile", t_stats_quantile},
+	{"stats_mean_ci", t_stats_mean_ci},
+	{"stats_quantile_ci", t_stats_quantile_ci},
+	{"roundtrip", t_roundtrip},
+	{"abort_leaves_nothing", t_abort_leaves_nothing},
+	{"crash_leaves_nothing", t_crash_leaves_nothing},
+	{"reader_while_writing", t_reader_while_writing},
+	{"one_run_at_a_time", t_one_run_at_a_time},
+	{"bad_inputs_api", t_bad_inputs_api},
+	{"report_known_values", t_report_known_values},
+	{"report_text", t_report_text},
+	{"report_json", t_report_json},
+	{"report_bootbench", t_report_bootbench},
+	{"report_missing_file", t_report_missing_file},
+	{"report_not_a_database", t_report_not_a_database},
+	{"report_foreign_sqlite", t_report_foreign_sqlite},
+	{"report_newer_schema", t_report_newer_schema},
+	{"report_empty_file", t_report_empty_file},
+	{"report_empty_database", t_report_empty_database},
+	{"report_json_escaping", t_report_json_escaping},
+};
+
+static void cleanup(void)
+{
+	char cmd[600];
+	if (!tmpdir[0] || getenv("UKF_KEEP_TMP"))
+		return;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+static int run_one(size_t i)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/ukf-results-XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	int rc = tests[i].fn();
+	printf("%s %s\n", rc ? "FAIL" : "ok  ", tests[i].name);
+	cleanup();
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	size_t n = sizeof tests / sizeof tests[0];
+	self_exe = "/proc/self/exe";
+	static char exe[4096];
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (k > 0) {
+		exe[k] = 0;
+		self_exe = exe;
+	}
+	if (argc == 4 && !strcmp(argv[1], "--reader"))
+		return reader_main(argv[2], strtol(argv[3], NULL, 10));
+	if (argc == 3 && !strcmp(argv[1], "--run")) {
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(tests[i].name, argv[2]))
+				return run_one(i);
+		fprintf(stderr, "unknown test %s\n", argv[2]);
+		return 2;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (size_t i = 0; i < n; i++)
+			puts(tests[i].name);
+		return 0;
+	}
+	if (argc != 1) {
+		fprintf(stderr, "usage: %s [--run NAME | --list]\n", argv[0]);
+		return 2;
+	}
+	int fails = 0;
+	for (size_t i = 0; i < n; i++)
+		fails += run_one(i) != 0;
+	return fails ? 1 : 0;
+}
