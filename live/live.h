@@ -24,4 +24,31 @@ int ukf_live_create(struct ukf_world *world, const struct ukf_live_config *cfg,
 		    const struct ukf_world_sinks *sinks, char *err,
 		    size_t errlen);
 
+/*
+ * Appended by live/ (H7):
+ *
+ * World time is CLOCK_MONOTONIC minus the time the world was created, so a
+ * live run starts near 0 like a simulated one; backend events are stamped
+ * with world time when the monitor reports them, and guest deadlines the
+ * monitor reports (CLOCK_MONOTONIC, ukvm_now()) are converted to world time.
+ * The caller registers apps (ukf_engine_add_app on ops->engine) and then
+ * calls ukf_engine_start, as with the simulated world. An app whose image
+ * is "" boots ukf_live_image_path(app name). Node 0 is the only node:
+ * env->send delivers to node 0 through the loop, the directory is one view
+ * and publish applies at once. run() returns when no instance is alive and
+ * no world callback (`at`) or message is pending (engine timers alone do
+ * not keep an idle world running), when `until` passes, or when *stop is
+ * set.
+ */
+
+/*
+ * The default image of app `name`: $UKF_GUEST_DIR/NAME if that variable is
+ * set, else DIR/../guest/NAME where DIR holds the running executable
+ * (/proc/self/exe), also tried one and two levels further up (so test
+ * programs in build/tests/X/ find build/guest/NAME). Writes the first path
+ * that exists (or the first candidate if none does) into buf; returns 0,
+ * or -1 if it does not fit.
+ */
+int ukf_live_image_path(const char *name, char *buf, size_t cap);
+
 #endif /* UKF_LIVE_H */

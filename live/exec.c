@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/* exec.c - `ukfork exec`: spawn an app on the live world, stream its console. */
+#include "exec.h"
+#include "live.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct exec_state {
+	ukf_id_t root;
+	int done;
+	int64_t status;
+	char why[256];
+	volatile int stop;
+	int verbose;
+};
+
+static void ex_console(void *u, ukf_id_t id, const char *line, size_t len)
+{
+	struct exec_state *s = u;
+
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (id == s->root || s->root == 0)
+		printf("%.*s\n", (int)len, line);
+	else
+		printf("[%llu] %.*s\n", (unsigned long long)id, (int)len, line);
+	fflush(stdout);
+}
+
+static void ex_exit(void *u, ukf_id_t id, uint64_t tag, int64_t status)
+{
+	struct exec_state *s = u;
+
+	(void)tag;
+	if (id != s->root)
+		return;
+	s->done = 1;
+	s->status = status;
+	s->stop = 1;
+}
+
+static void ex_fail(void *u, ukf_id_t id, uint64_t tag, const char *why)
+{
+	struct exec_state *s = u;
+
+	(void)tag;
+	if (id != s->root) {
+		fprintf(stderr, "exec: instance %llu failed: %s\n",
+			(unsigned long long)id, why ? why : "(no reason)");
+		return;
+	}
+	s->done = 1;
+	s->status = UKF_STATUS_FAILED;
+	snprintf(s->why, sizeof(s->why), "%s", why ? why : "(no reason)");
+	s->stop = 1;
+}
+
+static void ex_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
+{
+	(void)u;
+	fprintf(stderr, "%10.3f ms n%u %s\n", (double)t / 1e6, node, line);
+}
+
+static void usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"usage: %s [--backend kvm] [--placement P] [--templates T] [--mem SIZE]\n"
+		"          [--timeout MS] [--trace] APP [ARGS...]\n"
+		"Run APP through the engine on this machine's KVM and stream its console\n"
+		"(children's lines prefixed by their instance id); exit with its status.\n"
+		"APP is a guest image name (looked up in the build's guest/ directory,\n"
+		"or $UKF_GUEST_DIR) or a path to one.\n",
+		prog);
+}
+
+int ukf_exec_main(int argc, char **argv)
+{
+	const char *prog = argc > 0 && argv[0] ? argv[0] : "exec";
+	const char *backend = "kvm", *placement = NULL, *templates = NULL;
+	const char *mem = NULL, *app_arg = NULL;
+	char args[UKF_APP_ARGS_MAX] = "", err[512] = "", kv[64] = "";
+	struct exec_state st = { 0 };
+	struct ukf_live_config cfg;
+	struct ukf_world_sinks sinks;
+	struct ukf_world world = { 0 };
+	struct ukf_app app;
+	ukf_ns_t timeout = 0, until;
+	size_t alen = 0;
+	int i, id, rc, trace = 0;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout, prog);
+			return 0;
+		}
+		if (!strcmp(a, "--trace")) {
+			trace = 1;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(a, "--backend") || !strcmp(a, "--placement") ||
+		    !strcmp(a, "--templates") || !strcmp(a, "--mem") ||
+		    !strcmp(a, "--timeout")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "%s: %s needs a value\n", prog, a);
+				return 2;
+			}
+			if (!strcmp(a, "--backend"))
+				backend = argv[++i];
+			else if (!strcmp(a, "--placement"))
+				placement = argv[++i];
+			else if (!strcmp(a, "--templates"))
+				templates = argv[++i];
+			else if (!strcmp(a, "--mem"))
+				mem = argv[++i];
+			else {
+				char *end;
+				double ms = strtod(argv[++i], &end);
+
+				if (*end || end == argv[i] || !(ms > 0) || ms > 1e9) {
+					fprintf(stderr, "%s: --timeout: expected milliseconds, got '%s'\n",
+						prog, argv[i]);
+					return 2;
+				}
+				timeout = (ukf_ns_t)(ms * 1e6);
+			}
+			continue;
+		}
+		fprintf(stderr, "%s: unknown option '%s' (try --help)\n", prog, a);
+		return 2;
+	}
+	if (i >= argc) {
+		fprintf(stderr, "%s: missing APP (try --help)\n", prog);
+		return 2;
+	}
+	if (strcmp(backend, "kvm")) {
+		fprintf(stderr, "%s: --backend: only 'kvm' can run a guest here (got '%s')\n",
+			prog, backend);
+		return 2;
+	}
+	app_arg = argv[i++];
+	for (; i < argc; i++) {
+		int w = snprintf(args + alen, sizeof(args) - alen, "%s%s",
+				 alen ? " " : "", argv[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(args) - alen) {
+			fprintf(stderr, "%s: arguments too long (max %zu bytes)\n", prog,
+				sizeof(args) - 1);
+			return 2;
+		}
+		alen += (size_t)w;
+	}
+	if (mem)
+		snprintf(kv, sizeof(kv), "mem=%s", mem);
+	{
+		const char *slash = strrchr(app_arg, '/');
+		const char *name = slash ? slash + 1 : app_arg;
+
+		if (!*name || ukf_app_parse(&app, name, kv, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: %s\n", prog,
+				*name ? err : "empty application name");
+			return 2;
+		}
+		if (slash) {
+			if (strlen(app_arg) >= sizeof(app.image)) {
+				fprintf(stderr, "%s: image path too long\n", prog);
+				return 2;
+			}
+			snprintf(app.image, sizeof(app.image), "%s", app_arg);
+		}
+	}
+
+	ukf_live_config_default(&cfg);
+	if (placement)
+		cfg.engine.placement = placement;
+	if (templates)
+		cfg.engine.templates = templates;
+	memset(&sinks, 0, sizeof(sinks));
+	sinks.hooks.on_console = ex_console;
+	sinks.hooks.on_exit = ex_exit;
+	sinks.hooks.on_fail = ex_fail;
+	sinks.hooks.u = &st;
+	sinks.u = &st;
+	if (trace)
+		sinks.log = ex_log;
+	if (ukf_live_create(&world, &cfg, &sinks, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 1;
+	}
+	id = ukf_engine_add_app(world.ops->engine(world.w), &app);
+	if (id < 0) {
+		fprintf(stderr, "%s: cannot register app '%s'\n", prog, app.name);
+		world.ops->destroy(&world.w);
+		return 1;
+	}
+	if (ukf_engine_start(world.ops->engine(world.w)) < 0) {
+		fprintf(stderr, "%s: the engine did not start\n", prog);
+		world.ops->destroy(&world.w);
+		return 1;
+	}
+	rc = ukf_engine_spawn(world.ops->engine(world.w), 0, (uint32_t)id, args, 0,
+			      &st.root);
+	if (rc < 0) {
+		fprintf(stderr, "%s: spawn %s: %s\n", prog, app.name, strerror(-rc));
+		world.ops->destroy(&world.w);
+		return 1;
+	}
+	until = timeout ? world.ops->now(world.w) + timeout : UKF_NS_NEVER;
+	if (world.ops->run(world.w, until, &st.stop, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		world.ops->destroy(&world.w);
+		return 1;
+	}
+	if (!st.done) {
+		fprintf(stderr, "%s: %s did not finish%s\n", prog, app.name,
+			timeout ? " before --timeout" : " (nothing left to run)");
+		world.ops->destroy(&world.w);
+		return 1;
+	}
+	world.ops->destroy(&world.w);
+	if (st.status == UKF_STATUS_FAILED) {
+		fprintf(stderr, "%s: %s failed: %s\n", prog, app.name, st.why);
+		return 1;
+	}
+	if (st.status < 0 || st.status > 255)
+		return 1;
+	return (int)st.status;
+}

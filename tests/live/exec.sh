@@ -1,0 +1,53 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# exec.sh - `ukfork exec` tests: exec.sh CASE UKF_EXEC BUILD_DIR (77 = skip).
+set -u
+case_=$1
+EX=$2
+BUILD=$3
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; cat "$T/out" "$T/err" 2>/dev/null; exit 1; }
+need_kvm() {
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: /dev/kvm missing or not accessible"; exit 77; }
+	[ -f "$BUILD/guest/$1" ] || { echo "SKIP: $BUILD/guest/$1 not built"; exit 77; }
+}
+case $case_ in
+hello)
+	need_kvm hello
+	UKF_GUEST_DIR=$BUILD/guest "$EX" --backend kvm hello >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 0 ] || fail "exit $r, want 0"
+	grep -qx 'UKF-READY' "$T/out" || fail "no UKF-READY line"
+	# by path, and a non-zero exit status passes through
+	"$EX" "$BUILD/guest/hello" >"$T/out" 2>"$T/err" || fail "by path: exit $?"
+	grep -qx 'UKF-READY' "$T/out" || fail "by path: no UKF-READY line"
+	;;
+fanout)
+	need_kvm fanout
+	UKF_GUEST_DIR=$BUILD/guest "$EX" --backend kvm fanout 4 100000 >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 0 ] || fail "exit $r, want 0"
+	grep -qx 'primes below 100000: 9592' "$T/out" || fail "wrong answer"
+	;;
+missing)
+	need_kvm hello
+	UKF_GUEST_DIR=$T "$EX" nosuchapp >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 1 ] || fail "missing image: exit $r, want 1"
+	[ -s "$T/err" ] || fail "missing image: no message"
+	;;
+badargs)
+	for args in "" "--bogus hello" "--backend sim hello" "--backend" \
+		"--timeout x hello" "--mem 12Q hello"; do
+		# shellcheck disable=SC2086
+		"$EX" $args >"$T/out" 2>"$T/err"
+		r=$?
+		[ $r = 2 ] || fail "'$args': exit $r, want 2"
+		[ -s "$T/err" ] || fail "'$args': no message"
+	done
+	"$EX" --help >"$T/out" || fail "--help"
+	;;
+*) echo "unknown case"; exit 1 ;;
+esac
+echo PASS

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/* live_test.c - self-tests of the live world: queue, timers, loop thread. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backends/kvm/ukvm.h"
+#include "live/evq.h"
+#include "live/live.h"
+
+#define SKIP 77
+#define CHECK(c)                                                          \
+	do {                                                              \
+		if (!(c)) {                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+				__LINE__, #c);                            \
+			return 1;                                         \
+		}                                                         \
+	} while (0)
+
+static const char *hello_path;
+
+static int need_kvm(void)
+{
+	char why[256];
+
+	if (!ukvm_available(why, sizeof(why))) {
+		printf("SKIP: KVM unavailable: %s\n", why);
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- evq: events pushed from other threads arrive whole and in order ---- */
+
+#define NTHR 4
+#define NPER 2000
+struct pusher {
+	ukf_evq_t *q;
+	int id;
+};
+
+static void *push_thread(void *arg)
+{
+	struct pusher *p = arg;
+	char data[32];
+	int i;
+
+	for (i = 0; i < NPER; i++) {
+		struct ukf_be_event ev = { .kind = UKF_BE_CONSOLE };
+
+		ev.inst = (ukf_id_t)p->id;
+		ev.status = i;
+		ev.len = (size_t)snprintf(data, sizeof(data), "t%d line %d", p->id, i);
+		ev.data = data;
+		ev.text = "reason";
+		ukf_evq_push(p->q, 0, &ev, 1000 + i);
+		/* overwrite the caller's buffer: the queue must have copied it */
+		memset(data, 'X', sizeof(data));
+	}
+	return NULL;
+}
+
+static int t_evq_threads(void)
+{
+	ukf_evq_t *q = ukf_evq_create();
+	pthread_t th[NTHR];
+	struct pusher ps[NTHR];
+	int next[NTHR] = { 0 }, got = 0, i;
+
+	CHECK(q);
+	for (i = 0; i < NTHR; i++) {
+		ps[i].q = q;
+		ps[i].id = i;
+		CHECK(pthread_create(&th[i], NULL, push_thread, &ps[i]) == 0);
+	}
+	while (got < NTHR * NPER) {
+		struct ukf_evq_item *it;
+		char want[32];
+
+		CHECK(ukf_evq_wait(q, 5LL * 1000000000) >= 0);
+		while ((it = ukf_evq_pop(q))) {
+			int t = (int)it->ev.inst;
+
+			CHECK(t >= 0 && t < NTHR);
+			CHECK(it->ev.status == next[t]);
+			snprintf(want, sizeof(want), "t%d line %d", t, next[t]);
+			CHECK(it->ev.len == strlen(want));
+			CHECK(!memcmp(it->ev.data, want, it->ev.len));
+			CHECK(!strcmp(it->ev.text, "reason"));
+			CHECK(it->ev.at == 1000 + next[t]);
+			next[t]++;
+			got++;
+			free(it);
+		}
+	}
+	for (i = 0; i < NTHR; i++)
+		pthread_join(th[i], NULL);
+	CHECK(!ukf_evq_pending(q));
+	CHECK(ukf_evq_wait(q, 1000000) == 0 || !ukf_evq_pending(q));
+	CHECK(ukf_evq_lost(q) == 0);
+	ukf_evq_destroy(&q);
+	CHECK(q == NULL);
+	return 0;
+}
+
+/* ---- bad configurations are refused with a message ---- */
+
+static int t_bad_config(void)
+{
+	struct ukf_live_config c;
+	struct ukf_world w = { 0 };
+	char err[256] = "";
+
+	ukf_live_config_default(&c);
+	c.engine.nodes = 3;
+	CHECK(ukf_live_create(&w, &c, NULL, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "1 node"));
+	ukf_live_config_default(&c);
+	c.backend = "xen";
+	err[0] = '\0';
+	CHECK(ukf_live_create(&w, &c, NULL, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "xen"));
+	CHECK(w.w == NULL);
+	return 0;
+}
+
+static int t_image_path(void)
+{
+	char buf[512];
+
+	setenv("UKF_GUEST_DIR", "/opt/guests", 1);
+	CHECK(ukf_live_image_path("hello", buf, sizeof(buf)) == 0);
+	CHECK(!strcmp(buf, "/opt/guests/hello"));
+	CHECK(ukf_live_image_path("hello", buf, 8) < 0);
+	unsetenv("UKF_GUEST_DIR");
+	CHECK(ukf_live_image_path("hello", buf, sizeof(buf)) == 0);
+	CHECK(strstr(buf, "/guest/hello"));
+	return 0;
+}
+
+/* ---- timers: order, equal times, until ---- */
+
+struct order {
+	int seq[16];
+	int n;
+	struct ukf_world *w;
+	ukf_ns_t late;
+};
+
+static void note(void *arg, uint64_t x)
+{
+	struct order *o = arg;
+
+	if (o->n < 16)
+		o->seq[o->n++] = (int)x;
+	if (x == 9) /* schedule from inside a callback, in the past: now */
+		o->w->ops->at(o->w->w, 0, note, o, 10);
+}
+
+static int t_timers_order(void)
+{
+	struct ukf_live_config c;
+	struct ukf_world w = { 0 };
+	struct order o = { .w = &w };
+	char err[256] = "";
+	ukf_ns_t t0, t1;
+
+	if (!need_kvm())
+		return SKIP;
+	ukf_live_config_default(&c);
+	CHECK(ukf_live_create(&w, &c, NULL, err, sizeof(err)) == 0);
+	CHECK(!strcmp(w.ops->name, "kvm"));
+	CHECK(ukf_engine_start(w.ops->engine(w.w)) == 0);
+	t0 = w.ops->now(w.w);
+	CHECK(t0 >= 0 && t0 < 10 * UKF_S);
+	CHECK(w.ops->at(w.w, t0 + 30 * UKF_MS, note, &o, 3) == 0);
+	CHECK(w.ops->at(w.w, t0 + 10 * UKF_MS, note, &o, 1) == 0);
+	CHECK(w.ops->at(w.w, t0 + 20 * UKF_MS, note, &o, 2) == 0);
+	CHECK(w.ops->at(w.w, t0 + 10 * UKF_MS, note, &o, 4) == 0); /* tie: after 1 */
+	CHECK(w.ops->at(w.w, t0 + 20 * UKF_MS, note, &o, 9) == 0);
+	CHECK(w.ops->at(w.w, t0 + 60 * UKF_S, note, &o, 99) == 0); /* past until */
+	CHECK(w.ops->run(w.w, t0 + 200 * UKF_MS, NULL, err, sizeof(err)) == 0);
+	t1 = w.ops->now(w.w);
+	CHECK(o.n == 6);
+	CHECK(o.seq[0] == 1 && o.seq[1] == 4 && o.seq[2] == 2 && o.seq[3] == 9 &&
+	      o.seq[4] == 10 && o.seq[5] == 3);
+	CHECK(t1 >= t0 + 200 * UKF_MS); /* until respected: 99 still pending */
+	CHECK(w.ops->events(w.w) >= 6);
+	w.ops->destroy(&w.w);
+	CHECK(w.w == NULL);
+	return 0;
+}
+
+/* idle world: run returns at once (no instance, nothing pending) */
+static int t_idle_returns(void)
+{
+	struct ukf_live_config c;
+	struct ukf_world w = { 0 };
+	char err[256] = "";
+	volatile int stop = 0;
+	struct order o = { .w = &w };
+
+	if (!need_kvm())
+		return SKIP;
+	ukf_live_config_default(&c);
+	CHECK(ukf_live_create(&w, &c, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_engine_start(w.ops->engine(w.w)) == 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, &stop, err, sizeof(err)) == 0);
+	/* a pending callback keeps it running until it has run */
+	CHECK(w.ops->at(w.w, w.ops->now(w.w) + 5 * UKF_MS, note, &o, 7) == 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, &stop, err, sizeof(err)) == 0);
+	CHECK(o.n == 1 && o.seq[0] == 7);
+	/* *stop set: returns without running what is due */
+	stop = 1;
+	CHECK(w.ops->at(w.w, 0, note, &o, 8) == 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, &stop, err, sizeof(err)) == 0);
+	CHECK(o.n == 1);
+	w.ops->destroy(&w.w);
+	return 0;
+}
+
+/* ---- a real guest: events from vCPU threads reach hooks on the loop ---- */
+
+struct seen {
+	pthread_t loop;
+	int wrong_thread, ready_line, exited, failed, readies;
+	int64_t status;
+	char why[256];
+	volatile int stop;
+};
+
+static void h_console(void *u, ukf_id_t id, const char *line, size_t len)
+{
+	struct seen *s = u;
+
+	if (!pthread_equal(pthread_self(), s->loop))
+		s->wrong_thread++;
+	if (len >= 9 && !memcmp(line, "UKF-READY", 9))
+		s->ready_line++;
+}
+
+static void h_ready(void *u, ukf_id_t id, uint64_t tag)
+{
+	struct seen *s = u;
+
+	if (!pthread_equal(pthread_self(), s->loop))
+		s->wrong_thread++;
+	s->readies++;
+}
+
+static void h_exit(void *u, ukf_id_t id, uint64_t tag, int64_t status)
+{
+	struct seen *s = u;
+
+	if (!pthread_equal(pthread_self(), s->loop))
+		s->wrong_thread++;
+	s->exited++;
+	s->status = status;
+}
+
+static void h_fail(void *u, ukf_id_t id, uint64_t tag, const char *why)
+{
+	struct seen *s = u;
+
+	s->failed++;
+	snprintf(s->why, sizeof(s->why), "%s", why ? why : "?");
+}
+
+static void rec(void *u, const struct ukf_record *r)
+{
+	(void)u;
+	(void)r;
+}
+
+static int t_hello_on_loop(void)
+{
+	struct ukf_live_config c;
+	struct ukf_world w = { 0 };
+	struct ukf_world_sinks sk;
+	struct seen s = { 0 };
+	struct ukf_app app;
+	char err[256] = "";
+	ukf_id_t id;
+	int aid;
+
+	if (!need_kvm())
+		return SKIP;
+	if (access(hello_path, R_OK)) {
+		printf("SKIP: %s not built\n", hello_path);
+		return SKIP;
+	}
+	s.loop = pthread_self();
+	memset(&sk, 0, sizeof(sk));
+	sk.record = rec;
+	sk.hooks.on_console = h_console;
+	sk.hooks.on_ready = h_ready;
+	sk.hooks.on_exit = h_exit;
+	sk.hooks.on_fail = h_fail;
+	sk.hooks.u = &s;
+	ukf_live_config_default(&c);
+	c.run_limit_ns = 20 * UKF_S;
+	CHECK(ukf_live_create(&w, &c, &sk, err, sizeof(err)) == 0);
+	CHECK(ukf_app_parse(&app, "hello", "mem=16M", err, sizeof(err)) == 0);
+	snprintf(app.image, sizeof(app.image), "%s", hello_path);
+	aid = ukf_engine_add_app(w.ops->engine(w.w), &app);
+	CHECK(aid >= 0);
+	CHECK(ukf_engine_start(w.ops->engine(w.w)) == 0);
+	CHECK(ukf_engine_spawn(w.ops->engine(w.w), 0, (uint32_t)aid, "", 1, &id) == 0);
+	CHECK(w.ops->run(w.w, w.ops->now(w.w) + 30 * UKF_S, NULL, err, sizeof(err)) == 0);
+	if (s.failed)
+		fprintf(stderr, "hello failed: %s\n", s.why);
+	CHECK(s.failed == 0);
+	CHECK(s.exited == 1 && s.status == 0);
+	CHECK(s.ready_line == 1);
+	CHECK(s.wrong_thread == 0);
+	CHECK(ukf_engine_alive(w.ops->engine(w.w)) == 0);
+	w.ops->destroy(&w.w);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} tests[] = {
+	{ "evq_threads", t_evq_threads },
+	{ "bad_config", t_bad_config },
+	{ "image_path", t_image_path },
+	{ "timers_order", t_timers_order },
+	{ "idle_returns", t_idle_returns },
+	{ "hello_on_loop", t_hello_on_loop },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i;
+	int rc = 0;
+
+	hello_path = getenv("UKF_HELLO") ? getenv("UKF_HELLO") : "guest/hello";
+	if (argc == 3 && !strcmp(argv[1], "--run")) {
+		for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+			if (!strcmp(tests[i].name, argv[2]))
+				return tests[i].fn();
+		fprintf(stderr, "unknown test %s\n", argv[2]);
+		return 2;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+			printf("%s\n", tests[i].name);
+		return 0;
+	}
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		int r = tests[i].fn();
+
+		printf("%-16s %s\n", tests[i].name,
+		       r == 0 ? "ok" : r == SKIP ? "skipped" : "FAILED");
+		if (r && r != SKIP)
+			rc = 1;
+	}
+	return rc;
+}
