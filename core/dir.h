@@ -41,3 +41,35 @@ uint32_t ukf_dir_nodes(const ukf_dir_t *d);
 const struct ukf_dir_record *ukf_dir_get(const ukf_dir_t *d, ukf_node_id_t node);
 
 #endif /* UKF_DIR_H */
+
+/* --- appended by core/ (H1): indexed queries for placement, O(log N) --- */
+
+/* Does a record (as held) have room for `vcpus` and `mem` bytes? */
+int ukf_dir_fits(const struct ukf_dir_record *r, uint32_t vcpus,
+		 uint64_t mem);
+
+/*
+ * The least-loaded known node (fewest instances, ties to the lowest id)
+ * with room for vcpus/mem, other than `exclude` (UKF_NODE_NONE: none
+ * excluded). UKF_NODE_NONE if no node fits. About O(log N).
+ */
+ukf_node_id_t ukf_dir_least_loaded(const ukf_dir_t *d, uint32_t vcpus,
+				   uint64_t mem, ukf_node_id_t exclude);
+
+/* The same among the nodes whose record lists a template of `app`. */
+ukf_node_id_t ukf_dir_least_loaded_holder(const ukf_dir_t *d, uint32_t app,
+					  uint32_t vcpus, uint64_t mem,
+					  ukf_node_id_t exclude);
+
+/* Number of nodes whose record lists a template of `app`. */
+uint32_t ukf_dir_holders(const ukf_dir_t *d, uint32_t app);
+
+/*
+ * The first known node at or after `from` (wrapping around) with room for
+ * vcpus/mem; UKF_NODE_NONE if none. Used by random and round-robin.
+ */
+ukf_node_id_t ukf_dir_next_fit(const ukf_dir_t *d, ukf_node_id_t from,
+			       uint32_t vcpus, uint64_t mem);
+
+/* Largest app id a record may list (larger ids make a record invalid). */
+#define UKF_DIR_MAX_APPS 4096

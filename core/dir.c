@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/* dir.c - the cluster directory view: versioned records and placement indexes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dir.h"
+
+/*
+ * Indexes are segment trees over node ids (one for all known nodes, one per
+ * app for the holders of its template). Each tree node keeps the minimum
+ * load key below it and the maximum free vCPUs / memory below it, so a
+ * "least loaded with room" query descends only into subtrees that can
+ * improve on the best answer found so far and that have room at all.
+ */
+#define KEY_NONE UINT64_MAX
+
+struct ltree {
+	uint32_t size;   /* leaves (power of two) */
+	uint32_t count;  /* leaves present */
+	uint64_t *key;   /* (load << 32) | node, KEY_NONE when absent */
+	uint32_t *vfree;
+	uint64_t *mfree;
+};
+
+struct ukf_dir {
+	uint32_t nodes;
+	struct ukf_dir_record *rec;
+	struct ltree all;
+	struct ltree **holders; /* per app, allocated on first holder */
+	uint32_t napps;         /* allocated length of holders */
+};
+
+#define DIR_MAGIC 0x44464b55u /* "UKFD" little-endian */
+#define DIR_VERSION 1
+#define DIR_FIXED 48
+
+static int lt_init(struct ltree *t, uint32_t nodes)
+{
+	uint32_t p = 1;
+
+	while (p < nodes)
+		p <<= 1;
+	t->size = p;
+	t->count = 0;
+	t->key = malloc(sizeof(*t->key) * 2 * p);
+	t->vfree = calloc(2 * p, sizeof(*t->vfree));
+	t->mfree = calloc(2 * p, sizeof(*t->mfree));
+	if (!t->key || !t->vfree || !t->mfree)
+		return -1;
+	for (uint32_t i = 0; i < 2 * p; i++)
+		t->key[i] = KEY_NONE;
+	return 0;
+}
+
+static void lt_free(struct ltree *t)
+{
+	free(t->key);
+	free(t->vfree);
+	free(t->mfree);
+}
+
+static void lt_set(struct ltree *t, uint32_t node, const struct ukf_dir_record *r)
+{
+	uint32_t i = t->size + node;
+	uint64_t key = r ? ((uint64_t)r->instances << 32) | node : KEY_NONE;
+
+	if ((t->key[i] == KEY_NONE) != (key == KEY_NONE))
+		t->count += key == KEY_NONE ? -1u : 1u;
+	t->key[i] = key;
+	t->vfree[i] = r ? r->vcpus_free : 0;
+	t->mfree[i] = r ? r->mem_free : 0;
+	for (i >>= 1; i; i >>= 1) {
+		uint32_t l = 2 * i, rr = 2 * i + 1;
+		t->key[i] = t->key[l] < t->key[rr] ? t->key[l] : t->key[rr];
+		t->vfree[i] = t->vfree[l] > t->vfree[rr] ? t->vfree[l] : t->vfree[rr];
+		t->mfree[i] = t->mfree[l] > t->mfree[rr] ? t->mfree[l] : t->mfree[rr];
+	}
+}
+
+struct query {
+	uint32_t v;
+	uint64_t m;
+	uint64_t best;
+	ukf_node_id_t exclude;
+};
+
+static void lt_least(const struct ltree *t, uint32_t i, struct query *q)
+{
+	if (t->key[i] >= q->best || t->vfree[i] < q->v || t->mfree[i] < q->m)
+		return;
+	if (i >= t->size) {
+		if ((uint32_t)(t->key[i] & 0xffffffffu) != q->exclude)
+			q->best = t->key[i];
+		return;
+	}
+	if (t->key[2 * i + 1] < t->key[2 * i]) {
+		lt_least(t, 2 * i + 1, q);
+		lt_least(t, 2 * i, q);
+	} else {
+		lt_least(t, 2 * i, q);
+		lt_least(t, 2 * i + 1, q);
+	}
+}
+
+/* First leaf index >= lo in subtree i (covering [a, b)) with room. */
+static int64_t lt_first(const struct ltree *t, uint32_t i, uint32_t a,
+			uint32_t b, uint32_t lo, uint32_t v, uint64_t m)
+{
+	if (b <= lo || t->key[i] == KEY_NONE || t->vfree[i] < v ||
+	    t->mfree[i] < m)
+		return -1;
+	if (i >= t->size)
+		return a;
+	uint32_t mid = a + (b - a) / 2;
+	int64_t r = lt_first(t, 2 * i, a, mid, lo, v, m);
+	return r >= 0 ? r : lt_first(t, 2 * i + 1, mid, b, lo, v, m);
+}
+
+ukf_dir_t *ukf_dir_create(uint32_t nodes)
+{
+	ukf_dir_t *d;
+
+	if (nodes == 0)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->nodes = nodes;
+	d->rec = calloc(nodes, sizeof(*d->rec));
+	if (!d->rec || lt_init(&d->all, nodes) < 0) {
+		ukf_dir_destroy(&d);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < nodes; i++)
+		d->rec[i].node = i;
+	return d;
+}
+
+void ukf_dir_destroy(ukf_dir_t **dp)
+{
+	ukf_dir_t *d = dp ? *dp : NULL;
+
+	if (!d)
+		return;
+	for (uint32_t a = 0; a < d->napps; a++) {
+		if (d->holders[a]) {
+			lt_free(d->holders[a]);
+			free(d->holders[a]);
+		}
+	}
+	free(d->holders);
+	lt_free(&d->all);
+	free(d->rec);
+	free(d);
+	*dp = NULL;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+size_t ukf_dir_encode(const struct ukf_dir_record *r, void *buf, size_t cap)
+{
+	uint8_t *p = buf;
+	size_t n;
+
+	if (!r || r->ntemplates > UKF_DIR_MAX_TEMPLATES)
+		return 0;
+	n = DIR_FIXED + 4 * (size_t)r->ntemplates;
+	if (!buf || cap < n)
+		return 0;
+	put32(p, DIR_MAGIC);
+	put32(p + 4, DIR_VERSION | (uint32_t)r->ntemplates << 16);
+	put32(p + 8, r->node);
+	put32(p + 12, r->instances);
+	put64(p + 16, r->version);
+	put32(p + 24, r->vcpus_total);
+	put32(p + 28, r->vcpus_free);
+	put64(p + 32, r->mem_total);
+	put64(p + 40, r->mem_free);
+	for (uint32_t i = 0; i < r->ntemplates; i++)
+		put32(p + DIR_FIXED + 4 * i, r->templates[i]);
+	return n;
+}
+
+static int has_app(const struct ukf_dir_record *r, uint32_t app)
+{
+	for (uint32_t i = 0; i < r->ntemplates; i++)
+		if (r->templates[i] == app)
+			return 1;
+	return 0;
+}
+
+static struct ltree *holder_tree(ukf_dir_t *d, uint32_t app)
+{
+	if (app >= d->napps) {
+		uint32_t n = d->napps ? d->napps : 16;
+		while (n <= app)
+			n *= 2;
+		struct ltree **h = realloc(d->holders, n * sizeof(*h));
+		if (!h)
+			return NULL;
+		memset(h + d->napps, 0, (n - d->napps) * sizeof(*h));
+		d->holders = h;
+		d->napps = n;
+	}
+	if (!d->holders[app]) {
+		struct ltree *t = calloc(1, sizeof(*t));
+		if (!t || lt_init(t, d->nodes) < 0) {
+			if (t)
+				lt_free(t);
+			free(t);
+			return NULL;
+		}
+		d->holders[app] = t;
+	}
+	return d->holders[app];
+}
+
+int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	struct ukf_dir_record r;
+	struct ukf_dir_record *old;
+	uint32_t w;
+
+	if (!d || !buf || len < DIR_FIXED)
+		return -1;
+	w = get32(p + 4);
+	if (get32(p) != DIR_MAGIC || (w & 0xffff) != DIR_VERSION)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	r.ntemplates = w >> 16;
+	if (r.ntemplates > UKF_DIR_MAX_TEMPLATES ||
+	    len != DIR_FIXED + 4 * (size_t)r.ntemplates)
+		return -1;
+	r.node = get32(p + 8);
+	r.instances = get32(p + 12);
+	r.version = get64(p + 16);
+	r.vcpus_total = get32(p + 24);
+	r.vcpus_free = get32(p + 28);
+	r.mem_total = get64(p + 32);
+	r.mem_free = get64(p + 40);
+	if (r.node >= d->nodes || r.version == 0 ||
+	    r.vcpus_free > r.vcpus_total || r.mem_free > r.mem_total)
+		return -1;
+	for (uint32_t i = 0; i < r.ntemplates; i++) {
+		r.templates[i] = get32(p + DIR_FIXED + 4 * i);
+		if (r.templates[i] >= UKF_DIR_MAX_APPS)
+			return -1;
+	}
+	old = &d->rec[r.node];
+	if (r.version <= old->version)
+		return 0; /* older or same: ignored */
+	/* Make sure every holder tree exists before changing anything. */
+	for (uint32_t i = 0; i < r.ntemplates; i++)
+		if (!holder_tree(d, r.templates[i]))
+			return -1;
+	for (uint32_t i = 0; i < old->ntemplates; i++)
+		if (!has_app(&r, old->templates[i]))
+			lt_set(d->holders[old->templates[i]], r.node, NULL);
+	*old = r;
+	lt_set(&d->all, r.node, old);
+	for (uint32_t i = 0; i < r.ntemplates; i++)
+		lt_set(d->holders[r.templates[i]], r.node, old);
+	return 0;
+}
+
+uint32_t ukf_dir_nodes(const ukf_dir_t *d)
+{
+	return d ? d->nodes : 0;
+}
+
+const struct ukf_dir_record *ukf_dir_get(const ukf_dir_t *d, ukf_node_id_t node)
+{
+	if (!d || node >= d->nodes)
+		return NULL;
+	return &d->rec[node];
+}
+
+int ukf_dir_fits(const struct ukf_dir_record *r, uint32_t vcpus, uint64_t mem)
+{
+	return r && r->version > 0 && r->vcpus_free >= vcpus &&
+	       r->mem_free >= mem;
+}
+
+static ukf_node_id_t least(const struct ltree *t, uint32_t vcpus, uint64_t mem,
+			   ukf_node_id_t exclude)
+{
+	struct query q = { vcpus, mem, KEY_NONE, exclude };
+
+	if (!t || !t->count)
+		return UKF_NODE_NONE;
+	lt_least(t, 1, &q);
+	return q.best == KEY_NONE ? UKF_NODE_NONE
+				  : (ukf_node_id_t)(q.best & 0xffffffffu);
+}
+
+ukf_node_id_t ukf_dir_least_loaded(const ukf_dir_t *d, uint32_t vcpus,
+				   uint64_t mem, ukf_node_id_t exclude)
+{
+	return d ? least(&d->all, vcpus, mem, exclude) : UKF_NODE_NONE;
+}
+
+ukf_node_id_t ukf_dir_least_loaded_holder(const ukf_dir_t *d, uint32_t app,
+					  uint32_t vcpus, uint64_t mem,
+					  ukf_node_id_t exclude)
+{
+	if (!d || app >= d->napps)
+		return UKF_NODE_NONE;
+	return least(d->holders[app], vcpus, mem, exclude);
+}
+
+uint32_t ukf_dir_holders(const ukf_dir_t *d, uint32_t app)
+{
+	if (!d || app >= d->napps || !d->holders[app])
+		return 0;
+	return d->holders[app]->count;
+}
+
+ukf_node_id_t ukf_dir_next_fit(const ukf_dir_t *d, ukf_node_id_t from,
+			       uint32_t vcpus, uint64_t mem)
+{
+	int64_t r;
+
+	if (!d || !d->all.count)
+		return UKF_NODE_NONE;
+	if (from >= d->nodes)
+		from = 0;
+	r = lt_first(&d->all, 1, 0, d->all.size, from, vcpus, mem);
+	if (r < 0 && from > 0)
+		r = lt_first(&d->all, 1, 0, d->all.size, 0, vcpus, mem);
+	return r < 0 ? UKF_NODE_NONE : (ukf_node_id_t)r;
+}
