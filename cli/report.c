@@ -17,8 +17,8 @@ static const char *const quantile_method =
 	"linear interpolation between order statistics, h = (n-1)p\n"
 	"  (Hyndman-Fan type 7, as gsl_stats_quantile_from_sorted_data)";
 static const char *const ci_method =
-	"95% Student-t confidence interval (gsl_cdf_tdist_Pinv),\n"
-	"  given when runs >= 2";
+	"95% Student-t confidence\n"
+	"  interval (gsl_cdf_tdist_Pinv), given when runs >= 2";
 static const char *const boot_ci_method =
 	"distribution-free 95% order-statistic interval [x(l), x(u)],\n"
 	"  ranks from Binomial(n, p) (gsl_cdf_binomial_P); \"-\" when too "
@@ -254,6 +254,16 @@ static int load_row(struct report *r, const char *sql, int64_t run,
 	return 0;
 }
 
+/*
+ * An instance that became ready: a ready time (NULL = never), not before
+ * its request. A ready time of 0 also means "never": records of requests
+ * that failed before placement leave it unset (no real ready time is 0:
+ * every start takes time, and monotonic clocks do not start at 0).
+ */
+#define READY_SQL                                                             \
+	"t_ready IS NOT NULL AND t_request IS NOT NULL AND t_ready > 0 AND "  \
+	"t_ready >= t_request"
+
 static int scenario_figures(struct report *r, struct run *run)
 {
 	double a[6];
@@ -282,8 +292,7 @@ static int scenario_figures(struct report *r, struct run *run)
 		return -1;
 	if (load_column(r,
 			"SELECT (t_ready - t_request) / 1e6 FROM instances "
-			"WHERE run = ? AND t_ready IS NOT NULL "
-			"AND t_request IS NOT NULL",
+			"WHERE run = ? AND " READY_SQL,
 			run->id, &lat, &n) < 0)
 		return -1;
 	if (n) {
