@@ -25,6 +25,7 @@
 
 #define APPS_MAX UKF_DIR_MAX_APPS
 #define F_NOTIFY 1u /* message flag: tell the workload (hooks) */
+#define F_FORK 2u   /* message flag: the instance is a fork child */
 
 enum timer_kind { T_RETRY = 1, T_DEADLINE = 2 };
 
@@ -1180,8 +1181,8 @@ static void notify_origin(ukf_engine_t *e, struct inst *i,
 	struct ukf_msg m = {
 		.type = type, .id = i->id, .parent = i->parent,
 		.ref = i->node, .tag = i->tag, .status = status,
-		.app = i->app, .origin = i->origin, .flags = i->flags,
-		.text = why, .text_len = why ? strlen(why) : 0,
+		.app = i->app, .origin = i->origin,
+		.flags = i->flags | (i->is_fork ? F_FORK : 0), .text = why, .text_len = why ? strlen(why) : 0,
 	};
 
 	if (m.text_len > UKF_WIRE_TEXT_MAX)
@@ -1248,7 +1249,7 @@ static void started_at_origin(ukf_engine_t *e, ukf_node_id_t origin,
 			      uint64_t tag, uint32_t flags)
 {
 	struct req *q = req_at(e, origin, id);
-	enum req_kind kind = q ? q->kind : R_SPAWN;
+	enum req_kind kind = (flags & F_FORK) ? R_FORK : R_SPAWN;
 	struct inst *p;
 
 	if (q)
@@ -1726,6 +1727,8 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 		on_call(e, i, ev);
 		break;
 	case UKF_BE_EXIT:
+		if (ev->dirty_pages)
+			i->dirty_pages = ev->dirty_pages;
 		i->t_ready = i->t_ready == UKF_NS_NEVER ? now(e) : i->t_ready;
 		inst_finish(e, i, ev->status, NULL);
 		break;
