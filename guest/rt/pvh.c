@@ -79,25 +79,39 @@ static uint64_t cmos_mem_top(void)
 	return (1ULL << 20) + above1;
 }
 
-/* TSC frequency from a 10 ms PIT channel 2 one-shot; 0 if no PIT. */
+static uint16_t pit0_read(void)
+{
+	outb(0x43, 0x00); /* latch channel 0 */
+	uint8_t lo = inb(0x40);
+	uint8_t hi = inb(0x40);
+	return (uint16_t)(hi << 8 | lo);
+}
+
+/*
+ * TSC frequency measured against 10 ms of PIT channel 0 (free-running in
+ * mode 2, polled; interrupts stay off); 0 if no PIT counts (some machines
+ * have no port 0x61 gate, so channel 2 cannot be used).
+ */
 static uint64_t calibrate_tsc_khz(void)
 {
-	const uint32_t count = PIT_HZ / 100;
-	uint8_t p61 = inb(0x61);
-	outb(0x61, (uint8_t)((p61 & ~0x02) | 0x01)); /* gate on, speaker off */
-	outb(0x43, 0xb0); /* channel 2, lo/hi byte, mode 0, binary */
-	outb(0x42, (uint8_t)(count & 0xff));
-	outb(0x42, (uint8_t)(count >> 8));
+	const uint32_t want = PIT_HZ / 100;
+	outb(0x43, 0x34); /* channel 0, lo/hi byte, mode 2, binary */
+	outb(0x40, 0x00); /* count 65536 */
+	outb(0x40, 0x00);
+	uint16_t prev = pit0_read();
+	uint32_t elapsed = 0;
 	uint64_t t0 = ukf_rdtsc();
-	uint64_t spins = 0;
-	while (!(inb(0x61) & 0x20)) {
-		if (++spins > 100000000ULL)
+	for (uint32_t spins = 0; elapsed < want; spins++) {
+		uint16_t cur = pit0_read();
+		elapsed += (uint16_t)(prev - cur); /* counts down, wraps */
+		prev = cur;
+		if (spins > 10000000u)
 			return 0;
 	}
 	uint64_t t1 = ukf_rdtsc();
-	outb(0x61, p61);
-	uint64_t khz = (t1 - t0) / 10;
-	return khz >= 1000 ? khz : 0; /* < 1 MHz: no real PIT answered */
+	/* elapsed PIT ticks -> ms: khz = dtsc / (elapsed / PIT_HZ * 1000) */
+	uint64_t khz = (t1 - t0) * (PIT_HZ / 1000) / elapsed;
+	return khz >= 10000 ? khz : 0; /* < 10 MHz: not a real answer */
 }
 
 extern char _end[];
@@ -163,6 +177,14 @@ static __attribute__((noreturn)) void pvh_exit(int64_t status)
 		__asm__ volatile("cli; hlt");
 }
 
+/* [gpa, gpa+len) inside guest RAM above page 0, without wrapping. */
+static int range_ok(const volatile struct ukf_bootinfo *bi, uint64_t gpa,
+		    uint64_t len)
+{
+	return gpa >= UKF_PAGE_SIZE && gpa <= bi->mem_size &&
+	       len <= bi->mem_size - gpa;
+}
+
 int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
 		     void *arg)
 {
@@ -170,9 +192,12 @@ int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
 	switch (nr) {
 	case UKF_HC_CONSOLE: {
 		struct ukf_hc_console *c = arg;
-		uint64_t len = c->len > UKF_CONSOLE_MAX ? UKF_CONSOLE_MAX : c->len;
-		com1_write((const char *)(uintptr_t)c->buf, len);
-		return *ret = (int64_t)len;
+		if (c->len > UKF_CONSOLE_MAX)
+			return *ret = -UKF_EINVAL;
+		if (!range_ok(bi, c->buf, c->len))
+			return *ret = -UKF_EFAULT;
+		com1_write((const char *)(uintptr_t)c->buf, c->len);
+		return *ret = (int64_t)c->len;
 	}
 	case UKF_HC_TIME: {
 		struct ukf_hc_time *t = arg;
@@ -188,7 +213,10 @@ int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
 		struct ukf_hc_abort *a = arg;
 		uint64_t len = a->len > 1024 ? 1024 : a->len;
 		com1_write("ukf_abort: ", 11);
-		com1_write((const char *)(uintptr_t)a->msg, len);
+		if (range_ok(bi, a->msg, len))
+			com1_write((const char *)(uintptr_t)a->msg, len);
+		else
+			com1_write("(bad message pointer)", 21);
 		com1_write("\n", 1);
 		pvh_exit(255);
 	}
@@ -205,6 +233,8 @@ int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
 		in->parent_id = bi->parent_id;
 		in->node = 0;
 		uint64_t n = bi->args_len;
+		if (in->args_buf && !range_ok(bi, in->args_buf, in->args_cap))
+			return *ret = -UKF_EFAULT;
 		if (in->args_buf && in->args_cap) {
 			uint64_t k = n < in->args_cap - 1 ? n : in->args_cap - 1;
 			char *d = (char *)(uintptr_t)in->args_buf;
