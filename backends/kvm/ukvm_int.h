@@ -184,6 +184,20 @@ struct ukvm_vm {
 
 	/* Clone from a template: start paused in ready() (see launch). */
 	int start_in_ready;
+	/*
+	 * H6b hook (live fork / remote fork child), please honour in
+	 * vcpu_main like start_in_ready: after UKF_BE_STARTED, pause in state
+	 * UKVM_VM_CALL on call pending_hc (UKF_HC_FORK) at pending_gpa
+	 * WITHOUT emitting an event, until complete() (the engine answers the
+	 * child's fork with 0), i.e.
+	 *   vm_pause(vm, UKVM_VM_CALL, vm->pending_hc, vm->pending_gpa,
+	 *            NULL, &stretch)
+	 * Template clones: H6b's code writes ready()'s ret = 1 into the
+	 * clone's own struct and sets pending_gpa = 0 so that complete()
+	 * (which writes nothing when ukvm_gpa() refuses the address) cannot
+	 * overwrite it with the engine's ret.
+	 */
+	int start_in_call;
 	/* Run-limit timer of the vCPU thread (when run_limit_ns > 0). */
 	timer_t limit_timer;
 	int has_timer;
@@ -274,6 +288,24 @@ void *ukvm_gpa(const struct ukvm_vm *vm, ukf_gpa_t gpa, uint64_t len,
 	       int write);
 /* Same check on a bare (mem_size) range, for unit tests. */
 int ukvm_gpa_ok(uint64_t mem_size, ukf_gpa_t gpa, uint64_t len, int write);
+
+/* Remove inst from the table and return it with the table's reference
+ * (NULL if absent); limits are released at once. */
+struct ukvm_vm *ukvm_vm_unlink(struct ukvm *m, ukf_id_t inst);
+/* Ask the vCPU thread to stop (wakes a pause, kicks KVM_RUN); it then
+ * tears the VM down. Does not wait. */
+void ukvm_vm_stop(struct ukvm_vm *vm);
+/* Answer the pause vm is in (writes the guest's OUT fields); -ESRCH if
+ * it is not paused or already answered. */
+int ukvm_vm_complete(struct ukvm_vm *vm, int64_t ret, int64_t status,
+		     ukf_id_t src, const void *data, size_t len);
+/* Signal handler of UKVM_KICK_SIGNAL (sets this thread's immediate_exit). */
+void ukvm_kick_handler(int sig);
+/* Hypercall name and argument struct size (8 for unknown numbers). */
+const char *ukvm_hc_name(uint32_t nr);
+uint32_t ukvm_hc_size(uint32_t nr);
+/* 1 if exception vector v pushes an error code. */
+int ukvm_vector_has_errcode(unsigned v);
 
 /* ------------------------------------------------------------------ */
 /*

@@ -1,0 +1,832 @@
+/* SPDX-License-Identifier: MIT */
+/* test_kvm.c - self-tests of the KVM monitor: ELF loader, guest-address checks, boots, faults, limits. */
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backends/kvm/ukvm_int.h"
+#include "kvm_harness.h"
+
+#define SKIP 77
+#define MEM (4ULL << 20)
+
+static const char *tiny_dir = ".";  /* --tiny DIR: tiny-<mode> guests */
+static const char *guest_dir = "";  /* --guests DIR: build/guest images */
+static int failures;
+
+#define CHECK(c)                                                              \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+				__LINE__, #c);                                \
+			failures++;                                           \
+		}                                                             \
+	} while (0)
+#define CHECK_HAS(hay, needle)                                                \
+	do {                                                                  \
+		if (!strstr((hay), (needle))) {                               \
+			fprintf(stderr, "%s:%d: '%s' not found in '%s'\n",    \
+				__FILE__, __LINE__, (needle), (hay));         \
+			failures++;                                           \
+		}                                                             \
+	} while (0)
+
+static const char *tiny(const char *mode)
+{
+	static __thread char path[512];
+
+	snprintf(path, sizeof(path), "%s/tiny-%s", tiny_dir, mode);
+	return path;
+}
+
+/* ------------------------------------------------------------------ */
+/* ELF loader, no KVM needed. A tiny valid image built in memory. */
+
+struct elf_img {
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[3];
+	uint8_t code[64];
+};
+
+static void elf_make(struct elf_img *e)
+{
+	memset(e, 0, sizeof(*e));
+	memcpy(e->eh.e_ident, ELFMAG, SELFMAG);
+	e->eh.e_ident[EI_CLASS] = ELFCLASS64;
+	e->eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	e->eh.e_ident[EI_VERSION] = EV_CURRENT;
+	e->eh.e_type = ET_EXEC;
+	e->eh.e_machine = EM_X86_64;
+	e->eh.e_version = EV_CURRENT;
+	e->eh.e_entry = 0x100000;
+	e->eh.e_phoff = offsetof(struct elf_img, ph);
+	e->eh.e_ehsize = sizeof(Elf64_Ehdr);
+	e->eh.e_phentsize = sizeof(Elf64_Phdr);
+	e->eh.e_phnum = 2;
+	e->ph[0].p_type = PT_LOAD;
+	e->ph[0].p_flags = PF_R | PF_X;
+	e->ph[0].p_offset = offsetof(struct elf_img, code);
+	e->ph[0].p_vaddr = e->ph[0].p_paddr = 0x100000;
+	e->ph[0].p_filesz = e->ph[0].p_memsz = 32;
+	e->ph[1].p_type = PT_LOAD;
+	e->ph[1].p_flags = PF_R | PF_W;
+	e->ph[1].p_offset = offsetof(struct elf_img, code) + 32;
+	e->ph[1].p_vaddr = e->ph[1].p_paddr = 0x101000;
+	e->ph[1].p_filesz = 32;
+	e->ph[1].p_memsz = 0x2000; /* bss */
+	memset(e->code, 0xf4, sizeof(e->code));
+}
+
+/* Parse e (size bytes of it); returns the error message or NULL if ok. */
+static const char *elf_try(const struct elf_img *e, size_t size)
+{
+	static char err[300];
+	struct ukvm_image img;
+
+	memset(&img, 0, sizeof(img));
+	if (ukvm_elf_parse(&img, (const uint8_t *)e, size, err, sizeof(err)) ==
+	    0)
+		return NULL;
+	return err;
+}
+
+#define EXPECT_ERR(e, size, needle)                                           \
+	do {                                                                  \
+		const char *m_ = elf_try((e), (size));                        \
+		if (!m_) {                                                    \
+			fprintf(stderr, "%s:%d: accepted, expected '%s'\n",   \
+				__FILE__, __LINE__, (needle));                \
+			failures++;                                           \
+		} else {                                                      \
+			CHECK_HAS(m_, (needle));                              \
+		}                                                             \
+	} while (0)
+
+static int t_elf_valid(void)
+{
+	struct elf_img e;
+	struct ukvm_image img;
+	char err[200];
+	uint8_t *mem = calloc(1, 4 << 20);
+
+	elf_make(&e);
+	memset(&img, 0, sizeof(img));
+	CHECK(ukvm_elf_parse(&img, (uint8_t *)&e, sizeof(e), err, sizeof(err)) ==
+	      0);
+	CHECK(img.nseg == 2);
+	CHECK(img.entry == 0x100000);
+	CHECK(img.lo == 0x100000 && img.hi == 0x103000);
+	CHECK(ukvm_elf_fits(&img, 4 << 20, err, sizeof(err)) == 0);
+	/* copy: file bytes land at their address, bss is zeroed */
+	img.data = (uint8_t *)&e;
+	memset(mem + 0x101000, 0x55, 0x2000);
+	ukvm_elf_copy(&img, mem);
+	CHECK(mem[0x100000] == 0xf4 && mem[0x10001f] == 0xf4);
+	CHECK(mem[0x101000] == 0xf4 && mem[0x101020] == 0 &&
+	      mem[0x102fff] == 0);
+	free(mem);
+	return 0;
+}
+
+static int t_elf_truncated(void)
+{
+	struct elf_img e;
+
+	elf_make(&e);
+	EXPECT_ERR(&e, 0, "truncated");
+	EXPECT_ERR(&e, 10, "truncated");
+	EXPECT_ERR(&e, sizeof(Elf64_Ehdr) - 1, "truncated");
+	EXPECT_ERR(&e, sizeof(Elf64_Ehdr) + 10, "program headers");
+	/* headers intact, segment bytes cut off */
+	EXPECT_ERR(&e, offsetof(struct elf_img, code) + 40, "past the end");
+	return 0;
+}
+
+static int t_elf_bad_header(void)
+{
+	struct elf_img e;
+
+	elf_make(&e);
+	e.eh.e_ident[1] = 'X';
+	EXPECT_ERR(&e, sizeof(e), "bad magic");
+	elf_make(&e);
+	e.eh.e_ident[EI_CLASS] = ELFCLASS32;
+	EXPECT_ERR(&e, sizeof(e), "64-bit");
+	elf_make(&e);
+	e.eh.e_ident[EI_DATA] = ELFDATA2MSB;
+	EXPECT_ERR(&e, sizeof(e), "little-endian");
+	elf_make(&e);
+	e.eh.e_machine = EM_AARCH64;
+	EXPECT_ERR(&e, sizeof(e), "not x86-64");
+	elf_make(&e);
+	e.eh.e_type = ET_DYN;
+	EXPECT_ERR(&e, sizeof(e), "ET_EXEC");
+	elf_make(&e);
+	e.eh.e_phentsize = 40;
+	EXPECT_ERR(&e, sizeof(e), "program header size");
+	elf_make(&e);
+	e.eh.e_phnum = 0;
+	EXPECT_ERR(&e, sizeof(e), "no program headers");
+	elf_make(&e);
+	e.ph[0].p_type = PT_NOTE;
+	e.ph[1].p_type = PT_NOTE;
+	EXPECT_ERR(&e, sizeof(e), "no loadable segment");
+	return 0;
+}
+
+static int t_elf_overflow(void)
+{
+	struct elf_img e;
+
+	elf_make(&e);
+	e.eh.e_phoff = UINT64_MAX - 8;
+	EXPECT_ERR(&e, sizeof(e), "program headers");
+	elf_make(&e);
+	e.ph[0].p_offset = UINT64_MAX - 4;
+	EXPECT_ERR(&e, sizeof(e), "past the end");
+	elf_make(&e);
+	e.ph[1].p_vaddr = UINT64_MAX - 0x1000;
+	EXPECT_ERR(&e, sizeof(e), "wraps around");
+	elf_make(&e);
+	e.ph[1].p_vaddr = UKF_MEM_MAX - 0x1000; /* ends past the largest mem */
+	EXPECT_ERR(&e, sizeof(e), "beyond the largest guest memory");
+	return 0;
+}
+
+static int t_elf_segments(void)
+{
+	struct elf_img e;
+	struct ukvm_image img;
+	char err[300];
+
+	elf_make(&e);
+	e.ph[1].p_filesz = 64;
+	e.ph[1].p_memsz = 32;
+	EXPECT_ERR(&e, sizeof(e), "file size 0x40 > memory size 0x20");
+	elf_make(&e);
+	e.ph[1].p_vaddr = 0x2000; /* inside the monitor area */
+	EXPECT_ERR(&e, sizeof(e), "below the image base");
+	elf_make(&e);
+	e.ph[1].p_vaddr = 0x80000; /* over the boot info page */
+	EXPECT_ERR(&e, sizeof(e), "below the image base");
+	elf_make(&e);
+	e.ph[1].p_vaddr = 0x100010; /* overlaps segment 0 */
+	EXPECT_ERR(&e, sizeof(e), "overlaps");
+	elf_make(&e);
+	e.ph[1].p_vaddr = 0x0ff000; /* starts below, overlaps by its end */
+	e.ph[1].p_memsz = 0x2000;
+	EXPECT_ERR(&e, sizeof(e), "below the image base");
+	elf_make(&e);
+	e.ph[0].p_vaddr = 0x101800; /* overlaps segment 1 from above */
+	e.eh.e_entry = 0x101800;
+	e.eh.e_phnum = 2;
+	{
+		Elf64_Phdr t = e.ph[0];
+
+		e.ph[0] = e.ph[1];
+		e.ph[1] = t;
+	}
+	EXPECT_ERR(&e, sizeof(e), "overlaps");
+	elf_make(&e);
+	e.eh.e_entry = 0x200000;
+	EXPECT_ERR(&e, sizeof(e), "outside every loadable segment");
+	elf_make(&e);
+	e.eh.e_entry = 0x101000;
+	EXPECT_ERR(&e, sizeof(e), "non-executable");
+	/* fits: a 3 MiB image does not fit 4 MiB with the stack and page 0 */
+	elf_make(&e);
+	e.ph[1].p_memsz = 3 << 20;
+	memset(&img, 0, sizeof(img));
+	CHECK(ukvm_elf_parse(&img, (uint8_t *)&e, sizeof(e), err, sizeof(err)) ==
+	      0);
+	CHECK(ukvm_elf_fits(&img, 8 << 20, err, sizeof(err)) == 0);
+	CHECK(ukvm_elf_fits(&img, 4 << 20, err, sizeof(err)) < 0);
+	CHECK_HAS(err, "does not fit");
+	return 0;
+}
+
+static int t_image_load(void)
+{
+	char err[600], path[] = "/tmp/ukvm-test-XXXXXX";
+	struct elf_img e;
+	struct ukvm_image *img;
+	int fd;
+
+	CHECK(ukvm_image_load("/nonexistent/guest", err, sizeof(err)) == NULL);
+	CHECK_HAS(err, "No such file");
+	CHECK(ukvm_image_load("/tmp", err, sizeof(err)) == NULL);
+	CHECK_HAS(err, "not a regular file");
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	elf_make(&e);
+	CHECK(write(fd, &e, 100) == 100); /* truncated file */
+	img = ukvm_image_load(path, err, sizeof(err));
+	CHECK(img == NULL);
+	CHECK_HAS(err, path);
+	CHECK_HAS(err, "truncated");
+	CHECK(ftruncate(fd, 0) == 0);
+	CHECK(pwrite(fd, &e, sizeof(e), 0) == (ssize_t)sizeof(e));
+	img = ukvm_image_load(path, err, sizeof(err));
+	CHECK(img != NULL);
+	if (img)
+		CHECK(img->entry == 0x100000 && img->data != NULL);
+	ukvm_image_free(img);
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+/* The one checked guest-address accessor. */
+static int t_gpa_accessor(void)
+{
+	const uint64_t mem = 4 << 20;
+
+	CHECK(!ukvm_gpa_ok(mem, 0, 8, 0));                  /* null */
+	CHECK(!ukvm_gpa_ok(mem, 0x2000, 8, 0));             /* monitor area */
+	CHECK(!ukvm_gpa_ok(mem, UKF_BOOTINFO_GPA - 4, 8, 0)); /* straddles */
+	CHECK(ukvm_gpa_ok(mem, UKF_BOOTINFO_GPA, 8, 0));    /* boot info: read */
+	CHECK(!ukvm_gpa_ok(mem, UKF_BOOTINFO_GPA, 8, 1));   /* ... not write */
+	CHECK(ukvm_gpa_ok(mem, UKF_IMAGE_BASE, 8, 1));
+	CHECK(ukvm_gpa_ok(mem, mem - 8, 8, 1));             /* exact end */
+	CHECK(!ukvm_gpa_ok(mem, mem - 8, 9, 1));            /* one past */
+	CHECK(!ukvm_gpa_ok(mem, mem, 0, 0));                /* at the end */
+	CHECK(ukvm_gpa_ok(mem, mem - 1, 0, 0));             /* len 0 */
+	CHECK(!ukvm_gpa_ok(mem, UINT64_MAX - 15, 32, 0));   /* wraps */
+	CHECK(!ukvm_gpa_ok(mem, UKF_IMAGE_BASE, UINT64_MAX, 0)); /* wraps */
+	CHECK(!ukvm_gpa_ok(mem, UKF_IMAGE_BASE, mem, 0));   /* past end */
+	CHECK(!ukvm_gpa_ok(mem, 1ULL << 40, 8, 0));         /* far away */
+	CHECK(ukvm_hc_size(UKF_HC_RECV) == sizeof(struct ukf_hc_recv));
+	CHECK(ukvm_hc_size(13) == 8 && ukvm_hc_size(1000) == 8);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Booting guests. */
+
+static struct kh *kh_or_skip(unsigned n, int pause, ukf_ns_t limit,
+			     uint32_t max_vms, uint64_t max_mem, int *skip)
+{
+	char why[300];
+	struct kh *k;
+
+	*skip = 0;
+	if (!ukvm_available(why, sizeof(why))) {
+		printf("SKIP: KVM is not usable here: %s\n", why);
+		*skip = 1;
+		return NULL;
+	}
+	k = kh_create(n, pause, limit, max_vms, max_mem, why, sizeof(why));
+	if (!k) {
+		fprintf(stderr, "monitor: %s\n", why);
+		failures++;
+	}
+	return k;
+}
+
+#define KH_OR_SKIP(k, ...)                                                    \
+	int skip_;                                                            \
+	struct kh *k = kh_or_skip(__VA_ARGS__, &skip_);                       \
+	if (skip_)                                                            \
+		return SKIP;                                                  \
+	if (!k)                                                               \
+		return 1
+
+static int t_boot_tiny(void)
+{
+	KH_OR_SKIP(k, 2, 0, 0, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, tiny("hello"), MEM, "") == 0);
+	CHECK(kh_boot(k, 2, tiny("exit7"), MEM, "") == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	CHECK(kh_wait(k, 2, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	CHECK(r.started && r.ready == 1 && r.exited && !r.failed);
+	CHECK(r.status == 0);
+	CHECK(strcmp(r.out, "UKF-READY\n") == 0);
+	CHECK(r.t_marker >= r.t_started && r.t_end >= r.t_marker);
+	if (r.failed)
+		fprintf(stderr, "hello failed: %s\n", r.reason);
+	r = kh_get(k, 2);
+	CHECK(r.exited && r.status == 7);
+	/* two console lines, the unterminated one flushed at exit */
+	CHECK(strcmp(r.out, "line one\nline 2\n") == 0);
+	kh_destroy(&k);
+	return 0;
+}
+
+/* A faulting/misbehaving guest fails with `want` while a hello VM in the
+ * same monitor completes. */
+static int fails_alone(const char *mode, const char *want, ukf_ns_t limit)
+{
+	KH_OR_SKIP(k, 3, 0, limit, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, tiny(mode), MEM, "") == 0);
+	CHECK(kh_boot(k, 2, tiny("hello"), MEM, "") == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	CHECK(kh_wait(k, 2, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	CHECK(r.failed && !r.exited);
+	CHECK_HAS(r.reason, want);
+	r = kh_get(k, 2);
+	CHECK(r.exited && r.status == 0 && !r.failed);
+	CHECK_HAS(r.out, "UKF-READY");
+	/* and the monitor still boots new VMs afterwards */
+	CHECK(kh_boot(k, 3, tiny("hello"), MEM, "") == 0);
+	CHECK(kh_wait(k, 3, KH_ENDED) == 0);
+	r = kh_get(k, 3);
+	CHECK(r.exited && r.status == 0);
+	kh_destroy(&k);
+	return 0;
+}
+
+static int t_fault_null(void)
+{
+	return fails_alone("null", "vector 14 (#PF) at rip 0x1", 0) ||
+	       fails_alone("null", "addr 0x8 ", 0);
+}
+static int t_fault_ud(void) { return fails_alone("ud", "vector 6 (#UD) at rip 0x10", 0); }
+static int t_fault_div(void) { return fails_alone("div", "vector 0 (#DE)", 0); }
+static int t_fault_gp(void) { return fails_alone("gp", "vector 13 (#GP)", 0); }
+static int t_fault_roboot(void)
+{
+	return fails_alone("roboot", "addr 0x80000 ", 0);
+}
+static int t_loop_deadline(void)
+{
+	return fails_alone("loop", "deadline", 300 * UKF_MS);
+}
+static int t_badptr_wrap(void)
+{
+	return fails_alone("wrap",
+			   "console: bad console buffer [0xfffffffffffffff0", 0);
+}
+static int t_badptr_pastend(void)
+{
+	return fails_alone("pastend", "console: bad console buffer [0x3ffff8, +0x40)", 0);
+}
+static int t_badptr_monarea(void)
+{
+	return fails_alone("monarea", "bad argument struct [0x2000", 0);
+}
+static int t_badptr_misaligned(void)
+{
+	return fails_alone("misaligned", "misaligned argument struct", 0);
+}
+static int t_abort(void) { return fails_alone("abort", "abort: boom", 0); }
+
+static int t_unknown_hypercall(void)
+{
+	KH_OR_SKIP(k, 1, 0, 0, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, tiny("unknown"), MEM, "") == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	if (r.failed)
+		fprintf(stderr, "failed: %s\n", r.reason);
+	CHECK(r.exited && r.status == 0);
+	CHECK_HAS(r.out, "UKF-READY"); /* printed only if ret == -ENOSYS */
+	kh_destroy(&k);
+	return 0;
+}
+
+static int t_time_info(void)
+{
+	KH_OR_SKIP(k, 2, 0, 0, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, tiny("time"), MEM, "") == 0);
+	CHECK(kh_boot(k, 2, tiny("info"), MEM, "n=3 hello world") == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	CHECK(kh_wait(k, 2, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	CHECK(r.exited && strcmp(r.out, "UKF-READY\n") == 0);
+	r = kh_get(k, 2);
+	CHECK(r.exited && strcmp(r.out, "n=3 hello world\n") == 0);
+	kh_destroy(&k);
+	return 0;
+}
+
+/* pause_on_ready: the guest waits in ready() until complete(). */
+static int t_pause_ready(void)
+{
+	KH_OR_SKIP(k, 1, 1, 0, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, tiny("hello"), MEM, "") == 0);
+	CHECK(kh_wait(k, 1, KH_READY) == 0);
+	usleep(20000);
+	r = kh_get(k, 1);
+	CHECK(r.ready == 1 && !r.exited && r.out_len == 0);
+	CHECK(ukvm_backend_ops.complete(k->m, 0, 1, 0, 0, 0, NULL, 0) == 0);
+	CHECK(ukvm_backend_ops.complete(k->m, 0, 1, 0, 0, 0, NULL, 0) ==
+	      -ESRCH); /* answered already */
+	CHECK(ukvm_backend_ops.complete(k->m, 0, 99, 0, 0, 0, NULL, 0) ==
+	      -ESRCH); /* no such instance */
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	CHECK(r.exited && r.status == 0 && strcmp(r.out, "UKF-READY\n") == 0);
+	kh_destroy(&k);
+	return 0;
+}
+
+/* block and recv pause in a call the engine answers with complete(). */
+static int t_calls_complete(void)
+{
+	KH_OR_SKIP(k, 2, 0, 0, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, tiny("block"), MEM, "") == 0);
+	CHECK(kh_boot(k, 2, tiny("recv"), MEM, "") == 0);
+	CHECK(kh_wait(k, 1, KH_CALL) == 0);
+	CHECK(kh_wait(k, 2, KH_CALL) == 0);
+	r = kh_get(k, 1);
+	CHECK(r.last_call == UKF_CALL_BLOCK && !r.exited);
+	CHECK(r.last_deadline > r.t_started); /* boot time + 1 ms, world time */
+	r = kh_get(k, 2);
+	CHECK(r.last_call == UKF_CALL_RECV);
+	CHECK(ukvm_backend_ops.complete(k->m, 0, 1, 1, 0, 0, NULL, 0) == 0);
+	/* a 20-byte message into a 16-byte buffer: truncated */
+	CHECK(ukvm_backend_ops.complete(k->m, 0, 2, 0, 0, 1,
+					"message from afar!!!", 20) == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	CHECK(kh_wait(k, 2, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	CHECK(r.exited && r.status == 1);
+	r = kh_get(k, 2);
+	CHECK(r.exited && strcmp(r.out, "message from afa\n") == 0);
+	kh_destroy(&k);
+	return 0;
+}
+
+/* Destroying running, paused and finished instances never hangs. */
+static int t_destroy(void)
+{
+	KH_OR_SKIP(k, 4, 0, 0, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, tiny("loop"), MEM, "") == 0);
+	CHECK(kh_boot(k, 2, tiny("block"), MEM, "") == 0);
+	CHECK(kh_boot(k, 3, tiny("hello"), MEM, "") == 0);
+	CHECK(kh_wait(k, 1, KH_STARTED) == 0);
+	CHECK(kh_wait(k, 2, KH_CALL) == 0);
+	CHECK(kh_wait(k, 3, KH_ENDED) == 0);
+	usleep(10000);
+	ukvm_backend_ops.destroy(k->m, 0, 1);
+	ukvm_backend_ops.destroy(k->m, 0, 2);
+	ukvm_backend_ops.destroy(k->m, 0, 3);
+	ukvm_backend_ops.destroy(k->m, 0, 3); /* twice: no effect */
+	ukvm_backend_ops.destroy(k->m, 0, 42); /* unknown: no effect */
+	CHECK(ukvm_backend_ops.complete(k->m, 0, 2, 0, 0, 0, NULL, 0) == -ESRCH);
+	/* the id is free again */
+	CHECK(kh_boot(k, 4, tiny("hello"), MEM, "") == 0);
+	CHECK(kh_wait(k, 4, KH_ENDED) == 0);
+	r = kh_get(k, 4);
+	CHECK(r.exited && r.status == 0);
+	kh_destroy(&k); /* joins every thread */
+	return 0;
+}
+
+/* Bad boot requests: clear failure events, refused limits, monitor fine. */
+static int t_bad_boot(void)
+{
+	KH_OR_SKIP(k, 8, 0, 0, 2, 16ULL << 20);
+	char path[] = "/tmp/ukvm-bad-XXXXXX";
+	char big[UKF_ARGS_MAX + 10];
+	struct kh_inst r;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0 && write(fd, "#!/bin/sh\n", 10) == 10);
+	close(fd);
+	CHECK(kh_boot(k, 1, "/nonexistent/img", MEM, "") == 0);
+	r = kh_get(k, 1);
+	CHECK(r.failed);
+	CHECK_HAS(r.reason, "/nonexistent/img");
+	CHECK(kh_boot(k, 2, path, MEM, "") == 0);
+	r = kh_get(k, 2);
+	CHECK(r.failed);
+	CHECK_HAS(r.reason, "not an ELF");
+	CHECK(kh_boot(k, 3, tiny("hello"), 1 << 20, "") == 0);
+	r = kh_get(k, 3);
+	CHECK(r.failed);
+	CHECK_HAS(r.reason, "guest memory");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	CHECK(kh_boot(k, 4, tiny("hello"), MEM, big) == 0);
+	r = kh_get(k, 4);
+	CHECK(r.failed);
+	CHECK_HAS(r.reason, "argument string");
+	/* limits: 16 MiB total, 2 VMs */
+	CHECK(kh_boot(k, 5, tiny("block"), 32ULL << 20, "") == -ENOMEM);
+	CHECK(kh_boot(k, 5, tiny("block"), MEM, "") == 0);
+	CHECK(kh_boot(k, 5, tiny("block"), MEM, "") == -EEXIST);
+	CHECK(kh_boot(k, 6, tiny("block"), MEM, "") == 0);
+	CHECK(kh_boot(k, 7, tiny("block"), MEM, "") == -EAGAIN);
+	ukvm_backend_ops.destroy(k->m, 0, 6);
+	CHECK(kh_boot(k, 7, tiny("hello"), MEM, "") == 0);
+	CHECK(kh_wait(k, 7, KH_ENDED) == 0);
+	r = kh_get(k, 7);
+	CHECK(r.exited && r.status == 0);
+	unlink(path);
+	kh_destroy(&k);
+	return 0;
+}
+
+/* 100 VMs at once all reach the marker. */
+static int hundred(const char *image, uint64_t mem, const char *args)
+{
+	const unsigned n = 100;
+	KH_OR_SKIP(k, n, 0, 0, 0, 0);
+	unsigned ok = 0;
+
+	for (unsigned i = 1; i <= n; i++)
+		CHECK(kh_boot(k, i, image, mem, args) == 0);
+	for (unsigned i = 1; i <= n; i++) {
+		struct kh_inst r;
+
+		CHECK(kh_wait(k, i, KH_ENDED) == 0);
+		r = kh_get(k, i);
+		if (r.t_marker && r.exited && r.status == 0)
+			ok++;
+		else
+			fprintf(stderr, "instance %u: %s%s\n", i,
+				r.failed ? "failed: " : "no marker; output: ",
+				r.failed ? r.reason : r.out);
+	}
+	CHECK(ok == n);
+	kh_destroy(&k);
+	return 0;
+}
+
+static int t_hundred_tiny(void) { return hundred(tiny("hello"), MEM, ""); }
+
+/* ------------------------------------------------------------------ */
+/* The guest engineer's images (build/guest). */
+
+static const char *guest(const char *name, int *skip)
+{
+	static __thread char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", guest_dir, name);
+	*skip = !guest_dir[0] || access(path, R_OK) != 0;
+	if (*skip)
+		printf("SKIP: guest image %s not built\n", path);
+	return path;
+}
+
+static int t_guest_hello(void)
+{
+	int sk;
+	const char *img = guest("hello", &sk);
+	if (sk)
+		return SKIP;
+	KH_OR_SKIP(k, 1, 0, 0, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, img, 16ULL << 20, "") == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	if (r.failed)
+		fprintf(stderr, "hello failed: %s\n", r.reason);
+	CHECK(r.exited && r.status == 0 && r.t_marker && r.ready == 1);
+	kh_destroy(&k);
+	return 0;
+}
+
+static int t_guest_synth(void)
+{
+	int sk;
+	const char *img = guest("synth", &sk);
+	if (sk)
+		return SKIP;
+	KH_OR_SKIP(k, 2, 0, 0, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, img, 16ULL << 20, "mem=4M init=5ms work=2ms dirty=16") == 0);
+	CHECK(kh_boot(k, 2, img, 16ULL << 20, "mem=4M bogus=1") == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	CHECK(kh_wait(k, 2, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	if (r.failed)
+		fprintf(stderr, "synth failed: %s\n", r.reason);
+	CHECK(r.exited && r.status == 0 && r.t_marker && r.ready == 1);
+	r = kh_get(k, 2); /* bad args: synth aborts with a message */
+	CHECK(r.failed);
+	CHECK_HAS(r.reason, "abort");
+	kh_destroy(&k);
+	return 0;
+}
+
+/* A test guest fails with `want` while hello completes beside it. */
+static int guest_fails_alone(const char *name, const char *args,
+			     const char *want, ukf_ns_t limit)
+{
+	int sk1, sk2;
+	char img[512];
+	const char *hello;
+
+	snprintf(img, sizeof(img), "%s", guest(name, &sk1));
+	hello = guest("hello", &sk2);
+	if (sk1 || sk2)
+		return SKIP;
+	KH_OR_SKIP(k, 2, 0, limit, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, img, 16ULL << 20, args) == 0);
+	CHECK(kh_boot(k, 2, hello, 16ULL << 20, "") == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	CHECK(kh_wait(k, 2, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	CHECK(r.failed);
+	CHECK_HAS(r.reason, want);
+	r = kh_get(k, 2);
+	CHECK(r.exited && r.status == 0 && r.t_marker);
+	kh_destroy(&k);
+	return 0;
+}
+
+static int t_guest_fault(void)
+{
+	return guest_fails_alone("test-fault", "null", "(#PF)", 0) |
+	       guest_fails_alone("test-fault", "ud2", "(#UD)", 0) |
+	       guest_fails_alone("test-fault", "div", "(#DE)", 0) |
+	       guest_fails_alone("test-fault", "gp", "(#GP)", 0);
+}
+static int t_guest_loop(void)
+{
+	return guest_fails_alone("test-loop", "", "deadline", 300 * UKF_MS);
+}
+static int t_guest_badptr(void)
+{
+	return guest_fails_alone("test-badptr", "", "bad", 0);
+}
+
+static int t_guest_abi(void)
+{
+	int sk;
+	const char *img = guest("test-abi", &sk);
+	if (sk)
+		return SKIP;
+	KH_OR_SKIP(k, 1, 0, 0, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, img, 16ULL << 20, "a b c") == 0);
+	/* answer whatever calls it makes: 0 for all */
+	for (;;) {
+		CHECK(kh_wait(k, 1, KH_CALL) == 0);
+		r = kh_get(k, 1);
+		if (r.exited || r.failed)
+			break;
+		k->inst[1].calls = 0;
+		ukvm_backend_ops.complete(k->m, 0, 1, 0, 0, 0, NULL, 0);
+	}
+	if (r.failed)
+		fprintf(stderr, "test-abi failed: %s\nout:\n%s", r.reason, r.out);
+	CHECK(r.exited && r.status == 0);
+	kh_destroy(&k);
+	return 0;
+}
+
+static int t_guest_hundred(void)
+{
+	int sk;
+	const char *img = guest("hello", &sk);
+
+	if (sk)
+		return SKIP;
+	return hundred(img, 16ULL << 20, "");
+}
+
+/* ------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} tests[] = {
+	{ "elf_valid", t_elf_valid },
+	{ "elf_truncated", t_elf_truncated },
+	{ "elf_bad_header", t_elf_bad_header },
+	{ "elf_overflow", t_elf_overflow },
+	{ "elf_segments", t_elf_segments },
+	{ "image_load", t_image_load },
+	{ "gpa_accessor", t_gpa_accessor },
+	{ "boot_tiny", t_boot_tiny },
+	{ "fault_null", t_fault_null },
+	{ "fault_ud", t_fault_ud },
+	{ "fault_div", t_fault_div },
+	{ "fault_gp", t_fault_gp },
+	{ "fault_roboot", t_fault_roboot },
+	{ "loop_deadline", t_loop_deadline },
+	{ "badptr_wrap", t_badptr_wrap },
+	{ "badptr_pastend", t_badptr_pastend },
+	{ "badptr_monarea", t_badptr_monarea },
+	{ "badptr_misaligned", t_badptr_misaligned },
+	{ "abort", t_abort },
+	{ "unknown_hypercall", t_unknown_hypercall },
+	{ "time_info", t_time_info },
+	{ "pause_ready", t_pause_ready },
+	{ "calls_complete", t_calls_complete },
+	{ "destroy", t_destroy },
+	{ "bad_boot", t_bad_boot },
+	{ "hundred_tiny", t_hundred_tiny },
+	{ "guest_hello", t_guest_hello },
+	{ "guest_synth", t_guest_synth },
+	{ "guest_fault", t_guest_fault },
+	{ "guest_loop", t_guest_loop },
+	{ "guest_badptr", t_guest_badptr },
+	{ "guest_abi", t_guest_abi },
+	{ "guest_hundred", t_guest_hundred },
+};
+
+int main(int argc, char **argv)
+{
+	const char *run = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--run") && i + 1 < argc)
+			run = argv[++i];
+		else if (!strcmp(argv[i], "--tiny") && i + 1 < argc)
+			tiny_dir = argv[++i];
+		else if (!strcmp(argv[i], "--guests") && i + 1 < argc)
+			guest_dir = argv[++i];
+		else if (!strcmp(argv[i], "--list")) {
+			for (size_t t = 0; t < sizeof(tests) / sizeof(tests[0]); t++)
+				printf("%s\n", tests[t].name);
+			return 0;
+		} else {
+			fprintf(stderr, "usage: %s [--tiny DIR] [--guests DIR] "
+					"[--list | --run NAME]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	for (size_t t = 0; t < sizeof(tests) / sizeof(tests[0]); t++) {
+		int rc;
+
+		if (run && strcmp(run, tests[t].name))
+			continue;
+		failures = 0;
+		rc = tests[t].fn();
+		if (rc == SKIP && !failures) {
+			if (run)
+				return SKIP;
+			printf("skip %s\n", tests[t].name);
+			continue;
+		}
+		printf("%s %s\n", failures || rc ? "FAIL" : "ok", tests[t].name);
+		if (run)
+			return failures || rc ? 1 : 0;
+		if (failures || rc)
+			return 1;
+	}
+	if (run) {
+		fprintf(stderr, "no test named %s\n", run);
+		return 2;
+	}
+	return 0;
+}

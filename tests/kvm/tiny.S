@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* tiny.S - minimal hand-written guests for the monitor's tests; MODE_* picks the behaviour. */
+#define HC(n, arg) mov $arg, %eax; mov $(0x500 + n), %dx; out %eax, %dx
+
+	.text
+	.globl _start
+_start:
+	pxor %xmm0, %xmm0          /* SSE must work */
+	addps %xmm0, %xmm0
+	push %rdi                  /* the stack at top of memory works */
+	pop %rdi
+#if defined(MODE_HELLO)
+	HC(4, rdy)                 /* ready */
+	HC(0, con)                 /* "UKF-READY\n" */
+	HC(2, ex0)                 /* exit 0 */
+#elif defined(MODE_NULL)
+	movq $1, 0x8
+#elif defined(MODE_UD)
+	ud2
+#elif defined(MODE_DIV)
+	xor %ecx, %ecx
+	div %ecx
+#elif defined(MODE_GP)
+	hlt
+#elif defined(MODE_LOOP)
+1:	jmp 1b
+#elif defined(MODE_WRAP)
+	HC(0, conwrap)
+#elif defined(MODE_PASTEND)
+	mov 0x80010, %rax          /* bootinfo.mem_size */
+	sub $8, %rax
+	mov %rax, conend+8
+	HC(0, conend)
+#elif defined(MODE_MONAREA)
+	HC(0, 0x2000)              /* argument struct in the monitor area */
+#elif defined(MODE_MISALIGNED)
+	HC(0, con + 4)
+#elif defined(MODE_ROBOOT)
+	movq $1, 0x80000           /* boot info is read-only */
+#elif defined(MODE_UNKNOWN)
+	HC(15, unk)                /* last reserved port: outl must work */
+	cmpq $-38, unk
+	jne 2f
+	movq $0, unk
+	HC(12, unk)                /* first unknown number */
+	cmpq $-38, unk
+	jne 2f
+	HC(0, con)
+2:	HC(2, ex0)
+#elif defined(MODE_ABORT)
+	HC(3, abrt)
+#elif defined(MODE_EXIT7)
+	HC(0, con2)                /* two lines, the second without '\n' */
+	HC(2, ex7)
+#elif defined(MODE_BLOCK)
+	HC(5, blk)
+	mov blk, %rax
+	mov %rax, exv+8
+	HC(2, exv)
+#elif defined(MODE_RECV)
+	HC(11, rcv)
+	mov rcv, %rax
+	mov %rax, conr+16
+	HC(0, conr)
+	HC(2, ex0)
+#elif defined(MODE_INFO)
+	HC(6, inf)
+	mov inf, %rax
+	mov %rax, coni+16
+	HC(0, coni)
+	HC(2, ex0)
+#elif defined(MODE_TIME)
+	HC(1, tim)
+	cmpq $0, tim+8
+	je 3f
+	cmpq $0, tim+16
+	je 3f
+	HC(0, con)
+3:	HC(2, ex0)
+#else
+#error "no MODE_"
+#endif
+	ud2
+
+	.data
+	.balign 8
+rdy:	.quad 0
+con:	.quad 0, msg, 10
+con2:	.quad 0, msg2, 15
+conwrap: .quad 0, 0xfffffffffffffff0, 0x20
+conend:	.quad 0, 0, 64
+ex0:	.quad 0, 0
+ex7:	.quad 0, 7
+exv:	.quad 0, 0
+unk:	.quad 0, 0, 0, 0
+abrt:	.quad 0, amsg, 4
+blk:	.quad 0, 1000000
+rcv:	.quad 0, rbuf, 16, 0, 0
+conr:	.quad 0, rbuf, 0
+inf:	.quad 0, 0, 0, ibuf, 64
+coni:	.quad 0, ibuf, 0
+tim:	.quad 0, 0, 0
+msg:	.ascii "UKF-READY\n"
+msg2:	.ascii "line one\nline 2"
+amsg:	.ascii "boom"
+	.balign 8
+rbuf:	.fill 16, 1, 0
+ibuf:	.fill 64, 1, 0
