@@ -41,7 +41,7 @@ const char *ukvm_snap_sec_name(uint32_t type, char *buf, size_t len)
 		[UKVM_SEC_SREGS] = "sregs", [UKVM_SEC_FPU] = "fpu",
 		[UKVM_SEC_XSAVE] = "xsave", [UKVM_SEC_XCRS] = "xcrs",
 		[UKVM_SEC_MSRS] = "msrs",   [UKVM_SEC_EVENTS] = "events",
-		[UKVM_SEC_PAGES] = "pages",
+		[UKVM_SEC_PAGES] = "pages",  [UKVM_SEC_ARGS] = "args",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])

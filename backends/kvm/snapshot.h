@@ -51,6 +51,7 @@ enum ukvm_snap_sec {
 	UKVM_SEC_MSRS = 7,      /* u32 n, u32 0, n x {u32 index, u32 0, u64 data} */
 	UKVM_SEC_EVENTS = 8,    /* struct kvm_vcpu_events */
 	UKVM_SEC_PAGES = 9,     /* u64 mem_pages, u64 n, n x u64 pfn, n pages */
+	UKVM_SEC_ARGS = 10,     /* the instance's argument string, NUL-terminated */
 	UKVM_SEC_END = 0x7fffffff
 };
 
@@ -170,8 +171,12 @@ struct ukvm_snap_meta {
 	uint64_t app;         /* engine app id */
 	uint64_t args_gpa;    /* GPA of the paused call's argument struct */
 	uint64_t dirty_pages; /* pages in the PAGES section's source set */
-	uint64_t template_crc;/* DELTA: crc of the template it applies to */
+	uint64_t template_crc;/* CRC32C of the template's memory without the
+				 boot info page (a delta applies only to it);
+				 0 in a delta = full memory, no template */
 	uint64_t boot_ns;     /* monotonic origin of the instance (ukf_hc_time) */
+	uint64_t guest_ns;    /* guest's monotonic time at the capture: a
+				 loader on another host/boot rebases boot_ns */
 	char app_name[64];
 };
 int ukvm_snap_meta_encode(struct ukvm_snap_buf *b,

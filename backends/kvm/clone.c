@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/* clone.c - live fork (copy-on-write both ways) and remote-fork deltas on the KVM monitor. */
+#define _GNU_SOURCE
+#include "template.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/*
+ * Live fork. The parent is paused in UKF_HC_FORK. Its memory is (or is made
+ * now) a private map of a template T, so its state = T + its anonymous
+ * pages. The child gets a VM shell, a private map of T, copies of the
+ * parent's anonymous pages and the parent's vCPU state; both are private
+ * maps afterwards, so neither sees the other's later writes, nor do
+ * siblings. Cost: one dirty scan and one memcpy per page written since T.
+ *
+ * Fallback without a template (cold-booted parent, template policy
+ * "none"): the fork takes an implicit template of the parent at once -
+ * its memfd is sealed in place (no copy) and the parent continues as a
+ * private map of it; the template belongs to that fork lineage (parent,
+ * children and their children), not to the node's store, and is freed
+ * with the last of them.
+ */
+
+static void seterr(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+/* Paused in a call that a fork or delta can start from. */
+static int paused_in_fork(struct ukvm_vm *vm)
+{
+	return vm->state == UKVM_VM_CALL && vm->pending_hc == UKF_HC_FORK &&
+	       !vm->answered && vm->mem && vm->vcpu_fd >= 0;
+}
+
+/* Report a failure of an accepted operation on `inst`. */
+static void emit_error(struct ukvm *m, ukf_id_t inst, int rc,
+		       const char *why)
+{
+	struct ukf_be_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = UKF_BE_ERROR;
+	ev.inst = inst;
+	ev.status = rc;
+	ev.text = why;
+	ev.at = ukvm_now();
+	m->cfg.event(m->cfg.u, m->cfg.node, &ev);
+}
+
+int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
+		    ukf_id_t parent)
+{
+	struct ukvm *m = b;
+	struct ukvm_vm *p, *c = NULL;
+	struct ukvm_tmpl *t;
+	struct ukvm_snap_vcpu st;
+	uint64_t *bm = NULL, n;
+	char err[300];
+	int rc;
+
+	p = ukvm_vm_find(m, parent);
+	if (!p)
+		return -ESRCH;
+	pthread_mutex_lock(&p->lock);
+	if (!paused_in_fork(p)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	/* Limits first: a refused fork changes nothing in the parent. */
+	rc = ukvm_vm_new(m, child, p->mem_size, &c);
+	if (rc) {
+		c = NULL;
+		goto out;
+	}
+	bm = malloc((p->mem_size / UKF_PAGE_SIZE + 63) / 64 * 8);
+	if (!bm) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	t = ukvm_tmpl_freeze(p, 0, err, sizeof(err));
+	if (!t) {
+		rc = -EIO;
+		goto fail;
+	}
+	if ((rc = ukvm_snap_vcpu_save(p->vcpu_fd, &st, err, sizeof(err))) ||
+	    (rc = ukvm_vm_dirty(p, bm, &n, err, sizeof(err))))
+		goto fail;
+	c->app = p->app;
+	c->parent = p->inst;
+	memcpy(c->args, p->args, sizeof(c->args));
+	c->boot_ns = p->boot_ns;
+	rc = ukvm_clone_build(c, t, &st, err, sizeof(err));
+	if (rc)
+		goto fail;
+	ukvm_cow_copy_pages(c->mem, p->mem, p->mem_size, bm);
+	ukvm_clone_bootinfo(c, c->args, p->inst);
+	rc = ukvm_clone_write_ret(c, p->pending_gpa, 0);
+	if (rc)
+		goto fail;
+	c->pending_hc = UKF_HC_FORK;
+	c->pending_gpa = p->pending_gpa;
+	c->start_in_call = 1;
+	rc = ukvm_vm_launch(c);
+	if (rc)
+		goto fail;
+	goto out;
+fail:
+	ukvm_clone_unbuilt_free(m, c);
+out:
+	pthread_mutex_unlock(&p->lock);
+	free(bm);
+	ukvm_vm_put(p);
+	return rc;
+}
+
+int ukvm_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
+{
+	struct ukvm *m = b;
+	struct ukvm_vm *p = ukvm_vm_find(m, parent);
+	struct ukvm_fork_vm *fv;
+	struct ukvm_snap_buf buf;
+	struct ukvm_snap_meta meta;
+	struct ukvm_snap_vcpu st;
+	struct ukf_be_event ev;
+	uint64_t *bm = NULL, n = 0;
+	char err[300];
+	int rc;
+
+	if (!p)
+		return -ESRCH;
+	memset(&buf, 0, sizeof(buf));
+	pthread_mutex_lock(&p->lock);
+	if (!paused_in_fork(p)) {
+		pthread_mutex_unlock(&p->lock);
+		ukvm_vm_put(p);
+		return -EINVAL;
+	}
+	fv = p->fork_state;
+	memset(&meta, 0, sizeof(meta));
+	meta.size = sizeof(meta);
+	meta.pause = UKVM_PAUSE_FORK;
+	meta.mem_size = p->mem_size;
+	meta.instance_id = p->inst;
+	meta.parent_id = p->parent;
+	meta.app = p->app;
+	meta.args_gpa = p->pending_gpa;
+	meta.boot_ns = (uint64_t)p->boot_ns;
+	meta.guest_ns = (uint64_t)(ukvm_now() - p->boot_ns);
+	rc = ukvm_snap_vcpu_save(p->vcpu_fd, &st, err, sizeof(err));
+	if (rc)
+		goto done;
+	if (fv && fv->tmpl && p->mem_private) {
+		/* Against the template: only the pages written since. */
+		bm = malloc((p->mem_size / UKF_PAGE_SIZE + 63) / 64 * 8);
+		if (!bm) {
+			rc = -ENOMEM;
+			snprintf(err, sizeof(err), "out of memory");
+			goto done;
+		}
+		rc = ukvm_vm_dirty(p, bm, &n, err, sizeof(err));
+		if (rc)
+			goto done;
+		meta.template_crc = ukvm_tmpl_crc(fv->tmpl);
+		meta.dirty_pages = n;
+	}
+	/* else: no template - a full image (every non-zero page). */
+	ukvm_snap_begin(&buf, UKVM_SNAP_DELTA);
+	ukvm_snap_meta_encode(&buf, &meta);
+	ukvm_snap_vcpu_encode(&buf, &st);
+	ukvm_snap_add(&buf, UKVM_SEC_ARGS, p->args,
+		      strnlen(p->args, sizeof(p->args) - 1) + 1);
+	ukvm_snap_add_pages(&buf, p->mem, p->mem_size, bm, &n);
+	rc = ukvm_snap_finish(&buf);
+	if (rc)
+		snprintf(err, sizeof(err), "out of memory encoding the delta");
+done:
+	pthread_mutex_unlock(&p->lock);
+	memset(&ev, 0, sizeof(ev));
+	if (rc) {
+		ev.kind = UKF_BE_ERROR;
+		ev.status = rc;
+		ev.text = err;
+	} else {
+		ev.kind = UKF_BE_DELTA;
+		ev.data = buf.data;
+		ev.len = buf.len;
+		ev.bytes = n * UKF_PAGE_SIZE;
+		ev.dirty_pages = n;
+	}
+	ukvm_emit(p, &ev); /* the receiver copies what it keeps */
+	ukvm_snap_buf_free(&buf);
+	free(bm);
+	ukvm_vm_put(p);
+	return 0;
+}
+
+/* An empty sealed template of size bytes (for deltas without one). */
+static struct ukvm_tmpl *empty_tmpl(uint64_t size, char *err, size_t errlen)
+{
+	struct ukvm_tmpl *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&t->refs, 1);
+	t->mem_size = size;
+	t->fd = memfd_create("ukf-empty", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (t->fd < 0 || ftruncate(t->fd, (off_t)size) < 0 ||
+	    fcntl(t->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
+					  F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		seterr(err, errlen, "memfd: %s", strerror(errno));
+		ukvm_tmpl_put(t);
+		return NULL;
+	}
+	return t;
+}
+
+int ukvm_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
+		       uint32_t app, const void *delta, size_t len,
+		       uint64_t delta_bytes)
+{
+	struct ukvm *m = b;
+	struct ukvm_snap_reader r;
+	struct ukvm_snap_meta meta;
+	struct ukvm_snap_vcpu st;
+	struct ukvm_tmpl *t = NULL;
+	struct ukvm_vm *c = NULL;
+	const void *a;
+	size_t alen;
+	char err[300], why[240];
+	int rc;
+
+	if (!delta)
+		return -EINVAL;
+	if (ukvm_snap_open(&r, delta, len, why, sizeof(why))) {
+		snprintf(err, sizeof(err), "delta refused: %s", why);
+		rc = -EINVAL;
+		goto report;
+	}
+	if (r.kind != UKVM_SNAP_DELTA) {
+		snprintf(err, sizeof(err), "delta refused: snapshot kind %u is not a delta",
+			 r.kind);
+		rc = -EINVAL;
+		goto report;
+	}
+	if ((rc = ukvm_snap_meta_decode(&r, &meta, err, sizeof(err))) ||
+	    (rc = ukvm_snap_vcpu_decode(&r, &st, err, sizeof(err))))
+		goto report;
+	if (meta.pause != UKVM_PAUSE_FORK) {
+		snprintf(err, sizeof(err), "delta refused: not taken in fork()");
+		rc = -EINVAL;
+		goto report;
+	}
+	if (meta.template_crc) {
+		t = ukvm_tmpl_lookup(m, app);
+		if (!t) {
+			rc = -ENOENT;
+			snprintf(err, sizeof(err),
+				 "no template of app %u on this node", app);
+			goto report;
+		}
+		if (ukvm_tmpl_crc(t) != meta.template_crc ||
+		    t->mem_size != meta.mem_size) {
+			snprintf(err, sizeof(err),
+				 "delta was taken against another template of app %u (crc %08llx, this node's %08x)",
+				 app, (unsigned long long)meta.template_crc,
+				 ukvm_tmpl_crc(t));
+			rc = -ESTALE;
+			goto report;
+		}
+	} else if (!(t = empty_tmpl(meta.mem_size, err, sizeof(err)))) {
+		rc = -ENOMEM;
+		goto report;
+	}
+	rc = ukvm_vm_new(m, child, meta.mem_size, &c);
+	if (rc) {
+		ukvm_tmpl_put(t);
+		return rc; /* limits: refused at once */
+	}
+	c->app = app;
+	c->parent = meta.instance_id;
+	if (ukvm_snap_find(&r, UKVM_SEC_ARGS, &a, &alen) == 0 && alen &&
+	    alen <= sizeof(c->args) && ((const char *)a)[alen - 1] == 0)
+		memcpy(c->args, a, alen);
+	c->boot_ns = ukvm_now() - (ukf_ns_t)meta.guest_ns;
+	if ((rc = ukvm_clone_build(c, t, &st, err, sizeof(err))) ||
+	    (rc = ukvm_snap_apply_pages(&r, c->mem, -1, c->mem_size, NULL,
+					err, sizeof(err))))
+		goto fail;
+	ukvm_clone_bootinfo(c, c->args, meta.instance_id);
+	if ((rc = ukvm_clone_write_ret(c, meta.args_gpa, 0))) {
+		snprintf(err, sizeof(err), "delta: bad fork argument address");
+		goto fail;
+	}
+	c->pending_hc = UKF_HC_FORK;
+	c->pending_gpa = meta.args_gpa;
+	c->start_in_call = 1;
+	rc = ukvm_vm_launch(c);
+	if (rc)
+		goto fail;
+	ukvm_tmpl_put(t);
+	return 0;
+fail:
+	ukvm_clone_unbuilt_free(m, c);
+	ukvm_tmpl_put(t);
+report:
+	emit_error(m, child, rc, err);
+	return 0;
+}
