@@ -75,4 +75,25 @@ void ukf_db_run_abort(ukf_db_t *db, int64_t run);
 int ukf_report(const char *path, int json, FILE *out, char *err,
 	       size_t errlen);
 
+/*
+ * Details of the contract above (appended; signatures unchanged):
+ * - ukf_db_open creates the file (schema version 1, WAL) or opens an
+ *   existing ukfork results file; it refuses, with a message naming the
+ *   file, a directory, a file that is not SQLite, a foreign SQLite file and
+ *   a newer schema, and leaves such files untouched. Free with
+ *   ukf_db_close, which also aborts a run left open.
+ * - One run open at a time per handle. Rows for any other run id fail.
+ *   When a row fails (-1) the run stays open: the caller aborts it (or
+ *   carries on; the failed row is not stored).
+ * - Times equal to UKF_NS_NEVER (instances) or negative (boots) are stored
+ *   as NULL. uint64 fields (seed, ids, byte counts) are stored in SQLite's
+ *   signed 64-bit integers with their bits kept (values >= 2^63 read back
+ *   negative in plain SQL). settings_json must be valid JSON or NULL.
+ * - ukf_db_run_begin takes the database's write lock until commit/abort;
+ *   another writer waits up to 60 s. Readers (ukf_report) never wait.
+ * - ukf_report opens the file read-only: never creates it or changes its
+ *   contents (SQLite may create the -wal/-shm side files of WAL mode).
+ *   Methods (quantiles, intervals, pairing) are in docs/report.md.
+ */
+
 #endif /* UKF_RESULTS_H */
