@@ -936,6 +936,11 @@ static void *vcpu_main(void *p)
 		if (vm_pause(vm, UKVM_VM_READY, UKF_HC_READY, vm->pending_gpa,
 			     &ev, &stretch) < 0)
 			goto out;
+	} else if (vm->start_in_call) {
+		/* a fork child: paused in fork() until the engine answers */
+		if (vm_pause(vm, UKVM_VM_CALL, vm->pending_hc, vm->pending_gpa,
+			     NULL, &stretch) < 0)
+			goto out;
 	}
 	run_loop(vm, &stretch);
 	limit_disarm(vm, stretch);

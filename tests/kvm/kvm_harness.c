@@ -31,6 +31,7 @@ static void on_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev)
 		r->calls++;
 		r->last_call = ev->call;
 		r->last_deadline = ev->deadline;
+		r->last_arg = ev->arg_id;
 		break;
 	case UKF_BE_EXIT:
 		r->exited = 1;

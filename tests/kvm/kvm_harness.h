@@ -15,6 +15,7 @@ struct kh_inst {
 	int64_t status;
 	enum ukf_call last_call;
 	ukf_ns_t last_deadline;
+	ukf_id_t last_arg;
 	char reason[512];
 	char out[4096];     /* console lines joined with '\n' */
 	size_t out_len;

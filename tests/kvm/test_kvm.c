@@ -487,7 +487,9 @@ static int t_calls_complete(void)
 	CHECK(kh_wait(k, 2, KH_CALL) == 0);
 	r = kh_get(k, 1);
 	CHECK(r.last_call == UKF_CALL_BLOCK && !r.exited);
-	CHECK(r.last_deadline > r.t_started); /* boot time + 1 ms, world time */
+	/* boot time + 1 ms, on the world's clock (not 0, not guest time) */
+	CHECK(r.last_deadline > r.t_started - UKF_S &&
+	      r.last_deadline < r.t_started + UKF_S);
 	r = kh_get(k, 2);
 	CHECK(r.last_call == UKF_CALL_RECV);
 	CHECK(ukvm_backend_ops.complete(k->m, 0, 1, 1, 0, 0, NULL, 0) == 0);
@@ -682,6 +684,9 @@ static int guest_fails_alone(const char *name, const char *args,
 	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
 	CHECK(kh_wait(k, 2, KH_ENDED) == 0);
 	r = kh_get(k, 1);
+	if (!r.failed)
+		fprintf(stderr, "%s %s did not fail; output:\n%s", name, args,
+			r.out);
 	CHECK(r.failed);
 	CHECK_HAS(r.reason, want);
 	r = kh_get(k, 2);
@@ -693,9 +698,13 @@ static int guest_fails_alone(const char *name, const char *args,
 static int t_guest_fault(void)
 {
 	return guest_fails_alone("test-fault", "null", "(#PF)", 0) |
-	       guest_fails_alone("test-fault", "ud2", "(#UD)", 0) |
-	       guest_fails_alone("test-fault", "div", "(#DE)", 0) |
-	       guest_fails_alone("test-fault", "gp", "(#GP)", 0);
+	       guest_fails_alone("test-fault", "null", "addr 0x0 ", 0) |
+	       guest_fails_alone("test-fault", "pf", "addr 0x200000000000", 0) |
+	       guest_fails_alone("test-fault", "ud2", "vector 6 (#UD) at rip 0x1", 0) |
+	       guest_fails_alone("test-fault", "div0", "vector 0 (#DE)", 0) |
+	       guest_fails_alone("test-fault", "gp", "vector 13 (#GP)", 0) |
+	       /* int3 through a DPL0 gate: #GP on hardware, #BP here */
+	       guest_fails_alone("test-fault", "bp", "vector ", 0);
 }
 static int t_guest_loop(void)
 {
@@ -703,7 +712,30 @@ static int t_guest_loop(void)
 }
 static int t_guest_badptr(void)
 {
-	return guest_fails_alone("test-badptr", "", "bad", 0);
+	int sk;
+	char img[512];
+
+	snprintf(img, sizeof(img), "%s", guest("test-badptr", &sk));
+	if (sk)
+		return SKIP;
+	guest_fails_alone("test-badptr", "wild", "bad console buffer [0x7fff00000000, +0x10)", 0);
+	guest_fails_alone("test-badptr", "null", "bad console buffer [0x0, +0x10)", 0);
+	guest_fails_alone("test-badptr", "abort-wild", "bad abort message", 0);
+	guest_fails_alone("test-badptr", "recv-wild", "bad recv buffer", 0);
+	/* too long a write (or one whose length wraps) is refused with
+	 * -EINVAL: the guest goes on */
+	KH_OR_SKIP(k, 1, 0, 0, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, img, 16ULL << 20, "huge wrap") == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	CHECK(r.exited && r.status == 0);
+	CHECK_HAS(r.out, "badptr: huge ret=-22");
+	CHECK_HAS(r.out, "badptr: wrap ret=-22"); /* length over the maximum */
+	CHECK_HAS(r.out, "badptr: survived");
+	kh_destroy(&k);
+	return 0;
 }
 
 static int t_guest_abi(void)
@@ -716,17 +748,42 @@ static int t_guest_abi(void)
 	struct kh_inst r;
 
 	CHECK(kh_boot(k, 1, img, 16ULL << 20, "a b c") == 0);
-	/* answer whatever calls it makes: 0 for all */
+	/* answer its calls as a world without fork or messages would */
 	for (;;) {
+		int64_t ret = 0;
+
 		CHECK(kh_wait(k, 1, KH_CALL) == 0);
 		r = kh_get(k, 1);
-		if (r.exited || r.failed)
+		if (r.exited || r.failed || !r.calls)
 			break;
+		pthread_mutex_lock(&k->lock);
 		k->inst[1].calls = 0;
-		ukvm_backend_ops.complete(k->m, 0, 1, 0, 0, 0, NULL, 0);
+		pthread_mutex_unlock(&k->lock);
+		switch (r.last_call) {
+		case UKF_CALL_FORK: ret = -UKF_ENOSYS; break;
+		case UKF_CALL_SPAWN: ret = -UKF_ENOENT; break;
+		case UKF_CALL_WAIT: ret = -UKF_ECHILD; break;
+		case UKF_CALL_SEND:
+			ret = r.last_arg == 1 ? -UKF_ENOSYS : -UKF_ESRCH;
+			break;
+		case UKF_CALL_RECV: ret = -UKF_ETIMEDOUT; break;
+		case UKF_CALL_BLOCK: {
+			/* like the engine: answer at the deadline (world
+			 * time = CLOCK_MONOTONIC) */
+			struct timespec ts = { r.last_deadline / UKF_S,
+					       r.last_deadline % UKF_S };
+
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+					NULL);
+			ret = 0;
+			break;
+		}
+		}
+		CHECK(ukvm_backend_ops.complete(k->m, 0, 1, ret, 0, 0, NULL,
+						0) == 0);
 	}
-	if (r.failed)
-		fprintf(stderr, "test-abi failed: %s\nout:\n%s", r.reason, r.out);
+	if (!r.exited || r.status)
+		fprintf(stderr, "test-abi: %s\nout:\n%s", r.reason, r.out);
 	CHECK(r.exited && r.status == 0);
 	kh_destroy(&k);
 	return 0;
