@@ -145,6 +145,7 @@ struct entry {
 	char where[WHERE_MAX]; /* "file:line" or "--set name=..." */
 	int from_cli;
 	int seen;              /* declared by the script in this pass */
+	size_t order;          /* declaration order (command line only: last) */
 };
 
 /* Everything that spans the runs of one `ukfork run`. */
@@ -153,7 +154,7 @@ struct scen {
 	char script_dir[512];
 	char hash[17];
 	struct entry *ents;
-	size_t nents;
+	size_t nents, declared;
 	uint64_t seed;
 	FILE *msg, *out, *trace;
 	ukf_db_t *db;
@@ -561,6 +562,7 @@ static void declare(lua_State *L, struct run *r, const char *name, int idx)
 	if (!e && !(e = entry_add(sc, name)))
 		luaL_error(L, "out of memory");
 	e->seen = 1;
+	e->order = sc->declared++;
 	if (e->from_cli)
 		return; /* --set wins over the script */
 	snprintf(e->where, sizeof(e->where), "%s", where);
@@ -1998,7 +2000,8 @@ static void settings_json(struct run *r, const struct cfg *cf, char *buf,
 	JP("{\"backend\":");
 	json_str(&p, &left, r->sc->o->backend ? r->sc->o->backend : "sim");
 	JP(",\"nodes\":%u,\"vcpus\":%u,\"memory\":%" PRIu64 ",\"cache\":%" PRIu64,
-	   r->nodes, e->node.vcpus, e->node.mem_bytes, e->node.cache_bytes);
+	   r->sc->o->backend && strcmp(r->sc->o->backend, "sim") ? 1 : e->nodes,
+	   e->node.vcpus, e->node.mem_bytes, e->node.cache_bytes);
 	if (cf->have_latency)
 		JP(",\"latency_ns\":%" PRId64, cf->latency);
 	if (cf->have_bandwidth)
@@ -2279,6 +2282,12 @@ static void print_summary(FILE *out, struct summary *sums, size_t n)
 		"intervals)\n");
 }
 
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
 static int parse_set(struct scen *sc, const char *s, FILE *msg)
 {
 	const char *eq = strchr(s, '=');
@@ -2298,6 +2307,7 @@ static int parse_set(struct scen *sc, const char *s, FILE *msg)
 	if (!e)
 		return -1;
 	e->from_cli = 1;
+	e->order = (size_t)1 << 40 | sc->nents;
 	snprintf(e->where, sizeof(e->where), "--set %s", s);
 	char *dup = strdup(eq + 1), *save = NULL;
 	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -2425,6 +2435,8 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			goto done;
 		}
 	}
+	/* Sweep dimensions in the scenario's order, command-line ones last. */
+	qsort(sc.ents, sc.nents, sizeof(*sc.ents), cmp_entry);
 	for (size_t i = 0; i < sc.nents; i++) {
 		struct entry *e = &sc.ents[i];
 		if (e->builtin < 0 && !e->seen) {
@@ -2437,8 +2449,8 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			for (size_t k = 0; k < e->nvals; k++)
 				if (check_policy(e->name, e->vals[k].str, err,
 						 sizeof(err))) {
-					fprintf(msg, "%s: %s '%s': %s\n", e->where,
-						e->name, e->vals[k].str, err);
+					fprintf(msg, "%s: setting '%s': %s\n",
+						e->where, e->name, err);
 					goto done;
 				}
 		if (e->nvals > 1)

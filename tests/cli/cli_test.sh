@@ -1,0 +1,170 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# cli_test.sh - behaviour tests of the `ukfork` command line, one per case.
+#   cli_test.sh UKFORK SCENARIO_DIR CASE     (CASE "list" lists them)
+set -u
+UKFORK=$1
+S=$2
+CASE=$3
+T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+fail() { echo "FAIL [$CASE]: $*" >&2; [ -f "$T/err" ] && sed 's/^/  stderr: /' "$T/err" >&2; exit 1; }
+
+# run ARGS...: runs ukfork, stdout in $T/out, stderr in $T/err, status in $rc
+run() { "$UKFORK" "$@" >"$T/out" 2>"$T/err"; rc=$?; }
+expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
+expect_err() { grep -q -e "$1" "$T/err" || fail "stderr lacks '$1'"; }
+expect_out() { grep -q -e "$1" "$T/out" || fail "stdout lacks '$1'"; }
+q() { sqlite3 "$1" "$2" || fail "sqlite3 query failed: $2"; }
+# no run stored: the file is absent or holds no run
+no_runs() {
+	if [ -f "$1" ]; then
+		n=$(q "$1" "select count(*) from runs")
+		[ "$n" = 0 ] || fail "$n runs stored in $1, expected none"
+	fi
+}
+# bad_scenario FILE.lua LINE NAME [ARGS]: exit 2, file:line and name, no run
+bad_scenario() {
+	f=$1; line=$2; name=$3; shift 3
+	run run "$S/$f" --db "$T/db" "$@"
+	expect_rc 2
+	expect_err "$f:$line:"
+	expect_err "$name"
+	no_runs "$T/db"
+}
+
+case "$CASE" in
+list)
+	sed -n 's/^\([a-z_]*\))$/\1/p' "$0" | grep -v '^list$'
+	;;
+help)
+	run --help; expect_rc 0; expect_out "usage: ukfork"; expect_out "run SCENARIO.lua"
+	run run --help; expect_rc 0; expect_out "--reps"; expect_out "--set"
+	run report --help; expect_rc 0; expect_out "usage: ukfork report"
+	;;
+version)
+	run --version; expect_rc 0; expect_out "^ukfork [0-9][0-9.]*$"
+	;;
+no_command)
+	run; expect_rc 2; expect_err "usage"
+	;;
+unknown_command)
+	run frobnicate; expect_rc 2; expect_err "unknown command 'frobnicate'"
+	run --frob; expect_rc 2; expect_err "unknown option '--frob'"
+	;;
+bad_flags)
+	run run "$S/ok.lua" --frob; expect_rc 2; expect_err "unknown option '--frob'"
+	run run "$S/ok.lua" --reps 0; expect_rc 2; expect_err "reps"
+	run run "$S/ok.lua" --seed abc; expect_rc 2; expect_err "seed"
+	run run "$S/ok.lua" --backend xen; expect_rc 2; expect_err "xen"
+	run run "$S/ok.lua" --db; expect_rc 2; expect_err "needs a value"
+	run run; expect_rc 2; expect_err "missing SCENARIO"
+	run run "$S/ok.lua" "$S/ok.lua"; expect_rc 2; expect_err "one scenario"
+	run report; expect_rc 2; expect_err "missing DB"
+	run report x.db --frob; expect_rc 2; expect_err "unknown option"
+	;;
+missing_file)
+	run run "$T/nope.lua" --db "$T/db"; expect_rc 2; expect_err "nope.lua"
+	no_runs "$T/db"
+	;;
+ok_run)
+	run run "$S/ok.lua" --db "$T/db"; expect_rc 0
+	expect_out "^default "
+	[ "$(q "$T/db" "select count(*) from runs")" = 1 ] || fail "expected 1 run"
+	n=$(q "$T/db" "select count(*) from instances")
+	[ "$n" -gt 10 ] || fail "only $n instances stored"
+	q "$T/db" "select settings_json from runs" | grep -q '"nodes":2' || fail "settings_json lacks nodes"
+	run report "$T/db"; expect_rc 0
+	;;
+quiet)
+	run run "$S/ok.lua" --quiet; expect_rc 0
+	[ -s "$T/out" ] && fail "--quiet printed on stdout"
+	[ -s "$T/err" ] && fail "--quiet printed on stderr"
+	true
+	;;
+syntax_error)
+	bad_scenario bad_syntax.lua 4 "'}' expected"
+	;;
+unknown_policy)
+	bad_scenario unknown_policy.lua 3 "teleport"
+	run run "$S/ok.lua" --set placement=teleport --db "$T/db"
+	expect_rc 2; expect_err "teleport"; no_runs "$T/db"
+	;;
+negative_rate)
+	bad_scenario negative_rate.lua 5 "rate"
+	;;
+impossible_capacity)
+	bad_scenario capacity.lua 4 "'huge'"
+	;;
+malformed_trace)
+	bad_scenario trace_malformed.lua 5 "bad.trace:3: unknown app 'wbe'"
+	;;
+unknown_key)
+	bad_scenario unknown_key.lua 2 "nodez"
+	;;
+unknown_argument)
+	bad_scenario unknown_argument.lua 4 "'rat'"
+	;;
+bad_app)
+	bad_scenario bad_app.lua 3 "mem"
+	;;
+setting_twice)
+	bad_scenario twice.lua 3 "'nodes' given twice"
+	;;
+bad_time)
+	bad_scenario bad_time.lua 2 "duration"
+	;;
+outside_process)
+	bad_scenario outside.lua 3 "sleep"
+	;;
+runtime_error)
+	bad_scenario runtime_error.lua 7 "ghost"
+	;;
+unknown_set)
+	run run "$S/ok.lua" --set foo=1 --db "$T/db"
+	expect_rc 2; expect_err "unknown setting 'foo'"; no_runs "$T/db"
+	run run "$S/ok.lua" --set duration=abc --db "$T/db"
+	expect_rc 2; expect_err "duration"; no_runs "$T/db"
+	run run "$S/ok.lua" --set nodes --db "$T/db"
+	expect_rc 2; expect_err "name=value"; no_runs "$T/db"
+	;;
+sweep_runs)
+	run run "$S/sweep.lua" --set nodes=2,3 --reps 3 --seed 5 --db "$T/db" --quiet
+	expect_rc 0
+	[ "$(q "$T/db" "select count(*) from runs")" = 12 ] || fail "expected 12 runs (2 x 2 points x 3 reps)"
+	[ "$(q "$T/db" "select count(distinct config) from runs")" = 4 ] || fail "expected 4 configs"
+	[ "$(q "$T/db" "select count(*) from runs group by config having count(*) = 3 and count(distinct rep) = 3")" = "3
+3
+3
+3" ] || fail "each config should have reps 0,1,2"
+	[ "$(q "$T/db" "select distinct seed from runs")" = 5 ] || fail "seed 5 everywhere"
+	q "$T/db" "select config from runs" | grep -q "^nodes=3 placement=random$" || fail "config label"
+	# the same arrivals in every configuration of a rep (common random numbers)
+	[ "$(q "$T/db" "select count(distinct c) from (select run, count(*) c from instances i join runs r on r.id = i.run where i.parent = 0 and r.rep = 0 group by run)")" = 1 ] || fail "configurations of rep 0 saw different numbers of requests"
+	;;
+sweep_cli_list)
+	run run "$S/ok.lua" --set rate=1 --db "$T/db" --quiet
+	expect_rc 2; expect_err "unknown setting 'rate'"
+	run run "$S/sweep.lua" --set rate=5,10,20 --db "$T/db" --quiet
+	expect_rc 0
+	[ "$(q "$T/db" "select count(*) from runs")" = 6 ] || fail "expected 6 runs (3 rates x 2 placements)"
+	q "$T/db" "select config from runs" | grep -q "rate=20" || fail "config label lacks rate"
+	;;
+no_partial_sweep)
+	# the second point (memory=32M) cannot hold the 64M app: nothing stored
+	run run "$S/ok.lua" --set memory=4G,32M --db "$T/db"
+	expect_rc 2; expect_err "ok.lua:5:"; expect_err "'web'"
+	no_runs "$T/db"
+	;;
+trace_file)
+	run run "$S/ok.lua" --seed 3 --trace "$T/trace" --quiet; expect_rc 0
+	grep -q "^# run config=default seed=3 rep=0" "$T/trace" || fail "trace header"
+	grep -q "^[0-9]*\.[0-9]\{9\} [0-9] " "$T/trace" || fail "no timed engine lines in the trace"
+	run run "$S/ok.lua" --trace "$T/nodir/x" --quiet; expect_rc 1
+	;;
+*)
+	echo "unknown case $CASE" >&2; exit 2
+	;;
+esac
+exit 0

@@ -1,0 +1,4 @@
+-- Lua syntax error on line 4.
+cluster { nodes = 2 }
+app("web", "mem=64M")
+poisson { app = "web" rate = 10 }

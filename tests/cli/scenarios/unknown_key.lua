@@ -1,0 +1,2 @@
+-- Unknown cluster setting on line 2.
+cluster { nodez = 2 }
