@@ -192,6 +192,14 @@ struct ukvm_vm {
 	 * child's fork with 0), i.e.
 	 *   vm_pause(vm, UKVM_VM_CALL, vm->pending_hc, vm->pending_gpa,
 	 *            NULL, &stretch)
+	 * H6b -> H6a, RACE seen with `ukfork exec test-fork` (2nd fork:
+	 * "error complete 3 rc=-3"): the engine completes the child as soon
+	 * as it sees UKF_BE_STARTED, which vcpu_main emits while the state is
+	 * still RUNNING, before vm_pause() sets CALL -> -ESRCH and the child
+	 * hangs. Please set state = UKVM_VM_CALL (answered = 0, pending_*
+	 * kept) under vm->lock BEFORE emitting STARTED when start_in_call is
+	 * set, and let that pause not reset `answered` (an answer may already
+	 * be there), e.g. a vm_pause variant that skips the reset.
 	 * Template clones: H6b's code writes ready()'s ret = 1 into the
 	 * clone's own struct and sets pending_gpa = 0 so that complete()
 	 * (which writes nothing when ukvm_gpa() refuses the address) cannot
