@@ -14,8 +14,8 @@
 #define LEVEL 0.95
 
 static const char *const quantile_method =
-	"linear interpolation between order statistics, h = (n-1)p\n"
-	"  (Hyndman-Fan type 7, as gsl_stats_quantile_from_sorted_data)";
+	"nearest rank, the smallest value with at least p*n values\n"
+	"  <= it (x(k), k = ceil(p n)), as `ukfork run` and `bootbench`";
 static const char *const ci_method =
 	"95% Student-t confidence\n"
 	"  interval (gsl_cdf_tdist_Pinv), given when runs >= 2";

@@ -11,12 +11,14 @@ double ukf_stats_quantile(const double *sorted, size_t n, double p)
 {
 	if (n == 0 || !(p >= 0.0 && p <= 1.0))
 		return NAN;
-	double h = (double)(n - 1) * p;
-	size_t i = (size_t)floor(h);
-	if (i >= n - 1)
-		return sorted[n - 1];
-	double frac = h - (double)i;
-	return sorted[i] + frac * (sorted[i + 1] - sorted[i]);
+	/* Undo binary rounding of p (0.07 * 100 = 7.000000000000001). */
+	double pn = round(p * (double)n * 1e9) / 1e9;
+	size_t k = (size_t)ceil(pn);
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	return sorted[k - 1];
 }
 
 void ukf_stats_mean_ci(const double *x, size_t n, double level,

@@ -16,11 +16,12 @@ struct ukf_ci {
 };
 
 /*
- * Quantile p (0 <= p <= 1) of n >= 1 values sorted ascending: linear
- * interpolation between order statistics, x[floor(h)] + frac(h) *
- * (x[floor(h)+1] - x[floor(h)]) with h = (n-1)p, 0-based (Hyndman and Fan
- * type 7: the default of R and NumPy, and what GSL's
- * gsl_stats_quantile_from_sorted_data computes). Returns NaN if n == 0.
+ * Quantile p (0 <= p <= 1) of n >= 1 values sorted ascending, by the
+ * nearest-rank method: the smallest value x(k) (1-based) such that at
+ * least p*n of the values are <= it, k = max(1, ceil(p n)). Always one of
+ * the observed values; the same definition as `ukfork run`'s summary and
+ * `ukfork bootbench`. (p n is rounded to 1e-9 first so that 0.07 * 100
+ * gives rank 7, not 8.) Returns NaN if n == 0 or p is outside [0, 1].
  */
 double ukf_stats_quantile(const double *sorted, size_t n, double p);
 

@@ -16,7 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gsl/gsl_statistics_double.h>
 #include <sqlite3.h>
 
 #define CHECK(cond)                                                           \
@@ -218,29 +217,45 @@ static struct ukf_record record(ukf_id_t id, enum ukf_start start,
 static int t_stats_quantile(void)
 {
 	double x[] = {10, 20, 30, 40, 50};
-	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.0), 10, 1e-12);
-	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.5), 30, 1e-12);
-	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.95), 48, 1e-12);
-	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.99), 49.6, 1e-12);
-	CHECK_NEAR(ukf_stats_quantile(x, 5, 1.0), 50, 1e-12);
-	CHECK_NEAR(ukf_stats_quantile(x, 1, 0.95), 10, 1e-12);
+	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.0), 10, 0);
+	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.2), 10, 0);
+	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.21), 20, 0);
+	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.5), 30, 0);
+	CHECK_NEAR(ukf_stats_quantile(x, 5, 0.95), 50, 0);
+	CHECK_NEAR(ukf_stats_quantile(x, 5, 1.0), 50, 0);
+	CHECK_NEAR(ukf_stats_quantile(x, 4, 0.5), 20, 0); /* lower middle */
+	CHECK_NEAR(ukf_stats_quantile(x, 1, 0.95), 10, 0);
 	CHECK(isnan(ukf_stats_quantile(x, 0, 0.5)));
 	CHECK(isnan(ukf_stats_quantile(x, 5, 1.5)));
 	CHECK(isnan(ukf_stats_quantile(x, 5, NAN)));
-	/* Same method as GSL's quantile on arbitrary data. */
+	/* 0.07 * 100 is 7.000000000000001 in binary: still rank 7. */
+	double h[100];
+	for (int i = 0; i < 100; i++)
+		h[i] = i + 1;
+	CHECK_NEAR(ukf_stats_quantile(h, 100, 0.07), 7, 0);
+	CHECK_NEAR(ukf_stats_quantile(h, 100, 0.95), 95, 0);
+	CHECK_NEAR(ukf_stats_quantile(h, 100, 0.99), 99, 0);
+	/* The definition, on arbitrary data with ties: q is the smallest
+	 * value with at least p*n values <= q. */
 	double y[97];
 	unsigned s = 12345;
 	for (int i = 0; i < 97; i++) {
 		s = s * 1103515245u + 12345u;
-		y[i] = (double)(s >> 8) / 1000.0;
+		y[i] = (double)((s >> 8) % 50);
 	}
 	ukf_stats_sort(y, 97);
 	for (int i = 1; i < 97; i++)
 		CHECK(y[i - 1] <= y[i]);
-	for (double p = 0; p <= 1.0; p += 0.01)
-		CHECK_NEAR(ukf_stats_quantile(y, 97, p),
-			   gsl_stats_quantile_from_sorted_data(y, 1, 97, p),
-			   1e-9);
+	for (int pc = 1; pc <= 100; pc++) {
+		double p = pc / 100.0, q = ukf_stats_quantile(y, 97, p);
+		int le = 0, lt = 0;
+		for (int i = 0; i < 97; i++) {
+			le += y[i] <= q;
+			lt += y[i] < q;
+		}
+		CHECK(le >= p * 97 - 1e-9);
+		CHECK(lt < p * 97 - 1e-9);
+	}
 	return 0;
 }
 
@@ -277,7 +292,7 @@ static int t_stats_quantile_ci(void)
 		x[i] = i + 1; /* x(k) = k */
 	/* n = 100, median: the textbook ranks 40 and 61 (coverage 0.965). */
 	ukf_stats_quantile_ci(x, 100, 0.5, 0.95, &ci);
-	CHECK_NEAR(ci.mean, 50.5, 1e-12);
+	CHECK_NEAR(ci.mean, 50, 1e-12);
 	CHECK_NEAR(ci.lo, 40, 0);
 	CHECK_NEAR(ci.hi, 61, 0);
 	/* n = 5: no distribution-free 95% interval for the median. */
@@ -657,12 +672,13 @@ static int t_bad_inputs_api(void)
  * The hand-made database: configurations A and B, 3 replications each
  * (seeds 1..3, paired), and C with one unpaired run. Run r of A has 5 ready
  * instances with latencies {10,20,30,40,50} + 3r ms (mean 30+3r, p50
- * 30+3r, p95 48+3r, p99 49.6+3r), one cold, two template, two forks, one
+ * 30+3r, p95 = p99 = 50+3r by nearest rank), one cold, two template, two
+ * forks, one
  * remote, plus one failed instance (never ready: t_ready NEVER, or 0 as
  * the engine leaves it for unplaced requests); memory samples average
  * 200+10r MiB.
  * B is A with the largest latency raised by k = {5, 10, 30}: paired
- * differences of the mean k/5 = {1, 2, 6}, of p95 0.8k = {4, 8, 24}.
+ * differences of the mean k/5 = {1, 2, 6}, of p95 k = {5, 10, 30}.
  */
 static int make_known_db(const char *path)
 {
@@ -748,9 +764,9 @@ static int t_report_known_values(void)
 	CHECK_NEAR(jnum(j, AT("latency_mean_ms.ci95_lo")), 33 - hw3, 1e-6);
 	CHECK_NEAR(jnum(j, AT("latency_mean_ms.ci95_hi")), 33 + hw3, 1e-6);
 	CHECK_NEAR(jnum(j, AT("latency_p50_ms.mean")), 33, 1e-9);
-	CHECK_NEAR(jnum(j, AT("latency_p95_ms.mean")), 51, 1e-9);
-	CHECK_NEAR(jnum(j, AT("latency_p95_ms.ci95_hi")), 51 + hw3, 1e-6);
-	CHECK_NEAR(jnum(j, AT("latency_p99_ms.mean")), 52.6, 1e-9);
+	CHECK_NEAR(jnum(j, AT("latency_p95_ms.mean")), 53, 1e-9);
+	CHECK_NEAR(jnum(j, AT("latency_p95_ms.ci95_hi")), 53 + hw3, 1e-6);
+	CHECK_NEAR(jnum(j, AT("latency_p99_ms.mean")), 53, 1e-9);
 	CHECK_NEAR(jnum(j, AT("cold_fraction.mean")), 1.0 / 6, 1e-12);
 	CHECK_NEAR(jnum(j, AT("template_fraction.mean")), 2.0 / 6, 1e-12);
 	CHECK_NEAR(jnum(j, AT("fork_fraction.mean")), 2.0 / 6, 1e-12);
@@ -759,12 +775,13 @@ static int t_report_known_values(void)
 	CHECK_NEAR(jnum(j, AT("mean_memory_mib.mean")), 210, 1e-9);
 	CHECK_NEAR(jnum(j, AT("mean_memory_mib.ci95_hi")),
 		   210 + T975_2 * 10 / sqrt(3), 1e-6);
-	CHECK_NEAR(jnum(j, AT("per_run[1].latency_p95_ms")), 51, 1e-9);
+	CHECK_NEAR(jnum(j, AT("per_run[1].latency_p95_ms")), 53, 1e-9);
 	CHECK_NEAR(jnum(j, AT("per_run[2].seed")), 3, 0);
 	/* B: mean latency = 33 + mean(k)/5 = 36. */
 	CHECK_NEAR(jnum(j, "$.scenarios[0].configs[1].latency_mean_ms.mean"),
 		   36, 1e-9);
-	/* Paired differences B - A: {1,2,6} and {4,8,24}, sd sqrt(7), 4sqrt(7). */
+	/* Paired differences B - A: {1,2,6} (sd sqrt 7) and {5,10,30} (sd
+	 * sqrt 175). */
 	const char *d = "$.scenarios[0].comparisons[0]";
 	a = d;
 	double hwd = T975_2 * sqrt(7) / sqrt(3);
@@ -775,9 +792,9 @@ static int t_report_known_values(void)
 	CHECK_NEAR(jnum(j, AT("diff_latency_mean_ms.mean")), 3, 1e-9);
 	CHECK_NEAR(jnum(j, AT("diff_latency_mean_ms.ci95_lo")), 3 - hwd, 1e-6);
 	CHECK_NEAR(jnum(j, AT("diff_latency_mean_ms.ci95_hi")), 3 + hwd, 1e-6);
-	CHECK_NEAR(jnum(j, AT("diff_latency_p95_ms.mean")), 12, 1e-9);
-	CHECK_NEAR(jnum(j, AT("diff_latency_p95_ms.ci95_hi")), 12 + 4 * hwd,
-		   1e-6);
+	CHECK_NEAR(jnum(j, AT("diff_latency_p95_ms.mean")), 15, 1e-9);
+	CHECK_NEAR(jnum(j, AT("diff_latency_p95_ms.ci95_hi")),
+		   15 + T975_2 * sqrt(175) / sqrt(3), 1e-6);
 	/* C shares no seed with A: no pairs, no figures. */
 	a = "$.scenarios[0].comparisons[1]";
 	CHECK_NEAR(jnum(j, AT("pairs")), 0, 0);
@@ -798,13 +815,13 @@ static int t_report_text(void)
 	CHECK(make_known_db(path) == 0);
 	CHECK(report_str(path, 0, &t, err, sizeof err) == 0);
 	CHECK_HAS(t, "7 runs");
-	CHECK_HAS(t, "Hyndman-Fan type 7");
+	CHECK_HAS(t, "nearest rank");
 	CHECK_HAS(t, "scripts/examples/test.lua");
 	CHECK_HAS(t, "placement=A");
 	char want[64];
 	snprintf(want, sizeof want, "33.00 ±%.2f", T975_2 * 3 / sqrt(3));
 	CHECK_HAS(t, want);
-	CHECK_HAS(t, "51.00 ±");
+	CHECK_HAS(t, "53.00 ±");
 	CHECK_HAS(t, "0.167 ±0.000");
 	CHECK_HAS(t, "210.0 ±");
 	CHECK_HAS(t, "paired differences against placement=A");
@@ -852,7 +869,7 @@ static int t_report_json(void)
 	CHECK(!strcmp(jstr(j, "$.scenarios[0].scenario", s, sizeof s),
 		      "scripts/examples/test.lua"));
 	CHECK_NEAR(jnum(j, "$.schema_version"), 1, 0);
-	CHECK(strstr(jstr(j, "$.quantile_method", s, sizeof s), "type 7"));
+	CHECK(strstr(jstr(j, "$.quantile_method", s, sizeof s), "nearest rank"));
 	free(j);
 	return 0;
 }
@@ -907,11 +924,11 @@ static int t_report_bootbench(void)
 	CHECK(json_valid(j));
 	CHECK_NEAR(jnum(j, "$.bootbench[0].count"), 10, 0);
 	CHECK_NEAR(jnum(j, "$.bootbench[0].failed"), 2, 0);
-	CHECK_NEAR(jnum(j, "$.bootbench[0].median_ms"), 4.5, 1e-9);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].median_ms"), 4, 1e-9);
 	CHECK_NEAR(jnum(j, "$.bootbench[0].median_ci95_ms[0]"), 1, 1e-9);
 	CHECK_NEAR(jnum(j, "$.bootbench[0].median_ci95_ms[1]"), 8, 1e-9);
-	CHECK_NEAR(jnum(j, "$.bootbench[0].p95_ms"), 7.65, 1e-9);
-	CHECK_NEAR(jnum(j, "$.bootbench[0].p99_ms"), 7.93, 1e-9);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].p95_ms"), 8, 1e-9);
+	CHECK_NEAR(jnum(j, "$.bootbench[0].p99_ms"), 8, 1e-9);
 	CHECK_NEAR(jnum(j, "$.bootbench[0].max_ms"), 8, 1e-9);
 	CHECK_NEAR(jnum(j, "$.bootbench[0].launch_rate"), 8 / 0.015, 1e-6);
 	CHECK_NEAR(jnum(j, "$.bootbench[0].peak_rss_max_bytes"), 10 << 20, 0);
@@ -929,7 +946,7 @@ static int t_report_bootbench(void)
 	CHECK(report_str(path, 0, &t, err, sizeof err) == 0);
 	CHECK_HAS(t, "bootbench runs");
 	CHECK_HAS(t, "order-statistic");
-	CHECK_HAS(t, "4.500 [1.000, 8.000]");
+	CHECK_HAS(t, "4.000 [1.000, 8.000]");
 	CHECK_HAS(t, "qemu-kvm");
 	CHECK_HAS(t, "failures of run 1:");
 	CHECK_HAS(t, "#8 status -1, last output: \"panic: \\\"oops\\\"\\\\ at"
