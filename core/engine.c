@@ -415,6 +415,7 @@ static void record_req(ukf_engine_t *e, const struct req *q, const char *why)
 	r.start = q->kind == R_FORK ? UKF_START_FORK : UKF_START_UNKNOWN;
 	r.t_request = q->t_request;
 	r.t_placed = q->t_placed;
+	r.t_start = r.t_ready = UKF_NS_NEVER;
 	r.t_exit = now(e);
 	r.status = UKF_STATUS_FAILED;
 	r.fail_reason = why;
@@ -1152,7 +1153,8 @@ static struct req *req_new(ukf_engine_t *e, enum req_kind kind,
 	q->parent = parent;
 	q->tag = tag;
 	q->flags = flags;
-	q->t_request = q->t_placed = now(e);
+	q->t_request = now(e);
+	q->t_placed = UKF_NS_NEVER;
 	if (args && args_len) {
 		q->args = dupstr(args, args_len);
 		if (!q->args) {

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* fake.h - a small deterministic world and backend for the engine's tests. */
+#ifndef UKF_TEST_FAKE_H
+#define UKF_TEST_FAKE_H
+
+#include "core/dir.h"
+#include "core/engine.h"
+
+/*
+ * Virtual time, a binary-heap event queue, fixed costs, one shared
+ * directory view (updates applied after dir_delay), messages delivered
+ * after `latency`. The backend runs the synth app like sim/ does (STARTED,
+ * READY, units with `fork` forks and their waits, EXIT 0); apps whose name
+ * starts with "manual" stop after READY and are driven by the test with
+ * fake_call()/fake_exit().
+ */
+#define FAKE_MAX_INST 4096
+
+struct fake_rec {
+	struct ukf_record r;
+	char app[64];
+	char why[128];
+};
+
+struct fake_inst {
+	int used, alive, node, manual, is_child;
+	uint32_t app;
+	int pause;            /* 0 running, 1 ready, 2 call */
+	enum ukf_call call;
+	uint32_t units_done, forks_issued, children, waits_done;
+	int64_t last_ret, last_status;
+	ukf_id_t last_src;
+	char last_data[256];
+	size_t last_len;
+	int ncomplete;
+	uint32_t gen;
+};
+
+struct fake_world {
+	ukf_ns_t now;
+	void *heap;
+	size_t nheap, capheap;
+	uint64_t seq;
+	ukf_dir_t *dir;
+	ukf_ns_t latency, dir_delay;
+	ukf_engine_t *e;
+	struct ukf_env env;
+	struct ukf_backend be;
+	struct ukf_engine_hooks hooks;
+	uint64_t rng;
+	double *uniform_script; /* if set: uniform() returns these in turn */
+	size_t nuniform, iuniform;
+	struct fake_rec *recs;
+	size_t nrecs, caprecs;
+	char *log;
+	size_t loglen, logcap;
+	int verbose;
+	int overcommit;         /* a node's use went over its capacity */
+	int check_every_event;
+	uint64_t events;
+	uint64_t ready_hooks, exit_hooks, fail_hooks;
+	struct fake_inst inst[FAKE_MAX_INST];
+	uint64_t templates[256]; /* (node << 32 | app) + 1 held by the backend */
+	size_t ntemplates;
+	uint64_t msgs, msg_bytes, bulk_bytes;
+	int fail_clone_template; /* make clone_template refuse (-ENOMEM) */
+};
+
+/* Create the world and its engine; cfg->nodes nodes. NULL + err on error. */
+struct fake_world *fake_create(const struct ukf_engine_config *cfg,
+			       char *err, size_t errlen);
+void fake_destroy(struct fake_world **fw);
+/* Register an app parsed from key=value; returns its id or -1. */
+int fake_app(struct fake_world *fw, const char *name, const char *kv);
+/* Run events until the queue is empty or time `until`. */
+void fake_run(struct fake_world *fw, ukf_ns_t until);
+/* Drive a manual instance: a guest call / an exit, delivered now. */
+void fake_call(struct fake_world *fw, ukf_id_t id, enum ukf_call call,
+	       ukf_id_t arg, ukf_ns_t deadline, const void *data, size_t len,
+	       const char *text);
+void fake_exit(struct fake_world *fw, ukf_id_t id, int64_t status);
+/* Deliver raw bytes as a message to node `to`. */
+void fake_raw_message(struct fake_world *fw, ukf_node_id_t to,
+		      ukf_node_id_t from, const void *buf, size_t len);
+/* The record of id, or NULL. */
+const struct fake_rec *fake_rec(const struct fake_world *fw, ukf_id_t id);
+/* Number of log lines containing `s`. */
+int fake_log_count(const struct fake_world *fw, const char *s);
+
+#endif /* UKF_TEST_FAKE_H */

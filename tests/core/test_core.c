@@ -1,0 +1,1352 @@
+/* SPDX-License-Identifier: MIT */
+/* test_core.c - self-tests of core/: apps, wire, directory, policies, engine. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dir.h"
+#include "core/engine.h"
+#include "core/policy.h"
+#include "core/wire.h"
+#include "fake.h"
+#include "include/ukf_abi.h"
+
+static int failures;
+
+#define CHECK(c)                                                              \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
+				__LINE__, #c);                                \
+			failures++;                                           \
+		}                                                             \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                        \
+	do {                                                                  \
+		long long a_ = (long long)(a), b_ = (long long)(b);           \
+		if (a_ != b_) {                                               \
+			fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", \
+				__FILE__, __LINE__, #a, a_, #b, b_);          \
+			failures++;                                           \
+		}                                                             \
+	} while (0)
+
+/* ------------------------------------------------------------------ */
+/* apps                                                                */
+
+static void t_app_parse(void)
+{
+	struct ukf_app a;
+	char err[200];
+
+	CHECK_EQ(ukf_app_parse(&a, "synth", "", err, sizeof(err)), 0);
+	CHECK_EQ(a.mem_bytes, 64ULL << 20);
+	CHECK_EQ(a.init_ns, 50 * UKF_MS);
+	CHECK_EQ(a.work_ns, 10 * UKF_MS);
+	CHECK_EQ(a.dirty_pages, 256);
+	CHECK_EQ(a.fork, 0);
+	CHECK_EQ(a.units, 1);
+	CHECK_EQ(a.vcpus, 1);
+	CHECK_EQ(a.image_bytes, 2ULL << 20);
+	CHECK(!strcmp(a.name, "synth"));
+
+	CHECK_EQ(ukf_app_parse(&a, "web",
+			       "mem=1G init=2s work=250us dirty=17 fork=4 "
+			       "units=3 vcpus=2 image=512K",
+			       err, sizeof(err)), 0);
+	CHECK_EQ(a.mem_bytes, 1ULL << 30);
+	CHECK_EQ(a.init_ns, 2 * UKF_S);
+	CHECK_EQ(a.work_ns, 250 * UKF_US);
+	CHECK_EQ(a.dirty_pages, 17);
+	CHECK_EQ(a.fork, 4);
+	CHECK_EQ(a.units, 3);
+	CHECK_EQ(a.vcpus, 2);
+	CHECK_EQ(a.image_bytes, 512 << 10);
+	CHECK(!strcmp(a.args, "mem=1G init=2s work=250us dirty=17 fork=4 "
+			      "units=3 vcpus=2 image=512K"));
+	/* bare numbers: ms for times, bytes for sizes; extra spaces */
+	CHECK_EQ(ukf_app_parse(&a, "x", "  init=7   mem=4096 ", err,
+			       sizeof(err)), 0);
+	CHECK_EQ(a.init_ns, 7 * UKF_MS);
+	CHECK_EQ(a.mem_bytes, 4096);
+	/* a path for real backends */
+	CHECK_EQ(ukf_app_parse(&a, "x", "image=guest/apps/synth.elf", err,
+			       sizeof(err)), 0);
+	CHECK(!strcmp(a.image, "guest/apps/synth.elf"));
+	CHECK_EQ(a.image_bytes, 2ULL << 20);
+}
+
+static void t_app_bad(void)
+{
+	struct ukf_app a;
+	char err[200];
+	static const struct {
+		const char *kv, *needle;
+	} bad[] = {
+		{ "mem=64M colour=red", "colour" },
+		{ "mem=12X", "mem=12X" },
+		{ "mem=-1M", "mem=-1M" },
+		{ "mem=0", "mem=0" },
+		{ "init=fast", "init=fast" },
+		{ "work=10 ms", "'ms'" },
+		{ "dirty=1.5", "dirty=1.5" },
+		{ "fork=99999999999", "fork=" },
+		{ "vcpus=0", "vcpus=0" },
+		{ "units", "'units'" },
+		{ "=5", "'=5'" },
+		{ "image=lots", "image=lots" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		CHECK_EQ(ukf_app_parse(&a, "app", bad[i].kv, err, sizeof(err)), -1);
+		if (!strstr(err, bad[i].needle)) {
+			fprintf(stderr, "'%s': error '%s' does not name '%s'\n",
+				bad[i].kv, err, bad[i].needle);
+			failures++;
+		}
+	}
+	CHECK_EQ(ukf_app_parse(&a, "", "", err, sizeof(err)), -1);
+	char longname[100];
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[99] = 0;
+	CHECK_EQ(ukf_app_parse(&a, longname, "", err, sizeof(err)), -1);
+}
+
+static void t_parse_units(void)
+{
+	uint64_t s;
+	ukf_ns_t t;
+
+	CHECK_EQ(ukf_parse_size("1K", &s), 0);
+	CHECK_EQ(s, 1024);
+	CHECK_EQ(ukf_parse_size("1.5M", &s), 0);
+	CHECK_EQ(s, 3 << 19);
+	CHECK_EQ(ukf_parse_size("2G", &s), 0);
+	CHECK_EQ(s, 2ULL << 30);
+	CHECK_EQ(ukf_parse_size("10", &s), 0);
+	CHECK_EQ(s, 10);
+	CHECK_EQ(ukf_parse_size("", &s), -1);
+	CHECK_EQ(ukf_parse_size("M", &s), -1);
+	CHECK_EQ(ukf_parse_size("5T", &s), -1);
+	CHECK_EQ(ukf_parse_size(NULL, &s), -1);
+	CHECK_EQ(ukf_parse_size("99999999999999999999G", &s), -1);
+	CHECK_EQ(ukf_parse_time("1s", &t), 0);
+	CHECK_EQ(t, UKF_S);
+	CHECK_EQ(ukf_parse_time("3us", &t), 0);
+	CHECK_EQ(t, 3000);
+	CHECK_EQ(ukf_parse_time("12ns", &t), 0);
+	CHECK_EQ(t, 12);
+	CHECK_EQ(ukf_parse_time("0.5ms", &t), 0);
+	CHECK_EQ(t, 500000);
+	CHECK_EQ(ukf_parse_time("4", &t), 0);
+	CHECK_EQ(t, 4 * UKF_MS);
+	CHECK_EQ(ukf_parse_time("4h", &t), -1);
+	CHECK_EQ(ukf_parse_time("-4ms", &t), -1);
+	CHECK_EQ(ukf_parse_time("1e30s", &t), -1);
+	CHECK(!strcmp(ukf_start_name(UKF_START_COLD), "cold"));
+	CHECK(!strcmp(ukf_start_name(UKF_START_TEMPLATE), "template"));
+	CHECK(!strcmp(ukf_start_name(UKF_START_FORK), "fork"));
+	CHECK(!strcmp(ukf_start_name((enum ukf_start)77), "unknown"));
+}
+
+/* ------------------------------------------------------------------ */
+/* wire                                                                */
+
+static void t_wire_roundtrip(void)
+{
+	unsigned char buf[512];
+	char err[160];
+	struct ukf_msg m, d;
+
+	for (int t = UKF_MSG_SPAWN; t < UKF_MSG_TYPE_MAX; t++) {
+		memset(&m, 0, sizeof(m));
+		m.type = (enum ukf_msg_type)t;
+		m.id = 0x1122334455667788ULL + (uint64_t)t;
+		m.parent = 7;
+		m.ref = 9;
+		m.tag = UINT64_MAX;
+		m.t_request = -5;
+		m.t_placed = INT64_MAX;
+		m.status = -1000;
+		m.bytes = 1ULL << 40;
+		m.app = 3;
+		m.origin = 4;
+		m.attempt = 5;
+		m.flags = 6;
+		m.text = "mem=64M";
+		m.text_len = 7;
+		m.data = "\x00\x01\x02";
+		m.data_len = 3;
+		size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
+		CHECK_EQ(n, ukf_msg_size(&m));
+		CHECK_EQ(ukf_msg_decode(&d, buf, n, err, sizeof(err)), 0);
+		CHECK_EQ(d.type, t);
+		CHECK(d.id == m.id && d.parent == 7 && d.ref == 9 &&
+		      d.tag == UINT64_MAX && d.t_request == -5 &&
+		      d.t_placed == INT64_MAX && d.status == -1000 &&
+		      d.bytes == 1ULL << 40 && d.app == 3 && d.origin == 4 &&
+		      d.attempt == 5 && d.flags == 6);
+		CHECK(d.text_len == 7 && !memcmp(d.text, "mem=64M", 7));
+		CHECK(d.data_len == 3 && !memcmp(d.data, "\x00\x01\x02", 3));
+		CHECK(strcmp(ukf_msg_name(m.type), "?"));
+	}
+	/* little-endian on the wire, whatever the host */
+	memset(&m, 0, sizeof(m));
+	m.type = UKF_MSG_SPAWN;
+	m.id = 0x0102;
+	size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
+	CHECK_EQ(n, UKF_WIRE_MIN);
+	CHECK(buf[0] == 'U' && buf[1] == 'K' && buf[2] == 'F' && buf[3] == 'W');
+	CHECK(buf[16] == 0x02 && buf[17] == 0x01);
+	/* encoder refuses what it cannot represent */
+	CHECK_EQ(ukf_msg_encode(&m, buf, n - 1), 0);
+	m.type = (enum ukf_msg_type)99;
+	CHECK_EQ(ukf_msg_encode(&m, buf, sizeof(buf)), 0);
+	m.type = UKF_MSG_MSG;
+	m.text_len = UKF_WIRE_TEXT_MAX + 1;
+	m.text = (const char *)buf;
+	CHECK_EQ(ukf_msg_encode(&m, buf, sizeof(buf)), 0);
+	CHECK(!strcmp(ukf_msg_name((enum ukf_msg_type)0), "?"));
+}
+
+static size_t sample_frame(unsigned char *buf, size_t cap)
+{
+	struct ukf_msg m = { .type = UKF_MSG_CLONE, .id = 42, .parent = 41,
+			     .app = 1, .text = "a=b", .text_len = 3,
+			     .data = "delta", .data_len = 5 };
+	return ukf_msg_encode(&m, buf, cap);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void expect_bad(const unsigned char *buf, size_t len, const char *needle)
+{
+	struct ukf_msg d;
+	char err[160] = "";
+
+	CHECK_EQ(ukf_msg_decode(&d, buf, len, err, sizeof(err)), -1);
+	if (needle && !strstr(err, needle)) {
+		fprintf(stderr, "decode error '%s' lacks '%s'\n", err, needle);
+		failures++;
+	}
+}
+
+static void t_wire_hostile(void)
+{
+	unsigned char buf[256], b2[256];
+	size_t n = sample_frame(buf, sizeof(buf));
+
+	/* every truncation is refused */
+	for (size_t l = 0; l < n; l++)
+		expect_bad(buf, l, NULL);
+	expect_bad(buf, 3, "truncated");
+	memcpy(b2, buf, n);
+	b2[0] ^= 0xff;
+	expect_bad(b2, n, "magic");
+	memcpy(b2, buf, n);
+	b2[4] = 2;
+	expect_bad(b2, n, "version");
+	memcpy(b2, buf, n);
+	b2[6] = 0xee;
+	expect_bad(b2, n, "type");
+	memcpy(b2, buf, n);
+	put32(b2 + 8, 0xfffffff0u);
+	expect_bad(b2, n, "length");
+	/* huge text length inside a consistent frame */
+	memcpy(b2, buf, n);
+	put32(b2 + UKF_WIRE_HEADER + UKF_WIRE_FIXED, 0xffffffffu);
+	expect_bad(b2, n, "text length");
+	memcpy(b2, buf, n);
+	put32(b2 + UKF_WIRE_HEADER + UKF_WIRE_FIXED, 200);
+	expect_bad(b2, n, "past end");
+	/* data length that disagrees with the bytes left */
+	memcpy(b2, buf, n);
+	put32(b2 + UKF_WIRE_HEADER + UKF_WIRE_FIXED + 4 + 3, 0x7fffffffu);
+	expect_bad(b2, n, "data length");
+	memcpy(b2, buf, n);
+	put32(b2 + UKF_WIRE_HEADER + UKF_WIRE_FIXED + 4 + 3, 4);
+	expect_bad(b2, n, "data length");
+	/* trailing garbage */
+	memcpy(b2, buf, n);
+	b2[n] = 0;
+	expect_bad(b2, n + 1, "length");
+	/* no id */
+	memcpy(b2, buf, n);
+	memset(b2 + UKF_WIRE_HEADER, 0, 8);
+	expect_bad(b2, n, "instance id");
+	expect_bad(NULL, 10, "no message");
+}
+
+static uint64_t lcg(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+	return *s >> 33;
+}
+
+static void t_wire_fuzz(void)
+{
+	unsigned char base[256], buf[300];
+	size_t n = sample_frame(base, sizeof(base));
+	uint64_t seed = 12345;
+	struct ukf_msg d;
+	char err[160];
+	int accepted = 0;
+
+	for (int it = 0; it < 200000; it++) {
+		size_t len = n;
+		memcpy(buf, base, n);
+		int flips = 1 + (int)(lcg(&seed) % 4);
+		for (int f = 0; f < flips; f++)
+			buf[lcg(&seed) % n] = (unsigned char)lcg(&seed);
+		if (lcg(&seed) % 4 == 0)
+			len = lcg(&seed) % (n + 1);
+		if (ukf_msg_decode(&d, buf, len, err, sizeof(err)) == 0) {
+			accepted++;
+			/* anything accepted lies entirely inside the frame */
+			CHECK(!d.text || ((const unsigned char *)d.text >= buf &&
+					  (const unsigned char *)d.text +
+							  d.text_len <= buf + len));
+			CHECK(!d.data || ((const unsigned char *)d.data >= buf &&
+					  (const unsigned char *)d.data +
+							  d.data_len <= buf + len));
+			CHECK(d.type > 0 && d.type < UKF_MSG_TYPE_MAX);
+		}
+	}
+	/* pure random bytes are (practically) never accepted */
+	for (int it = 0; it < 20000; it++) {
+		size_t len = lcg(&seed) % sizeof(buf);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = (unsigned char)lcg(&seed);
+		CHECK_EQ(ukf_msg_decode(&d, buf, len, err, sizeof(err)), -1);
+	}
+	CHECK(accepted > 0); /* mutations of payload bytes stay valid */
+}
+
+/* ------------------------------------------------------------------ */
+/* directory                                                           */
+
+static void pub(ukf_dir_t *d, ukf_node_id_t node, uint64_t version,
+		uint32_t vfree, uint64_t mfree, uint32_t load,
+		const uint32_t *tpl, uint32_t ntpl)
+{
+	struct ukf_dir_record r;
+	unsigned char buf[256];
+
+	memset(&r, 0, sizeof(r));
+	r.node = node;
+	r.version = version;
+	r.vcpus_total = 8;
+	r.vcpus_free = vfree;
+	r.mem_total = 1ULL << 40;
+	r.mem_free = mfree;
+	r.instances = load;
+	r.ntemplates = ntpl;
+	for (uint32_t i = 0; i < ntpl; i++)
+		r.templates[i] = tpl[i];
+	size_t n = ukf_dir_encode(&r, buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK_EQ(ukf_dir_apply(d, buf, n), 0);
+}
+
+static void t_dir_versions(void)
+{
+	ukf_dir_t *d = ukf_dir_create(4);
+	struct ukf_dir_record r;
+	unsigned char buf[256];
+	uint32_t web = 3;
+
+	CHECK(d != NULL);
+	CHECK(ukf_dir_create(0) == NULL);
+	CHECK_EQ(ukf_dir_nodes(d), 4);
+	CHECK_EQ(ukf_dir_get(d, 2)->version, 0);
+	CHECK(ukf_dir_get(d, 4) == NULL);
+	CHECK_EQ(ukf_dir_least_loaded(d, 1, 1, UKF_NODE_NONE), UKF_NODE_NONE);
+	pub(d, 2, 5, 4, 100, 3, &web, 1);
+	CHECK_EQ(ukf_dir_get(d, 2)->version, 5);
+	CHECK_EQ(ukf_dir_holders(d, 3), 1);
+	/* older and equal versions are ignored */
+	pub(d, 2, 4, 8, 100, 0, NULL, 0);
+	pub(d, 2, 5, 8, 100, 0, NULL, 0);
+	CHECK_EQ(ukf_dir_get(d, 2)->instances, 3);
+	CHECK_EQ(ukf_dir_holders(d, 3), 1);
+	/* a newer one replaces it, template index follows */
+	pub(d, 2, 6, 8, 100, 0, NULL, 0);
+	CHECK_EQ(ukf_dir_get(d, 2)->instances, 0);
+	CHECK_EQ(ukf_dir_holders(d, 3), 0);
+	/* bad records */
+	memset(&r, 0, sizeof(r));
+	r.node = 1;
+	r.version = 1;
+	r.vcpus_total = 4;
+	r.vcpus_free = 4;
+	size_t n = ukf_dir_encode(&r, buf, sizeof(buf));
+	CHECK_EQ(ukf_dir_apply(d, buf, n - 1), -1);
+	CHECK_EQ(ukf_dir_apply(d, buf, n + 4), -1);
+	CHECK_EQ(ukf_dir_apply(d, NULL, n), -1);
+	buf[0] ^= 1;
+	CHECK_EQ(ukf_dir_apply(d, buf, n), -1);
+	r.node = 9; /* no such node */
+	n = ukf_dir_encode(&r, buf, sizeof(buf));
+	CHECK_EQ(ukf_dir_apply(d, buf, n), -1);
+	r.node = 1;
+	r.vcpus_free = 5; /* more free than total */
+	n = ukf_dir_encode(&r, buf, sizeof(buf));
+	CHECK_EQ(ukf_dir_apply(d, buf, n), -1);
+	r.vcpus_free = 4;
+	r.version = 0;
+	n = ukf_dir_encode(&r, buf, sizeof(buf));
+	CHECK_EQ(ukf_dir_apply(d, buf, n), -1);
+	r.version = 1;
+	r.ntemplates = 1;
+	r.templates[0] = UKF_DIR_MAX_APPS;
+	n = ukf_dir_encode(&r, buf, sizeof(buf));
+	CHECK_EQ(ukf_dir_apply(d, buf, n), -1);
+	r.ntemplates = UKF_DIR_MAX_TEMPLATES + 1;
+	CHECK_EQ(ukf_dir_encode(&r, buf, sizeof(buf)), 0);
+	CHECK_EQ(ukf_dir_encode(&r, buf, 10), 0);
+	CHECK_EQ(ukf_dir_get(d, 1)->version, 0); /* nothing bad got in */
+	ukf_dir_destroy(&d);
+	CHECK(d == NULL);
+	ukf_dir_destroy(&d);
+}
+
+/* Indexed answers equal brute force on random clusters. */
+static void t_dir_indexes(void)
+{
+	const uint32_t N = 1000;
+	ukf_dir_t *d = ukf_dir_create(N);
+	uint64_t seed = 7, ver[1000] = { 0 };
+
+	for (int round = 0; round < 4000; round++) {
+		ukf_node_id_t node = (ukf_node_id_t)(lcg(&seed) % N);
+		uint32_t tpl[3], nt = (uint32_t)(lcg(&seed) % 4);
+		for (uint32_t i = 0; i < nt; i++)
+			tpl[i] = (uint32_t)(lcg(&seed) % 5);
+		if (nt == 2 && tpl[0] == tpl[1])
+			nt = 1;
+		if (nt == 3 && (tpl[2] == tpl[0] || tpl[2] == tpl[1]))
+			nt = 2;
+		if (nt >= 2 && tpl[0] == tpl[1])
+			tpl[1] = (tpl[0] + 1) % 5;
+		pub(d, node, ++ver[node], (uint32_t)(lcg(&seed) % 9),
+		    lcg(&seed) % 1000, (uint32_t)(lcg(&seed) % 50), tpl, nt);
+		if (round % 10)
+			continue;
+		uint32_t v = (uint32_t)(lcg(&seed) % 9);
+		uint64_t m = lcg(&seed) % 1000;
+		uint32_t app = (uint32_t)(lcg(&seed) % 5);
+		ukf_node_id_t from = (ukf_node_id_t)(lcg(&seed) % N);
+		ukf_node_id_t best = UKF_NODE_NONE, hbest = UKF_NODE_NONE,
+			      first = UKF_NODE_NONE;
+		uint32_t holders = 0;
+		for (uint32_t k = 0; k < N; k++) {
+			const struct ukf_dir_record *r = ukf_dir_get(d, k);
+			int has = 0;
+			for (uint32_t t = 0; t < r->ntemplates; t++)
+				has |= r->templates[t] == app;
+			holders += has && r->version;
+			if (!ukf_dir_fits(r, v, m))
+				continue;
+			if (best == UKF_NODE_NONE ||
+			    r->instances < ukf_dir_get(d, best)->instances)
+				best = k;
+			if (has && (hbest == UKF_NODE_NONE ||
+				    r->instances < ukf_dir_get(d, hbest)->instances))
+				hbest = k;
+		}
+		for (uint32_t k = 0; k < N && first == UKF_NODE_NONE; k++)
+			if (ukf_dir_fits(ukf_dir_get(d, (from + k) % N), v, m))
+				first = (from + k) % N;
+		CHECK_EQ(ukf_dir_least_loaded(d, v, m, UKF_NODE_NONE), best);
+		CHECK_EQ(ukf_dir_least_loaded_holder(d, app, v, m, UKF_NODE_NONE),
+			 hbest);
+		CHECK_EQ(ukf_dir_next_fit(d, from, v, m), first);
+		CHECK_EQ(ukf_dir_holders(d, app), holders);
+		if (best != UKF_NODE_NONE) {
+			ukf_node_id_t b2 = ukf_dir_least_loaded(d, v, m, best);
+			CHECK(b2 != best);
+		}
+	}
+	ukf_dir_destroy(&d);
+}
+
+/* ------------------------------------------------------------------ */
+/* placement policies on a hand-checked cluster                         */
+
+static double script_vals[8];
+static size_t script_i;
+static double s_uniform(void *w, uint64_t key)
+{
+	return script_vals[script_i++ % 8];
+}
+
+static void t_placement(void)
+{
+	/*
+	 * node: 0    1    2    3
+	 * vfree 0    2    4    1
+	 * load  9    3    5    1
+	 * tpl   -    web  web  -
+	 */
+	ukf_dir_t *d = ukf_dir_create(4);
+	uint32_t web = 0;
+	struct ukf_env_ops eo = { .uniform = s_uniform };
+	struct ukf_env env = { &eo, NULL };
+	uint32_t rr = 0;
+	struct ukf_place_ctx c = { d, &env, 0, 0, 1, 100, &rr };
+	char err[300];
+	const struct ukf_placement_ops *p;
+
+	pub(d, 0, 1, 0, 1000, 9, NULL, 0);
+	pub(d, 1, 1, 2, 1000, 3, &web, 1);
+	pub(d, 2, 1, 4, 1000, 5, &web, 1);
+	pub(d, 3, 1, 1, 1000, 1, NULL, 0);
+
+	p = ukf_placement_find("local", err, sizeof(err));
+	CHECK(p != NULL);
+	c.origin = 2;
+	CHECK_EQ(p->place(&c), 2);
+	c.origin = 0; /* full: local never spills over */
+	CHECK_EQ(p->place(&c), UKF_NODE_NONE);
+
+	p = ukf_placement_find("least-loaded", err, sizeof(err));
+	CHECK_EQ(p->place(&c), 3);
+	c.vcpus = 2; /* node 3 has 1 vCPU free: next is 1 (load 3) */
+	CHECK_EQ(p->place(&c), 1);
+	c.vcpus = 3;
+	CHECK_EQ(p->place(&c), 2);
+	c.vcpus = 5;
+	CHECK_EQ(p->place(&c), UKF_NODE_NONE);
+	c.vcpus = 1;
+	c.mem = 2000; /* memory filter too */
+	CHECK_EQ(p->place(&c), UKF_NODE_NONE);
+	c.mem = 100;
+
+	p = ukf_placement_find("round-robin", err, sizeof(err));
+	ukf_node_id_t seq[6];
+	for (int i = 0; i < 6; i++)
+		seq[i] = p->place(&c);
+	/* node 0 is full, so 1 2 3 1 2 3 */
+	CHECK(seq[0] == 1 && seq[1] == 2 && seq[2] == 3 && seq[3] == 1 &&
+	      seq[4] == 2 && seq[5] == 3);
+
+	p = ukf_placement_find("template-affinity", err, sizeof(err));
+	c.app = 0; /* holders 1 (load 3) and 2 (load 5): 1 */
+	CHECK_EQ(p->place(&c), 1);
+	c.vcpus = 3; /* only holder 2 has room */
+	CHECK_EQ(p->place(&c), 2);
+	c.vcpus = 1;
+	c.app = 1; /* no holder: least loaded */
+	CHECK_EQ(p->place(&c), 3);
+
+	p = ukf_placement_find("random", err, sizeof(err));
+	script_i = 0;
+	script_vals[0] = 0.0;  /* node 0 full: next with room is 1 */
+	script_vals[1] = 0.6;  /* node 2 */
+	script_vals[2] = 0.99; /* node 3 */
+	c.app = 0;
+	CHECK_EQ(p->place(&c), 1);
+	CHECK_EQ(p->place(&c), 2);
+	CHECK_EQ(p->place(&c), 3);
+
+	p = ukf_placement_find("power-of-two", err, sizeof(err));
+	script_i = 0;
+	script_vals[0] = 0.3;  /* node 1 (load 3) */
+	script_vals[1] = 0.6;  /* node 2 (load 5) */
+	script_vals[2] = 0.6;  /* node 2 */
+	script_vals[3] = 0.9;  /* node 3 (load 1) */
+	CHECK_EQ(p->place(&c), 1);
+	CHECK_EQ(p->place(&c), 3);
+
+	CHECK(ukf_placement_find("fastest", err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "fastest") && strstr(err, "local") &&
+	      strstr(err, "template-affinity") && strstr(err, "power-of-two"));
+	CHECK(ukf_template_find("some", err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "none") && strstr(err, "on-demand") &&
+	      strstr(err, "prewarm"));
+	ukf_dir_destroy(&d);
+}
+
+/* ------------------------------------------------------------------ */
+/* template cache and top-K                                              */
+
+static uint32_t evicted[16];
+static int nevicted;
+static void on_evict(void *u, uint32_t app)
+{
+	evicted[nevicted++] = app;
+}
+
+static void add_ready(struct ukf_tcache *c, uint32_t app, uint64_t bytes)
+{
+	struct ukf_tentry *e = ukf_tcache_add(c, app);
+	CHECK(e != NULL);
+	if (e)
+		ukf_tcache_set_ready(c, e, bytes);
+}
+
+static void t_tcache_lru(void)
+{
+	struct ukf_tcache c;
+
+	ukf_tcache_init(&c, 100);
+	add_ready(&c, 1, 40);
+	add_ready(&c, 2, 40);
+	CHECK_EQ(c.used, 80);
+	CHECK(ukf_tcache_add(&c, 1) == NULL); /* no duplicates */
+	ukf_tcache_touch(&c, ukf_tcache_find(&c, 1)); /* 2 is now LRU */
+	nevicted = 0;
+	CHECK_EQ(ukf_tcache_make_room(&c, 30, 0, on_evict, NULL), 0);
+	CHECK_EQ(nevicted, 1);
+	CHECK_EQ(evicted[0], 2);
+	CHECK(ukf_tcache_find(&c, 2) == NULL);
+	add_ready(&c, 3, 30);
+	CHECK_EQ(c.used, 70);
+	/* pinned entries stay; too big for the rest fails without evicting */
+	ukf_tcache_find(&c, 1)->pinned = 1;
+	nevicted = 0;
+	CHECK_EQ(ukf_tcache_make_room(&c, 70, 0, on_evict, NULL), -1);
+	CHECK_EQ(nevicted, 0);
+	CHECK_EQ(ukf_tcache_make_room(&c, 101, 0, on_evict, NULL), -1);
+	CHECK_EQ(ukf_tcache_make_room(&c, 60, 0, on_evict, NULL), 0);
+	CHECK_EQ(nevicted, 1);
+	CHECK_EQ(evicted[0], 3);
+	/* count limit */
+	ukf_tcache_init(&c, 1000);
+	add_ready(&c, 1, 1);
+	add_ready(&c, 2, 1);
+	ukf_tcache_touch(&c, ukf_tcache_find(&c, 1));
+	nevicted = 0;
+	CHECK_EQ(ukf_tcache_make_room(&c, 1, 2, on_evict, NULL), 0);
+	CHECK_EQ(nevicted, 1);
+	CHECK_EQ(evicted[0], 2);
+	/* pending entries hold no bytes and are never evicted */
+	CHECK(ukf_tcache_add(&c, 9) != NULL);
+	CHECK_EQ(c.nready, 1);
+	ukf_tcache_remove(&c, 1);
+	CHECK_EQ(c.used, 0);
+	CHECK_EQ(c.nready, 0);
+	CHECK(ukf_tcache_find(&c, 9) != NULL);
+}
+
+static void t_topk(void)
+{
+	struct ukf_topk t;
+	uint32_t add = 99, rem = 99;
+
+	CHECK_EQ(ukf_topk_init(&t, 4, 2), 0);
+	CHECK(ukf_topk_has(&t, 0) && ukf_topk_has(&t, 1));
+	CHECK(!ukf_topk_has(&t, 2) && !ukf_topk_has(&t, 9));
+	CHECK_EQ(ukf_topk_bump(&t, 0, &add, &rem), 0);
+	/* app 3 overtakes app 1 (count 0) at its first request */
+	CHECK_EQ(ukf_topk_bump(&t, 3, &add, &rem), 1);
+	CHECK(add == 3 && rem == 1);
+	CHECK(ukf_topk_has(&t, 3) && !ukf_topk_has(&t, 1));
+	/* app 2 must beat the weakest strictly: 0 and 3 have 1 each */
+	CHECK_EQ(ukf_topk_bump(&t, 2, &add, &rem), 0);
+	CHECK_EQ(ukf_topk_bump(&t, 2, &add, &rem), 1);
+	CHECK(add == 2 && rem == 3); /* tie 0/3 at 1: the higher id leaves */
+	CHECK_EQ(ukf_topk_bump(&t, 77, &add, &rem), 0);
+	ukf_topk_free(&t);
+	CHECK_EQ(ukf_topk_init(&t, 2, 5), 0); /* k larger than apps */
+	CHECK(ukf_topk_has(&t, 0) && ukf_topk_has(&t, 1));
+	ukf_topk_free(&t);
+}
+
+/* ------------------------------------------------------------------ */
+/* engine, end to end on the fake world                                   */
+
+static struct fake_world *world(uint32_t nodes, uint32_t vcpus,
+				const char *placement, const char *templates)
+{
+	struct ukf_engine_config c;
+	char err[300];
+	struct fake_world *fw;
+
+	ukf_engine_config_default(&c);
+	c.nodes = nodes;
+	c.node.vcpus = vcpus;
+	c.placement = placement;
+	c.templates = templates;
+	fw = fake_create(&c, err, sizeof(err));
+	if (!fw)
+		fprintf(stderr, "fake_create: %s\n", err);
+	if (fw && getenv("UKF_TEST_VERBOSE"))
+		fw->verbose = 1;
+	return fw;
+}
+
+static void t_engine_spawn_template(void)
+{
+	struct fake_world *fw = world(1, 8, "least-loaded", "on-demand");
+	ukf_id_t a, b;
+
+	CHECK_EQ(fake_app(fw, "web", "init=100ms work=5ms"), 0);
+	CHECK_EQ(ukf_engine_start(fw->e), 0);
+	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 7, &a), 0);
+	fake_run(fw, UKF_S);
+	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "x=1", 8, &b), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	const struct fake_rec *ra = fake_rec(fw, a), *rb = fake_rec(fw, b);
+	CHECK(ra && rb);
+	if (ra && rb) {
+		CHECK_EQ(ra->r.start, UKF_START_COLD);
+		CHECK_EQ(ra->r.template_made, 1);
+		CHECK_EQ(rb->r.start, UKF_START_TEMPLATE);
+		CHECK_EQ(rb->r.template_made, 0);
+		CHECK_EQ(ra->r.status, 0);
+		CHECK_EQ(rb->r.status, 0);
+		/* the clone is ready far sooner than the cold boot */
+		CHECK(rb->r.t_ready - rb->r.t_request <
+		      (ra->r.t_ready - ra->r.t_request) / 10);
+		CHECK(ra->r.t_request <= ra->r.t_placed &&
+		      ra->r.t_placed <= ra->r.t_start &&
+		      ra->r.t_start <= ra->r.t_ready &&
+		      ra->r.t_ready <= ra->r.t_exit);
+		CHECK(!strcmp(ra->app, "web"));
+	}
+	CHECK_EQ(fw->ready_hooks, 2);
+	CHECK_EQ(fw->exit_hooks, 2);
+	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	char names[64];
+	ukf_engine_node_templates(fw->e, 0, names, sizeof(names));
+	CHECK(!strcmp(names, "web"));
+	CHECK_EQ(fake_log_count(fw, "via=template"), 1);
+	CHECK_EQ(fake_log_count(fw, "via=cold+template"), 1);
+	CHECK(!fw->overcommit);
+	fake_destroy(&fw);
+
+	/* "none": every spawn boots cold, no template is ever made */
+	fw = world(1, 8, "least-loaded", "none");
+	fake_app(fw, "web", "init=100ms");
+	ukf_engine_start(fw->e);
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &a);
+	fake_run(fw, UKF_S);
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &b);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_rec(fw, b)->r.start, UKF_START_COLD);
+	CHECK_EQ(fake_log_count(fw, "template-make"), 0);
+	fake_destroy(&fw);
+}
+
+static void t_engine_local_fork(void)
+{
+	struct fake_world *fw = world(1, 8, "least-loaded", "on-demand");
+	ukf_id_t a;
+	int children = 0;
+
+	fake_app(fw, "fan", "init=10ms work=5ms fork=3 units=2 dirty=10");
+	ukf_engine_start(fw->e);
+	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 1, &a), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fw->nrecs, 7); /* parent + 2 units x 3 children */
+	for (size_t i = 0; i < fw->nrecs; i++) {
+		const struct ukf_record *r = &fw->recs[i].r;
+		CHECK_EQ(r->status, 0);
+		if (r->id == a)
+			continue;
+		children++;
+		CHECK_EQ(r->parent, a);
+		CHECK_EQ(r->start, UKF_START_FORK);
+		CHECK_EQ(r->remote, 0);
+		CHECK_EQ(r->node, 0);
+	}
+	CHECK_EQ(children, 6);
+	CHECK_EQ(fake_log_count(fw, "via=live"), 6);
+	CHECK_EQ(fake_log_count(fw, "reap "), 6);
+	/* parent exits after its children (it waited for them) */
+	const struct fake_rec *p = fake_rec(fw, a);
+	for (size_t i = 0; i < fw->nrecs; i++)
+		CHECK(fw->recs[i].r.t_exit <= p->r.t_exit);
+	CHECK(!fw->overcommit);
+	fake_destroy(&fw);
+}
+
+static void t_engine_remote_fork(void)
+{
+	/* 1 vCPU per node: the children of a fork must go remote. */
+	struct fake_world *fw = world(3, 1, "least-loaded", "on-demand");
+	ukf_id_t a;
+
+	fake_app(fw, "fan", "init=10ms work=5ms fork=2 dirty=10 mem=1M");
+	ukf_engine_start(fw->e);
+	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 1, &a), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fw->nrecs, 3);
+	for (size_t i = 0; i < fw->nrecs; i++) {
+		const struct ukf_record *r = &fw->recs[i].r;
+		CHECK_EQ(r->status, 0);
+		if (r->id == a)
+			continue;
+		CHECK_EQ(r->start, UKF_START_FORK);
+		CHECK_EQ(r->remote, 1);
+		CHECK(r->node != fake_rec(fw, a)->r.node);
+		CHECK_EQ(r->template_fetched, 1);
+		CHECK_EQ(r->delta_bytes, 10 * 4096);
+	}
+	CHECK_EQ(fake_log_count(fw, "via=delta"), 2);
+	CHECK_EQ(fake_log_count(fw, "template-fetch app=fan"), 2);
+	/* template bytes and deltas travelled as bulk */
+	CHECK(fw->bulk_bytes >= 2 * (1 << 20) + 2 * 10 * 4096);
+	CHECK(!fw->overcommit);
+	fake_destroy(&fw);
+
+	/* fetch = cold: the target boots the template itself */
+	struct ukf_engine_config c;
+	char err[200];
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	c.node.vcpus = 1;
+	c.fetch = UKF_FETCH_COLD;
+	fw = fake_create(&c, err, sizeof(err));
+	fake_app(fw, "fan", "init=10ms work=5ms fork=1 dirty=3");
+	ukf_engine_start(fw->e);
+	ukf_engine_spawn(fw->e, 0, 0, "", 1, &a);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fw->nrecs, 2);
+	CHECK_EQ(fake_log_count(fw, "template-boot"), 1);
+	CHECK_EQ(fake_log_count(fw, "template-fetch"), 0);
+	for (size_t i = 0; i < fw->nrecs; i++)
+		CHECK_EQ(fw->recs[i].r.status, 0);
+	fake_destroy(&fw);
+}
+
+/* Start one manual instance on node 0 and run until it is ready. */
+static ukf_id_t manual_parent(struct fake_world *fw)
+{
+	ukf_id_t p;
+
+	CHECK(fake_app(fw, "manual", "init=1ms mem=1M") >= 0);
+	ukf_engine_start(fw->e);
+	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 0, &p), 0);
+	fake_run(fw, 100 * UKF_MS);
+	return p;
+}
+
+static void t_engine_wait(void)
+{
+	struct fake_world *fw = world(1, 16, "local", "on-demand");
+	ukf_id_t p = manual_parent(fw), c1, c2;
+	struct fake_inst *fp = &fw->inst[p];
+
+	/* wait for an unknown id, and for any with no children */
+	fake_call(fw, p, UKF_CALL_WAIT, 12345, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_ECHILD);
+	fake_call(fw, p, UKF_CALL_WAIT, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_ECHILD);
+
+	/* fork two children */
+	fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	c1 = (ukf_id_t)fp->last_ret;
+	CHECK(c1 > p);
+	CHECK_EQ(fw->inst[c1].last_ret, 0); /* fork() == 0 in the child */
+	fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	c2 = (ukf_id_t)fp->last_ret;
+	CHECK(c2 > c1);
+
+	/* wait with a deadline that passes */
+	fake_call(fw, p, UKF_CALL_WAIT, c1, fw->now + 5 * UKF_MS, NULL, 0, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_ETIMEDOUT);
+
+	/* a blocked wait returns when the child exits */
+	int before = fp->ncomplete;
+	fake_call(fw, p, UKF_CALL_WAIT, c1, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	CHECK_EQ(fp->ncomplete, before); /* still blocked */
+	fake_exit(fw, c1, 7);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	CHECK_EQ(fp->last_ret, (int64_t)c1);
+	CHECK_EQ(fp->last_status, 7);
+	/* reaping twice fails */
+	fake_call(fw, p, UKF_CALL_WAIT, c1, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_ECHILD);
+	/* an exited child is reaped at once by "any" */
+	fake_exit(fw, c2, 3);
+	fake_run(fw, fw->now + UKF_MS);
+	fake_call(fw, p, UKF_CALL_WAIT, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, (int64_t)c2);
+	CHECK_EQ(fp->last_status, 3);
+
+	/* parent exits before its child: the child lives on, its exit is an
+	 * orphan's, and both have rows */
+	fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	ukf_id_t c3 = (ukf_id_t)fp->last_ret;
+	fake_exit(fw, p, 0);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	CHECK(fake_rec(fw, p) != NULL);
+	CHECK_EQ(ukf_engine_alive(fw->e), 1);
+	fake_exit(fw, c3, 1);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK(fake_rec(fw, c3) != NULL && fake_rec(fw, c3)->r.status == 1);
+	CHECK_EQ(fake_log_count(fw, "orphan-exit"), 1);
+	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	fake_destroy(&fw);
+}
+
+static void t_engine_capacity(void)
+{
+	/* 2 nodes x 2 vCPUs; 6 instances that never exit: 4 run, 2 fail. */
+	struct ukf_engine_config c;
+	char err[200];
+	struct fake_world *fw;
+	ukf_id_t id[6];
+
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	c.node.vcpus = 2;
+	c.max_retries = 5;
+	c.retry_ns = UKF_MS;
+	fw = fake_create(&c, err, sizeof(err));
+	fw->dir_delay = 3 * UKF_MS; /* stale views: targets must re-check */
+	fake_app(fw, "manual", "init=1ms mem=1M");
+	ukf_engine_start(fw->e);
+	fake_run(fw, 10 * UKF_MS);
+	for (int i = 0; i < 6; i++)
+		CHECK_EQ(ukf_engine_spawn(fw->e, (ukf_node_id_t)(i % 2), 0, "", 0,
+					  &id[i]), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK(!fw->overcommit);
+	CHECK_EQ(ukf_engine_alive(fw->e), 4);
+	CHECK_EQ(fw->fail_hooks, 2);
+	CHECK_EQ(fw->nrecs, 2);
+	for (size_t i = 0; i < fw->nrecs; i++) {
+		CHECK(strstr(fw->recs[i].why, "no capacity after"));
+		CHECK_EQ(fw->recs[i].r.status, UKF_STATUS_FAILED);
+		CHECK_EQ(fw->recs[i].r.node, UKF_NODE_NONE);
+	}
+	CHECK(fake_log_count(fw, "nack ") >= 1); /* stale view caught */
+	struct ukf_node_stats s;
+	ukf_engine_node_stats(fw->e, 0, &s);
+	CHECK_EQ(s.vcpus_used, 2);
+	CHECK_EQ(s.instances, 2);
+	/* the rows of the living are written at destroy */
+	fake_destroy(&fw);
+}
+
+static void t_engine_fork_bomb(void)
+{
+	struct ukf_engine_config c;
+	char err[200];
+	struct fake_world *fw;
+	int eagain = 0, ok = 0;
+
+	ukf_engine_config_default(&c);
+	c.nodes = 1;
+	c.node.vcpus = 1000;
+	c.max_children = 5;
+	c.placement = "local";
+	fw = fake_create(&c, err, sizeof(err));
+	ukf_id_t p = manual_parent(fw);
+	for (int i = 0; i < 8; i++) {
+		fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+		fake_run(fw, fw->now + 10 * UKF_MS);
+		if (fw->inst[p].last_ret == -UKF_EAGAIN)
+			eagain++;
+		else if (fw->inst[p].last_ret > 0)
+			ok++;
+	}
+	CHECK_EQ(ok, 5);
+	CHECK_EQ(eagain, 3);
+	CHECK_EQ(ukf_engine_alive(fw->e), 6);
+	/* reaping one frees a slot */
+	fake_exit(fw, p + 1, 0);
+	fake_call(fw, p, UKF_CALL_WAIT, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	CHECK(fw->inst[p].last_ret > 0);
+	fake_destroy(&fw);
+
+	/* a runaway synth (fork=50 per unit) is stopped, never crashes */
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	c.node.vcpus = 8;
+	c.max_children = 4;
+	c.max_retries = 3;
+	fw = fake_create(&c, err, sizeof(err));
+	fake_app(fw, "bomb", "init=1ms work=1ms fork=50 units=2");
+	ukf_engine_start(fw->e);
+	ukf_id_t b;
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &b);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK(!fw->overcommit);
+	CHECK_EQ(fake_rec(fw, b)->r.status, 0);
+	CHECK(fake_log_count(fw, "limit ") > 0);
+	fake_destroy(&fw);
+}
+
+static void t_engine_messages(void)
+{
+	struct fake_world *fw = world(2, 1, "least-loaded", "on-demand");
+	ukf_id_t p = manual_parent(fw), c;
+	struct fake_inst *fp = &fw->inst[p];
+	char big[UKF_MSG_MAX + 1];
+
+	/* remote child (1 vCPU per node) */
+	fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	c = (ukf_id_t)fp->last_ret;
+	CHECK(c > 0);
+	CHECK_EQ(fw->inst[c].node, 1);
+	/* child -> parent across nodes; parent was blocked in recv */
+	fake_call(fw, p, UKF_CALL_RECV, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	fake_call(fw, c, UKF_CALL_SEND, p, 0, "hello", 5, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	CHECK_EQ(fw->inst[c].last_ret, 0);
+	CHECK_EQ(fp->last_ret, 5);
+	CHECK_EQ(fp->last_src, c);
+	CHECK(!memcmp(fp->last_data, "hello", 5));
+	/* parent -> child, queued, then block sees it, recv takes it */
+	fake_call(fw, p, UKF_CALL_SEND, c, 0, "abc", 3, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	fake_call(fw, c, UKF_CALL_BLOCK, 0, fw->now + UKF_S, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fw->inst[c].last_ret, 1);
+	fake_call(fw, c, UKF_CALL_RECV, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fw->inst[c].last_ret, 3);
+	/* recv and block time out */
+	fake_call(fw, c, UKF_CALL_RECV, 0, fw->now + 2 * UKF_MS, NULL, 0, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	CHECK_EQ(fw->inst[c].last_ret, -UKF_ETIMEDOUT);
+	fake_call(fw, c, UKF_CALL_BLOCK, 0, fw->now + 2 * UKF_MS, NULL, 0, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	CHECK_EQ(fw->inst[c].last_ret, 0);
+	/* bad sends */
+	memset(big, 'x', sizeof(big));
+	fake_call(fw, p, UKF_CALL_SEND, c, 0, big, sizeof(big), NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_EMSGSIZE);
+	fake_call(fw, p, UKF_CALL_SEND, 999, 0, "x", 1, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_ESRCH);
+	/* spawn of an unknown app; unknown call number */
+	fake_call(fw, p, UKF_CALL_SPAWN, 0, 0, "", 0, "nosuchapp");
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_ENOENT);
+	fake_call(fw, p, (enum ukf_call)42, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_ENOSYS);
+	fake_destroy(&fw);
+
+	/* queue limit on one node */
+	struct ukf_engine_config cf;
+	char err[200];
+	ukf_engine_config_default(&cf);
+	cf.max_queue = 2;
+	cf.placement = "local";
+	fw = fake_create(&cf, err, sizeof(err));
+	p = manual_parent(fw);
+	fp = &fw->inst[p];
+	fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	c = (ukf_id_t)fp->last_ret;
+	for (int i = 0; i < 3; i++) {
+		fake_call(fw, p, UKF_CALL_SEND, c, 0, "m", 1, NULL);
+		fake_run(fw, fw->now + UKF_MS);
+		CHECK_EQ(fp->last_ret, i < 2 ? 0 : -UKF_EAGAIN);
+	}
+	/* guest spawn of another app from inside */
+	fake_app(fw, "manual2", "init=1ms");
+	fake_call(fw, p, UKF_CALL_SPAWN, 0, 0, "k=v", 3, "manual2");
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	CHECK(fp->last_ret > (int64_t)c);
+	fake_destroy(&fw);
+}
+
+static void t_engine_prewarm(void)
+{
+	struct ukf_engine_config c;
+	char err[200];
+	struct fake_world *fw;
+	ukf_id_t id;
+	char names[64];
+
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	c.templates = "prewarm";
+	c.prewarm_k = 1;
+	c.placement = "local";
+	fw = fake_create(&c, err, sizeof(err));
+	fake_app(fw, "a", "init=50ms units=0");
+	fake_app(fw, "b", "init=50ms units=0");
+	ukf_engine_start(fw->e);
+	fake_run(fw, UKF_S);
+	for (uint32_t n = 0; n < 2; n++) {
+		ukf_engine_node_templates(fw->e, n, names, sizeof(names));
+		CHECK(!strcmp(names, "a"));
+	}
+	CHECK_EQ(fake_log_count(fw, "prewarm app=a"), 2);
+	/* b gets requested more than a on node 1: b is prewarmed there */
+	ukf_engine_spawn(fw->e, 1, 1, "", 0, &id);
+	fake_run(fw, fw->now + UKF_S);
+	CHECK_EQ(fake_rec(fw, id)->r.start, UKF_START_TEMPLATE);
+	ukf_engine_node_templates(fw->e, 1, names, sizeof(names));
+	CHECK(!strcmp(names, "a,b"));
+	ukf_engine_node_templates(fw->e, 0, names, sizeof(names));
+	CHECK(!strcmp(names, "a"));
+	/* a spawn of an app outside the top-K boots cold (a: 2, b: 1) */
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &id);
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &id);
+	fake_run(fw, fw->now + UKF_S);
+	CHECK_EQ(fake_rec(fw, id)->r.start, UKF_START_TEMPLATE);
+	ukf_engine_spawn(fw->e, 0, 1, "", 0, &id);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_rec(fw, id)->r.start, UKF_START_COLD);
+	fake_destroy(&fw);
+}
+
+static void t_engine_cache_budget(void)
+{
+	struct ukf_engine_config c;
+	char err[200];
+	struct fake_world *fw;
+	ukf_id_t id;
+
+	ukf_engine_config_default(&c);
+	c.node.cache_bytes = 3ULL << 20; /* room for one 2M template */
+	fw = fake_create(&c, err, sizeof(err));
+	fake_app(fw, "a", "init=10ms mem=2M units=0");
+	fake_app(fw, "b", "init=10ms mem=2M units=0");
+	fake_app(fw, "huge", "init=10ms mem=8M units=0");
+	ukf_engine_start(fw->e);
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &id);
+	fake_run(fw, UKF_S);
+	ukf_engine_spawn(fw->e, 0, 1, "", 0, &id);
+	fake_run(fw, 2 * UKF_S);
+	char names[64];
+	ukf_engine_node_templates(fw->e, 0, names, sizeof(names));
+	CHECK(!strcmp(names, "b"));
+	CHECK_EQ(fake_log_count(fw, "template-evict app=a"), 1);
+	/* a template larger than the whole cache is dropped, app still runs */
+	ukf_engine_spawn(fw->e, 0, 2, "", 0, &id);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_rec(fw, id)->r.status, 0);
+	CHECK_EQ(fake_log_count(fw, "template-drop app=huge"), 1);
+	struct ukf_node_stats s;
+	ukf_engine_node_stats(fw->e, 0, &s);
+	CHECK(s.cache_used <= s.cache);
+	CHECK_EQ(s.evictions, 1);
+	CHECK(!fw->overcommit);
+	fake_destroy(&fw);
+}
+
+static void t_engine_bad_input(void)
+{
+	struct ukf_engine_config c;
+	char err[300];
+	struct fake_world *fw;
+	ukf_id_t id;
+
+	ukf_engine_config_default(&c);
+	c.placement = "nearest";
+	CHECK(fake_create(&c, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "nearest") && strstr(err, "least-loaded"));
+	c.placement = NULL;
+	c.templates = "always";
+	CHECK(fake_create(&c, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "always") && strstr(err, "on-demand"));
+	c.templates = NULL;
+	c.nodes = 0;
+	CHECK(fake_create(&c, err, sizeof(err)) == NULL);
+	c.nodes = 1;
+	c.node.vcpus = 0;
+	CHECK(fake_create(&c, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "capacity"));
+
+	fw = world(2, 4, "least-loaded", "on-demand");
+	CHECK_EQ(fake_app(fw, "web", ""), 0);
+	CHECK_EQ(fake_app(fw, "web", ""), -1); /* duplicate */
+	CHECK_EQ(ukf_engine_app_find(fw->e, "web"), 0);
+	CHECK_EQ(ukf_engine_app_find(fw->e, "nope"), -1);
+	CHECK(ukf_engine_app(fw->e, 5) == NULL);
+	ukf_engine_start(fw->e);
+	CHECK_EQ(ukf_engine_start(fw->e), -22);
+	CHECK(ukf_engine_spawn(fw->e, 0, 9, "", 0, &id) < 0);
+	CHECK(ukf_engine_spawn(fw->e, 7, 0, "", 0, &id) < 0);
+	CHECK(ukf_engine_kill(fw->e, 999) < 0);
+	CHECK(ukf_engine_fork(fw->e, 999, 0, &id) < 0);
+	/* garbage on the wire, events for unknown instances: logged, ignored */
+	fake_raw_message(fw, 0, 1, "garbage", 7);
+	fake_raw_message(fw, 0, 1, NULL, 0);
+	fake_raw_message(fw, 99, 1, "x", 1);
+	unsigned char buf[200];
+	struct ukf_msg m = { .type = UKF_MSG_SPAWN, .id = 77, .app = 55 };
+	size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
+	fake_raw_message(fw, 0, 1, buf, n); /* bad app */
+	fake_raw_message(fw, 0, 42, buf, n); /* bad sender */
+	m.type = UKF_MSG_NACK;
+	n = ukf_msg_encode(&m, buf, sizeof(buf));
+	fake_raw_message(fw, 0, 1, buf, n); /* NACK for nothing */
+	struct ukf_be_event ev = { .kind = UKF_BE_READY, .inst = 4242 };
+	ukf_engine_on_backend(fw->e, 0, &ev);
+	ev.kind = UKF_BE_TEMPLATE;
+	ev.app = 1000;
+	ukf_engine_on_backend(fw->e, 0, &ev);
+	ukf_engine_on_backend(fw->e, 5, &ev);
+	ukf_engine_on_backend(fw->e, 0, NULL);
+	ukf_engine_on_timer(fw->e, 0, 0x1000000000000063ULL);
+	ukf_engine_on_timer(fw->e, 77, 1);
+	CHECK(fake_log_count(fw, "drop message") >= 2);
+	CHECK(fake_log_count(fw, "drop ") >= 6);
+	/* still works afterwards */
+	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 0, &id), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_rec(fw, id)->r.status, 0);
+	/* a backend that refuses to start an instance fails it cleanly */
+	fw->fail_clone_template = 1;
+	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 0, &id), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_rec(fw, id)->r.status, UKF_STATUS_FAILED);
+	CHECK(strstr(fake_rec(fw, id)->why, "clone_template"));
+	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	fake_destroy(&fw);
+	ukf_engine_destroy(NULL);
+}
+
+static void t_engine_kill_and_destroy(void)
+{
+	struct fake_world *fw = world(1, 8, "least-loaded", "on-demand");
+	ukf_id_t a, b;
+
+	fake_app(fw, "manual", "init=1ms");
+	ukf_engine_start(fw->e);
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &a);
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &b);
+	fake_run(fw, UKF_S);
+	CHECK_EQ(ukf_engine_alive(fw->e), 2);
+	CHECK_EQ(ukf_engine_kill(fw->e, a), 0);
+	CHECK_EQ(ukf_engine_alive(fw->e), 1);
+	CHECK(!strcmp(fake_rec(fw, a)->why, "killed"));
+	CHECK_EQ(fw->fail_hooks, 1);
+	CHECK_EQ(ukf_engine_kill(fw->e, a), -3);
+	/* external fork of a running instance */
+	ukf_id_t f;
+	CHECK_EQ(ukf_engine_fork(fw->e, b, 9, &f), 0);
+	fake_run(fw, 2 * UKF_S);
+	CHECK_EQ(ukf_engine_alive(fw->e), 2);
+	ukf_engine_destroy(&fw->e);
+	CHECK(fw->e == NULL);
+	/* rows for the two still alive, marked running */
+	const struct fake_rec *rb = fake_rec(fw, b), *rf = fake_rec(fw, f);
+	CHECK(rb && rf);
+	if (rb && rf) {
+		CHECK_EQ(rb->r.status, UKF_STATUS_RUNNING);
+		CHECK_EQ(rb->r.t_exit, UKF_NS_NEVER);
+		CHECK_EQ(rf->r.start, UKF_START_FORK);
+		CHECK_EQ(rf->r.parent, b);
+	}
+	fake_destroy(&fw);
+}
+
+/* Same inputs, same event log, byte for byte. */
+static char *run_log(const char *placement)
+{
+	struct fake_world *fw = world(6, 2, placement, "on-demand");
+	ukf_id_t id;
+	char *copy;
+
+	fake_app(fw, "fan", "init=20ms work=3ms fork=3 units=2 mem=1M");
+	fake_app(fw, "web", "init=40ms work=1ms mem=2M");
+	ukf_engine_start(fw->e);
+	for (int i = 0; i < 10; i++) {
+		ukf_engine_spawn(fw->e, (ukf_node_id_t)(i % 6), (uint32_t)(i % 2),
+				 "", (uint64_t)i, &id);
+		fake_run(fw, fw->now + 7 * UKF_MS);
+	}
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK(!fw->overcommit);
+	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	for (size_t i = 0; i < fw->nrecs; i++)
+		CHECK_EQ(fw->recs[i].r.status, 0);
+	copy = strdup(fw->log ? fw->log : "");
+	fake_destroy(&fw);
+	return copy;
+}
+
+static void t_engine_deterministic(void)
+{
+	static const char *const pol[] = { "local", "random", "round-robin",
+					   "least-loaded", "power-of-two",
+					   "template-affinity" };
+
+	for (size_t i = 0; i < sizeof(pol) / sizeof(pol[0]); i++) {
+		char *a = run_log(pol[i]), *b = run_log(pol[i]);
+		CHECK(a && b && strlen(a) > 100 && !strcmp(a, b));
+		free(a);
+		free(b);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+	{ "app_parse", t_app_parse },
+	{ "app_bad", t_app_bad },
+	{ "parse_units", t_parse_units },
+	{ "wire_roundtrip", t_wire_roundtrip },
+	{ "wire_hostile", t_wire_hostile },
+	{ "wire_fuzz", t_wire_fuzz },
+	{ "dir_versions", t_dir_versions },
+	{ "dir_indexes", t_dir_indexes },
+	{ "placement", t_placement },
+	{ "tcache_lru", t_tcache_lru },
+	{ "topk", t_topk },
+	{ "engine_spawn_template", t_engine_spawn_template },
+	{ "engine_local_fork", t_engine_local_fork },
+	{ "engine_remote_fork", t_engine_remote_fork },
+	{ "engine_wait", t_engine_wait },
+	{ "engine_capacity", t_engine_capacity },
+	{ "engine_fork_bomb", t_engine_fork_bomb },
+	{ "engine_messages", t_engine_messages },
+	{ "engine_prewarm", t_engine_prewarm },
+	{ "engine_cache_budget", t_engine_cache_budget },
+	{ "engine_bad_input", t_engine_bad_input },
+	{ "engine_kill_and_destroy", t_engine_kill_and_destroy },
+	{ "engine_deterministic", t_engine_deterministic },
+};
+
+int main(int argc, char **argv)
+{
+	size_t n = sizeof(tests) / sizeof(tests[0]);
+	int ran = 0;
+
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", tests[i].name);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (argc == 3 && !strcmp(argv[1], "--run") &&
+		    strcmp(argv[2], tests[i].name))
+			continue;
+		int before = failures;
+		tests[i].fn();
+		ran++;
+		printf("%s %s\n", failures == before ? "ok  " : "FAIL",
+		       tests[i].name);
+	}
+	if (!ran) {
+		fprintf(stderr, "usage: test_core [--list | --run NAME]\n");
+		return 2;
+	}
+	return failures ? 1 : 0;
+}
