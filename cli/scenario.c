@@ -1852,6 +1852,37 @@ static int build_config(struct run *r, struct cfg *cf)
 	return 0;
 }
 
+#ifdef UKF_HAVE_LIVE
+/*
+ * Real backends need a guest image per app. An app declared without one
+ * gets the built guest of its name if there is one, else the `synth`
+ * guest (the app string is synth's parameters): <dir of ukfork>/guest/.
+ */
+static void default_images(struct run *r)
+{
+	char exe[1024];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	char *sl = strrchr(exe, '/');
+	if (!sl)
+		return;
+	*sl = 0;
+	for (size_t i = 0; i < r->napps; i++) {
+		struct ukf_app *a = &r->apps[i].app;
+		if (a->image[0])
+			continue;
+		char p[sizeof(exe) + UKF_APP_NAME_MAX + 16];
+		snprintf(p, sizeof(p), "%s/guest/%s", exe, a->name);
+		if (access(p, R_OK))
+			snprintf(p, sizeof(p), "%s/guest/synth", exe);
+		if (!access(p, R_OK) && strlen(p) < sizeof(a->image))
+			snprintf(a->image, sizeof(a->image), "%s", p);
+	}
+}
+#endif
+
 static int create_world(struct run *r, struct cfg *cf, int with_db)
 {
 	struct scen *sc = r->sc;
@@ -1899,6 +1930,7 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 		c.engine.nodes = 1;
 		c.backend = be;
 		c.sample_every_ns = with_db ? cf->sample_every : 0;
+		default_images(r);
 		if (ukf_live_create(&r->world, &c, &sinks, err, sizeof(err))) {
 			run_fail(r, UKF_RUN_FAILED, "backend %s: %s", be, err);
 			return -1;
@@ -2219,7 +2251,7 @@ out:
 		if (!sc->o->quiet)
 			fprintf(sc->out, "run %s rep %u: %" PRIu64 " events, "
 				"%.3f s wall (event loop %.3f s: %.3f M "
-				"events/s), %.3f s simulated\n", label, rep,
+				"events/s), %.3f s world time\n", label, rep,
 				events, wall, loop_wall,
 				loop_wall > 0 ? events / loop_wall / 1e6 : 0.0,
 				(double)end / 1e9);
