@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clone.h"
 #include "ukvm_int.h"
 
 
@@ -118,6 +119,12 @@ ukvm_t *ukvm_create(const struct ukvm_config *cfg, char *err, size_t errlen)
 		n *= 2;
 	}
 	m->tsc_khz = probe_tsc_khz(m->kvm_fd);
+	if (cfg->shell_pool) {
+		m->boot_pool = ukvm_shell_pool_create(m->kvm_fd, cfg->shell_pool,
+						      err, errlen);
+		if (!m->boot_pool)
+			goto fail;
+	}
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->idle, NULL);
 
@@ -170,6 +177,7 @@ void ukvm_destroy(ukvm_t **mp)
 	while (m->threads)
 		pthread_cond_wait(&m->idle, &m->lock);
 	pthread_mutex_unlock(&m->lock);
+	ukvm_shell_pool_destroy(&m->boot_pool);
 	while ((img = m->images)) {
 		m->images = img->next;
 		ukvm_image_free(img);

@@ -233,6 +233,8 @@ struct ukvm {
 
 	/* H6b: template store and shell pool (owned by template.c). */
 	void *templates;
+	/* Shells for cold boots (cfg.shell_pool > 0), from clone.h's pool. */
+	struct ukvm_shell_pool *boot_pool;
 };
 
 /* ------------------------------------------------------------------ */

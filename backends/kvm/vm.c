@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "clone.h"
 #include "ukvm_int.h"
 
 #ifndef sigev_notify_thread_id
@@ -200,11 +201,24 @@ int ukvm_kvm_create(struct ukvm_vm *vm, char *err, size_t errlen)
 	struct ukvm *m = vm->mon;
 	struct kvm_userspace_memory_region reg;
 
+	if (m->boot_pool) {
+		/* a pre-created shell: VM, vCPU with CPUID, kvm_run mapped */
+		struct ukvm_shell sh;
+
+		if (ukvm_shell_get(m->boot_pool, &sh, err, errlen) < 0)
+			return -1;
+		vm->vm_fd = sh.vm_fd;
+		vm->vcpu_fd = sh.vcpu_fd;
+		vm->run = sh.run;
+		vm->run_size = sh.run_size;
+		goto slot;
+	}
 	vm->vm_fd = ioctl(m->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
 		return -1;
 	}
+slot:
 	memset(&reg, 0, sizeof(reg));
 	reg.slot = 0;
 	reg.flags = vm->slot_flags;
@@ -216,6 +230,8 @@ int ukvm_kvm_create(struct ukvm_vm *vm, char *err, size_t errlen)
 			 strerror(errno));
 		return -1;
 	}
+	if (vm->run)
+		return 0; /* from the shell pool */
 	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
 	if (vm->vcpu_fd < 0) {
 		snprintf(err, errlen, "KVM_CREATE_VCPU: %s", strerror(errno));
@@ -905,6 +921,15 @@ static void *vcpu_main(void *p)
 	ukf_ns_t stretch = 0;
 
 	err[0] = 0;
+	{
+		/* the creator's mask may block the kick signal (a loop using
+		 * signalfd, say): this thread must receive it */
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, UKVM_KICK_SIGNAL);
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	}
 	if (vm->prepare && vm->prepare(vm, err, sizeof(err)) < 0) {
 		vm_fail(vm, "%s", err);
 		goto out;

@@ -67,8 +67,8 @@ static void on_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev)
 }
 
 struct kh *kh_create(unsigned n, int pause_on_ready, ukf_ns_t run_limit,
-		     uint32_t max_vms, uint64_t max_mem, char *err,
-		     size_t errlen)
+		     uint32_t max_vms, uint64_t max_mem, uint32_t shell_pool,
+		     char *err, size_t errlen)
 {
 	struct ukvm_config cfg;
 	struct kh *k = calloc(1, sizeof(*k));
@@ -97,6 +97,7 @@ struct kh *kh_create(unsigned n, int pause_on_ready, ukf_ns_t run_limit,
 	cfg.run_limit_ns = run_limit;
 	cfg.max_vms = max_vms;
 	cfg.max_mem_bytes = max_mem;
+	cfg.shell_pool = shell_pool;
 	k->m = ukvm_create(&cfg, err, errlen);
 	if (!k->m) {
 		free(k->inst);

@@ -34,8 +34,8 @@ struct kh {
 /* Create a collector for ids 1..n and a monitor using it; NULL + message
  * (or a SKIP reason when /dev/kvm is missing: *skip set). */
 struct kh *kh_create(unsigned n, int pause_on_ready, ukf_ns_t run_limit,
-		     uint32_t max_vms, uint64_t max_mem, char *err,
-		     size_t errlen);
+		     uint32_t max_vms, uint64_t max_mem, uint32_t shell_pool,
+		     char *err, size_t errlen);
 void kh_destroy(struct kh **k);
 /* Boot image as instance id with mem and args; returns the op's result. */
 int kh_boot(struct kh *k, ukf_id_t id, const char *image, uint64_t mem,

@@ -318,7 +318,7 @@ static struct kh *kh_or_skip(unsigned n, int pause, ukf_ns_t limit,
 		*skip = 1;
 		return NULL;
 	}
-	k = kh_create(n, pause, limit, max_vms, max_mem, why, sizeof(why));
+	k = kh_create(n, pause, limit, max_vms, max_mem, 0, why, sizeof(why));
 	if (!k) {
 		fprintf(stderr, "monitor: %s\n", why);
 		failures++;
