@@ -579,6 +579,48 @@ static int t_bad_boot(void)
 	return 0;
 }
 
+/* A fault with a broken IDT ends in a triple fault: the VM fails alone. */
+static int t_triple_fault(void)
+{
+	KH_OR_SKIP(k, 2, 0, 0, 0, 0);
+	struct ukvm_vm *vm;
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, tiny("blockud"), MEM, "") == 0);
+	CHECK(kh_wait(k, 1, KH_CALL) == 0);
+	vm = ukvm_vm_find(k->m, 1); /* paused: its memory may be touched */
+	CHECK(vm != NULL);
+	if (vm) {
+		memset(vm->mem + UKVM_IDT_GPA, 0, 4096); /* no gate present */
+		ukvm_vm_put(vm);
+	}
+	CHECK(kh_boot(k, 2, tiny("hello"), MEM, "") == 0);
+	CHECK(ukvm_backend_ops.complete(k->m, 0, 1, 0, 0, 0, NULL, 0) == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	CHECK(kh_wait(k, 2, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	CHECK(r.failed);
+	CHECK_HAS(r.reason, "triple fault");
+	r = kh_get(k, 2);
+	CHECK(r.exited && r.status == 0);
+	kh_destroy(&k);
+	return 0;
+}
+
+/* Monitor creation refuses a missing event sink with a message. */
+static int t_monitor_config(void)
+{
+	struct ukvm_config cfg;
+	char err[200] = "";
+
+	memset(&cfg, 0, sizeof(cfg));
+	CHECK(ukvm_create(&cfg, err, sizeof(err)) == NULL);
+	CHECK_HAS(err, "event callback");
+	CHECK(ukvm_create(NULL, err, sizeof(err)) == NULL);
+	ukvm_destroy(NULL);
+	return 0;
+}
+
 /* 100 VMs at once all reach the marker. */
 static int hundred(const char *image, uint64_t mem, const char *args)
 {
@@ -830,6 +872,8 @@ static const struct {
 	{ "calls_complete", t_calls_complete },
 	{ "destroy", t_destroy },
 	{ "bad_boot", t_bad_boot },
+	{ "triple_fault", t_triple_fault },
+	{ "monitor_config", t_monitor_config },
 	{ "hundred_tiny", t_hundred_tiny },
 	{ "guest_hello", t_guest_hello },
 	{ "guest_synth", t_guest_synth },

@@ -57,6 +57,9 @@ _start:
 	mov blk, %rax
 	mov %rax, exv+8
 	HC(2, exv)
+#elif defined(MODE_BLOCKUD)
+	HC(5, blk)                 /* the test breaks the IDT meanwhile */
+	ud2
 #elif defined(MODE_RECV)
 	HC(11, rcv)
 	mov rcv, %rax
