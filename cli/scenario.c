@@ -1229,8 +1229,8 @@ static int l_spawn(lua_State *L)
 	} else {
 		if (!lua_isinteger(L, ni) || lua_tointeger(L, ni) < 0 ||
 		    lua_tointeger(L, ni) >= r->nodes)
-			luaL_error(L, "spawn: bad node (expected 0..%u)",
-				   r->nodes - 1);
+			luaL_error(L, "spawn: bad node (expected 0..%d)",
+				   (int)r->nodes - 1);
 		node = (ukf_node_id_t)lua_tointeger(L, ni);
 	}
 	uint32_t slot = slot_new(L, r);

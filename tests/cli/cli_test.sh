@@ -163,6 +163,30 @@ trace_file)
 	grep -q "^[0-9]*\.[0-9]\{9\} [0-9] " "$T/trace" || fail "no timed engine lines in the trace"
 	run run "$S/ok.lua" --trace "$T/nodir/x" --quiet; expect_rc 1
 	;;
+lua_api)
+	run run "$S/api.lua" --trace "$T/trace" --quiet
+	expect_rc 0
+	grep -q " lua ALL OK " "$T/trace" || fail "api.lua did not finish: $(grep lua "$T/trace")"
+	;;
+arrivals)
+	run run "$S/arrivals.lua" --db "$T/db" --quiet
+	expect_rc 0
+	n() { q "$T/db" "select count(*) from instances where parent = 0 and app = '$1'"; }
+	[ "$(n a)" = 10 ] || fail "constant: $(n a) requests, expected 10"
+	[ "$(n b)" = 16 ] || fail "bursts: $(n b) requests, expected 16"
+	[ "$(n c)" = 3 ] || fail "trace: $(n c) requests, expected 3"
+	[ "$(q "$T/db" "select group_concat(origin) from (select origin from instances where app = 'c' and parent = 0 order by t_request)")" = "1,3,1" ] || fail "trace origins"
+	[ "$(q "$T/db" "select min(t_request), max(t_request) from instances where app = 'c' and parent = 0")" = "100000000|1500000000" ] || fail "trace times"
+	d=$(n d); [ "$d" -gt 25 ] && [ "$d" -lt 80 ] || fail "poisson: $d requests at rate 50 for 1 s"
+	[ "$(q "$T/db" "select count(*) from instances where app = 'b' and parent = 0 and (t_request % 500000000) >= 100000000")" = 0 ] || fail "burst spread"
+	;;
+reps_differ)
+	run run "$S/ok.lua" --reps 2 --db "$T/db" --quiet; expect_rc 0
+	[ "$(q "$T/db" "select count(distinct s) from (select run, sum(t_request) s from instances group by run)")" = 2 ] || fail "two replications gave identical arrivals"
+	run run "$S/ok.lua" --seed 9 --db "$T/db2" --quiet; expect_rc 0
+	run run "$S/ok.lua" --seed 9 --db "$T/db3" --quiet; expect_rc 0
+	[ "$(q "$T/db2" "select sum(t_request), count(*) from instances")" = "$(q "$T/db3" "select sum(t_request), count(*) from instances")" ] || fail "same seed, different rows"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
