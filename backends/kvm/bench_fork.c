@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: MIT */
+/* bench_fork.c - figures for templates and fork on KVM: clone vs cold boot, live fork, throughput, memory, first touch. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ukvm.h"
+
+/*
+ * usage: ukvm-bench-fork [--synth PATH] [--clones N] [--forks N]
+ *                        [--throughput N] [--cold N]
+ * Runs the synth guest (default: the build's guest/synth) with 64 MiB of
+ * working memory and 50 ms of initialisation, and prints one figure per
+ * line (medians and p99 over the runs; all in one process, one run).
+ */
+
+#define MAXID 20000
+
+struct rec {
+	ukf_ns_t started, ready, call, exit, marker;
+	int n_started, n_ready, n_call, n_exit, failed, errors;
+	enum ukf_call call_kind;
+	uint64_t dirty;
+	int64_t status;
+	char reason[256];
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct rec r[MAXID];
+	uint64_t tmpl_events;
+	int tmpl_error;
+} B = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
+
+static ukf_ns_t now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ukf_ns_t)ts.tv_sec * UKF_S + ts.tv_nsec;
+}
+
+static void on_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev)
+{
+	ukf_ns_t t = now();
+	struct rec *r;
+
+	(void)u;
+	(void)node;
+	pthread_mutex_lock(&B.lock);
+	if (ev->kind == UKF_BE_TEMPLATE) {
+		B.tmpl_events++;
+	} else if (ev->inst < MAXID) {
+		r = &B.r[ev->inst];
+		switch (ev->kind) {
+		case UKF_BE_STARTED:
+			r->started = t;
+			r->n_started++;
+			break;
+		case UKF_BE_READY:
+			r->ready = t;
+			r->n_ready++;
+			break;
+		case UKF_BE_CALL:
+			r->call = t;
+			r->n_call++;
+			r->call_kind = ev->call;
+			r->dirty = ev->dirty_pages;
+			break;
+		case UKF_BE_EXIT:
+			r->exit = t;
+			r->n_exit++;
+			r->status = ev->status;
+			break;
+		case UKF_BE_FAIL:
+		case UKF_BE_ERROR:
+			r->failed++;
+			if (ev->kind == UKF_BE_ERROR && ev->inst == 0)
+				B.tmpl_error = 1;
+			snprintf(r->reason, sizeof(r->reason), "%s",
+				 ev->text ? ev->text : "?");
+			r->exit = t;
+			break;
+		case UKF_BE_CONSOLE:
+			if (ev->len >= 9 && !memcmp(ev->data, "UKF-READY", 9))
+				r->marker = t;
+			break;
+		default:
+			break;
+		}
+	}
+	pthread_cond_broadcast(&B.cond);
+	pthread_mutex_unlock(&B.lock);
+}
+
+/* Wait (hang guard 60 s) until *field of id becomes >= want. */
+static int wait_for(ukf_id_t id, size_t off, int want)
+{
+	struct timespec dl;
+	int ok = 0;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 60;
+	pthread_mutex_lock(&B.lock);
+	for (;;) {
+		struct rec *r = &B.r[id];
+
+		if (*(int *)((char *)r + off) >= want) {
+			ok = 1;
+			break;
+		}
+		if (r->failed)
+			break;
+		if (pthread_cond_timedwait(&B.cond, &B.lock, &dl) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&B.lock);
+	if (!ok)
+		fprintf(stderr, "instance %llu: wait failed: %s\n",
+			(unsigned long long)id,
+			B.r[id].failed ? B.r[id].reason : "timeout");
+	return ok ? 0 : -1;
+}
+#define WAIT(id, field, n) wait_for(id, offsetof(struct rec, field), n)
+
+static ukf_ns_t get(ukf_id_t id, size_t off)
+{
+	ukf_ns_t v;
+
+	pthread_mutex_lock(&B.lock);
+	v = *(ukf_ns_t *)((char *)&B.r[id] + off);
+	pthread_mutex_unlock(&B.lock);
+	return v;
+}
+#define GET(id, field) get(id, offsetof(struct rec, field))
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, int n, double p)
+{
+	int i;
+
+	qsort(v, (size_t)n, sizeof(*v), cmp);
+	i = (int)(p * (n - 1) + 0.5);
+	return v[i];
+}
+
+static long status_kb(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			v = atol(line + strlen(key) + 1);
+	fclose(f);
+	return v;
+}
+
+static long meminfo_kb(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			v = atol(line + strlen(key) + 1);
+	fclose(f);
+	return v;
+}
+
+static ukvm_t *M;
+static const struct ukf_backend_ops *O = &ukvm_backend_ops;
+static struct ukf_app APP;
+
+struct tp_arg {
+	ukf_id_t first;
+	int n;
+	int fails;
+};
+
+static void *tp_thread(void *p)
+{
+	struct tp_arg *a = p;
+
+	for (int i = 0; i < a->n; i++)
+		if (O->clone_template(M, 0, a->first + (ukf_id_t)i, &APP,
+				      "mem=64M init=50ms work=0 dirty=0") < 0)
+			a->fails++;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *synth = NULL;
+	int nclones = 200, nforks = 200, ntp = 1000, ncold = 5;
+	struct ukvm_config cfg;
+	char err[300], path[600];
+	ukf_id_t id = 1;
+	double *v, *w;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--synth") && i + 1 < argc)
+			synth = argv[++i];
+		else if (!strcmp(argv[i], "--clones") && i + 1 < argc)
+			nclones = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--forks") && i + 1 < argc)
+			nforks = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--throughput") && i + 1 < argc)
+			ntp = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--cold") && i + 1 < argc)
+			ncold = atoi(argv[++i]);
+		else {
+			fprintf(stderr, "usage: %s [--synth PATH] [--clones N] [--forks N] [--throughput N] [--cold N]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (nclones < 1 || nforks < 1 || ntp < 2 || ncold < 1 ||
+	    ncold + nclones + nforks + ntp + 100 > MAXID) {
+		fprintf(stderr, "counts out of range\n");
+		return 2;
+	}
+	if (!synth) {
+		char self[512];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (n < 0)
+			return 2;
+		self[n] = 0;
+		*strrchr(self, '/') = 0;
+		snprintf(path, sizeof(path), "%s/../../guest/synth", self);
+		synth = path;
+	}
+	if (!ukvm_available(err, sizeof(err))) {
+		printf("SKIP: %s\n", err);
+		return 77;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.event = on_event;
+	cfg.pause_on_ready = 1;
+	M = ukvm_create(&cfg, err, sizeof(err));
+	if (!M) {
+		fprintf(stderr, "ukvm_create: %s\n", err);
+		return 1;
+	}
+	if (ukf_app_parse(&APP, "synth", "mem=80M", err, sizeof(err)) < 0) {
+		fprintf(stderr, "app: %s\n", err);
+		return 1;
+	}
+	APP.id = 0;
+	snprintf(APP.image, sizeof(APP.image), "%s", synth);
+	printf("guest: %s, VM memory 80 MiB, args mem=64M init=50ms\n", synth);
+
+	/* 1. Cold boots to ready (the template is made from the first). */
+	v = calloc((size_t)(MAXID), sizeof(double));
+	w = calloc((size_t)(MAXID), sizeof(double));
+	ukf_id_t tmpl_src = 0;
+	for (int i = 0; i < ncold; i++, id++) {
+		ukf_ns_t t0 = now();
+
+		if (O->cold_boot(M, 0, id, &APP, "mem=64M init=50ms") < 0 ||
+		    WAIT(id, n_ready, 1) < 0)
+			return 1;
+		v[i] = (double)(GET(id, ready) - t0) / 1e3;
+		if (!tmpl_src) {
+			tmpl_src = id;
+		} else {
+			O->destroy(M, 0, id);
+		}
+	}
+	double cold_med = pct(v, ncold, 0.5);
+	printf("cold boot to ready:        median %9.1f us  (n=%d, min %.1f, max %.1f)\n",
+	       cold_med, ncold, v[0], v[ncold - 1]);
+	{
+		ukf_ns_t t0 = now();
+
+		if (O->make_template(M, 0, tmpl_src, 0) < 0)
+			return 1;
+		pthread_mutex_lock(&B.lock);
+		while (!B.tmpl_events && !B.tmpl_error)
+			pthread_cond_wait(&B.cond, &B.lock);
+		pthread_mutex_unlock(&B.lock);
+		if (B.tmpl_error) {
+			fprintf(stderr, "make_template failed: %s\n",
+				B.r[tmpl_src].reason);
+			return 1;
+		}
+		printf("make_template:             %9.1f us\n",
+		       (double)(now() - t0) / 1e3);
+		O->destroy(M, 0, tmpl_src);
+	}
+
+	/* 2. Template clones, sequential: to ready, and to the marker. */
+	int nm = 0;
+	for (int i = 0; i < nclones; i++, id++) {
+		ukf_ns_t t0 = now();
+
+		if (O->clone_template(M, 0, id, &APP,
+				      "mem=64M init=50ms work=0 dirty=0") < 0 ||
+		    WAIT(id, n_ready, 1) < 0)
+			return 1;
+		v[i] = (double)(GET(id, ready) - t0) / 1e3;
+		if (i < 50) { /* a few run on, to the console marker */
+			O->complete(M, 0, id, 0, 0, 0, NULL, 0);
+			if (WAIT(id, n_exit, 1) < 0)
+				return 1;
+			w[nm++] = (double)(GET(id, marker) - t0) / 1e3;
+			if (B.r[id].status != 0) {
+				fprintf(stderr, "clone %llu exit %lld\n",
+					(unsigned long long)id,
+					(long long)B.r[id].status);
+				return 1;
+			}
+		}
+		O->destroy(M, 0, id);
+	}
+	double cl_med = pct(v, nclones, 0.5);
+	printf("template clone to ready:   median %9.1f us  p99 %9.1f us  (n=%d)\n",
+	       cl_med, pct(v, nclones, 0.99), nclones);
+	printf("template clone to marker:  median %9.1f us  p99 %9.1f us  (n=%d, guest runs, prints UKF-READY)\n",
+	       pct(w, nm, 0.5), pct(w, nm, 0.99), nm);
+	printf("ratio cold/clone (ready):  %9.1f x\n", cold_med / cl_med);
+
+	/* 3. Live fork of a 64 MiB guest with 1 MiB dirtied since template. */
+	ukf_id_t parent = id++;
+	if (O->clone_template(M, 0, parent, &APP,
+			      "mem=64M init=50ms work=0 dirty=256 fork=1 units=1") < 0 ||
+	    WAIT(parent, n_ready, 1) < 0)
+		return 1;
+	O->complete(M, 0, parent, 0, 0, 0, NULL, 0);
+	if (WAIT(parent, n_call, 1) < 0 || B.r[parent].call_kind != UKF_CALL_FORK)
+		return 1;
+	printf("parent dirty pages at fork: %llu (since its template)\n",
+	       (unsigned long long)B.r[parent].dirty);
+	ukf_id_t child = 0;
+	for (int i = 0; i < nforks; i++, id++) {
+		ukf_ns_t t0 = now(), t1;
+		int rc = O->clone_live(M, 0, id, parent);
+
+		t1 = now();
+		if (rc < 0 || WAIT(id, n_started, 1) < 0) {
+			fprintf(stderr, "clone_live: %d\n", rc);
+			return 1;
+		}
+		v[i] = (double)(GET(id, started) - t0) / 1e3;
+		w[i] = (double)(t1 - t0) / 1e3;
+		if (i == nforks - 1)
+			child = id; /* the last one runs to its end */
+		else
+			O->destroy(M, 0, id);
+	}
+	printf("live fork to child started: median %9.1f us  p99 %9.1f us  (n=%d)\n",
+	       pct(v, nforks, 0.5), pct(v, nforks, 0.99), nforks);
+	printf("live fork op (clone_live):  median %9.1f us  p99 %9.1f us\n",
+	       pct(w, nforks, 0.5), pct(w, nforks, 0.99));
+	/* The child and the parent run on: fork returns, child exits 0. */
+	O->complete(M, 0, child, 0, 0, 0, NULL, 0);
+	O->complete(M, 0, parent, (int64_t)child, 0, 0, NULL, 0);
+	if (WAIT(child, n_exit, 1) < 0 || B.r[child].status != 0) {
+		fprintf(stderr, "forked child did not exit 0\n");
+		return 1;
+	}
+	if (WAIT(parent, n_call, 2) < 0 || B.r[parent].call_kind != UKF_CALL_WAIT)
+		return 1;
+	O->complete(M, 0, parent, (int64_t)child, 0, 0, NULL, 0);
+	if (WAIT(parent, n_exit, 1) < 0 || B.r[parent].status != 0) {
+		fprintf(stderr, "fork parent did not exit 0\n");
+		return 1;
+	}
+	printf("forked child and parent ran on and exited 0\n");
+	O->destroy(M, 0, child);
+	O->destroy(M, 0, parent);
+
+	/* 4. Throughput on 2 threads, clones left idle in ready. */
+	sleep(1); /* let teardown of the VMs above finish */
+	long anon0 = status_kb("RssAnon:"), avail0 = meminfo_kb("MemAvailable:");
+	struct tp_arg ta[2] = { { id, ntp / 2, 0 }, { id + (ukf_id_t)(ntp / 2), ntp - ntp / 2, 0 } };
+	pthread_t th[2];
+	ukf_ns_t t0 = now(), tend = 0;
+
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, tp_thread, &ta[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < ntp; i++) {
+		if (WAIT(id + (ukf_id_t)i, n_ready, 1) < 0)
+			return 1;
+		if (GET(id + (ukf_id_t)i, ready) > tend)
+			tend = GET(id + (ukf_id_t)i, ready);
+	}
+	printf("clone throughput (2 threads): %9.0f clones/s  (%d clones to ready in %.1f ms, %d refused)\n",
+	       ntp / ((double)(tend - t0) / 1e9), ntp,
+	       (double)(tend - t0) / 1e6, ta[0].fails + ta[1].fails);
+	long anon1 = status_kb("RssAnon:"), avail1 = meminfo_kb("MemAvailable:");
+	printf("memory per idle clone:     private (RssAnon) %.1f KiB, system (MemAvailable drop, incl. KVM, page tables, thread) %.1f KiB\n",
+	       (double)(anon1 - anon0) / ntp, (double)(avail0 - avail1) / ntp);
+	for (int i = 0; i < ntp; i++)
+		O->destroy(M, 0, id + (ukf_id_t)i);
+	id += (ukf_id_t)ntp;
+	sleep(1);
+
+	/* 5. First touch: a clone dirtying D pages vs one dirtying none. */
+	const int D = 8192;
+	double td[2];
+	for (int k = 0; k < 2; k++) {
+		double s[5];
+
+		for (int rep = 0; rep < 5; rep++, id++) {
+			char args[128];
+
+			snprintf(args, sizeof(args),
+				 "mem=64M init=50ms work=0 dirty=%d units=1",
+				 k ? D : 0);
+			if (O->clone_template(M, 0, id, &APP, args) < 0 ||
+			    WAIT(id, n_ready, 1) < 0)
+				return 1;
+			ukf_ns_t a = now();
+			O->complete(M, 0, id, 0, 0, 0, NULL, 0);
+			if (WAIT(id, n_exit, 1) < 0)
+				return 1;
+			s[rep] = (double)(GET(id, exit) - a) / 1e3;
+			O->destroy(M, 0, id);
+		}
+		td[k] = pct(s, 5, 0.5);
+	}
+	printf("first touch after clone:   %.0f pages/s  (%.2f us/page; %d pages: %.1f us vs 0 pages: %.1f us, medians of 5)\n",
+	       D / ((td[1] - td[0]) / 1e6), (td[1] - td[0]) / D, D, td[1],
+	       td[0]);
+	ukvm_destroy(&M);
+	free(v);
+	free(w);
+	return 0;
+}
