@@ -318,6 +318,13 @@ struct app_decl {
 	char where[WHERE_MAX];
 };
 
+/* hosts{}: a group of `count` identical nodes (0 = unset field). */
+struct host_decl {
+	uint32_t count, vcpus;
+	uint64_t memory, cache;
+	char where[WHERE_MAX];
+};
+
 enum akind { A_POISSON, A_CONSTANT, A_BURSTS, A_TRACE };
 
 struct tev {
@@ -392,6 +399,9 @@ struct run {
 	size_t napps;
 	struct arrival *arr;
 	size_t narr;
+	struct host_decl *hosts;
+	size_t nhosts;
+	struct ukf_node_config *per_node;
 	struct proc **procs;
 	lua_State **cos;   /* per process: its thread, NULL once finished */
 	struct rng *rngs;  /* per process: its default stream */
@@ -711,6 +721,62 @@ static int l_app(lua_State *L)
 	r->napps++;
 	lua_pushvalue(L, 1);
 	return 1;
+}
+
+/* A size or count field of a table argument, converted like a setting. */
+static uint64_t field_conv(lua_State *L, const char *fn, const char *k,
+			   enum stype t)
+{
+	uint64_t v = 0;
+	if (lua_getfield(L, 1, k) != LUA_TNIL) {
+		struct val x;
+		char buf[128];
+		if (lua_scalar(L, -1, &x.is_num, &x.num, buf, sizeof(buf)))
+			luaL_error(L, "%s{} %s: expected a number or string", fn,
+				   k);
+		x.str = buf;
+		struct conv c;
+		const char *why = "";
+		if (val_convert(t, &x, &c, &why))
+			luaL_error(L, "%s{} %s: bad value '%s': %s", fn, k, buf,
+				   why);
+		if (c.u == 0)
+			luaL_error(L, "%s{} %s: must be > 0", fn, k);
+		v = c.u;
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+/* hosts{count=, vcpus=, memory=, cache=}: a group of identical nodes. */
+static int l_hosts(lua_State *L)
+{
+	struct run *r = run_of(L);
+	static const char *const k[] = { "count", "vcpus", "memory", "cache",
+					 NULL };
+	if (pidx_of(L) != NO_PROC)
+		luaL_error(L, "hosts{} is a declaration: call it at the top "
+			      "level");
+	check_keys(L, 1, "hosts", k);
+	struct host_decl h;
+	memset(&h, 0, sizeof(h));
+	uint64_t count = field_conv(L, "hosts", "count", ST_INT);
+	if (!count || count > 10000000)
+		luaL_error(L, "hosts{}: count must be 1..10000000");
+	h.count = (uint32_t)count;
+	uint64_t vc = field_conv(L, "hosts", "vcpus", ST_INT);
+	if (vc > 1000000)
+		luaL_error(L, "hosts{}: vcpus too large");
+	h.vcpus = (uint32_t)vc;
+	h.memory = field_conv(L, "hosts", "memory", ST_SIZE);
+	h.cache = field_conv(L, "hosts", "cache", ST_SIZE);
+	where_of(L, 1, h.where, sizeof(h.where));
+	struct host_decl *n = realloc(r->hosts, (r->nhosts + 1) * sizeof(*n));
+	if (!n)
+		luaL_error(L, "out of memory");
+	r->hosts = n;
+	r->hosts[r->nhosts++] = h;
+	return 0;
 }
 
 /* A time argument: number of seconds or string with a unit. */
@@ -1449,6 +1515,7 @@ static int m_exponential(lua_State *L)
 
 static const luaL_Reg api[] = {
 	{ "cluster", l_cluster }, { "policy", l_policy },
+	{ "hosts", l_hosts },
 	{ "run", l_runcfg },      { "param", l_param },
 	{ "setting", l_setting }, { "app", l_app },
 	{ "poisson", l_poisson }, { "constant", l_constant },
@@ -1818,22 +1885,65 @@ static int build_config(struct run *r, struct cfg *cf)
 		case S_SEED: break;
 		}
 	}
+	/* hosts{} groups: heterogeneous nodes, unset fields from cluster{}. */
+	uint64_t max_mem = cf->eng.node.mem_bytes;
+	uint32_t max_vcpus = cf->eng.node.vcpus;
+	if (r->nhosts) {
+		uint64_t total = 0;
+		for (size_t i = 0; i < r->nhosts; i++)
+			total += r->hosts[i].count;
+		struct entry *ne = entry_find(r->sc, "nodes");
+		if (total > 10000000 ||
+		    (ne && ne->nvals && cf->eng.nodes != total)) {
+			run_fail(r, UKF_RUN_BAD, "%s: hosts{} declare %" PRIu64
+				 " nodes but setting 'nodes' is %u (%s)",
+				 r->hosts[0].where, total, cf->eng.nodes,
+				 ne ? ne->where : "");
+			return -1;
+		}
+		r->per_node = calloc(total, sizeof(*r->per_node));
+		if (!r->per_node) {
+			run_fail(r, UKF_RUN_FAILED, "out of memory");
+			return -1;
+		}
+		max_mem = 0;
+		max_vcpus = 0;
+		size_t k = 0;
+		for (size_t i = 0; i < r->nhosts; i++) {
+			struct host_decl *h = &r->hosts[i];
+			struct ukf_node_config nc = cf->eng.node;
+			if (h->vcpus)
+				nc.vcpus = h->vcpus;
+			if (h->memory)
+				nc.mem_bytes = h->memory;
+			if (h->cache)
+				nc.cache_bytes = h->cache;
+			for (uint32_t j = 0; j < h->count; j++)
+				r->per_node[k++] = nc;
+			if (nc.mem_bytes > max_mem)
+				max_mem = nc.mem_bytes;
+			if (nc.vcpus > max_vcpus)
+				max_vcpus = nc.vcpus;
+		}
+		cf->eng.nodes = (uint32_t)total;
+		cf->eng.per_node = r->per_node;
+	}
 	/* An app that fits on no node can never run: refuse it up front. */
 	for (size_t i = 0; i < r->napps; i++) {
 		const struct ukf_app *a = &r->apps[i].app;
-		if (a->mem_bytes > cf->eng.node.mem_bytes) {
+		if (a->mem_bytes > max_mem) {
 			run_fail(r, UKF_RUN_BAD, "%s: app '%s' needs %" PRIu64
-				 " MiB of memory but a node has only %" PRIu64
-				 " MiB (cluster{memory=})", r->apps[i].where,
-				 a->name, a->mem_bytes >> 20,
-				 cf->eng.node.mem_bytes >> 20);
+				 " MiB of memory but the largest node has %" PRIu64
+				 " MiB (cluster{memory=}, hosts{})",
+				 r->apps[i].where, a->name, a->mem_bytes >> 20,
+				 max_mem >> 20);
 			return -1;
 		}
-		if (a->vcpus > cf->eng.node.vcpus) {
+		if (a->vcpus > max_vcpus) {
 			run_fail(r, UKF_RUN_BAD, "%s: app '%s' needs %u vCPUs "
-				 "but a node has only %u (cluster{vcpus=})",
-				 r->apps[i].where, a->name, a->vcpus,
-				 cf->eng.node.vcpus);
+				 "but the largest node has %u (cluster{vcpus=}, "
+				 "hosts{})", r->apps[i].where, a->name, a->vcpus,
+				 max_vcpus);
 			return -1;
 		}
 	}
@@ -1972,6 +2082,8 @@ static void run_free(struct run *r)
 	}
 	free(r->arr);
 	free(r->apps);
+	free(r->hosts);
+	free(r->per_node);
 	free(r->slots);
 	free(r->hash);
 }
@@ -2038,6 +2150,15 @@ static void settings_json(struct run *r, const struct cfg *cf, char *buf,
 	   e->fetch == UKF_FETCH_COLD ? "cold" : "peer", e->prewarm_k,
 	   e->max_children, e->max_queue, e->retry_ns, e->max_retries,
 	   cf->duration, cf->sample_every);
+	if (r->nhosts) {
+		JP(",\"hosts\":[");
+		for (size_t i = 0; i < r->nhosts; i++)
+			JP("%s{\"count\":%u,\"vcpus\":%u,\"memory\":%" PRIu64
+			   ",\"cache\":%" PRIu64 "}", i ? "," : "",
+			   r->hosts[i].count, r->hosts[i].vcpus,
+			   r->hosts[i].memory, r->hosts[i].cache);
+		JP("]");
+	}
 	if (cf->model) {
 		JP(",\"model\":");
 		json_str(&p, &left, cf->model);

@@ -187,6 +187,15 @@ reps_differ)
 	run run "$S/ok.lua" --seed 9 --db "$T/db3" --quiet; expect_rc 0
 	[ "$(q "$T/db2" "select sum(t_request), count(*) from instances")" = "$(q "$T/db3" "select sum(t_request), count(*) from instances")" ] || fail "same seed, different rows"
 	;;
+hosts)
+	run run "$S/hosts.lua" --db "$T/db" --quiet; expect_rc 0
+	[ "$(q "$T/db" "select count(distinct node) from instances where app = 'big'")" = 1 ] || fail "big ran on several nodes"
+	[ "$(q "$T/db" "select distinct node from instances where app = 'big'")" = 2 ] || fail "big not on node 2"
+	[ "$(q "$T/db" "select count(distinct node) from instances where app = 'small'")" = 3 ] || fail "small should use all 3 nodes"
+	q "$T/db" "select settings_json from runs" | grep -q '"nodes":3' || fail "settings_json nodes"
+	rm -f "$T/db"
+	bad_scenario hosts_bad.lua 4 "hosts{} declare 3 nodes"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
