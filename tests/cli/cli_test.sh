@@ -196,6 +196,18 @@ hosts)
 	rm -f "$T/db"
 	bad_scenario hosts_bad.lua 4 "hosts{} declare 3 nodes"
 	;;
+kvm_backend)
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
+	run run "$S/kvm_hello.lua" --backend kvm --trace "$T/trace" --db "$T/db" --quiet
+	if [ "$rc" -ne 0 ] && grep -q "not built" "$T/err"; then
+		echo "SKIP: ukfork built without the live world"; exit 77
+	fi
+	expect_rc 0
+	grep -q " console 1 UKF-READY" "$T/trace" || fail "no console line of the guest"
+	grep -q " lua hello 1 status 0" "$T/trace" || fail "wait() did not return the guest's status"
+	[ "$(q "$T/db" "select backend, count(*) from runs")" = "kvm|1" ] || fail "run not stored as kvm"
+	[ "$(q "$T/db" "select start, status from instances")" = "cold|0" ] || fail "instance row"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;

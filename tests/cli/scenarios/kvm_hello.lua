@@ -1,0 +1,9 @@
+-- The hello guest on the local KVM node through the scenario runner.
+cluster { nodes = 1, vcpus = 4, memory = "2G" }
+policy { templates = "none" }
+run { duration = "5s" }
+app("hello", "mem=16M")
+process(function()
+  local id = spawn("hello")
+  log("hello", id, "status", wait(id))
+end)
