@@ -196,6 +196,11 @@ hosts)
 	rm -f "$T/db"
 	bad_scenario hosts_bad.lua 4 "hosts{} declare 3 nodes"
 	;;
+model_file)
+	bad_scenario bad_model.lua 3 "no-such-model.conf"
+	run run "$S/model.lua" --db "$T/db2" --quiet; expect_rc 0
+	q "$T/db2" "select settings_json from runs" | grep -q '"model":"../../../data/model.conf"' || fail "model not in settings"
+	;;
 kvm_backend)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
 	run run "$S/kvm_hello.lua" --backend kvm --trace "$T/trace" --db "$T/db" --quiet
