@@ -6,11 +6,10 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1782,15 +1781,65 @@ struct cfg {
 	int have_latency, have_dir_delay, have_bandwidth;
 };
 
-static volatile sig_atomic_t g_tick;
-static volatile int *g_stop;
+/*
+ * Progress: a ticker thread raises the world's stop flag after 1 s and
+ * then every 0.5 s; the runner prints a line and resumes the world. A
+ * thread, not a signal, so no vCPU thread or system call of a real
+ * backend ever sees an EINTR because of it.
+ */
+struct ticker {
+	volatile int *stop;
+	int tick, quit;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th;
+};
 
-static void on_alarm(int sig)
+static void *ticker_main(void *arg)
 {
-	(void)sig;
-	g_tick = 1;
-	if (g_stop)
-		*g_stop = 1;
+	struct ticker *t = arg;
+	struct timespec at;
+	clock_gettime(CLOCK_REALTIME, &at);
+	at.tv_sec += 1;
+	pthread_mutex_lock(&t->mu);
+	while (!t->quit) {
+		if (pthread_cond_timedwait(&t->cv, &t->mu, &at) == ETIMEDOUT) {
+			__atomic_store_n(&t->tick, 1, __ATOMIC_RELEASE);
+			*t->stop = 1;
+			at.tv_nsec += 500000000;
+			if (at.tv_nsec >= 1000000000) {
+				at.tv_nsec -= 1000000000;
+				at.tv_sec++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+static int ticker_start(struct ticker *t, volatile int *stop)
+{
+	memset(t, 0, sizeof(*t));
+	t->stop = stop;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->cv, NULL);
+	if (pthread_create(&t->th, NULL, ticker_main, t)) {
+		pthread_mutex_destroy(&t->mu);
+		pthread_cond_destroy(&t->cv);
+		return -1;
+	}
+	return 0;
+}
+
+static void ticker_stop(struct ticker *t)
+{
+	pthread_mutex_lock(&t->mu);
+	t->quit = 1;
+	pthread_cond_signal(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->th, NULL);
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->cv);
 }
 
 static int run_script(struct run *r)
@@ -2292,17 +2341,9 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 			run_fail(&r, UKF_RUN_FAILED, "cannot schedule");
 			goto out;
 		}
-	struct sigaction sa_old;
-	if (progress) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_alarm;
-		sigaction(SIGALRM, &sa, &sa_old);
-		g_tick = 0;
-		g_stop = &r.stop;
-		struct itimerval it = { { 0, 500000 }, { 1, 0 } };
-		setitimer(ITIMER_REAL, &it, NULL);
-	}
+	struct ticker tk;
+	if (progress && ticker_start(&tk, &r.stop))
+		progress = 0;
 	t_loop = wall_now();
 	for (;;) {
 		char werr[512] = "";
@@ -2312,14 +2353,14 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 				 r.world.ops->name, werr);
 			break;
 		}
-		if (r.err_code || !g_tick || !progress)
+		if (r.err_code || !progress ||
+		    !__atomic_exchange_n(&tk.tick, 0, __ATOMIC_ACQ_REL))
 			break;
-		g_tick = 0;
 		r.stop = 0;
 		double el = wall_now() - t0;
 		ukf_ns_t now = r.world.ops->now(r.world.w);
 		uint64_t ev = r.world.ops->events(r.world.w);
-		fprintf(stderr, "\r%s rep %u: %.3f / %.3f s simulated, %" PRIu64
+		fprintf(stderr, "\r%s rep %u: %.3f / %.3f s world time, %" PRIu64
 			" events, %.2f M events/s   ", label, rep,
 			(double)now / 1e9, (double)r.duration / 1e9, ev,
 			ev / el / 1e6);
@@ -2327,10 +2368,7 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 			break;
 	}
 	if (progress) {
-		struct itimerval off = { { 0, 0 }, { 0, 0 } };
-		setitimer(ITIMER_REAL, &off, NULL);
-		sigaction(SIGALRM, &sa_old, NULL);
-		g_stop = NULL;
+		ticker_stop(&tk);
 		if (wall_now() - t0 >= 1.0)
 			fprintf(stderr, "\n");
 	}
