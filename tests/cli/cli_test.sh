@@ -81,7 +81,11 @@ quiet)
 	run run "$S/ok.lua" --quiet; expect_rc 0
 	[ -s "$T/out" ] && fail "--quiet printed on stdout"
 	[ -s "$T/err" ] && fail "--quiet printed on stderr"
-	true
+	# stderr not a terminal: no progress lines even without --quiet
+	run run "$S/../../../scripts/bench/sleepers.lua" --set procs=3000
+	expect_rc 0
+	[ -s "$T/err" ] && fail "progress printed to a non-terminal stderr"
+	expect_out "303001 events"
 	;;
 syntax_error)
 	bad_scenario bad_syntax.lua 4 "'}' expected"
