@@ -37,7 +37,7 @@ static struct {
 	struct rec r[MAXID];
 	uint64_t tmpl_events;
 	int tmpl_error;
-} B = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
+} B = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static ukf_ns_t now(void)
 {
@@ -82,7 +82,7 @@ static void on_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev)
 		case UKF_BE_FAIL:
 		case UKF_BE_ERROR:
 			r->failed++;
-			if (ev->kind == UKF_BE_ERROR && ev->inst == 0)
+			if (ev->kind == UKF_BE_ERROR)
 				B.tmpl_error = 1;
 			snprintf(r->reason, sizeof(r->reason), "%s",
 				 ev->text ? ev->text : "?");
@@ -213,7 +213,7 @@ int main(int argc, char **argv)
 	const char *synth = NULL;
 	int nclones = 200, nforks = 200, ntp = 1000, ncold = 5;
 	struct ukvm_config cfg;
-	char err[300], path[600];
+	char err[300], path[700];
 	ukf_id_t id = 1;
 	double *v, *w;
 
@@ -267,7 +267,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	APP.id = 0;
-	snprintf(APP.image, sizeof(APP.image), "%s", synth);
+	if (strlen(synth) >= sizeof(APP.image)) {
+		fprintf(stderr, "image path too long\n");
+		return 2;
+	}
+	memcpy(APP.image, synth, strlen(synth) + 1);
 	printf("guest: %s, VM memory 80 MiB, args mem=64M init=50ms\n", synth);
 
 	/* 1. Cold boots to ready (the template is made from the first). */
@@ -300,8 +304,7 @@ int main(int argc, char **argv)
 			pthread_cond_wait(&B.cond, &B.lock);
 		pthread_mutex_unlock(&B.lock);
 		if (B.tmpl_error) {
-			fprintf(stderr, "make_template failed: %s\n",
-				B.r[tmpl_src].reason);
+			fprintf(stderr, "make_template failed\n");
 			return 1;
 		}
 		printf("make_template:             %9.1f us\n",

@@ -72,6 +72,11 @@ int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 	char err[300];
 	int rc;
 
+	struct ukvm_fork_mon *fm = m->templates;
+	struct ukvm_phases ph = { 0 }, *php = fm && fm->trace ? &ph : NULL;
+	extern __thread struct ukvm_phases *ukvm_cur_phases;
+
+	ukvm_phase(php, "start");
 	p = ukvm_vm_find(m, parent);
 	if (!p)
 		return -ESRCH;
@@ -91,22 +96,31 @@ int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 		rc = -ENOMEM;
 		goto fail;
 	}
+	ukvm_phase(php, "new");
 	t = ukvm_tmpl_freeze(p, 0, err, sizeof(err));
 	if (!t) {
 		rc = -EIO;
 		goto fail;
 	}
-	if ((rc = ukvm_snap_vcpu_save(p->vcpu_fd, &st, err, sizeof(err))) ||
-	    (rc = ukvm_vm_dirty(p, bm, &n, err, sizeof(err))))
+	ukvm_phase(php, "freeze");
+	if ((rc = ukvm_snap_vcpu_quiesce(p->vcpu_fd, p->run)) ||
+	    (rc = ukvm_snap_vcpu_save(p->vcpu_fd, &st, err, sizeof(err))))
 		goto fail;
+	ukvm_phase(php, "save");
+	if ((rc = ukvm_vm_dirty(p, bm, &n, err, sizeof(err))))
+		goto fail;
+	ukvm_phase(php, "scan");
 	c->app = p->app;
 	c->parent = p->inst;
 	memcpy(c->args, p->args, sizeof(c->args));
 	c->boot_ns = p->boot_ns;
+	ukvm_cur_phases = php;
 	rc = ukvm_clone_build(c, t, &st, err, sizeof(err));
+	ukvm_cur_phases = NULL;
 	if (rc)
 		goto fail;
 	ukvm_cow_copy_pages(c->mem, p->mem, p->mem_size, bm);
+	ukvm_phase(php, "copy");
 	ukvm_clone_bootinfo(c, c->args, p->inst);
 	rc = ukvm_clone_write_ret(c, p->pending_gpa, 0);
 	if (rc)
@@ -114,9 +128,13 @@ int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 	c->pending_hc = UKF_HC_FORK;
 	c->pending_gpa = p->pending_gpa;
 	c->start_in_call = 1;
+	ukvm_phase(php, "boot+ret");
 	rc = ukvm_vm_launch(c);
 	if (rc)
 		goto fail;
+	ukvm_phase(php, "launch");
+	if (php)
+		ukvm_phases_print(php, "clone_live", child);
 	goto out;
 fail:
 	ukvm_clone_unbuilt_free(m, c);
@@ -160,7 +178,12 @@ int ukvm_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
 	meta.args_gpa = p->pending_gpa;
 	meta.boot_ns = (uint64_t)p->boot_ns;
 	meta.guest_ns = (uint64_t)(ukvm_now() - p->boot_ns);
-	rc = ukvm_snap_vcpu_save(p->vcpu_fd, &st, err, sizeof(err));
+	rc = ukvm_snap_vcpu_quiesce(p->vcpu_fd, p->run);
+	if (rc == 0)
+		rc = ukvm_snap_vcpu_save(p->vcpu_fd, &st, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "completing the fork() call: %s",
+			 strerror(-rc));
 	if (rc)
 		goto done;
 	if (fv && fv->tmpl && p->mem_private) {

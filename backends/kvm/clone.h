@@ -90,6 +90,15 @@ struct ukvm_shell {
 	int vcpu_fd;
 	struct kvm_run *run; /* mmap of the vCPU's kvm_run */
 	size_t run_size;
+	/*
+	 * With ukvm_shell_get_mem: an address range of mem_size bytes
+	 * (PROT_NONE until the caller maps guest memory over it with
+	 * MAP_FIXED) already registered as memslot 0 at guest-physical 0, so
+	 * the clone's critical path has no KVM_SET_USER_MEMORY_REGION (which
+	 * waits for an SRCU grace period: 0.05-5 ms here). NULL/0 otherwise.
+	 */
+	void *mem;
+	uint64_t mem_size;
 };
 
 typedef struct ukvm_shell_pool ukvm_shell_pool_t;
@@ -110,9 +119,26 @@ void ukvm_shell_pool_destroy(ukvm_shell_pool_t **p);
  */
 int ukvm_shell_get(ukvm_shell_pool_t *p, struct ukvm_shell *out, char *err,
 		   size_t errlen);
+/*
+ * Take a shell whose memslot 0 already covers a reserved range of mem_size
+ * bytes (see struct ukvm_shell). The pool then pre-builds shells of that
+ * size (the last size asked for). 0 or -errno + err.
+ */
+int ukvm_shell_get_mem(ukvm_shell_pool_t *p, uint64_t mem_size,
+		       struct ukvm_shell *out, char *err, size_t errlen);
+/*
+ * Give a used shell back (its vCPU quiesced, its memory range reset to an
+ * empty reservation by the caller). Kept if the pool has room and the
+ * shell's memslot size is the one the pool builds now; then *s is taken
+ * (returns 0), else -ENOSPC and the caller closes it.
+ */
+int ukvm_shell_put(ukvm_shell_pool_t *p, struct ukvm_shell *s);
 /* Make one shell synchronously (what the pool does). 0 or -errno + err. */
 int ukvm_shell_make(int kvm_fd, struct ukvm_shell *out, char *err,
 		    size_t errlen);
+/* Same, with memslot 0 over a reserved range of mem_size bytes. */
+int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
+			char *err, size_t errlen);
 /* Close a shell's fds and unmap its kvm_run. */
 void ukvm_shell_close(struct ukvm_shell *s);
 /* Shells taken from the pool ready vs. made synchronously (for benches). */

@@ -566,6 +566,19 @@ int ukvm_snap_vcpu_save(int vcpu_fd, struct ukvm_snap_vcpu *st, char *err,
 	return 0;
 }
 
+int ukvm_snap_vcpu_quiesce(int vcpu_fd, struct kvm_run *run)
+{
+	int rc = 0;
+
+	run->immediate_exit = 1;
+	if (ioctl(vcpu_fd, KVM_RUN, 0) == 0)
+		rc = -EIO; /* ran guest code: should not happen */
+	else if (errno != EINTR)
+		rc = -errno;
+	run->immediate_exit = 0;
+	return rc;
+}
+
 int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 			    char *err, size_t errlen)
 {

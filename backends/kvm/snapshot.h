@@ -145,6 +145,16 @@ struct ukvm_snap_vcpu {
  */
 int ukvm_snap_vcpu_save(int vcpu_fd, struct ukvm_snap_vcpu *st, char *err,
 			 size_t errlen);
+/*
+ * Complete an I/O instruction the vCPU exited on (KVM finishes it, e.g.
+ * advances RIP past an `out`, at the start of the next KVM_RUN): one
+ * KVM_RUN with run->immediate_exit = 1, which returns EINTR without running
+ * guest code. Call before ukvm_snap_vcpu_save of a vCPU paused in a
+ * hypercall, so the saved RIP is after the call on every KVM (KVM-NOTES:
+ * registers are stale until then), and before reusing a vCPU. The vCPU must
+ * not be running in another thread. 0 or -errno.
+ */
+int ukvm_snap_vcpu_quiesce(int vcpu_fd, struct kvm_run *run);
 /* Load st into a vCPU (of the same or another VM). 0 or -errno + err. */
 int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 			    char *err, size_t errlen);

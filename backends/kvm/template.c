@@ -27,6 +27,24 @@ static void seterr(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+void ukvm_phases_print(const struct ukvm_phases *p, const char *what,
+		       ukf_id_t inst)
+{
+	char line[512];
+	int o;
+
+	o = snprintf(line, sizeof(line), "ukvm %s %llu:", what,
+		     (unsigned long long)inst);
+	for (int i = 1; i < p->n && o < (int)sizeof(line); i++)
+		o += snprintf(line + o, sizeof(line) - (size_t)o, " %s %.1f",
+			      p->name[i],
+			      (double)(p->at[i] - p->at[i - 1]) / 1e3);
+	if (p->n > 1 && o < (int)sizeof(line))
+		snprintf(line + o, sizeof(line) - (size_t)o, " total %.1f us",
+			 (double)(p->at[p->n - 1] - p->at[0]) / 1e3);
+	fprintf(stderr, "%s\n", line);
+}
+
 void ukvm_tmpl_get(struct ukvm_tmpl *t)
 {
 	atomic_fetch_add(&t->refs, 1);
@@ -82,6 +100,7 @@ struct ukvm_fork_mon *ukvm_fork_mon(struct ukvm *m, char *err, size_t errlen)
 		pthread_mutex_unlock(&m->lock);
 		return NULL;
 	}
+	fm->trace = getenv("UKVM_FORK_TRACE") != NULL;
 	m->templates = fm;
 	pthread_mutex_unlock(&m->lock);
 	return fm;
@@ -325,8 +344,14 @@ uint32_t ukvm_tmpl_crc(struct ukvm_tmpl *t)
 static int tmpl_capture(struct ukvm_tmpl *t, struct ukvm_vm *vm,
 			uint32_t pause, char *err, size_t errlen)
 {
-	int rc = ukvm_snap_vcpu_save(vm->vcpu_fd, &t->vcpu, err, errlen);
+	int rc = ukvm_snap_vcpu_quiesce(vm->vcpu_fd, vm->run);
 
+	if (rc) {
+		seterr(err, errlen, "completing the ready() call: %s",
+		       strerror(-rc));
+		return rc;
+	}
+	rc = ukvm_snap_vcpu_save(vm->vcpu_fd, &t->vcpu, err, errlen);
 	if (rc)
 		return rc;
 	memset(&t->meta, 0, sizeof(t->meta));
@@ -414,12 +439,55 @@ void ukvm_clone_bootinfo(struct ukvm_vm *vm, const char *args,
 	bi->args_len = (uint32_t)n;
 }
 
+__thread struct ukvm_phases *ukvm_cur_phases;
+
+/*
+ * vm->shell_recycle: called by the monitor when a VM's KVM objects are
+ * released. A clone's shell (VM, vCPU, memslot over vm->mem) goes back to
+ * the pool: the dead guest's pending I/O is completed, its memory dropped
+ * (the range becomes an empty reservation again, memslot unchanged).
+ */
+static void shell_recycle(struct ukvm_vm *vm)
+{
+	struct ukvm *m = vm->mon;
+	struct ukvm_fork_mon *fm;
+	struct ukvm_shell sh;
+	int kept = 0;
+
+	if (vm->vm_fd < 0 || vm->vcpu_fd < 0 || !vm->run || !vm->mem)
+		return;
+	if (ukvm_snap_vcpu_quiesce(vm->vcpu_fd, vm->run))
+		return;
+	if (mmap(vm->mem, vm->mem_size, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+		 0) == MAP_FAILED)
+		return;
+	sh.vm_fd = vm->vm_fd;
+	sh.vcpu_fd = vm->vcpu_fd;
+	sh.run = vm->run;
+	sh.run_size = vm->run_size;
+	sh.mem = vm->mem;
+	sh.mem_size = vm->mem_size;
+	/* Under the monitor lock: ukvm_templates_free cannot free the pool
+	 * between our look and our put. */
+	pthread_mutex_lock(&m->lock);
+	fm = m->templates;
+	if (fm && ukvm_shell_put(fm->pool, &sh) == 0)
+		kept = 1;
+	pthread_mutex_unlock(&m->lock);
+	if (kept) {
+		vm->vm_fd = vm->vcpu_fd = -1;
+		vm->run = NULL;
+		vm->mem = NULL;
+	}
+}
+
 int ukvm_clone_build(struct ukvm_vm *vm, struct ukvm_tmpl *t,
 		     const struct ukvm_snap_vcpu *st, char *err, size_t errlen)
 {
+	struct ukvm_phases *ph = ukvm_cur_phases;
 	struct ukvm_fork_mon *fm = ukvm_fork_mon(vm->mon, err, errlen);
 	struct ukvm_fork_vm *fv = ukvm_fork_vm(vm);
-	struct kvm_userspace_memory_region reg;
 	struct ukvm_shell sh;
 	int rc;
 
@@ -434,35 +502,31 @@ int ukvm_clone_build(struct ukvm_vm *vm, struct ukvm_tmpl *t,
 		       (unsigned long long)vm->mem_size);
 		return -EINVAL;
 	}
-	vm->mem = ukvm_cow_map(t->fd, t->mem_size, NULL);
-	if (vm->mem == MAP_FAILED) {
-		rc = -errno;
-		vm->mem = NULL;
-		seterr(err, errlen, "map template: %s", strerror(errno));
-		return rc;
-	}
-	vm->mem_private = 1;
-	ukvm_tmpl_get(t);
-	fv->tmpl = t;
-	rc = ukvm_shell_get(fm->pool, &sh, err, errlen);
+	rc = ukvm_shell_get_mem(fm->pool, vm->mem_size, &sh, err, errlen);
 	if (rc)
 		return rc;
+	ukvm_phase(ph, "shell");
+	/* The VM owns the shell from here (release_resources frees it). */
 	vm->vm_fd = sh.vm_fd;
 	vm->vcpu_fd = sh.vcpu_fd;
 	vm->run = sh.run;
 	vm->run_size = sh.run_size;
-	memset(&reg, 0, sizeof(reg));
-	reg.slot = 0;
-	reg.flags = vm->slot_flags;
-	reg.memory_size = vm->mem_size;
-	reg.userspace_addr = (uintptr_t)vm->mem;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0) {
+	/* Guest memory over the range memslot 0 already points at. */
+	if (ukvm_cow_map(t->fd, t->mem_size, sh.mem) == MAP_FAILED) {
 		rc = -errno;
-		seterr(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
-		       strerror(errno));
+		seterr(err, errlen, "map template: %s", strerror(errno));
+		munmap(sh.mem, sh.mem_size);
 		return rc;
 	}
-	return ukvm_snap_vcpu_restore(vm->vcpu_fd, st, err, errlen);
+	vm->mem = sh.mem;
+	vm->mem_private = 1;
+	vm->shell_recycle = shell_recycle;
+	ukvm_tmpl_get(t);
+	fv->tmpl = t;
+	ukvm_phase(ph, "map");
+	rc = ukvm_snap_vcpu_restore(vm->vcpu_fd, st, err, errlen);
+	ukvm_phase(ph, "vcpu");
+	return rc;
 }
 
 /* Write a call's int64 ret into the clone's own copy of its struct. */
@@ -502,11 +566,17 @@ int ukvm_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 		ukvm_tmpl_put(t);
 		return -EINVAL;
 	}
+	struct ukvm_fork_mon *fm = m->templates;
+	struct ukvm_phases ph = { 0 }, *php = fm && fm->trace ? &ph : NULL;
+
+	ukvm_phase(php, "start");
 	rc = ukvm_vm_new(m, inst, t->mem_size, &vm);
 	if (rc) {
 		ukvm_tmpl_put(t);
 		return rc;
 	}
+	ukvm_phase(php, "new");
+	ukvm_cur_phases = php;
 	vm->app = app->id;
 	vm->parent = 0;
 	snprintf(vm->args, sizeof(vm->args), "%s", args);
@@ -521,8 +591,13 @@ int ukvm_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 		vm->pending_hc = UKF_HC_READY;
 		vm->pending_gpa = 0;
 		vm->start_in_ready = 1;
+		ukvm_phase(php, "boot+ret");
 		rc = ukvm_vm_launch(vm);
+		ukvm_phase(php, "launch");
 	}
+	ukvm_cur_phases = NULL;
+	if (php)
+		ukvm_phases_print(php, "clone_template", inst);
 	ukvm_tmpl_put(t);
 	if (rc)
 		ukvm_clone_unbuilt_free(m, vm);

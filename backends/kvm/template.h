@@ -40,7 +40,24 @@ struct ukvm_fork_mon {
 	ukvm_shell_pool_t *pool;    /* pre-created VM shells */
 	int pagemap_fd;             /* /proc/self/pagemap */
 	atomic_ullong next_tmpl_id;
+	int trace;                  /* UKVM_FORK_TRACE set: phase timings */
 };
+
+/* Phase timings of one clone/fork, printed to stderr when fm->trace. */
+struct ukvm_phases {
+	int n;
+	const char *name[12];
+	ukf_ns_t at[12];
+};
+static inline void ukvm_phase(struct ukvm_phases *p, const char *name)
+{
+	if (p && p->n < 12) {
+		p->name[p->n] = name;
+		p->at[p->n++] = ukvm_now();
+	}
+}
+void ukvm_phases_print(const struct ukvm_phases *p, const char *what,
+		       ukf_id_t inst);
 
 /* Per-VM state (vm->fork_state), released by vm->fork_release. */
 struct ukvm_fork_vm {
