@@ -7,6 +7,8 @@
  * synth mem=64M init=50ms work=10ms dirty=256 fork=4 units=1
  * The simulator models the same arguments (core/app.c), so sim and KVM runs
  * of one string can be compared. Bad arguments abort with the reason.
+ * mem= is also the VM's memory size, so synth touches min(mem, heap - 256K):
+ * every page of its heap but a reserve for the runtime.
  */
 
 #define PAGE 4096u
@@ -41,15 +43,25 @@ int main(int argc, char **argv)
 	synth_defaults(&s.cfg);
 	parse_or_abort(&s.cfg, argc, argv);
 
-	/* initialisation: allocate and touch mem, busy until init has passed */
+	/*
+	 * initialisation: allocate and touch mem, busy until init has passed.
+	 * mem= also sizes the VM (core/app.c), so the whole of it cannot be
+	 * heap: take min(mem, what the heap holds less a small reserve).
+	 */
 	uint64_t t0 = ukf_time_ns();
-	s.mem = malloc(s.cfg.mem);
-	if (!s.mem)
+	uint64_t heap = ukf_heap()->end - ukf_heap()->start;
+	uint64_t reserve = 256 * 1024;
+	uint64_t want = s.cfg.mem;
+	if (want > heap - (heap > reserve ? reserve : heap))
+		want = heap > reserve ? heap - reserve : 0;
+	want &= ~(uint64_t)(PAGE - 1);
+	s.mem = malloc(want);
+	if (!s.mem || !want)
 		ukf_abort("synth: mem=%llu bytes: cannot allocate (heap is "
 			  "%llu bytes)",
 			  (unsigned long long)s.cfg.mem,
-			  (unsigned long long)(ukf_heap()->end -
-					       ukf_heap()->start));
+			  (unsigned long long)heap);
+	s.cfg.mem = want;
 	s.pages = s.cfg.mem / PAGE;
 	for (uint64_t off = 0; off < s.cfg.mem; off += PAGE)
 		s.mem[off] = (uint8_t)(off >> 12);

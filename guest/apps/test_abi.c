@@ -72,11 +72,17 @@ int main(int argc, char **argv)
 	check("ready", r == 0 || r == 1, "not 0 or 1");
 
 	/* block until a deadline 1 ms away */
+	struct ukf_hc_time m0 = {0}, m1 = {0};
+	ukf_hypercall(UKF_HC_TIME, &m0);
 	uint64_t t0 = ukf_time_ns();
 	r = ukf_block(t0 + 1000000);
 	uint64_t dt = ukf_time_ns() - t0;
-	printf("abi: block ret=%lld after %llu us\n", (long long)r,
-	       (unsigned long long)(dt / 1000));
+	ukf_hypercall(UKF_HC_TIME, &m1);
+	printf("abi: block ret=%lld after %llu us (monitor clock %llu us, "
+	       "deadline %llu)\n",
+	       (long long)r, (unsigned long long)(dt / 1000),
+	       (unsigned long long)((m1.mono_ns - m0.mono_ns) / 1000),
+	       (unsigned long long)(t0 + 1000000));
 	check("block", r == 0 && dt >= 900000, "early or bad ret");
 
 	/* fork + wait: child exits 7 */
