@@ -353,6 +353,21 @@ enum pend { P_NONE, P_WAIT, P_READY };
 struct run;
 
 /*
+ * What a Lua thread's extra space points to: its run, its process (idx,
+ * NO_PROC for the main chunk) and its default random stream. Allocated in
+ * chunks that never move, so the pointer stays valid as processes are
+ * added; the C functions of the hot path (sleep, uniform) find everything
+ * here without a registry or upvalue lookup.
+ */
+struct pslot {
+	struct run *r;
+	lua_State *co; /* the thread this slot belongs to, NULL once ended */
+	uint32_t idx;
+	struct rng g;
+};
+#define PCHUNK 1024
+
+/*
  * A Lua process. The hot path (sleep, wake-up) touches only the dense
  * arrays run->cos[] and run->rngs[]: with 10,000 processes woken in random
  * order, every extra cache line per wake-up shows in the benchmark. A
@@ -361,6 +376,7 @@ struct run;
  */
 struct proc {
 	lua_State *co;
+	struct pslot *ps;
 	int ref;
 	uint32_t idx;
 	int nargs;         /* arguments waiting on the stack for the start */
@@ -393,7 +409,8 @@ struct run {
 	uint32_t rep;
 	uint64_t seed;
 	lua_State *L;
-	struct rng script_rng;
+	struct pslot main_ps;  /* the main chunk's slot: the script's stream */
+	struct pslot **pchunks;
 	struct app_decl *apps;
 	size_t napps;
 	struct arrival *arr;
@@ -403,7 +420,6 @@ struct run {
 	struct ukf_node_config *per_node;
 	struct proc **procs;
 	lua_State **cos;   /* per process: its thread, NULL once finished */
-	struct rng *rngs;  /* per process: its default stream */
 	size_t nprocs, capprocs;
 	struct slot *slots;
 	size_t nslots, capslots;
@@ -427,16 +443,21 @@ struct run {
 
 #define NO_PROC UINT32_MAX
 
+static inline struct pslot *ps_of(lua_State *L)
+{
+	return *(struct pslot **)lua_getextraspace(L);
+}
+
 static inline struct run *run_of(lua_State *L)
 {
-	return lua_touserdata(L, lua_upvalueindex(1));
+	return ps_of(L)->r;
 }
 
 /* The process index of thread L, or NO_PROC for the main chunk. */
 static inline uint32_t pidx_of(lua_State *L)
 {
-	uintptr_t v = *(uintptr_t *)lua_getextraspace(L);
-	return v ? (uint32_t)(v - 1) : NO_PROC;
+	struct pslot *ps = ps_of(L);
+	return ps->co == L ? ps->idx : NO_PROC;
 }
 
 static void where_of(lua_State *L, int level, char *buf, size_t cap)
@@ -1038,9 +1059,8 @@ static int proc_resume(struct run *r, struct proc *p, int *nres);
 
 static uint32_t cur_proc(lua_State *L, const char *fn)
 {
-	struct run *r = run_of(L);
 	uint32_t i = pidx_of(L);
-	if (i == NO_PROC || i >= r->nprocs || r->cos[i] != L)
+	if (i == NO_PROC)
 		luaL_error(L, "%s() can only be called inside a process "
 			      "(process(function() ... end))", fn);
 	return i;
@@ -1082,25 +1102,37 @@ static int l_process(lua_State *L)
 		lua_State **c = realloc(r->cos, cap * sizeof(*c));
 		if (c)
 			r->cos = c;
-		struct rng *g = realloc(r->rngs, cap * sizeof(*g));
-		if (g)
-			r->rngs = g;
-		if (!n || !c || !g)
+		struct pslot **k = realloc(r->pchunks,
+					   (cap / PCHUNK + 1) * sizeof(*k));
+		if (k)
+			r->pchunks = k;
+		if (!n || !c || !k)
 			luaL_error(L, "out of memory");
+		for (size_t j = r->capprocs / PCHUNK + (r->capprocs % PCHUNK != 0);
+		     j <= cap / PCHUNK; j++)
+			r->pchunks[j] = NULL;
 		r->capprocs = cap;
 	}
+	size_t ck = r->nprocs / PCHUNK;
+	if (!r->pchunks[ck] &&
+	    !(r->pchunks[ck] = calloc(PCHUNK, sizeof(struct pslot))))
+		luaL_error(L, "out of memory");
 	struct proc *p = calloc(1, sizeof(*p));
 	if (!p)
 		luaL_error(L, "out of memory");
 	p->idx = (uint32_t)r->nprocs;
 	p->co = lua_newthread(L);
-	*(uintptr_t *)lua_getextraspace(p->co) = (uintptr_t)p->idx + 1;
+	p->ps = &r->pchunks[ck][p->idx % PCHUNK];
+	p->ps->r = r;
+	p->ps->co = p->co;
+	p->ps->idx = p->idx;
+	*(struct pslot **)lua_getextraspace(p->co) = p->ps;
 	p->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_xmove(L, p->co, nargs + 1); /* fn and args */
 	p->nargs = nargs;
 	char key[64];
 	snprintf(key, sizeof(key), "process:%u", p->idx);
-	rng_seed(&r->rngs[p->idx], r->seed, r->rep, key);
+	rng_seed(&p->ps->g, r->seed, r->rep, key);
 	r->cos[p->idx] = p->co;
 	r->procs[r->nprocs++] = p;
 	if (r->e && proc_schedule(r, p->idx, r->world.ops->now(r->world.w), 0))
@@ -1113,6 +1145,7 @@ static void proc_end(struct run *r, struct proc *p)
 	luaL_unref(r->L, LUA_REGISTRYINDEX, p->ref);
 	r->procs[p->idx] = NULL;
 	r->cos[p->idx] = NULL;
+	p->ps->co = NULL;
 	free(p);
 }
 
@@ -1188,8 +1221,9 @@ static int l_sleep(lua_State *L)
 	struct run *r = running(L, "sleep");
 	uint32_t p = cur_proc(L, "sleep");
 	ukf_ns_t d;
-	if (lua_type(L, 1) == LUA_TNUMBER) {
-		double s = lua_tonumber(L, 1);
+	int isnum;
+	double s = lua_tonumberx(L, 1, &isnum);
+	if (isnum && lua_type(L, 1) == LUA_TNUMBER) {
 		if (!(s >= 0) || s > 9.2e9)
 			luaL_error(L, "sleep: bad duration %f (seconds >= 0)", s);
 		d = (ukf_ns_t)(s * 1e9 + 0.5);
@@ -1277,7 +1311,7 @@ static void slot_commit(lua_State *L, struct run *r, uint32_t slot,
 static int l_spawn(lua_State *L)
 {
 	struct run *r = running(L, "spawn");
-	uint32_t p = cur_proc(L, "spawn");
+	cur_proc(L, "spawn");
 	const char *name = luaL_checkstring(L, 1);
 	int app = ukf_engine_app_find(r->e, name);
 	if (app < 0)
@@ -1290,7 +1324,7 @@ static int l_spawn(lua_State *L)
 	}
 	ukf_node_id_t node;
 	if (lua_isnoneornil(L, ni)) {
-		node = (ukf_node_id_t)(rng_uniform(&r->rngs[p]) * r->nodes);
+		node = (ukf_node_id_t)(rng_uniform(&ps_of(L)->g) * r->nodes);
 	} else {
 		if (!lua_isinteger(L, ni) || lua_tointeger(L, ni) < 0 ||
 		    lua_tointeger(L, ni) >= r->nodes)
@@ -1435,11 +1469,10 @@ static int l_log(lua_State *L)
 /* The calling thread's default stream: the process's, or the script's. */
 static struct rng *cur_rng(lua_State *L)
 {
-	struct run *r = run_of(L);
-	uint32_t i = pidx_of(L);
-	if (i != NO_PROC && i < r->nprocs && r->cos[i] == L)
-		return &r->rngs[i];
-	return &r->script_rng;
+	struct pslot *ps = ps_of(L);
+	if (ps->co == L)
+		return &ps->g; /* a process's or the main chunk's */
+	return &ps->r->main_ps.g;
 }
 
 static struct rng *arg_rng(lua_State *L, int idx)
@@ -1457,7 +1490,12 @@ static int l_random(lua_State *L)
 
 static int l_uniform(lua_State *L)
 {
-	double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
+	int ia, ib;
+	double a = lua_tonumberx(L, 1, &ia), b = lua_tonumberx(L, 2, &ib);
+	if (!ia || !ib) {
+		a = luaL_checknumber(L, 1); /* raises the usual message */
+		b = luaL_checknumber(L, 2);
+	}
 	if (!(b >= a))
 		luaL_error(L, "uniform: need a <= b");
 	lua_pushnumber(L, a + (b - a) * rng_uniform(arg_rng(L, 3)));
@@ -1851,12 +1889,14 @@ static int run_script(struct run *r)
 		return -1;
 	}
 	r->L = L;
-	*(uintptr_t *)lua_getextraspace(L) = 0;
+	r->main_ps.r = r;
+	r->main_ps.co = L;
+	r->main_ps.idx = NO_PROC;
+	*(struct pslot **)lua_getextraspace(L) = &r->main_ps;
 	luaL_openlibs(L);
-	rng_seed(&r->script_rng, r->seed, r->rep, "script");
+	rng_seed(&r->main_ps.g, r->seed, r->rep, "script");
 	for (const luaL_Reg *f = api; f->name; f++) {
-		lua_pushlightuserdata(L, r);
-		lua_pushcclosure(L, f->func, 1);
+		lua_pushcfunction(L, f->func);
 		lua_setglobal(L, f->name);
 	}
 	luaL_newmetatable(L, "ukf.stream");
@@ -2124,7 +2164,9 @@ static void run_free(struct run *r)
 		free(r->procs[i]);
 	free(r->procs);
 	free(r->cos);
-	free(r->rngs);
+	for (size_t i = 0; r->pchunks && i * PCHUNK < r->capprocs; i++)
+		free(r->pchunks[i]);
+	free(r->pchunks);
 	for (size_t i = 0; i < r->narr; i++) {
 		free(r->arr[i].args);
 		free(r->arr[i].tev);
