@@ -400,23 +400,27 @@ static int limit_passed(struct ukvm_vm *vm, ukf_ns_t stretch)
 	return lim > 0 && vm->ran_ns + (ukvm_now() - stretch) >= lim;
 }
 
-/*
- * Pause in `state` for the call `hc` with its argument struct at gpa,
- * reporting ev; wait for complete() (which writes the guest's OUT fields)
- * or a stop. Returns 0 when answered, -1 when stopped.
- */
-static int vm_pause(struct ukvm_vm *vm, enum ukvm_vm_state state, uint32_t hc,
-		    ukf_gpa_t gpa, struct ukf_be_event *ev, ukf_ns_t *stretch)
+/* Enter the paused state for call hc (args at gpa): from then on
+ * complete() may answer it. */
+static void pause_enter(struct ukvm_vm *vm, enum ukvm_vm_state state,
+			uint32_t hc, ukf_gpa_t gpa)
 {
-	int answered;
-
-	limit_disarm(vm, *stretch);
 	pthread_mutex_lock(&vm->lock);
 	vm->state = state;
 	vm->pending_hc = hc;
 	vm->pending_gpa = gpa;
 	vm->answered = 0;
 	pthread_mutex_unlock(&vm->lock);
+}
+
+/* Report ev (if any), then wait for complete() (which writes the guest's
+ * OUT fields) or a stop. 0 when answered, -1 when stopped. */
+static int pause_wait(struct ukvm_vm *vm, struct ukf_be_event *ev,
+		      ukf_ns_t *stretch)
+{
+	int answered;
+
+	limit_disarm(vm, *stretch);
 	if (ev)
 		ukvm_emit(vm, ev);
 	pthread_mutex_lock(&vm->lock);
@@ -428,6 +432,15 @@ static int vm_pause(struct ukvm_vm *vm, enum ukvm_vm_state state, uint32_t hc,
 	pthread_mutex_unlock(&vm->lock);
 	limit_arm(vm, stretch);
 	return answered ? 0 : -1;
+}
+
+/* Pause in `state` for the call hc with its argument struct at gpa,
+ * reporting ev, until complete() or a stop (-1). */
+static int vm_pause(struct ukvm_vm *vm, enum ukvm_vm_state state, uint32_t hc,
+		    ukf_gpa_t gpa, struct ukf_be_event *ev, ukf_ns_t *stretch)
+{
+	pause_enter(vm, state, hc, gpa);
+	return pause_wait(vm, ev, stretch);
 }
 
 /* ------------------------------------------------------------------ */
@@ -947,24 +960,25 @@ static void *vcpu_main(void *p)
 			vm->has_timer = 1;
 	}
 	tls_run = vm->run;
-	pthread_mutex_lock(&vm->lock);
-	vm->state = UKVM_VM_RUNNING;
-	pthread_mutex_unlock(&vm->lock);
+	if (!vm->start_in_ready && !vm->start_in_call) {
+		pthread_mutex_lock(&vm->lock);
+		vm->state = UKVM_VM_RUNNING;
+		pthread_mutex_unlock(&vm->lock);
+	} /* else: paused since ukvm_vm_launch, complete() may come early */
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = UKF_BE_STARTED;
 	ukvm_emit(vm, &ev);
 	limit_arm(vm, &stretch);
 	if (vm->start_in_ready) {
+		/* a template clone: resumes from ready() */
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = UKF_BE_READY;
 		ev.dirty_pages = ukvm_dirty_pages(vm);
-		if (vm_pause(vm, UKVM_VM_READY, UKF_HC_READY, vm->pending_gpa,
-			     &ev, &stretch) < 0)
+		if (pause_wait(vm, &ev, &stretch) < 0)
 			goto out;
 	} else if (vm->start_in_call) {
 		/* a fork child: paused in fork() until the engine answers */
-		if (vm_pause(vm, UKVM_VM_CALL, vm->pending_hc, vm->pending_gpa,
-			     NULL, &stretch) < 0)
+		if (pause_wait(vm, NULL, &stretch) < 0)
 			goto out;
 	}
 	run_loop(vm, &stretch);
@@ -978,8 +992,8 @@ out:
 	tls_run = NULL;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&vm->lock);
-	if (vm->state == UKVM_VM_RUNNING || vm->state == UKVM_VM_BUILDING)
-		vm->state = UKVM_VM_FAILED; /* stopped by destroy */
+	if (vm->state != UKVM_VM_EXITED)
+		vm->state = UKVM_VM_FAILED; /* failed, or stopped by destroy */
 	vm->thread_started = 0;
 	/* Dead: release KVM objects and memory here, off the caller's path
 	 * (closing a VM costs ~0.5 ms). */
@@ -999,6 +1013,12 @@ int ukvm_vm_launch(struct ukvm_vm *vm)
 	pthread_attr_t attr;
 	int rc;
 
+	/* A clone starts paused (in ready() or in its call): answerable by
+	 * complete() from now on, even before its thread runs. */
+	if (vm->start_in_ready)
+		pause_enter(vm, UKVM_VM_READY, UKF_HC_READY, vm->pending_gpa);
+	else if (vm->start_in_call)
+		pause_enter(vm, UKVM_VM_CALL, vm->pending_hc, vm->pending_gpa);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
