@@ -330,6 +330,7 @@ struct tev {
 	ukf_ns_t t;
 	uint32_t app;
 	uint32_t node;
+	uint32_t line; /* in the trace file, for messages */
 };
 
 struct arrival {
@@ -344,6 +345,7 @@ struct arrival {
 	ukf_ns_t start, stop;
 	struct tev *tev;   /* trace */
 	size_t ntev, pos;
+	char *path;        /* trace file */
 	struct rng rng;
 	char where[WHERE_MAX];
 };
@@ -1045,9 +1047,11 @@ static int l_trace(lua_State *L)
 			}
 			a->tev = n;
 		}
-		a->tev[a->ntev++] = (struct tev){ t, (uint32_t)app, node };
+		a->tev[a->ntev++] = (struct tev){ t, (uint32_t)app, node,
+						  (uint32_t)ln };
 	}
 	fclose(f);
+	a->path = strdup(path);
 	return 0;
 }
 
@@ -2139,14 +2143,25 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 			return -1;
 		}
 	}
-	for (size_t i = 0; i < r->narr; i++)
-		if (r->arr[i].node != UKF_NODE_NONE &&
-		    r->arr[i].node >= r->nodes) {
+	for (size_t i = 0; i < r->narr; i++) {
+		struct arrival *a = &r->arr[i];
+		if (a->node != UKF_NODE_NONE && a->node >= r->nodes) {
 			run_fail(r, UKF_RUN_BAD, "%s: node %u does not exist "
-				 "(the cluster has %u nodes)", r->arr[i].where,
-				 r->arr[i].node, r->nodes);
+				 "(the cluster has %u nodes)", a->where,
+				 a->node, r->nodes);
 			return -1;
 		}
+		for (size_t k = 0; k < a->ntev; k++)
+			if (a->tev[k].node != UKF_NODE_NONE &&
+			    a->tev[k].node >= r->nodes) {
+				run_fail(r, UKF_RUN_BAD, "%s: trace{}: %s:%u: "
+					 "node %u does not exist (the cluster "
+					 "has %u nodes)", a->where,
+					 a->path ? a->path : "?", a->tev[k].line,
+					 a->tev[k].node, r->nodes);
+				return -1;
+			}
+	}
 	return 0;
 }
 
@@ -2170,6 +2185,7 @@ static void run_free(struct run *r)
 	for (size_t i = 0; i < r->narr; i++) {
 		free(r->arr[i].args);
 		free(r->arr[i].tev);
+		free(r->arr[i].path);
 	}
 	free(r->arr);
 	free(r->apps);

@@ -103,6 +103,7 @@ impossible_capacity)
 	;;
 malformed_trace)
 	bad_scenario trace_malformed.lua 5 "bad.trace:3: unknown app 'wbe'"
+	bad_scenario trace_node.lua 4 "badnode.trace:2: node 7 does not exist"
 	;;
 unknown_key)
 	bad_scenario unknown_key.lua 2 "nodez"
