@@ -32,6 +32,8 @@ static size_t con_len;
 static int con_full;
 
 static uint64_t tm_khz, tm_anchor_ns, tm_anchor_tsc, tm_last;
+static int tm_anchored; /* anchor lazily: a boot that never asks pays nothing */
+static int rt_ident_stale; /* after fork in the child: ask the monitor */
 
 /* ---------------- hypercalls ---------------- */
 
@@ -249,13 +251,12 @@ static uint64_t time_call(uint64_t *wall)
 	return t.mono_ns;
 }
 
-/* Re-read the monitor clock; `reset` forgets monotonic clamping (clones). */
-static void time_anchor(int reset)
+/* Re-read the monitor clock. */
+static void time_anchor(void)
 {
 	tm_anchor_tsc = ukf_rdtsc();
 	tm_anchor_ns = time_call(NULL);
-	if (reset)
-		tm_last = 0;
+	tm_anchored = 1;
 }
 
 uint64_t ukf_time_ns(void)
@@ -264,9 +265,11 @@ uint64_t ukf_time_ns(void)
 	if (!tm_khz) {
 		now = time_call(NULL);
 	} else {
+		if (!tm_anchored)
+			time_anchor();
 		uint64_t dt = tsc_to_ns(ukf_rdtsc() - tm_anchor_tsc);
 		if (dt > REANCHOR_NS) {
-			time_anchor(0);
+			time_anchor();
 			dt = 0;
 		}
 		now = tm_anchor_ns + dt;
@@ -329,6 +332,7 @@ static void load_identity(void)
 	rt_id = rt_bi->instance_id;
 	rt_parent = rt_bi->parent_id;
 	rt_node_known = 0;
+	rt_ident_stale = 0;
 }
 
 static void refresh_info(void)
@@ -339,16 +343,21 @@ static void refresh_info(void)
 		rt_parent = in.parent_id;
 		rt_node = in.node;
 		rt_node_known = 1;
+		rt_ident_stale = 0;
 	}
 }
 
 uint64_t ukf_id(void)
 {
+	if (rt_ident_stale)
+		refresh_info();
 	return rt_id;
 }
 
 uint64_t ukf_parent_id(void)
 {
+	if (rt_ident_stale)
+		refresh_info();
 	return rt_parent;
 }
 
@@ -387,7 +396,8 @@ int ukf_ready(void)
 		/* a clone: the monitor rewrote the boot info page */
 		load_identity();
 		load_args();
-		time_anchor(1);
+		tm_anchored = 0;
+		tm_last = 0;
 	}
 	return (int)ret;
 }
@@ -423,9 +433,15 @@ int64_t ukf_fork(void)
 	struct ukf_hc_fork f = {0, 0};
 	int64_t ret = ukf_hypercall(UKF_HC_FORK, &f);
 	if (ret == 0) {
-		/* the child: a new instance with its own id and clock */
-		refresh_info();
-		time_anchor(1);
+		/*
+		 * the child: a new instance with its own id and clock, both
+		 * fetched on first use so a child that never asks costs no
+		 * extra exits
+		 */
+		rt_ident_stale = 1;
+		rt_node_known = 0;
+		tm_anchored = 0;
+		tm_last = 0;
 	}
 	return ret;
 }
@@ -495,7 +511,6 @@ void ukf_rt_start(const struct ukf_bootinfo *bi)
 		he = hs;
 	ukf_heap_init(&rt_heap, (void *)(uintptr_t)hs, (void *)(uintptr_t)he);
 	tm_khz = bi->tsc_khz;
-	time_anchor(1);
 	load_identity();
 	load_args();
 	ukf_exit(main(rt_argc, rt_argv));
