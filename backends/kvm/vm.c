@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -995,10 +996,32 @@ out:
 	if (vm->state != UKVM_VM_EXITED)
 		vm->state = UKVM_VM_FAILED; /* failed, or stopped by destroy */
 	vm->thread_started = 0;
-	/* Dead: release KVM objects and memory here, off the caller's path
-	 * (closing a VM costs ~0.5 ms). */
-	release_resources(vm);
-	pthread_mutex_unlock(&vm->lock);
+	/*
+	 * Dead: release KVM objects and memory here, off the caller's path
+	 * (closing a VM costs ~0.5 ms), at idle priority so that teardown
+	 * never delays VMs being booted or running. The resources are
+	 * detached under the lock first (others then see mem == NULL), so
+	 * nobody ever waits on this low-priority work.
+	 */
+	{
+		struct ukvm_vm dead;
+		struct sched_param sp = { 0 };
+
+		memset(&dead, 0, sizeof(dead));
+		dead.run = vm->run;
+		dead.run_size = vm->run_size;
+		dead.vcpu_fd = vm->vcpu_fd;
+		dead.vm_fd = vm->vm_fd;
+		dead.mem = vm->mem;
+		dead.mem_size = vm->mem_size;
+		dead.mem_fd = vm->mem_fd;
+		vm->run = NULL;
+		vm->mem = NULL;
+		vm->vcpu_fd = vm->vm_fd = vm->mem_fd = -1;
+		pthread_mutex_unlock(&vm->lock);
+		pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+		release_resources(&dead);
+	}
 	ukvm_vm_put(vm);
 	pthread_mutex_lock(&m->lock);
 	if (--m->threads == 0)
