@@ -535,11 +535,12 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 			ret = -UKF_EINVAL;
 			break;
 		}
-		p = ukvm_gpa(vm, c.buf, c.len, 0);
-		if (!p)
-			BAD_PTR("console buffer", c.buf, c.len);
-		if (c.len)
+		if (c.len) { /* an empty write needs no valid buffer */
+			p = ukvm_gpa(vm, c.buf, c.len, 0);
+			if (!p)
+				BAD_PTR("console buffer", c.buf, c.len);
 			con_write(vm, p, c.len);
+		}
 		ret = (int64_t)c.len;
 		break;
 	}
@@ -575,7 +576,7 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		memcpy(&x, a, sizeof(x));
 		if (x.len > 1024)
 			x.len = 1024;
-		p = ukvm_gpa(vm, x.msg, x.len, 0);
+		p = x.len ? ukvm_gpa(vm, x.msg, x.len, 0) : (const uint8_t *)"";
 		if (!p)
 			BAD_PTR("abort message", x.msg, x.len);
 		printable(msg, sizeof(msg), p, x.len);
@@ -696,7 +697,7 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 			ret = -UKF_EMSGSIZE;
 			break;
 		}
-		p = ukvm_gpa(vm, x.buf, x.len, 0);
+		p = x.len ? ukvm_gpa(vm, x.buf, x.len, 0) : (const uint8_t *)"";
 		if (!p)
 			BAD_PTR("send buffer", x.buf, x.len);
 		ev.kind = UKF_BE_CALL;

@@ -45,6 +45,10 @@ _start:
 	HC(12, unk)                /* first unknown number */
 	cmpq $-38, unk
 	jne 2f
+	movq $-1, con0
+	HC(0, con0)                /* empty write, null buffer: ret 0 */
+	cmpq $0, con0
+	jne 2f
 	HC(0, con)
 2:	HC(2, ex0)
 #elif defined(MODE_ABORT)
@@ -89,6 +93,7 @@ _start:
 	.balign 8
 rdy:	.quad 0
 con:	.quad 0, msg, 10
+con0:	.quad 0, 0, 0
 con2:	.quad 0, msg2, 15
 conwrap: .quad 0, 0xfffffffffffffff0, 0x20
 conend:	.quad 0, 0, 64
