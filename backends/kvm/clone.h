@@ -111,6 +111,10 @@ typedef struct ukvm_shell_pool ukvm_shell_pool_t;
  */
 ukvm_shell_pool_t *ukvm_shell_pool_create(int kvm_fd, unsigned target,
 					  char *err, size_t errlen);
+/* Same with `nthreads` (1-4) refill threads. */
+ukvm_shell_pool_t *ukvm_shell_pool_create_ex(int kvm_fd, unsigned target,
+					     unsigned nthreads, char *err,
+					     size_t errlen);
 /* Stop the refill thread, close the shells still pooled, free, NULL *p. */
 void ukvm_shell_pool_destroy(ukvm_shell_pool_t **p);
 /*

@@ -425,7 +425,9 @@ struct ukvm_shell_pool {
 	int stop;
 	int failed; /* last refill failed: stop trying until a get */
 	uint64_t mem_size; /* memslot size of the shells to pre-build */
-	pthread_t thread;
+	unsigned building; /* shells being made by refill threads */
+	pthread_t thread[4];
+	unsigned nthreads;
 	uint64_t hits, misses;
 };
 
@@ -437,16 +439,19 @@ static void *pool_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		while (!p->stop && (p->n >= p->target || p->failed))
+		while (!p->stop &&
+		       (p->n + p->building >= p->target || p->failed))
 			pthread_cond_wait(&p->want, &p->lock);
 		if (p->stop)
 			break;
 		uint64_t size = p->mem_size;
 
+		p->building++;
 		pthread_mutex_unlock(&p->lock);
 		int rc = ukvm_shell_make_mem(p->kvm_fd, size, &s, err,
 					     sizeof(err));
 		pthread_mutex_lock(&p->lock);
+		p->building--;
 		if (rc) {
 			p->failed = 1; /* e.g. out of fds: retry after a get */
 			continue;
@@ -464,6 +469,13 @@ static void *pool_main(void *arg)
 ukvm_shell_pool_t *ukvm_shell_pool_create(int kvm_fd, unsigned target,
 					  char *err, size_t errlen)
 {
+	return ukvm_shell_pool_create_ex(kvm_fd, target, 1, err, errlen);
+}
+
+ukvm_shell_pool_t *ukvm_shell_pool_create_ex(int kvm_fd, unsigned target,
+					     unsigned nthreads, char *err,
+					     size_t errlen)
+{
 	ukvm_shell_pool_t *p = calloc(1, sizeof(*p));
 
 	/* Room for twice the target: recycled shells come back too. */
@@ -477,11 +489,18 @@ ukvm_shell_pool_t *ukvm_shell_pool_create(int kvm_fd, unsigned target,
 	p->target = target;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->want, NULL);
-	if (target && pthread_create(&p->thread, NULL, pool_main, p)) {
-		seterr(err, errlen, "pthread_create failed");
-		free(p->ready);
-		free(p);
-		return NULL;
+	if (!target)
+		nthreads = 0;
+	if (nthreads > 4)
+		nthreads = 4;
+	for (unsigned i = 0; i < nthreads; i++) {
+		if (pthread_create(&p->thread[i], NULL, pool_main, p)) {
+			seterr(err, errlen, "pthread_create failed");
+			p->nthreads = i;
+			ukvm_shell_pool_destroy(&p);
+			return NULL;
+		}
+		p->nthreads = i + 1;
 	}
 	return p;
 }
@@ -496,8 +515,8 @@ void ukvm_shell_pool_destroy(ukvm_shell_pool_t **pp)
 	p->stop = 1;
 	pthread_cond_broadcast(&p->want);
 	pthread_mutex_unlock(&p->lock);
-	if (p->target)
-		pthread_join(p->thread, NULL);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->thread[i], NULL);
 	for (unsigned i = 0; i < p->n; i++)
 		ukvm_shell_close(&p->ready[i]);
 	pthread_mutex_destroy(&p->lock);

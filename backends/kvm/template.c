@@ -13,8 +13,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Shells kept ready for clones (each ~570 KiB of kernel memory, 2 fds). */
-#define UKVM_SHELL_POOL 8
+/*
+ * Shells kept ready for clones (2 fds and ~100-400 KiB of kernel memory
+ * each), refilled by 2 threads: a burst of clones is served from the pool.
+ */
+#define UKVM_SHELL_POOL 16
 
 static void seterr(char *err, size_t len, const char *fmt, ...)
 {
@@ -92,8 +95,8 @@ struct ukvm_fork_mon *ukvm_fork_mon(struct ukvm *m, char *err, size_t errlen)
 		pthread_mutex_unlock(&m->lock);
 		return NULL;
 	}
-	fm->pool = ukvm_shell_pool_create(m->kvm_fd, UKVM_SHELL_POOL, err,
-					  errlen);
+	fm->pool = ukvm_shell_pool_create_ex(m->kvm_fd, UKVM_SHELL_POOL, 2,
+					     err, errlen);
 	if (!fm->pool) {
 		close(fm->pagemap_fd);
 		free(fm);
