@@ -2353,8 +2353,17 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	if (run_script(&r) || build_config(&r, &cf))
 		goto out;
 	if (mode == M_RUN && sc->db) {
-		char js[32768];
-		settings_json(&r, &cf, js, sizeof(js));
+		/* Room for every app string and value escaped (x6 worst case). */
+		size_t jcap = 4096 + r.nhosts * 160 +
+			      r.napps * 6 * (UKF_APP_NAME_MAX + UKF_APP_ARGS_MAX);
+		for (size_t i = 0; i < sc->nents; i++)
+			jcap += 6 * (strlen(sc->ents[i].name) + 300);
+		char *js = malloc(jcap);
+		if (!js) {
+			run_fail(&r, UKF_RUN_FAILED, "out of memory");
+			goto out;
+		}
+		settings_json(&r, &cf, js, jcap);
 		struct ukf_run_info info = {
 			.kind = "scenario",
 			.scenario = sc->o->script,
@@ -2372,6 +2381,7 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 			info.started_unix_ns = (int64_t)ts.tv_sec * UKF_S +
 					       ts.tv_nsec;
 		r.run_id = ukf_db_run_begin(sc->db, &info);
+		free(js);
 		if (r.run_id <= 0) {
 			run_fail(&r, UKF_RUN_FAILED, "database: %s",
 				 ukf_db_error(sc->db));
