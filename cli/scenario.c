@@ -2768,8 +2768,13 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			}
 		}
 	}
-	if (!o->quiet)
+	if (!o->quiet) {
 		print_summary(out, sums, npoints);
+		if (o->db_path)
+			fprintf(out, "%zu runs stored in %s: `ukfork report %s` "
+				"for the statistics\n", npoints * reps,
+				o->db_path, o->db_path);
+	}
 	code = UKF_RUN_OK;
 done:
 	if (sc.trace && fclose(sc.trace) && code == UKF_RUN_OK) {
