@@ -186,7 +186,16 @@ int ukvm_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
 			 strerror(-rc));
 	if (rc)
 		goto done;
-	if (fv && fv->tmpl && p->mem_private) {
+	/*
+	 * Against the template only if it is the node's template of the app
+	 * (the one a peer can hold too); a fork lineage's implicit template
+	 * exists nowhere else, so then the whole image goes.
+	 */
+	struct ukvm_tmpl *st_t = ukvm_tmpl_lookup(m, p->app);
+	int vs_store = fv && fv->tmpl && p->mem_private && st_t == fv->tmpl;
+
+	ukvm_tmpl_put(st_t);
+	if (vs_store) {
 		/* Against the template: only the pages written since. */
 		bm = malloc((p->mem_size / UKF_PAGE_SIZE + 63) / 64 * 8);
 		if (!bm) {

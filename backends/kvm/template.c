@@ -365,6 +365,11 @@ static int tmpl_capture(struct ukvm_tmpl *t, struct ukvm_vm *vm,
 	t->meta.parent_id = vm->parent;
 	t->meta.app = vm->app;
 	t->meta.args_gpa = vm->pending_gpa;
+	/* A template clone still paused in its first ready(): the monitor
+	 * holds no address for it (see ukvm_clone_template). */
+	if (!t->meta.args_gpa && vm->fork_state)
+		t->meta.args_gpa =
+			((struct ukvm_fork_vm *)vm->fork_state)->ready_gpa;
 	t->meta.boot_ns = (uint64_t)vm->boot_ns;
 	t->meta.guest_ns = (uint64_t)(ukvm_now() - vm->boot_ns);
 	memcpy(t->args, vm->args, sizeof(t->args));
@@ -593,6 +598,8 @@ int ukvm_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 		/* ready() returns 1 here; complete() must not overwrite it. */
 		vm->pending_hc = UKF_HC_READY;
 		vm->pending_gpa = 0;
+		((struct ukvm_fork_vm *)vm->fork_state)->ready_gpa =
+			t->meta.args_gpa;
 		vm->start_in_ready = 1;
 		ukvm_phase(php, "boot+ret");
 		rc = ukvm_vm_launch(vm);

@@ -62,6 +62,8 @@ void ukvm_phases_print(const struct ukvm_phases *p, const char *what,
 /* Per-VM state (vm->fork_state), released by vm->fork_release. */
 struct ukvm_fork_vm {
 	struct ukvm_tmpl *tmpl; /* memory is a private map of it, or NULL */
+	ukf_gpa_t ready_gpa;    /* template clone: its ready() struct (the
+				   monitor's pending_gpa is 0 there) */
 };
 
 /* The monitor's fork state, created on first use; NULL + err. */

@@ -75,6 +75,7 @@ static struct ukf_app app;
 static int template_at_ready; /* make a template of the first ready */
 static int remote_fork;       /* forks go to node 1 through a delta */
 static int tmpl_made;
+static ukf_id_t hold_ready; /* leave this instance paused in ready() */
 static char last_error[512];
 static const struct ukf_backend_ops *O = &ukvm_backend_ops;
 
@@ -300,6 +301,8 @@ static void handle(struct qev *q)
 		break;
 	case UKF_BE_READY:
 		x->ready++;
+		if (id == hold_ready)
+			break;
 		if (template_at_ready && !tmpl_made && id == 1) {
 			O->make_template(m, nd, id, app.id);
 			break; /* completed once the template exists */
@@ -408,8 +411,9 @@ static void handle(struct qev *q)
 	/* A template just made: let its source go on. */
 }
 
-/* Run the loop until instance `id` has ended (hang guard 60 s). */
-static int run_until_end(ukf_id_t id)
+/* Run the loop until instance `id` has ended, or with ready_only until it
+ * is paused in ready() (hang guard 60 s). */
+static int run_until(ukf_id_t id, int ready_only)
 {
 	time_t t0 = time(NULL);
 
@@ -442,9 +446,14 @@ static int run_until_end(ukf_id_t id)
 		free(q->text);
 		free(q->data);
 		free(q);
-		if (I[id].exited || I[id].failed)
+		if (I[id].exited || I[id].failed || (ready_only && I[id].ready))
 			return 0;
 	}
+}
+
+static int run_until_end(ukf_id_t id)
+{
+	return run_until(id, 0);
 }
 
 static const char *guest(const char *name)
@@ -496,6 +505,47 @@ static int t_template_ids(void)
 	snprintf(want, sizeof(want), "synth: done id=%llu units=3",
 		 (unsigned long long)c2);
 	CHECK(strstr(I[c2].out, want));
+	/* A template made from a clone still paused in its first ready():
+	 * clones of that one resume from the same ready() as clones. */
+	ukf_id_t c3 = new_inst(0, 0), c4;
+	hold_ready = c3;
+	CHECK(O->clone_template(mon[0], 0, c3, &app,
+				"mem=4M init=5ms work=0 dirty=3 units=4") == 0);
+	CHECK(run_until(c3, 1) == 0 && I[c3].ready == 1);
+	tmpl_made = 0;
+	CHECK(O->make_template(mon[0], 0, c3, app.id) == 0);
+	CHECK(run_until(c3, 1) == 0);
+	for (int i = 0; i < 1000 && !tmpl_made; i++) {
+		struct qev *q = NULL;
+
+		pthread_mutex_lock(&Q.lock);
+		if (Q.head) {
+			q = Q.head;
+			Q.head = q->next;
+			if (!Q.head)
+				Q.tail = NULL;
+		}
+		pthread_mutex_unlock(&Q.lock);
+		if (!q) {
+			usleep(1000);
+			continue;
+		}
+		handle(q);
+		free(q->text);
+		free(q->data);
+		free(q);
+	}
+	CHECK(tmpl_made);
+	hold_ready = 0;
+	O->complete(mon[0], 0, c3, 0, 0, 0, NULL, 0);
+	c4 = new_inst(0, 0);
+	CHECK(O->clone_template(mon[0], 0, c4, &app,
+				"mem=4M init=5ms work=0 dirty=3 units=5") == 0);
+	CHECK(run_until_end(c3) == 0 && run_until_end(c4) == 0);
+	CHECK(strstr(I[c3].out, "units=4") && I[c3].status == 0);
+	snprintf(want, sizeof(want), "synth: done id=%llu units=5",
+		 (unsigned long long)c4);
+	CHECK(strstr(I[c4].out, want) && I[c4].status == 0);
 	/* No template for another app: refused at once. */
 	struct ukf_app other = app;
 	other.id = 9;
@@ -764,6 +814,22 @@ static int t_delta(void)
 	}
 	(void)err;
 	stop_monitors();
+	/* Without any template: the delta carries the whole image. */
+	memset(I, 0, sizeof(I));
+	next_id = 1;
+	tmpl_made = 0;
+	template_at_ready = 0;
+	rc = start_monitors(2, 0, 0, guest("synth"), "mem=16M");
+	CHECK(rc == 0);
+	CHECK(boot(&p, "mem=4M init=1ms work=0 dirty=40 fork=2 units=1") ==
+	      0);
+	CHECK(run_until_end(p) == 0);
+	CHECK(I[p].exited && I[p].status == 0);
+	CHECK(strstr(I[p].out, "children=2"));
+	for (ukf_id_t c = 2; c < next_id; c++)
+		CHECK(I[c].node == 1 && I[c].exited && I[c].status == 0);
+	stop_monitors();
+	remote_fork = 0;
 	return 0;
 }
 
