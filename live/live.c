@@ -233,8 +233,8 @@ static const struct ukf_env_ops lw_env_ops_quiet = {
 
 int ukf_live_image_path(const char *name, char *buf, size_t cap)
 {
-	static const char *const up[] = { "/../guest/", "/../../guest/",
-					  "/../../../guest/" };
+	static const char *const up[] = { "/guest/", "/../guest/",
+					  "/../../guest/" };
 	const char *env = getenv("UKF_GUEST_DIR");
 	char exe[PATH_MAX], *slash;
 	ssize_t n;

@@ -43,9 +43,10 @@ int ukf_live_create(struct ukf_world *world, const struct ukf_live_config *cfg,
 
 /*
  * The default image of app `name`: $UKF_GUEST_DIR/NAME if that variable is
- * set, else DIR/../guest/NAME where DIR holds the running executable
- * (/proc/self/exe), also tried one and two levels further up (so test
- * programs in build/tests/X/ find build/guest/NAME). Writes the first path
+ * set, else DIR/guest/NAME where DIR holds the running executable
+ * (/proc/self/exe: build/ukfork finds build/guest/NAME), also tried one
+ * and two levels further up (so programs in build/live/ or build/tests/X/
+ * find build/guest/NAME too). Writes the first path
  * that exists (or the first candidate if none does) into buf; returns 0,
  * or -1 if it does not fit.
  */
