@@ -439,6 +439,7 @@ struct run {
 	int err_code;
 	char err[ERR_MAX];
 	int64_t run_id;
+	uint64_t lua_allocs; /* allocations made by the Lua state */
 	struct summary *sum;
 	uint64_t spawn_errors;
 };
@@ -1884,10 +1885,23 @@ static void ticker_stop(struct ticker *t)
 	pthread_cond_destroy(&t->cv);
 }
 
+/* Lua's allocator, counting allocations (UKF_LUA_ALLOCS=1 prints them). */
+static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct run *r = ud;
+	if (nsize == 0) {
+		free(ptr);
+		return NULL;
+	}
+	if (!ptr || nsize > osize)
+		r->lua_allocs++;
+	return realloc(ptr, nsize);
+}
+
 static int run_script(struct run *r)
 {
 	struct scen *sc = r->sc;
-	lua_State *L = luaL_newstate();
+	lua_State *L = lua_newstate(lua_alloc, r);
 	if (!L) {
 		run_fail(r, UKF_RUN_FAILED, "out of memory");
 		return -1;
@@ -2412,6 +2426,7 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	struct ticker tk;
 	if (progress && ticker_start(&tk, &r.stop))
 		progress = 0;
+	uint64_t allocs0 = r.lua_allocs;
 	t_loop = wall_now();
 	for (;;) {
 		char werr[512] = "";
@@ -2443,6 +2458,10 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	loop_wall = wall_now() - t_loop;
 	end = r.world.ops->now(r.world.w);
 	events = r.world.ops->events(r.world.w);
+	if (getenv("UKF_LUA_ALLOCS"))
+		fprintf(stderr, "lua allocations: %" PRIu64 " before the run, "
+			"%" PRIu64 " during it\n", allocs0,
+			r.lua_allocs - allocs0);
 out:
 	r.closing = 1;
 	if (r.have_world) {

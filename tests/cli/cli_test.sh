@@ -206,6 +206,16 @@ model_file)
 	run run "$S/model.lua" --db "$T/db2" --quiet; expect_rc 0
 	q "$T/db2" "select settings_json from runs" | grep -q '"model":"../../../data/model.conf"' || fail "model not in settings"
 	;;
+lean_sleep)
+	# a sleep allocates nothing: 10x more sleeps, the same allocations
+	B="$S/../../../scripts/bench/sleepers.lua"
+	UKF_LUA_ALLOCS=1 "$UKFORK" run "$B" --set procs=200 --set sleeps=10 -q 2>"$T/a" || fail "run failed"
+	UKF_LUA_ALLOCS=1 "$UKFORK" run "$B" --set procs=200 --set sleeps=100 -q 2>"$T/b" || fail "run failed"
+	grep -q "during it" "$T/a" || fail "no allocation count printed"
+	a=$(sed -n 's/.*, \([0-9]*\) during it/\1/p' "$T/a")
+	b=$(sed -n 's/.*, \([0-9]*\) during it/\1/p' "$T/b")
+	[ "$a" = "$b" ] || fail "Lua allocations grow with sleeps: $a for 2,000 sleeps, $b for 20,000"
+	;;
 kvm_backend)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
 	run run "$S/kvm_hello.lua" --backend kvm --trace "$T/trace" --db "$T/db" --quiet
