@@ -74,7 +74,6 @@ int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 
 	struct ukvm_fork_mon *fm = m->templates;
 	struct ukvm_phases ph = { 0 }, *php = fm && fm->trace ? &ph : NULL;
-	extern __thread struct ukvm_phases *ukvm_cur_phases;
 
 	ukvm_phase(php, "start");
 	p = ukvm_vm_find(m, parent);

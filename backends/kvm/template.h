@@ -58,6 +58,8 @@ static inline void ukvm_phase(struct ukvm_phases *p, const char *name)
 }
 void ukvm_phases_print(const struct ukvm_phases *p, const char *what,
 		       ukf_id_t inst);
+/* The phases ukvm_clone_build records into (this thread's clone op). */
+extern __thread struct ukvm_phases *ukvm_cur_phases;
 
 /* Per-VM state (vm->fork_state), released by vm->fork_release. */
 struct ukvm_fork_vm {

@@ -285,16 +285,10 @@ static void handle(struct qev *q)
 			ukf_id_t p = x->fork_parent;
 
 			x->fork_parent = 0;
-			/*
-			 * The child may not be paused in fork() yet when
-			 * STARTED arrives (monitor race reported to H6a in
-			 * ukvm_int.h): retry -ESRCH for up to 1 s.
-			 */
-			for (int i = 0; i < 10000 &&
-					O->complete(m, nd, id, 0, 0, 0, NULL,
-						    0) == -ESRCH;
-			     i++)
-				usleep(100);
+			/* answerable from launch on (monitor commit 23044f9) */
+			if (O->complete(m, nd, id, 0, 0, 0, NULL, 0) < 0)
+				fprintf(stderr, "complete of fork child %llu refused\n",
+					(unsigned long long)id);
 			O->complete(mon[I[p].node], (ukf_node_id_t)I[p].node, p,
 				    (int64_t)id, 0, 0, NULL, 0);
 		}
