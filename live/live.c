@@ -15,7 +15,7 @@
 #include "../core/dir.h"
 #include "evq.h"
 
-enum lw_kind { LW_AT = 1, LW_TIMER = 2, LW_MSG = 3 };
+enum lw_kind { LW_AT = 1, LW_TIMER = 2, LW_MSG = 3, LW_SAMPLE = 4 };
 
 struct lw_ev {
 	ukf_ns_t t;
@@ -56,6 +56,8 @@ struct live_world {
 	uint64_t events;
 	uint64_t rng_ctr;
 	int in_run;
+	void (*sample)(void *u, const struct ukf_sim_sample *s);
+	int sampling; /* an LW_SAMPLE entry is in the heap */
 };
 
 static ukf_ns_t mono_ns(void)
@@ -104,7 +106,7 @@ static int lw_push(struct live_world *w, struct lw_ev *e)
 		i = p;
 	}
 	w->heap[i] = *e;
-	if (e->kind != LW_TIMER)
+	if (e->kind == LW_AT || e->kind == LW_MSG)
 		w->keepalive++;
 	return 0;
 }
@@ -130,7 +132,7 @@ static void lw_pop(struct live_world *w, struct lw_ev *out)
 	}
 	if (w->n)
 		w->heap[i] = last;
-	if (out->kind != LW_TIMER)
+	if (out->kind == LW_AT || out->kind == LW_MSG)
 		w->keepalive--;
 }
 
@@ -407,9 +409,37 @@ static void lw_deliver_backend(struct live_world *w)
 	}
 }
 
+static void lw_take_sample(struct live_world *w, ukf_ns_t t)
+{
+	struct ukf_sim_sample s;
+	char templates[1024];
+	struct lw_ev e = { .kind = LW_SAMPLE };
+
+	memset(&s, 0, sizeof(s));
+	s.t = t;
+	s.node = 0;
+	templates[0] = '\0';
+	if (ukf_engine_node_stats(w->eng, 0, &s.s) == 0) {
+		ukf_engine_node_templates(w->eng, 0, templates, sizeof(templates));
+		templates[sizeof(templates) - 1] = '\0';
+		s.templates = templates;
+		if (w->sample)
+			w->sample(w->sinks.u, &s);
+	}
+	w->sampling = 0;
+	if (w->sample && w->cfg.sample_every_ns > 0) {
+		e.t = t + w->cfg.sample_every_ns;
+		if (lw_push(w, &e) == 0)
+			w->sampling = 1;
+	}
+}
+
 static void lw_dispatch(struct live_world *w, struct lw_ev *e)
 {
 	switch (e->kind) {
+	case LW_SAMPLE:
+		lw_take_sample(w, e->t);
+		break;
 	case LW_AT:
 		e->u.at.fn(e->u.at.arg, e->u.at.x);
 		break;
@@ -435,6 +465,12 @@ static int lw_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 		return -1;
 	}
 	w->in_run = 1;
+	if (w->sample && w->cfg.sample_every_ns > 0 && !w->sampling) {
+		struct lw_ev e = { .t = lw_now(w), .kind = LW_SAMPLE };
+
+		if (lw_push(w, &e) == 0)
+			w->sampling = 1;
+	}
 	for (;;) {
 		ukf_ns_t now, next;
 		int r;
@@ -518,6 +554,18 @@ static const struct ukf_world_ops lw_world_ops = {
 	.events = lw_events,
 	.destroy = lw_destroy,
 };
+
+int ukf_live_set_sampler(struct ukf_world *world,
+			 void (*sample)(void *u, const struct ukf_sim_sample *s))
+{
+	struct live_world *w;
+
+	if (!world || world->ops != &lw_world_ops || !world->w)
+		return -1;
+	w = world->w;
+	w->sample = sample;
+	return 0;
+}
 
 void ukf_live_config_default(struct ukf_live_config *c)
 {

@@ -4,6 +4,7 @@
 #define UKF_LIVE_H
 
 #include "../core/world.h"
+#include "../sim/sim.h" /* struct ukf_sim_sample (node samples, both worlds) */
 
 /*
  * The embedded default: one in-process node agent (node 0) with a real
@@ -51,5 +52,14 @@ int ukf_live_create(struct ukf_world *world, const struct ukf_live_config *cfg,
  * or -1 if it does not fit.
  */
 int ukf_live_image_path(const char *name, char *buf, size_t cap);
+
+/*
+ * Node samples for a live world (cfg.sample_every_ns > 0): every period,
+ * while run() runs, sample(sinks.u, s) gets node 0's engine statistics, in
+ * the same struct as the simulated world's samples. Call before run();
+ * NULL turns samples off. Returns 0, or -1 if `world` is not a live world.
+ */
+int ukf_live_set_sampler(struct ukf_world *world,
+			 void (*sample)(void *u, const struct ukf_sim_sample *s));
 
 #endif /* UKF_LIVE_H */

@@ -224,6 +224,55 @@ static int t_idle_returns(void)
 	return 0;
 }
 
+/* ---- periodic node samples while the loop runs ---- */
+
+struct samples {
+	int n, bad;
+	ukf_ns_t last;
+};
+
+static void on_sample(void *u, const struct ukf_sim_sample *s)
+{
+	struct samples *sm = u;
+
+	if (s->node != 0 || s->t < sm->last || !s->templates)
+		sm->bad++;
+	sm->last = s->t;
+	sm->n++;
+}
+
+static int t_samples(void)
+{
+	struct ukf_live_config c;
+	struct ukf_world w = { 0 };
+	struct ukf_world_sinks sk;
+	struct samples sm = { 0 };
+	struct order o = { .w = &w };
+	char err[256] = "";
+
+	if (!need_kvm())
+		return SKIP;
+	memset(&sk, 0, sizeof(sk));
+	sk.u = &sm;
+	ukf_live_config_default(&c);
+	c.sample_every_ns = 5 * UKF_MS;
+	CHECK(ukf_live_create(&w, &c, &sk, err, sizeof(err)) == 0);
+	CHECK(ukf_live_set_sampler(&w, on_sample) == 0);
+	CHECK(ukf_engine_start(w.ops->engine(w.w)) == 0);
+	CHECK(w.ops->at(w.w, w.ops->now(w.w) + 40 * UKF_MS, note, &o, 1) == 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	CHECK(o.n == 1);         /* samples do not keep an idle world alive */
+	CHECK(sm.n >= 5 && sm.n <= 10);
+	CHECK(sm.bad == 0);
+	w.ops->destroy(&w.w);
+	{
+		struct ukf_world notlive = { 0 };
+
+		CHECK(ukf_live_set_sampler(&notlive, on_sample) < 0);
+	}
+	return 0;
+}
+
 /* ---- a real guest: events from vCPU threads reach hooks on the loop ---- */
 
 struct seen {
@@ -332,6 +381,7 @@ static const struct {
 	{ "image_path", t_image_path },
 	{ "timers_order", t_timers_order },
 	{ "idle_returns", t_idle_returns },
+	{ "samples", t_samples },
 	{ "hello_on_loop", t_hello_on_loop },
 };
 
