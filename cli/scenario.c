@@ -393,6 +393,7 @@ struct slot {
 	enum sstate st;
 	int64_t status;
 	int32_t waiter, ready_waiter; /* proc index, or -1 */
+	int was_ready;                /* it reached ready (it may have exited since) */
 	char why[64];
 };
 
@@ -1203,7 +1204,7 @@ static int proc_resume(struct run *r, struct proc *p, int *nres)
 				nargs = 2;
 			}
 		} else {
-			if (s->st == I_READY) {
+			if (s->was_ready) {
 				lua_pushboolean(co, 1);
 				nargs = 1;
 			} else {
@@ -1416,8 +1417,8 @@ static int l_ready(lua_State *L)
 	struct proc *p = r->procs[cur_proc(L, "ready")];
 	struct slot *s = arg_slot(L, r, "ready");
 	if (s->st != I_PENDING) {
-		lua_pushboolean(L, s->st == I_READY);
-		if (s->st == I_READY)
+		lua_pushboolean(L, s->was_ready);
+		if (s->was_ready)
 			return 1;
 		lua_pushstring(L, s->st == I_FAILED ? s->why : "exited");
 		return 2;
@@ -1604,6 +1605,7 @@ static void h_ready(void *u, ukf_id_t id, uint64_t tag)
 	if (!s || s->st != I_PENDING)
 		return;
 	s->st = I_READY;
+	s->was_ready = 1;
 	wake(r, s->ready_waiter);
 	s->ready_waiter = -1;
 }
