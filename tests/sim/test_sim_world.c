@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: MIT */
+/* test_sim_world.c - self-tests of the simulated world driving the real engine. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/dir.h"
+#include "core/engine.h"
+#include "sim/sim_int.h"
+
+#define CHECK(c)                                                             \
+	do {                                                                 \
+		if (!(c)) {                                                  \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+				__LINE__, #c);                               \
+			return 1;                                            \
+		}                                                            \
+	} while (0)
+
+/* What a run saw, through the world's sinks. */
+struct obs {
+	uint64_t log_hash;
+	size_t log_lines;
+	int print, quiet;
+	size_t records, failed, exits, readies;
+	size_t cold, tmpl, fork, remote;
+	ukf_ns_t max_ready_lat, min_ready_lat;
+	size_t samples;
+	ukf_ns_t last_sample_t;
+	struct ukf_world world;
+	uint32_t app;
+};
+
+static uint64_t hstr(uint64_t h, const char *s)
+{
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+static void o_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
+{
+	struct obs *o = u;
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%lld %u ", (long long)t, node);
+	o->log_hash = hstr(hstr(o->log_hash, buf), line);
+	o->log_lines++;
+	if (o->print)
+		printf("%12lld n%u %s\n", (long long)t, node, line);
+}
+
+static void o_record(void *u, const struct ukf_record *r)
+{
+	struct obs *o = u;
+	o->records++;
+	if (r->status == UKF_STATUS_FAILED) {
+		if (o->failed++ < 3 && !o->quiet)
+			fprintf(stderr, "record %llu failed: %s\n",
+			(unsigned long long)r->id,
+			r->fail_reason ? r->fail_reason : "?");
+		return;
+	}
+	if (r->start == UKF_START_COLD)
+		o->cold++;
+	else if (r->start == UKF_START_TEMPLATE)
+		o->tmpl++;
+	else if (r->start == UKF_START_FORK)
+		o->fork++;
+	o->remote += r->remote != 0;
+	if (r->t_ready != UKF_NS_NEVER && r->t_ready >= r->t_request) {
+		ukf_ns_t l = r->t_ready - r->t_request;
+		if (l > o->max_ready_lat)
+			o->max_ready_lat = l;
+		if (!o->min_ready_lat || l < o->min_ready_lat)
+			o->min_ready_lat = l;
+	}
+}
+
+static void o_ready(void *u, ukf_id_t id, uint64_t tag)
+{
+	((struct obs *)u)->readies++;
+}
+
+static void o_exit(void *u, ukf_id_t id, uint64_t tag, int64_t status)
+{
+	((struct obs *)u)->exits++;
+}
+
+static void o_sample(void *u, const struct ukf_sim_sample *s)
+{
+	struct obs *o = u;
+	o->samples++;
+	o->last_sample_t = s->t;
+}
+
+static struct ukf_world_sinks sinks_for(struct obs *o, int with_log)
+{
+	struct ukf_world_sinks s = {
+		.record = o_record,
+		.log = with_log ? o_log : NULL,
+		.hooks = { .on_ready = o_ready, .on_exit = o_exit, .u = o },
+		.u = o,
+	};
+	return s;
+}
+
+/* Workload callback: spawn one instance of o->app at node x. */
+static void spawn_cb(void *arg, uint64_t x)
+{
+	struct obs *o = arg;
+	ukf_id_t id;
+	ukf_engine_t *e = o->world.ops->engine(o->world.w);
+	if (ukf_engine_spawn(e, (ukf_node_id_t)x, o->app, "", 0, &id) != 0)
+		fprintf(stderr, "spawn refused\n");
+}
+
+/* Build a world with one app, start it and schedule `n` spawns 20 ms apart
+ * on rotating nodes. */
+static int setup(struct obs *o, struct ukf_sim_config *c, const char *app_kv,
+		 int n, int with_log)
+{
+	char err[256];
+	if (getenv("UKF_SIM_TRACE")) {
+		o->print = 1;
+		with_log = 1;
+	}
+	struct ukf_world_sinks s = sinks_for(o, with_log);
+	if (ukf_sim_create(&o->world, c, &s, o_sample, err, sizeof(err))) {
+		fprintf(stderr, "create: %s\n", err);
+		return -1;
+	}
+	struct ukf_app a;
+	if (ukf_app_parse(&a, "fan", app_kv, err, sizeof(err))) {
+		fprintf(stderr, "app: %s\n", err);
+		return -1;
+	}
+	ukf_engine_t *e = o->world.ops->engine(o->world.w);
+	int id = ukf_engine_add_app(e, &a);
+	if (id < 0 || ukf_engine_start(e))
+		return -1;
+	o->app = (uint32_t)id;
+	for (int i = 0; i < n; i++)
+		o->world.ops->at(o->world.w, (ukf_ns_t)i * 20 * UKF_MS, spawn_cb, o,
+				 (uint64_t)(i % c->engine.nodes));
+	return 0;
+}
+
+static int run_all(struct obs *o)
+{
+	char err[256];
+	if (o->world.ops->run(o->world.w, UKF_NS_NEVER, NULL, err, sizeof(err))) {
+		fprintf(stderr, "run: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Bad configurations are refused with a message, no world made. */
+static int t_bad_config(void)
+{
+	struct ukf_sim_config c;
+	struct ukf_world w = { 0 };
+	char err[256];
+	struct obs o = { 0 };
+	struct ukf_world_sinks s = sinks_for(&o, 0);
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 0;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "node"));
+	CHECK(w.w == NULL);
+	ukf_sim_config_default(&c);
+	c.link_latency_ns = -1;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "latency"));
+	ukf_sim_config_default(&c);
+	c.link_bandwidth_bps = 0;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "bandwidth"));
+	ukf_sim_config_default(&c);
+	c.model.jitter = -0.5;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == -1);
+	ukf_sim_config_default(&c);
+	c.engine.placement = "no-such-policy";
+	err[0] = 0;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "no-such-policy"));
+	/* Draws need a simulated world. */
+	struct ukf_world notsim = { 0 };
+	CHECK(!ukf_sim_is(&notsim));
+	CHECK(isnan(ukf_sim_uniform(&notsim, 1)));
+	return 0;
+}
+
+struct dirprobe {
+	struct sim_world *w;
+	ukf_node_id_t node;
+	uint64_t seen_version[4];
+	int n;
+};
+
+static void dir_probe(void *arg, uint64_t x)
+{
+	struct dirprobe *p = arg;
+	const struct ukf_dir *d = p->w->env_ops.directory(p->w, 0);
+	p->seen_version[p->n++] = ukf_dir_get(d, p->node)->version;
+}
+
+static void dir_publish(void *arg, uint64_t version)
+{
+	struct dirprobe *p = arg;
+	struct ukf_dir_record r = { .node = p->node, .version = version,
+				    .vcpus_total = 8, .vcpus_free = 3 };
+	unsigned char buf[512];
+	size_t len = ukf_dir_encode(&r, buf, sizeof(buf));
+	p->w->env_ops.publish(p->w, p->node, buf, len);
+}
+
+/* A published record becomes visible exactly dir_delay later, not before. */
+static int t_dir_staleness(void)
+{
+	struct ukf_sim_config c;
+	struct obs o = { 0 };
+	char err[256];
+	struct ukf_world_sinks s = sinks_for(&o, 0);
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 3;
+	c.dir_delay_ns = 5 * UKF_MS;
+	CHECK(ukf_sim_create(&o.world, &c, &s, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_sim_is(&o.world));
+	struct dirprobe p = { .w = o.world.w, .node = 2 };
+	const struct ukf_world_ops *ops = o.world.ops;
+	ops->at(o.world.w, 10 * UKF_MS, dir_publish, &p, 1000);
+	ops->at(o.world.w, 15 * UKF_MS - 1, dir_probe, &p, 0);
+	ops->at(o.world.w, 15 * UKF_MS + 1, dir_probe, &p, 0); /* after the apply */
+	ops->at(o.world.w, 16 * UKF_MS, dir_publish, &p, 999); /* older: ignored */
+	ops->at(o.world.w, 30 * UKF_MS, dir_probe, &p, 0);
+	CHECK(ops->run(o.world.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	CHECK(p.n == 3);
+	CHECK(p.seen_version[0] != 1000);
+	CHECK(p.seen_version[1] == 1000);
+	CHECK(p.seen_version[2] == 1000);
+	CHECK(ops->now(o.world.w) == 30 * UKF_MS);
+	ops->destroy(&o.world.w);
+	CHECK(o.world.w == NULL);
+	return 0;
+}
+
+/* A tiny cluster through the engine: every request and child finishes with
+ * status 0, nothing fails, and cold boots take boot + init. */
+static int t_e2e(void)
+{
+	struct ukf_sim_config c;
+	struct obs o = { 0 };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 3;
+	c.engine.placement = "round-robin";
+	c.model.jitter = 0;
+	c.sample_every_ns = 10 * UKF_MS;
+	CHECK(setup(&o, &c, "mem=64M init=50ms work=10ms dirty=256 fork=2", 6, 0) == 0);
+	CHECK(run_all(&o) == 0);
+	CHECK(ukf_engine_alive(o.world.ops->engine(o.world.w)) == 0);
+	CHECK(o.failed == 0);
+	CHECK(o.records >= 18); /* 6 requests + 12 children (+ template makers) */
+	CHECK(o.fork == 12);
+	CHECK(o.exits >= 6);
+	CHECK(o.cold >= 1);
+	/* Cold boot: 2.3 ms + 2 MiB * 0.5 ns + 50 ms init, plus messages. */
+	ukf_ns_t boot = 2300 * UKF_US + (2 << 20) / 2 + 50 * UKF_MS;
+	CHECK(o.max_ready_lat >= boot);
+	CHECK(o.max_ready_lat < boot + 100 * UKF_MS);
+	CHECK(o.samples >= 3 * 10); /* 3 nodes, >= 10 periods */
+	struct sim_world *w = o.world.w;
+	CHECK(sim_be_instances(w->sbe) == 0);
+	CHECK(sim_net_connections(w->net) == 0);
+	printf("e2e: %zu records, %zu cold, %zu template, %zu fork, %zu remote, "
+	       "ready latency %.3f..%.3f ms, %llu events, end t=%.3f ms\n",
+	       o.records, o.cold, o.tmpl, o.fork, o.remote,
+	       o.min_ready_lat / 1e6, o.max_ready_lat / 1e6,
+	       (unsigned long long)o.world.ops->events(o.world.w),
+	       o.world.ops->now(o.world.w) / 1e6);
+	o.world.ops->destroy(&o.world.w);
+	return 0;
+}
+
+/* Remote forks: children placed on other nodes ship a delta; the run
+ * still completes, and some children ran remotely. */
+static int t_e2e_remote(void)
+{
+	struct ukf_sim_config c;
+	struct obs o = { 0 };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 4;
+	c.engine.placement = "round-robin";
+	CHECK(setup(&o, &c, "mem=32M init=20ms work=5ms dirty=512 fork=4 units=2", 4, 0) == 0);
+	CHECK(run_all(&o) == 0);
+	CHECK(o.failed == 0);
+	CHECK(o.fork == 4 * 4 * 2);
+	CHECK(o.remote > 0);
+	struct sim_world *w = o.world.w;
+	CHECK(sim_net_bytes(w->net) > 512 * 4096); /* at least one delta */
+	CHECK(sim_be_instances(w->sbe) == 0);
+	o.world.ops->destroy(&o.world.w);
+	return 0;
+}
+
+static int one_run(uint64_t seed, uint32_t rep, uint64_t *hash, size_t *lines,
+		   int print)
+{
+	struct ukf_sim_config c;
+	struct obs o = { .print = print };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 4;
+	c.engine.placement = "power-of-two";
+	c.seed = seed;
+	c.rep = rep;
+	if (setup(&o, &c, "mem=64M init=30ms work=7ms dirty=300 fork=3", 8, 1))
+		return -1;
+	if (run_all(&o))
+		return -1;
+	*hash = o.log_hash;
+	*lines = o.log_lines;
+	o.world.ops->destroy(&o.world.w);
+	return 0;
+}
+
+/* Same seed and rep: the same event log, line for line, with times. */
+static int t_same_seed_world(void)
+{
+	uint64_t h1, h2, h3;
+	size_t n1, n2, n3;
+	CHECK(one_run(5, 0, &h1, &n1, 0) == 0);
+	CHECK(one_run(5, 0, &h2, &n2, 0) == 0);
+	CHECK(n1 > 20);
+	CHECK(n1 == n2 && h1 == h2);
+	CHECK(one_run(6, 0, &h3, &n3, 0) == 0);
+	CHECK(h3 != h1); /* jitter and placement draw from other streams */
+	return 0;
+}
+
+/* run(until) stops at `until` with the clock there, and can resume. */
+static int t_run_until(void)
+{
+	struct ukf_sim_config c;
+	struct obs o = { 0 };
+	char err[256];
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 2;
+	CHECK(setup(&o, &c, "mem=16M init=10ms work=1ms", 3, 0) == 0);
+	const struct ukf_world_ops *ops = o.world.ops;
+	CHECK(ops->run(o.world.w, 5 * UKF_MS, NULL, err, sizeof(err)) == 0);
+	CHECK(ops->now(o.world.w) == 5 * UKF_MS);
+	uint64_t ev = ops->events(o.world.w);
+	CHECK(ev > 0);
+	volatile int stop = 1;
+	CHECK(ops->run(o.world.w, UKF_NS_NEVER, &stop, err, sizeof(err)) == 0);
+	CHECK(ops->events(o.world.w) == ev); /* stop honoured at once */
+	CHECK(run_all(&o) == 0);
+	CHECK(o.exits == 3);
+	CHECK(ops->at(o.world.w, 0, NULL, NULL, 0) == -EINVAL);
+	ops->destroy(&o.world.w);
+	return 0;
+}
+
+/* Backend refusals: bad ids and missing templates. */
+static int t_backend_refusals(void)
+{
+	struct ukf_sim_config c;
+	struct obs o = { 0 };
+	char err[256];
+	struct ukf_world_sinks s = sinks_for(&o, 0);
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 2;
+	CHECK(ukf_sim_create(&o.world, &c, &s, NULL, err, sizeof(err)) == 0);
+	struct sim_world *w = o.world.w;
+	const struct ukf_backend_ops *b = w->be.ops;
+	struct ukf_app a;
+	CHECK(ukf_app_parse(&a, "x", "", err, sizeof(err)) == 0);
+	a.id = 0;
+	CHECK(b->clone_template(w->be.b, 0, 77, &a, "") == -ENOENT);
+	CHECK(b->cold_boot(w->be.b, 9, 77, &a, "") == -EINVAL);
+	CHECK(b->cold_boot(w->be.b, 0, 0, &a, "") == -EINVAL);
+	CHECK(b->cold_boot(w->be.b, 0, 77, &a, "bogus=1") == -EINVAL);
+	CHECK(b->cold_boot(w->be.b, 0, 77, &a, "work=1ms") == 0);
+	CHECK(b->cold_boot(w->be.b, 0, 77, &a, "") == -EEXIST);
+	CHECK(b->complete(w->be.b, 0, 77, 0, 0, 0, NULL, 0) == -ESRCH); /* not paused */
+	CHECK(b->complete(w->be.b, 0, 78, 0, 0, 0, NULL, 0) == -ESRCH);
+	CHECK(b->clone_live(w->be.b, 0, 79, 12345) == -ESRCH);
+	CHECK(b->save_delta(w->be.b, 0, 12345) == -ESRCH);
+	CHECK(b->restore_delta(w->be.b, 1, 80, 0, "junk", 4, 4096) == -EINVAL);
+	CHECK(b->make_template(w->be.b, 0, 12345, 0) == -ESRCH);
+	b->destroy(w->be.b, 0, 77);
+	b->destroy(w->be.b, 0, 77); /* twice: harmless */
+	CHECK(sim_be_instances(w->sbe) == 0);
+	o.world.ops->destroy(&o.world.w);
+	return 0;
+}
+
+static double wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Whole-world throughput: many nodes, many forking requests. */
+static int bench(int nodes, int requests, const char *placement)
+{
+	struct ukf_sim_config c;
+	struct obs o = { .quiet = 1 };
+	char err[256];
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = (uint32_t)nodes;
+	c.engine.placement = placement;
+	/* Each node boots its own template: with peer fetch, ~all nodes fetch
+	 * from the first holder at once and share its uplink (see README). */
+	c.engine.fetch = UKF_FETCH_COLD;
+	o.print = getenv("UKF_SIM_TRACE") != NULL;
+	struct ukf_world_sinks s = sinks_for(&o, o.print);
+	if (ukf_sim_create(&o.world, &c, &s, NULL, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	ukf_engine_t *e = o.world.ops->engine(o.world.w);
+	struct ukf_app a;
+	ukf_app_parse(&a, "fan", "mem=64M init=50ms work=10ms dirty=256 fork=2", err,
+		      sizeof(err));
+	o.app = (uint32_t)ukf_engine_add_app(e, &a);
+	ukf_engine_start(e);
+	sim_rng_t *r = sim_rng_create(1, 0);
+	double t = 0;
+	double mean_gap = 1e9 / (nodes * 0.5); /* ~0.5 requests/s per node */
+	for (int i = 0; i < requests; i++) {
+		t += sim_rng_exponential(r, 1, mean_gap);
+		o.world.ops->at(o.world.w, (ukf_ns_t)t, spawn_cb, &o,
+				(uint64_t)(sim_mix64((uint64_t)i) % (uint64_t)nodes));
+	}
+	sim_rng_destroy(&r);
+	double t0 = wall();
+	if (run_all(&o))
+		return 1;
+	double dt = wall() - t0;
+	uint64_t ev = o.world.ops->events(o.world.w);
+	printf("world: %s, %d nodes, %d requests (fork=2): %llu events in %.2f s = "
+	       "%.2f M events/s; %zu records, %zu failed, %llu alive, sim time %.1f s\n",
+	       placement, nodes, requests, (unsigned long long)ev, dt, ev / dt / 1e6,
+	       o.records, o.failed, (unsigned long long)ukf_engine_alive(e),
+	       o.world.ops->now(o.world.w) / 1e9);
+	o.world.ops->destroy(&o.world.w);
+	return 0;
+}
+
+static int t_trace(void)
+{
+	uint64_t h;
+	size_t n;
+	return one_run(5, 0, &h, &n, 1) ? 1 : 0;
+}
+
+static const struct test {
+	const char *name;
+	int (*fn)(void);
+} tests[] = {
+	{ "bad_config", t_bad_config },
+	{ "dir_staleness", t_dir_staleness },
+	{ "e2e", t_e2e },
+	{ "e2e_remote", t_e2e_remote },
+	{ "same_seed_world", t_same_seed_world },
+	{ "run_until", t_run_until },
+	{ "backend_refusals", t_backend_refusals },
+};
+
+int main(int argc, char **argv)
+{
+	size_t nt = sizeof(tests) / sizeof(tests[0]);
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (size_t i = 0; i < nt; i++)
+			printf("%s\n", tests[i].name);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--trace"))
+		return t_trace();
+	if (argc >= 2 && !strcmp(argv[1], "--bench")) {
+		int nodes = argc > 2 ? atoi(argv[2]) : 1000;
+		int reqs = argc > 3 ? atoi(argv[3]) : 100000;
+		if (nodes <= 0 || reqs <= 0) {
+			fprintf(stderr, "--bench [NODES [REQUESTS [PLACEMENT]]]: positive numbers\n");
+			return 2;
+		}
+		return bench(nodes, reqs, argc > 4 ? argv[4] : "least-loaded");
+	}
+	if (argc == 3 && !strcmp(argv[1], "--run")) {
+		for (size_t i = 0; i < nt; i++)
+			if (!strcmp(tests[i].name, argv[2])) {
+				int rc = tests[i].fn();
+				printf("%s: %s\n", tests[i].name, rc ? "FAIL" : "ok");
+				return rc ? 1 : 0;
+			}
+		fprintf(stderr, "unknown test '%s' (--list)\n", argv[2]);
+		return 2;
+	}
+	if (argc == 1) {
+		int fails = 0;
+		for (size_t i = 0; i < nt; i++) {
+			int rc = tests[i].fn();
+			printf("%s: %s\n", tests[i].name, rc ? "FAIL" : "ok");
+			fails += rc != 0;
+		}
+		return fails ? 1 : 0;
+	}
+	fprintf(stderr, "usage: %s [--list | --run NAME | --trace | --bench [NODES [REQUESTS [PLACEMENT]]]]\n",
+		argv[0]);
+	return 2;
+}
