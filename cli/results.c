@@ -263,8 +263,11 @@ ukf_db_t *ukf_db_open(const char *path, char *err, size_t errlen)
 		sq_fail(db, "cannot open");
 		goto fail;
 	}
-	/* A long run holds the write lock; another writer waits this long. */
-	sqlite3_busy_timeout(db->sq, 60000);
+	/*
+	 * A run holds the write lock from begin to commit, which can take
+	 * minutes: a second writer's ukf_db_run_begin waits up to 10 min.
+	 */
+	sqlite3_busy_timeout(db->sq, 600000);
 	int empty;
 	/* Refuse foreign files before touching them (journal mode writes). */
 	if (ukf_results_check_schema(db->sq, db->path, &empty, db->err,
@@ -283,7 +286,8 @@ ukf_db_t *ukf_db_open(const char *path, char *err, size_t errlen)
 		     "PRAGMA cache_size = -65536;"
 		     "PRAGMA journal_size_limit = 67108864;") < 0)
 		goto fail;
-	if (db_init(db) < 0)
+	/* Only a new file needs the write lock (another run may hold it). */
+	if (empty && db_init(db) < 0)
 		goto fail;
 	for (int i = 0; i < ST_COUNT; i++) {
 		if (sqlite3_prepare_v3(db->sq, stmt_sql[i], -1,

@@ -90,7 +90,8 @@ int ukf_report(const char *path, int json, FILE *out, char *err,
  *   signed 64-bit integers with their bits kept (values >= 2^63 read back
  *   negative in plain SQL). settings_json must be valid JSON or NULL.
  * - ukf_db_run_begin takes the database's write lock until commit/abort;
- *   another writer waits up to 60 s. Readers (ukf_report) never wait.
+ *   another process's ukf_db_run_begin waits for it (up to 10 minutes),
+ *   its ukf_db_open does not. Readers (ukf_report) never wait.
  * - ukf_report opens the file read-only: never creates it or changes its
  *   contents (SQLite may create the -wal/-shm side files of WAL mode).
  *   Methods (quantiles, intervals, pairing) are in docs/report.md.

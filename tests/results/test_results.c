@@ -588,6 +588,79 @@ static int t_reader_while_writing(void)
 	return 0;
 }
 
+/*
+ * The second writer of two_writers_take_turns (exec'ed): `--writer DB FD`.
+ * Opening does not wait for the other process's run; it says so on FD,
+ * then its run begins once the other run is committed.
+ */
+static int writer_main(const char *path, int fd)
+{
+	char err[512];
+	ukf_db_t *c = ukf_db_open(path, err, sizeof err);
+	if (!c) {
+		fprintf(stderr, "writer: %s\n", err);
+		return 3;
+	}
+	if (write(fd, "o", 1) != 1)
+		return 4;
+	close(fd);
+	struct ukf_run_info ci = run_info("b", 1, 0);
+	int64_t cr = ukf_db_run_begin(c, &ci);
+	struct ukf_record x = record(1, UKF_START_COLD, 1);
+	if (cr <= 0 || ukf_db_instance(c, cr, &x) < 0 ||
+	    ukf_db_run_commit(c, cr, 0, 0, 0) < 0) {
+		fprintf(stderr, "writer: %s\n", ukf_db_error(c));
+		return 5;
+	}
+	ukf_db_close(&c);
+	return 0;
+}
+
+/* Two processes writing one file take turns, run by run. */
+static int t_two_writers_take_turns(void)
+{
+	char err[512];
+	const char *path = tpath("turns.db");
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	struct ukf_run_info ri = run_info("a", 1, 0);
+	int64_t run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	int fds[2];
+	CHECK(pipe(fds) == 0);
+	/* The writer is a fresh process: a child that inherited this one's
+	 * SQLite state across fork() would inherit its locks too. */
+	char fdarg[16];
+	snprintf(fdarg, sizeof fdarg, "%d", fds[1]);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		execl(self_exe, self_exe, "--writer", path, fdarg, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	char ch;
+	CHECK(read(fds[0], &ch, 1) == 1);
+	close(fds[0]);
+	usleep(200000); /* let the child reach its begin (order only) */
+	for (ukf_id_t i = 1; i <= 1000; i++) {
+		struct ukf_record x = record(i, UKF_START_COLD, 1);
+		CHECK(ukf_db_instance(db, run, &x) == 0);
+	}
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	int st;
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ukf_db_close(&db);
+	CHECK(sql_int(path, "SELECT count(*) FROM runs") == 2);
+	CHECK(sql_int(path, "SELECT count(*) FROM instances WHERE run = 1") ==
+	      1000);
+	CHECK(sql_int(path, "SELECT count(*) FROM instances WHERE run = 2") ==
+	      1);
+	return 0;
+}
+
 static int t_one_run_at_a_time(void)
 {
 	char err[512];
@@ -1089,6 +1162,7 @@ static const struct {
 	{"abort_leaves_nothing", t_abort_leaves_nothing},
 	{"crash_leaves_nothing", t_crash_leaves_nothing},
 	{"reader_while_writing", t_reader_while_writing},
+	{"two_writers_take_turns", t_two_writers_take_turns},
 	{"one_run_at_a_time", t_one_run_at_a_time},
 	{"bad_inputs_api", t_bad_inputs_api},
 	{"report_known_values", t_report_known_values},
@@ -1137,6 +1211,8 @@ int main(int argc, char **argv)
 		exe[k] = 0;
 		self_exe = exe;
 	}
+	if (argc == 4 && !strcmp(argv[1], "--writer"))
+		return writer_main(argv[2], (int)strtol(argv[3], NULL, 10));
 	if (argc == 4 && !strcmp(argv[1], "--reader"))
 		return reader_main(argv[2], strtol(argv[3], NULL, 10));
 	if (argc == 3 && !strcmp(argv[1], "--run")) {
