@@ -1151,6 +1151,43 @@ static int t_report_json_escaping(void)
 	return 0;
 }
 
+/* sim and kvm runs of one scenario: two configurations, paired. */
+static int t_report_mixed_backends(void)
+{
+	char err[512], *j = NULL, *t = NULL, s[128];
+	const char *path = tpath("mixed.db");
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	for (int b = 0; b < 2; b++) {
+		for (int rep = 0; rep < 2; rep++) {
+			struct ukf_run_info ri = run_info("nodes=1", 5, rep);
+			ri.backend = b ? "kvm" : "sim";
+			int64_t run = ukf_db_run_begin(db, &ri);
+			CHECK(run > 0);
+			/* kvm: 1 ms slower in rep 0, 3 ms in rep 1. */
+			struct ukf_record r = record(
+				1, UKF_START_COLD, 10 + (b ? 1 + 2 * rep : 0));
+			CHECK(ukf_db_instance(db, run, &r) == 0);
+			CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+		}
+	}
+	ukf_db_close(&db);
+	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
+	CHECK(json_valid(j));
+	CHECK(!strcmp(jstr(j, "$.scenarios[0].configs[1].backend", s, sizeof s),
+		      "kvm"));
+	CHECK_NEAR(jnum(j, "$.scenarios[0].comparisons[0].pairs"), 2, 0);
+	CHECK_NEAR(jnum(j, "$.scenarios[0].comparisons[0]"
+			   ".diff_latency_mean_ms.mean"),
+		   2, 1e-9);
+	free(j);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == 0);
+	CHECK_HAS(t, "nodes=1 [sim]");
+	CHECK_HAS(t, "nodes=1 [kvm]");
+	free(t);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -1176,6 +1213,7 @@ static const struct {
 	{"report_empty_file", t_report_empty_file},
 	{"report_empty_database", t_report_empty_database},
 	{"report_json_escaping", t_report_json_escaping},
+	{"report_mixed_backends", t_report_mixed_backends},
 };
 
 static void cleanup(void)
