@@ -10,12 +10,18 @@
  *
  *  ukf_pvh_start32 (Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY): a PVH loader
  *    (QEMU -M microvm -kernel, Xen) enters in 32-bit protected mode, paging
- *    off, flat segments, ebx = physical address of struct hvm_start_info. We
- *    zero .bss, identity-map the first 4 GiB with 2 MiB pages, enable PAE,
- *    long mode and SSE, load our GDT, jump to 64-bit code, let
- *    ukf_pvh_init(ebx) build a boot info (platform UKF_PLATFORM_PVH) on a
- *    small boot stack, then move the stack to the top of memory and call
- *    ukf_rt_start like the monitor path. Runs at CPL0.
+ *    off, flat segments, ebx = physical address of struct hvm_start_info.
+ *    At CPL0 we do only what needs it: identity-map the first 1 GiB with
+ *    2 MiB user pages, enable PAE, long mode and SSE, load our GDT and a TSS
+ *    whose I/O bitmap allows every port, and iretq to 64-bit CPL3 (IOPL 3).
+ *    Everything else - zeroing .bss, ukf_pvh_init(ebx) building a boot info
+ *    (platform UKF_PLATFORM_PVH) on a small boot stack, then ukf_rt_start on
+ *    the stack at the top of memory - runs at CPL3 like under the monitor.
+ *    Why CPL3: on KVMs that emulate guest CPL0 (this project's kvm_pvm) the
+ *    emulator is slow and rejects SSE, so `qemu -accel kvm` would stop at
+ *    the first SSE instruction; at CPL3 the code runs natively.
+ *    .pvhbss (page tables, TSS, boot stack) relies on the loader zeroing
+ *    p_memsz beyond p_filesz, as ELF loaders do.
  */
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -62,41 +68,37 @@ _start:
 	.size _start, . - _start
 
 /* ---------------- PVH entry (32-bit protected mode, CPL0) ---------------- */
+#define PVH_TSS_IOPB 0x68
+#define PVH_TSS_SIZE (PVH_TSS_IOPB + 8192 + 1)
 	.code32
 	.globl ukf_pvh_start32
 	.type ukf_pvh_start32, @function
 ukf_pvh_start32:
 	cli
 	cld
-	/* zero .bss and .pvhbss (page tables, boot stack) */
-	mov $__bss_start, %edi
-	mov $__pvhbss_end, %ecx
-	sub %edi, %ecx
-	xor %eax, %eax
-	rep stosb
-
-	/* PML4[0] -> PDPT; PDPT[0..3] -> PD0..PD3; PDn: 512 x 2 MiB pages */
+	/* PML4[0] -> PDPT, PDPT[0] -> PD, PD: 512 x 2 MiB user pages */
 	mov $ukf_pvh_pdpt, %eax
-	or $0x3, %eax
+	or $0x7, %eax                   /* present, writable, user */
 	mov %eax, ukf_pvh_pml4
 	mov $ukf_pvh_pd, %eax
-	or $0x3, %eax
-	mov $ukf_pvh_pdpt, %edi
-	mov $4, %ecx
+	or $0x7, %eax
+	mov %eax, ukf_pvh_pdpt
+	mov $ukf_pvh_pd, %edi
+	mov $0x87, %eax                 /* present, writable, user, 2 MiB */
+	mov $512, %ecx
 1:	mov %eax, (%edi)
-	add $0x1000, %eax
+	add $0x200000, %eax
 	add $8, %edi
 	loop 1b
-	mov $ukf_pvh_pd, %edi
-	mov $0x83, %eax                 /* present, writable, 2 MiB page */
-	xor %edx, %edx                  /* high half of the address */
-	mov $2048, %ecx
-2:	mov %eax, (%edi)
-	mov %edx, 4(%edi)
-	add $0x200000, %eax
-	adc $0, %edx
-	add $8, %edi
-	loop 2b
+
+	/* TSS: I/O bitmap of zeros (all ports allowed) ending in 0xff */
+	movw $PVH_TSS_IOPB, ukf_pvh_tss + 0x66
+	movb $0xff, ukf_pvh_tss + PVH_TSS_IOPB + 8192
+	mov $ukf_pvh_tss, %eax          /* patch the base into the descriptor */
+	mov %ax, ukf_pvh_gdt + 0x28 + 2
+	shr $16, %eax
+	mov %al, ukf_pvh_gdt + 0x28 + 4
+	mov %ah, ukf_pvh_gdt + 0x28 + 7
 
 	lgdt ukf_pvh_gdt_ptr
 	mov $ukf_pvh_pml4, %eax
@@ -120,28 +122,54 @@ ukf_pvh_start64:
 	mov %eax, %ds
 	mov %eax, %es
 	mov %eax, %ss
+	mov $0x28, %eax
+	ltr %ax
+	/* iretq to CPL3: ss, rsp, rflags (IOPL 3, IF 0), cs, rip */
+	lea ukf_pvh_stack_top(%rip), %rax
+	pushq $0x23
+	pushq %rax
+	pushq $0x3002
+	pushq $0x1b
+	lea ukf_pvh_user(%rip), %rax
+	pushq %rax
+	iretq
+
+ukf_pvh_user:                           /* CPL3 from here on */
 	xor %eax, %eax
+	mov %eax, %ds
+	mov %eax, %es
 	mov %eax, %fs
 	mov %eax, %gs
-	lea ukf_pvh_stack_top(%rip), %rsp
-	mov %ebx, %edi                  /* hvm_start_info (zero-extended) */
+	mov %rbx, %r12                  /* hvm_start_info */
+	lea __bss_start(%rip), %rdi
+	lea __bss_end(%rip), %rcx
+	sub %rdi, %rcx
+	rep stosb
+	mov %r12d, %edi
 	xor %ebp, %ebp
 	call ukf_pvh_init               /* -> struct ukf_bootinfo * */
 	mov %rax, %rdi
 	mov 16(%rax), %rsp              /* bootinfo->mem_size: top of memory */
 	and $-16, %rsp
 	call ukf_rt_start
-3:	hlt
+3:	pause
 	jmp 3b
 	.size ukf_pvh_start32, . - ukf_pvh_start32
 
-/* GDT: null, 64-bit code (0x08), data (0x10). */
-	.section .rodata
+/*
+ * GDT: null, kernel code64 0x08, kernel data 0x10, user code64 0x18 (0x1b),
+ * user data 0x20 (0x23), 64-bit TSS 0x28 (base patched at boot). Writable.
+ */
+	.data
 	.p2align 3
 ukf_pvh_gdt:
 	.quad 0
 	.quad 0x00af9a000000ffff
 	.quad 0x00cf92000000ffff
+	.quad 0x00affa000000ffff
+	.quad 0x00cff2000000ffff
+	.quad 0x0000890000000000 + (PVH_TSS_SIZE - 1)
+	.quad 0
 ukf_pvh_gdt_end:
 	.p2align 3
 ukf_pvh_gdt_ptr:
@@ -149,8 +177,8 @@ ukf_pvh_gdt_ptr:
 	.long ukf_pvh_gdt
 	.long 0
 
-/* Page tables and the boot stack: zeroed by the PVH entry code above only,
- * so the ukfork monitor path never touches these pages. */
+/* Page tables, TSS and boot stack: zero from the ELF loader (p_memsz), never
+ * touched on the monitor path. */
 	.section .pvhbss, "aw", @nobits
 	.p2align 12
 	.globl ukf_pvh_pml4
@@ -159,7 +187,10 @@ ukf_pvh_pml4:
 ukf_pvh_pdpt:
 	.skip 4096
 ukf_pvh_pd:
-	.skip 4 * 4096
+	.skip 4096
+	.p2align 4
+ukf_pvh_tss:
+	.skip PVH_TSS_SIZE
 	.p2align 4
 ukf_pvh_stack:
 	.skip 16384

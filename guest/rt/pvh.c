@@ -5,9 +5,11 @@
 
 /*
  * Only used when the image was entered through its Xen PVH note (QEMU
- * `-M microvm -kernel IMAGE`, Xen PVH). The guest then runs at CPL0 with
- * nothing but the hardware: hypercalls are emulated here so apps run
- * unchanged; fork/spawn/wait/send/recv return -UKF_ENOSYS.
+ * `-M microvm -kernel IMAGE`, Xen PVH). entry.S then drops to CPL3 with
+ * IOPL 3 and an all-ports TSS I/O bitmap, so this code talks to the
+ * hardware with in/out (no other privileged instruction): hypercalls are
+ * emulated here so apps run unchanged; fork/spawn/wait/send/recv return
+ * -UKF_ENOSYS.
  */
 
 #define HVM_START_MAGIC 0x336ec578u
@@ -15,6 +17,7 @@
 #define COM1 0x3f8
 #define DEBUG_EXIT_PORT 0xf4
 #define PIT_HZ 1193182u
+#define PVH_MAPPED (1ULL << 30)
 
 /* The hvm_start_info layout (Xen public/arch-x86/hvm/start_info.h). */
 struct hvm_start_info {
@@ -155,8 +158,8 @@ struct ukf_bootinfo *ukf_pvh_init(uint32_t start_info)
 	}
 	if (!top)
 		top = cmos_mem_top();
-	if (top > UKF_MEM_MAX) /* we map 4 GiB; the ABI caps memory lower */
-		top = UKF_MEM_MAX;
+	if (top > PVH_MAPPED) /* entry.S identity-maps this much */
+		top = PVH_MAPPED;
 	top &= ~(UKF_PAGE_SIZE - 1);
 	bi->mem_size = top;
 	bi->heap_start = ((uintptr_t)_end + UKF_PAGE_SIZE - 1) &
@@ -173,8 +176,8 @@ struct ukf_bootinfo *ukf_pvh_init(uint32_t start_info)
 static __attribute__((noreturn)) void pvh_exit(int64_t status)
 {
 	outb(DEBUG_EXIT_PORT, (uint8_t)status);
-	for (;;)
-		__asm__ volatile("cli; hlt");
+	for (;;) /* CPL3: no hlt; QEMU has normally exited already */
+		__asm__ volatile("pause");
 }
 
 /* [gpa, gpa+len) inside guest RAM above page 0, without wrapping. */
