@@ -68,10 +68,10 @@ int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 	struct ukvm_vm *p, *c = NULL;
 	struct ukvm_tmpl *t;
 	struct ukvm_snap_vcpu st;
+	struct ukvm_snap_meta meta;
 	uint64_t *bm = NULL, n;
 	char err[300];
 	int rc;
-
 	struct ukvm_fork_mon *fm = m->templates;
 	struct ukvm_phases ph = { 0 }, *php = fm && fm->trace ? &ph : NULL;
 
@@ -109,10 +109,9 @@ int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 	if ((rc = ukvm_vm_dirty(p, bm, &n, err, sizeof(err))))
 		goto fail;
 	ukvm_phase(php, "scan");
-	c->app = p->app;
-	c->parent = p->inst;
+	ukvm_meta_capture(p, UKVM_PAUSE_FORK, &meta);
+	ukvm_meta_apply(c, &meta, p->inst);
 	memcpy(c->args, p->args, sizeof(c->args));
-	c->boot_ns = p->boot_ns;
 	ukvm_cur_phases = php;
 	rc = ukvm_clone_build(c, t, &st, err, sizeof(err));
 	ukvm_cur_phases = NULL;
@@ -167,16 +166,7 @@ int ukvm_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
 		return -EINVAL;
 	}
 	fv = p->fork_state;
-	memset(&meta, 0, sizeof(meta));
-	meta.size = sizeof(meta);
-	meta.pause = UKVM_PAUSE_FORK;
-	meta.mem_size = p->mem_size;
-	meta.instance_id = p->inst;
-	meta.parent_id = p->parent;
-	meta.app = p->app;
-	meta.args_gpa = p->pending_gpa;
-	meta.boot_ns = (uint64_t)p->boot_ns;
-	meta.guest_ns = (uint64_t)(ukvm_now() - p->boot_ns);
+	ukvm_meta_capture(p, UKVM_PAUSE_FORK, &meta);
 	rc = ukvm_snap_vcpu_quiesce(p->vcpu_fd, p->run);
 	if (rc == 0)
 		rc = ukvm_snap_vcpu_save(p->vcpu_fd, &st, err, sizeof(err));
@@ -323,12 +313,11 @@ int ukvm_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
 		ukvm_tmpl_put(t);
 		return rc; /* limits: refused at once */
 	}
+	ukvm_meta_apply(c, &meta, meta.instance_id);
 	c->app = app;
-	c->parent = meta.instance_id;
 	if (ukvm_snap_find(&r, UKVM_SEC_ARGS, &a, &alen) == 0 && alen &&
 	    alen <= sizeof(c->args) && ((const char *)a)[alen - 1] == 0)
 		memcpy(c->args, a, alen);
-	c->boot_ns = ukvm_now() - (ukf_ns_t)meta.guest_ns;
 	if ((rc = ukvm_clone_build(c, t, &st, err, sizeof(err))) ||
 	    (rc = ukvm_snap_apply_pages(&r, c->mem, -1, c->mem_size, NULL,
 					err, sizeof(err))))

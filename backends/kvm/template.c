@@ -343,6 +343,33 @@ uint32_t ukvm_tmpl_crc(struct ukvm_tmpl *t)
 	return c;
 }
 
+void ukvm_meta_capture(struct ukvm_vm *vm, uint32_t pause,
+		       struct ukvm_snap_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->size = sizeof(*m);
+	m->pause = pause;
+	m->mem_size = vm->mem_size;
+	m->instance_id = vm->inst;
+	m->parent_id = vm->parent;
+	m->app = vm->app;
+	m->args_gpa = vm->pending_gpa;
+	/* A template clone still paused in its first ready(): the monitor
+	 * holds no address for it (see ukvm_clone_template). */
+	if (!m->args_gpa && vm->fork_state)
+		m->args_gpa = ((struct ukvm_fork_vm *)vm->fork_state)->ready_gpa;
+	m->boot_ns = (uint64_t)vm->boot_ns;
+	m->guest_ns = (uint64_t)(ukvm_now() - vm->boot_ns);
+}
+
+void ukvm_meta_apply(struct ukvm_vm *vm, const struct ukvm_snap_meta *m,
+		     ukf_id_t parent)
+{
+	vm->app = (uint32_t)m->app;
+	vm->parent = parent;
+	vm->boot_ns = ukvm_now() - (ukf_ns_t)m->guest_ns;
+}
+
 /* Fill t's vCPU state and meta from vm, paused in call hc at gpa. */
 static int tmpl_capture(struct ukvm_tmpl *t, struct ukvm_vm *vm,
 			uint32_t pause, char *err, size_t errlen)
@@ -357,21 +384,7 @@ static int tmpl_capture(struct ukvm_tmpl *t, struct ukvm_vm *vm,
 	rc = ukvm_snap_vcpu_save(vm->vcpu_fd, &t->vcpu, err, errlen);
 	if (rc)
 		return rc;
-	memset(&t->meta, 0, sizeof(t->meta));
-	t->meta.size = sizeof(t->meta);
-	t->meta.pause = pause;
-	t->meta.mem_size = vm->mem_size;
-	t->meta.instance_id = vm->inst;
-	t->meta.parent_id = vm->parent;
-	t->meta.app = vm->app;
-	t->meta.args_gpa = vm->pending_gpa;
-	/* A template clone still paused in its first ready(): the monitor
-	 * holds no address for it (see ukvm_clone_template). */
-	if (!t->meta.args_gpa && vm->fork_state)
-		t->meta.args_gpa =
-			((struct ukvm_fork_vm *)vm->fork_state)->ready_gpa;
-	t->meta.boot_ns = (uint64_t)vm->boot_ns;
-	t->meta.guest_ns = (uint64_t)(ukvm_now() - vm->boot_ns);
+	ukvm_meta_capture(vm, pause, &t->meta);
 	memcpy(t->args, vm->args, sizeof(t->args));
 	return 0;
 }
@@ -585,10 +598,9 @@ int ukvm_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 	}
 	ukvm_phase(php, "new");
 	ukvm_cur_phases = php;
+	ukvm_meta_apply(vm, &t->meta, 0);
 	vm->app = app->id;
-	vm->parent = 0;
 	snprintf(vm->args, sizeof(vm->args), "%s", args);
-	vm->boot_ns = (ukf_ns_t)t->meta.boot_ns; /* guest clock continues */
 	rc = ukvm_clone_build(vm, t, &t->vcpu, err, sizeof(err));
 	if (rc == 0) {
 		ukvm_clone_bootinfo(vm, vm->args, 0);
@@ -719,8 +731,6 @@ int ukvm_template_install(ukvm_t *m, uint32_t app, const void *data,
 	    alen <= sizeof(t->args) && ((const char *)a)[alen - 1] == 0)
 		memcpy(t->args, a, alen);
 	t->mem_size = t->meta.mem_size;
-	/* This process's clock: the guest's clock resumes where it was. */
-	t->meta.boot_ns = (uint64_t)(ukvm_now() - (ukf_ns_t)t->meta.guest_ns);
 	t->app = app;
 	t->meta.app = app;
 	t->fd = memfd_create("ukf-template", MFD_CLOEXEC | MFD_ALLOW_SEALING);

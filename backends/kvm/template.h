@@ -108,6 +108,18 @@ int ukvm_clone_write_ret(struct ukvm_vm *vm, ukf_gpa_t gpa, int64_t ret);
 /* Unlink and free a VM that was never launched. */
 void ukvm_clone_unbuilt_free(struct ukvm *m, struct ukvm_vm *vm);
 
+/*
+ * The monitor's per-VM state as a snapshot piece: capture fills m from a
+ * paused vm (ids, app, memory size, the paused call's address, the guest's
+ * clock); apply gives a new VM that state as a clone whose parent is
+ * `parent` (its guest clock resumes where the captured one was). Used by
+ * templates, live fork and remote fork alike.
+ */
+void ukvm_meta_capture(struct ukvm_vm *vm, uint32_t pause,
+		       struct ukvm_snap_meta *m);
+void ukvm_meta_apply(struct ukvm_vm *vm, const struct ukvm_snap_meta *m,
+		     ukf_id_t parent);
+
 /* --- templates on disk (a node restarts warm) --- */
 /*
  * Encode the node's template of app as a snapshot (kind TEMPLATE: meta,
