@@ -418,9 +418,16 @@ int ukvm_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 	 * private map of some template (a clone) gets a fresh one holding its
 	 * current bytes (copied); a cold-booted one is sealed in place.
 	 */
+	struct ukvm_phases ph = { 0 }, *php = fm->trace ? &ph : NULL;
+
+	ukvm_phase(php, "start");
 	t = ukvm_tmpl_freeze(vm, 1, err, sizeof(err));
+	ukvm_phase(php, "freeze");
 	if (t && (rc = tmpl_capture(t, vm, UKVM_PAUSE_READY, err,
 				    sizeof(err))) == 0) {
+		ukvm_phase(php, "capture");
+		if (php)
+			ukvm_phases_print(php, "make_template", inst);
 		t->app = app;
 		t->meta.app = app;
 		rc = store_set(fm, app, t);
