@@ -42,6 +42,7 @@ struct hvm_memmap_entry {
 
 static struct ukf_bootinfo pvh_bi;
 static uint64_t pvh_boot_tsc;
+static uint64_t pvh_tsc_khz; /* calibrated on the first TIME call */
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -167,9 +168,12 @@ struct ukf_bootinfo *ukf_pvh_init(uint32_t start_info)
 	bi->heap_end = top > bi->heap_start + UKF_STACK_SIZE
 			       ? top - UKF_STACK_SIZE
 			       : bi->heap_start;
-	bi->tsc_khz = calibrate_tsc_khz();
-	if (!bi->tsc_khz)
-		bi->tsc_khz = 1000000; /* unknown: assume 1 GHz */
+	/*
+	 * tsc_khz stays 0: the runtime then asks TIME for every reading, which
+	 * here is a TSC read (no exit) after a one-off 10 ms calibration on
+	 * first use, so a boot that never reads the clock skips it.
+	 */
+	bi->tsc_khz = 0;
 	return bi;
 }
 
@@ -204,7 +208,12 @@ int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
 	}
 	case UKF_HC_TIME: {
 		struct ukf_hc_time *t = arg;
-		uint64_t dt = ukf_rdtsc() - pvh_boot_tsc, khz = bi->tsc_khz;
+		if (!pvh_tsc_khz) {
+			pvh_tsc_khz = calibrate_tsc_khz();
+			if (!pvh_tsc_khz)
+				pvh_tsc_khz = 1000000; /* no PIT: guess 1 GHz */
+		}
+		uint64_t dt = ukf_rdtsc() - pvh_boot_tsc, khz = pvh_tsc_khz;
 		t->mono_ns = dt / khz * 1000000ULL +
 			     (dt % khz) * 1000000ULL / khz;
 		t->wall_ns = 0;
