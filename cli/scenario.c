@@ -1163,6 +1163,9 @@ static void proc_wake(void *arg, uint64_t x)
 		lua_State *co = r->cos[x & ~WAKE_PLAIN];
 		if (!co || r->err_code)
 			return;
+		/* Its slot will be read by sleep/uniform: fetch it while Lua
+		 * brings in the thread's own state. */
+		__builtin_prefetch(*(void **)lua_getextraspace(co));
 		st = lua_resume(co, NULL, 0, &nres);
 		if (st == LUA_YIELD) {
 			if (nres)
