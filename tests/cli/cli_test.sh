@@ -76,6 +76,10 @@ ok_run)
 	[ "$n" -gt 10 ] || fail "only $n instances stored"
 	q "$T/db" "select settings_json from runs" | grep -q '"nodes":2' || fail "settings_json lacks nodes"
 	run report "$T/db"; expect_rc 0
+	run report "$T/db" --json; expect_rc 0
+	cp "$T/out" "$T/report.json"
+	[ "$(sqlite3 :memory: "select json_valid(readfile('$T/report.json'))")" = 1 ] || fail "report --json is not JSON"
+	run report "$T/missing.db"; expect_rc 1; expect_err "missing.db"
 	;;
 quiet)
 	run run "$S/ok.lua" --quiet; expect_rc 0
