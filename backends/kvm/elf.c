@@ -155,15 +155,17 @@ int ukvm_elf_fits(const struct ukvm_image *img, uint64_t mem_size, char *err,
 	return 0;
 }
 
-void ukvm_elf_copy(const struct ukvm_image *img, uint8_t *mem)
+void ukvm_elf_copy(const struct ukvm_image *img, uint8_t *mem, int zeroed)
 {
 	for (unsigned i = 0; i < img->nseg; i++) {
 		const struct ukvm_seg *s = &img->seg[i];
 
 		memcpy(mem + s->gpa, img->data + s->off, s->filesz);
-		/* Fresh memfd pages are zero already; only clear what might
-		 * not be (a reused VM shell). Cheap: bss is small. */
-		memset(mem + s->gpa + s->filesz, 0, s->memsz - s->filesz);
+		/* Fresh memfd pages read as zero: touching the bss here would
+		 * only fault its pages in twice (here and in the guest). */
+		if (!zeroed)
+			memset(mem + s->gpa + s->filesz, 0,
+			       s->memsz - s->filesz);
 	}
 }
 

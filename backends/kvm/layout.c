@@ -111,7 +111,8 @@ static void build_page_tables(uint8_t *mem, uint64_t mem_size)
 	const uint64_t tbl = PTE_P | PTE_RW | PTE_US | PTE_A;
 	uint64_t ngib = (mem_size + (1ULL << 30) - 1) >> 30;
 
-	memset(mem + pml4, 0, UKVM_PT_PAGES * 0x1000);
+	/* memory is zero: write only present entries (a memset would fault
+	 * in the unused PD pages for nothing) */
 	put64(mem, pml4, pdpt | tbl);
 	for (uint64_t g = 0; g < ngib; g++)
 		put64(mem, pdpt + 8 * g, (pd0 + 0x1000 * g) | tbl);
@@ -124,7 +125,7 @@ static void build_page_tables(uint8_t *mem, uint64_t mem_size)
 		uint64_t e;
 
 		if (a < UKF_MON_BASE)
-			e = 0; /* null page: not present */
+			continue; /* null page: not present */
 		else if (a == UKVM_STUBS_GPA)
 			e = a | PTE_P | PTE_A; /* supervisor, read + exec */
 		else if (a < UKF_MON_END)

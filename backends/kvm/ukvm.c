@@ -242,7 +242,7 @@ static int cold_prepare(struct ukvm_vm *vm, char *err, size_t errlen)
 
 	if (ukvm_mem_create(vm, err, errlen) < 0)
 		return -1;
-	ukvm_elf_copy(img, vm->mem);
+	ukvm_elf_copy(img, vm->mem, 1); /* fresh memfd: zero */
 	ukvm_layout_build(vm->mem, vm->mem_size);
 	ukvm_bootinfo_fill(vm, img);
 	if (ukvm_kvm_create(vm, err, errlen) < 0)

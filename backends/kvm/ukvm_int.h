@@ -100,9 +100,10 @@ int ukvm_elf_parse(struct ukvm_image *img, const uint8_t *data, size_t size,
  * for the stack; 0 or -1 with a message. */
 int ukvm_elf_fits(const struct ukvm_image *img, uint64_t mem_size, char *err,
 		  size_t errlen);
-/* Copy the image's segments into guest memory `mem` (zeroing bss). The
- * image must fit (ukvm_elf_fits). */
-void ukvm_elf_copy(const struct ukvm_image *img, uint8_t *mem);
+/* Copy the image's segments into guest memory `mem`, zeroing the bss
+ * unless `zeroed` says mem is known to be zero (a fresh memfd). The image
+ * must fit (ukvm_elf_fits). */
+void ukvm_elf_copy(const struct ukvm_image *img, uint8_t *mem, int zeroed);
 /* Read and parse the file at path into a new image (caller frees with
  * ukvm_image_free); NULL with a message in err. */
 struct ukvm_image *ukvm_image_load(const char *path, char *err, size_t errlen);
@@ -279,7 +280,8 @@ int ukvm_mem_create(struct ukvm_vm *vm, char *err, size_t errlen);
 /* Create the KVM VM, slot 0 over vm->mem (flags vm->slot_flags), the vCPU
  * with CPUID, and map kvm_run. 0 or -1 with a message. */
 int ukvm_kvm_create(struct ukvm_vm *vm, char *err, size_t errlen);
-/* Write GDT, TSS, IDT, fault stubs and page tables into guest memory. */
+/* Write GDT, TSS, IDT, fault stubs and page tables into guest memory,
+ * which must be zero (a fresh memfd): only non-zero entries are written. */
 void ukvm_layout_build(uint8_t *mem, uint64_t mem_size);
 /* Initial vCPU state for entering at CPL3 at rip with rsp and rdi. */
 int ukvm_vcpu_boot_regs(struct ukvm_vm *vm, uint64_t rip, uint64_t rsp,

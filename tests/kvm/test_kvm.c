@@ -123,10 +123,14 @@ static int t_elf_valid(void)
 	/* copy: file bytes land at their address, bss is zeroed */
 	img.data = (uint8_t *)&e;
 	memset(mem + 0x101000, 0x55, 0x2000);
-	ukvm_elf_copy(&img, mem);
+	ukvm_elf_copy(&img, mem, 0);
 	CHECK(mem[0x100000] == 0xf4 && mem[0x10001f] == 0xf4);
 	CHECK(mem[0x101000] == 0xf4 && mem[0x101020] == 0 &&
 	      mem[0x102fff] == 0);
+	/* on memory known to be zero the bss is left untouched */
+	memset(mem + 0x101000, 0x55, 0x2000);
+	ukvm_elf_copy(&img, mem, 1);
+	CHECK(mem[0x101000] == 0xf4 && mem[0x101020] == 0x55);
 	free(mem);
 	return 0;
 }
