@@ -569,6 +569,10 @@ static int t_bad_boot(void)
 	r = kh_get(k, 4);
 	CHECK(r.failed);
 	CHECK_HAS(r.reason, "argument string");
+	CHECK(ukvm_backend_ops.cold_boot(k->m, 0, 8, NULL, "") == 0);
+	r = kh_get(k, 8);
+	CHECK(r.failed);
+	CHECK_HAS(r.reason, "no guest image");
 	/* limits: 16 MiB total, 2 VMs */
 	CHECK(kh_boot(k, 5, tiny("block"), 32ULL << 20, "") == -ENOMEM);
 	CHECK(kh_boot(k, 5, tiny("block"), MEM, "") == 0);
@@ -580,6 +584,50 @@ static int t_bad_boot(void)
 	CHECK(kh_wait(k, 7, KH_ENDED) == 0);
 	r = kh_get(k, 7);
 	CHECK(r.exited && r.status == 0);
+	unlink(path);
+	kh_destroy(&k);
+	return 0;
+}
+
+/* Images are cached per path, and reloaded when the file is replaced. */
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536], tmp[600];
+	FILE *in = fopen(from, "rb"), *out;
+	size_t n;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", to);
+	out = fopen(tmp, "wb");
+	if (!in || !out)
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			return -1;
+	fclose(in);
+	if (fclose(out))
+		return -1;
+	return rename(tmp, to); /* a new inode, like a rebuild */
+}
+
+static int t_image_cache(void)
+{
+	KH_OR_SKIP(k, 3, 0, 0, 0, 0);
+	char path[] = "/tmp/ukvm-img-XXXXXX";
+	struct kh_inst r;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK(copy_file(tiny("hello"), path) == 0);
+	CHECK(kh_boot(k, 1, path, MEM, "") == 0);
+	CHECK(kh_boot(k, 2, path, MEM, "") == 0); /* from the cache */
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0 && kh_wait(k, 2, KH_ENDED) == 0);
+	CHECK(kh_get(k, 1).status == 0 && kh_get(k, 2).status == 0);
+	CHECK(copy_file(tiny("exit7"), path) == 0);
+	CHECK(kh_boot(k, 3, path, MEM, "") == 0);
+	CHECK(kh_wait(k, 3, KH_ENDED) == 0);
+	r = kh_get(k, 3);
+	CHECK(r.exited && r.status == 7); /* the new image, not the cached one */
 	unlink(path);
 	kh_destroy(&k);
 	return 0;
@@ -878,6 +926,7 @@ static const struct {
 	{ "calls_complete", t_calls_complete },
 	{ "destroy", t_destroy },
 	{ "bad_boot", t_bad_boot },
+	{ "image_cache", t_image_cache },
 	{ "triple_fault", t_triple_fault },
 	{ "monitor_config", t_monitor_config },
 	{ "hundred_tiny", t_hundred_tiny },
