@@ -60,6 +60,25 @@ static long status_kib(const char *key)
 
 static unsigned pool_size; /* --pool N: pre-created VM shells */
 
+/* One field of /proc/meminfo in KiB (-1 if absent). */
+static long meminfo_kib(const char *key)
+{
+	char line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = atol(line + kl + 1);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
 static struct kh *monitor(unsigned n, int pause)
 {
 	char err[300];
@@ -179,7 +198,7 @@ static int bench_concurrent(const char *img, uint64_t mem, unsigned n)
 static int bench_memory(const char *img, uint64_t mem, unsigned n)
 {
 	struct kh *k = monitor(n, 1);
-	long a0, f0, s0, r0, a1, f1, s1, r1;
+	long a0, f0, s0, r0, a1, f1, s1, r1, m0, m1;
 	unsigned ok = 0;
 
 	if (!k)
@@ -187,6 +206,7 @@ static int bench_memory(const char *img, uint64_t mem, unsigned n)
 	/* warm the image cache and allocator with one VM first */
 	kh_boot(k, 1, img, mem, "");
 	kh_wait(k, 1, KH_READY);
+	m0 = meminfo_kib("MemAvailable");
 	a0 = status_kib("RssAnon");
 	f0 = status_kib("RssFile");
 	s0 = status_kib("RssShmem");
@@ -196,6 +216,7 @@ static int bench_memory(const char *img, uint64_t mem, unsigned n)
 	for (unsigned i = 2; i <= n; i++)
 		if (kh_wait(k, i, KH_READY) == 0 && kh_get(k, i).ready)
 			ok++;
+	m1 = meminfo_kib("MemAvailable");
 	a1 = status_kib("RssAnon");
 	f1 = status_kib("RssFile");
 	s1 = status_kib("RssShmem");
@@ -209,6 +230,10 @@ static int bench_memory(const char *img, uint64_t mem, unsigned n)
 		       (double)(s1 - s0) / ok);
 		printf("  VmRSS                      %7.1f KiB\n",
 		       (double)(r1 - r0) / ok);
+		printf("  host MemAvailable drop     %7.1f KiB   (incl. guest "
+		       "pages and KVM's kernel memory; other processes make "
+		       "this noisy)\n",
+		       (double)(m0 - m1) / ok);
 	}
 	kh_destroy(&k);
 	return ok == n - 1 ? 0 : -1;
