@@ -337,8 +337,8 @@ int ukvm_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
 	return 0;
 fail:
 	ukvm_clone_unbuilt_free(m, c);
-	ukvm_tmpl_put(t);
 report:
+	ukvm_tmpl_put(t); /* NULL-safe; also when refused before a VM */
 	emit_error(m, child, rc, err);
 	return 0;
 }
