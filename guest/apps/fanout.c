@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* fanout.c - count primes below N with K forked children that send partial counts back. */
+/* fanout.c - primes below N counted by K forked children, gathered. */
 #include "guest/rt/ukfrt.h"
 #include "sieve.h"
 
@@ -14,7 +14,7 @@
  * and its line says "inline".
  */
 
-#define K_MAX 256
+#define K_MAX		256
 #define RECV_TIMEOUT_NS 120000000000ULL
 
 struct result {

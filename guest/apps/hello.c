@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* hello.c - the smallest ukfork guest: ready, print the UKF-READY marker, exit 0. */
+/* hello.c - smallest guest: ready, print the UKF-READY marker, exit 0. */
 #include "guest/rt/ukfrt.h"
 
 int main(int argc, char **argv)

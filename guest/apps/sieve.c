@@ -58,8 +58,8 @@ int sieve_base(uint64_t n, uint32_t *base, size_t cap, uint8_t *scratch)
 	return nb;
 }
 
-uint64_t sieve_count(uint64_t lo, uint64_t hi, const uint32_t *base,
-		     int nbase, uint8_t *seg)
+uint64_t sieve_count(uint64_t lo, uint64_t hi, const uint32_t *base, int nbase,
+		     uint8_t *seg)
 {
 	uint64_t count = 0;
 	if (lo <= 2 && 2 < hi)
@@ -69,8 +69,7 @@ uint64_t sieve_count(uint64_t lo, uint64_t hi, const uint32_t *base,
 	if (!(lo & 1))
 		lo++;
 	/* odd numbers lo, lo+2, ... below hi, SIEVE_SEG_BYTES at a time */
-	for (uint64_t start = lo; start < hi;
-	     start += 2ULL * SIEVE_SEG_BYTES) {
+	for (uint64_t start = lo; start < hi; start += 2ULL * SIEVE_SEG_BYTES) {
 		uint64_t end = start + 2ULL * SIEVE_SEG_BYTES; /* exclusive */
 		if (end > hi)
 			end = hi;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* synth.c - synthetic app: init (mem, time), ready, units of work, dirty pages, forks. */
+/* synth.c - synthetic app: init, ready, units of work, dirty, fork. */
 #include "guest/rt/ukfrt.h"
 #include "synth_args.h"
 
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 	}
 	printf("synth: done id=%llu units=%u children=%u inline=%u "
 	       "failed=%u\n",
-	       (unsigned long long)ukf_id(), s.cfg.units, forked,
-	       inline_units, failed);
+	       (unsigned long long)ukf_id(), s.cfg.units, forked, inline_units,
+	       failed);
 	return failed ? 1 : 0;
 }

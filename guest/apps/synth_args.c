@@ -19,8 +19,7 @@ struct unit {
 	uint64_t mul;
 };
 
-static int parse_scaled(const char *s, const struct unit *units,
-			uint64_t *out)
+static int parse_scaled(const char *s, const struct unit *units, uint64_t *out)
 {
 	uint64_t ip = 0, frac = 0, fdiv = 1;
 	const char *p = s;
@@ -59,15 +58,20 @@ static int parse_scaled(const char *s, const struct unit *units,
 	return -1;
 }
 
-static const struct unit size_units[] = {
-	{"", 1},	  {"B", 1},	    {"K", 1ULL << 10},
-	{"k", 1ULL << 10}, {"KiB", 1ULL << 10}, {"M", 1ULL << 20},
-	{"MiB", 1ULL << 20}, {"G", 1ULL << 30}, {"GiB", 1ULL << 30},
-	{0, 0}};
+static const struct unit size_units[] = {{"", 1},
+					 {"B", 1},
+					 {"K", 1ULL << 10},
+					 {"k", 1ULL << 10},
+					 {"KiB", 1ULL << 10},
+					 {"M", 1ULL << 20},
+					 {"MiB", 1ULL << 20},
+					 {"G", 1ULL << 30},
+					 {"GiB", 1ULL << 30},
+					 {0, 0}};
 
 static const struct unit time_units[] = {
-	{"", 1000000ULL}, {"ms", 1000000ULL}, {"ns", 1},
-	{"us", 1000ULL},  {"s", 1000000000ULL}, {0, 0}};
+    {"", 1000000ULL}, {"ms", 1000000ULL},   {"ns", 1},
+    {"us", 1000ULL},  {"s", 1000000000ULL}, {0, 0}};
 
 int synth_parse_size(const char *s, uint64_t *out)
 {
@@ -120,7 +124,8 @@ int synth_parse(struct synth_cfg *c, int argc, char *const *argv, char *err,
 			return ERR("'%s': expected key=value", w);
 		if ((size_t)(val - w) >= sizeof(key))
 			return ERR("unknown key in '%s' (valid: mem init work "
-				   "dirty fork units vcpus image)", w);
+				   "dirty fork units vcpus image)",
+				   w);
 		for (k = 0; w + k < val; k++)
 			key[k] = w[k];
 		key[k] = '\0';
@@ -130,13 +135,15 @@ int synth_parse(struct synth_cfg *c, int argc, char *const *argv, char *err,
 			uint64_t v;
 			if (synth_parse_size(val, &v) < 0 || v == 0)
 				return ERR("mem=%s: expected a size > 0 such "
-					   "as 64M", val);
+					   "as 64M",
+					   val);
 			c->mem = v;
 		} else if (eq(key, "init") || eq(key, "work")) {
 			uint64_t v;
 			if (synth_parse_time(val, &v) < 0)
 				return ERR("%s=%s: expected a time such as "
-					   "50ms", key, val);
+					   "50ms",
+					   key, val);
 			if (key[0] == 'i')
 				c->init_ns = v;
 			else
@@ -146,7 +153,8 @@ int synth_parse(struct synth_cfg *c, int argc, char *const *argv, char *err,
 			uint32_t v;
 			if (parse_u32(val, &v) < 0)
 				return ERR("%s=%s: expected a non-negative "
-					   "integer", key, val);
+					   "integer",
+					   key, val);
 			if (key[0] == 'd')
 				c->dirty = v;
 			else if (key[0] == 'f')
@@ -160,7 +168,8 @@ int synth_parse(struct synth_cfg *c, int argc, char *const *argv, char *err,
 				return ERR("image=: expected a size or a path");
 		} else {
 			return ERR("unknown key '%s' (valid: mem init work "
-				   "dirty fork units vcpus image)", key);
+				   "dirty fork units vcpus image)",
+				   key);
 		}
 	}
 	return 0;

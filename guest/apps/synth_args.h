@@ -15,12 +15,12 @@
  * accepted and ignored by the guest.
  */
 struct synth_cfg {
-	uint64_t mem;     /* bytes to allocate and touch during init */
+	uint64_t mem;	  /* bytes to allocate and touch during init */
 	uint64_t init_ns; /* busy time spent initialising */
 	uint64_t work_ns; /* busy time per unit */
-	uint32_t dirty;   /* pages dirtied per unit */
-	uint32_t fork;    /* children forked per unit */
-	uint32_t units;   /* units of work */
+	uint32_t dirty;	  /* pages dirtied per unit */
+	uint32_t fork;	  /* children forked per unit */
+	uint32_t units;	  /* units of work */
 };
 
 /* Fill in the defaults. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_abi.c - test guest for the monitor: every hypercall once, results printed. */
+/* test_abi.c - monitor test guest: every hypercall once, results printed. */
 #include "guest/rt/ukfrt.h"
 
 /*
@@ -48,8 +48,8 @@ int main(int argc, char **argv)
 	ukf_hypercall(UKF_HC_TIME, &t2);
 	printf("abi: time ret=%lld mono=%llu wall=%llu\n", (long long)r,
 	       (unsigned long long)t1.mono_ns, (unsigned long long)t1.wall_ns);
-	check("time", r == 0 && t2.mono_ns >= t1.mono_ns &&
-			      (pvh || t1.wall_ns > 0),
+	check("time",
+	      r == 0 && t2.mono_ns >= t1.mono_ns && (pvh || t1.wall_ns > 0),
 	      "bad ret or clock");
 
 	/* info: ids and the argument string */
@@ -62,8 +62,9 @@ int main(int argc, char **argv)
 	       (long long)r, (unsigned long long)in.instance_id,
 	       (unsigned long long)in.parent_id, (unsigned long long)in.node,
 	       r >= 0 ? args : "");
-	check("info", r >= 0 && in.instance_id == ukf_id() &&
-			      (uint64_t)r == ukf_bootinfo()->args_len,
+	check("info",
+	      r >= 0 && in.instance_id == ukf_id() &&
+		  (uint64_t)r == ukf_bootinfo()->args_len,
 	      "ids or args length disagree with the boot info");
 
 	/* ready */
@@ -125,8 +126,8 @@ int main(int argc, char **argv)
 				     ukf_time_ns() + 1000000000ULL);
 		printf("abi: recv ret=%lld src=%llu\n", (long long)n,
 		       (unsigned long long)src);
-		check("recv", n == 4 && !memcmp(buf, "ping", 4) &&
-				      src == ukf_id(),
+		check("recv",
+		      n == 4 && !memcmp(buf, "ping", 4) && src == ukf_id(),
 		      "wrong message");
 	}
 	r = ukf_send(987654321, "x", 1);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_badptr.c - test guest for the monitor: hypercalls with bad pointers and lengths. */
+/* test_badptr.c - monitor test guest: hypercalls with bad pointers. */
 #include "guest/rt/ukfrt.h"
 
 /*
@@ -58,7 +58,8 @@ int main(int argc, char **argv)
 				accepted = 1;
 		} else {
 			ukf_abort("test-badptr: unknown case '%s' (wild wrap "
-				  "null huge abort-wild recv-wild)", c);
+				  "null huge abort-wild recv-wild)",
+				  c);
 		}
 	}
 	puts("badptr: survived");

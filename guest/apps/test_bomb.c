@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_bomb.c - test guest for the monitor: fork until refused, print the error, reap. */
+/* test_bomb.c - monitor test guest: fork until refused, print, reap. */
 #include "guest/rt/ukfrt.h"
 
 /*
@@ -43,7 +43,8 @@ int main(int argc, char **argv)
 			int64_t *k = realloc(kids, 2 * cap * sizeof(*kids));
 			if (!k) {
 				printf("test-bomb: out of guest memory after "
-				       "%zu forks\n", n);
+				       "%zu forks\n",
+				       n);
 				kids[n - 1] = id; /* keep the newest */
 				break;
 			}

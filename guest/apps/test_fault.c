@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_fault.c - test guest for the monitor: dies with the exception named by its argument. */
+/* test_fault.c - monitor test guest: dies with the named exception. */
 #include "guest/rt/ukfrt.h"
 
 /*
@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 		__asm__ volatile("int3");
 	} else {
 		ukf_abort("test-fault: unknown fault '%s' (null ud2 div0 gp pf "
-			  "bp)", what);
+			  "bp)",
+			  what);
 	}
 	puts("test-fault: still alive (no fault)");
 	return 1;

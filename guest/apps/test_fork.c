@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_fork.c - test guest for the monitor: copy-on-write isolation of parent, child, sibling. */
+/* test_fork.c - monitor test guest: copy-on-write isolation checks. */
 #include "guest/rt/ukfrt.h"
 
 /*
@@ -10,7 +10,7 @@
  * is unavailable.
  */
 
-#define BIG (1u << 20)
+#define BIG	   (1u << 20)
 #define TIMEOUT_NS 30000000000ULL
 
 static volatile uint64_t page[512] __attribute__((aligned(4096)));
@@ -39,8 +39,8 @@ static uint32_t big_differs(uint8_t v)
 static void msg_wait(const char *who, const char *want)
 {
 	char buf[16] = {0};
-	int64_t n = ukf_recv(buf, sizeof(buf) - 1, NULL,
-			     ukf_time_ns() + TIMEOUT_NS);
+	int64_t n =
+	    ukf_recv(buf, sizeof(buf) - 1, NULL, ukf_time_ns() + TIMEOUT_NS);
 	if (n < 0 || strcmp(buf, want))
 		ukf_abort("test-fork: %s: waiting for '%s': %s", who, want,
 			  n < 0 ? ukf_strerror(n) : buf);

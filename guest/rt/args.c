@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* args.c - split the boot info argument string into argv (pure, host-testable). */
+/* args.c - split the boot info argument string into argv (pure). */
 #include "pure.h"
 
 static int blank(char c)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* fmt.c - printf-style formatting for the guest runtime (pure, host-testable). */
+/* fmt.c - printf-style formatting for the guest runtime (pure). */
 #include "pure.h"
 
 struct out {
@@ -22,8 +22,8 @@ static void pad(struct out *o, char c, int count)
 }
 
 /* Emit one converted field: prefix ("-", "0x"), zero padding, body. */
-static void field(struct out *o, const char *prefix, const char *body,
-		  int blen, int zeros, int width, int left, int zero_pad)
+static void field(struct out *o, const char *prefix, const char *body, int blen,
+		  int zeros, int width, int left, int zero_pad)
 {
 	int plen = 0;
 	while (prefix[plen])
@@ -117,7 +117,8 @@ int ukf_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 			else
 				v = va_arg(ap, int);
 			unsigned long long u =
-				v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+			    v < 0 ? 0ULL - (unsigned long long)v
+				  : (unsigned long long)v;
 			int len = 0;
 			char tmp[24];
 			do {
@@ -129,8 +130,8 @@ int ukf_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 			for (int i = 0; i < len; i++)
 				num[i] = tmp[len - 1 - i];
 			int zeros = prec > len ? prec - len : 0;
-			field(&o, v < 0 ? "-" : "", num, len, zeros, width, left,
-			      zero_pad && prec < 0);
+			field(&o, v < 0 ? "-" : "", num, len, zeros, width,
+			      left, zero_pad && prec < 0);
 			break;
 		}
 		case 'u':
@@ -159,7 +160,8 @@ int ukf_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 				tmp[len++] = digits[u % base];
 				u /= base;
 			} while (u);
-			if (prec == 0 && tmp[0] == '0' && len == 1 && conv != 'p')
+			if (prec == 0 && tmp[0] == '0' && len == 1 &&
+			    conv != 'p')
 				len = 0;
 			for (int i = 0; i < len; i++)
 				num[i] = tmp[len - 1 - i];

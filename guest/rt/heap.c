@@ -15,8 +15,8 @@ struct blk {
 	struct blk *next; /* free blocks only */
 };
 
-#define HDR 16u
-#define ALIGN 16u
+#define HDR	  16u
+#define ALIGN	  16u
 #define MIN_SPLIT 32u
 
 static size_t round_up(size_t v)
@@ -126,7 +126,8 @@ int ukf_heap_check(const struct ukf_heap *h)
 		uintptr_t a = (uintptr_t)b;
 		if (a < h->start || a >= h->end || a % ALIGN)
 			return -1;
-		if (b->size < MIN_SPLIT || b->size % ALIGN || b->size > h->end - a)
+		if (b->size < MIN_SPLIT || b->size % ALIGN ||
+		    b->size > h->end - a)
 			return -1;
 		/* address order, and neighbours must have been merged */
 		if (prev && (uintptr_t)prev + prev->size >= a)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* pure.h - the guest runtime's pure parts (formatting, args, heap), host-testable. */
+/* pure.h - the runtime's pure parts (format, args, heap), host-testable. */
 #ifndef UKF_GUEST_PURE_H
 #define UKF_GUEST_PURE_H
 
@@ -24,7 +24,7 @@
 int ukf_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 /* As ukf_vsnprintf with variadic arguments. */
 int ukf_snprintf(char *buf, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Split the argument string `s` in place into words: separated by blanks
@@ -44,10 +44,10 @@ int ukf_split_args(char *s, char **argv, int max);
  */
 struct ukf_heap {
 	uintptr_t start, end; /* the managed range */
-	void *free;           /* first free block (address order) */
-	size_t in_use;        /* bytes handed out (payload + headers) */
-	size_t peak;          /* high-water mark of in_use */
-	size_t nallocs;       /* live allocations */
+	void *free;	      /* first free block (address order) */
+	size_t in_use;	      /* bytes handed out (payload + headers) */
+	size_t peak;	      /* high-water mark of in_use */
+	size_t nallocs;	      /* live allocations */
 };
 
 /* Take over [start, end); start/end are rounded inwards to 16 bytes. */

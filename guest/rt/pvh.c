@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* pvh.c - the PVH platform: boot info from hvm_start_info, COM1, TSC, debug exit. */
+/* pvh.c - PVH platform: boot info from hvm_start_info, COM1, TSC, exit. */
 #include "guest/rt/ukfrt.h"
 #include "guest/rt/rt_internal.h"
 
@@ -13,11 +13,11 @@
  */
 
 #define HVM_START_MAGIC 0x336ec578u
-#define HVM_MEMMAP_RAM 1
-#define COM1 0x3f8
+#define HVM_MEMMAP_RAM	1
+#define COM1		0x3f8
 #define DEBUG_EXIT_PORT 0xf4
-#define PIT_HZ 1193182u
-#define PVH_MAPPED (1ULL << 30)
+#define PIT_HZ		1193182u
+#define PVH_MAPPED	(1ULL << 30)
 
 /* The hvm_start_info layout (Xen public/arch-x86/hvm/start_info.h). */
 struct hvm_start_info {
@@ -123,7 +123,7 @@ extern char _end[];
 struct ukf_bootinfo *ukf_pvh_init(uint32_t start_info)
 {
 	const struct hvm_start_info *si =
-		(const struct hvm_start_info *)(uintptr_t)start_info;
+	    (const struct hvm_start_info *)(uintptr_t)start_info;
 	struct ukf_bootinfo *bi = &pvh_bi;
 	uint64_t top = 0;
 
@@ -138,7 +138,7 @@ struct ukf_bootinfo *ukf_pvh_init(uint32_t start_info)
 	if (si && si->magic == HVM_START_MAGIC) {
 		if (si->version >= 1 && si->memmap_paddr) {
 			const struct hvm_memmap_entry *m =
-				(const void *)(uintptr_t)si->memmap_paddr;
+			    (const void *)(uintptr_t)si->memmap_paddr;
 			for (uint32_t i = 0; i < si->memmap_entries; i++) {
 				if (m[i].type != HVM_MEMMAP_RAM)
 					continue;
@@ -148,7 +148,8 @@ struct ukf_bootinfo *ukf_pvh_init(uint32_t start_info)
 			}
 		}
 		if (si->cmdline_paddr) {
-			const char *c = (const char *)(uintptr_t)si->cmdline_paddr;
+			const char *c =
+			    (const char *)(uintptr_t)si->cmdline_paddr;
 			uint32_t n = 0;
 			while (n < UKF_ARGS_MAX - 1 && c[n])
 				n++;
@@ -163,11 +164,11 @@ struct ukf_bootinfo *ukf_pvh_init(uint32_t start_info)
 		top = PVH_MAPPED;
 	top &= ~(UKF_PAGE_SIZE - 1);
 	bi->mem_size = top;
-	bi->heap_start = ((uintptr_t)_end + UKF_PAGE_SIZE - 1) &
-			 ~(UKF_PAGE_SIZE - 1);
+	bi->heap_start =
+	    ((uintptr_t)_end + UKF_PAGE_SIZE - 1) & ~(UKF_PAGE_SIZE - 1);
 	bi->heap_end = top > bi->heap_start + UKF_STACK_SIZE
-			       ? top - UKF_STACK_SIZE
-			       : bi->heap_start;
+			   ? top - UKF_STACK_SIZE
+			   : bi->heap_start;
 	/*
 	 * tsc_khz stays 0: the runtime then asks TIME for every reading, which
 	 * here is a TSC read (no exit) after a one-off 10 ms calibration on
@@ -214,8 +215,8 @@ int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
 				pvh_tsc_khz = 1000000; /* no PIT: guess 1 GHz */
 		}
 		uint64_t dt = ukf_rdtsc() - pvh_boot_tsc, khz = pvh_tsc_khz;
-		t->mono_ns = dt / khz * 1000000ULL +
-			     (dt % khz) * 1000000ULL / khz;
+		t->mono_ns =
+		    dt / khz * 1000000ULL + (dt % khz) * 1000000ULL / khz;
 		t->wall_ns = 0;
 		return *ret = 0;
 	}
@@ -248,7 +249,8 @@ int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
 		if (in->args_buf && !range_ok(bi, in->args_buf, in->args_cap))
 			return *ret = -UKF_EFAULT;
 		if (in->args_buf && in->args_cap) {
-			uint64_t k = n < in->args_cap - 1 ? n : in->args_cap - 1;
+			uint64_t k =
+			    n < in->args_cap - 1 ? n : in->args_cap - 1;
 			char *d = (char *)(uintptr_t)in->args_buf;
 			for (uint64_t i = 0; i < k; i++)
 				d[i] = bi->args[i];

@@ -13,7 +13,7 @@ int main(int argc, char **argv);
 extern const char ukf_app_name[] __attribute__((weak));
 
 #define CONSOLE_BUF 4096
-#define ARGV_MAX 128
+#define ARGV_MAX    128
 #define REANCHOR_NS 50000000ULL /* re-read the monitor clock every 50 ms */
 
 static const volatile struct ukf_bootinfo *rt_bi;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* string.c - memory and string functions for guests (gcc may emit calls to mem*). */
+/* string.c - memory and string functions (gcc may emit calls to mem*). */
 #include "guest/rt/ukfrt.h"
 
 void *memcpy(void *dst, const void *src, size_t n)
@@ -28,10 +28,7 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
-	__asm__ volatile("rep stosb"
-			 : "+D"(d), "+c"(n)
-			 : "a"(c)
-			 : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return dst;
 }
 
@@ -194,7 +191,7 @@ long long strtoll(const char *s, char **end, int base)
 		*end = e == p ? (char *)s : e;
 	if (neg)
 		return u >= (1ULL << 63) ? (long long)(1ULL << 63)
-					: -(long long)u;
+					 : -(long long)u;
 	return u > (1ULL << 63) - 1 ? (long long)((1ULL << 63) - 1)
 				    : (long long)u;
 }

@@ -51,8 +51,8 @@ int ukf_platform(void);
 /* Flush the console and exit with `status`. Never returns. */
 __attribute__((noreturn)) void ukf_exit(int status);
 /* Flush the console and fail with a formatted message. Never returns. */
-__attribute__((noreturn, format(printf, 1, 2))) void
-ukf_abort(const char *fmt, ...);
+__attribute__((noreturn, format(printf, 1, 2))) void ukf_abort(const char *fmt,
+							       ...);
 
 /* ---- time ---- */
 
@@ -132,7 +132,7 @@ void ukf_write(const void *buf, size_t len);
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vprintf(const char *fmt, va_list ap);
 int snprintf(char *buf, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 int puts(const char *s);
 int putchar(int c);

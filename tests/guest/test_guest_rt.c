@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_guest_rt.c - host unit tests of the guest runtime's pure parts and app helpers. */
+/* test_guest_rt.c - host unit tests of the guest runtime's pure parts. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,28 +12,30 @@
 
 static int failures;
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
 			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                            \
-			failures++;                                          \
-		}                                                            \
+				__LINE__, #cond);                              \
+			failures++;                                            \
+		}                                                              \
 	} while (0)
 
 /* ---- printf formatting: compared with the host libc ---- */
 
-#define FMT_SAME(...)                                                        \
-	do {                                                                 \
-		char a[256], b[256];                                         \
-		int ra = ukf_snprintf(a, sizeof(a), __VA_ARGS__);            \
-		int rb = snprintf(b, sizeof(b), __VA_ARGS__);                \
-		if (ra != rb || strcmp(a, b)) {                              \
-			fprintf(stderr, "%s:%d: format %s: got '%s' (%d), "  \
-				"libc '%s' (%d)\n", __FILE__, __LINE__,      \
-				#__VA_ARGS__, a, ra, b, rb);                 \
-			failures++;                                          \
-		}                                                            \
+#define FMT_SAME(...)                                                          \
+	do {                                                                   \
+		char a[256], b[256];                                           \
+		int ra = ukf_snprintf(a, sizeof(a), __VA_ARGS__);              \
+		int rb = snprintf(b, sizeof(b), __VA_ARGS__);                  \
+		if (ra != rb || strcmp(a, b)) {                                \
+			fprintf(stderr,                                        \
+				"%s:%d: format %s: got '%s' (%d), "            \
+				"libc '%s' (%d)\n",                            \
+				__FILE__, __LINE__, #__VA_ARGS__, a, ra, b,    \
+				rb);                                           \
+			failures++;                                            \
+		}                                                              \
 	} while (0)
 
 static void t_printf_conversions(void)
@@ -152,7 +154,8 @@ static void t_heap_basic(void)
 	CHECK(((unsigned char *)a)[99] == 1);
 	/* blocks stay inside the range and do not overlap */
 	CHECK((uintptr_t)c + 5000 <= (uintptr_t)mem + sizeof(mem));
-	CHECK((uintptr_t)a + 100 <= (uintptr_t)c || (uintptr_t)c + 5000 <= (uintptr_t)a);
+	CHECK((uintptr_t)a + 100 <= (uintptr_t)c ||
+	      (uintptr_t)c + 5000 <= (uintptr_t)a);
 	ukf_heap_free(&h, b);
 	ukf_heap_free(&h, a);
 	ukf_heap_free(&h, c);
@@ -206,7 +209,8 @@ static void t_heap_random(void)
 				if (r) {
 					unsigned char *rq = r;
 					size_t keep = sz[i] < ns ? sz[i] : ns;
-					CHECK(keep == 0 || rq[0] == (unsigned char)i);
+					CHECK(keep == 0 ||
+					      rq[0] == (unsigned char)i);
 					memset(r, i, ns);
 					p[i] = r;
 					sz[i] = ns;
@@ -250,8 +254,10 @@ static void t_synth_parse(void)
 	CHECK(c.mem == 64ULL << 20 && c.init_ns == 50000000 &&
 	      c.work_ns == 10000000 && c.dirty == 256 && c.fork == 0 &&
 	      c.units == 1);
-	CHECK(parse_str(&c, "mem=128M init=1s work=250us dirty=7 fork=4 "
-			    "units=3 vcpus=2 image=2M", err) == 0);
+	CHECK(parse_str(&c,
+			"mem=128M init=1s work=250us dirty=7 fork=4 "
+			"units=3 vcpus=2 image=2M",
+			err) == 0);
 	CHECK(c.mem == 128ULL << 20 && c.init_ns == 1000000000ULL &&
 	      c.work_ns == 250000 && c.dirty == 7 && c.fork == 4 &&
 	      c.units == 3);
@@ -272,11 +278,26 @@ static void t_synth_bad(void)
 	struct synth_cfg c;
 	char err[256];
 	static const char *bad[] = {
-		"mem=", "mem=0", "mem=64X", "mem=-1M", "mem=M", "init=5h",
-		"init=ms", "work=1..5ms", "dirty=-1", "dirty=4294967296",
-		"fork=two", "units=1.5", "vcpus=0", "bogus=1", "mem64M",
-		"=5", "averyveryverylongkey=1", "mem=99999999999999999999",
-		"mem=17179869184G", "image=",
+	    "mem=",
+	    "mem=0",
+	    "mem=64X",
+	    "mem=-1M",
+	    "mem=M",
+	    "init=5h",
+	    "init=ms",
+	    "work=1..5ms",
+	    "dirty=-1",
+	    "dirty=4294967296",
+	    "fork=two",
+	    "units=1.5",
+	    "vcpus=0",
+	    "bogus=1",
+	    "mem64M",
+	    "=5",
+	    "averyveryverylongkey=1",
+	    "mem=99999999999999999999",
+	    "mem=17179869184G",
+	    "image=",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
@@ -319,12 +340,11 @@ static void t_sieve(void)
 	int nb = sieve_base(200000, base, SIEVE_BASE_MAX, seg);
 	CHECK(nb > 0);
 	/* ranges of every shape against trial division */
-	static const uint64_t r[][2] = {{0, 0},	{0, 1},	    {0, 2},
-					{0, 3},	{2, 3},	    {3, 4},
-					{0, 100}, {1, 2},   {24, 29},
-					{24, 30}, {97, 98}, {1000, 70000},
-					{65535, 65539}, {0, 200000},
-					{199990, 200000}};
+	static const uint64_t r[][2] = {
+	    {0, 0},	    {0, 1},	 {0, 2},	  {0, 3},
+	    {2, 3},	    {3, 4},	 {0, 100},	  {1, 2},
+	    {24, 29},	    {24, 30},	 {97, 98},	  {1000, 70000},
+	    {65535, 65539}, {0, 200000}, {199990, 200000}};
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
 		uint64_t got = sieve_count(r[i][0], r[i][1], base, nb, seg);
 		uint64_t want = naive_count(r[i][0], r[i][1]);
@@ -354,17 +374,17 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
-	{"printf_conversions", t_printf_conversions},
-	{"printf_width_flags", t_printf_width_flags},
-	{"printf_truncation", t_printf_truncation},
-	{"args_split", t_args_split},
-	{"args_bad", t_args_bad},
-	{"heap_basic", t_heap_basic},
-	{"heap_exhaust", t_heap_exhaust},
-	{"heap_random", t_heap_random},
-	{"synth_parse", t_synth_parse},
-	{"synth_bad", t_synth_bad},
-	{"sieve", t_sieve},
+    {"printf_conversions", t_printf_conversions},
+    {"printf_width_flags", t_printf_width_flags},
+    {"printf_truncation", t_printf_truncation},
+    {"args_split", t_args_split},
+    {"args_bad", t_args_bad},
+    {"heap_basic", t_heap_basic},
+    {"heap_exhaust", t_heap_exhaust},
+    {"heap_random", t_heap_random},
+    {"synth_parse", t_synth_parse},
+    {"synth_bad", t_synth_bad},
+    {"sieve", t_sieve},
 };
 
 int main(int argc, char **argv)
