@@ -6,7 +6,8 @@
  * Prints one line "abi: CALL ret=R ..." per check, and "abi: CALL ok" or
  * "abi: CALL FAIL (why)" judged against include/ukf_abi.h; ends with
  * "abi: done, N failed" and exits with N (0 = all as specified).
- * With the argument "abort" it finishes with ukf_abort instead of exiting.
+ * With the argument "abort" it finishes with ukf_abort instead of exiting;
+ * with "spawn-hello" it also spawns the hello app and waits for it.
  * Under PVH (no fork/messages) the calls that need a monitor report ENOSYS.
  */
 static int failed;
@@ -114,6 +115,19 @@ int main(int argc, char **argv)
 	r = ukf_spawn("no-such-app", "x=1");
 	printf("abi: spawn-unknown ret=%lld\n", (long long)r);
 	check("spawn-unknown", is_err(r, UKF_ENOENT), "expected ENOENT");
+
+	/* spawn of a real application, when asked (needs a "hello" image) */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "spawn-hello"))
+			continue;
+		int64_t sid = ukf_spawn("hello", "");
+		int st = -1;
+		int64_t w = sid > 0 ? ukf_wait((uint64_t)sid, &st) : sid;
+		printf("abi: spawn-hello ret=%lld wait=%lld status=%d\n",
+		       (long long)sid, (long long)w, st);
+		check("spawn-hello", sid > 0 && w == sid && st == 0,
+		      "spawned hello did not exit 0");
+	}
 
 	/* messages: to self, to nobody, too big, receive with deadline */
 	r = ukf_send(ukf_id(), "ping", 4);
