@@ -18,6 +18,10 @@
  *     (state READY or CALL) with vm->lock held or while it is being built
  *     (before ukvm_vm_launch).
  *   - vm->lock protects state, the pending call and the completion fields.
+ *   - when its thread ends (exit, failure, destroy) it detaches the KVM
+ *     objects and memory under vm->lock (vm->mem = NULL, fds -1) and frees
+ *     them afterwards: another thread using them must hold vm->lock and
+ *     check that the VM is paused (READY/CALL) and vm->mem != NULL.
  *
  * Guest memory is a memfd (MFD_ALLOW_SEALING) of vm->mem_size bytes mapped
  * at vm->mem; a cold-booted VM maps it MAP_SHARED; a clone may map a sealed
@@ -258,7 +262,8 @@ struct ukvm {
 /* Monotonic clock in ns (the live world's time base). */
 ukf_ns_t ukvm_now(void);
 
-/* Emit an event for vm (fills inst, sets at = now if 0). */
+/* Emit an event for vm (fills inst, sets at = now if 0). After
+ * ukvm_vm_stop only TEMPLATE, DELTA and ERROR events are delivered. */
 void ukvm_emit(struct ukvm_vm *vm, struct ukf_be_event *ev);
 
 /*

@@ -292,6 +292,11 @@ void ukvm_emit(struct ukvm_vm *vm, struct ukf_be_event *ev)
 {
 	struct ukvm *m = vm->mon;
 
+	/* Once destroyed, an instance reports nothing more about itself
+	 * (the engine has forgotten it); outcomes of operations still go. */
+	if (atomic_load(&vm->stop) && ev->kind != UKF_BE_TEMPLATE &&
+	    ev->kind != UKF_BE_DELTA && ev->kind != UKF_BE_ERROR)
+		return;
 	ev->inst = vm->inst;
 	if (!ev->at)
 		ev->at = ukvm_now();

@@ -536,7 +536,14 @@ static int t_destroy(void)
 	CHECK(kh_wait(k, 4, KH_ENDED) == 0);
 	r = kh_get(k, 4);
 	CHECK(r.exited && r.status == 0);
-	kh_destroy(&k); /* joins every thread */
+	ukvm_destroy(&k->m); /* joins every vCPU thread */
+	CHECK(k->m == NULL);
+	/* a destroyed instance reports nothing after its destroy */
+	r = kh_get(k, 1);
+	CHECK(r.started && !r.failed && !r.exited);
+	r = kh_get(k, 2);
+	CHECK(!r.failed && !r.exited);
+	kh_destroy(&k);
 	return 0;
 }
 
