@@ -205,14 +205,38 @@ int putchar(int c)
 
 /* ---------------- heap ---------------- */
 
+/*
+ * The heap is set up on first use: ukf_heap_init writes a block header at
+ * heap_start, and an app that never allocates (hello) need not touch that
+ * page.
+ */
+static int rt_heap_ready;
+
+static struct ukf_heap *heap(void)
+{
+	if (!rt_heap_ready) {
+		extern char _end[];
+		uint64_t hs = rt_bi->heap_start, he = rt_bi->heap_end;
+		if (hs < (uintptr_t)_end)
+			hs = (uintptr_t)_end;
+		if (he < hs)
+			he = hs;
+		ukf_heap_init(&rt_heap, (void *)(uintptr_t)hs,
+			      (void *)(uintptr_t)he);
+		rt_heap_ready = 1;
+	}
+	return &rt_heap;
+}
+
 void *malloc(size_t size)
 {
-	return ukf_heap_alloc(&rt_heap, size);
+	return ukf_heap_alloc(heap(), size);
 }
 
 void free(void *p)
 {
-	ukf_heap_free(&rt_heap, p);
+	if (p)
+		ukf_heap_free(heap(), p);
 }
 
 void *calloc(size_t nmemb, size_t size)
@@ -227,12 +251,12 @@ void *calloc(size_t nmemb, size_t size)
 
 void *realloc(void *p, size_t size)
 {
-	return ukf_heap_realloc(&rt_heap, p, size);
+	return ukf_heap_realloc(heap(), p, size);
 }
 
 struct ukf_heap *ukf_heap(void)
 {
-	return &rt_heap;
+	return heap();
 }
 
 /* ---------------- time ---------------- */
@@ -491,8 +515,6 @@ int64_t ukf_recv(void *buf, size_t cap, uint64_t *src, uint64_t deadline_ns)
 
 /* ---------------- start-up ---------------- */
 
-extern char _end[];
-
 /* Called from entry.S with the boot info; never returns. */
 __attribute__((noreturn)) void ukf_rt_start(const struct ukf_bootinfo *bi);
 
@@ -504,12 +526,6 @@ void ukf_rt_start(const struct ukf_bootinfo *bi)
 	if (bi->magic != UKF_ABI_MAGIC)
 		ukf_abort("ukfork runtime: bad boot info magic 0x%llx",
 			  (unsigned long long)bi->magic);
-	uint64_t hs = bi->heap_start, he = bi->heap_end;
-	if (hs < (uintptr_t)_end)
-		hs = (uintptr_t)_end;
-	if (he < hs)
-		he = hs;
-	ukf_heap_init(&rt_heap, (void *)(uintptr_t)hs, (void *)(uintptr_t)he);
 	tm_khz = bi->tsc_khz;
 	load_identity();
 	load_args();
