@@ -59,10 +59,25 @@ static void lt_free(struct ltree *t)
 	free(t->mfree);
 }
 
+uint64_t ukf_dir_load_key(const struct ukf_dir_record *r)
+{
+	uint64_t uv = 0xffff, um = 0xffff, u, inst;
+
+	if (r->vcpus_total)
+		uv = (uint64_t)(r->vcpus_total - r->vcpus_free) * 0xffff /
+		     r->vcpus_total;
+	if (r->mem_total)
+		um = (uint64_t)((unsigned __int128)(r->mem_total - r->mem_free) *
+				0xffff / r->mem_total);
+	u = uv > um ? uv : um;
+	inst = r->instances < 0xffff ? r->instances : 0xffff;
+	return u << 48 | inst << 32 | r->node;
+}
+
 static void lt_set(struct ltree *t, uint32_t node, const struct ukf_dir_record *r)
 {
 	uint32_t i = t->size + node;
-	uint64_t key = r ? ((uint64_t)r->instances << 32) | node : KEY_NONE;
+	uint64_t key = r ? ukf_dir_load_key(r) : KEY_NONE;
 
 	if ((t->key[i] == KEY_NONE) != (key == KEY_NONE))
 		t->count += key == KEY_NONE ? -1u : 1u;

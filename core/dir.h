@@ -49,9 +49,17 @@ int ukf_dir_fits(const struct ukf_dir_record *r, uint32_t vcpus,
 		 uint64_t mem);
 
 /*
- * The least-loaded known node (fewest instances, ties to the lowest id)
- * with room for vcpus/mem, other than `exclude` (UKF_NODE_NONE: none
- * excluded). UKF_NODE_NONE if no node fits. About O(log N).
+ * A record's load, as placement orders nodes: the utilisation of its
+ * scarcest resource (max of vCPU and memory use, 16-bit fixed point), then
+ * its instance count, then its node id. Lower is less loaded; unique.
+ */
+uint64_t ukf_dir_load_key(const struct ukf_dir_record *r);
+
+/*
+ * The least-loaded known node (lowest ukf_dir_load_key) with room for
+ * vcpus/mem, other than `exclude` (UKF_NODE_NONE: none excluded).
+ * UKF_NODE_NONE if no node fits. About O(log N) on typical clusters: nodes
+ * with a low load key but no room for the request cost extra steps.
  */
 ukf_node_id_t ukf_dir_least_loaded(const ukf_dir_t *d, uint32_t vcpus,
 				   uint64_t mem, ukf_node_id_t exclude);

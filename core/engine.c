@@ -1202,6 +1202,12 @@ static void inst_finish(ukf_engine_t *e, struct inst *i, int64_t status,
 
 	if (i->waiting_tpl)
 		unwait_tpl(n, i);
+	if (i->delta_req) { /* a remote fork of it was saving its delta */
+		struct req *q = req_at(e, i->node, i->delta_req);
+		i->delta_req = 0;
+		if (q)
+			req_fail(e, q, "parent gone");
+	}
 	if (t && t->state == UKF_T_PENDING && t->maker == i->id) {
 		t->maker = 0;
 		template_failed(e, n, i->app, "maker ended");

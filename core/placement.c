@@ -49,8 +49,8 @@ static ukf_node_id_t p_power_of_two(const struct ukf_place_ctx *c)
 
 	if (a == UKF_NODE_NONE || b == UKF_NODE_NONE)
 		return a;
-	return ukf_dir_get(c->dir, b)->instances <
-			       ukf_dir_get(c->dir, a)->instances
+	return ukf_dir_load_key(ukf_dir_get(c->dir, b)) <
+			       ukf_dir_load_key(ukf_dir_get(c->dir, a))
 		       ? b
 		       : a;
 }

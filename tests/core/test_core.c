@@ -453,11 +453,12 @@ static void t_dir_indexes(void)
 			holders += has && r->version;
 			if (!ukf_dir_fits(r, v, m))
 				continue;
+			uint64_t key = ukf_dir_load_key(r);
 			if (best == UKF_NODE_NONE ||
-			    r->instances < ukf_dir_get(d, best)->instances)
+			    key < ukf_dir_load_key(ukf_dir_get(d, best)))
 				best = k;
 			if (has && (hbest == UKF_NODE_NONE ||
-				    r->instances < ukf_dir_get(d, hbest)->instances))
+				    key < ukf_dir_load_key(ukf_dir_get(d, hbest))))
 				hbest = k;
 		}
 		for (uint32_t k = 0; k < N && first == UKF_NODE_NONE; k++)
@@ -563,6 +564,20 @@ static void t_placement(void)
 	script_vals[3] = 0.9;  /* node 3 (load 1) */
 	CHECK_EQ(p->place(&c), 1);
 	CHECK_EQ(p->place(&c), 3);
+
+	/* load is the scarcest resource's use first, instances second */
+	ukf_dir_t *d2 = ukf_dir_create(2);
+	struct ukf_place_ctx c2 = { d2, &env, 0, 0, 1, 100, &rr };
+	pub(d2, 0, 1, 1, 1ULL << 40, 1, NULL, 0);  /* 7/8 vCPUs used, 1 inst */
+	pub(d2, 1, 1, 6, 1ULL << 40, 3, NULL, 0);  /* 2/8 used, 3 instances */
+	CHECK_EQ(ukf_placement_find("least-loaded", err, sizeof(err))->place(&c2), 1);
+	pub(d2, 1, 2, 6, 1ULL << 39, 3, NULL, 0);  /* half its memory used */
+	pub(d2, 0, 2, 1, 1ULL << 40, 1, NULL, 0);
+	CHECK_EQ(ukf_placement_find("least-loaded", err, sizeof(err))->place(&c2), 1);
+	pub(d2, 1, 3, 6, 1ULL << 37, 3, NULL, 0);  /* 7/8 of memory used */
+	pub(d2, 0, 3, 2, 1ULL << 40, 1, NULL, 0);  /* 6/8 vCPUs used */
+	CHECK_EQ(ukf_placement_find("least-loaded", err, sizeof(err))->place(&c2), 0);
+	ukf_dir_destroy(&d2);
 
 	CHECK(ukf_placement_find("fastest", err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "fastest") && strstr(err, "local") &&
