@@ -146,3 +146,63 @@ size_t ukf_engine_node_templates(const ukf_engine_t *e, ukf_node_id_t node,
 				 char *buf, size_t cap);
 
 #endif /* UKF_ENGINE_H */
+
+/*
+ * --- appended by core/ (H1): behaviour the worlds and tests rely on ---
+ *
+ * Ids: one counter per engine, from 1, shared by instances and the internal
+ * template-boot VMs, in request order (deterministic).
+ *
+ * Times: every ukf_be_event deadline is absolute world time (what
+ * env->now returns); 0 means none. A deadline already past answers at once
+ * (WAIT/RECV -UKF_ETIMEDOUT, BLOCK 0). Record times that never happened
+ * are UKF_NS_NEVER (t_placed/t_start/t_ready of a request never placed,
+ * t_ready of an instance that never got ready, t_exit of the living).
+ *
+ * Capacity: the target re-checks vCPUs and memory against its own true
+ * use before accepting (never the directory); no room -> NACK, and the
+ * origin re-places after retry_ns << min(attempt-1, 6). After max_retries
+ * attempts the request fails ("no capacity after N attempts"): a workload
+ * request gets on_fail and a row with node UKF_NODE_NONE; a guest fork or
+ * spawn returns -UKF_EAGAIN. Template VMs booted only to make a template
+ * (remote fork with no template anywhere, prewarm) are charged to the
+ * template cache, not to instance capacity.
+ *
+ * Guest calls: FORK/SPAWN -UKF_EAGAIN at max_children unreaped children;
+ * SPAWN -UKF_ENOENT for an unknown app; WAIT -UKF_ECHILD for an unknown or
+ * already reaped child (id 0: the earliest exited child, -UKF_ECHILD with
+ * none at all); SEND -UKF_EMSGSIZE over UKF_MSG_MAX, -UKF_ESRCH if the
+ * destination is not on this node, the sender's parent or a running child
+ * of the sender, -UKF_EAGAIN if a local destination's queue holds max_queue
+ * messages (a remote full queue drops the message with a log line); SEND
+ * to another node completes at once (no delivery report). Unknown call:
+ * -UKF_ENOSYS. A failed child's status, as WAIT reports it, is
+ * UKF_STATUS_FAILED.
+ *
+ * Templates: "none" never takes or uses templates for spawns; "on-demand"
+ * takes one at the first ready() of an app on a node, unless a peer holds
+ * one and fetch is UKF_FETCH_PEER (then it is fetched: TFETCH, TDATA with
+ * bulk_bytes = template size, load_template); "prewarm" keeps each node's
+ * top-K apps (by requests that node served; apps 0..K-1 at start) pinned
+ * and cold-boots everything else. A remote fork always needs the app's
+ * template on the target, whatever the policy. Ready templates are evicted
+ * least recently used first to stay within cache_bytes and
+ * UKF_DIR_MAX_TEMPLATES; pinned ones never.
+ *
+ * kill / fork: ukf_engine_kill and ukf_engine_fork act on instances this
+ * engine hosts (-ESRCH otherwise); kill of a request not yet placed fails
+ * it ("killed").
+ *
+ * Event log (env->log), one event per line, formats stable:
+ *   request ID app=A origin=O parent=P kind=spawn|fork
+ *   place ID app=A origin=O -> node=T attempt=K   | noplace ID app=A attempt=K
+ *   retry ID attempt=K in=NSns                    | nack ID app=A node=T
+ *   spawn ID app=A origin=O -> node=T via=cold|cold+template|template|
+ *         fetched-template|wait-template
+ *   fork ID parent=P app=A origin=O -> node=T via=live|delta|wait-template
+ *   ready ID node=T (at the origin)  | reap P child=C status=S | limit P children=N
+ *   exit ID node=T status=S          | fail ID node=T|none reason=...
+ *   template-make|template-boot|template-fetch|template-ready|template-evict|
+ *   template-drop|prewarm app=A node=T ...
+ *   drop ... (bad message or event, ignored) | orphan-exit ID parent=P
+ */
