@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* layout.c - the guest's monitor area (GDT, TSS, IDT, fault stubs, page tables), CPL3 entry state, boot info. */
+#include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -135,6 +136,35 @@ static void build_page_tables(uint8_t *mem, uint64_t mem_size)
 		else
 			e = a | PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D;
 		put64(mem, pt + 8 * (a >> 12), e);
+	}
+}
+
+void ukvm_layout_protect(uint8_t *mem, const struct ukvm_image *img)
+{
+	const uint64_t pt = UKVM_PT_GPA + 6 * 0x1000;
+	uint8_t perm[UKVM_MEM_ALIGN / UKF_PAGE_SIZE] = { 0 };
+
+	/* per 4 KiB page of the first 2 MiB: union of the flags of the
+	 * segments on it (two segments may share a page) */
+	for (unsigned i = 0; i < img->nseg; i++) {
+		const struct ukvm_seg *sg = &img->seg[i];
+		uint64_t end = sg->gpa + sg->memsz;
+
+		for (uint64_t a = sg->gpa & ~(UKF_PAGE_SIZE - 1);
+		     a < end && a < UKVM_MEM_ALIGN; a += UKF_PAGE_SIZE)
+			perm[a >> 12] |= 0x80 | (sg->flags & (PF_W | PF_X));
+	}
+	for (uint64_t p = UKF_IMAGE_BASE >> 12; p < sizeof(perm); p++) {
+		uint64_t e;
+
+		if (!perm[p])
+			continue; /* not the image's: stays user RWX */
+		e = (p << 12) | PTE_P | PTE_US | PTE_A | PTE_D;
+		if (perm[p] & PF_W)
+			e |= PTE_RW;
+		if (!(perm[p] & PF_X))
+			e |= PTE_NX;
+		put64(mem, pt + 8 * p, e);
 	}
 }
 

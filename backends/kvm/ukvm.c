@@ -244,6 +244,7 @@ static int cold_prepare(struct ukvm_vm *vm, char *err, size_t errlen)
 		return -1;
 	ukvm_elf_copy(img, vm->mem, 1); /* fresh memfd: zero */
 	ukvm_layout_build(vm->mem, vm->mem_size);
+	ukvm_layout_protect(vm->mem, img);
 	ukvm_bootinfo_fill(vm, img);
 	if (ukvm_kvm_create(vm, err, errlen) < 0)
 		return -1;

@@ -288,6 +288,11 @@ int ukvm_kvm_create(struct ukvm_vm *vm, char *err, size_t errlen);
 /* Write GDT, TSS, IDT, fault stubs and page tables into guest memory,
  * which must be zero (a fresh memfd): only non-zero entries are written. */
 void ukvm_layout_build(uint8_t *mem, uint64_t mem_size);
+/* Map the image's pages in the first 2 MiB (4 KiB pages) with its
+ * segments' permissions: writable only if a segment on the page is PF_W,
+ * executable only if one is PF_X (W^X for a normal image). Pages above
+ * 2 MiB (2 MiB pages), the heap and the stack stay user read-write-exec. */
+void ukvm_layout_protect(uint8_t *mem, const struct ukvm_image *img);
 /* Initial vCPU state for entering at CPL3 at rip with rsp and rdi. */
 int ukvm_vcpu_boot_regs(struct ukvm_vm *vm, uint64_t rip, uint64_t rsp,
 			uint64_t rdi, char *err, size_t errlen);

@@ -400,6 +400,17 @@ static int t_fault_roboot(void)
 {
 	return fails_alone("roboot", "addr 0x80000 ", 0);
 }
+/* W^X on the image: writing its text or running its data faults. */
+static int t_fault_writetext(void)
+{
+	/* error 0x7: present, write, user */
+	return fails_alone("writetext", "addr 0x100000 (error 0x7", 0);
+}
+static int t_fault_execdata(void)
+{
+	/* error 0x15: present, user, instruction fetch */
+	return fails_alone("execdata", "(error 0x15", 0);
+}
 static int t_loop_deadline(void)
 {
 	return fails_alone("loop", "deadline", 300 * UKF_MS);
@@ -921,6 +932,8 @@ static const struct {
 	{ "fault_div", t_fault_div },
 	{ "fault_gp", t_fault_gp },
 	{ "fault_roboot", t_fault_roboot },
+	{ "fault_writetext", t_fault_writetext },
+	{ "fault_execdata", t_fault_execdata },
 	{ "loop_deadline", t_loop_deadline },
 	{ "badptr_wrap", t_badptr_wrap },
 	{ "badptr_pastend", t_badptr_pastend },

@@ -37,6 +37,11 @@ _start:
 	HC(0, con + 4)
 #elif defined(MODE_ROBOOT)
 	movq $1, 0x80000           /* boot info is read-only */
+#elif defined(MODE_WRITETEXT)
+	movb $0x90, _start         /* text is read-only */
+#elif defined(MODE_EXECDATA)
+	mov $rbuf, %eax            /* data is not executable */
+	jmp *%rax
 #elif defined(MODE_UNKNOWN)
 	HC(15, unk)                /* last reserved port: outl must work */
 	cmpq $-38, unk
