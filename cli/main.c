@@ -17,48 +17,48 @@
 #endif
 
 static const char usage_main[] =
-	"usage: ukfork [--help] [--version] COMMAND [ARGS...]\n"
-	"\n"
-	"Unikernels that fork: run scenarios on a simulated cluster or on KVM.\n"
-	"\n"
-	"commands:\n"
-	"  run SCENARIO.lua   run a Lua scenario (sweeps x replications) and\n"
-	"                     store every run in a results database\n"
-	"  report DB          statistics of the runs stored in a database\n"
-	"  bootbench          measure boot time of VMs (ukfork's or any VMM's)\n"
-	"  exec APP [ARGS]    run one application on the local KVM node\n"
-	"\n"
-	"`ukfork COMMAND --help` describes a command. Scenario API:\n"
-	"docs/scenarios.md.\n";
+    "usage: ukfork [--help] [--version] COMMAND [ARGS...]\n"
+    "\n"
+    "Unikernels that fork: run scenarios on a simulated cluster or on KVM.\n"
+    "\n"
+    "commands:\n"
+    "  run SCENARIO.lua   run a Lua scenario (sweeps x replications) and\n"
+    "                     store every run in a results database\n"
+    "  report DB          statistics of the runs stored in a database\n"
+    "  bootbench          measure boot time of VMs (ukfork's or any VMM's)\n"
+    "  exec APP [ARGS]    run one application on the local KVM node\n"
+    "\n"
+    "`ukfork COMMAND --help` describes a command. Scenario API:\n"
+    "docs/scenarios.md.\n";
 
 static const char usage_run[] =
-	"usage: ukfork run SCENARIO.lua [options]\n"
-	"\n"
-	"Run a Lua scenario. Every combination of the values of swept settings\n"
-	"(settings given as a list) times every replication is one run, stored\n"
-	"in the database in its own transaction. A bad scenario stores nothing\n"
-	"and exits with status 2.\n"
-	"\n"
-	"options:\n"
-	"  --seed N             base seed (default: run{seed=} or 1)\n"
-	"  --reps N             independent replications per sweep point (1)\n"
-	"  --db FILE            SQLite results database (default: none)\n"
-	"  --set NAME=V[,V...]  override a setting or param(); a list sweeps\n"
-	"  --backend sim|kvm    simulated cluster (default) or the local KVM node\n"
-	"  --trace FILE         write the engine's event log with times\n"
-	"  --quiet              no summary table, no progress\n"
-	"  --help               this text\n"
-	"\n"
-	"exit status: 0 ok, 1 the world or the database failed, 2 bad scenario\n"
-	"or bad command line.\n";
+    "usage: ukfork run SCENARIO.lua [options]\n"
+    "\n"
+    "Run a Lua scenario. Every combination of the values of swept settings\n"
+    "(settings given as a list) times every replication is one run, stored\n"
+    "in the database in its own transaction. A bad scenario stores nothing\n"
+    "and exits with status 2.\n"
+    "\n"
+    "options:\n"
+    "  --seed N             base seed (default: run{seed=} or 1)\n"
+    "  --reps N             independent replications per sweep point (1)\n"
+    "  --db FILE            SQLite results database (default: none)\n"
+    "  --set NAME=V[,V...]  override a setting or param(); a list sweeps\n"
+    "  --backend sim|kvm    simulated cluster (default) or the local KVM node\n"
+    "  --trace FILE         write the engine's event log with times\n"
+    "  --quiet              no summary table, no progress\n"
+    "  --help               this text\n"
+    "\n"
+    "exit status: 0 ok, 1 the world or the database failed, 2 bad scenario\n"
+    "or bad command line.\n";
 
 static const char usage_report[] =
-	"usage: ukfork report DB [--json]\n"
-	"\n"
-	"Per configuration: runs, requests, mean/p50/p95/p99 request-to-ready\n"
-	"latency, start kinds, with 95% confidence intervals across\n"
-	"replications, and paired differences between the configurations of a\n"
-	"sweep. --json prints one JSON document.\n";
+    "usage: ukfork report DB [--json]\n"
+    "\n"
+    "Per configuration: runs, requests, mean/p50/p95/p99 request-to-ready\n"
+    "latency, start kinds, with 95% confidence intervals across\n"
+    "replications, and paired differences between the configurations of a\n"
+    "sweep. --json prints one JSON document.\n";
 
 static int bad(const char *cmd, const char *fmt, const char *arg)
 {
@@ -114,15 +114,18 @@ static int cmd_run(int argc, char **argv)
 			uint64_t n;
 			if (!strcmp(a, "--seed")) {
 				if (parse_u64(v, &n)) {
-					rc = bad("run", "--seed: bad number '%s'", v);
+					rc = bad("run",
+						 "--seed: bad number '%s'", v);
 					goto out;
 				}
 				o.seed = n;
 				o.seed_set = 1;
 			} else if (!strcmp(a, "--reps")) {
 				if (parse_u64(v, &n) || n < 1 || n > 1000000) {
-					rc = bad("run", "--reps: expected 1..1000000, "
-						 "got '%s'", v);
+					rc = bad("run",
+						 "--reps: expected 1..1000000, "
+						 "got '%s'",
+						 v);
 					goto out;
 				}
 				o.reps = (uint32_t)n;
@@ -132,8 +135,10 @@ static int cmd_run(int argc, char **argv)
 				sets[o.nsets++] = v;
 			} else if (!strcmp(a, "--backend")) {
 				if (strcmp(v, "sim") && strcmp(v, "kvm")) {
-					rc = bad("run", "--backend: unknown backend "
-						 "'%s' (valid: sim, kvm)", v);
+					rc = bad("run",
+						 "--backend: unknown backend "
+						 "'%s' (valid: sim, kvm)",
+						 v);
 					goto out;
 				}
 				o.backend = v;
@@ -145,8 +150,10 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		} else {
 			if (o.script) {
-				rc = bad("run", "one scenario only (extra argument "
-					 "'%s')", a);
+				rc = bad("run",
+					 "one scenario only (extra argument "
+					 "'%s')",
+					 a);
 				goto out;
 			}
 			o.script = a;
@@ -178,8 +185,10 @@ static int cmd_report(int argc, char **argv)
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return bad("report", "unknown option '%s'", argv[i]);
 		} else if (path) {
-			return bad("report", "one database only (extra argument "
-				   "'%s')", argv[i]);
+			return bad("report",
+				   "one database only (extra argument "
+				   "'%s')",
+				   argv[i]);
 		} else {
 			path = argv[i];
 		}

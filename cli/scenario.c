@@ -26,7 +26,7 @@
 #endif
 
 #define WHERE_MAX 160
-#define ERR_MAX 1024
+#define ERR_MAX	  1024
 
 /* ------------------------------------------------------------------ */
 /* Keyed random streams: SplitMix64, one 8-byte state per stream (it  */
@@ -80,8 +80,16 @@ static double rng_exponential(struct rng *r, double mean)
 /* ------------------------------------------------------------------ */
 /* Settings: built-in ones and param(); any may be a list (a sweep).   */
 
-enum stype { ST_INT, ST_TIME, ST_SIZE, ST_BW, ST_NAME, ST_FETCH, ST_PATH,
-	     ST_ANY };
+enum stype {
+	ST_INT,
+	ST_TIME,
+	ST_SIZE,
+	ST_BW,
+	ST_NAME,
+	ST_FETCH,
+	ST_PATH,
+	ST_ANY
+};
 
 struct sdef {
 	const char *name;
@@ -90,32 +98,40 @@ struct sdef {
 };
 
 static const struct sdef builtin[] = {
-	{ "nodes", "cluster", ST_INT },
-	{ "vcpus", "cluster", ST_INT },
-	{ "memory", "cluster", ST_SIZE },
-	{ "cache", "cluster", ST_SIZE },
-	{ "latency", "cluster", ST_TIME },
-	{ "bandwidth", "cluster", ST_BW },
-	{ "dir_delay", "cluster", ST_TIME },
-	{ "placement", "policy", ST_NAME },
-	{ "templates", "policy", ST_NAME },
-	{ "fetch", "policy", ST_FETCH },
-	{ "prewarm", "policy", ST_INT },
-	{ "max_children", "policy", ST_INT },
-	{ "max_queue", "policy", ST_INT },
-	{ "retry", "policy", ST_TIME },
-	{ "max_retries", "policy", ST_INT },
-	{ "duration", "run", ST_TIME },
-	{ "sample_every", "run", ST_TIME },
-	{ "model", "run", ST_PATH },
-	{ "seed", "run", ST_INT },
+    {"nodes", "cluster", ST_INT},      {"vcpus", "cluster", ST_INT},
+    {"memory", "cluster", ST_SIZE},    {"cache", "cluster", ST_SIZE},
+    {"latency", "cluster", ST_TIME},   {"bandwidth", "cluster", ST_BW},
+    {"dir_delay", "cluster", ST_TIME}, {"placement", "policy", ST_NAME},
+    {"templates", "policy", ST_NAME},  {"fetch", "policy", ST_FETCH},
+    {"prewarm", "policy", ST_INT},     {"max_children", "policy", ST_INT},
+    {"max_queue", "policy", ST_INT},   {"retry", "policy", ST_TIME},
+    {"max_retries", "policy", ST_INT}, {"duration", "run", ST_TIME},
+    {"sample_every", "run", ST_TIME},  {"model", "run", ST_PATH},
+    {"seed", "run", ST_INT},
 };
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 
-enum { S_NODES, S_VCPUS, S_MEMORY, S_CACHE, S_LATENCY, S_BANDWIDTH,
-       S_DIR_DELAY, S_PLACEMENT, S_TEMPLATES, S_FETCH, S_PREWARM,
-       S_MAX_CHILDREN, S_MAX_QUEUE, S_RETRY, S_MAX_RETRIES, S_DURATION,
-       S_SAMPLE_EVERY, S_MODEL, S_SEED };
+enum {
+	S_NODES,
+	S_VCPUS,
+	S_MEMORY,
+	S_CACHE,
+	S_LATENCY,
+	S_BANDWIDTH,
+	S_DIR_DELAY,
+	S_PLACEMENT,
+	S_TEMPLATES,
+	S_FETCH,
+	S_PREWARM,
+	S_MAX_CHILDREN,
+	S_MAX_QUEUE,
+	S_RETRY,
+	S_MAX_RETRIES,
+	S_DURATION,
+	S_SAMPLE_EVERY,
+	S_MODEL,
+	S_SEED
+};
 
 struct val {
 	int is_num;
@@ -131,8 +147,8 @@ struct entry {
 	size_t nvals;
 	char where[WHERE_MAX]; /* "file:line" or "--set name=..." */
 	int from_cli;
-	int seen;              /* declared by the script in this pass */
-	size_t order;          /* declaration order (command line only: last) */
+	int seen;     /* declared by the script in this pass */
+	size_t order; /* declaration order (command line only: last) */
 };
 
 /* Everything that spans the runs of one `ukfork run`. */
@@ -251,7 +267,8 @@ static int val_convert(enum stype t, const struct val *v, struct conv *c,
 	}
 	case ST_TIME: {
 		ukf_ns_t ns;
-		int r = v->is_num ? num_time(v->num, &ns) : text_time(v->str, &ns);
+		int r =
+		    v->is_num ? num_time(v->num, &ns) : text_time(v->str, &ns);
 		if (r || ns < 0) {
 			*why = "expected a time >= 0: seconds, or a string "
 			       "with a unit (ns, us, ms, s)";
@@ -270,10 +287,11 @@ static int val_convert(enum stype t, const struct val *v, struct conv *c,
 			}
 			b = (uint64_t)v->num;
 		} else if (ukf_parse_size(v->str, &b)) {
-			*why = t == ST_BW ? "expected bytes/s: a number or a size "
-					    "like \"1G\" (per second)"
-					  : "expected a size: bytes, or a "
-					    "string like \"64M\"";
+			*why = t == ST_BW
+				   ? "expected bytes/s: a number or a size "
+				     "like \"1G\" (per second)"
+				   : "expected a size: bytes, or a "
+				     "string like \"64M\"";
 			return -1;
 		}
 		if (t == ST_BW && b == 0) {
@@ -336,16 +354,16 @@ struct tev {
 struct arrival {
 	enum akind kind;
 	uint32_t app;
-	uint32_t node;     /* origin, or UKF_NODE_NONE: uniform at random */
+	uint32_t node; /* origin, or UKF_NODE_NONE: uniform at random */
 	char *args;
-	double rate;       /* poisson: per second */
+	double rate;	   /* poisson: per second */
 	ukf_ns_t interval; /* constant */
 	ukf_ns_t every, spread;
-	uint32_t size;     /* bursts */
+	uint32_t size; /* bursts */
 	ukf_ns_t start, stop;
-	struct tev *tev;   /* trace */
+	struct tev *tev; /* trace */
 	size_t ntev, pos;
-	char *path;        /* trace file */
+	char *path; /* trace file */
 	struct rng rng;
 	char where[WHERE_MAX];
 };
@@ -381,7 +399,7 @@ struct proc {
 	struct pslot *ps;
 	int ref;
 	uint32_t idx;
-	int nargs;         /* arguments waiting on the stack for the start */
+	int nargs; /* arguments waiting on the stack for the start */
 	enum pend pend;
 	uint32_t pend_slot;
 };
@@ -393,7 +411,7 @@ struct slot {
 	enum sstate st;
 	int64_t status;
 	int32_t waiter, ready_waiter; /* proc index, or -1 */
-	int was_ready;                /* it reached ready (it may have exited since) */
+	int was_ready; /* it reached ready (it may have exited since) */
 	char why[64];
 };
 
@@ -412,7 +430,7 @@ struct run {
 	uint32_t rep;
 	uint64_t seed;
 	lua_State *L;
-	struct pslot main_ps;  /* the main chunk's slot: the script's stream */
+	struct pslot main_ps; /* the main chunk's slot: the script's stream */
 	struct pslot **pchunks;
 	struct app_decl *apps;
 	size_t napps;
@@ -422,7 +440,7 @@ struct run {
 	size_t nhosts;
 	struct ukf_node_config *per_node;
 	struct proc **procs;
-	lua_State **cos;   /* per process: its thread, NULL once finished */
+	lua_State **cos; /* per process: its thread, NULL once finished */
 	size_t nprocs, capprocs;
 	struct slot *slots;
 	size_t nslots, capslots;
@@ -512,8 +530,10 @@ static void check_keys(lua_State *L, int idx, const char *fn,
 		if (!ok) {
 			char list[512] = "";
 			for (size_t i = 0; keys[i]; i++) {
-				strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
-				strncat(list, keys[i], sizeof(list) - strlen(list) - 1);
+				strncat(list, i ? ", " : "",
+					sizeof(list) - strlen(list) - 1);
+				strncat(list, keys[i],
+					sizeof(list) - strlen(list) - 1);
 			}
 			luaL_error(L, "%s{}: unknown argument '%s' (valid: %s)",
 				   fn, k, list);
@@ -533,7 +553,8 @@ static int lua_scalar(lua_State *L, int idx, int *is_num, double *num,
 		*is_num = 1;
 		*num = lua_tonumber(L, idx);
 		if (lua_isinteger(L, idx))
-			snprintf(buf, cap, "%lld", (long long)lua_tointeger(L, idx));
+			snprintf(buf, cap, "%lld",
+				 (long long)lua_tointeger(L, idx));
 		else
 			snprintf(buf, cap, "%.17g", *num);
 		return 0;
@@ -573,9 +594,11 @@ static void declare(lua_State *L, struct run *r, const char *name, int idx)
 	struct entry *e = entry_find(sc, name);
 	if (r->mode != M_DISCOVER) {
 		if (!e)
-			luaL_error(L, "setting '%s' was not declared on the "
-				      "first pass (a scenario must declare the "
-				      "same settings every time it runs)", name);
+			luaL_error(L,
+				   "setting '%s' was not declared on the "
+				   "first pass (a scenario must declare the "
+				   "same settings every time it runs)",
+				   name);
 		return;
 	}
 	if (e && e->seen)
@@ -595,19 +618,23 @@ static void declare(lua_State *L, struct run *r, const char *name, int idx)
 	if (lua_type(L, idx) == LUA_TTABLE) {
 		lua_Integer n = luaL_len(L, idx);
 		if (n < 1)
-			luaL_error(L, "setting '%s': empty list of values", name);
+			luaL_error(L, "setting '%s': empty list of values",
+				   name);
 		for (lua_Integer i = 1; i <= n; i++) {
 			lua_geti(L, idx, i);
 			if (lua_scalar(L, -1, &is_num, &num, buf, sizeof(buf)))
-				luaL_error(L, "setting '%s': value %d is a %s, "
-					      "expected a number or string",
+				luaL_error(L,
+					   "setting '%s': value %d is a %s, "
+					   "expected a number or string",
 					   name, (int)i, luaL_typename(L, -1));
 			lua_pop(L, 1);
 			val_push(e, is_num, num, buf);
 		}
 	} else if (lua_scalar(L, idx, &is_num, &num, buf, sizeof(buf))) {
-		luaL_error(L, "setting '%s': got a %s, expected a number, "
-			      "string or list", name, luaL_typename(L, idx));
+		luaL_error(L,
+			   "setting '%s': got a %s, expected a number, "
+			   "string or list",
+			   name, luaL_typename(L, idx));
 	} else {
 		val_push(e, is_num, num, buf);
 	}
@@ -617,7 +644,8 @@ static void declare(lua_State *L, struct run *r, const char *name, int idx)
 			const char *why = "";
 			if (val_convert(builtin[e->builtin].type, &e->vals[i],
 					&c, &why))
-				luaL_error(L, "setting '%s': bad value '%s': %s",
+				luaL_error(L,
+					   "setting '%s': bad value '%s': %s",
 					   name, e->vals[i].str, why);
 		}
 	}
@@ -634,8 +662,10 @@ static int l_group(lua_State *L, const char *group)
 			keys[n++] = builtin[i].name;
 	keys[n] = NULL;
 	if (pidx_of(L) != NO_PROC)
-		luaL_error(L, "%s{} is a declaration: call it at the top level "
-			      "of the scenario", group);
+		luaL_error(L,
+			   "%s{} is a declaration: call it at the top level "
+			   "of the scenario",
+			   group);
 	check_keys(L, 1, group, keys);
 	for (size_t i = 0; keys[i]; i++) {
 		if (lua_getfield(L, 1, keys[i]) != LUA_TNIL)
@@ -644,9 +674,18 @@ static int l_group(lua_State *L, const char *group)
 	}
 	return 0;
 }
-static int l_cluster(lua_State *L) { return l_group(L, "cluster"); }
-static int l_policy(lua_State *L) { return l_group(L, "policy"); }
-static int l_runcfg(lua_State *L) { return l_group(L, "run"); }
+static int l_cluster(lua_State *L)
+{
+	return l_group(L, "cluster");
+}
+static int l_policy(lua_State *L)
+{
+	return l_group(L, "policy");
+}
+static int l_runcfg(lua_State *L)
+{
+	return l_group(L, "run");
+}
 
 static void push_val(lua_State *L, const struct val *v)
 {
@@ -666,13 +705,17 @@ static int l_param(lua_State *L)
 	struct run *r = run_of(L);
 	const char *name = luaL_checkstring(L, 1);
 	if (builtin_find(name))
-		luaL_error(L, "param: '%s' is a built-in setting; give it in "
-			      "%s{}", name, builtin_find(name)->group);
+		luaL_error(L,
+			   "param: '%s' is a built-in setting; give it in "
+			   "%s{}",
+			   name, builtin_find(name)->group);
 	for (const char *c = name; *c; c++)
 		if (!(*c == '_' || (*c >= 'a' && *c <= 'z') ||
 		      (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
-			luaL_error(L, "param: bad name '%s' (letters, digits, "
-				      "_)", name);
+			luaL_error(L,
+				   "param: bad name '%s' (letters, digits, "
+				   "_)",
+				   name);
 	if (lua_isnoneornil(L, 2))
 		luaL_error(L, "param '%s': a default value is required", name);
 	if (r->mode == M_DISCOVER) {
@@ -680,8 +723,10 @@ static int l_param(lua_State *L)
 	} else {
 		struct entry *e = entry_find(r->sc, name);
 		if (!e)
-			luaL_error(L, "param '%s' was not declared on the first "
-				      "pass", name);
+			luaL_error(L,
+				   "param '%s' was not declared on the first "
+				   "pass",
+				   name);
 	}
 	struct entry *e = entry_find(r->sc, name);
 	push_val(L, entry_value(r, e));
@@ -711,11 +756,12 @@ static int l_app(lua_State *L)
 {
 	struct run *r = run_of(L);
 	if (pidx_of(L) != NO_PROC)
-		luaL_error(L, "app() is a declaration: call it at the top level");
+		luaL_error(L,
+			   "app() is a declaration: call it at the top level");
 	const char *name = luaL_checkstring(L, 1);
 	const char *kv = luaL_optstring(L, 2, "");
 	if (!lua_isnoneornil(L, 3)) {
-		static const char *const k[] = { "image", NULL };
+		static const char *const k[] = {"image", NULL};
 		check_keys(L, 3, "app", k);
 	}
 	if (!*name || strlen(name) >= UKF_APP_NAME_MAX)
@@ -756,8 +802,8 @@ static uint64_t field_conv(lua_State *L, const char *fn, const char *k,
 		struct val x;
 		char buf[128];
 		if (lua_scalar(L, -1, &x.is_num, &x.num, buf, sizeof(buf)))
-			luaL_error(L, "%s{} %s: expected a number or string", fn,
-				   k);
+			luaL_error(L, "%s{} %s: expected a number or string",
+				   fn, k);
 		x.str = buf;
 		struct conv c;
 		const char *why = "";
@@ -776,8 +822,8 @@ static uint64_t field_conv(lua_State *L, const char *fn, const char *k,
 static int l_hosts(lua_State *L)
 {
 	struct run *r = run_of(L);
-	static const char *const k[] = { "count", "vcpus", "memory", "cache",
-					 NULL };
+	static const char *const k[] = {"count", "vcpus", "memory", "cache",
+					NULL};
 	if (pidx_of(L) != NO_PROC)
 		luaL_error(L, "hosts{} is a declaration: call it at the top "
 			      "level");
@@ -815,8 +861,9 @@ static ukf_ns_t arg_time(lua_State *L, int idx, const char *what)
 	}
 	if (lua_type(L, idx) == LUA_TSTRING) {
 		if (text_time(lua_tostring(L, idx), &ns) || ns < 0)
-			luaL_error(L, "%s: bad time '%s' (seconds as a number, "
-				      "or a string with ns/us/ms/s)",
+			luaL_error(L,
+				   "%s: bad time '%s' (seconds as a number, "
+				   "or a string with ns/us/ms/s)",
 				   what, lua_tostring(L, idx));
 		return ns;
 	}
@@ -870,8 +917,8 @@ static uint32_t field_node(lua_State *L, const char *fn)
 	return node;
 }
 
-static struct arrival *arrival_new(lua_State *L, struct run *r,
-				   enum akind kind, const char *fn)
+static struct arrival *arrival_new(lua_State *L, struct run *r, enum akind kind,
+				   const char *fn)
 {
 	if (pidx_of(L) != NO_PROC)
 		luaL_error(L, "%s{} is a declaration: call it at the top level",
@@ -886,12 +933,15 @@ static struct arrival *arrival_new(lua_State *L, struct run *r,
 	where_of(L, 1, a->where, sizeof(a->where));
 	if (kind != A_TRACE) {
 		if (lua_getfield(L, 1, "app") != LUA_TSTRING)
-			luaL_error(L, "%s{}: missing argument 'app' (an app "
-				      "name)", fn);
+			luaL_error(L,
+				   "%s{}: missing argument 'app' (an app "
+				   "name)",
+				   fn);
 		int app = find_app(r, lua_tostring(L, -1));
 		if (app < 0)
-			luaL_error(L, "%s{}: unknown app '%s' (declare it "
-				      "with app() first)",
+			luaL_error(L,
+				   "%s{}: unknown app '%s' (declare it "
+				   "with app() first)",
 				   fn, lua_tostring(L, -1));
 		a->app = (uint32_t)app;
 		lua_pop(L, 1);
@@ -912,13 +962,15 @@ static struct arrival *arrival_new(lua_State *L, struct run *r,
 static int l_poisson(lua_State *L)
 {
 	struct run *r = run_of(L);
-	static const char *const k[] = { "app", "rate", "node", "args",
-					 "start", "stop", NULL };
+	static const char *const k[] = {"app",	 "rate", "node", "args",
+					"start", "stop", NULL};
 	check_keys(L, 1, "poisson", k);
 	double rate = field_num(L, "poisson", "rate", 1, 0);
 	if (!(rate > 0) || isinf(rate))
-		luaL_error(L, "poisson{}: rate must be > 0 requests per second "
-			      "(got %f)", rate);
+		luaL_error(L,
+			   "poisson{}: rate must be > 0 requests per second "
+			   "(got %f)",
+			   rate);
 	struct arrival *a = arrival_new(L, r, A_POISSON, "poisson");
 	a->rate = rate;
 	return 0;
@@ -927,8 +979,8 @@ static int l_poisson(lua_State *L)
 static int l_constant(lua_State *L)
 {
 	struct run *r = run_of(L);
-	static const char *const k[] = { "app", "interval", "node", "args",
-					 "start", "stop", NULL };
+	static const char *const k[] = {"app",	 "interval", "node", "args",
+					"start", "stop",     NULL};
 	check_keys(L, 1, "constant", k);
 	if (lua_getfield(L, 1, "interval") == LUA_TNIL)
 		luaL_error(L, "constant{}: missing argument 'interval'");
@@ -944,8 +996,9 @@ static int l_constant(lua_State *L)
 static int l_bursts(lua_State *L)
 {
 	struct run *r = run_of(L);
-	static const char *const k[] = { "app", "every", "size", "spread",
-					 "node", "args", "start", "stop", NULL };
+	static const char *const k[] = {"app",	  "every", "size",
+					"spread", "node",  "args",
+					"start",  "stop",  NULL};
 	check_keys(L, 1, "bursts", k);
 	if (lua_getfield(L, 1, "every") == LUA_TNIL)
 		luaL_error(L, "bursts{}: missing argument 'every'");
@@ -955,8 +1008,10 @@ static int l_bursts(lua_State *L)
 		luaL_error(L, "bursts{}: every must be > 0");
 	double size = field_num(L, "bursts", "size", 1, 0);
 	if (!(size >= 1) || size != floor(size) || size > 1e7)
-		luaL_error(L, "bursts{}: size must be a whole number >= 1 "
-			      "(got %f)", size);
+		luaL_error(L,
+			   "bursts{}: size must be a whole number >= 1 "
+			   "(got %f)",
+			   size);
 	ukf_ns_t spread = field_time(L, "bursts", "spread", 0);
 	if (spread >= every)
 		luaL_error(L, "bursts{}: spread must be shorter than every");
@@ -979,7 +1034,7 @@ static void path_resolve(struct scen *sc, const char *p, char *out, size_t cap)
 static int l_trace(lua_State *L)
 {
 	struct run *r = run_of(L);
-	static const char *const k[] = { "file", "node", "start", "stop", NULL };
+	static const char *const k[] = {"file", "node", "start", "stop", NULL};
 	check_keys(L, 1, "trace", k);
 	if (lua_getfield(L, 1, "file") != LUA_TSTRING)
 		luaL_error(L, "trace{}: missing argument 'file' (a path)");
@@ -1011,7 +1066,8 @@ static int l_trace(lua_State *L)
 		char *end;
 		uint32_t node = UKF_NODE_NONE;
 		if (nf < 2) {
-			snprintf(msg, sizeof(msg), "expected 'time app [node]'");
+			snprintf(msg, sizeof(msg),
+				 "expected 'time app [node]'");
 		} else {
 			errno = 0;
 			double x = strtod(ts, &end);
@@ -1033,7 +1089,8 @@ static int l_trace(lua_State *L)
 				node = (uint32_t)v;
 			}
 			if (!*msg && t < last)
-				snprintf(msg, sizeof(msg), "time goes backwards");
+				snprintf(msg, sizeof(msg),
+					 "time goes backwards");
 		}
 		if (*msg) {
 			fclose(f);
@@ -1049,8 +1106,8 @@ static int l_trace(lua_State *L)
 			}
 			a->tev = n;
 		}
-		a->tev[a->ntev++] = (struct tev){ t, (uint32_t)app, node,
-						  (uint32_t)ln };
+		a->tev[a->ntev++] =
+		    (struct tev){t, (uint32_t)app, node, (uint32_t)ln};
 	}
 	fclose(f);
 	a->path = strdup(path);
@@ -1067,8 +1124,10 @@ static uint32_t cur_proc(lua_State *L, const char *fn)
 {
 	uint32_t i = pidx_of(L);
 	if (i == NO_PROC)
-		luaL_error(L, "%s() can only be called inside a process "
-			      "(process(function() ... end))", fn);
+		luaL_error(L,
+			   "%s() can only be called inside a process "
+			   "(process(function() ... end))",
+			   fn);
 	return i;
 }
 
@@ -1076,8 +1135,10 @@ static struct run *running(lua_State *L, const char *fn)
 {
 	struct run *r = run_of(L);
 	if (r->mode != M_RUN || !r->e)
-		luaL_error(L, "%s() can only be called while the scenario "
-			      "runs, inside a process", fn);
+		luaL_error(L,
+			   "%s() can only be called while the scenario "
+			   "runs, inside a process",
+			   fn);
 	return r;
 }
 
@@ -1108,13 +1169,14 @@ static int l_process(lua_State *L)
 		lua_State **c = realloc(r->cos, cap * sizeof(*c));
 		if (c)
 			r->cos = c;
-		struct pslot **k = realloc(r->pchunks,
-					   (cap / PCHUNK + 1) * sizeof(*k));
+		struct pslot **k =
+		    realloc(r->pchunks, (cap / PCHUNK + 1) * sizeof(*k));
 		if (k)
 			r->pchunks = k;
 		if (!n || !c || !k)
 			luaL_error(L, "out of memory");
-		for (size_t j = r->capprocs / PCHUNK + (r->capprocs % PCHUNK != 0);
+		for (size_t j =
+			 r->capprocs / PCHUNK + (r->capprocs % PCHUNK != 0);
 		     j <= cap / PCHUNK; j++)
 			r->pchunks[j] = NULL;
 		r->capprocs = cap;
@@ -1212,8 +1274,8 @@ static int proc_resume(struct run *r, struct proc *p, int *nres)
 				nargs = 1;
 			} else {
 				lua_pushboolean(co, 0);
-				lua_pushstring(co, s->st == I_FAILED ? s->why
-								     : "exited");
+				lua_pushstring(
+				    co, s->st == I_FAILED ? s->why : "exited");
 				nargs = 2;
 			}
 		}
@@ -1234,7 +1296,8 @@ static int l_sleep(lua_State *L)
 	double s = lua_tonumberx(L, 1, &isnum);
 	if (isnum && lua_type(L, 1) == LUA_TNUMBER) {
 		if (!(s >= 0) || s > 9.2e9)
-			luaL_error(L, "sleep: bad duration %f (seconds >= 0)", s);
+			luaL_error(L, "sleep: bad duration %f (seconds >= 0)",
+				   s);
 		d = (ukf_ns_t)(s * 1e9 + 0.5);
 	} else {
 		d = arg_time(L, 1, "sleep");
@@ -1275,7 +1338,8 @@ static int hash_put(struct run *r, ukf_id_t id, uint32_t slot)
 			if (!r->hash[j])
 				continue;
 			ukf_id_t k = r->slots[r->hash[j] - 1].id;
-			size_t i = (size_t)(k * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+			size_t i =
+			    (size_t)(k * 0x9e3779b97f4a7c15ULL) & (cap - 1);
 			while (n[i])
 				i = (i + 1) & (cap - 1);
 			n[i] = r->hash[j];
@@ -1307,8 +1371,7 @@ static uint32_t slot_new(lua_State *L, struct run *r)
 	return (uint32_t)r->nslots;
 }
 
-static void slot_commit(lua_State *L, struct run *r, uint32_t slot,
-			ukf_id_t id)
+static void slot_commit(lua_State *L, struct run *r, uint32_t slot, ukf_id_t id)
 {
 	r->slots[slot].id = id;
 	if (hash_put(r, id, slot))
@@ -1370,8 +1433,7 @@ static int l_fork(lua_State *L)
 	ukf_id_t id;
 	int rc = ukf_engine_fork(r->e, parent, (uint64_t)slot + 1, &id);
 	if (rc == -ESRCH || rc == -EINVAL)
-		luaL_error(L, "fork: no running instance %d",
-			   (int)parent);
+		luaL_error(L, "fork: no running instance %d", (int)parent);
 	if (rc)
 		luaL_error(L, "fork %d: %s", (int)parent, strerror(-rc));
 	slot_commit(L, r, slot, id);
@@ -1384,8 +1446,10 @@ static struct slot *arg_slot(lua_State *L, struct run *r, const char *fn)
 	ukf_id_t id = arg_id(L, 1, fn);
 	uint32_t s = slot_lookup(r, id);
 	if (s == UINT32_MAX)
-		luaL_error(L, "%s: unknown instance %d (not spawned or forked "
-			      "by this scenario)", fn, (int)id);
+		luaL_error(L,
+			   "%s: unknown instance %d (not spawned or forked "
+			   "by this scenario)",
+			   fn, (int)id);
 	return &r->slots[s];
 }
 
@@ -1405,8 +1469,10 @@ static int l_wait(lua_State *L)
 		return 2;
 	}
 	if (s->waiter >= 0)
-		luaL_error(L, "wait: instance %d is already waited for by "
-			      "another process", (int)s->id);
+		luaL_error(L,
+			   "wait: instance %d is already waited for by "
+			   "another process",
+			   (int)s->id);
 	s->waiter = (int32_t)p->idx;
 	p->pend = P_WAIT;
 	p->pend_slot = (uint32_t)(s - r->slots);
@@ -1427,8 +1493,10 @@ static int l_ready(lua_State *L)
 		return 2;
 	}
 	if (s->ready_waiter >= 0)
-		luaL_error(L, "ready: instance %d is already awaited by another "
-			      "process", (int)s->id);
+		luaL_error(L,
+			   "ready: instance %d is already awaited by another "
+			   "process",
+			   (int)s->id);
 	s->ready_waiter = (int32_t)p->idx;
 	p->pend = P_READY;
 	p->pend_slot = (uint32_t)(s - r->slots);
@@ -1559,28 +1627,36 @@ static int m_exponential(lua_State *L)
 	return 1;
 }
 
-static const luaL_Reg api[] = {
-	{ "cluster", l_cluster }, { "policy", l_policy },
-	{ "hosts", l_hosts },
-	{ "run", l_runcfg },      { "param", l_param },
-	{ "setting", l_setting }, { "app", l_app },
-	{ "poisson", l_poisson }, { "constant", l_constant },
-	{ "bursts", l_bursts },   { "trace", l_trace },
-	{ "process", l_process }, { "sleep", l_sleep },
-	{ "now", l_now },         { "spawn", l_spawn },
-	{ "fork", l_fork },       { "wait", l_wait },
-	{ "ready", l_ready },     { "kill", l_kill },
-	{ "log", l_log },         { "random", l_random },
-	{ "uniform", l_uniform }, { "exponential", l_exponential },
-	{ "stream", l_stream },   { NULL, NULL }
-};
+static const luaL_Reg api[] = {{"cluster", l_cluster},
+			       {"policy", l_policy},
+			       {"hosts", l_hosts},
+			       {"run", l_runcfg},
+			       {"param", l_param},
+			       {"setting", l_setting},
+			       {"app", l_app},
+			       {"poisson", l_poisson},
+			       {"constant", l_constant},
+			       {"bursts", l_bursts},
+			       {"trace", l_trace},
+			       {"process", l_process},
+			       {"sleep", l_sleep},
+			       {"now", l_now},
+			       {"spawn", l_spawn},
+			       {"fork", l_fork},
+			       {"wait", l_wait},
+			       {"ready", l_ready},
+			       {"kill", l_kill},
+			       {"log", l_log},
+			       {"random", l_random},
+			       {"uniform", l_uniform},
+			       {"exponential", l_exponential},
+			       {"stream", l_stream},
+			       {NULL, NULL}};
 
-static const luaL_Reg stream_methods[] = {
-	{ "random", m_random },
-	{ "uniform", m_uniform },
-	{ "exponential", m_exponential },
-	{ NULL, NULL }
-};
+static const luaL_Reg stream_methods[] = {{"random", m_random},
+					  {"uniform", m_uniform},
+					  {"exponential", m_exponential},
+					  {NULL, NULL}};
 
 /* ------------------------------------------------------------------ */
 /* World sinks and engine hooks.                                        */
@@ -1598,7 +1674,8 @@ static void wake(struct run *r, int32_t who)
 		return;
 	if (r->world.ops->at(r->world.w, r->world.ops->now(r->world.w),
 			     proc_wake, r, (uint64_t)who))
-		run_fail(r, UKF_RUN_FAILED, "cannot schedule a process wake-up");
+		run_fail(r, UKF_RUN_FAILED,
+			 "cannot schedule a process wake-up");
 }
 
 static void h_ready(void *u, ukf_id_t id, uint64_t tag)
@@ -1677,7 +1754,8 @@ static void s_record(void *u, const struct ukf_record *rec)
 			sm->lat = n;
 			sm->cap = cap;
 		}
-		sm->lat[sm->nlat++] = (double)(rec->t_ready - rec->t_request) / 1e6;
+		sm->lat[sm->nlat++] =
+		    (double)(rec->t_ready - rec->t_request) / 1e6;
 	}
 }
 
@@ -1695,13 +1773,13 @@ static void s_sample(void *u, const struct ukf_sim_sample *s)
 	if (!r->sc->db || r->run_id <= 0)
 		return;
 	struct ukf_db_sample d = {
-		.t = s->t,
-		.node = s->node,
-		.instances = s->s.instances,
-		.vcpus_used = s->s.vcpus_used,
-		.mem_used = s->s.mem_used,
-		.cache_used = s->s.cache_used,
-		.templates = s->templates,
+	    .t = s->t,
+	    .node = s->node,
+	    .instances = s->s.instances,
+	    .vcpus_used = s->s.vcpus_used,
+	    .mem_used = s->s.mem_used,
+	    .cache_used = s->s.cache_used,
+	    .templates = s->templates,
 	};
 	if (ukf_db_sample(r->sc->db, r->run_id, &d))
 		run_fail(r, UKF_RUN_FAILED, "database: %s",
@@ -1719,8 +1797,10 @@ static void arrival_spawn(struct run *r, struct arrival *a, uint32_t app,
 	if (node == UKF_NODE_NONE)
 		node = (uint32_t)(rng_uniform(&a->rng) * r->nodes);
 	if (node >= r->nodes) {
-		run_fail(r, UKF_RUN_BAD, "%s: node %u does not exist (the "
-			 "cluster has %u nodes)", a->where, node, r->nodes);
+		run_fail(r, UKF_RUN_BAD,
+			 "%s: node %u does not exist (the "
+			 "cluster has %u nodes)",
+			 a->where, node, r->nodes);
 		return;
 	}
 	ukf_id_t id;
@@ -1783,7 +1863,7 @@ static void arrival_fire(void *arg, uint64_t x)
 				continue;
 			}
 			ukf_ns_t t = now + (ukf_ns_t)(rng_uniform(&a->rng) *
-						     (double)a->spread);
+						      (double)a->spread);
 			if (r->world.ops->at(r->world.w, t, arrival_fire, r,
 					     x | ARR_ONE))
 				run_fail(r, UKF_RUN_FAILED, "cannot schedule");
@@ -1793,7 +1873,8 @@ static void arrival_fire(void *arg, uint64_t x)
 		while (a->pos < a->ntev && a->start + a->tev[a->pos].t <= now) {
 			struct tev *e = &a->tev[a->pos++];
 			arrival_spawn(r, a, e->app,
-				      e->node != UKF_NODE_NONE ? e->node : a->node);
+				      e->node != UKF_NODE_NONE ? e->node
+							       : a->node);
 		}
 		break;
 	}
@@ -1964,17 +2045,27 @@ static int build_config(struct run *r, struct cfg *cf)
 		switch (s) {
 		case S_NODES:
 			if (c.u < 1 || c.u > 10000000) {
-				run_fail(r, UKF_RUN_BAD, "%s: setting 'nodes' "
+				run_fail(r, UKF_RUN_BAD,
+					 "%s: setting 'nodes' "
 					 "must be 1..10000000",
 					 entry_find(r->sc, "nodes")->where);
 				return -1;
 			}
 			cf->eng.nodes = (uint32_t)c.u;
 			break;
-		case S_VCPUS: cf->eng.node.vcpus = (uint32_t)c.u; break;
-		case S_MEMORY: cf->eng.node.mem_bytes = c.u; break;
-		case S_CACHE: cf->eng.node.cache_bytes = c.u; break;
-		case S_LATENCY: cf->latency = c.i; cf->have_latency = 1; break;
+		case S_VCPUS:
+			cf->eng.node.vcpus = (uint32_t)c.u;
+			break;
+		case S_MEMORY:
+			cf->eng.node.mem_bytes = c.u;
+			break;
+		case S_CACHE:
+			cf->eng.node.cache_bytes = c.u;
+			break;
+		case S_LATENCY:
+			cf->latency = c.i;
+			cf->have_latency = 1;
+			break;
 		case S_BANDWIDTH:
 			cf->bandwidth = c.d;
 			cf->have_bandwidth = 1;
@@ -1983,18 +2074,41 @@ static int build_config(struct run *r, struct cfg *cf)
 			cf->dir_delay = c.i;
 			cf->have_dir_delay = 1;
 			break;
-		case S_PLACEMENT: cf->eng.placement = c.s; break;
-		case S_TEMPLATES: cf->eng.templates = c.s; break;
-		case S_FETCH: cf->eng.fetch = (enum ukf_fetch)c.i; break;
-		case S_PREWARM: cf->eng.prewarm_k = (uint32_t)c.u; break;
-		case S_MAX_CHILDREN: cf->eng.max_children = (uint32_t)c.u; break;
-		case S_MAX_QUEUE: cf->eng.max_queue = (uint32_t)c.u; break;
-		case S_RETRY: cf->eng.retry_ns = c.i; break;
-		case S_MAX_RETRIES: cf->eng.max_retries = (uint32_t)c.u; break;
-		case S_DURATION: cf->duration = c.i; break;
-		case S_SAMPLE_EVERY: cf->sample_every = c.i; break;
-		case S_MODEL: cf->model = c.s; break;
-		case S_SEED: break;
+		case S_PLACEMENT:
+			cf->eng.placement = c.s;
+			break;
+		case S_TEMPLATES:
+			cf->eng.templates = c.s;
+			break;
+		case S_FETCH:
+			cf->eng.fetch = (enum ukf_fetch)c.i;
+			break;
+		case S_PREWARM:
+			cf->eng.prewarm_k = (uint32_t)c.u;
+			break;
+		case S_MAX_CHILDREN:
+			cf->eng.max_children = (uint32_t)c.u;
+			break;
+		case S_MAX_QUEUE:
+			cf->eng.max_queue = (uint32_t)c.u;
+			break;
+		case S_RETRY:
+			cf->eng.retry_ns = c.i;
+			break;
+		case S_MAX_RETRIES:
+			cf->eng.max_retries = (uint32_t)c.u;
+			break;
+		case S_DURATION:
+			cf->duration = c.i;
+			break;
+		case S_SAMPLE_EVERY:
+			cf->sample_every = c.i;
+			break;
+		case S_MODEL:
+			cf->model = c.s;
+			break;
+		case S_SEED:
+			break;
 		}
 	}
 	/* hosts{} groups: heterogeneous nodes, unset fields from cluster{}. */
@@ -2007,7 +2121,8 @@ static int build_config(struct run *r, struct cfg *cf)
 		struct entry *ne = entry_find(r->sc, "nodes");
 		if (total > 10000000 ||
 		    (ne && ne->nvals && cf->eng.nodes != total)) {
-			run_fail(r, UKF_RUN_BAD, "%s: hosts{} declare %" PRIu64
+			run_fail(r, UKF_RUN_BAD,
+				 "%s: hosts{} declare %" PRIu64
 				 " nodes but setting 'nodes' is %u (%s)",
 				 r->hosts[0].where, total, cf->eng.nodes,
 				 ne ? ne->where : "");
@@ -2044,18 +2159,22 @@ static int build_config(struct run *r, struct cfg *cf)
 	for (size_t i = 0; i < r->napps; i++) {
 		const struct ukf_app *a = &r->apps[i].app;
 		if (a->mem_bytes > max_mem) {
-			run_fail(r, UKF_RUN_BAD, "%s: app '%s' needs %" PRIu64
-				 " MiB of memory but the largest node has %" PRIu64
-				 " MiB (cluster{memory=}, hosts{})",
-				 r->apps[i].where, a->name, a->mem_bytes >> 20,
-				 max_mem >> 20);
+			run_fail(
+			    r, UKF_RUN_BAD,
+			    "%s: app '%s' needs %" PRIu64
+			    " MiB of memory but the largest node has %" PRIu64
+			    " MiB (cluster{memory=}, hosts{})",
+			    r->apps[i].where, a->name, a->mem_bytes >> 20,
+			    max_mem >> 20);
 			return -1;
 		}
 		if (a->vcpus > max_vcpus) {
-			run_fail(r, UKF_RUN_BAD, "%s: app '%s' needs %u vCPUs "
-				 "but the largest node has %u (cluster{vcpus=}, "
-				 "hosts{})", r->apps[i].where, a->name, a->vcpus,
-				 max_vcpus);
+			run_fail(
+			    r, UKF_RUN_BAD,
+			    "%s: app '%s' needs %u vCPUs "
+			    "but the largest node has %u (cluster{vcpus=}, "
+			    "hosts{})",
+			    r->apps[i].where, a->name, a->vcpus, max_vcpus);
 			return -1;
 		}
 	}
@@ -2097,10 +2216,10 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 {
 	struct scen *sc = r->sc;
 	struct ukf_world_sinks sinks = {
-		.record = s_record,
-		.log = (r->mode == M_RUN && sc->trace) ? s_log : NULL,
-		.hooks = { h_ready, h_exit, h_fail, h_console, r },
-		.u = r,
+	    .record = s_record,
+	    .log = (r->mode == M_RUN && sc->trace) ? s_log : NULL,
+	    .hooks = {h_ready, h_exit, h_fail, h_console, r},
+	    .u = r,
 	};
 	char err[512] = "";
 	const char *be = sc->o->backend ? sc->o->backend : "sim";
@@ -2122,7 +2241,8 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 			path_resolve(sc, cf->model, path, sizeof(path));
 			if (ukf_sim_model_load(&c.model, path, err,
 					       sizeof(err))) {
-				run_fail(r, UKF_RUN_BAD, "%s: setting 'model': %s",
+				run_fail(r, UKF_RUN_BAD,
+					 "%s: setting 'model': %s",
 					 entry_find(sc, "model")->where, err);
 				return -1;
 			}
@@ -2157,7 +2277,8 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 	for (size_t i = 0; i < r->napps; i++) {
 		int id = ukf_engine_add_app(r->e, &r->apps[i].app);
 		if (id != (int)i) {
-			run_fail(r, UKF_RUN_FAILED, "%s: engine refused app '%s'",
+			run_fail(r, UKF_RUN_FAILED,
+				 "%s: engine refused app '%s'",
 				 r->apps[i].where, r->apps[i].app.name);
 			return -1;
 		}
@@ -2165,19 +2286,22 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 	for (size_t i = 0; i < r->narr; i++) {
 		struct arrival *a = &r->arr[i];
 		if (a->node != UKF_NODE_NONE && a->node >= r->nodes) {
-			run_fail(r, UKF_RUN_BAD, "%s: node %u does not exist "
-				 "(the cluster has %u nodes)", a->where,
-				 a->node, r->nodes);
+			run_fail(r, UKF_RUN_BAD,
+				 "%s: node %u does not exist "
+				 "(the cluster has %u nodes)",
+				 a->where, a->node, r->nodes);
 			return -1;
 		}
 		for (size_t k = 0; k < a->ntev; k++)
 			if (a->tev[k].node != UKF_NODE_NONE &&
 			    a->tev[k].node >= r->nodes) {
-				run_fail(r, UKF_RUN_BAD, "%s: trace{}: %s:%u: "
+				run_fail(r, UKF_RUN_BAD,
+					 "%s: trace{}: %s:%u: "
 					 "node %u does not exist (the cluster "
-					 "has %u nodes)", a->where,
-					 a->path ? a->path : "?", a->tev[k].line,
-					 a->tev[k].node, r->nodes);
+					 "has %u nodes)",
+					 a->where, a->path ? a->path : "?",
+					 a->tev[k].line, a->tev[k].node,
+					 r->nodes);
 				return -1;
 			}
 	}
@@ -2224,7 +2348,8 @@ static double wall_now(void)
 static void json_str(char **p, size_t *left, const char *s)
 {
 	int n = snprintf(*p, *left, "\"");
-	*p += n; *left -= n;
+	*p += n;
+	*left -= n;
 	for (; *s && *left > 8; s++) {
 		unsigned char ch = (unsigned char)*s;
 		if (ch == '"' || ch == '\\')
@@ -2233,19 +2358,21 @@ static void json_str(char **p, size_t *left, const char *s)
 			n = snprintf(*p, *left, "\\u%04x", ch);
 		else
 			n = snprintf(*p, *left, "%c", ch);
-		*p += n; *left -= n;
+		*p += n;
+		*left -= n;
 	}
 	n = snprintf(*p, *left, "\"");
-	*p += n; *left -= n;
+	*p += n;
+	*left -= n;
 }
 
-#define JP(...)                                                        \
-	do {                                                           \
-		int n_ = snprintf(p, left, __VA_ARGS__);               \
-		if (n_ < 0 || (size_t)n_ >= left)                      \
-			return;                                        \
-		p += n_;                                               \
-		left -= n_;                                            \
+#define JP(...)                                                                \
+	do {                                                                   \
+		int n_ = snprintf(p, left, __VA_ARGS__);                       \
+		if (n_ < 0 || (size_t)n_ >= left)                              \
+			return;                                                \
+		p += n_;                                                       \
+		left -= n_;                                                    \
 	} while (0)
 
 static void settings_json(struct run *r, const struct cfg *cf, char *buf,
@@ -2257,7 +2384,8 @@ static void settings_json(struct run *r, const struct cfg *cf, char *buf,
 	const struct ukf_engine_config *e = &cf->eng;
 	JP("{\"backend\":");
 	json_str(&p, &left, r->sc->o->backend ? r->sc->o->backend : "sim");
-	JP(",\"nodes\":%u,\"vcpus\":%u,\"memory\":%" PRIu64 ",\"cache\":%" PRIu64,
+	JP(",\"nodes\":%u,\"vcpus\":%u,\"memory\":%" PRIu64
+	   ",\"cache\":%" PRIu64,
 	   r->sc->o->backend && strcmp(r->sc->o->backend, "sim") ? 1 : e->nodes,
 	   e->node.vcpus, e->node.mem_bytes, e->node.cache_bytes);
 	if (cf->have_latency)
@@ -2280,8 +2408,8 @@ static void settings_json(struct run *r, const struct cfg *cf, char *buf,
 		JP(",\"hosts\":[");
 		for (size_t i = 0; i < r->nhosts; i++)
 			JP("%s{\"count\":%u,\"vcpus\":%u,\"memory\":%" PRIu64
-			   ",\"cache\":%" PRIu64 "}", i ? "," : "",
-			   r->hosts[i].count, r->hosts[i].vcpus,
+			   ",\"cache\":%" PRIu64 "}",
+			   i ? "," : "", r->hosts[i].count, r->hosts[i].vcpus,
 			   r->hosts[i].memory, r->hosts[i].cache);
 		JP("]");
 	}
@@ -2340,7 +2468,8 @@ static uint64_t point_seed(struct scen *sc, const uint32_t *point)
 		struct conv c;
 		const char *why;
 		size_t i = e - sc->ents;
-		if (!val_convert(ST_INT, &e->vals[point ? point[i] : 0], &c, &why))
+		if (!val_convert(ST_INT, &e->vals[point ? point[i] : 0], &c,
+				 &why))
 			return c.u;
 	}
 	return 1;
@@ -2372,9 +2501,11 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	if (run_script(&r) || build_config(&r, &cf))
 		goto out;
 	if (mode == M_RUN && sc->db) {
-		/* Room for every app string and value escaped (x6 worst case). */
-		size_t jcap = 4096 + r.nhosts * 160 +
-			      r.napps * 6 * (UKF_APP_NAME_MAX + UKF_APP_ARGS_MAX);
+		/* Room for every app string and value escaped (x6 worst case).
+		 */
+		size_t jcap =
+		    4096 + r.nhosts * 160 +
+		    r.napps * 6 * (UKF_APP_NAME_MAX + UKF_APP_ARGS_MAX);
 		for (size_t i = 0; i < sc->nents; i++)
 			jcap += 6 * (strlen(sc->ents[i].name) + 300);
 		char *js = malloc(jcap);
@@ -2384,21 +2515,21 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		}
 		settings_json(&r, &cf, js, jcap);
 		struct ukf_run_info info = {
-			.kind = "scenario",
-			.scenario = sc->o->script,
-			.scenario_hash = sc->hash,
-			.config = label,
-			.settings_json = js,
-			.seed = r.seed,
-			.rep = rep,
-			.backend = sc->o->backend ? sc->o->backend : "sim",
-			.version = UKF_VERSION,
-			.started_unix_ns = (int64_t)time(NULL) * UKF_S,
+		    .kind = "scenario",
+		    .scenario = sc->o->script,
+		    .scenario_hash = sc->hash,
+		    .config = label,
+		    .settings_json = js,
+		    .seed = r.seed,
+		    .rep = rep,
+		    .backend = sc->o->backend ? sc->o->backend : "sim",
+		    .version = UKF_VERSION,
+		    .started_unix_ns = (int64_t)time(NULL) * UKF_S,
 		};
 		struct timespec ts;
 		if (!clock_gettime(CLOCK_REALTIME, &ts))
-			info.started_unix_ns = (int64_t)ts.tv_sec * UKF_S +
-					       ts.tv_nsec;
+			info.started_unix_ns =
+			    (int64_t)ts.tv_sec * UKF_S + ts.tv_nsec;
 		r.run_id = ukf_db_run_begin(sc->db, &info);
 		free(js);
 		if (r.run_id <= 0) {
@@ -2448,10 +2579,11 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		double el = wall_now() - t0;
 		ukf_ns_t now = r.world.ops->now(r.world.w);
 		uint64_t ev = r.world.ops->events(r.world.w);
-		fprintf(stderr, "\r%s rep %u: %.3f / %.3f s world time, %" PRIu64
-			" events, %.2f M events/s   ", label, rep,
-			(double)now / 1e9, (double)r.duration / 1e9, ev,
-			ev / el / 1e6);
+		fprintf(stderr,
+			"\r%s rep %u: %.3f / %.3f s world time, %" PRIu64
+			" events, %.2f M events/s   ",
+			label, rep, (double)now / 1e9, (double)r.duration / 1e9,
+			ev, ev / el / 1e6);
 		if (now >= r.duration)
 			break;
 	}
@@ -2464,9 +2596,10 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	end = r.world.ops->now(r.world.w);
 	events = r.world.ops->events(r.world.w);
 	if (getenv("UKF_LUA_ALLOCS"))
-		fprintf(stderr, "lua allocations: %" PRIu64 " before the run, "
-			"%" PRIu64 " during it\n", allocs0,
-			r.lua_allocs - allocs0);
+		fprintf(stderr,
+			"lua allocations: %" PRIu64 " before the run, "
+			"%" PRIu64 " during it\n",
+			allocs0, r.lua_allocs - allocs0);
 out:
 	r.closing = 1;
 	if (r.have_world) {
@@ -2488,15 +2621,18 @@ out:
 		sum->events += events;
 		sum->wall += wall;
 		if (!sc->o->quiet)
-			fprintf(sc->out, "run %s rep %u: %" PRIu64 " events, "
+			fprintf(sc->out,
+				"run %s rep %u: %" PRIu64 " events, "
 				"%.3f s wall (event loop %.3f s: %.3f M "
-				"events/s), %.3f s world time\n", label, rep,
-				events, wall, loop_wall,
+				"events/s), %.3f s world time\n",
+				label, rep, events, wall, loop_wall,
 				loop_wall > 0 ? events / loop_wall / 1e6 : 0.0,
 				(double)end / 1e9);
 		if (r.spawn_errors && !sc->o->quiet)
-			fprintf(sc->out, "    (%" PRIu64 " arrivals refused by "
-				"the engine)\n", r.spawn_errors);
+			fprintf(sc->out,
+				"    (%" PRIu64 " arrivals refused by "
+				"the engine)\n",
+				r.spawn_errors);
 	}
 	int code = r.err_code;
 	if (code)
@@ -2541,16 +2677,18 @@ static void print_summary(FILE *out, struct summary *sums, size_t n)
 		for (size_t k = 0; k < s->nlat; k++)
 			mean += s->lat[k];
 		mean = s->nlat ? mean / s->nlat : NAN;
-		fprintf(out, "%-*s %4zu %10" PRIu64 " %9.3f %9.3f %9.3f %9.3f "
-			"%6.3f %7" PRIu64 "\n", (int)w, s->label, s->runs, s->n,
-			mean, quantile(s->lat, s->nlat, 0.50),
+		fprintf(out,
+			"%-*s %4zu %10" PRIu64 " %9.3f %9.3f %9.3f %9.3f "
+			"%6.3f %7" PRIu64 "\n",
+			(int)w, s->label, s->runs, s->n, mean,
+			quantile(s->lat, s->nlat, 0.50),
 			quantile(s->lat, s->nlat, 0.95),
 			quantile(s->lat, s->nlat, 0.99),
 			s->n ? (double)s->cold / s->n : 0.0, s->failed);
 	}
 	fprintf(out, "(request-to-ready over every instance requested, "
-		"nearest-rank quantiles; `ukfork report` gives confidence "
-		"intervals)\n");
+		     "nearest-rank quantiles; `ukfork report` gives confidence "
+		     "intervals)\n");
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -2563,8 +2701,10 @@ static int parse_set(struct scen *sc, const char *s, FILE *msg)
 {
 	const char *eq = strchr(s, '=');
 	if (!eq || eq == s || !eq[1]) {
-		fprintf(msg, "ukfork run: --set %s: expected name=value"
-			"[,value...]\n", s);
+		fprintf(msg,
+			"ukfork run: --set %s: expected name=value"
+			"[,value...]\n",
+			s);
 		return -1;
 	}
 	char name[128];
@@ -2581,7 +2721,8 @@ static int parse_set(struct scen *sc, const char *s, FILE *msg)
 	e->order = (size_t)1 << 40 | sc->nents;
 	snprintf(e->where, sizeof(e->where), "--set %s", s);
 	char *dup = strdup(eq + 1), *save = NULL;
-	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+	for (char *t = strtok_r(dup, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
 		char *end;
 		errno = 0;
 		double x = strtod(t, &end);
@@ -2599,9 +2740,10 @@ static int parse_set(struct scen *sc, const char *s, FILE *msg)
 			const char *why = "";
 			if (val_convert(builtin[e->builtin].type, &e->vals[i],
 					&c, &why)) {
-				fprintf(msg, "ukfork run: --set %s: bad value "
-					"'%s' for '%s': %s\n", s, e->vals[i].str,
-					name, why);
+				fprintf(msg,
+					"ukfork run: --set %s: bad value "
+					"'%s' for '%s': %s\n",
+					s, e->vals[i].str, name, why);
 				return -1;
 			}
 		}
@@ -2674,13 +2816,15 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 
 	const char *be = o->backend ? o->backend : "sim";
 	if (strcmp(be, "sim") && strcmp(be, "kvm")) {
-		fprintf(msg, "ukfork run: unknown backend '%s' (valid: sim, "
-			"kvm)\n", be);
+		fprintf(msg,
+			"ukfork run: unknown backend '%s' (valid: sim, "
+			"kvm)\n",
+			be);
 		return UKF_RUN_BAD;
 	}
 	if (!strcmp(be, "kvm") && !ukf_scenario_have_kvm()) {
 		fprintf(msg, "ukfork run: backend 'kvm' not built (the live "
-			"world is missing)\n");
+			     "world is missing)\n");
 		return UKF_RUN_BAD;
 	}
 	if (read_hash(&sc, msg))
@@ -2711,7 +2855,8 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	for (size_t i = 0; i < sc.nents; i++) {
 		struct entry *e = &sc.ents[i];
 		if (e->builtin < 0 && !e->seen) {
-			fprintf(msg, "ukfork run: %s: unknown setting '%s' (not "
+			fprintf(msg,
+				"ukfork run: %s: unknown setting '%s' (not "
 				"a built-in setting nor a param() of %s)\n",
 				e->where, e->name, o->script);
 			goto done;
@@ -2728,7 +2873,8 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			npoints *= e->nvals;
 	}
 	if (npoints > 100000) {
-		fprintf(msg, "ukfork run: %zu sweep points: too many\n", npoints);
+		fprintf(msg, "ukfork run: %zu sweep points: too many\n",
+			npoints);
 		goto done;
 	}
 	point = calloc(sc.nents ? sc.nents : 1, sizeof(*point));
@@ -2768,7 +2914,8 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	if (o->trace_path) {
 		sc.trace = fopen(o->trace_path, "w");
 		if (!sc.trace) {
-			fprintf(msg, "ukfork run: cannot write trace '%s': %s\n",
+			fprintf(msg,
+				"ukfork run: cannot write trace '%s': %s\n",
 				o->trace_path, strerror(errno));
 			goto done;
 		}
@@ -2795,9 +2942,10 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	if (!o->quiet) {
 		print_summary(out, sums, npoints);
 		if (o->db_path)
-			fprintf(out, "%zu runs stored in %s: `ukfork report %s` "
-				"for the statistics\n", npoints * reps,
-				o->db_path, o->db_path);
+			fprintf(out,
+				"%zu runs stored in %s: `ukfork report %s` "
+				"for the statistics\n",
+				npoints * reps, o->db_path, o->db_path);
 	}
 	code = UKF_RUN_OK;
 done:

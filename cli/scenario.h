@@ -7,22 +7,22 @@
 #include <stdio.h>
 
 /* Exit statuses of `ukfork run`, also returned by ukf_scenario_run(). */
-#define UKF_RUN_OK 0
+#define UKF_RUN_OK     0
 #define UKF_RUN_FAILED 1 /* the world, the database or the system failed */
-#define UKF_RUN_BAD 2    /* bad scenario or bad command line: nothing stored */
+#define UKF_RUN_BAD    2 /* bad scenario or bad command line: nothing stored */
 
 /* What `ukfork run` was asked to do. Strings are borrowed for the call. */
 struct ukf_run_opts {
-	const char *script;     /* path of the Lua scenario */
-	uint64_t seed;          /* used when seed_set (else run{seed=} or 1) */
+	const char *script; /* path of the Lua scenario */
+	uint64_t seed;	    /* used when seed_set (else run{seed=} or 1) */
 	int seed_set;
-	uint32_t reps;          /* replications per sweep point (>= 1) */
-	const char *db_path;    /* results database, or NULL: not stored */
-	const char *const *sets;/* "name=value[,value...]" overrides */
+	uint32_t reps;		 /* replications per sweep point (>= 1) */
+	const char *db_path;	 /* results database, or NULL: not stored */
+	const char *const *sets; /* "name=value[,value...]" overrides */
 	size_t nsets;
-	const char *backend;    /* "sim" (default) or "kvm" */
+	const char *backend;	/* "sim" (default) or "kvm" */
 	const char *trace_path; /* event log file, or NULL */
-	int quiet;              /* no summary table, no progress */
+	int quiet;		/* no summary table, no progress */
 };
 
 /*
