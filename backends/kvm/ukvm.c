@@ -262,6 +262,13 @@ static int op_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
 	uint64_t mem;
 	int rc;
 
+	if (inst == 0)
+		return -EINVAL; /* ids are never 0 */
+	vm = ukvm_vm_find(m, inst);
+	if (vm) { /* never report a failure for another VM */
+		ukvm_vm_put(vm);
+		return -EEXIST;
+	}
 	if (!app || !app->image[0]) {
 		fail_now(m, inst, "cold boot: the app has no guest image");
 		return 0;

@@ -595,6 +595,10 @@ static int t_bad_boot(void)
 	CHECK(kh_boot(k, 5, tiny("block"), 32ULL << 20, "") == -ENOMEM);
 	CHECK(kh_boot(k, 5, tiny("block"), MEM, "") == 0);
 	CHECK(kh_boot(k, 5, tiny("block"), MEM, "") == -EEXIST);
+	/* a bad request for an id in use is refused, not a failure of it */
+	CHECK(kh_boot(k, 5, "/nonexistent/img", MEM, "") == -EEXIST);
+	CHECK(!kh_get(k, 5).failed);
+	CHECK(kh_boot(k, 0, tiny("hello"), MEM, "") == -EINVAL); /* id 0 */
 	CHECK(kh_boot(k, 6, tiny("block"), MEM, "") == 0);
 	CHECK(kh_boot(k, 7, tiny("block"), MEM, "") == -EAGAIN);
 	ukvm_backend_ops.destroy(k->m, 0, 6);
