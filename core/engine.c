@@ -89,6 +89,8 @@ struct req {
 	size_t delta_len;
 	uint64_t delta_bytes;
 	uint8_t have_delta;
+	uint8_t inflight; /* SPAWN/CLONE sent (or delta being saved) */
+	uint8_t killed;   /* killed while in flight: stop it when it lands */
 	uint32_t attempt, gen;
 	ukf_ns_t t_request, t_placed;
 };
@@ -986,11 +988,18 @@ static void req_free(ukf_engine_t *e, struct req *q)
 
 static void place_req(ukf_engine_t *e, struct req *q);
 
+static void req_fail(ukf_engine_t *e, struct req *q, const char *why);
+
 static void retry_later(ukf_engine_t *e, struct req *q)
 {
 	uint32_t sh = q->attempt > 0 ? q->attempt - 1 : 0;
 	ukf_ns_t delay = e->cfg.retry_ns << (sh < 6 ? sh : 6);
 
+	q->inflight = 0;
+	if (q->killed) {
+		req_fail(e, q, "killed");
+		return;
+	}
 	q->gen++;
 	LOG(e, q->origin, "retry %llu attempt=%u in=%lldns", ULL(q->id),
 	    q->attempt, LL(delay));
@@ -1023,6 +1032,11 @@ static void req_fail(ukf_engine_t *e, struct req *q, const char *why)
 
 static void send_req(ukf_engine_t *e, struct req *q)
 {
+	if (q->killed) {
+		req_fail(e, q, "killed");
+		return;
+	}
+	q->inflight = 1;
 	struct ukf_msg m = {
 		.type = q->kind == R_FORK ? UKF_MSG_CLONE : UKF_MSG_SPAWN,
 		.id = q->id, .parent = q->parent, .tag = q->tag,
@@ -1126,9 +1140,11 @@ static void place_req(ukf_engine_t *e, struct req *q)
 				return;
 			}
 			p->delta_req = q->id;
+			q->inflight = 1;
 			rc = e->be->ops->save_delta(e->be->b, q->origin, p->id);
 			if (rc < 0) {
 				p->delta_req = 0;
+				q->inflight = 0;
 				req_fail(e, q, "save_delta refused");
 			}
 			return; /* continues at UKF_BE_DELTA */
@@ -1260,6 +1276,15 @@ static void started_at_origin(ukf_engine_t *e, ukf_node_id_t origin,
 	enum req_kind kind = (flags & F_FORK) ? R_FORK : R_SPAWN;
 	struct inst *p;
 
+	if (q && q->killed) {
+		/* killed while in flight: stop it where it landed; its FAIL
+		 * comes back here like any other */
+		struct ukf_msg m = { .type = UKF_MSG_KILL, .id = id,
+				     .origin = origin };
+		req_free(e, q);
+		deliver(e, origin, node, &m, 0);
+		return;
+	}
 	if (q)
 		req_free(e, q);
 	if (parent && (p = inst_at(e, origin, parent)) != NULL) {
@@ -2068,8 +2093,11 @@ int ukf_engine_kill(ukf_engine_t *e, ukf_id_t id)
 		return 0;
 	}
 	q = map_get(&e->reqs, id);
-	if (q && !map_get(&e->insts, id)) {
-		req_fail(e, q, "killed");
+	if (q && !q->killed) {
+		if (q->inflight)
+			q->killed = 1; /* resolved when it lands or is refused */
+		else
+			req_fail(e, q, "killed");
 		return 0;
 	}
 	return -ESRCH;

@@ -1308,6 +1308,76 @@ static void t_engine_deterministic(void)
 	}
 }
 
+/* Random workloads on tight clusters: invariants hold for every policy. */
+static void t_engine_stress(void)
+{
+	static const char *const pol[] = { "local", "random", "round-robin",
+					   "least-loaded", "power-of-two",
+					   "template-affinity" };
+	static const char *const tpl[] = { "none", "on-demand", "prewarm" };
+	uint64_t seed = 99;
+
+	for (int round = 0; round < 18; round++) {
+		struct ukf_engine_config c;
+		char err[200];
+		struct fake_world *fw;
+		ukf_id_t ids[300];
+		int n = 0;
+
+		ukf_engine_config_default(&c);
+		c.nodes = 2 + (uint32_t)(lcg(&seed) % 5);
+		c.node.vcpus = 2 + (uint32_t)(lcg(&seed) % 4);
+		c.node.mem_bytes = 64ULL << 20;
+		c.node.cache_bytes = 5ULL << 20;
+		c.placement = pol[round % 6];
+		c.templates = tpl[round % 3];
+		c.fetch = (enum ukf_fetch)(round / 3 % 2);
+		c.prewarm_k = 1;
+		c.max_children = 3;
+		c.max_retries = 4;
+		c.retry_ns = 2 * UKF_MS;
+		fw = fake_create(&c, err, sizeof(err));
+		CHECK(fw != NULL);
+		if (!fw)
+			continue;
+		fw->dir_delay = (ukf_ns_t)(lcg(&seed) % 5) * UKF_MS;
+		fake_app(fw, "a", "init=20ms work=2ms fork=2 mem=2M dirty=5");
+		fake_app(fw, "b", "init=30ms work=1ms fork=0 mem=4M units=2");
+		fake_app(fw, "c", "init=10ms work=3ms fork=4 mem=1M units=2 vcpus=2");
+		fake_app(fw, "d", "init=5ms work=1ms mem=3M");
+		ukf_engine_start(fw->e);
+		for (int i = 0; i < 300; i++) {
+			ukf_node_id_t o = (ukf_node_id_t)(lcg(&seed) % c.nodes);
+			uint32_t app = (uint32_t)(lcg(&seed) % 4);
+			if (ukf_engine_spawn(fw->e, o, app, "", (uint64_t)i,
+					     &ids[n]) == 0)
+				n++;
+			if (lcg(&seed) % 20 == 0 && n)
+				ukf_engine_kill(fw->e, ids[lcg(&seed) % (uint64_t)n]);
+			fake_run(fw, fw->now + (ukf_ns_t)(lcg(&seed) % 3) * UKF_MS);
+		}
+		fake_run(fw, UKF_NS_NEVER);
+		CHECK(!fw->overcommit);
+		CHECK_EQ(ukf_engine_alive(fw->e), 0);
+		CHECK_EQ(n, 300);
+		/* every workload request ended exactly once, with one row */
+		CHECK_EQ(fw->exit_hooks + fw->fail_hooks, (uint64_t)n);
+		for (int i = 0; i < n; i++)
+			CHECK(fake_rec(fw, ids[i]) != NULL);
+		for (size_t i = 0; i < fw->nrecs; i++)
+			for (size_t j = i + 1; j < fw->nrecs; j++)
+				CHECK(fw->recs[i].r.id != fw->recs[j].r.id);
+		for (uint32_t k = 0; k < c.nodes; k++) {
+			struct ukf_node_stats s;
+			ukf_engine_node_stats(fw->e, k, &s);
+			CHECK_EQ(s.vcpus_used, 0);
+			CHECK_EQ(s.mem_used, 0);
+			CHECK(s.cache_used <= s.cache);
+		}
+		fake_destroy(&fw);
+	}
+}
+
 /* ------------------------------------------------------------------ */
 
 static const struct {
@@ -1337,6 +1407,7 @@ static const struct {
 	{ "engine_bad_input", t_engine_bad_input },
 	{ "engine_kill_and_destroy", t_engine_kill_and_destroy },
 	{ "engine_deterministic", t_engine_deterministic },
+	{ "engine_stress", t_engine_stress },
 };
 
 int main(int argc, char **argv)
