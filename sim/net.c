@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* net.c - the simulated network: per-pair ordered connections sharing links. */
+/* net.c - the simulated network: ordered per-pair connections on processor-sharing links. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,6 +10,8 @@
 /* See sim_int.h for the model. */
 
 #define NONE UINT32_MAX
+#define UP 0
+#define DN 1
 
 struct msg {
 	struct msg *next;
@@ -22,18 +24,24 @@ struct msg {
 struct conn {
 	uint32_t from, to;
 	struct msg *head, *tail;
-	double remaining; /* bytes of the head message still to send */
-	double rate;      /* bytes/s, 0 until first scheduled */
-	ukf_ns_t last;    /* when `remaining` was last brought up to date */
-	uint32_t ver;     /* completion events carry it; stale ones are ignored */
-	uint32_t up_prev, up_next, dn_prev, dn_next;
+	uint8_t pending[2]; /* head message still in service on UP / DN */
 	uint32_t next_free;
 	int used;
 };
 
+struct fin {
+	double f;      /* virtual finish time on the link */
+	uint32_t slot; /* connection */
+};
+
+/* One direction of a node's link, a processor-sharing server. */
 struct link {
-	uint32_t up_head, dn_head; /* active connections from / to the node */
-	uint32_t nup, ndn;
+	double v;       /* virtual clock: service one connection got so far */
+	ukf_ns_t t;     /* when v was last advanced */
+	uint32_t n;     /* connections in service */
+	uint32_t ver;   /* the pending event carries it; older ones are stale */
+	struct fin *heap;
+	uint32_t cap;
 };
 
 struct sim_net {
@@ -43,12 +51,13 @@ struct sim_net {
 	double bw;
 	sim_deliver_fn deliver;
 	void *u;
-	struct link *links;
+	struct link *links; /* 2 * nodes: [2*node + UP/DN] */
 	struct conn *conns;
 	uint32_t nconns, cap, free_head;
 	size_t open;
 	sim_map_t bypair; /* from<<32|to -> conn slot */
 	uint64_t bytes;
+	int failed;
 };
 
 sim_net_t *sim_net_create(sim_queue_t *q, uint32_t nodes, ukf_ns_t latency,
@@ -57,13 +66,11 @@ sim_net_t *sim_net_create(sim_queue_t *q, uint32_t nodes, ukf_ns_t latency,
 	sim_net_t *n = calloc(1, sizeof(*n));
 	if (!n)
 		return NULL;
-	n->links = malloc(sizeof(*n->links) * (nodes ? nodes : 1));
+	n->links = calloc(2 * (size_t)(nodes ? nodes : 1), sizeof(*n->links));
 	if (!n->links) {
 		free(n);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < nodes; i++)
-		n->links[i] = (struct link){ NONE, NONE, 0, 0 };
 	n->q = q;
 	n->nodes = nodes;
 	n->latency = latency < 0 ? 0 : latency;
@@ -90,6 +97,8 @@ void sim_net_destroy(sim_net_t **np)
 			m = nx;
 		}
 	}
+	for (size_t i = 0; i < 2 * (size_t)n->nodes; i++)
+		free(n->links[i].heap);
 	free(n->conns);
 	free(n->links);
 	sim_map_free(&n->bypair);
@@ -113,48 +122,104 @@ uint64_t sim_net_bytes(const sim_net_t *n)
 	return n->bytes;
 }
 
+/* ---- per-link heap of virtual finish times (binary min-heap) ---- */
+
+static int heap_push(struct link *l, double f, uint32_t slot)
+{
+	if (l->n == l->cap) {
+		uint32_t ncap = l->cap ? l->cap * 2 : 4;
+		struct fin *nh = realloc(l->heap, sizeof(*nh) * ncap);
+		if (!nh)
+			return -1;
+		l->heap = nh;
+		l->cap = ncap;
+	}
+	uint32_t i = l->n++;
+	while (i > 0) {
+		uint32_t p = (i - 1) / 2;
+		if (l->heap[p].f < f || (l->heap[p].f == f && l->heap[p].slot < slot))
+			break;
+		l->heap[i] = l->heap[p];
+		i = p;
+	}
+	l->heap[i] = (struct fin){ f, slot };
+	return 0;
+}
+
+static struct fin heap_pop(struct link *l)
+{
+	struct fin top = l->heap[0];
+	struct fin last = l->heap[--l->n];
+	uint32_t i = 0, n = l->n;
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && (l->heap[c + 1].f < l->heap[c].f ||
+				  (l->heap[c + 1].f == l->heap[c].f &&
+				   l->heap[c + 1].slot < l->heap[c].slot)))
+			c++;
+		if (last.f < l->heap[c].f ||
+		    (last.f == l->heap[c].f && last.slot < l->heap[c].slot))
+			break;
+		l->heap[i] = l->heap[c];
+		i = c;
+	}
+	if (n > 0)
+		l->heap[i] = last;
+	return top;
+}
+
+/* ---- links ---- */
+
+static void link_advance(sim_net_t *n, struct link *l, ukf_ns_t now)
+{
+	if (l->n > 0)
+		l->v += n->bw * (double)(now - l->t) * 1e-9 / l->n;
+	else
+		l->v = 0; /* idle: rebase, keeps the clock small and exact */
+	l->t = now;
+}
+
+/* (Re)arm the link's one event at the time its earliest finish is due. */
+static int link_arm(sim_net_t *n, uint32_t li, ukf_ns_t now)
+{
+	struct link *l = &n->links[li];
+	l->ver++;
+	if (l->n == 0)
+		return 0;
+	double need = l->heap[0].f - l->v;
+	double dt = need > 0 ? ceil(need * l->n / n->bw * 1e9) : 0;
+	ukf_ns_t at = now + (dt < 9e18 ? (ukf_ns_t)dt : (ukf_ns_t)9e18);
+	struct sim_ev ev = { .type = SIM_EV_XFER, .node = li / 2 };
+	ev.u.xfer.slot = li;
+	ev.u.xfer.ver = l->ver;
+	return sim_queue_push(n->q, at, &ev);
+}
+
+/* Put the connection's head message in service on both its links. */
+static int conn_start(sim_net_t *n, uint32_t s, ukf_ns_t now)
+{
+	struct conn *c = &n->conns[s];
+	double size = (double)c->head->len + (double)c->head->bulk;
+	uint32_t li[2] = { 2 * c->from + UP, 2 * c->to + DN };
+	int rc = 0;
+	for (int d = 0; d < 2; d++) {
+		struct link *l = &n->links[li[d]];
+		link_advance(n, l, now);
+		if (heap_push(l, l->v + size, s) < 0)
+			return -ENOMEM;
+		c->pending[d] = 1;
+		rc |= link_arm(n, li[d], now);
+	}
+	return rc ? -ENOMEM : 0;
+}
+
 static int push_deliver(sim_net_t *n, ukf_ns_t t, struct msg *m)
 {
 	struct sim_ev ev = { .type = SIM_EV_DELIVER, .node = m->to };
 	ev.u.deliver.msg = m;
 	return sim_queue_push(n->q, t, &ev);
-}
-
-/* Bring c's progress up to `now` and (re)schedule its completion if its
- * fair-share rate changed or force is set. */
-static int conn_update(sim_net_t *n, uint32_t slot, ukf_ns_t now, int force)
-{
-	struct conn *c = &n->conns[slot];
-	if (c->rate > 0) {
-		c->remaining -= c->rate * (double)(now - c->last) * 1e-9;
-		if (c->remaining < 0)
-			c->remaining = 0;
-	}
-	c->last = now;
-	double up = n->bw / n->links[c->from].nup;
-	double dn = n->bw / n->links[c->to].ndn;
-	double rate = up < dn ? up : dn;
-	if (rate == c->rate && !force)
-		return 0;
-	c->rate = rate;
-	c->ver++;
-	double dt = ceil(c->remaining / rate * 1e9);
-	ukf_ns_t fin = now + (dt < 9e18 ? (ukf_ns_t)dt : (ukf_ns_t)9e18);
-	struct sim_ev ev = { .type = SIM_EV_XFER, .node = c->from };
-	ev.u.xfer.slot = slot;
-	ev.u.xfer.ver = c->ver;
-	return sim_queue_push(n->q, fin, &ev);
-}
-
-/* Re-rate the connections on `from`'s uplink and `to`'s downlink. */
-static int relink(sim_net_t *n, uint32_t from, uint32_t to, ukf_ns_t now)
-{
-	int rc = 0;
-	for (uint32_t s = n->links[from].up_head; s != NONE; s = n->conns[s].up_next)
-		rc |= conn_update(n, s, now, 0);
-	for (uint32_t s = n->links[to].dn_head; s != NONE; s = n->conns[s].dn_next)
-		rc |= conn_update(n, s, now, 0);
-	return rc ? -ENOMEM : 0;
 }
 
 static uint32_t conn_alloc(sim_net_t *n)
@@ -172,7 +237,6 @@ static uint32_t conn_alloc(sim_net_t *n)
 		n->conns = nc;
 		n->cap = ncap;
 	}
-	n->conns[n->nconns].ver = 0;
 	return n->nconns++;
 }
 
@@ -201,69 +265,47 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 	uint64_t key = ((uint64_t)from << 32) | to, v;
 	if (sim_map_get(&n->bypair, key, &v)) {
 		struct conn *c = &n->conns[v];
-		c->tail->next = m;
+		c->tail->next = m; /* sent after the ones before it */
 		c->tail = m;
 		return 0;
 	}
 	uint32_t s = conn_alloc(n);
 	if (s == NONE || sim_map_put(&n->bypair, key, s) < 0) {
 		if (s != NONE) {
+			n->conns[s].used = 0;
 			n->conns[s].next_free = n->free_head;
 			n->free_head = s;
 		}
 		free(m);
 		return -ENOMEM;
 	}
-	struct conn *c = &n->conns[s];
-	uint32_t ver = c->ver;
-	*c = (struct conn){ .from = from, .to = to, .head = m, .tail = m,
-			    .remaining = (double)len + (double)bulk_bytes,
-			    .rate = 0, .last = now, .ver = ver, .used = 1,
-			    .next_free = NONE };
-	struct link *lu = &n->links[from], *ld = &n->links[to];
-	c->up_prev = NONE;
-	c->up_next = lu->up_head;
-	if (lu->up_head != NONE)
-		n->conns[lu->up_head].up_prev = s;
-	lu->up_head = s;
-	lu->nup++;
-	c->dn_prev = NONE;
-	c->dn_next = ld->dn_head;
-	if (ld->dn_head != NONE)
-		n->conns[ld->dn_head].dn_prev = s;
-	ld->dn_head = s;
-	ld->ndn++;
+	n->conns[s] = (struct conn){ .from = from, .to = to, .head = m,
+				     .tail = m, .used = 1, .next_free = NONE };
 	n->open++;
-	return relink(n, from, to, now);
+	return conn_start(n, s, now);
 }
 
-static int conn_close(sim_net_t *n, uint32_t s, ukf_ns_t now)
+/* The head message has had its service on both links: it leaves. */
+static int conn_done(sim_net_t *n, uint32_t s, ukf_ns_t now)
 {
 	struct conn *c = &n->conns[s];
-	struct link *lu = &n->links[c->from], *ld = &n->links[c->to];
-	uint32_t from = c->from, to = c->to;
-
-	if (c->up_prev != NONE)
-		n->conns[c->up_prev].up_next = c->up_next;
-	else
-		lu->up_head = c->up_next;
-	if (c->up_next != NONE)
-		n->conns[c->up_next].up_prev = c->up_prev;
-	if (c->dn_prev != NONE)
-		n->conns[c->dn_prev].dn_next = c->dn_next;
-	else
-		ld->dn_head = c->dn_next;
-	if (c->dn_next != NONE)
-		n->conns[c->dn_next].dn_prev = c->dn_prev;
-	lu->nup--;
-	ld->ndn--;
-	sim_map_del(&n->bypair, ((uint64_t)from << 32) | to);
+	struct msg *m = c->head;
+	c->head = m->next;
+	if (!c->head)
+		c->tail = NULL;
+	m->next = NULL;
+	if (push_deliver(n, now + n->latency, m) < 0) {
+		free(m);
+		return -ENOMEM;
+	}
+	if (c->head)
+		return conn_start(n, s, now);
+	sim_map_del(&n->bypair, ((uint64_t)c->from << 32) | c->to);
 	c->used = 0;
-	c->ver++;
 	c->next_free = n->free_head;
 	n->free_head = s;
 	n->open--;
-	return relink(n, from, to, now);
+	return 0;
 }
 
 int sim_net_event(sim_net_t *n, ukf_ns_t now, const struct sim_ev *ev)
@@ -277,24 +319,23 @@ int sim_net_event(sim_net_t *n, ukf_ns_t now, const struct sim_ev *ev)
 	}
 	if (ev->type != SIM_EV_XFER)
 		return 0;
-	uint32_t s = ev->u.xfer.slot;
-	if (s >= n->nconns || !n->conns[s].used || n->conns[s].ver != ev->u.xfer.ver)
-		return 0; /* stale: the rate changed or the connection closed */
-	struct conn *c = &n->conns[s];
-	struct msg *m = c->head;
-	c->head = m->next;
-	if (!c->head)
-		c->tail = NULL;
-	m->next = NULL;
-	if (push_deliver(n, now + n->latency, m) < 0) {
-		free(m);
-		return -ENOMEM;
+	uint32_t li = ev->u.xfer.slot;
+	if (li >= 2 * n->nodes || n->links[li].ver != ev->u.xfer.ver)
+		return 0; /* stale: the link was re-armed since */
+	struct link *l = &n->links[li];
+	int d = li & 1, rc = 0;
+	link_advance(n, l, now);
+	/* Everything whose finish the clock has reached (within rounding). */
+	while (l->n > 0 && l->heap[0].f <= l->v + 1e-6 * (1.0 + l->v * 1e-9)) {
+		struct fin f = heap_pop(l);
+		struct conn *c = &n->conns[f.slot];
+		c->pending[d] = 0;
+		if (!c->pending[!d])
+			rc |= conn_done(n, f.slot, now);
+		l = &n->links[li]; /* conn_start may have grown another heap */
 	}
-	if (c->head) {
-		/* Same links, same counts: only this connection restarts. */
-		c->remaining = (double)c->head->len + (double)c->head->bulk;
-		c->last = now;
-		return conn_update(n, s, now, 1) < 0 ? -ENOMEM : 0;
-	}
-	return conn_close(n, s, now);
+	if (l->n == 0)
+		l->v = 0;
+	rc |= link_arm(n, li, now);
+	return rc ? -ENOMEM : 0;
 }

@@ -118,18 +118,21 @@ double sim_rng_gaussian(sim_rng_t *r, uint64_t key);
 size_t sim_rng_streams(const sim_rng_t *r);
 
 /* ------------------------------------------------------------------ */
-/* Network. Each node has one link, full duplex: an uplink and a downlink of
+/* Network. Each node has one full-duplex link: an uplink and a downlink of
  * `bandwidth` bytes/s each. Messages between one (from, to) pair travel in
  * order over one connection (like one TCP stream): a connection sends its
- * queued messages one after the other. The active connections share links:
- * a connection's rate is min(up / n_up(from), down / n_down(to)), where
- * n_up/n_down count active connections on the sender's uplink and the
- * receiver's downlink; rates are recomputed for the connections of the
- * two links concerned whenever a connection starts or stops sending.
- * (Not full max-min fairness: a share left unused by a connection limited
- * elsewhere is not handed to the others.) A message is delivered `latency`
- * after its last byte left; a message to oneself is delivered at once
- * (scheduled at now). */
+ * queued messages one after the other. Each link serves the connections
+ * active on it by processor sharing (n active connections get bandwidth/n
+ * each, re-shared whenever one starts or finishes there); a message has
+ * left when it has received its size of service on BOTH the sender's
+ * uplink and the receiver's downlink, so it takes the longer of the two
+ * shared-link times. It is delivered `latency` after that; a message to
+ * oneself is delivered at once (scheduled at now). Each link keeps a
+ * virtual clock (service per connection so far) and a heap of its
+ * connections' virtual finish times, so a start or finish costs O(log k)
+ * for k connections on a link, with one pending event per busy link.
+ * (Not max-min fairness: a share one connection cannot use because its
+ * other link is slower is not handed to the others.) */
 typedef struct sim_net sim_net_t;
 
 /* Delivery callback: the message is freed after it returns. */

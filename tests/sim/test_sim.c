@@ -271,6 +271,37 @@ static int t_net_order(void)
 	return 0;
 }
 
+/* Fan-in: 1000 senders to one receiver share its downlink: together they
+ * take the time of all bytes at the link's rate, each finishing at about
+ * that time, and the work stays linear (events per transfer bounded). */
+static int t_net_fan_in(void)
+{
+	enum { N = 1000 };
+	sim_queue_t *q = sim_queue_create();
+	struct got g = { 0 };
+	sim_net_t *n = sim_net_create(q, N + 1, 0, 1e9, on_deliver, &g);
+	unsigned char x = 7;
+	for (uint32_t i = 1; i <= N; i++)
+		CHECK(sim_net_send(n, 0, i, 0, &x, 1, 1000000 - 1) == 0);
+	struct sim_ev e;
+	size_t events = 0;
+	ukf_ns_t first = -1;
+	while (sim_queue_pop(q, &net_now, &e)) {
+		events++;
+		if (e.type == SIM_EV_DELIVER && first < 0)
+			first = net_now;
+		CHECK(sim_net_event(n, net_now, &e) == 0);
+	}
+	CHECK(sim_net_bytes(n) == (uint64_t)N * 1000000);
+	CHECK(llabs(net_now - 1 * UKF_S) < 10 * UKF_US);   /* 1 GB at 1 GB/s */
+	CHECK(llabs(first - 1 * UKF_S) < 10 * UKF_US);     /* fair: all at once */
+	CHECK(events < 10 * N);
+	CHECK(sim_net_connections(n) == 0);
+	sim_net_destroy(&n);
+	sim_queue_destroy(&q);
+	return 0;
+}
+
 static int t_net_bad_input(void)
 {
 	sim_queue_t *q = sim_queue_create();
@@ -457,6 +488,7 @@ static const struct test {
 	{ "streams_independent", t_streams_independent },
 	{ "net_share", t_net_share },
 	{ "net_order", t_net_order },
+	{ "net_fan_in", t_net_fan_in },
 	{ "net_bad_input", t_net_bad_input },
 	{ "map", t_map },
 	{ "model_file", t_model_file },
