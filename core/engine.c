@@ -129,7 +129,27 @@ struct ukf_engine {
 	int started;
 	unsigned char *buf;
 	size_t bufcap;
+	int (*fail_alloc)(void *u); /* fault injection (tests) */
+	void *fail_u;
 };
+
+/* Every allocation the running engine makes goes through these three. */
+static int alloc_fails(ukf_engine_t *e)
+{
+	return e->fail_alloc && e->fail_alloc(e->fail_u);
+}
+static void *e_malloc(ukf_engine_t *e, size_t n)
+{
+	return alloc_fails(e) ? NULL : malloc(n);
+}
+static void *e_calloc(ukf_engine_t *e, size_t n, size_t sz)
+{
+	return alloc_fails(e) ? NULL : calloc(n, sz);
+}
+static void *e_realloc(ukf_engine_t *e, void *p, size_t n)
+{
+	return alloc_fails(e) ? NULL : realloc(p, n);
+}
 
 /* ------------------------------------------------------------------ */
 /* id map: open addressing, linear probing, backward-shift deletion    */
@@ -156,14 +176,14 @@ static void *map_get(const struct idmap *m, uint64_t k)
 	}
 }
 
-static int map_put(struct idmap *m, uint64_t k, void *v)
+static int map_put(ukf_engine_t *e, struct idmap *m, uint64_t k, void *v)
 {
 	if ((m->n + 1) * 2 > m->cap) {
 		struct idmap nm;
 		nm.cap = m->cap ? m->cap * 2 : 64;
 		nm.n = 0;
-		nm.keys = calloc(nm.cap, sizeof(*nm.keys));
-		nm.vals = calloc(nm.cap, sizeof(*nm.vals));
+		nm.keys = e_calloc(e, nm.cap, sizeof(*nm.keys));
+		nm.vals = e_calloc(e, nm.cap, sizeof(*nm.vals));
 		if (!nm.keys || !nm.vals) {
 			free(nm.keys);
 			free(nm.vals);
@@ -171,7 +191,7 @@ static int map_put(struct idmap *m, uint64_t k, void *v)
 		}
 		for (size_t i = 0; i < m->cap; i++)
 			if (m->keys[i])
-				map_put(&nm, m->keys[i], m->vals[i]);
+				map_put(e, &nm, m->keys[i], m->vals[i]);
 		free(m->keys);
 		free(m->vals);
 		*m = nm;
@@ -253,9 +273,9 @@ static const char *app_name(const ukf_engine_t *e, uint32_t app)
 	return app < e->napps ? e->apps[app].name : "?";
 }
 
-static char *dupstr(const char *s, size_t n)
+static char *dupstr(ukf_engine_t *e, const char *s, size_t n)
 {
-	char *d = malloc(n + 1);
+	char *d = e_malloc(e, n + 1);
 
 	if (d) {
 		memcpy(d, s, n);
@@ -348,7 +368,7 @@ static void deliver(ukf_engine_t *e, ukf_node_id_t from, ukf_node_id_t to,
 	}
 	need = ukf_msg_size(m);
 	if (need > e->bufcap) {
-		unsigned char *b = realloc(e->buf, need);
+		unsigned char *b = e_realloc(e, e->buf, need);
 		if (!b) {
 			LOG(e, from, "error send %s %llu: out of memory",
 			    ukf_msg_name(m->type), ULL(m->id));
@@ -435,11 +455,11 @@ static struct kid *kid_find(struct inst *p, ukf_id_t id)
 	return NULL;
 }
 
-static struct kid *kid_add(struct inst *p, ukf_id_t id)
+static struct kid *kid_add(ukf_engine_t *e, struct inst *p, ukf_id_t id)
 {
 	if (p->nkids == p->capkids) {
 		uint32_t c = p->capkids ? p->capkids * 2 : 4;
-		struct kid *k = realloc(p->kids, c * sizeof(*k));
+		struct kid *k = e_realloc(e, p->kids, c * sizeof(*k));
 		if (!k)
 			return NULL;
 		p->kids = k;
@@ -466,7 +486,7 @@ static void kid_remove(struct inst *p, struct kid *k)
 static struct inst *inst_new(ukf_engine_t *e, ukf_id_t id, uint32_t app,
 			     ukf_node_id_t node)
 {
-	struct inst *i = calloc(1, sizeof(*i));
+	struct inst *i = e_calloc(e, 1, sizeof(*i));
 
 	if (!i)
 		return NULL;
@@ -477,7 +497,7 @@ static struct inst *inst_new(ukf_engine_t *e, ukf_id_t id, uint32_t app,
 	i->start = UKF_START_UNKNOWN;
 	i->t_request = i->t_placed = i->t_start = now(e);
 	i->t_ready = UKF_NS_NEVER;
-	if (map_put(&e->insts, id, i) < 0) {
+	if (map_put(e, &e->insts, id, i) < 0) {
 		free(i);
 		return NULL;
 	}
@@ -916,7 +936,7 @@ static int host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
 	i->t_placed = m->t_placed;
 	i->remote = m->origin != n->id;
 	if (m->text_len)
-		i->args = dupstr(m->text, m->text_len);
+		i->args = dupstr(e, m->text, m->text_len);
 	n->st.requests++;
 	if (i->remote)
 		n->st.remote_in++;
@@ -926,7 +946,7 @@ static int host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
 		i->is_fork = 1;
 		i->delta_bytes = m->bytes;
 		if (m->data_len) {
-			i->delta = malloc(m->data_len);
+			i->delta = e_malloc(e, m->data_len);
 			if (i->delta) {
 				memcpy(i->delta, m->data, m->data_len);
 				i->delta_len = m->data_len;
@@ -1158,7 +1178,7 @@ static struct req *req_new(ukf_engine_t *e, enum req_kind kind,
 			   uint64_t tag, uint32_t flags, const char *args,
 			   size_t args_len)
 {
-	struct req *q = calloc(1, sizeof(*q));
+	struct req *q = e_calloc(e, 1, sizeof(*q));
 
 	if (!q)
 		return NULL;
@@ -1172,13 +1192,13 @@ static struct req *req_new(ukf_engine_t *e, enum req_kind kind,
 	q->t_request = now(e);
 	q->t_placed = UKF_NS_NEVER;
 	if (args && args_len) {
-		q->args = dupstr(args, args_len);
+		q->args = dupstr(e, args, args_len);
 		if (!q->args) {
 			free(q);
 			return NULL;
 		}
 	}
-	if (map_put(&e->reqs, q->id, q) < 0) {
+	if (map_put(e, &e->reqs, q->id, q) < 0) {
 		free(q->args);
 		free(q);
 		return NULL;
@@ -1319,7 +1339,7 @@ static void deliver_local(ukf_engine_t *e, struct inst *d, ukf_id_t src,
 		*rc = -UKF_EAGAIN;
 		return;
 	}
-	q = malloc(sizeof(*q) + len);
+	q = e_malloc(e, sizeof(*q) + len);
 	if (!q) {
 		*rc = -UKF_ENOMEM;
 		return;
@@ -1376,7 +1396,7 @@ static void call_fork_or_spawn(ukf_engine_t *e, struct inst *p,
 	}
 	q = req_new(e, ev->call == UKF_CALL_FORK ? R_FORK : R_SPAWN, p->node,
 		    app, p->id, p->tag, 0, args, alen);
-	if (!q || !kid_add(p, q->id)) {
+	if (!q || !kid_add(e, p, q->id)) {
 		if (q)
 			req_free(e, q);
 		complete(e, p, -UKF_ENOMEM, 0, 0, NULL, 0);
@@ -1782,7 +1802,7 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 		q->have_delta = 1;
 		q->delta_bytes = ev->bytes;
 		if (ev->len && ev->data) {
-			q->delta = malloc(ev->len);
+			q->delta = e_malloc(e, ev->len);
 			if (q->delta) {
 				memcpy(q->delta, ev->data, ev->len);
 				q->delta_len = ev->len;
@@ -1992,7 +2012,7 @@ int ukf_engine_add_app(ukf_engine_t *e, const struct ukf_app *app)
 		return -1;
 	if (e->napps == e->capapps) {
 		uint32_t c = e->capapps ? e->capapps * 2 : 8;
-		struct ukf_app *a = realloc(e->apps, c * sizeof(*a));
+		struct ukf_app *a = e_realloc(e, e->apps, c * sizeof(*a));
 		if (!a)
 			return -1;
 		e->apps = a;
@@ -2071,7 +2091,7 @@ int ukf_engine_fork(ukf_engine_t *e, ukf_id_t parent, uint64_t tag,
 	q = req_new(e, R_FORK, p->node, p->app, p->id, tag, F_NOTIFY, NULL, 0);
 	if (!q)
 		return -ENOMEM;
-	if (!kid_add(p, q->id)) {
+	if (!kid_add(e, p, q->id)) {
 		req_free(e, q);
 		return -ENOMEM;
 	}
@@ -2156,4 +2176,12 @@ size_t ukf_engine_node_templates(const ukf_engine_t *e, ukf_node_id_t node,
 		off += (size_t)w;
 	}
 	return off;
+}
+
+void ukf_engine_set_alloc_hook(ukf_engine_t *e, int (*fail)(void *u), void *u)
+{
+	if (!e)
+		return;
+	e->fail_alloc = fail;
+	e->fail_u = u;
 }

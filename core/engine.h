@@ -145,7 +145,14 @@ uint64_t ukf_engine_alive(const ukf_engine_t *e);
 size_t ukf_engine_node_templates(const ukf_engine_t *e, ukf_node_id_t node,
 				 char *buf, size_t cap);
 
-#endif /* UKF_ENGINE_H */
+/*
+ * Fault injection for tests (appended by core/): from now on, before each
+ * allocation the engine makes, fail(u) is called and a nonzero answer makes
+ * that allocation fail as if memory were exhausted. NULL removes the hook.
+ * The engine must degrade (refuse a request, fail an instance, drop a
+ * message with a log line), never crash.
+ */
+void ukf_engine_set_alloc_hook(ukf_engine_t *e, int (*fail)(void *u), void *u);
 
 /*
  * --- appended by core/ (H1): behaviour the worlds and tests rely on ---
@@ -206,3 +213,5 @@ size_t ukf_engine_node_templates(const ukf_engine_t *e, ukf_node_id_t node,
  *   template-drop|prewarm app=A node=T ...
  *   drop ... (bad message or event, ignored) | orphan-exit ID parent=P
  */
+
+#endif /* UKF_ENGINE_H */

@@ -1378,6 +1378,63 @@ static void t_engine_stress(void)
 	}
 }
 
+/* Fail the Nth allocation anywhere in a fork-heavy run: never a crash. */
+struct nth {
+	long n, count;
+};
+static int fail_nth(void *u)
+{
+	struct nth *x = u;
+	return ++x->count == x->n;
+}
+
+static void t_engine_alloc_failures(void)
+{
+	long total = 0;
+
+	for (long n = 1;; n++) {
+		struct ukf_engine_config c;
+		char err[200];
+		struct fake_world *fw;
+		struct nth x = { n, 0 };
+		ukf_id_t id;
+
+		ukf_engine_config_default(&c);
+		c.nodes = 3;
+		c.node.vcpus = 2;
+		c.max_retries = 3;
+		c.retry_ns = UKF_MS;
+		fw = fake_create(&c, err, sizeof(err));
+		fake_app(fw, "fan", "init=10ms work=2ms fork=3 mem=1M dirty=4");
+		fake_app(fw, "solo", "init=5ms work=1ms mem=1M");
+		ukf_engine_start(fw->e);
+		ukf_engine_set_alloc_hook(fw->e, fail_nth, &x);
+		for (int i = 0; i < 3; i++) {
+			ukf_engine_spawn(fw->e, (ukf_node_id_t)i, (uint32_t)(i % 2),
+					 "k=v", 0, &id);
+			fake_run(fw, fw->now + 3 * UKF_MS);
+		}
+		fake_run(fw, UKF_NS_NEVER);
+		CHECK(!fw->overcommit);
+		/* after the failure the engine still works */
+		ukf_engine_set_alloc_hook(fw->e, NULL, NULL);
+		if (ukf_engine_spawn(fw->e, 0, 1, "", 0, &id) == 0) {
+			fake_run(fw, UKF_NS_NEVER);
+			const struct fake_rec *r = fake_rec(fw, id);
+			CHECK(r && (r->r.status == 0 ||
+				    strstr(r->why, "no capacity")));
+		}
+		fake_destroy(&fw);
+		if (x.count < n) { /* the run made fewer than n allocations */
+			total = x.count;
+			break;
+		}
+	}
+	printf("engine_alloc_failures: failed each of %ld allocations in turn\n",
+	       total);
+	CHECK(total > 20); /* the scenario exercised many allocation sites */
+}
+
 /* ------------------------------------------------------------------ */
 
 static const struct {
@@ -1408,6 +1465,7 @@ static const struct {
 	{ "engine_kill_and_destroy", t_engine_kill_and_destroy },
 	{ "engine_deterministic", t_engine_deterministic },
 	{ "engine_stress", t_engine_stress },
+	{ "engine_alloc_failures", t_engine_alloc_failures },
 };
 
 int main(int argc, char **argv)
