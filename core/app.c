@@ -11,10 +11,14 @@
 const char *ukf_start_name(enum ukf_start s)
 {
 	switch (s) {
-	case UKF_START_COLD: return "cold";
-	case UKF_START_TEMPLATE: return "template";
-	case UKF_START_FORK: return "fork";
-	default: return "unknown";
+	case UKF_START_COLD:
+		return "cold";
+	case UKF_START_TEMPLATE:
+		return "template";
+	case UKF_START_FORK:
+		return "fork";
+	default:
+		return "unknown";
 	}
 }
 
@@ -119,12 +123,14 @@ static int apply_kv(struct ukf_app *app, const char *key, const char *val,
 
 	if (!strcmp(key, "mem")) {
 		if (ukf_parse_size(val, &sz) < 0 || sz == 0)
-			return ERR("mem=%s: expected a size > 0 such as 64M", val);
+			return ERR("mem=%s: expected a size > 0 such as 64M",
+				   val);
 		app->mem_bytes = sz;
 	} else if (!strcmp(key, "init") || !strcmp(key, "work")) {
 		ukf_ns_t t;
 		if (ukf_parse_time(val, &t) < 0)
-			return ERR("%s=%s: expected a time such as 50ms", key, val);
+			return ERR("%s=%s: expected a time such as 50ms", key,
+				   val);
 		if (key[0] == 'i')
 			app->init_ns = t;
 		else
@@ -133,7 +139,8 @@ static int apply_kv(struct ukf_app *app, const char *key, const char *val,
 		   !strcmp(key, "units") || !strcmp(key, "vcpus")) {
 		uint32_t v;
 		if (parse_u32(val, &v) < 0)
-			return ERR("%s=%s: expected a non-negative integer", key, val);
+			return ERR("%s=%s: expected a non-negative integer",
+				   key, val);
 		if (!strcmp(key, "vcpus") && v == 0)
 			return ERR("vcpus=%s: must be at least 1", val);
 		if (key[0] == 'd')
@@ -145,7 +152,8 @@ static int apply_kv(struct ukf_app *app, const char *key, const char *val,
 		else
 			app->vcpus = v;
 	} else if (!strcmp(key, "image")) {
-		/* A size models the image; anything else names the guest file. */
+		/* A size models the image; anything else names the guest file.
+		 */
 		if (ukf_parse_size(val, &sz) == 0) {
 			app->image_bytes = sz;
 		} else if (strchr(val, '/') || strchr(val, '.')) {
@@ -153,11 +161,14 @@ static int apply_kv(struct ukf_app *app, const char *key, const char *val,
 				return ERR("image=%s: path too long", val);
 			strcpy(app->image, val);
 		} else {
-			return ERR("image=%s: expected a size such as 2M or a path", val);
+			return ERR(
+			    "image=%s: expected a size such as 2M or a path",
+			    val);
 		}
 	} else {
 		return ERR("unknown key '%s' (valid: mem init work dirty fork "
-			   "units vcpus image)", key);
+			   "units vcpus image)",
+			   key);
 	}
 	return 0;
 }

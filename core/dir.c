@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* dir.c - the cluster directory view: versioned records and placement indexes. */
+/* dir.c - the cluster directory view: versioned records and placement indexes.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,9 +16,9 @@
 #define KEY_NONE UINT64_MAX
 
 struct ltree {
-	uint32_t size;   /* leaves (power of two) */
-	uint32_t count;  /* leaves present */
-	uint64_t *key;   /* (load << 32) | node, KEY_NONE when absent */
+	uint32_t size;	/* leaves (power of two) */
+	uint32_t count; /* leaves present */
+	uint64_t *key;	/* (load << 32) | node, KEY_NONE when absent */
 	uint32_t *vfree;
 	uint64_t *mfree;
 };
@@ -27,12 +28,12 @@ struct ukf_dir {
 	struct ukf_dir_record *rec;
 	struct ltree all;
 	struct ltree **holders; /* per app, allocated on first holder */
-	uint32_t napps;         /* allocated length of holders */
+	uint32_t napps;		/* allocated length of holders */
 };
 
-#define DIR_MAGIC 0x44464b55u /* "UKFD" little-endian */
+#define DIR_MAGIC   0x44464b55u /* "UKFD" little-endian */
 #define DIR_VERSION 1
-#define DIR_FIXED 48
+#define DIR_FIXED   48
 
 static int lt_init(struct ltree *t, uint32_t nodes)
 {
@@ -67,14 +68,16 @@ uint64_t ukf_dir_load_key(const struct ukf_dir_record *r)
 		uv = (uint64_t)(r->vcpus_total - r->vcpus_free) * 0xffff /
 		     r->vcpus_total;
 	if (r->mem_total)
-		um = (uint64_t)((unsigned __int128)(r->mem_total - r->mem_free) *
-				0xffff / r->mem_total);
+		um =
+		    (uint64_t)((unsigned __int128)(r->mem_total - r->mem_free) *
+			       0xffff / r->mem_total);
 	u = uv > um ? uv : um;
 	inst = r->instances < 0xffff ? r->instances : 0xffff;
 	return u << 48 | inst << 32 | r->node;
 }
 
-static void lt_set(struct ltree *t, uint32_t node, const struct ukf_dir_record *r)
+static void lt_set(struct ltree *t, uint32_t node,
+		   const struct ukf_dir_record *r)
 {
 	uint32_t i = t->size + node;
 	uint64_t key = r ? ukf_dir_load_key(r) : KEY_NONE;
@@ -87,8 +90,10 @@ static void lt_set(struct ltree *t, uint32_t node, const struct ukf_dir_record *
 	for (i >>= 1; i; i >>= 1) {
 		uint32_t l = 2 * i, rr = 2 * i + 1;
 		t->key[i] = t->key[l] < t->key[rr] ? t->key[l] : t->key[rr];
-		t->vfree[i] = t->vfree[l] > t->vfree[rr] ? t->vfree[l] : t->vfree[rr];
-		t->mfree[i] = t->mfree[l] > t->mfree[rr] ? t->mfree[l] : t->mfree[rr];
+		t->vfree[i] =
+		    t->vfree[l] > t->vfree[rr] ? t->vfree[l] : t->vfree[rr];
+		t->mfree[i] =
+		    t->mfree[l] > t->mfree[rr] ? t->mfree[l] : t->mfree[rr];
 	}
 }
 
@@ -318,7 +323,7 @@ int ukf_dir_fits(const struct ukf_dir_record *r, uint32_t vcpus, uint64_t mem)
 static ukf_node_id_t least(const struct ltree *t, uint32_t vcpus, uint64_t mem,
 			   ukf_node_id_t exclude)
 {
-	struct query q = { vcpus, mem, KEY_NONE, exclude };
+	struct query q = {vcpus, mem, KEY_NONE, exclude};
 
 	if (!t || !t->count)
 		return UKF_NODE_NONE;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* engine.c - the node agents: instances, the fork protocol, templates, limits. */
+/* engine.c - the node agents: instances, the fork protocol, templates, limits.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@
 
 #define APPS_MAX UKF_DIR_MAX_APPS
 #define F_NOTIFY 1u /* message flag: tell the workload (hooks) */
-#define F_FORK 2u   /* message flag: the instance is a fork child */
+#define F_FORK	 2u /* message flag: the instance is a fork child */
 
 enum timer_kind { T_RETRY = 1, T_DEADLINE = 2 };
 
@@ -52,29 +53,30 @@ struct inst {
 	uint32_t app;
 	ukf_node_id_t origin, node;
 	uint64_t tag;
-	uint32_t flags;          /* F_NOTIFY */
+	uint32_t flags; /* F_NOTIFY */
 	enum ukf_start start;
-	uint8_t internal;        /* boots a template only; no row, no load */
-	uint8_t is_fork;         /* child of a live/remote fork */
+	uint8_t internal; /* boots a template only; no row, no load */
+	uint8_t is_fork;  /* child of a live/remote fork */
 	uint8_t remote, fetched, made, running, waiting_tpl;
 	uint64_t delta_bytes, dirty_pages;
 	ukf_ns_t t_request, t_placed, t_start, t_ready;
 	char *args;
-	/* target side of a remote fork: the delta, until the template is here */
+	/* target side of a remote fork: the delta, until the template is here
+	 */
 	void *delta;
 	size_t delta_len;
 	/* paused call */
 	enum ukf_call call;
 	ukf_id_t wait_id;
 	uint32_t gen;
-	ukf_id_t delta_req;      /* parent side: request waiting for DELTA */
+	ukf_id_t delta_req; /* parent side: request waiting for DELTA */
 	/* children (origin-side bookkeeping of forks and spawns) */
 	struct kid *kids;
 	uint32_t nkids, capkids;
 	/* message queue */
 	struct qmsg *qhead, *qtail;
 	uint32_t qlen;
-	struct inst *next_wait;  /* template waiters */
+	struct inst *next_wait; /* template waiters */
 };
 
 struct req {
@@ -90,7 +92,7 @@ struct req {
 	uint64_t delta_bytes;
 	uint8_t have_delta;
 	uint8_t inflight; /* SPAWN/CLONE sent (or delta being saved) */
-	uint8_t killed;   /* killed while in flight: stop it when it lands */
+	uint8_t killed;	  /* killed while in flight: stop it when it lands */
 	uint32_t attempt, gen;
 	ukf_ns_t t_request, t_placed;
 };
@@ -221,7 +223,8 @@ static void map_del(struct idmap *m, uint64_t k)
 	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
 		size_t h = hash64(m->keys[j]) & mask;
 		/* move j back to i if its home is not in (i, j] */
-		if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) {
+		if ((j > i && (h <= i || h > j)) ||
+		    (j < i && (h <= i && h > j))) {
 			m->keys[i] = m->keys[j];
 			m->vals[i] = m->vals[j];
 			m->keys[j] = 0;
@@ -247,7 +250,7 @@ static ukf_ns_t now(const ukf_engine_t *e)
 }
 
 static void elog(ukf_engine_t *e, ukf_node_id_t node, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void elog(ukf_engine_t *e, ukf_node_id_t node, const char *fmt, ...)
 {
 	char line[512];
@@ -259,14 +262,14 @@ static void elog(ukf_engine_t *e, ukf_node_id_t node, const char *fmt, ...)
 	e->env->ops->log(e->env->w, node, line);
 }
 /* Skip formatting entirely when logging is off. */
-#define LOG(e, node, ...)                                                     \
-	do {                                                                  \
-		if ((e)->env->ops->log)                                       \
-			elog((e), (node), __VA_ARGS__);                       \
+#define LOG(e, node, ...)                                                      \
+	do {                                                                   \
+		if ((e)->env->ops->log)                                        \
+			elog((e), (node), __VA_ARGS__);                        \
 	} while (0)
 
 #define ULL(x) ((unsigned long long)(x))
-#define LL(x) ((long long)(x))
+#define LL(x)  ((long long)(x))
 
 static const char *app_name(const ukf_engine_t *e, uint32_t app)
 {
@@ -337,8 +340,8 @@ static void publish(ukf_engine_t *e, struct node *n)
 	r.mem_total = n->cfg.mem_bytes;
 	r.mem_free = n->cfg.mem_bytes - n->mem_used;
 	r.instances = n->instances;
-	for (uint32_t k = 0; k < n->tc.n && r.ntemplates < UKF_DIR_MAX_TEMPLATES;
-	     k++)
+	for (uint32_t k = 0;
+	     k < n->tc.n && r.ntemplates < UKF_DIR_MAX_TEMPLATES; k++)
 		if (n->tc.e[k].state == UKF_T_READY)
 			r.templates[r.ntemplates++] = n->tc.e[k].app;
 	len = ukf_dir_encode(&r, buf, sizeof(buf));
@@ -602,7 +605,8 @@ static void boot_maker(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
 	t->maker = m->id;
 	LOG(e, n->id, "template-boot app=%s node=%u inst=%llu",
 	    app_name(e, t->app), n->id, ULL(m->id));
-	rc = e->be->ops->cold_boot(e->be->b, n->id, m->id, &e->apps[t->app], "");
+	rc =
+	    e->be->ops->cold_boot(e->be->b, n->id, m->id, &e->apps[t->app], "");
 	if (rc < 0) {
 		t->maker = 0;
 		inst_free(e, m);
@@ -672,8 +676,8 @@ static int obtain_template(ukf_engine_t *e, struct node *n, uint32_t app,
 		peer = ukf_dir_least_loaded_holder(d, app, 0, 0, n->id);
 	}
 	if (peer != UKF_NODE_NONE) {
-		struct ukf_msg m = { .type = UKF_MSG_TFETCH, .app = app,
-				     .origin = n->id };
+		struct ukf_msg m = {
+		    .type = UKF_MSG_TFETCH, .app = app, .origin = n->id};
 		t->fetching = 1;
 		LOG(e, n->id, "template-fetch app=%s node=%u from=%u",
 		    app_name(e, app), n->id, peer);
@@ -703,7 +707,7 @@ static void on_template(ukf_engine_t *e, struct node *n,
 	struct ukf_tentry *t = ukf_tcache_find(&n->tc, ev->app);
 	struct inst *w, *maker = NULL;
 	int fetched;
-	void *ctx[2] = { e, n };
+	void *ctx[2] = {e, n};
 
 	if (!t || t->state == UKF_T_READY) {
 		LOG(e, n->id, "template-stale app=%s node=%u",
@@ -765,7 +769,8 @@ static void start_failed(ukf_engine_t *e, struct inst *i, const char *op,
 static void log_start(ukf_engine_t *e, struct inst *i, const char *via)
 {
 	if (i->is_fork)
-		LOG(e, i->node, "fork %llu parent=%llu app=%s origin=%u -> node=%u via=%s",
+		LOG(e, i->node,
+		    "fork %llu parent=%llu app=%s origin=%u -> node=%u via=%s",
 		    ULL(i->id), ULL(i->parent), app_name(e, i->app), i->origin,
 		    i->node, via);
 	else
@@ -805,8 +810,8 @@ static void start_clone_template(ukf_engine_t *e, struct node *n,
 	i->t_start = now(e);
 	n->st.template_clones++;
 	log_start(e, i, i->fetched ? "fetched-template" : "template");
-	rc = e->be->ops->clone_template(e->be->b, n->id, i->id,
-					&e->apps[i->app], i->args ? i->args : "");
+	rc = e->be->ops->clone_template(
+	    e->be->b, n->id, i->id, &e->apps[i->app], i->args ? i->args : "");
 	if (rc < 0)
 		start_failed(e, i, "clone_template", rc);
 }
@@ -896,7 +901,9 @@ static void host_clone(ukf_engine_t *e, struct node *n, struct inst *i)
 			}
 		}
 	}
-	LOG(e, n->id, "fork %llu parent=%llu app=%s origin=%u -> node=%u via=wait-template",
+	LOG(e, n->id,
+	    "fork %llu parent=%llu app=%s origin=%u -> node=%u "
+	    "via=wait-template",
 	    ULL(i->id), ULL(i->parent), app_name(e, i->app), i->origin, n->id);
 	wait_tpl(t, i);
 }
@@ -914,8 +921,8 @@ static int host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
 
 	if (!fits(n, a)) {
 		n->st.rejects++;
-		LOG(e, n->id, "nack %llu app=%s node=%u", ULL(m->id),
-		    a->name, n->id);
+		LOG(e, n->id, "nack %llu app=%s node=%u", ULL(m->id), a->name,
+		    n->id);
 		return -1;
 	}
 	if (map_get(&e->insts, m->id)) {
@@ -986,7 +993,8 @@ static void count_request(ukf_engine_t *e, struct node *n, uint32_t app)
 	uint32_t added, removed;
 	struct ukf_tentry *t;
 
-	if (!e->tpl->topk_only || !ukf_topk_bump(&n->topk, app, &added, &removed))
+	if (!e->tpl->topk_only ||
+	    !ukf_topk_bump(&n->topk, app, &added, &removed))
 		return;
 	t = ukf_tcache_find(&n->tc, removed);
 	if (t)
@@ -1058,15 +1066,24 @@ static void send_req(ukf_engine_t *e, struct req *q)
 	}
 	q->inflight = 1;
 	struct ukf_msg m = {
-		.type = q->kind == R_FORK ? UKF_MSG_CLONE : UKF_MSG_SPAWN,
-		.id = q->id, .parent = q->parent, .tag = q->tag,
-		.t_request = q->t_request, .t_placed = q->t_placed,
-		.bytes = q->delta_bytes, .app = q->app, .origin = q->origin,
-		.attempt = q->attempt, .flags = q->flags,
-		.text = q->args, .text_len = q->args ? strlen(q->args) : 0,
-		.data = q->delta, .data_len = q->delta_len,
+	    .type = q->kind == R_FORK ? UKF_MSG_CLONE : UKF_MSG_SPAWN,
+	    .id = q->id,
+	    .parent = q->parent,
+	    .tag = q->tag,
+	    .t_request = q->t_request,
+	    .t_placed = q->t_placed,
+	    .bytes = q->delta_bytes,
+	    .app = q->app,
+	    .origin = q->origin,
+	    .attempt = q->attempt,
+	    .flags = q->flags,
+	    .text = q->args,
+	    .text_len = q->args ? strlen(q->args) : 0,
+	    .data = q->delta,
+	    .data_len = q->delta_len,
 	};
-	deliver(e, q->origin, q->target, &m, q->kind == R_FORK ? q->delta_bytes : 0);
+	deliver(e, q->origin, q->target, &m,
+		q->kind == R_FORK ? q->delta_bytes : 0);
 }
 
 /* Local fork: clone the paused parent on its own node. */
@@ -1217,10 +1234,17 @@ static void notify_origin(ukf_engine_t *e, struct inst *i,
 			  const char *why)
 {
 	struct ukf_msg m = {
-		.type = type, .id = i->id, .parent = i->parent,
-		.ref = i->node, .tag = i->tag, .status = status,
-		.app = i->app, .origin = i->origin,
-		.flags = i->flags | (i->is_fork ? F_FORK : 0), .text = why, .text_len = why ? strlen(why) : 0,
+	    .type = type,
+	    .id = i->id,
+	    .parent = i->parent,
+	    .ref = i->node,
+	    .tag = i->tag,
+	    .status = status,
+	    .app = i->app,
+	    .origin = i->origin,
+	    .flags = i->flags | (i->is_fork ? F_FORK : 0),
+	    .text = why,
+	    .text_len = why ? strlen(why) : 0,
 	};
 
 	if (m.text_len > UKF_WIRE_TEXT_MAX)
@@ -1257,8 +1281,8 @@ static void inst_finish(ukf_engine_t *e, struct inst *i, int64_t status,
 		LOG(e, n->id, "fail %llu node=%u reason=%s", ULL(i->id), n->id,
 		    why);
 	else
-		LOG(e, n->id, "exit %llu node=%u status=%lld", ULL(i->id), n->id,
-		    LL(status));
+		LOG(e, n->id, "exit %llu node=%u status=%lld", ULL(i->id),
+		    n->id, LL(status));
 	record_inst(e, i, t_exit, status, why);
 	if (counted)
 		release(e, n, &e->apps[i->app]);
@@ -1299,8 +1323,8 @@ static void started_at_origin(ukf_engine_t *e, ukf_node_id_t origin,
 	if (q && q->killed) {
 		/* killed while in flight: stop it where it landed; its FAIL
 		 * comes back here like any other */
-		struct ukf_msg m = { .type = UKF_MSG_KILL, .id = id,
-				     .origin = origin };
+		struct ukf_msg m = {
+		    .type = UKF_MSG_KILL, .id = id, .origin = origin};
 		req_free(e, q);
 		deliver(e, origin, node, &m, 0);
 		return;
@@ -1478,9 +1502,12 @@ static void call_send(ukf_engine_t *e, struct inst *p,
 		complete(e, p, -UKF_ESRCH, 0, 0, NULL, 0);
 		return;
 	}
-	struct ukf_msg m = { .type = UKF_MSG_MSG, .id = dst, .ref = p->id,
-			     .origin = p->node, .data = ev->data,
-			     .data_len = ev->len };
+	struct ukf_msg m = {.type = UKF_MSG_MSG,
+			    .id = dst,
+			    .ref = p->id,
+			    .origin = p->node,
+			    .data = ev->data,
+			    .data_len = ev->len};
 	complete(e, p, 0, 0, 0, NULL, 0);
 	deliver(e, p->node, where, &m, 0);
 }
@@ -1582,15 +1609,18 @@ static void handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 			return;
 		}
 		if (host_accept(e, n, m) < 0) {
-			struct ukf_msg r = { .type = UKF_MSG_NACK, .id = m->id,
-					     .app = m->app, .origin = m->origin };
+			struct ukf_msg r = {.type = UKF_MSG_NACK,
+					    .id = m->id,
+					    .app = m->app,
+					    .origin = m->origin};
 			deliver(e, to, m->origin, &r, 0);
 		}
 		break;
 	case UKF_MSG_NACK: {
 		struct req *q = req_at(e, to, m->id);
 		if (!q) {
-			LOG(e, to, "drop nack %llu: no such request", ULL(m->id));
+			LOG(e, to, "drop nack %llu: no such request",
+			    ULL(m->id));
 			return;
 		}
 		retry_later(e, q);
@@ -1603,8 +1633,8 @@ static void handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 		break;
 	case UKF_MSG_EXIT:
 	case UKF_MSG_FAIL: {
-		int64_t st = m->type == UKF_MSG_EXIT ? m->status
-						      : UKF_STATUS_FAILED;
+		int64_t st =
+		    m->type == UKF_MSG_EXIT ? m->status : UKF_STATUS_FAILED;
 		struct req *q = req_at(e, to, m->id);
 		struct inst *p = m->parent ? inst_at(e, to, m->parent) : NULL;
 		if (q) /* ended before its READY reached us */
@@ -1622,20 +1652,23 @@ static void handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 			if (m->type == UKF_MSG_FAIL && e->hooks.on_fail) {
 				char why[256];
 				size_t l = m->text_len < sizeof(why) - 1
-						   ? m->text_len
-						   : sizeof(why) - 1;
+					       ? m->text_len
+					       : sizeof(why) - 1;
 				if (l)
 					memcpy(why, m->text, l);
 				why[l] = 0;
-				e->hooks.on_fail(e->hooks.u, m->id, m->tag, why);
+				e->hooks.on_fail(e->hooks.u, m->id, m->tag,
+						 why);
 			}
 		}
 		break;
 	}
 	case UKF_MSG_TFETCH: {
 		struct ukf_tentry *t = ukf_tcache_find(&n->tc, m->app);
-		struct ukf_msg r = { .type = UKF_MSG_TDATA, .app = m->app,
-				     .origin = to, .status = -1 };
+		struct ukf_msg r = {.type = UKF_MSG_TDATA,
+				    .app = m->app,
+				    .origin = to,
+				    .status = -1};
 		if (t && t->state == UKF_T_READY) {
 			ukf_tcache_touch(&n->tc, t);
 			r.status = 0;
@@ -1653,7 +1686,8 @@ static void handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 			return;
 		}
 		if (m->status < 0) {
-			LOG(e, to, "template-fetch-failed app=%s node=%u from=%u",
+			LOG(e, to,
+			    "template-fetch-failed app=%s node=%u from=%u",
 			    app_name(e, m->app), to, from);
 			fetch_failed(e, n, t);
 			return;
@@ -1672,8 +1706,9 @@ static void handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 			deliver_local(e, d, m->ref, m->data, m->data_len, &rc);
 		if (rc < 0)
 			LOG(e, to, "drop msg to %llu from %llu: %s", ULL(m->id),
-			    ULL(m->ref), rc == -UKF_EAGAIN ? "queue full"
-							   : "no such instance");
+			    ULL(m->ref),
+			    rc == -UKF_EAGAIN ? "queue full"
+					      : "no such instance");
 		break;
 	}
 	case UKF_MSG_KILL: {
@@ -1718,7 +1753,8 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 	n = &e->nodes[node];
 	if (ev->kind == UKF_BE_TEMPLATE) {
 		if (ev->app >= e->napps) {
-			LOG(e, node, "drop template event: bad app %u", ev->app);
+			LOG(e, node, "drop template event: bad app %u",
+			    ev->app);
 			return;
 		}
 		on_template(e, n, ev);
@@ -1726,8 +1762,8 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 	}
 	if (ev->kind == UKF_BE_ERROR && ev->inst == 0) {
 		struct ukf_tentry *t = ev->app < e->napps
-					       ? ukf_tcache_find(&n->tc, ev->app)
-					       : NULL;
+					   ? ukf_tcache_find(&n->tc, ev->app)
+					   : NULL;
 		LOG(e, node, "error template app=%s node=%u: %s",
 		    app_name(e, ev->app), node, ev->text ? ev->text : "?");
 		if (t && t->state == UKF_T_PENDING)
@@ -1887,8 +1923,8 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 		CERR("engine: bad fetch mode %d", (int)cfg->fetch);
 		return NULL;
 	}
-	pl = ukf_placement_find(cfg->placement ? cfg->placement : "least-loaded",
-				err, errlen);
+	pl = ukf_placement_find(
+	    cfg->placement ? cfg->placement : "least-loaded", err, errlen);
 	if (!pl)
 		return NULL;
 	tp = ukf_template_find(cfg->templates ? cfg->templates : "on-demand",
@@ -1897,9 +1933,10 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 		return NULL;
 	for (uint32_t k = 0; k < cfg->nodes; k++) {
 		const struct ukf_node_config *nc =
-			cfg->per_node ? &cfg->per_node[k] : &cfg->node;
+		    cfg->per_node ? &cfg->per_node[k] : &cfg->node;
 		if (nc->vcpus == 0 || nc->mem_bytes == 0) {
-			CERR("engine: node %u has no capacity (vcpus=%u mem=%llu)",
+			CERR("engine: node %u has no capacity (vcpus=%u "
+			     "mem=%llu)",
 			     k, nc->vcpus, ULL(nc->mem_bytes));
 			return NULL;
 		}
@@ -1956,7 +1993,8 @@ void ukf_engine_destroy(ukf_engine_t **ep)
 			if (e->insts.keys[k])
 				ids[n++] = e->insts.keys[k];
 		for (size_t k = 0; k < e->reqs.cap; k++)
-			if (e->reqs.keys[k] && !map_get(&e->insts, e->reqs.keys[k]))
+			if (e->reqs.keys[k] &&
+			    !map_get(&e->insts, e->reqs.keys[k]))
 				ids[n++] = e->reqs.keys[k];
 		qsort(ids, n, sizeof(*ids), cmp_id);
 		for (size_t k = 0; k < n; k++) {
@@ -1970,7 +2008,8 @@ void ukf_engine_destroy(ukf_engine_t **ep)
 			} else {
 				struct req *q = map_get(&e->reqs, ids[k]);
 				if (q) {
-					record_req(e, q, "not placed before the end");
+					record_req(e, q,
+						   "not placed before the end");
 					req_free(e, q);
 				}
 			}
@@ -2115,7 +2154,8 @@ int ukf_engine_kill(ukf_engine_t *e, ukf_id_t id)
 	q = map_get(&e->reqs, id);
 	if (q && !q->killed) {
 		if (q->inflight)
-			q->killed = 1; /* resolved when it lands or is refused */
+			q->killed =
+			    1; /* resolved when it lands or is refused */
 		else
 			req_fail(e, q, "killed");
 		return 0;

@@ -8,8 +8,8 @@
 static uint32_t pick(const struct ukf_place_ctx *c)
 {
 	uint32_t n = ukf_dir_nodes(c->dir);
-	double u = c->env->ops->uniform(c->env->w,
-					UKF_RNG_KEY(UKF_RNG_PLACEMENT, c->origin));
+	double u = c->env->ops->uniform(
+	    c->env->w, UKF_RNG_KEY(UKF_RNG_PLACEMENT, c->origin));
 	uint32_t i = (uint32_t)(u * n);
 
 	return i < n ? i : n - 1;
@@ -50,9 +50,9 @@ static ukf_node_id_t p_power_of_two(const struct ukf_place_ctx *c)
 	if (a == UKF_NODE_NONE || b == UKF_NODE_NONE)
 		return a;
 	return ukf_dir_load_key(ukf_dir_get(c->dir, b)) <
-			       ukf_dir_load_key(ukf_dir_get(c->dir, a))
-		       ? b
-		       : a;
+		       ukf_dir_load_key(ukf_dir_get(c->dir, a))
+		   ? b
+		   : a;
 }
 
 static ukf_node_id_t p_template_affinity(const struct ukf_place_ctx *c)
@@ -63,17 +63,16 @@ static ukf_node_id_t p_template_affinity(const struct ukf_place_ctx *c)
 	return n != UKF_NODE_NONE ? n : p_least_loaded(c);
 }
 
-static const struct ukf_placement_ops pl_local = { "local", p_local };
-static const struct ukf_placement_ops pl_random = { "random", p_random };
-static const struct ukf_placement_ops pl_rr = { "round-robin", p_round_robin };
-static const struct ukf_placement_ops pl_ll = { "least-loaded", p_least_loaded };
-static const struct ukf_placement_ops pl_p2 = { "power-of-two", p_power_of_two };
-static const struct ukf_placement_ops pl_ta = { "template-affinity",
-						p_template_affinity };
+static const struct ukf_placement_ops pl_local = {"local", p_local};
+static const struct ukf_placement_ops pl_random = {"random", p_random};
+static const struct ukf_placement_ops pl_rr = {"round-robin", p_round_robin};
+static const struct ukf_placement_ops pl_ll = {"least-loaded", p_least_loaded};
+static const struct ukf_placement_ops pl_p2 = {"power-of-two", p_power_of_two};
+static const struct ukf_placement_ops pl_ta = {"template-affinity",
+					       p_template_affinity};
 
 const struct ukf_placement_ops *const ukf_placements[] = {
-	&pl_local, &pl_random, &pl_rr, &pl_ll, &pl_p2, &pl_ta, NULL
-};
+    &pl_local, &pl_random, &pl_rr, &pl_ll, &pl_p2, &pl_ta, NULL};
 
 const struct ukf_placement_ops *ukf_placement_find(const char *name, char *err,
 						   size_t errlen)
@@ -83,9 +82,9 @@ const struct ukf_placement_ops *ukf_placement_find(const char *name, char *err,
 	for (size_t i = 0; ukf_placements[i]; i++)
 		if (name && !strcmp(name, ukf_placements[i]->name))
 			return ukf_placements[i];
-	off = (size_t)snprintf(err, errlen,
-			       "unknown placement policy '%s' (valid:",
-			       name ? name : "(null)");
+	off = (size_t)snprintf(
+	    err, errlen,
+	    "unknown placement policy '%s' (valid:", name ? name : "(null)");
 	for (size_t i = 0; ukf_placements[i] && off < errlen; i++)
 		off += (size_t)snprintf(err + off, errlen - off, " %s",
 					ukf_placements[i]->name);

@@ -12,11 +12,11 @@
 struct ukf_place_ctx {
 	const ukf_dir_t *dir;
 	const struct ukf_env *env;
-	ukf_node_id_t origin;  /* node deciding (the parent's for a fork) */
+	ukf_node_id_t origin; /* node deciding (the parent's for a fork) */
 	uint32_t app;
-	uint32_t vcpus;        /* the instance's needs */
+	uint32_t vcpus; /* the instance's needs */
 	uint64_t mem;
-	uint32_t *rr;          /* the origin's round-robin cursor */
+	uint32_t *rr; /* the origin's round-robin cursor */
 };
 
 struct ukf_placement_ops {
@@ -32,8 +32,8 @@ extern const struct ukf_placement_ops *const ukf_placements[];
  * Look a placement policy up by name. NULL and a message listing the valid
  * names in err if unknown.
  */
-const struct ukf_placement_ops *ukf_placement_find(const char *name,
-						   char *err, size_t errlen);
+const struct ukf_placement_ops *ukf_placement_find(const char *name, char *err,
+						   size_t errlen);
 
 /* Template policies: data-driven ops, see templates.c. */
 struct ukf_template_ops {
@@ -52,20 +52,20 @@ enum ukf_tstate { UKF_T_PENDING = 1, UKF_T_READY = 2 };
 
 struct ukf_tentry {
 	uint32_t app;
-	uint8_t state;     /* enum ukf_tstate */
-	uint8_t pinned;    /* prewarm: never evicted */
-	uint8_t fetching;  /* pending: a TFETCH is out */
+	uint8_t state;	  /* enum ukf_tstate */
+	uint8_t pinned;	  /* prewarm: never evicted */
+	uint8_t fetching; /* pending: a TFETCH is out */
 	uint64_t bytes;
 	uint64_t last_use; /* LRU stamp */
-	ukf_id_t maker;    /* pending: instance whose ready makes it (0: none) */
-	void *waiters;     /* engine: instances waiting for it */
+	ukf_id_t maker; /* pending: instance whose ready makes it (0: none) */
+	void *waiters;	/* engine: instances waiting for it */
 };
 
 struct ukf_tcache {
 	struct ukf_tentry e[UKF_TCACHE_MAX];
 	uint32_t n;
 	uint32_t nready;
-	uint64_t used;   /* bytes of ready templates */
+	uint64_t used; /* bytes of ready templates */
 	uint64_t budget;
 	uint64_t tick;
 };
@@ -86,8 +86,8 @@ void ukf_tcache_remove(struct ukf_tcache *c, uint32_t app);
  * is removed. Evicts nothing and returns -1 if that cannot succeed.
  */
 int ukf_tcache_make_room(struct ukf_tcache *c, uint64_t bytes,
-			 uint32_t max_ready, void (*evict)(void *u, uint32_t app),
-			 void *u);
+			 uint32_t max_ready,
+			 void (*evict)(void *u, uint32_t app), void *u);
 /* Mark a pending entry ready with its size (call make_room first). */
 void ukf_tcache_set_ready(struct ukf_tcache *c, struct ukf_tentry *e,
 			  uint64_t bytes);
@@ -95,7 +95,7 @@ void ukf_tcache_set_ready(struct ukf_tcache *c, struct ukf_tentry *e,
 /* --- top-K apps by request count (prewarm) --- */
 struct ukf_topk {
 	uint64_t *count; /* per app */
-	uint8_t *in;     /* per app: in the top-K set */
+	uint8_t *in;	 /* per app: in the top-K set */
 	uint32_t napps, k;
 };
 /* Initial set: apps 0..k-1. 0 or -1 (ENOMEM). */

@@ -6,13 +6,12 @@
 
 #include "policy.h"
 
-static const struct ukf_template_ops tp_none = { "none", 0, 0, 0 };
-static const struct ukf_template_ops tp_on_demand = { "on-demand", 1, 0, 0 };
-static const struct ukf_template_ops tp_prewarm = { "prewarm", 1, 1, 1 };
+static const struct ukf_template_ops tp_none = {"none", 0, 0, 0};
+static const struct ukf_template_ops tp_on_demand = {"on-demand", 1, 0, 0};
+static const struct ukf_template_ops tp_prewarm = {"prewarm", 1, 1, 1};
 
 const struct ukf_template_ops *const ukf_template_policies[] = {
-	&tp_none, &tp_on_demand, &tp_prewarm, NULL
-};
+    &tp_none, &tp_on_demand, &tp_prewarm, NULL};
 
 const struct ukf_template_ops *ukf_template_find(const char *name, char *err,
 						 size_t errlen)
@@ -22,9 +21,9 @@ const struct ukf_template_ops *ukf_template_find(const char *name, char *err,
 	for (size_t i = 0; ukf_template_policies[i]; i++)
 		if (name && !strcmp(name, ukf_template_policies[i]->name))
 			return ukf_template_policies[i];
-	off = (size_t)snprintf(err, errlen,
-			       "unknown template policy '%s' (valid:",
-			       name ? name : "(null)");
+	off = (size_t)snprintf(
+	    err, errlen,
+	    "unknown template policy '%s' (valid:", name ? name : "(null)");
 	for (size_t i = 0; ukf_template_policies[i] && off < errlen; i++)
 		off += (size_t)snprintf(err + off, errlen - off, " %s",
 					ukf_template_policies[i]->name);
@@ -80,8 +79,8 @@ void ukf_tcache_remove(struct ukf_tcache *c, uint32_t app)
 }
 
 int ukf_tcache_make_room(struct ukf_tcache *c, uint64_t bytes,
-			 uint32_t max_ready, void (*evict)(void *u, uint32_t app),
-			 void *u)
+			 uint32_t max_ready,
+			 void (*evict)(void *u, uint32_t app), void *u)
 {
 	uint64_t freeable = 0;
 	uint32_t nfree = 0;
@@ -168,8 +167,9 @@ int ukf_topk_bump(struct ukf_topk *t, uint32_t app, uint32_t *added,
 		return 0;
 	/* The weakest member: lowest count, ties to the highest app id. */
 	for (uint32_t i = 0; i < t->napps; i++) {
-		if (t->in[i] && (min == UINT32_MAX || t->count[i] < t->count[min] ||
-				 (t->count[i] == t->count[min] && i > min)))
+		if (t->in[i] &&
+		    (min == UINT32_MAX || t->count[i] < t->count[min] ||
+		     (t->count[i] == t->count[min] && i > min)))
 			min = i;
 	}
 	if (min == UINT32_MAX || t->count[app] <= t->count[min])

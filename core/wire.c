@@ -6,11 +6,11 @@
 #include "wire.h"
 
 static const char *const names[UKF_MSG_TYPE_MAX] = {
-	[UKF_MSG_SPAWN] = "spawn", [UKF_MSG_CLONE] = "clone",
-	[UKF_MSG_READY] = "ready", [UKF_MSG_EXIT] = "exit",
-	[UKF_MSG_FAIL] = "fail",   [UKF_MSG_NACK] = "nack",
-	[UKF_MSG_TFETCH] = "tfetch", [UKF_MSG_TDATA] = "tdata",
-	[UKF_MSG_MSG] = "msg",     [UKF_MSG_KILL] = "kill",
+    [UKF_MSG_SPAWN] = "spawn",	 [UKF_MSG_CLONE] = "clone",
+    [UKF_MSG_READY] = "ready",	 [UKF_MSG_EXIT] = "exit",
+    [UKF_MSG_FAIL] = "fail",	 [UKF_MSG_NACK] = "nack",
+    [UKF_MSG_TFETCH] = "tfetch", [UKF_MSG_TDATA] = "tdata",
+    [UKF_MSG_MSG] = "msg",	 [UKF_MSG_KILL] = "kill",
 };
 
 const char *ukf_msg_name(enum ukf_msg_type t)
@@ -60,8 +60,9 @@ size_t ukf_msg_encode(const struct ukf_msg *m, void *buf, size_t cap)
 	size_t n;
 
 	if (!m || (unsigned)m->type >= UKF_MSG_TYPE_MAX || !names[m->type] ||
-	    m->text_len > UKF_WIRE_TEXT_MAX || m->data_len > UKF_WIRE_DATA_MAX ||
-	    (m->text_len && !m->text) || (m->data_len && !m->data))
+	    m->text_len > UKF_WIRE_TEXT_MAX ||
+	    m->data_len > UKF_WIRE_DATA_MAX || (m->text_len && !m->text) ||
+	    (m->data_len && !m->data))
 		return 0;
 	n = ukf_msg_size(m);
 	if (!buf || cap < n)

@@ -21,13 +21,13 @@
  * New fields are only appended to the fixed body, with a version bump.
  * Decoding checks every length against the frame and the limits below.
  */
-#define UKF_WIRE_MAGIC 0x57464b55u
-#define UKF_WIRE_VERSION 1
-#define UKF_WIRE_HEADER 16
-#define UKF_WIRE_FIXED 80
-#define UKF_WIRE_TEXT_MAX 2048         /* args, app name, reason */
-#define UKF_WIRE_DATA_MAX (16u << 20)  /* delta, template, message */
-#define UKF_WIRE_MIN (UKF_WIRE_HEADER + UKF_WIRE_FIXED + 8)
+#define UKF_WIRE_MAGIC	  0x57464b55u
+#define UKF_WIRE_VERSION  1
+#define UKF_WIRE_HEADER	  16
+#define UKF_WIRE_FIXED	  80
+#define UKF_WIRE_TEXT_MAX 2048	      /* args, app name, reason */
+#define UKF_WIRE_DATA_MAX (16u << 20) /* delta, template, message */
+#define UKF_WIRE_MIN	  (UKF_WIRE_HEADER + UKF_WIRE_FIXED + 8)
 
 enum ukf_msg_type {
 	UKF_MSG_SPAWN = 1,  /* origin -> target: start instance id of app */
@@ -37,7 +37,7 @@ enum ukf_msg_type {
 	UKF_MSG_FAIL = 5,   /* host -> origin/parent node: id failed (text) */
 	UKF_MSG_NACK = 6,   /* target -> origin: no capacity for id */
 	UKF_MSG_TFETCH = 7, /* node -> peer: send me your template of app */
-	UKF_MSG_TDATA = 8,  /* peer -> node: template of app (bytes; status<0: none) */
+	UKF_MSG_TDATA = 8,  /* peer -> node: template (status < 0: none) */
 	UKF_MSG_MSG = 9,    /* ukf_send: from ref to id, data = payload */
 	UKF_MSG_KILL = 10,  /* origin -> host: stop id */
 	UKF_MSG_TYPE_MAX = 11
@@ -46,19 +46,19 @@ enum ukf_msg_type {
 /* A decoded message. text/data point into the decoded buffer (not owned). */
 struct ukf_msg {
 	enum ukf_msg_type type;
-	ukf_id_t id;        /* the instance concerned */
+	ukf_id_t id;	    /* the instance concerned */
 	ukf_id_t parent;    /* its parent (0: workload request) */
-	ukf_id_t ref;       /* MSG: sender; READY: node it runs on */
-	uint64_t tag;       /* workload tag */
+	ukf_id_t ref;	    /* MSG: sender; READY: node it runs on */
+	uint64_t tag;	    /* workload tag */
 	ukf_ns_t t_request; /* when the request was made */
 	ukf_ns_t t_placed;  /* when the origin placed it */
-	int64_t status;     /* EXIT status, TDATA result */
-	uint64_t bytes;     /* CLONE delta bytes, TDATA template bytes */
+	int64_t status;	    /* EXIT status, TDATA result */
+	uint64_t bytes;	    /* CLONE delta bytes, TDATA template bytes */
 	uint32_t app;
-	uint32_t origin;    /* node handling the request / the parent's node */
-	uint32_t attempt;   /* placement attempt number */
-	uint32_t flags;     /* READY: start kind (enum ukf_start) | fetched << 8 */
-	const char *text;   /* not NUL-terminated; text_len bytes */
+	uint32_t origin;  /* node handling the request / the parent's node */
+	uint32_t attempt; /* placement attempt number */
+	uint32_t flags; /* READY: start kind (enum ukf_start) | fetched << 8 */
+	const char *text; /* not NUL-terminated; text_len bytes */
 	size_t text_len;
 	const void *data;
 	size_t data_len;

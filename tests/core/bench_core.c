@@ -92,8 +92,8 @@ int main(int argc, char **argv)
 	uint32_t nodes = argc > 1 ? (uint32_t)atoi(argv[1]) : 10000;
 	long decisions = argc > 2 ? atol(argv[2]) : 1000000;
 	ukf_dir_t *d = nodes ? ukf_dir_create(nodes) : NULL;
-	struct ukf_env_ops eo = { .uniform = u_uniform };
-	struct ukf_env env = { &eo, NULL };
+	struct ukf_env_ops eo = {.uniform = u_uniform};
+	struct ukf_env env = {&eo, NULL};
 	uint32_t rr = 0;
 	double t0, t;
 
@@ -127,14 +127,15 @@ int main(int argc, char **argv)
 		publish(d, (ukf_node_id_t)(next() % nodes));
 	t = secs() - t0;
 	printf("bench_core: %u nodes, %zu resident instances, %ld decisions "
-	       "per policy\n", nodes, nres, decisions);
+	       "per policy\n",
+	       nodes, nres, decisions);
 	printf("  %-18s %8.2f M/s  (%4.0f ns each)\n", "record update",
 	       decisions / t / 1e6, t / decisions * 1e9);
 
 	for (size_t p = 0; ukf_placements[p]; p++) {
 		const struct ukf_placement_ops *ops = ukf_placements[p];
 		long placed = 0;
-		struct ukf_place_ctx c = { d, &env, 0, 0, 1, 0, &rr };
+		struct ukf_place_ctx c = {d, &env, 0, 0, 1, 0, &rr};
 
 		t0 = secs();
 		for (long i = 0; i < decisions; i++) {

@@ -8,15 +8,23 @@
 #include "fake.h"
 
 enum ev_type { E_STEP = 1, E_MSG, E_TIMER, E_DIR, E_BE };
-enum step { S_STARTED = 1, S_READY, S_UNIT, S_FORK, S_WAIT, S_EXIT, S_DELTA,
-	    S_TEMPLATE };
+enum step {
+	S_STARTED = 1,
+	S_READY,
+	S_UNIT,
+	S_FORK,
+	S_WAIT,
+	S_EXIT,
+	S_DELTA,
+	S_TEMPLATE
+};
 
 struct ev {
 	ukf_ns_t t;
 	uint64_t seq;
 	enum ev_type type;
 	ukf_node_id_t node, from;
-	uint64_t x;        /* STEP: inst id; TIMER: cookie; TEMPLATE: app */
+	uint64_t x; /* STEP: inst id; TIMER: cookie; TEMPLATE: app */
 	uint32_t step, gen;
 	uint64_t bytes;
 	struct ukf_be_event be;
@@ -25,10 +33,10 @@ struct ev {
 	unsigned char *buf;
 };
 
-#define COST_BOOT (1 * UKF_MS)
-#define COST_CLONE (1 * UKF_MS)
+#define COST_BOOT     (1 * UKF_MS)
+#define COST_CLONE    (1 * UKF_MS)
 #define COST_TEMPLATE (5 * UKF_MS)
-#define COST_LOAD (2 * UKF_MS)
+#define COST_LOAD     (2 * UKF_MS)
 
 static int before(const struct ev *a, const struct ev *b)
 {
@@ -174,7 +182,8 @@ static void w_record(void *w, const struct ukf_record *r)
 	}
 	fr = &fw->recs[fw->nrecs++];
 	fr->r = *r;
-	snprintf(fr->app, sizeof(fr->app), "%s", r->app_name ? r->app_name : "");
+	snprintf(fr->app, sizeof(fr->app), "%s",
+		 r->app_name ? r->app_name : "");
 	snprintf(fr->why, sizeof(fr->why), "%s",
 		 r->fail_reason ? r->fail_reason : "");
 	fr->r.app_name = NULL;
@@ -201,9 +210,14 @@ static void w_log(void *w, ukf_node_id_t node, const char *line)
 }
 
 static const struct ukf_env_ops env_ops = {
-	.now = w_now, .timer = w_timer, .send = w_send, .uniform = w_uniform,
-	.directory = w_directory, .publish = w_publish, .record = w_record,
-	.log = w_log,
+    .now = w_now,
+    .timer = w_timer,
+    .send = w_send,
+    .uniform = w_uniform,
+    .directory = w_directory,
+    .publish = w_publish,
+    .record = w_record,
+    .log = w_log,
 };
 
 /* ---- backend ---- */
@@ -414,7 +428,8 @@ static int b_complete(void *b, ukf_node_id_t node, ukf_id_t inst, int64_t ret,
 	fi->last_ret = ret;
 	fi->last_status = status;
 	fi->last_src = src;
-	fi->last_len = len < sizeof(fi->last_data) ? len : sizeof(fi->last_data);
+	fi->last_len =
+	    len < sizeof(fi->last_data) ? len : sizeof(fi->last_data);
 	if (fi->last_len)
 		memcpy(fi->last_data, data, fi->last_len);
 	fi->ncomplete++;
@@ -452,12 +467,17 @@ static int b_complete(void *b, ukf_node_id_t node, ukf_id_t inst, int64_t ret,
 }
 
 static const struct ukf_backend_ops be_ops = {
-	.name = "fake", .cold_boot = b_cold_boot,
-	.make_template = b_make_template, .load_template = b_load_template,
-	.drop_template = b_drop_template, .clone_template = b_clone_template,
-	.clone_live = b_clone_live, .save_delta = b_save_delta,
-	.restore_delta = b_restore_delta, .destroy = b_destroy,
-	.complete = b_complete,
+    .name = "fake",
+    .cold_boot = b_cold_boot,
+    .make_template = b_make_template,
+    .load_template = b_load_template,
+    .drop_template = b_drop_template,
+    .clone_template = b_clone_template,
+    .clone_live = b_clone_live,
+    .save_delta = b_save_delta,
+    .restore_delta = b_restore_delta,
+    .destroy = b_destroy,
+    .complete = b_complete,
 };
 
 static void emit(struct fake_world *fw, ukf_node_id_t node,
@@ -476,9 +496,10 @@ static void do_step(struct fake_world *fw, struct ev *e)
 
 	memset(&be, 0, sizeof(be));
 	if (e->step == S_TEMPLATE) {
-		if (fw->ntemplates < 256 && !has_tpl(fw, e->node, (uint32_t)e->x))
+		if (fw->ntemplates < 256 &&
+		    !has_tpl(fw, e->node, (uint32_t)e->x))
 			fw->templates[fw->ntemplates++] =
-				((uint64_t)e->node << 32 | e->x) + 1;
+			    ((uint64_t)e->node << 32 | e->x) + 1;
 		be.kind = UKF_BE_TEMPLATE;
 		be.app = (uint32_t)e->x;
 		be.bytes = e->bytes;
@@ -667,8 +688,8 @@ static void h_fail(void *u, ukf_id_t id, uint64_t tag, const char *why)
 	((struct fake_world *)u)->fail_hooks++;
 }
 
-struct fake_world *fake_create(const struct ukf_engine_config *cfg,
-			       char *err, size_t errlen)
+struct fake_world *fake_create(const struct ukf_engine_config *cfg, char *err,
+			       size_t errlen)
 {
 	struct fake_world *fw = calloc(1, sizeof(*fw));
 
@@ -688,8 +709,8 @@ struct fake_world *fake_create(const struct ukf_engine_config *cfg,
 	fw->hooks.on_fail = h_fail;
 	fw->hooks.u = fw;
 	fw->dir = ukf_dir_create(cfg->nodes ? cfg->nodes : 1);
-	fw->e = ukf_engine_create(cfg, &fw->env, &fw->be, &fw->hooks, err,
-				  errlen);
+	fw->e =
+	    ukf_engine_create(cfg, &fw->env, &fw->be, &fw->hooks, err, errlen);
 	if (!fw->e || !fw->dir) {
 		ukf_dir_destroy(&fw->dir);
 		free(fw);

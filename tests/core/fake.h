@@ -25,7 +25,7 @@ struct fake_rec {
 struct fake_inst {
 	int used, alive, node, manual, is_child;
 	uint32_t app;
-	int pause;            /* 0 running, 1 ready, 2 call */
+	int pause; /* 0 running, 1 ready, 2 call */
 	enum ukf_call call;
 	uint32_t units_done, forks_issued, children, waits_done;
 	int64_t last_ret, last_status;
@@ -55,20 +55,21 @@ struct fake_world {
 	char *log;
 	size_t loglen, logcap;
 	int verbose;
-	int overcommit;         /* a node's use went over its capacity */
+	int overcommit; /* a node's use went over its capacity */
 	int check_every_event;
 	uint64_t events;
 	uint64_t ready_hooks, exit_hooks, fail_hooks;
 	struct fake_inst inst[FAKE_MAX_INST];
-	uint64_t templates[256]; /* (node << 32 | app) + 1 held by the backend */
+	uint64_t
+	    templates[256]; /* (node << 32 | app) + 1 held by the backend */
 	size_t ntemplates;
 	uint64_t msgs, msg_bytes, bulk_bytes;
 	int fail_clone_template; /* make clone_template refuse (-ENOMEM) */
 };
 
 /* Create the world and its engine; cfg->nodes nodes. NULL + err on error. */
-struct fake_world *fake_create(const struct ukf_engine_config *cfg,
-			       char *err, size_t errlen);
+struct fake_world *fake_create(const struct ukf_engine_config *cfg, char *err,
+			       size_t errlen);
 void fake_destroy(struct fake_world **fw);
 /* Register an app parsed from key=value; returns its id or -1. */
 int fake_app(struct fake_world *fw, const char *name, const char *kv);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_core.c - self-tests of core/: apps, wire, directory, policies, engine. */
+/* test_core.c - self-tests of core/: apps, wire, directory, policies, engine.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,23 +14,24 @@
 
 static int failures;
 
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
 			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
-				__LINE__, #c);                                \
-			failures++;                                           \
-		}                                                             \
+				__LINE__, #c);                                 \
+			failures++;                                            \
+		}                                                              \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                        \
-	do {                                                                  \
-		long long a_ = (long long)(a), b_ = (long long)(b);           \
-		if (a_ != b_) {                                               \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", \
-				__FILE__, __LINE__, #a, a_, #b, b_);          \
-			failures++;                                           \
-		}                                                             \
+#define CHECK_EQ(a, b)                                                         \
+	do {                                                                   \
+		long long a_ = (long long)(a), b_ = (long long)(b);            \
+		if (a_ != b_) {                                                \
+			fprintf(stderr,                                        \
+				"%s:%d: %s == %lld, expected %s == %lld\n",    \
+				__FILE__, __LINE__, #a, a_, #b, b_);           \
+			failures++;                                            \
+		}                                                              \
 	} while (0)
 
 /* ------------------------------------------------------------------ */
@@ -54,7 +56,8 @@ static void t_app_parse(void)
 	CHECK_EQ(ukf_app_parse(&a, "web",
 			       "mem=1G init=2s work=250us dirty=17 fork=4 "
 			       "units=3 vcpus=2 image=512K",
-			       err, sizeof(err)), 0);
+			       err, sizeof(err)),
+		 0);
 	CHECK_EQ(a.mem_bytes, 1ULL << 30);
 	CHECK_EQ(a.init_ns, 2 * UKF_S);
 	CHECK_EQ(a.work_ns, 250 * UKF_US);
@@ -66,13 +69,15 @@ static void t_app_parse(void)
 	CHECK(!strcmp(a.args, "mem=1G init=2s work=250us dirty=17 fork=4 "
 			      "units=3 vcpus=2 image=512K"));
 	/* bare numbers: ms for times, bytes for sizes; extra spaces */
-	CHECK_EQ(ukf_app_parse(&a, "x", "  init=7   mem=4096 ", err,
-			       sizeof(err)), 0);
+	CHECK_EQ(
+	    ukf_app_parse(&a, "x", "  init=7   mem=4096 ", err, sizeof(err)),
+	    0);
 	CHECK_EQ(a.init_ns, 7 * UKF_MS);
 	CHECK_EQ(a.mem_bytes, 4096);
 	/* a path for real backends */
 	CHECK_EQ(ukf_app_parse(&a, "x", "image=guest/apps/synth.elf", err,
-			       sizeof(err)), 0);
+			       sizeof(err)),
+		 0);
 	CHECK(!strcmp(a.image, "guest/apps/synth.elf"));
 	CHECK_EQ(a.image_bytes, 2ULL << 20);
 }
@@ -84,23 +89,24 @@ static void t_app_bad(void)
 	static const struct {
 		const char *kv, *needle;
 	} bad[] = {
-		{ "mem=64M colour=red", "colour" },
-		{ "mem=12X", "mem=12X" },
-		{ "mem=-1M", "mem=-1M" },
-		{ "mem=0", "mem=0" },
-		{ "init=fast", "init=fast" },
-		{ "work=10 ms", "'ms'" },
-		{ "dirty=1.5", "dirty=1.5" },
-		{ "fork=99999999999", "fork=" },
-		{ "vcpus=0", "vcpus=0" },
-		{ "units", "'units'" },
-		{ "=5", "'=5'" },
-		{ "image=lots", "image=lots" },
+	    {"mem=64M colour=red", "colour"},
+	    {"mem=12X", "mem=12X"},
+	    {"mem=-1M", "mem=-1M"},
+	    {"mem=0", "mem=0"},
+	    {"init=fast", "init=fast"},
+	    {"work=10 ms", "'ms'"},
+	    {"dirty=1.5", "dirty=1.5"},
+	    {"fork=99999999999", "fork="},
+	    {"vcpus=0", "vcpus=0"},
+	    {"units", "'units'"},
+	    {"=5", "'=5'"},
+	    {"image=lots", "image=lots"},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
-		CHECK_EQ(ukf_app_parse(&a, "app", bad[i].kv, err, sizeof(err)), -1);
+		CHECK_EQ(ukf_app_parse(&a, "app", bad[i].kv, err, sizeof(err)),
+			 -1);
 		if (!strstr(err, bad[i].needle)) {
 			fprintf(stderr, "'%s': error '%s' does not name '%s'\n",
 				bad[i].kv, err, bad[i].needle);
@@ -213,9 +219,14 @@ static void t_wire_roundtrip(void)
 
 static size_t sample_frame(unsigned char *buf, size_t cap)
 {
-	struct ukf_msg m = { .type = UKF_MSG_CLONE, .id = 42, .parent = 41,
-			     .app = 1, .text = "a=b", .text_len = 3,
-			     .data = "delta", .data_len = 5 };
+	struct ukf_msg m = {.type = UKF_MSG_CLONE,
+			    .id = 42,
+			    .parent = 41,
+			    .app = 1,
+			    .text = "a=b",
+			    .text_len = 3,
+			    .data = "delta",
+			    .data_len = 5};
 	return ukf_msg_encode(&m, buf, cap);
 }
 
@@ -309,12 +320,14 @@ static void t_wire_fuzz(void)
 		if (ukf_msg_decode(&d, buf, len, err, sizeof(err)) == 0) {
 			accepted++;
 			/* anything accepted lies entirely inside the frame */
-			CHECK(!d.text || ((const unsigned char *)d.text >= buf &&
-					  (const unsigned char *)d.text +
-							  d.text_len <= buf + len));
-			CHECK(!d.data || ((const unsigned char *)d.data >= buf &&
-					  (const unsigned char *)d.data +
-							  d.data_len <= buf + len));
+			CHECK(!d.text ||
+			      ((const unsigned char *)d.text >= buf &&
+			       (const unsigned char *)d.text + d.text_len <=
+				   buf + len));
+			CHECK(!d.data ||
+			      ((const unsigned char *)d.data >= buf &&
+			       (const unsigned char *)d.data + d.data_len <=
+				   buf + len));
 			CHECK(d.type > 0 && d.type < UKF_MSG_TYPE_MAX);
 		}
 	}
@@ -421,7 +434,7 @@ static void t_dir_indexes(void)
 {
 	const uint32_t N = 1000;
 	ukf_dir_t *d = ukf_dir_create(N);
-	uint64_t seed = 7, ver[1000] = { 0 };
+	uint64_t seed = 7, ver[1000] = {0};
 
 	for (int round = 0; round < 4000; round++) {
 		ukf_node_id_t node = (ukf_node_id_t)(lcg(&seed) % N);
@@ -457,16 +470,18 @@ static void t_dir_indexes(void)
 			if (best == UKF_NODE_NONE ||
 			    key < ukf_dir_load_key(ukf_dir_get(d, best)))
 				best = k;
-			if (has && (hbest == UKF_NODE_NONE ||
-				    key < ukf_dir_load_key(ukf_dir_get(d, hbest))))
+			if (has &&
+			    (hbest == UKF_NODE_NONE ||
+			     key < ukf_dir_load_key(ukf_dir_get(d, hbest))))
 				hbest = k;
 		}
 		for (uint32_t k = 0; k < N && first == UKF_NODE_NONE; k++)
 			if (ukf_dir_fits(ukf_dir_get(d, (from + k) % N), v, m))
 				first = (from + k) % N;
 		CHECK_EQ(ukf_dir_least_loaded(d, v, m, UKF_NODE_NONE), best);
-		CHECK_EQ(ukf_dir_least_loaded_holder(d, app, v, m, UKF_NODE_NONE),
-			 hbest);
+		CHECK_EQ(
+		    ukf_dir_least_loaded_holder(d, app, v, m, UKF_NODE_NONE),
+		    hbest);
 		CHECK_EQ(ukf_dir_next_fit(d, from, v, m), first);
 		CHECK_EQ(ukf_dir_holders(d, app), holders);
 		if (best != UKF_NODE_NONE) {
@@ -497,10 +512,10 @@ static void t_placement(void)
 	 */
 	ukf_dir_t *d = ukf_dir_create(4);
 	uint32_t web = 0;
-	struct ukf_env_ops eo = { .uniform = s_uniform };
-	struct ukf_env env = { &eo, NULL };
+	struct ukf_env_ops eo = {.uniform = s_uniform};
+	struct ukf_env env = {&eo, NULL};
 	uint32_t rr = 0;
-	struct ukf_place_ctx c = { d, &env, 0, 0, 1, 100, &rr };
+	struct ukf_place_ctx c = {d, &env, 0, 0, 1, 100, &rr};
 	char err[300];
 	const struct ukf_placement_ops *p;
 
@@ -558,25 +573,31 @@ static void t_placement(void)
 
 	p = ukf_placement_find("power-of-two", err, sizeof(err));
 	script_i = 0;
-	script_vals[0] = 0.3;  /* node 1 (load 3) */
-	script_vals[1] = 0.6;  /* node 2 (load 5) */
-	script_vals[2] = 0.6;  /* node 2 */
-	script_vals[3] = 0.9;  /* node 3 (load 1) */
+	script_vals[0] = 0.3; /* node 1 (load 3) */
+	script_vals[1] = 0.6; /* node 2 (load 5) */
+	script_vals[2] = 0.6; /* node 2 */
+	script_vals[3] = 0.9; /* node 3 (load 1) */
 	CHECK_EQ(p->place(&c), 1);
 	CHECK_EQ(p->place(&c), 3);
 
 	/* load is the scarcest resource's use first, instances second */
 	ukf_dir_t *d2 = ukf_dir_create(2);
-	struct ukf_place_ctx c2 = { d2, &env, 0, 0, 1, 100, &rr };
-	pub(d2, 0, 1, 1, 1ULL << 40, 1, NULL, 0);  /* 7/8 vCPUs used, 1 inst */
-	pub(d2, 1, 1, 6, 1ULL << 40, 3, NULL, 0);  /* 2/8 used, 3 instances */
-	CHECK_EQ(ukf_placement_find("least-loaded", err, sizeof(err))->place(&c2), 1);
-	pub(d2, 1, 2, 6, 1ULL << 39, 3, NULL, 0);  /* half its memory used */
+	struct ukf_place_ctx c2 = {d2, &env, 0, 0, 1, 100, &rr};
+	pub(d2, 0, 1, 1, 1ULL << 40, 1, NULL, 0); /* 7/8 vCPUs used, 1 inst */
+	pub(d2, 1, 1, 6, 1ULL << 40, 3, NULL, 0); /* 2/8 used, 3 instances */
+	CHECK_EQ(
+	    ukf_placement_find("least-loaded", err, sizeof(err))->place(&c2),
+	    1);
+	pub(d2, 1, 2, 6, 1ULL << 39, 3, NULL, 0); /* half its memory used */
 	pub(d2, 0, 2, 1, 1ULL << 40, 1, NULL, 0);
-	CHECK_EQ(ukf_placement_find("least-loaded", err, sizeof(err))->place(&c2), 1);
-	pub(d2, 1, 3, 6, 1ULL << 37, 3, NULL, 0);  /* 7/8 of memory used */
-	pub(d2, 0, 3, 2, 1ULL << 40, 1, NULL, 0);  /* 6/8 vCPUs used */
-	CHECK_EQ(ukf_placement_find("least-loaded", err, sizeof(err))->place(&c2), 0);
+	CHECK_EQ(
+	    ukf_placement_find("least-loaded", err, sizeof(err))->place(&c2),
+	    1);
+	pub(d2, 1, 3, 6, 1ULL << 37, 3, NULL, 0); /* 7/8 of memory used */
+	pub(d2, 0, 3, 2, 1ULL << 40, 1, NULL, 0); /* 6/8 vCPUs used */
+	CHECK_EQ(
+	    ukf_placement_find("least-loaded", err, sizeof(err))->place(&c2),
+	    0);
 	ukf_dir_destroy(&d2);
 
 	CHECK(ukf_placement_find("fastest", err, sizeof(err)) == NULL);
@@ -614,7 +635,7 @@ static void t_tcache_lru(void)
 	add_ready(&c, 1, 40);
 	add_ready(&c, 2, 40);
 	CHECK_EQ(c.used, 80);
-	CHECK(ukf_tcache_add(&c, 1) == NULL); /* no duplicates */
+	CHECK(ukf_tcache_add(&c, 1) == NULL);	      /* no duplicates */
 	ukf_tcache_touch(&c, ukf_tcache_find(&c, 1)); /* 2 is now LRU */
 	nevicted = 0;
 	CHECK_EQ(ukf_tcache_make_room(&c, 30, 0, on_evict, NULL), 0);
@@ -870,7 +891,8 @@ static void t_engine_wait(void)
 	CHECK(c2 > c1);
 
 	/* wait with a deadline that passes */
-	fake_call(fw, p, UKF_CALL_WAIT, c1, fw->now + 5 * UKF_MS, NULL, 0, NULL);
+	fake_call(fw, p, UKF_CALL_WAIT, c1, fw->now + 5 * UKF_MS, NULL, 0,
+		  NULL);
 	fake_run(fw, fw->now + 10 * UKF_MS);
 	CHECK_EQ(fp->last_ret, -UKF_ETIMEDOUT);
 
@@ -931,8 +953,9 @@ static void t_engine_capacity(void)
 	ukf_engine_start(fw->e);
 	fake_run(fw, 10 * UKF_MS);
 	for (int i = 0; i < 6; i++)
-		CHECK_EQ(ukf_engine_spawn(fw->e, (ukf_node_id_t)(i % 2), 0, "", 0,
-					  &id[i]), 0);
+		CHECK_EQ(ukf_engine_spawn(fw->e, (ukf_node_id_t)(i % 2), 0, "",
+					  0, &id[i]),
+			 0);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK(!fw->overcommit);
 	CHECK_EQ(ukf_engine_alive(fw->e), 4);
@@ -1039,7 +1062,8 @@ static void t_engine_messages(void)
 	fake_call(fw, c, UKF_CALL_RECV, 0, fw->now + 2 * UKF_MS, NULL, 0, NULL);
 	fake_run(fw, fw->now + 10 * UKF_MS);
 	CHECK_EQ(fw->inst[c].last_ret, -UKF_ETIMEDOUT);
-	fake_call(fw, c, UKF_CALL_BLOCK, 0, fw->now + 2 * UKF_MS, NULL, 0, NULL);
+	fake_call(fw, c, UKF_CALL_BLOCK, 0, fw->now + 2 * UKF_MS, NULL, 0,
+		  NULL);
 	fake_run(fw, fw->now + 10 * UKF_MS);
 	CHECK_EQ(fw->inst[c].last_ret, 0);
 	/* bad sends */
@@ -1201,14 +1225,14 @@ static void t_engine_bad_input(void)
 	fake_raw_message(fw, 0, 1, NULL, 0);
 	fake_raw_message(fw, 99, 1, "x", 1);
 	unsigned char buf[200];
-	struct ukf_msg m = { .type = UKF_MSG_SPAWN, .id = 77, .app = 55 };
+	struct ukf_msg m = {.type = UKF_MSG_SPAWN, .id = 77, .app = 55};
 	size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
-	fake_raw_message(fw, 0, 1, buf, n); /* bad app */
+	fake_raw_message(fw, 0, 1, buf, n);  /* bad app */
 	fake_raw_message(fw, 0, 42, buf, n); /* bad sender */
 	m.type = UKF_MSG_NACK;
 	n = ukf_msg_encode(&m, buf, sizeof(buf));
 	fake_raw_message(fw, 0, 1, buf, n); /* NACK for nothing */
-	struct ukf_be_event ev = { .kind = UKF_BE_READY, .inst = 4242 };
+	struct ukf_be_event ev = {.kind = UKF_BE_READY, .inst = 4242};
 	ukf_engine_on_backend(fw->e, 0, &ev);
 	ev.kind = UKF_BE_TEMPLATE;
 	ev.app = 1000;
@@ -1280,8 +1304,8 @@ static char *run_log(const char *placement)
 	fake_app(fw, "web", "init=40ms work=1ms mem=2M");
 	ukf_engine_start(fw->e);
 	for (int i = 0; i < 10; i++) {
-		ukf_engine_spawn(fw->e, (ukf_node_id_t)(i % 6), (uint32_t)(i % 2),
-				 "", (uint64_t)i, &id);
+		ukf_engine_spawn(fw->e, (ukf_node_id_t)(i % 6),
+				 (uint32_t)(i % 2), "", (uint64_t)i, &id);
 		fake_run(fw, fw->now + 7 * UKF_MS);
 	}
 	fake_run(fw, UKF_NS_NEVER);
@@ -1296,9 +1320,9 @@ static char *run_log(const char *placement)
 
 static void t_engine_deterministic(void)
 {
-	static const char *const pol[] = { "local", "random", "round-robin",
-					   "least-loaded", "power-of-two",
-					   "template-affinity" };
+	static const char *const pol[] = {"local",	  "random",
+					  "round-robin",  "least-loaded",
+					  "power-of-two", "template-affinity"};
 
 	for (size_t i = 0; i < sizeof(pol) / sizeof(pol[0]); i++) {
 		char *a = run_log(pol[i]), *b = run_log(pol[i]);
@@ -1311,10 +1335,10 @@ static void t_engine_deterministic(void)
 /* Random workloads on tight clusters: invariants hold for every policy. */
 static void t_engine_stress(void)
 {
-	static const char *const pol[] = { "local", "random", "round-robin",
-					   "least-loaded", "power-of-two",
-					   "template-affinity" };
-	static const char *const tpl[] = { "none", "on-demand", "prewarm" };
+	static const char *const pol[] = {"local",	  "random",
+					  "round-robin",  "least-loaded",
+					  "power-of-two", "template-affinity"};
+	static const char *const tpl[] = {"none", "on-demand", "prewarm"};
 	uint64_t seed = 99;
 
 	for (int round = 0; round < 18; round++) {
@@ -1343,7 +1367,8 @@ static void t_engine_stress(void)
 		fw->dir_delay = (ukf_ns_t)(lcg(&seed) % 5) * UKF_MS;
 		fake_app(fw, "a", "init=20ms work=2ms fork=2 mem=2M dirty=5");
 		fake_app(fw, "b", "init=30ms work=1ms fork=0 mem=4M units=2");
-		fake_app(fw, "c", "init=10ms work=3ms fork=4 mem=1M units=2 vcpus=2");
+		fake_app(fw, "c",
+			 "init=10ms work=3ms fork=4 mem=1M units=2 vcpus=2");
 		fake_app(fw, "d", "init=5ms work=1ms mem=3M");
 		ukf_engine_start(fw->e);
 		for (int i = 0; i < 300; i++) {
@@ -1353,8 +1378,10 @@ static void t_engine_stress(void)
 					     &ids[n]) == 0)
 				n++;
 			if (lcg(&seed) % 20 == 0 && n)
-				ukf_engine_kill(fw->e, ids[lcg(&seed) % (uint64_t)n]);
-			fake_run(fw, fw->now + (ukf_ns_t)(lcg(&seed) % 3) * UKF_MS);
+				ukf_engine_kill(fw->e,
+						ids[lcg(&seed) % (uint64_t)n]);
+			fake_run(fw,
+				 fw->now + (ukf_ns_t)(lcg(&seed) % 3) * UKF_MS);
 		}
 		fake_run(fw, UKF_NS_NEVER);
 		CHECK(!fw->overcommit);
@@ -1396,7 +1423,7 @@ static void t_engine_alloc_failures(void)
 		struct ukf_engine_config c;
 		char err[200];
 		struct fake_world *fw;
-		struct nth x = { n, 0 };
+		struct nth x = {n, 0};
 		ukf_id_t id;
 
 		ukf_engine_config_default(&c);
@@ -1410,8 +1437,8 @@ static void t_engine_alloc_failures(void)
 		ukf_engine_start(fw->e);
 		ukf_engine_set_alloc_hook(fw->e, fail_nth, &x);
 		for (int i = 0; i < 3; i++) {
-			ukf_engine_spawn(fw->e, (ukf_node_id_t)i, (uint32_t)(i % 2),
-					 "k=v", 0, &id);
+			ukf_engine_spawn(fw->e, (ukf_node_id_t)i,
+					 (uint32_t)(i % 2), "k=v", 0, &id);
 			fake_run(fw, fw->now + 3 * UKF_MS);
 		}
 		fake_run(fw, UKF_NS_NEVER);
@@ -1430,8 +1457,9 @@ static void t_engine_alloc_failures(void)
 			break;
 		}
 	}
-	printf("engine_alloc_failures: failed each of %ld allocations in turn\n",
-	       total);
+	printf(
+	    "engine_alloc_failures: failed each of %ld allocations in turn\n",
+	    total);
 	CHECK(total > 20); /* the scenario exercised many allocation sites */
 }
 
@@ -1441,31 +1469,31 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
-	{ "app_parse", t_app_parse },
-	{ "app_bad", t_app_bad },
-	{ "parse_units", t_parse_units },
-	{ "wire_roundtrip", t_wire_roundtrip },
-	{ "wire_hostile", t_wire_hostile },
-	{ "wire_fuzz", t_wire_fuzz },
-	{ "dir_versions", t_dir_versions },
-	{ "dir_indexes", t_dir_indexes },
-	{ "placement", t_placement },
-	{ "tcache_lru", t_tcache_lru },
-	{ "topk", t_topk },
-	{ "engine_spawn_template", t_engine_spawn_template },
-	{ "engine_local_fork", t_engine_local_fork },
-	{ "engine_remote_fork", t_engine_remote_fork },
-	{ "engine_wait", t_engine_wait },
-	{ "engine_capacity", t_engine_capacity },
-	{ "engine_fork_bomb", t_engine_fork_bomb },
-	{ "engine_messages", t_engine_messages },
-	{ "engine_prewarm", t_engine_prewarm },
-	{ "engine_cache_budget", t_engine_cache_budget },
-	{ "engine_bad_input", t_engine_bad_input },
-	{ "engine_kill_and_destroy", t_engine_kill_and_destroy },
-	{ "engine_deterministic", t_engine_deterministic },
-	{ "engine_stress", t_engine_stress },
-	{ "engine_alloc_failures", t_engine_alloc_failures },
+    {"app_parse", t_app_parse},
+    {"app_bad", t_app_bad},
+    {"parse_units", t_parse_units},
+    {"wire_roundtrip", t_wire_roundtrip},
+    {"wire_hostile", t_wire_hostile},
+    {"wire_fuzz", t_wire_fuzz},
+    {"dir_versions", t_dir_versions},
+    {"dir_indexes", t_dir_indexes},
+    {"placement", t_placement},
+    {"tcache_lru", t_tcache_lru},
+    {"topk", t_topk},
+    {"engine_spawn_template", t_engine_spawn_template},
+    {"engine_local_fork", t_engine_local_fork},
+    {"engine_remote_fork", t_engine_remote_fork},
+    {"engine_wait", t_engine_wait},
+    {"engine_capacity", t_engine_capacity},
+    {"engine_fork_bomb", t_engine_fork_bomb},
+    {"engine_messages", t_engine_messages},
+    {"engine_prewarm", t_engine_prewarm},
+    {"engine_cache_budget", t_engine_cache_budget},
+    {"engine_bad_input", t_engine_bad_input},
+    {"engine_kill_and_destroy", t_engine_kill_and_destroy},
+    {"engine_deterministic", t_engine_deterministic},
+    {"engine_stress", t_engine_stress},
+    {"engine_alloc_failures", t_engine_alloc_failures},
 };
 
 int main(int argc, char **argv)
