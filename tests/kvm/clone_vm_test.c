@@ -847,10 +847,119 @@ static int t_delta(void)
 	return 0;
 }
 
+/* Pump events until last_error changes (up to ~2 s); 0 if it did. */
+static int pump_for_error(void)
+{
+	for (int i = 0; i < 200 && !last_error[0]; i++) {
+		struct qev *q = NULL;
+
+		pthread_mutex_lock(&Q.lock);
+		if (Q.head) {
+			q = Q.head;
+			Q.head = q->next;
+			if (!Q.head)
+				Q.tail = NULL;
+		}
+		pthread_mutex_unlock(&Q.lock);
+		if (!q) {
+			usleep(10000);
+			continue;
+		}
+		handle(q);
+		free(q->text);
+		free(q->data);
+		free(q);
+	}
+	return last_error[0] ? 0 : -1;
+}
+
+/* Every input path refuses bad input with a clear error; nothing crashes. */
+static int t_bad_inputs(void)
+{
+	struct ukvm_snap_buf tb;
+	char big[UKF_ARGS_MAX + 10];
+	ukf_id_t src, r;
+	int rc = start_monitors(1, 0, 0, guest("synth"), "mem=16M");
+
+	if (rc)
+		return rc;
+	/* Ops on instances that do not exist or are not paused right. */
+	CHECK(O->clone_live(mon[0], 0, 50, 4242) == -ESRCH);
+	CHECK(O->save_delta(mon[0], 0, 4242) == -ESRCH);
+	CHECK(O->make_template(mon[0], 0, 4242, app.id) == -ESRCH);
+	CHECK(O->clone_template(mon[0], 0, 50, &app, "") == -ENOENT);
+	hold_ready = 1;
+	CHECK(boot(&src, "mem=4M init=1ms work=0 dirty=1 units=1") == 0);
+	CHECK(run_until(src, 1) == 0);
+	/* paused in ready(), not in fork(): no fork, no delta */
+	CHECK(O->clone_live(mon[0], 0, 50, src) == -EINVAL);
+	CHECK(O->save_delta(mon[0], 0, src) == -EINVAL);
+	tmpl_made = 0;
+	CHECK(O->make_template(mon[0], 0, src, app.id) == 0);
+	while (!tmpl_made && pump_for_error() < 0)
+		;
+	/* Argument string too long for the boot info. */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	CHECK(O->clone_template(mon[0], 0, new_inst(0, 0), &app, big) ==
+	      -EINVAL);
+	/* Deltas: NULL, garbage, a template passed as a delta. */
+	r = new_inst(0, 0);
+	CHECK(O->restore_delta(mon[0], 0, r, app.id, NULL, 0, 0) == -EINVAL);
+	last_error[0] = 0;
+	CHECK(O->restore_delta(mon[0], 0, r, app.id, "garbage!garbage!", 16,
+			       0) == 0);
+	CHECK(pump_for_error() == 0);
+	printf("garbage delta: %s\n", last_error);
+	CHECK(strstr(last_error, "delta refused") &&
+	      strstr(last_error, "not a ukfork snapshot"));
+	CHECK(ukvm_template_encode(mon[0], app.id, &tb) == 0);
+	last_error[0] = 0;
+	CHECK(O->restore_delta(mon[0], 0, r, app.id, tb.data, tb.len, 0) ==
+	      0);
+	CHECK(pump_for_error() == 0);
+	printf("template as delta: %s\n", last_error);
+	CHECK(strstr(last_error, "not a delta"));
+	/* A template of the wrong kind for load_template: a delta. */
+	{
+		struct ukvm_snap_buf d;
+		struct ukvm_snap_meta meta = { .mem_size = 16ULL << 20,
+					       .pause = UKVM_PAUSE_FORK };
+		struct ukvm_snap_vcpu st;
+		char err[300];
+
+		memset(&st, 0, sizeof(st));
+		memset(&d, 0, sizeof(d));
+		ukvm_snap_begin(&d, UKVM_SNAP_DELTA);
+		ukvm_snap_meta_encode(&d, &meta);
+		ukvm_snap_vcpu_encode(&d, &st);
+		ukvm_snap_finish(&d);
+		CHECK(ukvm_template_install(mon[0], app.id, d.data, d.len, err,
+					    sizeof(err)) == -EINVAL);
+		printf("delta as template: %s\n", err);
+		CHECK(strstr(err, "not a template"));
+		/* A truncated template. */
+		CHECK(ukvm_template_install(mon[0], app.id, tb.data,
+					    tb.len / 2, err,
+					    sizeof(err)) == -EINVAL);
+		printf("half a template: %s\n", err);
+		CHECK(strstr(err, "truncated"));
+		ukvm_snap_buf_free(&d);
+	}
+	ukvm_snap_buf_free(&tb);
+	/* The source still runs to its end; the monitor is fine. */
+	hold_ready = 0;
+	O->complete(mon[0], 0, src, 0, 0, 0, NULL, 0);
+	CHECK(run_until_end(src) == 0 && I[src].exited && I[src].status == 0);
+	stop_monitors();
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
 } tests[] = {
+	{ "clone_bad_inputs", t_bad_inputs },
 	{ "clone_template_ids", t_template_ids },
 	{ "clone_fork_isolation", t_fork_isolation },
 	{ "clone_fork_lineage", t_fork_after_template },
