@@ -359,23 +359,36 @@ static int fits(const struct node *n, const struct ukf_app *a)
 static void handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 		       const struct ukf_msg *m);
 
-static void deliver(ukf_engine_t *e, ukf_node_id_t from, ukf_node_id_t to,
-		    const struct ukf_msg *m, uint64_t bulk)
+/*
+ * Returns 0, -1 if the message could not be sent now (out of memory, the
+ * world refused it) or -2 if it can never be (too large to encode).
+ */
+static int deliver(ukf_engine_t *e, ukf_node_id_t from, ukf_node_id_t to,
+		   const struct ukf_msg *m, uint64_t bulk)
 {
 	size_t need;
 	int rc;
 
 	if (from == to) {
 		handle_msg(e, to, from, m);
-		return;
+		return 0;
 	}
 	need = ukf_msg_size(m);
+	if (m->text_len > UKF_WIRE_TEXT_MAX ||
+	    m->data_len > UKF_WIRE_DATA_MAX) {
+		LOG(e, from,
+		    "error send %s %llu: cannot encode (text %zu, data %zu "
+		    "bytes)",
+		    ukf_msg_name(m->type), ULL(m->id), m->text_len,
+		    m->data_len);
+		return -2;
+	}
 	if (need > e->bufcap) {
 		unsigned char *b = e_realloc(e, e->buf, need);
 		if (!b) {
 			LOG(e, from, "error send %s %llu: out of memory",
 			    ukf_msg_name(m->type), ULL(m->id));
-			return;
+			return -1;
 		}
 		e->buf = b;
 		e->bufcap = need;
@@ -383,12 +396,15 @@ static void deliver(ukf_engine_t *e, ukf_node_id_t from, ukf_node_id_t to,
 	if (!ukf_msg_encode(m, e->buf, e->bufcap)) {
 		LOG(e, from, "error send %s %llu: cannot encode",
 		    ukf_msg_name(m->type), ULL(m->id));
-		return;
+		return -2;
 	}
 	rc = e->env->ops->send(e->env->w, from, to, e->buf, need, bulk);
-	if (rc < 0)
+	if (rc < 0) {
 		LOG(e, from, "error send %s %llu to node %u rc=%d",
 		    ukf_msg_name(m->type), ULL(m->id), to, rc);
+		return -1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1082,8 +1098,12 @@ static void send_req(ukf_engine_t *e, struct req *q)
 	    .data = q->delta,
 	    .data_len = q->delta_len,
 	};
-	deliver(e, q->origin, q->target, &m,
-		q->kind == R_FORK ? q->delta_bytes : 0);
+	int rc = deliver(e, q->origin, q->target, &m,
+			 q->kind == R_FORK ? q->delta_bytes : 0);
+	if (rc == -2)
+		req_fail(e, q, "request too large to send");
+	else if (rc < 0)
+		retry_later(e, q);
 }
 
 /* Local fork: clone the paused parent on its own node. */

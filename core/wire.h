@@ -25,8 +25,8 @@
 #define UKF_WIRE_VERSION  1
 #define UKF_WIRE_HEADER	  16
 #define UKF_WIRE_FIXED	  80
-#define UKF_WIRE_TEXT_MAX 2048	      /* args, app name, reason */
-#define UKF_WIRE_DATA_MAX (16u << 20) /* delta, template, message */
+#define UKF_WIRE_TEXT_MAX 2048	     /* args, app name, reason */
+#define UKF_WIRE_DATA_MAX (1u << 30) /* delta, template, message */
 #define UKF_WIRE_MIN	  (UKF_WIRE_HEADER + UKF_WIRE_FIXED + 8)
 
 enum ukf_msg_type {
