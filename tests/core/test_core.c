@@ -1332,6 +1332,43 @@ static void t_engine_deterministic(void)
 	}
 }
 
+/* A fetch from a peer whose (stale) record still lists an evicted template
+ * falls back to making the template locally. */
+static void t_engine_fetch_stale(void)
+{
+	struct ukf_engine_config c;
+	char err[200];
+	struct fake_world *fw;
+	ukf_id_t id;
+
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	c.placement = "local";
+	c.node.cache_bytes = 3ULL << 20; /* one 2M template per node */
+	fw = fake_create(&c, err, sizeof(err));
+	fw->dir_delay = 50 * UKF_MS;
+	fake_app(fw, "a", "init=10ms mem=2M units=0");
+	fake_app(fw, "b", "init=10ms mem=2M units=0");
+	ukf_engine_start(fw->e);
+	fake_run(fw, 60 * UKF_MS);
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &id); /* node 0 makes a */
+	fake_run(fw, 130 * UKF_MS);
+	ukf_engine_spawn(fw->e, 0, 1, "", 0, &id); /* b evicts a */
+	fake_run(fw, 160 * UKF_MS);
+	CHECK_EQ(fake_log_count(fw, "template-evict app=a node=0"), 1);
+	ukf_engine_spawn(fw->e, 1, 0, "", 0, &id); /* node 1 still sees a@0 */
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_log_count(fw, "template-fetch app=a node=1 from=0"), 1);
+	CHECK_EQ(fake_log_count(fw, "template-fetch-failed app=a node=1"), 1);
+	const struct fake_rec *r = fake_rec(fw, id);
+	CHECK(r && r->r.status == 0 && r->r.start == UKF_START_COLD &&
+	      r->r.template_made == 1 && r->r.node == 1);
+	char names[64];
+	ukf_engine_node_templates(fw->e, 1, names, sizeof(names));
+	CHECK(!strcmp(names, "a"));
+	fake_destroy(&fw);
+}
+
 /* Random workloads on tight clusters: invariants hold for every policy. */
 static void t_engine_stress(void)
 {
@@ -1492,6 +1529,7 @@ static const struct {
     {"engine_bad_input", t_engine_bad_input},
     {"engine_kill_and_destroy", t_engine_kill_and_destroy},
     {"engine_deterministic", t_engine_deterministic},
+    {"engine_fetch_stale", t_engine_fetch_stale},
     {"engine_stress", t_engine_stress},
     {"engine_alloc_failures", t_engine_alloc_failures},
 };
