@@ -683,6 +683,35 @@ static int t_triple_fault(void)
 	return 0;
 }
 
+/* Without KVM: a clear reason, no monitor, and tests report SKIP. */
+static void no_event(void *u, ukf_node_id_t node,
+		     const struct ukf_be_event *ev)
+{
+}
+static int t_no_kvm(void)
+{
+	char why[300] = "", path[] = "/tmp/ukvm-notkvm-XXXXXX";
+	struct ukvm_config cfg;
+	int fd = mkstemp(path), skip;
+
+	CHECK(fd >= 0);
+	close(fd);
+	setenv("UKVM_DEVICE", "/nonexistent/kvm", 1);
+	CHECK(!ukvm_available(why, sizeof(why)));
+	CHECK_HAS(why, "cannot open /nonexistent/kvm: No such file");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.event = no_event;
+	CHECK(ukvm_create(&cfg, why, sizeof(why)) == NULL);
+	CHECK_HAS(why, "/nonexistent/kvm");
+	CHECK(kh_or_skip(1, 0, 0, 0, 0, &skip) == NULL && skip);
+	setenv("UKVM_DEVICE", path, 1); /* a file that is not KVM */
+	CHECK(!ukvm_available(why, sizeof(why)));
+	CHECK_HAS(why, "API version");
+	unsetenv("UKVM_DEVICE");
+	unlink(path);
+	return 0;
+}
+
 /* Monitor creation refuses a missing event sink with a message. */
 static int t_monitor_config(void)
 {
@@ -953,6 +982,7 @@ static const struct {
 	{ "image_cache", t_image_cache },
 	{ "triple_fault", t_triple_fault },
 	{ "monitor_config", t_monitor_config },
+	{ "no_kvm", t_no_kvm },
 	{ "hundred_tiny", t_hundred_tiny },
 	{ "guest_hello", t_guest_hello },
 	{ "guest_synth", t_guest_synth },
