@@ -72,6 +72,12 @@ int ukvm_cow_dirty_scan(int pagemap_fd, const void *mem, uint64_t size,
 			uint64_t *bitmap, uint64_t *count, char *err,
 			size_t errlen);
 
+/* The same by reading /proc/self/pagemap entries (the fallback used on
+ * kernels without PAGEMAP_SCAN; exposed for tests). */
+int ukvm_cow_dirty_scan_pagemap(int pagemap_fd, const void *mem,
+				uint64_t size, uint64_t *bitmap,
+				uint64_t *count, char *err, size_t errlen);
+
 /* Copy the pages set in bitmap from src to dst (both size bytes). */
 void ukvm_cow_copy_pages(void *dst, const void *src, uint64_t size,
 			 const uint64_t *bitmap);

@@ -186,6 +186,15 @@ static int dirty_scan_pagemap(int pfd, uintptr_t start, uint64_t pages,
 	return 0;
 }
 
+int ukvm_cow_dirty_scan_pagemap(int pagemap_fd, const void *mem,
+				uint64_t size, uint64_t *bitmap,
+				uint64_t *count, char *err, size_t errlen)
+{
+	memset(bitmap, 0, (size / PAGE + 63) / 64 * 8);
+	return dirty_scan_pagemap(pagemap_fd, (uintptr_t)mem, size / PAGE,
+				  bitmap, count, err, errlen);
+}
+
 int ukvm_cow_dirty_scan(int pagemap_fd, const void *mem, uint64_t size,
 			uint64_t *bitmap, uint64_t *count, char *err,
 			size_t errlen)

@@ -87,6 +87,14 @@ static int t_cow_isolation(void)
 	CHECK(b[100 * PG + 5] == 0 && orig[100 * PG + 5] == 0);
 	CHECK(ukvm_cow_dirty_scan(pm, a, MEM, bm, &n, err, sizeof(err)) == 0);
 	CHECK(n == 2 && (bm[0] >> 3 & 1) && (bm[1] >> (100 - 64) & 1));
+	/* The /proc/self/pagemap fallback finds exactly the same pages. */
+	{
+		uint64_t bm2[MEM / PG / 64], n2;
+
+		CHECK(ukvm_cow_dirty_scan_pagemap(pm, a, MEM, bm2, &n2, err,
+						  sizeof(err)) == 0);
+		CHECK(n2 == n && memcmp(bm, bm2, sizeof(bm)) == 0);
+	}
 	/* A child of a: template + a's dirty pages; then each writes. */
 	uint8_t *c = ukvm_cow_map(fd, MEM, NULL);
 	CHECK(c != MAP_FAILED);
