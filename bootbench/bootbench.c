@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #ifdef UKF_BB_HAVE_DB
@@ -704,6 +705,15 @@ int ukf_bootbench_main(int argc, char **argv)
 		return 2;
 	}
 #endif
+	{
+		/* many VMs or pipes at once: use the whole open-files allowance */
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	in = calloc(o.count, sizeof(*in));
 	if (!in) {
 		fprintf(stderr, "%s: out of memory for %u instances\n", prog, o.count);

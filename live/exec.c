@@ -2,6 +2,7 @@
 /* exec.c - `ukfork exec`: spawn an app on the live world, stream its console. */
 #include "exec.h"
 #include "live.h"
+#include "../core/policy.h"
 
 #include <errno.h>
 #include <math.h>
@@ -145,6 +146,14 @@ int ukf_exec_main(int argc, char **argv)
 	if (strcmp(backend, "kvm")) {
 		fprintf(stderr, "%s: --backend: only 'kvm' can run a guest here (got '%s')\n",
 			prog, backend);
+		return 2;
+	}
+	if (placement && !ukf_placement_find(placement, err, sizeof(err))) {
+		fprintf(stderr, "%s: --placement: %s\n", prog, err);
+		return 2;
+	}
+	if (templates && !ukf_template_find(templates, err, sizeof(err))) {
+		fprintf(stderr, "%s: --templates: %s\n", prog, err);
 		return 2;
 	}
 	app_arg = argv[i++];
