@@ -60,6 +60,7 @@ struct inst {
 	uint8_t remote, fetched, made, running, waiting_tpl;
 	uint64_t delta_bytes, dirty_pages;
 	ukf_ns_t t_request, t_placed, t_start, t_ready;
+	ukf_ns_t t_end; /* when the backend saw it end (event time), 0: now */
 	char *args;
 	/* target side of a remote fork: the delta, until the template is here
 	 */
@@ -1277,7 +1278,7 @@ static void inst_finish(ukf_engine_t *e, struct inst *i, int64_t status,
 {
 	struct node *n = &e->nodes[i->node];
 	struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
-	ukf_ns_t t_exit = now(e);
+	ukf_ns_t t_exit = i->t_end ? i->t_end : now(e);
 	int counted = !i->internal;
 
 	if (i->waiting_tpl)
@@ -1767,10 +1768,13 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 {
 	struct node *n;
 	struct inst *i;
+	ukf_ns_t at;
 
 	if (!e || !ev || node >= e->cfg.nodes)
 		return;
 	n = &e->nodes[node];
+	/* when it happened; never later than now, never before 0 */
+	at = ev->at > 0 && ev->at <= now(e) ? ev->at : now(e);
 	if (ev->kind == UKF_BE_TEMPLATE) {
 		if (ev->app >= e->napps) {
 			LOG(e, node, "drop template event: bad app %u",
@@ -1802,14 +1806,14 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 		if (!i->is_fork || i->internal)
 			break;
 		/* A fork child is running: both sides of fork() return. */
-		i->t_ready = now(e);
+		i->t_ready = at;
 		complete(e, i, 0, 0, 0, NULL, 0);
 		notify_origin(e, i, UKF_MSG_READY, 0, NULL);
 		break;
 	case UKF_BE_READY: {
 		struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
 		if (!i->internal) {
-			i->t_ready = now(e);
+			i->t_ready = at;
 			i->dirty_pages = ev->dirty_pages;
 		}
 		if (t && t->state == UKF_T_PENDING && t->maker == i->id) {
@@ -1838,10 +1842,11 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 	case UKF_BE_EXIT:
 		if (ev->dirty_pages)
 			i->dirty_pages = ev->dirty_pages;
-		i->t_ready = i->t_ready == UKF_NS_NEVER ? now(e) : i->t_ready;
+		i->t_end = at;
 		inst_finish(e, i, ev->status, NULL);
 		break;
 	case UKF_BE_FAIL:
+		i->t_end = at;
 		inst_finish(e, i, UKF_STATUS_FAILED,
 			    ev->text ? ev->text : "failed");
 		break;
