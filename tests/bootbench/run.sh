@@ -58,6 +58,20 @@ regex)
 	run -n 2 --marker 'log(in|on): ?$' --cmd 'printf "boot\nlogin: "; sleep 30' --grace 10
 	[ "$(rc)" = 0 ] || fail "prompt marker not seen"
 	;;
+keep)
+	# stopped after the grace: the command never gets to write its file
+	run -n 2 -j 2 --grace 10 --cmd "echo UKF-READY; sleep 0.5; echo x >$T/stopped.{i}"
+	[ "$(rc)" = 0 ] || fail "exit status $(rc)"
+	# --keep-running: left alive, it writes its file after bootbench returned
+	run -n 2 -j 2 --keep-running --cmd "echo UKF-READY; sleep 0.5; echo x >$T/kept.{i}"
+	[ "$(rc)" = 0 ] || fail "keep-running: exit status $(rc)"
+	i=0
+	while [ $i -lt 100 ] && ! { [ -f "$T/kept.0" ] && [ -f "$T/kept.1" ]; }; do
+		sleep 0.1; i=$((i + 1))
+	done
+	[ -f "$T/kept.0" ] && [ -f "$T/kept.1" ] || fail "--keep-running instances were stopped"
+	[ ! -f "$T/stopped.0" ] && [ ! -f "$T/stopped.1" ] || fail "instances not stopped after the grace"
+	;;
 json)
 	run -n 3 -j 3 --json --cmd 'echo UKF-READY'
 	[ "$(rc)" = 0 ] || fail "exit status $(rc)"
