@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +126,19 @@ ukvm_t *ukvm_create(const struct ukvm_config *cfg, char *err, size_t errlen)
 	}
 	m->tsc_khz = probe_tsc_khz(m->kvm_fd);
 	if (cfg->shell_pool) {
+		/*
+		 * The pool's refill thread inherits the creator's policy:
+		 * create it at SCHED_IDLE so that refilling uses idle CPU
+		 * only and never competes with the boots it serves.
+		 */
+		struct sched_param sp0, sp = { 0 };
+		int pol0 = 0;
+
+		pthread_getschedparam(pthread_self(), &pol0, &sp0);
+		pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
 		m->boot_pool = ukvm_shell_pool_create(m->kvm_fd, cfg->shell_pool,
 						      err, errlen);
+		pthread_setschedparam(pthread_self(), pol0, &sp0);
 		if (!m->boot_pool)
 			goto fail;
 	}
