@@ -1658,13 +1658,33 @@ static void handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 		    m->type == UKF_MSG_EXIT ? m->status : UKF_STATUS_FAILED;
 		struct req *q = req_at(e, to, m->id);
 		struct inst *p = m->parent ? inst_at(e, to, m->parent) : NULL;
-		if (q) /* ended before its READY reached us */
+		struct kid *k = p ? kid_find(p, m->id) : NULL;
+		int never_ran = q || (k && k->state == K_PENDING);
+		if (never_ran && m->type == UKF_MSG_FAIL) {
+			/* it failed before it ever ran: the fork or spawn
+			 * itself failed, as the guest sees it */
+			if (q)
+				req_free(e, q);
+			if (k)
+				kid_remove(p, k);
+			if (p && !(m->flags & F_NOTIFY) &&
+			    p->call == ((m->flags & F_FORK) ? UKF_CALL_FORK
+							    : UKF_CALL_SPAWN))
+				complete(e, p, -UKF_EAGAIN, 0, 0, NULL, 0);
+			else if (p && p->call == UKF_CALL_WAIT &&
+				 (p->wait_id == m->id ||
+				  (p->wait_id == 0 && p->nkids == 0)))
+				complete(e, p, -UKF_ECHILD, 0, 0, NULL, 0);
+			p = NULL; /* nothing left to reap */
+		} else if (never_ran) {
+			/* ended before its READY reached us */
 			started_at_origin(e, to, m->id, m->parent,
 					  (ukf_node_id_t)m->ref, m->tag,
 					  m->flags & ~F_NOTIFY);
+		}
 		if (p)
 			child_ended(e, p, m->id, st);
-		else if (m->parent)
+		else if (m->parent && !never_ran)
 			LOG(e, to, "orphan-exit %llu parent=%llu", ULL(m->id),
 			    ULL(m->parent));
 		if (m->flags & F_NOTIFY) {

@@ -352,6 +352,8 @@ static int b_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 	struct fake_inst *p = fi_get(fw, parent);
 	int rc;
 
+	if (fw->fail_clone_live)
+		return -ENOMEM;
 	if (!p)
 		return -ESRCH;
 	if ((rc = fi_new(fw, node, child, p->app)) < 0)
@@ -378,6 +380,8 @@ static int b_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
 	struct fake_world *fw = b;
 	int rc;
 
+	if (fw->fail_restore)
+		return -ENOMEM;
 	if (!delta || len != 8 || memcmp(delta, "DELTA!!", 8))
 		return -EINVAL;
 	if (!has_tpl(fw, node, app))

@@ -65,6 +65,8 @@ struct fake_world {
 	size_t ntemplates;
 	uint64_t msgs, msg_bytes, bulk_bytes;
 	int fail_clone_template; /* make clone_template refuse (-ENOMEM) */
+	int fail_clone_live;	 /* ... clone_live */
+	int fail_restore;	 /* ... restore_delta */
 };
 
 /* Create the world and its engine; cfg->nodes nodes. NULL + err on error. */

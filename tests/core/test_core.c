@@ -1332,6 +1332,44 @@ static void t_engine_deterministic(void)
 	}
 }
 
+/* A child that fails before it ever runs makes fork() fail in the parent. */
+static void t_engine_fork_fails(void)
+{
+	for (int remote = 0; remote < 2; remote++) {
+		struct fake_world *fw = world(remote ? 2 : 1, remote ? 1 : 8,
+					      "least-loaded", "on-demand");
+		ukf_id_t p = manual_parent(fw), c;
+		struct fake_inst *fp = &fw->inst[p];
+
+		if (remote)
+			fw->fail_restore = 1;
+		else
+			fw->fail_clone_live = 1;
+		fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+		fake_run(fw, fw->now + 100 * UKF_MS);
+		CHECK_EQ(fp->last_ret, -UKF_EAGAIN);
+		CHECK_EQ(fp->pause, 0); /* answered, not left paused */
+		/* no child left to wait for */
+		fake_call(fw, p, UKF_CALL_WAIT, 0, 0, NULL, 0, NULL);
+		fake_run(fw, fw->now + UKF_MS);
+		CHECK_EQ(fp->last_ret, -UKF_ECHILD);
+		/* the failed child has a row saying why */
+		c = p + 1;
+		while (c < FAKE_MAX_INST && !fake_rec(fw, c))
+			c++;
+		CHECK(c < FAKE_MAX_INST &&
+		      strstr(fake_rec(fw, c)->why,
+			     remote ? "restore_delta" : "clone_live"));
+		/* and the next fork works */
+		fw->fail_restore = fw->fail_clone_live = 0;
+		fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+		fake_run(fw, fw->now + 100 * UKF_MS);
+		CHECK(fp->last_ret > 0);
+		CHECK(!fw->overcommit);
+		fake_destroy(&fw);
+	}
+}
+
 /* A fetch from a peer whose (stale) record still lists an evicted template
  * falls back to making the template locally. */
 static void t_engine_fetch_stale(void)
@@ -1529,6 +1567,7 @@ static const struct {
     {"engine_bad_input", t_engine_bad_input},
     {"engine_kill_and_destroy", t_engine_kill_and_destroy},
     {"engine_deterministic", t_engine_deterministic},
+    {"engine_fork_fails", t_engine_fork_fails},
     {"engine_fetch_stale", t_engine_fetch_stale},
     {"engine_stress", t_engine_stress},
     {"engine_alloc_failures", t_engine_alloc_failures},
