@@ -66,6 +66,16 @@ struct ukvm_fork_vm {
 	struct ukvm_tmpl *tmpl; /* memory is a private map of it, or NULL */
 	ukf_gpa_t ready_gpa;    /* template clone: its ready() struct (the
 				   monitor's pending_gpa is 0 there) */
+	/*
+	 * A clone's shell, kept for reuse: our own references to its KVM VM
+	 * and vCPU (dup'ed fds, -1 if none) and the range its memslot points
+	 * at. When the monitor has closed its fds and unmapped the memory,
+	 * the VM is still alive through these, and goes back to the pool.
+	 */
+	int keep_vm_fd, keep_vcpu_fd;
+	void *shell_mem;
+	uint64_t shell_size;
+	size_t run_size;
 };
 
 /* The monitor's fork state, created on first use; NULL + err. */
