@@ -80,6 +80,28 @@ static uint64_t probe_tsc_khz(int kvm_fd)
 	return khz > 0 ? (uint64_t)khz : 0;
 }
 
+/*
+ * Start the cold-boot shell pool from this helper thread at SCHED_IDLE:
+ * the pool's refill thread inherits the policy, so refilling uses idle CPU
+ * only and never competes with the boots it serves.
+ */
+struct pool_start {
+	struct ukvm *m;
+	char *err;
+	size_t errlen;
+};
+
+static void *pool_starter(void *arg)
+{
+	struct pool_start *ps = arg;
+	struct sched_param sp = { 0 };
+
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+	ps->m->boot_pool = ukvm_shell_pool_create(
+		ps->m->kvm_fd, ps->m->cfg.shell_pool, ps->err, ps->errlen);
+	return NULL;
+}
+
 ukvm_t *ukvm_create(const struct ukvm_config *cfg, char *err, size_t errlen)
 {
 	struct sigaction sa;
@@ -126,19 +148,16 @@ ukvm_t *ukvm_create(const struct ukvm_config *cfg, char *err, size_t errlen)
 	}
 	m->tsc_khz = probe_tsc_khz(m->kvm_fd);
 	if (cfg->shell_pool) {
-		/*
-		 * The pool's refill thread inherits the creator's policy:
-		 * create it at SCHED_IDLE so that refilling uses idle CPU
-		 * only and never competes with the boots it serves.
-		 */
-		struct sched_param sp0, sp = { 0 };
-		int pol0 = 0;
+		struct pool_start ps = { m, err, errlen };
+		pthread_t t;
 
-		pthread_getschedparam(pthread_self(), &pol0, &sp0);
-		pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-		m->boot_pool = ukvm_shell_pool_create(m->kvm_fd, cfg->shell_pool,
-						      err, errlen);
-		pthread_setschedparam(pthread_self(), pol0, &sp0);
+		/* created from a helper thread at SCHED_IDLE, whose policy
+		 * the refill thread inherits (an unprivileged thread could
+		 * not switch itself back from SCHED_IDLE) */
+		if (pthread_create(&t, NULL, pool_starter, &ps) == 0)
+			pthread_join(t, NULL);
+		else
+			snprintf(err, errlen, "shell pool: pthread_create failed");
 		if (!m->boot_pool)
 			goto fail;
 	}

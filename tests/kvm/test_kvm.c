@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* test_kvm.c - self-tests of the KVM monitor: ELF loader, guest-address checks, boots, faults, limits. */
+#define _GNU_SOURCE
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "backends/kvm/clone.h"
 #include "backends/kvm/ukvm_int.h"
 #include "kvm_harness.h"
 
@@ -683,6 +687,73 @@ static int t_triple_fault(void)
 	return 0;
 }
 
+/* Threads of this process with scheduling policy pol (/proc stat field 41). */
+static int threads_with_policy(int pol)
+{
+	char path[300], buf[1024];
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		FILE *f;
+		char *p;
+		int field = 0, v;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(buf, sizeof(buf), f)) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		p = strrchr(buf, ')'); /* fields after the command name */
+		for (field = 2; p && field < 41; field++)
+			p = strchr(p + 1, ' ');
+		if (p && sscanf(p + 1, "%d", &v) == 1 && v == pol)
+			n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* The cold-boot shell pool: boots take pre-created shells; its refill
+ * thread runs at SCHED_IDLE while the caller keeps its own policy. */
+static int t_shell_pool(void)
+{
+	char why[300];
+	int skip;
+	struct kh *k;
+	struct kh_inst r;
+	uint64_t hits = 0, misses = 0;
+
+	kh_or_skip(0, 0, 0, 0, 0, &skip);
+	if (skip)
+		return SKIP;
+	k = kh_create(3, 0, 0, 0, 0, 2, why, sizeof(why));
+	CHECK(k != NULL);
+	if (!k)
+		return 1;
+	CHECK(sched_getscheduler(0) == SCHED_OTHER);
+	CHECK(threads_with_policy(SCHED_IDLE) >= 1);
+	for (ukf_id_t i = 1; i <= 3; i++) {
+		CHECK(kh_boot(k, i, tiny("hello"), MEM, "") == 0);
+		CHECK(kh_wait(k, i, KH_ENDED) == 0);
+		r = kh_get(k, i);
+		CHECK(r.exited && r.status == 0 && r.t_marker);
+	}
+	ukvm_shell_pool_stats(k->m->boot_pool, &hits, &misses);
+	CHECK(hits + misses == 3);
+	kh_destroy(&k);
+	return 0;
+}
+
 /* Without KVM: a clear reason, no monitor, and tests report SKIP. */
 static void no_event(void *u, ukf_node_id_t node,
 		     const struct ukf_be_event *ev)
@@ -983,6 +1054,7 @@ static const struct {
 	{ "triple_fault", t_triple_fault },
 	{ "monitor_config", t_monitor_config },
 	{ "no_kvm", t_no_kvm },
+	{ "shell_pool", t_shell_pool },
 	{ "hundred_tiny", t_hundred_tiny },
 	{ "guest_hello", t_guest_hello },
 	{ "guest_synth", t_guest_synth },
