@@ -624,7 +624,10 @@ int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 	if (st->have_events) {
 		struct kvm_vcpu_events ev = st->events;
 
+		/* Exceptions always, plus interrupt shadow and pending NMI:
+		 * a reused vCPU keeps nothing of its previous guest. */
 		ev.flags &= KVM_VCPUEVENT_VALID_SHADOW;
+		ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
 		if (ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
 			seterr(err, errlen, "KVM_SET_VCPU_EVENTS: %s",
 			       strerror(errno));
