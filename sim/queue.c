@@ -16,13 +16,15 @@
 #define SLOT_MASK ((1ULL << SLOT_BITS) - 1)
 #define SEQ_MAX (1ULL << (64 - SLOT_BITS))
 
-struct hent {
-	int64_t t;
-	uint64_t k;
-};
+/* (time, key) as one 128-bit integer: the time biased to unsigned in the
+ * high half, so one integer comparison orders by time then key. */
+typedef unsigned __int128 hent_t;
+#define HENT(t, k) (((hent_t)((uint64_t)(t) ^ (1ULL << 63)) << 64) | (k))
+#define HENT_T(e) ((int64_t)((uint64_t)((e) >> 64) ^ (1ULL << 63)))
+#define HENT_K(e) ((uint64_t)(e))
 
 struct sim_queue {
-	struct hent *heap;
+	hent_t *heap;
 	size_t n, cap;
 	struct sim_ev *pool;
 	uint32_t *free_slots;
@@ -46,11 +48,6 @@ void sim_queue_destroy(sim_queue_t **qp)
 	free(q->free_slots);
 	free(q);
 	*qp = NULL;
-}
-
-static inline int hless(const struct hent *a, const struct hent *b)
-{
-	return a->t < b->t || (a->t == b->t && a->k < b->k);
 }
 
 static int pool_grow(sim_queue_t *q)
@@ -81,7 +78,7 @@ int sim_queue_push(sim_queue_t *q, ukf_ns_t t, const struct sim_ev *ev)
 		return -1;
 	if (q->n == q->cap) {
 		size_t ncap = q->cap ? q->cap * 2 : 1024;
-		struct hent *nh = realloc(q->heap, ncap * sizeof(*nh));
+		hent_t *nh = realloc(q->heap, ncap * sizeof(*nh));
 		if (!nh)
 			return -1;
 		q->heap = nh;
@@ -91,14 +88,14 @@ int sim_queue_push(sim_queue_t *q, ukf_ns_t t, const struct sim_ev *ev)
 		return -1;
 	uint32_t slot = q->free_slots[--q->nfree];
 	q->pool[slot] = *ev;
-	struct hent e = { t, (q->seq++ << SLOT_BITS) | slot };
+	hent_t e = HENT(t, (q->seq++ << SLOT_BITS) | slot);
 
 	/* Sift up. */
 	size_t i = q->n++;
-	struct hent *h = q->heap;
+	hent_t *h = q->heap;
 	while (i > 0) {
 		size_t p = (i - 1) >> 2;
-		if (!hless(&e, &h[p]))
+		if (!(e < h[p]))
 			break;
 		h[i] = h[p];
 		i = p;
@@ -111,9 +108,9 @@ int sim_queue_pop(sim_queue_t *q, ukf_ns_t *t, struct sim_ev *ev)
 {
 	if (q->n == 0)
 		return 0;
-	struct hent *h = q->heap;
-	struct hent top = h[0];
-	struct hent last = h[--q->n];
+	hent_t *h = q->heap;
+	hent_t top = h[0];
+	hent_t last = h[--q->n];
 	size_t n = q->n;
 
 	/* Sift the last entry down from the root. */
@@ -123,11 +120,17 @@ int sim_queue_pop(sim_queue_t *q, ukf_ns_t *t, struct sim_ev *ev)
 		if (c >= n)
 			break;
 		size_t m = c;
-		size_t end = c + 4 < n ? c + 4 : n;
-		for (size_t j = c + 1; j < end; j++)
-			if (hless(&h[j], &h[m]))
-				m = j;
-		if (!hless(&h[m], &last))
+		if (c + 4 <= n) {
+			/* Full node: a branch-light minimum of four. */
+			size_t m1 = h[c + 1] < h[c] ? c + 1 : c;
+			size_t m2 = h[c + 3] < h[c + 2] ? c + 3 : c + 2;
+			m = h[m2] < h[m1] ? m2 : m1;
+		} else {
+			for (size_t j = c + 1; j < n; j++)
+				if (h[j] < h[m])
+					m = j;
+		}
+		if (!(h[m] < last))
 			break;
 		h[i] = h[m];
 		i = m;
@@ -135,9 +138,9 @@ int sim_queue_pop(sim_queue_t *q, ukf_ns_t *t, struct sim_ev *ev)
 	if (n > 0)
 		h[i] = last;
 
-	uint32_t slot = (uint32_t)(top.k & SLOT_MASK);
+	uint32_t slot = (uint32_t)(HENT_K(top) & SLOT_MASK);
 	if (t)
-		*t = top.t;
+		*t = HENT_T(top);
 	if (ev)
 		*ev = q->pool[slot];
 	q->free_slots[q->nfree++] = slot;
@@ -146,7 +149,7 @@ int sim_queue_pop(sim_queue_t *q, ukf_ns_t *t, struct sim_ev *ev)
 
 ukf_ns_t sim_queue_peek_time(const sim_queue_t *q)
 {
-	return q->n ? q->heap[0].t : UKF_NS_NEVER;
+	return q->n ? HENT_T(q->heap[0]) : UKF_NS_NEVER;
 }
 
 size_t sim_queue_size(const sim_queue_t *q)
