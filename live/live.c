@@ -399,7 +399,7 @@ static void lw_deliver_backend(struct live_world *w)
 
 	while ((it = ukf_evq_pop(w->q))) {
 		/* guest deadlines come as CLOCK_MONOTONIC (ukvm_now()) */
-		if (it->ev.deadline > 0)
+		if (it->ev.deadline > 0 && it->ev.deadline != UKF_NS_NEVER)
 			it->ev.deadline -= w->t0;
 		if (it->ev.kind == UKF_BE_CALL && it->ev.deadline < 0)
 			it->ev.deadline = 1;

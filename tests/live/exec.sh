@@ -30,6 +30,17 @@ fanout)
 	[ $r = 0 ] || fail "exit $r, want 0"
 	grep -qx 'primes below 100000: 9592' "$T/out" || fail "wrong answer"
 	;;
+abi)
+	# every guest call through the engine on the live world: block and
+	# recv deadlines (engine timers on the loop), fork, wait, send, recv
+	need_kvm test-abi
+	UKF_GUEST_DIR=$BUILD/guest "$EX" test-abi >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 0 ] || fail "exit $r, want 0"
+	grep -q 'abi: block ok' "$T/out" || fail "block"
+	grep -q 'abi: recv-timeout ok' "$T/out" || fail "recv deadline"
+	grep -q 'abi: done, 0 failed' "$T/out" || fail "some calls failed"
+	;;
 missing)
 	need_kvm hello
 	UKF_GUEST_DIR=$T "$EX" nosuchapp >"$T/out" 2>"$T/err"
