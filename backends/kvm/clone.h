@@ -143,6 +143,8 @@ int ukvm_shell_get_mem(ukvm_shell_pool_t *p, uint64_t mem_size,
  * (returns 0), else -ENOSPC and the caller closes it.
  */
 int ukvm_shell_put(ukvm_shell_pool_t *p, struct ukvm_shell *s);
+/* Shells given back with ukvm_shell_put and kept (for tests, benches). */
+uint64_t ukvm_shell_pool_returned(ukvm_shell_pool_t *p);
 /* Make one shell synchronously (what the pool does). 0 or -errno + err. */
 int ukvm_shell_make(int kvm_fd, struct ukvm_shell *out, char *err,
 		    size_t errlen);

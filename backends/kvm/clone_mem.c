@@ -465,7 +465,7 @@ struct ukvm_shell_pool {
 	unsigned building; /* shells being made by refill threads */
 	pthread_t thread[4];
 	unsigned nthreads;
-	uint64_t hits, misses;
+	uint64_t hits, misses, returned;
 };
 
 static void *pool_main(void *arg)
@@ -596,6 +596,16 @@ int ukvm_shell_get_mem(ukvm_shell_pool_t *p, uint64_t mem_size,
 	return ukvm_shell_make_mem(p->kvm_fd, mem_size, out, err, errlen);
 }
 
+uint64_t ukvm_shell_pool_returned(ukvm_shell_pool_t *p)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->returned;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
 int ukvm_shell_put(ukvm_shell_pool_t *p, struct ukvm_shell *s)
 {
 	int rc = -ENOSPC;
@@ -605,6 +615,7 @@ int ukvm_shell_put(ukvm_shell_pool_t *p, struct ukvm_shell *s)
 	pthread_mutex_lock(&p->lock);
 	if (!p->stop && s->mem_size == p->mem_size && p->n < 2 * p->target) {
 		p->ready[p->n++] = *s;
+		p->returned++;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&p->lock);

@@ -955,10 +955,58 @@ static int t_bad_inputs(void)
 	return 0;
 }
 
+/*
+ * Dead clones' VM shells are reused: many clones in a row, each with its
+ * own arguments and a live fork, all correct; the pool got shells back.
+ */
+static int t_recycle(void)
+{
+	ukf_id_t src;
+	char args[128], want[128];
+	int rc = start_monitors(1, 0, 0, guest("synth"), "mem=16M");
+
+	if (rc)
+		return rc;
+	template_at_ready = 1;
+	CHECK(boot(&src, "mem=4M init=1ms work=0 dirty=3 units=1") == 0);
+	CHECK(run_until_end(src) == 0 && tmpl_made);
+	for (int k = 1; k <= 40; k++) {
+		ukf_id_t c = new_inst(0, 0);
+
+		snprintf(args, sizeof(args),
+			 "mem=4M init=1ms work=0 dirty=%d fork=1 units=%d",
+			 k, 1 + k % 3);
+		CHECK(O->clone_template(mon[0], 0, c, &app, args) == 0);
+		CHECK(run_until_end(c) == 0);
+		snprintf(want, sizeof(want),
+			 "synth: done id=%llu units=%d children=%d inline=0 failed=0",
+			 (unsigned long long)c, 1 + k % 3, 1 + k % 3);
+		if (!strstr(I[c].out, want)) {
+			fprintf(stderr, "clone %d output:\n%s\n", k, I[c].out);
+			return 1;
+		}
+		CHECK(I[c].exited && I[c].status == 0);
+		if (k % 10 == 0)
+			usleep(20000); /* let teardown give shells back */
+	}
+	{
+		struct ukvm *m = (struct ukvm *)mon[0];
+		struct ukvm_fork_mon *fm = m->templates;
+		uint64_t back = ukvm_shell_pool_returned(fm->pool);
+
+		printf("shells given back to the pool: %llu\n",
+		       (unsigned long long)back);
+		CHECK(back > 0);
+	}
+	stop_monitors();
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
 } tests[] = {
+	{ "clone_recycle", t_recycle },
 	{ "clone_bad_inputs", t_bad_inputs },
 	{ "clone_template_ids", t_template_ids },
 	{ "clone_fork_isolation", t_fork_isolation },
