@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /*
@@ -106,6 +107,16 @@ struct ukvm_fork_mon *ukvm_fork_mon(struct ukvm *m, char *err, size_t errlen)
 		return NULL;
 	}
 	fm->trace = getenv("UKVM_FORK_TRACE") != NULL;
+	{
+		struct rlimit rl;
+
+		fm->keep_fd_max = 512;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY)
+			fm->keep_fd_max = (int)(rl.rlim_cur / 2);
+		else if (rl.rlim_cur == RLIM_INFINITY)
+			fm->keep_fd_max = 1 << 30;
+	}
 	m->templates = fm;
 	pthread_mutex_unlock(&m->lock);
 	return fm;
@@ -632,7 +643,8 @@ int ukvm_clone_build(struct ukvm_vm *vm, struct ukvm_tmpl *t,
 	 * closed its fds (recycle_kept). Without them it is simply closed. */
 	fv->keep_vm_fd = fcntl(sh.vm_fd, F_DUPFD_CLOEXEC, 0);
 	fv->keep_vcpu_fd = fcntl(sh.vcpu_fd, F_DUPFD_CLOEXEC, 0);
-	if (fv->keep_vm_fd < 0 || fv->keep_vcpu_fd < 0) {
+	if (fv->keep_vm_fd < 0 || fv->keep_vcpu_fd < 0 ||
+	    fv->keep_vcpu_fd >= fm->keep_fd_max) {
 		if (fv->keep_vm_fd >= 0)
 			close(fv->keep_vm_fd);
 		if (fv->keep_vcpu_fd >= 0)

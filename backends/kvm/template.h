@@ -41,6 +41,9 @@ struct ukvm_fork_mon {
 	int pagemap_fd;             /* /proc/self/pagemap */
 	atomic_ullong next_tmpl_id;
 	int trace;                  /* UKVM_FORK_TRACE set: phase timings */
+	int keep_fd_max;            /* keep dup'ed shell fds only below this
+				       (half of RLIMIT_NOFILE): fds are the
+				       first limit a node with many VMs hits */
 };
 
 /* Phase timings of one clone/fork, printed to stderr when fm->trace. */
