@@ -63,4 +63,33 @@ size_t ukf_heap_usable(const struct ukf_heap *h, const void *p);
 /* Consistency check for tests: 0 if the free list is sane, else -1. */
 int ukf_heap_check(const struct ukf_heap *h);
 
+/*
+ * Console buffering. Output collects in `buf` and leaves through `emit`
+ * (one hypercall, or one COM1 burst) per flush, never per byte:
+ *   - line mode (full == 0): a write/printf call whose text contains a
+ *     newline flushes at its end, so one call printing many lines is one
+ *     emit, and a partial line waits for the rest;
+ *   - full mode: only when the buffer fills or ukf_con_flush is called.
+ * A single output larger than the buffer is emitted on its own (printf
+ * formats it into a block from `alloc`, released with `release`; without
+ * alloc such a printf returns -1 and prints nothing).
+ */
+#define UKF_CON_BUF 4096
+struct ukf_con {
+	char buf[UKF_CON_BUF];
+	size_t len;
+	int full;
+	void (*emit)(void *u, const char *p, size_t n);
+	void *(*alloc)(size_t n);
+	void (*release)(void *p);
+	void *u;
+};
+
+/* Emit what is buffered (nothing if empty). */
+void ukf_con_flush(struct ukf_con *c);
+/* Append n raw bytes (line rule applies). */
+void ukf_con_write(struct ukf_con *c, const void *p, size_t n);
+/* Format and append (line rule applies); the length, or -1. */
+int ukf_con_vprintf(struct ukf_con *c, const char *fmt, va_list ap);
+
 #endif /* UKF_GUEST_PURE_H */

@@ -12,7 +12,6 @@
 int main(int argc, char **argv);
 extern const char ukf_app_name[] __attribute__((weak));
 
-#define CONSOLE_BUF 4096
 #define ARGV_MAX    128
 #define REANCHOR_NS 50000000ULL /* re-read the monitor clock every 50 ms */
 
@@ -27,9 +26,10 @@ static char rt_args[UKF_ARGS_MAX];
 static char *rt_argv[ARGV_MAX + 1];
 static int rt_argc;
 
-static char con_buf[CONSOLE_BUF];
-static size_t con_len;
-static int con_full;
+static void con_emit(void *u, const char *p, size_t len);
+static void *con_alloc(size_t n);
+static void con_release(void *p);
+static struct ukf_con rt_con; /* in .bss: callbacks set at start-up */
 
 static uint64_t tm_khz, tm_anchor_ns, tm_anchor_tsc, tm_last;
 static int tm_anchored; /* anchor lazily: a boot that never asks pays nothing */
@@ -86,8 +86,9 @@ const char *ukf_strerror(int64_t err)
 
 /* ---------------- console ---------------- */
 
-static void con_emit(const char *p, size_t len)
+static void con_emit(void *u, const char *p, size_t len)
 {
+	(void)u;
 	while (len) {
 		size_t n = len > UKF_CONSOLE_MAX ? UKF_CONSOLE_MAX : len;
 		struct ukf_hc_console c = {0, (uintptr_t)p, n};
@@ -101,65 +102,22 @@ static void con_emit(const char *p, size_t len)
 
 void ukf_flush(void)
 {
-	if (con_len) {
-		con_emit(con_buf, con_len);
-		con_len = 0;
-	}
+	ukf_con_flush(&rt_con);
 }
 
 void ukf_console_full(int on)
 {
-	con_full = on;
+	rt_con.full = on;
 }
 
 void ukf_write(const void *buf, size_t len)
 {
-	if (len > CONSOLE_BUF - con_len) {
-		ukf_flush();
-		if (len >= CONSOLE_BUF) {
-			con_emit(buf, len);
-			return;
-		}
-	}
-	memcpy(con_buf + con_len, buf, len);
-	con_len += len;
-}
-
-/* End of one printf/puts: flush if line-batched and a line was completed. */
-static void con_end(size_t from)
-{
-	if (!con_full && con_len > from &&
-	    memchr(con_buf + from, '\n', con_len - from))
-		ukf_flush();
+	ukf_con_write(&rt_con, buf, len);
 }
 
 int vprintf(const char *fmt, va_list ap)
 {
-	size_t from = con_len;
-	size_t space = CONSOLE_BUF - con_len;
-	va_list aq;
-	va_copy(aq, ap);
-	int n = ukf_vsnprintf(con_buf + con_len, space, fmt, aq);
-	va_end(aq);
-	if ((size_t)n < space) {
-		con_len += (size_t)n;
-		con_end(from);
-		return n;
-	}
-	ukf_flush();
-	if ((size_t)n < CONSOLE_BUF) {
-		n = ukf_vsnprintf(con_buf, CONSOLE_BUF, fmt, ap);
-		con_len = (size_t)n;
-		con_end(0);
-		return n;
-	}
-	char *big = malloc((size_t)n + 1);
-	if (!big)
-		return -1;
-	ukf_vsnprintf(big, (size_t)n + 1, fmt, ap);
-	con_emit(big, (size_t)n);
-	free(big);
-	return n;
+	return ukf_con_vprintf(&rt_con, fmt, ap);
 }
 
 int printf(const char *fmt, ...)
@@ -187,23 +145,17 @@ int snprintf(char *buf, size_t n, const char *fmt, ...)
 
 int puts(const char *s)
 {
-	ukf_write(s, strlen(s));
-	ukf_write("\n", 1);
-	if (!con_full)
-		ukf_flush();
+	ukf_con_write(&rt_con, s, strlen(s));
+	ukf_con_write(&rt_con, "\n", 1);
 	return 0;
 }
 
 int putchar(int c)
 {
 	char ch = (char)c;
-	ukf_write(&ch, 1);
-	if (ch == '\n' && !con_full)
-		ukf_flush();
+	ukf_con_write(&rt_con, &ch, 1);
 	return (unsigned char)c;
 }
-
-/* ---------------- heap ---------------- */
 
 /*
  * The heap is set up on first use: ukf_heap_init writes a block header at
@@ -257,6 +209,16 @@ void *realloc(void *p, size_t size)
 struct ukf_heap *ukf_heap(void)
 {
 	return heap();
+}
+
+static void *con_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void con_release(void *p)
+{
+	free(p);
 }
 
 /* ---------------- time ---------------- */
@@ -521,6 +483,9 @@ __attribute__((noreturn)) void ukf_rt_start(const struct ukf_bootinfo *bi);
 void ukf_rt_start(const struct ukf_bootinfo *bi)
 {
 	rt_bi = bi;
+	rt_con.emit = con_emit;
+	rt_con.alloc = con_alloc;
+	rt_con.release = con_release;
 	rt_platform = bi->platform == UKF_PLATFORM_PVH ? UKF_PLATFORM_PVH
 						       : UKF_PLATFORM_UKVM;
 	if (bi->magic != UKF_ABI_MAGIC)

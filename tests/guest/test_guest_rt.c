@@ -235,6 +235,120 @@ static void t_heap_random(void)
 	CHECK(ukf_heap_alloc(&h, sizeof(mem) - 64) != NULL);
 }
 
+/* ---- console batching ---- */
+
+struct sink {
+	int emits;
+	size_t total;
+	char out[65536];
+};
+
+static void sink_emit(void *u, const char *p, size_t n)
+{
+	struct sink *k = u;
+	k->emits++;
+	if (k->total + n <= sizeof(k->out))
+		memcpy(k->out + k->total, p, n);
+	k->total += n;
+}
+
+static void con_init(struct ukf_con *c, struct sink *k, int with_alloc)
+{
+	memset(c, 0, sizeof(*c));
+	memset(k, 0, sizeof(*k));
+	c->emit = sink_emit;
+	c->u = k;
+	if (with_alloc) {
+		c->alloc = malloc;
+		c->release = free;
+	}
+}
+
+static int cprintf(struct ukf_con *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = ukf_con_vprintf(c, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static void t_console_lines(void)
+{
+	static struct ukf_con c;
+	static struct sink k;
+	con_init(&c, &k, 1);
+	/* several lines in one call: one emit */
+	CHECK(cprintf(&c, "a\nb %d\nc\n", 2) == 8);
+	CHECK(k.emits == 1 && k.total == 8 && !memcmp(k.out, "a\nb 2\nc\n", 8));
+	/* a partial line waits for the rest */
+	cprintf(&c, "UKF-");
+	CHECK(k.emits == 1);
+	cprintf(&c, "READY\n");
+	CHECK(k.emits == 2 && !memcmp(k.out + 8, "UKF-READY\n", 10));
+	/* byte-at-a-time writes are batched until the newline */
+	for (int i = 0; i < 100; i++)
+		ukf_con_write(&c, "x", 1);
+	CHECK(k.emits == 2);
+	ukf_con_write(&c, "\n", 1);
+	CHECK(k.emits == 3 && k.total == 8 + 10 + 101);
+	/* flushing an empty buffer emits nothing */
+	ukf_con_flush(&c);
+	CHECK(k.emits == 3);
+}
+
+static void t_console_full(void)
+{
+	static struct ukf_con c;
+	static struct sink k;
+	static char want[65536];
+	size_t wl = 0;
+	con_init(&c, &k, 1);
+	c.full = 1;
+	for (int i = 0; i < 200; i++) {
+		int n = cprintf(&c, "line %03d of the full-mode test\n", i);
+		wl += (size_t)snprintf(want + wl, sizeof(want) - wl,
+				       "line %03d of the full-mode test\n", i);
+		CHECK(n == 31);
+	}
+	/* 6200 bytes: emitted only when the 4 KiB buffer filled */
+	CHECK(k.emits == 1);
+	ukf_con_flush(&c);
+	CHECK(k.emits == 2 && k.total == wl && !memcmp(k.out, want, wl));
+}
+
+static void t_console_big(void)
+{
+	static struct ukf_con c;
+	static struct sink k;
+	static char big[10001];
+	memset(big, 'B', 10000);
+	big[10000] = 0;
+	con_init(&c, &k, 1);
+	cprintf(&c, "head ");
+	/* larger than the buffer: what was buffered, then the whole block */
+	CHECK(cprintf(&c, "%s\n", big) == 10001);
+	CHECK(k.emits == 2 && k.total == 5 + 10001);
+	CHECK(!memcmp(k.out, "head B", 6) && k.out[5 + 10000] == '\n');
+	/* raw writes larger than the buffer go out directly, in order */
+	ukf_con_write(&c, "abc", 3);
+	ukf_con_write(&c, big, 5000);
+	CHECK(k.emits == 4 && !memcmp(k.out + 10006, "abcBBB", 6));
+	/* without an allocator a too-long printf fails and prints nothing */
+	con_init(&c, &k, 0);
+	CHECK(cprintf(&c, "%s", big) == -1 && k.emits == 0 && c.len == 0);
+	/* an output that exactly fills what is left of the buffer */
+	con_init(&c, &k, 1);
+	c.full = 1;
+	memset(big, 'C', UKF_CON_BUF);
+	big[UKF_CON_BUF - 10] = 0;
+	cprintf(&c, "0123456789");
+	CHECK(cprintf(&c, "%s", big) == UKF_CON_BUF - 10);
+	CHECK(k.emits == 1 && k.total == 10);
+	ukf_con_flush(&c);
+	CHECK(k.emits == 2 && k.total == UKF_CON_BUF);
+}
+
 /* ---- synth's parser ---- */
 
 static int parse_str(struct synth_cfg *c, const char *s, char *err)
@@ -382,6 +496,9 @@ static const struct {
     {"heap_basic", t_heap_basic},
     {"heap_exhaust", t_heap_exhaust},
     {"heap_random", t_heap_random},
+    {"console_lines", t_console_lines},
+    {"console_full", t_console_full},
+    {"console_big", t_console_big},
     {"synth_parse", t_synth_parse},
     {"synth_bad", t_synth_bad},
     {"sieve", t_sieve},
