@@ -621,6 +621,8 @@ int ukvm_clone_build(struct ukvm_vm *vm, struct ukvm_tmpl *t,
 		return -EINVAL;
 	}
 	rc = ukvm_shell_get_mem(fm->pool, vm->mem_size, &sh, err, errlen);
+	if (rc == -EMFILE || rc == -ENFILE)
+		rc = -EAGAIN; /* out of fds: a node limit, try again later */
 	if (rc)
 		return rc;
 	ukvm_phase(ph, "shell");

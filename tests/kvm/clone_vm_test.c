@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -665,6 +666,36 @@ static int t_fork_bomb(void)
 	return 0;
 }
 
+/* No VM limit, few fds: the bomb is stopped by fd exhaustion, reported to
+ * the guest as EAGAIN, never a crash; all children are reaped. */
+static int t_fork_bomb_fds(void)
+{
+	struct rlimit rl = { 256, 256 }, old;
+	ukf_id_t p;
+	int rc;
+
+	CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	if (old.rlim_max < 256) {
+		printf("SKIP: RLIMIT_NOFILE hard limit below 256\n");
+		return SKIP;
+	}
+	rl.rlim_max = old.rlim_max;
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	rc = start_monitors(1, 0, 0, guest("test-bomb"), "mem=8M");
+	if (rc)
+		return rc;
+	CHECK(boot(&p, "") == 0);
+	CHECK(run_until_end(p) == 0);
+	CHECK(strstr(I[p].out, "failed: EAGAIN"));
+	CHECK(strstr(I[p].out, "test-bomb: reaped"));
+	CHECK(I[p].exited && I[p].status == 0);
+	printf("children before the limit: %llu\n",
+	       (unsigned long long)(next_id - 2));
+	stop_monitors();
+	setrlimit(RLIMIT_NOFILE, &old);
+	return 0;
+}
+
 /* A template saved to disk and loaded by a fresh monitor (warm restart);
  * a damaged file is refused with a reason. */
 static int t_template_disk(void)
@@ -1013,6 +1044,7 @@ static const struct {
 	{ "clone_fork_lineage", t_fork_after_template },
 	{ "clone_fork_mem_limit", t_fork_mem_limit },
 	{ "clone_fork_bomb", t_fork_bomb },
+	{ "clone_fork_bomb_fds", t_fork_bomb_fds },
 	{ "clone_template_disk", t_template_disk },
 	{ "clone_delta", t_delta },
 };
