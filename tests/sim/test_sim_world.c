@@ -310,6 +310,77 @@ static int t_e2e_remote(void)
 	return 0;
 }
 
+struct costobs {
+	int n;
+	struct {
+		enum ukf_start start;
+		ukf_ns_t start_to_ready, ready_to_exit;
+		uint64_t dirty;
+	} r[8];
+};
+
+static void c_record(void *u, const struct ukf_record *r)
+{
+	struct costobs *c = u;
+	if (c->n < 8 && r->status == 0) {
+		c->r[c->n].start = r->start;
+		c->r[c->n].start_to_ready = r->t_ready - r->t_start;
+		c->r[c->n].ready_to_exit = r->t_exit - r->t_ready;
+		c->r[c->n].dirty = r->dirty_pages;
+		c->n++;
+	}
+}
+
+static void spawn0_cb(void *arg, uint64_t app)
+{
+	ukf_id_t id;
+	ukf_engine_spawn(arg, 0, (uint32_t)app, "", 0, &id);
+}
+
+/* With jitter 0 the backend's times are exactly the model's: a cold boot
+ * is boot_base + image * per_byte + init to READY, a template clone is
+ * clone_base, and a clone's unit of work pays the first-touch faults. */
+static int t_costs(void)
+{
+	struct ukf_sim_config c;
+	struct costobs co = { 0 };
+	struct ukf_world w;
+	char err[256];
+	struct ukf_world_sinks s = { .record = c_record, .u = &co };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 1;
+	c.model.jitter = 0;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
+	ukf_engine_t *e = w.ops->engine(w.w);
+	struct ukf_app a;
+	CHECK(ukf_app_parse(&a, "a", "mem=16M init=40ms work=3ms dirty=100 image=1M",
+			    err, sizeof(err)) == 0);
+	int id = ukf_engine_add_app(e, &a);
+	CHECK(id >= 0 && ukf_engine_start(e) == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, e, (uint64_t)id);
+	w.ops->at(w.w, 1 * UKF_S, spawn0_cb, e, (uint64_t)id);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	CHECK(co.n == 2);
+	const struct ukf_sim_model *m = &c.model;
+	ukf_ns_t cold = m->boot_base_ns + (ukf_ns_t)((1 << 20) * m->boot_ns_per_byte) +
+			40 * UKF_MS;
+	CHECK(co.r[0].start == UKF_START_COLD);
+	CHECK(co.r[0].start_to_ready == cold);
+	CHECK(co.r[1].start == UKF_START_TEMPLATE);
+	CHECK(co.r[1].start_to_ready == m->clone_base_ns);
+	/* Work after ready: the original pays none (it may first wait for
+	 * its template to be taken), the clone 100 first-touch faults. */
+	ukf_ns_t tmpl = m->template_base_ns +
+			(ukf_ns_t)((16 << 20) * m->template_ns_per_byte);
+	CHECK(co.r[0].ready_to_exit == 3 * UKF_MS ||
+	      co.r[0].ready_to_exit == 3 * UKF_MS + tmpl);
+	CHECK(co.r[1].ready_to_exit == 3 * UKF_MS + 100 * m->touch_ns_per_page);
+	CHECK(co.r[1].dirty == 100);
+	w.ops->destroy(&w.w);
+	return 0;
+}
+
 static int one_run(uint64_t seed, uint32_t rep, uint64_t *hash, size_t *lines,
 		   int print)
 {
@@ -478,6 +549,7 @@ static const struct test {
 	{ "same_seed_world", t_same_seed_world },
 	{ "run_until", t_run_until },
 	{ "backend_refusals", t_backend_refusals },
+	{ "costs", t_costs },
 };
 
 int main(int argc, char **argv)
