@@ -323,6 +323,29 @@ static int t_shell_pool(void)
 	CHECK(hits + misses == 6);
 	for (int i = 0; i < 6; i++)
 		ukvm_shell_close(&sh[i]);
+	/* Two memslot sizes in turn: each get has its size and a working
+	 * memslot; a shell given back is handed out again for its size. */
+	for (int i = 0; i < 6; i++) {
+		uint64_t size = (i & 1) ? 4 * MEM : 2 * MEM;
+
+		CHECK(ukvm_shell_get_mem(p, size, &sh[i], err, sizeof(err)) ==
+		      0);
+		CHECK(sh[i].mem && sh[i].mem_size == size);
+	}
+	{
+		struct ukvm_shell back = sh[0], again;
+		uint64_t h0, h1, m0, m1;
+
+		CHECK(ukvm_shell_put(p, &back) == 0);
+		ukvm_shell_pool_stats(p, &h0, &m0);
+		CHECK(ukvm_shell_get_mem(p, 2 * MEM, &again, err,
+					 sizeof(err)) == 0);
+		ukvm_shell_pool_stats(p, &h1, &m1);
+		CHECK(again.mem_size == 2 * MEM && h1 == h0 + 1);
+		sh[0] = again;
+	}
+	for (int i = 0; i < 6; i++)
+		ukvm_shell_close(&sh[i]);
 	ukvm_shell_pool_destroy(&p);
 	CHECK(p == NULL);
 	close(kvm);
