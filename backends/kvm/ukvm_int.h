@@ -187,11 +187,11 @@ struct ukvm_vm {
 	void *fork_state;
 	void (*fork_release)(struct ukvm_vm *vm);
 	/*
-	 * H6b hook, H6a please call it on the real VM (not a copy) before
-	 * its resources are released or detached, e.g. in vcpu_main's exit
-	 * path before building `dead`, and first in release_resources():
-	 * `if (vm->shell_recycle) vm->shell_recycle(vm);` (no lock needed;
-	 * it takes m->lock briefly). Measured: a clone from a pooled shell
+	 * H6b hook, called by the monitor on the real VM before its
+	 * resources are released or detached: in vcpu_main's exit path
+	 * (after the state became EXITED/FAILED, without vm->lock) and first
+	 * in release_resources() (no lock needed; it takes m->lock briefly).
+	 * Measured: a clone from a pooled shell
 	 * ~0.1 ms to ready, from a freshly made one ~0.8 ms or more).
 	 * It may take the VM's KVM objects and memory range back into the
 	 * shell pool for the next clone (setting vm_fd/vcpu_fd = -1, run/mem =
@@ -211,14 +211,10 @@ struct ukvm_vm {
 	 * child's fork with 0), i.e.
 	 *   vm_pause(vm, UKVM_VM_CALL, vm->pending_hc, vm->pending_gpa,
 	 *            NULL, &stretch)
-	 * H6b -> H6a, RACE seen with `ukfork exec test-fork` (2nd fork:
-	 * "error complete 3 rc=-3"): the engine completes the child as soon
-	 * as it sees UKF_BE_STARTED, which vcpu_main emits while the state is
-	 * still RUNNING, before vm_pause() sets CALL -> -ESRCH and the child
-	 * hangs. Please set state = UKVM_VM_CALL (answered = 0, pending_*
-	 * kept) under vm->lock BEFORE emitting STARTED when start_in_call is
-	 * set, and let that pause not reset `answered` (an answer may already
-	 * be there), e.g. a vm_pause variant that skips the reset.
+	 * Done (commit 23044f9): ukvm_vm_launch puts a start_in_call or
+	 * start_in_ready VM in its paused state (answered = 0, pending_*
+	 * kept) before the thread starts, so complete() may come before
+	 * UKF_BE_STARTED; the thread's pause does not reset `answered`.
 	 * Template clones: H6b's code writes ready()'s ret = 1 into the
 	 * clone's own struct and sets pending_gpa = 0 so that complete()
 	 * (which writes nothing when ukvm_gpa() refuses the address) cannot

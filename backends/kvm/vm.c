@@ -133,9 +133,12 @@ void ukvm_vm_get(struct ukvm_vm *vm)
 	atomic_fetch_add(&vm->refs, 1);
 }
 
-/* Close the KVM objects and unmap memory (idempotent). */
+/* Close the KVM objects and unmap memory (idempotent). A clone's shell
+ * may go back to the template code's pool instead (shell_recycle). */
 static void release_resources(struct ukvm_vm *vm)
 {
+	if (vm->shell_recycle)
+		vm->shell_recycle(vm);
 	if (vm->run) {
 		munmap(vm->run, vm->run_size);
 		vm->run = NULL;
@@ -1001,6 +1004,13 @@ out:
 	if (vm->state != UKVM_VM_EXITED)
 		vm->state = UKVM_VM_FAILED; /* failed, or stopped by destroy */
 	vm->thread_started = 0;
+	pthread_mutex_unlock(&vm->lock);
+	/* Not paused any more, so nobody else touches the VM's memory or
+	 * vCPU: a clone's shell may go back to the pool (H6b's hook; it runs
+	 * the vCPU to quiesce it, so it belongs on this thread). */
+	if (vm->shell_recycle)
+		vm->shell_recycle(vm);
+	pthread_mutex_lock(&vm->lock);
 	/*
 	 * Dead: release KVM objects and memory here, off the caller's path
 	 * (closing a VM costs ~0.5 ms). The resources are detached under the
