@@ -189,6 +189,12 @@ int ukf_exec_main(int argc, char **argv)
 	}
 
 	ukf_live_config_default(&cfg);
+	if (app.mem_bytes > cfg.engine.node.mem_bytes) {
+		fprintf(stderr, "%s: %s needs %llu MiB, more than this node's %llu MiB\n",
+			prog, app.name, (unsigned long long)(app.mem_bytes >> 20),
+			(unsigned long long)(cfg.engine.node.mem_bytes >> 20));
+		return 2;
+	}
 	if (placement)
 		cfg.engine.placement = placement;
 	if (templates)

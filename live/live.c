@@ -15,6 +15,9 @@
 #include "../core/dir.h"
 #include "evq.h"
 
+/* With nothing alive, engine timers further ahead than this are stale. */
+#define LW_IDLE_HORIZON (1 * UKF_S)
+
 enum lw_kind { LW_AT = 1, LW_TIMER = 2, LW_MSG = 3, LW_SAMPLE = 4 };
 
 struct lw_ev {
@@ -455,6 +458,25 @@ static void lw_dispatch(struct live_world *w, struct lw_ev *e)
 	w->events++;
 }
 
+/*
+ * Nothing alive: an engine timer due soon still counts as work (a request
+ * waiting to be retried for capacity is not an alive instance), but one far
+ * ahead (the deadline of a call whose instance is gone) does not keep an idle
+ * world running. Scans the heap: only when nothing is alive.
+ */
+static int lw_timer_soon(const struct live_world *w, ukf_ns_t now)
+{
+	ukf_ns_t horizon = w->cfg.engine.retry_ns * 128; /* > its back-off cap */
+	size_t i;
+
+	if (horizon < LW_IDLE_HORIZON)
+		horizon = LW_IDLE_HORIZON;
+	for (i = 0; i < w->n; i++)
+		if (w->heap[i].kind == LW_TIMER && w->heap[i].t <= now + horizon)
+			return 1;
+	return 0;
+}
+
 static int lw_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 		  size_t errlen)
 {
@@ -494,7 +516,7 @@ static int lw_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 		if (until != UKF_NS_NEVER && now >= until)
 			break;
 		if (!w->keepalive && ukf_engine_alive(w->eng) == 0 &&
-		    !ukf_evq_pending(w->q))
+		    !ukf_evq_pending(w->q) && !lw_timer_soon(w, now))
 			break;
 		next = w->n ? w->heap[0].t : UKF_NS_NEVER;
 		if (until < next)

@@ -37,9 +37,10 @@ int ukf_live_create(struct ukf_world *world, const struct ukf_live_config *cfg,
  * is "" boots ukf_live_image_path(app name). Node 0 is the only node:
  * env->send delivers to node 0 through the loop, the directory is one view
  * and publish applies at once. run() returns when no instance is alive and
- * no world callback (`at`) or message is pending (engine timers alone do
- * not keep an idle world running), when `until` passes, or when *stop is
- * set.
+ * no world callback (`at`) or message is pending and no engine timer is
+ * due within max(1 s, 128 x engine.retry_ns) (a request waiting to be
+ * retried keeps the world running; a stale deadline far ahead does not),
+ * when `until` passes, or when *stop is set.
  */
 
 /*

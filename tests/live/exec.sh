@@ -51,7 +51,7 @@ missing)
 badargs)
 	for args in "" "--bogus hello" "--backend sim hello" "--backend" \
 		"--timeout x hello" "--mem 12Q hello" "--placement bogus hello" \
-		"--templates bogus hello"; do
+		"--templates bogus hello" "--mem 64G hello"; do
 		# shellcheck disable=SC2086
 		"$EX" $args >"$T/out" 2>"$T/err"
 		r=$?

@@ -372,6 +372,44 @@ static int t_hello_on_loop(void)
 	return 0;
 }
 
+/* a request waiting for capacity is retried, not dropped by an idle world */
+static int t_retry_keeps_running(void)
+{
+	struct ukf_live_config c;
+	struct ukf_world w = { 0 };
+	struct ukf_world_sinks sk;
+	struct seen s = { 0 };
+	struct ukf_app app;
+	char err[256] = "";
+	ukf_id_t id;
+	int aid;
+
+	if (!need_kvm())
+		return SKIP;
+	s.loop = pthread_self();
+	memset(&sk, 0, sizeof(sk));
+	sk.hooks.on_fail = h_fail;
+	sk.hooks.on_exit = h_exit;
+	sk.hooks.u = &s;
+	ukf_live_config_default(&c);
+	c.engine.retry_ns = 1 * UKF_MS;
+	c.engine.max_retries = 3;
+	c.engine.node.mem_bytes = 64ULL << 20;
+	CHECK(ukf_live_create(&w, &c, &sk, err, sizeof(err)) == 0);
+	CHECK(ukf_app_parse(&app, "big", "mem=128M", err, sizeof(err)) == 0);
+	snprintf(app.image, sizeof(app.image), "%s", hello_path);
+	aid = ukf_engine_add_app(w.ops->engine(w.w), &app);
+	CHECK(aid >= 0);
+	CHECK(ukf_engine_start(w.ops->engine(w.w)) == 0);
+	CHECK(ukf_engine_spawn(w.ops->engine(w.w), 0, (uint32_t)aid, "", 1, &id) == 0);
+	CHECK(w.ops->run(w.w, w.ops->now(w.w) + 30 * UKF_S, NULL, err, sizeof(err)) == 0);
+	/* the engine retried and gave up: the requester hears about it */
+	CHECK(s.failed == 1 && s.exited == 0);
+	CHECK(strstr(s.why, "capacity"));
+	w.ops->destroy(&w.w);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -383,6 +421,7 @@ static const struct {
 	{ "idle_returns", t_idle_returns },
 	{ "samples", t_samples },
 	{ "hello_on_loop", t_hello_on_loop },
+	{ "retry_keeps_running", t_retry_keeps_running },
 };
 
 int main(int argc, char **argv)
