@@ -15,7 +15,9 @@
  *   work_ns (+ touch_ns_per_page * dirty per unit in a clone) and `dirty`
  *   pages dirtied, then CALL FORK `fork` times (each paused), then CALL
  *   WAIT (arg_id 0) once per child whose fork succeeded (ret > 0), and after
- *   the last unit EXIT(0). A fork child (clone_live / restore_delta) is
+ *   the last unit EXIT: 0, or 1 if a fork or a wait failed (a wait that
+ *   returned an error or a child status other than 0), as the real
+ *   guest/apps/synth.c does. A fork child (clone_live / restore_delta) is
  *   paused in its fork call after STARTED; once completed it does one unit
  *   and exits 0. A template clone resumes at READY.
  * Every step that the engine must hear about is an event on the queue, so
@@ -57,6 +59,7 @@ struct inst {
 	uint64_t mem_pages;
 	uint64_t dirty; /* pages dirtied since the template */
 	uint32_t units_done, forks_issued, children, waits_done;
+	uint32_t failed; /* forks or waits that failed: exit status 1 */
 	uint8_t used, is_clone, is_child, cold, pause, starting, resume_early;
 	struct delta delta;
 };
@@ -447,6 +450,8 @@ static int be_complete(void *bp, ukf_node_id_t node, ukf_id_t id, int64_t ret,
 		in->forks_issued++;
 		if (ret > 0)
 			in->children++;
+		else
+			in->failed++;
 		if (in->forks_issued < in->fork)
 			return sched(b, s, b->w->now, ST_CALL_FORK);
 		if (in->children > 0)
@@ -455,6 +460,8 @@ static int be_complete(void *bp, ukf_node_id_t node, ukf_id_t id, int64_t ret,
 	case P_WAIT:
 		in->pause = P_NONE;
 		in->waits_done++;
+		if (ret < 0 || status != 0)
+			in->failed++;
 		if (in->waits_done < in->children)
 			return sched(b, s, b->w->now, ST_CALL_WAIT);
 		return after_unit(b, s);
@@ -584,7 +591,7 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e)
 	case ST_EXIT:
 		in->pause = P_EXITED;
 		ev.kind = UKF_BE_EXIT;
-		ev.status = 0;
+		ev.status = in->failed ? 1 : 0; /* like guest/apps/synth.c */
 		ev.dirty_pages = in->dirty;
 		emit(b, node, &ev);
 		break;

@@ -381,6 +381,50 @@ static int t_costs(void)
 	return 0;
 }
 
+struct statobs {
+	int parents, children, parent_status, child_status;
+};
+
+static void s_record(void *u, const struct ukf_record *r)
+{
+	struct statobs *o = u;
+	if (r->parent == 0) {
+		o->parents++;
+		o->parent_status = (int)r->status;
+	} else {
+		o->children++;
+		o->child_status = (int)r->status;
+	}
+}
+
+/* Like the real synth guest, the simulated one exits 1 when a fork failed
+ * (here: the engine refuses the 2nd child with max_children = 1). */
+static int t_fork_failure_status(void)
+{
+	struct ukf_sim_config c;
+	struct statobs so = { 0 };
+	struct ukf_world w;
+	char err[256];
+	struct ukf_world_sinks s = { .record = s_record, .u = &so };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 2;
+	c.engine.max_children = 1;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
+	ukf_engine_t *e = w.ops->engine(w.w);
+	struct ukf_app a;
+	CHECK(ukf_app_parse(&a, "a", "mem=16M fork=2", err, sizeof(err)) == 0);
+	int id = ukf_engine_add_app(e, &a);
+	CHECK(id >= 0 && ukf_engine_start(e) == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, e, (uint64_t)id);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	CHECK(so.parents == 1 && so.children == 1);
+	CHECK(so.child_status == 0);
+	CHECK(so.parent_status == 1);
+	w.ops->destroy(&w.w);
+	return 0;
+}
+
 static int one_run(uint64_t seed, uint32_t rep, uint64_t *hash, size_t *lines,
 		   int print)
 {
@@ -550,6 +594,7 @@ static const struct test {
 	{ "run_until", t_run_until },
 	{ "backend_refusals", t_backend_refusals },
 	{ "costs", t_costs },
+	{ "fork_failure_status", t_fork_failure_status },
 };
 
 int main(int argc, char **argv)
