@@ -30,6 +30,8 @@ struct obs {
 	ukf_ns_t max_ready_lat, min_ready_lat;
 	size_t samples;
 	ukf_ns_t last_sample_t;
+	uint32_t max_sampled_instances;
+	int sampled_templates;
 	struct ukf_world world;
 	uint32_t app;
 };
@@ -94,6 +96,10 @@ static void o_sample(void *u, const struct ukf_sim_sample *s)
 	struct obs *o = u;
 	o->samples++;
 	o->last_sample_t = s->t;
+	if (s->s.instances > o->max_sampled_instances)
+		o->max_sampled_instances = s->s.instances;
+	if (s->templates && *s->templates)
+		o->sampled_templates = 1;
 }
 
 static struct ukf_world_sinks sinks_for(struct obs *o, int with_log)
@@ -275,6 +281,10 @@ static int t_e2e(void)
 	CHECK(o.max_ready_lat >= boot);
 	CHECK(o.max_ready_lat < boot + 100 * UKF_MS);
 	CHECK(o.samples >= 3 * 10); /* 3 nodes, >= 10 periods */
+	CHECK(o.samples % 3 == 0);  /* every node each time */
+	CHECK(o.max_sampled_instances > 0);
+	CHECK(o.sampled_templates); /* "fan" held somewhere */
+	CHECK(o.last_sample_t <= o.world.ops->now(o.world.w));
 	struct sim_world *w = o.world.w;
 	CHECK(sim_be_instances(w->sbe) == 0);
 	CHECK(sim_net_connections(w->net) == 0);
