@@ -877,6 +877,17 @@ static void host_spawn(ukf_engine_t *e, struct node *n, struct inst *i)
 		return;
 	}
 	if (t) {
+		/*
+		 * Pending. Wait if it is being fetched, loaded, frozen or
+		 * booted for the purpose; but while a workload instance that
+		 * is to make it has not reached ready() (it may never: a
+		 * guest need not call it) boot cold rather than wait on it.
+		 */
+		struct inst *m = t->maker ? inst_at(e, n->id, t->maker) : NULL;
+		if (m && !m->internal && m->t_ready == UKF_NS_NEVER) {
+			start_cold(e, n, i, 0);
+			return;
+		}
 		log_start(e, i, "wait-template");
 		wait_tpl(t, i);
 		return;
@@ -1832,10 +1843,9 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 		break;
 	case UKF_BE_READY: {
 		struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
-		if (!i->internal) {
-			i->t_ready = at;
-			i->dirty_pages = ev->dirty_pages;
-		}
+		i->t_ready =
+		    at; /* internal too: spawns wait for its template */
+		i->dirty_pages = ev->dirty_pages;
 		if (t && t->state == UKF_T_PENDING && t->maker == i->id) {
 			int rc;
 			LOG(e, node, "template-make app=%s node=%u inst=%llu",

@@ -12,7 +12,7 @@
  * after `latency`. The backend runs the synth app like sim/ does (STARTED,
  * READY, units with `fork` forks and their waits, EXIT 0); apps whose name
  * starts with "manual" stop after READY and are driven by the test with
- * fake_call()/fake_exit().
+ * fake_call()/fake_exit(); "noready*" apps never call ready() at all.
  */
 #define FAKE_MAX_INST 4096
 

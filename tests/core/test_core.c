@@ -1332,6 +1332,32 @@ static void t_engine_deterministic(void)
 	}
 }
 
+/* A guest that never calls ready() does not hold up other spawns. */
+static void t_engine_never_ready(void)
+{
+	struct fake_world *fw = world(1, 8, "least-loaded", "on-demand");
+	ukf_id_t a, b;
+
+	fake_app(fw, "noready", "init=10ms");
+	ukf_engine_start(fw->e);
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &a);
+	fake_run(fw, 5 * UKF_MS);
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &b);
+	fake_run(fw, UKF_S);
+	CHECK_EQ(fake_log_count(fw, "wait-template"), 0);
+	CHECK_EQ(fake_log_count(fw, "via=cold+template"), 1);
+	CHECK_EQ(fake_log_count(fw, "via=cold"), 2);
+	CHECK(fw->inst[b].used && fw->inst[b].alive);
+	fake_exit(fw, a, 0);
+	fake_exit(fw, b, 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_log_count(fw, "template-drop app=noready"), 1);
+	CHECK_EQ(fake_rec(fw, a)->r.t_ready, UKF_NS_NEVER);
+	CHECK_EQ(fake_rec(fw, b)->r.status, 0);
+	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	fake_destroy(&fw);
+}
+
 /* A child that fails before it ever runs makes fork() fail in the parent. */
 static void t_engine_fork_fails(void)
 {
@@ -1567,6 +1593,7 @@ static const struct {
     {"engine_bad_input", t_engine_bad_input},
     {"engine_kill_and_destroy", t_engine_kill_and_destroy},
     {"engine_deterministic", t_engine_deterministic},
+    {"engine_never_ready", t_engine_never_ready},
     {"engine_fork_fails", t_engine_fork_fails},
     {"engine_fetch_stale", t_engine_fetch_stale},
     {"engine_stress", t_engine_stress},
