@@ -28,7 +28,10 @@
 #define F_NOTIFY 1u /* message flag: tell the workload (hooks) */
 #define F_FORK	 2u /* message flag: the instance is a fork child */
 
-enum timer_kind { T_RETRY = 1, T_DEADLINE = 2 };
+enum timer_kind { T_RETRY = 1, T_DEADLINE = 2, T_MAKER = 3 };
+
+/* How long spawns wait for a template whose maker is still initialising. */
+#define MAKER_GRACE(a) (2 * (a)->init_ns + 10 * UKF_MS)
 
 enum req_kind { R_SPAWN = 1, R_FORK = 2 };
 
@@ -57,7 +60,7 @@ struct inst {
 	enum ukf_start start;
 	uint8_t internal; /* boots a template only; no row, no load */
 	uint8_t is_fork;  /* child of a live/remote fork */
-	uint8_t remote, fetched, made, running, waiting_tpl;
+	uint8_t remote, fetched, made, running, waiting_tpl, maker_timer;
 	uint64_t delta_bytes, dirty_pages;
 	ukf_ns_t t_request, t_placed, t_start, t_ready;
 	ukf_ns_t t_end; /* when the backend saw it end (event time), 0: now */
@@ -878,15 +881,23 @@ static void host_spawn(ukf_engine_t *e, struct node *n, struct inst *i)
 	}
 	if (t) {
 		/*
-		 * Pending. Wait if it is being fetched, loaded, frozen or
-		 * booted for the purpose; but while a workload instance that
-		 * is to make it has not reached ready() (it may never: a
-		 * guest need not call it) boot cold rather than wait on it.
+		 * Pending: wait for it. A workload instance that is to make
+		 * it may never reach ready() (a guest need not call it): past
+		 * MAKER_GRACE after its start, spawns boot cold instead, and
+		 * a timer then releases those already waiting.
 		 */
 		struct inst *m = t->maker ? inst_at(e, n->id, t->maker) : NULL;
 		if (m && !m->internal && m->t_ready == UKF_NS_NEVER) {
-			start_cold(e, n, i, 0);
-			return;
+			ukf_ns_t until =
+			    m->t_start + MAKER_GRACE(&e->apps[m->app]);
+			if (now(e) >= until) {
+				start_cold(e, n, i, 0);
+				return;
+			}
+			if (!m->maker_timer) {
+				m->maker_timer = 1;
+				arm(e, n->id, until, T_MAKER, m->id, 0);
+			}
 		}
 		log_start(e, i, "wait-template");
 		wait_tpl(t, i);
@@ -1616,6 +1627,31 @@ void ukf_engine_on_timer(ukf_engine_t *e, ukf_node_id_t node, uint64_t cookie)
 		struct req *q = req_at(e, node, id);
 		if (q && (q->gen & 0xfff) == gen)
 			place_req(e, q);
+	} else if (kind == T_MAKER) {
+		struct inst *m = inst_at(e, node, id);
+		struct ukf_tentry *t =
+		    m ? ukf_tcache_find(&e->nodes[node].tc, m->app) : NULL;
+		struct inst **w;
+		if (!m || m->t_ready != UKF_NS_NEVER || !t ||
+		    t->state != UKF_T_PENDING || t->maker != m->id)
+			return;
+		LOG(e, node, "template-slow app=%s node=%u inst=%llu",
+		    app_name(e, m->app), node, ULL(m->id));
+		for (w = (struct inst **)&t->waiters; *w;) {
+			struct inst *x = *w;
+			if (x->is_fork) {
+				w = &x->next_wait;
+				continue;
+			}
+			*w = x->next_wait;
+			x->waiting_tpl = 0;
+			start_cold(e, &e->nodes[node], x, 0);
+			/* start_cold may fail x and touch the cache: rescan */
+			t = ukf_tcache_find(&e->nodes[node].tc, m->app);
+			if (!t)
+				return;
+			w = (struct inst **)&t->waiters;
+		}
 	} else if (kind == T_DEADLINE) {
 		struct inst *i = inst_at(e, node, id);
 		if (!i || (i->gen & 0xfff) != gen)

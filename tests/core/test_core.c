@@ -1336,20 +1336,30 @@ static void t_engine_deterministic(void)
 static void t_engine_never_ready(void)
 {
 	struct fake_world *fw = world(1, 8, "least-loaded", "on-demand");
-	ukf_id_t a, b;
+	ukf_id_t a, b, c;
 
 	fake_app(fw, "noready", "init=10ms");
 	ukf_engine_start(fw->e);
 	ukf_engine_spawn(fw->e, 0, 0, "", 0, &a);
 	fake_run(fw, 5 * UKF_MS);
+	/* within the grace (2 x init + 10ms) it waits for the template ... */
 	ukf_engine_spawn(fw->e, 0, 0, "", 0, &b);
-	fake_run(fw, UKF_S);
-	CHECK_EQ(fake_log_count(fw, "wait-template"), 0);
-	CHECK_EQ(fake_log_count(fw, "via=cold+template"), 1);
-	CHECK_EQ(fake_log_count(fw, "via=cold"), 2);
+	fake_run(fw, 20 * UKF_MS);
+	CHECK_EQ(fake_log_count(fw, "wait-template"), 1);
+	CHECK(!fw->inst[b].used);
+	/* ... then is released to boot cold; later spawns boot cold at once */
+	fake_run(fw, 100 * UKF_MS);
+	CHECK_EQ(fake_log_count(fw, "template-slow app=noready"), 1);
 	CHECK(fw->inst[b].used && fw->inst[b].alive);
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &c);
+	fake_run(fw, UKF_S);
+	CHECK(fw->inst[c].used && fw->inst[c].alive);
+	CHECK_EQ(fake_log_count(fw, "wait-template"), 1);
+	CHECK_EQ(fake_log_count(fw, "via=cold+template"), 1);
+	CHECK_EQ(fake_log_count(fw, "via=cold"), 3);
 	fake_exit(fw, a, 0);
 	fake_exit(fw, b, 0);
+	fake_exit(fw, c, 0);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fake_log_count(fw, "template-drop app=noready"), 1);
 	CHECK_EQ(fake_rec(fw, a)->r.t_ready, UKF_NS_NEVER);
