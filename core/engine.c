@@ -329,6 +329,23 @@ static void complete(ukf_engine_t *e, struct inst *i, int64_t ret,
 		LOG(e, i->node, "error complete %llu rc=%d", ULL(i->id), rc);
 }
 
+/* The node's own record as it stands now. */
+static void node_record(const struct node *n, struct ukf_dir_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->node = n->id;
+	r->version = n->version ? n->version : 1;
+	r->vcpus_total = n->cfg.vcpus;
+	r->vcpus_free = n->cfg.vcpus - n->vcpus_used;
+	r->mem_total = n->cfg.mem_bytes;
+	r->mem_free = n->cfg.mem_bytes - n->mem_used;
+	r->instances = n->instances;
+	for (uint32_t k = 0;
+	     k < n->tc.n && r->ntemplates < UKF_DIR_MAX_TEMPLATES; k++)
+		if (n->tc.e[k].state == UKF_T_READY)
+			r->templates[r->ntemplates++] = n->tc.e[k].app;
+}
+
 /* Publish the node's own record: called after every change it shows. */
 static void publish(ukf_engine_t *e, struct node *n)
 {
@@ -336,18 +353,8 @@ static void publish(ukf_engine_t *e, struct node *n)
 	unsigned char buf[64 + 4 * UKF_DIR_MAX_TEMPLATES];
 	size_t len;
 
-	memset(&r, 0, sizeof(r));
-	r.node = n->id;
-	r.version = ++n->version;
-	r.vcpus_total = n->cfg.vcpus;
-	r.vcpus_free = n->cfg.vcpus - n->vcpus_used;
-	r.mem_total = n->cfg.mem_bytes;
-	r.mem_free = n->cfg.mem_bytes - n->mem_used;
-	r.instances = n->instances;
-	for (uint32_t k = 0;
-	     k < n->tc.n && r.ntemplates < UKF_DIR_MAX_TEMPLATES; k++)
-		if (n->tc.e[k].state == UKF_T_READY)
-			r.templates[r.ntemplates++] = n->tc.e[k].app;
+	++n->version;
+	node_record(n, &r);
 	len = ukf_dir_encode(&r, buf, sizeof(buf));
 	if (e->started && len)
 		e->env->ops->publish(e->env->w, n->id, buf, len);
@@ -1172,6 +1179,7 @@ static void place_req(ukf_engine_t *e, struct req *q)
 	struct node *n = &e->nodes[q->origin];
 	const struct ukf_app *a = &e->apps[q->app];
 	struct ukf_place_ctx c;
+	struct ukf_dir_record self;
 	ukf_node_id_t t;
 
 	if (q->attempt > e->cfg.max_retries) {
@@ -1189,7 +1197,12 @@ static void place_req(ukf_engine_t *e, struct req *q)
 	c.vcpus = a->vcpus;
 	c.mem = a->mem_bytes;
 	c.rr = &n->rr;
+	node_record(n, &self);
+	c.self = &self;
 	t = c.dir ? e->place->place(&c) : UKF_NODE_NONE;
+	/* The view may be stale or empty; the origin knows its own room. */
+	if (t == UKF_NODE_NONE && fits(n, a))
+		t = q->origin;
 	q->attempt++;
 	if (t == UKF_NODE_NONE || t >= e->cfg.nodes) {
 		LOG(e, q->origin, "noplace %llu app=%s attempt=%u", ULL(q->id),

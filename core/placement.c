@@ -17,7 +17,8 @@ static uint32_t pick(const struct ukf_place_ctx *c)
 
 static ukf_node_id_t p_local(const struct ukf_place_ctx *c)
 {
-	const struct ukf_dir_record *r = ukf_dir_get(c->dir, c->origin);
+	const struct ukf_dir_record *r =
+	    c->self ? c->self : ukf_dir_get(c->dir, c->origin);
 
 	return ukf_dir_fits(r, c->vcpus, c->mem) ? c->origin : UKF_NODE_NONE;
 }

@@ -17,6 +17,8 @@ struct ukf_place_ctx {
 	uint32_t vcpus; /* the instance's needs */
 	uint64_t mem;
 	uint32_t *rr; /* the origin's round-robin cursor */
+	/* the origin's own current record (NULL: its entry in dir) */
+	const struct ukf_dir_record *self;
 };
 
 struct ukf_placement_ops {

@@ -515,7 +515,7 @@ static void t_placement(void)
 	struct ukf_env_ops eo = {.uniform = s_uniform};
 	struct ukf_env env = {&eo, NULL};
 	uint32_t rr = 0;
-	struct ukf_place_ctx c = {d, &env, 0, 0, 1, 100, &rr};
+	struct ukf_place_ctx c = {d, &env, 0, 0, 1, 100, &rr, NULL};
 	char err[300];
 	const struct ukf_placement_ops *p;
 
@@ -582,7 +582,7 @@ static void t_placement(void)
 
 	/* load is the scarcest resource's use first, instances second */
 	ukf_dir_t *d2 = ukf_dir_create(2);
-	struct ukf_place_ctx c2 = {d2, &env, 0, 0, 1, 100, &rr};
+	struct ukf_place_ctx c2 = {d2, &env, 0, 0, 1, 100, &rr, NULL};
 	pub(d2, 0, 1, 1, 1ULL << 40, 1, NULL, 0); /* 7/8 vCPUs used, 1 inst */
 	pub(d2, 1, 1, 6, 1ULL << 40, 3, NULL, 0); /* 2/8 used, 3 instances */
 	CHECK_EQ(
@@ -1332,6 +1332,32 @@ static void t_engine_deterministic(void)
 	}
 }
 
+/* With an empty or stale view the origin still places on itself when it
+ * knows it has room; without room the request waits for a view. */
+static void t_engine_origin_knows_itself(void)
+{
+	struct fake_world *fw = world(3, 1, "least-loaded", "on-demand");
+	ukf_id_t a, b;
+
+	fw->dir_delay = 50 * UKF_MS; /* nothing published is seen yet */
+	fake_app(fw, "manual", "init=1ms");
+	ukf_engine_start(fw->e);
+	ukf_engine_spawn(fw->e, 2, 0, "", 0, &a);
+	fake_run(fw, 10 * UKF_MS);
+	CHECK_EQ(fake_log_count(fw, "place 1 app=manual origin=2 -> node=2 "
+				    "attempt=1"),
+		 1);
+	CHECK_EQ(fake_log_count(fw, "noplace"), 0);
+	/* node 2 is now full and the view still empty: b must wait */
+	ukf_engine_spawn(fw->e, 2, 0, "", 0, &b);
+	fake_run(fw, 20 * UKF_MS);
+	CHECK(fake_log_count(fw, "noplace 2") >= 1);
+	fake_run(fw, UKF_S);
+	CHECK(fw->inst[b].used && fw->inst[b].node != 2);
+	CHECK(!fw->overcommit);
+	fake_destroy(&fw);
+}
+
 /* A guest that never calls ready() does not hold up other spawns. */
 static void t_engine_never_ready(void)
 {
@@ -1603,6 +1629,7 @@ static const struct {
     {"engine_bad_input", t_engine_bad_input},
     {"engine_kill_and_destroy", t_engine_kill_and_destroy},
     {"engine_deterministic", t_engine_deterministic},
+    {"engine_origin_knows_itself", t_engine_origin_knows_itself},
     {"engine_never_ready", t_engine_never_ready},
     {"engine_fork_fails", t_engine_fork_fails},
     {"engine_fetch_stale", t_engine_fetch_stale},
