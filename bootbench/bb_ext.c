@@ -238,7 +238,9 @@ int bb_run_external(const struct bb_opts *o, struct bb_inst *insts,
 					done++;
 					continue;
 				}
-				if (in->ok && now >= in->t_marker + o->grace_ns)
+				if (in->bad)
+					bb_kill(in, NULL); /* why: the failure output */
+				else if (in->ok && now >= in->t_marker + o->grace_ns)
 					bb_kill(in, NULL);
 				else if (!in->ok && now >= in->t_launch + o->timeout_ns) {
 					char why[64];

@@ -16,6 +16,9 @@ struct bb_opts {
 	uint32_t count, parallel;
 	const char *marker;
 	regex_t re;
+	const char *fail_marker; /* --fail: output that means failure at once */
+	regex_t fail_re;
+	int have_fail;
 	const char *db;
 	int json, keep_running, from_template, quiet;
 	ukf_ns_t grace_ns, timeout_ns;
@@ -30,6 +33,7 @@ struct bb_inst {
 	ukf_ns_t t_launch, t_first, t_marker, t_exit; /* since bench start, -1 */
 	int64_t status; /* exit status; -1 killed or failed */
 	int ok, done;
+	int bad;        /* the --fail regex matched: stop it, it failed */
 	double cpu_s;   /* -1 unknown */
 	uint64_t rss;   /* peak RSS bytes, 0 unknown */
 	char why[128];  /* failure reason ("timeout", a monitor reason, ...) */

@@ -275,8 +275,10 @@ int bb_run_kvm(const struct bb_opts *o, struct bb_inst *insts,
 
 			if (in->done)
 				continue;
-			if (in->ok && !o->keep_running &&
-			    now >= in->t_marker + o->grace_ns)
+			if (in->bad)
+				stop = 1; /* why: the failure output */
+			else if (in->ok && !o->keep_running &&
+				 now >= in->t_marker + o->grace_ns)
 				stop = 1;
 			else if (!in->ok && now >= in->t_launch + o->timeout_ns) {
 				snprintf(in->why, sizeof(in->why),

@@ -30,7 +30,7 @@ static void bb_check_line(const struct bb_opts *o, struct bb_inst *in,
 {
 	size_t n = in->line_len;
 
-	if (in->t_marker >= 0)
+	if (in->t_marker >= 0 || in->bad)
 		return;
 	while (n && (in->line[n - 1] == '\r' || in->line[n - 1] == '\n'))
 		n--;
@@ -38,6 +38,11 @@ static void bb_check_line(const struct bb_opts *o, struct bb_inst *in,
 	if (regexec(&o->re, in->line, 0, NULL, 0) == 0) {
 		in->t_marker = t;
 		in->ok = 1;
+	} else if (o->have_fail &&
+		   regexec(&o->fail_re, in->line, 0, NULL, 0) == 0) {
+		in->bad = 1;
+		snprintf(in->why, sizeof(in->why), "failure output: %.100s",
+			 in->line);
 	}
 }
 
@@ -366,6 +371,8 @@ static void settings_json(const struct bb_opts *o, char *buf, size_t cap)
 	fprintf(f, "{\"count\":%u,\"parallel\":%u,\"marker\":", o->count,
 		o->parallel);
 	json_str(f, o->marker);
+	fputs(",\"fail\":", f);
+	json_str(f, o->fail_marker ? o->fail_marker : "");
 	fprintf(f, ",\"grace_ms\":%lld,\"timeout_ms\":%lld,\"keep_running\":%d,"
 		   "\"from_template\":%d,",
 		(long long)(o->grace_ns / UKF_MS),
@@ -470,6 +477,7 @@ static void usage(FILE *out, const char *prog)
 		"  -n COUNT          instances to launch (default 1)\n"
 		"  -j PARALLEL       at most this many alive at once (default 1)\n"
 		"  --marker REGEX    POSIX extended regex marking ready (default UKF-READY)\n"
+		"  --fail REGEX      output meaning the instance failed: stop it at once\n"
 		"  --db FILE         record the run into this SQLite results file\n"
 		"  --json            print the summary as one JSON object\n"
 		"  --grace MS        after the marker, time to exit before being stopped (default 1000)\n"
@@ -600,6 +608,9 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 		} else if (!strcmp(a, "--marker")) {
 			NEEDVAL();
 			o->marker = val;
+		} else if (!strcmp(a, "--fail")) {
+			NEEDVAL();
+			o->fail_marker = val;
 		} else if (!strcmp(a, "--db")) {
 			NEEDVAL();
 			o->db = val;
@@ -678,7 +689,27 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 			o->marker, msg);
 		return 2;
 	}
+	if (o->fail_marker) {
+		rc = regcomp(&o->fail_re, o->fail_marker, REG_EXTENDED | REG_NOSUB);
+		if (rc) {
+			char msg[256];
+
+			regerror(rc, &o->fail_re, msg, sizeof(msg));
+			fprintf(stderr, "%s: bad --fail regex '%s': %s\n", prog,
+				o->fail_marker, msg);
+			regfree(&o->re);
+			return 2;
+		}
+		o->have_fail = 1;
+	}
 	return 0;
+}
+
+static void bb_free_opts(struct bb_opts *o)
+{
+	regfree(&o->re);
+	if (o->have_fail)
+		regfree(&o->fail_re);
 }
 
 int ukf_bootbench_main(int argc, char **argv)
@@ -701,7 +732,7 @@ int ukf_bootbench_main(int argc, char **argv)
 #ifndef UKF_BB_HAVE_DB
 	if (o.db) {
 		fprintf(stderr, "%s: --db: this build has no results database\n", prog);
-		regfree(&o.re);
+		bb_free_opts(&o);
 		return 2;
 	}
 #endif
@@ -717,7 +748,7 @@ int ukf_bootbench_main(int argc, char **argv)
 	in = calloc(o.count, sizeof(*in));
 	if (!in) {
 		fprintf(stderr, "%s: out of memory for %u instances\n", prog, o.count);
-		regfree(&o.re);
+		bb_free_opts(&o);
 		return 1;
 	}
 	for (i = 0; i < o.count; i++) {
@@ -736,7 +767,7 @@ int ukf_bootbench_main(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		free(in);
-		regfree(&o.re);
+		bb_free_opts(&o);
 		return 1;
 	}
 	bb_summarize(&o, in, &res, &s);
@@ -751,11 +782,11 @@ int ukf_bootbench_main(int argc, char **argv)
 				sizeof(err)) < 0) {
 		fprintf(stderr, "%s: --db: %s\n", prog, err);
 		free(in);
-		regfree(&o.re);
+		bb_free_opts(&o);
 		return 1;
 	}
 #endif
 	free(in);
-	regfree(&o.re);
+	bb_free_opts(&o);
 	return s.failed ? 1 : 0;
 }

@@ -108,7 +108,7 @@ run() { # label, bootbench args...
 	label=$1; shift
 	echo "# $label: $BB $*" >&2
 	# shellcheck disable=SC2086
-	$BB --json $DBARG "$@" >"$TMP/$label.json" 2>"$TMP/$label.err" || true
+	$BB --json $DBARG --fail 'KVM internal error|Kernel panic' "$@" >"$TMP/$label.json" 2>"$TMP/$label.err" || true
 	if ! [ -s "$TMP/$label.json" ]; then
 		echo "{\"count\":0,\"ok\":0,\"failed\":0,\"error\":\"$(head -c 200 "$TMP/$label.err" | tr '\n"' ' .')\"}" >"$TMP/$label.json"
 	fi

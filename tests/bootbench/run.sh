@@ -41,6 +41,15 @@ nomarker)
 	grep -q 'ok 0, failed 2' "$T/out" || fail "failures not counted"
 	grep -q 'FAILED #1: timeout.*last output: booting 1 | still nothing' "$T/out" || fail "no last output for #1"
 	;;
+failout)
+	# output matching --fail ends the instance as failed, long before --timeout
+	run -n 2 -j 2 --timeout 60000 --fail 'internal error|panic' --cmd 'echo booting; echo "KVM internal error. Suberror: 1"; sleep 60'
+	[ "$(rc)" = 1 ] || fail "exit status $(rc), want 1"
+	grep -q 'FAILED #1: failure output: KVM internal error. Suberror: 1 (status -1)' "$T/out" || fail "failure output not the reason"
+	# the marker wins when it comes first
+	run -n 1 --grace 10 --fail panic --cmd 'echo UKF-READY; echo panic; sleep 60'
+	[ "$(rc)" = 0 ] || fail "marker then failure text: exit $(rc), want 0"
+	;;
 exited)
 	run -n 1 --cmd 'echo oops; exit 3'
 	[ "$(rc)" = 1 ] || fail "exit status $(rc), want 1"
@@ -97,7 +106,7 @@ badargs)
 		"-n abc --cmd true" "-n 0 --cmd true" "-j 0 --cmd true" \
 		"--timeout x --cmd true" "--grace -5 --cmd true" "--cmd" \
 		"-n 1" "--from-template --cmd true" "--mem 12Q --cmd true" \
-		"--cmd true --guest hello"; do
+		"--cmd true --guest hello" "--fail ( --cmd true"; do
 		# shellcheck disable=SC2086
 		"$BB" $args >"$T/out" 2>"$T/err"
 		r=$?
