@@ -62,7 +62,21 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 		   void (*sample)(void *u, const struct ukf_sim_sample *s),
 		   char *err, size_t errlen);
 
-/* ---- Appended by sim/: keyed random streams for the scenario runner ---- */
+/* ---- Appended by sim/ ---- */
+
+/*
+ * More on ukf_sim_create(): cfg and *sinks are copied, but pointers inside
+ * them (cfg->engine.per_node, policy names, sinks->u) are kept: the caller
+ * keeps them alive until destroy. sample (may be NULL) is called with
+ * sinks->u, for every node at t = 0 and then every sample_every_ns while
+ * other events remain. Bad settings (no nodes, negative latency or delays,
+ * bandwidth <= 0, negative costs, unknown policy names) give -1 with a
+ * message. world->ops->run(until): the clock ends at `until` if events
+ * remain beyond it, else at the last event. world->ops->destroy destroys
+ * the engine first (it records the instances still alive), then the rest.
+ */
+
+/* Keyed random streams for the scenario runner. */
 
 /* 1 if `world` is a simulated world (made by ukf_sim_create), else 0. */
 int ukf_sim_is(const struct ukf_world *world);
