@@ -21,6 +21,7 @@
 #include "../core/world.h"
 #include "../sim/sim.h"
 #include "results.h"
+#include "stats.h"
 #ifdef UKF_HAVE_LIVE
 #include "../live/live.h"
 #endif
@@ -2644,23 +2645,6 @@ out:
 /* ------------------------------------------------------------------ */
 /* The whole `ukfork run`: discover, check every point, run, summarise. */
 
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank quantile of sorted data. */
-static double quantile(const double *v, size_t n, double q)
-{
-	if (!n)
-		return NAN;
-	size_t k = (size_t)ceil(q * (double)n);
-	if (k < 1)
-		k = 1;
-	return v[k - 1];
-}
-
 static void print_summary(FILE *out, struct summary *sums, size_t n)
 {
 	size_t w = 6;
@@ -2672,7 +2656,7 @@ static void print_summary(FILE *out, struct summary *sums, size_t n)
 		"p99_ms", "cold", "failed");
 	for (size_t i = 0; i < n; i++) {
 		struct summary *s = &sums[i];
-		qsort(s->lat, s->nlat, sizeof(double), cmp_dbl);
+		ukf_stats_sort(s->lat, s->nlat);
 		double mean = 0;
 		for (size_t k = 0; k < s->nlat; k++)
 			mean += s->lat[k];
@@ -2681,9 +2665,9 @@ static void print_summary(FILE *out, struct summary *sums, size_t n)
 			"%-*s %4zu %10" PRIu64 " %9.3f %9.3f %9.3f %9.3f "
 			"%6.3f %7" PRIu64 "\n",
 			(int)w, s->label, s->runs, s->n, mean,
-			quantile(s->lat, s->nlat, 0.50),
-			quantile(s->lat, s->nlat, 0.95),
-			quantile(s->lat, s->nlat, 0.99),
+			ukf_stats_quantile(s->lat, s->nlat, 0.50),
+			ukf_stats_quantile(s->lat, s->nlat, 0.95),
+			ukf_stats_quantile(s->lat, s->nlat, 0.99),
 			s->n ? (double)s->cold / s->n : 0.0, s->failed);
 	}
 	fprintf(out, "(request-to-ready over every instance requested, "

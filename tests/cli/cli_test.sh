@@ -220,6 +220,22 @@ lean_sleep)
 	b=$(sed -n 's/.*, \([0-9]*\) during it/\1/p' "$T/b")
 	[ "$a" = "$b" ] || fail "Lua allocations grow with sleeps: $a for 2,000 sleeps, $b for 20,000"
 	;;
+summary_quantiles)
+	# the run summary's p50/p95/p99 are the nearest-rank quantiles
+	# (k = ceil(p n), computed here in integers) of the stored latencies
+	run run "$S/../../../scripts/examples/quickstart.lua" --set duration=3s --db "$T/db"
+	expect_rc 0
+	line=$(grep "^placement=random " "$T/out") || fail "no summary line"
+	n=$(q "$T/db" "select count(*) from instances i join runs r on r.id = i.run where r.config = 'placement=random' and t_ready > 0 and t_ready >= t_request and t_ready < 9223372036854775807")
+	[ "$n" -gt 100 ] || fail "only $n latencies"
+	for p in 50 95 99; do
+		k=$(( (p * n + 99) / 100 ))
+		want=$(q "$T/db" "select printf('%.3f', (t_ready - t_request) / 1e6) from instances i join runs r on r.id = i.run where r.config = 'placement=random' and t_ready > 0 and t_ready >= t_request and t_ready < 9223372036854775807 order by t_ready - t_request limit 1 offset $((k - 1))")
+		case $p in 50) f=5;; 95) f=6;; 99) f=7;; esac
+		got=$(echo "$line" | awk -v f=$f '{print $f}')
+		[ "$got" = "$want" ] || fail "p$p: summary $got, nearest rank $k of $n is $want"
+	done
+	;;
 kvm_backend)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
 	run run "$S/kvm_hello.lua" --backend kvm --trace "$T/trace" --db "$T/db" --quiet
