@@ -2266,6 +2266,14 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 			run_fail(r, UKF_RUN_FAILED, "backend %s: %s", be, err);
 			return -1;
 		}
+		r->have_world = 1;
+		/* Node samples go to the same sink (and table) as in sim. */
+		if (c.sample_every_ns > 0 &&
+		    ukf_live_set_sampler(&r->world, s_sample)) {
+			run_fail(r, UKF_RUN_FAILED,
+				 "backend %s: node samples refused", be);
+			return -1;
+		}
 #else
 		run_fail(r, UKF_RUN_BAD, "backend '%s' not built", be);
 		return -1;

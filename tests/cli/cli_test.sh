@@ -247,6 +247,8 @@ kvm_backend)
 	grep -q " lua hello 1 status 0" "$T/trace" || fail "wait() did not return the guest's status"
 	[ "$(q "$T/db" "select backend, count(*) from runs")" = "kvm|1" ] || fail "run not stored as kvm"
 	[ "$(q "$T/db" "select start, status from instances")" = "cold|0" ] || fail "instance row"
+	# node samples are stored as in sim (run{sample_every=}), node 0 only
+	[ "$(q "$T/db" "select count(*) > 0, min(node), max(node) from samples")" = "1|0|0" ] || fail "no node samples: $(q "$T/db" "select count(*) from samples")"
 	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2

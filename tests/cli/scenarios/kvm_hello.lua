@@ -1,7 +1,7 @@
 -- The hello guest on the local KVM node through the scenario runner.
 cluster { nodes = 1, vcpus = 4, memory = "2G" }
 policy { templates = "none" }
-run { duration = "5s" }
+run { duration = "5s", sample_every = "10ms" }
 app("hello", "mem=16M")
 process(function()
   local id = spawn("hello")
