@@ -2184,32 +2184,42 @@ static int build_config(struct run *r, struct cfg *cf)
 
 #ifdef UKF_HAVE_LIVE
 /*
- * Real backends need a guest image per app. An app declared without one
- * gets the built guest of its name if there is one, else the `synth`
- * guest (the app string is synth's parameters): <dir of ukfork>/guest/.
+ * Real backends need a guest image per app. Scenario apps are described by
+ * synth's key=value parameters, so an app declared without {image=} runs
+ * the built `synth` guest. {image=NAME} (no '/') is the built guest NAME;
+ * {image=PATH} (with a '/') is that file, relative to the scenario's
+ * directory unless absolute. Built guests are found by
+ * ukf_live_image_path() (UKF_GUEST_DIR, else guest/ next to ukfork).
+ * Returns 0, or -1 after run_fail() naming the app if an image is missing.
  */
-static void default_images(struct run *r)
+static int resolve_images(struct run *r)
 {
-	char exe[1024];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return;
-	exe[n] = 0;
-	char *sl = strrchr(exe, '/');
-	if (!sl)
-		return;
-	*sl = 0;
 	for (size_t i = 0; i < r->napps; i++) {
 		struct ukf_app *a = &r->apps[i].app;
-		if (a->image[0])
-			continue;
-		char p[sizeof(exe) + UKF_APP_NAME_MAX + 16];
-		snprintf(p, sizeof(p), "%s/guest/%s", exe, a->name);
-		if (access(p, R_OK))
-			snprintf(p, sizeof(p), "%s/guest/synth", exe);
-		if (!access(p, R_OK) && strlen(p) < sizeof(a->image))
-			snprintf(a->image, sizeof(a->image), "%s", p);
+		char p[2048];
+		int bad = 0;
+		if (!a->image[0])
+			bad = ukf_live_image_path("synth", p, sizeof(p));
+		else if (!strchr(a->image, '/'))
+			bad = ukf_live_image_path(a->image, p, sizeof(p));
+		else
+			path_resolve(r->sc, a->image, p, sizeof(p));
+		if (bad || strlen(p) >= sizeof(a->image)) {
+			run_fail(r, UKF_RUN_BAD, "%s: app '%s': guest image "
+				 "path too long", r->apps[i].where, a->name);
+			return -1;
+		}
+		if (access(p, R_OK)) {
+			run_fail(r, UKF_RUN_BAD,
+				 "%s: app '%s': guest image '%s': %s (build "
+				 "the guests, set UKF_GUEST_DIR or give "
+				 "app(..., {image=...}))",
+				 r->apps[i].where, a->name, p, strerror(errno));
+			return -1;
+		}
+		snprintf(a->image, sizeof(a->image), "%s", p);
 	}
+	return 0;
 }
 #endif
 
@@ -2261,7 +2271,8 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 		c.engine.nodes = 1;
 		c.backend = be;
 		c.sample_every_ns = with_db ? cf->sample_every : 0;
-		default_images(r);
+		if (resolve_images(r))
+			return -1;
 		if (ukf_live_create(&r->world, &c, &sinks, err, sizeof(err))) {
 			run_fail(r, UKF_RUN_FAILED, "backend %s: %s", be, err);
 			return -1;

@@ -236,6 +236,17 @@ summary_quantiles)
 		[ "$got" = "$want" ] || fail "p$p: summary $got, nearest rank $k of $n is $want"
 	done
 	;;
+bad_image)
+	# checked before anything runs (no /dev/kvm needed)
+	run run "$S/bad_image.lua" --backend kvm --db "$T/db"
+	if [ "$rc" -ne 0 ] && grep -q "not built" "$T/err"; then
+		echo "SKIP: ukfork built without the live world"; exit 77
+	fi
+	expect_rc 2; expect_err "bad_image.lua:5:"; expect_err "no-such-guest"
+	no_runs "$T/db"
+	# the sim backend has no use for images: the same file runs
+	run run "$S/bad_image.lua" --quiet; expect_rc 0
+	;;
 kvm_backend)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
 	run run "$S/kvm_hello.lua" --backend kvm --trace "$T/trace" --db "$T/db" --quiet
@@ -247,6 +258,13 @@ kvm_backend)
 	grep -q " lua hello 1 status 0" "$T/trace" || fail "wait() did not return the guest's status"
 	[ "$(q "$T/db" "select backend, count(*) from runs")" = "kvm|1" ] || fail "run not stored as kvm"
 	[ "$(q "$T/db" "select start, status from instances")" = "cold|0" ] || fail "instance row"
+	grep -q " console 1 synth: done" "$T/trace" && fail "{image=\"hello\"} booted synth"
+	# without {image=} an app runs the synth guest, whatever its name
+	run run "$S/kvm_synth.lua" --backend kvm --trace "$T/trace2" --db "$T/db2" --quiet
+	expect_rc 0
+	grep -q " console 1 synth: done" "$T/trace2" || fail "app 'fanout' did not run synth: $(grep console "$T/trace2" | head -3)"
+	grep -q " lua fanout 1 status 0" "$T/trace2" || fail "synth as 'fanout' did not exit 0"
+	[ "$(q "$T/db2" "select start, status from instances")" = "cold|0" ] || fail "synth instance row"
 	# node samples are stored as in sim (run{sample_every=}), node 0 only
 	[ "$(q "$T/db" "select count(*) > 0, min(node), max(node) from samples")" = "1|0|0" ] || fail "no node samples: $(q "$T/db" "select count(*) from samples")"
 	;;
