@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 /*
@@ -107,16 +106,6 @@ struct ukvm_fork_mon *ukvm_fork_mon(struct ukvm *m, char *err, size_t errlen)
 		return NULL;
 	}
 	fm->trace = getenv("UKVM_FORK_TRACE") != NULL;
-	{
-		struct rlimit rl;
-
-		fm->keep_fd_max = 512;
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-		    rl.rlim_cur != RLIM_INFINITY)
-			fm->keep_fd_max = (int)(rl.rlim_cur / 2);
-		else if (rl.rlim_cur == RLIM_INFINITY)
-			fm->keep_fd_max = 1 << 30;
-	}
 	m->templates = fm;
 	pthread_mutex_unlock(&m->lock);
 	return fm;
@@ -146,25 +135,12 @@ void ukvm_templates_free(struct ukvm *m)
 	m->templates = NULL;
 }
 
-static void shell_recycle(struct ukvm_vm *vm);
-static void recycle_kept(struct ukvm_vm *vm, struct ukvm_fork_vm *fv);
-
 static void fork_release(struct ukvm_vm *vm)
 {
 	struct ukvm_fork_vm *fv = vm->fork_state;
 
 	if (!fv)
 		return;
-	if (fv->keep_vm_fd >= 0) {
-		if (vm->vm_fd < 0 && !vm->mem)
-			recycle_kept(vm, fv); /* the monitor released them */
-		else if (vm->mem == fv->shell_mem)
-			shell_recycle(vm); /* still attached (never ran) */
-		if (fv->keep_vcpu_fd >= 0)
-			close(fv->keep_vcpu_fd);
-		if (fv->keep_vm_fd >= 0)
-			close(fv->keep_vm_fd);
-	}
 	ukvm_tmpl_put(fv->tmpl);
 	free(fv);
 	vm->fork_state = NULL;
@@ -177,7 +153,6 @@ struct ukvm_fork_vm *ukvm_fork_vm(struct ukvm_vm *vm)
 
 		if (!fv)
 			return NULL;
-		fv->keep_vm_fd = fv->keep_vcpu_fd = -1;
 		vm->fork_state = fv;
 		vm->fork_release = fork_release;
 	}
@@ -534,70 +509,10 @@ static void shell_recycle(struct ukvm_vm *vm)
 		kept = 1;
 	pthread_mutex_unlock(&m->lock);
 	if (kept) {
-		struct ukvm_fork_vm *fv = vm->fork_state;
-
 		vm->vm_fd = vm->vcpu_fd = -1;
 		vm->run = NULL;
 		vm->mem = NULL;
-		/* The pool has the VM: our extra references must go, or
-		 * fork_release would hand the same VM out a second time. */
-		if (fv && fv->keep_vm_fd >= 0) {
-			close(fv->keep_vm_fd);
-			close(fv->keep_vcpu_fd);
-			fv->keep_vm_fd = fv->keep_vcpu_fd = -1;
-		}
 	}
-}
-
-/*
- * The monitor has closed its fds of a dead clone and unmapped its memory
- * (it does so in the VM's thread, before the last reference goes): the KVM
- * VM and vCPU live on through our dup'ed fds. Reserve the memslot's range
- * again - only if nothing else was mapped there meanwhile - map a kvm_run,
- * complete any pending I/O and give the shell to the pool.
- */
-static void recycle_kept(struct ukvm_vm *vm, struct ukvm_fork_vm *fv)
-{
-	struct ukvm *m = vm->mon;
-	struct ukvm_fork_mon *fm;
-	struct ukvm_shell sh;
-	void *p;
-	int kept = 0;
-
-	p = mmap(fv->shell_mem, fv->shell_size, PROT_NONE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-			 MAP_FIXED_NOREPLACE,
-		 -1, 0);
-	if (p == MAP_FAILED)
-		return;
-	if (p != fv->shell_mem) { /* kernel without MAP_FIXED_NOREPLACE */
-		munmap(p, fv->shell_size);
-		return;
-	}
-	sh.run = mmap(NULL, fv->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      fv->keep_vcpu_fd, 0);
-	if (sh.run == MAP_FAILED) {
-		munmap(p, fv->shell_size);
-		return;
-	}
-	sh.vm_fd = fv->keep_vm_fd;
-	sh.vcpu_fd = fv->keep_vcpu_fd;
-	sh.run_size = fv->run_size;
-	sh.mem = p;
-	sh.mem_size = fv->shell_size;
-	if (ukvm_snap_vcpu_quiesce(sh.vcpu_fd, sh.run) == 0) {
-		pthread_mutex_lock(&m->lock);
-		fm = m->templates;
-		if (fm && ukvm_shell_put(fm->pool, &sh) == 0)
-			kept = 1;
-		pthread_mutex_unlock(&m->lock);
-	}
-	if (kept) {
-		fv->keep_vm_fd = fv->keep_vcpu_fd = -1; /* the pool's now */
-		return;
-	}
-	munmap(sh.run, sh.run_size);
-	munmap(p, fv->shell_size);
 }
 
 int ukvm_clone_build(struct ukvm_vm *vm, struct ukvm_tmpl *t,
@@ -641,21 +556,6 @@ int ukvm_clone_build(struct ukvm_vm *vm, struct ukvm_tmpl *t,
 	vm->mem = sh.mem;
 	vm->mem_private = 1;
 	vm->shell_recycle = shell_recycle;
-	/* Our own references, so the shell can be reused after the monitor
-	 * closed its fds (recycle_kept). Without them it is simply closed. */
-	fv->keep_vm_fd = fcntl(sh.vm_fd, F_DUPFD_CLOEXEC, 0);
-	fv->keep_vcpu_fd = fcntl(sh.vcpu_fd, F_DUPFD_CLOEXEC, 0);
-	if (fv->keep_vm_fd < 0 || fv->keep_vcpu_fd < 0 ||
-	    fv->keep_vcpu_fd >= fm->keep_fd_max) {
-		if (fv->keep_vm_fd >= 0)
-			close(fv->keep_vm_fd);
-		if (fv->keep_vcpu_fd >= 0)
-			close(fv->keep_vcpu_fd);
-		fv->keep_vm_fd = fv->keep_vcpu_fd = -1;
-	}
-	fv->shell_mem = sh.mem;
-	fv->shell_size = sh.mem_size;
-	fv->run_size = sh.run_size;
 	ukvm_tmpl_get(t);
 	fv->tmpl = t;
 	ukvm_phase(ph, "map");

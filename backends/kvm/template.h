@@ -41,9 +41,6 @@ struct ukvm_fork_mon {
 	int pagemap_fd;             /* /proc/self/pagemap */
 	atomic_ullong next_tmpl_id;
 	int trace;                  /* UKVM_FORK_TRACE set: phase timings */
-	int keep_fd_max;            /* keep dup'ed shell fds only below this
-				       (half of RLIMIT_NOFILE): fds are the
-				       first limit a node with many VMs hits */
 };
 
 /* Phase timings of one clone/fork, printed to stderr when fm->trace. */
@@ -69,16 +66,6 @@ struct ukvm_fork_vm {
 	struct ukvm_tmpl *tmpl; /* memory is a private map of it, or NULL */
 	ukf_gpa_t ready_gpa;    /* template clone: its ready() struct (the
 				   monitor's pending_gpa is 0 there) */
-	/*
-	 * A clone's shell, kept for reuse: our own references to its KVM VM
-	 * and vCPU (dup'ed fds, -1 if none) and the range its memslot points
-	 * at. When the monitor has closed its fds and unmapped the memory,
-	 * the VM is still alive through these, and goes back to the pool.
-	 */
-	int keep_vm_fd, keep_vcpu_fd;
-	void *shell_mem;
-	uint64_t shell_size;
-	size_t run_size;
 };
 
 /* The monitor's fork state, created on first use; NULL + err. */
