@@ -81,6 +81,18 @@ struct inst {
 	struct qmsg *qhead, *qtail;
 	uint32_t qlen;
 	struct inst *next_wait; /* template waiters */
+	/*
+	 * Blocked in WAIT/RECV/BLOCK, an instance runs no vCPU: its vCPUs go
+	 * back to the node (so its children can run there) and must be had
+	 * again before it resumes; an answer that finds none waits in the
+	 * node's resume queue with its values kept here.
+	 */
+	uint8_t vcpu_off, resuming;
+	struct inst *next_resume;
+	int64_t r_ret, r_status;
+	ukf_id_t r_src;
+	void *r_data;
+	size_t r_len;
 };
 
 struct req {
@@ -117,6 +129,7 @@ struct node {
 	struct ukf_tcache tc;
 	struct ukf_topk topk;
 	struct ukf_node_stats st;
+	struct inst *resume_head, *resume_tail; /* waiting for a vCPU */
 };
 
 struct ukf_engine {
@@ -316,17 +329,118 @@ static void arm(ukf_engine_t *e, ukf_node_id_t node, ukf_ns_t at,
 		LOG(e, node, "error timer id=%llu rc=%d", ULL(id), rc);
 }
 
+static void publish(ukf_engine_t *e, struct node *n);
+
+static void be_complete(ukf_engine_t *e, struct inst *i, int64_t ret,
+			int64_t status, ukf_id_t src, const void *data,
+			size_t len)
+{
+	int rc = e->be->ops->complete(e->be->b, i->node, i->id, ret, status,
+				      src, data, len);
+	if (rc < 0)
+		LOG(e, i->node, "error complete %llu rc=%d", ULL(i->id), rc);
+}
+
+static int vcpu_free_for(const ukf_engine_t *e, const struct node *n,
+			 const struct inst *i)
+{
+	return n->vcpus_used + (uint64_t)e->apps[i->app].vcpus <= n->cfg.vcpus;
+}
+
+/* Resume queued instances while their node has vCPUs for them (FIFO). */
+static void drain_resumes(ukf_engine_t *e, struct node *n)
+{
+	int changed = 0;
+
+	while (n->resume_head && vcpu_free_for(e, n, n->resume_head)) {
+		struct inst *i = n->resume_head;
+		n->resume_head = i->next_resume;
+		if (!n->resume_head)
+			n->resume_tail = NULL;
+		i->next_resume = NULL;
+		i->resuming = 0;
+		i->vcpu_off = 0;
+		n->vcpus_used += e->apps[i->app].vcpus;
+		changed = 1;
+		be_complete(e, i, i->r_ret, i->r_status, i->r_src, i->r_data,
+			    i->r_len);
+		free(i->r_data);
+		i->r_data = NULL;
+		i->r_len = 0;
+	}
+	if (changed)
+		publish(e, n);
+}
+
+/* The instance blocks: its vCPUs go back to the node. */
+static void vcpu_release(ukf_engine_t *e, struct inst *i)
+{
+	struct node *n = &e->nodes[i->node];
+
+	if (i->vcpu_off || i->internal)
+		return;
+	i->vcpu_off = 1;
+	n->vcpus_used -= e->apps[i->app].vcpus;
+	publish(e, n);
+	drain_resumes(e, n);
+}
+
+/* Take an instance out of its node's resume queue (it ends). */
+static void resume_unlink(struct node *n, struct inst *i)
+{
+	struct inst **p = &n->resume_head, *prev = NULL;
+
+	for (; *p; prev = *p, p = &(*p)->next_resume) {
+		if (*p == i) {
+			*p = i->next_resume;
+			if (n->resume_tail == i)
+				n->resume_tail = prev;
+			i->next_resume = NULL;
+			i->resuming = 0;
+			return;
+		}
+	}
+}
+
+/* Answer the call or ready() the instance is paused in. */
 static void complete(ukf_engine_t *e, struct inst *i, int64_t ret,
 		     int64_t status, ukf_id_t src, const void *data, size_t len)
 {
-	int rc;
+	struct node *n = &e->nodes[i->node];
 
 	i->call = 0;
 	i->gen++;
-	rc = e->be->ops->complete(e->be->b, i->node, i->id, ret, status, src,
-				  data, len);
-	if (rc < 0)
-		LOG(e, i->node, "error complete %llu rc=%d", ULL(i->id), rc);
+	if (i->vcpu_off && !vcpu_free_for(e, n, i)) {
+		/* no vCPU to resume on yet: keep the answer, queue */
+		i->r_ret = ret;
+		i->r_status = status;
+		i->r_src = src;
+		i->r_data = NULL;
+		i->r_len = 0;
+		if (len) {
+			i->r_data = e_malloc(e, len);
+			if (i->r_data) {
+				memcpy(i->r_data, data, len);
+				i->r_len = len;
+			} else {
+				i->r_ret = -UKF_ENOMEM;
+			}
+		}
+		i->resuming = 1;
+		i->next_resume = NULL;
+		if (n->resume_tail)
+			n->resume_tail->next_resume = i;
+		else
+			n->resume_head = i;
+		n->resume_tail = i;
+		return;
+	}
+	if (i->vcpu_off) {
+		i->vcpu_off = 0;
+		n->vcpus_used += e->apps[i->app].vcpus;
+		publish(e, n);
+	}
+	be_complete(e, i, ret, status, src, data, len);
 }
 
 /* The node's own record as it stands now. */
@@ -547,6 +661,7 @@ static void inst_free(ukf_engine_t *e, struct inst *i)
 	free(i->kids);
 	free(i->args);
 	free(i->delta);
+	free(i->r_data);
 	free(i);
 }
 
@@ -559,9 +674,11 @@ static void reserve(ukf_engine_t *e, struct node *n, const struct ukf_app *a)
 	publish(e, n);
 }
 
-static void release(ukf_engine_t *e, struct node *n, const struct ukf_app *a)
+static void release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
+		    int vcpus_held)
 {
-	n->vcpus_used -= a->vcpus;
+	if (vcpus_held)
+		n->vcpus_used -= a->vcpus;
 	n->mem_used -= a->mem_bytes;
 	n->instances--;
 	e->alive--;
@@ -1340,10 +1457,13 @@ static void inst_finish(ukf_engine_t *e, struct inst *i, int64_t status,
 		LOG(e, n->id, "exit %llu node=%u status=%lld", ULL(i->id),
 		    n->id, LL(status));
 	record_inst(e, i, t_exit, status, why);
+	if (i->resuming)
+		resume_unlink(n, i);
 	if (counted)
-		release(e, n, &e->apps[i->app]);
+		release(e, n, &e->apps[i->app], !i->vcpu_off);
 	notify_origin(e, i, why ? UKF_MSG_FAIL : UKF_MSG_EXIT, status, why);
 	inst_free(e, i);
+	drain_resumes(e, n);
 }
 
 /* A child of p ended: reap it if p waits for it. */
@@ -1484,6 +1604,7 @@ static void call_fork_or_spawn(ukf_engine_t *e, struct inst *p,
 	}
 	if (ev->call == UKF_CALL_FORK)
 		p->dirty_pages = ev->dirty_pages;
+	vcpu_release(e, p); /* paused until placed: the child may use it */
 	place_req(e, q);
 }
 
@@ -1525,6 +1646,7 @@ static void call_wait(ukf_engine_t *e, struct inst *p,
 	}
 	p->wait_id = ev->arg_id;
 	wait_deadline(e, p, ev->deadline);
+	vcpu_release(e, p); /* blocked: its vCPU can run others */
 }
 
 static void call_send(ukf_engine_t *e, struct inst *p,
@@ -1592,6 +1714,7 @@ static void call_recv(ukf_engine_t *e, struct inst *p,
 		return;
 	}
 	wait_deadline(e, p, ev->deadline);
+	vcpu_release(e, p); /* blocked: its vCPU can run others */
 }
 
 static void on_call(ukf_engine_t *e, struct inst *p,
@@ -2131,6 +2254,7 @@ void ukf_engine_destroy(ukf_engine_t **ep)
 	for (size_t k = 0; k < e->insts.cap; k++) {
 		struct inst *i = e->insts.vals[k];
 		if (e->insts.keys[k] && i) {
+			free(i->r_data);
 			free(i->kids);
 			free(i->args);
 			free(i->delta);

@@ -1358,6 +1358,61 @@ static void t_engine_origin_knows_itself(void)
 	fake_destroy(&fw);
 }
 
+/* A blocked instance runs no vCPU: a 1-vCPU node still runs a parent that
+ * forks and waits, and parents waiting on a full cluster do not starve
+ * their children; a vCPU is taken back before the parent resumes. */
+static void t_engine_blocked_vcpus(void)
+{
+	struct fake_world *fw = world(1, 1, "least-loaded", "on-demand");
+	ukf_id_t a;
+
+	fake_app(fw, "fan", "init=10ms work=5ms fork=3 units=2 mem=1M");
+	ukf_engine_start(fw->e);
+	ukf_engine_spawn(fw->e, 0, 0, "", 0, &a);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fw->nrecs, 7);
+	for (size_t i = 0; i < fw->nrecs; i++)
+		CHECK_EQ(fw->recs[i].r.status, 0);
+	CHECK_EQ(fake_log_count(fw, "noplace"), 0);
+	CHECK(!fw->overcommit);
+	fake_destroy(&fw);
+
+	/* 2 nodes x 2 vCPUs, 4 parents forking 3 children each */
+	fw = world(2, 2, "least-loaded", "on-demand");
+	fake_app(fw, "fan", "init=10ms work=5ms fork=3 mem=1M");
+	ukf_engine_start(fw->e);
+	for (int i = 0; i < 4; i++)
+		ukf_engine_spawn(fw->e, (ukf_node_id_t)(i % 2), 0, "", 0, &a);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fw->nrecs, 16);
+	for (size_t i = 0; i < fw->nrecs; i++)
+		CHECK_EQ(fw->recs[i].r.status, 0);
+	CHECK(!fw->overcommit);
+	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	fake_destroy(&fw);
+
+	/* a parent paused in fork on a 1-vCPU node gives its vCPU to the
+	 * child; the fork's answer waits until the child is gone */
+	fw = world(1, 1, "local", "on-demand");
+	ukf_id_t p = manual_parent(fw);
+	struct fake_inst *fp = &fw->inst[p];
+	fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	ukf_id_t c = p + 1;
+	while (c < FAKE_MAX_INST && !fw->inst[c].used)
+		c++;
+	CHECK(c < FAKE_MAX_INST && fw->inst[c].alive);
+	CHECK_EQ(fp->ncomplete, 1); /* only its ready(): fork not answered */
+	fake_exit(fw, c, 5);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	CHECK_EQ(fp->last_ret, (int64_t)c);
+	fake_call(fw, p, UKF_CALL_WAIT, c, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_status, 5);
+	CHECK(!fw->overcommit);
+	fake_destroy(&fw);
+}
+
 /* A guest that never calls ready() does not hold up other spawns. */
 static void t_engine_never_ready(void)
 {
@@ -1630,6 +1685,7 @@ static const struct {
     {"engine_kill_and_destroy", t_engine_kill_and_destroy},
     {"engine_deterministic", t_engine_deterministic},
     {"engine_origin_knows_itself", t_engine_origin_knows_itself},
+    {"engine_blocked_vcpus", t_engine_blocked_vcpus},
     {"engine_never_ready", t_engine_never_ready},
     {"engine_fork_fails", t_engine_fork_fails},
     {"engine_fetch_stale", t_engine_fetch_stale},
