@@ -362,6 +362,7 @@ struct arrival {
 	ukf_ns_t every, spread;
 	uint32_t size; /* bursts */
 	ukf_ns_t start, stop;
+	ukf_ns_t due; /* world time the next firing is scheduled for */
 	struct tev *tev; /* trace */
 	size_t ntev, pos;
 	char *path; /* trace file */
@@ -747,6 +748,17 @@ static int l_setting(lua_State *L)
 		return 1;
 	}
 	push_val(L, entry_value(r, e));
+	return 1;
+}
+
+/*
+ * backend() -> "sim" or "kvm": the world this run executes in, so that one
+ * file can size itself for a simulated cluster or for the one real node.
+ */
+static int l_backend(lua_State *L)
+{
+	struct run *r = run_of(L);
+	lua_pushstring(L, r->sc->o->backend ? r->sc->o->backend : "sim");
 	return 1;
 }
 
@@ -1634,6 +1646,7 @@ static const luaL_Reg api[] = {{"cluster", l_cluster},
 			       {"run", l_runcfg},
 			       {"param", l_param},
 			       {"setting", l_setting},
+			       {"backend", l_backend},
 			       {"app", l_app},
 			       {"poisson", l_poisson},
 			       {"constant", l_constant},
@@ -1847,7 +1860,13 @@ static void arrival_fire(void *arg, uint64_t x)
 	if (r->err_code)
 		return;
 	struct arrival *a = &r->arr[x & ~ARR_ONE];
-	ukf_ns_t now = r->world.ops->now(r->world.w);
+	/*
+	 * The next arrival is drawn from the time this one was due, not from
+	 * the clock: in the live world a callback runs a little late, and
+	 * counting from `now` would let the lateness accumulate (fewer
+	 * arrivals, different ones per configuration). In sim they are equal.
+	 */
+	ukf_ns_t now = a->due;
 	if (x & ARR_ONE) { /* one request of a spread burst */
 		arrival_spawn(r, a, a->app, a->node);
 		return;
@@ -1880,8 +1899,10 @@ static void arrival_fire(void *arg, uint64_t x)
 		break;
 	}
 	ukf_ns_t n = arrival_next(r, a, now);
-	if (n != UKF_NS_NEVER &&
-	    r->world.ops->at(r->world.w, n, arrival_fire, r, x))
+	if (n == UKF_NS_NEVER)
+		return;
+	a->due = n;
+	if (r->world.ops->at(r->world.w, n, arrival_fire, r, x))
 		run_fail(r, UKF_RUN_FAILED, "cannot schedule an arrival");
 }
 
@@ -1897,6 +1918,7 @@ static int arrival_start(struct run *r, size_t i)
 		t = a->start;
 	if (t == UKF_NS_NEVER || t >= a->stop || t > r->duration)
 		return 0;
+	a->due = t;
 	return r->world.ops->at(r->world.w, t, arrival_fire, r, i);
 }
 

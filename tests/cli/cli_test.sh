@@ -247,6 +247,43 @@ bad_image)
 	# the sim backend has no use for images: the same file runs
 	run run "$S/bad_image.lua" --quiet; expect_rc 0
 	;;
+kvm_templates|kvm_quickstart|kvm_remote_fork)
+	# an example scenario runs unchanged on both backends and writes the
+	# same kinds of rows; on kvm (one real node) it scales itself down
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
+	E="$S/../../../scripts/examples"
+	case $CASE in
+	kvm_templates) f=templates.lua; set -- ;;
+	kvm_quickstart) f=quickstart.lua; set -- --set placement=random ;;
+	kvm_remote_fork) f=remote-fork.lua; set -- --set placement=local --set jobs=2 ;;
+	esac
+	run run "$E/$f" --backend kvm --db "$T/kvm.db" --set sample_every=100ms "$@"
+	if [ "$rc" -ne 0 ] && grep -q "not built" "$T/err"; then
+		echo "SKIP: ukfork built without the live world"; exit 77
+	fi
+	expect_rc 0
+	run run "$E/$f" --db "$T/sim.db" --set duration=2s --set sample_every=100ms "$@"
+	expect_rc 0
+	[ "$(q "$T/kvm.db" "select distinct backend from runs")" = kvm ] || fail "runs not stored as kvm"
+	[ "$(q "$T/kvm.db" "select group_concat(config, ';') from runs")" = "$(q "$T/sim.db" "select group_concat(config, ';') from runs")" ] || fail "kvm and sim ran different configurations"
+	for t in instances samples; do
+		[ "$(q "$T/kvm.db" "select count(*) > 0 from $t where run in (select id from runs)")" = 1 ] || fail "no $t rows on kvm"
+	done
+	[ "$(q "$T/kvm.db" "select count(*) from runs where id not in (select run from instances)")" = 0 ] || fail "a kvm run without instances"
+	[ "$(q "$T/kvm.db" "select count(*) from instances where status = -1000")" = 0 ] || fail "failed instances on kvm: $(q "$T/kvm.db" "select fail_reason, count(*) from instances where status = -1000 group by 1")"
+	[ "$(q "$T/kvm.db" "select count(*) from instances where t_ready is null or t_ready < 0 or t_ready >= 9223372036854775807")" = 0 ] || fail "instances that never became ready on kvm"
+	[ "$(q "$T/kvm.db" "select count(*) from samples where node <> 0")" = 0 ] || fail "samples of a node other than 0 on kvm"
+	kinds=$(q "$T/kvm.db" "select group_concat(start, ',') from (select distinct start from instances order by start)")
+	case $CASE in
+	kvm_templates) want=cold,template ;;
+	*) want=cold,fork,template ;;
+	esac
+	[ "$kinds" = "$want" ] || fail "kvm start kinds '$kinds', expected $want"
+	# every start kind seen on kvm is one the simulator writes too
+	for k in $(echo "$kinds" | tr , ' '); do
+		[ "$(q "$T/sim.db" "select count(*) > 0 from instances where start = '$k'")" = 1 ] || fail "start kind $k on kvm but not in sim"
+	done
+	;;
 kvm_backend)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
 	run run "$S/kvm_hello.lua" --backend kvm --trace "$T/trace" --db "$T/db" --quiet

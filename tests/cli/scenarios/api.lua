@@ -10,11 +10,13 @@ local label = param("label", "x")
 assert(label == "x", "param string")
 assert(setting("nodes") == 2, "setting() of a given setting")
 assert(setting("vcpus") == 4 and setting("cache") == nil, "setting() default")
+assert(backend() == "sim", "backend() is sim by default")
 
 local done = 0
 process(function(a, b)
   assert(a == "A" and b == 7, "process arguments")
   assert(now() == 0, "starts at 0")
+  assert(backend() == "sim", "backend() inside a process")
   sleep(0.25)
   assert(math.abs(now() - 0.25) < 1e-9, "sleep(seconds)")
   sleep("250ms")
