@@ -168,7 +168,12 @@ void ukf_engine_set_alloc_hook(ukf_engine_t *e, int (*fail)(void *u), void *u);
  *
  * Capacity: the target re-checks vCPUs and memory against its own true
  * use before accepting (never the directory); no room -> NACK, and the
- * origin re-places after retry_ns << min(attempt-1, 6). After max_retries
+ * origin re-places after retry_ns << min(attempt-1, 6). A policy that
+ * finds no node in a stale or empty view places on the origin itself if
+ * it truly has room. An instance paused in a call (fork, spawn, wait,
+ * recv, block) runs no vCPU: its vCPUs return to the node until it is
+ * answered, and it resumes only when one is free again (FIFO, before any
+ * new instance); memory stays reserved for its lifetime. After max_retries
  * attempts the request fails ("no capacity after N attempts"): a workload
  * request gets on_fail and a row with node UKF_NODE_NONE; a guest fork or
  * spawn returns -UKF_EAGAIN. Template VMs booted only to make a template
@@ -189,7 +194,10 @@ void ukf_engine_set_alloc_hook(ukf_engine_t *e, int (*fail)(void *u), void *u);
  * Templates: "none" never takes or uses templates for spawns; "on-demand"
  * takes one at the first ready() of an app on a node, unless a peer holds
  * one and fetch is UKF_FETCH_PEER (then it is fetched: TFETCH, TDATA with
- * bulk_bytes = template size, load_template); "prewarm" keeps each node's
+ * bulk_bytes = template size, load_template). Spawns meanwhile wait for
+ * it, except that a maker that has not reached ready() 2 x init + 10ms
+ * after its start (a guest need not ever call it) no longer holds them:
+ * they boot cold ("template-slow"). "prewarm" keeps each node's
  * top-K apps (by requests that node served; apps 0..K-1 at start) pinned
  * and cold-boots everything else. A remote fork always needs the app's
  * template on the target, whatever the policy. Ready templates are evicted
