@@ -619,6 +619,7 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		memcpy(&x, a, sizeof(x));
 		x.instance_id = vm->inst;
 		x.parent_id = vm->parent;
+		x.node = vm->mon->cfg.node; /* the node this monitor serves */
 		if (x.args_buf && x.args_cap) {
 			uint8_t *p = ukvm_gpa(vm, x.args_buf, x.args_cap, 1);
 			size_t k;

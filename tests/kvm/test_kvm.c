@@ -468,7 +468,9 @@ static int t_time_info(void)
 	r = kh_get(k, 1);
 	CHECK(r.exited && strcmp(r.out, "UKF-READY\n") == 0);
 	r = kh_get(k, 2);
+	/* exit status = the info's node field: the monitor's node (0 here) */
 	CHECK(r.exited && strcmp(r.out, "n=3 hello world\n") == 0);
+	CHECK(r.status == 0);
 	kh_destroy(&k);
 	return 0;
 }

@@ -80,7 +80,9 @@ _start:
 	mov inf, %rax
 	mov %rax, coni+16
 	HC(0, coni)
-	HC(2, ex0)
+	mov inf+40, %rax           /* node: exit status (0x55 if never set) */
+	mov %rax, exv+8
+	HC(2, exv)
 #elif defined(MODE_TIME)
 	HC(1, tim)
 	cmpq $0, tim+8
@@ -110,7 +112,7 @@ abrt:	.quad 0, amsg, 4
 blk:	.quad 0, 1000000
 rcv:	.quad 0, rbuf, 16, 0, 0
 conr:	.quad 0, rbuf, 0
-inf:	.quad 0, 0, 0, ibuf, 64
+inf:	.quad 0, 0, 0, ibuf, 64, 0x55
 coni:	.quad 0, ibuf, 0
 tim:	.quad 0, 0, 0
 msg:	.ascii "UKF-READY\n"
