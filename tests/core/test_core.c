@@ -975,6 +975,49 @@ static void t_engine_capacity(void)
 	fake_destroy(&fw);
 }
 
+/* Per-node capacities are honoured. */
+static void t_engine_per_node(void)
+{
+	struct ukf_engine_config c;
+	struct ukf_node_config pn[3] = {
+	    {1, 1ULL << 30, 1ULL << 30},
+	    {3, 1ULL << 30, 1ULL << 30},
+	    {2, 4ULL << 20, 1ULL << 30}, /* memory for 2 x 2M only */
+	};
+	char err[200];
+	struct fake_world *fw;
+	struct ukf_node_stats s;
+	ukf_id_t id;
+
+	ukf_engine_config_default(&c);
+	c.nodes = 3;
+	c.per_node = pn;
+	c.max_retries = 3;
+	c.retry_ns = UKF_MS;
+	fw = fake_create(&c, err, sizeof(err));
+	fake_app(fw, "manual", "init=1ms mem=2M");
+	ukf_engine_start(fw->e);
+	fake_run(fw, UKF_MS);
+	for (int i = 0; i < 8; i++) {
+		ukf_engine_spawn(fw->e, 0, 0, "", 0, &id);
+		fake_run(fw, fw->now + 5 * UKF_MS);
+	}
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK(!fw->overcommit);
+	CHECK_EQ(ukf_engine_alive(fw->e), 6); /* 1 + 3 + 2 */
+	CHECK_EQ(fw->fail_hooks, 2);
+	ukf_engine_node_stats(fw->e, 1, &s);
+	CHECK_EQ(s.vcpus, 3);
+	CHECK_EQ(s.vcpus_used, 3);
+	ukf_engine_node_stats(fw->e, 2, &s);
+	CHECK_EQ(s.mem_used, 4ULL << 20);
+	fake_destroy(&fw);
+	/* a node without capacity is refused at creation */
+	pn[1].vcpus = 0;
+	CHECK(fake_create(&c, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "node 1"));
+}
+
 static void t_engine_fork_bomb(void)
 {
 	struct ukf_engine_config c;
@@ -1677,6 +1720,7 @@ static const struct {
     {"engine_remote_fork", t_engine_remote_fork},
     {"engine_wait", t_engine_wait},
     {"engine_capacity", t_engine_capacity},
+    {"engine_per_node", t_engine_per_node},
     {"engine_fork_bomb", t_engine_fork_bomb},
     {"engine_messages", t_engine_messages},
     {"engine_prewarm", t_engine_prewarm},
