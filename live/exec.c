@@ -217,6 +217,26 @@ int ukf_exec_main(int argc, char **argv)
 		world.ops->destroy(&world.w);
 		return 1;
 	}
+	/* its siblings too, so that a guest can ukf_spawn() them by name */
+	{
+		char dir[UKF_APP_PATH_MAX];
+		char *slash;
+
+		if (app.image[0])
+			snprintf(dir, sizeof(dir), "%s", app.image);
+		else if (ukf_live_image_path(app.name, dir, sizeof(dir)) < 0)
+			dir[0] = '\0';
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		else if (slash)
+			dir[1] = '\0'; /* "/name": the root directory */
+		else
+			snprintf(dir, sizeof(dir), ".");
+		if (ukf_live_add_guest_apps(world.ops->engine(world.w), dir, err,
+					    sizeof(err)) < 0)
+			fprintf(stderr, "%s: warning: %s\n", prog, err);
+	}
 	if (ukf_engine_start(world.ops->engine(world.w)) < 0) {
 		fprintf(stderr, "%s: the engine did not start\n", prog);
 		world.ops->destroy(&world.w);

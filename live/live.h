@@ -63,4 +63,15 @@ int ukf_live_image_path(const char *name, char *buf, size_t cap);
 int ukf_live_set_sampler(struct ukf_world *world,
 			 void (*sample)(void *u, const struct ukf_sim_sample *s));
 
+/*
+ * Appended by H9: every guest image of a directory as an app, so a guest's
+ * ukf_spawn("hello") finds the app "hello". Registers on engine e each
+ * regular file of dir that is an ELF image and whose file name is a valid
+ * app name not registered yet (ukf_app_parse defaults; image = its path),
+ * in name order. Returns the number registered (>= 0), or -1 with a
+ * message in err (dir unreadable, engine refused an app).
+ */
+int ukf_live_add_guest_apps(ukf_engine_t *e, const char *dir, char *err,
+			    size_t errlen);
+
 #endif /* UKF_LIVE_H */

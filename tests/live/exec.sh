@@ -41,6 +41,28 @@ abi)
 	grep -q 'abi: recv-timeout ok' "$T/out" || fail "recv deadline"
 	grep -q 'abi: done, 0 failed' "$T/out" || fail "some calls failed"
 	;;
+spawn)
+	# the guest spawns another image of the guest dir by name
+	need_kvm test-abi
+	need_kvm hello
+	UKF_GUEST_DIR=$BUILD/guest "$EX" test-abi spawn-hello >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 0 ] || fail "exit $r, want 0"
+	grep -q 'abi: spawn-hello ret=[1-9][0-9]* wait=[1-9][0-9]* status=0' "$T/out" ||
+		fail "spawn of hello did not run"
+	grep -q 'abi: done, 0 failed' "$T/out" || fail "some calls failed"
+	# by path: the image's own directory is the guest dir
+	"$EX" "$BUILD/guest/test-abi" spawn-hello >"$T/out" 2>"$T/err" ||
+		fail "by path: exit $?"
+	grep -q 'abi: spawn-hello ret=[1-9]' "$T/out" || fail "by path: no spawn"
+	# a dir where hello is not an ELF image: not an app, spawn gets ENOENT
+	cp "$BUILD/guest/test-abi" "$T/test-abi"
+	echo 'not an image' >"$T/hello"
+	"$EX" "$T/test-abi" spawn-hello >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r != 0 ] || fail "spawn of a non-image succeeded"
+	grep -q 'abi: spawn-hello ret=-' "$T/out" || fail "non-image: spawn did not fail"
+	;;
 missing)
 	need_kvm hello
 	UKF_GUEST_DIR=$T "$EX" nosuchapp >"$T/out" 2>"$T/err"

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* apps.c - every guest image of a directory registered as an app (ukf_spawn by name). */
+#define _GNU_SOURCE
+#include "live.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/engine.h"
+
+/* 1 if path is a regular file starting with the ELF magic. */
+static int is_elf(const char *path)
+{
+	unsigned char m[4];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ok = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    read(fd, m, sizeof(m)) == (ssize_t)sizeof(m))
+		ok = m[0] == 0x7f && m[1] == 'E' && m[2] == 'L' && m[3] == 'F';
+	close(fd);
+	return ok;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int ukf_live_add_guest_apps(ukf_engine_t *e, const char *dir, char *err,
+			    size_t errlen)
+{
+	struct dirent **ents = NULL;
+	int n, i, added = 0, rc = 0;
+
+	if (!e || !dir || !*dir) {
+		snprintf(err, errlen, "guest apps: no engine or directory");
+		return -1;
+	}
+	n = scandir(dir, &ents, NULL, by_name);
+	if (n < 0) {
+		snprintf(err, errlen, "guest apps: %s: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		struct ukf_app app;
+		char path[UKF_APP_PATH_MAX], why[128];
+		int w;
+
+		if (rc < 0 || name[0] == '.' ||
+		    ukf_engine_app_find(e, name) >= 0)
+			continue;
+		w = snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (w < 0 || (size_t)w >= sizeof(path) || !is_elf(path))
+			continue;
+		/* a file name that is no valid app name is no app: skipped */
+		if (ukf_app_parse(&app, name, "", why, sizeof(why)) < 0)
+			continue;
+		memcpy(app.image, path, (size_t)w + 1);
+		if (ukf_engine_add_app(e, &app) < 0) {
+			snprintf(err, errlen,
+				 "guest apps: the engine refused app '%s' (table full?)",
+				 name);
+			rc = -1;
+			continue;
+		}
+		added++;
+	}
+	for (i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return rc < 0 ? -1 : added;
+}
