@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "../cli/stats.h"
 #ifdef UKF_BB_HAVE_DB
 #include "../cli/results.h"
 #endif
@@ -98,34 +99,20 @@ void bb_feed_end(const struct bb_opts *o, struct bb_inst *in, ukf_ns_t t)
 
 /* ---- statistics ---- */
 
+/* The definitions of `ukfork report` (cli/stats.h), so the two agree. */
 double ukf_bb_quantile(const double *v, size_t n, double q)
 {
-	double r = ceil(q * (double)n);
-	size_t k;
-
-	if (q <= 0 || r < 1)
-		return v[0];
-	k = (size_t)r;
-	if (k > n)
-		k = n;
-	return v[k - 1];
+	return ukf_stats_quantile(v, n, q);
 }
 
 void ukf_bb_quantile_ci(const double *v, size_t n, double q, double *lo,
 			double *hi)
 {
-	/* ranks j < k with P(X(j) <= x_q <= X(k)) ~ 0.95, binomial(n, q) */
-	double mid = q * (double)n, sd = sqrt((double)n * q * (1 - q));
-	double l = floor(mid - 1.96 * sd), h = ceil(mid + 1.96 * sd) + 1;
+	struct ukf_ci ci;
 
-	if (l < 1)
-		l = 1;
-	if (h > (double)n)
-		h = (double)n;
-	if (h < l)
-		h = l;
-	*lo = v[(size_t)l - 1];
-	*hi = v[(size_t)h - 1];
+	ukf_stats_quantile_ci(v, n, q, 0.95, &ci);
+	*lo = ci.lo;
+	*hi = ci.hi;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -262,6 +249,20 @@ static void json_num(FILE *out, const char *key, double v, int comma)
 		fputc(',', out);
 }
 
+/* "key":[lo,hi], a side that cannot be bounded (NaN) as null. */
+static void json_pair(FILE *out, const char *key, double lo, double hi)
+{
+	fprintf(out, "\"%s\":[", key);
+	if (isnan(lo))
+		fputs("null,", out);
+	else
+		fprintf(out, "%.6g,", lo);
+	if (isnan(hi))
+		fputs("null],", out);
+	else
+		fprintf(out, "%.6g],", hi);
+}
+
 static void bb_print_json(const struct bb_opts *o, const struct bb_inst *in,
 			  const struct bb_result *res,
 			  const struct bb_summary *s, FILE *out)
@@ -282,14 +283,14 @@ static void bb_print_json(const struct bb_opts *o, const struct bb_inst *in,
 	json_str(out, o->marker);
 	fprintf(out, ",\"parallel\":%u,", o->parallel);
 	json_num(out, "median_ms", have ? s->median : nan_, 1);
-	fprintf(out, "\"median_ci_ms\":[%.6g,%.6g],", have ? s->median_lo : 0,
-		have ? s->median_hi : 0);
+	json_pair(out, "median_ci_ms", have ? s->median_lo : nan_,
+		  have ? s->median_hi : nan_);
 	json_num(out, "p95_ms", have ? s->p95 : nan_, 1);
-	fprintf(out, "\"p95_ci_ms\":[%.6g,%.6g],", have ? s->p95_lo : 0,
-		have ? s->p95_hi : 0);
+	json_pair(out, "p95_ci_ms", have ? s->p95_lo : nan_,
+		  have ? s->p95_hi : nan_);
 	json_num(out, "p99_ms", have ? s->p99 : nan_, 1);
-	fprintf(out, "\"p99_ci_ms\":[%.6g,%.6g],", have ? s->p99_lo : 0,
-		have ? s->p99_hi : 0);
+	json_pair(out, "p99_ci_ms", have ? s->p99_lo : nan_,
+		  have ? s->p99_hi : nan_);
 	json_num(out, "max_ms", have ? s->max : nan_, 1);
 	json_num(out, "min_ms", have ? s->min : nan_, 1);
 	json_num(out, "mean_ms", have ? s->mean : nan_, 1);
@@ -318,6 +319,19 @@ static void bb_print_json(const struct bb_opts *o, const struct bb_inst *in,
 	fputs("]}\n", out);
 }
 
+/* "[lo, hi]" with '-' for a side that cannot be bounded (NaN). */
+static const char *ci_text(double lo, double hi, char *buf, size_t cap)
+{
+	char l[32] = "-", h[32] = "-";
+
+	if (!isnan(lo))
+		snprintf(l, sizeof(l), "%.3f", lo);
+	if (!isnan(hi))
+		snprintf(h, sizeof(h), "%.3f", hi);
+	snprintf(buf, cap, "[%s, %s]", l, h);
+	return buf;
+}
+
 static void bb_print_text(const struct bb_opts *o, const struct bb_inst *in,
 			  const struct bb_result *res,
 			  const struct bb_summary *s, FILE *out)
@@ -330,13 +344,15 @@ static void bb_print_text(const struct bb_opts *o, const struct bb_inst *in,
 	fprintf(out, "  ok %u, failed %u, wall %.3f s\n", s->ok, s->failed,
 		s->wall_s);
 	if (s->ok) {
-		fprintf(out, "  launch-to-marker ms      value   95%% CI (order statistics)\n");
-		fprintf(out, "    median          %10.3f   [%.3f, %.3f]\n", s->median,
-			s->median_lo, s->median_hi);
-		fprintf(out, "    p95             %10.3f   [%.3f, %.3f]\n", s->p95,
-			s->p95_lo, s->p95_hi);
-		fprintf(out, "    p99             %10.3f   [%.3f, %.3f]\n", s->p99,
-			s->p99_lo, s->p99_hi);
+		char ci[80];
+
+		fprintf(out, "  launch-to-marker ms      value   95%% CI (order statistics; - : too few values to bound that side)\n");
+		fprintf(out, "    median          %10.3f   %s\n", s->median,
+			ci_text(s->median_lo, s->median_hi, ci, sizeof(ci)));
+		fprintf(out, "    p95             %10.3f   %s\n", s->p95,
+			ci_text(s->p95_lo, s->p95_hi, ci, sizeof(ci)));
+		fprintf(out, "    p99             %10.3f   %s\n", s->p99,
+			ci_text(s->p99_lo, s->p99_hi, ci, sizeof(ci)));
 		fprintf(out, "    max             %10.3f\n", s->max);
 		fprintf(out, "    min / mean      %10.3f / %.3f\n", s->min, s->mean);
 		fprintf(out, "  launch-to-first-output median %.3f ms\n",

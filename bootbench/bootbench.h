@@ -19,12 +19,14 @@
 int ukf_bootbench_main(int argc, char **argv);
 
 /*
- * Order statistics used by the summary (exposed for tests).
- * ukf_bb_quantile: nearest-rank quantile of sorted v[0..n-1] (q in [0,1]):
- * v[ceil(q*n)-1], v[0] for q = 0. ukf_bb_quantile_ci: a distribution-free
- * ~95% confidence interval for that quantile from the binomial order
- * statistics (normal approximation, clamped to the sample range).
- * n must be > 0.
+ * Order statistics used by the summary (exposed for tests), the same as
+ * `ukfork report`'s (cli/stats.h). ukf_bb_quantile: nearest-rank quantile
+ * of sorted v[0..n-1] (q in [0,1]): x(k), k = max(1, ceil(q n)) with q n
+ * rounded to 1e-9 first (ukf_stats_quantile). ukf_bb_quantile_ci: the
+ * exact distribution-free 95% order-statistic interval for that quantile
+ * (ukf_stats_quantile_ci); a side no rank of the sample can bound is NaN
+ * (e.g. the upper side of p95 with fewer than 72 values, both sides of the
+ * median with fewer than 6). n must be > 0.
  */
 double ukf_bb_quantile(const double *sorted, size_t n, double q);
 void ukf_bb_quantile_ci(const double *sorted, size_t n, double q, double *lo,

@@ -101,6 +101,38 @@ assert d["failed"] == 2 and d["median_ms"] is None
 assert 'a "quoted" tab' in d["failures"][0]["last_output"], d["failures"]
 PY
 	;;
+ci)
+	# 19 values: p95's interval has no upper side (it needs 72 values):
+	# '-' in the text, null in JSON, not the sample's maximum; the median's
+	# is [x(5), x(15)]; `ukfork report` gives the same intervals
+	has_db
+	run -n 19 -j 4 --cmd 'echo UKF-READY'
+	[ "$(rc)" = 0 ] || fail "exit status $(rc)"
+	grep -Eq '^ +p95 +[0-9.]+ +\[[0-9.]+, -\]$' "$T/out" || fail "p95 CI not [x, -]"
+	grep -Eq '^ +median +[0-9.]+ +\[[0-9.]+, [0-9.]+\]$' "$T/out" || fail "median CI not bounded"
+	run -n 19 -j 4 --json --db "$T/b.db" --cmd 'echo UKF-READY'
+	[ "$(rc)" = 0 ] || fail "exit status $(rc)"
+	cp "$T/out" "$T/bb.json"
+	[ -x "$BUILD/ukfork" ] || { echo "SKIP: no $BUILD/ukfork for the report"; exit 77; }
+	"$BUILD/ukfork" report "$T/b.db" --json >"$T/rep.json" 2>"$T/err" || fail "ukfork report failed"
+	python3 - "$T/bb.json" "$T/rep.json" "$T/b.db" <<'PY' || fail "CIs wrong or different from ukfork report"
+import json, sqlite3, sys
+b = json.load(open(sys.argv[1]))
+r = json.load(open(sys.argv[2]))["bootbench"][0]
+v = sorted((m - l) / 1e6 for m, l in sqlite3.connect(sys.argv[3]).execute(
+    "select t_marker, t_launch from boots where ok = 1"))
+assert len(v) == 19, len(v)
+def close(x, y):
+    return (x is None and y is None) or (x is not None and y is not None and abs(x - y) <= 1e-5 * max(1, abs(y)))
+assert b["p95_ci_ms"][1] is None and b["p99_ci_ms"][1] is None, b
+assert close(b["p95_ci_ms"][0], v[15]), (b["p95_ci_ms"], v)
+assert close(b["median_ci_ms"][0], v[4]) and close(b["median_ci_ms"][1], v[14]), (b["median_ci_ms"], v)
+for k in ("median", "p95", "p99"):
+    assert close(b[k + "_ms"], r[k + "_ms"]), (k, b[k + "_ms"], r[k + "_ms"])
+    for i in (0, 1):
+        assert close(b[k + "_ci_ms"][i], r[k + "_ci95_ms"][i]), (k, b[k + "_ci_ms"], r[k + "_ci95_ms"])
+PY
+	;;
 badargs)
 	for args in "--marker ( --cmd true" "--marker [a --cmd true" "--bogus" \
 		"-n abc --cmd true" "-n 0 --cmd true" "-j 0 --cmd true" \

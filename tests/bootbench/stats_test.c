@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* stats_test.c - bootbench's quantiles and their confidence intervals. */
+/* stats_test.c - bootbench's quantiles and their confidence intervals (cli/stats.h). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@
 
 static int t_quantiles(void)
 {
-	double v[100], lo, hi, one = 7.5;
+	double v[100];
 	int i;
 
 	for (i = 0; i < 100; i++)
@@ -29,13 +30,54 @@ static int t_quantiles(void)
 	CHECK(ukf_bb_quantile(v, 100, 0.0) == 1);
 	CHECK(ukf_bb_quantile(v, 3, 0.5) == 2);
 	CHECK(ukf_bb_quantile(v, 2, 0.5) == 1);
-	/* median of 100: ranks 50 -/+ 1.96 * 5 -> [40, 61] */
+	/* 0.07 * 100 is 7.000000000000001 in binary: still rank 7, not 8 */
+	CHECK(ukf_bb_quantile(v, 100, 0.07) == 7);
+	/* the rank is never past n */
+	CHECK(ukf_bb_quantile(v, 19, 0.999) == 19);
+	return 0;
+}
+
+/*
+ * Exact order-statistic intervals, ranks worked out by hand from the
+ * binomial: l the largest rank with P(B <= l-1) <= 0.025, u the smallest
+ * with P(B <= u-1) >= 0.975, B ~ Bin(n, q).
+ */
+static int t_intervals(void)
+{
+	double v[100], lo, hi, one = 7.5;
+	int i;
+
+	for (i = 0; i < 100; i++)
+		v[i] = i + 1; /* 1..100 */
+	/* median of 100: P(B <= 39) = 0.018, P(B <= 40) = 0.028 -> l = 40;
+	 * P(B <= 59) = 0.972, P(B <= 60) = 0.982 -> u = 61 */
 	ukf_bb_quantile_ci(v, 100, 0.5, &lo, &hi);
 	CHECK(lo == 40 && hi == 61);
-	/* p99 of 100: the upper end is clamped to the sample's maximum */
+	/* p95 of 100: [x(90), x(100)] */
+	ukf_bb_quantile_ci(v, 100, 0.95, &lo, &hi);
+	CHECK(lo == 90 && hi == 100);
+	/* p99 of 100: no rank bounds it above (P(B <= 99) = 0.634); the old
+	 * normal approximation claimed the sample's maximum */
 	ukf_bb_quantile_ci(v, 100, 0.99, &lo, &hi);
-	CHECK(lo == 97 && hi == 100);
-	/* the interval always holds the estimate */
+	CHECK(lo == 97 && isnan(hi));
+	/* p95 of 19 values: the upper side needs at least 72 values */
+	ukf_bb_quantile_ci(v, 19, 0.95, &lo, &hi);
+	CHECK(lo == 16 && isnan(hi));
+	ukf_bb_quantile_ci(v, 71, 0.95, &lo, &hi);
+	CHECK(isnan(hi));
+	ukf_bb_quantile_ci(v, 72, 0.95, &lo, &hi);
+	CHECK(hi == 72);
+	/* median of 19: [x(5), x(15)]; of 20: [x(6), x(15)] */
+	ukf_bb_quantile_ci(v, 19, 0.5, &lo, &hi);
+	CHECK(lo == 5 && hi == 15);
+	ukf_bb_quantile_ci(v, 20, 0.5, &lo, &hi);
+	CHECK(lo == 6 && hi == 15);
+	/* the median needs 6 values; 5 bound neither side */
+	ukf_bb_quantile_ci(v, 5, 0.5, &lo, &hi);
+	CHECK(isnan(lo) && isnan(hi));
+	ukf_bb_quantile_ci(v, 6, 0.5, &lo, &hi);
+	CHECK(lo == 1 && hi == 6);
+	/* a bounded side always holds the estimate and lies in the sample */
 	for (i = 1; i <= 100; i++) {
 		double q[] = { 0.5, 0.95, 0.99 };
 		int k;
@@ -44,22 +86,35 @@ static int t_quantiles(void)
 			double e = ukf_bb_quantile(v, (size_t)i, q[k]);
 
 			ukf_bb_quantile_ci(v, (size_t)i, q[k], &lo, &hi);
-			CHECK(lo <= e && e <= hi);
-			CHECK(lo >= 1 && hi <= i);
+			CHECK(isnan(lo) || (lo <= e && lo >= 1));
+			CHECK(isnan(hi) || (e <= hi && hi <= i));
 		}
 	}
-	/* one sample: everything is that sample */
+	/* one sample: the estimate is that sample, no interval */
 	ukf_bb_quantile_ci(&one, 1, 0.5, &lo, &hi);
-	CHECK(ukf_bb_quantile(&one, 1, 0.99) == 7.5 && lo == 7.5 && hi == 7.5);
+	CHECK(ukf_bb_quantile(&one, 1, 0.99) == 7.5 && isnan(lo) && isnan(hi));
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 3 && !strcmp(argv[1], "--run") && !strcmp(argv[2], "quantiles"))
-		return t_quantiles();
+	static const struct {
+		const char *name;
+		int (*fn)(void);
+	} tests[] = { { "quantiles", t_quantiles },
+		      { "intervals", t_intervals } };
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (argc == 3 && !strcmp(argv[1], "--run") &&
+		    !strcmp(argv[2], tests[i].name))
+			return tests[i].fn();
+		if (argc == 1 && tests[i].fn())
+			rc = 1;
+	}
 	if (argc == 1)
-		return t_quantiles();
-	fprintf(stderr, "usage: %s [--run quantiles]\n", argv[0]);
+		return rc;
+	fprintf(stderr, "usage: %s [--run quantiles|intervals]\n", argv[0]);
 	return 2;
 }
