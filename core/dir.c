@@ -122,18 +122,43 @@ static void lt_least(const struct ltree *t, uint32_t i, struct query *q)
 	}
 }
 
-/* First leaf index >= lo in subtree i (covering [a, b)) with room. */
+struct first_q {
+	uint32_t lo, v;
+	uint64_t m;
+	uint64_t maxclass; /* load key >> 32 at most this */
+	ukf_node_id_t exclude;
+};
+
+/* First leaf index >= q->lo in subtree i (covering [a, b)) that fits q. */
 static int64_t lt_first(const struct ltree *t, uint32_t i, uint32_t a,
-			uint32_t b, uint32_t lo, uint32_t v, uint64_t m)
+			uint32_t b, const struct first_q *q)
 {
-	if (b <= lo || t->key[i] == KEY_NONE || t->vfree[i] < v ||
-	    t->mfree[i] < m)
+	if (b <= q->lo || t->key[i] == KEY_NONE ||
+	    (t->key[i] >> 32) > q->maxclass || t->vfree[i] < q->v ||
+	    t->mfree[i] < q->m)
 		return -1;
 	if (i >= t->size)
-		return a;
+		return a == q->exclude ? -1 : (int64_t)a;
 	uint32_t mid = a + (b - a) / 2;
-	int64_t r = lt_first(t, 2 * i, a, mid, lo, v, m);
-	return r >= 0 ? r : lt_first(t, 2 * i + 1, mid, b, lo, v, m);
+	int64_t r = lt_first(t, 2 * i, a, mid, q);
+	return r >= 0 ? r : lt_first(t, 2 * i + 1, mid, b, q);
+}
+
+/* lt_first from `from`, wrapping around to 0. */
+static ukf_node_id_t lt_first_wrap(const struct ltree *t, uint32_t nodes,
+				   struct first_q *q, ukf_node_id_t from)
+{
+	int64_t r;
+
+	if (!t || !t->count)
+		return UKF_NODE_NONE;
+	q->lo = from < nodes ? from : 0;
+	r = lt_first(t, 1, 0, t->size, q);
+	if (r < 0 && q->lo > 0) {
+		q->lo = 0;
+		r = lt_first(t, 1, 0, t->size, q);
+	}
+	return r < 0 ? UKF_NODE_NONE : (ukf_node_id_t)r;
 }
 
 ukf_dir_t *ukf_dir_create(uint32_t nodes)
@@ -357,14 +382,47 @@ uint32_t ukf_dir_holders(const ukf_dir_t *d, uint32_t app)
 ukf_node_id_t ukf_dir_next_fit(const ukf_dir_t *d, ukf_node_id_t from,
 			       uint32_t vcpus, uint64_t mem)
 {
-	int64_t r;
+	struct first_q q = {0, vcpus, mem, UINT64_MAX, UKF_NODE_NONE};
 
-	if (!d || !d->all.count)
+	return d ? lt_first_wrap(&d->all, d->nodes, &q, from) : UKF_NODE_NONE;
+}
+
+/* Among the least loaded class, the first at or after `from`. */
+static ukf_node_id_t least_from(const ukf_dir_t *d, const struct ltree *t,
+				uint32_t vcpus, uint64_t mem,
+				ukf_node_id_t from, ukf_node_id_t exclude)
+{
+	ukf_node_id_t best = least(t, vcpus, mem, exclude);
+	struct first_q q = {0, vcpus, mem, 0, exclude};
+
+	if (best == UKF_NODE_NONE)
+		return best;
+	q.maxclass = ukf_dir_load_key(&d->rec[best]) >> 32;
+	return lt_first_wrap(t, d->nodes, &q, from);
+}
+
+ukf_node_id_t ukf_dir_least_loaded_from(const ukf_dir_t *d, uint32_t vcpus,
+					uint64_t mem, ukf_node_id_t from)
+{
+	return d ? least_from(d, &d->all, vcpus, mem, from, UKF_NODE_NONE)
+		 : UKF_NODE_NONE;
+}
+
+ukf_node_id_t ukf_dir_least_loaded_holder_from(const ukf_dir_t *d, uint32_t app,
+					       uint32_t vcpus, uint64_t mem,
+					       ukf_node_id_t from)
+{
+	if (!d || app >= d->napps || !d->holders[app])
 		return UKF_NODE_NONE;
-	if (from >= d->nodes)
-		from = 0;
-	r = lt_first(&d->all, 1, 0, d->all.size, from, vcpus, mem);
-	if (r < 0 && from > 0)
-		r = lt_first(&d->all, 1, 0, d->all.size, 0, vcpus, mem);
-	return r < 0 ? UKF_NODE_NONE : (ukf_node_id_t)r;
+	return least_from(d, d->holders[app], vcpus, mem, from, UKF_NODE_NONE);
+}
+
+ukf_node_id_t ukf_dir_next_holder(const ukf_dir_t *d, uint32_t app,
+				  ukf_node_id_t from, ukf_node_id_t exclude)
+{
+	struct first_q q = {0, 0, 0, UINT64_MAX, exclude};
+
+	if (!d || app >= d->napps || !d->holders[app])
+		return UKF_NODE_NONE;
+	return lt_first_wrap(d->holders[app], d->nodes, &q, from);
 }

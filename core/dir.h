@@ -79,5 +79,24 @@ uint32_t ukf_dir_holders(const ukf_dir_t *d, uint32_t app);
 ukf_node_id_t ukf_dir_next_fit(const ukf_dir_t *d, ukf_node_id_t from,
 			       uint32_t vcpus, uint64_t mem);
 
+/*
+ * The same choices with ties spread: among the fitting nodes of the lowest
+ * load class (utilisation and instance count equal to the least loaded
+ * one's), the first at or after `from`, wrapping around. Origins that
+ * start from different points do not all pick the same idle node.
+ */
+ukf_node_id_t ukf_dir_least_loaded_from(const ukf_dir_t *d, uint32_t vcpus,
+					uint64_t mem, ukf_node_id_t from);
+ukf_node_id_t ukf_dir_least_loaded_holder_from(const ukf_dir_t *d,
+					       uint32_t app, uint32_t vcpus,
+					       uint64_t mem, ukf_node_id_t from);
+
+/*
+ * The first node at or after `from` (wrapping) whose record lists a
+ * template of `app`, other than `exclude`; UKF_NODE_NONE if none.
+ */
+ukf_node_id_t ukf_dir_next_holder(const ukf_dir_t *d, uint32_t app,
+				  ukf_node_id_t from, ukf_node_id_t exclude);
+
 /* Largest app id a record may list (larger ids make a record invalid). */
 #define UKF_DIR_MAX_APPS 4096

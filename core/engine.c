@@ -817,7 +817,9 @@ static int obtain_template(ukf_engine_t *e, struct node *n, uint32_t app,
 	*out = t;
 	if (e->cfg.fetch == UKF_FETCH_PEER) {
 		const ukf_dir_t *d = e->env->ops->directory(e->env->w, n->id);
-		peer = ukf_dir_least_loaded_holder(d, app, 0, 0, n->id);
+		/* the next holder after this node, round the ring: fetches
+		 * from many nodes spread over the holders */
+		peer = ukf_dir_next_holder(d, app, n->id + 1, n->id);
 	}
 	if (peer != UKF_NODE_NONE) {
 		struct ukf_msg m = {
@@ -2193,6 +2195,7 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 		struct node *n = &e->nodes[k];
 		n->id = k;
 		n->cfg = cfg->per_node ? cfg->per_node[k] : cfg->node;
+		n->rr = k; /* origins start their rounds at different nodes */
 		ukf_tcache_init(&n->tc, n->cfg.cache_bytes);
 	}
 	return e;

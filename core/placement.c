@@ -38,9 +38,18 @@ static ukf_node_id_t p_round_robin(const struct ukf_place_ctx *c)
 	return n;
 }
 
+/* Ties among the least loaded go round-robin from the origin's cursor. */
+static ukf_node_id_t advance(const struct ukf_place_ctx *c, ukf_node_id_t n)
+{
+	if (n != UKF_NODE_NONE)
+		*c->rr = (n + 1) % ukf_dir_nodes(c->dir);
+	return n;
+}
+
 static ukf_node_id_t p_least_loaded(const struct ukf_place_ctx *c)
 {
-	return ukf_dir_least_loaded(c->dir, c->vcpus, c->mem, UKF_NODE_NONE);
+	return advance(
+	    c, ukf_dir_least_loaded_from(c->dir, c->vcpus, c->mem, *c->rr));
 }
 
 static ukf_node_id_t p_power_of_two(const struct ukf_place_ctx *c)
@@ -58,10 +67,10 @@ static ukf_node_id_t p_power_of_two(const struct ukf_place_ctx *c)
 
 static ukf_node_id_t p_template_affinity(const struct ukf_place_ctx *c)
 {
-	ukf_node_id_t n = ukf_dir_least_loaded_holder(c->dir, c->app, c->vcpus,
-						      c->mem, UKF_NODE_NONE);
+	ukf_node_id_t n = ukf_dir_least_loaded_holder_from(
+	    c->dir, c->app, c->vcpus, c->mem, *c->rr);
 
-	return n != UKF_NODE_NONE ? n : p_least_loaded(c);
+	return n != UKF_NODE_NONE ? advance(c, n) : p_least_loaded(c);
 }
 
 static const struct ukf_placement_ops pl_local = {"local", p_local};

@@ -483,6 +483,36 @@ static void t_dir_indexes(void)
 		    ukf_dir_least_loaded_holder(d, app, v, m, UKF_NODE_NONE),
 		    hbest);
 		CHECK_EQ(ukf_dir_next_fit(d, from, v, m), first);
+		/* spread variants: same load class as the best, first from */
+		ukf_node_id_t lf = ukf_dir_least_loaded_from(d, v, m, from);
+		ukf_node_id_t hf =
+		    ukf_dir_least_loaded_holder_from(d, app, v, m, from);
+		ukf_node_id_t nh = ukf_dir_next_holder(d, app, from, from);
+		ukf_node_id_t lfx = UKF_NODE_NONE, hfx = UKF_NODE_NONE,
+			      nhx = UKF_NODE_NONE;
+		for (uint32_t k = 0; k < N; k++) {
+			ukf_node_id_t x = (from + k) % N;
+			const struct ukf_dir_record *r = ukf_dir_get(d, x);
+			int has = 0;
+			for (uint32_t t = 0; t < r->ntemplates; t++)
+				has |= r->templates[t] == app;
+			if (nhx == UKF_NODE_NONE && has && r->version &&
+			    x != from)
+				nhx = x;
+			if (!ukf_dir_fits(r, v, m))
+				continue;
+			uint64_t cl = ukf_dir_load_key(r) >> 32;
+			if (lfx == UKF_NODE_NONE && best != UKF_NODE_NONE &&
+			    cl == ukf_dir_load_key(ukf_dir_get(d, best)) >> 32)
+				lfx = x;
+			if (hfx == UKF_NODE_NONE && has &&
+			    hbest != UKF_NODE_NONE &&
+			    cl == ukf_dir_load_key(ukf_dir_get(d, hbest)) >> 32)
+				hfx = x;
+		}
+		CHECK_EQ(lf, lfx);
+		CHECK_EQ(hf, hfx);
+		CHECK_EQ(nh, nhx);
 		CHECK_EQ(ukf_dir_holders(d, app), holders);
 		if (best != UKF_NODE_NONE) {
 			ukf_node_id_t b2 = ukf_dir_least_loaded(d, v, m, best);
@@ -545,6 +575,7 @@ static void t_placement(void)
 	c.mem = 100;
 
 	p = ukf_placement_find("round-robin", err, sizeof(err));
+	rr = 0;
 	ukf_node_id_t seq[6];
 	for (int i = 0; i < 6; i++)
 		seq[i] = p->place(&c);
@@ -1456,6 +1487,34 @@ static void t_engine_blocked_vcpus(void)
 	fake_destroy(&fw);
 }
 
+/* On a stale view of an idle cluster, equal-load choices spread instead of
+ * herding onto one node (and NACK storms). */
+static void t_engine_spread_ties(void)
+{
+	static const char *const pol[] = {"least-loaded", "template-affinity"};
+
+	for (int k = 0; k < 2; k++) {
+		struct fake_world *fw = world(4, 1, pol[k], "on-demand");
+		ukf_id_t id[4];
+
+		fw->dir_delay = 50 * UKF_MS;
+		fake_app(fw, "manual", "init=1ms");
+		ukf_engine_start(fw->e);
+		fake_run(fw, 60 * UKF_MS); /* idle records seen by all */
+		for (int i = 0; i < 4; i++)
+			ukf_engine_spawn(fw->e, 0, 0, "", 0, &id[i]);
+		fake_run(fw, 100 * UKF_MS);
+		CHECK_EQ(fake_log_count(fw, "nack "), 0);
+		int used[4] = {0};
+		for (int i = 0; i < 4; i++)
+			if (fw->inst[id[i]].used)
+				used[fw->inst[id[i]].node]++;
+		for (int n = 0; n < 4; n++)
+			CHECK_EQ(used[n], 1);
+		fake_destroy(&fw);
+	}
+}
+
 /* A guest that never calls ready() does not hold up other spawns. */
 static void t_engine_never_ready(void)
 {
@@ -1730,6 +1789,7 @@ static const struct {
     {"engine_deterministic", t_engine_deterministic},
     {"engine_origin_knows_itself", t_engine_origin_knows_itself},
     {"engine_blocked_vcpus", t_engine_blocked_vcpus},
+    {"engine_spread_ties", t_engine_spread_ties},
     {"engine_never_ready", t_engine_never_ready},
     {"engine_fork_fails", t_engine_fork_fails},
     {"engine_fetch_stale", t_engine_fetch_stale},
