@@ -474,9 +474,11 @@ static void publish(ukf_engine_t *e, struct node *n)
 		e->env->ops->publish(e->env->w, n->id, buf, len);
 }
 
+/* Room for a new instance; none while blocked instances wait to resume. */
 static int fits(const struct node *n, const struct ukf_app *a)
 {
-	return n->vcpus_used + (uint64_t)a->vcpus <= n->cfg.vcpus &&
+	return !n->resume_head &&
+	       n->vcpus_used + (uint64_t)a->vcpus <= n->cfg.vcpus &&
 	       n->mem_used + a->mem_bytes <= n->cfg.mem_bytes;
 }
 
