@@ -629,11 +629,15 @@ static void kid_remove(struct inst *p, struct kid *k)
 /* ------------------------------------------------------------------ */
 /* instances                                                           */
 
+/* A new instance; NULL if out of memory or the id is taken (forged). */
 static struct inst *inst_new(ukf_engine_t *e, ukf_id_t id, uint32_t app,
 			     ukf_node_id_t node)
 {
-	struct inst *i = e_calloc(e, 1, sizeof(*i));
+	struct inst *i;
 
+	if (map_get(&e->insts, id))
+		return NULL;
+	i = e_calloc(e, 1, sizeof(*i));
 	if (!i)
 		return NULL;
 	i->id = id;

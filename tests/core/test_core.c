@@ -1626,6 +1626,68 @@ static void t_engine_fetch_stale(void)
 	fake_destroy(&fw);
 }
 
+/* Well-framed but forged messages (any type, random ids and fields) mixed
+ * into a running workload: nothing crashes, capacity holds, and the
+ * engine still serves new requests. */
+static void t_engine_forged_messages(void)
+{
+	uint64_t seed = 4242;
+	struct fake_world *fw = world(3, 4, "least-loaded", "on-demand");
+	unsigned char buf[512];
+	ukf_id_t id;
+
+	fake_app(fw, "fan", "init=5ms work=2ms fork=2 mem=1M dirty=3");
+	fake_app(fw, "manual", "init=1ms mem=1M");
+	ukf_engine_start(fw->e);
+	for (int round = 0; round < 400; round++) {
+		if (round % 20 == 0)
+			ukf_engine_spawn(fw->e, (ukf_node_id_t)(lcg(&seed) % 3),
+					 (uint32_t)(lcg(&seed) % 2), "", 0,
+					 &id);
+		struct ukf_msg m;
+		memset(&m, 0, sizeof(m));
+		m.type = (enum ukf_msg_type)(1 + lcg(&seed) %
+						     (UKF_MSG_TYPE_MAX - 1));
+		m.id = 1 + lcg(&seed) % 40;
+		m.parent = lcg(&seed) % 40;
+		m.ref = lcg(&seed) % 5;
+		m.status = (int64_t)(lcg(&seed) % 5) - 2;
+		m.bytes = lcg(&seed) % 4 ? 4096 : UINT64_MAX;
+		m.app = (uint32_t)(lcg(&seed) % 4);
+		m.origin = (uint32_t)(lcg(&seed) % 5);
+		m.flags = (uint32_t)(lcg(&seed) % 4);
+		m.attempt = (uint32_t)lcg(&seed);
+		if (lcg(&seed) % 2) {
+			m.text = "k=v";
+			m.text_len = 3;
+		}
+		if (lcg(&seed) % 3 == 0) {
+			m.data = "DELTA!!";
+			m.data_len = 8;
+		}
+		size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
+		CHECK(n > 0);
+		fake_raw_message(fw, (ukf_node_id_t)(lcg(&seed) % 3),
+				 (ukf_node_id_t)(lcg(&seed) % 4), buf, n);
+		fake_run(fw, fw->now + UKF_MS);
+		CHECK(!fw->overcommit);
+	}
+	/* release what forged requests left waiting, then a clean request */
+	for (ukf_id_t k = 1; k < 200; k++)
+		ukf_engine_kill(fw->e, k);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK(!fw->overcommit);
+	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 0, &id), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK(fake_rec(fw, id) && fake_rec(fw, id)->r.status == 0);
+	for (uint32_t k = 0; k < 3; k++) {
+		struct ukf_node_stats st;
+		ukf_engine_node_stats(fw->e, k, &st);
+		CHECK(st.vcpus_used <= st.vcpus && st.mem_used <= st.mem);
+	}
+	fake_destroy(&fw);
+}
+
 /* Random workloads on tight clusters: invariants hold for every policy. */
 static void t_engine_stress(void)
 {
@@ -1793,6 +1855,7 @@ static const struct {
     {"engine_never_ready", t_engine_never_ready},
     {"engine_fork_fails", t_engine_fork_fails},
     {"engine_fetch_stale", t_engine_fetch_stale},
+    {"engine_forged_messages", t_engine_forged_messages},
     {"engine_stress", t_engine_stress},
     {"engine_alloc_failures", t_engine_alloc_failures},
 };
