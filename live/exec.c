@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct exec_state {
 	ukf_id_t root;
@@ -17,7 +18,24 @@ struct exec_state {
 	char why[256];
 	volatile int stop;
 	int verbose;
+	int have_rec;             /* the root's record arrived */
+	enum ukf_start root_start; /* how the root was started */
+	ukf_ns_t root_to_ready;   /* its request-to-ready (or NEVER) */
 };
+
+/* Results row of an instance: keep how the root started. */
+static void ex_record(void *u, const struct ukf_record *r)
+{
+	struct exec_state *s = u;
+
+	if (r->id != s->root)
+		return;
+	s->have_rec = 1;
+	s->root_start = r->start;
+	s->root_to_ready = r->t_ready != UKF_NS_NEVER
+				   ? r->t_ready - r->t_request
+				   : UKF_NS_NEVER;
+}
 
 static void ex_console(void *u, ukf_id_t id, const char *line, size_t len)
 {
@@ -70,11 +88,15 @@ static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
 		"usage: %s [--backend kvm] [--placement P] [--templates T] [--mem SIZE]\n"
-		"          [--timeout MS] [--trace] APP [ARGS...]\n"
+		"          [--timeout MS] [--template-dir DIR] [--trace] APP [ARGS...]\n"
 		"Run APP through the engine on this machine's KVM and stream its console\n"
 		"(children's lines prefixed by their instance id); exit with its status.\n"
 		"APP is a guest image name (looked up in the build's guest/ directory,\n"
-		"or $UKF_GUEST_DIR) or a path to one.\n",
+		"or $UKF_GUEST_DIR) or a path to one; every image of that directory is\n"
+		"an app a guest can spawn by name. --template-dir DIR: load the templates\n"
+		"saved in DIR at start (APP then starts as a clone of its template) and\n"
+		"save the node's templates there at the end; prints how APP started\n"
+		"(start=cold|template) on stderr.\n",
 		prog);
 }
 
@@ -82,7 +104,7 @@ int ukf_exec_main(int argc, char **argv)
 {
 	const char *prog = argc > 0 && argv[0] ? argv[0] : "exec";
 	const char *backend = "kvm", *placement = NULL, *templates = NULL;
-	const char *mem = NULL, *app_arg = NULL;
+	const char *mem = NULL, *app_arg = NULL, *tdir = NULL;
 	char args[UKF_APP_ARGS_MAX] = "", err[512] = "", kv[64] = "";
 	struct exec_state st = { 0 };
 	struct ukf_live_config cfg;
@@ -110,7 +132,7 @@ int ukf_exec_main(int argc, char **argv)
 		}
 		if (!strcmp(a, "--backend") || !strcmp(a, "--placement") ||
 		    !strcmp(a, "--templates") || !strcmp(a, "--mem") ||
-		    !strcmp(a, "--timeout")) {
+		    !strcmp(a, "--timeout") || !strcmp(a, "--template-dir")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "%s: %s needs a value\n", prog, a);
 				return 2;
@@ -123,6 +145,17 @@ int ukf_exec_main(int argc, char **argv)
 				templates = argv[++i];
 			else if (!strcmp(a, "--mem"))
 				mem = argv[++i];
+			else if (!strcmp(a, "--template-dir")) {
+				struct stat ds;
+
+				tdir = argv[++i];
+				if (!*tdir || (stat(tdir, &ds) == 0 &&
+					       !S_ISDIR(ds.st_mode))) {
+					fprintf(stderr, "%s: --template-dir: '%s' is not a directory\n",
+						prog, tdir);
+					return 2;
+				}
+			}
 			else {
 				char *end;
 				double ms = strtod(argv[++i], &end);
@@ -199,7 +232,9 @@ int ukf_exec_main(int argc, char **argv)
 		cfg.engine.placement = placement;
 	if (templates)
 		cfg.engine.templates = templates;
+	cfg.template_dir = tdir;
 	memset(&sinks, 0, sizeof(sinks));
+	sinks.record = ex_record;
 	sinks.hooks.on_console = ex_console;
 	sinks.hooks.on_exit = ex_exit;
 	sinks.hooks.on_fail = ex_fail;
@@ -237,6 +272,8 @@ int ukf_exec_main(int argc, char **argv)
 					    sizeof(err)) < 0)
 			fprintf(stderr, "%s: warning: %s\n", prog, err);
 	}
+	if (tdir)
+		(void)ukf_live_load_templates(&world, err, sizeof(err));
 	if (ukf_engine_start(world.ops->engine(world.w)) < 0) {
 		fprintf(stderr, "%s: the engine did not start\n", prog);
 		world.ops->destroy(&world.w);
@@ -261,7 +298,16 @@ int ukf_exec_main(int argc, char **argv)
 		world.ops->destroy(&world.w);
 		return 1;
 	}
-	world.ops->destroy(&world.w);
+	world.ops->destroy(&world.w); /* saves templates to tdir */
+	if (tdir && st.have_rec) {
+		if (st.root_to_ready != UKF_NS_NEVER)
+			fprintf(stderr, "exec: %s start=%s request-to-ready=%.3f ms\n",
+				app.name, ukf_start_name(st.root_start),
+				(double)st.root_to_ready / 1e6);
+		else
+			fprintf(stderr, "exec: %s start=%s\n", app.name,
+				ukf_start_name(st.root_start));
+	}
 	if (st.status == UKF_STATUS_FAILED) {
 		fprintf(stderr, "%s: %s failed: %s\n", prog, app.name, st.why);
 		return 1;

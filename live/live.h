@@ -17,6 +17,11 @@ struct ukf_live_config {
 	const char *backend;             /* "kvm" */
 	ukf_ns_t run_limit_ns;           /* per-guest deadline (0 = none) */
 	ukf_ns_t sample_every_ns;        /* node samples (0 = off) */
+	/*
+	 * Appended (H9): templates on disk, so a node restarts warm. NULL
+	 * = off. See ukf_live_load_templates / ukf_live_save_templates.
+	 */
+	const char *template_dir;
 };
 void ukf_live_config_default(struct ukf_live_config *c);
 
@@ -73,5 +78,34 @@ int ukf_live_set_sampler(struct ukf_world *world,
  */
 int ukf_live_add_guest_apps(ukf_engine_t *e, const char *dir, char *err,
 			    size_t errlen);
+
+/*
+ * Appended by H9: templates on disk (cfg.template_dir; both return -1 with
+ * "no template dir" in err if it is not set or world is not a live world).
+ *
+ * Each template is DIR/APP.ukft, a snapshot of kind TEMPLATE whose meta
+ * names APP (ukvm_template_save_as).
+ *
+ * load: install every DIR/NAME.ukft whose NAME is a registered app into the
+ * backend and tell the engine the node holds it (ukf_engine_template_loaded),
+ * so spawns of NAME clone it instead of booting cold. Call after the apps
+ * are registered, before ukf_engine_start; run() calls it itself the first
+ * time if nobody did. A file that cannot be used (not a snapshot,
+ * truncated, corrupted, for another app, of another memory size than the
+ * app's, older than the app's image, for no registered app, refused by
+ * the engine) is skipped with a warning naming it (stderr, and the world's
+ * log sink); the node goes on. A missing DIR loads nothing. Returns the
+ * number installed; -1 + err only for a bad call or an unreadable DIR.
+ * If the engine lacks ukf_engine_template_loaded (core/ does not have it
+ * yet), nothing is installed and err/the warning says so (returns 0).
+ *
+ * save: write every template the node's backend holds to DIR/APP.ukft
+ * (atomically; DIR created if missing). The world's destroy calls it when
+ * template_dir is set. Returns the number written; failures are warnings
+ * naming the file (stderr and log), -1 + err only for a bad call or when
+ * DIR cannot be created.
+ */
+int ukf_live_load_templates(struct ukf_world *world, char *err, size_t errlen);
+int ukf_live_save_templates(struct ukf_world *world, char *err, size_t errlen);
 
 #endif /* UKF_LIVE_H */

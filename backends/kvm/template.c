@@ -651,9 +651,11 @@ void ukvm_drop_template(void *b, ukf_node_id_t node, uint32_t app)
 
 /* --- on disk --- */
 
-static int tmpl_encode(struct ukvm_tmpl *t, struct ukvm_snap_buf *out)
+static int tmpl_encode(struct ukvm_tmpl *t, const char *name,
+		       struct ukvm_snap_buf *out)
 {
 	uint8_t *mem = malloc(t->mem_size);
+	struct ukvm_snap_meta meta = t->meta;
 	int rc;
 
 	if (!mem)
@@ -665,7 +667,9 @@ static int tmpl_encode(struct ukvm_tmpl *t, struct ukvm_snap_buf *out)
 	}
 	memset(out, 0, sizeof(*out));
 	ukvm_snap_begin(out, UKVM_SNAP_TEMPLATE);
-	ukvm_snap_meta_encode(out, &t->meta);
+	if (name)
+		snprintf(meta.app_name, sizeof(meta.app_name), "%s", name);
+	ukvm_snap_meta_encode(out, &meta);
 	ukvm_snap_vcpu_encode(out, &t->vcpu);
 	ukvm_snap_add(out, UKVM_SEC_ARGS, t->args, strlen(t->args) + 1);
 	ukvm_snap_add_pages(out, mem, t->mem_size, NULL, NULL);
@@ -683,7 +687,7 @@ int ukvm_template_encode(ukvm_t *m, uint32_t app, struct ukvm_snap_buf *out)
 
 	if (!t)
 		return -ENOENT;
-	rc = tmpl_encode(t, out);
+	rc = tmpl_encode(t, NULL, out);
 	ukvm_tmpl_put(t);
 	return rc;
 }
@@ -691,9 +695,20 @@ int ukvm_template_encode(ukvm_t *m, uint32_t app, struct ukvm_snap_buf *out)
 int ukvm_template_save(ukvm_t *m, uint32_t app, const char *path, char *err,
 		       size_t errlen)
 {
-	struct ukvm_snap_buf b;
-	int rc = ukvm_template_encode(m, app, &b);
+	return ukvm_template_save_as(m, app, NULL, path, err, errlen);
+}
 
+int ukvm_template_save_as(ukvm_t *m, uint32_t app, const char *name,
+			  const char *path, char *err, size_t errlen)
+{
+	struct ukvm_snap_buf b;
+	struct ukvm_tmpl *t = ukvm_tmpl_lookup(m, app);
+	int rc = -ENOENT;
+
+	if (t) {
+		rc = tmpl_encode(t, name, &b);
+		ukvm_tmpl_put(t);
+	}
 	if (rc) {
 		seterr(err, errlen, "template of app %u: %s", app,
 		       rc == -ENOENT ? "none on this node" : strerror(-rc));

@@ -131,6 +131,13 @@ int ukvm_template_encode(ukvm_t *m, uint32_t app, struct ukvm_snap_buf *out);
 int ukvm_template_save(ukvm_t *m, uint32_t app, const char *path, char *err,
 		       size_t errlen);
 /*
+ * Appended (H9): as ukvm_template_save, with the snapshot's meta.app_name
+ * set to name (NULL: left empty), so a loader can check the file belongs
+ * to the app it is installed for. 0 or -errno + err.
+ */
+int ukvm_template_save_as(ukvm_t *m, uint32_t app, const char *name,
+			  const char *path, char *err, size_t errlen);
+/*
  * Install a template of app from a snapshot held in memory / in a file
  * (validated first: a truncated, corrupted or foreign one is refused with
  * err saying why). Replaces the app's template. 0 or -errno + err.

@@ -63,6 +63,60 @@ spawn)
 	[ $r != 0 ] || fail "spawn of a non-image succeeded"
 	grep -q 'abi: spawn-hello ret=-' "$T/out" || fail "non-image: spawn did not fail"
 	;;
+tdir)
+	# templates on disk: a second exec with the same dir starts warm
+	need_kvm synth
+	mkdir "$T/g" "$T/tpl"
+	cp "$BUILD/guest/synth" "$T/g/synth"
+	S="$T/g/synth"
+	A="mem=16M init=20ms work=1ms fork=0"
+	run() { "$EX" --template-dir "$T/tpl" "$S" $A >"$T/out" 2>"$T/err"; r=$?
+		[ $r = 0 ] || fail "$1: exit $r, want 0"
+		grep -q 'synth: done .* failed=0' "$T/out" || fail "$1: synth did not finish"; }
+	run first
+	grep -q 'exec: synth start=cold' "$T/err" || fail "first run not cold"
+	[ -s "$T/tpl/synth.ukft" ] || fail "no template saved"
+	if grep -q 'cannot adopt templates' "$T/err"; then
+		echo "SKIP: the engine has no ukf_engine_template_loaded (core/)"
+		exit 77
+	fi
+	run second
+	grep -q 'exec: synth start=template' "$T/err" || fail "second run not from the template"
+	# corrupted (a byte flipped in the middle): warned by name, cold, resaved
+	sz=$(stat -c %s "$T/tpl/synth.ukft")
+	printf '\377' | dd of="$T/tpl/synth.ukft" bs=1 seek=$((sz / 2)) conv=notrunc 2>/dev/null
+	run corrupt
+	grep -q "warning: .*synth.ukft.*checksum" "$T/err" || fail "corrupt: no warning naming the file"
+	grep -q 'exec: synth start=cold' "$T/err" || fail "corrupt: not cold"
+	run resaved
+	grep -q 'exec: synth start=template' "$T/err" || fail "resaved: not from the template"
+	# truncated
+	head -c 1000 "$T/tpl/synth.ukft" >"$T/tpl/x" && mv "$T/tpl/x" "$T/tpl/synth.ukft"
+	run truncated
+	grep -q "warning: .*synth.ukft.*truncated" "$T/err" || fail "truncated: no warning naming the file"
+	grep -q 'exec: synth start=cold' "$T/err" || fail "truncated: not cold"
+	# junk, an unknown app, another app's template under this app's name
+	echo junk >"$T/tpl/zz.ukft"
+	cp "$T/tpl/synth.ukft" "$T/tpl/nosuch.ukft"
+	cp "$BUILD/guest/synth" "$T/g/other"
+	cp "$T/tpl/synth.ukft" "$T/tpl/other.ukft"
+	run others
+	grep -q 'exec: synth start=template' "$T/err" || fail "others: synth not from its template"
+	grep -q "warning: .*nosuch.ukft: no app named 'nosuch'" "$T/err" || fail "unknown app: no warning"
+	grep -q "warning: .*other.ukft: a template of app 'synth', not 'other'" "$T/err" ||
+		fail "foreign app: no warning"
+	grep -q "warning: .*zz.ukft" "$T/err" || fail "junk: no warning"
+	# another memory size than the app's
+	"$EX" --template-dir "$T/tpl" --mem 32M "$S" $A >"$T/out" 2>"$T/err" || fail "mem: exit $?"
+	grep -q "warning: .*synth.ukft: 64 MiB of memory, app 'synth' has 32 MiB" "$T/err" ||
+		fail "mem: no warning"
+	grep -q 'exec: synth start=cold' "$T/err" || fail "mem: not cold"
+	# the image rebuilt after the template was saved: stale
+	touch -d '+1 hour' "$S"
+	run stale
+	grep -q "warning: .*synth.ukft: the image .* changed" "$T/err" || fail "stale: no warning"
+	grep -q 'exec: synth start=cold' "$T/err" || fail "stale: not cold"
+	;;
 missing)
 	need_kvm hello
 	UKF_GUEST_DIR=$T "$EX" nosuchapp >"$T/out" 2>"$T/err"
@@ -73,7 +127,8 @@ missing)
 badargs)
 	for args in "" "--bogus hello" "--backend sim hello" "--backend" \
 		"--timeout x hello" "--mem 12Q hello" "--placement bogus hello" \
-		"--templates bogus hello" "--mem 64G hello"; do
+		"--templates bogus hello" "--mem 64G hello" \
+		"--template-dir /dev/null hello" "--template-dir"; do
 		# shellcheck disable=SC2086
 		"$EX" $args >"$T/out" 2>"$T/err"
 		r=$?

@@ -410,6 +410,42 @@ static int t_retry_keeps_running(void)
 	return 0;
 }
 
+/* Templates on disk: bad calls, a missing dir, a dir that cannot be made. */
+static int t_tdir_bad_calls(void)
+{
+	struct ukf_live_config c;
+	struct ukf_world w = { 0 }, notlive = { 0 };
+	char err[256] = "";
+
+	CHECK(ukf_live_load_templates(NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "not a live world"));
+	CHECK(ukf_live_save_templates(&notlive, err, sizeof(err)) == -1);
+	if (!need_kvm())
+		return SKIP;
+	ukf_live_config_default(&c);
+	CHECK(ukf_live_create(&w, &c, NULL, err, sizeof(err)) == 0);
+	err[0] = '\0';
+	CHECK(ukf_live_load_templates(&w, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "no template dir"));
+	CHECK(ukf_live_save_templates(&w, err, sizeof(err)) == -1);
+	w.ops->destroy(&w.w);
+
+	/* a dir that does not exist yet loads nothing; one under a file
+	 * cannot be made: save says so, destroy only warns */
+	c.template_dir = "/nonexistent-ukf-h9/tpl";
+	CHECK(ukf_live_create(&w, &c, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_live_load_templates(&w, err, sizeof(err)) == 0);
+	c.template_dir = "/dev/null/tpl";
+	w.ops->destroy(&w.w);
+	CHECK(ukf_live_create(&w, &c, NULL, err, sizeof(err)) == 0);
+	err[0] = '\0';
+	CHECK(ukf_live_save_templates(&w, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "/dev/null/tpl"));
+	w.ops->destroy(&w.w);
+	CHECK(w.w == NULL);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -422,6 +458,7 @@ static const struct {
 	{ "samples", t_samples },
 	{ "hello_on_loop", t_hello_on_loop },
 	{ "retry_keeps_running", t_retry_keeps_running },
+	{ "tdir_bad_calls", t_tdir_bad_calls },
 };
 
 int main(int argc, char **argv)
