@@ -76,6 +76,9 @@ static struct ukf_app app;
 static int template_at_ready; /* make a template of the first ready */
 static int remote_fork;       /* forks go to node 1 through a delta */
 static int tmpl_made;
+static int tmpl_loaded;          /* UKF_BE_TEMPLATE events of node 1 */
+static uint64_t tmpl_loaded_bytes;
+static size_t delta_max_len;     /* largest UKF_BE_DELTA shipped */
 static ukf_id_t hold_ready; /* leave this instance paused in ready() */
 static int defer_tmpl_go;   /* the test lets the template's source go on */
 static char last_error[512];
@@ -283,6 +286,10 @@ static void handle(struct qev *q)
 			O->complete(mon[0], 0, 1, 0, 0, 0, NULL, 0);
 		if (q->node == 0)
 			tmpl_made = 1;
+		if (q->node == 1 && ev->app == app.id) {
+			tmpl_loaded++;
+			tmpl_loaded_bytes = ev->bytes;
+		}
 		return;
 	}
 	if (ev->kind == UKF_BE_ERROR) {
@@ -369,6 +376,9 @@ static void handle(struct qev *q)
 		/* remote fork: the child is built on the other node */
 		int tn = (q->node + 1) % nmon;
 		ukf_id_t c = new_inst(tn, id);
+
+		if (ev->len > delta_max_len)
+			delta_max_len = ev->len;
 		int rc = O->restore_delta(mon[tn], (ukf_node_id_t)tn, c,
 					  app.id, q->data, ev->len,
 					  ev->bytes);
@@ -805,8 +815,12 @@ static int t_delta(void)
 		CHECK(tmpl_made);
 	}
 	CHECK(ukvm_template_encode(mon[0], app.id, &tb) == 0);
+	/* the engine's TDATA path: load_template with the encoded bytes;
+	 * without bytes (a simulated transfer) a real node refuses at once */
+	CHECK(O->load_template(mon[1], 1, app.id, NULL, tb.len) == -EINVAL);
+	tmpl_loaded = 0;
+	delta_max_len = 0;
 	CHECK(O->load_template(mon[1], 1, app.id, tb.data, tb.len) == 0);
-	ukvm_snap_buf_free(&tb);
 	O->complete(mon[0], 0, p, 0, 0, 0, NULL, 0); /* source goes on */
 	defer_tmpl_go = 0;
 	CHECK(run_until_end(p) == 0);
@@ -815,6 +829,13 @@ static int t_delta(void)
 	for (ukf_id_t c = 2; c < next_id; c++) {
 		CHECK(I[c].node == 1 && I[c].exited && I[c].status == 0);
 	}
+	/* node 1 reported the load (UKF_BE_TEMPLATE: app, size), and each
+	 * fork shipped only a delta, much smaller than the template */
+	printf("template shipped: %zu bytes; largest delta: %zu bytes\n",
+	       tb.len, delta_max_len);
+	CHECK(tmpl_loaded == 1 && tmpl_loaded_bytes == tb.len);
+	CHECK(delta_max_len > 0 && delta_max_len < tb.len / 2);
+	ukvm_snap_buf_free(&tb);
 	/* A delta against another template is refused with a reason. */
 	{
 		struct ukvm_snap_buf d;
