@@ -10,8 +10,8 @@
 --
 -- With --backend kvm the world is this one machine (one node): the same
 -- apps and policies under a lighter load (backend() == "kvm": about 1/10
--- of the requests, a 3 s run whose arrivals stop 0.5 s early so every
--- instance finishes). Placement has one node to choose from there; the
+-- of the requests, arriving for 2.5 s; the run ends once every instance
+-- has finished, with `duration` as a 10 s deadline). Placement has one node to choose from there; the
 -- run shows real boot, template and fork costs, not the policies' effect.
 
 local kvm = backend() == "kvm"
@@ -31,7 +31,7 @@ policy {
   fetch = "peer",
 }
 
-run { duration = kvm and "3s" or "20s", sample_every = kvm and "100ms" or "1s" }
+run { duration = kvm and "10s" or "20s", sample_every = kvm and "100ms" or "1s" }
 
 -- Applications, described like the synth guest app (docs/scenarios.md).
 app("web",   "mem=64M init=50ms work=10ms dirty=256")

@@ -14,7 +14,9 @@
 -- nodes; with --backend kvm the world is this one machine (one node, a
 -- few cores), so backend() == "kvm" scales the load down: the same apps
 -- and policies with less memory and initialisation, 1/15 of the rate,
--- a 3 s run whose arrivals stop 0.5 s early so every instance finishes.
+-- arrivals for 2.5 s; the run ends once every instance has finished
+-- (a live world stops when nothing is left to do), `duration` being a
+-- 10 s deadline.
 
 local kvm = backend() == "kvm"
 
@@ -25,7 +27,7 @@ policy {
   placement = "template-affinity",
   prewarm = 4,
 }
-run { duration = kvm and "3s" or "30s" }
+run { duration = kvm and "10s" or "30s" }
 
 -- Twelve apps: app1 is the most popular, app12 the least (Zipf-like rates).
 for i = 1, 12 do

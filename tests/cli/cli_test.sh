@@ -271,7 +271,7 @@ kvm_templates|kvm_quickstart|kvm_remote_fork)
 	done
 	[ "$(q "$T/kvm.db" "select count(*) from runs where id not in (select run from instances)")" = 0 ] || fail "a kvm run without instances"
 	[ "$(q "$T/kvm.db" "select count(*) from instances where status = -1000")" = 0 ] || fail "failed instances on kvm: $(q "$T/kvm.db" "select fail_reason, count(*) from instances where status = -1000 group by 1")"
-	[ "$(q "$T/kvm.db" "select count(*) from instances where t_ready is null or t_ready < 0 or t_ready >= 9223372036854775807")" = 0 ] || fail "instances that never became ready on kvm"
+	[ "$(q "$T/kvm.db" "select count(*) from instances where t_ready is null or t_ready < 0 or t_ready >= 9223372036854775807")" = 0 ] || fail "instances that never became ready on kvm: $(q "$T/kvm.db" "select start, status, fail_reason, count(*) from instances where t_ready is null or t_ready < 0 or t_ready >= 9223372036854775807 group by 1, 2, 3")"
 	[ "$(q "$T/kvm.db" "select count(*) from samples where node <> 0")" = 0 ] || fail "samples of a node other than 0 on kvm"
 	kinds=$(q "$T/kvm.db" "select group_concat(start, ',') from (select distinct start from instances order by start)")
 	case $CASE in
