@@ -66,6 +66,9 @@ struct live_world {
 	void (*sample)(void *u, const struct ukf_sim_sample *s);
 	int sampling; /* an LW_SAMPLE entry is in the heap */
 	int tdir_loaded; /* ukf_live_load_templates ran (or was tried) */
+	uint64_t *tdir_ids; /* by app: id of the template loaded from its
+			       file (still the same at save: not rewritten) */
+	uint32_t tdir_nids;
 };
 
 /* Templates on disk: DIR/APP.ukft. */
@@ -596,6 +599,7 @@ static void lw_destroy(void **wp)
 			free(w->heap[i].u.msg.buf);
 	free(w->heap);
 	ukf_dir_destroy(&w->dir);
+	free(w->tdir_ids);
 	free(w);
 	*wp = NULL;
 }
@@ -753,6 +757,29 @@ static int lw_image_newer(const struct ukf_app *a, const struct stat *fst,
 		ist.st_mtim.tv_nsec > fst->st_mtim.tv_nsec);
 }
 
+/* Remember which template of app came from its file (best effort). */
+static void lw_note_loaded(struct live_world *w, uint32_t app)
+{
+	struct ukvm_tmpl *t = ukvm_tmpl_lookup(w->vm, app);
+
+	if (!t)
+		return;
+	if (app >= w->tdir_nids) {
+		uint32_t n = app + 8;
+		uint64_t *p = realloc(w->tdir_ids, n * sizeof(*p));
+
+		if (!p) {
+			ukvm_tmpl_put(t);
+			return;
+		}
+		memset(p + w->tdir_nids, 0, (n - w->tdir_nids) * sizeof(*p));
+		w->tdir_ids = p;
+		w->tdir_nids = n;
+	}
+	w->tdir_ids[app] = t->id;
+	ukvm_tmpl_put(t);
+}
+
 /* Load DIR/file (app name = file minus LW_TMPL_EXT). 1 installed, 0 not. */
 static int lw_load_one(struct live_world *w, const char *path,
 		       const char *name)
@@ -833,6 +860,7 @@ static int lw_load_one(struct live_world *w, const char *path,
 			path, strerror(-rc));
 		return 0;
 	}
+	lw_note_loaded(w, (uint32_t)app);
 	return 1;
 }
 
@@ -907,7 +935,10 @@ static int lw_save_templates(struct live_world *w, char *err, size_t errlen)
 		t = ukvm_tmpl_lookup(w->vm, app);
 		if (!t)
 			continue; /* no template of it on this node */
+		k = app < w->tdir_nids && w->tdir_ids[app] == t->id;
 		ukvm_tmpl_put(t);
+		if (k)
+			continue; /* the one loaded from its file: unchanged */
 		k = snprintf(path, sizeof(path), "%s/%s" LW_TMPL_EXT, dir,
 			     a->name);
 		if (k < 0 || (size_t)k >= sizeof(path)) {
