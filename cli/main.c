@@ -45,6 +45,8 @@ static const char usage_run[] =
     "  --db FILE            SQLite results database (default: none)\n"
     "  --set NAME=V[,V...]  override a setting or param(); a list sweeps\n"
     "  --backend sim|kvm    simulated cluster (default) or the local KVM node\n"
+    "                       (one node, apps run the synth guest unless\n"
+    "                       app(..., {image=}); the scenario reads backend())\n"
     "  --trace FILE         write the engine's event log with times\n"
     "  --quiet              no summary table, no progress\n"
     "  --help               this text\n"
