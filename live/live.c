@@ -843,6 +843,10 @@ static int lw_load_one(struct live_world *w, const char *path,
 		free(data);
 		return 0;
 	}
+	if (!ukf_engine_template_loaded) {
+		free(data); /* checked only: the engine could not use it */
+		return 0;
+	}
 	rc = ukvm_template_install(w->vm, (uint32_t)app, data, len, why,
 				   sizeof(why));
 	free(data);
@@ -872,11 +876,11 @@ static int lw_load_templates(struct live_world *w, char *err, size_t errlen)
 
 	w->tdir_loaded = 1;
 	if (!ukf_engine_template_loaded) {
+		/* the files are still checked, so bad ones are reported */
 		snprintf(err, errlen,
 			 "template dir %s: not loaded: this engine cannot adopt templates (no ukf_engine_template_loaded)",
 			 dir);
 		lw_warn(w, "%s", err);
-		return 0;
 	}
 	n = scandir(dir, &ents, NULL, alphasort);
 	if (n < 0) {

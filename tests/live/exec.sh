@@ -76,12 +76,14 @@ tdir)
 	run first
 	grep -q 'exec: synth start=cold' "$T/err" || fail "first run not cold"
 	[ -s "$T/tpl/synth.ukft" ] || fail "no template saved"
-	if grep -q 'cannot adopt templates' "$T/err"; then
-		echo "SKIP: the engine has no ukf_engine_template_loaded (core/)"
-		exit 77
-	fi
+	# without the engine's entry point files are only checked: every
+	# warning below must still appear, starting warm cannot (SKIP at end)
+	adopt=1
+	grep -q 'cannot adopt templates' "$T/err" && adopt=0
+	warm() { [ $adopt = 0 ] || grep -q 'exec: synth start=template' "$T/err" ||
+		fail "$1: not from the template"; }
 	run second
-	grep -q 'exec: synth start=template' "$T/err" || fail "second run not from the template"
+	warm second
 	# corrupted (a byte flipped in the middle): warned by name, cold, resaved
 	sz=$(stat -c %s "$T/tpl/synth.ukft")
 	printf '\377' | dd of="$T/tpl/synth.ukft" bs=1 seek=$((sz / 2)) conv=notrunc 2>/dev/null
@@ -89,7 +91,7 @@ tdir)
 	grep -q "warning: .*synth.ukft.*checksum" "$T/err" || fail "corrupt: no warning naming the file"
 	grep -q 'exec: synth start=cold' "$T/err" || fail "corrupt: not cold"
 	run resaved
-	grep -q 'exec: synth start=template' "$T/err" || fail "resaved: not from the template"
+	warm resaved
 	# truncated
 	head -c 1000 "$T/tpl/synth.ukft" >"$T/tpl/x" && mv "$T/tpl/x" "$T/tpl/synth.ukft"
 	run truncated
@@ -101,7 +103,7 @@ tdir)
 	cp "$BUILD/guest/synth" "$T/g/other"
 	cp "$T/tpl/synth.ukft" "$T/tpl/other.ukft"
 	run others
-	grep -q 'exec: synth start=template' "$T/err" || fail "others: synth not from its template"
+	warm others
 	grep -q "warning: .*nosuch.ukft: no app named 'nosuch'" "$T/err" || fail "unknown app: no warning"
 	grep -q "warning: .*other.ukft: a template of app 'synth', not 'other'" "$T/err" ||
 		fail "foreign app: no warning"
@@ -116,6 +118,10 @@ tdir)
 	run stale
 	grep -q "warning: .*synth.ukft: the image .* changed" "$T/err" || fail "stale: no warning"
 	grep -q 'exec: synth start=cold' "$T/err" || fail "stale: not cold"
+	if [ $adopt = 0 ]; then
+		echo "SKIP: warnings checked; starting warm needs ukf_engine_template_loaded (core/)"
+		exit 77
+	fi
 	;;
 missing)
 	need_kvm hello
