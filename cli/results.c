@@ -401,20 +401,6 @@ int64_t ukf_db_run_begin(ukf_db_t *db, const struct ukf_run_info *info)
 	return db->run;
 }
 
-static const char *start_text(enum ukf_start s)
-{
-	switch (s) {
-	case UKF_START_COLD:
-		return "cold";
-	case UKF_START_TEMPLATE:
-		return "template";
-	case UKF_START_FORK:
-		return "fork";
-	default:
-		return "unknown";
-	}
-}
-
 int ukf_db_instance(ukf_db_t *db, int64_t run, const struct ukf_record *r)
 {
 	if (check_run(db, run) < 0)
@@ -438,7 +424,7 @@ int ukf_db_instance(ukf_db_t *db, int64_t run, const struct ukf_record *r)
 		sqlite3_bind_null(st, 7);
 	else
 		sqlite3_bind_int64(st, 7, r->node);
-	bind_text(st, 8, start_text(s));
+	bind_text(st, 8, ukf_start_name(s));
 	sqlite3_bind_int(st, 9, (int)s);
 	sqlite3_bind_int(st, 10, r->remote != 0);
 	sqlite3_bind_int(st, 11, r->template_fetched != 0);

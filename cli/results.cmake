@@ -11,8 +11,5 @@ add_library(ukf_results STATIC
   ${CMAKE_CURRENT_LIST_DIR}/stats.c)
 target_include_directories(ukf_results PUBLIC ${CMAKE_CURRENT_LIST_DIR}/..)
 target_link_libraries(ukf_results PUBLIC PkgConfig::SQLITE PkgConfig::GSL m)
-if(TARGET ukf_core)
-  # Headers only (engine.h, ukf.h): no ukf_core symbol is used.
-  target_include_directories(ukf_results PUBLIC
-    $<TARGET_PROPERTY:ukf_core,INTERFACE_INCLUDE_DIRECTORIES>)
-endif()
+# ukf_start_name() (the start-kind names stored in the database) is core's.
+target_link_libraries(ukf_results PUBLIC ukf_core)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "dir.h"
 
 /*
@@ -200,26 +201,6 @@ void ukf_dir_destroy(ukf_dir_t **dp)
 	*dp = NULL;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 size_t ukf_dir_encode(const struct ukf_dir_record *r, void *buf, size_t cap)
 {
 	uint8_t *p = buf;
@@ -230,17 +211,17 @@ size_t ukf_dir_encode(const struct ukf_dir_record *r, void *buf, size_t cap)
 	n = DIR_FIXED + 4 * (size_t)r->ntemplates;
 	if (!buf || cap < n)
 		return 0;
-	put32(p, DIR_MAGIC);
-	put32(p + 4, DIR_VERSION | (uint32_t)r->ntemplates << 16);
-	put32(p + 8, r->node);
-	put32(p + 12, r->instances);
-	put64(p + 16, r->version);
-	put32(p + 24, r->vcpus_total);
-	put32(p + 28, r->vcpus_free);
-	put64(p + 32, r->mem_total);
-	put64(p + 40, r->mem_free);
+	ukf_put32(p, DIR_MAGIC);
+	ukf_put32(p + 4, DIR_VERSION | (uint32_t)r->ntemplates << 16);
+	ukf_put32(p + 8, r->node);
+	ukf_put32(p + 12, r->instances);
+	ukf_put64(p + 16, r->version);
+	ukf_put32(p + 24, r->vcpus_total);
+	ukf_put32(p + 28, r->vcpus_free);
+	ukf_put64(p + 32, r->mem_total);
+	ukf_put64(p + 40, r->mem_free);
 	for (uint32_t i = 0; i < r->ntemplates; i++)
-		put32(p + DIR_FIXED + 4 * i, r->templates[i]);
+		ukf_put32(p + DIR_FIXED + 4 * i, r->templates[i]);
 	return n;
 }
 
@@ -287,26 +268,26 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 
 	if (!d || !buf || len < DIR_FIXED)
 		return -1;
-	w = get32(p + 4);
-	if (get32(p) != DIR_MAGIC || (w & 0xffff) != DIR_VERSION)
+	w = ukf_get32(p + 4);
+	if (ukf_get32(p) != DIR_MAGIC || (w & 0xffff) != DIR_VERSION)
 		return -1;
 	memset(&r, 0, sizeof(r));
 	r.ntemplates = w >> 16;
 	if (r.ntemplates > UKF_DIR_MAX_TEMPLATES ||
 	    len != DIR_FIXED + 4 * (size_t)r.ntemplates)
 		return -1;
-	r.node = get32(p + 8);
-	r.instances = get32(p + 12);
-	r.version = get64(p + 16);
-	r.vcpus_total = get32(p + 24);
-	r.vcpus_free = get32(p + 28);
-	r.mem_total = get64(p + 32);
-	r.mem_free = get64(p + 40);
+	r.node = ukf_get32(p + 8);
+	r.instances = ukf_get32(p + 12);
+	r.version = ukf_get64(p + 16);
+	r.vcpus_total = ukf_get32(p + 24);
+	r.vcpus_free = ukf_get32(p + 28);
+	r.mem_total = ukf_get64(p + 32);
+	r.mem_free = ukf_get64(p + 40);
 	if (r.node >= d->nodes || r.version == 0 ||
 	    r.vcpus_free > r.vcpus_total || r.mem_free > r.mem_total)
 		return -1;
 	for (uint32_t i = 0; i < r.ntemplates; i++) {
-		r.templates[i] = get32(p + DIR_FIXED + 4 * i);
+		r.templates[i] = ukf_get32(p + DIR_FIXED + 4 * i);
 		if (r.templates[i] >= UKF_DIR_MAX_APPS)
 			return -1;
 	}

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "le.h"
 #include "wire.h"
 
 static const char *const names[UKF_MSG_TYPE_MAX] = {
@@ -18,35 +19,6 @@ const char *ukf_msg_name(enum ukf_msg_type t)
 	if ((unsigned)t >= UKF_MSG_TYPE_MAX || !names[t])
 		return "?";
 	return names[t];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 size_t ukf_msg_size(const struct ukf_msg *m)
@@ -67,30 +39,30 @@ size_t ukf_msg_encode(const struct ukf_msg *m, void *buf, size_t cap)
 	n = ukf_msg_size(m);
 	if (!buf || cap < n)
 		return 0;
-	put32(p, UKF_WIRE_MAGIC);
-	put16(p + 4, UKF_WIRE_VERSION);
-	put16(p + 6, (uint16_t)m->type);
-	put32(p + 8, (uint32_t)(n - UKF_WIRE_HEADER));
-	put32(p + 12, 0);
+	ukf_put32(p, UKF_WIRE_MAGIC);
+	ukf_put16(p + 4, UKF_WIRE_VERSION);
+	ukf_put16(p + 6, (uint16_t)m->type);
+	ukf_put32(p + 8, (uint32_t)(n - UKF_WIRE_HEADER));
+	ukf_put32(p + 12, 0);
 	p += UKF_WIRE_HEADER;
-	put64(p + 0, m->id);
-	put64(p + 8, m->parent);
-	put64(p + 16, m->ref);
-	put64(p + 24, m->tag);
-	put64(p + 32, (uint64_t)m->t_request);
-	put64(p + 40, (uint64_t)m->t_placed);
-	put64(p + 48, (uint64_t)m->status);
-	put64(p + 56, m->bytes);
-	put32(p + 64, m->app);
-	put32(p + 68, m->origin);
-	put32(p + 72, m->attempt);
-	put32(p + 76, m->flags);
+	ukf_put64(p + 0, m->id);
+	ukf_put64(p + 8, m->parent);
+	ukf_put64(p + 16, m->ref);
+	ukf_put64(p + 24, m->tag);
+	ukf_put64(p + 32, (uint64_t)m->t_request);
+	ukf_put64(p + 40, (uint64_t)m->t_placed);
+	ukf_put64(p + 48, (uint64_t)m->status);
+	ukf_put64(p + 56, m->bytes);
+	ukf_put32(p + 64, m->app);
+	ukf_put32(p + 68, m->origin);
+	ukf_put32(p + 72, m->attempt);
+	ukf_put32(p + 76, m->flags);
 	p += UKF_WIRE_FIXED;
-	put32(p, (uint32_t)m->text_len);
+	ukf_put32(p, (uint32_t)m->text_len);
 	if (m->text_len)
 		memcpy(p + 4, m->text, m->text_len);
 	p += 4 + m->text_len;
-	put32(p, (uint32_t)m->data_len);
+	ukf_put32(p, (uint32_t)m->data_len);
 	if (m->data_len)
 		memcpy(p + 4, m->data, m->data_len);
 	return n;
@@ -109,39 +81,39 @@ int ukf_msg_decode(struct ukf_msg *m, const void *buf, size_t len, char *err,
 		return BAD("no message");
 	if (len < UKF_WIRE_HEADER)
 		return BAD("truncated header (%zu bytes)", len);
-	if (get32(p) != UKF_WIRE_MAGIC)
-		return BAD("bad magic 0x%08x", get32(p));
-	ver = get16(p + 4);
+	if (ukf_get32(p) != UKF_WIRE_MAGIC)
+		return BAD("bad magic 0x%08x", ukf_get32(p));
+	ver = ukf_get16(p + 4);
 	if (ver != UKF_WIRE_VERSION)
 		return BAD("unsupported version %u (want %u)", ver,
 			   UKF_WIRE_VERSION);
-	type = get16(p + 6);
+	type = ukf_get16(p + 6);
 	if (type >= UKF_MSG_TYPE_MAX || !names[type])
 		return BAD("unknown message type %u", type);
-	if (get32(p + 8) != len - UKF_WIRE_HEADER)
+	if (ukf_get32(p + 8) != len - UKF_WIRE_HEADER)
 		return BAD("length field %u does not match frame of %zu bytes",
-			   get32(p + 8), len);
+			   ukf_get32(p + 8), len);
 	if (len < UKF_WIRE_MIN)
 		return BAD("truncated body (%zu bytes, need %d)", len,
 			   UKF_WIRE_MIN);
 	memset(m, 0, sizeof(*m));
 	m->type = (enum ukf_msg_type)type;
 	p += UKF_WIRE_HEADER;
-	m->id = get64(p + 0);
-	m->parent = get64(p + 8);
-	m->ref = get64(p + 16);
-	m->tag = get64(p + 24);
-	m->t_request = (ukf_ns_t)get64(p + 32);
-	m->t_placed = (ukf_ns_t)get64(p + 40);
-	m->status = (int64_t)get64(p + 48);
-	m->bytes = get64(p + 56);
-	m->app = get32(p + 64);
-	m->origin = get32(p + 68);
-	m->attempt = get32(p + 72);
-	m->flags = get32(p + 76);
+	m->id = ukf_get64(p + 0);
+	m->parent = ukf_get64(p + 8);
+	m->ref = ukf_get64(p + 16);
+	m->tag = ukf_get64(p + 24);
+	m->t_request = (ukf_ns_t)ukf_get64(p + 32);
+	m->t_placed = (ukf_ns_t)ukf_get64(p + 40);
+	m->status = (int64_t)ukf_get64(p + 48);
+	m->bytes = ukf_get64(p + 56);
+	m->app = ukf_get32(p + 64);
+	m->origin = ukf_get32(p + 68);
+	m->attempt = ukf_get32(p + 72);
+	m->flags = ukf_get32(p + 76);
 	p += UKF_WIRE_FIXED;
 	left = len - UKF_WIRE_HEADER - UKF_WIRE_FIXED - 8;
-	tl = get32(p);
+	tl = ukf_get32(p);
 	if (tl > UKF_WIRE_TEXT_MAX)
 		return BAD("text length %zu over limit %d", tl,
 			   UKF_WIRE_TEXT_MAX);
@@ -151,7 +123,7 @@ int ukf_msg_decode(struct ukf_msg *m, const void *buf, size_t len, char *err,
 	m->text_len = tl;
 	left -= tl;
 	p += 4 + tl;
-	dl = get32(p);
+	dl = ukf_get32(p);
 	if (dl > UKF_WIRE_DATA_MAX)
 		return BAD("data length %zu over limit %u", dl,
 			   UKF_WIRE_DATA_MAX);
