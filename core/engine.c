@@ -2462,3 +2462,31 @@ void ukf_engine_set_alloc_hook(ukf_engine_t *e, int (*fail)(void *u), void *u)
 	e->fail_alloc = fail;
 	e->fail_u = u;
 }
+
+int ukf_engine_template_loaded(ukf_engine_t *e, ukf_node_id_t node,
+			       uint32_t app, uint64_t bytes)
+{
+	struct node *n;
+	struct ukf_tentry *t;
+	void *ctx[2];
+
+	if (!e || node >= e->cfg.nodes || app >= e->napps)
+		return -EINVAL;
+	n = &e->nodes[node];
+	if (ukf_tcache_find(&n->tc, app))
+		return -EEXIST;
+	ctx[0] = e;
+	ctx[1] = n;
+	if (ukf_tcache_make_room(&n->tc, bytes, UKF_DIR_MAX_TEMPLATES, evict_cb,
+				 ctx) < 0)
+		return -ENOSPC;
+	t = ukf_tcache_add(&n->tc, app);
+	if (!t)
+		return -ENOMEM;
+	ukf_tcache_set_ready(&n->tc, t, bytes);
+	n->st.templates = n->tc.nready;
+	LOG(e, node, "template-ready app=%s node=%u bytes=%llu loaded=1",
+	    app_name(e, app), node, ULL(bytes));
+	publish(e, n);
+	return 0;
+}

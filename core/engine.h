@@ -222,4 +222,15 @@ void ukf_engine_set_alloc_hook(ukf_engine_t *e, int (*fail)(void *u), void *u);
  *   drop ... (bad message or event, ignored) | orphan-exit ID parent=P
  */
 
+/*
+ * A template of `app` that the node's backend already holds (installed
+ * outside the engine, e.g. loaded from disk at start): the node's cache
+ * adopts it as ready, LRU room made within the cache budget, and the
+ * directory learns of it. 0, or -EINVAL (bad node/app), -EEXIST (the node
+ * has or is making one), -ENOSPC (larger than the cache budget), -ENOMEM.
+ * On failure the caller still owns the backend's copy (drop it).
+ */
+int ukf_engine_template_loaded(ukf_engine_t *e, ukf_node_id_t node,
+			       uint32_t app, uint64_t bytes);
+
 #endif /* UKF_ENGINE_H */

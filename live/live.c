@@ -75,16 +75,6 @@ struct live_world {
 #define LW_TMPL_EXT ".ukft"
 #define LW_MEM_ALIGN (2ULL << 20) /* the monitor rounds guest memory up */
 
-/*
- * The engine's entry point for a template installed outside it (loaded from
- * disk at start): core/ does not declare it yet (asked of the lead in H9's
- * report), so it is weak: the tree links without it and loading is then
- * skipped with a warning.
- */
-int ukf_engine_template_loaded(ukf_engine_t *e, ukf_node_id_t node,
-			       uint32_t app, uint64_t bytes)
-	__attribute__((weak));
-
 static int lw_load_templates(struct live_world *w, char *err, size_t errlen);
 static int lw_save_templates(struct live_world *w, char *err, size_t errlen);
 
@@ -843,10 +833,6 @@ static int lw_load_one(struct live_world *w, const char *path,
 		free(data);
 		return 0;
 	}
-	if (!ukf_engine_template_loaded) {
-		free(data); /* checked only: the engine could not use it */
-		return 0;
-	}
 	rc = ukvm_template_install(w->vm, (uint32_t)app, data, len, why,
 				   sizeof(why));
 	free(data);
@@ -875,13 +861,6 @@ static int lw_load_templates(struct live_world *w, char *err, size_t errlen)
 	int n, i, loaded = 0;
 
 	w->tdir_loaded = 1;
-	if (!ukf_engine_template_loaded) {
-		/* the files are still checked, so bad ones are reported */
-		snprintf(err, errlen,
-			 "template dir %s: not loaded: this engine cannot adopt templates (no ukf_engine_template_loaded)",
-			 dir);
-		lw_warn(w, "%s", err);
-	}
 	n = scandir(dir, &ents, NULL, alphasort);
 	if (n < 0) {
 		if (errno == ENOENT)

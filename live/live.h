@@ -96,9 +96,6 @@ int ukf_live_add_guest_apps(ukf_engine_t *e, const char *dir, char *err,
  * the engine) is skipped with a warning naming it (stderr, and the world's
  * log sink); the node goes on. A missing DIR loads nothing. Returns the
  * number installed; -1 + err only for a bad call or an unreadable DIR.
- * If the engine lacks ukf_engine_template_loaded (core/ does not have it
- * yet), the files are checked (bad ones warned about) but none installed,
- * and a warning says so (returns 0).
  *
  * save: write every template the node's backend holds to DIR/APP.ukft
  * (atomically; DIR created if missing). The world's destroy calls it when
