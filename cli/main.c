@@ -48,6 +48,8 @@ static const char usage_run[] =
     "                       (one node, apps run the synth guest unless\n"
     "                       app(..., {image=}); the scenario reads backend())\n"
     "  --trace FILE         write the engine's event log with times\n"
+    "  --template-dir DIR   kvm: start from the templates saved in DIR and\n"
+    "                       save the node's templates there at the end\n"
     "  --quiet              no summary table, no progress\n"
     "  --help               this text\n"
     "\n"
@@ -108,7 +110,8 @@ static int cmd_run(int argc, char **argv)
 		} else if (a[0] == '-' && a[1] == '-' &&
 			   (!strcmp(a, "--seed") || !strcmp(a, "--reps") ||
 			    !strcmp(a, "--db") || !strcmp(a, "--set") ||
-			    !strcmp(a, "--backend") || !strcmp(a, "--trace"))) {
+			    !strcmp(a, "--backend") || !strcmp(a, "--trace") ||
+			    !strcmp(a, "--template-dir"))) {
 			if (!v) {
 				rc = bad("run", "option %s needs a value", a);
 				goto out;
@@ -144,6 +147,8 @@ static int cmd_run(int argc, char **argv)
 					goto out;
 				}
 				o.backend = v;
+			} else if (!strcmp(a, "--template-dir")) {
+				o.template_dir = v;
 			} else {
 				o.trace_path = v;
 			}

@@ -2293,6 +2293,7 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 		c.engine.nodes = 1;
 		c.backend = be;
 		c.sample_every_ns = with_db ? cf->sample_every : 0;
+		c.template_dir = sc->o->template_dir;
 		if (resolve_images(r))
 			return -1;
 		if (ukf_live_create(&r->world, &c, &sinks, err, sizeof(err))) {

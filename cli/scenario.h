@@ -23,6 +23,7 @@ struct ukf_run_opts {
 	const char *backend;	/* "sim" (default) or "kvm" */
 	const char *trace_path; /* event log file, or NULL */
 	int quiet;		/* no summary table, no progress */
+	const char *template_dir; /* kvm: templates loaded at start, saved at end */
 };
 
 /*

@@ -305,6 +305,28 @@ kvm_backend)
 	# node samples are stored as in sim (run{sample_every=}), node 0 only
 	[ "$(q "$T/db" "select count(*) > 0, min(node), max(node) from samples")" = "1|0|0" ] || fail "no node samples: $(q "$T/db" "select count(*) from samples")"
 	;;
+kvm_template_dir)
+	# --template-dir: the node saves its templates at the end of a run and
+	# the next run starts from them (no cold boot with on-demand templates)
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
+	E="$S/../../../scripts/examples"
+	for i in 1 2; do
+		run run "$E/templates.lua" --backend kvm --set templates=on-demand \
+			--template-dir "$T/tpl" --db "$T/db$i" --quiet
+		expect_rc 0
+	done
+	ls "$T/tpl"/*.ukft >/dev/null 2>&1 || fail "no template files saved in $T/tpl"
+	[ "$(q "$T/db1" "select count(*) from instances where start = 'cold'")" -gt 0 ] || fail "first run had no cold boot"
+	[ "$(q "$T/db2" "select count(*) from instances where start = 'cold'")" = 0 ] || fail "second run still booted cold: $(q "$T/db2" "select start, count(*) from instances group by 1")"
+	[ "$(q "$T/db2" "select count(*) from instances where start = 'template' and status = 0")" -gt 0 ] || fail "second run made no template clone"
+	# a corrupted file is skipped with a warning naming it; the run goes on
+	f=$(ls "$T/tpl"/*.ukft | head -1)
+	printf 'junk' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
+	run run "$E/templates.lua" --backend kvm --set templates=on-demand \
+		--template-dir "$T/tpl" --db "$T/db3" --quiet
+	expect_rc 0
+	expect_err "$(basename "$f")"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
