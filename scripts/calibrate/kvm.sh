@@ -67,7 +67,7 @@ stats() {
 		if (NR == 0) { print "0 0 0 0 0"; exit }
 		lo = q(0.16); hi = q(0.84)
 		rs = (lo > 0 && hi > 0) ? (log(hi) - log(lo)) / 2 : 0
-		printf "%d %.6g %.6g %.6g %.4f\n", NR, q(0.5), lo, hi, rs
+		printf "%d %.0f %.0f %.0f %.4f\n", NR, q(0.5), lo, hi, rs
 	}'
 }
 
@@ -88,6 +88,8 @@ fit() {
 		printf "%.6g %.6g\n", a, b
 	}'
 }
+
+us() { awk -v v="$1" 'BEGIN { printf "%.1fus", v / 1000 }'; }
 
 mkdir -p "$OUTDIR/measured"
 echo "op,x,ns,source" >"$CSV"
@@ -181,7 +183,7 @@ for a in m8 m32 m64; do
 	SIGMAS="$SIGMAS$5
 "
 	SIGLIST="${SIGLIST}fork $DP pages $5, "
-	eval "FORK_$a=\"$DP pages: median $2 ns (n=$1)\""
+	eval "FORK_$a=\"$DP pages: median $(us "$2") (n=$1)\""
 done
 set -- $(printf '%s' "$POINTS" | fit)
 FORK_BASE=$1 FORK_FREE=$2
@@ -212,17 +214,15 @@ SIGMAS="$SIGMAS$(echo "$TMAKE_ALL" | cut -d' ' -f5)
 "
 SIGLIST="${SIGLIST}template make $(echo "$TMAKE_ALL" | cut -d' ' -f5)"
 
-JITTER=$(printf '%s' "$SIGMAS" | stats | cut -d' ' -f2)
-JITTER=$(awk -v j="$JITTER" 'BEGIN { printf "%.2f", j }')
+JITTER=$(printf '%s' "$SIGMAS" | sort -g | awk '{ v[NR] = $1 }
+	END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
-
-us() { awk -v v="$1" 'BEGIN { printf "%.1fus", v / 1000 }'; }
 
 cat >"$OUT" <<EOF
 # SPDX-License-Identifier: MIT
 # kvm-local.conf - simulator costs measured on this machine's KVM backend by scripts/calibrate/kvm.sh (generated: regenerate, do not edit).
 #
-# Host $HOST, $(nproc) CPUs, KVM modules: $(ls /sys/module 2>/dev/null | grep '^kvm' | tr '\n' ' ')$DATE.
+# Host $HOST, $(nproc) CPUs, KVM modules: $(ls /sys/module 2>/dev/null | grep '^kvm' | tr '\n' ' ' | sed 's/ $//'), $DATE.
 # Load average (1/5/15 min) before: $LOAD0, after: $LOAD1 (other
 # engineers' builds and tests share the 2 CPUs: medians are used, tails are
 # noisy). Raw figures: data/measured/kvm-local.csv. Load it from a scenario
@@ -245,7 +245,7 @@ boot_ns_per_byte = $BOOT_PB   # source: bootbench synth cold boots at 8/16/32 Mi
 # Template: template-make -> template-ready in the trace of
 # ukfork run scripts/calibrate/kvm-ops.lua --backend kvm --reps $REPS
 # (the monitor seals the template's memfd in place: no copy per byte);
-# all samples: n, median, p16, p84 = $TMAKE_ALL ns.
+# all samples: $(echo "$TMAKE_ALL" | awk '{ printf "n=%d, median %.1fus, p16 %.1fus, p84 %.1fus", $1, $2 / 1e3, $3 / 1e3, $4 / 1e3 }').
 # Cross-check: ukvm-bench-fork make_template (80 MiB): $(us "$MKT").
 template_base_ns = $(us "$TB")   # source: kvm-ops.lua trace, $TFIT, $DATE
 template_ns_per_byte = $TPB   # source: kvm-ops.lua trace, $TFIT, $DATE
