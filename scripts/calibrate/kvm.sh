@@ -9,18 +9,20 @@
 #              the raw CSV goes to data/measured/ beside it.
 # Environment: CAL_N (cold boots and template clones per point, default 20),
 #              CAL_REPS (runs of kvm-ops.lua, default 3).
-# Runs in about 30-60 s. Exit 77 when /dev/kvm is unusable, 1 on failure.
+# Runs in about 15-60 s. Exit 77 when /dev/kvm is unusable, 1 on failure.
 #
 # What each key comes from (see docs/calibration.md):
-#   boot_base_ns, boot_ns_per_byte: `ukfork bootbench` cold boots of synth
-#       (init=0) at mem 8M, 16M, 32M: least-squares line through the three
-#       medians of launch -> UKF-READY against the guest MEMORY size (synth
-#       touches all of its memory before ready(); the image is ~the same).
+#   boot_base_ns: ukvm-bench --image hello (touches ~70 KiB), median
+#       launch -> marker.
+#   boot_ns_per_byte: `ukfork bootbench` cold boots of synth (init=0) at
+#       mem 8M, 16M, 32M: least-squares slope of (median launch ->
+#       UKF-READY - boot_base_ns) against the guest MEMORY size (synth
+#       touches all of its memory before ready(); the image is the same).
 #   clone_base_ns: ukvm-bench-fork, template clone -> ready, median.
 #   touch_ns_per_page: ukvm-bench-fork, first touch after clone.
 #   clone_ns_per_page: kvm-ops.lua on `ukfork run --backend kvm`: the live
-#       forks' request -> ready against the parent's dirty pages (slope of
-#       the least-squares line through the medians of 3 dirty counts).
+#       forks' request -> ready against the parent's dirty pages (slope,
+#       intercept fixed at clone_base_ns, through the medians of 3 counts).
 #   template_base_ns, template_ns_per_byte: the same runs' trace,
 #       template-make -> template-ready, against memory size (3 sizes).
 #   jitter: the median over all measured groups of the robust lognormal
@@ -31,7 +33,7 @@ set -eu
 
 die() { echo "kvm.sh: $*" >&2; exit 1; }
 
-[ $# -ge 1 ] || { sed -n '4,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || die "no build dir $1"
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
