@@ -11,6 +11,10 @@
 /*
  * Each instance runs the synth app (struct ukf_app, possibly overridden by
  * the instance's own key=value args):
+ *   cold boot: STARTED after boot_base_ns + image * boot_ns_per_byte, then
+ *   READY after max(init, mem * boot_ns_per_mem_byte): like synth.c, the
+ *   init touches all of mem and spins until init has passed since it began,
+ *   so the two overlap (one jitter draw for the longer of the two);
  *   STARTED, READY (paused until complete()), then per unit of work:
  *   work_ns (+ touch_ns_per_page * dirty per unit in a clone) and `dirty`
  *   pages dirtied, then CALL FORK `fork` times (each paused), then CALL
@@ -547,7 +551,12 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e)
 				rc = sched(b, s, b->w->now + unit_cost(b, in), ST_UNIT);
 			}
 		} else if (in->cold) {
-			rc = sched(b, s, b->w->now + cost(b, node, (double)in->init_ns),
+			/* init and the memory touch overlap (synth.c) */
+			double init = (double)in->init_ns;
+			double touch = (double)(in->mem_pages * PAGE) *
+				       b->w->cfg.model.boot_ns_per_mem_byte;
+			rc = sched(b, s,
+				   b->w->now + cost(b, node, touch > init ? touch : init),
 				   ST_READY);
 		} else {
 			rc = sched(b, s, b->w->now, ST_READY);

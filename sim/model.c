@@ -28,6 +28,7 @@ void ukf_sim_model_default(struct ukf_sim_model *m)
 	m->load_base_ns = 1 * UKF_MS;
 	m->load_ns_per_byte = 0.25;
 	m->save_ns_per_page = 250;
+	m->boot_ns_per_mem_byte = 0;
 }
 
 enum ftype { F_TIME, F_REAL };
@@ -46,7 +47,7 @@ static const struct field {
 	T(restore_base_ns),  T(restore_ns_per_page),
 	T(destroy_ns),       R(jitter),
 	T(load_base_ns),     R(load_ns_per_byte),
-	T(save_ns_per_page),
+	T(save_ns_per_page), R(boot_ns_per_mem_byte),
 #undef T
 #undef R
 };

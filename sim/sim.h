@@ -26,6 +26,14 @@ struct ukf_sim_model {
 	ukf_ns_t load_base_ns;        /* install a template received from a peer */
 	double load_ns_per_byte;      /* per byte of the received image */
 	ukf_ns_t save_ns_per_page;    /* remote fork: encode a dirty page */
+	/*
+	 * Cold boot: per byte of the guest's MEMORY (app mem=), the guest
+	 * touching it during its init. Charged between STARTED and READY,
+	 * overlapping the app's init: READY comes max(init, mem * this) after
+	 * STARTED, as guest/apps/synth.c touches mem, then spins until init
+	 * has passed since it started.
+	 */
+	double boot_ns_per_mem_byte;
 };
 void ukf_sim_model_default(struct ukf_sim_model *m);
 /* Load key = value lines over *m; -1 with "file:line: ..." in err. */

@@ -377,11 +377,13 @@ static int t_model_file(void)
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
 	CHECK(write_file(path, "# comment\n\n  clone_base_ns = 2.5ms # src\n"
-			       "jitter=0\nboot_base_ns = 125ms\ntouch_ns_per_page = 3us\n") == 0);
+			       "jitter=0\nboot_base_ns = 125ms\ntouch_ns_per_page = 3us\n"
+			       "boot_ns_per_mem_byte = 1.5\n") == 0);
 	m = d;
 	CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == 0);
 	CHECK(m.clone_base_ns == 2500000 && m.jitter == 0);
 	CHECK(m.boot_base_ns == 125 * UKF_MS && m.touch_ns_per_page == 3000);
+	CHECK(m.boot_ns_per_mem_byte == 1.5);
 	CHECK(m.restore_base_ns == d.restore_base_ns);
 	remove(path);
 	return 0;
@@ -417,6 +419,8 @@ static int t_model_bad(void)
 	CHECK(!expect_bad("\n\nclone_base_ns = 1.3xs\n", "3: bad value '1.3xs'", "clone_base_ns"));
 	CHECK(!expect_bad("jitter = abc\n", "1: bad value 'abc'", "jitter"));
 	CHECK(!expect_bad("boot_base_ns = -5\n", "1: bad value '-5'", NULL));
+	CHECK(!expect_bad("boot_ns_per_mem_byte = -0.5\n", "1: bad value '-0.5'",
+			  "a non-negative number"));
 	CHECK(!expect_bad("boot_base_ns\n", "1: expected 'key = value'", NULL));
 	CHECK(!expect_bad("boot_base_ns = \n", "1: bad value ''", NULL));
 	CHECK(!expect_bad("jitter = 1\njitter = 2\n", "2: key 'jitter' already set on line 1", NULL));

@@ -391,6 +391,64 @@ static int t_costs(void)
 	return 0;
 }
 
+static void spawn1_cb(void *arg, uint64_t app)
+{
+	ukf_id_t id;
+	ukf_engine_spawn(arg, 0, (uint32_t)app, "mem=64M", 0, &id);
+}
+
+/* boot_ns_per_mem_byte, exactly (jitter 0): a cold boot is READY at
+ * boot_base + image * per_byte + max(init, mem * per_mem_byte) after it
+ * starts - the memory touch overlaps init as in guest/apps/synth.c - and
+ * the memory is the instance's own (spawn args may change mem=). */
+static int t_cold_mem_cost(void)
+{
+	struct ukf_sim_config c;
+	struct costobs co = { 0 };
+	struct ukf_world w;
+	char err[256];
+	struct ukf_world_sinks s = { .record = c_record, .u = &co };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 1;
+	c.engine.templates = "none";
+	c.model.jitter = 0;
+	c.model.boot_ns_per_mem_byte = 1.5;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
+	ukf_engine_t *e = w.ops->engine(w.w);
+	struct ukf_app a, b;
+	CHECK(ukf_app_parse(&a, "a", "mem=16M init=40ms work=1ms image=1M", err,
+			    sizeof(err)) == 0);
+	CHECK(ukf_app_parse(&b, "b", "mem=32M init=1ms work=1ms image=1M", err,
+			    sizeof(err)) == 0);
+	int ia = ukf_engine_add_app(e, &a), ib = ukf_engine_add_app(e, &b);
+	CHECK(ia >= 0 && ib >= 0 && ukf_engine_start(e) == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, e, (uint64_t)ia);
+	w.ops->at(w.w, 1 * UKF_S, spawn0_cb, e, (uint64_t)ib);
+	w.ops->at(w.w, 2 * UKF_S, spawn1_cb, e, (uint64_t)ia);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	CHECK(co.n == 3);
+	const struct ukf_sim_model *m = &c.model;
+	ukf_ns_t boot = m->boot_base_ns +
+			(ukf_ns_t)((1 << 20) * m->boot_ns_per_byte);
+	for (int i = 0; i < 3; i++)
+		CHECK(co.r[i].start == UKF_START_COLD);
+	/* 16 MiB * 1.5 = 25.2 ms < init 40 ms: init decides */
+	CHECK(co.r[0].start_to_ready == boot + 40 * UKF_MS);
+	/* 32 MiB * 1.5 = 50.3 ms > init 1 ms: the touch decides */
+	CHECK(co.r[1].start_to_ready == boot + (ukf_ns_t)((32 << 20) * 1.5));
+	/* app a spawned with mem=64M: 100.7 ms > 40 ms */
+	CHECK(co.r[2].start_to_ready == boot + (ukf_ns_t)((64 << 20) * 1.5));
+	w.ops->destroy(&w.w);
+
+	/* A negative per-byte cost is refused. */
+	ukf_sim_config_default(&c);
+	c.model.boot_ns_per_mem_byte = -1;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "model costs must be >= 0"));
+	return 0;
+}
+
 struct statobs {
 	int parents, children, parent_status, child_status;
 };
@@ -604,6 +662,7 @@ static const struct test {
 	{ "run_until", t_run_until },
 	{ "backend_refusals", t_backend_refusals },
 	{ "costs", t_costs },
+	{ "cold_mem_cost", t_cold_mem_cost },
 	{ "fork_failure_status", t_fork_failure_status },
 };
 
