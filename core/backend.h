@@ -48,7 +48,7 @@ struct ukf_be_event {
 	enum ukf_call call;   /* UKF_BE_CALL */
 	int64_t status;       /* UKF_BE_EXIT: exit status; UKF_BE_ERROR: -errno */
 	uint64_t bytes;       /* UKF_BE_TEMPLATE: template size; DELTA: pages*4096 */
-	uint64_t dirty_pages; /* READY/CALL(fork): pages dirtied since template */
+	uint64_t dirty_pages; /* READY/CALL(fork)/EXIT: pages dirtied since template */
 	ukf_id_t arg_id;      /* CALL: wait id / send dst */
 	ukf_ns_t deadline;    /* CALL: wait/recv/block deadline (0 = none) */
 	const char *text;     /* SPAWN app name; FAIL/ERROR reason (NUL-terminated) */
@@ -130,5 +130,15 @@ struct ukf_backend {
 	const struct ukf_backend_ops *ops;
 	void *b;
 };
+
+/*
+ * Appended: ukf_be_event.dirty_pages means the same in every backend -
+ * pages the instance has written since the template its memory maps (a
+ * fork child: since its parent's template, so the pages copied from the
+ * parent count too). READY and CALL(fork) carry it, and EXIT carries the
+ * value at exit, which the engine stores as ukf_record.dirty_pages; 0 on
+ * EXIT means "not known" (e.g. a cold boot with no template behind it) and
+ * keeps the last value reported.
+ */
 
 #endif /* UKF_BACKEND_H */

@@ -2050,6 +2050,7 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 		on_call(e, i, ev);
 		break;
 	case UKF_BE_EXIT:
+		/* the count at exit is the record's (backend.h); 0 = unknown */
 		if (ev->dirty_pages)
 			i->dirty_pages = ev->dirty_pages;
 		i->t_end = at;

@@ -572,6 +572,9 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		pthread_mutex_unlock(&vm->lock);
 		ev.kind = UKF_BE_EXIT;
 		ev.status = x.status;
+		/* dirty pages at exit, as sim reports them: a fork child's
+		 * row then holds its own count (0 if not a template's map) */
+		ev.dirty_pages = ukvm_dirty_pages(vm);
 		ukvm_emit(vm, &ev);
 		return HC_STOP;
 	}

@@ -666,6 +666,12 @@ void fake_call(struct fake_world *fw, ukf_id_t id, enum ukf_call call,
 
 void fake_exit(struct fake_world *fw, ukf_id_t id, int64_t status)
 {
+	fake_exit_dirty(fw, id, status, 0);
+}
+
+void fake_exit_dirty(struct fake_world *fw, ukf_id_t id, int64_t status,
+		     uint64_t dirty_pages)
+{
 	struct fake_inst *fi = fi_get(fw, id);
 	struct ev *ev = ev_new(E_BE, fw->now);
 
@@ -673,6 +679,20 @@ void fake_exit(struct fake_world *fw, ukf_id_t id, int64_t status)
 	ev->be.kind = UKF_BE_EXIT;
 	ev->be.inst = id;
 	ev->be.status = status;
+	ev->be.dirty_pages = dirty_pages;
+	push(fw, ev);
+}
+
+void fake_fork_dirty(struct fake_world *fw, ukf_id_t id, uint64_t dirty_pages)
+{
+	struct fake_inst *fi = fi_get(fw, id);
+	struct ev *ev = ev_new(E_BE, fw->now);
+
+	ev->node = fi ? (ukf_node_id_t)fi->node : 0;
+	ev->be.kind = UKF_BE_CALL;
+	ev->be.inst = id;
+	ev->be.call = UKF_CALL_FORK;
+	ev->be.dirty_pages = dirty_pages;
 	push(fw, ev);
 }
 

@@ -82,6 +82,11 @@ void fake_call(struct fake_world *fw, ukf_id_t id, enum ukf_call call,
 	       ukf_id_t arg, ukf_ns_t deadline, const void *data, size_t len,
 	       const char *text);
 void fake_exit(struct fake_world *fw, ukf_id_t id, int64_t status);
+/* The same with the backend's dirty-page count: an EXIT / a FORK call
+ * carrying ukf_be_event.dirty_pages. */
+void fake_exit_dirty(struct fake_world *fw, ukf_id_t id, int64_t status,
+		     uint64_t dirty_pages);
+void fake_fork_dirty(struct fake_world *fw, ukf_id_t id, uint64_t dirty_pages);
 /* Deliver raw bytes as a message to node `to`. */
 void fake_raw_message(struct fake_world *fw, ukf_node_id_t to,
 		      ukf_node_id_t from, const void *buf, size_t len);

@@ -896,6 +896,61 @@ static ukf_id_t manual_parent(struct fake_world *fw)
 	return p;
 }
 
+/*
+ * ukf_record.dirty_pages is the count at exit in every world: a fork
+ * child's row holds what its EXIT reports (not 0, not its parent's), a
+ * parent's row its own count at exit, and an EXIT without a count (0)
+ * keeps the last one reported (the fork call's).
+ */
+static void t_engine_exit_dirty(void)
+{
+	struct fake_world *fw = world(1, 16, "local", "on-demand");
+	ukf_id_t p = manual_parent(fw), c1, c2;
+	struct fake_inst *fp = &fw->inst[p];
+
+	fake_fork_dirty(fw, p, 40);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	c1 = (ukf_id_t)fp->last_ret;
+	CHECK(c1 > p);
+	fake_fork_dirty(fw, p, 41);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	c2 = (ukf_id_t)fp->last_ret;
+	CHECK(c2 > c1);
+	fake_exit_dirty(fw, c1, 0, 40 + 64);
+	fake_exit_dirty(fw, c2, 0, 0);
+	fake_exit_dirty(fw, p, 0, 0);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	const struct fake_rec *r1 = fake_rec(fw, c1), *r2 = fake_rec(fw, c2),
+			      *rp = fake_rec(fw, p);
+	CHECK(r1 && r2 && rp);
+	if (!r1 || !r2 || !rp) {
+		fake_destroy(&fw);
+		return;
+	}
+	CHECK_EQ(r1->r.parent, p);
+	CHECK_EQ(r1->r.dirty_pages, 104); /* the child's own, at exit */
+	CHECK_EQ(r2->r.dirty_pages, 0);	  /* not reported: none */
+	CHECK_EQ(rp->r.dirty_pages, 41);  /* the last fork call's */
+
+	/* a parent whose EXIT carries a count: that one */
+	ukf_id_t q;
+	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 0, &q), 0);
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	fake_fork_dirty(fw, q, 7);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	ukf_id_t c3 = (ukf_id_t)fw->inst[q].last_ret;
+	CHECK(c3 > q);
+	fake_exit_dirty(fw, c3, 0, 9);
+	fake_exit_dirty(fw, q, 0, 12);
+	fake_run(fw, fw->now + 10 * UKF_MS);
+	CHECK(fake_rec(fw, q) && fake_rec(fw, c3));
+	if (fake_rec(fw, q) && fake_rec(fw, c3)) {
+		CHECK_EQ(fake_rec(fw, q)->r.dirty_pages, 12);
+		CHECK_EQ(fake_rec(fw, c3)->r.dirty_pages, 9);
+	}
+	fake_destroy(&fw);
+}
+
 static void t_engine_wait(void)
 {
 	struct fake_world *fw = world(1, 16, "local", "on-demand");
@@ -1840,6 +1895,7 @@ static const struct {
     {"engine_local_fork", t_engine_local_fork},
     {"engine_remote_fork", t_engine_remote_fork},
     {"engine_wait", t_engine_wait},
+    {"engine_exit_dirty", t_engine_exit_dirty},
     {"engine_capacity", t_engine_capacity},
     {"engine_per_node", t_engine_per_node},
     {"engine_fork_bomb", t_engine_fork_bomb},

@@ -60,6 +60,7 @@ struct inst {
 	ukf_id_t wait_id;
 	ukf_id_t fork_parent; /* child: parent to answer once STARTED */
 	struct msg *mq;
+	uint64_t fork_dirty, exit_dirty; /* dirty_pages of its last FORK, EXIT */
 };
 
 static struct {
@@ -333,6 +334,7 @@ static void handle(struct qev *q)
 	case UKF_BE_CALL:
 		switch (ev->call) {
 		case UKF_CALL_FORK:
+			x->fork_dirty = ev->dirty_pages;
 			do_fork(id);
 			break;
 		case UKF_CALL_WAIT:
@@ -396,6 +398,7 @@ static void handle(struct qev *q)
 		if (ev->kind == UKF_BE_EXIT) {
 			x->exited = 1;
 			x->status = ev->status;
+			x->exit_dirty = ev->dirty_pages;
 		} else {
 			x->failed = 1;
 			snprintf(x->reason, sizeof(x->reason), "%s",
@@ -629,6 +632,42 @@ static int t_fork_after_template(void)
 	CHECK(run_until_end(p) == 0);
 	CHECK(I[p].exited && I[p].status == 0);
 	CHECK(strstr(I[p].out, "children=6"));
+	stop_monitors();
+	return 0;
+}
+
+/*
+ * UKF_BE_EXIT carries the pages dirtied since the template, as sim's does,
+ * so a fork child's own record holds its count: at least the pages copied
+ * from its parent (the parent's count at the fork) plus the `dirty` pages
+ * of its own unit; the parent's is at least its count at the fork.
+ */
+static int t_fork_exit_dirty(void)
+{
+	ukf_id_t p;
+	int rc = start_monitors(1, 0, 0, guest("synth"), "mem=16M");
+
+	if (rc)
+		return rc;
+	template_at_ready = 1;
+	CHECK(boot(&p, "mem=4M init=1ms work=0 dirty=64 fork=2 units=1") ==
+	      0);
+	CHECK(run_until_end(p) == 0);
+	CHECK(I[p].exited && I[p].status == 0);
+	CHECK(next_id == p + 3); /* two children */
+	printf("parent: %llu pages at fork, %llu at exit\n",
+	       (unsigned long long)I[p].fork_dirty,
+	       (unsigned long long)I[p].exit_dirty);
+	CHECK(I[p].fork_dirty >= 64);
+	CHECK(I[p].exit_dirty >= I[p].fork_dirty);
+	for (ukf_id_t c = p + 1; c < next_id; c++) {
+		printf("child %llu: %llu pages at exit\n",
+		       (unsigned long long)c,
+		       (unsigned long long)I[c].exit_dirty);
+		CHECK(I[c].exited && I[c].status == 0);
+		CHECK(I[c].exit_dirty >= I[p].fork_dirty + 64);
+		CHECK(I[c].exit_dirty < 1024); /* 4 MiB guest: not all of it */
+	}
 	stop_monitors();
 	return 0;
 }
@@ -1063,6 +1102,7 @@ static const struct {
 	{ "clone_template_ids", t_template_ids },
 	{ "clone_fork_isolation", t_fork_isolation },
 	{ "clone_fork_lineage", t_fork_after_template },
+	{ "clone_fork_exit_dirty", t_fork_exit_dirty },
 	{ "clone_fork_mem_limit", t_fork_mem_limit },
 	{ "clone_fork_bomb", t_fork_bomb },
 	{ "clone_fork_bomb_fds", t_fork_bomb_fds },
