@@ -1381,7 +1381,17 @@ static uint32_t slot_new(lua_State *L, struct run *r)
 	struct slot *s = &r->slots[r->nslots];
 	memset(s, 0, sizeof(*s));
 	s->waiter = s->ready_waiter = -1;
-	return (uint32_t)r->nslots;
+	/* Counted before the engine call: a failure reported synchronously
+	 * inside it (h_fail with this slot's tag) must find the slot. */
+	return (uint32_t)r->nslots++;
+}
+
+/* The engine refused the request outright: the last slot is dropped (no
+ * hook can have seen its tag, since no request was made). */
+static void slot_drop(struct run *r, uint32_t slot)
+{
+	if (slot + 1 == r->nslots)
+		r->nslots--;
 }
 
 static void slot_commit(lua_State *L, struct run *r, uint32_t slot, ukf_id_t id)
@@ -1389,7 +1399,6 @@ static void slot_commit(lua_State *L, struct run *r, uint32_t slot, ukf_id_t id)
 	r->slots[slot].id = id;
 	if (hash_put(r, id, slot))
 		luaL_error(L, "out of memory");
-	r->nslots++;
 }
 
 /* spawn(app [, args] [, node]) -> id */
@@ -1422,8 +1431,10 @@ static int l_spawn(lua_State *L)
 	int rc = ukf_engine_spawn(r->e, node, (uint32_t)app,
 				  args ? args : r->apps[app].app.args,
 				  (uint64_t)slot + 1, &id);
-	if (rc)
+	if (rc) {
+		slot_drop(r, slot);
 		luaL_error(L, "spawn '%s': %s", name, strerror(-rc));
+	}
 	slot_commit(L, r, slot, id);
 	lua_pushinteger(L, (lua_Integer)id);
 	return 1;
@@ -1445,6 +1456,8 @@ static int l_fork(lua_State *L)
 	uint32_t slot = slot_new(L, r);
 	ukf_id_t id;
 	int rc = ukf_engine_fork(r->e, parent, (uint64_t)slot + 1, &id);
+	if (rc)
+		slot_drop(r, slot);
 	if (rc == -ESRCH || rc == -EINVAL)
 		luaL_error(L, "fork: no running instance %d", (int)parent);
 	if (rc)
@@ -2518,6 +2531,58 @@ static uint64_t point_seed(struct scen *sc, const uint32_t *point)
 	return 1;
 }
 
+/* Where a suspended thread stands: its innermost Lua line. */
+static void co_where(lua_State *co, char *buf, size_t cap)
+{
+	lua_Debug ar;
+	for (int lv = 0; lua_getstack(co, lv, &ar); lv++)
+		if (lua_getinfo(co, "Sl", &ar) && ar.currentline > 0) {
+			snprintf(buf, cap, "%s:%d", ar.short_src,
+				 ar.currentline);
+			return;
+		}
+	snprintf(buf, cap, "?");
+}
+
+#define STUCK_NAMED 10
+
+/*
+ * At the end of a run, processes still suspended in wait() or ready()
+ * waited for something that never came (a lost result would look the
+ * same): each is named on stderr and in the trace. Processes in sleep()
+ * were merely cut short by the duration and are not reported.
+ */
+static void warn_stuck(struct run *r, ukf_ns_t end, const char *label,
+		       uint32_t rep)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct proc *p = r->procs[i];
+		if (!p || p->pend == P_NONE)
+			continue;
+		if (n++ >= STUCK_NAMED)
+			continue;
+		char where[WHERE_MAX], line[WHERE_MAX + 160];
+		co_where(p->co, where, sizeof(where));
+		snprintf(line, sizeof(line),
+			 "warning: process %u still suspended in %s(%" PRIu64
+			 ") at %s when the run ended",
+			 p->idx, p->pend == P_WAIT ? "wait" : "ready",
+			 r->slots[p->pend_slot].id, where);
+		fprintf(r->sc->msg, "%s rep %u: %s\n", label, rep, line);
+		trace_line(r->sc, end, "run", line);
+	}
+	if (n > STUCK_NAMED) {
+		char line[128];
+		snprintf(line, sizeof(line),
+			 "warning: %zu more processes still suspended in "
+			 "wait() or ready()",
+			 n - STUCK_NAMED);
+		fprintf(r->sc->msg, "%s rep %u: %s\n", label, rep, line);
+		trace_line(r->sc, end, "run", line);
+	}
+}
+
 /*
  * Execute one (point, rep). SETUP: build and check only. RUN: the whole
  * run, written to the db. Returns a UKF_RUN_* code; message in r->err.
@@ -2638,6 +2703,8 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	loop_wall = wall_now() - t_loop;
 	end = r.world.ops->now(r.world.w);
 	events = r.world.ops->events(r.world.w);
+	if (!r.err_code)
+		warn_stuck(&r, end, label, rep);
 	if (getenv("UKF_LUA_ALLOCS"))
 		fprintf(stderr,
 			"lua allocations: %" PRIu64 " before the run, "

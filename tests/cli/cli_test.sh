@@ -284,6 +284,30 @@ kvm_templates|kvm_quickstart|kvm_remote_fork)
 		[ "$(q "$T/sim.db" "select count(*) > 0 from instances where start = '$k'")" = 1 ] || fail "start kind $k on kvm but not in sim"
 	done
 	;;
+stuck_warning)
+	# a process left in wait() at the end is named (stderr and trace)
+	run run "$S/stuck.lua" --trace "$T/trace" --quiet; expect_rc 0
+	expect_err "process 0 still suspended in wait(1) at .*stuck.lua:9"
+	grep -q "^1.000000000 run warning: process 0 still suspended in wait(1)" "$T/trace" || fail "no warning in the trace"
+	grep -q "process 1" "$T/err" "$T/trace" && fail "a sleeping process was reported"
+	run run "$S/ok.lua" --quiet; expect_rc 0
+	[ -s "$T/err" ] && fail "a warning without suspended processes"
+	;;
+kvm_fork_running)
+	# fork(id) of a running instance: wait(child) returns (the child's
+	# status, or nil and why the fork failed), also when the backend
+	# refuses it inside the engine call (kvm: clone_live -EINVAL)
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
+	run run "$S/kvm_fork_running.lua" --backend kvm --trace "$T/trace" --quiet
+	if [ "$rc" -ne 0 ] && grep -q "not built" "$T/err"; then
+		echo "SKIP: ukfork built without the live world"; exit 77
+	fi
+	expect_rc 0
+	grep -q " lua ready true" "$T/trace" || fail "parent not ready"
+	grep -E -q " lua forked [0-9]+ (-?[0-9]+|nil .+)$" "$T/trace" || fail "wait(child) never returned: $(grep ' lua ' "$T/trace")"
+	grep -q " lua parent 0" "$T/trace" || fail "parent status not seen"
+	grep -q "still suspended" "$T/err" && fail "a process left suspended"
+	;;
 kvm_backend)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
 	run run "$S/kvm_hello.lua" --backend kvm --trace "$T/trace" --db "$T/db" --quiet
