@@ -1410,11 +1410,18 @@ static int l_spawn(lua_State *L)
 	int app = ukf_engine_app_find(r->e, name);
 	if (app < 0)
 		luaL_error(L, "spawn: unknown app '%s'", name);
+	/* spawn(app), spawn(app, node), spawn(app, args [, node]) and
+	 * spawn(app, nil, node): a nil args slot still takes a node. */
 	const char *args = NULL;
 	int ni = 2;
 	if (lua_type(L, 2) == LUA_TSTRING) {
 		args = lua_tostring(L, 2);
 		ni = 3;
+	} else if (lua_isnoneornil(L, 2)) {
+		ni = 3;
+	} else if (!lua_isnoneornil(L, 3)) {
+		luaL_error(L, "spawn: args must be a string or nil (got %s)",
+			   luaL_typename(L, 2));
 	}
 	ukf_node_id_t node;
 	if (lua_isnoneornil(L, ni)) {

@@ -293,6 +293,12 @@ stuck_warning)
 	run run "$S/ok.lua" --quiet; expect_rc 0
 	[ -s "$T/err" ] && fail "a warning without suspended processes"
 	;;
+spawn_node)
+	# spawn(app, nil, node) honours node like spawn(app, node) does
+	run run "$S/spawn_node.lua" --db "$T/db" --quiet; expect_rc 0
+	got=$(q "$T/db" "select group_concat(node) from (select node from instances order by id)")
+	[ "$got" = "2,1,2,1" ] || fail "instances on nodes $got, expected 2,1,2,1"
+	;;
 kvm_fork_running)
 	# fork(id) of a running instance: wait(child) returns (the child's
 	# status, or nil and why the fork failed), also when the backend
