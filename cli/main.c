@@ -76,10 +76,15 @@ static int bad(const char *cmd, const char *fmt, const char *arg)
 static int parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
-	if (!s || !*s || *s == '-')
+	/* Decimal digits only: no sign, no blanks, no 0x or leading-0 octal
+	 * (--seed 010 is ten, 0x10 is refused). */
+	if (!s || !*s)
 		return -1;
+	for (const char *c = s; *c; c++)
+		if (*c < '0' || *c > '9')
+			return -1;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
+	unsigned long long v = strtoull(s, &end, 10);
 	if (*end || errno)
 		return -1;
 	*out = v;

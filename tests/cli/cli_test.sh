@@ -299,6 +299,15 @@ spawn_node)
 	got=$(q "$T/db" "select group_concat(node) from (select node from instances order by id)")
 	[ "$got" = "2,1,2,1" ] || fail "instances on nodes $got, expected 2,1,2,1"
 	;;
+decimal_numbers)
+	# --seed and --reps are decimal: 010 is ten, 0x10 and junk are refused
+	for v in 0x10 1e3 " 5" +5 5x 99999999999999999999999; do
+		run run "$S/ok.lua" --seed "$v"; expect_rc 2; expect_err "seed"
+		run run "$S/ok.lua" --reps "$v"; expect_rc 2; expect_err "reps"
+	done
+	run run "$S/ok.lua" --seed 010 --reps 010 --db "$T/db" --quiet; expect_rc 0
+	[ "$(q "$T/db" "select count(*), min(seed), max(seed) from runs")" = "10|10|10" ] || fail "--seed 010 --reps 010: $(q "$T/db" "select count(*), min(seed), max(seed) from runs")"
+	;;
 kvm_fork_running)
 	# fork(id) of a running instance: wait(child) returns (the child's
 	# status, or nil and why the fork failed), also when the backend
