@@ -177,6 +177,15 @@ static int cmd_run(int argc, char **argv)
 		rc = bad("run", "%s", "missing SCENARIO.lua");
 		goto out;
 	}
+	if (o.template_dir && strcmp(o.backend, "kvm")) {
+		rc = bad("run",
+			 "--template-dir %s: templates on disk are a kvm "
+			 "feature; the simulated cluster (--backend sim) has "
+			 "no use for them (add --backend kvm, or drop the "
+			 "option)",
+			 o.template_dir);
+		goto out;
+	}
 	o.sets = sets;
 	rc = ukf_scenario_run(&o, stdout, stderr);
 out:

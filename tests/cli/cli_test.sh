@@ -308,6 +308,15 @@ decimal_numbers)
 	run run "$S/ok.lua" --seed 010 --reps 010 --db "$T/db" --quiet; expect_rc 0
 	[ "$(q "$T/db" "select count(*), min(seed), max(seed) from runs")" = "10|10|10" ] || fail "--seed 010 --reps 010: $(q "$T/db" "select count(*), min(seed), max(seed) from runs")"
 	;;
+template_dir_sim)
+	# --template-dir is a kvm option: with the simulator it is refused
+	run run "$S/ok.lua" --template-dir "$T/tpl" --db "$T/db"
+	expect_rc 2; expect_err "template-dir"; expect_err "backend kvm"
+	no_runs "$T/db"
+	run run "$S/ok.lua" --backend sim --template-dir "$T/tpl"
+	expect_rc 2; expect_err "template-dir"
+	[ -e "$T/tpl" ] && fail "the template dir was created"
+	;;
 kvm_fork_running)
 	# fork(id) of a running instance: wait(child) returns (the child's
 	# status, or nil and why the fork failed), also when the backend
