@@ -13,9 +13,9 @@ policy  { placement = "local", templates = "on-demand" }
 run     { duration = "20s" }
 
 -- dirty pages stay below the pages of mem (synth rotates over its heap)
-app("m8",  "mem=8M init=1ms work=1ms dirty=64 fork=4 units=1 image=8M")
-app("m32", "mem=32M init=1ms work=1ms dirty=1024 fork=4 units=1 image=32M")
-app("m64", "mem=64M init=1ms work=1ms dirty=4096 fork=4 units=1 image=64M")
+app("m8",  "mem=8M init=1ms work=1ms dirty=64 fork=4 units=1")
+app("m32", "mem=32M init=1ms work=1ms dirty=1024 fork=4 units=1")
+app("m64", "mem=64M init=1ms work=1ms dirty=4096 fork=4 units=1")
 
 -- 4 requests per app, 250 ms apart, the apps 1 s apart: the first request
 -- of each app boots cold and makes its template, the others clone it

@@ -14,15 +14,20 @@
 # What each key comes from (see docs/calibration.md):
 #   boot_base_ns: ukvm-bench --image hello (touches ~70 KiB), median
 #       launch -> marker.
-#   boot_ns_per_byte: `ukfork bootbench` cold boots of synth (init=0) at
-#       mem 8M, 16M, 32M: least-squares slope of (median launch ->
+#   boot_ns_per_mem_byte: `ukfork bootbench` cold boots of synth (init=0)
+#       at mem 8M, 16M, 32M: least-squares slope of (median launch ->
 #       UKF-READY - boot_base_ns) against the guest MEMORY size (synth
-#       touches all of its memory before ready(); the image is the same).
+#       touches all of its memory before ready(); sim charges this during
+#       init, ready after max(init, mem * slope)).
+#   boot_ns_per_byte: 0 - the image is not varied (hello and synth are
+#       small and both loads are inside boot_base_ns).
 #   clone_base_ns: ukvm-bench-fork, template clone -> ready, median.
 #   touch_ns_per_page: ukvm-bench-fork, first touch after clone.
 #   clone_ns_per_page: kvm-ops.lua on `ukfork run --backend kvm`: the live
-#       forks' request -> ready against the parent's dirty pages (slope,
-#       intercept fixed at clone_base_ns, through the medians of 3 counts).
+#       forks' request -> ready against the pages copied at the fork, i.e.
+#       the parent's dirty_pages (slope, intercept fixed at clone_base_ns,
+#       through the medians of 3 counts). A child's own dirty_pages is its
+#       count at exit (copied pages + its own unit's), as in sim.
 #   template_base_ns, template_ns_per_byte: the same runs' trace,
 #       template-make -> template-ready, against memory size (3 sizes).
 #   jitter: the median over all measured groups of the robust lognormal
@@ -166,18 +171,24 @@ echo "kvm.sh: kvm-ops.lua on --backend kvm ($REPS runs)..." >&2
 "$UKF" run "$HERE/kvm-ops.lua" --backend kvm --reps "$REPS" --quiet \
 	--db "$DB" --trace "$TMP/ops.trace" >/dev/null ||
 	die "ukfork run kvm-ops.lua failed"
+# x = pages copied at the fork = the parent's count (its row, at exit: a
+# kvm-ops.lua parent writes nothing after forking); the child's own row
+# (copied + its unit's pages) is kept as a check that both worlds record it
 sqlite3 -separator ' ' "$DB" "
-	SELECT c.app, p.dirty_pages, c.t_ready - c.t_request
+	SELECT c.app, p.dirty_pages, c.t_ready - c.t_request, c.dirty_pages
 	FROM instances c JOIN instances p ON p.run = c.run AND p.id = c.parent
 	JOIN runs r ON r.id = c.run
 	WHERE r.kind = 'scenario' AND c.start = 'fork' AND c.t_ready >= 0
 	  AND c.t_ready >= c.t_request" >"$TMP/forks.txt"
+awk '$4 < $2 { bad++ } END { exit bad > 0 }' "$TMP/forks.txt" ||
+	echo "kvm.sh: warning: fork children whose own dirty_pages is below their parent's (the backend's EXIT count is missing?)" >&2
 awk '{ printf "live_fork_request_to_ready,%d,%d,kvm-ops.lua\n", $2, $3 }' \
 	"$TMP/forks.txt" >>"$CSV"
 POINTS=""
 for a in m8 m32 m64; do
 	awk -v a=$a '$1 == a { print $3 }' "$TMP/forks.txt" >"$TMP/f.$a"
 	DP=$(awk -v a=$a '$1 == a { print $2 }' "$TMP/forks.txt" | stats | cut -d' ' -f2)
+	DC=$(awk -v a=$a '$1 == a { print $4 }' "$TMP/forks.txt" | stats | cut -d' ' -f2)
 	set -- $(stats <"$TMP/f.$a")
 	[ "$1" -ge 3 ] || die "too few forks of $a in kvm-ops.lua"
 	POINTS="$POINTS$DP $2
@@ -185,7 +196,7 @@ for a in m8 m32 m64; do
 	SIGMAS="$SIGMAS$5
 "
 	SIGLIST="${SIGLIST}fork $DP pages $5, "
-	eval "FORK_$a=\"$DP pages: median $(us "$2") (n=$1)\""
+	eval "FORK_$a=\"$DP pages: median $(us "$2") (n=$1, child's own count at exit $DC)\""
 done
 set -- $(printf '%s' "$POINTS" | fit)
 FORK_BASE=$1 FORK_FREE=$2
@@ -235,14 +246,15 @@ cat >"$OUT" <<EOF
 # Cold boot: ukfork bootbench -n $N -j 1 --mem M --guest synth mem=M init=0
 # work=0 dirty=0 at M = 8, 16, 32 MiB (launch -> UKF-READY); medians
 # $(us "$COLD8"), $(us "$COLD16"), $(us "$COLD32"). Fixed part: ukvm-bench --image hello
-# -n $N (64 MiB VM, touches ~70 KiB): median $(us "$HELLO_MED"); per byte: least-squares
-# slope of (synth median - that) against memory bytes.
+# -n $N (64 MiB VM, touches ~70 KiB): median $(us "$HELLO_MED"); per byte of guest
+# memory: least-squares slope of (synth median - that) against memory bytes.
 # (For comparison, the $BOOT_FIT.)
-# NOTE: the per-byte term is per byte of guest MEMORY (synth touches every
-# page of mem before ready()), while sim charges it per byte of the app's
-# image= size: a scenario that wants it must set image = mem (validate.lua does).
+# Sim charges boot_base_ns to STARTED, then max(init, mem * boot_ns_per_mem_byte)
+# to READY (synth touches every page of mem during its init). The image size is
+# not varied here (its load is inside boot_base_ns): boot_ns_per_byte = 0.
 boot_base_ns = $(us "$BOOT_BASE")   # source: ukvm-bench hello cold boot, $DATE, median of $N
-boot_ns_per_byte = $BOOT_PB   # source: bootbench synth cold boots at 8/16/32 MiB, slope per byte of guest memory, $DATE, medians of $N per size
+boot_ns_per_byte = 0   # source: not measured (image size not varied; image load inside boot_base_ns)
+boot_ns_per_mem_byte = $BOOT_PB   # source: bootbench synth cold boots at 8/16/32 MiB, slope per byte of guest memory, $DATE, medians of $N per size
 
 # Template: template-make -> template-ready in the trace of
 # ukfork run scripts/calibrate/kvm-ops.lua --backend kvm --reps $REPS
@@ -262,7 +274,7 @@ clone_base_ns = $(us "$CLONE_MED")   # source: ukvm-bench-fork template clone to
 # with the intercept fixed at clone_base_ns (a free line: intercept
 # $(us "$FORK_BASE"), slope $FORK_FREE ns/page). ukvm-bench-fork clone_live at
 # 260 dirty pages: median $(us "$LIVE").
-clone_ns_per_page = $FORK_PP   # source: kvm-ops.lua live forks, least-squares slope vs parent dirty pages, $DATE, medians of 3 counts
+clone_ns_per_page = $FORK_PP   # source: kvm-ops.lua live forks, least-squares slope vs pages copied (parent's dirty pages), $DATE, medians of 3 counts
 touch_ns_per_page = $TOUCH   # source: ukvm-bench-fork first touch after clone (8192 pages vs 0, medians of 5), $DATE
 
 # Spread: robust lognormal sigma (ln p84 - ln p16)/2 of every group above

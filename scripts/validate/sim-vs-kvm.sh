@@ -84,6 +84,17 @@ FROM kinds LEFT JOIN q s ON s.k = kinds.k AND s.b = 'sim'
            LEFT JOIN q v ON v.k = kinds.k AND v.b = 'kvm'
 ORDER BY kinds.ord;
 EOF
+# dirty_pages on the fork children's own rows (pages since the template at
+# exit: the parent's copied pages + the child's unit), per backend
+DIRTY=$(sqlite3 -separator ' ' "$DB" "WITH d AS (
+	SELECT r.backend AS b, i.dirty_pages AS v,
+	       row_number() OVER (PARTITION BY r.backend ORDER BY i.dirty_pages) AS rn,
+	       count(*) OVER (PARTITION BY r.backend) AS n
+	FROM instances i JOIN runs r ON r.id = i.run
+	WHERE r.id > $FIRST AND r.kind = 'scenario' AND i.start = 'fork')
+	SELECT b, max(n), min(v), max(CASE WHEN rn = (n * 50 + 99) / 100 THEN v END), max(v)
+	FROM d GROUP BY b ORDER BY b DESC" |
+	awk '{ printf "%s%s n=%s min %s median %s max %s", (NR > 1 ? "; " : ""), $1, $2, $3, $4, $5 }')
 FAILS=$(sqlite3 "$DB" "SELECT r.backend || ' ' || count(*) FROM instances i
 	JOIN runs r ON r.id = i.run WHERE r.id > $FIRST
 	AND (i.t_ready IS NULL OR i.t_ready < 0) GROUP BY r.backend")
@@ -93,6 +104,7 @@ echo "request-to-ready in ms (nearest-rank quantiles over all runs' instances)"
 awk 'BEGIN { printf "%-9s | %4s %9s %9s | %4s %9s %9s | %9s %9s\n", "start", "n", "sim p50", "sim p95", "n", "kvm p50", "kvm p95", "p50 s/k", "p95 s/k"
              print "----------+-------------------------+-------------------------+--------------------" }
      { printf "%-9s | %4s %9s %9s | %4s %9s %9s | %9s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' "$TMP/table"
+echo "dirty_pages of fork children (own rows): ${DIRTY:-none}"
 [ -z "$FAILS" ] || echo "never ready (failed or still starting): $FAILS"
 [ "${3:-}" ] && echo "runs stored in $DB (ids > $FIRST)"
 exit 0
