@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 /*
- * Live fork. The parent is paused in UKF_HC_FORK. Its memory is (or is made
+ * Live fork. The parent is paused in UKF_HC_FORK (its own fork()), or is
+ * stopped for a fork from outside (see stop_for_outside_fork). Its memory is (or is made
  * now) a private map of a template T, so its state = T + its anonymous
  * pages. The child gets a VM shell, a private map of T, copies of the
  * parent's anonymous pages and the parent's vCPU state; both are private
@@ -61,6 +62,66 @@ static void emit_error(struct ukvm *m, ukf_id_t inst, int rc,
 	m->cfg.event(m->cfg.u, m->cfg.node, &ev);
 }
 
+/*
+ * A fork from outside (the engine's ukf_engine_fork, Lua fork(id)): the
+ * parent is not in its own fork() call. Returns with p->lock held and p
+ * stopped: *held = 1 if its running vCPU was held (ukvm_vm_unhold after),
+ * else it is paused in BLOCK, RECV or WAIT and *child_ret is what that
+ * call returns in the child (the parent's call stays pending, untouched):
+ *   block: 0 (as if its deadline passed: returns early)
+ *   recv:  -UKF_ETIMEDOUT (no message; the parent's queue stays its own)
+ *   wait:  -UKF_ECHILD (the parent's children are not the child's)
+ * -EBUSY when it is in any other state an outside fork cannot copy
+ * (paused in ready(), spawn, send, being built); -ESRCH when it ended.
+ */
+static int stop_for_outside_fork(struct ukvm_vm *p, int *held,
+				 int64_t *child_ret)
+{
+	*held = 0;
+	for (int i = 0; i < 100; i++) {
+		int rc;
+
+		if (!p->mem || p->vcpu_fd < 0 ||
+		    p->state == UKVM_VM_EXITED || p->state == UKVM_VM_FAILED)
+			return -ESRCH;
+		if (p->state == UKVM_VM_CALL && !p->answered) {
+			switch (p->pending_hc) {
+			case UKF_HC_BLOCK:
+				*child_ret = 0;
+				return 0;
+			case UKF_HC_RECV:
+				*child_ret = -UKF_ETIMEDOUT;
+				return 0;
+			case UKF_HC_WAIT:
+				*child_ret = -UKF_ECHILD;
+				return 0;
+			default:
+				return -EBUSY;
+			}
+		}
+		if (p->state != UKVM_VM_RUNNING) {
+			if ((p->state == UKVM_VM_CALL ||
+			     p->state == UKVM_VM_READY) && p->answered) {
+				/* answered, about to run: retry shortly */
+				pthread_mutex_unlock(&p->lock);
+				usleep(200);
+				pthread_mutex_lock(&p->lock);
+				continue;
+			}
+			return -EBUSY; /* ready(), building */
+		}
+		rc = ukvm_vm_hold(p);
+		if (rc == 0) {
+			*held = 1;
+			return 0;
+		}
+		if (rc != -EAGAIN)
+			return rc == -ETIMEDOUT ? -EBUSY : rc;
+		/* it paused in a call meanwhile: look again */
+	}
+	return -EBUSY;
+}
+
 int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 		    ukf_id_t parent)
 {
@@ -71,7 +132,9 @@ int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 	struct ukvm_snap_meta meta;
 	uint64_t *bm = NULL, n;
 	char err[300];
-	int rc;
+	int rc, outside = 0, held = 0;
+	int64_t child_ret = 0;
+	ukf_gpa_t call_gpa = 0;
 	struct ukvm_fork_mon *fm = m->templates;
 	struct ukvm_phases ph = { 0 }, *php = fm && fm->trace ? &ph : NULL;
 
@@ -81,8 +144,12 @@ int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 		return -ESRCH;
 	pthread_mutex_lock(&p->lock);
 	if (!paused_in_fork(p)) {
-		rc = -EINVAL;
-		goto out;
+		/* a fork from outside: stop the parent where it is */
+		rc = stop_for_outside_fork(p, &held, &child_ret);
+		if (rc)
+			goto out;
+		outside = 1;
+		call_gpa = held ? 0 : p->pending_gpa;
 	}
 	/* Limits first: a refused fork changes nothing in the parent. */
 	rc = ukvm_vm_new(m, child, p->mem_size, &c);
@@ -120,11 +187,27 @@ int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 	ukvm_cow_copy_pages(c->mem, p->mem, p->mem_size, bm);
 	ukvm_phase(php, "copy");
 	ukvm_clone_bootinfo(c, c->args, p->inst);
-	rc = ukvm_clone_write_ret(c, p->pending_gpa, 0);
-	if (rc)
-		goto fail;
-	c->pending_hc = UKF_HC_FORK;
-	c->pending_gpa = p->pending_gpa;
+	if (outside) {
+		/*
+		 * The child starts paused like a fork child (the engine
+		 * answers it at UKF_BE_STARTED) but with no call address, so
+		 * that answer writes nothing: a held child resumes at the
+		 * instruction the parent stopped at, a child of a paused
+		 * call returns child_ret from it.
+		 */
+		rc = call_gpa ? ukvm_clone_write_ret(c, call_gpa, child_ret)
+			      : 0;
+		if (rc)
+			goto fail;
+		c->pending_hc = held ? UKF_HC_FORK : p->pending_hc;
+		c->pending_gpa = 0;
+	} else {
+		rc = ukvm_clone_write_ret(c, p->pending_gpa, 0);
+		if (rc)
+			goto fail;
+		c->pending_hc = UKF_HC_FORK;
+		c->pending_gpa = p->pending_gpa;
+	}
 	c->start_in_call = 1;
 	ukvm_phase(php, "boot+ret");
 	rc = ukvm_vm_launch(c);
@@ -137,6 +220,8 @@ int ukvm_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 fail:
 	ukvm_clone_unbuilt_free(m, c);
 out:
+	if (held)
+		ukvm_vm_unhold(p); /* the parent goes on where it stopped */
 	pthread_mutex_unlock(&p->lock);
 	free(bm);
 	ukvm_vm_put(p);

@@ -224,6 +224,13 @@ struct ukvm_vm {
 	/* Run-limit timer of the vCPU thread (when run_limit_ns > 0). */
 	timer_t limit_timer;
 	int has_timer;
+	/*
+	 * Hold of a RUNNING vCPU (ukvm_vm_hold, for a fork from outside):
+	 * hold_req asks the thread to stop between two KVM_RUNs; it sets
+	 * held (under vm->lock) and waits until hold_req is cleared.
+	 */
+	atomic_int hold_req;
+	int held;
 };
 
 struct ukvm_vm_bucket {
@@ -331,6 +338,18 @@ void ukvm_vm_stop(struct ukvm_vm *vm);
  * it is not paused or already answered. */
 int ukvm_vm_complete(struct ukvm_vm *vm, int64_t ret, int64_t status,
 		     ukf_id_t src, const void *data, size_t len);
+/*
+ * Stop a RUNNING vm's vCPU where it is (kick out of KVM_RUN, no pending
+ * I/O: its thread only holds after KVM_RUN returned EINTR), so another
+ * thread may read its registers and memory. Call with vm->lock held; it
+ * is still held on return. 0: held (undo with ukvm_vm_unhold); -EAGAIN:
+ * the VM left RUNNING meanwhile (paused in a call, exited: look at
+ * vm->state again); -ESRCH: stopping or no thread; -ETIMEDOUT: the
+ * thread did not stop within ~1 s.
+ */
+int ukvm_vm_hold(struct ukvm_vm *vm);
+/* Let a held vCPU go on exactly where it stopped (vm->lock held). */
+void ukvm_vm_unhold(struct ukvm_vm *vm);
 /* Signal handler of UKVM_KICK_SIGNAL (sets this thread's immediate_exit). */
 void ukvm_kick_handler(int sig);
 /* Hypercall name and argument struct size (8 for unknown numbers). */

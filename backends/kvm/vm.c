@@ -409,7 +409,8 @@ static int limit_passed(struct ukvm_vm *vm, ukf_ns_t stretch)
 }
 
 /* Enter the paused state for call hc (args at gpa): from then on
- * complete() may answer it. */
+ * complete() may answer it. (Wakes a ukvm_vm_hold waiting for a RUNNING
+ * vCPU to stop: it is paused now.) */
 static void pause_enter(struct ukvm_vm *vm, enum ukvm_vm_state state,
 			uint32_t hc, ukf_gpa_t gpa)
 {
@@ -418,7 +419,73 @@ static void pause_enter(struct ukvm_vm *vm, enum ukvm_vm_state state,
 	vm->pending_hc = hc;
 	vm->pending_gpa = gpa;
 	vm->answered = 0;
+	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
+}
+
+/*
+ * A hold point of the run loop, reached after KVM_RUN returned EINTR (so
+ * no port I/O or MMIO is half done): if a hold is asked for, report held
+ * and wait until it is lifted (or the VM is stopped). Time held does not
+ * count as running time.
+ */
+static void hold_point(struct ukvm_vm *vm, ukf_ns_t *stretch)
+{
+	if (!atomic_load(&vm->hold_req))
+		return;
+	limit_disarm(vm, *stretch);
+	pthread_mutex_lock(&vm->lock);
+	if (atomic_load(&vm->hold_req)) {
+		vm->held = 1;
+		pthread_cond_broadcast(&vm->cond);
+		while (atomic_load(&vm->hold_req) && !atomic_load(&vm->stop))
+			pthread_cond_wait(&vm->cond, &vm->lock);
+		vm->held = 0;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	limit_arm(vm, stretch);
+}
+
+int ukvm_vm_hold(struct ukvm_vm *vm)
+{
+	struct timespec ts;
+
+	if (atomic_load(&vm->stop) || !vm->thread_started)
+		return -ESRCH;
+	if (vm->state != UKVM_VM_RUNNING)
+		return -EAGAIN;
+	atomic_store(&vm->hold_req, 1);
+	/* Kick until it holds: a kick landing while the thread is outside
+	 * KVM_RUN still makes the next KVM_RUN return EINTR, but one landing
+	 * before the thread published its kvm_run would be lost. */
+	for (int i = 0; !vm->held; i++) {
+		if (atomic_load(&vm->stop) || vm->state != UKVM_VM_RUNNING ||
+		    !vm->thread_started || i >= 500) {
+			int rc = atomic_load(&vm->stop) || !vm->thread_started
+					 ? -ESRCH
+				 : vm->state != UKVM_VM_RUNNING ? -EAGAIN
+								 : -ETIMEDOUT;
+
+			atomic_store(&vm->hold_req, 0);
+			pthread_cond_broadcast(&vm->cond);
+			return rc;
+		}
+		pthread_kill(vm->thread, UKVM_KICK_SIGNAL);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 2 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&vm->cond, &vm->lock, &ts);
+	}
+	return 0;
+}
+
+void ukvm_vm_unhold(struct ukvm_vm *vm)
+{
+	atomic_store(&vm->hold_req, 0);
+	pthread_cond_broadcast(&vm->cond);
 }
 
 /* Report ev (if any), then wait for complete() (which writes the guest's
@@ -861,6 +928,7 @@ static void run_loop(struct ukvm_vm *vm, ukf_ns_t *stretch)
 					return;
 				if (limit_passed(vm, *stretch))
 					goto deadline;
+				hold_point(vm, stretch);
 				continue;
 			}
 			vm_fail(vm, "KVM_RUN: %s", strerror(errno));
@@ -905,6 +973,7 @@ static void run_loop(struct ukvm_vm *vm, ukf_ns_t *stretch)
 			run->immediate_exit = 0;
 			if (limit_passed(vm, *stretch))
 				goto deadline;
+			hold_point(vm, stretch);
 			break;
 		case KVM_EXIT_MMIO:
 			vm_fail(vm, "access to unmapped guest-physical address "

@@ -982,8 +982,8 @@ static int t_bad_inputs(void)
 	hold_ready = 1;
 	CHECK(boot(&src, "mem=4M init=1ms work=0 dirty=1 units=1") == 0);
 	CHECK(run_until(src, 1) == 0);
-	/* paused in ready(), not in fork(): no fork, no delta */
-	CHECK(O->clone_live(mon[0], 0, 50, src) == -EINVAL);
+	/* paused in ready(), not in fork(): no fork (busy), no delta */
+	CHECK(O->clone_live(mon[0], 0, 50, src) == -EBUSY);
 	CHECK(O->save_delta(mon[0], 0, src) == -EINVAL);
 	tmpl_made = 0;
 	CHECK(O->make_template(mon[0], 0, src, app.id) == 0);

@@ -884,6 +884,109 @@ static int t_guest_synth(void)
 	return 0;
 }
 
+/*
+ * A fork from outside (the engine's fork(id)) of a guest that is running,
+ * and of one paused in block(): the parent goes on where it was, the
+ * child resumes at the same point (from block() with 0), both finish
+ * with their own output; forking one paused in ready() is refused with
+ * -EBUSY, an unknown one with -ESRCH.
+ */
+static int t_fork_running(void)
+{
+	int sk;
+	const char *img = guest("synth", &sk);
+	const struct ukf_backend_ops *o = &ukvm_backend_ops;
+	char want[128];
+	struct kh_inst r;
+
+	if (sk)
+		return SKIP;
+	KH_OR_SKIP(k, 8, 0, 0, 0, 0);
+	/* 1: synth spinning through 20 units of 10 ms */
+	CHECK(kh_boot(k, 1, img, 16ULL << 20,
+		      "mem=4M init=1ms work=10ms dirty=8 units=20") == 0);
+	CHECK(kh_wait(k, 1, KH_READY) == 0);
+	usleep(30000); /* somewhere in its units */
+	r = kh_get(k, 1);
+	CHECK(!r.exited && !r.failed);
+	CHECK(o->clone_live(k->m, 0, 2, 1) == 0);
+	CHECK(kh_wait(k, 2, KH_STARTED) == 0);
+	/* the engine answers a fork child once STARTED: nothing written */
+	CHECK(o->complete(k->m, 0, 2, 0, 0, 0, NULL, 0) == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	CHECK(kh_wait(k, 2, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	if (r.failed)
+		fprintf(stderr, "parent failed: %s\n", r.reason);
+	CHECK(r.exited && r.status == 0);
+	snprintf(want, sizeof(want), "synth: done id=1 units=20 children=0");
+	CHECK_HAS(r.out, want);
+	r = kh_get(k, 2);
+	if (r.failed)
+		fprintf(stderr, "child failed: %s\n", r.reason);
+	CHECK(r.exited && r.status == 0);
+	/* the child did not run init again (no UKF-READY line) and went on
+	 * from the parent's unit: all 20 done. An outside fork is invisible
+	 * to the guest (no call returned), so its runtime's cached id is
+	 * still the parent's (README: "Forks from outside"). */
+	CHECK(strstr(r.out, "UKF-READY") == NULL);
+	CHECK_HAS(r.out, "synth: done id=1 units=20 children=0 inline=0 failed=0");
+
+	/* 3: paused in block(); the child returns 0 from it, exits 0 */
+	CHECK(kh_boot(k, 3, tiny("block"), MEM, "") == 0);
+	CHECK(kh_wait(k, 3, KH_CALL) == 0);
+	CHECK(o->clone_live(k->m, 0, 4, 3) == 0);
+	CHECK(kh_wait(k, 4, KH_STARTED) == 0);
+	CHECK(o->complete(k->m, 0, 4, 7, 0, 0, NULL, 0) == 0);
+	CHECK(kh_wait(k, 4, KH_ENDED) == 0);
+	r = kh_get(k, 4);
+	CHECK(r.exited && r.status == 0);
+	r = kh_get(k, 3); /* untouched: still in block() */
+	CHECK(!r.exited && !r.failed);
+	CHECK(o->complete(k->m, 0, 3, 1, 0, 0, NULL, 0) == 0);
+	CHECK(kh_wait(k, 3, KH_ENDED) == 0);
+	r = kh_get(k, 3);
+	CHECK(r.exited && r.status == 1);
+
+	/* 5: a spinning loop forked twice; destroying all never hangs */
+	CHECK(kh_boot(k, 5, tiny("loop"), MEM, "") == 0);
+	CHECK(kh_wait(k, 5, KH_STARTED) == 0);
+	usleep(5000);
+	CHECK(o->clone_live(k->m, 0, 6, 5) == 0);
+	CHECK(o->clone_live(k->m, 0, 6, 5) == -EEXIST);
+	CHECK(o->clone_live(k->m, 0, 7, 42) == -ESRCH);
+	CHECK(kh_wait(k, 6, KH_STARTED) == 0);
+	CHECK(o->complete(k->m, 0, 6, 0, 0, 0, NULL, 0) == 0);
+	usleep(5000);
+	r = kh_get(k, 5);
+	CHECK(!r.exited && !r.failed);
+	r = kh_get(k, 6);
+	CHECK(!r.exited && !r.failed);
+	o->destroy(k->m, 0, 5);
+	o->destroy(k->m, 0, 6);
+	/* an ended instance cannot be forked */
+	CHECK(o->clone_live(k->m, 0, 8, 3) == -ESRCH);
+	kh_destroy(&k);
+	return 0;
+}
+
+/* Forking an instance paused in ready() from outside: -EBUSY. */
+static int t_fork_ready_busy(void)
+{
+	KH_OR_SKIP(k, 2, 1, 0, 0, 0);
+	struct kh_inst r;
+
+	CHECK(kh_boot(k, 1, tiny("hello"), MEM, "") == 0);
+	CHECK(kh_wait(k, 1, KH_READY) == 0);
+	CHECK(ukvm_backend_ops.clone_live(k->m, 0, 2, 1) == -EBUSY);
+	CHECK(ukvm_backend_ops.complete(k->m, 0, 1, 0, 0, 0, NULL, 0) == 0);
+	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
+	r = kh_get(k, 1);
+	CHECK(r.exited && r.status == 0);
+	kh_destroy(&k);
+	return 0;
+}
+
 /* A test guest fails with `want` while hello completes beside it. */
 static int guest_fails_alone(const char *name, const char *args,
 			     const char *want, ukf_ns_t limit)
@@ -1065,6 +1168,8 @@ static const struct {
 	{ "guest_badptr", t_guest_badptr },
 	{ "guest_abi", t_guest_abi },
 	{ "guest_hundred", t_guest_hundred },
+	{ "fork_running", t_fork_running },
+	{ "fork_ready_busy", t_fork_ready_busy },
 };
 
 int main(int argc, char **argv)

@@ -467,6 +467,16 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	hello_path = getenv("UKF_HELLO") ? getenv("UKF_HELLO") : "guest/hello";
+	if (argc == 2 && !strcmp(argv[1], "--probe")) {
+		/* for the shell tests: 0 if the KVM backend can run here
+		 * (honours $UKVM_DEVICE), else 77 with the reason */
+		char why[256];
+
+		if (ukvm_available(why, sizeof(why)))
+			return 0;
+		printf("SKIP: KVM unavailable: %s\n", why);
+		return SKIP;
+	}
 	if (argc == 3 && !strcmp(argv[1], "--run")) {
 		for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 			if (!strcmp(tests[i].name, argv[2]))
