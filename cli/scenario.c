@@ -18,6 +18,7 @@
 #include <lualib.h>
 
 #include "../core/engine.h"
+#include "../include/ukf_abi.h"
 #include "../core/world.h"
 #include "../sim/sim.h"
 #include "results.h"
@@ -466,6 +467,18 @@ struct run {
 };
 
 #define NO_PROC UINT32_MAX
+
+/* "s" unless n is one: "1 node", "2 nodes". */
+static inline const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* The run goes to the simulated world (the default backend). */
+static inline int is_sim(const struct scen *sc)
+{
+	return !sc->o->backend || !strcmp(sc->o->backend, "sim");
+}
 
 static inline struct pslot *ps_of(lua_State *L)
 {
@@ -965,6 +978,17 @@ static struct arrival *arrival_new(lua_State *L, struct run *r, enum akind kind,
 	a->node = field_node(L, fn);
 	a->start = field_time(L, fn, "start", 0);
 	a->stop = field_time(L, fn, "stop", UKF_NS_NEVER);
+	if (a->start >= a->stop) {
+		char t0[32], t1[32];
+		snprintf(t0, sizeof(t0), "%.9g", (double)a->start / 1e9);
+		snprintf(t1, sizeof(t1), "%.9g", (double)a->stop / 1e9);
+		free(a->args);
+		a->args = NULL;
+		luaL_error(L,
+			   "%s{}: start (%s s) must be before stop (%s s): "
+			   "no request would ever arrive",
+			   fn, t0, t1);
+	}
 	char key[64];
 	snprintf(key, sizeof(key), "arrival:%zu", r->narr);
 	rng_seed(&a->rng, r->seed, r->rep, key);
@@ -1833,8 +1857,8 @@ static void arrival_spawn(struct run *r, struct arrival *a, uint32_t app,
 	if (node >= r->nodes) {
 		run_fail(r, UKF_RUN_BAD,
 			 "%s: node %u does not exist (the "
-			 "cluster has %u nodes)",
-			 a->where, node, r->nodes);
+			 "cluster has %u node%s)",
+			 a->where, node, r->nodes, plural(r->nodes));
 		return;
 	}
 	ukf_id_t id;
@@ -2166,9 +2190,9 @@ static int build_config(struct run *r, struct cfg *cf)
 		    (ne && ne->nvals && cf->eng.nodes != total)) {
 			run_fail(r, UKF_RUN_BAD,
 				 "%s: hosts{} declare %" PRIu64
-				 " nodes but setting 'nodes' is %u (%s)",
-				 r->hosts[0].where, total, cf->eng.nodes,
-				 ne ? ne->where : "");
+				 " node%s but setting 'nodes' is %u (%s)",
+				 r->hosts[0].where, total, plural(total),
+				 cf->eng.nodes, ne ? ne->where : "");
 			return -1;
 		}
 		r->per_node = calloc(total, sizeof(*r->per_node));
@@ -2214,10 +2238,22 @@ static int build_config(struct run *r, struct cfg *cf)
 		if (a->vcpus > max_vcpus) {
 			run_fail(
 			    r, UKF_RUN_BAD,
-			    "%s: app '%s' needs %u vCPUs "
+			    "%s: app '%s' needs %u vCPU%s "
 			    "but the largest node has %u (cluster{vcpus=}, "
 			    "hosts{})",
-			    r->apps[i].where, a->name, a->vcpus, max_vcpus);
+			    r->apps[i].where, a->name, a->vcpus,
+			    plural(a->vcpus), max_vcpus);
+			return -1;
+		}
+		/* The KVM monitor maps at most UKF_MEM_MAX of guest memory:
+		 * a bigger app would only fail when it boots. */
+		if (!is_sim(r->sc) && a->mem_bytes > UKF_MEM_MAX) {
+			run_fail(r, UKF_RUN_BAD,
+				 "%s: app '%s' needs %" PRIu64
+				 " MiB of memory but a guest on kvm has at "
+				 "most %llu MiB (UKF_MEM_MAX)",
+				 r->apps[i].where, a->name, a->mem_bytes >> 20,
+				 (unsigned long long)(UKF_MEM_MAX >> 20));
 			return -1;
 		}
 	}
@@ -2351,8 +2387,9 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 		if (a->node != UKF_NODE_NONE && a->node >= r->nodes) {
 			run_fail(r, UKF_RUN_BAD,
 				 "%s: node %u does not exist "
-				 "(the cluster has %u nodes)",
-				 a->where, a->node, r->nodes);
+				 "(the cluster has %u node%s)",
+				 a->where, a->node, r->nodes,
+				 plural(r->nodes));
 			return -1;
 		}
 		for (size_t k = 0; k < a->ntev; k++)
@@ -2361,10 +2398,10 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 				run_fail(r, UKF_RUN_BAD,
 					 "%s: trace{}: %s:%u: "
 					 "node %u does not exist (the cluster "
-					 "has %u nodes)",
+					 "has %u node%s)",
 					 a->where, a->path ? a->path : "?",
 					 a->tev[k].line, a->tev[k].node,
-					 r->nodes);
+					 r->nodes, plural(r->nodes));
 				return -1;
 			}
 	}
@@ -2582,9 +2619,9 @@ static void warn_stuck(struct run *r, ukf_ns_t end, const char *label,
 	if (n > STUCK_NAMED) {
 		char line[128];
 		snprintf(line, sizeof(line),
-			 "warning: %zu more processes still suspended in "
+			 "warning: %zu more process%s still suspended in "
 			 "wait() or ready()",
-			 n - STUCK_NAMED);
+			 n - STUCK_NAMED, n - STUCK_NAMED == 1 ? "" : "es");
 		fprintf(r->sc->msg, "%s rep %u: %s\n", label, rep, line);
 		trace_line(r->sc, end, "run", line);
 	}
@@ -2737,19 +2774,29 @@ out:
 		sum->runs++;
 		sum->events += events;
 		sum->wall += wall;
-		if (!sc->o->quiet)
+		if (!sc->o->quiet && is_sim(sc))
 			fprintf(sc->out,
-				"run %s rep %u: %" PRIu64 " events, "
+				"run %s rep %u: %" PRIu64 " event%s, "
 				"%.3f s wall (event loop %.3f s: %.3f M "
 				"events/s), %.3f s world time\n",
-				label, rep, events, wall, loop_wall,
+				label, rep, events, plural(events), wall,
+				loop_wall,
 				loop_wall > 0 ? events / loop_wall / 1e6 : 0.0,
 				(double)end / 1e9);
+		else if (!sc->o->quiet)
+			/* Real time: the loop mostly waits for the VMs, so
+			 * a rate of its events says nothing of its speed. */
+			fprintf(sc->out,
+				"run %s rep %u: %.3f s wall, %.3f s of it in "
+				"the live event loop (%" PRIu64 " engine "
+				"event%s: timers, messages, VM events)\n",
+				label, rep, wall, loop_wall, events,
+				plural(events));
 		if (r.spawn_errors && !sc->o->quiet)
 			fprintf(sc->out,
-				"    (%" PRIu64 " arrivals refused by "
+				"    (%" PRIu64 " arrival%s refused by "
 				"the engine)\n",
-				r.spawn_errors);
+				r.spawn_errors, plural(r.spawn_errors));
 	}
 	int code = r.err_code;
 	if (code)
@@ -2777,14 +2824,27 @@ static void print_summary(FILE *out, struct summary *sums, size_t n)
 		for (size_t k = 0; k < s->nlat; k++)
 			mean += s->lat[k];
 		mean = s->nlat ? mean / s->nlat : NAN;
+		double v[4] = {mean,
+			       ukf_stats_quantile(s->lat, s->nlat, 0.50),
+			       ukf_stats_quantile(s->lat, s->nlat, 0.95),
+			       ukf_stats_quantile(s->lat, s->nlat, 0.99)};
+		char col[4][32], cold[32];
+		/* No latency (no request became ready): "-", not nan. */
+		for (int k = 0; k < 4; k++)
+			if (s->nlat && isfinite(v[k]))
+				snprintf(col[k], sizeof(col[k]), "%.3f", v[k]);
+			else
+				snprintf(col[k], sizeof(col[k]), "-");
+		if (s->n)
+			snprintf(cold, sizeof(cold), "%.3f",
+				 (double)s->cold / s->n);
+		else
+			snprintf(cold, sizeof(cold), "-");
 		fprintf(out,
-			"%-*s %4zu %10" PRIu64 " %9.3f %9.3f %9.3f %9.3f "
-			"%6.3f %7" PRIu64 "\n",
-			(int)w, s->label, s->runs, s->n, mean,
-			ukf_stats_quantile(s->lat, s->nlat, 0.50),
-			ukf_stats_quantile(s->lat, s->nlat, 0.95),
-			ukf_stats_quantile(s->lat, s->nlat, 0.99),
-			s->n ? (double)s->cold / s->n : 0.0, s->failed);
+			"%-*s %4zu %10" PRIu64 " %9s %9s %9s %9s %6s %7" PRIu64
+			"\n",
+			(int)w, s->label, s->runs, s->n, col[0], col[1], col[2],
+			col[3], cold, s->failed);
 	}
 	fprintf(out, "(request-to-ready over every instance requested, "
 		     "nearest-rank quantiles; `ukfork report` gives confidence "

@@ -317,6 +317,25 @@ template_dir_sim)
 	expect_rc 2; expect_err "template-dir"
 	[ -e "$T/tpl" ] && fail "the template dir was created"
 	;;
+wording)
+	# no request: the summary shows "-" (not nan); counts of one are singular
+	run run "$S/no_requests.lua"; expect_rc 0
+	grep -qi "nan" "$T/out" && fail "nan in the summary: $(cat "$T/out")"
+	expect_out "^default  *1  *0  *-  *-  *-  *-  *-  *0$"
+	bad_scenario plural.lua 5 "the cluster has 1 node)"
+	bad_scenario start_stop.lua 5 "start (2 s) must be before stop (1 s)"
+	;;
+kvm_mem_max)
+	# over the monitor's 3 GiB: refused at the check on kvm (no /dev/kvm
+	# needed), accepted by the simulator
+	run run "$S/kvm_mem_max.lua" --backend kvm --db "$T/db"
+	if [ "$rc" -ne 0 ] && grep -q "not built" "$T/err"; then
+		echo "SKIP: ukfork built without the live world"; exit 77
+	fi
+	expect_rc 2; expect_err "kvm_mem_max.lua:6:"; expect_err "'huge' needs 4096 MiB"
+	expect_err "UKF_MEM_MAX"; no_runs "$T/db"
+	run run "$S/kvm_mem_max.lua" --quiet; expect_rc 0
+	;;
 kvm_fork_running)
 	# fork(id) of a running instance: wait(child) returns (the child's
 	# status, or nil and why the fork failed), also when the backend
@@ -341,6 +360,10 @@ kvm_backend)
 	expect_rc 0
 	grep -q " console 1 UKF-READY" "$T/trace" || fail "no console line of the guest"
 	grep -q " lua hello 1 status 0" "$T/trace" || fail "wait() did not return the guest's status"
+	# the run line says what the live loop did, not a meaningless rate
+	run run "$S/kvm_hello.lua" --backend kvm; expect_rc 0
+	expect_out "^run default rep 0: .* s wall, .* in the live event loop"
+	grep -q "M events/s" "$T/out" && fail "an events/s rate on kvm: $(grep '^run ' "$T/out")"
 	[ "$(q "$T/db" "select backend, count(*) from runs")" = "kvm|1" ] || fail "run not stored as kvm"
 	[ "$(q "$T/db" "select start, status from instances")" = "cold|0" ] || fail "instance row"
 	grep -q " console 1 synth: done" "$T/trace" && fail "{image=\"hello\"} booted synth"
