@@ -2,6 +2,7 @@
 /* bench_fork.c - figures for templates and fork on KVM: clone vs cold boot, live fork, throughput, memory, first touch. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,14 +11,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/stats.h"
 #include "ukvm.h"
 
 /*
  * usage: ukvm-bench-fork [--synth PATH] [--clones N] [--forks N]
- *                        [--throughput N] [--cold N]
+ *                        [--throughput N] [--cold N] [--json]
  * Runs the synth guest (default: the build's guest/synth) with 64 MiB of
  * working memory and 50 ms of initialisation, and prints one figure per
  * line (medians and p99 over the runs; all in one process, one run).
+ * Quantiles are nearest-rank (cli/stats.h), as `ukfork bootbench` and
+ * `ukfork report` compute them. --json: the text goes to stderr and
+ * stdout gets one JSON object: per latency figure count, median_ms,
+ * p95_ms, p99_ms, max_ms, min_ms and 95% distribution-free confidence
+ * intervals of the three quantiles ([lo, hi], null where the sample is
+ * too small to bound a side), plus the throughput figures.
  */
 
 #define MAXID 20000
@@ -141,20 +149,102 @@ static ukf_ns_t get(ukf_id_t id, size_t off)
 }
 #define GET(id, field) get(id, offsetof(struct rec, field))
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
+/* Nearest-rank quantile p of v[0..n) (sorts v), as bootbench reports. */
 static double pct(double *v, int n, double p)
 {
-	int i;
+	ukf_stats_sort(v, (size_t)n);
+	return ukf_stats_quantile(v, (size_t)n, p);
+}
 
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	i = (int)(p * (n - 1) + 0.5);
-	return v[i];
+/* Figures kept for --json: latencies (us values) and throughputs. */
+#define MAXFIG 8
+static struct fig {
+	const char *key;
+	double *v; /* sorted, in us */
+	int n;
+} FIG[MAXFIG];
+static int NFIG;
+static struct {
+	const char *key;
+	double v;
+} TPF[MAXFIG];
+static int NTPF;
+
+static void keep(const char *key, const double *v, int n)
+{
+	double *c = malloc(sizeof(*c) * (size_t)(n ? n : 1));
+
+	if (!c || NFIG == MAXFIG) {
+		free(c);
+		return;
+	}
+	memcpy(c, v, sizeof(*c) * (size_t)n);
+	ukf_stats_sort(c, (size_t)n);
+	FIG[NFIG].key = key;
+	FIG[NFIG].v = c;
+	FIG[NFIG++].n = n;
+}
+
+static void keep_tp(const char *key, double v)
+{
+	if (NTPF < MAXFIG) {
+		TPF[NTPF].key = key;
+		TPF[NTPF++].v = v;
+	}
+}
+
+static void jnum(double v)
+{
+	if (isnan(v) || isinf(v))
+		fputs("null", stdout);
+	else
+		printf("%.6g", v);
+}
+
+static void print_json(const char *guest)
+{
+	static const struct {
+		const char *name;
+		double p;
+	} q[3] = { { "median", 0.5 }, { "p95", 0.95 }, { "p99", 0.99 } };
+
+	printf("{\"bench\":\"ukvm-bench-fork\",\"guest\":\"");
+	for (const char *c = guest; *c; c++)
+		if (*c == '"' || *c == '\\')
+			printf("\\%c", *c);
+		else if ((unsigned char)*c >= 32)
+			putchar(*c);
+	printf("\",\"method\":\"nearest-rank quantiles, 95%% "
+	       "distribution-free CIs (cli/stats.h)\",\"figures\":{");
+	for (int i = 0; i < NFIG; i++) {
+		const struct fig *f = &FIG[i];
+
+		printf("%s\"%s\":{\"count\":%d", i ? "," : "", f->key, f->n);
+		for (int k = 0; k < 3; k++) {
+			struct ukf_ci ci;
+
+			ukf_stats_quantile_ci(f->v, (size_t)f->n, q[k].p, 0.95,
+					      &ci);
+			printf(",\"%s_ms\":", q[k].name);
+			jnum(ci.mean / 1e3);
+			printf(",\"%s_ci_ms\":[", q[k].name);
+			jnum(ci.lo / 1e3);
+			putchar(',');
+			jnum(ci.hi / 1e3);
+			putchar(']');
+		}
+		printf(",\"max_ms\":");
+		jnum(f->n ? f->v[f->n - 1] / 1e3 : NAN);
+		printf(",\"min_ms\":");
+		jnum(f->n ? f->v[0] / 1e3 : NAN);
+		putchar('}');
+	}
+	printf("},\"throughput\":{");
+	for (int i = 0; i < NTPF; i++) {
+		printf("%s\"%s\":", i ? "," : "", TPF[i].key);
+		jnum(TPF[i].v);
+	}
+	printf("}}\n");
 }
 
 static long status_kb(const char *key)
@@ -235,6 +325,8 @@ int main(int argc, char **argv)
 	char err[300], path[700];
 	ukf_id_t id = 1;
 	double *v, *w;
+	int json = 0;
+	FILE *txt = stdout;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--synth") && i + 1 < argc)
@@ -247,8 +339,10 @@ int main(int argc, char **argv)
 			ntp = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--cold") && i + 1 < argc)
 			ncold = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--json"))
+			json = 1;
 		else {
-			fprintf(stderr, "usage: %s [--synth PATH] [--clones N] [--forks N] [--throughput N] [--cold N]\n",
+			fprintf(stderr, "usage: %s [--synth PATH] [--clones N] [--forks N] [--throughput N] [--cold N] [--json]\n",
 				argv[0]);
 			return 2;
 		}
@@ -273,6 +367,12 @@ int main(int argc, char **argv)
 		printf("SKIP: %s\n", err);
 		return 77;
 	}
+	if (access(synth, R_OK)) {
+		fprintf(stderr, "guest image %s: %s\n", synth, strerror(errno));
+		return 2;
+	}
+	if (json)
+		txt = stderr;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.event = on_event;
 	cfg.pause_on_ready = 1;
@@ -291,7 +391,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memcpy(APP.image, synth, strlen(synth) + 1);
-	printf("guest: %s, VM memory 80 MiB, args mem=64M init=50ms\n", synth);
+	fprintf(txt, "guest: %s, VM memory 80 MiB, args mem=64M init=50ms\n", synth);
 
 	/* 1. Cold boots to ready (the template is made from the first). */
 	v = calloc((size_t)(MAXID), sizeof(double));
@@ -310,8 +410,9 @@ int main(int argc, char **argv)
 			O->destroy(M, 0, id);
 		}
 	}
+	keep("cold_boot_to_ready", v, ncold);
 	double cold_med = pct(v, ncold, 0.5);
-	printf("cold boot to ready:        median %9.1f us  (n=%d, min %.1f, max %.1f)\n",
+	fprintf(txt, "cold boot to ready:        median %9.1f us  (n=%d, min %.1f, max %.1f)\n",
 	       cold_med, ncold, v[0], v[ncold - 1]);
 	{
 		ukf_ns_t t0 = now();
@@ -326,7 +427,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "make_template failed\n");
 			return 1;
 		}
-		printf("make_template:             %9.1f us\n",
+		fprintf(txt, "make_template:             %9.1f us\n",
 		       (double)(now() - t0) / 1e3);
 		O->destroy(M, 0, tmpl_src);
 	}
@@ -365,12 +466,14 @@ int main(int argc, char **argv)
 		}
 		O->destroy(M, 0, id);
 	}
+	keep("template_clone_to_ready", v, nclones);
+	keep("template_clone_to_marker", w, nm);
 	double cl_med = pct(v, nclones, 0.5);
-	printf("template clone to ready:   median %9.1f us  p99 %9.1f us  (n=%d after 10 warm-up)\n",
+	fprintf(txt, "template clone to ready:   median %9.1f us  p99 %9.1f us  (n=%d after 10 warm-up)\n",
 	       cl_med, pct(v, nclones, 0.99), nclones);
-	printf("template clone to marker:  median %9.1f us  p99 %9.1f us  (n=%d, guest runs, prints UKF-READY)\n",
+	fprintf(txt, "template clone to marker:  median %9.1f us  p99 %9.1f us  (n=%d, guest runs, prints UKF-READY)\n",
 	       pct(w, nm, 0.5), pct(w, nm, 0.99), nm);
-	printf("ratio cold/clone (ready):  %9.1f x\n", cold_med / cl_med);
+	fprintf(txt, "ratio cold/clone (ready):  %9.1f x\n", cold_med / cl_med);
 
 	/* 3. Live fork of a 64 MiB guest with 1 MiB dirtied since template. */
 	ukf_id_t parent = id++;
@@ -381,7 +484,7 @@ int main(int argc, char **argv)
 	O->complete(M, 0, parent, 0, 0, 0, NULL, 0);
 	if (WAIT(parent, n_call, 1) < 0 || B.r[parent].call_kind != UKF_CALL_FORK)
 		return 1;
-	printf("parent dirty pages at fork: %llu (since its template)\n",
+	fprintf(txt, "parent dirty pages at fork: %llu (since its template)\n",
 	       (unsigned long long)B.r[parent].dirty);
 	ukf_id_t child = 0;
 	for (int i = 0; i < nforks; i++, id++) {
@@ -400,9 +503,11 @@ int main(int argc, char **argv)
 		else
 			O->destroy(M, 0, id);
 	}
-	printf("live fork to child started: median %9.1f us  p99 %9.1f us  (n=%d)\n",
+	keep("live_fork_to_child_started", v, nforks);
+	keep("live_fork_op", w, nforks);
+	fprintf(txt, "live fork to child started: median %9.1f us  p99 %9.1f us  (n=%d)\n",
 	       pct(v, nforks, 0.5), pct(v, nforks, 0.99), nforks);
-	printf("live fork op (clone_live):  median %9.1f us  p99 %9.1f us\n",
+	fprintf(txt, "live fork op (clone_live):  median %9.1f us  p99 %9.1f us\n",
 	       pct(w, nforks, 0.5), pct(w, nforks, 0.99));
 	/* Live-fork throughput: children of the paused parent, kept alive
 	 * (paused in fork()) until the end of the burst. */
@@ -420,8 +525,9 @@ int main(int argc, char **argv)
 			if (WAIT(first + (ukf_id_t)i, n_started, 1) < 0)
 				return 1;
 		b1 = now();
-		printf("live fork throughput:       %9.0f forks/s  (%d children of one parent, 1 thread)\n",
+		fprintf(txt, "live fork throughput:       %9.0f forks/s  (%d children of one parent, 1 thread)\n",
 		       nb / ((double)(b1 - b0) / 1e9), nb);
+		keep_tp("live_fork_per_s", nb / ((double)(b1 - b0) / 1e9));
 		for (int i = 0; i < nb; i++)
 			O->destroy(M, 0, first + (ukf_id_t)i);
 	}
@@ -439,7 +545,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fork parent did not exit 0\n");
 		return 1;
 	}
-	printf("forked child and parent ran on and exited 0\n");
+	fprintf(txt, "forked child and parent ran on and exited 0\n");
 	O->destroy(M, 0, child);
 	O->destroy(M, 0, parent);
 
@@ -460,11 +566,12 @@ int main(int argc, char **argv)
 		if (GET(id + (ukf_id_t)i, ready) > tend)
 			tend = GET(id + (ukf_id_t)i, ready);
 	}
-	printf("clone throughput (2 threads): %9.0f clones/s  (%d clones to ready in %.1f ms, %d refused)\n",
+	fprintf(txt, "clone throughput (2 threads): %9.0f clones/s  (%d clones to ready in %.1f ms, %d refused)\n",
 	       ntp / ((double)(tend - t0) / 1e9), ntp,
 	       (double)(tend - t0) / 1e6, ta[0].fails + ta[1].fails);
+	keep_tp("clone_2threads_per_s", ntp / ((double)(tend - t0) / 1e9));
 	long anon1 = status_kb("RssAnon:"), avail1 = meminfo_kb("MemAvailable:");
-	printf("memory per idle clone:     private (RssAnon) %.1f KiB, system (MemAvailable drop, incl. KVM, page tables, thread) %.1f KiB\n",
+	fprintf(txt, "memory per idle clone:     private (RssAnon) %.1f KiB, system (MemAvailable drop, incl. KVM, page tables, thread) %.1f KiB\n",
 	       (double)(anon1 - anon0) / ntp, (double)(avail0 - avail1) / ntp);
 	for (int i = 0; i < ntp; i++)
 		O->destroy(M, 0, id + (ukf_id_t)i);
@@ -482,9 +589,11 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 2; i++)
 			pthread_join(th[i], NULL);
 		s1 = now();
-		printf("sustained clone throughput (2 threads, destroyed when ready): %9.0f clones/s  (%d clones in %.1f ms, %d failed)\n",
+		fprintf(txt, "sustained clone throughput (2 threads, destroyed when ready): %9.0f clones/s  (%d clones in %.1f ms, %d failed)\n",
 		       2 * ntp / ((double)(s1 - s0) / 1e9), 2 * ntp,
 		       (double)(s1 - s0) / 1e6, sa[0].fails + sa[1].fails);
+		keep_tp("sustained_clone_2threads_per_s",
+			2 * ntp / ((double)(s1 - s0) / 1e9));
 		id += (ukf_id_t)(2 * ntp);
 		sleep(1);
 	}
@@ -513,11 +622,16 @@ int main(int argc, char **argv)
 		}
 		td[k] = pct(s, 5, 0.5);
 	}
-	printf("first touch after clone:   %.0f pages/s  (%.2f us/page; %d pages: %.1f us vs 0 pages: %.1f us, medians of 5)\n",
+	fprintf(txt, "first touch after clone:   %.0f pages/s  (%.2f us/page; %d pages: %.1f us vs 0 pages: %.1f us, medians of 5)\n",
 	       D / ((td[1] - td[0]) / 1e6), (td[1] - td[0]) / D, D, td[1],
 	       td[0]);
+	keep_tp("first_touch_pages_per_s", D / ((td[1] - td[0]) / 1e6));
+	if (json)
+		print_json(synth);
 	ukvm_destroy(&M);
 	free(v);
 	free(w);
+	for (int i = 0; i < NFIG; i++)
+		free(FIG[i].v);
 	return 0;
 }
