@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../cli/stats.h"
 #ifdef UKF_BB_HAVE_DB
@@ -693,6 +695,22 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 	if (o->from_template && !o->guest) {
 		fprintf(stderr, "%s: --from-template needs --guest\n", prog);
 		return 2;
+	}
+	if (o->guest) {
+		/* a missing or unreadable image is a usage error, found
+		 * before anything runs (not N failed boots, exit 1) */
+		struct stat st;
+
+		if (stat(o->guest, &st) < 0 || access(o->guest, R_OK) < 0) {
+			fprintf(stderr, "%s: --guest %s: %s\n", prog, o->guest,
+				strerror(errno));
+			return 2;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			fprintf(stderr, "%s: --guest %s: not a regular file\n",
+				prog, o->guest);
+			return 2;
+		}
 	}
 	if (o->parallel > o->count)
 		o->parallel = o->count;

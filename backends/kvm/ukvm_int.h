@@ -360,9 +360,8 @@ int ukvm_vector_has_errcode(unsigned v);
 
 /* ------------------------------------------------------------------ */
 /*
- * Template / clone / delta operations (H6b: template.c, clone.c). Until
- * those files exist, fork_stubs.c provides -ENOSYS versions (CMake picks
- * it when UKVM_FORK_SOURCES is empty). Signatures match backend.h's ops.
+ * Template / clone / delta operations (H6b: template.c, clone.c).
+ * Signatures match backend.h's ops.
  */
 int ukvm_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 		       uint32_t app);

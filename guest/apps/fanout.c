@@ -14,7 +14,12 @@
  * and its line says "inline".
  */
 
-#define K_MAX		256
+/*
+ * At most 64 children: the engine refuses a fork beyond an instance's
+ * max_children unreaped children (64 by default, core/engine.h), so a
+ * larger K would only compute slices inline after 64 refused forks.
+ */
+#define K_MAX		64
 #define RECV_TIMEOUT_NS 120000000000ULL
 
 struct result {
@@ -57,8 +62,9 @@ int main(int argc, char **argv)
 	uint64_t k = parse_num(argv[1], "K");
 	uint64_t n = parse_num(argv[2], "N");
 	if (k < 1 || k > K_MAX)
-		ukf_abort("fanout: K=%llu out of range 1..%d",
-			  (unsigned long long)k, K_MAX);
+		ukf_abort("fanout: K=%llu out of range 1..%d (an instance "
+			  "may have at most %d unreaped children)",
+			  (unsigned long long)k, K_MAX, K_MAX);
 	if (n > SIEVE_N_MAX)
 		ukf_abort("fanout: N=%llu too large (max %llu)",
 			  (unsigned long long)n,

@@ -43,7 +43,10 @@ done
 [ -f "$IMAGE" ] || { echo "compare.sh: no image $IMAGE (build first)" >&2; exit 1; }
 
 # The bootbench: `ukfork bootbench` when the CLI has it, else the driver.
-if [ -x "$BUILD/cli/ukfork" ] && "$BUILD/cli/ukfork" bootbench --help >/dev/null 2>&1; then
+# (The top-level build puts ukfork in $BUILD itself; older trees had cli/.)
+if [ -x "$BUILD/ukfork" ] && "$BUILD/ukfork" bootbench --help >/dev/null 2>&1; then
+	BB="$BUILD/ukfork bootbench"
+elif [ -x "$BUILD/cli/ukfork" ] && "$BUILD/cli/ukfork" bootbench --help >/dev/null 2>&1; then
 	BB="$BUILD/cli/ukfork bootbench"
 elif [ -x "$BUILD/bootbench/ukf-bootbench" ]; then
 	BB="$BUILD/bootbench/ukf-bootbench"

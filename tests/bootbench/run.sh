@@ -18,8 +18,10 @@ has_db() {
 	fi
 	command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3 program"; exit 77; }
 }
+PROBE=${4:-}
 need_kvm() {
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: /dev/kvm missing or not accessible"; exit 77; }
+	# the backend's own check (ukvm_available, honours $UKVM_DEVICE)
+	"$PROBE" --probe || exit 77
 	[ -f "$BUILD/guest/hello" ] || { echo "SKIP: $BUILD/guest/hello not built"; exit 77; }
 }
 
@@ -166,9 +168,19 @@ guest)
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"]==4 and d["backend"]=="kvm", d' "$T/out" || fail "bad summary"
 	;;
 guest_bad)
-	need_kvm
-	run -n 1 --guest "$T/does-not-exist"
-	[ "$(rc)" != 0 ] || fail "a missing image succeeded"
+	# a missing image is refused up front (exit 2, named), KVM or not
+	run -n 3 --guest "$T/does-not-exist"
+	[ "$(rc)" = 2 ] || fail "missing image: exit $(rc), want 2"
+	grep -q "does-not-exist" "$T/err" || fail "missing image not named"
+	grep -q "median\|FAILED" "$T/out" && fail "ran boots for a missing image"
+	run -n 1 --guest "$T"
+	[ "$(rc)" = 2 ] || fail "a directory as image: exit $(rc), want 2"
+	;;
+nokvm)
+	# the probe honours UKVM_DEVICE: with no device it says skip (77)
+	UKVM_DEVICE=/nonexistent "$PROBE" --probe >"$T/out" 2>&1; r=$?
+	[ $r = 77 ] || fail "probe with UKVM_DEVICE=/nonexistent: exit $r, want 77"
+	grep -q "SKIP" "$T/out" || fail "probe gave no reason"
 	;;
 template)
 	need_kvm

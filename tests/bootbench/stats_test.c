@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "bootbench/bootbench.h"
+#ifdef UKF_BB_TEST_KVM
+#include "backends/kvm/ukvm.h"
+#endif
 
 #define CHECK(c)                                                          \
 	do {                                                              \
@@ -106,6 +109,20 @@ int main(int argc, char **argv)
 	size_t i;
 	int rc = 0;
 
+	if (argc == 2 && !strcmp(argv[1], "--probe")) {
+		/* for run.sh: 0 if the KVM backend can run here (honours
+		 * $UKVM_DEVICE), else 77 with the reason */
+#ifdef UKF_BB_TEST_KVM
+		char why[256];
+
+		if (ukvm_available(why, sizeof(why)))
+			return 0;
+		printf("SKIP: KVM unavailable: %s\n", why);
+#else
+		printf("SKIP: bootbench built without the KVM backend\n");
+#endif
+		return 77;
+	}
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		if (argc == 3 && !strcmp(argv[1], "--run") &&
 		    !strcmp(argv[2], tests[i].name))
@@ -115,6 +132,7 @@ int main(int argc, char **argv)
 	}
 	if (argc == 1)
 		return rc;
-	fprintf(stderr, "usage: %s [--run quantiles|intervals]\n", argv[0]);
+	fprintf(stderr, "usage: %s [--run quantiles|intervals] [--probe]\n",
+		argv[0]);
 	return 2;
 }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# exec.sh - `ukfork exec` tests: exec.sh CASE UKF_EXEC BUILD_DIR (77 = skip).
+# exec.sh - `ukfork exec` tests: exec.sh CASE UKF_EXEC BUILD_DIR PROBE (77 = skip; PROBE --probe says whether KVM runs).
 set -u
 case_=$1
 EX=$2
@@ -8,11 +8,21 @@ BUILD=$3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; cat "$T/out" "$T/err" 2>/dev/null; exit 1; }
+PROBE=${4:-}
 need_kvm() {
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: /dev/kvm missing or not accessible"; exit 77; }
+	# the backend's own check (ukvm_available, honours $UKVM_DEVICE)
+	"$PROBE" --probe || exit 77
 	[ -f "$BUILD/guest/$1" ] || { echo "SKIP: $BUILD/guest/$1 not built"; exit 77; }
 }
 case $case_ in
+nokvm)
+	# with UKVM_DEVICE pointing nowhere the KVM cases skip (77), never fail
+	for c in hello fanout; do
+		UKVM_DEVICE=/nonexistent sh "$0" $c "$EX" "$BUILD" "$PROBE" >"$T/out" 2>&1
+		r=$?
+		[ $r = 77 ] || fail "$c with UKVM_DEVICE=/nonexistent: exit $r, want 77"
+	done
+	;;
 hello)
 	need_kvm hello
 	UKF_GUEST_DIR=$BUILD/guest "$EX" --backend kvm hello >"$T/out" 2>"$T/err"
@@ -29,6 +39,17 @@ fanout)
 	r=$?
 	[ $r = 0 ] || fail "exit $r, want 0"
 	grep -qx 'primes below 100000: 9592' "$T/out" || fail "wrong answer"
+	# more children than an instance may have: refused with the reason
+	UKF_GUEST_DIR=$BUILD/guest "$EX" --backend kvm fanout 65 100000 >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r != 0 ] || fail "fanout 65: exit 0, want a failure"
+	grep -q 'K=65 out of range 1..64 (an instance may have at most 64 unreaped children)' "$T/out" "$T/err" ||
+		fail "fanout 65: no clear reason"
+	UKF_GUEST_DIR=$BUILD/guest "$EX" --backend kvm fanout 64 100000 >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 0 ] || fail "fanout 64: exit $r, want 0"
+	grep -qx 'primes below 100000: 9592' "$T/out" || fail "fanout 64: wrong answer"
+	grep -q 'inline' "$T/out" && fail "fanout 64: a slice was computed inline"
 	;;
 abi)
 	# every guest call through the engine on the live world: block and
