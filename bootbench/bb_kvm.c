@@ -120,6 +120,7 @@ int bb_run_kvm(const struct bb_opts *o, struct bb_inst *insts,
 	cfg.u = &k;
 	cfg.node = 0;
 	cfg.pause_on_ready = o->from_template; /* a template needs the pause */
+	cfg.shell_pool = o->pool;
 	m = ukvm_create(&cfg, err, errlen);
 	if (!m) {
 		ukf_evq_destroy(&k.q);
@@ -172,6 +173,18 @@ int bb_run_kvm(const struct bb_opts *o, struct bb_inst *insts,
 		}
 	}
 
+	if (o->pool && !o->from_template) {
+		/* untimed, as LightVM: the shells exist before the first
+		 * launch (a background thread refills the pool meanwhile) */
+		int have = ukvm_boot_pool_fill(m, o->mem_bytes, 60000);
+
+		if (have < (int)o->pool) {
+			snprintf(err, errlen, "--pool %u: only %d VM shells could be made",
+				 o->pool, have < 0 ? 0 : have);
+			rc = -1;
+			goto out;
+		}
+	}
 	cpu0 = bb_cpu_self();
 	bb_proc_mem(&hwm0, &rss0);
 	t0 = bb_now();

@@ -404,7 +404,8 @@ static void settings_json(const struct bb_opts *o, char *buf, size_t cap)
 		json_str(f, o->guest);
 		fputs(",\"args\":", f);
 		json_str(f, o->guest_args);
-		fprintf(f, ",\"mem_bytes\":%llu", (unsigned long long)o->mem_bytes);
+		fprintf(f, ",\"mem_bytes\":%llu,\"pool\":%u",
+			(unsigned long long)o->mem_bytes, o->pool);
 	}
 	fputc('}', f);
 	fclose(f);
@@ -503,6 +504,8 @@ static void usage(FILE *out, const char *prog)
 		"  --timeout MS      an instance without the marker by then fails (default 30000)\n"
 		"  --mem SIZE        guest memory for --guest (default 64M)\n"
 		"  --from-template   --guest only: make the app's template once, then time clones of it\n"
+		"  --pool N          --guest only: keep N VM shells (VM + vCPU + memory slot) made ahead by a\n"
+		"                    background thread; the first N are made before timing (LightVM)\n"
 		"  --guest IMAGE ... ukfork's KVM backend in-process; must be last, the rest are guest args\n"
 		"  --cmd LINE        external VMM, run with sh -c; {i} is replaced by the instance number (0..COUNT-1)\n",
 		prog, prog);
@@ -638,6 +641,13 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 			o->keep_running = 1;
 		} else if (!strcmp(a, "--from-template")) {
 			o->from_template = 1;
+		} else if (!strcmp(a, "--pool")) {
+			NEEDVAL();
+			if (parse_u32(val, &o->pool) || o->pool > 100000) {
+				fprintf(stderr, "%s: --pool: expected a count 0..100000, got '%s'\n",
+					prog, val);
+				return 2;
+			}
 		} else if (!strcmp(a, "--grace") || !strcmp(a, "--timeout")) {
 			ukf_ns_t *dst = a[2] == 'g' ? &o->grace_ns : &o->timeout_ns;
 
@@ -694,6 +704,10 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 	}
 	if (o->from_template && !o->guest) {
 		fprintf(stderr, "%s: --from-template needs --guest\n", prog);
+		return 2;
+	}
+	if (o->pool && !o->guest) {
+		fprintf(stderr, "%s: --pool needs --guest\n", prog);
 		return 2;
 	}
 	if (o->guest) {

@@ -153,6 +153,14 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 			char *err, size_t errlen);
 /* Close a shell's fds and unmap its kvm_run. */
 void ukvm_shell_close(struct ukvm_shell *s);
+/*
+ * Make the pool build shells of mem_size (as a get of that size would)
+ * and wait until `want` of them are ready or timeout_ms passed. Returns
+ * the number ready (<= the pool's target). For benchmarks that create
+ * their shells before timing, as LightVM does.
+ */
+unsigned ukvm_shell_pool_prefill(ukvm_shell_pool_t *p, uint64_t mem_size,
+				 unsigned want, int timeout_ms);
 /* Shells taken from the pool ready vs. made synchronously (for benches). */
 void ukvm_shell_pool_stats(ukvm_shell_pool_t *p, uint64_t *hits,
 			   uint64_t *misses);

@@ -669,6 +669,31 @@ int ukvm_shell_put(ukvm_shell_pool_t *p, struct ukvm_shell *s)
 	return rc;
 }
 
+unsigned ukvm_shell_pool_prefill(ukvm_shell_pool_t *p, uint64_t mem_size,
+				 unsigned want, int timeout_ms)
+{
+	unsigned have = 0;
+
+	if (!p)
+		return 0;
+	if (want > p->target)
+		want = p->target;
+	for (int waited = 0;; waited++) {
+		pthread_mutex_lock(&p->lock);
+		if (p->mem_size != mem_size || p->failed) {
+			p->mem_size = mem_size;
+			p->failed = 0;
+			pthread_cond_broadcast(&p->want);
+		}
+		have = pool_count(p, mem_size);
+		pthread_mutex_unlock(&p->lock);
+		if (have >= want || waited >= timeout_ms)
+			break;
+		usleep(1000);
+	}
+	return have;
+}
+
 void ukvm_shell_pool_stats(ukvm_shell_pool_t *p, uint64_t *hits,
 			   uint64_t *misses)
 {

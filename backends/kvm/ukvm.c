@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clone.h"
+#include "template.h" /* ukvm_phases */
 #include "ukvm_int.h"
 
 
@@ -147,6 +148,7 @@ ukvm_t *ukvm_create(const struct ukvm_config *cfg, char *err, size_t errlen)
 		n *= 2;
 	}
 	m->tsc_khz = probe_tsc_khz(m->kvm_fd);
+	m->boot_trace = getenv("UKVM_BOOT_TRACE") != NULL;
 	if (cfg->shell_pool) {
 		struct pool_start ps = { m, err, errlen };
 		pthread_t t;
@@ -163,6 +165,7 @@ ukvm_t *ukvm_create(const struct ukvm_config *cfg, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->idle, NULL);
+	atomic_init(&m->booting, 0);
 
 	/* The kick handler only touches the interrupted thread's own
 	 * kvm_run; installing it again from another monitor is harmless. */
@@ -174,6 +177,8 @@ ukvm_t *ukvm_create(const struct ukvm_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "sigaction: %s", strerror(errno));
 		goto fail;
 	}
+	/* without the reaper thread teardown is immediate */
+	(void)ukvm_reaper_start(m, getenv("UKVM_NO_REAPER") == NULL);
 	return m;
 fail:
 	if (m->kvm_fd >= 0)
@@ -213,6 +218,7 @@ void ukvm_destroy(ukvm_t **mp)
 	while (m->threads)
 		pthread_cond_wait(&m->idle, &m->lock);
 	pthread_mutex_unlock(&m->lock);
+	ukvm_reaper_stop(m); /* closes what it still holds */
 	ukvm_shell_pool_destroy(&m->boot_pool);
 	while ((img = m->images)) {
 		m->images = img->next;
@@ -271,21 +277,49 @@ static void fail_now(struct ukvm *m, ukf_id_t inst, const char *reason)
 	m->cfg.event(m->cfg.u, m->cfg.node, &ev);
 }
 
-/* Build a cold-booted VM, in its vCPU thread. */
+/* Build a cold-booted VM, in its vCPU thread. With UKVM_BOOT_TRACE set
+ * in the environment, prints where the time went (us since the previous
+ * step, from the cold_boot call). */
 static int cold_prepare(struct ukvm_vm *vm, char *err, size_t errlen)
 {
 	const struct ukvm_image *img = vm->prepare_arg;
+	struct ukvm_phases ph = { 0 }, *php = vm->mon->boot_trace ? &ph : NULL;
+	int pooled = vm->mon->boot_pool && !vm->slot_flags, rc;
 
-	if (ukvm_mem_create(vm, err, errlen) < 0)
+	if (php) {
+		ph.name[0] = "launch";
+		ph.at[0] = vm->boot_ns;
+		ph.n = 1;
+		ukvm_phase(php, "thread");
+	}
+	if ((pooled ? ukvm_mem_create_pooled(vm, err, errlen)
+		    : ukvm_mem_create(vm, err, errlen)) < 0)
 		return -1;
+	ukvm_phase(php, pooled ? "shell+memfd" : "memfd");
 	ukvm_elf_copy(img, vm->mem, 1); /* fresh memfd: zero */
 	ukvm_layout_build(vm->mem, vm->mem_size);
 	ukvm_layout_protect(vm->mem, img);
 	ukvm_bootinfo_fill(vm, img);
-	if (ukvm_kvm_create(vm, err, errlen) < 0)
+	ukvm_phase(php, "image+layout");
+	if (!pooled && ukvm_kvm_create(vm, err, errlen) < 0)
 		return -1;
-	return ukvm_vcpu_boot_regs(vm, img->entry, vm->mem_size,
-				   UKF_BOOTINFO_GPA, err, errlen);
+	ukvm_phase(php, "kvm-objects");
+	rc = ukvm_vcpu_boot_regs(vm, img->entry, vm->mem_size,
+				 UKF_BOOTINFO_GPA, err, errlen);
+	ukvm_phase(php, "regs");
+	if (php)
+		ukvm_phases_print(php, "cold_boot", vm->inst);
+	return rc;
+}
+
+int ukvm_boot_pool_fill(ukvm_t *m, uint64_t mem_bytes, int timeout_ms)
+{
+	uint64_t mem = (mem_bytes + UKVM_MEM_ALIGN - 1) & ~(UKVM_MEM_ALIGN - 1);
+
+	if (!m || !m->boot_pool || !mem)
+		return -EINVAL;
+	return (int)ukvm_shell_pool_prefill(m->boot_pool, mem,
+					    m->cfg.shell_pool, timeout_ms);
 }
 
 static int op_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
@@ -347,8 +381,10 @@ static int op_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
 	vm->prepare = cold_prepare;
 	vm->prepare_arg = (void *)img;
 	vm->boot_ns = ukvm_now();
+	ukvm_boot_begin(vm);
 	rc = ukvm_vm_launch(vm);
 	if (rc < 0) {
+		ukvm_boot_done(vm);
 		vm = ukvm_vm_unlink(m, inst);
 		if (vm)
 			ukvm_vm_put(vm);

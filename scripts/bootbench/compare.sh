@@ -7,7 +7,9 @@
 #
 # usage: scripts/bootbench/compare.sh [-b BUILD] [-n COUNT] [-j PARALLEL]
 #            [-i IMAGE] [--db FILE] [--linux-n N] [--no-linux] [--no-install]
-#            [--linux-accel tcg|kvm] [--qemu-timeout MS]
+#            [--linux-accel tcg|kvm] [--qemu-timeout MS] [--pool N|auto]
+# --pool adds a row for ukfork with N pre-made VM shells (auto: COUNT),
+# made before timing as LightVM does, and a column of ratios against it.
 # The Linux row boots -M pc (microvm has no usable TSC reference for Linux
 # under TCG here) with a small -n, at most nproc at once: it takes seconds.
 set -eu
@@ -22,6 +24,7 @@ LINUX_N=4
 LINUX_ACCEL=tcg
 INSTALL=1
 QTIMEOUT=20000
+POOL=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-b) BUILD=$2; shift 2 ;;
@@ -34,11 +37,14 @@ while [ $# -gt 0 ]; do
 	--no-linux) LINUX=0; shift ;;
 	--no-install) INSTALL=0; shift ;;
 	--qemu-timeout) QTIMEOUT=$2; shift 2 ;;
-	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+	--pool) POOL=$2; shift 2 ;;
+	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
 [ -n "$J" ] || J=$N
+[ "$POOL" = auto ] && POOL=$N
+case $POOL in ''|*[!0-9]*) echo "compare.sh: --pool: a count or auto" >&2; exit 2 ;; esac
 [ -n "$IMAGE" ] || IMAGE=$BUILD/guest/hello
 [ -f "$IMAGE" ] || { echo "compare.sh: no image $IMAGE (build first)" >&2; exit 1; }
 
@@ -119,6 +125,8 @@ run() { # label, bootbench args...
 }
 
 run ukfork-kvm -n "$N" -j "$J" --timeout 30000 --grace 0 --guest "$IMAGE"
+[ "$POOL" -gt 0 ] &&
+	run ukfork-kvm-pool$POOL -n "$N" -j "$J" --timeout 30000 --grace 0 --pool "$POOL" --guest "$IMAGE"
 run qemu-microvm-kvm -n "$N" -j "$J" --timeout "$QTIMEOUT" --grace 1000 \
 	--cmd "$QEMU -accel kvm -kernel $IMAGE"
 run qemu-microvm-tcg -n "$N" -j "$J" --timeout "$QTIMEOUT" --grace 1000 \
@@ -132,17 +140,20 @@ fi
 
 # the table: medians with 95% CIs, and ratios against ukfork's KVM backend
 base=$(jq -r '.median_ms // empty' "$TMP/ukfork-kvm.json")
-printf '%-26s %5s %5s %10s %22s %10s %10s %10s %11s %12s\n' configuration n fail median_ms "95% CI" p95_ms p99_ms max_ms launches/s "x ukfork" 
+pbase=
+[ "$POOL" -gt 0 ] && pbase=$(jq -r '.median_ms // empty' "$TMP/ukfork-kvm-pool$POOL.json")
+printf '%-26s %5s %5s %10s %22s %10s %10s %10s %11s %12s %12s\n' configuration n fail median_ms "95% CI" p95_ms p99_ms max_ms launches/s "x ukfork" "x pooled" 
 while read -r label; do
 	f=$TMP/$label.json
-	jq -r --arg l "$label" --arg base "${base:-}" '
+	jq -r --arg l "$label" --arg base "${base:-}" --arg pbase "${pbase:-}" '
 	  def n(x): if x == null then "-" else (x * 1000 | round / 1000 | tostring) end;
 	  [ $l, (.count|tostring), (.failed|tostring), n(.median_ms),
 	    (if .median_ci_ms and .median_ms != null then "[" + n(.median_ci_ms[0]) + ", " + n(.median_ci_ms[1]) + "]" else "-" end),
 	    n(.p95_ms), n(.p99_ms), n(.max_ms),
 	    (if .launch_rate == null then "-" else (.launch_rate * 10 | round / 10 | tostring) end),
-	    (if .median_ms == null or $base == "" then "-" else ((.median_ms / ($base|tonumber)) * 10 | round / 10 | tostring) + "x" end)
-	  ] | @tsv' "$f" | awk -F'\t' '{ printf "%-26s %5s %5s %10s %22s %10s %10s %10s %11s %12s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10 }'
+	    (if .median_ms == null or $base == "" then "-" else ((.median_ms / ($base|tonumber)) * 10 | round / 10 | tostring) + "x" end),
+	    (if .median_ms == null or $pbase == "" then "-" else ((.median_ms / ($pbase|tonumber)) * 10 | round / 10 | tostring) + "x" end)
+	  ] | @tsv' "$f" | awk -F'\t' '{ printf "%-26s %5s %5s %10s %22s %10s %10s %10s %11s %12s %12s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11 }'
 	jq -r --arg l "$label" 'if .error then "  \($l): could not run: \(.error)" else
 	  (.failures[:3][] | "  \($l) #\(.index) failed: \(.reason); last output: \(.last_output[-160:])") end' "$f"
 done <"$TMP/order"

@@ -176,6 +176,23 @@ guest_bad)
 	run -n 1 --guest "$T"
 	[ "$(rc)" = 2 ] || fail "a directory as image: exit $(rc), want 2"
 	;;
+pool)
+	# --pool N: shells made before timing, every boot takes one
+	run -n 2 --pool 3 --cmd 'echo UKF-READY'
+	[ "$(rc)" = 2 ] || fail "--pool with --cmd: exit $(rc), want 2"
+	run -n 2 --pool x --guest "$BUILD/guest/hello"
+	[ "$(rc)" = 2 ] || fail "--pool x: exit $(rc), want 2"
+	need_kvm
+	UKVM_BOOT_TRACE=1 "$BB" -n 4 -j 1 --pool 4 --json --grace 0 \
+		--guest "$BUILD/guest/hello" >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 0 ] || fail "--pool 4: exit $r"
+	grep -q '"ok":4' "$T/out" || fail "--pool 4: not 4 ok"
+	# the monitor's boot trace: the memory and KVM objects came from a
+	# shell, so no boot made its own VM
+	[ "$(grep -c 'cold_boot [0-9]*: .*shell+memfd' "$T/err")" = 4 ] ||
+		fail "--pool 4: boots did not use pooled shells"
+	;;
 nokvm)
 	# the probe honours UKVM_DEVICE: with no device it says skip (77)
 	UKVM_DEVICE=/nonexistent "$PROBE" --probe >"$T/out" 2>&1; r=$?

@@ -756,6 +756,81 @@ static int t_shell_pool(void)
 	return 0;
 }
 
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Cold boots from pre-made shells: ukvm_boot_pool_fill makes the pool's
+ * shells for the guest's memory size before any boot (-EINVAL without a
+ * pool), the boots then take them all (hits, no miss) and run normally;
+ * the deferred teardown (reaper) leaves no fd behind once the monitor is
+ * destroyed, with or without a pool.
+ */
+static int t_boot_pool(void)
+{
+	char why[300];
+	int skip, fds0;
+	struct kh *k;
+	struct kh_inst r;
+	uint64_t hits = 0, misses = 0;
+
+	kh_or_skip(0, 0, 0, 0, 0, &skip);
+	if (skip)
+		return SKIP;
+	fds0 = count_fds();
+	k = kh_create(20, 0, 0, 0, 0, 4, why, sizeof(why));
+	CHECK(k != NULL);
+	if (!k)
+		return 1;
+	CHECK(ukvm_boot_pool_fill(k->m, MEM, 30000) == 4);
+	CHECK(ukvm_boot_pool_fill(NULL, MEM, 0) == -EINVAL);
+	CHECK(ukvm_boot_pool_fill(k->m, 0, 0) == -EINVAL);
+	for (ukf_id_t i = 1; i <= 4; i++) {
+		CHECK(kh_boot(k, i, tiny("hello"), MEM, "") == 0);
+		CHECK(kh_wait(k, i, KH_ENDED) == 0);
+		r = kh_get(k, i);
+		CHECK(r.exited && r.status == 0 && r.t_marker);
+	}
+	ukvm_shell_pool_stats(k->m->boot_pool, &hits, &misses);
+	CHECK(hits == 4 && misses == 0);
+	/* a burst beyond the pool: misses are made on demand, all run */
+	for (ukf_id_t i = 5; i <= 20; i++)
+		CHECK(kh_boot(k, i, tiny("hello"), MEM, "") == 0);
+	for (ukf_id_t i = 5; i <= 20; i++) {
+		CHECK(kh_wait(k, i, KH_ENDED) == 0);
+		r = kh_get(k, i);
+		CHECK(r.exited && r.status == 0);
+	}
+	kh_destroy(&k);
+	CHECK(count_fds() == fds0);
+	/* without a pool: no fill, boots as before, nothing left open */
+	k = kh_create(20, 0, 0, 0, 0, 0, why, sizeof(why));
+	CHECK(k != NULL);
+	if (!k)
+		return 1;
+	CHECK(ukvm_boot_pool_fill(k->m, MEM, 0) == -EINVAL);
+	for (ukf_id_t i = 1; i <= 20; i++)
+		CHECK(kh_boot(k, i, tiny("hello"), MEM, "") == 0);
+	for (ukf_id_t i = 1; i <= 20; i++) {
+		CHECK(kh_wait(k, i, KH_ENDED) == 0);
+		r = kh_get(k, i);
+		CHECK(r.exited && r.status == 0);
+	}
+	kh_destroy(&k);
+	CHECK(count_fds() == fds0);
+	return 0;
+}
+
 /* Without KVM: a clear reason, no monitor, and tests report SKIP. */
 static void no_event(void *u, ukf_node_id_t node,
 		     const struct ukf_be_event *ev)
@@ -1163,6 +1238,7 @@ static const struct {
 	{ "monitor_config", t_monitor_config },
 	{ "no_kvm", t_no_kvm },
 	{ "shell_pool", t_shell_pool },
+	{ "boot_pool", t_boot_pool },
 	{ "hundred_tiny", t_hundred_tiny },
 	{ "guest_hello", t_guest_hello },
 	{ "guest_synth", t_guest_synth },
