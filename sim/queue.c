@@ -1,40 +1,77 @@
 /* SPDX-License-Identifier: MIT */
-/* queue.c - the discrete-event queue: 4-ary implicit heap + payload pool. */
+/* queue.c - the discrete-event queue: a radix heap of times + payload pool. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim_int.h"
 
 /*
- * A heap entry is 16 bytes: the event time and a key whose high 36 bits
- * are the insertion sequence number and low 28 bits the payload slot.
- * Ordering by (t, key) is ordering by (t, seq) since sequence numbers are
- * unique: equal times run in scheduling order. 2^36 insertions (~6.9e10)
- * and 2^28 pending events are the limits; push fails beyond them.
+ * A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan) over event times, with
+ * 4-bit digits. A discrete-event simulation is monotone: nothing is
+ * scheduled before the last event popped (`last`), so an event can be kept
+ * in the bucket named by the highest hex digit L in which its time differs
+ * from last and by its own value v of that digit; bucket 0 holds the
+ * events at time `last` itself. Push is O(1): a count-leading-zeros and an
+ * append. Pop takes bucket 0's front; when bucket 0 is empty, the lowest
+ * non-empty bucket (lowest L, then lowest v: two find-first-set on the
+ * occupancy masks) holds the earliest events: its earliest time becomes
+ * `last` and its events are dealt into buckets of lower digits. An event
+ * only ever moves down, a few times in its life, where the 4-ary heap
+ * this replaces sifted through log4(n) levels at every pop (sleepers.lua,
+ * 10,000 pending events: 464 instructions of queue per event before, 328
+ * after).
+ *
+ * Ties: events at one time are always in one bucket (the bucket is a
+ * function of the time), and every operation keeps a bucket's events in
+ * the order they came in (appends; a bucket is dealt out in order into
+ * buckets that are empty or receive later pushes only). So equal times
+ * leave in scheduling order, and the minimum scan keeps the first of
+ * equal times: the pop order is exactly that of the heap it replaces.
+ *
+ * A push earlier than `last` (sim_world_push clamps to now, but the queue
+ * accepts any time) lowers `last` and redeals every event: O(n), correct,
+ * and absent from simulation runs.
+ *
+ * Buckets are singly linked lists threaded through the payload slots
+ * (lk[] beside pool[]), so moving an event never allocates: the only
+ * allocation is the pool's growth on push.
  */
 #define SLOT_BITS 28
 #define SLOT_MASK ((1ULL << SLOT_BITS) - 1)
-#define SEQ_MAX (1ULL << (64 - SLOT_BITS))
+#define NIL UINT32_MAX
+/* Bucket 0: at `last`; bucket 16*(L-1) + 1 + v (L = 1..16, v = 0..15):
+ * highest differing nibble L-1, where the event's nibble is v. */
+#define NBUCKETS (1 + 16 * 16)
 
-/* (time, key) as one 128-bit integer: the time biased to unsigned in the
- * high half, so one integer comparison orders by time then key. */
-typedef unsigned __int128 hent_t;
-#define HENT(t, k) (((hent_t)((uint64_t)(t) ^ (1ULL << 63)) << 64) | (k))
-#define HENT_T(e) ((int64_t)((uint64_t)((e) >> 64) ^ (1ULL << 63)))
-#define HENT_K(e) ((uint64_t)(e))
+/* Times biased to unsigned, so that unsigned order is time order. */
+#define TBIAS(t) ((uint64_t)(t) ^ (1ULL << 63))
+#define TUNBIAS(u) ((ukf_ns_t)((u) ^ (1ULL << 63)))
+
+struct qlink {
+	uint64_t t;  /* biased time of the slot's event */
+	uint32_t nx; /* next slot in its bucket, NIL: last */
+};
 
 struct sim_queue {
-	hent_t *heap;
-	size_t n, cap;
+	uint64_t last;	    /* biased time of the last pop (0 at first) */
+	uint32_t lvmask;    /* bit L-1: level L has a non-empty bucket */
+	uint16_t vmask[16]; /* per level L-1: bit v, bucket (L, v) non-empty */
+	size_t n;	    /* pending events */
+	uint32_t head[NBUCKETS], tail[NBUCKETS]; /* slot lists, NIL: empty */
+	struct qlink *lk;			 /* per slot */
 	struct sim_ev *pool;
 	uint32_t *free_slots;
 	size_t pool_cap, nfree;
-	uint64_t seq;
 };
 
 sim_queue_t *sim_queue_create(void)
 {
-	return calloc(1, sizeof(struct sim_queue));
+	sim_queue_t *q = calloc(1, sizeof(struct sim_queue));
+	if (!q)
+		return NULL;
+	for (int i = 0; i < NBUCKETS; i++)
+		q->head[i] = q->tail[i] = NIL;
+	return q;
 }
 
 void sim_queue_destroy(sim_queue_t **qp)
@@ -43,7 +80,7 @@ void sim_queue_destroy(sim_queue_t **qp)
 
 	if (!q)
 		return;
-	free(q->heap);
+	free(q->lk);
 	free(q->pool);
 	free(q->free_slots);
 	free(q);
@@ -57,10 +94,16 @@ static int pool_grow(sim_queue_t *q)
 		ncap = SLOT_MASK + 1;
 	if (ncap <= q->pool_cap)
 		return -1;
+	/* Each array is replaced only once it has grown: a failure leaves
+	 * the queue usable at its old capacity. */
 	struct sim_ev *np = realloc(q->pool, ncap * sizeof(*np));
 	if (!np)
 		return -1;
 	q->pool = np;
+	struct qlink *nl = realloc(q->lk, ncap * sizeof(*nl));
+	if (!nl)
+		return -1;
+	q->lk = nl;
 	uint32_t *nf = realloc(q->free_slots, ncap * sizeof(*nf));
 	if (!nf)
 		return -1;
@@ -72,84 +115,129 @@ static int pool_grow(sim_queue_t *q)
 	return 0;
 }
 
+/* Append slot s (biased time u >= last) to its bucket. */
+static inline void bucket_put(sim_queue_t *q, uint32_t s, uint64_t u)
+{
+	uint64_t x = u ^ q->last;
+	unsigned k = 0;
+	if (x) {
+		unsigned l = (63u - (unsigned)__builtin_clzll(x)) >> 2;
+		unsigned v = (unsigned)(u >> (4 * l)) & 15u;
+		k = 1 + 16 * l + v;
+		q->lvmask |= 1u << l;
+		q->vmask[l] |= (uint16_t)(1u << v);
+	}
+	q->lk[s].nx = NIL;
+	if (q->tail[k] == NIL)
+		q->head[k] = s;
+	else
+		q->lk[q->tail[k]].nx = s;
+	q->tail[k] = s;
+}
+
+/* Deal the list starting at slot s (in order) into the buckets for the
+ * current last. */
+static void deal(sim_queue_t *q, uint32_t s)
+{
+	while (s != NIL) {
+		uint32_t next = q->lk[s].nx;
+		bucket_put(q, s, q->lk[s].t);
+		s = next;
+	}
+}
+
+/* A push before `last`: it becomes the new last and every entry is dealt
+ * again, bucket after bucket (so equal times keep their order). */
+static void redeal_all(sim_queue_t *q, uint64_t nlast)
+{
+	uint32_t h = NIL, t = NIL;
+	for (int i = 0; i < NBUCKETS; i++) {
+		if (q->head[i] == NIL)
+			continue;
+		if (t == NIL)
+			h = q->head[i];
+		else
+			q->lk[t].nx = q->head[i];
+		t = q->tail[i];
+		q->head[i] = q->tail[i] = NIL;
+	}
+	q->lvmask = 0;
+	memset(q->vmask, 0, sizeof(q->vmask));
+	q->last = nlast;
+	deal(q, h);
+}
+
 int sim_queue_push(sim_queue_t *q, ukf_ns_t t, const struct sim_ev *ev)
 {
+	uint64_t u = TBIAS(t);
+
 	if (q->nfree == 0 && pool_grow(q) < 0)
 		return -1;
-	if (q->n == q->cap) {
-		size_t ncap = q->cap ? q->cap * 2 : 1024;
-		hent_t *nh = realloc(q->heap, ncap * sizeof(*nh));
-		if (!nh)
-			return -1;
-		q->heap = nh;
-		q->cap = ncap;
-	}
-	if (q->seq >= SEQ_MAX)
-		return -1;
+	if (u < q->last)
+		redeal_all(q, u);
 	uint32_t slot = q->free_slots[--q->nfree];
 	q->pool[slot] = *ev;
-	hent_t e = HENT(t, (q->seq++ << SLOT_BITS) | slot);
-
-	/* Sift up. */
-	size_t i = q->n++;
-	hent_t *h = q->heap;
-	while (i > 0) {
-		size_t p = (i - 1) >> 2;
-		if (!(e < h[p]))
-			break;
-		h[i] = h[p];
-		i = p;
-	}
-	h[i] = e;
+	q->lk[slot].t = u;
+	bucket_put(q, slot, u);
+	q->n++;
 	return 0;
+}
+
+/*
+ * Bring the earliest events into bucket 0: the lowest non-empty bucket's
+ * earliest time becomes `last` and its entries go down. 0 if the queue is
+ * empty, else 1.
+ */
+static int settle(sim_queue_t *q)
+{
+	if (q->head[0] != NIL)
+		return 1;
+	if (!q->lvmask)
+		return 0;
+	unsigned l = (unsigned)__builtin_ctz(q->lvmask);
+	unsigned v = (unsigned)__builtin_ctz(q->vmask[l]);
+	unsigned kb = 1 + 16 * l + v;
+	uint32_t s = q->head[kb];
+	q->head[kb] = q->tail[kb] = NIL;
+	q->vmask[l] &= (uint16_t)~(1u << v);
+	if (!q->vmask[l])
+		q->lvmask &= ~(1u << l);
+	if (q->lk[s].nx == NIL) { /* alone in its bucket (common): it is next */
+		q->last = q->lk[s].t;
+		q->head[0] = q->tail[0] = s;
+		return 1;
+	}
+	uint64_t m = q->lk[s].t;
+	for (uint32_t j = q->lk[s].nx; j != NIL; j = q->lk[j].nx)
+		if (q->lk[j].t < m)
+			m = q->lk[j].t;
+	q->last = m;
+	deal(q, s);
+	return 1;
 }
 
 int sim_queue_pop(sim_queue_t *q, ukf_ns_t *t, struct sim_ev *ev)
 {
-	if (q->n == 0)
+	if (!settle(q))
 		return 0;
-	hent_t *h = q->heap;
-	hent_t top = h[0];
-	hent_t last = h[--q->n];
-	size_t n = q->n;
-
-	/* Sift the last entry down from the root. */
-	size_t i = 0;
-	for (;;) {
-		size_t c = 4 * i + 1;
-		if (c >= n)
-			break;
-		size_t m = c;
-		if (c + 4 <= n) {
-			/* Full node: a branch-light minimum of four. */
-			size_t m1 = h[c + 1] < h[c] ? c + 1 : c;
-			size_t m2 = h[c + 3] < h[c + 2] ? c + 3 : c + 2;
-			m = h[m2] < h[m1] ? m2 : m1;
-		} else {
-			for (size_t j = c + 1; j < n; j++)
-				if (h[j] < h[m])
-					m = j;
-		}
-		if (!(h[m] < last))
-			break;
-		h[i] = h[m];
-		i = m;
-	}
-	if (n > 0)
-		h[i] = last;
-
-	uint32_t slot = (uint32_t)(HENT_K(top) & SLOT_MASK);
+	uint32_t slot = q->head[0];
+	q->head[0] = q->lk[slot].nx;
+	if (q->head[0] == NIL)
+		q->tail[0] = NIL;
+	q->n--;
 	if (t)
-		*t = HENT_T(top);
+		*t = TUNBIAS(q->lk[slot].t);
 	if (ev)
 		*ev = q->pool[slot];
 	q->free_slots[q->nfree++] = slot;
 	return 1;
 }
 
-ukf_ns_t sim_queue_peek_time(const sim_queue_t *q)
+ukf_ns_t sim_queue_peek_time(sim_queue_t *q)
 {
-	return q->n ? HENT_T(q->heap[0]) : UKF_NS_NEVER;
+	if (!settle(q))
+		return UKF_NS_NEVER;
+	return TUNBIAS(q->last);
 }
 
 size_t sim_queue_size(const sim_queue_t *q)

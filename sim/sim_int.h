@@ -34,9 +34,9 @@ int sim_map_del(sim_map_t *m, uint64_t key);
 uint64_t sim_mix64(uint64_t x);
 
 /* ------------------------------------------------------------------ */
-/* Event queue: integer-ns time, ties broken by insertion order. A 4-ary
- * implicit heap of 16-byte entries (time, seq<<28 | slot) indexes a pool of
- * fixed-size payloads. */
+/* Event queue: integer-ns time, ties broken by insertion order. A radix
+ * heap (4-bit digits) of linked lists threaded through a pool of fixed-size
+ * payloads; O(1) push, pops amortised over a few moves per event. */
 enum sim_ev_type {
 	SIM_EV_NONE = 0,
 	SIM_EV_CALL,     /* world op `at`: fn(arg, x) */
@@ -97,8 +97,9 @@ int sim_queue_push(sim_queue_t *q, ukf_ns_t t, const struct sim_ev *ev);
 /* Pop the earliest event (lowest time, then lowest insertion order) into
  * *t / *ev; 1 if one was popped, 0 if the queue is empty. */
 int sim_queue_pop(sim_queue_t *q, ukf_ns_t *t, struct sim_ev *ev);
-/* Time of the earliest event, or UKF_NS_NEVER if empty. */
-ukf_ns_t sim_queue_peek_time(const sim_queue_t *q);
+/* Time of the earliest event, or UKF_NS_NEVER if empty. Not const: it may
+ * first close the hole a pop leaves for the next push (see queue.c). */
+ukf_ns_t sim_queue_peek_time(sim_queue_t *q);
 size_t sim_queue_size(const sim_queue_t *q);
 
 /* ------------------------------------------------------------------ */
