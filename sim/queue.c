@@ -7,19 +7,20 @@
 
 /*
  * A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan) over event times, with
- * 4-bit digits. A discrete-event simulation is monotone: nothing is
+ * 6-bit digits. A discrete-event simulation is monotone: nothing is
  * scheduled before the last event popped (`last`), so an event can be kept
- * in the bucket named by the highest hex digit L in which its time differs
+ * in the bucket named by the highest digit l in which its time differs
  * from last and by its own value v of that digit; bucket 0 holds the
  * events at time `last` itself. Push is O(1): a count-leading-zeros and an
  * append. Pop takes bucket 0's front; when bucket 0 is empty, the lowest
- * non-empty bucket (lowest L, then lowest v: two find-first-set on the
+ * non-empty bucket (lowest l, then lowest v: two find-first-set on the
  * occupancy masks) holds the earliest events: its earliest time becomes
  * `last` and its events are dealt into buckets of lower digits. An event
  * only ever moves down, a few times in its life, where the 4-ary heap
- * this replaces sifted through log4(n) levels at every pop (sleepers.lua,
- * 10,000 pending events: 464 instructions of queue per event before, 328
- * after).
+ * this replaces sifted through log4(n) levels at every pop. Measured with
+ * callgrind on scripts/bench/sleepers.lua (10,000 pending events): 464
+ * instructions of queue per event with the heap, 328 with 4-bit digits,
+ * 286 with 6-bit ones (64 values: one mask word per digit).
  *
  * Ties: events at one time are always in one bucket (the bucket is a
  * function of the time), and every operation keeps a bucket's events in
@@ -39,9 +40,14 @@
 #define SLOT_BITS 28
 #define SLOT_MASK ((1ULL << SLOT_BITS) - 1)
 #define NIL UINT32_MAX
-/* Bucket 0: at `last`; bucket 16*(L-1) + 1 + v (L = 1..16, v = 0..15):
- * highest differing nibble L-1, where the event's nibble is v. */
-#define NBUCKETS (1 + 16 * 16)
+/* Digits of DBITS bits: NLEVELS of them cover 64 bits. Bucket 0: at
+ * `last`; bucket 1 + NVALS*l + v: highest differing digit l, where the
+ * event's digit is v. */
+#define DBITS 6
+#define NVALS (1u << DBITS)
+#define NLEVELS ((64 + DBITS - 1) / DBITS)
+#define NBUCKETS (1 + NVALS * NLEVELS)
+_Static_assert(NVALS <= 64 && NLEVELS <= 32, "occupancy masks are 64/32 bits");
 
 /* Times biased to unsigned, so that unsigned order is time order. */
 #define TBIAS(t) ((uint64_t)(t) ^ (1ULL << 63))
@@ -54,8 +60,8 @@ struct qlink {
 
 struct sim_queue {
 	uint64_t last;	    /* biased time of the last pop (0 at first) */
-	uint32_t lvmask;    /* bit L-1: level L has a non-empty bucket */
-	uint16_t vmask[16]; /* per level L-1: bit v, bucket (L, v) non-empty */
+	uint32_t lvmask;	   /* bit l: digit l has a non-empty bucket */
+	uint64_t vmask[NLEVELS]; /* per digit l: bit v, bucket (l, v) non-empty */
 	size_t n;	    /* pending events */
 	uint32_t head[NBUCKETS], tail[NBUCKETS]; /* slot lists, NIL: empty */
 	struct qlink *lk;			 /* per slot */
@@ -69,7 +75,7 @@ sim_queue_t *sim_queue_create(void)
 	sim_queue_t *q = calloc(1, sizeof(struct sim_queue));
 	if (!q)
 		return NULL;
-	for (int i = 0; i < NBUCKETS; i++)
+	for (unsigned i = 0; i < NBUCKETS; i++)
 		q->head[i] = q->tail[i] = NIL;
 	return q;
 }
@@ -121,11 +127,11 @@ static inline void bucket_put(sim_queue_t *q, uint32_t s, uint64_t u)
 	uint64_t x = u ^ q->last;
 	unsigned k = 0;
 	if (x) {
-		unsigned l = (63u - (unsigned)__builtin_clzll(x)) >> 2;
-		unsigned v = (unsigned)(u >> (4 * l)) & 15u;
-		k = 1 + 16 * l + v;
+		unsigned l = (63u - (unsigned)__builtin_clzll(x)) / DBITS;
+		unsigned v = (unsigned)(u >> (DBITS * l)) & (NVALS - 1);
+		k = 1 + NVALS * l + v;
 		q->lvmask |= 1u << l;
-		q->vmask[l] |= (uint16_t)(1u << v);
+		q->vmask[l] |= 1ULL << v;
 	}
 	q->lk[s].nx = NIL;
 	if (q->tail[k] == NIL)
@@ -151,7 +157,7 @@ static void deal(sim_queue_t *q, uint32_t s)
 static void redeal_all(sim_queue_t *q, uint64_t nlast)
 {
 	uint32_t h = NIL, t = NIL;
-	for (int i = 0; i < NBUCKETS; i++) {
+	for (unsigned i = 0; i < NBUCKETS; i++) {
 		if (q->head[i] == NIL)
 			continue;
 		if (t == NIL)
@@ -195,11 +201,11 @@ static int settle(sim_queue_t *q)
 	if (!q->lvmask)
 		return 0;
 	unsigned l = (unsigned)__builtin_ctz(q->lvmask);
-	unsigned v = (unsigned)__builtin_ctz(q->vmask[l]);
-	unsigned kb = 1 + 16 * l + v;
+	unsigned v = (unsigned)__builtin_ctzll(q->vmask[l]);
+	unsigned kb = 1 + NVALS * l + v;
 	uint32_t s = q->head[kb];
 	q->head[kb] = q->tail[kb] = NIL;
-	q->vmask[l] &= (uint16_t)~(1u << v);
+	q->vmask[l] &= ~(1ULL << v);
 	if (!q->vmask[l])
 		q->lvmask &= ~(1u << l);
 	if (q->lk[s].nx == NIL) { /* alone in its bucket (common): it is next */

@@ -35,7 +35,7 @@ uint64_t sim_mix64(uint64_t x);
 
 /* ------------------------------------------------------------------ */
 /* Event queue: integer-ns time, ties broken by insertion order. A radix
- * heap (4-bit digits) of linked lists threaded through a pool of fixed-size
+ * heap (6-bit digits) of linked lists threaded through a pool of fixed-size
  * payloads; O(1) push, pops amortised over a few moves per event. */
 enum sim_ev_type {
 	SIM_EV_NONE = 0,
