@@ -1326,8 +1326,15 @@ static int proc_resume(struct run *r, struct proc *p, int *nres)
 
 static int l_sleep(lua_State *L)
 {
-	struct run *r = running(L, "sleep");
-	uint32_t p = cur_proc(L, "sleep");
+	/* The hot path: one look at the thread's slot answers both "is the
+	 * scenario running" and "is this a process". */
+	struct pslot *ps = ps_of(L);
+	struct run *r = ps->r;
+	if (ps->co != L || r->mode != M_RUN || !r->e) {
+		running(L, "sleep"); /* each raises its own message */
+		cur_proc(L, "sleep");
+	}
+	uint32_t p = ps->idx;
 	ukf_ns_t d;
 	int isnum;
 	double s = lua_tonumberx(L, 1, &isnum);
@@ -1632,7 +1639,9 @@ static int l_uniform(lua_State *L)
 	}
 	if (!(b >= a))
 		luaL_error(L, "uniform: need a <= b");
-	lua_pushnumber(L, a + (b - a) * rng_uniform(arg_rng(L, 3)));
+	/* lua_gettop: the cheaper test for the usual uniform(a, b). */
+	struct rng *g = lua_gettop(L) < 3 ? cur_rng(L) : arg_rng(L, 3);
+	lua_pushnumber(L, a + (b - a) * rng_uniform(g));
 	return 1;
 }
 
