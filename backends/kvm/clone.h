@@ -154,6 +154,15 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 /* Close a shell's fds and unmap its kvm_run. */
 void ukvm_shell_close(struct ukvm_shell *s);
 /*
+ * Refill only while gate(arg) returns 1 (checked before each shell; the
+ * refill threads look again every 2 ms). NULL: always. A monitor uses it
+ * to keep shell making (KVM_CREATE_VM, memslots: kernel and mmap locks)
+ * out of a burst of boots, which would stall them behind a refill thread
+ * preempted at SCHED_IDLE while holding those locks.
+ */
+void ukvm_shell_pool_set_gate(ukvm_shell_pool_t *p, int (*gate)(void *arg),
+			      void *arg);
+/*
  * Make the pool build shells of mem_size (as a get of that size would)
  * and wait until `want` of them are ready or timeout_ms passed. Returns
  * the number ready (<= the pool's target). For benchmarks that create

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAGE 4096ULL
@@ -466,6 +467,8 @@ struct ukvm_shell_pool {
 	pthread_t thread[4];
 	unsigned nthreads;
 	uint64_t hits, misses, returned;
+	int (*gate)(void *arg); /* refill only while it returns 1 */
+	void *gate_arg;
 };
 
 /*
@@ -512,6 +515,19 @@ static void *pool_main(void *arg)
 			pthread_cond_wait(&p->want, &p->lock);
 		if (p->stop)
 			break;
+		if (p->gate && !p->gate(p->gate_arg)) {
+			/* not now (e.g. boots in flight): look again soon */
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 2 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&p->want, &p->lock, &ts);
+			continue;
+		}
 		uint64_t size = p->mem_size;
 
 		p->building++;
@@ -667,6 +683,18 @@ int ukvm_shell_put(ukvm_shell_pool_t *p, struct ukvm_shell *s)
 	if (evicted)
 		ukvm_shell_close(&old);
 	return rc;
+}
+
+void ukvm_shell_pool_set_gate(ukvm_shell_pool_t *p, int (*gate)(void *arg),
+			      void *arg)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->gate = gate;
+	p->gate_arg = arg;
+	pthread_cond_broadcast(&p->want);
+	pthread_mutex_unlock(&p->lock);
 }
 
 unsigned ukvm_shell_pool_prefill(ukvm_shell_pool_t *p, uint64_t mem_size,

@@ -166,6 +166,9 @@ ukvm_t *ukvm_create(const struct ukvm_config *cfg, char *err, size_t errlen)
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->idle, NULL);
 	atomic_init(&m->booting, 0);
+	atomic_init(&m->last_launch, 0);
+	/* refill between bursts of boots, not during one */
+	ukvm_shell_pool_set_gate(m->boot_pool, ukvm_quiet, m);
 
 	/* The kick handler only touches the interrupted thread's own
 	 * kvm_run; installing it again from another monitor is harmless. */

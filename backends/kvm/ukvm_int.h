@@ -290,6 +290,10 @@ struct ukvm {
  * everything queued) the monitor's reaper. */
 int ukvm_reaper_start(struct ukvm *m, int thread);
 void ukvm_reaper_stop(struct ukvm *m);
+/* 1 when no cold boot is in flight and none was launched for
+ * UKVM_REAP_QUIET_MS (arg: the monitor): when the reaper closes dead VMs
+ * and the boot shell pool refills. */
+int ukvm_quiet(void *arg);
 /* A cold boot of vm is in flight (launch) / no longer (first ready(),
  * exit or failure); idempotent per VM. */
 void ukvm_boot_begin(struct ukvm_vm *vm);

@@ -183,6 +183,15 @@ static void dead_close(struct ukvm_dead *d)
 	free(d);
 }
 
+int ukvm_quiet(void *arg)
+{
+	struct ukvm *m = arg;
+
+	return atomic_load(&m->booting) == 0 &&
+	       ukvm_now() - atomic_load(&m->last_launch) >=
+		       UKVM_REAP_QUIET_MS * UKF_MS;
+}
+
 /* The reaper may close now: the queue is over its cap, the oldest entry
  * waited long enough, or no cold boot is in flight and none was launched
  * for UKVM_REAP_QUIET_MS (a burst of boots is over). reap_lock held. */
@@ -191,9 +200,7 @@ static int reap_now(struct ukvm *m, ukf_ns_t now)
 	if (!m->dead)
 		return 0;
 	return m->ndead >= UKVM_REAP_MAX ||
-	       now - m->dead->at >= UKVM_REAP_AGE_MS * UKF_MS ||
-	       (atomic_load(&m->booting) == 0 &&
-		now - atomic_load(&m->last_launch) >= UKVM_REAP_QUIET_MS * UKF_MS);
+	       now - m->dead->at >= UKVM_REAP_AGE_MS * UKF_MS || ukvm_quiet(m);
 }
 
 static void *reaper_main(void *arg)
