@@ -39,18 +39,18 @@
  */
 #define SLOT_BITS 28
 #define SLOT_MASK ((1ULL << SLOT_BITS) - 1)
-#define NIL UINT32_MAX
+#define NIL	  UINT32_MAX
 /* Digits of DBITS bits: NLEVELS of them cover 64 bits. Bucket 0: at
  * `last`; bucket 1 + NVALS*l + v: highest differing digit l, where the
  * event's digit is v. */
-#define DBITS 6
-#define NVALS (1u << DBITS)
-#define NLEVELS ((64 + DBITS - 1) / DBITS)
+#define DBITS	 6
+#define NVALS	 (1u << DBITS)
+#define NLEVELS	 ((64 + DBITS - 1) / DBITS)
 #define NBUCKETS (1 + NVALS * NLEVELS)
 _Static_assert(NVALS <= 64 && NLEVELS <= 32, "occupancy masks are 64/32 bits");
 
 /* Times biased to unsigned, so that unsigned order is time order. */
-#define TBIAS(t) ((uint64_t)(t) ^ (1ULL << 63))
+#define TBIAS(t)   ((uint64_t)(t) ^ (1ULL << 63))
 #define TUNBIAS(u) ((ukf_ns_t)((u) ^ (1ULL << 63)))
 
 struct qlink {
@@ -59,9 +59,10 @@ struct qlink {
 };
 
 struct sim_queue {
-	uint64_t last;	    /* biased time of the last pop (0 at first) */
-	uint32_t lvmask;	   /* bit l: digit l has a non-empty bucket */
-	uint64_t vmask[NLEVELS]; /* per digit l: bit v, bucket (l, v) non-empty */
+	uint64_t last;	 /* biased time of the last pop (0 at first) */
+	uint32_t lvmask; /* bit l: digit l has a non-empty bucket */
+	uint64_t
+	    vmask[NLEVELS]; /* per digit l: bit v, bucket (l, v) non-empty */
 	size_t n;	    /* pending events */
 	uint32_t head[NBUCKETS], tail[NBUCKETS]; /* slot lists, NIL: empty */
 	struct qlink *lk;			 /* per slot */
