@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PKGS=(build-essential cmake pkg-config liblua5.4-dev libsqlite3-dev
-      libgsl-dev libzmq3-dev sqlite3 qemu-system-x86 python3 jq)
+      libgsl-dev libzmq3-dev sqlite3 qemu-system-x86 python3 jq time)
 
 setup() {
 	local missing=()

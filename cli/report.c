@@ -1109,8 +1109,8 @@ static int text_report(struct report *r, FILE *out, struct boot_summary *bs,
 		       size_t nb)
 {
 	fprintf(out,
-		"ukfork report: %s (results schema %d): %zu run%s, %zu "
-		"scenario, %zu bootbench\n",
+		"ukfork report: %s (results schema %d): %zu run%s (%zu "
+		"scenario, %zu bootbench)\n",
 		r->path, UKF_RESULTS_SCHEMA_VERSION, r->nruns,
 		r->nruns == 1 ? "" : "s", r->nscenario, r->nboot);
 	if (r->nsections)
