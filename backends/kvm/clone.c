@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,17 +27,6 @@
  * children and their children), not to the node's store, and is freed
  * with the last of them.
  */
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 /* Paused in a call that a fork or delta can start from. */
 static int paused_in_fork(struct ukvm_vm *vm)
@@ -320,7 +308,7 @@ static struct ukvm_tmpl *empty_tmpl(uint64_t size, char *err, size_t errlen)
 	struct ukvm_tmpl *t = calloc(1, sizeof(*t));
 
 	if (!t) {
-		seterr(err, errlen, "out of memory");
+		ukvm_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	atomic_init(&t->refs, 1);
@@ -329,7 +317,7 @@ static struct ukvm_tmpl *empty_tmpl(uint64_t size, char *err, size_t errlen)
 	if (t->fd < 0 || ftruncate(t->fd, (off_t)size) < 0 ||
 	    fcntl(t->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
 					  F_SEAL_GROW | F_SEAL_SEAL) < 0) {
-		seterr(err, errlen, "memfd: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "memfd: %s", strerror(errno));
 		ukvm_tmpl_put(t);
 		return NULL;
 	}

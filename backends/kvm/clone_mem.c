@@ -2,11 +2,11 @@
 /* clone_mem.c - sealed memfd templates, copy-on-write mappings, dirty-page scans, VM shell pool. */
 #define _GNU_SOURCE
 #include "clone.h"
+#include "ukvm_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,17 +39,6 @@ struct pm_scan_arg {
 
 #define SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 int ukvm_cow_is_sealed(int fd)
 {
 	int s = fcntl(fd, F_GET_SEALS);
@@ -73,30 +62,34 @@ int ukvm_cow_seal_in_place(int fd, void *addr, uint64_t size, char *err,
 
 	if (seals < 0) {
 		e = -errno;
-		seterr(err, errlen, "F_GET_SEALS: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "F_GET_SEALS: %s", strerror(errno));
 		return e;
 	}
 	if (seals & F_SEAL_SEAL) {
-		seterr(err, errlen, "memfd not sealable (F_SEAL_SEAL set)");
+		ukvm_seterr(err, errlen,
+			    "memfd not sealable (F_SEAL_SEAL set)");
 		return -EPERM;
 	}
 	/* Replace the shared mapping by a private one of the same file. */
 	p = ukvm_cow_map(fd, size, addr);
 	if (p == MAP_FAILED) {
 		e = -errno;
-		seterr(err, errlen, "mmap MAP_PRIVATE over guest memory: %s",
-		       strerror(errno));
+		ukvm_seterr(err, errlen,
+			    "mmap MAP_PRIVATE over guest memory: %s",
+			    strerror(errno));
 		return e;
 	}
 	if (fcntl(fd, F_ADD_SEALS, SEALS) < 0) {
 		e = -errno;
-		seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
 		/* Back to the shared mapping: the guest must keep writing to
 		 * the file, nothing was lost (private map had no copies). */
 		if (mmap(addr, size, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
-			seterr(err, errlen, "F_ADD_SEALS failed and restoring the shared mapping failed: %s",
-			       strerror(errno));
+			ukvm_seterr(
+			    err, errlen,
+			    "F_ADD_SEALS failed and restoring the shared mapping failed: %s",
+			    strerror(errno));
 		return e;
 	}
 	return 0;
@@ -124,19 +117,19 @@ int ukvm_cow_freeze_copy(const void *mem, uint64_t size, const char *name,
 			  MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		e = -errno;
-		seterr(err, errlen, "memfd_create: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "memfd_create: %s", strerror(errno));
 		return e;
 	}
 	if (ftruncate(fd, (off_t)size) < 0) {
 		e = -errno;
-		seterr(err, errlen, "ftruncate %llu: %s",
-		       (unsigned long long)size, strerror(errno));
+		ukvm_seterr(err, errlen, "ftruncate %llu: %s",
+			    (unsigned long long)size, strerror(errno));
 		goto fail;
 	}
 	dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (dst == MAP_FAILED) {
 		e = -errno;
-		seterr(err, errlen, "mmap template: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "mmap template: %s", strerror(errno));
 		goto fail;
 	}
 	for (uint64_t off = 0; off < size; off += PAGE)
@@ -145,7 +138,7 @@ int ukvm_cow_freeze_copy(const void *mem, uint64_t size, const char *name,
 	munmap(dst, size);
 	if (fcntl(fd, F_ADD_SEALS, SEALS) < 0) {
 		e = -errno;
-		seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
 		goto fail;
 	}
 	*fd_out = fd;
@@ -169,8 +162,8 @@ static int dirty_scan_pagemap(int pfd, uintptr_t start, uint64_t pages,
 		ssize_t got = pread(pfd, buf, chunk * 8, off);
 
 		if (got != (ssize_t)(chunk * 8)) {
-			seterr(err, errlen, "read /proc/self/pagemap: %s",
-			       got < 0 ? strerror(errno) : "short read");
+			ukvm_seterr(err, errlen, "read /proc/self/pagemap: %s",
+				    got < 0 ? strerror(errno) : "short read");
 			return got < 0 ? -errno : -EIO;
 		}
 		for (uint64_t k = 0; k < chunk; k++) {
@@ -234,8 +227,8 @@ int ukvm_cow_dirty_scan(int pagemap_fd, const void *mem, uint64_t size,
 					return dirty_scan_pagemap(
 						pagemap_fd, start, pages,
 						bitmap, count, err, errlen);
-				seterr(err, errlen, "PAGEMAP_SCAN: %s",
-				       strerror(errno));
+				ukvm_seterr(err, errlen, "PAGEMAP_SCAN: %s",
+					    strerror(errno));
 				return -errno;
 			}
 			for (long k = 0; k < r; k++) {
@@ -371,14 +364,14 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 	out->vm_fd = out->vcpu_fd = -1;
 	run_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size <= 0) {
-		seterr(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s",
-		       strerror(errno));
+		ukvm_seterr(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s",
+			    strerror(errno));
 		return -EINVAL;
 	}
 	out->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (out->vm_fd < 0) {
 		e = -errno;
-		seterr(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
 		return e;
 	}
 	/* Needed on Intel VMX before running; harmless elsewhere. */
@@ -386,7 +379,8 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 	out->vcpu_fd = ioctl(out->vm_fd, KVM_CREATE_VCPU, 0);
 	if (out->vcpu_fd < 0) {
 		e = -errno;
-		seterr(err, errlen, "KVM_CREATE_VCPU: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "KVM_CREATE_VCPU: %s",
+			    strerror(errno));
 		goto fail;
 	}
 	memset(&cpuid, 0, sizeof(cpuid));
@@ -394,7 +388,7 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid) < 0 ||
 	    ioctl(out->vcpu_fd, KVM_SET_CPUID2, &cpuid) < 0) {
 		e = -errno;
-		seterr(err, errlen, "CPUID setup: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "CPUID setup: %s", strerror(errno));
 		goto fail;
 	}
 	out->run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE,
@@ -402,7 +396,7 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 	if (out->run == MAP_FAILED) {
 		e = -errno;
 		out->run = NULL;
-		seterr(err, errlen, "mmap kvm_run: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "mmap kvm_run: %s", strerror(errno));
 		goto fail;
 	}
 	out->run_size = (size_t)run_size;
@@ -415,8 +409,9 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 		if (out->mem == MAP_FAILED) {
 			e = -errno;
 			out->mem = NULL;
-			seterr(err, errlen, "reserve %llu bytes: %s",
-			       (unsigned long long)mem_size, strerror(errno));
+			ukvm_seterr(err, errlen, "reserve %llu bytes: %s",
+				    (unsigned long long)mem_size,
+				    strerror(errno));
 			goto fail;
 		}
 		out->mem_size = mem_size;
@@ -425,8 +420,9 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 		reg.userspace_addr = (uintptr_t)out->mem;
 		if (ioctl(out->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0) {
 			e = -errno;
-			seterr(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
-			       strerror(errno));
+			ukvm_seterr(err, errlen,
+				    "KVM_SET_USER_MEMORY_REGION: %s",
+				    strerror(errno));
 			goto fail;
 		}
 		shell_warm(out);
@@ -580,7 +576,7 @@ ukvm_shell_pool_t *ukvm_shell_pool_create_ex(int kvm_fd, unsigned target,
 	if (!p || !(p->ready = calloc(target ? 2 * target : 1,
 				      sizeof(*p->ready)))) {
 		free(p);
-		seterr(err, errlen, "out of memory");
+		ukvm_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	p->kvm_fd = kvm_fd;
@@ -593,7 +589,7 @@ ukvm_shell_pool_t *ukvm_shell_pool_create_ex(int kvm_fd, unsigned target,
 		nthreads = 4;
 	for (unsigned i = 0; i < nthreads; i++) {
 		if (pthread_create(&p->thread[i], NULL, pool_main, p)) {
-			seterr(err, errlen, "pthread_create failed");
+			ukvm_seterr(err, errlen, "pthread_create failed");
 			p->nthreads = i;
 			ukvm_shell_pool_destroy(&p);
 			return NULL;

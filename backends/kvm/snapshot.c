@@ -2,10 +2,10 @@
 /* snapshot.c - snapshot file format, checksum, and save/restore of vCPU, memory and monitor state. */
 #define _GNU_SOURCE
 #include "snapshot.h"
+#include "ukvm_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +17,6 @@
 #define HDR_LEN 32
 #define SEC_HDR 16
 #define TRAILER_LEN (SEC_HDR + 8)
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 static size_t pad8(size_t n)
 {
@@ -238,23 +227,25 @@ int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
 
 	memset(r, 0, sizeof(*r));
 	if (len < 8) {
-		seterr(err, errlen,
-		       "truncated: %zu bytes, too short for a snapshot header",
-		       len);
+		ukvm_seterr(
+		    err, errlen,
+		    "truncated: %zu bytes, too short for a snapshot header",
+		    len);
 		return -EINVAL;
 	}
 	magic = get64(d);
 	if (magic != UKVM_SNAP_MAGIC) {
-		seterr(err, errlen,
-		       "not a ukfork snapshot (magic %016llx, expected %016llx)",
-		       (unsigned long long)magic,
-		       (unsigned long long)UKVM_SNAP_MAGIC);
+		ukvm_seterr(
+		    err, errlen,
+		    "not a ukfork snapshot (magic %016llx, expected %016llx)",
+		    (unsigned long long)magic,
+		    (unsigned long long)UKVM_SNAP_MAGIC);
 		return -EINVAL;
 	}
 	if (len < HDR_LEN + TRAILER_LEN) {
-		seterr(err, errlen,
-		       "truncated: %zu bytes, a snapshot has at least %d", len,
-		       HDR_LEN + TRAILER_LEN);
+		ukvm_seterr(err, errlen,
+			    "truncated: %zu bytes, a snapshot has at least %d",
+			    len, HDR_LEN + TRAILER_LEN);
 		return -EINVAL;
 	}
 	ver = get32(d + 8);
@@ -262,41 +253,44 @@ int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
 	page = get32(d + 20);
 	total = get64(d + 24);
 	if (ver != UKVM_SNAP_VERSION) {
-		seterr(err, errlen,
-		       "snapshot version %u not supported (this monitor reads %u)",
-		       ver, UKVM_SNAP_VERSION);
+		ukvm_seterr(
+		    err, errlen,
+		    "snapshot version %u not supported (this monitor reads %u)",
+		    ver, UKVM_SNAP_VERSION);
 		return -EINVAL;
 	}
 	if (arch != UKVM_SNAP_ARCH_X86_64 || page != PAGE) {
-		seterr(err, errlen,
-		       "foreign snapshot: arch %u page size %u (expected arch %u, page %llu)",
-		       arch, page, UKVM_SNAP_ARCH_X86_64,
-		       (unsigned long long)PAGE);
+		ukvm_seterr(
+		    err, errlen,
+		    "foreign snapshot: arch %u page size %u (expected arch %u, page %llu)",
+		    arch, page, UKVM_SNAP_ARCH_X86_64,
+		    (unsigned long long)PAGE);
 		return -EINVAL;
 	}
 	if (total > len) {
-		seterr(err, errlen,
-		       "truncated: %zu bytes, header says %llu", len,
-		       (unsigned long long)total);
+		ukvm_seterr(err, errlen,
+			    "truncated: %zu bytes, header says %llu", len,
+			    (unsigned long long)total);
 		return -EINVAL;
 	}
 	if (total < len) {
-		seterr(err, errlen,
-		       "trailing garbage: %zu bytes, header says %llu", len,
-		       (unsigned long long)total);
+		ukvm_seterr(err, errlen,
+			    "trailing garbage: %zu bytes, header says %llu",
+			    len, (unsigned long long)total);
 		return -EINVAL;
 	}
 	if (total % 8) {
-		seterr(err, errlen, "corrupted: length %llu not 8-aligned",
-		       (unsigned long long)total);
+		ukvm_seterr(err, errlen, "corrupted: length %llu not 8-aligned",
+			    (unsigned long long)total);
 		return -EINVAL;
 	}
 	stored = get64(d + len - 8);
 	crc = ukvm_crc32c(0, d, len - 8);
 	if (stored != crc) {
-		seterr(err, errlen,
-		       "checksum mismatch (stored %08llx, computed %08llx): file corrupted",
-		       (unsigned long long)stored, (unsigned long long)crc);
+		ukvm_seterr(
+		    err, errlen,
+		    "checksum mismatch (stored %08llx, computed %08llx): file corrupted",
+		    (unsigned long long)stored, (unsigned long long)crc);
 		return -EINVAL;
 	}
 	/* Walk the sections: every bound checked, END exactly at the end. */
@@ -306,26 +300,29 @@ int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
 		uint64_t slen;
 
 		if (len - off < SEC_HDR) {
-			seterr(err, errlen,
-			       "corrupted: section %u header at offset %zu runs past the end",
-			       idx, off);
+			ukvm_seterr(
+			    err, errlen,
+			    "corrupted: section %u header at offset %zu runs past the end",
+			    idx, off);
 			return -EINVAL;
 		}
 		type = get32(d + off);
 		slen = get64(d + off + 8);
 		if (slen > len - off - SEC_HDR ||
 		    pad8(slen) > len - off - SEC_HDR) {
-			seterr(err, errlen,
-			       "corrupted: section %u (%s) of %llu bytes at offset %zu runs past the end",
-			       idx, ukvm_snap_sec_name(type, nb, sizeof(nb)),
-			       (unsigned long long)slen, off);
+			ukvm_seterr(
+			    err, errlen,
+			    "corrupted: section %u (%s) of %llu bytes at offset %zu runs past the end",
+			    idx, ukvm_snap_sec_name(type, nb, sizeof(nb)),
+			    (unsigned long long)slen, off);
 			return -EINVAL;
 		}
 		if (type == UKVM_SEC_END) {
 			if (slen != 8 || off + SEC_HDR + 8 != len) {
-				seterr(err, errlen,
-				       "corrupted: end marker at offset %zu is not the trailer",
-				       off);
+				ukvm_seterr(
+				    err, errlen,
+				    "corrupted: end marker at offset %zu is not the trailer",
+				    off);
 				return -EINVAL;
 			}
 			break;
@@ -391,13 +388,13 @@ int ukvm_snap_write_file(const char *path, const void *data, size_t len,
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
 	    (int)sizeof(tmp)) {
-		seterr(err, errlen, "%s: path too long", path);
+		ukvm_seterr(err, errlen, "%s: path too long", path);
 		return -ENAMETOOLONG;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		e = -errno;
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		ukvm_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
 		return e;
 	}
 	while (len) {
@@ -407,7 +404,8 @@ int ukvm_snap_write_file(const char *path, const void *data, size_t len,
 			continue;
 		if (n <= 0) {
 			e = n < 0 ? -errno : -EIO;
-			seterr(err, errlen, "%s: write: %s", tmp, strerror(-e));
+			ukvm_seterr(err, errlen, "%s: write: %s", tmp,
+				    strerror(-e));
 			goto fail;
 		}
 		p += n;
@@ -415,13 +413,14 @@ int ukvm_snap_write_file(const char *path, const void *data, size_t len,
 	}
 	if (fsync(fd) < 0) {
 		e = -errno;
-		seterr(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+		ukvm_seterr(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	close(fd);
 	if (rename(tmp, path) < 0) {
 		e = -errno;
-		seterr(err, errlen, "%s: rename: %s", path, strerror(errno));
+		ukvm_seterr(err, errlen, "%s: rename: %s", path,
+			    strerror(errno));
 		unlink(tmp);
 		return e;
 	}
@@ -447,11 +446,11 @@ int ukvm_snap_read_file(const char *path, void **data, size_t *len,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		e = -errno;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		ukvm_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return e;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		ukvm_seterr(err, errlen, "%s: not a regular file", path);
 		close(fd);
 		return -EINVAL;
 	}
@@ -459,7 +458,8 @@ int ukvm_snap_read_file(const char *path, void **data, size_t *len,
 	buf = malloc(size ? size : 1);
 	if (!buf) {
 		close(fd);
-		seterr(err, errlen, "%s: out of memory (%zu bytes)", path, size);
+		ukvm_seterr(err, errlen, "%s: out of memory (%zu bytes)", path,
+			    size);
 		return -ENOMEM;
 	}
 	while (got < size) {
@@ -469,8 +469,8 @@ int ukvm_snap_read_file(const char *path, void **data, size_t *len,
 			continue;
 		if (n < 0) {
 			e = -errno;
-			seterr(err, errlen, "%s: read: %s", path,
-			       strerror(errno));
+			ukvm_seterr(err, errlen, "%s: read: %s", path,
+				    strerror(errno));
 			free(buf);
 			close(fd);
 			return e;
@@ -481,7 +481,7 @@ int ukvm_snap_read_file(const char *path, void **data, size_t *len,
 	}
 	close(fd);
 	if (ukvm_snap_open(&r, buf, got, why, sizeof(why))) {
-		seterr(err, errlen, "%s: %s", path, why);
+		ukvm_seterr(err, errlen, "%s: %s", path, why);
 		free(buf);
 		return -EINVAL;
 	}
@@ -524,15 +524,15 @@ int ukvm_snap_vcpu_save(int vcpu_fd, struct ukvm_snap_vcpu *st, char *err,
 
 	memset(st, 0, sizeof(*st));
 	if (ioctl(vcpu_fd, KVM_GET_REGS, &st->regs) < 0) {
-		seterr(err, errlen, "KVM_GET_REGS: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "KVM_GET_REGS: %s", strerror(errno));
 		return -errno;
 	}
 	if (ioctl(vcpu_fd, KVM_GET_SREGS, &st->sregs) < 0) {
-		seterr(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
 		return -errno;
 	}
 	if (ioctl(vcpu_fd, KVM_GET_FPU, &st->fpu) < 0) {
-		seterr(err, errlen, "KVM_GET_FPU: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "KVM_GET_FPU: %s", strerror(errno));
 		return -errno;
 	}
 	st->have_xsave = ioctl(vcpu_fd, KVM_GET_XSAVE, &st->xsave) == 0;
@@ -549,7 +549,8 @@ int ukvm_snap_vcpu_save(int vcpu_fd, struct ukvm_snap_vcpu *st, char *err,
 		mb.hdr.pad = 0;
 		got = ioctl(vcpu_fd, KVM_GET_MSRS, &mb);
 		if (got < 0) {
-			seterr(err, errlen, "KVM_GET_MSRS: %s", strerror(errno));
+			ukvm_seterr(err, errlen, "KVM_GET_MSRS: %s",
+				    strerror(errno));
 			return -errno;
 		}
 		if ((size_t)got == n)
@@ -587,7 +588,7 @@ int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 
 	/* sregs before regs (mode), XCRs before XSAVE (enabled features). */
 	if (ioctl(vcpu_fd, KVM_SET_SREGS, &st->sregs) < 0) {
-		seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
 		return -errno;
 	}
 	if (st->nmsrs) {
@@ -598,27 +599,27 @@ int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 		}
 		mb.hdr.nmsrs = i;
 		if (ioctl(vcpu_fd, KVM_SET_MSRS, &mb) != (int)i) {
-			seterr(err, errlen, "KVM_SET_MSRS: %s",
-			       errno ? strerror(errno) : "refused an MSR");
+			ukvm_seterr(err, errlen, "KVM_SET_MSRS: %s",
+				    errno ? strerror(errno) : "refused an MSR");
 			return -EINVAL;
 		}
 	}
 	if (st->have_xcrs && ioctl(vcpu_fd, KVM_SET_XCRS, &st->xcrs) < 0) {
-		seterr(err, errlen, "KVM_SET_XCRS: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "KVM_SET_XCRS: %s", strerror(errno));
 		return -errno;
 	}
 	if (st->have_xsave) {
 		if (ioctl(vcpu_fd, KVM_SET_XSAVE, &st->xsave) < 0) {
-			seterr(err, errlen, "KVM_SET_XSAVE: %s",
-			       strerror(errno));
+			ukvm_seterr(err, errlen, "KVM_SET_XSAVE: %s",
+				    strerror(errno));
 			return -errno;
 		}
 	} else if (ioctl(vcpu_fd, KVM_SET_FPU, &st->fpu) < 0) {
-		seterr(err, errlen, "KVM_SET_FPU: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "KVM_SET_FPU: %s", strerror(errno));
 		return -errno;
 	}
 	if (ioctl(vcpu_fd, KVM_SET_REGS, &st->regs) < 0) {
-		seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
 		return -errno;
 	}
 	if (st->have_events) {
@@ -629,8 +630,8 @@ int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 		ev.flags &= KVM_VCPUEVENT_VALID_SHADOW;
 		ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
 		if (ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
-			seterr(err, errlen, "KVM_SET_VCPU_EVENTS: %s",
-			       strerror(errno));
+			ukvm_seterr(err, errlen, "KVM_SET_VCPU_EVENTS: %s",
+				    strerror(errno));
 			return -errno;
 		}
 	}
@@ -674,14 +675,15 @@ static int get_fixed(const struct ukvm_snap_reader *r, uint32_t type,
 
 	if (ukvm_snap_find(r, type, &p, &len)) {
 		if (required)
-			seterr(err, errlen, "missing section %s",
-			       ukvm_snap_sec_name(type, nb, sizeof(nb)));
+			ukvm_seterr(err, errlen, "missing section %s",
+				    ukvm_snap_sec_name(type, nb, sizeof(nb)));
 		return required ? -EINVAL : 0;
 	}
 	if (len != size) {
-		seterr(err, errlen,
-		       "section %s has %zu bytes, expected %zu (other kernel ABI?)",
-		       ukvm_snap_sec_name(type, nb, sizeof(nb)), len, size);
+		ukvm_seterr(
+		    err, errlen,
+		    "section %s has %zu bytes, expected %zu (other kernel ABI?)",
+		    ukvm_snap_sec_name(type, nb, sizeof(nb)), len, size);
 		return -EINVAL;
 	}
 	memcpy(dst, p, size);
@@ -718,7 +720,7 @@ int ukvm_snap_vcpu_decode(const struct ukvm_snap_reader *r,
 		return rc;
 	st->have_events = rc;
 	if (ukvm_snap_find(r, UKVM_SEC_MSRS, (const void **)&p, &len)) {
-		seterr(err, errlen, "missing section msrs");
+		ukvm_seterr(err, errlen, "missing section msrs");
 		return -EINVAL;
 	}
 	if (len < 8)
@@ -731,7 +733,7 @@ int ukvm_snap_vcpu_decode(const struct ukvm_snap_reader *r,
 	memcpy(st->msrs, p + 8, n * sizeof(struct ukvm_msr_val));
 	return 0;
 bad_msrs:
-	seterr(err, errlen, "section msrs malformed (%zu bytes)", len);
+	ukvm_seterr(err, errlen, "section msrs malformed (%zu bytes)", len);
 	return -EINVAL;
 }
 
@@ -755,12 +757,13 @@ int ukvm_snap_meta_decode(const struct ukvm_snap_reader *r,
 
 	memset(m, 0, sizeof(*m));
 	if (ukvm_snap_find(r, UKVM_SEC_META, &p, &len)) {
-		seterr(err, errlen, "missing section meta");
+		ukvm_seterr(err, errlen, "missing section meta");
 		return -EINVAL;
 	}
 	/* Older writers wrote a prefix of today's struct: accept >= 8. */
 	if (len < 8 || get32(p) != len) {
-		seterr(err, errlen, "section meta malformed (%zu bytes)", len);
+		ukvm_seterr(err, errlen, "section meta malformed (%zu bytes)",
+			    len);
 		return -EINVAL;
 	}
 	memcpy(m, p, len < sizeof(*m) ? len : sizeof(*m));
@@ -768,8 +771,8 @@ int ukvm_snap_meta_decode(const struct ukvm_snap_reader *r,
 	m->app_name[sizeof(m->app_name) - 1] = 0;
 	if (m->mem_size < PAGE || m->mem_size % PAGE ||
 	    m->mem_size > (64ULL << 30)) {
-		seterr(err, errlen, "section meta: bad memory size %llu",
-		       (unsigned long long)m->mem_size);
+		ukvm_seterr(err, errlen, "section meta: bad memory size %llu",
+			    (unsigned long long)m->mem_size);
 		return -EINVAL;
 	}
 	return 0;
@@ -826,7 +829,7 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 	uint64_t pages, n, i;
 
 	if (ukvm_snap_find(r, UKVM_SEC_PAGES, (const void **)&p, &len)) {
-		seterr(err, errlen, "missing section pages");
+		ukvm_seterr(err, errlen, "missing section pages");
 		return -EINVAL;
 	}
 	if (len < 16)
@@ -834,10 +837,10 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 	pages = get64(p);
 	n = get64(p + 8);
 	if (pages != mem_size / PAGE) {
-		seterr(err, errlen,
-		       "section pages is for %llu pages, memory has %llu",
-		       (unsigned long long)pages,
-		       (unsigned long long)(mem_size / PAGE));
+		ukvm_seterr(err, errlen,
+			    "section pages is for %llu pages, memory has %llu",
+			    (unsigned long long)pages,
+			    (unsigned long long)(mem_size / PAGE));
 		return -EINVAL;
 	}
 	if (n > pages || len != 16 + n * 8 + n * PAGE)
@@ -847,18 +850,18 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 		const uint8_t *src = p + 16 + n * 8 + i * PAGE;
 
 		if (pfn >= pages) {
-			seterr(err, errlen,
-			       "section pages: page %llu outside memory (%llu pages)",
-			       (unsigned long long)pfn,
-			       (unsigned long long)pages);
+			ukvm_seterr(
+			    err, errlen,
+			    "section pages: page %llu outside memory (%llu pages)",
+			    (unsigned long long)pfn, (unsigned long long)pages);
 			return -EINVAL;
 		}
 		if (mem) {
 			memcpy(mem + pfn * PAGE, src, PAGE);
 		} else if (pwrite(fd, src, PAGE, (off_t)(pfn * PAGE)) !=
 			   (ssize_t)PAGE) {
-			seterr(err, errlen, "writing page %llu: %s",
-			       (unsigned long long)pfn, strerror(errno));
+			ukvm_seterr(err, errlen, "writing page %llu: %s",
+				    (unsigned long long)pfn, strerror(errno));
 			return -EIO;
 		}
 	}
@@ -866,6 +869,6 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 		*npages = n;
 	return 0;
 bad:
-	seterr(err, errlen, "section pages malformed (%zu bytes)", len);
+	ukvm_seterr(err, errlen, "section pages malformed (%zu bytes)", len);
 	return -EINVAL;
 }

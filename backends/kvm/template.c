@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +19,6 @@
  * makes ~1.1k/s (measured under load).
  */
 #define UKVM_SHELL_POOL 32
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 void ukvm_phases_print(const struct ukvm_phases *p, const char *what,
 		       ukf_id_t inst)
@@ -92,7 +80,8 @@ struct ukvm_fork_mon *ukvm_fork_mon(struct ukvm *m, char *err, size_t errlen)
 	pthread_mutex_init(&fm->lock, NULL);
 	fm->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fm->pagemap_fd < 0) {
-		seterr(err, errlen, "/proc/self/pagemap: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "/proc/self/pagemap: %s",
+			    strerror(errno));
 		free(fm);
 		pthread_mutex_unlock(&m->lock);
 		return NULL;
@@ -111,7 +100,7 @@ struct ukvm_fork_mon *ukvm_fork_mon(struct ukvm *m, char *err, size_t errlen)
 	return fm;
 nomem:
 	pthread_mutex_unlock(&m->lock);
-	seterr(err, errlen, "out of memory");
+	ukvm_seterr(err, errlen, "out of memory");
 	return NULL;
 }
 
@@ -251,14 +240,14 @@ struct ukvm_tmpl *ukvm_tmpl_freeze(struct ukvm_vm *vm, int fresh, char *err,
 		return NULL;
 	fv = ukvm_fork_vm(vm);
 	if (!fv) {
-		seterr(err, errlen, "out of memory");
+		ukvm_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (fv->tmpl && !fresh)
 		return fv->tmpl;
 	t = tmpl_new(fm);
 	if (!t) {
-		seterr(err, errlen, "out of memory");
+		ukvm_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	t->mem_size = vm->mem_size;
@@ -283,8 +272,9 @@ struct ukvm_tmpl *ukvm_tmpl_freeze(struct ukvm_vm *vm, int fresh, char *err,
 				 strerror(errno));
 		}
 		if (rc) {
-			seterr(err, errlen, "template of instance %llu: %s",
-			       (unsigned long long)vm->inst, why);
+			ukvm_seterr(err, errlen,
+				    "template of instance %llu: %s",
+				    (unsigned long long)vm->inst, why);
 			ukvm_tmpl_put(t);
 			return NULL;
 		}
@@ -382,8 +372,8 @@ static int tmpl_capture(struct ukvm_tmpl *t, struct ukvm_vm *vm,
 	int rc = ukvm_snap_vcpu_quiesce(vm->vcpu_fd, vm->run);
 
 	if (rc) {
-		seterr(err, errlen, "completing the ready() call: %s",
-		       strerror(-rc));
+		ukvm_seterr(err, errlen, "completing the ready() call: %s",
+			    strerror(-rc));
 		return rc;
 	}
 	rc = ukvm_snap_vcpu_save(vm->vcpu_fd, &t->vcpu, err, errlen);
@@ -526,13 +516,14 @@ int ukvm_clone_build(struct ukvm_vm *vm, struct ukvm_tmpl *t,
 
 	if (!fm || !fv) {
 		if (fm)
-			seterr(err, errlen, "out of memory");
+			ukvm_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	if (t->mem_size != vm->mem_size) {
-		seterr(err, errlen, "template has %llu bytes of memory, instance %llu",
-		       (unsigned long long)t->mem_size,
-		       (unsigned long long)vm->mem_size);
+		ukvm_seterr(err, errlen,
+			    "template has %llu bytes of memory, instance %llu",
+			    (unsigned long long)t->mem_size,
+			    (unsigned long long)vm->mem_size);
 		return -EINVAL;
 	}
 	rc = ukvm_shell_get_mem(fm->pool, vm->mem_size, &sh, err, errlen);
@@ -549,7 +540,7 @@ int ukvm_clone_build(struct ukvm_vm *vm, struct ukvm_tmpl *t,
 	/* Guest memory over the range memslot 0 already points at. */
 	if (ukvm_cow_map(t->fd, t->mem_size, sh.mem) == MAP_FAILED) {
 		rc = -errno;
-		seterr(err, errlen, "map template: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "map template: %s", strerror(errno));
 		munmap(sh.mem, sh.mem_size);
 		return rc;
 	}
@@ -710,8 +701,9 @@ int ukvm_template_save_as(ukvm_t *m, uint32_t app, const char *name,
 		ukvm_tmpl_put(t);
 	}
 	if (rc) {
-		seterr(err, errlen, "template of app %u: %s", app,
-		       rc == -ENOENT ? "none on this node" : strerror(-rc));
+		ukvm_seterr(err, errlen, "template of app %u: %s", app,
+			    rc == -ENOENT ? "none on this node"
+					  : strerror(-rc));
 		return rc;
 	}
 	rc = ukvm_snap_write_file(path, b.data, b.len, err, errlen);
@@ -732,27 +724,27 @@ int ukvm_template_install(ukvm_t *m, uint32_t app, const void *data,
 	if (!fm)
 		return -ENOMEM;
 	if (!data) {
-		seterr(err, errlen, "no template data");
+		ukvm_seterr(err, errlen, "no template data");
 		return -EINVAL;
 	}
 	rc = ukvm_snap_open(&r, data, len, err, errlen);
 	if (rc)
 		return rc;
 	if (r.kind != UKVM_SNAP_TEMPLATE) {
-		seterr(err, errlen, "snapshot is not a template (kind %u)",
-		       r.kind);
+		ukvm_seterr(err, errlen, "snapshot is not a template (kind %u)",
+			    r.kind);
 		return -EINVAL;
 	}
 	t = tmpl_new(fm);
 	if (!t) {
-		seterr(err, errlen, "out of memory");
+		ukvm_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	if ((rc = ukvm_snap_meta_decode(&r, &t->meta, err, errlen)) ||
 	    (rc = ukvm_snap_vcpu_decode(&r, &t->vcpu, err, errlen)))
 		goto fail;
 	if (t->meta.pause != UKVM_PAUSE_READY) {
-		seterr(err, errlen, "template not taken in ready()");
+		ukvm_seterr(err, errlen, "template not taken in ready()");
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -765,7 +757,8 @@ int ukvm_template_install(ukvm_t *m, uint32_t app, const void *data,
 	t->fd = memfd_create("ukf-template", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (t->fd < 0 || ftruncate(t->fd, (off_t)t->mem_size) < 0) {
 		rc = -errno;
-		seterr(err, errlen, "template memory: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "template memory: %s",
+			    strerror(errno));
 		goto fail;
 	}
 	rc = ukvm_snap_apply_pages(&r, NULL, t->fd, t->mem_size, NULL, err,
@@ -775,7 +768,7 @@ int ukvm_template_install(ukvm_t *m, uint32_t app, const void *data,
 	if (fcntl(t->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
 				      F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		rc = -errno;
-		seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
+		ukvm_seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
 		goto fail;
 	}
 	rc = store_set(fm, app, t);
@@ -796,7 +789,7 @@ int ukvm_template_load_file(ukvm_t *m, uint32_t app, const char *path,
 		return rc;
 	rc = ukvm_template_install(m, app, data, len, why, sizeof(why));
 	if (rc)
-		seterr(err, errlen, "%s: %s", path, why);
+		ukvm_seterr(err, errlen, "%s: %s", path, why);
 	free(data);
 	return rc;
 }
