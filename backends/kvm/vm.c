@@ -345,23 +345,39 @@ void ukvm_vm_put(struct ukvm_vm *vm)
 /* ------------------------------------------------------------------ */
 /* Memory and KVM objects. */
 
-int ukvm_mem_create(struct ukvm_vm *vm, char *err, size_t errlen)
+/*
+ * Create the guest memfd (vm->mem_fd, sealable) of vm->mem_size bytes and
+ * map it MAP_SHARED: anywhere when at is NULL, else over the reservation at
+ * (MAP_FIXED). Returns the mapping, or MAP_FAILED with err set; vm->mem_fd
+ * may be open on failure (release_resources closes it).
+ */
+static void *guest_mem_map(struct ukvm_vm *vm, void *at, char *err,
+			   size_t errlen)
 {
+	void *p;
+
 	vm->mem_fd = memfd_create("ukf-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (vm->mem_fd < 0) {
 		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
-		return -1;
+		return MAP_FAILED;
 	}
 	if (ftruncate(vm->mem_fd, vm->mem_size) < 0) {
 		snprintf(err, errlen, "ftruncate(%llu): %s",
 			 (unsigned long long)vm->mem_size, strerror(errno));
-		return -1;
+		return MAP_FAILED;
 	}
-	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       vm->mem_fd, 0);
+	p = mmap(at, vm->mem_size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | (at ? MAP_FIXED : 0), vm->mem_fd, 0);
+	if (p == MAP_FAILED)
+		snprintf(err, errlen, "mmap guest memory: %s", strerror(errno));
+	return p;
+}
+
+int ukvm_mem_create(struct ukvm_vm *vm, char *err, size_t errlen)
+{
+	vm->mem = guest_mem_map(vm, NULL, err, errlen);
 	if (vm->mem == MAP_FAILED) {
 		vm->mem = NULL;
-		snprintf(err, errlen, "mmap guest memory: %s", strerror(errno));
 		return -1;
 	}
 	vm->mem_private = 0;
@@ -371,7 +387,6 @@ int ukvm_mem_create(struct ukvm_vm *vm, char *err, size_t errlen)
 int ukvm_mem_create_pooled(struct ukvm_vm *vm, char *err, size_t errlen)
 {
 	struct ukvm_shell sh;
-	void *p;
 
 	if (ukvm_shell_get_mem(vm->mon->boot_pool, vm->mem_size, &sh, err,
 			       errlen) < 0)
@@ -382,22 +397,8 @@ int ukvm_mem_create_pooled(struct ukvm_vm *vm, char *err, size_t errlen)
 	vm->run = sh.run;
 	vm->run_size = sh.run_size;
 	vm->mem = sh.mem;
-	vm->mem_fd = memfd_create("ukf-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (vm->mem_fd < 0) {
-		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
-		return -1;
-	}
-	if (ftruncate(vm->mem_fd, vm->mem_size) < 0) {
-		snprintf(err, errlen, "ftruncate(%llu): %s",
-			 (unsigned long long)vm->mem_size, strerror(errno));
-		return -1;
-	}
-	p = mmap(vm->mem, vm->mem_size, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_FIXED, vm->mem_fd, 0);
-	if (p == MAP_FAILED) {
-		snprintf(err, errlen, "mmap guest memory: %s", strerror(errno));
+	if (guest_mem_map(vm, vm->mem, err, errlen) == MAP_FAILED)
 		return -1; /* the reservation is still there: unmapped later */
-	}
 	vm->mem_private = 0;
 	return 0;
 }
