@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "backends/kvm/bench_proc.h"
 #include "backends/kvm/clone.h"
 #include "backends/kvm/ukvm_int.h"
 #include "tests/kvm/kvm_harness.h"
@@ -39,45 +40,7 @@ static void summary(const char *what, ukf_ns_t *v, unsigned n)
 	       v[n - 1] / 1e6);
 }
 
-/* One field of /proc/self/status in KiB (-1 if absent). */
-static long status_kib(const char *key)
-{
-	char line[256];
-	size_t kl = strlen(key);
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, kl) && line[kl] == ':') {
-			v = atol(line + kl + 1);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 static unsigned pool_size; /* --pool N: pre-created VM shells */
-
-/* One field of /proc/meminfo in KiB (-1 if absent). */
-static long meminfo_kib(const char *key)
-{
-	char line[256];
-	size_t kl = strlen(key);
-	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, kl) && line[kl] == ':') {
-			v = atol(line + kl + 1);
-			break;
-		}
-	fclose(f);
-	return v;
-}
 
 static struct kh *monitor(unsigned n, int pause)
 {
@@ -206,21 +169,21 @@ static int bench_memory(const char *img, uint64_t mem, unsigned n)
 	/* warm the image cache and allocator with one VM first */
 	kh_boot(k, 1, img, mem, "");
 	kh_wait(k, 1, KH_READY);
-	m0 = meminfo_kib("MemAvailable");
-	a0 = status_kib("RssAnon");
-	f0 = status_kib("RssFile");
-	s0 = status_kib("RssShmem");
-	r0 = status_kib("VmRSS");
+	m0 = bench_proc_kib("/proc/meminfo", "MemAvailable");
+	a0 = bench_proc_kib("/proc/self/status", "RssAnon");
+	f0 = bench_proc_kib("/proc/self/status", "RssFile");
+	s0 = bench_proc_kib("/proc/self/status", "RssShmem");
+	r0 = bench_proc_kib("/proc/self/status", "VmRSS");
 	for (unsigned i = 2; i <= n; i++)
 		kh_boot(k, i, img, mem, "");
 	for (unsigned i = 2; i <= n; i++)
 		if (kh_wait(k, i, KH_READY) == 0 && kh_get(k, i).ready)
 			ok++;
-	m1 = meminfo_kib("MemAvailable");
-	a1 = status_kib("RssAnon");
-	f1 = status_kib("RssFile");
-	s1 = status_kib("RssShmem");
-	r1 = status_kib("VmRSS");
+	m1 = bench_proc_kib("/proc/meminfo", "MemAvailable");
+	a1 = bench_proc_kib("/proc/self/status", "RssAnon");
+	f1 = bench_proc_kib("/proc/self/status", "RssFile");
+	s1 = bench_proc_kib("/proc/self/status", "RssShmem");
+	r1 = bench_proc_kib("/proc/self/status", "VmRSS");
 	printf("memory of %u idle VMs (paused in ready()), per VM:\n", ok);
 	if (ok) {
 		printf("  monitor (RssAnon+RssFile)  %7.1f KiB   <- goal < 1024 KiB\n",

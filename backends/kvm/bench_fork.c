@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_proc.h"
 #include "cli/stats.h"
 #include "ukvm.h"
 
@@ -245,36 +246,6 @@ static void print_json(const char *guest)
 		jnum(TPF[i].v);
 	}
 	printf("}}\n");
-}
-
-static long status_kb(const char *key)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)))
-			v = atol(line + strlen(key) + 1);
-	fclose(f);
-	return v;
-}
-
-static long meminfo_kb(const char *key)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[256];
-	long v = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)))
-			v = atol(line + strlen(key) + 1);
-	fclose(f);
-	return v;
 }
 
 static ukvm_t *M;
@@ -551,7 +522,8 @@ int main(int argc, char **argv)
 
 	/* 4. Throughput on 2 threads, clones left idle in ready. */
 	sleep(1); /* let teardown of the VMs above finish */
-	long anon0 = status_kb("RssAnon:"), avail0 = meminfo_kb("MemAvailable:");
+	long anon0 = bench_proc_kib("/proc/self/status", "RssAnon");
+	long avail0 = bench_proc_kib("/proc/meminfo", "MemAvailable");
 	struct tp_arg ta[2] = { { id, ntp / 2, 0 }, { id + (ukf_id_t)(ntp / 2), ntp - ntp / 2, 0 } };
 	pthread_t th[2];
 	ukf_ns_t t0 = now(), tend = 0;
@@ -570,7 +542,8 @@ int main(int argc, char **argv)
 	       ntp / ((double)(tend - t0) / 1e9), ntp,
 	       (double)(tend - t0) / 1e6, ta[0].fails + ta[1].fails);
 	keep_tp("clone_2threads_per_s", ntp / ((double)(tend - t0) / 1e9));
-	long anon1 = status_kb("RssAnon:"), avail1 = meminfo_kb("MemAvailable:");
+	long anon1 = bench_proc_kib("/proc/self/status", "RssAnon");
+	long avail1 = bench_proc_kib("/proc/meminfo", "MemAvailable");
 	fprintf(txt, "memory per idle clone:     private (RssAnon) %.1f KiB, system (MemAvailable drop, incl. KVM, page tables, thread) %.1f KiB\n",
 	       (double)(anon1 - anon0) / ntp, (double)(avail0 - avail1) / ntp);
 	for (int i = 0; i < ntp; i++)
