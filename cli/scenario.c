@@ -1517,6 +1517,28 @@ static struct slot *arg_slot(lua_State *L, struct run *r, const char *fn)
 	return &r->slots[s];
 }
 
+/*
+ * Suspend process p until slot s is ready (P_READY) or has ended (P_WAIT):
+ * p becomes the slot's one waiter of that kind and the coroutine yields.
+ * A Lua error if another process already waits on s in the same way.
+ */
+static int park(lua_State *L, struct run *r, struct proc *p, struct slot *s,
+		enum pend how)
+{
+	int wait = how == P_WAIT;
+	int32_t *waiter = wait ? &s->waiter : &s->ready_waiter;
+
+	if (*waiter >= 0)
+		luaL_error(L,
+			   "%s: instance %d is already %s by another process",
+			   wait ? "wait" : "ready", (int)s->id,
+			   wait ? "waited for" : "awaited");
+	*waiter = (int32_t)p->idx;
+	p->pend = how;
+	p->pend_slot = (uint32_t)(s - r->slots);
+	return lua_yield(L, 0);
+}
+
 /* wait(id) -> status, or nil, reason if it failed */
 static int l_wait(lua_State *L)
 {
@@ -1532,15 +1554,7 @@ static int l_wait(lua_State *L)
 		lua_pushstring(L, s->why);
 		return 2;
 	}
-	if (s->waiter >= 0)
-		luaL_error(L,
-			   "wait: instance %d is already waited for by "
-			   "another process",
-			   (int)s->id);
-	s->waiter = (int32_t)p->idx;
-	p->pend = P_WAIT;
-	p->pend_slot = (uint32_t)(s - r->slots);
-	return lua_yield(L, 0);
+	return park(L, r, p, s, P_WAIT);
 }
 
 /* ready(id) -> true, or false, reason */
@@ -1556,15 +1570,7 @@ static int l_ready(lua_State *L)
 		lua_pushstring(L, s->st == I_FAILED ? s->why : "exited");
 		return 2;
 	}
-	if (s->ready_waiter >= 0)
-		luaL_error(L,
-			   "ready: instance %d is already awaited by another "
-			   "process",
-			   (int)s->id);
-	s->ready_waiter = (int32_t)p->idx;
-	p->pend = P_READY;
-	p->pend_slot = (uint32_t)(s - r->slots);
-	return lua_yield(L, 0);
+	return park(L, r, p, s, P_READY);
 }
 
 static int l_kill(lua_State *L)
