@@ -225,30 +225,59 @@ static ukf_ns_t unit_cost(sim_be_t *b, const struct inst *in)
 
 /* ---- backend ops ---- */
 
-static int be_cold_boot(void *bp, ukf_node_id_t node, ukf_id_t id,
-			const struct ukf_app *app, const char *args)
+/*
+ * A new instance id of app on node, cold-booted (clone 0) or cloned from
+ * the node's template (clone 1), reaching ST_STARTED after the model's ns
+ * (as costed on that node). 0, or a negative errno with nothing left.
+ */
+static int inst_start(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
+		      const struct ukf_app *app, const char *args, int clone,
+		      double ns)
 {
-	sim_be_t *b = bp;
-	const struct ukf_sim_model *m = &b->w->cfg.model;
 	uint32_t s;
 	int rc;
-
-	if (!app)
-		return -EINVAL;
 	struct inst *in = inst_new(b, node, id, &s, &rc);
+
 	if (!in)
 		return rc;
 	if (set_params(in, app, args) < 0) {
 		inst_free(b, s);
 		return -EINVAL;
 	}
-	in->cold = 1;
+	if (clone)
+		in->is_clone = 1;
+	else
+		in->cold = 1;
 	in->starting = 1;
-	double ns = (double)m->boot_base_ns +
-		    (double)app->image_bytes * m->boot_ns_per_byte;
 	if ((rc = sched(b, s, b->w->now + cost(b, node, ns), ST_STARTED)) < 0)
 		inst_free(b, s);
 	return rc;
+}
+
+/* Template app of bytes bytes ready on node after the model's ns. */
+static int push_template(sim_be_t *b, ukf_node_id_t node, uint32_t app,
+			 uint64_t bytes, double ns)
+{
+	struct sim_ev ev = { .type = SIM_EV_TEMPLATE, .node = node };
+
+	ev.u.tmpl.app = app;
+	ev.u.tmpl.bytes = bytes;
+	return sim_world_push(b->w, b->w->now + cost(b, node, ns), &ev) < 0
+		   ? -ENOMEM
+		   : 0;
+}
+
+static int be_cold_boot(void *bp, ukf_node_id_t node, ukf_id_t id,
+			const struct ukf_app *app, const char *args)
+{
+	sim_be_t *b = bp;
+	const struct ukf_sim_model *m = &b->w->cfg.model;
+
+	if (!app)
+		return -EINVAL;
+	return inst_start(b, node, id, app, args, 0,
+			  (double)m->boot_base_ns +
+			      (double)app->image_bytes * m->boot_ns_per_byte);
 }
 
 static int be_make_template(void *bp, ukf_node_id_t node, ukf_id_t id,
@@ -261,14 +290,9 @@ static int be_make_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 	if (!in || node >= b->w->cfg.engine.nodes)
 		return -ESRCH;
 	uint64_t bytes = in->mem_pages * PAGE;
-	double ns = (double)m->template_base_ns +
-		    (double)bytes * m->template_ns_per_byte;
-	struct sim_ev ev = { .type = SIM_EV_TEMPLATE, .node = node };
-	ev.u.tmpl.app = app;
-	ev.u.tmpl.bytes = bytes;
-	return sim_world_push(b->w, b->w->now + cost(b, node, ns), &ev) < 0
-		       ? -ENOMEM
-		       : 0;
+	return push_template(b, node, app, bytes,
+			     (double)m->template_base_ns +
+				 (double)bytes * m->template_ns_per_byte);
 }
 
 static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
@@ -279,13 +303,9 @@ static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
 
 	if (node >= b->w->cfg.engine.nodes)
 		return -EINVAL;
-	double ns = (double)m->load_base_ns + (double)bytes * m->load_ns_per_byte;
-	struct sim_ev ev = { .type = SIM_EV_TEMPLATE, .node = node };
-	ev.u.tmpl.app = app;
-	ev.u.tmpl.bytes = bytes;
-	return sim_world_push(b->w, b->w->now + cost(b, node, ns), &ev) < 0
-		       ? -ENOMEM
-		       : 0;
+	return push_template(b, node, app, bytes,
+			     (double)m->load_base_ns +
+				 (double)bytes * m->load_ns_per_byte);
 }
 
 static void be_drop_template(void *bp, ukf_node_id_t node, uint32_t app)
@@ -303,8 +323,6 @@ static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 			     const struct ukf_app *app, const char *args)
 {
 	sim_be_t *b = bp;
-	uint32_t s;
-	int rc;
 
 	if (!app)
 		return -EINVAL;
@@ -312,20 +330,8 @@ static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 		return -EINVAL;
 	if (!has_template(b, node, app->id))
 		return -ENOENT;
-	struct inst *in = inst_new(b, node, id, &s, &rc);
-	if (!in)
-		return rc;
-	if (set_params(in, app, args) < 0) {
-		inst_free(b, s);
-		return -EINVAL;
-	}
-	in->is_clone = 1;
-	in->starting = 1;
-	ukf_ns_t t = b->w->now +
-		     cost(b, node, (double)b->w->cfg.model.clone_base_ns);
-	if ((rc = sched(b, s, t, ST_STARTED)) < 0)
-		inst_free(b, s);
-	return rc;
+	return inst_start(b, node, id, app, args, 1,
+			  (double)b->w->cfg.model.clone_base_ns);
 }
 
 static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
