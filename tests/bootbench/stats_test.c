@@ -5,18 +5,10 @@
 #include <string.h>
 
 #include "bootbench/bootbench.h"
+#include "tests/common/selftest.h"
 #ifdef UKF_BB_TEST_KVM
 #include "backends/kvm/ukvm.h"
 #endif
-
-#define CHECK(c)                                                          \
-	do {                                                              \
-		if (!(c)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                            \
-			return 1;                                         \
-		}                                                         \
-	} while (0)
 
 static int t_quantiles(void)
 {
@@ -101,11 +93,9 @@ static int t_intervals(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(void);
-	} tests[] = { { "quantiles", t_quantiles },
-		      { "intervals", t_intervals } };
+	static const struct selftest tests[] = { { "quantiles", t_quantiles },
+						  { "intervals", t_intervals } };
+	const struct selftest *t;
 	size_t i;
 	int rc = 0;
 
@@ -123,15 +113,15 @@ int main(int argc, char **argv)
 #endif
 		return 77;
 	}
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (argc == 3 && !strcmp(argv[1], "--run") &&
-		    !strcmp(argv[2], tests[i].name))
-			return tests[i].fn();
-		if (argc == 1 && tests[i].fn())
-			rc = 1;
-	}
-	if (argc == 1)
+	if (argc == 3 && !strcmp(argv[1], "--run") &&
+	    (t = selftest_find(tests, SELFTEST_COUNT(tests), argv[2])))
+		return t->fn();
+	if (argc == 1) {
+		for (i = 0; i < SELFTEST_COUNT(tests); i++)
+			if (tests[i].fn())
+				rc = 1;
 		return rc;
+	}
 	fprintf(stderr, "usage: %s [--run quantiles|intervals] [--probe]\n",
 		argv[0]);
 	return 2;

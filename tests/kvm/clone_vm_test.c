@@ -13,6 +13,7 @@
 
 #include "backends/kvm/template.h"
 #include "backends/kvm/ukvm.h"
+#include "tests/common/selftest.h"
 
 /*
  * A minimal engine for one or two monitors ("nodes"): it answers ready
@@ -22,16 +23,7 @@
  * run the guest engineer's test-fork, test-bomb and synth.
  */
 
-#define SKIP 77
 #define MAXI 512
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n",          \
-				__FILE__, __LINE__, #c);                      \
-			return 1;                                             \
-		}                                                             \
-	} while (0)
 
 struct qev {
 	struct qev *next;
@@ -1093,10 +1085,7 @@ static int t_recycle(void)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct selftest tests[] = {
 	{ "clone_recycle", t_recycle },
 	{ "clone_bad_inputs", t_bad_inputs },
 	{ "clone_template_ids", t_template_ids },
@@ -1112,21 +1101,11 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	size_t n = sizeof(tests) / sizeof(tests[0]);
+	int rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 3 && !strcmp(argv[1], "--run")) {
-		for (size_t i = 0; i < n; i++)
-			if (!strcmp(argv[2], tests[i].name))
-				return tests[i].fn();
-		fprintf(stderr, "unknown test %s\n", argv[2]);
-		return 2;
-	}
-	if (argc == 2 && !strcmp(argv[1], "--list")) {
-		for (size_t i = 0; i < n; i++)
-			printf("%s\n", tests[i].name);
-		return 0;
-	}
+	if (selftest_dispatch(tests, SELFTEST_COUNT(tests), argc, argv, &rc))
+		return rc;
 	fprintf(stderr, "usage: %s --run NAME | --list\n", argv[0]);
 	return 2;
 }

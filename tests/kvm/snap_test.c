@@ -11,16 +11,7 @@
 #include <unistd.h>
 
 #include "backends/kvm/snapshot.h"
-
-#define SKIP 77
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n",          \
-				__FILE__, __LINE__, #c);                      \
-			return 1;                                             \
-		}                                                             \
-	} while (0)
+#include "tests/common/selftest.h"
 
 #define MEM (1ULL << 20) /* 256 pages */
 
@@ -354,10 +345,7 @@ static int t_vcpu_kvm(void)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct selftest tests[] = {
 	{ "snap_roundtrip", t_roundtrip }, { "snap_truncated", t_truncated },
 	{ "snap_corrupt", t_corrupt },     { "snap_foreign", t_foreign },
 	{ "snap_crc", t_crc },             { "snap_vcpu_kvm", t_vcpu_kvm },
@@ -365,20 +353,10 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	size_t n = sizeof(tests) / sizeof(tests[0]);
+	int rc;
 
-	if (argc == 3 && !strcmp(argv[1], "--run")) {
-		for (size_t i = 0; i < n; i++)
-			if (!strcmp(argv[2], tests[i].name))
-				return tests[i].fn();
-		fprintf(stderr, "unknown test %s\n", argv[2]);
-		return 2;
-	}
-	if (argc == 2 && !strcmp(argv[1], "--list")) {
-		for (size_t i = 0; i < n; i++)
-			printf("%s\n", tests[i].name);
-		return 0;
-	}
+	if (selftest_dispatch(tests, SELFTEST_COUNT(tests), argc, argv, &rc))
+		return rc;
 	fprintf(stderr, "usage: %s --run NAME | --list\n", argv[0]);
 	return 2;
 }

@@ -11,16 +11,7 @@
 #include "backends/kvm/ukvm.h"
 #include "live/evq.h"
 #include "live/live.h"
-
-#define SKIP 77
-#define CHECK(c)                                                          \
-	do {                                                              \
-		if (!(c)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                            \
-			return 1;                                         \
-		}                                                         \
-	} while (0)
+#include "tests/common/selftest.h"
 
 static const char *hello_path;
 
@@ -446,10 +437,7 @@ static int t_tdir_bad_calls(void)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct selftest tests[] = {
 	{ "evq_threads", t_evq_threads },
 	{ "bad_config", t_bad_config },
 	{ "image_path", t_image_path },
@@ -477,18 +465,8 @@ int main(int argc, char **argv)
 		printf("SKIP: KVM unavailable: %s\n", why);
 		return SKIP;
 	}
-	if (argc == 3 && !strcmp(argv[1], "--run")) {
-		for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-			if (!strcmp(tests[i].name, argv[2]))
-				return tests[i].fn();
-		fprintf(stderr, "unknown test %s\n", argv[2]);
-		return 2;
-	}
-	if (argc == 2 && !strcmp(argv[1], "--list")) {
-		for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-			printf("%s\n", tests[i].name);
-		return 0;
-	}
+	if (selftest_dispatch(tests, SELFTEST_COUNT(tests), argc, argv, &rc))
+		return rc;
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		int r = tests[i].fn();
 

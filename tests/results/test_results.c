@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cli/results.h"
 #include "cli/stats.h"
+#include "tests/common/selftest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,15 +18,6 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
-
-#define CHECK(cond)                                                           \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "%s:%d: check failed: %s\n",          \
-				__FILE__, __LINE__, #cond);                   \
-			return 1;                                             \
-		}                                                             \
-	} while (0)
 
 #define CHECK_NEAR(a, b, tol)                                                 \
 	do {                                                                  \
@@ -1188,10 +1180,7 @@ static int t_report_mixed_backends(void)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct selftest tests[] = {
 	{"stats_quantile", t_stats_quantile},
 	{"stats_mean_ci", t_stats_mean_ci},
 	{"stats_quantile_ci", t_stats_quantile_ci},
@@ -1254,17 +1243,14 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "--reader"))
 		return reader_main(argv[2], strtol(argv[3], NULL, 10));
 	if (argc == 3 && !strcmp(argv[1], "--run")) {
-		for (size_t i = 0; i < n; i++)
-			if (!strcmp(tests[i].name, argv[2]))
-				return run_one(i);
+		const struct selftest *t = selftest_find(tests, n, argv[2]);
+		if (t)
+			return run_one((size_t)(t - tests));
 		fprintf(stderr, "unknown test %s\n", argv[2]);
 		return 2;
 	}
-	if (argc == 2 && !strcmp(argv[1], "--list")) {
-		for (size_t i = 0; i < n; i++)
-			puts(tests[i].name);
-		return 0;
-	}
+	if (argc == 2 && !strcmp(argv[1], "--list"))
+		return selftest_list(tests, n);
 	if (argc != 1) {
 		fprintf(stderr, "usage: %s [--run NAME | --list]\n", argv[0]);
 		return 2;

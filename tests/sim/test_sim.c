@@ -8,19 +8,11 @@
 #include <time.h>
 
 #include "sim/sim_int.h"
+#include "tests/common/selftest.h"
 
 #ifndef UKF_SOURCE_DIR
 #define UKF_SOURCE_DIR "."
 #endif
-
-#define CHECK(c)                                                             \
-	do {                                                                 \
-		if (!(c)) {                                                  \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                               \
-			return 1;                                            \
-		}                                                            \
-	} while (0)
 
 static struct sim_ev user_ev(uint64_t a)
 {
@@ -537,10 +529,7 @@ static int bench(void)
 	return 0;
 }
 
-static const struct test {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct selftest tests[] = {
 	{ "queue_order", t_queue_order },
 	{ "queue_ties", t_queue_ties },
 	{ "same_seed", t_same_seed },
@@ -558,20 +547,17 @@ static const struct test {
 int main(int argc, char **argv)
 {
 	size_t nt = sizeof(tests) / sizeof(tests[0]);
-	if (argc == 2 && !strcmp(argv[1], "--list")) {
-		for (size_t i = 0; i < nt; i++)
-			printf("%s\n", tests[i].name);
-		return 0;
-	}
+	if (argc == 2 && !strcmp(argv[1], "--list"))
+		return selftest_list(tests, nt);
 	if (argc == 2 && !strcmp(argv[1], "--bench"))
 		return bench();
 	if (argc == 3 && !strcmp(argv[1], "--run")) {
-		for (size_t i = 0; i < nt; i++)
-			if (!strcmp(tests[i].name, argv[2])) {
-				int rc = tests[i].fn();
-				printf("%s: %s\n", tests[i].name, rc ? "FAIL" : "ok");
-				return rc ? 1 : 0;
-			}
+		const struct selftest *t = selftest_find(tests, nt, argv[2]);
+		if (t) {
+			int rc = t->fn();
+			printf("%s: %s\n", t->name, rc ? "FAIL" : "ok");
+			return rc ? 1 : 0;
+		}
 		fprintf(stderr, "unknown test '%s' (--list)\n", argv[2]);
 		return 2;
 	}

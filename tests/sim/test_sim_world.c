@@ -10,15 +10,7 @@
 #include "core/dir.h"
 #include "core/engine.h"
 #include "sim/sim_int.h"
-
-#define CHECK(c)                                                             \
-	do {                                                                 \
-		if (!(c)) {                                                  \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                               \
-			return 1;                                            \
-		}                                                            \
-	} while (0)
+#include "tests/common/selftest.h"
 
 /* What a run saw, through the world's sinks. */
 struct obs {
@@ -650,10 +642,7 @@ static int t_trace(void)
 	return one_run(5, 0, &h, &n, 1) ? 1 : 0;
 }
 
-static const struct test {
-	const char *name;
-	int (*fn)(void);
-} tests[] = {
+static const struct selftest tests[] = {
 	{ "bad_config", t_bad_config },
 	{ "dir_staleness", t_dir_staleness },
 	{ "e2e", t_e2e },
@@ -669,11 +658,8 @@ static const struct test {
 int main(int argc, char **argv)
 {
 	size_t nt = sizeof(tests) / sizeof(tests[0]);
-	if (argc == 2 && !strcmp(argv[1], "--list")) {
-		for (size_t i = 0; i < nt; i++)
-			printf("%s\n", tests[i].name);
-		return 0;
-	}
+	if (argc == 2 && !strcmp(argv[1], "--list"))
+		return selftest_list(tests, nt);
 	if (argc == 2 && !strcmp(argv[1], "--trace"))
 		return t_trace();
 	if (argc >= 2 && !strcmp(argv[1], "--bench")) {
@@ -686,12 +672,12 @@ int main(int argc, char **argv)
 		return bench(nodes, reqs, argc > 4 ? argv[4] : "least-loaded");
 	}
 	if (argc == 3 && !strcmp(argv[1], "--run")) {
-		for (size_t i = 0; i < nt; i++)
-			if (!strcmp(tests[i].name, argv[2])) {
-				int rc = tests[i].fn();
-				printf("%s: %s\n", tests[i].name, rc ? "FAIL" : "ok");
-				return rc ? 1 : 0;
-			}
+		const struct selftest *t = selftest_find(tests, nt, argv[2]);
+		if (t) {
+			int rc = t->fn();
+			printf("%s: %s\n", t->name, rc ? "FAIL" : "ok");
+			return rc ? 1 : 0;
+		}
 		fprintf(stderr, "unknown test '%s' (--list)\n", argv[2]);
 		return 2;
 	}

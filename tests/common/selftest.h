@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* selftest.h - the CHECK macro and test registry (--run NAME, --list) shared by ukfork's C self-test programs. */
+#ifndef UKF_SELFTEST_H
+#define UKF_SELFTEST_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Exit code of a test (and of the program) that could not run here. */
+#define SKIP 77
+
+/*
+ * In a test function returning int: when c is false, print
+ * "FILE:LINE: check failed: c" on stderr and fail the test (return 1).
+ */
+#define CHECK(c)                                                              \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n",          \
+				__FILE__, __LINE__, #c);                      \
+			return 1;                                             \
+		}                                                             \
+	} while (0)
+
+/* One self-test: 0 passed, SKIP could not run here, anything else failed. */
+struct selftest {
+	const char *name;
+	int (*fn)(void);
+};
+
+#define SELFTEST_COUNT(reg) (sizeof(reg) / sizeof((reg)[0]))
+
+/* The test of reg[0..n) called name, or NULL if there is none. */
+static inline const struct selftest *
+selftest_find(const struct selftest *reg, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(reg[i].name, name))
+			return &reg[i];
+	return NULL;
+}
+
+/* Print the names of reg[0..n) on stdout, one a line; returns 0. */
+static inline int selftest_list(const struct selftest *reg, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", reg[i].name);
+	return 0;
+}
+
+/*
+ * The registry's own command lines: "--list" prints the names (*rc 0);
+ * "--run NAME" runs that test, *rc what it returned, or prints
+ * "unknown test NAME" on stderr (*rc 2) if there is none. Returns 1 when
+ * it handled the command line, 0 for any other one, which the caller
+ * handles (usage, run all).
+ */
+static inline int selftest_dispatch(const struct selftest *reg, size_t n,
+				    int argc, char **argv, int *rc)
+{
+	const struct selftest *t;
+
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		*rc = selftest_list(reg, n);
+		return 1;
+	}
+	if (argc != 3 || strcmp(argv[1], "--run"))
+		return 0;
+	t = selftest_find(reg, n, argv[2]);
+	if (t) {
+		*rc = t->fn();
+	} else {
+		fprintf(stderr, "unknown test %s\n", argv[2]);
+		*rc = 2;
+	}
+	return 1;
+}
+
+#endif /* UKF_SELFTEST_H */
