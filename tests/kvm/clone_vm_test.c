@@ -149,6 +149,14 @@ static int start_monitors(int n, uint32_t max_vms, uint64_t max_mem,
 	return 0;
 }
 
+/* Free a queued event (after handling it or when dropping it). */
+static void q_free(struct qev *q)
+{
+	free(q->text);
+	free(q->data);
+	free(q);
+}
+
 static void stop_monitors(void)
 {
 	struct qev *q;
@@ -160,12 +168,20 @@ static void stop_monitors(void)
 	pthread_mutex_lock(&Q.lock);
 	while ((q = Q.head)) {
 		Q.head = q->next;
-		free(q->text);
-		free(q->data);
-		free(q);
+		q_free(q);
 	}
 	Q.tail = NULL;
 	pthread_mutex_unlock(&Q.lock);
+}
+
+/* For a second run in one test (after stop_monitors): no instances, ids
+ * from 1 again, no template made, none taken at ready(). */
+static void reset_instances(void)
+{
+	memset(I, 0, sizeof(I));
+	next_id = 1;
+	tmpl_made = 0;
+	template_at_ready = 0;
 }
 
 static ukf_id_t new_inst(int node, ukf_id_t parent)
@@ -432,6 +448,31 @@ static void handle(struct qev *q)
 
 /* Run the loop until instance `id` has ended, or with ready_only until it
  * is paused in ready() (hang guard 60 s). */
+/*
+ * Handle the next queued event, if there is one, without waiting for one
+ * (1); otherwise sleep idle_us microseconds (0).
+ */
+static int pump_one(unsigned idle_us)
+{
+	struct qev *q = NULL;
+
+	pthread_mutex_lock(&Q.lock);
+	if (Q.head) {
+		q = Q.head;
+		Q.head = q->next;
+		if (!Q.head)
+			Q.tail = NULL;
+	}
+	pthread_mutex_unlock(&Q.lock);
+	if (!q) {
+		usleep(idle_us);
+		return 0;
+	}
+	handle(q);
+	q_free(q);
+	return 1;
+}
+
 static int run_until(ukf_id_t id, int ready_only)
 {
 	time_t t0 = time(NULL);
@@ -461,9 +502,7 @@ static int run_until(ukf_id_t id, int ready_only)
 			Q.tail = NULL;
 		pthread_mutex_unlock(&Q.lock);
 		handle(q);
-		free(q->text);
-		free(q->data);
-		free(q);
+		q_free(q);
 		if (I[id].exited || I[id].failed || (ready_only && I[id].ready))
 			return 0;
 	}
@@ -533,26 +572,8 @@ static int t_template_ids(void)
 	tmpl_made = 0;
 	CHECK(O->make_template(mon[0], 0, c3, app.id) == 0);
 	CHECK(run_until(c3, 1) == 0);
-	for (int i = 0; i < 1000 && !tmpl_made; i++) {
-		struct qev *q = NULL;
-
-		pthread_mutex_lock(&Q.lock);
-		if (Q.head) {
-			q = Q.head;
-			Q.head = q->next;
-			if (!Q.head)
-				Q.tail = NULL;
-		}
-		pthread_mutex_unlock(&Q.lock);
-		if (!q) {
-			usleep(1000);
-			continue;
-		}
-		handle(q);
-		free(q->text);
-		free(q->data);
-		free(q);
-	}
+	for (int i = 0; i < 1000 && !tmpl_made; i++)
+		pump_one(1000);
 	CHECK(tmpl_made);
 	hold_ready = 0;
 	O->complete(mon[0], 0, c3, 0, 0, 0, NULL, 0);
@@ -613,10 +634,7 @@ static int t_fork_after_template(void)
 		CHECK(I[c].exited && I[c].status == 0);
 	stop_monitors();
 	/* Same without a template: the implicit one is taken at fork. */
-	memset(I, 0, sizeof(I));
-	next_id = 1;
-	tmpl_made = 0;
-	template_at_ready = 0;
+	reset_instances();
 	rc = start_monitors(1, 0, 0, guest("synth"), "mem=16M");
 	CHECK(rc == 0);
 	CHECK(boot(&p, "mem=4M init=1ms work=0 dirty=64 fork=3 units=2") ==
@@ -823,26 +841,8 @@ static int t_delta(void)
 	{
 		/* run until the template exists (the loop completes it) */
 		time_t t0 = time(NULL);
-		while (!tmpl_made && time(NULL) - t0 < 60) {
-			struct qev *q = NULL;
-
-			pthread_mutex_lock(&Q.lock);
-			if (Q.head) {
-				q = Q.head;
-				Q.head = q->next;
-				if (!Q.head)
-					Q.tail = NULL;
-			}
-			pthread_mutex_unlock(&Q.lock);
-			if (!q) {
-				usleep(1000);
-				continue;
-			}
-			handle(q);
-			free(q->text);
-			free(q->data);
-			free(q);
-		}
+		while (!tmpl_made && time(NULL) - t0 < 60)
+			pump_one(1000);
 		CHECK(tmpl_made);
 	}
 	CHECK(ukvm_template_encode(mon[0], app.id, &tb) == 0);
@@ -885,26 +885,8 @@ static int t_delta(void)
 		ukf_id_t c = new_inst(1, 0);
 		CHECK(O->restore_delta(mon[1], 1, c, app.id, d.data, d.len,
 				       0) == 0);
-		for (int i = 0; i < 100 && !last_error[0]; i++) {
-			struct qev *q = NULL;
-
-			pthread_mutex_lock(&Q.lock);
-			if (Q.head) {
-				q = Q.head;
-				Q.head = q->next;
-				if (!Q.head)
-					Q.tail = NULL;
-			}
-			pthread_mutex_unlock(&Q.lock);
-			if (q) {
-				handle(q);
-				free(q->text);
-				free(q->data);
-				free(q);
-			} else {
-				usleep(10000);
-			}
-		}
+		for (int i = 0; i < 100 && !last_error[0]; i++)
+			pump_one(10000);
 		printf("foreign delta: %s\n", last_error);
 		CHECK(strstr(last_error, "another template"));
 		ukvm_snap_buf_free(&d);
@@ -912,10 +894,7 @@ static int t_delta(void)
 	(void)err;
 	stop_monitors();
 	/* Without any template: the delta carries the whole image. */
-	memset(I, 0, sizeof(I));
-	next_id = 1;
-	tmpl_made = 0;
-	template_at_ready = 0;
+	reset_instances();
 	rc = start_monitors(2, 0, 0, guest("synth"), "mem=16M");
 	CHECK(rc == 0);
 	CHECK(boot(&p, "mem=4M init=1ms work=0 dirty=40 fork=2 units=1") ==
@@ -933,26 +912,8 @@ static int t_delta(void)
 /* Pump events until last_error changes (up to ~2 s); 0 if it did. */
 static int pump_for_error(void)
 {
-	for (int i = 0; i < 200 && !last_error[0]; i++) {
-		struct qev *q = NULL;
-
-		pthread_mutex_lock(&Q.lock);
-		if (Q.head) {
-			q = Q.head;
-			Q.head = q->next;
-			if (!Q.head)
-				Q.tail = NULL;
-		}
-		pthread_mutex_unlock(&Q.lock);
-		if (!q) {
-			usleep(10000);
-			continue;
-		}
-		handle(q);
-		free(q->text);
-		free(q->data);
-		free(q);
-	}
+	for (int i = 0; i < 200 && !last_error[0]; i++)
+		pump_one(10000);
 	return last_error[0] ? 0 : -1;
 }
 
