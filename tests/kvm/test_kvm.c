@@ -342,6 +342,18 @@ static struct kh *kh_or_skip(unsigned n, int pause, ukf_ns_t limit,
 	if (!k)                                                               \
 		return 1
 
+/*
+ * Boot image (mem bytes, args) as instance id of k and run it to its end:
+ * its record. A refused boot or a wait that fails counts as a failed check.
+ */
+static struct kh_inst boot_to_end(struct kh *k, ukf_id_t id, const char *image,
+				  uint64_t mem, const char *args)
+{
+	CHECK(kh_boot(k, id, image, mem, args) == 0);
+	CHECK(kh_wait(k, id, KH_ENDED) == 0);
+	return kh_get(k, id);
+}
+
 static int t_boot_tiny(void)
 {
 	KH_OR_SKIP(k, 2, 0, 0, 0, 0);
@@ -384,9 +396,7 @@ static int fails_alone(const char *mode, const char *want, ukf_ns_t limit)
 	CHECK(r.exited && r.status == 0 && !r.failed);
 	CHECK_HAS(r.out, "UKF-READY");
 	/* and the monitor still boots new VMs afterwards */
-	CHECK(kh_boot(k, 3, tiny("hello"), MEM, "") == 0);
-	CHECK(kh_wait(k, 3, KH_ENDED) == 0);
-	r = kh_get(k, 3);
+	r = boot_to_end(k, 3, tiny("hello"), MEM, "");
 	CHECK(r.exited && r.status == 0);
 	kh_destroy(&k);
 	return 0;
@@ -443,9 +453,7 @@ static int t_unknown_hypercall(void)
 	KH_OR_SKIP(k, 1, 0, 0, 0, 0);
 	struct kh_inst r;
 
-	CHECK(kh_boot(k, 1, tiny("unknown"), MEM, "") == 0);
-	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
-	r = kh_get(k, 1);
+	r = boot_to_end(k, 1, tiny("unknown"), MEM, "");
 	if (r.failed)
 		fprintf(stderr, "failed: %s\n", r.reason);
 	CHECK(r.exited && r.status == 0);
@@ -549,9 +557,7 @@ static int t_destroy(void)
 	ukvm_backend_ops.destroy(k->m, 0, 42); /* unknown: no effect */
 	CHECK(ukvm_backend_ops.complete(k->m, 0, 2, 0, 0, 0, NULL, 0) == -ESRCH);
 	/* the id is free again */
-	CHECK(kh_boot(k, 4, tiny("hello"), MEM, "") == 0);
-	CHECK(kh_wait(k, 4, KH_ENDED) == 0);
-	r = kh_get(k, 4);
+	r = boot_to_end(k, 4, tiny("hello"), MEM, "");
 	CHECK(r.exited && r.status == 0);
 	ukvm_destroy(&k->m); /* joins every vCPU thread */
 	CHECK(k->m == NULL);
@@ -608,9 +614,7 @@ static int t_bad_boot(void)
 	CHECK(kh_boot(k, 6, tiny("block"), MEM, "") == 0);
 	CHECK(kh_boot(k, 7, tiny("block"), MEM, "") == -EAGAIN);
 	ukvm_backend_ops.destroy(k->m, 0, 6);
-	CHECK(kh_boot(k, 7, tiny("hello"), MEM, "") == 0);
-	CHECK(kh_wait(k, 7, KH_ENDED) == 0);
-	r = kh_get(k, 7);
+	r = boot_to_end(k, 7, tiny("hello"), MEM, "");
 	CHECK(r.exited && r.status == 0);
 	unlink(path);
 	kh_destroy(&k);
@@ -652,9 +656,7 @@ static int t_image_cache(void)
 	CHECK(kh_wait(k, 1, KH_ENDED) == 0 && kh_wait(k, 2, KH_ENDED) == 0);
 	CHECK(kh_get(k, 1).status == 0 && kh_get(k, 2).status == 0);
 	CHECK(copy_file(tiny("exit7"), path) == 0);
-	CHECK(kh_boot(k, 3, path, MEM, "") == 0);
-	CHECK(kh_wait(k, 3, KH_ENDED) == 0);
-	r = kh_get(k, 3);
+	r = boot_to_end(k, 3, path, MEM, "");
 	CHECK(r.exited && r.status == 7); /* the new image, not the cached one */
 	unlink(path);
 	kh_destroy(&k);
@@ -745,9 +747,7 @@ static int t_shell_pool(void)
 	CHECK(sched_getscheduler(0) == SCHED_OTHER);
 	CHECK(threads_with_policy(SCHED_IDLE) >= 1);
 	for (ukf_id_t i = 1; i <= 3; i++) {
-		CHECK(kh_boot(k, i, tiny("hello"), MEM, "") == 0);
-		CHECK(kh_wait(k, i, KH_ENDED) == 0);
-		r = kh_get(k, i);
+		r = boot_to_end(k, i, tiny("hello"), MEM, "");
 		CHECK(r.exited && r.status == 0 && r.t_marker);
 	}
 	ukvm_shell_pool_stats(k->m->boot_pool, &hits, &misses);
@@ -796,9 +796,7 @@ static int t_boot_pool(void)
 	CHECK(ukvm_boot_pool_fill(NULL, MEM, 0) == -EINVAL);
 	CHECK(ukvm_boot_pool_fill(k->m, 0, 0) == -EINVAL);
 	for (ukf_id_t i = 1; i <= 4; i++) {
-		CHECK(kh_boot(k, i, tiny("hello"), MEM, "") == 0);
-		CHECK(kh_wait(k, i, KH_ENDED) == 0);
-		r = kh_get(k, i);
+		r = boot_to_end(k, i, tiny("hello"), MEM, "");
 		CHECK(r.exited && r.status == 0 && r.t_marker);
 	}
 	ukvm_shell_pool_stats(k->m->boot_pool, &hits, &misses);
@@ -925,9 +923,7 @@ static int t_guest_hello(void)
 	KH_OR_SKIP(k, 1, 0, 0, 0, 0);
 	struct kh_inst r;
 
-	CHECK(kh_boot(k, 1, img, 16ULL << 20, "") == 0);
-	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
-	r = kh_get(k, 1);
+	r = boot_to_end(k, 1, img, 16ULL << 20, "");
 	if (r.failed)
 		fprintf(stderr, "hello failed: %s\n", r.reason);
 	CHECK(r.exited && r.status == 0 && r.t_marker && r.ready == 1);
@@ -1128,9 +1124,7 @@ static int t_guest_badptr(void)
 	KH_OR_SKIP(k, 1, 0, 0, 0, 0);
 	struct kh_inst r;
 
-	CHECK(kh_boot(k, 1, img, 16ULL << 20, "huge wrap") == 0);
-	CHECK(kh_wait(k, 1, KH_ENDED) == 0);
-	r = kh_get(k, 1);
+	r = boot_to_end(k, 1, img, 16ULL << 20, "huge wrap");
 	CHECK(r.exited && r.status == 0);
 	CHECK_HAS(r.out, "badptr: huge ret=-22");
 	CHECK_HAS(r.out, "badptr: wrap ret=-22"); /* length over the max */
