@@ -914,12 +914,16 @@ static const char *guest(const char *name, int *skip)
 	return path;
 }
 
+/* Declare const char *img, the guest image name; return SKIP if not built. */
+#define GUEST_OR_SKIP(img, name)                                              \
+	int gskip_;                                                           \
+	const char *img = guest((name), &gskip_);                             \
+	if (gskip_)                                                           \
+		return SKIP
+
 static int t_guest_hello(void)
 {
-	int sk;
-	const char *img = guest("hello", &sk);
-	if (sk)
-		return SKIP;
+	GUEST_OR_SKIP(img, "hello");
 	KH_OR_SKIP(k, 1, 0, 0, 0, 0);
 	struct kh_inst r;
 
@@ -933,10 +937,7 @@ static int t_guest_hello(void)
 
 static int t_guest_synth(void)
 {
-	int sk;
-	const char *img = guest("synth", &sk);
-	if (sk)
-		return SKIP;
+	GUEST_OR_SKIP(img, "synth");
 	KH_OR_SKIP(k, 2, 0, 0, 0, 0);
 	struct kh_inst r;
 
@@ -964,14 +965,10 @@ static int t_guest_synth(void)
  */
 static int t_fork_running(void)
 {
-	int sk;
-	const char *img = guest("synth", &sk);
+	GUEST_OR_SKIP(img, "synth");
 	const struct ukf_backend_ops *o = &ukvm_backend_ops;
 	char want[128];
 	struct kh_inst r;
-
-	if (sk)
-		return SKIP;
 	KH_OR_SKIP(k, 8, 0, 0, 0, 0);
 	/* 1: synth spinning through 20 units of 10 ms */
 	CHECK(kh_boot(k, 1, img, 16ULL << 20,
@@ -1135,10 +1132,7 @@ static int t_guest_badptr(void)
 
 static int t_guest_abi(void)
 {
-	int sk;
-	const char *img = guest("test-abi", &sk);
-	if (sk)
-		return SKIP;
+	GUEST_OR_SKIP(img, "test-abi");
 	KH_OR_SKIP(k, 1, 0, 0, 0, 0);
 	struct kh_inst r;
 
@@ -1186,11 +1180,7 @@ static int t_guest_abi(void)
 
 static int t_guest_hundred(void)
 {
-	int sk;
-	const char *img = guest("hello", &sk);
-
-	if (sk)
-		return SKIP;
+	GUEST_OR_SKIP(img, "hello");
 	return hundred(img, 16ULL << 20, "");
 }
 
