@@ -93,40 +93,53 @@ static int sql_exec(const char *path, const char *sql)
 }
 
 /* json_valid / json_extract through SQLite's JSON functions. */
-static int json_valid(const char *json)
+
+/*
+ * Run sql (one row, parameters json and, unless NULL, path) on an
+ * in-memory SQLite: 1 with *st on its row, 0 if it gave none. Either way
+ * the caller ends with jdone(*sq, *st).
+ */
+static int jquery(sqlite3 **sq, sqlite3_stmt **st, const char *sql,
+		  const char *json, const char *path)
 {
-	sqlite3 *sq = NULL;
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
-	sqlite3_open(":memory:", &sq);
-	if (sqlite3_prepare_v2(sq, "SELECT json_valid(?)", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			ok = sqlite3_column_int(st, 0);
-	}
+	*sq = NULL;
+	*st = NULL;
+	sqlite3_open(":memory:", sq);
+	if (sqlite3_prepare_v2(*sq, sql, -1, st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(*st, 1, json, -1, SQLITE_STATIC);
+	if (path)
+		sqlite3_bind_text(*st, 2, path, -1, SQLITE_STATIC);
+	return sqlite3_step(*st) == SQLITE_ROW;
+}
+
+static void jdone(sqlite3 *sq, sqlite3_stmt *st)
+{
 	sqlite3_finalize(st);
 	sqlite3_close(sq);
+}
+
+static int json_valid(const char *json)
+{
+	sqlite3 *sq;
+	sqlite3_stmt *st;
+	int ok = 0;
+	if (jquery(&sq, &st, "SELECT json_valid(?)", json, NULL))
+		ok = sqlite3_column_int(st, 0);
+	jdone(sq, st);
 	return ok;
 }
 
 /* Numeric value at a JSON path; NaN if absent or null. */
 static double jnum(const char *json, const char *path)
 {
-	sqlite3 *sq = NULL;
-	sqlite3_stmt *st = NULL;
+	sqlite3 *sq;
+	sqlite3_stmt *st;
 	double v = NAN;
-	sqlite3_open(":memory:", &sq);
-	if (sqlite3_prepare_v2(sq, "SELECT json_extract(?, ?)", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_type(st, 0) != SQLITE_NULL)
-			v = sqlite3_column_double(st, 0);
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(sq);
+	if (jquery(&sq, &st, "SELECT json_extract(?, ?)", json, path) &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_double(st, 0);
+	jdone(sq, st);
 	return v;
 }
 
@@ -134,20 +147,13 @@ static double jnum(const char *json, const char *path)
 static const char *jstr(const char *json, const char *path, char *buf,
 			size_t cap)
 {
-	sqlite3 *sq = NULL;
-	sqlite3_stmt *st = NULL;
+	sqlite3 *sq;
+	sqlite3_stmt *st;
 	buf[0] = 0;
-	sqlite3_open(":memory:", &sq);
-	if (sqlite3_prepare_v2(sq, "SELECT json_extract(?, ?)", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_text(st, 0))
-			snprintf(buf, cap, "%s", sqlite3_column_text(st, 0));
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(sq);
+	if (jquery(&sq, &st, "SELECT json_extract(?, ?)", json, path) &&
+	    sqlite3_column_text(st, 0))
+		snprintf(buf, cap, "%s", sqlite3_column_text(st, 0));
+	jdone(sq, st);
 	return buf;
 }
 
@@ -411,6 +417,17 @@ static int t_roundtrip(void)
 	return 0;
 }
 
+/* One committed run of ri holding instance r: 0, or 1 (a failed check). */
+static int one_run(ukf_db_t *db, const struct ukf_run_info *ri,
+		   const struct ukf_record *r)
+{
+	int64_t run = ukf_db_run_begin(db, ri);
+	CHECK(run > 0);
+	CHECK(ukf_db_instance(db, run, r) == 0);
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	return 0;
+}
+
 static int t_abort_leaves_nothing(void)
 {
 	char err[512];
@@ -432,11 +449,8 @@ static int t_abort_leaves_nothing(void)
 	CHECK(sql_int(path, "SELECT count(*) FROM samples") == 0);
 	/* Writing after the abort works; the old run id is gone. */
 	CHECK(ukf_db_instance(db, run, &(struct ukf_record){.id = 1}) < 0);
-	run = ukf_db_run_begin(db, &ri);
-	CHECK(run > 0);
 	struct ukf_record r = record(1, UKF_START_COLD, 1);
-	CHECK(ukf_db_instance(db, run, &r) == 0);
-	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	CHECK(one_run(db, &ri, &r) == 0);
 	/* Closing with a run open drops it too. */
 	int64_t open_run = ukf_db_run_begin(db, &ri);
 	CHECK(open_run > 0);
@@ -465,10 +479,8 @@ static int t_crash_leaves_nothing(void)
 	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
 	CHECK(db);
 	struct ukf_run_info ri = run_info("a", 1, 0);
-	int64_t run = ukf_db_run_begin(db, &ri);
 	struct ukf_record r = record(1, UKF_START_COLD, 1);
-	CHECK(ukf_db_instance(db, run, &r) == 0);
-	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	CHECK(one_run(db, &ri, &r) == 0);
 	ukf_db_close(&db);
 
 	pid_t pid = fork();
@@ -496,10 +508,7 @@ static int t_crash_leaves_nothing(void)
 	/* The file stays usable for the next run. */
 	db = ukf_db_open(path, err, sizeof err);
 	CHECK(db);
-	run = ukf_db_run_begin(db, &ri);
-	CHECK(run > 0);
-	CHECK(ukf_db_instance(db, run, &r) == 0);
-	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	CHECK(one_run(db, &ri, &r) == 0);
 	ukf_db_close(&db);
 	CHECK(sql_int(path, "SELECT count(*) FROM runs") == 2);
 	return 0;
@@ -549,13 +558,11 @@ static int t_reader_while_writing(void)
 	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
 	CHECK(db);
 	struct ukf_run_info ri = run_info("a", 1, 0);
-	int64_t run = ukf_db_run_begin(db, &ri);
 	struct ukf_record r = record(1, UKF_START_COLD, 1);
-	CHECK(ukf_db_instance(db, run, &r) == 0);
-	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	CHECK(one_run(db, &ri, &r) == 0);
 
 	/* A second run is being written: the reader sees the first only. */
-	run = ukf_db_run_begin(db, &ri);
+	int64_t run = ukf_db_run_begin(db, &ri);
 	CHECK(run > 0);
 	for (ukf_id_t i = 1; i <= 50000; i++) {
 		struct ukf_record x = record(i, UKF_START_COLD, 2);
@@ -1154,13 +1161,10 @@ static int t_report_mixed_backends(void)
 		for (int rep = 0; rep < 2; rep++) {
 			struct ukf_run_info ri = run_info("nodes=1", 5, rep);
 			ri.backend = b ? "kvm" : "sim";
-			int64_t run = ukf_db_run_begin(db, &ri);
-			CHECK(run > 0);
 			/* kvm: 1 ms slower in rep 0, 3 ms in rep 1. */
 			struct ukf_record r = record(
 				1, UKF_START_COLD, 10 + (b ? 1 + 2 * rep : 0));
-			CHECK(ukf_db_instance(db, run, &r) == 0);
-			CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+			CHECK(one_run(db, &ri, &r) == 0);
 		}
 	}
 	ukf_db_close(&db);
