@@ -910,6 +910,22 @@ static ukf_ns_t field_time(lua_State *L, const char *fn, const char *k,
 	return v;
 }
 
+/* Required time field k of fn{}'s table (argument 1): a Lua error if it is
+ * missing, not a time, or not > 0. */
+static ukf_ns_t field_period(lua_State *L, const char *fn, const char *k)
+{
+	ukf_ns_t v;
+	char what[64];
+	snprintf(what, sizeof(what), "%s{} %s", fn, k);
+	if (lua_getfield(L, 1, k) == LUA_TNIL)
+		luaL_error(L, "%s{}: missing argument '%s'", fn, k);
+	v = arg_time(L, -1, what);
+	lua_pop(L, 1);
+	if (v <= 0)
+		luaL_error(L, "%s{}: %s must be > 0", fn, k);
+	return v;
+}
+
 static double field_num(lua_State *L, const char *fn, const char *k,
 			int required, double dflt)
 {
@@ -1019,12 +1035,7 @@ static int l_constant(lua_State *L)
 	static const char *const k[] = {"app",	 "interval", "node", "args",
 					"start", "stop",     NULL};
 	check_keys(L, 1, "constant", k);
-	if (lua_getfield(L, 1, "interval") == LUA_TNIL)
-		luaL_error(L, "constant{}: missing argument 'interval'");
-	ukf_ns_t iv = arg_time(L, -1, "constant{} interval");
-	lua_pop(L, 1);
-	if (iv <= 0)
-		luaL_error(L, "constant{}: interval must be > 0");
+	ukf_ns_t iv = field_period(L, "constant", "interval");
 	struct arrival *a = arrival_new(L, r, A_CONSTANT, "constant");
 	a->interval = iv;
 	return 0;
@@ -1037,12 +1048,7 @@ static int l_bursts(lua_State *L)
 					"spread", "node",  "args",
 					"start",  "stop",  NULL};
 	check_keys(L, 1, "bursts", k);
-	if (lua_getfield(L, 1, "every") == LUA_TNIL)
-		luaL_error(L, "bursts{}: missing argument 'every'");
-	ukf_ns_t every = arg_time(L, -1, "bursts{} every");
-	lua_pop(L, 1);
-	if (every <= 0)
-		luaL_error(L, "bursts{}: every must be > 0");
+	ukf_ns_t every = field_period(L, "bursts", "every");
 	double size = field_num(L, "bursts", "size", 1, 0);
 	if (!(size >= 1) || size != floor(size) || size > 1e7)
 		luaL_error(L,
