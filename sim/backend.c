@@ -226,6 +226,32 @@ static ukf_ns_t unit_cost(sim_be_t *b, const struct inst *in)
 /* ---- backend ops ---- */
 
 /*
+ * Slot s (new, set up) starts: ST_STARTED after the model's ns as costed
+ * on node. 0, or a negative errno with the slot freed.
+ */
+static int start_after(sim_be_t *b, uint32_t s, ukf_node_id_t node, double ns)
+{
+	int rc;
+
+	b->inst[s].starting = 1;
+	if ((rc = sched(b, s, b->w->now + cost(b, node, ns), ST_STARTED)) < 0)
+		inst_free(b, s);
+	return rc;
+}
+
+/* Slot s, a fork child (one unit, from a template image), starts. */
+static int child_start_after(sim_be_t *b, uint32_t s, ukf_node_id_t node,
+			     double ns)
+{
+	struct inst *in = &b->inst[s];
+
+	in->units = 1;
+	in->is_clone = 1;
+	in->is_child = 1;
+	return start_after(b, s, node, ns);
+}
+
+/*
  * A new instance id of app on node, cold-booted (clone 0) or cloned from
  * the node's template (clone 1), reaching ST_STARTED after the model's ns
  * (as costed on that node). 0, or a negative errno with nothing left.
@@ -248,10 +274,7 @@ static int inst_start(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 		in->is_clone = 1;
 	else
 		in->cold = 1;
-	in->starting = 1;
-	if ((rc = sched(b, s, b->w->now + cost(b, node, ns), ST_STARTED)) < 0)
-		inst_free(b, s);
-	return rc;
+	return start_after(b, s, node, ns);
 }
 
 /* Template app of bytes bytes ready on node after the model's ns. */
@@ -354,15 +377,10 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 	in->dirty_per_unit = p->dirty_per_unit;
 	in->mem_pages = p->mem_pages;
 	in->dirty = p->dirty;
-	in->units = 1;
-	in->is_clone = 1;
-	in->is_child = 1;
-	in->starting = 1;
-	double ns = (double)m->clone_base_ns +
-		    (double)m->clone_ns_per_page * (double)p->dirty;
-	if ((rc = sched(b, s, b->w->now + cost(b, node, ns), ST_STARTED)) < 0)
-		inst_free(b, s);
-	return rc;
+	return child_start_after(b, s, node,
+				 (double)m->clone_base_ns +
+					 (double)m->clone_ns_per_page *
+						 (double)p->dirty);
 }
 
 static int be_save_delta(void *bp, ukf_node_id_t node, ukf_id_t parent)
@@ -409,16 +427,11 @@ static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
 	in->dirty_per_unit = d.dirty_per_unit;
 	in->mem_pages = d.mem_pages;
 	in->dirty = d.dirty;
-	in->units = 1;
-	in->is_clone = 1;
-	in->is_child = 1;
-	in->starting = 1;
-	double ns = (double)m->restore_base_ns +
-		    (double)m->restore_ns_per_page * (double)d.dirty;
 	(void)delta_bytes; /* the delta itself says how many pages it holds */
-	if ((rc = sched(b, s, b->w->now + cost(b, node, ns), ST_STARTED)) < 0)
-		inst_free(b, s);
-	return rc;
+	return child_start_after(b, s, node,
+				 (double)m->restore_base_ns +
+					 (double)m->restore_ns_per_page *
+						 (double)d.dirty);
 }
 
 static void be_destroy(void *bp, ukf_node_id_t node, ukf_id_t id)
