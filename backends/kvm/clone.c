@@ -284,18 +284,15 @@ int ukvm_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
 done:
 	pthread_mutex_unlock(&p->lock);
 	memset(&ev, 0, sizeof(ev));
-	if (rc) {
-		ev.kind = UKF_BE_ERROR;
-		ev.status = rc;
-		ev.text = err;
-	} else {
+	if (!rc) {
 		ev.kind = UKF_BE_DELTA;
 		ev.data = buf.data;
 		ev.len = buf.len;
 		ev.bytes = n * UKF_PAGE_SIZE;
 		ev.dirty_pages = n;
 	}
-	ukvm_emit(p, &ev); /* the receiver copies what it keeps */
+	/* the receiver copies what it keeps */
+	ukvm_emit_outcome(p, &ev, rc, err);
 	ukvm_snap_buf_free(&buf);
 	free(bm);
 	ukvm_vm_put(p);

@@ -431,16 +431,12 @@ int ukvm_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 	}
 	pthread_mutex_unlock(&vm->lock);
 	memset(&ev, 0, sizeof(ev));
-	if (rc) {
-		ev.kind = UKF_BE_ERROR;
-		ev.status = rc;
-		ev.text = err;
-	} else {
+	if (!rc) {
 		ev.kind = UKF_BE_TEMPLATE;
 		ev.app = app;
 		ev.bytes = t->mem_size;
 	}
-	ukvm_emit(vm, &ev);
+	ukvm_emit_outcome(vm, &ev, rc, err);
 	ukvm_vm_put(vm);
 	return 0;
 }

@@ -305,6 +305,11 @@ ukf_ns_t ukvm_now(void);
 /* Emit an event for vm (fills inst, sets at = now if 0). After
  * ukvm_vm_stop only TEMPLATE, DELTA and ERROR events are delivered. */
 void ukvm_emit(struct ukvm_vm *vm, struct ukf_be_event *ev);
+/* The outcome of an operation on vm (make template, save delta): *ev as
+ * filled in for success when rc is 0, else an UKF_BE_ERROR with status rc
+ * and reason err in its place. */
+void ukvm_emit_outcome(struct ukvm_vm *vm, struct ukf_be_event *ev, int rc,
+		       const char *err);
 
 /*
  * Allocate a VM for `inst` and insert it in the monitor's table, counting

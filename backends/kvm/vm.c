@@ -509,6 +509,18 @@ void ukvm_emit(struct ukvm_vm *vm, struct ukf_be_event *ev)
 	m->cfg.event(m->cfg.u, m->cfg.node, ev);
 }
 
+void ukvm_emit_outcome(struct ukvm_vm *vm, struct ukf_be_event *ev, int rc,
+		       const char *err)
+{
+	if (rc) {
+		memset(ev, 0, sizeof(*ev));
+		ev->kind = UKF_BE_ERROR;
+		ev->status = rc;
+		ev->text = err;
+	}
+	ukvm_emit(vm, ev);
+}
+
 static void con_flush(struct ukvm_vm *vm, ukf_ns_t at)
 {
 	struct ukf_be_event ev;
