@@ -68,6 +68,33 @@ static void pool_report(struct kh *k)
 	       (unsigned long long)misses);
 }
 
+/*
+ * Instance i of k, ended: 1 with *r its record if it reached its marker;
+ * else 0, one more in *failed (the first failure's reason and output on
+ * stderr).
+ */
+static int reached_marker(struct kh *k, unsigned i, unsigned *failed,
+			  struct kh_inst *r)
+{
+	*r = kh_get(k, i);
+	if (r->t_marker)
+		return 1;
+	if (!(*failed)++)
+		fprintf(stderr, "instance %u: %s%s\n", i, r->reason, r->out);
+	return 0;
+}
+
+/* The end of a boot benchmark: failures and pool figures printed, k
+ * destroyed; -1 if any of the n boots failed, else 0. */
+static int bench_end(struct kh *k, unsigned failed, unsigned n)
+{
+	if (failed)
+		printf("  FAILED: %u of %u\n", failed, n);
+	pool_report(k);
+	kh_destroy(&k);
+	return failed ? -1 : 0;
+}
+
 /* Boot n instances one after the other: launch-to-marker each. */
 static int bench_sequential(const char *img, uint64_t mem, unsigned n)
 {
@@ -86,13 +113,8 @@ static int bench_sequential(const char *img, uint64_t mem, unsigned n)
 			failed++;
 			continue;
 		}
-		r = kh_get(k, i);
-		if (!r.t_marker) {
-			if (!failed++)
-				fprintf(stderr, "instance %u: %s%s\n", i,
-					r.reason, r.out);
+		if (!reached_marker(k, i, &failed, &r))
 			continue;
-		}
 		lat[got] = r.t_marker - t0;
 		full[got++] = r.t_end - t0;
 		ukvm_backend_ops.destroy(k->m, 0, i);
@@ -101,13 +123,9 @@ static int bench_sequential(const char *img, uint64_t mem, unsigned n)
 	       (unsigned long long)(mem >> 20));
 	summary("  launch -> marker", lat, got);
 	summary("  launch -> exit", full, got);
-	if (failed)
-		printf("  FAILED: %u of %u\n", failed, n);
-	pool_report(k);
-	kh_destroy(&k);
 	free(lat);
 	free(full);
-	return failed ? -1 : 0;
+	return bench_end(k, failed, n);
 }
 
 /* Launch n instances at once: each one's launch-to-marker, and the time
@@ -132,13 +150,8 @@ static int bench_concurrent(const char *img, uint64_t mem, unsigned n)
 
 		if (kh_wait(k, i, KH_ENDED) < 0)
 			continue;
-		r = kh_get(k, i);
-		if (!r.t_marker) {
-			if (!failed++)
-				fprintf(stderr, "instance %u: %s%s\n", i,
-					r.reason, r.out);
+		if (!reached_marker(k, i, &failed, &r))
 			continue;
-		}
 		lat[got++] = r.t_marker - t0[i];
 		if (r.t_marker > last)
 			last = r.t_marker;
@@ -148,13 +161,9 @@ static int bench_concurrent(const char *img, uint64_t mem, unsigned n)
 	printf("  all %u markers within %.3f ms of the first launch "
 	       "(%.0f boots/s)\n",
 	       got, (last - start) / 1e6, got / ((last - start) / 1e9));
-	if (failed)
-		printf("  FAILED: %u of %u\n", failed, n);
-	pool_report(k);
-	kh_destroy(&k);
 	free(lat);
 	free(t0);
-	return failed ? -1 : 0;
+	return bench_end(k, failed, n);
 }
 
 /* n VMs paused in ready() (idle): process memory per VM. */
