@@ -77,4 +77,39 @@ static inline int selftest_dispatch(const struct selftest *reg, size_t n,
 	return 1;
 }
 
+/*
+ * main() of a program that only runs its tests one by name: "--run NAME"
+ * or "--list" as selftest_dispatch, anything else a usage line (2).
+ */
+static inline int selftest_main(const struct selftest *reg, size_t n,
+				int argc, char **argv)
+{
+	int rc;
+
+	if (selftest_dispatch(reg, n, argc, argv, &rc))
+		return rc;
+	fprintf(stderr, "usage: %s --run NAME | --list\n", argv[0]);
+	return 2;
+}
+
+/* Run t and print "NAME: ok" or "NAME: FAIL" on stdout: 0 passed, else 1. */
+static inline int selftest_run_print(const struct selftest *t)
+{
+	int rc = t->fn();
+
+	printf("%s: %s\n", t->name, rc ? "FAIL" : "ok");
+	return rc ? 1 : 0;
+}
+
+/* Every test of reg[0..n) in order, each printed as selftest_run_print:
+ * 0 if all passed, else 1. */
+static inline int selftest_run_all_print(const struct selftest *reg, size_t n)
+{
+	int fails = 0;
+
+	for (size_t i = 0; i < n; i++)
+		fails += selftest_run_print(&reg[i]);
+	return fails ? 1 : 0;
+}
+
 #endif /* UKF_SELFTEST_H */

@@ -364,10 +364,5 @@ static const struct selftest tests[] = {
 
 int main(int argc, char **argv)
 {
-	int rc;
-
-	if (selftest_dispatch(tests, SELFTEST_COUNT(tests), argc, argv, &rc))
-		return rc;
-	fprintf(stderr, "usage: %s --run NAME | --list\n", argv[0]);
-	return 2;
+	return selftest_main(tests, SELFTEST_COUNT(tests), argc, argv);
 }

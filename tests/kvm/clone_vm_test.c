@@ -1062,11 +1062,6 @@ static const struct selftest tests[] = {
 
 int main(int argc, char **argv)
 {
-	int rc;
-
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (selftest_dispatch(tests, SELFTEST_COUNT(tests), argc, argv, &rc))
-		return rc;
-	fprintf(stderr, "usage: %s --run NAME | --list\n", argv[0]);
-	return 2;
+	return selftest_main(tests, SELFTEST_COUNT(tests), argc, argv);
 }

@@ -673,23 +673,13 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "--run")) {
 		const struct selftest *t = selftest_find(tests, nt, argv[2]);
-		if (t) {
-			int rc = t->fn();
-			printf("%s: %s\n", t->name, rc ? "FAIL" : "ok");
-			return rc ? 1 : 0;
-		}
+		if (t)
+			return selftest_run_print(t);
 		fprintf(stderr, "unknown test '%s' (--list)\n", argv[2]);
 		return 2;
 	}
-	if (argc == 1) {
-		int fails = 0;
-		for (size_t i = 0; i < nt; i++) {
-			int rc = tests[i].fn();
-			printf("%s: %s\n", tests[i].name, rc ? "FAIL" : "ok");
-			fails += rc != 0;
-		}
-		return fails ? 1 : 0;
-	}
+	if (argc == 1)
+		return selftest_run_all_print(tests, nt);
 	fprintf(stderr, "usage: %s [--list | --run NAME | --trace | --bench [NODES [REQUESTS [PLACEMENT]]]]\n",
 		argv[0]);
 	return 2;
