@@ -640,16 +640,26 @@ void fake_run(struct fake_world *fw, ukf_ns_t until)
 		fw->now = until;
 }
 
-void fake_call(struct fake_world *fw, ukf_id_t id, enum ukf_call call,
-	       ukf_id_t arg, ukf_ns_t deadline, const void *data, size_t len,
-	       const char *text)
+/* A backend event of kind about instance id, now, from the node it is on
+ * (0 if unknown); the caller fills the rest and pushes it. */
+static struct ev *be_ev_new(struct fake_world *fw, ukf_id_t id,
+			    enum ukf_be_kind kind)
 {
 	struct fake_inst *fi = fi_get(fw, id);
 	struct ev *ev = ev_new(E_BE, fw->now);
 
 	ev->node = fi ? (ukf_node_id_t)fi->node : 0;
-	ev->be.kind = UKF_BE_CALL;
+	ev->be.kind = kind;
 	ev->be.inst = id;
+	return ev;
+}
+
+void fake_call(struct fake_world *fw, ukf_id_t id, enum ukf_call call,
+	       ukf_id_t arg, ukf_ns_t deadline, const void *data, size_t len,
+	       const char *text)
+{
+	struct ev *ev = be_ev_new(fw, id, UKF_BE_CALL);
+
 	ev->be.call = call;
 	ev->be.arg_id = arg;
 	ev->be.deadline = deadline;
@@ -672,12 +682,8 @@ void fake_exit(struct fake_world *fw, ukf_id_t id, int64_t status)
 void fake_exit_dirty(struct fake_world *fw, ukf_id_t id, int64_t status,
 		     uint64_t dirty_pages)
 {
-	struct fake_inst *fi = fi_get(fw, id);
-	struct ev *ev = ev_new(E_BE, fw->now);
+	struct ev *ev = be_ev_new(fw, id, UKF_BE_EXIT);
 
-	ev->node = fi ? (ukf_node_id_t)fi->node : 0;
-	ev->be.kind = UKF_BE_EXIT;
-	ev->be.inst = id;
 	ev->be.status = status;
 	ev->be.dirty_pages = dirty_pages;
 	push(fw, ev);
@@ -685,12 +691,8 @@ void fake_exit_dirty(struct fake_world *fw, ukf_id_t id, int64_t status,
 
 void fake_fork_dirty(struct fake_world *fw, ukf_id_t id, uint64_t dirty_pages)
 {
-	struct fake_inst *fi = fi_get(fw, id);
-	struct ev *ev = ev_new(E_BE, fw->now);
+	struct ev *ev = be_ev_new(fw, id, UKF_BE_CALL);
 
-	ev->node = fi ? (ukf_node_id_t)fi->node : 0;
-	ev->be.kind = UKF_BE_CALL;
-	ev->be.inst = id;
 	ev->be.call = UKF_CALL_FORK;
 	ev->be.dirty_pages = dirty_pages;
 	push(fw, ev);
