@@ -571,10 +571,26 @@ static int parse_size(const char *s, uint64_t *out)
 }
 
 /* 0 ok (*o filled), 1 help printed, 2 bad usage (message printed). */
+/* Compile pattern, the regex of option opt, into re: 0, or -1 with
+ * "PROG: bad OPT regex 'PATTERN': why" on stderr (re then unset). */
+static int compile_marker(const char *prog, const char *opt,
+			  const char *pattern, regex_t *re)
+{
+	char msg[256];
+	int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
+
+	if (!rc)
+		return 0;
+	regerror(rc, re, msg, sizeof(msg));
+	fprintf(stderr, "%s: bad %s regex '%s': %s\n", prog, opt, pattern,
+		msg);
+	return -1;
+}
+
 static int bb_parse(int argc, char **argv, struct bb_opts *o)
 {
 	const char *prog = argc > 0 && argv[0] ? argv[0] : "bootbench";
-	int i, rc;
+	int i;
 
 	memset(o, 0, sizeof(*o));
 	o->count = 1;
@@ -728,23 +744,11 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 	}
 	if (o->parallel > o->count)
 		o->parallel = o->count;
-	rc = regcomp(&o->re, o->marker, REG_EXTENDED | REG_NOSUB);
-	if (rc) {
-		char msg[256];
-
-		regerror(rc, &o->re, msg, sizeof(msg));
-		fprintf(stderr, "%s: bad --marker regex '%s': %s\n", prog,
-			o->marker, msg);
+	if (compile_marker(prog, "--marker", o->marker, &o->re))
 		return 2;
-	}
 	if (o->fail_marker) {
-		rc = regcomp(&o->fail_re, o->fail_marker, REG_EXTENDED | REG_NOSUB);
-		if (rc) {
-			char msg[256];
-
-			regerror(rc, &o->fail_re, msg, sizeof(msg));
-			fprintf(stderr, "%s: bad --fail regex '%s': %s\n", prog,
-				o->fail_marker, msg);
+		if (compile_marker(prog, "--fail", o->fail_marker,
+				   &o->fail_re)) {
 			regfree(&o->re);
 			return 2;
 		}
