@@ -570,7 +570,6 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* 0 ok (*o filled), 1 help printed, 2 bad usage (message printed). */
 /* Compile pattern, the regex of option opt, into re: 0, or -1 with
  * "PROG: bad OPT regex 'PATTERN': why" on stderr (re then unset). */
 static int compile_marker(const char *prog, const char *opt,
@@ -587,6 +586,7 @@ static int compile_marker(const char *prog, const char *opt,
 	return -1;
 }
 
+/* 0 ok (*o filled), 1 help printed, 2 bad usage (message printed). */
 static int bb_parse(int argc, char **argv, struct bb_opts *o)
 {
 	const char *prog = argc > 0 && argv[0] ? argv[0] : "bootbench";
