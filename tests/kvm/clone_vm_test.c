@@ -446,8 +446,6 @@ static void handle(struct qev *q)
 	/* A template just made: let its source go on. */
 }
 
-/* Run the loop until instance `id` has ended, or with ready_only until it
- * is paused in ready() (hang guard 60 s). */
 /*
  * Handle the next queued event, if there is one, without waiting for one
  * (1); otherwise sleep idle_us microseconds (0).
@@ -473,6 +471,8 @@ static int pump_one(unsigned idle_us)
 	return 1;
 }
 
+/* Run the loop until instance `id` has ended, or with ready_only until it
+ * is paused in ready() (hang guard 60 s). */
 static int run_until(ukf_id_t id, int ready_only)
 {
 	time_t t0 = time(NULL);
