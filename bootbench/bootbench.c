@@ -581,8 +581,7 @@ static int compile_marker(const char *prog, const char *opt,
 	if (!rc)
 		return 0;
 	regerror(rc, re, msg, sizeof(msg));
-	fprintf(stderr, "%s: bad %s regex '%s': %s\n", prog, opt, pattern,
-		msg);
+	fprintf(stderr, "%s: bad %s regex '%s': %s\n", prog, opt, pattern, msg);
 	return -1;
 }
 
