@@ -778,6 +778,19 @@ static int l_backend(lua_State *L)
 /* ------------------------------------------------------------------ */
 /* Apps and arrival processes.                                          */
 
+/*
+ * arr (n elements of size bytes) grown by one zeroed element at arr[n]:
+ * the new array. A Lua error if out of memory (arr is then unchanged).
+ */
+static void *grow1(lua_State *L, void *arr, size_t n, size_t size)
+{
+	char *p = realloc(arr, (n + 1) * size);
+	if (!p)
+		luaL_error(L, "out of memory");
+	memset(p + n * size, 0, size);
+	return p;
+}
+
 static int l_app(lua_State *L)
 {
 	struct run *r = run_of(L);
@@ -794,12 +807,8 @@ static int l_app(lua_State *L)
 		luaL_error(L, "app: bad name '%s'", name);
 	if (find_app(r, name) >= 0)
 		luaL_error(L, "app '%s' declared twice", name);
-	struct app_decl *n = realloc(r->apps, (r->napps + 1) * sizeof(*n));
-	if (!n)
-		luaL_error(L, "out of memory");
-	r->apps = n;
+	r->apps = grow1(L, r->apps, r->napps, sizeof(*r->apps));
 	struct app_decl *a = &r->apps[r->napps];
-	memset(a, 0, sizeof(*a));
 	char err[256];
 	if (ukf_app_parse(&a->app, name, kv, err, sizeof(err)))
 		luaL_error(L, "app '%s': %s", name, err);
@@ -867,10 +876,7 @@ static int l_hosts(lua_State *L)
 	h.memory = field_conv(L, "hosts", "memory", ST_SIZE);
 	h.cache = field_conv(L, "hosts", "cache", ST_SIZE);
 	where_of(L, 1, h.where, sizeof(h.where));
-	struct host_decl *n = realloc(r->hosts, (r->nhosts + 1) * sizeof(*n));
-	if (!n)
-		luaL_error(L, "out of memory");
-	r->hosts = n;
+	r->hosts = grow1(L, r->hosts, r->nhosts, sizeof(*r->hosts));
 	r->hosts[r->nhosts++] = h;
 	return 0;
 }
@@ -965,12 +971,8 @@ static struct arrival *arrival_new(lua_State *L, struct run *r, enum akind kind,
 	if (pidx_of(L) != NO_PROC)
 		luaL_error(L, "%s{} is a declaration: call it at the top level",
 			   fn);
-	struct arrival *n = realloc(r->arr, (r->narr + 1) * sizeof(*n));
-	if (!n)
-		luaL_error(L, "out of memory");
-	r->arr = n;
+	r->arr = grow1(L, r->arr, r->narr, sizeof(*r->arr));
 	struct arrival *a = &r->arr[r->narr];
-	memset(a, 0, sizeof(*a));
 	a->kind = kind;
 	where_of(L, 1, a->where, sizeof(a->where));
 	if (kind != A_TRACE) {
