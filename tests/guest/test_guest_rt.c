@@ -9,17 +9,10 @@
 #include "guest/rt/pure.h"
 #include "guest/apps/sieve.h"
 #include "guest/apps/synth_args.h"
+#define SELFTEST_COUNTING
+#include "tests/common/selftest.h"
 
 static int failures;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                              \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 /* ---- printf formatting: compared with the host libc ---- */
 
