@@ -34,6 +34,17 @@ bad_scenario() {
 	no_runs "$T/db"
 }
 
+# need_kvm: skip (77) unless the KVM backend really runs here: asks the
+# monitor itself (live_test --probe), as tests/live and tests/bootbench do
+need_kvm() {
+	probe="$(dirname "$UKFORK")/tests/live/live_test"
+	if [ -x "$probe" ]; then
+		"$probe" --probe || exit 77
+	else
+		[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
+	fi
+}
+
 case "$CASE" in
 list)
 	sed -n 's/^\([a-z_]*\))$/\1/p' "$0" | grep -v '^list$'
@@ -250,7 +261,7 @@ bad_image)
 kvm_templates|kvm_quickstart|kvm_remote_fork)
 	# an example scenario runs unchanged on both backends and writes the
 	# same kinds of rows; on kvm (one real node) it scales itself down
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
+	need_kvm
 	E="$S/../../../scripts/examples"
 	case $CASE in
 	kvm_templates) f=templates.lua; set -- ;;
@@ -340,7 +351,7 @@ kvm_fork_running)
 	# fork(id) of a running instance: wait(child) returns (the child's
 	# status, or nil and why the fork failed), also when the backend
 	# refuses it inside the engine call (kvm: clone_live -EINVAL)
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
+	need_kvm
 	run run "$S/kvm_fork_running.lua" --backend kvm --trace "$T/trace" --quiet
 	if [ "$rc" -ne 0 ] && grep -q "not built" "$T/err"; then
 		echo "SKIP: ukfork built without the live world"; exit 77
@@ -352,7 +363,7 @@ kvm_fork_running)
 	grep -q "still suspended" "$T/err" && fail "a process left suspended"
 	;;
 kvm_backend)
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
+	need_kvm
 	run run "$S/kvm_hello.lua" --backend kvm --trace "$T/trace" --db "$T/db" --quiet
 	if [ "$rc" -ne 0 ] && grep -q "not built" "$T/err"; then
 		echo "SKIP: ukfork built without the live world"; exit 77
@@ -379,7 +390,7 @@ kvm_backend)
 kvm_template_dir)
 	# --template-dir: the node saves its templates at the end of a run and
 	# the next run starts from them (no cold boot with on-demand templates)
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
+	need_kvm
 	E="$S/../../../scripts/examples"
 	for i in 1 2; do
 		run run "$E/templates.lua" --backend kvm --set templates=on-demand \
