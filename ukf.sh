@@ -32,6 +32,9 @@ build() {
 case "${1:-}" in
 quickstart)
 	setup; build
+	# a fresh database each time: the same run stored twice would count as
+	# two replications in `ukfork report`
+	rm -f quickstart.db quickstart.db-wal quickstart.db-shm
 	./build/ukfork run scripts/examples/quickstart.lua --db quickstart.db
 	;;
 test)
