@@ -779,6 +779,15 @@ static void printable(char *dst, size_t cap, const uint8_t *src, size_t n)
 
 enum { HC_CONTINUE = 0, HC_STOP = 1 };
 
+/* vm_pause as a hypercall's outcome: HC_STOP if the VM was stopped while
+ * paused, else HC_CONTINUE. */
+static int hc_pause(struct ukvm_vm *vm, enum ukvm_vm_state state, uint32_t hc,
+		    ukf_gpa_t gpa, struct ukf_be_event *ev, ukf_ns_t *stretch)
+{
+	return vm_pause(vm, state, hc, gpa, ev, stretch) < 0 ? HC_STOP
+							     : HC_CONTINUE;
+}
+
 #define BAD_PTR(what, gpa, len)                                               \
 	do {                                                                  \
 		vm_fail(vm, "hypercall %s: bad %s [0x%llx, +0x%llx)",         \
@@ -885,9 +894,7 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 			ret = 0;
 			break;
 		}
-		return vm_pause(vm, UKVM_VM_READY, nr, gpa, &ev, stretch) < 0
-			       ? HC_STOP
-			       : HC_CONTINUE;
+		return hc_pause(vm, UKVM_VM_READY, nr, gpa, &ev, stretch);
 	case UKF_HC_BLOCK: {
 		struct ukf_hc_block x;
 
@@ -895,9 +902,7 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		ev.kind = UKF_BE_CALL;
 		ev.call = UKF_CALL_BLOCK;
 		ev.deadline = x.deadline ? to_world(vm, x.deadline) : vm->boot_ns;
-		return vm_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch) < 0
-			       ? HC_STOP
-			       : HC_CONTINUE;
+		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
 	}
 	case UKF_HC_INFO: {
 		struct ukf_hc_info x;
@@ -932,9 +937,7 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		ev.kind = UKF_BE_CALL;
 		ev.call = UKF_CALL_FORK;
 		ev.dirty_pages = ukvm_dirty_pages(vm);
-		return vm_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch) < 0
-			       ? HC_STOP
-			       : HC_CONTINUE;
+		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
 	}
 	case UKF_HC_SPAWN: {
 		struct ukf_hc_spawn x;
@@ -967,9 +970,7 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		ev.text = app;
 		ev.data = args;
 		ev.len = x.args_len;
-		return vm_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch) < 0
-			       ? HC_STOP
-			       : HC_CONTINUE;
+		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
 	}
 	case UKF_HC_WAIT: {
 		struct ukf_hc_wait x;
@@ -979,9 +980,7 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		ev.call = UKF_CALL_WAIT;
 		ev.arg_id = x.id;
 		ev.deadline = to_world(vm, x.deadline);
-		return vm_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch) < 0
-			       ? HC_STOP
-			       : HC_CONTINUE;
+		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
 	}
 	case UKF_HC_SEND: {
 		struct ukf_hc_send x;
@@ -1000,9 +999,7 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		ev.arg_id = x.dst;
 		ev.data = p;
 		ev.len = x.len;
-		return vm_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch) < 0
-			       ? HC_STOP
-			       : HC_CONTINUE;
+		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
 	}
 	case UKF_HC_RECV: {
 		struct ukf_hc_recv x;
@@ -1015,9 +1012,7 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		ev.kind = UKF_BE_CALL;
 		ev.call = UKF_CALL_RECV;
 		ev.deadline = to_world(vm, x.deadline);
-		return vm_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch) < 0
-			       ? HC_STOP
-			       : HC_CONTINUE;
+		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
 	}
 	default:
 		ret = -UKF_ENOSYS;
