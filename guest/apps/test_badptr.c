@@ -5,8 +5,9 @@
 /*
  * test-badptr [CASE...]   (default: wild wrap null huge)
  *   wild       console write from an address far outside guest memory
- *   wrap       console write of a valid buffer with a length that wraps
- *              the address space
+ *   wrap       console write of a valid buffer with a length of ~2^64 (it
+ *              fails the UKF_CONSOLE_MAX check first; tests/kvm tiny.S
+ *              mode wrap is the real address wrap-around)
  *   null       console write from address 0 (unmapped page)
  *   huge       console write longer than UKF_CONSOLE_MAX
  *   abort-wild abort with a message pointer outside memory
