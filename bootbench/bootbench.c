@@ -502,7 +502,7 @@ static void usage(FILE *out, const char *prog)
 		"  --grace MS        after the marker, time to exit before being stopped (default 1000)\n"
 		"  --keep-running    do not stop instances after the marker\n"
 		"  --timeout MS      an instance without the marker by then fails (default 30000)\n"
-		"  --mem SIZE        guest memory for --guest (default 64M)\n"
+		"  --mem SIZE        guest memory for --guest (default: a mem=SIZE guest argument, else 64M)\n"
 		"  --from-template   --guest only: make the app's template once, then time clones of it\n"
 		"  --pool N          --guest only: keep N VM shells (VM + vCPU + memory slot) made ahead by a\n"
 		"                    background thread; the first N are made before timing (LightVM)\n"
@@ -583,6 +583,40 @@ static int compile_marker(const char *prog, const char *opt,
 	regerror(rc, re, msg, sizeof(msg));
 	fprintf(stderr, "%s: bad %s regex '%s': %s\n", prog, opt, pattern, msg);
 	return -1;
+}
+
+/* Without --mem, a mem=SIZE word of the guest arguments sizes the VM, as
+ * an app string's mem= does under `ukfork run`: the words go through
+ * ukf_app_parse (same size grammar, a repeated key refused). 0, or -1 with
+ * the message on stderr. */
+static int guest_mem(const char *prog, struct bb_opts *o)
+{
+	char kv[UKF_APP_ARGS_MAX], err[256];
+	const char *p = o->guest_args;
+	struct ukf_app app;
+	size_t len = 0;
+
+	kv[0] = '\0';
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		if (n >= 4 && !strncmp(p, "mem=", 4)) {
+			/* fits: kv is as large as guest_args */
+			len += (size_t)snprintf(kv + len, sizeof(kv) - len,
+						"%s%.*s", len ? " " : "",
+						(int)n, p);
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+	if (!len)
+		return 0;
+	if (ukf_app_parse(&app, "guest", kv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: --guest arguments: %s\n", prog, err);
+		return -1;
+	}
+	o->mem_bytes = app.mem_bytes;
+	return 0;
 }
 
 /* 0 ok (*o filled), 1 help printed, 2 bad usage (message printed). */
@@ -679,6 +713,7 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 					prog, val);
 				return 2;
 			}
+			o->mem_set = 1;
 		} else if (!strcmp(a, "--cmd")) {
 			NEEDVAL();
 			if (!*val) {
@@ -741,6 +776,8 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 			return 2;
 		}
 	}
+	if (o->guest && !o->mem_set && guest_mem(prog, o) < 0)
+		return 2;
 	if (o->parallel > o->count)
 		o->parallel = o->count;
 	if (compile_marker(prog, "--marker", o->marker, &o->re))

@@ -84,6 +84,32 @@ static void ex_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
 	fprintf(stderr, "%10.3f ms n%u %s\n", (double)t / 1e6, node, line);
 }
 
+/* The mem=SIZE words of the guest arguments args, copied into kv (as
+ * ukf_app_parse's key=value string, which checks the size and refuses a
+ * repeated key): the guest's mem= then sizes its VM as an app string's does
+ * under `ukfork run`. 0, or -1 if they do not fit in kvlen. */
+static int mem_tokens(const char *args, char *kv, size_t kvlen)
+{
+	size_t len = 0;
+
+	kv[0] = '\0';
+	while (*args) {
+		size_t n = strcspn(args, " ");
+
+		if (n >= 4 && !strncmp(args, "mem=", 4)) {
+			int w = snprintf(kv + len, kvlen - len, "%s%.*s",
+					 len ? " " : "", (int)n, args);
+
+			if (w < 0 || (size_t)w >= kvlen - len)
+				return -1;
+			len += (size_t)w;
+		}
+		args += n;
+		args += strspn(args, " ");
+	}
+	return 0;
+}
+
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
@@ -96,7 +122,10 @@ static void usage(FILE *out, const char *prog)
 		"an app a guest can spawn by name. --template-dir DIR: load the templates\n"
 		"saved in DIR at start (APP then starts as a clone of its template) and\n"
 		"save the node's templates there at the end; prints how APP started\n"
-		"(start=cold|template) on stderr.\n",
+		"(start=cold|template) on stderr.\n"
+		"--mem SIZE sizes APP's VM (default 64M); without it a mem=SIZE word among\n"
+		"ARGS (e.g. synth mem=256M) sizes it, as an app string's mem= does under\n"
+		"`ukfork run`.\n",
 		prog);
 }
 
@@ -105,7 +134,7 @@ int ukf_exec_main(int argc, char **argv)
 	const char *prog = argc > 0 && argv[0] ? argv[0] : "exec";
 	const char *backend = "kvm", *placement = NULL, *templates = NULL;
 	const char *mem = NULL, *app_arg = NULL, *tdir = NULL;
-	char args[UKF_APP_ARGS_MAX] = "", err[512] = "", kv[64] = "";
+	char args[UKF_APP_ARGS_MAX] = "", err[512] = "", kv[UKF_APP_ARGS_MAX] = "";
 	struct exec_state st = { 0 };
 	struct ukf_live_config cfg;
 	struct ukf_world_sinks sinks;
@@ -203,6 +232,10 @@ int ukf_exec_main(int argc, char **argv)
 	}
 	if (mem)
 		snprintf(kv, sizeof(kv), "mem=%s", mem);
+	else if (mem_tokens(args, kv, sizeof(kv)) < 0) {
+		fprintf(stderr, "%s: guest argument mem=: too long\n", prog);
+		return 2;
+	}
 	{
 		const char *slash = strrchr(app_arg, '/');
 		const char *name = slash ? slash + 1 : app_arg;

@@ -167,6 +167,24 @@ guest)
 	[ "$(rc)" = 0 ] || fail "hello under ukfork KVM: exit $(rc)"
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"]==4 and d["backend"]=="kvm", d' "$T/out" || fail "bad summary"
 	;;
+guest_mem)
+	# without --mem, the guest's mem=SIZE sizes the VM (as under ukfork run)
+	run -n 1 --guest "$BUILD/guest/hello" mem=12Q
+	[ "$(rc)" = 2 ] || fail "mem=12Q: exit $(rc), want 2"
+	grep -q 'mem=12Q' "$T/err" || fail "mem=12Q: not named"
+	need_kvm
+	has_db
+	[ -f "$BUILD/guest/synth" ] || { echo "SKIP: synth not built"; exit 77; }
+	run -n 1 --db "$T/b.db" --guest "$BUILD/guest/synth" mem=256M init=1ms work=1ms dirty=1
+	[ "$(rc)" = 0 ] || fail "synth mem=256M: exit $(rc)"
+	m=$(sqlite3 "$T/b.db" "select json_extract(settings_json,'\$.mem_bytes') from runs")
+	[ "$m" = 268435456 ] || fail "synth mem=256M: VM of $m bytes, want 268435456"
+	# --mem wins over the guest's mem=
+	run -n 1 --mem 32M --db "$T/c.db" --guest "$BUILD/guest/synth" mem=256M init=1ms work=1ms dirty=1
+	[ "$(rc)" = 0 ] || fail "--mem 32M synth mem=256M: exit $(rc)"
+	m=$(sqlite3 "$T/c.db" "select json_extract(settings_json,'\$.mem_bytes') from runs")
+	[ "$m" = 33554432 ] || fail "--mem 32M: VM of $m bytes, want 33554432"
+	;;
 guest_bad)
 	# a missing image is refused up front (exit 2, named), KVM or not
 	run -n 3 --guest "$T/does-not-exist"

@@ -33,6 +33,24 @@ hello)
 	"$EX" "$BUILD/guest/hello" >"$T/out" 2>"$T/err" || fail "by path: exit $?"
 	grep -qx 'UKF-READY' "$T/out" || fail "by path: no UKF-READY line"
 	;;
+mem)
+	# without --mem, the guest's mem=SIZE sizes the VM (as under ukfork run)
+	need_kvm synth
+	"$EX" --trace "$BUILD/guest/synth" mem=256M init=1ms work=1ms dirty=1 >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 0 ] || fail "synth mem=256M: exit $r, want 0"
+	grep -q 'template-ready app=synth .*bytes=268435456$' "$T/err" ||
+		fail "synth mem=256M: the VM is not 256 MiB"
+	"$EX" --mem 32M --trace "$BUILD/guest/synth" mem=256M init=1ms work=1ms dirty=1 >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 0 ] || fail "--mem 32M: exit $r, want 0"
+	grep -q 'template-ready app=synth .*bytes=33554432$' "$T/err" ||
+		fail "--mem 32M: --mem did not win over the guest's mem="
+	"$EX" "$BUILD/guest/synth" mem=12Q >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 2 ] || fail "mem=12Q: exit $r, want 2"
+	grep -q 'mem=12Q' "$T/err" || fail "mem=12Q: not named"
+	;;
 fanout)
 	need_kvm fanout
 	UKF_GUEST_DIR=$BUILD/guest "$EX" --backend kvm fanout 4 100000 >"$T/out" 2>"$T/err"
