@@ -357,6 +357,24 @@ static int group_runs(struct report *r)
 		struct config *c = s ? find_config(s, run) : NULL;
 		if (!c)
 			return oom(r);
+		/* the same run stored twice (same scenario hash, config,
+		 * backend, seed and rep) is one replication, not two */
+		struct run *dup = NULL;
+		for (size_t k = 0; k < c->nruns && !dup; k++)
+			if (c->runs[k]->seed == run->seed &&
+			    c->runs[k]->rep == run->rep)
+				dup = c->runs[k];
+		if (dup) {
+			fprintf(stderr,
+				"ukfork report: warning: %s: run %lld duplicates "
+				"run %lld (scenario %s, config %s, seed %llu, "
+				"rep %lld): counted once\n",
+				r->path, (long long)run->id, (long long)dup->id,
+				run->scenario, run->config,
+				(unsigned long long)run->seed,
+				(long long)run->rep);
+			continue;
+		}
 		struct run **n =
 			realloc(c->runs, (c->nruns + 1) * sizeof *n);
 		if (!n)

@@ -92,6 +92,17 @@ ok_run)
 	[ "$(sqlite3 :memory: "select json_valid(readfile('$T/report.json'))")" = 1 ] || fail "report --json is not JSON"
 	run report "$T/missing.db"; expect_rc 1; expect_err "missing.db"
 	;;
+report_duplicate)
+	# the same run stored twice (copied rows) is one replication, with a
+	# warning naming both
+	run run "$S/ok.lua" --db "$T/db"; expect_rc 0
+	q "$T/db" "insert into runs(kind,scenario,scenario_hash,config,settings_json,seed,rep,backend,version,started_unix_ns,wall_s,events,sim_end_ns) select kind,scenario,scenario_hash,config,settings_json,seed,rep,backend,version,started_unix_ns,wall_s,events,sim_end_ns from runs where id=1" >/dev/null
+	run report "$T/db"; expect_rc 0
+	expect_err "warning: .*run 2 duplicates run 1 .*seed 1, rep 0"
+	grep -q "runs (replications) *1$" "$T/out" || fail "the duplicate counted as a replication"
+	run report "$T/db" --json; expect_rc 0
+	grep -q '"runs":1,' "$T/out" || fail "--json: the duplicate counted as a replication"
+	;;
 quiet)
 	run run "$S/ok.lua" --quiet; expect_rc 0
 	[ -s "$T/out" ] && fail "--quiet printed on stdout"
