@@ -129,4 +129,37 @@ static inline int selftest_run_all_print(const struct selftest *reg, size_t n)
 	return fails ? 1 : 0;
 }
 
+/*
+ * The command lines of a program that prints each result: "--list" as
+ * selftest_list; "--run NAME" as selftest_run_print, or "unknown test
+ * 'NAME' (--list)" on stderr (*rc 2); no arguments, selftest_run_all_print.
+ * Returns 1 when it handled the command line (*rc the exit code), 0 for
+ * any other one, which the caller handles (its own options, usage).
+ */
+static inline int selftest_dispatch_print(const struct selftest *reg,
+					  size_t n, int argc, char **argv,
+					  int *rc)
+{
+	const struct selftest *t;
+
+	if (argc == 1) {
+		*rc = selftest_run_all_print(reg, n);
+		return 1;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		*rc = selftest_list(reg, n);
+		return 1;
+	}
+	if (argc != 3 || strcmp(argv[1], "--run"))
+		return 0;
+	t = selftest_find(reg, n, argv[2]);
+	if (t) {
+		*rc = selftest_run_print(t);
+	} else {
+		fprintf(stderr, "unknown test '%s' (--list)\n", argv[2]);
+		*rc = 2;
+	}
+	return 1;
+}
+
 #endif /* UKF_SELFTEST_H */

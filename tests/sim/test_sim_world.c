@@ -657,9 +657,11 @@ static const struct selftest tests[] = {
 
 int main(int argc, char **argv)
 {
-	size_t nt = sizeof(tests) / sizeof(tests[0]);
-	if (argc == 2 && !strcmp(argv[1], "--list"))
-		return selftest_list(tests, nt);
+	int rc;
+
+	if (selftest_dispatch_print(tests, SELFTEST_COUNT(tests), argc, argv,
+				    &rc))
+		return rc;
 	if (argc == 2 && !strcmp(argv[1], "--trace"))
 		return t_trace();
 	if (argc >= 2 && !strcmp(argv[1], "--bench")) {
@@ -671,15 +673,6 @@ int main(int argc, char **argv)
 		}
 		return bench(nodes, reqs, argc > 4 ? argv[4] : "least-loaded");
 	}
-	if (argc == 3 && !strcmp(argv[1], "--run")) {
-		const struct selftest *t = selftest_find(tests, nt, argv[2]);
-		if (t)
-			return selftest_run_print(t);
-		fprintf(stderr, "unknown test '%s' (--list)\n", argv[2]);
-		return 2;
-	}
-	if (argc == 1)
-		return selftest_run_all_print(tests, nt);
 	fprintf(stderr, "usage: %s [--list | --run NAME | --trace | --bench [NODES [REQUESTS [PLACEMENT]]]]\n",
 		argv[0]);
 	return 2;
