@@ -386,6 +386,8 @@ struct pslot {
 	struct run *r;
 	lua_State *co; /* the thread this slot belongs to, NULL once ended */
 	uint32_t idx;
+	int ours; /* the thread yields through sleep/wait/ready, not
+		   * coroutine.yield (checked and cleared on its return) */
 	struct rng g;
 };
 #define PCHUNK 1024
@@ -1262,6 +1264,29 @@ static void proc_end(struct run *r, struct proc *p)
 	free(p);
 }
 
+/*
+ * Process co yielded through coroutine.yield instead of sleep, wait or
+ * ready: nothing would ever resume it, so the scenario is refused with
+ * the place of the yield (file:line of the innermost Lua function).
+ */
+static void proc_bad_yield(struct run *r, lua_State *co)
+{
+	lua_Debug ar;
+	for (int lv = 0; lua_getstack(co, lv, &ar); lv++) {
+		if (lua_getinfo(co, "Sl", &ar) && ar.currentline > 0) {
+			run_fail(r, UKF_RUN_BAD,
+				 "%s:%d: coroutine.yield is reserved: a "
+				 "process suspends itself only through sleep, "
+				 "wait or ready",
+				 ar.short_src, ar.currentline);
+			return;
+		}
+	}
+	run_fail(r, UKF_RUN_BAD,
+		 "coroutine.yield is reserved: a process suspends itself "
+		 "only through sleep, wait or ready");
+}
+
 static void proc_wake(void *arg, uint64_t x)
 {
 	struct run *r = arg;
@@ -1272,11 +1297,15 @@ static void proc_wake(void *arg, uint64_t x)
 			return;
 		/* Its slot will be read by sleep/uniform: fetch it while Lua
 		 * brings in the thread's own state. */
-		__builtin_prefetch(*(void **)lua_getextraspace(co));
+		struct pslot *ps = *(struct pslot **)lua_getextraspace(co);
+		__builtin_prefetch(ps);
 		st = lua_resume(co, NULL, 0, &nres);
 		if (st == LUA_YIELD) {
 			if (nres)
 				lua_pop(co, nres);
+			if (!ps->ours)
+				proc_bad_yield(r, co);
+			ps->ours = 0;
 			return;
 		}
 		x &= ~WAKE_PLAIN;
@@ -1284,8 +1313,13 @@ static void proc_wake(void *arg, uint64_t x)
 		if (r->err_code || x >= r->nprocs || !r->procs[x])
 			return;
 		st = proc_resume(r, r->procs[x], &nres);
-		if (st == LUA_YIELD)
+		if (st == LUA_YIELD) {
+			struct pslot *ps = r->procs[x]->ps;
+			if (!ps->ours)
+				proc_bad_yield(r, r->procs[x]->co);
+			ps->ours = 0;
 			return;
+		}
 	}
 	lua_State *co = r->cos[x];
 	if (st != LUA_OK) {
@@ -1356,6 +1390,7 @@ static int l_sleep(lua_State *L)
 	}
 	if (proc_schedule(r, p, r->world.ops->now(r->world.w) + d, 1))
 		luaL_error(L, "sleep: cannot schedule");
+	ps->ours = 1;
 	return lua_yield(L, 0);
 }
 
@@ -1544,6 +1579,7 @@ static int park(lua_State *L, struct run *r, struct proc *p, struct slot *s,
 	*waiter = (int32_t)p->idx;
 	p->pend = how;
 	p->pend_slot = (uint32_t)(s - r->slots);
+	p->ps->ours = 1;
 	return lua_yield(L, 0);
 }
 

@@ -152,6 +152,12 @@ outside_process)
 runtime_error)
 	bad_scenario runtime_error.lua 7 "ghost"
 	;;
+coroutine_yield)
+	# coroutine.yield in a process would suspend it for ever: refused
+	bad_scenario yield.lua 7 "coroutine.yield is reserved"
+	# inside a coroutine of the process's own it is plain Lua
+	run run "$S/yield_wrap.lua" --db "$T/db2"; expect_rc 0
+	;;
 unknown_set)
 	run run "$S/ok.lua" --set foo=1 --db "$T/db"
 	expect_rc 2; expect_err "unknown setting 'foo'"; no_runs "$T/db"
