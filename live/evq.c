@@ -117,11 +117,6 @@ struct ukf_evq_item *ukf_evq_pop(ukf_evq_t *q)
 	return it;
 }
 
-int ukf_evq_fd(const ukf_evq_t *q)
-{
-	return q->efd;
-}
-
 int ukf_evq_wait(ukf_evq_t *q, int64_t timeout_ns)
 {
 	struct pollfd p = { .fd = q->efd, .events = POLLIN };

@@ -8,9 +8,9 @@
 /*
  * Backend events arrive on vCPU threads; the code that owns the engine (or
  * a benchmark) handles them on one thread. ukf_evq_push() deep-copies an
- * event (its text and data too) under a mutex and signals an eventfd that a
- * poll()-based loop can wait on; ukf_evq_pop() hands them back in order on
- * the consumer thread.
+ * event (its text and data too) under a mutex and signals an internal
+ * eventfd that ukf_evq_wait() polls; ukf_evq_pop() hands them back in
+ * order on the consumer thread.
  */
 typedef struct ukf_evq ukf_evq_t;
 
@@ -38,9 +38,6 @@ int ukf_evq_push(ukf_evq_t *q, ukf_node_id_t node,
  * frees it with free().
  */
 struct ukf_evq_item *ukf_evq_pop(ukf_evq_t *q);
-
-/* The eventfd: readable while events may be queued (poll() on it). */
-int ukf_evq_fd(const ukf_evq_t *q);
 
 /*
  * Wait until an event is queued or `timeout_ns` passes (< 0 = forever);

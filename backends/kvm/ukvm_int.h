@@ -114,17 +114,6 @@ struct ukvm_image *ukvm_image_load(const char *path, char *err, size_t errlen);
 void ukvm_image_free(struct ukvm_image *img);
 
 /* ------------------------------------------------------------------ */
-/* vCPU state: everything save/restore needs (H6b fills snapshot code). */
-#define UKVM_MAX_MSRS 16
-struct ukvm_vcpu_state {
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	struct kvm_fpu fpu;
-	uint32_t nmsrs;
-	struct kvm_msr_entry msrs[UKVM_MAX_MSRS];
-};
-
-/* ------------------------------------------------------------------ */
 enum ukvm_vm_state {
 	UKVM_VM_BUILDING = 0, /* being set up (memory, KVM objects) */
 	UKVM_VM_RUNNING,      /* vCPU thread in its run loop */
@@ -349,11 +338,6 @@ int ukvm_vcpu_boot_regs(struct ukvm_vm *vm, uint64_t rip, uint64_t rsp,
 			uint64_t rdi, char *err, size_t errlen);
 /* Fill the boot info page for a cold boot. */
 void ukvm_bootinfo_fill(struct ukvm_vm *vm, const struct ukvm_image *img);
-
-/* Save/restore vCPU state (regs, sregs, FPU, MSRs); 0 or -errno. The VM
- * must be paused or not yet launched. */
-int ukvm_vcpu_save(struct ukvm_vm *vm, struct ukvm_vcpu_state *st);
-int ukvm_vcpu_restore(struct ukvm_vm *vm, const struct ukvm_vcpu_state *st);
 
 /*
  * Start the vCPU thread: it runs vm->prepare (if set), emits

@@ -459,38 +459,6 @@ slot:
 	return 0;
 }
 
-int ukvm_vcpu_save(struct ukvm_vm *vm, struct ukvm_vcpu_state *st)
-{
-	memset(st, 0, sizeof(*st));
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &st->regs) < 0 ||
-	    ioctl(vm->vcpu_fd, KVM_GET_SREGS, &st->sregs) < 0 ||
-	    ioctl(vm->vcpu_fd, KVM_GET_FPU, &st->fpu) < 0)
-		return -errno;
-	st->nmsrs = 0; /* the guest runs at CPL3: it changes no MSR */
-	return 0;
-}
-
-int ukvm_vcpu_restore(struct ukvm_vm *vm, const struct ukvm_vcpu_state *st)
-{
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &st->sregs) < 0 ||
-	    ioctl(vm->vcpu_fd, KVM_SET_FPU, &st->fpu) < 0 ||
-	    ioctl(vm->vcpu_fd, KVM_SET_REGS, &st->regs) < 0)
-		return -errno;
-	if (st->nmsrs) {
-		struct {
-			struct kvm_msrs h;
-			struct kvm_msr_entry e[UKVM_MAX_MSRS];
-		} b;
-
-		memset(&b, 0, sizeof(b));
-		b.h.nmsrs = st->nmsrs > UKVM_MAX_MSRS ? UKVM_MAX_MSRS : st->nmsrs;
-		memcpy(b.e, st->msrs, b.h.nmsrs * sizeof(b.e[0]));
-		if (ioctl(vm->vcpu_fd, KVM_SET_MSRS, &b) < 0)
-			return -errno;
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Events. */
 
