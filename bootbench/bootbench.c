@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../cli/stats.h"
+#include "../include/ukf_abi.h"
 #ifdef UKF_BB_HAVE_DB
 #include "../cli/results.h"
 #endif
@@ -421,19 +422,17 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
+/* Record the run (one runs row, a boots row per instance) into db, opened
+ * on --db before anything was launched; 0, or -1 with a message in err. */
 static int bb_write_db(const struct bb_opts *o, const struct bb_inst *in,
 		       const struct bb_result *res, int64_t started_unix,
-		       char *err, size_t errlen)
+		       ukf_db_t *db, char *err, size_t errlen)
 {
 	char sj[2048], scen[UKF_APP_ARGS_MAX + 512], hash[32], cfg[64];
 	struct ukf_run_info ri;
-	ukf_db_t *db;
 	int64_t run;
 	uint32_t i;
 
-	db = ukf_db_open(o->db, err, errlen);
-	if (!db)
-		return -1;
 	settings_json(o, sj, sizeof(sj));
 	if (o->cmd)
 		snprintf(scen, sizeof(scen), "%s", o->cmd);
@@ -476,11 +475,9 @@ static int bb_write_db(const struct bb_opts *o, const struct bb_inst *in,
 	}
 	if (ukf_db_run_commit(db, run, (double)res->t_end / 1e9, o->count, 0) < 0)
 		goto fail;
-	ukf_db_close(&db);
 	return 0;
 fail:
 	snprintf(err, errlen, "%s: %s", o->db, ukf_db_error(db));
-	ukf_db_close(&db);
 	return -1;
 }
 #endif
@@ -540,6 +537,9 @@ static int parse_ms(const char *s, ukf_ns_t *out)
 	*out = (ukf_ns_t)(v * 1e6);
 	return 0;
 }
+
+/* --pool's bound: shells are made (and hold memory) before timing. */
+#define BB_POOL_MAX 4096u
 
 /* "64M", "2G", "4096": bytes (K/M/G binary); 0 or -1. */
 static int parse_size(const char *s, uint64_t *out)
@@ -692,9 +692,9 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 			o->from_template = 1;
 		} else if (!strcmp(a, "--pool")) {
 			NEEDVAL();
-			if (parse_u32(val, &o->pool) || o->pool > 100000) {
-				fprintf(stderr, "%s: --pool: expected a count 0..100000, got '%s'\n",
-					prog, val);
+			if (parse_u32(val, &o->pool) || o->pool > BB_POOL_MAX) {
+				fprintf(stderr, "%s: --pool: expected a count 0..%u, got '%s'\n",
+					prog, BB_POOL_MAX, val);
 				return 2;
 			}
 		} else if (!strcmp(a, "--grace") || !strcmp(a, "--timeout")) {
@@ -778,6 +778,20 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 	}
 	if (o->guest && !o->mem_set && guest_mem(prog, o) < 0)
 		return 2;
+	if (o->mem_bytes < UKF_MEM_MIN || o->mem_bytes > UKF_MEM_MAX) {
+		fprintf(stderr, "%s: %s: %llu bytes is outside the guest memory range "
+			"%llu MiB..%llu MiB\n", prog,
+			o->mem_set ? "--mem" : "--guest argument mem=SIZE",
+			(unsigned long long)o->mem_bytes,
+			(unsigned long long)(UKF_MEM_MIN >> 20),
+			(unsigned long long)(UKF_MEM_MAX >> 20));
+		return 2;
+	}
+	if (o->pool > o->count) {
+		fprintf(stderr, "%s: --pool %u: more shells than the %u instances (-n) that could use them\n",
+			prog, o->pool, o->count);
+		return 2;
+	}
 	if (o->parallel > o->count)
 		o->parallel = o->count;
 	if (compile_marker(prog, "--marker", o->marker, &o->re))
@@ -811,6 +825,9 @@ int ukf_bootbench_main(int argc, char **argv)
 	char err[512] = "";
 	uint32_t i;
 	int rc;
+#ifdef UKF_BB_HAVE_DB
+	ukf_db_t *db = NULL;
+#endif
 
 	rc = bb_parse(argc, argv, &o);
 	if (rc == 1)
@@ -820,6 +837,14 @@ int ukf_bootbench_main(int argc, char **argv)
 #ifndef UKF_BB_HAVE_DB
 	if (o.db) {
 		fprintf(stderr, "%s: --db: this build has no results database\n", prog);
+		bb_free_opts(&o);
+		return 2;
+	}
+#endif
+#ifdef UKF_BB_HAVE_DB
+	/* a results file that cannot be opened is found before any boot */
+	if (o.db && !(db = ukf_db_open(o.db, err, sizeof(err)))) {
+		fprintf(stderr, "%s: --db: %s\n", prog, err);
 		bb_free_opts(&o);
 		return 2;
 	}
@@ -836,8 +861,8 @@ int ukf_bootbench_main(int argc, char **argv)
 	in = calloc(o.count, sizeof(*in));
 	if (!in) {
 		fprintf(stderr, "%s: out of memory for %u instances\n", prog, o.count);
-		bb_free_opts(&o);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	for (i = 0; i < o.count; i++) {
 		in[i].index = i;
@@ -854,9 +879,8 @@ int ukf_bootbench_main(int argc, char **argv)
 		rc = bb_run_kvm(&o, in, &res, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
-		free(in);
-		bb_free_opts(&o);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	bb_summarize(&o, in, &res, &s);
 	if (o.json)
@@ -864,17 +888,20 @@ int ukf_bootbench_main(int argc, char **argv)
 	else
 		bb_print_text(&o, in, &res, &s, stdout);
 	fflush(stdout);
+	rc = s.failed ? 1 : 0;
 #ifdef UKF_BB_HAVE_DB
-	if (o.db && bb_write_db(&o, in, &res,
-				(int64_t)wall.tv_sec * UKF_S + wall.tv_nsec, err,
-				sizeof(err)) < 0) {
+	if (db && bb_write_db(&o, in, &res,
+			      (int64_t)wall.tv_sec * UKF_S + wall.tv_nsec, db,
+			      err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: --db: %s\n", prog, err);
-		free(in);
-		bb_free_opts(&o);
-		return 1;
+		rc = 1;
 	}
+#endif
+out:
+#ifdef UKF_BB_HAVE_DB
+	ukf_db_close(&db);
 #endif
 	free(in);
 	bb_free_opts(&o);
-	return s.failed ? 1 : 0;
+	return rc;
 }

@@ -167,6 +167,29 @@ guest)
 	[ "$(rc)" = 0 ] || fail "hello under ukfork KVM: exit $(rc)"
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"]==4 and d["backend"]=="kvm", d' "$T/out" || fail "bad summary"
 	;;
+early_checks)
+	# a bad --mem, --pool or --db is refused (exit 2) before anything runs
+	mkdir "$T/img" && printf 'x' >"$T/img/fake"
+	for args in "--mem 2M" "--mem 4G" "--pool 3 -n 2" "--pool 5000 -n 6000"; do
+		# shellcheck disable=SC2086
+		"$BB" $args --guest "$T/img/fake" >"$T/out" 2>"$T/err"
+		r=$?
+		[ "$r" = 2 ] || fail "'$args': exit $r, want 2"
+		[ -s "$T/err" ] || fail "'$args': no message"
+	done
+	"$BB" --mem 2M --guest "$T/img/fake" 2>"$T/err"
+	grep -q -- '--mem: .*outside the guest memory range 4 MiB..3072 MiB' "$T/err" || fail "--mem 2M: range not given"
+	"$BB" --guest "$T/img/fake" mem=8G 2>"$T/err"
+	[ $? = 2 ] || fail "guest mem=8G: want exit 2"
+	grep -q 'mem=SIZE: .*outside the guest memory range' "$T/err" || fail "guest mem=8G: range not given"
+	"$BB" -n 2 --pool 3 --guest "$T/img/fake" 2>"$T/err"
+	grep -q -- '--pool 3: more shells than the 2 instances' "$T/err" || fail "--pool > -n: not explained"
+	has_db
+	run -n 2 --db "$T/no/such/dir/b.db" --cmd "touch $T/ran; echo UKF-READY"
+	[ "$(rc)" = 2 ] || fail "--db in a missing directory: exit $(rc), want 2"
+	grep -q 'no/such/dir/b.db' "$T/err" || fail "--db: file not named"
+	[ -e "$T/ran" ] && fail "--db unusable, but instances were launched"
+	;;
 guest_mem)
 	# without --mem, the guest's mem=SIZE sizes the VM (as under ukfork run)
 	run -n 1 --guest "$BUILD/guest/hello" mem=12Q
