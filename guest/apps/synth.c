@@ -4,7 +4,7 @@
 #include "synth_args.h"
 
 /*
- * synth mem=64M init=50ms work=10ms dirty=256 fork=4 units=1
+ * synth [mem=64M init=50ms work=10ms dirty=256 fork=0 units=1]  (defaults)
  * The simulator models the same arguments (core/app.c), so sim and KVM runs
  * of one string can be compared. Bad arguments abort with the reason.
  * mem= is also the VM's memory size, so synth touches min(mem, heap - 256K):
