@@ -84,7 +84,8 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
  * the engine first (it records the instances still alive), then the rest.
  */
 
-/* Keyed random streams for the scenario runner. */
+/* Keyed random streams of a simulated world, for callers outside the engine
+ * (the scenario runner keeps its own SplitMix64 streams, cli/scenario.c). */
 
 /* 1 if `world` is a simulated world (made by ukf_sim_create), else 0. */
 int ukf_sim_is(const struct ukf_world *world);
