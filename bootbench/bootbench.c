@@ -587,7 +587,7 @@ static int compile_marker(const char *prog, const char *opt,
 
 /* Without --mem, a mem=SIZE word of the guest arguments sizes the VM, as
  * an app string's mem= does under `ukfork run`: the words go through
- * ukf_app_parse (same size grammar, a repeated key refused). 0, or -1 with
+ * ukf_app_parse (same size grammar, the last of several wins). 0, or -1 with
  * the message on stderr. */
 static int guest_mem(const char *prog, struct bb_opts *o)
 {

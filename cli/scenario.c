@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -793,6 +794,42 @@ static void *grow1(lua_State *L, void *arr, size_t n, size_t size)
 	return p;
 }
 
+/*
+ * A Lua error if a key= appears twice in app name's string kv ("mem=64M
+ * mem=32M": which one was meant?). ukf_app_parse itself lets the last one
+ * win, as the simulator's spawn-argument overrides (app string + " " +
+ * args, sim/backend.c) rely on; a declaration has no such reason.
+ */
+static void dup_app_key(lua_State *L, const char *name, const char *kv)
+{
+	const char *p = kv + strspn(kv, " \t\r\n");
+	while (*p) {
+		size_t n = strcspn(p, " \t\r\n");
+		const char *eq = memchr(p, '=', n);
+		if (eq) {
+			size_t kl = (size_t)(eq - p) + 1; /* with its '=' */
+			const char *q = p + n;
+			for (q += strspn(q, " \t\r\n"); *q;) {
+				size_t m = strcspn(q, " \t\r\n");
+				if (m >= kl && !memcmp(q, p, kl)) {
+					char msg[2 * UKF_APP_ARGS_MAX + 64];
+					snprintf(msg, sizeof(msg),
+						 "key '%.*s' given twice "
+						 "('%.*s' and '%.*s')",
+						 (int)kl - 1, p, (int)n, p,
+						 (int)m, q);
+					luaL_error(L, "app '%s': %s", name,
+						   msg);
+				}
+				q += m;
+				q += strspn(q, " \t\r\n");
+			}
+		}
+		p += n;
+		p += strspn(p, " \t\r\n");
+	}
+}
+
 static int l_app(lua_State *L)
 {
 	struct run *r = run_of(L);
@@ -809,6 +846,7 @@ static int l_app(lua_State *L)
 		luaL_error(L, "app: bad name '%s'", name);
 	if (find_app(r, name) >= 0)
 		luaL_error(L, "app '%s' declared twice", name);
+	dup_app_key(L, name, kv);
 	r->apps = grow1(L, r->apps, r->napps, sizeof(*r->apps));
 	struct app_decl *a = &r->apps[r->napps];
 	char err[256];
@@ -1016,6 +1054,10 @@ static struct arrival *arrival_new(lua_State *L, struct run *r, enum akind kind,
 	return a;
 }
 
+/* poisson{}'s highest rate (requests per second of world time): faster,
+ * gaps round to 0 ns and one instant piles up arrivals without bound. */
+#define POISSON_RATE_MAX 1e7
+
 static int l_poisson(lua_State *L)
 {
 	struct run *r = run_of(L);
@@ -1028,6 +1070,15 @@ static int l_poisson(lua_State *L)
 			   "poisson{}: rate must be > 0 requests per second "
 			   "(got %f)",
 			   rate);
+	if (rate > POISSON_RATE_MAX) {
+		char v[32];
+		snprintf(v, sizeof(v), "%g", rate);
+		luaL_error(L,
+			   "poisson{}: rate %s is above the maximum of 1e7 "
+			   "requests per second (a mean gap of 100 ns on the "
+			   "ns clock)",
+			   v);
+	}
 	struct arrival *a = arrival_new(L, r, A_POISSON, "poisson");
 	a->rate = rate;
 	return 0;
@@ -1093,6 +1144,12 @@ static int l_trace(lua_State *L)
 	if (!f)
 		luaL_error(L, "trace{}: cannot open '%s': %s", path,
 			   strerror(errno));
+	struct stat fst;
+	if (fstat(fileno(f), &fst) == 0 && S_ISDIR(fst.st_mode)) {
+		fclose(f);
+		luaL_error(L, "trace{}: '%s' is a directory, not a trace file",
+			   path);
+	}
 	struct arrival *a = arrival_new(L, r, A_TRACE, "trace");
 	char line[1024];
 	int ln = 0;
@@ -1103,8 +1160,9 @@ static int l_trace(lua_State *L)
 		char *h = strchr(line, '#');
 		if (h)
 			*h = 0;
-		char ts[128], an[128], extra[128];
-		int nf = sscanf(line, "%127s %127s %127s", ts, an, extra);
+		char ts[128], an[128], extra[128], more[128];
+		int nf = sscanf(line, "%127s %127s %127s %127s", ts, an, extra,
+				more);
 		if (nf <= 0)
 			continue;
 		char msg[512] = "";
@@ -1115,6 +1173,11 @@ static int l_trace(lua_State *L)
 		if (nf < 2) {
 			snprintf(msg, sizeof(msg),
 				 "expected 'time app [node]'");
+		} else if (nf > 3) {
+			snprintf(msg, sizeof(msg),
+				 "unexpected field '%s' after the node "
+				 "(expected 'time app [node]')",
+				 more);
 		} else {
 			errno = 0;
 			double x = strtod(ts, &end);
@@ -1155,6 +1218,10 @@ static int l_trace(lua_State *L)
 		}
 		a->tev[a->ntev++] =
 		    (struct tev){t, (uint32_t)app, node, (uint32_t)ln};
+	}
+	if (ferror(f)) {
+		fclose(f);
+		luaL_error(L, "trace{}: reading '%s' failed", path);
 	}
 	fclose(f);
 	a->path = strdup(path);
@@ -1381,9 +1448,17 @@ static int l_sleep(lua_State *L)
 	int isnum;
 	double s = lua_tonumberx(L, 1, &isnum);
 	if (isnum && lua_type(L, 1) == LUA_TNUMBER) {
-		if (!(s >= 0) || s > 9.2e9)
+		if (!(s >= 0))
 			luaL_error(L, "sleep: bad duration %f (seconds >= 0)",
 				   s);
+		if (s > 9.2e9) { /* ukf_ns_t: at most 9.2e18 ns */
+			char v[32];
+			snprintf(v, sizeof(v), "%g", s);
+			luaL_error(L,
+				   "sleep: duration %s s is too long (at most "
+				   "9.2e9 s)",
+				   v);
+		}
 		d = (ukf_ns_t)(s * 1e9 + 0.5);
 	} else {
 		d = arg_time(L, 1, "sleep");
@@ -1503,7 +1578,8 @@ static int l_spawn(lua_State *L)
 	} else {
 		if (!lua_isinteger(L, ni) || lua_tointeger(L, ni) < 0 ||
 		    lua_tointeger(L, ni) >= r->nodes)
-			luaL_error(L, "spawn: bad node (expected 0..%d)",
+			luaL_error(L, "spawn: bad node %s (expected 0..%d)",
+				   luaL_tolstring(L, ni, NULL),
 				   (int)r->nodes - 1);
 		node = (ukf_node_id_t)lua_tointeger(L, ni);
 	}
@@ -2180,6 +2256,13 @@ static int build_config(struct run *r, struct cfg *cf)
 			cf->eng.nodes = (uint32_t)c.u;
 			break;
 		case S_VCPUS:
+			if (c.u < 1 || c.u > 1000000) {
+				run_fail(r, UKF_RUN_BAD,
+					 "%s: setting 'vcpus' must be "
+					 "1..1000000 (vCPUs per node)",
+					 entry_find(r->sc, "vcpus")->where);
+				return -1;
+			}
 			cf->eng.node.vcpus = (uint32_t)c.u;
 			break;
 		case S_MEMORY:
@@ -2329,6 +2412,25 @@ static int build_config(struct run *r, struct cfg *cf)
  * ukf_live_image_path() (UKF_GUEST_DIR, else guest/ next to ukfork).
  * Returns 0, or -1 after run_fail() naming the app if an image is missing.
  */
+/* NULL if path is a regular file starting with the ELF magic, else why. */
+static const char *image_not_elf(const char *path)
+{
+	struct stat st;
+	unsigned char m[4] = {0};
+	if (stat(path, &st) < 0)
+		return strerror(errno);
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return strerror(errno);
+	size_t n = fread(m, 1, sizeof(m), f);
+	fclose(f);
+	if (n != sizeof(m) || memcmp(m, "\177ELF", 4))
+		return "not an ELF file (a guest image is an ELF executable)";
+	return NULL;
+}
+
 static int resolve_images(struct run *r)
 {
 	for (size_t i = 0; i < r->napps; i++) {
@@ -2354,7 +2456,16 @@ static int resolve_images(struct run *r)
 				 r->apps[i].where, a->name, p, strerror(errno));
 			return -1;
 		}
-		snprintf(a->image, sizeof(a->image), "%s", p);
+		/* a directory or a file that is not ELF would only fail
+		 * when the first instance boots */
+		const char *why = image_not_elf(p);
+		if (why) {
+			run_fail(r, UKF_RUN_BAD,
+				 "%s: app '%s': guest image '%s': %s",
+				 r->apps[i].where, a->name, p, why);
+			return -1;
+		}
+		memcpy(a->image, p, strlen(p) + 1); /* fits: checked above */
 	}
 	return 0;
 }
@@ -2939,9 +3050,21 @@ static int parse_set(struct scen *sc, const char *s, FILE *msg)
 	e->from_cli = 1;
 	e->order = (size_t)1 << 40 | sc->nents;
 	snprintf(e->where, sizeof(e->where), "--set %s", s);
-	char *dup = strdup(eq + 1), *save = NULL;
-	for (char *t = strtok_r(dup, ",", &save); t;
-	     t = strtok_r(NULL, ",", &save)) {
+	char *dup = strdup(eq + 1), *next = dup;
+	if (!dup)
+		return -1;
+	for (char *t = dup; next; t = next) {
+		next = strchr(t, ',');
+		if (next)
+			*next++ = '\0';
+		if (!*t) {
+			fprintf(msg,
+				"ukfork run: --set %s: empty value at "
+				"position %zu of the list\n",
+				s, e->nvals + 1);
+			free(dup);
+			return -1;
+		}
 		char *end;
 		errno = 0;
 		double x = strtod(t, &end);

@@ -85,8 +85,8 @@ static void ex_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
 }
 
 /* The mem=SIZE words of the guest arguments args, copied into kv (as
- * ukf_app_parse's key=value string, which checks the size and refuses a
- * repeated key): the guest's mem= then sizes its VM as an app string's does
+ * ukf_app_parse's key=value string, which checks the size; the last of
+ * several wins, as in the guest): the guest's mem= then sizes its VM as an app string's does
  * under `ukfork run`. 0, or -1 if they do not fit in kvlen. */
 static int mem_tokens(const char *args, char *kv, size_t kvlen)
 {

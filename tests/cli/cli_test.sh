@@ -152,6 +152,23 @@ outside_process)
 runtime_error)
 	bad_scenario runtime_error.lua 7 "ghost"
 	;;
+scenario_checks)
+	# each refused with file:line (or the --set), exit 2, nothing stored
+	bad_scenario dup_key.lua 5 "key 'mem' given twice ('mem=64M' and 'mem=32M')"
+	bad_scenario trace_trailing.lua 6 "trailing.trace:3: unexpected field 'extra'"
+	bad_scenario trace_dir.lua 6 "is a directory"
+	bad_scenario vcpus_zero.lua 3 "setting 'vcpus' must be 1"
+	bad_scenario spawn_bad_node.lua 7 "bad node 7 (expected 0..1)"
+	bad_scenario sleep_huge.lua 6 "at most 9.2e9 s"
+	bad_scenario poisson_huge.lua 6 "above the maximum of 1e7 requests per second"
+	for v in 4,,8 4,8, ,4; do
+		run run "$S/sweep.lua" --set nodes=$v --db "$T/db"
+		expect_rc 2; expect_err "--set nodes=$v: empty value at position"
+		no_runs "$T/db"
+	done
+	run run "$S/ok.lua" --set vcpus=0 --db "$T/db"
+	expect_rc 2; expect_err "--set vcpus=0: setting 'vcpus' must be 1"; no_runs "$T/db"
+	;;
 coroutine_yield)
 	# coroutine.yield in a process would suspend it for ever: refused
 	bad_scenario yield.lua 7 "coroutine.yield is reserved"
@@ -274,6 +291,19 @@ bad_image)
 	no_runs "$T/db"
 	# the sim backend has no use for images: the same file runs
 	run run "$S/bad_image.lua" --quiet; expect_rc 0
+	;;
+image_not_elf)
+	# a text file or a directory as guest image: refused at the check on
+	# kvm (no /dev/kvm needed), not when the first instance boots
+	run run "$S/image_not_elf.lua" --backend kvm --db "$T/db"
+	if [ "$rc" -ne 0 ] && grep -q "not built" "$T/err"; then
+		echo "SKIP: ukfork built without the live world"; exit 77
+	fi
+	expect_rc 2; expect_err "image_not_elf.lua:5:"; expect_err "not an ELF file"
+	no_runs "$T/db"
+	run run "$S/image_dir.lua" --backend kvm --db "$T/db"
+	expect_rc 2; expect_err "image_dir.lua:5:"; expect_err "not a regular file"
+	no_runs "$T/db"
 	;;
 kvm_templates|kvm_quickstart|kvm_remote_fork)
 	# an example scenario runs unchanged on both backends and writes the
