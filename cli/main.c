@@ -227,6 +227,8 @@ static int cmd_report(int argc, char **argv)
 static int cmd_bootbench(int argc, char **argv)
 {
 #ifdef UKF_HAVE_BOOTBENCH
+	/* its usage and messages name it as run: "ukfork bootbench: ..." */
+	argv[0] = (char *)"ukfork bootbench";
 	return ukf_bootbench_main(argc, argv);
 #else
 	(void)argc;
@@ -239,6 +241,7 @@ static int cmd_bootbench(int argc, char **argv)
 static int cmd_exec(int argc, char **argv)
 {
 #ifdef UKF_HAVE_LIVE
+	argv[0] = (char *)"ukfork exec"; /* "ukfork exec: ..." */
 	return ukf_exec_main(argc, argv);
 #else
 	(void)argc;

@@ -21,6 +21,7 @@ struct exec_state {
 	int have_rec;             /* the root's record arrived */
 	enum ukf_start root_start; /* how the root was started */
 	ukf_ns_t root_to_ready;   /* its request-to-ready (or NEVER) */
+	const char *prog;         /* the command's name, for messages */
 };
 
 /* Results row of an instance: keep how the root started. */
@@ -68,7 +69,7 @@ static void ex_fail(void *u, ukf_id_t id, uint64_t tag, const char *why)
 
 	(void)tag;
 	if (id != s->root) {
-		fprintf(stderr, "exec: instance %llu failed: %s\n",
+		fprintf(stderr, "%s: instance %llu failed: %s\n", s->prog,
 			(unsigned long long)id, why ? why : "(no reason)");
 		return;
 	}
@@ -143,6 +144,8 @@ int ukf_exec_main(int argc, char **argv)
 	ukf_ns_t timeout = 0, until;
 	size_t alen = 0;
 	int i, id, rc, trace = 0;
+
+	st.prog = prog;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
@@ -334,11 +337,11 @@ int ukf_exec_main(int argc, char **argv)
 	world.ops->destroy(&world.w); /* saves templates to tdir */
 	if (tdir && st.have_rec) {
 		if (st.root_to_ready != UKF_NS_NEVER)
-			fprintf(stderr, "exec: %s start=%s request-to-ready=%.3f ms\n",
-				app.name, ukf_start_name(st.root_start),
+			fprintf(stderr, "%s: %s start=%s request-to-ready=%.3f ms\n",
+				prog, app.name, ukf_start_name(st.root_start),
 				(double)st.root_to_ready / 1e6);
 		else
-			fprintf(stderr, "exec: %s start=%s\n", app.name,
+			fprintf(stderr, "%s: %s start=%s\n", prog, app.name,
 				ukf_start_name(st.root_start));
 	}
 	if (st.status == UKF_STATUS_FAILED) {

@@ -697,6 +697,17 @@ fail:
 
 /* ---- templates on disk ---- */
 
+/* why without a leading "path: " (the snapshot reader names the file;
+ * the warning already has): the path is said once. */
+static const char *lw_why(const char *path, const char *why)
+{
+	size_t n = strlen(path);
+
+	if (!strncmp(why, path, n) && why[n] == ':' && why[n + 1] == ' ')
+		return why + n + 2;
+	return why;
+}
+
 /* A warning about the template dir: stderr and the world's log sink. */
 static void lw_warn(struct live_world *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -804,7 +815,7 @@ static int lw_load_one(struct live_world *w, const char *path,
 	if (rc == 0)
 		rc = ukvm_snap_open(&r, data, len, why, sizeof(why));
 	if (rc) {
-		lw_warn(w, "template dir: skipped %s: %s", path, why);
+		lw_warn(w, "template dir: skipped %s: %s", path, lw_why(path, why));
 		free(data);
 		return 0;
 	}
@@ -815,7 +826,7 @@ static int lw_load_one(struct live_world *w, const char *path,
 		return 0;
 	}
 	if (ukvm_snap_meta_decode(&r, &meta, why, sizeof(why)) < 0) {
-		lw_warn(w, "template dir: skipped %s: %s", path, why);
+		lw_warn(w, "template dir: skipped %s: %s", path, lw_why(path, why));
 		free(data);
 		return 0;
 	}
@@ -837,7 +848,7 @@ static int lw_load_one(struct live_world *w, const char *path,
 				   sizeof(why));
 	free(data);
 	if (rc) {
-		lw_warn(w, "template dir: skipped %s: %s", path, why);
+		lw_warn(w, "template dir: skipped %s: %s", path, lw_why(path, why));
 		return 0;
 	}
 	rc = ukf_engine_template_loaded(w->eng, 0, (uint32_t)app,
@@ -931,7 +942,7 @@ static int lw_save_templates(struct live_world *w, char *err, size_t errlen)
 		}
 		if (ukvm_template_save_as(w->vm, app, a->name, path, why,
 					  sizeof(why)) < 0) {
-			lw_warn(w, "template dir: not saved: %s: %s", path, why);
+			lw_warn(w, "template dir: not saved: %s: %s", path, lw_why(path, why));
 			continue;
 		}
 		saved++;

@@ -169,6 +169,15 @@ scenario_checks)
 	run run "$S/ok.lua" --set vcpus=0 --db "$T/db"
 	expect_rc 2; expect_err "--set vcpus=0: setting 'vcpus' must be 1"; no_runs "$T/db"
 	;;
+subcommand_names)
+	# exec and bootbench, run as ukfork subcommands, say so
+	run exec --frob; expect_rc 2; expect_err "^ukfork exec: unknown option '--frob'"
+	run exec; expect_rc 2; expect_err "^ukfork exec: missing APP"
+	run exec --help; expect_rc 0; expect_out "^usage: ukfork exec "
+	run bootbench --frob; expect_rc 2; expect_err "^ukfork bootbench: unknown option '--frob'"
+	run bootbench -n 0 --cmd true; expect_rc 2; expect_err "^ukfork bootbench: -n:"
+	run bootbench --help; expect_rc 0; expect_out "^usage: ukfork bootbench "
+	;;
 coroutine_yield)
 	# coroutine.yield in a process would suspend it for ever: refused
 	bad_scenario yield.lua 7 "coroutine.yield is reserved"

@@ -124,6 +124,7 @@ tdir)
 	printf '\377' | dd of="$T/tpl/synth.ukft" bs=1 seek=$((sz / 2)) conv=notrunc 2>/dev/null
 	run corrupt
 	grep -q "warning: .*synth.ukft.*checksum" "$T/err" || fail "corrupt: no warning naming the file"
+	grep -q 'skipped \([^ ]*\): \1:' "$T/err" && fail "corrupt: the warning says the path twice"
 	grep -q 'exec: synth start=cold' "$T/err" || fail "corrupt: not cold"
 	run resaved
 	warm resaved
@@ -131,6 +132,7 @@ tdir)
 	head -c 1000 "$T/tpl/synth.ukft" >"$T/tpl/x" && mv "$T/tpl/x" "$T/tpl/synth.ukft"
 	run truncated
 	grep -q "warning: .*synth.ukft.*truncated" "$T/err" || fail "truncated: no warning naming the file"
+	grep -q 'skipped \([^ ]*\): \1:' "$T/err" && fail "truncated: the warning says the path twice"
 	grep -q 'exec: synth start=cold' "$T/err" || fail "truncated: not cold"
 	# junk, an unknown app, another app's template under this app's name
 	echo junk >"$T/tpl/zz.ukft"
@@ -143,9 +145,10 @@ tdir)
 	grep -q "warning: .*other.ukft: a template of app 'synth', not 'other'" "$T/err" ||
 		fail "foreign app: no warning"
 	grep -q "warning: .*zz.ukft" "$T/err" || fail "junk: no warning"
+	grep -q 'skipped \([^ ]*\): \1:' "$T/err" && fail "others: a warning says the path twice"
 	# another memory size than the app's
 	"$EX" --template-dir "$T/tpl" --mem 32M "$S" $A >"$T/out" 2>"$T/err" || fail "mem: exit $?"
-	grep -q "warning: .*synth.ukft: 64 MiB of memory, app 'synth' has 32 MiB" "$T/err" ||
+	grep -q "warning: .*synth.ukft: 16 MiB of memory, app 'synth' has 32 MiB" "$T/err" ||
 		fail "mem: no warning"
 	grep -q 'exec: synth start=cold' "$T/err" || fail "mem: not cold"
 	# the image rebuilt after the template was saved: stale
