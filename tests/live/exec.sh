@@ -29,9 +29,18 @@ hello)
 	r=$?
 	[ $r = 0 ] || fail "exit $r, want 0"
 	grep -qx 'UKF-READY' "$T/out" || fail "no UKF-READY line"
-	# by path, and a non-zero exit status passes through
+	# by path
 	"$EX" "$BUILD/guest/hello" >"$T/out" 2>"$T/err" || fail "by path: exit $?"
 	grep -qx 'UKF-READY' "$T/out" || fail "by path: no UKF-READY line"
+	# a non-zero exit status passes through: test-abi exits with its count
+	# of failed checks, here 3 spawns of a hello its directory lacks
+	need_kvm test-abi
+	mkdir "$T/g" && cp "$BUILD/guest/test-abi" "$T/g/test-abi"
+	"$EX" "$T/g/test-abi" spawn-hello spawn-hello spawn-hello >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 3 ] || fail "guest exiting with status 3: exit $r, want 3"
+	grep -q 'abi: done, 3 failed' "$T/out" || fail "test-abi did not finish with 3 failed"
+	grep -q 'failed:' "$T/err" && fail "an exit status reported as a failure"
 	;;
 mem)
 	# without --mem, the guest's mem=SIZE sizes the VM (as under ukfork run)
