@@ -241,9 +241,8 @@ nokvm)
 	grep -q "SKIP" "$T/out" || fail "probe gave no reason"
 	;;
 template)
-	# clones of a template are really clones: synth busy for init=100ms
-	# before ukf_ready(); a clone starts after it, so it reaches the
-	# marker without the 100 ms a cold boot of the same app spends
+	# clones of a template are really clones: the monitor boots exactly
+	# one instance cold (the template's) and clones the rest
 	need_kvm
 	[ -f "$BUILD/guest/synth" ] || { echo "SKIP: synth not built"; exit 77; }
 	A="mem=16M init=100ms work=1ms dirty=1"
@@ -265,9 +264,10 @@ cold = json.load(open(sys.argv[1]))
 tmpl = json.load(open(sys.argv[2]))
 assert cold["ok"] == 4 and cold["mode"] == "cold", cold
 assert tmpl["ok"] == 4 and tmpl["mode"] == "template", tmpl
-# a cold boot spends init=100ms before the marker; a clone does not
+# a cold boot spends init=100ms before the marker (a lower bound the
+# guest's own spin guarantees, not a speed goal); that the clones skipped
+# it is shown by the boot trace above, not by timing (no timed assertions)
 assert cold["median_ms"] >= 100, cold
-assert tmpl["median_ms"] < cold["median_ms"] / 2, (tmpl["median_ms"], cold["median_ms"])
 PY
 	;;
 *)
