@@ -853,6 +853,23 @@ static void serve_waiters(ukf_engine_t *e, struct node *n, struct inst *w,
 	}
 }
 
+/*
+ * Entry `t` of node `n` now holds a ready template of `bytes`: count it,
+ * log it and tell the directory. Shared by templates the engine had made
+ * or fetched and those adopted from outside (`loaded`).
+ */
+static void template_now_ready(ukf_engine_t *e, struct node *n,
+			       struct ukf_tentry *t, uint64_t bytes, int loaded)
+{
+	uint32_t app = t->app;
+
+	ukf_tcache_set_ready(&n->tc, t, bytes);
+	n->st.templates = n->tc.nready;
+	LOG(e, n->id, "template-ready app=%s node=%u bytes=%llu%s",
+	    app_name(e, app), n->id, ULL(bytes), loaded ? " loaded=1" : "");
+	publish(e, n);
+}
+
 static void on_template(ukf_engine_t *e, struct node *n,
 			const struct ukf_be_event *ev)
 {
@@ -885,15 +902,11 @@ static void on_template(ukf_engine_t *e, struct node *n,
 		return;
 	}
 	t = ukf_tcache_find(&n->tc, ev->app); /* eviction moves entries */
-	ukf_tcache_set_ready(&n->tc, t, ev->bytes);
 	w = t->waiters;
 	t->waiters = NULL;
-	n->st.templates = n->tc.nready;
 	if (fetched)
 		n->st.fetches++;
-	LOG(e, n->id, "template-ready app=%s node=%u bytes=%llu",
-	    app_name(e, ev->app), n->id, ULL(ev->bytes));
-	publish(e, n);
+	template_now_ready(e, n, t, ev->bytes, 0);
 	if (maker) {
 		if (maker->internal) {
 			e->be->ops->destroy(e->be->b, n->id, maker->id);
@@ -2484,10 +2497,6 @@ int ukf_engine_template_loaded(ukf_engine_t *e, ukf_node_id_t node,
 	t = ukf_tcache_add(&n->tc, app);
 	if (!t)
 		return -ENOMEM;
-	ukf_tcache_set_ready(&n->tc, t, bytes);
-	n->st.templates = n->tc.nready;
-	LOG(e, node, "template-ready app=%s node=%u bytes=%llu loaded=1",
-	    app_name(e, app), node, ULL(bytes));
-	publish(e, n);
+	template_now_ready(e, n, t, bytes, 1);
 	return 0;
 }
