@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "host.h"
 #include "ukvm_int.h"
 
 /* Page table entry bits. */
@@ -54,9 +55,10 @@ static void build_gdt_tss(uint8_t *mem)
 	put64(mem, UKVM_GDT_GPA + 0x10, 0x00cf93000000ffffULL); /* kernel DS */
 	put64(mem, UKVM_GDT_GPA + 0x18, 0x00affb000000ffffULL); /* user CS, L */
 	put64(mem, UKVM_GDT_GPA + 0x20, 0x00cff3000000ffffULL); /* user DS */
-	/* 64-bit TSS descriptor (busy, as KVM's TR says), two slots. */
+	/* 64-bit TSS descriptor, two slots; present, with TR's type (host.h). */
 	put64(mem, UKVM_GDT_GPA + 0x28,
-	      (lim & 0xffff) | ((base & 0xffffff) << 16) | (0x8bULL << 40) |
+	      (lim & 0xffff) | ((base & 0xffffff) << 16) |
+		      ((uint64_t)(0x80 | ukvm_host_tr_type()) << 40) |
 		      (((lim >> 16) & 0xf) << 48) |
 		      (((base >> 24) & 0xff) << 56));
 	put64(mem, UKVM_GDT_GPA + 0x30, base >> 32);
@@ -208,7 +210,7 @@ int ukvm_vcpu_boot_regs(struct ukvm_vm *vm, uint64_t rip, uint64_t rsp,
 	sr.tr.base = UKVM_TSS_GPA;
 	sr.tr.limit = UKVM_TSS_LIMIT;
 	sr.tr.selector = UKVM_SEL_TSS;
-	sr.tr.type = 0xb; /* busy 64-bit TSS */
+	sr.tr.type = ukvm_host_tr_type(); /* 64-bit TSS: busy or available */
 	sr.tr.present = 1;
 	memset(&sr.ldt, 0, sizeof(sr.ldt));
 	sr.ldt.type = 2;

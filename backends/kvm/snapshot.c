@@ -2,6 +2,7 @@
 /* snapshot.c - snapshot file format, checksum, and save/restore of vCPU, memory and monitor state. */
 #define _GNU_SOURCE
 #include "snapshot.h"
+#include "host.h"
 #include "ukvm_int.h"
 
 #include <errno.h>
@@ -584,10 +585,18 @@ int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 			    char *err, size_t errlen)
 {
 	struct msr_buf mb;
+	struct kvm_sregs sr = st->sregs;
 	uint32_t i;
 
-	/* sregs before regs (mode), XCRs before XSAVE (enabled features). */
-	if (ioctl(vcpu_fd, KVM_SET_SREGS, &st->sregs) < 0) {
+	/*
+	 * sregs before regs (mode), XCRs before XSAVE (enabled features).
+	 * TR's type is this host's, not the saver's: SVM reports busy in
+	 * KVM_GET_SREGS whatever was set, and a snapshot may come from a
+	 * host of the other kind (host.h).
+	 */
+	if (sr.tr.type == 0x9 || sr.tr.type == 0xb)
+		sr.tr.type = ukvm_host_tr_type();
+	if (ioctl(vcpu_fd, KVM_SET_SREGS, &sr) < 0) {
 		ukvm_seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
 		return -errno;
 	}

@@ -251,6 +251,13 @@ static int t_fork_raw(void)
 	/* Paused in "fork". Template in place, then a dirty page after it. */
 	CHECK(ukvm_cow_seal_in_place(fd, mem, MEM, err, sizeof(err)) == 0);
 	mem[0x6000] = 0x66;
+	/*
+	 * Complete the pending `out` first, as the monitor does: KVM on SVM
+	 * and VMX advances RIP past a port write only on the next KVM_RUN
+	 * (kvm_pvm does it before the exit), so a state saved at the exit
+	 * would make the children run `out 0x10` again.
+	 */
+	CHECK(ukvm_snap_vcpu_quiesce(p.sh.vcpu_fd, p.sh.run) == 0);
 	CHECK(ukvm_snap_vcpu_save(p.sh.vcpu_fd, &st, err, sizeof(err)) == 0);
 	CHECK(ukvm_cow_dirty_scan(pm, mem, MEM, bm, &n, err, sizeof(err)) ==
 	      0);
