@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # ukf.sh - set up a Debian 12 machine, build ukfork, and run the main job or the tests.
 #   ./ukf.sh quickstart   install packages, build, run scripts/examples/quickstart.lua
-#   ./ukf.sh test         install packages, build, run the whole test suite (ctest)
+#   ./ukf.sh test         install packages, build, run the whole test suite (ctest;
+#                         without /dev/kvm the KVM tests run in scripts/kvm-vm)
 #   ./ukf.sh build        install packages and build only
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -29,6 +30,59 @@ build() {
 	cmake --build build -j"$(nproc)"
 }
 
+# Skipped tests of a ctest log, counted and named (a skip must be visible).
+skips() {
+	local n
+	n=$(grep -c '\*\*\*Skipped' "$1" || true)
+	echo "$n"
+}
+
+# The whole suite. Where /dev/kvm is usable, plain ctest. Where it is not,
+# the tests labelled kvm run inside scripts/kvm-vm (a Debian kernel under
+# QEMU TCG with emulated SVM, so /dev/kvm works inside) and the rest on the
+# host. UKF_TEST_KVM_VM=1 forces the VM, =0 never uses it (KVM tests then
+# skip with their reason).
+run_tests() {
+	local j rc=0 rc_vm=0 why nkvm log=Testing/ukf-host.log vlog=Testing/ukf-kvm-vm.log
+	local t0 t1
+	set +e # the exit statuses are collected below
+	j=$(nproc)
+	cd build
+	mkdir -p Testing
+	t0=$(date +%s)
+	why=$(tests/live/live_test --probe 2>&1) && why=
+	if [ "${UKF_TEST_KVM_VM:-}" != 1 ] && [ -z "$why" ]; then
+		echo "ukf.sh: /dev/kvm is usable: the whole suite runs here"
+		ctest --output-on-failure -j"$j" --timeout 600 | tee "$log"
+		rc=${PIPESTATUS[0]}
+		echo "ukf.sh: $(skips "$log") tests skipped; suite took $(($(date +%s) - t0)) s"
+		return "$rc"
+	fi
+	nkvm=$(ctest -N -L kvm | sed -n 's/^Total Tests: //p')
+	[ -n "$why" ] || why="UKF_TEST_KVM_VM=1"
+	echo "ukf.sh: no usable KVM here (${why#SKIP: }):"
+	echo "ukf.sh: the $nkvm tests labelled kvm run inside scripts/kvm-vm (emulated: behaviour is real, timings are not), the others here"
+	ctest --output-on-failure -j"$j" --timeout 600 -LE kvm | tee "$log"
+	rc=${PIPESTATUS[0]}
+	t1=$(date +%s)
+	if [ "${UKF_TEST_KVM_VM:-}" = 0 ]; then
+		echo "ukf.sh: UKF_TEST_KVM_VM=0: the kvm tests run here and skip"
+		ctest --output-on-failure -j"$j" -L kvm | tee "$vlog"
+		rc_vm=${PIPESTATUS[0]}
+	elif ../scripts/kvm-vm/run --check; then
+		../scripts/kvm-vm/run --timeout 2400 -- \
+			ctest --output-on-failure -j2 --timeout 600 -L kvm | tee "$vlog"
+		rc_vm=${PIPESTATUS[0]}
+	else
+		echo "ukf.sh: the KVM test VM cannot start either (see above): the kvm tests run here and skip"
+		ctest --output-on-failure -j"$j" -L kvm | tee "$vlog"
+		rc_vm=${PIPESTATUS[0]}
+	fi
+	echo "ukf.sh: host part: exit $rc, $(skips "$log") skipped, $((t1 - t0)) s;" \
+		"kvm part: exit $rc_vm, $(skips "$vlog") skipped, $(($(date +%s) - t1)) s"
+	[ "$rc" -eq 0 ] && [ "$rc_vm" -eq 0 ]
+}
+
 case "${1:-}" in
 quickstart)
 	setup; build
@@ -39,7 +93,7 @@ quickstart)
 	;;
 test)
 	setup; build
-	cd build && ctest --output-on-failure -j"$(nproc)" --timeout 600
+	run_tests
 	;;
 build)
 	setup; build

@@ -324,7 +324,11 @@ kvm_templates|kvm_quickstart|kvm_remote_fork)
 	kvm_quickstart) f=quickstart.lua; set -- --set placement=random ;;
 	kvm_remote_fork) f=remote-fork.lua; set -- --set placement=local --set jobs=2 ;;
 	esac
-	run run "$E/$f" --backend kvm --db "$T/kvm.db" --set sample_every=100ms "$@"
+	# duration is only a deadline on kvm (a live run ends when idle): a
+	# generous one, and room to retry while the one node is full, so an
+	# emulated KVM (scripts/kvm-vm, several times slower) finishes the work
+	run run "$E/$f" --backend kvm --db "$T/kvm.db" --set sample_every=100ms \
+		--set duration=300s --set max_retries=500 "$@"
 	if [ "$rc" -ne 0 ] && grep -q "not built" "$T/err"; then
 		echo "SKIP: ukfork built without the live world"; exit 77
 	fi
@@ -450,6 +454,7 @@ kvm_template_dir)
 	E="$S/../../../scripts/examples"
 	for i in 1 2; do
 		run run "$E/templates.lua" --backend kvm --set templates=on-demand \
+			--set duration=300s --set max_retries=500 \
 			--template-dir "$T/tpl" --db "$T/db$i" --quiet
 		expect_rc 0
 	done
@@ -461,6 +466,7 @@ kvm_template_dir)
 	f=$(ls "$T/tpl"/*.ukft | head -1)
 	printf 'junk' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
 	run run "$E/templates.lua" --backend kvm --set templates=on-demand \
+		--set duration=300s --set max_retries=500 \
 		--template-dir "$T/tpl" --db "$T/db3" --quiet
 	expect_rc 0
 	expect_err "$(basename "$f")"
