@@ -49,11 +49,24 @@ struct bb_inst {
 	uint64_t vm_id;
 };
 
+/* What KVM this machine has, to label every figure with (bb_kvm.c asks the
+ * monitor's own detection, backends/kvm/host.h; bb_nokvm.c knows only the
+ * test VM's marker). */
+struct bb_platform {
+	char kvm[160]; /* "hardware (VMX)", "nested kvm_pvm", "none: why", ... */
+	int emulated;  /* 1: KVM nested under QEMU TCG (scripts/kvm-vm) */
+	int usable;    /* ukfork's KVM backend can run here */
+};
+
+/* Fill *p; never fails. */
+void bb_platform(struct bb_platform *p);
+
 struct bb_result {
 	const char *mode;   /* "cold", "template", "external" */
 	const char *backend;/* "kvm", "external" */
 	ukf_ns_t t_end;     /* bench wall time at the end */
 	char measures[256]; /* what cpu_s / rss mean for this runner */
+	struct bb_platform plat; /* where the figures were taken */
 };
 
 /* Monotonic clock in ns. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "../backends/kvm/host.h"
 #include "../backends/kvm/ukvm.h"
 #include "../live/evq.h"
 
@@ -89,6 +90,20 @@ static int bb_wait_kind(struct bb_kvm *k, ukf_id_t inst, enum ukf_be_kind kind,
 				return r < 0 ? -1 : 0;
 		}
 	}
+}
+
+void bb_platform(struct bb_platform *p)
+{
+	const struct ukvm_host *h = ukvm_host();
+	char why[128];
+
+	memset(p, 0, sizeof(*p));
+	p->usable = ukvm_available(why, sizeof(why));
+	if (p->usable)
+		snprintf(p->kvm, sizeof(p->kvm), "%s", h->desc);
+	else
+		snprintf(p->kvm, sizeof(p->kvm), "none: %s", why);
+	p->emulated = h->kind == UKVM_HOST_EMULATED;
 }
 
 int bb_run_kvm(const struct bb_opts *o, struct bb_inst *insts,

@@ -284,7 +284,10 @@ static void bb_print_json(const struct bb_opts *o, const struct bb_inst *in,
 	json_str(out, res->backend);
 	fputs(",\"marker\":", out);
 	json_str(out, o->marker);
-	fprintf(out, ",\"parallel\":%u,", o->parallel);
+	fprintf(out, ",\"parallel\":%u,\"kvm\":", o->parallel);
+	json_str(out, res->plat.kvm);
+	fprintf(out, ",\"kvm_emulated\":%s,",
+		res->plat.emulated ? "true" : "false");
 	json_num(out, "median_ms", have ? s->median : nan_, 1);
 	json_pair(out, "median_ci_ms", have ? s->median_lo : nan_,
 		  have ? s->median_hi : nan_);
@@ -344,6 +347,9 @@ static void bb_print_text(const struct bb_opts *o, const struct bb_inst *in,
 
 	fprintf(out, "bootbench: %u instances, backend %s, mode %s, parallel %u, marker /%s/\n",
 		s->count, res->backend, res->mode, o->parallel, o->marker);
+	fprintf(out, "  KVM here: %s\n", res->plat.kvm);
+	if (res->plat.emulated)
+		fprintf(out, "  EMULATED: KVM nested under QEMU TCG; these timings show behaviour only and compare with no real machine\n");
 	fprintf(out, "  ok %u, failed %u, wall %.3f s\n", s->ok, s->failed,
 		s->wall_s);
 	if (s->ok) {
@@ -379,7 +385,8 @@ static void bb_print_text(const struct bb_opts *o, const struct bb_inst *in,
 /* ---- database ---- */
 
 #ifdef UKF_BB_HAVE_DB
-static void settings_json(const struct bb_opts *o, char *buf, size_t cap)
+static void settings_json(const struct bb_opts *o, const struct bb_result *res,
+			  char *buf, size_t cap)
 {
 	FILE *f = fmemopen(buf, cap, "w");
 
@@ -408,7 +415,9 @@ static void settings_json(const struct bb_opts *o, char *buf, size_t cap)
 		fprintf(f, ",\"mem_bytes\":%llu,\"pool\":%u",
 			(unsigned long long)o->mem_bytes, o->pool);
 	}
-	fputc('}', f);
+	fputs(",\"kvm\":", f);
+	json_str(f, res->plat.kvm);
+	fprintf(f, ",\"kvm_emulated\":%d}", res->plat.emulated);
 	fclose(f);
 	buf[cap - 1] = '\0';
 }
@@ -433,7 +442,7 @@ static int bb_write_db(const struct bb_opts *o, const struct bb_inst *in,
 	int64_t run;
 	uint32_t i;
 
-	settings_json(o, sj, sizeof(sj));
+	settings_json(o, res, sj, sizeof(sj));
 	if (o->cmd)
 		snprintf(scen, sizeof(scen), "%s", o->cmd);
 	else
@@ -504,7 +513,10 @@ static void usage(FILE *out, const char *prog)
 		"  --pool N          --guest only: keep N VM shells (VM + vCPU + memory slot) made ahead by a\n"
 		"                    background thread; the first N are made before timing (LightVM)\n"
 		"  --guest IMAGE ... ukfork's KVM backend in-process; must be last, the rest are guest args\n"
-		"  --cmd LINE        external VMM, run with sh -c; {i} is replaced by the instance number (0..COUNT-1)\n",
+		"  --cmd LINE        external VMM, run with sh -c; {i} is replaced by the instance number (0..COUNT-1)\n"
+		"  --kvm-info        print what KVM this machine has as JSON (kvm, kvm_emulated, usable) and exit\n"
+		"Every summary names the machine's KVM (hardware, nested kvm_pvm, nested, or nested under\n"
+		"QEMU TCG); figures taken under emulation are marked so (text: EMULATED, JSON: kvm_emulated).\n",
 		prog, prog);
 }
 
@@ -640,6 +652,17 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout, prog);
+			return 1;
+		}
+		if (!strcmp(a, "--kvm-info")) {
+			struct bb_platform p;
+
+			bb_platform(&p);
+			fputs("{\"kvm\":", stdout);
+			json_str(stdout, p.kvm);
+			printf(",\"kvm_emulated\":%s,\"usable\":%s}\n",
+			       p.emulated ? "true" : "false",
+			       p.usable ? "true" : "false");
 			return 1;
 		}
 		/* --name=value */
@@ -872,6 +895,7 @@ int ukf_bootbench_main(int argc, char **argv)
 		in[i].fd = -1;
 	}
 	memset(&res, 0, sizeof(res));
+	bb_platform(&res.plat);
 	clock_gettime(CLOCK_REALTIME, &wall);
 	if (o.cmd)
 		rc = bb_run_external(&o, in, &res, err, sizeof(err));

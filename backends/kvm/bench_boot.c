@@ -10,6 +10,7 @@
 
 #include "backends/kvm/bench_proc.h"
 #include "backends/kvm/clone.h"
+#include "backends/kvm/host.h"
 #include "backends/kvm/ukvm_int.h"
 #include "tests/kvm/kvm_harness.h"
 
@@ -278,6 +279,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ukvm-bench: %s\n", why);
 		return 1;
 	}
+	printf("KVM here: %s%s\n", ukvm_host()->desc,
+	       ukvm_host()->kind == UKVM_HOST_EMULATED
+		       ? " -- EMULATED: timings show behaviour only"
+		       : "");
 	rc |= bench_sequential(img, mem, n);
 	rc |= bench_concurrent(img, mem, n);
 	rc |= bench_memory(img, mem, idle);

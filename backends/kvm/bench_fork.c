@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "bench_proc.h"
 #include "cli/stats.h"
 #include "ukvm.h"
@@ -215,7 +216,9 @@ static void print_json(const char *guest)
 			printf("\\%c", *c);
 		else if ((unsigned char)*c >= 32)
 			putchar(*c);
-	printf("\",\"method\":\"nearest-rank quantiles, 95%% "
+	printf("\",\"kvm\":\"%s\",\"kvm_emulated\":%s", ukvm_host()->desc,
+	       ukvm_host()->kind == UKVM_HOST_EMULATED ? "true" : "false");
+	printf(",\"method\":\"nearest-rank quantiles, 95%% "
 	       "distribution-free CIs (cli/stats.h)\",\"figures\":{");
 	for (int i = 0; i < NFIG; i++) {
 		const struct fig *f = &FIG[i];
@@ -344,6 +347,10 @@ int main(int argc, char **argv)
 	}
 	if (json)
 		txt = stderr;
+	fprintf(txt, "KVM here: %s%s\n", ukvm_host()->desc,
+		ukvm_host()->kind == UKVM_HOST_EMULATED
+			? " -- EMULATED: timings show behaviour only"
+			: "");
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.event = on_event;
 	cfg.pause_on_ready = 1;

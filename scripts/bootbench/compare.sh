@@ -8,10 +8,14 @@
 # usage: scripts/bootbench/compare.sh [-b BUILD] [-n COUNT] [-j PARALLEL]
 #            [-i IMAGE] [--db FILE] [--linux-n N] [--no-linux] [--no-install]
 #            [--linux-accel tcg|kvm] [--qemu-timeout MS] [--pool N|auto]
+#            [--allow-emulated]
 # --pool adds a row for ukfork with N pre-made VM shells (auto: COUNT),
 # made before timing as LightVM does, and a column of ratios against it.
 # The Linux row boots -M pc (microvm has no usable TSC reference for Linux
 # under TCG here) with a small -n, at most nproc at once: it takes seconds.
+# Where KVM is itself emulated (inside scripts/kvm-vm) the comparison is
+# refused (exit 3): --allow-emulated runs it, marks it EMULATED and prints
+# no ratios.
 set -eu
 
 BUILD=build
@@ -25,6 +29,7 @@ LINUX_ACCEL=tcg
 INSTALL=1
 QTIMEOUT=20000
 POOL=0
+ALLOW_EMU=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-b) BUILD=$2; shift 2 ;;
@@ -38,7 +43,8 @@ while [ $# -gt 0 ]; do
 	--no-install) INSTALL=0; shift ;;
 	--qemu-timeout) QTIMEOUT=$2; shift 2 ;;
 	--pool) POOL=$2; shift 2 ;;
-	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+	--allow-emulated) ALLOW_EMU=1; shift ;;
+	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -58,6 +64,16 @@ elif [ -x "$BUILD/bootbench/ukf-bootbench" ]; then
 	BB="$BUILD/bootbench/ukf-bootbench"
 else
 	echo "compare.sh: no bootbench in $BUILD (build target ukf-bootbench)" >&2; exit 1
+fi
+
+# What KVM this is: every figure is labelled with it; emulated KVM makes
+# the timing comparison meaningless.
+KVMINFO=$($BB --kvm-info 2>/dev/null || echo '{}')
+KVMDESC=$(echo "$KVMINFO" | jq -r '.kvm // "unknown"')
+EMU=$(echo "$KVMINFO" | jq -r '.kvm_emulated // false')
+if [ "$EMU" = true ] && [ "$ALLOW_EMU" = 0 ]; then
+	echo "compare.sh: KVM here is $KVMDESC: boot times under emulation compare with nothing real; refused (--allow-emulated runs it anyway, marked EMULATED, without ratios)" >&2
+	exit 3
 fi
 
 # Debian packages, installed when missing.
@@ -113,6 +129,8 @@ DBARG=
 [ -n "$DB" ] && DBARG="--db $DB"
 
 echo "# compare.sh: $(date -u '+%F %T UTC'), $(nproc) CPUs, image $IMAGE, $N instances, $J at once" >&2
+echo "# KVM here: $KVMDESC"
+[ "$EMU" = true ] && echo "# EMULATED: KVM nested under QEMU TCG; every figure below shows behaviour only; no ratios"
 run() { # label, bootbench args...
 	label=$1; shift
 	echo "# $label: $BB $*" >&2
@@ -142,6 +160,7 @@ fi
 base=$(jq -r '.median_ms // empty' "$TMP/ukfork-kvm.json")
 pbase=
 [ "$POOL" -gt 0 ] && pbase=$(jq -r '.median_ms // empty' "$TMP/ukfork-kvm-pool$POOL.json")
+if [ "$EMU" = true ]; then base=; pbase=; fi
 printf '%-26s %5s %5s %10s %22s %10s %10s %10s %11s %12s %12s\n' configuration n fail median_ms "95% CI" p95_ms p99_ms max_ms launches/s "x ukfork" "x pooled" 
 while read -r label; do
 	f=$TMP/$label.json

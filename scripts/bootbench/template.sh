@@ -5,20 +5,24 @@
 # both ways; prints both summaries and the ratio of the medians.
 #
 # usage: scripts/bootbench/template.sh [-b BUILD] [-n COUNT] [-j PARALLEL]
-#            [--db FILE] [APP-IMAGE [ARGS...]]
+#            [--db FILE] [--allow-emulated] [APP-IMAGE [ARGS...]]
 # default app: BUILD/guest/synth mem=64M init=50ms
+# Under an emulated KVM (scripts/kvm-vm) it refuses (exit 3) unless
+# --allow-emulated, which marks the output EMULATED and prints no ratio.
 set -eu
 BUILD=build
 N=50
 J=1
 DB=
+ALLOW_EMU=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-b) BUILD=$2; shift 2 ;;
 	-n) N=$2; shift 2 ;;
 	-j) J=$2; shift 2 ;;
 	--db) DB=$2; shift 2 ;;
-	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+	--allow-emulated) ALLOW_EMU=1; shift ;;
+	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
 	-*) echo "template.sh: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -31,11 +35,20 @@ if [ -x "$BUILD/ukfork" ]; then
 else
 	BB="$BUILD/bootbench/ukf-bootbench"
 fi
+KVMINFO=$($BB --kvm-info 2>/dev/null || echo '{}')
+KVMDESC=$(echo "$KVMINFO" | jq -r '.kvm // "unknown"')
+EMU=$(echo "$KVMINFO" | jq -r '.kvm_emulated // false')
+if [ "$EMU" = true ] && [ "$ALLOW_EMU" = 0 ]; then
+	echo "template.sh: KVM here is $KVMDESC: timings under emulation compare with nothing real; refused (--allow-emulated runs it anyway, marked EMULATED, without a ratio)" >&2
+	exit 3
+fi
 DBARG=
 [ -n "$DB" ] && DBARG="--db $DB"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 echo "# template.sh: $(date -u '+%F %T UTC'), $N instances, $J at once: $*"
+echo "# KVM here: $KVMDESC"
+[ "$EMU" = true ] && echo "# EMULATED: KVM nested under QEMU TCG; the figures show behaviour only"
 # shellcheck disable=SC2086
 $BB -n "$N" -j "$J" --grace 0 --json $DBARG --guest "$@" >"$TMP/cold.json" || true
 # shellcheck disable=SC2086
@@ -47,7 +60,9 @@ for m in cold tmpl; do
 done
 c=$(jq -r '.median_ms // empty' "$TMP/cold.json")
 t=$(jq -r '.median_ms // empty' "$TMP/tmpl.json")
-if [ -n "$c" ] && [ -n "$t" ]; then
+if [ "$EMU" = true ]; then
+	echo "no ratio: emulated KVM"
+elif [ -n "$c" ] && [ -n "$t" ]; then
 	echo "clone from template is $(echo "$c $t" | awk '{ printf "%.1f", $1 / $2 }')x faster than cold boot (median launch-to-marker)"
 else
 	echo "no ratio: a mode had no successful instance"
