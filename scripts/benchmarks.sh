@@ -12,14 +12,15 @@ cd "$(dirname "$0")/.."
 # figure. Under an emulated KVM (inside scripts/kvm-vm) the KVM benchmarks
 # still run, each heading marked EMULATED, and the comparison scripts print
 # no ratios.
-info=$("$B/ukfork" bootbench --kvm-info 2>/dev/null || echo '{}')
-kvmdesc=$(echo "$info" | jq -r '.kvm // "unknown"')
+. scripts/bootbench/kvm-info.sh
+kvm_info "$B/ukfork bootbench"
+kvmdesc=$KVMDESC
 kvm=1
 emu=""
 allow=""
-if [ "$(echo "$info" | jq -r '.usable // false')" != true ]; then
+if [ "$KVMOK" != true ]; then
 	kvm=0
-elif [ "$(echo "$info" | jq -r '.kvm_emulated // false')" = true ]; then
+elif [ "$EMU" = true ]; then
 	emu=" [EMULATED: KVM nested under QEMU TCG; behaviour only, not comparable]"
 	allow=" --allow-emulated"
 fi

@@ -68,13 +68,9 @@ fi
 
 # What KVM this is: every figure is labelled with it; emulated KVM makes
 # the timing comparison meaningless.
-KVMINFO=$($BB --kvm-info 2>/dev/null || echo '{}')
-KVMDESC=$(echo "$KVMINFO" | jq -r '.kvm // "unknown"')
-EMU=$(echo "$KVMINFO" | jq -r '.kvm_emulated // false')
-if [ "$EMU" = true ] && [ "$ALLOW_EMU" = 0 ]; then
-	echo "compare.sh: KVM here is $KVMDESC: boot times under emulation compare with nothing real; refused (--allow-emulated runs it anyway, marked EMULATED, without ratios)" >&2
-	exit 3
-fi
+. "$(dirname "$0")/kvm-info.sh"
+kvm_info "$BB"
+refuse_emulated compare.sh "$ALLOW_EMU"
 
 # Debian packages, installed when missing.
 SUDO=

@@ -35,13 +35,9 @@ if [ -x "$BUILD/ukfork" ]; then
 else
 	BB="$BUILD/bootbench/ukf-bootbench"
 fi
-KVMINFO=$($BB --kvm-info 2>/dev/null || echo '{}')
-KVMDESC=$(echo "$KVMINFO" | jq -r '.kvm // "unknown"')
-EMU=$(echo "$KVMINFO" | jq -r '.kvm_emulated // false')
-if [ "$EMU" = true ] && [ "$ALLOW_EMU" = 0 ]; then
-	echo "template.sh: KVM here is $KVMDESC: timings under emulation compare with nothing real; refused (--allow-emulated runs it anyway, marked EMULATED, without a ratio)" >&2
-	exit 3
-fi
+. "$(dirname "$0")/kvm-info.sh"
+kvm_info "$BB"
+refuse_emulated template.sh "$ALLOW_EMU"
 DBARG=
 [ -n "$DB" ] && DBARG="--db $DB"
 TMP=$(mktemp -d)

@@ -11,7 +11,8 @@
 -- With --backend kvm the world is this one machine (one node): the same
 -- apps and policies under a lighter load (backend() == "kvm": about 1/10
 -- of the requests, arriving for 2.5 s; the run ends once every instance
--- has finished, with `duration` as a 10 s deadline). Placement has one node to choose from there; the
+-- has finished, with `duration` as a 10 s deadline; --set kvm_stretch=F
+-- spreads the arrivals over F times as long). Placement has one node to choose from there; the
 -- run shows real boot, template and fork costs, not the policies' effect.
 
 local kvm = backend() == "kvm"
@@ -40,8 +41,11 @@ app("batch", "mem=256M init=500ms work=100ms dirty=1024 fork=4")
 
 -- The workload: steady web traffic, bursts of API calls, a trickle of
 -- batch jobs.
-local stop = kvm and "2.5s" or nil   -- nil: arrivals until the end
-poisson { app = "web", rate = kvm and 4 or 40, stop = stop }
-bursts  { app = "api", every = "2s", size = kvm and 3 or 30, spread = "200ms",
-          stop = stop }
-poisson { app = "batch", rate = kvm and 0.5 or 1, stop = stop }
+-- On kvm, --set kvm_stretch=F spreads the same number of arrivals over F
+-- times the window (for a slow or emulated KVM such as scripts/kvm-vm).
+local f = param("kvm_stretch", 1) -- used on kvm only
+local stop = kvm and (2.5 * f .. "s") or nil   -- nil: arrivals until the end
+poisson { app = "web", rate = kvm and 4 / f or 40, stop = stop }
+bursts  { app = "api", every = (2 * f) .. "s", size = kvm and 3 or 30,
+          spread = "200ms", stop = stop }
+poisson { app = "batch", rate = kvm and 0.5 / f or 1, stop = stop }

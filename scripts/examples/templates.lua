@@ -19,6 +19,9 @@
 -- 10 s deadline.
 
 local kvm = backend() == "kvm"
+-- On kvm, --set kvm_stretch=F spreads the same number of arrivals over F
+-- times the window (for a slow or emulated KVM such as scripts/kvm-vm).
+local f = param("kvm_stretch", 1) -- used on kvm only
 
 cluster { nodes = kvm and 1 or 16, vcpus = 8, memory = kvm and "4G" or "16G",
           cache = "512M" }
@@ -34,7 +37,7 @@ for i = 1, 12 do
   if kvm then
     app("app" .. i, string.format("mem=%dM init=%dms work=5ms dirty=128",
                                   16 * (1 + i % 3), 20 + 5 * i))
-    poisson { app = "app" .. i, rate = 4 / i, stop = "2.5s" }
+    poisson { app = "app" .. i, rate = 4 / i / f, stop = (2.5 * f) .. "s" }
   else
     app("app" .. i, string.format("mem=%dM init=%dms work=5ms dirty=128",
                                   32 * (1 + i % 3), 100 + 40 * i))
