@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cli/stats.h"
+#include "../results/stats.h"
 #include "../include/ukf_abi.h"
 #ifdef UKF_BB_HAVE_DB
-#include "../cli/results.h"
+#include "../results/results.h"
 #endif
 
 ukf_ns_t bb_now(void)
@@ -102,7 +102,7 @@ void bb_feed_end(const struct bb_opts *o, struct bb_inst *in, ukf_ns_t t)
 
 /* ---- statistics ---- */
 
-/* The definitions of `ukfork report` (cli/stats.h), so the two agree. */
+/* The definitions of `ukfork report` (results/stats.h), so the two agree. */
 double ukf_bb_quantile(const double *v, size_t n, double q)
 {
 	return ukf_stats_quantile(v, n, q);

@@ -20,7 +20,7 @@ int ukf_bootbench_main(int argc, char **argv);
 
 /*
  * Order statistics used by the summary (exposed for tests), the same as
- * `ukfork report`'s (cli/stats.h). ukf_bb_quantile: nearest-rank quantile
+ * `ukfork report`'s (results/stats.h). ukf_bb_quantile: nearest-rank quantile
  * of sorted v[0..n-1] (q in [0,1]): x(k), k = max(1, ceil(q n)) with q n
  * rounded to 1e-9 first (ukf_stats_quantile). ukf_bb_quantile_ci: the
  * exact distribution-free 95% order-statistic interval for that quantile

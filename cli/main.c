@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../core/ukf.h"
-#include "results.h"
+#include "../results/results.h"
 #include "scenario.h"
 #ifdef UKF_HAVE_BOOTBENCH
 #include "../bootbench/bootbench.h"

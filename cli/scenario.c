@@ -22,8 +22,8 @@
 #include "../include/ukf_abi.h"
 #include "../core/world.h"
 #include "../sim/sim.h"
-#include "results.h"
-#include "stats.h"
+#include "../results/results.h"
+#include "../results/stats.h"
 #ifdef UKF_HAVE_LIVE
 #include "../live/live.h"
 #endif
@@ -1960,7 +1960,7 @@ static void s_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
 	trace_line(r->sc, t, node == UKF_NODE_NONE ? "-" : n, line);
 }
 
-static void s_sample(void *u, const struct ukf_sim_sample *s)
+static void s_sample(void *u, const struct ukf_world_sample *s)
 {
 	struct run *r = u;
 	if (!r->sc->db || r->run_id <= 0)

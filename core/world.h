@@ -21,6 +21,14 @@ struct ukf_world_sinks {
 	void *u;
 };
 
+/* A node's state at time t, sampled periodically by either world. */
+struct ukf_world_sample {
+	ukf_ns_t t;
+	ukf_node_id_t node;
+	struct ukf_node_stats s;
+	const char *templates; /* comma-separated app names */
+};
+
 typedef void (*ukf_world_fn)(void *arg, uint64_t x);
 
 struct ukf_world_ops {

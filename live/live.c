@@ -63,7 +63,7 @@ struct live_world {
 	uint64_t events;
 	uint64_t rng_ctr;
 	int in_run;
-	void (*sample)(void *u, const struct ukf_sim_sample *s);
+	void (*sample)(void *u, const struct ukf_world_sample *s);
 	int sampling; /* an LW_SAMPLE entry is in the heap */
 	int tdir_loaded; /* ukf_live_load_templates ran (or was tried) */
 	uint64_t *tdir_ids; /* by app: id of the template loaded from its
@@ -429,7 +429,7 @@ static void lw_deliver_backend(struct live_world *w)
 
 static void lw_take_sample(struct live_world *w, ukf_ns_t t)
 {
-	struct ukf_sim_sample s;
+	struct ukf_world_sample s;
 	char templates[1024];
 	struct lw_ev e = { .kind = LW_SAMPLE };
 
@@ -605,7 +605,7 @@ static const struct ukf_world_ops lw_world_ops = {
 };
 
 int ukf_live_set_sampler(struct ukf_world *world,
-			 void (*sample)(void *u, const struct ukf_sim_sample *s))
+			 void (*sample)(void *u, const struct ukf_world_sample *s))
 {
 	struct live_world *w;
 

@@ -4,7 +4,7 @@
 #define UKF_LIVE_H
 
 #include "../core/world.h"
-#include "../sim/sim.h" /* struct ukf_sim_sample (node samples, both worlds) */
+
 
 /*
  * The embedded default: one in-process node agent (node 0) with a real
@@ -66,7 +66,7 @@ int ukf_live_image_path(const char *name, char *buf, size_t cap);
  * NULL turns samples off. Returns 0, or -1 if `world` is not a live world.
  */
 int ukf_live_set_sampler(struct ukf_world *world,
-			 void (*sample)(void *u, const struct ukf_sim_sample *s));
+			 void (*sample)(void *u, const struct ukf_world_sample *s));
 
 /*
  * Appended by H9: every guest image of a directory as an app, so a guest's

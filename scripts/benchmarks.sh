@@ -42,9 +42,9 @@ if [ $kvm = 1 ]; then
 	run "kvm: hello, 100 launched at once$emu" \
 	    "scripts/bootbench/compare.sh -b $B -n 100 -j 100 --no-linux --pool auto$allow"
 	run "kvm: memory per idle VM (goal < 1 MiB beyond guest pages)$emu" \
-	    "$B/backends/kvm/ukvm-bench -n 20 --idle 200"
+	    "$B/bench/kvm/ukvm-bench -n 20 --idle 200"
 	run "kvm: synth mem=64M init=50ms, cold boot vs clone from template (goal >= 50x)$emu" \
 	    "scripts/bootbench/template.sh -b $B -n 30$allow"
 	run "kvm: templates, live fork, throughput, memory per clone, first touch$emu" \
-	    "$B/backends/kvm/ukvm-bench-fork"
+	    "$B/bench/kvm/ukvm-bench-fork"
 fi

@@ -52,13 +52,8 @@ struct ukf_sim_config {
 };
 void ukf_sim_config_default(struct ukf_sim_config *c);
 
-/* Node samples, taken every sample_every_ns, to the sample sink. */
-struct ukf_sim_sample {
-	ukf_ns_t t;
-	ukf_node_id_t node;
-	struct ukf_node_stats s;
-	const char *templates; /* comma-separated app names */
-};
+/* Node samples (struct ukf_world_sample, core/world.h), taken every
+ * sample_every_ns, go to the sample sink. */
 
 /*
  * Create a simulated world with its engine. The apps are registered into
@@ -67,7 +62,7 @@ struct ukf_sim_sample {
  */
 int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 		   const struct ukf_world_sinks *sinks,
-		   void (*sample)(void *u, const struct ukf_sim_sample *s),
+		   void (*sample)(void *u, const struct ukf_world_sample *s),
 		   char *err, size_t errlen);
 
 /* ---- Appended by sim/ ---- */

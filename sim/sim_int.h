@@ -176,7 +176,7 @@ size_t sim_be_instances(const sim_be_t *b);
 struct sim_world {
 	struct ukf_sim_config cfg;
 	struct ukf_world_sinks sinks;
-	void (*sample)(void *u, const struct ukf_sim_sample *s);
+	void (*sample)(void *u, const struct ukf_world_sample *s);
 	struct ukf_env_ops env_ops;
 	struct ukf_env env;
 	struct ukf_backend be;

@@ -160,7 +160,7 @@ static int world_at(void *wp, ukf_ns_t t, ukf_world_fn fn, void *arg, uint64_t x
 static void take_samples(struct sim_world *w)
 {
 	char tmpl[1024];
-	struct ukf_sim_sample smp;
+	struct ukf_world_sample smp;
 
 	for (ukf_node_id_t n = 0; n < w->cfg.engine.nodes; n++) {
 		memset(&smp, 0, sizeof(smp));
@@ -331,7 +331,7 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 
 int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 		   const struct ukf_world_sinks *sinks,
-		   void (*sample)(void *u, const struct ukf_sim_sample *s),
+		   void (*sample)(void *u, const struct ukf_world_sample *s),
 		   char *err, size_t errlen)
 {
 	struct sim_world *w;

@@ -4,7 +4,7 @@
 #
 # usage: scripts/calibrate/kvm.sh BUILD_DIR [OUT.conf]
 #   BUILD_DIR  a configured and built tree (ukfork, guest/synth, guest/hello,
-#              backends/kvm/ukvm-bench, backends/kvm/ukvm-bench-fork)
+#              bench/kvm/ukvm-bench, bench/kvm/ukvm-bench-fork)
 #   OUT.conf   default: data/kvm-local.conf next to this script's repo;
 #              the raw CSV goes to data/measured/ beside it.
 # Environment: CAL_N (cold boots and template clones per point, default 20),
@@ -51,8 +51,8 @@ REPS=${CAL_REPS:-3}
 UKF=$B/ukfork
 SYNTH=$B/guest/synth
 HELLO=$B/guest/hello
-BENCH=$B/backends/kvm/ukvm-bench
-FORK=$B/backends/kvm/ukvm-bench-fork
+BENCH=$B/bench/kvm/ukvm-bench
+FORK=$B/bench/kvm/ukvm-bench-fork
 for f in "$UKF" "$SYNTH" "$HELLO" "$BENCH" "$FORK"; do
 	[ -x "$f" ] || die "missing $f (build it: cmake --build $B --target ukfork guest-synth guest-hello ukvm-bench ukvm-bench-fork)"
 done

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* stats_test.c - bootbench's quantiles and their confidence intervals (cli/stats.h). */
+/* stats_test.c - bootbench's quantiles and their confidence intervals (results/stats.h). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -222,7 +222,7 @@ struct samples {
 	ukf_ns_t last;
 };
 
-static void on_sample(void *u, const struct ukf_sim_sample *s)
+static void on_sample(void *u, const struct ukf_world_sample *s)
 {
 	struct samples *sm = u;
 

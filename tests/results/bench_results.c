@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* bench_results.c - rows/s inserting instance rows, and report time. */
 #define _GNU_SOURCE
-#include "cli/results.h"
+#include "results/results.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_results.c - self-tests of the results database, stats and report. */
 #define _GNU_SOURCE
-#include "cli/results.h"
-#include "cli/stats.h"
+#include "results/results.h"
+#include "results/stats.h"
 #include "tests/common/selftest.h"
 
 #include <errno.h>

@@ -83,7 +83,7 @@ static void o_exit(void *u, ukf_id_t id, uint64_t tag, int64_t status)
 	((struct obs *)u)->exits++;
 }
 
-static void o_sample(void *u, const struct ukf_sim_sample *s)
+static void o_sample(void *u, const struct ukf_world_sample *s)
 {
 	struct obs *o = u;
 	o->samples++;

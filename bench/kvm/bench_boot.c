@@ -8,7 +8,7 @@
 
 #include <unistd.h>
 
-#include "backends/kvm/bench_proc.h"
+#include "bench/kvm/bench_proc.h"
 #include "backends/kvm/clone.h"
 #include "backends/kvm/host.h"
 #include "backends/kvm/ukvm_int.h"

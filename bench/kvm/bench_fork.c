@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "host.h"
-#include "bench_proc.h"
-#include "cli/stats.h"
-#include "ukvm.h"
+#include "backends/kvm/host.h"
+#include "bench/kvm/bench_proc.h"
+#include "results/stats.h"
+#include "backends/kvm/ukvm.h"
 
 /*
  * usage: ukvm-bench-fork [--synth PATH] [--clones N] [--forks N]
@@ -22,7 +22,7 @@
  * Runs the synth guest (default: the build's guest/synth) with 64 MiB of
  * working memory and 50 ms of initialisation, and prints one figure per
  * line (medians and p99 over the runs; all in one process, one run).
- * Quantiles are nearest-rank (cli/stats.h), as `ukfork bootbench` and
+ * Quantiles are nearest-rank (results/stats.h), as `ukfork bootbench` and
  * `ukfork report` compute them. --json: the text goes to stderr and
  * stdout gets one JSON object: per latency figure count, median_ms,
  * p95_ms, p99_ms, max_ms, min_ms and 95% distribution-free confidence
@@ -219,7 +219,7 @@ static void print_json(const char *guest)
 	printf("\",\"kvm\":\"%s\",\"kvm_emulated\":%s", ukvm_host()->desc,
 	       ukvm_host()->kind == UKVM_HOST_EMULATED ? "true" : "false");
 	printf(",\"method\":\"nearest-rank quantiles, 95%% "
-	       "distribution-free CIs (cli/stats.h)\",\"figures\":{");
+	       "distribution-free CIs (results/stats.h)\",\"figures\":{");
 	for (int i = 0; i < NFIG; i++) {
 		const struct fig *f = &FIG[i];
 
