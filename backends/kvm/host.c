@@ -43,10 +43,9 @@ static void cpuid_str(unsigned leaf, int vendor_order, char out[13])
 /*
  * The kind, from what is visible without running a VM: the module that
  * provides /dev/kvm, the CPU vendor, the hypervisor bit and signature
- * (a machine that is itself a VM), and the test VM's marker
- * (scripts/kvm-vm sets UKF_IN_KVM_VM; QEMU TCG itself sets no signature
- * with -cpu max). kvm_pvm is checked first: it can sit beside a vendor
- * module.
+ * (a machine that is itself a VM; QEMU's TCG says "TCGTCGTCGTCG"), and
+ * the test VM's marker (scripts/kvm-vm sets UKF_IN_KVM_VM). kvm_pvm is
+ * checked first: it can sit beside a vendor module.
  */
 static void detect(void)
 {
@@ -73,7 +72,8 @@ static void detect(void)
 	} else {
 		host.kind = hv ? UKVM_HOST_NESTED : UKVM_HOST_HARDWARE;
 	}
-	if (host.kind == UKVM_HOST_NESTED && vm && !strcmp(vm, "tcg"))
+	if (host.kind == UKVM_HOST_NESTED &&
+	    ((vm && !strcmp(vm, "tcg")) || !strcmp(host.hv_sig, "TCGTCGTCGTCG")))
 		host.kind = UKVM_HOST_EMULATED;
 	/*
 	 * The task register's type. VMX requires "busy" (0xb) in the guest
