@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PKGS=(build-essential cmake pkg-config liblua5.4-dev libsqlite3-dev
-      libgsl-dev libzmq3-dev sqlite3 qemu-system-x86 python3 jq time)
+      libgsl-dev libzmq3-dev libsodium-dev libzstd-dev liblz4-dev sqlite3
+      qemu-system-x86 python3 jq time iproute2)
 
 setup() {
 	local missing=()
