@@ -455,7 +455,7 @@ struct run {
 	/* the world of this run */
 	struct ukf_world world;
 	int have_world;
-	ukf_engine_t *e;
+	int running; /* the world exists and takes the workload's requests */
 	uint32_t nodes;
 	ukf_ns_t duration;
 	struct ukf_engine_config ecfg;
@@ -1248,7 +1248,7 @@ static uint32_t cur_proc(lua_State *L, const char *fn)
 static struct run *running(lua_State *L, const char *fn)
 {
 	struct run *r = run_of(L);
-	if (r->mode != M_RUN || !r->e)
+	if (r->mode != M_RUN || !r->running)
 		luaL_error(L,
 			   "%s() can only be called while the scenario "
 			   "runs, inside a process",
@@ -1317,7 +1317,7 @@ static int l_process(lua_State *L)
 	rng_seed(&p->ps->g, r->seed, r->rep, key);
 	r->cos[p->idx] = p->co;
 	r->procs[r->nprocs++] = p;
-	if (r->e && proc_schedule(r, p->idx, r->world.ops->now(r->world.w), 0))
+	if (r->running && proc_schedule(r, p->idx, r->world.ops->now(r->world.w), 0))
 		luaL_error(L, "process: cannot schedule");
 	return 0;
 }
@@ -1439,7 +1439,7 @@ static int l_sleep(lua_State *L)
 	 * scenario running" and "is this a process". */
 	struct pslot *ps = ps_of(L);
 	struct run *r = ps->r;
-	if (ps->co != L || r->mode != M_RUN || !r->e) {
+	if (ps->co != L || r->mode != M_RUN || !r->running) {
 		running(L, "sleep"); /* each raises its own message */
 		cur_proc(L, "sleep");
 	}
@@ -1472,7 +1472,7 @@ static int l_sleep(lua_State *L)
 static int l_now(lua_State *L)
 {
 	struct run *r = run_of(L);
-	lua_pushnumber(L, r->e ? (double)r->world.ops->now(r->world.w) / 1e9
+	lua_pushnumber(L, r->running ? (double)r->world.ops->now(r->world.w) / 1e9
 			       : 0.0);
 	return 1;
 }
@@ -1556,7 +1556,7 @@ static int l_spawn(lua_State *L)
 	struct run *r = running(L, "spawn");
 	cur_proc(L, "spawn");
 	const char *name = luaL_checkstring(L, 1);
-	int app = ukf_engine_app_find(r->e, name);
+	int app = ukf_apps_find(r->world.ops->apps(r->world.w), name);
 	if (app < 0)
 		luaL_error(L, "spawn: unknown app '%s'", name);
 	/* spawn(app), spawn(app, node), spawn(app, args [, node]) and
@@ -1585,7 +1585,7 @@ static int l_spawn(lua_State *L)
 	}
 	uint32_t slot = slot_new(L, r);
 	ukf_id_t id;
-	int rc = ukf_engine_spawn(r->e, node, (uint32_t)app,
+	int rc = r->world.ops->spawn(r->world.w, node, (uint32_t)app,
 				  args ? args : r->apps[app].app.args,
 				  (uint64_t)slot + 1, &id);
 	if (rc) {
@@ -1612,7 +1612,7 @@ static int l_fork(lua_State *L)
 	ukf_id_t parent = arg_id(L, 1, "fork");
 	uint32_t slot = slot_new(L, r);
 	ukf_id_t id;
-	int rc = ukf_engine_fork(r->e, parent, (uint64_t)slot + 1, &id);
+	int rc = r->world.ops->fork(r->world.w, parent, (uint64_t)slot + 1, &id);
 	if (rc)
 		slot_drop(r, slot);
 	if (rc == -ESRCH || rc == -EINVAL)
@@ -1697,7 +1697,7 @@ static int l_kill(lua_State *L)
 {
 	struct run *r = running(L, "kill");
 	ukf_id_t id = arg_id(L, 1, "kill");
-	lua_pushboolean(L, ukf_engine_kill(r->e, id) == 0);
+	lua_pushboolean(L, r->world.ops->kill(r->world.w, id) == 0);
 	return 1;
 }
 
@@ -1728,7 +1728,7 @@ static int l_log(lua_State *L)
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
-	trace_line(r->sc, r->e ? r->world.ops->now(r->world.w) : 0, "lua",
+	trace_line(r->sc, r->running ? r->world.ops->now(r->world.w) : 0, "lua",
 		   lua_tostring(L, -1));
 	return 0;
 }
@@ -1998,7 +1998,7 @@ static void arrival_spawn(struct run *r, struct arrival *a, uint32_t app,
 	}
 	ukf_id_t id;
 	const char *args = a->args ? a->args : r->apps[app].app.args;
-	int rc = ukf_engine_spawn(r->e, node, app, args, 0, &id);
+	int rc = r->world.ops->spawn(r->world.w, node, app, args, 0, &id);
 	if (rc == -EINVAL)
 		run_fail(r, UKF_RUN_BAD, "%s: spawn of '%s' refused: %s",
 			 a->where, r->apps[app].app.name, strerror(-rc));
@@ -2540,11 +2540,11 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 #endif
 	}
 	r->have_world = 1;
-	r->e = r->world.ops->engine(r->world.w);
+	r->running = 1;
 	r->nodes = !strcmp(be, "sim") ? cf->eng.nodes : 1;
 	r->duration = cf->duration;
 	for (size_t i = 0; i < r->napps; i++) {
-		int id = ukf_engine_add_app(r->e, &r->apps[i].app);
+		int id = r->world.ops->add_app(r->world.w, &r->apps[i].app);
 		if (id != (int)i) {
 			run_fail(r, UKF_RUN_FAILED,
 				 "%s: engine refused app '%s'",
@@ -2584,7 +2584,7 @@ static void run_free(struct run *r)
 		r->world.ops->destroy(&r->world.w);
 		r->have_world = 0;
 	}
-	r->e = NULL;
+	r->running = 0;
 	if (r->L)
 		lua_close(r->L);
 	r->L = NULL;
@@ -2864,7 +2864,7 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		goto out;
 	if (mode != M_RUN)
 		goto out;
-	if (ukf_engine_start(r.e)) {
+	if (r.world.ops->start(r.world.w)) {
 		run_fail(&r, UKF_RUN_FAILED, "engine start failed");
 		goto out;
 	}
@@ -2930,7 +2930,7 @@ out:
 		/* Instances still alive are recorded now; no more wake-ups. */
 		r.world.ops->destroy(&r.world.w);
 		r.have_world = 0;
-		r.e = NULL;
+		r.running = 0;
 	}
 	double wall = wall_now() - t0;
 	if (r.run_id > 0) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "apps.h"
 #include "dir.h"
 #include "include/ukf_abi.h"
 #include "policy.h"
@@ -24,7 +25,9 @@
  * the origin is the parent's node), where the parent's child table is.
  */
 
-#define APPS_MAX UKF_DIR_MAX_APPS
+/* The app with id a (valid: checked where ids enter the engine). */
+#define APP(e, a) ukf_apps_get((e)->apps, (a))
+#define NAPPS(e)  ukf_apps_count((e)->apps)
 #define F_NOTIFY 1u /* message flag: tell the workload (hooks) */
 #define F_FORK	 2u /* message flag: the instance is a fork child */
 
@@ -132,22 +135,25 @@ struct node {
 	struct inst *resume_head, *resume_tail; /* waiting for a vCPU */
 };
 
+/*
+ * One engine is one node's agent: its instances, the requests it
+ * originated, its template cache. Other nodes are known only through
+ * messages (env->send) and the directory (env->directory).
+ */
 struct ukf_engine {
 	struct ukf_engine_config cfg;
+	ukf_node_id_t self; /* cfg.self */
 	const struct ukf_env *env;
 	const struct ukf_backend *be;
 	struct ukf_engine_hooks hooks;
 	const struct ukf_placement_ops *place;
 	const struct ukf_template_ops *tpl;
-	struct node *nodes;
-	struct ukf_app *apps;
-	uint32_t napps, capapps;
+	struct node node;           /* this engine's node */
+	const ukf_apps_t *apps;     /* shared, read-only */
 	struct idmap insts, reqs;
-	ukf_id_t next_id;
+	uint64_t next_id;           /* ids when the world gives none */
 	uint64_t alive;
 	int started;
-	unsigned char *buf;
-	size_t bufcap;
 	int (*fail_alloc)(void *u); /* fault injection (tests) */
 	void *fail_u;
 };
@@ -290,7 +296,17 @@ static void elog(ukf_engine_t *e, ukf_node_id_t node, const char *fmt, ...)
 
 static const char *app_name(const ukf_engine_t *e, uint32_t app)
 {
-	return app < e->napps ? e->apps[app].name : "?";
+	const struct ukf_app *a = APP(e, app);
+
+	return a ? a->name : "?";
+}
+
+/* A new id, unique across the cluster: the world's if it gives them. */
+static ukf_id_t new_id(ukf_engine_t *e)
+{
+	if (e->env->ops->new_id)
+		return e->env->ops->new_id(e->env->w, e->self);
+	return (uint64_t)e->self << 32 | ++e->next_id;
 }
 
 static char *dupstr(ukf_engine_t *e, const char *s, size_t n)
@@ -344,7 +360,7 @@ static void be_complete(ukf_engine_t *e, struct inst *i, int64_t ret,
 static int vcpu_free_for(const ukf_engine_t *e, const struct node *n,
 			 const struct inst *i)
 {
-	return n->vcpus_used + (uint64_t)e->apps[i->app].vcpus <= n->cfg.vcpus;
+	return n->vcpus_used + (uint64_t)APP(e, i->app)->vcpus <= n->cfg.vcpus;
 }
 
 /* Resume queued instances while their node has vCPUs for them (FIFO). */
@@ -360,7 +376,7 @@ static void drain_resumes(ukf_engine_t *e, struct node *n)
 		i->next_resume = NULL;
 		i->resuming = 0;
 		i->vcpu_off = 0;
-		n->vcpus_used += e->apps[i->app].vcpus;
+		n->vcpus_used += APP(e, i->app)->vcpus;
 		changed = 1;
 		be_complete(e, i, i->r_ret, i->r_status, i->r_src, i->r_data,
 			    i->r_len);
@@ -375,12 +391,12 @@ static void drain_resumes(ukf_engine_t *e, struct node *n)
 /* The instance blocks: its vCPUs go back to the node. */
 static void vcpu_release(ukf_engine_t *e, struct inst *i)
 {
-	struct node *n = &e->nodes[i->node];
+	struct node *n = &e->node;
 
 	if (i->vcpu_off || i->internal)
 		return;
 	i->vcpu_off = 1;
-	n->vcpus_used -= e->apps[i->app].vcpus;
+	n->vcpus_used -= APP(e, i->app)->vcpus;
 	publish(e, n);
 	drain_resumes(e, n);
 }
@@ -406,7 +422,7 @@ static void resume_unlink(struct node *n, struct inst *i)
 static void complete(ukf_engine_t *e, struct inst *i, int64_t ret,
 		     int64_t status, ukf_id_t src, const void *data, size_t len)
 {
-	struct node *n = &e->nodes[i->node];
+	struct node *n = &e->node;
 
 	i->call = 0;
 	i->gen++;
@@ -437,7 +453,7 @@ static void complete(ukf_engine_t *e, struct inst *i, int64_t ret,
 	}
 	if (i->vcpu_off) {
 		i->vcpu_off = 0;
-		n->vcpus_used += e->apps[i->app].vcpus;
+		n->vcpus_used += APP(e, i->app)->vcpus;
 		publish(e, n);
 	}
 	be_complete(e, i, ret, status, src, data, len);
@@ -510,22 +526,23 @@ static int deliver(ukf_engine_t *e, ukf_node_id_t from, ukf_node_id_t to,
 		    m->data_len);
 		return -2;
 	}
-	if (need > e->bufcap) {
-		unsigned char *b = e_realloc(e, e->buf, need);
-		if (!b) {
-			LOG(e, from, "error send %s %llu: out of memory",
-			    ukf_msg_name(m->type), ULL(m->id));
-			return -1;
-		}
-		e->buf = b;
-		e->bufcap = need;
+	/* small messages on the stack; the world copies what it sends */
+	unsigned char small[512], *buf = small;
+	if (need > sizeof(small) && !(buf = e_malloc(e, need))) {
+		LOG(e, from, "error send %s %llu: out of memory",
+		    ukf_msg_name(m->type), ULL(m->id));
+		return -1;
 	}
-	if (!ukf_msg_encode(m, e->buf, e->bufcap)) {
+	if (!ukf_msg_encode(m, buf, need)) {
 		LOG(e, from, "error send %s %llu: cannot encode",
 		    ukf_msg_name(m->type), ULL(m->id));
+		if (buf != small)
+			free(buf);
 		return -2;
 	}
-	rc = e->env->ops->send(e->env->w, from, to, e->buf, need, bulk);
+	rc = e->env->ops->send(e->env->w, from, to, buf, need, bulk);
+	if (buf != small)
+		free(buf);
 	if (rc < 0) {
 		LOG(e, from, "error send %s %llu to node %u rc=%d",
 		    ukf_msg_name(m->type), ULL(m->id), to, rc);
@@ -742,7 +759,7 @@ static void unwait_tpl(struct node *n, struct inst *i)
 /* Boot an internal instance whose ready() becomes the template. */
 static void boot_maker(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
 {
-	struct inst *m = inst_new(e, ++e->next_id, t->app, n->id);
+	struct inst *m = inst_new(e, new_id(e), t->app, n->id);
 	int rc;
 
 	if (!m) {
@@ -756,7 +773,7 @@ static void boot_maker(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
 	LOG(e, n->id, "template-boot app=%s node=%u inst=%llu",
 	    app_name(e, t->app), n->id, ULL(m->id));
 	rc =
-	    e->be->ops->cold_boot(e->be->b, n->id, m->id, &e->apps[t->app], "");
+	    e->be->ops->cold_boot(e->be->b, n->id, m->id, APP(e, t->app), "");
 	if (rc < 0) {
 		t->maker = 0;
 		inst_free(e, m);
@@ -957,7 +974,7 @@ static void start_cold(ukf_engine_t *e, struct node *n, struct inst *i,
 			t->maker = i->id;
 	}
 	log_start(e, i, maker ? "cold+template" : "cold");
-	rc = e->be->ops->cold_boot(e->be->b, n->id, i->id, &e->apps[i->app],
+	rc = e->be->ops->cold_boot(e->be->b, n->id, i->id, APP(e, i->app),
 				   i->args ? i->args : "");
 	if (rc < 0)
 		start_failed(e, i, "cold_boot", rc);
@@ -976,7 +993,7 @@ static void start_clone_template(ukf_engine_t *e, struct node *n,
 	n->st.template_clones++;
 	log_start(e, i, i->fetched ? "fetched-template" : "template");
 	rc = e->be->ops->clone_template(
-	    e->be->b, n->id, i->id, &e->apps[i->app], i->args ? i->args : "");
+	    e->be->b, n->id, i->id, APP(e, i->app), i->args ? i->args : "");
 	if (rc < 0)
 		start_failed(e, i, "clone_template", rc);
 }
@@ -1034,7 +1051,7 @@ static void host_spawn(ukf_engine_t *e, struct node *n, struct inst *i)
 		struct inst *m = t->maker ? inst_at(e, n->id, t->maker) : NULL;
 		if (m && !m->internal && m->t_ready == UKF_NS_NEVER) {
 			ukf_ns_t until =
-			    m->t_start + MAKER_GRACE(&e->apps[m->app]);
+			    m->t_start + MAKER_GRACE(APP(e, m->app));
 			if (now(e) >= until) {
 				start_cold(e, n, i, 0);
 				return;
@@ -1100,7 +1117,7 @@ static void count_request(ukf_engine_t *e, struct node *n, uint32_t app);
  */
 static int host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
 {
-	const struct ukf_app *a = &e->apps[m->app];
+	const struct ukf_app *a = APP(e, m->app);
 	struct inst *i;
 
 	if (!fits(n, a)) {
@@ -1277,8 +1294,8 @@ static void send_req(ukf_engine_t *e, struct req *q)
 /* Local fork: clone the paused parent on its own node. */
 static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p)
 {
-	struct node *n = &e->nodes[q->origin];
-	const struct ukf_app *a = &e->apps[q->app];
+	struct node *n = &e->node;
+	const struct ukf_app *a = APP(e, q->app);
 	struct inst *c;
 	int rc;
 
@@ -1314,8 +1331,8 @@ static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p)
 
 static void place_req(ukf_engine_t *e, struct req *q)
 {
-	struct node *n = &e->nodes[q->origin];
-	const struct ukf_app *a = &e->apps[q->app];
+	struct node *n = &e->node;
+	const struct ukf_app *a = APP(e, q->app);
 	struct ukf_place_ctx c;
 	struct ukf_dir_record self;
 	ukf_node_id_t t;
@@ -1393,7 +1410,7 @@ static struct req *req_new(ukf_engine_t *e, enum req_kind kind,
 
 	if (!q)
 		return NULL;
-	q->id = ++e->next_id;
+	q->id = new_id(e);
 	q->kind = kind;
 	q->origin = origin;
 	q->app = app;
@@ -1449,7 +1466,7 @@ static void notify_origin(ukf_engine_t *e, struct inst *i,
 static void inst_finish(ukf_engine_t *e, struct inst *i, int64_t status,
 			const char *why)
 {
-	struct node *n = &e->nodes[i->node];
+	struct node *n = &e->node;
 	struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
 	ukf_ns_t t_exit = i->t_end ? i->t_end : now(e);
 	int counted = !i->internal;
@@ -1481,7 +1498,7 @@ static void inst_finish(ukf_engine_t *e, struct inst *i, int64_t status,
 	if (i->resuming)
 		resume_unlink(n, i);
 	if (counted)
-		release(e, n, &e->apps[i->app], !i->vcpu_off);
+		release(e, n, APP(e, i->app), !i->vcpu_off);
 	notify_origin(e, i, why ? UKF_MSG_FAIL : UKF_MSG_EXIT, status, why);
 	inst_free(e, i);
 	drain_resumes(e, n);
@@ -1595,7 +1612,7 @@ static void call_fork_or_spawn(ukf_engine_t *e, struct inst *p,
 	struct req *q;
 
 	if (ev->call == UKF_CALL_SPAWN) {
-		int a = ev->text ? ukf_engine_app_find(e, ev->text) : -1;
+		int a = ev->text ? ukf_apps_find(e->apps, ev->text) : -1;
 		if (a < 0) {
 			complete(e, p, -UKF_ENOENT, 0, 0, NULL, 0);
 			return;
@@ -1778,7 +1795,7 @@ void ukf_engine_on_timer(ukf_engine_t *e, ukf_node_id_t node, uint64_t cookie)
 	uint32_t gen = (uint32_t)(cookie >> 48) & 0xfff;
 	ukf_id_t id = cookie & 0xffffffffffffULL;
 
-	if (!e || node >= e->cfg.nodes)
+	if (!e || node != e->self)
 		return;
 	if (kind == T_RETRY) {
 		struct req *q = req_at(e, node, id);
@@ -1787,7 +1804,7 @@ void ukf_engine_on_timer(ukf_engine_t *e, ukf_node_id_t node, uint64_t cookie)
 	} else if (kind == T_MAKER) {
 		struct inst *m = inst_at(e, node, id);
 		struct ukf_tentry *t =
-		    m ? ukf_tcache_find(&e->nodes[node].tc, m->app) : NULL;
+		    m ? ukf_tcache_find(&e->node.tc, m->app) : NULL;
 		struct inst **w;
 		if (!m || m->t_ready != UKF_NS_NEVER || !t ||
 		    t->state != UKF_T_PENDING || t->maker != m->id)
@@ -1802,9 +1819,9 @@ void ukf_engine_on_timer(ukf_engine_t *e, ukf_node_id_t node, uint64_t cookie)
 			}
 			*w = x->next_wait;
 			x->waiting_tpl = 0;
-			start_cold(e, &e->nodes[node], x, 0);
+			start_cold(e, &e->node, x, 0);
 			/* start_cold may fail x and touch the cache: rescan */
-			t = ukf_tcache_find(&e->nodes[node].tc, m->app);
+			t = ukf_tcache_find(&e->node.tc, m->app);
 			if (!t)
 				return;
 			w = (struct inst **)&t->waiters;
@@ -1823,12 +1840,12 @@ void ukf_engine_on_timer(ukf_engine_t *e, ukf_node_id_t node, uint64_t cookie)
 static void handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 		       const struct ukf_msg *m)
 {
-	struct node *n = &e->nodes[to];
+	struct node *n = &e->node;
 
 	switch (m->type) {
 	case UKF_MSG_SPAWN:
 	case UKF_MSG_CLONE:
-		if (m->app >= e->napps || m->origin >= e->cfg.nodes) {
+		if (m->app >= NAPPS(e) || m->origin >= e->cfg.nodes) {
 			LOG(e, to, "drop %s %llu: bad app or origin",
 			    ukf_msg_name(m->type), ULL(m->id));
 			return;
@@ -1973,7 +1990,7 @@ void ukf_engine_on_message(ukf_engine_t *e, ukf_node_id_t to,
 	struct ukf_msg m;
 	char err[160];
 
-	if (!e || to >= e->cfg.nodes) /* not ours: nothing to log it on */
+	if (!e || to != e->self) /* not ours: nothing to log it on */
 		return;
 	if (ukf_msg_decode(&m, buf, len, err, sizeof(err)) < 0) {
 		LOG(e, to, "drop message from=%u: %s", from, err);
@@ -1994,13 +2011,13 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 	struct inst *i;
 	ukf_ns_t at;
 
-	if (!e || !ev || node >= e->cfg.nodes)
+	if (!e || !ev || node != e->self)
 		return;
-	n = &e->nodes[node];
+	n = &e->node;
 	/* when it happened; never later than now, never before 0 */
 	at = ev->at > 0 && ev->at <= now(e) ? ev->at : now(e);
 	if (ev->kind == UKF_BE_TEMPLATE) {
-		if (ev->app >= e->napps) {
+		if (ev->app >= NAPPS(e)) {
 			LOG(e, node, "drop template event: bad app %u",
 			    ev->app);
 			return;
@@ -2009,7 +2026,7 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 		return;
 	}
 	if (ev->kind == UKF_BE_ERROR && ev->inst == 0) {
-		struct ukf_tentry *t = ev->app < e->napps
+		struct ukf_tentry *t = ev->app < NAPPS(e)
 					   ? ukf_tcache_find(&n->tc, ev->app)
 					   : NULL;
 		LOG(e, node, "error template app=%s node=%u: %s",
@@ -2137,6 +2154,7 @@ void ukf_engine_config_default(struct ukf_engine_config *c)
 #define CERR(...) (snprintf(err, errlen, __VA_ARGS__), (void)0)
 
 ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
+				const ukf_apps_t *apps,
 				const struct ukf_env *env,
 				const struct ukf_backend *be,
 				const struct ukf_engine_hooks *hooks, char *err,
@@ -2145,9 +2163,10 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 	ukf_engine_t *e;
 	const struct ukf_placement_ops *pl;
 	const struct ukf_template_ops *tp;
+	const struct ukf_node_config *nc;
 
-	if (!cfg || !env || !env->ops || !be || !be->ops) {
-		CERR("engine: missing config, env or backend");
+	if (!cfg || !apps || !env || !env->ops || !be || !be->ops) {
+		CERR("engine: missing config, apps, env or backend");
 		return NULL;
 	}
 	if (!env->ops->now || !env->ops->timer || !env->ops->send ||
@@ -2168,6 +2187,11 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 		CERR("engine: nodes must be at least 1 (got %u)", cfg->nodes);
 		return NULL;
 	}
+	if (cfg->self >= cfg->nodes) {
+		CERR("engine: node %u is not one of the cluster's %u nodes",
+		     cfg->self, cfg->nodes);
+		return NULL;
+	}
 	if (cfg->fetch != UKF_FETCH_PEER && cfg->fetch != UKF_FETCH_COLD) {
 		CERR("engine: bad fetch mode %d", (int)cfg->fetch);
 		return NULL;
@@ -2180,15 +2204,11 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 			       err, errlen);
 	if (!tp)
 		return NULL;
-	for (uint32_t k = 0; k < cfg->nodes; k++) {
-		const struct ukf_node_config *nc =
-		    cfg->per_node ? &cfg->per_node[k] : &cfg->node;
-		if (nc->vcpus == 0 || nc->mem_bytes == 0) {
-			CERR("engine: node %u has no capacity (vcpus=%u "
-			     "mem=%llu)",
-			     k, nc->vcpus, ULL(nc->mem_bytes));
-			return NULL;
-		}
+	nc = cfg->per_node ? &cfg->per_node[cfg->self] : &cfg->node;
+	if (nc->vcpus == 0 || nc->mem_bytes == 0) {
+		CERR("engine: node %u has no capacity (vcpus=%u mem=%llu)",
+		     cfg->self, nc->vcpus, ULL(nc->mem_bytes));
+		return NULL;
 	}
 	e = calloc(1, sizeof(*e));
 	if (!e) {
@@ -2199,25 +2219,18 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 	e->cfg.per_node = NULL;
 	e->cfg.placement = pl->name;
 	e->cfg.templates = tp->name;
+	e->self = cfg->self;
+	e->apps = apps;
 	e->env = env;
 	e->be = be;
 	if (hooks)
 		e->hooks = *hooks;
 	e->place = pl;
 	e->tpl = tp;
-	e->nodes = calloc(cfg->nodes, sizeof(*e->nodes));
-	if (!e->nodes) {
-		free(e);
-		CERR("engine: out of memory for %u nodes", cfg->nodes);
-		return NULL;
-	}
-	for (uint32_t k = 0; k < cfg->nodes; k++) {
-		struct node *n = &e->nodes[k];
-		n->id = k;
-		n->cfg = cfg->per_node ? cfg->per_node[k] : cfg->node;
-		n->rr = k; /* origins start their rounds at different nodes */
-		ukf_tcache_init(&n->tc, n->cfg.cache_bytes);
-	}
+	e->node.id = cfg->self;
+	e->node.cfg = *nc;
+	e->node.rr = cfg->self; /* origins start their rounds at different nodes */
+	ukf_tcache_init(&e->node.tc, nc->cache_bytes);
 	return e;
 }
 
@@ -2228,42 +2241,65 @@ static int cmp_id(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+size_t ukf_engine_leftovers(const ukf_engine_t *e, ukf_id_t *ids, size_t cap)
+{
+	size_t n = 0;
+
+	if (!e)
+		return 0;
+	for (size_t k = 0; k < e->insts.cap; k++)
+		if (e->insts.keys[k]) {
+			if (n < cap)
+				ids[n] = e->insts.keys[k];
+			n++;
+		}
+	for (size_t k = 0; k < e->reqs.cap; k++)
+		if (e->reqs.keys[k] && !map_get(&e->insts, e->reqs.keys[k])) {
+			if (n < cap)
+				ids[n] = e->reqs.keys[k];
+			n++;
+		}
+	return n;
+}
+
+void ukf_engine_end(ukf_engine_t *e, ukf_id_t id)
+{
+	struct inst *i = e ? map_get(&e->insts, id) : NULL;
+	struct req *q;
+
+	if (!e)
+		return;
+	if (i) {
+		if (!i->internal)
+			record_inst(e, i, UKF_NS_NEVER, UKF_STATUS_RUNNING,
+				    NULL);
+		e->be->ops->destroy(e->be->b, i->node, i->id);
+		inst_free(e, i);
+		return;
+	}
+	q = map_get(&e->reqs, id);
+	if (q) {
+		record_req(e, q, "not placed before the end");
+		req_free(e, q);
+	}
+}
+
 void ukf_engine_destroy(ukf_engine_t **ep)
 {
 	ukf_engine_t *e = ep ? *ep : NULL;
 	ukf_id_t *ids;
-	size_t n = 0;
+	size_t n;
 
 	if (!e)
 		return;
 	/* Rows for what is still alive or unplaced, in id order. */
-	ids = malloc((e->insts.n + e->reqs.n + 1) * sizeof(*ids));
+	n = ukf_engine_leftovers(e, NULL, 0);
+	ids = malloc((n + 1) * sizeof(*ids));
 	if (ids) {
-		for (size_t k = 0; k < e->insts.cap; k++)
-			if (e->insts.keys[k])
-				ids[n++] = e->insts.keys[k];
-		for (size_t k = 0; k < e->reqs.cap; k++)
-			if (e->reqs.keys[k] &&
-			    !map_get(&e->insts, e->reqs.keys[k]))
-				ids[n++] = e->reqs.keys[k];
+		n = ukf_engine_leftovers(e, ids, n);
 		qsort(ids, n, sizeof(*ids), cmp_id);
-		for (size_t k = 0; k < n; k++) {
-			struct inst *i = map_get(&e->insts, ids[k]);
-			if (i) {
-				if (!i->internal)
-					record_inst(e, i, UKF_NS_NEVER,
-						    UKF_STATUS_RUNNING, NULL);
-				e->be->ops->destroy(e->be->b, i->node, i->id);
-				inst_free(e, i);
-			} else {
-				struct req *q = map_get(&e->reqs, ids[k]);
-				if (q) {
-					record_req(e, q,
-						   "not placed before the end");
-					req_free(e, q);
-				}
-			}
-		}
+		for (size_t k = 0; k < n; k++)
+			ukf_engine_end(e, ids[k]);
 		free(ids);
 	}
 	for (size_t k = 0; k < e->reqs.cap; k++) {
@@ -2284,48 +2320,11 @@ void ukf_engine_destroy(ukf_engine_t **ep)
 			free(i);
 		}
 	}
-	for (uint32_t k = 0; k < e->cfg.nodes; k++)
-		ukf_topk_free(&e->nodes[k].topk);
+	ukf_topk_free(&e->node.topk);
 	map_free(&e->insts);
 	map_free(&e->reqs);
-	free(e->nodes);
-	free(e->apps);
-	free(e->buf);
 	free(e);
 	*ep = NULL;
-}
-
-int ukf_engine_add_app(ukf_engine_t *e, const struct ukf_app *app)
-{
-	if (!e || !app || !app->name[0] || e->napps >= APPS_MAX ||
-	    ukf_engine_app_find(e, app->name) >= 0 || app->vcpus == 0)
-		return -1;
-	if (e->napps == e->capapps) {
-		uint32_t c = e->capapps ? e->capapps * 2 : 8;
-		struct ukf_app *a = e_realloc(e, e->apps, c * sizeof(*a));
-		if (!a)
-			return -1;
-		e->apps = a;
-		e->capapps = c;
-	}
-	e->apps[e->napps] = *app;
-	e->apps[e->napps].id = e->napps;
-	return (int)e->napps++;
-}
-
-const struct ukf_app *ukf_engine_app(const ukf_engine_t *e, uint32_t app)
-{
-	return e && app < e->napps ? &e->apps[app] : NULL;
-}
-
-int ukf_engine_app_find(const ukf_engine_t *e, const char *name)
-{
-	if (!e || !name)
-		return -1;
-	for (uint32_t a = 0; a < e->napps; a++)
-		if (!strcmp(e->apps[a].name, name))
-			return (int)a;
-	return -1;
 }
 
 int ukf_engine_start(ukf_engine_t *e)
@@ -2333,18 +2332,21 @@ int ukf_engine_start(ukf_engine_t *e)
 	if (!e || e->started)
 		return -EINVAL;
 	e->started = 1;
-	for (uint32_t k = 0; k < e->cfg.nodes; k++) {
-		struct node *n = &e->nodes[k];
-		if (e->tpl->topk_only &&
-		    ukf_topk_init(&n->topk, e->napps, e->cfg.prewarm_k) < 0)
-			return -ENOMEM;
-		publish(e, n);
-	}
+	if (e->tpl->topk_only &&
+	    ukf_topk_init(&e->node.topk, NAPPS(e), e->cfg.prewarm_k) < 0)
+		return -ENOMEM;
+	publish(e, &e->node);
+	return 0;
+}
+
+int ukf_engine_prewarm(ukf_engine_t *e)
+{
+	if (!e || !e->started)
+		return -EINVAL;
 	if (e->tpl->prewarm)
-		for (uint32_t k = 0; k < e->cfg.nodes; k++)
-			for (uint32_t a = 0; a < e->napps; a++)
-				if (ukf_topk_has(&e->nodes[k].topk, a))
-					prewarm_app(e, &e->nodes[k], a);
+		for (uint32_t a = 0; a < NAPPS(e); a++)
+			if (ukf_topk_has(&e->node.topk, a))
+				prewarm_app(e, &e->node, a);
 	return 0;
 }
 
@@ -2354,7 +2356,7 @@ int ukf_engine_spawn(ukf_engine_t *e, ukf_node_id_t origin, uint32_t app,
 	struct req *q;
 	size_t alen = args ? strlen(args) : 0;
 
-	if (!e || origin >= e->cfg.nodes || app >= e->napps ||
+	if (!e || origin != e->self || app >= NAPPS(e) ||
 	    alen >= UKF_ARGS_MAX)
 		return -EINVAL;
 	q = req_new(e, R_SPAWN, origin, app, 0, tag, F_NOTIFY, args, alen);
@@ -2419,9 +2421,9 @@ int ukf_engine_node_stats(const ukf_engine_t *e, ukf_node_id_t node,
 {
 	const struct node *n;
 
-	if (!e || !s || node >= e->cfg.nodes)
+	if (!e || !s || node != e->self)
 		return -EINVAL;
-	n = &e->nodes[node];
+	n = &e->node;
 	*s = n->st;
 	s->instances = n->instances;
 	s->vcpus_used = n->vcpus_used;
@@ -2447,11 +2449,11 @@ size_t ukf_engine_node_templates(const ukf_engine_t *e, ukf_node_id_t node,
 	if (!buf || !cap)
 		return 0;
 	buf[0] = 0;
-	if (!e || node >= e->cfg.nodes)
+	if (!e || node != e->self)
 		return 0;
 	/* In app-id order, so samples are stable. */
-	for (uint32_t a = 0; a < e->napps; a++) {
-		const struct ukf_tcache *c = &e->nodes[node].tc;
+	for (uint32_t a = 0; a < NAPPS(e); a++) {
+		const struct ukf_tcache *c = &e->node.tc;
 		int have = 0;
 		for (uint32_t k = 0; k < c->n; k++)
 			if (c->e[k].app == a && c->e[k].state == UKF_T_READY)
@@ -2459,7 +2461,7 @@ size_t ukf_engine_node_templates(const ukf_engine_t *e, ukf_node_id_t node,
 		if (!have)
 			continue;
 		int w = snprintf(buf + off, cap - off, "%s%s", off ? "," : "",
-				 e->apps[a].name);
+				 APP(e, a)->name);
 		if (w < 0 || (size_t)w >= cap - off) {
 			buf[off] = 0;
 			break;
@@ -2484,9 +2486,9 @@ int ukf_engine_template_loaded(ukf_engine_t *e, ukf_node_id_t node,
 	struct ukf_tentry *t;
 	void *ctx[2];
 
-	if (!e || node >= e->cfg.nodes || app >= e->napps)
+	if (!e || node != e->self || app >= NAPPS(e))
 		return -EINVAL;
-	n = &e->nodes[node];
+	n = &e->node;
 	if (ukf_tcache_find(&n->tc, app))
 		return -EEXIST;
 	ctx[0] = e;
@@ -2499,4 +2501,21 @@ int ukf_engine_template_loaded(ukf_engine_t *e, ukf_node_id_t node,
 		return -ENOMEM;
 	template_now_ready(e, n, t, bytes, 1);
 	return 0;
+}
+
+ukf_node_id_t ukf_engine_node(const ukf_engine_t *e)
+{
+	return e ? e->self : UKF_NODE_NONE;
+}
+
+int ukf_engine_has(const ukf_engine_t *e, ukf_id_t id)
+{
+	const struct inst *i;
+
+	if (!e)
+		return 0;
+	i = map_get(&e->insts, id);
+	if (i)
+		return i->internal ? 3 : 1;
+	return map_get(&e->reqs, id) ? 2 : 0;
 }

@@ -3,17 +3,21 @@
 #ifndef UKF_ENGINE_H
 #define UKF_ENGINE_H
 
+#include "apps.h"
 #include "backend.h"
 #include "env.h"
 #include "ukf.h"
 
 /*
- * One engine object hosts the agents of every node this process simulates
- * or runs (thousands in simulation, one in the embedded live world). Agents
- * share nothing but wire messages (env->send) and the directory
- * (env->directory/publish). The engine is a pure state machine: it reacts to
- * ukf_engine_on_*() and to workload requests, and acts through env and the
- * backend. Single-threaded: all calls from the world's event loop.
+ * One engine is one node's agent: it holds that node's instances, the
+ * requests that node originated and its template cache, and knows the
+ * other nodes only through wire messages (env->send) and its view of the
+ * directory (env->directory/publish). A simulated world runs one engine
+ * per simulated node, joined by the simulated network; a node agent
+ * (ukforkd) runs one, joined to its peers by ZeroMQ. The engine is a pure
+ * state machine: it reacts to ukf_engine_on_*() and to workload requests,
+ * and acts through env and the backend. Single-threaded: all calls from
+ * the world's event loop.
  */
 typedef struct ukf_engine ukf_engine_t;
 
@@ -30,9 +34,11 @@ enum ukf_fetch {
 };
 
 struct ukf_engine_config {
-	uint32_t nodes;
-	struct ukf_node_config node;           /* same for every node ... */
-	const struct ukf_node_config *per_node;/* ... unless this has `nodes` */
+	uint32_t nodes;         /* nodes in the cluster (ids 0..nodes-1) */
+	ukf_node_id_t self;     /* this engine's node (default 0) */
+	struct ukf_node_config node;           /* this node's capacity ... */
+	const struct ukf_node_config *per_node;/* ... or per_node[self] (an
+						  array of `nodes`) */
 	const char *placement;  /* registry name, default "least-loaded" */
 	const char *templates;  /* registry name, default "on-demand" */
 	enum ukf_fetch fetch;   /* default UKF_FETCH_PEER */
@@ -84,11 +90,13 @@ struct ukf_engine_hooks {
 };
 
 /*
- * Create the engine. Copies cfg; keeps env, be and hooks (the caller keeps
- * them alive until destroy). Returns NULL with a message in err (unknown
- * policy name, zero nodes, ...).
+ * Create the engine of node cfg->self. Copies cfg; keeps apps, env, be and
+ * hooks (the caller keeps them alive until destroy; apps are registered
+ * before ukf_engine_start and not changed after). Returns NULL with a
+ * message in err (unknown policy name, zero nodes, self out of range, ...).
  */
 ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
+				const ukf_apps_t *apps,
 				const struct ukf_env *env,
 				const struct ukf_backend *be,
 				const struct ukf_engine_hooks *hooks, char *err,
@@ -97,22 +105,38 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 void ukf_engine_destroy(ukf_engine_t **e);
 
 /*
- * Register an application; returns its id (>= 0) or -1 (duplicate name,
- * table full). The engine copies *app and sets app->id in its copy.
+ * The end of a run over several engines, in one run-wide order: the ids of
+ * what engine e still holds - instances alive on its node and requests it
+ * originated that no instance of its own stands for - (at most cap written
+ * to ids; returns how many there are), and ukf_engine_end() to end one
+ * now: an instance gets its row (status UKF_STATUS_RUNNING) and its VM is
+ * destroyed, a request gets its row ("not placed before the end"). A
+ * request whose instance lives on another node should not be ended: the
+ * instance's row stands for it (ukf_engine_has tells which is which).
+ * ukf_engine_destroy ends whatever is left in id order.
  */
-int ukf_engine_add_app(ukf_engine_t *e, const struct ukf_app *app);
-const struct ukf_app *ukf_engine_app(const ukf_engine_t *e, uint32_t app);
-int ukf_engine_app_find(const ukf_engine_t *e, const char *name);
+size_t ukf_engine_leftovers(const ukf_engine_t *e, ukf_id_t *ids, size_t cap);
+void ukf_engine_end(ukf_engine_t *e, ukf_id_t id);
 
-/* Start: publish every node's directory record, prewarm if the policy says. */
+/* Start: publish the node's directory record. -EINVAL if started. */
 int ukf_engine_start(ukf_engine_t *e);
+/*
+ * Prewarm the node's top-K apps if the template policy says so; a world
+ * calls it on every engine once all of them have started (their records
+ * published), so prewarm fetches see the whole cluster.
+ */
+int ukf_engine_prewarm(ukf_engine_t *e);
 
 /*
- * Workload requests, handled by node `origin`'s agent (placement runs there).
- * spawn: a new instance of `app` (template clone or cold boot).
- * fork: a live fork of running instance `parent` (external trigger).
- * kill: stop an instance (recorded as failed "killed").
- * Return 0 with *id set, or -errno (-EINVAL bad app/node, -ESRCH).
+ * Workload requests, handled by node `origin`'s agent (placement runs
+ * there): the world hands each to the right engine.
+ * spawn: a new instance of `app` (template clone or cold boot); origin
+ *   must be this engine's node.
+ * fork: a live fork of running instance `parent`, hosted on this node
+ *   (external trigger).
+ * kill: stop an instance of this node, or a request this node originated
+ *   (recorded as failed "killed").
+ * Return 0 with *id set, or -errno (-EINVAL bad app/node, -ESRCH not here).
  */
 int ukf_engine_spawn(ukf_engine_t *e, ukf_node_id_t origin, uint32_t app,
 		     const char *args, uint64_t tag, ukf_id_t *id);
@@ -139,8 +163,14 @@ struct ukf_node_stats {
 };
 int ukf_engine_node_stats(const ukf_engine_t *e, ukf_node_id_t node,
 			  struct ukf_node_stats *s);
-/* Instances alive (any node). */
+/* Instances alive on this engine's node. */
 uint64_t ukf_engine_alive(const ukf_engine_t *e);
+/* This engine's node id. */
+ukf_node_id_t ukf_engine_node(const ukf_engine_t *e);
+/* 1 if this node hosts instance `id`, 3 if `id` is a VM it boots only to
+ * make a template, 2 if it holds `id` only as a request it originated (not
+ * placed, or in flight), 0 if none of these. */
+int ukf_engine_has(const ukf_engine_t *e, ukf_id_t id);
 /* Human-readable template list of a node, e.g. "web,db" (into buf). */
 size_t ukf_engine_node_templates(const ukf_engine_t *e, ukf_node_id_t node,
 				 char *buf, size_t cap);
@@ -157,8 +187,10 @@ void ukf_engine_set_alloc_hook(ukf_engine_t *e, int (*fail)(void *u), void *u);
 /*
  * --- appended by core/ (H1): behaviour the worlds and tests rely on ---
  *
- * Ids: one counter per engine, from 1, shared by instances and the internal
- * template-boot VMs, in request order (deterministic).
+ * Ids: from env->new_id(node) when the world gives it (the simulated world:
+ * one counter per run, from 1, shared by instances and the internal
+ * template-boot VMs, in request order, deterministic); otherwise the
+ * engine's own (node << 32) | n, n counting from 1.
  *
  * Times: every ukf_be_event deadline is absolute world time (what
  * env->now returns); 0 means none. A deadline already past answers at once

@@ -68,6 +68,14 @@ struct ukf_env_ops {
 	 * formatting entirely).
 	 */
 	void (*log)(void *w, ukf_node_id_t node, const char *line);
+
+	/*
+	 * Appended: a new instance id for the engine of node `node`: never
+	 * 0, unique across the cluster and the run, below 2^48 (timer
+	 * cookies keep 48 bits of it). May be NULL: the engine then counts
+	 * (node << 32) | n itself.
+	 */
+	ukf_id_t (*new_id)(void *w, ukf_node_id_t node);
 };
 
 struct ukf_env {

@@ -47,10 +47,33 @@ struct ukf_world_ops {
 	 */
 	int (*run)(void *w, ukf_ns_t until, volatile int *stop, char *err,
 		   size_t errlen);
-	ukf_engine_t *(*engine)(void *w);
 	/* Events processed so far (for progress and benchmarks). */
 	uint64_t (*events)(void *w);
 	void (*destroy)(void **w);
+
+	/*
+	 * The workload's door into the world's node engines (one per node):
+	 * the runner never holds an engine. Apps are registered before
+	 * start; ids are their registration order.
+	 */
+	int (*add_app)(void *w, const struct ukf_app *app); /* id or -1 */
+	const ukf_apps_t *(*apps)(void *w);
+	/* Start every node's engine (records published, then prewarm). */
+	int (*start)(void *w);
+	/* As ukf_engine_spawn/fork/kill (engine.h), routed to the engine
+	 * of the origin node, of the parent's node, of the instance's. */
+	int (*spawn)(void *w, ukf_node_id_t origin, uint32_t app,
+		     const char *args, uint64_t tag, ukf_id_t *id);
+	int (*fork)(void *w, ukf_id_t parent, uint64_t tag, ukf_id_t *id);
+	int (*kill)(void *w, ukf_id_t id);
+	/* Instances alive in the whole world. */
+	uint64_t (*alive)(void *w);
+	/* Number of nodes, and one node's state (0 or -EINVAL). */
+	uint32_t (*nodes)(void *w);
+	int (*node_stats)(void *w, ukf_node_id_t node,
+			  struct ukf_node_stats *s);
+	size_t (*node_templates)(void *w, ukf_node_id_t node, char *buf,
+				 size_t cap);
 };
 
 struct ukf_world {

@@ -35,14 +35,14 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-int ukf_live_add_guest_apps(ukf_engine_t *e, const char *dir, char *err,
-			    size_t errlen)
+int ukf_live_add_guest_apps(struct ukf_world *world, const char *dir,
+			    char *err, size_t errlen)
 {
 	struct dirent **ents = NULL;
 	int n, i, added = 0, rc = 0;
 
-	if (!e || !dir || !*dir) {
-		snprintf(err, errlen, "guest apps: no engine or directory");
+	if (!world || !world->ops || !dir || !*dir) {
+		snprintf(err, errlen, "guest apps: no world or directory");
 		return -1;
 	}
 	n = scandir(dir, &ents, NULL, by_name);
@@ -58,7 +58,7 @@ int ukf_live_add_guest_apps(ukf_engine_t *e, const char *dir, char *err,
 		int w;
 
 		if (rc < 0 || name[0] == '.' ||
-		    ukf_engine_app_find(e, name) >= 0)
+		    ukf_apps_find(world->ops->apps(world->w), name) >= 0)
 			continue;
 		w = snprintf(path, sizeof(path), "%s/%s", dir, name);
 		if (w < 0 || (size_t)w >= sizeof(path) || !is_elf(path))
@@ -67,7 +67,7 @@ int ukf_live_add_guest_apps(ukf_engine_t *e, const char *dir, char *err,
 		if (ukf_app_parse(&app, name, "", why, sizeof(why)) < 0)
 			continue;
 		memcpy(app.image, path, (size_t)w + 1);
-		if (ukf_engine_add_app(e, &app) < 0) {
+		if (world->ops->add_app(world->w, &app) < 0) {
 			snprintf(err, errlen,
 				 "guest apps: the engine refused app '%s' (table full?)",
 				 name);

@@ -282,7 +282,7 @@ int ukf_exec_main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return 1;
 	}
-	id = ukf_engine_add_app(world.ops->engine(world.w), &app);
+	id = world.ops->add_app(world.w, &app);
 	if (id < 0) {
 		fprintf(stderr, "%s: cannot register app '%s'\n", prog, app.name);
 		world.ops->destroy(&world.w);
@@ -304,18 +304,18 @@ int ukf_exec_main(int argc, char **argv)
 			dir[1] = '\0'; /* "/name": the root directory */
 		else
 			snprintf(dir, sizeof(dir), ".");
-		if (ukf_live_add_guest_apps(world.ops->engine(world.w), dir, err,
+		if (ukf_live_add_guest_apps(&world, dir, err,
 					    sizeof(err)) < 0)
 			fprintf(stderr, "%s: warning: %s\n", prog, err);
 	}
 	if (tdir)
 		(void)ukf_live_load_templates(&world, err, sizeof(err));
-	if (ukf_engine_start(world.ops->engine(world.w)) < 0) {
+	if (world.ops->start(world.w) < 0) {
 		fprintf(stderr, "%s: the engine did not start\n", prog);
 		world.ops->destroy(&world.w);
 		return 1;
 	}
-	rc = ukf_engine_spawn(world.ops->engine(world.w), 0, (uint32_t)id, args, 0,
+	rc = world.ops->spawn(world.w, 0, (uint32_t)id, args, 0,
 			      &st.root);
 	if (rc < 0) {
 		fprintf(stderr, "%s: spawn %s: %s\n", prog, app.name, strerror(-rc));

@@ -54,6 +54,8 @@ struct live_world {
 	struct ukf_backend be;
 	struct ukf_env env;
 	ukf_engine_t *eng;
+	ukf_apps_t *apps;
+	int started;
 	ukf_dir_t *dir;
 	ukf_evq_t *q;
 	struct lw_ev *heap;
@@ -554,11 +556,6 @@ static int lw_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 	return 0;
 }
 
-static ukf_engine_t *lw_engine(void *wp)
-{
-	return ((struct live_world *)wp)->eng;
-}
-
 static uint64_t lw_events(void *wp)
 {
 	return ((struct live_world *)wp)->events;
@@ -589,9 +586,77 @@ static void lw_destroy(void **wp)
 			free(w->heap[i].u.msg.buf);
 	free(w->heap);
 	ukf_dir_destroy(&w->dir);
+	ukf_apps_destroy(&w->apps);
 	free(w->tdir_ids);
 	free(w);
 	*wp = NULL;
+}
+
+/* ---- the workload's door (one node: the engine of node 0) ---- */
+
+static int lw_add_app(void *wp, const struct ukf_app *app)
+{
+	struct live_world *w = wp;
+
+	return w->started ? -1 : ukf_apps_add(w->apps, app);
+}
+
+static const ukf_apps_t *lw_apps(void *wp)
+{
+	return ((struct live_world *)wp)->apps;
+}
+
+static int lw_start(void *wp)
+{
+	struct live_world *w = wp;
+	int rc;
+
+	if (w->started)
+		return -EINVAL;
+	w->started = 1;
+	rc = ukf_engine_start(w->eng);
+	return rc < 0 ? rc : ukf_engine_prewarm(w->eng);
+}
+
+static int lw_spawn(void *wp, ukf_node_id_t origin, uint32_t app,
+		    const char *args, uint64_t tag, ukf_id_t *id)
+{
+	return ukf_engine_spawn(((struct live_world *)wp)->eng, origin, app,
+				args, tag, id);
+}
+
+static int lw_fork(void *wp, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
+{
+	return ukf_engine_fork(((struct live_world *)wp)->eng, parent, tag, id);
+}
+
+static int lw_kill(void *wp, ukf_id_t id)
+{
+	return ukf_engine_kill(((struct live_world *)wp)->eng, id);
+}
+
+static uint64_t lw_alive(void *wp)
+{
+	return ukf_engine_alive(((struct live_world *)wp)->eng);
+}
+
+static uint32_t lw_nodes(void *wp)
+{
+	(void)wp;
+	return 1;
+}
+
+static int lw_node_stats(void *wp, ukf_node_id_t node,
+			 struct ukf_node_stats *s)
+{
+	return ukf_engine_node_stats(((struct live_world *)wp)->eng, node, s);
+}
+
+static size_t lw_node_templates(void *wp, ukf_node_id_t node, char *buf,
+				size_t cap)
+{
+	return ukf_engine_node_templates(((struct live_world *)wp)->eng, node,
+					 buf, cap);
 }
 
 static const struct ukf_world_ops lw_world_ops = {
@@ -599,9 +664,18 @@ static const struct ukf_world_ops lw_world_ops = {
 	.now = lw_now,
 	.at = lw_at,
 	.run = lw_run,
-	.engine = lw_engine,
 	.events = lw_events,
 	.destroy = lw_destroy,
+	.add_app = lw_add_app,
+	.apps = lw_apps,
+	.start = lw_start,
+	.spawn = lw_spawn,
+	.fork = lw_fork,
+	.kill = lw_kill,
+	.alive = lw_alive,
+	.nodes = lw_nodes,
+	.node_stats = lw_node_stats,
+	.node_templates = lw_node_templates,
 };
 
 int ukf_live_set_sampler(struct ukf_world *world,
@@ -662,7 +736,8 @@ int ukf_live_create(struct ukf_world *world, const struct ukf_live_config *cfg,
 	w->t0 = mono_ns();
 	w->q = ukf_evq_create();
 	w->dir = ukf_dir_create(1);
-	if (!w->q || !w->dir) {
+	w->apps = ukf_apps_create();
+	if (!w->q || !w->dir || !w->apps) {
 		snprintf(err, errlen, "live world: out of memory");
 		goto fail;
 	}
@@ -679,7 +754,7 @@ int ukf_live_create(struct ukf_world *world, const struct ukf_live_config *cfg,
 	w->be.b = w;
 	w->env.ops = w->sinks.log ? &lw_env_ops_log : &lw_env_ops_quiet;
 	w->env.w = w;
-	w->eng = ukf_engine_create(&cfg->engine, &w->env, &w->be,
+	w->eng = ukf_engine_create(&cfg->engine, w->apps, &w->env, &w->be,
 				   &w->sinks.hooks, err, errlen);
 	if (!w->eng)
 		goto fail;
@@ -795,8 +870,8 @@ static int lw_load_one(struct live_world *w, const char *path,
 	uint64_t want;
 	int app, rc;
 
-	app = ukf_engine_app_find(w->eng, name);
-	a = app >= 0 ? ukf_engine_app(w->eng, (uint32_t)app) : NULL;
+	app = ukf_apps_find(w->apps, name);
+	a = app >= 0 ? ukf_apps_get(w->apps, (uint32_t)app) : NULL;
 	if (!a) {
 		lw_warn(w, "template dir: skipped %s: no app named '%s' is registered",
 			path, name);
@@ -918,7 +993,7 @@ static int lw_save_templates(struct live_world *w, char *err, size_t errlen)
 			 strerror(errno));
 		return -1;
 	}
-	for (app = 0; (a = ukf_engine_app(w->eng, app)) != NULL; app++) {
+	for (app = 0; (a = ukf_apps_get(w->apps, app)) != NULL; app++) {
 		struct ukvm_tmpl *t;
 		char path[PATH_MAX], why[512];
 		int k;

@@ -37,8 +37,8 @@ int ukf_live_create(struct ukf_world *world, const struct ukf_live_config *cfg,
  * live run starts near 0 like a simulated one; backend events are stamped
  * with world time when the monitor reports them, and guest deadlines the
  * monitor reports (CLOCK_MONOTONIC, ukvm_now()) are converted to world time.
- * The caller registers apps (ukf_engine_add_app on ops->engine) and then
- * calls ukf_engine_start, as with the simulated world. An app whose image
+ * The caller registers apps (ops->add_app) and then calls ops->start, as
+ * with the simulated world. An app whose image
  * is "" boots ukf_live_image_path(app name). Node 0 is the only node:
  * env->send delivers to node 0 through the loop, the directory is one view
  * and publish applies at once. run() returns when no instance is alive and
@@ -70,14 +70,15 @@ int ukf_live_set_sampler(struct ukf_world *world,
 
 /*
  * Appended by H9: every guest image of a directory as an app, so a guest's
- * ukf_spawn("hello") finds the app "hello". Registers on engine e each
+ * ukf_spawn("hello") finds the app "hello". Registers in world (before
+ * ops->start) each
  * regular file of dir that is an ELF image and whose file name is a valid
  * app name not registered yet (ukf_app_parse defaults; image = its path),
  * in name order. Returns the number registered (>= 0), or -1 with a
  * message in err (dir unreadable, engine refused an app).
  */
-int ukf_live_add_guest_apps(ukf_engine_t *e, const char *dir, char *err,
-			    size_t errlen);
+int ukf_live_add_guest_apps(struct ukf_world *world, const char *dir,
+			    char *err, size_t errlen);
 
 /*
  * Appended by H9: templates on disk (cfg.template_dir; both return -1 with
@@ -89,7 +90,7 @@ int ukf_live_add_guest_apps(ukf_engine_t *e, const char *dir, char *err,
  * load: install every DIR/NAME.ukft whose NAME is a registered app into the
  * backend and tell the engine the node holds it (ukf_engine_template_loaded),
  * so spawns of NAME clone it instead of booting cold. Call after the apps
- * are registered, before ukf_engine_start; run() calls it itself the first
+ * are registered, before ops->start; run() calls it itself the first
  * time if nobody did. A file that cannot be used (not a snapshot,
  * truncated, corrupted, for another app, of another memory size than the
  * app's, older than the app's image, for no registered app, refused by

@@ -106,6 +106,15 @@ size_t sim_be_instances(const sim_be_t *b)
 	return b->live;
 }
 
+ukf_node_id_t sim_be_node_of(const sim_be_t *b, ukf_id_t id)
+{
+	uint64_t v;
+
+	if (!sim_map_get(&b->byid, id, &v))
+		return UKF_NODE_NONE;
+	return b->inst[v].node;
+}
+
 static struct inst *find(sim_be_t *b, ukf_id_t id, uint32_t *slot)
 {
 	uint64_t v;
@@ -517,9 +526,11 @@ const struct ukf_backend_ops sim_backend_ops = {
 
 static void emit(sim_be_t *b, ukf_node_id_t node, struct ukf_be_event *ev)
 {
+	ukf_engine_t *e = sim_world_engine(b->w, node);
+
 	ev->at = b->w->now;
-	if (b->w->engine)
-		ukf_engine_on_backend(b->w->engine, node, ev);
+	if (e)
+		ukf_engine_on_backend(e, node, ev);
 }
 
 static void be_template_done(sim_be_t *b, const struct sim_ev *e)

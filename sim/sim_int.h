@@ -170,6 +170,9 @@ void sim_be_destroy(sim_be_t **b);
 void sim_be_event(sim_be_t *b, const struct sim_ev *ev);
 /* Instances the backend holds (tests). */
 size_t sim_be_instances(const sim_be_t *b);
+/* The node instance `id` runs on, or UKF_NODE_NONE if the backend has no
+ * such VM (not started yet, or gone). */
+ukf_node_id_t sim_be_node_of(const sim_be_t *b, ukf_id_t id);
 
 /* ------------------------------------------------------------------ */
 /* The world, shared by world.c and backend.c. */
@@ -180,7 +183,10 @@ struct sim_world {
 	struct ukf_env_ops env_ops;
 	struct ukf_env env;
 	struct ukf_backend be;
-	ukf_engine_t *engine;
+	ukf_engine_t **engines; /* one per node */
+	ukf_apps_t *apps;       /* shared by the engines */
+	ukf_id_t next_id;       /* run-wide instance ids */
+	int started;
 	sim_queue_t *q;
 	sim_rng_t *rng;
 	sim_net_t *net;
@@ -192,6 +198,8 @@ struct sim_world {
 	char fail_msg[128];
 };
 
+/* The engine of node `node`, or NULL. */
+ukf_engine_t *sim_world_engine(struct sim_world *w, ukf_node_id_t node);
 /* Schedule an event at max(t, now); sets w->failed on ENOMEM. */
 int sim_world_push(struct sim_world *w, ukf_ns_t t, const struct sim_ev *ev);
 /* Lognormal jitter (mean-preserving) of a cost with the model's sigma,

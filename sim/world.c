@@ -130,12 +130,26 @@ static void env_log(void *wp, ukf_node_id_t node, const char *line)
 	w->sinks.log(w->sinks.u, w->now, node, line);
 }
 
+/* Run ids from 1 in request order, whichever node asks: deterministic. */
+static ukf_id_t env_new_id(void *wp, ukf_node_id_t node)
+{
+	(void)node;
+	return ++((struct sim_world *)wp)->next_id;
+}
+
+ukf_engine_t *sim_world_engine(struct sim_world *w, ukf_node_id_t node)
+{
+	return w->engines && node < w->cfg.engine.nodes ? w->engines[node]
+							 : NULL;
+}
+
 static void net_deliver(void *u, ukf_node_id_t to, ukf_node_id_t from,
 			const void *buf, size_t len)
 {
-	struct sim_world *w = u;
-	if (w->engine)
-		ukf_engine_on_message(w->engine, to, from, buf, len);
+	ukf_engine_t *e = sim_world_engine(u, to);
+
+	if (e)
+		ukf_engine_on_message(e, to, from, buf, len);
 }
 
 /* ---- world ops (what the scenario runner calls) ---- */
@@ -166,10 +180,10 @@ static void take_samples(struct sim_world *w)
 		memset(&smp, 0, sizeof(smp));
 		smp.t = w->now;
 		smp.node = n;
-		if (ukf_engine_node_stats(w->engine, n, &smp.s) < 0)
+		if (ukf_engine_node_stats(w->engines[n], n, &smp.s) < 0)
 			continue;
 		tmpl[0] = 0;
-		ukf_engine_node_templates(w->engine, n, tmpl, sizeof(tmpl));
+		ukf_engine_node_templates(w->engines[n], n, tmpl, sizeof(tmpl));
 		tmpl[sizeof(tmpl) - 1] = 0;
 		smp.templates = tmpl;
 		w->sample(w->sinks.u, &smp);
@@ -183,7 +197,9 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 		ev->u.call.fn(ev->u.call.arg, ev->u.call.x);
 		break;
 	case SIM_EV_TIMER:
-		ukf_engine_on_timer(w->engine, ev->node, ev->u.timer.cookie);
+		if (ev->node < w->cfg.engine.nodes)
+			ukf_engine_on_timer(w->engines[ev->node], ev->node,
+					    ev->u.timer.cookie);
 		break;
 	case SIM_EV_XFER:
 	case SIM_EV_DELIVER:
@@ -245,11 +261,6 @@ static int world_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 	return 0;
 }
 
-static ukf_engine_t *world_engine(void *wp)
-{
-	return ((struct sim_world *)wp)->engine;
-}
-
 static uint64_t world_events(void *wp)
 {
 	return ((struct sim_world *)wp)->events;
@@ -266,14 +277,84 @@ static void drain(struct sim_world *w)
 	}
 }
 
+struct leftover {
+	ukf_id_t id;
+	uint32_t node;
+};
+
+static int cmp_leftover(const void *x, const void *y)
+{
+	const struct leftover *a = x, *b = y;
+
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return a->node < b->node ? -1 : a->node > b->node;
+}
+
+/*
+ * What the engines still hold at the end, ended in id order across the
+ * whole world (rows as one engine for the whole cluster wrote them): an
+ * instance where it runs; a request at its origin only if no node hosts
+ * an instance of that id. Without memory for the list, each engine ends
+ * its own at destroy.
+ */
+static void end_leftovers(struct sim_world *w)
+{
+	uint32_t nodes = w->cfg.engine.nodes;
+	size_t n = 0, k, j;
+	struct leftover *l;
+	ukf_id_t *ids;
+
+	for (k = 0; k < nodes; k++)
+		n += ukf_engine_leftovers(w->engines[k], NULL, 0);
+	if (!n)
+		return;
+	l = malloc(n * sizeof(*l));
+	ids = malloc(n * sizeof(*ids));
+	if (!l || !ids) {
+		free(l);
+		free(ids);
+		return;
+	}
+	n = 0;
+	for (k = 0; k < nodes; k++) {
+		size_t m = ukf_engine_leftovers(w->engines[k], ids, n);
+
+		for (j = 0; j < m; j++)
+			l[n++] = (struct leftover){ ids[j], (uint32_t)k };
+	}
+	free(ids);
+	qsort(l, n, sizeof(*l), cmp_leftover);
+	for (k = 0; k < n; k = j) {
+		int hosted = 0;
+
+		for (j = k; j < n && l[j].id == l[k].id; j++)
+			if (ukf_engine_has(w->engines[l[j].node], l[j].id) != 2)
+				hosted = 1;
+		for (size_t x = k; x < j; x++) {
+			ukf_engine_t *e = w->engines[l[x].node];
+
+			if (!hosted || ukf_engine_has(e, l[x].id) != 2)
+				ukf_engine_end(e, l[x].id);
+		}
+	}
+	free(l);
+}
+
 static void world_destroy(void **wp)
 {
 	struct sim_world *w = wp ? *wp : NULL;
 	if (!w)
 		return;
-	/* The engine first: it destroys its instances through the backend
-	 * and records the ones still alive. */
-	ukf_engine_destroy(&w->engine);
+	/* The engines first: they destroy their instances through the
+	 * backend and record the ones still alive, in run-wide id order. */
+	if (w->engines) {
+		end_leftovers(w);
+		for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+			ukf_engine_destroy(&w->engines[k]);
+	}
+	free(w->engines);
+	ukf_apps_destroy(&w->apps);
 	if (w->q)
 		drain(w);
 	sim_be_destroy(&w->sbe);
@@ -285,14 +366,137 @@ static void world_destroy(void **wp)
 	*wp = NULL;
 }
 
+/* ---- the workload's door: each call to the right node's engine ---- */
+
+static int world_add_app(void *wp, const struct ukf_app *app)
+{
+	struct sim_world *w = wp;
+
+	return w->started ? -1 : ukf_apps_add(w->apps, app);
+}
+
+static const ukf_apps_t *world_apps(void *wp)
+{
+	return ((struct sim_world *)wp)->apps;
+}
+
+static int world_start(void *wp)
+{
+	struct sim_world *w = wp;
+	int rc;
+
+	if (w->started)
+		return -EINVAL;
+	w->started = 1;
+	/* every record published before any prewarm, as one engine did */
+	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+		if ((rc = ukf_engine_start(w->engines[k])) < 0)
+			return rc;
+	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+		if ((rc = ukf_engine_prewarm(w->engines[k])) < 0)
+			return rc;
+	return 0;
+}
+
+static int world_spawn(void *wp, ukf_node_id_t origin, uint32_t app,
+		       const char *args, uint64_t tag, ukf_id_t *id)
+{
+	ukf_engine_t *e = sim_world_engine(wp, origin);
+
+	return e ? ukf_engine_spawn(e, origin, app, args, tag, id) : -EINVAL;
+}
+
+/*
+ * The engine that hosts instance `id`: the simulated backend knows where
+ * its VMs run; an instance accepted but not yet started (waiting for a
+ * template) is found by asking each engine. NULL if none hosts it.
+ */
+static ukf_engine_t *host_engine(struct sim_world *w, ukf_id_t id)
+{
+	ukf_node_id_t n = sim_be_node_of(w->sbe, id);
+
+	if (n != UKF_NODE_NONE && ukf_engine_has(w->engines[n], id) == 1)
+		return w->engines[n];
+	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+		if (ukf_engine_has(w->engines[k], id) == 1)
+			return w->engines[k];
+	return NULL;
+}
+
+static int world_fork(void *wp, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
+{
+	ukf_engine_t *e = host_engine(wp, parent);
+
+	return e ? ukf_engine_fork(e, parent, tag, id) : -ESRCH;
+}
+
+static int world_kill(void *wp, ukf_id_t id)
+{
+	struct sim_world *w = wp;
+	ukf_engine_t *e = host_engine(w, id);
+
+	if (e)
+		return ukf_engine_kill(e, id);
+	/* not running anywhere: a request its origin still holds */
+	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+		if (ukf_engine_has(w->engines[k], id) == 2)
+			return ukf_engine_kill(w->engines[k], id);
+	return -ESRCH;
+}
+
+static uint64_t world_alive(void *wp)
+{
+	struct sim_world *w = wp;
+	uint64_t n = 0;
+
+	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+		n += ukf_engine_alive(w->engines[k]);
+	return n;
+}
+
+static uint32_t world_nodes(void *wp)
+{
+	return ((struct sim_world *)wp)->cfg.engine.nodes;
+}
+
+static int world_node_stats(void *wp, ukf_node_id_t node,
+			    struct ukf_node_stats *s)
+{
+	ukf_engine_t *e = sim_world_engine(wp, node);
+
+	return e ? ukf_engine_node_stats(e, node, s) : -EINVAL;
+}
+
+static size_t world_node_templates(void *wp, ukf_node_id_t node, char *buf,
+				   size_t cap)
+{
+	ukf_engine_t *e = sim_world_engine(wp, node);
+
+	if (!e) {
+		if (cap)
+			buf[0] = 0;
+		return 0;
+	}
+	return ukf_engine_node_templates(e, node, buf, cap);
+}
+
 static const struct ukf_world_ops sim_world_ops = {
 	.name = "sim",
 	.now = world_now,
 	.at = world_at,
 	.run = world_run,
-	.engine = world_engine,
 	.events = world_events,
 	.destroy = world_destroy,
+	.add_app = world_add_app,
+	.apps = world_apps,
+	.start = world_start,
+	.spawn = world_spawn,
+	.fork = world_fork,
+	.kill = world_kill,
+	.alive = world_alive,
+	.nodes = world_nodes,
+	.node_stats = world_node_stats,
+	.node_templates = world_node_templates,
 };
 
 static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen)
@@ -360,6 +564,7 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 		.publish = env_publish,
 		.record = w->sinks.record ? env_record : NULL,
 		.log = w->sinks.log ? env_log : NULL,
+		.new_id = env_new_id,
 	};
 	w->env.ops = &w->env_ops;
 	w->env.w = w;
@@ -368,6 +573,8 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 	if (!(w->q = sim_queue_create()) ||
 	    !(w->rng = sim_rng_create(cfg->seed, cfg->rep)) ||
 	    !(w->dir = ukf_dir_create(cfg->engine.nodes)) ||
+	    !(w->apps = ukf_apps_create()) ||
+	    !(w->engines = calloc(cfg->engine.nodes, sizeof(*w->engines))) ||
 	    !(w->sbe = sim_be_create(w)) ||
 	    !(w->net = sim_net_create(w->q, cfg->engine.nodes,
 				      cfg->link_latency_ns,
@@ -375,12 +582,19 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 		goto oom_free;
 	w->be.b = w->sbe;
 
-	w->engine = ukf_engine_create(&w->cfg.engine, &w->env, &w->be,
-				      &w->sinks.hooks, err, errlen);
-	if (!w->engine) {
-		void *p = w;
-		world_destroy(&p);
-		return -1;
+	/* one engine per node, sharing the apps, the env and the backend */
+	for (uint32_t k = 0; k < cfg->engine.nodes; k++) {
+		struct ukf_engine_config ec = w->cfg.engine;
+
+		ec.self = k;
+		w->engines[k] = ukf_engine_create(&ec, w->apps, &w->env,
+						  &w->be, &w->sinks.hooks, err,
+						  errlen);
+		if (!w->engines[k]) {
+			void *p = w;
+			world_destroy(&p);
+			return -1;
+		}
 	}
 	if (w->sample) {
 		struct sim_ev s = { .type = SIM_EV_SAMPLE };

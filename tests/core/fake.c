@@ -209,7 +209,15 @@ static void w_log(void *w, ukf_node_id_t node, const char *line)
 	fw->loglen += (size_t)n;
 }
 
+/* Run-wide ids from 1, as the simulated world gives them. */
+static ukf_id_t w_new_id(void *u, ukf_node_id_t node)
+{
+	(void)node;
+	return ++((struct fake_world *)u)->next_id;
+}
+
 static const struct ukf_env_ops env_ops = {
+    .new_id = w_new_id,
     .now = w_now,
     .timer = w_timer,
     .send = w_send,
@@ -256,7 +264,7 @@ static int fi_new(struct fake_world *fw, ukf_node_id_t node, ukf_id_t id,
 		  uint32_t app)
 {
 	struct fake_inst *fi;
-	const struct ukf_app *a = ukf_engine_app(fw->e, app);
+	const struct ukf_app *a = ukf_apps_get(fw->apps, app);
 
 	if (id == 0 || id >= FAKE_MAX_INST || !a)
 		return -EINVAL;
@@ -302,7 +310,7 @@ static int b_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 	ev->step = S_TEMPLATE;
 	ev->node = node;
 	ev->x = app;
-	ev->bytes = ukf_engine_app(fw->e, app)->mem_bytes;
+	ev->bytes = ukf_apps_get(fw->apps, app)->mem_bytes;
 	push(fw, ev);
 	return 0;
 }
@@ -410,7 +418,7 @@ static void b_destroy(void *b, ukf_node_id_t node, ukf_id_t inst)
 static void after_unit(struct fake_world *fw, ukf_id_t id)
 {
 	struct fake_inst *fi = &fw->inst[id];
-	const struct ukf_app *a = ukf_engine_app(fw->e, fi->app);
+	const struct ukf_app *a = ukf_apps_get(fw->apps, fi->app);
 
 	if (fi->units_done < a->units)
 		step(fw, id, a->work_ns, S_UNIT);
@@ -429,7 +437,7 @@ static int b_complete(void *b, ukf_node_id_t node, ukf_id_t inst, int64_t ret,
 
 	if (!fi || !fi->pause || (ukf_node_id_t)fi->node != node)
 		return -ESRCH;
-	a = ukf_engine_app(fw->e, fi->app);
+	a = ukf_apps_get(fw->apps, fi->app);
 	pause = fi->pause;
 	fi->pause = 0;
 	fi->last_ret = ret;
@@ -491,7 +499,7 @@ static void emit(struct fake_world *fw, ukf_node_id_t node,
 		 struct ukf_be_event *ev)
 {
 	ev->at = fw->now;
-	ukf_engine_on_backend(fw->e, node, ev);
+	ukf_engine_on_backend(fake_engine(fw, node), node, ev);
 }
 
 static void do_step(struct fake_world *fw, struct ev *e)
@@ -516,7 +524,7 @@ static void do_step(struct fake_world *fw, struct ev *e)
 	fi = fi_get(fw, id);
 	if (!fi || fi->gen != e->gen)
 		return;
-	a = ukf_engine_app(fw->e, fi->app);
+	a = ukf_apps_get(fw->apps, fi->app);
 	be.inst = id;
 	switch (e->step) {
 	case S_STARTED:
@@ -581,7 +589,7 @@ static void check_capacity(struct fake_world *fw)
 	struct ukf_node_stats s;
 
 	for (uint32_t n = 0; n < ukf_dir_nodes(fw->dir); n++) {
-		if (ukf_engine_node_stats(fw->e, n, &s) < 0)
+		if (ukf_engine_node_stats(fake_engine(fw, n), n, &s) < 0)
 			continue;
 		if (s.vcpus_used > s.vcpus || s.mem_used > s.mem ||
 		    s.cache_used > s.cache)
@@ -605,11 +613,12 @@ void fake_run(struct fake_world *fw, ukf_ns_t until)
 			do_step(fw, e);
 			break;
 		case E_MSG:
-			ukf_engine_on_message(fw->e, e->node, e->from, e->buf,
-					      e->len);
+			ukf_engine_on_message(fake_engine(fw, e->node), e->node,
+					      e->from, e->buf, e->len);
 			break;
 		case E_TIMER:
-			ukf_engine_on_timer(fw->e, e->node, e->x);
+			ukf_engine_on_timer(fake_engine(fw, e->node), e->node,
+					    e->x);
 			break;
 		case E_DIR:
 			ukf_dir_apply(fw->dir, e->buf, e->len);
@@ -701,7 +710,7 @@ void fake_fork_dirty(struct fake_world *fw, ukf_id_t id, uint64_t dirty_pages)
 void fake_raw_message(struct fake_world *fw, ukf_node_id_t to,
 		      ukf_node_id_t from, const void *buf, size_t len)
 {
-	ukf_engine_on_message(fw->e, to, from, buf, len);
+	ukf_engine_on_message(fake_engine(fw, to), to, from, buf, len);
 }
 
 static void h_ready(void *u, ukf_id_t id, uint64_t tag)
@@ -737,15 +746,28 @@ struct fake_world *fake_create(const struct ukf_engine_config *cfg, char *err,
 	fw->hooks.on_exit = h_exit;
 	fw->hooks.on_fail = h_fail;
 	fw->hooks.u = fw;
-	fw->dir = ukf_dir_create(cfg->nodes ? cfg->nodes : 1);
-	fw->e =
-	    ukf_engine_create(cfg, &fw->env, &fw->be, &fw->hooks, err, errlen);
-	if (!fw->e || !fw->dir) {
-		ukf_dir_destroy(&fw->dir);
-		free(fw);
-		return NULL;
+	fw->nnodes = cfg->nodes ? cfg->nodes : 1;
+	fw->dir = ukf_dir_create(fw->nnodes);
+	fw->apps = ukf_apps_create();
+	fw->eng = calloc(fw->nnodes, sizeof(*fw->eng));
+	if (!fw->dir || !fw->apps || !fw->eng) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* one engine per node, as the simulated world has */
+	for (uint32_t k = 0; k < fw->nnodes; k++) {
+		struct ukf_engine_config c = *cfg;
+
+		c.self = k;
+		fw->eng[k] = ukf_engine_create(&c, fw->apps, &fw->env, &fw->be,
+					       &fw->hooks, err, errlen);
+		if (!fw->eng[k])
+			goto fail;
 	}
 	return fw;
+fail:
+	fake_destroy(&fw);
+	return NULL;
 }
 
 void fake_destroy(struct fake_world **p)
@@ -755,7 +777,10 @@ void fake_destroy(struct fake_world **p)
 
 	if (!fw)
 		return;
-	ukf_engine_destroy(&fw->e);
+	for (uint32_t k = 0; fw->eng && k < fw->nnodes; k++)
+		ukf_engine_destroy(&fw->eng[k]);
+	free(fw->eng);
+	ukf_apps_destroy(&fw->apps);
 	while ((e = pop(fw)) != NULL) {
 		free(e->buf);
 		free(e);
@@ -777,7 +802,85 @@ int fake_app(struct fake_world *fw, const char *name, const char *kv)
 		fprintf(stderr, "fake_app: %s\n", err);
 		return -1;
 	}
-	return ukf_engine_add_app(fw->e, &a);
+	return ukf_apps_add(fw->apps, &a);
+}
+
+ukf_engine_t *fake_engine(struct fake_world *fw, ukf_node_id_t node)
+{
+	return node < fw->nnodes ? fw->eng[node] : NULL;
+}
+
+int fake_start(struct fake_world *fw)
+{
+	int rc = 0;
+
+	for (uint32_t k = 0; k < fw->nnodes && !rc; k++)
+		rc = ukf_engine_start(fw->eng[k]);
+	for (uint32_t k = 0; k < fw->nnodes && !rc; k++)
+		rc = ukf_engine_prewarm(fw->eng[k]);
+	return rc;
+}
+
+int fake_spawn(struct fake_world *fw, ukf_node_id_t origin, uint32_t app,
+	       const char *args, uint64_t tag, ukf_id_t *id)
+{
+	return ukf_engine_spawn(fake_engine(fw, origin), origin, app, args,
+				tag, id);
+}
+
+/* The engine hosting instance id (kind 1) or holding request id (2). */
+static ukf_engine_t *holder(struct fake_world *fw, ukf_id_t id, int kind)
+{
+	for (uint32_t k = 0; k < fw->nnodes; k++)
+		if (ukf_engine_has(fw->eng[k], id) == kind)
+			return fw->eng[k];
+	return NULL;
+}
+
+int fake_fork(struct fake_world *fw, ukf_id_t parent, uint64_t tag,
+	      ukf_id_t *id)
+{
+	ukf_engine_t *e = holder(fw, parent, 1);
+
+	return e ? ukf_engine_fork(e, parent, tag, id) : -ESRCH;
+}
+
+int fake_kill(struct fake_world *fw, ukf_id_t id)
+{
+	ukf_engine_t *e = holder(fw, id, 1);
+
+	if (!e)
+		e = holder(fw, id, 2);
+	return e ? ukf_engine_kill(e, id) : -ESRCH;
+}
+
+uint64_t fake_alive(const struct fake_world *fw)
+{
+	uint64_t n = 0;
+
+	for (uint32_t k = 0; k < fw->nnodes; k++)
+		n += ukf_engine_alive(fw->eng[k]);
+	return n;
+}
+
+int fake_stats(struct fake_world *fw, ukf_node_id_t node,
+	       struct ukf_node_stats *s)
+{
+	return ukf_engine_node_stats(fake_engine(fw, node), node, s);
+}
+
+size_t fake_templates(struct fake_world *fw, ukf_node_id_t node, char *buf,
+		      size_t cap)
+{
+	return ukf_engine_node_templates(fake_engine(fw, node), node, buf,
+					 cap);
+}
+
+void fake_set_alloc_hook(struct fake_world *fw, int (*fail)(void *u),
+			 void *u)
+{
+	for (uint32_t k = 0; k < fw->nnodes; k++)
+		ukf_engine_set_alloc_hook(fw->eng[k], fail, u);
 }
 
 const struct fake_rec *fake_rec(const struct fake_world *fw, ukf_id_t id)

@@ -43,7 +43,10 @@ struct fake_world {
 	uint64_t seq;
 	ukf_dir_t *dir;
 	ukf_ns_t latency, dir_delay;
-	ukf_engine_t *e;
+	ukf_engine_t **eng; /* one per node */
+	uint32_t nnodes;
+	ukf_apps_t *apps;
+	ukf_id_t next_id;
 	struct ukf_env env;
 	struct ukf_backend be;
 	struct ukf_engine_hooks hooks;
@@ -69,7 +72,8 @@ struct fake_world {
 	int fail_restore;	 /* ... restore_delta */
 };
 
-/* Create the world and its engine; cfg->nodes nodes. NULL + err on error. */
+/* Create the world and one engine per node (cfg->nodes; cfg->self is
+ * ignored). NULL + err on error. */
 struct fake_world *fake_create(const struct ukf_engine_config *cfg, char *err,
 			       size_t errlen);
 void fake_destroy(struct fake_world **fw);
@@ -90,6 +94,21 @@ void fake_fork_dirty(struct fake_world *fw, ukf_id_t id, uint64_t dirty_pages);
 /* Deliver raw bytes as a message to node `to`. */
 void fake_raw_message(struct fake_world *fw, ukf_node_id_t to,
 		      ukf_node_id_t from, const void *buf, size_t len);
+/* The world's door to its node engines, as core/world.h's ops are. */
+ukf_engine_t *fake_engine(struct fake_world *fw, ukf_node_id_t node);
+int fake_start(struct fake_world *fw);
+int fake_spawn(struct fake_world *fw, ukf_node_id_t origin, uint32_t app,
+	       const char *args, uint64_t tag, ukf_id_t *id);
+int fake_fork(struct fake_world *fw, ukf_id_t parent, uint64_t tag,
+	      ukf_id_t *id);
+int fake_kill(struct fake_world *fw, ukf_id_t id);
+uint64_t fake_alive(const struct fake_world *fw);
+int fake_stats(struct fake_world *fw, ukf_node_id_t node,
+	       struct ukf_node_stats *s);
+size_t fake_templates(struct fake_world *fw, ukf_node_id_t node, char *buf,
+		      size_t cap);
+void fake_set_alloc_hook(struct fake_world *fw, int (*fail)(void *u),
+			 void *u);
 /* The record of id, or NULL. */
 const struct fake_rec *fake_rec(const struct fake_world *fw, ukf_id_t id);
 /* Number of log lines containing `s`. */

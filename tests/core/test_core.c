@@ -755,10 +755,10 @@ static void t_engine_spawn_template(void)
 	ukf_id_t a, b;
 
 	CHECK_EQ(fake_app(fw, "web", "init=100ms work=5ms"), 0);
-	CHECK_EQ(ukf_engine_start(fw->e), 0);
-	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 7, &a), 0);
+	CHECK_EQ(fake_start(fw), 0);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 7, &a), 0);
 	fake_run(fw, UKF_S);
-	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "x=1", 8, &b), 0);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "x=1", 8, &b), 0);
 	fake_run(fw, UKF_NS_NEVER);
 	const struct fake_rec *ra = fake_rec(fw, a), *rb = fake_rec(fw, b);
 	CHECK(ra && rb);
@@ -780,9 +780,9 @@ static void t_engine_spawn_template(void)
 	}
 	CHECK_EQ(fw->ready_hooks, 2);
 	CHECK_EQ(fw->exit_hooks, 2);
-	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	CHECK_EQ(fake_alive(fw), 0);
 	char names[64];
-	ukf_engine_node_templates(fw->e, 0, names, sizeof(names));
+	fake_templates(fw, 0, names, sizeof(names));
 	CHECK(!strcmp(names, "web"));
 	CHECK_EQ(fake_log_count(fw, "via=template"), 1);
 	CHECK_EQ(fake_log_count(fw, "via=cold+template"), 1);
@@ -792,10 +792,10 @@ static void t_engine_spawn_template(void)
 	/* "none": every spawn boots cold, no template is ever made */
 	fw = world(1, 8, "least-loaded", "none");
 	fake_app(fw, "web", "init=100ms");
-	ukf_engine_start(fw->e);
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &a);
+	fake_start(fw);
+	fake_spawn(fw, 0, 0, "", 0, &a);
 	fake_run(fw, UKF_S);
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &b);
+	fake_spawn(fw, 0, 0, "", 0, &b);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fake_rec(fw, b)->r.start, UKF_START_COLD);
 	CHECK_EQ(fake_log_count(fw, "template-make"), 0);
@@ -809,8 +809,8 @@ static void t_engine_local_fork(void)
 	int children = 0;
 
 	fake_app(fw, "fan", "init=10ms work=5ms fork=3 units=2 dirty=10");
-	ukf_engine_start(fw->e);
-	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 1, &a), 0);
+	fake_start(fw);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 1, &a), 0);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fw->nrecs, 7); /* parent + 2 units x 3 children */
 	for (size_t i = 0; i < fw->nrecs; i++) {
@@ -842,8 +842,8 @@ static void t_engine_remote_fork(void)
 	ukf_id_t a;
 
 	fake_app(fw, "fan", "init=10ms work=5ms fork=2 dirty=10 mem=1M");
-	ukf_engine_start(fw->e);
-	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 1, &a), 0);
+	fake_start(fw);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 1, &a), 0);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fw->nrecs, 3);
 	for (size_t i = 0; i < fw->nrecs; i++) {
@@ -873,8 +873,8 @@ static void t_engine_remote_fork(void)
 	c.fetch = UKF_FETCH_COLD;
 	fw = fake_create(&c, err, sizeof(err));
 	fake_app(fw, "fan", "init=10ms work=5ms fork=1 dirty=3");
-	ukf_engine_start(fw->e);
-	ukf_engine_spawn(fw->e, 0, 0, "", 1, &a);
+	fake_start(fw);
+	fake_spawn(fw, 0, 0, "", 1, &a);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fw->nrecs, 2);
 	CHECK_EQ(fake_log_count(fw, "template-boot"), 1);
@@ -890,8 +890,8 @@ static ukf_id_t manual_parent(struct fake_world *fw)
 	ukf_id_t p;
 
 	CHECK(fake_app(fw, "manual", "init=1ms mem=1M") >= 0);
-	ukf_engine_start(fw->e);
-	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 0, &p), 0);
+	fake_start(fw);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &p), 0);
 	fake_run(fw, 100 * UKF_MS);
 	return p;
 }
@@ -934,7 +934,7 @@ static void t_engine_exit_dirty(void)
 
 	/* a parent whose EXIT carries a count: that one */
 	ukf_id_t q;
-	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 0, &q), 0);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &q), 0);
 	fake_run(fw, fw->now + 100 * UKF_MS);
 	fake_fork_dirty(fw, q, 7);
 	fake_run(fw, fw->now + 10 * UKF_MS);
@@ -1011,12 +1011,12 @@ static void t_engine_wait(void)
 	fake_exit(fw, p, 0);
 	fake_run(fw, fw->now + 10 * UKF_MS);
 	CHECK(fake_rec(fw, p) != NULL);
-	CHECK_EQ(ukf_engine_alive(fw->e), 1);
+	CHECK_EQ(fake_alive(fw), 1);
 	fake_exit(fw, c3, 1);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK(fake_rec(fw, c3) != NULL && fake_rec(fw, c3)->r.status == 1);
 	CHECK_EQ(fake_log_count(fw, "orphan-exit"), 1);
-	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	CHECK_EQ(fake_alive(fw), 0);
 	fake_destroy(&fw);
 }
 
@@ -1036,15 +1036,15 @@ static void t_engine_capacity(void)
 	fw = fake_create(&c, err, sizeof(err));
 	fw->dir_delay = 3 * UKF_MS; /* stale views: targets must re-check */
 	fake_app(fw, "manual", "init=1ms mem=1M");
-	ukf_engine_start(fw->e);
+	fake_start(fw);
 	fake_run(fw, 10 * UKF_MS);
 	for (int i = 0; i < 6; i++)
-		CHECK_EQ(ukf_engine_spawn(fw->e, (ukf_node_id_t)(i % 2), 0, "",
+		CHECK_EQ(fake_spawn(fw, (ukf_node_id_t)(i % 2), 0, "",
 					  0, &id[i]),
 			 0);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK(!fw->overcommit);
-	CHECK_EQ(ukf_engine_alive(fw->e), 4);
+	CHECK_EQ(fake_alive(fw), 4);
 	CHECK_EQ(fw->fail_hooks, 2);
 	CHECK_EQ(fw->nrecs, 2);
 	for (size_t i = 0; i < fw->nrecs; i++) {
@@ -1054,7 +1054,7 @@ static void t_engine_capacity(void)
 	}
 	CHECK(fake_log_count(fw, "nack ") >= 1); /* stale view caught */
 	struct ukf_node_stats s;
-	ukf_engine_node_stats(fw->e, 0, &s);
+	fake_stats(fw, 0, &s);
 	CHECK_EQ(s.vcpus_used, 2);
 	CHECK_EQ(s.instances, 2);
 	/* the rows of the living are written at destroy */
@@ -1082,20 +1082,20 @@ static void t_engine_per_node(void)
 	c.retry_ns = UKF_MS;
 	fw = fake_create(&c, err, sizeof(err));
 	fake_app(fw, "manual", "init=1ms mem=2M");
-	ukf_engine_start(fw->e);
+	fake_start(fw);
 	fake_run(fw, UKF_MS);
 	for (int i = 0; i < 8; i++) {
-		ukf_engine_spawn(fw->e, 0, 0, "", 0, &id);
+		fake_spawn(fw, 0, 0, "", 0, &id);
 		fake_run(fw, fw->now + 5 * UKF_MS);
 	}
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK(!fw->overcommit);
-	CHECK_EQ(ukf_engine_alive(fw->e), 6); /* 1 + 3 + 2 */
+	CHECK_EQ(fake_alive(fw), 6); /* 1 + 3 + 2 */
 	CHECK_EQ(fw->fail_hooks, 2);
-	ukf_engine_node_stats(fw->e, 1, &s);
+	fake_stats(fw, 1, &s);
 	CHECK_EQ(s.vcpus, 3);
 	CHECK_EQ(s.vcpus_used, 3);
-	ukf_engine_node_stats(fw->e, 2, &s);
+	fake_stats(fw, 2, &s);
 	CHECK_EQ(s.mem_used, 4ULL << 20);
 	fake_destroy(&fw);
 	/* a node without capacity is refused at creation */
@@ -1128,7 +1128,7 @@ static void t_engine_fork_bomb(void)
 	}
 	CHECK_EQ(ok, 5);
 	CHECK_EQ(eagain, 3);
-	CHECK_EQ(ukf_engine_alive(fw->e), 6);
+	CHECK_EQ(fake_alive(fw), 6);
 	/* reaping one frees a slot */
 	fake_exit(fw, p + 1, 0);
 	fake_call(fw, p, UKF_CALL_WAIT, 0, 0, NULL, 0, NULL);
@@ -1146,9 +1146,9 @@ static void t_engine_fork_bomb(void)
 	c.max_retries = 3;
 	fw = fake_create(&c, err, sizeof(err));
 	fake_app(fw, "bomb", "init=1ms work=1ms fork=50 units=2");
-	ukf_engine_start(fw->e);
+	fake_start(fw);
 	ukf_id_t b;
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &b);
+	fake_spawn(fw, 0, 0, "", 0, &b);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK(!fw->overcommit);
 	CHECK_EQ(fake_rec(fw, b)->r.status, 0);
@@ -1253,27 +1253,27 @@ static void t_engine_prewarm(void)
 	fw = fake_create(&c, err, sizeof(err));
 	fake_app(fw, "a", "init=50ms units=0");
 	fake_app(fw, "b", "init=50ms units=0");
-	ukf_engine_start(fw->e);
+	fake_start(fw);
 	fake_run(fw, UKF_S);
 	for (uint32_t n = 0; n < 2; n++) {
-		ukf_engine_node_templates(fw->e, n, names, sizeof(names));
+		fake_templates(fw, n, names, sizeof(names));
 		CHECK(!strcmp(names, "a"));
 	}
 	CHECK_EQ(fake_log_count(fw, "prewarm app=a"), 2);
 	/* b gets requested more than a on node 1: b is prewarmed there */
-	ukf_engine_spawn(fw->e, 1, 1, "", 0, &id);
+	fake_spawn(fw, 1, 1, "", 0, &id);
 	fake_run(fw, fw->now + UKF_S);
 	CHECK_EQ(fake_rec(fw, id)->r.start, UKF_START_TEMPLATE);
-	ukf_engine_node_templates(fw->e, 1, names, sizeof(names));
+	fake_templates(fw, 1, names, sizeof(names));
 	CHECK(!strcmp(names, "a,b"));
-	ukf_engine_node_templates(fw->e, 0, names, sizeof(names));
+	fake_templates(fw, 0, names, sizeof(names));
 	CHECK(!strcmp(names, "a"));
 	/* a spawn of an app outside the top-K boots cold (a: 2, b: 1) */
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &id);
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &id);
+	fake_spawn(fw, 0, 0, "", 0, &id);
+	fake_spawn(fw, 0, 0, "", 0, &id);
 	fake_run(fw, fw->now + UKF_S);
 	CHECK_EQ(fake_rec(fw, id)->r.start, UKF_START_TEMPLATE);
-	ukf_engine_spawn(fw->e, 0, 1, "", 0, &id);
+	fake_spawn(fw, 0, 1, "", 0, &id);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fake_rec(fw, id)->r.start, UKF_START_COLD);
 	fake_destroy(&fw);
@@ -1292,22 +1292,22 @@ static void t_engine_cache_budget(void)
 	fake_app(fw, "a", "init=10ms mem=2M units=0");
 	fake_app(fw, "b", "init=10ms mem=2M units=0");
 	fake_app(fw, "huge", "init=10ms mem=8M units=0");
-	ukf_engine_start(fw->e);
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &id);
+	fake_start(fw);
+	fake_spawn(fw, 0, 0, "", 0, &id);
 	fake_run(fw, UKF_S);
-	ukf_engine_spawn(fw->e, 0, 1, "", 0, &id);
+	fake_spawn(fw, 0, 1, "", 0, &id);
 	fake_run(fw, 2 * UKF_S);
 	char names[64];
-	ukf_engine_node_templates(fw->e, 0, names, sizeof(names));
+	fake_templates(fw, 0, names, sizeof(names));
 	CHECK(!strcmp(names, "b"));
 	CHECK_EQ(fake_log_count(fw, "template-evict app=a"), 1);
 	/* a template larger than the whole cache is dropped, app still runs */
-	ukf_engine_spawn(fw->e, 0, 2, "", 0, &id);
+	fake_spawn(fw, 0, 2, "", 0, &id);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fake_rec(fw, id)->r.status, 0);
 	CHECK_EQ(fake_log_count(fw, "template-drop app=huge"), 1);
 	struct ukf_node_stats s;
-	ukf_engine_node_stats(fw->e, 0, &s);
+	fake_stats(fw, 0, &s);
 	CHECK(s.cache_used <= s.cache);
 	CHECK_EQ(s.evictions, 1);
 	CHECK(!fw->overcommit);
@@ -1340,15 +1340,15 @@ static void t_engine_bad_input(void)
 	fw = world(2, 4, "least-loaded", "on-demand");
 	CHECK_EQ(fake_app(fw, "web", ""), 0);
 	CHECK_EQ(fake_app(fw, "web", ""), -1); /* duplicate */
-	CHECK_EQ(ukf_engine_app_find(fw->e, "web"), 0);
-	CHECK_EQ(ukf_engine_app_find(fw->e, "nope"), -1);
-	CHECK(ukf_engine_app(fw->e, 5) == NULL);
-	ukf_engine_start(fw->e);
-	CHECK_EQ(ukf_engine_start(fw->e), -22);
-	CHECK(ukf_engine_spawn(fw->e, 0, 9, "", 0, &id) < 0);
-	CHECK(ukf_engine_spawn(fw->e, 7, 0, "", 0, &id) < 0);
-	CHECK(ukf_engine_kill(fw->e, 999) < 0);
-	CHECK(ukf_engine_fork(fw->e, 999, 0, &id) < 0);
+	CHECK_EQ(ukf_apps_find(fw->apps, "web"), 0);
+	CHECK_EQ(ukf_apps_find(fw->apps, "nope"), -1);
+	CHECK(ukf_apps_get(fw->apps, 5) == NULL);
+	fake_start(fw);
+	CHECK_EQ(fake_start(fw), -22);
+	CHECK(fake_spawn(fw, 0, 9, "", 0, &id) < 0);
+	CHECK(fake_spawn(fw, 7, 0, "", 0, &id) < 0);
+	CHECK(fake_kill(fw, 999) < 0);
+	CHECK(fake_fork(fw, 999, 0, &id) < 0);
 	/* garbage on the wire, events for unknown instances: logged, ignored */
 	fake_raw_message(fw, 0, 1, "garbage", 7);
 	fake_raw_message(fw, 0, 1, NULL, 0);
@@ -1362,27 +1362,28 @@ static void t_engine_bad_input(void)
 	n = ukf_msg_encode(&m, buf, sizeof(buf));
 	fake_raw_message(fw, 0, 1, buf, n); /* NACK for nothing */
 	struct ukf_be_event ev = {.kind = UKF_BE_READY, .inst = 4242};
-	ukf_engine_on_backend(fw->e, 0, &ev);
+	ukf_engine_on_backend(fake_engine(fw, 0), 0, &ev);
 	ev.kind = UKF_BE_TEMPLATE;
 	ev.app = 1000;
-	ukf_engine_on_backend(fw->e, 0, &ev);
-	ukf_engine_on_backend(fw->e, 5, &ev);
-	ukf_engine_on_backend(fw->e, 0, NULL);
-	ukf_engine_on_timer(fw->e, 0, 0x1000000000000063ULL);
-	ukf_engine_on_timer(fw->e, 77, 1);
+	ukf_engine_on_backend(fake_engine(fw, 0), 0, &ev);
+	/* an event or timer for another node than the engine's: ignored */
+	ukf_engine_on_backend(fake_engine(fw, 0), 5, &ev);
+	ukf_engine_on_backend(fake_engine(fw, 0), 0, NULL);
+	ukf_engine_on_timer(fake_engine(fw, 0), 0, 0x1000000000000063ULL);
+	ukf_engine_on_timer(fake_engine(fw, 0), 77, 1);
 	CHECK(fake_log_count(fw, "drop message") >= 2);
 	CHECK(fake_log_count(fw, "drop ") >= 6);
 	/* still works afterwards */
-	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 0, &id), 0);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &id), 0);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fake_rec(fw, id)->r.status, 0);
 	/* a backend that refuses to start an instance fails it cleanly */
 	fw->fail_clone_template = 1;
-	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 0, &id), 0);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &id), 0);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fake_rec(fw, id)->r.status, UKF_STATUS_FAILED);
 	CHECK(strstr(fake_rec(fw, id)->why, "clone_template"));
-	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	CHECK_EQ(fake_alive(fw), 0);
 	fake_destroy(&fw);
 	ukf_engine_destroy(NULL);
 }
@@ -1393,23 +1394,23 @@ static void t_engine_kill_and_destroy(void)
 	ukf_id_t a, b;
 
 	fake_app(fw, "manual", "init=1ms");
-	ukf_engine_start(fw->e);
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &a);
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &b);
+	fake_start(fw);
+	fake_spawn(fw, 0, 0, "", 0, &a);
+	fake_spawn(fw, 0, 0, "", 0, &b);
 	fake_run(fw, UKF_S);
-	CHECK_EQ(ukf_engine_alive(fw->e), 2);
-	CHECK_EQ(ukf_engine_kill(fw->e, a), 0);
-	CHECK_EQ(ukf_engine_alive(fw->e), 1);
+	CHECK_EQ(fake_alive(fw), 2);
+	CHECK_EQ(fake_kill(fw, a), 0);
+	CHECK_EQ(fake_alive(fw), 1);
 	CHECK(!strcmp(fake_rec(fw, a)->why, "killed"));
 	CHECK_EQ(fw->fail_hooks, 1);
-	CHECK_EQ(ukf_engine_kill(fw->e, a), -3);
+	CHECK_EQ(fake_kill(fw, a), -3);
 	/* external fork of a running instance */
 	ukf_id_t f;
-	CHECK_EQ(ukf_engine_fork(fw->e, b, 9, &f), 0);
+	CHECK_EQ(fake_fork(fw, b, 9, &f), 0);
 	fake_run(fw, 2 * UKF_S);
-	CHECK_EQ(ukf_engine_alive(fw->e), 2);
-	ukf_engine_destroy(&fw->e);
-	CHECK(fw->e == NULL);
+	CHECK_EQ(fake_alive(fw), 2);
+	ukf_engine_destroy(&fw->eng[0]);
+	CHECK(fw->eng[0] == NULL);
 	/* rows for the two still alive, marked running */
 	const struct fake_rec *rb = fake_rec(fw, b), *rf = fake_rec(fw, f);
 	CHECK(rb && rf);
@@ -1431,15 +1432,15 @@ static char *run_log(const char *placement)
 
 	fake_app(fw, "fan", "init=20ms work=3ms fork=3 units=2 mem=1M");
 	fake_app(fw, "web", "init=40ms work=1ms mem=2M");
-	ukf_engine_start(fw->e);
+	fake_start(fw);
 	for (int i = 0; i < 10; i++) {
-		ukf_engine_spawn(fw->e, (ukf_node_id_t)(i % 6),
+		fake_spawn(fw, (ukf_node_id_t)(i % 6),
 				 (uint32_t)(i % 2), "", (uint64_t)i, &id);
 		fake_run(fw, fw->now + 7 * UKF_MS);
 	}
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK(!fw->overcommit);
-	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	CHECK_EQ(fake_alive(fw), 0);
 	for (size_t i = 0; i < fw->nrecs; i++)
 		CHECK_EQ(fw->recs[i].r.status, 0);
 	copy = strdup(fw->log ? fw->log : "");
@@ -1470,15 +1471,15 @@ static void t_engine_origin_knows_itself(void)
 
 	fw->dir_delay = 50 * UKF_MS; /* nothing published is seen yet */
 	fake_app(fw, "manual", "init=1ms");
-	ukf_engine_start(fw->e);
-	ukf_engine_spawn(fw->e, 2, 0, "", 0, &a);
+	fake_start(fw);
+	fake_spawn(fw, 2, 0, "", 0, &a);
 	fake_run(fw, 10 * UKF_MS);
 	CHECK_EQ(fake_log_count(fw, "place 1 app=manual origin=2 -> node=2 "
 				    "attempt=1"),
 		 1);
 	CHECK_EQ(fake_log_count(fw, "noplace"), 0);
 	/* node 2 is now full and the view still empty: b must wait */
-	ukf_engine_spawn(fw->e, 2, 0, "", 0, &b);
+	fake_spawn(fw, 2, 0, "", 0, &b);
 	fake_run(fw, 20 * UKF_MS);
 	CHECK(fake_log_count(fw, "noplace 2") >= 1);
 	fake_run(fw, UKF_S);
@@ -1496,8 +1497,8 @@ static void t_engine_blocked_vcpus(void)
 	ukf_id_t a;
 
 	fake_app(fw, "fan", "init=10ms work=5ms fork=3 units=2 mem=1M");
-	ukf_engine_start(fw->e);
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &a);
+	fake_start(fw);
+	fake_spawn(fw, 0, 0, "", 0, &a);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fw->nrecs, 7);
 	for (size_t i = 0; i < fw->nrecs; i++)
@@ -1509,15 +1510,15 @@ static void t_engine_blocked_vcpus(void)
 	/* 2 nodes x 2 vCPUs, 4 parents forking 3 children each */
 	fw = world(2, 2, "least-loaded", "on-demand");
 	fake_app(fw, "fan", "init=10ms work=5ms fork=3 mem=1M");
-	ukf_engine_start(fw->e);
+	fake_start(fw);
 	for (int i = 0; i < 4; i++)
-		ukf_engine_spawn(fw->e, (ukf_node_id_t)(i % 2), 0, "", 0, &a);
+		fake_spawn(fw, (ukf_node_id_t)(i % 2), 0, "", 0, &a);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fw->nrecs, 16);
 	for (size_t i = 0; i < fw->nrecs; i++)
 		CHECK_EQ(fw->recs[i].r.status, 0);
 	CHECK(!fw->overcommit);
-	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	CHECK_EQ(fake_alive(fw), 0);
 	fake_destroy(&fw);
 
 	/* a parent paused in fork on a 1-vCPU node gives its vCPU to the
@@ -1554,10 +1555,10 @@ static void t_engine_spread_ties(void)
 
 		fw->dir_delay = 50 * UKF_MS;
 		fake_app(fw, "manual", "init=1ms");
-		ukf_engine_start(fw->e);
+		fake_start(fw);
 		fake_run(fw, 60 * UKF_MS); /* idle records seen by all */
 		for (int i = 0; i < 4; i++)
-			ukf_engine_spawn(fw->e, 0, 0, "", 0, &id[i]);
+			fake_spawn(fw, 0, 0, "", 0, &id[i]);
 		fake_run(fw, 100 * UKF_MS);
 		CHECK_EQ(fake_log_count(fw, "nack "), 0);
 		int used[4] = {0};
@@ -1577,11 +1578,11 @@ static void t_engine_never_ready(void)
 	ukf_id_t a, b, c;
 
 	fake_app(fw, "noready", "init=10ms");
-	ukf_engine_start(fw->e);
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &a);
+	fake_start(fw);
+	fake_spawn(fw, 0, 0, "", 0, &a);
 	fake_run(fw, 5 * UKF_MS);
 	/* within the grace (2 x init + 10ms) it waits for the template ... */
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &b);
+	fake_spawn(fw, 0, 0, "", 0, &b);
 	fake_run(fw, 20 * UKF_MS);
 	CHECK_EQ(fake_log_count(fw, "wait-template"), 1);
 	CHECK(!fw->inst[b].used);
@@ -1589,7 +1590,7 @@ static void t_engine_never_ready(void)
 	fake_run(fw, 100 * UKF_MS);
 	CHECK_EQ(fake_log_count(fw, "template-slow app=noready"), 1);
 	CHECK(fw->inst[b].used && fw->inst[b].alive);
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &c);
+	fake_spawn(fw, 0, 0, "", 0, &c);
 	fake_run(fw, UKF_S);
 	CHECK(fw->inst[c].used && fw->inst[c].alive);
 	CHECK_EQ(fake_log_count(fw, "wait-template"), 1);
@@ -1602,7 +1603,7 @@ static void t_engine_never_ready(void)
 	CHECK_EQ(fake_log_count(fw, "template-drop app=noready"), 1);
 	CHECK_EQ(fake_rec(fw, a)->r.t_ready, UKF_NS_NEVER);
 	CHECK_EQ(fake_rec(fw, b)->r.status, 0);
-	CHECK_EQ(ukf_engine_alive(fw->e), 0);
+	CHECK_EQ(fake_alive(fw), 0);
 	fake_destroy(&fw);
 }
 
@@ -1661,14 +1662,14 @@ static void t_engine_fetch_stale(void)
 	fw->dir_delay = 50 * UKF_MS;
 	fake_app(fw, "a", "init=10ms mem=2M units=0");
 	fake_app(fw, "b", "init=10ms mem=2M units=0");
-	ukf_engine_start(fw->e);
+	fake_start(fw);
 	fake_run(fw, 60 * UKF_MS);
-	ukf_engine_spawn(fw->e, 0, 0, "", 0, &id); /* node 0 makes a */
+	fake_spawn(fw, 0, 0, "", 0, &id); /* node 0 makes a */
 	fake_run(fw, 130 * UKF_MS);
-	ukf_engine_spawn(fw->e, 0, 1, "", 0, &id); /* b evicts a */
+	fake_spawn(fw, 0, 1, "", 0, &id); /* b evicts a */
 	fake_run(fw, 160 * UKF_MS);
 	CHECK_EQ(fake_log_count(fw, "template-evict app=a node=0"), 1);
-	ukf_engine_spawn(fw->e, 1, 0, "", 0, &id); /* node 1 still sees a@0 */
+	fake_spawn(fw, 1, 0, "", 0, &id); /* node 1 still sees a@0 */
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK_EQ(fake_log_count(fw, "template-fetch app=a node=1 from=0"), 1);
 	CHECK_EQ(fake_log_count(fw, "template-fetch-failed app=a node=1"), 1);
@@ -1676,7 +1677,7 @@ static void t_engine_fetch_stale(void)
 	CHECK(r && r->r.status == 0 && r->r.start == UKF_START_COLD &&
 	      r->r.template_made == 1 && r->r.node == 1);
 	char names[64];
-	ukf_engine_node_templates(fw->e, 1, names, sizeof(names));
+	fake_templates(fw, 1, names, sizeof(names));
 	CHECK(!strcmp(names, "a"));
 	fake_destroy(&fw);
 }
@@ -1693,10 +1694,10 @@ static void t_engine_forged_messages(void)
 
 	fake_app(fw, "fan", "init=5ms work=2ms fork=2 mem=1M dirty=3");
 	fake_app(fw, "manual", "init=1ms mem=1M");
-	ukf_engine_start(fw->e);
+	fake_start(fw);
 	for (int round = 0; round < 400; round++) {
 		if (round % 20 == 0)
-			ukf_engine_spawn(fw->e, (ukf_node_id_t)(lcg(&seed) % 3),
+			fake_spawn(fw, (ukf_node_id_t)(lcg(&seed) % 3),
 					 (uint32_t)(lcg(&seed) % 2), "", 0,
 					 &id);
 		struct ukf_msg m;
@@ -1729,15 +1730,15 @@ static void t_engine_forged_messages(void)
 	}
 	/* release what forged requests left waiting, then a clean request */
 	for (ukf_id_t k = 1; k < 200; k++)
-		ukf_engine_kill(fw->e, k);
+		fake_kill(fw, k);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK(!fw->overcommit);
-	CHECK_EQ(ukf_engine_spawn(fw->e, 0, 0, "", 0, &id), 0);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &id), 0);
 	fake_run(fw, UKF_NS_NEVER);
 	CHECK(fake_rec(fw, id) && fake_rec(fw, id)->r.status == 0);
 	for (uint32_t k = 0; k < 3; k++) {
 		struct ukf_node_stats st;
-		ukf_engine_node_stats(fw->e, k, &st);
+		fake_stats(fw, k, &st);
 		CHECK(st.vcpus_used <= st.vcpus && st.mem_used <= st.mem);
 	}
 	fake_destroy(&fw);
@@ -1781,22 +1782,21 @@ static void t_engine_stress(void)
 		fake_app(fw, "c",
 			 "init=10ms work=3ms fork=4 mem=1M units=2 vcpus=2");
 		fake_app(fw, "d", "init=5ms work=1ms mem=3M");
-		ukf_engine_start(fw->e);
+		fake_start(fw);
 		for (int i = 0; i < 300; i++) {
 			ukf_node_id_t o = (ukf_node_id_t)(lcg(&seed) % c.nodes);
 			uint32_t app = (uint32_t)(lcg(&seed) % 4);
-			if (ukf_engine_spawn(fw->e, o, app, "", (uint64_t)i,
+			if (fake_spawn(fw, o, app, "", (uint64_t)i,
 					     &ids[n]) == 0)
 				n++;
 			if (lcg(&seed) % 20 == 0 && n)
-				ukf_engine_kill(fw->e,
-						ids[lcg(&seed) % (uint64_t)n]);
+				fake_kill(fw, ids[lcg(&seed) % (uint64_t)n]);
 			fake_run(fw,
 				 fw->now + (ukf_ns_t)(lcg(&seed) % 3) * UKF_MS);
 		}
 		fake_run(fw, UKF_NS_NEVER);
 		CHECK(!fw->overcommit);
-		CHECK_EQ(ukf_engine_alive(fw->e), 0);
+		CHECK_EQ(fake_alive(fw), 0);
 		CHECK_EQ(n, 300);
 		/* every workload request ended exactly once, with one row */
 		CHECK_EQ(fw->exit_hooks + fw->fail_hooks, (uint64_t)n);
@@ -1807,7 +1807,7 @@ static void t_engine_stress(void)
 				CHECK(fw->recs[i].r.id != fw->recs[j].r.id);
 		for (uint32_t k = 0; k < c.nodes; k++) {
 			struct ukf_node_stats s;
-			ukf_engine_node_stats(fw->e, k, &s);
+			fake_stats(fw, k, &s);
 			CHECK_EQ(s.vcpus_used, 0);
 			CHECK_EQ(s.mem_used, 0);
 			CHECK(s.cache_used <= s.cache);
@@ -1845,18 +1845,18 @@ static void t_engine_alloc_failures(void)
 		fw = fake_create(&c, err, sizeof(err));
 		fake_app(fw, "fan", "init=10ms work=2ms fork=3 mem=1M dirty=4");
 		fake_app(fw, "solo", "init=5ms work=1ms mem=1M");
-		ukf_engine_start(fw->e);
-		ukf_engine_set_alloc_hook(fw->e, fail_nth, &x);
+		fake_start(fw);
+		fake_set_alloc_hook(fw, fail_nth, &x);
 		for (int i = 0; i < 3; i++) {
-			ukf_engine_spawn(fw->e, (ukf_node_id_t)i,
+			fake_spawn(fw, (ukf_node_id_t)i,
 					 (uint32_t)(i % 2), "k=v", 0, &id);
 			fake_run(fw, fw->now + 3 * UKF_MS);
 		}
 		fake_run(fw, UKF_NS_NEVER);
 		CHECK(!fw->overcommit);
 		/* after the failure the engine still works */
-		ukf_engine_set_alloc_hook(fw->e, NULL, NULL);
-		if (ukf_engine_spawn(fw->e, 0, 1, "", 0, &id) == 0) {
+		fake_set_alloc_hook(fw, NULL, NULL);
+		if (fake_spawn(fw, 0, 1, "", 0, &id) == 0) {
 			fake_run(fw, UKF_NS_NEVER);
 			const struct fake_rec *r = fake_rec(fw, id);
 			CHECK(r && (r->r.status == 0 ||

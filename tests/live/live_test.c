@@ -166,7 +166,7 @@ static int t_timers_order(void)
 	ukf_live_config_default(&c);
 	CHECK(ukf_live_create(&w, &c, NULL, err, sizeof(err)) == 0);
 	CHECK(!strcmp(w.ops->name, "kvm"));
-	CHECK(ukf_engine_start(w.ops->engine(w.w)) == 0);
+	CHECK(w.ops->start(w.w) == 0);
 	t0 = w.ops->now(w.w);
 	CHECK(t0 >= 0 && t0 < 10 * UKF_S);
 	CHECK(w.ops->at(w.w, t0 + 30 * UKF_MS, note, &o, 3) == 0);
@@ -200,7 +200,7 @@ static int t_idle_returns(void)
 		return SKIP;
 	ukf_live_config_default(&c);
 	CHECK(ukf_live_create(&w, &c, NULL, err, sizeof(err)) == 0);
-	CHECK(ukf_engine_start(w.ops->engine(w.w)) == 0);
+	CHECK(w.ops->start(w.w) == 0);
 	CHECK(w.ops->run(w.w, UKF_NS_NEVER, &stop, err, sizeof(err)) == 0);
 	/* a pending callback keeps it running until it has run */
 	CHECK(w.ops->at(w.w, w.ops->now(w.w) + 5 * UKF_MS, note, &o, 7) == 0);
@@ -249,7 +249,7 @@ static int t_samples(void)
 	c.sample_every_ns = 5 * UKF_MS;
 	CHECK(ukf_live_create(&w, &c, &sk, err, sizeof(err)) == 0);
 	CHECK(ukf_live_set_sampler(&w, on_sample) == 0);
-	CHECK(ukf_engine_start(w.ops->engine(w.w)) == 0);
+	CHECK(w.ops->start(w.w) == 0);
 	CHECK(w.ops->at(w.w, w.ops->now(w.w) + 40 * UKF_MS, note, &o, 1) == 0);
 	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
 	CHECK(o.n == 1);         /* samples do not keep an idle world alive */
@@ -347,10 +347,10 @@ static int t_hello_on_loop(void)
 	CHECK(ukf_live_create(&w, &c, &sk, err, sizeof(err)) == 0);
 	CHECK(ukf_app_parse(&app, "hello", "mem=16M", err, sizeof(err)) == 0);
 	snprintf(app.image, sizeof(app.image), "%s", hello_path);
-	aid = ukf_engine_add_app(w.ops->engine(w.w), &app);
+	aid = w.ops->add_app(w.w, &app);
 	CHECK(aid >= 0);
-	CHECK(ukf_engine_start(w.ops->engine(w.w)) == 0);
-	CHECK(ukf_engine_spawn(w.ops->engine(w.w), 0, (uint32_t)aid, "", 1, &id) == 0);
+	CHECK(w.ops->start(w.w) == 0);
+	CHECK(w.ops->spawn(w.w, 0, (uint32_t)aid, "", 1, &id) == 0);
 	CHECK(w.ops->run(w.w, w.ops->now(w.w) + 30 * UKF_S, NULL, err, sizeof(err)) == 0);
 	if (s.failed)
 		fprintf(stderr, "hello failed: %s\n", s.why);
@@ -358,7 +358,7 @@ static int t_hello_on_loop(void)
 	CHECK(s.exited == 1 && s.status == 0);
 	CHECK(s.ready_line == 1);
 	CHECK(s.wrong_thread == 0);
-	CHECK(ukf_engine_alive(w.ops->engine(w.w)) == 0);
+	CHECK(w.ops->alive(w.w) == 0);
 	w.ops->destroy(&w.w);
 	return 0;
 }
@@ -389,10 +389,10 @@ static int t_retry_keeps_running(void)
 	CHECK(ukf_live_create(&w, &c, &sk, err, sizeof(err)) == 0);
 	CHECK(ukf_app_parse(&app, "big", "mem=128M", err, sizeof(err)) == 0);
 	snprintf(app.image, sizeof(app.image), "%s", hello_path);
-	aid = ukf_engine_add_app(w.ops->engine(w.w), &app);
+	aid = w.ops->add_app(w.w, &app);
 	CHECK(aid >= 0);
-	CHECK(ukf_engine_start(w.ops->engine(w.w)) == 0);
-	CHECK(ukf_engine_spawn(w.ops->engine(w.w), 0, (uint32_t)aid, "", 1, &id) == 0);
+	CHECK(w.ops->start(w.w) == 0);
+	CHECK(w.ops->spawn(w.w, 0, (uint32_t)aid, "", 1, &id) == 0);
 	CHECK(w.ops->run(w.w, w.ops->now(w.w) + 30 * UKF_S, NULL, err, sizeof(err)) == 0);
 	/* the engine retried and gave up: the requester hears about it */
 	CHECK(s.failed == 1 && s.exited == 0);

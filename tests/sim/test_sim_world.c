@@ -110,8 +110,8 @@ static void spawn_cb(void *arg, uint64_t x)
 {
 	struct obs *o = arg;
 	ukf_id_t id;
-	ukf_engine_t *e = o->world.ops->engine(o->world.w);
-	if (ukf_engine_spawn(e, (ukf_node_id_t)x, o->app, "", 0, &id) != 0)
+	if (o->world.ops->spawn(o->world.w, (ukf_node_id_t)x, o->app, "", 0,
+				&id) != 0)
 		fprintf(stderr, "spawn refused\n");
 }
 
@@ -135,9 +135,8 @@ static int setup(struct obs *o, struct ukf_sim_config *c, const char *app_kv,
 		fprintf(stderr, "app: %s\n", err);
 		return -1;
 	}
-	ukf_engine_t *e = o->world.ops->engine(o->world.w);
-	int id = ukf_engine_add_app(e, &a);
-	if (id < 0 || ukf_engine_start(e))
+	int id = o->world.ops->add_app(o->world.w, &a);
+	if (id < 0 || o->world.ops->start(o->world.w))
 		return -1;
 	o->app = (uint32_t)id;
 	for (int i = 0; i < n; i++)
@@ -262,7 +261,7 @@ static int t_e2e(void)
 	c.sample_every_ns = 10 * UKF_MS;
 	CHECK(setup(&o, &c, "mem=64M init=50ms work=10ms dirty=256 fork=2", 6, 0) == 0);
 	CHECK(run_all(&o) == 0);
-	CHECK(ukf_engine_alive(o.world.ops->engine(o.world.w)) == 0);
+	CHECK(o.world.ops->alive(o.world.w) == 0);
 	CHECK(o.failed == 0);
 	CHECK(o.records >= 18); /* 6 requests + 12 children (+ template makers) */
 	CHECK(o.fork == 12);
@@ -335,8 +334,9 @@ static void c_record(void *u, const struct ukf_record *r)
 
 static void spawn0_cb(void *arg, uint64_t app)
 {
+	struct ukf_world *w = arg;
 	ukf_id_t id;
-	ukf_engine_spawn(arg, 0, (uint32_t)app, "", 0, &id);
+	w->ops->spawn(w->w, 0, (uint32_t)app, "", 0, &id);
 }
 
 /* With jitter 0 the backend's times are exactly the model's: a cold boot
@@ -354,14 +354,13 @@ static int t_costs(void)
 	c.engine.nodes = 1;
 	c.model.jitter = 0;
 	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
-	ukf_engine_t *e = w.ops->engine(w.w);
 	struct ukf_app a;
 	CHECK(ukf_app_parse(&a, "a", "mem=16M init=40ms work=3ms dirty=100 image=1M",
 			    err, sizeof(err)) == 0);
-	int id = ukf_engine_add_app(e, &a);
-	CHECK(id >= 0 && ukf_engine_start(e) == 0);
-	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, e, (uint64_t)id);
-	w.ops->at(w.w, 1 * UKF_S, spawn0_cb, e, (uint64_t)id);
+	int id = w.ops->add_app(w.w, &a);
+	CHECK(id >= 0 && w.ops->start(w.w) == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, &w, (uint64_t)id);
+	w.ops->at(w.w, 1 * UKF_S, spawn0_cb, &w, (uint64_t)id);
 	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
 	CHECK(co.n == 2);
 	const struct ukf_sim_model *m = &c.model;
@@ -385,8 +384,9 @@ static int t_costs(void)
 
 static void spawn1_cb(void *arg, uint64_t app)
 {
+	struct ukf_world *w = arg;
 	ukf_id_t id;
-	ukf_engine_spawn(arg, 0, (uint32_t)app, "mem=64M", 0, &id);
+	w->ops->spawn(w->w, 0, (uint32_t)app, "mem=64M", 0, &id);
 }
 
 /* boot_ns_per_mem_byte, exactly (jitter 0): a cold boot is READY at
@@ -407,17 +407,16 @@ static int t_cold_mem_cost(void)
 	c.model.jitter = 0;
 	c.model.boot_ns_per_mem_byte = 1.5;
 	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
-	ukf_engine_t *e = w.ops->engine(w.w);
 	struct ukf_app a, b;
 	CHECK(ukf_app_parse(&a, "a", "mem=16M init=40ms work=1ms image=1M", err,
 			    sizeof(err)) == 0);
 	CHECK(ukf_app_parse(&b, "b", "mem=32M init=1ms work=1ms image=1M", err,
 			    sizeof(err)) == 0);
-	int ia = ukf_engine_add_app(e, &a), ib = ukf_engine_add_app(e, &b);
-	CHECK(ia >= 0 && ib >= 0 && ukf_engine_start(e) == 0);
-	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, e, (uint64_t)ia);
-	w.ops->at(w.w, 1 * UKF_S, spawn0_cb, e, (uint64_t)ib);
-	w.ops->at(w.w, 2 * UKF_S, spawn1_cb, e, (uint64_t)ia);
+	int ia = w.ops->add_app(w.w, &a), ib = w.ops->add_app(w.w, &b);
+	CHECK(ia >= 0 && ib >= 0 && w.ops->start(w.w) == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, &w, (uint64_t)ia);
+	w.ops->at(w.w, 1 * UKF_S, spawn0_cb, &w, (uint64_t)ib);
+	w.ops->at(w.w, 2 * UKF_S, spawn1_cb, &w, (uint64_t)ia);
 	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
 	CHECK(co.n == 3);
 	const struct ukf_sim_model *m = &c.model;
@@ -471,12 +470,11 @@ static int t_fork_failure_status(void)
 	c.engine.nodes = 2;
 	c.engine.max_children = 1;
 	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
-	ukf_engine_t *e = w.ops->engine(w.w);
 	struct ukf_app a;
 	CHECK(ukf_app_parse(&a, "a", "mem=16M fork=2", err, sizeof(err)) == 0);
-	int id = ukf_engine_add_app(e, &a);
-	CHECK(id >= 0 && ukf_engine_start(e) == 0);
-	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, e, (uint64_t)id);
+	int id = w.ops->add_app(w.w, &a);
+	CHECK(id >= 0 && w.ops->start(w.w) == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, &w, (uint64_t)id);
 	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
 	CHECK(so.parents == 1 && so.children == 1);
 	CHECK(so.child_status == 0);
@@ -606,12 +604,11 @@ static int bench(int nodes, int requests, const char *placement)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	ukf_engine_t *e = o.world.ops->engine(o.world.w);
 	struct ukf_app a;
 	ukf_app_parse(&a, "fan", "mem=64M init=50ms work=10ms dirty=256 fork=2", err,
 		      sizeof(err));
-	o.app = (uint32_t)ukf_engine_add_app(e, &a);
-	ukf_engine_start(e);
+	o.app = (uint32_t)o.world.ops->add_app(o.world.w, &a);
+	o.world.ops->start(o.world.w);
 	sim_rng_t *r = sim_rng_create(1, 0);
 	double t = 0;
 	double mean_gap = 1e9 / (nodes * 0.5); /* ~0.5 requests/s per node */
@@ -629,7 +626,7 @@ static int bench(int nodes, int requests, const char *placement)
 	printf("world: %s, %d nodes, %d requests (fork=2): %llu events in %.2f s = "
 	       "%.2f M events/s; %zu records, %zu failed, %llu alive, sim time %.1f s\n",
 	       placement, nodes, requests, (unsigned long long)ev, dt, ev / dt / 1e6,
-	       o.records, o.failed, (unsigned long long)ukf_engine_alive(e),
+	       o.records, o.failed, (unsigned long long)o.world.ops->alive(o.world.w),
 	       o.world.ops->now(o.world.w) / 1e9);
 	o.world.ops->destroy(&o.world.w);
 	return 0;
