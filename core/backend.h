@@ -19,6 +19,7 @@
  * ops->complete(). The engine may take a template in between.
  */
 struct ukf_app;
+struct ukf_template_info;
 
 enum ukf_call {
 	UKF_CALL_FORK = 1,  /* no arguments; answer: child id (parent side) */
@@ -124,6 +125,51 @@ struct ukf_backend_ops {
 	int (*complete)(void *b, ukf_node_id_t node, ukf_id_t inst, int64_t ret,
 			int64_t status, ukf_id_t src, const void *data,
 			size_t len);
+
+	/*
+	 * Appended: bulk state out of a backend, for another node or a file.
+	 * A template leaves through export_template and enters a peer through
+	 * load_template; a fork's delta needs no export op: save_delta hands
+	 * it out as UKF_BE_DELTA's data/len (valid during the event only, the
+	 * receiver copies it) and restore_delta takes it in on the target.
+	 *
+	 * Template export (synchronous): the node's template of `app` encoded
+	 * in the backend's own snapshot format, exactly the bytes a peer's
+	 * load_template (and template_info) accept; they name the app and the
+	 * guest image it was made from, so a receiver can refuse another
+	 * app's. *data is malloc'd, the caller frees it; *len is its length;
+	 * *bytes the template's size as the engine counts it (what
+	 * UKF_BE_TEMPLATE reported for it). A simulated backend has no bytes:
+	 * *data = NULL, *len = 0, *bytes the modeled size. Returns 0, -ENOENT
+	 * (no template of app on the node, or not ready yet), -ENOMEM, or
+	 * another -errno (e.g. -EIO reading the template's memory). May be
+	 * NULL in a backend that cannot export.
+	 *
+	 * Files on disk need nothing more: saving is export_template + write
+	 * the bytes; loading is read the bytes + load_template.
+	 */
+	int (*export_template)(void *b, ukf_node_id_t node, uint32_t app,
+			       void **data, size_t *len, uint64_t *bytes);
+
+	/*
+	 * Template bytes described and checked (synchronous, changes
+	 * nothing): validates data[0..len) as this backend's template (format,
+	 * bounds, checksum, kind) and fills *info. With `app` non-NULL, also
+	 * checks that they are a template of that app: the app name they
+	 * carry (bytes written before names were stamped carry none), the
+	 * guest memory size and the digest of the guest image (against
+	 * app->image as the backend resolves it; skipped when either side has
+	 * none). Returns 0, or -EINVAL with a reason in err naming what was
+	 * wrong ("truncated: ...", "a template of app 'synth', not 'hello'"),
+	 * or another -errno (e.g. the app's image cannot be read). A simulated
+	 * backend takes data = NULL and len = the modeled size. Worlds use it
+	 * to check a file or a peer's bytes before load_template, and to
+	 * learn which app a file holds.
+	 */
+	int (*template_info)(void *b, const struct ukf_app *app,
+			     const void *data, size_t len,
+			     struct ukf_template_info *info, char *err,
+			     size_t errlen);
 };
 
 struct ukf_backend {
@@ -139,6 +185,31 @@ struct ukf_backend {
  * value at exit, which the engine stores as ukf_record.dirty_pages; 0 on
  * EXIT means "not known" (e.g. a cold boot with no template behind it) and
  * keeps the last value reported.
+ */
+
+/*
+ * Appended: what template bytes hold (ops->template_info).
+ */
+struct ukf_template_info {
+	char app_name[UKF_APP_NAME_MAX]; /* the app they name; "" if none */
+	uint64_t bytes;     /* the template's size as the engine counts it
+			       (what UKF_BE_TEMPLATE reports when loaded) */
+	uint64_t mem_bytes; /* guest memory of the instance it froze */
+	uint8_t image_sha256[32]; /* SHA-256 of the guest image file it was
+				     booted from; has_image says if known */
+	int has_image;
+};
+
+/*
+ * Appended: load_template's outcome, in every backend. UKF_BE_TEMPLATE
+ * (app, bytes) when installed, bytes being the template's size as the
+ * engine counts it - the same figure make_template reports and
+ * export_template returns, not the length of the encoded data. Bytes that
+ * cannot be used (not a template, truncated, corrupted, of another app or
+ * guest image than the node knows `app` by) are accepted and refused by a
+ * UKF_BE_ERROR with inst 0, app, status -errno and a reason in text;
+ * refused at once (-errno, no event) only for a bad call (NULL data on a
+ * real backend: -EINVAL) or a lack of resources (-ENOMEM).
  */
 
 #endif /* UKF_BACKEND_H */

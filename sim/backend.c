@@ -508,6 +508,46 @@ static int be_complete(void *bp, ukf_node_id_t node, ukf_id_t id, int64_t ret,
 	}
 }
 
+/* A modeled template has no bytes: only its size leaves the backend. */
+static int be_export_template(void *bp, ukf_node_id_t node, uint32_t app,
+			      void **data, size_t *len, uint64_t *bytes)
+{
+	sim_be_t *b = bp;
+	uint64_t v = 0;
+
+	if (!data || !len || !bytes)
+		return -EINVAL;
+	*data = NULL;
+	*len = 0;
+	*bytes = 0;
+	if (node >= b->w->cfg.engine.nodes)
+		return -EINVAL;
+	if (!sim_map_get(&b->templates, ((uint64_t)node << 32) | app, &v))
+		return -ENOENT;
+	*bytes = v;
+	return 0;
+}
+
+static int be_template_info(void *bp, const struct ukf_app *app,
+			    const void *data, size_t len,
+			    struct ukf_template_info *info, char *err,
+			    size_t errlen)
+{
+	(void)bp;
+	(void)app;
+	if (!info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	if (data) {
+		snprintf(err, errlen,
+			 "the simulated backend's templates have no bytes");
+		return -EINVAL;
+	}
+	info->bytes = len;
+	info->mem_bytes = len;
+	return 0;
+}
+
 const struct ukf_backend_ops sim_backend_ops = {
 	.name = "sim",
 	.cold_boot = be_cold_boot,
@@ -520,6 +560,8 @@ const struct ukf_backend_ops sim_backend_ops = {
 	.restore_delta = be_restore_delta,
 	.destroy = be_destroy,
 	.complete = be_complete,
+	.export_template = be_export_template,
+	.template_info = be_template_info,
 };
 
 /* ---- events ---- */
