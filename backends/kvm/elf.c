@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include "ukvm_int.h"
@@ -219,6 +220,13 @@ struct ukvm_image *ukvm_image_load(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	/* the image's identity in templates (libsodium: sodium_init is
+	 * idempotent and thread-safe; SHA-256 needs no more of it) */
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "image %s: libsodium failed to start", path);
+		goto fail;
+	}
+	crypto_hash_sha256(img->sha256, data, got);
 	img->path = strdup(path);
 	if (!img->path) {
 		snprintf(err, errlen, "image %s: out of memory", path);

@@ -187,7 +187,14 @@ struct ukvm_snap_meta {
 	uint64_t boot_ns;     /* monotonic origin of the instance (ukf_hc_time) */
 	uint64_t guest_ns;    /* guest's monotonic time at the capture: a
 				 loader on another host/boot rebases boot_ns */
-	char app_name[64];
+	char app_name[64];    /* the app's name (templates since H9/H16) */
+	/*
+	 * Appended (H16): SHA-256 of the guest image file the instance was
+	 * cold-booted from, all zero if unknown (snapshots written before,
+	 * or an image never seen). A loader refuses a template whose digest
+	 * differs from its own image of the app.
+	 */
+	uint8_t image_sha256[32];
 };
 int ukvm_snap_meta_encode(struct ukvm_snap_buf *b,
 			  const struct ukvm_snap_meta *m);
@@ -205,8 +212,9 @@ int ukvm_snap_add_pages(struct ukvm_snap_buf *b, const uint8_t *mem,
 			uint64_t *npages);
 /*
  * Copy the pages of the PAGES section into mem (mem_size bytes) - or, with
- * fd >= 0 and mem NULL, pwrite them into that file. 0 or -EINVAL + err when
- * the section is missing, malformed or names a page outside mem_size.
+ * fd >= 0 and mem NULL, pwrite them into that file; with mem NULL and
+ * fd < 0, only check the section. 0 or -EINVAL + err when the section is
+ * missing, malformed or names a page outside mem_size.
  */
 int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 			  int fd, uint64_t mem_size, uint64_t *npages,

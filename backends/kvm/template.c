@@ -355,6 +355,8 @@ void ukvm_meta_capture(struct ukvm_vm *vm, uint32_t pause,
 		m->args_gpa = ((struct ukvm_fork_vm *)vm->fork_state)->ready_gpa;
 	m->boot_ns = (uint64_t)vm->boot_ns;
 	m->guest_ns = (uint64_t)(ukvm_now() - vm->boot_ns);
+	snprintf(m->app_name, sizeof(m->app_name), "%s", vm->app_name);
+	memcpy(m->image_sha256, vm->image_sha256, sizeof(m->image_sha256));
 }
 
 void ukvm_meta_apply(struct ukvm_vm *vm, const struct ukvm_snap_meta *m,
@@ -363,6 +365,8 @@ void ukvm_meta_apply(struct ukvm_vm *vm, const struct ukvm_snap_meta *m,
 	vm->app = (uint32_t)m->app;
 	vm->parent = parent;
 	vm->boot_ns = ukvm_now() - (ukf_ns_t)m->guest_ns;
+	snprintf(vm->app_name, sizeof(vm->app_name), "%s", m->app_name);
+	memcpy(vm->image_sha256, m->image_sha256, sizeof(vm->image_sha256));
 }
 
 /* Fill t's vCPU state and meta from vm, paused in call hc at gpa. */
@@ -382,6 +386,17 @@ static int tmpl_capture(struct ukvm_tmpl *t, struct ukvm_vm *vm,
 	ukvm_meta_capture(vm, pause, &t->meta);
 	memcpy(t->args, vm->args, sizeof(t->args));
 	return 0;
+}
+
+/* A template with no app name in its meta gets the one this monitor
+ * knows its app by (if any), so its bytes name the app. */
+static void tmpl_stamp_name(struct ukvm *m, struct ukvm_tmpl *t)
+{
+	struct ukvm_app_ident id;
+
+	if (!t->meta.app_name[0] && ukvm_app_ident(m, t->app, &id) == 0)
+		snprintf(t->meta.app_name, sizeof(t->meta.app_name), "%s",
+			 id.name);
 }
 
 int ukvm_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
@@ -425,6 +440,7 @@ int ukvm_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 			ukvm_phases_print(php, "make_template", inst);
 		t->app = app;
 		t->meta.app = app;
+		tmpl_stamp_name(m, t);
 		rc = store_set(fm, app, t);
 	} else if (!t) {
 		rc = -EIO;
@@ -598,9 +614,12 @@ int ukvm_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 		return rc;
 	}
 	ukvm_phase(php, "new");
+	ukvm_app_note(m, app);
 	ukvm_cur_phases = php;
 	ukvm_meta_apply(vm, &t->meta, 0);
 	vm->app = app->id;
+	if (!vm->app_name[0]) /* a template saved before names were kept */
+		snprintf(vm->app_name, sizeof(vm->app_name), "%s", app->name);
 	snprintf(vm->args, sizeof(vm->args), "%s", args);
 	rc = ukvm_clone_build(vm, t, &t->vcpu, err, sizeof(err));
 	if (rc == 0) {
@@ -707,70 +726,196 @@ int ukvm_template_save_as(ukvm_t *m, uint32_t app, const char *name,
 	return rc;
 }
 
-int ukvm_template_install(ukvm_t *m, uint32_t app, const void *data,
-			  size_t len, char *err, size_t errlen)
-{
-	struct ukvm_fork_mon *fm = ukvm_fork_mon(m, err, errlen);
+/* A template snapshot read and checked, not installed yet. */
+struct tmpl_parsed {
 	struct ukvm_snap_reader r;
-	struct ukvm_tmpl *t;
+	struct ukvm_snap_meta meta;
+	struct ukvm_snap_vcpu vcpu;
+	char args[UKF_ARGS_MAX];
+};
+
+/*
+ * Validate data[0..len) as a template (snapshot checks, kind, meta, vCPU,
+ * taken in ready(); with check_pages, the page list too) into *p (which
+ * points into data). 0 or -EINVAL + err.
+ */
+static int tmpl_parse(const void *data, size_t len, struct tmpl_parsed *p,
+		      int check_pages, char *err, size_t errlen)
+{
 	const void *a;
 	size_t alen;
 	int rc;
 
-	if (!fm)
-		return -ENOMEM;
+	memset(p, 0, sizeof(*p));
 	if (!data) {
 		ukvm_seterr(err, errlen, "no template data");
 		return -EINVAL;
 	}
-	rc = ukvm_snap_open(&r, data, len, err, errlen);
+	rc = ukvm_snap_open(&p->r, data, len, err, errlen);
 	if (rc)
 		return rc;
-	if (r.kind != UKVM_SNAP_TEMPLATE) {
+	if (p->r.kind != UKVM_SNAP_TEMPLATE) {
 		ukvm_seterr(err, errlen, "snapshot is not a template (kind %u)",
-			    r.kind);
+			    p->r.kind);
 		return -EINVAL;
 	}
-	t = tmpl_new(fm);
-	if (!t) {
+	if ((rc = ukvm_snap_meta_decode(&p->r, &p->meta, err, errlen)) ||
+	    (rc = ukvm_snap_vcpu_decode(&p->r, &p->vcpu, err, errlen)))
+		return rc;
+	if (p->meta.pause != UKVM_PAUSE_READY) {
+		ukvm_seterr(err, errlen, "template not taken in ready()");
+		return -EINVAL;
+	}
+	if (ukvm_snap_find(&p->r, UKVM_SEC_ARGS, &a, &alen) == 0 && alen &&
+	    alen <= sizeof(p->args) && ((const char *)a)[alen - 1] == 0)
+		memcpy(p->args, a, alen);
+	if (check_pages)
+		return ukvm_snap_apply_pages(&p->r, NULL, -1, p->meta.mem_size,
+					     NULL, err, errlen);
+	return 0;
+}
+
+static int sha_known(const uint8_t d[32])
+{
+	for (int i = 0; i < 32; i++)
+		if (d[i])
+			return 1;
+	return 0;
+}
+
+/* The first 6 bytes of a digest in hex (for messages). */
+static const char *sha_short(const uint8_t d[32], char buf[16])
+{
+	for (int i = 0; i < 6; i++)
+		snprintf(buf + 2 * i, 3, "%02x", d[i]);
+	return buf;
+}
+
+/* SHA-256 of the image at path: through m's image cache, or (m NULL)
+ * loaded and validated for this call only. 0 or -errno + err. */
+static int image_digest(struct ukvm *m, const char *path, uint8_t out[32],
+			char *err, size_t errlen)
+{
+	struct ukvm_image *img;
+
+	if (m)
+		return ukvm_image_sha256(m, path, out, err, errlen);
+	img = ukvm_image_load(path, err, errlen);
+	if (!img)
+		return access(path, R_OK) < 0 ? -errno : -EINVAL;
+	memcpy(out, img->sha256, 32);
+	ukvm_image_free(img);
+	return 0;
+}
+
+/*
+ * Is meta a template of the app called `name` booted from `image`? Either
+ * may be NULL or "" (not known: not checked), and so may the meta's own
+ * name and digest (snapshots written before they were kept). 0, -EINVAL
+ * with the difference in err, or -errno when the image cannot be read.
+ */
+static int tmpl_check_ident(struct ukvm *m, const struct ukvm_snap_meta *meta,
+			    const char *name, const char *image, char *err,
+			    size_t errlen)
+{
+	uint8_t d[32];
+	char why[300], h1[16], h2[16];
+	int rc;
+
+	if (name && name[0] && meta->app_name[0] &&
+	    strcmp(name, meta->app_name)) {
+		ukvm_seterr(err, errlen, "a template of app '%s', not '%s'",
+			    meta->app_name, name);
+		return -EINVAL;
+	}
+	if (!image || !image[0] || !sha_known(meta->image_sha256))
+		return 0;
+	rc = image_digest(m, image, d, why, sizeof(why));
+	if (rc) {
+		ukvm_seterr(err, errlen,
+			    "cannot check the template against the app's image: %s",
+			    why);
+		return rc;
+	}
+	if (memcmp(d, meta->image_sha256, sizeof(d))) {
+		ukvm_seterr(err, errlen,
+			    "a template of another image of app '%s' (sha256 %s..., %s is %s...)",
+			    name && name[0] ? name : meta->app_name,
+			    sha_short(meta->image_sha256, h1), image,
+			    sha_short(d, h2));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Validate, check against what app means here, install; the template's
+ * memory size in *mem. 0 or -errno + err. */
+static int tmpl_install(struct ukvm *m, uint32_t app, const void *data,
+			size_t len, uint64_t *mem, char *err, size_t errlen)
+{
+	struct ukvm_fork_mon *fm;
+	struct ukvm_app_ident id;
+	struct tmpl_parsed *p;
+	struct ukvm_tmpl *t = NULL;
+	int rc;
+
+	p = malloc(sizeof(*p));
+	if (!p) {
 		ukvm_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if ((rc = ukvm_snap_meta_decode(&r, &t->meta, err, errlen)) ||
-	    (rc = ukvm_snap_vcpu_decode(&r, &t->vcpu, err, errlen)))
-		goto fail;
-	if (t->meta.pause != UKVM_PAUSE_READY) {
-		ukvm_seterr(err, errlen, "template not taken in ready()");
-		rc = -EINVAL;
-		goto fail;
+	rc = tmpl_parse(data, len, p, 0, err, errlen);
+	if (rc)
+		goto out;
+	if (ukvm_app_ident(m, app, &id) == 0 &&
+	    (rc = tmpl_check_ident(m, &p->meta, id.name, id.image, err,
+				   errlen)))
+		goto out;
+	fm = ukvm_fork_mon(m, err, errlen);
+	t = fm ? tmpl_new(fm) : NULL;
+	if (!t) {
+		if (fm)
+			ukvm_seterr(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
 	}
-	if (ukvm_snap_find(&r, UKVM_SEC_ARGS, &a, &alen) == 0 && alen &&
-	    alen <= sizeof(t->args) && ((const char *)a)[alen - 1] == 0)
-		memcpy(t->args, a, alen);
+	t->meta = p->meta;
+	t->vcpu = p->vcpu;
+	memcpy(t->args, p->args, sizeof(t->args));
 	t->mem_size = t->meta.mem_size;
 	t->app = app;
 	t->meta.app = app;
+	tmpl_stamp_name(m, t);
 	t->fd = memfd_create("ukf-template", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (t->fd < 0 || ftruncate(t->fd, (off_t)t->mem_size) < 0) {
 		rc = -errno;
 		ukvm_seterr(err, errlen, "template memory: %s",
 			    strerror(errno));
-		goto fail;
+		goto out;
 	}
-	rc = ukvm_snap_apply_pages(&r, NULL, t->fd, t->mem_size, NULL, err,
+	rc = ukvm_snap_apply_pages(&p->r, NULL, t->fd, t->mem_size, NULL, err,
 				   errlen);
 	if (rc)
-		goto fail;
+		goto out;
 	if (fcntl(t->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
 				      F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		rc = -errno;
 		ukvm_seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
-		goto fail;
+		goto out;
 	}
 	rc = store_set(fm, app, t);
-fail:
+	if (rc == 0 && mem)
+		*mem = t->mem_size;
+out:
 	ukvm_tmpl_put(t);
+	free(p);
 	return rc;
+}
+
+int ukvm_template_install(ukvm_t *m, uint32_t app, const void *data,
+			  size_t len, char *err, size_t errlen)
+{
+	return tmpl_install(m, app, data, len, NULL, err, errlen);
 }
 
 int ukvm_template_load_file(ukvm_t *m, uint32_t app, const char *path,
@@ -795,19 +940,101 @@ int ukvm_load_template(void *b, ukf_node_id_t node, uint32_t app,
 {
 	struct ukvm *m = b;
 	struct ukf_be_event ev;
-	char err[300];
+	uint64_t mem = 0;
+	char err[400], why[360];
 	int rc;
 
 	if (!data)
 		return -EINVAL; /* a real node needs the bytes */
-	rc = ukvm_template_install(m, app, data, bytes, err, sizeof(err));
-	if (rc)
+	rc = tmpl_install(m, app, data, bytes, &mem, why, sizeof(why));
+	if (rc == -ENOMEM)
 		return rc; /* refused at once, with no event */
 	memset(&ev, 0, sizeof(ev));
-	ev.kind = UKF_BE_TEMPLATE;
 	ev.app = app;
-	ev.bytes = bytes;
 	ev.at = ukvm_now();
+	if (rc) {
+		/* accepted, then refused with the reason (backend.h) */
+		snprintf(err, sizeof(err), "template of app %u refused: %s",
+			 app, why);
+		ev.kind = UKF_BE_ERROR;
+		ev.status = rc;
+		ev.text = err;
+	} else {
+		ev.kind = UKF_BE_TEMPLATE;
+		ev.bytes = mem; /* as make_template counts it */
+	}
 	m->cfg.event(m->cfg.u, m->cfg.node, &ev);
 	return 0;
+}
+
+int ukvm_export_template(void *b, ukf_node_id_t node, uint32_t app,
+			 void **data, size_t *len, uint64_t *bytes)
+{
+	struct ukvm *m = b;
+	struct ukvm_snap_buf buf;
+	struct ukvm_tmpl *t;
+	int rc;
+
+	if (!m || !data || !len || !bytes)
+		return -EINVAL;
+	*data = NULL;
+	*len = 0;
+	*bytes = 0;
+	t = ukvm_tmpl_lookup(m, app);
+	if (!t)
+		return -ENOENT;
+	rc = tmpl_encode(t, NULL, &buf);
+	if (rc == 0) {
+		*data = buf.data; /* malloc'd: the caller frees it */
+		*len = buf.len;
+		*bytes = t->mem_size;
+	}
+	ukvm_tmpl_put(t);
+	return rc;
+}
+
+int ukvm_template_info_op(void *b, const struct ukf_app *app,
+			  const void *data, size_t len,
+			  struct ukf_template_info *info, char *err,
+			  size_t errlen)
+{
+	struct tmpl_parsed *p;
+	uint64_t want;
+	int rc;
+
+	if (!info) {
+		ukvm_seterr(err, errlen, "no info to fill");
+		return -EINVAL;
+	}
+	memset(info, 0, sizeof(*info));
+	p = malloc(sizeof(*p));
+	if (!p) {
+		ukvm_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = tmpl_parse(data, len, p, 1, err, errlen);
+	if (rc)
+		goto out;
+	snprintf(info->app_name, sizeof(info->app_name), "%s",
+		 p->meta.app_name);
+	info->bytes = p->meta.mem_size;
+	info->mem_bytes = p->meta.mem_size;
+	info->has_image = sha_known(p->meta.image_sha256);
+	memcpy(info->image_sha256, p->meta.image_sha256,
+	       sizeof(info->image_sha256));
+	if (!app)
+		goto out;
+	want = (app->mem_bytes + UKVM_MEM_ALIGN - 1) & ~(UKVM_MEM_ALIGN - 1);
+	if (app->mem_bytes && p->meta.mem_size != want) {
+		ukvm_seterr(err, errlen,
+			    "a template of %llu MiB of memory, app '%s' has %llu MiB",
+			    (unsigned long long)(p->meta.mem_size >> 20),
+			    app->name, (unsigned long long)(want >> 20));
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = tmpl_check_ident(b, &p->meta, app->name, app->image, err, errlen);
+out:
+	free(p);
+	return rc;
 }

@@ -238,6 +238,7 @@ void ukvm_destroy(ukvm_t **mp)
 		m->images = img->next;
 		ukvm_image_free(img);
 	}
+	free(m->apps);
 	pthread_cond_destroy(&m->idle);
 	pthread_mutex_destroy(&m->lock);
 	close(m->kvm_fd);
@@ -277,6 +278,57 @@ static const struct ukvm_image *image_get(struct ukvm *m, const char *path,
 	m->images = fresh;
 	pthread_mutex_unlock(&m->lock);
 	return fresh;
+}
+
+int ukvm_image_sha256(struct ukvm *m, const char *path, uint8_t out[32],
+		      char *err, size_t errlen)
+{
+	const struct ukvm_image *img = image_get(m, path, err, errlen);
+
+	if (!img)
+		return access(path, R_OK) < 0 ? -errno : -EINVAL;
+	memcpy(out, img->sha256, 32);
+	return 0;
+}
+
+void ukvm_app_note(struct ukvm *m, const struct ukf_app *app)
+{
+	struct ukvm_app_ident *a;
+
+	if (!app || !app->name[0] || app->id >= UKVM_APPS_MAX)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (app->id >= m->napps) {
+		uint32_t n = app->id + 16;
+		struct ukvm_app_ident *p = realloc(m->apps, n * sizeof(*p));
+
+		if (!p) {
+			pthread_mutex_unlock(&m->lock);
+			return;
+		}
+		memset(p + m->napps, 0, (n - m->napps) * sizeof(*p));
+		m->apps = p;
+		m->napps = n;
+	}
+	a = &m->apps[app->id];
+	if (strcmp(a->name, app->name) || strcmp(a->image, app->image)) {
+		snprintf(a->name, sizeof(a->name), "%s", app->name);
+		snprintf(a->image, sizeof(a->image), "%s", app->image);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+int ukvm_app_ident(struct ukvm *m, uint32_t app, struct ukvm_app_ident *out)
+{
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&m->lock);
+	if (app < m->napps && m->apps[app].name[0]) {
+		*out = m->apps[app];
+		rc = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
 }
 
 static void fail_now(struct ukvm *m, ukf_id_t inst, const char *reason)
@@ -390,7 +442,10 @@ static int op_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
 	rc = ukvm_vm_new(m, inst, mem, &vm);
 	if (rc < 0)
 		return rc;
+	ukvm_app_note(m, app);
 	vm->app = app->id;
+	snprintf(vm->app_name, sizeof(vm->app_name), "%s", app->name);
+	memcpy(vm->image_sha256, img->sha256, sizeof(vm->image_sha256));
 	snprintf(vm->args, sizeof(vm->args), "%s", args ? args : "");
 	vm->prepare = cold_prepare;
 	vm->prepare_arg = (void *)img;
@@ -443,4 +498,6 @@ const struct ukf_backend_ops ukvm_backend_ops = {
 	.restore_delta = ukvm_restore_delta,
 	.destroy = op_destroy,
 	.complete = op_complete,
+	.export_template = ukvm_export_template,
+	.template_info = ukvm_template_info_op,
 };

@@ -89,6 +89,8 @@ struct ukvm_image {
 	uint64_t lo, hi;         /* lowest gpa, end of highest segment */
 	unsigned nseg;
 	struct ukvm_seg seg[UKVM_MAX_SEGS];
+	uint8_t sha256[32];      /* of the whole file (the image's identity
+				    in templates) */
 };
 
 /*
@@ -131,6 +133,14 @@ struct ukvm_vm {
 	ukf_id_t parent;
 	uint32_t app;
 	char args[UKF_ARGS_MAX];
+	/*
+	 * What it runs (H16): the app's name and the SHA-256 of the image it
+	 * was cold-booted from (all zero: unknown). Carried by the snapshot
+	 * meta (ukvm_meta_capture/_apply), so templates, clones, fork
+	 * children and deltas keep them.
+	 */
+	char app_name[UKF_APP_NAME_MAX];
+	uint8_t image_sha256[32];
 
 	/* KVM objects. -1 / NULL when absent. */
 	int vm_fd;
@@ -245,6 +255,14 @@ struct ukvm {
 
 	/* H6b: template store and shell pool (owned by template.c). */
 	void *templates;
+	/*
+	 * H16: what each app id means here, as the ops that pass a struct
+	 * ukf_app told (cold_boot, clone_template): its name and image path.
+	 * Template bytes loaded for an app id are checked against it. Indexed
+	 * by app id, under m->lock; see ukvm_app_note.
+	 */
+	struct ukvm_app_ident *apps;
+	uint32_t napps;
 	/* Shells for cold boots (cfg.shell_pool > 0), from clone.h's pool. */
 	struct ukvm_shell_pool *boot_pool;
 	int boot_trace;             /* UKVM_BOOT_TRACE set: phase timings */
@@ -272,8 +290,28 @@ struct ukvm {
 #define UKVM_REAP_AGE_MS 500
 #define UKVM_REAP_QUIET_MS 5
 
+/* App ids the monitor remembers (a wild id allocates nothing). */
+#define UKVM_APPS_MAX 65536
+
+/* What an app id means on this monitor (H16). */
+struct ukvm_app_ident {
+	char name[UKF_APP_NAME_MAX]; /* "" = nothing known */
+	char image[UKF_APP_PATH_MAX];
+};
+
 /* ------------------------------------------------------------------ */
 /* Internal functions (vm.c / ukvm.c / layout.c).                      */
+
+/* Remember what app->id means here (name, image); no-op when unchanged
+ * or when allocation fails (the app is then simply not checked). */
+void ukvm_app_note(struct ukvm *m, const struct ukf_app *app);
+/* What app means here: 0 with *out filled, or -ENOENT. */
+int ukvm_app_ident(struct ukvm *m, uint32_t app, struct ukvm_app_ident *out);
+/* The SHA-256 of the image file at path as the monitor's image cache
+ * holds it (loaded and validated if not cached or changed). 0, or -errno
+ * with a message naming the file. */
+int ukvm_image_sha256(struct ukvm *m, const char *path, uint8_t out[32],
+		      char *err, size_t errlen);
 
 /* Start (thread = 0: none, teardown stays immediate) / stop (closing
  * everything queued) the monitor's reaper. */
@@ -408,6 +446,13 @@ int ukvm_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent);
 int ukvm_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
 		       uint32_t app, const void *delta, size_t len,
 		       uint64_t delta_bytes);
+/* H16: export_template and template_info (backend.h), template.c. */
+int ukvm_export_template(void *b, ukf_node_id_t node, uint32_t app,
+			 void **data, size_t *len, uint64_t *bytes);
+int ukvm_template_info_op(void *b, const struct ukf_app *app,
+			  const void *data, size_t len,
+			  struct ukf_template_info *info, char *err,
+			  size_t errlen);
 /* Called by ukvm_destroy before the VMs are stopped: free templates. */
 void ukvm_templates_free(struct ukvm *m);
 /* Pages dirtied since the VM's template (for READY/FORK events); 0 if not
