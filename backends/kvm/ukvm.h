@@ -62,4 +62,13 @@ int ukvm_available(char *why, size_t len);
  */
 int ukvm_boot_pool_fill(ukvm_t *m, uint64_t mem_bytes, int timeout_ms);
 
+/*
+ * Appended (H16): the KVM driver of the backend registry
+ * (backends/registry.h): name "kvm", available = ukvm_available, create =
+ * ukvm_create with the registry's config, is_image = a guest image the
+ * monitor's loader accepts. Worlds reach it by name through the registry.
+ */
+struct ukf_backend_driver;
+extern const struct ukf_backend_driver ukvm_driver;
+
 #endif /* UKVM_H */
