@@ -398,10 +398,11 @@ cmd_up() {
 		fi
 	fi
 
-	# Claim names under the global lock, so concurrent ups do not collide.
+	# Claim the state, a bridge index and a subnet under one global lock, so
+	# concurrent ups do not collide; it is held until the bridge exists.
 	mkdir -p "$ROOT" || die "cannot create $ROOT"
 	exec 9>"$LOCK" || die "cannot open the lock $LOCK"
-	flock -w 60 9 || die "another testbed.sh held $LOCK for 60 s"
+	flock -w 120 9 || die "another testbed.sh held $LOCK for 120 s"
 	if [ -e "$STATE" ]; then
 		if [ -e "$STATE/journal" ] || [ -e "$STATE/testbed.conf" ]; then
 			die "testbed '$NAME' is already up (state $STATE); '$PROG down $(state_args)' removes it"
@@ -444,7 +445,16 @@ cmd_up() {
 		echo "agents=$((1 - no_agents))"
 	} >"$STATE/testbed.conf" || die "cannot write $STATE/testbed.conf"
 
-	# Keys and the cluster file first: they fail without touching the network.
+	# The bridge (and its address) claims index and subnet: then unlock.
+	say "bridge $br with $net.254/24"
+	journal bridge "$br"
+	run ip link add "$br" type bridge forward_delay 0
+	run ip link set dev "$br" alias "$TAG"
+	run ip addr add "$net.254/24" dev "$br"
+	run ip link set dev "$br" up
+	flock -u 9
+	exec 9>&-
+
 	say "key pairs for $nodes nodes and the client 'runner' in $STATE/keys"
 	mkdir -m 700 "$STATE/keys" || die "cannot create $STATE/keys"
 	local names=() kn out
@@ -461,13 +471,7 @@ cmd_up() {
 	done
 	write_cluster "$nodes" "$net" "$port" "$prefix" "$backend" "$vcpus" "$memory" "$cache"
 
-	# The network.
-	say "bridge $br with $net.254/24"
-	journal bridge "$br"
-	run ip link add "$br" type bridge forward_delay 0
-	run ip link set dev "$br" alias "$TAG"
-	run ip addr add "$net.254/24" dev "$br"
-	run ip link set dev "$br" up
+	# The nodes.
 	local ns veth
 	for ((k = 0; k < nodes; k++)); do
 		ns=$prefix$k
@@ -495,8 +499,6 @@ cmd_up() {
 	if [ -n "$rate" ]; then
 		say "rate: each node link $rate Mbit/s out and $rate Mbit/s in (tbf on both veth ends)"
 	fi
-	flock -u 9
-	exec 9>&-
 
 	if [ "$no_agents" = 0 ]; then
 		start_agents "$nodes" "$net" "$port" "$prefix" "$agent" "$wait_s" "$ready_log"
