@@ -146,8 +146,13 @@ int ukf_engine_kill(ukf_engine_t *e, ukf_id_t id);
 
 /* World callbacks (see env.h and backend.h). */
 void ukf_engine_on_timer(ukf_engine_t *e, ukf_node_id_t node, uint64_t cookie);
+/* A message from node `from` to this engine's node: its type, body (wire
+ * v2, core/wire.h) and the bulk bytes that travelled beside it (NULL/0 if
+ * none). The engine copies what it keeps; a bad message is logged and
+ * dropped. */
 void ukf_engine_on_message(ukf_engine_t *e, ukf_node_id_t to,
-			   ukf_node_id_t from, const void *buf, size_t len);
+			   ukf_node_id_t from, uint16_t type, const void *body,
+			   size_t len, const void *bulk, size_t bulk_len);
 void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 			   const struct ukf_be_event *ev);
 

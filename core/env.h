@@ -30,14 +30,18 @@ struct ukf_env_ops {
 	int (*timer)(void *w, ukf_node_id_t node, ukf_ns_t at, uint64_t cookie);
 
 	/*
-	 * Send an encoded wire message (core/wire.h) from node `from` to node
-	 * `to`. `bulk_bytes` is the size of the data it carries or stands for
-	 * (dirty pages, a template image): the simulated network charges
-	 * transfer time for len + bulk_bytes. The world copies buf. Delivery:
-	 * ukf_engine_on_message(e, to, from, buf, len). Returns 0 or -errno.
+	 * Send a message from node `from` to node `to`: its type and encoded
+	 * body (core/wire.h), and its bulk bytes (a delta, a template, a
+	 * payload; NULL/0 if none), which travel beside the body in their own
+	 * frames. `bulk_bytes` is the size the bulk stands for (dirty pages,
+	 * a template image; in simulation the bytes are not all there): the
+	 * simulated network charges transfer time for len + bulk_bytes. The
+	 * world copies body and bulk. Delivery: ukf_engine_on_message(e, to,
+	 * from, type, body, len, bulk, bulk_len). Returns 0 or -errno.
 	 */
 	int (*send)(void *w, ukf_node_id_t from, ukf_node_id_t to,
-		    const void *buf, size_t len, uint64_t bulk_bytes);
+		    uint16_t type, const void *body, size_t len,
+		    const void *bulk, size_t bulk_len, uint64_t bulk_bytes);
 
 	/*
 	 * Random number uniform in [0, 1) from the stream keyed by `key`

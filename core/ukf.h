@@ -53,6 +53,13 @@ struct ukf_app {
 	uint32_t units;                 /* units= (default 1) units of work */
 	uint32_t vcpus;                 /* vcpus= (default 1) */
 	uint64_t image_bytes;           /* image= (default 2M) image size */
+	/*
+	 * Appended: a digest of what the app runs (its image's bytes, or its
+	 * description), set by whoever registers it; messages name apps by
+	 * name and digest, so nodes with different images of one name do not
+	 * mix them. 0: unknown (matches any).
+	 */
+	uint64_t digest;
 };
 
 /*

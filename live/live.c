@@ -40,8 +40,9 @@ struct lw_ev {
 		} timer;
 		struct {
 			ukf_node_id_t from, to;
-			void *buf;
-			size_t len;
+			uint16_t type;
+			void *buf; /* body, then bulk_len bulk bytes */
+			size_t len, bulk_len;
 		} msg;
 	} u;
 };
@@ -169,7 +170,8 @@ static int lw_timer(void *wp, ukf_node_id_t node, ukf_ns_t at, uint64_t cookie)
 }
 
 static int lw_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
-		   const void *buf, size_t len, uint64_t bulk_bytes)
+		   uint16_t type, const void *buf, size_t len, const void *bulk,
+		   size_t bulk_len, uint64_t bulk_bytes)
 {
 	struct live_world *w = wp;
 	struct lw_ev e = { .t = lw_now(w), .kind = LW_MSG };
@@ -180,11 +182,15 @@ static int lw_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
 		return -EHOSTUNREACH; /* the embedded world has node 0 only */
 	e.u.msg.from = from;
 	e.u.msg.to = to;
+	e.u.msg.type = type;
 	e.u.msg.len = len;
-	e.u.msg.buf = malloc(len ? len : 1);
+	e.u.msg.bulk_len = bulk_len;
+	e.u.msg.buf = malloc(len + bulk_len + 1);
 	if (!e.u.msg.buf)
 		return -ENOMEM;
 	memcpy(e.u.msg.buf, buf, len);
+	if (bulk_len)
+		memcpy((char *)e.u.msg.buf + len, bulk, bulk_len);
 	r = lw_push(w, &e);
 	if (r < 0)
 		free(e.u.msg.buf);
@@ -468,7 +474,11 @@ static void lw_dispatch(struct live_world *w, struct lw_ev *e)
 		break;
 	case LW_MSG:
 		ukf_engine_on_message(w->eng, e->u.msg.to, e->u.msg.from,
-				      e->u.msg.buf, e->u.msg.len);
+				      e->u.msg.type, e->u.msg.buf, e->u.msg.len,
+				      e->u.msg.bulk_len
+					      ? (char *)e->u.msg.buf + e->u.msg.len
+					      : NULL,
+				      e->u.msg.bulk_len);
 		free(e->u.msg.buf);
 		break;
 	}

@@ -20,8 +20,10 @@
 struct msg {
 	struct msg *next;
 	uint32_t from, to;
-	size_t len;
-	uint64_t bulk;
+	uint16_t type;
+	size_t len;	 /* body bytes, then bulk_len bulk bytes, in data */
+	size_t bulk_len;
+	uint64_t bulk;	 /* bytes charged beyond len + bulk_len */
 	unsigned char data[];
 };
 
@@ -219,7 +221,8 @@ static int link_arm(sim_net_t *n, uint32_t li, ukf_ns_t now, int lazy)
 static int conn_start(sim_net_t *n, uint32_t s, ukf_ns_t now)
 {
 	struct conn *c = &n->conns[s];
-	double size = (double)c->head->len + (double)c->head->bulk;
+	double size = (double)c->head->len + (double)c->head->bulk_len +
+		      (double)c->head->bulk;
 	uint32_t li[2] = { 2 * c->from + UP, 2 * c->to + DN };
 	int rc = 0;
 	for (int d = 0; d < 2; d++) {
@@ -259,21 +262,27 @@ static uint32_t conn_alloc(sim_net_t *n)
 }
 
 int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
-		 ukf_node_id_t to, const void *buf, size_t len,
-		 uint64_t bulk_bytes)
+		 ukf_node_id_t to, uint16_t type, const void *buf, size_t len,
+		 const void *bulk, size_t bulk_len, uint64_t bulk_bytes)
 {
-	if (from >= n->nodes || to >= n->nodes || (len && !buf))
+	if (from >= n->nodes || to >= n->nodes || (len && !buf) ||
+	    (bulk_len && !bulk))
 		return -EINVAL;
-	struct msg *m = malloc(sizeof(*m) + len);
+	struct msg *m = malloc(sizeof(*m) + len + bulk_len);
 	if (!m)
 		return -ENOMEM;
 	m->next = NULL;
 	m->from = from;
 	m->to = to;
+	m->type = type;
 	m->len = len;
+	m->bulk_len = bulk_len;
 	m->bulk = bulk_bytes;
 	if (len)
 		memcpy(m->data, buf, len);
+	if (bulk_len)
+		memcpy(m->data + len, bulk, bulk_len);
+	len += bulk_len; /* what the links carry: body and bulk */
 
 	if (from == to)
 		return push_deliver(n, now, m) < 0 ? (free(m), -ENOMEM) : 0;
@@ -332,8 +341,9 @@ int sim_net_event(sim_net_t *n, ukf_ns_t now, const struct sim_ev *ev)
 {
 	if (ev->type == SIM_EV_DELIVER) {
 		struct msg *m = ev->u.deliver.msg;
-		n->bytes += m->len + m->bulk;
-		n->deliver(n->u, m->to, m->from, m->data, m->len);
+		n->bytes += m->len + m->bulk_len + m->bulk;
+		n->deliver(n->u, m->to, m->from, m->type, m->data, m->len,
+			   m->bulk_len ? m->data + m->len : NULL, m->bulk_len);
 		free(m);
 		return 0;
 	}

@@ -136,9 +136,11 @@ size_t sim_rng_streams(const sim_rng_t *r);
  * other link is slower is not handed to the others.) */
 typedef struct sim_net sim_net_t;
 
-/* Delivery callback: the message is freed after it returns. */
+/* Delivery callback: the message (type, body, bulk bytes) is freed after
+ * it returns. */
 typedef void (*sim_deliver_fn)(void *u, ukf_node_id_t to, ukf_node_id_t from,
-			       const void *buf, size_t len);
+			       uint16_t type, const void *body, size_t len,
+			       const void *bulk, size_t bulk_len);
 
 sim_net_t *sim_net_create(sim_queue_t *q, uint32_t nodes, ukf_ns_t latency,
 			  double bandwidth, sim_deliver_fn deliver, void *u);
@@ -147,7 +149,8 @@ sim_net_t *sim_net_create(sim_queue_t *q, uint32_t nodes, ukf_ns_t latency,
 void sim_net_destroy(sim_net_t **n);
 /* Copy and queue a message; 0, -EINVAL (bad node), -ENOMEM. */
 int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
-		 ukf_node_id_t to, const void *buf, size_t len,
+		 ukf_node_id_t to, uint16_t type, const void *buf, size_t len,
+		 const void *bulk, size_t bulk_len,
 		 uint64_t bulk_bytes);
 /* Handle SIM_EV_XFER / SIM_EV_DELIVER popped at time `now`. 0 or -ENOMEM. */
 int sim_net_event(sim_net_t *n, ukf_ns_t now, const struct sim_ev *ev);

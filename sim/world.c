@@ -70,10 +70,12 @@ static int env_timer(void *wp, ukf_node_id_t node, ukf_ns_t at, uint64_t cookie)
 }
 
 static int env_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
-		    const void *buf, size_t len, uint64_t bulk_bytes)
+		    uint16_t type, const void *buf, size_t len,
+		    const void *bulk, size_t bulk_len, uint64_t bulk_bytes)
 {
 	struct sim_world *w = wp;
-	int rc = sim_net_send(w->net, w->now, from, to, buf, len, bulk_bytes);
+	int rc = sim_net_send(w->net, w->now, from, to, type, buf, len, bulk,
+			      bulk_len, bulk_bytes);
 	if (rc == -ENOMEM) {
 		w->failed = 1;
 		snprintf(w->fail_msg, sizeof(w->fail_msg), "network: out of memory");
@@ -144,12 +146,14 @@ ukf_engine_t *sim_world_engine(struct sim_world *w, ukf_node_id_t node)
 }
 
 static void net_deliver(void *u, ukf_node_id_t to, ukf_node_id_t from,
-			const void *buf, size_t len)
+			uint16_t type, const void *buf, size_t len,
+			const void *bulk, size_t bulk_len)
 {
 	ukf_engine_t *e = sim_world_engine(u, to);
 
 	if (e)
-		ukf_engine_on_message(e, to, from, buf, len);
+		ukf_engine_on_message(e, to, from, type, buf, len, bulk,
+				      bulk_len);
 }
 
 /* ---- world ops (what the scenario runner calls) ---- */

@@ -29,7 +29,9 @@ struct ev {
 	uint64_t bytes;
 	struct ukf_be_event be;
 	char text[64];
-	size_t len;
+	size_t len;	    /* MSG: body bytes, then blen bulk bytes, in buf */
+	size_t blen;
+	uint16_t mtype;	    /* MSG: message type */
 	unsigned char *buf;
 };
 
@@ -120,19 +122,24 @@ static int w_timer(void *w, ukf_node_id_t node, ukf_ns_t at, uint64_t cookie)
 }
 
 static int w_send(void *w, ukf_node_id_t from, ukf_node_id_t to,
-		  const void *buf, size_t len, uint64_t bulk)
+		  uint16_t type, const void *buf, size_t len, const void *bulk,
+		  size_t bulk_len, uint64_t bulk_bytes)
 {
 	struct fake_world *fw = w;
 	struct ev *ev = ev_new(E_MSG, fw->now + fw->latency);
 
 	ev->node = to;
 	ev->from = from;
-	ev->buf = malloc(len ? len : 1);
+	ev->mtype = type;
+	ev->buf = malloc(len + bulk_len + 1);
 	memcpy(ev->buf, buf, len);
+	if (bulk_len)
+		memcpy(ev->buf + len, bulk, bulk_len);
 	ev->len = len;
+	ev->blen = bulk_len;
 	fw->msgs++;
 	fw->msg_bytes += len;
-	fw->bulk_bytes += bulk;
+	fw->bulk_bytes += bulk_bytes;
 	push(fw, ev);
 	return 0;
 }
@@ -614,7 +621,9 @@ void fake_run(struct fake_world *fw, ukf_ns_t until)
 			break;
 		case E_MSG:
 			ukf_engine_on_message(fake_engine(fw, e->node), e->node,
-					      e->from, e->buf, e->len);
+					      e->from, e->mtype, e->buf, e->len,
+					      e->blen ? e->buf + e->len : NULL,
+					      e->blen);
 			break;
 		case E_TIMER:
 			ukf_engine_on_timer(fake_engine(fw, e->node), e->node,
@@ -708,9 +717,11 @@ void fake_fork_dirty(struct fake_world *fw, ukf_id_t id, uint64_t dirty_pages)
 }
 
 void fake_raw_message(struct fake_world *fw, ukf_node_id_t to,
-		      ukf_node_id_t from, const void *buf, size_t len)
+		      ukf_node_id_t from, uint16_t type, const void *buf,
+		      size_t len)
 {
-	ukf_engine_on_message(fake_engine(fw, to), to, from, buf, len);
+	ukf_engine_on_message(fake_engine(fw, to), to, from, type, buf, len,
+			      NULL, 0);
 }
 
 static void h_ready(void *u, ukf_id_t id, uint64_t tag)
@@ -802,6 +813,13 @@ int fake_app(struct fake_world *fw, const char *name, const char *kv)
 		fprintf(stderr, "fake_app: %s\n", err);
 		return -1;
 	}
+	/* a digest of what it runs, as a world sets one (FNV-1a of the
+	 * description) */
+	a.digest = 0xcbf29ce484222325ULL;
+	for (const char *c = name; *c; c++)
+		a.digest = (a.digest ^ (unsigned char)*c) * 0x100000001b3ULL;
+	for (const char *c = kv; c && *c; c++)
+		a.digest = (a.digest ^ (unsigned char)*c) * 0x100000001b3ULL;
 	return ukf_apps_add(fw->apps, &a);
 }
 

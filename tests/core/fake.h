@@ -91,9 +91,10 @@ void fake_exit(struct fake_world *fw, ukf_id_t id, int64_t status);
 void fake_exit_dirty(struct fake_world *fw, ukf_id_t id, int64_t status,
 		     uint64_t dirty_pages);
 void fake_fork_dirty(struct fake_world *fw, ukf_id_t id, uint64_t dirty_pages);
-/* Deliver raw bytes as a message to node `to`. */
+/* Deliver raw bytes as the body of a message of `type` to node `to`. */
 void fake_raw_message(struct fake_world *fw, ukf_node_id_t to,
-		      ukf_node_id_t from, const void *buf, size_t len);
+		      ukf_node_id_t from, uint16_t type, const void *buf,
+		      size_t len);
 /* The world's door to its node engines, as core/world.h's ops are. */
 ukf_engine_t *fake_engine(struct fake_world *fw, ukf_node_id_t node);
 int fake_start(struct fake_world *fw);

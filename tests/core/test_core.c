@@ -160,6 +160,43 @@ static void t_parse_units(void)
 /* ------------------------------------------------------------------ */
 /* wire                                                                */
 
+/* A message of type t with every field set to something recognisable. */
+static void full_msg(struct ukf_msg *m, enum ukf_msg_type t)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = t;
+	m->id = 0x1122334455667788ULL + (uint64_t)t;
+	m->parent = 7;
+	m->src = 9;
+	m->tag = UINT64_MAX;
+	m->t_request = -5;
+	m->t_placed = INT64_MAX;
+	m->status = -1000;
+	m->result = -2;
+	m->bytes = 1ULL << 40;
+	m->node = 11;
+	m->origin = 4;
+	m->attempt = 5;
+	m->flags = 6;
+	m->app_name = "web";
+	m->app_name_len = 3;
+	m->app_digest = 0xfeedULL;
+	m->text = "mem=64M";
+	m->text_len = 7;
+}
+
+/* Which fields type t carries, by name. */
+static int has_field(enum ukf_msg_type t, const char *name)
+{
+	struct ukf_wire_field_info f[32];
+	size_t n = ukf_wire_fields(t, f, 32);
+
+	for (size_t k = 0; k < n; k++)
+		if (!strcmp(f[k].name, name))
+			return 1;
+	return 0;
+}
+
 static void t_wire_roundtrip(void)
 {
 	unsigned char buf[512];
@@ -167,131 +204,176 @@ static void t_wire_roundtrip(void)
 	struct ukf_msg m, d;
 
 	for (int t = UKF_MSG_SPAWN; t < UKF_MSG_TYPE_MAX; t++) {
-		memset(&m, 0, sizeof(m));
-		m.type = (enum ukf_msg_type)t;
-		m.id = 0x1122334455667788ULL + (uint64_t)t;
-		m.parent = 7;
-		m.ref = 9;
-		m.tag = UINT64_MAX;
-		m.t_request = -5;
-		m.t_placed = INT64_MAX;
-		m.status = -1000;
-		m.bytes = 1ULL << 40;
-		m.app = 3;
-		m.origin = 4;
-		m.attempt = 5;
-		m.flags = 6;
-		m.text = "mem=64M";
-		m.text_len = 7;
-		m.data = "\x00\x01\x02";
-		m.data_len = 3;
+		full_msg(&m, (enum ukf_msg_type)t);
 		size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
-		CHECK_EQ(n, ukf_msg_size(&m));
-		CHECK_EQ(ukf_msg_decode(&d, buf, n, err, sizeof(err)), 0);
+		CHECK(n > 0);
+		CHECK_EQ(n, ukf_msg_body_size(&m));
+		CHECK_EQ(ukf_msg_decode(&d, (uint16_t)t, buf, n, NULL, 0, 0,
+					err, sizeof(err)),
+			 0);
 		CHECK_EQ(d.type, t);
-		CHECK(d.id == m.id && d.parent == 7 && d.ref == 9 &&
-		      d.tag == UINT64_MAX && d.t_request == -5 &&
-		      d.t_placed == INT64_MAX && d.status == -1000 &&
-		      d.bytes == 1ULL << 40 && d.app == 3 && d.origin == 4 &&
-		      d.attempt == 5 && d.flags == 6);
-		CHECK(d.text_len == 7 && !memcmp(d.text, "mem=64M", 7));
-		CHECK(d.data_len == 3 && !memcmp(d.data, "\x00\x01\x02", 3));
+		/* the fields the type names survive; the others are 0 */
+#define SAME(f, name) CHECK(has_field((enum ukf_msg_type)t, name) ? d.f == m.f : d.f == 0)
+		SAME(id, "id");
+		SAME(parent, "parent");
+		SAME(src, "src");
+		SAME(tag, "tag");
+		SAME(t_request, "t_request");
+		SAME(t_placed, "t_placed");
+		SAME(status, "status");
+		SAME(result, "result");
+		SAME(bytes, "bytes");
+		SAME(node, "node");
+		SAME(origin, "origin");
+		SAME(attempt, "attempt");
+		SAME(flags, "flags");
+#undef SAME
+		if (has_field((enum ukf_msg_type)t, "app"))
+			CHECK(d.app_name_len == 3 && !memcmp(d.app_name, "web", 3) &&
+			      d.app_digest == 0xfeedULL);
+		else
+			CHECK(d.app_name == NULL && d.app_digest == 0);
+		if (has_field((enum ukf_msg_type)t, "args") ||
+		    has_field((enum ukf_msg_type)t, "reason"))
+			CHECK(d.text_len == 7 && !memcmp(d.text, "mem=64M", 7));
+		else
+			CHECK(d.text == NULL && d.text_len == 0);
+		/* bulk bytes travel beside the body, for the types that have them */
+		int rc = ukf_msg_decode(&d, (uint16_t)t, buf, n, "\x00\x01\x02", 3, 0,
+					err, sizeof(err));
+		if (ukf_msg_has_bulk((enum ukf_msg_type)t)) {
+			CHECK_EQ(rc, 0);
+			CHECK(d.data_len == 3 && !memcmp(d.data, "\x00\x01\x02", 3));
+		} else {
+			CHECK_EQ(rc, -1);
+			CHECK(strstr(err, "no bulk") != NULL);
+		}
 		CHECK(strcmp(ukf_msg_name(m.type), "?"));
 	}
 	/* little-endian on the wire, whatever the host */
 	memset(&m, 0, sizeof(m));
-	m.type = UKF_MSG_SPAWN;
+	m.type = UKF_MSG_KILL;
 	m.id = 0x0102;
 	size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
-	CHECK_EQ(n, UKF_WIRE_MIN);
-	CHECK(buf[0] == 'U' && buf[1] == 'K' && buf[2] == 'F' && buf[3] == 'W');
-	CHECK(buf[16] == 0x02 && buf[17] == 0x01);
+	CHECK_EQ(n, 12);
+	CHECK(buf[0] == 0x02 && buf[1] == 0x01 && buf[2] == 0);
 	/* encoder refuses what it cannot represent */
 	CHECK_EQ(ukf_msg_encode(&m, buf, n - 1), 0);
 	m.type = (enum ukf_msg_type)99;
 	CHECK_EQ(ukf_msg_encode(&m, buf, sizeof(buf)), 0);
-	m.type = UKF_MSG_MSG;
+	full_msg(&m, UKF_MSG_FAIL);
 	m.text_len = UKF_WIRE_TEXT_MAX + 1;
 	m.text = (const char *)buf;
 	CHECK_EQ(ukf_msg_encode(&m, buf, sizeof(buf)), 0);
+	full_msg(&m, UKF_MSG_SPAWN);
+	m.app_name_len = 0; /* a spawn names its app */
+	CHECK_EQ(ukf_msg_encode(&m, buf, sizeof(buf)), 0);
+	m.app_name = "a-name-of-sixty-four-bytes-is-one-byte-longer-than-the-limit-xy";
+	m.app_name_len = 64;
+	CHECK_EQ(ukf_msg_encode(&m, buf, sizeof(buf)), 0);
 	CHECK(!strcmp(ukf_msg_name((enum ukf_msg_type)0), "?"));
+	/* the table describes itself (docs/protocol.md is made from it) */
+	char *doc = NULL;
+	size_t dlen = 0;
+	FILE *f = open_memstream(&doc, &dlen);
+	ukf_wire_describe(f);
+	fclose(f);
+	CHECK(doc && strstr(doc, "### 2 `clone`") && strstr(doc, "Bulk bytes:"));
+	free(doc);
 }
 
-static size_t sample_frame(unsigned char *buf, size_t cap)
-{
-	struct ukf_msg m = {.type = UKF_MSG_CLONE,
-			    .id = 42,
-			    .parent = 41,
-			    .app = 1,
-			    .text = "a=b",
-			    .text_len = 3,
-			    .data = "delta",
-			    .data_len = 5};
-	return ukf_msg_encode(&m, buf, cap);
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void expect_bad(const unsigned char *buf, size_t len, const char *needle)
+static void expect_bad(uint16_t type, const unsigned char *buf, size_t len,
+		       const char *needle)
 {
 	struct ukf_msg d;
 	char err[160] = "";
 
-	CHECK_EQ(ukf_msg_decode(&d, buf, len, err, sizeof(err)), -1);
+	CHECK_EQ(ukf_msg_decode(&d, type, buf, len, NULL, 0, 0, err,
+				sizeof(err)),
+		 -1);
 	if (needle && !strstr(err, needle)) {
 		fprintf(stderr, "decode error '%s' lacks '%s'\n", err, needle);
 		failures++;
 	}
 }
 
+/* Rejection of every field of every type: a body cut inside each field
+ * names it; each app name and text length that lies is refused. */
 static void t_wire_hostile(void)
 {
-	unsigned char buf[256], b2[256];
-	size_t n = sample_frame(buf, sizeof(buf));
+	unsigned char buf[512], b2[600];
+	struct ukf_msg m, d;
+	char err[160];
 
-	/* every truncation is refused */
-	for (size_t l = 0; l < n; l++)
-		expect_bad(buf, l, NULL);
-	expect_bad(buf, 3, "truncated");
-	memcpy(b2, buf, n);
-	b2[0] ^= 0xff;
-	expect_bad(b2, n, "magic");
-	memcpy(b2, buf, n);
-	b2[4] = 2;
-	expect_bad(b2, n, "version");
-	memcpy(b2, buf, n);
-	b2[6] = 0xee;
-	expect_bad(b2, n, "type");
-	memcpy(b2, buf, n);
-	put32(b2 + 8, 0xfffffff0u);
-	expect_bad(b2, n, "length");
-	/* huge text length inside a consistent frame */
-	memcpy(b2, buf, n);
-	put32(b2 + UKF_WIRE_HEADER + UKF_WIRE_FIXED, 0xffffffffu);
-	expect_bad(b2, n, "text length");
-	memcpy(b2, buf, n);
-	put32(b2 + UKF_WIRE_HEADER + UKF_WIRE_FIXED, 200);
-	expect_bad(b2, n, "past end");
-	/* data length that disagrees with the bytes left */
-	memcpy(b2, buf, n);
-	put32(b2 + UKF_WIRE_HEADER + UKF_WIRE_FIXED + 4 + 3, 0x7fffffffu);
-	expect_bad(b2, n, "data length");
-	memcpy(b2, buf, n);
-	put32(b2 + UKF_WIRE_HEADER + UKF_WIRE_FIXED + 4 + 3, 4);
-	expect_bad(b2, n, "data length");
-	/* trailing garbage */
-	memcpy(b2, buf, n);
-	b2[n] = 0;
-	expect_bad(b2, n + 1, "length");
-	/* no id */
-	memcpy(b2, buf, n);
-	memset(b2 + UKF_WIRE_HEADER, 0, 8);
-	expect_bad(b2, n, "instance id");
-	expect_bad(NULL, 10, "no message");
+	for (int t = UKF_MSG_SPAWN; t < UKF_MSG_TYPE_MAX; t++) {
+		struct ukf_wire_field_info f[32];
+		size_t nf = ukf_wire_fields((enum ukf_msg_type)t, f, 32), at = 0;
+
+		full_msg(&m, (enum ukf_msg_type)t);
+		size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
+		/* every truncation is refused */
+		for (size_t l = 0; l < n; l++)
+			expect_bad((uint16_t)t, buf, l, "field '");
+		/* trailing bytes: refused, unless the sender is newer */
+		memcpy(b2, buf, n);
+		b2[n] = 0;
+		expect_bad((uint16_t)t, b2, n + 1, "after the last field");
+		CHECK_EQ(ukf_msg_decode(&d, (uint16_t)t, b2, n + 1, NULL, 0, 1,
+					err, sizeof(err)),
+			 0);
+		for (size_t k = 0; k < nf; k++) {
+			char want[64];
+			snprintf(want, sizeof(want), "field '%s'", f[k].name);
+			/* cut just inside this field */
+			expect_bad((uint16_t)t, buf, at + 1, want);
+			if (!strcmp(f[k].kind, "app")) {
+				memcpy(b2, buf, n);
+				b2[at + 8] = 0; /* empty name */
+				expect_bad((uint16_t)t, b2, n, want);
+				b2[at + 8] = 64; /* over the limit */
+				expect_bad((uint16_t)t, b2, n, want);
+				b2[at + 8] = 60; /* past the end */
+				expect_bad((uint16_t)t, b2, n, want);
+				memcpy(b2, buf, n);
+				b2[at + 10] = 0; /* NUL inside */
+				expect_bad((uint16_t)t, b2, n, "NUL");
+				at += 9 + 3;
+			} else if (!strcmp(f[k].kind, "text")) {
+				memcpy(b2, buf, n);
+				b2[at] = 0xff; /* 0x..ff: over the limit */
+				b2[at + 1] = 0xff;
+				expect_bad((uint16_t)t, b2, n, "over the limit");
+				b2[at] = 8; /* one byte past the end */
+				b2[at + 1] = 0;
+				expect_bad((uint16_t)t, b2, n, "past the end");
+				at += 2 + 7;
+			} else {
+				at += !strcmp(f[k].kind, "u32") ? 4 : 8;
+			}
+		}
+		CHECK_EQ(at, n);
+		/* an instance id of 0 where one is needed */
+		if (has_field((enum ukf_msg_type)t, "id")) {
+			full_msg(&m, (enum ukf_msg_type)t);
+			m.id = 0;
+			n = ukf_msg_encode(&m, buf, sizeof(buf));
+			expect_bad((uint16_t)t, buf, n, "instance id");
+		}
+	}
+	/* unknown types, oversized bodies and bulk */
+	expect_bad(0, buf, 10, "unknown message type");
+	expect_bad(UKF_MSG_TYPE_MAX, buf, 10, "unknown message type");
+	expect_bad(0xffff, buf, 10, "unknown message type");
+	expect_bad(UKF_MSG_KILL, b2, UKF_WIRE_BODY_MAX + 1, "limit");
+	expect_bad(UKF_MSG_KILL, NULL, 10, "no message");
+	full_msg(&m, UKF_MSG_MSG);
+	size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
+	CHECK_EQ(ukf_msg_decode(&d, UKF_MSG_MSG, buf, n, NULL,
+				UKF_WIRE_BULK_MAX + 1, 0, err, sizeof(err)),
+		 -1);
+	CHECK_EQ(ukf_msg_decode(&d, UKF_MSG_MSG, buf, n, NULL, 5, 0, err,
+				sizeof(err)),
+		 -1);
 }
 
 static uint64_t lcg(uint64_t *s)
@@ -302,43 +384,45 @@ static uint64_t lcg(uint64_t *s)
 
 static void t_wire_fuzz(void)
 {
-	unsigned char base[256], buf[300];
-	size_t n = sample_frame(base, sizeof(base));
+	unsigned char base[UKF_MSG_TYPE_MAX][256], buf[300];
+	size_t bn[UKF_MSG_TYPE_MAX];
 	uint64_t seed = 12345;
-	struct ukf_msg d;
+	struct ukf_msg m, d;
 	char err[160];
 	int accepted = 0;
 
+	for (int t = 1; t < UKF_MSG_TYPE_MAX; t++) {
+		full_msg(&m, (enum ukf_msg_type)t);
+		bn[t] = ukf_msg_encode(&m, base[t], sizeof(base[t]));
+	}
 	for (int it = 0; it < 200000; it++) {
-		size_t len = n;
-		memcpy(buf, base, n);
+		int t = 1 + (int)(lcg(&seed) % (UKF_MSG_TYPE_MAX - 1));
+		uint16_t as = lcg(&seed) % 8 ? (uint16_t)t
+					     : (uint16_t)(lcg(&seed) % 80);
+		size_t n = bn[t], len = n;
+		memcpy(buf, base[t], n);
 		int flips = 1 + (int)(lcg(&seed) % 4);
 		for (int f = 0; f < flips; f++)
 			buf[lcg(&seed) % n] = (unsigned char)lcg(&seed);
 		if (lcg(&seed) % 4 == 0)
 			len = lcg(&seed) % (n + 1);
-		if (ukf_msg_decode(&d, buf, len, err, sizeof(err)) == 0) {
+		if (ukf_msg_decode(&d, as, buf, len, NULL, 0, 0, err,
+				   sizeof(err)) == 0) {
 			accepted++;
-			/* anything accepted lies entirely inside the frame */
+			/* anything accepted lies entirely inside the body */
 			CHECK(!d.text ||
 			      ((const unsigned char *)d.text >= buf &&
 			       (const unsigned char *)d.text + d.text_len <=
 				   buf + len));
-			CHECK(!d.data ||
-			      ((const unsigned char *)d.data >= buf &&
-			       (const unsigned char *)d.data + d.data_len <=
+			CHECK(!d.app_name ||
+			      ((const unsigned char *)d.app_name >= buf &&
+			       (const unsigned char *)d.app_name + d.app_name_len <=
 				   buf + len));
 			CHECK(d.type > 0 && d.type < UKF_MSG_TYPE_MAX);
+			CHECK(d.app_name_len < UKF_APP_NAME_MAX);
 		}
 	}
-	/* pure random bytes are (practically) never accepted */
-	for (int it = 0; it < 20000; it++) {
-		size_t len = lcg(&seed) % sizeof(buf);
-		for (size_t i = 0; i < len; i++)
-			buf[i] = (unsigned char)lcg(&seed);
-		CHECK_EQ(ukf_msg_decode(&d, buf, len, err, sizeof(err)), -1);
-	}
-	CHECK(accepted > 0); /* mutations of payload bytes stay valid */
+	CHECK(accepted > 0); /* mutations of values stay valid */
 }
 
 /* ------------------------------------------------------------------ */
@@ -1350,17 +1434,25 @@ static void t_engine_bad_input(void)
 	CHECK(fake_kill(fw, 999) < 0);
 	CHECK(fake_fork(fw, 999, 0, &id) < 0);
 	/* garbage on the wire, events for unknown instances: logged, ignored */
-	fake_raw_message(fw, 0, 1, "garbage", 7);
-	fake_raw_message(fw, 0, 1, NULL, 0);
-	fake_raw_message(fw, 99, 1, "x", 1);
+	fake_raw_message(fw, 0, 1, UKF_MSG_SPAWN, "garbage", 7);
+	fake_raw_message(fw, 0, 1, UKF_MSG_SPAWN, NULL, 0);
+	fake_raw_message(fw, 99, 1, UKF_MSG_SPAWN, "x", 1);
 	unsigned char buf[200];
-	struct ukf_msg m = {.type = UKF_MSG_SPAWN, .id = 77, .app = 55};
+	struct ukf_msg m = {.type = UKF_MSG_SPAWN, .id = 77,
+			    .app_name = "nope", .app_name_len = 4};
 	size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
-	fake_raw_message(fw, 0, 1, buf, n);  /* bad app */
-	fake_raw_message(fw, 0, 42, buf, n); /* bad sender */
+	fake_raw_message(fw, 0, 1, UKF_MSG_SPAWN, buf, n); /* unknown app */
+	CHECK(fake_log_count(fw, "unknown app 'nope'") == 1);
+	m.app_name = "web";
+	m.app_name_len = 3;
+	m.app_digest = 0x1234; /* another image of "web" */
+	n = ukf_msg_encode(&m, buf, sizeof(buf));
+	fake_raw_message(fw, 0, 1, UKF_MSG_SPAWN, buf, n);
+	CHECK(fake_log_count(fw, "app 'web' differs here") == 1);
+	fake_raw_message(fw, 0, 42, UKF_MSG_SPAWN, buf, n); /* bad sender */
 	m.type = UKF_MSG_NACK;
 	n = ukf_msg_encode(&m, buf, sizeof(buf));
-	fake_raw_message(fw, 0, 1, buf, n); /* NACK for nothing */
+	fake_raw_message(fw, 0, 1, UKF_MSG_NACK, buf, n); /* NACK for nothing */
 	struct ukf_be_event ev = {.kind = UKF_BE_READY, .inst = 4242};
 	ukf_engine_on_backend(fake_engine(fw, 0), 0, &ev);
 	ev.kind = UKF_BE_TEMPLATE;
@@ -1706,10 +1798,14 @@ static void t_engine_forged_messages(void)
 						     (UKF_MSG_TYPE_MAX - 1));
 		m.id = 1 + lcg(&seed) % 40;
 		m.parent = lcg(&seed) % 40;
-		m.ref = lcg(&seed) % 5;
+		m.src = lcg(&seed) % 40;
+		m.node = (uint32_t)(lcg(&seed) % 5);
 		m.status = (int64_t)(lcg(&seed) % 5) - 2;
+		m.result = (int64_t)(lcg(&seed) % 3) - 1;
 		m.bytes = lcg(&seed) % 4 ? 4096 : UINT64_MAX;
-		m.app = (uint32_t)(lcg(&seed) % 4);
+		static const char *const names[] = {"fan", "manual", "nope", "fan"};
+		m.app_name = names[lcg(&seed) % 4];
+		m.app_name_len = strlen(m.app_name);
 		m.origin = (uint32_t)(lcg(&seed) % 5);
 		m.flags = (uint32_t)(lcg(&seed) % 4);
 		m.attempt = (uint32_t)lcg(&seed);
@@ -1717,14 +1813,18 @@ static void t_engine_forged_messages(void)
 			m.text = "k=v";
 			m.text_len = 3;
 		}
-		if (lcg(&seed) % 3 == 0) {
-			m.data = "DELTA!!";
-			m.data_len = 8;
-		}
 		size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
 		CHECK(n > 0);
-		fake_raw_message(fw, (ukf_node_id_t)(lcg(&seed) % 3),
-				 (ukf_node_id_t)(lcg(&seed) % 4), buf, n);
+		if (lcg(&seed) % 3 == 0 && ukf_msg_has_bulk(m.type))
+			ukf_engine_on_message(
+			    fake_engine(fw, (ukf_node_id_t)(lcg(&seed) % 3)),
+			    (ukf_node_id_t)(lcg(&seed) % 3),
+			    (ukf_node_id_t)(lcg(&seed) % 4), (uint16_t)m.type,
+			    buf, n, "DELTA!!", 8);
+		else
+			fake_raw_message(fw, (ukf_node_id_t)(lcg(&seed) % 3),
+					 (ukf_node_id_t)(lcg(&seed) % 4),
+					 (uint16_t)m.type, buf, n);
 		fake_run(fw, fw->now + UKF_MS);
 		CHECK(!fw->overcommit);
 	}

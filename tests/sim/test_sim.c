@@ -161,9 +161,13 @@ struct got {
 static ukf_ns_t net_now;
 
 static void on_deliver(void *u, ukf_node_id_t to, ukf_node_id_t from,
-		       const void *buf, size_t len)
+		       uint16_t type, const void *buf, size_t len,
+		       const void *bulk, size_t bulk_len)
 {
 	struct got *g = u;
+	(void)type;
+	(void)bulk;
+	(void)bulk_len;
 	if (g->n < 16) {
 		g->at[g->n] = net_now;
 		g->tag[g->n] = len ? ((const unsigned char *)buf)[0] : -1;
@@ -193,7 +197,7 @@ static int t_net_share(void)
 	unsigned char a = 1, b = 2;
 
 	net_now = 0;
-	CHECK(sim_net_send(n, 0, 0, 1, &a, 1, 1000000 - 1) == 0);
+	CHECK(sim_net_send(n, 0, 0, 1, 1, &a, 1, NULL, 0, 1000000 - 1) == 0);
 	CHECK(net_run(q, n) == 0);
 	CHECK(g.n == 1 && g.to[0] == 1 && g.from[0] == 0 && g.tag[0] == 1);
 	ukf_ns_t alone = g.at[0];
@@ -201,8 +205,8 @@ static int t_net_share(void)
 
 	g.n = 0;
 	ukf_ns_t t0 = net_now;
-	CHECK(sim_net_send(n, t0, 0, 1, &a, 1, 1000000 - 1) == 0);
-	CHECK(sim_net_send(n, t0, 0, 2, &b, 1, 1000000 - 1) == 0);
+	CHECK(sim_net_send(n, t0, 0, 1, 1, &a, 1, NULL, 0, 1000000 - 1) == 0);
+	CHECK(sim_net_send(n, t0, 0, 2, 1, &b, 1, NULL, 0, 1000000 - 1) == 0);
 	CHECK(sim_net_connections(n) == 2);
 	CHECK(net_run(q, n) == 0);
 	CHECK(g.n == 2);
@@ -217,7 +221,7 @@ static int t_net_share(void)
 	 * 0.5 MB by then, the rest at full rate -> done at 2 ms (from t0). */
 	g.n = 0;
 	t0 = net_now;
-	CHECK(sim_net_send(n, t0, 0, 1, &a, 1, 1000000 - 1) == 0);
+	CHECK(sim_net_send(n, t0, 0, 1, 1, &a, 1, NULL, 0, 1000000 - 1) == 0);
 	struct sim_ev e;
 	ukf_ns_t t;
 	/* Nothing happens before t0 + 0.5 ms except stale completions. */
@@ -227,7 +231,7 @@ static int t_net_share(void)
 		sim_net_event(n, t, &e);
 	}
 	net_now = t0 + UKF_MS / 2;
-	CHECK(sim_net_send(n, net_now, 3, 1, &b, 1, 1000000 - 1) == 0); /* shares 1's downlink */
+	CHECK(sim_net_send(n, net_now, 3, 1, 1, &b, 1, NULL, 0, 1000000 - 1) == 0); /* shares 1's downlink */
 	CHECK(net_run(q, n) == 0);
 	CHECK(g.n == 2);
 	CHECK(g.tag[0] == 1 && g.tag[1] == 2);
@@ -249,9 +253,9 @@ static int t_net_order(void)
 	unsigned char m[3] = { 1, 2, 3 };
 
 	net_now = 0;
-	CHECK(sim_net_send(n, 0, 0, 1, &m[0], 1, 10000000) == 0);
-	CHECK(sim_net_send(n, 0, 0, 1, &m[1], 1, 0) == 0);
-	CHECK(sim_net_send(n, 0, 1, 1, &m[2], 1, 10000000) == 0);
+	CHECK(sim_net_send(n, 0, 0, 1, 1, &m[0], 1, NULL, 0, 10000000) == 0);
+	CHECK(sim_net_send(n, 0, 0, 1, 1, &m[1], 1, NULL, 0, 0) == 0);
+	CHECK(sim_net_send(n, 0, 1, 1, 1, &m[2], 1, NULL, 0, 10000000) == 0);
 	CHECK(net_run(q, n) == 0);
 	CHECK(g.n == 3);
 	CHECK(g.tag[0] == 3 && g.at[0] == 0); /* self: immediate */
@@ -274,7 +278,7 @@ static int t_net_fan_in(void)
 	sim_net_t *n = sim_net_create(q, N + 1, 0, 1e9, on_deliver, &g);
 	unsigned char x = 7;
 	for (uint32_t i = 1; i <= N; i++)
-		CHECK(sim_net_send(n, 0, i, 0, &x, 1, 1000000 - 1) == 0);
+		CHECK(sim_net_send(n, 0, i, 0, 1, &x, 1, NULL, 0, 1000000 - 1) == 0);
 	struct sim_ev e;
 	size_t events = 0;
 	ukf_ns_t first = -1;
@@ -300,13 +304,13 @@ static int t_net_bad_input(void)
 	struct got g = { 0 };
 	sim_net_t *n = sim_net_create(q, 2, 0, 1e9, on_deliver, &g);
 	unsigned char x = 0;
-	CHECK(sim_net_send(n, 0, 0, 2, &x, 1, 0) == -EINVAL);
-	CHECK(sim_net_send(n, 0, 5, 0, &x, 1, 0) == -EINVAL);
-	CHECK(sim_net_send(n, 0, 0, 1, NULL, 4, 0) == -EINVAL);
+	CHECK(sim_net_send(n, 0, 0, 2, 1, &x, 1, NULL, 0, 0) == -EINVAL);
+	CHECK(sim_net_send(n, 0, 5, 0, 1, &x, 1, NULL, 0, 0) == -EINVAL);
+	CHECK(sim_net_send(n, 0, 0, 1, 1, NULL, 4, NULL, 0, 0) == -EINVAL);
 	CHECK(sim_queue_size(q) == 0);
 	/* Destroy with messages still queued frees them (checked by ASan). */
-	CHECK(sim_net_send(n, 0, 0, 1, &x, 1, 100) == 0);
-	CHECK(sim_net_send(n, 0, 0, 1, &x, 1, 100) == 0);
+	CHECK(sim_net_send(n, 0, 0, 1, 1, &x, 1, NULL, 0, 100) == 0);
+	CHECK(sim_net_send(n, 0, 0, 1, 1, &x, 1, NULL, 0, 100) == 0);
 	struct sim_ev e;
 	while (sim_queue_pop(q, NULL, &e))
 		sim_net_drop(&e);
@@ -499,7 +503,7 @@ static int bench(void)
 			x = sim_mix64(x);
 			uint32_t from = (uint32_t)(x % NODES);
 			uint32_t to = (uint32_t)((x >> 32) % NODES);
-			sim_net_send(n, (ukf_ns_t)i * 100, from, to, &b, 1, 65535);
+			sim_net_send(n, (ukf_ns_t)i * 100, from, to, 1, &b, 1, NULL, 0, 65535);
 			/* interleave: process what is due before the next send */
 			while (sim_queue_peek_time(q) <= (ukf_ns_t)i * 100) {
 				struct sim_ev e;

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+/* engine_inst.c - instances on their node: accepting spawns and clones,
+ * starting them cold, from a template or from a delta, their end. */
+#include "engine_int.h"
+
+static int wants_template(ukf_engine_t *e, struct node *n, uint32_t app);
+static void host_spawn(ukf_engine_t *e, struct node *n, struct inst *i);
+static void host_clone(ukf_engine_t *e, struct node *n, struct inst *i);
+
+struct kid *eng_kid_find(struct inst *p, ukf_id_t id)
+{
+	for (uint32_t k = 0; k < p->nkids; k++)
+		if (p->kids[k].id == id)
+			return &p->kids[k];
+	return NULL;
+}
+
+struct kid *eng_kid_add(ukf_engine_t *e, struct inst *p, ukf_id_t id)
+{
+	if (p->nkids == p->capkids) {
+		uint32_t c = p->capkids ? p->capkids * 2 : 4;
+		struct kid *k = eng_realloc(e, p->kids, c * sizeof(*k));
+		if (!k)
+			return NULL;
+		p->kids = k;
+		p->capkids = c;
+	}
+	struct kid *k = &p->kids[p->nkids++];
+	memset(k, 0, sizeof(*k));
+	k->id = id;
+	k->node = UKF_NODE_NONE;
+	return k;
+}
+
+void eng_kid_remove(struct inst *p, struct kid *k)
+{
+	/* keep order: "wait any" reaps the earliest exited child */
+	size_t idx = (size_t)(k - p->kids);
+	memmove(k, k + 1, (p->nkids - idx - 1) * sizeof(*k));
+	p->nkids--;
+}
+
+/* A new instance; NULL if out of memory or the id is taken (forged). */
+struct inst *eng_inst_new(ukf_engine_t *e, ukf_id_t id, uint32_t app,
+			  ukf_node_id_t node)
+{
+	struct inst *i;
+
+	if (eng_map_get(&e->insts, id))
+		return NULL;
+	i = eng_calloc(e, 1, sizeof(*i));
+	if (!i)
+		return NULL;
+	i->id = id;
+	i->app = app;
+	i->node = node;
+	i->origin = node;
+	i->start = UKF_START_UNKNOWN;
+	i->t_request = i->t_placed = i->t_start = eng_now(e);
+	i->t_ready = UKF_NS_NEVER;
+	if (eng_map_put(e, &e->insts, id, i) < 0) {
+		free(i);
+		return NULL;
+	}
+	return i;
+}
+
+void eng_inst_free(ukf_engine_t *e, struct inst *i)
+{
+	struct qmsg *q = i->qhead;
+
+	while (q) {
+		struct qmsg *n = q->next;
+		free(q);
+		q = n;
+	}
+	eng_map_del(&e->insts, i->id);
+	free(i->kids);
+	free(i->args);
+	free(i->delta);
+	free(i->r_data);
+	free(i);
+}
+
+void eng_start_failed(ukf_engine_t *e, struct inst *i, const char *op, int rc)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "%s refused (%d)", op, rc);
+	eng_inst_finish(e, i, UKF_STATUS_FAILED, why);
+}
+
+void eng_log_start(ukf_engine_t *e, struct inst *i, const char *via)
+{
+	if (i->is_fork)
+		LOG(e, i->node,
+		    "fork %llu parent=%llu app=%s origin=%u -> node=%u via=%s",
+		    ULL(i->id), ULL(i->parent), eng_app_name(e, i->app),
+		    i->origin, i->node, via);
+	else
+		LOG(e, i->node, "spawn %llu app=%s origin=%u -> node=%u via=%s",
+		    ULL(i->id), eng_app_name(e, i->app), i->origin, i->node,
+		    via);
+}
+
+void eng_start_cold(ukf_engine_t *e, struct node *n, struct inst *i, int maker)
+{
+	int rc;
+
+	i->start = UKF_START_COLD;
+	i->t_start = eng_now(e);
+	n->st.cold++;
+	if (maker) {
+		struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
+		if (t)
+			t->maker = i->id;
+	}
+	eng_log_start(e, i, maker ? "cold+template" : "cold");
+	rc = e->be->ops->cold_boot(e->be->b, n->id, i->id, APP(e, i->app),
+				   i->args ? i->args : "");
+	if (rc < 0)
+		eng_start_failed(e, i, "cold_boot", rc);
+}
+
+void eng_start_clone_template(ukf_engine_t *e, struct node *n, struct inst *i)
+{
+	struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
+	int rc;
+
+	if (t)
+		ukf_tcache_touch(&n->tc, t);
+	i->start = UKF_START_TEMPLATE;
+	i->t_start = eng_now(e);
+	n->st.template_clones++;
+	eng_log_start(e, i, i->fetched ? "fetched-template" : "template");
+	rc = e->be->ops->clone_template(e->be->b, n->id, i->id, APP(e, i->app),
+					i->args ? i->args : "");
+	if (rc < 0)
+		eng_start_failed(e, i, "clone_template", rc);
+}
+
+void eng_start_restore(ukf_engine_t *e, struct node *n, struct inst *i)
+{
+	struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
+	int rc;
+
+	if (t)
+		ukf_tcache_touch(&n->tc, t);
+	i->start = UKF_START_FORK;
+	i->t_start = eng_now(e);
+	n->st.forks++;
+	eng_log_start(e, i, "delta");
+	rc = e->be->ops->restore_delta(e->be->b, n->id, i->id, i->app, i->delta,
+				       i->delta_len, i->delta_bytes);
+	free(i->delta);
+	i->delta = NULL;
+	i->delta_len = 0;
+	if (rc < 0)
+		eng_start_failed(e, i, "restore_delta", rc);
+}
+
+static int wants_template(ukf_engine_t *e, struct node *n, uint32_t app)
+{
+	if (!e->tpl->templates)
+		return 0;
+	if (e->tpl->topk_only)
+		return ukf_topk_has(&n->topk, app);
+	return 1;
+}
+
+/* A spawn accepted on node n (capacity reserved): choose how it starts. */
+static void host_spawn(ukf_engine_t *e, struct node *n, struct inst *i)
+{
+	struct ukf_tentry *t;
+
+	if (!wants_template(e, n, i->app)) {
+		eng_start_cold(e, n, i, 0);
+		return;
+	}
+	t = ukf_tcache_find(&n->tc, i->app);
+	if (t && t->state == UKF_T_READY) {
+		eng_start_clone_template(e, n, i);
+		return;
+	}
+	if (t) {
+		/*
+		 * Pending: wait for it. A workload instance that is to make
+		 * it may never reach ready() (a guest need not call it): past
+		 * MAKER_GRACE after its start, spawns boot cold instead, and
+		 * a timer then releases those already waiting.
+		 */
+		struct inst *m =
+		    t->maker ? eng_inst_at(e, n->id, t->maker) : NULL;
+		if (m && !m->internal && m->t_ready == UKF_NS_NEVER) {
+			ukf_ns_t until =
+			    m->t_start + MAKER_GRACE(APP(e, m->app));
+			if (eng_now(e) >= until) {
+				eng_start_cold(e, n, i, 0);
+				return;
+			}
+			if (!m->maker_timer) {
+				m->maker_timer = 1;
+				eng_arm(e, n->id, until, T_MAKER, m->id, 0);
+			}
+		}
+		eng_log_start(e, i, "wait-template");
+		eng_wait_tpl(t, i);
+		return;
+	}
+	if (eng_obtain_template(e, n, i->app, &t) < 0) {
+		eng_start_cold(e, n, i, 0); /* cache full of pending entries */
+		return;
+	}
+	if (t->fetching) {
+		eng_log_start(e, i, "wait-template");
+		eng_wait_tpl(t, i);
+	} else {
+		eng_start_cold(e, n, i, 1);
+	}
+}
+
+/* A remote fork child accepted on node n: it needs the app's template. */
+static void host_clone(ukf_engine_t *e, struct node *n, struct inst *i)
+{
+	struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
+
+	if (t && t->state == UKF_T_READY) {
+		eng_start_restore(e, n, i);
+		return;
+	}
+	if (!t) {
+		if (eng_obtain_template(e, n, i->app, &t) < 0) {
+			eng_inst_finish(e, i, UKF_STATUS_FAILED,
+					"template cache full");
+			return;
+		}
+		if (!t->fetching) {
+			eng_boot_maker(e, n, t);
+			if (!t->maker) {
+				ukf_tcache_remove(&n->tc, i->app);
+				eng_inst_finish(e, i, UKF_STATUS_FAILED,
+						"cannot boot template");
+				return;
+			}
+		}
+	}
+	LOG(e, n->id,
+	    "fork %llu parent=%llu app=%s origin=%u -> node=%u "
+	    "via=wait-template",
+	    ULL(i->id), ULL(i->parent), eng_app_name(e, i->app), i->origin,
+	    n->id);
+	eng_wait_tpl(t, i);
+}
+
+/*
+ * Accept SPAWN/CLONE m on node n after re-checking capacity against the
+ * node's true state. Returns 0, or -1 if the node has no room (NACK).
+ */
+int eng_host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
+{
+	const struct ukf_app *a = APP(e, m->app);
+	struct inst *i;
+
+	if (!eng_fits(n, a)) {
+		n->st.rejects++;
+		LOG(e, n->id, "nack %llu app=%s node=%u", ULL(m->id), a->name,
+		    n->id);
+		return -1;
+	}
+	if (eng_map_get(&e->insts, m->id)) {
+		LOG(e, n->id, "drop %s %llu: duplicate instance id",
+		    ukf_msg_name(m->type), ULL(m->id));
+		return 0;
+	}
+	i = eng_inst_new(e, m->id, m->app, n->id);
+	if (!i) {
+		LOG(e, n->id, "nack %llu: out of memory", ULL(m->id));
+		return -1;
+	}
+	i->parent = m->parent;
+	i->origin = m->origin;
+	i->tag = m->tag;
+	i->flags = m->flags;
+	i->t_request = m->t_request;
+	i->t_placed = m->t_placed;
+	i->remote = m->origin != n->id;
+	if (m->text_len)
+		i->args = eng_dupstr(e, m->text, m->text_len);
+	n->st.requests++;
+	if (i->remote)
+		n->st.remote_in++;
+	eng_reserve(e, n, a);
+	eng_count_request(e, n, m->app);
+	if (m->type == UKF_MSG_CLONE) {
+		i->is_fork = 1;
+		i->delta_bytes = m->bytes;
+		if (m->data_len) {
+			i->delta = eng_malloc(e, m->data_len);
+			if (i->delta) {
+				memcpy(i->delta, m->data, m->data_len);
+				i->delta_len = m->data_len;
+			}
+		}
+		host_clone(e, n, i);
+	} else {
+		host_spawn(e, n, i);
+	}
+	return 0;
+}
+
+void eng_notify_origin(ukf_engine_t *e, struct inst *i, enum ukf_msg_type type,
+		       int64_t status, const char *why)
+{
+	struct ukf_msg m = {
+	    .type = type,
+	    .id = i->id,
+	    .parent = i->parent,
+	    .node = i->node,
+	    .tag = i->tag,
+	    .status = status,
+	    .app = i->app,
+	    .origin = i->origin,
+	    .flags = i->flags | (i->is_fork ? F_FORK : 0),
+	    .text = why,
+	    .text_len = why ? strlen(why) : 0,
+	};
+
+	if (m.text_len > UKF_WIRE_TEXT_MAX)
+		m.text_len = UKF_WIRE_TEXT_MAX;
+	eng_deliver(e, i->node, i->origin, &m, 0);
+}
+
+void eng_inst_finish(ukf_engine_t *e, struct inst *i, int64_t status,
+		     const char *why)
+{
+	struct node *n = &e->node;
+	struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
+	ukf_ns_t t_exit = i->t_end ? i->t_end : eng_now(e);
+	int counted = !i->internal;
+
+	if (i->waiting_tpl)
+		eng_unwait_tpl(n, i);
+	if (i->delta_req) { /* a remote fork of it was saving its delta */
+		struct req *q = eng_req_at(e, i->node, i->delta_req);
+		i->delta_req = 0;
+		if (q)
+			eng_req_fail(e, q, "parent gone");
+	}
+	if (t && t->state == UKF_T_PENDING && t->maker == i->id) {
+		t->maker = 0;
+		eng_template_failed(e, n, i->app, "maker ended");
+	}
+	e->be->ops->destroy(e->be->b, n->id, i->id);
+	if (i->internal) {
+		eng_inst_free(e, i);
+		return;
+	}
+	if (why)
+		LOG(e, n->id, "fail %llu node=%u reason=%s", ULL(i->id), n->id,
+		    why);
+	else
+		LOG(e, n->id, "exit %llu node=%u status=%lld", ULL(i->id),
+		    n->id, LL(status));
+	eng_record_inst(e, i, t_exit, status, why);
+	if (i->resuming)
+		eng_resume_unlink(n, i);
+	if (counted)
+		eng_release(e, n, APP(e, i->app), !i->vcpu_off);
+	eng_notify_origin(e, i, why ? UKF_MSG_FAIL : UKF_MSG_EXIT, status, why);
+	eng_inst_free(e, i);
+	eng_drain_resumes(e, n);
+}
+
+/* A child of p ended: reap it if p waits for it. */
+void eng_child_ended(ukf_engine_t *e, struct inst *p, ukf_id_t id,
+		     int64_t status)
+{
+	struct kid *k = eng_kid_find(p, id);
+
+	if (!k) {
+		LOG(e, p->node, "orphan-exit %llu parent=%llu", ULL(id),
+		    ULL(p->id));
+		return;
+	}
+	k->state = K_EXITED;
+	k->status = status;
+	if (p->call == UKF_CALL_WAIT && (p->wait_id == 0 || p->wait_id == id)) {
+		eng_kid_remove(p, k);
+		LOG(e, p->node, "reap %llu child=%llu status=%lld", ULL(p->id),
+		    ULL(id), LL(status));
+		eng_complete(e, p, (int64_t)id, status, 0, NULL, 0);
+	}
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/* engine_int.h - the engine's internals, shared by its rooms (engine*.c):
+ * objects, limits, helpers. */
+#ifndef UKF_ENGINE_INT_H
+#define UKF_ENGINE_INT_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "apps.h"
+#include "dir.h"
+#include "include/ukf_abi.h"
+#include "policy.h"
+#include "wire.h"
+
+/*
+ * Roles. An engine is one node's agent and keeps two kinds of objects in
+ * its own id maps:
+ *   - a request (struct req) lives on the origin node from the request until
+ *     the instance is running somewhere (READY) or the request failed;
+ *   - an instance (struct inst) lives on the node it runs on.
+ * An instance's exit goes back to its origin (for a fork or a guest spawn
+ * the origin is the parent's node), where the parent's child table is.
+ * The same id may be a request at its origin and an instance on another
+ * node (or on the same one) at once.
+ *
+ * Rooms: engine.c (creation, public API, world callbacks, plumbing),
+ * engine_node.c (capacity, resumes, the directory record), engine_inst.c
+ * (instances on their node), engine_tpl.c (the template cache),
+ * engine_req.c (requests at their origin: placement, retries),
+ * engine_call.c (guest calls), engine_msg.c (messages between agents).
+ */
+
+/* The app with id a (valid: checked where ids enter the engine). */
+#define APP(e, a) ukf_apps_get((e)->apps, (a))
+#define NAPPS(e)  ukf_apps_count((e)->apps)
+#define F_NOTIFY  1u /* message flag: tell the workload (hooks) */
+#define F_FORK	  2u /* message flag: the instance is a fork child */
+
+enum timer_kind { T_RETRY = 1, T_DEADLINE = 2, T_MAKER = 3 };
+
+/* How long spawns wait for a template whose maker is still initialising. */
+#define MAKER_GRACE(a) (2 * (a)->init_ns + 10 * UKF_MS)
+
+enum req_kind { R_SPAWN = 1, R_FORK = 2 };
+
+enum kid_state { K_PENDING = 0, K_RUNNING = 1, K_EXITED = 2 };
+
+struct kid {
+	ukf_id_t id;
+	ukf_node_id_t node;
+	uint8_t state;
+	int64_t status;
+};
+
+struct qmsg {
+	struct qmsg *next;
+	ukf_id_t src;
+	size_t len;
+	unsigned char data[];
+};
+
+struct inst {
+	ukf_id_t id, parent;
+	uint32_t app;
+	ukf_node_id_t origin, node;
+	uint64_t tag;
+	uint32_t flags; /* F_NOTIFY */
+	enum ukf_start start;
+	uint8_t internal; /* boots a template only; no row, no load */
+	uint8_t is_fork;  /* child of a live/remote fork */
+	uint8_t remote, fetched, made, running, waiting_tpl, maker_timer;
+	uint64_t delta_bytes, dirty_pages;
+	ukf_ns_t t_request, t_placed, t_start, t_ready;
+	ukf_ns_t t_end; /* when the backend saw it end (event time), 0: now */
+	char *args;
+	/* target side of a remote fork: the delta, until the template is here
+	 */
+	void *delta;
+	size_t delta_len;
+	/* paused call */
+	enum ukf_call call;
+	ukf_id_t wait_id;
+	uint32_t gen;
+	ukf_id_t delta_req; /* parent side: request waiting for DELTA */
+	/* children (origin-side bookkeeping of forks and spawns) */
+	struct kid *kids;
+	uint32_t nkids, capkids;
+	/* message queue */
+	struct qmsg *qhead, *qtail;
+	uint32_t qlen;
+	struct inst *next_wait; /* template waiters */
+	/*
+	 * Blocked in WAIT/RECV/BLOCK, an instance runs no vCPU: its vCPUs go
+	 * back to the node (so its children can run there) and must be had
+	 * again before it resumes; an answer that finds none waits in the
+	 * node's resume queue with its values kept here.
+	 */
+	uint8_t vcpu_off, resuming;
+	struct inst *next_resume;
+	int64_t r_ret, r_status;
+	ukf_id_t r_src;
+	void *r_data;
+	size_t r_len;
+};
+
+struct req {
+	ukf_id_t id, parent;
+	uint32_t app;
+	ukf_node_id_t origin, target;
+	enum req_kind kind;
+	uint32_t flags;
+	uint64_t tag;
+	char *args;
+	void *delta;
+	size_t delta_len;
+	uint64_t delta_bytes;
+	uint8_t have_delta;
+	uint8_t inflight; /* SPAWN/CLONE sent (or delta being saved) */
+	uint8_t killed;	  /* killed while in flight: stop it when it lands */
+	uint32_t attempt, gen;
+	ukf_ns_t t_request, t_placed;
+};
+
+struct idmap {
+	uint64_t *keys;
+	void **vals;
+	size_t cap, n;
+};
+
+struct node {
+	ukf_node_id_t id;
+	struct ukf_node_config cfg;
+	uint32_t vcpus_used, instances;
+	uint64_t mem_used;
+	uint64_t version;
+	uint32_t rr;
+	struct ukf_tcache tc;
+	struct ukf_topk topk;
+	struct ukf_node_stats st;
+	struct inst *resume_head, *resume_tail; /* waiting for a vCPU */
+};
+
+/*
+ * One engine is one node's agent: its instances, the requests it
+ * originated, its template cache. Other nodes are known only through
+ * messages (env->send) and the directory (env->directory).
+ */
+struct ukf_engine {
+	struct ukf_engine_config cfg;
+	ukf_node_id_t self; /* cfg.self */
+	const struct ukf_env *env;
+	const struct ukf_backend *be;
+	struct ukf_engine_hooks hooks;
+	const struct ukf_placement_ops *place;
+	const struct ukf_template_ops *tpl;
+	struct node node;	/* this engine's node */
+	const ukf_apps_t *apps; /* shared, read-only */
+	struct idmap insts, reqs;
+	uint64_t next_id; /* ids when the world gives none */
+	uint64_t alive;
+	int started;
+	int (*fail_alloc)(void *u); /* fault injection (tests) */
+	void *fail_u;
+};
+
+/* Skip formatting entirely when logging is off. */
+#define LOG(e, node, ...)                                                      \
+	do {                                                                   \
+		if ((e)->env->ops->log)                                        \
+			eng_elog((e), (node), __VA_ARGS__);                    \
+	} while (0)
+#define ULL(x)	  ((unsigned long long)(x))
+#define LL(x)	  ((long long)(x))
+#define CERR(...) (snprintf(err, errlen, __VA_ARGS__), (void)0)
+
+/*
+ * Functions one room calls in another (each defined in the file named
+ * above its group). Everything else is static to its room.
+ */
+/* engine.c */
+void *eng_malloc(ukf_engine_t *e, size_t n);
+void *eng_calloc(ukf_engine_t *e, size_t n, size_t sz);
+void *eng_realloc(ukf_engine_t *e, void *p, size_t n);
+void *eng_map_get(const struct idmap *m, uint64_t k);
+int eng_map_put(ukf_engine_t *e, struct idmap *m, uint64_t k, void *v);
+void eng_map_del(struct idmap *m, uint64_t k);
+ukf_ns_t eng_now(const ukf_engine_t *e);
+const char *eng_app_name(const ukf_engine_t *e, uint32_t app);
+ukf_id_t eng_new_id(ukf_engine_t *e);
+char *eng_dupstr(ukf_engine_t *e, const char *s, size_t n);
+struct inst *eng_inst_at(ukf_engine_t *e, ukf_node_id_t node, ukf_id_t id);
+struct req *eng_req_at(ukf_engine_t *e, ukf_node_id_t node, ukf_id_t id);
+void eng_arm(ukf_engine_t *e, ukf_node_id_t node, ukf_ns_t at,
+	     enum timer_kind kind, ukf_id_t id, uint32_t gen);
+void eng_record_inst(ukf_engine_t *e, const struct inst *i, ukf_ns_t t_exit,
+		     int64_t status, const char *why);
+void eng_record_req(ukf_engine_t *e, const struct req *q, const char *why);
+
+/* engine_node.c */
+void eng_drain_resumes(ukf_engine_t *e, struct node *n);
+void eng_vcpu_release(ukf_engine_t *e, struct inst *i);
+void eng_resume_unlink(struct node *n, struct inst *i);
+void eng_complete(ukf_engine_t *e, struct inst *i, int64_t ret, int64_t status,
+		  ukf_id_t src, const void *data, size_t len);
+void eng_node_record(const struct node *n, struct ukf_dir_record *r);
+void eng_publish(ukf_engine_t *e, struct node *n);
+int eng_fits(const struct node *n, const struct ukf_app *a);
+void eng_reserve(ukf_engine_t *e, struct node *n, const struct ukf_app *a);
+void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
+		 int vcpus_held);
+
+/* engine_inst.c */
+struct kid *eng_kid_find(struct inst *p, ukf_id_t id);
+struct kid *eng_kid_add(ukf_engine_t *e, struct inst *p, ukf_id_t id);
+void eng_kid_remove(struct inst *p, struct kid *k);
+struct inst *eng_inst_new(ukf_engine_t *e, ukf_id_t id, uint32_t app,
+			  ukf_node_id_t node);
+void eng_inst_free(ukf_engine_t *e, struct inst *i);
+void eng_start_failed(ukf_engine_t *e, struct inst *i, const char *op, int rc);
+void eng_log_start(ukf_engine_t *e, struct inst *i, const char *via);
+void eng_start_cold(ukf_engine_t *e, struct node *n, struct inst *i, int maker);
+void eng_start_clone_template(ukf_engine_t *e, struct node *n, struct inst *i);
+void eng_start_restore(ukf_engine_t *e, struct node *n, struct inst *i);
+int eng_host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m);
+void eng_notify_origin(ukf_engine_t *e, struct inst *i, enum ukf_msg_type type,
+		       int64_t status, const char *why);
+void eng_inst_finish(ukf_engine_t *e, struct inst *i, int64_t status,
+		     const char *why);
+void eng_child_ended(ukf_engine_t *e, struct inst *p, ukf_id_t id,
+		     int64_t status);
+
+/* engine_tpl.c */
+void eng_wait_tpl(struct ukf_tentry *t, struct inst *i);
+void eng_unwait_tpl(struct node *n, struct inst *i);
+void eng_boot_maker(ukf_engine_t *e, struct node *n, struct ukf_tentry *t);
+void eng_template_failed(ukf_engine_t *e, struct node *n, uint32_t app,
+			 const char *why);
+void eng_fetch_failed(ukf_engine_t *e, struct node *n, struct ukf_tentry *t);
+int eng_obtain_template(ukf_engine_t *e, struct node *n, uint32_t app,
+			struct ukf_tentry **out);
+void eng_on_template(ukf_engine_t *e, struct node *n,
+		     const struct ukf_be_event *ev);
+void eng_prewarm_app(ukf_engine_t *e, struct node *n, uint32_t app);
+void eng_count_request(ukf_engine_t *e, struct node *n, uint32_t app);
+
+/* engine_req.c */
+void eng_req_free(ukf_engine_t *e, struct req *q);
+void eng_retry_later(ukf_engine_t *e, struct req *q);
+void eng_req_fail(ukf_engine_t *e, struct req *q, const char *why);
+void eng_send_req(ukf_engine_t *e, struct req *q);
+void eng_place_req(ukf_engine_t *e, struct req *q);
+struct req *eng_req_new(ukf_engine_t *e, enum req_kind kind,
+			ukf_node_id_t origin, uint32_t app, ukf_id_t parent,
+			uint64_t tag, uint32_t flags, const char *args,
+			size_t args_len);
+void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
+			   ukf_id_t parent, ukf_node_id_t node, uint64_t tag,
+			   uint32_t flags);
+
+/* engine_call.c */
+void eng_deliver_local(ukf_engine_t *e, struct inst *d, ukf_id_t src,
+		       const void *data, size_t len, int *rc);
+void eng_on_call(ukf_engine_t *e, struct inst *p,
+		 const struct ukf_be_event *ev);
+
+/* engine_msg.c */
+int eng_deliver(ukf_engine_t *e, ukf_node_id_t from, ukf_node_id_t to,
+		const struct ukf_msg *m, uint64_t bulk);
+void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
+		    const struct ukf_msg *m);
+
+/* printf-checked log line (use LOG, which skips formatting when off). */
+void eng_elog(ukf_engine_t *e, ukf_node_id_t node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif /* UKF_ENGINE_INT_H */

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* engine_node.c - the node's capacity: vCPUs and memory, paused instances
+ * waiting to resume, its directory record. */
+#include "engine_int.h"
+
+static void be_complete(ukf_engine_t *e, struct inst *i, int64_t ret,
+			int64_t status, ukf_id_t src, const void *data,
+			size_t len);
+static int vcpu_free_for(const ukf_engine_t *e, const struct node *n,
+			 const struct inst *i);
+
+static void be_complete(ukf_engine_t *e, struct inst *i, int64_t ret,
+			int64_t status, ukf_id_t src, const void *data,
+			size_t len)
+{
+	int rc = e->be->ops->complete(e->be->b, i->node, i->id, ret, status,
+				      src, data, len);
+	if (rc < 0)
+		LOG(e, i->node, "error complete %llu rc=%d", ULL(i->id), rc);
+}
+
+static int vcpu_free_for(const ukf_engine_t *e, const struct node *n,
+			 const struct inst *i)
+{
+	return n->vcpus_used + (uint64_t)APP(e, i->app)->vcpus <= n->cfg.vcpus;
+}
+
+/* Resume queued instances while their node has vCPUs for them (FIFO). */
+void eng_drain_resumes(ukf_engine_t *e, struct node *n)
+{
+	int changed = 0;
+
+	while (n->resume_head && vcpu_free_for(e, n, n->resume_head)) {
+		struct inst *i = n->resume_head;
+		n->resume_head = i->next_resume;
+		if (!n->resume_head)
+			n->resume_tail = NULL;
+		i->next_resume = NULL;
+		i->resuming = 0;
+		i->vcpu_off = 0;
+		n->vcpus_used += APP(e, i->app)->vcpus;
+		changed = 1;
+		be_complete(e, i, i->r_ret, i->r_status, i->r_src, i->r_data,
+			    i->r_len);
+		free(i->r_data);
+		i->r_data = NULL;
+		i->r_len = 0;
+	}
+	if (changed)
+		eng_publish(e, n);
+}
+
+/* The instance blocks: its vCPUs go back to the node. */
+void eng_vcpu_release(ukf_engine_t *e, struct inst *i)
+{
+	struct node *n = &e->node;
+
+	if (i->vcpu_off || i->internal)
+		return;
+	i->vcpu_off = 1;
+	n->vcpus_used -= APP(e, i->app)->vcpus;
+	eng_publish(e, n);
+	eng_drain_resumes(e, n);
+}
+
+/* Take an instance out of its node's resume queue (it ends). */
+void eng_resume_unlink(struct node *n, struct inst *i)
+{
+	struct inst **p = &n->resume_head, *prev = NULL;
+
+	for (; *p; prev = *p, p = &(*p)->next_resume) {
+		if (*p == i) {
+			*p = i->next_resume;
+			if (n->resume_tail == i)
+				n->resume_tail = prev;
+			i->next_resume = NULL;
+			i->resuming = 0;
+			return;
+		}
+	}
+}
+
+/* Answer the call or ready() the instance is paused in. */
+void eng_complete(ukf_engine_t *e, struct inst *i, int64_t ret, int64_t status,
+		  ukf_id_t src, const void *data, size_t len)
+{
+	struct node *n = &e->node;
+
+	i->call = 0;
+	i->gen++;
+	if (i->vcpu_off && !vcpu_free_for(e, n, i)) {
+		/* no vCPU to resume on yet: keep the answer, queue */
+		i->r_ret = ret;
+		i->r_status = status;
+		i->r_src = src;
+		i->r_data = NULL;
+		i->r_len = 0;
+		if (len) {
+			i->r_data = eng_malloc(e, len);
+			if (i->r_data) {
+				memcpy(i->r_data, data, len);
+				i->r_len = len;
+			} else {
+				i->r_ret = -UKF_ENOMEM;
+			}
+		}
+		i->resuming = 1;
+		i->next_resume = NULL;
+		if (n->resume_tail)
+			n->resume_tail->next_resume = i;
+		else
+			n->resume_head = i;
+		n->resume_tail = i;
+		return;
+	}
+	if (i->vcpu_off) {
+		i->vcpu_off = 0;
+		n->vcpus_used += APP(e, i->app)->vcpus;
+		eng_publish(e, n);
+	}
+	be_complete(e, i, ret, status, src, data, len);
+}
+
+/* The node's own record as it stands now. */
+void eng_node_record(const struct node *n, struct ukf_dir_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->node = n->id;
+	r->version = n->version ? n->version : 1;
+	r->vcpus_total = n->cfg.vcpus;
+	r->vcpus_free = n->cfg.vcpus - n->vcpus_used;
+	r->mem_total = n->cfg.mem_bytes;
+	r->mem_free = n->cfg.mem_bytes - n->mem_used;
+	r->instances = n->instances;
+	for (uint32_t k = 0;
+	     k < n->tc.n && r->ntemplates < UKF_DIR_MAX_TEMPLATES; k++)
+		if (n->tc.e[k].state == UKF_T_READY)
+			r->templates[r->ntemplates++] = n->tc.e[k].app;
+}
+
+/* Publish the node's own record: called after every change it shows. */
+void eng_publish(ukf_engine_t *e, struct node *n)
+{
+	struct ukf_dir_record r;
+	unsigned char buf[64 + 4 * UKF_DIR_MAX_TEMPLATES];
+	size_t len;
+
+	++n->version;
+	eng_node_record(n, &r);
+	len = ukf_dir_encode(&r, buf, sizeof(buf));
+	if (e->started && len)
+		e->env->ops->publish(e->env->w, n->id, buf, len);
+}
+
+/* Room for a new instance; none while blocked instances wait to resume. */
+int eng_fits(const struct node *n, const struct ukf_app *a)
+{
+	return !n->resume_head &&
+	       n->vcpus_used + (uint64_t)a->vcpus <= n->cfg.vcpus &&
+	       n->mem_used + a->mem_bytes <= n->cfg.mem_bytes;
+}
+
+void eng_reserve(ukf_engine_t *e, struct node *n, const struct ukf_app *a)
+{
+	n->vcpus_used += a->vcpus;
+	n->mem_used += a->mem_bytes;
+	n->instances++;
+	e->alive++;
+	eng_publish(e, n);
+}
+
+void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
+		 int vcpus_held)
+{
+	if (vcpus_held)
+		n->vcpus_used -= a->vcpus;
+	n->mem_used -= a->mem_bytes;
+	n->instances--;
+	e->alive--;
+	eng_publish(e, n);
+}

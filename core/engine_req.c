@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/* engine_req.c - requests at their origin: placement, retries with back-off,
+ * local forks, the answer from the target. */
+#include "engine_int.h"
+
+static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p);
+
+void eng_req_free(ukf_engine_t *e, struct req *q)
+{
+	eng_map_del(&e->reqs, q->id);
+	free(q->args);
+	free(q->delta);
+	free(q);
+}
+
+void eng_retry_later(ukf_engine_t *e, struct req *q)
+{
+	uint32_t sh = q->attempt > 0 ? q->attempt - 1 : 0;
+	ukf_ns_t delay = e->cfg.retry_ns << (sh < 6 ? sh : 6);
+
+	q->inflight = 0;
+	if (q->killed) {
+		eng_req_fail(e, q, "killed");
+		return;
+	}
+	q->gen++;
+	LOG(e, q->origin, "retry %llu attempt=%u in=%lldns", ULL(q->id),
+	    q->attempt, LL(delay));
+	eng_arm(e, q->origin, eng_now(e) + delay, T_RETRY, q->id, q->gen);
+}
+
+/* A request that can never be placed: the requester learns why. */
+void eng_req_fail(ukf_engine_t *e, struct req *q, const char *why)
+{
+	struct inst *p =
+	    q->parent ? eng_inst_at(e, q->origin, q->parent) : NULL;
+	ukf_id_t id = q->id;
+	uint64_t tag = q->tag;
+	int notify = (q->flags & F_NOTIFY) != 0;
+
+	LOG(e, q->origin, "fail %llu node=none reason=%s", ULL(q->id), why);
+	eng_record_req(e, q, why);
+	if (p) {
+		struct kid *k = eng_kid_find(p, q->id);
+		if (k)
+			eng_kid_remove(p, k);
+		if ((p->call == UKF_CALL_FORK && q->kind == R_FORK &&
+		     !(q->flags & F_NOTIFY)) ||
+		    (p->call == UKF_CALL_SPAWN && q->kind == R_SPAWN))
+			eng_complete(e, p, -UKF_EAGAIN, 0, 0, NULL, 0);
+	}
+	eng_req_free(e, q);
+	if (notify && e->hooks.on_fail)
+		e->hooks.on_fail(e->hooks.u, id, tag, why);
+}
+
+void eng_send_req(ukf_engine_t *e, struct req *q)
+{
+	if (q->killed) {
+		eng_req_fail(e, q, "killed");
+		return;
+	}
+	q->inflight = 1;
+	struct ukf_msg m = {
+	    .type = q->kind == R_FORK ? UKF_MSG_CLONE : UKF_MSG_SPAWN,
+	    .id = q->id,
+	    .parent = q->parent,
+	    .tag = q->tag,
+	    .t_request = q->t_request,
+	    .t_placed = q->t_placed,
+	    .bytes = q->delta_bytes,
+	    .app = q->app,
+	    .origin = q->origin,
+	    .attempt = q->attempt,
+	    .flags = q->flags,
+	    .text = q->args,
+	    .text_len = q->args ? strlen(q->args) : 0,
+	    .data = q->delta,
+	    .data_len = q->delta_len,
+	};
+	int rc = eng_deliver(e, q->origin, q->target, &m,
+			     q->kind == R_FORK ? q->delta_bytes : 0);
+	if (rc == -2)
+		eng_req_fail(e, q, "request too large to send");
+	else if (rc < 0)
+		eng_retry_later(e, q);
+}
+
+/* Local fork: clone the paused parent on its own node. */
+static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p)
+{
+	struct node *n = &e->node;
+	const struct ukf_app *a = APP(e, q->app);
+	struct inst *c;
+	int rc;
+
+	if (!eng_fits(n, a)) {
+		n->st.rejects++;
+		LOG(e, n->id, "nack %llu app=%s node=%u", ULL(q->id), a->name,
+		    n->id);
+		return -1;
+	}
+	c = eng_inst_new(e, q->id, q->app, n->id);
+	if (!c)
+		return -1;
+	c->parent = q->parent;
+	c->origin = q->origin;
+	c->tag = q->tag;
+	c->flags = q->flags;
+	c->t_request = q->t_request;
+	c->t_placed = q->t_placed;
+	c->is_fork = 1;
+	c->start = UKF_START_FORK;
+	c->t_start = eng_now(e);
+	n->st.requests++;
+	n->st.forks++;
+	eng_reserve(e, n, a);
+	eng_count_request(e, n, q->app);
+	eng_req_free(e, q);
+	eng_log_start(e, c, "live");
+	rc = e->be->ops->clone_live(e->be->b, n->id, c->id, p->id);
+	if (rc < 0)
+		eng_start_failed(e, c, "clone_live", rc);
+	return 0;
+}
+
+void eng_place_req(ukf_engine_t *e, struct req *q)
+{
+	struct node *n = &e->node;
+	const struct ukf_app *a = APP(e, q->app);
+	struct ukf_place_ctx c;
+	struct ukf_dir_record self;
+	ukf_node_id_t t;
+
+	if (q->attempt > e->cfg.max_retries) {
+		char why[96];
+		snprintf(why, sizeof(why), "no capacity after %u attempts",
+			 q->attempt);
+		eng_req_fail(e, q, why);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.dir = e->env->ops->directory(e->env->w, q->origin);
+	c.env = e->env;
+	c.origin = q->origin;
+	c.app = q->app;
+	c.vcpus = a->vcpus;
+	c.mem = a->mem_bytes;
+	c.rr = &n->rr;
+	eng_node_record(n, &self);
+	c.self = &self;
+	t = c.dir ? e->place->place(&c) : UKF_NODE_NONE;
+	/* The view may be stale or empty; the origin knows its own room. */
+	if (t == UKF_NODE_NONE && eng_fits(n, a))
+		t = q->origin;
+	q->attempt++;
+	if (t == UKF_NODE_NONE || t >= e->cfg.nodes) {
+		LOG(e, q->origin, "noplace %llu app=%s attempt=%u", ULL(q->id),
+		    a->name, q->attempt);
+		eng_retry_later(e, q);
+		return;
+	}
+	q->target = t;
+	q->t_placed = eng_now(e);
+	LOG(e, q->origin, "place %llu app=%s origin=%u -> node=%u attempt=%u",
+	    ULL(q->id), a->name, q->origin, t, q->attempt);
+	if (q->kind == R_FORK) {
+		struct inst *p = eng_inst_at(e, q->origin, q->parent);
+		if (!p) {
+			eng_req_fail(e, q, "parent gone");
+			return;
+		}
+		if (t == q->origin) {
+			if (local_fork(e, q, p) < 0)
+				eng_retry_later(e, q);
+			return;
+		}
+		if (!q->have_delta) {
+			int rc;
+			if (p->delta_req) {
+				/* one save at a time per parent */
+				eng_retry_later(e, q);
+				return;
+			}
+			p->delta_req = q->id;
+			q->inflight = 1;
+			rc = e->be->ops->save_delta(e->be->b, q->origin, p->id);
+			if (rc < 0) {
+				p->delta_req = 0;
+				q->inflight = 0;
+				eng_req_fail(e, q, "save_delta refused");
+			}
+			return; /* continues at UKF_BE_DELTA */
+		}
+	}
+	eng_send_req(e, q);
+}
+
+struct req *eng_req_new(ukf_engine_t *e, enum req_kind kind,
+			ukf_node_id_t origin, uint32_t app, ukf_id_t parent,
+			uint64_t tag, uint32_t flags, const char *args,
+			size_t args_len)
+{
+	struct req *q = eng_calloc(e, 1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->id = eng_new_id(e);
+	q->kind = kind;
+	q->origin = origin;
+	q->app = app;
+	q->parent = parent;
+	q->tag = tag;
+	q->flags = flags;
+	q->t_request = eng_now(e);
+	q->t_placed = UKF_NS_NEVER;
+	if (args && args_len) {
+		q->args = eng_dupstr(e, args, args_len);
+		if (!q->args) {
+			free(q);
+			return NULL;
+		}
+	}
+	if (eng_map_put(e, &e->reqs, q->id, q) < 0) {
+		free(q->args);
+		free(q);
+		return NULL;
+	}
+	LOG(e, origin, "request %llu app=%s origin=%u parent=%llu kind=%s",
+	    ULL(q->id), eng_app_name(e, app), origin, ULL(parent),
+	    kind == R_FORK ? "fork" : "spawn");
+	return q;
+}
+
+/* The new instance runs (READY message at the origin, or local fork). */
+void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
+			   ukf_id_t parent, ukf_node_id_t node, uint64_t tag,
+			   uint32_t flags)
+{
+	struct req *q = eng_req_at(e, origin, id);
+	enum req_kind kind = (flags & F_FORK) ? R_FORK : R_SPAWN;
+	struct inst *p;
+
+	if (q && q->killed) {
+		/* killed while in flight: stop it where it landed; its FAIL
+		 * comes back here like any other */
+		struct ukf_msg m = {
+		    .type = UKF_MSG_KILL, .id = id, .origin = origin};
+		eng_req_free(e, q);
+		eng_deliver(e, origin, node, &m, 0);
+		return;
+	}
+	if (q)
+		eng_req_free(e, q);
+	if (parent && (p = eng_inst_at(e, origin, parent)) != NULL) {
+		struct kid *k = eng_kid_find(p, id);
+		if (k && k->state == K_PENDING) {
+			k->state = K_RUNNING;
+			k->node = node;
+		}
+		if (!(flags & F_NOTIFY) &&
+		    ((kind == R_FORK && p->call == UKF_CALL_FORK) ||
+		     (kind == R_SPAWN && p->call == UKF_CALL_SPAWN)))
+			eng_complete(e, p, (int64_t)id, 0, 0, NULL, 0);
+	}
+	if ((flags & F_NOTIFY) && e->hooks.on_ready)
+		e->hooks.on_ready(e->hooks.u, id, tag);
+}

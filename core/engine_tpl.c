@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/* engine_tpl.c - the node's template cache: making, fetching, waiting for,
+ * evicting and prewarming templates. */
+#include "engine_int.h"
+
+static void evict_cb(void *u, uint32_t app);
+static void serve_waiters(ukf_engine_t *e, struct node *n, struct inst *w,
+			  int fetched);
+static void template_now_ready(ukf_engine_t *e, struct node *n,
+			       struct ukf_tentry *t, uint64_t bytes,
+			       int loaded);
+
+static void evict_cb(void *u, uint32_t app)
+{
+	void **a = u;
+	ukf_engine_t *e = a[0];
+	struct node *n = a[1];
+
+	e->be->ops->drop_template(e->be->b, n->id, app);
+	n->st.evictions++;
+	LOG(e, n->id, "template-evict app=%s node=%u", eng_app_name(e, app),
+	    n->id);
+}
+
+void eng_wait_tpl(struct ukf_tentry *t, struct inst *i)
+{
+	struct inst **p = (struct inst **)&t->waiters;
+
+	while (*p)
+		p = &(*p)->next_wait;
+	i->next_wait = NULL;
+	i->waiting_tpl = 1;
+	*p = i;
+}
+
+void eng_unwait_tpl(struct node *n, struct inst *i)
+{
+	for (uint32_t k = 0; k < n->tc.n; k++) {
+		struct inst **p = (struct inst **)&n->tc.e[k].waiters;
+		for (; *p; p = &(*p)->next_wait) {
+			if (*p == i) {
+				*p = i->next_wait;
+				i->waiting_tpl = 0;
+				return;
+			}
+		}
+	}
+}
+
+/* Boot an internal instance whose ready() becomes the template. */
+void eng_boot_maker(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
+{
+	struct inst *m = eng_inst_new(e, eng_new_id(e), t->app, n->id);
+	int rc;
+
+	if (!m) {
+		LOG(e, n->id, "error template-boot app=%s: out of memory",
+		    eng_app_name(e, t->app));
+		return;
+	}
+	m->internal = 1;
+	m->start = UKF_START_COLD;
+	t->maker = m->id;
+	LOG(e, n->id, "template-boot app=%s node=%u inst=%llu",
+	    eng_app_name(e, t->app), n->id, ULL(m->id));
+	rc = e->be->ops->cold_boot(e->be->b, n->id, m->id, APP(e, t->app), "");
+	if (rc < 0) {
+		t->maker = 0;
+		eng_inst_free(e, m);
+		LOG(e, n->id, "error template-boot app=%s rc=%d",
+		    eng_app_name(e, t->app), rc);
+	}
+}
+
+/*
+ * A pending template will not come (fetch refused, maker failed, no room):
+ * forks waiting for it fail, spawns waiting for it boot cold.
+ */
+void eng_template_failed(ukf_engine_t *e, struct node *n, uint32_t app,
+			 const char *why)
+{
+	struct ukf_tentry *t = ukf_tcache_find(&n->tc, app);
+	struct inst *w;
+
+	if (!t)
+		return;
+	w = t->waiters;
+	t->waiters = NULL;
+	LOG(e, n->id, "template-drop app=%s node=%u reason=%s",
+	    eng_app_name(e, app), n->id, why);
+	ukf_tcache_remove(&n->tc, app);
+	while (w) {
+		struct inst *next = w->next_wait;
+		w->waiting_tpl = 0;
+		if (w->is_fork)
+			eng_inst_finish(e, w, UKF_STATUS_FAILED,
+					"template unavailable");
+		else
+			eng_start_cold(e, n, w, 0);
+		w = next;
+	}
+}
+
+/* The fetch of a pending template failed: make it here instead. */
+void eng_fetch_failed(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
+{
+	struct inst *w = t->waiters;
+
+	t->fetching = 0;
+	if (w && !w->is_fork) {
+		t->waiters = w->next_wait;
+		w->waiting_tpl = 0;
+		eng_start_cold(e, n, w, 1);
+	} else {
+		eng_boot_maker(e, n, t);
+		if (!t->maker)
+			eng_template_failed(e, n, t->app, "cannot boot");
+	}
+}
+
+/* Get a missing template onto node n: fetch from a peer or boot it here. */
+int eng_obtain_template(ukf_engine_t *e, struct node *n, uint32_t app,
+			struct ukf_tentry **out)
+{
+	struct ukf_tentry *t = ukf_tcache_add(&n->tc, app);
+	ukf_node_id_t peer = UKF_NODE_NONE;
+
+	if (!t)
+		return -1;
+	*out = t;
+	if (e->cfg.fetch == UKF_FETCH_PEER) {
+		const ukf_dir_t *d = e->env->ops->directory(e->env->w, n->id);
+		/* the next holder after this node, round the ring: fetches
+		 * from many nodes spread over the holders */
+		peer = ukf_dir_next_holder(d, app, n->id + 1, n->id);
+	}
+	if (peer != UKF_NODE_NONE) {
+		struct ukf_msg m = {
+		    .type = UKF_MSG_TFETCH, .app = app, .origin = n->id};
+		t->fetching = 1;
+		LOG(e, n->id, "template-fetch app=%s node=%u from=%u",
+		    eng_app_name(e, app), n->id, peer);
+		eng_deliver(e, n->id, peer, &m, 0);
+	}
+	return 0;
+}
+
+static void serve_waiters(ukf_engine_t *e, struct node *n, struct inst *w,
+			  int fetched)
+{
+	while (w) {
+		struct inst *next = w->next_wait;
+		w->waiting_tpl = 0;
+		w->fetched = (uint8_t)fetched;
+		if (w->is_fork)
+			eng_start_restore(e, n, w);
+		else
+			eng_start_clone_template(e, n, w);
+		w = next;
+	}
+}
+
+/*
+ * Entry `t` of node `n` now holds a ready template of `bytes`: count it,
+ * log it and tell the directory. Shared by templates the engine had made
+ * or fetched and those adopted from outside (`loaded`).
+ */
+static void template_now_ready(ukf_engine_t *e, struct node *n,
+			       struct ukf_tentry *t, uint64_t bytes, int loaded)
+{
+	uint32_t app = t->app;
+
+	ukf_tcache_set_ready(&n->tc, t, bytes);
+	n->st.templates = n->tc.nready;
+	LOG(e, n->id, "template-ready app=%s node=%u bytes=%llu%s",
+	    eng_app_name(e, app), n->id, ULL(bytes), loaded ? " loaded=1" : "");
+	eng_publish(e, n);
+}
+
+void eng_on_template(ukf_engine_t *e, struct node *n,
+		     const struct ukf_be_event *ev)
+{
+	struct ukf_tentry *t = ukf_tcache_find(&n->tc, ev->app);
+	struct inst *w, *maker = NULL;
+	int fetched;
+	void *ctx[2] = {e, n};
+
+	if (!t || t->state == UKF_T_READY) {
+		LOG(e, n->id, "template-stale app=%s node=%u",
+		    eng_app_name(e, ev->app), n->id);
+		if (!t)
+			e->be->ops->drop_template(e->be->b, n->id, ev->app);
+		return;
+	}
+	if (t->maker)
+		maker = eng_inst_at(e, n->id, t->maker);
+	fetched = t->fetching == 2;
+	/* Make room among the ready ones (pending entries hold no bytes). */
+	if (ukf_tcache_make_room(&n->tc, ev->bytes, UKF_DIR_MAX_TEMPLATES,
+				 evict_cb, ctx) < 0) {
+		e->be->ops->drop_template(e->be->b, n->id, ev->app);
+		eng_template_failed(e, n, ev->app, "cache full");
+		if (maker && !maker->internal)
+			eng_complete(e, maker, 0, 0, 0, NULL, 0);
+		else if (maker) {
+			e->be->ops->destroy(e->be->b, n->id, maker->id);
+			eng_inst_free(e, maker);
+		}
+		return;
+	}
+	t = ukf_tcache_find(&n->tc, ev->app); /* eviction moves entries */
+	w = t->waiters;
+	t->waiters = NULL;
+	if (fetched)
+		n->st.fetches++;
+	template_now_ready(e, n, t, ev->bytes, 0);
+	if (maker) {
+		if (maker->internal) {
+			e->be->ops->destroy(e->be->b, n->id, maker->id);
+			eng_inst_free(e, maker);
+		} else {
+			maker->made = 1;
+			eng_complete(e, maker, 0, 0, 0, NULL, 0);
+		}
+	}
+	serve_waiters(e, n, w, fetched);
+}
+
+void eng_prewarm_app(ukf_engine_t *e, struct node *n, uint32_t app)
+{
+	struct ukf_tentry *t = ukf_tcache_find(&n->tc, app);
+
+	if (t) {
+		t->pinned = 1;
+		return;
+	}
+	if (eng_obtain_template(e, n, app, &t) < 0)
+		return;
+	t->pinned = 1;
+	LOG(e, n->id, "prewarm app=%s node=%u", eng_app_name(e, app), n->id);
+	if (!t->fetching) {
+		eng_boot_maker(e, n, t);
+		if (!t->maker)
+			ukf_tcache_remove(&n->tc, app);
+	}
+}
+
+void eng_count_request(ukf_engine_t *e, struct node *n, uint32_t app)
+{
+	uint32_t added, removed;
+	struct ukf_tentry *t;
+
+	if (!e->tpl->topk_only ||
+	    !ukf_topk_bump(&n->topk, app, &added, &removed))
+		return;
+	t = ukf_tcache_find(&n->tc, removed);
+	if (t)
+		t->pinned = 0;
+	if (e->tpl->prewarm)
+		eng_prewarm_app(e, n, added);
+}
+
+int ukf_engine_template_loaded(ukf_engine_t *e, ukf_node_id_t node,
+			       uint32_t app, uint64_t bytes)
+{
+	struct node *n;
+	struct ukf_tentry *t;
+	void *ctx[2];
+
+	if (!e || node != e->self || app >= NAPPS(e))
+		return -EINVAL;
+	n = &e->node;
+	if (ukf_tcache_find(&n->tc, app))
+		return -EEXIST;
+	ctx[0] = e;
+	ctx[1] = n;
+	if (ukf_tcache_make_room(&n->tc, bytes, UKF_DIR_MAX_TEMPLATES, evict_cb,
+				 ctx) < 0)
+		return -ENOSPC;
+	t = ukf_tcache_add(&n->tc, app);
+	if (!t)
+		return -ENOMEM;
+	template_now_ready(e, n, t, bytes, 1);
+	return 0;
+}
