@@ -60,7 +60,7 @@ need_prog() { # PROG WHY
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_num() { [[ $1 =~ ^[0-9]+([.][0-9]+)?$ ]]; }
 # Decimal arithmetic for option values (bash has integers only).
-calc() { awk "BEGIN { printf \"%.0f\", $1 }"; }
+calc() { awk "BEGIN { printf \"%.0f\", ($1) }"; }
 
 # An option's value: present and not another option.
 optval() { # OPTION VALUE-OR-EMPTY

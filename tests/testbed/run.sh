@@ -17,6 +17,7 @@ AGENT="python3 $HERE/fake_agent.py"
 PROBE=$HERE/probe.py
 STATES=() # testbeds this case made: taken down at exit
 BG=()     # background pids this case started
+cd "$T" || exit 1 # whatever a case writes by mistake lands here
 
 cleanup() {
 	local p s
@@ -158,6 +159,17 @@ delay)
 	[ -n "$r2" ] || fail "root namespace cannot ping node 0"
 	awk -v r="$r2" 'BEGIN { exit !(r >= 20) }' || fail "root -> node 0 round trip $r2 ms, want >= 20 ms"
 	echo "node<->node rtt $r ms (>= 40), root<->node rtt $r2 ms (>= 20)"
+	run down --name d$$
+	want_rc 0 "down"
+	none_left d$$ ukf-d$$-n "$(st d$$)"
+	# --jitter 4: +-2 ms per end; node->node one way >= 16 ms, rtt >= 32 ms
+	up d$$ --nodes 2 --no-agents --delay 20 --jitter 4
+	want_rc 0 "up --delay 20 --jitter 4"
+	bash "$TB" exec --name d$$ 1 tc qdisc show dev eth0 | grep -Eq 'netem.*delay 10ms +2ms' ||
+		fail "no netem delay 10ms 2ms on node 1's eth0"
+	r=$(ping_ d$$ 1 "$(conf d$$ net).1" | rtt)
+	awk -v r="$r" 'BEGIN { exit !(r >= 32) }' || fail "jitter: node 1 -> node 0 round trip '$r' ms, want >= 32 ms"
+	echo "with --jitter 4: node<->node rtt min $r ms (>= 32)"
 	run down --name d$$
 	want_rc 0 "down"
 	none_left d$$ ukf-d$$-n "$(st d$$)"
@@ -313,6 +325,10 @@ badargs)
 	chk 2 "300 is not an address byte" up --nodes 2 --subnet 10.300.0.0/24
 	chk 2 "--jitter needs --delay" up --nodes 2 --jitter 5
 	chk 2 "--jitter 30 is more than --delay 20" up --nodes 2 --delay 20 --jitter 30
+	# a valid jitter passes (the bad name is the first error), and the
+	# comparison leaves no stray file behind in the working directory
+	(cd "$T" && chk 2 "testbed name 'a b' is not usable" up --nodes 2 --delay 20 --jitter 5 --name 'a b') || exit 1
+	[ -z "$(ls "$T" | grep -v '^\(out\|err\|root\)$')" ] || fail "up left files in its working directory: $(ls "$T")"
 	chk 2 "--delay 2x: want milliseconds" up --nodes 2 --delay 2x
 	chk 2 "--rate fast: want Mbit/s" up --nodes 2 --rate fast
 	chk 2 "--port 70000: want a TCP port" up --nodes 2 --port 70000
