@@ -544,18 +544,20 @@ shape() { # NS-or-empty DEV DELAY JITTER RATE
 	fi
 }
 
-# NAME.pub one Z85 line, NAME.key present with mode 0600.
+# NAME.pub and NAME.key: one line of 40 Z85 characters each (a CURVE key,
+# as agent/cluster.h reads them); the secret with mode 0600.
 check_keys() {
-	local kn=$1 pub=$STATE/keys/$1.pub key=$STATE/keys/$1.key line lines mode
-	[ -f "$pub" ] || die "the key maker wrote no $pub"
-	[ -f "$key" ] || die "the key maker wrote no $key"
-	lines=$(wc -l <"$pub")
-	line=$(head -n 1 "$pub")
-	local z85='^[][0-9a-zA-Z.:+=^!/*?&<>(){}@%$#-]+$' # the Z85 alphabet
-	[ "$lines" -le 1 ] && [ -n "$line" ] && ((${#line} % 5 == 0)) && [[ $line =~ $z85 ]] ||
-		die "$pub is not one Z85 line (got ${lines} lines, first '${line:0:60}')"
-	mode=$(stat -c %a "$key")
-	[ "$mode" = 600 ] || die "$key has mode $mode: a secret key must be 0600"
+	local f line lines mode
+	local z85='^[][0-9a-zA-Z.:+=^!/*?&<>(){}@%$#-]{40}$' # the Z85 alphabet
+	for f in "$STATE/keys/$1.pub" "$STATE/keys/$1.key"; do
+		[ -f "$f" ] || die "the key maker wrote no $f"
+		lines=$(wc -l <"$f")
+		line=$(head -n 1 "$f")
+		[ "$lines" -le 1 ] && [[ $line =~ $z85 ]] ||
+			die "$f is not one line of 40 Z85 characters (got $lines lines, first '${line:0:60}')"
+	done
+	mode=$(stat -c %a "$STATE/keys/$1.key")
+	[ "$mode" = 600 ] || die "$STATE/keys/$1.key has mode $mode: a secret key must be 0600"
 }
 
 write_cluster() { # NODES NET PORT PREFIX BACKEND VCPUS MEMORY CACHE

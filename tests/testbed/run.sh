@@ -406,7 +406,7 @@ keys)
 	FAKE_KEYS_BAD=pub bash "$TB" up --name k$$ --nodes 2 --no-agents --keys-cmd "$KEYS" >"$T/out" 2>"$T/err"
 	RC=$?
 	want_rc 1 "public key not Z85"
-	want_err "node0.pub is not one Z85 line" "public key not Z85"
+	want_err "node0.pub is not one line of 40 Z85 characters" "public key not Z85"
 	none_left k$$ ukf-k$$-n "$(st k$$)"
 	;;
 agent_fails)
