@@ -5,7 +5,7 @@
 
 static int alloc_fails(ukf_engine_t *e);
 static uint64_t hash64(uint64_t x);
-static void map_free(struct idmap *m);
+void eng_map_free(struct idmap *m);
 static int cmp_id(const void *x, const void *y);
 
 /* Every allocation the running engine makes goes through these three. */
@@ -108,7 +108,7 @@ void eng_map_del(struct idmap *m, uint64_t k)
 	}
 }
 
-static void map_free(struct idmap *m)
+void eng_map_free(struct idmap *m)
 {
 	free(m->keys);
 	free(m->vals);
@@ -272,6 +272,8 @@ void ukf_engine_on_timer(ukf_engine_t *e, ukf_node_id_t node, uint64_t cookie)
 				return;
 			w = (struct inst **)&t->waiters;
 		}
+	} else if (kind == T_ANSWER) {
+		eng_answer_timeout(e, id, gen);
 	} else if (kind == T_DEADLINE) {
 		struct inst *i = eng_inst_at(e, node, id);
 		if (!i || (i->gen & 0xfff) != gen)
@@ -646,8 +648,9 @@ void ukf_engine_destroy(ukf_engine_t **ep)
 		}
 	}
 	ukf_topk_free(&e->node.topk);
-	map_free(&e->insts);
-	map_free(&e->reqs);
+	eng_peer_free(e);
+	eng_map_free(&e->insts);
+	eng_map_free(&e->reqs);
 	free(e);
 	*ep = NULL;
 }

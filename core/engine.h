@@ -47,6 +47,14 @@ struct ukf_engine_config {
 	uint32_t max_queue;     /* messages queued per instance (default 256) */
 	ukf_ns_t retry_ns;      /* back-off when no node has capacity (10ms) */
 	uint32_t max_retries;   /* then the request fails (default 100) */
+	/*
+	 * Appended: how long an origin waits for a target's answer (READY,
+	 * NACK or FAIL) to a SPAWN or CLONE it sent; then the request fails
+	 * ("no answer from node N within T") and a KILL goes to the target
+	 * so a late instance does not live. 0 = no limit (the simulated
+	 * network never loses a message); node agents use 60 s.
+	 */
+	ukf_ns_t answer_timeout_ns;
 };
 /* Fill *c with the defaults above (nodes = 1). */
 void ukf_engine_config_default(struct ukf_engine_config *c);
@@ -170,6 +178,20 @@ int ukf_engine_node_stats(const ukf_engine_t *e, ukf_node_id_t node,
 			  struct ukf_node_stats *s);
 /* Instances alive on this engine's node. */
 uint64_t ukf_engine_alive(const ukf_engine_t *e);
+/*
+ * A peer node is gone: its agent was lost (heartbeats stopped) or came
+ * back as a new incarnation, so everything it held is gone. What this node
+ * had in flight with it is settled: requests sent there are placed again
+ * (retries as with a NACK); template fetches from it fall back to making
+ * the template here; children of local instances that ran there end as
+ * failed (the parent's wait() sees UKF_STATUS_FAILED) and workload
+ * instances that ran there get a row and on_fail, both with reason
+ * "node N lost: WHY". The world also drops the peer from its directory
+ * view. Nothing happens for peer == this node.
+ */
+void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
+			  const char *why);
+
 /* This engine's node id. */
 ukf_node_id_t ukf_engine_node(const ukf_engine_t *e);
 /* 1 if this node hosts instance `id`, 3 if `id` is a VM it boots only to

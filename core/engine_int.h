@@ -41,7 +41,7 @@
 #define F_NOTIFY  1u /* message flag: tell the workload (hooks) */
 #define F_FORK	  2u /* message flag: the instance is a fork child */
 
-enum timer_kind { T_RETRY = 1, T_DEADLINE = 2, T_MAKER = 3 };
+enum timer_kind { T_RETRY = 1, T_DEADLINE = 2, T_MAKER = 3, T_ANSWER = 4 };
 
 /* How long spawns wait for a template whose maker is still initialising. */
 #define MAKER_GRACE(a) (2 * (a)->init_ns + 10 * UKF_MS)
@@ -161,6 +161,10 @@ struct ukf_engine {
 	struct node node;	/* this engine's node */
 	const ukf_apps_t *apps; /* shared, read-only */
 	struct idmap insts, reqs;
+	/* origin side (engine_peer.c): workload instances running on
+	 * another node, until their exit is heard; ids whose request was
+	 * given up (no answer in time) whose instance must not live */
+	struct idmap away, cancelled;
 	uint64_t next_id; /* ids when the world gives none */
 	uint64_t alive;
 	int started;
@@ -189,6 +193,7 @@ void *eng_realloc(ukf_engine_t *e, void *p, size_t n);
 void *eng_map_get(const struct idmap *m, uint64_t k);
 int eng_map_put(ukf_engine_t *e, struct idmap *m, uint64_t k, void *v);
 void eng_map_del(struct idmap *m, uint64_t k);
+void eng_map_free(struct idmap *m);
 ukf_ns_t eng_now(const ukf_engine_t *e);
 const char *eng_app_name(const ukf_engine_t *e, uint32_t app);
 ukf_id_t eng_new_id(ukf_engine_t *e);
@@ -267,6 +272,17 @@ void eng_deliver_local(ukf_engine_t *e, struct inst *d, ukf_id_t src,
 		       const void *data, size_t len, int *rc);
 void eng_on_call(ukf_engine_t *e, struct inst *p,
 		 const struct ukf_be_event *ev);
+
+/* engine_peer.c */
+void eng_away_add(ukf_engine_t *e, ukf_id_t id, ukf_node_id_t node,
+		  ukf_id_t parent, uint32_t app, uint64_t tag, uint32_t flags,
+		  ukf_ns_t t_request);
+void eng_away_remove(ukf_engine_t *e, ukf_id_t id);
+int eng_cancelled(ukf_engine_t *e, ukf_id_t id, ukf_node_id_t *node,
+		  int take);
+void eng_answer_due(ukf_engine_t *e, struct req *q);
+void eng_answer_timeout(ukf_engine_t *e, ukf_id_t id, uint32_t gen);
+void eng_peer_free(ukf_engine_t *e);
 
 /* engine_msg.c */
 int eng_deliver(ukf_engine_t *e, ukf_node_id_t from, ukf_node_id_t to,

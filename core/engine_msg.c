@@ -101,6 +101,13 @@ void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 	case UKF_MSG_FAIL: {
 		int64_t st =
 		    m->type == UKF_MSG_EXIT ? m->status : UKF_STATUS_FAILED;
+		ukf_node_id_t was;
+		if (eng_cancelled(e, m->id, &was, 1)) {
+			LOG(e, to, "drop %s %llu: its request was given up",
+			    ukf_msg_name(m->type), ULL(m->id));
+			return;
+		}
+		eng_away_remove(e, m->id);
 		struct req *q = eng_req_at(e, to, m->id);
 		struct inst *p =
 		    m->parent ? eng_inst_at(e, to, m->parent) : NULL;
@@ -156,12 +163,33 @@ void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 				    .app = m->app,
 				    .origin = to,
 				    .result = -1};
+		void *data = NULL;
 		if (t && t->state == UKF_T_READY) {
 			ukf_tcache_touch(&n->tc, t);
 			r.result = 0;
 			r.bytes = t->bytes;
+			/* the bytes themselves, where the backend has them (a
+			 * simulated one has only the size) */
+			if (e->be->ops->export_template) {
+				size_t len = 0;
+				uint64_t bytes = 0;
+				int rc = e->be->ops->export_template(
+				    e->be->b, to, m->app, &data, &len, &bytes);
+				if (rc < 0) {
+					LOG(e, to,
+					    "error template-export app=%s rc=%d",
+					    eng_app_name(e, m->app), rc);
+					r.result = rc;
+					r.bytes = 0;
+					data = NULL;
+				} else {
+					r.data = data;
+					r.data_len = len;
+				}
+			}
 		}
 		eng_deliver(e, to, from, &r, r.bytes);
+		free(data);
 		break;
 	}
 	case UKF_MSG_TDATA: {
@@ -180,8 +208,9 @@ void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 			return;
 		}
 		t->fetching = 2;
+		/* real bytes when they came, else the size they stand for */
 		rc = e->be->ops->load_template(e->be->b, to, m->app, m->data,
-					       m->bytes);
+					       m->data ? m->data_len : m->bytes);
 		if (rc < 0)
 			eng_fetch_failed(e, n, t);
 		break;

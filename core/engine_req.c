@@ -78,6 +78,8 @@ void eng_send_req(ukf_engine_t *e, struct req *q)
 	    .data = q->delta,
 	    .data_len = q->delta_len,
 	};
+	if (q->target != q->origin)
+		eng_answer_due(e, q);
 	int rc = eng_deliver(e, q->origin, q->target, &m,
 			     q->kind == R_FORK ? q->delta_bytes : 0);
 	if (rc == -2)
@@ -240,7 +242,17 @@ void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
 	struct req *q = eng_req_at(e, origin, id);
 	enum req_kind kind = (flags & F_FORK) ? R_FORK : R_SPAWN;
 	struct inst *p;
+	ukf_node_id_t was;
 
+	if (!q && eng_cancelled(e, id, &was, 0)) {
+		/* its request was given up: the instance must not live */
+		struct ukf_msg m = {
+		    .type = UKF_MSG_KILL, .id = id, .origin = origin};
+		LOG(e, origin, "kill %llu node=%u: answered too late", ULL(id),
+		    node);
+		eng_deliver(e, origin, node, &m, 0);
+		return;
+	}
 	if (q && q->killed) {
 		/* killed while in flight: stop it where it landed; its FAIL
 		 * comes back here like any other */
@@ -250,6 +262,8 @@ void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
 		eng_deliver(e, origin, node, &m, 0);
 		return;
 	}
+	uint32_t app = q ? q->app : 0;
+	ukf_ns_t t_request = q ? q->t_request : UKF_NS_NEVER;
 	if (q)
 		eng_req_free(e, q);
 	if (parent && (p = eng_inst_at(e, origin, parent)) != NULL) {
@@ -263,6 +277,8 @@ void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
 		     (kind == R_SPAWN && p->call == UKF_CALL_SPAWN)))
 			eng_complete(e, p, (int64_t)id, 0, 0, NULL, 0);
 	}
+	if ((flags & F_NOTIFY) && node != origin)
+		eng_away_add(e, id, node, parent, app, tag, flags, t_request);
 	if ((flags & F_NOTIFY) && e->hooks.on_ready)
 		e->hooks.on_ready(e->hooks.u, id, tag);
 }

@@ -138,6 +138,7 @@ int eng_obtain_template(ukf_engine_t *e, struct node *n, uint32_t app,
 		struct ukf_msg m = {
 		    .type = UKF_MSG_TFETCH, .app = app, .origin = n->id};
 		t->fetching = 1;
+		t->from = peer;
 		LOG(e, n->id, "template-fetch app=%s node=%u from=%u",
 		    eng_app_name(e, app), n->id, peer);
 		eng_deliver(e, n->id, peer, &m, 0);

@@ -57,6 +57,7 @@ struct ukf_tentry {
 	uint8_t state;	  /* enum ukf_tstate */
 	uint8_t pinned;	  /* prewarm: never evicted */
 	uint8_t fetching; /* pending: a TFETCH is out */
+	uint32_t from;	  /* fetching: the node asked */
 	uint64_t bytes;
 	uint64_t last_use; /* LRU stamp */
 	ukf_id_t maker; /* pending: instance whose ready makes it (0: none) */

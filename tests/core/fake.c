@@ -126,7 +126,11 @@ static int w_send(void *w, ukf_node_id_t from, ukf_node_id_t to,
 		  size_t bulk_len, uint64_t bulk_bytes)
 {
 	struct fake_world *fw = w;
-	struct ev *ev = ev_new(E_MSG, fw->now + fw->latency);
+
+	if (to < 64 && (fw->drop_to >> to & 1))
+		return 0; /* lost on the way */
+	struct ev *ev = ev_new(E_MSG, fw->now + fw->latency +
+					  (to < 8 ? fw->delay_to[to] : 0));
 
 	ev->node = to;
 	ev->from = from;
@@ -747,6 +751,7 @@ struct fake_world *fake_create(const struct ukf_engine_config *cfg, char *err,
 		return NULL;
 	}
 	fw->latency = 100 * UKF_US;
+	fw->verbose = getenv("UKF_TEST_VERBOSE") != NULL;
 	fw->rng = 42;
 	fw->check_every_event = 1;
 	fw->env.ops = &env_ops;

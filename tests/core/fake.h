@@ -70,6 +70,8 @@ struct fake_world {
 	int fail_clone_template; /* make clone_template refuse (-ENOMEM) */
 	int fail_clone_live;	 /* ... clone_live */
 	int fail_restore;	 /* ... restore_delta */
+	uint64_t drop_to;	 /* bit n: messages to node n vanish */
+	ukf_ns_t delay_to[8];	 /* extra latency of messages to node n */
 };
 
 /* Create the world and one engine per node (cfg->nodes; cfg->self is

@@ -1104,6 +1104,156 @@ static void t_engine_wait(void)
 	fake_destroy(&fw);
 }
 
+/*
+ * A request whose answer does not come in time fails (the workload hears
+ * why), and the instance its target starts anyway is killed: a late READY
+ * gets a KILL, its FAIL is dropped, nothing runs on, nothing is reported
+ * twice.
+ */
+static void t_engine_answer_timeout(void)
+{
+	struct ukf_engine_config c;
+	char err[200];
+	ukf_id_t a, b;
+
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	c.node.vcpus = 1;
+	c.placement = "least-loaded";
+	c.answer_timeout_ns = 5 * UKF_MS;
+	struct fake_world *fw = fake_create(&c, err, sizeof(err));
+	CHECK(fake_app(fw, "manual", "init=1ms mem=1M") >= 0);
+	fake_start(fw);
+	/* one instance fills node 0; the next must go to node 1 */
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 1, &a), 0);
+	fake_run(fw, 100 * UKF_MS);
+	CHECK_EQ(fake_alive(fw), 1);
+	/* node 1 never hears: the origin gives the request up */
+	fw->drop_to = 1u << 1;
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 2, &b), 0);
+	fake_run(fw, fw->now + 50 * UKF_MS);
+	const struct fake_rec *r = fake_rec(fw, b);
+	CHECK(r && r->r.status == UKF_STATUS_FAILED &&
+	      strstr(r->why, "no answer from node 1 within 0.005 s"));
+	CHECK_EQ(fw->fail_hooks, 1);
+	CHECK_EQ(fake_log_count(fw, "timeout"), 1);
+	/* node 1 hears, but its answers are late: the instance it starts
+	 * (here while it waits for a template) is killed by the KILL that
+	 * follows the timeout, and its FAIL is dropped */
+	fw->drop_to = 0;
+	fw->delay_to[0] = 20 * UKF_MS;
+	ukf_id_t late;
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 3, &late), 0);
+	fake_run(fw, fw->now + 200 * UKF_MS);
+	CHECK_EQ(fw->fail_hooks, 2); /* once, at the timeout */
+	CHECK_EQ(fw->ready_hooks, 1); /* only a's */
+	CHECK_EQ(fake_log_count(fw, "reason=killed"), 1);
+	CHECK_EQ(fake_log_count(fw, "its request was given up"), 1);
+	CHECK_EQ(fake_alive(fw), 1); /* a only */
+	/* now node 1 holds the template: the next one starts at once and its
+	 * READY arrives after the timeout: answered with a KILL */
+	ukf_id_t later;
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 4, &later), 0);
+	fake_run(fw, fw->now + 200 * UKF_MS);
+	CHECK_EQ(fake_log_count(fw, "answered too late"), 1);
+	CHECK_EQ(fake_log_count(fw, "its request was given up"), 2);
+	CHECK_EQ(fw->fail_hooks, 3);
+	CHECK_EQ(fw->ready_hooks, 1);
+	CHECK_EQ(fake_alive(fw), 1);
+	struct ukf_node_stats st;
+	CHECK_EQ(fake_stats(fw, 1, &st), 0);
+	CHECK_EQ(st.instances, 0);
+	CHECK(!fw->overcommit);
+	fake_destroy(&fw);
+}
+
+/*
+ * A lost peer: requests in flight there are placed again, a child that ran
+ * there ends as failed for its parent's wait(), a workload instance that
+ * ran there gets its row and on_fail, a template fetch from it falls back
+ * to booting the template here.
+ */
+static void t_engine_peer_lost(void)
+{
+	struct fake_world *fw = world(3, 1, "least-loaded", "on-demand");
+	ukf_id_t p = manual_parent(fw), w;
+	struct fake_inst *fp = &fw->inst[p];
+	ukf_engine_t *e0 = fake_engine(fw, 0);
+
+	/* node 0 is full (1 vCPU): the fork's child runs elsewhere */
+	fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 50 * UKF_MS);
+	ukf_id_t c = (ukf_id_t)fp->last_ret;
+	CHECK(c > p);
+	int cn = fw->inst[c].node;
+	CHECK(cn == 1 || cn == 2);
+	/* a workload instance from origin 0 lands on the other node */
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 7, &w), 0);
+	fake_run(fw, fw->now + 50 * UKF_MS);
+	int wn = fw->inst[w].node;
+	CHECK(wn != 0 && wn != cn);
+	/* the parent waits for its child; the child's node is lost */
+	fake_call(fw, p, UKF_CALL_WAIT, c, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	int before = fp->ncomplete;
+	ukf_engine_peer_down(e0, (ukf_node_id_t)cn, "heartbeats stopped");
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->ncomplete, before + 1);
+	CHECK_EQ(fp->last_ret, (int64_t)c);
+	CHECK_EQ(fp->last_status, UKF_STATUS_FAILED);
+	const struct fake_rec *rc = fake_rec(fw, c);
+	CHECK(rc && strstr(rc->why, "lost: heartbeats stopped") &&
+	      rc->r.start == UKF_START_FORK && rc->r.node == (ukf_node_id_t)cn);
+	/* the workload instance's node is lost too */
+	uint64_t fails = fw->fail_hooks;
+	ukf_engine_peer_down(e0, (ukf_node_id_t)wn, "restarted");
+	CHECK_EQ(fw->fail_hooks, fails + 1);
+	const struct fake_rec *rw = fake_rec(fw, w);
+	CHECK(rw && rw->r.status == UKF_STATUS_FAILED &&
+	      strstr(rw->why, "lost: restarted"));
+	/* losing a node again, or itself, or one out of range: nothing */
+	ukf_engine_peer_down(e0, (ukf_node_id_t)wn, "again");
+	ukf_engine_peer_down(e0, 0, "self");
+	ukf_engine_peer_down(e0, 99, "nonsense");
+	CHECK_EQ(fw->fail_hooks, fails + 1);
+	fake_destroy(&fw);
+
+	/* a request in flight to a lost node is placed again */
+	fw = world(2, 1, "least-loaded", "on-demand");
+	ukf_id_t a, b;
+	CHECK(fake_app(fw, "manual", "init=1ms mem=1M") >= 0);
+	fake_start(fw);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 1, &a), 0);
+	fake_run(fw, 100 * UKF_MS);
+	fw->drop_to = 1u << 1;
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 2, &b), 0);
+	fake_run(fw, fw->now + UKF_MS);
+	int retries = fake_log_count(fw, "retry");
+	ukf_engine_peer_down(fake_engine(fw, 0), 1, "gone");
+	CHECK_EQ(fake_log_count(fw, "retry"), retries + 1);
+	fw->drop_to = 0;
+	fake_run(fw, fw->now + 200 * UKF_MS);
+	CHECK_EQ(fake_alive(fw), 2); /* b landed on a second try */
+	fake_destroy(&fw);
+
+	/* a template fetch from a lost node: booted here instead */
+	fw = world(2, 4, "least-loaded", "on-demand");
+	CHECK(fake_app(fw, "web", "init=10ms work=100ms mem=1M") >= 0);
+	fake_start(fw);
+	CHECK_EQ(fake_spawn(fw, 1, 0, "", 1, &a), 0);
+	fake_run(fw, 500 * UKF_MS); /* node 1 holds web's template */
+	fw->drop_to = 1u << 1;	     /* node 0's TFETCH will get no answer */
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 2, &b), 0);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fake_log_count(fw, "template-fetch app=web node=0 from=1"), 1);
+	ukf_engine_peer_down(fake_engine(fw, 0), 1, "gone");
+	fw->drop_to = 0;
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_log_count(fw, "template-fetch-failed app=web node=0 from=1"), 1);
+	CHECK(fake_rec(fw, b) && fake_rec(fw, b)->r.status == 0);
+	fake_destroy(&fw);
+}
+
 static void t_engine_capacity(void)
 {
 	/* 2 nodes x 2 vCPUs; 6 instances that never exit: 4 run, 2 fail. */
@@ -1994,6 +2144,8 @@ static const struct {
     {"engine_spawn_template", t_engine_spawn_template},
     {"engine_local_fork", t_engine_local_fork},
     {"engine_remote_fork", t_engine_remote_fork},
+    {"engine_answer_timeout", t_engine_answer_timeout},
+    {"engine_peer_lost", t_engine_peer_lost},
     {"engine_wait", t_engine_wait},
     {"engine_exit_dirty", t_engine_exit_dirty},
     {"engine_capacity", t_engine_capacity},

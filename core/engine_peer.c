@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* engine_peer.c - other nodes that fail: answers that do not come in time, peers lost or restarted. */
+#include "engine_int.h"
+
+/*
+ * A workload instance that runs on another node, as its origin knows it
+ * until the EXIT or FAIL comes back: what a row and a failure notice need
+ * if that node is lost meanwhile.
+ */
+struct away {
+	ukf_id_t id, parent;
+	ukf_node_id_t node;
+	uint32_t app, flags;
+	uint64_t tag;
+	ukf_ns_t t_request;
+};
+
+void eng_away_add(ukf_engine_t *e, ukf_id_t id, ukf_node_id_t node,
+		  ukf_id_t parent, uint32_t app, uint64_t tag, uint32_t flags,
+		  ukf_ns_t t_request)
+{
+	struct away *a;
+
+	if (eng_map_get(&e->away, id))
+		return;
+	a = eng_malloc(e, sizeof(*a));
+	if (!a) {
+		LOG(e, e->self, "error away %llu: out of memory", ULL(id));
+		return;
+	}
+	*a = (struct away){ .id = id, .parent = parent, .node = node,
+			    .app = app, .flags = flags, .tag = tag,
+			    .t_request = t_request };
+	if (eng_map_put(e, &e->away, id, a) < 0) {
+		LOG(e, e->self, "error away %llu: out of memory", ULL(id));
+		free(a);
+	}
+}
+
+void eng_away_remove(ukf_engine_t *e, ukf_id_t id)
+{
+	struct away *a = eng_map_get(&e->away, id);
+
+	if (a) {
+		eng_map_del(&e->away, id);
+		free(a);
+	}
+}
+
+/*
+ * 1 (and *node) if id's request was given up; with `take`, forgotten too
+ * (its last word, EXIT or FAIL, came; a READY comes before it).
+ */
+int eng_cancelled(ukf_engine_t *e, ukf_id_t id, ukf_node_id_t *node,
+		  int take)
+{
+	void *v;
+
+	if (!e->cancelled.n || !(v = eng_map_get(&e->cancelled, id)))
+		return 0;
+	*node = (ukf_node_id_t)((uintptr_t)v - 1);
+	if (take)
+		eng_map_del(&e->cancelled, id);
+	return 1;
+}
+
+/* A SPAWN or CLONE of q is being sent: its answer is due in time. */
+void eng_answer_due(ukf_engine_t *e, struct req *q)
+{
+	if (e->cfg.answer_timeout_ns > 0)
+		eng_arm(e, q->origin, eng_now(e) + e->cfg.answer_timeout_ns,
+			T_ANSWER, q->id, q->gen);
+}
+
+/*
+ * No answer in time: the target may be slow, partitioned or gone, and may
+ * still start the instance. Give the request up (its requester hears so)
+ * and make sure no instance of it lives: a KILL goes to the target now,
+ * and a READY that still comes is answered with another.
+ */
+void eng_answer_timeout(ukf_engine_t *e, ukf_id_t id, uint32_t gen)
+{
+	struct req *q = eng_req_at(e, e->self, id);
+	struct ukf_msg m = { .type = UKF_MSG_KILL, .id = id,
+			     .origin = e->self };
+	ukf_node_id_t target;
+	char why[128];
+
+	if (!q || !q->inflight || (q->gen & 0xfff) != gen ||
+	    q->target == e->self)
+		return;
+	target = q->target;
+	if (eng_map_put(e, &e->cancelled, id,
+			(void *)(uintptr_t)(target + 1)) < 0)
+		LOG(e, e->self, "error cancel %llu: out of memory", ULL(id));
+	snprintf(why, sizeof(why), "no answer from node %u within %.3f s",
+		 target, (double)e->cfg.answer_timeout_ns / 1e9);
+	LOG(e, e->self, "timeout %llu node=%u", ULL(id), target);
+	eng_req_fail(e, q, why);
+	eng_deliver(e, e->self, target, &m, 0);
+}
+
+/* A row for an instance lost with its node, as its origin knew it. */
+static void record_lost(ukf_engine_t *e, const struct away *a, ukf_id_t id,
+			ukf_id_t parent, uint32_t app, ukf_node_id_t node,
+			int is_fork, const char *why)
+{
+	struct ukf_record r;
+
+	if (!e->env->ops->record)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.id = id;
+	r.parent = parent;
+	r.app = app;
+	r.app_name = eng_app_name(e, app);
+	r.origin = e->self;
+	r.node = node;
+	r.start = is_fork ? UKF_START_FORK : UKF_START_UNKNOWN;
+	r.remote = 1;
+	r.t_request = a ? a->t_request : UKF_NS_NEVER;
+	r.t_placed = r.t_start = r.t_ready = UKF_NS_NEVER;
+	r.t_exit = eng_now(e);
+	r.status = UKF_STATUS_FAILED;
+	r.fail_reason = why;
+	e->env->ops->record(e->env->w, &r);
+}
+
+/* Collect the keys of a map first: handlers below change the maps. */
+static size_t keys_of(ukf_engine_t *e, const struct idmap *m, ukf_id_t **out)
+{
+	size_t n = 0;
+
+	*out = m->n ? eng_malloc(e, m->n * sizeof(**out)) : NULL;
+	if (!*out)
+		return 0;
+	for (size_t k = 0; k < m->cap; k++)
+		if (m->keys[k])
+			(*out)[n++] = m->keys[k];
+	return n;
+}
+
+void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
+			  const char *why)
+{
+	struct node *n;
+	ukf_id_t *ids;
+	size_t cnt;
+	char reason[160];
+
+	if (!e || peer == e->self || peer >= e->cfg.nodes)
+		return;
+	n = &e->node;
+	snprintf(reason, sizeof(reason), "node %u lost: %s", peer,
+		 why ? why : "gone");
+	LOG(e, e->self, "peer-down node=%u reason=%s", peer,
+	    why ? why : "gone");
+	/* requests sent there: place them again */
+	cnt = keys_of(e, &e->reqs, &ids);
+	for (size_t k = 0; k < cnt; k++) {
+		struct req *q = eng_req_at(e, e->self, ids[k]);
+		if (q && q->inflight && q->target == peer &&
+		    q->target != q->origin)
+			eng_retry_later(e, q);
+	}
+	free(ids);
+	/* template fetches from it: make the template here instead */
+	for (uint32_t k = 0; k < n->tc.n; k++) {
+		struct ukf_tentry *t = &n->tc.e[k];
+		if (t->state == UKF_T_PENDING && t->fetching == 1 &&
+		    t->from == peer) {
+			LOG(e, e->self,
+			    "template-fetch-failed app=%s node=%u from=%u",
+			    eng_app_name(e, t->app), e->self, peer);
+			eng_fetch_failed(e, n, t);
+			k = (uint32_t)-1; /* the cache may have moved: rescan */
+		}
+	}
+	/* children of local instances that ran there */
+	cnt = keys_of(e, &e->insts, &ids);
+	for (size_t k = 0; k < cnt; k++) {
+		struct inst *p = eng_inst_at(e, e->self, ids[k]);
+		for (uint32_t j = 0; p && j < p->nkids; j++) {
+			struct kid *kd = &p->kids[j];
+			if (kd->state != K_RUNNING || kd->node != peer)
+				continue;
+			ukf_id_t cid = kd->id;
+			struct away *a = eng_map_get(&e->away, cid);
+			LOG(e, e->self, "fail %llu node=%u reason=%s",
+			    ULL(cid), peer, reason);
+			record_lost(e, a, cid, p->id, p->app, peer, 1, reason);
+			eng_away_remove(e, cid);
+			eng_child_ended(e, p, cid, UKF_STATUS_FAILED);
+			p = eng_inst_at(e, e->self, ids[k]);
+			j = (uint32_t)-1; /* the kid table changed: rescan */
+		}
+	}
+	free(ids);
+	/* given-up requests whose last word would have come from there */
+	cnt = keys_of(e, &e->cancelled, &ids);
+	for (size_t k = 0; k < cnt; k++) {
+		ukf_node_id_t was;
+		if (eng_cancelled(e, ids[k], &was, 0) && was == peer)
+			eng_cancelled(e, ids[k], &was, 1);
+	}
+	free(ids);
+	/* workload instances that ran there */
+	cnt = keys_of(e, &e->away, &ids);
+	for (size_t k = 0; k < cnt; k++) {
+		struct away *a = eng_map_get(&e->away, ids[k]);
+		struct away copy;
+		if (!a || a->node != peer)
+			continue;
+		copy = *a;
+		eng_away_remove(e, ids[k]);
+		LOG(e, e->self, "fail %llu node=%u reason=%s", ULL(copy.id),
+		    peer, reason);
+		record_lost(e, &copy, copy.id, copy.parent, copy.app, peer,
+			    (copy.flags & F_FORK) != 0, reason);
+		if ((copy.flags & F_NOTIFY) && e->hooks.on_fail)
+			e->hooks.on_fail(e->hooks.u, copy.id, copy.tag, reason);
+	}
+	free(ids);
+}
+
+/* Free what the maps of this room hold (engine destroy). */
+void eng_peer_free(ukf_engine_t *e)
+{
+	for (size_t k = 0; k < e->away.cap; k++)
+		if (e->away.keys[k])
+			free(e->away.vals[k]);
+	eng_map_free(&e->away);
+	eng_map_free(&e->cancelled);
+}
