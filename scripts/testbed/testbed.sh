@@ -141,7 +141,8 @@ load_conf() {
 teardown() { # [quiet]
 	local quiet=${1:-} kind a b ns l pid a_ns=() a_links=() a_bridges=() pids=()
 	local n_agents=0 n_ns=0 n_links=0 n_br=0 left=0 al
-	[ -f "$STATE/journal" ] || : >"$STATE/journal" 2>/dev/null
+	[ -d "$STATE" ] || return 0 # a concurrent down was quicker
+	[ -f "$STATE/journal" ] || : >"$STATE/journal"
 	while read -r kind a b _; do
 		case $kind in
 		netns) a_ns+=("$a") ;;

@@ -226,7 +226,7 @@ down)
 	want_rc 0 "up with SIGTERM-ignoring agents"
 	bash "$TB" exec --name o$$ 1 sleep 300 &
 	sp=$!
-	BG+=($sp)
+	BG+=("$sp")
 	in_ns() { ip netns pids ukf-o$$-n1 2>/dev/null | grep -qx "$sp"; }
 	wait_for 50 in_ns || fail "the exec'd sleep did not start in node 1's namespace"
 	run down --name o$$ --grace 1
@@ -247,7 +247,7 @@ crash)
 	STATES+=("$(st c$$)")
 	bash "$TB" up --name c$$ --nodes 40 --no-agents --keys-cmd "$KEYS" >"$T/out" 2>"$T/err" &
 	upid=$!
-	BG+=($upid)
+	BG+=("$upid")
 	wait_for 300 grep -q "^netns ukf-c$$-n3$" "$(st c$$)/journal" 2>/dev/null || fail "up never reached node 3"
 	kill -KILL $upid
 	wait $upid 2>/dev/null
@@ -259,7 +259,7 @@ crash)
 	bash "$TB" up --name c$$ --nodes 3 --agent "$AGENT --mode never-listen" --wait 120 \
 		--keys-cmd "$KEYS" >"$T/out" 2>"$T/err" &
 	upid=$!
-	BG+=($upid)
+	BG+=("$upid")
 	wait_for 300 grep -q "^agent 2 " "$(st c$$)/journal" 2>/dev/null || fail "up never started agent 2"
 	kill -KILL $upid
 	wait $upid 2>/dev/null
@@ -489,6 +489,9 @@ ukforkd)
 	# The real agent: 2 nodes with ukfork keys and ukforkd, up, alive, down.
 	need_env
 	[ -n "$UKFD" ] && [ -x "$UKFD" ] || skip "ukforkd not built"
+	mkdir "$T/kp"
+	"$UKF" keys probe --dir "$T/kp" >/dev/null 2>&1 && [ -s "$T/kp/probe.pub" ] ||
+		skip "this build's ukfork has no working 'ukfork keys' (real agents need real key pairs)"
 	STATES+=("$(st u$$)")
 	UKFORK=$UKF UKFORKD=$UKFD bash "$TB" up --name u$$ --nodes 2 >"$T/out" 2>"$T/err"
 	RC=$?
