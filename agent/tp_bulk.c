@@ -363,6 +363,8 @@ static void rx_complete(ukf_tp_t *tp, struct tp_peer *p)
 	struct tp_rx *r = p->rx;
 
 	p->rx = NULL;
+	if (p->up_pending)
+		tp_report_up(tp, p);
 	p->st.bulk_in++;
 	p->st.msgs_in++;
 	p->st.bulk_wire_in += r->wire;

@@ -70,6 +70,8 @@ struct tp_peer {
 	uint32_t handle_at; /* client side: our handle at this agent */
 	int need_hello;	    /* send a HELLO as soon as it can go */
 	int need_out;	    /* a send hit EAGAIN: want POLLOUT / retry */
+	int up_pending;	    /* heard from it, our DEALER not connected yet */
+	int pending_restarted; /* ... and it had restarted */
 	int64_t heard_ns;   /* last valid frame from it */
 	int64_t hb_next;    /* next HEARTBEAT/HELLO due */
 	uint32_t logged;    /* drop kinds logged already (bit per kind) */
@@ -151,6 +153,10 @@ int tp_send_frames(ukf_tp_t *tp, struct tp_peer *p, uint16_t type,
 int tp_send_tpm(ukf_tp_t *tp, struct tp_peer *p, enum ukf_tpm_kind k,
 		const void *msg);
 int tp_send_hello(ukf_tp_t *tp, struct tp_peer *p);
+/* 1 if a frame to p can go now (our DEALER to it is connected). */
+int tp_can_send(struct tp_peer *p);
+/* Report p up (restarted if p->pending_restarted). */
+void tp_report_up(ukf_tp_t *tp, struct tp_peer *p);
 /* Report p down (why for the log); a client slot is freed. */
 void tp_peer_down(ukf_tp_t *tp, struct tp_peer *p, const char *why);
 /* A new client slot for key index ci (NULL if all are in use). */

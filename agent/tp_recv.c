@@ -107,13 +107,14 @@ static int seen(ukf_tp_t *tp, struct tp_peer *p,
 	p->speak = ukf_frame_version_with(h);
 	p->heard_ns = tp_now();
 	if (!was_up || restarted) {
-		p->up = 1;
-		if (!was_up && p->kind == TP_CLIENT)
-			tp->g.clients++;
-		tp_log(tp, UKF_TP_LOG_INFO, "%s up, incarnation %" PRIu64 "%s",
-		       p->name, p->inc, restarted ? " (restarted)" : "");
-		if (tp->c.on_peer)
-			tp->c.on_peer(tp->c.u, p->id, 1, p->inc, restarted);
+		/* Up once we can also send to it: our own connection to a
+		 * peer agent may complete a moment after its frames arrive.
+		 * A restart of a peer that was up is reported at once. */
+		p->pending_restarted |= restarted;
+		if (was_up || tp_can_send(p))
+			tp_report_up(tp, p);
+		else
+			p->up_pending = 1;
 	}
 	return 0;
 }
@@ -150,6 +151,8 @@ static void on_hello(ukf_tp_t *tp, struct tp_peer *p,
 static void deliver(ukf_tp_t *tp, struct tp_peer *p,
 		    const struct ukf_frame_header *h, const uint8_t *body)
 {
+	if (p->up_pending) /* the engine hears of a peer before its words */
+		tp_report_up(tp, p);
 	p->st.msgs_in++;
 	if (tp->c.on_message)
 		tp->c.on_message(tp->c.u, p->id, h, body, h->length, NULL, 0);

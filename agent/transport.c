@@ -228,6 +228,32 @@ int tp_send_hello(ukf_tp_t *tp, struct tp_peer *p)
 	return rc;
 }
 
+int tp_can_send(struct tp_peer *p)
+{
+	int ev = 0;
+	size_t n = sizeof(ev);
+
+	if (p->kind != TP_AGENT)
+		return 1;
+	return zmq_getsockopt(p->dealer, ZMQ_EVENTS, &ev, &n) == 0 &&
+	       (ev & ZMQ_POLLOUT);
+}
+
+void tp_report_up(ukf_tp_t *tp, struct tp_peer *p)
+{
+	int restarted = p->pending_restarted, was_up = p->up;
+
+	p->up_pending = 0;
+	p->pending_restarted = 0;
+	p->up = 1;
+	if (!was_up && p->kind == TP_CLIENT)
+		tp->g.clients++;
+	tp_log(tp, UKF_TP_LOG_INFO, "%s up, incarnation %" PRIu64 "%s", p->name,
+	       p->inc, restarted ? " (restarted)" : "");
+	if (tp->c.on_peer)
+		tp->c.on_peer(tp->c.u, p->id, 1, p->inc, restarted);
+}
+
 static void free_client(struct tp_peer *p)
 {
 	p->used = 0;
@@ -240,6 +266,8 @@ void tp_peer_down(ukf_tp_t *tp, struct tp_peer *p, const char *why)
 	uint64_t inc = p->inc;
 
 	tp_bulk_abort_all(tp, p, "peer down");
+	p->up_pending = 0;
+	p->pending_restarted = 0;
 	if (p->up) {
 		p->up = 0;
 		tp_log(tp, UKF_TP_LOG_INFO, "%s down: %s", p->name, why);
@@ -694,6 +722,12 @@ static int64_t tick_peer(ukf_tp_t *tp, struct tp_peer *p, int64_t now)
 	}
 	if (p->kind == TP_CLIENT && !p->up)
 		return INT64_MAX;
+	if (p->up_pending) {
+		if (tp_can_send(p))
+			tp_report_up(tp, p);
+		else if (now - p->heard_ns >= tp->c.peer_timeout_ns)
+			p->up_pending = 0; /* heard, but never reachable */
+	}
 	if (now >= p->hb_next) {
 		if (p->up && !p->need_hello) {
 			tp_send_frames(tp, p, UKF_TP_T_HEARTBEAT, 0, NULL, 0,
@@ -703,10 +737,12 @@ static int64_t tick_peer(ukf_tp_t *tp, struct tp_peer *p, int64_t now)
 		}
 		p->hb_next = now + tp->c.heartbeat_ns;
 	}
-	if (p->need_out && (p->tx_head))
+	if (p->need_out) {
+		p->need_out = 0; /* set again if ZeroMQ still pushes back */
 		tp_bulk_pump(tp, p);
+	}
 	due = p->hb_next;
-	if (p->up)
+	if (p->up || p->up_pending)
 		due = min64(due, p->heard_ns + tp->c.peer_timeout_ns);
 	due = min64(due, tp_bulk_tick(tp, p, now));
 	if (p->kind == TP_CLIENT && p->need_out)
@@ -772,7 +808,7 @@ int ukf_tp_poll(ukf_tp_t *tp, struct pollfd *fds, size_t nfds,
 		struct tp_peer *p = &tp->peers[i];
 		short ev = ZMQ_POLLIN;
 
-		if (p->need_hello || p->need_out)
+		if (p->need_hello || p->need_out || p->up_pending)
 			ev |= ZMQ_POLLOUT;
 		it[n++] = (zmq_pollitem_t){.socket = p->dealer, .events = ev};
 	}
@@ -800,6 +836,8 @@ int ukf_tp_poll(ukf_tp_t *tp, struct pollfd *fds, size_t nfds,
 		if (rev & ZMQ_POLLIN)
 			tp_recv_dealer(tp, p);
 		if (rev & ZMQ_POLLOUT) {
+			if (p->up_pending)
+				tp_report_up(tp, p);
 			if (p->need_hello)
 				tp_send_hello(tp, p);
 			if (p->need_out) {

@@ -85,10 +85,11 @@ struct ukf_tp_config {
 			   const struct ukf_frame_header *h, const void *body,
 			   size_t len, const void *bulk, size_t bulk_len);
 	/*
-	 * who came up (up = 1) or went down (0: silent for peer_timeout, or
-	 * BYE). restarted = 1: it came back with a larger incarnation than
-	 * before, so whatever was in flight there is lost. Bulk transfers to
-	 * and from who are dropped when it goes down or restarts.
+	 * who came up (up = 1: we heard from it and can send to it) or went
+	 * down (0: silent for peer_timeout, or BYE). restarted = 1: it came
+	 * back with a larger incarnation than before, so whatever was in
+	 * flight there is lost. Bulk transfers to and from who are dropped
+	 * when it goes down or restarts.
 	 */
 	void (*on_peer)(void *u, uint32_t who, int up, uint64_t incarnation,
 			int restarted);

@@ -57,6 +57,9 @@ static void on_peer(void *u, uint32_t who, int up, uint64_t inc,
 
 	if (n->nev < H_MAX_EVENTS)
 		n->ev[n->nev++] = (struct h_event){who, up, restarted, inc};
+	if (n->send_on_up && up && !ukf_tp_is_handle(who) &&
+	    ukf_tp_send(n->tp, who, 10, "on up", 5, NULL, 0) != 0)
+		n->send_on_up_failed++;
 }
 
 static void on_log(void *u, int level, const char *line)

@@ -41,6 +41,10 @@ struct h_node {
 	size_t nev;
 	char *log[H_MAX_LOG];
 	size_t nlog;
+	/* When a node comes up, send it "on up" (type 10) from the callback
+	 * and count the sends that failed. */
+	int send_on_up;
+	int send_on_up_failed;
 };
 
 /* A free TCP port on 127.0.0.1 (bound and released). */

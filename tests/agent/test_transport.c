@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -335,9 +336,21 @@ static int mesh(size_t k)
 		for (size_t j = 0; j < k; j++)
 			peers[np++] = &nodes[j]; /* self is skipped */
 		h_node_config(&nodes[i], peers, np, NULL, 0);
+		nodes[i].send_on_up = 1;
 		CHECK(h_node_start(&nodes[i]));
 	}
 	CHECK(h_poll_until(ns, k, all_up, ns, GUARD_MS));
+	/* up means we can send to it: a send from on_peer works */
+	for (size_t j = 0; j < k; j++) {
+		struct want w = {&nodes[j], k - 1};
+
+		CHECK(h_poll_until(ns, k, have_msgs, &w, GUARD_MS));
+		CHECK(nodes[j].send_on_up_failed == 0);
+		for (size_t i = 0; i < k; i++)
+			CHECK(i == j || find_msg(&nodes[j], (uint32_t)i, 10,
+						 "on up") >= 0);
+		nodes[j].nmsgs = 0; /* (bodies leak: a test) */
+	}
 	for (size_t i = 0; i < k; i++)
 		for (size_t j = 0; j < k; j++) {
 			if (i == j) {
@@ -1238,6 +1251,50 @@ static int test_tp_client_partition(void)
 	return 0;
 }
 
+/* An idle transport sleeps in poll: it wakes for heartbeats, not in a
+ * loop (a spin would show as thousands of returns). */
+static int test_tp_idle_quiet(void)
+{
+	struct h_node a, b, cl, *ns[] = {&a, &b, &cl, NULL};
+	struct h_node *pab[] = {&a, &b}, *pcl[] = {&cl};
+	static uint8_t data[1 << 20];
+	struct want w = {&b, 1};
+	struct timespec t0, t;
+	int returns = 0;
+	long ms = 0;
+
+	h_node_init(&a, 0);
+	h_node_init(&b, 1);
+	h_node_init(&cl, UKF_FRAME_CLIENT);
+	h_node_config(&a, pab, 2, pcl, 1);
+	h_node_config(&b, pab, 2, pcl, 1);
+	h_node_config(&cl, pab, 2, NULL, 0);
+	CHECK(h_node_start(&a) && h_node_start(&b) && h_node_start(&cl));
+	{
+		struct h_node *agents[] = {&a, &b, NULL};
+
+		CHECK(h_poll_until(ns, 3, all_up, agents, GUARD_MS));
+	}
+	CHECK(h_poll_until(ns, 3, has_handle, &cl, GUARD_MS));
+	CHECK(ukf_tp_send(a.tp, 1, 2, "x", 1, data, sizeof(data)) == 0);
+	CHECK(h_poll_until(ns, 3, have_msgs, &w, GUARD_MS));
+	/* a alone for 500 ms, heartbeat 50 ms: a few dozen wake-ups */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ms < 500) {
+		ukf_tp_poll(a.tp, NULL, 0, 1000000000LL);
+		returns++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 +
+		     (t.tv_nsec - t0.tv_nsec) / 1000000;
+	}
+	fprintf(stderr, "idle: %d returns from poll in %ld ms\n", returns, ms);
+	CHECK(returns < 200);
+	h_node_free(&cl);
+	h_node_free(&a);
+	h_node_free(&b);
+	return 0;
+}
+
 static const struct selftest tests[] = {
     {"tpm_roundtrip", test_tpm_roundtrip},
     {"tpm_reject", test_tpm_reject},
@@ -1260,6 +1317,7 @@ static const struct selftest tests[] = {
     {"tp_restart", test_tp_restart},
     {"tp_client_agent_restart", test_tp_client_agent_restart},
     {"tp_client_partition", test_tp_client_partition},
+    {"tp_idle_quiet", test_tp_idle_quiet},
 };
 
 int main(int argc, char **argv)
