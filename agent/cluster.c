@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cluster.c - parse and check the cluster file (one table of keys per section), read secret key files, build transport configurations. */
+/* cluster.c - parse and check the cluster file (one table of keys per section),
+ * read secret key files, build transport configurations. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +17,8 @@
 #include "tpmsg.h"
 
 #define LINE_MAX_LEN 4096
-#define NODES_MAX 65536u
-#define CLIENTS_MAX 4096u
+#define NODES_MAX    65536u
+#define CLIENTS_MAX  4096u
 
 enum sect { S_NONE, S_CLUSTER, S_NODE, S_CLIENT };
 
@@ -40,7 +41,9 @@ struct enumval {
 };
 
 static const struct enumval dir_names[] = {
-    {"embedded", UKF_CLUSTER_DIR_EMBEDDED}, {"etcd", UKF_CLUSTER_DIR_ETCD}, {0}};
+    {"embedded", UKF_CLUSTER_DIR_EMBEDDED},
+    {"etcd", UKF_CLUSTER_DIR_ETCD},
+    {0}};
 static const struct enumval compress_names[] = {{"zstd", UKF_TP_COMPRESS_ZSTD},
 						{"lz4", UKF_TP_COMPRESS_LZ4},
 						{"none", UKF_TP_COMPRESS_NONE},
@@ -56,19 +59,20 @@ struct keydef {
 	int required;
 };
 
-#define CL(f) offsetof(struct ukf_cluster, f), sizeof(((struct ukf_cluster *)0)->f)
-#define ND(f)                                                                 \
-	offsetof(struct ukf_cluster_node, f),                                 \
+#define CL(f)                                                                  \
+	offsetof(struct ukf_cluster, f), sizeof(((struct ukf_cluster *)0)->f)
+#define ND(f)                                                                  \
+	offsetof(struct ukf_cluster_node, f),                                  \
 	    sizeof(((struct ukf_cluster_node *)0)->f)
-#define CI(f)                                                                 \
-	offsetof(struct ukf_cluster_client, f),                               \
+#define CI(f)                                                                  \
+	offsetof(struct ukf_cluster_client, f),                                \
 	    sizeof(((struct ukf_cluster_client *)0)->f)
 
 static const struct keydef keys[] = {
     {S_CLUSTER, "name", V_NAME, CL(name), 0, 0, NULL, 1},
     {S_CLUSTER, "directory", V_ENUM, CL(directory), 0, 0, dir_names, 0},
-    {S_CLUSTER, "heartbeat", V_TIME, CL(heartbeat_ns), UKF_MS, 60 * UKF_S,
-     NULL, 0},
+    {S_CLUSTER, "heartbeat", V_TIME, CL(heartbeat_ns), UKF_MS, 60 * UKF_S, NULL,
+     0},
     {S_CLUSTER, "peer_timeout", V_TIME, CL(peer_timeout_ns), 2 * UKF_MS,
      3600 * UKF_S, NULL, 0},
     {S_CLUSTER, "etcd_endpoints", V_URLS, CL(etcd_endpoints), 0, 0, NULL, 0},
@@ -79,8 +83,8 @@ static const struct keydef keys[] = {
     {S_CLUSTER, "bulk_chunk", V_SIZE, CL(bulk_chunk), UKF_TP_CHUNK_MIN,
      UKF_TP_CHUNK_MAX, NULL, 0},
     {S_CLUSTER, "bulk_window", V_U32, CL(bulk_window), 1, 1024, NULL, 0},
-    {S_CLUSTER, "bulk_max", V_SIZE, CL(bulk_max), 1, UKF_TP_BULK_ABS_MAX,
-     NULL, 0},
+    {S_CLUSTER, "bulk_max", V_SIZE, CL(bulk_max), 1, UKF_TP_BULK_ABS_MAX, NULL,
+     0},
     {S_CLUSTER, "compress", V_ENUM, CL(compress), 0, 0, compress_names, 0},
     {S_NODE, "endpoint", V_ENDPOINT, ND(endpoint), 0, 0, NULL, 1},
     {S_NODE, "public_key", V_KEY, ND(public_key), 0, 0, NULL, 1},
@@ -91,8 +95,7 @@ static const struct keydef keys[] = {
     {S_NODE, "cache", V_SIZE, ND(cache), 0, UINT64_MAX, NULL, 0},
     {S_NODE, "netns", V_NAME, ND(netns), 0, 0, NULL, 0},
     {S_CLIENT, "public_key", V_KEY, CI(public_key), 0, 0, NULL, 1},
-    {S_CLIENT, "secret_key_file", V_PATH, CI(secret_key_file), 0, 0, NULL,
-     1},
+    {S_CLIENT, "secret_key_file", V_PATH, CI(secret_key_file), 0, 0, NULL, 1},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -113,7 +116,7 @@ struct parse {
 };
 
 static int fail(struct parse *ps, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int fail(struct parse *ps, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -186,8 +189,9 @@ static int check_endpoint(const char *v, char *why, size_t wl)
 		return -1;
 	}
 	if (v[6] == '*') {
-		snprintf(why, wl, "'%s': peers dial this endpoint, it needs a "
-				  "real host, not *",
+		snprintf(why, wl,
+			 "'%s': peers dial this endpoint, it needs a "
+			 "real host, not *",
 			 v);
 		return -1;
 	}
@@ -262,7 +266,8 @@ static int set_value(struct parse *ps, int line, const struct keydef *k,
 				    "%s = %s: expected a size such as 256K or "
 				    "16G, from %" PRIu64 " bytes%s",
 				    k->name, v, k->min,
-				    k->max == UINT64_MAX ? "" : " (and a maximum)");
+				    k->max == UINT64_MAX ? ""
+							 : " (and a maximum)");
 		memcpy(dst, &u, sizeof(u));
 		return 0;
 	case V_U32:
@@ -362,8 +367,8 @@ static int begin_section(struct parse *ps, int line, char *s)
 
 		if (parse_u64(arg, NODES_MAX - 1, &id) < 0)
 			return fail(ps, line,
-				    "[node %s]: expected a node id 0..%u",
-				    arg, NODES_MAX - 1);
+				    "[node %s]: expected a node id 0..%u", arg,
+				    NODES_MAX - 1);
 		for (size_t i = 0; i < c->nnodes; i++)
 			if (c->nodes[i].id == id)
 				return fail(ps, line,
@@ -432,9 +437,9 @@ static int key_line(struct parse *ps, int line, char *s)
 	size_t ki = 0;
 
 	if (!eq)
-		return fail(ps, line,
-			    "expected 'key = value' or a [section], got '%.60s'",
-			    s);
+		return fail(
+		    ps, line,
+		    "expected 'key = value' or a [section], got '%.60s'", s);
 	*eq = 0;
 	val = eq + 1;
 	for (p = eq - 1; p >= key && (*p == ' ' || *p == '\t'); p--)
@@ -517,19 +522,19 @@ static int final_checks(struct parse *ps, int last)
 		return fail(ps, line_of(ps, "directory"),
 			    "directory = etcd needs etcd_endpoints");
 	if (c->directory != UKF_CLUSTER_DIR_ETCD) {
-		static const char *const ek[] = {"etcd_endpoints", "etcd_prefix",
-						 "etcd_ca", "etcd_cert",
-						 "etcd_key"};
+		static const char *const ek[] = {"etcd_endpoints",
+						 "etcd_prefix", "etcd_ca",
+						 "etcd_cert", "etcd_key"};
 
 		for (size_t i = 0; i < 5; i++)
 			if ((l = line_of(ps, ek[i])))
-				return fail(ps, l,
-					    "%s needs directory = etcd", ek[i]);
+				return fail(ps, l, "%s needs directory = etcd",
+					    ek[i]);
 	}
 	if (!c->etcd_cert[0] != !c->etcd_key[0])
-		return fail(ps, line_of(ps, c->etcd_cert[0] ? "etcd_cert"
-							     : "etcd_key"),
-			    "etcd_cert and etcd_key go together");
+		return fail(
+		    ps, line_of(ps, c->etcd_cert[0] ? "etcd_cert" : "etcd_key"),
+		    "etcd_cert and etcd_key go together");
 	/* node ids 0..N-1, each once: put them in id order */
 	sorted = calloc(c->nnodes, sizeof(*sorted));
 	if (!sorted)
@@ -584,7 +589,8 @@ static int final_checks(struct parse *ps, int last)
 			if (!strcmp(c->nodes[i].public_key,
 				    c->clients[j].public_key))
 				return fail(ps,
-					    c->clients[j].line > c->nodes[i].line
+					    c->clients[j].line >
+						    c->nodes[i].line
 						? c->clients[j].line
 						: c->nodes[i].line,
 					    "[client %s] and [node %" PRIu32
@@ -645,12 +651,11 @@ static int set_base(struct parse *ps, const char *path)
 	return n < 0 || (size_t)n >= sizeof(ps->base) ? -1 : 0;
 }
 
-int ukf_cluster_parse(struct ukf_cluster **out, const char *text,
-		      size_t len, const char *path, char *err, size_t errlen)
+int ukf_cluster_parse(struct ukf_cluster **out, const char *text, size_t len,
+		      const char *path, char *err, size_t errlen)
 {
-	struct parse ps = {.path = path ? path : "(cluster)",
-			   .err = err,
-			   .errlen = errlen};
+	struct parse ps = {
+	    .path = path ? path : "(cluster)", .err = err, .errlen = errlen};
 	struct ukf_cluster *c;
 	char *buf;
 	size_t at = 0;
@@ -765,7 +770,8 @@ int ukf_cluster_load(struct ukf_cluster **out, const char *path, char *err,
 			cap = cap ? 2 * cap : 65536;
 			t = realloc(text, cap);
 			if (!t) {
-				snprintf(err, errlen, "%s: out of memory", path);
+				snprintf(err, errlen, "%s: out of memory",
+					 path);
 				free(text);
 				fclose(f);
 				return -1;
@@ -809,8 +815,8 @@ const struct ukf_cluster_node *ukf_cluster_node(const struct ukf_cluster *c,
 	return c && id < c->nnodes ? &c->nodes[id] : NULL;
 }
 
-const struct ukf_cluster_client *
-ukf_cluster_client(const struct ukf_cluster *c, const char *name)
+const struct ukf_cluster_client *ukf_cluster_client(const struct ukf_cluster *c,
+						    const char *name)
 {
 	for (size_t i = 0; c && name && i < c->nclients; i++)
 		if (!strcmp(c->clients[i].name, name))
@@ -827,7 +833,8 @@ static int find_member(const struct ukf_cluster *c, const char *who,
 
 	if (who && !strncmp(who, "node ", 5) &&
 	    parse_u64(who + 5, UINT32_MAX, &id) == 0) {
-		const struct ukf_cluster_node *n = ukf_cluster_node(c, (uint32_t)id);
+		const struct ukf_cluster_node *n =
+		    ukf_cluster_node(c, (uint32_t)id);
 
 		if (!n) {
 			snprintf(err, errlen, "%s: no [%s] (nodes 0..%zu)",
@@ -938,9 +945,10 @@ int ukf_cluster_tp_config(const struct ukf_cluster *c, const char *who,
 	memcpy(tc->public_key, pub, UKF_TP_KEY_Z85);
 	tc->peers = c->tp_peers;
 	tc->npeers = c->nnodes;
-	tc->client_keys = node == UKF_FRAME_CLIENT
-			      ? NULL
-			      : (const char(*)[UKF_TP_KEY_Z85])c->tp_client_keys;
+	tc->client_keys =
+	    node == UKF_FRAME_CLIENT
+		? NULL
+		: (const char(*)[UKF_TP_KEY_Z85])c->tp_client_keys;
 	tc->nclients = node == UKF_FRAME_CLIENT ? 0 : c->nclients;
 	tc->heartbeat_ns = c->heartbeat_ns;
 	tc->peer_timeout_ns = c->peer_timeout_ns;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cluster.h - the cluster file: nodes, clients and cluster settings, and transport configurations built from it. */
+/* cluster.h - the cluster file: nodes, clients and cluster settings, and
+ * transport configurations built from it. */
 #ifndef UKF_CLUSTER_H
 #define UKF_CLUSTER_H
 
@@ -37,11 +38,11 @@ struct ukf_cluster_node {
 	char endpoint[256];
 	char public_key[UKF_TP_KEY_Z85];
 	char secret_key_file[UKF_CLUSTER_PATH_MAX];
-	char backend[32];	       /* default "kvm" */
-	uint32_t vcpus;		       /* 0: not given (the agent decides) */
-	uint64_t memory, cache;	       /* bytes; 0: not given */
+	char backend[32];		  /* default "kvm" */
+	uint32_t vcpus;			  /* 0: not given (the agent decides) */
+	uint64_t memory, cache;		  /* bytes; 0: not given */
 	char netns[UKF_CLUSTER_NAME_MAX]; /* "" if none */
-	int line;		       /* of its [node N] line */
+	int line;			  /* of its [node N] line */
 };
 
 struct ukf_cluster_client {
@@ -59,7 +60,7 @@ struct ukf_cluster {
 	char etcd_prefix[256];
 	char etcd_ca[UKF_CLUSTER_PATH_MAX], etcd_cert[UKF_CLUSTER_PATH_MAX],
 	    etcd_key[UKF_CLUSTER_PATH_MAX];
-	ukf_ns_t heartbeat_ns, peer_timeout_ns; /* default 250 ms, 3 s */
+	ukf_ns_t heartbeat_ns, peer_timeout_ns;	    /* default 250 ms, 3 s */
 	uint64_t bulk_chunk, bulk_window, bulk_max; /* 0: transport default */
 	enum ukf_tp_compress compress;
 	struct ukf_cluster_node *nodes; /* nodes[i].id == i */
@@ -67,7 +68,7 @@ struct ukf_cluster {
 	struct ukf_cluster_client *clients;
 	size_t nclients;
 	/* The same, as the transport takes them (owned by the cluster). */
-	struct ukf_tp_peer *tp_peers;	/* nnodes */
+	struct ukf_tp_peer *tp_peers;		/* nnodes */
 	char (*tp_client_keys)[UKF_TP_KEY_Z85]; /* nclients */
 };
 
@@ -81,8 +82,8 @@ int ukf_cluster_load(struct ukf_cluster **out, const char *path, char *err,
 
 /* The same from text[0..len); path names it in errors and anchors its
  * relative paths (as if the text had been read from there). */
-int ukf_cluster_parse(struct ukf_cluster **out, const char *text,
-		      size_t len, const char *path, char *err, size_t errlen);
+int ukf_cluster_parse(struct ukf_cluster **out, const char *text, size_t len,
+		      const char *path, char *err, size_t errlen);
 
 /* Free *c and set it to NULL (no-op on NULL). */
 void ukf_cluster_destroy(struct ukf_cluster **c);
@@ -90,8 +91,8 @@ void ukf_cluster_destroy(struct ukf_cluster **c);
 /* Node id, or client by name; NULL if there is none. */
 const struct ukf_cluster_node *ukf_cluster_node(const struct ukf_cluster *c,
 						uint32_t id);
-const struct ukf_cluster_client *
-ukf_cluster_client(const struct ukf_cluster *c, const char *name);
+const struct ukf_cluster_client *ukf_cluster_client(const struct ukf_cluster *c,
+						    const char *name);
 
 /*
  * Read the secret key of `who` ("node 3" or "client runner", as its

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* keys.c - `ukfork keys NAME [--dir DIR] [--force]`: write a CURVE key pair as NAME.key (0600) and NAME.pub. */
+/* keys.c - `ukfork keys NAME [--dir DIR] [--force]`: write a CURVE key pair as
+ * NAME.key (0600) and NAME.pub. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -65,8 +66,8 @@ static int write_all(int fd, const char *s, size_t n)
  * line. 0, or -1 with errno. */
 static int write_new(const char *path, mode_t mode, const char *line)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      mode);
+	int fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	int e;
 
 	if (fd < 0)

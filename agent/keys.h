@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* keys.h - `ukfork keys`: make a CURVE key pair for a node agent or a client. */
+/* keys.h - `ukfork keys`: make a CURVE key pair for a node agent or a client.
+ */
 #ifndef UKF_KEYS_H
 #define UKF_KEYS_H
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tp_bulk.c - bulk transfers: chunking, compression (zero/lz4/zstd), credit flow control, reassembly. */
+/* tp_bulk.c - bulk transfers: chunking, compression (zero/lz4/zstd), credit
+ * flow control, reassembly. */
 #include <errno.h>
 #include <inttypes.h>
 #include <lz4.h>
@@ -148,9 +149,9 @@ static uint16_t encode_chunk(ukf_tp_t *tp, const uint8_t *raw, size_t n,
 		return UKF_TP_CODEC_ZERO;
 	}
 	if (tp->c.compress == UKF_TP_COMPRESS_LZ4) {
-		int c = LZ4_compress_default((const char *)raw,
-					     (char *)tp->scratch, (int)n,
-					     (int)tp->scratch_cap);
+		int c =
+		    LZ4_compress_default((const char *)raw, (char *)tp->scratch,
+					 (int)n, (int)tp->scratch_cap);
 
 		if (c > 0 && (size_t)c < pays) {
 			*out = tp->scratch;
@@ -158,9 +159,8 @@ static uint16_t encode_chunk(ukf_tp_t *tp, const uint8_t *raw, size_t n,
 			return UKF_TP_CODEC_LZ4;
 		}
 	} else {
-		size_t c = ZSTD_compressCCtx(tp->zc, tp->scratch,
-					     tp->scratch_cap, raw, n,
-					     ZSTD_LEVEL);
+		size_t c = ZSTD_compressCCtx(
+		    tp->zc, tp->scratch, tp->scratch_cap, raw, n, ZSTD_LEVEL);
 
 		if (!ZSTD_isError(c) && c > 0 && c < pays) {
 			*out = tp->scratch;
@@ -175,10 +175,10 @@ static uint16_t encode_chunk(ukf_tp_t *tp, const uint8_t *raw, size_t n,
 static int send_chunk(ukf_tp_t *tp, struct tp_peer *p, struct tp_tx *t)
 {
 	uint64_t off = (uint64_t)t->next_idx * t->chunk;
-	size_t raw = (size_t)(t->total - off < t->chunk ? t->total - off
-							 : t->chunk);
-	struct ukf_tpm_chunk m = {.xfer = t->xfer, .index = t->next_idx,
-				  .raw_len = (uint32_t)raw};
+	size_t raw =
+	    (size_t)(t->total - off < t->chunk ? t->total - off : t->chunk);
+	struct ukf_tpm_chunk m = {
+	    .xfer = t->xfer, .index = t->next_idx, .raw_len = (uint32_t)raw};
 	const uint8_t *payload;
 	size_t plen;
 	uint8_t body[32];
@@ -204,8 +204,10 @@ static int send_chunk(ukf_tp_t *tp, struct tp_peer *p, struct tp_tx *t)
 
 static int announce(ukf_tp_t *tp, struct tp_peer *p, struct tp_tx *t)
 {
-	struct ukf_tpm_desc d = {.xfer = t->xfer, .total = t->total,
-				 .chunk = t->chunk, .nchunks = t->nchunks};
+	struct ukf_tpm_desc d = {.xfer = t->xfer,
+				 .total = t->total,
+				 .chunk = t->chunk,
+				 .nchunks = t->nchunks};
 	uint8_t f1[32];
 	int n = ukf_tpm_encode(UKF_TPM_DESC, &d, f1, sizeof(f1)), rc;
 
@@ -261,8 +263,10 @@ void tp_bulk_pump(ukf_tp_t *tp, struct tp_peer *p)
 static void send_credit(ukf_tp_t *tp, struct tp_peer *p, uint64_t xfer,
 			uint32_t consumed, uint32_t limit, uint32_t status)
 {
-	struct ukf_tpm_credit c = {.xfer = xfer, .consumed = consumed,
-				   .limit = limit, .status = status};
+	struct ukf_tpm_credit c = {.xfer = xfer,
+				   .consumed = consumed,
+				   .limit = limit,
+				   .status = status};
 
 	tp_send_tpm(tp, p, UKF_TPM_CREDIT, &c);
 }
@@ -347,8 +351,8 @@ static int decode_payload(ukf_tp_t *tp, const struct ukf_tpm_chunk *m,
 	case UKF_TP_CODEC_LZ4:
 		return LZ4_decompress_safe(src, (char *)dst, (int)m->wire_len,
 					   (int)m->raw_len) == (int)m->raw_len
-			       ? 0
-			       : -1;
+			   ? 0
+			   : -1;
 	default: {
 		size_t n = ZSTD_decompressDCtx(tp->zd, dst, m->raw_len, src,
 					       m->wire_len);
@@ -397,8 +401,8 @@ void tp_bulk_on_chunk(ukf_tp_t *tp, struct tp_peer *p,
 	}
 	if (m.wire_len != f1_len) {
 		tp_drop(tp, p, UKF_TP_DROP_MALFORMED,
-			"bulk chunk: wire_len %" PRIu32 " but %zu bytes", m.wire_len,
-			f1_len);
+			"bulk chunk: wire_len %" PRIu32 " but %zu bytes",
+			m.wire_len, f1_len);
 		return;
 	}
 	if (!r || m.xfer != r->xfer) {
@@ -411,18 +415,21 @@ void tp_bulk_on_chunk(ukf_tp_t *tp, struct tp_peer *p,
 	}
 	off = (uint64_t)m.index * r->chunk;
 	if (m.index != r->next_idx || m.index >= r->limit ||
-	    m.raw_len != (r->total - off < r->chunk ? r->total - off
-						   : r->chunk)) {
+	    m.raw_len !=
+		(r->total - off < r->chunk ? r->total - off : r->chunk)) {
 		tp_drop(tp, p, UKF_TP_DROP_BULK,
-			"chunk %" PRIu32 " of %" PRIu32 " bytes; expected chunk %" PRIu32
+			"chunk %" PRIu32 " of %" PRIu32
+			" bytes; expected chunk %" PRIu32
 			" below credit %" PRIu32,
 			m.index, m.raw_len, r->next_idx, r->limit);
-		rx_abort(tp, p, "chunk out of order, over credit or wrong size");
+		rx_abort(tp, p,
+			 "chunk out of order, over credit or wrong size");
 		return;
 	}
 	if (decode_payload(tp, &m, f1, r->buf + off) < 0) {
 		tp_drop(tp, p, UKF_TP_DROP_BULK,
-			"chunk %" PRIu32 " does not decompress to %" PRIu32 " bytes",
+			"chunk %" PRIu32 " does not decompress to %" PRIu32
+			" bytes",
 			m.index, m.raw_len);
 		rx_abort(tp, p, "bad chunk data");
 		return;
@@ -467,7 +474,8 @@ void tp_bulk_on_credit(ukf_tp_t *tp, struct tp_peer *p,
 	}
 	if (c.consumed > t->next_idx) {
 		tp_drop(tp, p, UKF_TP_DROP_BULK,
-			"credit says %" PRIu32 " chunks consumed, %" PRIu32 " sent",
+			"credit says %" PRIu32 " chunks consumed, %" PRIu32
+			" sent",
 			c.consumed, t->next_idx);
 		return;
 	}
@@ -489,9 +497,11 @@ int64_t tp_bulk_tick(ukf_tp_t *tp, struct tp_peer *p, int64_t now)
 		due = p->rx->progress_ns + to;
 	if (p->tx_head && now - p->tx_head->since_ns >= to) {
 		while (p->tx_head && now - p->tx_head->since_ns >= to)
-			tx_abort_head(tp, p, p->tx_head->announced
-						     ? "no credit for the peer timeout"
-						     : "could not start it for the peer timeout");
+			tx_abort_head(
+			    tp, p,
+			    p->tx_head->announced
+				? "no credit for the peer timeout"
+				: "could not start it for the peer timeout");
 		tp_bulk_pump(tp, p);
 	}
 	if (p->tx_head && p->tx_head->since_ns + to < due)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tp_int.h - internal state of the transport, shared by transport.c, tp_recv.c, tp_bulk.c and tp_zap.c. */
+/* tp_int.h - internal state of the transport, shared by transport.c, tp_recv.c,
+ * tp_bulk.c and tp_zap.c. */
 #ifndef UKF_TP_INT_H
 #define UKF_TP_INT_H
 
@@ -11,10 +12,10 @@
 #include "tpmsg.h"
 #include "transport.h"
 
-#define TP_RID_MAX 256	     /* routing ids ZeroMQ generates are 5 bytes */
-#define TP_RECV_BUDGET 256   /* messages per socket per poll round */
-#define TP_ZAP_NOTES 8	     /* refusal notices waiting to be logged */
-#define TP_ZAP_SEEN 64	     /* distinct refused keys remembered */
+#define TP_RID_MAX	 256 /* routing ids ZeroMQ generates are 5 bytes */
+#define TP_RECV_BUDGET	 256 /* messages per socket per poll round */
+#define TP_ZAP_NOTES	 8   /* refusal notices waiting to be logged */
+#define TP_ZAP_SEEN	 64  /* distinct refused keys remembered */
 #define TP_COMPRESS_PAYS 90  /* use a compressed chunk below 90% of raw */
 
 /* One outgoing bulk message, queued per peer (FIFO, one active). */
@@ -57,7 +58,7 @@ struct tp_peer {
 	void *dealer;  /* TP_AGENT */
 	char endpoint[256];
 	uint8_t key[32];
-	int client_idx; /* TP_CLIENT: index in the client keys */
+	int client_idx;		 /* TP_CLIENT: index in the client keys */
 	uint8_t rid[TP_RID_MAX]; /* TP_CLIENT: routing id at our ROUTER */
 	size_t rid_len;
 	int used; /* TP_CLIENT slot in use */
@@ -66,15 +67,15 @@ struct tp_peer {
 	uint64_t inc;	 /* incarnation last seen, 0 never */
 	uint64_t seq_in; /* last sequence number seen from it */
 	uint64_t seq_out;
-	uint8_t speak; /* version to speak to it */
-	uint32_t handle_at; /* client side: our handle at this agent */
-	int need_hello;	    /* send a HELLO as soon as it can go */
-	int need_out;	    /* a send hit EAGAIN: want POLLOUT / retry */
-	int up_pending;	    /* heard from it, our DEALER not connected yet */
+	uint8_t speak;	       /* version to speak to it */
+	uint32_t handle_at;    /* client side: our handle at this agent */
+	int need_hello;	       /* send a HELLO as soon as it can go */
+	int need_out;	       /* a send hit EAGAIN: want POLLOUT / retry */
+	int up_pending;	       /* heard from it, our DEALER not connected yet */
 	int pending_restarted; /* ... and it had restarted */
-	int64_t heard_ns;   /* last valid frame from it */
-	int64_t hb_next;    /* next HEARTBEAT/HELLO due */
-	uint32_t logged;    /* drop kinds logged already (bit per kind) */
+	int64_t heard_ns;      /* last valid frame from it */
+	int64_t hb_next;       /* next HEARTBEAT/HELLO due */
+	uint32_t logged;       /* drop kinds logged already (bit per kind) */
 
 	struct tp_tx *tx_head, *tx_tail;
 	uint64_t tx_bytes; /* bulk bytes queued */
@@ -138,7 +139,7 @@ struct ukf_tp {
 /* transport.c */
 int64_t tp_now(void);
 void tp_log(ukf_tp_t *tp, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Count a dropped frame against p (NULL: global) and log it the first
  * time for this peer and kind. */
 void tp_drop(ukf_tp_t *tp, struct tp_peer *p, enum ukf_tp_drop kind,
@@ -147,8 +148,8 @@ struct tp_peer *tp_find(const ukf_tp_t *tp, uint32_t who);
 struct tp_peer *tp_agent(const ukf_tp_t *tp, uint32_t node);
 /* Send a frame 0 (header + body) and, if f1, frame 1 to p. 0 or -errno. */
 int tp_send_frames(ukf_tp_t *tp, struct tp_peer *p, uint16_t type,
-		   uint32_t flags, const void *body, size_t len,
-		   const void *f1, size_t f1_len);
+		   uint32_t flags, const void *body, size_t len, const void *f1,
+		   size_t f1_len);
 /* Encode a transport message of kind k and send it to p (no frame 1). */
 int tp_send_tpm(ukf_tp_t *tp, struct tp_peer *p, enum ukf_tpm_kind k,
 		const void *msg);

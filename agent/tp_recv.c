@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tp_recv.c - receiving: who sent a frame, checking it, liveness and incarnations, dispatch. */
+/* tp_recv.c - receiving: who sent a frame, checking it, liveness and
+ * incarnations, dispatch. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 /* Where a frame came from before we know which peer slot it belongs to. */
 struct src {
 	struct tp_peer *p; /* a node (DEALER, or ROUTER with User-Id n<N>) */
-	int client;	   /* ROUTER with User-Id c<I>: the key index, else -1 */
+	int client; /* ROUTER with User-Id c<I>: the key index, else -1 */
 	const uint8_t *rid;
 	size_t rid_len;
 };
@@ -191,7 +192,8 @@ static void handle(ukf_tp_t *tp, const struct src *s, zmq_msg_t *f0,
 	if (s->client >= 0) {
 		/* A client: its slot is keyed by (key, incarnation). */
 		if (h.sender != UKF_FRAME_CLIENT) {
-			tp_drop(tp, tp_client_find(tp, s->client, h.incarnation),
+			tp_drop(tp,
+				tp_client_find(tp, s->client, h.incarnation),
 				UKF_TP_DROP_FORGED,
 				"client %d claims to be node %" PRIu32,
 				s->client, h.sender);
@@ -242,7 +244,8 @@ static void handle(ukf_tp_t *tp, const struct src *s, zmq_msg_t *f0,
 		return;
 	}
 	if (kind < 0 && p->kind == TP_CLIENT &&
-	    (h.type < UKF_FRAME_T_CLIENT_MIN || h.type > UKF_FRAME_T_CLIENT_MAX)) {
+	    (h.type < UKF_FRAME_T_CLIENT_MIN ||
+	     h.type > UKF_FRAME_T_CLIENT_MAX)) {
 		tp_drop(tp, p, UKF_TP_DROP_TYPE, "type %u not allowed%s",
 			h.type, cname);
 		return;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tp_zap.c - the ZAP handler (RFC 27) of a transport: admits the configured CURVE keys, names each with a User-Id. */
+/* tp_zap.c - the ZAP handler (RFC 27) of a transport: admits the configured
+ * CURVE keys, names each with a User-Id. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +9,8 @@
 #include "tp_int.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define ZAP_FRAMES 8
-#define STOP "ukf-zap-stop"
+#define ZAP_FRAMES   8
+#define STOP	     "ukf-zap-stop"
 
 static void note_refusal(struct tp_zap *z, const uint8_t key[32],
 			 const char *addr)
@@ -93,7 +94,8 @@ static int serve_one(struct tp_zap *z)
 	} else {
 		str_of(&f[5], mech, sizeof(mech));
 		str_of(&f[3], addr, sizeof(addr));
-		if (strcmp(mech, "CURVE") || n < 7 || zmq_msg_size(&f[6]) != 32) {
+		if (strcmp(mech, "CURVE") || n < 7 ||
+		    zmq_msg_size(&f[6]) != 32) {
 			reply(z->sock, &f[1], "400", "CURVE only", "");
 		} else {
 			const uint8_t *key = zmq_msg_data(&f[6]);

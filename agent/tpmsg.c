@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tpmsg.c - the table of transport message bodies and the codec driven by it. */
+/* tpmsg.c - the table of transport message bodies and the codec driven by it.
+ */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,49 +27,54 @@ struct kind {
 		     char *err, size_t errlen);
 };
 
-#define F(s, m, lo, hi)                                                       \
-	{ #m, sizeof(((struct s *)0)->m), offsetof(struct s, m), lo, hi }
-#define R(w) { "reserved", w, RESERVED, 0, 0 }
-#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define F(s, m, lo, hi)                                                        \
+	{                                                                      \
+#m, sizeof(((struct s *)0)->m), offsetof(struct s, m), lo, hi  \
+	}
+#define R(w)                                                                   \
+	{                                                                      \
+		"reserved", w, RESERVED, 0, 0                                  \
+	}
+#define N(a)	 (sizeof(a) / sizeof((a)[0]))
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
 static const struct field hello_f[] = {
-	F(ukf_tpm_hello, node, 0, UINT32_MAX),
-	F(ukf_tpm_hello, role, UKF_TP_ROLE_AGENT, UKF_TP_ROLE_CLIENT),
-	R(2),
-	F(ukf_tpm_hello, incarnation, 1, UINT64_MAX),
-	F(ukf_tpm_hello, handle, 0, UINT32_MAX),
-	R(4),
-	F(ukf_tpm_hello, heartbeat_ns, 1, UINT64_MAX),
+    F(ukf_tpm_hello, node, 0, UINT32_MAX),
+    F(ukf_tpm_hello, role, UKF_TP_ROLE_AGENT, UKF_TP_ROLE_CLIENT),
+    R(2),
+    F(ukf_tpm_hello, incarnation, 1, UINT64_MAX),
+    F(ukf_tpm_hello, handle, 0, UINT32_MAX),
+    R(4),
+    F(ukf_tpm_hello, heartbeat_ns, 1, UINT64_MAX),
 };
 
 static const struct field bye_f[] = {
-	F(ukf_tpm_bye, reason, UKF_TP_BYE_SHUTDOWN, UKF_TP_BYE_SHUTDOWN),
-	R(4),
+    F(ukf_tpm_bye, reason, UKF_TP_BYE_SHUTDOWN, UKF_TP_BYE_SHUTDOWN),
+    R(4),
 };
 
 static const struct field desc_f[] = {
-	F(ukf_tpm_desc, xfer, 1, UINT64_MAX),
-	F(ukf_tpm_desc, total, 1, UKF_TP_BULK_ABS_MAX),
-	F(ukf_tpm_desc, chunk, UKF_TP_CHUNK_MIN, UKF_TP_CHUNK_MAX),
-	F(ukf_tpm_desc, nchunks, 1, UINT32_MAX),
+    F(ukf_tpm_desc, xfer, 1, UINT64_MAX),
+    F(ukf_tpm_desc, total, 1, UKF_TP_BULK_ABS_MAX),
+    F(ukf_tpm_desc, chunk, UKF_TP_CHUNK_MIN, UKF_TP_CHUNK_MAX),
+    F(ukf_tpm_desc, nchunks, 1, UINT32_MAX),
 };
 
 static const struct field chunk_f[] = {
-	F(ukf_tpm_chunk, xfer, 1, UINT64_MAX),
-	F(ukf_tpm_chunk, index, 0, UINT32_MAX - 1),
-	F(ukf_tpm_chunk, raw_len, 1, UKF_TP_CHUNK_MAX),
-	F(ukf_tpm_chunk, wire_len, 0, UINT32_MAX),
-	F(ukf_tpm_chunk, codec, 0, UKF_TP_CODEC_MAX),
-	R(2),
+    F(ukf_tpm_chunk, xfer, 1, UINT64_MAX),
+    F(ukf_tpm_chunk, index, 0, UINT32_MAX - 1),
+    F(ukf_tpm_chunk, raw_len, 1, UKF_TP_CHUNK_MAX),
+    F(ukf_tpm_chunk, wire_len, 0, UINT32_MAX),
+    F(ukf_tpm_chunk, codec, 0, UKF_TP_CODEC_MAX),
+    R(2),
 };
 
 static const struct field credit_f[] = {
-	F(ukf_tpm_credit, xfer, 1, UINT64_MAX),
-	F(ukf_tpm_credit, consumed, 0, UINT32_MAX),
-	F(ukf_tpm_credit, limit, 0, UINT32_MAX),
-	F(ukf_tpm_credit, status, UKF_TP_CREDIT_OK, UKF_TP_CREDIT_ABORTED),
-	R(4),
+    F(ukf_tpm_credit, xfer, 1, UINT64_MAX),
+    F(ukf_tpm_credit, consumed, 0, UINT32_MAX),
+    F(ukf_tpm_credit, limit, 0, UINT32_MAX),
+    F(ukf_tpm_credit, status, UKF_TP_CREDIT_OK, UKF_TP_CREDIT_ABORTED),
+    R(4),
 };
 
 static int hello_check(const void *msg, const struct ukf_frame_header *h,
@@ -141,8 +147,8 @@ static const struct kind kinds[UKF_TPM_KINDS] = {
 		       hello_check},
     [UKF_TPM_HEARTBEAT] = {"heartbeat", UKF_TP_T_HEARTBEAT, NULL, 0, NULL},
     [UKF_TPM_BYE] = {"bye", UKF_TP_T_BYE, bye_f, N(bye_f), NULL},
-    [UKF_TPM_CHUNK] = {"bulk chunk", UKF_TP_T_BULK_CHUNK, chunk_f,
-		       N(chunk_f), chunk_check},
+    [UKF_TPM_CHUNK] = {"bulk chunk", UKF_TP_T_BULK_CHUNK, chunk_f, N(chunk_f),
+		       chunk_check},
     [UKF_TPM_CREDIT] = {"bulk credit", UKF_TP_T_BULK_CREDIT, credit_f,
 			N(credit_f), credit_check},
     [UKF_TPM_DESC] = {"bulk descriptor", 0, desc_f, N(desc_f), desc_check},
@@ -295,8 +301,7 @@ static int check_fields(enum ukf_tpm_kind k, const void *msg,
 	return d->check ? d->check(msg, h, err, errlen) : 0;
 }
 
-int ukf_tpm_encode(enum ukf_tpm_kind k, const void *msg, void *out,
-		   size_t cap)
+int ukf_tpm_encode(enum ukf_tpm_kind k, const void *msg, void *out, size_t cap)
 {
 	const struct kind *d;
 	uint8_t *p = out;
@@ -318,9 +323,9 @@ int ukf_tpm_encode(enum ukf_tpm_kind k, const void *msg, void *out,
 	return (int)n;
 }
 
-int ukf_tpm_decode(enum ukf_tpm_kind k, void *msg, const void *buf,
-		   size_t len, int newer, const struct ukf_frame_header *h,
-		   char *err, size_t errlen)
+int ukf_tpm_decode(enum ukf_tpm_kind k, void *msg, const void *buf, size_t len,
+		   int newer, const struct ukf_frame_header *h, char *err,
+		   size_t errlen)
 {
 	const struct kind *d;
 	const uint8_t *p = buf;
@@ -356,13 +361,13 @@ int ukf_tpm_describe(enum ukf_tpm_kind k, char *buf, size_t len)
 	size_t at = 0;
 	int w;
 
-#define ADD(...)                                                              \
-	do {                                                                  \
-		w = snprintf(buf ? buf + (at < len ? at : len) : NULL,        \
-			     at < len ? len - at : 0, __VA_ARGS__);           \
-		if (w < 0)                                                    \
-			return -1;                                            \
-		at += (size_t)w;                                              \
+#define ADD(...)                                                               \
+	do {                                                                   \
+		w = snprintf(buf ? buf + (at < len ? at : len) : NULL,         \
+			     at < len ? len - at : 0, __VA_ARGS__);            \
+		if (w < 0)                                                     \
+			return -1;                                             \
+		at += (size_t)w;                                               \
 	} while (0)
 
 	if ((unsigned)k >= UKF_TPM_KINDS)
@@ -376,8 +381,8 @@ int ukf_tpm_describe(enum ukf_tpm_kind k, char *buf, size_t len)
 		ADD(" empty");
 	for (size_t i = 0; i < d->nf; i++) {
 		const struct field *f = &d->f[i];
-		uint64_t all = f->width == 8 ? UINT64_MAX
-					     : (1ull << (8 * f->width)) - 1;
+		uint64_t all =
+		    f->width == 8 ? UINT64_MAX : (1ull << (8 * f->width)) - 1;
 
 		ADD("%s u%d %s", i ? "," : "", 8 * f->width, f->name);
 		if (f->off == RESERVED)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tpmsg.h - the transport's own messages (hello, heartbeat, bye, bulk descriptor, chunk, credit): one table, one codec. */
+/* tpmsg.h - the transport's own messages (hello, heartbeat, bye, bulk
+ * descriptor, chunk, credit): one table, one codec. */
 #ifndef UKF_TPMSG_H
 #define UKF_TPMSG_H
 
@@ -14,10 +15,11 @@
  * the table of tpmsg.c; encoder, decoder, range checks and the layout
  * printed into docs/protocol-transport.md all come from that table.
  */
-#define UKF_TP_T_HELLO	     64 /* I am node N, incarnation I (+ client handle) */
-#define UKF_TP_T_HEARTBEAT   65 /* still here (empty body) */
-#define UKF_TP_T_BYE	     66 /* going away cleanly: report me down now */
-#define UKF_TP_T_BULK_CHUNK  67 /* one chunk of a bulk transfer; frame 1 = bytes */
+#define UKF_TP_T_HELLO	   64 /* I am node N, incarnation I (+ client handle) */
+#define UKF_TP_T_HEARTBEAT 65 /* still here (empty body) */
+#define UKF_TP_T_BYE	   66 /* going away cleanly: report me down now */
+#define UKF_TP_T_BULK_CHUNK                                                    \
+	67 /* one chunk of a bulk transfer; frame 1 = bytes */
 #define UKF_TP_T_BULK_CREDIT 68 /* receiver -> sender: chunks it may send */
 
 /* HELLO roles. */
@@ -44,9 +46,9 @@
 #define UKF_TP_BYE_SHUTDOWN 0
 
 /* Limits every receiver applies, whatever its configuration. */
-#define UKF_TP_CHUNK_MIN     1024u
-#define UKF_TP_CHUNK_MAX     (4u << 20)
-#define UKF_TP_BULK_ABS_MAX  (1ull << 40)
+#define UKF_TP_CHUNK_MIN    1024u
+#define UKF_TP_CHUNK_MAX    (4u << 20)
+#define UKF_TP_BULK_ABS_MAX (1ull << 40)
 
 struct ukf_tpm_hello {
 	uint32_t node;	       /* == header.sender */
@@ -110,8 +112,7 @@ size_t ukf_tpm_size(enum ukf_tpm_kind k);
  * bytes written, or -1 if cap is too small or a field is out of the range
  * the table allows (the same checks the decoder applies).
  */
-int ukf_tpm_encode(enum ukf_tpm_kind k, const void *msg, void *out,
-		   size_t cap);
+int ukf_tpm_encode(enum ukf_tpm_kind k, const void *msg, void *out, size_t cap);
 
 /*
  * Decode and check the body buf[0..len) of kind k into *msg (its struct).
@@ -122,9 +123,9 @@ int ukf_tpm_encode(enum ukf_tpm_kind k, const void *msg, void *out,
  * for rules such as HELLO node == header.sender. 0, or -1 with what was
  * wrong in err ("hello: role 7 out of range 1..2").
  */
-int ukf_tpm_decode(enum ukf_tpm_kind k, void *msg, const void *buf,
-		   size_t len, int newer, const struct ukf_frame_header *h,
-		   char *err, size_t errlen);
+int ukf_tpm_decode(enum ukf_tpm_kind k, void *msg, const void *buf, size_t len,
+		   int newer, const struct ukf_frame_header *h, char *err,
+		   size_t errlen);
 
 /*
  * One line describing kind k's layout from the table, e.g.

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* transport.c - ukf_tp: sockets, sending, the poll loop, heartbeats and liveness. */
+/* transport.c - ukf_tp: sockets, sending, the poll loop, heartbeats and
+ * liveness. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,9 +15,12 @@
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
 static const char *const drop_names[UKF_TP_DROP_KINDS] = {
-    [UKF_TP_DROP_MALFORMED] = "malformed", [UKF_TP_DROP_OVERSIZED] = "oversized",
-    [UKF_TP_DROP_TYPE] = "type",	     [UKF_TP_DROP_FORGED] = "forged",
-    [UKF_TP_DROP_STALE] = "stale",	     [UKF_TP_DROP_BULK] = "bulk",
+    [UKF_TP_DROP_MALFORMED] = "malformed",
+    [UKF_TP_DROP_OVERSIZED] = "oversized",
+    [UKF_TP_DROP_TYPE] = "type",
+    [UKF_TP_DROP_FORGED] = "forged",
+    [UKF_TP_DROP_STALE] = "stale",
+    [UKF_TP_DROP_BULK] = "bulk",
     [UKF_TP_DROP_UNAUTH] = "unauthenticated",
 };
 
@@ -45,8 +49,9 @@ uint64_t ukf_tp_incarnation_now(void)
 
 int ukf_tp_key_valid(const char *s)
 {
-	static const char z85[] = "0123456789abcdefghijklmnopqrstuvwxyz"
-				  "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+	static const char z85[] =
+	    "0123456789abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 	uint8_t bin[32];
 
 	if (!s || strlen(s) != 40)
@@ -150,16 +155,16 @@ struct tp_peer *tp_client_new(ukf_tp_t *tp, int ci, uint64_t inc)
 		p->speak = UKF_FRAME_VERSION;
 		p->handle_at = UKF_TP_HANDLE_NONE;
 		memcpy(p->key, tp->client_keys[ci], 32);
-		snprintf(p->name, sizeof(p->name), "client %d handle 0x%08" PRIx32,
-			 ci, p->id);
+		snprintf(p->name, sizeof(p->name),
+			 "client %d handle 0x%08" PRIx32, ci, p->id);
 		return p;
 	}
 	return NULL;
 }
 
 int tp_send_frames(ukf_tp_t *tp, struct tp_peer *p, uint16_t type,
-		   uint32_t flags, const void *body, size_t len,
-		   const void *f1, size_t f1_len)
+		   uint32_t flags, const void *body, size_t len, const void *f1,
+		   size_t f1_len)
 {
 	struct ukf_frame_header h = {
 	    .version = p->speak,
@@ -182,7 +187,8 @@ int tp_send_frames(ukf_tp_t *tp, struct tp_peer *p, uint16_t type,
 		return -ENOMEM;
 	ukf_frame_header_encode(&h, zmq_msg_data(&m));
 	if (len)
-		memcpy((uint8_t *)zmq_msg_data(&m) + UKF_FRAME_HEADER, body, len);
+		memcpy((uint8_t *)zmq_msg_data(&m) + UKF_FRAME_HEADER, body,
+		       len);
 	if (zmq_msg_send(&m, sock, ZMQ_DONTWAIT | more) < 0) {
 		int e = errno;
 
@@ -207,8 +213,8 @@ int tp_send_tpm(ukf_tp_t *tp, struct tp_peer *p, enum ukf_tpm_kind k,
 
 	if (n < 0)
 		return -EINVAL;
-	return tp_send_frames(tp, p, ukf_tpm_type(k), 0, body, (size_t)n,
-			      NULL, 0);
+	return tp_send_frames(tp, p, ukf_tpm_type(k), 0, body, (size_t)n, NULL,
+			      0);
 }
 
 int tp_send_hello(ukf_tp_t *tp, struct tp_peer *p)
@@ -217,8 +223,8 @@ int tp_send_hello(ukf_tp_t *tp, struct tp_peer *p)
 	    .node = tp->c.self,
 	    .role = tp->is_client ? UKF_TP_ROLE_CLIENT : UKF_TP_ROLE_AGENT,
 	    .incarnation = tp->c.incarnation,
-	    .handle = p->kind == TP_CLIENT && p->used ? p->id
-						       : UKF_TP_HANDLE_NONE,
+	    .handle =
+		p->kind == TP_CLIENT && p->used ? p->id : UKF_TP_HANDLE_NONE,
 	    .heartbeat_ns = (uint64_t)tp->c.heartbeat_ns,
 	};
 	int rc = tp_send_tpm(tp, p, UKF_TPM_HELLO, &m);
@@ -312,8 +318,7 @@ static int common_opts(ukf_tp_t *tp, void *s)
 	return 0;
 }
 
-static int check_config(const struct ukf_tp_config *c, char *err,
-			size_t errlen)
+static int check_config(const struct ukf_tp_config *c, char *err, size_t errlen)
 {
 	char pub[UKF_TP_KEY_Z85];
 
@@ -321,7 +326,8 @@ static int check_config(const struct ukf_tp_config *c, char *err,
 		return BAD("no configuration");
 	if (c->self == UKF_FRAME_CLIENT) {
 		if (c->bind)
-			return BAD("a client (self = UKF_FRAME_CLIENT) binds nothing");
+			return BAD(
+			    "a client (self = UKF_FRAME_CLIENT) binds nothing");
 		if (c->nclients)
 			return BAD("a client accepts no clients");
 	} else {
@@ -379,8 +385,8 @@ static int check_config(const struct ukf_tp_config *c, char *err,
 				   i);
 	if (c->heartbeat_ns < 0 || c->peer_timeout_ns < 0)
 		return BAD("negative heartbeat or peer timeout");
-	if (c->bulk_chunk &&
-	    (c->bulk_chunk < UKF_TP_CHUNK_MIN || c->bulk_chunk > UKF_TP_CHUNK_MAX))
+	if (c->bulk_chunk && (c->bulk_chunk < UKF_TP_CHUNK_MIN ||
+			      c->bulk_chunk > UKF_TP_CHUNK_MAX))
 		return BAD("bulk_chunk %zu outside %u..%u", c->bulk_chunk,
 			   UKF_TP_CHUNK_MIN, UKF_TP_CHUNK_MAX);
 	if (c->bulk_window > 1024)
@@ -459,8 +465,7 @@ static int open_dealer(ukf_tp_t *tp, struct tp_peer *p, const char *pubz,
 	return 0;
 }
 
-ukf_tp_t *ukf_tp_create(const struct ukf_tp_config *c, char *err,
-			size_t errlen)
+ukf_tp_t *ukf_tp_create(const struct ukf_tp_config *c, char *err, size_t errlen)
 {
 	ukf_tp_t *tp;
 	size_t n = 0;
@@ -482,8 +487,8 @@ ukf_tp_t *ukf_tp_create(const struct ukf_tp_config *c, char *err,
 	apply_defaults(&tp->c);
 	if (tp->c.peer_timeout_ns <= tp->c.heartbeat_ns) {
 		snprintf(err, errlen,
-			 "peer timeout %" PRId64 " ns is not above heartbeat %" PRId64
-			 " ns",
+			 "peer timeout %" PRId64
+			 " ns is not above heartbeat %" PRId64 " ns",
 			 tp->c.peer_timeout_ns, tp->c.heartbeat_ns);
 		goto fail;
 	}
@@ -541,7 +546,8 @@ ukf_tp_t *ukf_tp_create(const struct ukf_tp_config *c, char *err,
 		    setopt_int(tp->router, ZMQ_CURVE_SERVER, 1) < 0 ||
 		    zmq_setsockopt(tp->router, ZMQ_CURVE_SECRETKEY,
 				   tp->c.secret_key, 41) < 0 ||
-		    zmq_setsockopt(tp->router, ZMQ_ZAP_DOMAIN, "ukfork", 6) < 0) {
+		    zmq_setsockopt(tp->router, ZMQ_ZAP_DOMAIN, "ukfork", 6) <
+			0) {
 			snprintf(err, errlen, "router socket: %s",
 				 zmq_strerror(errno));
 			goto fail;
@@ -642,8 +648,8 @@ int ukf_tp_send_owned(ukf_tp_t *tp, uint32_t to, uint16_t type,
 		rc = -EINVAL;
 		goto out;
 	}
-	if (tp->is_client && (type < UKF_FRAME_T_CLIENT_MIN ||
-			      type > UKF_FRAME_T_CLIENT_MAX)) {
+	if (tp->is_client &&
+	    (type < UKF_FRAME_T_CLIENT_MIN || type > UKF_FRAME_T_CLIENT_MAX)) {
 		rc = -EINVAL;
 		goto out;
 	}
@@ -814,8 +820,8 @@ int ukf_tp_poll(ukf_tp_t *tp, struct pollfd *fds, size_t nfds,
 	}
 	for (size_t i = 0; i < nfds; i++) {
 		fds[i].revents = 0;
-		it[n + i] = (zmq_pollitem_t){.fd = fds[i].fd,
-					     .events = to_zmq_events(fds[i].events)};
+		it[n + i] = (zmq_pollitem_t){
+		    .fd = fds[i].fd, .events = to_zmq_events(fds[i].events)};
 	}
 	if (wait == INT64_MAX)
 		ms = -1;

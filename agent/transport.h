@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* transport.h - node agents' and clients' links over ZeroMQ + CURVE: identified peers, liveness, bulk transfer. */
+/* transport.h - node agents' and clients' links over ZeroMQ + CURVE: identified
+ * peers, liveness, bulk transfer. */
 #ifndef UKF_TRANSPORT_H
 #define UKF_TRANSPORT_H
 
@@ -40,8 +41,8 @@ static inline int ukf_tp_is_handle(uint32_t who)
 #define UKF_TP_KEY_Z85 41
 
 struct ukf_tp_peer {
-	uint32_t node;		 /* < UKF_TP_HANDLE_BASE */
-	char endpoint[256];	 /* "tcp://10.77.0.1:7700" */
+	uint32_t node;	    /* < UKF_TP_HANDLE_BASE */
+	char endpoint[256]; /* "tcp://10.77.0.1:7700" */
 	char public_key[UKF_TP_KEY_Z85];
 };
 
@@ -72,9 +73,9 @@ struct ukf_tp_config {
 	/* 0 = default: 250 ms, 3 s (> heartbeat), 256 KiB, 8 chunks, 4 GiB. */
 	int64_t heartbeat_ns, peer_timeout_ns;
 	size_t bulk_chunk, bulk_window;
-	uint64_t bulk_max;  /* largest bulk payload sent or accepted */
-	size_t msg_max;	    /* largest body (default 16 MiB) */
-	size_t client_max;  /* agent: clients at once (default 64) */
+	uint64_t bulk_max; /* largest bulk payload sent or accepted */
+	size_t msg_max;	   /* largest body (default 16 MiB) */
+	size_t client_max; /* agent: clients at once (default 64) */
 	enum ukf_tp_compress compress;
 	/*
 	 * A message: `from` is a node id or a client handle (agent side), or
@@ -117,16 +118,16 @@ struct ukf_tp_peer_stats {
 	int up;
 	uint64_t incarnation; /* last seen, 0 if never */
 	uint32_t restarts;    /* times seen with a larger incarnation */
-	uint64_t frames_in, frames_out; /* every ZeroMQ message */
-	uint64_t bytes_in, bytes_out;	/* their bytes on the wire */
-	uint64_t msgs_in, msgs_out;	/* messages delivered / sent */
-	uint64_t lost;			/* gaps in the sequence numbers */
-	uint64_t bulk_in, bulk_out;	/* bulk messages completed / sent */
-	uint64_t bulk_raw_in, bulk_wire_in;   /* bulk bytes: raw, on wire */
+	uint64_t frames_in, frames_out;	    /* every ZeroMQ message */
+	uint64_t bytes_in, bytes_out;	    /* their bytes on the wire */
+	uint64_t msgs_in, msgs_out;	    /* messages delivered / sent */
+	uint64_t lost;			    /* gaps in the sequence numbers */
+	uint64_t bulk_in, bulk_out;	    /* bulk messages completed / sent */
+	uint64_t bulk_raw_in, bulk_wire_in; /* bulk bytes: raw, on wire */
 	uint64_t bulk_raw_out, bulk_wire_out; /* (wire: chunk frames) */
 	uint64_t chunks_out;
-	uint32_t inflight_max;	 /* most chunks sent and not yet consumed */
-	uint64_t bulk_aborted;	 /* transfers given up (either direction) */
+	uint32_t inflight_max; /* most chunks sent and not yet consumed */
+	uint64_t bulk_aborted; /* transfers given up (either direction) */
 	uint64_t dropped[UKF_TP_DROP_KINDS];
 };
 

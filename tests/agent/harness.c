@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* harness.c - keyed loopback nodes, recorded callbacks and raw ZeroMQ peers for the transport tests. */
+/* harness.c - keyed loopback nodes, recorded callbacks and raw ZeroMQ peers for
+ * the transport tests. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -27,9 +28,9 @@ int h_free_port(void)
 	return port;
 }
 
-static void on_message(void *u, uint32_t from,
-		       const struct ukf_frame_header *h, const void *body,
-		       size_t len, const void *bulk, size_t bulk_len)
+static void on_message(void *u, uint32_t from, const struct ukf_frame_header *h,
+		       const void *body, size_t len, const void *bulk,
+		       size_t bulk_len)
 {
 	struct h_node *n = u;
 	struct h_msg *m;
@@ -50,8 +51,7 @@ static void on_message(void *u, uint32_t from,
 		m->bulk = NULL;
 }
 
-static void on_peer(void *u, uint32_t who, int up, uint64_t inc,
-		    int restarted)
+static void on_peer(void *u, uint32_t who, int up, uint64_t inc, int restarted)
 {
 	struct h_node *n = u;
 
@@ -155,8 +155,8 @@ void h_poll_all(struct h_node **ns, size_t n)
 			ukf_tp_poll(ns[i]->tp, NULL, 0, 1000000);
 }
 
-int h_poll_until(struct h_node **ns, size_t n, int (*cond)(void *),
-		 void *arg, int guard_ms)
+int h_poll_until(struct h_node **ns, size_t n, int (*cond)(void *), void *arg,
+		 int guard_ms)
 {
 	int64_t end = mono_ms() + guard_ms;
 
@@ -200,8 +200,8 @@ void *h_raw_ctx(void)
 	return zmq_ctx_new();
 }
 
-void *h_raw_dealer(void *ctx, const char *ep, const char *spub,
-		   const char *pub, const char *sec)
+void *h_raw_dealer(void *ctx, const char *ep, const char *spub, const char *pub,
+		   const char *sec)
 {
 	void *s = zmq_socket(ctx, ZMQ_DEALER);
 	int linger = 0;
@@ -232,9 +232,8 @@ void *h_raw_router(void *ctx, const char *ep, const char *sec)
 	return s;
 }
 
-int h_raw_send(void *sock, const struct ukf_frame_header *h,
-	       const void *body, size_t len, const void *const *f,
-	       const size_t *flen, int nextra)
+int h_raw_send(void *sock, const struct ukf_frame_header *h, const void *body,
+	       size_t len, const void *const *f, const size_t *flen, int nextra)
 {
 	uint8_t *buf = malloc(UKF_FRAME_HEADER + len + 1);
 	int rc;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* harness.h - helpers of the transport tests: keyed nodes on loopback, recorded callbacks, raw ZeroMQ peers. */
+/* harness.h - helpers of the transport tests: keyed nodes on loopback, recorded
+ * callbacks, raw ZeroMQ peers. */
 #ifndef UKF_TEST_AGENT_HARNESS_H
 #define UKF_TEST_AGENT_HARNESS_H
 
@@ -9,9 +10,9 @@
 #include "agent/tpmsg.h"
 #include "agent/transport.h"
 
-#define H_MAX_MSGS 256
+#define H_MAX_MSGS   256
 #define H_MAX_EVENTS 64
-#define H_MAX_LOG 256
+#define H_MAX_LOG    256
 
 struct h_msg {
 	uint32_t from;
@@ -63,8 +64,8 @@ void h_node_free(struct h_node *n);
 void h_poll_all(struct h_node **ns, size_t n);
 /* Poll until cond(arg) holds or `guard_ms` passes (a hang guard, not a
  * measurement). 1 if cond held. */
-int h_poll_until(struct h_node **ns, size_t n, int (*cond)(void *),
-		 void *arg, int guard_ms);
+int h_poll_until(struct h_node **ns, size_t n, int (*cond)(void *), void *arg,
+		 int guard_ms);
 /* Poll for ms milliseconds regardless. */
 void h_poll_for(struct h_node **ns, size_t n, int ms);
 
@@ -76,15 +77,15 @@ size_t h_log_count(const struct h_node *n, const char *s);
 /* Raw ZeroMQ peers, for what a correct transport never sends. */
 void *h_raw_ctx(void);
 /* A DEALER with keys pub/sec connected to ep (server key spub). */
-void *h_raw_dealer(void *ctx, const char *ep, const char *spub,
-		   const char *pub, const char *sec);
+void *h_raw_dealer(void *ctx, const char *ep, const char *spub, const char *pub,
+		   const char *sec);
 /* A ROUTER CURVE server with secret key sec bound on ep (no ZAP: it
  * accepts any client key). */
 void *h_raw_router(void *ctx, const char *ep, const char *sec);
 /* Send header (+ body) in frame 0, then nextra frames f[i]. 0 or -1. */
-int h_raw_send(void *sock, const struct ukf_frame_header *h,
-	       const void *body, size_t len, const void *const *f,
-	       const size_t *flen, int nextra);
+int h_raw_send(void *sock, const struct ukf_frame_header *h, const void *body,
+	       size_t len, const void *const *f, const size_t *flen,
+	       int nextra);
 /* Send a frame of raw bytes as one whole message. */
 int h_raw_bytes(void *sock, const void *b, size_t n);
 /* A header from `sender`, incarnation inc, sequence seq, of type and

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_cluster.c - self-tests of the cluster file parser, secret key files, and `ukfork keys`. */
+/* test_cluster.c - self-tests of the cluster file parser, secret key files, and
+ * `ukfork keys`. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -106,7 +107,8 @@ static int test_cluster_good(void)
 	}
 	CHECK(!strcmp(c->name, "testbed"));
 	CHECK(c->directory == UKF_CLUSTER_DIR_EMBEDDED);
-	CHECK(c->heartbeat_ns == 100 * UKF_MS && c->peer_timeout_ns == 2 * UKF_S);
+	CHECK(c->heartbeat_ns == 100 * UKF_MS &&
+	      c->peer_timeout_ns == 2 * UKF_S);
 	CHECK(c->bulk_window == 4 && c->bulk_chunk == 0);
 	CHECK(c->compress == UKF_TP_COMPRESS_ZSTD);
 	CHECK(c->nnodes == 2 && c->nclients == 1);
@@ -125,7 +127,8 @@ static int test_cluster_good(void)
 	CHECK(n0->line == 14 && n1->line == 9);
 	CHECK(ukf_cluster_client(c, "runner") && !ukf_cluster_client(c, "x"));
 	CHECK(!strcmp(c->clients[0].public_key, KC));
-	CHECK(!strcmp(c->clients[0].secret_key_file, "/srv/tb/keys/runner.key"));
+	CHECK(
+	    !strcmp(c->clients[0].secret_key_file, "/srv/tb/keys/runner.key"));
 	CHECK(c->tp_peers[1].node == 1 &&
 	      !strcmp(c->tp_peers[1].endpoint, "tcp://10.77.0.2:7700") &&
 	      !strcmp(c->tp_peers[0].public_key, K0));
@@ -167,8 +170,12 @@ struct bad {
 };
 
 #define HEAD "[cluster]\nname = t\n"
-#define NODE0 "[node 0]\nendpoint = tcp://h0:1\npublic_key = %1$s\nsecret_key_file = k0\n"
-#define NODE1 "[node 1]\nendpoint = tcp://h1:1\npublic_key = %2$s\nsecret_key_file = k1\n"
+#define NODE0                                                                  \
+	"[node 0]\nendpoint = tcp://h0:1\npublic_key = %1$s\nsecret_key_file " \
+	"= k0\n"
+#define NODE1                                                                  \
+	"[node 1]\nendpoint = tcp://h1:1\npublic_key = %2$s\nsecret_key_file " \
+	"= k1\n"
 
 static const struct bad bads[] = {
     {"name = t\n" HEAD NODE0, ":1: name = ... before any [section]"},
@@ -182,7 +189,8 @@ static const struct bad bads[] = {
     {HEAD "[client a/b]\n", ":3: [client a/b]: expected a name"},
     {HEAD "just words\n", ":3: expected 'key = value' or a [section]"},
     {HEAD "= 5\n", ":3: a value without a key"},
-    {HEAD "colour = red\n", ":3: unknown key 'colour' in [cluster] (known: name"},
+    {HEAD "colour = red\n",
+     ":3: unknown key 'colour' in [cluster] (known: name"},
     {HEAD "name = u\n", ":3: name set again in [cluster] (first at line 2)"},
     {HEAD "heartbeat =\n", ":3: heartbeat has no value"},
     {HEAD "heartbeat = # none\n", ":3: heartbeat has no value"},
@@ -191,27 +199,43 @@ static const struct bad bads[] = {
     {HEAD "heartbeat = fast\n", ":3: heartbeat = fast: expected a time"},
     {HEAD "heartbeat = 0\n", ":3: heartbeat = 0: expected a time"},
     {HEAD "peer_timeout = 5 s\n", ":3: peer_timeout = 5 s: one word"},
-    {HEAD "directory = zookeeper\n", ":3: directory = zookeeper: expected embedded | etcd"},
-    {HEAD "compress = gzip\n", ":3: compress = gzip: expected zstd | lz4 | none"},
-    {HEAD "bulk_window = 2000\n", ":3: bulk_window = 2000: expected a whole number 1..1024"},
+    {HEAD "directory = zookeeper\n",
+     ":3: directory = zookeeper: expected embedded | etcd"},
+    {HEAD "compress = gzip\n",
+     ":3: compress = gzip: expected zstd | lz4 | none"},
+    {HEAD "bulk_window = 2000\n",
+     ":3: bulk_window = 2000: expected a whole number 1..1024"},
     {HEAD "bulk_chunk = 100\n", ":3: bulk_chunk = 100: expected a size"},
     {HEAD "bulk_max = lots\n", ":3: bulk_max = lots: expected a size"},
-    {HEAD "etcd_prefix = ukf\n", ":3: etcd_prefix = ukf: expected a key prefix starting with '/'"},
-    {HEAD "etcd_endpoints = ftp://x\n", ":3: etcd_endpoints: 'ftp://x' is not an http"},
+    {HEAD "etcd_prefix = ukf\n",
+     ":3: etcd_prefix = ukf: expected a key prefix starting with '/'"},
+    {HEAD "etcd_endpoints = ftp://x\n",
+     ":3: etcd_endpoints: 'ftp://x' is not an http"},
     {HEAD "etcd_endpoints = http://x,\n", ":3: etcd_endpoints: empty URL"},
-    {HEAD "etcd_endpoints = http://x:2379\n" NODE0, ":3: etcd_endpoints needs directory = etcd"},
-    {HEAD "directory = etcd\n" NODE0, ":3: directory = etcd needs etcd_endpoints"},
-    {HEAD "directory = etcd\netcd_endpoints = http://e:1\netcd_cert = c\n" NODE0,
+    {HEAD "etcd_endpoints = http://x:2379\n" NODE0,
+     ":3: etcd_endpoints needs directory = etcd"},
+    {HEAD "directory = etcd\n" NODE0,
+     ":3: directory = etcd needs etcd_endpoints"},
+    {HEAD
+     "directory = etcd\netcd_endpoints = http://e:1\netcd_cert = c\n" NODE0,
      ":5: etcd_cert and etcd_key go together"},
-    {HEAD "heartbeat = 3s\n" NODE0, ":3: peer_timeout (3000 ms) must be longer than heartbeat (3000 ms)"},
-    {HEAD "heartbeat = 1s\npeer_timeout = 500ms\n" NODE0, ":4: peer_timeout (500 ms) must be longer"},
-    {HEAD "[node 0]\nendpoint = http://h:1\n", ":4: endpoint: 'http://h:1' is not tcp://HOST:PORT"},
-    {HEAD "[node 0]\nendpoint = tcp://h\n", ":4: endpoint: 'tcp://h' is not tcp://HOST:PORT"},
-    {HEAD "[node 0]\nendpoint = tcp://h:70000\n", ":4: endpoint: 'tcp://h:70000' is not"},
-    {HEAD "[node 0]\nendpoint = tcp://*:7700\n", ":4: endpoint: 'tcp://*:7700': peers dial"},
-    {HEAD "[node 0]\npublic_key = short\n", ":4: public_key: 'short' is not a CURVE key"},
+    {HEAD "heartbeat = 3s\n" NODE0,
+     ":3: peer_timeout (3000 ms) must be longer than heartbeat (3000 ms)"},
+    {HEAD "heartbeat = 1s\npeer_timeout = 500ms\n" NODE0,
+     ":4: peer_timeout (500 ms) must be longer"},
+    {HEAD "[node 0]\nendpoint = http://h:1\n",
+     ":4: endpoint: 'http://h:1' is not tcp://HOST:PORT"},
+    {HEAD "[node 0]\nendpoint = tcp://h\n",
+     ":4: endpoint: 'tcp://h' is not tcp://HOST:PORT"},
+    {HEAD "[node 0]\nendpoint = tcp://h:70000\n",
+     ":4: endpoint: 'tcp://h:70000' is not"},
+    {HEAD "[node 0]\nendpoint = tcp://*:7700\n",
+     ":4: endpoint: 'tcp://*:7700': peers dial"},
+    {HEAD "[node 0]\npublic_key = short\n",
+     ":4: public_key: 'short' is not a CURVE key"},
     {HEAD "[node 0]\npublic_key = %1$s#\n", "is not a CURVE key"},
-    {HEAD "[node 0]\nvcpus = 0\n", ":4: vcpus = 0: expected a whole number 1..4096"},
+    {HEAD "[node 0]\nvcpus = 0\n",
+     ":4: vcpus = 0: expected a whole number 1..4096"},
     {HEAD "[node 0]\nvcpus = -2\n", ":4: vcpus = -2: expected a whole number"},
     {HEAD "[node 0]\nvcpus = 8x\n", ":4: vcpus = 8x: expected a whole number"},
     {HEAD "[node 0]\nmemory = 16Q\n", ":4: memory = 16Q: expected a size"},
@@ -220,22 +244,28 @@ static const struct bad bads[] = {
     {HEAD "[node 0]\nsecret_key_file = k\n", ":3: [node 0] has no endpoint"},
     {HEAD "[node 0]\nendpoint = tcp://h:1\nsecret_key_file = k\n[node 1]\n",
      ":3: [node 0] has no public_key"},
-    {HEAD "[client r]\npublic_key = %4$s\n", ":3: [client r] has no secret_key_file"},
+    {HEAD "[client r]\npublic_key = %4$s\n",
+     ":3: [client r] has no secret_key_file"},
     {HEAD NODE0 "[node 0]\n", ":7: [node 0] again (first at line 3)"},
-    {HEAD NODE0 "[client r]\npublic_key = %4$s\nsecret_key_file = r\n[client r]\n",
+    {HEAD NODE0
+     "[client r]\npublic_key = %4$s\nsecret_key_file = r\n[client r]\n",
      ":10: [client r] again (first at line 7)"},
-    {HEAD NODE0 "[node 2]\nendpoint = tcp://h2:1\npublic_key = %3$s\nsecret_key_file = k\n",
+    {HEAD NODE0 "[node 2]\nendpoint = tcp://h2:1\npublic_key = "
+		"%3$s\nsecret_key_file = k\n",
      ":7: [node 2] but there is no [node 1]: node ids are 0..N-1"},
-    {HEAD "[node 1]\nendpoint = tcp://h2:1\npublic_key = %3$s\nsecret_key_file = k\n",
+    {HEAD "[node 1]\nendpoint = tcp://h2:1\npublic_key = %3$s\nsecret_key_file "
+	  "= k\n",
      ":3: [node 1] but there is no [node 0]"},
-    {HEAD NODE0 "[node 1]\nendpoint = tcp://h0:1\npublic_key = %2$s\nsecret_key_file = k\n",
+    {HEAD NODE0 "[node 1]\nendpoint = tcp://h0:1\npublic_key = "
+		"%2$s\nsecret_key_file = k\n",
      ":7: [node 1] has the endpoint of [node 0] (tcp://h0:1)"},
-    {HEAD NODE1 NODE0 "[node 2]\nendpoint = tcp://h2:1\npublic_key = %2$s\nsecret_key_file = k\n",
+    {HEAD NODE1 NODE0 "[node 2]\nendpoint = tcp://h2:1\npublic_key = "
+		      "%2$s\nsecret_key_file = k\n",
      ":11: [node 2] has the public_key of [node 1]"},
     {HEAD NODE0 "[client r]\npublic_key = %1$s\nsecret_key_file = r\n",
      ":7: [client r] and [node 0] have the same public_key"},
     {HEAD NODE0 "[client r]\npublic_key = %4$s\nsecret_key_file = r\n"
-     "[client s]\npublic_key = %4$s\nsecret_key_file = s\n",
+		"[client s]\npublic_key = %4$s\nsecret_key_file = s\n",
      ":10: [client s] has the public_key of [client r]"},
     {"[cluster]\n" NODE0, ":1: [cluster] has no name"},
     {NODE0, ":4: no [cluster] section"},
@@ -255,7 +285,8 @@ static int test_cluster_bad(void)
 
 		snprintf(text, sizeof(text), bads[i].text, K0, K1, K2, KC);
 		snprintf(want, sizeof(want), "%s%s",
-			 bads[i].want[0] == ':' ? "bad.conf" : "", bads[i].want);
+			 bads[i].want[0] == ':' ? "bad.conf" : "",
+			 bads[i].want);
 		err[0] = 0;
 		if (ukf_cluster_parse(&c, text, strlen(text), path, err,
 				      sizeof(err)) == 0) {
@@ -268,7 +299,8 @@ static int test_cluster_bad(void)
 		if (c != NULL || !strstr(err, want) ||
 		    (bads[i].want[0] == ':' &&
 		     strncmp(err, want, strlen(want)))) {
-			fprintf(stderr, "case %zu: got   '%s'\n         want  '%s'\n",
+			fprintf(stderr,
+				"case %zu: got   '%s'\n         want  '%s'\n",
 				i, err, want);
 			fails++;
 		}
@@ -292,7 +324,8 @@ static int test_cluster_bad(void)
 
 		CHECK(ukf_cluster_load(&c, "/nonexistent/c.conf", err,
 				       sizeof(err)) < 0);
-		CHECK(!strcmp(err, "/nonexistent/c.conf: No such file or directory"));
+		CHECK(!strcmp(
+		    err, "/nonexistent/c.conf: No such file or directory"));
 	}
 	return fails ? 1 : 0;
 }
@@ -301,8 +334,12 @@ static int test_cluster_bad(void)
 
 static int keys(const char *dir, const char *name, int force)
 {
-	char *argv[] = {"ukfork keys", (char *)name, "--dir", (char *)dir,
-			force ? "--force" : NULL, NULL};
+	char *argv[] = {"ukfork keys",
+			(char *)name,
+			"--dir",
+			(char *)dir,
+			force ? "--force" : NULL,
+			NULL};
 
 	return ukf_keys_main(force ? 5 : 4, argv);
 }
@@ -335,7 +372,8 @@ static int test_keys_files(void)
 	char *help[] = {"k", "--help", NULL}, *none[] = {"k", NULL};
 	char *two[] = {"k", "a", "b", NULL}, *opt[] = {"k", "a", "--x", NULL};
 	char *nodir[] = {"k", "a", "--dir", NULL};
-	char *badname[] = {"k", "../etc/x", NULL}, *dot[] = {"k", ".hidden", NULL};
+	char *badname[] = {"k", "../etc/x", NULL},
+	     *dot[] = {"k", ".hidden", NULL};
 	mode_t old = umask(0); /* modes must not depend on the umask */
 
 	CHECK(tmpdir(dir, sizeof(dir)));
@@ -419,11 +457,12 @@ static int write_cluster(const char *dir, size_t nodes, char *path, size_t n)
 		snprintf(pubf, sizeof(pubf), "%s/%s.pub", kd, name);
 		if (read_line(pubf, pub, sizeof(pub)) < 0)
 			return -1;
-		at += (size_t)snprintf(text + at, sizeof(text) - at,
-				       "[node %zu]\nendpoint = tcp://127.0.0.1:%d\n"
-				       "public_key = %s\nsecret_key_file = "
-				       "keys/%s.key\n",
-				       i, h_free_port(), pub, name);
+		at += (size_t)snprintf(
+		    text + at, sizeof(text) - at,
+		    "[node %zu]\nendpoint = tcp://127.0.0.1:%d\n"
+		    "public_key = %s\nsecret_key_file = "
+		    "keys/%s.key\n",
+		    i, h_free_port(), pub, name);
 	}
 	if (keys(kd, "runner", 0) != 0)
 		return -1;
@@ -456,7 +495,8 @@ static int test_cluster_secret(void)
 	/* who */
 	CHECK(ukf_cluster_load_secret(c, "node 7", sec, err, sizeof(err)) < 0);
 	CHECK(strstr(err, "no [node 7]"));
-	CHECK(ukf_cluster_load_secret(c, "client x", sec, err, sizeof(err)) < 0);
+	CHECK(ukf_cluster_load_secret(c, "client x", sec, err, sizeof(err)) <
+	      0);
 	CHECK(ukf_cluster_load_secret(c, "runner", sec, err, sizeof(err)) < 0);
 	CHECK(strstr(err, "expected \"node N\" or \"client NAME\""));
 	/* 0644 is refused, with the fix in the message */
@@ -567,10 +607,8 @@ static int test_cluster_tp(void)
 }
 
 static const struct selftest tests[] = {
-    {"cluster_good", test_cluster_good},
-    {"cluster_bad", test_cluster_bad},
-    {"cluster_secret", test_cluster_secret},
-    {"cluster_tp", test_cluster_tp},
+    {"cluster_good", test_cluster_good},     {"cluster_bad", test_cluster_bad},
+    {"cluster_secret", test_cluster_secret}, {"cluster_tp", test_cluster_tp},
     {"keys_files", test_keys_files},
 };
 
