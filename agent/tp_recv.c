@@ -200,7 +200,10 @@ static void handle(ukf_tp_t *tp, const struct src *s, zmq_msg_t *f0,
 			return;
 		}
 		p = tp_client_find(tp, s->client, h.incarnation);
-		if (!p && h.type == UKF_TP_T_HELLO && !extra && !f1)
+		/* Only a well-formed HELLO makes a slot (no slot is left
+		 * behind by a frame dropped below). */
+		if (!p && h.type == UKF_TP_T_HELLO && !extra && !f1 &&
+		    !h.flags && h.incarnation)
 			p = client_hello(tp, s, &h, body);
 		if (!p) {
 			if (h.type != UKF_TP_T_HELLO) {
@@ -223,7 +226,7 @@ static void handle(ukf_tp_t *tp, const struct src *s, zmq_msg_t *f0,
 		cname = " from a client";
 	} else if (h.sender != p->id) {
 		tp_drop(tp, p, UKF_TP_DROP_FORGED,
-			"header says sender %" PRIu32 " but the key is %s'",
+			"header says sender %" PRIu32 " but the key is %s's",
 			h.sender, p->name);
 		return;
 	}

@@ -180,15 +180,19 @@ int tp_send_frames(ukf_tp_t *tp, struct tp_peer *p, uint16_t type,
 	zmq_msg_t m;
 	int more = f1 ? ZMQ_SNDMORE : 0;
 
-	if (p->kind == TP_CLIENT &&
-	    zmq_send(sock, p->rid, p->rid_len, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0)
-		return -errno;
 	if (zmq_msg_init_size(&m, UKF_FRAME_HEADER + len) < 0)
 		return -ENOMEM;
 	ukf_frame_header_encode(&h, zmq_msg_data(&m));
 	if (len)
 		memcpy((uint8_t *)zmq_msg_data(&m) + UKF_FRAME_HEADER, body,
 		       len);
+	if (p->kind == TP_CLIENT && zmq_send(sock, p->rid, p->rid_len,
+					     ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0) {
+		int e = errno;
+
+		zmq_msg_close(&m);
+		return -e;
+	}
 	if (zmq_msg_send(&m, sock, ZMQ_DONTWAIT | more) < 0) {
 		int e = errno;
 
@@ -383,8 +387,12 @@ static int check_config(const struct ukf_tp_config *c, char *err, size_t errlen)
 		    !ukf_tp_key_valid(c->client_keys[i]))
 			return BAD("client key %zu is not 40 Z85 characters",
 				   i);
-	if (c->heartbeat_ns < 0 || c->peer_timeout_ns < 0)
-		return BAD("negative heartbeat or peer timeout");
+	if (c->heartbeat_ns < 0 || c->heartbeat_ns > 3600 * UKF_S)
+		return BAD("heartbeat %" PRId64 " ns outside 0..1 h",
+			   c->heartbeat_ns);
+	if (c->peer_timeout_ns < 0 || c->peer_timeout_ns > 86400 * UKF_S)
+		return BAD("peer timeout %" PRId64 " ns outside 0..1 day",
+			   c->peer_timeout_ns);
 	if (c->bulk_chunk && (c->bulk_chunk < UKF_TP_CHUNK_MIN ||
 			      c->bulk_chunk > UKF_TP_CHUNK_MAX))
 		return BAD("bulk_chunk %zu outside %u..%u", c->bulk_chunk,
