@@ -308,6 +308,21 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 	return 0;
 }
 
+void ukf_dir_forget(ukf_dir_t *d, ukf_node_id_t node)
+{
+	struct ukf_dir_record *old;
+
+	if (!d || node >= d->nodes)
+		return;
+	old = &d->rec[node];
+	for (uint32_t i = 0; i < old->ntemplates; i++)
+		if (d->holders[old->templates[i]])
+			lt_set(d->holders[old->templates[i]], node, NULL);
+	lt_set(&d->all, node, NULL);
+	memset(old, 0, sizeof(*old));
+	old->node = node;
+}
+
 uint32_t ukf_dir_nodes(const ukf_dir_t *d)
 {
 	return d ? d->nodes : 0;

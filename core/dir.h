@@ -36,6 +36,14 @@ size_t ukf_dir_encode(const struct ukf_dir_record *r, void *buf, size_t cap);
 /* Decode and apply a published record; 0 applied or ignored as old, -1 bad. */
 int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len);
 
+/*
+ * Forget node's record (a lost peer): the view holds it as never heard of
+ * (version 0, not placed on, holds no template), so the next record from
+ * that node applies whatever its version (a restarted agent counts from 1
+ * again).
+ */
+void ukf_dir_forget(ukf_dir_t *d, ukf_node_id_t node);
+
 uint32_t ukf_dir_nodes(const ukf_dir_t *d);
 /* The record held for `node` (never NULL for a valid node). */
 const struct ukf_dir_record *ukf_dir_get(const ukf_dir_t *d, ukf_node_id_t node);

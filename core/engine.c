@@ -823,3 +823,8 @@ int ukf_engine_has(const ukf_engine_t *e, ukf_id_t id)
 		return i->internal ? 3 : 1;
 	return eng_map_get(&e->reqs, id) ? 2 : 0;
 }
+
+uint64_t ukf_engine_pending(const ukf_engine_t *e)
+{
+	return e ? e->reqs.n : 0;
+}

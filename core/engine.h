@@ -178,6 +178,9 @@ int ukf_engine_node_stats(const ukf_engine_t *e, ukf_node_id_t node,
 			  struct ukf_node_stats *s);
 /* Instances alive on this engine's node. */
 uint64_t ukf_engine_alive(const ukf_engine_t *e);
+/* Requests this node originated that are not running yet (placing,
+ * retrying, in flight). */
+uint64_t ukf_engine_pending(const ukf_engine_t *e);
 /*
  * A peer node is gone: its agent was lost (heartbeats stopped) or came
  * back as a new incarnation, so everything it held is gone. What this node

@@ -13,22 +13,7 @@
 #include <unistd.h>
 
 #include "../core/engine.h"
-
-/* 1 if path is a regular file starting with the ELF magic. */
-static int is_elf(const char *path)
-{
-	unsigned char m[4];
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ok = 0;
-
-	if (fd < 0)
-		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    read(fd, m, sizeof(m)) == (ssize_t)sizeof(m))
-		ok = m[0] == 0x7f && m[1] == 'E' && m[2] == 'L' && m[3] == 'F';
-	close(fd);
-	return ok;
-}
+#include "live_int.h"
 
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
@@ -41,10 +26,14 @@ int ukf_live_add_guest_apps(struct ukf_world *world, const char *dir,
 	struct dirent **ents = NULL;
 	int n, i, added = 0, rc = 0;
 
-	if (!world || !world->ops || !dir || !*dir) {
-		snprintf(err, errlen, "guest apps: no world or directory");
+	struct live_world *lw = lw_of(world, err, errlen);
+	const struct ukf_backend_driver *drv;
+
+	if (!lw || !dir || !*dir) {
+		snprintf(err, errlen, "guest apps: no live world or directory");
 		return -1;
 	}
+	drv = lw->drv;
 	n = scandir(dir, &ents, NULL, by_name);
 	if (n < 0) {
 		snprintf(err, errlen, "guest apps: %s: %s", dir,
@@ -61,7 +50,8 @@ int ukf_live_add_guest_apps(struct ukf_world *world, const char *dir,
 		    ukf_apps_find(world->ops->apps(world->w), name) >= 0)
 			continue;
 		w = snprintf(path, sizeof(path), "%s/%s", dir, name);
-		if (w < 0 || (size_t)w >= sizeof(path) || !is_elf(path))
+		if (w < 0 || (size_t)w >= sizeof(path) ||
+		    !drv->is_image(path, why, sizeof(why)))
 			continue;
 		/* a file name that is no valid app name is no app: skipped */
 		if (ukf_app_parse(&app, name, "", why, sizeof(why)) < 0)

@@ -101,6 +101,11 @@ int ukf_evq_push(ukf_evq_t *q, ukf_node_id_t node,
 	return 0;
 }
 
+int ukf_evq_fd(const ukf_evq_t *q)
+{
+	return q->efd;
+}
+
 struct ukf_evq_item *ukf_evq_pop(ukf_evq_t *q)
 {
 	struct ukf_evq_item *it;

@@ -46,6 +46,13 @@ struct ukf_evq_item *ukf_evq_pop(ukf_evq_t *q);
  */
 int ukf_evq_wait(ukf_evq_t *q, int64_t timeout_ns);
 
+/*
+ * The eventfd that becomes readable when an event is queued, for a loop
+ * that polls other fds too (a node agent's network): once it is readable,
+ * call ukf_evq_wait(q, 0) to consume its count, then pop.
+ */
+int ukf_evq_fd(const ukf_evq_t *q);
+
 /* 1 if an event is queued (any thread). */
 int ukf_evq_pending(ukf_evq_t *q);
 

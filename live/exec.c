@@ -2,6 +2,7 @@
 /* exec.c - `ukfork exec`: spawn an app on the live world, stream its console. */
 #include "exec.h"
 #include "live.h"
+#include "../backends/registry.h"
 #include "../core/policy.h"
 
 #include <errno.h>
@@ -208,9 +209,12 @@ int ukf_exec_main(int argc, char **argv)
 		fprintf(stderr, "%s: missing APP (try --help)\n", prog);
 		return 2;
 	}
-	if (strcmp(backend, "kvm")) {
-		fprintf(stderr, "%s: --backend: only 'kvm' can run a guest here (got '%s')\n",
-			prog, backend);
+	if (!ukf_backend_driver_find(backend)) {
+		char names[128];
+
+		ukf_backend_driver_names(names, sizeof(names));
+		fprintf(stderr, "%s: --backend: unknown backend '%s' (this build has: %s)\n",
+			prog, backend, names);
 		return 2;
 	}
 	if (placement && !ukf_placement_find(placement, err, sizeof(err))) {
@@ -269,6 +273,7 @@ int ukf_exec_main(int argc, char **argv)
 	if (templates)
 		cfg.engine.templates = templates;
 	cfg.template_dir = tdir;
+	cfg.backend = backend;
 	memset(&sinks, 0, sizeof(sinks));
 	sinks.record = ex_record;
 	sinks.hooks.on_console = ex_console;
@@ -293,10 +298,10 @@ int ukf_exec_main(int argc, char **argv)
 		char dir[UKF_APP_PATH_MAX];
 		char *slash;
 
-		if (app.image[0])
-			snprintf(dir, sizeof(dir), "%s", app.image);
-		else if (ukf_live_image_path(app.name, dir, sizeof(dir)) < 0)
-			dir[0] = '\0';
+		/* the image as the world resolved it */
+		snprintf(dir, sizeof(dir), "%s",
+			 ukf_apps_get(world.ops->apps(world.w), (uint32_t)id)
+			     ->image);
 		slash = strrchr(dir, '/');
 		if (slash && slash != dir)
 			*slash = '\0';

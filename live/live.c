@@ -1,99 +1,34 @@
 /* SPDX-License-Identifier: MIT */
-/* live.c - the live world: real clock, one-thread event loop, KVM backend. */
+/* live.c - the live world: real clock, one-thread event loop, a backend from the registry; one node, alone or in a cluster. */
 #define _GNU_SOURCE
 #include "live.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../backends/kvm/template.h"
-#include "../backends/kvm/ukvm.h"
+#include <sodium.h>
+
+#include "../backends/registry.h"
 #include "../core/dir.h"
 #include "evq.h"
+#include "live_int.h"
 
 /* With nothing alive, engine timers further ahead than this are stale. */
 #define LW_IDLE_HORIZON (1 * UKF_S)
 
-enum lw_kind { LW_AT = 1, LW_TIMER = 2, LW_MSG = 3, LW_SAMPLE = 4 };
-
-struct lw_ev {
-	ukf_ns_t t;
-	uint64_t seq; /* equal times run in scheduling order */
-	enum lw_kind kind;
-	union {
-		struct {
-			ukf_world_fn fn;
-			void *arg;
-			uint64_t x;
-		} at;
-		struct {
-			ukf_node_id_t node;
-			uint64_t cookie;
-		} timer;
-		struct {
-			ukf_node_id_t from, to;
-			uint16_t type;
-			void *buf; /* body, then bulk_len bulk bytes */
-			size_t len, bulk_len;
-		} msg;
-	} u;
-};
-
-struct live_world {
-	struct ukf_live_config cfg;
-	struct ukf_world_sinks sinks;
-	ukf_ns_t t0; /* CLOCK_MONOTONIC at creation = world time 0 */
-	ukvm_t *vm;
-	struct ukf_backend be;
-	struct ukf_env env;
-	ukf_engine_t *eng;
-	ukf_apps_t *apps;
-	int started;
-	ukf_dir_t *dir;
-	ukf_evq_t *q;
-	struct lw_ev *heap;
-	size_t n, cap;
-	uint64_t seq;
-	size_t keepalive; /* LW_AT and LW_MSG entries in the heap */
-	uint64_t events;
-	uint64_t rng_ctr;
-	int in_run;
-	void (*sample)(void *u, const struct ukf_world_sample *s);
-	int sampling; /* an LW_SAMPLE entry is in the heap */
-	int tdir_loaded; /* ukf_live_load_templates ran (or was tried) */
-	uint64_t *tdir_ids; /* by app: id of the template loaded from its
-			       file (still the same at save: not rewritten) */
-	uint32_t tdir_nids;
-};
-
-/* Templates on disk: DIR/APP.ukft. */
-#define LW_TMPL_EXT ".ukft"
-#define LW_MEM_ALIGN (2ULL << 20) /* the monitor rounds guest memory up */
-
-static int lw_load_templates(struct live_world *w, char *err, size_t errlen);
-static int lw_save_templates(struct live_world *w, char *err, size_t errlen);
-
-static ukf_ns_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ukf_ns_t)ts.tv_sec * UKF_S + ts.tv_nsec;
-}
-
-static ukf_ns_t lw_now(void *wp)
+ukf_ns_t lw_now(void *wp)
 {
 	const struct live_world *w = wp;
+	struct timespec ts;
 
-	return mono_ns() - w->t0;
+	clock_gettime(w->clock, &ts);
+	return (ukf_ns_t)ts.tv_sec * UKF_S + ts.tv_nsec - w->t0;
 }
 
 /* ---- timer heap: min on (t, seq) ---- */
@@ -157,6 +92,7 @@ static void lw_pop(struct live_world *w, struct lw_ev *out)
 		w->keepalive--;
 }
 
+
 /* ---- env ---- */
 
 static int lw_timer(void *wp, ukf_node_id_t node, ukf_ns_t at, uint64_t cookie)
@@ -178,8 +114,14 @@ static int lw_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
 	int r;
 
 	(void)bulk_bytes;
-	if (to != 0 || from != 0)
-		return -EHOSTUNREACH; /* the embedded world has node 0 only */
+	if (from != w->cfg.engine.self)
+		return -EINVAL;
+	if (to != from) {
+		if (!w->cfg.net)
+			return -EHOSTUNREACH; /* alone: no other node */
+		return w->cfg.net->send(w->cfg.net->u, to, type, buf, len,
+					bulk, bulk_len);
+	}
 	e.u.msg.from = from;
 	e.u.msg.to = to;
 	e.u.msg.type = type;
@@ -224,9 +166,18 @@ static void lw_publish(void *wp, ukf_node_id_t node, const void *rec,
 	struct live_world *w = wp;
 
 	(void)node;
-	if (ukf_dir_apply(w->dir, rec, len) < 0 && w->sinks.log)
-		w->sinks.log(w->sinks.u, lw_now(w), node,
-			     "live: bad directory record dropped");
+	if (ukf_dir_apply(w->dir, rec, len) < 0) {
+		if (w->sinks.log)
+			w->sinks.log(w->sinks.u, lw_now(w), node,
+				     "live: bad directory record dropped");
+		return;
+	}
+	if (len <= sizeof(w->own_rec)) {
+		memcpy(w->own_rec, rec, len);
+		w->own_len = len;
+	}
+	if (w->cfg.net)
+		w->cfg.net->publish(w->cfg.net->u, rec, len);
 }
 
 static void lw_record(void *wp, const struct ukf_record *r)
@@ -245,24 +196,39 @@ static void lw_log(void *wp, ukf_node_id_t node, const char *line)
 		w->sinks.log(w->sinks.u, lw_now(w), node, line);
 }
 
+/*
+ * Ids unique across the cluster: the node in bits 32..47 and a count in the
+ * low 32 bits, starting where this node's clock puts it so that an agent
+ * that restarts within a run does not hand out its earlier ids again
+ * (alone, node 0, from 1: ids 1, 2, 3 as before).
+ */
+static ukf_id_t lw_new_id(void *wp, ukf_node_id_t node)
+{
+	struct live_world *w = wp;
+
+	return (uint64_t)(node & 0xffff) << 32 | ++w->next_id;
+}
+
 /* Two tables: the engine skips log formatting when log is NULL. */
 static const struct ukf_env_ops lw_env_ops_log = {
 	.now = lw_now, .timer = lw_timer, .send = lw_send,
 	.uniform = lw_uniform, .directory = lw_directory,
 	.publish = lw_publish, .record = lw_record, .log = lw_log,
+	.new_id = lw_new_id,
 };
 static const struct ukf_env_ops lw_env_ops_quiet = {
 	.now = lw_now, .timer = lw_timer, .send = lw_send,
 	.uniform = lw_uniform, .directory = lw_directory,
 	.publish = lw_publish, .record = lw_record, .log = NULL,
+	.new_id = lw_new_id,
 };
 
-/* ---- backend: ukvm behind a thin wrapper that resolves default images ---- */
+/* ---- images ---- */
 
-int ukf_live_image_path(const char *name, char *buf, size_t cap)
+int ukf_live_image_path_in(const char *image_dir, const char *name,
+			   char *buf, size_t cap)
 {
-	static const char *const up[] = { "/guest/", "/../guest/",
-					  "/../../guest/" };
+	static const char *const up[] = { "/", "/../", "/../../" };
 	const char *env = getenv("UKF_GUEST_DIR");
 	char exe[PATH_MAX], *slash;
 	ssize_t n;
@@ -275,7 +241,7 @@ int ukf_live_image_path(const char *name, char *buf, size_t cap)
 	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0) {
-		w = snprintf(buf, cap, "guest/%s", name);
+		w = snprintf(buf, cap, "%s/%s", image_dir, name);
 		return w < 0 || (size_t)w >= cap ? -1 : 0;
 	}
 	exe[n] = '\0';
@@ -283,115 +249,23 @@ int ukf_live_image_path(const char *name, char *buf, size_t cap)
 	if (slash)
 		*slash = '\0';
 	for (i = 0; i < sizeof(up) / sizeof(up[0]); i++) {
-		w = snprintf(buf, cap, "%s%s%s", exe, up[i], name);
+		w = snprintf(buf, cap, "%s%s%s/%s", exe, up[i], image_dir, name);
 		if (w < 0 || (size_t)w >= cap)
 			return -1;
 		if (access(buf, R_OK) == 0)
 			return 0;
 	}
-	w = snprintf(buf, cap, "%s%s%s", exe, up[0], name);
+	w = snprintf(buf, cap, "%s%s%s/%s", exe, up[0], image_dir, name);
 	return w < 0 || (size_t)w >= cap ? -1 : 0;
 }
 
-static const struct ukf_app *lw_app_image(const struct ukf_app *app,
-					  struct ukf_app *tmp)
+int ukf_live_image_path(const char *name, char *buf, size_t cap)
 {
-	if (app->image[0])
-		return app;
-	*tmp = *app;
-	if (ukf_live_image_path(app->name, tmp->image, sizeof(tmp->image)) < 0)
-		return NULL;
-	return tmp;
+	return ukf_live_image_path_in("guest", name, buf, cap);
 }
 
-#define LW_VM(b) (((struct live_world *)(b))->vm)
 
-static int lw_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
-			const struct ukf_app *app, const char *args)
-{
-	struct ukf_app tmp;
-	const struct ukf_app *a = lw_app_image(app, &tmp);
-
-	if (!a)
-		return -ENAMETOOLONG;
-	return ukvm_backend_ops.cold_boot(LW_VM(b), node, inst, a, args);
-}
-
-static int lw_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
-			    uint32_t app)
-{
-	return ukvm_backend_ops.make_template(LW_VM(b), node, inst, app);
-}
-
-static int lw_load_template(void *b, ukf_node_id_t node, uint32_t app,
-			    const void *data, size_t bytes)
-{
-	return ukvm_backend_ops.load_template(LW_VM(b), node, app, data, bytes);
-}
-
-static void lw_drop_template(void *b, ukf_node_id_t node, uint32_t app)
-{
-	ukvm_backend_ops.drop_template(LW_VM(b), node, app);
-}
-
-static int lw_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
-			     const struct ukf_app *app, const char *args)
-{
-	struct ukf_app tmp;
-	const struct ukf_app *a = lw_app_image(app, &tmp);
-
-	if (!a)
-		return -ENAMETOOLONG;
-	return ukvm_backend_ops.clone_template(LW_VM(b), node, inst, a, args);
-}
-
-static int lw_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
-			 ukf_id_t parent)
-{
-	return ukvm_backend_ops.clone_live(LW_VM(b), node, child, parent);
-}
-
-static int lw_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
-{
-	return ukvm_backend_ops.save_delta(LW_VM(b), node, parent);
-}
-
-static int lw_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
-			    uint32_t app, const void *delta, size_t len,
-			    uint64_t delta_bytes)
-{
-	return ukvm_backend_ops.restore_delta(LW_VM(b), node, child, app, delta,
-					      len, delta_bytes);
-}
-
-static void lw_be_destroy(void *b, ukf_node_id_t node, ukf_id_t inst)
-{
-	ukvm_backend_ops.destroy(LW_VM(b), node, inst);
-}
-
-static int lw_complete(void *b, ukf_node_id_t node, ukf_id_t inst, int64_t ret,
-		       int64_t status, ukf_id_t src, const void *data,
-		       size_t len)
-{
-	return ukvm_backend_ops.complete(LW_VM(b), node, inst, ret, status, src,
-					 data, len);
-}
-
-static const struct ukf_backend_ops lw_backend_ops = {
-	.name = "kvm",
-	.cold_boot = lw_cold_boot,
-	.make_template = lw_make_template,
-	.load_template = lw_load_template,
-	.drop_template = lw_drop_template,
-	.clone_template = lw_clone_template,
-	.clone_live = lw_clone_live,
-	.save_delta = lw_save_delta,
-	.restore_delta = lw_restore_delta,
-	.destroy = lw_be_destroy,
-	.complete = lw_complete,
-};
-
-/* vCPU threads (or the loop thread for synchronous failures). */
+/* Backend threads (or the loop thread for synchronous failures). */
 static void lw_on_backend(void *u, ukf_node_id_t node,
 			  const struct ukf_be_event *ev)
 {
@@ -404,7 +278,7 @@ static void lw_on_backend(void *u, ukf_node_id_t node,
 	ukf_evq_push(w->q, node, &e, e.at);
 }
 
-/* ---- world ops ---- */
+/* ---- the loop ---- */
 
 static int lw_at(void *wp, ukf_ns_t t, ukf_world_fn fn, void *arg, uint64_t x)
 {
@@ -424,12 +298,13 @@ static void lw_deliver_backend(struct live_world *w)
 	struct ukf_evq_item *it;
 
 	while ((it = ukf_evq_pop(w->q))) {
-		/* guest deadlines come as CLOCK_MONOTONIC (ukvm_now()) */
+		/* guest deadlines come as CLOCK_MONOTONIC (the backend's) */
 		if (it->ev.deadline > 0 && it->ev.deadline != UKF_NS_NEVER)
-			it->ev.deadline -= w->t0;
+			it->ev.deadline = it->ev.deadline - w->mono0;
 		if (it->ev.kind == UKF_BE_CALL && it->ev.deadline < 0)
 			it->ev.deadline = 1;
-		ukf_engine_on_backend(w->eng, it->node, &it->ev);
+		if (!lw_tdir_event(w, &it->ev))
+			ukf_engine_on_backend(w->eng, it->node, &it->ev);
 		w->events++;
 		free(it);
 	}
@@ -440,13 +315,15 @@ static void lw_take_sample(struct live_world *w, ukf_ns_t t)
 	struct ukf_world_sample s;
 	char templates[1024];
 	struct lw_ev e = { .kind = LW_SAMPLE };
+	ukf_node_id_t self = w->cfg.engine.self;
 
 	memset(&s, 0, sizeof(s));
 	s.t = t;
-	s.node = 0;
+	s.node = self;
 	templates[0] = '\0';
-	if (ukf_engine_node_stats(w->eng, 0, &s.s) == 0) {
-		ukf_engine_node_templates(w->eng, 0, templates, sizeof(templates));
+	if (ukf_engine_node_stats(w->eng, self, &s.s) == 0) {
+		ukf_engine_node_templates(w->eng, self, templates,
+					  sizeof(templates));
 		templates[sizeof(templates) - 1] = '\0';
 		s.templates = templates;
 		if (w->sample)
@@ -504,6 +381,23 @@ static int lw_timer_soon(const struct live_world *w, ukf_ns_t now)
 	return 0;
 }
 
+/* Wait for backend events (and the network) until `next` at the latest. */
+static int lw_wait(struct live_world *w, ukf_ns_t now, ukf_ns_t next)
+{
+	int64_t timeout = next == UKF_NS_NEVER ? 200 * UKF_MS
+			  : next <= now	       ? 0
+					       : next - now;
+
+	if (w->cfg.net) {
+		int r = w->cfg.net->wait(w->cfg.net->u, ukf_evq_fd(w->q),
+					 timeout);
+		if (r >= 0)
+			ukf_evq_wait(w->q, 0); /* consume the eventfd */
+		return r;
+	}
+	return ukf_evq_wait(w->q, timeout);
+}
+
 static int lw_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 		  size_t errlen)
 {
@@ -547,14 +441,14 @@ static int lw_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 		now = lw_now(w);
 		if (until != UKF_NS_NEVER && now >= until)
 			break;
-		if (!w->keepalive && ukf_engine_alive(w->eng) == 0 &&
-		    !ukf_evq_pending(w->q) && !lw_timer_soon(w, now))
+		if (!w->cfg.serve && !w->keepalive &&
+		    ukf_engine_alive(w->eng) == 0 && !ukf_evq_pending(w->q) &&
+		    !lw_timer_soon(w, now))
 			break;
 		next = w->n ? w->heap[0].t : UKF_NS_NEVER;
 		if (until < next)
 			next = until;
-		r = ukf_evq_wait(w->q, next == UKF_NS_NEVER ? 200 * UKF_MS :
-				 next <= now ? 0 : next - now);
+		r = lw_wait(w, now, next);
 		if (r < 0 && errno != EINTR) {
 			snprintf(err, errlen, "live world: wait: %s",
 				 strerror(errno));
@@ -579,15 +473,17 @@ static void lw_destroy(void **wp)
 
 	if (!w)
 		return;
-	if (w->cfg.template_dir && w->eng && w->vm) {
+	if (w->cfg.template_dir && w->eng && w->drv) {
 		char why[256];
 
+		lw_deliver_backend(w); /* templates made just now count */
 		if (lw_save_templates(w, why, sizeof(why)) < 0)
 			fprintf(stderr, "live: warning: %s\n", why);
 	}
 	/* the engine stops what is still alive through the backend */
 	ukf_engine_destroy(&w->eng);
-	ukvm_destroy(&w->vm);
+	if (w->drv)
+		w->drv->destroy(&w->be);
 	while (w->q && (it = ukf_evq_pop(w->q)))
 		free(it);
 	ukf_evq_destroy(&w->q);
@@ -597,18 +493,61 @@ static void lw_destroy(void **wp)
 	free(w->heap);
 	ukf_dir_destroy(&w->dir);
 	ukf_apps_destroy(&w->apps);
-	free(w->tdir_ids);
+	free(w->tfile);
 	free(w);
 	*wp = NULL;
 }
 
-/* ---- the workload's door (one node: the engine of node 0) ---- */
+/* ---- the workload's door (the engine of this node) ---- */
+
+/* A digest of what an app runs: its image's bytes (BLAKE2b, 64 bits), or
+ * its description when it has no image file. */
+static uint64_t app_digest(const struct ukf_app *a)
+{
+	unsigned char h[8] = { 0 }, buf[65536];
+	crypto_generichash_state st;
+	uint64_t d = 0;
+	FILE *f = a->image[0] ? fopen(a->image, "rb") : NULL;
+
+	if (crypto_generichash_init(&st, NULL, 0, sizeof(h)) != 0) {
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	if (f) {
+		size_t n;
+
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			crypto_generichash_update(&st, buf, n);
+		fclose(f);
+	} else {
+		crypto_generichash_update(&st, (const unsigned char *)a->name,
+					  strlen(a->name));
+		crypto_generichash_update(&st, (const unsigned char *)a->args,
+					  strlen(a->args));
+	}
+	crypto_generichash_final(&st, h, sizeof(h));
+	for (int k = 0; k < 8; k++)
+		d |= (uint64_t)h[k] << (8 * k);
+	return d;
+}
 
 static int lw_add_app(void *wp, const struct ukf_app *app)
 {
 	struct live_world *w = wp;
+	struct ukf_app a;
 
-	return w->started ? -1 : ukf_apps_add(w->apps, app);
+	if (w->started || !app)
+		return -1;
+	a = *app;
+	/* an app with no image boots the backend's guest of its name */
+	if (!a.image[0] &&
+	    ukf_live_image_path_in(w->drv->image_dir, a.name, a.image,
+				   sizeof(a.image)) < 0)
+		return -1;
+	if (!a.digest)
+		a.digest = app_digest(&a);
+	return ukf_apps_add(w->apps, &a);
 }
 
 static const ukf_apps_t *lw_apps(void *wp)
@@ -652,8 +591,7 @@ static uint64_t lw_alive(void *wp)
 
 static uint32_t lw_nodes(void *wp)
 {
-	(void)wp;
-	return 1;
+	return ((struct live_world *)wp)->cfg.engine.nodes;
 }
 
 static int lw_node_stats(void *wp, ukf_node_id_t node,
@@ -669,9 +607,14 @@ static size_t lw_node_templates(void *wp, ukf_node_id_t node, char *buf,
 					 buf, cap);
 }
 
+static ukf_ns_t lw_now_op(void *wp)
+{
+	return lw_now(wp);
+}
+
 static const struct ukf_world_ops lw_world_ops = {
-	.name = "kvm",
-	.now = lw_now,
+	.name = "kvm", /* replaced by the backend's name in each world */
+	.now = lw_now_op,
 	.at = lw_at,
 	.run = lw_run,
 	.events = lw_events,
@@ -688,14 +631,23 @@ static const struct ukf_world_ops lw_world_ops = {
 	.node_templates = lw_node_templates,
 };
 
+struct live_world *lw_of(struct ukf_world *world, char *err, size_t errlen)
+{
+	if (!world || !world->ops || world->ops->run != lw_run || !world->w) {
+		snprintf(err, errlen, "not a live world");
+		return NULL;
+	}
+	return world->w;
+}
+
 int ukf_live_set_sampler(struct ukf_world *world,
 			 void (*sample)(void *u, const struct ukf_world_sample *s))
 {
-	struct live_world *w;
+	char err[64];
+	struct live_world *w = lw_of(world, err, sizeof(err));
 
-	if (!world || world->ops != &lw_world_ops || !world->w)
+	if (!w)
 		return -1;
-	w = world->w;
 	w->sample = sample;
 	return 0;
 }
@@ -708,31 +660,45 @@ void ukf_live_config_default(struct ukf_live_config *c)
 	c->backend = "kvm";
 }
 
+static ukf_ns_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (ukf_ns_t)ts.tv_sec * UKF_S + ts.tv_nsec;
+}
+
 int ukf_live_create(struct ukf_world *world, const struct ukf_live_config *cfg,
 		    const struct ukf_world_sinks *sinks, char *err,
 		    size_t errlen)
 {
 	struct live_world *w;
-	struct ukvm_config vc;
-	char why[256];
+	struct ukf_backend_config bc;
+	const char *be = cfg && cfg->backend ? cfg->backend : "kvm";
 
 	if (!world || !cfg) {
 		snprintf(err, errlen, "live world: no configuration");
 		return -1;
 	}
-	if (cfg->engine.nodes != 1) {
+	if (cfg->engine.nodes == 0 || cfg->engine.self >= cfg->engine.nodes) {
 		snprintf(err, errlen,
-			 "live world: the embedded world runs exactly 1 node (asked for %u)",
+			 "live world: node %u is not one of the cluster's %u",
+			 cfg->engine.self, cfg->engine.nodes);
+		return -1;
+	}
+	if (!cfg->net && cfg->engine.nodes != 1) {
+		snprintf(err, errlen,
+			 "live world: alone, the world runs exactly 1 node (asked for %u); a cluster needs its agents",
 			 cfg->engine.nodes);
 		return -1;
 	}
-	if (cfg->backend && strcmp(cfg->backend, "kvm")) {
-		snprintf(err, errlen, "live world: unknown backend '%s' (valid: kvm)",
-			 cfg->backend);
+	if (cfg->net && (!cfg->net->send || !cfg->net->publish ||
+			 !cfg->net->wait)) {
+		snprintf(err, errlen, "live world: incomplete network hooks");
 		return -1;
 	}
-	if (!ukvm_available(why, sizeof(why))) {
-		snprintf(err, errlen, "live world: KVM unavailable: %s", why);
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "live world: libsodium did not start");
 		return -1;
 	}
 	w = calloc(1, sizeof(*w));
@@ -741,34 +707,54 @@ int ukf_live_create(struct ukf_world *world, const struct ukf_live_config *cfg,
 		return -1;
 	}
 	w->cfg = *cfg;
+	w->cfg.backend = be;
 	if (sinks)
 		w->sinks = *sinks;
-	w->t0 = mono_ns();
+	if (cfg->epoch_realtime_ns > 0) {
+		w->clock = CLOCK_REALTIME;
+		w->t0 = cfg->epoch_realtime_ns;
+	} else {
+		w->clock = CLOCK_MONOTONIC;
+		w->t0 = clock_ns(CLOCK_MONOTONIC);
+	}
+	/* the backend reports guest deadlines on CLOCK_MONOTONIC */
+	w->mono0 = clock_ns(CLOCK_MONOTONIC) - lw_now(w);
+	/* alone, ids from 1; in a cluster, from a point of this node's clock
+	 * (a restarted agent does not reuse its earlier ids) */
+	if (cfg->net)
+		w->next_id = (uint32_t)(clock_ns(CLOCK_REALTIME) / UKF_S & 0xffff)
+			     << 16;
+	w->ops = lw_world_ops;
+	w->ops.name = be;
 	w->q = ukf_evq_create();
-	w->dir = ukf_dir_create(1);
+	w->dir = ukf_dir_create(cfg->engine.nodes);
 	w->apps = ukf_apps_create();
 	if (!w->q || !w->dir || !w->apps) {
 		snprintf(err, errlen, "live world: out of memory");
 		goto fail;
 	}
-	memset(&vc, 0, sizeof(vc));
-	vc.event = lw_on_backend;
-	vc.u = w;
-	vc.node = 0;
-	vc.pause_on_ready = 1; /* the engine decides about templates */
-	vc.run_limit_ns = cfg->run_limit_ns;
-	w->vm = ukvm_create(&vc, err, errlen);
-	if (!w->vm)
-		goto fail;
-	w->be.ops = &lw_backend_ops;
-	w->be.b = w;
+	ukf_backend_config_default(&bc);
+	bc.event = lw_on_backend;
+	bc.u = w;
+	bc.node = cfg->engine.self;
+	bc.pause_on_ready = 1; /* the engine decides about templates */
+	bc.run_limit_ns = cfg->run_limit_ns;
+	{
+		char why[384];
+
+		w->drv = ukf_backend_open(be, &bc, &w->be, why, sizeof(why));
+		if (!w->drv) {
+			snprintf(err, errlen, "live world: %s", why);
+			goto fail;
+		}
+	}
 	w->env.ops = w->sinks.log ? &lw_env_ops_log : &lw_env_ops_quiet;
 	w->env.w = w;
 	w->eng = ukf_engine_create(&cfg->engine, w->apps, &w->env, &w->be,
 				   &w->sinks.hooks, err, errlen);
 	if (!w->eng)
 		goto fail;
-	world->ops = &lw_world_ops;
+	world->ops = &w->ops;
 	world->w = w;
 	return 0;
 fail:
@@ -780,271 +766,71 @@ fail:
 	return -1;
 }
 
-/* ---- templates on disk ---- */
+/* ---- a node of a cluster: what the agent feeds in ---- */
 
-/* why without a leading "path: " (the snapshot reader names the file;
- * the warning already has): the path is said once. */
-static const char *lw_why(const char *path, const char *why)
+static struct live_world *lw_cluster(struct ukf_world *world)
 {
-	size_t n = strlen(path);
+	char err[64];
+	struct live_world *w = lw_of(world, err, sizeof(err));
 
-	if (!strncmp(why, path, n) && why[n] == ':' && why[n + 1] == ' ')
-		return why + n + 2;
-	return why;
+	return w && w->cfg.net ? w : NULL;
 }
 
-/* A warning about the template dir: stderr and the world's log sink. */
-static void lw_warn(struct live_world *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void lw_warn(struct live_world *w, const char *fmt, ...)
+int ukf_live_deliver(struct ukf_world *world, ukf_node_id_t from,
+		     uint16_t type, const void *body, size_t len,
+		     const void *bulk, size_t bulk_len)
 {
-	char line[1024];
-	va_list ap;
+	struct live_world *w = lw_cluster(world);
 
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "live: warning: %s\n", line);
-	if (w->sinks.log)
-		w->sinks.log(w->sinks.u, lw_now(w), 0, line);
-}
-
-static struct live_world *lw_of(struct ukf_world *world, char *err,
-				size_t errlen)
-{
-	struct live_world *w;
-
-	if (!world || world->ops != &lw_world_ops || !world->w) {
-		snprintf(err, errlen, "not a live world");
-		return NULL;
-	}
-	w = world->w;
-	if (!w->cfg.template_dir || !*w->cfg.template_dir) {
-		snprintf(err, errlen, "no template dir");
-		return NULL;
-	}
-	return w;
-}
-
-/* Image of app (as lw_app_image resolves it) newer than the file? */
-static int lw_image_newer(const struct ukf_app *a, const struct stat *fst,
-			  char *img, size_t cap)
-{
-	struct stat ist;
-
-	if (a->image[0])
-		snprintf(img, cap, "%s", a->image);
-	else if (ukf_live_image_path(a->name, img, cap) < 0)
-		return 0;
-	if (stat(img, &ist) < 0)
-		return 0;
-	return ist.st_mtim.tv_sec > fst->st_mtim.tv_sec ||
-	       (ist.st_mtim.tv_sec == fst->st_mtim.tv_sec &&
-		ist.st_mtim.tv_nsec > fst->st_mtim.tv_nsec);
-}
-
-/* Remember which template of app came from its file (best effort). */
-static void lw_note_loaded(struct live_world *w, uint32_t app)
-{
-	struct ukvm_tmpl *t = ukvm_tmpl_lookup(w->vm, app);
-
-	if (!t)
-		return;
-	if (app >= w->tdir_nids) {
-		uint32_t n = app + 8;
-		uint64_t *p = realloc(w->tdir_ids, n * sizeof(*p));
-
-		if (!p) {
-			ukvm_tmpl_put(t);
-			return;
-		}
-		memset(p + w->tdir_nids, 0, (n - w->tdir_nids) * sizeof(*p));
-		w->tdir_ids = p;
-		w->tdir_nids = n;
-	}
-	w->tdir_ids[app] = t->id;
-	ukvm_tmpl_put(t);
-}
-
-/* Load DIR/file (app name = file minus LW_TMPL_EXT). 1 installed, 0 not. */
-static int lw_load_one(struct live_world *w, const char *path,
-		       const char *name)
-{
-	const struct ukf_app *a;
-	struct ukvm_snap_reader r;
-	struct ukvm_snap_meta meta;
-	struct stat fst;
-	char why[512], img[PATH_MAX];
-	void *data = NULL;
-	size_t len = 0;
-	uint64_t want;
-	int app, rc;
-
-	app = ukf_apps_find(w->apps, name);
-	a = app >= 0 ? ukf_apps_get(w->apps, (uint32_t)app) : NULL;
-	if (!a) {
-		lw_warn(w, "template dir: skipped %s: no app named '%s' is registered",
-			path, name);
-		return 0;
-	}
-	if (stat(path, &fst) < 0) {
-		lw_warn(w, "template dir: skipped %s: %s", path, strerror(errno));
-		return 0;
-	}
-	if (lw_image_newer(a, &fst, img, sizeof(img))) {
-		lw_warn(w, "template dir: skipped %s: the image %s changed after it was saved",
-			path, img);
-		return 0;
-	}
-	rc = ukvm_snap_read_file(path, &data, &len, why, sizeof(why));
-	if (rc == 0)
-		rc = ukvm_snap_open(&r, data, len, why, sizeof(why));
-	if (rc) {
-		lw_warn(w, "template dir: skipped %s: %s", path, lw_why(path, why));
-		free(data);
-		return 0;
-	}
-	if (r.kind != UKVM_SNAP_TEMPLATE) {
-		lw_warn(w, "template dir: skipped %s: a snapshot of kind %u, not a template",
-			path, r.kind);
-		free(data);
-		return 0;
-	}
-	if (ukvm_snap_meta_decode(&r, &meta, why, sizeof(why)) < 0) {
-		lw_warn(w, "template dir: skipped %s: %s", path, lw_why(path, why));
-		free(data);
-		return 0;
-	}
-	if (meta.app_name[0] && strcmp(meta.app_name, a->name)) {
-		lw_warn(w, "template dir: skipped %s: a template of app '%s', not '%s'",
-			path, meta.app_name, a->name);
-		free(data);
-		return 0;
-	}
-	want = (a->mem_bytes + LW_MEM_ALIGN - 1) & ~(LW_MEM_ALIGN - 1);
-	if (meta.mem_size != want) {
-		lw_warn(w, "template dir: skipped %s: %llu MiB of memory, app '%s' has %llu MiB",
-			path, (unsigned long long)(meta.mem_size >> 20), a->name,
-			(unsigned long long)(want >> 20));
-		free(data);
-		return 0;
-	}
-	rc = ukvm_template_install(w->vm, (uint32_t)app, data, len, why,
-				   sizeof(why));
-	free(data);
-	if (rc) {
-		lw_warn(w, "template dir: skipped %s: %s", path, lw_why(path, why));
-		return 0;
-	}
-	rc = ukf_engine_template_loaded(w->eng, 0, (uint32_t)app,
-					meta.mem_size);
-	if (rc == -EEXIST)
-		return 0; /* the engine has (or is making) one: the same app's */
-	if (rc < 0) {
-		ukvm_backend_ops.drop_template(w->vm, 0, (uint32_t)app);
-		lw_warn(w, "template dir: skipped %s: the engine refused it (%s)",
-			path, strerror(-rc));
-		return 0;
-	}
-	lw_note_loaded(w, (uint32_t)app);
-	return 1;
-}
-
-static int lw_load_templates(struct live_world *w, char *err, size_t errlen)
-{
-	const char *dir = w->cfg.template_dir;
-	struct dirent **ents = NULL;
-	int n, i, loaded = 0;
-
-	w->tdir_loaded = 1;
-	n = scandir(dir, &ents, NULL, alphasort);
-	if (n < 0) {
-		if (errno == ENOENT)
-			return 0; /* nothing saved yet */
-		snprintf(err, errlen, "template dir %s: %s", dir,
-			 strerror(errno));
-		lw_warn(w, "%s", err);
+	if (!w)
 		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		const char *f = ents[i]->d_name;
-		size_t fl = strlen(f), el = strlen(LW_TMPL_EXT);
-		char path[PATH_MAX], name[UKF_APP_NAME_MAX];
-		int k;
-
-		if (f[0] == '.' || fl <= el || strcmp(f + fl - el, LW_TMPL_EXT))
-			continue; /* not ours (temp files start with '.') */
-		k = snprintf(path, sizeof(path), "%s/%s", dir, f);
-		if (k < 0 || (size_t)k >= sizeof(path) ||
-		    fl - el >= sizeof(name)) {
-			lw_warn(w, "template dir: skipped %s/%s: name too long",
-				dir, f);
-			continue;
-		}
-		memcpy(name, f, fl - el);
-		name[fl - el] = '\0';
-		loaded += lw_load_one(w, path, name);
-	}
-	for (i = 0; i < n; i++)
-		free(ents[i]);
-	free(ents);
-	return loaded;
+	ukf_engine_on_message(w->eng, w->cfg.engine.self, from, type, body,
+			      len, bulk, bulk_len);
+	w->events++;
+	return 0;
 }
 
-static int lw_save_templates(struct live_world *w, char *err, size_t errlen)
+int ukf_live_dir_apply(struct ukf_world *world, const void *rec, size_t len)
 {
-	const char *dir = w->cfg.template_dir;
-	const struct ukf_app *a;
-	uint32_t app;
-	int saved = 0;
+	struct live_world *w = lw_cluster(world);
 
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "template dir %s: %s", dir,
-			 strerror(errno));
+	if (!w)
 		return -1;
-	}
-	for (app = 0; (a = ukf_apps_get(w->apps, app)) != NULL; app++) {
-		struct ukvm_tmpl *t;
-		char path[PATH_MAX], why[512];
-		int k;
-
-		/* only apps whose name makes a plain file name */
-		if (!a->name[0] || a->name[0] == '.' || strchr(a->name, '/'))
-			continue;
-		t = ukvm_tmpl_lookup(w->vm, app);
-		if (!t)
-			continue; /* no template of it on this node */
-		k = app < w->tdir_nids && w->tdir_ids[app] == t->id;
-		ukvm_tmpl_put(t);
-		if (k)
-			continue; /* the one loaded from its file: unchanged */
-		k = snprintf(path, sizeof(path), "%s/%s" LW_TMPL_EXT, dir,
-			     a->name);
-		if (k < 0 || (size_t)k >= sizeof(path)) {
-			lw_warn(w, "template dir: not saved: %s/%s" LW_TMPL_EXT
-				": path too long", dir, a->name);
-			continue;
-		}
-		if (ukvm_template_save_as(w->vm, app, a->name, path, why,
-					  sizeof(why)) < 0) {
-			lw_warn(w, "template dir: not saved: %s: %s", path, lw_why(path, why));
-			continue;
-		}
-		saved++;
-	}
-	return saved;
+	return ukf_dir_apply(w->dir, rec, len) < 0 ? -1 : 0;
 }
 
-int ukf_live_load_templates(struct ukf_world *world, char *err, size_t errlen)
+int ukf_live_peer_down(struct ukf_world *world, ukf_node_id_t node,
+		       const char *why)
 {
-	struct live_world *w = lw_of(world, err, errlen);
+	struct live_world *w = lw_cluster(world);
 
-	return w ? lw_load_templates(w, err, errlen) : -1;
+	if (!w)
+		return -1;
+	ukf_dir_forget(w->dir, node);
+	ukf_engine_peer_down(w->eng, node, why);
+	return 0;
 }
 
-int ukf_live_save_templates(struct ukf_world *world, char *err, size_t errlen)
+size_t ukf_live_own_record(struct ukf_world *world, void *buf, size_t cap)
 {
-	struct live_world *w = lw_of(world, err, errlen);
+	char err[64];
+	struct live_world *w = lw_of(world, err, sizeof(err));
 
-	return w ? lw_save_templates(w, err, errlen) : -1;
+	if (!w || !w->own_len || w->own_len > cap)
+		return 0;
+	memcpy(buf, w->own_rec, w->own_len);
+	return w->own_len;
+}
+
+int ukf_live_activity(struct ukf_world *world, uint64_t *alive,
+		      uint64_t *pending)
+{
+	char err[64];
+	struct live_world *w = lw_of(world, err, sizeof(err));
+
+	if (!w)
+		return -1;
+	*alive = ukf_engine_alive(w->eng);
+	*pending = ukf_engine_pending(w->eng);
+	return 0;
 }

@@ -16,7 +16,10 @@ KVM_VM_CACHE=${UKF_KVM_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ukfork/kvm-vm}
 
 # Modules the VM needs, by name; their dependencies are added from each
 # module's own .modinfo. kvm_amd/kvm_intel are loaded by init by CPU vendor.
-KVM_VM_MODULES=(virtio_pci 9pnet_virtio 9p kvm kvm_amd kvm_intel)
+# bridge, veth and the netem/tbf qdiscs: the node-agent testbed
+# (scripts/testbed) inside the VM, for machines whose own kernel lacks them.
+KVM_VM_MODULES=(virtio_pci 9pnet_virtio 9p kvm kvm_amd kvm_intel
+	bridge veth sch_netem sch_tbf)
 
 kvm_vm_log() { [ -n "${KVM_VM_QUIET:-}" ] || echo "kvm-vm: $*" >&2; }
 

@@ -326,18 +326,18 @@ static void t_wire_hostile(void)
 			snprintf(want, sizeof(want), "field '%s'", f[k].name);
 			/* cut just inside this field */
 			expect_bad((uint16_t)t, buf, at + 1, want);
-			if (!strcmp(f[k].kind, "app")) {
+			if (!strcmp(f[k].kind, "name")) {
 				memcpy(b2, buf, n);
-				b2[at + 8] = 0; /* empty name */
+				b2[at] = 0; /* empty name */
 				expect_bad((uint16_t)t, b2, n, want);
-				b2[at + 8] = 64; /* over the limit */
+				b2[at] = 64; /* over the limit */
 				expect_bad((uint16_t)t, b2, n, want);
-				b2[at + 8] = 60; /* past the end */
+				b2[at] = 60; /* past the end */
 				expect_bad((uint16_t)t, b2, n, want);
 				memcpy(b2, buf, n);
-				b2[at + 10] = 0; /* NUL inside */
+				b2[at + 2] = 0; /* NUL inside */
 				expect_bad((uint16_t)t, b2, n, "NUL");
-				at += 9 + 3;
+				at += 1 + 3;
 			} else if (!strcmp(f[k].kind, "text")) {
 				memcpy(b2, buf, n);
 				b2[at] = 0xff; /* 0x..ff: over the limit */
