@@ -135,16 +135,23 @@ static void to_client(struct agentd *a, struct ukf_cmsg *m)
 		     ukf_cmsg_name(m->type), strerror(-rc));
 }
 
-static void answer(struct agentd *a, uint32_t to, uint64_t req, int64_t rc,
-		   uint64_t id)
+static void answer_why(struct agentd *a, uint32_t to, uint64_t req,
+		       int64_t rc, uint64_t id, const char *why)
 {
 	struct ukf_cmsg m = { .type = UKF_C_ANSWER, .req = req, .rc = rc,
-			      .id = id };
+			      .id = id, .text = why,
+			      .text_len = why ? strlen(why) : 0 };
 	uint32_t keep = a->client;
 
 	a->client = to;
 	to_client(a, &m);
 	a->client = keep;
+}
+
+static void answer(struct agentd *a, uint32_t to, uint64_t req, int64_t rc,
+		   uint64_t id)
+{
+	answer_why(a, to, req, rc, id, NULL);
 }
 
 static size_t cap_text(const char *s, size_t n)
@@ -370,17 +377,21 @@ static void begin_run(struct agentd *a, uint32_t from,
 	char err[512];
 
 	if (a->have_world) {
-		if (a->run == m->run && a->client == from)
-			return; /* a repeat */
+		if (a->run == m->run && a->client == from) {
+			answer(a, from, m->req, 0, 0); /* a repeat */
+			return;
+		}
 		alog(a, L_WARN, "refused run %llu: run %llu is in progress",
 		     (unsigned long long)m->run, (unsigned long long)a->run);
-		answer(a, from, 0, -EBUSY, 0);
+		answer_why(a, from, m->req, -EBUSY, 0,
+			   "another client's run is in progress here");
 		return;
 	}
 	if (m->nodes != a->nodes) {
 		alog(a, L_WARN, "refused run %llu: it has %u nodes, the cluster file %u",
 		     (unsigned long long)m->run, m->nodes, a->nodes);
-		answer(a, from, 0, -EINVAL, 0);
+		answer_why(a, from, m->req, -EINVAL, 0,
+			   "the run's node count differs from this agent's cluster file");
 		return;
 	}
 	ukf_live_config_default(&a->lc);
@@ -436,7 +447,7 @@ static void begin_run(struct agentd *a, uint32_t from,
 	a->client = from;
 	if (ukf_live_create(&a->world, &a->lc, &sk, err, sizeof(err)) < 0) {
 		alog(a, L_ERR, "run %llu: %s", (unsigned long long)m->run, err);
-		answer(a, from, 0, -EINVAL, 0);
+		answer_why(a, from, m->req, -EINVAL, 0, err);
 		a->run = 0;
 		a->client = 0;
 		return;
@@ -449,7 +460,7 @@ static void begin_run(struct agentd *a, uint32_t from,
 	a->last_busy = -1;
 	alog(a, L_INFO, "run %llu begins (client %u, backend %s)",
 	     (unsigned long long)m->run, from, a->lc.backend);
-	answer(a, from, 0, 0, 0);
+	answer(a, from, m->req, 0, 0);
 }
 
 static void add_app(struct agentd *a, const struct ukf_cmsg *m)
@@ -474,7 +485,7 @@ static void add_app(struct agentd *a, const struct ukf_cmsg *m)
 	}
 }
 
-static void start_run(struct agentd *a, uint32_t from)
+static void start_run(struct agentd *a, uint32_t from, uint64_t req)
 {
 	int rc = a->app_error;
 	unsigned char rec[512];
@@ -489,13 +500,13 @@ static void start_run(struct agentd *a, uint32_t from)
 		if (n)
 			net_publish(a, rec, n);
 	}
-	answer(a, from, 0, rc, 0);
+	answer(a, from, req, rc, 0);
 	report_state(a, 1);
 }
 
 static void status(struct agentd *a, uint32_t from, uint64_t req)
 {
-	char peers[1024], backend[256], tmpl[1024] = "";
+	char peers[1024], backend[640], tmpl[1024] = "";
 	struct ukf_cmsg m = { .type = UKF_C_STATUS, .req = req,
 			      .node = a->self,
 			      .incarnation = a->incarnation,
@@ -584,7 +595,7 @@ static void on_client(struct agentd *a, uint32_t from, uint16_t type,
 		add_app(a, &m);
 		break;
 	case UKF_C_START:
-		start_run(a, from);
+		start_run(a, from, m.req);
 		break;
 	case UKF_C_SPAWN: {
 		char args[UKF_APP_ARGS_MAX];
@@ -855,7 +866,7 @@ int ukf_agentd_main(int argc, char **argv)
 	     a.cl->path, ukf_cluster_node(a.cl, a.self)->endpoint,
 	     (unsigned long long)a.incarnation, a.nodes);
 	while (!a.stop) {
-		if (a.have_world && !a.end_run) {
+		if (a.have_world && a.started && !a.end_run) {
 			if (a.world.ops->run(a.world.w, UKF_NS_NEVER, &a.end_run,
 					     err, sizeof(err)) < 0) {
 				alog(&a, L_ERR, "run %llu: %s",

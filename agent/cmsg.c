@@ -28,6 +28,7 @@
 
 static const struct ukf_field f_run[] = {
 	RUN,
+	F("req", U64, req, "the request's number, for its ANSWER"),
 	F("epoch_ns", I64, epoch_ns, "world time 0, as CLOCK_REALTIME ns"),
 	F("nodes", U32, nodes, "nodes in the cluster (must match the agent's cluster file)"),
 	F("fetch", U32, fetch, "0 fetch templates from peers, 1 boot them cold"),
@@ -50,7 +51,10 @@ static const struct ukf_field f_app[] = {
 	TEXT("args", "its key=value description"),
 	TEXT2("image", "its guest image path ('' the agent's own default)"),
 };
-static const struct ukf_field f_start[] = { RUN };
+static const struct ukf_field f_start[] = {
+	RUN,
+	F("req", U64, req, "the request's number, for its ANSWER"),
+};
 static const struct ukf_field f_spawn[] = {
 	RUN,
 	F("req", U64, req, "the request's number, for its ANSWER"),
@@ -74,6 +78,7 @@ static const struct ukf_field f_answer[] = {
 	F("req", U64, req, "which request"),
 	F("rc", I64, rc, "0, or -errno (-ESRCH: not here)"),
 	F("id", U64, id, "the new instance's id"),
+	TEXT("reason", "why it was refused ('' if not)"),
 };
 static const struct ukf_field f_ready[] = {
 	RUN,
@@ -191,7 +196,7 @@ static const struct ctype types[UKF_C_TYPE_END - UKF_C_RUN] = {
 	T("spawn", "client -> agent: a workload spawn with this node as origin; answered by ANSWER with the id", f_spawn),
 	T("fork", "client -> agent: fork(id) of a running instance, if this node hosts it (ANSWER rc -ESRCH if not)", f_fork),
 	T("kill", "client -> agent: kill(id), if this node hosts it or holds its request (-ESRCH if not)", f_kill),
-	T("answer", "agent -> client: the outcome of a SPAWN, FORK or KILL", f_answer),
+	T("answer", "agent -> client: the outcome of a RUN, START, SPAWN, FORK or KILL", f_answer),
 	T("ready", "agent -> client: a workload instance (spawned or forked from this origin) runs", f_ready),
 	T("exit", "agent -> client: a workload instance exited", f_exit),
 	T("fail", "agent -> client: a workload instance failed, or its request did", f_fail),

@@ -15,6 +15,14 @@
 #ifdef UKF_HAVE_LIVE
 #include "../live/exec.h"
 #endif
+#ifdef UKF_HAVE_AGENT
+#include <limits.h>
+#include <unistd.h>
+
+#include "../agent/client.h"
+#include "../agent/cluster.h"
+#include "../agent/keys.h"
+#endif
 
 static const char usage_main[] =
     "usage: ukfork [--help] [--version] COMMAND [ARGS...]\n"
@@ -26,7 +34,11 @@ static const char usage_main[] =
     "                     store every run in a results database\n"
     "  report DB          statistics of the runs stored in a database\n"
     "  bootbench          measure boot time of VMs (ukfork's or any VMM's)\n"
-    "  exec APP [ARGS]    run one application on the local KVM node\n"
+    "  exec APP [ARGS]    run one application on the local KVM node (or on\n"
+    "                     the node agents of a cluster: --cluster FILE)\n"
+    "  keys NAME          make a node's or client's CURVE key pair\n"
+    "  testbed up|down    node agents in network namespaces on this machine\n"
+    "  agent status       what the node agents of a cluster file are doing\n"
     "\n"
     "`ukfork COMMAND --help` describes a command. Scenario API:\n"
     "docs/scenarios.md.\n";
@@ -50,6 +62,9 @@ static const char usage_run[] =
     "  --trace FILE         write the engine's event log with times\n"
     "  --template-dir DIR   kvm: start from the templates saved in DIR and\n"
     "                       save the node's templates there at the end\n"
+    "  --cluster FILE       run on the node agents (ukforkd) of the cluster\n"
+    "                       FILE, one engine per node (implies --backend kvm;\n"
+    "                       --template-dir is then a directory at the agents)\n"
     "  --quiet              no summary table, no progress\n"
     "  --help               this text\n"
     "\n"
@@ -116,7 +131,8 @@ static int cmd_run(int argc, char **argv)
 			   (!strcmp(a, "--seed") || !strcmp(a, "--reps") ||
 			    !strcmp(a, "--db") || !strcmp(a, "--set") ||
 			    !strcmp(a, "--backend") || !strcmp(a, "--trace") ||
-			    !strcmp(a, "--template-dir"))) {
+			    !strcmp(a, "--template-dir") ||
+			    !strcmp(a, "--cluster"))) {
 			if (!v) {
 				rc = bad("run", "option %s needs a value", a);
 				goto out;
@@ -154,6 +170,23 @@ static int cmd_run(int argc, char **argv)
 				o.backend = v;
 			} else if (!strcmp(a, "--template-dir")) {
 				o.template_dir = v;
+			} else if (!strcmp(a, "--cluster")) {
+#ifdef UKF_HAVE_AGENT
+				struct ukf_cluster *cl;
+				char err[1024];
+				if (ukf_cluster_load(&cl, v, err, sizeof(err))) {
+					fprintf(stderr, "ukfork run: --cluster: %s\n",
+						err);
+					goto out;
+				}
+				o.cluster_nodes = (uint32_t)cl->nnodes;
+				ukf_cluster_destroy(&cl);
+				o.cluster = v;
+#else
+				rc = bad("run", "--cluster %s: node agents not "
+					 "built in this ukfork", v);
+				goto out;
+#endif
 			} else {
 				o.trace_path = v;
 			}
@@ -176,6 +209,14 @@ static int cmd_run(int argc, char **argv)
 	if (!o.script) {
 		rc = bad("run", "%s", "missing SCENARIO.lua");
 		goto out;
+	}
+	if (o.cluster) {
+		if (strcmp(o.backend, "sim") && strcmp(o.backend, "kvm")) {
+			rc = bad("run", "--cluster runs the agents' own backend; "
+				 "--backend %s does not go with it", o.backend);
+			goto out;
+		}
+		o.backend = "kvm"; /* real VMs, on the agents */
 	}
 	if (o.template_dir && strcmp(o.backend, "kvm")) {
 		rc = bad("run",
@@ -238,15 +279,124 @@ static int cmd_bootbench(int argc, char **argv)
 #endif
 }
 
+#ifdef UKF_HAVE_AGENT
+static int exec_cluster(struct ukf_world *world, const char *cluster,
+			const struct ukf_engine_config *engine,
+			const char *template_dir,
+			const struct ukf_world_sinks *sinks, char *err,
+			size_t errlen)
+{
+	struct ukf_cluster_world_config c;
+
+	ukf_cluster_world_config_default(&c);
+	c.cluster_file = cluster;
+	c.engine = *engine;
+	c.template_dir = template_dir;
+	return ukf_cluster_world_create(world, &c, sinks, err, errlen);
+}
+#endif
+
 static int cmd_exec(int argc, char **argv)
 {
 #ifdef UKF_HAVE_LIVE
 	argv[0] = (char *)"ukfork exec"; /* "ukfork exec: ..." */
+#ifdef UKF_HAVE_AGENT
+	return ukf_exec_main_cluster(argc, argv, exec_cluster);
+#else
 	return ukf_exec_main(argc, argv);
+#endif
 #else
 	(void)argc;
 	(void)argv;
 	fprintf(stderr, "ukfork exec: not built (live/ missing)\n");
+	return 1;
+#endif
+}
+
+#ifdef UKF_HAVE_AGENT
+/* The directory of this program (for ukforkd beside it). */
+static int self_dir(char *buf, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	return 0;
+}
+#endif
+
+static int cmd_keys(int argc, char **argv)
+{
+#ifdef UKF_HAVE_AGENT
+	argv[0] = (char *)"ukfork keys";
+	return ukf_keys_main(argc, argv);
+#else
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "ukfork keys: not built (agent/ missing)\n");
+	return 1;
+#endif
+}
+
+/* `ukfork testbed ...` is scripts/testbed/testbed.sh of the source tree,
+ * run with this ukfork (keys) and the ukforkd beside it. */
+static int cmd_testbed(int argc, char **argv)
+{
+#ifdef UKF_HAVE_AGENT
+	char dir[PATH_MAX], self[PATH_MAX + 16], daemon[PATH_MAX + 16];
+	const char *script = UKF_SOURCE_DIR "/scripts/testbed/testbed.sh";
+	char **av = calloc((size_t)argc + 2, sizeof(*av));
+
+	if (!av)
+		return 1;
+	if (self_dir(dir, sizeof(dir)) == 0) {
+		snprintf(self, sizeof(self), "%s/ukfork", dir);
+		snprintf(daemon, sizeof(daemon), "%s/ukforkd", dir);
+		if (!getenv("UKFORK"))
+			setenv("UKFORK", self, 1);
+		if (!getenv("UKFORKD") && access(daemon, X_OK) == 0)
+			setenv("UKFORKD", daemon, 1);
+	}
+	setenv("UKF_TESTBED_PROG", "ukfork testbed", 1);
+	av[0] = (char *)"bash";
+	av[1] = (char *)script;
+	for (int i = 1; i < argc; i++)
+		av[i + 1] = argv[i];
+	execvp("bash", av);
+	fprintf(stderr, "ukfork testbed: cannot run %s: %s\n", script,
+		strerror(errno));
+	free(av);
+	return 1;
+#else
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "ukfork testbed: not built (agent/ missing)\n");
+	return 1;
+#endif
+}
+
+static int cmd_agent(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs("usage: ukfork agent status --cluster FILE [--client NAME] [--timeout S]\n"
+		      "What every node agent (ukforkd) of the cluster FILE is doing.\n",
+		      argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "status"))
+		return bad("agent", "unknown subcommand '%s' (valid: status)",
+			   argv[1]);
+#ifdef UKF_HAVE_AGENT
+	argv[1] = (char *)"ukfork agent status";
+	return ukf_agent_status_main(argc - 1, argv + 1);
+#else
+	fprintf(stderr, "ukfork agent: not built (agent/ missing)\n");
 	return 1;
 #endif
 }
@@ -274,6 +424,12 @@ int main(int argc, char **argv)
 		return cmd_bootbench(argc - 1, argv + 1);
 	if (!strcmp(c, "exec"))
 		return cmd_exec(argc - 1, argv + 1);
+	if (!strcmp(c, "keys"))
+		return cmd_keys(argc - 1, argv + 1);
+	if (!strcmp(c, "testbed"))
+		return cmd_testbed(argc - 1, argv + 1);
+	if (!strcmp(c, "agent"))
+		return cmd_agent(argc - 1, argv + 1);
 	if (c[0] == '-')
 		return bad(NULL, "unknown option '%s'", c);
 	return bad(NULL, "unknown command '%s'", c);

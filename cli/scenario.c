@@ -27,6 +27,9 @@
 #ifdef UKF_HAVE_LIVE
 #include "../live/live.h"
 #endif
+#ifdef UKF_HAVE_AGENT
+#include "../agent/client.h"
+#endif
 
 #define WHERE_MAX 160
 #define ERR_MAX	  1024
@@ -2511,6 +2514,34 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 			run_fail(r, UKF_RUN_BAD, "%s: %s", sc->o->script, err);
 			return -1;
 		}
+	} else if (sc->o->cluster) {
+#ifdef UKF_HAVE_AGENT
+		/* the agents of a cluster file, each a live node */
+		struct ukf_cluster_world_config c;
+		ukf_cluster_world_config_default(&c);
+		c.cluster_file = sc->o->cluster;
+		c.engine = cf->eng;
+		c.sample_every_ns = with_db ? cf->sample_every : 0;
+		c.template_dir = sc->o->template_dir;
+		if (resolve_images(r))
+			return -1;
+		if (ukf_cluster_world_create(&r->world, &c, &sinks, err,
+					     sizeof(err))) {
+			run_fail(r, UKF_RUN_FAILED, "cluster %s: %s",
+				 sc->o->cluster, err);
+			return -1;
+		}
+		r->have_world = 1;
+		if (c.sample_every_ns > 0 &&
+		    ukf_cluster_world_set_sampler(&r->world, s_sample)) {
+			run_fail(r, UKF_RUN_FAILED,
+				 "cluster: node samples refused");
+			return -1;
+		}
+#else
+		run_fail(r, UKF_RUN_BAD, "--cluster: node agents not built");
+		return -1;
+#endif
 	} else {
 #ifdef UKF_HAVE_LIVE
 		struct ukf_live_config c;
@@ -2541,7 +2572,9 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 	}
 	r->have_world = 1;
 	r->running = 1;
-	r->nodes = !strcmp(be, "sim") ? cf->eng.nodes : 1;
+	r->nodes = !strcmp(be, "sim") ? cf->eng.nodes
+		   : sc->o->cluster ? r->world.ops->nodes(r->world.w)
+				    : 1;
 	r->duration = cf->duration;
 	for (size_t i = 0; i < r->napps; i++) {
 		int id = r->world.ops->add_app(r->world.w, &r->apps[i].app);
@@ -2656,8 +2689,14 @@ static void settings_json(struct run *r, const struct cfg *cf, char *buf,
 	json_str(&p, &left, r->sc->o->backend ? r->sc->o->backend : "sim");
 	JP(",\"nodes\":%u,\"vcpus\":%u,\"memory\":%" PRIu64
 	   ",\"cache\":%" PRIu64,
-	   r->sc->o->backend && strcmp(r->sc->o->backend, "sim") ? 1 : e->nodes,
+	   r->sc->o->cluster ? r->sc->o->cluster_nodes
+	   : r->sc->o->backend && strcmp(r->sc->o->backend, "sim") ? 1
+								     : e->nodes,
 	   e->node.vcpus, e->node.mem_bytes, e->node.cache_bytes);
+	if (r->sc->o->cluster) {
+		JP(",\"cluster\":");
+		json_str(&p, &left, r->sc->o->cluster);
+	}
 	if (cf->have_latency)
 		JP(",\"latency_ns\":%" PRId64, cf->latency);
 	if (cf->have_bandwidth)

@@ -24,6 +24,10 @@ struct ukf_run_opts {
 	const char *trace_path; /* event log file, or NULL */
 	int quiet;		/* no summary table, no progress */
 	const char *template_dir; /* kvm: templates loaded at start, saved at end */
+	/* The node agents of this cluster file run it (backend "kvm": each
+	 * agent's own), NULL: not. cluster_nodes: its node count. */
+	const char *cluster;
+	uint32_t cluster_nodes;
 };
 
 /*

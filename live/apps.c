@@ -15,6 +15,10 @@
 #include "../core/engine.h"
 #include "live_int.h"
 
+static int add_apps(struct ukf_world *world,
+		    const struct ukf_backend_driver *drv, const char *dir,
+		    char *err, size_t errlen);
+
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);
@@ -23,17 +27,37 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 int ukf_live_add_guest_apps(struct ukf_world *world, const char *dir,
 			    char *err, size_t errlen)
 {
+	struct live_world *lw = lw_of(world, err, errlen);
+
+	if (!lw)
+		return -1;
+	return add_apps(world, lw->drv, dir, err, errlen);
+}
+
+int ukf_live_add_guest_apps_as(struct ukf_world *world, const char *backend,
+			       const char *dir, char *err, size_t errlen)
+{
+	const struct ukf_backend_driver *drv = ukf_backend_driver_find(backend);
+
+	if (!drv) {
+		snprintf(err, errlen, "guest apps: no backend '%s' in this build",
+			 backend ? backend : "(null)");
+		return -1;
+	}
+	return add_apps(world, drv, dir, err, errlen);
+}
+
+static int add_apps(struct ukf_world *world,
+		    const struct ukf_backend_driver *drv, const char *dir,
+		    char *err, size_t errlen)
+{
 	struct dirent **ents = NULL;
 	int n, i, added = 0, rc = 0;
 
-	struct live_world *lw = lw_of(world, err, errlen);
-	const struct ukf_backend_driver *drv;
-
-	if (!lw || !dir || !*dir) {
-		snprintf(err, errlen, "guest apps: no live world or directory");
+	if (!world || !dir || !*dir) {
+		snprintf(err, errlen, "guest apps: no world or directory");
 		return -1;
 	}
-	drv = lw->drv;
 	n = scandir(dir, &ents, NULL, by_name);
 	if (n < 0) {
 		snprintf(err, errlen, "guest apps: %s: %s", dir,

@@ -116,7 +116,8 @@ static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
 		"usage: %s [--backend kvm] [--placement P] [--templates T] [--mem SIZE]\n"
-		"          [--timeout MS] [--template-dir DIR] [--trace] APP [ARGS...]\n"
+		"          [--timeout MS] [--template-dir DIR] [--trace] [--cluster FILE]\n"
+		"          APP [ARGS...]\n"
 		"Run APP through the engine on this machine's KVM and stream its console\n"
 		"(children's lines prefixed by their instance id); exit with its status.\n"
 		"APP is a guest image name (looked up in the build's guest/ directory,\n"
@@ -127,13 +128,23 @@ static void usage(FILE *out, const char *prog)
 		"(start=cold|template) on stderr.\n"
 		"--mem SIZE sizes APP's VM (default 64M); without it a mem=SIZE word among\n"
 		"ARGS (e.g. synth mem=256M) sizes it, as an app string's mem= does under\n"
-		"`ukfork run`.\n",
+		"`ukfork run`.\n"
+		"--cluster FILE: run it on the node agents (ukforkd) of the cluster FILE\n"
+		"instead of this process: APP starts on node 0, its forks and spawns go\n"
+		"where the placement policy puts them; --template-dir is then a\n"
+		"directory at the agents.\n",
 		prog);
 }
 
 int ukf_exec_main(int argc, char **argv)
 {
+	return ukf_exec_main_cluster(argc, argv, NULL);
+}
+
+int ukf_exec_main_cluster(int argc, char **argv, ukf_exec_cluster_fn make)
+{
 	const char *prog = argc > 0 && argv[0] ? argv[0] : "exec";
+	const char *cluster = NULL;
 	const char *backend = "kvm", *placement = NULL, *templates = NULL;
 	const char *mem = NULL, *app_arg = NULL, *tdir = NULL;
 	char args[UKF_APP_ARGS_MAX] = "", err[512] = "", kv[UKF_APP_ARGS_MAX] = "";
@@ -165,7 +176,8 @@ int ukf_exec_main(int argc, char **argv)
 		}
 		if (!strcmp(a, "--backend") || !strcmp(a, "--placement") ||
 		    !strcmp(a, "--templates") || !strcmp(a, "--mem") ||
-		    !strcmp(a, "--timeout") || !strcmp(a, "--template-dir")) {
+		    !strcmp(a, "--timeout") || !strcmp(a, "--template-dir") ||
+		    !strcmp(a, "--cluster")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "%s: %s needs a value\n", prog, a);
 				return 2;
@@ -178,6 +190,14 @@ int ukf_exec_main(int argc, char **argv)
 				templates = argv[++i];
 			else if (!strcmp(a, "--mem"))
 				mem = argv[++i];
+			else if (!strcmp(a, "--cluster")) {
+				cluster = argv[++i];
+				if (!make) {
+					fprintf(stderr, "%s: --cluster: this program has no node-agent client (use ukfork exec)\n",
+						prog);
+					return 2;
+				}
+			}
 			else if (!strcmp(a, "--template-dir")) {
 				struct stat ds;
 
@@ -283,7 +303,14 @@ int ukf_exec_main(int argc, char **argv)
 	sinks.u = &st;
 	if (trace)
 		sinks.log = ex_log;
-	if (ukf_live_create(&world, &cfg, &sinks, err, sizeof(err)) < 0) {
+	if (cluster) {
+		if (make(&world, cluster, &cfg.engine, tdir, &sinks, err,
+			 sizeof(err)) < 0) {
+			fprintf(stderr, "%s: --cluster %s: %s\n", prog, cluster,
+				err);
+			return 1;
+		}
+	} else if (ukf_live_create(&world, &cfg, &sinks, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return 1;
 	}
@@ -309,11 +336,11 @@ int ukf_exec_main(int argc, char **argv)
 			dir[1] = '\0'; /* "/name": the root directory */
 		else
 			snprintf(dir, sizeof(dir), ".");
-		if (ukf_live_add_guest_apps(&world, dir, err,
-					    sizeof(err)) < 0)
+		if (ukf_live_add_guest_apps_as(&world, backend, dir, err,
+					       sizeof(err)) < 0)
 			fprintf(stderr, "%s: warning: %s\n", prog, err);
 	}
-	if (tdir)
+	if (tdir && !cluster) /* agents load their own at start */
 		(void)ukf_live_load_templates(&world, err, sizeof(err));
 	if (world.ops->start(world.w) < 0) {
 		fprintf(stderr, "%s: the engine did not start\n", prog);

@@ -122,6 +122,10 @@ int ukf_live_set_sampler(struct ukf_world *world,
  */
 int ukf_live_add_guest_apps(struct ukf_world *world, const char *dir,
 			    char *err, size_t errlen);
+/* The same in any world (the cluster world of agent/client.h too), with
+ * the is_image of the registry's backend `backend`. */
+int ukf_live_add_guest_apps_as(struct ukf_world *world, const char *backend,
+			       const char *dir, char *err, size_t errlen);
 
 /*
  * Templates on disk (cfg.template_dir; both return -1 with "no template

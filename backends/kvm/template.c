@@ -1024,6 +1024,13 @@ int ukvm_template_info_op(void *b, const struct ukf_app *app,
 	       sizeof(info->image_sha256));
 	if (!app)
 		goto out;
+	/* another app's template says so before any size differs */
+	if (app->name[0] && p->meta.app_name[0] &&
+	    strcmp(app->name, p->meta.app_name)) {
+		rc = tmpl_check_ident(b, &p->meta, app->name, NULL, err,
+				      errlen);
+		goto out;
+	}
 	want = (app->mem_bytes + UKVM_MEM_ALIGN - 1) & ~(UKVM_MEM_ALIGN - 1);
 	if (app->mem_bytes && p->meta.mem_size != want) {
 		ukvm_seterr(err, errlen,

@@ -56,6 +56,16 @@ static uint64_t parse_num(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
+	/*
+	 * Ready before anything else: the node's template of fanout is this
+	 * bare state (whatever the arguments of the instance that made it),
+	 * so a clone of it - on this node or another, also a template booted
+	 * on a node that a fork goes to - runs with its own arguments, and a
+	 * fork shipped to another node carries only the pages this instance
+	 * wrote since (its base primes), not its whole memory.
+	 */
+	if (ukf_ready() == 1)
+		argc = ukf_args(&argv);
 	if (argc != 3)
 		ukf_abort("fanout: usage: fanout K N (K children, primes "
 			  "below N)");

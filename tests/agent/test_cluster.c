@@ -449,7 +449,7 @@ static int write_cluster(const char *dir, size_t nodes, char *path, size_t n)
 			       "[cluster]\nname = t\nheartbeat = 50ms\n"
 			       "peer_timeout = 2s\n");
 	for (size_t i = 0; i < nodes; i++) {
-		char name[16];
+		char name[32];
 
 		snprintf(name, sizeof(name), "node%zu", i);
 		if (keys(kd, name, 0) != 0)

@@ -1,0 +1,958 @@
+/* SPDX-License-Identifier: MIT */
+/* client.c - the cluster world: the node agents of a cluster file behind the world ops, for the scenario runner and `ukfork exec`. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/client.h"
+#include "agent/cluster.h"
+#include "agent/cmsg.h"
+#include "agent/transport.h"
+#include "core/apps.h"
+#include "core/engine.h"
+
+/* A message from an agent kept until run() hands it on. */
+struct qmsg {
+	struct qmsg *next;
+	uint32_t from;
+	struct ukf_cmsg m; /* strings point into buf */
+	char buf[];
+};
+
+struct timer {
+	ukf_ns_t t;
+	uint64_t seq;
+	ukf_world_fn fn;
+	void *arg;
+	uint64_t x;
+};
+
+struct agent_view {
+	int up;
+	int busy;	/* as last told (or assumed after a request) */
+	uint64_t alive; /* from its last STATE */
+	int ended;	/* ENDED received */
+	int started;
+	uint64_t incarnation;
+	uint64_t events;
+};
+
+struct cworld {
+	struct ukf_cluster *cl;
+	ukf_tp_t *tp;
+	uint32_t nodes;
+	struct agent_view *ag;
+	struct ukf_world_sinks sinks;
+	void (*sample)(void *u, const struct ukf_world_sample *s);
+	struct ukf_cluster_world_config cfg;
+	ukf_apps_t *apps;
+	uint64_t run;
+	int64_t epoch_ns;
+	uint64_t next_req;
+	/* the request being waited for */
+	uint64_t wait_req;
+	int wait_done;
+	int64_t wait_rc;
+	uint64_t wait_id;
+	uint32_t wait_node;
+	char wait_why[512]; /* the ANSWER's reason */
+	struct ukf_cmsg *wait_status; /* STATUS answer wanted (copied) */
+	char *status_buf;
+	size_t status_cap;
+	/* what arrived and is not handed on yet */
+	struct qmsg *qhead, **qtail;
+	/* world callbacks */
+	struct timer *tm;
+	size_t ntm, captm;
+	uint64_t tseq;
+	uint64_t events;
+	ukf_ns_t last_activity; /* world time of the last message or event */
+	char lost[256];		/* an agent lost during the run */
+};
+
+static const struct ukf_world_ops cluster_ops;
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static ukf_ns_t c_now(void *w)
+{
+	struct cworld *c = w;
+
+	return realtime_ns() - c->epoch_ns;
+}
+
+void ukf_cluster_world_config_default(struct ukf_cluster_world_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	ukf_engine_config_default(&c->engine);
+	c->client = "runner";
+	c->connect_timeout_ns = 10 * UKF_S;
+}
+
+/* ---- messages in ---- */
+
+static size_t str_cp(char *dst, const char *s, size_t n)
+{
+	if (n)
+		memcpy(dst, s, n);
+	dst[n] = 0;
+	return n + 1;
+}
+
+static void enqueue(struct cworld *c, uint32_t from, const struct ukf_cmsg *m)
+{
+	size_t need = m->name_len + m->text_len + m->text2_len +
+		      m->text3_len + 4;
+	struct qmsg *q = malloc(sizeof(*q) + need);
+	char *p;
+
+	if (!q)
+		return; /* out of memory: the line is lost, the run goes on */
+	q->next = NULL;
+	q->from = from;
+	q->m = *m;
+	p = q->buf;
+	q->m.name = p;
+	p += str_cp(p, m->name, m->name_len);
+	q->m.text = p;
+	p += str_cp(p, m->text, m->text_len);
+	q->m.text2 = p;
+	p += str_cp(p, m->text2, m->text2_len);
+	q->m.text3 = p;
+	str_cp(p, m->text3, m->text3_len);
+	*c->qtail = q;
+	c->qtail = &q->next;
+}
+
+static void tp_message(void *u, uint32_t from,
+		       const struct ukf_frame_header *h, const void *body,
+		       size_t len, const void *bulk, size_t bulk_len)
+{
+	struct cworld *c = u;
+	struct ukf_cmsg m;
+	char err[256];
+
+	(void)bulk;
+	(void)bulk_len;
+	if (from >= c->nodes ||
+	    ukf_cmsg_decode(&m, h->type, body, len,
+			    h->version > UKF_FRAME_VERSION, err,
+			    sizeof(err)) < 0) {
+		return; /* counted by the transport; nothing to do here */
+	}
+	if (m.type == UKF_C_STATUS) {
+		if (c->wait_status && m.req == c->wait_req &&
+		    from == c->wait_node) {
+			size_t need = m.name_len + m.text_len + m.text2_len +
+				      m.text3_len + 4;
+			char *p;
+			if (need > c->status_cap) {
+				char *nb = realloc(c->status_buf, need);
+				if (!nb)
+					return;
+				c->status_buf = nb;
+				c->status_cap = need;
+			}
+			*c->wait_status = m;
+			p = c->status_buf;
+			c->wait_status->name = p;
+			p += str_cp(p, m.name, m.name_len);
+			c->wait_status->text = p;
+			p += str_cp(p, m.text, m.text_len);
+			c->wait_status->text2 = p;
+			p += str_cp(p, m.text2, m.text2_len);
+			c->wait_status->text3 = p;
+			str_cp(p, m.text3, m.text3_len);
+			c->wait_done = 1;
+		}
+		return;
+	}
+	if (m.type == UKF_C_ANSWER) {
+		/* by request number: a refused RUN names no run of ours */
+		if (c->wait_req && m.req == c->wait_req &&
+		    from == c->wait_node) {
+			c->wait_done = 1;
+			c->wait_rc = m.rc;
+			c->wait_id = m.id;
+			str_cp(c->wait_why, m.text,
+			       m.text_len < sizeof(c->wait_why)
+				   ? m.text_len
+				   : sizeof(c->wait_why) - 1);
+		}
+		return;
+	}
+	if (m.run != c->run)
+		return; /* another run's */
+	c->last_activity = c_now(c);
+	switch (m.type) {
+	case UKF_C_STATE:
+		c->ag[from].busy = m.alive || m.pending;
+		c->ag[from].alive = m.alive;
+		c->ag[from].events = m.events;
+		return;
+	case UKF_C_ENDED:
+		c->ag[from].ended = 1;
+		c->ag[from].events = m.events;
+		return;
+	default:
+		enqueue(c, from, &m);
+	}
+}
+
+static void tp_peer(void *u, uint32_t who, int up, uint64_t incarnation,
+		    int restarted)
+{
+	struct cworld *c = u;
+
+	if (who >= c->nodes)
+		return;
+	if (c->ag[who].started && (!up || restarted)) {
+		/* its instances and rows of this run are gone with it */
+		snprintf(c->lost, sizeof(c->lost),
+			 "the agent of node %u was %s during the run", who,
+			 up ? "restarted" : "lost");
+		if (c->sinks.log)
+			c->sinks.log(c->sinks.u, c_now(c), who, c->lost);
+		c->ag[who].started = 0;
+		c->ag[who].busy = 0;
+		c->ag[who].alive = 0;
+		c->ag[who].ended = 1;
+		if (c->wait_node == who && !c->wait_done) {
+			c->wait_done = 1;
+			c->wait_rc = -EHOSTDOWN;
+		}
+	}
+	c->ag[who].up = up;
+	c->ag[who].incarnation = incarnation;
+}
+
+/* ---- requests ---- */
+
+static int send_to(struct cworld *c, uint32_t node, struct ukf_cmsg *m)
+{
+	unsigned char buf[UKF_CMSG_BODY_MAX];
+	size_t len;
+	int64_t deadline = realtime_ns() + 2 * UKF_S;
+	int rc;
+
+	m->run = c->run;
+	len = ukf_cmsg_encode(m, buf, sizeof(buf));
+	if (!len)
+		return -EINVAL;
+	/* -EAGAIN while the link comes up or ZeroMQ's queue is full */
+	while ((rc = ukf_tp_send(c->tp, node, (uint16_t)m->type, buf, len,
+				 NULL, 0)) == -EAGAIN &&
+	       realtime_ns() < deadline && c->ag[node].up)
+		ukf_tp_poll(c->tp, NULL, 0, 10 * UKF_MS);
+	return rc;
+}
+
+/* Send m to `node` and wait for its ANSWER (or STATUS into *st). */
+static int request(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
+		   uint64_t *id, struct ukf_cmsg *st)
+{
+	int64_t deadline;
+	int rc;
+
+	if (node >= c->nodes)
+		return -EINVAL;
+	if (!c->ag[node].up)
+		return -EHOSTDOWN;
+	m->req = ++c->next_req;
+	c->wait_req = m->req;
+	c->wait_node = node;
+	c->wait_done = 0;
+	c->wait_rc = 0;
+	c->wait_id = 0;
+	c->wait_why[0] = 0;
+	c->wait_status = st;
+	rc = send_to(c, node, m);
+	if (rc < 0) {
+		c->wait_status = NULL;
+		return rc;
+	}
+	deadline = realtime_ns() + c->cfg.connect_timeout_ns;
+	while (!c->wait_done && realtime_ns() < deadline) {
+		rc = ukf_tp_poll(c->tp, NULL, 0, 50 * UKF_MS);
+		if (rc < 0 && rc != -EINTR)
+			break;
+	}
+	c->wait_status = NULL;
+	c->wait_req = 0;
+	if (!c->wait_done)
+		return -ETIMEDOUT;
+	if (id)
+		*id = c->wait_id;
+	return (int)c->wait_rc;
+}
+
+static int c_add_app(void *w, const struct ukf_app *app)
+{
+	struct cworld *c = w;
+	const char *args = app->args;
+	int id = ukf_apps_add(c->apps, app);
+
+	if (id < 0)
+		return -1;
+	struct ukf_cmsg m = { .type = UKF_C_APP, .app = (uint32_t)id,
+			      .name = app->name, .name_len = strlen(app->name),
+			      .text = args, .text_len = strlen(args),
+			      .text2 = app->image,
+			      .text2_len = strlen(app->image) };
+	for (uint32_t n = 0; n < c->nodes; n++)
+		if (send_to(c, n, &m) < 0)
+			return -1;
+	return id;
+}
+
+static const ukf_apps_t *c_apps(void *w)
+{
+	return ((struct cworld *)w)->apps;
+}
+
+static int c_start(void *w)
+{
+	struct cworld *c = w;
+	struct ukf_cmsg m = { .type = UKF_C_START };
+	int rc;
+
+	for (uint32_t n = 0; n < c->nodes; n++) {
+		rc = request(c, n, &m, NULL, NULL);
+		if (rc < 0) {
+			snprintf(c->lost, sizeof(c->lost),
+				 "node %u did not start: %s", n, strerror(-rc));
+			return rc;
+		}
+		c->ag[n].started = 1;
+	}
+	return 0;
+}
+
+static int c_spawn(void *w, ukf_node_id_t origin, uint32_t app,
+		   const char *args, uint64_t tag, ukf_id_t *id)
+{
+	struct cworld *c = w;
+	struct ukf_cmsg m = { .type = UKF_C_SPAWN, .app = app, .tag = tag,
+			      .text = args ? args : "",
+			      .text_len = args ? strlen(args) : 0 };
+	uint64_t got = 0;
+	int rc;
+
+	if (origin == UKF_NODE_NONE)
+		origin = 0;
+	rc = request(c, origin, &m, &got, NULL);
+	if (rc == 0) {
+		c->ag[origin].busy = 1;
+		if (id)
+			*id = got;
+	}
+	return rc;
+}
+
+/* Instance ids are (node << 32) | n: the node that made it has it. */
+static uint32_t node_of(ukf_id_t id)
+{
+	return (uint32_t)(id >> 32);
+}
+
+static int c_fork(void *w, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
+{
+	struct cworld *c = w;
+	struct ukf_cmsg m = { .type = UKF_C_FORK, .id = parent, .tag = tag };
+	uint64_t got = 0;
+	int rc = request(c, node_of(parent), &m, &got, NULL);
+
+	if (rc == 0) {
+		c->ag[node_of(parent)].busy = 1;
+		if (id)
+			*id = got;
+	}
+	return rc == -EINVAL ? -ESRCH : rc;
+}
+
+static int c_kill(void *w, ukf_id_t id)
+{
+	struct cworld *c = w;
+	struct ukf_cmsg m = { .type = UKF_C_KILL, .id = id };
+	int rc = request(c, node_of(id), &m, NULL, NULL);
+
+	return rc == -EINVAL ? -ESRCH : rc;
+}
+
+static uint64_t c_alive(void *w)
+{
+	struct cworld *c = w;
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < c->nodes; i++)
+		n += c->ag[i].alive;
+	return n;
+}
+
+static uint32_t c_nodes(void *w)
+{
+	return ((struct cworld *)w)->nodes;
+}
+
+static int c_node_stats(void *w, ukf_node_id_t node, struct ukf_node_stats *s)
+{
+	struct cworld *c = w;
+	struct ukf_cmsg m = { .type = UKF_C_STATUS_REQ }, st;
+
+	memset(s, 0, sizeof(*s));
+	if (node >= c->nodes)
+		return -EINVAL;
+	memset(&st, 0, sizeof(st));
+	if (request(c, node, &m, NULL, &st) < 0)
+		return 0; /* not reachable: zeros */
+	s->instances = st.instances;
+	s->vcpus_used = st.vcpus_used;
+	s->vcpus = st.vcpus;
+	s->templates = st.templates;
+	s->mem_used = st.mem_used;
+	s->mem = st.mem;
+	s->cache_used = st.cache_used;
+	s->cache = st.cache;
+	s->requests = st.requests;
+	s->cold = st.cold;
+	s->template_clones = st.template_clones;
+	s->forks = st.forks;
+	s->remote_in = st.remote_in;
+	s->fetches = st.fetches;
+	s->evictions = st.evictions;
+	s->rejects = st.rejects;
+	return 0;
+}
+
+static size_t c_node_templates(void *w, ukf_node_id_t node, char *buf,
+			       size_t cap)
+{
+	struct cworld *c = w;
+	struct ukf_cmsg m = { .type = UKF_C_STATUS_REQ }, st;
+
+	if (cap)
+		buf[0] = 0;
+	if (node >= c->nodes || !cap)
+		return 0;
+	memset(&st, 0, sizeof(st));
+	if (request(c, node, &m, NULL, &st) < 0 || !st.text3)
+		return 0;
+	snprintf(buf, cap, "%s", st.text3);
+	return strlen(buf);
+}
+
+/* ---- world callbacks ---- */
+
+static int c_at(void *w, ukf_ns_t t, ukf_world_fn fn, void *arg, uint64_t x)
+{
+	struct cworld *c = w;
+	size_t i;
+
+	if (c->ntm == c->captm) {
+		size_t cap = c->captm ? 2 * c->captm : 64;
+		struct timer *nt = realloc(c->tm, cap * sizeof(*nt));
+		if (!nt)
+			return -ENOMEM;
+		c->tm = nt;
+		c->captm = cap;
+	}
+	/* sorted by (t, seq), latest first: the next one is at the end */
+	i = c->ntm;
+	while (i > 0 && c->tm[i - 1].t < t) {
+		c->tm[i] = c->tm[i - 1];
+		i--;
+	}
+	c->tm[i] = (struct timer){ t, ++c->tseq, fn, arg, x };
+	c->ntm++;
+	return 0;
+}
+
+/* ---- handing messages on ---- */
+
+static void deliver(struct cworld *c, struct qmsg *q)
+{
+	const struct ukf_cmsg *m = &q->m;
+	const struct ukf_engine_hooks *h = &c->sinks.hooks;
+
+	c->events++;
+	switch (m->type) {
+	case UKF_C_READY:
+		if (h->on_ready)
+			h->on_ready(h->u, m->id, m->tag);
+		break;
+	case UKF_C_EXIT:
+		if (h->on_exit)
+			h->on_exit(h->u, m->id, m->tag, m->status);
+		break;
+	case UKF_C_FAIL:
+		if (h->on_fail)
+			h->on_fail(h->u, m->id, m->tag,
+				   m->text_len ? m->text : "failed");
+		break;
+	case UKF_C_CONSOLE:
+		if (h->on_console)
+			h->on_console(h->u, m->id, m->text, m->text_len);
+		break;
+	case UKF_C_LOG:
+		if (c->sinks.log)
+			c->sinks.log(c->sinks.u, m->t, m->node, m->text);
+		break;
+	case UKF_C_RECORD: {
+		const struct ukf_app *app = ukf_apps_get(c->apps, m->app);
+		struct ukf_record r = {
+			.id = m->id,
+			.parent = m->parent,
+			.app = m->app,
+			.app_name = app ? app->name : "?",
+			.origin = m->origin,
+			.node = m->node,
+			.start = (enum ukf_start)m->start,
+			.remote = m->remote,
+			.template_fetched = m->template_fetched,
+			.template_made = m->template_made,
+			.delta_bytes = m->delta_bytes,
+			.dirty_pages = m->dirty_pages,
+			.t_request = m->t_request,
+			.t_placed = m->t_placed,
+			.t_start = m->t_start,
+			.t_ready = m->t_ready,
+			.t_exit = m->t_exit,
+			.status = m->status,
+			.fail_reason = m->text_len ? m->text : NULL,
+		};
+		if (c->sinks.record)
+			c->sinks.record(c->sinks.u, &r);
+		break;
+	}
+	case UKF_C_SAMPLE:
+		if (c->sample) {
+			struct ukf_world_sample s;
+			memset(&s, 0, sizeof(s));
+			s.t = m->t;
+			s.node = m->node;
+			s.s.instances = m->instances;
+			s.s.vcpus_used = m->vcpus_used;
+			s.s.vcpus = m->vcpus;
+			s.s.templates = m->templates;
+			s.s.mem_used = m->mem_used;
+			s.s.mem = m->mem;
+			s.s.cache_used = m->cache_used;
+			s.s.cache = m->cache;
+			s.s.requests = m->requests;
+			s.s.cold = m->cold;
+			s.s.template_clones = m->template_clones;
+			s.s.forks = m->forks;
+			s.s.remote_in = m->remote_in;
+			s.s.fetches = m->fetches;
+			s.s.evictions = m->evictions;
+			s.s.rejects = m->rejects;
+			s.templates = m->text2;
+			c->sample(c->sinks.u, &s);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static int drain(struct cworld *c)
+{
+	int n = 0;
+
+	while (c->qhead) {
+		struct qmsg *q = c->qhead;
+		c->qhead = q->next;
+		if (!c->qhead)
+			c->qtail = &c->qhead;
+		deliver(c, q);
+		free(q);
+		n++;
+	}
+	return n;
+}
+
+static int any_busy(const struct cworld *c)
+{
+	for (uint32_t i = 0; i < c->nodes; i++)
+		if (c->ag[i].started && c->ag[i].busy)
+			return 1;
+	return 0;
+}
+
+static int c_run(void *w, ukf_ns_t until, volatile int *stop, char *err,
+		 size_t errlen)
+{
+	struct cworld *c = w;
+	ukf_ns_t now;
+
+	(void)err;
+	(void)errlen;
+	c->last_activity = c_now(c);
+	for (;;) {
+		int rc;
+		int64_t timeout;
+
+		drain(c);
+		now = c_now(c);
+		if (stop && *stop)
+			return 0;
+		if (now >= until)
+			return 0;
+		if (c->ntm && c->tm[c->ntm - 1].t <= now) {
+			struct timer t = c->tm[--c->ntm];
+			c->events++;
+			t.fn(t.arg, t.x);
+			c->last_activity = c_now(c);
+			continue;
+		}
+		if (!c->ntm && !c->qhead && !any_busy(c) &&
+		    now - c->last_activity >= 100 * UKF_MS)
+			return 0; /* nothing left anywhere */
+		timeout = 100 * UKF_MS;
+		if (c->ntm && c->tm[c->ntm - 1].t - now < timeout)
+			timeout = c->tm[c->ntm - 1].t - now;
+		if (until != UKF_NS_NEVER && until - now < timeout)
+			timeout = until - now;
+		if (timeout < 0)
+			timeout = 0;
+		rc = ukf_tp_poll(c->tp, NULL, 0, timeout);
+		if (rc < 0 && rc != -EINTR) {
+			snprintf(err, errlen, "cluster transport: %s",
+				 strerror(-rc));
+			return -1;
+		}
+	}
+}
+
+static uint64_t c_events(void *w)
+{
+	return ((struct cworld *)w)->events;
+}
+
+static void free_world(struct cworld *c)
+{
+	struct qmsg *q = c->qhead;
+
+	while (q) {
+		struct qmsg *n = q->next;
+		free(q);
+		q = n;
+	}
+	ukf_tp_destroy(&c->tp);
+	ukf_cluster_destroy(&c->cl);
+	ukf_apps_destroy(&c->apps);
+	free(c->ag);
+	free(c->tm);
+	free(c->status_buf);
+	free(c);
+}
+
+static void c_destroy(void **wp)
+{
+	struct cworld *c = *wp;
+	int64_t deadline;
+	int left;
+
+	if (!c)
+		return;
+	*wp = NULL;
+	/* END everywhere; the agents stop what runs and send its rows */
+	for (uint32_t n = 0; n < c->nodes; n++) {
+		struct ukf_cmsg m = { .type = UKF_C_END };
+		if (c->ag[n].up && !c->ag[n].ended)
+			(void)send_to(c, n, &m);
+		else
+			c->ag[n].ended = 1;
+	}
+	deadline = realtime_ns() + c->cfg.connect_timeout_ns;
+	do {
+		left = 0;
+		drain(c);
+		for (uint32_t n = 0; n < c->nodes; n++)
+			if (!c->ag[n].ended && c->ag[n].up)
+				left++;
+		if (left)
+			ukf_tp_poll(c->tp, NULL, 0, 50 * UKF_MS);
+	} while (left && realtime_ns() < deadline);
+	drain(c);
+	free_world(c);
+}
+
+static const struct ukf_world_ops cluster_ops = {
+	.name = "cluster",
+	.now = c_now,
+	.at = c_at,
+	.run = c_run,
+	.events = c_events,
+	.destroy = c_destroy,
+	.add_app = c_add_app,
+	.apps = c_apps,
+	.start = c_start,
+	.spawn = c_spawn,
+	.fork = c_fork,
+	.kill = c_kill,
+	.alive = c_alive,
+	.nodes = c_nodes,
+	.node_stats = c_node_stats,
+	.node_templates = c_node_templates,
+};
+
+/* ---- connecting ---- */
+
+static void tp_log(void *u, int level, const char *line)
+{
+	(void)u;
+	if (level <= UKF_TP_LOG_WARNING)
+		fprintf(stderr, "cluster: %s\n", line);
+}
+
+/* Transport to every agent of the file; waits until all are up (or the
+ * deadline passes: then *err names those that are not). */
+static struct cworld *connect_cluster(const char *file, const char *client,
+				      int64_t timeout_ns, int need_all,
+				      char *err, size_t errlen)
+{
+	struct cworld *c = calloc(1, sizeof(*c));
+	struct ukf_tp_config tc;
+	char who[UKF_CLUSTER_NAME_MAX + 16];
+	int64_t deadline;
+	uint32_t up;
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->qtail = &c->qhead;
+	if (ukf_cluster_load(&c->cl, file, err, errlen) < 0)
+		goto fail;
+	if (!ukf_cluster_client(c->cl, client)) {
+		snprintf(err, errlen, "%s: no [client %s] section (the keys this program connects with)",
+			 file, client);
+		goto fail;
+	}
+	c->nodes = (uint32_t)c->cl->nnodes;
+	c->ag = calloc(c->nodes, sizeof(*c->ag));
+	c->apps = ukf_apps_create();
+	if (!c->ag || !c->apps) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	memset(&tc, 0, sizeof(tc));
+	snprintf(who, sizeof(who), "client %s", client);
+	if (ukf_cluster_tp_config(c->cl, who, ukf_tp_incarnation_now(), &tc,
+				  err, errlen) < 0)
+		goto fail;
+	tc.on_message = tp_message;
+	tc.on_peer = tp_peer;
+	tc.log = tp_log;
+	tc.u = c;
+	c->tp = ukf_tp_create(&tc, err, errlen);
+	if (!c->tp)
+		goto fail;
+	deadline = realtime_ns() + timeout_ns;
+	for (;;) {
+		up = 0;
+		for (uint32_t n = 0; n < c->nodes; n++)
+			up += c->ag[n].up != 0;
+		if (up == c->nodes || realtime_ns() >= deadline)
+			break;
+		ukf_tp_poll(c->tp, NULL, 0, 50 * UKF_MS);
+	}
+	if (need_all && up < c->nodes) {
+		size_t off = (size_t)snprintf(err, errlen, "%s: no answer within %.1f s from the agent of node",
+					      file, (double)timeout_ns / 1e9);
+		for (uint32_t n = 0; n < c->nodes && off < errlen; n++)
+			if (!c->ag[n].up)
+				off += (size_t)snprintf(err + off, errlen - off,
+							" %u (%s)", n,
+							c->cl->nodes[n].endpoint);
+		if (off < errlen)
+			snprintf(err + off, errlen - off, " - is ukforkd running there, with this cluster file's keys?");
+		goto fail;
+	}
+	return c;
+fail:
+	free_world(c);
+	return NULL;
+}
+
+int ukf_cluster_world_create(struct ukf_world *world,
+			     const struct ukf_cluster_world_config *cfg,
+			     const struct ukf_world_sinks *sinks, char *err,
+			     size_t errlen)
+{
+	struct ukf_cmsg m;
+	struct cworld *c;
+	int rc;
+
+	if (!cfg || !cfg->cluster_file) {
+		snprintf(err, errlen, "no cluster file");
+		return -1;
+	}
+	c = connect_cluster(cfg->cluster_file,
+			    cfg->client ? cfg->client : "runner",
+			    cfg->connect_timeout_ns > 0 ? cfg->connect_timeout_ns
+							: 10 * UKF_S,
+			    1, err, errlen);
+	if (!c)
+		return -1;
+	c->cfg = *cfg;
+	if (c->cfg.connect_timeout_ns <= 0)
+		c->cfg.connect_timeout_ns = 10 * UKF_S;
+	if (sinks)
+		c->sinks = *sinks;
+	c->epoch_ns = realtime_ns();
+	c->run = (uint64_t)c->epoch_ns ^ ((uint64_t)getpid() << 40);
+	memset(&m, 0, sizeof(m));
+	m.type = UKF_C_RUN;
+	m.epoch_ns = c->epoch_ns;
+	m.retry_ns = cfg->engine.retry_ns;
+	m.answer_timeout_ns = cfg->engine.answer_timeout_ns;
+	m.run_limit_ns = cfg->run_limit_ns;
+	m.sample_every_ns = cfg->sample_every_ns;
+	m.nodes = c->nodes;
+	m.fetch = (uint32_t)cfg->engine.fetch;
+	m.prewarm_k = cfg->engine.prewarm_k;
+	m.max_children = cfg->engine.max_children;
+	m.max_queue = cfg->engine.max_queue;
+	m.max_retries = cfg->engine.max_retries;
+	m.trace = sinks && sinks->log ? 1 : 0;
+	m.text = cfg->engine.placement ? cfg->engine.placement : "";
+	m.text_len = strlen(m.text);
+	m.text2 = cfg->engine.templates ? cfg->engine.templates : "";
+	m.text2_len = strlen(m.text2);
+	m.text3 = cfg->template_dir ? cfg->template_dir : "";
+	m.text3_len = strlen(m.text3);
+	for (uint32_t n = 0; n < c->nodes; n++) {
+		rc = request(c, n, &m, NULL, NULL);
+		if (rc < 0) {
+			snprintf(err, errlen, "the agent of node %u refused the run: %s",
+				 n, c->wait_why[0] ? c->wait_why : strerror(-rc));
+			/* end it where it began */
+			world->ops = &cluster_ops;
+			world->w = c;
+			c->sinks = (struct ukf_world_sinks){ 0 };
+			c_destroy(&world->w);
+			world->ops = NULL;
+			return -1;
+		}
+	}
+	world->ops = &cluster_ops;
+	world->w = c;
+	return 0;
+}
+
+int ukf_cluster_world_set_sampler(
+    struct ukf_world *world,
+    void (*sample)(void *u, const struct ukf_world_sample *s))
+{
+	if (!world || world->ops != &cluster_ops)
+		return -1;
+	((struct cworld *)world->w)->sample = sample;
+	return 0;
+}
+
+/* ---- ukfork agent status ---- */
+
+static void status_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: ukfork agent status --cluster FILE [--client NAME] [--timeout S]\n"
+		"Asks every node agent of the cluster FILE for its state: up or not,\n"
+		"incarnation, backend, the run in progress, instances, requests pending,\n"
+		"templates, and which peers it sees. Exit status 0 if all are up, 1 if not.\n"
+		"  --client NAME  the [client NAME] section whose keys to use (default runner)\n"
+		"  --timeout S    how long to wait for the agents (default 3)\n");
+}
+
+int ukf_agent_status_main(int argc, char **argv)
+{
+	const char *file = NULL, *client = "runner";
+	double timeout = 3;
+	char err[1024];
+	struct cworld *c;
+	int down = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+			status_usage(stdout);
+			return 0;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "ukfork agent status: %s needs a value (try --help)\n", o);
+			return 2;
+		}
+		if (!strcmp(o, "--cluster"))
+			file = argv[++i];
+		else if (!strcmp(o, "--client"))
+			client = argv[++i];
+		else if (!strcmp(o, "--timeout")) {
+			char *end;
+			timeout = strtod(argv[++i], &end);
+			if (*end || !(timeout > 0) || timeout > 3600) {
+				fprintf(stderr, "ukfork agent status: --timeout: '%s' is not seconds\n",
+					argv[i]);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "ukfork agent status: unknown option '%s' (try --help)\n", o);
+			return 2;
+		}
+	}
+	if (!file) {
+		fprintf(stderr, "ukfork agent status: --cluster FILE is required (try --help)\n");
+		return 2;
+	}
+	c = connect_cluster(file, client, (int64_t)(timeout * 1e9), 0, err,
+			    sizeof(err));
+	if (!c) {
+		fprintf(stderr, "ukfork agent status: %s\n", err);
+		return 2;
+	}
+	c->cfg.connect_timeout_ns = (int64_t)(timeout * 1e9);
+	printf("cluster %s: %u node%s\n", c->cl->name[0] ? c->cl->name : file,
+	       c->nodes, c->nodes == 1 ? "" : "s");
+	for (uint32_t n = 0; n < c->nodes; n++) {
+		struct ukf_cmsg m = { .type = UKF_C_STATUS_REQ }, st;
+		int rc;
+
+		memset(&st, 0, sizeof(st));
+		rc = c->ag[n].up ? request(c, n, &m, NULL, &st) : -EHOSTDOWN;
+		if (rc < 0) {
+			printf("node %u  %s  down (%s)\n", n,
+			       c->cl->nodes[n].endpoint, strerror(-rc));
+			down++;
+			continue;
+		}
+		printf("node %u  %s  up  incarnation %llu\n", n,
+		       c->cl->nodes[n].endpoint,
+		       (unsigned long long)st.incarnation);
+		printf("  backend    %s\n", st.text2);
+		printf("  peers      %s\n", st.text);
+		if (st.run)
+			printf("  run        %llu: %llu alive, %llu pending, %llu events; %u vCPUs of %u, %llu of %llu MiB\n",
+			       (unsigned long long)st.run,
+			       (unsigned long long)st.alive,
+			       (unsigned long long)st.pending,
+			       (unsigned long long)st.events, st.vcpus_used,
+			       st.vcpus, (unsigned long long)(st.mem_used >> 20),
+			       (unsigned long long)(st.mem >> 20));
+		else
+			printf("  run        none\n");
+		printf("  templates  %s\n", st.text3 && *st.text3 ? st.text3
+								: "(none)");
+	}
+	free_world(c);
+	return down ? 1 : 0;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* client.h - a world made of the node agents of a cluster file: the scenario runner and `ukfork exec` drive real agents through it. */
+#ifndef UKF_AGENT_CLIENT_H
+#define UKF_AGENT_CLIENT_H
+
+#include "core/world.h"
+
+/*
+ * A client of the cluster's agents (ukforkd), behind the same world ops as
+ * the simulated and the live worlds: add_app/start/spawn/fork/kill/run.
+ * Create connects to every agent (CURVE, the client's keys from the file),
+ * starts one run on each (RUN with the settings below), and run() drives
+ * it: world callbacks (`at`) on this process's clock, the agents'
+ * notices, rows, console and log lines handed to the sinks. World time is
+ * CLOCK_REALTIME minus the run's epoch on every node, so rows from
+ * different agents share one time line (exact on one machine; across
+ * hosts as good as their clocks' synchronisation).
+ *
+ * spawn(origin, ...) goes to the agent of node `origin`; fork(id) and
+ * kill(id) ask every agent (the one that has the instance answers). Each
+ * of these waits for its answer (a round trip); what arrives meanwhile is
+ * queued and handed on in order from run().
+ *
+ * run() returns at `until`, on *stop, or when nothing is left: every
+ * workload instance has exited or failed, no `at` callback is pending, and
+ * every agent has said it is idle (no instance alive, no request pending)
+ * for 100 ms. destroy ends the run on every agent (what still runs is
+ * stopped and recorded: its rows reach the sinks first) and disconnects.
+ */
+struct ukf_cluster_world_config {
+	const char *cluster_file;
+	const char *client; /* its [client NAME] section (default "runner") */
+	/* the run's engine settings (nodes: from the cluster file) */
+	struct ukf_engine_config engine;
+	ukf_ns_t run_limit_ns;	  /* per-guest limit (0 = none) */
+	ukf_ns_t sample_every_ns; /* node samples (0 = off) */
+	const char *template_dir; /* at the agents (NULL: theirs) */
+	ukf_ns_t connect_timeout_ns; /* agents up, answers (default 10 s) */
+};
+void ukf_cluster_world_config_default(struct ukf_cluster_world_config *c);
+
+/* 0 and *world, or -1 with a message: a bad cluster file, an agent that is
+ * not up or refuses the run (its node and reason named). */
+int ukf_cluster_world_create(struct ukf_world *world,
+			     const struct ukf_cluster_world_config *cfg,
+			     const struct ukf_world_sinks *sinks, char *err,
+			     size_t errlen);
+
+/* Node samples (cfg.sample_every_ns > 0), as the live world's. 0, or -1 if
+ * world is not a cluster world. */
+int ukf_cluster_world_set_sampler(
+    struct ukf_world *world,
+    void (*sample)(void *u, const struct ukf_world_sample *s));
+
+/*
+ * `ukfork agent status --cluster FILE [--client NAME] [--json]`: every
+ * agent's state (up or not, its run, instances, templates, peers,
+ * backend). Returns the exit status (0 all up, 1 some not, 2 bad usage).
+ */
+int ukf_agent_status_main(int argc, char **argv);
+
+#endif /* UKF_AGENT_CLIENT_H */

@@ -1,0 +1,229 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# agents_test.sh UKFORK UKFORKD CASE - node agents (ukforkd) on loopback
+# TCP, driven by ukfork: a cluster file with fresh keys, N agents, one case.
+#
+# Cases without KVM (the agents start; no run needs a backend):
+#   status       3 agents, `ukfork agent status` sees all up, each sees its
+#                peers; an agent stopped with SIGTERM leaves cleanly
+#   unknown_key  a client whose key the agents' file does not list is
+#                refused (status gets no answer, the agent logs the refusal)
+#   restart      an agent killed (SIGKILL) and started again is seen by its
+#                peers as a new incarnation
+# Cases with KVM (label kvm; inside scripts/kvm-vm where /dev/kvm is
+# missing):
+#   exec         `ukfork exec --cluster` fanout 16 over 3 agents: the right
+#                answer, children on more than one node
+#   run          `ukfork run --cluster` of a scenario with forks to other
+#                nodes: rows in the database, remote ones among them, the
+#                same columns as --backend sim
+#   template     a spawn on a node that has no template of its app while a
+#                peer has one: the template comes from the peer (fetch)
+#   kill9        the agent that receives remote forks is SIGKILLed while
+#                they run: the guest's parent gets errors or its children's
+#                failures, the exec ends, the other agents go on
+set -u
+UKFORK=$1
+UKFORKD=$2
+CASE=$3
+case $CASE in
+exec | run | kill9)
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; } ;;
+esac
+T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-agents.XXXXXX")
+PIDS=()
+
+cleanup() {
+	pkill -P "$GUARD" 2>/dev/null
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+# A hang guard: no case takes this long even under emulation.
+# (sleep holds no pipe of ctest's open: killing the guard ends it all)
+(sleep 600 </dev/null >/dev/null 2>&1 && echo "agents_test: $CASE: hung, killing" >&2 && kill -TERM $$) &
+GUARD=$!
+PIDS+=("$GUARD")
+
+fail() {
+	echo "FAIL ($CASE): $*" >&2
+	for f in "$T"/node*.log; do
+		[ -e "$f" ] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }
+	done
+	exit 1
+}
+
+# A free TCP port on 127.0.0.1 (not listening now).
+free_port() {
+	local p
+	for _ in $(seq 1 200); do
+		p=$((20000 + RANDOM % 30000))
+		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# make_cluster N: keys and $T/cluster.conf for nodes 0..N-1 and client
+# 'runner' (and a key pair 'stranger' that the file does not list).
+make_cluster() {
+	local n=$1 i port
+	mkdir -p "$T/keys"
+	for name in runner stranger $(seq -f 'node%g' 0 $((n - 1))); do
+		"$UKFORK" keys "$name" --dir "$T/keys" >/dev/null ||
+			fail "ukfork keys $name"
+	done
+	{
+		# peer_timeout: under emulation (scripts/kvm-vm) one backend
+		# operation can keep an agent from its heartbeats for seconds
+		printf '[cluster]\nname = agents-test\nheartbeat = 250ms\npeer_timeout = 10s\n'
+		for i in $(seq 0 $((n - 1))); do
+			port=$(free_port) || fail "no free port"
+			printf '\n[node %d]\nendpoint = tcp://127.0.0.1:%d\npublic_key = %s\nsecret_key_file = keys/node%d.key\nvcpus = 8\nmemory = 4G\ncache = 1G\n' \
+				"$i" "$port" "$(cat "$T/keys/node$i.pub")" "$i"
+		done
+		printf '\n[client runner]\npublic_key = %s\nsecret_key_file = keys/runner.key\n' \
+			"$(cat "$T/keys/runner.pub")"
+	} >"$T/cluster.conf"
+	NODES=$n
+}
+
+# start_agent K: ukforkd for node K in the background, log $T/nodeK.log.
+declare -A APID
+start_agent() {
+	"$UKFORKD" --cluster "$T/cluster.conf" --node "$1" \
+		--log "$T/node$1.log" --log-level debug &
+	APID[$1]=$!
+	PIDS+=("$!")
+}
+
+# wait_log K REGEX [SECONDS]: until node K's log has a line matching REGEX.
+wait_log() {
+	local k=$1 re=$2 s=${3:-30} i
+	for i in $(seq 1 $((s * 10))); do
+		grep -Eq "$re" "$T/node$k.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "node $k: no log line matching '$re' within $s s"
+}
+
+# all agents up and each seeing every peer
+start_all() {
+	local k j
+	for k in $(seq 0 $((NODES - 1))); do start_agent "$k"; done
+	for k in $(seq 0 $((NODES - 1))); do
+		wait_log "$k" ' info: up: '
+		for j in $(seq 0 $((NODES - 1))); do
+			[ "$j" = "$k" ] || wait_log "$k" "node $j up"
+		done
+	done
+}
+
+case $CASE in
+status)
+	make_cluster 3
+	start_all
+	out=$("$UKFORK" agent status --cluster "$T/cluster.conf") ||
+		fail "agent status exited $?: $out"
+	echo "$out"
+	[ "$(grep -c '^node [0-9]  .*  up  incarnation' <<<"$out")" = 3 ] ||
+		fail "not 3 agents up"
+	grep -q 'peers      0 up, 1 up' <<<"$out" || fail "node 2's peers"
+	grep -q 'run        none' <<<"$out" || fail "no run line"
+	# SIGTERM: a clean stop, its peers see it go
+	kill -TERM "${APID[2]}"
+	wait "${APID[2]}" || fail "ukforkd exited $? on SIGTERM"
+	grep -q 'stopping (signal)' "$T/node2.log" || fail "no clean stop"
+	wait_log 0 'node 2 down' 10
+	out=$("$UKFORK" agent status --cluster "$T/cluster.conf" --timeout 1)
+	[ $? = 1 ] || fail "status with a node down should exit 1"
+	grep -q '^node 2 .* down' <<<"$out" || fail "node 2 not reported down: $out"
+	# bad usage is refused, naming the problem
+	"$UKFORK" agent status 2>"$T/err" && fail "status without --cluster passed"
+	grep -q -- '--cluster FILE is required' "$T/err" || fail "usage message: $(cat "$T/err")"
+	"$UKFORKD" --cluster "$T/cluster.conf" --node 7 2>"$T/err" && fail "node 7 accepted"
+	grep -q 'has nodes 0..2' "$T/err" || fail "node 7 message: $(cat "$T/err")"
+	;;
+unknown_key)
+	make_cluster 2
+	start_all
+	# the same cluster, but this client presents the stranger's keys
+	# (Z85 keys hold characters sed would read: plain bash replacement)
+	conf=$(cat "$T/cluster.conf")
+	conf=${conf//"keys/runner.key"/"keys/stranger.key"}
+	conf=${conf//"$(cat "$T/keys/runner.pub")"/"$(cat "$T/keys/stranger.pub")"}
+	printf '%s\n' "$conf" >"$T/stranger.conf"
+	out=$("$UKFORK" agent status --cluster "$T/stranger.conf" --timeout 2)
+	rc=$?
+	[ $rc = 1 ] || fail "a stranger's status exited $rc: $out"
+	[ "$(grep -c ' down ' <<<"$out")" = 2 ] || fail "a stranger saw an agent: $out"
+	# the agents go on serving the real client
+	"$UKFORK" agent status --cluster "$T/cluster.conf" >/dev/null ||
+		fail "the listed client is refused after a stranger"
+	grep -q 'refused\|unknown' "$T/node0.log" ||
+		fail "node 0 did not log the refusal"
+	;;
+restart)
+	make_cluster 2
+	start_all
+	inc1=$(grep -o 'incarnation [0-9]*' "$T/node1.log" | head -1)
+	kill -KILL "${APID[1]}"
+	wait "${APID[1]}" 2>/dev/null
+	sleep 0.2
+	start_agent 1
+	wait_log 0 'node 1 up, restarted' 20
+	out=$("$UKFORK" agent status --cluster "$T/cluster.conf") ||
+		fail "status after restart: $out"
+	inc2=$(grep '^node 1 ' <<<"$out" | grep -o 'incarnation [0-9]*')
+	[ -n "$inc2" ] && [ "$inc1" != "$inc2" ] ||
+		fail "node 1's incarnation did not change ($inc1, $inc2)"
+	;;
+exec)
+	make_cluster 3
+	start_all
+	out=$("$UKFORK" exec --cluster "$T/cluster.conf" --placement round-robin \
+		fanout 16 10000000 2>"$T/err") || fail "exec exited $?: $out $(cat "$T/err")"
+	echo "$out"
+	grep -q 'primes below 10000000: 664579' <<<"$out" || fail "wrong answer"
+	nodes=$(grep -o 'on node [0-9]*' <<<"$out" | sort -u | wc -l)
+	[ "$nodes" -ge 2 ] || fail "children ran on $nodes node(s) only"
+	grep -q inline <<<"$out" && fail "some slices were computed inline (forks refused)"
+	;;
+run)
+	make_cluster 3
+	start_all
+	cat >"$T/scen.lua" <<'EOF'
+policy { placement = "round-robin", templates = "on-demand", fetch = "peer" }
+run { duration = "120s" }
+app("fanout", "mem=64M init=20ms work=20ms dirty=256 fork=6 units=1")
+process(function()
+  local id = spawn("fanout")
+  log("status " .. tostring(wait(id)))
+end)
+EOF
+	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" \
+		--db "$T/r.db" >"$T/out" 2>&1 ||
+		fail "run --cluster exited $?: $(cat "$T/out")"
+	cat "$T/out"
+	rows=$(sqlite3 "$T/r.db" 'select count(*) from instances')
+	remote=$(sqlite3 "$T/r.db" 'select count(*) from instances where remote = 1')
+	nodes=$(sqlite3 "$T/r.db" 'select count(distinct node) from instances')
+	backend=$(sqlite3 "$T/r.db" 'select backend from runs')
+	[ "$rows" = 7 ] || fail "$rows instance rows, want 7 (a parent, 6 children)"
+	[ "$remote" -ge 2 ] || fail "$remote remote rows"
+	[ "$nodes" -ge 2 ] || fail "instances on $nodes node(s)"
+	[ "$backend" = kvm ] || fail "backend column '$backend'"
+	sqlite3 "$T/r.db" 'select settings_json from runs' | grep -q '"cluster"' ||
+		fail "settings lack the cluster file"
+	;;
+*)
+	echo "agents_test: unknown case '$CASE'" >&2
+	exit 2
+	;;
+esac
+echo "ok ($CASE)"
