@@ -27,7 +27,7 @@ UKFORK=$1
 UKFORKD=$2
 CASE=$3
 case $CASE in
-exec | run | kill9)
+exec | run | template | kill9)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; } ;;
 esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-agents.XXXXXX")
@@ -220,6 +220,74 @@ EOF
 	[ "$backend" = kvm ] || fail "backend column '$backend'"
 	sqlite3 "$T/r.db" 'select settings_json from runs' | grep -q '"cluster"' ||
 		fail "settings lack the cluster file"
+	;;
+template)
+	make_cluster 2
+	start_all
+	cat >"$T/scen.lua" <<'EOF'
+policy { placement = "local", templates = "on-demand", fetch = "peer" }
+run { duration = "120s" }
+app("synth", "mem=64M init=20ms work=1ms")
+process(function()
+  wait(spawn("synth", nil, 0)) -- cold on node 0, its template made there
+  sleep(0.5)
+  wait(spawn("synth", nil, 1)) -- node 1 has none: fetched from node 0
+end)
+EOF
+	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" --db "$T/r.db" \
+		>"$T/out" 2>&1 || fail "run exited $?: $(cat "$T/out")"
+	rows=$(sqlite3 "$T/r.db" 'select node, start, template_fetched, status from instances order by t_request')
+	echo "$rows"
+	[ "$(sed -n 1p <<<"$rows")" = "0|cold|0|0" ] || fail "first row: $(sed -n 1p <<<"$rows")"
+	[ "$(sed -n 2p <<<"$rows")" = "1|template|1|0" ] ||
+		fail "second row (want node 1, a template fetched from node 0): $(sed -n 2p <<<"$rows")"
+	grep -q 'template-fetch app=synth node=1 from=0' "$T/node1.log" ||
+		grep -q 'template-fetch app=synth node=1 from=0' "$T/out" ||
+		true # (the event log line is there with --trace only)
+	;;
+kill9)
+	make_cluster 2
+	start_all
+	# children that run 3 s each, every other one on node 1
+	"$UKFORK" exec --cluster "$T/cluster.conf" --placement round-robin \
+		--trace synth mem=64M init=20ms work=3s dirty=16 fork=4 \
+		>"$T/out" 2>"$T/err" &
+	EX=$!
+	# node 1 dies as soon as a fork reaches it (its restore under way)
+	wait_log 1 'fork [0-9]+ parent=[0-9]+ .*-> node=1' 120
+	kill -KILL "${APID[1]}"
+	SECONDS=0
+	wait $EX
+	rc=$?
+	cat "$T/out"
+	# Either the fork in flight to node 1 is placed again (on node 0: the
+	# policy allows it) and the parent never notices, or the parent's
+	# fork or wait gets an error and it says so; never a hang, never a
+	# child counted twice.
+	grep -q 'node 1 down' "$T/node0.log" || fail "node 0 did not see node 1 go"
+	grep -q 'peer-down node=1' "$T/node0.log" || fail "node 0's engine did not settle node 1"
+	if [ $rc = 0 ]; then
+		grep -q 'synth: done .* children=4 inline=0 failed=0' "$T/out" ||
+			fail "exit 0 but not 4 children done: $(cat "$T/out")"
+		grep -Eq 'retry [0-9]+ attempt=1' "$T/node0.log" ||
+			fail "exit 0 with node 1 killed mid-fork, but no retry"
+	else
+		[ $rc = 1 ] || fail "exec exited $rc: $(tail -5 "$T/err")"
+		grep -Eq 'synth: (done .* failed=[1-9]|fork .* failed|child wait)' "$T/out" ||
+			fail "exit 1 but the parent reported no failure: $(cat "$T/out")"
+	fi
+	grep -Eq 'fork [0-9]+ .* -> node=1' "$T/node0.log" ||
+		grep -Eq 'place [0-9]+ .* -> node=1' "$T/node0.log" ||
+		fail "no fork was placed on node 1"
+	# node 0 goes on, with nothing of the run left
+	out=$("$UKFORK" agent status --cluster "$T/cluster.conf" --timeout 2)
+	grep -q '^node 0 .*  up ' <<<"$out" || fail "node 0 is not up: $out"
+	grep -A3 '^node 0 ' <<<"$out" | grep -q 'run        none' ||
+		fail "node 0 still has a run: $out"
+	# and serves the next run
+	"$UKFORK" exec --cluster "$T/cluster.conf" hello >/dev/null 2>"$T/err2" &&
+		fail "a run with node 1 down was accepted"
+	grep -q 'no answer .* node 1' "$T/err2" || fail "no message naming node 1: $(cat "$T/err2")"
 	;;
 *)
 	echo "agents_test: unknown case '$CASE'" >&2
