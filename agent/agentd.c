@@ -506,7 +506,7 @@ static void start_run(struct agentd *a, uint32_t from, uint64_t req)
 
 static void status(struct agentd *a, uint32_t from, uint64_t req)
 {
-	char peers[1024], backend[640], tmpl[1024] = "";
+	char peers[2048], backend[640], tmpl[1024] = "";
 	struct ukf_cmsg m = { .type = UKF_C_STATUS, .req = req,
 			      .node = a->self,
 			      .incarnation = a->incarnation,
@@ -523,6 +523,17 @@ static void status(struct agentd *a, uint32_t from, uint64_t req)
 						a->up[n] ? "up" : "down");
 	if (!off)
 		snprintf(peers, sizeof(peers), "(no peers)");
+	/* what crossed each link, on the wire (compressed bulk included) */
+	for (uint32_t n = 0; n < a->nodes && off < sizeof(peers) - 64; n++) {
+		struct ukf_tp_peer_stats ps;
+		if (n == a->self || ukf_tp_peer_stats(a->tp, n, &ps) < 0)
+			continue;
+		off += (size_t)snprintf(peers + off, sizeof(peers) - off,
+					"%s %u %llu/%llu",
+					strchr(peers, ';') ? "," : "; bytes in/out:",
+					n, (unsigned long long)ps.bytes_in,
+					(unsigned long long)ps.bytes_out);
+	}
 	drv = ukf_backend_driver_find(a->backend ? a->backend : me->backend);
 	snprintf(backend, sizeof(backend), "%s: %s",
 		 a->backend ? a->backend : me->backend,
@@ -804,6 +815,12 @@ int ukf_agentd_main(int argc, char **argv)
 	}
 	if (ukf_cluster_load(&a.cl, cluster, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
+		return 2;
+	}
+	if (a.cl->directory != UKF_CLUSTER_DIR_EMBEDDED) {
+		fprintf(stderr, "%s: %s: directory = etcd is not served by this ukforkd yet (the agents' embedded directory is: directory = embedded)\n",
+			prog, cluster);
+		ukf_cluster_destroy(&a.cl);
 		return 2;
 	}
 	if ((size_t)node >= a.cl->nnodes) {
