@@ -232,26 +232,6 @@ static void h_console(void *u, ukf_id_t id, const char *line, size_t len)
 	to_client(u, &m);
 }
 
-static void fill_stats(struct ukf_cmsg *m, const struct ukf_node_stats *s)
-{
-	m->instances = s->instances;
-	m->vcpus_used = s->vcpus_used;
-	m->vcpus = s->vcpus;
-	m->templates = s->templates;
-	m->mem_used = s->mem_used;
-	m->mem = s->mem;
-	m->cache_used = s->cache_used;
-	m->cache = s->cache;
-	m->requests = s->requests;
-	m->cold = s->cold;
-	m->template_clones = s->template_clones;
-	m->forks = s->forks;
-	m->remote_in = s->remote_in;
-	m->fetches = s->fetches;
-	m->evictions = s->evictions;
-	m->rejects = s->rejects;
-}
-
 static void s_sample(void *u, const struct ukf_world_sample *s)
 {
 	struct ukf_cmsg m = { .type = UKF_C_SAMPLE, .t = s->t, .node = s->node,
@@ -259,7 +239,7 @@ static void s_sample(void *u, const struct ukf_world_sample *s)
 			      .text2_len = s->templates ? strlen(s->templates)
 							: 0 };
 
-	fill_stats(&m, &s->s);
+	ukf_cmsg_set_stats(&m, &s->s);
 	to_client(u, &m);
 }
 
@@ -545,7 +525,7 @@ static void status(struct agentd *a, uint32_t from, uint64_t req)
 		ukf_live_activity(&a->world, &m.alive, &m.pending);
 		m.events = a->world.ops->events(a->world.w);
 		if (a->world.ops->node_stats(a->world.w, a->self, &st) == 0)
-			fill_stats(&m, &st);
+			ukf_cmsg_set_stats(&m, &st);
 		a->world.ops->node_templates(a->world.w, a->self, tmpl,
 					     sizeof(tmpl));
 	}

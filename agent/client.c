@@ -415,22 +415,7 @@ static int c_node_stats(void *w, ukf_node_id_t node, struct ukf_node_stats *s)
 	memset(&st, 0, sizeof(st));
 	if (request(c, node, &m, NULL, &st) < 0)
 		return 0; /* not reachable: zeros */
-	s->instances = st.instances;
-	s->vcpus_used = st.vcpus_used;
-	s->vcpus = st.vcpus;
-	s->templates = st.templates;
-	s->mem_used = st.mem_used;
-	s->mem = st.mem;
-	s->cache_used = st.cache_used;
-	s->cache = st.cache;
-	s->requests = st.requests;
-	s->cold = st.cold;
-	s->template_clones = st.template_clones;
-	s->forks = st.forks;
-	s->remote_in = st.remote_in;
-	s->fetches = st.fetches;
-	s->evictions = st.evictions;
-	s->rejects = st.rejects;
+	ukf_cmsg_get_stats(&st, s);
 	return 0;
 }
 
@@ -540,22 +525,7 @@ static void deliver(struct cworld *c, struct qmsg *q)
 			memset(&s, 0, sizeof(s));
 			s.t = m->t;
 			s.node = m->node;
-			s.s.instances = m->instances;
-			s.s.vcpus_used = m->vcpus_used;
-			s.s.vcpus = m->vcpus;
-			s.s.templates = m->templates;
-			s.s.mem_used = m->mem_used;
-			s.s.mem = m->mem;
-			s.s.cache_used = m->cache_used;
-			s.s.cache = m->cache;
-			s.s.requests = m->requests;
-			s.s.cold = m->cold;
-			s.s.template_clones = m->template_clones;
-			s.s.forks = m->forks;
-			s.s.remote_in = m->remote_in;
-			s.s.fetches = m->fetches;
-			s.s.evictions = m->evictions;
-			s.s.rejects = m->rejects;
+			ukf_cmsg_get_stats(m, &s.s);
 			s.templates = m->text2;
 			c->sample(c->sinks.u, &s);
 		}

@@ -4,6 +4,7 @@
 
 #include "agent/cmsg.h"
 #include "core/codec.h"
+#include "core/engine.h"
 #include "core/ukf.h"
 
 #define U8 UKF_FK_U8
@@ -260,4 +261,24 @@ void ukf_cmsg_describe(FILE *out)
 		ukf_fields_describe(out, c->f, c->nf);
 		fprintf(out, "\n");
 	}
+}
+
+/* The fields both structs name alike, in one list. */
+#define STAT_FIELDS(X)                                                        \
+	X(instances) X(vcpus_used) X(vcpus) X(templates) X(mem_used) X(mem)  \
+	X(cache_used) X(cache) X(requests) X(cold) X(template_clones)        \
+	X(forks) X(remote_in) X(fetches) X(evictions) X(rejects)
+
+void ukf_cmsg_set_stats(struct ukf_cmsg *m, const struct ukf_node_stats *s)
+{
+#define TO_M(f) m->f = s->f;
+	STAT_FIELDS(TO_M)
+#undef TO_M
+}
+
+void ukf_cmsg_get_stats(const struct ukf_cmsg *m, struct ukf_node_stats *s)
+{
+#define TO_S(f) s->f = m->f;
+	STAT_FIELDS(TO_S)
+#undef TO_S
 }

@@ -89,6 +89,12 @@ struct ukf_cmsg {
 #define UKF_CMSG_TEXT_MAX 8192 /* a console or log line, a reason */
 #define UKF_CMSG_BODY_MAX 32768
 
+struct ukf_node_stats;
+/* The node statistics fields of SAMPLE and STATUS, from and to the
+ * engine's struct (core/engine.h). */
+void ukf_cmsg_set_stats(struct ukf_cmsg *m, const struct ukf_node_stats *s);
+void ukf_cmsg_get_stats(const struct ukf_cmsg *m, struct ukf_node_stats *s);
+
 /* "spawn", ..., "?" for another type. */
 const char *ukf_cmsg_name(unsigned type);
 

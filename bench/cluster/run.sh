@@ -31,10 +31,13 @@ parts (default: all):
             forks with the template already on the target, their ratio
             (--delay MS adds netem delay between the nodes)
   transfer  node 1 fetches node 0's 64 MiB template over a link of
-            --rate MBIT (default 200; tbf): fetch time, raw and wire rate,
-            wire rate as a fraction of the link's
-  fanout    'fanout K N' (default 64, 20000000) on one node and spread over
-            --fanout-nodes (default 4), turnaround of each, their ratio
+            --rate MBIT (default 200; tbf), once uncompressed (the link is
+            the bound) and once with zstd (the default): fetch time, raw and
+            wire rate, wire rate as a fraction of the link's
+  fanout    'fanout K N' (default 64, 20000000) twice on one node and twice
+            spread over --fanout-nodes (default 4, round-robin): turnaround
+            of each job (the first spread one fetches the template to every
+            node), the ratio of the second jobs
 EOF
 }
 
@@ -122,8 +125,9 @@ if [[ ,$ONLY, == *,fork,* ]]; then
 fi
 
 if [[ ,$ONLY, == *,transfer,* ]]; then
-	echo "== transfer: node 1 fetches node 0's template of a 64 MiB synth, link $RATE Mbit/s"
-	tb_up --nodes 2 --rate "$RATE"
+	for comp in none zstd; do
+	echo "== transfer: node 1 fetches node 0's template of a 64 MiB synth, link $RATE Mbit/s, compress $comp"
+	tb_up --nodes 2 --rate "$RATE" --compress $comp
 	bytes_in() { # bytes node 1 has received from node 0 (agent status)
 		"$UKFORK" agent status --cluster "$TB_STATE/cluster.conf" --timeout 10 |
 			awk '/^node 1 /{ n1 = 1 } n1 && /peers/ { for (i = 1; i <= NF; i++) if ($i == "0" && $(i + 1) ~ /\//) { split($(i + 1), b, "/"); print b[1]; exit } }'
@@ -140,10 +144,10 @@ process(function()
   wait(spawn("synth", nil, 1)) -- node 1 clones its own copy
 end)
 EOF
-	"$UKFORK" run "$OUT/transfer.lua" --cluster "$TB_STATE/cluster.conf" --db "$OUT/transfer.db" \
+	"$UKFORK" run "$OUT/transfer.lua" --cluster "$TB_STATE/cluster.conf" --db "$OUT/transfer-$comp.db" \
 		--quiet >"$OUT/transfer.out" 2>&1 || { echo "run failed:"; tail "$OUT/transfer.out"; exit 1; }
 	wire=$(bytes_in)
-	rows=$(sqlite3 "$OUT/transfer.db" "select (t_ready - t_request) / 1e6, template_fetched from instances order by t_request")
+	rows=$(sqlite3 "$OUT/transfer-$comp.db" "select (t_ready - t_request) / 1e6, template_fetched from instances order by t_request")
 	tf=$(sed -n 2p <<<"$rows" | cut -d'|' -f1)
 	tc=$(sed -n 3p <<<"$rows" | cut -d'|' -f1)
 	fetched=$(sed -n 2p <<<"$rows" | cut -d'|' -f2)
@@ -153,18 +157,20 @@ EOF
 		printf "spawn with fetch %.1f ms, clone of a local template %.1f ms: fetch ~ %.1f ms\n", tf, tc, f
 		printf "raw rate %.1f MB/s (64 MiB); on the wire %.2f MiB in all from node 0 = %.1f Mbit/s, %.0f%% of %d Mbit/s\n",
 			67108864 / f / 1e3, w / 1048576, w * 8 / f / 1e3, 100 * w * 8 / f / 1e3 / r, r }'
+	done
 fi
 
 if [[ ,$ONLY, == *,fanout,* ]]; then
 	echo "== fanout $FK $FN: one node vs $FNODES nodes"
 	tb_up --nodes "$FNODES"
 	"$UKFORK" run "$HERE/fanout.lua" --cluster "$TB_STATE/cluster.conf" \
-		--set placement=local,round-robin --set k="$FK" --set n="$FN" --set jobs=1 \
+		--set k="$FK" --set n="$FN" --set jobs=2 \
 		--db "$OUT/fanout.db" --quiet >"$OUT/fanout.out" 2>&1 ||
 		{ echo "run failed:"; tail "$OUT/fanout.out"; exit 1; }
 	sqlite3 -separator ' ' "$OUT/fanout.db" "select r.config, (i.t_exit - i.t_request) / 1e6,
-		(select count(distinct node) from instances j where j.run = r.id)
-		from runs r join instances i on i.run = r.id where i.parent = 0 order by r.id" |
-		awk '{ printf "%-24s turnaround %9.1f ms on %d node(s)\n", $1, $2, $3; t[NR] = $2 }
-		END { if (NR == 2 && t[2] > 0) printf "one node / spread = %.2f\n", t[1] / t[2] }'
+		(select count(distinct node) from instances j where j.run = r.id and j.parent = i.id)
+		from runs r join instances i on i.run = r.id where i.parent = 0 order by r.id, i.t_request" |
+		awk '{ j[$1]++; printf "%-24s job %d turnaround %9.1f ms, children on %d node(s)%s\n", $1, j[$1], $2, $3,
+			j[$1] == 1 ? " (templates fetched to the nodes first)" : ""; t[$1, j[$1]] = $2; c[NR] = $1 }
+		END { a = c[1]; b = c[NR]; if (t[b, 2] > 0) printf "job 2, one node / spread = %.2f\n", t[a, 2] / t[b, 2] }'
 fi
