@@ -300,6 +300,8 @@ and start one node agent in each namespace. Prints the cluster file's path.
   --peer-timeout T  the cluster file's peer_timeout (default 3s): silence
                     after which agents count a peer lost (longer under
                     emulation, where one VM operation can take seconds)
+  --compress C      bulk compression between agents: zstd (default), lz4
+                    or none (what crosses the links is then the raw bytes)
   --ready-log REGEX an agent is also up once its log has a line matching
                     REGEX (default: only when its endpoint is listening)
   --keys-cmd CMD    key maker (default: "\$UKFORK keys", \$UKFORK else
@@ -312,7 +314,7 @@ EOF
 cmd_up() {
 	local nodes='' subnet='' port=7700 prefix='' delay='' jitter='' rate='' backend=kvm vcpus=8
 	local memory=16G cache=4G agent='' no_agents=0 wait_s=30 ready_log='' keys_cmd=''
-	PEER_TIMEOUT=3s
+	PEER_TIMEOUT=3s COMPRESS=zstd
 	while [ $# -gt 0 ]; do
 		case $1 in
 		-h | --help) up_help; exit 0 ;;
@@ -333,6 +335,7 @@ cmd_up() {
 		--no-agents) no_agents=1; shift ;;
 		--wait) optval "$@"; wait_s=$2; shift 2 ;;
 		--peer-timeout) optval "$@"; PEER_TIMEOUT=$2; shift 2 ;;
+		--compress) optval "$@"; COMPRESS=$2; shift 2 ;;
 		--ready-log) optval "$@"; ready_log=$2; shift 2 ;;
 		--keys-cmd) optval "$@"; keys_cmd=$2; shift 2 ;;
 		*) usage_err "unknown argument '$1'" ;;
@@ -372,6 +375,7 @@ cmd_up() {
 	[ -z "$rate" ] || [ "$(calc "$rate * 1000")" -ge 8 ] || usage_err "--rate $rate: too small (tc needs at least 8 kbit/s)"
 	[[ $backend =~ ^[a-z0-9_]+$ ]] || usage_err "--backend $backend: want a backend name such as kvm"
 	is_uint "$vcpus" && [ "$vcpus" -ge 1 ] || usage_err "--vcpus $vcpus: want a whole number >= 1"
+	case $COMPRESS in zstd | lz4 | none) ;; *) usage_err "--compress $COMPRESS: want zstd, lz4 or none" ;; esac
 	[[ $PEER_TIMEOUT =~ ^[0-9]+(ms|s)?$ ]] || usage_err "--peer-timeout $PEER_TIMEOUT: want a time such as 3s or 1500ms"
 	[[ $memory =~ ^[0-9]+[KMGT]?$ ]] || usage_err "--memory $memory: want a size such as 16G"
 	[[ $cache =~ ^[0-9]+[KMGT]?$ ]] || usage_err "--cache $cache: want a size such as 4G"
@@ -570,7 +574,7 @@ check_keys() {
 write_cluster() { # NODES NET PORT PREFIX BACKEND VCPUS MEMORY CACHE
 	local k f=$STATE/cluster.conf
 	{
-		printf '[cluster]\nname = testbed\ndirectory = embedded\nheartbeat = 250ms\npeer_timeout = %s\n' "$PEER_TIMEOUT"
+		printf '[cluster]\nname = testbed\ndirectory = embedded\nheartbeat = 250ms\npeer_timeout = %s\ncompress = %s\n' "$PEER_TIMEOUT" "$COMPRESS"
 		for ((k = 0; k < $1; k++)); do
 			printf '\n[node %d]\n' "$k"
 			printf 'endpoint = tcp://%s.%d:%s\n' "$2" $((k + 1)) "$3"
