@@ -467,7 +467,7 @@ cluster_file)
 	want_rc 0 "up"
 	S=$(st cf$$)
 	{
-		printf '[cluster]\nname = testbed\ndirectory = embedded\nheartbeat = 250ms\npeer_timeout = 3s\n'
+		printf '[cluster]\nname = testbed\ndirectory = embedded\nheartbeat = 250ms\npeer_timeout = 3s\ncompress = zstd\n'
 		for k in 0 1; do
 			printf '\n[node %d]\nendpoint = tcp://10.77.231.%d:7811\npublic_key = %s\n' $k $((k + 1)) "$(cat "$S/keys/node$k.pub")"
 			printf 'secret_key_file = keys/node%d.key\nbackend = xen\nvcpus = 2\nmemory = 1G\ncache = 512M\nnetns = tbcf%d-%d\n' $k $$ $k
