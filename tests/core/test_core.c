@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_core.c - self-tests of core/: apps, wire, directory, policies, engine.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2124,6 +2125,79 @@ static void t_engine_alloc_failures(void)
 	CHECK(total > 20); /* the scenario exercised many allocation sites */
 }
 
+/*
+ * One engine per node, sharing nothing: each engine answers only for its
+ * own node and refuses work addressed to another; every instance alive is
+ * held by exactly one engine, the one of the node it runs on; what one node
+ * did on another went through messages (the world counted them); and a node
+ * that no message reaches sees nothing of the others' work.
+ */
+static void t_engine_separate(void)
+{
+	struct fake_world *fw = world(3, 1, "least-loaded", "on-demand");
+	struct ukf_node_stats s;
+	uint64_t remote_in = 0, alive = 0;
+	char buf[64];
+	ukf_id_t a, id;
+
+	fake_app(fw, "fan", "init=10ms work=50ms fork=2 dirty=10 mem=1M");
+	fake_start(fw);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 1, &a), 0);
+	/* until the children run on nodes 1 and 2 */
+	while (fw->now < UKF_S && fake_alive(fw) < 3)
+		fake_run(fw, fw->now + UKF_MS / 4);
+	for (ukf_node_id_t k = 0; k < 3; k++) {
+		ukf_engine_t *e = fake_engine(fw, k);
+		CHECK_EQ(ukf_engine_node(e), k);
+		for (ukf_node_id_t j = 0; j < 3; j++) {
+			if (j == k)
+				continue;
+			CHECK_EQ(ukf_engine_node_stats(e, j, &s), -EINVAL);
+			CHECK_EQ(ukf_engine_node_templates(e, j, buf,
+							   sizeof(buf)), 0);
+			CHECK(ukf_engine_spawn(e, j, 0, "", 0, &id) < 0);
+		}
+		CHECK_EQ(ukf_engine_node_stats(e, k, &s), 0);
+		remote_in += s.remote_in;
+		alive += s.instances;
+	}
+	for (ukf_id_t i = 1; i < FAKE_MAX_INST; i++) {
+		int holders = 0;
+		if (!fw->inst[i].used || !fw->inst[i].alive)
+			continue;
+		for (ukf_node_id_t k = 0; k < 3; k++)
+			if (ukf_engine_has(fake_engine(fw, k), i)) {
+				holders++;
+				CHECK_EQ(k, fw->inst[i].node);
+			}
+		CHECK_EQ(holders, 1);
+	}
+	CHECK_EQ(alive, 3);	/* the parent and its two children */
+	CHECK_EQ(remote_in, 2); /* both children started for node 0 */
+	/* per remote child at least the fork (with its delta), the target's
+	 * template fetch and the template's bytes */
+	CHECK(fw->msgs >= 3 * remote_in);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fw->nrecs, 3);
+	fake_destroy(&fw);
+
+	/* node 2 cut off (no message reaches it): its engine sees none of
+	 * the work nodes 0 and 1 do between themselves */
+	fw = world(3, 1, "round-robin", "on-demand");
+	fw->drop_to = 1u << 2;
+	fake_app(fw, "fan", "init=10ms work=5ms fork=2 dirty=10 mem=1M");
+	fake_start(fw);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 1, &a), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(ukf_engine_node_stats(fake_engine(fw, 2), 2, &s), 0);
+	CHECK_EQ(s.requests, 0);
+	CHECK_EQ(s.remote_in, 0);
+	CHECK_EQ(s.templates, 0);
+	CHECK_EQ(s.instances, 0);
+	CHECK_EQ(ukf_engine_alive(fake_engine(fw, 2)), 0);
+	fake_destroy(&fw);
+}
+
 /* ------------------------------------------------------------------ */
 
 static const struct {
@@ -2166,6 +2240,7 @@ static const struct {
     {"engine_forged_messages", t_engine_forged_messages},
     {"engine_stress", t_engine_stress},
     {"engine_alloc_failures", t_engine_alloc_failures},
+    {"engine_separate", t_engine_separate},
 };
 
 int main(int argc, char **argv)
