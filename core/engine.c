@@ -8,6 +8,13 @@ static uint64_t hash64(uint64_t x);
 void eng_map_free(struct idmap *m);
 static int cmp_id(const void *x, const void *y);
 
+/* engine_int.h's layout (64-bit): lines 0-2 hot fields, 3-5 inline map
+ * slots, the node from line 6. */
+_Static_assert(sizeof(void *) != 8 ||
+		   (offsetof(struct ukf_engine, insts_in) == 3 * 64 &&
+		    offsetof(struct ukf_engine, node) == 6 * 64),
+	       "struct ukf_engine: the hot lines moved (engine_int.h)");
+
 /* Every allocation the running engine makes goes through these three. */
 static int alloc_fails(ukf_engine_t *e)
 {
@@ -40,69 +47,76 @@ static uint64_t hash64(uint64_t x)
 	return x;
 }
 
+/* A map starting in the IDMAP_INLINE slots at `in` (zeroed). */
+void eng_map_init(struct idmap *m, struct idslot *in)
+{
+	m->s = in;
+	m->cap = IDMAP_INLINE;
+	m->n = 0;
+}
+
 void *eng_map_get(const struct idmap *m, uint64_t k)
 {
-	if (!m->cap || !k)
+	size_t mask = (size_t)m->cap - 1;
+
+	if (!m->n || !k) /* an empty map's slots are not even read */
 		return NULL;
-	for (size_t i = hash64(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == k)
-			return m->vals[i];
-		if (!m->keys[i])
+	for (size_t i = hash64(k) & mask;; i = (i + 1) & mask) {
+		if (m->s[i].key == k)
+			return m->s[i].val;
+		if (!m->s[i].key)
 			return NULL;
 	}
 }
 
 int eng_map_put(ukf_engine_t *e, struct idmap *m, uint64_t k, void *v)
 {
-	if ((m->n + 1) * 2 > m->cap) {
+	size_t i, mask;
+
+	/* the inline slots hold up to IDMAP_INLINE - 1, the heap half full */
+	if (m->n + 1 > (m->cap == IDMAP_INLINE ? IDMAP_INLINE - 1 : m->cap / 2)) {
 		struct idmap nm;
-		nm.cap = m->cap ? m->cap * 2 : 64;
+		nm.cap = m->cap > IDMAP_INLINE ? m->cap * 2 : 16;
 		nm.n = 0;
-		nm.keys = eng_calloc(e, nm.cap, sizeof(*nm.keys));
-		nm.vals = eng_calloc(e, nm.cap, sizeof(*nm.vals));
-		if (!nm.keys || !nm.vals) {
-			free(nm.keys);
-			free(nm.vals);
+		nm.s = eng_calloc(e, nm.cap, sizeof(*nm.s));
+		if (!nm.s)
 			return -1;
-		}
-		for (size_t i = 0; i < m->cap; i++)
-			if (m->keys[i])
-				eng_map_put(e, &nm, m->keys[i], m->vals[i]);
-		free(m->keys);
-		free(m->vals);
+		for (size_t j = 0; j < m->cap; j++)
+			if (m->s[j].key)
+				eng_map_put(e, &nm, m->s[j].key, m->s[j].val);
+		if (m->cap > IDMAP_INLINE)
+			free(m->s);
 		*m = nm;
 	}
-	size_t i = hash64(k) & (m->cap - 1);
-	while (m->keys[i] && m->keys[i] != k)
-		i = (i + 1) & (m->cap - 1);
-	if (!m->keys[i])
+	mask = (size_t)m->cap - 1;
+	i = hash64(k) & mask;
+	while (m->s[i].key && m->s[i].key != k)
+		i = (i + 1) & mask;
+	if (!m->s[i].key)
 		m->n++;
-	m->keys[i] = k;
-	m->vals[i] = v;
+	m->s[i].key = k;
+	m->s[i].val = v;
 	return 0;
 }
 
 void eng_map_del(struct idmap *m, uint64_t k)
 {
-	size_t i, j, mask = m->cap - 1;
+	size_t i, j, mask = (size_t)m->cap - 1;
 
 	if (!m->cap || !k)
 		return;
-	for (i = hash64(k) & mask; m->keys[i] != k; i = (i + 1) & mask)
-		if (!m->keys[i])
+	for (i = hash64(k) & mask; m->s[i].key != k; i = (i + 1) & mask)
+		if (!m->s[i].key)
 			return;
-	m->keys[i] = 0;
-	m->vals[i] = NULL;
+	m->s[i] = (struct idslot){ 0, NULL };
 	m->n--;
-	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-		size_t h = hash64(m->keys[j]) & mask;
+	for (j = (i + 1) & mask; m->s[j].key; j = (j + 1) & mask) {
+		size_t h = hash64(m->s[j].key) & mask;
 		/* move j back to i if its home is not in (i, j] */
 		if ((j > i && (h <= i || h > j)) ||
 		    (j < i && (h <= i && h > j))) {
-			m->keys[i] = m->keys[j];
-			m->vals[i] = m->vals[j];
-			m->keys[j] = 0;
-			m->vals[j] = NULL;
+			m->s[i] = m->s[j];
+			m->s[j] = (struct idslot){ 0, NULL };
 			i = j;
 		}
 	}
@@ -110,8 +124,8 @@ void eng_map_del(struct idmap *m, uint64_t k)
 
 void eng_map_free(struct idmap *m)
 {
-	free(m->keys);
-	free(m->vals);
+	if (m->cap > IDMAP_INLINE)
+		free(m->s);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -299,7 +313,7 @@ void ukf_engine_on_message(ukf_engine_t *e, ukf_node_id_t to,
 		LOG(e, to, "drop message from=%u: %s", from, err);
 		return;
 	}
-	if (from >= e->cfg.nodes) {
+	if (from >= e->nodes) {
 		LOG(e, to, "drop %s from=%u: no such node",
 		    ukf_msg_name(m.type), from);
 		return;
@@ -535,7 +549,10 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 		     cfg->self, nc->vcpus, ULL(nc->mem_bytes));
 		return NULL;
 	}
-	e = calloc(1, sizeof(*e));
+	/* on a cache line: the fields every event reads share the first */
+	e = aligned_alloc(64, (sizeof(*e) + 63) & ~(size_t)63);
+	if (e)
+		memset(e, 0, sizeof(*e));
 	if (!e) {
 		CERR("engine: out of memory");
 		return NULL;
@@ -545,6 +562,15 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 	e->cfg.placement = pl->name;
 	e->cfg.templates = tp->name;
 	e->self = cfg->self;
+	eng_map_init(&e->insts, e->insts_in);
+	eng_map_init(&e->reqs, e->reqs_in);
+	eng_map_init(&e->away, e->away_in);
+	e->nodes = cfg->nodes;
+	e->max_children = cfg->max_children;
+	e->max_retries = cfg->max_retries;
+	e->max_queue = cfg->max_queue;
+	e->retry_ns = cfg->retry_ns;
+	e->answer_timeout_ns = cfg->answer_timeout_ns;
 	e->apps = apps;
 	e->env = env;
 	e->be = be;
@@ -574,16 +600,16 @@ size_t ukf_engine_leftovers(const ukf_engine_t *e, ukf_id_t *ids, size_t cap)
 	if (!e)
 		return 0;
 	for (size_t k = 0; k < e->insts.cap; k++)
-		if (e->insts.keys[k]) {
+		if (e->insts.s[k].key) {
 			if (n < cap)
-				ids[n] = e->insts.keys[k];
+				ids[n] = e->insts.s[k].key;
 			n++;
 		}
 	for (size_t k = 0; k < e->reqs.cap; k++)
-		if (e->reqs.keys[k] &&
-		    !eng_map_get(&e->insts, e->reqs.keys[k])) {
+		if (e->reqs.s[k].key &&
+		    !eng_map_get(&e->insts, e->reqs.s[k].key)) {
 			if (n < cap)
-				ids[n] = e->reqs.keys[k];
+				ids[n] = e->reqs.s[k].key;
 			n++;
 		}
 	return n;
@@ -630,16 +656,16 @@ void ukf_engine_destroy(ukf_engine_t **ep)
 		free(ids);
 	}
 	for (size_t k = 0; k < e->reqs.cap; k++) {
-		struct req *q = e->reqs.vals[k];
-		if (e->reqs.keys[k] && q) {
+		struct req *q = e->reqs.s[k].val;
+		if (e->reqs.s[k].key && q) {
 			free(q->args);
 			free(q->delta);
 			free(q);
 		}
 	}
 	for (size_t k = 0; k < e->insts.cap; k++) {
-		struct inst *i = e->insts.vals[k];
-		if (e->insts.keys[k] && i) {
+		struct inst *i = e->insts.s[k].val;
+		if (e->insts.s[k].key && i) {
 			free(i->r_data);
 			free(i->kids);
 			free(i->args);
@@ -705,7 +731,7 @@ int ukf_engine_fork(ukf_engine_t *e, ukf_id_t parent, uint64_t tag,
 		return -EINVAL;
 	if (!p || p->internal || !p->running)
 		return -ESRCH;
-	if (p->nkids >= e->cfg.max_children)
+	if (p->nkids >= e->max_children)
 		return -EAGAIN;
 	q = eng_req_new(e, R_FORK, p->node, p->app, p->id, tag, F_NOTIFY, NULL,
 			0);
@@ -766,7 +792,7 @@ int ukf_engine_node_stats(const ukf_engine_t *e, ukf_node_id_t node,
 
 uint64_t ukf_engine_alive(const ukf_engine_t *e)
 {
-	return e ? e->alive : 0;
+	return e ? e->node.instances : 0;
 }
 
 size_t ukf_engine_node_templates(const ukf_engine_t *e, ukf_node_id_t node,

@@ -23,7 +23,7 @@ void eng_deliver_local(ukf_engine_t *e, struct inst *d, ukf_id_t src,
 		eng_complete(e, d, (int64_t)len, 0, src, data, len);
 		return;
 	}
-	if (d->qlen >= e->cfg.max_queue) {
+	if (d->qlen >= e->max_queue) {
 		*rc = -UKF_EAGAIN;
 		return;
 	}
@@ -77,7 +77,7 @@ static void call_fork_or_spawn(ukf_engine_t *e, struct inst *p,
 			}
 		}
 	}
-	if (p->nkids >= e->cfg.max_children) {
+	if (p->nkids >= e->max_children) {
 		LOG(e, p->node, "limit %llu children=%u", ULL(p->id), p->nkids);
 		eng_complete(e, p, -UKF_EAGAIN, 0, 0, NULL, 0);
 		return;

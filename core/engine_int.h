@@ -126,50 +126,85 @@ struct req {
 	ukf_ns_t t_request, t_placed;
 };
 
+/*
+ * id -> object: open addressing, linear probing. Key and value share a
+ * slot. A node holds only a few ids of each kind at a time, so a map
+ * starts in a line of IDMAP_INLINE slots inside its engine (no allocation,
+ * on the engine's page, its address known without a load) and moves to
+ * the heap only past that.
+ */
+#define IDMAP_INLINE 4
+struct idslot {
+	uint64_t key; /* 0: empty */
+	void *val;
+};
 struct idmap {
-	uint64_t *keys;
-	void **vals;
-	size_t cap, n;
+	struct idslot *s; /* cap slots: inline (cap IDMAP_INLINE) or heap */
+	uint32_t cap, n;
 };
 
+/*
+ * A node's state, starting on a cache line: the first line is what
+ * placement, capacity checks and the directory record read; the template
+ * cache's header and first entries follow.
+ */
 struct node {
 	ukf_node_id_t id;
-	struct ukf_node_config cfg;
 	uint32_t vcpus_used, instances;
+	uint32_t rr;
 	uint64_t mem_used;
 	uint64_t version;
-	uint32_t rr;
-	struct ukf_tcache tc;
-	struct ukf_topk topk;
-	struct ukf_node_stats st;
+	struct ukf_node_config cfg;
 	struct inst *resume_head, *resume_tail; /* waiting for a vCPU */
+	struct ukf_tcache tc;
+	struct ukf_node_stats st;
+	struct ukf_topk topk;
 };
 
 /*
  * One engine is one node's agent: its instances, the requests it
  * originated, its template cache. Other nodes are known only through
  * messages (env->send) and the directory (env->directory).
+ *
+ * A simulated cluster holds thousands of engines and each event touches
+ * one of them at random, so every cache line an event reads is likely a
+ * miss: what events read sits in the engine's first three lines (it is
+ * allocated on a line; the limits checked are copied there from cfg), the
+ * first slots of its busy maps in the next three, then the node's first
+ * lines. engine.c checks the offsets.
  */
 struct ukf_engine {
-	struct ukf_engine_config cfg;
+	/* line 0: every message, backend event and request */
 	ukf_node_id_t self; /* cfg.self */
+	int started;
 	const struct ukf_env *env;
 	const struct ukf_backend *be;
-	struct ukf_engine_hooks hooks;
-	const struct ukf_placement_ops *place;
-	const struct ukf_template_ops *tpl;
-	struct node node;	/* this engine's node */
 	const ukf_apps_t *apps; /* shared, read-only */
 	struct idmap insts, reqs;
+	/* line 1: placing, sending, accepting */
+	uint32_t nodes, max_children; /* cfg's */
+	int (*fail_alloc)(void *u);   /* fault injection (tests) */
+	const struct ukf_placement_ops *place;
+	const struct ukf_template_ops *tpl;
+	ukf_ns_t answer_timeout_ns; /* cfg's */
 	/* origin side (engine_peer.c): workload instances running on
-	 * another node, until their exit is heard; ids whose request was
-	 * given up (no answer in time) whose instance must not live */
-	struct idmap away, cancelled;
-	uint64_t next_id; /* ids when the world gives none */
-	uint64_t alive;
-	int started;
-	int (*fail_alloc)(void *u); /* fault injection (tests) */
+	 * another node, until their exit is heard */
+	struct idmap away;
+	uint32_t max_retries, max_queue; /* cfg's */
+	/* line 2: answers at the origin */
+	struct ukf_engine_hooks hooks;
+	/* ids whose request was given up (no answer in time) whose
+	 * instance must not live (engine_peer.c) */
+	struct idmap cancelled;
+	ukf_ns_t retry_ns; /* cfg's */
+	/* lines 3-5: the first slots of insts, reqs and away */
+	struct idslot insts_in[IDMAP_INLINE], reqs_in[IDMAP_INLINE],
+	    away_in[IDMAP_INLINE];
+	/* line 6 on */
+	struct node node; /* this engine's node */
 	void *fail_u;
+	uint64_t next_id; /* ids when the world gives none */
+	struct ukf_engine_config cfg;
 };
 
 /* Skip formatting entirely when logging is off. */
@@ -190,6 +225,7 @@ struct ukf_engine {
 void *eng_malloc(ukf_engine_t *e, size_t n);
 void *eng_calloc(ukf_engine_t *e, size_t n, size_t sz);
 void *eng_realloc(ukf_engine_t *e, void *p, size_t n);
+void eng_map_init(struct idmap *m, struct idslot *in);
 void *eng_map_get(const struct idmap *m, uint64_t k);
 int eng_map_put(ukf_engine_t *e, struct idmap *m, uint64_t k, void *v);
 void eng_map_del(struct idmap *m, uint64_t k);

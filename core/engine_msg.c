@@ -69,7 +69,7 @@ void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 	switch (m->type) {
 	case UKF_MSG_SPAWN:
 	case UKF_MSG_CLONE:
-		if (m->app >= NAPPS(e) || m->origin >= e->cfg.nodes) {
+		if (m->app >= NAPPS(e) || m->origin >= e->nodes) {
 			LOG(e, to, "drop %s %llu: bad app or origin",
 			    ukf_msg_name(m->type), ULL(m->id));
 			return;

@@ -165,7 +165,6 @@ void eng_reserve(ukf_engine_t *e, struct node *n, const struct ukf_app *a)
 	n->vcpus_used += a->vcpus;
 	n->mem_used += a->mem_bytes;
 	n->instances++;
-	e->alive++;
 	eng_publish(e, n);
 }
 
@@ -176,6 +175,5 @@ void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
 		n->vcpus_used -= a->vcpus;
 	n->mem_used -= a->mem_bytes;
 	n->instances--;
-	e->alive--;
 	eng_publish(e, n);
 }

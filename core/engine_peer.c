@@ -67,8 +67,8 @@ int eng_cancelled(ukf_engine_t *e, ukf_id_t id, ukf_node_id_t *node,
 /* A SPAWN or CLONE of q is being sent: its answer is due in time. */
 void eng_answer_due(ukf_engine_t *e, struct req *q)
 {
-	if (e->cfg.answer_timeout_ns > 0)
-		eng_arm(e, q->origin, eng_now(e) + e->cfg.answer_timeout_ns,
+	if (e->answer_timeout_ns > 0)
+		eng_arm(e, q->origin, eng_now(e) + e->answer_timeout_ns,
 			T_ANSWER, q->id, q->gen);
 }
 
@@ -94,7 +94,7 @@ void eng_answer_timeout(ukf_engine_t *e, ukf_id_t id, uint32_t gen)
 			(void *)(uintptr_t)(target + 1)) < 0)
 		LOG(e, e->self, "error cancel %llu: out of memory", ULL(id));
 	snprintf(why, sizeof(why), "no answer from node %u within %.3f s",
-		 target, (double)e->cfg.answer_timeout_ns / 1e9);
+		 target, (double)e->answer_timeout_ns / 1e9);
 	LOG(e, e->self, "timeout %llu node=%u", ULL(id), target);
 	eng_req_fail(e, q, why);
 	eng_deliver(e, e->self, target, &m, 0);
@@ -126,7 +126,17 @@ static void record_lost(ukf_engine_t *e, const struct away *a, ukf_id_t id,
 	e->env->ops->record(e->env->w, &r);
 }
 
-/* Collect the keys of a map first: handlers below change the maps. */
+static int cmp_id(const void *x, const void *y)
+{
+	ukf_id_t a = *(const ukf_id_t *)x, b = *(const ukf_id_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * Collect the keys of a map first (handlers below change the maps), in
+ * id order: what is done first does not depend on the map's layout.
+ */
 static size_t keys_of(ukf_engine_t *e, const struct idmap *m, ukf_id_t **out)
 {
 	size_t n = 0;
@@ -135,8 +145,9 @@ static size_t keys_of(ukf_engine_t *e, const struct idmap *m, ukf_id_t **out)
 	if (!*out)
 		return 0;
 	for (size_t k = 0; k < m->cap; k++)
-		if (m->keys[k])
-			(*out)[n++] = m->keys[k];
+		if (m->s[k].key)
+			(*out)[n++] = m->s[k].key;
+	qsort(*out, n, sizeof(**out), cmp_id);
 	return n;
 }
 
@@ -148,7 +159,7 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 	size_t cnt;
 	char reason[160];
 
-	if (!e || peer == e->self || peer >= e->cfg.nodes)
+	if (!e || peer == e->self || peer >= e->nodes)
 		return;
 	n = &e->node;
 	snprintf(reason, sizeof(reason), "node %u lost: %s", peer,
@@ -227,8 +238,8 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 void eng_peer_free(ukf_engine_t *e)
 {
 	for (size_t k = 0; k < e->away.cap; k++)
-		if (e->away.keys[k])
-			free(e->away.vals[k]);
+		if (e->away.s[k].key)
+			free(e->away.s[k].val);
 	eng_map_free(&e->away);
 	eng_map_free(&e->cancelled);
 }

@@ -16,7 +16,7 @@ void eng_req_free(ukf_engine_t *e, struct req *q)
 void eng_retry_later(ukf_engine_t *e, struct req *q)
 {
 	uint32_t sh = q->attempt > 0 ? q->attempt - 1 : 0;
-	ukf_ns_t delay = e->cfg.retry_ns << (sh < 6 ? sh : 6);
+	ukf_ns_t delay = e->retry_ns << (sh < 6 ? sh : 6);
 
 	q->inflight = 0;
 	if (q->killed) {
@@ -134,7 +134,7 @@ void eng_place_req(ukf_engine_t *e, struct req *q)
 	struct ukf_dir_record self;
 	ukf_node_id_t t;
 
-	if (q->attempt > e->cfg.max_retries) {
+	if (q->attempt > e->max_retries) {
 		char why[96];
 		snprintf(why, sizeof(why), "no capacity after %u attempts",
 			 q->attempt);
@@ -156,7 +156,7 @@ void eng_place_req(ukf_engine_t *e, struct req *q)
 	if (t == UKF_NODE_NONE && eng_fits(n, a))
 		t = q->origin;
 	q->attempt++;
-	if (t == UKF_NODE_NONE || t >= e->cfg.nodes) {
+	if (t == UKF_NODE_NONE || t >= e->nodes) {
 		LOG(e, q->origin, "noplace %llu app=%s attempt=%u", ULL(q->id),
 		    a->name, q->attempt);
 		eng_retry_later(e, q);

@@ -65,12 +65,12 @@ struct ukf_tentry {
 };
 
 struct ukf_tcache {
-	struct ukf_tentry e[UKF_TCACHE_MAX];
 	uint32_t n;
 	uint32_t nready;
 	uint64_t used; /* bytes of ready templates */
 	uint64_t budget;
 	uint64_t tick;
+	struct ukf_tentry e[UKF_TCACHE_MAX]; /* last: e[0..n) in use */
 };
 
 void ukf_tcache_init(struct ukf_tcache *c, uint64_t budget);
