@@ -77,24 +77,34 @@ uint64_t ukf_dir_load_key(const struct ukf_dir_record *r)
 	return u << 48 | inst << 32 | r->node;
 }
 
+/*
+ * Set a leaf and fix its ancestors. An inner node is a function of its two
+ * children only, so the walk up stops at the first one whose values come
+ * out unchanged: the ones above it are already right. (A record changes on
+ * every start and end of an instance; most changes stop a few levels up.)
+ */
 static void lt_set(struct ltree *t, uint32_t node,
 		   const struct ukf_dir_record *r)
 {
 	uint32_t i = t->size + node;
 	uint64_t key = r ? ukf_dir_load_key(r) : KEY_NONE;
+	uint32_t vf = r ? r->vcpus_free : 0;
+	uint64_t mf = r ? r->mem_free : 0;
 
 	if ((t->key[i] == KEY_NONE) != (key == KEY_NONE))
 		t->count += key == KEY_NONE ? -1u : 1u;
-	t->key[i] = key;
-	t->vfree[i] = r ? r->vcpus_free : 0;
-	t->mfree[i] = r ? r->mem_free : 0;
-	for (i >>= 1; i; i >>= 1) {
+	for (;;) {
+		if (t->key[i] == key && t->vfree[i] == vf && t->mfree[i] == mf)
+			return;
+		t->key[i] = key;
+		t->vfree[i] = vf;
+		t->mfree[i] = mf;
+		if ((i >>= 1) == 0)
+			return;
 		uint32_t l = 2 * i, rr = 2 * i + 1;
-		t->key[i] = t->key[l] < t->key[rr] ? t->key[l] : t->key[rr];
-		t->vfree[i] =
-		    t->vfree[l] > t->vfree[rr] ? t->vfree[l] : t->vfree[rr];
-		t->mfree[i] =
-		    t->mfree[l] > t->mfree[rr] ? t->mfree[l] : t->mfree[rr];
+		key = t->key[l] < t->key[rr] ? t->key[l] : t->key[rr];
+		vf = t->vfree[l] > t->vfree[rr] ? t->vfree[l] : t->vfree[rr];
+		mf = t->mfree[l] > t->mfree[rr] ? t->mfree[l] : t->mfree[rr];
 	}
 }
 
