@@ -114,6 +114,15 @@ struct ukf_wire_field_info {
 size_t ukf_wire_fields(enum ukf_msg_type t, struct ukf_wire_field_info *out,
 		       size_t cap);
 
+/*
+ * Type t's fields as codec.h's table (NULL and *nf = 0 for an unknown type):
+ * what the docs and ukf_wire_fields come from. The encoder and decoder
+ * above are generated from the same list; tests check them against
+ * ukf_fields_encode/ukf_fields_decode over this table.
+ */
+struct ukf_field;
+const struct ukf_field *ukf_wire_table(enum ukf_msg_type t, size_t *nf);
+
 /* The table as Markdown (one section per type: fields, sizes, meaning). */
 void ukf_wire_describe(FILE *out);
 
