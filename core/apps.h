@@ -34,6 +34,9 @@ const struct ukf_app *ukf_apps_get(const ukf_apps_t *t, uint32_t id);
 
 /* The id of the app called `name`, or -1. */
 int ukf_apps_find(const ukf_apps_t *t, const char *name);
+/* The same for a name of len bytes, not NUL-terminated (as messages carry
+ * it). */
+int ukf_apps_find_n(const ukf_apps_t *t, const char *name, size_t len);
 
 /* Number of apps registered. */
 uint32_t ukf_apps_count(const ukf_apps_t *t);

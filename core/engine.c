@@ -4,7 +4,6 @@
 #include "engine_int.h"
 
 static int alloc_fails(ukf_engine_t *e);
-static uint64_t hash64(uint64_t x);
 void eng_map_free(struct idmap *m);
 static int cmp_id(const void *x, const void *y);
 
@@ -36,37 +35,13 @@ void *eng_realloc(ukf_engine_t *e, void *p, size_t n)
 	return alloc_fails(e) ? NULL : realloc(p, n);
 }
 
-/* id map: open addressing, linear probing, backward-shift deletion    */
-static uint64_t hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-/* A map starting in the IDMAP_INLINE slots at `in` (zeroed). */
+/* id maps (engine_int.h): open addressing, linear probing, backward-shift
+ * deletion. A map starting in the IDMAP_INLINE slots at `in` (zeroed). */
 void eng_map_init(struct idmap *m, struct idslot *in)
 {
 	m->s = in;
 	m->cap = IDMAP_INLINE;
 	m->n = 0;
-}
-
-void *eng_map_get(const struct idmap *m, uint64_t k)
-{
-	size_t mask = (size_t)m->cap - 1;
-
-	if (!m->n || !k) /* an empty map's slots are not even read */
-		return NULL;
-	for (size_t i = hash64(k) & mask;; i = (i + 1) & mask) {
-		if (m->s[i].key == k)
-			return m->s[i].val;
-		if (!m->s[i].key)
-			return NULL;
-	}
 }
 
 int eng_map_put(ukf_engine_t *e, struct idmap *m, uint64_t k, void *v)
@@ -89,7 +64,7 @@ int eng_map_put(ukf_engine_t *e, struct idmap *m, uint64_t k, void *v)
 		*m = nm;
 	}
 	mask = (size_t)m->cap - 1;
-	i = hash64(k) & mask;
+	i = eng_hash64(k) & mask;
 	while (m->s[i].key && m->s[i].key != k)
 		i = (i + 1) & mask;
 	if (!m->s[i].key)
@@ -105,13 +80,13 @@ void eng_map_del(struct idmap *m, uint64_t k)
 
 	if (!m->cap || !k)
 		return;
-	for (i = hash64(k) & mask; m->s[i].key != k; i = (i + 1) & mask)
+	for (i = eng_hash64(k) & mask; m->s[i].key != k; i = (i + 1) & mask)
 		if (!m->s[i].key)
 			return;
 	m->s[i] = (struct idslot){ 0, NULL };
 	m->n--;
 	for (j = (i + 1) & mask; m->s[j].key; j = (j + 1) & mask) {
-		size_t h = hash64(m->s[j].key) & mask;
+		size_t h = eng_hash64(m->s[j].key) & mask;
 		/* move j back to i if its home is not in (i, j] */
 		if ((j > i && (h <= i || h > j)) ||
 		    (j < i && (h <= i && h > j))) {
@@ -127,11 +102,6 @@ void eng_map_free(struct idmap *m)
 	if (m->cap > IDMAP_INLINE)
 		free(m->s);
 	memset(m, 0, sizeof(*m));
-}
-
-ukf_ns_t eng_now(const ukf_engine_t *e)
-{
-	return e->env->ops->now(e->env->w);
 }
 
 void eng_elog(ukf_engine_t *e, ukf_node_id_t node, const char *fmt, ...)
@@ -169,20 +139,6 @@ char *eng_dupstr(ukf_engine_t *e, const char *s, size_t n)
 		d[n] = 0;
 	}
 	return d;
-}
-
-struct inst *eng_inst_at(ukf_engine_t *e, ukf_node_id_t node, ukf_id_t id)
-{
-	struct inst *i = eng_map_get(&e->insts, id);
-
-	return i && i->node == node ? i : NULL;
-}
-
-struct req *eng_req_at(ukf_engine_t *e, ukf_node_id_t node, ukf_id_t id)
-{
-	struct req *r = eng_map_get(&e->reqs, id);
-
-	return r && r->origin == node ? r : NULL;
 }
 
 void eng_arm(ukf_engine_t *e, ukf_node_id_t node, ukf_ns_t at,
@@ -320,25 +276,22 @@ void ukf_engine_on_message(ukf_engine_t *e, ukf_node_id_t to,
 	}
 	if (m.app_name_len) {
 		/* apps travel by name and digest: find ours */
-		char name[UKF_APP_NAME_MAX];
-		const struct ukf_app *a;
-		int id;
+		int id = ukf_apps_find_n(e->apps, m.app_name, m.app_name_len);
+		const struct ukf_app *a = id >= 0 ? APP(e, (uint32_t)id) : NULL;
+		int nl = (int)m.app_name_len;
 
-		memcpy(name, m.app_name, m.app_name_len);
-		name[m.app_name_len] = 0;
-		id = ukf_apps_find(e->apps, name);
-		a = id >= 0 ? APP(e, (uint32_t)id) : NULL;
 		if (!a) {
-			LOG(e, to, "drop %s %llu from=%u: unknown app '%s'",
-			    ukf_msg_name(m.type), ULL(m.id), from, name);
+			LOG(e, to, "drop %s %llu from=%u: unknown app '%.*s'",
+			    ukf_msg_name(m.type), ULL(m.id), from, nl,
+			    m.app_name);
 			return;
 		}
 		if (m.app_digest && a->digest && m.app_digest != a->digest) {
 			LOG(e, to,
-			    "drop %s %llu from=%u: app '%s' differs here "
+			    "drop %s %llu from=%u: app '%.*s' differs here "
 			    "(digest %016llx, ours %016llx)",
-			    ukf_msg_name(m.type), ULL(m.id), from, name,
-			    ULL(m.app_digest), ULL(a->digest));
+			    ukf_msg_name(m.type), ULL(m.id), from, nl,
+			    m.app_name, ULL(m.app_digest), ULL(a->digest));
 			return;
 		}
 		m.app = (uint32_t)id;

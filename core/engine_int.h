@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "engine.h"
-#include "apps.h"
+#include "apps_int.h"
 #include "dir.h"
 #include "include/ukf_abi.h"
 #include "policy.h"
@@ -36,8 +36,8 @@
  */
 
 /* The app with id a (valid: checked where ids enter the engine). */
-#define APP(e, a) ukf_apps_get((e)->apps, (a))
-#define NAPPS(e)  ukf_apps_count((e)->apps)
+#define APP(e, a) apps_at((e)->apps, (a))
+#define NAPPS(e)  apps_count((e)->apps)
 #define F_NOTIFY  1u /* message flag: tell the workload (hooks) */
 #define F_FORK	  2u /* message flag: the instance is a fork child */
 
@@ -226,16 +226,12 @@ void *eng_malloc(ukf_engine_t *e, size_t n);
 void *eng_calloc(ukf_engine_t *e, size_t n, size_t sz);
 void *eng_realloc(ukf_engine_t *e, void *p, size_t n);
 void eng_map_init(struct idmap *m, struct idslot *in);
-void *eng_map_get(const struct idmap *m, uint64_t k);
 int eng_map_put(ukf_engine_t *e, struct idmap *m, uint64_t k, void *v);
 void eng_map_del(struct idmap *m, uint64_t k);
 void eng_map_free(struct idmap *m);
-ukf_ns_t eng_now(const ukf_engine_t *e);
 const char *eng_app_name(const ukf_engine_t *e, uint32_t app);
 ukf_id_t eng_new_id(ukf_engine_t *e);
 char *eng_dupstr(ukf_engine_t *e, const char *s, size_t n);
-struct inst *eng_inst_at(ukf_engine_t *e, ukf_node_id_t node, ukf_id_t id);
-struct req *eng_req_at(ukf_engine_t *e, ukf_node_id_t node, ukf_id_t id);
 void eng_arm(ukf_engine_t *e, ukf_node_id_t node, ukf_ns_t at,
 	     enum timer_kind kind, ukf_id_t id, uint32_t gen);
 void eng_record_inst(ukf_engine_t *e, const struct inst *i, ukf_ns_t t_exit,
@@ -325,6 +321,53 @@ int eng_deliver(ukf_engine_t *e, ukf_node_id_t from, ukf_node_id_t to,
 		const struct ukf_msg *m, uint64_t bulk);
 void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 		    const struct ukf_msg *m);
+
+/* Called on every event: inline. */
+static inline uint64_t eng_hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static inline void *eng_map_get(const struct idmap *m, uint64_t k)
+{
+	size_t mask = (size_t)m->cap - 1;
+
+	if (!m->n || !k) /* an empty map's slots are not even read */
+		return NULL;
+	for (size_t i = eng_hash64(k) & mask;; i = (i + 1) & mask) {
+		if (m->s[i].key == k)
+			return m->s[i].val;
+		if (!m->s[i].key)
+			return NULL;
+	}
+}
+
+static inline ukf_ns_t eng_now(const ukf_engine_t *e)
+{
+	return e->env->ops->now(e->env->w);
+}
+
+/* The instance id on `node` / the request id originated there, or NULL. */
+static inline struct inst *eng_inst_at(ukf_engine_t *e, ukf_node_id_t node,
+				       ukf_id_t id)
+{
+	struct inst *i = eng_map_get(&e->insts, id);
+
+	return i && i->node == node ? i : NULL;
+}
+
+static inline struct req *eng_req_at(ukf_engine_t *e, ukf_node_id_t node,
+				     ukf_id_t id)
+{
+	struct req *r = eng_map_get(&e->reqs, id);
+
+	return r && r->origin == node ? r : NULL;
+}
 
 /* printf-checked log line (use LOG, which skips formatting when off). */
 void eng_elog(ukf_engine_t *e, ukf_node_id_t node, const char *fmt, ...)
