@@ -4,6 +4,7 @@
 #include "engine_int.h"
 
 static int alloc_fails(ukf_engine_t *e);
+static const struct ukf_engine_hooks no_hooks;
 void eng_map_free(struct idmap *m);
 static int cmp_id(const void *x, const void *y);
 
@@ -262,7 +263,10 @@ void ukf_engine_on_message(ukf_engine_t *e, ukf_node_id_t to,
 	struct ukf_msg m;
 	char err[160];
 
-	if (!e || to != e->self) /* not ours: nothing to log it on */
+	if (!e)
+		return;
+	eng_touch(e);
+	if (to != e->self) /* not ours: nothing to log it on */
 		return;
 	if (ukf_msg_decode(&m, type, body, len, bulk, bulk_len, 0, err,
 			   sizeof(err)) < 0) {
@@ -306,7 +310,10 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 	struct inst *i;
 	ukf_ns_t at;
 
-	if (!e || !ev || node != e->self)
+	if (!e || !ev)
+		return;
+	eng_touch(e);
+	if (node != e->self)
 		return;
 	n = &e->node;
 	/* when it happened; never later than now, never before 0 */
@@ -388,8 +395,8 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 				ev->text ? ev->text : "failed");
 		break;
 	case UKF_BE_CONSOLE:
-		if (e->hooks.on_console && (!ev->len || ev->data))
-			e->hooks.on_console(e->hooks.u, i->id, ev->data,
+		if (HOOK(e, on_console) && (!ev->len || ev->data))
+			HOOK(e, on_console)(HOOK(e, u), i->id, ev->data,
 					    ev->len);
 		break;
 	case UKF_BE_DELTA: {
@@ -524,13 +531,15 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 	e->max_queue = cfg->max_queue;
 	e->retry_ns = cfg->retry_ns;
 	e->answer_timeout_ns = cfg->answer_timeout_ns;
+	e->timed_answers = cfg->answer_timeout_ns > 0;
 	e->apps = apps;
 	e->env = env;
 	e->be = be;
-	if (hooks)
-		e->hooks = *hooks;
+	e->hooks = hooks ? hooks : &no_hooks;
 	e->place = pl;
 	e->tpl = tp;
+	e->use_templates = tp->templates != 0;
+	e->topk_only = tp->topk_only != 0;
 	e->node.id = cfg->self;
 	e->node.cfg = *nc;
 	e->node.rr =
@@ -639,7 +648,7 @@ int ukf_engine_start(ukf_engine_t *e)
 	if (!e || e->started)
 		return -EINVAL;
 	e->started = 1;
-	if (e->tpl->topk_only &&
+	if (e->topk_only &&
 	    ukf_topk_init(&e->node.topk, NAPPS(e), e->cfg.prewarm_k) < 0)
 		return -ENOMEM;
 	eng_publish(e, &e->node);
@@ -663,7 +672,10 @@ int ukf_engine_spawn(ukf_engine_t *e, ukf_node_id_t origin, uint32_t app,
 	struct req *q;
 	size_t alen = args ? strlen(args) : 0;
 
-	if (!e || origin != e->self || app >= NAPPS(e) || alen >= UKF_ARGS_MAX)
+	if (!e)
+		return -EINVAL;
+	eng_touch(e);
+	if (origin != e->self || app >= NAPPS(e) || alen >= UKF_ARGS_MAX)
 		return -EINVAL;
 	q = eng_req_new(e, R_SPAWN, origin, app, 0, tag, F_NOTIFY, args, alen);
 	if (!q)

@@ -161,9 +161,9 @@ void eng_start_restore(ukf_engine_t *e, struct node *n, struct inst *i)
 
 static int wants_template(ukf_engine_t *e, struct node *n, uint32_t app)
 {
-	if (!e->tpl->templates)
+	if (!e->use_templates)
 		return 0;
-	if (e->tpl->topk_only)
+	if (e->topk_only)
 		return ukf_topk_has(&n->topk, app);
 	return 1;
 }

@@ -40,6 +40,7 @@
 #define NAPPS(e)  apps_count((e)->apps)
 #define F_NOTIFY  1u /* message flag: tell the workload (hooks) */
 #define F_FORK	  2u /* message flag: the instance is a fork child */
+#define HOOK(e, h) ((e)->hooks->h) /* a workload hook, or NULL */
 
 enum timer_kind { T_RETRY = 1, T_DEADLINE = 2, T_MAKER = 3, T_ANSWER = 4 };
 
@@ -176,34 +177,34 @@ struct node {
 struct ukf_engine {
 	/* line 0: every message, backend event and request */
 	ukf_node_id_t self; /* cfg.self */
-	int started;
+	uint32_t nodes;	    /* cfg.nodes */
 	const struct ukf_env *env;
 	const struct ukf_backend *be;
 	const ukf_apps_t *apps; /* shared, read-only */
 	struct idmap insts, reqs;
-	/* line 1: placing, sending, accepting */
-	uint32_t nodes, max_children; /* cfg's */
-	int (*fail_alloc)(void *u);   /* fault injection (tests) */
+	/* line 1: requests, their placement and their answers */
+	uint8_t started;
+	uint8_t timed_answers; /* cfg.answer_timeout_ns > 0 */
+	uint8_t use_templates, topk_only; /* tpl's */
+	uint32_t max_retries;		  /* cfg's */
+	int (*fail_alloc)(void *u);	  /* fault injection (tests) */
 	const struct ukf_placement_ops *place;
-	const struct ukf_template_ops *tpl;
-	ukf_ns_t answer_timeout_ns; /* cfg's */
+	const struct ukf_engine_hooks *hooks; /* the creator's */
 	/* origin side (engine_peer.c): workload instances running on
-	 * another node, until their exit is heard */
-	struct idmap away;
-	uint32_t max_retries, max_queue; /* cfg's */
-	/* line 2: answers at the origin */
-	struct ukf_engine_hooks hooks;
-	/* ids whose request was given up (no answer in time) whose
-	 * instance must not live (engine_peer.c) */
-	struct idmap cancelled;
-	ukf_ns_t retry_ns; /* cfg's */
-	/* lines 3-5: the first slots of insts, reqs and away */
-	struct idslot insts_in[IDMAP_INLINE], reqs_in[IDMAP_INLINE],
-	    away_in[IDMAP_INLINE];
-	/* line 6 on */
-	struct node node; /* this engine's node */
+	 * another node, until their exit is heard; ids whose request was
+	 * given up (no answer in time) whose instance must not live */
+	struct idmap away, cancelled;
+	/* line 2 */
+	const struct ukf_template_ops *tpl;
+	ukf_ns_t answer_timeout_ns, retry_ns; /* cfg's */
+	uint32_t max_children, max_queue;      /* cfg's */
 	void *fail_u;
 	uint64_t next_id; /* ids when the world gives none */
+	/* lines 3-5: the first slots of insts, reqs and away */
+	struct idslot insts_in[IDMAP_INLINE] __attribute__((aligned(64)));
+	struct idslot reqs_in[IDMAP_INLINE], away_in[IDMAP_INLINE];
+	/* line 6 on */
+	struct node node; /* this engine's node */
 	struct ukf_engine_config cfg;
 };
 
@@ -321,6 +322,20 @@ int eng_deliver(ukf_engine_t *e, ukf_node_id_t from, ukf_node_id_t to,
 		const struct ukf_msg *m, uint64_t bulk);
 void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 		    const struct ukf_msg *m);
+
+/*
+ * At the entry of each callback: the engine's lines it is about to read
+ * (the hot fields, the inline map slots, the node's first line), asked for
+ * at once. Cold in a large cluster, they would otherwise arrive one miss
+ * after the other, each waiting for the load before it.
+ */
+static inline void eng_touch(const ukf_engine_t *e)
+{
+	const char *p = (const char *)e;
+
+	for (size_t off = 0; off <= offsetof(struct ukf_engine, node); off += 64)
+		__builtin_prefetch(p + off);
+}
 
 /* Called on every event: inline. */
 static inline uint64_t eng_hash64(uint64_t x)

@@ -141,9 +141,9 @@ void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 			LOG(e, to, "orphan-exit %llu parent=%llu", ULL(m->id),
 			    ULL(m->parent));
 		if (m->flags & F_NOTIFY) {
-			if (m->type == UKF_MSG_EXIT && e->hooks.on_exit)
-				e->hooks.on_exit(e->hooks.u, m->id, m->tag, st);
-			if (m->type == UKF_MSG_FAIL && e->hooks.on_fail) {
+			if (m->type == UKF_MSG_EXIT && HOOK(e, on_exit))
+				HOOK(e, on_exit)(HOOK(e, u), m->id, m->tag, st);
+			if (m->type == UKF_MSG_FAIL && HOOK(e, on_fail)) {
 				char why[256];
 				size_t l = m->text_len < sizeof(why) - 1
 					       ? m->text_len
@@ -151,7 +151,7 @@ void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 				if (l)
 					memcpy(why, m->text, l);
 				why[l] = 0;
-				e->hooks.on_fail(e->hooks.u, m->id, m->tag,
+				HOOK(e, on_fail)(HOOK(e, u), m->id, m->tag,
 						 why);
 			}
 		}

@@ -67,7 +67,7 @@ int eng_cancelled(ukf_engine_t *e, ukf_id_t id, ukf_node_id_t *node,
 /* A SPAWN or CLONE of q is being sent: its answer is due in time. */
 void eng_answer_due(ukf_engine_t *e, struct req *q)
 {
-	if (e->answer_timeout_ns > 0)
+	if (e->timed_answers)
 		eng_arm(e, q->origin, eng_now(e) + e->answer_timeout_ns,
 			T_ANSWER, q->id, q->gen);
 }
@@ -228,8 +228,8 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 		    peer, reason);
 		record_lost(e, &copy, copy.id, copy.parent, copy.app, peer,
 			    (copy.flags & F_FORK) != 0, reason);
-		if ((copy.flags & F_NOTIFY) && e->hooks.on_fail)
-			e->hooks.on_fail(e->hooks.u, copy.id, copy.tag, reason);
+		if ((copy.flags & F_NOTIFY) && HOOK(e, on_fail))
+			HOOK(e, on_fail)(HOOK(e, u), copy.id, copy.tag, reason);
 	}
 	free(ids);
 }

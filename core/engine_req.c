@@ -50,8 +50,8 @@ void eng_req_fail(ukf_engine_t *e, struct req *q, const char *why)
 			eng_complete(e, p, -UKF_EAGAIN, 0, 0, NULL, 0);
 	}
 	eng_req_free(e, q);
-	if (notify && e->hooks.on_fail)
-		e->hooks.on_fail(e->hooks.u, id, tag, why);
+	if (notify && HOOK(e, on_fail))
+		HOOK(e, on_fail)(HOOK(e, u), id, tag, why);
 }
 
 void eng_send_req(ukf_engine_t *e, struct req *q)
@@ -279,6 +279,6 @@ void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
 	}
 	if ((flags & F_NOTIFY) && node != origin)
 		eng_away_add(e, id, node, parent, app, tag, flags, t_request);
-	if ((flags & F_NOTIFY) && e->hooks.on_ready)
-		e->hooks.on_ready(e->hooks.u, id, tag);
+	if ((flags & F_NOTIFY) && HOOK(e, on_ready))
+		HOOK(e, on_ready)(HOOK(e, u), id, tag);
 }

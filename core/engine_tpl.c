@@ -251,7 +251,7 @@ void eng_count_request(ukf_engine_t *e, struct node *n, uint32_t app)
 	uint32_t added, removed;
 	struct ukf_tentry *t;
 
-	if (!e->tpl->topk_only ||
+	if (!e->topk_only ||
 	    !ukf_topk_bump(&n->topk, app, &added, &removed))
 		return;
 	t = ukf_tcache_find(&n->tc, removed);
