@@ -743,7 +743,15 @@ int ukf_engine_node_stats(const ukf_engine_t *e, ukf_node_id_t node,
 	if (!e || !s || node != e->self)
 		return -EINVAL;
 	n = &e->node;
-	*s = n->st;
+	memset(s, 0, sizeof(*s));
+	s->requests = n->cnt.requests;
+	s->cold = n->cnt.cold;
+	s->template_clones = n->cnt.template_clones;
+	s->forks = n->cnt.forks;
+	s->remote_in = n->cnt.remote_in;
+	s->fetches = n->cnt.fetches;
+	s->evictions = n->cnt.evictions;
+	s->rejects = n->cnt.rejects;
 	s->instances = n->instances;
 	s->vcpus_used = n->vcpus_used;
 	s->vcpus = n->cfg.vcpus;

@@ -109,7 +109,7 @@ void eng_start_cold(ukf_engine_t *e, struct node *n, struct inst *i, int maker)
 
 	i->start = UKF_START_COLD;
 	i->t_start = eng_now(e);
-	n->st.cold++;
+	n->cnt.cold++;
 	if (maker) {
 		struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
 		if (t)
@@ -131,7 +131,7 @@ void eng_start_clone_template(ukf_engine_t *e, struct node *n, struct inst *i)
 		ukf_tcache_touch(&n->tc, t);
 	i->start = UKF_START_TEMPLATE;
 	i->t_start = eng_now(e);
-	n->st.template_clones++;
+	n->cnt.template_clones++;
 	eng_log_start(e, i, i->fetched ? "fetched-template" : "template");
 	rc = e->be->ops->clone_template(e->be->b, n->id, i->id, APP(e, i->app),
 					i->args ? i->args : "");
@@ -148,7 +148,7 @@ void eng_start_restore(ukf_engine_t *e, struct node *n, struct inst *i)
 		ukf_tcache_touch(&n->tc, t);
 	i->start = UKF_START_FORK;
 	i->t_start = eng_now(e);
-	n->st.forks++;
+	n->cnt.forks++;
 	eng_log_start(e, i, "delta");
 	rc = e->be->ops->restore_delta(e->be->b, n->id, i->id, i->app, i->delta,
 				       i->delta_len, i->delta_bytes);
@@ -262,7 +262,7 @@ int eng_host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
 	struct inst *i;
 
 	if (!eng_fits(n, a)) {
-		n->st.rejects++;
+		n->cnt.rejects++;
 		LOG(e, n->id, "nack %llu app=%s node=%u", ULL(m->id), a->name,
 		    n->id);
 		return -1;
@@ -286,9 +286,9 @@ int eng_host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
 	i->remote = m->origin != n->id;
 	if (m->text_len)
 		i->args = eng_dupstr(e, m->text, m->text_len);
-	n->st.requests++;
+	n->cnt.requests++;
 	if (i->remote)
-		n->st.remote_in++;
+		n->cnt.remote_in++;
 	eng_reserve(e, n, a);
 	eng_count_request(e, n, m->app);
 	if (m->type == UKF_MSG_CLONE) {

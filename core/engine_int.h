@@ -158,8 +158,13 @@ struct node {
 	struct ukf_node_config cfg;
 	struct inst *resume_head, *resume_tail; /* waiting for a vCPU */
 	struct ukf_tcache tc;
-	struct ukf_node_stats st;
 	struct ukf_topk topk;
+	/* what requests bump, in one line (ukf_engine_node_stats reports
+	 * them with the rest) */
+	struct node_counts {
+		uint64_t requests, cold, template_clones, forks, remote_in,
+		    fetches, evictions, rejects;
+	} cnt __attribute__((aligned(64)));
 };
 
 /*
@@ -325,15 +330,15 @@ void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 
 /*
  * At the entry of each callback: the engine's lines it is about to read
- * (the hot fields, the inline map slots, the node's first line), asked for
- * at once. Cold in a large cluster, they would otherwise arrive one miss
+ * (the hot fields, the inline map slots, the node's first two lines: its
+ * capacity and its template cache's header), asked for at once. Cold in a large cluster, they would otherwise arrive one miss
  * after the other, each waiting for the load before it.
  */
 static inline void eng_touch(const ukf_engine_t *e)
 {
 	const char *p = (const char *)e;
 
-	for (size_t off = 0; off <= offsetof(struct ukf_engine, node); off += 64)
+	for (size_t off = 0; off <= offsetof(struct ukf_engine, node) + 64; off += 64)
 		__builtin_prefetch(p + off);
 }
 

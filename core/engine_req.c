@@ -97,7 +97,7 @@ static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p)
 	int rc;
 
 	if (!eng_fits(n, a)) {
-		n->st.rejects++;
+		n->cnt.rejects++;
 		LOG(e, n->id, "nack %llu app=%s node=%u", ULL(q->id), a->name,
 		    n->id);
 		return -1;
@@ -114,8 +114,8 @@ static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p)
 	c->is_fork = 1;
 	c->start = UKF_START_FORK;
 	c->t_start = eng_now(e);
-	n->st.requests++;
-	n->st.forks++;
+	n->cnt.requests++;
+	n->cnt.forks++;
 	eng_reserve(e, n, a);
 	eng_count_request(e, n, q->app);
 	eng_req_free(e, q);

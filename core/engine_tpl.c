@@ -17,7 +17,7 @@ static void evict_cb(void *u, uint32_t app)
 	struct node *n = a[1];
 
 	e->be->ops->drop_template(e->be->b, n->id, app);
-	n->st.evictions++;
+	n->cnt.evictions++;
 	LOG(e, n->id, "template-evict app=%s node=%u", eng_app_name(e, app),
 	    n->id);
 }
@@ -172,7 +172,6 @@ static void template_now_ready(ukf_engine_t *e, struct node *n,
 	uint32_t app = t->app;
 
 	ukf_tcache_set_ready(&n->tc, t, bytes);
-	n->st.templates = n->tc.nready;
 	LOG(e, n->id, "template-ready app=%s node=%u bytes=%llu%s",
 	    eng_app_name(e, app), n->id, ULL(bytes), loaded ? " loaded=1" : "");
 	eng_publish(e, n);
@@ -213,7 +212,7 @@ void eng_on_template(ukf_engine_t *e, struct node *n,
 	w = t->waiters;
 	t->waiters = NULL;
 	if (fetched)
-		n->st.fetches++;
+		n->cnt.fetches++;
 	template_now_ready(e, n, t, ev->bytes, 0);
 	if (maker) {
 		if (maker->internal) {
