@@ -143,9 +143,11 @@ member_pid() { # DIR K
 # Every process that is a member of DIR: "PID K" lines, found in /proc (so
 # also a member whose pid never reached DIR/pids).
 all_members() { # DIR
-	local f p k
+	local f p k c
 	for f in /proc/[0-9]*/comm; do
-		[ "$(cat "$f" 2>/dev/null || true)" = etcd ] || continue
+		c=''
+		read -r c 2>/dev/null <"$f" || true # a builtin: no process per pid
+		[ "$c" = etcd ] || continue
 		p=${f#/proc/}
 		p=${p%/comm}
 		for ((k = 0; k < 5; k++)); do
@@ -171,10 +173,27 @@ in_ns() { # NS CMD...
 	shift
 	if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi
 }
-# Does member K answer 'endpoint health' (asked from its own namespace)?
+# Does member K answer 'endpoint health'? Asked from its own namespace
+# (root only; others ask from here, which reaches a testbed's namespaces).
 healthy() { # K
-	in_ns "${M_NS[$1]}" "$ETCDCTL" --endpoints "${M_CLIENT[$1]}" --dial-timeout 1s \
+	local ns=${M_NS[$1]}
+	[ "$(id -u)" = 0 ] || ns=''
+	in_ns "$ns" "$ETCDCTL" --endpoints "${M_CLIENT[$1]}" --dial-timeout 1s \
 		--command-timeout 2s endpoint health >/dev/null 2>&1
+}
+# The member that is the leader (-1: none answers). After load_members.
+leader() {
+	local k ns
+	for ((k = 0; k < N_MEMBERS; k++)); do
+		ns=${M_NS[k]}
+		[ "$(id -u)" = 0 ] || ns=''
+		if in_ns "$ns" "$ETCDCTL" --endpoints "${M_CLIENT[k]}" --dial-timeout 1s \
+			--command-timeout 1s endpoint status 2>/dev/null | awk -F', ' '$5 == "true" { f = 1 } END { exit !f }'; then
+			echo "$k"
+			return 0
+		fi
+	done
+	echo -1
 }
 log_tail() { # DIR K
 	say "last lines of $1/member-$2.log:"
@@ -436,10 +455,21 @@ cmd_stop() {
 	fi
 	is_cluster_dir "$dir" || [ -z "$(ls -A "$dir")" ] ||
 		die "$dir is not a cluster directory of $PROG (no members, no member-0.args); not touching it"
-	local pids=() p k
-	while read -r p k; do [ -n "$p" ] && pids+=("$p"); done < <(all_members "$dir")
+	local pids=() first=() last=() p k lead=-1
+	# the leader last: a leader stopping while its peers stop too waits
+	# seconds for a leadership transfer; alone, it stops at once
+	if [ -f "$dir/members" ] && command -v "$ETCDCTL" >/dev/null 2>&1; then
+		load_members "$dir"
+		((N_MEMBERS < 2)) || lead=$(leader)
+	fi
+	while read -r p k; do
+		[ -n "$p" ] || continue
+		pids+=("$p")
+		if [ "$k" = "$lead" ]; then last+=("$p"); else first+=("$p"); fi
+	done < <(all_members "$dir")
 	if ((${#pids[@]})); then
-		stop_pids "$grace" "${pids[@]}" || die "member pids ${pids[*]} survived SIGKILL"
+		stop_pids "$grace" "${first[@]}" && stop_pids "$grace" "${last[@]}" ||
+			die "member pids ${pids[*]}: some survived SIGKILL"
 	fi
 	say "stopped ${#pids[@]} member(s) of $dir"
 	if [ "$clean" = 1 ]; then
