@@ -60,7 +60,7 @@ ctl --endpoints "$eps" put /ukf/test hello >/dev/null 2>"$T/err" || fail "put to
 bash "$L" stop "$T/one" 2>"$T/err" || fail "stop (1 member)"
 none_running "after stop of the 1-member cluster"
 [ -d "$T/one/member-0.data" ] || fail "stop without --clean removed the data"
-ctl --endpoints "$eps" get /ukf/test >/dev/null 2>&1 && fail "the stopped member still answers"
+"$ETCDCTL" --endpoints "$eps" --dial-timeout 1s --command-timeout 1s get /ukf/test >/dev/null 2>&1 && fail "the stopped member still answers"
 bash "$L" stop "$T/one" --clean 2>"$T/err" || fail "stop --clean of a stopped cluster"
 [ ! -e "$T/one" ] || fail "stop --clean left $T/one"
 
@@ -96,7 +96,7 @@ t0=$SECONDS
 try_put "$eps" /ukf/while-down yes || fail "put with member $K down (via $eps): 5 tries of 2 s failed"
 try_put "$left" /ukf/while-down2 yes || fail "put with member $K down (via $left)"
 echo "member $K (the leader) killed: puts succeed again after $((SECONDS - t0)) s"
-ctl --endpoints "${ep[K]}" endpoint health >/dev/null 2>&1 && fail "the killed member $K still answers"
+"$ETCDCTL" --endpoints "${ep[K]}" --dial-timeout 1s --command-timeout 1s endpoint health >/dev/null 2>&1 && fail "the killed member $K still answers"
 bash "$L" status "$T/three" >"$T/out" 2>"$T/err"
 [ $? = 3 ] || fail "status with member $K dead: want exit 3"
 grep -q "^member $K: .*DEAD" "$T/out" || fail "status does not say member $K is dead: $(cat "$T/out")"
