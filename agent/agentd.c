@@ -15,6 +15,7 @@
 #include "agent/agentd.h"
 #include "agent/cluster.h"
 #include "agent/cmsg.h"
+#include "agent/dir_etcd.h"
 #include "agent/dmsg.h"
 #include "agent/transport.h"
 #include "backends/registry.h"
@@ -37,6 +38,9 @@ struct agentd {
 	const char *template_dir; /* default for runs that name none */
 	/* peers: 1 up */
 	uint8_t *up;
+	/* the directory on etcd (directory = etcd), NULL: embedded */
+	ukf_dir_etcd_t *de;
+	char etcd_prefix[300];
 	/* the run in progress (one at a time) */
 	uint64_t run;
 	uint32_t client; /* its client's handle */
@@ -292,24 +296,67 @@ static void net_publish(void *u, const void *rec, size_t len)
 {
 	struct agentd *a = u;
 
+	if (a->de) {
+		if (ukf_dir_etcd_publish(a->de, a->run, rec, len) < 0)
+			alog(a, L_WARN, "own record too large for etcd: not written");
+		return;
+	}
 	for (uint32_t n = 0; n < a->nodes; n++)
 		if (n != a->self && a->up[n])
 			send_record(a, n, rec, len);
 }
 
+/* What the etcd directory's threads learnt: into the run's directory. */
+static void dir_events(struct agentd *a)
+{
+	struct ukf_dir_etcd_event ev;
+
+	if (!a->de)
+		return;
+	while (ukf_dir_etcd_next(a->de, &ev)) {
+		switch (ev.kind) {
+		case UKF_DE_LOG:
+			alog(a, ev.level, "%s", ev.why);
+			break;
+		case UKF_DE_RECORD:
+			alog(a, L_DEBUG, "etcd: node %u record (run %llu, revision %lld)",
+			     ev.node, (unsigned long long)ev.run,
+			     (long long)ev.revision);
+			if (a->have_world && ev.run == a->run && ev.len &&
+			    ukf_live_dir_apply(&a->world, ev.rec, ev.len) < 0)
+				alog(a, L_WARN, "etcd: node %u's record refused",
+				     ev.node);
+			break;
+		case UKF_DE_GONE:
+			alog(a, L_WARN, "etcd: node %u left the directory: %s",
+			     ev.node, ev.why);
+			if (a->have_world)
+				ukf_live_peer_down(&a->world, ev.node, ev.why);
+			break;
+		}
+	}
+}
+
 static int net_wait(void *u, int fd, int64_t timeout_ns)
 {
 	struct agentd *a = u;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+			       { .fd = a->de ? ukf_dir_etcd_fd(a->de) : -1,
+				 .events = POLLIN } };
 	int r;
 
 	if (a->stop)
 		a->end_run = 1; /* SIGTERM during a run: end it, then stop */
 	if (a->end_run)
 		timeout_ns = 0;
-	r = ukf_tp_poll(a->tp, &p, 1, timeout_ns);
+	r = ukf_tp_poll(a->tp, p, a->de ? 2 : 1, timeout_ns);
 	if (a->reopen)
 		reopen_log(a);
+	if (a->de && r > 0) {
+		if (p[1].revents)
+			dir_events(a);
+		r = p[0].revents ? 1 : 0; /* the world's fd is what it waits for */
+	}
 	report_state(a, 0);
 	if (r == -EINTR) {
 		errno = EINTR;
@@ -435,6 +482,18 @@ static void begin_run(struct agentd *a, uint32_t from,
 	if (m->sample_every_ns > 0)
 		ukf_live_set_sampler(&a->world, s_sample);
 	a->have_world = 1;
+	if (a->de) {
+		/* the records of this run the replica already holds */
+		unsigned char rec[512];
+		dir_events(a);
+		for (uint32_t n = 0; n < a->nodes; n++) {
+			size_t len = n == a->self ? 0
+				   : ukf_dir_etcd_replica(a->de, n, a->run, rec,
+							  sizeof(rec));
+			if (len)
+				ukf_live_dir_apply(&a->world, rec, len);
+		}
+	}
 	a->started = 0;
 	a->app_error = 0;
 	a->last_busy = -1;
@@ -535,6 +594,14 @@ static void status(struct agentd *a, uint32_t from, uint64_t req)
 	m.text2_len = strlen(backend);
 	m.text3 = tmpl;
 	m.text3_len = strlen(tmpl);
+	char dirst[512];
+	if (a->de)
+		ukf_dir_etcd_status(a->de, dirst, sizeof(dirst));
+	else
+		snprintf(dirst, sizeof(dirst),
+			 "embedded (records from the peers' update messages)");
+	m.text4 = dirst;
+	m.text4_len = strlen(dirst);
 	m.run = a->run;
 	{
 		unsigned char buf[UKF_CMSG_BODY_MAX];
@@ -646,6 +713,11 @@ static void tp_message(void *u, uint32_t from,
 	if (h->type == UKF_D_UPDATE) {
 		struct ukf_dmsg d;
 		char err[160];
+		if (a->de) {
+			alog(a, L_DEBUG, "directory update from %u ignored: this cluster's directory is etcd",
+			     from);
+			return;
+		}
 		if (from >= a->nodes ||
 		    ukf_dmsg_decode(&d, body, len, newer, err, sizeof(err)) <
 			0) {
@@ -690,10 +762,16 @@ static void tp_peer(void *u, uint32_t who, int up, uint64_t incarnation,
 	alog(a, up ? L_INFO : L_WARN, "node %u %s%s (incarnation %llu)", who,
 	     up ? "up" : "down", restarted ? ", restarted" : "",
 	     (unsigned long long)incarnation);
-	if ((!up || restarted) && a->have_world)
-		ukf_live_peer_down(&a->world, who, up ? "restarted" : "lost");
+	if ((!up || restarted) && a->have_world) {
+		if (a->de) /* membership is etcd's: only what was in flight */
+			ukf_live_peer_link_down(&a->world, who,
+						up ? "restarted" : "link lost");
+		else
+			ukf_live_peer_down(&a->world, who,
+					   up ? "restarted" : "lost");
+	}
 	a->up[who] = (uint8_t)up;
-	if (up && a->have_world && a->started) {
+	if (up && !a->de && a->have_world && a->started) {
 		unsigned char rec[512];
 		size_t n = ukf_live_own_record(&a->world, rec, sizeof(rec));
 		if (n)
@@ -797,12 +875,6 @@ int ukf_agentd_main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", prog, err);
 		return 2;
 	}
-	if (a.cl->directory != UKF_CLUSTER_DIR_EMBEDDED) {
-		fprintf(stderr, "%s: %s: directory = etcd is not served by this ukforkd yet (the agents' embedded directory is: directory = embedded)\n",
-			prog, cluster);
-		ukf_cluster_destroy(&a.cl);
-		return 2;
-	}
 	if ((size_t)node >= a.cl->nnodes) {
 		fprintf(stderr, "%s: --node %ld: %s has nodes 0..%zu\n", prog,
 			node, cluster, a.cl->nnodes - 1);
@@ -832,6 +904,40 @@ int ukf_agentd_main(int argc, char **argv)
 		goto out;
 	}
 	a.incarnation = ukf_tp_incarnation_now();
+	if (a.cl->directory == UKF_CLUSTER_DIR_ETCD) {
+		const struct ukf_cluster_node *me =
+		    ukf_cluster_node(a.cl, a.self);
+		struct ukf_dir_etcd_config dc = {
+			.etcd = { .endpoints = a.cl->etcd_endpoints,
+				  .ca = a.cl->etcd_ca,
+				  .cert = a.cl->etcd_cert,
+				  .key = a.cl->etcd_key },
+			.self = a.self,
+			.nodes = a.nodes,
+			.incarnation = a.incarnation,
+			.lease_ttl_s = a.cl->etcd_lease_ttl_ns / UKF_S,
+			.vcpus = me->vcpus,
+			.memory = me->memory,
+		};
+		if (a.cl->etcd_prefix[0])
+			snprintf(a.etcd_prefix, sizeof(a.etcd_prefix), "%s",
+				 a.cl->etcd_prefix);
+		else
+			snprintf(a.etcd_prefix, sizeof(a.etcd_prefix),
+				 "/ukfork/%s", a.cl->name);
+		dc.prefix = a.etcd_prefix;
+		a.de = ukf_dir_etcd_start(&dc, err, sizeof(err));
+		if (!a.de) {
+			fprintf(stderr, "%s: %s: directory = etcd (%s): %s\n",
+				prog, cluster, a.cl->etcd_endpoints, err);
+			alog(&a, L_ERR, "cannot start: %s", err);
+			rc = 2;
+			goto out;
+		}
+		alog(&a, L_INFO, "directory: etcd at %s, prefix %s, lease TTL %lld s",
+		     a.cl->etcd_endpoints, a.etcd_prefix,
+		     (long long)(a.cl->etcd_lease_ttl_ns / UKF_S));
+	}
 	memset(&tc, 0, sizeof(tc));
 	snprintf(who, sizeof(who), "node %u", a.self);
 	if (ukf_cluster_tp_config(a.cl, who, a.incarnation, &tc, err,
@@ -877,7 +983,13 @@ int ukf_agentd_main(int argc, char **argv)
 			end_world(&a);
 			continue;
 		}
-		ukf_tp_poll(a.tp, NULL, 0, 200 * UKF_MS);
+		{
+			struct pollfd dp = { .fd = a.de ? ukf_dir_etcd_fd(a.de)
+							: -1,
+					     .events = POLLIN };
+			ukf_tp_poll(a.tp, &dp, a.de ? 1 : 0, 200 * UKF_MS);
+			dir_events(&a);
+		}
 		if (a.reopen)
 			reopen_log(&a);
 	}
@@ -887,6 +999,7 @@ int ukf_agentd_main(int argc, char **argv)
 out:
 	g_sig = NULL;
 	ukf_tp_destroy(&a.tp);
+	ukf_dir_etcd_stop(&a.de, 1); /* the node leaves the directory now */
 	free(a.up);
 	ukf_cluster_destroy(&a.cl);
 	if (a.log)

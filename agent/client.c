@@ -112,7 +112,7 @@ static size_t str_cp(char *dst, const char *s, size_t n)
 static void enqueue(struct cworld *c, uint32_t from, const struct ukf_cmsg *m)
 {
 	size_t need = m->name_len + m->text_len + m->text2_len +
-		      m->text3_len + 4;
+		      m->text3_len + m->text4_len + 5;
 	struct qmsg *q = malloc(sizeof(*q) + need);
 	char *p;
 
@@ -129,7 +129,9 @@ static void enqueue(struct cworld *c, uint32_t from, const struct ukf_cmsg *m)
 	q->m.text2 = p;
 	p += str_cp(p, m->text2, m->text2_len);
 	q->m.text3 = p;
-	str_cp(p, m->text3, m->text3_len);
+	p += str_cp(p, m->text3, m->text3_len);
+	q->m.text4 = p;
+	str_cp(p, m->text4, m->text4_len);
 	*c->qtail = q;
 	c->qtail = &q->next;
 }
@@ -154,7 +156,7 @@ static void tp_message(void *u, uint32_t from,
 		if (c->wait_status && m.req == c->wait_req &&
 		    from == c->wait_node) {
 			size_t need = m.name_len + m.text_len + m.text2_len +
-				      m.text3_len + 4;
+				      m.text3_len + m.text4_len + 5;
 			char *p;
 			if (need > c->status_cap) {
 				char *nb = realloc(c->status_buf, need);
@@ -172,7 +174,9 @@ static void tp_message(void *u, uint32_t from,
 			c->wait_status->text2 = p;
 			p += str_cp(p, m.text2, m.text2_len);
 			c->wait_status->text3 = p;
-			str_cp(p, m.text3, m.text3_len);
+			p += str_cp(p, m.text3, m.text3_len);
+			c->wait_status->text4 = p;
+			str_cp(p, m.text4, m.text4_len);
 			c->wait_done = 1;
 		}
 		return;
@@ -910,6 +914,8 @@ int ukf_agent_status_main(int argc, char **argv)
 		       (unsigned long long)st.incarnation);
 		printf("  backend    %s\n", st.text2);
 		printf("  peers      %s\n", st.text);
+		printf("  directory  %s\n", st.text4 && *st.text4 ? st.text4
+								 : "embedded");
 		if (st.run)
 			printf("  run        %llu: %llu alive, %llu pending, %llu events; %u vCPUs of %u, %llu of %llu MiB\n",
 			       (unsigned long long)st.run,

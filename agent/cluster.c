@@ -80,6 +80,8 @@ static const struct keydef keys[] = {
     {S_CLUSTER, "etcd_ca", V_PATH, CL(etcd_ca), 0, 0, NULL, 0},
     {S_CLUSTER, "etcd_cert", V_PATH, CL(etcd_cert), 0, 0, NULL, 0},
     {S_CLUSTER, "etcd_key", V_PATH, CL(etcd_key), 0, 0, NULL, 0},
+    {S_CLUSTER, "etcd_lease_ttl", V_TIME, CL(etcd_lease_ttl_ns), UKF_S,
+     3600 * UKF_S, NULL, 0},
     {S_CLUSTER, "bulk_chunk", V_SIZE, CL(bulk_chunk), UKF_TP_CHUNK_MIN,
      UKF_TP_CHUNK_MAX, NULL, 0},
     {S_CLUSTER, "bulk_window", V_U32, CL(bulk_window), 1, 1024, NULL, 0},
@@ -524,12 +526,17 @@ static int final_checks(struct parse *ps, int last)
 	if (c->directory != UKF_CLUSTER_DIR_ETCD) {
 		static const char *const ek[] = {"etcd_endpoints",
 						 "etcd_prefix", "etcd_ca",
-						 "etcd_cert", "etcd_key"};
+						 "etcd_cert", "etcd_key",
+						 "etcd_lease_ttl"};
 
-		for (size_t i = 0; i < 5; i++)
+		for (size_t i = 0; i < sizeof(ek) / sizeof(ek[0]); i++)
 			if ((l = line_of(ps, ek[i])))
 				return fail(ps, l, "%s needs directory = etcd",
 					    ek[i]);
+	}
+	if (c->etcd_lease_ttl_ns % UKF_S) {
+		l = line_of(ps, "etcd_lease_ttl");
+		return fail(ps, l, "etcd_lease_ttl must be whole seconds (etcd leases count seconds)");
 	}
 	if (!c->etcd_cert[0] != !c->etcd_key[0])
 		return fail(
@@ -673,6 +680,7 @@ int ukf_cluster_parse(struct ukf_cluster **out, const char *text, size_t len,
 	snprintf(c->path, sizeof(c->path), "%s", ps.path);
 	c->heartbeat_ns = 250 * UKF_MS;
 	c->peer_timeout_ns = 3 * UKF_S;
+	c->etcd_lease_ttl_ns = 5 * UKF_S;
 	c->compress = UKF_TP_COMPRESS_ZSTD;
 	ps.c = c;
 	if (set_base(&ps, ps.path) < 0) {

@@ -60,6 +60,7 @@ struct ukf_cluster {
 	char etcd_prefix[256];
 	char etcd_ca[UKF_CLUSTER_PATH_MAX], etcd_cert[UKF_CLUSTER_PATH_MAX],
 	    etcd_key[UKF_CLUSTER_PATH_MAX];
+	ukf_ns_t etcd_lease_ttl_ns; /* whole seconds, default 5 s */
 	ukf_ns_t heartbeat_ns, peer_timeout_ns;	    /* default 250 ms, 3 s */
 	uint64_t bulk_chunk, bulk_window, bulk_max; /* 0: transport default */
 	enum ukf_tp_compress compress;

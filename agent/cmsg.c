@@ -24,6 +24,9 @@
 #define TEXT3(n, d)                                                           \
 	UKF_FIELD_STR(n, UKF_FK_TEXT, struct ukf_cmsg, text3, text3_len,      \
 		      UKF_CMSG_TEXT_MAX, d)
+#define TEXT4(n, d)                                                           \
+	UKF_FIELD_STR(n, UKF_FK_TEXT, struct ukf_cmsg, text4, text4_len,      \
+		      UKF_CMSG_TEXT_MAX, d)
 #define RUN F("run", U64, run, "the run's id")
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -181,6 +184,7 @@ static const struct ukf_field f_status[] = {
 	TEXT("peers", "peers, e.g. '1 up, 2 down (3 s)'"),
 	TEXT2("backend", "the backend and what it runs on"),
 	TEXT3("templates_list", "templates held, comma-separated"),
+	TEXT4("directory", "the directory: embedded, or etcd and its state (ok, DEGRADED, STALE)"),
 };
 
 struct ctype {

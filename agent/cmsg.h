@@ -82,8 +82,10 @@ struct ukf_cmsg {
 	const char *text2; /* APP image, RUN templates, SAMPLE templates,
 			      STATUS backend */
 	size_t text2_len;
-	const char *text3; /* RUN template dir */
+	const char *text3; /* RUN template dir, STATUS templates */
 	size_t text3_len;
+	const char *text4; /* STATUS directory */
+	size_t text4_len;
 };
 
 #define UKF_CMSG_TEXT_MAX 8192 /* a console or log line, a reason */

@@ -811,6 +811,17 @@ int ukf_live_peer_down(struct ukf_world *world, ukf_node_id_t node,
 	return 0;
 }
 
+int ukf_live_peer_link_down(struct ukf_world *world, ukf_node_id_t node,
+			    const char *why)
+{
+	struct live_world *w = lw_cluster(world);
+
+	if (!w)
+		return -1;
+	ukf_engine_peer_down(w->eng, node, why);
+	return 0;
+}
+
 size_t ukf_live_own_record(struct ukf_world *world, void *buf, size_t cap)
 {
 	char err[64];

@@ -176,6 +176,14 @@ int ukf_live_deliver(struct ukf_world *world, ukf_node_id_t from,
 int ukf_live_dir_apply(struct ukf_world *world, const void *rec, size_t len);
 int ukf_live_peer_down(struct ukf_world *world, ukf_node_id_t node,
 		       const char *why);
+/*
+ * The link to node went down (or its agent restarted) while the directory
+ * keeps its record: where membership is a replicated directory's (etcd),
+ * a node stays placeable until the directory drops it. Requests in flight
+ * there are placed again; the record is left alone. 0, or -1.
+ */
+int ukf_live_peer_link_down(struct ukf_world *world, ukf_node_id_t node,
+			    const char *why);
 /* The node's instances alive and requests pending (placing, retrying,
  * in flight): 0, or -1 if not a live world. */
 int ukf_live_activity(struct ukf_world *world, uint64_t *alive,

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# agents_test.sh UKFORK UKFORKD CASE - node agents (ukforkd) on loopback
-# TCP, driven by ukfork: a cluster file with fresh keys, N agents, one case.
+# agents_test.sh UKFORK UKFORKD CASE [DIRECTORY] - node agents (ukforkd) on
+# loopback TCP, driven by ukfork: a cluster file with fresh keys, N agents,
+# one case. DIRECTORY: embedded (default) or etcd (a real etcd started for
+# the case by scripts/etcd/local.sh; `directory = etcd`, lease TTL 2 s).
 #
 # Cases without KVM (the agents start; no run needs a backend):
 #   status       3 agents, `ukfork agent status` sees all up, each sees its
@@ -10,6 +12,12 @@
 #                refused (status gets no answer, the agent logs the refusal)
 #   restart      an agent killed (SIGKILL) and started again is seen by its
 #                peers as a new incarnation
+#   drop         an agent SIGKILLed: every other agent drops it (embedded:
+#                heartbeat timeout; etcd: lease expiry); prints how long
+# etcd only:
+#   etcd_unreachable  ukforkd with no etcd at its endpoints exits 2, saying so
+#   etcd_lost    etcd killed under running agents: they report DEGRADED and
+#                go on; etcd back: they report ok, the directory complete
 # Cases with KVM (label kvm; inside scripts/kvm-vm where /dev/kvm is
 # missing):
 #   exec         `ukfork exec --cluster` fanout 16 over 3 agents: the right
@@ -26,6 +34,13 @@ set -u
 UKFORK=$1
 UKFORKD=$2
 CASE=$3
+DIRECTORY=${4:-embedded}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+case $DIRECTORY in
+embedded) ;;
+etcd) command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (etcd-server)"; exit 77; } ;;
+*) echo "agents_test: unknown directory '$DIRECTORY'" >&2; exit 2 ;;
+esac
 case $CASE in
 exec | run | template | kill9)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; } ;;
@@ -39,6 +54,7 @@ cleanup() {
 	sleep 0.3
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	[ -d "$T/etcd" ] && bash "$SRC/scripts/etcd/local.sh" stop "$T/etcd" >/dev/null 2>&1
 	if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -81,7 +97,12 @@ make_cluster() {
 	{
 		# peer_timeout: under emulation (scripts/kvm-vm) one backend
 		# operation can keep an agent from its heartbeats for seconds
-		printf '[cluster]\nname = agents-test\nheartbeat = 250ms\npeer_timeout = 10s\n'
+		printf '[cluster]\nname = agents-test\nheartbeat = 250ms\npeer_timeout = %s\n' "${PEER_TIMEOUT:-10s}"
+		if [ "$DIRECTORY" = etcd ]; then
+			[ -d "$T/etcd" ] || ETCD_EPS=$(bash "$SRC/scripts/etcd/local.sh" start "$T/etcd") ||
+				fail "cannot start etcd"
+			printf 'directory = etcd\netcd_endpoints = %s\netcd_prefix = /ukfork/agents-test\netcd_lease_ttl = 2s\n' "$ETCD_EPS"
+		fi
 		for i in $(seq 0 $((n - 1))); do
 			port=$(free_port) || fail "no free port"
 			printf '\n[node %d]\nendpoint = tcp://127.0.0.1:%d\npublic_key = %s\nsecret_key_file = keys/node%d.key\nvcpus = 8\nmemory = 4G\ncache = 1G\n' \
@@ -135,6 +156,13 @@ status)
 		fail "not 3 agents up"
 	grep -q 'peers      0 up, 1 up' <<<"$out" || fail "node 2's peers"
 	grep -q 'run        none' <<<"$out" || fail "no run line"
+	if [ "$DIRECTORY" = etcd ]; then
+		[ "$(grep -c 'directory  etcd .*: ok, revision [0-9]*, 3 nodes known' <<<"$out")" = 3 ] ||
+			fail "not every agent reports etcd ok with 3 nodes: $out"
+	else
+		[ "$(grep -c 'directory  embedded' <<<"$out")" = 3 ] ||
+			fail "not every agent reports the embedded directory: $out"
+	fi
 	# SIGTERM: a clean stop, its peers see it go
 	kill -TERM "${APID[2]}"
 	wait "${APID[2]}" || fail "ukforkd exited $? on SIGTERM"
@@ -183,6 +211,67 @@ restart)
 	[ -n "$inc2" ] && [ "$inc1" != "$inc2" ] ||
 		fail "node 1's incarnation did not change ($inc1, $inc2)"
 	;;
+drop)
+	PEER_TIMEOUT=3s make_cluster 3
+	start_all
+	if [ "$DIRECTORY" = etcd ]; then
+		gone='etcd: node 2 left the directory'
+	else
+		gone='node 2 down'
+	fi
+	t0=$(date +%s.%N)
+	kill -KILL "${APID[2]}"
+	wait "${APID[2]}" 2>/dev/null
+	for k in 0 1; do wait_log "$k" "$gone" 30; done
+	t1=$(date +%s.%N)
+	printf 'drop (%s): every other agent dropped node 2 %.2f s after SIGKILL\n' \
+		"$DIRECTORY" "$(echo "$t1 - $t0" | bc -l)"
+	if [ "$DIRECTORY" = etcd ]; then
+		out=$("$UKFORK" agent status --cluster "$T/cluster.conf" --timeout 2)
+		grep -A6 '^node 0 ' <<<"$out" | grep -q 'ok, revision [0-9]*, 2 nodes known' ||
+			fail "node 0's directory still counts node 2: $out"
+	fi
+	;;
+etcd_unreachable)
+	[ "$DIRECTORY" = etcd ] || fail "etcd_unreachable needs DIRECTORY etcd"
+	make_cluster 2
+	bash "$SRC/scripts/etcd/local.sh" stop "$T/etcd" >/dev/null 2>&1
+	SECONDS=0
+	"$UKFORKD" --cluster "$T/cluster.conf" --node 0 >"$T/out" 2>&1
+	rc=$?
+	cat "$T/out"
+	[ $rc = 2 ] || fail "ukforkd without etcd exited $rc, want 2"
+	grep -q 'etcd unreachable at start' "$T/out" || fail "no clear message"
+	grep -q "$ETCD_EPS" "$T/out" || fail "the message does not name the endpoints"
+	[ $SECONDS -lt 30 ] || fail "took $SECONDS s to give up"
+	;;
+etcd_lost)
+	[ "$DIRECTORY" = etcd ] || fail "etcd_lost needs DIRECTORY etcd"
+	make_cluster 2
+	start_all
+	bash "$SRC/scripts/etcd/local.sh" kill "$T/etcd" 0 >/dev/null ||
+		fail "cannot kill etcd"
+	for k in 0 1; do wait_log "$k" 'etcd lost' 20; done
+	out=$("$UKFORK" agent status --cluster "$T/cluster.conf" --timeout 2) ||
+		fail "an agent is down after etcd was lost: $out"
+	[ "$(grep -c 'directory  etcd, .*DEGRADED' <<<"$out")" = 2 ] ||
+		fail "not both agents report DEGRADED: $out"
+	grep -q 'placement from the last replica of 2 nodes' <<<"$out" ||
+		fail "the replica was not kept: $out"
+	sleep 3 # longer than the lease TTL: nobody may be dropped meanwhile
+	bash "$SRC/scripts/etcd/local.sh" restart "$T/etcd" 0 >/dev/null ||
+		fail "cannot restart etcd"
+	for k in 0 1; do wait_log "$k" 'etcd reachable again' 30; done
+	for i in $(seq 1 50); do
+		out=$("$UKFORK" agent status --cluster "$T/cluster.conf" --timeout 2)
+		[ "$(grep -c ': ok, revision [0-9]*, 2 nodes known' <<<"$out")" = 2 ] && break
+		sleep 0.2
+	done
+	[ "$(grep -c ': ok, revision [0-9]*, 2 nodes known' <<<"$out")" = 2 ] ||
+		fail "not both agents ok with 2 nodes after etcd returned: $out"
+	grep -q 'left the directory' "$T/node0.log" "$T/node1.log" &&
+		fail "a node was dropped while etcd was away"
+	;;
 exec)
 	make_cluster 3
 	start_all
@@ -220,6 +309,10 @@ EOF
 	[ "$backend" = kvm ] || fail "backend column '$backend'"
 	sqlite3 "$T/r.db" 'select settings_json from runs' | grep -q '"cluster"' ||
 		fail "settings lack the cluster file"
+	if [ "$DIRECTORY" = etcd ]; then
+		grep -Eq 'etcd: node [12] record \(run [1-9]' "$T/node0.log" ||
+			fail "node 0 got no peer record of the run from etcd"
+	fi
 	;;
 template)
 	make_cluster 2

@@ -22,7 +22,8 @@ static int failures;
 static void fill(struct ukf_cmsg *m, unsigned type)
 {
 	static const char name[] = "synth", text[] = "mem=64M init=50ms",
-			  text2[] = "/build/guest/synth", text3[] = "/var/tpl";
+			  text2[] = "/build/guest/synth", text3[] = "/var/tpl",
+			  text4[] = "etcd http://127.0.0.1:2379: ok";
 	uint64_t v = 0x0102030405060708ull;
 
 	memset(m, 0, sizeof(*m));
@@ -50,6 +51,8 @@ static void fill(struct ukf_cmsg *m, unsigned type)
 	m->text2_len = strlen(text2);
 	m->text3 = text3;
 	m->text3_len = strlen(text3);
+	m->text4 = text4;
+	m->text4_len = strlen(text4);
 }
 
 /* Encode, decode, encode again: the same bytes (every field the type
