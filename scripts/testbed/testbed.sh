@@ -17,6 +17,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 ROOT=${UKF_TESTBED_ROOT:-/run/ukfork-testbed}
 LOCK=/run/ukfork-testbed.lock # one for all state roots: bridges are global
+ETCD_LOCAL=$REPO/scripts/etcd/local.sh # starts and stops the etcd members
+ETCD_PORT=23790 # members' client port (peer: +1), on their node's address
 TAG_PREFIX=ukfork-testbed:
 
 CMD=
@@ -116,9 +118,11 @@ netns_exists() { [ -e "/run/netns/$1" ]; }
 # ---- the state directory ----------------------------------------------------
 # STATE/testbed.conf  key=value: what this testbed is (written first)
 # STATE/journal       one line per thing made, written BEFORE making it:
-#                     "bridge B", "netns NS", "link L", "agent K PID"
+#                     "bridge B", "netns NS", "link L", "etcd DIR",
+#                     "agent K PID"
 # STATE/keys/, STATE/cluster.conf, STATE/nodeK.log (agent's log),
-# STATE/nodeK.out (agent's stdout and stderr)
+# STATE/nodeK.out (agent's stdout and stderr), STATE/etcd/ (with
+# --directory etcd: scripts/etcd/local.sh's cluster directory)
 
 journal() { printf '%s\n' "$*" >>"$STATE/journal" || die "cannot write $STATE/journal"; }
 
@@ -139,8 +143,8 @@ load_conf() {
 # tagging); a namespace is ours unless its eth0 carries another tag.
 # Returns 0 when nothing is left (the state directory is then removed).
 teardown() { # [quiet]
-	local quiet=${1:-} kind a b ns l pid a_ns=() a_links=() a_bridges=() pids=()
-	local n_agents=0 n_ns=0 n_links=0 n_br=0 left=0 al
+	local quiet=${1:-} kind a b ns l pid a_ns=() a_links=() a_bridges=() pids=() a_etcd=()
+	local n_agents=0 n_ns=0 n_links=0 n_br=0 n_etcd=0 left=0 al
 	[ -d "$STATE" ] || return 0 # a concurrent down was quicker
 	[ -f "$STATE/journal" ] || : >"$STATE/journal"
 	while read -r kind a b _; do
@@ -149,6 +153,7 @@ teardown() { # [quiet]
 		link) a_links+=("$a") ;;
 		bridge) a_bridges+=("$a") ;;
 		agent) pids+=("$b") ;;
+		etcd) a_etcd+=("$a") ;;
 		esac
 	done <"$STATE/journal"
 
@@ -167,7 +172,11 @@ teardown() { # [quiet]
 
 	# 1. the processes: recorded agents still running our command line, and
 	# everything inside our namespaces (an agent's children, `exec` shells)
-	local victims=() p
+	# but the etcd members: agents go first, they may still talk to etcd
+	local victims=() p d etcd_pids=" "
+	for d in "${a_etcd[@]}"; do
+		[ -f "$d/pids" ] && etcd_pids+="$(tr '\n' ' ' <"$d/pids")"
+	done
 	for pid in "${pids[@]}"; do
 		alive "$pid" || continue
 		if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE/"; then
@@ -176,6 +185,7 @@ teardown() { # [quiet]
 	done
 	for ns in "${mine_ns[@]}"; do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			[[ $etcd_pids == *" $p "* ]] && continue
 			[[ " ${victims[*]} " == *" $p "* ]] || victims+=("$p")
 		done
 	done
@@ -185,6 +195,32 @@ teardown() { # [quiet]
 		for p in "${victims[@]}"; do
 			if alive "$p"; then
 				say "warning: process $p survived SIGKILL (state $(sed -n 's/.*) \(.\).*/\1/p' "/proc/$p/stat" 2>/dev/null))"
+				left=1
+			fi
+		done
+	fi
+	# 1b. the etcd members (only etcd processes whose data is in DIR), then
+	# whatever is still in our namespaces (a member whose pid was not
+	# written yet when `up` crashed)
+	for d in "${a_etcd[@]}"; do
+		[ -d "$d" ] || continue
+		if UKF_ETCD_PROG="$PROG: etcd" bash "$ETCD_LOCAL" stop "$d" --grace "$GRACE" 2>/dev/null; then
+			n_etcd=$((n_etcd + 1))
+		else
+			say "warning: stopping the etcd members of $d failed: '$ETCD_LOCAL stop $d' retries"
+			left=1
+		fi
+	done
+	victims=()
+	for ns in "${mine_ns[@]}"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do victims+=("$p"); done
+	done
+	if ((${#victims[@]})); then
+		stop_pids "${victims[@]}"
+		n_agents=$((n_agents + ${#victims[@]}))
+		for p in "${victims[@]}"; do
+			if alive "$p"; then
+				say "warning: process $p survived SIGKILL"
 				left=1
 			fi
 		done
@@ -232,7 +268,7 @@ teardown() { # [quiet]
 		fi
 	done
 	[ -n "$quiet" ] ||
-		say "stopped $n_agents processes; removed $n_ns namespaces, $n_links veth pairs, $n_br bridge"
+		say "stopped $n_agents processes${a_etcd[*]:+ and the etcd cluster}; removed $n_ns namespaces, $n_links veth pairs, $n_br bridge"
 	if [ "$left" = 0 ]; then
 		rm -rf -- "$STATE"
 		return 0
@@ -302,6 +338,12 @@ and start one node agent in each namespace. Prints the cluster file's path.
                     emulation, where one VM operation can take seconds)
   --compress C      bulk compression between agents: zstd (default), lz4
                     or none (what crosses the links is then the raw bytes)
+  --directory D     where agents find each other: embedded (default; the
+                    agents' own directory) or etcd (a real etcd started in
+                    the testbed; needs etcd-server and etcd-client)
+  --etcd-members N  with --directory etcd: 1 (default; in node 0's
+                    namespace) or 3 (in nodes 0, 1 and 2); client port
+                    $ETCD_PORT on the node's address
   --ready-log REGEX an agent is also up once its log has a line matching
                     REGEX (default: only when its endpoint is listening)
   --keys-cmd CMD    key maker (default: "\$UKFORK keys", \$UKFORK else
@@ -314,7 +356,8 @@ EOF
 cmd_up() {
 	local nodes='' subnet='' port=7700 prefix='' delay='' jitter='' rate='' backend=kvm vcpus=8
 	local memory=16G cache=4G agent='' no_agents=0 wait_s=30 ready_log='' keys_cmd=''
-	PEER_TIMEOUT=3s COMPRESS=zstd
+	PEER_TIMEOUT=3s COMPRESS=zstd DIRECTORY=embedded ETCD_ENDPOINTS=
+	local etcd_members=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 		-h | --help) up_help; exit 0 ;;
@@ -336,6 +379,8 @@ cmd_up() {
 		--wait) optval "$@"; wait_s=$2; shift 2 ;;
 		--peer-timeout) optval "$@"; PEER_TIMEOUT=$2; shift 2 ;;
 		--compress) optval "$@"; COMPRESS=$2; shift 2 ;;
+		--directory) optval "$@"; DIRECTORY=$2; shift 2 ;;
+		--etcd-members) optval "$@"; etcd_members=$2; shift 2 ;;
 		--ready-log) optval "$@"; ready_log=$2; shift 2 ;;
 		--keys-cmd) optval "$@"; keys_cmd=$2; shift 2 ;;
 		*) usage_err "unknown argument '$1'" ;;
@@ -376,6 +421,14 @@ cmd_up() {
 	[[ $backend =~ ^[a-z0-9_]+$ ]] || usage_err "--backend $backend: want a backend name such as kvm"
 	is_uint "$vcpus" && [ "$vcpus" -ge 1 ] || usage_err "--vcpus $vcpus: want a whole number >= 1"
 	case $COMPRESS in zstd | lz4 | none) ;; *) usage_err "--compress $COMPRESS: want zstd, lz4 or none" ;; esac
+	case $DIRECTORY in embedded | etcd) ;; *) usage_err "--directory $DIRECTORY: want embedded or etcd" ;; esac
+	if [ -n "$etcd_members" ]; then
+		[ "$DIRECTORY" = etcd ] || usage_err "--etcd-members needs --directory etcd (the embedded directory has no members)"
+		case $etcd_members in 1 | 3) ;; *) usage_err "--etcd-members $etcd_members: want 1 or 3" ;; esac
+		[ "$etcd_members" -le "$nodes" ] ||
+			usage_err "--etcd-members $etcd_members puts one member in each of $etcd_members nodes' namespaces, and this testbed has $nodes node(s): use --nodes $etcd_members or more, or --etcd-members 1"
+	fi
+	[ "$DIRECTORY" = etcd ] && etcd_members=${etcd_members:-1}
 	[[ $PEER_TIMEOUT =~ ^[0-9]+(ms|s)?$ ]] || usage_err "--peer-timeout $PEER_TIMEOUT: want a time such as 3s or 1500ms"
 	[[ $memory =~ ^[0-9]+[KMGT]?$ ]] || usage_err "--memory $memory: want a size such as 16G"
 	[[ $cache =~ ^[0-9]+[KMGT]?$ ]] || usage_err "--cache $cache: want a size such as 4G"
@@ -387,6 +440,13 @@ cmd_up() {
 	need_root
 	[ -z "$delay$rate" ] || need_prog tc "--delay/--rate use tc"
 	[ "$no_agents" = 1 ] || need_prog ss "checking that the agents listen"
+	if [ "$DIRECTORY" = etcd ]; then
+		command -v etcd >/dev/null 2>&1 ||
+			die "--directory etcd: etcd is not installed: apt-get install etcd-server etcd-client"
+		command -v etcdctl >/dev/null 2>&1 ||
+			die "--directory etcd: etcdctl is not installed: apt-get install etcd-client"
+		[ -f "$ETCD_LOCAL" ] || die "--directory etcd: $ETCD_LOCAL is missing"
+	fi
 
 	# The programs it runs, checked before anything is made.
 	if [ -z "$keys_cmd" ]; then
@@ -454,6 +514,8 @@ cmd_up() {
 		echo "jitter=$jitter"
 		echo "rate=$rate"
 		echo "agents=$((1 - no_agents))"
+		echo "directory=$DIRECTORY"
+		echo "etcd_members=$etcd_members"
 	} >"$STATE/testbed.conf" || die "cannot write $STATE/testbed.conf"
 
 	# The bridge (and its address) claims index and subnet: then unlock.
@@ -480,7 +542,6 @@ cmd_up() {
 		fi
 		check_keys "$kn"
 	done
-	write_cluster "$nodes" "$net" "$port" "$prefix" "$backend" "$vcpus" "$memory" "$cache"
 
 	# The nodes.
 	local ns veth
@@ -510,13 +571,15 @@ cmd_up() {
 	if [ -n "$rate" ]; then
 		say "rate: each node link $rate Mbit/s out and $rate Mbit/s in (tbf on both veth ends)"
 	fi
+	[ "$DIRECTORY" = embedded ] || start_etcd "$etcd_members" "$net" "$prefix" "$wait_s"
+	write_cluster "$nodes" "$net" "$port" "$prefix" "$backend" "$vcpus" "$memory" "$cache"
 
 	if [ "$no_agents" = 0 ]; then
 		start_agents "$nodes" "$net" "$port" "$prefix" "$agent" "$wait_s" "$ready_log"
 	fi
 	trap - INT TERM HUP
 	UP_STARTED=0
-	say "testbed '$NAME' is up: $nodes nodes on $net.0/24, port $port; '$PROG down $(state_args)' removes it"
+	say "testbed '$NAME' is up: $nodes nodes on $net.0/24, port $port${ETCD_ENDPOINTS:+, etcd $ETCD_ENDPOINTS}; '$PROG down $(state_args)' removes it"
 	printf '%s\n' "$STATE/cluster.conf"
 }
 
@@ -571,10 +634,30 @@ check_keys() {
 	[ "$mode" = 600 ] || die "$STATE/keys/$1.key has mode $mode: a secret key must be 0600"
 }
 
+# The etcd members, in the first MEMBERS nodes' namespaces on their node's
+# address (reachable from every namespace and the root one through the
+# bridge), by scripts/etcd/local.sh in STATE/etcd; ETCD_ENDPOINTS set.
+start_etcd() { # MEMBERS NET PREFIX WAIT
+	local k nss=() hs=() d=$STATE/etcd
+	for ((k = 0; k < $1; k++)); do
+		nss+=("$3$k")
+		hs+=("$2.$((k + 1))")
+	done
+	say "etcd: $1 member(s) in namespace(s) $(IFS=,; echo "${nss[*]}") (cluster directory $d)"
+	journal etcd "$d"
+	ETCD_ENDPOINTS=$(IFS=,; UKF_ETCD_PROG="$PROG: etcd" bash "$ETCD_LOCAL" start "$d" --members "$1" \
+		--netns "${nss[*]}" --hosts "${hs[*]}" --base-port "$ETCD_PORT" --wait "$4") ||
+		die "etcd did not start (above; the members' logs are $d/member-K.log)"
+}
+
 write_cluster() { # NODES NET PORT PREFIX BACKEND VCPUS MEMORY CACHE
 	local k f=$STATE/cluster.conf
 	{
-		printf '[cluster]\nname = testbed\ndirectory = embedded\nheartbeat = 250ms\npeer_timeout = %s\ncompress = %s\n' "$PEER_TIMEOUT" "$COMPRESS"
+		printf '[cluster]\nname = testbed\ndirectory = %s\n' "$DIRECTORY"
+		if [ "$DIRECTORY" = etcd ]; then
+			printf 'etcd_endpoints = %s\netcd_prefix = /ukfork/testbed\netcd_lease_ttl = 2s\n' "$ETCD_ENDPOINTS"
+		fi
+		printf 'heartbeat = 250ms\npeer_timeout = %s\ncompress = %s\n' "$PEER_TIMEOUT" "$COMPRESS"
 		for ((k = 0; k < $1; k++)); do
 			printf '\n[node %d]\n' "$k"
 			printf 'endpoint = tcp://%s.%d:%s\n' "$2" $((k + 1)) "$3"
@@ -688,8 +771,10 @@ status_help() {
 	cat <<EOF
 usage: $PROG status [--name NAME | --state DIR]
 What the testbed has (bridge, namespaces, interfaces, shaping), which agents
-are alive, and its cluster file. Exit 0 when all is there and every agent
-lives, 3 when something is missing or an agent is dead, 1 with no testbed.
+are alive, its etcd members and their health (--directory etcd), and its
+cluster file. Exit 0 when all is there and every agent and etcd member
+lives (and is healthy), 3 when something is missing or dead, 1 with no
+testbed.
 EOF
 }
 cmd_status() {
@@ -744,6 +829,21 @@ cmd_status() {
 		fi
 		echo "$st"
 	done
+	if [ "${CONF_directory:-embedded}" = etcd ]; then
+		local out rc=0
+		if [ -f "$STATE/etcd/members" ]; then
+			echo "directory: etcd, $(cat "$STATE/etcd/endpoints" 2>/dev/null)"
+			# one line per member: endpoint, pid alive or DEAD, healthy or not
+			out=$(UKF_ETCD_PROG="$PROG: etcd" bash "$ETCD_LOCAL" status "$STATE/etcd") || rc=$?
+			[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/etcd /'
+			[ "$rc" = 0 ] || bad=1
+		else
+			echo "directory: etcd, NOT STARTED"
+			bad=1
+		fi
+	else
+		echo "directory: embedded"
+	fi
 	if [ -f "$STATE/cluster.conf" ]; then
 		echo "cluster file: $STATE/cluster.conf"
 	else
