@@ -333,6 +333,11 @@ badargs)
 	chk 2 "--rate fast: want Mbit/s" up --nodes 2 --rate fast
 	chk 2 "--port 70000: want a TCP port" up --nodes 2 --port 70000
 	chk 2 "unknown argument '--bogus'" up --nodes 2 --bogus
+	chk 2 "--directory zk: want embedded or etcd" up --nodes 2 --directory zk
+	chk 2 "--etcd-members needs --directory etcd" up --nodes 3 --etcd-members 3
+	chk 2 "--etcd-members 2: want 1 or 3" up --nodes 3 --directory etcd --etcd-members 2
+	chk 2 "--etcd-members 3 puts one member in each of 3 nodes' namespaces, and this testbed has 2 node(s)" \
+		up --nodes 2 --directory etcd --etcd-members 3
 	chk 2 "testbed name 'a b' is not usable" up --nodes 2 --name 'a b'
 	chk 2 "unknown command 'sideways'" sideways
 	chk 2 "want a node number and a command" exec 0
@@ -484,6 +489,61 @@ cluster_file)
 	run down --name cf$$
 	want_rc 0 "down"
 	none_left cf$$ tbcf$$- "$S"
+	;;
+etcd)
+	# --directory etcd: one etcd member in each of nodes 0-2's namespaces,
+	# reached from the root namespace and from the nodes at the endpoints the
+	# cluster file names; status shows each member and its health; down stops
+	# them, also after up was SIGKILLed while waiting for agents.
+	need_env
+	command -v etcd >/dev/null 2>&1 && command -v etcdctl >/dev/null 2>&1 ||
+		skip "etcd is not installed (apt-get install etcd-server etcd-client)"
+	up e$$ --nodes 3 --no-agents --directory etcd --etcd-members 3
+	want_rc 0 "up --directory etcd --etcd-members 3"
+	S=$(st e$$)
+	net=$(conf e$$ net)
+	eps="http://$net.1:23790,http://$net.2:23790,http://$net.3:23790"
+	for l in "directory = etcd" "etcd_endpoints = $eps" "etcd_prefix = /ukfork/testbed" "etcd_lease_ttl = 2s"; do
+		grep -qxF "$l" "$S/cluster.conf" || fail "cluster file lacks '$l'"
+	done
+	ETCDCTL_API=3 etcdctl --endpoints "$eps" --command-timeout 5s put /ukf/tb v1 >/dev/null 2>"$T/err" ||
+		fail "put from the root namespace to $eps"
+	v=$(bash "$TB" exec --name e$$ 2 env ETCDCTL_API=3 etcdctl --endpoints "$eps" get --print-value-only /ukf/tb 2>"$T/err")
+	[ "$v" = v1 ] || fail "node 2 reads '$v' from etcd, want v1"
+	for k in 0 1 2; do
+		p=$(sed -n "$((k + 1))p" "$S/etcd/pids")
+		ip netns pids "ukf-e$$-n$k" | grep -qx "$p" || fail "etcd member $k (pid $p) is not in namespace ukf-e$$-n$k"
+	done
+	run status --name e$$
+	want_rc 0 "status"
+	[ "$(grep -c '^etcd member [012]: .* alive, healthy' "$T/out")" = 3 ] || fail "status does not show 3 healthy etcd members: $(cat "$T/out")"
+	kill -KILL "$(sed -n 2p "$S/etcd/pids")"
+	wait_for 50 sh -c "! bash '$(dirname "$TB")/../etcd/local.sh' status '$S/etcd' >/dev/null 2>&1" || fail "etcd member 1 did not die"
+	run status --name e$$
+	want_rc 3 "status with an etcd member dead"
+	grep -q "^etcd member 1: .*DEAD" "$T/out" || fail "status does not say etcd member 1 is dead: $(cat "$T/out")"
+	pids=$(cat "$S/etcd/pids")
+	run down --name e$$
+	want_rc 0 "down"
+	for p in $pids; do [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" && fail "etcd member $p still running after down"; done
+	none_left e$$ ukf-e$$-n "$S"
+
+	# one member (in node 0's namespace); up SIGKILLed while it waits for
+	# agents that never come up: down stops the member too
+	bash "$TB" up --name e$$ --nodes 1 --directory etcd --agent "$AGENT --mode never-listen" --wait 120 \
+		--keys-cmd "$KEYS" >"$T/out" 2>"$T/err" &
+	upid=$!
+	BG+=("$upid")
+	wait_for 300 grep -q "^agent 0 " "$S/journal" 2>/dev/null || fail "up never started agent 0"
+	kill -KILL $upid
+	wait $upid 2>/dev/null
+	grep -qxF "etcd_endpoints = http://$(conf e$$ net).1:23790" "$S/cluster.conf" || fail "1 member: cluster file lacks its endpoint"
+	p=$(head -n 1 "$S/etcd/pids")
+	[ -d "/proc/$p" ] || fail "the etcd member died with the killed up (nothing to test)"
+	run down --name e$$
+	want_rc 0 "down after up was killed"
+	[ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" && fail "etcd member $p survived down"
+	none_left e$$ ukf-e$$-n "$S"
 	;;
 ukforkd)
 	# The real agent: 2 nodes with ukfork keys and ukforkd, up, alive, down.
