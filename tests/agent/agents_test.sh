@@ -101,7 +101,7 @@ make_cluster() {
 		if [ "$DIRECTORY" = etcd ]; then
 			[ -d "$T/etcd" ] || ETCD_EPS=$(bash "$SRC/scripts/etcd/local.sh" start "$T/etcd") ||
 				fail "cannot start etcd"
-			printf 'directory = etcd\netcd_endpoints = %s\netcd_prefix = /ukfork/agents-test\netcd_lease_ttl = 2s\n' "$ETCD_EPS"
+			printf 'directory = etcd\netcd_endpoints = %s\netcd_prefix = /ukfork/agents-test\netcd_lease_ttl = %s\n' "$ETCD_EPS" "${ETCD_TTL:-2s}"
 		fi
 		for i in $(seq 0 $((n - 1))); do
 			port=$(free_port) || fail "no free port"
@@ -212,7 +212,7 @@ restart)
 		fail "node 1's incarnation did not change ($inc1, $inc2)"
 	;;
 drop)
-	PEER_TIMEOUT=3s make_cluster 3
+	PEER_TIMEOUT=${PEER_TIMEOUT:-3s} make_cluster 3
 	start_all
 	if [ "$DIRECTORY" = etcd ]; then
 		gone='etcd: node 2 left the directory'
@@ -224,8 +224,8 @@ drop)
 	wait "${APID[2]}" 2>/dev/null
 	for k in 0 1; do wait_log "$k" "$gone" 30; done
 	t1=$(date +%s.%N)
-	printf 'drop (%s): every other agent dropped node 2 %.2f s after SIGKILL\n' \
-		"$DIRECTORY" "$(echo "$t1 - $t0" | bc -l)"
+	awk -v d="$DIRECTORY" -v a="$t0" -v b="$t1" \
+		'BEGIN { printf "drop (%s): every other agent dropped node 2 %.2f s after SIGKILL\n", d, b - a }'
 	if [ "$DIRECTORY" = etcd ]; then
 		out=$("$UKFORK" agent status --cluster "$T/cluster.conf" --timeout 2)
 		grep -A6 '^node 0 ' <<<"$out" | grep -q 'ok, revision [0-9]*, 2 nodes known' ||
