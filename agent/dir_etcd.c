@@ -799,19 +799,7 @@ ukf_dir_etcd_t *ukf_dir_etcd_start(const struct ukf_dir_etcd_config *c,
 					     : strerror(errno ? errno : ENOMEM));
 		goto fail;
 	}
-	{
-		/* the writer's requests end well within a TTL, so that a
-		 * hung member leaves time to keep the lease alive elsewhere */
-		struct ukf_etcd_config wc = c->etcd;
-		if (!wc.timeout_ms) {
-			wc.timeout_ms = d->lease_ttl * 1000 / 3;
-			if (wc.timeout_ms < 500)
-				wc.timeout_ms = 500;
-			if (wc.timeout_ms > 5000)
-				wc.timeout_ms = 5000;
-		}
-		d->wr = ukf_etcd_create(&wc, err, errlen);
-	}
+	d->wr = ukf_etcd_create(&c->etcd, err, errlen);
 	if (!d->wr)
 		goto fail;
 	d->wa = ukf_etcd_create(&c->etcd, err, errlen);
@@ -850,6 +838,13 @@ ukf_dir_etcd_t *ukf_dir_etcd_start(const struct ukf_dir_etcd_config *c,
 			 : rc == -EAGAIN ? "refused twice (another writer?)"
 					 : ukf_etcd_error(d->wr));
 		goto fail;
+	}
+	/* Start-up took the configured (or 5 s) time limit per request; from
+	 * now on the writer's requests end well within a TTL, so that a hung
+	 * member leaves time to keep the lease alive through another one. */
+	if (!c->etcd.timeout_ms) {
+		long ms = (long)(d->lease_ttl * 1000 / 3);
+		ukf_etcd_set_timeout(d->wr, ms < 1000 ? 1000 : ms > 5000 ? 5000 : ms);
 	}
 	if (pthread_create(&d->twr, NULL, writer, d)) {
 		snprintf(err, errlen, "cannot start the etcd writer thread");

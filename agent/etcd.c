@@ -52,6 +52,12 @@ const char *ukf_etcd_error(const ukf_etcd_t *e)
 	return e->err;
 }
 
+void ukf_etcd_set_timeout(ukf_etcd_t *e, long ms)
+{
+	if (ms > 0)
+		e->timeout_ms = ms;
+}
+
 const char *ukf_etcd_endpoint(const ukf_etcd_t *e)
 {
 	return e->ep[e->cur];
@@ -283,7 +289,7 @@ static int post(ukf_etcd_t *e, const char *path, json_object *body,
 		seterr(e, "no etcd endpoint answered (%u tried; first: %s)",
 		       e->nep, first);
 	else
-		seterr(e, "etcd unreachable: %s", first);
+		seterr(e, "%s", first);
 	return -EHOSTUNREACH;
 }
 

@@ -32,6 +32,8 @@ ukf_etcd_t *ukf_etcd_create(const struct ukf_etcd_config *c, char *err,
 			    size_t errlen);
 void ukf_etcd_destroy(ukf_etcd_t **e);
 const char *ukf_etcd_error(const ukf_etcd_t *e);
+/* Each later request's time limit (ms > 0). */
+void ukf_etcd_set_timeout(ukf_etcd_t *e, long ms);
 /* The endpoint that answered last (or the first one). */
 const char *ukf_etcd_endpoint(const ukf_etcd_t *e);
 
