@@ -113,7 +113,8 @@ static const struct sdef builtin[] = {
     {"max_queue", "policy", ST_INT},   {"retry", "policy", ST_TIME},
     {"max_retries", "policy", ST_INT}, {"duration", "run", ST_TIME},
     {"sample_every", "run", ST_TIME},  {"model", "run", ST_PATH},
-    {"seed", "run", ST_INT},
+    {"seed", "run", ST_INT},           {"directory", "cluster", ST_NAME},
+    {"dir_delay_p99", "cluster", ST_TIME},
 };
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 
@@ -136,7 +137,9 @@ enum {
 	S_DURATION,
 	S_SAMPLE_EVERY,
 	S_MODEL,
-	S_SEED
+	S_SEED,
+	S_DIRECTORY,
+	S_DIR_DELAY_P99
 };
 
 struct val {
@@ -2109,10 +2112,11 @@ static int arrival_start(struct run *r, size_t i)
 
 struct cfg {
 	struct ukf_engine_config eng;
-	ukf_ns_t latency, dir_delay, duration, sample_every;
+	ukf_ns_t latency, dir_delay, dir_delay_p99, duration, sample_every;
 	double bandwidth;
 	const char *model;
-	int have_latency, have_dir_delay, have_bandwidth;
+	const char *directory; /* imitated: embedded, etcd, etcd3 (NULL: none) */
+	int have_latency, have_dir_delay, have_bandwidth, have_dir_delay_p99;
 };
 
 /*
@@ -2321,7 +2325,47 @@ static int build_config(struct run *r, struct cfg *cf)
 			break;
 		case S_SEED:
 			break;
+		case S_DIRECTORY: {
+			struct ukf_sim_dirmodel dm;
+			ukf_ns_t delay, p99, detect;
+			ukf_sim_dirmodel_default(&dm);
+			if (ukf_sim_dirmodel_pick(&dm, c.s, &delay, &p99,
+						  &detect) < 0) {
+				run_fail(r, UKF_RUN_BAD,
+					 "%s: setting 'directory': '%s' is not "
+					 "embedded, etcd or etcd3",
+					 entry_find(r->sc, "directory")->where,
+					 c.s);
+				return -1;
+			}
+			cf->directory = c.s;
+			if (!cf->have_dir_delay) /* dir_delay given: it wins */
+				cf->dir_delay = delay;
+			cf->have_dir_delay = 1;
+			cf->dir_delay_p99 = p99;
+			cf->have_dir_delay_p99 = 1;
+			break;
 		}
+		case S_DIR_DELAY_P99:
+			cf->dir_delay_p99 = c.i;
+			cf->have_dir_delay_p99 = 1;
+			break;
+		}
+	}
+	if (cf->have_dir_delay_p99 && cf->dir_delay_p99 &&
+	    cf->dir_delay_p99 < cf->dir_delay) {
+		struct entry *pe = entry_find(r->sc, "dir_delay_p99");
+		int given = pe && pe->nvals;
+		run_fail(r, UKF_RUN_BAD,
+			 "%s: setting 'dir_delay_p99' (%" PRId64
+			 " ns%s%s%s) is below the directory delay's median, "
+			 "dir_delay (%" PRId64 " ns): give both or neither",
+			 given ? pe->where : entry_find(r->sc, "directory")->where,
+			 (int64_t)cf->dir_delay_p99,
+			 given ? "" : ", from directory '",
+			 given ? "" : cf->directory,
+			 given ? "" : "'", (int64_t)cf->dir_delay);
+		return -1;
 	}
 	/* hosts{} groups: heterogeneous nodes, unset fields from cluster{}. */
 	uint64_t max_mem = cf->eng.node.mem_bytes;
@@ -2495,6 +2539,8 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 			c.link_bandwidth_bps = cf->bandwidth;
 		if (cf->have_dir_delay)
 			c.dir_delay_ns = cf->dir_delay;
+		if (cf->have_dir_delay_p99)
+			c.dir_delay_p99_ns = cf->dir_delay_p99;
 		c.sample_every_ns = with_db ? cf->sample_every : 0;
 		c.seed = r->seed;
 		c.rep = r->rep;
@@ -2703,6 +2749,12 @@ static void settings_json(struct run *r, const struct cfg *cf, char *buf,
 		JP(",\"bandwidth_Bps\":%.0f", cf->bandwidth);
 	if (cf->have_dir_delay)
 		JP(",\"dir_delay_ns\":%" PRId64, cf->dir_delay);
+	if (cf->have_dir_delay_p99)
+		JP(",\"dir_delay_p99_ns\":%" PRId64, cf->dir_delay_p99);
+	if (cf->directory) {
+		JP(",\"directory\":");
+		json_str(&p, &left, cf->directory);
+	}
 	JP(",\"placement\":");
 	json_str(&p, &left, e->placement ? e->placement : "(default)");
 	JP(",\"templates\":");

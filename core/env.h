@@ -94,7 +94,8 @@ enum ukf_rng_kind {
 	UKF_RNG_SERVICE = 3,
 	UKF_RNG_NETWORK = 4,
 	UKF_RNG_SCRIPT = 5,
-	UKF_RNG_BACKEND = 6
+	UKF_RNG_BACKEND = 6,
+	UKF_RNG_DIRECTORY = 7
 };
 #define UKF_RNG_KEY(kind, sub) (((uint64_t)(kind) << 48) | ((uint64_t)(sub) & 0xffffffffffffULL))
 

@@ -101,12 +101,12 @@ static char *trim(char *s)
 	return s;
 }
 
-int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
-		       size_t errlen)
+/* Read `key = value  # comment` lines of path into the fields of *tmp. */
+static int load_fields(void *tmp, const struct field *fields, size_t nfields,
+		       const char *path, char *err, size_t errlen)
 {
-	struct ukf_sim_model tmp = *m;
 	char line[1024];
-	unsigned seen[NFIELDS] = { 0 };
+	unsigned seen[32] = { 0 };
 	unsigned lineno = 0;
 	int rc = -1;
 
@@ -141,14 +141,14 @@ int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		*eq = 0;
 		char *key = trim(s), *val = trim(eq + 1);
 		size_t i;
-		for (i = 0; i < NFIELDS; i++)
+		for (i = 0; i < nfields; i++)
 			if (!strcmp(fields[i].name, key))
 				break;
-		if (i == NFIELDS) {
+		if (i == nfields) {
 			char names[512] = "";
-			for (size_t j = 0; j < NFIELDS; j++) {
+			for (size_t j = 0; j < nfields; j++) {
 				strncat(names, fields[j].name, sizeof(names) - strlen(names) - 1);
-				if (j + 1 < NFIELDS)
+				if (j + 1 < nfields)
 					strncat(names, ", ", sizeof(names) - strlen(names) - 1);
 			}
 			snprintf(err, errlen, "%s:%u: unknown key '%.60s' (valid: %s)",
@@ -161,7 +161,7 @@ int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 			goto out;
 		}
 		seen[i] = lineno;
-		void *dst = (char *)&tmp + fields[i].off;
+		void *dst = (char *)tmp + fields[i].off;
 		int bad = fields[i].type == F_TIME ? parse_time(val, dst)
 						   : parse_real(val, dst);
 		if (bad) {
@@ -178,9 +178,76 @@ int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		snprintf(err, errlen, "%s:%u: read error", path, lineno);
 		goto out;
 	}
-	*m = tmp;
 	rc = 0;
 out:
 	fclose(f);
 	return rc;
+}
+
+int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
+		       size_t errlen)
+{
+	struct ukf_sim_model tmp = *m;
+
+	if (load_fields(&tmp, fields, NFIELDS, path, err, errlen) < 0)
+		return -1;
+	*m = tmp;
+	return 0;
+}
+
+/* ---- the directory model ---- */
+
+/* The same numbers as data/directory.conf, which names their source
+ * (bench/cluster/directory.sh; a test checks that the two agree). */
+void ukf_sim_dirmodel_default(struct ukf_sim_dirmodel *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->embedded_delay_ns = 66 * UKF_US;
+	m->embedded_delay_p99_ns = 197 * UKF_US;
+	m->embedded_detect_ns = 2970 * UKF_MS;
+	m->etcd_delay_ns = 1110 * UKF_US;
+	m->etcd_delay_p99_ns = 3340 * UKF_US;
+	m->etcd_detect_ns = 2870 * UKF_MS;
+	m->etcd3_delay_ns = 2510 * UKF_US;
+	m->etcd3_delay_p99_ns = 7590 * UKF_US;
+	m->etcd3_detect_ns = 2870 * UKF_MS;
+}
+
+static const struct field dir_fields[] = {
+#define T(f) { #f, F_TIME, offsetof(struct ukf_sim_dirmodel, f) }
+	T(embedded_delay_ns), T(embedded_delay_p99_ns), T(embedded_detect_ns),
+	T(etcd_delay_ns),     T(etcd_delay_p99_ns),     T(etcd_detect_ns),
+	T(etcd3_delay_ns),    T(etcd3_delay_p99_ns),    T(etcd3_detect_ns),
+#undef T
+};
+
+int ukf_sim_dirmodel_load(struct ukf_sim_dirmodel *m, const char *path,
+			  char *err, size_t errlen)
+{
+	struct ukf_sim_dirmodel tmp = *m;
+
+	if (load_fields(&tmp, dir_fields, sizeof(dir_fields) / sizeof(dir_fields[0]),
+			path, err, errlen) < 0)
+		return -1;
+	*m = tmp;
+	return 0;
+}
+
+int ukf_sim_dirmodel_pick(const struct ukf_sim_dirmodel *m, const char *name,
+			  ukf_ns_t *delay, ukf_ns_t *p99, ukf_ns_t *detect)
+{
+	const ukf_ns_t *v;
+
+	if (!strcmp(name, "embedded"))
+		v = &m->embedded_delay_ns;
+	else if (!strcmp(name, "etcd"))
+		v = &m->etcd_delay_ns;
+	else if (!strcmp(name, "etcd3"))
+		v = &m->etcd3_delay_ns;
+	else
+		return -1;
+	*delay = v[0];
+	*p99 = v[1];
+	*detect = v[2];
+	return 0;
 }

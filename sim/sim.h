@@ -40,12 +40,35 @@ void ukf_sim_model_default(struct ukf_sim_model *m);
 int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		       size_t errlen);
 
+/*
+ * The directories the simulator can imitate (data/directory.conf, measured
+ * by bench/cluster/directory.sh): update-to-visibility median and p99, and
+ * the time until a dead node is dropped (kept for node failures, which the
+ * simulator does not model yet). embedded: the agents' own update
+ * messages; etcd: one etcd member; etcd3: three members.
+ */
+struct ukf_sim_dirmodel {
+	ukf_ns_t embedded_delay_ns, embedded_delay_p99_ns, embedded_detect_ns;
+	ukf_ns_t etcd_delay_ns, etcd_delay_p99_ns, etcd_detect_ns;
+	ukf_ns_t etcd3_delay_ns, etcd3_delay_p99_ns, etcd3_detect_ns;
+};
+void ukf_sim_dirmodel_default(struct ukf_sim_dirmodel *m);
+/* Load key = value lines over *m; -1 with "file:line: ..." in err. */
+int ukf_sim_dirmodel_load(struct ukf_sim_dirmodel *m, const char *path,
+			  char *err, size_t errlen);
+/* Directory `name` (embedded, etcd, etcd3): its three times; -1 unknown. */
+int ukf_sim_dirmodel_pick(const struct ukf_sim_dirmodel *m, const char *name,
+			  ukf_ns_t *delay, ukf_ns_t *p99, ukf_ns_t *detect);
+
 struct ukf_sim_config {
 	struct ukf_engine_config engine;
 	struct ukf_sim_model model;
 	ukf_ns_t link_latency_ns;   /* one-way per message (default 50us) */
 	double link_bandwidth_bps;  /* per node link, bytes/s (default 1.25e9) */
 	ukf_ns_t dir_delay_ns;      /* directory propagation delay (1ms) */
+	/* 0: every record after exactly dir_delay_ns; else each record's
+	 * delay is lognormal with median dir_delay_ns and this p99 */
+	ukf_ns_t dir_delay_p99_ns;
 	ukf_ns_t sample_every_ns;   /* node samples period (0 = off) */
 	uint64_t seed;
 	uint32_t rep;               /* replication: a separate substream */

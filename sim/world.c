@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* world.c - the simulated world: env for the engine, world ops for the runner. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +116,16 @@ static void env_publish(void *wp, ukf_node_id_t node, const void *rec,
 	struct sim_ev ev = { .type = SIM_EV_DIR, .node = node };
 	ev.u.dir.buf = copy;
 	ev.u.dir.len = len;
-	if (sim_world_push(w, w->now + w->cfg.dir_delay_ns, &ev) < 0)
+	ukf_ns_t delay = w->cfg.dir_delay_ns;
+	if (w->cfg.dir_delay_p99_ns > delay && delay > 0) {
+		/* lognormal: median delay, p99 at z = 2.3263 */
+		double sigma = log((double)w->cfg.dir_delay_p99_ns / (double)delay) /
+			       2.3263478740408408;
+		double z = sim_rng_gaussian(w->rng,
+					    UKF_RNG_KEY(UKF_RNG_DIRECTORY, node));
+		delay = (ukf_ns_t)((double)delay * exp(sigma * z));
+	}
+	if (sim_world_push(w, w->now + delay, &ev) < 0)
 		free(copy);
 }
 
@@ -518,6 +528,12 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 	if (!(c->link_bandwidth_bps > 0) || !isfinite(c->link_bandwidth_bps)) {
 		snprintf(err, errlen, "sim: link bandwidth must be > 0 bytes/s (got %g)",
 			 c->link_bandwidth_bps);
+		return -1;
+	}
+	if (c->dir_delay_p99_ns && c->dir_delay_p99_ns < c->dir_delay_ns) {
+		snprintf(err, errlen,
+			 "directory delay p99 (%" PRId64 " ns) below its median (%" PRId64 " ns)",
+			 (int64_t)c->dir_delay_p99_ns, (int64_t)c->dir_delay_ns);
 		return -1;
 	}
 	if (c->dir_delay_ns < 0 || c->sample_every_ns < 0) {

@@ -272,6 +272,33 @@ model_file)
 	run run "$S/model.lua" --db "$T/db2" --quiet; expect_rc 0
 	q "$T/db2" "select settings_json from runs" | grep -q '"model":"../../../data/model.conf"' || fail "model not in settings"
 	;;
+directory_model)
+	# cluster { directory = ... } imitates a measured directory
+	# (data/directory.conf): its delays reach the run's settings, placement
+	# sees other staleness than the embedded one's, the same seed repeats
+	Q="$S/../../../scripts/examples/quickstart.lua"
+	for d in embedded etcd etcd; do
+		n=$((${n:-0} + 1))
+		run run "$Q" --set duration=2s --set directory=$d --db "$T/d$n" --quiet
+		expect_rc 0
+	done
+	q "$T/d2" "select settings_json from runs" | grep -q '"dir_delay_ns":1110000,"dir_delay_p99_ns":3340000,"directory":"etcd"' ||
+		fail "etcd's delays not in the settings: $(q "$T/d2" "select settings_json from runs limit 1")"
+	nodes() { q "$1" "select group_concat(node) from (select node from instances order by id)"; }
+	[ "$(nodes "$T/d1")" != "$(nodes "$T/d2")" ] || fail "embedded and etcd placed every instance alike"
+	[ "$(nodes "$T/d2")" = "$(nodes "$T/d3")" ] || fail "the same seed and directory placed differently"
+	# explicit dir_delay / dir_delay_p99 win over the directory's
+	run run "$Q" --set duration=1s --set directory=etcd --set dir_delay=5ms --set dir_delay_p99=9ms --db "$T/d4" --quiet
+	expect_rc 0
+	q "$T/d4" "select settings_json from runs" | grep -q '"dir_delay_ns":5000000,"dir_delay_p99_ns":9000000' ||
+		fail "explicit delays did not win: $(q "$T/d4" "select settings_json from runs limit 1")"
+	run run "$Q" --set directory=etcd --set dir_delay=5ms --db "$T/d7"; expect_rc 2
+	expect_err "directory 'etcd'"
+	run run "$Q" --set directory=bogus --db "$T/d5"; expect_rc 2
+	expect_err "setting 'directory': 'bogus' is not embedded, etcd or etcd3"
+	run run "$Q" --set dir_delay=2ms --set dir_delay_p99=1ms --db "$T/d6"; expect_rc 2
+	expect_err "setting 'dir_delay_p99' (1000000 ns) is below"
+	;;
 lean_sleep)
 	# a sleep allocates nothing: 10x more sleeps, the same allocations
 	B="$S/../../../scripts/bench/sleepers.lua"
