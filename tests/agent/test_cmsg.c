@@ -8,15 +8,8 @@
 #include "agent/dmsg.h"
 
 static int failures;
-#define CHECK(c, ...)                                                          \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);        \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
+#define SELFTEST_COUNTING
+#include "../common/selftest.h"
 
 /* Every field of the struct set to a distinct value. */
 static void fill(struct ukf_cmsg *m, unsigned type)
@@ -67,20 +60,20 @@ static void t_roundtrip(void)
 
 		fill(&m, t);
 		na = ukf_cmsg_encode(&m, a, sizeof(a));
-		CHECK(na > 0, "%s: not encoded", ukf_cmsg_name(t));
-		CHECK(ukf_cmsg_decode(&d, (uint16_t)t, a, na, 0, err,
+		CHECKF(na > 0, "%s: not encoded", ukf_cmsg_name(t));
+		CHECKF(ukf_cmsg_decode(&d, (uint16_t)t, a, na, 0, err,
 				      sizeof(err)) == 0,
 		      "%s: decode: %s", ukf_cmsg_name(t), err);
 		nb = ukf_cmsg_encode(&d, b, sizeof(b));
-		CHECK(na == nb && !memcmp(a, b, na), "%s: not the same bytes",
+		CHECKF(na == nb && !memcmp(a, b, na), "%s: not the same bytes",
 		      ukf_cmsg_name(t));
-		CHECK(d.type == t, "%s: type", ukf_cmsg_name(t));
+		CHECKF(d.type == t, "%s: type", ukf_cmsg_name(t));
 		if (d.text_len)
-			CHECK(d.text_len == m.text_len &&
+			CHECKF(d.text_len == m.text_len &&
 				  !memcmp(d.text, m.text, m.text_len),
 			      "%s: text", ukf_cmsg_name(t));
 		/* too small a buffer: nothing written */
-		CHECK(ukf_cmsg_encode(&m, a, na - 1) == 0,
+		CHECKF(ukf_cmsg_encode(&m, a, na - 1) == 0,
 		      "%s: encoded into %zu bytes of %zu", ukf_cmsg_name(t),
 		      na - 1, na);
 	}
@@ -88,8 +81,8 @@ static void t_roundtrip(void)
 	struct ukf_cmsg m;
 	unsigned char buf[64];
 	fill(&m, UKF_C_TYPE_END);
-	CHECK(ukf_cmsg_encode(&m, buf, sizeof(buf)) == 0, "type 147 encoded");
-	CHECK(!strcmp(ukf_cmsg_name(127), "?"), "name of 127");
+	CHECKF(ukf_cmsg_encode(&m, buf, sizeof(buf)) == 0, "type 147 encoded");
+	CHECKF(!strcmp(ukf_cmsg_name(127), "?"), "name of 127");
 }
 
 /* Every truncation, trailing bytes, a string over its limit, unknown
@@ -107,20 +100,20 @@ static void t_reject(void)
 		n = ukf_cmsg_encode(&m, a, sizeof(a));
 		for (size_t cut = 0; cut < n; cut++) {
 			err[0] = 0;
-			CHECK(ukf_cmsg_decode(&d, (uint16_t)t, a, cut, 0, err,
+			CHECKF(ukf_cmsg_decode(&d, (uint16_t)t, a, cut, 0, err,
 					      sizeof(err)) < 0,
 			      "%s: %zu of %zu bytes accepted",
 			      ukf_cmsg_name(t), cut, n);
-			CHECK(err[0], "%s: truncated: no reason",
+			CHECKF(err[0], "%s: truncated: no reason",
 			      ukf_cmsg_name(t));
 		}
 		/* a byte more: refused from a sender of our version, taken
 		 * (appended field) from a newer one */
 		a[n] = 0;
-		CHECK(ukf_cmsg_decode(&d, (uint16_t)t, a, n + 1, 0, err,
+		CHECKF(ukf_cmsg_decode(&d, (uint16_t)t, a, n + 1, 0, err,
 				      sizeof(err)) < 0,
 		      "%s: trailing byte accepted", ukf_cmsg_name(t));
-		CHECK(ukf_cmsg_decode(&d, (uint16_t)t, a, n + 1, 1, err,
+		CHECKF(ukf_cmsg_decode(&d, (uint16_t)t, a, n + 1, 1, err,
 				      sizeof(err)) == 0,
 		      "%s: a newer sender's appended byte refused: %s",
 		      ukf_cmsg_name(t), err);
@@ -139,30 +132,30 @@ static void t_reject(void)
 		fill(&m, UKF_C_CONSOLE);
 		m.text = big;
 		m.text_len = sizeof(big) - 1;
-		CHECK(ukf_cmsg_encode(&m, a, sizeof(a)) == 0,
+		CHECKF(ukf_cmsg_encode(&m, a, sizeof(a)) == 0,
 		      "an over-long line was encoded");
 		/* an app name over its limit */
 		fill(&m, UKF_C_APP);
 		m.name = big;
 		m.name_len = 200;
-		CHECK(ukf_cmsg_encode(&m, a, sizeof(a)) == 0,
+		CHECKF(ukf_cmsg_encode(&m, a, sizeof(a)) == 0,
 		      "an over-long app name was encoded");
 	}
 	{
 		static unsigned char huge[UKF_CMSG_BODY_MAX + 1];
 		struct ukf_cmsg d;
-		CHECK(ukf_cmsg_decode(&d, UKF_C_CONSOLE, huge, sizeof(huge), 1,
+		CHECKF(ukf_cmsg_decode(&d, UKF_C_CONSOLE, huge, sizeof(huge), 1,
 				      err, sizeof(err)) < 0 &&
 			  strstr(err, "over the limit"),
 		      "an oversized body: %s", err);
 		for (unsigned t = 0; t < 256; t++) {
 			if (t >= UKF_C_RUN && t < UKF_C_TYPE_END)
 				continue;
-			CHECK(ukf_cmsg_decode(&d, (uint16_t)t, huge, 8, 0, err,
+			CHECKF(ukf_cmsg_decode(&d, (uint16_t)t, huge, 8, 0, err,
 					      sizeof(err)) < 0,
 			      "type %u accepted", t);
 		}
-		CHECK(ukf_cmsg_decode(NULL, UKF_C_RUN, huge, 8, 0, err,
+		CHECKF(ukf_cmsg_decode(NULL, UKF_C_RUN, huge, 8, 0, err,
 				      sizeof(err)) < 0,
 		      "NULL message accepted");
 	}
@@ -180,21 +173,21 @@ static void t_dmsg(void)
 	for (size_t i = 0; i < sizeof(rec); i++)
 		rec[i] = (unsigned char)(i * 7);
 	n = ukf_dmsg_encode(&m, a, sizeof(a));
-	CHECK(n > sizeof(rec), "not encoded");
-	CHECK(ukf_dmsg_decode(&d, a, n, 0, err, sizeof(err)) == 0, "%s", err);
-	CHECK(d.run == m.run && d.rec_len == m.rec_len &&
+	CHECKF(n > sizeof(rec), "not encoded");
+	CHECKF(ukf_dmsg_decode(&d, a, n, 0, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(d.run == m.run && d.rec_len == m.rec_len &&
 		  !memcmp(d.rec, rec, sizeof(rec)),
 	      "not the same update");
 	k = ukf_dmsg_encode(&d, b, sizeof(b));
-	CHECK(k == n && !memcmp(a, b, n), "not the same bytes");
+	CHECKF(k == n && !memcmp(a, b, n), "not the same bytes");
 	for (size_t cut = 0; cut < n; cut++)
-		CHECK(ukf_dmsg_decode(&d, a, cut, 0, err, sizeof(err)) < 0,
+		CHECKF(ukf_dmsg_decode(&d, a, cut, 0, err, sizeof(err)) < 0,
 		      "%zu of %zu bytes accepted", cut, n);
-	CHECK(ukf_dmsg_encode(&m, a, n - 1) == 0, "encoded into too little");
+	CHECKF(ukf_dmsg_encode(&m, a, n - 1) == 0, "encoded into too little");
 	{
 		static unsigned char big[1100];
 		struct ukf_dmsg o = { .run = 1, .rec = big, .rec_len = 1025 };
-		CHECK(ukf_dmsg_encode(&o, a, sizeof(a)) == 0,
+		CHECKF(ukf_dmsg_encode(&o, a, sizeof(a)) == 0,
 		      "a record over 1 KiB was encoded");
 	}
 }

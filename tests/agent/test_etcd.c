@@ -14,15 +14,8 @@
 #include "core/dir.h"
 
 static int failures;
-#define CHECK(c, ...)                                                          \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);        \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
+#define SELFTEST_COUNTING
+#include "../common/selftest.h"
 
 static const char *endpoints; /* UKF_TEST_ETCD */
 static char prefix[128];      /* per test, fresh */
@@ -51,7 +44,7 @@ static ukf_etcd_t *client(void)
 	char err[256];
 	ukf_etcd_t *e = ukf_etcd_create(&c, err, sizeof(err));
 
-	CHECK(e, "client: %s", err);
+	CHECKF(e, "client: %s", err);
 	return e;
 }
 
@@ -185,12 +178,12 @@ static void t_client(void)
 		return;
 	fresh_prefix("client");
 	snprintf(key, sizeof(key), "%s/a", prefix);
-	CHECK(ukf_etcd_get(e, key, &val, &mod) == 0, "absent key read");
+	CHECKF(ukf_etcd_get(e, key, &val, &mod) == 0, "absent key read");
 	/* create only if absent */
 	op = (struct ukf_etcd_op){ key, "one", 3 };
 	rc = ukf_etcd_txn(e, key, 0, &op, 1, 0, &rev, &cur_mod, NULL);
-	CHECK(rc == 1, "create: %d %s", rc, ukf_etcd_error(e));
-	CHECK(ukf_etcd_get(e, key, &val, &mod) == 1 && val &&
+	CHECKF(rc == 1, "create: %d %s", rc, ukf_etcd_error(e));
+	CHECKF(ukf_etcd_get(e, key, &val, &mod) == 1 && val &&
 		  !strcmp(val, "one") && mod == rev,
 	      "read back: %s mod %lld rev %lld", val ? val : "(null)",
 	      (long long)mod, (long long)rev);
@@ -198,38 +191,38 @@ static void t_client(void)
 	/* a stale writer (compares an older revision) is refused */
 	op.value = "two";
 	rc = ukf_etcd_txn(e, key, mod - 1, &op, 1, 0, &rev, &cur_mod, &val);
-	CHECK(rc == 0 && cur_mod == mod && val && !strcmp(val, "one"),
+	CHECKF(rc == 0 && cur_mod == mod && val && !strcmp(val, "one"),
 	      "stale write: rc %d cur_mod %lld", rc, (long long)cur_mod);
 	free(val);
 	rc = ukf_etcd_txn(e, key, mod, &op, 1, 0, &rev, &cur_mod, NULL);
-	CHECK(rc == 1, "current write refused");
+	CHECKF(rc == 1, "current write refused");
 	/* a lease: keys on it go when it is revoked */
-	CHECK(ukf_etcd_lease_grant(e, 30, &lease, &ttl) == 0 && lease &&
+	CHECKF(ukf_etcd_lease_grant(e, 30, &lease, &ttl) == 0 && lease &&
 		  ttl >= 30,
 	      "lease: %s", ukf_etcd_error(e));
 	snprintf(key, sizeof(key), "%s/b", prefix);
-	CHECK(ukf_etcd_put(e, key, "x", 1, lease) == 0, "put on lease");
-	CHECK(ukf_etcd_range_prefix(e, prefix, count_kv, &n, &rev) == 2 &&
+	CHECKF(ukf_etcd_put(e, key, "x", 1, lease) == 0, "put on lease");
+	CHECKF(ukf_etcd_range_prefix(e, prefix, count_kv, &n, &rev) == 2 &&
 		  n == 2,
 	      "range: %d", n);
 	int64_t left = 0;
-	CHECK(ukf_etcd_lease_keepalive(e, lease, &left) == 0 && left > 0,
+	CHECKF(ukf_etcd_lease_keepalive(e, lease, &left) == 0 && left > 0,
 	      "keepalive");
-	CHECK(ukf_etcd_lease_revoke(e, lease) == 0, "revoke");
-	CHECK(ukf_etcd_lease_keepalive(e, lease, &left) == 0 && left == 0,
+	CHECKF(ukf_etcd_lease_revoke(e, lease) == 0, "revoke");
+	CHECKF(ukf_etcd_lease_keepalive(e, lease, &left) == 0 && left == 0,
 	      "a revoked lease kept alive: %lld", (long long)left);
-	CHECK(ukf_etcd_get(e, key, &val, &mod) == 0, "key on a revoked lease");
-	CHECK(ukf_etcd_delete_prefix(e, prefix) == 1, "delete prefix");
+	CHECKF(ukf_etcd_get(e, key, &val, &mod) == 0, "key on a revoked lease");
+	CHECKF(ukf_etcd_delete_prefix(e, prefix) == 1, "delete prefix");
 	/* prefix ends */
 	char end[16];
 	ukf_etcd_prefix_end("/a/", end, sizeof(end));
-	CHECK(!strcmp(end, "/a0"), "prefix end of /a/: %s", end);
+	CHECKF(!strcmp(end, "/a0"), "prefix end of /a/: %s", end);
 	ukf_etcd_destroy(&e);
 	/* bad endpoints are refused with a reason */
 	struct ukf_etcd_config bad = { .endpoints = "127.0.0.1:2379" };
 	char err[256];
 	e = ukf_etcd_create(&bad, err, sizeof(err));
-	CHECK(!e && strstr(err, "not an http"), "bad endpoint: %s", err);
+	CHECKF(!e && strstr(err, "not an http"), "bad endpoint: %s", err);
 	ukf_etcd_destroy(&e);
 }
 
@@ -247,34 +240,34 @@ static void t_visible(void)
 	fresh_prefix("visible");
 	s.view = ukf_dir_create(2);
 	a = member(0, 2, 100, 5, err, sizeof(err));
-	CHECK(a, "member 0: %s", err);
+	CHECKF(a, "member 0: %s", err);
 	b = member(1, 2, 200, 5, err, sizeof(err));
-	CHECK(b, "member 1: %s", err);
+	CHECKF(b, "member 1: %s", err);
 	if (!a || !b)
 		goto out;
 	for (uint64_t v = 1; v <= 3; v++)
 		ukf_dir_etcd_publish(a, 7, rec, rec_of(0, v, rec));
-	CHECK(pump(b, &s, 10, has_version, want),
+	CHECKF(pump(b, &s, 10, has_version, want),
 	      "node 1 did not see node 0's version 3 (has %llu)",
 	      (unsigned long long)s.version[0]);
-	CHECK(s.run[0] == 7 && s.incarnation[0] == 100, "run %llu inc %llu",
+	CHECKF(s.run[0] == 7 && s.incarnation[0] == 100, "run %llu inc %llu",
 	      (unsigned long long)s.run[0],
 	      (unsigned long long)s.incarnation[0]);
-	CHECK(ukf_dir_etcd_replica(b, 0, 7, rec, sizeof(rec)) > 0,
+	CHECKF(ukf_dir_etcd_replica(b, 0, 7, rec, sizeof(rec)) > 0,
 	      "not in the replica");
-	CHECK(ukf_dir_etcd_replica(b, 0, 8, rec, sizeof(rec)) == 0,
+	CHECKF(ukf_dir_etcd_replica(b, 0, 8, rec, sizeof(rec)) == 0,
 	      "another run's record given");
-	CHECK(ukf_dir_etcd_known(b) == 2, "known %u", ukf_dir_etcd_known(b));
-	CHECK(!s.rev_backwards, "revisions went backwards");
+	CHECKF(ukf_dir_etcd_known(b) == 2, "known %u", ukf_dir_etcd_known(b));
+	CHECKF(!s.rev_backwards, "revisions went backwards");
 	char st[512];
 	ukf_dir_etcd_status(b, st, sizeof(st));
-	CHECK(strstr(st, ": ok,"), "status: %s", st);
+	CHECKF(strstr(st, ": ok,"), "status: %s", st);
 	/* a clean stop revokes the lease: node 0 leaves at once */
 	uint32_t node0 = 0;
 	double t0 = now_s();
 	ukf_dir_etcd_stop(&a, 1);
-	CHECK(pump(b, &s, 5, is_gone, &node0), "node 0 did not leave");
-	CHECK(now_s() - t0 < 2, "leaving took %.2f s", now_s() - t0);
+	CHECKF(pump(b, &s, 5, is_gone, &node0), "node 0 did not leave");
+	CHECKF(now_s() - t0 < 2, "leaving took %.2f s", now_s() - t0);
 out:
 	ukf_dir_etcd_stop(&a, 1);
 	ukf_dir_etcd_stop(&b, 1);
@@ -292,21 +285,21 @@ static void t_lease_expiry(void)
 
 	fresh_prefix("lease");
 	a = member(0, 2, 100, 2, err, sizeof(err));
-	CHECK(a, "member 0: %s", err);
+	CHECKF(a, "member 0: %s", err);
 	b = member(1, 2, 200, 2, err, sizeof(err));
-	CHECK(b, "member 1: %s", err);
+	CHECKF(b, "member 1: %s", err);
 	if (!a || !b)
 		goto out;
 	pump(b, &s, 1, NULL, want);
-	CHECK(s.records[0] > 0, "node 0 never seen");
+	CHECKF(s.records[0] > 0, "node 0 never seen");
 	/* longer than the TTL alive: keep-alives work */
 	pump(b, &s, 3, is_gone, &node0);
-	CHECK(!s.gone[0], "node 0 left while alive: %s", s.why[0]);
+	CHECKF(!s.gone[0], "node 0 left while alive: %s", s.why[0]);
 	double t0 = now_s();
 	ukf_dir_etcd_stop(&a, 0); /* as if killed: the lease is not revoked */
-	CHECK(pump(b, &s, 10, is_gone, &node0), "node 0 never left");
+	CHECKF(pump(b, &s, 10, is_gone, &node0), "node 0 never left");
 	double took = now_s() - t0;
-	CHECK(took > 1.0 && took < 6.0, "left after %.2f s (TTL 2 s)", took);
+	CHECKF(took > 1.0 && took < 6.0, "left after %.2f s (TTL 2 s)", took);
 	fprintf(stderr, "  node 0 left %.2f s after it stopped (TTL 2 s): %s\n",
 		took, s.why[0]);
 out:
@@ -326,11 +319,11 @@ static void t_stale_write(void)
 
 	fresh_prefix("stale");
 	old = member(1, 2, 100, 5, err, sizeof(err));
-	CHECK(old, "incarnation 100: %s", err);
+	CHECKF(old, "incarnation 100: %s", err);
 	nw = member(1, 2, 200, 5, err, sizeof(err));
-	CHECK(nw, "incarnation 200 did not take over: %s", err);
+	CHECKF(nw, "incarnation 200 did not take over: %s", err);
 	older = member(1, 2, 150, 5, err, sizeof(err));
-	CHECK(!older && strstr(err, "newer agent"),
+	CHECKF(!older && strstr(err, "newer agent"),
 	      "incarnation 150 started over 200: %s", older ? "" : err);
 	if (!old || !nw || !e)
 		goto out;
@@ -343,9 +336,9 @@ static void t_stale_write(void)
 			break;
 		usleep(20000);
 	}
-	CHECK(strstr(st, "STALE"), "the old writer is not stale: %s", st);
+	CHECKF(strstr(st, "STALE"), "the old writer is not stale: %s", st);
 	snprintf(key, sizeof(key), "%s/nodes/1", prefix);
-	CHECK(ukf_etcd_get(e, key, &val, &mod) == 1 && val &&
+	CHECKF(ukf_etcd_get(e, key, &val, &mod) == 1 && val &&
 		  strstr(val, "\"incarnation\":200"),
 	      "node 1's key: %s", val ? val : "(none)");
 	free(val);
@@ -371,8 +364,8 @@ static void t_unreachable(void)
 	char err[512] = "";
 	ukf_dir_etcd_t *d = ukf_dir_etcd_start(&c, err, sizeof(err));
 
-	CHECK(!d, "started without etcd");
-	CHECK(strstr(err, "unreachable") && strstr(err, "127.0.0.1:9"),
+	CHECKF(!d, "started without etcd");
+	CHECKF(strstr(err, "unreachable") && strstr(err, "127.0.0.1:9"),
 	      "error: %s", err);
 	fprintf(stderr, "  %s\n", err);
 	ukf_dir_etcd_stop(&d, 0);
@@ -395,13 +388,13 @@ static void t_restart(void)
 	s.view = ukf_dir_create(2);
 	a = member(0, 2, 100, 10, err, sizeof(err));
 	b = member(1, 2, 200, 10, err, sizeof(err));
-	CHECK(a && b, "members: %s", err);
+	CHECKF(a && b, "members: %s", err);
 	if (!a || !b)
 		goto out;
 	ukf_dir_etcd_publish(a, 1, rec, rec_of(0, 2, rec));
-	CHECK(pump(b, &s, 10, has_version, want), "version 2 not seen");
+	CHECKF(pump(b, &s, 10, has_version, want), "version 2 not seen");
 	if (ctl("kill", 0) != 0) {
-		CHECK(0, "cannot kill the etcd members");
+		CHECKF(0, "cannot kill the etcd members");
 		goto out;
 	}
 	usleep(300000);
@@ -409,19 +402,19 @@ static void t_restart(void)
 	ukf_dir_etcd_publish(a, 1, rec, rec_of(0, 5, rec));
 	pump(b, &s, 1.5, NULL, NULL);
 	ukf_dir_etcd_status(a, st, sizeof(st));
-	CHECK(strstr(st, "DEGRADED"), "node 0 not degraded: %s", st);
+	CHECKF(strstr(st, "DEGRADED"), "node 0 not degraded: %s", st);
 	ukf_dir_etcd_status(b, st, sizeof(st));
-	CHECK(strstr(st, "DEGRADED"), "node 1 not degraded: %s", st);
+	CHECKF(strstr(st, "DEGRADED"), "node 1 not degraded: %s", st);
 	/* placement goes on from the last replica */
-	CHECK(ukf_dir_etcd_replica(b, 0, 1, rec, sizeof(rec)) > 0,
+	CHECKF(ukf_dir_etcd_replica(b, 0, 1, rec, sizeof(rec)) > 0,
 	      "the replica was emptied while etcd was down");
-	CHECK(!s.gone[0], "node 0 dropped while etcd was down");
+	CHECKF(!s.gone[0], "node 0 dropped while etcd was down");
 	if (ctl("restart", 0) != 0) {
-		CHECK(0, "cannot restart the etcd members");
+		CHECKF(0, "cannot restart the etcd members");
 		goto out;
 	}
 	want[1] = 5;
-	CHECK(pump(b, &s, 15, has_version, want),
+	CHECKF(pump(b, &s, 15, has_version, want),
 	      "node 1 has node 0's version %llu after the restart, not 5",
 	      (unsigned long long)s.version[0]);
 	double end = now_s() + 5;
@@ -431,9 +424,9 @@ static void t_restart(void)
 			break;
 		usleep(50000);
 	}
-	CHECK(strstr(st, ": ok,"), "node 1 still degraded: %s", st);
-	CHECK(!s.gone[0], "node 0 dropped over the restart: %s", s.why[0]);
-	CHECK(!s.rev_backwards, "revisions went backwards");
+	CHECKF(strstr(st, ": ok,"), "node 1 still degraded: %s", st);
+	CHECKF(!s.gone[0], "node 0 dropped over the restart: %s", s.why[0]);
+	CHECKF(!s.rev_backwards, "revisions went backwards");
 out:
 	ukf_dir_etcd_stop(&a, 1);
 	ukf_dir_etcd_stop(&b, 1);
@@ -460,24 +453,24 @@ static void t_member_killed(void)
 	s.view = ukf_dir_create(2);
 	a = member(0, 2, 100, 5, err, sizeof(err));
 	b = member(1, 2, 200, 5, err, sizeof(err));
-	CHECK(a && b, "members: %s", err);
+	CHECKF(a && b, "members: %s", err);
 	if (!a || !b)
 		goto out;
 	ukf_dir_etcd_publish(a, 1, rec, rec_of(0, 1, rec));
-	CHECK(pump(b, &s, 10, has_version, want), "version 1 not seen");
-	CHECK(ctl("kill", 0) == 0, "kill member 0");
+	CHECKF(pump(b, &s, 10, has_version, want), "version 1 not seen");
+	CHECKF(ctl("kill", 0) == 0, "kill member 0");
 	for (uint64_t v = 2; v <= 10; v++) {
 		double t0 = now_s();
 		want[1] = v;
 		ukf_dir_etcd_publish(a, 1, rec, rec_of(0, v, rec));
-		CHECK(pump(b, &s, 10, has_version, want),
+		CHECKF(pump(b, &s, 10, has_version, want),
 		      "version %llu not seen", (unsigned long long)v);
 		if (now_s() - t0 > worst)
 			worst = now_s() - t0;
 	}
 	fprintf(stderr, "  with member 0 killed: slowest update seen after %.3f s\n",
 		worst);
-	CHECK(!s.gone[0], "node 0 dropped: %s", s.why[0]);
+	CHECKF(!s.gone[0], "node 0 dropped: %s", s.why[0]);
 out:
 	ukf_dir_etcd_stop(&a, 1);
 	ukf_dir_etcd_stop(&b, 1);

@@ -25,6 +25,16 @@
 			failures++;                                           \
 		}                                                             \
 	} while (0)
+/* The same, saying why in printf style: CHECKF(n == 2, "n is %d", n). */
+#define CHECKF(c, ...)                                                        \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);       \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fputc('\n', stderr);                                  \
+			failures++;                                           \
+		}                                                             \
+	} while (0)
 #else
 /*
  * In a test function returning int: when c is false, print
