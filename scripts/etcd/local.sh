@@ -15,6 +15,8 @@
 set -euo pipefail
 
 PROG=${UKF_ETCD_PROG:-local.sh}
+# alive, stop_pids
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/procs.sh"
 ETCD=${UKF_ETCD:-etcd}
 ETCDCTL=${UKF_ETCDCTL:-etcdctl}
 HEARTBEAT_MS=50  # short, so that a killed member is noticed quickly
@@ -119,12 +121,6 @@ member_arg() { # DIR K  (range-checked member number)
 	[ "$2" -lt "$N_MEMBERS" ] || usage_err "$1 has members 0..$((N_MEMBERS - 1)), not $2"
 }
 
-# Is process PID alive (not a zombie)?
-alive() {
-	local st
-	st=$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
-	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
 # Is PID member K of DIR: a live process named etcd whose --data-dir is
 # DIR/member-K.data? The only processes this script ever signals.
 is_member() { # PID DIR K
@@ -200,32 +196,6 @@ log_tail() { # DIR K
 	tail -n 15 "$1/member-$2.log" 2>/dev/null | sed 's/^/    /' >&2 || true
 }
 
-# SIGTERM (SIGKILL after GRACE s) the "PID K" pairs given; 0 when all gone.
-stop_pids() { # GRACE PID...
-	local grace=$1 p i any
-	shift
-	(($#)) || return 0
-	kill -TERM "$@" 2>/dev/null || true
-	for ((i = 0; i < grace * 10; i++)); do
-		any=0
-		for p in "$@"; do alive "$p" && any=1 && break; done
-		[ $any = 0 ] && return 0
-		sleep 0.1
-	done
-	for p in "$@"; do
-		if alive "$p"; then
-			say "member pid $p still running after ${grace}s: SIGKILL"
-			kill -KILL "$p" 2>/dev/null || true
-		fi
-	done
-	for ((i = 0; i < 50; i++)); do
-		any=0
-		for p in "$@"; do alive "$p" && any=1 && break; done
-		[ $any = 0 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 need_etcd() {
 	command -v "$ETCD" >/dev/null 2>&1 ||

@@ -15,6 +15,8 @@ set -uo pipefail
 PROG=${UKF_TESTBED_PROG:-testbed.sh}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
+# alive, stop_pids
+. "$REPO/scripts/lib/procs.sh"
 ROOT=${UKF_TESTBED_ROOT:-/run/ukfork-testbed}
 LOCK=/run/ukfork-testbed.lock # one for all state roots: bridges are global
 ETCD_LOCAL=$REPO/scripts/etcd/local.sh # starts and stops the etcd members
@@ -89,13 +91,6 @@ state_args() {
 	else
 		printf -- '--state %s' "$STATE"
 	fi
-}
-
-# Is process PID alive (not a zombie)?
-alive() {
-	local st
-	st=$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
-	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
 # Interface alias (our ownership tag) of LINK, in namespace NS or the root.
@@ -190,7 +185,7 @@ teardown() { # [quiet]
 		done
 	done
 	if ((${#victims[@]})); then
-		stop_pids "${victims[@]}"
+		stop_pids "$GRACE" "${victims[@]}"
 		n_agents=${#victims[@]}
 		for p in "${victims[@]}"; do
 			if alive "$p"; then
@@ -216,7 +211,7 @@ teardown() { # [quiet]
 		for p in $(ip netns pids "$ns" 2>/dev/null); do victims+=("$p"); done
 	done
 	if ((${#victims[@]})); then
-		stop_pids "${victims[@]}"
+		stop_pids "$GRACE" "${victims[@]}"
 		n_agents=$((n_agents + ${#victims[@]}))
 		for p in "${victims[@]}"; do
 			if alive "$p"; then
@@ -277,28 +272,7 @@ teardown() { # [quiet]
 	return 1
 }
 
-# SIGTERM, up to GRACE seconds, then SIGKILL (and a bounded wait for it).
-GRACE=5
-stop_pids() {
-	local p i any
-	kill -TERM "$@" 2>/dev/null
-	for ((i = 0; i < GRACE * 10; i++)); do
-		any=0
-		for p in "$@"; do alive "$p" && any=1 && break; done
-		[ $any = 0 ] && return 0
-		sleep 0.1
-	done
-	for p in "$@"; do
-		alive "$p" && say "process $p still running after ${GRACE}s: SIGKILL" && kill -KILL "$p" 2>/dev/null
-	done
-	for ((i = 0; i < 50; i++)); do
-		any=0
-		for p in "$@"; do alive "$p" && any=1 && break; done
-		[ $any = 0 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+GRACE=5 # seconds from SIGTERM to SIGKILL
 
 # ---- up ---------------------------------------------------------------------
 

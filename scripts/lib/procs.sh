@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: MIT
+# scripts/lib/procs.sh - process helpers shared by the testbed and the local
+# etcd clusters (sourced; the caller defines say MESSAGE for its messages).
+
+# Is PID a live process (not a zombie)?
+alive() { # PID
+	local st
+	st=$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# SIGTERM the PIDs, up to GRACE seconds, then SIGKILL those left (and a
+# bounded wait for them): 0 when all are gone.
+stop_pids() { # GRACE PID...
+	local grace=$1 p i any
+	shift
+	(($#)) || return 0
+	kill -TERM "$@" 2>/dev/null || true
+	for ((i = 0; i < grace * 10; i++)); do
+		any=0
+		for p in "$@"; do alive "$p" && any=1 && break; done
+		[ $any = 0 ] && return 0
+		sleep 0.1
+	done
+	for p in "$@"; do
+		if alive "$p"; then
+			say "process $p still running after ${grace}s: SIGKILL"
+			kill -KILL "$p" 2>/dev/null || true
+		fi
+	done
+	for ((i = 0; i < 50; i++)); do
+		any=0
+		for p in "$@"; do alive "$p" && any=1 && break; done
+		[ $any = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
