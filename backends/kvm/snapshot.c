@@ -387,15 +387,21 @@ int ukvm_snap_write_file(const char *path, const void *data, size_t len,
 	const uint8_t *p = data;
 	int fd, e;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
 	    (int)sizeof(tmp)) {
 		ukvm_seterr(err, errlen, "%s: path too long", path);
 		return -ENAMETOOLONG;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/*
+	 * A new file of an unpredictable name, created with O_EXCL (mode
+	 * 0600): a file or symlink planted beside the target is never opened,
+	 * so its target is never written and it is never renamed into place.
+	 */
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "%s: %s", tmp, strerror(errno));
+		ukvm_seterr(err, errlen, "%s: cannot create a temporary file: %s",
+			    path, strerror(errno));
 		return e;
 	}
 	while (len) {
@@ -432,6 +438,33 @@ fail:
 	return e;
 }
 
+int ukvm_snap_file_trusted(const struct stat *st, char *why, size_t whylen)
+{
+	if (!S_ISREG(st->st_mode)) {
+		ukvm_seterr(why, whylen, "not a regular file (%s)",
+			    S_ISFIFO(st->st_mode)  ? "a FIFO"
+			    : S_ISDIR(st->st_mode) ? "a directory"
+			    : S_ISLNK(st->st_mode) ? "a symlink"
+			    : S_ISSOCK(st->st_mode) ? "a socket"
+						    : "a device");
+		return -EINVAL;
+	}
+	if (st->st_uid != geteuid()) {
+		ukvm_seterr(why, whylen,
+			    "owned by uid %u, not by this user (uid %u)",
+			    (unsigned)st->st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		ukvm_seterr(why, whylen,
+			    "writable by %s (mode %04o): anyone could have planted it",
+			    st->st_mode & S_IWOTH ? "others" : "its group",
+			    (unsigned)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
 int ukvm_snap_read_file(const char *path, void **data, size_t *len,
 			char *err, size_t errlen)
 {
@@ -444,16 +477,24 @@ int ukvm_snap_read_file(const char *path, void **data, size_t *len,
 
 	*data = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		e = -errno;
 		ukvm_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return e;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ukvm_seterr(err, errlen, "%s: not a regular file", path);
+	if (fstat(fd, &st) < 0) {
+		e = -errno;
+		ukvm_seterr(err, errlen, "%s: fstat: %s", path,
+			    strerror(errno));
 		close(fd);
-		return -EINVAL;
+		return e;
+	}
+	if ((e = ukvm_snap_file_trusted(&st, why, sizeof(why)))) {
+		ukvm_seterr(err, errlen, "%s: refused: %s", path, why);
+		close(fd);
+		return e;
 	}
 	size = (size_t)st.st_size;
 	buf = malloc(size ? size : 1);

@@ -106,13 +106,26 @@ int ukvm_snap_find(const struct ukvm_snap_reader *r, uint32_t type,
 int ukvm_snap_next(struct ukvm_snap_reader *r, uint32_t *type, const void **p,
 		   size_t *len);
 
-/* Write data to path atomically (temp file + rename). 0 or -errno + err. */
+/*
+ * Write data to path atomically: a new temporary file beside it (random
+ * name, O_CREAT|O_EXCL, mode 0600, so a planted file or symlink is never
+ * followed), fsync, rename over path. 0 or -errno + err.
+ */
 int ukvm_snap_write_file(const char *path, const void *data, size_t len,
 			 char *err, size_t errlen);
 /*
+ * Who may have written a snapshot file (the policy of docs/security.md):
+ * st (from fstat of the opened file) must be a regular file owned by this
+ * process's effective user and writable by nobody else. 0, or -EINVAL
+ * (not a regular file) / -EPERM with the reason in why.
+ */
+struct stat;
+int ukvm_snap_file_trusted(const struct stat *st, char *why, size_t whylen);
+/*
  * Read a whole file into *data (malloc'd, the caller frees) and validate it
- * as a snapshot (ukvm_snap_open). 0 or -errno / -EINVAL with err naming the
- * file and the problem.
+ * as a snapshot (ukvm_snap_open). The file must pass
+ * ukvm_snap_file_trusted; a FIFO or device is refused without blocking.
+ * 0 or -errno / -EINVAL / -EPERM with err naming the file and the problem.
  */
 int ukvm_snap_read_file(const char *path, void **data, size_t *len,
 			char *err, size_t errlen);

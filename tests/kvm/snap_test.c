@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backends/kvm/snapshot.h"
@@ -281,6 +282,84 @@ static int t_foreign(void)
 	return 0;
 }
 
+/*
+ * Files someone else planted (#12): a symlink at the temporary name the
+ * writer used to pick (PATH.tmp.PID) must not have its target written nor
+ * be renamed into place; a FIFO at PATH must not block the reader; a file
+ * others can write, or another user's, is refused. No KVM needed.
+ */
+static int t_file_hostile(void)
+{
+	struct ukvm_snap_buf b = { 0 };
+	uint8_t *mem = malloc(MEM);
+	char err[512], dir[] = "/tmp/snap_hostileXXXXXX";
+	char path[256], link[300], victim[256], buf[16] = "";
+	struct stat st;
+	void *data = NULL;
+	size_t len;
+	int fd;
+
+	CHECK(mem && make_snap(&b, mem) == 0);
+	CHECK(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.ukft", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(link, sizeof(link), "%s.tmp.%d", path, (int)getpid());
+	fd = open(victim, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0 && write(fd, "victim", 6) == 6);
+	close(fd);
+	CHECK(symlink(victim, link) == 0);
+	CHECK(ukvm_snap_write_file(path, b.data, b.len, err, sizeof(err)) ==
+	      0);
+	fd = open(victim, O_RDONLY);
+	CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 6);
+	close(fd);
+	CHECK(memcmp(buf, "victim", 6) == 0); /* the target was not written */
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));
+	CHECK((st.st_mode & 0777) == 0600);
+	CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode)); /* left alone */
+	CHECK(ukvm_snap_read_file(path, &data, &len, err, sizeof(err)) == 0);
+	CHECK(len == b.len);
+	free(data);
+	data = NULL;
+
+	/* others may write it: refused, naming the file and the mode */
+	CHECK(chmod(path, 0666) == 0);
+	CHECK(ukvm_snap_read_file(path, &data, &len, err, sizeof(err)) ==
+	      -EPERM);
+	printf("mode 0666: %s\n", err);
+	CHECK(strstr(err, path) && strstr(err, "writable by others"));
+	CHECK(chmod(path, 0620) == 0);
+	CHECK(ukvm_snap_read_file(path, &data, &len, err, sizeof(err)) ==
+	      -EPERM);
+	CHECK(strstr(err, "writable by its group"));
+	CHECK(chmod(path, 0600) == 0);
+	/* another user's (only root can make one) */
+	if (geteuid() == 0) {
+		CHECK(chown(path, 65534, 65534) == 0);
+		CHECK(ukvm_snap_read_file(path, &data, &len, err,
+					  sizeof(err)) == -EPERM);
+		printf("other user's: %s\n", err);
+		CHECK(strstr(err, "owned by uid 65534"));
+	}
+	unlink(path);
+
+	/* a FIFO: refused at once (the old open waited for a writer) */
+	CHECK(mkfifo(path, 0600) == 0);
+	alarm(20); /* a hang fails the test */
+	CHECK(ukvm_snap_read_file(path, &data, &len, err, sizeof(err)) ==
+	      -EINVAL);
+	alarm(0);
+	printf("fifo: %s\n", err);
+	CHECK(strstr(err, path) && strstr(err, "FIFO"));
+	unlink(path);
+	unlink(link);
+	unlink(victim);
+	CHECK(rmdir(dir) == 0);
+	ukvm_snap_buf_free(&b);
+	free(mem);
+	return 0;
+}
+
 /* Known answer: CRC32C("123456789") = 0xe3069283. */
 static int t_crc(void)
 {
@@ -349,6 +428,7 @@ static const struct selftest tests[] = {
 	{ "snap_roundtrip", t_roundtrip }, { "snap_truncated", t_truncated },
 	{ "snap_corrupt", t_corrupt },     { "snap_foreign", t_foreign },
 	{ "snap_crc", t_crc },             { "snap_vcpu_kvm", t_vcpu_kvm },
+	{ "snap_file_hostile", t_file_hostile },
 };
 
 int main(int argc, char **argv)
