@@ -88,5 +88,22 @@ struct live_world *lw_of(struct ukf_world *world, char *err, size_t errlen);
 int lw_tdir_event(struct live_world *w, const struct ukf_be_event *ev);
 int lw_load_templates(struct live_world *w, char *err, size_t errlen);
 int lw_save_templates(struct live_world *w, char *err, size_t errlen);
+/*
+ * The template dir's file rules (docs/security.md), each testable alone.
+ * lw_tdir_dir_ok: dir is a directory owned by this effective user and
+ * writable by nobody else; 0, or -1 with the reason in why.
+ * lw_tdir_read_file: a template file's bytes (*data malloc'd, the caller
+ * frees): a regular file (a FIFO or device is refused without blocking, a
+ * symlink is not followed) owned by this user, writable by nobody else, no
+ * larger than any template; 0, or -1 with the reason in why.
+ * lw_tdir_write: bytes to DIR/NAME.ukft through a new temporary file
+ * (O_EXCL, mode 0600: a planted file or symlink is never opened) renamed
+ * over it; 0, or -1 with the reason in why.
+ */
+int lw_tdir_dir_ok(const char *dir, char *why, size_t whylen);
+int lw_tdir_read_file(const char *path, void **data, size_t *len, char *why,
+		      size_t whylen);
+int lw_tdir_write(const char *dir, const char *name, const void *data,
+		  size_t len, char *why, size_t whylen);
 
 #endif /* UKF_LIVE_INT_H */

@@ -97,24 +97,70 @@ int lw_tdir_event(struct live_world *w, const struct ukf_be_event *ev)
 }
 
 /*
- * The bytes of a template file, read safely: a regular file (not a FIFO or
- * device, which would block or never end), no larger than LW_TMPL_MAX.
- * 0 with *data malloc'd, or -1 with the reason in why.
+ * Who may have written what is in the template dir (docs/security.md): the
+ * dir and every file in it belong to this process's effective user and
+ * nobody else can write them. A template is code and data the monitor
+ * runs, so a file someone else could plant or change is refused.
  */
-static int read_file(const char *path, void **data, size_t *len, char *why,
-		     size_t whylen)
+static int owned_by_us(const struct stat *st, char *why, size_t whylen)
+{
+	if (st->st_uid != geteuid()) {
+		snprintf(why, whylen, "owned by uid %u, not by this user (uid %u)",
+			 (unsigned)st->st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, whylen,
+			 "writable by %s (mode %04o): anyone could plant templates",
+			 st->st_mode & S_IWOTH ? "others" : "its group",
+			 (unsigned)(st->st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+int lw_tdir_dir_ok(const char *dir, char *why, size_t whylen)
 {
 	struct stat st;
-	size_t got = 0;
-	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0) {
 		snprintf(why, whylen, "%s", strerror(errno));
 		return -1;
 	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return owned_by_us(&st, why, whylen);
+}
+
+int lw_tdir_read_file(const char *path, void **data, size_t *len, char *why,
+		      size_t whylen)
+{
+	struct stat st;
+	size_t got = 0;
+	char *buf;
+	/* O_NONBLOCK: a FIFO's open must not wait for a writer;
+	 * O_NOFOLLOW: a symlink in the dir is not a template of ours */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW |
+				    O_NOCTTY);
+
+	if (fd < 0) {
+		snprintf(why, whylen, "%s",
+			 errno == ELOOP ? "a symlink, not a regular file"
+					: strerror(errno));
+		return -1;
+	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "not a regular file");
+		snprintf(why, whylen, "not a regular file%s",
+			 S_ISFIFO(st.st_mode) ? " (a FIFO)" : "");
+		close(fd);
+		return -1;
+	}
+	if (owned_by_us(&st, why, whylen) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -172,7 +218,7 @@ static int lw_load_one(struct live_world *w, const char *path,
 			path, name);
 		return 0;
 	}
-	if (read_file(path, &data, &len, why, sizeof(why)) < 0) {
+	if (lw_tdir_read_file(path, &data, &len, why, sizeof(why)) < 0) {
 		lw_warn(w, "template dir: skipped %s: %s", path, why);
 		return 0;
 	}
@@ -248,7 +294,16 @@ int lw_load_templates(struct live_world *w, char *err, size_t errlen)
 	struct dirent **ents = NULL;
 	int n, i, loaded = 0;
 
+	char why[256];
+
 	w->tdir_loaded = 1;
+	if (access(dir, F_OK) < 0 && errno == ENOENT)
+		return 0; /* nothing saved yet */
+	if (lw_tdir_dir_ok(dir, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "template dir %s refused: %s", dir, why);
+		lw_warn(w, "%s", err);
+		return -1;
+	}
 	n = scandir(dir, &ents, NULL, alphasort);
 	if (n < 0) {
 		if (errno == ENOENT)
@@ -286,9 +341,8 @@ int lw_load_templates(struct live_world *w, char *err, size_t errlen)
 	return loaded;
 }
 
-/* Write bytes to DIR/NAME.ukft through a new file renamed over it. */
-static int write_atomic(const char *dir, const char *name, const void *data,
-			size_t len, char *why, size_t whylen)
+int lw_tdir_write(const char *dir, const char *name, const void *data,
+		  size_t len, char *why, size_t whylen)
 {
 	char tmp[PATH_MAX], path[PATH_MAX];
 	const char *p = data;
@@ -301,7 +355,8 @@ static int write_atomic(const char *dir, const char *name, const void *data,
 		snprintf(why, whylen, "path too long");
 		return -1;
 	}
-	fd = mkstemp(tmp); /* O_EXCL: a planted file or link is not followed */
+	/* O_EXCL, mode 0600: a planted file or link is never opened */
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(why, whylen, "%s", strerror(errno));
 		return -1;
@@ -340,9 +395,15 @@ int lw_save_templates(struct live_world *w, char *err, size_t errlen)
 	uint32_t app;
 	int saved = 0;
 
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+	char dwhy[256];
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "template dir %s: %s", dir,
 			 strerror(errno));
+		return -1;
+	}
+	if (lw_tdir_dir_ok(dir, dwhy, sizeof(dwhy)) < 0) {
+		snprintf(err, errlen, "template dir %s refused: %s", dir, dwhy);
 		return -1;
 	}
 	if (!w->be.ops->export_template) {
@@ -373,7 +434,7 @@ int lw_save_templates(struct live_world *w, char *err, size_t errlen)
 			free(data);
 			continue;
 		}
-		if (write_atomic(dir, a->name, data, len, why, sizeof(why)) < 0)
+		if (lw_tdir_write(dir, a->name, data, len, why, sizeof(why)) < 0)
 			lw_warn(w, "template dir: not saved: %s/%s" LW_TMPL_EXT
 				": %s", dir, a->name, why);
 		else

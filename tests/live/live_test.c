@@ -2,15 +2,18 @@
 /* live_test.c - self-tests of the live world: queue, timers, loop thread. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backends/kvm/ukvm.h"
 #include "live/evq.h"
 #include "live/live.h"
+#include "live/live_int.h"
 #include "tests/common/selftest.h"
 
 static const char *hello_path;
@@ -437,6 +440,83 @@ static int t_tdir_bad_calls(void)
 	return 0;
 }
 
+/*
+ * The template dir's file rules (#12), without KVM: a dir others can write
+ * (or another user's) is refused; a symlink planted where a template goes
+ * does not get its target written; a FIFO does not block the loader; a
+ * symlink or a file others can write is not loaded.
+ */
+static int t_tdir_files(void)
+{
+	char dir[] = "/tmp/ukf_tdirXXXXXX", why[256] = "", path[300];
+	char victim[300], buf[16] = "";
+	struct stat st;
+	void *data = NULL;
+	size_t len = 0;
+	int fd;
+
+	CHECK(mkdtemp(dir));
+	CHECK(lw_tdir_dir_ok(dir, why, sizeof(why)) == 0);
+	CHECK(chmod(dir, 0777) == 0);
+	CHECK(lw_tdir_dir_ok(dir, why, sizeof(why)) == -1);
+	printf("dir 0777: %s\n", why);
+	CHECK(strstr(why, "writable by others"));
+	CHECK(chmod(dir, 0770) == 0);
+	CHECK(lw_tdir_dir_ok(dir, why, sizeof(why)) == -1);
+	CHECK(strstr(why, "writable by its group"));
+	CHECK(chmod(dir, 0700) == 0);
+	if (geteuid() == 0) {
+		CHECK(chown(dir, 65534, 65534) == 0);
+		CHECK(lw_tdir_dir_ok(dir, why, sizeof(why)) == -1);
+		printf("another user's dir: %s\n", why);
+		CHECK(strstr(why, "owned by uid 65534"));
+		CHECK(chown(dir, 0, 0) == 0);
+	}
+	CHECK(lw_tdir_dir_ok("/nonexistent-ukf-tdir", why, sizeof(why)) ==
+	      -1);
+
+	/* a symlink planted at the template's name: replaced, not followed */
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(path, sizeof(path), "%s/a.ukft", dir);
+	fd = open(victim, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0 && write(fd, "victim", 6) == 6);
+	close(fd);
+	CHECK(symlink(victim, path) == 0);
+	CHECK(lw_tdir_read_file(path, &data, &len, why, sizeof(why)) == -1);
+	printf("symlink: %s\n", why);
+	CHECK(strstr(why, "symlink"));
+	CHECK(lw_tdir_write(dir, "a", "template", 8, why, sizeof(why)) == 0);
+	fd = open(victim, O_RDONLY);
+	CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 6);
+	close(fd);
+	CHECK(memcmp(buf, "victim", 6) == 0);
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	      (st.st_mode & 0777) == 0600);
+	CHECK(lw_tdir_read_file(path, &data, &len, why, sizeof(why)) == 0);
+	CHECK(len == 8 && memcmp(data, "template", 8) == 0);
+	free(data);
+	data = NULL;
+	/* a file others can write is not ours to run */
+	CHECK(chmod(path, 0646) == 0);
+	CHECK(lw_tdir_read_file(path, &data, &len, why, sizeof(why)) == -1);
+	printf("file 0646: %s\n", why);
+	CHECK(strstr(why, "writable by others"));
+	unlink(path);
+
+	/* a FIFO: refused at once, the loader does not wait for a writer */
+	snprintf(path, sizeof(path), "%s/f.ukft", dir);
+	CHECK(mkfifo(path, 0600) == 0);
+	alarm(20); /* a hang fails the test */
+	CHECK(lw_tdir_read_file(path, &data, &len, why, sizeof(why)) == -1);
+	alarm(0);
+	printf("fifo: %s\n", why);
+	CHECK(strstr(why, "FIFO"));
+	unlink(path);
+	unlink(victim);
+	CHECK(rmdir(dir) == 0);
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "evq_threads", t_evq_threads },
 	{ "bad_config", t_bad_config },
@@ -447,6 +527,7 @@ static const struct selftest tests[] = {
 	{ "hello_on_loop", t_hello_on_loop },
 	{ "retry_keeps_running", t_retry_keeps_running },
 	{ "tdir_bad_calls", t_tdir_bad_calls },
+	{ "tdir_files", t_tdir_files },
 };
 
 int main(int argc, char **argv)
