@@ -185,7 +185,9 @@ size_t ukf_tpm_size(enum ukf_tpm_kind k)
 
 static uint64_t load(const void *msg, const struct field *f)
 {
-	const uint8_t *p = (const uint8_t *)msg + f->off;
+	/* no msg + RESERVED (SIZE_MAX): that pointer would be undefined */
+	const uint8_t *p =
+	    (const uint8_t *)msg + (f->off == RESERVED ? 0 : f->off);
 	uint8_t u8;
 	uint16_t u16;
 	uint32_t u32;
@@ -211,7 +213,7 @@ static uint64_t load(const void *msg, const struct field *f)
 
 static void store(void *msg, const struct field *f, uint64_t v)
 {
-	uint8_t *p = (uint8_t *)msg + f->off;
+	uint8_t *p = (uint8_t *)msg + (f->off == RESERVED ? 0 : f->off);
 	uint8_t u8 = (uint8_t)v;
 	uint16_t u16 = (uint16_t)v;
 	uint32_t u32 = (uint32_t)v;
