@@ -139,32 +139,48 @@ kvm_vm_prepare() {
 	[ -s "$KVM_VM_INITRD" ] && return 0
 
 	kvm_vm_log "building the initramfs for kernel $KVER"
-	local mdir=$KROOT/lib/modules/$KVER t m
-	t=$(mktemp -d "$KVM_VM_CACHE/initramfs.XXXXXX") || return 1
+	# kvm_amd/kvm_intel: init picks one by CPU vendor
+	kvm_vm_make_initramfs "$KVM_VM_INITRD" "$KVM_VM_DIR/init" \
+		"kvm-amd.ko kvm-intel.ko" "kvm.ko 9p.ko" "${KVM_VM_MODULES[@]}" || return 1
+	# older initramfs images of this cache
+	find "$KVM_VM_CACHE" -maxdepth 1 -name 'initramfs-*.cpio' ! -path "$KVM_VM_INITRD" -delete
+}
+
+# kvm_vm_make_initramfs OUT INIT NOLOAD NEED MODULE... - write an
+# uncompressed cpio to OUT: $BUSYBOX as /bin/busybox, INIT as /init, the
+# named modules of $KROOT/lib/modules/$KVER with their dependencies in
+# /modules, and their load order in /modules.list, less the file names in
+# the word list NOLOAD (init loads those itself). Fails, with a message,
+# when a file named in the word list NEED is not among them. Also used by
+# scripts/xen-testbed.
+kvm_vm_make_initramfs() {
+	local out=$1 init=$2 noload=" $3 " need=$4
+	shift 4
+	local mdir=$KROOT/lib/modules/$KVER t m n
+	t=$(mktemp -d "$(dirname "$out")/initramfs.XXXXXX") || return 1
 	mkdir -p "$t/bin" "$t/modules" "$t/proc" "$t/sys" "$t/dev"
 	cp "$BUSYBOX" "$t/bin/busybox"
-	cp "$KVM_VM_DIR/init" "$t/init"
+	cp "$init" "$t/init"
 	chmod 755 "$t/init" "$t/bin/busybox"
 	: >"$t/modules.list"
-	for m in $(kvm_vm_resolve_modules "$mdir" "${KVM_VM_MODULES[@]}"); do
+	for m in $(kvm_vm_resolve_modules "$mdir" "$@"); do
 		case "$m" in
 		*.ko) cp "$mdir/$m" "$t/modules/" ;;
 		*) kvm_vm_log "compressed module $m is not supported"; rm -rf "$t"; return 1 ;;
 		esac
-		case "${m##*/}" in
-		kvm-amd.ko | kvm-intel.ko) ;; # init picks one by CPU vendor
+		case "$noload" in
+		*" ${m##*/} "*) ;;
 		*) echo "${m##*/}" >>"$t/modules.list" ;;
 		esac
 	done
-	[ -e "$t/modules/kvm.ko" ] && [ -e "$t/modules/9p.ko" ] || {
-		kvm_vm_log "kernel $KVER lacks kvm.ko or 9p.ko"
+	for n in $need; do
+		[ -e "$t/modules/$n" ] && continue
+		kvm_vm_log "kernel $KVER lacks $n"
 		rm -rf "$t"
 		return 1
-	}
+	done
 	(cd "$t" && find . -mindepth 1 | "$BUSYBOX" cpio -o -H newc 2>/dev/null) \
-		>"$KVM_VM_INITRD.tmp" || { rm -rf "$t"; return 1; }
-	mv "$KVM_VM_INITRD.tmp" "$KVM_VM_INITRD"
+		>"$out.tmp" || { rm -rf "$t"; return 1; }
+	mv "$out.tmp" "$out"
 	rm -rf "$t"
-	# older initramfs images of this cache
-	find "$KVM_VM_CACHE" -maxdepth 1 -name 'initramfs-*.cpio' ! -path "$KVM_VM_INITRD" -delete
 }
