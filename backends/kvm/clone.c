@@ -321,6 +321,30 @@ static struct ukvm_tmpl *empty_tmpl(uint64_t size, char *err, size_t errlen)
 	return t;
 }
 
+/*
+ * A guest never writes the monitor area (GDT, TSS, IDT, stubs, page
+ * tables): a delta with a page there would replace them. 0 or -EINVAL.
+ */
+static int delta_pages_ok(const struct ukvm_snap_reader *r, char *err,
+			  size_t errlen)
+{
+	uint64_t lo;
+
+	if (ukvm_snap_pages_lowest(r, &lo) < 0) {
+		snprintf(err, errlen, "delta refused: section pages missing or malformed");
+		return -EINVAL;
+	}
+	if (lo < UKF_MON_END / UKF_PAGE_SIZE) {
+		snprintf(err, errlen,
+			 "delta refused: it writes page 0x%llx, in the monitor area [0x%llx, 0x%llx)",
+			 (unsigned long long)(lo * UKF_PAGE_SIZE),
+			 (unsigned long long)UKF_MON_BASE,
+			 (unsigned long long)UKF_MON_END);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int ukvm_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
 		       uint32_t app, const void *delta, size_t len,
 		       uint64_t delta_bytes)
@@ -350,7 +374,10 @@ int ukvm_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
 		goto report;
 	}
 	if ((rc = ukvm_snap_meta_decode(&r, &meta, err, sizeof(err))) ||
-	    (rc = ukvm_snap_vcpu_decode(&r, &st, err, sizeof(err))))
+	    (rc = ukvm_snap_vcpu_decode(&r, &st, err, sizeof(err))) ||
+	    (rc = ukvm_snap_vcpu_check(&st, err, sizeof(err))))
+		goto report;
+	if ((rc = delta_pages_ok(&r, err, sizeof(err))))
 		goto report;
 	if (meta.pause != UKVM_PAUSE_FORK) {
 		snprintf(err, sizeof(err), "delta refused: not taken in fork()");

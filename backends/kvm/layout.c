@@ -177,6 +177,34 @@ void ukvm_layout_build(uint8_t *mem, uint64_t mem_size)
 	build_page_tables(mem, mem_size);
 }
 
+void ukvm_layout_sanitize(uint8_t *mem, uint64_t mem_size)
+{
+	uint8_t *pt = mem + UKVM_PT_GPA + 6 * 0x1000;
+	const uint64_t flags = PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D | PTE_NX;
+	uint64_t keep[UKVM_MEM_ALIGN / UKF_PAGE_SIZE];
+
+	/*
+	 * An image page's entry is kept (its W^X permissions come from the
+	 * image, which this code does not have) only if it maps its own
+	 * address, for user mode, with no bit beyond present/RW/US/A/D/NX.
+	 */
+	for (uint64_t p = 0; p < UKVM_MEM_ALIGN / UKF_PAGE_SIZE; p++) {
+		uint64_t e;
+
+		memcpy(&e, pt + 8 * p, 8);
+		keep[p] = 0;
+		if (p >= UKF_IMAGE_BASE / UKF_PAGE_SIZE &&
+		    (e & ~flags) == (p << 12) &&
+		    (e & (PTE_P | PTE_US)) == (PTE_P | PTE_US))
+			keep[p] = e;
+	}
+	memset(mem + UKF_MON_BASE, 0, UKF_MON_END - UKF_MON_BASE);
+	ukvm_layout_build(mem, mem_size);
+	for (uint64_t p = 0; p < UKVM_MEM_ALIGN / UKF_PAGE_SIZE; p++)
+		if (keep[p])
+			put64(mem, UKVM_PT_GPA + 6 * 0x1000 + 8 * p, keep[p]);
+}
+
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, int code)
 {
 	memset(s, 0, sizeof(*s));

@@ -688,6 +688,109 @@ int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 	return 0;
 }
 
+/* Control register and flag bits the check below names. */
+#define CR0_PE 0x1ULL
+#define CR0_MP 0x2ULL
+#define CR0_TS 0x8ULL
+#define CR0_ET 0x10ULL
+#define CR0_NE 0x20ULL
+#define CR0_WP 0x10000ULL
+#define CR0_PG 0x80000000ULL
+#define CR4_PAE 0x20ULL
+#define CR4_OSFXSR 0x200ULL
+#define CR4_OSXMMEXCPT 0x400ULL
+#define CR4_OSXSAVE 0x40000ULL
+#define EFER_LME 0x100ULL
+#define EFER_LMA 0x400ULL
+#define EFER_NXE 0x800ULL
+/* Flags CPL3 code can set itself (CF, PF, AF, ZF, SF, TF, DF, OF, RF, AC,
+ * ID) plus the fixed bit 1: never IF, IOPL, NT, VM, VIF, VIP. */
+#define RFLAGS_USER 0x254dd7ULL
+
+#define REFUSE(...)                                                           \
+	do {                                                                  \
+		ukvm_seterr(err, errlen, "vCPU state refused: " __VA_ARGS__); \
+		return -EINVAL;                                               \
+	} while (0)
+
+int ukvm_snap_vcpu_check(const struct ukvm_snap_vcpu *st, char *err,
+			 size_t errlen)
+{
+	const struct kvm_sregs *s = &st->sregs;
+	const struct kvm_segment *data[4] = { &s->ds, &s->es, &s->fs, &s->gs };
+	static const char *const dname[4] = { "ds", "es", "fs", "gs" };
+	const uint64_t cr0_must = CR0_PE | CR0_PG | CR0_WP;
+	const uint64_t cr0_may = cr0_must | CR0_MP | CR0_TS | CR0_ET | CR0_NE;
+	const uint64_t cr4_may = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT |
+				 CR4_OSXSAVE;
+	const uint64_t efer = EFER_LME | EFER_LMA | EFER_NXE;
+
+	/* ring 3: CPL is CS's RPL (VMX) and SS's DPL (SVM) */
+	if (s->cs.selector != UKVM_SEL_UCODE || s->cs.dpl != 3 ||
+	    !s->cs.present || !s->cs.s || !(s->cs.type & 8) || !s->cs.l ||
+	    s->cs.db)
+		REFUSE("cs selector 0x%x dpl %u type 0x%x l %u (guests run "
+		       "64-bit code in ring 3, selector 0x%x)",
+		       s->cs.selector, s->cs.dpl, s->cs.type, s->cs.l,
+		       UKVM_SEL_UCODE);
+	if (s->ss.selector != UKVM_SEL_UDATA || s->ss.dpl != 3)
+		REFUSE("ss selector 0x%x dpl %u (ring 3 stack is selector 0x%x)",
+		       s->ss.selector, s->ss.dpl, UKVM_SEL_UDATA);
+	for (int i = 0; i < 4; i++)
+		if (data[i]->selector && data[i]->selector != UKVM_SEL_UDATA &&
+		    data[i]->selector != UKVM_SEL_UCODE)
+			REFUSE("%s selector 0x%x (not a ring-3 selector)",
+			       dname[i], data[i]->selector);
+	if (s->gdt.base != UKVM_GDT_GPA || s->gdt.limit != 0x37)
+		REFUSE("GDT at 0x%llx limit 0x%x (the monitor's is at 0x%llx)",
+		       (unsigned long long)s->gdt.base, s->gdt.limit,
+		       UKVM_GDT_GPA);
+	if (s->idt.base != UKVM_IDT_GPA || s->idt.limit != 32 * 16 - 1)
+		REFUSE("IDT at 0x%llx limit 0x%x (the monitor's is at 0x%llx)",
+		       (unsigned long long)s->idt.base, s->idt.limit,
+		       UKVM_IDT_GPA);
+	if (s->tr.selector != UKVM_SEL_TSS || s->tr.base != UKVM_TSS_GPA ||
+	    s->tr.limit != UKVM_TSS_LIMIT || !s->tr.present ||
+	    (s->tr.type != 0x9 && s->tr.type != 0xb))
+		REFUSE("TR selector 0x%x base 0x%llx limit 0x%x type 0x%x (the "
+		       "monitor's TSS is at 0x%llx)",
+		       s->tr.selector, (unsigned long long)s->tr.base,
+		       s->tr.limit, s->tr.type, UKVM_TSS_GPA);
+	if (s->ldt.selector && !s->ldt.unusable)
+		REFUSE("an LDT (selector 0x%x)", s->ldt.selector);
+	if (s->cr3 != UKVM_PT_GPA)
+		REFUSE("CR3 0x%llx (the monitor's page tables are at 0x%llx)",
+		       (unsigned long long)s->cr3, UKVM_PT_GPA);
+	if ((s->cr0 & cr0_must) != cr0_must || (s->cr0 & ~cr0_may))
+		REFUSE("CR0 0x%llx", (unsigned long long)s->cr0);
+	if (!(s->cr4 & CR4_PAE) || (s->cr4 & ~cr4_may))
+		REFUSE("CR4 0x%llx", (unsigned long long)s->cr4);
+	if (s->efer != efer)
+		REFUSE("EFER 0x%llx (the monitor sets 0x%llx)",
+		       (unsigned long long)s->efer, (unsigned long long)efer);
+	if (!(st->regs.rflags & 2) || (st->regs.rflags & ~RFLAGS_USER))
+		REFUSE("RFLAGS 0x%llx (IF, IOPL, NT, VM are the monitor's)",
+		       (unsigned long long)st->regs.rflags);
+	if (st->nmsrs > UKVM_SNAP_MSRS_MAX)
+		REFUSE("%u MSRs", st->nmsrs);
+	for (uint32_t i = 0; i < st->nmsrs; i++) {
+		size_t k;
+
+		for (k = 0; k < NMSRS && vcpu_msrs[k] != st->msrs[i].index;
+		     k++)
+			;
+		if (k == NMSRS)
+			REFUSE("MSR 0x%x is not one the monitor saves",
+			       st->msrs[i].index);
+		/* Intel's sysenter works in 64-bit mode: a code selector
+		 * here would enter ring 0 at SYSENTER_EIP */
+		if (st->msrs[i].index == 0x174 && st->msrs[i].data)
+			REFUSE("SYSENTER_CS 0x%llx (must be 0)",
+			       (unsigned long long)st->msrs[i].data);
+	}
+	return 0;
+}
+
 int ukvm_snap_vcpu_encode(struct ukvm_snap_buf *b,
 			   const struct ukvm_snap_vcpu *st)
 {
@@ -923,4 +1026,25 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 bad:
 	ukvm_seterr(err, errlen, "section pages malformed (%zu bytes)", len);
 	return -EINVAL;
+}
+
+int ukvm_snap_pages_lowest(const struct ukvm_snap_reader *r, uint64_t *pfn)
+{
+	const uint8_t *p;
+	size_t len;
+	uint64_t n, lo = UINT64_MAX;
+
+	if (ukvm_snap_find(r, UKVM_SEC_PAGES, (const void **)&p, &len) ||
+	    len < 16)
+		return -EINVAL;
+	n = get64(p + 8);
+	if (n > (len - 16) / 8)
+		return -EINVAL;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t f = get64(p + 16 + i * 8);
+
+		lo = f < lo ? f : lo;
+	}
+	*pfn = lo;
+	return 0;
 }

@@ -171,6 +171,18 @@ int ukvm_snap_vcpu_quiesce(int vcpu_fd, struct kvm_run *run);
 /* Load st into a vCPU (of the same or another VM). 0 or -errno + err. */
 int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 			    char *err, size_t errlen);
+/*
+ * Is st a state the monitor itself could have saved from a guest? Ring 3
+ * (CS 0x1b, SS 0x23, data selectors null or ring 3), the monitor's GDT,
+ * IDT, TSS and page-table root, CR0/CR4/EFER as the monitor sets them,
+ * RFLAGS without IF/IOPL/NT/VM, only the MSRs the monitor saves and
+ * SYSENTER_CS 0. Pure (no KVM). 0, or -EINVAL with err naming the field
+ * and its value. Every vCPU state restored into a monitor's VM from a
+ * template or a delta passes here first; ukvm_snap_vcpu_restore itself
+ * loads any state (tests restore raw ones).
+ */
+int ukvm_snap_vcpu_check(const struct ukvm_snap_vcpu *st, char *err,
+			 size_t errlen);
 /* Append st as sections. 0 / -ENOMEM. */
 int ukvm_snap_vcpu_encode(struct ukvm_snap_buf *b,
 			   const struct ukvm_snap_vcpu *st);
@@ -232,5 +244,11 @@ int ukvm_snap_add_pages(struct ukvm_snap_buf *b, const uint8_t *mem,
 int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 			  int fd, uint64_t mem_size, uint64_t *npages,
 			  char *err, size_t errlen);
+
+/*
+ * The lowest page number in the PAGES section (UINT64_MAX when it lists
+ * none): 0, or -EINVAL when the section is missing or malformed.
+ */
+int ukvm_snap_pages_lowest(const struct ukvm_snap_reader *r, uint64_t *pfn);
 
 #endif /* UKVM_SNAPSHOT_H */

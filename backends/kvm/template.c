@@ -562,7 +562,11 @@ int ukvm_clone_build(struct ukvm_vm *vm, struct ukvm_tmpl *t,
 	ukvm_tmpl_get(t);
 	fv->tmpl = t;
 	ukvm_phase(ph, "map");
-	rc = ukvm_snap_vcpu_restore(vm->vcpu_fd, st, err, errlen);
+	/* every state a clone starts from: a template's, a fork parent's, a
+	 * delta's (checked when parsed too, for a clearer error) */
+	rc = ukvm_snap_vcpu_check(st, err, errlen);
+	if (rc == 0)
+		rc = ukvm_snap_vcpu_restore(vm->vcpu_fd, st, err, errlen);
 	ukvm_phase(ph, "vcpu");
 	return rc;
 }
@@ -760,7 +764,8 @@ static int tmpl_parse(const void *data, size_t len, struct tmpl_parsed *p,
 		return -EINVAL;
 	}
 	if ((rc = ukvm_snap_meta_decode(&p->r, &p->meta, err, errlen)) ||
-	    (rc = ukvm_snap_vcpu_decode(&p->r, &p->vcpu, err, errlen)))
+	    (rc = ukvm_snap_vcpu_decode(&p->r, &p->vcpu, err, errlen)) ||
+	    (rc = ukvm_snap_vcpu_check(&p->vcpu, err, errlen)))
 		return rc;
 	if (p->meta.pause != UKVM_PAUSE_READY) {
 		ukvm_seterr(err, errlen, "template not taken in ready()");
@@ -848,6 +853,27 @@ static int tmpl_check_ident(struct ukvm *m, const struct ukvm_snap_meta *meta,
 	return 0;
 }
 
+/*
+ * The monitor area of a template's memory from the monitor's own code, not
+ * from the bytes (ukvm_layout_sanitize): a template's pages could hold an
+ * IDT gate into guest code or page tables that map the monitor area for
+ * ring 3. 0 or -errno + err.
+ */
+static int tmpl_sanitize(struct ukvm_tmpl *t, char *err, size_t errlen)
+{
+	uint8_t *mem = mmap(NULL, UKVM_MEM_ALIGN, PROT_READ | PROT_WRITE,
+			    MAP_SHARED, t->fd, 0);
+
+	if (mem == MAP_FAILED) {
+		ukvm_seterr(err, errlen, "template memory: mmap: %s",
+			    strerror(errno));
+		return -errno;
+	}
+	ukvm_layout_sanitize(mem, t->mem_size);
+	munmap(mem, UKVM_MEM_ALIGN);
+	return 0;
+}
+
 /* Validate, check against what app means here, install; the template's
  * memory size in *mem. 0 or -errno + err. */
 static int tmpl_install(struct ukvm *m, uint32_t app, const void *data,
@@ -895,7 +921,7 @@ static int tmpl_install(struct ukvm *m, uint32_t app, const void *data,
 	}
 	rc = ukvm_snap_apply_pages(&p->r, NULL, t->fd, t->mem_size, NULL, err,
 				   errlen);
-	if (rc)
+	if (rc || (rc = tmpl_sanitize(t, err, errlen)))
 		goto out;
 	if (fcntl(t->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
 				      F_SEAL_GROW | F_SEAL_SEAL) < 0) {

@@ -371,6 +371,16 @@ void ukvm_layout_build(uint8_t *mem, uint64_t mem_size);
  * executable only if one is PF_X (W^X for a normal image). Pages above
  * 2 MiB (2 MiB pages), the heap and the stack stay user read-write-exec. */
 void ukvm_layout_protect(uint8_t *mem, const struct ukvm_image *img);
+/*
+ * Rebuild the monitor area of mem (at least its first 2 MiB mapped;
+ * mem_size the guest's size) from the monitor's own code: GDT, TSS, IDT,
+ * fault stubs and page tables as at a cold boot, whatever a template's
+ * pages held there. Entries of the first 2 MiB's page table above the
+ * image base are kept only if they are identity, user-mode, with no bit
+ * beyond P/RW/US/A/D/NX (the image's W^X permissions); others get the
+ * default user entry. Templates from disk or a peer pass here before use.
+ */
+void ukvm_layout_sanitize(uint8_t *mem, uint64_t mem_size);
 /* Initial vCPU state for entering at CPL3 at rip with rsp and rdi. */
 int ukvm_vcpu_boot_regs(struct ukvm_vm *vm, uint64_t rip, uint64_t rsp,
 			uint64_t rdi, char *err, size_t errlen);

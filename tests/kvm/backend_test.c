@@ -434,8 +434,50 @@ static int t_is_image(void)
 /* A template snapshot forged with the writer: meta (with `name` and the
  * digest of image `img`, or an old-layout meta when old), zero vCPU, a
  * few pages. kind TEMPLATE unless kind says otherwise. */
+/* A vCPU state as the monitor leaves a guest (layout.c's boot state). */
+static void good_vcpu(struct ukvm_snap_vcpu *st)
+{
+	struct kvm_segment code = { .limit = 0xffffffff, .selector = 0x1b,
+				    .type = 0xb, .present = 1, .dpl = 3,
+				    .s = 1, .l = 1, .g = 1 };
+	struct kvm_segment dat = { .limit = 0xffffffff, .selector = 0x23,
+				   .type = 0x3, .present = 1, .dpl = 3,
+				   .s = 1, .db = 1, .g = 1 };
+
+	memset(st, 0, sizeof(*st));
+	st->sregs.cs = code;
+	st->sregs.ds = st->sregs.es = st->sregs.fs = st->sregs.gs =
+		st->sregs.ss = dat;
+	st->sregs.tr = (struct kvm_segment){ .base = 0x2000, .limit = 0x168,
+					     .selector = 0x28, .type = 0xb,
+					     .present = 1 };
+	st->sregs.ldt = (struct kvm_segment){ .type = 2, .unusable = 1 };
+	st->sregs.gdt.base = 0x1000;
+	st->sregs.gdt.limit = 0x37;
+	st->sregs.idt.base = 0x3000;
+	st->sregs.idt.limit = 32 * 16 - 1;
+	st->sregs.cr0 = 0x80010033;
+	st->sregs.cr3 = 0x10000;
+	st->sregs.cr4 = 0x620;
+	st->sregs.efer = 0xd00;
+	st->regs.rflags = 0x2;
+	st->regs.rip = 0x100000;
+}
+
+static int forge_vcpu(struct ukvm_snap_buf *b, uint32_t kind,
+		      const char *name, const char *img, int old,
+		      const struct ukvm_snap_vcpu *vcpu);
+
 static int forge(struct ukvm_snap_buf *b, uint32_t kind, const char *name,
 		 const char *img, int old)
+{
+	return forge_vcpu(b, kind, name, img, old, NULL);
+}
+
+/* forge with a given vCPU state (NULL: good_vcpu's). */
+static int forge_vcpu(struct ukvm_snap_buf *b, uint32_t kind,
+		      const char *name, const char *img, int old,
+		      const struct ukvm_snap_vcpu *vcpu)
 {
 	struct ukvm_snap_meta meta;
 	struct ukvm_snap_vcpu st;
@@ -445,7 +487,10 @@ static int forge(struct ukvm_snap_buf *b, uint32_t kind, const char *name,
 	if (!mem)
 		return -1;
 	memset(&meta, 0, sizeof(meta));
-	memset(&st, 0, sizeof(st));
+	if (vcpu)
+		st = *vcpu;
+	else
+		good_vcpu(&st);
 	meta.mem_size = MEM;
 	meta.pause = kind == UKVM_SNAP_TEMPLATE ? UKVM_PAUSE_READY
 						: UKVM_PAUSE_FORK;
@@ -578,6 +623,84 @@ static int t_tmpl_info(void)
 	ukvm_snap_buf_free(&b);
 	ukvm_snap_buf_free(&d);
 	ukvm_snap_buf_free(&o);
+	return 0;
+}
+
+/*
+ * A planted template (#12): its bytes are well formed and its checksum
+ * right, but its saved registers would start guest code in ring 0 or with
+ * the monitor's structures elsewhere. template_info (what a world calls
+ * before loading a file or a peer's bytes) refuses each, naming the field.
+ */
+static int t_tmpl_planted(void)
+{
+	const struct ukf_backend_ops *O = &ukvm_backend_ops;
+	struct ukf_template_info info;
+	struct ukvm_snap_buf b;
+	struct ukvm_snap_vcpu st;
+	char err[400];
+	static const struct {
+		const char *what, *expect;
+	} cases[] = {
+		{ "ring-0 code", "cs selector 0x8 dpl 0" },
+		{ "ring-0 stack", "ss selector 0x10 dpl 0" },
+		{ "IOPL 3", "RFLAGS 0x3002" },
+		{ "interrupts on", "RFLAGS 0x202" },
+		{ "own page tables", "CR3 0x200000" },
+		{ "own IDT", "IDT at 0x200000" },
+		{ "own GDT", "GDT at 0x200000" },
+		{ "own TSS", "TR selector 0x28 base 0x200000" },
+		{ "syscall on", "EFER 0xd01" },
+		{ "no write protect", "CR0 0x80000033" },
+		{ "PCE", "CR4 0x720" },
+		{ "sysenter to ring 0", "SYSENTER_CS 0x8" },
+		{ "foreign MSR", "MSR 0xc0000080" },
+	};
+
+	good_vcpu(&st);
+	CHECK(forge_vcpu(&b, UKVM_SNAP_TEMPLATE, "synth", NULL, 0, &st) == 0);
+	CHECK(O->template_info(NULL, NULL, b.data, b.len, &info, err,
+			       sizeof(err)) == 0);
+	ukvm_snap_buf_free(&b);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		good_vcpu(&st);
+		switch (i) {
+		case 0: st.sregs.cs.selector = 0x08; st.sregs.cs.dpl = 0; break;
+		case 1: st.sregs.ss.selector = 0x10; st.sregs.ss.dpl = 0; break;
+		case 2: st.regs.rflags = 0x3002; break;
+		case 3: st.regs.rflags = 0x202; break;
+		case 4: st.sregs.cr3 = 0x200000; break;
+		case 5: st.sregs.idt.base = 0x200000; break;
+		case 6: st.sregs.gdt.base = 0x200000; break;
+		case 7: st.sregs.tr.base = 0x200000; break;
+		case 8: st.sregs.efer |= 1; break;
+		case 9: st.sregs.cr0 &= ~0x10000ULL; break;
+		case 10: st.sregs.cr4 |= 0x100; break;
+		case 11:
+			st.nmsrs = 1;
+			st.msrs[0].index = 0x174;
+			st.msrs[0].data = 0x08;
+			break;
+		case 12:
+			st.nmsrs = 1;
+			st.msrs[0].index = 0xc0000080;
+			st.msrs[0].data = 0xd01;
+			break;
+		}
+		CHECK(forge_vcpu(&b, UKVM_SNAP_TEMPLATE, "synth", NULL, 0,
+				 &st) == 0);
+		err[0] = 0;
+		int rc = O->template_info(NULL, NULL, b.data, b.len, &info,
+					  err, sizeof(err));
+		ukvm_snap_buf_free(&b);
+		printf("%s: %s\n", cases[i].what, rc ? err : "ACCEPTED");
+		if (rc != -EINVAL || !strstr(err, "vCPU state refused") ||
+		    !strstr(err, cases[i].expect)) {
+			fprintf(stderr, "%s: rc %d, '%s' does not say '%s'\n",
+				cases[i].what, rc, err, cases[i].expect);
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -890,6 +1013,7 @@ static const struct selftest tests[] = {
 	{ "backend_registry", t_registry },
 	{ "backend_is_image", t_is_image },
 	{ "backend_tmpl_info", t_tmpl_info },
+	{ "backend_tmpl_planted", t_tmpl_planted },
 	{ "backend_tmpl_export", t_tmpl_export },
 	{ "backend_tmpl_missing", t_tmpl_missing },
 	{ "backend_tmpl_foreign", t_tmpl_foreign },
