@@ -307,6 +307,13 @@ int ukvm_gpa_ok(uint64_t mem_size, ukf_gpa_t gpa, uint64_t len, int write)
 	return gpa >= lo && end <= mem_size;
 }
 
+int ukvm_fault_frame_ok(uint64_t rsp, uint64_t len)
+{
+	/* rsp + len is never computed: it wraps for rsp near 2^64 */
+	return rsp >= UKF_MON_BASE && rsp <= UKF_MON_END &&
+	       len <= UKF_MON_END - rsp;
+}
+
 void *ukvm_gpa(const struct ukvm_vm *vm, ukf_gpa_t gpa, uint64_t len,
 	       int write)
 {

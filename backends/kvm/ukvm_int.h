@@ -407,6 +407,12 @@ void *ukvm_gpa(const struct ukvm_vm *vm, ukf_gpa_t gpa, uint64_t len,
 	       int write);
 /* Same check on a bare (mem_size) range, for unit tests. */
 int ukvm_gpa_ok(uint64_t mem_size, ukf_gpa_t gpa, uint64_t len, int write);
+/*
+ * Is [rsp, rsp + len) inside the monitor area, where the fault stubs'
+ * ring-0 stack is? Without wrap-around: rsp is the vCPU's register, which
+ * a restored state could set anywhere. 1 or 0.
+ */
+int ukvm_fault_frame_ok(uint64_t rsp, uint64_t len);
 
 /* Remove inst from the table and return it with the table's reference
  * (NULL if absent); limits are released at once. */

@@ -1073,7 +1073,7 @@ static void guest_fault(struct ukvm_vm *vm, uint32_t vec)
 	 * inside the monitor area. */
 	if (ukvm_vector_has_errcode(vec))
 		skip = 1;
-	if (r.rsp >= UKF_MON_BASE && r.rsp + 8 * (5 + skip) <= UKF_MON_END)
+	if (ukvm_fault_frame_ok(r.rsp, 8 * (5 + skip)))
 		memcpy(frame, vm->mem + r.rsp, 8 * (5 + skip));
 	if (vec == 14)
 		vm_fail(vm, "vector 14 (#PF) at rip 0x%llx addr 0x%llx "

@@ -281,6 +281,25 @@ static int t_image_load(void)
 }
 
 /* The one checked guest-address accessor. */
+/*
+ * The fault frame's bound (guest_fault): rsp near 2^64 once made
+ * rsp + 48 wrap to a small number, pass the check and copy host memory
+ * from before the guest's mapping.
+ */
+static int t_fault_frame(void)
+{
+	CHECK(ukvm_fault_frame_ok(UKF_MON_END - 48, 48));   /* top of stack */
+	CHECK(!ukvm_fault_frame_ok(UKF_MON_END - 40, 48));  /* past the end */
+	CHECK(!ukvm_fault_frame_ok(UKF_MON_BASE - 8, 48));  /* below */
+	CHECK(!ukvm_fault_frame_ok(0, 48));
+	CHECK(!ukvm_fault_frame_ok(UKF_MON_END + 8, 48));   /* guest memory */
+	CHECK(!ukvm_fault_frame_ok(UINT64_MAX - 7, 48));    /* wraps to 40 */
+	CHECK(!ukvm_fault_frame_ok(UINT64_MAX - 0xfff, 48)); /* wraps inside */
+	CHECK(!ukvm_fault_frame_ok(-(uint64_t)UKF_MON_END + UKF_MON_BASE,
+				   UKF_MON_END));
+	return 0;
+}
+
 static int t_gpa_accessor(void)
 {
 	const uint64_t mem = 4 << 20;
@@ -1191,6 +1210,7 @@ static const struct selftest tests[] = {
 	{ "elf_segments", t_elf_segments },
 	{ "image_load", t_image_load },
 	{ "gpa_accessor", t_gpa_accessor },
+	{ "fault_frame", t_fault_frame },
 	{ "boot_tiny", t_boot_tiny },
 	{ "fault_null", t_fault_null },
 	{ "fault_ud", t_fault_ud },
