@@ -1149,6 +1149,44 @@ static int text_report(struct report *r, FILE *out, struct boot_summary *bs,
 	return 0;
 }
 
+/*
+ * Reopen r->path as immutable (SQLite reads it without any lock or -shm
+ * file), for a database this process cannot write. Only when it has no
+ * write-ahead log with data: otherwise the committed runs in that log
+ * would be missed. Returns 0, or -1 with r->err set.
+ */
+static int reopen_immutable(struct report *r)
+{
+	char wal[4096], uri[3 * 4096 + 32];
+	struct stat sb;
+	snprintf(wal, sizeof(wal), "%s-wal", r->path);
+	if (stat(wal, &sb) == 0 && sb.st_size > 0) {
+		ukf_results_seterr(r->err, r->errlen,
+				   "%s: cannot read it without write access: "
+				   "its write-ahead log %s holds runs that "
+				   "only a writer can apply (open it once "
+				   "with write access, or copy both files)",
+				   r->path, wal);
+		return -1;
+	}
+	size_t n = snprintf(uri, sizeof(uri), "file:");
+	for (const unsigned char *c = (const unsigned char *)r->path;
+	     *c && n + 4 < sizeof(uri); c++) {
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || strchr("/._-~", *c))
+			uri[n++] = (char)*c;
+		else
+			n += snprintf(uri + n, sizeof(uri) - n, "%%%02X", *c);
+	}
+	snprintf(uri + n, sizeof(uri) - n, "?immutable=1");
+	sqlite3_close(r->sq);
+	r->sq = NULL;
+	if (sqlite3_open_v2(uri, &r->sq, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+			    NULL) != SQLITE_OK)
+		return sq_err(r, "cannot open");
+	return 0;
+}
+
 /* Open path read-only, refusing a missing, empty or foreign file. */
 static int report_open(struct report *r)
 {
@@ -1176,8 +1214,42 @@ static int report_open(struct report *r)
 	sqlite3_busy_timeout(r->sq, 10000);
 	int empty;
 	if (ukf_results_check_schema(r->sq, r->path, &empty, r->err,
-				     r->errlen) < 0)
-		return -1;
+				     r->errlen) < 0) {
+		/* A WAL database (ukfork run writes them) needs its -shm
+		 * file, which a reader without write access cannot create. */
+		int code = sqlite3_errcode(r->sq) & 0xff;
+		if (code != SQLITE_READONLY && code != SQLITE_CANTOPEN)
+			return -1;
+		if (reopen_immutable(r) < 0 ||
+		    ukf_results_check_schema(r->sq, r->path, &empty, r->err,
+					     r->errlen) < 0)
+			return -1;
+	}
+	/* The tables read must be tables: a view in their place (a
+	 * recursive one runs for ever) is not a ukfork results database. */
+	static const char *const tabs[] = {"runs", "instances", "samples",
+					   NULL};
+	for (size_t i = 0; !empty && tabs[i]; i++) {
+		sqlite3_stmt *st = NULL;
+		const char *type = NULL;
+		if (sqlite3_prepare_v2(r->sq,
+				       "SELECT type FROM sqlite_schema WHERE "
+				       "name = ?",
+				       -1, &st, NULL) != SQLITE_OK)
+			return sq_err(r, "reading the schema");
+		sqlite3_bind_text(st, 1, tabs[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			type = (const char *)sqlite3_column_text(st, 0);
+		int ok = !type || !strcmp(type, "table");
+		if (!ok)
+			ukf_results_seterr(r->err, r->errlen,
+					   "%s: '%s' is a %s, not a table: not "
+					   "a ukfork results database",
+					   r->path, tabs[i], type);
+		sqlite3_finalize(st);
+		if (!ok)
+			return -1;
+	}
 	if (empty) {
 		ukf_results_seterr(r->err, r->errlen,
 				   "%s: empty SQLite database, not a ukfork "
