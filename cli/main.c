@@ -66,6 +66,16 @@ static const char usage_run[] =
     "                       FILE, one engine per node (implies --backend kvm;\n"
     "                       --template-dir is then a directory at the agents)\n"
     "  --quiet              no summary table, no progress\n"
+    "  --trusted            full Lua for the scenario: os, io, package,\n"
+    "                       debug, native modules. Without it the scenario\n"
+    "                       runs in a sandbox: no process spawning, native\n"
+    "                       code, debug library or file access other than\n"
+    "                       trace{} and run{model=} (docs/scenarios.md)\n"
+    "  --max-instructions N Lua instructions one execution of the top level\n"
+    "                       or one step of a process (to its next sleep,\n"
+    "                       wait, ready or end) may take before the run stops\n"
+    "                       as a runaway loop (default 1000000000; 0: no\n"
+    "                       limit)\n"
     "  --help               this text\n"
     "\n"
     "exit status: 0 ok, 1 the world or the database failed, 2 bad scenario\n"
@@ -127,11 +137,15 @@ static int cmd_run(int argc, char **argv)
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o.quiet = 1;
 			takes = 0;
+		} else if (!strcmp(a, "--trusted")) {
+			o.trusted = 1;
+			takes = 0;
 		} else if (a[0] == '-' && a[1] == '-' &&
 			   (!strcmp(a, "--seed") || !strcmp(a, "--reps") ||
 			    !strcmp(a, "--db") || !strcmp(a, "--set") ||
 			    !strcmp(a, "--backend") || !strcmp(a, "--trace") ||
 			    !strcmp(a, "--template-dir") ||
+			    !strcmp(a, "--max-instructions") ||
 			    !strcmp(a, "--cluster"))) {
 			if (!v) {
 				rc = bad("run", "option %s needs a value", a);
@@ -155,6 +169,16 @@ static int cmd_run(int argc, char **argv)
 					goto out;
 				}
 				o.reps = (uint32_t)n;
+			} else if (!strcmp(a, "--max-instructions")) {
+				if (parse_u64(v, &n)) {
+					rc = bad("run",
+						 "--max-instructions: expected "
+						 "a count (0: no limit), got "
+						 "'%s'",
+						 v);
+					goto out;
+				}
+				o.max_instructions = n ? n : UINT64_MAX;
 			} else if (!strcmp(a, "--db")) {
 				o.db_path = v;
 			} else if (!strcmp(a, "--set")) {

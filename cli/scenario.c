@@ -34,6 +34,12 @@
 #define WHERE_MAX 160
 #define ERR_MAX	  1024
 
+/* The most nodes a simulated cluster may have: each takes about 4 KiB
+ * (1,000,000 nodes: ~4 GB, about a minute to build; ten million would not
+ * fit in the memory of a 24 GiB machine). Refused at the check, before
+ * anything is built. */
+#define NODES_MAX 1000000
+
 /* ------------------------------------------------------------------ */
 /* Keyed random streams: SplitMix64, one 8-byte state per stream (it  */
 /* passes BigCrush; a small state keeps 10,000 processes' streams in   */
@@ -170,6 +176,11 @@ struct scen {
 	uint64_t seed;
 	FILE *msg, *out, *trace;
 	ukf_db_t *db;
+	/* The scenario's text, read once: every pass and run executes these
+	 * bytes (an edit during a sweep changes nothing), hashed as stored. */
+	char *text;
+	size_t textlen;
+	char chunkname[WHERE_MAX]; /* "@path": messages say path:line */
 };
 
 static const struct sdef *builtin_find(const char *name)
@@ -473,6 +484,11 @@ struct run {
 	uint64_t lua_allocs; /* allocations made by the Lua state */
 	struct summary *sum;
 	uint64_t spawn_errors;
+	/* The watchdog: Lua instructions of the current step (top-level chunk
+	 * or process step) counted in units of hook_every, against budget. */
+	uint64_t steps, budget;
+	int hook_every;
+	int runaway; /* the budget was exceeded: every instruction raises */
 };
 
 #define NO_PROC UINT32_MAX
@@ -850,6 +866,11 @@ static int l_app(lua_State *L)
 	}
 	if (!*name || strlen(name) >= UKF_APP_NAME_MAX)
 		luaL_error(L, "app: bad name '%s'", name);
+	if (r->napps >= UKF_APPS_MAX)
+		luaL_error(L,
+			   "app '%s': more than %d apps (the engine's limit, "
+			   "UKF_APPS_MAX)",
+			   name, UKF_APPS_MAX);
 	if (find_app(r, name) >= 0)
 		luaL_error(L, "app '%s' declared twice", name);
 	dup_app_key(L, name, kv);
@@ -912,8 +933,11 @@ static int l_hosts(lua_State *L)
 	struct host_decl h;
 	memset(&h, 0, sizeof(h));
 	uint64_t count = field_conv(L, "hosts", "count", ST_INT);
-	if (!count || count > 10000000)
-		luaL_error(L, "hosts{}: count must be 1..10000000");
+	if (!count || count > NODES_MAX)
+		luaL_error(L,
+			   "hosts{}: count must be 1..%d (the most nodes a "
+			   "simulated cluster may have)",
+			   NODES_MAX);
 	h.count = (uint32_t)count;
 	uint64_t vc = field_conv(L, "hosts", "vcpus", ST_INT);
 	if (vc > 1000000)
@@ -1150,18 +1174,24 @@ static int l_trace(lua_State *L)
 	if (!f)
 		luaL_error(L, "trace{}: cannot open '%s': %s", path,
 			   strerror(errno));
+	/* A regular file only: a device (/dev/zero) or a FIFO could feed
+	 * lines for ever, and each pass reads the file again. */
 	struct stat fst;
-	if (fstat(fileno(f), &fst) == 0 && S_ISDIR(fst.st_mode)) {
+	if (fstat(fileno(f), &fst) == 0 && !S_ISREG(fst.st_mode)) {
 		fclose(f);
-		luaL_error(L, "trace{}: '%s' is a directory, not a trace file",
-			   path);
+		luaL_error(L, "trace{}: '%s' is %s, not a trace file", path,
+			   S_ISDIR(fst.st_mode) ? "a directory"
+						: "not a regular file");
 	}
 	struct arrival *a = arrival_new(L, r, A_TRACE, "trace");
-	char line[1024];
+	char *line = NULL;
+	size_t linecap = 0;
 	int ln = 0;
 	size_t cap = 0;
 	ukf_ns_t last = 0;
-	while (fgets(line, sizeof(line), f)) {
+	/* Whole lines, however long: a long comment read in pieces would
+	 * make its tail a line of its own (an arrival nobody wrote). */
+	while (getline(&line, &linecap, f) >= 0) {
 		ln++;
 		char *h = strchr(line, '#');
 		if (h)
@@ -1210,6 +1240,7 @@ static int l_trace(lua_State *L)
 		}
 		if (*msg) {
 			fclose(f);
+			free(line);
 			luaL_error(L, "trace{}: %s:%d: %s", path, ln, msg);
 		}
 		last = t;
@@ -1218,6 +1249,7 @@ static int l_trace(lua_State *L)
 			struct tev *n = realloc(a->tev, cap * sizeof(*n));
 			if (!n) {
 				fclose(f);
+				free(line);
 				luaL_error(L, "out of memory");
 			}
 			a->tev = n;
@@ -1225,6 +1257,7 @@ static int l_trace(lua_State *L)
 		a->tev[a->ntev++] =
 		    (struct tev){t, (uint32_t)app, node, (uint32_t)ln};
 	}
+	free(line);
 	if (ferror(f)) {
 		fclose(f);
 		luaL_error(L, "trace{}: reading '%s' failed", path);
@@ -1232,6 +1265,52 @@ static int l_trace(lua_State *L)
 	fclose(f);
 	a->path = strdup(path);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The watchdog: a runaway loop becomes a file:line error.              */
+
+/*
+ * A count hook fires every hook_every instructions of any thread (threads
+ * inherit it from the state they are created in). The budget is per step:
+ * one execution of the top-level chunk, or one resume of a process until it
+ * sleeps, waits, ends or fails, so a long simulation of many short steps
+ * never trips it. Once tripped, every instruction raises, so a pcall in the
+ * script cannot swallow the error and loop on.
+ */
+static void watchdog(lua_State *L, lua_Debug *ar)
+{
+	struct run *r = run_of(L);
+	if (!r->runaway) {
+		r->steps += (uint64_t)r->hook_every;
+		if (r->steps < r->budget)
+			return;
+		r->runaway = 1;
+		char where[WHERE_MAX] = "?";
+		if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+			snprintf(where, sizeof(where), "%s:%d", ar->short_src,
+				 ar->currentline);
+		else
+			where_of(L, 0, where, sizeof(where));
+		run_fail(r, UKF_RUN_BAD,
+			 "%s: more than %" PRIu64 " Lua instructions without "
+			 "a sleep, wait or ready (a runaway loop?): the limit "
+			 "of one top-level execution or one process step is "
+			 "`ukfork run --max-instructions N`",
+			 where, r->budget);
+		lua_sethook(L, watchdog, LUA_MASKCOUNT, 1);
+	}
+	luaL_error(L, "%s", r->err);
+}
+
+/* A new step of thread co: its budget starts afresh. */
+static inline void step_begin(struct run *r, lua_State *co)
+{
+	if (!r->hook_every)
+		return;
+	r->steps = 0;
+	if (!r->runaway) /* resets co's own count to hook_every */
+		lua_sethook(co, watchdog, LUA_MASKCOUNT, r->hook_every);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1372,6 +1451,7 @@ static void proc_wake(void *arg, uint64_t x)
 		 * brings in the thread's own state. */
 		struct pslot *ps = *(struct pslot **)lua_getextraspace(co);
 		__builtin_prefetch(ps);
+		step_begin(r, co);
 		st = lua_resume(co, NULL, 0, &nres);
 		if (st == LUA_YIELD) {
 			if (nres)
@@ -1433,6 +1513,7 @@ static int proc_resume(struct run *r, struct proc *p, int *nres)
 		}
 		p->pend = P_NONE;
 	}
+	step_begin(r, co);
 	int st = lua_resume(co, NULL, nargs, nres);
 	if (st == LUA_YIELD && *nres)
 		lua_pop(co, *nres);
@@ -1596,6 +1677,10 @@ static int l_spawn(lua_State *L)
 				  (uint64_t)slot + 1, &id);
 	if (rc) {
 		slot_drop(r, slot);
+		if (rc == -ENOMEM) /* the world failed, not the scenario */
+			run_fail(r, UKF_RUN_FAILED,
+				 "spawn '%s': the engine ran out of memory",
+				 name);
 		luaL_error(L, "spawn '%s': %s", name, strerror(-rc));
 	}
 	slot_commit(L, r, slot, id);
@@ -1621,6 +1706,9 @@ static int l_fork(lua_State *L)
 	int rc = r->world.ops->fork(r->world.w, parent, (uint64_t)slot + 1, &id);
 	if (rc)
 		slot_drop(r, slot);
+	if (rc == -ENOMEM)
+		run_fail(r, UKF_RUN_FAILED,
+			 "fork %d: the engine ran out of memory", (int)parent);
 	if (rc == -ESRCH || rc == -EINVAL)
 		luaL_error(L, "fork: no running instance %d", (int)parent);
 	if (rc)
@@ -2005,7 +2093,11 @@ static void arrival_spawn(struct run *r, struct arrival *a, uint32_t app,
 	ukf_id_t id;
 	const char *args = a->args ? a->args : r->apps[app].app.args;
 	int rc = r->world.ops->spawn(r->world.w, node, app, args, 0, &id);
-	if (rc == -EINVAL)
+	if (rc == -ENOMEM) /* not a refusal: the run cannot go on */
+		run_fail(r, UKF_RUN_FAILED,
+			 "%s: spawn of '%s': the engine ran out of memory",
+			 a->where, r->apps[app].app.name);
+	else if (rc == -EINVAL)
 		run_fail(r, UKF_RUN_BAD, "%s: spawn of '%s' refused: %s",
 			 a->where, r->apps[app].app.name, strerror(-rc));
 	else if (rc)
@@ -2193,6 +2285,147 @@ static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	return realloc(ptr, nsize);
 }
 
+/* ------------------------------------------------------------------ */
+/* What a scenario can do: the sandbox, or full Lua with --trusted.     */
+
+#define SANDBOX_WHY                                                            \
+	"is not available to a scenario in the sandbox (no process "          \
+	"spawning, native code, debug library or file access but trace{} and " \
+	"run{model=}): `ukfork run --trusted` gives the scenario full Lua"
+
+/* A global function the sandbox withholds (upvalue 1: its name). */
+static int l_withheld(lua_State *L)
+{
+	return luaL_error(L, "%s " SANDBOX_WHY,
+			  lua_tostring(L, lua_upvalueindex(1)));
+}
+
+/* __index of a library the sandbox withholds (upvalue 1: its name). */
+static int l_withheld_field(lua_State *L)
+{
+	const char *k = luaL_tolstring(L, 2, NULL);
+	return luaL_error(L, "%s.%s " SANDBOX_WHY,
+			  lua_tostring(L, lua_upvalueindex(1)), k);
+}
+
+/* os.exit, withheld in both modes: it would end ukfork in mid-run. */
+static int l_os_exit(lua_State *L)
+{
+	return luaL_error(L, "os.exit() would end ukfork in the middle of a "
+			     "run with nothing stored: a run ends with its "
+			     "duration (error() stops it with a message)");
+}
+
+/* load(chunk [, name [, mode [, env]]]) with mode "t": no precompiled
+ * chunk, whose bytecode Lua does not check (upvalue 1: the real load). */
+static int l_load_text(lua_State *L)
+{
+	if (lua_gettop(L) < 3)
+		lua_settop(L, 3);
+	lua_pushliteral(L, "t");
+	lua_replace(L, 3);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/*
+ * coroutine.resume and coroutine.close refuse a process's thread (upvalue
+ * 1: the real function, 2: its name): only the scheduler resumes it, with
+ * what its sleep, wait or ready returns; resumed by another process, its
+ * wait() would return that process's values and its sleep end early.
+ */
+static int l_co_guard(lua_State *L)
+{
+	lua_State *co = lua_tothread(L, 1);
+	if (co) {
+		struct pslot *ps = ps_of(co);
+		if (ps->co == co && ps->idx != NO_PROC)
+			return luaL_error(
+			    L,
+			    "coroutine.%s: the thread of Lua process %d is "
+			    "driven by the scenario's clock: only the end of "
+			    "its sleep, wait or ready resumes it",
+			    lua_tostring(L, lua_upvalueindex(2)), (int)ps->idx);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* Replace field name of the table at idx by f with upvalues (the old
+ * value, name). */
+static void wrap_field(lua_State *L, int idx, const char *name,
+		       lua_CFunction f)
+{
+	idx = lua_absindex(L, idx);
+	lua_getfield(L, idx, name);
+	lua_pushstring(L, name);
+	lua_pushcclosure(L, f, 2);
+	lua_setfield(L, idx, name);
+}
+
+/* A global table whose every field raises SANDBOX_WHY, but keeps
+ * (copied from the real library, when given) the listed harmless ones. */
+static void withhold_lib(lua_State *L, const char *lib,
+			 const char *const *keep)
+{
+	lua_newtable(L);
+	if (keep) {
+		lua_getglobal(L, lib);
+		for (size_t i = 0; keep[i]; i++) {
+			lua_getfield(L, -1, keep[i]);
+			lua_setfield(L, -3, keep[i]);
+		}
+		lua_pop(L, 1);
+	}
+	lua_newtable(L); /* its metatable */
+	lua_pushstring(L, lib);
+	lua_pushcclosure(L, l_withheld_field, 1);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+	lua_setglobal(L, lib);
+}
+
+/*
+ * The standard libraries of a scenario. Trusted: all of them, but
+ * os.exit. Sandbox: base, coroutine, table, string, math, utf8 and
+ * os.clock/date/difftime/time; io, os (the rest), package, require,
+ * debug, dofile and loadfile raise SANDBOX_WHY, load takes text only.
+ * In both, coroutine.resume/close refuse the threads of processes.
+ */
+static void open_libs(lua_State *L, int trusted)
+{
+	static const char *const os_keep[] = {"clock", "date", "difftime",
+					      "time", NULL};
+	luaL_openlibs(L);
+	if (!trusted) {
+		static const char *const fns[] = {"dofile", "loadfile",
+						  "require", NULL};
+		for (size_t i = 0; fns[i]; i++) {
+			lua_pushstring(L, fns[i]);
+			lua_pushcclosure(L, l_withheld, 1);
+			lua_setglobal(L, fns[i]);
+		}
+		lua_getglobal(L, "load");
+		lua_pushcclosure(L, l_load_text, 1);
+		lua_setglobal(L, "load");
+		withhold_lib(L, "io", NULL);
+		withhold_lib(L, "debug", NULL);
+		withhold_lib(L, "package", NULL);
+		withhold_lib(L, "os", os_keep);
+	}
+	lua_getglobal(L, "os");
+	lua_pushcfunction(L, l_os_exit);
+	lua_setfield(L, -2, "exit");
+	lua_getglobal(L, "coroutine");
+	wrap_field(L, -1, "resume", l_co_guard);
+	wrap_field(L, -1, "close", l_co_guard);
+	lua_pop(L, 2);
+}
+
 static int run_script(struct run *r)
 {
 	struct scen *sc = r->sc;
@@ -2206,7 +2439,7 @@ static int run_script(struct run *r)
 	r->main_ps.co = L;
 	r->main_ps.idx = NO_PROC;
 	*(struct pslot **)lua_getextraspace(L) = &r->main_ps;
-	luaL_openlibs(L);
+	open_libs(L, sc->o->trusted);
 	rng_seed(&r->main_ps.g, r->seed, r->rep, "script");
 	for (const luaL_Reg *f = api; f->name; f++) {
 		lua_pushcfunction(L, f->func);
@@ -2216,8 +2449,20 @@ static int run_script(struct run *r)
 	luaL_newlib(L, stream_methods);
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
-	if (luaL_loadfile(L, sc->o->script) != LUA_OK ||
-	    lua_pcall(L, 0, 0, 0) != LUA_OK) {
+	/* The watchdog, inherited by every thread created from now on. */
+	uint64_t max = sc->o->max_instructions ? sc->o->max_instructions
+					       : UKF_RUN_MAX_INSTRUCTIONS;
+	if (max != UINT64_MAX) {
+		r->budget = max;
+		r->hook_every = max < (1u << 20) ? (int)max : 1 << 20;
+	}
+	int st = luaL_loadbufferx(L, sc->text, sc->textlen, sc->chunkname,
+				  sc->o->trusted ? "bt" : "t");
+	if (st == LUA_OK) {
+		step_begin(r, L);
+		st = lua_pcall(L, 0, 0, 0);
+	}
+	if (st != LUA_OK) {
 		const char *m = lua_tostring(L, -1);
 		run_fail(r, UKF_RUN_BAD, "%s", m ? m : "error");
 		return -1;
@@ -2253,11 +2498,13 @@ static int build_config(struct run *r, struct cfg *cf)
 			continue;
 		switch (s) {
 		case S_NODES:
-			if (c.u < 1 || c.u > 10000000) {
+			if (c.u < 1 || c.u > NODES_MAX) {
 				run_fail(r, UKF_RUN_BAD,
-					 "%s: setting 'nodes' "
-					 "must be 1..10000000",
-					 entry_find(r->sc, "nodes")->where);
+					 "%s: setting 'nodes' must be 1..%d "
+					 "(the most nodes a simulated cluster "
+					 "may have: each takes ~4 KiB)",
+					 entry_find(r->sc, "nodes")->where,
+					 NODES_MAX);
 				return -1;
 			}
 			cf->eng.nodes = (uint32_t)c.u;
@@ -2375,8 +2622,14 @@ static int build_config(struct run *r, struct cfg *cf)
 		for (size_t i = 0; i < r->nhosts; i++)
 			total += r->hosts[i].count;
 		struct entry *ne = entry_find(r->sc, "nodes");
-		if (total > 10000000 ||
-		    (ne && ne->nvals && cf->eng.nodes != total)) {
+		if (total > NODES_MAX) {
+			run_fail(r, UKF_RUN_BAD,
+				 "%s: hosts{} declare %" PRIu64 " nodes, more "
+				 "than the %d a simulated cluster may have",
+				 r->hosts[0].where, total, NODES_MAX);
+			return -1;
+		}
+		if (ne && ne->nvals && cf->eng.nodes != total) {
 			run_fail(r, UKF_RUN_BAD,
 				 "%s: hosts{} declare %" PRIu64
 				 " node%s but setting 'nodes' is %u (%s)",
@@ -3023,6 +3276,12 @@ out:
 		r.have_world = 0;
 		r.running = 0;
 	}
+	/* The trace written so far must be on disk before the run is
+	 * stored: a run whose log was lost is a failed run, not kept. */
+	if (mode == M_RUN && sc->trace && !r.err_code &&
+	    (fflush(sc->trace) || ferror(sc->trace)))
+		run_fail(&r, UKF_RUN_FAILED, "ukfork run: writing the trace "
+			 "'%s' failed: %s", sc->o->trace_path, strerror(errno));
 	double wall = wall_now() - t0;
 	if (r.run_id > 0) {
 		if (r.err_code)
@@ -3203,7 +3462,15 @@ static int check_policy(const char *key, const char *name, char *err,
 	return 0;
 }
 
-static int read_hash(struct scen *sc, FILE *msg)
+/* The largest scenario file read (a scenario is a script, not data). */
+#define SCRIPT_MAX (64u << 20)
+
+/*
+ * Read the scenario once: its hash and the text every pass executes.
+ * Returns 0, or -1 with a message (a missing, unreadable or oversized
+ * file: bad input).
+ */
+static int read_scenario(struct scen *sc, FILE *msg)
 {
 	FILE *f = fopen(sc->o->script, "rb");
 	if (!f) {
@@ -3211,18 +3478,88 @@ static int read_hash(struct scen *sc, FILE *msg)
 			sc->o->script, strerror(errno));
 		return -1;
 	}
-	uint64_t h = FNV_INIT;
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		h = fnv1a(buf, n, h);
+	size_t cap = 0, n = 0;
+	char *t = NULL;
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			char *nt = cap <= 2 * (size_t)SCRIPT_MAX
+				       ? realloc(t, cap)
+				       : NULL;
+			if (!nt)
+				break;
+			t = nt;
+		}
+		size_t k = fread(t + n, 1, cap - n, f);
+		n += k;
+		if (!k || n > SCRIPT_MAX)
+			break;
+	}
+	int bad = ferror(f) || !t || n > SCRIPT_MAX;
+	int e = errno;
 	fclose(f);
-	snprintf(sc->hash, sizeof(sc->hash), "%016" PRIx64, h);
+	if (bad) {
+		fprintf(msg, "ukfork run: cannot read scenario '%s': %s\n",
+			sc->o->script,
+			n > SCRIPT_MAX ? "larger than 64 MiB (not a scenario?)"
+				       : strerror(e));
+		free(t);
+		return -1;
+	}
+	snprintf(sc->hash, sizeof(sc->hash), "%016" PRIx64,
+		 fnv1a(t, n, FNV_INIT));
+	/* As luaL_loadfile: a first line "#..." (#!) is not Lua; blanked,
+	 * so that line numbers stay those of the file. */
+	size_t i = n >= 3 && !memcmp(t, "\xEF\xBB\xBF", 3) ? 3 : 0;
+	if (i)
+		memset(t, ' ', 3); /* a UTF-8 byte order mark, as Lua skips */
+	if (i < n && t[i] == '#')
+		for (; i < n && t[i] != '\n'; i++)
+			t[i] = ' ';
+	sc->text = t;
+	sc->textlen = n;
+	snprintf(sc->chunkname, sizeof(sc->chunkname), "@%s", sc->o->script);
 	const char *sl = strrchr(sc->o->script, '/');
 	if (sl)
 		snprintf(sc->script_dir, sizeof(sc->script_dir), "%.*s",
 			 (int)(sl - sc->o->script), sc->o->script);
 	return 0;
+}
+
+/* 1 if paths a and b name the same file (the same path, or both exist
+ * and are one inode). */
+static int same_file(const char *a, const char *b)
+{
+	struct stat x, y;
+	if (!a || !b)
+		return 0;
+	if (!strcmp(a, b))
+		return 1;
+	return !stat(a, &x) && !stat(b, &y) && x.st_dev == y.st_dev &&
+	       x.st_ino == y.st_ino;
+}
+
+/*
+ * The outputs must not be the scenario or each other: opening the trace
+ * truncates its file, and the runs would then execute (and the database
+ * describe) an empty scenario. Returns 0, or -1 with a message.
+ */
+static int check_outputs(const struct ukf_run_opts *o, FILE *msg)
+{
+	const char *what = NULL, *path = NULL, *other = NULL;
+	if (same_file(o->trace_path, o->script))
+		what = "--trace", path = o->trace_path, other = "the scenario";
+	else if (same_file(o->db_path, o->script))
+		what = "--db", path = o->db_path, other = "the scenario";
+	else if (same_file(o->trace_path, o->db_path))
+		what = "--trace", path = o->trace_path, other = "the --db";
+	if (!what)
+		return 0;
+	fprintf(msg,
+		"ukfork run: %s %s is %s file itself: it would be "
+		"overwritten (give another path)\n",
+		what, path, other);
+	return -1;
 }
 
 int ukf_scenario_have_kvm(void)
@@ -3260,7 +3597,7 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			     "world is missing)\n");
 		return UKF_RUN_BAD;
 	}
-	if (read_hash(&sc, msg))
+	if (check_outputs(o, msg) || read_scenario(&sc, msg))
 		goto done;
 	for (size_t i = 0; i < o->nsets; i++)
 		if (parse_set(&sc, o->sets[i], msg))
@@ -3283,8 +3620,10 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			goto done;
 		}
 	}
-	/* Sweep dimensions in the scenario's order, command-line ones last. */
-	qsort(sc.ents, sc.nents, sizeof(*sc.ents), cmp_entry);
+	/* Sweep dimensions in the scenario's order, command-line ones last
+	 * (a scenario may declare none: qsort takes no NULL array). */
+	if (sc.nents)
+		qsort(sc.ents, sc.nents, sizeof(*sc.ents), cmp_entry);
 	for (size_t i = 0; i < sc.nents; i++) {
 		struct entry *e = &sc.ents[i];
 		if (e->builtin < 0 && !e->seen) {
@@ -3398,5 +3737,6 @@ done:
 		free(sc.ents[i].name);
 	}
 	free(sc.ents);
+	free(sc.text);
 	return code;
 }

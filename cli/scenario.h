@@ -28,7 +28,18 @@ struct ukf_run_opts {
 	 * agent's own), NULL: not. cluster_nodes: its node count. */
 	const char *cluster;
 	uint32_t cluster_nodes;
+	/* Full Lua (os, io, package, debug, native modules) instead of the
+	 * sandbox (docs/scenarios.md "What a scenario can do"). */
+	int trusted;
+	/* Lua instructions one execution of the top-level chunk or one step
+	 * of a process (start or wake-up to its next sleep/wait/ready/end)
+	 * may take before the run is stopped as a runaway loop; 0: the
+	 * default (UKF_RUN_MAX_INSTRUCTIONS); UINT64_MAX: no limit. */
+	uint64_t max_instructions;
 };
+
+/* The default of max_instructions: ~1-5 s of pure Lua on one core. */
+#define UKF_RUN_MAX_INSTRUCTIONS 1000000000ULL
 
 /*
  * Run the scenario: every sweep point x replication is one run, written to

@@ -4,7 +4,9 @@
 #   cli_test.sh UKFORK SCENARIO_DIR CASE     (CASE "list" lists them)
 set -u
 UKFORK=$1
+case $UKFORK in /*) ;; *) UKFORK=$PWD/$UKFORK ;; esac # some cases cd
 S=$2
+case $S in /*) ;; *) S=$PWD/$S ;; esac
 CASE=$3
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-cli.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -517,6 +519,130 @@ kvm_template_dir)
 		--template-dir "$T/tpl" --db "$T/db3" --quiet
 	expect_rc 0
 	expect_err "$(basename "$f")"
+	;;
+sandbox)
+	# scenarios run in a sandbox unless --trusted (docs/scenarios.md)
+	( cd "$T" && "$UKFORK" run "$S/sandbox.lua" --db "$T/db" >"$T/out" 2>"$T/err" ); rc=$?
+	expect_rc 2; expect_err "sandbox.lua:4: os.execute is not available"
+	expect_err "ukfork run --trusted"; no_runs "$T/db"
+	[ -e "$T/sandbox-escaped.txt" ] && fail "os.execute ran in the sandbox"
+	run run "$S/sandbox_api.lua" --trace "$T/trace" --quiet; expect_rc 0
+	grep -q " lua SANDBOX OK" "$T/trace" || fail "$(grep ' lua ' "$T/trace")"
+	# --trusted: full Lua
+	( cd "$T" && "$UKFORK" run "$S/sandbox.lua" --trusted --quiet >"$T/out" 2>"$T/err" ); rc=$?
+	expect_rc 0
+	[ -e "$T/sandbox-escaped.txt" ] || fail "os.execute did not run with --trusted"
+	# the examples and benchmarks need no --trusted
+	for f in examples/quickstart.lua examples/templates.lua examples/remote-fork.lua; do
+		run run "$S/../../../scripts/$f" --set duration=1s --quiet
+		expect_rc 0
+	done
+	run run "$S/../../../scripts/bench/scale.lua" --set spawns=2000 --quiet
+	expect_rc 0
+	run run --help; expect_out "--trusted"; expect_out "--max-instructions"
+	;;
+runaway)
+	# a loop that never sleeps is stopped at its line (the default
+	# budget at the top level; a small one where a process catches errors)
+	bad_scenario runaway.lua 4 "Lua instructions without a sleep"
+	expect_err "--max-instructions"
+	bad_scenario runaway_proc.lua 7 "more than 100000 Lua instructions" --max-instructions 100000
+	# the benchmarks' steps are far below the default
+	run run "$S/../../../scripts/bench/sleepers.lua" --set procs=100 --quiet
+	expect_rc 0
+	run run "$S/ok.lua" --max-instructions 12x; expect_rc 2; expect_err "max-instructions"
+	;;
+trace_self)
+	# --trace naming the scenario (or the --db) is refused: it would
+	# truncate it
+	cp "$S/ok.lua" "$T/s.lua"
+	run run "$T/s.lua" --trace "$T/s.lua" --db "$T/db"
+	expect_rc 2; expect_err "--trace $T/s.lua is the scenario file itself"
+	cmp -s "$S/ok.lua" "$T/s.lua" || fail "the scenario was overwritten"
+	no_runs "$T/db"
+	run run "$T/s.lua" --trace "$T/db" --db "$T/db"; expect_rc 2
+	expect_err "is the --db file itself"
+	;;
+exit_full)
+	# os.exit in a process: an error at its line, in both modes
+	bad_scenario exit_proc.lua 6 "os.exit() would end ukfork"
+	bad_scenario exit_proc.lua 6 "os.exit() would end ukfork" --trusted
+	# a trace that cannot be written fails the run, which is not stored
+	if [ -w /dev/full ]; then
+		run run "$S/ok.lua" --trace /dev/full --db "$T/db2"
+		expect_rc 1; expect_err "writing the trace '/dev/full' failed"
+		no_runs "$T/db2"
+	fi
+	;;
+empty_scenario)
+	# a scenario that declares nothing runs (UKF_SANITIZE=undefined:
+	# no qsort of a NULL array)
+	run run /dev/null --quiet; expect_rc 0
+	[ -s "$T/err" ] && fail "stderr: $(cat "$T/err")"
+	: >"$T/empty.lua"
+	run run "$T/empty.lua" --db "$T/db" --quiet; expect_rc 0
+	;;
+resume_process)
+	# resuming another process's thread is refused (its wait() would
+	# return the resumer's values)
+	bad_scenario resume_other.lua 13 "coroutine.resume: the thread of Lua process 0"
+	bad_scenario resume_other.lua 13 "coroutine.resume: the thread of Lua process 0" --trusted
+	;;
+trace_input)
+	# a comment longer than any buffer is one line, not two
+	printf 'cluster { nodes = 1 }\nrun { duration = "2s" }\napp("web", "mem=64M init=1ms work=1ms")\ntrace { file = "long.trace" }\n' >"$T/long.lua"
+	{ printf '0.1 web\n#'; head -c 1022 /dev/zero | tr '\0' x; printf '0.5 web\n'; } >"$T/long.trace"
+	run run "$T/long.lua" --db "$T/long.db" --quiet; expect_rc 0
+	[ "$(q "$T/long.db" "select count(*) from instances")" = 1 ] || fail "$(q "$T/long.db" "select count(*) from instances") arrivals from a trace of one"
+	# a device is not read (it would never end)
+	bad_scenario trace_zero.lua 5 "'/dev/zero' is not a regular file"
+	;;
+self_edit)
+	# the scenario is read once: edited during the sweep (here by itself,
+	# --trusted), every run still executes the text it was started with
+	cp "$S/self_edit.lua" "$T/self.lua"
+	run run "$T/self.lua" --trusted --set self="$T/self.lua" --reps 2 --db "$T/db" --quiet
+	expect_rc 0
+	grep -q 'app("b"' "$T/self.lua" || fail "the scenario did not rewrite itself"
+	[ "$(q "$T/db" "select count(*) from runs")" = 4 ] || fail "expected 4 runs"
+	[ "$(q "$T/db" "select group_concat(distinct app) from instances")" = a ] || fail "runs executed the edited text: apps $(q "$T/db" "select group_concat(distinct app) from instances")"
+	[ "$(q "$T/db" "select count(distinct scenario_hash) from runs")" = 1 ] || fail "several hashes"
+	;;
+report_readonly)
+	# a database the reader cannot write (WAL: no -shm can be made)
+	mkdir "$T/ro"
+	run run "$S/ok.lua" --db "$T/ro/db" --quiet; expect_rc 0
+	chmod 755 "$T"; chmod 555 "$T/ro"; chmod 444 "$T/ro/db"
+	if [ "$(id -u)" = 0 ]; then
+		command -v setpriv >/dev/null || { echo "SKIP: root without setpriv"; exit 77; }
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$UKFORK" report "$T/ro/db" >"$T/out" 2>"$T/err"; rc=$?
+	else
+		run report "$T/ro/db"
+	fi
+	chmod 755 "$T/ro"
+	expect_rc 0; expect_out "1 run"
+	# an 'instances' that is a recursive view: refused, not run
+	run run "$S/ok.lua" --db "$T/v.db" --quiet; expect_rc 0
+	q "$T/v.db" "alter table instances rename to inst0; create view instances as with recursive c(x) as (select 1 union all select x + 1 from c) select * from inst0, c;"
+	run report "$T/v.db"; expect_rc 1; expect_err "'instances' is a view, not a table"
+	;;
+limits)
+	# apps beyond the engine's 4096: exit 2 at the app, the limit named
+	bad_scenario many_apps.lua 5 "more than 4096 apps (the engine's limit"
+	bad_scenario many_apps.lua 5 "more than 4096 apps" --set n=100000
+	# nodes beyond 1,000,000: refused before anything is built
+	bad_scenario many_hosts.lua 3 "count must be 1..1000000"
+	run run "$S/ok.lua" --set nodes=1000001 --db "$T/db"
+	expect_rc 2; expect_err "setting 'nodes' must be 1..1000000"; no_runs "$T/db"
+	;;
+engine_oom)
+	# the engine out of memory (a hash map cannot grow: large callocs
+	# fail through tests/cli failalloc.c) fails the run, unstored
+	lib="$(dirname "$UKFORK")/tests/cli/libukf_failalloc.so"
+	[ -f "$lib" ] || { echo "SKIP: no $lib"; exit 77; }
+	UKF_FAILALLOC_ABOVE=1048576 LD_PRELOAD="$lib" "$UKFORK" run "$S/oom.lua" --db "$T/db" >"$T/out" 2>"$T/err"; rc=$?
+	expect_rc 1; expect_err "oom.lua:6: spawn of 'long': the engine ran out of memory"
+	no_runs "$T/db"
 	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
