@@ -21,7 +21,10 @@ KVM_VM_CACHE=${UKF_KVM_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ukfork/kvm-vm}
 KVM_VM_MODULES=(virtio_pci 9pnet_virtio 9p kvm kvm_amd kvm_intel
 	bridge veth sch_netem sch_tbf)
 
-kvm_vm_log() { [ -n "${KVM_VM_QUIET:-}" ] || echo "kvm-vm: $*" >&2; }
+# Progress lines on stderr, prefixed with $KVM_VM_NAME (scripts/xen-testbed
+# sets its own).
+KVM_VM_NAME=${KVM_VM_NAME:-kvm-vm}
+kvm_vm_log() { [ -n "${KVM_VM_QUIET:-}" ] || echo "$KVM_VM_NAME: $*" >&2; }
 
 # apt-get download PKG... into the current directory; refresh the package
 # lists once if the archive does not know the package yet.
@@ -36,6 +39,21 @@ kvm_vm_apt_download() {
 			return 1
 		}
 	fi
+}
+
+# kvm_vm_fetch_deb PKG DIR - unpack the Debian package PKG into DIR, once
+# (DIR/.done marks it complete): fetched with `apt-get download` into the
+# cache, never installed. Also used by scripts/xen-testbed.
+kvm_vm_fetch_deb() {
+	local pkg=$1 d=$2 dl=$KVM_VM_CACHE/dl
+	[ -e "$d/.done" ] && return 0
+	kvm_vm_log "fetching $pkg from Debian's archive (once; cached in ${d%/*})"
+	rm -rf "$d" "$dl"
+	mkdir -p "$dl" && chmod 777 "$dl"
+	(cd "$dl" && kvm_vm_apt_download "$pkg") || return 1
+	dpkg-deb -x "$dl/$pkg"_*.deb "$d" || return 1
+	rm -rf "$dl"
+	touch "$d/.done"
 }
 
 # An installed Debian kernel with the modules we need: prints its version.
@@ -71,15 +89,7 @@ kvm_vm_find_kernel() {
 	[ -n "$pkg" ] || { kvm_vm_log "no Debian kernel package found"; return 1; }
 	KVER=${pkg#linux-image-}
 	KROOT=$KVM_VM_CACHE/$pkg
-	if [ ! -e "$KROOT/.done" ]; then
-		kvm_vm_log "fetching $pkg from Debian's archive (once; cached in $KVM_VM_CACHE)"
-		rm -rf "$KROOT" "$KVM_VM_CACHE/dl"
-		mkdir -p "$KVM_VM_CACHE/dl" && chmod 777 "$KVM_VM_CACHE/dl"
-		(cd "$KVM_VM_CACHE/dl" && kvm_vm_apt_download "$pkg") || return 1
-		dpkg-deb -x "$KVM_VM_CACHE"/dl/"$pkg"_*.deb "$KROOT" || return 1
-		rm -rf "$KVM_VM_CACHE/dl"
-		touch "$KROOT/.done"
-	fi
+	kvm_vm_fetch_deb "$pkg" "$KROOT"
 }
 
 # Sets BUSYBOX to a static busybox binary.
@@ -89,15 +99,7 @@ kvm_vm_find_busybox() {
 		return 0
 	fi
 	local d=$KVM_VM_CACHE/busybox-static
-	if [ ! -e "$d/.done" ]; then
-		kvm_vm_log "fetching busybox-static from Debian's archive"
-		rm -rf "$d" "$KVM_VM_CACHE/dl"
-		mkdir -p "$KVM_VM_CACHE/dl" && chmod 777 "$KVM_VM_CACHE/dl"
-		(cd "$KVM_VM_CACHE/dl" && kvm_vm_apt_download busybox-static) || return 1
-		dpkg-deb -x "$KVM_VM_CACHE"/dl/busybox-static_*.deb "$d" || return 1
-		rm -rf "$KVM_VM_CACHE/dl"
-		touch "$d/.done"
-	fi
+	kvm_vm_fetch_deb busybox-static "$d" || return 1
 	BUSYBOX=$d/bin/busybox
 }
 
