@@ -11,6 +11,7 @@ cd "$(dirname "$0")"
 PKGS=(build-essential cmake pkg-config liblua5.4-dev libsqlite3-dev
       libgsl-dev libzmq3-dev libsodium-dev libzstd-dev liblz4-dev sqlite3
       qemu-system-x86 python3 jq time iproute2
+      xen-utils-4.17 libxen-dev busybox-static grub-xen-bin
       etcd-server etcd-client libcurl4-openssl-dev libjson-c-dev)
 
 setup() {
