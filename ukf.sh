@@ -5,6 +5,11 @@
 #   ./ukf.sh test         install packages, build, run the whole test suite (ctest;
 #                         without /dev/kvm the KVM tests run in scripts/kvm-vm)
 #   ./ukf.sh build        install packages and build only
+#   ./ukf.sh sanitize     build in build-san with UKF_SANITIZE=address,undefined
+#                         and run the suite there (without the kvm-labelled tests)
+#   ./ukf.sh fuzz [SECONDS [TARGET...]]
+#                         build the libFuzzer targets with clang in build-fuzz and
+#                         run each for SECONDS (default 300); docs/fuzzing.md
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -12,7 +17,8 @@ PKGS=(build-essential cmake pkg-config liblua5.4-dev libsqlite3-dev
       libgsl-dev libzmq3-dev libsodium-dev libzstd-dev liblz4-dev sqlite3
       qemu-system-x86 python3 jq time iproute2
       xen-utils-4.17 libxen-dev busybox-static grub-xen-bin
-      etcd-server etcd-client libcurl4-openssl-dev libjson-c-dev)
+      etcd-server etcd-client libcurl4-openssl-dev libjson-c-dev
+      clang-14)
 
 setup() {
 	local missing=()
@@ -86,6 +92,42 @@ run_tests() {
 	[ "$rc" -eq 0 ] && [ "$rc_vm" -eq 0 ]
 }
 
+# The host suite under AddressSanitizer and UBSan (any report fails its
+# test). The kvm-labelled tests need /dev/kvm or scripts/kvm-vm and are
+# left out.
+sanitize() {
+	local rc log=Testing/ukf-san.log
+	cmake -S . -B build-san -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DUKF_SANITIZE=address,undefined >/dev/null
+	cmake --build build-san -j"$(nproc)"
+	cd build-san
+	mkdir -p Testing
+	set +e
+	ctest --output-on-failure -j"$(nproc)" --timeout 900 -LE kvm | tee "$log"
+	rc=${PIPESTATUS[0]}
+	echo "ukf.sh: sanitizer suite: exit $rc, $(skips "$log") skipped (kvm-labelled tests not run)"
+	return "$rc"
+}
+
+# Each fuzz target for $1 seconds (default 300) from its seeds, one after
+# the other; the rest of the arguments name targets (default: all).
+fuzz() {
+	local secs=${1:-300} t rc=0 dir=build-fuzz/tests/fuzz
+	shift || true
+	tests/fuzz/run.sh build . build-fuzz || return $?
+	local targets=("$@")
+	if ((${#targets[@]} == 0)); then
+		for t in "$dir"/fuzz_*; do
+			[ -x "$t" ] && targets+=("${t##*/fuzz_}")
+		done
+	fi
+	for t in "${targets[@]}"; do
+		tests/fuzz/run.sh run "$dir/fuzz_$t" "tests/fuzz/corpus/$t" \
+			"build-fuzz/fuzz-work/$t" "$secs" || rc=1
+	done
+	return "$rc"
+}
+
 case "${1:-}" in
 quickstart)
 	setup; build
@@ -101,8 +143,17 @@ test)
 build)
 	setup; build
 	;;
+sanitize)
+	setup
+	sanitize
+	;;
+fuzz)
+	setup
+	shift
+	fuzz "$@"
+	;;
 *)
-	echo "usage: $0 quickstart|test|build" >&2
+	echo "usage: $0 quickstart|test|build|sanitize|fuzz [SECONDS [TARGET...]]" >&2
 	exit 2
 	;;
 esac
