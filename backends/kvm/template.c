@@ -771,6 +771,14 @@ static int tmpl_parse(const void *data, size_t len, struct tmpl_parsed *p,
 		ukvm_seterr(err, errlen, "template not taken in ready()");
 		return -EINVAL;
 	}
+	for (const char *c = p->meta.app_name; *c; c++)
+		if ((uint8_t)*c < 0x20 || *c == 0x7f) {
+			/* the name goes into messages and traces */
+			ukvm_seterr(err, errlen,
+				    "the template's app name has control characters (byte 0x%02x at %d)",
+				    (uint8_t)*c, (int)(c - p->meta.app_name));
+			return -EINVAL;
+		}
 	if (ukvm_snap_find(&p->r, UKVM_SEC_ARGS, &a, &alen) == 0 && alen &&
 	    alen <= sizeof(p->args) && ((const char *)a)[alen - 1] == 0)
 		memcpy(p->args, a, alen);

@@ -413,6 +413,13 @@ int ukvm_gpa_ok(uint64_t mem_size, ukf_gpa_t gpa, uint64_t len, int write);
  * a restored state could set anywhere. 1 or 0.
  */
 int ukvm_fault_frame_ok(uint64_t rsp, uint64_t len);
+/*
+ * Guest console text as it may be shown and traced: C0 controls (but tab),
+ * DEL and UTF-8-encoded C1 controls become \xHH; other bytes (UTF-8 text)
+ * pass. Writes at most cap - 1 bytes and a NUL into dst (4n + 1 always
+ * suffice); returns the length written.
+ */
+size_t ukvm_console_escape(char *dst, size_t cap, const char *src, size_t n);
 
 /* Remove inst from the table and return it with the table's reference
  * (NULL if absent); limits are released at once. */

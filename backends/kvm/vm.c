@@ -489,9 +489,49 @@ void ukvm_emit_outcome(struct ukvm_vm *vm, struct ukf_be_event *ev, int rc,
 	ukvm_emit(vm, ev);
 }
 
+size_t ukvm_console_escape(char *dst, size_t cap, const char *src, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t j = 0;
+
+	if (!cap)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = (uint8_t)src[i];
+		int esc = (c < 0x20 && c != '\t') || c == 0x7f;
+		/* U+0080..U+009F in UTF-8 (0xc2 0x80..0x9f): C1 controls,
+		 * CSI among them; both bytes escaped */
+		int c1 = c == 0xc2 && i + 1 < n &&
+			 (uint8_t)src[i + 1] >= 0x80 &&
+			 (uint8_t)src[i + 1] <= 0x9f;
+
+		if (esc || c1) {
+			for (int k = 0; k <= c1; k++) {
+				uint8_t b = (uint8_t)src[i + k];
+
+				if (j + 4 >= cap)
+					goto out;
+				dst[j++] = '\\';
+				dst[j++] = 'x';
+				dst[j++] = hex[b >> 4];
+				dst[j++] = hex[b & 15];
+			}
+			i += c1;
+			continue;
+		}
+		if (j + 1 >= cap)
+			break;
+		dst[j++] = (char)c;
+	}
+out:
+	dst[j] = 0;
+	return j;
+}
+
 static void con_flush(struct ukvm_vm *vm, ukf_ns_t at)
 {
 	struct ukf_be_event ev;
+	char line[4 * sizeof(vm->con) + 1];
 
 	if (!vm->con_len)
 		return;
@@ -499,10 +539,12 @@ static void con_flush(struct ukvm_vm *vm, ukf_ns_t at)
 		vm->con_len--;
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = UKF_BE_CONSOLE;
-	ev.data = vm->con;
-	ev.len = vm->con_len;
+	/* guest text is shown on terminals and written to traces: no
+	 * escape sequences, no carriage returns, no forged lines */
+	ev.len = ukvm_console_escape(line, sizeof(line), vm->con,
+				     vm->con_len);
+	ev.data = line;
 	ev.at = at;
-	vm->con[vm->con_len] = 0;
 	ukvm_emit(vm, &ev);
 	vm->con_len = 0;
 }
@@ -745,6 +787,15 @@ static void printable(char *dst, size_t cap, const uint8_t *src, size_t n)
 	dst[j] = 0;
 }
 
+/* No control characters (a \n would forge a line of a trace). */
+static int name_printable(const char *s)
+{
+	for (; *s; s++)
+		if ((uint8_t)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
 enum { HC_CONTINUE = 0, HC_STOP = 1 };
 
 /* vm_pause as a hypercall's outcome: HC_STOP if the VM was stopped while
@@ -931,6 +982,10 @@ static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		args[x.args_len] = 0;
 		if (strlen(app) != x.app_len || strlen(args) != x.args_len) {
 			ret = -UKF_EINVAL; /* embedded NUL */
+			break;
+		}
+		if (!name_printable(app)) {
+			ret = -UKF_EINVAL; /* a name goes into traces as is */
 			break;
 		}
 		ev.kind = UKF_BE_CALL;

@@ -300,6 +300,41 @@ static int t_fault_frame(void)
 	return 0;
 }
 
+/* Guest console text on the way to terminals and traces (#12). */
+static int t_console_escape(void)
+{
+	char out[256];
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain text, tab\there", "plain text, tab\there" },
+		{ "\x1b[2J\x1b]0;pwned\x07", "\\x1b[2J\\x1b]0;pwned\\x07" },
+		{ "a\rforged", "a\\x0dforged" },
+		{ "bell\x07 del\x7f", "bell\\x07 del\\x7f" },
+		{ "utf-8 caf\xc3\xa9 \xe2\x9c\x93", "utf-8 caf\xc3\xa9 \xe2\x9c\x93" },
+		{ "c1 csi \xc2\x9b" "31m", "c1 csi \\xc2\\x9b31m" },
+		{ "nbsp \xc2\xa0 kept", "nbsp \xc2\xa0 kept" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = ukvm_console_escape(out, sizeof(out), cases[i].in,
+					       strlen(cases[i].in));
+
+		if (strcmp(out, cases[i].out) || n != strlen(out)) {
+			fprintf(stderr, "escape '%s': got '%s' want '%s'\n",
+				cases[i].in, out, cases[i].out);
+			return 1;
+		}
+	}
+	/* an embedded NUL is shown, and the output is bounded */
+	CHECK(ukvm_console_escape(out, sizeof(out), "a\0b", 3) == 6);
+	CHECK(!strcmp(out, "a\\x00b"));
+	CHECK(ukvm_console_escape(out, 6, "\x1b\x1b", 2) == 4);
+	CHECK(!strcmp(out, "\\x1b"));
+	CHECK(ukvm_console_escape(out, 3, "abcdef", 6) == 2);
+	return 0;
+}
+
 static int t_gpa_accessor(void)
 {
 	const uint64_t mem = 4 << 20;
@@ -1211,6 +1246,7 @@ static const struct selftest tests[] = {
 	{ "image_load", t_image_load },
 	{ "gpa_accessor", t_gpa_accessor },
 	{ "fault_frame", t_fault_frame },
+	{ "console_escape", t_console_escape },
 	{ "boot_tiny", t_boot_tiny },
 	{ "fault_null", t_fault_null },
 	{ "fault_ud", t_fault_ud },
