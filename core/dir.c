@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* dir.c - the cluster directory view: versioned records and placement indexes.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +17,27 @@
  */
 #define KEY_NONE UINT64_MAX
 
+/*
+ * One tree node: the minimum load key below it, the maximum free vCPUs and
+ * memory below it. 32 bytes on a 32-byte boundary, so the two children of
+ * a node share one cache line: an update reads one line per level it
+ * climbs, a query one per pair of children it looks at. (Three arrays, one
+ * per value, took three lines each time; at thousands of nodes the lower
+ * levels are cold, and every published record walks one tree per
+ * template it lists.)
+ */
+struct ltn {
+	uint64_t key; /* (load << 32) | node, KEY_NONE when absent */
+	uint64_t mfree;
+	uint32_t vfree;
+	uint32_t unused[3];
+};
+_Static_assert(sizeof(struct ltn) == 32, "struct ltn: two in a cache line");
+
 struct ltree {
 	uint32_t size;	/* leaves (power of two) */
 	uint32_t count; /* leaves present */
-	uint64_t *key;	/* (load << 32) | node, KEY_NONE when absent */
-	uint32_t *vfree;
-	uint64_t *mfree;
+	struct ltn *n;	/* 2 * size, n[1] the root, on a 64-byte line */
 };
 
 struct ukf_dir {
@@ -44,21 +60,19 @@ static int lt_init(struct ltree *t, uint32_t nodes)
 		p <<= 1;
 	t->size = p;
 	t->count = 0;
-	t->key = malloc(sizeof(*t->key) * 2 * p);
-	t->vfree = calloc(2 * p, sizeof(*t->vfree));
-	t->mfree = calloc(2 * p, sizeof(*t->mfree));
-	if (!t->key || !t->vfree || !t->mfree)
+	/* 2 * p * 32 bytes: a multiple of 64 */
+	t->n = aligned_alloc(64, sizeof(*t->n) * 2 * p);
+	if (!t->n)
 		return -1;
 	for (uint32_t i = 0; i < 2 * p; i++)
-		t->key[i] = KEY_NONE;
+		t->n[i] = (struct ltn){.key = KEY_NONE};
 	return 0;
 }
 
 static void lt_free(struct ltree *t)
 {
-	free(t->key);
-	free(t->vfree);
-	free(t->mfree);
+	free(t->n);
+	t->n = NULL;
 }
 
 uint64_t ukf_dir_load_key(const struct ukf_dir_record *r)
@@ -91,20 +105,22 @@ static void lt_set(struct ltree *t, uint32_t node,
 	uint32_t vf = r ? r->vcpus_free : 0;
 	uint64_t mf = r ? r->mem_free : 0;
 
-	if ((t->key[i] == KEY_NONE) != (key == KEY_NONE))
+	if ((t->n[i].key == KEY_NONE) != (key == KEY_NONE))
 		t->count += key == KEY_NONE ? -1u : 1u;
 	for (;;) {
-		if (t->key[i] == key && t->vfree[i] == vf && t->mfree[i] == mf)
+		struct ltn *x = &t->n[i];
+
+		if (x->key == key && x->vfree == vf && x->mfree == mf)
 			return;
-		t->key[i] = key;
-		t->vfree[i] = vf;
-		t->mfree[i] = mf;
+		x->key = key;
+		x->vfree = vf;
+		x->mfree = mf;
 		if ((i >>= 1) == 0)
 			return;
-		uint32_t l = 2 * i, rr = 2 * i + 1;
-		key = t->key[l] < t->key[rr] ? t->key[l] : t->key[rr];
-		vf = t->vfree[l] > t->vfree[rr] ? t->vfree[l] : t->vfree[rr];
-		mf = t->mfree[l] > t->mfree[rr] ? t->mfree[l] : t->mfree[rr];
+		const struct ltn *l = &t->n[2 * i], *rr = l + 1;
+		key = l->key < rr->key ? l->key : rr->key;
+		vf = l->vfree > rr->vfree ? l->vfree : rr->vfree;
+		mf = l->mfree > rr->mfree ? l->mfree : rr->mfree;
 	}
 }
 
@@ -117,14 +133,16 @@ struct query {
 
 static void lt_least(const struct ltree *t, uint32_t i, struct query *q)
 {
-	if (t->key[i] >= q->best || t->vfree[i] < q->v || t->mfree[i] < q->m)
+	const struct ltn *x = &t->n[i];
+
+	if (x->key >= q->best || x->vfree < q->v || x->mfree < q->m)
 		return;
 	if (i >= t->size) {
-		if ((uint32_t)(t->key[i] & 0xffffffffu) != q->exclude)
-			q->best = t->key[i];
+		if ((uint32_t)(x->key & 0xffffffffu) != q->exclude)
+			q->best = x->key;
 		return;
 	}
-	if (t->key[2 * i + 1] < t->key[2 * i]) {
+	if (t->n[2 * i + 1].key < t->n[2 * i].key) {
 		lt_least(t, 2 * i + 1, q);
 		lt_least(t, 2 * i, q);
 	} else {
@@ -144,9 +162,10 @@ struct first_q {
 static int64_t lt_first(const struct ltree *t, uint32_t i, uint32_t a,
 			uint32_t b, const struct first_q *q)
 {
-	if (b <= q->lo || t->key[i] == KEY_NONE ||
-	    (t->key[i] >> 32) > q->maxclass || t->vfree[i] < q->v ||
-	    t->mfree[i] < q->m)
+	const struct ltn *x = &t->n[i];
+
+	if (b <= q->lo || x->key == KEY_NONE || (x->key >> 32) > q->maxclass ||
+	    x->vfree < q->v || x->mfree < q->m)
 		return -1;
 	if (i >= t->size)
 		return a == q->exclude ? -1 : (int64_t)a;
@@ -311,7 +330,14 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 	for (uint32_t i = 0; i < old->ntemplates; i++)
 		if (!has_app(&r, old->templates[i]))
 			lt_set(d->holders[old->templates[i]], r.node, NULL);
-	*old = r;
+	/* *old = r, writing only what the records use: the templates past
+	 * ntemplates are zero in both (calloc, forget and this keep it so) */
+	if (old->ntemplates > r.ntemplates)
+		memset(&old->templates[r.ntemplates], 0,
+		       4 * (size_t)(old->ntemplates - r.ntemplates));
+	memcpy(old, &r,
+	       offsetof(struct ukf_dir_record, templates) +
+		   4 * (size_t)r.ntemplates);
 	lt_set(&d->all, r.node, old);
 	for (uint32_t i = 0; i < r.ntemplates; i++)
 		lt_set(d->holders[r.templates[i]], r.node, old);
