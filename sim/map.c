@@ -22,41 +22,33 @@ void sim_map_init(sim_map_t *m)
 
 void sim_map_free(sim_map_t *m)
 {
-	free(m->keys);
-	free(m->vals);
+	free(m->s);
 	sim_map_init(m);
 }
 
 static int map_grow(sim_map_t *m)
 {
 	uint32_t ncap = m->cap ? m->cap * 2 : 64;
-	uint64_t *nk, *nv;
+	struct sim_slot *ns;
 
 	if (ncap == 0)
 		return -1;
-	nk = malloc(sizeof(*nk) * ncap);
-	nv = malloc(sizeof(*nv) * ncap);
-	if (!nk || !nv) {
-		free(nk);
-		free(nv);
+	ns = malloc(sizeof(*ns) * ncap);
+	if (!ns)
 		return -1;
-	}
 	for (uint32_t i = 0; i < ncap; i++)
-		nk[i] = EMPTY;
+		ns[i].key = EMPTY;
 	for (uint32_t i = 0; i < m->cap; i++) {
-		uint64_t k = m->keys[i];
+		uint64_t k = m->s[i].key;
 		if (k == EMPTY)
 			continue;
 		uint32_t j = (uint32_t)sim_mix64(k) & (ncap - 1);
-		while (nk[j] != EMPTY)
+		while (ns[j].key != EMPTY)
 			j = (j + 1) & (ncap - 1);
-		nk[j] = k;
-		nv[j] = m->vals[i];
+		ns[j] = m->s[i];
 	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = nk;
-	m->vals = nv;
+	free(m->s);
+	m->s = ns;
 	m->cap = ncap;
 	return 0;
 }
@@ -72,10 +64,10 @@ int sim_map_get(const sim_map_t *m, uint64_t key, uint64_t *val)
 		return 0;
 	uint32_t mask = m->cap - 1;
 	for (uint32_t j = (uint32_t)sim_mix64(key) & mask;; j = (j + 1) & mask) {
-		uint64_t k = m->keys[j];
+		uint64_t k = m->s[j].key;
 		if (k == key) {
 			if (val)
-				*val = m->vals[j];
+				*val = m->s[j].val;
 			return 1;
 		}
 		if (k == EMPTY)
@@ -95,12 +87,12 @@ int sim_map_put(sim_map_t *m, uint64_t key, uint64_t val)
 		return -1;
 	uint32_t mask = m->cap - 1;
 	uint32_t j = (uint32_t)sim_mix64(key) & mask;
-	while (m->keys[j] != EMPTY && m->keys[j] != key)
+	while (m->s[j].key != EMPTY && m->s[j].key != key)
 		j = (j + 1) & mask;
-	if (m->keys[j] == EMPTY)
+	if (m->s[j].key == EMPTY)
 		m->count++;
-	m->keys[j] = key;
-	m->vals[j] = val;
+	m->s[j].key = key;
+	m->s[j].val = val;
 	return 0;
 }
 
@@ -115,8 +107,8 @@ int sim_map_del(sim_map_t *m, uint64_t key)
 		return 0;
 	uint32_t mask = m->cap - 1;
 	uint32_t j = (uint32_t)sim_mix64(key) & mask;
-	while (m->keys[j] != key) {
-		if (m->keys[j] == EMPTY)
+	while (m->s[j].key != key) {
+		if (m->s[j].key == EMPTY)
 			return 0;
 		j = (j + 1) & mask;
 	}
@@ -124,17 +116,16 @@ int sim_map_del(sim_map_t *m, uint64_t key)
 	uint32_t i = j;
 	for (;;) {
 		j = (j + 1) & mask;
-		if (m->keys[j] == EMPTY)
+		if (m->s[j].key == EMPTY)
 			break;
-		uint32_t home = (uint32_t)sim_mix64(m->keys[j]) & mask;
+		uint32_t home = (uint32_t)sim_mix64(m->s[j].key) & mask;
 		/* Move j into the hole i unless home lies cyclically in (i, j]. */
 		if ((i <= j) ? (i < home && home <= j) : (i < home || home <= j))
 			continue;
-		m->keys[i] = m->keys[j];
-		m->vals[i] = m->vals[j];
+		m->s[i] = m->s[j];
 		i = j;
 	}
-	m->keys[i] = EMPTY;
+	m->s[i].key = EMPTY;
 	m->count--;
 	return 1;
 }

@@ -11,10 +11,13 @@
 /* ------------------------------------------------------------------ */
 /* u64 -> u64 hash map (open addressing, linear probing, backward-shift
  * deletion). Every key is allowed. Used for instance ids, connections,
- * templates held and random streams. */
+ * templates held and random streams. A key and its value share a slot:
+ * a lookup that finds its key at home reads one cache line. */
+struct sim_slot {
+	uint64_t key, val;
+};
 typedef struct sim_map {
-	uint64_t *keys;
-	uint64_t *vals;
+	struct sim_slot *s;
 	uint32_t cap;   /* power of two, or 0 */
 	uint32_t count; /* entries except the UINT64_MAX key */
 	int has_max;
