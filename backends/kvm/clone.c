@@ -369,13 +369,8 @@ int ukvm_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
 		goto report;
 	}
 	if ((rc = ukvm_snap_meta_decode(&r, &meta, err, sizeof(err))) ||
-	    (rc = ukvm_snap_vcpu_decode(&r, &st, err, sizeof(err))) ||
-	    (rc = ukvm_snap_vcpu_check(&st, err, sizeof(err))))
+	    (rc = ukvm_snap_vcpu_decode(&r, &st, err, sizeof(err))))
 		goto report;
-	if ((mon_pages = delta_has_monitor_pages(&r, err, sizeof(err))) < 0) {
-		rc = mon_pages;
-		goto report;
-	}
 	if (meta.pause != UKVM_PAUSE_FORK) {
 		snprintf(err, sizeof(err), "delta refused: not taken in fork()");
 		rc = -EINVAL;
@@ -400,6 +395,13 @@ int ukvm_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
 		}
 	} else if (!(t = empty_tmpl(meta.mem_size, err, sizeof(err)))) {
 		rc = -ENOMEM;
+		goto report;
+	}
+	/* after the template checks: a delta for another template says so */
+	if ((rc = ukvm_snap_vcpu_check(&st, err, sizeof(err))))
+		goto report;
+	if ((mon_pages = delta_has_monitor_pages(&r, err, sizeof(err))) < 0) {
+		rc = mon_pages;
 		goto report;
 	}
 	rc = ukvm_vm_new(m, child, meta.mem_size, &c);
