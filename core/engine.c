@@ -21,19 +21,31 @@ static int alloc_fails(ukf_engine_t *e)
 	return e->fail_alloc && e->fail_alloc(e->fail_u);
 }
 
+/* p from an allocation of n bytes: a failure is fatal to the run. */
+static void *allocated(ukf_engine_t *e, void *p, size_t n)
+{
+	if (__builtin_expect(!p && n, 0) && !e->oom) {
+		e->oom = 1;
+		if (e->env->ops->fatal)
+			e->env->ops->fatal(e->env->w, e->self,
+					   "the engine ran out of memory");
+	}
+	return p;
+}
+
 void *eng_malloc(ukf_engine_t *e, size_t n)
 {
-	return alloc_fails(e) ? NULL : malloc(n);
+	return allocated(e, alloc_fails(e) ? NULL : malloc(n), n);
 }
 
 void *eng_calloc(ukf_engine_t *e, size_t n, size_t sz)
 {
-	return alloc_fails(e) ? NULL : calloc(n, sz);
+	return allocated(e, alloc_fails(e) ? NULL : calloc(n, sz), n * sz);
 }
 
 void *eng_realloc(ukf_engine_t *e, void *p, size_t n)
 {
-	return alloc_fails(e) ? NULL : realloc(p, n);
+	return allocated(e, alloc_fails(e) ? NULL : realloc(p, n), n);
 }
 
 /* id maps (engine_int.h): open addressing, linear probing, backward-shift

@@ -211,6 +211,7 @@ struct ukf_engine {
 	/* line 6 on */
 	struct node node; /* this engine's node */
 	struct ukf_engine_config cfg;
+	int oom; /* an allocation failed: env->fatal was told */
 };
 
 /* Skip formatting entirely when logging is off. */

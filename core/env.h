@@ -80,6 +80,14 @@ struct ukf_env_ops {
 	 * (node << 32) | n itself.
 	 */
 	ukf_id_t (*new_id)(void *w, ukf_node_id_t node);
+
+	/*
+	 * Appended: the engine of node `node` cannot go on (it ran out of
+	 * memory; the request at hand was refused with -ENOMEM). The world
+	 * should end the run with `why` rather than let it limp on. Called
+	 * once per engine. May be NULL.
+	 */
+	void (*fatal)(void *w, ukf_node_id_t node, const char *why);
 };
 
 struct ukf_env {

@@ -209,18 +209,26 @@ static ukf_id_t lw_new_id(void *wp, ukf_node_id_t node)
 	return (uint64_t)(node & 0xffff) << 32 | ++w->next_id;
 }
 
+static void lw_fatal(void *wp, ukf_node_id_t node, const char *why)
+{
+	struct live_world *w = wp;
+
+	if (!w->fatal[0])
+		snprintf(w->fatal, sizeof(w->fatal), "node %u: %s", node, why);
+}
+
 /* Two tables: the engine skips log formatting when log is NULL. */
 static const struct ukf_env_ops lw_env_ops_log = {
 	.now = lw_now, .timer = lw_timer, .send = lw_send,
 	.uniform = lw_uniform, .directory = lw_directory,
 	.publish = lw_publish, .record = lw_record, .log = lw_log,
-	.new_id = lw_new_id,
+	.new_id = lw_new_id, .fatal = lw_fatal,
 };
 static const struct ukf_env_ops lw_env_ops_quiet = {
 	.now = lw_now, .timer = lw_timer, .send = lw_send,
 	.uniform = lw_uniform, .directory = lw_directory,
 	.publish = lw_publish, .record = lw_record, .log = NULL,
-	.new_id = lw_new_id,
+	.new_id = lw_new_id, .fatal = lw_fatal,
 };
 
 /* ---- images ---- */
@@ -425,6 +433,11 @@ static int lw_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 
 		if (stop && *stop)
 			break;
+		if (w->fatal[0]) {
+			snprintf(err, errlen, "live world: %s", w->fatal);
+			w->in_run = 0;
+			return -1;
+		}
 		lw_deliver_backend(w);
 		now = lw_now(w);
 		/* everything due, in (time, order), none past `until` */

@@ -42,6 +42,7 @@ enum lw_tfile { LW_TF_NONE = 0, LW_TF_LOADING, LW_TF_LOADED, LW_TF_CHANGED };
 
 struct live_world {
 	struct ukf_live_config cfg;
+	char fatal[160]; /* the engine cannot go on: run() fails with this */
 	struct ukf_world_sinks sinks;
 	struct ukf_world_ops ops;   /* lw_world_ops, named after the backend */
 	ukf_ns_t t0;		    /* world time 0 on `clock` */

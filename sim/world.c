@@ -129,6 +129,16 @@ static void env_publish(void *wp, ukf_node_id_t node, const void *rec,
 		free(copy);
 }
 
+static void env_fatal(void *wp, ukf_node_id_t node, const char *why)
+{
+	struct sim_world *w = wp;
+
+	if (w->failed)
+		return;
+	w->failed = 1;
+	snprintf(w->fail_msg, sizeof(w->fail_msg), "node %u: %s", node, why);
+}
+
 static void env_record(void *wp, const struct ukf_record *r)
 {
 	struct sim_world *w = wp;
@@ -585,6 +595,7 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 		.record = w->sinks.record ? env_record : NULL,
 		.log = w->sinks.log ? env_log : NULL,
 		.new_id = env_new_id,
+		.fatal = env_fatal,
 	};
 	w->env.ops = &w->env_ops;
 	w->env.w = w;

@@ -227,7 +227,17 @@ static ukf_id_t w_new_id(void *u, ukf_node_id_t node)
 	return ++((struct fake_world *)u)->next_id;
 }
 
+static void w_fatal(void *u, ukf_node_id_t node, const char *why)
+{
+	struct fake_world *fw = u;
+
+	(void)why;
+	fw->fatal_calls++;
+	fw->fatal_node = node;
+}
+
 static const struct ukf_env_ops env_ops = {
+    .fatal = w_fatal,
     .new_id = w_new_id,
     .now = w_now,
     .timer = w_timer,

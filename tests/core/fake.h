@@ -47,6 +47,9 @@ struct fake_world {
 	uint32_t nnodes;
 	ukf_apps_t *apps;
 	ukf_id_t next_id;
+	/* env->fatal calls (an engine ran out of memory), and the last one's */
+	unsigned fatal_calls;
+	ukf_node_id_t fatal_node;
 	struct ukf_env env;
 	struct ukf_backend be;
 	struct ukf_engine_hooks hooks;

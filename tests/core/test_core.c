@@ -2173,6 +2173,8 @@ static void t_engine_alloc_failures(void)
 		}
 		fake_run(fw, UKF_NS_NEVER);
 		CHECK(!fw->overcommit);
+		/* the failed allocation was reported to the world, once */
+		CHECK(fw->fatal_calls == (x.count >= n ? 1u : 0u));
 		/* after the failure the engine still works */
 		fake_set_alloc_hook(fw, NULL, NULL);
 		if (fake_spawn(fw, 0, 1, "", 0, &id) == 0) {
