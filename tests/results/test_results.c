@@ -880,6 +880,64 @@ static int t_report_known_values(void)
 	return 0;
 }
 
+/*
+ * Runs pair by seed AND rep: in a real sweep every configuration's
+ * replication r shares one seed with the others' and differs by rep. Here
+ * A and B share seed 42 for all three reps, A's runs are stored in rep
+ * order 2, 0, 1 and B's in 0, 1, 2, so pairing by seed alone (first unused
+ * run) would pair B's rep 0 with A's rep 2. B is A plus k = {5, 10, 30}
+ * on its largest latency: by rep the mean differences are {1, 2, 6} (sd
+ * sqrt 7); paired wrongly {-5, 5, 9} (the same mean, another interval).
+ * C (seed 43, rep 0) pairs with nothing.
+ */
+static int t_report_pairs_by_rep(void)
+{
+	char err[512], *j = NULL, s[128];
+	const char *path = tpath("reps.db");
+	const int order[2][3] = {{2, 0, 1}, {0, 1, 2}};
+	const double k[3] = {5, 10, 30};
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+
+	CHECK(db != NULL);
+	for (int c = 0; c < 3; c++) {
+		for (int n = 0; n < (c == 2 ? 1 : 3); n++) {
+			int rep = c == 2 ? 0 : order[c][n];
+			struct ukf_run_info ri =
+			    run_info(c == 0 ? "placement=A"
+				     : c == 1 ? "placement=B"
+					      : "placement=C",
+				     c == 2 ? 43 : 42, (uint32_t)rep);
+			int64_t run = ukf_db_run_begin(db, &ri);
+			CHECK(run >= 0);
+			for (int i = 0; i < 5; i++) {
+				double lat = 10.0 * (i + 1) + 3 * rep;
+				if (c == 1 && i == 4)
+					lat += k[rep];
+				struct ukf_record r =
+				    record(i + 1, UKF_START_TEMPLATE, lat);
+				CHECK(ukf_db_instance(db, run, &r) == 0);
+			}
+			CHECK(ukf_db_run_commit(db, run, 0.5, 100, UKF_S) == 0);
+		}
+	}
+	ukf_db_close(&db);
+	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
+#define AT(x) (snprintf(s, sizeof s, "%s.%s", d, x), s)
+	const char *d = "$.scenarios[0].comparisons[0]";
+	double hwd = T975_2 * sqrt(7) / sqrt(3);
+	char name[64];
+	CHECK(!strcmp(jstr(j, AT("config"), name, sizeof name), "placement=B"));
+	CHECK_NEAR(jnum(j, AT("pairs")), 3, 0);
+	CHECK_NEAR(jnum(j, AT("diff_latency_mean_ms.mean")), 3, 1e-9);
+	CHECK_NEAR(jnum(j, AT("diff_latency_mean_ms.ci95_lo")), 3 - hwd, 1e-6);
+	CHECK_NEAR(jnum(j, AT("diff_latency_mean_ms.ci95_hi")), 3 + hwd, 1e-6);
+	d = "$.scenarios[0].comparisons[1]";
+	CHECK_NEAR(jnum(j, AT("pairs")), 0, 0);
+#undef AT
+	free(j);
+	return 0;
+}
+
 static int t_report_text(void)
 {
 	char err[512], *t = NULL;
@@ -1196,6 +1254,7 @@ static const struct selftest tests[] = {
 	{"one_run_at_a_time", t_one_run_at_a_time},
 	{"bad_inputs_api", t_bad_inputs_api},
 	{"report_known_values", t_report_known_values},
+	{"report_pairs_by_rep", t_report_pairs_by_rep},
 	{"report_text", t_report_text},
 	{"report_json", t_report_json},
 	{"report_bootbench", t_report_bootbench},
