@@ -135,7 +135,7 @@ fuzz() {
 # /dev/kvm is missing: their counts land in build-cov through its share;
 # UKF_TEST_KVM_VM=0 leaves them out). The guest images are not instrumented.
 coverage() {
-	local rc
+	local rc=0
 	command -v gcovr >/dev/null || {
 		echo "ukf.sh: gcovr is missing (apt-get install gcovr)" >&2
 		return 2
@@ -143,8 +143,7 @@ coverage() {
 	cmake -S . -B build-cov -DCMAKE_BUILD_TYPE=Debug -DUKF_COVERAGE=ON >/dev/null
 	cmake --build build-cov -j"$(nproc)"
 	find build-cov -name '*.gcda' -delete
-	(BUILD=build-cov run_tests)
-	rc=$?
+	(BUILD=build-cov run_tests) || rc=$?
 	gcovr -r . build-cov --exclude 'tests/' --exclude 'guest/' \
 		--exclude 'build-cov/' --json-summary build-cov/coverage.json \
 		--txt build-cov/coverage.txt >/dev/null || return 1
