@@ -271,7 +271,8 @@ static void step(struct fake_world *fw, ukf_id_t id, ukf_ns_t after,
 	push(fw, ev);
 }
 
-static int has_tpl(struct fake_world *fw, ukf_node_id_t node, uint32_t app)
+static int has_tpl(const struct fake_world *fw, ukf_node_id_t node,
+		   uint32_t app)
 {
 	uint64_t k = ((uint64_t)node << 32 | app) + 1;
 
@@ -306,9 +307,11 @@ static int b_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
 		       const struct ukf_app *app, const char *args)
 {
 	struct fake_world *fw = b;
-	int rc = fi_new(fw, node, inst, app->id);
+	int rc;
 
-	if (rc < 0)
+	if (fw->fail_cold_boot)
+		return -ENOMEM;
+	if ((rc = fi_new(fw, node, inst, app->id)) < 0)
 		return rc;
 	step(fw, inst, COST_BOOT, S_STARTED);
 	if (strncmp(app->name, "noready", 7))
@@ -325,6 +328,8 @@ static int b_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 	struct fake_inst *fi = fi_get(fw, inst);
 	struct ev *ev;
 
+	if (fw->fail_make_template)
+		return -ENOMEM;
 	if (!fi || fi->pause != 1)
 		return -ESRCH;
 	ev = ev_new(E_STEP, fw->now + COST_TEMPLATE);
@@ -340,8 +345,11 @@ static int b_load_template(void *b, ukf_node_id_t node, uint32_t app,
 			   const void *data, size_t bytes)
 {
 	struct fake_world *fw = b;
-	struct ev *ev = ev_new(E_STEP, fw->now + COST_LOAD);
+	struct ev *ev;
 
+	if (fw->fail_load_template)
+		return -ENOMEM;
+	ev = ev_new(E_STEP, fw->now + COST_LOAD);
 	ev->step = S_TEMPLATE;
 	ev->node = node;
 	ev->x = app;
@@ -399,6 +407,8 @@ static int b_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
 {
 	struct fake_world *fw = b;
 
+	if (fw->fail_save_delta)
+		return -ENOMEM;
 	if (!fi_get(fw, parent))
 		return -ESRCH;
 	step(fw, parent, COST_CLONE, S_DELTA);
@@ -531,6 +541,14 @@ static void do_step(struct fake_world *fw, struct ev *e)
 	ukf_id_t id = e->x;
 
 	memset(&be, 0, sizeof(be));
+	if (e->step == S_TEMPLATE && fw->error_template) {
+		be.kind = UKF_BE_ERROR;
+		be.app = (uint32_t)e->x;
+		be.status = -EIO;
+		be.text = "fake: template refused";
+		emit(fw, e->node, &be);
+		return;
+	}
 	if (e->step == S_TEMPLATE) {
 		if (fw->ntemplates < 256 &&
 		    !has_tpl(fw, e->node, (uint32_t)e->x))
@@ -596,6 +614,13 @@ static void do_step(struct fake_world *fw, struct ev *e)
 		emit(fw, e->node, &be);
 		break;
 	case S_DELTA:
+		if (fw->error_save_delta) {
+			be.kind = UKF_BE_ERROR;
+			be.status = -EIO;
+			be.text = "fake: save_delta failed";
+			emit(fw, e->node, &be);
+			break;
+		}
 		be.kind = UKF_BE_DELTA;
 		be.data = "DELTA!!";
 		be.len = 8;
@@ -728,6 +753,30 @@ void fake_fork_dirty(struct fake_world *fw, ukf_id_t id, uint64_t dirty_pages)
 	ev->be.call = UKF_CALL_FORK;
 	ev->be.dirty_pages = dirty_pages;
 	push(fw, ev);
+}
+
+void fake_fail(struct fake_world *fw, ukf_id_t id, int error, const char *why)
+{
+	struct ev *ev = be_ev_new(fw, id, error ? UKF_BE_ERROR : UKF_BE_FAIL);
+
+	ev->be.status = error;
+	if (why)
+		snprintf(ev->text, sizeof(ev->text), "%s", why);
+	push(fw, ev);
+}
+
+void fake_hold_template(struct fake_world *fw, ukf_node_id_t node,
+			uint32_t app)
+{
+	if (fw->ntemplates < 256 && !has_tpl(fw, node, app))
+		fw->templates[fw->ntemplates++] =
+		    ((uint64_t)node << 32 | app) + 1;
+}
+
+int fake_has_template(const struct fake_world *fw, ukf_node_id_t node,
+		      uint32_t app)
+{
+	return has_tpl(fw, node, app);
 }
 
 void fake_raw_message(struct fake_world *fw, ukf_node_id_t to,

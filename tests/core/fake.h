@@ -73,6 +73,13 @@ struct fake_world {
 	int fail_clone_template; /* make clone_template refuse (-ENOMEM) */
 	int fail_clone_live;	 /* ... clone_live */
 	int fail_restore;	 /* ... restore_delta */
+	/* more refusals at once (-ENOMEM), each of one backend op */
+	int fail_cold_boot, fail_make_template, fail_load_template,
+	    fail_save_delta;
+	/* accepted, then failed: make/load_template end in a UKF_BE_ERROR
+	 * (inst 0, app, -EIO) instead of UKF_BE_TEMPLATE; save_delta in a
+	 * UKF_BE_ERROR for the parent instead of UKF_BE_DELTA */
+	int error_template, error_save_delta;
 	uint64_t drop_to;	 /* bit n: messages to node n vanish */
 	ukf_ns_t delay_to[8];	 /* extra latency of messages to node n */
 };
@@ -96,6 +103,17 @@ void fake_exit(struct fake_world *fw, ukf_id_t id, int64_t status);
 void fake_exit_dirty(struct fake_world *fw, ukf_id_t id, int64_t status,
 		     uint64_t dirty_pages);
 void fake_fork_dirty(struct fake_world *fw, ukf_id_t id, uint64_t dirty_pages);
+/* Instance id fails in the backend now: a UKF_BE_FAIL (error = 0) or a
+ * UKF_BE_ERROR (error = -errno) with reason `why`. */
+void fake_fail(struct fake_world *fw, ukf_id_t id, int error, const char *why);
+/* The backend of `node` holds a template of `app` installed outside the
+ * engine (as a world loading one from disk does before telling the engine
+ * with ukf_engine_template_loaded). */
+void fake_hold_template(struct fake_world *fw, ukf_node_id_t node,
+			uint32_t app);
+/* 1 if the backend of `node` holds a template of `app`. */
+int fake_has_template(const struct fake_world *fw, ukf_node_id_t node,
+		      uint32_t app);
 /* Deliver raw bytes as the body of a message of `type` to node `to`. */
 void fake_raw_message(struct fake_world *fw, ukf_node_id_t to,
 		      ukf_node_id_t from, uint16_t type, const void *buf,

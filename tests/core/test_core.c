@@ -1993,6 +1993,167 @@ static void t_engine_fetch_stale(void)
 	fake_destroy(&fw);
 }
 
+/*
+ * A template the backend already holds (loaded from disk) is adopted by
+ * ukf_engine_template_loaded: spawns clone it, the directory lists it (a
+ * peer fetches it), and it fits the cache budget like any other - LRU
+ * room is made, one larger than the budget is refused, the cache is never
+ * over its budget.
+ */
+static void t_engine_template_loaded(void)
+{
+	struct ukf_engine_config c;
+	char err[200], names[64];
+	struct fake_world *fw;
+	struct ukf_node_stats s;
+	ukf_id_t id;
+	ukf_engine_t *e0;
+
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	c.placement = "local";
+	c.node.cache_bytes = 5ULL << 20; /* two 2M templates */
+	fw = fake_create(&c, err, sizeof(err));
+	fake_app(fw, "a", "init=10ms mem=2M units=0");
+	fake_app(fw, "b", "init=10ms mem=2M units=0");
+	fake_app(fw, "c", "init=10ms mem=2M units=0");
+	fake_app(fw, "huge", "init=10ms mem=8M units=0");
+	fake_start(fw);
+	e0 = fake_engine(fw, 0);
+	fake_hold_template(fw, 0, 0);
+	CHECK_EQ(ukf_engine_template_loaded(e0, 0, 0, 2ULL << 20), 0);
+	CHECK_EQ(fake_log_count(fw, "template-ready app=a node=0 bytes=2097152 "
+				    "loaded=1"),
+		 1);
+	fake_templates(fw, 0, names, sizeof(names));
+	CHECK(!strcmp(names, "a"));
+	fake_stats(fw, 0, &s);
+	CHECK_EQ(s.cache_used, 2ULL << 20);
+	CHECK_EQ(s.templates, 1);
+	/* a spawn clones it: no cold boot, no template made */
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &id), 0);
+	fake_run(fw, UKF_S);
+	CHECK_EQ(fake_rec(fw, id)->r.start, UKF_START_TEMPLATE);
+	CHECK_EQ(fake_log_count(fw, "template-boot"), 0);
+	CHECK_EQ(fake_log_count(fw, "via=cold"), 0);
+	/* the directory learnt of it: node 1 fetches it from node 0 */
+	CHECK_EQ(fake_spawn(fw, 1, 0, "", 0, &id), 0);
+	fake_run(fw, 2 * UKF_S);
+	CHECK_EQ(fake_log_count(fw, "template-fetch app=a node=1 from=0"), 1);
+	CHECK_EQ(fake_rec(fw, id)->r.template_fetched, 1);
+	/* refusals leave the cache as it was */
+	CHECK_EQ(ukf_engine_template_loaded(e0, 0, 0, 2ULL << 20), -EEXIST);
+	CHECK_EQ(ukf_engine_template_loaded(e0, 1, 1, 2ULL << 20), -EINVAL);
+	CHECK_EQ(ukf_engine_template_loaded(e0, 0, 99, 2ULL << 20), -EINVAL);
+	CHECK_EQ(ukf_engine_template_loaded(e0, 0, 3, 8ULL << 20), -ENOSPC);
+	fake_stats(fw, 0, &s);
+	CHECK_EQ(s.cache_used, 2ULL << 20);
+	/* b fits beside a; c needs room: a, least recently used, goes */
+	fake_hold_template(fw, 0, 1);
+	CHECK_EQ(ukf_engine_template_loaded(e0, 0, 1, 2ULL << 20), 0);
+	fake_hold_template(fw, 0, 2);
+	CHECK_EQ(ukf_engine_template_loaded(e0, 0, 2, 2ULL << 20), 0);
+	CHECK_EQ(fake_log_count(fw, "template-evict app=a node=0"), 1);
+	CHECK(!fake_has_template(fw, 0, 0)); /* the backend dropped it */
+	fake_templates(fw, 0, names, sizeof(names));
+	CHECK(!strcmp(names, "b,c") || !strcmp(names, "c,b"));
+	fake_stats(fw, 0, &s);
+	CHECK_EQ(s.cache_used, 4ULL << 20);
+	CHECK(s.cache_used <= s.cache);
+	CHECK_EQ(s.templates, 2);
+	CHECK_EQ(s.evictions, 1);
+	/* the spawn of a now fetches it back from node 1 */
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &id), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_log_count(fw, "template-fetch app=a node=0 from=1"), 1);
+	CHECK_EQ(fake_rec(fw, id)->r.template_fetched, 1);
+	CHECK(!fw->overcommit);
+	fake_destroy(&fw);
+}
+
+/*
+ * The template cache is least recently *used*: cloning a template marks
+ * it used, so under pressure the one not cloned lately is evicted, not
+ * the oldest made. Holds for spawns (clone_template), for remote fork
+ * children (restore_delta) and for templates served to a peer (TFETCH).
+ */
+static void t_engine_lru_use(void)
+{
+	struct ukf_engine_config c;
+	char err[200], names[64];
+	struct fake_world *fw;
+	ukf_id_t id;
+
+	ukf_engine_config_default(&c);
+	c.placement = "local";
+	c.node.cache_bytes = 5ULL << 20; /* two 2M templates */
+	fw = fake_create(&c, err, sizeof(err));
+	fake_app(fw, "a", "init=10ms mem=2M units=0");
+	fake_app(fw, "b", "init=10ms mem=2M units=0");
+	fake_app(fw, "c", "init=10ms mem=2M units=0");
+	fake_start(fw);
+	fake_spawn(fw, 0, 0, "", 0, &id); /* makes a */
+	fake_run(fw, UKF_S);
+	fake_spawn(fw, 0, 1, "", 0, &id); /* makes b */
+	fake_run(fw, 2 * UKF_S);
+	fake_spawn(fw, 0, 0, "", 0, &id); /* clones a: a is now used last */
+	fake_run(fw, 3 * UKF_S);
+	CHECK_EQ(fake_rec(fw, id)->r.start, UKF_START_TEMPLATE);
+	fake_spawn(fw, 0, 2, "", 0, &id); /* makes c: b must go */
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_log_count(fw, "template-evict app=b"), 1);
+	CHECK_EQ(fake_log_count(fw, "template-evict app=a"), 0);
+	fake_templates(fw, 0, names, sizeof(names));
+	CHECK(!strcmp(names, "a,c") || !strcmp(names, "c,a"));
+	fake_destroy(&fw);
+
+	/*
+	 * Remote fork: node 1 holds templates a (older) and b; a child of
+	 * a's parent on node 0 restores on node 1 from a; then c made on
+	 * node 1 must evict b.
+	 */
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	c.node.vcpus = 1;
+	c.placement = "least-loaded";
+	c.fetch = UKF_FETCH_COLD;
+	c.node.cache_bytes = 5ULL << 20;
+	fw = fake_create(&c, err, sizeof(err));
+	fake_app(fw, "manual", "init=1ms mem=2M units=0");
+	fake_app(fw, "b", "init=10ms mem=2M units=0");
+	fake_app(fw, "c", "init=10ms mem=2M units=0");
+	fake_start(fw);
+	/* node 1: a's template (loaded), then b's */
+	fake_hold_template(fw, 1, 0);
+	CHECK_EQ(ukf_engine_template_loaded(fake_engine(fw, 1), 1, 0,
+					    2ULL << 20),
+		 0);
+	fake_hold_template(fw, 1, 1);
+	CHECK_EQ(ukf_engine_template_loaded(fake_engine(fw, 1), 1, 1,
+					    2ULL << 20),
+		 0);
+	ukf_id_t p;
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &p), 0);
+	fake_run(fw, 100 * UKF_MS);
+	CHECK_EQ(fake_rec(fw, p) == NULL, 1);
+	CHECK(fw->inst[p].used && fw->inst[p].node == 0);
+	fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	CHECK(fw->inst[p].last_ret > 0);
+	CHECK_EQ(fake_log_count(fw, "via=delta"), 1);
+	ukf_id_t kid = (ukf_id_t)fw->inst[p].last_ret;
+	CHECK(fw->inst[kid].used && fw->inst[kid].node == 1);
+	fake_exit(fw, kid, 0);
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	fake_spawn(fw, 1, 2, "", 0, &id); /* node 1 makes c: b must go */
+	fake_run(fw, fw->now + UKF_S);
+	CHECK_EQ(fake_log_count(fw, "template-evict app=b node=1"), 1);
+	CHECK_EQ(fake_log_count(fw, "template-evict app=manual node=1"), 0);
+	fake_exit(fw, p, 0);
+	fake_run(fw, UKF_NS_NEVER);
+	fake_destroy(&fw);
+}
+
 /* Well-framed but forged messages (any type, random ids and fields) mixed
  * into a running workload: nothing crashes, capacity holds, and the
  * engine still serves new requests. */
@@ -2312,6 +2473,8 @@ static const struct {
     {"engine_stress", t_engine_stress},
     {"engine_alloc_failures", t_engine_alloc_failures},
     {"engine_separate", t_engine_separate},
+    {"engine_template_loaded", t_engine_template_loaded},
+    {"engine_lru_use", t_engine_lru_use},
 };
 
 int main(int argc, char **argv)
