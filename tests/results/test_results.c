@@ -888,7 +888,8 @@ static int t_report_known_values(void)
  * run) would pair B's rep 0 with A's rep 2. B is A plus k = {5, 10, 30}
  * on its largest latency: by rep the mean differences are {1, 2, 6} (sd
  * sqrt 7); paired wrongly {-5, 5, 9} (the same mean, another interval).
- * C (seed 43, rep 0) pairs with nothing.
+ * C (seed 42, rep 0) pairs with A's rep 0 although B paired with it before
+ * (each comparison starts afresh); D (seed 43, rep 0) pairs with nothing.
  */
 static int t_report_pairs_by_rep(void)
 {
@@ -899,14 +900,13 @@ static int t_report_pairs_by_rep(void)
 	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
 
 	CHECK(db != NULL);
-	for (int c = 0; c < 3; c++) {
-		for (int n = 0; n < (c == 2 ? 1 : 3); n++) {
-			int rep = c == 2 ? 0 : order[c][n];
+	for (int c = 0; c < 4; c++) {
+		for (int n = 0; n < (c >= 2 ? 1 : 3); n++) {
+			int rep = c >= 2 ? 0 : order[c][n];
+			const char *names[4] = {"placement=A", "placement=B",
+						"placement=C", "placement=D"};
 			struct ukf_run_info ri =
-			    run_info(c == 0 ? "placement=A"
-				     : c == 1 ? "placement=B"
-					      : "placement=C",
-				     c == 2 ? 43 : 42, (uint32_t)rep);
+			    run_info(names[c], c == 3 ? 43 : 42, (uint32_t)rep);
 			int64_t run = ukf_db_run_begin(db, &ri);
 			CHECK(run >= 0);
 			for (int i = 0; i < 5; i++) {
@@ -932,6 +932,10 @@ static int t_report_pairs_by_rep(void)
 	CHECK_NEAR(jnum(j, AT("diff_latency_mean_ms.ci95_lo")), 3 - hwd, 1e-6);
 	CHECK_NEAR(jnum(j, AT("diff_latency_mean_ms.ci95_hi")), 3 + hwd, 1e-6);
 	d = "$.scenarios[0].comparisons[1]";
+	CHECK(!strcmp(jstr(j, AT("config"), name, sizeof name), "placement=C"));
+	CHECK_NEAR(jnum(j, AT("pairs")), 1, 0);
+	d = "$.scenarios[0].comparisons[2]";
+	CHECK(!strcmp(jstr(j, AT("config"), name, sizeof name), "placement=D"));
 	CHECK_NEAR(jnum(j, AT("pairs")), 0, 0);
 #undef AT
 	free(j);
