@@ -345,8 +345,20 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 					   : NULL;
 		LOG(e, node, "error template app=%s node=%u: %s",
 		    eng_app_name(e, ev->app), node, ev->text ? ev->text : "?");
-		if (t && t->state == UKF_T_PENDING)
+		if (t && t->state == UKF_T_PENDING) {
+			/* the instance it was made from waits paused in
+			 * ready(): a workload one runs on, an internal one
+			 * goes (as when the cache has no room for it) */
+			struct inst *m =
+			    t->maker ? eng_inst_at(e, node, t->maker) : NULL;
 			eng_template_failed(e, n, ev->app, "backend error");
+			if (m && !m->internal && m->t_ready != UKF_NS_NEVER)
+				eng_complete(e, m, 0, 0, 0, NULL, 0);
+			else if (m && m->internal) {
+				e->be->ops->destroy(e->be->b, node, m->id);
+				eng_inst_free(e, m);
+			}
+		}
 		return;
 	}
 	i = eng_inst_at(e, node, ev->inst);
