@@ -94,8 +94,7 @@ static int vis_embedded(int samples)
 			return 1;
 		if (i >= 10) /* the first ones warm the path */
 			lat[i - 10] = now_s() - t0;
-		free(b.msgs[0].body);
-		b.nmsgs = 0;
+		h_msgs_clear(&b);
 	}
 	report("embedded", lat, samples);
 	h_node_free(&a);

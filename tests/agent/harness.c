@@ -124,13 +124,19 @@ ukf_tp_t *h_node_start(struct h_node *n)
 	return n->tp;
 }
 
-void h_node_free(struct h_node *n)
+void h_msgs_clear(struct h_node *n)
 {
-	ukf_tp_destroy(&n->tp);
 	for (size_t i = 0; i < n->nmsgs; i++) {
 		free(n->msgs[i].body);
 		free(n->msgs[i].bulk);
 	}
+	n->nmsgs = 0;
+}
+
+void h_node_free(struct h_node *n)
+{
+	ukf_tp_destroy(&n->tp);
+	h_msgs_clear(n);
 	for (size_t i = 0; i < n->nlog; i++)
 		free(n->log[i]);
 	free((void *)n->cfg.peers);

@@ -59,6 +59,8 @@ void h_node_config(struct h_node *n, struct h_node **peers, size_t np,
 /* ukf_tp_create(&n->cfg); NULL on failure (err printed). */
 ukf_tp_t *h_node_start(struct h_node *n);
 void h_node_free(struct h_node *n);
+/* Forget the messages n received (their bodies and bulks freed). */
+void h_msgs_clear(struct h_node *n);
 
 /* Poll every node of ns[0..n) once with a short timeout. */
 void h_poll_all(struct h_node **ns, size_t n);

@@ -180,7 +180,7 @@ static int mesh(size_t k)
 		for (size_t i = 0; i < k; i++)
 			CHECK(i == j || find_msg(&nodes[j], (uint32_t)i, 10,
 						 "on up") >= 0);
-		nodes[j].nmsgs = 0; /* (bodies leak: a test) */
+		h_msgs_clear(&nodes[j]);
 	}
 	for (size_t i = 0; i < k; i++)
 		for (size_t j = 0; j < k; j++) {
