@@ -61,7 +61,7 @@ echo "xl destroy: ukf-tiny is gone"
 INNER
 
 set +e
-"$ROOT/scripts/xen-testbed/run" --timeout 540 --share "$D" -- bash "$D/in-dom0.sh" 2>"$D/run.err"
+"$ROOT/scripts/xen-testbed/run" --timeout 540 --dom0-vcpus 1 --share "$D" -- bash "$D/in-dom0.sh" 2>"$D/run.err"
 rc=$?
 set -e
 cat "$D/run.err" >&2
