@@ -2154,6 +2154,277 @@ static void t_engine_lru_use(void)
 	fake_destroy(&fw);
 }
 
+/* VMs the fake backend still runs (workload and internal). */
+static int backend_alive(const struct fake_world *fw)
+{
+	int n = 0;
+
+	for (int i = 0; i < FAKE_MAX_INST; i++)
+		n += fw->inst[i].used && fw->inst[i].alive;
+	return n;
+}
+
+/* The record of the first instance after `after` that has one, or NULL. */
+static const struct fake_rec *rec_after(struct fake_world *fw, ukf_id_t after)
+{
+	for (ukf_id_t c = after + 1; c < FAKE_MAX_INST; c++)
+		if (fake_rec(fw, c))
+			return fake_rec(fw, c);
+	return NULL;
+}
+
+/* A backend that refuses to boot: the spawn fails with a row saying so;
+ * a prewarm whose maker cannot boot leaves nothing pending behind. */
+static void t_engine_start_refused(void)
+{
+	struct fake_world *fw = world(1, 8, "least-loaded", "none");
+	struct ukf_node_stats s;
+	struct ukf_engine_config c;
+	char err[200], names[64];
+	ukf_id_t id;
+
+	fake_app(fw, "a", "init=10ms units=0");
+	fake_start(fw);
+	fw->fail_cold_boot = 1;
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &id), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK(fake_rec(fw, id) != NULL);
+	if (fake_rec(fw, id)) {
+		CHECK_EQ(fake_rec(fw, id)->r.status, UKF_STATUS_FAILED);
+		CHECK(strstr(fake_rec(fw, id)->why, "cold_boot refused"));
+	}
+	CHECK_EQ(fw->fail_hooks, 1);
+	CHECK_EQ(fake_alive(fw), 0);
+	fake_stats(fw, 0, &s);
+	CHECK_EQ(s.vcpus_used, 0); /* its reservation was given back */
+	CHECK_EQ(s.mem_used, 0);
+	fw->fail_cold_boot = 0;
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &id), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_rec(fw, id)->r.status, 0);
+	fake_destroy(&fw);
+
+	/* prewarm: the maker's boot is refused */
+	ukf_engine_config_default(&c);
+	c.templates = "prewarm";
+	c.prewarm_k = 1;
+	fw = fake_create(&c, err, sizeof(err));
+	fake_app(fw, "a", "init=10ms units=0");
+	fw->fail_cold_boot = 1;
+	fake_start(fw);
+	fake_run(fw, UKF_S);
+	CHECK_EQ(fake_log_count(fw, "error template-boot app=a"), 1);
+	fake_templates(fw, 0, names, sizeof(names));
+	CHECK(!strcmp(names, ""));
+	fake_stats(fw, 0, &s);
+	CHECK_EQ(s.templates, 0);
+	/* later spawns make it on demand rather than wait for it */
+	fw->fail_cold_boot = 0;
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &id), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK(fake_rec(fw, id) && fake_rec(fw, id)->r.status == 0 &&
+	      fake_rec(fw, id)->r.template_made == 1);
+	CHECK_EQ(fake_log_count(fw, "via=wait-template"), 0);
+	fake_destroy(&fw);
+}
+
+/*
+ * Templates the backend will not give: make_template refused at once,
+ * make or load accepted then failed (UKF_BE_ERROR, inst 0), a fetched
+ * template's load refused at once. The pending entry goes, waiting
+ * spawns boot cold, waiting forks fail, the maker runs on.
+ */
+static void t_engine_template_refused(void)
+{
+	struct fake_world *fw = world(1, 8, "least-loaded", "on-demand");
+	struct ukf_engine_config c;
+	char err[200], names[64];
+	ukf_id_t a, b;
+
+	/* make_template refused: the workload instance runs on */
+	fake_app(fw, "a", "init=10ms work=5ms");
+	fake_start(fw);
+	fw->fail_make_template = 1;
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &a), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_log_count(fw, "template-drop app=a node=0 reason=make "
+				    "refused"),
+		 1);
+	CHECK(fake_rec(fw, a) && fake_rec(fw, a)->r.status == 0 &&
+	      fake_rec(fw, a)->r.template_made == 0);
+	fake_templates(fw, 0, names, sizeof(names));
+	CHECK(!strcmp(names, ""));
+	fw->fail_make_template = 0;
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &b), 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK(fake_rec(fw, b) && fake_rec(fw, b)->r.template_made == 1);
+	fake_destroy(&fw);
+
+	/* make_template accepted, then a backend error: the spawn that
+	 * waited for the template boots cold */
+	fw = world(1, 8, "least-loaded", "on-demand");
+	fake_app(fw, "a", "init=10ms units=0");
+	fake_start(fw);
+	fw->error_template = 1;
+	fake_spawn(fw, 0, 0, "", 0, &a);
+	fake_run(fw, 5 * UKF_MS);
+	fake_spawn(fw, 0, 0, "", 0, &b);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_log_count(fw, "wait-template"), 1);
+	CHECK_EQ(fake_log_count(fw, "error template app=a node=0"), 1);
+	CHECK_EQ(fake_log_count(fw, "template-drop app=a node=0 reason=backend "
+				    "error"),
+		 1);
+	CHECK(fake_rec(fw, a) && fake_rec(fw, a)->r.status == 0);
+	CHECK(fake_rec(fw, b) && fake_rec(fw, b)->r.status == 0 &&
+	      fake_rec(fw, b)->r.start == UKF_START_COLD);
+	CHECK_EQ(fake_alive(fw), 0);
+	CHECK_EQ(backend_alive(fw), 0);
+	fake_destroy(&fw);
+
+	/* a fetched template whose load is refused at once, or fails
+	 * later: the spawn on node 1 boots cold */
+	for (int later = 0; later < 2; later++) {
+		ukf_engine_config_default(&c);
+		c.nodes = 2;
+		c.placement = "local";
+		fw = fake_create(&c, err, sizeof(err));
+		fake_app(fw, "a", "init=10ms units=0");
+		fake_start(fw);
+		fake_spawn(fw, 0, 0, "", 0, &a); /* node 0 makes a */
+		fake_run(fw, UKF_S);
+		if (later)
+			fw->error_template = 1;
+		else
+			fw->fail_load_template = 1;
+		fake_spawn(fw, 1, 0, "", 0, &b);
+		fake_run(fw, UKF_NS_NEVER);
+		CHECK_EQ(fake_log_count(fw, "template-fetch app=a node=1 from=0"),
+			 1);
+		const struct fake_rec *r = fake_rec(fw, b);
+		CHECK(r && r->r.status == 0 && r->r.node == 1 &&
+		      r->r.start == UKF_START_COLD &&
+		      r->r.template_fetched == 0);
+		if (later)
+			CHECK_EQ(fake_log_count(fw, "template-drop app=a node=1 "
+						    "reason=backend error"),
+				 1);
+		CHECK_EQ(fake_alive(fw), 0);
+		fake_destroy(&fw);
+	}
+
+	/* a remote fork child waiting for a template that fails: the
+	 * parent's fork() fails, and the parent goes on */
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	c.node.vcpus = 1;
+	c.fetch = UKF_FETCH_COLD;
+	fw = fake_create(&c, err, sizeof(err));
+	ukf_id_t p = manual_parent(fw);
+	fw->error_template = 1;
+	fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_S);
+	CHECK_EQ(fake_log_count(fw, "template-drop app=manual node=1 "
+				    "reason=backend error"),
+		 1);
+	CHECK_EQ(fw->inst[p].last_ret, -UKF_EAGAIN);
+	CHECK_EQ(fw->inst[p].pause, 0);
+	const struct fake_rec *r = rec_after(fw, p);
+	CHECK(r && r->r.status == UKF_STATUS_FAILED &&
+	      strstr(r->why, "template unavailable"));
+	fake_exit(fw, p, 0);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fake_rec(fw, p)->r.status, 0);
+	CHECK_EQ(fake_alive(fw), 0);
+	CHECK_EQ(backend_alive(fw), 0); /* the internal maker too */
+	fake_destroy(&fw);
+}
+
+/* An instance the backend reports failed (UKF_BE_FAIL) or whose
+ * operation failed (UKF_BE_ERROR): a failed row with the reason, the
+ * world told, its capacity given back, its parent's wait() answered. */
+static void t_engine_instance_fails(void)
+{
+	for (int error = 0; error < 2; error++) {
+		struct fake_world *fw = world(1, 8, "least-loaded", "on-demand");
+		struct ukf_node_stats s;
+		ukf_id_t p = manual_parent(fw), kid;
+
+		fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+		fake_run(fw, fw->now + 100 * UKF_MS);
+		kid = (ukf_id_t)fw->inst[p].last_ret;
+		CHECK(kid > 0 && kid < FAKE_MAX_INST);
+		if (kid <= 0 || kid >= FAKE_MAX_INST) {
+			fake_destroy(&fw);
+			continue;
+		}
+		fake_call(fw, p, UKF_CALL_WAIT, kid, 0, NULL, 0, NULL);
+		fake_run(fw, fw->now + UKF_MS);
+		CHECK_EQ(fw->inst[p].pause, 2); /* waiting */
+		fake_fail(fw, kid, error ? -EIO : 0,
+			  error ? "disk gone" : "triple fault");
+		fake_run(fw, fw->now + UKF_MS);
+		const struct fake_rec *r = fake_rec(fw, kid);
+		CHECK(r && r->r.status == UKF_STATUS_FAILED &&
+		      !strcmp(r->why, error ? "disk gone" : "triple fault"));
+		CHECK_EQ(fw->inst[kid].alive, 0); /* destroyed */
+		CHECK_EQ(fw->inst[p].pause, 0);	  /* wait() answered */
+		CHECK_EQ(fw->inst[p].last_ret, (int64_t)kid);
+		CHECK_EQ(fw->inst[p].last_status, UKF_STATUS_FAILED);
+		/* the top-level instance fails the same way, hook told */
+		fake_fail(fw, p, error ? -EIO : 0, "gone");
+		fake_run(fw, UKF_NS_NEVER);
+		CHECK(fake_rec(fw, p) &&
+		      fake_rec(fw, p)->r.status == UKF_STATUS_FAILED &&
+		      !strcmp(fake_rec(fw, p)->why, "gone"));
+		CHECK_EQ(fw->fail_hooks, 1);
+		CHECK_EQ(fake_alive(fw), 0);
+		fake_stats(fw, 0, &s);
+		CHECK_EQ(s.vcpus_used, 0);
+		CHECK_EQ(s.mem_used, 0);
+		fake_destroy(&fw);
+	}
+}
+
+/* A remote fork whose delta cannot be saved (refused at once, or
+ * failed later): fork() fails in the parent, which lives on and can
+ * fork again. */
+static void t_engine_save_delta_fails(void)
+{
+	for (int later = 0; later < 2; later++) {
+		struct fake_world *fw =
+		    world(2, 1, "least-loaded", "on-demand");
+		ukf_id_t p = manual_parent(fw);
+		const char *why = later ? "save_delta failed"
+					: "save_delta refused";
+
+		if (later)
+			fw->error_save_delta = 1;
+		else
+			fw->fail_save_delta = 1;
+		fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+		fake_run(fw, fw->now + UKF_S);
+		CHECK_EQ(fw->inst[p].last_ret, -UKF_EAGAIN);
+		CHECK_EQ(fw->inst[p].pause, 0);
+		CHECK(fw->inst[p].alive);
+		CHECK(fake_rec(fw, p) == NULL); /* the parent did not fail */
+		const struct fake_rec *r = rec_after(fw, p);
+		CHECK(r && r->r.status == UKF_STATUS_FAILED &&
+		      !strcmp(r->why, why));
+		fw->fail_save_delta = fw->error_save_delta = 0;
+		fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+		fake_run(fw, fw->now + UKF_S);
+		CHECK(fw->inst[p].last_ret > 0);
+		CHECK_EQ(fake_log_count(fw, "via=delta"), 1);
+		fake_exit(fw, p, 0);
+		fake_exit(fw, (ukf_id_t)fw->inst[p].last_ret, 0);
+		fake_run(fw, UKF_NS_NEVER);
+		CHECK_EQ(fake_alive(fw), 0);
+		CHECK(!fw->overcommit);
+		fake_destroy(&fw);
+	}
+}
+
 /* Well-framed but forged messages (any type, random ids and fields) mixed
  * into a running workload: nothing crashes, capacity holds, and the
  * engine still serves new requests. */
@@ -2475,6 +2746,10 @@ static const struct {
     {"engine_separate", t_engine_separate},
     {"engine_template_loaded", t_engine_template_loaded},
     {"engine_lru_use", t_engine_lru_use},
+    {"engine_start_refused", t_engine_start_refused},
+    {"engine_template_refused", t_engine_template_refused},
+    {"engine_instance_fails", t_engine_instance_fails},
+    {"engine_save_delta_fails", t_engine_save_delta_fails},
 };
 
 int main(int argc, char **argv)
