@@ -55,6 +55,18 @@ need_kvm() {
 	fi
 }
 
+# The settings_* cases: every setting of cluster{}, policy{} and run{}
+# changes what a run does. Each is given a value other than its default
+# (--set: the path a file's value takes too) and its effect is checked
+# in the rows. eff SCENARIO DB ARGS...: a run that must succeed.
+eff() { f=$1; d=$2; shift 2; run run "$S/$f" --db "$T/$d" --quiet "$@"; expect_rc 0; }
+# the most instances running at once
+conc() { q "$T/$1" "select max((select count(*) from instances j where j.t_start <= i.t_start and j.t_exit > i.t_start)) from instances i"; }
+# the node of every instance, in order
+nodes() { q "$T/$1" "select group_concat(node, '') from (select node from instances order by id)"; }
+# instances started as $2 (cold, template, fork)
+starts() { q "$T/$1" "select count(*) from instances where start = '$2'"; }
+
 case "$CASE" in
 list)
 	sed -n 's/^\([a-z_]*\))$/\1/p' "$0" | grep -v '^list$'
@@ -645,6 +657,118 @@ engine_oom)
 	# it is counted as refused arrivals or failed instances
 	expect_rc 1; expect_err "node 0: the engine ran out of memory"
 	no_runs "$T/db"
+	;;
+settings_cluster)
+	# nodes: instances on every node of the cluster
+	eff effect_spread.lua n.db --set nodes=3
+	[ "$(q "$T/n.db" "select count(distinct node) from instances where node is not null")" = 3 ] || fail "nodes=3: instances on $(q "$T/n.db" "select count(distinct node) from instances") nodes"
+	# vcpus, memory: five 1-vCPU 64M jobs at once on one node run 5, 2, 3
+	# at a time
+	eff effect_capacity.lua c.db
+	[ "$(conc c.db)" = 5 ] || fail "default capacity: $(conc c.db) at once, expected 5"
+	eff effect_capacity.lua v.db --set vcpus=2
+	[ "$(conc v.db)" = 2 ] || fail "vcpus=2: $(conc v.db) jobs at once"
+	eff effect_capacity.lua m.db --set memory=192M
+	[ "$(conc m.db)" = 3 ] || fail "memory=192M: $(conc m.db) jobs at once"
+	# cache: a 64M app's template does not fit in 1M: no template starts
+	eff effect_spread.lua s.db
+	[ "$(starts s.db template)" -gt 0 ] || fail "no template start by default"
+	eff effect_spread.lua ca.db --set cache=1M
+	[ "$(starts ca.db template)" = 0 ] || fail "cache=1M: $(starts ca.db template) template starts"
+	# latency: a remote start without a fetch takes exactly one message
+	[ "$(q "$T/s.db" "select group_concat(distinct t_start - t_placed) from instances where remote = 1 and template_fetched = 0")" = 50000 ] || fail "default latency is not 50us"
+	eff effect_spread.lua l.db --set latency=20ms
+	[ "$(q "$T/l.db" "select group_concat(distinct t_start - t_placed) from instances where remote = 1 and template_fetched = 0")" = 20000000 ] || fail "latency=20ms: remote starts took $(q "$T/l.db" "select group_concat(distinct t_start - t_placed) from instances where remote = 1 and template_fetched = 0") ns"
+	# bandwidth: fetching the 64M template at 128M/s takes over 0.5 s
+	f=$(q "$T/s.db" "select max(t_start - t_placed) from instances where template_fetched = 1")
+	[ "$f" -gt 0 ] && [ "$f" -lt 100000000 ] || fail "default fetch took $f ns"
+	eff effect_spread.lua b.db --set bandwidth=128M
+	f=$(q "$T/b.db" "select max(t_start - t_placed) from instances where template_fetched = 1")
+	[ "$f" -gt 500000000 ] || fail "bandwidth=128M: the 64M fetch took $f ns"
+	# dir_delay: 1ms is the default; 200ms leaves the directory stale
+	# and least-loaded places otherwise
+	eff effect_directory.lua d.db
+	eff effect_directory.lua d1.db --set dir_delay=1ms
+	[ "$(nodes d1.db)" = "$(nodes d.db)" ] || fail "dir_delay=1ms placed unlike the default (1ms)"
+	eff effect_directory.lua d200.db --set dir_delay=200ms
+	[ "$(nodes d200.db)" != "$(nodes d.db)" ] || fail "dir_delay=200ms placed like 1ms"
+	# dir_delay_p99: delays drawn with a long tail place otherwise
+	eff effect_directory.lua p.db --set dir_delay_p99=300ms
+	[ "$(nodes p.db)" != "$(nodes d.db)" ] || fail "dir_delay_p99=300ms placed like no tail"
+	# directory: etcd is its measured delays (data/directory.conf)
+	eff effect_directory.lua e.db --set directory=etcd
+	eff effect_directory.lua ee.db --set dir_delay=1110us --set dir_delay_p99=3340us
+	[ "$(nodes e.db)" = "$(nodes ee.db)" ] || fail "directory=etcd placed unlike its delays 1.11ms/3.34ms"
+	[ "$(nodes e.db)" != "$(nodes d.db)" ] || fail "directory=etcd placed like the default"
+	;;
+settings_policy)
+	# placement: local keeps every instance on its origin, node 0
+	eff effect_spread.lua s.db
+	[ "$(q "$T/s.db" "select count(*) from instances where node = 1")" -gt 0 ] || fail "least-loaded used only node 0"
+	eff effect_spread.lua lo.db --set placement=local
+	[ "$(q "$T/lo.db" "select count(*) from instances where node <> origin")" = 0 ] || fail "placement=local: instances away from their origin"
+	# templates: none boots every instance cold
+	[ "$(starts s.db template)" -gt 0 ] || fail "no template start by default"
+	eff effect_spread.lua tn.db --set templates=none
+	[ "$(q "$T/tn.db" "select count(*) from instances where start = 'template' or template_made = 1")" = 0 ] || fail "templates=none: templates made or used"
+	# fetch: cold makes its own template instead of fetching a peer's
+	[ "$(q "$T/s.db" "select sum(template_fetched) from instances")" -gt 0 ] || fail "no template fetched by default"
+	eff effect_spread.lua fc.db --set fetch=cold
+	[ "$(q "$T/fc.db" "select sum(template_fetched) from instances")" = 0 ] || fail "fetch=cold: templates fetched"
+	[ "$(q "$T/fc.db" "select count(*) from instances where node = 1 and template_made = 1")" = 1 ] || fail "fetch=cold: node 1 made no template"
+	# prewarm: with 3 of 3 apps kept everywhere nothing boots cold
+	eff effect_prewarm.lua pw.db
+	[ "$(starts pw.db cold)" -gt 0 ] || fail "prewarm=2 of 3 apps: no cold boot"
+	eff effect_prewarm.lua pw3.db --set prewarm=3
+	[ "$(starts pw3.db cold)" = 0 ] || fail "prewarm=3: $(starts pw3.db cold) cold boots"
+	# max_children: a parent forking 4 children gets 1
+	mc() { q "$T/$1" "select max(c) from (select count(*) c from instances where parent <> 0 group by run, parent)"; }
+	eff effect_fork.lua f.db
+	[ "$(mc f.db)" = 4 ] || fail "default: $(mc f.db) children per parent, expected 4"
+	eff effect_fork.lua f1.db --set max_children=1
+	[ "$(mc f1.db)" = 1 ] || fail "max_children=1: $(mc f1.db) children per parent"
+	# max_queue bounds messages sent to an instance: no simulated guest
+	# sends any, so only the engine configuration stored shows it
+	eff effect_fork.lua mq.db --set max_queue=3
+	q "$T/mq.db" "select settings_json from runs" | grep -q '"max_queue":3,' || fail "max_queue=3 not in the engine configuration: $(q "$T/mq.db" "select settings_json from runs")"
+	# retry: the second of two 1 s jobs on one vCPU is placed after
+	# 300 + 600 + 1200 ms of back-off (the default's: 10 + ... + 640 ms)
+	pl() { q "$T/$1" "select t_placed from instances where id = 2"; }
+	eff effect_capacity.lua r0.db --set vcpus=1
+	[ "$(pl r0.db)" = 1270000000 ] || fail "retry=10ms: placed at $(pl r0.db) ns"
+	eff effect_capacity.lua r.db --set vcpus=1 --set retry=300ms
+	[ "$(pl r.db)" = 2100000000 ] || fail "retry=300ms: placed at $(pl r.db) ns"
+	# max_retries: none: the four that do not fit fail at once
+	eff effect_capacity.lua mr.db --set vcpus=1 --set max_retries=0
+	[ "$(q "$T/mr.db" "select count(*) from instances where fail_reason = 'no capacity after 1 attempts' and t_exit = 10000000")" = 4 ] || fail "max_retries=0: $(q "$T/mr.db" "select fail_reason, t_exit, count(*) from instances group by 1, 2")"
+	;;
+settings_run)
+	# duration: the world stops at it, the last request is at it
+	eff effect_spread.lua du.db --set duration=1500ms
+	[ "$(q "$T/du.db" "select sim_end_ns from runs")" = 1500000000 ] || fail "duration=1500ms: the run ended at $(q "$T/du.db" "select sim_end_ns from runs") ns"
+	[ "$(q "$T/du.db" "select count(*), max(t_request) from instances where parent = 0")" = "16|1500000000" ] || fail "duration=1500ms: requests $(q "$T/du.db" "select count(*), max(t_request) from instances where parent = 0")"
+	# sample_every: a sample of each node every 250 ms, from 0 to the end
+	eff effect_spread.lua se.db --set sample_every=250ms
+	[ "$(q "$T/se.db" "select group_concat(t / 1000000) from (select distinct t from samples order by t)")" = "0,250,500,750,1000,1250,1500,1750,2000" ] || fail "sample_every=250ms: samples at $(q "$T/se.db" "select group_concat(distinct t) from samples")"
+	[ "$(q "$T/se.db" "select count(*) from samples")" = 18 ] || fail "sample_every=250ms: $(q "$T/se.db" "select count(*) from samples") samples of 2 nodes"
+	# model: a cold boot costs what the model file says (500 ms here)
+	sed 's/^boot_base_ns = .*/boot_base_ns = 500ms/; s/^jitter = .*/jitter = 0/' "$S/../../../data/model.conf" >"$T/slow.conf"
+	grep -q "^boot_base_ns = 500ms" "$T/slow.conf" || fail "data/model.conf has no boot_base_ns line"
+	eff effect_spread.lua mo.db --set model="$T/slow.conf"
+	[ "$(q "$T/mo.db" "select min(t_ready - t_start) >= 500000000, count(*) > 0 from instances where start = 'cold'")" = "1|1" ] || fail "model with a 500 ms boot: cold boots $(q "$T/mo.db" "select min(t_ready - t_start), count(*) from instances where start = 'cold'")"
+	# seed: run{seed=} is the seed --seed gives, and other arrivals
+	arr() { q "$T/$1" "select group_concat(t_request || ':' || node) from (select t_request, node from instances order by id)"; }
+	eff effect_directory.lua s1.db
+	eff effect_directory.lua s7.db --set seed=7
+	eff effect_directory.lua c7.db --seed 7
+	[ "$(q "$T/s7.db" "select seed from runs")" = 7 ] || fail "seed=7: run stored with seed $(q "$T/s7.db" "select seed from runs")"
+	[ "$(arr s7.db)" = "$(arr c7.db)" ] || fail "seed=7 and --seed 7 differ"
+	[ "$(arr s7.db)" != "$(arr s1.db)" ] || fail "seed=7 gave the arrivals of seed 1"
+	# and the world's own draws (cost jitter) under the same arrivals
+	rd() { q "$T/$1" "select sum(t_request) || ' ' || sum(t_ready) from instances"; }
+	eff effect_spread.lua w1.db
+	eff effect_spread.lua w7.db --set seed=7
+	[ "$(rd w7.db)" != "$(rd w1.db)" ] || fail "seed=7: the world drew the costs of seed 1"
 	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
