@@ -131,6 +131,8 @@ static void fork_release(struct ukvm_vm *vm)
 	if (!fv)
 		return;
 	ukvm_tmpl_put(fv->tmpl);
+	if (fv->pagemap_fd >= 0)
+		close(fv->pagemap_fd);
 	free(fv);
 	vm->fork_state = NULL;
 }
@@ -142,6 +144,10 @@ struct ukvm_fork_vm *ukvm_fork_vm(struct ukvm_vm *vm)
 
 		if (!fv)
 			return NULL;
+		/* before any template is set on it: ukvm_dirty_pages runs
+		 * on the (filtered) vCPU thread and cannot open files */
+		fv->pagemap_fd = open("/proc/self/pagemap",
+				      O_RDONLY | O_CLOEXEC);
 		vm->fork_state = fv;
 		vm->fork_release = fork_release;
 	}
@@ -213,17 +219,16 @@ uint64_t ukvm_dirty_pages(struct ukvm_vm *vm)
 	/* Only meaningful (and only cheap) for a private map of a template. */
 	if (!fv || !fv->tmpl || !vm->mem || !vm->mem_private)
 		return 0;
-	/* Own fd: called from vCPU threads, also while the monitor's fork
-	 * state is being freed at destroy. */
-	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	/* The VM's own fd (ukvm_fork_vm): called from vCPU threads, whose
+	 * seccomp filter forbids open, also while the monitor's fork state
+	 * is being freed at destroy. */
+	pm = fv->pagemap_fd;
 	bm = malloc((vm->mem_size / UKF_PAGE_SIZE + 63) / 64 * 8);
 	if (pm >= 0 && bm &&
 	    ukvm_cow_dirty_scan(pm, vm->mem, vm->mem_size, bm, &n, err,
 				sizeof(err)))
 		n = 0;
 	free(bm);
-	if (pm >= 0)
-		close(pm);
 	return n;
 }
 

@@ -66,6 +66,9 @@ struct ukvm_fork_vm {
 	struct ukvm_tmpl *tmpl; /* memory is a private map of it, or NULL */
 	ukf_gpa_t ready_gpa;    /* template clone: its ready() struct (the
 				   monitor's pending_gpa is 0 there) */
+	int pagemap_fd;         /* own /proc/self/pagemap for
+				   ukvm_dirty_pages, opened here because the
+				   vCPU thread's filter forbids open; or -1 */
 };
 
 /* The monitor's fork state, created on first use; NULL + err. */
