@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clone.h"
+#include "sandbox.h"
 #include "template.h" /* ukvm_phases */
 #include "ukvm_int.h"
 
@@ -127,6 +128,11 @@ ukvm_t *ukvm_create(const struct ukvm_config *cfg, char *err, size_t errlen)
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		snprintf(err, errlen, "ukvm_create: out of memory");
+		return NULL;
+	}
+	/* the vCPU threads' filter, compiled once per process */
+	if (ukvm_sandbox_init(err, errlen) < 0) {
+		free(m);
 		return NULL;
 	}
 	m->cfg = *cfg;

@@ -12,6 +12,11 @@
  * vCPU threads (or from the calling thread for synchronous failures): the
  * event and what it points to are valid only during the call, and the
  * receiver must be thread-safe (the live world queues them to its loop).
+ * On a vCPU thread the sink runs under that thread's seccomp filter
+ * (sandbox.h, docs/security.md): it may lock, allocate, write to an fd
+ * already open and read clocks; anything else (open, sockets, ZeroMQ
+ * sends, creating threads, booting VMs) stops the process with a report.
+ * Queue the event and act on another thread, as live does.
  */
 typedef struct ukvm ukvm_t;
 

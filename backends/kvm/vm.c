@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clone.h"
+#include "sandbox.h"
 #include "ukvm_int.h"
 
 #ifndef sigev_notify_thread_id
@@ -1275,6 +1276,12 @@ static void *vcpu_main(void *p)
 		sev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
 		if (timer_create(CLOCK_MONOTONIC, &sev, &vm->limit_timer) == 0)
 			vm->has_timer = 1;
+	}
+	/* From here on the thread runs guest code and touches guest-written
+	 * memory: only the calls its loop needs (sandbox.h). */
+	if (ukvm_sandbox_enter(vm->inst, err, sizeof(err)) < 0) {
+		vm_fail(vm, "%s", err);
+		goto out;
 	}
 	tls_run = vm->run;
 	if (!vm->start_in_ready && !vm->start_in_call) {
