@@ -235,12 +235,58 @@ static int val_push(struct entry *e, int is_num, double num, const char *s)
 	return 0;
 }
 
+/*
+ * Numbers written as text (--set values, strings in a scenario, trace
+ * files) have one form, as --seed and --reps: decimal digits, optionally
+ * a fraction ".digits"; an optional '-' only where a value may be
+ * negative (a param). No '+', exponent, hex, blanks, inf or nan: "0x10"
+ * and "1e3" are not numbers (docs/scenarios.md, Units).
+ * The length of such a number at the start of s (frac: a fraction is
+ * allowed), 0 if there is none.
+ */
+static size_t decimal_len(const char *s, int frac)
+{
+	size_t i = 0;
+	while (s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (!i)
+		return 0;
+	if (frac && s[i] == '.' && s[i + 1] >= '0' && s[i + 1] <= '9') {
+		i++;
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	return i;
+}
+
+/* 1 if all of s is a decimal number (an optional '-' if neg). */
+static int is_decimal(const char *s, int frac, int neg)
+{
+	const char *d = neg && *s == '-' ? s + 1 : s;
+	size_t n = decimal_len(d, frac);
+	return n && !d[n];
+}
+
+/* 1 if s is a decimal number followed by nothing but unit letters. */
+static int decimal_unit(const char *s)
+{
+	size_t n = decimal_len(s, 1);
+	if (!n)
+		return 0;
+	for (s += n; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+			return 0;
+	return 1;
+}
+
 /* A time from Lua: a number of seconds, or a string with a unit. */
 static int text_time(const char *s, ukf_ns_t *out)
 {
 	size_t n = strlen(s);
 	if (!n || !((s[n - 1] >= 'a' && s[n - 1] <= 'z')))
 		return -1; /* a bare number in a string is ambiguous: refuse */
+	if (!decimal_unit(s))
+		return -1;
 	return ukf_parse_time(s, out);
 }
 
@@ -269,16 +315,21 @@ static int val_convert(enum stype t, const struct val *v, struct conv *c,
 	case ST_INT: {
 		double x = v->num;
 		if (!v->is_num) {
-			char *end;
-			errno = 0;
-			x = strtod(v->str, &end);
-			if (*v->str == 0 || *end || errno) {
-				*why = "expected a whole number";
+			if (!is_decimal(v->str, 0, 0)) {
+				*why = "expected a whole number (decimal "
+				       "digits)";
 				return -1;
 			}
+			errno = 0;
+			x = strtod(v->str, NULL);
 		}
 		if (x < 0 || x != floor(x) || x > 4e18) {
 			*why = "expected a whole number >= 0";
+			return -1;
+		}
+		/* 2.0 or true is a number to Lua, not a count as text */
+		if (!is_decimal(v->str, 0, 0)) {
+			*why = "expected a whole number (decimal digits)";
 			return -1;
 		}
 		c->i = (int64_t)x;
@@ -306,7 +357,8 @@ static int val_convert(enum stype t, const struct val *v, struct conv *c,
 				return -1;
 			}
 			b = (uint64_t)v->num;
-		} else if (ukf_parse_size(v->str, &b)) {
+		} else if (!decimal_unit(v->str) ||
+			   ukf_parse_size(v->str, &b)) {
 			*why = t == ST_BW
 				   ? "expected bytes/s: a number or a size "
 				     "like \"1G\" (per second)"
@@ -342,6 +394,40 @@ static int val_convert(enum stype t, const struct val *v, struct conv *c,
 	case ST_ANY:
 		return 0;
 	}
+	return 0;
+}
+
+/*
+ * A value given twice in one setting's list (a sweep point run twice,
+ * stored as two configurations with the same label): the index of the
+ * second, or 0 if every value differs. Values of a built-in setting are
+ * compared as the setting reads them ("1s" and 1 are one duration),
+ * those of a param as numbers or as text. Call after every value was
+ * converted.
+ */
+static size_t entry_dup(const struct entry *e)
+{
+	for (size_t i = 1; i < e->nvals; i++)
+		for (size_t k = 0; k < i; k++) {
+			const struct val *a = &e->vals[k], *b = &e->vals[i];
+			int same;
+			if (e->builtin >= 0) {
+				struct conv x, y;
+				const char *why;
+				enum stype t = builtin[e->builtin].type;
+				val_convert(t, a, &x, &why);
+				val_convert(t, b, &y, &why);
+				same = t == ST_NAME || t == ST_PATH
+					   ? !strcmp(x.s, y.s)
+					   : x.i == y.i && x.u == y.u;
+			} else {
+				same = (a->is_num && b->is_num)
+					   ? a->num == b->num
+					   : !strcmp(a->str, b->str);
+			}
+			if (same)
+				return i;
+		}
 	return 0;
 }
 
@@ -689,6 +775,13 @@ static void declare(lua_State *L, struct run *r, const char *name, int idx)
 					   name, e->vals[i].str, why);
 		}
 	}
+	size_t d = entry_dup(e);
+	if (d)
+		luaL_error(L,
+			   "setting '%s': value %d ('%s') repeats an earlier "
+			   "one in the list (each sweep point once; --reps "
+			   "repeats runs)",
+			   name, (int)d + 1, e->vals[d].str);
 }
 
 /* cluster{...}, policy{...}, run{...}: each key is a built-in setting. */
@@ -734,7 +827,8 @@ static void push_val(lua_State *L, const struct val *v)
 			lua_pushinteger(L, (lua_Integer)v->num);
 		else
 			lua_pushnumber(L, v->num);
-	} else if (lua_stringtonumber(L, v->str) == 0) {
+	} else if (!is_decimal(v->str, 1, 1) ||
+		   lua_stringtonumber(L, v->str) == 0) {
 		lua_pushstring(L, v->str);
 	}
 }
@@ -1216,8 +1310,8 @@ static int l_trace(lua_State *L)
 				 more);
 		} else {
 			errno = 0;
-			double x = strtod(ts, &end);
-			if (end != ts && !*end && !errno) {
+			double x = is_decimal(ts, 1, 0) ? strtod(ts, NULL) : 0;
+			if (is_decimal(ts, 1, 0)) {
 				if (num_time(x, &t))
 					snprintf(msg, sizeof(msg),
 						 "bad time '%s'", ts);
@@ -1228,8 +1322,10 @@ static int l_trace(lua_State *L)
 				snprintf(msg, sizeof(msg), "unknown app '%s'",
 					 an);
 			if (!*msg && nf == 3) {
+				errno = 0;
 				unsigned long v = strtoul(extra, &end, 10);
-				if (*end || end == extra || v >= UKF_NODE_NONE)
+				if (!is_decimal(extra, 0, 0) || errno ||
+				    v >= UKF_NODE_NONE)
 					snprintf(msg, sizeof(msg),
 						 "bad node '%s'", extra);
 				node = (uint32_t)v;
@@ -3415,11 +3511,11 @@ static int parse_set(struct scen *sc, const char *s, FILE *msg)
 			free(dup);
 			return -1;
 		}
-		char *end;
-		errno = 0;
-		double x = strtod(t, &end);
-		int is_num = *t && !*end && !errno;
-		val_push(e, is_num, is_num ? x : 0, t);
+		int is_num = is_decimal(t, 1, 1);
+		if (val_push(e, is_num, is_num ? strtod(t, NULL) : 0, t)) {
+			free(dup);
+			return -1;
+		}
 	}
 	free(dup);
 	if (!e->nvals) {
@@ -3439,6 +3535,15 @@ static int parse_set(struct scen *sc, const char *s, FILE *msg)
 				return -1;
 			}
 		}
+	size_t d = entry_dup(e);
+	if (d) {
+		fprintf(msg,
+			"ukfork run: --set %s: setting '%s': value %zu ('%s') "
+			"repeats an earlier one in the list (each sweep point "
+			"once; --reps repeats runs)\n",
+			s, name, d + 1, e->vals[d].str);
+		return -1;
+	}
 	return 0;
 }
 

@@ -164,6 +164,22 @@ bad_app)
 	;;
 setting_twice)
 	bad_scenario twice.lua 3 "'nodes' given twice"
+	# twice on the command line: refused, naming it, even with one value
+	for v in 3 2; do
+		run run "$S/ok.lua" --set nodes=3 --set nodes=$v --db "$T/db"
+		expect_rc 2; expect_err "--set nodes=$v: setting 'nodes' given twice"
+		no_runs "$T/db"
+	done
+	# one value twice in a sweep list would run (and store) one point
+	# twice: refused, naming the setting and the value, as read by it
+	for v in nodes=2,3,2 nodes=2,02 duration=1s,1000ms placement=random,local,random rate=5,5.0 rate=a,a; do
+		run run "$S/sweep.lua" --set $v --db "$T/db"
+		expect_rc 2
+		expect_err "--set $v: setting '${v%%=*}': value [23] (.*) repeats an earlier one"
+		no_runs "$T/db"
+	done
+	bad_scenario dup_sweep.lua 4 "setting 'duration': value 3 ('1000ms') repeats an earlier one"
+	run run "$S/sweep.lua" --set rate=5,50 --db "$T/db" --quiet; expect_rc 0
 	;;
 bad_time)
 	bad_scenario bad_time.lua 2 "duration"
@@ -432,11 +448,43 @@ spawn_node)
 	[ "$got" = "2,1,2,1" ] || fail "instances on nodes $got, expected 2,1,2,1"
 	;;
 decimal_numbers)
-	# --seed and --reps are decimal: 010 is ten, 0x10 and junk are refused
+	# one form of numbers as text (docs/scenarios.md, Units): --seed,
+	# --reps, counts of --set or of a string in the file are decimal
+	# digits (010 is ten); 0x10, 1e3, a sign, blanks and junk are refused
 	for v in 0x10 1e3 " 5" +5 5x 99999999999999999999999; do
 		run run "$S/ok.lua" --seed "$v"; expect_rc 2; expect_err "seed"
 		run run "$S/ok.lua" --reps "$v"; expect_rc 2; expect_err "reps"
+		for k in nodes seed prewarm; do
+			run run "$S/ok.lua" --set "$k=$v" --db "$T/bad.db"; expect_rc 2
+			expect_err "bad value '$v' for '$k': expected a whole number"
+		done
+		printf 'cluster { nodes = "%s" }\n' "$v" >"$T/n.lua"
+		run run "$T/n.lua" --db "$T/bad.db"; expect_rc 2
+		expect_err "n.lua:1: setting 'nodes': bad value '$v': expected a whole number"
 	done
+	run run "$S/ok.lua" --set nodes=2.0 --db "$T/bad.db"; expect_rc 2
+	expect_err "bad value '2.0' for 'nodes': expected a whole number (decimal digits)"
+	# times and sizes: a decimal number (a fraction allowed) and a unit
+	for v in duration=1e1 duration=0x2s duration=1e3ms duration=+1s memory=0x10M memory=1e3M memory=-1M; do
+		run run "$S/ok.lua" --set "$v" --db "$T/bad.db"; expect_rc 2
+		expect_err "bad value '${v#*=}' for '${v%%=*}'"
+	done
+	no_runs "$T/bad.db"
+	# a param's value that is not decimal stays text
+	run run "$S/sweep.lua" --set rate=0x10 --db "$T/bad.db"; expect_rc 2
+	expect_err "rate: expected a number, got a string"; no_runs "$T/bad.db"
+	# in a trace file too: times decimal, nodes digits
+	printf 'app("web", "mem=64M")\ncluster { nodes = 2 }\nrun { duration = "2s" }\ntrace { file = "t.trace" }\n' >"$T/t.lua"
+	for l in "1e-1 web" "0x1 web" "+0.5 web" "0.5 web +1" "0.5 web 0x1"; do
+		echo "$l" >"$T/t.trace"
+		run run "$T/t.lua" --db "$T/bad.db"; expect_rc 2; expect_err "t.trace:1: bad"
+	done
+	printf '1.5ms web\n0.5 web 01\n' >"$T/t.trace"
+	run run "$T/t.lua" --db "$T/t.db" --quiet; expect_rc 0
+	[ "$(q "$T/t.db" "select group_concat(t_request) || ' ' || max(id = 2 and origin = 1) from (select * from instances order by id)")" = "1500000,500000000 1" ] ||
+		fail "trace times: $(q "$T/t.db" "select group_concat(t_request || ':' || origin) from instances")"
+	run run "$S/ok.lua" --set nodes=010 --set duration=1.5s --set memory=4096.5M --db "$T/ok.db" --quiet; expect_rc 0
+	q "$T/ok.db" "select settings_json from runs" | grep -q '"nodes":10,.*"memory":4295491584,.*"duration_ns":1500000000,' || fail "decimal values: $(q "$T/ok.db" "select settings_json from runs")"
 	run run "$S/ok.lua" --seed 010 --reps 010 --db "$T/db" --quiet; expect_rc 0
 	[ "$(q "$T/db" "select count(*), min(seed), max(seed) from runs")" = "10|10|10" ] || fail "--seed 010 --reps 010: $(q "$T/db" "select count(*), min(seed), max(seed) from runs")"
 	;;
