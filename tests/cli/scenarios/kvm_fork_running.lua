@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: MIT
 -- fork(id) of an instance that is running (not paused in its own fork):
--- whatever the backend does with it, wait() on the child returns (a
--- status, or nil and the reason the fork failed); it never hangs.
+-- the KVM backend clones it where it stands, and wait() on the child
+-- returns its status, 0 (tests/cli kvm_fork_running checks it).
 cluster { nodes = 1, vcpus = 4, memory = "2G" }
 policy { templates = "none", max_retries = 0 }
 run { duration = "5s" }
