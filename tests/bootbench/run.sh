@@ -22,7 +22,7 @@ PROBE=${4:-}
 need_kvm() {
 	# the backend's own check (ukvm_available, honours $UKVM_DEVICE)
 	"$PROBE" --probe || exit 77
-	[ -f "$BUILD/guest/hello" ] || { echo "SKIP: $BUILD/guest/hello not built"; exit 77; }
+	[ -f "$BUILD/guest/hello" ] || fail "$BUILD/guest/hello was not built (a build failure, not a missing capability)"
 }
 
 case $case_ in
@@ -198,7 +198,7 @@ guest_mem)
 	grep -q 'mem=12Q' "$T/err" || fail "mem=12Q: not named"
 	need_kvm
 	has_db
-	[ -f "$BUILD/guest/synth" ] || { echo "SKIP: synth not built"; exit 77; }
+	[ -f "$BUILD/guest/synth" ] || fail "$BUILD/guest/synth was not built"
 	run -n 1 --db "$T/b.db" --guest "$BUILD/guest/synth" mem=256M init=1ms work=1ms dirty=1
 	[ "$(rc)" = 0 ] || fail "synth mem=256M: exit $(rc)"
 	m=$(sqlite3 "$T/b.db" "select json_extract(settings_json,'\$.mem_bytes') from runs")
@@ -245,7 +245,7 @@ template)
 	# clones of a template are really clones: the monitor boots exactly
 	# one instance cold (the template's) and clones the rest
 	need_kvm
-	[ -f "$BUILD/guest/synth" ] || { echo "SKIP: synth not built"; exit 77; }
+	[ -f "$BUILD/guest/synth" ] || fail "$BUILD/guest/synth was not built"
 	A="mem=16M init=100ms work=1ms dirty=1"
 	# shellcheck disable=SC2086
 	run -n 4 -j 2 --json --guest "$BUILD/guest/synth" $A

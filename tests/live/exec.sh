@@ -12,7 +12,9 @@ PROBE=${4:-}
 need_kvm() {
 	# the backend's own check (ukvm_available, honours $UKVM_DEVICE)
 	"$PROBE" --probe || exit 77
-	[ -f "$BUILD/guest/$1" ] || { echo "SKIP: $BUILD/guest/$1 not built"; exit 77; }
+	# the images are part of the build: one missing is a failure, not a
+	# machine without the capability
+	[ -f "$BUILD/guest/$1" ] || fail "$BUILD/guest/$1 was not built"
 }
 case $case_ in
 nokvm)
@@ -177,6 +179,7 @@ missing)
 	r=$?
 	[ $r = 1 ] || fail "missing image: exit $r, want 1"
 	[ -s "$T/err" ] || fail "missing image: no message"
+	grep -q nosuchapp "$T/err" || fail "missing image: the message does not name it: $(cat "$T/err")"
 	;;
 badargs)
 	for args in "" "--bogus hello" "--backend sim hello" "--backend" \

@@ -10,7 +10,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; cat "$T/trace" "$T/err" 2>/dev/null; exit 1; }
 "$PROBE" --probe || exit 77
-[ -f "$BUILD/guest/synth" ] || { echo "SKIP: $BUILD/guest/synth not built"; exit 77; }
+[ -f "$BUILD/guest/synth" ] || { echo "FAIL: $BUILD/guest/synth was not built (a build failure, not a missing capability)" >&2; exit 1; }
 UKF_GUEST_DIR=$BUILD/guest "$UKFORK" run "$S/fork_running.lua" --backend kvm \
 	--trace "$T/trace" --quiet >"$T/out" 2>"$T/err"
 r=$?
