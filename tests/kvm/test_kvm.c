@@ -7,10 +7,14 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "backends/kvm/clone.h"
+#include "backends/kvm/sandbox.h"
 #include "backends/kvm/ukvm_int.h"
 #include "kvm_harness.h"
 #define SELFTEST_COUNTING
@@ -1237,6 +1241,243 @@ static int t_guest_hundred(void)
 
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* The vCPU threads' seccomp filter (sandbox.c). */
+
+/* The value of field (e.g. "Seccomp:") in /proc/self/task/TID/status, or
+ * NULL; tid 0 = the calling thread. */
+static const char *task_status(pid_t tid, const char *field, char *buf,
+			       size_t cap)
+{
+	char path[64], line[256];
+	const char *v = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status",
+		 tid ? (int)tid : (int)syscall(SYS_gettid));
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field))) {
+			snprintf(buf, cap, "%s", line + strlen(field));
+			buf[strcspn(buf, "\n")] = 0;
+			v = buf + strspn(buf, " \t");
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+struct sc_probe {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pid_t tid;        /* the vCPU thread that reported READY */
+	int ready, ended;
+	int try_open;     /* open a file from the vCPU thread at READY */
+	int open_rc;
+};
+
+/* Runs on the vCPU thread, like every event of a running guest. */
+static void sc_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev)
+{
+	struct sc_probe *p = u;
+
+	(void)node;
+	pthread_mutex_lock(&p->lock);
+	if (ev->kind == UKF_BE_READY) {
+		p->tid = (pid_t)syscall(SYS_gettid);
+		if (p->try_open) /* forbidden: the process stops here */
+			p->open_rc = open("/proc/self/status", O_RDONLY);
+		p->ready = 1;
+	} else if (ev->kind == UKF_BE_EXIT || ev->kind == UKF_BE_FAIL) {
+		p->ended = 1;
+	}
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Boot tiny hello paused in ready(); the probe tells its thread. */
+static ukvm_t *sc_boot(struct sc_probe *p, int try_open, char *err,
+		       size_t errlen)
+{
+	struct ukvm_config cfg;
+	struct ukf_app app;
+	ukvm_t *m;
+
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	p->try_open = try_open;
+	p->open_rc = -2;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.event = sc_event;
+	cfg.u = p;
+	cfg.pause_on_ready = 1;
+	m = ukvm_create(&cfg, err, errlen);
+	if (!m)
+		return NULL;
+	memset(&app, 0, sizeof(app));
+	snprintf(app.name, sizeof(app.name), "test");
+	if (snprintf(app.image, sizeof(app.image), "%s", tiny("hello")) >=
+	    (int)sizeof(app.image)) {
+		snprintf(err, errlen, "image path too long");
+		ukvm_destroy(&m);
+		return NULL;
+	}
+	app.mem_bytes = MEM;
+	app.vcpus = 1;
+	if (ukvm_backend_ops.cold_boot(m, 0, 1, &app, "") != 0) {
+		snprintf(err, errlen, "cold_boot refused");
+		ukvm_destroy(&m);
+		return NULL;
+	}
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < 6000 && !p->ready && !p->ended; i++) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return m;
+}
+
+/*
+ * A running guest's vCPU thread is filtered (Seccomp: 2), has
+ * no_new_privs and no capabilities; the thread that created the monitor
+ * (the process) keeps its own. With UKVM_SECCOMP=0 in the environment
+ * nothing is filtered.
+ */
+static int t_seccomp_status(void)
+{
+	const char *e = getenv("UKVM_SECCOMP");
+	int want_on = !(e && !strcmp(e, "0"));
+	char why[300], b1[64], b2[64], b3[64], b4[64];
+	const char *v;
+	struct sc_probe p;
+	ukvm_t *m;
+
+	if (!ukvm_available(why, sizeof(why))) {
+		printf("SKIP: KVM is not usable here: %s\n", why);
+		return SKIP;
+	}
+	m = sc_boot(&p, 0, why, sizeof(why));
+	CHECK(m != NULL);
+	if (!m) {
+		fprintf(stderr, "monitor: %s\n", why);
+		return 1;
+	}
+	CHECK(p.ready && p.tid > 0);
+	CHECK(ukvm_sandbox_on() == want_on);
+	v = task_status(p.tid, "Seccomp:", b1, sizeof(b1));
+	CHECK(v && !strcmp(v, want_on ? "2" : "0"));
+	printf("vCPU thread %d: Seccomp %s", (int)p.tid, v ? v : "?");
+	v = task_status(p.tid, "NoNewPrivs:", b2, sizeof(b2));
+	CHECK(v && !strcmp(v, want_on ? "1" : "0"));
+	printf(", NoNewPrivs %s", v ? v : "?");
+	v = task_status(p.tid, "CapEff:", b3, sizeof(b3));
+	CHECK(v != NULL);
+	if (want_on)
+		CHECK(v && !strcmp(v, "0000000000000000"));
+	printf(", CapEff %s", v ? v : "?");
+	/* the process's own thread is untouched */
+	v = task_status(0, "Seccomp:", b4, sizeof(b4));
+	CHECK(v && !strcmp(v, "0"));
+	printf("; this thread: Seccomp %s\n", v ? v : "?");
+	/* the filtered guest still runs to its end */
+	CHECK(ukvm_backend_ops.complete(m, 0, 1, 0, 0, 0, NULL, 0) == 0);
+	pthread_mutex_lock(&p.lock);
+	for (int i = 0; i < 600 && !p.ended; i++) {
+		pthread_mutex_unlock(&p.lock);
+		usleep(100000);
+		pthread_mutex_lock(&p.lock);
+	}
+	pthread_mutex_unlock(&p.lock);
+	CHECK(p.ended);
+	ukvm_destroy(&m);
+	return 0;
+}
+
+/* In a child process: boot, open a file from the vCPU thread at READY,
+ * report what happened; the parent reads status and stderr. */
+static int sc_child(int errfd, const char *env)
+{
+	char why[300];
+	struct sc_probe p;
+	ukvm_t *m;
+
+	dup2(errfd, 2);
+	setenv("UKVM_SECCOMP", env, 1);
+	m = sc_boot(&p, 1, why, sizeof(why));
+	if (!m) {
+		fprintf(stderr, "monitor: %s\n", why);
+		_exit(2);
+	}
+	fprintf(stderr, "open from the vCPU thread: %d\n", p.open_rc);
+	_exit(p.ready && p.open_rc >= 0 ? 0 : 3);
+}
+
+static int sc_run_child(const char *env, int *status, char *out, size_t cap)
+{
+	int fds[2];
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe(fds) < 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(fds[0]);
+		sc_child(fds[1], env);
+	}
+	close(fds[1]);
+	while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = 0;
+	close(fds[0]);
+	return waitpid(pid, status, 0) == pid ? 0 : -1;
+}
+
+/*
+ * A call outside the allow-list from a vCPU thread (here: open, made by
+ * the event sink, which runs on that thread) stops the process with
+ * UKVM_SANDBOX_EXIT and a line naming the instance and the call; the
+ * same run with UKVM_SECCOMP=0 opens the file and goes on.
+ */
+static int t_seccomp_kill(void)
+{
+	char why[300], out[2048];
+	int st = 0;
+
+	if (!ukvm_available(why, sizeof(why))) {
+		printf("SKIP: KVM is not usable here: %s\n", why);
+		return SKIP;
+	}
+	CHECK(sc_run_child("1", &st, out, sizeof(out)) == 0);
+	printf("filter on: exit %d: %s", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+	       out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == UKVM_SANDBOX_EXIT);
+	CHECK_HAS(out, "ukvm: instance 1: vCPU thread made system call");
+	CHECK_HAS(out, "(openat)");
+	CHECK(!strstr(out, "open from the vCPU thread"));
+	CHECK(sc_run_child("0", &st, out, sizeof(out)) == 0);
+	printf("filter off: exit %d: %s", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+	       out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(!strstr(out, "seccomp"));
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "elf_valid", t_elf_valid },
 	{ "elf_truncated", t_elf_truncated },
@@ -1247,6 +1488,8 @@ static const struct selftest tests[] = {
 	{ "gpa_accessor", t_gpa_accessor },
 	{ "fault_frame", t_fault_frame },
 	{ "console_escape", t_console_escape },
+	{ "seccomp_status", t_seccomp_status },
+	{ "seccomp_kill", t_seccomp_kill },
 	{ "boot_tiny", t_boot_tiny },
 	{ "fault_null", t_fault_null },
 	{ "fault_ud", t_fault_ud },
