@@ -386,7 +386,7 @@ kill9)
 	# node 0 goes on, with nothing of the run left
 	out=$("$UKFORK" agent status --cluster "$T/cluster.conf" --timeout 2)
 	grep -q '^node 0 .*  up ' <<<"$out" || fail "node 0 is not up: $out"
-	grep -A3 '^node 0 ' <<<"$out" | grep -q 'run        none' ||
+	grep -A6 '^node 0 ' <<<"$out" | grep -q 'run        none' ||
 		fail "node 0 still has a run: $out"
 	# and serves the next run
 	"$UKFORK" exec --cluster "$T/cluster.conf" hello >/dev/null 2>"$T/err2" &&
