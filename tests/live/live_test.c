@@ -253,10 +253,14 @@ static int t_samples(void)
 	CHECK(ukf_live_create(&w, &c, &sk, err, sizeof(err)) == 0);
 	CHECK(ukf_live_set_sampler(&w, on_sample) == 0);
 	CHECK(w.ops->start(w.w) == 0);
-	CHECK(w.ops->at(w.w, w.ops->now(w.w) + 40 * UKF_MS, note, &o, 1) == 0);
+	ukf_ns_t t0 = w.ops->now(w.w);
+	CHECK(w.ops->at(w.w, t0 + 40 * UKF_MS, note, &o, 1) == 0);
 	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
 	CHECK(o.n == 1);         /* samples do not keep an idle world alive */
-	CHECK(sm.n >= 5 && sm.n <= 10);
+	/* one every 5 ms while the world ran, at most: a loaded or emulated
+	 * machine may take fewer (missed ones are not made up), never more */
+	ukf_ns_t ran = w.ops->now(w.w) - t0;
+	CHECK(sm.n >= 1 && sm.n <= (int)(ran / (5 * UKF_MS)) + 2);
 	CHECK(sm.bad == 0);
 	w.ops->destroy(&w.w);
 	{
