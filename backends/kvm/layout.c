@@ -18,19 +18,6 @@
 #define PTE_PS 0x80ULL
 #define PTE_NX (1ULL << 63)
 
-#define CR0_PE 0x1ULL
-#define CR0_MP 0x2ULL
-#define CR0_ET 0x10ULL
-#define CR0_NE 0x20ULL
-#define CR0_WP 0x10000ULL
-#define CR0_PG 0x80000000ULL
-#define CR4_PAE 0x20ULL
-#define CR4_OSFXSR 0x200ULL
-#define CR4_OSXMMEXCPT 0x400ULL
-#define EFER_LME 0x100ULL
-#define EFER_LMA 0x400ULL
-#define EFER_NXE 0x800ULL
-
 static void put64(uint8_t *mem, uint64_t gpa, uint64_t v)
 {
 	memcpy(mem + gpa, &v, 8);

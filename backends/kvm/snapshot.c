@@ -688,21 +688,6 @@ int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 	return 0;
 }
 
-/* Control register and flag bits the check below names. */
-#define CR0_PE 0x1ULL
-#define CR0_MP 0x2ULL
-#define CR0_TS 0x8ULL
-#define CR0_ET 0x10ULL
-#define CR0_NE 0x20ULL
-#define CR0_WP 0x10000ULL
-#define CR0_PG 0x80000000ULL
-#define CR4_PAE 0x20ULL
-#define CR4_OSFXSR 0x200ULL
-#define CR4_OSXMMEXCPT 0x400ULL
-#define CR4_OSXSAVE 0x40000ULL
-#define EFER_LME 0x100ULL
-#define EFER_LMA 0x400ULL
-#define EFER_NXE 0x800ULL
 /* Flags CPL3 code can set itself (CF, PF, AF, ZF, SF, TF, DF, OF, RF, AC,
  * ID) plus the fixed bit 1: never IF, IOPL, NT, VM, VIF, VIP. */
 #define RFLAGS_USER 0x254dd7ULL

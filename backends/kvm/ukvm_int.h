@@ -491,4 +491,21 @@ uint64_t ukvm_dirty_pages(struct ukvm_vm *vm);
 void ukvm_seterr(char *err, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Control register and EFER bits the monitor sets (layout.c) and checks
+ * in restored vCPU states (snapshot.c). */
+#define CR0_PE 0x1ULL
+#define CR0_MP 0x2ULL
+#define CR0_TS 0x8ULL
+#define CR0_ET 0x10ULL
+#define CR0_NE 0x20ULL
+#define CR0_WP 0x10000ULL
+#define CR0_PG 0x80000000ULL
+#define CR4_PAE 0x20ULL
+#define CR4_OSFXSR 0x200ULL
+#define CR4_OSXMMEXCPT 0x400ULL
+#define CR4_OSXSAVE 0x40000ULL
+#define EFER_LME 0x100ULL
+#define EFER_LMA 0x400ULL
+#define EFER_NXE 0x800ULL
+
 #endif /* UKVM_INT_H */
