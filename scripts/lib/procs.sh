@@ -9,6 +9,17 @@ alive() { # PID
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
+# SIGKILL every process whose command line names a path under DIR (but
+# this shell): the last resort of a test's cleanup.
+kill_naming() { # DIR
+	local f p
+	for f in $(grep -laF -- "$1/" /proc/[0-9]*/cmdline 2>/dev/null); do
+		p=${f#/proc/}
+		p=${p%/cmdline}
+		[ "$p" = $$ ] || [ "$p" = "${BASHPID:-$$}" ] || kill -KILL "$p" 2>/dev/null
+	done
+}
+
 # SIGTERM the PIDs, up to GRACE seconds, then SIGKILL those left (and a
 # bounded wait for them): 0 when all are gone.
 stop_pids() { # GRACE PID...

@@ -7,6 +7,8 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 L=$(cd "$HERE/../../scripts/etcd" && pwd)/local.sh
+# kill_naming
+. "$HERE/../../scripts/lib/procs.sh"
 ETCD=${UKF_ETCD:-/usr/bin/etcd}
 ETCDCTL=${UKF_ETCDCTL:-/usr/bin/etcdctl}
 [ -x "$ETCD" ] || { echo "SKIP: $ETCD is missing (apt-get install etcd-server etcd-client)"; exit 77; }
@@ -15,15 +17,10 @@ export UKF_ETCD=$ETCD UKF_ETCDCTL=$ETCDCTL ETCDCTL_API=3
 T=$(mktemp -d /tmp/ukf-etcd-test.XXXXXX)
 
 cleanup() {
-	local f p
 	bash "$L" stop "$T/one" >/dev/null 2>&1
 	bash "$L" stop "$T/three" >/dev/null 2>&1
 	# last resort, should a stop have failed: no process naming this run's files
-	for f in $(grep -laF -- "$T/" /proc/[0-9]*/cmdline 2>/dev/null); do
-		p=${f#/proc/}
-		p=${p%/cmdline}
-		[ "$p" = $$ ] || [ "$p" = "$BASHPID" ] || kill -KILL "$p" 2>/dev/null
-	done
+	kill_naming "$T"
 	rm -rf "$T"
 }
 trap cleanup EXIT

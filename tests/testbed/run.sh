@@ -10,6 +10,8 @@ UKF=${2:-}
 UKFD=${3:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 TB=$(cd "$HERE/../../scripts/testbed" && pwd)/testbed.sh
+# kill_naming
+. "$HERE/../../scripts/lib/procs.sh"
 T=$(mktemp -d /tmp/ukf-testbed-test.XXXXXX)
 export UKF_TESTBED_ROOT=$T/root
 KEYS=$HERE/fake_keys.sh
@@ -26,11 +28,7 @@ cleanup() {
 		[ -e "$s" ] && bash "$TB" down --state "$s" --grace 1 >/dev/null 2>&1
 	done
 	# last resort, should a down have failed: no process naming this run's files
-	for f in $(grep -laF -- "$T/" /proc/[0-9]*/cmdline 2>/dev/null); do
-		p=${f#/proc/}
-		p=${p%/cmdline}
-		[ "$p" = $$ ] || [ "$p" = "$BASHPID" ] || kill -KILL "$p" 2>/dev/null
-	done
+	kill_naming "$T"
 	rm -rf "$T"
 }
 trap cleanup EXIT
