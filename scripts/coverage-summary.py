@@ -16,7 +16,8 @@ def main():
     dirs = {}
     for fl in data.get("files", []):
         parts = fl["filename"].split("/")
-        key = "/".join(parts[:2]) if parts[0] == "backends" else parts[0]
+        key = ("/".join(parts[:2])
+               if parts[0] == "backends" and len(parts) > 2 else parts[0])
         d = dirs.setdefault(key, [0, 0, 0, 0])
         d[0] += fl.get("line_covered", 0)
         d[1] += fl.get("line_total", 0)
