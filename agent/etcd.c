@@ -374,6 +374,16 @@ void ukf_etcd_prefix_end(const char *prefix, char *out, size_t cap)
 	out[0] = 0;
 }
 
+/* A request body's key and range_end covering every key under prefix. */
+static void add_prefix(json_object *o, const char *prefix)
+{
+	char end[512];
+
+	ukf_etcd_prefix_end(prefix, end, sizeof(end));
+	add(o, "key", b64(prefix, strlen(prefix)));
+	add(o, "range_end", b64(end, strlen(end)));
+}
+
 /* kv as the gateway writes it -> a ukf_etcd_kv with fresh copies. */
 static int read_kv(json_object *j, struct ukf_etcd_kv *kv, char **k,
 		   char **v)
@@ -542,13 +552,10 @@ int ukf_etcd_put(ukf_etcd_t *e, const char *key, const void *value,
 int64_t ukf_etcd_delete_prefix(ukf_etcd_t *e, const char *prefix)
 {
 	json_object *rq = json_object_new_object(), *r = NULL;
-	char end[512];
 	int64_t n;
 	int rc;
 
-	ukf_etcd_prefix_end(prefix, end, sizeof(end));
-	add(rq, "key", b64(prefix, strlen(prefix)));
-	add(rq, "range_end", b64(end, strlen(end)));
+	add_prefix(rq, prefix);
 	rc = post(e, "/v3/kv/deleterange", rq, &r);
 	json_object_put(rq);
 	if (rc < 0)
@@ -595,13 +602,10 @@ int64_t ukf_etcd_range_prefix(ukf_etcd_t *e, const char *prefix,
 			      ukf_etcd_kv_fn fn, void *u, int64_t *rev)
 {
 	json_object *rq = json_object_new_object(), *r = NULL, *kvs;
-	char end[512];
 	int64_t n = 0;
 	int rc;
 
-	ukf_etcd_prefix_end(prefix, end, sizeof(end));
-	add(rq, "key", b64(prefix, strlen(prefix)));
-	add(rq, "range_end", b64(end, strlen(end)));
+	add_prefix(rq, prefix);
 	rc = post(e, "/v3/kv/range", rq, &r);
 	json_object_put(rq);
 	if (rc < 0)
@@ -723,14 +727,12 @@ int ukf_etcd_watch(ukf_etcd_t *e, const char *prefix, int64_t start_rev,
 {
 	json_object *rq = json_object_new_object(),
 		    *cr = json_object_new_object();
-	char end[512], url[320];
+	char url[320];
 	CURLcode res = CURLE_OK;
 	int running = 1, rc;
 	long status = 0;
 
-	ukf_etcd_prefix_end(prefix, end, sizeof(end));
-	add(cr, "key", b64(prefix, strlen(prefix)));
-	add(cr, "range_end", b64(end, strlen(end)));
+	add_prefix(cr, prefix);
 	add_i64(cr, "start_revision", start_rev);
 	add(rq, "create_request", cr);
 	*next_rev = start_rev;
