@@ -351,9 +351,17 @@ badargs)
 	# not root: a clear refusal before anything is made
 	if [ "$(id -u)" = 0 ]; then
 		if command -v setpriv >/dev/null; then
-			setpriv --reuid 65534 --regid 65534 --clear-groups bash "$TB" up --nodes 1 --name nr$$ \
+			# a copy the other user can read (the checkout may sit in
+			# a 0700 directory, e.g. one made by mktemp -d)
+			NR=$(mktemp -d) && chmod 755 "$NR" &&
+				mkdir -p "$NR/scripts/testbed" "$NR/scripts/lib" &&
+				cp "$TB" "$NR/scripts/testbed/" &&
+				cp "$HERE/../../scripts/lib/procs.sh" "$NR/scripts/lib/" &&
+				chmod -R a+rX "$NR" || fail "cannot copy the testbed script for another user"
+			setpriv --reuid 65534 --regid 65534 --clear-groups bash "$NR/scripts/testbed/testbed.sh" up --nodes 1 --name nr$$ \
 				--no-agents --keys-cmd "$KEYS" >"$T/out" 2>"$T/err"
 			RC=$?
+			rm -rf "$NR"
 			want_rc 1 "up as a non-root user"
 			want_err "up must run as root" "up as a non-root user"
 		fi
