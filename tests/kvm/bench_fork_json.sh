@@ -17,7 +17,8 @@ grep -q -- "--json" "$T/err" || fail "usage does not list --json"
 [ $r = 77 ] && exit 77
 [ $r = 2 ] || fail "missing guest: exit $r, want 2"
 grep -q "/nonexistent/synth" "$T/err" || fail "missing guest not named"
-[ -f "$SYNTH" ] || { echo "SKIP: $SYNTH not built"; exit 77; }
+# the image is part of the build: missing is a failure, not a skip
+[ -f "$SYNTH" ] || fail "$SYNTH was not built (a build failure, not a missing capability)"
 "$B" --synth "$SYNTH" --json --clones 20 --forks 20 --throughput 20 --cold 3 \
 	>"$T/out" 2>"$T/err"; r=$?
 [ $r = 77 ] && exit 77

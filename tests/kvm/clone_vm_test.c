@@ -117,12 +117,14 @@ static int start_monitors(int n, uint32_t max_vms, uint64_t max_mem,
 	struct ukvm_config c;
 	char err[300];
 
+	if (access(image, R_OK)) {
+		/* the images are part of the build: a broken build fails */
+		printf("FAIL: guest image %s was not built (a build failure, "
+		       "not a missing capability)\n", image);
+		return 1;
+	}
 	if (!ukvm_available(err, sizeof(err))) {
 		printf("SKIP: %s\n", err);
-		return SKIP;
-	}
-	if (access(image, R_OK)) {
-		printf("SKIP: guest image %s not built\n", image);
 		return SKIP;
 	}
 	memset(&c, 0, sizeof(c));

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* tiny.S - minimal hand-written guests for the monitor's tests; MODE_* picks the behaviour. */
+#define SPIN_CNT 0x200008  /* MODE_SPIN's counter and stop word (test_kvm.c) */
+#define SPIN_STOP 0x200000
 #define HC(n, arg) mov $arg, %eax; mov $(0x500 + n), %dx; out %eax, %dx
 
 	.text
@@ -91,6 +93,33 @@ _start:
 	je 3f
 	HC(0, con)
 3:	HC(2, ex0)
+#elif defined(MODE_SPIN)
+	/* Runs until told to stop: counts in memory at SPIN_CNT until the
+	 * host writes an exit status to SPIN_STOP, then says whether its
+	 * instance id is still the one it started with, or its parent's is
+	 * (a fork child's, with the register kept), and exits with that
+	 * status. Both words lie above the image,
+	 * at fixed addresses the test reads and writes. */
+	HC(6, inf)
+	mov inf+8, %rbx            /* the id it started with */
+	HC(0, cons)                /* "spin: started" */
+1:	incq SPIN_CNT
+	pause
+	mov SPIN_STOP, %rax
+	test %rax, %rax
+	jz 1b
+	mov %rax, exv+8
+	HC(6, inf)
+	cmp inf+8, %rbx
+	je 4f
+	cmp inf+16, %rbx           /* a child of the one it started as */
+	je 6f
+	HC(0, consl)               /* "spin: lost id" */
+	jmp 5f
+6:	HC(0, consn)               /* "spin: new id" */
+	jmp 5f
+4:	HC(0, consa)               /* "spin: same id" */
+5:	HC(2, exv)
 #else
 #error "no MODE_"
 #endif
@@ -115,9 +144,14 @@ conr:	.quad 0, rbuf, 0
 inf:	.quad 0, 0, 0, ibuf, 64, 0x55
 coni:	.quad 0, ibuf, 0
 tim:	.quad 0, 0, 0
+cons:	.quad 0, smsg, 14
+consn:	.quad 0, smsg + 14, 13
+consa:	.quad 0, smsg + 27, 14
+consl:	.quad 0, smsg + 41, 14
 msg:	.ascii "UKF-READY\n"
 msg2:	.ascii "line one\nline 2"
 amsg:	.ascii "boom"
+smsg:	.ascii "spin: started\nspin: new id\nspin: same id\nspin: lost id\n"
 	.balign 8
 rbuf:	.fill 16, 1, 0
 ibuf:	.fill 64, 1, 0

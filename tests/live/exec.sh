@@ -68,6 +68,11 @@ fanout)
 	r=$?
 	[ $r = 0 ] || fail "exit $r, want 0"
 	grep -qx 'primes below 100000: 9592' "$T/out" || fail "wrong answer"
+	# the answer alone is right whether the forks ran or were refused
+	# (fanout then computes the slices inline): four children ran
+	grep -q 'inline' "$T/out" && fail "fanout 4: a slice was computed inline (a fork was refused)"
+	[ "$(grep -c '^child [0-3]: .* on node 0 (id [0-9]*)$' "$T/out")" = 4 ] ||
+		fail "fanout 4: want four children's lines"
 	# more children than an instance may have: refused with the reason
 	UKF_GUEST_DIR=$BUILD/guest "$EX" --backend kvm fanout 65 100000 >"$T/out" 2>"$T/err"
 	r=$?
