@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: MIT */
+/* xen.c - Xen PV platform: start_info, memory map, console ring, clock, xenstore, shutdown. */
+
+/*
+ * The Xen images (guest-xen-NAME) link this file and xen_entry.S instead of
+ * entry.S and pvh.c; rt.c and the apps are the same objects' sources. The
+ * runtime (rt.c) sends every ABI call of a boot info whose platform is
+ * UKF_PLATFORM_PVH to ukf_pvh_call() instead of the port-I/O hypercall, so
+ * the Xen boot info says PVH and this file defines that hook: the ABI has
+ * no Xen value yet and rt.c is not this port's to change (see docs/xen.md).
+ *
+ * What each call does here:
+ *   console  the PV console ring (start_info->console.domU: a page in our
+ *            memory + an event channel); xenconsoled copies it to the pty
+ *            and to /var/log/xen/console/guest-NAME.log
+ *   time     Xen's per-vCPU pvclock in the shared info page (mono: since
+ *            this boot; wall: Xen's wallclock + system time)
+ *   exit     the status written to xenstore as data/ukf-exit (relative to
+ *            the domain's home, /local/domain/ID), the console drained,
+ *            then SCHEDOP_shutdown SHUTDOWN_poweroff; if xenstore could not
+ *            take the status, a non-zero status shuts down with
+ *            SHUTDOWN_crash so it is at least not mistaken for success
+ *   abort    "ukf_abort: MSG" on the console, data/ukf-exit 255, crash
+ *   ready    0 (no templates on Xen yet); block: yields until the deadline;
+ *            info: instance 1, node 0
+ *   fork, spawn, wait, send, recv: -UKF_ENOSYS (not carried on Xen yet)
+ * A fault has no handler (no trap table): Xen crashes the domain.
+ *
+ * Memory: Xen's builder maps the image, its own pages (p2m list, start
+ * info, xenstore and console pages, page tables, boot stack) and at least
+ * 512 KiB more. ukf_xen_init maps every other page of the domain (up to
+ * 1 GiB: one L2 table's reach) at virtual == pseudo-physical, making new
+ * L1 tables from the first free pages, then unmaps page 0 so a null
+ * pointer faults. The heap is what lies above those tables.
+ */
+#define __XEN_INTERFACE_VERSION__ 0x00040d00
+
+#include "guest/rt/ukfrt.h"
+#include "guest/rt/rt_internal.h"
+
+#include <xen/xen.h>
+#include <xen/sched.h>
+#include <xen/event_channel.h>
+#include <xen/io/console.h>
+#include <xen/io/xs_wire.h>
+
+#define PG_P	     0x001ULL
+#define PG_RW	     0x002ULL
+#define PG_USER	     0x004ULL
+#define PG_ACCESSED  0x020ULL
+#define PG_DIRTY     0x040ULL
+#define PTE_ADDR     0x000ffffffffff000ULL
+#define L1_PROT	     (PG_P | PG_RW | PG_USER | PG_ACCESSED)
+#define L1_PROT_RO   (PG_P | PG_USER | PG_ACCESSED)
+#define L2_PROT	     (PG_P | PG_RW | PG_USER | PG_ACCESSED | PG_DIRTY)
+#define PT_ENTRIES   512
+#define MAP_MAX_PAGES (1UL << 18) /* 1 GiB: what L2 table 0 reaches */
+#define MMU_BATCH    512
+
+#define XEN_CONSOLE_WAIT_NS 5000000000ULL /* a full ring nobody drains */
+#define XEN_DRAIN_WAIT_NS   2000000000ULL /* console drained before exit */
+#define XEN_STORE_WAIT_NS   10000000000ULL /* xenstored under emulation */
+#define XEN_EXIT_KEY	    "data/ukf-exit"
+
+extern char ukf_xen_hypercall_page[];
+extern char _end[];
+
+static start_info_t *xs_si;
+static shared_info_t *xs_sh;
+static unsigned long *xs_p2m;
+static struct xencons_interface *xs_con;
+static uint32_t xs_con_port;
+static struct xenstore_domain_interface *xs_store;
+static uint32_t xs_store_port;
+static uint32_t xs_req_id;
+static uint64_t xs_boot_ns;
+static struct ukf_bootinfo xs_bi;
+
+/* The shared info frame is mapped over this page (its own frame unused). */
+static char xs_shared_page[4096] __attribute__((aligned(4096)));
+
+/* ---------------- hypercalls ---------------- */
+
+/* Xen's x86-64 PV hypercall ABI: rdi, rsi, rdx, r10; result in rax; the
+ * argument registers, rcx and r11 may be clobbered. */
+static long xen_hc(unsigned nr, unsigned long a1, unsigned long a2,
+		   unsigned long a3, unsigned long a4)
+{
+	register unsigned long r10 __asm__("r10") = a4;
+	unsigned long d1, d2, d3;
+	long ret;
+
+	__asm__ volatile("call *%[fn]"
+			 : "=a"(ret), "=D"(d1), "=S"(d2), "=d"(d3), "+r"(r10)
+			 : [fn] "r"(ukf_xen_hypercall_page + nr * 32),
+			   "1"(a1), "2"(a2), "3"(a3)
+			 : "rcx", "r8", "r9", "r11", "memory");
+	return ret;
+}
+
+static long sched_op(int cmd, void *arg)
+{
+	return xen_hc(__HYPERVISOR_sched_op, (unsigned long)cmd,
+		      (unsigned long)arg, 0, 0);
+}
+
+static void yield(void)
+{
+	sched_op(SCHEDOP_yield, NULL);
+}
+
+static void notify(uint32_t port)
+{
+	struct evtchn_send s = {.port = port};
+	xen_hc(__HYPERVISOR_event_channel_op, EVTCHNOP_send,
+	       (unsigned long)&s, 0, 0);
+}
+
+static long update_va(unsigned long va, uint64_t pte)
+{
+	return xen_hc(__HYPERVISOR_update_va_mapping, va, pte, UVMF_INVLPG,
+		      0);
+}
+
+static long mmu_update(mmu_update_t *req, unsigned n)
+{
+	unsigned done = 0;
+	return xen_hc(__HYPERVISOR_mmu_update, (unsigned long)req, n,
+		      (unsigned long)&done, DOMID_SELF);
+}
+
+static __attribute__((noreturn)) void shutdown(unsigned reason)
+{
+	struct sched_shutdown s = {.reason = reason};
+	for (;;)
+		sched_op(SCHEDOP_shutdown, &s);
+}
+
+static inline void barrier(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static inline void mb(void)
+{
+	__asm__ volatile("mfence" ::: "memory");
+}
+
+/* ---------------- frames ---------------- */
+
+static unsigned long m2p(unsigned long mfn)
+{
+	return ((const volatile unsigned long *)MACH2PHYS_VIRT_START)[mfn];
+}
+
+/* Virtual address of a machine frame in our memory (virt == pseudo-phys). */
+static void *mfn_va(unsigned long mfn)
+{
+	return (void *)(m2p(mfn) << 12);
+}
+
+static uint64_t pfn_pte(unsigned long pfn, uint64_t prot)
+{
+	return ((uint64_t)xs_p2m[pfn] << 12) | prot;
+}
+
+/* ---------------- clock ---------------- */
+
+static uint64_t system_ns(void)
+{
+	volatile struct vcpu_time_info *t = &xs_sh->vcpu_info[0].time;
+	uint32_t v;
+	uint64_t ns;
+
+	do {
+		v = t->version;
+		barrier();
+		uint64_t d = ukf_rdtsc() - t->tsc_timestamp;
+		int8_t shift = t->tsc_shift;
+		if (shift < 0)
+			d >>= -shift;
+		else
+			d <<= shift;
+		ns = t->system_time +
+		     (uint64_t)(((unsigned __int128)d * t->tsc_to_system_mul) >>
+				32);
+		barrier();
+	} while ((v & 1) || v != t->version);
+	return ns;
+}
+
+static uint64_t wall_ns(void)
+{
+	volatile struct shared_info *s = xs_sh;
+	uint32_t v;
+	uint64_t sec, nsec;
+
+	do {
+		v = s->wc_version;
+		barrier();
+		sec = s->wc_sec | ((uint64_t)s->xen_wc_sec_hi << 32);
+		nsec = s->wc_nsec;
+		barrier();
+	} while ((v & 1) || v != s->wc_version);
+	return sec * 1000000000ULL + nsec + system_ns();
+}
+
+static uint64_t mono_ns(void)
+{
+	return system_ns() - xs_boot_ns;
+}
+
+/* ---------------- console ring ---------------- */
+
+static void con_write(const char *p, size_t n)
+{
+	volatile struct xencons_interface *r = xs_con;
+	uint64_t stuck = 0;
+
+	while (n) {
+		XENCONS_RING_IDX cons = r->out_cons, prod = r->out_prod;
+		mb();
+		size_t space = sizeof(r->out) - (prod - cons);
+		if (space == 0) {
+			/* full: let xenconsoled run, give up if it never does */
+			if (!stuck)
+				stuck = mono_ns() + XEN_CONSOLE_WAIT_NS;
+			else if (mono_ns() > stuck)
+				return;
+			notify(xs_con_port);
+			yield();
+			continue;
+		}
+		stuck = 0;
+		size_t k = n < space ? n : space;
+		for (size_t i = 0; i < k; i++)
+			r->out[MASK_XENCONS_IDX(prod + i, r->out)] = p[i];
+		barrier(); /* x86: stores stay in order */
+		r->out_prod = prod + (XENCONS_RING_IDX)k;
+		p += k;
+		n -= k;
+	}
+	notify(xs_con_port);
+}
+
+/* Wait (bounded) until xenconsoled has read everything we wrote. */
+static void con_drain(void)
+{
+	volatile struct xencons_interface *r = xs_con;
+	uint64_t until = mono_ns() + XEN_DRAIN_WAIT_NS;
+
+	while (r->out_cons != r->out_prod && mono_ns() < until) {
+		notify(xs_con_port);
+		yield();
+	}
+}
+
+/* ---------------- xenstore ---------------- */
+
+static int store_put(const void *p, size_t n, uint64_t until)
+{
+	volatile struct xenstore_domain_interface *x = xs_store;
+	const char *s = p;
+
+	while (n) {
+		XENSTORE_RING_IDX cons = x->req_cons, prod = x->req_prod;
+		mb();
+		size_t space = XENSTORE_RING_SIZE - (prod - cons);
+		if (space == 0) {
+			if (mono_ns() > until)
+				return -1;
+			notify(xs_store_port);
+			yield();
+			continue;
+		}
+		size_t k = n < space ? n : space;
+		for (size_t i = 0; i < k; i++)
+			x->req[MASK_XENSTORE_IDX(prod + i)] = s[i];
+		barrier();
+		x->req_prod = prod + (XENSTORE_RING_IDX)k;
+		s += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int store_get(void *p, size_t n, uint64_t until)
+{
+	volatile struct xenstore_domain_interface *x = xs_store;
+	char *d = p;
+
+	while (n) {
+		XENSTORE_RING_IDX cons = x->rsp_cons, prod = x->rsp_prod;
+		mb();
+		if (prod == cons) {
+			if (mono_ns() > until)
+				return -1;
+			notify(xs_store_port);
+			yield();
+			continue;
+		}
+		size_t avail = prod - cons, k = n < avail ? n : avail;
+		for (size_t i = 0; i < k; i++)
+			d[i] = x->rsp[MASK_XENSTORE_IDX(cons + i)];
+		mb();
+		x->rsp_cons = cons + (XENSTORE_RING_IDX)k;
+		d += k;
+		n -= k;
+	}
+	notify(xs_store_port);
+	return 0;
+}
+
+/*
+ * XS_WRITE path=value (path relative to the domain's home), waiting for
+ * xenstored's answer: 0, or -1 (no xenstore, error reply, timeout).
+ */
+static int store_write(const char *path, const char *value)
+{
+	size_t pl = strlen(path) + 1, vl = strlen(value);
+	struct xsd_sockmsg h = {.type = XS_WRITE,
+				.req_id = ++xs_req_id,
+				.tx_id = 0,
+				.len = (uint32_t)(pl + vl)};
+	uint64_t until = mono_ns() + XEN_STORE_WAIT_NS;
+	char skip[64];
+
+	if (!xs_store)
+		return -1;
+	if (store_put(&h, sizeof(h), until) || store_put(path, pl, until) ||
+	    store_put(value, vl, until))
+		return -1;
+	notify(xs_store_port);
+	/* the reply: a header and "OK\0" (or an error name) */
+	if (store_get(&h, sizeof(h), until))
+		return -1;
+	for (uint32_t left = h.len; left;) {
+		uint32_t k = left < sizeof(skip) ? left : sizeof(skip);
+		if (store_get(skip, k, until))
+			return -1;
+		left -= k;
+	}
+	return h.type == XS_ERROR ? -1 : 0;
+}
+
+/* ---------------- memory ---------------- */
+
+static unsigned long pt_next; /* next free pfn for a new L1 table */
+
+/*
+ * Map pfns [1, nr) at virt == pseudo-phys (nr <= MAP_MAX_PAGES): the L1
+ * tables missing under L2 table 0 come from pt_next on (a page already
+ * mapped: each 2 MiB mapped adds 511 more than it costs), zeroed, made
+ * read-only and hooked in; entries go in batches of MMU_BATCH. Returns the
+ * pages mapped (nr), or 0 if Xen refused an update.
+ */
+static unsigned long map_memory(unsigned long nr)
+{
+	static mmu_update_t req[MMU_BATCH];
+	const uint64_t *l4 = (const uint64_t *)xs_si->pt_base;
+	const uint64_t *l3 = mfn_va((l4[0] & PTE_ADDR) >> 12);
+	uint64_t l2_ma = l3[0] & PTE_ADDR;
+	const volatile uint64_t *l2 = mfn_va(l2_ma >> 12);
+
+	for (unsigned long c = 0; c * PT_ENTRIES < nr; c++) {
+		uint64_t l1_ma;
+		const volatile uint64_t *l1;
+		unsigned n = 0;
+
+		if (l2[c] & PG_P) {
+			l1_ma = l2[c] & PTE_ADDR;
+			l1 = mfn_va(l1_ma >> 12);
+		} else {
+			unsigned long p = pt_next++;
+			void *va = (void *)(p << 12);
+			memset(va, 0, 4096);
+			if (update_va((unsigned long)va, pfn_pte(p, L1_PROT_RO)))
+				return 0;
+			l1_ma = (uint64_t)xs_p2m[p] << 12;
+			req[0].ptr = (l2_ma + c * 8) | MMU_NORMAL_PT_UPDATE;
+			req[0].val = l1_ma | L2_PROT;
+			if (mmu_update(req, 1))
+				return 0;
+			l1 = va;
+		}
+		for (unsigned i = 0; i < PT_ENTRIES; i++) {
+			unsigned long pfn = c * PT_ENTRIES + i;
+			if (pfn >= nr)
+				break;
+			if (pfn == 0 || (l1[i] & PG_P))
+				continue;
+			req[n].ptr = (l1_ma + i * 8) | MMU_NORMAL_PT_UPDATE;
+			req[n].val = pfn_pte(pfn, L1_PROT);
+			n++;
+		}
+		if (n && mmu_update(req, n))
+			return 0;
+	}
+	return nr;
+}
+
+/* First pfn after everything Xen's builder placed (and the image). */
+static unsigned long bootstrap_end(unsigned long boot_rsp)
+{
+	unsigned long e = ((unsigned long)_end + 4095) >> 12, v;
+
+#define AT_LEAST(x)      \
+	do {             \
+		v = (x); \
+		if (v > e)       \
+			e = v;   \
+	} while (0)
+	AT_LEAST((boot_rsp + 4095) >> 12);
+	AT_LEAST(((unsigned long)xs_si >> 12) + 1);
+	AT_LEAST((xs_si->pt_base >> 12) + xs_si->nr_pt_frames);
+	AT_LEAST((xs_si->mfn_list + xs_si->nr_pages * sizeof(unsigned long) +
+		  4095) >> 12);
+	AT_LEAST(m2p(xs_si->console.domU.mfn) + 1);
+	if (xs_si->store_mfn)
+		AT_LEAST(m2p(xs_si->store_mfn) + 1);
+#undef AT_LEAST
+	return e;
+}
+
+/* ---------------- start-up ---------------- */
+
+/* Called from xen_entry.S: si = start_info, boot_rsp = Xen's boot stack
+ * top. Returns the boot info for ukf_rt_start. */
+struct ukf_bootinfo *ukf_xen_init(start_info_t *si, unsigned long boot_rsp);
+
+struct ukf_bootinfo *ukf_xen_init(start_info_t *si, unsigned long boot_rsp)
+{
+	struct ukf_bootinfo *bi = &xs_bi;
+	unsigned long nr, mapped;
+
+	xs_si = si;
+	xs_p2m = (unsigned long *)si->mfn_list;
+	update_va((unsigned long)xs_shared_page, si->shared_info | PG_P |
+						      PG_RW | PG_USER |
+						      PG_ACCESSED | PG_DIRTY);
+	xs_sh = (shared_info_t *)xs_shared_page;
+	xs_boot_ns = system_ns();
+	xs_con = mfn_va(si->console.domU.mfn);
+	xs_con_port = si->console.domU.evtchn;
+	if (si->store_mfn) {
+		xs_store = mfn_va(si->store_mfn);
+		xs_store_port = si->store_evtchn;
+	}
+
+	pt_next = bootstrap_end(boot_rsp);
+	nr = si->nr_pages < MAP_MAX_PAGES ? si->nr_pages : MAP_MAX_PAGES;
+	mapped = map_memory(nr);
+	if (!mapped) {
+		static const char m[] =
+		    "ukf_abort: xen: mapping the domain's memory failed\n";
+		con_write(m, sizeof(m) - 1);
+		con_drain();
+		shutdown(SHUTDOWN_crash);
+	}
+	update_va(0, 0); /* page 0 unmapped: null pointers fault */
+
+	bi->magic = UKF_ABI_MAGIC;
+	bi->abi_version = UKF_ABI_VERSION;
+	bi->platform = UKF_PLATFORM_PVH; /* rt.c: calls go to ukf_pvh_call */
+	bi->instance_id = 1;
+	bi->parent_id = 0;
+	bi->flags = 0;
+	bi->mem_size = (uint64_t)mapped << 12;
+	bi->heap_start = (uint64_t)pt_next << 12;
+	bi->heap_end = bi->mem_size > bi->heap_start ? bi->mem_size
+						      : bi->heap_start;
+	bi->tsc_khz = 0; /* every reading is the pvclock: no exit anyway */
+	uint32_t n = 0;
+	while (n < UKF_ARGS_MAX - 1 && n < MAX_GUEST_CMDLINE &&
+	       si->cmd_line[n])
+		n++;
+	for (uint32_t i = 0; i < n; i++)
+		bi->args[i] = (char)si->cmd_line[i];
+	bi->args[n] = '\0';
+	bi->args_len = n;
+	return bi;
+}
+
+/* ---------------- the ABI's calls ---------------- */
+
+static __attribute__((noreturn)) void xen_exit(int64_t status)
+{
+	char num[24];
+	int stored;
+
+	snprintf(num, sizeof(num), "%lld", (long long)status);
+	stored = store_write(XEN_EXIT_KEY, num) == 0;
+	con_drain();
+	shutdown(stored || status == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
+}
+
+/* [gpa, gpa+len) inside our memory above page 0, without wrapping. */
+static int range_ok(const volatile struct ukf_bootinfo *bi, uint64_t gpa,
+		    uint64_t len)
+{
+	return gpa >= UKF_PAGE_SIZE && gpa <= bi->mem_size &&
+	       len <= bi->mem_size - gpa;
+}
+
+int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
+		     void *arg)
+{
+	int64_t *ret = arg;
+
+	switch (nr) {
+	case UKF_HC_CONSOLE: {
+		struct ukf_hc_console *c = arg;
+		if (c->len > UKF_CONSOLE_MAX)
+			return *ret = -UKF_EINVAL;
+		if (!range_ok(bi, c->buf, c->len))
+			return *ret = -UKF_EFAULT;
+		con_write((const char *)(uintptr_t)c->buf, c->len);
+		return *ret = (int64_t)c->len;
+	}
+	case UKF_HC_TIME: {
+		struct ukf_hc_time *t = arg;
+		t->mono_ns = mono_ns();
+		t->wall_ns = wall_ns();
+		return *ret = 0;
+	}
+	case UKF_HC_EXIT:
+		xen_exit(((struct ukf_hc_exit *)arg)->status);
+	case UKF_HC_ABORT: {
+		struct ukf_hc_abort *a = arg;
+		uint64_t len = a->len > 1024 ? 1024 : a->len;
+		con_write("ukf_abort: ", 11);
+		if (range_ok(bi, a->msg, len))
+			con_write((const char *)(uintptr_t)a->msg, len);
+		else
+			con_write("(bad message pointer)", 21);
+		con_write("\n", 1);
+		store_write(XEN_EXIT_KEY, "255");
+		con_drain();
+		shutdown(SHUTDOWN_crash);
+	}
+	case UKF_HC_READY:
+		return *ret = 0;
+	case UKF_HC_BLOCK: {
+		struct ukf_hc_block *b = arg;
+		while (mono_ns() < b->deadline)
+			yield();
+		return *ret = 0;
+	}
+	case UKF_HC_INFO: {
+		struct ukf_hc_info *in = arg;
+		uint64_t n = bi->args_len;
+		in->instance_id = bi->instance_id;
+		in->parent_id = bi->parent_id;
+		in->node = 0;
+		if (in->args_buf && !range_ok(bi, in->args_buf, in->args_cap))
+			return *ret = -UKF_EFAULT;
+		if (in->args_buf && in->args_cap) {
+			uint64_t k =
+			    n < in->args_cap - 1 ? n : in->args_cap - 1;
+			char *d = (char *)(uintptr_t)in->args_buf;
+			for (uint64_t i = 0; i < k; i++)
+				d[i] = bi->args[i];
+			d[k] = '\0';
+		}
+		return *ret = (int64_t)n;
+	}
+	default:
+		/* fork, spawn, wait, send, recv: not carried on Xen yet */
+		return *ret = -UKF_ENOSYS;
+	}
+}
