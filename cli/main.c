@@ -82,12 +82,25 @@ static const char usage_run[] =
     "or bad command line.\n";
 
 static const char usage_report[] =
-    "usage: ukfork report DB [--json]\n"
+    "usage: ukfork report DB [--json] [--plot DIR]\n"
     "\n"
-    "Per configuration: runs, requests, mean/p50/p95/p99 request-to-ready\n"
-    "latency, start kinds, with 95% confidence intervals across\n"
-    "replications, and paired differences between the configurations of a\n"
-    "sweep. --json prints one JSON document.\n";
+    "Per configuration (config label, backend and settings apart from seed\n"
+    "and rep): runs, requests, success rate and the fractions of requests\n"
+    "that failed before ready or were unfinished at the end; mean/p50/p95/\n"
+    "p99 request-to-ready latency over completed requests, start kinds, with\n"
+    "95% confidence intervals across replications; pooled p50/p95/p99 with\n"
+    "order-statistic intervals; paired differences (latency, success rate)\n"
+    "between the configurations of a sweep. Bootbench runs: boot latency\n"
+    "quantiles and failures. Methods: docs/report.md.\n"
+    "\n"
+    "  --json      print one JSON document instead of the text tables\n"
+    "  --plot DIR  also draw, with gnuplot (Debian: gnuplot-nox; or the\n"
+    "              program in $UKF_GNUPLOT), PNG and SVG plots into DIR\n"
+    "              (created if needed): latency CDFs per configuration,\n"
+    "              latency and success-rate bars with 95% CI error bars,\n"
+    "              load and template hits over time, a histogram per\n"
+    "              bootbench run; their data files (.dat) and plots.gp too.\n"
+    "              Fails (status 1) if gnuplot is missing.\n";
 
 static int bad(const char *cmd, const char *fmt, const char *arg)
 {
@@ -260,7 +273,7 @@ out:
 
 static int cmd_report(int argc, char **argv)
 {
-	const char *path = NULL;
+	const char *path = NULL, *plot = NULL;
 	int json = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -268,6 +281,11 @@ static int cmd_report(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
+		} else if (!strcmp(argv[i], "--plot")) {
+			if (i + 1 >= argc || !argv[i + 1][0])
+				return bad("report", "%s",
+					   "--plot needs a directory");
+			plot = argv[++i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return bad("report", "unknown option '%s'", argv[i]);
 		} else if (path) {
@@ -282,7 +300,8 @@ static int cmd_report(int argc, char **argv)
 	if (!path)
 		return bad("report", "%s", "missing DB");
 	char err[1024] = "";
-	if (ukf_report(path, json, stdout, err, sizeof(err))) {
+	if (ukf_report(path, json, stdout, err, sizeof(err)) ||
+	    (plot && ukf_report_plot(path, plot, stderr, err, sizeof(err)))) {
 		fprintf(stderr, "ukfork report: %s\n", err);
 		return 1;
 	}

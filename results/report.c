@@ -2,6 +2,8 @@
 /* report.c - `ukfork report`: per-configuration statistics of a results db. */
 #include "results.h"
 #include "results_int.h"
+#include "report_int.h"
+#include "json.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -10,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#define LEVEL 0.95
 
 static const char *const quantile_method =
 	"nearest rank, the smallest value with at least p*n values\n"
@@ -23,35 +23,26 @@ static const char *const boot_ci_method =
 	"distribution-free 95% order-statistic interval [x(l), x(u)],\n"
 	"  ranks from Binomial(n, p) (gsl_cdf_binomial_P); \"-\" when too "
 	"few samples";
+static const char *const outcome_method =
+	"latency figures are over completed requests (ready);\n"
+	"  every request is completed, failed before ready or unfinished at "
+	"the end,\n  and the three fractions (success rate first) sum to 1";
 
-/* Per-run figures of a scenario run. */
-enum metric {
-	M_REQUESTS,
-	M_LAT_MEAN,
-	M_LAT_P50,
-	M_LAT_P95,
-	M_LAT_P99,
-	M_COLD,
-	M_TEMPLATE,
-	M_FORK,
-	M_REMOTE,
-	M_FAILURES,
-	M_MEM,
-	M_COUNT
-};
-
-enum fmt { F_COUNT, F_MS, F_FRAC, F_MIB };
-
-static const struct {
-	const char *label; /* text table */
-	const char *key;   /* JSON */
-	enum fmt fmt;
-} metrics[M_COUNT] = {
+const struct ukf_report_metric ukf_report_metrics[M_COUNT] = {
 	[M_REQUESTS] = {"requests", "requests", F_COUNT},
-	[M_LAT_MEAN] = {"latency mean (ms)", "latency_mean_ms", F_MS},
-	[M_LAT_P50] = {"latency p50 (ms)", "latency_p50_ms", F_MS},
-	[M_LAT_P95] = {"latency p95 (ms)", "latency_p95_ms", F_MS},
-	[M_LAT_P99] = {"latency p99 (ms)", "latency_p99_ms", F_MS},
+	[M_SUCCESS] = {"success rate (ready / requests)", "success_rate",
+		       F_FRAC},
+	[M_FAILED] = {"failed before ready", "failed_before_ready", F_COUNT},
+	[M_FAILED_FRAC] = {"failed-before-ready fraction",
+			   "failed_before_ready_fraction", F_FRAC},
+	[M_UNFINISHED] = {"unfinished at end", "unfinished", F_COUNT},
+	[M_UNFINISHED_FRAC] = {"unfinished fraction", "unfinished_fraction",
+			       F_FRAC},
+	[M_LAT_MEAN] = {"latency mean (ms, completed)", "latency_mean_ms",
+			F_MS},
+	[M_LAT_P50] = {"latency p50 (ms, completed)", "latency_p50_ms", F_MS},
+	[M_LAT_P95] = {"latency p95 (ms, completed)", "latency_p95_ms", F_MS},
+	[M_LAT_P99] = {"latency p99 (ms, completed)", "latency_p99_ms", F_MS},
 	[M_COLD] = {"cold-start fraction", "cold_fraction", F_FRAC},
 	[M_TEMPLATE] = {"template fraction", "template_fraction", F_FRAC},
 	[M_FORK] = {"fork fraction", "fork_fraction", F_FRAC},
@@ -59,35 +50,15 @@ static const struct {
 	[M_FAILURES] = {"failures", "failures", F_COUNT},
 	[M_MEM] = {"mean memory (MiB)", "mean_memory_mib", F_MIB},
 };
+#define metrics ukf_report_metrics
 
-struct run {
-	int64_t id;
-	char *kind, *scenario, *hash, *config, *backend, *version;
-	uint64_t seed;
-	int64_t rep;
-	double wall_s;  /* NaN if NULL */
-	int64_t events; /* -1 if NULL */
-	double v[M_COUNT];
-	int paired; /* used while pairing */
-};
-
-struct config {
-	const char *config, *backend;
-	struct run **runs;
-	size_t nruns;
-	struct ukf_ci ci[M_COUNT];
-};
-
-struct section {
-	const char *scenario, *hash;
-	struct config *configs;
-	size_t nconfigs;
-	int mixed_backends;
-};
+/* The quantiles given with order-statistic intervals. */
+const double ukf_report_q[3] = {0.50, 0.95, 0.99};
+static const char *const qname[3] = {"p50", "p95", "p99"};
 
 struct pairdiff {
 	size_t pairs;
-	struct ukf_ci mean, p95;
+	struct ukf_ci mean, p95, success;
 };
 
 struct boot_summary {
@@ -96,17 +67,6 @@ struct boot_summary {
 	size_t count, ok;
 	struct ukf_ci median, p95, p99;
 	double max_ms, launch_rate, cpu_mean, rss_max;
-};
-
-struct report {
-	const char *path;
-	sqlite3 *sq;
-	struct run *runs;
-	size_t nruns, nscenario, nboot;
-	struct section *sections;
-	size_t nsections;
-	char *err;
-	size_t errlen;
 };
 
 /* ---- small helpers ---- */
@@ -129,6 +89,11 @@ static int sq_err(struct report *r, const char *what)
 	return -1;
 }
 
+int ukf_report_sqerr(struct report *r, const char *what)
+{
+	return sq_err(r, what);
+}
+
 static int oom(struct report *r)
 {
 	ukf_results_seterr(r->err, r->errlen, "%s: out of memory", r->path);
@@ -145,7 +110,7 @@ static int load_runs(struct report *r)
 	if (sqlite3_prepare_v2(r->sq,
 			       "SELECT id, kind, scenario, scenario_hash, "
 			       "config, backend, version, seed, rep, wall_s, "
-			       "events FROM runs ORDER BY id",
+			       "events, settings_json FROM runs ORDER BY id",
 			       -1, &st, NULL) != SQLITE_OK)
 		return sq_err(r, "reading runs");
 	int rc;
@@ -169,6 +134,7 @@ static int load_runs(struct report *r)
 		run->config = dupcol(st, 4);
 		run->backend = dupcol(st, 5);
 		run->version = dupcol(st, 6);
+		run->settings = dupcol(st, 11);
 		run->seed = (uint64_t)sqlite3_column_int64(st, 7);
 		run->rep = sqlite3_column_int64(st, 8);
 		run->wall_s = sqlite3_column_type(st, 9) == SQLITE_NULL
@@ -180,9 +146,21 @@ static int load_runs(struct report *r)
 		for (int m = 0; m < M_COUNT; m++)
 			run->v[m] = NAN;
 		if (!run->kind || !run->scenario || !run->hash ||
-		    !run->config || !run->backend || !run->version) {
+		    !run->config || !run->backend || !run->version ||
+		    !run->settings) {
 			sqlite3_finalize(st);
 			return oom(r);
+		}
+		/* What makes two runs one configuration: their settings
+		 * apart from seed and rep (NULL: none, or not an object). */
+		run->cmp = json_tokener_parse(run->settings);
+		if (run->cmp && !json_object_is_type(run->cmp, json_type_object)) {
+			json_object_put(run->cmp);
+			run->cmp = NULL;
+		}
+		if (run->cmp) {
+			json_object_object_del(run->cmp, "seed");
+			json_object_object_del(run->cmp, "rep");
 		}
 		if (!strcmp(run->kind, "bootbench"))
 			r->nboot++;
@@ -266,25 +244,34 @@ static int load_row(struct report *r, const char *sql, int64_t run,
 
 static int scenario_figures(struct report *r, struct run *run)
 {
-	double a[6];
+	double a[8];
 	double *lat;
 	size_t n;
 
+	/* Outcomes: completed (ready), failed before ready, unfinished. */
 	if (load_row(r,
 		     "SELECT count(*), sum(start_code = 0), "
 		     "sum(start_code = 1), sum(start_code = 2), sum(remote), "
-		     "sum(status = -1000 OR fail_reason IS NOT NULL) "
+		     "sum(status = -1000 OR fail_reason IS NOT NULL), "
+		     "sum(" READY_SQL "), "
+		     "sum(NOT (" READY_SQL ") AND (status = -1000 OR "
+		     "fail_reason IS NOT NULL)) "
 		     "FROM instances WHERE run = ?",
-		     run->id, a, 6) < 0)
+		     run->id, a, 8) < 0)
 		return -1;
 	run->v[M_REQUESTS] = a[0];
+	run->v[M_FAILURES] = a[0] > 0 ? a[5] : 0;
 	if (a[0] > 0) {
 		run->v[M_COLD] = a[1] / a[0];
 		run->v[M_TEMPLATE] = a[2] / a[0];
 		run->v[M_FORK] = a[3] / a[0];
 		run->v[M_REMOTE] = a[4] / a[0];
+		run->v[M_SUCCESS] = a[6] / a[0];
+		run->v[M_FAILED] = a[7];
+		run->v[M_FAILED_FRAC] = a[7] / a[0];
+		run->v[M_UNFINISHED] = a[0] - a[6] - a[7];
+		run->v[M_UNFINISHED_FRAC] = (a[0] - a[6] - a[7]) / a[0];
 	}
-	run->v[M_FAILURES] = a[0] > 0 ? a[5] : 0;
 	if (load_row(r,
 		     "SELECT avg(m) / 1048576.0 FROM (SELECT sum(mem_used) AS "
 		     "m FROM samples WHERE run = ? GROUP BY t)",
@@ -295,16 +282,20 @@ static int scenario_figures(struct report *r, struct run *run)
 			"WHERE run = ? AND " READY_SQL,
 			run->id, &lat, &n) < 0)
 		return -1;
+	ukf_stats_sort(lat, n);
+	for (int k = 0; k < 3; k++)
+		ukf_stats_quantile_ci(lat, n, ukf_report_q[k], LEVEL,
+				      &run->q[k]);
 	if (n) {
 		struct ukf_ci ci;
-		ukf_stats_sort(lat, n);
 		ukf_stats_mean_ci(lat, n, LEVEL, &ci);
 		run->v[M_LAT_MEAN] = ci.mean;
-		run->v[M_LAT_P50] = ukf_stats_quantile(lat, n, 0.50);
-		run->v[M_LAT_P95] = ukf_stats_quantile(lat, n, 0.95);
-		run->v[M_LAT_P99] = ukf_stats_quantile(lat, n, 0.99);
+		run->v[M_LAT_P50] = run->q[0].mean;
+		run->v[M_LAT_P95] = run->q[1].mean;
+		run->v[M_LAT_P99] = run->q[2].mean;
 	}
-	free(lat);
+	run->lat = lat;
+	run->nlat = n;
 	return 0;
 }
 
@@ -326,11 +317,22 @@ static struct section *find_section(struct report *r, const struct run *run)
 	return s;
 }
 
+/* Runs a and b have the same settings apart from seed and rep (the raw
+ * text is compared where a settings_json is not a JSON object). */
+static int same_settings(const struct run *a, const struct run *b)
+{
+	if (a->cmp && b->cmp)
+		return json_object_equal(a->cmp, b->cmp);
+	return !a->cmp && !b->cmp && streq(a->settings, b->settings);
+}
+
 static struct config *find_config(struct section *s, const struct run *run)
 {
 	for (size_t i = 0; i < s->nconfigs; i++)
 		if (streq(s->configs[i].config, run->config) &&
-		    streq(s->configs[i].backend, run->backend))
+		    streq(s->configs[i].backend, run->backend) &&
+		    s->configs[i].nruns &&
+		    same_settings(s->configs[i].runs[0], run))
 			return &s->configs[i];
 	struct config *n = realloc(s->configs, (s->nconfigs + 1) * sizeof *n);
 	if (!n)
@@ -343,6 +345,109 @@ static struct config *find_config(struct section *s, const struct run *run)
 	if (s->nconfigs > 1 && !streq(s->configs[0].backend, run->backend))
 		s->mixed_backends = 1;
 	return c;
+}
+
+/* Append to buf (length *off, capacity cap) printf-style, truncating. */
+static void bprintf(char *buf, size_t cap, size_t *off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void bprintf(char *buf, size_t cap, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	if (*off >= cap)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *off, cap - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off += (size_t)n;
+	if (*off >= cap)
+		*off = cap - 1;
+}
+
+/*
+ * What a configuration is called: its config label ("(default)" if
+ * empty); where other configurations of the section share that label and
+ * backend but not the settings, the settings that tell them apart
+ * ("default {nodes=4}"); "[backend]" when the section mixes backends.
+ */
+static void label_configs(struct section *s)
+{
+	for (size_t i = 0; i < s->nconfigs; i++) {
+		struct config *c = &s->configs[i];
+		const struct run *a = c->runs[0];
+		size_t off = 0, nkeys = 0;
+		bprintf(c->label, sizeof c->label, &off, "%s",
+			c->config[0] ? c->config : "(default)");
+		for (size_t j = 0; j < s->nconfigs; j++) {
+			const struct config *d = &s->configs[j];
+			if (j == i || !streq(c->config, d->config) ||
+			    !streq(c->backend, d->backend))
+				continue;
+			const struct run *b = d->runs[0];
+			if (!a->cmp || !b->cmp)
+				continue;
+			json_object_object_foreach(a->cmp, key, val)
+			{
+				struct json_object *o = NULL;
+				if (json_object_object_get_ex(b->cmp, key, &o) &&
+				    json_object_equal(val, o))
+					continue;
+				/* once per key */
+				char pat[160];
+				snprintf(pat, sizeof pat, "%s=", key);
+				const char *br = strchr(c->label, '{');
+				if (br && strstr(br, pat))
+					continue;
+				bprintf(c->label, sizeof c->label, &off, "%s%s=%s",
+					nkeys++ ? ", " : " {", key,
+					json_object_is_type(val,
+							    json_type_string)
+						? json_object_get_string(val)
+						: json_object_to_json_string_ext(
+							  val,
+							  JSON_C_TO_STRING_PLAIN));
+			}
+		}
+		if (nkeys)
+			bprintf(c->label, sizeof c->label, &off, "}");
+		else
+			for (size_t j = 0; j < i; j++)
+				if (streq(c->config, s->configs[j].config) &&
+				    streq(c->backend, s->configs[j].backend)) {
+					/* settings differ, not as objects */
+					bprintf(c->label, sizeof c->label,
+						&off, " #%zu", i + 1);
+					break;
+				}
+		if (s->mixed_backends)
+			bprintf(c->label, sizeof c->label, &off, " [%s]",
+				c->backend);
+	}
+}
+
+/* Quantiles of the completed requests of all runs of c, pooled, with
+ * order-statistic intervals. -1 when out of memory. */
+static int pool_quantiles(struct config *c)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < c->nruns; k++)
+		n += c->runs[k]->nlat;
+	double *all = malloc((n ? n : 1) * sizeof *all);
+	if (!all)
+		return -1;
+	n = 0;
+	for (size_t k = 0; k < c->nruns; k++) {
+		if (c->runs[k]->nlat)
+			memcpy(all + n, c->runs[k]->lat,
+			       c->runs[k]->nlat * sizeof *all);
+		n += c->runs[k]->nlat;
+	}
+	ukf_stats_sort(all, n);
+	for (int q = 0; q < 3; q++)
+		ukf_stats_quantile_ci(all, n, ukf_report_q[q], LEVEL,
+				      &c->pooled[q]);
+	free(all);
+	return 0;
 }
 
 static int group_runs(struct report *r)
@@ -396,14 +501,18 @@ static int group_runs(struct report *r)
 						  &c->ci[m]);
 			}
 			free(v);
+			if (pool_quantiles(c) < 0)
+				return oom(r);
 		}
+		label_configs(s);
 	}
 	return 0;
 }
 
 /*
  * Pair each run of c with the unused run of base that has the same seed and
- * rep; differences c - base of mean and p95 latency, with their CIs.
+ * rep; differences c - base of mean and p95 latency and of the success
+ * rate, with their CIs.
  */
 static int pair_configs(const struct config *base, const struct config *c,
 			struct pairdiff *d)
@@ -411,10 +520,12 @@ static int pair_configs(const struct config *base, const struct config *c,
 	size_t n = c->nruns;
 	double *dm = malloc((n ? n : 1) * sizeof *dm);
 	double *dp = malloc((n ? n : 1) * sizeof *dp);
+	double *ds = malloc((n ? n : 1) * sizeof *ds);
 
-	if (!dm || !dp) {
+	if (!dm || !dp || !ds) {
 		free(dm);
 		free(dp);
+		free(ds);
 		return -1;
 	}
 	for (size_t k = 0; k < base->nruns; k++)
@@ -430,14 +541,17 @@ static int pair_configs(const struct config *base, const struct config *c,
 			rb->paired = 1;
 			dm[d->pairs] = rc->v[M_LAT_MEAN] - rb->v[M_LAT_MEAN];
 			dp[d->pairs] = rc->v[M_LAT_P95] - rb->v[M_LAT_P95];
+			ds[d->pairs] = rc->v[M_SUCCESS] - rb->v[M_SUCCESS];
 			d->pairs++;
 			break;
 		}
 	}
 	ukf_stats_mean_ci(dm, d->pairs, LEVEL, &d->mean);
 	ukf_stats_mean_ci(dp, d->pairs, LEVEL, &d->p95);
+	ukf_stats_mean_ci(ds, d->pairs, LEVEL, &d->success);
 	free(dm);
 	free(dp);
+	free(ds);
 	return 0;
 }
 
@@ -646,7 +760,6 @@ static void table_free(struct table *t)
 	t->rows = t->cap = 0;
 }
 
-static size_t utf8_len(const unsigned char *s);
 
 /*
  * Printable form of console output for a text report: C escapes for
@@ -658,7 +771,7 @@ static void put_escaped(FILE *out, const char *s, size_t max)
 	size_t n = 0;
 	for (; *s && n < max; s++, n++) {
 		unsigned char ch = (unsigned char)*s;
-		size_t u = utf8_len((const unsigned char *)s);
+		size_t u = ukf_utf8_len((const unsigned char *)s);
 		if (u > 1) {
 			fwrite(s, 1, u, out);
 			s += u - 1;
@@ -681,88 +794,10 @@ static void put_escaped(FILE *out, const char *s, size_t max)
 		fputs("...", out);
 }
 
-/* ---- JSON ---- */
-
-/* Length of a valid UTF-8 sequence at s, 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if (s[0] == 0xE0 && s[1] < 0xA0)
-			return 0; /* overlong */
-		if (s[0] == 0xED && s[1] >= 0xA0)
-			return 0; /* surrogate */
-		return 3;
-	}
-	if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-		    (s[3] & 0xC0) != 0x80)
-			return 0;
-		if (s[0] == 0xF0 && s[1] < 0x90)
-			return 0;
-		if (s[0] == 0xF4 && s[1] >= 0x90)
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped,
- * invalid UTF-8 bytes replaced by U+FFFD. NULL is printed as null. */
-static void json_str(FILE *out, const char *s)
-{
-	if (!s) {
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		size_t n = utf8_len(p);
-		if (n == 0) {
-			fputs("\\ufffd", out);
-			p++;
-			continue;
-		}
-		if (n > 1) {
-			fwrite(p, 1, n, out);
-			p += n;
-			continue;
-		}
-		switch (*p) {
-		case '"':
-			fputs("\\\"", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '\n':
-			fputs("\\n", out);
-			break;
-		case '\r':
-			fputs("\\r", out);
-			break;
-		case '\t':
-			fputs("\\t", out);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(out, "\\u%04x", *p);
-			else
-				fputc(*p, out);
-		}
-		p++;
-	}
-	fputc('"', out);
-}
+/* ---- JSON (json-c, through json.h) ---- */
 
 /* A method description on one line: "\n  " folded into a space. */
-static void json_oneline(FILE *out, const char *s)
+static struct json_object *j_oneline(const char *s)
 {
 	char buf[512];
 	size_t n = 0;
@@ -776,33 +811,27 @@ static void json_oneline(FILE *out, const char *s)
 		}
 	}
 	buf[n] = 0;
-	json_str(out, buf);
+	return ukf_json_str(buf);
 }
 
-static void json_num(FILE *out, double x)
+static struct json_object *j_num(double x)
 {
-	if (isnan(x) || isinf(x))
-		fputs("null", out);
-	else
-		fprintf(out, "%.12g", x);
-}
-
-static void json_key(FILE *out, const char *k)
-{
-	json_str(out, k);
-	fputc(':', out);
+	return ukf_json_num(x, "%.12g");
 }
 
 /* {"mean":..,"ci95_lo":..,"ci95_hi":..,"n":..} */
-static void json_ci(FILE *out, const struct ukf_ci *c)
+static struct json_object *j_ci(const struct ukf_ci *c)
 {
-	fputs("{\"mean\":", out);
-	json_num(out, c->mean);
-	fputs(",\"ci95_lo\":", out);
-	json_num(out, c->lo);
-	fputs(",\"ci95_hi\":", out);
-	json_num(out, c->hi);
-	fprintf(out, ",\"n\":%zu}", c->n);
+	struct json_object *o = json_object_new_object();
+	int bad = ukf_json_add(o, "mean", j_num(c->mean)) |
+		  ukf_json_add(o, "ci95_lo", j_num(c->lo)) |
+		  ukf_json_add(o, "ci95_hi", j_num(c->hi)) |
+		  ukf_json_add(o, "n", json_object_new_uint64(c->n));
+	if (bad) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* ---- output ---- */
@@ -810,11 +839,8 @@ static void json_ci(FILE *out, const struct ukf_ci *c)
 static const char *config_label(const struct section *s,
 				const struct config *c, char *buf, size_t cap)
 {
-	const char *name = c->config[0] ? c->config : "(default)";
-	if (s->mixed_backends)
-		snprintf(buf, cap, "%s [%s]", name, c->backend);
-	else
-		snprintf(buf, cap, "%s", name);
+	(void)s;
+	snprintf(buf, cap, "%s", c->label);
 	return buf;
 }
 
@@ -822,7 +848,7 @@ static int text_section(struct report *r, FILE *out, const struct section *s)
 {
 	struct table t = {.cols = s->nconfigs + 1};
 	const char **row = calloc(t.cols, sizeof *row);
-	char(*buf)[128] = calloc(t.cols, sizeof *buf);
+	char(*buf)[256] = calloc(t.cols, sizeof *buf);
 	int rc = -1;
 
 	if (!row || !buf)
@@ -855,15 +881,30 @@ static int text_section(struct report *r, FILE *out, const struct section *s)
 		if (table_add(&t, row) < 0)
 			goto done;
 	}
+	for (int q = 0; q < 3; q++) {
+		static const char *const lab[3] = {
+			"pooled p50 (ms) [95% OS CI]",
+			"pooled p95 (ms) [95% OS CI]",
+			"pooled p99 (ms) [95% OS CI]"};
+		row[0] = lab[q];
+		for (size_t j = 0; j < s->nconfigs; j++) {
+			fmt_interval(buf[j + 1], sizeof buf[j + 1],
+				     &s->configs[j].pooled[q]);
+			row[j + 1] = buf[j + 1];
+		}
+		if (table_add(&t, row) < 0)
+			goto done;
+	}
 	table_print(out, &t, "  ");
 	table_free(&t);
 
 	if (s->nconfigs > 1) {
-		char base[128];
-		struct table p = {.cols = 4, .left = 1};
-		const char *hdr[4] = {"configuration", "pairs",
+		char base[256];
+		struct table p = {.cols = 5, .left = 1};
+		const char *hdr[5] = {"configuration", "pairs",
 				      "diff mean latency ms [95% CI]",
-				      "diff p95 latency ms [95% CI]"};
+				      "diff p95 latency ms [95% CI]",
+				      "diff success rate [95% CI]"};
 		config_label(s, &s->configs[0], base, sizeof base);
 		fprintf(out,
 			"\n  paired differences against %s (configuration - "
@@ -873,7 +914,7 @@ static int text_section(struct report *r, FILE *out, const struct section *s)
 			goto done;
 		for (size_t j = 1; j < s->nconfigs; j++) {
 			struct pairdiff d;
-			char lab[128], np[32], a[128], b[128];
+			char lab[256], np[32], a[128], b[128], c[128];
 			if (pair_configs(&s->configs[0], &s->configs[j], &d) <
 			    0) {
 				table_free(&p);
@@ -882,9 +923,10 @@ static int text_section(struct report *r, FILE *out, const struct section *s)
 			snprintf(np, sizeof np, "%zu", d.pairs);
 			fmt_interval(a, sizeof a, &d.mean);
 			fmt_interval(b, sizeof b, &d.p95);
-			const char *cells[4] = {
+			fmt_interval(c, sizeof c, &d.success);
+			const char *cells[5] = {
 				config_label(s, &s->configs[j], lab, sizeof lab),
-				np, a, b};
+				np, a, b, c};
 			if (table_add(&p, cells) < 0) {
 				table_free(&p);
 				goto done;
@@ -979,148 +1021,155 @@ static int text_boots(struct report *r, FILE *out, struct boot_summary *bs,
 
 static void json_failure(void *u, int64_t idx, sqlite3_stmt *st)
 {
-	void **a = u;
-	FILE *out = a[0];
-	int *first = a[1];
-	fprintf(out, "%s{\"index\":%lld,\"status\":", *first ? "" : ",",
-		(long long)idx);
-	if (sqlite3_column_type(st, 1) == SQLITE_NULL)
-		fputs("null", out);
-	else
-		fprintf(out, "%lld", (long long)sqlite3_column_int64(st, 1));
-	fputs(",\"last_output\":", out);
-	json_str(out, (const char *)sqlite3_column_text(st, 2));
-	fputc('}', out);
-	*first = 0;
+	struct json_object *f = json_object_new_object();
+	ukf_json_add(f, "index", json_object_new_int64(idx));
+	ukf_json_add(f, "status",
+		     sqlite3_column_type(st, 1) == SQLITE_NULL
+			     ? NULL
+			     : json_object_new_int64(
+				       sqlite3_column_int64(st, 1)));
+	ukf_json_add(f, "last_output",
+		     ukf_json_str((const char *)sqlite3_column_text(st, 2)));
+	ukf_json_append(u, f);
+}
+
+static struct json_object *json_config(const struct config *c)
+{
+	struct json_object *o = json_object_new_object(), *pr;
+	ukf_json_add(o, "config", ukf_json_str(c->config));
+	ukf_json_add(o, "backend", ukf_json_str(c->backend));
+	ukf_json_add(o, "label", ukf_json_str(c->label));
+	ukf_json_add(o, "settings", c->runs[0]->cmp
+					    ? json_object_get(c->runs[0]->cmp)
+					    : NULL);
+	ukf_json_add(o, "runs", json_object_new_uint64(c->nruns));
+	for (int m = 0; m < M_COUNT; m++)
+		ukf_json_add(o, metrics[m].key, j_ci(&c->ci[m]));
+	for (int q = 0; q < 3; q++) {
+		char key[64];
+		snprintf(key, sizeof key, "latency_%s_pooled_ms", qname[q]);
+		ukf_json_add(o, key, j_ci(&c->pooled[q]));
+	}
+	ukf_json_add(o, "per_run", pr = json_object_new_array());
+	for (size_t k = 0; k < c->nruns; k++) {
+		const struct run *run = c->runs[k];
+		struct json_object *x = json_object_new_object();
+		ukf_json_add(x, "run", json_object_new_int64(run->id));
+		ukf_json_add(x, "seed", json_object_new_uint64(run->seed));
+		ukf_json_add(x, "rep", json_object_new_int64(run->rep));
+		ukf_json_add(x, "wall_s", j_num(run->wall_s));
+		ukf_json_add(x, "events",
+			     run->events < 0
+				     ? NULL
+				     : json_object_new_int64(run->events));
+		for (int m = 0; m < M_COUNT; m++)
+			ukf_json_add(x, metrics[m].key, j_num(run->v[m]));
+		for (int q = 0; q < 3; q++) {
+			char key[64];
+			snprintf(key, sizeof key, "latency_%s_ci95_ms",
+				 qname[q]);
+			ukf_json_add(x, key,
+				     ukf_json_pair(run->q[q].lo, run->q[q].hi,
+						   "%.12g"));
+		}
+		ukf_json_append(pr, x);
+	}
+	return o;
 }
 
 static int json_report(struct report *r, FILE *out, struct boot_summary *bs,
 		       size_t nb)
 {
-	fputs("{\"file\":", out);
-	json_str(out, r->path);
-	fprintf(out, ",\"schema_version\":%d,\"runs\":%zu,",
-		UKF_RESULTS_SCHEMA_VERSION, r->nruns);
-	json_key(out, "quantile_method");
-	json_oneline(out, quantile_method);
-	fputc(',', out);
-	json_key(out, "ci_method");
-	json_oneline(out, ci_method);
-	fputc(',', out);
-	json_key(out, "bootbench_ci_method");
-	json_oneline(out, boot_ci_method);
-	fputs(",\"scenarios\":[", out);
+	struct json_object *doc = json_object_new_object(), *sa, *ba;
+	int rc = -1;
+
+	if (!doc)
+		return oom(r);
+	ukf_json_add(doc, "file", ukf_json_str(r->path));
+	ukf_json_add(doc, "schema_version",
+		     json_object_new_int(UKF_RESULTS_SCHEMA_VERSION));
+	ukf_json_add(doc, "runs", json_object_new_uint64(r->nruns));
+	ukf_json_add(doc, "quantile_method", j_oneline(quantile_method));
+	ukf_json_add(doc, "ci_method", j_oneline(ci_method));
+	ukf_json_add(doc, "bootbench_ci_method", j_oneline(boot_ci_method));
+	ukf_json_add(doc, "outcome_method", j_oneline(outcome_method));
+	ukf_json_add(doc, "scenarios", sa = json_object_new_array());
 	for (size_t i = 0; i < r->nsections; i++) {
 		const struct section *s = &r->sections[i];
-		fprintf(out, "%s{\"scenario\":", i ? "," : "");
-		json_str(out, s->scenario);
-		fputs(",\"scenario_hash\":", out);
-		json_str(out, s->hash);
-		fputs(",\"configs\":[", out);
-		for (size_t j = 0; j < s->nconfigs; j++) {
-			const struct config *c = &s->configs[j];
-			fprintf(out, "%s{\"config\":", j ? "," : "");
-			json_str(out, c->config);
-			fputs(",\"backend\":", out);
-			json_str(out, c->backend);
-			fprintf(out, ",\"runs\":%zu", c->nruns);
-			for (int m = 0; m < M_COUNT; m++) {
-				fputc(',', out);
-				json_key(out, metrics[m].key);
-				json_ci(out, &c->ci[m]);
-			}
-			fputs(",\"per_run\":[", out);
-			for (size_t k = 0; k < c->nruns; k++) {
-				const struct run *run = c->runs[k];
-				fprintf(out,
-					"%s{\"run\":%lld,\"seed\":%llu,"
-					"\"rep\":%lld,\"wall_s\":",
-					k ? "," : "", (long long)run->id,
-					(unsigned long long)run->seed,
-					(long long)run->rep);
-				json_num(out, run->wall_s);
-				fputs(",\"events\":", out);
-				json_num(out, run->events < 0
-						      ? NAN
-						      : (double)run->events);
-				for (int m = 0; m < M_COUNT; m++) {
-					fputc(',', out);
-					json_key(out, metrics[m].key);
-					json_num(out, run->v[m]);
-				}
-				fputc('}', out);
-			}
-			fputs("]}", out);
-		}
-		fputs("],\"comparisons\":[", out);
+		struct json_object *so = json_object_new_object(), *ca, *cm;
+		ukf_json_append(sa, so);
+		ukf_json_add(so, "scenario", ukf_json_str(s->scenario));
+		ukf_json_add(so, "scenario_hash", ukf_json_str(s->hash));
+		ukf_json_add(so, "configs", ca = json_object_new_array());
+		for (size_t j = 0; j < s->nconfigs; j++)
+			ukf_json_append(ca, json_config(&s->configs[j]));
+		ukf_json_add(so, "comparisons", cm = json_object_new_array());
 		for (size_t j = 1; j < s->nconfigs; j++) {
+			const struct config *c = &s->configs[j],
+					    *b = &s->configs[0];
 			struct pairdiff d;
-			if (pair_configs(&s->configs[0], &s->configs[j], &d) <
-			    0)
-				return oom(r);
-			fprintf(out, "%s{\"config\":", j > 1 ? "," : "");
-			json_str(out, s->configs[j].config);
-			fputs(",\"backend\":", out);
-			json_str(out, s->configs[j].backend);
-			fputs(",\"baseline\":", out);
-			json_str(out, s->configs[0].config);
-			fputs(",\"baseline_backend\":", out);
-			json_str(out, s->configs[0].backend);
-			fprintf(out, ",\"pairs\":%zu,\"diff_latency_mean_ms\":",
-				d.pairs);
-			json_ci(out, &d.mean);
-			fputs(",\"diff_latency_p95_ms\":", out);
-			json_ci(out, &d.p95);
-			fputc('}', out);
+			if (pair_configs(b, c, &d) < 0) {
+				oom(r);
+				goto done;
+			}
+			struct json_object *o = json_object_new_object();
+			ukf_json_append(cm, o);
+			ukf_json_add(o, "config", ukf_json_str(c->config));
+			ukf_json_add(o, "backend", ukf_json_str(c->backend));
+			ukf_json_add(o, "label", ukf_json_str(c->label));
+			ukf_json_add(o, "baseline", ukf_json_str(b->config));
+			ukf_json_add(o, "baseline_backend",
+				     ukf_json_str(b->backend));
+			ukf_json_add(o, "baseline_label", ukf_json_str(b->label));
+			ukf_json_add(o, "pairs", json_object_new_uint64(d.pairs));
+			ukf_json_add(o, "diff_latency_mean_ms", j_ci(&d.mean));
+			ukf_json_add(o, "diff_latency_p95_ms", j_ci(&d.p95));
+			ukf_json_add(o, "diff_success_rate", j_ci(&d.success));
 		}
-		fputs("]}", out);
 	}
-	fputs("],\"bootbench\":[", out);
+	ukf_json_add(doc, "bootbench", ba = json_object_new_array());
 	for (size_t i = 0; i < nb; i++) {
 		const struct boot_summary *b = &bs[i];
-		fprintf(out, "%s{\"run\":%lld,\"config\":", i ? "," : "",
-			(long long)b->run->id);
-		json_str(out, b->run->config);
-		fputs(",\"scenario\":", out);
-		json_str(out, b->run->scenario);
-		fputs(",\"backend\":", out);
-		json_str(out, b->run->backend);
-		fputs(",\"mode\":", out);
-		json_str(out, b->mode);
-		fprintf(out, ",\"count\":%zu,\"failed\":%zu", b->count,
-			b->count - b->ok);
+		struct json_object *o = json_object_new_object(), *fa;
+		ukf_json_append(ba, o);
+		ukf_json_add(o, "run", json_object_new_int64(b->run->id));
+		ukf_json_add(o, "config", ukf_json_str(b->run->config));
+		ukf_json_add(o, "scenario", ukf_json_str(b->run->scenario));
+		ukf_json_add(o, "backend", ukf_json_str(b->run->backend));
+		ukf_json_add(o, "mode", ukf_json_str(b->mode));
+		ukf_json_add(o, "count", json_object_new_uint64(b->count));
+		ukf_json_add(o, "failed",
+			     json_object_new_uint64(b->count - b->ok));
 		const struct {
-			const char *k;
+			const char *k, *kci;
 			const struct ukf_ci *c;
-		} q[3] = {{"median", &b->median},
-			  {"p95", &b->p95},
-			  {"p99", &b->p99}};
+		} q[3] = {{"median_ms", "median_ci95_ms", &b->median},
+			  {"p95_ms", "p95_ci95_ms", &b->p95},
+			  {"p99_ms", "p99_ci95_ms", &b->p99}};
 		for (int k = 0; k < 3; k++) {
-			fprintf(out, ",\"%s_ms\":", q[k].k);
-			json_num(out, q[k].c->mean);
-			fprintf(out, ",\"%s_ci95_ms\":[", q[k].k);
-			json_num(out, q[k].c->lo);
-			fputc(',', out);
-			json_num(out, q[k].c->hi);
-			fputc(']', out);
+			ukf_json_add(o, q[k].k, j_num(q[k].c->mean));
+			ukf_json_add(o, q[k].kci,
+				     ukf_json_pair(q[k].c->lo, q[k].c->hi,
+						   "%.12g"));
 		}
-		fputs(",\"max_ms\":", out);
-		json_num(out, b->max_ms);
-		fputs(",\"launch_rate\":", out);
-		json_num(out, b->launch_rate);
-		fputs(",\"cpu_s_mean\":", out);
-		json_num(out, b->cpu_mean);
-		fputs(",\"peak_rss_max_bytes\":", out);
-		json_num(out, b->rss_max);
-		fputs(",\"failures\":[", out);
-		int first = 1;
-		void *a[2] = {out, &first};
-		if (each_failure(r, b->run->id, json_failure, a) < 0)
-			return -1;
-		fputs("]}", out);
+		ukf_json_add(o, "max_ms", j_num(b->max_ms));
+		ukf_json_add(o, "launch_rate", j_num(b->launch_rate));
+		ukf_json_add(o, "cpu_s_mean", j_num(b->cpu_mean));
+		ukf_json_add(o, "peak_rss_max_bytes", j_num(b->rss_max));
+		ukf_json_add(o, "failures", fa = json_object_new_array());
+		if (each_failure(r, b->run->id, json_failure, fa) < 0)
+			goto done;
 	}
-	fputs("]}\n", out);
-	return 0;
+	if (ukf_json_print(out, doc) < 0) {
+		ukf_results_seterr(r->err, r->errlen,
+				   "report: writing output: %s",
+				   strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	json_object_put(doc);
+	return rc;
 }
 
 static int text_report(struct report *r, FILE *out, struct boot_summary *bs,
@@ -1137,10 +1186,14 @@ static int text_report(struct report *r, FILE *out, struct boot_summary *bs,
 			"ready;\nfractions: of all instances (requests); "
 			"memory: mean over samples of\n"
 			"  memory in use summed over nodes.\n"
+			"outcomes: %s.\n"
 			"quantiles: %s.\n"
 			"a ± b: mean across replications ± half-width of its "
-			"%s.\n",
-			quantile_method, ci_method);
+			"%s.\n"
+			"pooled quantiles: over the completed requests of all "
+			"runs of a configuration,\n  with the %s.\n",
+			outcome_method, quantile_method, ci_method,
+			boot_ci_method);
 	for (size_t i = 0; i < r->nsections; i++)
 		if (text_section(r, out, &r->sections[i]) < 0)
 			return -1;
@@ -1260,6 +1313,57 @@ static int report_open(struct report *r)
 	return 0;
 }
 
+int ukf_report_load(struct report *r)
+{
+	if (report_open(r) < 0)
+		return -1;
+	/* One read transaction: a consistent snapshot while others write. */
+	if (sqlite3_exec(r->sq, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return sq_err(r, "starting to read");
+	if (load_runs(r) < 0)
+		return -1;
+	if (r->nruns == 0) {
+		ukf_results_seterr(r->err, r->errlen,
+				   "%s: no runs recorded yet (empty results "
+				   "database)",
+				   r->path);
+		return -1;
+	}
+	return group_runs(r);
+}
+
+void ukf_report_done(struct report *r)
+{
+	for (size_t i = 0; i < r->nsections; i++) {
+		for (size_t j = 0; j < r->sections[i].nconfigs; j++)
+			free(r->sections[i].configs[j].runs);
+		free(r->sections[i].configs);
+	}
+	free(r->sections);
+	r->sections = NULL;
+	r->nsections = 0;
+	for (size_t i = 0; i < r->nruns; i++) {
+		struct run *run = &r->runs[i];
+		free(run->kind);
+		free(run->scenario);
+		free(run->hash);
+		free(run->config);
+		free(run->backend);
+		free(run->version);
+		free(run->settings);
+		free(run->lat);
+		json_object_put(run->cmp);
+	}
+	free(r->runs);
+	r->runs = NULL;
+	r->nruns = 0;
+	if (r->sq) {
+		sqlite3_exec(r->sq, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(r->sq);
+		r->sq = NULL;
+	}
+}
+
 int ukf_report(const char *path, int json, FILE *out, char *err,
 	       size_t errlen)
 {
@@ -1273,23 +1377,7 @@ int ukf_report(const char *path, int json, FILE *out, char *err,
 				   out ? "file" : "output");
 		return -1;
 	}
-	if (report_open(&r) < 0)
-		goto done;
-	/* One read transaction: a consistent snapshot while others write. */
-	if (sqlite3_exec(r.sq, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		sq_err(&r, "starting to read");
-		goto done;
-	}
-	if (load_runs(&r) < 0)
-		goto done;
-	if (r.nruns == 0) {
-		ukf_results_seterr(err, errlen,
-				   "%s: no runs recorded yet (empty results "
-				   "database)",
-				   path);
-		goto done;
-	}
-	if (group_runs(&r) < 0)
+	if (ukf_report_load(&r) < 0)
 		goto done;
 	if (r.nboot) {
 		bs = calloc(r.nboot, sizeof *bs);
@@ -1314,25 +1402,6 @@ done:
 	for (size_t i = 0; i < nb; i++)
 		free(bs[i].mode);
 	free(bs);
-	for (size_t i = 0; i < r.nsections; i++) {
-		for (size_t j = 0; j < r.sections[i].nconfigs; j++)
-			free(r.sections[i].configs[j].runs);
-		free(r.sections[i].configs);
-	}
-	free(r.sections);
-	for (size_t i = 0; i < r.nruns; i++) {
-		struct run *run = &r.runs[i];
-		free(run->kind);
-		free(run->scenario);
-		free(run->hash);
-		free(run->config);
-		free(run->backend);
-		free(run->version);
-	}
-	free(r.runs);
-	if (r.sq) {
-		sqlite3_exec(r.sq, "COMMIT", NULL, NULL, NULL);
-		sqlite3_close(r.sq);
-	}
+	ukf_report_done(&r);
 	return rc;
 }

@@ -76,6 +76,22 @@ int ukf_report(const char *path, int json, FILE *out, char *err,
 	       size_t errlen);
 
 /*
+ * `ukfork report FILE --plot DIR`: creates DIR (if needed) and writes
+ * there, as PNG and SVG through gnuplot ($UKF_GNUPLOT, else gnuplot on
+ * PATH, run as a child process on the generated DIR/plots.gp): per
+ * scenario section i the latency CDF per configuration (si-latency-cdf),
+ * latency and success-rate bars with 95% CI error bars (si-compare,
+ * si-success), load and template hits over time (si-load,
+ * si-template-hits), and a histogram per bootbench run
+ * (bootbench-run<id>); the data files (.dat) beside them. One line per
+ * plot on log (may be NULL). Returns 0, or -1 with a message in err
+ * (gnuplot missing or failing, DIR not writable, FILE not a results
+ * database). Formats of the data files: docs/report.md.
+ */
+int ukf_report_plot(const char *path, const char *dir, FILE *log, char *err,
+		    size_t errlen);
+
+/*
  * Details of the contract above (appended; signatures unchanged):
  * - ukf_db_open creates the file (schema version 1, WAL) or opens an
  *   existing ukfork results file; it refuses, with a message naming the
