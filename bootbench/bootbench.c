@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../results/stats.h"
+#include "../results/json.h"
 #include "../include/ukf_abi.h"
 #ifdef UKF_BB_HAVE_DB
 #include "../results/results.h"
@@ -224,105 +225,73 @@ static void bb_tail(const struct bb_inst *x, char *buf, size_t cap,
 	buf[j] = '\0';
 }
 
-static void json_str(FILE *out, const char *s)
+/* Numbers of the JSON summary: 6 significant digits, NaN as null. */
+static struct json_object *jnum(double v)
 {
-	fputc('"', out);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", out);
-		else if (c < 32 || c == 127)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	return ukf_json_num(v, "%.6g");
 }
 
-static void json_num(FILE *out, const char *key, double v, int comma)
-{
-	if (isnan(v) || isinf(v))
-		fprintf(out, "\"%s\":null", key);
-	else
-		fprintf(out, "\"%s\":%.6g", key, v);
-	if (comma)
-		fputc(',', out);
-}
-
-/* "key":[lo,hi], a side that cannot be bounded (NaN) as null. */
-static void json_pair(FILE *out, const char *key, double lo, double hi)
-{
-	fprintf(out, "\"%s\":[", key);
-	if (isnan(lo))
-		fputs("null,", out);
-	else
-		fprintf(out, "%.6g,", lo);
-	if (isnan(hi))
-		fputs("null],", out);
-	else
-		fprintf(out, "%.6g],", hi);
-}
-
+/* The --json summary: one object (json-c, field names as documented in
+ * docs/bootbench.md), a figure that cannot be computed as null. */
 static void bb_print_json(const struct bb_opts *o, const struct bb_inst *in,
 			  const struct bb_result *res,
 			  const struct bb_summary *s, FILE *out)
 {
 	int have = s->ok > 0;
 	double nan_ = NAN;
-	uint32_t i;
-	int first = 1;
 	char tail[BB_LAST_MAX * 3];
+	struct json_object *j = json_object_new_object(), *fa;
 
-	fprintf(out, "{\"count\":%u,\"ok\":%u,\"failed\":%u,", s->count, s->ok,
-		s->failed);
-	fputs("\"mode\":", out);
-	json_str(out, res->mode);
-	fputs(",\"backend\":", out);
-	json_str(out, res->backend);
-	fputs(",\"marker\":", out);
-	json_str(out, o->marker);
-	fprintf(out, ",\"parallel\":%u,\"kvm\":", o->parallel);
-	json_str(out, res->plat.kvm);
-	fprintf(out, ",\"kvm_emulated\":%s,",
-		res->plat.emulated ? "true" : "false");
-	json_num(out, "median_ms", have ? s->median : nan_, 1);
-	json_pair(out, "median_ci_ms", have ? s->median_lo : nan_,
-		  have ? s->median_hi : nan_);
-	json_num(out, "p95_ms", have ? s->p95 : nan_, 1);
-	json_pair(out, "p95_ci_ms", have ? s->p95_lo : nan_,
-		  have ? s->p95_hi : nan_);
-	json_num(out, "p99_ms", have ? s->p99 : nan_, 1);
-	json_pair(out, "p99_ci_ms", have ? s->p99_lo : nan_,
-		  have ? s->p99_hi : nan_);
-	json_num(out, "max_ms", have ? s->max : nan_, 1);
-	json_num(out, "min_ms", have ? s->min : nan_, 1);
-	json_num(out, "mean_ms", have ? s->mean : nan_, 1);
-	json_num(out, "first_output_median_ms", have ? s->first_median : nan_,
-		 1);
-	json_num(out, "launch_rate", have ? s->launch_rate : nan_, 1);
-	json_num(out, "wall_s", s->wall_s, 1);
-	json_num(out, "cpu_mean_s", s->cpu_mean_s, 1);
-	json_num(out, "peak_rss_mean_mib", s->rss_mean_mib, 1);
-	fputs("\"measures\":", out);
-	json_str(out, res->measures);
-	fputs(",\"failures\":[", out);
-	for (i = 0; i < o->count; i++) {
+	ukf_json_add(j, "count", json_object_new_uint64(s->count));
+	ukf_json_add(j, "ok", json_object_new_uint64(s->ok));
+	ukf_json_add(j, "failed", json_object_new_uint64(s->failed));
+	ukf_json_add(j, "mode", ukf_json_str(res->mode ? res->mode : ""));
+	ukf_json_add(j, "backend",
+		     ukf_json_str(res->backend ? res->backend : ""));
+	ukf_json_add(j, "marker", ukf_json_str(o->marker ? o->marker : ""));
+	ukf_json_add(j, "parallel", json_object_new_uint64(o->parallel));
+	ukf_json_add(j, "kvm", ukf_json_str(res->plat.kvm));
+	ukf_json_add(j, "kvm_emulated",
+		     json_object_new_boolean(res->plat.emulated));
+	ukf_json_add(j, "median_ms", jnum(have ? s->median : nan_));
+	ukf_json_add(j, "median_ci_ms",
+		     ukf_json_pair(have ? s->median_lo : nan_,
+				   have ? s->median_hi : nan_, "%.6g"));
+	ukf_json_add(j, "p95_ms", jnum(have ? s->p95 : nan_));
+	ukf_json_add(j, "p95_ci_ms",
+		     ukf_json_pair(have ? s->p95_lo : nan_,
+				   have ? s->p95_hi : nan_, "%.6g"));
+	ukf_json_add(j, "p99_ms", jnum(have ? s->p99 : nan_));
+	ukf_json_add(j, "p99_ci_ms",
+		     ukf_json_pair(have ? s->p99_lo : nan_,
+				   have ? s->p99_hi : nan_, "%.6g"));
+	ukf_json_add(j, "max_ms", jnum(have ? s->max : nan_));
+	ukf_json_add(j, "min_ms", jnum(have ? s->min : nan_));
+	ukf_json_add(j, "mean_ms", jnum(have ? s->mean : nan_));
+	ukf_json_add(j, "first_output_median_ms",
+		     jnum(have ? s->first_median : nan_));
+	ukf_json_add(j, "launch_rate", jnum(have ? s->launch_rate : nan_));
+	ukf_json_add(j, "wall_s", jnum(s->wall_s));
+	ukf_json_add(j, "cpu_mean_s", jnum(s->cpu_mean_s));
+	ukf_json_add(j, "peak_rss_mean_mib", jnum(s->rss_mean_mib));
+	ukf_json_add(j, "measures",
+		     ukf_json_str(res->measures));
+	ukf_json_add(j, "failures", fa = json_object_new_array());
+	for (uint32_t i = 0; i < o->count; i++) {
 		if (in[i].ok)
 			continue;
+		struct json_object *f = json_object_new_object();
 		bb_tail(&in[i], tail, sizeof(tail), 200);
-		fprintf(out, "%s{\"index\":%u,\"reason\":", first ? "" : ",",
-			in[i].index);
-		json_str(out, in[i].why[0] ? in[i].why : "no marker");
-		fprintf(out, ",\"status\":%lld,\"last_output\":",
-			(long long)in[i].status);
-		json_str(out, tail);
-		fputc('}', out);
-		first = 0;
+		ukf_json_add(f, "index", json_object_new_uint64(in[i].index));
+		ukf_json_add(f, "reason",
+			     ukf_json_str(in[i].why[0] ? in[i].why
+						       : "no marker"));
+		ukf_json_add(f, "status", json_object_new_int64(in[i].status));
+		ukf_json_add(f, "last_output", ukf_json_str(tail));
+		ukf_json_append(fa, f);
 	}
-	fputs("]}\n", out);
+	ukf_json_print(out, j);
+	json_object_put(j);
 }
 
 /* "[lo, hi]" with '-' for a side that cannot be bounded (NaN). */
@@ -385,41 +354,35 @@ static void bb_print_text(const struct bb_opts *o, const struct bb_inst *in,
 /* ---- database ---- */
 
 #ifdef UKF_BB_HAVE_DB
-static void settings_json(const struct bb_opts *o, const struct bb_result *res,
-			  char *buf, size_t cap)
+/* Every setting of the run, for runs.settings_json (caller puts it). */
+static struct json_object *settings_json(const struct bb_opts *o,
+					 const struct bb_result *res)
 {
-	FILE *f = fmemopen(buf, cap, "w");
+	struct json_object *j = json_object_new_object();
 
-	if (!f) {
-		snprintf(buf, cap, "{}");
-		return;
-	}
-	fprintf(f, "{\"count\":%u,\"parallel\":%u,\"marker\":", o->count,
-		o->parallel);
-	json_str(f, o->marker);
-	fputs(",\"fail\":", f);
-	json_str(f, o->fail_marker ? o->fail_marker : "");
-	fprintf(f, ",\"grace_ms\":%lld,\"timeout_ms\":%lld,\"keep_running\":%d,"
-		   "\"from_template\":%d,",
-		(long long)(o->grace_ns / UKF_MS),
-		(long long)(o->timeout_ns / UKF_MS), o->keep_running,
-		o->from_template);
+	ukf_json_add(j, "count", json_object_new_uint64(o->count));
+	ukf_json_add(j, "parallel", json_object_new_uint64(o->parallel));
+	ukf_json_add(j, "marker", ukf_json_str(o->marker ? o->marker : ""));
+	ukf_json_add(j, "fail",
+		     ukf_json_str(o->fail_marker ? o->fail_marker : ""));
+	ukf_json_add(j, "grace_ms",
+		     json_object_new_int64(o->grace_ns / UKF_MS));
+	ukf_json_add(j, "timeout_ms",
+		     json_object_new_int64(o->timeout_ns / UKF_MS));
+	ukf_json_add(j, "keep_running", json_object_new_int(o->keep_running));
+	ukf_json_add(j, "from_template",
+		     json_object_new_int(o->from_template));
 	if (o->cmd) {
-		fputs("\"cmd\":", f);
-		json_str(f, o->cmd);
+		ukf_json_add(j, "cmd", ukf_json_str(o->cmd));
 	} else {
-		fputs("\"guest\":", f);
-		json_str(f, o->guest);
-		fputs(",\"args\":", f);
-		json_str(f, o->guest_args);
-		fprintf(f, ",\"mem_bytes\":%llu,\"pool\":%u",
-			(unsigned long long)o->mem_bytes, o->pool);
+		ukf_json_add(j, "guest", ukf_json_str(o->guest ? o->guest : ""));
+		ukf_json_add(j, "args", ukf_json_str(o->guest_args));
+		ukf_json_add(j, "mem_bytes", json_object_new_uint64(o->mem_bytes));
+		ukf_json_add(j, "pool", json_object_new_uint64(o->pool));
 	}
-	fputs(",\"kvm\":", f);
-	json_str(f, res->plat.kvm);
-	fprintf(f, ",\"kvm_emulated\":%d}", res->plat.emulated);
-	fclose(f);
-	buf[cap - 1] = '\0';
+	ukf_json_add(j, "kvm", ukf_json_str(res->plat.kvm));
+	ukf_json_add(j, "kvm_emulated", json_object_new_int(res->plat.emulated));
+	return j;
 }
 
 static uint64_t fnv1a(const char *s)
@@ -437,12 +400,13 @@ static int bb_write_db(const struct bb_opts *o, const struct bb_inst *in,
 		       const struct bb_result *res, int64_t started_unix,
 		       ukf_db_t *db, char *err, size_t errlen)
 {
-	char sj[2048], scen[UKF_APP_ARGS_MAX + 512], hash[32], cfg[64];
+	char scen[UKF_APP_ARGS_MAX + 512], hash[32], cfg[64];
 	struct ukf_run_info ri;
 	int64_t run;
 	uint32_t i;
-
-	settings_json(o, res, sj, sizeof(sj));
+	struct json_object *sjo = settings_json(o, res);
+	const char *sj = json_object_to_json_string_ext(
+		sjo, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (o->cmd)
 		snprintf(scen, sizeof(scen), "%s", o->cmd);
 	else
@@ -484,9 +448,11 @@ static int bb_write_db(const struct bb_opts *o, const struct bb_inst *in,
 	}
 	if (ukf_db_run_commit(db, run, (double)res->t_end / 1e9, o->count, 0) < 0)
 		goto fail;
+	json_object_put(sjo);
 	return 0;
 fail:
 	snprintf(err, errlen, "%s: %s", o->db, ukf_db_error(db));
+	json_object_put(sjo);
 	return -1;
 }
 #endif
@@ -658,11 +624,14 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 			struct bb_platform p;
 
 			bb_platform(&p);
-			fputs("{\"kvm\":", stdout);
-			json_str(stdout, p.kvm);
-			printf(",\"kvm_emulated\":%s,\"usable\":%s}\n",
-			       p.emulated ? "true" : "false",
-			       p.usable ? "true" : "false");
+			struct json_object *j = json_object_new_object();
+			ukf_json_add(j, "kvm", ukf_json_str(p.kvm));
+			ukf_json_add(j, "kvm_emulated",
+				     json_object_new_boolean(p.emulated));
+			ukf_json_add(j, "usable",
+				     json_object_new_boolean(p.usable));
+			ukf_json_print(stdout, j);
+			json_object_put(j);
 			return 1;
 		}
 		/* --name=value */
