@@ -22,16 +22,34 @@ const char *ukf_start_name(enum ukf_start s)
 	}
 }
 
-/* Split "123.5xyz" into a non-negative number and its unit suffix. */
+/*
+ * Split "123.5xyz" into a non-negative number and its unit suffix. The
+ * number has the one form every number written as text has in ukfork
+ * (docs/scenarios.md, Units): decimal digits, optionally a fraction
+ * ".digits". No sign, blank, hex, exponent, inf or nan: "0x10M" and
+ * "1e3ms" are refused, not read as 16 MiB and one second.
+ */
 static int split_num(const char *s, double *num, const char **unit)
 {
+	size_t n = 0;
 	char *end;
 
-	if (!s || !isdigit((unsigned char)*s))
+	if (!s)
 		return -1;
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	if (!n)
+		return -1;
+	if (s[n] == '.' && s[n + 1] >= '0' && s[n + 1] <= '9') {
+		n++;
+		while (s[n] >= '0' && s[n] <= '9')
+			n++;
+	}
 	errno = 0;
 	*num = strtod(s, &end);
-	if (errno || end == s || *num < 0)
+	/* strtod reads further than the decimal form ("0x10", "1e3",
+	 * "1."): what it took beyond n is not a number here */
+	if (errno || end != s + n)
 		return -1;
 	*unit = end;
 	return 0;
@@ -123,14 +141,16 @@ static int apply_kv(struct ukf_app *app, const char *key, const char *val,
 
 	if (!strcmp(key, "mem")) {
 		if (ukf_parse_size(val, &sz) < 0 || sz == 0)
-			return ERR("mem=%s: expected a size > 0 such as 64M",
+			return ERR("mem=%s: expected a size > 0 such as 64M or "
+				   "1.5G (decimal)",
 				   val);
 		app->mem_bytes = sz;
 	} else if (!strcmp(key, "init") || !strcmp(key, "work")) {
 		ukf_ns_t t;
 		if (ukf_parse_time(val, &t) < 0)
-			return ERR("%s=%s: expected a time such as 50ms", key,
-				   val);
+			return ERR("%s=%s: expected a time such as 50ms or "
+				   "1.5s (decimal)",
+				   key, val);
 		if (key[0] == 'i')
 			app->init_ns = t;
 		else
@@ -139,7 +159,8 @@ static int apply_kv(struct ukf_app *app, const char *key, const char *val,
 		   !strcmp(key, "units") || !strcmp(key, "vcpus")) {
 		uint32_t v;
 		if (parse_u32(val, &v) < 0)
-			return ERR("%s=%s: expected a non-negative integer",
+			return ERR("%s=%s: expected a whole number (decimal "
+				   "digits)",
 				   key, val);
 		if (!strcmp(key, "vcpus") && v == 0)
 			return ERR("vcpus=%s: must be at least 1", val);
@@ -162,7 +183,8 @@ static int apply_kv(struct ukf_app *app, const char *key, const char *val,
 			strcpy(app->image, val);
 		} else {
 			return ERR(
-			    "image=%s: expected a size such as 2M or a path",
+			    "image=%s: expected a size such as 2M (decimal) or "
+			    "a path",
 			    val);
 		}
 	} else {

@@ -25,6 +25,17 @@ static int failures;
 		}                                                              \
 	} while (0)
 
+/* CHECK that says why, printf style: CHECKF(n == 2, "n is %d", n). */
+#define CHECKF(c, ...)                                                         \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);        \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+			failures++;                                            \
+		}                                                              \
+	} while (0)
+
 #define CHECK_EQ(a, b)                                                         \
 	do {                                                                   \
 		long long a_ = (long long)(a), b_ = (long long)(b);            \
@@ -157,6 +168,104 @@ static void t_parse_units(void)
 	CHECK(!strcmp(ukf_start_name(UKF_START_TEMPLATE), "template"));
 	CHECK(!strcmp(ukf_start_name(UKF_START_FORK), "fork"));
 	CHECK(!strcmp(ukf_start_name((enum ukf_start)77), "unknown"));
+}
+
+/*
+ * App strings follow the one rule for numbers written as text (commit
+ * d9d9868, docs/scenarios.md Units): decimal digits, optionally a
+ * fraction. strtod would read "0x10M" as 16 MiB and "1e3ms" as a second;
+ * each such value is refused, by the parsers and in an app string, whose
+ * error names the key and the value.
+ */
+static void t_app_decimal(void)
+{
+	static const char *const bad_sizes[] = {
+	    "0x10M", "0x10", "1e3", "1E3K", "1.5e1M", "0x1p4", "1.", "1.M",
+	    ".5M",   "+5M",  "-0",  " 5M",  "inf",    "nan",   "5 M",
+	};
+	static const char *const bad_times[] = {
+	    "0x10ms", "1e3ms", "1E3", "2.5e-1s", "0x1p4s", "1.s",
+	    ".5s",    "+5ms",  "infs", " 5ms",   "5.ms",
+	};
+	uint64_t s;
+	ukf_ns_t t;
+	struct ukf_app a;
+	char kv[64], err[200];
+
+	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+		s = 12345;
+		CHECKF(ukf_parse_size(bad_sizes[i], &s) == -1 && s == 12345,
+		       "size '%s' accepted as %llu", bad_sizes[i],
+		       (unsigned long long)s);
+		snprintf(kv, sizeof(kv), "mem=%s", bad_sizes[i]);
+		if (strchr(bad_sizes[i], ' '))
+			continue; /* a blank ends the token in an app string */
+		err[0] = 0;
+		CHECKF(ukf_app_parse(&a, "app", kv, err, sizeof(err)) == -1,
+		       "'%s' accepted: mem_bytes %llu", kv,
+		       (unsigned long long)a.mem_bytes);
+		CHECKF(strstr(err, kv) && strstr(err, "decimal"),
+		       "'%s': error '%s' names neither the value nor the rule",
+		       kv, err);
+		/* a size-looking image that is not a path is no size either */
+		if (!strchr(bad_sizes[i], '.')) {
+			snprintf(kv, sizeof(kv), "image=%s", bad_sizes[i]);
+			err[0] = 0;
+			CHECKF(ukf_app_parse(&a, "app", kv, err, sizeof(err)) ==
+				       -1 &&
+				   strstr(err, kv),
+			       "'%s': image_bytes %llu, error '%s'", kv,
+			       (unsigned long long)a.image_bytes, err);
+		}
+	}
+	for (size_t i = 0; i < sizeof(bad_times) / sizeof(bad_times[0]); i++) {
+		t = 777;
+		CHECKF(ukf_parse_time(bad_times[i], &t) == -1 && t == 777,
+		       "time '%s' accepted as %lld ns", bad_times[i],
+		       (long long)t);
+		if (strchr(bad_times[i], ' '))
+			continue;
+		snprintf(kv, sizeof(kv), "work=%s", bad_times[i]);
+		err[0] = 0;
+		CHECKF(ukf_app_parse(&a, "app", kv, err, sizeof(err)) == -1,
+		       "'%s' accepted: work_ns %lld", kv, (long long)a.work_ns);
+		CHECKF(strstr(err, kv) && strstr(err, "decimal"),
+		       "'%s': error '%s' names neither the value nor the rule",
+		       kv, err);
+	}
+	/* counts: digits only, and the error says so */
+	static const char *const bad_counts[] = {"dirty=0x10", "fork=1e2",
+						 "units=+3", "vcpus=2.0"};
+	for (size_t i = 0; i < sizeof(bad_counts) / sizeof(bad_counts[0]);
+	     i++) {
+		err[0] = 0;
+		CHECK_EQ(ukf_app_parse(&a, "app", bad_counts[i], err,
+				       sizeof(err)),
+			 -1);
+		CHECKF(strstr(err, bad_counts[i]) &&
+			   strstr(err, "decimal digits"),
+		       "'%s': error '%s'", bad_counts[i], err);
+	}
+	/* the decimal form itself, fraction and leading zeros included */
+	CHECK_EQ(ukf_parse_size("010M", &s), 0);
+	CHECK_EQ(s, 10ULL << 20);
+	CHECK_EQ(ukf_parse_size("0.25K", &s), 0);
+	CHECK_EQ(s, 256);
+	CHECK_EQ(ukf_parse_time("1.25s", &t), 0);
+	CHECK_EQ(t, 1250 * UKF_MS);
+	CHECK_EQ(ukf_parse_time("007us", &t), 0);
+	CHECK_EQ(t, 7 * UKF_US);
+	CHECK_EQ(ukf_app_parse(&a, "app",
+			       "mem=0.5G init=1.5s work=0.125ms dirty=010 "
+			       "image=1.5M",
+			       err, sizeof(err)),
+		 0);
+	CHECK_EQ(a.mem_bytes, 512ULL << 20);
+	CHECK_EQ(a.init_ns, 1500 * UKF_MS);
+	CHECK_EQ(a.work_ns, 125 * UKF_US);
+	CHECK_EQ(a.dirty_pages, 10);
+	CHECK_EQ(a.image_bytes, 3ULL << 19);
+	CHECK(!a.image[0]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2709,6 +2818,7 @@ static const struct {
     {"app_parse", t_app_parse},
     {"app_bad", t_app_bad},
     {"parse_units", t_parse_units},
+    {"app_decimal", t_app_decimal},
     {"wire_roundtrip", t_wire_roundtrip},
     {"wire_hostile", t_wire_hostile},
     {"wire_fuzz", t_wire_fuzz},
