@@ -300,8 +300,9 @@ static int cmd_report(int argc, char **argv)
 	if (!path)
 		return bad("report", "%s", "missing DB");
 	char err[1024] = "";
-	if (ukf_report(path, json, stdout, err, sizeof(err)) ||
-	    (plot && ukf_report_plot(path, plot, stderr, err, sizeof(err)))) {
+	/* plots first: a missing gnuplot fails before any output */
+	if ((plot && ukf_report_plot(path, plot, stderr, err, sizeof(err))) ||
+	    ukf_report(path, json, stdout, err, sizeof(err))) {
 		fprintf(stderr, "ukfork report: %s\n", err);
 		return 1;
 	}
