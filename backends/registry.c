@@ -10,12 +10,17 @@
 #ifdef UKF_HAVE_KVM
 #include "kvm/ukvm.h"
 #endif
+#ifdef UKF_HAVE_XEN
+#include "xen/uxen.h"
+#endif
 
 static const struct ukf_backend_driver *const drivers[] = {
 #ifdef UKF_HAVE_KVM
 	&ukvm_driver,
 #endif
-	/* Xen adds its line here: &uxen_driver, */
+#ifdef UKF_HAVE_XEN
+	&uxen_driver,
+#endif
 	NULL /* keeps the array non-empty in a build without backends */
 };
 

@@ -1,0 +1,862 @@
+/* SPDX-License-Identifier: MIT */
+/* uxen.c - the Xen backend: PV domains through libxenlight, their console, exit status and destruction. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxl.h>
+#include <libxl_utils.h>
+#include <xenstore.h>
+#include <xentoollog.h>
+#include <xen/elfnote.h>
+
+#include "uxen.h"
+#include "core/ukf.h"
+#include "include/ukf_abi.h"
+
+#define UXEN_MARKER	"UKF-READY"
+#define UXEN_EXIT_KEY	"data/ukf-exit" /* guest/rt/xen.c writes it */
+#define UXEN_MEM_MAX	(1ULL << 30)	/* what guest/rt/xen.c maps */
+#define UXEN_TTY_WAIT	(30 * UKF_S)	/* xenconsoled's pty (emulated dom0) */
+#define UXEN_POLL_MS	50
+#define UXEN_LINE_MAX	1024
+
+/*
+ * libxl reports through a xentoollog logger, not through its return codes
+ * (ERROR_FAIL says little). Ours keeps the first and the last warning or
+ * error of the calling thread since xl_reset() (the first is usually the
+ * cause - libxc's "can't allocate low memory" - the last libxl's summary),
+ * so each failure we report carries libxl's own words; UKF_XEN_DEBUG=1
+ * also prints every message on stderr.
+ */
+static __thread char xl_first[512], xl_last[512];
+
+static void xl_reset(void)
+{
+	xl_first[0] = xl_last[0] = '\0';
+}
+
+struct uxen_logger {
+	struct xentoollog_logger base; /* first: libxl sees only this */
+	int debug;
+};
+
+static void lg_vmessage(struct xentoollog_logger *l, xentoollog_level lv,
+			int errnoval, const char *context, const char *fmt,
+			va_list ap)
+{
+	struct uxen_logger *lg = (struct uxen_logger *)l;
+	char msg[400];
+
+	if (lv < XTL_WARN && !lg->debug)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (lg->debug)
+		fprintf(stderr, "%s: %s%s%s\n", context ? context : "libxl",
+			msg, errnoval >= 0 ? ": " : "",
+			errnoval >= 0 ? strerror(errnoval) : "");
+	if (lv < XTL_WARN)
+		return;
+	snprintf(xl_last, sizeof(xl_last), "%s%s%s", msg,
+		 errnoval >= 0 ? ": " : "",
+		 errnoval >= 0 ? strerror(errnoval) : "");
+	if (!xl_first[0])
+		memcpy(xl_first, xl_last, sizeof(xl_first));
+}
+
+static void lg_progress(struct xentoollog_logger *l, const char *context,
+			const char *doing, int percent, unsigned long done,
+			unsigned long total)
+{
+}
+
+static void lg_destroy(struct xentoollog_logger *l)
+{
+}
+
+/* "libxl error fail (-3): FIRST [... LAST]" into buf. */
+static const char *xl_error(char *buf, size_t len, int rc)
+{
+	int same = !strcmp(xl_first, xl_last);
+
+	snprintf(buf, len, "libxl error %s (%d)%s%s%s%s",
+		 libxl_error_to_string(rc), rc, xl_first[0] ? ": " : "",
+		 xl_first, same ? "" : " ... ", same ? "" : xl_last);
+	return buf;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct uxen;
+
+struct uxen_vm {
+	struct uxen *x;
+	ukf_id_t inst;
+	char name[64];
+	char image[UKF_APP_PATH_MAX];
+	char args[UKF_ARGS_MAX];
+	uint64_t mem;
+	uint32_t vcpus;
+	pthread_t thr;
+	int stop;      /* destroy asked (atomic) */
+	int ready;     /* UKF_BE_READY sent (atomic) */
+	uint32_t domid;
+	int has_domain;
+	char con[UXEN_LINE_MAX];
+	size_t con_len;
+	char last_line[UXEN_LINE_MAX];
+	struct uxen_vm *next;
+};
+
+struct uxen {
+	struct ukf_backend_config cfg;
+	struct uxen_logger lg;
+	libxl_ctx *ctx;
+	pthread_mutex_t lock;
+	struct uxen_vm *vms;
+	uint32_t nvms;
+	uint64_t mem_in_use;
+};
+
+static ukf_ns_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ukf_ns_t)ts.tv_sec * UKF_S + ts.tv_nsec;
+}
+
+static void emit(struct uxen *x, struct ukf_be_event *ev)
+{
+	x->cfg.event(x->cfg.u, x->cfg.node, ev);
+}
+
+static void fail_inst(struct uxen *x, ukf_id_t inst, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail_inst(struct uxen *x, ukf_id_t inst, const char *fmt, ...)
+{
+	struct ukf_be_event ev;
+	char reason[2600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = UKF_BE_FAIL;
+	ev.inst = inst;
+	ev.text = reason;
+	emit(x, &ev);
+}
+
+static void simple_event(struct uxen_vm *vm, enum ukf_be_kind kind,
+			 int64_t status)
+{
+	struct ukf_be_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.inst = vm->inst;
+	ev.status = status;
+	emit(vm->x, &ev);
+}
+
+/* ---------------- console ---------------- */
+
+/* One console line: printable (no escapes, no forged lines), an event,
+ * and READY at the first marker line. */
+static void con_line(struct uxen_vm *vm)
+{
+	struct ukf_be_event ev;
+	size_t n = vm->con_len;
+
+	if (n && vm->con[n - 1] == '\r')
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)vm->con[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			vm->con[i] = '?';
+	}
+	vm->con[n] = '\0';
+	memcpy(vm->last_line, vm->con, n + 1);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = UKF_BE_CONSOLE;
+	ev.inst = vm->inst;
+	ev.data = vm->con;
+	ev.len = n;
+	emit(vm->x, &ev);
+	if (!__atomic_load_n(&vm->ready, __ATOMIC_ACQUIRE) &&
+	    !strcmp(vm->con, UXEN_MARKER)) {
+		__atomic_store_n(&vm->ready, 1, __ATOMIC_RELEASE);
+		simple_event(vm, UKF_BE_READY, 0);
+	}
+	vm->con_len = 0;
+}
+
+static void con_bytes(struct uxen_vm *vm, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			con_line(vm);
+			continue;
+		}
+		vm->con[vm->con_len++] = p[i];
+		if (vm->con_len == sizeof(vm->con) - 1)
+			con_line(vm);
+	}
+}
+
+/* Read what the pty holds now; 0, or -1 at end of file / error. */
+static int con_read(struct uxen_vm *vm, int fd)
+{
+	char buf[4096];
+
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r > 0) {
+			con_bytes(vm, buf, (size_t)r);
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		return -1; /* EOF or EIO: the other side went away */
+	}
+}
+
+/* xenconsoled's pty for the domain's PV console, opened raw. */
+static int con_open(struct uxen_vm *vm, char *err, size_t errlen)
+{
+	struct uxen *x = vm->x;
+	ukf_ns_t until = now_ns() + UXEN_TTY_WAIT;
+	char *path = NULL, e[1200];
+	struct termios t;
+	int rc, fd;
+
+	/* xenconsoled writes the path to xenstore once it has seen the
+	 * domain: wait for it (the domain is still paused) */
+	for (;;) {
+		rc = libxl_console_get_tty(x->ctx, vm->domid, 0,
+					   LIBXL_CONSOLE_TYPE_PV, &path);
+		if (!rc && path && path[0])
+			break;
+		free(path);
+		path = NULL;
+		if (now_ns() > until || __atomic_load_n(&vm->stop,
+							__ATOMIC_ACQUIRE)) {
+			snprintf(err, errlen,
+				 "no console pty for domain %u after %lld s "
+				 "(is xenconsoled running?): "
+				 "libxl_console_get_tty: %s",
+				 vm->domid, (long long)(UXEN_TTY_WAIT / UKF_S),
+				 rc ? xl_error(e, sizeof(e), rc)
+				    : "empty path");
+			return -1;
+		}
+		usleep(20000);
+	}
+	fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "console pty %s: %s", path,
+			 strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	return fd;
+}
+
+/* ---------------- the domain ---------------- */
+
+static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
+{
+	struct uxen *x = vm->x;
+	libxl_domain_config dc;
+	char e[1200];
+	int rc;
+
+	libxl_domain_config_init(&dc);
+	dc.c_info.type = LIBXL_DOMAIN_TYPE_PV;
+	dc.c_info.name = strdup(vm->name);
+	libxl_domain_build_info_init_type(&dc.b_info, LIBXL_DOMAIN_TYPE_PV);
+	dc.b_info.max_vcpus = (int)vm->vcpus;
+	rc = libxl_cpu_bitmap_alloc(x->ctx, &dc.b_info.avail_vcpus,
+				    (int)vm->vcpus);
+	if (rc) {
+		snprintf(err, errlen, "vCPU bitmap of %u: %s", vm->vcpus,
+			 xl_error(e, sizeof(e), rc));
+		libxl_domain_config_dispose(&dc);
+		return -1;
+	}
+	for (uint32_t i = 0; i < vm->vcpus; i++)
+		libxl_bitmap_set(&dc.b_info.avail_vcpus, (int)i);
+	dc.b_info.max_memkb = vm->mem / 1024;
+	dc.b_info.target_memkb = vm->mem / 1024;
+	dc.b_info.kernel = strdup(vm->image);
+	dc.b_info.cmdline = strdup(vm->args);
+	dc.on_poweroff = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	dc.on_crash = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	dc.on_reboot = LIBXL_ACTION_ON_SHUTDOWN_PRESERVE;
+	if (!dc.c_info.name || !dc.b_info.kernel || !dc.b_info.cmdline) {
+		snprintf(err, errlen, "out of memory");
+		libxl_domain_config_dispose(&dc);
+		return -1;
+	}
+	xl_reset();
+	rc = libxl_domain_create_new(x->ctx, &dc, &vm->domid, NULL, NULL);
+	libxl_domain_config_dispose(&dc);
+	if (rc) {
+		snprintf(err, errlen,
+			 "libxl_domain_create_new (PV, %llu MiB, %u vCPUs, "
+			 "kernel %s): %s",
+			 (unsigned long long)(vm->mem >> 20), vm->vcpus,
+			 vm->image, xl_error(e, sizeof(e), rc));
+		return -1;
+	}
+	vm->has_domain = 1;
+	return 0;
+}
+
+/* The status the guest wrote to xenstore before powering off; -1 if none. */
+static int exit_status(struct uxen_vm *vm, int64_t *status)
+{
+	struct xs_handle *h = xs_open(0);
+	char path[128], *v, *end;
+	unsigned int len = 0;
+	int rc = -1;
+
+	if (!h)
+		return -1;
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", vm->domid,
+		 UXEN_EXIT_KEY);
+	v = xs_read(h, XBT_NULL, path, &len);
+	if (v && len) {
+		long long s = strtoll(v, &end, 10);
+		if (end != v && !*end) {
+			*status = s;
+			rc = 0;
+		}
+	}
+	free(v);
+	xs_close(h);
+	return rc;
+}
+
+static void domain_destroy(struct uxen_vm *vm)
+{
+	char e[1200];
+	int rc;
+
+	if (!vm->has_domain)
+		return;
+	xl_reset();
+	rc = libxl_domain_destroy(vm->x->ctx, vm->domid, NULL);
+	if (rc && rc != ERROR_DOMAIN_NOTFOUND && vm->x->lg.debug)
+		fprintf(stderr, "xen: destroying domain %u (%s): %s\n",
+			vm->domid, vm->name, xl_error(e, sizeof(e), rc));
+	vm->has_domain = 0;
+}
+
+/* After a crash: "abort: MSG" when the guest's last line was its
+ * ukf_abort message (guest/rt/xen.c), as the KVM monitor reports it. */
+static void report_crash(struct uxen_vm *vm)
+{
+	static const char pre[] = "ukf_abort: ";
+
+	if (!strncmp(vm->last_line, pre, sizeof(pre) - 1))
+		fail_inst(vm->x, vm->inst, "abort: %s",
+			  vm->last_line + sizeof(pre) - 1);
+	else
+		fail_inst(vm->x, vm->inst,
+			  "domain %u crashed (a fault in the guest: Xen "
+			  "shut it down with reason crash)",
+			  vm->domid);
+}
+
+/* What the domain's watcher thread does, from creation to destruction. */
+static void *vm_main(void *arg)
+{
+	struct uxen_vm *vm = arg;
+	struct uxen *x = vm->x;
+	char err[2400], e[1200];
+	ukf_ns_t started;
+	int fd = -1, rc;
+
+	if (domain_create(vm, err, sizeof(err)) < 0) {
+		fail_inst(x, vm->inst, "xen: cannot create domain %s: %s",
+			  vm->name, err);
+		return NULL;
+	}
+	fd = con_open(vm, err, sizeof(err));
+	if (fd < 0) {
+		fail_inst(x, vm->inst, "xen: domain %s: %s", vm->name, err);
+		goto out;
+	}
+	xl_reset();
+	rc = libxl_domain_unpause(x->ctx, vm->domid, NULL);
+	if (rc) {
+		fail_inst(x, vm->inst, "xen: libxl_domain_unpause(%u): %s",
+			  vm->domid, xl_error(e, sizeof(e), rc));
+		goto out;
+	}
+	started = now_ns();
+	simple_event(vm, UKF_BE_STARTED, 0);
+
+	while (!__atomic_load_n(&vm->stop, __ATOMIC_ACQUIRE)) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		libxl_dominfo info;
+		int64_t status;
+
+		if (poll(&p, 1, UXEN_POLL_MS) > 0)
+			con_read(vm, fd);
+		libxl_dominfo_init(&info);
+		xl_reset();
+		rc = libxl_domain_info(x->ctx, &info, vm->domid);
+		if (rc) {
+			libxl_dominfo_dispose(&info);
+			fail_inst(x, vm->inst,
+				  "xen: domain %u is gone (destroyed outside "
+				  "ukfork?): libxl_domain_info: %s",
+				  vm->domid, xl_error(e, sizeof(e), rc));
+			vm->has_domain = 0;
+			goto out;
+		}
+		if (info.shutdown || info.dying) {
+			libxl_shutdown_reason why = info.shutdown_reason;
+			libxl_dominfo_dispose(&info);
+			/* the guest drained its ring before shutting down:
+			 * what xenconsoled still holds is in the pty */
+			usleep(20000);
+			con_read(vm, fd);
+			if (vm->con_len)
+				con_line(vm);
+			if (why == LIBXL_SHUTDOWN_REASON_POWEROFF) {
+				if (exit_status(vm, &status) < 0)
+					status = 0; /* powered off, said nothing */
+				simple_event(vm, UKF_BE_EXIT, status);
+			} else if (why == LIBXL_SHUTDOWN_REASON_CRASH) {
+				report_crash(vm);
+			} else {
+				fail_inst(x, vm->inst,
+					  "domain %u shut down with reason %s",
+					  vm->domid,
+					  libxl_shutdown_reason_to_string(why));
+			}
+			goto out;
+		}
+		libxl_dominfo_dispose(&info);
+		if (x->cfg.run_limit_ns &&
+		    now_ns() - started > x->cfg.run_limit_ns) {
+			fail_inst(x, vm->inst,
+				  "run limit: still running after %lld ms",
+				  (long long)(x->cfg.run_limit_ns / UKF_MS));
+			goto out;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	domain_destroy(vm);
+	return NULL;
+}
+
+/* ---------------- images ---------------- */
+
+/*
+ * A Xen PV guest image: ELF64 x86-64 ET_EXEC whose PT_NOTE holds Xen's
+ * LOADER and ENTRY notes (what guest/rt/xen_entry.S writes and libxc's
+ * loader needs). The KVM images have only the PVH note: refused, saying so.
+ */
+static int image_check(const char *path, char *why, size_t len)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	struct stat st;
+	int fd, loader = 0, entry = 0, pvh = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s: not a regular file", path);
+		goto no;
+	}
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
+		snprintf(why, len, "%s: not an ELF file", path);
+		goto no;
+	}
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
+	    eh.e_type != ET_EXEC || eh.e_phentsize != sizeof(ph)) {
+		snprintf(why, len, "%s: not an x86-64 ELF64 executable", path);
+		goto no;
+	}
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		char notes[4096];
+		size_t n, off = 0;
+
+		if (pread(fd, &ph, sizeof(ph),
+			  (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+		    (ssize_t)sizeof(ph)) {
+			snprintf(why, len, "%s: truncated program headers",
+				 path);
+			goto no;
+		}
+		if (ph.p_type != PT_NOTE)
+			continue;
+		n = ph.p_filesz < sizeof(notes) ? ph.p_filesz : sizeof(notes);
+		if (pread(fd, notes, n, (off_t)ph.p_offset) != (ssize_t)n) {
+			snprintf(why, len, "%s: truncated notes", path);
+			goto no;
+		}
+		while (off + 12 <= n) {
+			uint32_t nsz, dsz, type;
+			memcpy(&nsz, notes + off, 4);
+			memcpy(&dsz, notes + off + 4, 4);
+			memcpy(&type, notes + off + 8, 4);
+			size_t name_at = off + 12;
+			if (nsz == 4 && name_at + 4 <= n &&
+			    !memcmp(notes + name_at, "Xen", 4)) {
+				loader |= type == XEN_ELFNOTE_LOADER;
+				entry |= type == XEN_ELFNOTE_ENTRY;
+				pvh |= type == XEN_ELFNOTE_PHYS32_ENTRY;
+			}
+			off = name_at + ((nsz + 3) & ~3u) + ((dsz + 3) & ~3u);
+		}
+	}
+	close(fd);
+	if (loader && entry)
+		return 1;
+	if (pvh)
+		snprintf(why, len,
+			 "%s: a PVH/KVM image, not a Xen PV image (the Xen "
+			 "images are build/guest-xen/NAME)",
+			 path);
+	else
+		snprintf(why, len, "%s: no Xen PV ELF notes (LOADER, ENTRY)",
+			 path);
+	return 0;
+no:
+	close(fd);
+	return 0;
+}
+
+/* ---------------- backend operations ---------------- */
+
+static struct uxen_vm *vm_find_locked(struct uxen *x, ukf_id_t inst)
+{
+	for (struct uxen_vm *vm = x->vms; vm; vm = vm->next)
+		if (vm->inst == inst)
+			return vm;
+	return NULL;
+}
+
+static int op_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
+			const struct ukf_app *app, const char *args)
+{
+	struct uxen *x = b;
+	struct uxen_vm *vm;
+	char why[600];
+	uint64_t mem;
+	int rc;
+
+	if (inst == 0)
+		return -EINVAL;
+	pthread_mutex_lock(&x->lock);
+	vm = vm_find_locked(x, inst);
+	pthread_mutex_unlock(&x->lock);
+	if (vm)
+		return -EEXIST;
+	if (!app || !app->image[0]) {
+		fail_inst(x, inst, "cold boot: the app has no guest image");
+		return 0;
+	}
+	if (!image_check(app->image, why, sizeof(why))) {
+		fail_inst(x, inst, "cold boot: %s", why);
+		return 0;
+	}
+	mem = (app->mem_bytes + (1 << 20) - 1) & ~((uint64_t)(1 << 20) - 1);
+	if (app->mem_bytes < UKF_MEM_MIN || mem > UXEN_MEM_MAX) {
+		fail_inst(x, inst,
+			  "cold boot: guest memory %llu bytes outside [%llu, "
+			  "%llu] (a Xen PV guest maps at most 1 GiB)",
+			  (unsigned long long)app->mem_bytes,
+			  (unsigned long long)UKF_MEM_MIN,
+			  (unsigned long long)UXEN_MEM_MAX);
+		return 0;
+	}
+	if (args && strlen(args) >= UKF_ARGS_MAX) {
+		fail_inst(x, inst,
+			  "cold boot: argument string longer than %d bytes",
+			  UKF_ARGS_MAX - 1);
+		return 0;
+	}
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->x = x;
+	vm->inst = inst;
+	vm->mem = mem;
+	vm->vcpus = app->vcpus ? app->vcpus : 1;
+	snprintf(vm->name, sizeof(vm->name), "ukf-%d-%u-%llu", (int)getpid(),
+		 (unsigned)node, (unsigned long long)inst);
+	snprintf(vm->image, sizeof(vm->image), "%s", app->image);
+	snprintf(vm->args, sizeof(vm->args), "%s", args ? args : "");
+
+	pthread_mutex_lock(&x->lock);
+	if ((x->cfg.max_vms && x->nvms >= x->cfg.max_vms) ||
+	    (x->cfg.max_mem_bytes &&
+	     x->mem_in_use + mem > x->cfg.max_mem_bytes)) {
+		pthread_mutex_unlock(&x->lock);
+		free(vm);
+		return -ENOMEM;
+	}
+	rc = pthread_create(&vm->thr, NULL, vm_main, vm);
+	if (rc) {
+		pthread_mutex_unlock(&x->lock);
+		free(vm);
+		return -rc;
+	}
+	vm->next = x->vms;
+	x->vms = vm;
+	x->nvms++;
+	x->mem_in_use += mem;
+	pthread_mutex_unlock(&x->lock);
+	return 0;
+}
+
+static void vm_release(struct uxen *x, struct uxen_vm *vm)
+{
+	__atomic_store_n(&vm->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(vm->thr, NULL);
+	free(vm);
+}
+
+static void op_destroy(void *b, ukf_node_id_t node, ukf_id_t inst)
+{
+	struct uxen *x = b;
+	struct uxen_vm **pp, *vm = NULL;
+
+	pthread_mutex_lock(&x->lock);
+	for (pp = &x->vms; *pp; pp = &(*pp)->next)
+		if ((*pp)->inst == inst) {
+			vm = *pp;
+			*pp = vm->next;
+			x->nvms--;
+			x->mem_in_use -= vm->mem;
+			break;
+		}
+	pthread_mutex_unlock(&x->lock);
+	if (vm)
+		vm_release(x, vm);
+}
+
+/* Ready does not pause a Xen guest: answering it changes nothing. */
+static int op_complete(void *b, ukf_node_id_t node, ukf_id_t inst,
+		       int64_t ret, int64_t status, ukf_id_t src,
+		       const void *data, size_t len)
+{
+	struct uxen *x = b;
+	struct uxen_vm *vm;
+	int rc = -ESRCH;
+
+	pthread_mutex_lock(&x->lock);
+	vm = vm_find_locked(x, inst);
+	if (vm && __atomic_load_n(&vm->ready, __ATOMIC_ACQUIRE))
+		rc = 0;
+	pthread_mutex_unlock(&x->lock);
+	return rc;
+}
+
+/* Templates, clones, fork and deltas are not carried on Xen yet. */
+static int op_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
+			    uint32_t app)
+{
+	return -ENOSYS;
+}
+
+static int op_load_template(void *b, ukf_node_id_t node, uint32_t app,
+			    const void *data, size_t bytes)
+{
+	return -ENOSYS;
+}
+
+static void op_drop_template(void *b, ukf_node_id_t node, uint32_t app)
+{
+}
+
+static int op_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
+			     const struct ukf_app *app, const char *args)
+{
+	return -ENOSYS;
+}
+
+static int op_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
+			 ukf_id_t parent)
+{
+	return -ENOSYS;
+}
+
+static int op_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
+{
+	return -ENOSYS;
+}
+
+static int op_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
+			    uint32_t app, const void *delta, size_t len,
+			    uint64_t delta_bytes)
+{
+	return -ENOSYS;
+}
+
+static int op_template_info(void *b, const struct ukf_app *app,
+			    const void *data, size_t len,
+			    struct ukf_template_info *info, char *err,
+			    size_t errlen)
+{
+	snprintf(err, errlen,
+		 "templates are not supported by the xen backend yet");
+	return -ENOSYS;
+}
+
+static const struct ukf_backend_ops uxen_ops = {
+	.name = "xen",
+	.cold_boot = op_cold_boot,
+	.make_template = op_make_template,
+	.load_template = op_load_template,
+	.drop_template = op_drop_template,
+	.clone_template = op_clone_template,
+	.clone_live = op_clone_live,
+	.save_delta = op_save_delta,
+	.restore_delta = op_restore_delta,
+	.destroy = op_destroy,
+	.complete = op_complete,
+	.export_template = NULL,
+	.template_info = op_template_info,
+};
+
+/* ---------------- the driver ---------------- */
+
+static void logger_init(struct uxen_logger *lg)
+{
+	const char *d = getenv("UKF_XEN_DEBUG");
+
+	memset(lg, 0, sizeof(*lg));
+	lg->base.vmessage = lg_vmessage;
+	lg->base.progress = lg_progress;
+	lg->base.destroy = lg_destroy;
+	lg->debug = d && *d && strcmp(d, "0");
+}
+
+/* A libxl context, or NULL with the reason (not a dom0, no privcmd...). */
+static libxl_ctx *ctx_open(struct uxen_logger *lg, char *why, size_t len)
+{
+	libxl_ctx *ctx = NULL;
+	int rc;
+
+	if (access("/proc/xen/privcmd", F_OK) < 0 &&
+	    access("/dev/xen/privcmd", F_OK) < 0) {
+		snprintf(why, len,
+			 "not a Xen control domain (no /dev/xen/privcmd or "
+			 "/proc/xen/privcmd: run it in dom0, e.g. under "
+			 "scripts/xen-testbed/run)");
+		return NULL;
+	}
+	xl_reset();
+	rc = libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, &lg->base);
+	if (rc || !ctx) {
+		char e[1200];
+		snprintf(why, len, "libxl_ctx_alloc: %s",
+			 xl_error(e, sizeof(e), rc ? rc : ERROR_FAIL));
+		return NULL;
+	}
+	return ctx;
+}
+
+static int drv_available(char *why, size_t len)
+{
+	struct uxen_logger lg;
+	libxl_ctx *ctx;
+
+	logger_init(&lg);
+	ctx = ctx_open(&lg, why, len);
+	if (!ctx)
+		return 0;
+	libxl_ctx_free(ctx);
+	return 1;
+}
+
+static int drv_create(const struct ukf_backend_config *c,
+		      struct ukf_backend *out, char *err, size_t errlen)
+{
+	struct uxen *x = calloc(1, sizeof(*x));
+	char why[1400];
+
+	if (!x) {
+		snprintf(err, errlen, "xen backend: out of memory");
+		return -1;
+	}
+	x->cfg = *c;
+	logger_init(&x->lg);
+	x->ctx = ctx_open(&x->lg, why, sizeof(why));
+	if (!x->ctx) {
+		snprintf(err, errlen, "xen backend: %s", why);
+		free(x);
+		return -1;
+	}
+	pthread_mutex_init(&x->lock, NULL);
+	out->ops = &uxen_ops;
+	out->b = x;
+	return 0;
+}
+
+static void drv_destroy(struct ukf_backend *be)
+{
+	struct uxen *x;
+	struct uxen_vm *vm;
+
+	if (!be || !be->b)
+		return;
+	x = be->b;
+	for (;;) {
+		pthread_mutex_lock(&x->lock);
+		vm = x->vms;
+		if (vm)
+			x->vms = vm->next;
+		pthread_mutex_unlock(&x->lock);
+		if (!vm)
+			break;
+		vm_release(x, vm);
+	}
+	libxl_ctx_free(x->ctx);
+	pthread_mutex_destroy(&x->lock);
+	free(x);
+	be->b = NULL;
+	be->ops = NULL;
+}
+
+const struct ukf_backend_driver uxen_driver = {
+	.name = "xen",
+	.summary = "Xen through libxenlight (run in dom0): PV unikernel domains, no templates or fork yet",
+	.image_dir = "guest-xen",
+	.available = drv_available,
+	.create = drv_create,
+	.destroy = drv_destroy,
+	.is_image = image_check,
+};

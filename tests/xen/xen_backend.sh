@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# xen_backend.sh BUILD - ukfork's Xen backend (backends/xen, libxenlight)
+# through the registry, with ukf-xen-boot, on a real Xen host
+# (scripts/xen-testbed): hello is created as a PV domain and its UKF-READY
+# line and exit status come back; fanout's answer comes back; the error
+# paths a user meets say what went wrong - a missing image, a KVM image, an
+# abort, a fault, more memory than the host has (a real libxl error) - and
+# leave no domain behind. Outside dom0 the backend says it is unavailable.
+# Timings printed are EMULATED (QEMU TCG).
+# Exit 77 (skip) only when qemu-system-x86_64 is missing.
+set -euo pipefail
+
+B=$(cd "${1:?usage: xen_backend.sh BUILD}" && pwd -P)
+BOOT=$B/backends/xen/ukf-xen-boot
+G=$B/guest-xen
+fail() { echo "FAIL: $*" >&2; exit 1; }
+[ -x "$BOOT" ] || fail "no $BOOT (cmake -DUKF_BUILD_XEN=ON)"
+for app in hello fanout test-fault; do
+	[ -f "$G/$app" ] || fail "no Xen image $G/$app (build target guest-xen-all)"
+done
+
+# On this host (no Xen): refused with the reason, no crash.
+set +e
+out=$("$BOOT" "$G/hello" 2>&1)
+rc=$?
+set -e
+((rc == 125)) || fail "outside dom0: exit $rc, expected 125: $out"
+grep -q "backend xen is not available here: not a Xen control domain" <<<"$out" ||
+	fail "outside dom0: unclear message: $out"
+echo "outside dom0: $out"
+
+command -v qemu-system-x86_64 >/dev/null || {
+	echo "SKIP: qemu-system-x86_64 is not installed (apt install qemu-system-x86)"
+	exit 77
+}
+D=$(mktemp -d "${TMPDIR:-/tmp}/ukf-xen-backend.XXXXXX")
+trap 'rm -rf "$D"' EXIT
+chmod 755 "$D"
+
+# Each case in dom0: "== NAME rc=N", then its stdout and stderr.
+cat >"$D/in-dom0.sh" <<INNER
+set -u
+case_() {
+	local name=\$1
+	shift
+	"\$@" >"$D/\$name.out" 2>"$D/\$name.err"
+	echo "== \$name rc=\$?"
+	sed 's/^/   | /' "$D/\$name.out" "$D/\$name.err"
+}
+case_ hello "$BOOT" "$G/hello"
+case_ fanout "$BOOT" --mem 32M "$G/fanout" 4 100000
+case_ missing "$BOOT" /nonexistent/hello
+case_ kvmimage "$BOOT" "$B/guest/hello"
+case_ abort "$BOOT" "$G/fanout" x 10
+case_ fault "$BOOT" "$G/test-fault" null
+case_ nomem "$BOOT" --mem 1G "$G/hello"
+case_ after "$BOOT" "$G/hello"
+echo "== domains left"
+xl list | awk 'NR > 1 { print "   | " \$1 }'
+INNER
+
+set +e
+"$(dirname "${BASH_SOURCE[0]}")/../../scripts/xen-testbed/run" --timeout 600 --dom0-vcpus 1 --share "$D" \
+	-- bash "$D/in-dom0.sh" >"$D/out" 2>"$D/run.err"
+rc=$?
+set -e
+cat "$D/out"
+cat "$D/run.err" >&2
+((rc == 0)) || fail "scripts/xen-testbed/run exited $rc"
+
+block() { sed -n "/^== $1\( \|$\)/,/^== /p" "$D/out"; }
+expect() { # NAME RC PATTERN WHAT
+	block "$1" | grep -q "^== $1 rc=$2\$" || fail "$1: exit status is not $2 ($4)"
+	block "$1" | grep -Eq -- "$3" || fail "$1: no '$3' ($4)"
+}
+expect hello 0 '^   \| UKF-READY$' "hello's console line through the backend"
+block hello | grep -Eq 'UKF-READY [0-9.]+ ms, exit 0' || fail "hello: no create-to-ready time or exit 0"
+expect fanout 0 'primes below 100000: 9592' "fanout's answer"
+expect missing 125 'cold boot: /nonexistent/hello: No such file or directory' "a missing image"
+expect kvmimage 125 'a PVH/KVM image, not a Xen PV image' "a KVM image given to Xen"
+expect abort 125 "failed: abort: fanout: K 'x' is not a number" "ukf_abort's message"
+expect fault 125 'crashed \(a fault in the guest' "a null dereference"
+expect nomem 125 'cannot create domain .*libxl_domain_create_new \(PV, 1024 MiB.*\): libxl error fail' "1 GiB on a host with less free"
+expect after 0 '^   \| UKF-READY$' "a boot after the failures"
+[ "$(block 'domains left' | grep -c '^   | ')" = 1 ] && block 'domains left' | grep -q '^   | Domain-0$' ||
+	fail "domains left behind: $(block 'domains left' | tr '\n' ' ')"
+echo "PASS: the xen backend booted hello and fanout through the registry; missing and KVM images, abort, fault and a libxl out-of-memory failed with clear reasons and left no domain"
