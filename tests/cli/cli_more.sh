@@ -1,0 +1,229 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# cli_more.sh - more behaviour tests of `ukfork`: every refusal of a bad
+# scenario or API call names its file:line and cause, stores nothing; the
+# values the API returns; subcommand usage; progress on a terminal.
+#   cli_more.sh UKFORK SCENARIO_DIR CASE     (CASE "list" lists them)
+set -u
+UKFORK=$1
+case $UKFORK in /*) ;; *) UKFORK=$PWD/$UKFORK ;; esac
+S=$2
+case $S in /*) ;; *) S=$PWD/$S ;; esac
+CASE=$3
+T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+fail() { echo "FAIL [$CASE]: $*" >&2; [ -f "$T/err" ] && sed 's/^/  stderr: /' "$T/err" >&2; exit 1; }
+run() { "$UKFORK" "$@" >"$T/out" 2>"$T/err"; rc=$?; }
+expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
+# the message must be there as given (fixed string, not a pattern)
+expect_err() { grep -q -F -e "$1" "$T/err" || fail "stderr lacks '$1'"; }
+expect_out() { grep -q -F -e "$1" "$T/out" || fail "stdout lacks '$1'"; }
+q() { sqlite3 "$1" "$2" || fail "sqlite3 query failed: $2"; }
+no_runs() {
+	if [ -f "$1" ]; then
+		n=$(q "$1" "select count(*) from runs")
+		[ "$n" = 0 ] || fail "$n runs stored in $1, expected none"
+	fi
+}
+
+# The header of every generated scenario: one app, named web.
+HEAD='app("web", "mem=64M init=1ms work=1ms")'
+
+# refused LUA MESSAGE: a scenario of HEAD and the line LUA exits 2 with
+# "s.lua:2: MESSAGE" on stderr and stores no run.
+refused() {
+	printf '%s\n%s\n' "$HEAD" "$1" >"$T/s.lua"
+	rm -f "$T/db"
+	run run "$T/s.lua" --db "$T/db"
+	[ "$rc" -eq 2 ] || fail "'$1': exit status $rc, expected 2"
+	grep -q -F -e "s.lua:2: $2" "$T/err" || fail "'$1': stderr lacks 's.lua:2: $2'"
+	no_runs "$T/db"
+}
+
+# logged LUA: a scenario of HEAD and LUA that must run; its log() lines
+# (the text after " lua ") in $T/log
+logged() {
+	printf '%s\n%s\n' "$HEAD" "$1" >"$T/s.lua"
+	run run "$T/s.lua" --trace "$T/trace" --quiet
+	[ "$rc" -eq 0 ] || fail "'$1': exit status $rc"
+	sed -n 's/^[0-9.]* lua //p' "$T/trace" >"$T/log"
+}
+
+case "$CASE" in
+list)
+	sed -n 's/^\([a-z_]*\))$/\1/p' "$0" | grep -v '^list$'
+	;;
+settings_refused)
+	# a bad value of each kind of setting, in the file
+	refused 'cluster { memory = -1 }' "setting 'memory': bad value '-1': expected a size >= 0"
+	refused 'cluster { bandwidth = 0 }' "setting 'bandwidth': bad value '0': bandwidth must be > 0"
+	refused 'policy { fetch = "bogus" }' "setting 'fetch': bad value 'bogus': unknown fetch mode (valid: peer, cold)"
+	refused 'policy { placement = 5 }' "setting 'placement': bad value '5': expected a name (a string)"
+	refused 'cluster { nodes = true }' "setting 'nodes': bad value 'true': expected a whole number (decimal digits)"
+	refused 'cluster { nodes = 2.5 }' "setting 'nodes': bad value '2.5': expected a whole number >= 0"
+	refused 'cluster { nodes = print }' "setting 'nodes': got a function, expected a number, string or list"
+	refused 'cluster { [1] = 2 }' "cluster{}: keys must be names"
+	refused 'policy { placement = {} }' "setting 'placement': empty list of values"
+	refused 'policy { placement = { {} } }' "setting 'placement': value 1 is a table, expected a number or string"
+	refused 'cluster("x")' "bad argument #1 to 'cluster' (table expected, got string)"
+	refused 'local x = param("nodes", 1)' "param: 'nodes' is a built-in setting; give it in cluster{}"
+	refused 'local x = param("a-b", 1)' "param: bad name 'a-b' (letters, digits, _)"
+	refused 'local x = param("x")' "param 'x': a default value is required"
+	refused 'local x = setting("nope")' "setting: unknown setting 'nope'"
+	;;
+settings_values)
+	# values of each kind given in the file reach the run: a size as a
+	# number of bytes, fetch by name, a param with a fraction
+	printf '%s\n%s\n' "$HEAD" 'cluster { nodes = 2, memory = 1073741824, bandwidth = "1G" }
+policy { fetch = "cold" }
+local x = param("x", 1.5)
+assert(x == 1.5 and setting("memory") == 1073741824, "values")
+constant { app = "web", interval = "100ms", node = 1 }' >"$T/s.lua"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	j=$(q "$T/db" "select settings_json from runs")
+	echo "$j" | grep -q '"memory":1073741824,' || fail "memory in bytes: $j"
+	echo "$j" | grep -q '"fetch":"cold"' || fail "fetch=cold: $j"
+	# fetch=cold: node 1 made its own template, fetched none
+	[ "$(q "$T/db" "select sum(template_fetched), sum(template_made) from instances where node = 1")" = "0|1" ] ||
+		fail "fetch=cold: $(q "$T/db" "select sum(template_fetched), sum(template_made) from instances where node = 1")"
+	;;
+declarations_refused)
+	refused 'app("web", "")' "app 'web' declared twice"
+	refused 'app("img", "", { image = string.rep("x", 300) })' "app 'img': image path too long"
+	refused 'hosts { count = {} }' "hosts{} count: expected a number or string"
+	refused 'hosts { count = 1, vcpus = "x" }' "hosts{} vcpus: bad value 'x': expected a whole number (decimal digits)"
+	refused 'hosts { count = 0 }' "hosts{} count: must be > 0"
+	refused 'hosts { count = 1, vcpus = 1e12 }' "hosts{}: vcpus too large"
+	refused 'constant { app = "web" }' "constant{}: missing argument 'interval'"
+	refused 'constant { app = "web", interval = 0 }' "constant{}: interval must be > 0"
+	refused 'poisson { app = "web" }' "poisson{}: missing argument 'rate'"
+	refused 'constant { app = "web", interval = 1, node = -1 }' "constant{} node: expected a node number >= 0"
+	refused 'constant { app = "nope", interval = 1 }' "constant{}: unknown app 'nope' (declare it with app() first)"
+	refused 'constant { interval = 1 }' "constant{}: missing argument 'app' (an app name)"
+	refused 'bursts { app = "web", every = 1, size = 2, spread = 2 }' "bursts{}: spread must be shorter than every"
+	refused 'trace { }' "trace{}: missing argument 'file' (a path)"
+	refused 'trace { file = "/nonexistent/x" }' "trace{}: cannot open '/nonexistent/x': No such file or directory"
+	refused 'cluster { nodes = 2 }; constant { app = "web", interval = "100ms", node = 5 }' "node 5 does not exist (the cluster has 2 nodes)"
+	refused 'cluster { nodes = 1, vcpus = 1 }; app("big", "vcpus=2")' "app 'big' needs 2 vCPUs but the largest node has 1"
+	# declarations belong at the top level, not in a process
+	for d in 'hosts { count = 1 }' 'poisson { app = "web", rate = 1 }' 'constant { app = "web", interval = 1 }'; do
+		refused "process(function() $d end)" "${d%% *}{} is a declaration: call it at the top level"
+	done
+	;;
+api_refused)
+	# each misuse of the process API: exit 2 at its line
+	refused 'process(function() sleep(-1) end)' "sleep: bad duration -1.0 (seconds >= 0)"
+	refused 'process(function() sleep(true) end)' "sleep: expected a time, got a boolean"
+	refused 'process(function() sleep("5") end)' "sleep: bad time '5' (seconds as a number, or a string with ns/us/ms/s)"
+	refused 'process(function() wait("x") end)' "wait: expected an instance id"
+	refused 'process(function() fork(999) end)' "fork: no running instance 999"
+	refused 'process(function() local id = spawn("web"); wait(id); fork(id) end)' "fork: no running instance 1"
+	refused 'process(function() spawn("nope") end)' "spawn: unknown app 'nope'"
+	refused 'process(function() wait(spawn("web", nil, 9)) end)' "spawn: bad node 9 (expected 0..0)"
+	refused 'process(function() uniform(3, 2) end)' "uniform: need a <= b"
+	refused 'process(function() uniform("a", 2) end)' "bad argument #1 to 'uniform' (number expected, got string)"
+	refused 'process(function() exponential(0) end)' "exponential: mean must be > 0"
+	refused 'process(function() stream("k"):uniform(3, 2) end)' "uniform: need a <= b"
+	refused 'process(function() stream("k"):exponential(0) end)' "exponential: mean must be > 0"
+	;;
+api_values)
+	# a keyed stream's draws: the same key gives the same numbers, each
+	# in its range; an exponential's mean is near its parameter
+	logged 'process(function()
+  local a, b = stream("k"), stream("k")
+  local same, inr, sum = true, true, 0
+  for i = 1, 2000 do
+    local x, y = a:exponential(2), b:exponential(2)
+    same = same and x == y
+    inr = inr and x >= 0
+    sum = sum + x
+    local u = a:uniform(5, 6); b:uniform(5, 6)
+    inr = inr and u >= 5 and u < 6
+  end
+  log("streams", tostring(same), tostring(inr), string.format("%.1f", sum / 2000))
+end)'
+	grep -q '^streams true true 2\.[0-1]$' "$T/log" || grep -q '^streams true true 1\.9$' "$T/log" ||
+		fail "stream draws: $(cat "$T/log")"
+	# ready() of an instance that exited answers at once: true (it was
+	# ready); of one that failed before ready: false and why
+	logged 'app("slow", "mem=64M init=5s work=1ms")
+process(function()
+  local id = spawn("web"); wait(id)
+  log("after", tostring(ready(id)))
+  local s = spawn("slow"); kill(s)
+  local ok, why = ready(s)
+  log("killed", tostring(ok), tostring(why ~= nil))
+end)'
+	grep -q '^after true$' "$T/log" || fail "ready() after the exit: $(cat "$T/log")"
+	grep -q '^killed false true$' "$T/log" || fail "ready() of a killed instance: $(cat "$T/log")"
+	;;
+set_refused)
+	# --set forms that are not name=value
+	for v in =5 x= nodes=; do
+		run run "$S/ok.lua" --set "$v" --db "$T/db"
+		expect_rc 2; expect_err "ukfork run: --set $v: expected name=value[,value...]"
+		no_runs "$T/db"
+	done
+	run run "$S/ok.lua" --set 'a b=1' --db "$T/db"
+	expect_rc 2; expect_err "--set a b=1: unknown setting 'a b'"; no_runs "$T/db"
+	run run "$S/ok.lua" --backend bogus --db "$T/db"
+	expect_rc 2; expect_err "--backend: unknown backend 'bogus' (valid: sim, kvm)"; no_runs "$T/db"
+	run run "$S/ok.lua" --cluster "$T/nope.conf" --db "$T/db"
+	expect_rc 2; expect_err "ukfork run: --cluster: $T/nope.conf: No such file or directory"; no_runs "$T/db"
+	;;
+scenario_files)
+	# a directory is no scenario; --db may not name the scenario
+	run run "$T" --db "$T/db"; expect_rc 2
+	expect_err "ukfork run: cannot read scenario '$T': Is a directory"; no_runs "$T/db"
+	cp "$S/ok.lua" "$T/s.lua"
+	run run "$T/s.lua" --db "$T/s.lua"; expect_rc 2
+	expect_err "--db $T/s.lua is the scenario file itself"
+	cmp -s "$S/ok.lua" "$T/s.lua" || fail "the scenario was overwritten"
+	# a byte order mark and a #! line are skipped as Lua skips them; line
+	# numbers stay the file's
+	printf '\357\273\277#!/usr/bin/env ukfork\n%s\nerror("on line 3")\n' "$HEAD" >"$T/bom.lua"
+	run run "$T/bom.lua" --db "$T/db"; expect_rc 2
+	expect_err "bom.lua:3: on line 3"; no_runs "$T/db"
+	printf '#!/usr/bin/env ukfork\n%s\nconstant { app = "web", interval = "1s" }\n' "$HEAD" >"$T/bang.lua"
+	run run "$T/bang.lua" --db "$T/db" --quiet; expect_rc 0
+	[ "$(q "$T/db" "select count(*) from instances")" -gt 0 ] || fail "the #! scenario ran no request"
+	;;
+subcommands)
+	run agent; expect_rc 2; expect_err "usage: ukfork agent status --cluster FILE"
+	run agent --help; expect_rc 0; expect_out "usage: ukfork agent status --cluster FILE"
+	[ -s "$T/err" ] && fail "agent --help wrote on stderr"
+	run agent frob; expect_rc 2; expect_err "ukfork agent: unknown subcommand 'frob' (valid: status)"
+	run report "$T/x.db" --plot; expect_rc 2; expect_err "ukfork report: --plot needs a directory"
+	run report "$T/x.db" --frob; expect_rc 2; expect_err "ukfork report: unknown option '--frob'"
+	[ -e "$T/x.db" ] && fail "a refused report created its database"
+	run keys --help
+	if [ "$rc" -ne 0 ] && grep -q "not built" "$T/err"; then
+		echo "SKIP: ukfork built without the agent"; exit 77
+	fi
+	expect_rc 0; expect_out "usage: ukfork keys NAME"
+	run testbed --help; expect_rc 0; expect_out "usage: ukfork testbed COMMAND"
+	;;
+progress_tty)
+	# on a terminal, a run longer than a second shows its progress (the
+	# world time reached); with --quiet, or off a terminal, nothing
+	command -v script >/dev/null || { echo "SKIP: no script(1)"; exit 77; }
+	# each step spins 0.3 s of CPU (os.clock): at least 1.5 s in all
+	printf '%s\n' 'run { duration = "10s" }' 'process(function()' \
+		'  for i = 1, 5 do local c = os.clock(); while os.clock() - c < 0.3 do end; sleep(1) end' \
+		'end)' >"$T/slow.lua"
+	script -qec "\"$UKFORK\" run \"$T/slow.lua\" --db \"$T/db\"" "$T/tty" >/dev/null 2>&1 ||
+		fail "the run failed on a terminal: $(cat "$T/tty")"
+	grep -q "rep 0: [0-9.]* / 10.000 s world time, [0-9]* events" "$T/tty" || fail "no progress line: $(cat "$T/tty")"
+	script -qec "\"$UKFORK\" run \"$T/slow.lua\" --quiet" "$T/tty2" >/dev/null 2>&1 ||
+		fail "the quiet run failed on a terminal"
+	grep -q "world time" "$T/tty2" && fail "--quiet showed progress: $(cat "$T/tty2")"
+	run run "$T/slow.lua"; expect_rc 0
+	grep -q "world time" "$T/err" && fail "progress on a stderr that is no terminal"
+	exit 0
+	;;
+*)
+	echo "unknown case $CASE" >&2; exit 2
+	;;
+esac
+exit 0
