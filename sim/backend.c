@@ -27,6 +27,15 @@
  * Every step that the engine must hear about is an event on the queue, so
  * callbacks never happen inside a backend call. Pending steps carry the
  * instance's generation; a destroyed instance's steps are dropped.
+ *
+ * Injected faults (cfg.faults) are drawn by identity (common random
+ * numbers): each instance has an identity - a workload request's number
+ * among the workload's requests (world.c), a fork child's its parent's
+ * identity and the fork call's position in the parent's run, else one
+ * made from its id - and an operation's fault draw is the position made
+ * of that identity in the stream of that operation (sim_rng_at). The same
+ * request fails in every configuration of a sweep, whatever node it lands
+ * on and whatever ran there before. A probability of 0 draws nothing.
  */
 
 #define NONE UINT32_MAX
@@ -40,7 +49,19 @@ enum step {
 	ST_CALL_FORK,
 	ST_CALL_WAIT,
 	ST_EXIT,
-	ST_DELTA
+	ST_DELTA,
+	ST_FAULT /* an injected start failure: UKF_BE_ERROR */
+};
+
+/* What a cost or fault draw is for: the op of its stream's key. */
+enum op {
+	OP_START = 1, /* boot, template clone, live fork or restore */
+	OP_READY,     /* a cold boot's init (STARTED to READY) */
+	OP_UNIT,      /* a unit of work (index: identity + unit) */
+	OP_SAVE,      /* encoding a remote fork's delta */
+	OP_MAKE,      /* taking a template from its maker */
+	OP_LOAD,      /* installing a template from a peer */
+	OP_CRASH      /* fault only: a unit ends in a crash */
 };
 
 enum pause { P_NONE = 0, P_READY, P_FORK, P_WAIT, P_EXITED };
@@ -48,7 +69,7 @@ enum pause { P_NONE = 0, P_READY, P_FORK, P_WAIT, P_EXITED };
 /* The delta a remote fork ships (in-process only: host byte order). */
 struct delta {
 	uint32_t magic, app;
-	uint64_t parent;
+	uint64_t child_ident; /* the fork child's identity (backend.c top) */
 	uint64_t dirty;
 	int64_t work_ns;
 	uint32_t dirty_per_unit, pad;
@@ -64,7 +85,10 @@ struct inst {
 	uint64_t dirty; /* pages dirtied since the template */
 	uint32_t units_done, forks_issued, children, waits_done;
 	uint32_t failed; /* forks or waits that failed: exit status 1 */
+	uint32_t forks_made; /* clone_live/save_delta calls made of it */
+	uint64_t ident;  /* identity: what its draws are keyed by */
 	uint8_t used, is_clone, is_child, cold, pause, starting, resume_early;
+	uint8_t save_fail; /* the delta being saved fails (injected) */
 	struct delta delta;
 };
 
@@ -73,6 +97,7 @@ struct sim_be {
 	struct inst *inst;
 	uint32_t n, cap, free_head;
 	size_t live;
+	uint64_t loads;      /* load_template calls: its draws' index */
 	sim_map_t byid;      /* instance id -> slot */
 	sim_map_t templates; /* node<<32 | app -> bytes */
 };
@@ -219,9 +244,30 @@ static int sched(sim_be_t *b, uint32_t slot, ukf_ns_t at, enum step st)
 	return sim_world_push(b->w, at, &ev) < 0 ? -ENOMEM : 0;
 }
 
-static ukf_ns_t cost(sim_be_t *b, ukf_node_id_t node, double ns)
+/* Index of draw `k` of identity `ident` in an op's stream. */
+static uint64_t at_index(uint64_t ident, uint64_t k)
 {
-	return sim_world_jitter(b->w, node, ns);
+	return sim_mix64(ident + 0x632be59bd9b4e019ULL * (k + 1));
+}
+
+/* Cost ns of op (its k-th for this instance) of instance in, jittered
+ * from the stream of the instance's node. */
+static ukf_ns_t cost(sim_be_t *b, const struct inst *in, enum op op,
+		     uint64_t k, double ns)
+{
+	(void)op;
+	(void)k;
+	return sim_world_jitter(b->w, in->node, ns);
+}
+
+/* 1 if the fault of probability p strikes draw k of op for identity. */
+static int fault(sim_be_t *b, double p, enum op op, uint64_t ident,
+		 uint64_t k)
+{
+	if (!(p > 0))
+		return 0; /* no draw: runs without faults are unchanged */
+	return sim_rng_at(b->w->rng, UKF_RNG_KEY(SIM_RNG_FAULT, op),
+			  at_index(ident, k)) < p;
 }
 
 static ukf_ns_t unit_cost(sim_be_t *b, const struct inst *in)
@@ -229,7 +275,33 @@ static ukf_ns_t unit_cost(sim_be_t *b, const struct inst *in)
 	double ns = (double)in->work_ns;
 	if (in->is_clone)
 		ns += (double)b->w->cfg.model.touch_ns_per_page * in->dirty_per_unit;
-	return cost(b, in->node, ns);
+	return cost(b, in, OP_UNIT, in->units_done, ns);
+}
+
+/* The identity of new instance id: its request's, else from the id. */
+static uint64_t ident_of(sim_be_t *b, ukf_id_t id, uint64_t derived)
+{
+	uint64_t v = sim_world_ident_take(b->w, id);
+
+	if (v)
+		return v;
+	return derived ? derived : sim_mix64(id ^ 0x696e7374616e6365ULL);
+}
+
+/* The identity of the child of parent p's current fork call: the call's
+ * position in p's run while p is paused in a guest fork, else (a fork
+ * the workload asked for) the count of forks made of it. */
+static uint64_t child_ident(struct inst *p)
+{
+	uint64_t pos;
+
+	if (p->pause == P_FORK && !p->is_child)
+		pos = (uint64_t)(p->units_done ? p->units_done - 1 : 0) * p->fork +
+		      p->forks_issued;
+	else
+		pos = (1ULL << 40) + p->forks_made;
+	p->forks_made++;
+	return sim_mix64(p->ident ^ sim_mix64(pos + 0x666f726b));
 }
 
 /* ---- backend ops ---- */
@@ -240,10 +312,16 @@ static ukf_ns_t unit_cost(sim_be_t *b, const struct inst *in)
  */
 static int start_after(sim_be_t *b, uint32_t s, ukf_node_id_t node, double ns)
 {
+	struct inst *in = &b->inst[s];
+	const struct ukf_sim_faults *f = &b->w->cfg.faults;
+	enum step st = ST_STARTED;
 	int rc;
 
-	b->inst[s].starting = 1;
-	if ((rc = sched(b, s, b->w->now + cost(b, node, ns), ST_STARTED)) < 0)
+	(void)node;
+	in->starting = 1;
+	if (fault(b, in->cold ? f->boot : f->clone, OP_START, in->ident, 0))
+		st = ST_FAULT; /* after the time it took to fail */
+	if ((rc = sched(b, s, b->w->now + cost(b, in, OP_START, 0, ns), st)) < 0)
 		inst_free(b, s);
 	return rc;
 }
@@ -279,6 +357,7 @@ static int inst_start(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 		inst_free(b, s);
 		return -EINVAL;
 	}
+	in->ident = ident_of(b, id, 0);
 	if (clone)
 		in->is_clone = 1;
 	else
@@ -286,17 +365,17 @@ static int inst_start(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 	return start_after(b, s, node, ns);
 }
 
-/* Template app of bytes bytes ready on node after the model's ns. */
+/* Template app of bytes bytes ready on node after `after` (or failing
+ * then, fail = OP_MAKE or OP_LOAD: an injected fault). */
 static int push_template(sim_be_t *b, ukf_node_id_t node, uint32_t app,
-			 uint64_t bytes, double ns)
+			 uint64_t bytes, ukf_ns_t after, uint32_t fail)
 {
 	struct sim_ev ev = { .type = SIM_EV_TEMPLATE, .node = node };
 
 	ev.u.tmpl.app = app;
+	ev.u.tmpl.fail = fail;
 	ev.u.tmpl.bytes = bytes;
-	return sim_world_push(b->w, b->w->now + cost(b, node, ns), &ev) < 0
-		   ? -ENOMEM
-		   : 0;
+	return sim_world_push(b->w, b->w->now + after, &ev) < 0 ? -ENOMEM : 0;
 }
 
 static int be_cold_boot(void *bp, ukf_node_id_t node, ukf_id_t id,
@@ -322,9 +401,11 @@ static int be_make_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 	if (!in || node >= b->w->cfg.engine.nodes)
 		return -ESRCH;
 	uint64_t bytes = in->mem_pages * PAGE;
-	return push_template(b, node, app, bytes,
-			     (double)m->template_base_ns +
-				 (double)bytes * m->template_ns_per_byte);
+	ukf_ns_t after = cost(b, in, OP_MAKE, 0,
+			      (double)m->template_base_ns +
+				  (double)bytes * m->template_ns_per_byte);
+	int fail = fault(b, b->w->cfg.faults.template, OP_MAKE, in->ident, 0);
+	return push_template(b, node, app, bytes, after, fail ? OP_MAKE : 0);
 }
 
 static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
@@ -335,9 +416,14 @@ static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
 
 	if (node >= b->w->cfg.engine.nodes)
 		return -EINVAL;
-	return push_template(b, node, app, bytes,
-			     (double)m->load_base_ns +
-				 (double)bytes * m->load_ns_per_byte);
+	/* No identity: the node's own stream, as before; the fault draw is
+	 * the backend's load count's. */
+	ukf_ns_t after = sim_world_jitter(b->w, node,
+					  (double)m->load_base_ns +
+					      (double)bytes * m->load_ns_per_byte);
+	int fail = fault(b, b->w->cfg.faults.template, OP_LOAD,
+			 ((uint64_t)node << 32) | app, b->loads++);
+	return push_template(b, node, app, bytes, after, fail ? OP_LOAD : 0);
 }
 
 static void be_drop_template(void *bp, ukf_node_id_t node, uint32_t app)
@@ -386,6 +472,7 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 	in->dirty_per_unit = p->dirty_per_unit;
 	in->mem_pages = p->mem_pages;
 	in->dirty = p->dirty;
+	in->ident = ident_of(b, child, child_ident(p));
 	return child_start_after(b, s, node,
 				 (double)m->clone_base_ns +
 					 (double)m->clone_ns_per_page *
@@ -400,13 +487,16 @@ static int be_save_delta(void *bp, ukf_node_id_t node, ukf_id_t parent)
 
 	if (!p)
 		return -ESRCH;
+	uint64_t ci = child_ident(p);
 	p->delta = (struct delta){ .magic = DELTA_MAGIC, .app = p->app,
-				   .parent = p->id, .dirty = p->dirty,
+				   .child_ident = ci, .dirty = p->dirty,
 				   .work_ns = p->work_ns,
 				   .dirty_per_unit = p->dirty_per_unit,
 				   .mem_pages = p->mem_pages };
+	p->save_fail = (uint8_t)fault(b, b->w->cfg.faults.save_delta, OP_SAVE,
+				      ci, 0);
 	double ns = (double)b->w->cfg.model.save_ns_per_page * (double)p->dirty;
-	return sched(b, s, b->w->now + cost(b, p->node, ns), ST_DELTA);
+	return sched(b, s, b->w->now + cost(b, p, OP_SAVE, ci, ns), ST_DELTA);
 }
 
 static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
@@ -436,6 +526,7 @@ static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
 	in->dirty_per_unit = d.dirty_per_unit;
 	in->mem_pages = d.mem_pages;
 	in->dirty = d.dirty;
+	in->ident = ident_of(b, child, d.child_ident);
 	(void)delta_bytes; /* the delta itself says how many pages it holds */
 	return child_start_after(b, s, node,
 				 (double)m->restore_base_ns +
@@ -578,6 +669,17 @@ static void emit(sim_be_t *b, ukf_node_id_t node, struct ukf_be_event *ev)
 static void be_template_done(sim_be_t *b, const struct sim_ev *e)
 {
 	uint64_t key = ((uint64_t)e->node << 32) | e->u.tmpl.app;
+	if (e->u.tmpl.fail) {
+		struct ukf_be_event ev = {
+			.kind = UKF_BE_ERROR, .inst = 0, .app = e->u.tmpl.app,
+			.status = -EIO,
+			.text = e->u.tmpl.fail == OP_MAKE
+					? "injected fault: template make failed"
+					: "injected fault: template load failed"
+		};
+		emit(b, e->node, &ev);
+		return;
+	}
 	if (sim_map_put(&b->templates, key, e->u.tmpl.bytes) < 0) {
 		b->w->failed = 1;
 		snprintf(b->w->fail_msg, sizeof(b->w->fail_msg),
@@ -628,7 +730,8 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e)
 			double touch = (double)(in->mem_pages * PAGE) *
 				       b->w->cfg.model.boot_ns_per_mem_byte;
 			rc = sched(b, s,
-				   b->w->now + cost(b, node, touch > init ? touch : init),
+				   b->w->now + cost(b, in, OP_READY, 0,
+						    touch > init ? touch : init),
 				   ST_READY);
 		} else {
 			rc = sched(b, s, b->w->now, ST_READY);
@@ -642,6 +745,14 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e)
 		break;
 	case ST_UNIT:
 		in->units_done++;
+		if (fault(b, b->w->cfg.faults.crash, OP_CRASH, in->ident,
+			  in->units_done - 1)) {
+			in->pause = P_EXITED;
+			ev.kind = UKF_BE_FAIL;
+			ev.text = "injected fault: crash";
+			emit(b, node, &ev);
+			break;
+		}
 		in->dirty += in->dirty_per_unit;
 		if (in->mem_pages && in->dirty > in->mem_pages)
 			in->dirty = in->mem_pages;
@@ -676,7 +787,24 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e)
 		ev.dirty_pages = in->dirty;
 		emit(b, node, &ev);
 		break;
+	case ST_FAULT:
+		in->starting = 0;
+		in->pause = P_EXITED;
+		ev.kind = UKF_BE_ERROR;
+		ev.status = -EIO;
+		ev.text = in->cold ? "injected fault: cold boot failed"
+				   : "injected fault: clone failed";
+		emit(b, node, &ev);
+		break;
 	case ST_DELTA:
+		if (in->save_fail) {
+			in->save_fail = 0;
+			ev.kind = UKF_BE_ERROR;
+			ev.status = -EIO;
+			ev.text = "injected fault: save_delta failed";
+			emit(b, node, &ev);
+			break;
+		}
 		ev.kind = UKF_BE_DELTA;
 		ev.data = &in->delta;
 		ev.len = sizeof(in->delta);

@@ -251,3 +251,77 @@ int ukf_sim_dirmodel_pick(const struct ukf_sim_dirmodel *m, const char *name,
 	*detect = v[2];
 	return 0;
 }
+
+/* ---- injected faults ---- */
+
+static const struct {
+	const char *name;
+	size_t off;
+} fault_keys[] = {
+#define K(f) { #f, offsetof(struct ukf_sim_faults, f) }
+	K(boot), K(clone), K(template), K(save_delta), K(crash),
+#undef K
+};
+#define NFAULTS (sizeof(fault_keys) / sizeof(fault_keys[0]))
+
+int ukf_sim_faults_parse(struct ukf_sim_faults *f, const char *spec,
+			 char *err, size_t errlen)
+{
+	struct ukf_sim_faults tmp;
+	unsigned seen = 0;
+	const char *p = spec ? spec : "";
+
+	memset(&tmp, 0, sizeof(tmp));
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!strcmp(p, "none")) /* whole spec */
+		p += 4;
+	while (*p) {
+		char pair[64], *eq;
+		size_t n = 0, i;
+
+		while (p[n] && !isspace((unsigned char)p[n]))
+			n++;
+		if (n >= sizeof(pair)) {
+			snprintf(err, errlen, "faults: '%.*s...' is too long",
+				 20, p);
+			return -1;
+		}
+		memcpy(pair, p, n);
+		pair[n] = 0;
+		p += n;
+		while (isspace((unsigned char)*p))
+			p++;
+		eq = strchr(pair, '=');
+		if (eq)
+			*eq = 0;
+		for (i = 0; i < NFAULTS; i++)
+			if (!strcmp(fault_keys[i].name, pair))
+				break;
+		if (!eq || i == NFAULTS) {
+			snprintf(err, errlen,
+				 "faults: '%s' is not key=probability with a "
+				 "key of boot, clone, template, save_delta, "
+				 "crash",
+				 pair);
+			return -1;
+		}
+		if (seen & (1u << i)) {
+			snprintf(err, errlen, "faults: '%s' given twice", pair);
+			return -1;
+		}
+		seen |= 1u << i;
+		double v;
+		if (strspn(eq + 1, "0123456789.") != strlen(eq + 1) ||
+		    parse_real(eq + 1, &v) < 0 || v > 1) {
+			snprintf(err, errlen,
+				 "faults: %s=%s: expected a probability in "
+				 "[0, 1]",
+				 pair, eq + 1);
+			return -1;
+		}
+		memcpy((char *)&tmp + fault_keys[i].off, &v, sizeof(v));
+	}
+	*f = tmp;
+	return 0;
+}

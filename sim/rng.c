@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
@@ -105,4 +106,17 @@ double sim_rng_gaussian(sim_rng_t *r, uint64_t key)
 size_t sim_rng_streams(const sim_rng_t *r)
 {
 	return r->n;
+}
+
+double sim_rng_at(const sim_rng_t *r, uint64_t key, uint64_t index)
+{
+	uint64_t h = sim_mix64(r->base ^ sim_mix64(key));
+
+	h = sim_mix64(h ^ sim_mix64(index ^ 0x9e3779b97f4a7c15ULL));
+	return ((double)(h >> 11) + 0.5) * 0x1.0p-53; /* never 0 or 1 */
+}
+
+double sim_rng_gaussian_at(const sim_rng_t *r, uint64_t key, uint64_t index)
+{
+	return gsl_cdf_ugaussian_Pinv(sim_rng_at(r, key, index));
 }

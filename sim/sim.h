@@ -72,8 +72,32 @@ struct ukf_sim_config {
 	ukf_ns_t sample_every_ns;   /* node samples period (0 = off) */
 	uint64_t seed;
 	uint32_t rep;               /* replication: a separate substream */
+	/* Appended: faults the simulated backend injects (all 0: none). */
+	struct ukf_sim_faults {
+		double boot;       /* a cold boot fails (UKF_BE_ERROR) */
+		double clone;      /* a template clone, live fork or restore
+				      from a delta fails (UKF_BE_ERROR) */
+		double template;   /* making or loading a template fails
+				      (UKF_BE_ERROR, inst 0) */
+		double save_delta; /* a remote fork's delta save fails
+				      (UKF_BE_ERROR on the parent) */
+		double crash;      /* a unit of work ends in a crash
+				      (UKF_BE_FAIL) instead of finishing */
+	} faults;
 };
 void ukf_sim_config_default(struct ukf_sim_config *c);
+
+/*
+ * Parse a fault specification into *f: whitespace-separated key=value
+ * pairs, each key one of boot, clone, template, save_delta, crash (at most
+ * once) and each value a probability in [0, 1] written as a decimal number
+ * (e.g. "boot=0.05 crash=0.01"); keys not given are 0, and "none" (or a
+ * blank spec) means no faults. Returns 0, or -1 with a message naming the
+ * bad pair in err (*f then unchanged). See sim/README.md, "Fault
+ * injection".
+ */
+int ukf_sim_faults_parse(struct ukf_sim_faults *f, const char *spec,
+			 char *err, size_t errlen);
 
 /* Node samples (struct ukf_world_sample, core/world.h), taken every
  * sample_every_ns, go to the sample sink. */

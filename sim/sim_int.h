@@ -81,6 +81,7 @@ struct sim_ev {
 		} inst;
 		struct {
 			uint32_t app;
+			uint32_t fail; /* 0, or an injected fault (backend.c) */
 			uint64_t bytes;
 		} tmpl;
 		struct {
@@ -118,6 +119,22 @@ double sim_rng_uniform(sim_rng_t *r, uint64_t key);
 double sim_rng_exponential(sim_rng_t *r, uint64_t key, double mean);
 /* Standard normal N(0, 1). */
 double sim_rng_gaussian(sim_rng_t *r, uint64_t key);
+/*
+ * Uniform in (0, 1) at position `index` of stream `key`: a hash of (seed,
+ * rep, key, index), with no state, so a draw depends only on what it is
+ * for, never on how many draws came before it (common random numbers by
+ * identity: the same request's draw in every configuration of a sweep).
+ */
+double sim_rng_at(const sim_rng_t *r, uint64_t key, uint64_t index);
+/* Standard normal at position `index` of stream `key` (as sim_rng_at). */
+double sim_rng_gaussian_at(const sim_rng_t *r, uint64_t key, uint64_t index);
+
+/*
+ * Stream kinds of sim/ beside env.h's UKF_RNG_* (1..7), kept far from them:
+ * per-operation cost jitter and injected faults, each keyed by the
+ * operation (UKF_RNG_KEY(kind, op)) and indexed by instance identity.
+ */
+enum { SIM_RNG_COST = 0x5301, SIM_RNG_FAULT = 0x5302 };
 /* Number of streams created so far. */
 size_t sim_rng_streams(const sim_rng_t *r);
 
@@ -192,6 +209,12 @@ struct sim_world {
 	ukf_engine_t **engines; /* one per node */
 	ukf_apps_t *apps;       /* shared by the engines */
 	ukf_id_t next_id;       /* run-wide instance ids */
+	/* Workload requests (world spawn/fork calls) so far; while one is
+	 * being made, req_open is its number and the first id the engine
+	 * asks for is the request's: idents maps it to the request's
+	 * identity until the backend starts it (sim_world_ident_take). */
+	uint64_t requests, req_open;
+	sim_map_t idents;
 	int started;
 	sim_queue_t *q;
 	sim_rng_t *rng;
@@ -212,5 +235,13 @@ int sim_world_push(struct sim_world *w, ukf_ns_t t, const struct sim_ev *ev);
  * from stream UKF_RNG_KEY(UKF_RNG_BACKEND, node). */
 ukf_ns_t sim_world_jitter(struct sim_world *w, ukf_node_id_t node,
 			  double cost_ns);
+/* The same jitter drawn from position `index` of stream
+ * UKF_RNG_KEY(SIM_RNG_COST, op) (sim_rng_gaussian_at): the draw of one
+ * operation of one instance identity, whatever ran before it. */
+ukf_ns_t sim_world_jitter_at(struct sim_world *w, uint32_t op, uint64_t index,
+			     double cost_ns);
+/* The identity of workload request `id` (taken: a second call gives 0),
+ * or 0 if `id` was not made by a workload request (sim_world.idents). */
+uint64_t sim_world_ident_take(struct sim_world *w, ukf_id_t id);
 
 #endif /* UKF_SIM_INT_H */

@@ -53,6 +53,32 @@ ukf_ns_t sim_world_jitter(struct sim_world *w, ukf_node_id_t node,
 	return (ukf_ns_t)llround(cost_ns);
 }
 
+ukf_ns_t sim_world_jitter_at(struct sim_world *w, uint32_t op, uint64_t index,
+			     double cost_ns)
+{
+	double sigma = w->cfg.model.jitter;
+	if (cost_ns <= 0)
+		return 0;
+	if (sigma > 0) {
+		double z = sim_rng_gaussian_at(
+		    w->rng, UKF_RNG_KEY(SIM_RNG_COST, op), index);
+		cost_ns *= exp(sigma * z - 0.5 * sigma * sigma);
+	}
+	if (cost_ns > 9e18)
+		cost_ns = 9e18;
+	return (ukf_ns_t)llround(cost_ns);
+}
+
+uint64_t sim_world_ident_take(struct sim_world *w, ukf_id_t id)
+{
+	uint64_t v;
+
+	if (!sim_map_get(&w->idents, id, &v))
+		return 0;
+	sim_map_del(&w->idents, id);
+	return v;
+}
+
 /* ---- env ops (what the engine calls) ---- */
 
 static ukf_ns_t env_now(void *wp)
@@ -142,6 +168,7 @@ static void env_fatal(void *wp, ukf_node_id_t node, const char *why)
 static void env_record(void *wp, const struct ukf_record *r)
 {
 	struct sim_world *w = wp;
+	sim_map_del(&w->idents, r->id); /* a request that never started */
 	if (w->sinks.record)
 		w->sinks.record(w->sinks.u, r);
 }
@@ -152,11 +179,28 @@ static void env_log(void *wp, ukf_node_id_t node, const char *line)
 	w->sinks.log(w->sinks.u, w->now, node, line);
 }
 
-/* Run ids from 1 in request order, whichever node asks: deterministic. */
+/* Run ids from 1 in request order, whichever node asks: deterministic.
+ * The first id asked for while a workload request is being made is that
+ * request's (ukf_engine_spawn/fork number theirs first): it gets the
+ * request's identity, its number among the workload's requests, which
+ * does not depend on ids taken by the engine's own instances. */
 static ukf_id_t env_new_id(void *wp, ukf_node_id_t node)
 {
+	struct sim_world *w = wp;
+	ukf_id_t id = ++w->next_id;
+
 	(void)node;
-	return ++((struct sim_world *)wp)->next_id;
+	if (w->req_open) {
+		if (sim_map_put(&w->idents, id,
+				sim_mix64(w->req_open ^ 0x7265717565737431ULL)) <
+		    0) {
+			w->failed = 1;
+			snprintf(w->fail_msg, sizeof(w->fail_msg),
+				 "out of memory recording a request");
+		}
+		w->req_open = 0;
+	}
+	return id;
 }
 
 ukf_engine_t *sim_world_engine(struct sim_world *w, ukf_node_id_t node)
@@ -384,6 +428,7 @@ static void world_destroy(void **wp)
 	sim_be_destroy(&w->sbe);
 	sim_net_destroy(&w->net);
 	sim_rng_destroy(&w->rng);
+	sim_map_free(&w->idents);
 	ukf_dir_destroy(&w->dir);
 	sim_queue_destroy(&w->q);
 	free(w);
@@ -425,9 +470,16 @@ static int world_start(void *wp)
 static int world_spawn(void *wp, ukf_node_id_t origin, uint32_t app,
 		       const char *args, uint64_t tag, ukf_id_t *id)
 {
-	ukf_engine_t *e = sim_world_engine(wp, origin);
+	struct sim_world *w = wp;
+	ukf_engine_t *e = sim_world_engine(w, origin);
+	int rc;
 
-	return e ? ukf_engine_spawn(e, origin, app, args, tag, id) : -EINVAL;
+	if (!e)
+		return -EINVAL;
+	w->req_open = ++w->requests;
+	rc = ukf_engine_spawn(e, origin, app, args, tag, id);
+	w->req_open = 0;
+	return rc;
 }
 
 /*
@@ -449,9 +501,16 @@ static ukf_engine_t *host_engine(struct sim_world *w, ukf_id_t id)
 
 static int world_fork(void *wp, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
 {
-	ukf_engine_t *e = host_engine(wp, parent);
+	struct sim_world *w = wp;
+	ukf_engine_t *e = host_engine(w, parent);
+	int rc;
 
-	return e ? ukf_engine_fork(e, parent, tag, id) : -ESRCH;
+	if (!e)
+		return -ESRCH;
+	w->req_open = ++w->requests;
+	rc = ukf_engine_fork(e, parent, tag, id);
+	w->req_open = 0;
+	return rc;
 }
 
 static int world_kill(void *wp, ukf_id_t id)
@@ -560,6 +619,14 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 		snprintf(err, errlen, "sim: model costs must be >= 0 (jitter 0..5)");
 		return -1;
 	}
+	const struct ukf_sim_faults *f = &c->faults;
+	if (!(f->boot >= 0 && f->boot <= 1) || !(f->clone >= 0 && f->clone <= 1) ||
+	    !(f->template >= 0 && f->template <= 1) ||
+	    !(f->save_delta >= 0 && f->save_delta <= 1) ||
+	    !(f->crash >= 0 && f->crash <= 1)) {
+		snprintf(err, errlen, "sim: fault probabilities must be in [0, 1]");
+		return -1;
+	}
 	return 0;
 }
 
@@ -579,6 +646,7 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		goto oom;
+	sim_map_init(&w->idents);
 	w->cfg = *cfg;
 	w->cfg.engine.per_node = cfg->engine.per_node; /* caller keeps it alive */
 	if (sinks)
