@@ -121,6 +121,7 @@ static const struct sdef builtin[] = {
     {"sample_every", "run", ST_TIME},  {"model", "run", ST_PATH},
     {"seed", "run", ST_INT},           {"directory", "cluster", ST_NAME},
     {"dir_delay_p99", "cluster", ST_TIME},
+    {"faults", "cluster", ST_NAME}, /* sim only: ukf_sim_faults_parse */
 };
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 
@@ -145,7 +146,8 @@ enum {
 	S_MODEL,
 	S_SEED,
 	S_DIRECTORY,
-	S_DIR_DELAY_P99
+	S_DIR_DELAY_P99,
+	S_FAULTS
 };
 
 struct val {
@@ -2305,6 +2307,8 @@ struct cfg {
 	const char *model;
 	const char *directory; /* imitated: embedded, etcd, etcd3 (NULL: none) */
 	int have_latency, have_dir_delay, have_bandwidth, have_dir_delay_p99;
+	const char *faults; /* as given (NULL: none); parsed into sim_faults */
+	struct ukf_sim_faults sim_faults;
 };
 
 /*
@@ -2693,6 +2697,22 @@ static int build_config(struct run *r, struct cfg *cf)
 			cf->dir_delay_p99 = c.i;
 			cf->have_dir_delay_p99 = 1;
 			break;
+		case S_FAULTS: {
+			char why[160];
+			const char *be = r->sc->o->backend;
+			if ((be && strcmp(be, "sim")) ||
+			    ukf_sim_faults_parse(&cf->sim_faults, c.s, why,
+						 sizeof(why)) < 0) {
+				run_fail(r, UKF_RUN_BAD, "%s: setting 'faults': %s",
+					 entry_find(r->sc, "faults")->where,
+					 (be && strcmp(be, "sim"))
+					     ? "only the simulator injects faults"
+					     : why);
+				return -1;
+			}
+			cf->faults = c.s;
+			break;
+		}
 		}
 	}
 	if (cf->have_dir_delay_p99 && cf->dir_delay_p99 &&
@@ -2890,6 +2910,7 @@ static int create_world(struct run *r, struct cfg *cf, int with_db)
 			c.dir_delay_ns = cf->dir_delay;
 		if (cf->have_dir_delay_p99)
 			c.dir_delay_p99_ns = cf->dir_delay_p99;
+		c.faults = cf->sim_faults;
 		c.sample_every_ns = with_db ? cf->sample_every : 0;
 		c.seed = r->seed;
 		c.rep = r->rep;
@@ -3126,6 +3147,10 @@ static void settings_json(struct run *r, const struct cfg *cf, char *buf,
 	if (cf->model) {
 		JP(",\"model\":");
 		json_str(&p, &left, cf->model);
+	}
+	if (cf->faults) {
+		JP(",\"faults\":");
+		json_str(&p, &left, cf->faults);
 	}
 	JP(",\"seed\":%" PRIu64 ",\"rep\":%u,\"apps\":{", r->seed, r->rep);
 	for (size_t i = 0; i < r->napps; i++) {
