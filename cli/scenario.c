@@ -538,6 +538,10 @@ struct run {
 	struct scen *sc;
 	enum mode mode;
 	const uint32_t *point; /* value index per entry (RUN/SETUP) */
+	/* Per entry (SETUP/RUN): the value this pass of the script gave a
+	 * single-valued setting (str NULL: none). A value computed from a
+	 * swept param() differs from point to point (issue 11 item 1). */
+	struct val *pv;
 	uint32_t rep;
 	uint64_t seed;
 	lua_State *L;
@@ -702,17 +706,96 @@ static int lua_scalar(lua_State *L, int idx, int *is_num, double *num,
 	return -1;
 }
 
+/* The value of setting e in this run: the point's, or what this pass of
+ * the script computed for a single-valued setting. */
 static const struct val *entry_value(struct run *r, const struct entry *e)
 {
 	size_t i = e - r->sc->ents;
+	if (r->pv && r->pv[i].str)
+		return &r->pv[i];
 	uint32_t k = r->point ? r->point[i] : 0;
 	return &e->vals[k < e->nvals ? k : 0];
 }
 
 /*
+ * A later pass (SETUP, RUN) gives setting e, declared on the first pass,
+ * the Lua value at idx. A list must be the first pass's list (the sweep
+ * point picks from it). A single value is this run's value: computed from
+ * a swept param(), it differs from point to point, and it is checked as
+ * the first pass's was. Raises a Lua error on bad input.
+ */
+static void declare_again(lua_State *L, struct run *r, struct entry *e,
+			  int idx)
+{
+	char buf[256];
+	int is_num, got;
+	double num;
+	idx = lua_absindex(L, idx);
+	if (lua_type(L, idx) == LUA_TTABLE) {
+		lua_Integer n = luaL_len(L, idx);
+		if (n == 1 && e->nvals == 1) { /* { v }: one value */
+			lua_geti(L, idx, 1);
+			got = lua_scalar(L, -1, &is_num, &num, buf,
+					 sizeof(buf));
+			lua_pop(L, 1);
+			goto single;
+		}
+		int same = n >= 1 && (size_t)n == e->nvals;
+		for (lua_Integer k = 1; same && k <= n; k++) {
+			lua_geti(L, idx, k);
+			same = !lua_scalar(L, -1, &is_num, &num, buf,
+					   sizeof(buf)) &&
+			       !strcmp(buf, e->vals[k - 1].str);
+			lua_pop(L, 1);
+		}
+		if (!same)
+			luaL_error(L,
+				   "setting '%s': this list of values differs "
+				   "from the one of the first pass (%s): a "
+				   "swept list must not depend on param() (give "
+				   "one value computed from the param instead)",
+				   e->name, e->where);
+		return;
+	}
+	if (e->nvals > 1)
+		luaL_error(L,
+			   "setting '%s': one value here but a list on the "
+			   "first pass (%s): a swept list must not depend on "
+			   "param()",
+			   e->name, e->where);
+	got = lua_scalar(L, idx, &is_num, &num, buf, sizeof(buf));
+single:
+	if (got)
+		luaL_error(L,
+			   "setting '%s': got a %s, expected a number or "
+			   "string",
+			   e->name, luaL_typename(L, idx));
+	if (e->builtin >= 0) {
+		struct conv c;
+		const char *why = "";
+		struct val v = {is_num, num, buf};
+		if (val_convert(builtin[e->builtin].type, &v, &c, &why))
+			luaL_error(L, "setting '%s': bad value '%s': %s",
+				   e->name, buf, why);
+	}
+	if (!r->pv && !(r->pv = calloc(r->sc->nents, sizeof(*r->pv))))
+		luaL_error(L, "out of memory");
+	char *str = strdup(buf);
+	if (!str)
+		luaL_error(L, "out of memory");
+	struct val *pv = &r->pv[e - r->sc->ents];
+	free(pv->str);
+	pv->is_num = is_num;
+	pv->num = num;
+	pv->str = str;
+}
+
+/*
  * The script gives setting `name` the Lua value at idx (scalar or list).
- * DISCOVER: record and validate every value. Later passes: nothing to do
- * (the point decides). Raises a Lua error on bad input.
+ * DISCOVER: record and validate every value. Later passes: a list is the
+ * sweep's (the point decides), a single value this run's (declare_again).
+ * --set wins over the script in every pass. Raises a Lua error on bad
+ * input.
  */
 static void declare(lua_State *L, struct run *r, const char *name, int idx)
 {
@@ -727,6 +810,8 @@ static void declare(lua_State *L, struct run *r, const char *name, int idx)
 				   "first pass (a scenario must declare the "
 				   "same settings every time it runs)",
 				   name);
+		if (!e->from_cli)
+			declare_again(L, r, e, idx);
 		return;
 	}
 	if (e && e->seen)
@@ -854,16 +939,8 @@ static int l_param(lua_State *L)
 				   name);
 	if (lua_isnoneornil(L, 2))
 		luaL_error(L, "param '%s': a default value is required", name);
-	if (r->mode == M_DISCOVER) {
-		declare(L, r, name, 2);
-	} else {
-		struct entry *e = entry_find(r->sc, name);
-		if (!e)
-			luaL_error(L,
-				   "param '%s' was not declared on the first "
-				   "pass",
-				   name);
-	}
+	/* Every pass: a default computed from another param() follows it. */
+	declare(L, r, name, 2);
 	struct entry *e = entry_find(r->sc, name);
 	push_val(L, entry_value(r, e));
 	return 1;
@@ -2202,6 +2279,14 @@ static void arrival_spawn(struct run *r, struct arrival *a, uint32_t app,
 		r->spawn_errors++;
 }
 
+/* The window of arrival a is [start, stop) and ends with the run: no
+ * arrival at or after stop or the duration (docs/scenarios.md). */
+static inline int arrival_in_window(const struct run *r,
+				    const struct arrival *a, ukf_ns_t t)
+{
+	return t < a->stop && t < r->duration;
+}
+
 /* Time of the next arrival after `t`, or NEVER. */
 static ukf_ns_t arrival_next(struct run *r, struct arrival *a, ukf_ns_t t)
 {
@@ -2222,9 +2307,7 @@ static ukf_ns_t arrival_next(struct run *r, struct arrival *a, ukf_ns_t t)
 		n = a->pos < a->ntev ? a->start + a->tev[a->pos].t
 				     : UKF_NS_NEVER;
 	}
-	if (n >= a->stop || n > r->duration)
-		return UKF_NS_NEVER;
-	return n;
+	return arrival_in_window(r, a, n) ? n : UKF_NS_NEVER;
 }
 
 #define ARR_ONE (1ULL << 63)
@@ -2259,6 +2342,8 @@ static void arrival_fire(void *arg, uint64_t x)
 			}
 			ukf_ns_t t = now + (ukf_ns_t)(rng_uniform(&a->rng) *
 						      (double)a->spread);
+			if (!arrival_in_window(r, a, t))
+				continue; /* spread past the window's end */
 			if (r->world.ops->at(r->world.w, t, arrival_fire, r,
 					     x | ARR_ONE))
 				run_fail(r, UKF_RUN_FAILED, "cannot schedule");
@@ -2291,7 +2376,7 @@ static int arrival_start(struct run *r, size_t i)
 		t = arrival_next(r, a, 0);
 	else
 		t = a->start;
-	if (t == UKF_NS_NEVER || t >= a->stop || t > r->duration)
+	if (t == UKF_NS_NEVER || !arrival_in_window(r, a, t))
 		return 0;
 	a->due = t;
 	return r->world.ops->at(r->world.w, t, arrival_fire, r, i);
@@ -2584,6 +2669,26 @@ static int point_conv(struct run *r, int s, struct conv *c)
 	return 1;
 }
 
+static int check_policy(const char *key, const char *name, char *err,
+			size_t errlen);
+
+/*
+ * A placement or template policy computed from a param() was not among
+ * the values checked before the first pass: 0 if the registry knows
+ * `name` (or it was checked then), else -1 after run_fail() naming it.
+ */
+static int computed_policy(struct run *r, int s, const char *name)
+{
+	struct entry *e = entry_find(r->sc, builtin[s].name);
+	char err[512];
+	if (!e || !r->pv || !r->pv[e - r->sc->ents].str ||
+	    !check_policy(builtin[s].name, name, err, sizeof(err)))
+		return 0;
+	run_fail(r, UKF_RUN_BAD, "%s: setting '%s': %s", e->where, e->name,
+		 err);
+	return -1;
+}
+
 static int build_config(struct run *r, struct cfg *cf)
 {
 	struct conv c;
@@ -2638,9 +2743,13 @@ static int build_config(struct run *r, struct cfg *cf)
 			cf->have_dir_delay = 1;
 			break;
 		case S_PLACEMENT:
+			if (computed_policy(r, s, c.s))
+				return -1;
 			cf->eng.placement = c.s;
 			break;
 		case S_TEMPLATES:
+			if (computed_policy(r, s, c.s))
+				return -1;
 			cf->eng.templates = c.s;
 			break;
 		case S_FETCH:
@@ -3055,6 +3164,10 @@ static void run_free(struct run *r)
 	free(r->per_node);
 	free(r->slots);
 	free(r->hash);
+	for (size_t i = 0; r->pv && i < r->sc->nents; i++)
+		free(r->pv[i].str);
+	free(r->pv);
+	r->pv = NULL;
 }
 
 static double wall_now(void)
@@ -3178,6 +3291,12 @@ static void settings_json(struct run *r, const struct cfg *cf, char *buf,
 	JP("}}");
 }
 
+/*
+ * The label of a sweep point: "name=value" of every swept setting and of
+ * every setting given by --set (a single --set value names the
+ * configuration too, so runs of separate invocations into one database
+ * stay apart), in declaration order; "default" when there is none.
+ */
 static void config_label(struct scen *sc, const uint32_t *point, char *buf,
 			 size_t cap)
 {
@@ -3185,7 +3304,7 @@ static void config_label(struct scen *sc, const uint32_t *point, char *buf,
 	buf[0] = 0;
 	for (size_t i = 0; i < sc->nents; i++) {
 		struct entry *e = &sc->ents[i];
-		if (e->nvals < 2)
+		if (e->nvals < 2 && !e->from_cli)
 			continue;
 		off += snprintf(buf + off, off < cap ? cap - off : 0, "%s%s=%s",
 				off ? " " : "", e->name, e->vals[point[i]].str);
@@ -3207,6 +3326,22 @@ static uint64_t point_seed(struct scen *sc, const uint32_t *point)
 				 &why))
 			return c.u;
 	}
+	return 1;
+}
+
+/* The seed of run r, once its script has run: --seed, else run{seed=}
+ * as this pass gave it (computed from a param(), it follows the point),
+ * else 1. */
+static uint64_t run_seed(struct run *r)
+{
+	struct scen *sc = r->sc;
+	if (sc->o->seed_set)
+		return sc->o->seed;
+	struct entry *e = entry_find(sc, "seed");
+	struct conv c;
+	const char *why;
+	if (e && e->nvals && !val_convert(ST_INT, entry_value(r, e), &c, &why))
+		return c.u;
 	return 1;
 }
 
@@ -3285,7 +3420,32 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	uint64_t events = 0;
 	double loop_wall = 0, t_loop = 0;
 
-	if (run_script(&r) || build_config(&r, &cf))
+	if (run_script(&r))
+		goto out;
+	/* run{seed = param(...)}: this point's seed is known only now, and
+	 * every stream is keyed by it: execute the script again with it. */
+	uint64_t seed = run_seed(&r);
+	if (seed != r.seed) {
+		run_free(&r);
+		memset(&r, 0, sizeof(r));
+		r.sc = sc;
+		r.mode = mode;
+		r.point = point;
+		r.rep = rep;
+		r.seed = seed;
+		r.sum = mode == M_RUN ? sum : NULL;
+		if (run_script(&r))
+			goto out;
+		if (run_seed(&r) != seed) {
+			run_fail(&r, UKF_RUN_BAD,
+				 "%s: setting 'seed' changed when the "
+				 "scenario ran with it (it must not depend "
+				 "on random draws)",
+				 entry_find(sc, "seed")->where);
+			goto out;
+		}
+	}
+	if (build_config(&r, &cf))
 		goto out;
 	if (mode == M_RUN && sc->db) {
 		/* Room for every app string and value escaped (x6 worst case).

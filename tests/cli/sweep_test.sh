@@ -1,0 +1,104 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# sweep_test.sh - sweeps and runs as a researcher sees them (issue 11):
+# settings computed from swept params, labels, arrival windows, stuck
+# processes, progress. One case per call.
+#   sweep_test.sh UKFORK SCENARIO_DIR CASE     (CASE "list" lists them)
+set -u
+UKFORK=$1
+case $UKFORK in /*) ;; *) UKFORK=$PWD/$UKFORK ;; esac
+S=$2
+case $S in /*) ;; *) S=$PWD/$S ;; esac
+CASE=$3
+T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-sweep.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+fail() { echo "FAIL [$CASE]: $*" >&2; [ -f "$T/err" ] && sed 's/^/  stderr: /' "$T/err" >&2; exit 1; }
+# run ARGS...: runs ukfork, stdout in $T/out, stderr in $T/err, status in $rc
+run() { "$UKFORK" "$@" >"$T/out" 2>"$T/err"; rc=$?; }
+expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
+expect_err() { grep -q -e "$1" "$T/err" || fail "stderr lacks '$1'"; }
+expect_out() { grep -q -e "$1" "$T/out" || fail "stdout lacks '$1'"; }
+q() { sqlite3 "$1" "$2" || fail "sqlite3 query failed: $2"; }
+# per run (in order): label, then what the query $2 (on instances i of
+# run r) gives
+per_run() { q "$1" "select group_concat(v, ';') from (select r.config || ':' || ($2) v from runs r order by r.id)"; }
+# the most instances running at once in run r
+CONC="select max((select count(*) from instances j where j.run = r.id and j.t_start <= i.t_start and j.t_exit > i.t_start)) from instances i where i.run = r.id"
+
+case "$CASE" in
+list)
+	sed -n 's/^\([a-z_]*\))$/\1/p' "$0" | grep -v '^list$'
+	;;
+computed)
+	# cluster{vcpus = param("c")} swept: each point runs with its vcpus
+	# (eight 1-vCPU jobs at once on node 0, placement local), stores it
+	# in settings_json, and a param whose default is computed follows
+	run run "$S/sweep_computed.lua" --set c=1,2,4,8 --set pl=local --db "$T/c.db" --trace "$T/c.trace" --quiet
+	expect_rc 0
+	got=$(per_run "$T/c.db" "json_extract(r.settings_json, '$.vcpus')")
+	[ "$got" = "c=1 pl=local:1;c=2 pl=local:2;c=4 pl=local:4;c=8 pl=local:8" ] || fail "settings_json vcpus per run: $got"
+	got=$(per_run "$T/c.db" "$CONC")
+	[ "$got" = "c=1 pl=local:1;c=2 pl=local:2;c=4 pl=local:4;c=8 pl=local:8" ] || fail "jobs running at once per run: $got"
+	got=$(per_run "$T/c.db" "json_extract(r.settings_json, '$.params.twice')")
+	[ "$got" = "c=1 pl=local:2;c=2 pl=local:4;c=4 pl=local:8;c=8 pl=local:16" ] || fail "param computed from c: $got"
+	[ "$(grep -c ' lua twice ' "$T/c.trace")" = 4 ] || fail "trace: $(grep ' lua twice ' "$T/c.trace")"
+	grep -q " lua twice 8 vcpus 4$" "$T/c.trace" || fail "setting('vcpus') at c=4: $(grep ' lua twice ' "$T/c.trace")"
+	# policy{placement = param("pl")} swept: local keeps every job on
+	# node 0 (2 vCPUs: the others wait), least-loaded sends some to node 1
+	run run "$S/sweep_computed.lua" --set c=2 --set pl=local,least-loaded --db "$T/p.db" --quiet
+	expect_rc 0
+	got=$(per_run "$T/p.db" "json_extract(r.settings_json, '$.placement')")
+	[ "$got" = "c=2 pl=local:local;c=2 pl=least-loaded:least-loaded" ] || fail "settings_json placement per run: $got"
+	got=$(per_run "$T/p.db" "select count(*) > 0 from instances i where i.run = r.id and i.node = 1")
+	[ "$got" = "c=2 pl=local:0;c=2 pl=least-loaded:1" ] || fail "jobs on node 1 per run: $got"
+	# run{duration = param("d") .. "s", seed = param("s")}: each point's
+	# own duration and seed (the streams keyed by it: --seed gives the same)
+	run run "$S/sweep_computed.lua" --set d=5,7 --set s=3,4 --db "$T/r.db" --quiet
+	expect_rc 0
+	got=$(per_run "$T/r.db" "json_extract(r.settings_json, '$.duration_ns') || '/' || r.seed")
+	[ "$got" = "d=5 s=3:5000000000/3;d=5 s=4:5000000000/4;d=7 s=3:7000000000/3;d=7 s=4:7000000000/4" ] || fail "duration and seed per run: $got"
+	run run "$S/sweep_computed.lua" --seed 4 --db "$T/s4.db" --quiet
+	expect_rc 0
+	arr() { q "$1" "select group_concat(t_ready, ',') from (select i.t_ready from instances i join runs r on r.id = i.run where $2 order by i.id)"; }
+	[ "$(arr "$T/r.db" "r.config = 'd=5 s=4'")" = "$(arr "$T/s4.db" "1")" ] || fail "s=4 did not run as --seed 4"
+	[ "$(arr "$T/r.db" "r.config = 'd=5 s=4'")" != "$(arr "$T/r.db" "r.config = 'd=5 s=3'")" ] || fail "s=3 and s=4 drew the same costs"
+	# a computed value is checked like a written one, before any run
+	run run "$S/sweep_computed.lua" --set pl=local,bogus --db "$T/bad.db"
+	expect_rc 2; expect_err "sweep_computed.lua:10: setting 'placement': unknown placement policy 'bogus'"
+	[ -f "$T/bad.db" ] && fail "a database was written"
+	run run "$S/sweep_computed.lua" --set c=2,0
+	expect_rc 2; expect_err "setting 'vcpus' must be"
+	run run "$S/sweep_computed.lua" --set d=1,x
+	expect_rc 2; expect_err "sweep_computed.lua:11: setting 'duration': bad value 'xs'"
+	;;
+label)
+	# runs of separate invocations are labelled by what --set gave
+	for c in 2 4; do
+		run run "$S/sweep_computed.lua" --set c=$c --db "$T/db" --quiet
+		expect_rc 0
+	done
+	run run "$S/sweep_computed.lua" --db "$T/db"
+	expect_rc 0; expect_out "^default "
+	[ "$(q "$T/db" "select group_concat(config, ';') from (select config from runs order by id)")" = "c=2;c=4;default" ] || fail "labels: $(q "$T/db" "select group_concat(config, ';') from runs")"
+	# beside a swept setting, in the scenario's order
+	run run "$S/sweep_computed.lua" --set pl=local,least-loaded --set c=2
+	expect_rc 0; expect_out "^c=2 pl=local "; expect_out "^c=2 pl=least-loaded "
+	;;
+window)
+	# no arrival at or after the end of its window: stop, or the run's end
+	run run "$S/window.lua" --db "$T/db" --quiet
+	expect_rc 0
+	got=$(q "$T/db" "select group_concat(t_request / 1000000, ',') from (select t_request from instances where app = 'a' order by id)")
+	[ "$got" = "0,250,500,750" ] || fail "constant to the end of the run: requests at $got ms"
+	got=$(q "$T/db" "select group_concat(t_request / 1000000, ',') from (select t_request from instances where app = 'b' order by id)")
+	[ "$got" = "500,600,700" ] || fail "constant with stop: requests at $got ms"
+	[ "$(q "$T/db" "select count(*) from instances where app = 'c' and t_request >= 700000000")" = 0 ] || fail "bursts: $(q "$T/db" "select count(*) from instances where app = 'c' and t_request >= 700000000") requests at or after stop"
+	n=$(q "$T/db" "select count(*) from instances where app = 'c'")
+	[ "$n" -gt 100 ] && [ "$n" -lt 150 ] || fail "bursts: $n requests (two whole bursts of 50 and part of a third)"
+	;;
+*)
+	echo "unknown case $CASE" >&2; exit 2
+	;;
+esac
+exit 0
