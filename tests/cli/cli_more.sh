@@ -110,6 +110,20 @@ declarations_refused)
 	for d in 'hosts { count = 1 }' 'poisson { app = "web", rate = 1 }' 'constant { app = "web", interval = 1 }'; do
 		refused "process(function() $d end)" "${d%% *}{} is a declaration: call it at the top level"
 	done
+	refused 'process(function() cluster { nodes = 2 } end)' "cluster{} is a declaration: call it at the top level of the scenario"
+	refused 'process(function() app("x", "") end)' "app() is a declaration: call it at the top level"
+	refused 'app("", "")' "app: bad name ''"
+	refused 'constant { app = "web", interval = 1, start = -1 }' "constant{} start: bad time -1.0 (must be >= 0 seconds)"
+	refused 'bursts { app = "web", every = 1, size = 0.5 }' "bursts{}: size must be a whole number >= 1 (got 0.5)"
+	refused 'hosts { count = 600000 }; hosts { count = 600000 }' "hosts{} declare 1200000 nodes, more than the 1000000 a simulated cluster may have"
+	# a trace file's lines: each fault named with the file's line
+	# (a relative path is the scenario's directory's)
+	printf '0.5\n' >"$T/t1.trace"
+	refused 'trace { file = "t1.trace" }' "trace{}: $T/t1.trace:1: expected 'time app [node]'"
+	printf '99999999999 web\n' >"$T/t1.trace"
+	refused 'trace { file = "t1.trace" }' "trace{}: $T/t1.trace:1: bad time '99999999999'"
+	printf '1 web\n0.5 web\n' >"$T/t1.trace"
+	refused 'trace { file = "t1.trace" }' "trace{}: $T/t1.trace:2: time goes backwards"
 	;;
 api_refused)
 	# each misuse of the process API: exit 2 at its line
@@ -126,6 +140,12 @@ api_refused)
 	refused 'process(function() exponential(0) end)' "exponential: mean must be > 0"
 	refused 'process(function() stream("k"):uniform(3, 2) end)' "uniform: need a <= b"
 	refused 'process(function() stream("k"):exponential(0) end)' "exponential: mean must be > 0"
+	# one waiter per instance; wait and ready only in a process, while
+	# the scenario runs (not in a coroutine of a process either)
+	refused 'process(function() local id = spawn("web"); process(function() wait(id) end); wait(id) end)' "wait: instance 1 is already waited for by another process"
+	refused 'process(function() local id = spawn("web"); process(function() ready(id) end); ready(id) end)' "ready: instance 1 is already awaited by another process"
+	refused 'wait(1)' "wait() can only be called while the scenario runs, inside a process"
+	refused 'process(function() local co = coroutine.wrap(function() sleep(1) end); co() end)' "sleep() can only be called inside a process"
 	;;
 api_values)
 	# a keyed stream's draws: the same key gives the same numbers, each
@@ -157,6 +177,35 @@ process(function()
 end)'
 	grep -q '^after true$' "$T/log" || fail "ready() after the exit: $(cat "$T/log")"
 	grep -q '^killed false true$' "$T/log" || fail "ready() of a killed instance: $(cat "$T/log")"
+	# wait() of an instance killed while it waits: nil and why
+	logged 'app("slow", "mem=64M init=5s work=1ms")
+process(function()
+  local s = spawn("slow")
+  process(function() sleep(0.1); kill(s) end)
+  local st, why = wait(s)
+  log("waited", tostring(st), why)
+end)'
+	grep -q '^waited nil killed$' "$T/log" || fail "wait() of an instance killed meanwhile: $(cat "$T/log")"
+	# hundreds of instances in flight from one process: every wait()
+	# returns its own instance's status
+	logged 'process(function()
+  local ids, ok = {}, 0
+  for i = 1, 300 do ids[i] = spawn("web") end
+  for i = 1, 300 do if wait(ids[i]) == 0 then ok = ok + 1 end end
+  log("waited", ok, ids[300] - ids[1])
+end)'
+	grep -q '^waited 300 299$' "$T/log" || fail "300 instances: $(cat "$T/log")"
+	# plain coroutines work inside a process; their random() draws
+	# from the scenario's stream; uniform(a, b, s) is s:uniform(a, b)
+	logged 'process(function()
+  local co = coroutine.create(function(a) coroutine.yield(a + 1) end)
+  local ok, v = coroutine.resume(co, 1)
+  local x = coroutine.wrap(function() return random() end)()
+  log("co", tostring(ok), v, tostring(x >= 0 and x < 1))
+  log("u", tostring(uniform(0, 1, stream("k")) == stream("k"):uniform(0, 1)))
+end)'
+	grep -q '^co true 2 true$' "$T/log" || fail "coroutines in a process: $(cat "$T/log")"
+	grep -q '^u true$' "$T/log" || fail "uniform with a stream: $(cat "$T/log")"
 	;;
 set_refused)
 	# --set forms that are not name=value
