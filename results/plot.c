@@ -244,8 +244,11 @@ static int plot_compare(struct plotter *p, size_t si, const struct section *s)
 	fputs("# index label  latency_mean_ms lo hi  latency_p95_ms lo hi  "
 	      "success_rate lo hi\n",
 	      f);
+	int have_lat = 0, have_succ = 0; /* gnuplot refuses all-NaN plots */
 	for (size_t j = 0; j < s->nconfigs; j++) {
 		const struct config *c = &s->configs[j];
+		have_lat |= !isnan(c->ci[M_LAT_MEAN].mean);
+		have_succ |= !isnan(c->ci[M_SUCCESS].mean);
 		fprintf(f, "%zu ", j);
 		data_quote(f, c->label);
 		ci_cols(f, &c->ci[M_LAT_MEAN]);
@@ -261,6 +264,8 @@ static int plot_compare(struct plotter *p, size_t si, const struct section *s)
 		 "%s: latency of completed requests by configuration "
 		 "(mean across runs, 95%% CI)",
 		 sc);
+	if (!have_lat)
+		goto success;
 	if (plot_begin(p, base, title, "configuration", "latency (ms)") < 0)
 		return -1;
 	fputs("set style data histograms\n"
@@ -273,6 +278,9 @@ static int plot_compare(struct plotter *p, size_t si, const struct section *s)
 		 "'' using 6:7:8 title 'p95'",
 		 data);
 	plot_both(p, base, cmd);
+success:
+	if (!have_succ)
+		return 0;
 	snprintf(title, sizeof title,
 		 "%s: success rate (ready / requests) by configuration "
 		 "(mean across runs, 95%% CI)",
@@ -304,13 +312,13 @@ static int column(struct report *r, const char *sql, int64_t run, int cols,
 	if (sqlite3_prepare_v2(r->sq, sql, -1, &st, NULL) != SQLITE_OK)
 		return ukf_report_sqerr(r, "reading samples");
 	sqlite3_bind_int64(st, 1, run);
-	int rc;
+	int rc, nomem = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n + cols > cap) {
 			size_t ncap = cap ? 2 * cap : 256 * (size_t)cols;
 			double *q = realloc(*out, ncap * sizeof *q);
 			if (!q) {
-				rc = SQLITE_NOMEM;
+				nomem = 1;
 				break;
 			}
 			*out = q;
@@ -319,13 +327,19 @@ static int column(struct report *r, const char *sql, int64_t run, int cols,
 		for (int i = 0; i < cols; i++)
 			(*out)[(*n)++] = sqlite3_column_double(st, i);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (nomem || rc != SQLITE_DONE) {
+		if (!nomem)
+			ukf_report_sqerr(r, "reading samples");
+		else
+			ukf_results_seterr(r->err, r->errlen,
+					   "%s: out of memory", r->path);
+		sqlite3_finalize(st);
 		free(*out);
 		*out = NULL;
 		*n = 0;
-		return ukf_report_sqerr(r, "reading samples");
+		return -1;
 	}
+	sqlite3_finalize(st);
 	return 0;
 }
 
