@@ -41,6 +41,43 @@
 		}                                                             \
 	} while (0)
 
+/*
+ * Allocation failure injection: the test program is linked with
+ * --wrap=malloc,calloc,realloc,strdup (tests/results/CMakeLists.txt), so
+ * every allocation of the results code (and of this file) goes through
+ * these. With alloc_fail_at = N > 0 the Nth allocation from alloc_count =
+ * 0 fails (returns NULL); the others succeed.
+ */
+static long alloc_fail_at, alloc_count;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+static int alloc_fails(void)
+{
+	return alloc_fail_at > 0 && ++alloc_count == alloc_fail_at;
+}
+void *__wrap_malloc(size_t n)
+{
+	return alloc_fails() ? NULL : __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t m)
+{
+	return alloc_fails() ? NULL : __real_calloc(n, m);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+	return alloc_fails() ? NULL : __real_realloc(p, n);
+}
+char *__wrap_strdup(const char *s)
+{
+	return alloc_fails() ? NULL : __real_strdup(s);
+}
+
 /* t(0.975, 2): the 95% two-sided Student t quantile for 3 replications. */
 #define T975_2 4.302652729749464
 
@@ -1192,6 +1229,432 @@ static int t_report_outcomes(void)
 	return 0;
 }
 
+static int make_boot_db(const char *path);
+
+/*
+ * A database with a bit of everything the report reads: the known
+ * scenario runs, runs told apart by string-valued, numeric and
+ * unparsable settings under one label, and the bootbench runs.
+ */
+static int make_mixed_db(const char *path)
+{
+	if (make_known_db(path) < 0)
+		return -1;
+	char err[512];
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	if (!db)
+		return -1;
+	const char *sj[4] = {"{\"placement\":\"random\",\"nodes\":2}",
+			     "{\"placement\":\"least-loaded\",\"nodes\":2}",
+			     "[1]", "[2]"};
+	for (int i = 0; i < 4; i++) {
+		struct ukf_run_info ri = run_info("sweep", 1, 0);
+		ri.settings_json = sj[i];
+		struct ukf_record r = record(1, UKF_START_COLD, 10 + i);
+		if (one_run(db, &ri, &r) < 0)
+			return -1;
+	}
+	ukf_db_close(&db);
+	return 0;
+}
+
+/*
+ * Labels of configurations that share a config label: the settings that
+ * differ, a string without quotes; settings that are not JSON objects
+ * ("[1]" and "[2]") by position (#N).
+ */
+static int t_report_labels(void)
+{
+	char err[512], *j = NULL, s[128];
+	const char *path = tpath("labels.db");
+	CHECK(make_mixed_db(path) == 0);
+	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
+	const char *c = "$.scenarios[0].configs";
+	char p[128];
+#define L(i) (snprintf(p, sizeof p, "%s[%d].label", c, i), jstr(j, p, s, sizeof s))
+	CHECK(!strcmp(L(3), "sweep {placement=random}"));
+	CHECK(!strcmp(L(4), "sweep {placement=least-loaded}"));
+	CHECK(!strcmp(L(5), "sweep #6"));
+	CHECK(!strcmp(L(6), "sweep #7"));
+	CHECK(!strcmp(L(0), "placement=A"));
+#undef L
+	free(j);
+	return 0;
+}
+
+/*
+ * Out of memory anywhere in the report (text, JSON) or in --plot: for
+ * each N, the Nth allocation of the results code fails; the call must
+ * then fail saying "out of memory" (or succeed, where the allocation
+ * only degrades the output) and never crash or leak (the sanitizer
+ * build checks leaks). N grows until a call needs fewer allocations.
+ */
+static int t_report_out_of_memory(void)
+{
+	char err[512], path[600], plots[600];
+	snprintf(path, sizeof path, "%s", tpath("oom.db"));
+	snprintf(plots, sizeof plots, "%s", tpath("oom-plots"));
+	CHECK(make_mixed_db(path) == 0);
+	CHECK(make_boot_db(tpath("oom-boot.db")) == 0);
+	/* both kinds of runs in one file */
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+		 "ATTACH '%s' AS b; INSERT INTO runs SELECT 100 + id, kind, "
+		 "scenario, scenario_hash, config, settings_json, seed, rep, "
+		 "backend, version, started_unix_ns, wall_s, events, "
+		 "sim_end_ns FROM b.runs; INSERT INTO boots SELECT 100 + run, "
+		 "idx, t_launch, t_first_output, t_marker, t_exit, status, ok, "
+		 "cpu_s, peak_rss_bytes, mode, last_output FROM b.boots",
+		 tpath("oom-boot.db"));
+	CHECK(sql_exec(path, sql) == 0);
+	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	for (int mode = 0; mode < 3; mode++) {
+		long n;
+		int done = 0;
+		for (n = 1; n < 100000 && !done; n++) {
+			char *out = NULL;
+			size_t len = 0;
+			FILE *f = open_memstream(&out, &len);
+			CHECK(f);
+			err[0] = 0;
+			alloc_count = 0;
+			alloc_fail_at = n;
+			int rc = mode < 2 ? ukf_report(path, mode, f, err,
+						       sizeof err)
+					  : ukf_report_plot(path, plots, NULL,
+							    err, sizeof err);
+			alloc_fail_at = 0;
+			done = alloc_count < n;
+			fclose(f);
+			free(out);
+			if (rc != 0 && !strstr(err, "out of memory")) {
+				fprintf(stderr,
+					"mode %d, allocation %ld failing: rc %d, "
+					"%s\n",
+					mode, n, rc, err);
+				return 1;
+			}
+			if (done)
+				CHECK(rc == 0);
+		}
+		CHECK(done);
+		CHECK(n > 20); /* the report does allocate */
+	}
+	unsetenv("UKF_GNUPLOT");
+	return 0;
+}
+
+/*
+ * A file whose tables lack columns the report reads (a damaged or
+ * hand-made database): the report, JSON and --plot fail with a message
+ * naming the file and what was being read, never crash.
+ */
+static int t_report_damaged_schema(void)
+{
+	const char *drops[][2] = {
+		{"runs", "settings_json"}, {"instances", "start_code"},
+		{"instances", "t_ready"},  {"samples", "mem_used"},
+		{"samples", "vcpus_used"}, {"boots", "mode"},
+		{"boots", "t_marker"},     {"boots", "last_output"},
+	};
+	char err[512], sql[256], name[64];
+	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++) {
+		snprintf(name, sizeof name, "damaged%zu.db", i);
+		char path[600], plots[600];
+		snprintf(path, sizeof path, "%s", tpath(name));
+		snprintf(plots, sizeof plots, "%s", tpath("dplots"));
+		CHECK(make_mixed_db(path) == 0);
+		ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+		CHECK(db);
+		struct ukf_run_info ri = {.kind = "bootbench", .scenario = "b",
+					  .config = "c", .backend = "external",
+					  .version = UKF_VERSION};
+		int64_t run = ukf_db_run_begin(db, &ri);
+		struct ukf_db_boot b = {.index = 0, .t_launch = 0,
+					.t_first_output = 1, .t_marker = 2,
+					.t_exit = 3, .ok = 1, .mode = "x"};
+		CHECK(run > 0 && ukf_db_boot(db, run, &b) == 0 &&
+		      ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+		struct ukf_db_boot f = b;
+		ri.config = "d";
+		run = ukf_db_run_begin(db, &ri);
+		f.ok = 0;
+		f.last_output = "no";
+		CHECK(run > 0 && ukf_db_boot(db, run, &f) == 0 &&
+		      ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+		/* samples so that --plot reads them */
+		ri = run_info("placement=A", 1, 0);
+		ukf_db_close(&db);
+		snprintf(sql, sizeof sql,
+			 "INSERT INTO samples(run, t, node, instances, "
+			 "vcpus_used, mem_used) VALUES (1, 5, 0, 1, 1, 1);"
+			 "ALTER TABLE %s DROP COLUMN %s",
+			 drops[i][0], drops[i][1]);
+		CHECK(sql_exec(path, sql) == 0);
+		int fails = 0;
+		for (int mode = 0; mode < 3; mode++) {
+			char *out = NULL;
+			size_t len = 0;
+			FILE *o = open_memstream(&out, &len);
+			err[0] = 0;
+			int rc = mode < 2 ? ukf_report(path, mode, o, err,
+						       sizeof err)
+					  : ukf_report_plot(path, plots, NULL,
+							    err, sizeof err);
+			fclose(o);
+			free(out);
+			if (rc != 0) {
+				fails++;
+				CHECK_HAS(err, name);
+				CHECK_HAS(err, "reading");
+				CHECK_HAS(err, drops[i][1]);
+			}
+		}
+		if (!fails) {
+			fprintf(stderr, "%s.%s dropped: no call failed\n",
+				drops[i][0], drops[i][1]);
+			return 1;
+		}
+	}
+	unsetenv("UKF_GNUPLOT");
+	return 0;
+}
+
+/*
+ * Another user's results: a database this process cannot write (no -shm
+ * can be made beside it) is read without locks; one whose -wal holds
+ * runs is refused with a message saying why. As root the reader is a
+ * child process that drops to user nobody.
+ */
+static int read_as_other_user(const char *path, int json, char *err,
+			      size_t errlen)
+{
+	int fds[2];
+	if (pipe(fds) < 0)
+		return -2;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		if (getuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(3);
+		char e[512] = "";
+		FILE *devnull = fopen("/dev/null", "w");
+		int rc = ukf_report(path, json, devnull, e, sizeof e);
+		if (write(fds[1], e, strlen(e) + 1) < 0)
+			_exit(4);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	ssize_t k = read(fds[0], err, errlen - 1);
+	err[k > 0 ? k : 0] = 0;
+	close(fds[0]);
+	int st;
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -2;
+	return WEXITSTATUS(st);
+}
+
+static int t_report_other_users_db(void)
+{
+	char err[512], dir[600], path[700];
+	snprintf(dir, sizeof dir, "%s/ro", tmpdir);
+	CHECK(mkdir(dir, 0755) == 0);
+	snprintf(path, sizeof path, "%s/res%%ults.db", dir);
+	CHECK(make_known_db(path) == 0);
+	CHECK(chmod(tmpdir, 0755) == 0);
+	CHECK(chmod(dir, 0555) == 0);
+	CHECK(chmod(path, 0444) == 0);
+	/* the writer closed it: no -wal with data, read without locks */
+	int rc = read_as_other_user(path, 1, err, sizeof err);
+	if (rc == 3) {
+		fprintf(stderr, "SKIP: cannot become user nobody\n");
+		return SKIP;
+	}
+	CHECK(rc == 0);
+	CHECK(access(path, F_OK) == 0);
+	/* a -wal with runs in it: only a writer can apply them */
+	char wal[800];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	CHECK(chmod(dir, 0755) == 0);
+	CHECK(write_file(wal, "not empty", 9) == 0);
+	CHECK(chmod(dir, 0555) == 0);
+	rc = read_as_other_user(path, 0, err, sizeof err);
+	CHECK(rc == 1);
+	CHECK_HAS(err, "without write access");
+	CHECK_HAS(err, "-wal");
+	CHECK(chmod(dir, 0755) == 0);
+	return 0;
+}
+
+/*
+ * --plot's data files and script, with a stand-in gnuplot (/bin/true):
+ * a CDF of 2500 completed requests is cut to at most 2001 points, both
+ * ends kept; a configuration without completed requests has NaN bars and
+ * no curve; a quote in a label is doubled in the script; 2600 boots give
+ * 50 histogram bins, boots that all took 7 ms one bin, a run whose boots
+ * all failed no histogram. A failing gnuplot, a plot "directory" that is
+ * a file and a missing argument are errors with messages.
+ */
+static int t_report_plot_data(void)
+{
+	char err[512], line[256], path[600];
+	snprintf(path, sizeof path, "%s", tpath("plotdata.db"));
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	struct ukf_run_info ri = run_info("it's big", 1, 0);
+	int64_t run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	for (int i = 0; i < 2500; i++) {
+		struct ukf_record r = record(i + 1, UKF_START_COLD, 1 + i);
+		CHECK(ukf_db_instance(db, run, &r) == 0);
+	}
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	ri = run_info("none ready", 1, 0);
+	struct ukf_record nr = record(1, UKF_START_COLD, 0);
+	nr.t_ready = UKF_NS_NEVER;
+	nr.status = UKF_STATUS_RUNNING;
+	CHECK(one_run(db, &ri, &nr) == 0);
+	struct ukf_run_info bi = {.kind = "bootbench", .scenario = "b",
+				  .config = "c", .backend = "external",
+				  .version = UKF_VERSION};
+	for (int k = 0; k < 3; k++) {
+		run = ukf_db_run_begin(db, &bi);
+		CHECK(run > 0);
+		for (int i = 0; i < (k == 0 ? 2600 : 4); i++) {
+			struct ukf_db_boot b = {
+				.index = i, .t_launch = 0, .t_first_output = 1,
+				.t_marker = k == 0 ? (i + 1) * UKF_MS : 7 * UKF_MS,
+				.t_exit = -1, .ok = k != 2, .mode = "x"};
+			CHECK(ukf_db_boot(db, run, &b) == 0);
+		}
+		CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	}
+	ukf_db_close(&db);
+	char dir[600];
+	snprintf(dir, sizeof dir, "%s", tpath("plots"));
+	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	char *log = NULL;
+	size_t loglen = 0;
+	FILE *lf = open_memstream(&log, &loglen);
+	CHECK(ukf_report_plot(path, dir, lf, err, sizeof err) == 0);
+	fclose(lf);
+	CHECK_HAS(log, "wrote");
+	CHECK_HAS(log, "s1-latency-cdf.png and .svg");
+	CHECK_HAS(log, "bootbench-run3.png");
+	CHECK_HAS(log, "bootbench-run4.png");
+	CHECK(!strstr(log, "bootbench-run5"));
+	CHECK(!strstr(log, "s1-load")); /* no samples: no time series */
+	free(log);
+	char f[700];
+	/* CDF: one block (the other configuration has no point) */
+	snprintf(f, sizeof f, "%s/s1-latency-cdf.dat", dir);
+	FILE *in = fopen(f, "r");
+	CHECK(in);
+	int points = 0, blocks = 0;
+	double x = NAN, y = NAN, x0 = NAN;
+	while (fgets(line, sizeof line, in)) {
+		if (line[0] == '#') {
+			blocks++;
+			continue;
+		}
+		if (sscanf(line, "%lf %lf", &x, &y) == 2 && points++ == 0)
+			x0 = x;
+	}
+	fclose(in);
+	CHECK(blocks == 1);
+	CHECK(points > 1000 && points <= 2001);
+	CHECK_NEAR(x0, 1, 1e-9);
+	CHECK_NEAR(x, 2500, 1e-9);
+	CHECK_NEAR(y, 1, 1e-12);
+	/* bars: NaN for the configuration without latencies */
+	snprintf(f, sizeof f, "%s/s1-compare.dat", dir);
+	in = fopen(f, "r");
+	CHECK(in);
+	int nan_row = 0;
+	while (fgets(line, sizeof line, in))
+		if (!strncmp(line, "1 \"none ready\" NaN NaN NaN", 26))
+			nan_row = 1;
+	fclose(in);
+	CHECK(nan_row);
+	snprintf(f, sizeof f, "%s/plots.gp", dir);
+	in = fopen(f, "r");
+	CHECK(in);
+	int quoted = 0;
+	while (fgets(line, sizeof line, in))
+		if (strstr(line, "'it''s big'"))
+			quoted = 1;
+	fclose(in);
+	CHECK(quoted);
+	/* histograms: bins and counts */
+	const struct {
+		int run;
+		int bins, total;
+	} h[2] = {{3, 50, 2600}, {4, 1, 4}};
+	for (int k = 0; k < 2; k++) {
+		snprintf(f, sizeof f, "%s/bootbench-run%d.dat", dir, h[k].run);
+		in = fopen(f, "r");
+		CHECK(in);
+		int bins = 0, total = 0, c;
+		double center;
+		while (fgets(line, sizeof line, in))
+			if (line[0] != '#' &&
+			    sscanf(line, "%lf %d", &center, &c) == 2) {
+				bins++;
+				total += c;
+			}
+		fclose(in);
+		CHECK(bins == h[k].bins);
+		CHECK(total == h[k].total);
+	}
+	/* errors */
+	setenv("UKF_GNUPLOT", "/bin/false", 1);
+	CHECK(ukf_report_plot(path, dir, NULL, err, sizeof err) == -1);
+	CHECK_HAS(err, "/bin/false failed (exit status 1)");
+	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	CHECK(ukf_report_plot(path, path, NULL, err, sizeof err) == -1);
+	CHECK_HAS(err, "not a directory");
+	CHECK(ukf_report_plot(path, tpath("no/such/dir"), NULL, err,
+			      sizeof err) == -1);
+	CHECK_HAS(err, "No such file");
+	CHECK(ukf_report_plot(path, NULL, NULL, err, sizeof err) == -1);
+	CHECK_HAS(err, "no plot directory given");
+	CHECK(ukf_report_plot(NULL, dir, NULL, err, sizeof err) == -1);
+	CHECK_HAS(err, "no file given");
+	CHECK(ukf_report_plot(tpath("nope.db"), dir, NULL, err, sizeof err) ==
+	      -1);
+	CHECK_HAS(err, "nope.db");
+	/* a database with nothing to plot says so */
+	lf = open_memstream(&log, &loglen);
+	db = ukf_db_open(tpath("empty-runs.db"), err, sizeof err);
+	CHECK(db);
+	ri = run_info("a", 1, 0);
+	run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0 && ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	ukf_db_close(&db);
+	unsetenv("UKF_GNUPLOT");
+	char *saved = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	setenv("PATH", "/nonexistent", 1);
+	CHECK(ukf_report_plot(tpath("empty-runs.db"), dir, lf, err,
+			      sizeof err) == -1);
+	CHECK_HAS(err, "gnuplot-nox");
+	unsetenv("PATH"); /* the default /usr/bin:/bin */
+	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	if (ukf_report_plot(tpath("empty-runs.db"), dir, lf, err,
+			    sizeof err) != 0) {
+		fprintf(stderr, "empty-runs.db: %s\n", err);
+		return 1;
+	}
+	if (saved)
+		setenv("PATH", saved, 1);
+	free(saved);
+	fclose(lf);
+	CHECK_HAS(log, "nothing to plot");
+	free(log);
+	unsetenv("UKF_GNUPLOT");
+	return 0;
+}
+
 static int t_report_text(void)
 {
 	char err[512], *t = NULL;
@@ -1475,6 +1938,57 @@ static int t_report_json_escaping(void)
 	/* The text report survives the same strings. */
 	CHECK(report_str(path, 0, &j, err, sizeof err) == 0);
 	free(j);
+	/* Invalid UTF-8 of every kind becomes U+FFFD byte by byte (overlong
+	 * 3- and 4-byte forms, a surrogate, beyond U+10FFFF, a bad
+	 * continuation); valid 2-, 3- and 4-byte characters stay. In the
+	 * text report: \x escapes, \r, valid UTF-8 as is, a NULL status as
+	 * "-", and output past 200 characters cut with "...". */
+	const char *bad = "\xe0\x80\x80|\xed\xa0\x80|\xf0\x80\x80\x80|"
+			  "\xf4\x90\x80\x80|\xe2(|\xf0\x9f(|é€😀\r";
+#define R "\xef\xbf\xbd"
+	const char *want = R R R "|" R R R "|" R R R R "|" R R R R "|" R "(|" R R
+				 "(|é€😀\r";
+#undef R
+	const char *bpath = tpath("esc-boot.db");
+	db = ukf_db_open(bpath, err, sizeof err);
+	CHECK(db);
+	struct ukf_run_info bi = {.kind = "bootbench", .scenario = "x",
+				  .config = "c", .backend = "external",
+				  .version = UKF_VERSION};
+	run = ukf_db_run_begin(db, &bi);
+	CHECK(run > 0);
+	char longout[400];
+	memset(longout, 'y', sizeof longout - 1);
+	longout[sizeof longout - 1] = 0;
+	for (int i = 0; i < 3; i++) {
+		struct ukf_db_boot b = {.index = i, .t_launch = 0,
+					.t_first_output = -1, .t_marker = -1,
+					.t_exit = -1, .status = -1, .ok = 0,
+					.mode = "external",
+					.last_output = i == 0 ? bad
+						       : i == 1 ? longout
+							       : "z"};
+		CHECK(ukf_db_boot(db, run, &b) == 0);
+	}
+	CHECK(ukf_db_run_commit(db, run, 0, 0, 0) == 0);
+	ukf_db_close(&db);
+	CHECK(sql_exec(bpath, "UPDATE boots SET status = NULL WHERE idx = 2") ==
+	      0);
+	CHECK(report_str(bpath, 1, &j, err, sizeof err) == 0);
+	CHECK(!strcmp(jstr(j, "$.bootbench[0].failures[0].last_output", s,
+			   sizeof s),
+		      want));
+	CHECK(isnan(jnum(j, "$.bootbench[0].failures[2].status")));
+	CHECK(isnan(jnum(j, "$.bootbench[0].median_ms")));
+	free(j);
+	CHECK(report_str(bpath, 0, &j, err, sizeof err) == 0);
+	CHECK_HAS(j, "#0 status -1, last output: \"\\xe0\\x80\\x80|");
+	CHECK_HAS(j, "|é€😀\\r\"");
+	char cut[260];
+	snprintf(cut, sizeof cut, "\"%.200s...\"", longout);
+	CHECK_HAS(j, cut);
+	CHECK_HAS(j, "#2 status -, last output: \"z\"");
+	free(j);
 	return 0;
 }
 
@@ -1538,6 +2052,11 @@ static const struct selftest tests[] = {
 	{"report_mixed_backends", t_report_mixed_backends},
 	{"report_settings_configs", t_report_settings_configs},
 	{"report_outcomes", t_report_outcomes},
+	{"report_labels", t_report_labels},
+	{"report_out_of_memory", t_report_out_of_memory},
+	{"report_damaged_schema", t_report_damaged_schema},
+	{"report_other_users_db", t_report_other_users_db},
+	{"report_plot_data", t_report_plot_data},
 };
 
 static void cleanup(void)
