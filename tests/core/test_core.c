@@ -2814,6 +2814,154 @@ static void t_engine_separate(void)
 	fake_destroy(&fw);
 }
 
+/* Console lines the engine passed on (t_engine_api). */
+struct console_seen {
+	int n;
+	ukf_id_t id;
+	char line[64];
+};
+
+static void seen_console(void *u, ukf_id_t id, const char *line, size_t len)
+{
+	struct console_seen *c = u;
+	c->n++;
+	c->id = id;
+	snprintf(c->line, sizeof(c->line), "%.*s", (int)len, line);
+}
+
+/*
+ * The engine's public calls refuse what they cannot do, each with the
+ * error its contract names, and leave the engine working: a bad config
+ * (NULL with the reason), a second start, a fork or kill of an unknown
+ * id, prewarm before start. Pending requests are counted until placed;
+ * a template list is cut at a whole name; console lines reach the hook;
+ * an unknown backend event is dropped with a log line.
+ */
+static void t_engine_api(void)
+{
+	struct fake_world *fw = world(2, 4, "local", "on-demand");
+	struct ukf_engine_config c;
+	char err[200];
+	ukf_id_t p, k;
+
+	/* create: each bad input refused, the reason in err */
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	err[0] = 0;
+	CHECK(!ukf_engine_create(NULL, fw->apps, &fw->env, &fw->be, NULL, err,
+				 sizeof(err)));
+	CHECK(strstr(err, "missing config, apps, env or backend"));
+	struct ukf_env_ops eops = *fw->env.ops;
+	struct ukf_env env = fw->env;
+	eops.uniform = NULL;
+	env.ops = &eops;
+	err[0] = 0;
+	CHECK(!ukf_engine_create(&c, fw->apps, &env, &fw->be, NULL, err,
+				 sizeof(err)));
+	CHECK(strstr(err, "env lacks a required operation"));
+	struct ukf_backend_ops bops = *fw->be.ops;
+	struct ukf_backend be = fw->be;
+	bops.save_delta = NULL;
+	be.ops = &bops;
+	err[0] = 0;
+	CHECK(!ukf_engine_create(&c, fw->apps, &fw->env, &be, NULL, err,
+				 sizeof(err)));
+	CHECKF(strstr(err, "backend '") && strstr(err, "lacks a required"),
+	       "err '%s'", err);
+	c.self = 2;
+	err[0] = 0;
+	CHECK(!ukf_engine_create(&c, fw->apps, &fw->env, &fw->be, NULL, err,
+				 sizeof(err)));
+	CHECKF(strstr(err, "node 2 is not one of the cluster's 2 nodes"),
+	       "err '%s'", err);
+	c.self = 0;
+	c.fetch = (enum ukf_fetch)7;
+	err[0] = 0;
+	CHECK(!ukf_engine_create(&c, fw->apps, &fw->env, &fw->be, NULL, err,
+				 sizeof(err)));
+	CHECKF(strstr(err, "bad fetch mode 7"), "err '%s'", err);
+
+	ukf_engine_t *e = fw->eng[0];
+	CHECK_EQ(ukf_engine_prewarm(e), -EINVAL); /* not started */
+	CHECK(fake_app(fw, "manual", "init=1ms mem=1M") == 0);
+	CHECK(fake_app(fw, "a-rather-long-app-name", "init=1ms mem=1M") == 1);
+	CHECK_EQ(fake_start(fw), 0);
+	CHECK_EQ(ukf_engine_start(e), -EINVAL); /* started already */
+	CHECK_EQ(ukf_engine_start(NULL), -EINVAL);
+	CHECK_EQ(ukf_engine_pending(e), 0);
+	CHECK_EQ(ukf_engine_pending(NULL), 0);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &p), 0);
+	/* booting: pending until it runs */
+	CHECK_EQ(ukf_engine_pending(e), 1);
+	fake_run(fw, 100 * UKF_MS);
+	CHECK_EQ(ukf_engine_pending(e), 0);
+	CHECK_EQ(ukf_engine_has(e, p), 1);
+	CHECK(fake_alive(fw) == 1);
+
+	/* unknown ids: -ESRCH, nothing changes */
+	CHECK_EQ(ukf_engine_fork(e, p + 1000, 0, &k), -ESRCH);
+	CHECK_EQ(ukf_engine_fork(NULL, p, 0, &k), -EINVAL);
+	CHECK_EQ(ukf_engine_kill(e, p + 1000), -ESRCH);
+	CHECK_EQ(ukf_engine_kill(NULL, p), -EINVAL);
+	CHECK_EQ(ukf_engine_has(NULL, p), 0);
+	CHECK(fake_alive(fw) == 1);
+
+	/* a console line of the instance reaches on_console as it came */
+	struct console_seen cs = {0};
+	fw->hooks.on_console = seen_console;
+	void *u = fw->hooks.u;
+	fw->hooks.u = &cs;
+	struct ukf_be_event ev = {0};
+	ev.kind = UKF_BE_CONSOLE;
+	ev.inst = p;
+	ev.data = "hello, console";
+	ev.len = 5;
+	ukf_engine_on_backend(e, 0, &ev);
+	CHECK_EQ(cs.n, 1);
+	CHECK(cs.id == p && !strcmp(cs.line, "hello"));
+	/* an event kind the engine does not know: dropped, said in the log */
+	ev.kind = (enum ukf_be_kind)99;
+	ukf_engine_on_backend(e, 0, &ev);
+	CHECK_EQ(cs.n, 1);
+	CHECK_EQ(fake_log_count(fw, "drop backend event 99"), 1);
+	fw->hooks.u = u;
+	fw->hooks.on_console = NULL;
+	CHECK(fake_alive(fw) == 1);
+
+	/* four more requests on a node with room for three: each pending
+	 * until it runs; one killed while it waits is pending no more */
+	ukf_id_t q[4];
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(fake_spawn(fw, 0, 1, "", 0, &q[i]), 0);
+	CHECK_EQ(ukf_engine_pending(e), 4);
+	CHECK_EQ(ukf_engine_kill(e, q[3]), 0);
+	CHECK_EQ(ukf_engine_pending(e), 3);
+	const struct fake_rec *kr = fake_rec(fw, q[3]);
+	CHECK(kr && strstr(kr->why, "killed"));
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	CHECK_EQ(ukf_engine_pending(e), 0);
+	for (int i = 0; i < 3; i++) { /* the others ran and exited */
+		const struct fake_rec *r = fake_rec(fw, q[i]);
+		CHECK(r && r->r.status == 0);
+	}
+	CHECK_EQ(fake_alive(fw), 1);
+
+	/* the template list: names in app order, cut at a whole name */
+	char buf[64];
+	size_t n = ukf_engine_node_templates(e, 0, buf, sizeof(buf));
+	CHECKF(n == strlen("manual,a-rather-long-app-name") &&
+		   !strcmp(buf, "manual,a-rather-long-app-name"),
+	       "templates '%s'", buf);
+	n = ukf_engine_node_templates(e, 0, buf, 12);
+	CHECKF(n == 6 && !strcmp(buf, "manual"), "cut list '%s' (%zu)", buf,
+	       n);
+	CHECK_EQ(ukf_engine_node_templates(e, 1, buf, sizeof(buf)), 0);
+	CHECK(buf[0] == 0);
+	CHECK_EQ(ukf_engine_node_templates(e, 0, buf, 0), 0);
+	CHECK(!fw->overcommit);
+	fake_destroy(&fw);
+}
+
 /* ------------------------------------------------------------------ */
 /* frame headers, the generated-doc check, the app table               */
 
@@ -3041,6 +3189,7 @@ static const struct {
     {"frame_header", t_frame_header},
     {"doc_check", t_doc_check},
     {"apps_names", t_apps_names},
+    {"engine_api", t_engine_api},
     {"wire_roundtrip", t_wire_roundtrip},
     {"wire_hostile", t_wire_hostile},
     {"wire_fuzz", t_wire_fuzz},
