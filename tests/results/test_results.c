@@ -46,9 +46,11 @@
  * --wrap=malloc,calloc,realloc,strdup (tests/results/CMakeLists.txt), so
  * every allocation of the results code (and of this file) goes through
  * these. With alloc_fail_at = N > 0 the Nth allocation from alloc_count =
- * 0 fails (returns NULL); the others succeed.
+ * 0 fails (returns NULL); the others succeed. Children (fork) are left
+ * alone: a coverage build's fork and exec wrappers allocate there.
  */
 static long alloc_fail_at, alloc_count;
+static pid_t alloc_pid; /* only this process (not a child of fork) fails */
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t m);
 void *__real_realloc(void *p, size_t n);
@@ -59,7 +61,8 @@ void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 static int alloc_fails(void)
 {
-	return alloc_fail_at > 0 && ++alloc_count == alloc_fail_at;
+	return alloc_fail_at > 0 && getpid() == alloc_pid &&
+	       ++alloc_count == alloc_fail_at;
 }
 void *__wrap_malloc(size_t n)
 {
@@ -1244,12 +1247,20 @@ static int make_mixed_db(const char *path)
 	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
 	if (!db)
 		return -1;
-	const char *sj[4] = {"{\"placement\":\"random\",\"nodes\":2}",
+	const char *sj[5] = {"{\"placement\":\"random\",\"nodes\":2}",
 			     "{\"placement\":\"least-loaded\",\"nodes\":2}",
-			     "[1]", "[2]"};
-	for (int i = 0; i < 4; i++) {
-		struct ukf_run_info ri = run_info("sweep", 1, 0);
-		ri.settings_json = sj[i];
+			     "[1]", "[2]",
+			     "{\"placement\":\"first-fit\",\"nodes\":2}"};
+	char longname[400];
+	memset(longname, 'L', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	for (int i = 0; i < 7; i++) {
+		struct ukf_run_info ri =
+			run_info(i < 5 ? "sweep" : longname, 1, 0);
+		if (i >= 5)
+			ri.settings_json = i == 5 ? "{\"n\":1}" : "{\"n\":2}";
+		else
+			ri.settings_json = sj[i];
 		struct ukf_record r = record(1, UKF_START_COLD, 10 + i);
 		if (one_run(db, &ri, &r) < 0)
 			return -1;
@@ -1276,6 +1287,12 @@ static int t_report_labels(void)
 	CHECK(!strcmp(L(4), "sweep {placement=least-loaded}"));
 	CHECK(!strcmp(L(5), "sweep #6"));
 	CHECK(!strcmp(L(6), "sweep #7"));
+	CHECK(!strcmp(L(7), "sweep {placement=first-fit}"));
+	/* a label too long to show whole is cut (255 bytes) */
+	char big[300];
+	snprintf(p, sizeof p, "%s[8].label", c);
+	jstr(j, p, big, sizeof big);
+	CHECK(strlen(big) == 255 && big[0] == 'L');
 	CHECK(!strcmp(L(0), "placement=A"));
 #undef L
 	free(j);
@@ -1308,6 +1325,7 @@ static int t_report_out_of_memory(void)
 		 tpath("oom-boot.db"));
 	CHECK(sql_exec(path, sql) == 0);
 	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	alloc_pid = getpid();
 	for (int mode = 0; mode < 3; mode++) {
 		long n;
 		int done = 0;
@@ -1433,17 +1451,25 @@ static int read_as_other_user(const char *path, int json, char *err,
 	int fds[2];
 	if (pipe(fds) < 0)
 		return -2;
+	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(fds[0]);
-		if (getuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+		/* nobody while reading; root kept as the saved id, taken back
+		 * before exit() so that a coverage build can write its data */
+		int root = getuid() == 0;
+		if (root && (setresgid(65534, 65534, 0) < 0 ||
+			     setresuid(65534, 65534, 0) < 0))
 			_exit(3);
 		char e[512] = "";
 		FILE *devnull = fopen("/dev/null", "w");
 		int rc = ukf_report(path, json, devnull, e, sizeof e);
+		fclose(devnull);
 		if (write(fds[1], e, strlen(e) + 1) < 0)
 			_exit(4);
-		_exit(rc == 0 ? 0 : 1);
+		if (root && (setresuid(0, 0, 0) < 0 || setresgid(0, 0, 0) < 0))
+			_exit(5);
+		exit(rc == 0 ? 0 : 1);
 	}
 	close(fds[1]);
 	ssize_t k = read(fds[0], err, errlen - 1);
@@ -1619,6 +1645,12 @@ static int t_report_plot_data(void)
 	CHECK_HAS(err, "No such file");
 	CHECK(ukf_report_plot(path, NULL, NULL, err, sizeof err) == -1);
 	CHECK_HAS(err, "no plot directory given");
+	/* a data file that cannot be written (a directory in its place) */
+	char blocked[700];
+	snprintf(blocked, sizeof blocked, "%s/s1-compare.dat", tpath("bl"));
+	CHECK(mkdir(tpath("bl"), 0755) == 0 && mkdir(blocked, 0755) == 0);
+	CHECK(ukf_report_plot(path, tpath("bl"), NULL, err, sizeof err) == -1);
+	CHECK_HAS(err, "s1-compare.dat: Is a directory");
 	CHECK(ukf_report_plot(NULL, dir, NULL, err, sizeof err) == -1);
 	CHECK_HAS(err, "no file given");
 	CHECK(ukf_report_plot(tpath("nope.db"), dir, NULL, err, sizeof err) ==
@@ -1652,6 +1684,79 @@ static int t_report_plot_data(void)
 	CHECK_HAS(log, "nothing to plot");
 	free(log);
 	unsetenv("UKF_GNUPLOT");
+	return 0;
+}
+
+/*
+ * Output that cannot be written (a full disk, a stream open for reading)
+ * is an error naming the cause, in text and JSON; a file whose samples
+ * table is a view is not a results database; the database API refuses
+ * calls without a database and stores odd records faithfully.
+ */
+static int t_report_output_errors(void)
+{
+	char err[512];
+	const char *path = tpath("out.db");
+	CHECK(make_known_db(path) == 0);
+	FILE *full = fopen("/dev/full", "w");
+	if (full) {
+		CHECK(ukf_report(path, 0, full, err, sizeof err) == -1);
+		CHECK_HAS(err, "writing output");
+		fclose(full);
+	}
+	for (int json = 0; json < 2; json++) {
+		FILE *ro = fopen("/dev/null", "r");
+		CHECK(ro);
+		err[0] = 0;
+		CHECK(ukf_report(path, json, ro, err, sizeof err) == -1);
+		CHECK_HAS(err, "writing output");
+		fclose(ro);
+	}
+	/* a view where a table should be */
+	const char *v = tpath("view.db");
+	CHECK(make_known_db(v) == 0);
+	CHECK(sql_exec(v, "DROP TABLE samples; CREATE VIEW samples AS "
+			  "SELECT 1 AS run") == 0);
+	CHECK(ukf_report(v, 0, stdout, err, sizeof err) == -1);
+	CHECK_HAS(err, "'samples' is a view, not a table");
+	/* meta without its value column */
+	const char *m = tpath("meta.db");
+	CHECK(sql_exec(m, "CREATE TABLE meta(key TEXT)") == 0);
+	CHECK(ukf_report(m, 0, stdout, err, sizeof err) == -1);
+	CHECK_HAS(err, "reading meta");
+	CHECK(ukf_db_open(m, err, sizeof err) == NULL);
+	CHECK_HAS(err, "reading meta");
+	/* no error buffer: still refused, nothing written anywhere */
+	CHECK(ukf_db_open(NULL, NULL, 0) == NULL);
+	CHECK(ukf_report(m, 0, stdout, NULL, 0) == -1);
+	/* API calls without a database or an open run */
+	struct ukf_record r = record(1, UKF_START_COLD, 1);
+	struct ukf_db_sample smp = {.t = 0};
+	struct ukf_db_boot b = {.index = 0};
+	CHECK(ukf_db_instance(NULL, 1, &r) == -1);
+	CHECK(ukf_db_sample(NULL, 1, &smp) == -1);
+	CHECK(ukf_db_boot(NULL, 1, &b) == -1);
+	CHECK(ukf_db_run_commit(NULL, 1, 0, 0, 0) == -1);
+	ukf_db_run_abort(NULL, 1);
+	/* an unknown start kind is stored as unknown, no origin as NULL */
+	ukf_db_t *db = ukf_db_open(tpath("odd.db"), err, sizeof err);
+	CHECK(db);
+	struct ukf_run_info ri = run_info("a", 1, 0);
+	r.start = (enum ukf_start)99;
+	r.origin = UKF_NODE_NONE;
+	CHECK(one_run(db, &ri, &r) == 0);
+	ukf_db_close(&db);
+	CHECK(sql_int(tpath("odd.db"),
+		      "SELECT start_code FROM instances WHERE start = "
+		      "'unknown' AND origin IS NULL") == UKF_START_UNKNOWN);
+	/* ukf_db_open out of memory */
+	alloc_pid = getpid();
+	alloc_count = 0;
+	alloc_fail_at = 1;
+	db = ukf_db_open(tpath("oom2.db"), err, sizeof err);
+	alloc_fail_at = 0;
+	CHECK(db == NULL);
+	CHECK_HAS(err, "out of memory");
 	return 0;
 }
 
@@ -2057,6 +2162,7 @@ static const struct selftest tests[] = {
 	{"report_damaged_schema", t_report_damaged_schema},
 	{"report_other_users_db", t_report_other_users_db},
 	{"report_plot_data", t_report_plot_data},
+	{"report_output_errors", t_report_output_errors},
 };
 
 static void cleanup(void)
