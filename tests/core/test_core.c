@@ -691,6 +691,32 @@ static void t_dir_versions(void)
 	CHECK_EQ(ukf_dir_encode(&r, buf, sizeof(buf)), 0);
 	CHECK_EQ(ukf_dir_encode(&r, buf, 10), 0);
 	CHECK_EQ(ukf_dir_get(d, 1)->version, 0); /* nothing bad got in */
+	/* a good record and a buffer one byte short: nothing written */
+	r.ntemplates = 2;
+	r.templates[0] = 3, r.templates[1] = 5;
+	n = ukf_dir_encode(&r, buf, sizeof(buf));
+	CHECK(n > 0);
+	memset(buf, 0x5a, sizeof(buf));
+	CHECK_EQ(ukf_dir_encode(&r, buf, n - 1), 0);
+	CHECK_EQ(buf[0], 0x5a);
+	/* questions about an app no record ever listed */
+	CHECK_EQ(ukf_dir_holders(d, 4000), 0);
+	CHECK_EQ(ukf_dir_least_loaded_holder(d, 4000, 1, 1, UKF_NODE_NONE),
+		 UKF_NODE_NONE);
+	/* forgetting a node outside the view changes nothing; forgetting
+	 * node 2 makes it never heard of, so its restarted agent's version 1
+	 * applies */
+	pub(d, 2, 7, 8, 100, 1, &web, 1);
+	ukf_dir_forget(d, 4);
+	ukf_dir_forget(NULL, 2);
+	CHECK_EQ(ukf_dir_get(d, 2)->version, 7);
+	CHECK_EQ(ukf_dir_holders(d, web), 1);
+	ukf_dir_forget(d, 2);
+	CHECK_EQ(ukf_dir_get(d, 2)->version, 0);
+	CHECK_EQ(ukf_dir_holders(d, web), 0);
+	CHECK_EQ(ukf_dir_least_loaded(d, 1, 1, UKF_NODE_NONE), UKF_NODE_NONE);
+	pub(d, 2, 1, 8, 100, 0, NULL, 0);
+	CHECK_EQ(ukf_dir_get(d, 2)->version, 1);
 	ukf_dir_destroy(&d);
 	CHECK(d == NULL);
 	ukf_dir_destroy(&d);
@@ -967,6 +993,16 @@ static void t_tcache_lru(void)
 	CHECK_EQ(c.used, 0);
 	CHECK_EQ(c.nready, 0);
 	CHECK(ukf_tcache_find(&c, 9) != NULL);
+	/* a template said ready twice is counted once, at its first size */
+	ukf_tcache_set_ready(&c, ukf_tcache_find(&c, 9), 5);
+	ukf_tcache_set_ready(&c, ukf_tcache_find(&c, 9), 7);
+	CHECK_EQ(c.used, 5);
+	CHECK_EQ(c.nready, 1);
+	/* removing an app the cache does not hold changes nothing */
+	ukf_tcache_remove(&c, 12345);
+	CHECK_EQ(c.used, 5);
+	CHECK_EQ(c.nready, 1);
+	CHECK_EQ(c.n, 1);
 }
 
 static void t_topk(void)
@@ -990,6 +1026,12 @@ static void t_topk(void)
 	ukf_topk_free(&t);
 	CHECK_EQ(ukf_topk_init(&t, 2, 5), 0); /* k larger than apps */
 	CHECK(ukf_topk_has(&t, 0) && ukf_topk_has(&t, 1));
+	ukf_topk_free(&t);
+	/* no apps: an empty set that no request changes */
+	CHECK_EQ(ukf_topk_init(&t, 0, 3), 0);
+	CHECK(!ukf_topk_has(&t, 0));
+	CHECK_EQ(ukf_topk_bump(&t, 0, &add, &rem), 0);
+	CHECK(!ukf_topk_has(&t, 0));
 	ukf_topk_free(&t);
 }
 
