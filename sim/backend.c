@@ -28,14 +28,18 @@
  * callbacks never happen inside a backend call. Pending steps carry the
  * instance's generation; a destroyed instance's steps are dropped.
  *
- * Injected faults (cfg.faults) are drawn by identity (common random
- * numbers): each instance has an identity - a workload request's number
- * among the workload's requests (world.c), a fork child's its parent's
- * identity and the fork call's position in the parent's run, else one
- * made from its id - and an operation's fault draw is the position made
- * of that identity in the stream of that operation (sim_rng_at). The same
- * request fails in every configuration of a sweep, whatever node it lands
- * on and whatever ran there before. A probability of 0 draws nothing.
+ * Costs and injected faults (cfg.faults) are drawn by identity (common
+ * random numbers): each instance has an identity - a workload request's
+ * number among the workload's requests (world.c), a fork child's its
+ * parent's identity and the fork call's position in the parent's run,
+ * else one made from its id - and an operation's jitter or fault draw is
+ * the position made of that identity (and the draw's number: the unit,
+ * the fork) in the stream of that operation (sim_rng_at). The same
+ * request's start, init, units and delta saves cost the same, and it
+ * fails the same way, in every configuration of a sweep, whatever node it
+ * lands on and whatever ran there before. A fault probability of 0 draws
+ * nothing. Only template loads (no instance) jitter from their node's
+ * stream.
  */
 
 #define NONE UINT32_MAX
@@ -250,14 +254,12 @@ static uint64_t at_index(uint64_t ident, uint64_t k)
 	return sim_mix64(ident + 0x632be59bd9b4e019ULL * (k + 1));
 }
 
-/* Cost ns of op (its k-th for this instance) of instance in, jittered
- * from the stream of the instance's node. */
+/* Cost ns of op (draw k of it for this instance) of instance in,
+ * jittered by identity: the same draw on any node, after anything. */
 static ukf_ns_t cost(sim_be_t *b, const struct inst *in, enum op op,
 		     uint64_t k, double ns)
 {
-	(void)op;
-	(void)k;
-	return sim_world_jitter(b->w, in->node, ns);
+	return sim_world_jitter_at(b->w, op, at_index(in->ident, k), ns);
 }
 
 /* 1 if the fault of probability p strikes draw k of op for identity. */

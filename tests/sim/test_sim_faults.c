@@ -380,6 +380,112 @@ static int t_faults_common(void)
 	return 0;
 }
 
+/* Spawns that note each request's id in o->ids (by request number). */
+struct idrun {
+	struct run *o;
+	ukf_id_t ids[64];
+};
+
+static void spawn_note_cb(void *arg, uint64_t i)
+{
+	struct idrun *x = arg;
+	ukf_id_t id = 0;
+	x->o->world.ops->spawn(x->o->world.w, (ukf_node_id_t)(i % 4),
+			       x->o->app, "", 0, &id);
+	x->ids[i] = id;
+}
+
+/*
+ * 40 requests (a new one every 3 ms from origin i % 4) under config c;
+ * per request: start-to-ready and ready-to-exit (-1 if it did not run).
+ */
+static int service_times(const struct ukf_sim_config *c, ukf_ns_t s2r[40],
+			 ukf_ns_t r2e[40], enum ukf_start *kind)
+{
+	struct idrun x = { .o = run_new() };
+	struct ukf_world_sinks s = { .record = r_record, .u = x.o };
+	struct ukf_app a;
+	char err[256];
+	int rc = -1;
+
+	if (ukf_sim_create(&x.o->world, c, &s, NULL, err, sizeof(err)) ||
+	    ukf_app_parse(&a, "a", "mem=16M init=20ms work=5ms dirty=0 image=1M", err,
+			  sizeof(err)))
+		goto out;
+	int app = x.o->world.ops->add_app(x.o->world.w, &a);
+	if (app < 0 || x.o->world.ops->start(x.o->world.w))
+		goto out;
+	x.o->app = (uint32_t)app;
+	for (int i = 0; i < 40; i++)
+		x.o->world.ops->at(x.o->world.w, 30 * UKF_MS + i * 3 * UKF_MS,
+				   spawn_note_cb, &x, (uint64_t)i);
+	if (x.o->world.ops->run(x.o->world.w, UKF_NS_NEVER, NULL, err,
+				sizeof(err)))
+		goto out;
+	*kind = UKF_START_UNKNOWN;
+	for (int i = 0; i < 40; i++) {
+		const struct rec *r = rec_of(x.o, x.ids[i]);
+		s2r[i] = r2e[i] = -1;
+		if (!r || r->status != 0)
+			continue;
+		s2r[i] = r->t_ready - r->t_start;
+		r2e[i] = r->t_exit - r->t_ready;
+		*kind = r->start;
+	}
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "service_times: %s\n", err);
+	run_free(x.o);
+	return rc;
+}
+
+/*
+ * Common random numbers for service times (issue 11 item 8): the same
+ * request's boot, init and work take the same jittered time under local
+ * and round-robin placement (no templates: every request boots cold),
+ * and its work the same time again with prewarmed templates, whose
+ * makers take ids before the requests do (so ids differ from run to
+ * run: the draws follow the request, not the id). The times do vary
+ * from request to request (jitter is on).
+ */
+static int t_crn_placement(void)
+{
+	struct ukf_sim_config c;
+	ukf_ns_t s_loc[40], r_loc[40], s_rr[40], r_rr[40], s_pw[40], r_pw[40];
+	enum ukf_start k_loc, k_rr, k_pw;
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 4;
+	c.engine.templates = "none";
+	c.model.jitter = 0.3;
+	c.engine.placement = "local";
+	CHECK(service_times(&c, s_loc, r_loc, &k_loc) == 0);
+	c.engine.placement = "round-robin";
+	CHECK(service_times(&c, s_rr, r_rr, &k_rr) == 0);
+	c.engine.templates = "prewarm";
+	CHECK(service_times(&c, s_pw, r_pw, &k_pw) == 0);
+	CHECK(k_loc == UKF_START_COLD && k_rr == UKF_START_COLD);
+	CHECK(k_pw == UKF_START_TEMPLATE);
+	int differ = 0;
+	for (int i = 0; i < 40; i++) {
+		CHECK(s_loc[i] > 0 && r_loc[i] > 0);
+		if (s_loc[i] != s_rr[i] || r_loc[i] != r_rr[i] ||
+		    r_loc[i] != r_pw[i]) {
+			fprintf(stderr,
+				"request %d: start-to-ready %lld / %lld, "
+				"ready-to-exit %lld / %lld / %lld ns\n",
+				i, (long long)s_loc[i], (long long)s_rr[i],
+				(long long)r_loc[i], (long long)r_rr[i],
+				(long long)r_pw[i]);
+			return 1;
+		}
+		differ += r_loc[i] != r_loc[0];
+	}
+	CHECK(differ > 30);
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "faults_parse", t_faults_parse },
 	{ "faults_boot", t_faults_boot },
@@ -388,6 +494,7 @@ static const struct selftest tests[] = {
 	{ "faults_save_delta", t_faults_save_delta },
 	{ "faults_crash", t_faults_crash },
 	{ "faults_common", t_faults_common },
+	{ "crn_placement", t_crn_placement },
 };
 
 int main(int argc, char **argv)
