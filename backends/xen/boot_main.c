@@ -22,27 +22,36 @@
 static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
-		"usage: %s [--mem SIZE] [--vcpus N] [-n RUNS] [--timeout S] "
-		"[--quiet] IMAGE [ARGS...]\n"
+		"usage: %s [--mem SIZE] [--vcpus N] [-n RUNS] [-j PARALLEL] "
+		"[--timeout S] [--quiet] IMAGE [ARGS...]\n"
 		"Boots the Xen PV guest IMAGE (build/guest-xen/NAME) through "
 		"ukfork's xen backend\n"
 		"(in dom0), prints its console and, on stderr, the time from "
 		"the create call to\n"
-		"its UKF-READY line and to its exit. -n boots it RUNS times, "
-		"one after another.\n"
-		"Exit status: the guest's; 125 if the backend or a boot "
-		"failed.\n",
+		"its UKF-READY line and to its exit. -n boots it RUNS times, at "
+		"most PARALLEL\n"
+		"alive at once (1: one after another); with PARALLEL > 1 console "
+		"lines are\n"
+		"prefixed by [RUN]. Exit status: the guest's (the last run's); "
+		"125 if the\n"
+		"backend or a boot failed.\n",
 		argv0);
 }
+
+/* One boot, instance id = its index + 1. */
+struct run {
+	int launched, ready, done, failed, reaped;
+	int64_t status;
+	double t0, t_started, t_ready, t_done;
+	char reason[1024];
+};
 
 struct sink {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int quiet;
-	int started, ready, done, failed;
-	int64_t status;
-	double t_started, t_ready, t_done;
-	char reason[1024];
+	int quiet, prefix;
+	struct run *runs;
+	unsigned nruns;
 };
 
 static double now_s(void)
@@ -57,31 +66,38 @@ static void on_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev)
 {
 	struct sink *s = u;
 	double t = now_s();
+	struct run *r;
 
+	if (ev->inst < 1 || ev->inst > s->nruns)
+		return;
 	pthread_mutex_lock(&s->lock);
+	r = &s->runs[ev->inst - 1];
 	switch (ev->kind) {
 	case UKF_BE_STARTED:
-		s->started = 1;
-		s->t_started = t;
+		r->t_started = t;
 		break;
 	case UKF_BE_READY:
-		s->ready = 1;
-		s->t_ready = t;
+		r->ready = 1;
+		r->t_ready = t;
 		break;
 	case UKF_BE_CONSOLE:
-		if (!s->quiet)
-			printf("%.*s\n", (int)ev->len, (const char *)ev->data);
+		if (s->quiet)
+			break;
+		if (s->prefix)
+			printf("[%llu] ", (unsigned long long)ev->inst);
+		printf("%.*s\n", (int)ev->len, (const char *)ev->data);
+		fflush(stdout);
 		break;
 	case UKF_BE_EXIT:
-		s->done = 1;
-		s->status = ev->status;
-		s->t_done = t;
+		r->done = 1;
+		r->status = ev->status;
+		r->t_done = t;
 		break;
 	case UKF_BE_FAIL:
 	case UKF_BE_ERROR:
-		s->done = s->failed = 1;
-		s->t_done = t;
-		snprintf(s->reason, sizeof(s->reason), "%s",
+		r->done = r->failed = 1;
+		r->t_done = t;
+		snprintf(r->reason, sizeof(r->reason), "%s",
 			 ev->text ? ev->text : "(no reason)");
 		break;
 	default:
@@ -99,10 +115,12 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+	double t_main = now_s();
 	const char *label = getenv("UKF_IN_XEN_TESTBED") ? " (EMULATED)" : "";
 	uint64_t mem = 32ULL << 20;
-	unsigned vcpus = 1, runs = 1, timeout = 120;
-	int quiet = 0, i, rc = 0, ok = 0;
+	unsigned vcpus = 1, runs = 1, par = 1, timeout = 120;
+	unsigned next = 0, alive = 0, reaped = 0, nready = 0;
+	int quiet = 0, i, rc = 0;
 	struct ukf_backend_config cfg;
 	struct ukf_backend be;
 	const struct ukf_backend_driver *d;
@@ -129,6 +147,8 @@ int main(int argc, char **argv)
 			vcpus = (unsigned)strtoul(argv[++i], NULL, 10);
 		} else if (i + 1 < argc && !strcmp(a, "-n")) {
 			runs = (unsigned)strtoul(argv[++i], NULL, 10);
+		} else if (i + 1 < argc && !strcmp(a, "-j")) {
+			par = (unsigned)strtoul(argv[++i], NULL, 10);
 		} else if (i + 1 < argc && !strcmp(a, "--timeout")) {
 			timeout = (unsigned)strtoul(argv[++i], NULL, 10);
 		} else {
@@ -136,10 +156,12 @@ int main(int argc, char **argv)
 			return 125;
 		}
 	}
-	if (i >= argc || !runs || !vcpus || !timeout) {
+	if (i >= argc || !runs || runs > 4096 || !par || !vcpus || !timeout) {
 		usage(stderr, argv[0]);
 		return 125;
 	}
+	if (par > runs)
+		par = runs;
 	image = argv[i++];
 	for (; i < argc; i++) {
 		size_t n = strlen(args);
@@ -168,6 +190,14 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.cond, NULL);
 	s.quiet = quiet;
+	s.prefix = par > 1;
+	s.nruns = runs;
+	s.runs = calloc(runs, sizeof(*s.runs));
+	ready_ms = calloc(runs, sizeof(*ready_ms));
+	if (!s.runs || !ready_ms) {
+		fprintf(stderr, "%s: out of memory\n", argv[0]);
+		return 125;
+	}
 	ukf_backend_config_default(&cfg);
 	cfg.pause_on_ready = 0;
 	cfg.event = on_event;
@@ -178,59 +208,89 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", argv[0], err);
 		return 125;
 	}
-	ready_ms = calloc(runs, sizeof(*ready_ms));
-	if (!ready_ms) {
-		d->destroy(&be);
-		return 125;
-	}
-	for (unsigned r = 0; r < runs; r++) {
-		ukf_id_t inst = r + 1;
-		double t0;
-		int e;
+	pthread_mutex_lock(&s.lock);
+	while (reaped < runs) {
+		/* launch up to PARALLEL; the backend's run limit ends a hung
+		 * guest, so every launched run ends */
+		while (alive < par && next < runs && !(rc == 125 && par == 1)) {
+			struct run *r = &s.runs[next];
+			int e;
 
-		pthread_mutex_lock(&s.lock);
-		s.started = s.ready = s.done = s.failed = 0;
-		s.reason[0] = '\0';
-		pthread_mutex_unlock(&s.lock);
-		t0 = now_s();
-		e = be.ops->cold_boot(be.b, 0, inst, &app, args);
-		if (e < 0) {
-			fprintf(stderr, "%s: cold boot refused: %s\n", argv[0],
-				strerror(-e));
-			rc = 125;
-			break;
+			r->launched = 1;
+			r->t0 = now_s();
+			pthread_mutex_unlock(&s.lock);
+			e = be.ops->cold_boot(be.b, 0, next + 1, &app, args);
+			pthread_mutex_lock(&s.lock);
+			if (e < 0) {
+				r->done = r->failed = 1;
+				snprintf(r->reason, sizeof(r->reason),
+					 "cold boot refused: %s", strerror(-e));
+			}
+			next++;
+			alive++;
 		}
-		pthread_mutex_lock(&s.lock);
-		while (!s.done) /* the backend's run limit ends a hung guest */
+		if (next < runs && rc == 125 && par == 1)
+			break; /* one after another: stop at the first failure */
+		int found = 0;
+		for (unsigned k = 0; k < next; k++) {
+			struct run *r = &s.runs[k];
+
+			if (!r->done || r->reaped)
+				continue;
+			found = 1;
+			r->reaped = 1;
+			reaped++;
+			alive--;
+			pthread_mutex_unlock(&s.lock);
+			be.ops->destroy(be.b, 0, k + 1);
+			if (r->failed) {
+				fprintf(stderr, "%s: run %u: %s failed: %s\n",
+					argv[0], k + 1, image, r->reason);
+				rc = 125;
+			} else {
+				fprintf(stderr,
+					"xen-boot: run %u: running %.1f ms, "
+					"UKF-READY %s%.1f ms, exit %lld at "
+					"%.1f ms after the create call; "
+					"UKF-READY %.1f ms after the process "
+					"started%s\n",
+					k + 1, (r->t_started - r->t0) * 1e3,
+					r->ready ? "" : "(never) ",
+					r->ready ? (r->t_ready - r->t0) * 1e3
+						 : 0.0,
+					(long long)r->status,
+					(r->t_done - r->t0) * 1e3,
+					r->ready ? (r->t_ready - t_main) * 1e3
+						 : 0.0,
+					label);
+				if (r->ready)
+					ready_ms[nready++] =
+					    (r->t_ready - r->t0) * 1e3;
+				if (rc != 125)
+					rc = (int)(r->status & 0xff);
+			}
+			pthread_mutex_lock(&s.lock);
+		}
+		if (!found && reaped < runs)
 			pthread_cond_wait(&s.cond, &s.lock);
-		pthread_mutex_unlock(&s.lock);
-		be.ops->destroy(be.b, 0, inst);
-		if (s.failed) {
-			fprintf(stderr, "%s: %s failed: %s\n", argv[0], image,
-				s.reason);
-			rc = 125;
-			break;
-		}
-		fprintf(stderr,
-			"xen-boot: run %u: running %.1f ms, UKF-READY %s%.1f ms, "
-			"exit %lld at %.1f ms after the create call%s\n",
-			r + 1, (s.t_started - t0) * 1e3,
-			s.ready ? "" : "(never) ",
-			s.ready ? (s.t_ready - t0) * 1e3 : 0.0,
-			(long long)s.status, (s.t_done - t0) * 1e3, label);
-		if (s.ready)
-			ready_ms[ok++] = (s.t_ready - t0) * 1e3;
-		rc = (int)(s.status & 0xff);
 	}
-	if (ok > 1) {
-		qsort(ready_ms, (size_t)ok, sizeof(*ready_ms), cmp_double);
+	pthread_mutex_unlock(&s.lock);
+	if (runs > 1) {
+		qsort(ready_ms, nready, sizeof(*ready_ms), cmp_double);
 		fprintf(stderr,
-			"xen-boot: create to UKF-READY over %d runs: median "
-			"%.1f ms, min %.1f, max %.1f%s\n",
-			ok, ready_ms[ok / 2], ready_ms[0], ready_ms[ok - 1],
-			label);
+			"xen-boot: %u/%u runs reached UKF-READY (%u at once at "
+			"most)",
+			nready, runs, par);
+		if (nready)
+			fprintf(stderr,
+				"; create call to UKF-READY: median %.1f ms, "
+				"min %.1f, max %.1f",
+				ready_ms[nready / 2], ready_ms[0],
+				ready_ms[nready - 1]);
+		fprintf(stderr, "%s\n", label);
 	}
 	free(ready_ms);
+	free(s.runs);
 	d->destroy(&be);
 	return rc;
 }

@@ -26,7 +26,10 @@
 #include "include/ukf_abi.h"
 
 #define UXEN_MARKER	"UKF-READY"
-#define UXEN_EXIT_KEY	"data/ukf-exit" /* guest/rt/xen.c writes it */
+#define UXEN_EXIT_KEY	"data/ukf-exit" /* guest/rt/xen.c writes them */
+#define UXEN_CONSOLE_KEY "data/ukf-console"
+#define UXEN_TAIL_WAIT	(10 * UKF_S)	/* console bytes after a shutdown */
+#define UXEN_TAIL_QUIET (300 * UKF_MS)	/* ... when the guest gave no count */
 #define UXEN_MEM_MAX	(1ULL << 30)	/* what guest/rt/xen.c maps */
 #define UXEN_TTY_WAIT	(30 * UKF_S)	/* xenconsoled's pty (emulated dom0) */
 #define UXEN_POLL_MS	50
@@ -115,6 +118,7 @@ struct uxen_vm {
 	int has_domain;
 	char con[UXEN_LINE_MAX];
 	size_t con_len;
+	uint64_t con_total; /* bytes read from the pty, in all */
 	char last_line[UXEN_LINE_MAX];
 	struct uxen_vm *next;
 };
@@ -206,6 +210,7 @@ static void con_line(struct uxen_vm *vm)
 
 static void con_bytes(struct uxen_vm *vm, const char *p, size_t n)
 {
+	vm->con_total += n;
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '\n') {
 			con_line(vm);
@@ -331,8 +336,8 @@ static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-/* The status the guest wrote to xenstore before powering off; -1 if none. */
-static int exit_status(struct uxen_vm *vm, int64_t *status)
+/* A number the guest wrote under its home in xenstore; -1 if none. */
+static int store_num(struct uxen_vm *vm, const char *key, int64_t *val)
 {
 	struct xs_handle *h = xs_open(0);
 	char path[128], *v, *end;
@@ -341,19 +346,55 @@ static int exit_status(struct uxen_vm *vm, int64_t *status)
 
 	if (!h)
 		return -1;
-	snprintf(path, sizeof(path), "/local/domain/%u/%s", vm->domid,
-		 UXEN_EXIT_KEY);
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", vm->domid, key);
 	v = xs_read(h, XBT_NULL, path, &len);
 	if (v && len) {
 		long long s = strtoll(v, &end, 10);
 		if (end != v && !*end) {
-			*status = s;
+			*val = s;
 			rc = 0;
 		}
 	}
 	free(v);
 	xs_close(h);
 	return rc;
+}
+
+/*
+ * After a shutdown: the rest of the console. The guest put its byte count
+ * in xenstore (data/ukf-console) before shutting down, and xenconsoled
+ * serves a shut-down domain's ring until it is destroyed, but may pass the
+ * last bytes on late (seconds under load): read until that many bytes came
+ * (at most UXEN_TAIL_WAIT); with no count (a fault), until the pty has
+ * been quiet for UXEN_TAIL_QUIET.
+ */
+static void con_tail(struct uxen_vm *vm, int fd)
+{
+	ukf_ns_t until = now_ns() + UXEN_TAIL_WAIT, quiet_at;
+	int64_t want = -1;
+	uint64_t had;
+
+	store_num(vm, UXEN_CONSOLE_KEY, &want);
+	quiet_at = now_ns() + UXEN_TAIL_QUIET;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		had = vm->con_total;
+		if (con_read(vm, fd) < 0)
+			break;
+		if (want >= 0 && vm->con_total >= (uint64_t)want)
+			break;
+		if (vm->con_total != had)
+			quiet_at = now_ns() + UXEN_TAIL_QUIET;
+		else if (want < 0 && now_ns() > quiet_at)
+			break;
+		if (now_ns() > until ||
+		    __atomic_load_n(&vm->stop, __ATOMIC_ACQUIRE))
+			break;
+		poll(&p, 1, UXEN_POLL_MS);
+	}
+	if (vm->con_len)
+		con_line(vm);
 }
 
 static void domain_destroy(struct uxen_vm *vm)
@@ -438,14 +479,9 @@ static void *vm_main(void *arg)
 		if (info.shutdown || info.dying) {
 			libxl_shutdown_reason why = info.shutdown_reason;
 			libxl_dominfo_dispose(&info);
-			/* the guest drained its ring before shutting down:
-			 * what xenconsoled still holds is in the pty */
-			usleep(20000);
-			con_read(vm, fd);
-			if (vm->con_len)
-				con_line(vm);
+			con_tail(vm, fd);
 			if (why == LIBXL_SHUTDOWN_REASON_POWEROFF) {
-				if (exit_status(vm, &status) < 0)
+				if (store_num(vm, UXEN_EXIT_KEY, &status) < 0)
 					status = 0; /* powered off, said nothing */
 				simple_event(vm, UKF_BE_EXIT, status);
 			} else if (why == LIBXL_SHUTDOWN_REASON_CRASH) {

@@ -16,7 +16,8 @@
  *   time     Xen's per-vCPU pvclock in the shared info page (mono: since
  *            this boot; wall: Xen's wallclock + system time)
  *   exit     the status written to xenstore as data/ukf-exit (relative to
- *            the domain's home, /local/domain/ID), the console drained,
+ *            the domain's home, /local/domain/ID), after data/ukf-console
+ *            (bytes written to the console in all), the console drained,
  *            then SCHEDOP_shutdown SHUTDOWN_poweroff; if xenstore could not
  *            take the status, a non-zero status shuts down with
  *            SHUTDOWN_crash so it is at least not mistaken for success
@@ -61,6 +62,7 @@
 #define XEN_DRAIN_WAIT_NS   2000000000ULL /* console drained before exit */
 #define XEN_STORE_WAIT_NS   10000000000ULL /* xenstored under emulation */
 #define XEN_EXIT_KEY	    "data/ukf-exit"
+#define XEN_CONSOLE_KEY	    "data/ukf-console"
 
 extern char ukf_xen_hypercall_page[];
 extern char _end[];
@@ -70,6 +72,7 @@ static shared_info_t *xs_sh;
 static unsigned long *xs_p2m;
 static struct xencons_interface *xs_con;
 static uint32_t xs_con_port;
+static uint64_t xs_con_bytes; /* bytes put in the console ring, in all */
 static struct xenstore_domain_interface *xs_store;
 static uint32_t xs_store_port;
 static uint32_t xs_req_id;
@@ -237,6 +240,7 @@ static void con_write(const char *p, size_t n)
 			r->out[MASK_XENCONS_IDX(prod + i, r->out)] = p[i];
 		barrier(); /* x86: stores stay in order */
 		r->out_prod = prod + (XENCONS_RING_IDX)k;
+		xs_con_bytes += k;
 		p += k;
 		n -= k;
 	}
@@ -483,13 +487,26 @@ struct ukf_bootinfo *ukf_xen_init(start_info_t *si, unsigned long boot_rsp)
 
 /* ---------------- the ABI's calls ---------------- */
 
-static __attribute__((noreturn)) void xen_exit(int64_t status)
+/*
+ * The console byte count first, then the status: a reader that sees the
+ * status also sees how many console bytes to wait for (xenconsoled may
+ * pass them on after the domain has shut down).
+ */
+static int store_exit(int64_t status)
 {
 	char num[24];
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)xs_con_bytes);
+	store_write(XEN_CONSOLE_KEY, num);
+	snprintf(num, sizeof(num), "%lld", (long long)status);
+	return store_write(XEN_EXIT_KEY, num);
+}
+
+static __attribute__((noreturn)) void xen_exit(int64_t status)
+{
 	int stored;
 
-	snprintf(num, sizeof(num), "%lld", (long long)status);
-	stored = store_write(XEN_EXIT_KEY, num) == 0;
+	stored = store_exit(status) == 0;
 	con_drain();
 	shutdown(stored || status == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
 }
@@ -534,7 +551,7 @@ int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
 		else
 			con_write("(bad message pointer)", 21);
 		con_write("\n", 1);
-		store_write(XEN_EXIT_KEY, "255");
+		store_exit(255);
 		con_drain();
 		shutdown(SHUTDOWN_crash);
 	}

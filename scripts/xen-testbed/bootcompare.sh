@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bootcompare.sh [-n RUNS] [--build DIR] - one Xen testbed run comparing, on
+# the same host and the same PV image (build/guest-xen/hello), the time to
+# its UKF-READY console line:
+#   ukfork   ukf-xen-boot (backends/xen through the registry): from the
+#            backend's create call to the READY event (console pty); from
+#            the process's start to READY (libxl context included, as xl
+#            pays it); the whole process (start to exit and destroy);
+#   xl       `xl create` of the same image: from running xl to the line in
+#            xenconsoled's log (/var/log/xen/console/guest-NAME.log, polled
+#            every 10 ms).
+# Runs alternate (ukfork, xl, ukfork, ...) so load changes hit both. All
+# figures are EMULATED (Xen under QEMU TCG): compare them within one run.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+RUNS=5
+B=$ROOT/build
+while (($#)); do
+	case $1 in
+	-n) RUNS=$2; shift 2 ;;
+	--build) B=$2; shift 2 ;;
+	-h | --help) sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "bootcompare.sh: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+done
+B=$(cd "$B" && pwd -P)
+BOOT=$B/backends/xen/ukf-xen-boot
+IMG=$B/guest-xen/hello
+[ -x "$BOOT" ] && [ -f "$IMG" ] || {
+	echo "bootcompare.sh: needs $BOOT and $IMG (cmake -DUKF_BUILD_XEN=ON, make ukf-xen-boot guest-xen-hello)" >&2
+	exit 2
+}
+D=$(mktemp -d "${TMPDIR:-/tmp}/ukf-xen-cmp.XXXXXX")
+trap 'rm -rf "$D"' EXIT
+chmod 755 "$D"
+
+cat >"$D/in-dom0.sh" <<INNER
+set -u
+now() { date +%s.%N; }
+ms() { echo "\$1 \$2" | awk '{ printf "%.1f", (\$1 - \$2) * 1000 }'; }
+for i in \$(seq 1 $RUNS); do
+	t0=\$(now)
+	"$BOOT" --quiet "$IMG" 2>"$D/u.err" >/dev/null || { cat "$D/u.err" >&2; exit 1; }
+	t1=\$(now)
+	r=\$(sed -n 's/.*UKF-READY \([0-9.]*\) ms, exit.*/\1/p' "$D/u.err")
+	s=\$(sed -n 's/.*; UKF-READY \([0-9.]*\) ms after the process started.*/\1/p' "$D/u.err")
+	echo "ukfork \$i ready_ms \$r start_ready_ms \$s process_ms \$(ms \$t1 \$t0)"
+
+	name=ukf-cmp-\$i
+	printf 'name = "%s"\ntype = "pv"\nkernel = "%s"\nmemory = 32\nvcpus = 1\n' \
+		"\$name" "$IMG" >"$D/\$name.cfg"
+	log=/var/log/xen/console/guest-\$name.log
+	t0=\$(now)
+	xl create -q "$D/\$name.cfg" || exit 1
+	n=0
+	until grep -q '^UKF-READY' "\$log" 2>/dev/null; do
+		n=\$((n + 1)); [ \$n -lt 12000 ] || { echo "xl: no UKF-READY in \$log" >&2; exit 1; }
+		sleep 0.01
+	done
+	t1=\$(now)
+	echo "xl \$i ready_ms \$(ms \$t1 \$t0)"
+	n=0
+	while xl domid "\$name" >/dev/null 2>&1; do # on_poweroff: destroy
+		n=\$((n + 1)); [ \$n -lt 600 ] || { xl destroy "\$name"; break; }
+		sleep 0.1
+	done
+done
+INNER
+
+"$ROOT/scripts/xen-testbed/run" --timeout 1200 --dom0-vcpus 1 --share "$D" \
+	-- bash "$D/in-dom0.sh" >"$D/out"
+cat "$D/out"
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.1f-%.1f", lo, hi }'; }
+u=$(awk '$1 == "ukfork" { print $4 }' "$D/out")
+s=$(awk '$1 == "ukfork" { print $6 }' "$D/out")
+p=$(awk '$1 == "ukfork" { print $8 }' "$D/out")
+x=$(awk '$1 == "xl" { print $4 }' "$D/out")
+mu=$(median <<<"$u") ms=$(median <<<"$s") mp=$(median <<<"$p") mx=$(median <<<"$x")
+echo
+echo "EMULATED (Xen 4.17 under QEMU TCG, $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg), $RUNS runs each, alternating)"
+echo "| to UKF-READY of build/guest-xen/hello (PV, 32 MiB, 1 vCPU) | median ms | range ms |"
+echo "| --- | --- | --- |"
+echo "| ukfork xen backend: create call to READY | $mu | $(range <<<"$u") |"
+echo "| ukf-xen-boot process: start to READY (libxl context, create, ready) | $ms | $(range <<<"$s") |"
+echo "| ukf-xen-boot process: start to exit (libxl context, create, ready, exit, destroy) | $mp | $(range <<<"$p") |"
+echo "| xl create: start to the line in xenconsoled's log | $mx | $(range <<<"$x") |"
+echo "xl / ukfork backend (create call): $(echo "$mx $mu" | awk '{ printf "%.2f", $1 / $2 }')x; xl / ukf-xen-boot (process start): $(echo "$mx $ms" | awk '{ printf "%.2f", $1 / $2 }')x (EMULATED: ratios within this run, not hardware figures)"
