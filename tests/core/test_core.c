@@ -2859,6 +2859,66 @@ static void t_engine_separate(void)
 	fake_destroy(&fw);
 }
 
+/*
+ * Guest calls at their edges (engine.h, "Guest calls"): a deadline already
+ * past answers at once (WAIT and RECV -UKF_ETIMEDOUT, BLOCK 0); SEND of
+ * bytes without a buffer -UKF_EFAULT; SPAWN with an argument string of
+ * UKF_ARGS_MAX bytes -UKF_EINVAL; a call from an instance already paused
+ * in one is dropped with a log line, the first still answered.
+ */
+static void t_engine_call_edges(void)
+{
+	struct fake_world *fw = world(1, 16, "local", "on-demand");
+	ukf_id_t p = manual_parent(fw);
+	struct fake_inst *fp = &fw->inst[p];
+	static char big[UKF_ARGS_MAX];
+
+	fake_call(fw, p, UKF_CALL_FORK, 0, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + 20 * UKF_MS);
+	ukf_id_t c = (ukf_id_t)fp->last_ret;
+	CHECK(c > p);
+	CHECK(fw->inst[c].alive);
+
+	fp->last_ret = 12345;
+	fake_call(fw, p, UKF_CALL_WAIT, c, 1, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_ETIMEDOUT);
+	fp->last_ret = 12345;
+	fake_call(fw, p, UKF_CALL_RECV, 0, 1, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_ETIMEDOUT);
+	fp->last_ret = 12345;
+	fake_call(fw, p, UKF_CALL_BLOCK, 0, 1, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, 0);
+	fp->last_ret = 12345;
+	fake_call(fw, p, UKF_CALL_SEND, c, 0, NULL, 5, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_EFAULT);
+	memset(big, 'x', sizeof(big));
+	fp->last_ret = 12345;
+	fake_call(fw, p, UKF_CALL_SPAWN, 0, 0, big, sizeof(big), "manual");
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, -UKF_EINVAL);
+	CHECK(fw->inst[c].alive);
+
+	/* paused in WAIT for c: a second call is dropped; c's exit answers
+	 * the first */
+	fp->last_ret = 12345;
+	fake_call(fw, p, UKF_CALL_WAIT, c, 0, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, 12345);
+	fake_call(fw, p, UKF_CALL_RECV, 0, 1, NULL, 0, NULL);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, 12345);
+	CHECK_EQ(fake_log_count(fw, "already paused in call"), 1);
+	fake_exit(fw, c, 3);
+	fake_run(fw, fw->now + UKF_MS);
+	CHECK_EQ(fp->last_ret, (int64_t)c);
+	CHECK_EQ(fp->last_status, 3);
+	fake_destroy(&fw);
+}
+
 /* Console lines the engine passed on (t_engine_api). */
 struct console_seen {
 	int n;
@@ -3235,6 +3295,7 @@ static const struct {
     {"doc_check", t_doc_check},
     {"apps_names", t_apps_names},
     {"engine_api", t_engine_api},
+    {"engine_call_edges", t_engine_call_edges},
     {"wire_roundtrip", t_wire_roundtrip},
     {"wire_hostile", t_wire_hostile},
     {"wire_fuzz", t_wire_fuzz},
