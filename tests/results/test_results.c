@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "results/results.h"
 #include "results/stats.h"
+#include "results/json.h"
 #include "tests/common/selftest.h"
 
 #include <errno.h>
@@ -1760,6 +1761,36 @@ static int t_report_output_errors(void)
 	return 0;
 }
 
+/* The JSON writer's contract: NaN, infinities and NULL strings are null;
+ * adding to no container fails (and frees the value); printing writes one
+ * line. */
+static int t_json_writer(void)
+{
+	CHECK(ukf_json_num(NAN, "%g") == NULL);
+	CHECK(ukf_json_num(INFINITY, "%g") == NULL);
+	CHECK(ukf_json_num(-INFINITY, NULL) == NULL);
+	CHECK(ukf_json_str(NULL) == NULL);
+	CHECK(ukf_json_add(NULL, "k", json_object_new_int(1)) == -1);
+	CHECK(ukf_json_append(NULL, json_object_new_int(1)) == -1);
+	struct json_object *o = json_object_new_object();
+	CHECK(ukf_json_add(o, "x", ukf_json_num(0.1, NULL)) == 0);
+	CHECK(ukf_json_add(o, "p", ukf_json_pair(1.5, NAN, "%.3g")) == 0);
+	CHECK(ukf_json_add(o, "s", ukf_json_str("a/\"\x7f\xff")) == 0);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	CHECK(ukf_json_print(f, o) == 0);
+	fclose(f);
+	CHECK(!strcmp(out, "{\"x\":0.1,\"p\":[1.5,null],\"s\":\"a/\\\"\x7f"
+			   "\xef\xbf\xbd\"}\n"));
+	free(out);
+	FILE *ro = fopen("/dev/null", "r");
+	CHECK(ro && ukf_json_print(ro, o) == -1);
+	fclose(ro);
+	json_object_put(o);
+	return 0;
+}
+
 static int t_report_text(void)
 {
 	char err[512], *t = NULL;
@@ -2057,8 +2088,9 @@ static int t_report_json_escaping(void)
 	const char *bpath = tpath("esc-boot.db");
 	db = ukf_db_open(bpath, err, sizeof err);
 	CHECK(db);
-	struct ukf_run_info bi = {.kind = "bootbench", .scenario = "x",
-				  .config = "c", .backend = "external",
+	struct ukf_run_info bi = {.kind = "bootbench",
+				  .scenario = "qemu -M microvm",
+				  .config = "", .backend = "external",
 				  .version = UKF_VERSION};
 	run = ukf_db_run_begin(db, &bi);
 	CHECK(run > 0);
@@ -2093,6 +2125,7 @@ static int t_report_json_escaping(void)
 	snprintf(cut, sizeof cut, "\"%.200s...\"", longout);
 	CHECK_HAS(j, cut);
 	CHECK_HAS(j, "#2 status -, last output: \"z\"");
+	CHECK_HAS(j, "qemu -M microvm"); /* no config label: the command */
 	free(j);
 	return 0;
 }
@@ -2163,6 +2196,7 @@ static const struct selftest tests[] = {
 	{"report_other_users_db", t_report_other_users_db},
 	{"report_plot_data", t_report_plot_data},
 	{"report_output_errors", t_report_output_errors},
+	{"json_writer", t_json_writer},
 };
 
 static void cleanup(void)
