@@ -199,12 +199,14 @@ guest_mem)
 	need_kvm
 	has_db
 	[ -f "$BUILD/guest/synth" ] || fail "$BUILD/guest/synth was not built"
-	run -n 1 --db "$T/b.db" --guest "$BUILD/guest/synth" mem=256M init=1ms work=1ms dirty=1
+	# --timeout: a hang guard; a 256 MiB synth took more than the default
+	# 30 s to its marker under load in scripts/kvm-vm (emulated)
+	run -n 1 --timeout 300000 --db "$T/b.db" --guest "$BUILD/guest/synth" mem=256M init=1ms work=1ms dirty=1
 	[ "$(rc)" = 0 ] || fail "synth mem=256M: exit $(rc)"
 	m=$(sqlite3 "$T/b.db" "select json_extract(settings_json,'\$.mem_bytes') from runs")
 	[ "$m" = 268435456 ] || fail "synth mem=256M: VM of $m bytes, want 268435456"
 	# --mem wins over the guest's mem=
-	run -n 1 --mem 32M --db "$T/c.db" --guest "$BUILD/guest/synth" mem=256M init=1ms work=1ms dirty=1
+	run -n 1 --timeout 300000 --mem 32M --db "$T/c.db" --guest "$BUILD/guest/synth" mem=256M init=1ms work=1ms dirty=1
 	[ "$(rc)" = 0 ] || fail "--mem 32M synth mem=256M: exit $(rc)"
 	m=$(sqlite3 "$T/c.db" "select json_extract(settings_json,'\$.mem_bytes') from runs")
 	[ "$m" = 33554432 ] || fail "--mem 32M: VM of $m bytes, want 33554432"
