@@ -253,6 +253,19 @@ subcommands)
 	expect_rc 0; expect_out "usage: ukfork keys NAME"
 	run testbed --help; expect_rc 0; expect_out "usage: ukfork testbed COMMAND"
 	;;
+settings_json)
+	# a setting's text with a quote, a backslash and a tab is stored as
+	# valid JSON that reads back as given
+	f=$(printf '%s/m"o\\d\tel.conf' "$T")
+	cp "$S/../../../data/model.conf" "$f" || fail "cannot copy data/model.conf"
+	run run "$S/ok.lua" --set "model=$f" --db "$T/db" --quiet; expect_rc 0
+	[ "$(q "$T/db" "select json_valid(settings_json) from runs")" = 1 ] ||
+		fail "settings_json is not JSON: $(q "$T/db" "select settings_json from runs")"
+	# (the path through a file: sqlite3's quoting of the tab and quote)
+	printf "select json_extract(settings_json, '\$.model') from runs;\n" >"$T/q.sql"
+	[ "$(sqlite3 "$T/db" <"$T/q.sql")" = "$f" ] ||
+		fail "model read back as '$(sqlite3 "$T/db" <"$T/q.sql")', given '$f'"
+	;;
 progress_tty)
 	# on a terminal, a run longer than a second shows its progress (the
 	# world time reached); with --quiet, or off a terminal, nothing
