@@ -513,6 +513,10 @@ struct proc {
 	int nargs; /* arguments waiting on the stack for the start */
 	enum pend pend;
 	uint32_t pend_slot;
+	/* sleep(0) calls in a row at world time zero_t (not on the hot path:
+	 * only a sleep that leaves the time unchanged counts) */
+	ukf_ns_t zero_t;
+	uint32_t zero_n;
 };
 
 /* An instance the script asked for (spawn, fork): what wait/ready see. */
@@ -1695,6 +1699,39 @@ static int proc_resume(struct run *r, struct proc *p, int *nres)
 	return st;
 }
 
+/* sleep(0) calls in a row, at one instant of world time, after which a
+ * process is taken for a busy loop (~1 s of them). */
+#define SLEEP0_MAX 1000000
+
+/*
+ * A sleep that leaves world time unchanged (sleep(0)): a process doing
+ * nothing else would spin at one instant forever, the world never
+ * reaching its duration. After SLEEP0_MAX of them in a row at one time
+ * the run fails, naming the process and its line (as the watchdog does:
+ * a pcall around sleep cannot hide it). Returns 1 if the run failed.
+ */
+static void co_where(lua_State *co, char *buf, size_t cap);
+
+static int zero_sleep(lua_State *L, struct run *r, struct proc *p,
+		      ukf_ns_t now)
+{
+	if (!p->zero_n || p->zero_t != now) {
+		p->zero_t = now;
+		p->zero_n = 1;
+		return 0;
+	}
+	if (++p->zero_n <= SLEEP0_MAX)
+		return 0;
+	char where[WHERE_MAX];
+	co_where(L, where, sizeof(where)); /* its line, even under pcall */
+	run_fail(r, UKF_RUN_BAD,
+		 "%s: process %u called sleep(0) %d times in a row at %.9f s "
+		 "of world time: world time would never advance (a busy "
+		 "loop? sleep a positive time, or wait for an instance)",
+		 where, p->idx, SLEEP0_MAX, (double)now / 1e9);
+	return 1;
+}
+
 static int l_sleep(lua_State *L)
 {
 	/* The hot path: one look at the thread's slot answers both "is the
@@ -1725,7 +1762,12 @@ static int l_sleep(lua_State *L)
 	} else {
 		d = arg_time(L, 1, "sleep");
 	}
-	if (proc_schedule(r, p, r->world.ops->now(r->world.w) + d, 1))
+	ukf_ns_t now = r->world.ops->now(r->world.w);
+	if (d == 0 && zero_sleep(L, r, r->procs[p], now)) {
+		ps->ours = 1;
+		return lua_yield(L, 0); /* never woken: the run stops */
+	}
+	if (proc_schedule(r, p, now + d, 1))
 		luaL_error(L, "sleep: cannot schedule");
 	ps->ours = 1;
 	return lua_yield(L, 0);

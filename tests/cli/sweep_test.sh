@@ -97,6 +97,18 @@ window)
 	n=$(q "$T/db" "select count(*) from instances where app = 'c'")
 	[ "$n" -gt 100 ] && [ "$n" -lt 150 ] || fail "bursts: $n requests (two whole bursts of 50 and part of a third)"
 	;;
+spin)
+	# a process spinning on sleep(0) at one instant (under pcall) fails
+	# the run naming the process and its line instead of hanging past
+	# the duration; the sweep point before it stays stored
+	timeout -k 10 120 "$UKFORK" run "$S/spin.lua" --db "$T/db" --trace "$T/trace" >"$T/out" 2>"$T/err"; rc=$?
+	[ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || fail "the run hung (stopped by the test's 120 s guard)"
+	expect_rc 2
+	expect_err "spin.lua:16: process 1 called sleep(0) 1000000 times in a row at 0.500000000 s of world time"
+	[ "$(q "$T/db" "select group_concat(config, ';') from runs")" = "spin=0" ] || fail "stored: $(q "$T/db" "select group_concat(config, ';') from runs"), expected the run of spin=0 only"
+	grep -q " lua spinner done$" "$T/trace" || fail "spin=0: the second process did not finish"
+	grep -q " lua patient done$" "$T/trace" || fail "spin=0: the first process did not finish"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
