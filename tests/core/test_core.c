@@ -2919,6 +2919,34 @@ static void t_engine_call_edges(void)
 	fake_destroy(&fw);
 }
 
+/*
+ * The codec's edges: each field kind's name as the protocol docs print
+ * it ("?" for a kind it does not know), and a body of len bytes given
+ * without its bytes refused naming the message.
+ */
+static void t_codec_edges(void)
+{
+	static const char *const names[] = {"u8", "u32", "u64",
+					    "i64", "name", "text"};
+	struct body {
+		uint32_t x;
+	} b = {7};
+	static const struct ukf_field f[] = {
+	    UKF_FIELD("x", UKF_FK_U32, struct body, x, "a number"),
+	};
+	char err[120];
+
+	for (int k = UKF_FK_U8; k <= UKF_FK_TEXT; k++)
+		CHECK(!strcmp(ukf_fk_name((enum ukf_fk)k), names[k]));
+	CHECK(!strcmp(ukf_fk_name((enum ukf_fk)42), "?"));
+	err[0] = 0;
+	CHECK_EQ(ukf_fields_decode(f, 1, &b, NULL, 4, 0, "probe", err,
+				   sizeof(err)),
+		 -1);
+	CHECKF(!strcmp(err, "probe: no body"), "err '%s'", err);
+	CHECK_EQ(b.x, 7);
+}
+
 /* Console lines the engine passed on (t_engine_api). */
 struct console_seen {
 	int n;
@@ -3296,6 +3324,7 @@ static const struct {
     {"apps_names", t_apps_names},
     {"engine_api", t_engine_api},
     {"engine_call_edges", t_engine_call_edges},
+    {"codec_edges", t_codec_edges},
     {"wire_roundtrip", t_wire_roundtrip},
     {"wire_hostile", t_wire_hostile},
     {"wire_fuzz", t_wire_fuzz},
