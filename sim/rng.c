@@ -50,6 +50,27 @@ void sim_rng_destroy(sim_rng_t **rp)
 	*rp = NULL;
 }
 
+/*
+ * A taus2 generator, unseeded; NULL on ENOMEM. Not gsl_rng_alloc: out of
+ * memory it calls GSL's error handler, whose default aborts the process
+ * (a world must fail its run instead). gsl_rng_free frees what this
+ * allocates (the state, then the generator).
+ */
+static gsl_rng *rng_alloc(void)
+{
+	gsl_rng *g = malloc(sizeof(*g));
+
+	if (!g)
+		return NULL;
+	g->type = gsl_rng_taus2;
+	g->state = calloc(1, gsl_rng_taus2->size);
+	if (!g->state) {
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
 static gsl_rng *stream(sim_rng_t *r, uint64_t key)
 {
 	uint64_t idx;
@@ -69,7 +90,7 @@ static gsl_rng *stream(sim_rng_t *r, uint64_t key)
 		r->gens = ng;
 		r->cap = ncap;
 	}
-	gsl_rng *g = gsl_rng_alloc(gsl_rng_taus2);
+	gsl_rng *g = rng_alloc();
 	if (!g)
 		return NULL;
 	uint64_t h = sim_mix64(r->base ^ sim_mix64(key));

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/* test_sim_oom.c - the simulated world out of memory: each allocation of a run failed in turn ends it with a message, never a crash or a leak. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine.h"
+#include "sim/sim_int.h"
+#include "tests/common/selftest.h"
+
+/*
+ * This program's own malloc, calloc, realloc, aligned_alloc and free
+ * (glibc lets a program interpose them; libc, GSL and the engine then
+ * allocate through them too). While armed, the allocation numbered fail_at fails; live
+ * counts the blocks not yet freed, so a run that leaks shows. Sanitizer
+ * builds have their own allocator: the tests skip there.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define NO_INTERPOSE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define NO_INTERPOSE 1
+#endif
+#endif
+
+#ifndef NO_INTERPOSE
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+extern void __libc_free(void *p);
+extern void *__libc_memalign(size_t align, size_t n);
+
+static long long allocs, fail_at = -1, live;
+
+static int fail_now(void)
+{
+	return fail_at >= 0 && ++allocs == fail_at;
+}
+
+void *malloc(size_t n)
+{
+	void *p = fail_now() ? NULL : __libc_malloc(n);
+	live += p != NULL;
+	return p;
+}
+
+void *calloc(size_t n, size_t size)
+{
+	void *p = fail_now() ? NULL : __libc_calloc(n, size);
+	live += p != NULL;
+	return p;
+}
+
+void *realloc(void *old, size_t n)
+{
+	if (!old)
+		return malloc(n);
+	if (n == 0) {
+		free(old);
+		return NULL;
+	}
+	return fail_now() ? NULL : __libc_realloc(old, n);
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+	void *p = fail_now() ? NULL : __libc_memalign(align, n);
+	live += p != NULL;
+	return p;
+}
+
+void free(void *p)
+{
+	live -= p != NULL;
+	__libc_free(p);
+}
+#endif
+
+struct out {
+	size_t records, failed;
+	struct ukf_world world;
+};
+
+static void o_record(void *u, const struct ukf_record *r)
+{
+	struct out *o = u;
+	o->records++;
+	o->failed += r->status == UKF_STATUS_FAILED;
+}
+
+static void o_sample(void *u, const struct ukf_world_sample *s)
+{
+	(void)u;
+	(void)s;
+}
+
+static void spawn_cb(void *arg, uint64_t node)
+{
+	struct out *o = arg;
+	ukf_id_t id;
+	o->world.ops->spawn(o->world.w, (ukf_node_id_t)node, 0, "", 0, &id);
+}
+
+enum outcome { OK, CREATE_OOM, SETUP_REFUSED, RUN_OOM, OTHER };
+
+/*
+ * One small run that allocates in every part of the world: 3 nodes of 1
+ * vCPU (remote forks with deltas, templates fetched from peers over the
+ * network), directory delays drawn (lognormal), samples, cost jitter,
+ * faults drawn. Returns its outcome; err holds the message.
+ */
+static enum outcome one_run(char *err, size_t errlen)
+{
+	struct ukf_sim_config c;
+	struct out o = { 0 };
+	struct ukf_world_sinks s = { .record = o_record, .u = &o };
+	struct ukf_app a;
+
+	err[0] = 0;
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 3;
+	c.engine.node.vcpus = 1;
+	c.engine.placement = "round-robin";
+	c.dir_delay_p99_ns = 5 * UKF_MS;
+	c.sample_every_ns = 50 * UKF_MS;
+	c.faults.crash = 0.2;
+	if (ukf_sim_create(&o.world, &c, &s, o_sample, err, errlen))
+		return strstr(err, "out of memory") ? CREATE_OOM : OTHER;
+	enum outcome rc = SETUP_REFUSED;
+	if (ukf_app_parse(&a, "a", "mem=16M init=10ms work=2ms dirty=64 fork=2",
+			  err, errlen) ||
+	    o.world.ops->add_app(o.world.w, &a) != 0 ||
+	    o.world.ops->start(o.world.w)) {
+		snprintf(err, errlen, "setup refused");
+		goto out;
+	}
+	rc = OTHER;
+	for (int i = 0; i < 6; i++)
+		o.world.ops->at(o.world.w, (ukf_ns_t)i * 7 * UKF_MS, spawn_cb, &o,
+				(uint64_t)(i % 3));
+	if (o.world.ops->run(o.world.w, UKF_NS_NEVER, NULL, err, errlen))
+		rc = strstr(err, "out of memory") ? RUN_OOM : OTHER;
+	else
+		rc = o.records >= 6 ? OK : OTHER;
+out:
+	o.world.ops->destroy(&o.world.w);
+	return rc;
+}
+
+/*
+ * Fail the 1st, 2nd, ... allocation of the run in turn (each run fails
+ * exactly one): every run either ends with an "out of memory" message -
+ * from ukf_sim_create or from run, naming where - or is refused while it
+ * is set up (an app or the start refused), or completes (the failure was
+ * absorbed), never anything else (a crash, another error, a run that
+ * lost requests); and it frees all it allocated either way.
+ */
+static int t_oom_each_allocation(void)
+{
+#ifdef NO_INTERPOSE
+	return SKIP;
+#else
+	char err[256];
+	long long total, n, creates = 0, runs = 0, oks = 0;
+
+	/* Unarmed: count the allocations of a whole run (stdio and GSL set
+	 * up once, before). */
+	CHECK(one_run(err, sizeof(err)) == OK);
+	long long live0 = live;
+	allocs = 0;
+	fail_at = 0; /* counting, failing none */
+	CHECK(one_run(err, sizeof(err)) == OK);
+	total = allocs;
+	CHECK(live == live0);
+	CHECK(total > 100 && total < 1000000);
+	for (n = 1; n <= total; n++) {
+		allocs = 0;
+		fail_at = n;
+		enum outcome r = one_run(err, sizeof(err));
+		fail_at = -1;
+		if (r == OTHER || (r == SETUP_REFUSED && n > total / 2) ||
+		    live != live0) {
+			fprintf(stderr,
+				"allocation %lld of %lld failed: outcome %d, "
+				"'%s', %lld blocks leaked\n",
+				n, total, (int)r, err, live - live0);
+			return 1;
+		}
+		creates += r == CREATE_OOM;
+		runs += r == RUN_OOM;
+		oks += r == OK;
+	}
+	printf("%lld allocations: %lld refused the world, %lld ended the run, "
+	       "%lld absorbed\n",
+	       total, creates, runs, oks);
+	CHECK(creates > 0 && runs > 0);
+	return 0;
+#endif
+}
+
+static const struct selftest tests[] = {
+	{ "oom_each_allocation", t_oom_each_allocation },
+};
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	if (selftest_dispatch_print(tests, SELFTEST_COUNT(tests), argc, argv,
+				    &rc))
+		return rc;
+	fprintf(stderr, "usage: %s [--list | --run NAME]\n", argv[0]);
+	return 2;
+}
