@@ -216,6 +216,11 @@ set_refused)
 	done
 	run run "$S/ok.lua" --set 'a b=1' --db "$T/db"
 	expect_rc 2; expect_err "--set a b=1: unknown setting 'a b'"; no_runs "$T/db"
+	# an empty number is no number
+	run run "$S/ok.lua" --seed '' --db "$T/db"
+	expect_rc 2; expect_err "ukfork run: --seed: bad number ''"; no_runs "$T/db"
+	run run "$S/ok.lua" --reps '' --db "$T/db"
+	expect_rc 2; expect_err "ukfork run: --reps: expected 1..1000000, got ''"; no_runs "$T/db"
 	run run "$S/ok.lua" --backend bogus --db "$T/db"
 	expect_rc 2; expect_err "--backend: unknown backend 'bogus' (valid: sim, kvm)"; no_runs "$T/db"
 	run run "$S/ok.lua" --cluster "$T/nope.conf" --db "$T/db"
