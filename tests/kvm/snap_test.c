@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* snap_test.c - self-tests of the snapshot format and vCPU save/restore (snap_* CTest tests). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -361,6 +362,72 @@ static int t_file_hostile(void)
 }
 
 /* Known answer: CRC32C("123456789") = 0xe3069283. */
+/* A snapshot file that cannot be written or read: each error names the
+ * file and the cause, nothing is left behind, nothing is read. */
+static int t_file_errors(void)
+{
+	struct ukvm_snap_buf b = { 0 };
+	uint8_t *mem = malloc(MEM);
+	char err[512], dir[] = "/tmp/snap_errorsXXXXXX", path[300];
+	static char bigerr[6000];
+	char *longp = malloc(5000);
+	void *data = NULL;
+	size_t len = 1;
+	DIR *d;
+	struct dirent *e;
+	int left = 0;
+
+	CHECK(mem && longp && make_snap(&b, mem) == 0);
+	CHECK(mkdtemp(dir));
+	/* a path too long for its temporary file's name */
+	memset(longp, 'a', 4999);
+	longp[0] = '/';
+	longp[4999] = 0;
+	CHECK(ukvm_snap_write_file(longp, b.data, b.len, bigerr,
+				   sizeof(bigerr)) == -ENAMETOOLONG);
+	CHECK(strstr(bigerr, "path too long"));
+	/* a directory that does not exist */
+	snprintf(path, sizeof(path), "%s/no/such.ukft", dir);
+	CHECK(ukvm_snap_write_file(path, b.data, b.len, err, sizeof(err)) ==
+	      -ENOENT);
+	printf("missing dir: %s\n", err);
+	CHECK(strstr(err, path) && strstr(err, "temporary file"));
+	/* the target is a directory: the rename fails, the temporary file
+	 * is removed */
+	snprintf(path, sizeof(path), "%s/d.ukft", dir);
+	CHECK(mkdir(path, 0700) == 0);
+	CHECK(ukvm_snap_write_file(path, b.data, b.len, err, sizeof(err)) ==
+	      -EISDIR);
+	printf("onto a directory: %s\n", err);
+	CHECK(strstr(err, path) && strstr(err, "rename"));
+	d = opendir(dir);
+	CHECK(d != NULL);
+	while (d && (e = readdir(d)))
+		left += strstr(e->d_name, ".tmp.") != NULL;
+	if (d)
+		closedir(d);
+	CHECK(left == 0);
+	/* reading it: a directory is no snapshot file */
+	CHECK(ukvm_snap_read_file(path, &data, &len, err, sizeof(err)) ==
+	      -EINVAL);
+	printf("directory: %s\n", err);
+	CHECK(strstr(err, "a directory") && data == NULL && len == 0);
+	CHECK(rmdir(path) == 0);
+	/* a device, a missing file */
+	CHECK(ukvm_snap_read_file("/dev/null", &data, &len, err,
+				  sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "a device"));
+	snprintf(path, sizeof(path), "%s/none.ukft", dir);
+	CHECK(ukvm_snap_read_file(path, &data, &len, err, sizeof(err)) ==
+	      -ENOENT);
+	CHECK(strstr(err, path) && data == NULL);
+	CHECK(rmdir(dir) == 0);
+	ukvm_snap_buf_free(&b);
+	free(longp);
+	free(mem);
+	return 0;
+}
+
 static int t_crc(void)
 {
 	CHECK(ukvm_crc32c(0xffffffff, "123456789", 9) == ~0xe3069283U);
@@ -429,6 +496,7 @@ static const struct selftest tests[] = {
 	{ "snap_corrupt", t_corrupt },     { "snap_foreign", t_foreign },
 	{ "snap_crc", t_crc },             { "snap_vcpu_kvm", t_vcpu_kvm },
 	{ "snap_file_hostile", t_file_hostile },
+	{ "snap_file_errors", t_file_errors },
 };
 
 int main(int argc, char **argv)

@@ -517,6 +517,41 @@ static int t_unknown_hypercall(void)
 	return 0;
 }
 
+/* Calls refused with -EINVAL leave the guest running (tiny-calls prints
+ * UKF-READY only if each was refused); an empty console line and one
+ * ended by "\r\n" arrive as "" and "x". */
+static int t_hc_refused(void)
+{
+	KH_OR_SKIP(k, 1, 0, 0, 0, 0);
+	struct kh_inst r;
+
+	r = boot_to_end(k, 1, tiny("calls"), MEM, "");
+	if (r.failed)
+		fprintf(stderr, "failed: %s\n", r.reason);
+	CHECK(r.exited && r.status == 0);
+	CHECK(strcmp(r.out, "\nx\nUKF-READY\n") == 0);
+	if (strcmp(r.out, "\nx\nUKF-READY\n"))
+		fprintf(stderr, "output: '%s'\n", r.out);
+	kh_destroy(&k);
+	return 0;
+}
+
+/* Bad pointers inside info and spawn, port I/O that is no call: the
+ * guest fails alone, named; an abort message longer than 1024 bytes is
+ * cut, not refused (its first 1024 bytes are all in memory). */
+static int t_hc_bad_args(void)
+{
+	int r = fails_alone("infobad", "bad info buffer [0x7fff00000000, +0x10)", 0);
+
+	if (r)
+		return r; /* 77 (skip) stays 77 */
+	fails_alone("spawnbad", "bad spawn arguments [0x7fff00000000, +0x4)", 0);
+	fails_alone("abortlong", "abort: ????????", 0);
+	fails_alone("inport", "unexpected port I/O: in port 0x500 size 1", 0);
+	fails_alone("outbyte", "unexpected port I/O: out port 0x510 size 1", 0);
+	return 0;
+}
+
 static int t_time_info(void)
 {
 	KH_OR_SKIP(k, 2, 0, 0, 0, 0);
@@ -1574,6 +1609,8 @@ static const struct selftest tests[] = {
 	{ "abort", t_abort },
 	{ "unknown_hypercall", t_unknown_hypercall },
 	{ "time_info", t_time_info },
+	{ "hc_refused", t_hc_refused },
+	{ "hc_bad_args", t_hc_bad_args },
 	{ "pause_ready", t_pause_ready },
 	{ "calls_complete", t_calls_complete },
 	{ "destroy", t_destroy },

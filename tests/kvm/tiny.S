@@ -120,6 +120,41 @@ _start:
 	jmp 5f
 4:	HC(0, consa)               /* "spin: same id" */
 5:	HC(2, exv)
+#elif defined(MODE_CALLS)
+	/* calls refused with -EINVAL (22), the guest goes on: fork with
+	 * flags, spawn of an empty name, of a name with a NUL, of a name
+	 * with a control character; then an empty console line and one
+	 * ended by "\r\n"; UKF-READY only if every refusal came */
+	HC(7, frk)
+	cmpq $-22, frk
+	jne 9f
+	HC(8, spw0)
+	cmpq $-22, spw0
+	jne 9f
+	HC(8, spwn)
+	cmpq $-22, spwn
+	jne 9f
+	HC(8, spwc)
+	cmpq $-22, spwc
+	jne 9f
+	HC(0, conlf)
+	HC(0, con)
+9:	HC(2, ex0)
+#elif defined(MODE_INFOBAD)
+	HC(6, infb)                /* info into a wild buffer */
+#elif defined(MODE_SPAWNBAD)
+	HC(8, spwb)                /* spawn with wild arguments */
+#elif defined(MODE_ABORTLONG)
+	mov 0x80010, %rax          /* bootinfo.mem_size */
+	sub $1024, %rax            /* the last 1 KiB of memory, but 5000 */
+	mov %rax, abrtl+8          /* bytes long: cut to 1024, not refused */
+	HC(3, abrtl)
+#elif defined(MODE_INPORT)
+	mov $0x500, %dx            /* in from a hypercall port */
+	inb %dx, %al
+#elif defined(MODE_OUTBYTE)
+	mov $0x510, %dx            /* a byte out to a port past the calls */
+	outb %al, %dx
 #else
 #error "no MODE_"
 #endif
@@ -151,6 +186,19 @@ consl:	.quad 0, smsg + 41, 14
 msg:	.ascii "UKF-READY\n"
 msg2:	.ascii "line one\nline 2"
 amsg:	.ascii "boom"
+	.balign 8
+frk:	.quad 0, 1
+spw0:	.quad 0, sname, 0, 0, 0
+spwn:	.quad 0, snul, 3, 0, 0
+spwc:	.quad 0, sctl, 2, 0, 0
+spwb:	.quad 0, sname, 1, 0x7fff00000000, 4
+infb:	.quad 0, 0, 0, 0x7fff00000000, 16, 0
+abrtl:	.quad 0, 0, 5000
+conlf:	.quad 0, lfmsg, 4
+sname:	.ascii "a"
+snul:	.ascii "a\0b"
+sctl:	.ascii "a\1"
+lfmsg:	.ascii "\nx\r\n"
 smsg:	.ascii "spin: started\nspin: new id\nspin: same id\nspin: lost id\n"
 	.balign 8
 rbuf:	.fill 16, 1, 0

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* live_test.c - self-tests of the live world: queue, timers, loop thread. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -523,6 +524,63 @@ static int t_tdir_files(void)
 	return 0;
 }
 
+/*
+ * Template files that cannot be read or written, without KVM: each says
+ * why, and a failed write leaves neither the file nor its temporary copy.
+ */
+static int t_tdir_file_errors(void)
+{
+	char dir[] = "/tmp/ukf_tdireXXXXXX", why[256] = "", path[300];
+	char *longdir = malloc(5000);
+	void *data = NULL;
+	size_t len = 0;
+	struct dirent *e;
+	DIR *d;
+	int fd, n = 0;
+
+	CHECK(longdir && mkdtemp(dir));
+	/* larger than any template: refused unread (a sparse file) */
+	snprintf(path, sizeof(path), "%s/big.ukft", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, 8LL << 30) == 0);
+	close(fd);
+	CHECK(lw_tdir_read_file(path, &data, &len, why, sizeof(why)) == -1);
+	printf("8 GiB: %s\n", why);
+	CHECK(strstr(why, "larger than any template") && data == NULL);
+	unlink(path);
+	/* a directory, a missing file */
+	CHECK(lw_tdir_read_file(dir, &data, &len, why, sizeof(why)) == -1);
+	CHECK(strstr(why, "not a regular file"));
+	CHECK(lw_tdir_read_file(path, &data, &len, why, sizeof(why)) == -1);
+	CHECK(strstr(why, strerror(ENOENT)));
+	/* writes: a path too long, a dir that does not exist, a directory
+	 * where the file goes (the rename fails) */
+	memset(longdir, 'd', 4999);
+	longdir[0] = '/';
+	longdir[4999] = 0;
+	CHECK(lw_tdir_write(longdir, "a", "t", 1, why, sizeof(why)) == -1);
+	CHECK(strstr(why, "path too long"));
+	snprintf(path, sizeof(path), "%s/no/such", dir);
+	CHECK(lw_tdir_write(path, "a", "t", 1, why, sizeof(why)) == -1);
+	CHECK(strstr(why, strerror(ENOENT)));
+	snprintf(path, sizeof(path), "%s/a.ukft", dir);
+	CHECK(mkdir(path, 0700) == 0);
+	CHECK(lw_tdir_write(dir, "a", "t", 1, why, sizeof(why)) == -1);
+	printf("onto a directory: %s\n", why);
+	CHECK(strstr(why, strerror(EISDIR)));
+	CHECK(rmdir(path) == 0);
+	d = opendir(dir);
+	CHECK(d != NULL);
+	while (d && (e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	CHECK(n == 0); /* no temporary file left */
+	CHECK(rmdir(dir) == 0);
+	free(longdir);
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "evq_threads", t_evq_threads },
 	{ "bad_config", t_bad_config },
@@ -534,6 +592,7 @@ static const struct selftest tests[] = {
 	{ "retry_keeps_running", t_retry_keeps_running },
 	{ "tdir_bad_calls", t_tdir_bad_calls },
 	{ "tdir_files", t_tdir_files },
+	{ "tdir_file_errors", t_tdir_file_errors },
 };
 
 int main(int argc, char **argv)
