@@ -15,6 +15,9 @@
 #ifdef UKF_HAVE_LIVE
 #include "../live/exec.h"
 #endif
+#ifdef UKF_HAVE_CALIB
+#include "../calib/calib.h"
+#endif
 #ifdef UKF_HAVE_AGENT
 #include <limits.h>
 #include <unistd.h>
@@ -34,6 +37,7 @@ static const char usage_main[] =
     "                     store every run in a results database\n"
     "  report DB          statistics of the runs stored in a database\n"
     "  bootbench          measure boot time of VMs (ukfork's or any VMM's)\n"
+    "  calibrate          measure the KVM backend, fit the simulator's model\n"
     "  exec APP [ARGS]    run one application on the local KVM node (or on\n"
     "                     the node agents of a cluster: --cluster FILE)\n"
     "  keys NAME          make a node's or client's CURVE key pair\n"
@@ -66,6 +70,12 @@ static const char usage_run[] =
     "                       FILE, one engine per node (implies --backend kvm;\n"
     "                       --template-dir is then a directory at the agents)\n"
     "  --quiet              no summary table, no progress\n"
+    "  --progress           progress on stderr even when it is not a terminal\n"
+    "                       (or with --quiet): a line at the end of each run\n"
+    "                       at least. By default, on a terminal, runs over a\n"
+    "                       second show one, rewritten every 0.5 s: sweep\n"
+    "                       point, rep, world time, events/s, ETA of the\n"
+    "                       whole command\n"
     "  --trusted            full Lua for the scenario: os, io, package,\n"
     "                       debug, native modules. Without it the scenario\n"
     "                       runs in a sandbox: no process spawning, native\n"
@@ -152,6 +162,9 @@ static int cmd_run(int argc, char **argv)
 			takes = 0;
 		} else if (!strcmp(a, "--trusted")) {
 			o.trusted = 1;
+			takes = 0;
+		} else if (!strcmp(a, "--progress")) {
+			o.progress = 1;
 			takes = 0;
 		} else if (a[0] == '-' && a[1] == '-' &&
 			   (!strcmp(a, "--seed") || !strcmp(a, "--reps") ||
@@ -323,6 +336,19 @@ static int cmd_bootbench(int argc, char **argv)
 #endif
 }
 
+static int cmd_calibrate(int argc, char **argv)
+{
+#ifdef UKF_HAVE_CALIB
+	argv[0] = (char *)"ukfork calibrate";
+	return ukf_calib_main(argc, argv, ukf_scenario_run);
+#else
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "ukfork calibrate: not built (calib/ missing)\n");
+	return 1;
+#endif
+}
+
 #ifdef UKF_HAVE_AGENT
 static int exec_cluster(struct ukf_world *world, const char *cluster,
 			const struct ukf_engine_config *engine,
@@ -466,6 +492,8 @@ int main(int argc, char **argv)
 		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(c, "bootbench"))
 		return cmd_bootbench(argc - 1, argv + 1);
+	if (!strcmp(c, "calibrate"))
+		return cmd_calibrate(argc - 1, argv + 1);
 	if (!strcmp(c, "exec"))
 		return cmd_exec(argc - 1, argv + 1);
 	if (!strcmp(c, "keys"))

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_sf_gamma.h>
+
 #include "sim_int.h"
 
 /* The same numbers as data/model.conf, which names each one's source
@@ -31,7 +34,7 @@ void ukf_sim_model_default(struct ukf_sim_model *m)
 	m->boot_ns_per_mem_byte = 0;
 }
 
-enum ftype { F_TIME, F_REAL };
+enum ftype { F_TIME, F_REAL, F_DIST };
 
 static const struct field {
 	const char *name;
@@ -48,6 +51,13 @@ static const struct field {
 	T(destroy_ns),       R(jitter),
 	T(load_base_ns),     R(load_ns_per_byte),
 	T(save_ns_per_page), R(boot_ns_per_mem_byte),
+#define D(name, op) { #name, F_DIST, offsetof(struct ukf_sim_model, dist) + \
+			 (op) * sizeof(struct ukf_sim_dist) }
+	D(boot_dist, UKF_SIM_OP_BOOT),   D(template_dist, UKF_SIM_OP_TEMPLATE),
+	D(load_dist, UKF_SIM_OP_LOAD),   D(clone_dist, UKF_SIM_OP_CLONE),
+	D(fork_dist, UKF_SIM_OP_FORK),   D(save_dist, UKF_SIM_OP_SAVE),
+	D(restore_dist, UKF_SIM_OP_RESTORE), D(unit_dist, UKF_SIM_OP_UNIT),
+#undef D
 #undef T
 #undef R
 };
@@ -88,6 +98,57 @@ static int parse_real(const char *s, double *out)
 	if (end == s || *end || errno || !isfinite(v) || v < 0)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* A distribution: "none", or a family name and its two parameters,
+ * "lognormal MU SIGMA" (SIGMA > 0), "gamma K THETA", "weibull K LAMBDA"
+ * (all > 0), separated by blanks. */
+static int parse_dist(const char *s, struct ukf_sim_dist *out)
+{
+	static const char *const names[] = { "none", "lognormal", "gamma",
+					     "weibull" };
+	char fam[16], *end;
+	size_t n = strcspn(s, " \t");
+	int f;
+
+	if (n == 0 || n >= sizeof(fam))
+		return -1;
+	memcpy(fam, s, n);
+	fam[n] = 0;
+	for (f = 0; f < 4; f++)
+		if (!strcmp(fam, names[f]))
+			break;
+	if (f == 4)
+		return -1;
+	s += n;
+	if (f == UKF_SIM_DIST_NONE) {
+		if (*s)
+			return -1;
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	double p[2];
+	for (int i = 0; i < 2; i++) {
+		if (!isspace((unsigned char)*s))
+			return -1;
+		errno = 0;
+		p[i] = strtod(s, &end);
+		if (end == s || errno || !isfinite(p[i]))
+			return -1;
+		s = end;
+	}
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s || !(p[1] > 0) || (f != UKF_SIM_DIST_LOGNORMAL && !(p[0] > 0)))
+		return -1;
+	/* a shape this far out has no usable quantiles */
+	if (f == UKF_SIM_DIST_LOGNORMAL ? p[1] > 20 : (p[0] < 1e-3 || p[0] > 1e6))
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->family = f;
+	out->p1 = p[0];
+	out->p2 = p[1];
 	return 0;
 }
 
@@ -162,14 +223,18 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 		}
 		seen[i] = lineno;
 		void *dst = (char *)tmp + fields[i].off;
-		int bad = fields[i].type == F_TIME ? parse_time(val, dst)
-						   : parse_real(val, dst);
+		int bad = fields[i].type == F_TIME   ? parse_time(val, dst)
+			  : fields[i].type == F_DIST ? parse_dist(val, dst)
+						     : parse_real(val, dst);
 		if (bad) {
 			snprintf(err, errlen,
 				 "%s:%u: bad value '%.60s' for '%s' (expected %s)", path,
 				 lineno, val, key,
 				 fields[i].type == F_TIME
 					 ? "a non-negative time: 123, 2.3ms, 50us, 1s"
+				 : fields[i].type == F_DIST
+					 ? "none, lognormal MU SIGMA, gamma K THETA or "
+					   "weibull K LAMBDA, parameters > 0 (MU any)"
 					 : "a non-negative number");
 			goto out;
 		}
@@ -193,6 +258,51 @@ int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		return -1;
 	*m = tmp;
 	return 0;
+}
+
+int ukf_sim_model_random(const struct ukf_sim_model *m, enum ukf_sim_op op)
+{
+	if ((unsigned)op < UKF_SIM_NOPS && m->dist[op].family != UKF_SIM_DIST_NONE)
+		return 1;
+	return m->jitter > 0;
+}
+
+double ukf_sim_model_factor(const struct ukf_sim_model *m, enum ukf_sim_op op,
+			    double z)
+{
+	const struct ukf_sim_dist *d =
+		(unsigned)op < UKF_SIM_NOPS ? &m->dist[op] : NULL;
+	double sigma, q, k, x;
+
+	if (isnan(z))
+		return 1;
+	switch (d ? d->family : UKF_SIM_DIST_NONE) {
+	case UKF_SIM_DIST_LOGNORMAL:
+		sigma = d->p2;
+		return exp(sigma * z - 0.5 * sigma * sigma);
+	case UKF_SIM_DIST_GAMMA:
+		/* Gamma(k, 1/k) has mean 1; the upper tail through Q keeps
+		 * precision for large z */
+		k = d->p1;
+		x = z > 0 ? gsl_cdf_gamma_Qinv(gsl_cdf_ugaussian_Q(z), k, 1 / k)
+			  : gsl_cdf_gamma_Pinv(gsl_cdf_ugaussian_P(z), k, 1 / k);
+		return isfinite(x) && x >= 0 ? x : (z > 0 ? 1e6 : 0);
+	case UKF_SIM_DIST_WEIBULL:
+		/* X = lambda (-ln(1-u))^(1/k), mean lambda Gamma(1 + 1/k) */
+		k = d->p1;
+		q = gsl_cdf_ugaussian_Q(z); /* 1 - u */
+		if (!(q > 0))
+			return 1e6;
+		x = pow(z > 0 ? -log(q) : -log1p(-gsl_cdf_ugaussian_P(z)),
+			1 / k) /
+		    gsl_sf_gamma(1 + 1 / k);
+		return isfinite(x) && x >= 0 ? x : 1e6;
+	default:
+		sigma = m->jitter;
+		if (!(sigma > 0))
+			return 1;
+		return exp(sigma * z - 0.5 * sigma * sigma);
+	}
 }
 
 /* ---- the directory model ---- */

@@ -5,6 +5,25 @@
 
 #include "../core/world.h"
 
+/* The operations a per-operation distribution can be given to. */
+enum ukf_sim_op {
+	UKF_SIM_OP_BOOT = 0, /* cold boot (both STARTED and READY parts) */
+	UKF_SIM_OP_TEMPLATE, /* making a template */
+	UKF_SIM_OP_LOAD,     /* installing a template from a peer */
+	UKF_SIM_OP_CLONE,    /* clone from a template */
+	UKF_SIM_OP_FORK,     /* live fork on the same node */
+	UKF_SIM_OP_SAVE,     /* remote fork: encoding the delta */
+	UKF_SIM_OP_RESTORE,  /* remote fork: restoring from the delta */
+	UKF_SIM_OP_UNIT,     /* a unit of work */
+	UKF_SIM_NOPS
+};
+enum ukf_sim_family {
+	UKF_SIM_DIST_NONE = 0, /* the model's jitter lognormal */
+	UKF_SIM_DIST_LOGNORMAL, /* p1 = mu, p2 = sigma of ln X */
+	UKF_SIM_DIST_GAMMA,     /* p1 = shape k, p2 = scale theta */
+	UKF_SIM_DIST_WEIBULL    /* p1 = shape k, p2 = scale lambda */
+};
+
 /*
  * Cost model of simulated VM operations. Defaults come from data/model.conf
  * (published figures, each with its source); ukf_sim_model_load() reads a
@@ -34,11 +53,44 @@ struct ukf_sim_model {
 	 * has passed since it started.
 	 */
 	double boot_ns_per_mem_byte;
+	/*
+	 * Appended for calibration (calib/, issue 11): the spread of each
+	 * operation's cost (keys boot_dist, template_dist, ...: "lognormal MU
+	 * SIGMA", "gamma K THETA", "weibull K LAMBDA" or "none"). Only the
+	 * SHAPE is used: an operation's cost is its modeled mean (the _ns
+	 * keys above) times a factor with that shape and mean 1. An operation
+	 * without a distribution (family UKF_SIM_DIST_NONE, the default) keeps
+	 * the lognormal `jitter` factor, so files without these keys behave
+	 * exactly as before.
+	 */
+	struct ukf_sim_dist {
+		int family; /* enum ukf_sim_family */
+		double p1, p2;
+	} dist[UKF_SIM_NOPS];
 };
+
 void ukf_sim_model_default(struct ukf_sim_model *m);
 /* Load key = value lines over *m; -1 with "file:line: ..." in err. */
 int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		       size_t errlen);
+
+/*
+ * Whether a cost of operation op is random under model m: 1 if op has a
+ * distribution or jitter > 0, else 0 (the cost is exact and the caller
+ * draws nothing, so its random streams are unchanged).
+ */
+int ukf_sim_model_random(const struct ukf_sim_model *m, enum ukf_sim_op op);
+
+/*
+ * The factor (mean 1) a cost of operation op is multiplied by, for the
+ * standard normal draw z: the quantile of op's distribution, scaled to mean
+ * 1, at Phi(z); without a distribution exp(jitter z - jitter^2 / 2), the
+ * same expression sim/world.c uses. A lognormal's mu and a gamma's or
+ * Weibull's scale do not matter (only the shape). Never negative; NaN z
+ * gives 1.
+ */
+double ukf_sim_model_factor(const struct ukf_sim_model *m, enum ukf_sim_op op,
+			    double z);
 
 /*
  * The directories the simulator can imitate (data/directory.conf, measured

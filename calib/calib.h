@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/* calib.h - `ukfork calibrate`: measure VM operation costs, store raw samples, fit the simulator's cost model. */
+#ifndef UKF_CALIB_H
+#define UKF_CALIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- distributions fitted by maximum likelihood (fit.c) ---- */
+
+/* The same numbering as enum ukf_sim_family (sim/sim.h). */
+enum ukf_calib_family {
+	UKF_CALIB_LOGNORMAL = 1, /* p1 = mu, p2 = sigma of ln X */
+	UKF_CALIB_GAMMA = 2,     /* p1 = shape k, p2 = scale theta */
+	UKF_CALIB_WEIBULL = 3    /* p1 = shape k, p2 = scale lambda */
+};
+#define UKF_CALIB_NFAMILIES 3
+
+struct ukf_calib_dist {
+	enum ukf_calib_family family;
+	double p1, p2;
+	size_t n;      /* samples fitted */
+	double loglik; /* maximised log-likelihood */
+	double aic;    /* 2 * 2 - 2 loglik (every family has 2 parameters) */
+	double ks_d;   /* Kolmogorov-Smirnov statistic sup |F_n - F| */
+	double ks_p;   /* its asymptotic p-value (parameters estimated from
+			  the same sample: optimistic, a guide only) */
+};
+
+/* "lognormal", "gamma", "weibull" (NULL for anything else). */
+const char *ukf_calib_family_name(enum ukf_calib_family f);
+
+/*
+ * Fit family f to x[0..n-1] (all > 0, n >= 2, not all equal) by maximum
+ * likelihood (lognormal: closed form; gamma: Newton on the shape; Weibull:
+ * bisection on the shape's score equation), with loglik, AIC and the KS
+ * statistic. Returns 0, or -1 with errno EINVAL (too few, non-positive or
+ * constant samples) or EDOM (no convergence); *out is then unchanged.
+ */
+int ukf_calib_fit_family(const double *x, size_t n, enum ukf_calib_family f,
+			 struct ukf_calib_dist *out);
+
+/*
+ * Fit every family and return in *best the one with the lowest AIC (with
+ * two parameters each, the highest likelihood); all[] (may be NULL, else
+ * UKF_CALIB_NFAMILIES entries in family order) gets each fit, with family
+ * 0 for one that failed. Returns 0, or -1 (errno as above) if none fits.
+ */
+int ukf_calib_fit_best(const double *x, size_t n, struct ukf_calib_dist *best,
+		       struct ukf_calib_dist *all);
+
+/* Mean, CDF and standard deviation of a fitted distribution. */
+double ukf_calib_dist_mean(const struct ukf_calib_dist *d);
+double ukf_calib_dist_cdf(const struct ukf_calib_dist *d, double x);
+double ukf_calib_dist_sd(const struct ukf_calib_dist *d);
+
+/* ---- least squares (fit.c) ---- */
+
+struct ukf_calib_line {
+	size_t n;
+	double c0, c1;         /* y = c0 + c1 x */
+	double c0_lo, c0_hi;   /* 95% confidence interval (t quantile) */
+	double c1_lo, c1_hi;
+	double r2;             /* coefficient of determination (free line) */
+	int fixed;             /* 1: c0 was given, only c1 fitted */
+};
+
+/*
+ * Least-squares line through (x[i], y[i]) with 95% confidence intervals of
+ * both coefficients (gsl_fit_linear, t quantile with n - 2 degrees of
+ * freedom). Needs n >= 3 and at least two distinct x: else -1, EINVAL.
+ */
+int ukf_calib_fit_line(const double *x, const double *y, size_t n,
+		       struct ukf_calib_line *out);
+
+/*
+ * The slope of y = c0 + c1 x with the intercept c0 given (gsl_fit_mul on
+ * y - c0; interval with n - 1 degrees of freedom). Needs n >= 2 and some
+ * x != 0: else -1, EINVAL.
+ */
+int ukf_calib_fit_slope(const double *x, const double *y, size_t n, double c0,
+			struct ukf_calib_line *out);
+
+/* ---- samples (samples.c) ---- */
+
+/*
+ * A calibration's samples and provenance, in memory. Operations (op):
+ * "boot" (x = guest memory bytes, ns = launch to ready of a cold boot),
+ * "clone" (x = memory bytes, ns = template clone to ready), "fork" (x =
+ * pages copied, ns = live fork request to the child's ready), "template"
+ * (x = memory bytes, ns = making a template). Other names are kept and
+ * stored but not fitted.
+ */
+typedef struct ukf_calib_set ukf_calib_set_t;
+
+/* What made the samples. Strings are copied where stored. */
+struct ukf_calib_prov {
+	const char *date;    /* UTC, ISO 8601 */
+	const char *host;    /* host name, CPUs */
+	const char *kvm;     /* what KVM it is (modules, nesting, emulation) */
+	const char *backend; /* "kvm" */
+	const char *plan;    /* the plan (file name or "default") */
+	const char *command; /* the command line */
+	const char *load;    /* load average before and after */
+	uint32_t n;          /* samples per point asked for */
+};
+
+/* An empty set; NULL on ENOMEM. */
+ukf_calib_set_t *ukf_calib_set_create(void);
+void ukf_calib_set_destroy(ukf_calib_set_t **s);
+/* Add one sample (op is copied, at most 15 bytes); 0, -1 ENOMEM/EINVAL. */
+int ukf_calib_set_add(ukf_calib_set_t *s, const char *op, double x, double ns);
+size_t ukf_calib_set_count(const ukf_calib_set_t *s);
+/* Sample i (i < count): its op (owned by the set), x and ns. */
+void ukf_calib_set_get(const ukf_calib_set_t *s, size_t i, const char **op,
+		       double *x, double *ns);
+/* The provenance kept with the set (copied on set; strings owned by it). */
+int ukf_calib_set_prov(ukf_calib_set_t *s, const struct ukf_calib_prov *p);
+const struct ukf_calib_prov *ukf_calib_set_get_prov(const ukf_calib_set_t *s);
+
+/*
+ * Store the set as one calibration in the results database `path`
+ * (created if missing; a ukfork results database otherwise): a row of
+ * calib_runs (provenance) and one row of calib_samples(calib, op, x, ns)
+ * per sample, in one transaction. *id (may be NULL) gets the calibration's
+ * id. Returns 0, or -1 with a message in err.
+ */
+int ukf_calib_store(const char *path, const ukf_calib_set_t *s, int64_t *id,
+		    char *err, size_t errlen);
+
+/*
+ * Load calibration `id` (0: the latest) of database `path` into a new set
+ * (*out, the caller destroys it). Returns 0, or -1 with a message in err
+ * (no such file, not a results database, no calibration stored).
+ */
+int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
+		   char *err, size_t errlen);
+
+/* ---- the model file (model.c) ---- */
+
+/*
+ * Fit the set's operations and write a simulator model file at path
+ * (data/model.conf's key = value form with per-operation `*_dist` keys,
+ * loadable by ukf_sim_model_load), its comments giving the provenance,
+ * each fit's sample count, confidence intervals and goodness of fit. A
+ * summary table goes to `summary` (may be NULL). Operations with too few
+ * samples are left out of the file (the simulator then keeps its
+ * defaults) and said so in the summary. Returns 0, or -1 with a message
+ * in err (nothing could be fitted, the file cannot be written).
+ */
+int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
+			  FILE *summary, char *err, size_t errlen);
+
+/* ---- the command (cli.c, measure.c) ---- */
+
+/* What runs a Lua scenario for the measurement plan: cli/scenario.h's
+ * ukf_scenario_run(), passed in by `ukfork` (NULL: scenarios unavailable). */
+struct ukf_run_opts;
+typedef int (*ukf_calib_scenario_fn)(const struct ukf_run_opts *o, FILE *out,
+				     FILE *msg);
+
+/*
+ * `ukfork calibrate` (argv[0] is the command name): see the usage text
+ * (ukfork calibrate --help) and docs/calibration.md. Returns the exit
+ * status: 0 done, 1 failure, 2 bad command line, 77 no usable /dev/kvm.
+ */
+int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run);
+
+#endif /* UKF_CALIB_H */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* calib_int.h - internals of `ukfork calibrate`: the measurement plan and the KVM measurement. */
+#ifndef UKF_CALIB_INT_H
+#define UKF_CALIB_INT_H
+
+#include "calib.h"
+
+#define UKF_CALIB_MAX_POINTS 16
+
+/* What to measure (a plan file, or the default plan). */
+struct ukf_calib_plan {
+	uint32_t n;                                /* samples per point */
+	uint64_t boot_mem[UKF_CALIB_MAX_POINTS];   /* cold boots: memory sizes */
+	size_t nboot;
+	uint64_t clone_mem[UKF_CALIB_MAX_POINTS];  /* template clones */
+	size_t nclone;
+	char ops[4096];     /* Lua scenario of live forks ("" : none) */
+	uint32_t ops_reps;  /* its replications */
+};
+
+/*
+ * The default plan: cold boots at 8, 16 and 32 MiB, template clones at
+ * 8 MiB, scripts/calibrate/kvm-ops.lua of the source tree 3 times.
+ */
+void ukf_calib_plan_default(struct ukf_calib_plan *p);
+
+/*
+ * Read a plan file over *p: `key = value  # comment` lines with keys
+ * boot_mem (sizes, e.g. "8M 16M 32M"), clone_mem (sizes), ops (a Lua
+ * scenario path, relative to the plan file's directory, or "none") and
+ * ops_reps (a count). Returns 0, or -1 with "file:line: ..." in err.
+ */
+int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
+			size_t errlen);
+
+/*
+ * Run plan p on this machine's KVM backend, adding every sample to s:
+ * bootbench runs and the scenario's runs go to database db (scratch files
+ * in tmpdir). Returns 0, or -1 with a message in err.
+ */
+int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
+			  const char *tmpdir, ukf_calib_scenario_fn run,
+			  ukf_calib_set_t *s, char *err, size_t errlen);
+
+#endif /* UKF_CALIB_INT_H */

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/* fit.c - maximum-likelihood distribution fits, KS goodness of fit and least-squares lines with confidence intervals (GSL). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_fit.h>
+#include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_sf_psi.h>
+
+#include "calib.h"
+
+const char *ukf_calib_family_name(enum ukf_calib_family f)
+{
+	switch (f) {
+	case UKF_CALIB_LOGNORMAL:
+		return "lognormal";
+	case UKF_CALIB_GAMMA:
+		return "gamma";
+	case UKF_CALIB_WEIBULL:
+		return "weibull";
+	}
+	return NULL;
+}
+
+double ukf_calib_dist_cdf(const struct ukf_calib_dist *d, double x)
+{
+	if (!(x > 0))
+		return 0;
+	switch (d->family) {
+	case UKF_CALIB_LOGNORMAL:
+		return gsl_cdf_lognormal_P(x, d->p1, d->p2);
+	case UKF_CALIB_GAMMA:
+		return gsl_cdf_gamma_P(x, d->p1, d->p2);
+	case UKF_CALIB_WEIBULL:
+		return gsl_cdf_weibull_P(x, d->p2, d->p1);
+	}
+	return NAN;
+}
+
+double ukf_calib_dist_mean(const struct ukf_calib_dist *d)
+{
+	switch (d->family) {
+	case UKF_CALIB_LOGNORMAL:
+		return exp(d->p1 + 0.5 * d->p2 * d->p2);
+	case UKF_CALIB_GAMMA:
+		return d->p1 * d->p2;
+	case UKF_CALIB_WEIBULL:
+		return d->p2 * gsl_sf_gamma(1 + 1 / d->p1);
+	}
+	return NAN;
+}
+
+double ukf_calib_dist_sd(const struct ukf_calib_dist *d)
+{
+	double s2, g1, g2;
+
+	switch (d->family) {
+	case UKF_CALIB_LOGNORMAL:
+		s2 = d->p2 * d->p2;
+		return sqrt(expm1(s2)) * exp(d->p1 + 0.5 * s2);
+	case UKF_CALIB_GAMMA:
+		return sqrt(d->p1) * d->p2;
+	case UKF_CALIB_WEIBULL:
+		g1 = gsl_sf_gamma(1 + 1 / d->p1);
+		g2 = gsl_sf_gamma(1 + 2 / d->p1);
+		return d->p2 * sqrt(fmax(0, g2 - g1 * g1));
+	}
+	return NAN;
+}
+
+static double log_pdf(const struct ukf_calib_dist *d, double x)
+{
+	double lx = log(x), z, k, t;
+
+	switch (d->family) {
+	case UKF_CALIB_LOGNORMAL:
+		z = (lx - d->p1) / d->p2;
+		return -lx - log(d->p2) - 0.5 * log(2 * M_PI) - 0.5 * z * z;
+	case UKF_CALIB_GAMMA:
+		k = d->p1;
+		return (k - 1) * lx - x / d->p2 - gsl_sf_lngamma(k) -
+		       k * log(d->p2);
+	case UKF_CALIB_WEIBULL:
+		k = d->p1;
+		t = x / d->p2;
+		return log(k / d->p2) + (k - 1) * log(t) - pow(t, k);
+	}
+	return NAN;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Kolmogorov's asymptotic tail Q(lambda) = 2 sum (-1)^(j-1) e^(-2 j^2 l^2),
+ * with Stephens' small-sample correction of lambda. */
+static double ks_pvalue(double d, size_t n)
+{
+	double sn = sqrt((double)n);
+	double l = (sn + 0.12 + 0.11 / sn) * d, sum = 0;
+
+	if (l < 0.2)
+		return 1;
+	for (int j = 1; j <= 100; j++) {
+		double t = 2 * exp(-2.0 * j * j * l * l) * (j % 2 ? 1 : -1);
+		sum += t;
+		if (fabs(t) < 1e-12)
+			break;
+	}
+	return fmin(1, fmax(0, sum));
+}
+
+/* loglik, AIC and KS statistic of d against x[0..n-1] (sorted copy s). */
+static void quality(struct ukf_calib_dist *d, const double *x,
+		    const double *s, size_t n)
+{
+	double ll = 0, dmax = 0;
+
+	for (size_t i = 0; i < n; i++)
+		ll += log_pdf(d, x[i]);
+	for (size_t i = 0; i < n; i++) {
+		double f = ukf_calib_dist_cdf(d, s[i]);
+		dmax = fmax(dmax, fmax(f - (double)i / (double)n,
+				       (double)(i + 1) / (double)n - f));
+	}
+	d->n = n;
+	d->loglik = ll;
+	d->aic = 2 * 2 - 2 * ll;
+	d->ks_d = dmax;
+	d->ks_p = ks_pvalue(dmax, n);
+}
+
+/* Gamma MLE: with s = ln(mean) - mean(ln x), the shape solves
+ * ln k - psi(k) = s (Minka's start, Newton steps); theta = mean / k. */
+static int fit_gamma(double mean, double mlog, double *k, double *theta)
+{
+	double s = log(mean) - mlog;
+
+	if (!(s > 0))
+		return -1;
+	double a = (3 - s + sqrt((s - 3) * (s - 3) + 24 * s)) / (12 * s);
+	for (int i = 0; i < 100; i++) {
+		double f = log(a) - gsl_sf_psi(a) - s;
+		double fp = 1 / a - gsl_sf_psi_1(a);
+		double next = a - f / fp;
+		if (!(next > 0))
+			next = a / 2;
+		if (fabs(next - a) < 1e-12 * a) {
+			a = next;
+			break;
+		}
+		a = next;
+	}
+	if (!isfinite(a) || !(a > 0))
+		return -1;
+	*k = a;
+	*theta = mean / a;
+	return 0;
+}
+
+/* Weibull MLE: the shape solves g(k) = sum x^k ln x / sum x^k - 1/k -
+ * mean(ln x) = 0 (g increasing in k; bisection on a log scale, x scaled
+ * by its maximum so that x^k stays finite); lambda = (mean x^k)^(1/k). */
+static int fit_weibull(const double *x, size_t n, double mlog, double *k,
+		       double *lambda)
+{
+	double xmax = 0;
+	for (size_t i = 0; i < n; i++)
+		xmax = fmax(xmax, x[i]);
+	double lmax = log(xmax), ml = mlog - lmax;
+	double lo = 1e-3, hi = 1e3;
+
+	for (int it = 0; it < 200; it++) {
+		double mid = sqrt(lo * hi), sw = 0, swl = 0;
+		for (size_t i = 0; i < n; i++) {
+			double l = log(x[i]) - lmax, w = exp(mid * l);
+			sw += w;
+			swl += w * l;
+		}
+		double g = swl / sw - 1 / mid - ml;
+		if (g > 0)
+			hi = mid;
+		else
+			lo = mid;
+		if (hi / lo < 1 + 1e-12)
+			break;
+	}
+	double kk = sqrt(lo * hi), sw = 0;
+	if (kk <= 1.001e-3 || kk >= 0.999e3)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		sw += exp(kk * (log(x[i]) - lmax));
+	*k = kk;
+	*lambda = xmax * pow(sw / (double)n, 1 / kk);
+	return isfinite(*lambda) ? 0 : -1;
+}
+
+int ukf_calib_fit_family(const double *x, size_t n, enum ukf_calib_family f,
+			 struct ukf_calib_dist *out)
+{
+	struct ukf_calib_dist d;
+	double mean = 0, mlog = 0, vlog = 0;
+	int distinct = 0;
+
+	if (!x || n < 2 || !ukf_calib_family_name(f)) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!(x[i] > 0) || !isfinite(x[i])) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (x[i] != x[0])
+			distinct = 1;
+		mean += x[i];
+		mlog += log(x[i]);
+	}
+	if (!distinct) {
+		errno = EINVAL;
+		return -1;
+	}
+	mean /= (double)n;
+	mlog /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		vlog += (log(x[i]) - mlog) * (log(x[i]) - mlog);
+	vlog /= (double)n;
+
+	memset(&d, 0, sizeof(d));
+	d.family = f;
+	int rc = 0;
+	switch (f) {
+	case UKF_CALIB_LOGNORMAL:
+		d.p1 = mlog;
+		d.p2 = sqrt(vlog);
+		rc = d.p2 > 0 ? 0 : -1;
+		break;
+	case UKF_CALIB_GAMMA:
+		rc = fit_gamma(mean, mlog, &d.p1, &d.p2);
+		break;
+	case UKF_CALIB_WEIBULL:
+		rc = fit_weibull(x, n, mlog, &d.p1, &d.p2);
+		break;
+	}
+	if (rc < 0) {
+		errno = EDOM;
+		return -1;
+	}
+	double *s = malloc(n * sizeof(*s));
+	if (!s)
+		return -1;
+	memcpy(s, x, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_double);
+	quality(&d, x, s, n);
+	free(s);
+	if (!isfinite(d.loglik)) {
+		errno = EDOM;
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+int ukf_calib_fit_best(const double *x, size_t n, struct ukf_calib_dist *best,
+		       struct ukf_calib_dist *all)
+{
+	struct ukf_calib_dist d, b;
+	int have = 0, err = EINVAL;
+
+	memset(&b, 0, sizeof(b));
+	for (int f = 1; f <= UKF_CALIB_NFAMILIES; f++) {
+		int rc = ukf_calib_fit_family(x, n, (enum ukf_calib_family)f, &d);
+		if (rc < 0) {
+			err = errno;
+			memset(&d, 0, sizeof(d));
+		} else if (!have || d.aic < b.aic) {
+			b = d;
+			have = 1;
+		}
+		if (all)
+			all[f - 1] = d;
+	}
+	if (!have) {
+		errno = err;
+		return -1;
+	}
+	*best = b;
+	return 0;
+}
+
+int ukf_calib_fit_line(const double *x, const double *y, size_t n,
+		       struct ukf_calib_line *out)
+{
+	double c0, c1, cov00, cov01, cov11, sumsq;
+	int distinct = 0;
+
+	if (!x || !y || n < 3) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 1; i < n; i++)
+		if (x[i] != x[0])
+			distinct = 1;
+	if (!distinct) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (gsl_fit_linear(x, 1, y, 1, n, &c0, &c1, &cov00, &cov01, &cov11,
+			   &sumsq)) {
+		errno = EDOM;
+		return -1;
+	}
+	double t = gsl_cdf_tdist_Qinv(0.025, (double)(n - 2));
+	double my = 0, tss = 0;
+	for (size_t i = 0; i < n; i++)
+		my += y[i];
+	my /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		tss += (y[i] - my) * (y[i] - my);
+	memset(out, 0, sizeof(*out));
+	out->n = n;
+	out->c0 = c0;
+	out->c1 = c1;
+	out->c0_lo = c0 - t * sqrt(cov00);
+	out->c0_hi = c0 + t * sqrt(cov00);
+	out->c1_lo = c1 - t * sqrt(cov11);
+	out->c1_hi = c1 + t * sqrt(cov11);
+	out->r2 = tss > 0 ? 1 - sumsq / tss : 1;
+	return 0;
+}
+
+int ukf_calib_fit_slope(const double *x, const double *y, size_t n, double c0,
+			struct ukf_calib_line *out)
+{
+	double c1, cov11, sumsq;
+	int nonzero = 0;
+
+	if (!x || !y || n < 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	double *r = malloc(n * sizeof(*r));
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		r[i] = y[i] - c0;
+		if (x[i] != 0)
+			nonzero = 1;
+	}
+	if (!nonzero || gsl_fit_mul(x, 1, r, 1, n, &c1, &cov11, &sumsq)) {
+		free(r);
+		errno = nonzero ? EDOM : EINVAL;
+		return -1;
+	}
+	free(r);
+	double t = gsl_cdf_tdist_Qinv(0.025, (double)(n - 1));
+	memset(out, 0, sizeof(*out));
+	out->n = n;
+	out->c0 = out->c0_lo = out->c0_hi = c0;
+	out->c1 = c1;
+	out->c1_lo = c1 - t * sqrt(cov11);
+	out->c1_hi = c1 + t * sqrt(cov11);
+	out->r2 = NAN;
+	out->fixed = 1;
+	return 0;
+}

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/* measure.c - the measurement plan on the KVM backend: cold boots and template clones through bootbench, live forks and template making through the engine (a Lua scenario). */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "../bootbench/bootbench.h"
+#include "../cli/scenario.h"
+#include "../live/live.h"
+#include "calib_int.h"
+
+/* Run `ukfork bootbench` with stdout sent to /dev/null (its summary is not
+ * ours; its errors still go to stderr). Returns its exit status. */
+static int bootbench_quiet(int argc, char **argv)
+{
+	fflush(stdout);
+	int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
+	if (saved < 0 || null < 0) {
+		if (saved >= 0)
+			close(saved);
+		if (null >= 0)
+			close(null);
+		return ukf_bootbench_main(argc, argv);
+	}
+	dup2(null, STDOUT_FILENO);
+	close(null);
+	int rc = ukf_bootbench_main(argc, argv);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	return rc;
+}
+
+/* One SELECT of (x, ns) rows into the set as op; *got: rows added. */
+static int query_samples(const char *db, const char *sql, int64_t arg,
+			 ukf_calib_set_t *s, const char *op, size_t *got,
+			 char *err, size_t errlen)
+{
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	*got = 0;
+	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(sq, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", db,
+			 sq ? sqlite3_errmsg(sq) : "out of memory");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, arg);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (ukf_calib_set_add(s, op, sqlite3_column_double(st, 0),
+				      sqlite3_column_double(st, 1)) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		(*got)++;
+	}
+	if (r != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: %s", db, sqlite3_errmsg(sq));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	return rc;
+}
+
+static int64_t max_run(const char *db)
+{
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+
+	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(sq, "SELECT coalesce(max(id), 0) FROM runs", -1,
+			       &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	return v;
+}
+
+/* Cold boots (template 0) or template clones (1) of synth at mem bytes. */
+static int boots(const struct ukf_calib_plan *p, const char *db,
+		 const char *synth, uint64_t mem, int from_template,
+		 ukf_calib_set_t *s, char *err, size_t errlen)
+{
+	char n[24], m[32], gm[48];
+	snprintf(n, sizeof(n), "%u", p->n);
+	snprintf(m, sizeof(m), "%" PRIu64 "K", mem >> 10);
+	snprintf(gm, sizeof(gm), "mem=%s", m);
+	char *av[20];
+	int ac = 0;
+	av[ac++] = (char *)"ukfork bootbench";
+	av[ac++] = (char *)"-n";
+	av[ac++] = n;
+	av[ac++] = (char *)"-j";
+	av[ac++] = (char *)"1";
+	av[ac++] = (char *)"--mem";
+	av[ac++] = m;
+	av[ac++] = (char *)"--db";
+	av[ac++] = (char *)db;
+	if (from_template)
+		av[ac++] = (char *)"--from-template";
+	av[ac++] = (char *)"--guest";
+	av[ac++] = (char *)synth;
+	av[ac++] = gm;
+	av[ac++] = (char *)"init=0";
+	av[ac++] = (char *)"work=0";
+	av[ac++] = (char *)"dirty=0";
+	av[ac] = NULL;
+
+	int64_t before = max_run(db);
+	int rc = bootbench_quiet(ac, av);
+	if (rc != 0 && rc != 1) {
+		snprintf(err, errlen, "bootbench (%s, %s) refused its arguments",
+			 from_template ? "template clones" : "cold boots", gm);
+		return -1;
+	}
+	size_t got;
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "SELECT %" PRIu64 ", t_marker - t_launch FROM boots"
+		 " WHERE run > ?1 AND ok AND t_marker >= t_launch ORDER BY run, idx",
+		 mem);
+	if (query_samples(db, sql, before, s, from_template ? "clone" : "boot",
+			  &got, err, errlen) < 0)
+		return -1;
+	if (got < 2) {
+		snprintf(err, errlen,
+			 "bootbench %s at %s: %zu of %u instances reached "
+			 "UKF-READY (see its messages above)",
+			 from_template ? "template clones" : "cold boots", gm,
+			 got, p->n);
+		return -1;
+	}
+	if (rc == 1)
+		fprintf(stderr, "ukfork calibrate: bootbench %s at %s: %zu of "
+				"%u ok, the others left out\n",
+			from_template ? "template clones" : "cold boots", gm,
+			got, p->n);
+	return 0;
+}
+
+/* template-make -> template-ready pairs of the engine trace:
+ * "T NODE template-make app=A ..." and "T NODE template-ready app=A node=N
+ * bytes=B ..." (T in seconds). */
+static int trace_templates(const char *path, ukf_calib_set_t *s, size_t *got,
+			   char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	struct {
+		char app[64];
+		double t;
+	} open_[64];
+	size_t nopen = 0;
+
+	*got = 0;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		double t;
+		char node[32], ev[32], app[64];
+		if (sscanf(line, "%lf %31s %31s app=%63s", &t, node, ev, app) != 4)
+			continue;
+		if (!strcmp(ev, "template-make") && nopen < 64) {
+			snprintf(open_[nopen].app, sizeof(open_[nopen].app), "%s", app);
+			open_[nopen++].t = t;
+		} else if (!strcmp(ev, "template-ready")) {
+			const char *b = strstr(line, " bytes=");
+			for (size_t i = 0; i < nopen; i++) {
+				if (strcmp(open_[i].app, app))
+					continue;
+				if (b && ukf_calib_set_add(s, "template",
+							   strtod(b + 7, NULL),
+							   (t - open_[i].t) * 1e9) == 0)
+					(*got)++;
+				open_[i] = open_[--nopen];
+				break;
+			}
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Live forks (and the templates made on the way) through the engine. */
+static int forks(const struct ukf_calib_plan *p, const char *db,
+		 const char *tmpdir, ukf_calib_scenario_fn run,
+		 ukf_calib_set_t *s, char *err, size_t errlen)
+{
+	char trace[512];
+	struct ukf_run_opts o;
+
+	if (!run) {
+		snprintf(err, errlen, "live forks: no scenario runner");
+		return -1;
+	}
+	snprintf(trace, sizeof(trace), "%s/ops.trace", tmpdir);
+	memset(&o, 0, sizeof(o));
+	o.script = p->ops;
+	o.reps = p->ops_reps;
+	o.db_path = db;
+	o.backend = "kvm";
+	o.trace_path = trace;
+	o.quiet = 1;
+	FILE *null = fopen("/dev/null", "w");
+	int64_t before = max_run(db);
+	int rc = run(&o, null ? null : stderr, stderr);
+	if (null)
+		fclose(null);
+	if (rc != 0) {
+		snprintf(err, errlen, "the engine workload %s failed (status %d, "
+				      "messages above)", p->ops, rc);
+		return -1;
+	}
+	size_t got, tgot;
+	/* x = pages copied at the fork: the parent's dirty_pages (its row at
+	 * exit; a kvm-ops.lua parent writes nothing after forking) */
+	if (query_samples(db,
+			  "SELECT p.dirty_pages, c.t_ready - c.t_request"
+			  " FROM instances c JOIN instances p"
+			  " ON p.run = c.run AND p.id = c.parent"
+			  " WHERE c.run > ?1 AND c.start = 'fork'"
+			  " AND c.t_ready >= c.t_request AND c.t_request >= 0"
+			  " ORDER BY c.run, c.id",
+			  before, s, "fork", &got, err, errlen) < 0)
+		return -1;
+	if (trace_templates(trace, s, &tgot, err, errlen) < 0)
+		return -1;
+	fprintf(stderr, "ukfork calibrate: %zu live forks, %zu templates made\n",
+		got, tgot);
+	if (got < 3) {
+		snprintf(err, errlen, "the engine workload %s gave %zu live "
+				      "forks (3 at least are needed)", p->ops, got);
+		return -1;
+	}
+	return 0;
+}
+
+int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
+			  const char *tmpdir, ukf_calib_scenario_fn run,
+			  ukf_calib_set_t *s, char *err, size_t errlen)
+{
+	char synth[4096];
+
+	if (ukf_live_image_path("synth", synth, sizeof(synth)) < 0 ||
+	    access(synth, R_OK) < 0) {
+		snprintf(err, errlen, "no synth guest image at %s (build it: "
+				      "cmake --build BUILD --target guest-synth; "
+				      "or set UKF_GUEST_DIR)", synth);
+		return -1;
+	}
+	for (size_t i = 0; i < p->nboot; i++) {
+		fprintf(stderr, "ukfork calibrate: cold boots at %" PRIu64
+				" MiB (%u)...\n",
+			p->boot_mem[i] >> 20, p->n);
+		if (boots(p, db, synth, p->boot_mem[i], 0, s, err, errlen) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < p->nclone; i++) {
+		fprintf(stderr, "ukfork calibrate: template clones at %" PRIu64
+				" MiB (%u)...\n",
+			p->clone_mem[i] >> 20, p->n);
+		if (boots(p, db, synth, p->clone_mem[i], 1, s, err, errlen) < 0)
+			return -1;
+	}
+	if (p->ops[0]) {
+		fprintf(stderr, "ukfork calibrate: live forks and templates "
+				"through the engine (%s, %u runs)...\n",
+			p->ops, p->ops_reps);
+		if (forks(p, db, tmpdir, run, s, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}

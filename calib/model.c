@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/* model.c - fit a calibration's samples and write the simulator model file (sim/model.c's key = value form, per-operation *_dist keys). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calib.h"
+
+/* One fitted operation. */
+struct opfit {
+	const char *op;       /* sample op name */
+	const char *dist_key; /* its model key, e.g. "clone_dist" */
+	size_t n;
+	double *x, *y;
+	int linear;     /* base + slope x fitted (else a flat mean) */
+	int have_line;  /* line (free or fixed intercept) is valid */
+	struct ukf_calib_line line, free_line;
+	int have_free;
+	double base, slope; /* what the model gets */
+	int fitted;         /* base (and slope) usable */
+	int have_dist;
+	struct ukf_calib_dist dist, all[UKF_CALIB_NFAMILIES];
+	char note[160];
+};
+
+static void opfit_free(struct opfit *f)
+{
+	free(f->x);
+	free(f->y);
+}
+
+static int collect(const ukf_calib_set_t *s, struct opfit *f)
+{
+	size_t n = ukf_calib_set_count(s), k = 0;
+	const char *op;
+	double x, ns;
+
+	for (size_t i = 0; i < n; i++) {
+		ukf_calib_set_get(s, i, &op, &x, &ns);
+		if (!strcmp(op, f->op) && ns > 0 && isfinite(ns) && isfinite(x))
+			k++;
+	}
+	f->x = malloc((k ? k : 1) * sizeof(double));
+	f->y = malloc((k ? k : 1) * sizeof(double));
+	if (!f->x || !f->y)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		ukf_calib_set_get(s, i, &op, &x, &ns);
+		if (!strcmp(op, f->op) && ns > 0 && isfinite(ns) && isfinite(x)) {
+			f->x[f->n] = x;
+			f->y[f->n++] = ns;
+		}
+	}
+	return 0;
+}
+
+static double mean(const double *v, size_t n)
+{
+	double s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += v[i];
+	return n ? s / (double)n : NAN;
+}
+
+/* The spread: the best family fitted to the factors y / fitted cost. */
+static int fit_spread(struct opfit *f)
+{
+	double *r = malloc(f->n * sizeof(*r));
+	size_t k = 0;
+
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < f->n; i++) {
+		double c = f->base + f->slope * f->x[i];
+		if (c > 0)
+			r[k++] = f->y[i] / c;
+	}
+	if (k >= 5 && ukf_calib_fit_best(r, k, &f->dist, f->all) == 0)
+		f->have_dist = 1;
+	free(r);
+	return 0;
+}
+
+/* base + slope x by least squares (slope >= 0, base >= 0); a flat mean
+ * when there is one x or the slope comes out negative. c0 >= 0: the
+ * intercept is fixed there (fork: the clone's cost). */
+static void fit_cost(struct opfit *f, int linear, double c0)
+{
+	f->fitted = 0;
+	if (f->n < 2) {
+		snprintf(f->note, sizeof(f->note), "%zu sample(s): not fitted",
+			 f->n);
+		return;
+	}
+	if (linear && ukf_calib_fit_line(f->x, f->y, f->n, &f->free_line) == 0)
+		f->have_free = 1;
+	if (linear && c0 >= 0 &&
+	    ukf_calib_fit_slope(f->x, f->y, f->n, c0, &f->line) == 0 &&
+	    f->line.c1 >= 0) {
+		f->have_line = f->linear = 1;
+		f->base = c0;
+		f->slope = f->line.c1;
+		snprintf(f->note, sizeof(f->note),
+			 "slope with the intercept fixed at %.0f ns", c0);
+	} else if (linear && c0 < 0 && f->have_free && f->free_line.c1 >= 0 &&
+		   f->free_line.c0 >= 0) {
+		f->line = f->free_line;
+		f->have_line = f->linear = 1;
+		f->base = f->line.c0;
+		f->slope = f->line.c1;
+		snprintf(f->note, sizeof(f->note), "least-squares line");
+	} else {
+		f->base = mean(f->y, f->n);
+		f->slope = 0;
+		snprintf(f->note, sizeof(f->note), "%s",
+			 linear ? "no usable positive trend: flat mean"
+				: "mean");
+	}
+	f->fitted = 1;
+}
+
+static void put_dist_comment(FILE *o, const struct opfit *f)
+{
+	fprintf(o, "#   spread: factor = sample / fitted cost, n=%zu; by AIC:",
+		f->dist.n);
+	for (int i = 0; i < UKF_CALIB_NFAMILIES; i++) {
+		const struct ukf_calib_dist *d = &f->all[i];
+		if (!d->family)
+			continue;
+		fprintf(o, "%s %s AIC %.1f KS D %.3f", i ? ";" : "",
+			ukf_calib_family_name(d->family), d->aic, d->ks_d);
+	}
+	fprintf(o, "\n#   chosen %s: KS D %.3f (p %.2g, optimistic: parameters "
+		   "from the same sample), sd %.3f\n",
+		ukf_calib_family_name(f->dist.family), f->dist.ks_d,
+		f->dist.ks_p, ukf_calib_dist_sd(&f->dist));
+}
+
+static void put_dist(FILE *o, const struct opfit *f)
+{
+	if (!f->have_dist)
+		return;
+	put_dist_comment(o, f);
+	fprintf(o, "%s = %s %.6g %.6g   # source: calibrate, MLE of the factor\n",
+		f->dist_key, ukf_calib_family_name(f->dist.family), f->dist.p1,
+		f->dist.p2);
+}
+
+static void put_line_comment(FILE *o, const struct opfit *f, const char *xu)
+{
+	fprintf(o, "#   %s, n=%zu", f->note, f->n);
+	if (f->have_line)
+		fprintf(o, "; slope 95%% CI [%.4g, %.4g] ns/%s", f->line.c1_lo,
+			f->line.c1_hi, xu);
+	fputc('\n', o);
+	if (f->have_free)
+		fprintf(o,
+			"#   free line: intercept %.0f ns [%.0f, %.0f], slope "
+			"%.4g ns/%s [%.4g, %.4g], R^2 %.3f\n",
+			f->free_line.c0, f->free_line.c0_lo, f->free_line.c0_hi,
+			f->free_line.c1, xu, f->free_line.c1_lo,
+			f->free_line.c1_hi, f->free_line.r2);
+}
+
+static void summary_row(FILE *o, const struct opfit *f, const char *xu)
+{
+	if (!o)
+		return;
+	if (!f->fitted) {
+		fprintf(o, "%-9s %5zu  (not fitted: too few samples; the "
+			   "simulator keeps its default)\n",
+			f->op, f->n);
+		return;
+	}
+	fprintf(o, "%-9s %5zu  %12.1f us", f->op, f->n, f->base / 1e3);
+	if (f->linear)
+		fprintf(o, " + %.4g ns/%s [%.4g, %.4g]", f->slope, xu,
+			f->line.c1_lo, f->line.c1_hi);
+	if (f->have_dist)
+		fprintf(o, "  %s(%.4g, %.4g) KS D %.3f", ukf_calib_family_name(
+				    f->dist.family),
+			f->dist.p1, f->dist.p2, f->dist.ks_d);
+	fputc('\n', o);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
+			  FILE *summary, char *err, size_t errlen)
+{
+	enum { BOOT, CLONE, FORK, TMPL, NOPS };
+	struct opfit f[NOPS] = {
+		[BOOT] = { .op = "boot", .dist_key = "boot_dist" },
+		[CLONE] = { .op = "clone", .dist_key = "clone_dist" },
+		[FORK] = { .op = "fork", .dist_key = "fork_dist" },
+		[TMPL] = { .op = "template", .dist_key = "template_dist" },
+	};
+	const struct ukf_calib_prov *p = ukf_calib_set_get_prov(s);
+	FILE *o = NULL;
+	int rc = -1;
+
+	for (int i = 0; i < NOPS; i++)
+		if (collect(s, &f[i]) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	fit_cost(&f[BOOT], 1, -1);
+	fit_cost(&f[CLONE], 0, -1);
+	fit_cost(&f[FORK], 1, f[CLONE].fitted ? f[CLONE].base : -1);
+	fit_cost(&f[TMPL], 1, -1);
+	int any = 0;
+	for (int i = 0; i < NOPS; i++) {
+		if (f[i].fitted && fit_spread(&f[i]) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		any |= f[i].fitted;
+	}
+	if (!any) {
+		snprintf(err, errlen,
+			 "nothing to fit: no operation has 2 samples or more "
+			 "(%zu samples in all)",
+			 ukf_calib_set_count(s));
+		goto out;
+	}
+	/* jitter (operations without their own distribution): the median
+	 * of the fitted lognormal sigmas */
+	double sig[NOPS];
+	int ns = 0;
+	for (int i = 0; i < NOPS; i++)
+		if (f[i].have_dist && f[i].all[0].family)
+			sig[ns++] = f[i].all[0].p2;
+	qsort(sig, (size_t)ns, sizeof(double), cmp_double);
+	double jitter = ns ? (ns % 2 ? sig[ns / 2]
+				     : (sig[ns / 2 - 1] + sig[ns / 2]) / 2)
+			   : -1;
+
+	if (!(o = fopen(path, "w"))) {
+		snprintf(err, errlen, "%s: cannot write: %s", path,
+			 strerror(errno));
+		goto out;
+	}
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+#define S(x) ((x) ? (x) : "?")
+	fprintf(o,
+		"# SPDX-License-Identifier: MIT\n"
+		"# %s - simulator costs measured by `ukfork calibrate` "
+		"(generated: regenerate, do not edit).\n#\n",
+		base);
+	fprintf(o, "# Date: %s. Host: %s. Backend: %s.\n", S(p->date),
+		S(p->host), S(p->backend));
+	fprintf(o, "# KVM: %s.\n", S(p->kvm));
+	fprintf(o, "# Plan: %s, n = %u per point. Load average: %s.\n",
+		S(p->plan), p->n, S(p->load));
+	fprintf(o, "# Command: %s\n", S(p->command));
+#undef S
+	fprintf(o,
+		"#\n"
+		"# Raw samples: tables calib_runs / calib_samples of the results\n"
+		"# database the command was given (--db); `ukfork calibrate\n"
+		"# --from-db DB --out FILE` refits them. Costs: least squares\n"
+		"# (gsl_fit_linear; 95%% CI from the t quantile) of the samples\n"
+		"# against x (memory bytes, pages copied), the simulator adding\n"
+		"# base + slope * x. Spread (*_dist): lognormal, gamma and Weibull\n"
+		"# fitted by maximum likelihood to each sample divided by its\n"
+		"# fitted cost, the lowest AIC chosen; the simulator uses its\n"
+		"# shape with mean 1. Keys not written keep data/model.conf's\n"
+		"# values. docs/calibration.md describes the method.\n\n");
+
+	if (f[BOOT].fitted) {
+		fprintf(o, "# Cold boot, launch -> ready against guest memory bytes:\n");
+		put_line_comment(o, &f[BOOT], "byte");
+		fprintf(o, "boot_base_ns = %.0f   # source: calibrate, %s\n",
+			f[BOOT].base, p->date ? p->date : "");
+		fprintf(o, "boot_ns_per_byte = 0   # source: image size not varied\n");
+		fprintf(o, "boot_ns_per_mem_byte = %.6g   # source: calibrate, per byte of guest memory\n",
+			f[BOOT].slope);
+		put_dist(o, &f[BOOT]);
+		fputc('\n', o);
+	}
+	if (f[TMPL].fitted) {
+		fprintf(o, "# Making a template (engine trace template-make -> "
+			   "template-ready) against memory bytes:\n");
+		put_line_comment(o, &f[TMPL], "byte");
+		fprintf(o, "template_base_ns = %.0f   # source: calibrate\n",
+			f[TMPL].base);
+		fprintf(o, "template_ns_per_byte = %.6g   # source: calibrate\n",
+			f[TMPL].slope);
+		put_dist(o, &f[TMPL]);
+		fputc('\n', o);
+	}
+	if (f[CLONE].fitted) {
+		fprintf(o, "# Template clone, launch -> ready (mean, n=%zu):\n",
+			f[CLONE].n);
+		fprintf(o, "clone_base_ns = %.0f   # source: calibrate\n",
+			f[CLONE].base);
+		put_dist(o, &f[CLONE]);
+		fputc('\n', o);
+	}
+	if (f[FORK].fitted && f[FORK].linear) {
+		fprintf(o, "# Live fork, request -> child ready, against pages "
+			   "copied (the parent's dirty pages):\n");
+		put_line_comment(o, &f[FORK], "page");
+		fprintf(o, "clone_ns_per_page = %.0f   # source: calibrate\n",
+			f[FORK].slope);
+		put_dist(o, &f[FORK]);
+		fputc('\n', o);
+	}
+	if (jitter >= 0) {
+		fprintf(o, "# Operations without their own *_dist: the median "
+			   "of the lognormal sigmas above.\n");
+		fprintf(o, "jitter = %.4f   # source: calibrate\n", jitter);
+	}
+	if (fflush(o) || ferror(o)) {
+		snprintf(err, errlen, "%s: write error: %s", path,
+			 strerror(errno));
+		goto out;
+	}
+	if (summary) {
+		fprintf(summary, "%-9s %5s  %s\n", "operation", "n",
+			"fitted cost [95% CI of the slope]  spread of the factor");
+		summary_row(summary, &f[BOOT], "byte");
+		summary_row(summary, &f[TMPL], "byte");
+		summary_row(summary, &f[CLONE], "byte");
+		summary_row(summary, &f[FORK], "page");
+		if (jitter >= 0)
+			fprintf(summary, "jitter (other operations): %.4f\n",
+				jitter);
+	}
+	rc = 0;
+out:
+	if (o && fclose(o) && rc == 0) {
+		snprintf(err, errlen, "%s: write error: %s", path,
+			 strerror(errno));
+		rc = -1;
+	}
+	for (int i = 0; i < NOPS; i++)
+		opfit_free(&f[i]);
+	return rc;
+}

@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+/* test_calib.c - self-tests of `ukfork calibrate` without KVM: distribution and line fits on synthetic samples (fixed seed), the samples database, the model file through sim/'s loader, the command's refusals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sf_gamma.h>
+
+#include "calib/calib.h"
+#include "sim/sim.h"
+#include "tests/common/selftest.h"
+
+#define N 2000
+
+static gsl_rng *rng(unsigned long seed)
+{
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+	if (r)
+		gsl_rng_set(r, seed);
+	return r;
+}
+
+static int near(double got, double want, double rel)
+{
+	int ok = fabs(got - want) <= rel * fabs(want);
+	if (!ok)
+		fprintf(stderr, "  got %.6g, want %.6g (+-%.0f%%)\n", got, want,
+			rel * 100);
+	return ok;
+}
+
+/* Draw N samples of family f and check the fit finds f and its
+ * parameters. */
+static int check_family(enum ukf_calib_family f, double p1, double p2,
+			unsigned long seed)
+{
+	gsl_rng *r = rng(seed);
+	double *x = malloc(N * sizeof(*x));
+	struct ukf_calib_dist best, all[UKF_CALIB_NFAMILIES];
+
+	CHECK(r && x);
+	for (int i = 0; i < N; i++)
+		x[i] = f == UKF_CALIB_LOGNORMAL ? gsl_ran_lognormal(r, p1, p2)
+		       : f == UKF_CALIB_GAMMA	? gsl_ran_gamma(r, p1, p2)
+						: gsl_ran_weibull(r, p2, p1);
+	CHECK(ukf_calib_fit_best(x, N, &best, all) == 0);
+	fprintf(stderr, "%s(%g, %g): chose %s(%.4g, %.4g) KS D %.4f p %.3f\n",
+		ukf_calib_family_name(f), p1, p2,
+		ukf_calib_family_name(best.family), best.p1, best.p2, best.ks_d,
+		best.ks_p);
+	for (int i = 0; i < UKF_CALIB_NFAMILIES; i++)
+		fprintf(stderr, "  %s: AIC %.2f KS D %.4f\n",
+			ukf_calib_family_name(all[i].family), all[i].aic,
+			all[i].ks_d);
+	CHECK(best.family == f);
+	CHECK(best.n == N);
+	if (f == UKF_CALIB_LOGNORMAL)
+		CHECK(fabs(best.p1 - p1) < 0.05);
+	else
+		CHECK(near(best.p1, p1, 0.08));
+	CHECK(near(best.p2, p2, 0.08));
+	/* the true family fits: a small KS distance, not rejected */
+	CHECK(best.ks_d < 0.03);
+	CHECK(best.ks_p > 0.01);
+	/* the fit of a wrong family is worse by the criterion */
+	for (int i = 0; i < UKF_CALIB_NFAMILIES; i++)
+		if (all[i].family && all[i].family != f)
+			CHECK(all[i].aic > best.aic);
+	gsl_rng_free(r);
+	free(x);
+	return 0;
+}
+
+static int t_fit_lognormal(void)
+{
+	return check_family(UKF_CALIB_LOGNORMAL, 12.0, 0.4, 1);
+}
+
+static int t_fit_gamma(void)
+{
+	return check_family(UKF_CALIB_GAMMA, 2.0, 3e5, 2);
+}
+
+static int t_fit_weibull(void)
+{
+	return check_family(UKF_CALIB_WEIBULL, 1.5, 4e6, 3);
+}
+
+/* The mean and CDF of what is fitted agree with GSL's own. */
+static int t_fit_moments(void)
+{
+	struct ukf_calib_dist d = { .family = UKF_CALIB_GAMMA, .p1 = 3, .p2 = 2 };
+	CHECK(near(ukf_calib_dist_mean(&d), 6, 1e-12));
+	CHECK(near(ukf_calib_dist_sd(&d), sqrt(12), 1e-12));
+	CHECK(near(ukf_calib_dist_cdf(&d, 5), gsl_cdf_gamma_P(5, 3, 2), 1e-12));
+	d.family = UKF_CALIB_WEIBULL;
+	CHECK(near(ukf_calib_dist_cdf(&d, 1.5), gsl_cdf_weibull_P(1.5, 2, 3),
+		   1e-12));
+	d.family = UKF_CALIB_LOGNORMAL;
+	d.p1 = 1;
+	d.p2 = 0.5;
+	CHECK(near(ukf_calib_dist_mean(&d), exp(1.125), 1e-12));
+	return 0;
+}
+
+/* Samples no distribution can be fitted to are refused, not fitted. */
+static int t_fit_refusals(void)
+{
+	double one[] = { 5 }, same[] = { 3, 3, 3, 3 }, neg[] = { 1, 2, -1, 4 };
+	double zero[] = { 1, 0, 2 }, nan_[] = { 1, NAN, 2 };
+	struct ukf_calib_dist d;
+
+	errno = 0;
+	CHECK(ukf_calib_fit_best(one, 1, &d, NULL) < 0 && errno == EINVAL);
+	CHECK(ukf_calib_fit_best(same, 4, &d, NULL) < 0 && errno == EINVAL);
+	CHECK(ukf_calib_fit_best(neg, 4, &d, NULL) < 0 && errno == EINVAL);
+	CHECK(ukf_calib_fit_best(zero, 3, &d, NULL) < 0);
+	CHECK(ukf_calib_fit_best(nan_, 3, &d, NULL) < 0);
+	CHECK(ukf_calib_fit_family(neg, 4, (enum ukf_calib_family)9, &d) < 0);
+	return 0;
+}
+
+/* A known line with noise: the slope's 95% interval holds it, and is
+ * narrow; the fixed-intercept slope too. */
+static int t_fit_line(void)
+{
+	gsl_rng *r = rng(4);
+	double x[60], y[60];
+	struct ukf_calib_line l;
+
+	CHECK(r);
+	for (int i = 0; i < 60; i++) {
+		x[i] = (double)((i % 3) + 1) * 8 * 1048576; /* 8, 16, 24 MiB */
+		y[i] = 800e3 + 1.3 * x[i] + gsl_ran_gaussian(r, 50e3);
+	}
+	CHECK(ukf_calib_fit_line(x, y, 60, &l) == 0);
+	fprintf(stderr, "line: %.1f + %.4f x, slope [%.4f, %.4f], R^2 %.3f\n",
+		l.c0, l.c1, l.c1_lo, l.c1_hi, l.r2);
+	CHECK(l.n == 60 && !l.fixed);
+	CHECK(l.c1_lo < 1.3 && 1.3 < l.c1_hi);
+	CHECK(l.c1_hi - l.c1_lo < 0.1);
+	CHECK(l.c0_lo < 800e3 && 800e3 < l.c0_hi);
+	CHECK(l.r2 > 0.9);
+	CHECK(ukf_calib_fit_slope(x, y, 60, 800e3, &l) == 0);
+	CHECK(l.fixed && l.c0 == 800e3);
+	CHECK(l.c1_lo < 1.3 && 1.3 < l.c1_hi);
+	/* an exact line: zero-width interval at the slope */
+	for (int i = 0; i < 60; i++)
+		y[i] = 100 + 2 * x[i];
+	CHECK(ukf_calib_fit_line(x, y, 60, &l) == 0);
+	CHECK(near(l.c1, 2, 1e-9) && near(l.c0, 100, 1e-6));
+	/* too few points, or one x: refused */
+	CHECK(ukf_calib_fit_line(x, y, 2, &l) < 0 && errno == EINVAL);
+	double same[] = { 5, 5, 5, 5 };
+	CHECK(ukf_calib_fit_line(same, y, 4, &l) < 0 && errno == EINVAL);
+	double zeros[] = { 0, 0, 0 };
+	CHECK(ukf_calib_fit_slope(zeros, y, 3, 1, &l) < 0 && errno == EINVAL);
+	gsl_rng_free(r);
+	return 0;
+}
+
+/* ---- samples -> database -> model file -> sim/'s loader ---- */
+
+static const double BOOT0 = 900e3, BOOT_PB = 1.3, CLONE = 250e3,
+		    FORK_PP = 4700, TMPL = 2e6;
+
+/* A synthetic calibration: boots lognormal (sigma 0.15) around a line,
+ * clones gamma (k 4), forks Weibull (k 3) around the clone + per page,
+ * templates flat. */
+static ukf_calib_set_t *synthetic(void)
+{
+	gsl_rng *r = rng(5);
+	ukf_calib_set_t *s = ukf_calib_set_create();
+	struct ukf_calib_prov p = { .date = "2026-12-04T00:00Z",
+				    .host = "test, 2 CPUs",
+				    .kvm = "none: synthetic",
+				    .backend = "kvm",
+				    .plan = "synthetic",
+				    .command = "test_calib",
+				    .load = "0 before, 0 after",
+				    .n = 400 };
+	if (!r || !s || ukf_calib_set_prov(s, &p) < 0)
+		return NULL;
+	for (int i = 0; i < 1200; i++) {
+		double mem = (double)(8 << (i % 3)) * 1048576;
+		double f = gsl_ran_lognormal(r, -0.5 * 0.15 * 0.15, 0.15);
+		ukf_calib_set_add(s, "boot", mem, (BOOT0 + BOOT_PB * mem) * f);
+	}
+	for (int i = 0; i < 600; i++)
+		ukf_calib_set_add(s, "clone", 8 * 1048576,
+				  CLONE * gsl_ran_gamma(r, 4, 0.25));
+	double wmean = gsl_sf_gamma(1 + 1.0 / 3);
+	for (int i = 0; i < 900; i++) {
+		double pages = (double)(68 + 1000 * (i % 3));
+		double f = gsl_ran_weibull(r, 1 / wmean, 3);
+		ukf_calib_set_add(s, "fork", pages, (CLONE + FORK_PP * pages) * f);
+	}
+	for (int i = 0; i < 30; i++)
+		ukf_calib_set_add(s, "template", (double)(8 << (i % 3)) * 1048576,
+				  TMPL * gsl_ran_lognormal(r, 0, 0.2));
+	ukf_calib_set_add(s, "other", 1, 2); /* kept, not fitted */
+	gsl_rng_free(r);
+	return s;
+}
+
+static int tmp_path(char *buf, size_t cap, const char *what)
+{
+	snprintf(buf, cap, "/tmp/ukf-calib-test-%d-%s", (int)getpid(), what);
+	unlink(buf);
+	return 0;
+}
+
+static int t_model_roundtrip(void)
+{
+	char db[128], conf[128], err[512];
+	ukf_calib_set_t *s = synthetic(), *back = NULL;
+	int64_t id = 0;
+	struct ukf_sim_model m, d;
+
+	CHECK(s);
+	tmp_path(db, sizeof(db), "rt.db");
+	tmp_path(conf, sizeof(conf), "rt.conf");
+	CHECK(ukf_calib_store(db, s, &id, err, sizeof(err)) == 0);
+	CHECK(id == 1);
+	CHECK(ukf_calib_store(db, s, &id, err, sizeof(err)) == 0 && id == 2);
+	/* the stored samples come back, in order, with their provenance */
+	CHECK(ukf_calib_load(db, 0, &back, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_set_count(back) == ukf_calib_set_count(s));
+	for (size_t i = 0; i < ukf_calib_set_count(s); i += 97) {
+		const char *o1, *o2;
+		double x1, x2, n1, n2;
+		ukf_calib_set_get(s, i, &o1, &x1, &n1);
+		ukf_calib_set_get(back, i, &o2, &x2, &n2);
+		CHECK(!strcmp(o1, o2) && x1 == x2 && n1 == n2);
+	}
+	CHECK(!strcmp(ukf_calib_set_get_prov(back)->kvm, "none: synthetic"));
+	CHECK(ukf_calib_set_get_prov(back)->n == 400);
+	CHECK(ukf_calib_model_write(back, conf, stderr, err, sizeof(err)) == 0);
+
+	ukf_sim_model_default(&d);
+	m = d;
+	int rc = ukf_sim_model_load(&m, conf, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	CHECK(rc == 0);
+	/* the intercept is far from the sizes measured and the noise grows
+	 * with the cost: loosely determined */
+	CHECK(near((double)m.boot_base_ns, BOOT0, 0.2));
+	CHECK(near(m.boot_ns_per_mem_byte, BOOT_PB, 0.03));
+	CHECK(m.boot_ns_per_byte == 0);
+	CHECK(near((double)m.clone_base_ns, CLONE, 0.06)); /* 3 standard errors */
+	CHECK(near((double)m.clone_ns_per_page, FORK_PP, 0.03));
+	CHECK(near((double)m.template_base_ns, TMPL, 0.15));
+	/* the right family for each operation's spread, its shape back */
+	CHECK(m.dist[UKF_SIM_OP_BOOT].family == UKF_SIM_DIST_LOGNORMAL);
+	CHECK(near(m.dist[UKF_SIM_OP_BOOT].p2, 0.15, 0.1));
+	CHECK(m.dist[UKF_SIM_OP_CLONE].family == UKF_SIM_DIST_GAMMA);
+	CHECK(near(m.dist[UKF_SIM_OP_CLONE].p1, 4, 0.15));
+	CHECK(m.dist[UKF_SIM_OP_FORK].family == UKF_SIM_DIST_WEIBULL);
+	CHECK(near(m.dist[UKF_SIM_OP_FORK].p1, 3, 0.1));
+	/* operations not measured keep the defaults */
+	CHECK(m.restore_base_ns == d.restore_base_ns);
+	CHECK(m.load_ns_per_byte == d.load_ns_per_byte);
+	CHECK(m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_NONE);
+	/* the provenance is in the file */
+	FILE *f = fopen(conf, "r");
+	char text[16384];
+	CHECK(f);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	CHECK(strstr(text, "Host: test, 2 CPUs") != NULL);
+	CHECK(strstr(text, "KVM: none: synthetic") != NULL);
+	CHECK(strstr(text, "KS D") != NULL);
+	CHECK(strstr(text, "95% CI") != NULL);
+
+	/* a calibration by id; one that does not exist */
+	ukf_calib_set_destroy(&back);
+	CHECK(ukf_calib_load(db, 1, &back, err, sizeof(err)) == 0);
+	ukf_calib_set_destroy(&back);
+	CHECK(ukf_calib_load(db, 3, &back, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "no calibration 3") != NULL);
+	ukf_calib_set_destroy(&s);
+	unlink(db);
+	unlink(conf);
+	return 0;
+}
+
+/* sim/'s per-operation factor: defaults exactly the old jitter; a
+ * distribution's shape with mean 1. */
+static int t_sim_factor(void)
+{
+	struct ukf_sim_model m;
+	ukf_sim_model_default(&m);
+
+	for (double z = -3; z <= 3; z += 0.25)
+		for (int op = 0; op < UKF_SIM_NOPS; op++)
+			CHECK(ukf_sim_model_factor(&m, op, z) ==
+			      exp(m.jitter * z - 0.5 * m.jitter * m.jitter));
+	CHECK(ukf_sim_model_random(&m, UKF_SIM_OP_CLONE));
+	m.jitter = 0;
+	CHECK(!ukf_sim_model_random(&m, UKF_SIM_OP_CLONE));
+	CHECK(ukf_sim_model_factor(&m, UKF_SIM_OP_CLONE, 1.5) == 1);
+
+	m.dist[UKF_SIM_OP_CLONE] = (struct ukf_sim_dist){ UKF_SIM_DIST_GAMMA, 4, 9e9 };
+	m.dist[UKF_SIM_OP_FORK] = (struct ukf_sim_dist){ UKF_SIM_DIST_WEIBULL, 3, 7 };
+	m.dist[UKF_SIM_OP_BOOT] = (struct ukf_sim_dist){ UKF_SIM_DIST_LOGNORMAL, 5, 0.3 };
+	CHECK(ukf_sim_model_random(&m, UKF_SIM_OP_CLONE));
+	CHECK(!ukf_sim_model_random(&m, UKF_SIM_OP_SAVE));
+	/* the median is the family's median of the mean-1 shape */
+	CHECK(near(ukf_sim_model_factor(&m, UKF_SIM_OP_CLONE, 0),
+		   gsl_cdf_gamma_Pinv(0.5, 4, 0.25), 1e-9));
+	CHECK(near(ukf_sim_model_factor(&m, UKF_SIM_OP_BOOT, 0), exp(-0.045),
+		   1e-12));
+	/* mean 1 over the normal draws (midpoint rule on a fine z grid) */
+	for (int op = 0; op < UKF_SIM_NOPS; op++) {
+		double sum = 0, w = 0, lo = 1e300, hi = 0;
+		for (double z = -8; z <= 8; z += 0.001) {
+			double f = ukf_sim_model_factor(&m, op, z);
+			double p = gsl_ran_ugaussian_pdf(z);
+			sum += f * p;
+			w += p;
+			lo = fmin(lo, f);
+			hi = fmax(hi, f);
+		}
+		if (op == UKF_SIM_OP_CLONE || op == UKF_SIM_OP_FORK ||
+		    op == UKF_SIM_OP_BOOT) {
+			CHECK(near(sum / w, 1, 2e-3));
+			CHECK(lo >= 0 && hi > lo);
+		} else {
+			CHECK(sum / w == 1 && lo == 1 && hi == 1); /* jitter 0 */
+		}
+	}
+	CHECK(ukf_sim_model_factor(&m, UKF_SIM_OP_FORK, NAN) == 1);
+	return 0;
+}
+
+/* The loader's dist keys: good values read, bad ones refused at their
+ * line with the expected form, and the model left unchanged. */
+static int t_sim_dist_keys(void)
+{
+	static const struct {
+		const char *text;
+		int ok;
+	} cases[] = {
+		{ "clone_dist = gamma 4 2.5e5\n", 1 },
+		{ "fork_dist = weibull 3   1e6   # comment\n", 1 },
+		{ "boot_dist = lognormal -1.5 0.2\n", 1 },
+		{ "unit_dist = none\n", 1 },
+		{ "clone_dist = gamma -1 2\n", 0 },
+		{ "clone_dist = gamma 4\n", 0 },
+		{ "clone_dist = lognormal 1 0\n", 0 },
+		{ "clone_dist = pareto 1 2\n", 0 },
+		{ "clone_dist = gamma 4 2 3\n", 0 },
+		{ "clone_dist = none 1\n", 0 },
+		{ "clone_dist = gamma4 2\n", 0 },
+	};
+	char path[128], err[512];
+
+	tmp_path(path, sizeof(path), "keys.conf");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ukf_sim_model m, before;
+		FILE *f = fopen(path, "w");
+		CHECK(f);
+		fprintf(f, "jitter = 0.2\n%s", cases[i].text);
+		fclose(f);
+		ukf_sim_model_default(&m);
+		m.dist[UKF_SIM_OP_UNIT].family = UKF_SIM_DIST_GAMMA;
+		m.dist[UKF_SIM_OP_UNIT].p1 = m.dist[UKF_SIM_OP_UNIT].p2 = 1;
+		before = m;
+		int rc = ukf_sim_model_load(&m, path, err, sizeof(err));
+		if ((rc == 0) != cases[i].ok)
+			fprintf(stderr, "case '%s': rc %d: %s\n", cases[i].text,
+				rc, err);
+		CHECK((rc == 0) == cases[i].ok);
+		if (!cases[i].ok) {
+			CHECK(strstr(err, ":2: bad value") != NULL);
+			CHECK(strstr(err, "gamma K THETA") != NULL);
+			CHECK(memcmp(&m, &before, sizeof(m)) == 0);
+		}
+	}
+	/* what the good ones set */
+	FILE *f = fopen(path, "w");
+	CHECK(f);
+	fputs("clone_dist = gamma 4 2.5e5\nunit_dist = none\n", f);
+	fclose(f);
+	struct ukf_sim_model m;
+	ukf_sim_model_default(&m);
+	m.dist[UKF_SIM_OP_UNIT].family = UKF_SIM_DIST_GAMMA;
+	CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == 0);
+	CHECK(m.dist[UKF_SIM_OP_CLONE].family == UKF_SIM_DIST_GAMMA);
+	CHECK(m.dist[UKF_SIM_OP_CLONE].p1 == 4 && m.dist[UKF_SIM_OP_CLONE].p2 == 2.5e5);
+	CHECK(m.dist[UKF_SIM_OP_UNIT].family == UKF_SIM_DIST_NONE);
+	unlink(path);
+	return 0;
+}
+
+/* ---- the command ---- */
+
+static int run_cmd(const char *a1, const char *a2, const char *a3,
+		   const char *a4, const char *a5)
+{
+	char *av[7] = { (char *)"calibrate", (char *)a1, (char *)a2, (char *)a3,
+			(char *)a4, (char *)a5, NULL };
+	int ac = 1;
+	while (ac < 6 && av[ac])
+		ac++;
+	fflush(stdout);
+	return ukf_calib_main(ac, av, NULL);
+}
+
+static int t_cmd_from_db(void)
+{
+	char db[128], conf[128], err[512], empty[128];
+	ukf_calib_set_t *s = synthetic();
+	struct ukf_sim_model m;
+
+	CHECK(s);
+	tmp_path(db, sizeof(db), "cmd.db");
+	tmp_path(conf, sizeof(conf), "cmd.conf");
+	tmp_path(empty, sizeof(empty), "empty.db");
+	CHECK(ukf_calib_store(db, s, NULL, err, sizeof(err)) == 0);
+	CHECK(run_cmd("--from-db", db, "--out", conf, NULL) == 0);
+	ukf_sim_model_default(&m);
+	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
+	CHECK(m.dist[UKF_SIM_OP_CLONE].family == UKF_SIM_DIST_GAMMA);
+	CHECK(near((double)m.clone_ns_per_page, FORK_PP, 0.03));
+	/* refusals: missing file, a database without a calibration, bad
+	 * command lines */
+	CHECK(run_cmd("--from-db", "/nonexistent/x.db", "--out", conf, NULL) == 1);
+	FILE *f = fopen(empty, "w");
+	CHECK(f);
+	fclose(f);
+	CHECK(run_cmd("--from-db", empty, "--out", conf, NULL) == 1);
+	CHECK(run_cmd("--from-db", db, "--out", "/nonexistent/dir/x.conf", NULL) == 1);
+	CHECK(run_cmd("--from-db", db, "-n", "5", NULL) == 2);
+	CHECK(run_cmd("--backend", "sim", NULL, NULL, NULL) == 2);
+	CHECK(run_cmd("--backend", "kvm", "-n", "1", NULL) == 2);
+	CHECK(run_cmd("--bogus", NULL, NULL, NULL, NULL) == 2);
+	CHECK(run_cmd(NULL, NULL, NULL, NULL, NULL) == 2);
+	/* without /dev/kvm: exit 77 (only checkable where there is none) */
+	int fd = open("/dev/kvm", O_RDWR);
+	if (fd < 0)
+		CHECK(run_cmd("--backend", "kvm", "-n", "3", NULL) == 77);
+	else
+		close(fd);
+	ukf_calib_set_destroy(&s);
+	unlink(db);
+	unlink(conf);
+	unlink(empty);
+	return 0;
+}
+
+static const struct selftest tests[] = {
+	{ "fit_lognormal", t_fit_lognormal },
+	{ "fit_gamma", t_fit_gamma },
+	{ "fit_weibull", t_fit_weibull },
+	{ "fit_moments", t_fit_moments },
+	{ "fit_refusals", t_fit_refusals },
+	{ "fit_line", t_fit_line },
+	{ "model_roundtrip", t_model_roundtrip },
+	{ "sim_factor", t_sim_factor },
+	{ "sim_dist_keys", t_sim_dist_keys },
+	{ "cmd_from_db", t_cmd_from_db },
+};
+
+int main(int argc, char **argv)
+{
+	return selftest_main(tests, SELFTEST_COUNT(tests), argc, argv);
+}
