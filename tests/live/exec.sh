@@ -198,6 +198,47 @@ badargs)
 		[ -s "$T/err" ] || fail "'$args': no message"
 	done
 	"$EX" --help >"$T/out" || fail "--help"
+	# refused while reading the command line, KVM or not: --cluster in a
+	# program without the agents' client, arguments longer than the ABI
+	# takes, an image path longer than an app holds
+	"$EX" --cluster "$T/c" hello >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 2 ] || fail "--cluster in ukf-exec: exit $r, want 2"
+	grep -q 'no node-agent client' "$T/err" || fail "--cluster: no reason"
+	long=$(head -c 3000 /dev/zero | tr '\0' a)
+	"$EX" hello "$long" >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 2 ] || fail "3000-byte arguments: exit $r, want 2"
+	grep -q 'arguments too long' "$T/err" || fail "long arguments: no reason"
+	"$EX" "/$long$long/hello" >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 2 ] || fail "6000-byte image path: exit $r, want 2"
+	grep -q 'image path too long' "$T/err" || fail "long path: no reason"
+	# after "--" an argument is the app even if it starts with '-': not
+	# an option (exit 2) but an app that cannot run (exit 1)
+	"$EX" --timeout 60000 -- -x >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 1 ] || fail "-- -x: exit $r, want 1"
+	;;
+limits)
+	# --timeout: an app that never exits is given up at the timeout
+	# (test-loop spins for ever), with the policies named on the line
+	need_kvm test-loop
+	"$EX" --timeout 3000 --placement least-loaded --templates none \
+		"$BUILD/guest/test-loop" >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 1 ] || fail "test-loop --timeout 3000: exit $r, want 1"
+	grep -q 'test-loop did not finish before --timeout' "$T/err" ||
+		fail "test-loop: no timeout message"
+	grep -q 'test-loop: looping' "$T/out" || fail "test-loop did not run"
+	# an image in a directory that does not exist: its siblings cannot be
+	# listed (a warning), and it fails naming the image
+	"$EX" /nonexistent-ukf-dir/hello >"$T/out" 2>"$T/err"
+	r=$?
+	[ $r = 1 ] || fail "missing dir: exit $r, want 1"
+	grep -q 'warning: guest apps: /nonexistent-ukf-dir:' "$T/err" ||
+		fail "missing dir: no warning"
+	grep -q '/nonexistent-ukf-dir/hello' "$T/err" || fail "missing dir: image not named"
 	;;
 *) echo "unknown case"; exit 1 ;;
 esac

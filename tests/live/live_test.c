@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,6 +374,238 @@ static int t_hello_on_loop(void)
 	return 0;
 }
 
+/* The world's log lines, joined (lw_warn writes its warnings there too). */
+static char logbuf[8192];
+
+static void log_line(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
+{
+	size_t n = strlen(logbuf);
+
+	(void)u, (void)t, (void)node;
+	snprintf(logbuf + n, sizeof(logbuf) - n, "%s\n", line);
+}
+
+/*
+ * Loading a template dir on a node: a dir its group can write is refused
+ * as a whole; in a good one, a file whose name is too long for an app and
+ * one larger than any template are skipped, each with a warning naming
+ * it in the world's log, and nothing is loaded.
+ */
+static int t_tdir_load_errors(void)
+{
+	struct ukf_live_config c;
+	struct ukf_world w = { 0 };
+	struct ukf_world_sinks sk;
+	struct ukf_app app;
+	char dir[] = "/tmp/ukf_tdirlXXXXXX", err[512] = "", path[400];
+	char name[100];
+	int fd;
+
+	if (access(hello_path, R_OK)) {
+		printf("FAIL: %s was not built (a build failure, not a missing "
+		       "capability)\n", hello_path);
+		return 1;
+	}
+	if (!need_kvm())
+		return SKIP;
+	CHECK(mkdtemp(dir));
+	memset(&sk, 0, sizeof(sk));
+	sk.record = rec;
+	sk.log = log_line;
+	ukf_live_config_default(&c);
+	c.template_dir = dir;
+	CHECK(ukf_live_create(&w, &c, &sk, err, sizeof(err)) == 0);
+	if (!w.w) {
+		fprintf(stderr, "create: %s\n", err);
+		return 1;
+	}
+	CHECK(ukf_app_parse(&app, "hello", "mem=16M", err, sizeof(err)) == 0);
+	snprintf(app.image, sizeof(app.image), "%s", hello_path);
+	CHECK(w.ops->add_app(w.w, &app) >= 0);
+	CHECK(chmod(dir, 0770) == 0);
+	CHECK(ukf_live_load_templates(&w, err, sizeof(err)) == -1);
+	printf("dir 0770: %s\n", err);
+	CHECK(strstr(err, "refused") && strstr(err, "writable by its group"));
+	CHECK(strstr(logbuf, "writable by its group"));
+	CHECK(chmod(dir, 0700) == 0);
+	memset(name, 'n', 80);
+	name[80] = 0;
+	snprintf(path, sizeof(path), "%s/%s.ukft", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/hello.ukft", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, 8LL << 30) == 0);
+	close(fd);
+	logbuf[0] = 0;
+	CHECK(ukf_live_load_templates(&w, err, sizeof(err)) == 0);
+	printf("log:\n%s", logbuf);
+	CHECK(strstr(logbuf, "name too long") && strstr(logbuf, name));
+	CHECK(strstr(logbuf, "hello.ukft: 8589934592 bytes, larger than any template"));
+	w.ops->destroy(&w.w); /* saves nothing: no template was made */
+	CHECK(unlink(path) == 0);
+	snprintf(path, sizeof(path), "%s/%s.ukft", dir, name);
+	CHECK(unlink(path) == 0);
+	CHECK(rmdir(dir) == 0);
+	return 0;
+}
+
+/* ---- a node of a cluster, with a network that only records ---- */
+
+struct fake_net {
+	int sends, publishes, waits;
+	uint8_t rec[512];
+	size_t rec_len;
+};
+
+static int fn_send(void *u, ukf_node_id_t to, uint16_t type, const void *body,
+		   size_t len, const void *bulk, size_t bulk_len)
+{
+	struct fake_net *n = u;
+
+	(void)to, (void)type, (void)body, (void)len, (void)bulk, (void)bulk_len;
+	n->sends++;
+	return 0;
+}
+
+static void fn_publish(void *u, const void *rec, size_t len)
+{
+	struct fake_net *n = u;
+
+	n->publishes++;
+	if (len <= sizeof(n->rec)) {
+		memcpy(n->rec, rec, len);
+		n->rec_len = len;
+	}
+}
+
+/* Nothing arrives from the network: wait on the backend's fd only. */
+static int fn_wait(void *u, int fd, int64_t timeout_ns)
+{
+	struct fake_net *n = u;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct timespec ts = { timeout_ns / UKF_S, timeout_ns % UKF_S };
+
+	n->waits++;
+	return ppoll(&p, 1, timeout_ns < 0 ? NULL : &ts, NULL);
+}
+
+/*
+ * A node of a two-node cluster (cfg.net): a bad configuration is refused
+ * by name; the node publishes its record through the network and keeps
+ * it (ukf_live_own_record), runs a spawn placed by "random" (the only
+ * node it knows is alive: itself) while waiting through net->wait, and
+ * takes what the agent feeds in (messages, records, peers going down).
+ * A world that is not a cluster node refuses those calls.
+ */
+static int t_cluster_node(void)
+{
+	struct ukf_live_config c;
+	struct ukf_live_net net = { fn_send, fn_publish, fn_wait, NULL };
+	struct ukf_live_net half = { fn_send, fn_publish, NULL, NULL };
+	struct fake_net fn = { 0 };
+	struct ukf_world w = { 0 }, notlive = { 0 };
+	struct ukf_world_sinks sk;
+	struct ukf_node_stats ns;
+	struct seen s = { 0 };
+	struct ukf_app app;
+	char err[256] = "", tl[256];
+	uint8_t own[512], junk[8] = { 0xff };
+	uint64_t alive = 1, pending = 1;
+	ukf_id_t id = 0;
+	int aid;
+
+	net.u = &fn;
+	/* refused before anything starts, KVM or not */
+	CHECK(ukf_live_create(&w, NULL, NULL, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "no configuration"));
+	ukf_live_config_default(&c);
+	c.engine.nodes = 2;
+	c.engine.self = 2;
+	c.net = &net;
+	CHECK(ukf_live_create(&w, &c, NULL, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "node 2 is not one of the cluster's 2"));
+	c.engine.self = 0;
+	c.net = &half;
+	CHECK(ukf_live_create(&w, &c, NULL, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "incomplete network hooks"));
+	/* what the agent feeds in, to a world that is no cluster node */
+	CHECK(ukf_live_deliver(&notlive, 1, 1, "x", 1, NULL, 0) == -1);
+	CHECK(ukf_live_dir_apply(&notlive, "x", 1) == -1);
+	CHECK(ukf_live_peer_down(&notlive, 1, "test") == -1);
+	CHECK(ukf_live_peer_link_down(&notlive, 1, "test") == -1);
+	CHECK(ukf_live_own_record(&notlive, own, sizeof(own)) == 0);
+	CHECK(ukf_live_activity(&notlive, &alive, &pending) == -1);
+	if (access(hello_path, R_OK)) {
+		printf("FAIL: %s was not built (a build failure, not a missing "
+		       "capability)\n", hello_path);
+		return 1;
+	}
+	if (!need_kvm())
+		return SKIP;
+
+	s.loop = pthread_self();
+	memset(&sk, 0, sizeof(sk));
+	sk.record = rec;
+	sk.hooks.on_console = h_console;
+	sk.hooks.on_exit = h_exit;
+	sk.hooks.on_fail = h_fail;
+	sk.hooks.u = &s;
+	c.net = &net;
+	c.engine.placement = "random";
+	c.run_limit_ns = 20 * UKF_S;
+	{
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		c.epoch_realtime_ns = (int64_t)now.tv_sec * UKF_S + now.tv_nsec;
+	}
+	CHECK(ukf_live_create(&w, &c, &sk, err, sizeof(err)) == 0);
+	if (!w.w) {
+		fprintf(stderr, "create: %s\n", err);
+		return 1;
+	}
+	CHECK(w.ops->nodes(w.w) == 2);
+	CHECK(ukf_app_parse(&app, "hello", "mem=16M", err, sizeof(err)) == 0);
+	snprintf(app.image, sizeof(app.image), "%s", hello_path);
+	aid = w.ops->add_app(w.w, &app);
+	CHECK(aid >= 0);
+	CHECK(w.ops->start(w.w) == 0);
+	/* its record went out through the network, and it keeps a copy */
+	CHECK(fn.publishes >= 1 && fn.rec_len > 0);
+	CHECK(ukf_live_own_record(&w, own, sizeof(own)) == fn.rec_len);
+	CHECK(memcmp(own, fn.rec, fn.rec_len) == 0);
+	CHECK(ukf_live_own_record(&w, own, 1) == 0); /* no room: nothing */
+	CHECK(ukf_live_dir_apply(&w, fn.rec, fn.rec_len) == 0);
+	CHECK(ukf_live_dir_apply(&w, junk, sizeof(junk)) == -1);
+	CHECK(w.ops->spawn(w.w, 0, (uint32_t)aid, "", 1, &id) == 0);
+	/* ids carry the node in bits 32..47: node 0, a count from the
+	 * node's clock (a restarted agent does not reuse its ids) */
+	CHECK(id >> 32 == 0 && id > 0xffff);
+	CHECK(w.ops->run(w.w, w.ops->now(w.w) + 60 * UKF_S, NULL, err,
+			 sizeof(err)) == 0);
+	if (s.failed)
+		fprintf(stderr, "hello failed: %s\n", s.why);
+	CHECK(s.exited == 1 && s.status == 0 && s.ready_line == 1);
+	CHECK(s.wrong_thread == 0);
+	CHECK(fn.waits > 0); /* it waited through the network's hook */
+	CHECK(fn.sends == 0); /* nothing went to node 1, which it never saw */
+	CHECK(ukf_live_activity(&w, &alive, &pending) == 0);
+	CHECK(alive == 0);
+	CHECK(w.ops->node_stats(w.w, 0, &ns) == 0);
+	(void)w.ops->node_templates(w.w, 0, tl, sizeof(tl));
+	CHECK(w.ops->kill(w.w, id) < 0); /* it has ended */
+	/* the agent's calls: a message of an unknown type is dropped, a
+	 * peer going down is taken */
+	CHECK(ukf_live_deliver(&w, 1, 0xfff0, "x", 1, NULL, 0) == 0);
+	CHECK(ukf_live_peer_link_down(&w, 1, "test") == 0);
+	CHECK(ukf_live_peer_down(&w, 1, "test") == 0);
+	w.ops->destroy(&w.w);
+	CHECK(w.w == NULL);
+	return 0;
+}
+
 /* a request waiting for capacity is retried, not dropped by an idle world */
 static int t_retry_keeps_running(void)
 {
@@ -593,6 +826,8 @@ static const struct selftest tests[] = {
 	{ "tdir_bad_calls", t_tdir_bad_calls },
 	{ "tdir_files", t_tdir_files },
 	{ "tdir_file_errors", t_tdir_file_errors },
+	{ "cluster_node", t_cluster_node },
+	{ "tdir_load_errors", t_tdir_load_errors },
 };
 
 int main(int argc, char **argv)
