@@ -110,6 +110,16 @@ static void fit_cost(struct opfit *f, int linear, double c0)
 		f->base = f->line.c0;
 		f->slope = f->line.c1;
 		snprintf(f->note, sizeof(f->note), "least-squares line");
+	} else if (linear && c0 < 0 && f->have_free && f->free_line.c1 > 0 &&
+		   ukf_calib_fit_slope(f->x, f->y, f->n, 0, &f->line) == 0 &&
+		   f->line.c1 > 0) {
+		/* a negative intercept (costs growing faster than linearly):
+		 * the line through the origin keeps the growth with x */
+		f->have_line = f->linear = 1;
+		f->base = 0;
+		f->slope = f->line.c1;
+		snprintf(f->note, sizeof(f->note),
+			 "free intercept negative: line through the origin");
 	} else {
 		f->base = mean(f->y, f->n);
 		f->slope = 0;
