@@ -2,6 +2,7 @@
 /* backend_test.c - the backend registry and template bytes out of / into the KVM backend (backend_* CTest tests). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -425,6 +426,24 @@ static int t_is_image(void)
 	printf("text: %s\n", why);
 	CHECK(strstr(why, "not an ELF"));
 	unlink(txt);
+	/* an ELF of another class: hello's header as ELFCLASS32 */
+	{
+		unsigned char hdr[64];
+		char e32[] = "/tmp/backend_test_e32XXXXXX";
+		int in = open(guest("hello"), O_RDONLY);
+
+		CHECK(in >= 0 && read(in, hdr, sizeof(hdr)) == sizeof(hdr));
+		if (in >= 0)
+			close(in);
+		hdr[4] = 1; /* EI_CLASS = ELFCLASS32 */
+		fd = mkstemp(e32);
+		CHECK(fd >= 0 && write(fd, hdr, sizeof(hdr)) == sizeof(hdr));
+		close(fd);
+		CHECK(d->is_image(e32, why, sizeof(why)) == 0);
+		printf("ELFCLASS32: %s\n", why);
+		CHECK(strstr(why, "not an x86-64 ELF64 image"));
+		unlink(e32);
+	}
 	CHECK(d->is_image("/tmp", why, sizeof(why)) == 0);
 	CHECK(strstr(why, "not a regular file"));
 	CHECK(d->is_image("/nonexistent/hello", why, sizeof(why)) == 0);
