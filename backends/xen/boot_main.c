@@ -43,6 +43,7 @@ struct run {
 	int launched, ready, done, failed, reaped;
 	int64_t status;
 	double t0, t_started, t_ready, t_done;
+	double wall_ready; /* CLOCK_REALTIME at READY, for a shell's clock */
 	char reason[1024];
 };
 
@@ -59,6 +60,14 @@ static double now_s(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -79,6 +88,7 @@ static void on_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev)
 	case UKF_BE_READY:
 		r->ready = 1;
 		r->t_ready = t;
+		r->wall_ready = wall_s();
 		break;
 	case UKF_BE_CONSOLE:
 		if (s->quiet)
@@ -253,7 +263,7 @@ int main(int argc, char **argv)
 					"UKF-READY %s%.1f ms, exit %lld at "
 					"%.1f ms after the create call; "
 					"UKF-READY %.1f ms after the process "
-					"started%s\n",
+					"started (at %.6f s since the epoch)%s\n",
 					k + 1, (r->t_started - r->t0) * 1e3,
 					r->ready ? "" : "(never) ",
 					r->ready ? (r->t_ready - r->t0) * 1e3
@@ -262,7 +272,7 @@ int main(int argc, char **argv)
 					(r->t_done - r->t0) * 1e3,
 					r->ready ? (r->t_ready - t_main) * 1e3
 						 : 0.0,
-					label);
+					r->wall_ready, label);
 				if (r->ready)
 					ready_ms[nready++] =
 					    (r->t_ready - r->t0) * 1e3;

@@ -4,10 +4,12 @@
 # real Xen host (scripts/xen-testbed) with `xl create`: hello prints its
 # UKF-READY marker on the PV console and powers off with exit status 0 in
 # xenstore (data/ukf-exit); fanout (fork not carried on Xen: slices done in
-# the parent) prints the right count of primes; synth maps and touches
-# 48 MiB and does its forked units in-process; ukf_abort crashes the
-# domain with status 255 and its message on the console; a null dereference (test-fault null) crashes its domain, and the
-# others are unharmed. Timings printed are EMULATED (QEMU TCG).
+# the parent) prints the right count of primes; synth (mem=48M in a 64 MiB
+# domain) is ready and does its forked units in-process; ukf_abort crashes
+# the domain with status 255 and its message on the console; test-abi's
+# calls behave (console, pvclock time, a 1 s block, info with the command
+# line) and fork, spawn, wait and send say ENOSYS; a null dereference
+# (test-fault null) crashes its domain. Timings printed are EMULATED.
 # Exit 77 (skip) only when qemu-system-x86_64 is missing.
 set -euo pipefail
 
@@ -18,7 +20,7 @@ command -v qemu-system-x86_64 >/dev/null || {
 	exit 77
 }
 fail() { echo "FAIL: $*" >&2; exit 1; }
-for app in hello fanout synth test-fault; do
+for app in hello fanout synth test-abi test-fault; do
 	[ -f "$G/$app" ] || fail "no Xen image $G/$app (build target guest-xen-all, cmake -DUKF_BUILD_XEN=ON)"
 done
 [ -d /usr/lib/xen-4.17 ] || fail "no xen-utils-4.17 on this machine (dom0 runs its xl; ./ukf.sh installs it)"
@@ -45,6 +47,7 @@ mkcfg ukf-hello hello 32 ""
 mkcfg ukf-fanout fanout 32 "4 100000"
 mkcfg ukf-synth synth 64 "mem=48M init=20ms work=1ms dirty=16 fork=2"
 mkcfg ukf-abort fanout 32 "x 10"
+mkcfg ukf-abi test-abi 32 "one two"
 mkcfg ukf-fault test-fault 32 "null"
 
 cat >"$D/in-dom0.sh" <<INNER
@@ -71,7 +74,7 @@ run() {
 	sed 's/^/   | /' "\$log"
 	xl destroy "\$1" || fail "xl destroy \$1"
 }
-for n in ukf-hello ukf-fanout ukf-synth ukf-abort ukf-fault; do run \$n; done
+for n in ukf-hello ukf-fanout ukf-synth ukf-abort ukf-abi ukf-fault; do run \$n; done
 INNER
 
 set +e
@@ -97,5 +100,12 @@ block ukf-synth | grep -q 'synth: done id=1 units=1 children=0 inline=2 failed=0
 block ukf-abort | grep -Eq "state -*s?c-*, data/ukf-exit '255'" ||
 	fail "ukf_abort did not crash the domain with status 255"
 block ukf-abort | grep -q "ukf_abort: fanout: K 'x' is not a number" || fail "the abort message is not on the console"
+block ukf-abi | grep -q "state ---s--, data/ukf-exit '0'" || fail "test-abi did not exit 0"
+block ukf-abi | grep -q '^   | abi: done, 0 failed$' || fail "test-abi: a call misbehaved on Xen"
+block ukf-abi | grep -q "^   | abi: info ret=7 id=1 parent=0 node=0 args='one two'$" ||
+	fail "test-abi: the command line did not arrive as the arguments"
+for call in fork spawn-unknown wait-unknown send-self; do
+	block ukf-abi | grep -q "^   | abi: $call ret=-38$" || fail "test-abi: $call is not ENOSYS (-38) on Xen"
+done
 block ukf-fault | grep -Eq "state -*s?c-*," || fail "test-fault null did not crash its domain"
 echo "PASS: hello, fanout and synth ran as Xen PV guests with their output and exit status; abort and a null dereference crashed their domains"
