@@ -14,6 +14,7 @@
 #include <gsl/gsl_sf_gamma.h>
 
 #include "calib/calib.h"
+#include "calib/calib_int.h"
 #include "sim/sim.h"
 #include "tests/common/selftest.h"
 
@@ -458,7 +459,56 @@ static int t_cmd_from_db(void)
 	return 0;
 }
 
+/* Plan files: the default, a file's keys over it (ops relative to the
+ * plan's directory), refusals at their line leaving the plan unchanged;
+ * the committed plans load. */
+static int t_plan(void)
+{
+	struct ukf_calib_plan p, before;
+	char path[128], err[512];
+
+	ukf_calib_plan_default(&p);
+	CHECK(p.n == 20 && p.nboot == 3 && p.boot_mem[2] == 32ULL << 20);
+	CHECK(p.nclone == 1 && p.ops_reps == 3);
+	CHECK(strstr(p.ops, "scripts/calibrate/kvm-ops.lua") != NULL);
+
+	tmp_path(path, sizeof(path), "x.plan");
+	FILE *f = fopen(path, "w");
+	CHECK(f);
+	fputs("# a plan\nboot_mem = 4M 1G   # two sizes\nops = w.lua\n"
+	      "ops_reps = 5\n",
+	      f);
+	fclose(f);
+	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
+	CHECK(p.nboot == 2 && p.boot_mem[0] == 4ULL << 20 &&
+	      p.boot_mem[1] == 1ULL << 30);
+	CHECK(p.nclone == 1 && p.ops_reps == 5);
+	CHECK(!strcmp(p.ops, "/tmp/w.lua"));
+
+	static const char *const bad[] = {
+		"boot_mem = 8X\n", "ops_reps = 0\n", "colour = 3\n",
+		"boot_mem 8M\n",   "clone_mem = -1M\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = fopen(path, "w");
+		CHECK(f);
+		fprintf(f, "ops = none\n%s", bad[i]);
+		fclose(f);
+		before = p;
+		CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) < 0);
+		CHECK(strstr(err, ":2: ") != NULL);
+		CHECK(memcmp(&p, &before, sizeof(p)) == 0);
+	}
+	unlink(path);
+	ukf_calib_plan_default(&p);
+	CHECK(ukf_calib_plan_load(&p, UKF_SOURCE_DIR "/scripts/calibrate/kvm-vm.plan",
+				  err, sizeof(err)) == 0);
+	CHECK(p.ops_reps == 2 && access(p.ops, R_OK) == 0);
+	return 0;
+}
+
 static const struct selftest tests[] = {
+	{ "plan", t_plan },
 	{ "fit_lognormal", t_fit_lognormal },
 	{ "fit_gamma", t_fit_gamma },
 	{ "fit_weibull", t_fit_weibull },
