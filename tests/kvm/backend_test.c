@@ -640,6 +640,19 @@ static int t_tmpl_info(void)
 	/* ... but its name still counts */
 	CHECK(O->template_info(NULL, &hello, o.data, o.len, &info, err,
 			       sizeof(err)) == -EINVAL);
+	/* an app name with a control character (it would go into messages
+	 * and traces as is): refused, naming the byte */
+	ukvm_snap_buf_free(&o);
+	CHECK(forge(&o, UKVM_SNAP_TEMPLATE, "syn\033th", guest("synth"), 0) ==
+	      0);
+	CHECK(O->template_info(NULL, NULL, o.data, o.len, &info, err,
+			       sizeof(err)) == -EINVAL);
+	printf("control character: %s\n", err);
+	CHECK(strstr(err, "control characters (byte 0x1b at 3)"));
+	/* nowhere to describe it */
+	CHECK(O->template_info(NULL, NULL, b.data, b.len, NULL, err,
+			       sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "no info to fill"));
 	ukvm_snap_buf_free(&b);
 	ukvm_snap_buf_free(&d);
 	ukvm_snap_buf_free(&o);

@@ -964,6 +964,9 @@ static int t_bad_inputs(void)
 
 	if (rc)
 		return rc;
+	/* Nothing to export or load yet. */
+	CHECK(ukvm_template_encode(mon[0], app.id, &tb) == -ENOENT);
+	CHECK(O->load_template(mon[0], 0, app.id, NULL, 0) == -EINVAL);
 	/* Ops on instances that do not exist or are not paused right. */
 	CHECK(O->clone_live(mon[0], 0, 50, 4242) == -ESRCH);
 	CHECK(O->save_delta(mon[0], 0, 4242) == -ESRCH);
@@ -1019,6 +1022,23 @@ static int t_bad_inputs(void)
 					    sizeof(err)) == -EINVAL);
 		printf("delta as template: %s\n", err);
 		CHECK(strstr(err, "not a template"));
+		/* the same from a file: refused, naming the file */
+		{
+			char path[] = "/tmp/clone_vm_deltaXXXXXX";
+			int fd = mkstemp(path);
+
+			CHECK(fd >= 0);
+			if (fd >= 0)
+				close(fd);
+			CHECK(ukvm_snap_write_file(path, d.data, d.len, err,
+						   sizeof(err)) == 0);
+			CHECK(ukvm_template_load_file(mon[0], app.id, path,
+						      err, sizeof(err)) ==
+			      -EINVAL);
+			printf("delta file as template: %s\n", err);
+			CHECK(strstr(err, path) && strstr(err, "not a template"));
+			unlink(path);
+		}
 		/* A truncated template. */
 		CHECK(ukvm_template_install(mon[0], app.id, tb.data,
 					    tb.len / 2, err,
