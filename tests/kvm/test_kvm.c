@@ -1117,7 +1117,7 @@ static int t_fork_running(void)
 	const struct ukf_backend_ops *o = &ukvm_backend_ops;
 	struct kh_inst r;
 	uint64_t at_fork, in_child, v = 0;
-	KH_OR_SKIP(k, 8, 0, 0, 0, 0);
+	KH_OR_SKIP(k, 10, 0, 0, 0, 0);
 
 	/* 1: tiny-spin counts until told to stop, so it is running when
 	 * forked however slow the host: the test waits for its counter to
@@ -1173,6 +1173,24 @@ static int t_fork_running(void)
 	CHECK(kh_wait(k, 3, KH_ENDED) == 0);
 	r = kh_get(k, 3);
 	CHECK(r.exited && r.status == 1);
+
+	/* 9: paused in recv(): the child's recv ends with no message (it
+	 * exits, having printed nothing); the parent still waits for its
+	 * message and gets it whole */
+	CHECK(kh_boot(k, 9, tiny("recv"), MEM, "") == 0);
+	CHECK(kh_wait(k, 9, KH_CALL) == 0);
+	CHECK(o->clone_live(k->m, 0, 10, 9) == 0);
+	CHECK(kh_wait(k, 10, KH_STARTED) == 0);
+	CHECK(o->complete(k->m, 0, 10, 0, 0, 0, NULL, 0) == 0);
+	CHECK(kh_wait(k, 10, KH_ENDED) == 0);
+	r = kh_get(k, 10);
+	CHECK(r.exited && r.status == 0 && r.out_len == 0);
+	r = kh_get(k, 9);
+	CHECK(!r.exited && !r.failed);
+	CHECK(o->complete(k->m, 0, 9, 5, 0, 1, "hello", 5) == 0);
+	CHECK(kh_wait(k, 9, KH_ENDED) == 0);
+	r = kh_get(k, 9);
+	CHECK(r.exited && strcmp(r.out, "hello\n") == 0);
 
 	/* 5: a spinning loop forked twice; destroying all never hangs */
 	CHECK(kh_boot(k, 5, tiny("loop"), MEM, "") == 0);
