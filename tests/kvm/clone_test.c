@@ -362,8 +362,49 @@ static int t_shell_pool(void)
 	return 0;
 }
 
+/*
+ * Sealing guest memory in place when it cannot be done: a file that is no
+ * memfd is refused; with another writable shared mapping of the memfd the
+ * seal is refused (-EBUSY) and the guest's mapping is shared again, so
+ * its writes still reach the file (nothing lost, nothing sealed).
+ */
+static int t_seal_errors(void)
+{
+	char err[256], path[] = "/tmp/clone_test_sealXXXXXX";
+	int fd = mkstemp(path), mfd;
+	uint8_t *mem, *other;
+
+	CHECK(fd >= 0 && ftruncate(fd, MEM) == 0);
+	mem = mmap(NULL, MEM, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(mem != MAP_FAILED);
+	CHECK(ukvm_cow_seal_in_place(fd, mem, MEM, err, sizeof(err)) ==
+	      -EINVAL);
+	printf("regular file: %s\n", err);
+	CHECK(strstr(err, "F_GET_SEALS"));
+	munmap(mem, MEM);
+	close(fd);
+	unlink(path);
+
+	mem = shared_mem(&mfd);
+	CHECK(mem != NULL);
+	other = mmap(NULL, MEM, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	CHECK(other != MAP_FAILED);
+	CHECK(ukvm_cow_seal_in_place(mfd, mem, MEM, err, sizeof(err)) ==
+	      -EBUSY);
+	printf("second writable mapping: %s\n", err);
+	CHECK(strstr(err, "F_ADD_SEALS"));
+	CHECK(!ukvm_cow_is_sealed(mfd));
+	mem[5] = 0x42; /* shared again: the other mapping sees it */
+	CHECK(other[5] == 0x42);
+	munmap(other, MEM);
+	munmap(mem, MEM);
+	close(mfd);
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "clone_cow_isolation", t_cow_isolation },
+	{ "clone_seal_errors", t_seal_errors },
 	{ "clone_dirty_guest", t_dirty_guest },
 	{ "clone_fork_raw", t_fork_raw },
 	{ "clone_shell_pool", t_shell_pool },
