@@ -70,6 +70,12 @@ static const char usage_run[] =
     "                       FILE, one engine per node (implies --backend kvm;\n"
     "                       --template-dir is then a directory at the agents)\n"
     "  --quiet              no summary table, no progress\n"
+    "  --progress           progress on stderr even when it is not a terminal\n"
+    "                       (or with --quiet): a line at the end of each run\n"
+    "                       at least. By default, on a terminal, runs over a\n"
+    "                       second show one, rewritten every 0.5 s: sweep\n"
+    "                       point, rep, world time, events/s, ETA of the\n"
+    "                       whole command\n"
     "  --trusted            full Lua for the scenario: os, io, package,\n"
     "                       debug, native modules. Without it the scenario\n"
     "                       runs in a sandbox: no process spawning, native\n"
@@ -156,6 +162,9 @@ static int cmd_run(int argc, char **argv)
 			takes = 0;
 		} else if (!strcmp(a, "--trusted")) {
 			o.trusted = 1;
+			takes = 0;
+		} else if (!strcmp(a, "--progress")) {
+			o.progress = 1;
 			takes = 0;
 		} else if (a[0] == '-' && a[1] == '-' &&
 			   (!strcmp(a, "--seed") || !strcmp(a, "--reps") ||

@@ -183,6 +183,12 @@ struct scen {
 	char *text;
 	size_t textlen;
 	char chunkname[WHERE_MAX]; /* "@path": messages say path:line */
+	/* Progress: the sweep point being run (0-based) of npoints, reps
+	 * per point, and the runs finished so far with their wall time (the
+	 * ETA's basis). */
+	size_t point_no, npoints, runs_done;
+	uint32_t reps;
+	double wall_done;
 };
 
 static const struct sdef *builtin_find(const char *name)
@@ -2499,6 +2505,68 @@ static void ticker_stop(struct ticker *t)
 	pthread_cond_destroy(&t->cv);
 }
 
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A wall time as "42 s", "3m07s" or "2h05m"; "?" if unknown. */
+static void fmt_eta(double s, char *buf, size_t cap)
+{
+	if (!(s >= 0) || s > 1e9)
+		snprintf(buf, cap, "?");
+	else if (s < 60)
+		snprintf(buf, cap, "%.0f s", s);
+	else if (s < 3600)
+		snprintf(buf, cap, "%dm%02ds", (int)(s / 60), (int)s % 60);
+	else
+		snprintf(buf, cap, "%dh%02dm", (int)(s / 3600),
+			 (int)(s / 60) % 60);
+}
+
+/*
+ * One progress line on the message stream: the sweep point and run of
+ * how many, this run's label and rep, world time, events (and per second
+ * of the event loop, sim) and the ETA of the whole command: the rest of this
+ * run at its pace so far, then the runs left at the mean wall time of
+ * those finished. On a terminal the line is rewritten in place ("\r",
+ * then "erase to the end of the line");
+ * elsewhere (--progress) each is a line of its own. `last`: the run's
+ * event loop has ended.
+ */
+static void progress_line(struct run *r, const char *label, double t_loop,
+			  int last)
+{
+	struct scen *sc = r->sc;
+	double el = wall_now() - t_loop;
+	ukf_ns_t now = r->world.ops->now(r->world.w);
+	uint64_t ev = r->world.ops->events(r->world.w);
+	double rest = 0; /* of this run */
+	if (!last)
+		rest = now > 0 && now < r->duration
+			   ? el * (double)(r->duration - now) / (double)now
+			   : NAN;
+	double per = (sc->wall_done + el + rest) / (double)(sc->runs_done + 1);
+	size_t total = sc->npoints * sc->reps;
+	size_t after = total > sc->runs_done ? total - sc->runs_done - 1 : 0;
+	char eta[32], rate[48] = "";
+	fmt_eta(rest + (double)after * per, eta, sizeof(eta));
+	if (is_sim(sc)) /* on kvm the loop mostly waits: no rate */
+		snprintf(rate, sizeof(rate), ", %.2f M events/s",
+			 el > 0 ? (double)ev / el / 1e6 : 0.0);
+	int tty = isatty(fileno(sc->msg));
+	fprintf(sc->msg,
+		"%spoint %zu/%zu, run %zu/%zu: %s rep %u: %.3f / %.3f s world "
+		"time, %" PRIu64 " event%s%s, ETA %s%s",
+		tty ? "\r" : "", sc->point_no + 1, sc->npoints,
+		sc->runs_done + 1, total, label, r->rep, (double)now / 1e9,
+		(double)r->duration / 1e9, ev, plural(ev), rate, eta,
+		!tty ? "\n" : last ? "\033[K\n" : "\033[K");
+	fflush(sc->msg);
+}
+
 /* Lua's allocator, counting allocations (UKF_LUA_ALLOCS=1 prints them). */
 static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -3212,13 +3280,6 @@ static void run_free(struct run *r)
 	r->pv = NULL;
 }
 
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void json_str(char **p, size_t *left, const char *s)
 {
 	int n = snprintf(*p, *left, "\"");
@@ -3457,7 +3518,11 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	r.sum = mode == M_RUN ? sum : NULL;
 	struct cfg cf;
 	double t0 = wall_now();
-	int progress = mode == M_RUN && !sc->o->quiet && isatty(2);
+	/* Progress lines: --progress, or a terminal unless --quiet. */
+	int progress = mode == M_RUN &&
+		       (sc->o->progress ||
+			(!sc->o->quiet && isatty(fileno(sc->msg))));
+	int ticked = 0; /* a progress line was printed during this run */
 	ukf_ns_t end = 0;
 	uint64_t events = 0;
 	double loop_wall = 0, t_loop = 0;
@@ -3565,21 +3630,19 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		    !__atomic_exchange_n(&tk.tick, 0, __ATOMIC_ACQ_REL))
 			break;
 		r.stop = 0;
-		double el = wall_now() - t0;
-		ukf_ns_t now = r.world.ops->now(r.world.w);
-		uint64_t ev = r.world.ops->events(r.world.w);
-		fprintf(stderr,
-			"\r%s rep %u: %.3f / %.3f s world time, %" PRIu64
-			" events, %.2f M events/s   ",
-			label, rep, (double)now / 1e9, (double)r.duration / 1e9,
-			ev, ev / el / 1e6);
-		if (now >= r.duration)
+		progress_line(&r, label, t_loop, 0);
+		ticked = 1;
+		if (r.world.ops->now(r.world.w) >= r.duration)
 			break;
 	}
 	if (progress) {
 		ticker_stop(&tk);
-		if (wall_now() - t0 >= 1.0)
-			fprintf(stderr, "\n");
+		/* The run's last state: after lines during it, and always
+		 * with --progress (each run then has at least this one). */
+		if (!r.err_code && (ticked || sc->o->progress))
+			progress_line(&r, label, t_loop, 1);
+		else if (ticked && isatty(fileno(sc->msg)))
+			fprintf(sc->msg, "\n");
 	}
 	loop_wall = wall_now() - t_loop;
 	end = r.world.ops->now(r.world.w);
@@ -3614,6 +3677,8 @@ out:
 				 ukf_db_error(sc->db));
 	}
 	if (mode == M_RUN && !r.err_code) {
+		sc->runs_done++;
+		sc->wall_done += wall;
 		sum->runs++;
 		sum->events += events;
 		sum->wall += wall;
@@ -4026,7 +4091,10 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	}
 	/* Pass 3: the runs. */
 	uint32_t reps = o->reps ? o->reps : 1;
+	sc.npoints = npoints;
+	sc.reps = reps;
 	for (size_t p = 0; p < npoints; p++) {
+		sc.point_no = p;
 		size_t x = p;
 		for (size_t i = sc.nents; i-- > 0;) {
 			size_t nv = sc.ents[i].nvals > 1 ? sc.ents[i].nvals : 1;

@@ -22,7 +22,7 @@ struct ukf_run_opts {
 	size_t nsets;
 	const char *backend;	/* "sim" (default) or "kvm" */
 	const char *trace_path; /* event log file, or NULL */
-	int quiet;		/* no summary table, no progress */
+	int quiet;		/* no summary table, no progress (unless progress) */
 	const char *template_dir; /* kvm: templates loaded at start, saved at end */
 	/* The node agents of this cluster file run it (backend "kvm": each
 	 * agent's own), NULL: not. cluster_nodes: its node count. */
@@ -36,6 +36,11 @@ struct ukf_run_opts {
 	 * may take before the run is stopped as a runaway loop; 0: the
 	 * default (UKF_RUN_MAX_INSTRUCTIONS); UINT64_MAX: no limit. */
 	uint64_t max_instructions;
+	/* Progress lines on `msg` (sweep point, rep, world time, events/s,
+	 * ETA) even when it is not a terminal and despite quiet, one at the
+	 * end of every run at least; 0: only on a terminal, for runs over a
+	 * second, unless quiet. */
+	int progress;
 };
 
 /* The default of max_instructions: ~1-5 s of pure Lua on one core. */

@@ -109,6 +109,27 @@ spin)
 	grep -q " lua spinner done$" "$T/trace" || fail "spin=0: the second process did not finish"
 	grep -q " lua patient done$" "$T/trace" || fail "spin=0: the first process did not finish"
 	;;
+progress)
+	# --progress: lines on a stderr that is not a terminal, even with
+	# --quiet, at least one at the end of each run, naming the point and
+	# run of how many, the label and rep, world time, events, events/s
+	# and the ETA (0 at the end)
+	run run "$S/sweep_computed.lua" --set c=1,2 --reps 2 --progress --quiet
+	expect_rc 0
+	[ -s "$T/out" ] && fail "--quiet printed on stdout: $(cat "$T/out")"
+	n=0
+	for pr in "1/2, run 1/4: c=1 rep 0" "1/2, run 2/4: c=1 rep 1" "2/2, run 3/4: c=2 rep 0" "2/2, run 4/4: c=2 rep 1"; do
+		n=$((n + 1))
+		sed -n "${n}p" "$T/err" | grep -q "^point $pr: [0-9]*\.[0-9]\{3\} / 10\.000 s world time, [0-9]* events, [0-9]*\.[0-9]\{2\} M events/s, ETA [0-9?]" || fail "line $n is not the end of point $pr: $(sed -n "${n}p" "$T/err")"
+	done
+	[ "$(grep -c . "$T/err")" = 4 ] || fail "$(grep -c . "$T/err") lines on stderr, expected one per run"
+	tail -n 1 "$T/err" | grep -q ", ETA 0 s$" || fail "the last run's ETA: $(tail -n 1 "$T/err")"
+	# without it, a stderr that is not a terminal gets none
+	run run "$S/sweep_computed.lua" --set c=1,2
+	expect_rc 0
+	[ -s "$T/err" ] && fail "progress on a non-terminal stderr: $(cat "$T/err")"
+	expect_out "^run c=2 rep 0: "
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
