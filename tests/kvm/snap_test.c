@@ -428,6 +428,148 @@ static int t_file_errors(void)
 	return 0;
 }
 
+/* Open b (finished) and run what: the decoder's error, or "" if none. */
+#define DECODE(b, call)                                                       \
+	do {                                                                  \
+		struct ukvm_snap_reader r_;                                   \
+		err[0] = 0;                                                   \
+		CHECK(ukvm_snap_finish(&(b)) == 0);                           \
+		CHECK(ukvm_snap_open(&r_, (b).data, (b).len, err,             \
+				     sizeof(err)) == 0);                      \
+		rc = call;                                                    \
+		ukvm_snap_buf_free(&(b));                                     \
+	} while (0)
+
+/*
+ * Snapshots whose sections are missing or malformed, each well formed as
+ * a file (the checksums hold): the decoders refuse them, naming the
+ * section; a vCPU state that is not a ring-3 guest's is refused by the
+ * check, naming the register.
+ */
+static int t_sections_bad(void)
+{
+	struct ukvm_snap_buf b = { 0 };
+	struct ukvm_snap_meta m;
+	struct ukvm_snap_vcpu v, ok;
+	struct kvm_regs regs = { 0 };
+	struct kvm_sregs sregs = { 0 };
+	struct kvm_fpu fpu = { 0 };
+	uint32_t msrs[4] = { 2, 0, 0, 0 }; /* says 2, holds none */
+	uint64_t pages[2] = { MEM / 4096, 1 }, meta[4] = { 0 };
+	uint8_t *mem = calloc(1, MEM);
+	char err[300];
+	int rc;
+
+	/* vCPU sections: none at all; all but the MSRs; MSRs too short;
+	 * MSRs counting more than they hold */
+	ukvm_snap_begin(&b, UKVM_SNAP_TEMPLATE);
+	DECODE(b, ukvm_snap_vcpu_decode(&r_, &v, err, sizeof(err)));
+	CHECK(rc == -EINVAL && strstr(err, "missing section regs"));
+	ukvm_snap_begin(&b, UKVM_SNAP_TEMPLATE);
+	ukvm_snap_add(&b, UKVM_SEC_REGS, &regs, sizeof(regs));
+	ukvm_snap_add(&b, UKVM_SEC_SREGS, &sregs, sizeof(sregs));
+	ukvm_snap_add(&b, UKVM_SEC_FPU, &fpu, sizeof(fpu));
+	DECODE(b, ukvm_snap_vcpu_decode(&r_, &v, err, sizeof(err)));
+	printf("no msrs: %s\n", err);
+	CHECK(rc == -EINVAL && strstr(err, "missing section msrs"));
+	ukvm_snap_begin(&b, UKVM_SNAP_TEMPLATE);
+	ukvm_snap_add(&b, UKVM_SEC_REGS, &regs, sizeof(regs));
+	ukvm_snap_add(&b, UKVM_SEC_SREGS, &sregs, sizeof(sregs));
+	ukvm_snap_add(&b, UKVM_SEC_FPU, &fpu, sizeof(fpu));
+	ukvm_snap_add(&b, UKVM_SEC_MSRS, msrs, 4);
+	DECODE(b, ukvm_snap_vcpu_decode(&r_, &v, err, sizeof(err)));
+	CHECK(rc == -EINVAL && strstr(err, "section msrs malformed (4 bytes)"));
+	ukvm_snap_begin(&b, UKVM_SNAP_TEMPLATE);
+	ukvm_snap_add(&b, UKVM_SEC_REGS, &regs, sizeof(regs));
+	ukvm_snap_add(&b, UKVM_SEC_SREGS, &sregs, sizeof(sregs));
+	ukvm_snap_add(&b, UKVM_SEC_FPU, &fpu, sizeof(fpu));
+	ukvm_snap_add(&b, UKVM_SEC_MSRS, msrs, sizeof(msrs));
+	DECODE(b, ukvm_snap_vcpu_decode(&r_, &v, err, sizeof(err)));
+	CHECK(rc == -EINVAL && strstr(err, "section msrs malformed (16 bytes)"));
+
+	/* meta: a size field that is not its length; a memory size that is
+	 * not whole pages */
+	meta[0] = 24; /* u32 size = 24, in a 32-byte section */
+	ukvm_snap_begin(&b, UKVM_SNAP_TEMPLATE);
+	ukvm_snap_add(&b, UKVM_SEC_META, meta, sizeof(meta));
+	DECODE(b, ukvm_snap_meta_decode(&r_, &m, err, sizeof(err)));
+	printf("meta size: %s\n", err);
+	CHECK(rc == -EINVAL && strstr(err, "section meta malformed (32 bytes)"));
+	memset(&m, 0, sizeof(m));
+	m.mem_size = MEM + 100;
+	ukvm_snap_begin(&b, UKVM_SNAP_TEMPLATE);
+	ukvm_snap_meta_encode(&b, &m);
+	DECODE(b, ukvm_snap_meta_decode(&r_, &m, err, sizeof(err)));
+	CHECK(rc == -EINVAL && strstr(err, "bad memory size"));
+
+	/* pages: missing; too short; one page announced, none there */
+	ukvm_snap_begin(&b, UKVM_SNAP_TEMPLATE);
+	DECODE(b, ukvm_snap_apply_pages(&r_, mem, -1, MEM, NULL, err,
+					sizeof(err)));
+	CHECK(rc == -EINVAL && strstr(err, "missing section pages"));
+	ukvm_snap_begin(&b, UKVM_SNAP_TEMPLATE);
+	ukvm_snap_add(&b, UKVM_SEC_PAGES, pages, 8);
+	DECODE(b, ukvm_snap_apply_pages(&r_, mem, -1, MEM, NULL, err,
+					sizeof(err)));
+	CHECK(rc == -EINVAL && strstr(err, "section pages malformed (8 bytes)"));
+	ukvm_snap_begin(&b, UKVM_SNAP_TEMPLATE);
+	ukvm_snap_add(&b, UKVM_SEC_PAGES, pages, sizeof(pages));
+	DECODE(b, ukvm_snap_apply_pages(&r_, mem, -1, MEM, NULL, err,
+					sizeof(err)));
+	printf("pages: %s\n", err);
+	CHECK(rc == -EINVAL && strstr(err, "section pages malformed (16 bytes)"));
+
+	/* the vCPU check: a guest's boot state passes; an LDT, a data
+	 * selector of ring 0, too many MSRs do not */
+	{
+		struct kvm_segment code = { .limit = 0xffffffff,
+					    .selector = 0x1b, .type = 0xb,
+					    .present = 1, .dpl = 3, .s = 1,
+					    .l = 1, .g = 1 };
+		struct kvm_segment dat = { .limit = 0xffffffff,
+					   .selector = 0x23, .type = 0x3,
+					   .present = 1, .dpl = 3, .s = 1,
+					   .db = 1, .g = 1 };
+
+		memset(&ok, 0, sizeof(ok));
+		ok.sregs.cs = code;
+		ok.sregs.ds = ok.sregs.es = ok.sregs.fs = ok.sregs.gs =
+			ok.sregs.ss = dat;
+		ok.sregs.tr = (struct kvm_segment){ .base = 0x2000,
+						    .limit = 0x168,
+						    .selector = 0x28,
+						    .type = 0xb, .present = 1 };
+		ok.sregs.ldt = (struct kvm_segment){ .type = 2, .unusable = 1 };
+		ok.sregs.gdt.base = 0x1000;
+		ok.sregs.gdt.limit = 0x37;
+		ok.sregs.idt.base = 0x3000;
+		ok.sregs.idt.limit = 32 * 16 - 1;
+		ok.sregs.cr0 = 0x80010033;
+		ok.sregs.cr3 = 0x10000;
+		ok.sregs.cr4 = 0x620;
+		ok.sregs.efer = 0xd00;
+		ok.regs.rflags = 0x2;
+		ok.regs.rip = 0x100000;
+	}
+	CHECK(ukvm_snap_vcpu_check(&ok, err, sizeof(err)) == 0);
+	v = ok;
+	v.sregs.ldt = (struct kvm_segment){ .selector = 0x30, .type = 2,
+					    .present = 1 };
+	CHECK(ukvm_snap_vcpu_check(&v, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "an LDT (selector 0x30)"));
+	v = ok;
+	v.sregs.fs.selector = 0x10;
+	CHECK(ukvm_snap_vcpu_check(&v, err, sizeof(err)) < 0);
+	printf("fs: %s\n", err);
+	CHECK(strstr(err, "fs selector 0x10 (not a ring-3 selector)"));
+	v = ok;
+	v.nmsrs = UKVM_SNAP_MSRS_MAX + 1;
+	CHECK(ukvm_snap_vcpu_check(&v, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "25 MSRs"));
+	free(mem);
+	return 0;
+}
+
 static int t_crc(void)
 {
 	CHECK(ukvm_crc32c(0xffffffff, "123456789", 9) == ~0xe3069283U);
@@ -497,6 +639,7 @@ static const struct selftest tests[] = {
 	{ "snap_crc", t_crc },             { "snap_vcpu_kvm", t_vcpu_kvm },
 	{ "snap_file_hostile", t_file_hostile },
 	{ "snap_file_errors", t_file_errors },
+	{ "snap_sections_bad", t_sections_bad },
 };
 
 int main(int argc, char **argv)
