@@ -154,6 +154,21 @@ static struct inst *find(sim_be_t *b, ukf_id_t id, uint32_t *slot)
 	return &b->inst[v];
 }
 
+/*
+ * Out of memory in the backend: the world cannot be trusted any more (an
+ * operation refused for it is no modeled failure), so the run fails, as
+ * when the event queue cannot grow. Returns -ENOMEM.
+ */
+static int be_oom(sim_be_t *b)
+{
+	if (!b->w->failed) {
+		b->w->failed = 1;
+		snprintf(b->w->fail_msg, sizeof(b->w->fail_msg),
+			 "backend: out of memory");
+	}
+	return -ENOMEM;
+}
+
 /* A fresh instance slot for `id`; NULL with *rc set. */
 static struct inst *inst_new(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 			     uint32_t *slot, int *rc)
@@ -175,7 +190,7 @@ static struct inst *inst_new(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 			uint32_t ncap = b->cap ? b->cap * 2 : 256;
 			struct inst *ni = realloc(b->inst, sizeof(*ni) * ncap);
 			if (!ni) {
-				*rc = -ENOMEM;
+				*rc = be_oom(b);
 				return NULL;
 			}
 			b->inst = ni;
@@ -187,7 +202,7 @@ static struct inst *inst_new(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 	if (sim_map_put(&b->byid, id, s) < 0) {
 		b->inst[s].next_free = b->free_head;
 		b->free_head = s;
-		*rc = -ENOMEM;
+		*rc = be_oom(b);
 		return NULL;
 	}
 	struct inst *in = &b->inst[s];

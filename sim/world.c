@@ -37,6 +37,13 @@ int sim_world_push(struct sim_world *w, ukf_ns_t t, const struct sim_ev *ev)
 	return 0;
 }
 
+/* A keyed stream could not be created (NaN draw): the run fails. */
+static void rng_oom(struct sim_world *w)
+{
+	w->failed = 1;
+	snprintf(w->fail_msg, sizeof(w->fail_msg), "rng: out of memory");
+}
+
 ukf_ns_t sim_world_jitter(struct sim_world *w, ukf_node_id_t node,
 			  double cost_ns)
 {
@@ -47,6 +54,8 @@ ukf_ns_t sim_world_jitter(struct sim_world *w, ukf_node_id_t node,
 		double z = sim_rng_gaussian(w->rng, UKF_RNG_KEY(UKF_RNG_BACKEND, node));
 		if (isfinite(z))
 			cost_ns *= exp(sigma * z - 0.5 * sigma * sigma);
+		else
+			rng_oom(w);
 	}
 	if (cost_ns > 9e18)
 		cost_ns = 9e18;
@@ -115,8 +124,7 @@ static double env_uniform(void *wp, uint64_t key)
 	struct sim_world *w = wp;
 	double u = sim_rng_uniform(w->rng, key);
 	if (!isfinite(u)) {
-		w->failed = 1;
-		snprintf(w->fail_msg, sizeof(w->fail_msg), "rng: out of memory");
+		rng_oom(w);
 		return 0;
 	}
 	return u;
@@ -149,6 +157,10 @@ static void env_publish(void *wp, ukf_node_id_t node, const void *rec,
 			       2.3263478740408408;
 		double z = sim_rng_gaussian(w->rng,
 					    UKF_RNG_KEY(UKF_RNG_DIRECTORY, node));
+		if (!isfinite(z)) { /* no stream: the median, and the run fails */
+			rng_oom(w);
+			z = 0;
+		}
 		delay = (ukf_ns_t)((double)delay * exp(sigma * z));
 	}
 	if (sim_world_push(w, w->now + delay, &ev) < 0)

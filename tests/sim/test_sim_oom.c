@@ -79,14 +79,23 @@ void free(void *p)
 
 struct out {
 	size_t records, failed;
+	uint64_t hash; /* of every record's id, node, start, times, status */
 	struct ukf_world world;
 };
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	return (h ^ v) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+}
 
 static void o_record(void *u, const struct ukf_record *r)
 {
 	struct out *o = u;
 	o->records++;
 	o->failed += r->status == UKF_STATUS_FAILED;
+	o->hash = mix(mix(mix(mix(mix(mix(o->hash, r->id), r->node), r->start),
+			      (uint64_t)r->t_ready), (uint64_t)r->t_exit),
+		      (uint64_t)r->status);
 }
 
 static void o_sample(void *u, const struct ukf_world_sample *s)
@@ -110,7 +119,7 @@ enum outcome { OK, CREATE_OOM, SETUP_REFUSED, RUN_OOM, OTHER };
  * network), directory delays drawn (lognormal), samples, cost jitter,
  * faults drawn. Returns its outcome; err holds the message.
  */
-static enum outcome one_run(char *err, size_t errlen)
+static enum outcome one_run(char *err, size_t errlen, uint64_t *hash)
 {
 	struct ukf_sim_config c;
 	struct out o = { 0 };
@@ -143,6 +152,7 @@ static enum outcome one_run(char *err, size_t errlen)
 		rc = strstr(err, "out of memory") ? RUN_OOM : OTHER;
 	else
 		rc = o.records >= 6 ? OK : OTHER;
+	*hash = o.hash;
 out:
 	o.world.ops->destroy(&o.world.w);
 	return rc;
@@ -152,9 +162,10 @@ out:
  * Fail the 1st, 2nd, ... allocation of the run in turn (each run fails
  * exactly one): every run either ends with an "out of memory" message -
  * from ukf_sim_create or from run, naming where - or is refused while it
- * is set up (an app or the start refused), or completes (the failure was
- * absorbed), never anything else (a crash, another error, a run that
- * lost requests); and it frees all it allocated either way.
+ * is set up (an app or the start refused), or completes exactly as the
+ * run without a failure did (the failure was absorbed: same records, same
+ * times), never anything else (a crash, another error, a run that went on
+ * otherwise); and it frees all it allocated either way.
  */
 static int t_oom_each_allocation(void)
 {
@@ -163,24 +174,26 @@ static int t_oom_each_allocation(void)
 #else
 	char err[256];
 	long long total, n, creates = 0, runs = 0, oks = 0;
+	uint64_t h0 = 0, h = 0;
 
 	/* Unarmed: count the allocations of a whole run (stdio and GSL set
 	 * up once, before). */
-	CHECK(one_run(err, sizeof(err)) == OK);
+	CHECK(one_run(err, sizeof(err), &h0) == OK);
 	long long live0 = live;
 	allocs = 0;
 	fail_at = 0; /* counting, failing none */
-	CHECK(one_run(err, sizeof(err)) == OK);
+	CHECK(one_run(err, sizeof(err), &h) == OK);
+	CHECK(h == h0);
 	total = allocs;
 	CHECK(live == live0);
 	CHECK(total > 100 && total < 1000000);
 	for (n = 1; n <= total; n++) {
 		allocs = 0;
 		fail_at = n;
-		enum outcome r = one_run(err, sizeof(err));
+		enum outcome r = one_run(err, sizeof(err), &h);
 		fail_at = -1;
 		if (r == OTHER || (r == SETUP_REFUSED && n > total / 2) ||
-		    live != live0) {
+		    (r == OK && h != h0) || live != live0) {
 			fprintf(stderr,
 				"allocation %lld of %lld failed: outcome %d, "
 				"'%s', %lld blocks leaked\n",
