@@ -22,6 +22,7 @@
 #include "../include/ukf_abi.h"
 #include "../core/world.h"
 #include "../sim/sim.h"
+#include "../results/json.h"
 #include "../results/results.h"
 #include "../results/stats.h"
 #ifdef UKF_HAVE_LIVE
@@ -3280,118 +3281,109 @@ static void run_free(struct run *r)
 	r->pv = NULL;
 }
 
-static void json_str(char **p, size_t *left, const char *s)
+/* Add key: val to the settings document j; *bad is set if it failed. */
+static void jadd(struct json_object *j, const char *key,
+		 struct json_object *val, int *bad)
 {
-	int n = snprintf(*p, *left, "\"");
-	*p += n;
-	*left -= n;
-	for (; *s && *left > 8; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			n = snprintf(*p, *left, "\\%c", ch);
-		else if (ch < 0x20)
-			n = snprintf(*p, *left, "\\u%04x", ch);
-		else
-			n = snprintf(*p, *left, "%c", ch);
-		*p += n;
-		*left -= n;
-	}
-	n = snprintf(*p, *left, "\"");
-	*p += n;
-	*left -= n;
+	if (ukf_json_add(j, key, val) < 0)
+		*bad = 1;
 }
 
-#define JP(...)                                                                \
-	do {                                                                   \
-		int n_ = snprintf(p, left, __VA_ARGS__);                       \
-		if (n_ < 0 || (size_t)n_ >= left)                              \
-			return;                                                \
-		p += n_;                                                       \
-		left -= n_;                                                    \
-	} while (0)
-
-static void settings_json(struct run *r, const struct cfg *cf, char *buf,
-			  size_t cap)
+/*
+ * The settings of run r as stored (runs.settings_json): the values the
+ * engine and world were given, hosts, model, apps and params, as one
+ * JSON object written by json-c (results/json.h, the writer of `report
+ * --json` and bootbench). Returns a malloc'd string the caller frees, or
+ * NULL if out of memory.
+ */
+static char *settings_json(struct run *r, const struct cfg *cf)
 {
-	char *p = buf;
-	size_t left = cap;
-	buf[0] = 0;
 	const struct ukf_engine_config *e = &cf->eng;
-	JP("{\"backend\":");
-	json_str(&p, &left, r->sc->o->backend ? r->sc->o->backend : "sim");
-	JP(",\"nodes\":%u,\"vcpus\":%u,\"memory\":%" PRIu64
-	   ",\"cache\":%" PRIu64,
-	   r->sc->o->cluster ? r->sc->o->cluster_nodes
-	   : r->sc->o->backend && strcmp(r->sc->o->backend, "sim") ? 1
-								     : e->nodes,
-	   e->node.vcpus, e->node.mem_bytes, e->node.cache_bytes);
-	if (r->sc->o->cluster) {
-		JP(",\"cluster\":");
-		json_str(&p, &left, r->sc->o->cluster);
-	}
+	const struct ukf_run_opts *o = r->sc->o;
+	struct json_object *j = json_object_new_object(), *sub;
+	int bad = !j;
+	uint32_t nodes = o->cluster			  ? o->cluster_nodes
+			 : o->backend && strcmp(o->backend, "sim") ? 1
+								   : e->nodes;
+	jadd(j, "backend", ukf_json_str(o->backend ? o->backend : "sim"), &bad);
+	jadd(j, "nodes", json_object_new_int64(nodes), &bad);
+	jadd(j, "vcpus", json_object_new_int64(e->node.vcpus), &bad);
+	jadd(j, "memory", json_object_new_uint64(e->node.mem_bytes), &bad);
+	jadd(j, "cache", json_object_new_uint64(e->node.cache_bytes), &bad);
+	if (o->cluster)
+		jadd(j, "cluster", ukf_json_str(o->cluster), &bad);
 	if (cf->have_latency)
-		JP(",\"latency_ns\":%" PRId64, cf->latency);
+		jadd(j, "latency_ns", json_object_new_int64(cf->latency), &bad);
 	if (cf->have_bandwidth)
-		JP(",\"bandwidth_Bps\":%.0f", cf->bandwidth);
+		jadd(j, "bandwidth_Bps", ukf_json_num(cf->bandwidth, "%.0f"),
+		     &bad);
 	if (cf->have_dir_delay)
-		JP(",\"dir_delay_ns\":%" PRId64, cf->dir_delay);
+		jadd(j, "dir_delay_ns", json_object_new_int64(cf->dir_delay),
+		     &bad);
 	if (cf->have_dir_delay_p99)
-		JP(",\"dir_delay_p99_ns\":%" PRId64, cf->dir_delay_p99);
-	if (cf->directory) {
-		JP(",\"directory\":");
-		json_str(&p, &left, cf->directory);
-	}
-	JP(",\"placement\":");
-	json_str(&p, &left, e->placement ? e->placement : "(default)");
-	JP(",\"templates\":");
-	json_str(&p, &left, e->templates ? e->templates : "(default)");
-	JP(",\"fetch\":\"%s\",\"prewarm\":%u,\"max_children\":%u,"
-	   "\"max_queue\":%u,\"retry_ns\":%" PRId64 ",\"max_retries\":%u,"
-	   "\"duration_ns\":%" PRId64 ",\"sample_every_ns\":%" PRId64,
-	   e->fetch == UKF_FETCH_COLD ? "cold" : "peer", e->prewarm_k,
-	   e->max_children, e->max_queue, e->retry_ns, e->max_retries,
-	   cf->duration, cf->sample_every);
+		jadd(j, "dir_delay_p99_ns",
+		     json_object_new_int64(cf->dir_delay_p99), &bad);
+	if (cf->directory)
+		jadd(j, "directory", ukf_json_str(cf->directory), &bad);
+	jadd(j, "placement",
+	     ukf_json_str(e->placement ? e->placement : "(default)"), &bad);
+	jadd(j, "templates",
+	     ukf_json_str(e->templates ? e->templates : "(default)"), &bad);
+	jadd(j, "fetch",
+	     ukf_json_str(e->fetch == UKF_FETCH_COLD ? "cold" : "peer"), &bad);
+	jadd(j, "prewarm", json_object_new_int64(e->prewarm_k), &bad);
+	jadd(j, "max_children", json_object_new_int64(e->max_children), &bad);
+	jadd(j, "max_queue", json_object_new_int64(e->max_queue), &bad);
+	jadd(j, "retry_ns", json_object_new_int64(e->retry_ns), &bad);
+	jadd(j, "max_retries", json_object_new_int64(e->max_retries), &bad);
+	jadd(j, "duration_ns", json_object_new_int64(cf->duration), &bad);
+	jadd(j, "sample_every_ns", json_object_new_int64(cf->sample_every),
+	     &bad);
 	if (r->nhosts) {
-		JP(",\"hosts\":[");
-		for (size_t i = 0; i < r->nhosts; i++)
-			JP("%s{\"count\":%u,\"vcpus\":%u,\"memory\":%" PRIu64
-			   ",\"cache\":%" PRIu64 "}",
-			   i ? "," : "", r->hosts[i].count, r->hosts[i].vcpus,
-			   r->hosts[i].memory, r->hosts[i].cache);
-		JP("]");
+		jadd(j, "hosts", sub = json_object_new_array(), &bad);
+		for (size_t i = 0; sub && i < r->nhosts; i++) {
+			struct json_object *h = json_object_new_object();
+			int hb = !h;
+			jadd(h, "count", json_object_new_int64(r->hosts[i].count),
+			     &hb);
+			jadd(h, "vcpus", json_object_new_int64(r->hosts[i].vcpus),
+			     &hb);
+			jadd(h, "memory",
+			     json_object_new_uint64(r->hosts[i].memory), &hb);
+			jadd(h, "cache",
+			     json_object_new_uint64(r->hosts[i].cache), &hb);
+			if (hb || ukf_json_append(sub, h) < 0)
+				bad = 1;
+		}
 	}
-	if (cf->model) {
-		JP(",\"model\":");
-		json_str(&p, &left, cf->model);
-	}
-	if (cf->faults) {
-		JP(",\"faults\":");
-		json_str(&p, &left, cf->faults);
-	}
-	JP(",\"seed\":%" PRIu64 ",\"rep\":%u,\"apps\":{", r->seed, r->rep);
-	for (size_t i = 0; i < r->napps; i++) {
-		JP("%s", i ? "," : "");
-		json_str(&p, &left, r->apps[i].app.name);
-		JP(":");
-		json_str(&p, &left, r->apps[i].app.args);
-	}
-	JP("},\"params\":{");
-	int first = 1;
-	for (size_t i = 0; i < r->sc->nents; i++) {
+	if (cf->model)
+		jadd(j, "model", ukf_json_str(cf->model), &bad);
+	if (cf->faults)
+		jadd(j, "faults", ukf_json_str(cf->faults), &bad);
+	jadd(j, "seed", json_object_new_uint64(r->seed), &bad);
+	jadd(j, "rep", json_object_new_int64(r->rep), &bad);
+	jadd(j, "apps", sub = json_object_new_object(), &bad);
+	for (size_t i = 0; sub && i < r->napps; i++)
+		jadd(sub, r->apps[i].app.name,
+		     ukf_json_str(r->apps[i].app.args), &bad);
+	jadd(j, "params", sub = json_object_new_object(), &bad);
+	for (size_t i = 0; sub && i < r->sc->nents; i++) {
 		struct entry *en = &r->sc->ents[i];
 		if (en->builtin >= 0)
 			continue;
 		const struct val *v = entry_value(r, en);
-		JP("%s", first ? "" : ",");
-		first = 0;
-		json_str(&p, &left, en->name);
-		JP(":");
-		if (v->is_num)
-			JP("%.17g", v->num);
-		else
-			json_str(&p, &left, v->str);
+		jadd(sub, en->name,
+		     v->is_num ? ukf_json_num(v->num, "%.17g")
+			       : ukf_json_str(v->str),
+		     &bad);
 	}
-	JP("}}");
+	const char *txt = bad ? NULL
+			      : json_object_to_json_string_ext(
+				    j, JSON_C_TO_STRING_PLAIN |
+					   JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *out = txt ? strdup(txt) : NULL;
+	json_object_put(j);
+	return out;
 }
 
 /*
@@ -3555,19 +3547,11 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	if (build_config(&r, &cf))
 		goto out;
 	if (mode == M_RUN && sc->db) {
-		/* Room for every app string and value escaped (x6 worst case).
-		 */
-		size_t jcap =
-		    4096 + r.nhosts * 160 +
-		    r.napps * 6 * (UKF_APP_NAME_MAX + UKF_APP_ARGS_MAX);
-		for (size_t i = 0; i < sc->nents; i++)
-			jcap += 6 * (strlen(sc->ents[i].name) + 300);
-		char *js = malloc(jcap);
+		char *js = settings_json(&r, &cf);
 		if (!js) {
 			run_fail(&r, UKF_RUN_FAILED, "out of memory");
 			goto out;
 		}
-		settings_json(&r, &cf, js, jcap);
 		struct ukf_run_info info = {
 		    .kind = "scenario",
 		    .scenario = sc->o->script,

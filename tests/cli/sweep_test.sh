@@ -130,6 +130,23 @@ progress)
 	[ -s "$T/err" ] && fail "progress on a non-terminal stderr: $(cat "$T/err")"
 	expect_out "^run c=2 rep 0: "
 	;;
+json)
+	# settings_json is UTF-8 JSON (json-c) that reads back as given: the
+	# model path with a quote, a backslash and a tab, params with a slash
+	# and a tab, a byte that is not UTF-8 (stored as U+FFFD), 0.1
+	command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
+	m=$(printf '%s/m"o\\d\tel.conf' "$T")
+	echo "jitter = 0" >"$m"
+	run run "$S/json_text.lua" --set "model=$m" --db "$T/db" --quiet
+	expect_rc 0
+	sqlite3 "$T/db" "select settings_json from runs" >"$T/json" || fail "sqlite3"
+	iconv -f UTF-8 -t UTF-8 "$T/json" >/dev/null 2>&1 || fail "settings_json is not UTF-8: $(cat "$T/json")"
+	jq -e --arg m "$m" '.model == $m and .params.t == "a/b\tc\"d\\e"
+		and .params.u == "x\ufffdy" and .params.n == 0.1
+		and .apps["w\\x"] == "mem=16M init=1ms work=1ms"
+		and .duration_ns == 1000000000 and .nodes == 1' "$T/json" >/dev/null ||
+		fail "settings_json does not read back: $(cat "$T/json")"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
