@@ -578,6 +578,263 @@ static int t_backend_refusals(void)
 	return 0;
 }
 
+/* Log lines through the world's log sink (for backend-level tests). */
+struct logs {
+	char line[32][160];
+	int n;
+};
+
+static void l_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
+{
+	struct logs *l = u;
+	(void)t;
+	(void)node;
+	if (l->n < 32)
+		snprintf(l->line[l->n++], sizeof(l->line[0]), "%s", line);
+}
+
+static int logged(const struct logs *l, const char *s)
+{
+	for (int i = 0; i < l->n; i++)
+		if (strstr(l->line[i], s))
+			return 1;
+	return 0;
+}
+
+/*
+ * The template ops of the "sim" backend: refusals of bad arguments, and
+ * once the engine made a template of a 24 MiB app on node 0, export names
+ * its modeled size (no bytes) and template_info describes a modeled size
+ * (and refuses bytes: a simulated template has none).
+ */
+static int t_backend_templates(void)
+{
+	struct ukf_sim_config c;
+	struct ukf_world w;
+	char err[256];
+	struct logs lg = { 0 };
+	struct ukf_world_sinks s = { .log = l_log, .u = &lg };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 2;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
+	struct ukf_app a;
+	CHECK(ukf_app_parse(&a, "a", "mem=24M init=5ms work=1ms", err,
+			    sizeof(err)) == 0);
+	int id = w.ops->add_app(w.w, &a);
+	CHECK(id == 0 && w.ops->start(w.w) == 0);
+	a.id = 0;
+	w.ops->at(w.w, 0, spawn0_cb, &w, 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	struct sim_world *sw = w.w;
+	const struct ukf_backend_ops *b = sw->be.ops;
+	void *data = (void *)1;
+	size_t len = 1;
+	uint64_t bytes = 1;
+
+	CHECK(b->export_template(sw->be.b, 0, 0, &data, &len, &bytes) == 0);
+	CHECK(data == NULL && len == 0 && bytes == 24ULL << 20);
+	CHECK(b->export_template(sw->be.b, 1, 0, &data, &len, &bytes) == -ENOENT);
+	CHECK(bytes == 0);
+	CHECK(b->export_template(sw->be.b, 7, 0, &data, &len, &bytes) == -EINVAL);
+	CHECK(b->export_template(sw->be.b, 0, 0, NULL, &len, &bytes) == -EINVAL);
+
+	struct ukf_template_info info;
+	CHECK(b->template_info(sw->be.b, &a, NULL, 24 << 20, &info, err,
+			       sizeof(err)) == 0);
+	CHECK(info.bytes == 24 << 20 && info.mem_bytes == 24 << 20);
+	CHECK(!info.has_image && info.app_name[0] == 0);
+	err[0] = 0;
+	CHECK(b->template_info(sw->be.b, &a, "x", 1, &info, err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(strstr(err, "no bytes"));
+	CHECK(b->template_info(sw->be.b, &a, NULL, 1, NULL, err, sizeof(err)) ==
+	      -EINVAL);
+
+	/* Refusals: a bad node, no app, another app's delta, no template. */
+	CHECK(b->load_template(sw->be.b, 5, 0, NULL, 100) == -EINVAL);
+	CHECK(b->clone_template(sw->be.b, 0, 90, NULL, "") == -EINVAL);
+	CHECK(b->clone_template(sw->be.b, 5, 90, &a, "") == -EINVAL);
+	CHECK(b->cold_boot(sw->be.b, 0, 90, NULL, "") == -EINVAL);
+	CHECK(b->make_template(sw->be.b, 5, 90, 0) == -ESRCH);
+	/* save_delta hands its delta out in a DELTA event (kind 8) */
+	CHECK(b->cold_boot(sw->be.b, 0, 91, &a, "") == 0);
+	CHECK(b->save_delta(sw->be.b, 0, 91) == 0);
+	/* a delta laid out as sim/backend.c's struct delta: magic, app,
+	 * child identity, dirty pages, work, dirty per unit, memory pages */
+	struct {
+		uint32_t magic, app;
+		uint64_t words[5];
+	} d;
+	lg.n = 0;
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	CHECK(logged(&lg, "drop backend event 8: no instance 91"));
+	memset(&d, 0, sizeof(d));
+	d.magic = 0x31445355u;
+	d.app = 0;
+	CHECK(b->restore_delta(sw->be.b, 5, 92, 0, &d, sizeof(d), 0) == -EINVAL);
+	CHECK(b->restore_delta(sw->be.b, 1, 92, 0, &d, sizeof(d), 0) == -ENOENT);
+	CHECK(b->restore_delta(sw->be.b, 0, 92, 1, &d, sizeof(d), 0) == -EINVAL);
+	CHECK(b->restore_delta(sw->be.b, 0, 92, 0, NULL, sizeof(d), 0) == -EINVAL);
+	CHECK(b->restore_delta(sw->be.b, 0, 92, 0, &d, sizeof(d), 0) == 0);
+	CHECK(b->restore_delta(sw->be.b, 0, 92, 0, &d, sizeof(d), 0) == -EEXIST);
+	b->destroy(sw->be.b, 0, 91);
+	b->destroy(sw->be.b, 0, 92);
+	CHECK(sim_be_instances(sw->sbe) == 0);
+	w.ops->destroy(&w.w);
+	return 0;
+}
+
+/*
+ * A fork child completed before its STARTED was delivered (the engine
+ * answered at once) resumes as soon as it exists: it does its unit and
+ * exits without waiting for another complete(). Completed twice early, or
+ * when not starting, it is no paused instance (-ESRCH).
+ */
+static int t_backend_resume_early(void)
+{
+	struct ukf_sim_config c;
+	struct ukf_world w;
+	char err[256];
+	struct logs lg = { 0 };
+	struct ukf_world_sinks s = { .log = l_log, .u = &lg };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 1;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
+	struct ukf_app a;
+	CHECK(ukf_app_parse(&a, "a", "mem=8M init=1ms work=2ms", err,
+			    sizeof(err)) == 0);
+	CHECK(w.ops->add_app(w.w, &a) == 0 && w.ops->start(w.w) == 0);
+	a.id = 0;
+	struct sim_world *sw = w.w;
+	const struct ukf_backend_ops *b = sw->be.ops;
+	/* instances the engine does not know: their events are dropped
+	 * with a log line naming the kind (5: EXIT) */
+	CHECK(b->cold_boot(sw->be.b, 0, 70, &a, "") == 0);
+	CHECK(b->clone_live(sw->be.b, 0, 71, 70) == 0);
+	CHECK(b->complete(sw->be.b, 0, 71, 0, 0, 0, NULL, 0) == 0);
+	CHECK(b->complete(sw->be.b, 0, 71, 0, 0, 0, NULL, 0) == -ESRCH);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	CHECK(logged(&lg, "drop backend event 5: no instance 71"));
+	CHECK(!logged(&lg, "drop backend event 5: no instance 70")); /* paused in ready */
+	b->destroy(sw->be.b, 0, 70);
+	b->destroy(sw->be.b, 0, 71);
+	w.ops->destroy(&w.w);
+	return 0;
+}
+
+/*
+ * units=0: an instance exits 0 as soon as it is released from ready().
+ * A unit dirtying more pages than the instance has counts its memory
+ * (the record's dirty_pages), not more.
+ */
+static int t_backend_units_dirty(void)
+{
+	struct ukf_sim_config c;
+	struct costobs co = { 0 };
+	struct ukf_world w;
+	char err[256];
+	struct ukf_world_sinks s = { .record = c_record, .u = &co };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 1;
+	c.engine.templates = "none";
+	c.model.jitter = 0;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
+	struct ukf_app a, b2;
+	CHECK(ukf_app_parse(&a, "a", "mem=8M init=3ms work=5ms units=0", err,
+			    sizeof(err)) == 0);
+	CHECK(ukf_app_parse(&b2, "b", "mem=1M init=1ms work=1ms dirty=1000 units=2",
+			    err, sizeof(err)) == 0);
+	int ia = w.ops->add_app(w.w, &a), ib = w.ops->add_app(w.w, &b2);
+	CHECK(ia == 0 && ib == 1 && w.ops->start(w.w) == 0);
+	w.ops->at(w.w, 0, spawn0_cb, &w, (uint64_t)ia);
+	w.ops->at(w.w, 100 * UKF_MS, spawn0_cb, &w, (uint64_t)ib);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	CHECK(co.n == 2);
+	CHECK(co.r[0].ready_to_exit == 0);
+	CHECK(co.r[1].ready_to_exit == 2 * UKF_MS);
+	CHECK(co.r[1].dirty == 256); /* 1 MiB of 4 KiB pages */
+	w.ops->destroy(&w.w);
+	return 0;
+}
+
+/*
+ * The world ops the scenario runner uses beside spawn: node count, node
+ * stats and templates (by node, an unknown node refused), fork and kill
+ * of unknown ids, start once, spawn from an unknown node, and the keyed
+ * exponential stream; and the configurations create refuses.
+ */
+static int t_world_ops(void)
+{
+	struct ukf_sim_config c;
+	struct ukf_world w = { 0 };
+	char err[256], buf[256];
+	struct costobs co = { 0 };
+	struct ukf_world_sinks s = { .record = c_record, .u = &co };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 3;
+	c.engine.node.vcpus = 4;
+	c.engine.placement = "local";
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
+	const struct ukf_world_ops *ops = w.ops;
+	struct ukf_app a;
+	CHECK(ukf_app_parse(&a, "web", "mem=8M init=1ms work=1s", err,
+			    sizeof(err)) == 0);
+	CHECK(ops->add_app(w.w, &a) == 0 && ops->start(w.w) == 0);
+	CHECK(ops->start(w.w) == -EINVAL);          /* once */
+	CHECK(ops->add_app(w.w, &a) < 0);           /* not after start */
+	CHECK(ops->nodes(w.w) == 3);
+	ukf_id_t id = 0;
+	CHECK(ops->spawn(w.w, 3, 0, "", 0, &id) == -EINVAL);
+	CHECK(ops->spawn(w.w, 2, 0, "", 0, &id) == 0 && id > 0);
+	CHECK(ops->run(w.w, 100 * UKF_MS, NULL, err, sizeof(err)) == 0);
+	struct ukf_node_stats st;
+	CHECK(ops->node_stats(w.w, 2, &st) == 0);
+	CHECK(st.instances == 1 && st.vcpus == 4 && st.vcpus_used == 1);
+	CHECK(ops->node_stats(w.w, 0, &st) == 0 && st.instances == 0);
+	CHECK(ops->node_stats(w.w, 3, &st) == -EINVAL);
+	CHECK(ops->node_templates(w.w, 2, buf, sizeof(buf)) > 0);
+	CHECK(strstr(buf, "web"));
+	strcpy(buf, "x");
+	CHECK(ops->node_templates(w.w, 9, buf, sizeof(buf)) == 0 && !buf[0]);
+	CHECK(ops->node_templates(w.w, 9, NULL, 0) == 0);
+	ukf_id_t child;
+	CHECK(ops->fork(w.w, 12345, 0, &child) == -ESRCH);
+	CHECK(ops->kill(w.w, 12345) == -ESRCH);
+	CHECK(ops->alive(w.w) == 1);
+	CHECK(ops->kill(w.w, id) == 0);
+	CHECK(ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	CHECK(ops->alive(w.w) == 0);
+	/* the keyed exponential stream: positive, the same for one key and
+	 * seed, and refused for a negative mean or a world not simulated */
+	double x1 = ukf_sim_exponential(&w, UKF_RNG_KEY(UKF_RNG_ARRIVALS, 3), 2.0);
+	CHECK(x1 > 0 && isfinite(x1));
+	CHECK(isnan(ukf_sim_exponential(&w, 1, -1)));
+	struct ukf_world notsim = { 0 };
+	CHECK(isnan(ukf_sim_exponential(&notsim, 1, 1)));
+	ops->destroy(&w.w);
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_sim_exponential(&w, UKF_RNG_KEY(UKF_RNG_ARRIVALS, 3), 2.0) == x1);
+	w.ops->destroy(&w.w);
+
+	/* refused configurations, each with its message */
+	CHECK(ukf_sim_create(NULL, &c, &s, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "no world or configuration"));
+	ukf_sim_config_default(&c);
+	c.dir_delay_ns = 5 * UKF_MS;
+	c.dir_delay_p99_ns = 4 * UKF_MS;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "below its median"));
+	ukf_sim_config_default(&c);
+	c.sample_every_ns = -1;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "negative directory delay or sample period"));
+	return 0;
+}
+
 static double wall(void)
 {
 	struct timespec ts;
@@ -650,6 +907,10 @@ static const struct selftest tests[] = {
 	{ "costs", t_costs },
 	{ "cold_mem_cost", t_cold_mem_cost },
 	{ "fork_failure_status", t_fork_failure_status },
+	{ "backend_templates", t_backend_templates },
+	{ "backend_resume_early", t_backend_resume_early },
+	{ "backend_units_dirty", t_backend_units_dirty },
+	{ "world_ops", t_world_ops },
 };
 
 int main(int argc, char **argv)
