@@ -27,7 +27,6 @@ struct plotter {
 	FILE *log;      /* one line per plot written (may be NULL) */
 	char **names;   /* base names of the plots, for the log */
 	size_t nnames;
-	char err[512];
 };
 
 static int pfail(struct plotter *p, const char *fmt, const char *a,
