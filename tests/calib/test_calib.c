@@ -507,7 +507,40 @@ static int t_plan(void)
 	return 0;
 }
 
+/* The committed data/kvm-vm-calibrated.conf loads into the simulator,
+ * with its per-operation distributions, keeps the defaults of what it did
+ * not measure, and says its timings are emulated. */
+static int t_kvm_vm_file(void)
+{
+	const char *path = UKF_SOURCE_DIR "/data/kvm-vm-calibrated.conf";
+	struct ukf_sim_model m, d;
+	char err[512], line[1024];
+	int emulated = 0;
+
+	ukf_sim_model_default(&d);
+	m = d;
+	int rc = ukf_sim_model_load(&m, path, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	CHECK(rc == 0);
+	CHECK(m.boot_ns_per_mem_byte > 0 && m.clone_base_ns > 0);
+	CHECK(m.clone_ns_per_page > 0);
+	CHECK(m.dist[UKF_SIM_OP_BOOT].family != UKF_SIM_DIST_NONE);
+	CHECK(m.dist[UKF_SIM_OP_CLONE].family != UKF_SIM_DIST_NONE);
+	CHECK(m.dist[UKF_SIM_OP_FORK].family != UKF_SIM_DIST_NONE);
+	CHECK(m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_NONE);
+	CHECK(m.restore_base_ns == d.restore_base_ns);
+	FILE *f = fopen(path, "r");
+	CHECK(f);
+	while (fgets(line, sizeof(line), f))
+		emulated |= line[0] == '#' && strstr(line, "EMULATED") != NULL;
+	fclose(f);
+	CHECK(emulated);
+	return 0;
+}
+
 static const struct selftest tests[] = {
+	{ "kvm_vm_file", t_kvm_vm_file },
 	{ "plan", t_plan },
 	{ "fit_lognormal", t_fit_lognormal },
 	{ "fit_gamma", t_fit_gamma },
