@@ -347,13 +347,16 @@ summary_quantiles)
 	# (k = ceil(p n), computed here in integers) of the stored latencies
 	run run "$S/../../../scripts/examples/quickstart.lua" --set duration=3s --db "$T/db"
 	expect_rc 0
-	line=$(grep "^placement=random " "$T/out") || fail "no summary line"
-	n=$(q "$T/db" "select count(*) from instances i join runs r on r.id = i.run where r.config = 'placement=random' and t_ready > 0 and t_ready >= t_request and t_ready < 9223372036854775807")
+	# (a configuration's label names its --set values too)
+	cfg="placement=random duration=3s"
+	line=$(grep "^$cfg " "$T/out") || fail "no summary line for '$cfg': $(cat "$T/out")"
+	line=${line#"$cfg "}
+	n=$(q "$T/db" "select count(*) from instances i join runs r on r.id = i.run where r.config = '$cfg' and t_ready > 0 and t_ready >= t_request and t_ready < 9223372036854775807")
 	[ "$n" -gt 100 ] || fail "only $n latencies"
 	for p in 50 95 99; do
 		k=$(( (p * n + 99) / 100 ))
-		want=$(q "$T/db" "select printf('%.3f', (t_ready - t_request) / 1e6) from instances i join runs r on r.id = i.run where r.config = 'placement=random' and t_ready > 0 and t_ready >= t_request and t_ready < 9223372036854775807 order by t_ready - t_request limit 1 offset $((k - 1))")
-		case $p in 50) f=5;; 95) f=6;; 99) f=7;; esac
+		want=$(q "$T/db" "select printf('%.3f', (t_ready - t_request) / 1e6) from instances i join runs r on r.id = i.run where r.config = '$cfg' and t_ready > 0 and t_ready >= t_request and t_ready < 9223372036854775807 order by t_ready - t_request limit 1 offset $((k - 1))")
+		case $p in 50) f=4;; 95) f=5;; 99) f=6;; esac
 		got=$(echo "$line" | awk -v f=$f '{print $f}')
 		[ "$got" = "$want" ] || fail "p$p: summary $got, nearest rank $k of $n is $want"
 	done
@@ -811,8 +814,11 @@ settings_policy)
 settings_run)
 	# duration: the world stops at it, the last request is at it
 	eff effect_spread.lua du.db --set duration=1500ms
-	[ "$(q "$T/du.db" "select sim_end_ns from runs")" = 1500000000 ] || fail "duration=1500ms: the run ended at $(q "$T/du.db" "select sim_end_ns from runs") ns"
-	[ "$(q "$T/du.db" "select count(*), max(t_request) from instances where parent = 0")" = "16|1500000000" ] || fail "duration=1500ms: requests $(q "$T/du.db" "select count(*), max(t_request) from instances where parent = 0")"
+	# (the window is [0, duration): no arrival at its end; the world may
+	# go idle before it)
+	e=$(q "$T/du.db" "select sim_end_ns from runs")
+	[ "$e" -gt 1400000000 ] && [ "$e" -le 1500000000 ] || fail "duration=1500ms: the run ended at $e ns"
+	[ "$(q "$T/du.db" "select count(*), max(t_request) from instances where parent = 0")" = "15|1400000000" ] || fail "duration=1500ms: requests $(q "$T/du.db" "select count(*), max(t_request) from instances where parent = 0")"
 	# sample_every: a sample of each node every 250 ms, from 0 to the end
 	eff effect_spread.lua se.db --set sample_every=250ms
 	[ "$(q "$T/se.db" "select group_concat(t / 1000000) from (select distinct t from samples order by t)")" = "0,250,500,750,1000,1250,1500,1750,2000" ] || fail "sample_every=250ms: samples at $(q "$T/se.db" "select group_concat(distinct t) from samples")"
