@@ -910,8 +910,10 @@ static int text_section(struct report *r, FILE *out, const struct section *s)
 			"\n  paired differences against %s (configuration - "
 			"baseline, runs paired by seed and rep):\n",
 			base);
-		if (table_add(&p, hdr) < 0)
+		if (table_add(&p, hdr) < 0) {
+			table_free(&p);
 			goto done;
+		}
 		for (size_t j = 1; j < s->nconfigs; j++) {
 			struct pairdiff d;
 			char lab[256], np[32], a[128], b[128], c[128];
@@ -982,8 +984,10 @@ static int text_boots(struct report *r, FILE *out, struct boot_summary *bs,
 		"launches/s: instances that reached the marker per second,\n"
 		"  from the first launch to the last marker\n",
 		boot_ci_method);
-	if (table_add(&t, hdr) < 0)
+	if (table_add(&t, hdr) < 0) {
+		table_free(&t);
 		return oom(r);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct boot_summary *b = &bs[i];
 		char id[32], cnt[32], fl[32], med[128], p95[128], p99[128],
