@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* boot_main.c - ukf-xen-boot: boot a guest image through the registry's "xen" backend, show its console, time create-to-ready. */
+/* boot_main.c - ukf-xen-boot: boots a guest through the registry's "xen" backend, times it to ready. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -21,21 +21,22 @@
 
 static void usage(FILE *f, const char *argv0)
 {
-	fprintf(f,
-		"usage: %s [--mem SIZE] [--vcpus N] [-n RUNS] [-j PARALLEL] "
-		"[--timeout S] [--quiet] IMAGE [ARGS...]\n"
-		"Boots the Xen PV guest IMAGE (build/guest-xen/NAME) through "
-		"ukfork's xen backend\n"
-		"(in dom0), prints its console and, on stderr, the time from "
-		"the create call to\n"
-		"its UKF-READY line and to its exit. -n boots it RUNS times, at "
-		"most PARALLEL\n"
-		"alive at once (1: one after another); with PARALLEL > 1 console "
-		"lines are\n"
-		"prefixed by [RUN]. Exit status: the guest's (the last run's); "
-		"125 if the\n"
-		"backend or a boot failed.\n",
-		argv0);
+	fprintf(
+	    f,
+	    "usage: %s [--mem SIZE] [--vcpus N] [-n RUNS] [-j PARALLEL] "
+	    "[--timeout S] [--quiet] IMAGE [ARGS...]\n"
+	    "Boots the Xen PV guest IMAGE (build/guest-xen/NAME) through "
+	    "ukfork's xen backend\n"
+	    "(in dom0), prints its console and, on stderr, the time from "
+	    "the create call to\n"
+	    "its UKF-READY line and to its exit. -n boots it RUNS times, at "
+	    "most PARALLEL\n"
+	    "alive at once (1: one after another); with PARALLEL > 1 console "
+	    "lines are\n"
+	    "prefixed by [RUN]. Exit status: the guest's (the last run's); "
+	    "125 if the\n"
+	    "backend or a boot failed.\n",
+	    argv0);
 }
 
 /* One boot, instance id = its index + 1. */
@@ -240,7 +241,7 @@ int main(int argc, char **argv)
 			alive++;
 		}
 		if (next < runs && rc == 125 && par == 1)
-			break; /* one after another: stop at the first failure */
+			break; /* one after another: stop at a failure */
 		int found = 0;
 		for (unsigned k = 0; k < next; k++) {
 			struct run *r = &s.runs[k];
@@ -258,21 +259,21 @@ int main(int argc, char **argv)
 					argv[0], k + 1, image, r->reason);
 				rc = 125;
 			} else {
-				fprintf(stderr,
-					"xen-boot: run %u: running %.1f ms, "
-					"UKF-READY %s%.1f ms, exit %lld at "
-					"%.1f ms after the create call; "
-					"UKF-READY %.1f ms after the process "
-					"started (at %.6f s since the epoch)%s\n",
-					k + 1, (r->t_started - r->t0) * 1e3,
-					r->ready ? "" : "(never) ",
-					r->ready ? (r->t_ready - r->t0) * 1e3
-						 : 0.0,
-					(long long)r->status,
-					(r->t_done - r->t0) * 1e3,
-					r->ready ? (r->t_ready - t_main) * 1e3
-						 : 0.0,
-					r->wall_ready, label);
+				fprintf(
+				    stderr,
+				    "xen-boot: run %u: running %.1f ms, "
+				    "UKF-READY %s%.1f ms, exit %lld at "
+				    "%.1f ms after the create call; "
+				    "UKF-READY %.1f ms after the process "
+				    "started (at %.6f s since the epoch)%s\n",
+				    k + 1, (r->t_started - r->t0) * 1e3,
+				    r->ready ? "" : "(never) ",
+				    r->ready ? (r->t_ready - r->t0) * 1e3 : 0.0,
+				    (long long)r->status,
+				    (r->t_done - r->t0) * 1e3,
+				    r->ready ? (r->t_ready - t_main) * 1e3
+					     : 0.0,
+				    r->wall_ready, label);
 				if (r->ready)
 					ready_ms[nready++] =
 					    (r->t_ready - r->t0) * 1e3;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* uxen.c - the Xen backend: PV domains through libxenlight, their console, exit status and destruction. */
+/* uxen.c - the Xen backend: PV domains through libxenlight, their console, exit status, destruction. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
@@ -25,15 +25,15 @@
 #include "core/ukf.h"
 #include "include/ukf_abi.h"
 
-#define UXEN_MARKER	"UKF-READY"
-#define UXEN_EXIT_KEY	"data/ukf-exit" /* guest/rt/xen.c writes them */
+#define UXEN_MARKER	 "UKF-READY"
+#define UXEN_EXIT_KEY	 "data/ukf-exit" /* guest/rt/xen.c writes them */
 #define UXEN_CONSOLE_KEY "data/ukf-console"
-#define UXEN_TAIL_WAIT	(10 * UKF_S)	/* console bytes after a shutdown */
-#define UXEN_TAIL_QUIET (300 * UKF_MS)	/* ... when the guest gave no count */
-#define UXEN_MEM_MAX	(1ULL << 30)	/* what guest/rt/xen.c maps */
-#define UXEN_TTY_WAIT	(30 * UKF_S)	/* xenconsoled's pty (emulated dom0) */
-#define UXEN_POLL_MS	50
-#define UXEN_LINE_MAX	1024
+#define UXEN_TAIL_WAIT	 (10 * UKF_S)	/* console bytes after a shutdown */
+#define UXEN_TAIL_QUIET	 (300 * UKF_MS) /* ... when the guest gave no count */
+#define UXEN_MEM_MAX	 (1ULL << 30)	/* what guest/rt/xen.c maps */
+#define UXEN_TTY_WAIT	 (30 * UKF_S)	/* xenconsoled's pty (emulated dom0) */
+#define UXEN_POLL_MS	 50
+#define UXEN_LINE_MAX	 1024
 
 /*
  * libxl reports through a xentoollog logger, not through its return codes
@@ -112,8 +112,8 @@ struct uxen_vm {
 	uint64_t mem;
 	uint32_t vcpus;
 	pthread_t thr;
-	int stop;      /* destroy asked (atomic) */
-	int ready;     /* UKF_BE_READY sent (atomic) */
+	int stop;  /* destroy asked (atomic) */
+	int ready; /* UKF_BE_READY sent (atomic) */
 	uint32_t domid;
 	int has_domain;
 	char con[UXEN_LINE_MAX];
@@ -147,7 +147,7 @@ static void emit(struct uxen *x, struct ukf_be_event *ev)
 }
 
 static void fail_inst(struct uxen *x, ukf_id_t inst, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void fail_inst(struct uxen *x, ukf_id_t inst, const char *fmt, ...)
 {
 	struct ukf_be_event ev;
@@ -257,8 +257,8 @@ static int con_open(struct uxen_vm *vm, char *err, size_t errlen)
 			break;
 		free(path);
 		path = NULL;
-		if (now_ns() > until || __atomic_load_n(&vm->stop,
-							__ATOMIC_ACQUIRE)) {
+		if (now_ns() > until ||
+		    __atomic_load_n(&vm->stop, __ATOMIC_ACQUIRE)) {
 			snprintf(err, errlen,
 				 "no console pty for domain %u after %lld s "
 				 "(is xenconsoled running?): "
@@ -444,7 +444,10 @@ static void *vm_main(void *arg)
 	}
 	fd = con_open(vm, err, sizeof(err));
 	if (fd < 0) {
-		fail_inst(x, vm->inst, "xen: domain %s: %s", vm->name, err);
+		/* destroyed while waiting: nobody is waiting for a reason */
+		if (!__atomic_load_n(&vm->stop, __ATOMIC_ACQUIRE))
+			fail_inst(x, vm->inst, "xen: domain %s: %s", vm->name,
+				  err);
 		goto out;
 	}
 	xl_reset();
@@ -481,8 +484,9 @@ static void *vm_main(void *arg)
 			libxl_dominfo_dispose(&info);
 			con_tail(vm, fd);
 			if (why == LIBXL_SHUTDOWN_REASON_POWEROFF) {
+				/* no key: powered off, said nothing */
 				if (store_num(vm, UXEN_EXIT_KEY, &status) < 0)
-					status = 0; /* powered off, said nothing */
+					status = 0;
 				simple_event(vm, UKF_BE_EXIT, status);
 			} else if (why == LIBXL_SHUTDOWN_REASON_CRASH) {
 				report_crash(vm);
@@ -704,9 +708,9 @@ static void op_destroy(void *b, ukf_node_id_t node, ukf_id_t inst)
 }
 
 /* Ready does not pause a Xen guest: answering it changes nothing. */
-static int op_complete(void *b, ukf_node_id_t node, ukf_id_t inst,
-		       int64_t ret, int64_t status, ukf_id_t src,
-		       const void *data, size_t len)
+static int op_complete(void *b, ukf_node_id_t node, ukf_id_t inst, int64_t ret,
+		       int64_t status, ukf_id_t src, const void *data,
+		       size_t len)
 {
 	struct uxen *x = b;
 	struct uxen_vm *vm;
@@ -772,19 +776,19 @@ static int op_template_info(void *b, const struct ukf_app *app,
 }
 
 static const struct ukf_backend_ops uxen_ops = {
-	.name = "xen",
-	.cold_boot = op_cold_boot,
-	.make_template = op_make_template,
-	.load_template = op_load_template,
-	.drop_template = op_drop_template,
-	.clone_template = op_clone_template,
-	.clone_live = op_clone_live,
-	.save_delta = op_save_delta,
-	.restore_delta = op_restore_delta,
-	.destroy = op_destroy,
-	.complete = op_complete,
-	.export_template = NULL,
-	.template_info = op_template_info,
+    .name = "xen",
+    .cold_boot = op_cold_boot,
+    .make_template = op_make_template,
+    .load_template = op_load_template,
+    .drop_template = op_drop_template,
+    .clone_template = op_clone_template,
+    .clone_live = op_clone_live,
+    .save_delta = op_save_delta,
+    .restore_delta = op_restore_delta,
+    .destroy = op_destroy,
+    .complete = op_complete,
+    .export_template = NULL,
+    .template_info = op_template_info,
 };
 
 /* ---------------- the driver ---------------- */
@@ -888,11 +892,12 @@ static void drv_destroy(struct ukf_backend *be)
 }
 
 const struct ukf_backend_driver uxen_driver = {
-	.name = "xen",
-	.summary = "Xen through libxenlight (run in dom0): PV unikernel domains, no templates or fork yet",
-	.image_dir = "guest-xen",
-	.available = drv_available,
-	.create = drv_create,
-	.destroy = drv_destroy,
-	.is_image = image_check,
+    .name = "xen",
+    .summary = "Xen through libxenlight (run in dom0): PV unikernel domains, "
+	       "no templates or fork yet",
+    .image_dir = "guest-xen",
+    .available = drv_available,
+    .create = drv_create,
+    .destroy = drv_destroy,
+    .is_image = image_check,
 };

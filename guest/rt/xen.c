@@ -45,21 +45,21 @@
 #include <xen/io/console.h>
 #include <xen/io/xs_wire.h>
 
-#define PG_P	     0x001ULL
-#define PG_RW	     0x002ULL
-#define PG_USER	     0x004ULL
-#define PG_ACCESSED  0x020ULL
-#define PG_DIRTY     0x040ULL
-#define PTE_ADDR     0x000ffffffffff000ULL
-#define L1_PROT	     (PG_P | PG_RW | PG_USER | PG_ACCESSED)
-#define L1_PROT_RO   (PG_P | PG_USER | PG_ACCESSED)
-#define L2_PROT	     (PG_P | PG_RW | PG_USER | PG_ACCESSED | PG_DIRTY)
-#define PT_ENTRIES   512
+#define PG_P	      0x001ULL
+#define PG_RW	      0x002ULL
+#define PG_USER	      0x004ULL
+#define PG_ACCESSED   0x020ULL
+#define PG_DIRTY      0x040ULL
+#define PTE_ADDR      0x000ffffffffff000ULL
+#define L1_PROT	      (PG_P | PG_RW | PG_USER | PG_ACCESSED)
+#define L1_PROT_RO    (PG_P | PG_USER | PG_ACCESSED)
+#define L2_PROT	      (PG_P | PG_RW | PG_USER | PG_ACCESSED | PG_DIRTY)
+#define PT_ENTRIES    512
 #define MAP_MAX_PAGES (1UL << 18) /* 1 GiB: what L2 table 0 reaches */
-#define MMU_BATCH    512
+#define MMU_BATCH     512
 
-#define XEN_CONSOLE_WAIT_NS 5000000000ULL /* a full ring nobody drains */
-#define XEN_DRAIN_WAIT_NS   2000000000ULL /* console drained before exit */
+#define XEN_CONSOLE_WAIT_NS 5000000000ULL  /* a full ring nobody drains */
+#define XEN_DRAIN_WAIT_NS   2000000000ULL  /* console drained before exit */
 #define XEN_STORE_WAIT_NS   10000000000ULL /* xenstored under emulation */
 #define XEN_EXIT_KEY	    "data/ukf-exit"
 #define XEN_CONSOLE_KEY	    "data/ukf-console"
@@ -95,8 +95,8 @@ static long xen_hc(unsigned nr, unsigned long a1, unsigned long a2,
 
 	__asm__ volatile("call *%[fn]"
 			 : "=a"(ret), "=D"(d1), "=S"(d2), "=d"(d3), "+r"(r10)
-			 : [fn] "r"(ukf_xen_hypercall_page + nr * 32),
-			   "1"(a1), "2"(a2), "3"(a3)
+			 : [fn] "r"(ukf_xen_hypercall_page + nr * 32), "1"(a1),
+			   "2"(a2), "3"(a3)
 			 : "rcx", "r8", "r9", "r11", "memory");
 	return ret;
 }
@@ -115,14 +115,13 @@ static void yield(void)
 static void notify(uint32_t port)
 {
 	struct evtchn_send s = {.port = port};
-	xen_hc(__HYPERVISOR_event_channel_op, EVTCHNOP_send,
-	       (unsigned long)&s, 0, 0);
+	xen_hc(__HYPERVISOR_event_channel_op, EVTCHNOP_send, (unsigned long)&s,
+	       0, 0);
 }
 
 static long update_va(unsigned long va, uint64_t pte)
 {
-	return xen_hc(__HYPERVISOR_update_va_mapping, va, pte, UVMF_INVLPG,
-		      0);
+	return xen_hc(__HYPERVISOR_update_va_mapping, va, pte, UVMF_INVLPG, 0);
 }
 
 static long mmu_update(mmu_update_t *req, unsigned n)
@@ -225,7 +224,7 @@ static void con_write(const char *p, size_t n)
 		mb();
 		size_t space = sizeof(r->out) - (prod - cons);
 		if (space == 0) {
-			/* full: let xenconsoled run, give up if it never does */
+			/* full: wait for xenconsoled, a while at most */
 			if (!stuck)
 				stuck = mono_ns() + XEN_CONSOLE_WAIT_NS;
 			else if (mono_ns() > stuck)
@@ -378,7 +377,8 @@ static unsigned long map_memory(unsigned long nr)
 			unsigned long p = pt_next++;
 			void *va = (void *)(p << 12);
 			memset(va, 0, 4096);
-			if (update_va((unsigned long)va, pfn_pte(p, L1_PROT_RO)))
+			if (update_va((unsigned long)va,
+				      pfn_pte(p, L1_PROT_RO)))
 				return 0;
 			l1_ma = (uint64_t)xs_p2m[p] << 12;
 			req[0].ptr = (l2_ma + c * 8) | MMU_NORMAL_PT_UPDATE;
@@ -408,17 +408,18 @@ static unsigned long bootstrap_end(unsigned long boot_rsp)
 {
 	unsigned long e = ((unsigned long)_end + 4095) >> 12, v;
 
-#define AT_LEAST(x)      \
-	do {             \
-		v = (x); \
-		if (v > e)       \
-			e = v;   \
+#define AT_LEAST(x)                                                            \
+	do {                                                                   \
+		v = (x);                                                       \
+		if (v > e)                                                     \
+			e = v;                                                 \
 	} while (0)
 	AT_LEAST((boot_rsp + 4095) >> 12);
 	AT_LEAST(((unsigned long)xs_si >> 12) + 1);
 	AT_LEAST((xs_si->pt_base >> 12) + xs_si->nr_pt_frames);
 	AT_LEAST((xs_si->mfn_list + xs_si->nr_pages * sizeof(unsigned long) +
-		  4095) >> 12);
+		  4095) >>
+		 12);
 	AT_LEAST(m2p(xs_si->console.domU.mfn) + 1);
 	if (xs_si->store_mfn)
 		AT_LEAST(m2p(xs_si->store_mfn) + 1);
@@ -440,8 +441,8 @@ struct ukf_bootinfo *ukf_xen_init(start_info_t *si, unsigned long boot_rsp)
 	xs_si = si;
 	xs_p2m = (unsigned long *)si->mfn_list;
 	update_va((unsigned long)xs_shared_page, si->shared_info | PG_P |
-						      PG_RW | PG_USER |
-						      PG_ACCESSED | PG_DIRTY);
+						     PG_RW | PG_USER |
+						     PG_ACCESSED | PG_DIRTY);
 	xs_sh = (shared_info_t *)xs_shared_page;
 	xs_boot_ns = system_ns();
 	xs_con = mfn_va(si->console.domU.mfn);
@@ -471,12 +472,11 @@ struct ukf_bootinfo *ukf_xen_init(start_info_t *si, unsigned long boot_rsp)
 	bi->flags = 0;
 	bi->mem_size = (uint64_t)mapped << 12;
 	bi->heap_start = (uint64_t)pt_next << 12;
-	bi->heap_end = bi->mem_size > bi->heap_start ? bi->mem_size
-						      : bi->heap_start;
+	bi->heap_end =
+	    bi->mem_size > bi->heap_start ? bi->mem_size : bi->heap_start;
 	bi->tsc_khz = 0; /* every reading is the pvclock: no exit anyway */
 	uint32_t n = 0;
-	while (n < UKF_ARGS_MAX - 1 && n < MAX_GUEST_CMDLINE &&
-	       si->cmd_line[n])
+	while (n < UKF_ARGS_MAX - 1 && n < MAX_GUEST_CMDLINE && si->cmd_line[n])
 		n++;
 	for (uint32_t i = 0; i < n; i++)
 		bi->args[i] = (char)si->cmd_line[i];

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* xen_image_test.c - the registry's "xen" driver without a Xen host: its entry, its image check, its unavailability reason. */
+/* xen_image_test.c - the registry's "xen" driver without a Xen host: entry, image check, reason. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,17 +16,16 @@
 
 static int failed;
 
-#define CHECK(c)                                                          \
-	do {                                                              \
-		if (!(c)) {                                               \
-			fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__,    \
-				__LINE__, #c);                            \
-			failed = 1;                                       \
-		}                                                         \
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__,         \
+				__LINE__, #c);                                 \
+			failed = 1;                                            \
+		}                                                              \
 	} while (0)
 
-static void on_event(void *u, ukf_node_id_t node,
-		     const struct ukf_be_event *ev)
+static void on_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev)
 {
 }
 
@@ -68,7 +67,8 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/guest/%s", argv[1], apps[i]);
 		if (access(path, R_OK) == 0) {
 			CHECK(is_image(d, path, why, sizeof(why)) == 0);
-			CHECK(strstr(why, "a PVH/KVM image, not a Xen PV image"));
+			CHECK(
+			    strstr(why, "a PVH/KVM image, not a Xen PV image"));
 		}
 	}
 	snprintf(path, sizeof(path), "%s/xen-image-test.txt", argv[1]);
