@@ -30,12 +30,14 @@ no_runs() {
 # The header of every generated scenario: one app, named web.
 HEAD='app("web", "mem=64M init=1ms work=1ms")'
 
-# refused LUA MESSAGE: a scenario of HEAD and the line LUA exits 2 with
-# "s.lua:2: MESSAGE" on stderr and stores no run.
+# refused LUA MESSAGE [ARGS]: a scenario of HEAD and the line LUA run with
+# ARGS exits 2 with "s.lua:2: MESSAGE" on stderr and stores no run.
 refused() {
 	printf '%s\n%s\n' "$HEAD" "$1" >"$T/s.lua"
 	rm -f "$T/db"
-	run run "$T/s.lua" --db "$T/db"
+	l=$1; m=$2; shift 2
+	run run "$T/s.lua" --db "$T/db" "$@"
+	set -- "$l" "$m"
 	[ "$rc" -eq 2 ] || fail "'$1': exit status $rc, expected 2"
 	grep -q -F -e "s.lua:2: $2" "$T/err" || fail "'$1': stderr lacks 's.lua:2: $2'"
 	no_runs "$T/db"
@@ -71,6 +73,7 @@ settings_refused)
 	refused 'local x = param("a-b", 1)' "param: bad name 'a-b' (letters, digits, _)"
 	refused 'local x = param("x")' "param 'x': a default value is required"
 	refused 'local x = setting("nope")' "setting: unknown setting 'nope'"
+	refused 'cluster { faults = "bogus" }' "setting 'faults': faults: 'bogus' is not key=probability"
 	;;
 settings_values)
 	# values of each kind given in the file reach the run: a size as a
@@ -138,6 +141,7 @@ api_refused)
 	refused 'process(function() uniform(3, 2) end)' "uniform: need a <= b"
 	refused 'process(function() uniform("a", 2) end)' "bad argument #1 to 'uniform' (number expected, got string)"
 	refused 'process(function() exponential(0) end)' "exponential: mean must be > 0"
+	refused 'process(function() uniform(1, "x") end)' "bad argument #2 to 'uniform' (number expected, got string)"
 	refused 'process(function() stream("k"):uniform(3, 2) end)' "uniform: need a <= b"
 	refused 'process(function() stream("k"):exponential(0) end)' "exponential: mean must be > 0"
 	# one waiter per instance; wait and ready only in a process, while
@@ -206,6 +210,24 @@ end)'
 end)'
 	grep -q '^co true 2 true$' "$T/log" || fail "coroutines in a process: $(cat "$T/log")"
 	grep -q '^u true$' "$T/log" || fail "uniform with a stream: $(cat "$T/log")"
+	# an arrival's args reach its instances (here their work time) and
+	# only theirs
+	printf '%s\n%s\n' "$HEAD" 'run { duration = "2s" }
+constant { app = "web", interval = "500ms", args = "work=300ms" }
+constant { app = "web", interval = "500ms" }' >"$T/a.lua"
+	run run "$T/a.lua" --db "$T/a.db" --quiet; expect_rc 0
+	[ "$(q "$T/a.db" "select sum(t_exit - t_ready > 100000000) || ' ' || sum(t_exit - t_ready < 50000000) from instances")" = "4 4" ] ||
+		fail "args=work=300ms: work times $(q "$T/a.db" "select group_concat((t_exit - t_ready) / 1000000) from instances") ms"
+	;;
+sweep_refused)
+	# a sweep runs the scenario once per point: what it declares must
+	# not change from the first pass, except single values computed from
+	# a param(), each checked at its point
+	refused 'local x = param("x", 1); if x == 2 then cluster { nodes = 3 } end' "setting 'nodes' was not declared on the first pass" --set x=1,2
+	refused 'local x = param("x", 1); cluster { nodes = (x == 1) and 3 or { 3, 4 } }' "setting 'nodes': this list of values differs from the one of the first pass" --set x=1,2
+	refused 'local x = param("x", 1); cluster { nodes = (x == 1) and { 3, 4 } or 3 }' "setting 'nodes': one value here but a list on the first pass" --set x=1,2
+	refused 'local x = param("x", 1); cluster { nodes = (x == 1) and 3 or "bad" }' "setting 'nodes': bad value 'bad': expected a whole number (decimal digits)" --set x=1,2
+	refused 'local x = param("x", 1); policy { placement = (x == 1) and "local" or "bogus" }' "setting 'placement': unknown placement policy 'bogus'" --set x=1,2
 	;;
 set_refused)
 	# --set forms that are not name=value
