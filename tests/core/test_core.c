@@ -2947,6 +2947,45 @@ static void t_codec_edges(void)
 	CHECK_EQ(b.x, 7);
 }
 
+/*
+ * A lost peer ends every workload instance that ran there: each gets its
+ * row (failed, "node 1 lost: WHY") and on_fail, in id order whatever the
+ * layout of the engine's maps, so runs stay reproducible.
+ */
+static void t_engine_peer_lost_order(void)
+{
+	struct fake_world *fw = world(2, 8, "least-loaded", "none");
+	ukf_id_t id[8];
+	int on1 = 0;
+
+	CHECK(fake_app(fw, "manual", "init=1ms mem=1M") == 0);
+	fake_start(fw);
+	for (int i = 0; i < 8; i++) {
+		CHECK_EQ(fake_spawn(fw, 0, 0, "", (uint64_t)i, &id[i]), 0);
+		fake_run(fw, fw->now + 10 * UKF_MS);
+	}
+	for (int i = 0; i < 8; i++)
+		on1 += fw->inst[id[i]].node == 1;
+	CHECK(on1 >= 3);
+	size_t before = fw->nrecs;
+	uint64_t fails = fw->fail_hooks;
+	ukf_engine_peer_down(fake_engine(fw, 0), 1, "heartbeats stopped");
+	CHECK_EQ(fw->nrecs - before, (size_t)on1);
+	CHECK_EQ(fw->fail_hooks - fails, (uint64_t)on1);
+	ukf_id_t last = 0;
+	for (size_t k = before; k < fw->nrecs; k++) {
+		const struct fake_rec *r = &fw->recs[k];
+		CHECKF(r->r.id > last, "row %zu: id %llu after %llu", k,
+		       (unsigned long long)r->r.id, (unsigned long long)last);
+		last = r->r.id;
+		CHECK_EQ(r->r.status, UKF_STATUS_FAILED);
+		CHECK_EQ(r->r.node, 1);
+		CHECKF(!strcmp(r->why, "node 1 lost: heartbeats stopped"),
+		       "why '%s'", r->why);
+	}
+	fake_destroy(&fw);
+}
+
 /* Console lines the engine passed on (t_engine_api). */
 struct console_seen {
 	int n;
@@ -3328,6 +3367,7 @@ static const struct {
     {"engine_api", t_engine_api},
     {"engine_call_edges", t_engine_call_edges},
     {"codec_edges", t_codec_edges},
+    {"engine_peer_lost_order", t_engine_peer_lost_order},
     {"wire_roundtrip", t_wire_roundtrip},
     {"wire_hostile", t_wire_hostile},
     {"wire_fuzz", t_wire_fuzz},
