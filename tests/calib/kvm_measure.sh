@@ -1,0 +1,41 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# kvm_measure.sh - `ukfork calibrate --backend kvm` end to end on a small plan: samples stored, model file written and loadable; 77 (skip) without /dev/kvm, where the command itself must say so.
+# usage: kvm_measure.sh UKFORK
+set -u
+UKF=$1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+printf 'boot_mem = 8M 16M\nclone_mem = 8M\nops = none\n' >"$T/small.plan"
+"$UKF" calibrate --backend kvm --plan "$T/small.plan" -n 3 --db "$T/c.db" \
+	--out "$T/m.conf" >"$T/out" 2>"$T/err"
+rc=$?
+if [ $rc -eq 77 ]; then
+	grep -q '/dev/kvm not usable' "$T/err" || fail "exit 77 without saying why: $(cat "$T/err")"
+	echo "SKIP: no usable /dev/kvm"
+	exit 77
+fi
+[ $rc -eq 0 ] || fail "exit $rc: $(cat "$T/err")"
+grep -q '^boot_base_ns = ' "$T/m.conf" || fail "no boot_base_ns in the model"
+grep -q '^boot_dist = \(lognormal\|gamma\|weibull\) ' "$T/m.conf" || fail "no boot_dist in the model"
+grep -q '^clone_base_ns = ' "$T/m.conf" || fail "no clone_base_ns in the model"
+grep -q '^# KVM: modules' "$T/m.conf" || fail "no provenance"
+grep -q '^boot ' "$T/out" || fail "no summary on stdout"
+grep -q 'cold boots at 8 MiB' "$T/err" || fail "no progress on stderr"
+# the stored samples refit to the same file (line 2 names the file)
+"$UKF" calibrate --from-db "$T/c.db" --out "$T/m2.conf" >/dev/null 2>&1 || fail "--from-db refit failed"
+sed 2d "$T/m.conf" >"$T/a"
+sed 2d "$T/m2.conf" >"$T/b"
+cmp -s "$T/a" "$T/b" || fail "the refit differs from the measured run's file: $(diff "$T/a" "$T/b")"
+# the simulator accepts it
+cat >"$T/s.lua" <<'LUA'
+cluster { nodes = 1, vcpus = 4, memory = "1G" }
+run { duration = "1s" }
+app("a", "mem=8M init=1ms work=1ms")
+constant { app = "a", interval = "100ms", start = "0s", stop = "0.5s" }
+LUA
+"$UKF" run "$T/s.lua" --set model="$T/m.conf" --quiet >/dev/null 2>"$T/serr" ||
+	fail "sim rejects the model: $(cat "$T/serr")"
+echo ok
