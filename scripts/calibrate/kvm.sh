@@ -1,6 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # kvm.sh - measure this machine's KVM backend and write data/kvm-local.conf (simulator cost model) + data/measured/kvm-local.csv (raw figures).
+# The older calibration: `ukfork calibrate --backend kvm` (calib/, docs/calibration.md)
+# measures, stores raw samples and fits distributions in C; this script is kept
+# for data/kvm-local.conf and the figures only it takes (hello boot, first touch).
 #
 # usage: scripts/calibrate/kvm.sh BUILD_DIR [OUT.conf]
 #   BUILD_DIR  a configured and built tree (ukfork, guest/synth, guest/hello,
