@@ -222,7 +222,10 @@ badargs)
 	;;
 limits)
 	# --timeout: an app that never exits is given up at the timeout
-	# (test-loop spins for ever), with the policies named on the line
+	# (test-loop spins for ever), with the policies named on the line.
+	# Whether it printed its line by then depends on the host's speed
+	# (scripts/kvm-vm is slow): not checked; it neither exited nor
+	# failed, or the message would be another.
 	need_kvm test-loop
 	"$EX" --timeout 3000 --placement least-loaded --templates none \
 		"$BUILD/guest/test-loop" >"$T/out" 2>"$T/err"
@@ -230,7 +233,6 @@ limits)
 	[ $r = 1 ] || fail "test-loop --timeout 3000: exit $r, want 1"
 	grep -q 'test-loop did not finish before --timeout' "$T/err" ||
 		fail "test-loop: no timeout message"
-	grep -q 'test-loop: looping' "$T/out" || fail "test-loop did not run"
 	# an image in a directory that does not exist: its siblings cannot be
 	# listed (a warning), and it fails naming the image
 	"$EX" /nonexistent-ukf-dir/hello >"$T/out" 2>"$T/err"
