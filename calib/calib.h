@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* calib.h - `ukfork calibrate`: measure VM operation costs, store raw samples, fit the simulator's cost model. */
+/* calib.h - `ukfork calibrate`: measure VM operation costs, store raw samples,
+ * fit the simulator's cost model. */
 #ifndef UKF_CALIB_H
 #define UKF_CALIB_H
 
@@ -12,8 +13,8 @@
 /* The same numbering as enum ukf_sim_family (sim/sim.h). */
 enum ukf_calib_family {
 	UKF_CALIB_LOGNORMAL = 1, /* p1 = mu, p2 = sigma of ln X */
-	UKF_CALIB_GAMMA = 2,     /* p1 = shape k, p2 = scale theta */
-	UKF_CALIB_WEIBULL = 3    /* p1 = shape k, p2 = scale lambda */
+	UKF_CALIB_GAMMA = 2,	 /* p1 = shape k, p2 = scale theta */
+	UKF_CALIB_WEIBULL = 3	 /* p1 = shape k, p2 = scale lambda */
 };
 #define UKF_CALIB_NFAMILIES 3
 
@@ -59,11 +60,11 @@ double ukf_calib_dist_sd(const struct ukf_calib_dist *d);
 
 struct ukf_calib_line {
 	size_t n;
-	double c0, c1;         /* y = c0 + c1 x */
-	double c0_lo, c0_hi;   /* 95% confidence interval (t quantile) */
+	double c0, c1;	     /* y = c0 + c1 x */
+	double c0_lo, c0_hi; /* 95% confidence interval (t quantile) */
 	double c1_lo, c1_hi;
-	double r2;             /* coefficient of determination (free line) */
-	int fixed;             /* 1: c0 was given, only c1 fitted */
+	double r2; /* coefficient of determination (free line) */
+	int fixed; /* 1: c0 was given, only c1 fitted */
 };
 
 /*
@@ -103,7 +104,7 @@ struct ukf_calib_prov {
 	const char *plan;    /* the plan (file name or "default") */
 	const char *command; /* the command line */
 	const char *load;    /* load average before and after */
-	uint32_t n;          /* samples per point asked for */
+	uint32_t n;	     /* samples per point asked for */
 };
 
 /* An empty set; NULL on ENOMEM. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* calib_int.h - internals of `ukfork calibrate`: the measurement plan and the KVM measurement. */
+/* calib_int.h - internals of `ukfork calibrate`: the measurement plan and the
+ * KVM measurement. */
 #ifndef UKF_CALIB_INT_H
 #define UKF_CALIB_INT_H
 
@@ -9,13 +10,13 @@
 
 /* What to measure (a plan file, or the default plan). */
 struct ukf_calib_plan {
-	uint32_t n;                                /* samples per point */
-	uint64_t boot_mem[UKF_CALIB_MAX_POINTS];   /* cold boots: memory sizes */
+	uint32_t n;				 /* samples per point */
+	uint64_t boot_mem[UKF_CALIB_MAX_POINTS]; /* cold boots: memory sizes */
 	size_t nboot;
-	uint64_t clone_mem[UKF_CALIB_MAX_POINTS];  /* template clones */
+	uint64_t clone_mem[UKF_CALIB_MAX_POINTS]; /* template clones */
 	size_t nclone;
-	char ops[4096];     /* Lua scenario of live forks ("" : none) */
-	uint32_t ops_reps;  /* its replications */
+	char ops[4096];	   /* Lua scenario of live forks ("" : none) */
+	uint32_t ops_reps; /* its replications */
 };
 
 /*

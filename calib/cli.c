@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cli.c - the `ukfork calibrate` command: options, plan file, provenance, measure -> store -> fit -> model file. */
+/* cli.c - the `ukfork calibrate` command: options, plan file, provenance,
+ * measure -> store -> fit -> model file. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -17,32 +18,32 @@
 #endif
 
 static const char usage[] =
-	"usage: ukfork calibrate --backend kvm [--plan FILE|default] [--db DB]\n"
-	"                        [--out MODEL.conf] [-n N] [--note TEXT]\n"
-	"       ukfork calibrate --from-db DB [--calib ID] --out MODEL.conf\n"
-	"\n"
-	"Measure the VM operations the simulator models on this machine's KVM\n"
-	"backend (cold boots across memory sizes, template clones, live forks\n"
-	"across dirty-page counts and template making through the engine),\n"
-	"store every raw sample in the results database (tables calib_runs,\n"
-	"calib_samples), fit each cost by least squares (95% confidence\n"
-	"intervals) and its spread by maximum likelihood (lognormal, gamma,\n"
-	"Weibull; the lowest AIC, with the Kolmogorov-Smirnov statistic), and\n"
-	"write a model file sim/ loads (run { model = FILE }). With --from-db,\n"
-	"refit a calibration already stored, without KVM.\n"
-	"\n"
-	"  --backend kvm     measure on /dev/kvm (the only backend)\n"
-	"  --plan FILE       what to measure (default: the built-in plan; keys in\n"
-	"                    docs/calibration.md)\n"
-	"  --db DB           results database for the raw samples (default: a\n"
-	"                    temporary one, removed at the end)\n"
-	"  --out FILE        the model file (default: calibrated.conf)\n"
-	"  -n N              samples per point (default 20)\n"
-	"  --note TEXT       added to the file's provenance (e.g. EMULATED)\n"
-	"  --from-db DB      refit calibration --calib ID (default the latest)\n"
-	"\n"
-	"Progress goes to stderr, the fitted summary to stdout. Exit status: 0\n"
-	"done, 1 failed, 2 bad command line, 77 no usable /dev/kvm.\n";
+    "usage: ukfork calibrate --backend kvm [--plan FILE|default] [--db DB]\n"
+    "                        [--out MODEL.conf] [-n N] [--note TEXT]\n"
+    "       ukfork calibrate --from-db DB [--calib ID] --out MODEL.conf\n"
+    "\n"
+    "Measure the VM operations the simulator models on this machine's KVM\n"
+    "backend (cold boots across memory sizes, template clones, live forks\n"
+    "across dirty-page counts and template making through the engine),\n"
+    "store every raw sample in the results database (tables calib_runs,\n"
+    "calib_samples), fit each cost by least squares (95% confidence\n"
+    "intervals) and its spread by maximum likelihood (lognormal, gamma,\n"
+    "Weibull; the lowest AIC, with the Kolmogorov-Smirnov statistic), and\n"
+    "write a model file sim/ loads (run { model = FILE }). With --from-db,\n"
+    "refit a calibration already stored, without KVM.\n"
+    "\n"
+    "  --backend kvm     measure on /dev/kvm (the only backend)\n"
+    "  --plan FILE       what to measure (default: the built-in plan; keys in\n"
+    "                    docs/calibration.md)\n"
+    "  --db DB           results database for the raw samples (default: a\n"
+    "                    temporary one, removed at the end)\n"
+    "  --out FILE        the model file (default: calibrated.conf)\n"
+    "  -n N              samples per point (default 20)\n"
+    "  --note TEXT       added to the file's provenance (e.g. EMULATED)\n"
+    "  --from-db DB      refit calibration --calib ID (default the latest)\n"
+    "\n"
+    "Progress goes to stderr, the fitted summary to stdout. Exit status: 0\n"
+    "done, 1 failed, 2 bad command line, 77 no usable /dev/kvm.\n";
 
 static int bad(const char *fmt, const char *arg)
 {
@@ -124,7 +125,8 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+			 strerror(errno));
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -142,8 +144,8 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			continue;
 		char *eq = strchr(s, '=');
 		if (!eq) {
-			snprintf(err, errlen, "%s:%u: expected 'key = value'", path,
-				 lineno);
+			snprintf(err, errlen, "%s:%u: expected 'key = value'",
+				 path, lineno);
 			goto fail;
 		}
 		char *k = s, *v = eq + 1;
@@ -166,13 +168,14 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			if (!strcmp(v, "none"))
 				t.ops[0] = 0;
 			else if (*v == '/' || !slash)
-				ok = ok && (size_t)snprintf(t.ops, sizeof(t.ops),
-							    "%s", v) < sizeof(t.ops);
+				ok = ok &&
+				     (size_t)snprintf(t.ops, sizeof(t.ops),
+						      "%s", v) < sizeof(t.ops);
 			else
-				ok = ok && (size_t)snprintf(t.ops, sizeof(t.ops),
-							    "%.*s/%s",
-							    (int)(slash - path),
-							    path, v) < sizeof(t.ops);
+				ok = ok && (size_t)snprintf(
+					       t.ops, sizeof(t.ops), "%.*s/%s",
+					       (int)(slash - path), path,
+					       v) < sizeof(t.ops);
 		} else {
 			snprintf(err, errlen,
 				 "%s:%u: unknown key '%.40s' (valid: boot_mem, "
@@ -181,8 +184,9 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			goto fail;
 		}
 		if (!ok) {
-			snprintf(err, errlen, "%s:%u: bad value '%.60s' for '%s'",
-				 path, lineno, v, k);
+			snprintf(err, errlen,
+				 "%s:%u: bad value '%.60s' for '%s'", path,
+				 lineno, v, k);
 			goto fail;
 		}
 	}
@@ -360,18 +364,21 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 			fromdb = v;
 		else if (!strcmp(a, "-n")) {
 			if (parse_u32(v, 2, 100000, &n) < 0)
-				return bad("-n: '%s' is not a count of 2 or more", v);
+				return bad(
+				    "-n: '%s' is not a count of 2 or more", v);
 		} else {
 			uint32_t id;
 			if (parse_u32(v, 1, UINT32_MAX, &id) < 0)
-				return bad("--calib: '%s' is not a calibration id", v);
+				return bad(
+				    "--calib: '%s' is not a calibration id", v);
 			calib_id = id;
 		}
 	}
 	if (fromdb) {
 		if (backend || plan_path || db || n)
-			return bad("%s", "--from-db refits stored samples: it takes "
-					 "no --backend, --plan, --db or -n");
+			return bad("%s",
+				   "--from-db refits stored samples: it takes "
+				   "no --backend, --plan, --db or -n");
 		return from_db(fromdb, calib_id, out);
 	}
 	if (!backend)
@@ -408,12 +415,14 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	if (!db) {
 		snprintf(tmpdb, sizeof(tmpdb), "%s/calib.db", tmpdir);
 		db = tmpdb;
-		fprintf(stderr, "ukfork calibrate: no --db: the raw samples are "
-				"not kept\n");
+		fprintf(stderr,
+			"ukfork calibrate: no --db: the raw samples are "
+			"not kept\n");
 	}
 
 	char date[32], host[128] = "?", kind[1024], load0[64], load1[64],
-		hostinfo[192], cmd[1024] = "ukfork calibrate", loads[160];
+		       hostinfo[192], cmd[1024] = "ukfork calibrate",
+		       loads[160];
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
@@ -434,17 +443,22 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		fprintf(stderr, "ukfork calibrate: out of memory\n");
 		goto out;
 	}
-	if (ukf_calib_measure_kvm(&plan, db, tmpdir, run, s, err,
-				  sizeof(err)) < 0) {
+	if (ukf_calib_measure_kvm(&plan, db, tmpdir, run, s, err, sizeof(err)) <
+	    0) {
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		goto out;
 	}
 	loadavg(load1, sizeof(load1));
 	snprintf(loads, sizeof(loads), "%s before, %s after", load0, load1);
 	struct ukf_calib_prov p = {
-		.date = date, .host = hostinfo, .kvm = kind, .backend = "kvm",
-		.plan = plan_path ? plan_path : "default", .command = cmd,
-		.load = loads, .n = plan.n,
+	    .date = date,
+	    .host = hostinfo,
+	    .kvm = kind,
+	    .backend = "kvm",
+	    .plan = plan_path ? plan_path : "default",
+	    .command = cmd,
+	    .load = loads,
+	    .n = plan.n,
 	};
 	int64_t id = 0;
 	if (ukf_calib_set_prov(s, &p) < 0 ||
@@ -454,8 +468,9 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		goto out;
 	}
 	if (db != tmpdb)
-		fprintf(stderr, "ukfork calibrate: %zu samples stored in %s "
-				"(calibration %" PRId64 ")\n",
+		fprintf(stderr,
+			"ukfork calibrate: %zu samples stored in %s "
+			"(calibration %" PRId64 ")\n",
 			ukf_calib_set_count(s), db, id);
 	rc = do_fit(s, out);
 out:

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fit.c - maximum-likelihood distribution fits, KS goodness of fit and least-squares lines with confidence intervals (GSL). */
+/* fit.c - maximum-likelihood distribution fits, KS goodness of fit and
+ * least-squares lines with confidence intervals (GSL). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -116,8 +117,8 @@ static double ks_pvalue(double d, size_t n)
 }
 
 /* loglik, AIC and KS statistic of d against x[0..n-1] (sorted copy s). */
-static void quality(struct ukf_calib_dist *d, const double *x,
-		    const double *s, size_t n)
+static void quality(struct ukf_calib_dist *d, const double *x, const double *s,
+		    size_t n)
 {
 	double ll = 0, dmax = 0;
 
@@ -274,7 +275,8 @@ int ukf_calib_fit_best(const double *x, size_t n, struct ukf_calib_dist *best,
 
 	memset(&b, 0, sizeof(b));
 	for (int f = 1; f <= UKF_CALIB_NFAMILIES; f++) {
-		int rc = ukf_calib_fit_family(x, n, (enum ukf_calib_family)f, &d);
+		int rc =
+		    ukf_calib_fit_family(x, n, (enum ukf_calib_family)f, &d);
 		if (rc < 0) {
 			err = errno;
 			memset(&d, 0, sizeof(d));

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* measure.c - the measurement plan on the KVM backend: cold boots and template clones through bootbench, live forks and template making through the engine (a Lua scenario). */
+/* measure.c - the measurement plan on the KVM backend: cold boots and template
+ * clones through bootbench, live forks and template making through the engine
+ * (a Lua scenario). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -122,16 +124,18 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	int64_t before = max_run(db);
 	int rc = bootbench_quiet(ac, av);
 	if (rc != 0 && rc != 1) {
-		snprintf(err, errlen, "bootbench (%s, %s) refused its arguments",
+		snprintf(err, errlen,
+			 "bootbench (%s, %s) refused its arguments",
 			 from_template ? "template clones" : "cold boots", gm);
 		return -1;
 	}
 	size_t got;
 	char sql[256];
-	snprintf(sql, sizeof(sql),
-		 "SELECT %" PRIu64 ", t_marker - t_launch FROM boots"
-		 " WHERE run > ?1 AND ok AND t_marker >= t_launch ORDER BY run, idx",
-		 mem);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT %" PRIu64 ", t_marker - t_launch FROM boots"
+	    " WHERE run > ?1 AND ok AND t_marker >= t_launch ORDER BY run, idx",
+	    mem);
 	if (query_samples(db, sql, before, s, from_template ? "clone" : "boot",
 			  &got, err, errlen) < 0)
 		return -1;
@@ -144,8 +148,9 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 		return -1;
 	}
 	if (rc == 1)
-		fprintf(stderr, "ukfork calibrate: bootbench %s at %s: %zu of "
-				"%u ok, the others left out\n",
+		fprintf(stderr,
+			"ukfork calibrate: bootbench %s at %s: %zu of "
+			"%u ok, the others left out\n",
 			from_template ? "template clones" : "cold boots", gm,
 			got, p->n);
 	return 0;
@@ -173,19 +178,21 @@ static int trace_templates(const char *path, ukf_calib_set_t *s, size_t *got,
 	while (fgets(line, sizeof(line), f)) {
 		double t;
 		char node[32], ev[32], app[64];
-		if (sscanf(line, "%lf %31s %31s app=%63s", &t, node, ev, app) != 4)
+		if (sscanf(line, "%lf %31s %31s app=%63s", &t, node, ev, app) !=
+		    4)
 			continue;
 		if (!strcmp(ev, "template-make") && nopen < 64) {
-			snprintf(open_[nopen].app, sizeof(open_[nopen].app), "%s", app);
+			snprintf(open_[nopen].app, sizeof(open_[nopen].app),
+				 "%s", app);
 			open_[nopen++].t = t;
 		} else if (!strcmp(ev, "template-ready")) {
 			const char *b = strstr(line, " bytes=");
 			for (size_t i = 0; i < nopen; i++) {
 				if (strcmp(open_[i].app, app))
 					continue;
-				if (b && ukf_calib_set_add(s, "template",
-							   strtod(b + 7, NULL),
-							   (t - open_[i].t) * 1e9) == 0)
+				if (b && ukf_calib_set_add(
+					     s, "template", strtod(b + 7, NULL),
+					     (t - open_[i].t) * 1e9) == 0)
 					(*got)++;
 				open_[i] = open_[--nopen];
 				break;
@@ -222,8 +229,10 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	if (null)
 		fclose(null);
 	if (rc != 0) {
-		snprintf(err, errlen, "the engine workload %s failed (status %d, "
-				      "messages above)", p->ops, rc);
+		snprintf(err, errlen,
+			 "the engine workload %s failed (status %d, "
+			 "messages above)",
+			 p->ops, rc);
 		return -1;
 	}
 	size_t got, tgot;
@@ -240,11 +249,14 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 		return -1;
 	if (trace_templates(trace, s, &tgot, err, errlen) < 0)
 		return -1;
-	fprintf(stderr, "ukfork calibrate: %zu live forks, %zu templates made\n",
-		got, tgot);
+	fprintf(stderr,
+		"ukfork calibrate: %zu live forks, %zu templates made\n", got,
+		tgot);
 	if (got < 3) {
-		snprintf(err, errlen, "the engine workload %s gave %zu live "
-				      "forks (3 at least are needed)", p->ops, got);
+		snprintf(err, errlen,
+			 "the engine workload %s gave %zu live "
+			 "forks (3 at least are needed)",
+			 p->ops, got);
 		return -1;
 	}
 	return 0;
@@ -258,28 +270,33 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 
 	if (ukf_live_image_path("synth", synth, sizeof(synth)) < 0 ||
 	    access(synth, R_OK) < 0) {
-		snprintf(err, errlen, "no synth guest image at %s (build it: "
-				      "cmake --build BUILD --target guest-synth; "
-				      "or set UKF_GUEST_DIR)", synth);
+		snprintf(err, errlen,
+			 "no synth guest image at %s (build it: "
+			 "cmake --build BUILD --target guest-synth; "
+			 "or set UKF_GUEST_DIR)",
+			 synth);
 		return -1;
 	}
 	for (size_t i = 0; i < p->nboot; i++) {
-		fprintf(stderr, "ukfork calibrate: cold boots at %" PRIu64
-				" MiB (%u)...\n",
+		fprintf(stderr,
+			"ukfork calibrate: cold boots at %" PRIu64
+			" MiB (%u)...\n",
 			p->boot_mem[i] >> 20, p->n);
 		if (boots(p, db, synth, p->boot_mem[i], 0, s, err, errlen) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < p->nclone; i++) {
-		fprintf(stderr, "ukfork calibrate: template clones at %" PRIu64
-				" MiB (%u)...\n",
+		fprintf(stderr,
+			"ukfork calibrate: template clones at %" PRIu64
+			" MiB (%u)...\n",
 			p->clone_mem[i] >> 20, p->n);
 		if (boots(p, db, synth, p->clone_mem[i], 1, s, err, errlen) < 0)
 			return -1;
 	}
 	if (p->ops[0]) {
-		fprintf(stderr, "ukfork calibrate: live forks and templates "
-				"through the engine (%s, %u runs)...\n",
+		fprintf(stderr,
+			"ukfork calibrate: live forks and templates "
+			"through the engine (%s, %u runs)...\n",
 			p->ops, p->ops_reps);
 		if (forks(p, db, tmpdir, run, s, err, errlen) < 0)
 			return -1;

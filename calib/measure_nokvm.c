@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* measure_nokvm.c - the measurement plan where ukfork is built without the KVM backend: it says so. */
+/* measure_nokvm.c - the measurement plan where ukfork is built without the KVM
+ * backend: it says so. */
 #include "calib_int.h"
 
 int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
@@ -11,7 +12,8 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 	(void)tmpdir;
 	(void)run;
 	(void)s;
-	snprintf(err, errlen, "this ukfork is built without the KVM backend "
-			      "(UKF_BUILD_KVM=OFF): only --from-db works");
+	snprintf(err, errlen,
+		 "this ukfork is built without the KVM backend "
+		 "(UKF_BUILD_KVM=OFF): only --from-db works");
 	return -1;
 }

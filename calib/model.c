@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* model.c - fit a calibration's samples and write the simulator model file (sim/model.c's key = value form, per-operation *_dist keys). */
+/* model.c - fit a calibration's samples and write the simulator model file
+ * (sim/model.c's key = value form, per-operation *_dist keys). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -9,16 +10,16 @@
 
 /* One fitted operation. */
 struct opfit {
-	const char *op;       /* sample op name */
+	const char *op;	      /* sample op name */
 	const char *dist_key; /* its model key, e.g. "clone_dist" */
 	size_t n;
 	double *x, *y;
-	int linear;     /* base + slope x fitted (else a flat mean) */
-	int have_line;  /* line (free or fixed intercept) is valid */
+	int linear;    /* base + slope x fitted (else a flat mean) */
+	int have_line; /* line (free or fixed intercept) is valid */
 	struct ukf_calib_line line, free_line;
 	int have_free;
 	double base, slope; /* what the model gets */
-	int fitted;         /* base (and slope) usable */
+	int fitted;	    /* base (and slope) usable */
 	int have_dist;
 	struct ukf_calib_dist dist, all[UKF_CALIB_NFAMILIES];
 	char note[160];
@@ -47,7 +48,8 @@ static int collect(const ukf_calib_set_t *s, struct opfit *f)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		ukf_calib_set_get(s, i, &op, &x, &ns);
-		if (!strcmp(op, f->op) && ns > 0 && isfinite(ns) && isfinite(x)) {
+		if (!strcmp(op, f->op) && ns > 0 && isfinite(ns) &&
+		    isfinite(x)) {
 			f->x[f->n] = x;
 			f->y[f->n++] = ns;
 		}
@@ -141,8 +143,9 @@ static void put_dist_comment(FILE *o, const struct opfit *f)
 		fprintf(o, "%s %s AIC %.1f KS D %.3f", i ? ";" : "",
 			ukf_calib_family_name(d->family), d->aic, d->ks_d);
 	}
-	fprintf(o, "\n#   chosen %s: KS D %.3f (p %.2g, optimistic: parameters "
-		   "from the same sample), sd %.3f\n",
+	fprintf(o,
+		"\n#   chosen %s: KS D %.3f (p %.2g, optimistic: parameters "
+		"from the same sample), sd %.3f\n",
 		ukf_calib_family_name(f->dist.family), f->dist.ks_d,
 		f->dist.ks_p, ukf_calib_dist_sd(&f->dist));
 }
@@ -152,7 +155,8 @@ static void put_dist(FILE *o, const struct opfit *f)
 	if (!f->have_dist)
 		return;
 	put_dist_comment(o, f);
-	fprintf(o, "%s = %s %.6g %.6g   # source: calibrate, MLE of the factor\n",
+	fprintf(o,
+		"%s = %s %.6g %.6g   # source: calibrate, MLE of the factor\n",
 		f->dist_key, ukf_calib_family_name(f->dist.family), f->dist.p1,
 		f->dist.p2);
 }
@@ -178,8 +182,9 @@ static void summary_row(FILE *o, const struct opfit *f, const char *xu)
 	if (!o)
 		return;
 	if (!f->fitted) {
-		fprintf(o, "%-9s %5zu  (not fitted: too few samples; the "
-			   "simulator keeps its default)\n",
+		fprintf(o,
+			"%-9s %5zu  (not fitted: too few samples; the "
+			"simulator keeps its default)\n",
 			f->op, f->n);
 		return;
 	}
@@ -188,9 +193,9 @@ static void summary_row(FILE *o, const struct opfit *f, const char *xu)
 		fprintf(o, " + %.4g ns/%s [%.4g, %.4g]", f->slope, xu,
 			f->line.c1_lo, f->line.c1_hi);
 	if (f->have_dist)
-		fprintf(o, "  %s(%.4g, %.4g) KS D %.3f", ukf_calib_family_name(
-				    f->dist.family),
-			f->dist.p1, f->dist.p2, f->dist.ks_d);
+		fprintf(o, "  %s(%.4g, %.4g) KS D %.3f",
+			ukf_calib_family_name(f->dist.family), f->dist.p1,
+			f->dist.p2, f->dist.ks_d);
 	fputc('\n', o);
 }
 
@@ -205,10 +210,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 {
 	enum { BOOT, CLONE, FORK, TMPL, NOPS };
 	struct opfit f[NOPS] = {
-		[BOOT] = { .op = "boot", .dist_key = "boot_dist" },
-		[CLONE] = { .op = "clone", .dist_key = "clone_dist" },
-		[FORK] = { .op = "fork", .dist_key = "fork_dist" },
-		[TMPL] = { .op = "template", .dist_key = "template_dist" },
+	    [BOOT] = {.op = "boot", .dist_key = "boot_dist"},
+	    [CLONE] = {.op = "clone", .dist_key = "clone_dist"},
+	    [FORK] = {.op = "fork", .dist_key = "fork_dist"},
+	    [TMPL] = {.op = "template", .dist_key = "template_dist"},
 	};
 	const struct ukf_calib_prov *p = ukf_calib_set_get_prov(s);
 	FILE *o = NULL;
@@ -246,9 +251,9 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		if (f[i].have_dist && f[i].all[0].family)
 			sig[ns++] = f[i].all[0].p2;
 	qsort(sig, (size_t)ns, sizeof(double), cmp_double);
-	double jitter = ns ? (ns % 2 ? sig[ns / 2]
-				     : (sig[ns / 2 - 1] + sig[ns / 2]) / 2)
-			   : -1;
+	double jitter =
+	    ns ? (ns % 2 ? sig[ns / 2] : (sig[ns / 2 - 1] + sig[ns / 2]) / 2)
+	       : -1;
 
 	if (!(o = fopen(path, "w"))) {
 		snprintf(err, errlen, "%s: cannot write: %s", path,
@@ -270,26 +275,33 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		S(p->plan), p->n, S(p->load));
 	fprintf(o, "# Command: %s\n", S(p->command));
 #undef S
-	fprintf(o,
-		"#\n"
-		"# Raw samples: tables calib_runs / calib_samples of the results\n"
-		"# database the command was given (--db); `ukfork calibrate\n"
-		"# --from-db DB --out FILE` refits them. Costs: least squares\n"
-		"# (gsl_fit_linear; 95%% CI from the t quantile) of the samples\n"
-		"# against x (memory bytes, pages copied), the simulator adding\n"
-		"# base + slope * x. Spread (*_dist): lognormal, gamma and Weibull\n"
-		"# fitted by maximum likelihood to each sample divided by its\n"
-		"# fitted cost, the lowest AIC chosen; the simulator uses its\n"
-		"# shape with mean 1. Keys not written keep data/model.conf's\n"
-		"# values. docs/calibration.md describes the method.\n\n");
+	fprintf(
+	    o,
+	    "#\n"
+	    "# Raw samples: tables calib_runs / calib_samples of the results\n"
+	    "# database the command was given (--db); `ukfork calibrate\n"
+	    "# --from-db DB --out FILE` refits them. Costs: least squares\n"
+	    "# (gsl_fit_linear; 95%% CI from the t quantile) of the samples\n"
+	    "# against x (memory bytes, pages copied), the simulator adding\n"
+	    "# base + slope * x. Spread (*_dist): lognormal, gamma and "
+	    "Weibull\n"
+	    "# fitted by maximum likelihood to each sample divided by its\n"
+	    "# fitted cost, the lowest AIC chosen; the simulator uses its\n"
+	    "# shape with mean 1. Keys not written keep data/model.conf's\n"
+	    "# values. docs/calibration.md describes the method.\n\n");
 
 	if (f[BOOT].fitted) {
-		fprintf(o, "# Cold boot, launch -> ready against guest memory bytes:\n");
+		fprintf(o, "# Cold boot, launch -> ready against guest memory "
+			   "bytes:\n");
 		put_line_comment(o, &f[BOOT], "byte");
 		fprintf(o, "boot_base_ns = %.0f   # source: calibrate, %s\n",
 			f[BOOT].base, p->date ? p->date : "");
-		fprintf(o, "boot_ns_per_byte = 0   # source: image size not varied\n");
-		fprintf(o, "boot_ns_per_mem_byte = %.6g   # source: calibrate, per byte of guest memory\n",
+		fprintf(
+		    o,
+		    "boot_ns_per_byte = 0   # source: image size not varied\n");
+		fprintf(o,
+			"boot_ns_per_mem_byte = %.6g   # source: calibrate, "
+			"per byte of guest memory\n",
 			f[BOOT].slope);
 		put_dist(o, &f[BOOT]);
 		fputc('\n', o);
@@ -300,7 +312,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		put_line_comment(o, &f[TMPL], "byte");
 		fprintf(o, "template_base_ns = %.0f   # source: calibrate\n",
 			f[TMPL].base);
-		fprintf(o, "template_ns_per_byte = %.6g   # source: calibrate\n",
+		fprintf(o,
+			"template_ns_per_byte = %.6g   # source: calibrate\n",
 			f[TMPL].slope);
 		put_dist(o, &f[TMPL]);
 		fputc('\n', o);
@@ -333,8 +346,9 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		goto out;
 	}
 	if (summary) {
-		fprintf(summary, "%-9s %5s  %s\n", "operation", "n",
-			"fitted cost [95% CI of the slope]  spread of the factor");
+		fprintf(
+		    summary, "%-9s %5s  %s\n", "operation", "n",
+		    "fitted cost [95% CI of the slope]  spread of the factor");
 		summary_row(summary, &f[BOOT], "byte");
 		summary_row(summary, &f[TMPL], "byte");
 		summary_row(summary, &f[CLONE], "byte");

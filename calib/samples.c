@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* samples.c - a calibration's raw samples in memory and in the results database (tables calib_runs, calib_samples). */
+/* samples.c - a calibration's raw samples in memory and in the results database
+ * (tables calib_runs, calib_samples). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,9 +78,9 @@ void ukf_calib_set_get(const ukf_calib_set_t *s, size_t i, const char **op,
 
 int ukf_calib_set_prov(ukf_calib_set_t *s, const struct ukf_calib_prov *p)
 {
-	const char *in[7] = { p->date, p->host,	   p->kvm, p->backend,
-			      p->plan, p->command, p->load };
-	char *out[7] = { 0 };
+	const char *in[7] = {p->date, p->host,	  p->kvm, p->backend,
+			     p->plan, p->command, p->load};
+	char *out[7] = {0};
 
 	for (size_t i = 0; i < 7; i++) {
 		if (in[i] && !(out[i] = strdup(in[i]))) {
@@ -111,13 +112,13 @@ const struct ukf_calib_prov *ukf_calib_set_get_prov(const ukf_calib_set_t *s)
 /* ---- the database ---- */
 
 static const char tables_sql[] =
-	"CREATE TABLE IF NOT EXISTS calib_runs("
-	" id INTEGER PRIMARY KEY, date TEXT, host TEXT, kvm TEXT,"
-	" backend TEXT, plan TEXT, command TEXT, load TEXT, n INTEGER);"
-	"CREATE TABLE IF NOT EXISTS calib_samples("
-	" calib INTEGER NOT NULL REFERENCES calib_runs(id),"
-	" op TEXT NOT NULL, x REAL NOT NULL, ns REAL NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS calib_samples_calib ON calib_samples(calib);";
+    "CREATE TABLE IF NOT EXISTS calib_runs("
+    " id INTEGER PRIMARY KEY, date TEXT, host TEXT, kvm TEXT,"
+    " backend TEXT, plan TEXT, command TEXT, load TEXT, n INTEGER);"
+    "CREATE TABLE IF NOT EXISTS calib_samples("
+    " calib INTEGER NOT NULL REFERENCES calib_runs(id),"
+    " op TEXT NOT NULL, x REAL NOT NULL, ns REAL NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS calib_samples_calib ON calib_samples(calib);";
 
 /* Open path as a ukfork results database (created if missing: the results
  * library checks or makes its schema), then directly with SQLite. */
@@ -158,13 +159,14 @@ int ukf_calib_store(const char *path, const ukf_calib_set_t *s, int64_t *id,
 	if (sqlite3_exec(sq, tables_sql, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	what = "storing the calibration";
-	if (sqlite3_prepare_v2(sq,
-			       "INSERT INTO calib_runs(date, host, kvm, backend,"
-			       " plan, command, load, n) VALUES (?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		sq,
+		"INSERT INTO calib_runs(date, host, kvm, backend,"
+		" plan, command, load, n) VALUES (?,?,?,?,?,?,?,?)",
+		-1, &st, NULL) != SQLITE_OK)
 		goto fail;
-	const char *v[7] = { p->date, p->host,	  p->kvm, p->backend,
-			     p->plan, p->command, p->load };
+	const char *v[7] = {p->date, p->host,	 p->kvm, p->backend,
+			    p->plan, p->command, p->load};
 	for (int i = 0; i < 7; i++)
 		sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 8, p->n);
@@ -224,11 +226,12 @@ int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
 	sq = open_db(path, 0, err, errlen);
 	if (!sq)
 		return -1;
-	if (sqlite3_prepare_v2(sq,
-			       "SELECT id, date, host, kvm, backend, plan,"
-			       " command, load, n FROM calib_runs"
-			       " WHERE ?1 = 0 OR id = ?1 ORDER BY id DESC LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		sq,
+		"SELECT id, date, host, kvm, backend, plan,"
+		" command, load, n FROM calib_runs"
+		" WHERE ?1 = 0 OR id = ?1 ORDER BY id DESC LIMIT 1",
+		-1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen,
 			 "%s: no calibration stored (%s): run `ukfork calibrate"
 			 " --backend kvm --db %s` first",
@@ -241,25 +244,32 @@ int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
 			snprintf(err, errlen, "%s: no calibration %lld", path,
 				 (long long)id);
 		else
-			snprintf(err, errlen, "%s: no calibration stored", path);
+			snprintf(err, errlen, "%s: no calibration stored",
+				 path);
 		goto out;
 	}
 	if (!(s = ukf_calib_set_create()))
 		goto oom;
 	int64_t cid = sqlite3_column_int64(st, 0);
 	struct ukf_calib_prov p = {
-		.date = col(st, 1), .host = col(st, 2), .kvm = col(st, 3),
-		.backend = col(st, 4), .plan = col(st, 5), .command = col(st, 6),
-		.load = col(st, 7), .n = (uint32_t)sqlite3_column_int64(st, 8),
+	    .date = col(st, 1),
+	    .host = col(st, 2),
+	    .kvm = col(st, 3),
+	    .backend = col(st, 4),
+	    .plan = col(st, 5),
+	    .command = col(st, 6),
+	    .load = col(st, 7),
+	    .n = (uint32_t)sqlite3_column_int64(st, 8),
 	};
 	if (ukf_calib_set_prov(s, &p) < 0)
 		goto oom;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(sq,
-			       "SELECT op, x, ns FROM calib_samples WHERE calib = ?"
-			       " ORDER BY rowid",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		sq,
+		"SELECT op, x, ns FROM calib_samples WHERE calib = ?"
+		" ORDER BY rowid",
+		-1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: reading samples: %s", path,
 			 sqlite3_errmsg(sq));
 		goto out;
@@ -268,12 +278,14 @@ int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *op = col(st, 0);
-		if (!op || ukf_calib_set_add(s, op, sqlite3_column_double(st, 1),
-					     sqlite3_column_double(st, 2)) < 0) {
+		if (!op ||
+		    ukf_calib_set_add(s, op, sqlite3_column_double(st, 1),
+				      sqlite3_column_double(st, 2)) < 0) {
 			if (errno == ENOMEM)
 				goto oom;
-			snprintf(err, errlen, "%s: calibration %lld: bad op '%.20s'",
-				 path, (long long)cid, op ? op : "(null)");
+			snprintf(err, errlen,
+				 "%s: calibration %lld: bad op '%.20s'", path,
+				 (long long)cid, op ? op : "(null)");
 			goto out;
 		}
 	}

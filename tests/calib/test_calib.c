@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* test_calib.c - self-tests of `ukfork calibrate` without KVM: distribution and line fits on synthetic samples (fixed seed), the samples database, the model file through sim/'s loader, the command's refusals. */
+/* test_calib.c - self-tests of `ukfork calibrate` without KVM: distribution and
+ * line fits on synthetic samples (fixed seed), the samples database, the model
+ * file through sim/'s loader, the command's refusals. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -97,7 +99,7 @@ static int t_fit_weibull(void)
 /* The mean and CDF of what is fitted agree with GSL's own. */
 static int t_fit_moments(void)
 {
-	struct ukf_calib_dist d = { .family = UKF_CALIB_GAMMA, .p1 = 3, .p2 = 2 };
+	struct ukf_calib_dist d = {.family = UKF_CALIB_GAMMA, .p1 = 3, .p2 = 2};
 	CHECK(near(ukf_calib_dist_mean(&d), 6, 1e-12));
 	CHECK(near(ukf_calib_dist_sd(&d), sqrt(12), 1e-12));
 	CHECK(near(ukf_calib_dist_cdf(&d, 5), gsl_cdf_gamma_P(5, 3, 2), 1e-12));
@@ -114,8 +116,8 @@ static int t_fit_moments(void)
 /* Samples no distribution can be fitted to are refused, not fitted. */
 static int t_fit_refusals(void)
 {
-	double one[] = { 5 }, same[] = { 3, 3, 3, 3 }, neg[] = { 1, 2, -1, 4 };
-	double zero[] = { 1, 0, 2 }, nan_[] = { 1, NAN, 2 };
+	double one[] = {5}, same[] = {3, 3, 3, 3}, neg[] = {1, 2, -1, 4};
+	double zero[] = {1, 0, 2}, nan_[] = {1, NAN, 2};
 	struct ukf_calib_dist d;
 
 	errno = 0;
@@ -159,9 +161,9 @@ static int t_fit_line(void)
 	CHECK(near(l.c1, 2, 1e-9) && near(l.c0, 100, 1e-6));
 	/* too few points, or one x: refused */
 	CHECK(ukf_calib_fit_line(x, y, 2, &l) < 0 && errno == EINVAL);
-	double same[] = { 5, 5, 5, 5 };
+	double same[] = {5, 5, 5, 5};
 	CHECK(ukf_calib_fit_line(same, y, 4, &l) < 0 && errno == EINVAL);
-	double zeros[] = { 0, 0, 0 };
+	double zeros[] = {0, 0, 0};
 	CHECK(ukf_calib_fit_slope(zeros, y, 3, 1, &l) < 0 && errno == EINVAL);
 	gsl_rng_free(r);
 	return 0;
@@ -169,8 +171,8 @@ static int t_fit_line(void)
 
 /* ---- samples -> database -> model file -> sim/'s loader ---- */
 
-static const double BOOT0 = 900e3, BOOT_PB = 1.3, CLONE = 250e3,
-		    FORK_PP = 4700, TMPL = 2e6;
+static const double BOOT0 = 900e3, BOOT_PB = 1.3, CLONE = 250e3, FORK_PP = 4700,
+		    TMPL = 2e6;
 
 /* A synthetic calibration: boots lognormal (sigma 0.15) around a line,
  * clones gamma (k 4), forks Weibull (k 3) around the clone + per page,
@@ -179,14 +181,14 @@ static ukf_calib_set_t *synthetic(void)
 {
 	gsl_rng *r = rng(5);
 	ukf_calib_set_t *s = ukf_calib_set_create();
-	struct ukf_calib_prov p = { .date = "2026-12-04T00:00Z",
-				    .host = "test, 2 CPUs",
-				    .kvm = "none: synthetic",
-				    .backend = "kvm",
-				    .plan = "synthetic",
-				    .command = "test_calib",
-				    .load = "0 before, 0 after",
-				    .n = 400 };
+	struct ukf_calib_prov p = {.date = "2026-12-04T00:00Z",
+				   .host = "test, 2 CPUs",
+				   .kvm = "none: synthetic",
+				   .backend = "kvm",
+				   .plan = "synthetic",
+				   .command = "test_calib",
+				   .load = "0 before, 0 after",
+				   .n = 400};
 	if (!r || !s || ukf_calib_set_prov(s, &p) < 0)
 		return NULL;
 	for (int i = 0; i < 1200; i++) {
@@ -201,10 +203,12 @@ static ukf_calib_set_t *synthetic(void)
 	for (int i = 0; i < 900; i++) {
 		double pages = (double)(68 + 1000 * (i % 3));
 		double f = gsl_ran_weibull(r, 1 / wmean, 3);
-		ukf_calib_set_add(s, "fork", pages, (CLONE + FORK_PP * pages) * f);
+		ukf_calib_set_add(s, "fork", pages,
+				  (CLONE + FORK_PP * pages) * f);
 	}
 	for (int i = 0; i < 30; i++)
-		ukf_calib_set_add(s, "template", (double)(8 << (i % 3)) * 1048576,
+		ukf_calib_set_add(s, "template",
+				  (double)(8 << (i % 3)) * 1048576,
 				  TMPL * gsl_ran_lognormal(r, 0, 0.2));
 	ukf_calib_set_add(s, "other", 1, 2); /* kept, not fitted */
 	gsl_rng_free(r);
@@ -256,7 +260,8 @@ static int t_model_roundtrip(void)
 	CHECK(near((double)m.boot_base_ns, BOOT0, 0.2));
 	CHECK(near(m.boot_ns_per_mem_byte, BOOT_PB, 0.03));
 	CHECK(m.boot_ns_per_byte == 0);
-	CHECK(near((double)m.clone_base_ns, CLONE, 0.06)); /* 3 standard errors */
+	CHECK(
+	    near((double)m.clone_base_ns, CLONE, 0.06)); /* 3 standard errors */
 	CHECK(near((double)m.clone_ns_per_page, FORK_PP, 0.03));
 	CHECK(near((double)m.template_base_ns, TMPL, 0.15));
 	/* the right family for each operation's spread, its shape back */
@@ -310,9 +315,12 @@ static int t_sim_factor(void)
 	CHECK(!ukf_sim_model_random(&m, UKF_SIM_OP_CLONE));
 	CHECK(ukf_sim_model_factor(&m, UKF_SIM_OP_CLONE, 1.5) == 1);
 
-	m.dist[UKF_SIM_OP_CLONE] = (struct ukf_sim_dist){ UKF_SIM_DIST_GAMMA, 4, 9e9 };
-	m.dist[UKF_SIM_OP_FORK] = (struct ukf_sim_dist){ UKF_SIM_DIST_WEIBULL, 3, 7 };
-	m.dist[UKF_SIM_OP_BOOT] = (struct ukf_sim_dist){ UKF_SIM_DIST_LOGNORMAL, 5, 0.3 };
+	m.dist[UKF_SIM_OP_CLONE] =
+	    (struct ukf_sim_dist){UKF_SIM_DIST_GAMMA, 4, 9e9};
+	m.dist[UKF_SIM_OP_FORK] =
+	    (struct ukf_sim_dist){UKF_SIM_DIST_WEIBULL, 3, 7};
+	m.dist[UKF_SIM_OP_BOOT] =
+	    (struct ukf_sim_dist){UKF_SIM_DIST_LOGNORMAL, 5, 0.3};
 	CHECK(ukf_sim_model_random(&m, UKF_SIM_OP_CLONE));
 	CHECK(!ukf_sim_model_random(&m, UKF_SIM_OP_SAVE));
 	/* the median is the family's median of the mean-1 shape */
@@ -336,7 +344,8 @@ static int t_sim_factor(void)
 			CHECK(near(sum / w, 1, 2e-3));
 			CHECK(lo >= 0 && hi > lo);
 		} else {
-			CHECK(sum / w == 1 && lo == 1 && hi == 1); /* jitter 0 */
+			CHECK(sum / w == 1 && lo == 1 &&
+			      hi == 1); /* jitter 0 */
 		}
 	}
 	CHECK(ukf_sim_model_factor(&m, UKF_SIM_OP_FORK, NAN) == 1);
@@ -351,17 +360,17 @@ static int t_sim_dist_keys(void)
 		const char *text;
 		int ok;
 	} cases[] = {
-		{ "clone_dist = gamma 4 2.5e5\n", 1 },
-		{ "fork_dist = weibull 3   1e6   # comment\n", 1 },
-		{ "boot_dist = lognormal -1.5 0.2\n", 1 },
-		{ "unit_dist = none\n", 1 },
-		{ "clone_dist = gamma -1 2\n", 0 },
-		{ "clone_dist = gamma 4\n", 0 },
-		{ "clone_dist = lognormal 1 0\n", 0 },
-		{ "clone_dist = pareto 1 2\n", 0 },
-		{ "clone_dist = gamma 4 2 3\n", 0 },
-		{ "clone_dist = none 1\n", 0 },
-		{ "clone_dist = gamma4 2\n", 0 },
+	    {"clone_dist = gamma 4 2.5e5\n", 1},
+	    {"fork_dist = weibull 3   1e6   # comment\n", 1},
+	    {"boot_dist = lognormal -1.5 0.2\n", 1},
+	    {"unit_dist = none\n", 1},
+	    {"clone_dist = gamma -1 2\n", 0},
+	    {"clone_dist = gamma 4\n", 0},
+	    {"clone_dist = lognormal 1 0\n", 0},
+	    {"clone_dist = pareto 1 2\n", 0},
+	    {"clone_dist = gamma 4 2 3\n", 0},
+	    {"clone_dist = none 1\n", 0},
+	    {"clone_dist = gamma4 2\n", 0},
 	};
 	char path[128], err[512];
 
@@ -397,7 +406,8 @@ static int t_sim_dist_keys(void)
 	m.dist[UKF_SIM_OP_UNIT].family = UKF_SIM_DIST_GAMMA;
 	CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == 0);
 	CHECK(m.dist[UKF_SIM_OP_CLONE].family == UKF_SIM_DIST_GAMMA);
-	CHECK(m.dist[UKF_SIM_OP_CLONE].p1 == 4 && m.dist[UKF_SIM_OP_CLONE].p2 == 2.5e5);
+	CHECK(m.dist[UKF_SIM_OP_CLONE].p1 == 4 &&
+	      m.dist[UKF_SIM_OP_CLONE].p2 == 2.5e5);
 	CHECK(m.dist[UKF_SIM_OP_UNIT].family == UKF_SIM_DIST_NONE);
 	unlink(path);
 	return 0;
@@ -408,8 +418,8 @@ static int t_sim_dist_keys(void)
 static int run_cmd(const char *a1, const char *a2, const char *a3,
 		   const char *a4, const char *a5)
 {
-	char *av[7] = { (char *)"calibrate", (char *)a1, (char *)a2, (char *)a3,
-			(char *)a4, (char *)a5, NULL };
+	char *av[7] = {(char *)"calibrate", (char *)a1, (char *)a2, (char *)a3,
+		       (char *)a4,	    (char *)a5, NULL};
 	int ac = 1;
 	while (ac < 6 && av[ac])
 		ac++;
@@ -435,12 +445,14 @@ static int t_cmd_from_db(void)
 	CHECK(near((double)m.clone_ns_per_page, FORK_PP, 0.03));
 	/* refusals: missing file, a database without a calibration, bad
 	 * command lines */
-	CHECK(run_cmd("--from-db", "/nonexistent/x.db", "--out", conf, NULL) == 1);
+	CHECK(run_cmd("--from-db", "/nonexistent/x.db", "--out", conf, NULL) ==
+	      1);
 	FILE *f = fopen(empty, "w");
 	CHECK(f);
 	fclose(f);
 	CHECK(run_cmd("--from-db", empty, "--out", conf, NULL) == 1);
-	CHECK(run_cmd("--from-db", db, "--out", "/nonexistent/dir/x.conf", NULL) == 1);
+	CHECK(run_cmd("--from-db", db, "--out", "/nonexistent/dir/x.conf",
+		      NULL) == 1);
 	CHECK(run_cmd("--from-db", db, "-n", "5", NULL) == 2);
 	CHECK(run_cmd("--backend", "sim", NULL, NULL, NULL) == 2);
 	CHECK(run_cmd("--backend", "kvm", "-n", "1", NULL) == 2);
@@ -486,8 +498,8 @@ static int t_plan(void)
 	CHECK(!strcmp(p.ops, "/tmp/w.lua"));
 
 	static const char *const bad[] = {
-		"boot_mem = 8X\n", "ops_reps = 0\n", "colour = 3\n",
-		"boot_mem 8M\n",   "clone_mem = -1M\n",
+	    "boot_mem = 8X\n", "ops_reps = 0\n",    "colour = 3\n",
+	    "boot_mem 8M\n",   "clone_mem = -1M\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		f = fopen(path, "w");
@@ -501,8 +513,9 @@ static int t_plan(void)
 	}
 	unlink(path);
 	ukf_calib_plan_default(&p);
-	CHECK(ukf_calib_plan_load(&p, UKF_SOURCE_DIR "/scripts/calibrate/kvm-vm.plan",
-				  err, sizeof(err)) == 0);
+	CHECK(ukf_calib_plan_load(
+		  &p, UKF_SOURCE_DIR "/scripts/calibrate/kvm-vm.plan", err,
+		  sizeof(err)) == 0);
 	CHECK(p.ops_reps == 2 && access(p.ops, R_OK) == 0);
 	return 0;
 }
@@ -540,18 +553,12 @@ static int t_kvm_vm_file(void)
 }
 
 static const struct selftest tests[] = {
-	{ "kvm_vm_file", t_kvm_vm_file },
-	{ "plan", t_plan },
-	{ "fit_lognormal", t_fit_lognormal },
-	{ "fit_gamma", t_fit_gamma },
-	{ "fit_weibull", t_fit_weibull },
-	{ "fit_moments", t_fit_moments },
-	{ "fit_refusals", t_fit_refusals },
-	{ "fit_line", t_fit_line },
-	{ "model_roundtrip", t_model_roundtrip },
-	{ "sim_factor", t_sim_factor },
-	{ "sim_dist_keys", t_sim_dist_keys },
-	{ "cmd_from_db", t_cmd_from_db },
+    {"kvm_vm_file", t_kvm_vm_file},	    {"plan", t_plan},
+    {"fit_lognormal", t_fit_lognormal},	    {"fit_gamma", t_fit_gamma},
+    {"fit_weibull", t_fit_weibull},	    {"fit_moments", t_fit_moments},
+    {"fit_refusals", t_fit_refusals},	    {"fit_line", t_fit_line},
+    {"model_roundtrip", t_model_roundtrip}, {"sim_factor", t_sim_factor},
+    {"sim_dist_keys", t_sim_dist_keys},	    {"cmd_from_db", t_cmd_from_db},
 };
 
 int main(int argc, char **argv)
