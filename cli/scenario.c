@@ -1710,6 +1710,8 @@ static int proc_resume(struct run *r, struct proc *p, int *nres)
  * process is taken for a busy loop (~1 s of them). */
 #define SLEEP0_MAX 1000000
 
+static void co_where(lua_State *co, char *buf, size_t cap);
+
 /*
  * A sleep that leaves world time unchanged (sleep(0)): a process doing
  * nothing else would spin at one instant forever, the world never
@@ -1717,8 +1719,6 @@ static int proc_resume(struct run *r, struct proc *p, int *nres)
  * the run fails, naming the process and its line (as the watchdog does:
  * a pcall around sleep cannot hide it). Returns 1 if the run failed.
  */
-static void co_where(lua_State *co, char *buf, size_t cap);
-
 static int zero_sleep(lua_State *L, struct run *r, struct proc *p,
 		      ukf_ns_t now)
 {
@@ -2530,12 +2530,11 @@ static void fmt_eta(double s, char *buf, size_t cap)
 /*
  * One progress line on the message stream: the sweep point and run of
  * how many, this run's label and rep, world time, events (and per second
- * of the event loop, sim) and the ETA of the whole command: the rest of this
- * run at its pace so far, then the runs left at the mean wall time of
- * those finished. On a terminal the line is rewritten in place ("\r",
- * then "erase to the end of the line");
- * elsewhere (--progress) each is a line of its own. `last`: the run's
- * event loop has ended.
+ * of the event loop, sim) and the ETA of the whole command: the rest of
+ * this run at its pace so far, then the runs left at the mean wall time
+ * of those finished. On a terminal the line is rewritten in place ("\r",
+ * then "erase to the end of the line"); elsewhere (--progress) each is a
+ * line of its own. `last`: the run's event loop has ended.
  */
 static void progress_line(struct run *r, const char *label, double t_loop,
 			  int last)
@@ -3492,6 +3491,20 @@ static void warn_stuck(struct run *r, ukf_ns_t end, const char *label,
 	}
 }
 
+/* A run of (point, rep) with the given seed, nothing executed yet. */
+static void run_init(struct run *r, struct scen *sc, const uint32_t *point,
+		     uint32_t rep, enum mode mode, struct summary *sum,
+		     uint64_t seed)
+{
+	memset(r, 0, sizeof(*r));
+	r->sc = sc;
+	r->mode = mode;
+	r->point = point;
+	r->rep = rep;
+	r->seed = seed;
+	r->sum = mode == M_RUN ? sum : NULL;
+}
+
 /*
  * Execute one (point, rep). SETUP: build and check only. RUN: the whole
  * run, written to the db. Returns a UKF_RUN_* code; message in r->err.
@@ -3501,13 +3514,7 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		   char *err, size_t errlen)
 {
 	struct run r;
-	memset(&r, 0, sizeof(r));
-	r.sc = sc;
-	r.mode = mode;
-	r.point = point;
-	r.rep = rep;
-	r.seed = point_seed(sc, point);
-	r.sum = mode == M_RUN ? sum : NULL;
+	run_init(&r, sc, point, rep, mode, sum, point_seed(sc, point));
 	struct cfg cf;
 	double t0 = wall_now();
 	/* Progress lines: --progress, or a terminal unless --quiet. */
@@ -3526,13 +3533,7 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	uint64_t seed = run_seed(&r);
 	if (seed != r.seed) {
 		run_free(&r);
-		memset(&r, 0, sizeof(r));
-		r.sc = sc;
-		r.mode = mode;
-		r.point = point;
-		r.rep = rep;
-		r.seed = seed;
-		r.sum = mode == M_RUN ? sum : NULL;
+		run_init(&r, sc, point, rep, mode, sum, seed);
 		if (run_script(&r))
 			goto out;
 		if (run_seed(&r) != seed) {
