@@ -735,8 +735,7 @@ static const struct val *entry_value(struct run *r, const struct entry *e)
  * a swept param(), it differs from point to point, and it is checked as
  * the first pass's was. Raises a Lua error on bad input.
  */
-static void declare_again(lua_State *L, struct run *r, struct entry *e,
-			  int idx)
+static void declare_again(lua_State *L, struct run *r, struct entry *e, int idx)
 {
 	char buf[256];
 	int is_num, got;
@@ -746,8 +745,8 @@ static void declare_again(lua_State *L, struct run *r, struct entry *e,
 		lua_Integer n = luaL_len(L, idx);
 		if (n == 1 && e->nvals == 1) { /* { v }: one value */
 			lua_geti(L, idx, 1);
-			got = lua_scalar(L, -1, &is_num, &num, buf,
-					 sizeof(buf));
+			got =
+			    lua_scalar(L, -1, &is_num, &num, buf, sizeof(buf));
 			lua_pop(L, 1);
 			goto single;
 		}
@@ -760,12 +759,13 @@ static void declare_again(lua_State *L, struct run *r, struct entry *e,
 			lua_pop(L, 1);
 		}
 		if (!same)
-			luaL_error(L,
-				   "setting '%s': this list of values differs "
-				   "from the one of the first pass (%s): a "
-				   "swept list must not depend on param() (give "
-				   "one value computed from the param instead)",
-				   e->name, e->where);
+			luaL_error(
+			    L,
+			    "setting '%s': this list of values differs "
+			    "from the one of the first pass (%s): a "
+			    "swept list must not depend on param() (give "
+			    "one value computed from the param instead)",
+			    e->name, e->where);
 		return;
 	}
 	if (e->nvals > 1)
@@ -1719,8 +1719,7 @@ static void co_where(lua_State *co, char *buf, size_t cap);
  * the run fails, naming the process and its line (as the watchdog does:
  * a pcall around sleep cannot hide it). Returns 1 if the run failed.
  */
-static int zero_sleep(lua_State *L, struct run *r, struct proc *p,
-		      ukf_ns_t now)
+static int zero_sleep(lua_State *L, struct run *r, struct proc *p, ukf_ns_t now)
 {
 	if (!p->zero_n || p->zero_t != now) {
 		p->zero_t = now;
@@ -2563,7 +2562,9 @@ static void progress_line(struct run *r, const char *label, double t_loop,
 		tty ? "\r" : "", sc->point_no + 1, sc->npoints,
 		sc->runs_done + 1, total, label, r->rep, (double)now / 1e9,
 		(double)r->duration / 1e9, ev, plural(ev), rate, eta,
-		!tty ? "\n" : last ? "\033[K\n" : "\033[K");
+		!tty   ? "\n"
+		: last ? "\033[K\n"
+		       : "\033[K");
 	fflush(sc->msg);
 }
 
@@ -3301,9 +3302,11 @@ static char *settings_json(struct run *r, const struct cfg *cf)
 	const struct ukf_run_opts *o = r->sc->o;
 	struct json_object *j = json_object_new_object(), *sub;
 	int bad = !j;
-	uint32_t nodes = o->cluster			  ? o->cluster_nodes
-			 : o->backend && strcmp(o->backend, "sim") ? 1
-								   : e->nodes;
+	uint32_t nodes = e->nodes; /* kvm: one node; --cluster: the file's */
+	if (o->cluster)
+		nodes = o->cluster_nodes;
+	else if (!is_sim(r->sc))
+		nodes = 1;
 	jadd(j, "backend", ukf_json_str(o->backend ? o->backend : "sim"), &bad);
 	jadd(j, "nodes", json_object_new_int64(nodes), &bad);
 	jadd(j, "vcpus", json_object_new_int64(e->node.vcpus), &bad);
@@ -3343,10 +3346,10 @@ static char *settings_json(struct run *r, const struct cfg *cf)
 		for (size_t i = 0; sub && i < r->nhosts; i++) {
 			struct json_object *h = json_object_new_object();
 			int hb = !h;
-			jadd(h, "count", json_object_new_int64(r->hosts[i].count),
-			     &hb);
-			jadd(h, "vcpus", json_object_new_int64(r->hosts[i].vcpus),
-			     &hb);
+			jadd(h, "count",
+			     json_object_new_int64(r->hosts[i].count), &hb);
+			jadd(h, "vcpus",
+			     json_object_new_int64(r->hosts[i].vcpus), &hb);
 			jadd(h, "memory",
 			     json_object_new_uint64(r->hosts[i].memory), &hb);
 			jadd(h, "cache",
