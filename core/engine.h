@@ -80,6 +80,13 @@ struct ukf_record {
 	ukf_ns_t t_exit;        /* exited or failed; UKF_NS_NEVER if still alive */
 	int64_t status;         /* exit status; UKF_STATUS_FAILED if failed */
 	const char *fail_reason;/* NULL unless failed */
+	/* Appended. 1: not a requested instance but the engine's own boot
+	 * of an app to make its template (on demand for a remote fork, after
+	 * a failed fetch, or prewarm): no request (t_request and t_placed
+	 * UKF_NS_NEVER), start cold; t_ready is its ready(), t_exit when it
+	 * ended: status 0 once the template was made, UKF_STATUS_FAILED with
+	 * fail_reason if it never was, UKF_STATUS_RUNNING at the run's end. */
+	int template_boot;
 };
 #define UKF_STATUS_FAILED (-1000)
 #define UKF_STATUS_RUNNING (-1001)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* results.c - writing runs, instances, samples and boots to SQLite. */
+/* results.c - writing runs, instances, template boots, samples and boots to
+ * SQLite. */
 #include "results.h"
 #include "results_int.h"
 
@@ -8,6 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/*
+ * The engine's own boots that make a template (struct ukf_record with
+ * template_boot = 1): no request, so not in instances, whose rows are the
+ * requests (count, latency and start fractions are theirs). Added to
+ * schema version 1 without a new version: older files get it at their
+ * next run (ukf_db_run_begin) and older readers never look for it.
+ */
+#define TBOOTS_SQL                                                             \
+	"CREATE TABLE IF NOT EXISTS template_boots("                           \
+	" run INTEGER NOT NULL REFERENCES runs(id),"                           \
+	" id INTEGER NOT NULL, app TEXT, app_id INTEGER, node INTEGER,"        \
+	" template_made INTEGER, dirty_pages INTEGER,"                         \
+	" t_start INTEGER, t_ready INTEGER, t_end INTEGER,"                     \
+	" status INTEGER, fail_reason TEXT);"
 
 /* Set once on database creation; checked on every open. */
 static const char *const schema_sql =
@@ -32,6 +48,7 @@ static const char *const schema_sql =
 	" t_ready INTEGER, t_exit INTEGER,"
 	" status INTEGER, fail_reason TEXT);"
 	"CREATE INDEX instances_run ON instances(run);"
+	TBOOTS_SQL
 	"CREATE TABLE samples("
 	" run INTEGER NOT NULL REFERENCES runs(id),"
 	" t INTEGER NOT NULL, node INTEGER NOT NULL,"
@@ -70,6 +87,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 struct ukf_db {
 	sqlite3 *sq;
 	sqlite3_stmt *st[ST_COUNT];
+	sqlite3_stmt *tboot; /* into template_boots, prepared at first use */
 	int64_t run; /* the open run, 0 if none */
 	char path[1024];
 	char err[512];
@@ -313,6 +331,7 @@ void ukf_db_close(ukf_db_t **dbp)
 		ukf_db_run_abort(db, db->run);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(db->st[i]);
+	sqlite3_finalize(db->tboot);
 	sqlite3_close(db->sq);
 	free(db);
 	*dbp = NULL;
@@ -381,6 +400,11 @@ int64_t ukf_db_run_begin(ukf_db_t *db, const struct ukf_run_info *info)
 			       (long long)db->run);
 	if (exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
+	/* a file made before template_boots existed gets it now */
+	if (!db->tboot && exec(db, TBOOTS_SQL) < 0) {
+		sqlite3_exec(db->sq, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 	sqlite3_stmt *st = db->st[ST_RUN];
 	bind_text(st, 1, info->kind);
 	bind_text(st, 2, info->scenario);
@@ -401,12 +425,44 @@ int64_t ukf_db_run_begin(ukf_db_t *db, const struct ukf_run_info *info)
 	return db->run;
 }
 
+/* A template boot's row (ukf_db_instance of a record marked so). */
+static int template_boot(ukf_db_t *db, int64_t run, const struct ukf_record *r)
+{
+	sqlite3_stmt *st = db->tboot;
+
+	if (!st && sqlite3_prepare_v3(db->sq,
+				      "INSERT INTO template_boots VALUES "
+				      "(?,?,?,?,?,?,?,?,?,?,?,?)",
+				      -1, SQLITE_PREPARE_PERSISTENT, &db->tboot,
+				      NULL) != SQLITE_OK)
+		return sq_fail(db, "preparing statements");
+	st = db->tboot;
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_int64(st, 2, (int64_t)r->id);
+	bind_text(st, 3, r->app_name);
+	sqlite3_bind_int64(st, 4, r->app);
+	if (r->node == UKF_NODE_NONE)
+		sqlite3_bind_null(st, 5);
+	else
+		sqlite3_bind_int64(st, 5, r->node);
+	sqlite3_bind_int(st, 6, r->template_made != 0);
+	sqlite3_bind_int64(st, 7, (int64_t)r->dirty_pages);
+	bind_time(st, 8, r->t_start);
+	bind_time(st, 9, r->t_ready);
+	bind_time(st, 10, r->t_exit);
+	sqlite3_bind_int64(st, 11, r->status);
+	bind_text(st, 12, r->fail_reason);
+	return step(db, st, "recording a template boot");
+}
+
 int ukf_db_instance(ukf_db_t *db, int64_t run, const struct ukf_record *r)
 {
 	if (check_run(db, run) < 0)
 		return -1;
 	if (!r)
 		return db_fail(db, "%s: no instance record", db->path);
+	if (r->template_boot)
+		return template_boot(db, run, r);
 	sqlite3_stmt *st = db->st[ST_INSTANCE];
 	enum ukf_start s = r->start;
 	if ((unsigned)s > UKF_START_UNKNOWN)
