@@ -19,6 +19,7 @@ struct run {
 	struct rec {
 		ukf_id_t id, parent;
 		enum ukf_start start;
+		int remote;
 		int64_t status;
 		ukf_ns_t t_start, t_ready, t_exit;
 		char why[64];
@@ -37,6 +38,7 @@ static void r_record(void *u, const struct ukf_record *r)
 	x->id = r->id;
 	x->parent = r->parent;
 	x->start = r->start;
+	x->remote = r->remote;
 	x->status = r->status;
 	x->t_start = r->t_start;
 	x->t_ready = r->t_ready;
@@ -486,6 +488,109 @@ static int t_crn_placement(void)
 	return 0;
 }
 
+/*
+ * 16 requests of a forking app (3 forks, one every 4 ms from origin
+ * i % 4) under config c: per request and fork position, the child's work
+ * time (ready to exit) and where it ran (0 local, 1 remote); -1 if none.
+ */
+static int fork_times(const struct ukf_sim_config *c, ukf_ns_t work[16][3],
+		      int remote[16][3])
+{
+	struct idrun x = { .o = run_new() };
+	struct ukf_world_sinks s = { .record = r_record, .u = x.o };
+	struct ukf_app a;
+	char err[256] = "";
+	int rc = -1;
+
+	if (ukf_sim_create(&x.o->world, c, &s, NULL, err, sizeof(err)) ||
+	    ukf_app_parse(&a, "f", "mem=16M init=5ms work=3ms dirty=64 fork=3",
+			  err, sizeof(err)))
+		goto out;
+	if (x.o->world.ops->add_app(x.o->world.w, &a) != 0 ||
+	    x.o->world.ops->start(x.o->world.w))
+		goto out;
+	x.o->app = 0;
+	for (int i = 0; i < 16; i++)
+		x.o->world.ops->at(x.o->world.w, i * 4 * UKF_MS, spawn_note_cb,
+				   &x, (uint64_t)i);
+	if (x.o->world.ops->run(x.o->world.w, UKF_NS_NEVER, NULL, err,
+				sizeof(err)))
+		goto out;
+	for (int i = 0; i < 16; i++) {
+		for (int j = 0; j < 3; j++)
+			work[i][j] = remote[i][j] = -1;
+		/* a child's position among its parent's forks: its rank by id
+		 * among them (failed ones included: each fork takes an id) */
+		for (size_t r = 0; r < x.o->n; r++) {
+			const struct rec *q = &x.o->r[r];
+			int k = 0;
+			if (q->parent != x.ids[i])
+				continue;
+			for (size_t t = 0; t < x.o->n; t++)
+				k += x.o->r[t].parent == x.ids[i] &&
+				     x.o->r[t].id < q->id;
+			if (k >= 3 || q->status != 0)
+				continue;
+			work[i][k] = q->t_exit - q->t_ready;
+			remote[i][k] = q->remote;
+		}
+	}
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "fork_times: %s\n", err);
+	run_free(x.o);
+	return rc;
+}
+
+/*
+ * A fork child's service time follows its parent's request and the fork's
+ * position, not where it ran: the same under local placement (live forks
+ * on the parent's node) and round-robin placement on 2-vCPU nodes
+ * (children shipped as deltas to other nodes and restored there).
+ */
+static int t_crn_forks(void)
+{
+	struct ukf_sim_config c;
+	static ukf_ns_t w_loc[16][3], w_rr[16][3];
+	static int rem_loc[16][3], rem_rr[16][3];
+	int remote = 0, differ = 0;
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 4;
+	c.engine.templates = "on-demand";
+	c.model.jitter = 0.3;
+	c.engine.placement = "local";
+	c.engine.node.vcpus = 64;
+	CHECK(fork_times(&c, w_loc, rem_loc) == 0);
+	c.engine.placement = "round-robin";
+	c.engine.node.vcpus = 2;
+	CHECK(fork_times(&c, w_rr, rem_rr) == 0);
+	for (int i = 0; i < 16; i++)
+		for (int j = 0; j < 3; j++) {
+			CHECK(w_loc[i][j] > 0 && rem_loc[i][j] == 0);
+			if (w_rr[i][j] < 0)
+				continue; /* not run there (no room) */
+			if (w_rr[i][j] != w_loc[i][j]) {
+				fprintf(stderr,
+					"request %d fork %d: %lld ns local, "
+					"%lld ns %s\n",
+					i, j, (long long)w_loc[i][j],
+					(long long)w_rr[i][j],
+					rem_rr[i][j] ? "remote" : "local");
+				return 1;
+			}
+			remote += rem_rr[i][j];
+			differ += w_loc[i][j] != w_loc[0][0];
+		}
+	/* each fork of a parent its own draw */
+	for (int i = 0; i < 16; i++)
+		CHECK(w_loc[i][0] != w_loc[i][1] && w_loc[i][1] != w_loc[i][2]);
+	CHECK(remote > 10);
+	CHECK(differ > 30);
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "faults_parse", t_faults_parse },
 	{ "faults_boot", t_faults_boot },
@@ -495,6 +600,7 @@ static const struct selftest tests[] = {
 	{ "faults_crash", t_faults_crash },
 	{ "faults_common", t_faults_common },
 	{ "crn_placement", t_crn_placement },
+	{ "crn_forks", t_crn_forks },
 };
 
 int main(int argc, char **argv)
