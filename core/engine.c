@@ -195,6 +195,32 @@ void eng_record_inst(ukf_engine_t *e, const struct inst *i, ukf_ns_t t_exit,
 	e->env->ops->record(e->env->w, &r);
 }
 
+/* The row of an internal instance that booted to make a template. */
+void eng_record_boot(ukf_engine_t *e, const struct inst *m, ukf_ns_t t_exit,
+		     int64_t status, const char *why)
+{
+	struct ukf_record r;
+
+	if (!e->env->ops->record)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.template_boot = 1;
+	r.id = m->id;
+	r.app = m->app;
+	r.app_name = eng_app_name(e, m->app);
+	r.origin = r.node = m->node;
+	r.start = UKF_START_COLD;
+	r.template_made = status == 0;
+	r.dirty_pages = m->dirty_pages;
+	r.t_request = r.t_placed = UKF_NS_NEVER;
+	r.t_start = m->t_start;
+	r.t_ready = m->t_ready;
+	r.t_exit = t_exit;
+	r.status = status;
+	r.fail_reason = why;
+	e->env->ops->record(e->env->w, &r);
+}
+
 void eng_record_req(ukf_engine_t *e, const struct req *q, const char *why)
 {
 	struct ukf_record r;
@@ -354,10 +380,8 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 			eng_template_failed(e, n, ev->app, "backend error");
 			if (m && !m->internal && m->t_ready != UKF_NS_NEVER)
 				eng_complete(e, m, 0, 0, 0, NULL, 0);
-			else if (m && m->internal) {
-				e->be->ops->destroy(e->be->b, node, m->id);
-				eng_inst_free(e, m);
-			}
+			else if (m && m->internal)
+				eng_maker_end(e, m, "backend error");
 		}
 		return;
 	}
@@ -392,12 +416,19 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 				t->maker = 0;
 				eng_template_failed(e, n, i->app,
 						    "make refused");
-				if (!i->internal)
-					eng_complete(e, i, 0, 0, 0, NULL, 0);
+				if (i->internal) {
+					eng_maker_end(e, i, "make refused");
+					break;
+				}
+				eng_complete(e, i, 0, 0, 0, NULL, 0);
 			}
 		} else if (!i->internal) {
 			eng_complete(e, i, i->start == UKF_START_TEMPLATE, 0, 0,
 				     NULL, 0);
+		} else {
+			/* its template came another way meanwhile */
+			eng_maker_end(e, i, "template no longer wanted");
+			break;
 		}
 		if (!i->internal)
 			eng_notify_origin(e, i, UKF_MSG_READY, 0, NULL);
@@ -423,29 +454,12 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 			HOOK(e, on_console)(HOOK(e, u), i->id, ev->data,
 					    ev->len);
 		break;
-	case UKF_BE_DELTA: {
-		struct req *q = eng_req_at(e, node, i->delta_req);
-		i->delta_req = 0;
-		if (!q)
-			break;
-		q->have_delta = 1;
-		q->delta_bytes = ev->bytes;
-		if (ev->len && ev->data) {
-			q->delta = eng_malloc(e, ev->len);
-			if (q->delta) {
-				memcpy(q->delta, ev->data, ev->len);
-				q->delta_len = ev->len;
-			}
-		}
-		eng_send_req(e, q);
+	case UKF_BE_DELTA:
+		eng_delta_done(e, i, ev);
 		break;
-	}
 	case UKF_BE_ERROR:
 		if (i->delta_req) {
-			struct req *q = eng_req_at(e, node, i->delta_req);
-			i->delta_req = 0;
-			if (q)
-				eng_req_fail(e, q, "save_delta failed");
+			eng_delta_failed(e, i, "save_delta failed");
 			break;
 		}
 		eng_inst_finish(e, i, UKF_STATUS_FAILED,
@@ -612,6 +626,9 @@ void ukf_engine_end(ukf_engine_t *e, ukf_id_t id)
 		if (!i->internal)
 			eng_record_inst(e, i, UKF_NS_NEVER, UKF_STATUS_RUNNING,
 					NULL);
+		else
+			eng_record_boot(e, i, UKF_NS_NEVER, UKF_STATUS_RUNNING,
+					NULL);
 		e->be->ops->destroy(e->be->b, i->node, i->id);
 		eng_inst_free(e, i);
 		return;
@@ -653,6 +670,7 @@ void ukf_engine_destroy(ukf_engine_t **ep)
 		struct inst *i = e->insts.s[k].val;
 		if (e->insts.s[k].key && i) {
 			free(i->r_data);
+			free(i->dwait);
 			free(i->kids);
 			free(i->args);
 			free(i->delta);

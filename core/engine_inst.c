@@ -79,6 +79,7 @@ void eng_inst_free(ukf_engine_t *e, struct inst *i)
 	free(i->args);
 	free(i->delta);
 	free(i->r_data);
+	free(i->dwait);
 	free(i);
 }
 
@@ -235,7 +236,7 @@ static void host_clone(ukf_engine_t *e, struct node *n, struct inst *i)
 			return;
 		}
 		if (!t->fetching) {
-			eng_boot_maker(e, n, t);
+			eng_boot_maker(e, n, t, i);
 			if (!t->maker) {
 				ukf_tcache_remove(&n->tc, i->app);
 				eng_inst_finish(e, i, UKF_STATUS_FAILED,
@@ -340,21 +341,28 @@ void eng_inst_finish(ukf_engine_t *e, struct inst *i, int64_t status,
 
 	if (i->waiting_tpl)
 		eng_unwait_tpl(n, i);
-	if (i->delta_req) { /* a remote fork of it was saving its delta */
+	if (i->delta_req || i->ndwait) {
+		/* remote forks of it were saving or waiting for its delta */
 		struct req *q = eng_req_at(e, i->node, i->delta_req);
 		i->delta_req = 0;
 		if (q)
 			eng_req_fail(e, q, "parent gone");
+		for (uint32_t k = 0; k < i->ndwait; k++) {
+			q = eng_req_at(e, i->node, i->dwait[k]);
+			if (q && q->delta_wait && q->parent == i->id)
+				eng_req_fail(e, q, "parent gone");
+		}
+		i->ndwait = 0;
 	}
 	if (t && t->state == UKF_T_PENDING && t->maker == i->id) {
 		t->maker = 0;
 		eng_template_failed(e, n, i->app, "maker ended");
 	}
-	e->be->ops->destroy(e->be->b, n->id, i->id);
 	if (i->internal) {
-		eng_inst_free(e, i);
+		eng_maker_end(e, i, why ? why : "ended before its template");
 		return;
 	}
+	e->be->ops->destroy(e->be->b, n->id, i->id);
 	if (why)
 		LOG(e, n->id, "fail %llu node=%u reason=%s", ULL(i->id), n->id,
 		    why);
@@ -364,8 +372,11 @@ void eng_inst_finish(ukf_engine_t *e, struct inst *i, int64_t status,
 	eng_record_inst(e, i, t_exit, status, why);
 	if (i->resuming)
 		eng_resume_unlink(n, i);
-	if (counted)
+	if (counted) {
 		eng_release(e, n, APP(e, i->app), !i->vcpu_off);
+		if (i->is_fork && !i->running)
+			eng_lender_gone(e, n, i);
+	}
 	eng_notify_origin(e, i, why ? UKF_MSG_FAIL : UKF_MSG_EXIT, status, why);
 	eng_inst_free(e, i);
 	eng_drain_resumes(e, n);

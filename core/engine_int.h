@@ -72,9 +72,15 @@ struct inst {
 	uint64_t tag;
 	uint32_t flags; /* F_NOTIFY */
 	enum ukf_start start;
-	uint8_t internal; /* boots a template only; no row, no load */
+	uint8_t internal; /* boots a template only: no request; its row is
+			   * a template boot's (eng_record_boot) */
 	uint8_t is_fork;  /* child of a live/remote fork */
 	uint8_t remote, fetched, made, running, waiting_tpl, maker_timer;
+	/* internal: holds the node's vCPUs and memory for its app until its
+	 * template is made (held), or runs in those of the fork child
+	 * waiting for that template (lender: it cannot start before) */
+	uint8_t held;
+	ukf_id_t lender;
 	uint64_t delta_bytes, dirty_pages;
 	ukf_ns_t t_request, t_placed, t_start, t_ready;
 	ukf_ns_t t_end; /* when the backend saw it end (event time), 0: now */
@@ -88,6 +94,12 @@ struct inst {
 	ukf_id_t wait_id;
 	uint32_t gen;
 	ukf_id_t delta_req; /* parent side: request waiting for DELTA */
+	/* parent side: more remote forks of it waiting for a delta while one
+	 * is saved (one save at a time per parent), in request order, and
+	 * when the save under way began */
+	ukf_id_t *dwait;
+	uint32_t ndwait, capdwait;
+	ukf_ns_t t_delta;
 	/* children (origin-side bookkeeping of forks and spawns) */
 	struct kid *kids;
 	uint32_t nkids, capkids;
@@ -122,6 +134,7 @@ struct req {
 	uint64_t delta_bytes;
 	uint8_t have_delta;
 	uint8_t inflight; /* SPAWN/CLONE sent (or delta being saved) */
+	uint8_t delta_wait; /* placed; waits for its parent's delta save */
 	uint8_t killed;	  /* killed while in flight: stop it when it lands */
 	uint32_t attempt, gen;
 	ukf_ns_t t_request, t_placed;
@@ -244,6 +257,8 @@ void eng_arm(ukf_engine_t *e, ukf_node_id_t node, ukf_ns_t at,
 void eng_record_inst(ukf_engine_t *e, const struct inst *i, ukf_ns_t t_exit,
 		     int64_t status, const char *why);
 void eng_record_req(ukf_engine_t *e, const struct req *q, const char *why);
+void eng_record_boot(ukf_engine_t *e, const struct inst *m, ukf_ns_t t_exit,
+		     int64_t status, const char *why);
 
 /* engine_node.c */
 void eng_drain_resumes(ukf_engine_t *e, struct node *n);
@@ -281,7 +296,10 @@ void eng_child_ended(ukf_engine_t *e, struct inst *p, ukf_id_t id,
 /* engine_tpl.c */
 void eng_wait_tpl(struct ukf_tentry *t, struct inst *i);
 void eng_unwait_tpl(struct node *n, struct inst *i);
-void eng_boot_maker(ukf_engine_t *e, struct node *n, struct ukf_tentry *t);
+void eng_boot_maker(ukf_engine_t *e, struct node *n, struct ukf_tentry *t,
+		    struct inst *lender);
+void eng_maker_end(ukf_engine_t *e, struct inst *m, const char *why);
+void eng_lender_gone(ukf_engine_t *e, struct node *n, struct inst *i);
 void eng_template_failed(ukf_engine_t *e, struct node *n, uint32_t app,
 			 const char *why);
 void eng_fetch_failed(ukf_engine_t *e, struct node *n, struct ukf_tentry *t);
@@ -298,6 +316,9 @@ void eng_retry_later(ukf_engine_t *e, struct req *q);
 void eng_req_fail(ukf_engine_t *e, struct req *q, const char *why);
 void eng_send_req(ukf_engine_t *e, struct req *q);
 void eng_place_req(ukf_engine_t *e, struct req *q);
+void eng_delta_done(ukf_engine_t *e, struct inst *p,
+		    const struct ukf_be_event *ev);
+void eng_delta_failed(ukf_engine_t *e, struct inst *p, const char *why);
 struct req *eng_req_new(ukf_engine_t *e, enum req_kind kind,
 			ukf_node_id_t origin, uint32_t app, ukf_id_t parent,
 			uint64_t tag, uint32_t flags, const char *args,

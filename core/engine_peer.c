@@ -170,8 +170,8 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 	cnt = keys_of(e, &e->reqs, &ids);
 	for (size_t k = 0; k < cnt; k++) {
 		struct req *q = eng_req_at(e, e->self, ids[k]);
-		if (q && q->inflight && q->target == peer &&
-		    q->target != q->origin)
+		if (q && (q->inflight || q->delta_wait) &&
+		    q->target == peer && q->target != q->origin)
 			eng_retry_later(e, q);
 	}
 	free(ids);

@@ -4,6 +4,8 @@
 #include "engine_int.h"
 
 static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p);
+static int save_delta(ukf_engine_t *e, struct inst *p, struct req *q);
+static void delta_wait(ukf_engine_t *e, struct inst *p, struct req *q);
 
 void eng_req_free(ukf_engine_t *e, struct req *q)
 {
@@ -13,14 +15,27 @@ void eng_req_free(ukf_engine_t *e, struct req *q)
 	free(q);
 }
 
+/*
+ * The attempt just made did not place q: try again after a back-off, or,
+ * if that was its last attempt, fail it now (waiting out one more back-off
+ * would only delay the answer).
+ */
 void eng_retry_later(ukf_engine_t *e, struct req *q)
 {
 	uint32_t sh = q->attempt > 0 ? q->attempt - 1 : 0;
 	ukf_ns_t delay = e->retry_ns << (sh < 6 ? sh : 6);
 
 	q->inflight = 0;
+	q->delta_wait = 0;
 	if (q->killed) {
 		eng_req_fail(e, q, "killed");
+		return;
+	}
+	if (q->attempt > e->max_retries) {
+		char why[96];
+		snprintf(why, sizeof(why), "no capacity after %u attempts",
+			 q->attempt);
+		eng_req_fail(e, q, why);
 		return;
 	}
 	q->gen++;
@@ -86,6 +101,139 @@ void eng_send_req(ukf_engine_t *e, struct req *q)
 		eng_req_fail(e, q, "request too large to send");
 	else if (rc < 0)
 		eng_retry_later(e, q);
+}
+
+/*
+ * Remote forks' deltas. A backend saves one delta of a parent at a time;
+ * forks of the same parent placed meanwhile wait in p->dwait (placed,
+ * target chosen, not sent). When the delta comes, those requested no
+ * later than its save began ship the same delta (the parent's state is
+ * the one they asked for); the others start the next save at once and
+ * all share it.
+ */
+
+/* Start saving p's delta for q; fails q if the backend refuses. */
+static int save_delta(ukf_engine_t *e, struct inst *p, struct req *q)
+{
+	int rc;
+
+	p->delta_req = q->id;
+	p->t_delta = eng_now(e);
+	q->inflight = 1;
+	q->delta_wait = 0;
+	rc = e->be->ops->save_delta(e->be->b, q->origin, p->id);
+	if (rc < 0) {
+		p->delta_req = 0;
+		q->inflight = 0;
+		eng_req_fail(e, q, "save_delta refused");
+		return -1;
+	}
+	return 0;
+}
+
+/* q waits for the delta of p that is being saved. */
+static void delta_wait(ukf_engine_t *e, struct inst *p, struct req *q)
+{
+	if (p->ndwait == p->capdwait) {
+		uint32_t c = p->capdwait ? p->capdwait * 2 : 4;
+		ukf_id_t *w = eng_realloc(e, p->dwait, c * sizeof(*w));
+		if (!w) {
+			eng_req_fail(e, q, "out of memory");
+			return;
+		}
+		p->dwait = w;
+		p->capdwait = c;
+	}
+	p->dwait[p->ndwait++] = q->id;
+	q->delta_wait = 1;
+	LOG(e, q->origin, "delta-wait %llu parent=%llu", ULL(q->id),
+	    ULL(p->id));
+}
+
+/* A request of p->dwait still waiting, or NULL (it went: failed, killed,
+ * sent back to placement). */
+static struct req *waiter(ukf_engine_t *e, struct inst *p, ukf_id_t id)
+{
+	struct req *q = eng_req_at(e, p->node, id);
+
+	return q && q->delta_wait && q->parent == p->id ? q : NULL;
+}
+
+/* The waiters that are left start the next save (the first one's). */
+static void next_save(ukf_engine_t *e, struct inst *p)
+{
+	ukf_id_t id = p->id;
+
+	while (p && !p->delta_req && p->ndwait) {
+		struct req *q = waiter(e, p, p->dwait[0]);
+		memmove(p->dwait, p->dwait + 1,
+			(p->ndwait - 1) * sizeof(*p->dwait));
+		p->ndwait--;
+		if (q)
+			save_delta(e, p, q);
+		p = eng_inst_at(e, e->self, id); /* a failure may end it */
+	}
+}
+
+/* q has its delta: send it, unless placement took it back meanwhile. */
+static void delta_ready(ukf_engine_t *e, struct req *q, const void *data,
+			size_t len, uint64_t bytes)
+{
+	q->have_delta = 1;
+	q->delta_wait = 0;
+	q->delta_bytes = bytes;
+	if (len && data) {
+		q->delta = eng_malloc(e, len);
+		if (q->delta) {
+			memcpy(q->delta, data, len);
+			q->delta_len = len;
+		}
+	}
+	if (q->inflight)
+		eng_send_req(e, q);
+}
+
+void eng_delta_done(ukf_engine_t *e, struct inst *p,
+		    const struct ukf_be_event *ev)
+{
+	struct req *q = eng_req_at(e, p->node, p->delta_req);
+	ukf_id_t id = p->id;
+	ukf_ns_t began = p->t_delta;
+	uint32_t k = 0, kept = 0;
+
+	p->delta_req = 0;
+	if (q)
+		delta_ready(e, q, ev->data, ev->len, ev->bytes);
+	/* sending fails a request at worst, never its parent */
+	while ((p = eng_inst_at(e, e->self, id)) != NULL && k < p->ndwait) {
+		ukf_id_t w = p->dwait[k++];
+		q = waiter(e, p, w);
+		if (!q)
+			continue;
+		if (q->t_request <= began) {
+			q->inflight = 1;
+			delta_ready(e, q, ev->data, ev->len, ev->bytes);
+		} else {
+			p->dwait[kept++] = w;
+		}
+	}
+	if (!p)
+		return;
+	p->ndwait = kept;
+	next_save(e, p);
+}
+
+void eng_delta_failed(ukf_engine_t *e, struct inst *p, const char *why)
+{
+	struct req *q = eng_req_at(e, p->node, p->delta_req);
+	ukf_id_t id = p->id;
+
+	p->delta_req = 0;
+	if (q)
+		eng_req_fail(e, q, why);
+	p = eng_inst_at(e, e->self, id);
+	if (p)
+		next_save(e, p); /* the others try a save of their own */
 }
 
 /* Local fork: clone the paused parent on its own node. */
@@ -178,20 +326,19 @@ void eng_place_req(ukf_engine_t *e, struct req *q)
 			return;
 		}
 		if (!q->have_delta) {
-			int rc;
-			if (p->delta_req) {
-				/* one save at a time per parent */
-				eng_retry_later(e, q);
+			if (p->delta_req == q->id) {
+				/* its save is still under way (it was sent
+				 * back to placement meanwhile) */
+				q->inflight = 1;
 				return;
 			}
-			p->delta_req = q->id;
-			q->inflight = 1;
-			rc = e->be->ops->save_delta(e->be->b, q->origin, p->id);
-			if (rc < 0) {
-				p->delta_req = 0;
-				q->inflight = 0;
-				eng_req_fail(e, q, "save_delta refused");
+			if (p->delta_req) {
+				/* one save at a time per parent: wait for
+				 * the one under way, no back-off */
+				delta_wait(e, p, q);
+				return;
 			}
+			save_delta(e, p, q);
 			return; /* continues at UKF_BE_DELTA */
 		}
 	}

@@ -4,6 +4,8 @@
 #include "engine_int.h"
 
 static void evict_cb(void *u, uint32_t app);
+static void maker_free(ukf_engine_t *e, struct inst *m, const char *why,
+		       int destroy);
 static void serve_waiters(ukf_engine_t *e, struct node *n, struct inst *w,
 			  int fetched);
 static void template_now_ready(ukf_engine_t *e, struct node *n,
@@ -47,29 +49,99 @@ void eng_unwait_tpl(struct node *n, struct inst *i)
 	}
 }
 
-/* Boot an internal instance whose ready() becomes the template. */
-void eng_boot_maker(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
+/*
+ * Boot an internal instance whose ready() becomes the template. It is a VM
+ * like any other while it boots: it takes its app's vCPUs and memory on
+ * the node until the template is made (eng_maker_end), or, when a fork
+ * child that has them reserved waits for this template (`lender`), runs
+ * in that reservation: the child cannot start before the template exists.
+ * Without a lender and without room on the node, nothing boots
+ * (t->maker stays 0).
+ */
+void eng_boot_maker(ukf_engine_t *e, struct node *n, struct ukf_tentry *t,
+		    struct inst *lender)
 {
-	struct inst *m = eng_inst_new(e, eng_new_id(e), t->app, n->id);
+	const struct ukf_app *a = APP(e, t->app);
+	struct inst *m;
 	int rc;
 
+	if (!lender && !eng_fits(n, a)) {
+		LOG(e, n->id, "template-boot app=%s node=%u: no room", a->name,
+		    n->id);
+		return;
+	}
+	m = eng_inst_new(e, eng_new_id(e), t->app, n->id);
 	if (!m) {
 		LOG(e, n->id, "error template-boot app=%s: out of memory",
-		    eng_app_name(e, t->app));
+		    a->name);
 		return;
 	}
 	m->internal = 1;
 	m->start = UKF_START_COLD;
 	t->maker = m->id;
-	LOG(e, n->id, "template-boot app=%s node=%u inst=%llu",
-	    eng_app_name(e, t->app), n->id, ULL(m->id));
-	rc = e->be->ops->cold_boot(e->be->b, n->id, m->id, APP(e, t->app), "");
-	if (rc < 0) {
-		t->maker = 0;
-		eng_inst_free(e, m);
-		LOG(e, n->id, "error template-boot app=%s rc=%d",
-		    eng_app_name(e, t->app), rc);
+	if (lender) {
+		m->lender = lender->id;
+		LOG(e, n->id, "template-boot app=%s node=%u inst=%llu for=%llu",
+		    a->name, n->id, ULL(m->id), ULL(lender->id));
+	} else {
+		m->held = 1;
+		eng_reserve(e, n, a);
+		LOG(e, n->id, "template-boot app=%s node=%u inst=%llu",
+		    a->name, n->id, ULL(m->id));
 	}
+	rc = e->be->ops->cold_boot(e->be->b, n->id, m->id, a, "");
+	if (rc < 0) {
+		char why[64];
+		t->maker = 0;
+		LOG(e, n->id, "error template-boot app=%s rc=%d", a->name, rc);
+		snprintf(why, sizeof(why), "cold_boot refused (%d)", rc);
+		maker_free(e, m, why, 0); /* no VM to destroy */
+	}
+}
+
+/* m's row, its VM destroyed (if it has one), the capacity it held given
+ * back. */
+static void maker_free(ukf_engine_t *e, struct inst *m, const char *why,
+		       int destroy)
+{
+	struct node *n = &e->node;
+	const struct ukf_app *a = APP(e, m->app);
+	int held = m->held;
+
+	eng_record_boot(e, m, eng_now(e), why ? UKF_STATUS_FAILED : 0, why);
+	if (destroy)
+		e->be->ops->destroy(e->be->b, n->id, m->id);
+	eng_inst_free(e, m);
+	if (held) {
+		eng_release(e, n, a, 1);
+		eng_drain_resumes(e, n);
+	}
+}
+
+/* Internal maker m is done: its template was made (why NULL) or will not
+ * be. */
+void eng_maker_end(ukf_engine_t *e, struct inst *m, const char *why)
+{
+	maker_free(e, m, why, 1);
+}
+
+/*
+ * Fork child i, waiting for its app's template, ends: if the internal
+ * maker of that template runs in i's reservation, it takes the
+ * reservation over (i's release just made exactly that room).
+ */
+void eng_lender_gone(ukf_engine_t *e, struct node *n, struct inst *i)
+{
+	struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
+	struct inst *m = t && t->state == UKF_T_PENDING && t->maker
+			     ? eng_inst_at(e, n->id, t->maker)
+			     : NULL;
+
+	if (!m || !m->internal || m->lender != i->id)
+		return;
+	m->lender = 0;
+	m->held = 1;
+	eng_reserve(e, n, APP(e, m->app));
 }
 
 /*
@@ -112,7 +184,7 @@ void eng_fetch_failed(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
 		w->waiting_tpl = 0;
 		eng_start_cold(e, n, w, 1);
 	} else {
-		eng_boot_maker(e, n, t);
+		eng_boot_maker(e, n, t, w); /* w: a fork child or none */
 		if (!t->maker)
 			eng_template_failed(e, n, t->app, "cannot boot");
 	}
@@ -202,10 +274,8 @@ void eng_on_template(ukf_engine_t *e, struct node *n,
 		eng_template_failed(e, n, ev->app, "cache full");
 		if (maker && !maker->internal)
 			eng_complete(e, maker, 0, 0, 0, NULL, 0);
-		else if (maker) {
-			e->be->ops->destroy(e->be->b, n->id, maker->id);
-			eng_inst_free(e, maker);
-		}
+		else if (maker)
+			eng_maker_end(e, maker, "template cache full");
 		return;
 	}
 	t = ukf_tcache_find(&n->tc, ev->app); /* eviction moves entries */
@@ -216,8 +286,7 @@ void eng_on_template(ukf_engine_t *e, struct node *n,
 	template_now_ready(e, n, t, ev->bytes, 0);
 	if (maker) {
 		if (maker->internal) {
-			e->be->ops->destroy(e->be->b, n->id, maker->id);
-			eng_inst_free(e, maker);
+			eng_maker_end(e, maker, NULL);
 		} else {
 			maker->made = 1;
 			eng_complete(e, maker, 0, 0, 0, NULL, 0);
@@ -239,7 +308,7 @@ void eng_prewarm_app(ukf_engine_t *e, struct node *n, uint32_t app)
 	t->pinned = 1;
 	LOG(e, n->id, "prewarm app=%s node=%u", eng_app_name(e, app), n->id);
 	if (!t->fetching) {
-		eng_boot_maker(e, n, t);
+		eng_boot_maker(e, n, t, NULL);
 		if (!t->maker)
 			ukf_tcache_remove(&n->tc, app);
 	}
