@@ -93,6 +93,8 @@ struct inst {
 	uint64_t ident;  /* identity: what its draws are keyed by */
 	uint8_t used, is_clone, is_child, cold, pause, starting, resume_early;
 	uint8_t save_fail; /* the delta being saved fails (injected) */
+	uint8_t mop;       /* enum ukf_sim_op of its start: boot, clone,
+			      fork or restore (the model's distribution) */
 	struct delta delta;
 };
 
@@ -274,7 +276,12 @@ static uint64_t at_index(uint64_t ident, uint64_t k)
 static ukf_ns_t cost(sim_be_t *b, const struct inst *in, enum op op,
 		     uint64_t k, double ns)
 {
-	return sim_world_jitter_at(b->w, op, at_index(in->ident, k), ns);
+	enum ukf_sim_op mop = op == OP_START  ? (enum ukf_sim_op)in->mop
+			      : op == OP_READY ? UKF_SIM_OP_BOOT
+			      : op == OP_SAVE  ? UKF_SIM_OP_SAVE
+			      : op == OP_MAKE  ? UKF_SIM_OP_TEMPLATE
+					       : UKF_SIM_OP_UNIT;
+	return sim_world_jitter_at(b->w, op, mop, at_index(in->ident, k), ns);
 }
 
 /* 1 if the fault of probability p strikes draw k of op for identity. */
@@ -379,6 +386,7 @@ static int inst_start(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 		in->is_clone = 1;
 	else
 		in->cold = 1;
+	in->mop = clone ? UKF_SIM_OP_CLONE : UKF_SIM_OP_BOOT;
 	return start_after(b, s, node, ns);
 }
 
@@ -435,7 +443,7 @@ static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
 		return -EINVAL;
 	/* No identity: the node's own stream, as before; the fault draw is
 	 * the backend's load count's. */
-	ukf_ns_t after = sim_world_jitter(b->w, node,
+	ukf_ns_t after = sim_world_jitter(b->w, node, UKF_SIM_OP_LOAD,
 					  (double)m->load_base_ns +
 					      (double)bytes * m->load_ns_per_byte);
 	int fail = fault(b, b->w->cfg.faults.template, OP_LOAD,
@@ -490,6 +498,7 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 	in->mem_pages = p->mem_pages;
 	in->dirty = p->dirty;
 	in->ident = ident_of(b, child, child_ident(p));
+	in->mop = UKF_SIM_OP_FORK;
 	return child_start_after(b, s, node,
 				 (double)m->clone_base_ns +
 					 (double)m->clone_ns_per_page *
@@ -544,6 +553,7 @@ static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
 	in->mem_pages = d.mem_pages;
 	in->dirty = d.dirty;
 	in->ident = ident_of(b, child, d.child_ident);
+	in->mop = UKF_SIM_OP_RESTORE;
 	(void)delta_bytes; /* the delta itself says how many pages it holds */
 	return child_start_after(b, s, node,
 				 (double)m->restore_base_ns +

@@ -234,11 +234,12 @@ int sim_world_push(struct sim_world *w, ukf_ns_t t, const struct sim_ev *ev);
 /* Lognormal jitter (mean-preserving) of a cost with the model's sigma,
  * from stream UKF_RNG_KEY(UKF_RNG_BACKEND, node). */
 ukf_ns_t sim_world_jitter(struct sim_world *w, ukf_node_id_t node,
-			  double cost_ns);
+			  enum ukf_sim_op mop, double cost_ns);
 /* The same jitter drawn from position `index` of stream
  * UKF_RNG_KEY(SIM_RNG_COST, op) (sim_rng_gaussian_at): the draw of one
  * operation of one instance identity, whatever ran before it. */
-ukf_ns_t sim_world_jitter_at(struct sim_world *w, uint32_t op, uint64_t index,
+ukf_ns_t sim_world_jitter_at(struct sim_world *w, uint32_t op,
+			     enum ukf_sim_op mop, uint64_t index,
 			     double cost_ns);
 /* The identity of workload request `id` (taken: a second call gives 0),
  * or 0 if `id` was not made by a workload request (sim_world.idents). */

@@ -45,15 +45,15 @@ static void rng_oom(struct sim_world *w)
 }
 
 ukf_ns_t sim_world_jitter(struct sim_world *w, ukf_node_id_t node,
-			  double cost_ns)
+			  enum ukf_sim_op mop, double cost_ns)
 {
-	double sigma = w->cfg.model.jitter;
+	const struct ukf_sim_model *m = &w->cfg.model;
 	if (cost_ns <= 0)
 		return 0;
-	if (sigma > 0) {
+	if (ukf_sim_model_random(m, mop)) {
 		double z = sim_rng_gaussian(w->rng, UKF_RNG_KEY(UKF_RNG_BACKEND, node));
 		if (isfinite(z))
-			cost_ns *= exp(sigma * z - 0.5 * sigma * sigma);
+			cost_ns *= ukf_sim_model_factor(m, mop, z);
 		else
 			rng_oom(w);
 	}
@@ -62,16 +62,17 @@ ukf_ns_t sim_world_jitter(struct sim_world *w, ukf_node_id_t node,
 	return (ukf_ns_t)llround(cost_ns);
 }
 
-ukf_ns_t sim_world_jitter_at(struct sim_world *w, uint32_t op, uint64_t index,
+ukf_ns_t sim_world_jitter_at(struct sim_world *w, uint32_t op,
+			     enum ukf_sim_op mop, uint64_t index,
 			     double cost_ns)
 {
-	double sigma = w->cfg.model.jitter;
+	const struct ukf_sim_model *m = &w->cfg.model;
 	if (cost_ns <= 0)
 		return 0;
-	if (sigma > 0) {
+	if (ukf_sim_model_random(m, mop)) {
 		double z = sim_rng_gaussian_at(
 		    w->rng, UKF_RNG_KEY(SIM_RNG_COST, op), index);
-		cost_ns *= exp(sigma * z - 0.5 * sigma * sigma);
+		cost_ns *= ukf_sim_model_factor(m, mop, z);
 	}
 	if (cost_ns > 9e18)
 		cost_ns = 9e18;
