@@ -7,4 +7,4 @@ cluster { nodes = 4 }
 policy { templates = "none" }
 run { duration = "2s" }
 app("job", "mem=64M init=10ms work=300ms")
-bursts { app = "job", every = "200ms", size = 6, spread = "100ms" }
+bursts { app = "job", every = "200ms", size = 6, spread = "20ms" }

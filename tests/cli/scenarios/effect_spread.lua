@@ -5,5 +5,5 @@
 -- sample_every (tests/cli settings_*).
 cluster { nodes = 2 }
 run { duration = "2s" }
-app("web", "mem=64M init=50ms work=10ms")
+app("web", "mem=64M init=30ms work=10ms")
 constant { app = "web", interval = "100ms", node = 0 }
