@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backends/kvm/ukvm.h"
+#include "core/dir.h"
 #include "live/evq.h"
 #include "live/live.h"
 #include "live/live_int.h"
@@ -443,6 +444,28 @@ static int t_tdir_load_errors(void)
 	printf("log:\n%s", logbuf);
 	CHECK(strstr(logbuf, "name too long") && strstr(logbuf, name));
 	CHECK(strstr(logbuf, "hello.ukft: 8589934592 bytes, larger than any template"));
+	/* saving into a dir its group can write is refused too */
+	CHECK(chmod(dir, 0770) == 0);
+	CHECK(ukf_live_save_templates(&w, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "refused") && strstr(err, "writable by its group"));
+	CHECK(chmod(dir, 0700) == 0);
+	/* the images of a directory as apps: hello's dir has hello (already
+	 * registered) and its siblings; no backend, no directory refused */
+	{
+		char gdir[300];
+		struct ukf_world notlive = { 0 };
+
+		snprintf(gdir, sizeof(gdir), "%s", hello_path);
+		*strrchr(gdir, '/') = 0;
+		CHECK(ukf_live_add_guest_apps(&w, gdir, err, sizeof(err)) >= 1);
+		CHECK(ukf_live_add_guest_apps_as(&w, "nosuch", gdir, err,
+						 sizeof(err)) == -1);
+		CHECK(strstr(err, "no backend 'nosuch'"));
+		CHECK(ukf_live_add_guest_apps(&w, "", err, sizeof(err)) == -1);
+		CHECK(strstr(err, "no world or directory"));
+		CHECK(ukf_live_add_guest_apps(&notlive, gdir, err,
+					      sizeof(err)) == -1);
+	}
 	w.ops->destroy(&w.w); /* saves nothing: no template was made */
 	CHECK(unlink(path) == 0);
 	snprintf(path, sizeof(path), "%s/%s.ukft", dir, name);
@@ -603,6 +626,47 @@ static int t_cluster_node(void)
 	CHECK(ukf_live_peer_down(&w, 1, "test") == 0);
 	w.ops->destroy(&w.w);
 	CHECK(w.w == NULL);
+
+	/* round-robin with node 1 in the directory (a record as its agent
+	 * would publish): the second spawn goes out to node 1 through
+	 * net->send; when node 1 is declared down, the request is settled
+	 * (retried here or failed) and the run ends */
+	{
+		struct ukf_dir_record n1;
+		uint8_t buf[512];
+		size_t len;
+		ukf_id_t id2 = 0;
+
+		memset(&s, 0, sizeof(s));
+		s.loop = pthread_self();
+		memset(&fn, 0, sizeof(fn));
+		c.engine.placement = "round-robin";
+		CHECK(ukf_live_create(&w, &c, &sk, err, sizeof(err)) == 0);
+		if (!w.w)
+			return 1;
+		aid = w.ops->add_app(w.w, &app);
+		CHECK(aid >= 0);
+		CHECK(w.ops->start(w.w) == 0);
+		memset(&n1, 0, sizeof(n1));
+		n1.node = 1;
+		n1.version = 1;
+		n1.vcpus_total = n1.vcpus_free = 64;
+		n1.mem_total = n1.mem_free = 64ULL << 30;
+		len = ukf_dir_encode(&n1, buf, sizeof(buf));
+		CHECK(len > 0 && ukf_live_dir_apply(&w, buf, len) == 0);
+		CHECK(w.ops->spawn(w.w, 0, (uint32_t)aid, "", 1, &id) == 0);
+		CHECK(fn.sends == 0); /* the first: here */
+		CHECK(w.ops->spawn(w.w, 0, (uint32_t)aid, "", 2, &id2) == 0);
+		CHECK(fn.sends >= 1); /* the second: to node 1 */
+		CHECK(ukf_live_peer_down(&w, 1, "test: node 1 gone") == 0);
+		CHECK(w.ops->run(w.w, w.ops->now(w.w) + 60 * UKF_S, NULL, err,
+				 sizeof(err)) == 0);
+		printf("after node 1 went down: %d exited, %d failed (%s)\n",
+		       s.exited, s.failed, s.why);
+		CHECK(s.exited >= 1 && s.exited + s.failed == 2);
+		CHECK(w.ops->alive(w.w) == 0);
+		w.ops->destroy(&w.w);
+	}
 	return 0;
 }
 
