@@ -91,7 +91,8 @@ enum ukf_err {
 /* Boot info page, filled by the monitor (or the PVH entry code). */
 enum ukf_platform {
 	UKF_PLATFORM_UKVM = 1, /* ukfork's monitor: CPL3, hypercalls */
-	UKF_PLATFORM_PVH = 2   /* booted through the PVH entry: CPL0, COM1 */
+	UKF_PLATFORM_PVH = 2,  /* booted through the PVH entry: CPL0, COM1 */
+	UKF_PLATFORM_XEN = 3   /* a Xen PV domain: calls carried by xen.c */
 };
 #define UKF_BOOT_CLONE 0x1 /* this instance was cloned (template or fork) */
 struct ukf_bootinfo {

@@ -31,9 +31,12 @@ static int is_err(int64_t r, int want)
 
 int main(int argc, char **argv)
 {
-	pvh = ukf_platform() == UKF_PLATFORM_PVH;
+	int plat = ukf_platform();
+	pvh = plat != UKF_PLATFORM_UKVM; /* PVH or Xen: no monitor calls */
 	printf("abi: platform %s, id %llu, parent %llu, %d args\n",
-	       pvh ? "pvh" : "ukvm", (unsigned long long)ukf_id(),
+	       plat == UKF_PLATFORM_XEN  ? "xen"
+	       : plat == UKF_PLATFORM_PVH ? "pvh"
+					  : "ukvm", (unsigned long long)ukf_id(),
 	       (unsigned long long)ukf_parent_id(), argc - 1);
 
 	/* console: a direct call returns the byte count */

@@ -45,9 +45,14 @@ static inline int64_t hc_raw(unsigned nr, void *arg)
 	return *(volatile int64_t *)arg;
 }
 
+/*
+ * Under ukfork's monitor a call is one port write; on any other platform
+ * (PVH, Xen PV) the platform file linked into the image carries it through
+ * its hook (pvh.c or xen.c; the hook keeps its first name, ukf_pvh_call).
+ */
 int64_t ukf_hypercall(unsigned nr, void *arg)
 {
-	if (rt_platform == UKF_PLATFORM_PVH)
+	if (rt_platform != UKF_PLATFORM_UKVM)
 		return ukf_pvh_call(rt_bi, nr, arg);
 	return hc_raw(nr, arg);
 }
@@ -486,8 +491,10 @@ void ukf_rt_start(const struct ukf_bootinfo *bi)
 	rt_con.emit = con_emit;
 	rt_con.alloc = con_alloc;
 	rt_con.release = con_release;
-	rt_platform = bi->platform == UKF_PLATFORM_PVH ? UKF_PLATFORM_PVH
-						       : UKF_PLATFORM_UKVM;
+	rt_platform = bi->platform == UKF_PLATFORM_PVH ||
+			      bi->platform == UKF_PLATFORM_XEN
+			  ? (int)bi->platform
+			  : UKF_PLATFORM_UKVM;
 	if (bi->magic != UKF_ABI_MAGIC)
 		ukf_abort("ukfork runtime: bad boot info magic 0x%llx",
 			  (unsigned long long)bi->magic);

@@ -4,10 +4,10 @@
 /*
  * The Xen images (guest-xen-NAME) link this file and xen_entry.S instead of
  * entry.S and pvh.c; rt.c and the apps are the same objects' sources. The
- * runtime (rt.c) sends every ABI call of a boot info whose platform is
- * UKF_PLATFORM_PVH to ukf_pvh_call() instead of the port-I/O hypercall, so
- * the Xen boot info says PVH and this file defines that hook: the ABI has
- * no Xen value yet and rt.c is not this port's to change (see docs/xen.md).
+ * runtime (rt.c) sends every ABI call of a boot info whose platform is not
+ * UKF_PLATFORM_UKVM to the platform hook ukf_pvh_call() instead of the
+ * port-I/O hypercall; the Xen boot info says UKF_PLATFORM_XEN and this file
+ * defines that hook (pvh.c defines it for the PVH images).
  *
  * What each call does here:
  *   console  the PV console ring (start_info->console.domU: a page in our
@@ -466,7 +466,7 @@ struct ukf_bootinfo *ukf_xen_init(start_info_t *si, unsigned long boot_rsp)
 
 	bi->magic = UKF_ABI_MAGIC;
 	bi->abi_version = UKF_ABI_VERSION;
-	bi->platform = UKF_PLATFORM_PVH; /* rt.c: calls go to ukf_pvh_call */
+	bi->platform = UKF_PLATFORM_XEN; /* rt.c: calls go to ukf_pvh_call */
 	bi->instance_id = 1;
 	bi->parent_id = 0;
 	bi->flags = 0;

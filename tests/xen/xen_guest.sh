@@ -102,6 +102,7 @@ block ukf-abort | grep -Eq "state -*s?c-*, data/ukf-exit '255'" ||
 block ukf-abort | grep -q "ukf_abort: fanout: K 'x' is not a number" || fail "the abort message is not on the console"
 block ukf-abi | grep -q "state ---s--, data/ukf-exit '0'" || fail "test-abi did not exit 0"
 block ukf-abi | grep -q '^   | abi: done, 0 failed$' || fail "test-abi: a call misbehaved on Xen"
+block ukf-abi | grep -q '^   | abi: platform xen, ' || fail "test-abi: ukf_platform() does not answer UKF_PLATFORM_XEN on Xen"
 block ukf-abi | grep -q "^   | abi: info ret=7 id=1 parent=0 node=0 args='one two'$" ||
 	fail "test-abi: the command line did not arrive as the arguments"
 for call in fork spawn-unknown wait-unknown send-self; do
