@@ -18,6 +18,9 @@
 #ifdef UKF_HAVE_CALIB
 #include "../calib/calib.h"
 #endif
+#ifdef UKF_HAVE_VALIDATE
+#include "../validate/validate.h"
+#endif
 #ifdef UKF_HAVE_AGENT
 #include <limits.h>
 #include <unistd.h>
@@ -38,6 +41,8 @@ static const char usage_main[] =
     "  report DB          statistics of the runs stored in a database\n"
     "  bootbench          measure boot time of VMs (ukfork's or any VMM's)\n"
     "  calibrate          measure the KVM backend, fit the simulator's model\n"
+    "  validate SCEN.lua  the same scenario real and simulated, compared\n"
+    "                     per metric with error intervals and a verdict\n"
     "  exec APP [ARGS]    run one application on the local KVM node (or on\n"
     "                     the node agents of a cluster: --cluster FILE)\n"
     "  keys NAME          make a node's or client's CURVE key pair\n"
@@ -494,6 +499,12 @@ int main(int argc, char **argv)
 		return cmd_bootbench(argc - 1, argv + 1);
 	if (!strcmp(c, "calibrate"))
 		return cmd_calibrate(argc - 1, argv + 1);
+#ifdef UKF_HAVE_VALIDATE
+	if (!strcmp(c, "validate")) {
+		argv[1] = (char *)"ukfork validate"; /* its messages' name */
+		return ukf_validate_main(argc - 1, argv + 1, ukf_scenario_run);
+	}
+#endif
 	if (!strcmp(c, "exec"))
 		return cmd_exec(argc - 1, argv + 1);
 	if (!strcmp(c, "keys"))

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.c - `ukfork validate`: run a scenario in the real world and in the simulator (same seeds, one database), or take two sets of runs of a database, and compare them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "../cli/scenario.h"
+#include "validate_int.h"
+#ifdef UKF_VALIDATE_HAVE_AGENT
+#include "../agent/cluster.h"
+#endif
+
+static const char usage[] =
+	"usage: ukfork validate SCENARIO.lua (--backend kvm | --cluster FILE)\n"
+	"           [--model MODEL.conf] [--reps R] [--seed S] [--set N=V]...\n"
+	"           [--threshold PCT] [--metrics LIST] [--db DB] [--plot DIR]\n"
+	"       ukfork validate --from-db DB [--real-label L] [--real-backend B]\n"
+	"           [--real-runs A-B] [--sim-label L] [--sim-backend B]\n"
+	"           [--sim-runs A-B] [--threshold PCT] [--metrics LIST] [--plot DIR]\n"
+	"\n"
+	"Run SCENARIO.lua on the real backend (this machine's KVM, or the node\n"
+	"agents of a cluster file), then on the simulator with the same seeds\n"
+	"(and the cost model MODEL.conf: --set model=MODEL.conf), both into one\n"
+	"results database, and compare them. With --from-db, compare two sets\n"
+	"of runs already in DB instead (each side: runs whose label, backend\n"
+	"and id range match what is given; defaults: real = backend kvm, sim =\n"
+	"backend sim).\n"
+	"\n"
+	"Per start kind (cold, template, fork) the p50, p95 and p99 of\n"
+	"request-to-ready (completed requests), the cold-start fraction and\n"
+	"each node's share of the instances: real, sim, the relative error\n"
+	"(sim - real) / real and a 95% bootstrap interval of the error\n"
+	"(requests resampled, fixed-seed GSL generator).\n"
+	"\n"
+	"options:\n"
+	"  --threshold PCT   largest |error| of a checked metric, in % (5)\n"
+	"  --metrics LIST    checked statistics, comma-separated among p50,\n"
+	"                    p95, p99, cold_frac, load (default p50,p95)\n"
+	"  --resamples N     bootstrap resamples (1000)\n"
+	"  --boot-seed N     bootstrap seed (1)\n"
+	"  --reps R, --seed S, --set N=V   as for ukfork run (both worlds)\n"
+	"  --db DB           keep both runs in DB (default: a temporary file);\n"
+	"                    `ukfork report DB` shows them\n"
+	"  --plot DIR        validate-cdf-KIND.png/.svg: the two CDFs (gnuplot)\n"
+	"\n"
+	"exit status: 0 every checked metric within the threshold; 1 one is\n"
+	"not, or a run failed; 2 bad command line, scenario or database; 77\n"
+	"the real backend is unavailable (no usable /dev/kvm). See\n"
+	"docs/validation.md.\n";
+
+static int bad(const char *prog, const char *msg, const char *arg)
+{
+	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, msg, arg);
+	fprintf(stderr, "\n(try `%s --help`)\n", prog);
+	return 2;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "A-B" (ids, A <= B) into the selector. */
+static int parse_range(const char *s, struct ukf_validate_sel *sel)
+{
+	char a[32];
+	const char *dash = strchr(s, '-');
+	uint64_t lo, hi;
+
+	if (!dash || (size_t)(dash - s) >= sizeof(a))
+		return -1;
+	memcpy(a, s, (size_t)(dash - s));
+	a[dash - s] = 0;
+	if (parse_u64(a, &lo) || parse_u64(dash + 1, &hi) || lo < 1 || hi < lo ||
+	    hi > INT64_MAX)
+		return -1;
+	sel->id_lo = (int64_t)lo;
+	sel->id_hi = (int64_t)hi;
+	return 0;
+}
+
+static int parse_metrics(const char *s, unsigned *mask)
+{
+	char buf[256];
+	unsigned m = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	for (char *save, *t = strtok_r(buf, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		int st = ukf_validate_stat_parse(t);
+		if (st < 0)
+			return -1;
+		m |= 1u << st;
+	}
+	if (!m)
+		return -1;
+	*mask = m;
+	return 0;
+}
+
+/* The largest run id of db (0: none or a new file); -1 on error. */
+static int64_t max_run_id(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t id = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM runs", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return id;
+}
+
+/* 1 if this process can open /dev/kvm read-write. */
+static int kvm_usable(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+struct args {
+	const char *script, *db, *plot, *from_db, *model, *backend, *cluster;
+	uint32_t cluster_nodes;
+	struct ukf_run_opts run;
+	const char **sets;
+	size_t nsets;
+	struct ukf_validate_sel real, sim;
+	struct ukf_validate_opts vo;
+};
+
+/* Compare, print, plot; the exit status. */
+static int compare_and_report(const char *prog, const struct args *a,
+			      const char *db)
+{
+	ukf_validate_result_t *r = NULL;
+	char err[1024];
+
+	if (ukf_validate_compare(db, &a->real, &a->sim, &a->vo, &r, err,
+				 sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 2;
+	}
+	ukf_validate_print(r, &a->vo, stdout);
+	fflush(stdout);
+	int rc = ukf_validate_failed(r) ? 1 : 0;
+	if (a->plot) {
+		if (ukf_validate_plot(r, a->plot, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: %s\n", prog, err);
+			rc = 1;
+		} else {
+			fprintf(stderr, "%s: plots in %s (validate-cdf-*.png, .svg)\n",
+				prog, a->plot);
+		}
+	}
+	ukf_validate_result_destroy(&r);
+	return rc;
+}
+
+/* Run the scenario on one world into db; the runs it added are the ids
+ * after *first, and *first moves past them. 0, or an exit status. */
+static int run_world(const char *prog, struct args *a, ukf_validate_scenario_fn run,
+		     const char *db, int real, struct ukf_validate_sel *sel,
+		     int64_t *first)
+{
+	struct ukf_run_opts o = a->run;
+	char modelset[4200];
+	const char **sets = a->sets;
+	size_t nsets = a->nsets;
+
+	o.db_path = db;
+	o.quiet = 1;
+	if (real) {
+		o.backend = "kvm";
+		o.cluster = a->cluster;
+		o.cluster_nodes = a->cluster_nodes;
+	} else {
+		o.backend = "sim";
+		o.cluster = NULL;
+		o.cluster_nodes = 0;
+		if (a->model) {
+			snprintf(modelset, sizeof(modelset), "model=%s", a->model);
+			sets[nsets++] = modelset;
+		}
+	}
+	o.sets = sets;
+	o.nsets = nsets;
+	fprintf(stderr, "%s: %s run of %s (%u rep(s))...\n", prog,
+		real ? (a->cluster ? "cluster" : "kvm") : "sim", a->script,
+		o.reps);
+	int rc = run(&o, stdout, stderr);
+	if (rc == UKF_RUN_BAD)
+		return 2;
+	if (rc != UKF_RUN_OK) {
+		fprintf(stderr, "%s: the %s run failed\n", prog,
+			real ? "real" : "sim");
+		return 1;
+	}
+	int64_t last = max_run_id(db);
+	if (last <= *first) {
+		fprintf(stderr, "%s: the %s run stored no run in %s\n", prog,
+			real ? "real" : "sim", db);
+		return 1;
+	}
+	sel->id_lo = *first + 1;
+	sel->id_hi = last;
+	sel->backend = NULL;
+	*first = last;
+	return 0;
+}
+
+static int run_both(const char *prog, struct args *a,
+		    ukf_validate_scenario_fn run)
+{
+	char tmpdir[] = "/tmp/ukf-validate-XXXXXX", tmpdb[64];
+	const char *db = a->db;
+	int rc;
+
+	if (!run) {
+		fprintf(stderr, "%s: no scenario runner in this build\n", prog);
+		return 1;
+	}
+	if (!a->cluster && !kvm_usable()) {
+		fprintf(stderr,
+			"%s: the real backend is unavailable: /dev/kvm cannot "
+			"be opened (validate on a KVM host, inside "
+			"scripts/kvm-vm/run, whose timings are emulated, or "
+			"against node agents: --cluster FILE)\n",
+			prog);
+		return 77;
+	}
+	if (!db) {
+		if (!mkdtemp(tmpdir)) {
+			fprintf(stderr, "%s: mkdtemp: %s\n", prog, strerror(errno));
+			return 1;
+		}
+		snprintf(tmpdb, sizeof(tmpdb), "%s/validate.db", tmpdir);
+		db = tmpdb;
+	}
+	int64_t first = access(db, F_OK) == 0 ? max_run_id(db) : 0;
+	if (first < 0)
+		first = 0; /* an empty or new file: ukfork run creates it */
+	rc = run_world(prog, a, run, db, 1, &a->real, &first);
+	if (!rc)
+		rc = run_world(prog, a, run, db, 0, &a->sim, &first);
+	if (!rc) {
+		printf("%s %s, %s vs sim%s%s, %u rep(s), seed %llu\n", prog,
+		       a->script, a->cluster ? "cluster" : "kvm",
+		       a->model ? ", model " : "", a->model ? a->model : "",
+		       a->run.reps,
+		       (unsigned long long)(a->run.seed_set ? a->run.seed : 1));
+		printf("runs in %s: real %lld-%lld, sim %lld-%lld\n",
+		       a->db ? a->db : "(temporary)", (long long)a->real.id_lo,
+		       (long long)a->real.id_hi, (long long)a->sim.id_lo,
+		       (long long)a->sim.id_hi);
+		rc = compare_and_report(prog, a, db);
+	}
+	if (!a->db) {
+		char side[96];
+		static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+		for (size_t i = 0; i < sizeof(ext) / sizeof(*ext); i++) {
+			snprintf(side, sizeof(side), "%s%s", tmpdb, ext[i]);
+			unlink(side);
+		}
+		rmdir(tmpdir);
+	}
+	return rc;
+}
+
+int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
+{
+	const char *prog = argc > 0 ? argv[0] : "ukfork validate";
+	struct args a;
+	int rc = 2;
+
+	memset(&a, 0, sizeof(a));
+	ukf_validate_opts_default(&a.vo);
+	a.run.reps = 1;
+	a.sets = calloc((size_t)argc + 2, sizeof(*a.sets));
+	if (!a.sets)
+		return 1;
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t n;
+
+		if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+			fputs(usage, stdout);
+			rc = 0;
+			goto out;
+		}
+		if (o[0] != '-') {
+			if (a.script) {
+				rc = bad(prog, "one scenario only (extra argument '%s')", o);
+				goto out;
+			}
+			a.script = o;
+			continue;
+		}
+		if (!v) {
+			rc = bad(prog, "unknown option or missing value: '%s'", o);
+			goto out;
+		}
+		i++;
+		if (!strcmp(o, "--backend")) {
+			if (strcmp(v, "kvm")) {
+				rc = bad(prog, "--backend: the real world is 'kvm' "
+					 "(or --cluster FILE), not '%s'", v);
+				goto out;
+			}
+			a.backend = v;
+		} else if (!strcmp(o, "--cluster")) {
+#ifdef UKF_VALIDATE_HAVE_AGENT
+			struct ukf_cluster *cl;
+			char err[1024];
+			if (ukf_cluster_load(&cl, v, err, sizeof(err))) {
+				fprintf(stderr, "%s: --cluster: %s\n", prog, err);
+				goto out;
+			}
+			a.cluster_nodes = (uint32_t)cl->nnodes;
+			ukf_cluster_destroy(&cl);
+			a.cluster = v;
+#else
+			rc = bad(prog, "--cluster %s: node agents not built in", v);
+			goto out;
+#endif
+		} else if (!strcmp(o, "--model")) {
+			if (access(v, R_OK) != 0) {
+				rc = bad(prog, "--model: cannot read '%s'", v);
+				goto out;
+			}
+			a.model = v;
+		} else if (!strcmp(o, "--reps")) {
+			if (parse_u64(v, &n) || n < 1 || n > 1000000) {
+				rc = bad(prog, "--reps: expected 1..1000000, got '%s'", v);
+				goto out;
+			}
+			a.run.reps = (uint32_t)n;
+		} else if (!strcmp(o, "--seed")) {
+			if (parse_u64(v, &n)) {
+				rc = bad(prog, "--seed: bad number '%s'", v);
+				goto out;
+			}
+			a.run.seed = n;
+			a.run.seed_set = 1;
+		} else if (!strcmp(o, "--set")) {
+			a.sets[a.nsets++] = v;
+		} else if (!strcmp(o, "--threshold")) {
+			char *end;
+			double t = strtod(v, &end);
+			if (end == v || *end || !(t >= 0) || t > 1e6) {
+				rc = bad(prog, "--threshold: expected a percentage, got '%s'", v);
+				goto out;
+			}
+			a.vo.threshold = t / 100;
+		} else if (!strcmp(o, "--metrics")) {
+			if (parse_metrics(v, &a.vo.checked)) {
+				rc = bad(prog, "--metrics: expected a list of p50, "
+					 "p95, p99, cold_frac, load; got '%s'", v);
+				goto out;
+			}
+		} else if (!strcmp(o, "--resamples")) {
+			if (parse_u64(v, &n) || n < 10 || n > 1000000) {
+				rc = bad(prog, "--resamples: expected 10..1000000, got '%s'", v);
+				goto out;
+			}
+			a.vo.resamples = (unsigned)n;
+		} else if (!strcmp(o, "--boot-seed")) {
+			if (parse_u64(v, &n)) {
+				rc = bad(prog, "--boot-seed: bad number '%s'", v);
+				goto out;
+			}
+			a.vo.seed = n;
+		} else if (!strcmp(o, "--db")) {
+			a.db = v;
+		} else if (!strcmp(o, "--plot")) {
+			a.plot = v;
+		} else if (!strcmp(o, "--from-db")) {
+			a.from_db = v;
+		} else if (!strcmp(o, "--real-label")) {
+			a.real.label = v;
+		} else if (!strcmp(o, "--sim-label")) {
+			a.sim.label = v;
+		} else if (!strcmp(o, "--real-backend")) {
+			a.real.backend = v;
+		} else if (!strcmp(o, "--sim-backend")) {
+			a.sim.backend = v;
+		} else if (!strcmp(o, "--real-runs") || !strcmp(o, "--sim-runs")) {
+			if (parse_range(v, o[2] == 'r' ? &a.real : &a.sim)) {
+				rc = bad(prog, "expected run ids A-B (1 <= A <= B), got '%s'", v);
+				goto out;
+			}
+		} else {
+			rc = bad(prog, "unknown option '%s'", o);
+			goto out;
+		}
+	}
+	if (a.from_db) {
+		if (a.script || a.backend || a.cluster || a.model || a.db) {
+			rc = bad(prog, "%s", "--from-db compares stored runs: no "
+				 "scenario, --backend, --cluster, --model or --db");
+			goto out;
+		}
+		if (access(a.from_db, R_OK) != 0) {
+			rc = bad(prog, "--from-db: cannot read '%s'", a.from_db);
+			goto out;
+		}
+		if (!a.real.label && !a.real.backend && !a.real.id_lo)
+			a.real.backend = "kvm";
+		if (!a.sim.label && !a.sim.backend && !a.sim.id_lo)
+			a.sim.backend = "sim";
+		rc = compare_and_report(prog, &a, a.from_db);
+		goto out;
+	}
+	if (!a.script) {
+		rc = bad(prog, "%s", "missing SCENARIO.lua (or --from-db DB)");
+		goto out;
+	}
+	if (!a.backend && !a.cluster) {
+		rc = bad(prog, "%s", "the real world: --backend kvm or --cluster FILE");
+		goto out;
+	}
+	if (a.real.label || a.sim.label || a.real.backend || a.sim.backend ||
+	    a.real.id_lo || a.sim.id_lo) {
+		rc = bad(prog, "%s", "--real-*/--sim-* select runs of --from-db only");
+		goto out;
+	}
+	a.run.script = a.script;
+	rc = run_both(prog, &a, run);
+out:
+	free(a.sets);
+	return rc;
+}

@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: MIT */
+/* compare.c - the comparison core of `ukfork validate`: two sets of runs of a results database -> metrics, relative errors with bootstrap intervals, verdict. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+#include <sqlite3.h>
+
+#include "../results/stats.h"
+#include "validate_int.h"
+
+static const char *const kind_names[UKF_VALIDATE_NKINDS] = {"cold", "template",
+							     "fork"};
+static const char *const stat_names[UKF_VALIDATE_NSTATS] = {
+	"p50", "p95", "p99", "cold_frac", "load"};
+
+const char *ukf_validate_kind_name(int k)
+{
+	return k >= 0 && k < UKF_VALIDATE_NKINDS ? kind_names[k] : NULL;
+}
+
+const char *ukf_validate_stat_name(enum ukf_validate_stat s)
+{
+	return (unsigned)s < UKF_VALIDATE_NSTATS ? stat_names[s] : NULL;
+}
+
+int ukf_validate_stat_parse(const char *name)
+{
+	for (int s = 0; s < UKF_VALIDATE_NSTATS; s++)
+		if (!strcmp(name, stat_names[s]))
+			return s;
+	return -1;
+}
+
+void ukf_validate_opts_default(struct ukf_validate_opts *o)
+{
+	o->threshold = 0.05;
+	o->checked = 1u << UKF_VALIDATE_P50 | 1u << UKF_VALIDATE_P95;
+	o->seed = 1;
+	o->resamples = 1000;
+	o->level = 0.95;
+}
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int side_push(struct ukf_validate_side *s, int kind, double lat,
+		     int64_t node)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		int *k = realloc(s->kind, cap * sizeof(*k));
+		if (!k)
+			return -1;
+		s->kind = k;
+		double *l = realloc(s->lat, cap * sizeof(*l));
+		if (!l)
+			return -1;
+		s->lat = l;
+		int64_t *nd = realloc(s->node, cap * sizeof(*nd));
+		if (!nd)
+			return -1;
+		s->node = nd;
+		s->cap = cap;
+	}
+	s->kind[s->n] = kind;
+	s->lat[s->n] = lat;
+	s->node[s->n] = node;
+	s->n++;
+	return 0;
+}
+
+static void side_free(struct ukf_validate_side *s)
+{
+	free(s->kind);
+	free(s->lat);
+	free(s->node);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Load one side's instances; 0, or -1 with a message. */
+static int load_side(sqlite3 *db, const char *which,
+		     const struct ukf_validate_sel *sel,
+		     struct ukf_validate_side *s, char *err, size_t errlen)
+{
+	static const char sql[] =
+		"SELECT i.start, i.t_request, i.t_ready, i.node, r.id"
+		" FROM instances i JOIN runs r ON r.id = i.run"
+		" WHERE r.kind = 'scenario'"
+		" AND (?1 IS NULL OR r.config = ?1)"
+		" AND (?2 IS NULL OR r.backend = ?2)"
+		" AND (?3 = 0 OR r.id >= ?3) AND (?4 = 0 OR r.id <= ?4)"
+		" ORDER BY r.id, i.id";
+	static const char sql_runs[] =
+		"SELECT count(*) FROM runs r WHERE r.kind = 'scenario'"
+		" AND (?1 IS NULL OR r.config = ?1)"
+		" AND (?2 IS NULL OR r.backend = ?2)"
+		" AND (?3 = 0 OR r.id >= ?3) AND (?4 = 0 OR r.id <= ?4)";
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (sqlite3_prepare_v2(db, pass ? sql : sql_runs, -1, &st,
+				       NULL) != SQLITE_OK) {
+			seterr(err, errlen, "not a ukfork results database: %s",
+			       sqlite3_errmsg(db));
+			return -1;
+		}
+		sqlite3_bind_text(st, 1, sel->label, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, sel->backend, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, sel->id_lo);
+		sqlite3_bind_int64(st, 4, sel->id_hi);
+		if (!pass) {
+			rc = sqlite3_step(st);
+			s->runs = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+			sqlite3_finalize(st);
+			if (!s->runs) {
+				seterr(err, errlen,
+				       "the %s side selects no scenario run", which);
+				return -1;
+			}
+			continue;
+		}
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *k = (const char *)sqlite3_column_text(st, 0);
+			int kind = -1;
+			double lat = NAN;
+			int64_t node = -1;
+
+			for (int j = 0; k && j < UKF_VALIDATE_NKINDS; j++)
+				if (!strcmp(k, kind_names[j]))
+					kind = j;
+			if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
+			    sqlite3_column_type(st, 2) != SQLITE_NULL) {
+				int64_t rq = sqlite3_column_int64(st, 1);
+				int64_t rd = sqlite3_column_int64(st, 2);
+				if (rd > 0 && rd >= rq)
+					lat = (double)(rd - rq) / 1e6;
+			}
+			if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+				node = sqlite3_column_int64(st, 3);
+			if (side_push(s, kind, lat, node) < 0) {
+				sqlite3_finalize(st);
+				seterr(err, errlen, "out of memory");
+				return -1;
+			}
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			seterr(err, errlen, "reading instances: %s",
+			       sqlite3_errmsg(db));
+			return -1;
+		}
+	}
+	if (!s->n) {
+		seterr(err, errlen, "the %s side's %zu run(s) have no instance",
+		       which, s->runs);
+		return -1;
+	}
+	return 0;
+}
+
+/* The figures of the metrics of r, computed over the instances idx[0..m)
+ * of side s (idx NULL: all of them, in order); out[i] for metric i,
+ * cnt[i] the values it came from (may be NULL). buf holds s->n doubles. */
+static void compute(const struct ukf_validate_result *r,
+		    const struct ukf_validate_side *s, const size_t *idx,
+		    size_t m, double *buf, double *out, size_t *cnt)
+{
+	size_t i = 0;
+
+	for (int k = 0; k < UKF_VALIDATE_NKINDS; k++) {
+		if (!r->kind_present[k])
+			continue;
+		size_t nb = 0;
+		for (size_t j = 0; j < m; j++) {
+			size_t x = idx ? idx[j] : j;
+			if (s->kind[x] == k && !isnan(s->lat[x]))
+				buf[nb++] = s->lat[x];
+		}
+		ukf_stats_sort(buf, nb);
+		static const double q[3] = {0.50, 0.95, 0.99};
+		for (int t = 0; t < 3; t++, i++) {
+			out[i] = nb ? ukf_stats_quantile(buf, nb, q[t]) : NAN;
+			if (cnt)
+				cnt[i] = nb;
+		}
+	}
+	size_t cold = 0;
+	for (size_t j = 0; j < m; j++)
+		cold += s->kind[idx ? idx[j] : j] == UKF_VALIDATE_COLD_KIND;
+	out[i] = m ? (double)cold / (double)m : NAN;
+	if (cnt)
+		cnt[i] = m;
+	i++;
+	for (size_t nd = 0; nd < r->nnodes; nd++, i++) {
+		size_t c = 0;
+		for (size_t j = 0; j < m; j++)
+			c += s->node[idx ? idx[j] : j] == r->nodes[nd];
+		out[i] = m ? (double)c / (double)m : NAN;
+		if (cnt)
+			cnt[i] = m;
+	}
+}
+
+static double rel_err(double real, double sim)
+{
+	if (isnan(real) || isnan(sim))
+		return NAN;
+	if (real == 0)
+		return sim == 0 ? 0 : NAN;
+	return (sim - real) / real;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static int add_node(struct ukf_validate_result *r, int64_t node)
+{
+	if (node < 0)
+		return 0;
+	for (size_t i = 0; i < r->nnodes; i++)
+		if (r->nodes[i] == node)
+			return 0;
+	int64_t *n = realloc(r->nodes, (r->nnodes + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	r->nodes = n;
+	size_t i = r->nnodes++;
+	while (i > 0 && r->nodes[i - 1] > node) { /* kept sorted */
+		r->nodes[i] = r->nodes[i - 1];
+		i--;
+	}
+	r->nodes[i] = node;
+	return 0;
+}
+
+/* The metric list (names, stats, checked) from what the data hold. */
+static int make_metrics(struct ukf_validate_result *r,
+			const struct ukf_validate_opts *o)
+{
+	const struct ukf_validate_side *sides[2] = {&r->real, &r->sim};
+
+	for (int sd = 0; sd < 2; sd++)
+		for (size_t j = 0; j < sides[sd]->n; j++) {
+			if (sides[sd]->kind[j] >= 0 &&
+			    !isnan(sides[sd]->lat[j]))
+				r->kind_present[sides[sd]->kind[j]] = 1;
+			if (add_node(r, sides[sd]->node[j]) < 0)
+				return -1;
+		}
+	size_t n = 1 + r->nnodes;
+	for (int k = 0; k < UKF_VALIDATE_NKINDS; k++)
+		n += r->kind_present[k] ? 3 : 0;
+	r->m = calloc(n, sizeof(*r->m));
+	if (!r->m)
+		return -1;
+	r->nm = n;
+	size_t i = 0;
+	for (int k = 0; k < UKF_VALIDATE_NKINDS; k++) {
+		if (!r->kind_present[k])
+			continue;
+		for (int t = 0; t < 3; t++, i++) {
+			snprintf(r->m[i].name, sizeof(r->m[i].name),
+				 "%s %s (ms)", kind_names[k], stat_names[t]);
+			r->m[i].stat = (enum ukf_validate_stat)t;
+		}
+	}
+	snprintf(r->m[i].name, sizeof(r->m[i].name), "cold-start fraction");
+	r->m[i++].stat = UKF_VALIDATE_COLD;
+	for (size_t nd = 0; nd < r->nnodes; nd++, i++) {
+		snprintf(r->m[i].name, sizeof(r->m[i].name), "load node %lld",
+			 (long long)r->nodes[nd]);
+		r->m[i].stat = UKF_VALIDATE_LOAD;
+	}
+	for (i = 0; i < n; i++)
+		r->m[i].checked = !!(o->checked & 1u << r->m[i].stat);
+	return 0;
+}
+
+/* Point figures, bootstrap intervals of the errors, verdict. */
+static int evaluate(struct ukf_validate_result *r,
+		    const struct ukf_validate_opts *o)
+{
+	size_t nm = r->nm, B = o->resamples;
+	size_t nmax = r->real.n > r->sim.n ? r->real.n : r->sim.n;
+	double *buf = malloc(nmax * sizeof(*buf));
+	double *fr = malloc(nm * sizeof(*fr)), *fs = malloc(nm * sizeof(*fs));
+	size_t *cr = malloc(nm * sizeof(*cr)), *cs = malloc(nm * sizeof(*cs));
+	size_t *idx = malloc(nmax * sizeof(*idx));
+	double *errs = malloc(B * nm * sizeof(*errs));
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	int ret = -1;
+
+	if (!buf || !fr || !fs || !cr || !cs || !idx || !errs || !rng)
+		goto out;
+	compute(r, &r->real, NULL, r->real.n, buf, fr, cr);
+	compute(r, &r->sim, NULL, r->sim.n, buf, fs, cs);
+	for (size_t i = 0; i < nm; i++) {
+		struct ukf_validate_metric *m = &r->m[i];
+		m->real = fr[i];
+		m->sim = fs[i];
+		m->n_real = cr[i];
+		m->n_sim = cs[i];
+		m->err = rel_err(fr[i], fs[i]);
+	}
+	gsl_rng_set(rng, (unsigned long)o->seed);
+	for (size_t b = 0; b < B; b++) {
+		for (size_t j = 0; j < r->real.n; j++)
+			idx[j] = gsl_rng_uniform_int(rng, r->real.n);
+		compute(r, &r->real, idx, r->real.n, buf, fr, NULL);
+		for (size_t j = 0; j < r->sim.n; j++)
+			idx[j] = gsl_rng_uniform_int(rng, r->sim.n);
+		compute(r, &r->sim, idx, r->sim.n, buf, fs, NULL);
+		for (size_t i = 0; i < nm; i++)
+			errs[i * B + b] = rel_err(fr[i], fs[i]);
+	}
+	for (size_t i = 0; i < nm; i++) {
+		struct ukf_validate_metric *m = &r->m[i];
+		double *e = errs + i * B;
+		size_t ok = 0;
+		for (size_t b = 0; b < B; b++) /* drop undefined resamples */
+			if (!isnan(e[b]))
+				e[ok++] = e[b];
+		m->err_lo = m->err_hi = NAN;
+		/* an interval only when nearly every resample gave a value */
+		if (ok >= 10 && ok >= B - B / 50) {
+			qsort(e, ok, sizeof(*e), cmp_double);
+			double a = (1 - o->level) / 2;
+			m->err_lo = ukf_stats_quantile(e, ok, a);
+			m->err_hi = ukf_stats_quantile(e, ok, 1 - a);
+		}
+		if (!m->checked)
+			continue;
+		if (isnan(m->real) && isnan(m->sim))
+			continue; /* neither world has it: nothing to compare */
+		if (isnan(m->err) || fabs(m->err) > o->threshold)
+			m->exceeded = 1;
+	}
+	ret = 0;
+out:
+	gsl_rng_free(rng);
+	free(errs);
+	free(idx);
+	free(cs);
+	free(cr);
+	free(fs);
+	free(fr);
+	free(buf);
+	return ret;
+}
+
+int ukf_validate_compare(const char *path, const struct ukf_validate_sel *real,
+			 const struct ukf_validate_sel *sim,
+			 const struct ukf_validate_opts *o,
+			 ukf_validate_result_t **out, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	struct ukf_validate_result *r;
+
+	*out = NULL;
+	if (o->resamples < 10 || !(o->level > 0 && o->level < 1) ||
+	    !(o->threshold >= 0)) {
+		seterr(err, errlen, "bad options (resamples >= 10, 0 < level < 1, threshold >= 0)");
+		return -1;
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		seterr(err, errlen, "%s: %s", path,
+		       db ? sqlite3_errmsg(db) : "cannot open");
+		sqlite3_close(db);
+		return -1;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		sqlite3_close(db);
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	char e2[400];
+	if (load_side(db, "real", real, &r->real, e2, sizeof(e2)) < 0 ||
+	    load_side(db, "sim", sim, &r->sim, e2, sizeof(e2)) < 0) {
+		seterr(err, errlen, "%s: %s", path, e2);
+		goto fail;
+	}
+	sqlite3_close(db);
+	db = NULL;
+	if (make_metrics(r, o) < 0 || evaluate(r, o) < 0) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	sqlite3_close(db);
+	ukf_validate_result_destroy(&r);
+	return -1;
+}
+
+void ukf_validate_result_destroy(ukf_validate_result_t **rp)
+{
+	struct ukf_validate_result *r = rp ? *rp : NULL;
+
+	if (!r)
+		return;
+	side_free(&r->real);
+	side_free(&r->sim);
+	free(r->nodes);
+	free(r->m);
+	free(r);
+	*rp = NULL;
+}
+
+size_t ukf_validate_count(const ukf_validate_result_t *r)
+{
+	return r->nm;
+}
+
+const struct ukf_validate_metric *
+ukf_validate_get(const ukf_validate_result_t *r, size_t i)
+{
+	return i < r->nm ? &r->m[i] : NULL;
+}
+
+int ukf_validate_failed(const ukf_validate_result_t *r)
+{
+	for (size_t i = 0; i < r->nm; i++)
+		if (r->m[i].exceeded)
+			return 1;
+	return 0;
+}
+
+static void fig(FILE *out, double v, int frac)
+{
+	if (isnan(v))
+		fprintf(out, " %10s", "-");
+	else
+		fprintf(out, frac ? " %10.4f" : " %10.3f", v);
+}
+
+static void pct(FILE *out, double v, int width)
+{
+	if (isnan(v))
+		fprintf(out, " %*s", width, "-");
+	else
+		fprintf(out, " %+*.1f%%", width - 1, 100 * v);
+}
+
+void ukf_validate_print(const ukf_validate_result_t *r,
+			const struct ukf_validate_opts *o, FILE *out)
+{
+	size_t nchk = 0, nbad = 0;
+
+	fprintf(out,
+		"real: %zu run(s), %zu requests; sim: %zu run(s), %zu requests\n",
+		r->real.runs, r->real.n, r->sim.runs, r->sim.n);
+	fprintf(out, "%-22s %6s %6s %10s %10s %8s  %s\n", "metric", "n real",
+		"n sim", "real", "sim", "error",
+		"bootstrap interval of the error");
+	for (size_t i = 0; i < r->nm; i++) {
+		const struct ukf_validate_metric *m = &r->m[i];
+		int frac = m->stat >= UKF_VALIDATE_COLD;
+		fprintf(out, "%-22s %6zu %6zu", m->name, m->n_real, m->n_sim);
+		fig(out, m->real, frac);
+		fig(out, m->sim, frac);
+		pct(out, m->err, 8);
+		fputs("  [", out);
+		pct(out, m->err_lo, 7);
+		fputs(",", out);
+		pct(out, m->err_hi, 7);
+		fputs(" ]", out);
+		if (m->exceeded)
+			fputs(isnan(m->err) ? "  FAIL (one world only)"
+					    : "  FAIL",
+			      out);
+		else if (m->checked && !(isnan(m->real) && isnan(m->sim)))
+			fputs("  ok", out);
+		fputc('\n', out);
+		if (m->checked && !(isnan(m->real) && isnan(m->sim)))
+			nchk++;
+		nbad += m->exceeded;
+	}
+	char list[128] = "";
+	for (int s = 0; s < UKF_VALIDATE_NSTATS; s++)
+		if (o->checked & 1u << s) {
+			size_t l = strlen(list);
+			snprintf(list + l, sizeof(list) - l, "%s%s",
+				 l ? "," : "", stat_names[s]);
+		}
+	fprintf(out,
+		"error = (sim - real) / real; %.0f%% percentile intervals, %u "
+		"bootstrap resamples of the requests (seed %llu)\n",
+		100 * o->level, o->resamples, (unsigned long long)o->seed);
+	if (nbad)
+		fprintf(out,
+			"verdict: FAIL: %zu of %zu checked metrics (%s) beyond "
+			"%g%%\n",
+			nbad, nchk, list, 100 * o->threshold);
+	else
+		fprintf(out,
+			"verdict: PASS: %zu checked metrics (%s) within %g%%\n",
+			nchk, list, 100 * o->threshold);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* validate_int.h - what the files of validate/ share: one side's instances and the result's layout. */
+#ifndef UKF_VALIDATE_INT_H
+#define UKF_VALIDATE_INT_H
+
+#include "validate.h"
+
+#define UKF_VALIDATE_NKINDS 3	 /* cold, template, fork */
+#define UKF_VALIDATE_COLD_KIND 0 /* index of "cold" */
+
+/* The instances one side selected: start kind (0..2, -1 other), request-
+ * to-ready in ms (NaN: never ready) and node (-1: never placed). */
+struct ukf_validate_side {
+	size_t n, cap, runs;
+	int *kind;
+	double *lat;
+	int64_t *node;
+};
+
+struct ukf_validate_result {
+	struct ukf_validate_side real, sim;
+	int kind_present[UKF_VALIDATE_NKINDS]; /* ready in either world */
+	int64_t *nodes;			       /* nodes seen, ascending */
+	size_t nnodes;
+	struct ukf_validate_metric *m;
+	size_t nm;
+};
+
+/* "cold", "template", "fork" for 0..2, else NULL. */
+const char *ukf_validate_kind_name(int k);
+/* "p50", "p95", "p99", "cold_frac", "load"; NULL for others. */
+const char *ukf_validate_stat_name(enum ukf_validate_stat s);
+/* The stat named so, or -1. */
+int ukf_validate_stat_parse(const char *name);
+
+#endif /* UKF_VALIDATE_INT_H */
