@@ -1,0 +1,124 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# from_db.sh - `ukfork validate` without KVM: a database made by simulated runs of two-models.lua under two cost models, compared with --from-db (one CTest test per CASE).
+# usage: from_db.sh UKFORK SOURCE_DIR CASE
+set -u
+UKF=$1 SRC=$2 CASE=$3
+HERE=$SRC/tests/validate
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; [ -s "$T/out" ] && cat "$T/out"; exit 1; }
+
+# model B: template clones 4x dearer than model A (data/model.conf)
+cp "$SRC/data/model.conf" "$T/a.conf"
+sed 's/^clone_base_ns = .*/clone_base_ns = 5.2ms/' "$SRC/data/model.conf" >"$T/b.conf"
+grep -q '^clone_base_ns = 5.2ms' "$T/b.conf" || fail "model B not made"
+
+# runs 1-2: model A, seeds 1-2; 3-4: model A again; 5-6: model B
+mkdb() {
+	for m in a a b; do
+		"$UKF" run "$HERE/two-models.lua" --set "model=$T/$m.conf" \
+			--reps 2 --seed 1 --db "$T/v.db" --quiet >"$T/run.out" 2>&1 ||
+			{ cat "$T/run.out"; fail "ukfork run ($m) failed"; }
+	done
+}
+# the error column of metric "$1" in $T/out, without the % sign
+err_of() { grep "^$1 " "$T/out" | sed 's/.*) *[0-9]* *[0-9]* *[0-9.-]* *[0-9.-]* *//' | awk '{ sub("%", "", $1); print $1 }'; }
+
+case $CASE in
+identical)
+	mkdb
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 >"$T/out" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || fail "identical runs: exit $rc, expected 0"
+	grep -q '^verdict: PASS' "$T/out" || fail "no PASS verdict"
+	# every error is exactly zero (same model, same seeds)
+	n=$(grep -c ' +0.0%  \[ ' "$T/out")
+	m=$(grep -c -E '^(cold|template|fork) p|^cold-start|^load node' "$T/out")
+	[ "$m" -ge 11 ] || fail "expected 3 kinds x 3 quantiles + cold fraction + 2 nodes, got $m metrics"
+	[ "$n" -eq "$m" ] || fail "$n of $m metrics have error +0.0%"
+	;;
+known_sign)
+	mkdb
+	# sim (B) clones templates slower than real (A): template latency
+	# error positive and past 5%: exit 1; the other way round negative
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 >"$T/out" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] || fail "dearer clones in sim: exit $rc, expected 1"
+	grep -q '^verdict: FAIL' "$T/out" || fail "no FAIL verdict"
+	e=$(err_of "template p50")
+	awk -v e="$e" 'BEGIN { exit !(e > 50) }' || fail "template p50 error '$e', expected > +50%"
+	grep '^template p50' "$T/out" | grep -q FAIL || fail "template p50 not marked FAIL"
+	cp "$T/out" "$T/first"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 5-6 --sim-runs 1-2 >"$T/out" 2>&1
+	[ $? -eq 1 ] || fail "reversed: expected exit 1"
+	e=$(err_of "template p50")
+	awk -v e="$e" 'BEGIN { exit !(e < -30) }' || fail "reversed template p50 error '$e', expected < -30%"
+	# the bootstrap is seeded: the same comparison prints the same table
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 >"$T/out" 2>&1
+	cmp -s "$T/out" "$T/first" || fail "a repeated comparison printed another table"
+	;;
+threshold)
+	mkdb
+	# the same difference is within a 1000% threshold, and passes when
+	# only the cold-start fraction (equal in both) is checked
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --threshold 1000 >"$T/out" 2>&1
+	[ $? -eq 0 ] || fail "--threshold 1000: expected exit 0"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --metrics load >"$T/out" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || fail "--metrics load: exit $rc, expected 0 (round-robin: the same split)"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --metrics p99 >"$T/out" 2>&1
+	[ $? -eq 1 ] || fail "--metrics p99: expected exit 1"
+	;;
+bad_input)
+	mkdb
+	for args in "--from-db $T/none.db" "--from-db $T/v.db --sim-runs 90-99" \
+		"--from-db $T/v.db --metrics p42" "--from-db $T/v.db --threshold x" \
+		"--from-db $T/v.db --real-runs 3-1" "--bogus" "" \
+		"$HERE/two-models.lua" "$HERE/two-models.lua --backend sim" \
+		"--from-db $T/v.db --backend kvm"; do
+		# shellcheck disable=SC2086
+		"$UKF" validate $args >"$T/out" 2>&1
+		rc=$?
+		[ $rc -eq 2 ] || fail "ukfork validate $args: exit $rc, expected 2"
+	done
+	echo "not sqlite" >"$T/text.db"
+	"$UKF" validate --from-db "$T/text.db" >"$T/out" 2>&1
+	[ $? -eq 2 ] || fail "a text file as database: expected exit 2"
+	# default sides: backend kvm vs sim; these runs are all sim
+	"$UKF" validate --from-db "$T/v.db" >"$T/out" 2>&1
+	[ $? -eq 2 ] || fail "no kvm runs: expected exit 2"
+	grep -q 'real side selects no scenario run' "$T/out" || fail "message does not name the real side"
+	;;
+no_kvm)
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		echo "SKIP: /dev/kvm is usable here"
+		exit 77
+	fi
+	"$UKF" validate "$HERE/two-models.lua" --backend kvm --db "$T/k.db" >"$T/out" 2>&1
+	rc=$?
+	[ $rc -eq 77 ] || fail "no /dev/kvm: exit $rc, expected 77"
+	grep -q 'real backend is unavailable' "$T/out" || fail "no message saying the backend is unavailable"
+	;;
+plot)
+	command -v gnuplot >/dev/null || { echo "SKIP: no gnuplot"; exit 77; }
+	mkdb
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --plot "$T/p" >"$T/out" 2>&1
+	[ $? -eq 1 ] || fail "expected exit 1 (the difference) with --plot"
+	for k in cold template fork; do
+		for x in png svg; do
+			[ -s "$T/p/validate-cdf-$k.$x" ] || fail "no validate-cdf-$k.$x"
+		done
+	done
+	# the data: two blocks per kind, each curve ends at its ready fraction <= 1
+	[ "$(grep -c '^# real' "$T/p/validate-cdf.dat")" -eq 3 ] || fail "expected 3 real blocks"
+	awk '!/^#/ && NF == 2 && ($2 > 1 || $2 <= 0) { bad = 1 } END { exit bad }' \
+		"$T/p/validate-cdf.dat" || fail "a CDF value outside (0, 1]"
+	;;
+*)
+	echo "unknown case $CASE"
+	exit 2
+	;;
+esac
+echo "ok: $CASE"
+exit 0
