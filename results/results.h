@@ -34,7 +34,9 @@ struct ukf_run_info {
 
 /* Begin a run (opens the transaction); returns the run id (> 0) or -1. */
 int64_t ukf_db_run_begin(ukf_db_t *db, const struct ukf_run_info *info);
-/* One finished instance of the run. */
+/* One finished instance of the run (a row of instances); a record with
+ * template_boot set, the engine's own boot of a template, is a row of
+ * template_boots instead (not a request). */
 int ukf_db_instance(ukf_db_t *db, int64_t run, const struct ukf_record *r);
 /* One periodic node sample. */
 struct ukf_db_sample {
