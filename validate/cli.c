@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cli.c - `ukfork validate`: run a scenario in the real world and in the simulator (same seeds, one database), or take two sets of runs of a database, and compare them. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -190,7 +191,7 @@ static int run_world(const char *prog, struct args *a, ukf_validate_scenario_fn 
 		     int64_t *first)
 {
 	struct ukf_run_opts o = a->run;
-	char modelset[4200];
+	char modelset[4200], nodeset[32];
 	const char **sets = a->sets;
 	size_t nsets = a->nsets;
 
@@ -207,6 +208,16 @@ static int run_world(const char *prog, struct args *a, ukf_validate_scenario_fn 
 		if (a->model) {
 			snprintf(modelset, sizeof(modelset), "model=%s", a->model);
 			sets[nsets++] = modelset;
+		}
+		/* the simulated cluster has the real one's node count (the
+		 * scenario's cluster{nodes=} is for a plain sim run) */
+		int nodes_set = 0;
+		for (size_t i = 0; i < a->nsets; i++)
+			nodes_set |= !strncmp(a->sets[i], "nodes=", 6);
+		if (a->cluster && !nodes_set) {
+			snprintf(nodeset, sizeof(nodeset), "nodes=%u",
+				 a->cluster_nodes);
+			sets[nsets++] = nodeset;
 		}
 	}
 	o.sets = sets;
@@ -297,12 +308,13 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 {
 	const char *prog = argc > 0 ? argv[0] : "ukfork validate";
 	struct args a;
+	char model_abs[PATH_MAX];
 	int rc = 2;
 
 	memset(&a, 0, sizeof(a));
 	ukf_validate_opts_default(&a.vo);
 	a.run.reps = 1;
-	a.sets = calloc((size_t)argc + 2, sizeof(*a.sets));
+	a.sets = calloc((size_t)argc + 3, sizeof(*a.sets));
 	if (!a.sets)
 		return 1;
 	for (int i = 1; i < argc; i++) {
@@ -350,11 +362,13 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			goto out;
 #endif
 		} else if (!strcmp(o, "--model")) {
-			if (access(v, R_OK) != 0) {
+			/* absolute: a relative `model` setting would be
+			 * taken relative to the scenario's directory */
+			if (access(v, R_OK) != 0 || !realpath(v, model_abs)) {
 				rc = bad(prog, "--model: cannot read '%s'", v);
 				goto out;
 			}
-			a.model = v;
+			a.model = model_abs;
 		} else if (!strcmp(o, "--reps")) {
 			if (parse_u64(v, &n) || n < 1 || n > 1000000) {
 				rc = bad(prog, "--reps: expected 1..1000000, got '%s'", v);
