@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* cli.c - `ukfork validate`: run a scenario in the real world and in the simulator (same seeds, one database), or take two sets of runs of a database, and compare them. */
+/* cli.c - `ukfork validate`: run a scenario in the real world and in the
+ * simulator (same seeds, one database), or take two sets of runs of a database,
+ * and compare them. */
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -17,42 +19,43 @@
 #endif
 
 static const char usage[] =
-	"usage: ukfork validate SCENARIO.lua (--backend kvm | --cluster FILE)\n"
-	"           [--model MODEL.conf] [--reps R] [--seed S] [--set N=V]...\n"
-	"           [--threshold PCT] [--metrics LIST] [--db DB] [--plot DIR]\n"
-	"       ukfork validate --from-db DB [--real-label L] [--real-backend B]\n"
-	"           [--real-runs A-B] [--sim-label L] [--sim-backend B]\n"
-	"           [--sim-runs A-B] [--threshold PCT] [--metrics LIST] [--plot DIR]\n"
-	"\n"
-	"Run SCENARIO.lua on the real backend (this machine's KVM, or the node\n"
-	"agents of a cluster file), then on the simulator with the same seeds\n"
-	"(and the cost model MODEL.conf: --set model=MODEL.conf), both into one\n"
-	"results database, and compare them. With --from-db, compare two sets\n"
-	"of runs already in DB instead (each side: runs whose label, backend\n"
-	"and id range match what is given; defaults: real = backend kvm, sim =\n"
-	"backend sim).\n"
-	"\n"
-	"Per start kind (cold, template, fork) the p50, p95 and p99 of\n"
-	"request-to-ready (completed requests), the cold-start fraction and\n"
-	"each node's share of the instances: real, sim, the relative error\n"
-	"(sim - real) / real and a 95% bootstrap interval of the error\n"
-	"(requests resampled, fixed-seed GSL generator).\n"
-	"\n"
-	"options:\n"
-	"  --threshold PCT   largest |error| of a checked metric, in % (5)\n"
-	"  --metrics LIST    checked statistics, comma-separated among p50,\n"
-	"                    p95, p99, cold_frac, load (default p50,p95)\n"
-	"  --resamples N     bootstrap resamples (1000)\n"
-	"  --boot-seed N     bootstrap seed (1)\n"
-	"  --reps R, --seed S, --set N=V   as for ukfork run (both worlds)\n"
-	"  --db DB           keep both runs in DB (default: a temporary file);\n"
-	"                    `ukfork report DB` shows them\n"
-	"  --plot DIR        validate-cdf-KIND.png/.svg: the two CDFs (gnuplot)\n"
-	"\n"
-	"exit status: 0 every checked metric within the threshold; 1 one is\n"
-	"not, or a run failed; 2 bad command line, scenario or database; 77\n"
-	"the real backend is unavailable (no usable /dev/kvm). See\n"
-	"docs/validation.md.\n";
+    "usage: ukfork validate SCENARIO.lua (--backend kvm | --cluster FILE)\n"
+    "           [--model MODEL.conf] [--reps R] [--seed S] [--set N=V]...\n"
+    "           [--threshold PCT] [--metrics LIST] [--db DB] [--plot DIR]\n"
+    "       ukfork validate --from-db DB [--real-label L] [--real-backend B]\n"
+    "           [--real-runs A-B] [--sim-label L] [--sim-backend B]\n"
+    "           [--sim-runs A-B] [--threshold PCT] [--metrics LIST] [--plot "
+    "DIR]\n"
+    "\n"
+    "Run SCENARIO.lua on the real backend (this machine's KVM, or the node\n"
+    "agents of a cluster file), then on the simulator with the same seeds\n"
+    "(and the cost model MODEL.conf: --set model=MODEL.conf), both into one\n"
+    "results database, and compare them. With --from-db, compare two sets\n"
+    "of runs already in DB instead (each side: runs whose label, backend\n"
+    "and id range match what is given; defaults: real = backend kvm, sim =\n"
+    "backend sim).\n"
+    "\n"
+    "Per start kind (cold, template, fork) the p50, p95 and p99 of\n"
+    "request-to-ready (completed requests), the cold-start fraction and\n"
+    "each node's share of the instances: real, sim, the relative error\n"
+    "(sim - real) / real and a 95% bootstrap interval of the error\n"
+    "(requests resampled, fixed-seed GSL generator).\n"
+    "\n"
+    "options:\n"
+    "  --threshold PCT   largest |error| of a checked metric, in % (5)\n"
+    "  --metrics LIST    checked statistics, comma-separated among p50,\n"
+    "                    p95, p99, cold_frac, load (default p50,p95)\n"
+    "  --resamples N     bootstrap resamples (1000)\n"
+    "  --boot-seed N     bootstrap seed (1)\n"
+    "  --reps R, --seed S, --set N=V   as for ukfork run (both worlds)\n"
+    "  --db DB           keep both runs in DB (default: a temporary file);\n"
+    "                    `ukfork report DB` shows them\n"
+    "  --plot DIR        validate-cdf-KIND.png/.svg: the two CDFs (gnuplot)\n"
+    "\n"
+    "exit status: 0 every checked metric within the threshold; 1 one is\n"
+    "not, or a run failed; 2 bad command line, scenario or database; 77\n"
+    "the real backend is unavailable (no usable /dev/kvm). See\n"
+    "docs/validation.md.\n";
 
 static int bad(const char *prog, const char *msg, const char *arg)
 {
@@ -87,8 +90,8 @@ static int parse_range(const char *s, struct ukf_validate_sel *sel)
 		return -1;
 	memcpy(a, s, (size_t)(dash - s));
 	a[dash - s] = 0;
-	if (parse_u64(a, &lo) || parse_u64(dash + 1, &hi) || lo < 1 || hi < lo ||
-	    hi > INT64_MAX)
+	if (parse_u64(a, &lo) || parse_u64(dash + 1, &hi) || lo < 1 ||
+	    hi < lo || hi > INT64_MAX)
 		return -1;
 	sel->id_lo = (int64_t)lo;
 	sel->id_hi = (int64_t)hi;
@@ -176,7 +179,8 @@ static int compare_and_report(const char *prog, const struct args *a,
 			fprintf(stderr, "%s: %s\n", prog, err);
 			rc = 1;
 		} else {
-			fprintf(stderr, "%s: plots in %s (validate-cdf-*.png, .svg)\n",
+			fprintf(stderr,
+				"%s: plots in %s (validate-cdf-*.png, .svg)\n",
 				prog, a->plot);
 		}
 	}
@@ -186,9 +190,9 @@ static int compare_and_report(const char *prog, const struct args *a,
 
 /* Run the scenario on one world into db; the runs it added are the ids
  * after *first, and *first moves past them. 0, or an exit status. */
-static int run_world(const char *prog, struct args *a, ukf_validate_scenario_fn run,
-		     const char *db, int real, struct ukf_validate_sel *sel,
-		     int64_t *first)
+static int run_world(const char *prog, struct args *a,
+		     ukf_validate_scenario_fn run, const char *db, int real,
+		     struct ukf_validate_sel *sel, int64_t *first)
 {
 	struct ukf_run_opts o = a->run;
 	char modelset[4200], nodeset[32];
@@ -206,7 +210,8 @@ static int run_world(const char *prog, struct args *a, ukf_validate_scenario_fn 
 		o.cluster = NULL;
 		o.cluster_nodes = 0;
 		if (a->model) {
-			snprintf(modelset, sizeof(modelset), "model=%s", a->model);
+			snprintf(modelset, sizeof(modelset), "model=%s",
+				 a->model);
 			sets[nsets++] = modelset;
 		}
 		/* the simulated cluster has the real one's node count (the
@@ -268,7 +273,8 @@ static int run_both(const char *prog, struct args *a,
 	}
 	if (!db) {
 		if (!mkdtemp(tmpdir)) {
-			fprintf(stderr, "%s: mkdtemp: %s\n", prog, strerror(errno));
+			fprintf(stderr, "%s: mkdtemp: %s\n", prog,
+				strerror(errno));
 			return 1;
 		}
 		snprintf(tmpdb, sizeof(tmpdb), "%s/validate.db", tmpdir);
@@ -294,7 +300,8 @@ static int run_both(const char *prog, struct args *a,
 	}
 	if (!a->db) {
 		char side[96];
-		static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+		static const char *const ext[] = {"", "-wal", "-shm",
+						  "-journal"};
 		for (size_t i = 0; i < sizeof(ext) / sizeof(*ext); i++) {
 			snprintf(side, sizeof(side), "%s%s", tmpdb, ext[i]);
 			unlink(side);
@@ -328,21 +335,27 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 		}
 		if (o[0] != '-') {
 			if (a.script) {
-				rc = bad(prog, "one scenario only (extra argument '%s')", o);
+				rc = bad(
+				    prog,
+				    "one scenario only (extra argument '%s')",
+				    o);
 				goto out;
 			}
 			a.script = o;
 			continue;
 		}
 		if (!v) {
-			rc = bad(prog, "unknown option or missing value: '%s'", o);
+			rc = bad(prog, "unknown option or missing value: '%s'",
+				 o);
 			goto out;
 		}
 		i++;
 		if (!strcmp(o, "--backend")) {
 			if (strcmp(v, "kvm")) {
-				rc = bad(prog, "--backend: the real world is 'kvm' "
-					 "(or --cluster FILE), not '%s'", v);
+				rc = bad(prog,
+					 "--backend: the real world is 'kvm' "
+					 "(or --cluster FILE), not '%s'",
+					 v);
 				goto out;
 			}
 			a.backend = v;
@@ -351,14 +364,16 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			struct ukf_cluster *cl;
 			char err[1024];
 			if (ukf_cluster_load(&cl, v, err, sizeof(err))) {
-				fprintf(stderr, "%s: --cluster: %s\n", prog, err);
+				fprintf(stderr, "%s: --cluster: %s\n", prog,
+					err);
 				goto out;
 			}
 			a.cluster_nodes = (uint32_t)cl->nnodes;
 			ukf_cluster_destroy(&cl);
 			a.cluster = v;
 #else
-			rc = bad(prog, "--cluster %s: node agents not built in", v);
+			rc = bad(prog, "--cluster %s: node agents not built in",
+				 v);
 			goto out;
 #endif
 		} else if (!strcmp(o, "--model")) {
@@ -371,7 +386,9 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			a.model = model_abs;
 		} else if (!strcmp(o, "--reps")) {
 			if (parse_u64(v, &n) || n < 1 || n > 1000000) {
-				rc = bad(prog, "--reps: expected 1..1000000, got '%s'", v);
+				rc = bad(
+				    prog,
+				    "--reps: expected 1..1000000, got '%s'", v);
 				goto out;
 			}
 			a.run.reps = (uint32_t)n;
@@ -388,25 +405,34 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			char *end;
 			double t = strtod(v, &end);
 			if (end == v || *end || !(t >= 0) || t > 1e6) {
-				rc = bad(prog, "--threshold: expected a percentage, got '%s'", v);
+				rc = bad(prog,
+					 "--threshold: expected a percentage, "
+					 "got '%s'",
+					 v);
 				goto out;
 			}
 			a.vo.threshold = t / 100;
 		} else if (!strcmp(o, "--metrics")) {
 			if (parse_metrics(v, &a.vo.checked)) {
-				rc = bad(prog, "--metrics: expected a list of p50, "
-					 "p95, p99, cold_frac, load; got '%s'", v);
+				rc = bad(prog,
+					 "--metrics: expected a list of p50, "
+					 "p95, p99, cold_frac, load; got '%s'",
+					 v);
 				goto out;
 			}
 		} else if (!strcmp(o, "--resamples")) {
 			if (parse_u64(v, &n) || n < 10 || n > 1000000) {
-				rc = bad(prog, "--resamples: expected 10..1000000, got '%s'", v);
+				rc = bad(prog,
+					 "--resamples: expected 10..1000000, "
+					 "got '%s'",
+					 v);
 				goto out;
 			}
 			a.vo.resamples = (unsigned)n;
 		} else if (!strcmp(o, "--boot-seed")) {
 			if (parse_u64(v, &n)) {
-				rc = bad(prog, "--boot-seed: bad number '%s'", v);
+				rc = bad(prog, "--boot-seed: bad number '%s'",
+					 v);
 				goto out;
 			}
 			a.vo.seed = n;
@@ -424,9 +450,13 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			a.real.backend = v;
 		} else if (!strcmp(o, "--sim-backend")) {
 			a.sim.backend = v;
-		} else if (!strcmp(o, "--real-runs") || !strcmp(o, "--sim-runs")) {
+		} else if (!strcmp(o, "--real-runs") ||
+			   !strcmp(o, "--sim-runs")) {
 			if (parse_range(v, o[2] == 'r' ? &a.real : &a.sim)) {
-				rc = bad(prog, "expected run ids A-B (1 <= A <= B), got '%s'", v);
+				rc = bad(prog,
+					 "expected run ids A-B (1 <= A <= B), "
+					 "got '%s'",
+					 v);
 				goto out;
 			}
 		} else {
@@ -436,12 +466,15 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 	}
 	if (a.from_db) {
 		if (a.script || a.backend || a.cluster || a.model || a.db) {
-			rc = bad(prog, "%s", "--from-db compares stored runs: no "
-				 "scenario, --backend, --cluster, --model or --db");
+			rc = bad(
+			    prog, "%s",
+			    "--from-db compares stored runs: no "
+			    "scenario, --backend, --cluster, --model or --db");
 			goto out;
 		}
 		if (access(a.from_db, R_OK) != 0) {
-			rc = bad(prog, "--from-db: cannot read '%s'", a.from_db);
+			rc =
+			    bad(prog, "--from-db: cannot read '%s'", a.from_db);
 			goto out;
 		}
 		if (!a.real.label && !a.real.backend && !a.real.id_lo)
@@ -456,12 +489,14 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 		goto out;
 	}
 	if (!a.backend && !a.cluster) {
-		rc = bad(prog, "%s", "the real world: --backend kvm or --cluster FILE");
+		rc = bad(prog, "%s",
+			 "the real world: --backend kvm or --cluster FILE");
 		goto out;
 	}
 	if (a.real.label || a.sim.label || a.real.backend || a.sim.backend ||
 	    a.real.id_lo || a.sim.id_lo) {
-		rc = bad(prog, "%s", "--real-*/--sim-* select runs of --from-db only");
+		rc = bad(prog, "%s",
+			 "--real-*/--sim-* select runs of --from-db only");
 		goto out;
 	}
 	a.run.script = a.script;

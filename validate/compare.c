@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* compare.c - the comparison core of `ukfork validate`: two sets of runs of a results database -> metrics, relative errors with bootstrap intervals, verdict. */
+/* compare.c - the comparison core of `ukfork validate`: two sets of runs of a
+ * results database -> metrics, relative errors with bootstrap intervals,
+ * verdict. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -13,9 +15,9 @@
 #include "validate_int.h"
 
 static const char *const kind_names[UKF_VALIDATE_NKINDS] = {"cold", "template",
-							     "fork"};
+							    "fork"};
 static const char *const stat_names[UKF_VALIDATE_NSTATS] = {
-	"p50", "p95", "p99", "cold_frac", "load"};
+    "p50", "p95", "p99", "cold_frac", "load"};
 
 const char *ukf_validate_kind_name(int k)
 {
@@ -95,18 +97,18 @@ static int load_side(sqlite3 *db, const char *which,
 		     struct ukf_validate_side *s, char *err, size_t errlen)
 {
 	static const char sql[] =
-		"SELECT i.start, i.t_request, i.t_ready, i.node, r.id"
-		" FROM instances i JOIN runs r ON r.id = i.run"
-		" WHERE r.kind = 'scenario'"
-		" AND (?1 IS NULL OR r.config = ?1)"
-		" AND (?2 IS NULL OR r.backend = ?2)"
-		" AND (?3 = 0 OR r.id >= ?3) AND (?4 = 0 OR r.id <= ?4)"
-		" ORDER BY r.id, i.id";
+	    "SELECT i.start, i.t_request, i.t_ready, i.node, r.id"
+	    " FROM instances i JOIN runs r ON r.id = i.run"
+	    " WHERE r.kind = 'scenario'"
+	    " AND (?1 IS NULL OR r.config = ?1)"
+	    " AND (?2 IS NULL OR r.backend = ?2)"
+	    " AND (?3 = 0 OR r.id >= ?3) AND (?4 = 0 OR r.id <= ?4)"
+	    " ORDER BY r.id, i.id";
 	static const char sql_runs[] =
-		"SELECT count(*) FROM runs r WHERE r.kind = 'scenario'"
-		" AND (?1 IS NULL OR r.config = ?1)"
-		" AND (?2 IS NULL OR r.backend = ?2)"
-		" AND (?3 = 0 OR r.id >= ?3) AND (?4 = 0 OR r.id <= ?4)";
+	    "SELECT count(*) FROM runs r WHERE r.kind = 'scenario'"
+	    " AND (?1 IS NULL OR r.config = ?1)"
+	    " AND (?2 IS NULL OR r.backend = ?2)"
+	    " AND (?3 = 0 OR r.id >= ?3) AND (?4 = 0 OR r.id <= ?4)";
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -123,17 +125,21 @@ static int load_side(sqlite3 *db, const char *which,
 		sqlite3_bind_int64(st, 4, sel->id_hi);
 		if (!pass) {
 			rc = sqlite3_step(st);
-			s->runs = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+			s->runs = rc == SQLITE_ROW
+				      ? (size_t)sqlite3_column_int64(st, 0)
+				      : 0;
 			sqlite3_finalize(st);
 			if (!s->runs) {
 				seterr(err, errlen,
-				       "the %s side selects no scenario run", which);
+				       "the %s side selects no scenario run",
+				       which);
 				return -1;
 			}
 			continue;
 		}
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *k = (const char *)sqlite3_column_text(st, 0);
+			const char *k =
+			    (const char *)sqlite3_column_text(st, 0);
 			int kind = -1;
 			double lat = NAN;
 			int64_t node = -1;
@@ -375,7 +381,9 @@ int ukf_validate_compare(const char *path, const struct ukf_validate_sel *real,
 	*out = NULL;
 	if (o->resamples < 10 || !(o->level > 0 && o->level < 1) ||
 	    !(o->threshold >= 0)) {
-		seterr(err, errlen, "bad options (resamples >= 10, 0 < level < 1, threshold >= 0)");
+		seterr(err, errlen,
+		       "bad options (resamples >= 10, 0 < level < 1, threshold "
+		       ">= 0)");
 		return -1;
 	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
@@ -465,9 +473,10 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 {
 	size_t nchk = 0, nbad = 0;
 
-	fprintf(out,
-		"real: %zu run(s), %zu requests; sim: %zu run(s), %zu requests\n",
-		r->real.runs, r->real.n, r->sim.runs, r->sim.n);
+	fprintf(
+	    out,
+	    "real: %zu run(s), %zu requests; sim: %zu run(s), %zu requests\n",
+	    r->real.runs, r->real.n, r->sim.runs, r->sim.n);
 	fprintf(out, "%-22s %6s %6s %10s %10s %8s  %s\n", "metric", "n real",
 		"n sim", "real", "sim", "error",
 		"bootstrap interval of the error");

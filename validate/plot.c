@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* plot.c - `ukfork validate --plot DIR`: the real and simulated request-to-ready CDFs per start kind, drawn by gnuplot. */
+/* plot.c - `ukfork validate --plot DIR`: the real and simulated
+ * request-to-ready CDFs per start kind, drawn by gnuplot. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -85,14 +86,17 @@ int ukf_validate_plot(const ukf_validate_result_t *r, const char *dir,
 			    "gnuplot-nox; or UKF_GNUPLOT=PROGRAM): no plot "
 			    "written");
 	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-		return fail(err, errlen, "--plot: %s: %s", dir, strerror(errno));
+		return fail(err, errlen, "--plot: %s: %s", dir,
+			    strerror(errno));
 	snprintf(path, sizeof(path), "%s/validate-cdf.dat", dir);
 	f = fopen(path, "w");
 	if (!f)
-		return fail(err, errlen, "--plot: %s: %s", path, strerror(errno));
-	fputs("# ukfork validate: request-to-ready (ms), cumulative fraction "
-	      "of the requests of that start kind; blocks: per kind real, sim\n",
-	      f);
+		return fail(err, errlen, "--plot: %s: %s", path,
+			    strerror(errno));
+	fputs(
+	    "# ukfork validate: request-to-ready (ms), cumulative fraction "
+	    "of the requests of that start kind; blocks: per kind real, sim\n",
+	    f);
 	for (int k = 0; k < UKF_VALIDATE_NKINDS; k++)
 		if (r->kind_present[k] &&
 		    (write_block(f, &r->real, k, "real") < 0 ||
@@ -101,12 +105,14 @@ int ukf_validate_plot(const ukf_validate_result_t *r, const char *dir,
 			return fail(err, errlen, "--plot: out of memory");
 		}
 	if (fclose(f) != 0)
-		return fail(err, errlen, "--plot: %s: %s", path, strerror(errno));
+		return fail(err, errlen, "--plot: %s: %s", path,
+			    strerror(errno));
 
 	snprintf(path, sizeof(path), "%s/validate.gp", dir);
 	f = fopen(path, "w");
 	if (!f)
-		return fail(err, errlen, "--plot: %s: %s", path, strerror(errno));
+		return fail(err, errlen, "--plot: %s: %s", path,
+			    strerror(errno));
 	fputs("# ukfork validate --plot: run in this directory\n"
 	      "set xlabel 'request to ready (ms)'\n"
 	      "set ylabel 'fraction of requests'\n"
@@ -118,22 +124,24 @@ int ukf_validate_plot(const ukf_validate_result_t *r, const char *dir,
 			continue;
 		const char *kn = ukf_validate_kind_name(k);
 		for (int t = 0; t < 2; t++) {
-			fprintf(f,
-				"set terminal %s noenhanced size 800,500\n"
-				"set output 'validate-cdf-%s.%s'\n"
-				"set title 'request-to-ready CDF, %s starts: "
-				"real vs sim'\n"
-				"plot 'validate-cdf.dat' index %d using 1:2 with "
-				"steps lw 2 title 'real', '' index %d using 1:2 "
-				"with steps lw 2 dt 2 title 'sim'\n",
-				t ? "svg" : "pngcairo", kn, t ? "svg" : "png",
-				kn, blk, blk + 1);
+			fprintf(
+			    f,
+			    "set terminal %s noenhanced size 800,500\n"
+			    "set output 'validate-cdf-%s.%s'\n"
+			    "set title 'request-to-ready CDF, %s starts: "
+			    "real vs sim'\n"
+			    "plot 'validate-cdf.dat' index %d using 1:2 with "
+			    "steps lw 2 title 'real', '' index %d using 1:2 "
+			    "with steps lw 2 dt 2 title 'sim'\n",
+			    t ? "svg" : "pngcairo", kn, t ? "svg" : "png", kn,
+			    blk, blk + 1);
 		}
 		blk += 2;
 	}
 	fputs("unset output\n", f);
 	if (fclose(f) != 0)
-		return fail(err, errlen, "--plot: %s: %s", path, strerror(errno));
+		return fail(err, errlen, "--plot: %s: %s", path,
+			    strerror(errno));
 
 	pid_t pid = fork();
 	if (pid < 0)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* validate.h - `ukfork validate`: the same scenario in the real world and in the simulator, compared metric by metric with bootstrap intervals and a verdict. */
+/* validate.h - `ukfork validate`: the same scenario in the real world and in
+ * the simulator, compared metric by metric with bootstrap intervals and a
+ * verdict. */
 #ifndef UKF_VALIDATE_H
 #define UKF_VALIDATE_H
 
@@ -13,8 +15,8 @@
  * scenario run. Strings are borrowed for the call.
  */
 struct ukf_validate_sel {
-	const char *label;   /* runs.config equal to this, or NULL */
-	const char *backend; /* runs.backend equal to this, or NULL */
+	const char *label;    /* runs.config equal to this, or NULL */
+	const char *backend;  /* runs.backend equal to this, or NULL */
 	int64_t id_lo, id_hi; /* runs.id in [id_lo, id_hi]; 0, 0: any */
 };
 
@@ -31,14 +33,14 @@ enum ukf_validate_stat {
 /* One compared figure. err = (sim - real) / real (0 when both are 0, NaN
  * when real is 0 and sim is not, or a side has no value). */
 struct ukf_validate_metric {
-	char name[40];	       /* e.g. "cold p50 (ms)", "load node 1" */
+	char name[40]; /* e.g. "cold p50 (ms)", "load node 1" */
 	enum ukf_validate_stat stat;
-	double real, sim;      /* NaN: no value on that side */
-	size_t n_real, n_sim;  /* values each figure comes from */
+	double real, sim;	    /* NaN: no value on that side */
+	size_t n_real, n_sim;	    /* values each figure comes from */
 	double err, err_lo, err_hi; /* error and its bootstrap interval */
-	int checked;	       /* 1: the threshold applies to it */
-	int exceeded;	       /* 1: checked and |err| > threshold or
-				  present on one side only */
+	int checked;		    /* 1: the threshold applies to it */
+	int exceeded;		    /* 1: checked and |err| > threshold or
+				       present on one side only */
 };
 
 /* How to compare. */
@@ -104,8 +106,8 @@ int ukf_validate_plot(const ukf_validate_result_t *r, const char *dir,
 /* What runs a Lua scenario: cli/scenario.h's ukf_scenario_run(), passed
  * in by `ukfork` (NULL: only --from-db works). */
 struct ukf_run_opts;
-typedef int (*ukf_validate_scenario_fn)(const struct ukf_run_opts *o,
-					FILE *out, FILE *msg);
+typedef int (*ukf_validate_scenario_fn)(const struct ukf_run_opts *o, FILE *out,
+					FILE *msg);
 
 /*
  * `ukfork validate` (argv[0] is the command name; usage: --help and

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* validate_int.h - what the files of validate/ share: one side's instances and the result's layout. */
+/* validate_int.h - what the files of validate/ share: one side's instances and
+ * the result's layout. */
 #ifndef UKF_VALIDATE_INT_H
 #define UKF_VALIDATE_INT_H
 
 #include "validate.h"
 
-#define UKF_VALIDATE_NKINDS 3	 /* cold, template, fork */
+#define UKF_VALIDATE_NKINDS    3 /* cold, template, fork */
 #define UKF_VALIDATE_COLD_KIND 0 /* index of "cold" */
 
 /* The instances one side selected: start kind (0..2, -1 other), request-
