@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -34,6 +35,14 @@
 #define UXEN_TTY_WAIT	 (30 * UKF_S)	/* xenconsoled's pty (emulated dom0) */
 #define UXEN_POLL_MS	 50
 #define UXEN_LINE_MAX	 1024
+/* the ready/template protocol with guest/rt/xen.c (ready_hold there) */
+#define UXEN_HOLD_KEY  "data/ukf-hold"
+#define UXEN_READY_KEY "data/ukf-ready"
+#define UXEN_GO_KEY    "data/ukf-go"
+#define UXEN_ID_KEY    "data/ukf-id"
+#define UXEN_ARGS_KEY  "data/ukf-args"
+#define UXEN_TPL_DIR   "/tmp" /* UKF_XEN_TEMPLATE_DIR overrides */
+#define UXEN_PATH_MAX  512    /* a template file's path */
 
 /*
  * libxl reports through a xentoollog logger, not through its return codes
@@ -112,8 +121,12 @@ struct uxen_vm {
 	uint64_t mem;
 	uint32_t vcpus;
 	pthread_t thr;
-	int stop;  /* destroy asked (atomic) */
-	int ready; /* UKF_BE_READY sent (atomic) */
+	int stop;	/* destroy asked (atomic) */
+	int ready;	/* UKF_BE_READY sent (atomic) */
+	int hold;	/* held at ready until complete() (pause_on_ready) */
+	int suspending; /* a template is being saved: a suspend is ours */
+	int answered;	/* complete() wrote the ready answer (atomic) */
+	char clone_of[UXEN_PATH_MAX]; /* a clone: the template file, else "" */
 	uint32_t domid;
 	int has_domain;
 	char con[UXEN_LINE_MAX];
@@ -123,8 +136,20 @@ struct uxen_vm {
 	struct uxen_vm *next;
 };
 
+/* A template: one app's domain suspended at ready, saved to a file by
+ * libxl (libxl_domain_suspend's stream, what libxl_domain_create_restore
+ * takes). */
+struct uxen_tpl {
+	uint32_t app;
+	char path[UXEN_PATH_MAX];
+	uint64_t bytes;
+	struct uxen_tpl *next;
+};
+
 struct uxen {
 	struct ukf_backend_config cfg;
+	char tpl_dir[256];
+	struct uxen_tpl *tpls;
 	struct uxen_logger lg;
 	libxl_ctx *ctx;
 	pthread_mutex_t lock;
@@ -200,7 +225,7 @@ static void con_line(struct uxen_vm *vm)
 	ev.data = vm->con;
 	ev.len = n;
 	emit(vm->x, &ev);
-	if (!__atomic_load_n(&vm->ready, __ATOMIC_ACQUIRE) &&
+	if (!vm->hold && !__atomic_load_n(&vm->ready, __ATOMIC_ACQUIRE) &&
 	    !strcmp(vm->con, UXEN_MARKER)) {
 		__atomic_store_n(&vm->ready, 1, __ATOMIC_RELEASE);
 		simple_event(vm, UKF_BE_READY, 0);
@@ -322,6 +347,35 @@ static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	xl_reset();
+	if (vm->clone_of[0]) {
+		libxl_domain_restore_params params;
+		int fd = open(vm->clone_of, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			snprintf(err, errlen, "template file %s: %s",
+				 vm->clone_of, strerror(errno));
+			libxl_domain_config_dispose(&dc);
+			return -1;
+		}
+		libxl_domain_restore_params_init(&params);
+		params.checkpointed_stream = LIBXL_CHECKPOINTED_STREAM_NONE;
+		params.stream_version = 2;
+		rc = libxl_domain_create_restore(x->ctx, &dc, &vm->domid, fd,
+						 -1, &params, NULL, NULL);
+		libxl_domain_restore_params_dispose(&params);
+		close(fd);
+		libxl_domain_config_dispose(&dc);
+		if (rc) {
+			snprintf(err, errlen,
+				 "libxl_domain_create_restore (PV, %llu MiB, "
+				 "template %s): %s",
+				 (unsigned long long)(vm->mem >> 20),
+				 vm->clone_of, xl_error(e, sizeof(e), rc));
+			return -1;
+		}
+		vm->has_domain = 1;
+		return 0;
+	}
 	rc = libxl_domain_create_new(x->ctx, &dc, &vm->domid, NULL, NULL);
 	libxl_domain_config_dispose(&dc);
 	if (rc) {
@@ -358,6 +412,45 @@ static int store_num(struct uxen_vm *vm, const char *key, int64_t *val)
 	free(v);
 	xs_close(h);
 	return rc;
+}
+
+/* Write KEY=VAL under the domain's home; 0 or -1 (errno). */
+static int store_put(struct uxen_vm *vm, const char *key, const char *val)
+{
+	struct xs_handle *h = xs_open(0);
+	char path[128];
+	int ok;
+
+	if (!h)
+		return -1;
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", vm->domid, key);
+	ok = xs_write(h, XBT_NULL, path, val, (unsigned)strlen(val));
+	xs_close(h);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Before the domain runs: a held ready (the guest waits at ready until
+ * data/ukf-go), and for a clone its id and arguments.
+ */
+static int vm_prepare(struct uxen_vm *vm, char *err, size_t errlen)
+{
+	char num[32];
+
+	if (vm->clone_of[0]) {
+		snprintf(num, sizeof(num), "%llu",
+			 (unsigned long long)vm->inst);
+		if (store_put(vm, UXEN_ID_KEY, num) < 0 ||
+		    store_put(vm, UXEN_ARGS_KEY, vm->args) < 0)
+			goto fail;
+	}
+	if (vm->hold && store_put(vm, UXEN_HOLD_KEY, "1") < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "xenstore write under /local/domain/%u: %s",
+		 vm->domid, strerror(errno));
+	return -1;
 }
 
 /*
@@ -442,6 +535,10 @@ static void *vm_main(void *arg)
 			  vm->name, err);
 		return NULL;
 	}
+	if (vm_prepare(vm, err, sizeof(err)) < 0) {
+		fail_inst(x, vm->inst, "xen: domain %s: %s", vm->name, err);
+		goto out;
+	}
 	fd = con_open(vm, err, sizeof(err));
 	if (fd < 0) {
 		/* destroyed while waiting: nobody is waiting for a reason */
@@ -479,6 +576,12 @@ static void *vm_main(void *arg)
 			vm->has_domain = 0;
 			goto out;
 		}
+		if (__atomic_load_n(&vm->suspending, __ATOMIC_ACQUIRE) &&
+		    !info.dying) {
+			/* make_template's suspend: not an end */
+			libxl_dominfo_dispose(&info);
+			continue;
+		}
 		if (info.shutdown || info.dying) {
 			libxl_shutdown_reason why = info.shutdown_reason;
 			libxl_dominfo_dispose(&info);
@@ -499,6 +602,12 @@ static void *vm_main(void *arg)
 			goto out;
 		}
 		libxl_dominfo_dispose(&info);
+		if (vm->hold &&
+		    !__atomic_load_n(&vm->ready, __ATOMIC_ACQUIRE) &&
+		    store_num(vm, UXEN_READY_KEY, &status) == 0) {
+			__atomic_store_n(&vm->ready, 1, __ATOMIC_RELEASE);
+			simple_event(vm, UKF_BE_READY, 0);
+		}
 		if (x->cfg.run_limit_ns &&
 		    now_ns() - started > x->cfg.run_limit_ns) {
 			fail_inst(x, vm->inst,
@@ -607,10 +716,12 @@ static struct uxen_vm *vm_find_locked(struct uxen *x, ukf_id_t inst)
 	return NULL;
 }
 
-static int op_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
-			const struct ukf_app *app, const char *args)
+/* A boot (clone_of NULL) or a clone from the template file clone_of. */
+static int vm_start(struct uxen *x, ukf_node_id_t node, ukf_id_t inst,
+		    const struct ukf_app *app, const char *args,
+		    const char *clone_of)
 {
-	struct uxen *x = b;
+	const char *what = clone_of ? "clone" : "cold boot";
 	struct uxen_vm *vm;
 	char why[600];
 	uint64_t mem;
@@ -624,27 +735,26 @@ static int op_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
 	if (vm)
 		return -EEXIST;
 	if (!app || !app->image[0]) {
-		fail_inst(x, inst, "cold boot: the app has no guest image");
+		fail_inst(x, inst, "%s: the app has no guest image", what);
 		return 0;
 	}
 	if (!image_check(app->image, why, sizeof(why))) {
-		fail_inst(x, inst, "cold boot: %s", why);
+		fail_inst(x, inst, "%s: %s", what, why);
 		return 0;
 	}
 	mem = (app->mem_bytes + (1 << 20) - 1) & ~((uint64_t)(1 << 20) - 1);
 	if (app->mem_bytes < UKF_MEM_MIN || mem > UXEN_MEM_MAX) {
 		fail_inst(x, inst,
-			  "cold boot: guest memory %llu bytes outside [%llu, "
+			  "%s: guest memory %llu bytes outside [%llu, "
 			  "%llu] (a Xen PV guest maps at most 1 GiB)",
-			  (unsigned long long)app->mem_bytes,
+			  what, (unsigned long long)app->mem_bytes,
 			  (unsigned long long)UKF_MEM_MIN,
 			  (unsigned long long)UXEN_MEM_MAX);
 		return 0;
 	}
 	if (args && strlen(args) >= UKF_ARGS_MAX) {
-		fail_inst(x, inst,
-			  "cold boot: argument string longer than %d bytes",
-			  UKF_ARGS_MAX - 1);
+		fail_inst(x, inst, "%s: argument string longer than %d bytes",
+			  what, UKF_ARGS_MAX - 1);
 		return 0;
 	}
 	vm = calloc(1, sizeof(*vm));
@@ -654,6 +764,9 @@ static int op_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
 	vm->inst = inst;
 	vm->mem = mem;
 	vm->vcpus = app->vcpus ? app->vcpus : 1;
+	vm->hold = x->cfg.pause_on_ready;
+	if (clone_of)
+		snprintf(vm->clone_of, sizeof(vm->clone_of), "%s", clone_of);
 	snprintf(vm->name, sizeof(vm->name), "ukf-%d-%u-%llu", (int)getpid(),
 		 (unsigned)node, (unsigned long long)inst);
 	snprintf(vm->image, sizeof(vm->image), "%s", app->image);
@@ -679,6 +792,12 @@ static int op_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
 	x->mem_in_use += mem;
 	pthread_mutex_unlock(&x->lock);
 	return 0;
+}
+
+static int op_cold_boot(void *b, ukf_node_id_t node, ukf_id_t inst,
+			const struct ukf_app *app, const char *args)
+{
+	return vm_start(b, node, inst, app, args, NULL);
 }
 
 static void vm_release(struct uxen *x, struct uxen_vm *vm)
@@ -707,28 +826,200 @@ static void op_destroy(void *b, ukf_node_id_t node, ukf_id_t inst)
 		vm_release(x, vm);
 }
 
-/* Ready does not pause a Xen guest: answering it changes nothing. */
+/*
+ * The answer to a held ready goes to the guest as data/ukf-go (a clone's
+ * guest returns 1 whatever it says: it knows it woke in a new domain).
+ * Without a hold the guest did not wait: nothing to do. Only ready pauses
+ * a Xen guest (the other calls are ENOSYS in it).
+ */
 static int op_complete(void *b, ukf_node_id_t node, ukf_id_t inst, int64_t ret,
 		       int64_t status, ukf_id_t src, const void *data,
 		       size_t len)
 {
 	struct uxen *x = b;
 	struct uxen_vm *vm;
+	char num[32];
 	int rc = -ESRCH;
 
 	pthread_mutex_lock(&x->lock);
 	vm = vm_find_locked(x, inst);
-	if (vm && __atomic_load_n(&vm->ready, __ATOMIC_ACQUIRE))
+	if (vm && __atomic_load_n(&vm->ready, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&vm->answered, __ATOMIC_ACQUIRE)) {
 		rc = 0;
+		if (vm->hold) {
+			snprintf(num, sizeof(num), "%lld", (long long)ret);
+			rc = store_put(vm, UXEN_GO_KEY, num) < 0 ? -EIO : 0;
+			__atomic_store_n(&vm->answered, rc == 0,
+					 __ATOMIC_RELEASE);
+		}
+	}
 	pthread_mutex_unlock(&x->lock);
 	return rc;
 }
 
-/* Templates, clones, fork and deltas are not carried on Xen yet. */
+/* The node's template file of app: TPL_DIR/ukf-xen-nNODE-aAPP.tpl. */
+static void tpl_path(struct uxen *x, uint32_t app, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/ukf-xen-n%u-a%u.tpl", x->tpl_dir,
+		 (unsigned)x->cfg.node, (unsigned)app);
+}
+
+static struct uxen_tpl *tpl_find_locked(struct uxen *x, uint32_t app)
+{
+	for (struct uxen_tpl *t = x->tpls; t; t = t->next)
+		if (t->app == app)
+			return t;
+	return NULL;
+}
+
+struct tpl_job {
+	struct uxen *x;
+	struct uxen_vm *vm;
+	uint32_t app;
+};
+
+static void tpl_error(struct uxen *x, uint32_t app, int err, const char *fmt,
+		      ...) __attribute__((format(printf, 4, 5)));
+static void tpl_error(struct uxen *x, uint32_t app, int err, const char *fmt,
+		      ...)
+{
+	struct ukf_be_event ev;
+	char reason[2600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = UKF_BE_ERROR;
+	ev.app = app;
+	ev.status = -err;
+	ev.text = reason;
+	emit(x, &ev);
+}
+
+/*
+ * make_template's thread: the guest waits in ready; libxl suspends it
+ * (control/shutdown "suspend", the guest's SHUTDOWN_suspend) and writes
+ * its memory and state to the file, then resumes it in place (a cancelled
+ * suspend: the guest goes on waiting for complete()).
+ */
+static void *tpl_main(void *arg)
+{
+	struct tpl_job *j = arg;
+	struct uxen *x = j->x;
+	struct uxen_vm *vm = j->vm;
+	struct uxen_tpl *t = NULL, *old;
+	char path[UXEN_PATH_MAX], tmp[UXEN_PATH_MAX + 8], e[1200];
+	struct ukf_be_event ev;
+	struct stat st;
+	int fd, rc;
+
+	tpl_path(x, j->app, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.part", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		tpl_error(x, j->app, errno, "template of domain %u: %s: %s",
+			  vm->domid, tmp, strerror(errno));
+		goto out;
+	}
+	xl_reset();
+	rc = libxl_domain_suspend(x->ctx, vm->domid, fd, 0, NULL);
+	if (close(fd) < 0 && !rc)
+		rc = ERROR_FAIL;
+	if (rc) {
+		tpl_error(x, j->app, EIO,
+			  "template of domain %u: libxl_domain_suspend to "
+			  "%s: %s",
+			  vm->domid, tmp, xl_error(e, sizeof(e), rc));
+		unlink(tmp);
+		libxl_domain_resume(x->ctx, vm->domid, 1, NULL);
+		goto out;
+	}
+	xl_reset();
+	rc = libxl_domain_resume(x->ctx, vm->domid, 1, NULL);
+	if (rc) {
+		/* the file is good; the domain is not: it fails */
+		fail_inst(x, vm->inst,
+			  "xen: domain %u: libxl_domain_resume after its "
+			  "template was saved: %s",
+			  vm->domid, xl_error(e, sizeof(e), rc));
+	}
+	if (rename(tmp, path) < 0 || stat(path, &st) < 0 ||
+	    !(t = calloc(1, sizeof(*t)))) {
+		tpl_error(x, j->app, errno ? errno : ENOMEM,
+			  "template of domain %u: %s: %s", vm->domid, path,
+			  strerror(errno ? errno : ENOMEM));
+		unlink(tmp);
+		goto out;
+	}
+	t->app = j->app;
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	t->bytes = (uint64_t)st.st_size;
+	pthread_mutex_lock(&x->lock);
+	old = tpl_find_locked(x, j->app);
+	if (old) { /* replaced: same file name */
+		old->bytes = t->bytes;
+		free(t);
+		t = old;
+	} else {
+		t->next = x->tpls;
+		x->tpls = t;
+	}
+	pthread_mutex_unlock(&x->lock);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = UKF_BE_TEMPLATE;
+	ev.app = j->app;
+	ev.bytes = vm->mem; /* the guest memory it froze, as KVM counts */
+	emit(x, &ev);
+out:
+	__atomic_store_n(&vm->suspending, 0, __ATOMIC_RELEASE);
+	free(j);
+	return NULL;
+}
+
+/*
+ * Freeze instance inst, held in ready, as the node's template of app: a
+ * file written by libxl_domain_suspend (UKF_BE_TEMPLATE when done,
+ * UKF_BE_ERROR with libxl's words if not). The instance goes on waiting
+ * in ready. -ESRCH: no such instance held in ready; -EBUSY: a template of
+ * it is being made.
+ */
 static int op_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 			    uint32_t app)
 {
-	return -ENOSYS;
+	struct uxen *x = b;
+	struct uxen_vm *vm;
+	struct tpl_job *j;
+	pthread_t thr;
+	int rc = 0;
+
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	pthread_mutex_lock(&x->lock);
+	vm = vm_find_locked(x, inst);
+	if (!vm || !vm->hold ||
+	    !__atomic_load_n(&vm->ready, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&vm->answered, __ATOMIC_ACQUIRE))
+		rc = -ESRCH;
+	else if (__atomic_load_n(&vm->suspending, __ATOMIC_ACQUIRE))
+		rc = -EBUSY;
+	if (!rc) {
+		j->x = x;
+		j->vm = vm;
+		j->app = app;
+		__atomic_store_n(&vm->suspending, 1, __ATOMIC_RELEASE);
+		rc = -pthread_create(&thr, NULL, tpl_main, j);
+		if (rc)
+			__atomic_store_n(&vm->suspending, 0, __ATOMIC_RELEASE);
+		else
+			pthread_detach(thr);
+	}
+	pthread_mutex_unlock(&x->lock);
+	if (rc)
+		free(j);
+	return rc;
 }
 
 static int op_load_template(void *b, ukf_node_id_t node, uint32_t app,
@@ -737,14 +1028,53 @@ static int op_load_template(void *b, ukf_node_id_t node, uint32_t app,
 	return -ENOSYS;
 }
 
+/* Forget the node's template of app and remove its file. */
 static void op_drop_template(void *b, ukf_node_id_t node, uint32_t app)
 {
+	struct uxen *x = b;
+	struct uxen_tpl **pp, *t = NULL;
+
+	pthread_mutex_lock(&x->lock);
+	for (pp = &x->tpls; *pp; pp = &(*pp)->next)
+		if ((*pp)->app == app) {
+			t = *pp;
+			*pp = t->next;
+			break;
+		}
+	pthread_mutex_unlock(&x->lock);
+	if (t) {
+		unlink(t->path);
+		free(t);
+	}
 }
 
+/*
+ * A new domain restored from the node's template of app's file
+ * (libxl_domain_create_restore): it wakes in ready as a clone with its own
+ * id and args. The template is the one make_template made here, or a file
+ * an earlier backend with the same template directory left; -ENOENT when
+ * there is neither. A file that cannot be read fails the instance.
+ */
 static int op_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 			     const struct ukf_app *app, const char *args)
 {
-	return -ENOSYS;
+	struct uxen *x = b;
+	struct uxen_tpl *t;
+	char path[UXEN_PATH_MAX];
+
+	if (!app)
+		return -EINVAL;
+	pthread_mutex_lock(&x->lock);
+	t = tpl_find_locked(x, app->id);
+	if (t)
+		snprintf(path, sizeof(path), "%s", t->path);
+	pthread_mutex_unlock(&x->lock);
+	if (!t) {
+		tpl_path(x, app->id, path, sizeof(path));
+		if (access(path, F_OK) < 0)
+			return -ENOENT;
+	}
+	return vm_start(x, node, inst, app, args, path);
 }
 
 static int op_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
@@ -853,6 +1183,11 @@ static int drv_create(const struct ukf_backend_config *c,
 		return -1;
 	}
 	x->cfg = *c;
+	snprintf(x->tpl_dir, sizeof(x->tpl_dir), "%s",
+		 getenv("UKF_XEN_TEMPLATE_DIR") &&
+			 *getenv("UKF_XEN_TEMPLATE_DIR")
+		     ? getenv("UKF_XEN_TEMPLATE_DIR")
+		     : UXEN_TPL_DIR);
 	logger_init(&x->lg);
 	x->ctx = ctx_open(&x->lg, why, sizeof(why));
 	if (!x->ctx) {
@@ -884,6 +1219,11 @@ static void drv_destroy(struct ukf_backend *be)
 			break;
 		vm_release(x, vm);
 	}
+	while (x->tpls) { /* the files stay: a later backend may clone them */
+		struct uxen_tpl *t = x->tpls;
+		x->tpls = t->next;
+		free(t);
+	}
 	libxl_ctx_free(x->ctx);
 	pthread_mutex_destroy(&x->lock);
 	free(x);
@@ -894,7 +1234,7 @@ static void drv_destroy(struct ukf_backend *be)
 const struct ukf_backend_driver uxen_driver = {
     .name = "xen",
     .summary = "Xen through libxenlight (run in dom0): PV unikernel domains, "
-	       "no templates or fork yet",
+	       "templates by suspend to a file, clones by restore; no fork yet",
     .image_dir = "guest-xen",
     .available = drv_available,
     .create = drv_create,

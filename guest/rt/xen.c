@@ -22,7 +22,9 @@
  *            take the status, a non-zero status shuts down with
  *            SHUTDOWN_crash so it is at least not mistaken for success
  *   abort    "ukf_abort: MSG" on the console, data/ukf-exit 255, crash
- *   ready    0 (no templates on Xen yet); block: yields until the deadline;
+ *   ready    held for backends/xen (ready_hold: templates by suspend,
+ *            clones by restore; 1 in a clone), else 0; block: yields until
+ *            the deadline;
  *            info: instance 1, node 0
  *   fork, spawn, wait, send, recv: -UKF_ENOSYS (not carried on Xen yet)
  * A fault has no handler (no trap table): Xen crashes the domain.
@@ -63,6 +65,14 @@
 #define XEN_STORE_WAIT_NS   10000000000ULL /* xenstored under emulation */
 #define XEN_EXIT_KEY	    "data/ukf-exit"
 #define XEN_CONSOLE_KEY	    "data/ukf-console"
+/* the ready/template protocol with backends/xen (see ready_hold) */
+#define XEN_HOLD_KEY	 "data/ukf-hold"  /* backend: hold at ready */
+#define XEN_READY_KEY	 "data/ukf-ready" /* guest: held at ready */
+#define XEN_GO_KEY	 "data/ukf-go"	  /* backend: ready's answer */
+#define XEN_ID_KEY	 "data/ukf-id"	  /* backend, clone: its id */
+#define XEN_ARGS_KEY	 "data/ukf-args"  /* backend, clone: its args */
+#define XEN_CONTROL_KEY	 "control/shutdown"
+#define XEN_HOLD_POLL_NS 20000000ULL /* xenstore looked at every 20 ms */
 
 extern char ukf_xen_hypercall_page[];
 extern char _end[];
@@ -81,6 +91,11 @@ static struct ukf_bootinfo xs_bi;
 
 /* The shared info frame is mapped over this page (its own frame unused). */
 static char xs_shared_page[4096] __attribute__((aligned(4096)));
+/* The p2m's frame list (the MFNs of the pages of the p2m list) and the
+ * list of that list's frames, which libxc's save reads through the shared
+ * info (arch.pfn_to_mfn_frame_list_list): one page each reaches 1 GiB. */
+static unsigned long xs_p2m_fl[512] __attribute__((aligned(4096)));
+static unsigned long xs_p2m_fll[512] __attribute__((aligned(4096)));
 
 /* ---------------- hypercalls ---------------- */
 
@@ -346,6 +361,39 @@ static int store_write(const char *path, const char *value)
 	return h.type == XS_ERROR ? -1 : 0;
 }
 
+/*
+ * XS_READ path (relative to the domain's home) into buf (NUL-terminated,
+ * cut at cap - 1): the value's length, or -1 (no such key, no xenstore,
+ * timeout).
+ */
+static int store_read(const char *path, char *buf, size_t cap)
+{
+	size_t pl = strlen(path) + 1;
+	struct xsd_sockmsg h = {.type = XS_READ,
+				.req_id = ++xs_req_id,
+				.tx_id = 0,
+				.len = (uint32_t)pl};
+	uint64_t until = mono_ns() + XEN_STORE_WAIT_NS;
+	uint32_t got = 0;
+	char c;
+
+	if (!xs_store || cap == 0)
+		return -1;
+	if (store_put(&h, sizeof(h), until) || store_put(path, pl, until))
+		return -1;
+	notify(xs_store_port);
+	if (store_get(&h, sizeof(h), until))
+		return -1;
+	for (uint32_t i = 0; i < h.len; i++) {
+		if (store_get(&c, 1, until))
+			return -1;
+		if (got < cap - 1)
+			buf[got++] = c;
+	}
+	buf[got] = '\0';
+	return h.type == XS_ERROR ? -1 : (int)got;
+}
+
 /* ---------------- memory ---------------- */
 
 static unsigned long pt_next; /* next free pfn for a new L1 table */
@@ -427,6 +475,170 @@ static unsigned long bootstrap_end(unsigned long boot_rsp)
 	return e;
 }
 
+/* ---------------- suspend and resume (templates) ---------------- */
+
+/* Where libxc's save finds our p2m: its frames' MFNs, in the shared info. */
+static void p2m_publish(void)
+{
+	unsigned long nr = xs_si->nr_pages, per = 4096 / sizeof(unsigned long);
+	unsigned long frames = (nr + per - 1) / per;
+
+	if (frames > 512)
+		frames = 512; /* 1 GiB: what we map anyway */
+	for (unsigned long i = 0; i < frames; i++)
+		xs_p2m_fl[i] = xs_p2m[((unsigned long)xs_p2m >> 12) + i];
+	xs_p2m_fll[0] = xs_p2m[(unsigned long)xs_p2m_fl >> 12];
+	barrier();
+	xs_sh->arch.max_pfn = nr;
+	xs_sh->arch.pfn_to_mfn_frame_list_list =
+	    xs_p2m[(unsigned long)xs_p2m_fll >> 12];
+}
+
+/* The shared info, console and xenstore frames as start_info names them
+ * (after a restore into a new domain they all changed). */
+static void frames_attach(void)
+{
+	update_va((unsigned long)xs_shared_page, xs_si->shared_info | PG_P |
+						     PG_RW | PG_USER |
+						     PG_ACCESSED | PG_DIRTY);
+	xs_sh = (shared_info_t *)xs_shared_page;
+	xs_con = mfn_va(xs_si->console.domU.mfn);
+	xs_con_port = xs_si->console.domU.evtchn;
+	if (xs_si->store_mfn) {
+		xs_store = mfn_va(xs_si->store_mfn);
+		xs_store_port = xs_si->store_evtchn;
+	}
+}
+
+/*
+ * Sleep ns of Xen system time, blocked (SCHEDOP_poll on xenstore's channel
+ * with a deadline): a late notification of our own last request wakes the
+ * poll early, so poll again until the deadline.
+ */
+static void store_wait(uint64_t ns)
+{
+	evtchn_port_t port = xs_store_port;
+	uint64_t until = system_ns() + ns;
+	struct sched_poll p;
+
+	set_xen_guest_handle(p.ports, &port);
+	p.nr_ports = 1;
+	p.timeout = until;
+	while (system_ns() < until) {
+		__atomic_fetch_and(&xs_sh->evtchn_pending[port / 64],
+				   ~(1UL << (port % 64)), __ATOMIC_SEQ_CST);
+		sched_op(SCHEDOP_poll, &p);
+	}
+}
+
+/*
+ * Xen's PV suspend, asked by the toolstack (libxl writes "suspend" to
+ * control/shutdown; we acknowledge by overwriting it): start_info's store
+ * and console frames become pfns, SCHEDOP_shutdown SHUTDOWN_suspend with
+ * start_info's MFN in the third argument register (libxc finds it there).
+ * Returns 1 when the suspend was cancelled (the same domain goes on: the
+ * frames are MFNs again), 0 when we were restored, maybe in a new domain:
+ * libxc rewrote start_info's frames, event channels and shared info.
+ */
+static int suspend(void)
+{
+	struct sched_shutdown sd = {.reason = SHUTDOWN_suspend};
+	unsigned long si_mfn = xs_p2m[(unsigned long)xs_si >> 12];
+	unsigned long store_pfn = m2p(xs_si->store_mfn);
+	unsigned long con_pfn = m2p(xs_si->console.domU.mfn);
+	long r;
+
+	con_drain();
+	xs_si->store_mfn = store_pfn;
+	xs_si->console.domU.mfn = con_pfn;
+	/* the shared info frame is not ours (no pfn): a page table entry
+	 * naming it cannot be saved, so it leaves our page tables (the
+	 * clock is unreadable until frames_attach maps it again) */
+	update_va((unsigned long)xs_shared_page, 0);
+	barrier();
+	r = xen_hc(__HYPERVISOR_sched_op, SCHEDOP_shutdown, (unsigned long)&sd,
+		   si_mfn, 0);
+	barrier();
+	if (r == 1) {
+		xs_si->store_mfn = xs_p2m[store_pfn];
+		xs_si->console.domU.mfn = xs_p2m[con_pfn];
+		frames_attach();
+		return 1;
+	}
+	frames_attach();
+	p2m_publish();
+	xs_con_bytes = 0; /* the new domain's console starts here */
+	return 0;
+}
+
+/* A decimal key, or dflt. */
+static uint64_t store_u64(const char *key, uint64_t dflt)
+{
+	char v[32];
+	uint64_t n = 0;
+
+	if (store_read(key, v, sizeof(v)) <= 0)
+		return dflt;
+	for (const char *p = v; *p >= '0' && *p <= '9'; p++)
+		n = n * 10 + (uint64_t)(*p - '0');
+	return n;
+}
+
+/*
+ * ready() under backends/xen, which asks for a hold (data/ukf-hold) before
+ * it unpauses the domain: say so (data/ukf-ready) and wait, looking at
+ * xenstore every XEN_HOLD_POLL_NS, for either a suspend request (the
+ * backend makes a template: suspend; when the suspend is cancelled this
+ * domain goes on waiting; when we wake in a new domain - a clone restored
+ * from the template - say ready there) or the answer (data/ukf-go). A
+ * clone returns 1 with its id and arguments (data/ukf-id, data/ukf-args)
+ * in the boot info, so rt.c reloads them. Without a hold (xl create, a
+ * backend that does not pause) ready returns 0 at once.
+ */
+static int64_t ready_hold(volatile struct ukf_bootinfo *bi)
+{
+	char v[32];
+	int cloned = 0;
+	int64_t ret = 0;
+
+	if (store_read(XEN_HOLD_KEY, v, sizeof(v)) < 0)
+		return 0;
+	store_write(XEN_READY_KEY, "1");
+	for (;;) {
+		if (store_read(XEN_CONTROL_KEY, v, sizeof(v)) > 0 &&
+		    !strcmp(v, "suspend")) {
+			store_write(XEN_CONTROL_KEY, "");
+			if (suspend() == 0) {
+				cloned = 1;
+				if (store_read(XEN_HOLD_KEY, v, sizeof(v)) < 0)
+					break;
+				store_write(XEN_READY_KEY, "1");
+			}
+			continue;
+		}
+		if (store_read(XEN_GO_KEY, v, sizeof(v)) > 0) {
+			ret = (int64_t)store_u64(XEN_GO_KEY, 0);
+			break;
+		}
+		store_wait(XEN_HOLD_POLL_NS);
+	}
+	if (!cloned)
+		return ret;
+	bi->instance_id = store_u64(XEN_ID_KEY, bi->instance_id);
+	bi->parent_id = 0;
+	bi->flags |= UKF_BOOT_CLONE;
+	{
+		static char args[UKF_ARGS_MAX];
+		int n = store_read(XEN_ARGS_KEY, args, sizeof(args));
+		if (n >= 0) {
+			for (int i = 0; i <= n; i++)
+				bi->args[i] = args[i];
+			bi->args_len = (uint32_t)n;
+		}
+	}
+	return 1;
+}
+
 /* ---------------- start-up ---------------- */
 
 /* Called from xen_entry.S: si = start_info, boot_rsp = Xen's boot stack
@@ -451,6 +663,7 @@ struct ukf_bootinfo *ukf_xen_init(start_info_t *si, unsigned long boot_rsp)
 		xs_store = mfn_va(si->store_mfn);
 		xs_store_port = si->store_evtchn;
 	}
+	p2m_publish();
 
 	pt_next = bootstrap_end(boot_rsp);
 	nr = si->nr_pages < MAP_MAX_PAGES ? si->nr_pages : MAP_MAX_PAGES;
@@ -556,7 +769,7 @@ int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
 		shutdown(SHUTDOWN_crash);
 	}
 	case UKF_HC_READY:
-		return *ret = 0;
+		return *ret = ready_hold((volatile struct ukf_bootinfo *)bi);
 	case UKF_HC_BLOCK: {
 		struct ukf_hc_block *b = arg;
 		while (mono_ns() < b->deadline)

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# xen_template.sh BUILD - templates and clones on a real Xen host
+# (scripts/xen-testbed) through the xen backend's make_template and
+# clone_template, with ukf-xen-boot --clones: hello and synth are booted
+# held at ready, suspended to a template file (libxl_domain_suspend), let go
+# on (their own post-ready work and exit 0), and 2 clones restored from the
+# file (libxl_domain_create_restore) each go on from ready as new domains
+# with their own ids and arguments, print their output and exit 0; cloning
+# from a template directory without the file is refused with the reason;
+# no domain is left. Timings printed are EMULATED (QEMU TCG).
+# Exit 77 (skip) only when qemu-system-x86_64 is missing.
+set -euo pipefail
+
+B=$(cd "${1:?usage: xen_template.sh BUILD}" && pwd -P)
+BOOT=$B/backends/xen/ukf-xen-boot
+G=$B/guest-xen
+fail() { echo "FAIL: $*" >&2; exit 1; }
+[ -x "$BOOT" ] || fail "no $BOOT (cmake -DUKF_BUILD_XEN=ON)"
+for app in hello synth; do
+	[ -f "$G/$app" ] || fail "no Xen image $G/$app (build target guest-xen-all)"
+done
+command -v qemu-system-x86_64 >/dev/null || {
+	echo "SKIP: qemu-system-x86_64 is not installed (apt install qemu-system-x86)"
+	exit 77
+}
+D=$(mktemp -d "${TMPDIR:-/tmp}/ukf-xen-template.XXXXXX")
+trap 'rm -rf "$D"' EXIT
+chmod 755 "$D"
+
+# Each case in dom0: "== NAME rc=N", then its stdout and stderr. Template
+# files go to dom0's /tmp (tmpfs), one directory per case.
+cat >"$D/in-dom0.sh" <<INNER
+set -u
+case_() {
+	local name=\$1
+	shift
+	mkdir -p /tmp/tpl-\$name
+	"\$@" >"$D/\$name.out" 2>"$D/\$name.err"
+	echo "== \$name rc=\$?"
+	sed 's/^/   | /' "$D/\$name.out" "$D/\$name.err"
+	echo "   | template files: \$(ls /tmp/tpl-\$name | tr '\n' ' ')"
+}
+case_ hello "$BOOT" --timeout 300 --template-dir /tmp/tpl-hello --clones 2 "$G/hello"
+case_ synth "$BOOT" --timeout 300 --mem 32M --template-dir /tmp/tpl-synth --clones 2 "$G/synth" mem=4M init=20ms work=1ms dirty=16 units=2
+case_ missing "$BOOT" --timeout 120 --template-dir /tmp/tpl-missing --clone-only --clones 1 "$G/hello"
+echo "== domains left"
+xl list | awk 'NR > 1 { print "   | " \$1 }'
+INNER
+
+set +e
+"$(dirname "${BASH_SOURCE[0]}")/../../scripts/xen-testbed/run" --timeout 900 --dom0-vcpus 1 --share "$D" \
+	-- bash "$D/in-dom0.sh" >"$D/out" 2>"$D/run.err"
+rc=$?
+set -e
+cat "$D/out"
+cat "$D/run.err" >&2
+((rc == 0)) || fail "scripts/xen-testbed/run exited $rc"
+
+block() { sed -n "/^== $1\( \|$\)/,/^== /p" "$D/out"; }
+expect() { # NAME RC PATTERN WHAT
+	block "$1" | grep -q "^== $1 rc=$2\$" || fail "$1: exit status is not $2 ($4)"
+	block "$1" | grep -Eq -- "$3" || fail "$1: no '$3' ($4)"
+}
+expect hello 0 'xen-boot: template: ready [0-9.]+ ms after the create call, saved in' "hello's template"
+block hello | grep -q '^   | \[1\] UKF-READY$' || fail "hello: the template's own instance did not go on after its template"
+for c in 2 3; do
+	block hello | grep -q "^   | \[$c\] UKF-READY$" || fail "hello: clone $c printed no UKF-READY after ready"
+done
+[ "$(block hello | grep -Ec 'xen-boot: clone [12]: running .* exit 0 at')" = 2 ] ||
+	fail "hello: not both clones exited 0"
+expect synth 0 'xen-boot: template: ready' "synth's template"
+for c in 2 3; do
+	block synth | grep -Eq "^   \| \[$c\] synth: done id=$c units=2 " ||
+		fail "synth: clone $c did not do its units as instance $c"
+done
+[ "$(block synth | grep -Ec 'xen-boot: clone [12]: running .* exit 0 at')" = 2 ] ||
+	fail "synth: not both clones exited 0"
+expect missing 125 'clone 1: clone refused: No such file or directory \(no template of the app in the template directory\)' \
+	"a clone from a missing template file"
+[ "$(block 'domains left' | grep -c '^   | ')" = 1 ] && block 'domains left' | grep -q '^   | Domain-0$' ||
+	fail "domains left behind: $(block 'domains left' | tr '\n' ' ')"
+echo "PASS: hello and synth made templates (suspended to a file) and went on; 2 clones of each, restored as new domains, went on from ready with their own ids and exited 0; a clone without its template file was refused"
