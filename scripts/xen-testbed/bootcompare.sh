@@ -10,9 +10,15 @@
 #            and destroy);
 #   xl       `xl create` of the same image: from running xl to the line in
 #            xenconsoled's log (/var/log/xen/console/guest-NAME.log, polled
-#            every 10 ms).
-# Runs alternate (ukfork, xl, ukfork, ...) so load changes hit both. All
-# figures are EMULATED (Xen under QEMU TCG): compare them within one run.
+#            every 10 ms);
+#   clone    a clone of hello's template (made once before the runs:
+#            hello held at ready, suspended to a file by libxl), restored
+#            by the backend's clone_template (libxl_domain_create_restore):
+#            from the clone call to the clone's ready (data/ukf-ready in
+#            xenstore, polled every 50 ms), and the whole ukf-xen-boot
+#            --clone-only process.
+# Runs alternate (ukfork, xl, clone, ukfork, ...) so load changes hit all.
+# All figures are EMULATED (Xen under QEMU TCG): compare them within one run.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
@@ -22,7 +28,7 @@ while (($#)); do
 	case $1 in
 	-n) RUNS=$2; shift 2 ;;
 	--build) B=$2; shift 2 ;;
-	-h | --help) sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bootcompare.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -41,6 +47,10 @@ cat >"$D/in-dom0.sh" <<INNER
 set -u
 now() { date +%s.%N; }
 ms() { echo "\$1 \$2" | awk '{ printf "%.1f", (\$1 - \$2) * 1000 }'; }
+T=/tmp/ukf-cmp-tpl
+mkdir -p \$T
+"$BOOT" --quiet --template-dir \$T --clones 1 "$IMG" 2>"$D/t.err" >/dev/null || { cat "$D/t.err" >&2; exit 1; }
+sed -n 's/^xen-boot: template: /template: /p' "$D/t.err"
 for i in \$(seq 1 $RUNS); do
 	t0=\$(now)
 	"$BOOT" --quiet "$IMG" 2>"$D/u.err" >/dev/null || { cat "$D/u.err" >&2; exit 1; }
@@ -63,6 +73,11 @@ for i in \$(seq 1 $RUNS); do
 	done
 	t1=\$(now)
 	echo "xl \$i ready_ms \$(ms \$t1 \$t0)"
+	t0=\$(now)
+	"$BOOT" --quiet --template-dir \$T --clone-only --clones 1 "$IMG" 2>"$D/c.err" >/dev/null || { cat "$D/c.err" >&2; exit 1; }
+	t1=\$(now)
+	r=\$(sed -n 's/.*clone 1: running .*, ready \([0-9.]*\) ms, exit.*/\1/p' "$D/c.err")
+	echo "clone \$i ready_ms \$r process_ms \$(ms \$t1 \$t0)"
 	n=0
 	while xl domid "\$name" >/dev/null 2>&1; do # on_poweroff: destroy
 		n=\$((n + 1)); [ \$n -lt 600 ] || { xl destroy "\$name"; break; }
@@ -80,7 +95,10 @@ u=$(awk '$1 == "ukfork" { print $4 }' "$D/out")
 s=$(awk '$1 == "ukfork" { print $6 }' "$D/out")
 p=$(awk '$1 == "ukfork" { print $8 }' "$D/out")
 x=$(awk '$1 == "xl" { print $4 }' "$D/out")
+c=$(awk '$1 == "clone" { print $4 }' "$D/out")
+cp=$(awk '$1 == "clone" { print $6 }' "$D/out")
 mu=$(median <<<"$u") ms=$(median <<<"$s") mp=$(median <<<"$p") mx=$(median <<<"$x")
+mc=$(median <<<"$c") mcp=$(median <<<"$cp")
 echo
 echo "EMULATED (Xen 4.17 under QEMU TCG, $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg), $RUNS runs each, alternating)"
 echo "| to UKF-READY of build/guest-xen/hello (PV, 32 MiB, 1 vCPU) | median ms | range ms |"
@@ -89,5 +107,8 @@ echo "| ukfork xen backend: create call to READY | $mu | $(range <<<"$u") |"
 echo "| ukf-xen-boot launched by the shell to READY (exec, libxl context, create, ready) | $ms | $(range <<<"$s") |"
 echo "| ukf-xen-boot launched by the shell to its exit (libxl context, create, ready, exit, destroy) | $mp | $(range <<<"$p") |"
 echo "| xl create: start to the line in xenconsoled's log | $mx | $(range <<<"$x") |"
+echo "| clone of the template: clone_template call to the clone's ready | $mc | $(range <<<"$c") |"
+echo "| ukf-xen-boot --clone-only launched by the shell to its exit (clone, ready, exit, destroy) | $mcp | $(range <<<"$cp") |"
+echo "xl create / clone (to ready): $(echo "$mx $mc" | awk '{ printf "%.2f", $1 / $2 }')x; backend cold boot / clone: $(echo "$mu $mc" | awk '{ printf "%.2f", $1 / $2 }')x (EMULATED)"
 pair=$(paste <(awk '$1 == "xl" { print $4 }' "$D/out") <(awk '$1 == "ukfork" { print $6 }' "$D/out") | awk '{ print $1 / $2 }' | median)
 echo "xl / ukfork backend (create call): $(echo "$mx $mu" | awk '{ printf "%.2f", $1 / $2 }')x; xl / ukf-xen-boot (both launched by the shell): $(echo "$mx $ms" | awk '{ printf "%.2f", $1 / $2 }')x; median of the per-pair ratios (xl / ukf-xen-boot launched, each pair back to back): ${pair}x (EMULATED: ratios within this run, not hardware figures)"
