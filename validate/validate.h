@@ -77,6 +77,7 @@ int ukf_validate_compare(const char *path, const struct ukf_validate_sel *real,
 			 const struct ukf_validate_opts *o,
 			 ukf_validate_result_t **out, char *err, size_t errlen);
 
+/* Free *r (NULL is fine) and set *r to NULL. */
 void ukf_validate_result_destroy(ukf_validate_result_t **r);
 
 /* Number of metrics and metric i (owned by the result). */
