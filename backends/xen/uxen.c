@@ -804,6 +804,10 @@ static void vm_release(struct uxen *x, struct uxen_vm *vm)
 {
 	__atomic_store_n(&vm->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(vm->thr, NULL);
+	/* a template being saved still uses vm (its domain is gone now, so
+	 * libxl's suspend ends soon) */
+	while (__atomic_load_n(&vm->suspending, __ATOMIC_ACQUIRE))
+		usleep(10000);
 	free(vm);
 }
 
