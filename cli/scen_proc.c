@@ -1,0 +1,839 @@
+/* SPDX-License-Identifier: MIT */
+/* scen_proc.c - Lua processes, watchdog, random streams, world sinks. */
+#define _GNU_SOURCE
+#include "scen_int.h"
+
+/* ------------------------------------------------------------------ */
+/* The watchdog: a runaway loop becomes a file:line error.              */
+
+/*
+ * A count hook fires every hook_every instructions of any thread (threads
+ * inherit it from the state they are created in). The budget is per step:
+ * one execution of the top-level chunk, or one resume of a process until it
+ * sleeps, waits, ends or fails, so a long simulation of many short steps
+ * never trips it. Once tripped, every instruction raises, so a pcall in the
+ * script cannot swallow the error and loop on.
+ */
+void scen_watchdog(lua_State *L, lua_Debug *ar)
+{
+	struct run *r = run_of(L);
+	if (!r->runaway) {
+		r->steps += (uint64_t)r->hook_every;
+		if (r->steps < r->budget)
+			return;
+		r->runaway = 1;
+		char where[WHERE_MAX] = "?";
+		if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+			snprintf(where, sizeof(where), "%s:%d", ar->short_src,
+				 ar->currentline);
+		else
+			scen_where_of(L, 0, where, sizeof(where));
+		scen_run_fail(r, UKF_RUN_BAD,
+			 "%s: more than %" PRIu64 " Lua instructions without "
+			 "a sleep, wait or ready (a runaway loop?): the limit "
+			 "of one top-level execution or one process step is "
+			 "`ukfork run --max-instructions N`",
+			 where, r->budget);
+		lua_sethook(L, scen_watchdog, LUA_MASKCOUNT, 1);
+	}
+	luaL_error(L, "%s", r->err);
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Lua processes: coroutines driven by the world's event loop.          */
+
+static void proc_wake(void *arg, uint64_t x);
+static int proc_resume(struct run *r, struct proc *p, int *nres);
+
+static uint32_t cur_proc(lua_State *L, const char *fn)
+{
+	uint32_t i = pidx_of(L);
+	if (i == NO_PROC)
+		luaL_error(L,
+			   "%s() can only be called inside a process "
+			   "(process(function() ... end))",
+			   fn);
+	return i;
+}
+
+static struct run *running(lua_State *L, const char *fn)
+{
+	struct run *r = run_of(L);
+	if (r->mode != M_RUN || !r->running)
+		luaL_error(L,
+			   "%s() can only be called while the scenario "
+			   "runs, inside a process",
+			   fn);
+	return r;
+}
+
+/* A wake-up with nothing to hand to the process (sleep). */
+#define WAKE_PLAIN (1ULL << 62)
+
+int scen_proc_schedule(struct run *r, uint32_t idx, ukf_ns_t t, int plain)
+{
+	return r->world.ops->at(r->world.w, t, proc_wake, r,
+				idx | (plain ? WAKE_PLAIN : 0));
+}
+
+/* process(fn, ...): a new Lua process; starts at time 0 (or now). */
+static int l_process(lua_State *L)
+{
+	struct run *r = run_of(L);
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	if (r->mode != M_RUN)
+		return 0;
+	int nargs = lua_gettop(L) - 1;
+	if (r->nprocs >= NO_PROC - 1)
+		luaL_error(L, "process: too many processes");
+	if (r->nprocs == r->capprocs) {
+		size_t cap = r->capprocs ? r->capprocs * 2 : 64;
+		struct proc **n = realloc(r->procs, cap * sizeof(*n));
+		if (n)
+			r->procs = n;
+		lua_State **c = realloc(r->cos, cap * sizeof(*c));
+		if (c)
+			r->cos = c;
+		struct pslot **k =
+		    realloc(r->pchunks, (cap / PCHUNK + 1) * sizeof(*k));
+		if (k)
+			r->pchunks = k;
+		if (!n || !c || !k)
+			luaL_error(L, "out of memory");
+		for (size_t j =
+			 r->capprocs / PCHUNK + (r->capprocs % PCHUNK != 0);
+		     j <= cap / PCHUNK; j++)
+			r->pchunks[j] = NULL;
+		r->capprocs = cap;
+	}
+	size_t ck = r->nprocs / PCHUNK;
+	if (!r->pchunks[ck] &&
+	    !(r->pchunks[ck] = calloc(PCHUNK, sizeof(struct pslot))))
+		luaL_error(L, "out of memory");
+	struct proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		luaL_error(L, "out of memory");
+	p->idx = (uint32_t)r->nprocs;
+	p->co = lua_newthread(L);
+	p->ps = &r->pchunks[ck][p->idx % PCHUNK];
+	p->ps->r = r;
+	p->ps->co = p->co;
+	p->ps->idx = p->idx;
+	*(struct pslot **)lua_getextraspace(p->co) = p->ps;
+	p->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_xmove(L, p->co, nargs + 1); /* fn and args */
+	p->nargs = nargs;
+	char key[64];
+	snprintf(key, sizeof(key), "process:%u", p->idx);
+	rng_seed(&p->ps->g, r->seed, r->rep, key);
+	r->cos[p->idx] = p->co;
+	r->procs[r->nprocs++] = p;
+	if (r->running &&
+	    scen_proc_schedule(r, p->idx, r->world.ops->now(r->world.w), 0))
+		luaL_error(L, "process: cannot schedule");
+	return 0;
+}
+
+static void proc_end(struct run *r, struct proc *p)
+{
+	luaL_unref(r->L, LUA_REGISTRYINDEX, p->ref);
+	r->procs[p->idx] = NULL;
+	r->cos[p->idx] = NULL;
+	p->ps->co = NULL;
+	free(p);
+}
+
+/*
+ * Process co yielded through coroutine.yield instead of sleep, wait or
+ * ready: nothing would ever resume it, so the scenario is refused with
+ * the place of the yield (file:line of the innermost Lua function).
+ */
+static void proc_bad_yield(struct run *r, lua_State *co)
+{
+	lua_Debug ar;
+	for (int lv = 0; lua_getstack(co, lv, &ar); lv++) {
+		if (lua_getinfo(co, "Sl", &ar) && ar.currentline > 0) {
+			scen_run_fail(r, UKF_RUN_BAD,
+				 "%s:%d: coroutine.yield is reserved: a "
+				 "process suspends itself only through sleep, "
+				 "wait or ready",
+				 ar.short_src, ar.currentline);
+			return;
+		}
+	}
+	scen_run_fail(r, UKF_RUN_BAD,
+		 "coroutine.yield is reserved: a process suspends itself "
+		 "only through sleep, wait or ready");
+}
+
+static void proc_wake(void *arg, uint64_t x)
+{
+	struct run *r = arg;
+	int nres = 0, st;
+	if (x & WAKE_PLAIN) { /* the hot path: a sleep ends */
+		lua_State *co = r->cos[x & ~WAKE_PLAIN];
+		if (!co || r->err_code)
+			return;
+		/* Its slot will be read by sleep/uniform: fetch it while Lua
+		 * brings in the thread's own state. */
+		struct pslot *ps = *(struct pslot **)lua_getextraspace(co);
+		__builtin_prefetch(ps);
+		scen_step_begin(r, co);
+		st = lua_resume(co, NULL, 0, &nres);
+		if (st == LUA_YIELD) {
+			if (nres)
+				lua_pop(co, nres);
+			if (!ps->ours)
+				proc_bad_yield(r, co);
+			ps->ours = 0;
+			return;
+		}
+		x &= ~WAKE_PLAIN;
+	} else {
+		if (r->err_code || x >= r->nprocs || !r->procs[x])
+			return;
+		st = proc_resume(r, r->procs[x], &nres);
+		if (st == LUA_YIELD) {
+			struct pslot *ps = r->procs[x]->ps;
+			if (!ps->ours)
+				proc_bad_yield(r, r->procs[x]->co);
+			ps->ours = 0;
+			return;
+		}
+	}
+	lua_State *co = r->cos[x];
+	if (st != LUA_OK) {
+		const char *m = lua_tostring(co, -1);
+		scen_run_fail(r, UKF_RUN_BAD, "%s",
+			      m ? m : "error in a process");
+		return;
+	}
+	proc_end(r, r->procs[x]);
+}
+
+/* Resume a process with what it waits for (start args, wait, ready). */
+static int proc_resume(struct run *r, struct proc *p, int *nres)
+{
+	lua_State *co = p->co;
+	int nargs = p->nargs;
+	p->nargs = 0;
+	if (p->pend != P_NONE) {
+		struct slot *s = &r->slots[p->pend_slot];
+		if (p->pend == P_WAIT) {
+			if (s->st == I_EXITED) {
+				lua_pushinteger(co, s->status);
+				nargs = 1;
+			} else {
+				lua_pushnil(co);
+				lua_pushstring(co, s->why);
+				nargs = 2;
+			}
+		} else {
+			if (s->was_ready) {
+				lua_pushboolean(co, 1);
+				nargs = 1;
+			} else {
+				lua_pushboolean(co, 0);
+				lua_pushstring(
+				    co, s->st == I_FAILED ? s->why : "exited");
+				nargs = 2;
+			}
+		}
+		p->pend = P_NONE;
+	}
+	scen_step_begin(r, co);
+	int st = lua_resume(co, NULL, nargs, nres);
+	if (st == LUA_YIELD && *nres)
+		lua_pop(co, *nres);
+	return st;
+}
+
+/* sleep(0) calls in a row, at one instant of world time, after which a
+ * process is taken for a busy loop (~1 s of them). */
+#define SLEEP0_MAX 1000000
+
+/*
+ * A sleep that leaves world time unchanged (sleep(0)): a process doing
+ * nothing else would spin at one instant forever, the world never
+ * reaching its duration. After SLEEP0_MAX of them in a row at one time
+ * the run fails, naming the process and its line (as the watchdog does:
+ * a pcall around sleep cannot hide it). Returns 1 if the run failed.
+ */
+static int zero_sleep(lua_State *L, struct run *r, struct proc *p, ukf_ns_t now)
+{
+	if (!p->zero_n || p->zero_t != now) {
+		p->zero_t = now;
+		p->zero_n = 1;
+		return 0;
+	}
+	if (++p->zero_n <= SLEEP0_MAX)
+		return 0;
+	char where[WHERE_MAX];
+	scen_co_where(L, where, sizeof(where)); /* its line, even under pcall */
+	scen_run_fail(r, UKF_RUN_BAD,
+		 "%s: process %u called sleep(0) %d times in a row at %.9f s "
+		 "of world time: world time would never advance (a busy "
+		 "loop? sleep a positive time, or wait for an instance)",
+		 where, p->idx, SLEEP0_MAX, (double)now / 1e9);
+	return 1;
+}
+
+static int l_sleep(lua_State *L)
+{
+	/* The hot path: one look at the thread's slot answers both "is the
+	 * scenario running" and "is this a process". */
+	struct pslot *ps = ps_of(L);
+	struct run *r = ps->r;
+	if (ps->co != L || r->mode != M_RUN || !r->running) {
+		running(L, "sleep"); /* each raises its own message */
+		cur_proc(L, "sleep");
+	}
+	uint32_t p = ps->idx;
+	ukf_ns_t d;
+	int isnum;
+	double s = lua_tonumberx(L, 1, &isnum);
+	if (isnum && lua_type(L, 1) == LUA_TNUMBER) {
+		if (!(s >= 0))
+			luaL_error(L, "sleep: bad duration %f (seconds >= 0)",
+				   s);
+		if (s > 9.2e9) { /* ukf_ns_t: at most 9.2e18 ns */
+			char v[32];
+			snprintf(v, sizeof(v), "%g", s);
+			luaL_error(L,
+				   "sleep: duration %s s is too long (at most "
+				   "9.2e9 s)",
+				   v);
+		}
+		d = (ukf_ns_t)(s * 1e9 + 0.5);
+	} else {
+		d = scen_arg_time(L, 1, "sleep");
+	}
+	ukf_ns_t now = r->world.ops->now(r->world.w);
+	if (d == 0 && zero_sleep(L, r, r->procs[p], now)) {
+		ps->ours = 1;
+		return lua_yield(L, 0); /* never woken: the run stops */
+	}
+	if (scen_proc_schedule(r, p, now + d, 1))
+		luaL_error(L, "sleep: cannot schedule");
+	ps->ours = 1;
+	return lua_yield(L, 0);
+}
+
+static int l_now(lua_State *L)
+{
+	struct run *r = run_of(L);
+	lua_pushnumber(L, r->running ? (double)r->world.ops->now(r->world.w) / 1e9
+			       : 0.0);
+	return 1;
+}
+
+/* id -> slot index. */
+static uint32_t slot_lookup(struct run *r, ukf_id_t id)
+{
+	if (!r->hcap)
+		return UINT32_MAX;
+	size_t m = r->hcap - 1, i = (size_t)(id * 0x9e3779b97f4a7c15ULL) & m;
+	for (; r->hash[i]; i = (i + 1) & m)
+		if (r->slots[r->hash[i] - 1].id == id)
+			return r->hash[i] - 1;
+	return UINT32_MAX;
+}
+
+static int hash_put(struct run *r, ukf_id_t id, uint32_t slot)
+{
+	if ((r->nslots + 1) * 2 > r->hcap) {
+		size_t cap = r->hcap ? r->hcap * 2 : 256;
+		uint32_t *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return -1;
+		for (size_t j = 0; j < r->hcap; j++) {
+			if (!r->hash[j])
+				continue;
+			ukf_id_t k = r->slots[r->hash[j] - 1].id;
+			size_t i =
+			    (size_t)(k * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+			while (n[i])
+				i = (i + 1) & (cap - 1);
+			n[i] = r->hash[j];
+		}
+		free(r->hash);
+		r->hash = n;
+		r->hcap = cap;
+	}
+	size_t m = r->hcap - 1, i = (size_t)(id * 0x9e3779b97f4a7c15ULL) & m;
+	while (r->hash[i])
+		i = (i + 1) & m;
+	r->hash[i] = slot + 1;
+	return 0;
+}
+
+static uint32_t slot_new(lua_State *L, struct run *r)
+{
+	if (r->nslots == r->capslots) {
+		size_t cap = r->capslots ? r->capslots * 2 : 64;
+		struct slot *n = realloc(r->slots, cap * sizeof(*n));
+		if (!n)
+			luaL_error(L, "out of memory");
+		r->slots = n;
+		r->capslots = cap;
+	}
+	struct slot *s = &r->slots[r->nslots];
+	memset(s, 0, sizeof(*s));
+	s->waiter = s->ready_waiter = -1;
+	/* Counted before the engine call: a failure reported synchronously
+	 * inside it (scen_h_fail with this slot's tag) must find the slot. */
+	return (uint32_t)r->nslots++;
+}
+
+/* The engine refused the request outright: the last slot is dropped (no
+ * hook can have seen its tag, since no request was made). */
+static void slot_drop(struct run *r, uint32_t slot)
+{
+	if (slot + 1 == r->nslots)
+		r->nslots--;
+}
+
+static void slot_commit(lua_State *L, struct run *r, uint32_t slot, ukf_id_t id)
+{
+	r->slots[slot].id = id;
+	if (hash_put(r, id, slot))
+		luaL_error(L, "out of memory");
+}
+
+/* spawn(app [, args] [, node]) -> id */
+static int l_spawn(lua_State *L)
+{
+	struct run *r = running(L, "spawn");
+	cur_proc(L, "spawn");
+	const char *name = luaL_checkstring(L, 1);
+	int app = ukf_apps_find(r->world.ops->apps(r->world.w), name);
+	if (app < 0)
+		luaL_error(L, "spawn: unknown app '%s'", name);
+	/* spawn(app), spawn(app, node), spawn(app, args [, node]) and
+	 * spawn(app, nil, node): a nil args slot still takes a node. */
+	const char *args = NULL;
+	int ni = 2;
+	if (lua_type(L, 2) == LUA_TSTRING) {
+		args = lua_tostring(L, 2);
+		ni = 3;
+	} else if (lua_isnoneornil(L, 2)) {
+		ni = 3;
+	} else if (!lua_isnoneornil(L, 3)) {
+		luaL_error(L, "spawn: args must be a string or nil (got %s)",
+			   luaL_typename(L, 2));
+	}
+	ukf_node_id_t node;
+	if (lua_isnoneornil(L, ni)) {
+		node = (ukf_node_id_t)(rng_uniform(&ps_of(L)->g) * r->nodes);
+	} else {
+		if (!lua_isinteger(L, ni) || lua_tointeger(L, ni) < 0 ||
+		    lua_tointeger(L, ni) >= r->nodes)
+			luaL_error(L, "spawn: bad node %s (expected 0..%d)",
+				   luaL_tolstring(L, ni, NULL),
+				   (int)r->nodes - 1);
+		node = (ukf_node_id_t)lua_tointeger(L, ni);
+	}
+	uint32_t slot = slot_new(L, r);
+	ukf_id_t id;
+	int rc = r->world.ops->spawn(r->world.w, node, (uint32_t)app,
+				  args ? args : r->apps[app].app.args,
+				  (uint64_t)slot + 1, &id);
+	if (rc) {
+		slot_drop(r, slot);
+		if (rc == -ENOMEM) /* the world failed, not the scenario */
+			scen_run_fail(r, UKF_RUN_FAILED,
+				 "spawn '%s': the engine ran out of memory",
+				 name);
+		luaL_error(L, "spawn '%s': %s", name, strerror(-rc));
+	}
+	slot_commit(L, r, slot, id);
+	lua_pushinteger(L, (lua_Integer)id);
+	return 1;
+}
+
+static ukf_id_t arg_id(lua_State *L, int idx, const char *fn)
+{
+	if (!lua_isinteger(L, idx) || lua_tointeger(L, idx) <= 0)
+		luaL_error(L, "%s: expected an instance id", fn);
+	return (ukf_id_t)lua_tointeger(L, idx);
+}
+
+/* fork(id) -> child id */
+static int l_fork(lua_State *L)
+{
+	struct run *r = running(L, "fork");
+	cur_proc(L, "fork");
+	ukf_id_t parent = arg_id(L, 1, "fork");
+	uint32_t slot = slot_new(L, r);
+	ukf_id_t id;
+	int rc = r->world.ops->fork(r->world.w, parent, (uint64_t)slot + 1, &id);
+	if (rc)
+		slot_drop(r, slot);
+	if (rc == -ENOMEM)
+		scen_run_fail(r, UKF_RUN_FAILED,
+			 "fork %d: the engine ran out of memory", (int)parent);
+	if (rc == -ESRCH || rc == -EINVAL)
+		luaL_error(L, "fork: no running instance %d", (int)parent);
+	if (rc)
+		luaL_error(L, "fork %d: %s", (int)parent, strerror(-rc));
+	slot_commit(L, r, slot, id);
+	lua_pushinteger(L, (lua_Integer)id);
+	return 1;
+}
+
+static struct slot *arg_slot(lua_State *L, struct run *r, const char *fn)
+{
+	ukf_id_t id = arg_id(L, 1, fn);
+	uint32_t s = slot_lookup(r, id);
+	if (s == UINT32_MAX)
+		luaL_error(L,
+			   "%s: unknown instance %d (not spawned or forked "
+			   "by this scenario)",
+			   fn, (int)id);
+	return &r->slots[s];
+}
+
+/*
+ * Suspend process p until slot s is ready (P_READY) or has ended (P_WAIT):
+ * p becomes the slot's one waiter of that kind and the coroutine yields.
+ * A Lua error if another process already waits on s in the same way.
+ */
+static int park(lua_State *L, struct run *r, struct proc *p, struct slot *s,
+		enum pend how)
+{
+	int wait = how == P_WAIT;
+	int32_t *waiter = wait ? &s->waiter : &s->ready_waiter;
+
+	if (*waiter >= 0)
+		luaL_error(L,
+			   "%s: instance %d is already %s by another process",
+			   wait ? "wait" : "ready", (int)s->id,
+			   wait ? "waited for" : "awaited");
+	*waiter = (int32_t)p->idx;
+	p->pend = how;
+	p->pend_slot = (uint32_t)(s - r->slots);
+	p->ps->ours = 1;
+	return lua_yield(L, 0);
+}
+
+/* wait(id) -> status, or nil, reason if it failed */
+static int l_wait(lua_State *L)
+{
+	struct run *r = running(L, "wait");
+	struct proc *p = r->procs[cur_proc(L, "wait")];
+	struct slot *s = arg_slot(L, r, "wait");
+	if (s->st == I_EXITED) {
+		lua_pushinteger(L, s->status);
+		return 1;
+	}
+	if (s->st == I_FAILED) {
+		lua_pushnil(L);
+		lua_pushstring(L, s->why);
+		return 2;
+	}
+	return park(L, r, p, s, P_WAIT);
+}
+
+/* ready(id) -> true, or false, reason */
+static int l_ready(lua_State *L)
+{
+	struct run *r = running(L, "ready");
+	struct proc *p = r->procs[cur_proc(L, "ready")];
+	struct slot *s = arg_slot(L, r, "ready");
+	if (s->st != I_PENDING) {
+		lua_pushboolean(L, s->was_ready);
+		if (s->was_ready)
+			return 1;
+		lua_pushstring(L, s->st == I_FAILED ? s->why : "exited");
+		return 2;
+	}
+	return park(L, r, p, s, P_READY);
+}
+
+static int l_kill(lua_State *L)
+{
+	struct run *r = running(L, "kill");
+	ukf_id_t id = arg_id(L, 1, "kill");
+	lua_pushboolean(L, r->world.ops->kill(r->world.w, id) == 0);
+	return 1;
+}
+
+void scen_trace_line(struct scen *sc, ukf_ns_t t, const char *node,
+		       const char *line)
+{
+	if (!sc->trace)
+		return;
+	if (t < 0)
+		t = 0;
+	fprintf(sc->trace, "%" PRId64 ".%09" PRId64 " %s %s\n",
+		(int64_t)(t / UKF_S), (int64_t)(t % UKF_S), node, line);
+}
+
+/* log(...): a line in the --trace event log. */
+static int l_log(lua_State *L)
+{
+	struct run *r = run_of(L);
+	if (r->mode != M_RUN || !r->sc->trace)
+		return 0;
+	luaL_Buffer b;
+	int n = lua_gettop(L);
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, ' ');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	scen_trace_line(r->sc, r->running ? r->world.ops->now(r->world.w) : 0,
+			"lua", lua_tostring(L, -1));
+	return 0;
+}
+
+/* The calling thread's default stream: the process's, or the script's. */
+static struct rng *cur_rng(lua_State *L)
+{
+	struct pslot *ps = ps_of(L);
+	if (ps->co == L)
+		return &ps->g; /* a process's or the main chunk's */
+	return &ps->r->main_ps.g;
+}
+
+static struct rng *arg_rng(lua_State *L, int idx)
+{
+	if (lua_isnoneornil(L, idx))
+		return cur_rng(L);
+	return luaL_checkudata(L, idx, "ukf.stream");
+}
+
+static int l_random(lua_State *L)
+{
+	lua_pushnumber(L, rng_uniform(arg_rng(L, 1)));
+	return 1;
+}
+
+static int l_uniform(lua_State *L)
+{
+	int ia, ib;
+	double a = lua_tonumberx(L, 1, &ia), b = lua_tonumberx(L, 2, &ib);
+	if (!ia || !ib) {
+		a = luaL_checknumber(L, 1); /* raises the usual message */
+		b = luaL_checknumber(L, 2);
+	}
+	if (!(b >= a))
+		luaL_error(L, "uniform: need a <= b");
+	/* lua_gettop: the cheaper test for the usual uniform(a, b). */
+	struct rng *g = lua_gettop(L) < 3 ? cur_rng(L) : arg_rng(L, 3);
+	lua_pushnumber(L, a + (b - a) * rng_uniform(g));
+	return 1;
+}
+
+static int l_exponential(lua_State *L)
+{
+	double m = luaL_checknumber(L, 1);
+	if (!(m > 0))
+		luaL_error(L, "exponential: mean must be > 0");
+	lua_pushnumber(L, rng_exponential(arg_rng(L, 2), m));
+	return 1;
+}
+
+/* stream(name) -> a keyed stream object with :random/:uniform/:exponential */
+static int l_stream(lua_State *L)
+{
+	struct run *r = run_of(L);
+	const char *name = luaL_checkstring(L, 1);
+	struct rng *g = lua_newuserdatauv(L, sizeof(*g), 0);
+	char key[256];
+	snprintf(key, sizeof(key), "user:%s", name);
+	rng_seed(g, r->seed, r->rep, key);
+	luaL_setmetatable(L, "ukf.stream");
+	return 1;
+}
+
+static int m_random(lua_State *L)
+{
+	lua_pushnumber(L, rng_uniform(luaL_checkudata(L, 1, "ukf.stream")));
+	return 1;
+}
+
+static int m_uniform(lua_State *L)
+{
+	struct rng *g = luaL_checkudata(L, 1, "ukf.stream");
+	double a = luaL_checknumber(L, 2), b = luaL_checknumber(L, 3);
+	if (!(b >= a))
+		luaL_error(L, "uniform: need a <= b");
+	lua_pushnumber(L, a + (b - a) * rng_uniform(g));
+	return 1;
+}
+
+static int m_exponential(lua_State *L)
+{
+	struct rng *g = luaL_checkudata(L, 1, "ukf.stream");
+	double m = luaL_checknumber(L, 2);
+	if (!(m > 0))
+		luaL_error(L, "exponential: mean must be > 0");
+	lua_pushnumber(L, rng_exponential(g, m));
+	return 1;
+}
+
+const luaL_Reg scen_api[] = {{"cluster", scen_l_cluster},
+			       {"policy", scen_l_policy},
+			       {"hosts", scen_l_hosts},
+			       {"run", scen_l_runcfg},
+			       {"param", scen_l_param},
+			       {"setting", scen_l_setting},
+			       {"backend", scen_l_backend},
+			       {"app", scen_l_app},
+			       {"poisson", scen_l_poisson},
+			       {"constant", scen_l_constant},
+			       {"bursts", scen_l_bursts},
+			       {"trace", scen_l_trace},
+			       {"process", l_process},
+			       {"sleep", l_sleep},
+			       {"now", l_now},
+			       {"spawn", l_spawn},
+			       {"fork", l_fork},
+			       {"wait", l_wait},
+			       {"ready", l_ready},
+			       {"kill", l_kill},
+			       {"log", l_log},
+			       {"random", l_random},
+			       {"uniform", l_uniform},
+			       {"exponential", l_exponential},
+			       {"stream", l_stream},
+			       {NULL, NULL}};
+
+const luaL_Reg scen_stream_methods[4] = {{"random", m_random},
+					  {"uniform", m_uniform},
+					  {"exponential", m_exponential},
+					  {NULL, NULL}};
+
+/* ------------------------------------------------------------------ */
+/* World sinks and engine hooks.                                        */
+
+static struct slot *tag_slot(struct run *r, uint64_t tag)
+{
+	if (!tag || tag > r->nslots)
+		return NULL;
+	return &r->slots[tag - 1];
+}
+
+void scen_wake(struct run *r, int32_t who)
+{
+	if (who < 0 || r->closing)
+		return;
+	if (r->world.ops->at(r->world.w, r->world.ops->now(r->world.w),
+			     proc_wake, r, (uint64_t)who))
+		scen_run_fail(r, UKF_RUN_FAILED,
+			 "cannot schedule a process wake-up");
+}
+
+void scen_h_ready(void *u, ukf_id_t id, uint64_t tag)
+{
+	struct run *r = u;
+	struct slot *s = tag_slot(r, tag);
+	if (!s || s->st != I_PENDING)
+		return;
+	s->st = I_READY;
+	s->was_ready = 1;
+	scen_wake(r, s->ready_waiter);
+	s->ready_waiter = -1;
+}
+
+void scen_h_exit(void *u, ukf_id_t id, uint64_t tag, int64_t status)
+{
+	struct run *r = u;
+	struct slot *s = tag_slot(r, tag);
+	if (!s || s->st == I_EXITED || s->st == I_FAILED)
+		return;
+	s->st = I_EXITED;
+	s->status = status;
+	scen_wake(r, s->ready_waiter);
+	scen_wake(r, s->waiter);
+	s->ready_waiter = s->waiter = -1;
+}
+
+void scen_h_fail(void *u, ukf_id_t id, uint64_t tag, const char *why)
+{
+	struct run *r = u;
+	struct slot *s = tag_slot(r, tag);
+	if (!s || s->st == I_EXITED || s->st == I_FAILED)
+		return;
+	s->st = I_FAILED;
+	snprintf(s->why, sizeof(s->why), "%s", why ? why : "failed");
+	scen_wake(r, s->ready_waiter);
+	scen_wake(r, s->waiter);
+	s->ready_waiter = s->waiter = -1;
+}
+
+void scen_h_console(void *u, ukf_id_t id, const char *line, size_t len)
+{
+	struct run *r = u;
+	if (!r->sc->trace)
+		return;
+	char buf[600];
+	snprintf(buf, sizeof(buf), "console %" PRIu64 " %.*s", id,
+		 (int)(len > 500 ? 500 : len), line);
+	scen_trace_line(r->sc, r->world.ops->now(r->world.w), "-", buf);
+}
+
+void scen_s_record(void *u, const struct ukf_record *rec)
+{
+	struct run *r = u;
+	struct summary *sm = r->sum;
+	if (r->sc->db && r->run_id > 0 &&
+	    ukf_db_instance(r->sc->db, r->run_id, rec))
+		scen_run_fail(r, UKF_RUN_FAILED, "database: %s",
+			 ukf_db_error(r->sc->db));
+	if (!sm)
+		return;
+	sm->n++;
+	if (rec->start == UKF_START_COLD)
+		sm->cold++;
+	if (rec->status == UKF_STATUS_FAILED)
+		sm->failed++;
+	if (rec->t_ready != UKF_NS_NEVER && rec->t_ready > 0 &&
+	    rec->t_ready >= rec->t_request) {
+		if (sm->nlat == sm->cap) {
+			size_t cap = sm->cap ? sm->cap * 2 : 1024;
+			double *n = realloc(sm->lat, cap * sizeof(*n));
+			if (!n) {
+				scen_run_fail(r, UKF_RUN_FAILED,
+					      "out of memory");
+				return;
+			}
+			sm->lat = n;
+			sm->cap = cap;
+		}
+		sm->lat[sm->nlat++] =
+		    (double)(rec->t_ready - rec->t_request) / 1e6;
+	}
+}
+
+void scen_s_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
+{
+	struct run *r = u;
+	char n[16];
+	snprintf(n, sizeof(n), "%u", node);
+	scen_trace_line(r->sc, t, node == UKF_NODE_NONE ? "-" : n, line);
+}
+
+void scen_s_sample(void *u, const struct ukf_world_sample *s)
+{
+	struct run *r = u;
+	if (!r->sc->db || r->run_id <= 0)
+		return;
+	struct ukf_db_sample d = {
+	    .t = s->t,
+	    .node = s->node,
+	    .instances = s->s.instances,
+	    .vcpus_used = s->s.vcpus_used,
+	    .mem_used = s->s.mem_used,
+	    .cache_used = s->s.cache_used,
+	    .templates = s->templates,
+	};
+	if (ukf_db_sample(r->sc->db, r->run_id, &d))
+		scen_run_fail(r, UKF_RUN_FAILED, "database: %s",
+			 ukf_db_error(r->sc->db));
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* scen_sandbox.c - what a scenario may do: sandbox or --trusted Lua. */
+#define _GNU_SOURCE
+#include "scen_int.h"
+
+/* ------------------------------------------------------------------ */
+/* What a scenario can do: the sandbox, or full Lua with --trusted.     */
+
+#define SANDBOX_WHY                                                            \
+	"is not available to a scenario in the sandbox (no process "          \
+	"spawning, native code, debug library or file access but trace{} and " \
+	"run{model=}): `ukfork run --trusted` gives the scenario full Lua"
+
+/* A global function the sandbox withholds (upvalue 1: its name). */
+static int l_withheld(lua_State *L)
+{
+	return luaL_error(L, "%s " SANDBOX_WHY,
+			  lua_tostring(L, lua_upvalueindex(1)));
+}
+
+/* __index of a library the sandbox withholds (upvalue 1: its name). */
+static int l_withheld_field(lua_State *L)
+{
+	const char *k = luaL_tolstring(L, 2, NULL);
+	return luaL_error(L, "%s.%s " SANDBOX_WHY,
+			  lua_tostring(L, lua_upvalueindex(1)), k);
+}
+
+/* os.exit, withheld in both modes: it would end ukfork in mid-run. */
+static int l_os_exit(lua_State *L)
+{
+	return luaL_error(L, "os.exit() would end ukfork in the middle of a "
+			     "run with nothing stored: a run ends with its "
+			     "duration (error() stops it with a message)");
+}
+
+/* load(chunk [, name [, mode [, env]]]) with mode "t": no precompiled
+ * chunk, whose bytecode Lua does not check (upvalue 1: the real load). */
+static int l_load_text(lua_State *L)
+{
+	if (lua_gettop(L) < 3)
+		lua_settop(L, 3);
+	lua_pushliteral(L, "t");
+	lua_replace(L, 3);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/*
+ * coroutine.resume and coroutine.close refuse a process's thread (upvalue
+ * 1: the real function, 2: its name): only the scheduler resumes it, with
+ * what its sleep, wait or ready returns; resumed by another process, its
+ * wait() would return that process's values and its sleep end early.
+ */
+static int l_co_guard(lua_State *L)
+{
+	lua_State *co = lua_tothread(L, 1);
+	if (co) {
+		struct pslot *ps = ps_of(co);
+		if (ps->co == co && ps->idx != NO_PROC)
+			return luaL_error(
+			    L,
+			    "coroutine.%s: the thread of Lua process %d is "
+			    "driven by the scenario's clock: only the end of "
+			    "its sleep, wait or ready resumes it",
+			    lua_tostring(L, lua_upvalueindex(2)), (int)ps->idx);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* Replace field name of the table at idx by f with upvalues (the old
+ * value, name). */
+static void wrap_field(lua_State *L, int idx, const char *name,
+		       lua_CFunction f)
+{
+	idx = lua_absindex(L, idx);
+	lua_getfield(L, idx, name);
+	lua_pushstring(L, name);
+	lua_pushcclosure(L, f, 2);
+	lua_setfield(L, idx, name);
+}
+
+/* A global table whose every field raises SANDBOX_WHY, but keeps
+ * (copied from the real library, when given) the listed harmless ones. */
+static void withhold_lib(lua_State *L, const char *lib,
+			 const char *const *keep)
+{
+	lua_newtable(L);
+	if (keep) {
+		lua_getglobal(L, lib);
+		for (size_t i = 0; keep[i]; i++) {
+			lua_getfield(L, -1, keep[i]);
+			lua_setfield(L, -3, keep[i]);
+		}
+		lua_pop(L, 1);
+	}
+	lua_newtable(L); /* its metatable */
+	lua_pushstring(L, lib);
+	lua_pushcclosure(L, l_withheld_field, 1);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+	lua_setglobal(L, lib);
+}
+
+/*
+ * The standard libraries of a scenario. Trusted: all of them, but
+ * os.exit. Sandbox: base, coroutine, table, string, math, utf8 and
+ * os.clock/date/difftime/time; io, os (the rest), package, require,
+ * debug, dofile and loadfile raise SANDBOX_WHY, load takes text only.
+ * In both, coroutine.resume/close refuse the threads of processes.
+ */
+void scen_open_libs(lua_State *L, int trusted)
+{
+	static const char *const os_keep[] = {"clock", "date", "difftime",
+					      "time", NULL};
+	luaL_openlibs(L);
+	if (!trusted) {
+		static const char *const fns[] = {"dofile", "loadfile",
+						  "require", NULL};
+		for (size_t i = 0; fns[i]; i++) {
+			lua_pushstring(L, fns[i]);
+			lua_pushcclosure(L, l_withheld, 1);
+			lua_setglobal(L, fns[i]);
+		}
+		lua_getglobal(L, "load");
+		lua_pushcclosure(L, l_load_text, 1);
+		lua_setglobal(L, "load");
+		withhold_lib(L, "io", NULL);
+		withhold_lib(L, "debug", NULL);
+		withhold_lib(L, "package", NULL);
+		withhold_lib(L, "os", os_keep);
+	}
+	lua_getglobal(L, "os");
+	lua_pushcfunction(L, l_os_exit);
+	lua_setfield(L, -2, "exit");
+	lua_getglobal(L, "coroutine");
+	wrap_field(L, -1, "resume", l_co_guard);
+	wrap_field(L, -1, "close", l_co_guard);
+	lua_pop(L, 2);
+}

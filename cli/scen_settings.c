@@ -1,0 +1,638 @@
+/* SPDX-License-Identifier: MIT */
+/* scen_settings.c - settings: built-in ones, param(), values, --set. */
+#define _GNU_SOURCE
+#include "scen_int.h"
+
+const struct sdef scen_builtin[] = {
+    {"nodes", "cluster", ST_INT},      {"vcpus", "cluster", ST_INT},
+    {"memory", "cluster", ST_SIZE},    {"cache", "cluster", ST_SIZE},
+    {"latency", "cluster", ST_TIME},   {"bandwidth", "cluster", ST_BW},
+    {"dir_delay", "cluster", ST_TIME}, {"placement", "policy", ST_NAME},
+    {"templates", "policy", ST_NAME},  {"fetch", "policy", ST_FETCH},
+    {"prewarm", "policy", ST_INT},     {"max_children", "policy", ST_INT},
+    {"max_queue", "policy", ST_INT},   {"retry", "policy", ST_TIME},
+    {"max_retries", "policy", ST_INT}, {"duration", "run", ST_TIME},
+    {"sample_every", "run", ST_TIME},  {"model", "run", ST_PATH},
+    {"seed", "run", ST_INT},           {"directory", "cluster", ST_NAME},
+    {"dir_delay_p99", "cluster", ST_TIME},
+    {"faults", "cluster", ST_NAME}, /* sim only: ukf_sim_faults_parse */
+};
+_Static_assert(sizeof(scen_builtin) / sizeof(scen_builtin[0]) == S_FAULTS + 1,
+	       "one S_* per built-in setting");
+
+static const struct sdef *builtin_find(const char *name)
+{
+	for (size_t i = 0; i < NBUILTIN; i++)
+		if (!strcmp(scen_builtin[i].name, name))
+			return &scen_builtin[i];
+	return NULL;
+}
+
+struct entry *scen_entry_find(struct scen *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->nents; i++)
+		if (!strcmp(sc->ents[i].name, name))
+			return &sc->ents[i];
+	return NULL;
+}
+
+static struct entry *entry_add(struct scen *sc, const char *name)
+{
+	struct entry *n = realloc(sc->ents, (sc->nents + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	sc->ents = n;
+	struct entry *e = &sc->ents[sc->nents++];
+	memset(e, 0, sizeof(*e));
+	e->name = strdup(name);
+	const struct sdef *d = builtin_find(name);
+	e->builtin = d ? (int)(d - scen_builtin) : -1;
+	return e;
+}
+
+void scen_entry_free_vals(struct entry *e)
+{
+	for (size_t i = 0; i < e->nvals; i++)
+		free(e->vals[i].str);
+	free(e->vals);
+	e->vals = NULL;
+	e->nvals = 0;
+}
+
+static int val_push(struct entry *e, int is_num, double num, const char *s)
+{
+	struct val *n = realloc(e->vals, (e->nvals + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	e->vals = n;
+	n[e->nvals].is_num = is_num;
+	n[e->nvals].num = num;
+	n[e->nvals].str = strdup(s);
+	e->nvals++;
+	return 0;
+}
+
+/*
+ * Numbers written as text (--set values, strings in a scenario, trace
+ * files) have one form, as --seed and --reps: decimal digits, optionally
+ * a fraction ".digits"; an optional '-' only where a value may be
+ * negative (a param). No '+', exponent, hex, blanks, inf or nan: "0x10"
+ * and "1e3" are not numbers (docs/scenarios.md, Units).
+ * The length of such a number at the start of s (frac: a fraction is
+ * allowed), 0 if there is none.
+ */
+static size_t decimal_len(const char *s, int frac)
+{
+	size_t i = 0;
+	while (s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (!i)
+		return 0;
+	if (frac && s[i] == '.' && s[i + 1] >= '0' && s[i + 1] <= '9') {
+		i++;
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	return i;
+}
+
+/* 1 if all of s is a decimal number (an optional '-' if neg). */
+int scen_is_decimal(const char *s, int frac, int neg)
+{
+	const char *d = neg && *s == '-' ? s + 1 : s;
+	size_t n = decimal_len(d, frac);
+	return n && !d[n];
+}
+
+/* 1 if s is a decimal number followed by nothing but unit letters. */
+static int decimal_unit(const char *s)
+{
+	size_t n = decimal_len(s, 1);
+	if (!n)
+		return 0;
+	for (s += n; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+			return 0;
+	return 1;
+}
+
+/* A time from Lua: a number of seconds, or a string with a unit. */
+int scen_text_time(const char *s, ukf_ns_t *out)
+{
+	size_t n = strlen(s);
+	if (!n || !((s[n - 1] >= 'a' && s[n - 1] <= 'z')))
+		return -1; /* a bare number in a string is ambiguous: refuse */
+	if (!decimal_unit(s))
+		return -1;
+	return ukf_parse_time(s, out);
+}
+
+int scen_num_time(double x, ukf_ns_t *out)
+{
+	if (!(x >= 0) || x > 9.2e9)
+		return -1;
+	*out = (ukf_ns_t)llround(x * 1e9);
+	return 0;
+}
+
+
+int scen_val_convert(enum stype t, const struct val *v, struct conv *c,
+		       const char **why)
+{
+	memset(c, 0, sizeof(*c));
+	c->s = v->str;
+	switch (t) {
+	case ST_INT: {
+		double x = v->num;
+		if (!v->is_num) {
+			if (!scen_is_decimal(v->str, 0, 0)) {
+				*why = "expected a whole number (decimal "
+				       "digits)";
+				return -1;
+			}
+			errno = 0;
+			x = strtod(v->str, NULL);
+		}
+		if (x < 0 || x != floor(x) || x > 4e18) {
+			*why = "expected a whole number >= 0";
+			return -1;
+		}
+		/* 2.0 or true is a number to Lua, not a count as text */
+		if (!scen_is_decimal(v->str, 0, 0)) {
+			*why = "expected a whole number (decimal digits)";
+			return -1;
+		}
+		c->i = (int64_t)x;
+		c->u = (uint64_t)x;
+		return 0;
+	}
+	case ST_TIME: {
+		ukf_ns_t ns;
+		int r = v->is_num ? scen_num_time(v->num, &ns)
+				  : scen_text_time(v->str, &ns);
+		if (r || ns < 0) {
+			*why = "expected a time >= 0: seconds, or a string "
+			       "with a unit (ns, us, ms, s)";
+			return -1;
+		}
+		c->i = ns;
+		return 0;
+	}
+	case ST_SIZE:
+	case ST_BW: {
+		uint64_t b;
+		if (v->is_num) {
+			if (!(v->num >= 0) || v->num > 1.8e19) {
+				*why = "expected a size >= 0";
+				return -1;
+			}
+			b = (uint64_t)v->num;
+		} else if (!decimal_unit(v->str) ||
+			   ukf_parse_size(v->str, &b)) {
+			*why = t == ST_BW
+				   ? "expected bytes/s: a number or a size "
+				     "like \"1G\" (per second)"
+				   : "expected a size: bytes, or a "
+				     "string like \"64M\"";
+			return -1;
+		}
+		if (t == ST_BW && b == 0) {
+			*why = "bandwidth must be > 0";
+			return -1;
+		}
+		c->u = b;
+		c->d = (double)b;
+		return 0;
+	}
+	case ST_FETCH:
+		if (!strcmp(v->str, "peer"))
+			c->i = UKF_FETCH_PEER;
+		else if (!strcmp(v->str, "cold"))
+			c->i = UKF_FETCH_COLD;
+		else {
+			*why = "unknown fetch mode (valid: peer, cold)";
+			return -1;
+		}
+		return 0;
+	case ST_NAME:
+	case ST_PATH:
+		if (v->is_num || !*v->str) {
+			*why = "expected a name (a string)";
+			return -1;
+		}
+		return 0;
+	case ST_ANY:
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * A value given twice in one setting's list (a sweep point run twice,
+ * stored as two configurations with the same label): the index of the
+ * second, or 0 if every value differs. Values of a built-in setting are
+ * compared as the setting reads them ("1s" and 1 are one duration),
+ * those of a param as numbers or as text. Call after every value was
+ * converted.
+ */
+static size_t entry_dup(const struct entry *e)
+{
+	for (size_t i = 1; i < e->nvals; i++)
+		for (size_t k = 0; k < i; k++) {
+			const struct val *a = &e->vals[k], *b = &e->vals[i];
+			int same;
+			if (e->builtin >= 0) {
+				struct conv x, y;
+				const char *why;
+				enum stype t = scen_builtin[e->builtin].type;
+				scen_val_convert(t, a, &x, &why);
+				scen_val_convert(t, b, &y, &why);
+				same = t == ST_NAME || t == ST_PATH
+					   ? !strcmp(x.s, y.s)
+					   : x.i == y.i && x.u == y.u;
+			} else {
+				same = (a->is_num && b->is_num)
+					   ? a->num == b->num
+					   : !strcmp(a->str, b->str);
+			}
+			if (same)
+				return i;
+		}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Declaring settings from the script.                                  */
+
+/* Read a scalar Lua value at idx into (is_num, num, text). */
+int scen_lua_scalar(lua_State *L, int idx, int *is_num, double *num,
+		      char *buf, size_t cap)
+{
+	int t = lua_type(L, idx);
+	if (t == LUA_TNUMBER) {
+		*is_num = 1;
+		*num = lua_tonumber(L, idx);
+		if (lua_isinteger(L, idx))
+			snprintf(buf, cap, "%lld",
+				 (long long)lua_tointeger(L, idx));
+		else
+			snprintf(buf, cap, "%.17g", *num);
+		return 0;
+	}
+	if (t == LUA_TSTRING) {
+		*is_num = 0;
+		*num = 0;
+		snprintf(buf, cap, "%s", lua_tostring(L, idx));
+		return 0;
+	}
+	if (t == LUA_TBOOLEAN) {
+		*is_num = 1;
+		*num = lua_toboolean(L, idx);
+		snprintf(buf, cap, "%s", *num ? "true" : "false");
+		return 0;
+	}
+	return -1;
+}
+
+/* The value of setting e in this run: the point's, or what this pass of
+ * the script computed for a single-valued setting. */
+const struct val *scen_entry_value(struct run *r, const struct entry *e)
+{
+	size_t i = e - r->sc->ents;
+	if (r->pv && r->pv[i].str)
+		return &r->pv[i];
+	uint32_t k = r->point ? r->point[i] : 0;
+	return &e->vals[k < e->nvals ? k : 0];
+}
+
+/*
+ * A later pass (SETUP, RUN) gives setting e, declared on the first pass,
+ * the Lua value at idx. A list must be the first pass's list (the sweep
+ * point picks from it). A single value is this run's value: computed from
+ * a swept param(), it differs from point to point, and it is checked as
+ * the first pass's was. Raises a Lua error on bad input.
+ */
+static void declare_again(lua_State *L, struct run *r, struct entry *e, int idx)
+{
+	char buf[256];
+	int is_num, got;
+	double num;
+	idx = lua_absindex(L, idx);
+	if (lua_type(L, idx) == LUA_TTABLE) {
+		lua_Integer n = luaL_len(L, idx);
+		if (n == 1 && e->nvals == 1) { /* { v }: one value */
+			lua_geti(L, idx, 1);
+			got = scen_lua_scalar(L, -1, &is_num, &num, buf,
+					      sizeof(buf));
+			lua_pop(L, 1);
+			goto single;
+		}
+		int same = n >= 1 && (size_t)n == e->nvals;
+		for (lua_Integer k = 1; same && k <= n; k++) {
+			lua_geti(L, idx, k);
+			same = !scen_lua_scalar(L, -1, &is_num, &num, buf,
+					   sizeof(buf)) &&
+			       !strcmp(buf, e->vals[k - 1].str);
+			lua_pop(L, 1);
+		}
+		if (!same)
+			luaL_error(
+			    L,
+			    "setting '%s': this list of values differs "
+			    "from the one of the first pass (%s): a "
+			    "swept list must not depend on param() (give "
+			    "one value computed from the param instead)",
+			    e->name, e->where);
+		return;
+	}
+	if (e->nvals > 1)
+		luaL_error(L,
+			   "setting '%s': one value here but a list on the "
+			   "first pass (%s): a swept list must not depend on "
+			   "param()",
+			   e->name, e->where);
+	got = scen_lua_scalar(L, idx, &is_num, &num, buf, sizeof(buf));
+single:
+	if (got)
+		luaL_error(L,
+			   "setting '%s': got a %s, expected a number or "
+			   "string",
+			   e->name, luaL_typename(L, idx));
+	if (e->builtin >= 0) {
+		struct conv c;
+		const char *why = "";
+		struct val v = {is_num, num, buf};
+		if (scen_val_convert(scen_builtin[e->builtin].type, &v, &c,
+				     &why))
+			luaL_error(L, "setting '%s': bad value '%s': %s",
+				   e->name, buf, why);
+	}
+	if (!r->pv && !(r->pv = calloc(r->sc->nents, sizeof(*r->pv))))
+		luaL_error(L, "out of memory");
+	char *str = strdup(buf);
+	if (!str)
+		luaL_error(L, "out of memory");
+	struct val *pv = &r->pv[e - r->sc->ents];
+	free(pv->str);
+	pv->is_num = is_num;
+	pv->num = num;
+	pv->str = str;
+}
+
+/*
+ * The script gives setting `name` the Lua value at idx (scalar or list).
+ * DISCOVER: record and validate every value. Later passes: a list is the
+ * sweep's (the point decides), a single value this run's (declare_again).
+ * --set wins over the script in every pass. Raises a Lua error on bad
+ * input.
+ */
+void scen_declare(lua_State *L, struct run *r, const char *name, int idx)
+{
+	struct scen *sc = r->sc;
+	char where[WHERE_MAX];
+	scen_where_of(L, 1, where, sizeof(where));
+	struct entry *e = scen_entry_find(sc, name);
+	if (r->mode != M_DISCOVER) {
+		if (!e)
+			luaL_error(L,
+				   "setting '%s' was not declared on the "
+				   "first pass (a scenario must declare the "
+				   "same settings every time it runs)",
+				   name);
+		if (!e->from_cli)
+			declare_again(L, r, e, idx);
+		return;
+	}
+	if (e && e->seen)
+		luaL_error(L, "setting '%s' given twice (first at %s)", name,
+			   e->where);
+	if (!e && !(e = entry_add(sc, name)))
+		luaL_error(L, "out of memory");
+	e->seen = 1;
+	e->order = sc->declared++;
+	if (e->from_cli)
+		return; /* --set wins over the script */
+	snprintf(e->where, sizeof(e->where), "%s", where);
+	idx = lua_absindex(L, idx);
+	char buf[256];
+	int is_num;
+	double num;
+	if (lua_type(L, idx) == LUA_TTABLE) {
+		lua_Integer n = luaL_len(L, idx);
+		if (n < 1)
+			luaL_error(L, "setting '%s': empty list of values",
+				   name);
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_geti(L, idx, i);
+			if (scen_lua_scalar(L, -1, &is_num, &num, buf,
+					    sizeof(buf)))
+				luaL_error(L,
+					   "setting '%s': value %d is a %s, "
+					   "expected a number or string",
+					   name, (int)i, luaL_typename(L, -1));
+			lua_pop(L, 1);
+			val_push(e, is_num, num, buf);
+		}
+	} else if (scen_lua_scalar(L, idx, &is_num, &num, buf, sizeof(buf))) {
+		luaL_error(L,
+			   "setting '%s': got a %s, expected a number, "
+			   "string or list",
+			   name, luaL_typename(L, idx));
+	} else {
+		val_push(e, is_num, num, buf);
+	}
+	if (e->builtin >= 0) {
+		for (size_t i = 0; i < e->nvals; i++) {
+			struct conv c;
+			const char *why = "";
+			if (scen_val_convert(scen_builtin[e->builtin].type,
+					     &e->vals[i], &c, &why))
+				luaL_error(L,
+					   "setting '%s': bad value '%s': %s",
+					   name, e->vals[i].str, why);
+		}
+	}
+	size_t d = entry_dup(e);
+	if (d)
+		luaL_error(L,
+			   "setting '%s': value %d ('%s') repeats an earlier "
+			   "one in the list (each sweep point once; --reps "
+			   "repeats runs)",
+			   name, (int)d + 1, e->vals[d].str);
+}
+
+/* cluster{...}, policy{...}, run{...}: each key is a built-in setting. */
+static int l_group(lua_State *L, const char *group)
+{
+	struct run *r = run_of(L);
+	const char *keys[NBUILTIN + 1];
+	size_t n = 0;
+	for (size_t i = 0; i < NBUILTIN; i++)
+		if (!strcmp(scen_builtin[i].group, group))
+			keys[n++] = scen_builtin[i].name;
+	keys[n] = NULL;
+	if (pidx_of(L) != NO_PROC)
+		luaL_error(L,
+			   "%s{} is a declaration: call it at the top level "
+			   "of the scenario",
+			   group);
+	scen_check_keys(L, 1, group, keys);
+	for (size_t i = 0; keys[i]; i++) {
+		if (lua_getfield(L, 1, keys[i]) != LUA_TNIL)
+			scen_declare(L, r, keys[i], -1);
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+int scen_l_cluster(lua_State *L)
+{
+	return l_group(L, "cluster");
+}
+int scen_l_policy(lua_State *L)
+{
+	return l_group(L, "policy");
+}
+int scen_l_runcfg(lua_State *L)
+{
+	return l_group(L, "run");
+}
+
+static void push_val(lua_State *L, const struct val *v)
+{
+	if (v->is_num) {
+		if (v->num == floor(v->num) && fabs(v->num) < 9e15)
+			lua_pushinteger(L, (lua_Integer)v->num);
+		else
+			lua_pushnumber(L, v->num);
+	} else if (!scen_is_decimal(v->str, 1, 1) ||
+		   lua_stringtonumber(L, v->str) == 0) {
+		lua_pushstring(L, v->str);
+	}
+}
+
+/* param(name, default) -> the value of this run. */
+int scen_l_param(lua_State *L)
+{
+	struct run *r = run_of(L);
+	const char *name = luaL_checkstring(L, 1);
+	if (builtin_find(name))
+		luaL_error(L,
+			   "param: '%s' is a built-in setting; give it in "
+			   "%s{}",
+			   name, builtin_find(name)->group);
+	for (const char *c = name; *c; c++)
+		if (!(*c == '_' || (*c >= 'a' && *c <= 'z') ||
+		      (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+			luaL_error(L,
+				   "param: bad name '%s' (letters, digits, "
+				   "_)",
+				   name);
+	if (lua_isnoneornil(L, 2))
+		luaL_error(L, "param '%s': a default value is required", name);
+	/* Every pass: a default computed from another param() follows it. */
+	scen_declare(L, r, name, 2);
+	struct entry *e = scen_entry_find(r->sc, name);
+	push_val(L, scen_entry_value(r, e));
+	return 1;
+}
+
+/* setting(name) -> value of a setting in this run, or nil if not given. */
+int scen_l_setting(lua_State *L)
+{
+	struct run *r = run_of(L);
+	const char *name = luaL_checkstring(L, 1);
+	struct entry *e = scen_entry_find(r->sc, name);
+	if (!e || !e->nvals) {
+		if (!builtin_find(name))
+			luaL_error(L, "setting: unknown setting '%s'", name);
+		lua_pushnil(L);
+		return 1;
+	}
+	push_val(L, scen_entry_value(r, e));
+	return 1;
+}
+
+/*
+ * backend() -> "sim" or "kvm": the world this run executes in, so that one
+ * file can size itself for a simulated cluster or for the one real node.
+ */
+int scen_l_backend(lua_State *L)
+{
+	struct run *r = run_of(L);
+	lua_pushstring(L, r->sc->o->backend ? r->sc->o->backend : "sim");
+	return 1;
+}
+
+int scen_parse_set(struct scen *sc, const char *s, FILE *msg)
+{
+	const char *eq = strchr(s, '=');
+	if (!eq || eq == s || !eq[1]) {
+		fprintf(msg,
+			"ukfork run: --set %s: expected name=value"
+			"[,value...]\n",
+			s);
+		return -1;
+	}
+	char name[128];
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - s), s);
+	if (scen_entry_find(sc, name)) {
+		fprintf(msg, "ukfork run: --set %s: setting '%s' given twice\n",
+			s, name);
+		return -1;
+	}
+	struct entry *e = entry_add(sc, name);
+	if (!e)
+		return -1;
+	e->from_cli = 1;
+	e->order = (size_t)1 << 40 | sc->nents;
+	snprintf(e->where, sizeof(e->where), "--set %s", s);
+	char *dup = strdup(eq + 1), *next = dup;
+	if (!dup)
+		return -1;
+	for (char *t = dup; next; t = next) {
+		next = strchr(t, ',');
+		if (next)
+			*next++ = '\0';
+		if (!*t) {
+			fprintf(msg,
+				"ukfork run: --set %s: empty value at "
+				"position %zu of the list\n",
+				s, e->nvals + 1);
+			free(dup);
+			return -1;
+		}
+		int is_num = scen_is_decimal(t, 1, 1);
+		if (val_push(e, is_num, is_num ? strtod(t, NULL) : 0, t)) {
+			free(dup);
+			return -1;
+		}
+	}
+	free(dup);
+	if (!e->nvals) {
+		fprintf(msg, "ukfork run: --set %s: no value\n", s);
+		return -1;
+	}
+	if (e->builtin >= 0)
+		for (size_t i = 0; i < e->nvals; i++) {
+			struct conv c;
+			const char *why = "";
+			if (scen_val_convert(scen_builtin[e->builtin].type,
+					     &e->vals[i], &c, &why)) {
+				fprintf(msg,
+					"ukfork run: --set %s: bad value "
+					"'%s' for '%s': %s\n",
+					s, e->vals[i].str, name, why);
+				return -1;
+			}
+		}
+	size_t d = entry_dup(e);
+	if (d) {
+		fprintf(msg,
+			"ukfork run: --set %s: setting '%s': value %zu ('%s') "
+			"repeats an earlier one in the list (each sweep point "
+			"once; --reps repeats runs)\n",
+			s, name, d + 1, e->vals[d].str);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: MIT */
+/* scen_world.c - the world of a run: its configuration, checks and creation. */
+#define _GNU_SOURCE
+#include "scen_int.h"
+
+static int point_conv(struct run *r, int s, struct conv *c)
+{
+	struct entry *e = scen_entry_find(r->sc, scen_builtin[s].name);
+	if (!e || !e->nvals)
+		return 0;
+	const char *why = "";
+	if (scen_val_convert(scen_builtin[s].type, scen_entry_value(r, e), c,
+			     &why)) {
+		scen_run_fail(r, UKF_RUN_BAD, "%s: setting '%s': %s", e->where,
+			 e->name, why);
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * A placement or template policy computed from a param() was not among
+ * the values checked before the first pass: 0 if the registry knows
+ * `name` (or it was checked then), else -1 after scen_run_fail() naming it.
+ */
+static int computed_policy(struct run *r, int s, const char *name)
+{
+	struct entry *e = scen_entry_find(r->sc, scen_builtin[s].name);
+	char err[512];
+	if (!e || !r->pv || !r->pv[e - r->sc->ents].str ||
+	    !scen_check_policy(scen_builtin[s].name, name, err, sizeof(err)))
+		return 0;
+	scen_run_fail(r, UKF_RUN_BAD, "%s: setting '%s': %s", e->where, e->name,
+		 err);
+	return -1;
+}
+
+int scen_build_config(struct run *r, struct cfg *cf)
+{
+	struct conv c;
+	memset(cf, 0, sizeof(*cf));
+	ukf_engine_config_default(&cf->eng);
+	cf->duration = 60 * UKF_S;
+	for (int s = 0; s < (int)NBUILTIN; s++) {
+		int k = point_conv(r, s, &c);
+		if (k < 0)
+			return -1;
+		if (!k)
+			continue;
+		switch (s) {
+		case S_NODES:
+			if (c.u < 1 || c.u > NODES_MAX) {
+				scen_run_fail(r, UKF_RUN_BAD,
+					 "%s: setting 'nodes' must be 1..%d "
+					 "(the most nodes a simulated cluster "
+					 "may have: each takes ~4 KiB)",
+					 scen_entry_find(r->sc, "nodes")->where,
+					 NODES_MAX);
+				return -1;
+			}
+			cf->eng.nodes = (uint32_t)c.u;
+			break;
+		case S_VCPUS:
+			if (c.u < 1 || c.u > 1000000) {
+				scen_run_fail(
+				    r, UKF_RUN_BAD,
+				    "%s: setting 'vcpus' must be "
+				    "1..1000000 (vCPUs per node)",
+				    scen_entry_find(r->sc, "vcpus")->where);
+				return -1;
+			}
+			cf->eng.node.vcpus = (uint32_t)c.u;
+			break;
+		case S_MEMORY:
+			cf->eng.node.mem_bytes = c.u;
+			break;
+		case S_CACHE:
+			cf->eng.node.cache_bytes = c.u;
+			break;
+		case S_LATENCY:
+			cf->latency = c.i;
+			cf->have_latency = 1;
+			break;
+		case S_BANDWIDTH:
+			cf->bandwidth = c.d;
+			cf->have_bandwidth = 1;
+			break;
+		case S_DIR_DELAY:
+			cf->dir_delay = c.i;
+			cf->have_dir_delay = 1;
+			break;
+		case S_PLACEMENT:
+			if (computed_policy(r, s, c.s))
+				return -1;
+			cf->eng.placement = c.s;
+			break;
+		case S_TEMPLATES:
+			if (computed_policy(r, s, c.s))
+				return -1;
+			cf->eng.templates = c.s;
+			break;
+		case S_FETCH:
+			cf->eng.fetch = (enum ukf_fetch)c.i;
+			break;
+		case S_PREWARM:
+			cf->eng.prewarm_k = (uint32_t)c.u;
+			break;
+		case S_MAX_CHILDREN:
+			cf->eng.max_children = (uint32_t)c.u;
+			break;
+		case S_MAX_QUEUE:
+			cf->eng.max_queue = (uint32_t)c.u;
+			break;
+		case S_RETRY:
+			cf->eng.retry_ns = c.i;
+			break;
+		case S_MAX_RETRIES:
+			cf->eng.max_retries = (uint32_t)c.u;
+			break;
+		case S_DURATION:
+			cf->duration = c.i;
+			break;
+		case S_SAMPLE_EVERY:
+			cf->sample_every = c.i;
+			break;
+		case S_MODEL:
+			cf->model = c.s;
+			break;
+		case S_SEED:
+			break;
+		case S_DIRECTORY: {
+			struct ukf_sim_dirmodel dm;
+			ukf_ns_t delay, p99, detect;
+			ukf_sim_dirmodel_default(&dm);
+			if (ukf_sim_dirmodel_pick(&dm, c.s, &delay, &p99,
+						  &detect) < 0) {
+				scen_run_fail(
+				    r, UKF_RUN_BAD,
+				    "%s: setting 'directory': '%s' is not "
+				    "embedded, etcd or etcd3",
+				    scen_entry_find(r->sc, "directory")->where,
+				    c.s);
+				return -1;
+			}
+			cf->directory = c.s;
+			if (!cf->have_dir_delay) /* dir_delay given: it wins */
+				cf->dir_delay = delay;
+			cf->have_dir_delay = 1;
+			cf->dir_delay_p99 = p99;
+			cf->have_dir_delay_p99 = 1;
+			break;
+		}
+		case S_DIR_DELAY_P99:
+			cf->dir_delay_p99 = c.i;
+			cf->have_dir_delay_p99 = 1;
+			break;
+		case S_FAULTS: {
+			char why[160];
+			const char *be = r->sc->o->backend;
+			if ((be && strcmp(be, "sim")) ||
+			    ukf_sim_faults_parse(&cf->sim_faults, c.s, why,
+						 sizeof(why)) < 0) {
+				scen_run_fail(
+				    r, UKF_RUN_BAD, "%s: setting 'faults': %s",
+				    scen_entry_find(r->sc, "faults")->where,
+				    (be && strcmp(be, "sim"))
+					? "only the simulator injects faults"
+					: why);
+				return -1;
+			}
+			cf->faults = c.s;
+			break;
+		}
+		}
+	}
+	if (cf->have_dir_delay_p99 && cf->dir_delay_p99 &&
+	    cf->dir_delay_p99 < cf->dir_delay) {
+		struct entry *pe = scen_entry_find(r->sc, "dir_delay_p99");
+		int given = pe && pe->nvals;
+		scen_run_fail(
+		    r, UKF_RUN_BAD,
+		    "%s: setting 'dir_delay_p99' (%" PRId64
+		    " ns%s%s%s) is below the directory delay's median, "
+		    "dir_delay (%" PRId64 " ns): give both or neither",
+		    given ? pe->where
+			  : scen_entry_find(r->sc, "directory")->where,
+		    (int64_t)cf->dir_delay_p99,
+		    given ? "" : ", from directory '",
+		    given ? "" : cf->directory, given ? "" : "'",
+		    (int64_t)cf->dir_delay);
+		return -1;
+	}
+	/* hosts{} groups: heterogeneous nodes, unset fields from cluster{}. */
+	uint64_t max_mem = cf->eng.node.mem_bytes;
+	uint32_t max_vcpus = cf->eng.node.vcpus;
+	if (r->nhosts) {
+		uint64_t total = 0;
+		for (size_t i = 0; i < r->nhosts; i++)
+			total += r->hosts[i].count;
+		struct entry *ne = scen_entry_find(r->sc, "nodes");
+		if (total > NODES_MAX) {
+			scen_run_fail(r, UKF_RUN_BAD,
+				 "%s: hosts{} declare %" PRIu64 " nodes, more "
+				 "than the %d a simulated cluster may have",
+				 r->hosts[0].where, total, NODES_MAX);
+			return -1;
+		}
+		if (ne && ne->nvals && cf->eng.nodes != total) {
+			scen_run_fail(r, UKF_RUN_BAD,
+				 "%s: hosts{} declare %" PRIu64
+				 " node%s but setting 'nodes' is %u (%s)",
+				 r->hosts[0].where, total, plural(total),
+				 cf->eng.nodes, ne ? ne->where : "");
+			return -1;
+		}
+		r->per_node = calloc(total, sizeof(*r->per_node));
+		if (!r->per_node) {
+			scen_run_fail(r, UKF_RUN_FAILED, "out of memory");
+			return -1;
+		}
+		max_mem = 0;
+		max_vcpus = 0;
+		size_t k = 0;
+		for (size_t i = 0; i < r->nhosts; i++) {
+			struct host_decl *h = &r->hosts[i];
+			struct ukf_node_config nc = cf->eng.node;
+			if (h->vcpus)
+				nc.vcpus = h->vcpus;
+			if (h->memory)
+				nc.mem_bytes = h->memory;
+			if (h->cache)
+				nc.cache_bytes = h->cache;
+			for (uint32_t j = 0; j < h->count; j++)
+				r->per_node[k++] = nc;
+			if (nc.mem_bytes > max_mem)
+				max_mem = nc.mem_bytes;
+			if (nc.vcpus > max_vcpus)
+				max_vcpus = nc.vcpus;
+		}
+		cf->eng.nodes = (uint32_t)total;
+		cf->eng.per_node = r->per_node;
+	}
+	/* An app that fits on no node can never run: refuse it up front. */
+	for (size_t i = 0; i < r->napps; i++) {
+		const struct ukf_app *a = &r->apps[i].app;
+		if (a->mem_bytes > max_mem) {
+			scen_run_fail(
+			    r, UKF_RUN_BAD,
+			    "%s: app '%s' needs %" PRIu64
+			    " MiB of memory but the largest node has %" PRIu64
+			    " MiB (cluster{memory=}, hosts{})",
+			    r->apps[i].where, a->name, a->mem_bytes >> 20,
+			    max_mem >> 20);
+			return -1;
+		}
+		if (a->vcpus > max_vcpus) {
+			scen_run_fail(
+			    r, UKF_RUN_BAD,
+			    "%s: app '%s' needs %u vCPU%s "
+			    "but the largest node has %u (cluster{vcpus=}, "
+			    "hosts{})",
+			    r->apps[i].where, a->name, a->vcpus,
+			    plural(a->vcpus), max_vcpus);
+			return -1;
+		}
+		/* The KVM monitor maps at most UKF_MEM_MAX of guest memory:
+		 * a bigger app would only fail when it boots. */
+		if (!is_sim(r->sc) && a->mem_bytes > UKF_MEM_MAX) {
+			scen_run_fail(r, UKF_RUN_BAD,
+				 "%s: app '%s' needs %" PRIu64
+				 " MiB of memory but a guest on kvm has at "
+				 "most %llu MiB (UKF_MEM_MAX)",
+				 r->apps[i].where, a->name, a->mem_bytes >> 20,
+				 (unsigned long long)(UKF_MEM_MAX >> 20));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+#ifdef UKF_HAVE_LIVE
+/*
+ * Real backends need a guest image per app. Scenario apps are described by
+ * synth's key=value parameters, so an app declared without {image=} runs
+ * the built `synth` guest. {image=NAME} (no '/') is the built guest NAME;
+ * {image=PATH} (with a '/') is that file, relative to the scenario's
+ * directory unless absolute. Built guests are found by
+ * ukf_live_image_path() (UKF_GUEST_DIR, else guest/ next to ukfork).
+ * Returns 0, or -1 after scen_run_fail() naming the app if an image is missing.
+ */
+/* NULL if path is a regular file starting with the ELF magic, else why. */
+static const char *image_not_elf(const char *path)
+{
+	struct stat st;
+	unsigned char m[4] = {0};
+	if (stat(path, &st) < 0)
+		return strerror(errno);
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return strerror(errno);
+	size_t n = fread(m, 1, sizeof(m), f);
+	fclose(f);
+	if (n != sizeof(m) || memcmp(m, "\177ELF", 4))
+		return "not an ELF file (a guest image is an ELF executable)";
+	return NULL;
+}
+
+static int resolve_images(struct run *r)
+{
+	for (size_t i = 0; i < r->napps; i++) {
+		struct ukf_app *a = &r->apps[i].app;
+		char p[2048];
+		int bad = 0;
+		if (!a->image[0])
+			bad = ukf_live_image_path("synth", p, sizeof(p));
+		else if (!strchr(a->image, '/'))
+			bad = ukf_live_image_path(a->image, p, sizeof(p));
+		else
+			scen_path_resolve(r->sc, a->image, p, sizeof(p));
+		if (bad || strlen(p) >= sizeof(a->image)) {
+			scen_run_fail(r, UKF_RUN_BAD,
+				      "%s: app '%s': guest image "
+				      "path too long",
+				      r->apps[i].where, a->name);
+			return -1;
+		}
+		if (access(p, R_OK)) {
+			scen_run_fail(r, UKF_RUN_BAD,
+				 "%s: app '%s': guest image '%s': %s (build "
+				 "the guests, set UKF_GUEST_DIR or give "
+				 "app(..., {image=...}))",
+				 r->apps[i].where, a->name, p, strerror(errno));
+			return -1;
+		}
+		/* a directory or a file that is not ELF would only fail
+		 * when the first instance boots */
+		const char *why = image_not_elf(p);
+		if (why) {
+			scen_run_fail(r, UKF_RUN_BAD,
+				 "%s: app '%s': guest image '%s': %s",
+				 r->apps[i].where, a->name, p, why);
+			return -1;
+		}
+		memcpy(a->image, p, strlen(p) + 1); /* fits: checked above */
+	}
+	return 0;
+}
+#endif
+
+int scen_create_world(struct run *r, struct cfg *cf, int with_db)
+{
+	struct scen *sc = r->sc;
+	struct ukf_world_sinks sinks = {
+	    .record = scen_s_record,
+	    .log = (r->mode == M_RUN && sc->trace) ? scen_s_log : NULL,
+	    .hooks = {scen_h_ready, scen_h_exit, scen_h_fail, scen_h_console,
+		      r},
+	    .u = r,
+	};
+	char err[512] = "";
+	const char *be = sc->o->backend ? sc->o->backend : "sim";
+	if (!strcmp(be, "sim")) {
+		struct ukf_sim_config c;
+		ukf_sim_config_default(&c);
+		c.engine = cf->eng;
+		if (cf->have_latency)
+			c.link_latency_ns = cf->latency;
+		if (cf->have_bandwidth)
+			c.link_bandwidth_bps = cf->bandwidth;
+		if (cf->have_dir_delay)
+			c.dir_delay_ns = cf->dir_delay;
+		if (cf->have_dir_delay_p99)
+			c.dir_delay_p99_ns = cf->dir_delay_p99;
+		c.faults = cf->sim_faults;
+		c.sample_every_ns = with_db ? cf->sample_every : 0;
+		c.seed = r->seed;
+		c.rep = r->rep;
+		if (cf->model) {
+			char path[1024];
+			scen_path_resolve(sc, cf->model, path, sizeof(path));
+			if (ukf_sim_model_load(&c.model, path, err,
+					       sizeof(err))) {
+				scen_run_fail(
+				    r, UKF_RUN_BAD, "%s: setting 'model': %s",
+				    scen_entry_find(sc, "model")->where, err);
+				return -1;
+			}
+		}
+		if (ukf_sim_create(&r->world, &c, &sinks, scen_s_sample, err,
+				   sizeof(err))) {
+			scen_run_fail(r, UKF_RUN_BAD, "%s: %s", sc->o->script,
+				      err);
+			return -1;
+		}
+	} else if (sc->o->cluster) {
+#ifdef UKF_HAVE_AGENT
+		/* the agents of a cluster file, each a live node */
+		struct ukf_cluster_world_config c;
+		ukf_cluster_world_config_default(&c);
+		c.cluster_file = sc->o->cluster;
+		c.engine = cf->eng;
+		c.sample_every_ns = with_db ? cf->sample_every : 0;
+		c.template_dir = sc->o->template_dir;
+		if (resolve_images(r))
+			return -1;
+		if (ukf_cluster_world_create(&r->world, &c, &sinks, err,
+					     sizeof(err))) {
+			scen_run_fail(r, UKF_RUN_FAILED, "cluster %s: %s",
+				 sc->o->cluster, err);
+			return -1;
+		}
+		r->have_world = 1;
+		if (c.sample_every_ns > 0 &&
+		    ukf_cluster_world_set_sampler(&r->world, scen_s_sample)) {
+			scen_run_fail(r, UKF_RUN_FAILED,
+				 "cluster: node samples refused");
+			return -1;
+		}
+#else
+		scen_run_fail(r, UKF_RUN_BAD,
+			      "--cluster: node agents not built");
+		return -1;
+#endif
+	} else {
+#ifdef UKF_HAVE_LIVE
+		struct ukf_live_config c;
+		ukf_live_config_default(&c);
+		c.engine = cf->eng;
+		c.engine.nodes = 1;
+		c.backend = be;
+		c.sample_every_ns = with_db ? cf->sample_every : 0;
+		c.template_dir = sc->o->template_dir;
+		if (resolve_images(r))
+			return -1;
+		if (ukf_live_create(&r->world, &c, &sinks, err, sizeof(err))) {
+			scen_run_fail(r, UKF_RUN_FAILED, "backend %s: %s", be,
+				      err);
+			return -1;
+		}
+		r->have_world = 1;
+		/* Node samples go to the same sink (and table) as in sim. */
+		if (c.sample_every_ns > 0 &&
+		    ukf_live_set_sampler(&r->world, scen_s_sample)) {
+			scen_run_fail(r, UKF_RUN_FAILED,
+				 "backend %s: node samples refused", be);
+			return -1;
+		}
+#else
+		scen_run_fail(r, UKF_RUN_BAD, "backend '%s' not built", be);
+		return -1;
+#endif
+	}
+	r->have_world = 1;
+	r->running = 1;
+	r->nodes = !strcmp(be, "sim") ? cf->eng.nodes
+		   : sc->o->cluster ? r->world.ops->nodes(r->world.w)
+				    : 1;
+	r->duration = cf->duration;
+	for (size_t i = 0; i < r->napps; i++) {
+		int id = r->world.ops->add_app(r->world.w, &r->apps[i].app);
+		if (id != (int)i) {
+			scen_run_fail(r, UKF_RUN_FAILED,
+				 "%s: engine refused app '%s'",
+				 r->apps[i].where, r->apps[i].app.name);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < r->narr; i++) {
+		struct arrival *a = &r->arr[i];
+		if (a->node != UKF_NODE_NONE && a->node >= r->nodes) {
+			scen_run_fail(r, UKF_RUN_BAD,
+				 "%s: node %u does not exist "
+				 "(the cluster has %u node%s)",
+				 a->where, a->node, r->nodes,
+				 plural(r->nodes));
+			return -1;
+		}
+		for (size_t k = 0; k < a->ntev; k++)
+			if (a->tev[k].node != UKF_NODE_NONE &&
+			    a->tev[k].node >= r->nodes) {
+				scen_run_fail(r, UKF_RUN_BAD,
+					 "%s: trace{}: %s:%u: "
+					 "node %u does not exist (the cluster "
+					 "has %u node%s)",
+					 a->where, a->path ? a->path : "?",
+					 a->tev[k].line, a->tev[k].node,
+					 r->nodes, plural(r->nodes));
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/* Is `name` a valid policy of kind `key` ("placement"/"templates")? */
+int scen_check_policy(const char *key, const char *name, char *err,
+			size_t errlen)
+{
+	struct ukf_sim_config c;
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 1;
+	if (!strcmp(key, "placement"))
+		c.engine.placement = name;
+	else
+		c.engine.templates = name;
+	struct ukf_world_sinks sinks;
+	memset(&sinks, 0, sizeof(sinks));
+	struct ukf_world w;
+	if (ukf_sim_create(&w, &c, &sinks, NULL, err, errlen))
+		return -1;
+	w.ops->destroy(&w.w);
+	return 0;
+}
