@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# testbed.sh - ukfork validate on node agents: a testbed of N network namespaces on this machine (one ukforkd each), held-out.lua on it and in the simulator, then the testbed down.
+#
+# usage: scripts/validate/testbed.sh BUILD_DIR [MODEL.conf] [OUT_DIR]
+#   MODEL.conf  cost model of the sim side (default data/kvm-vm-calibrated.conf)
+#   OUT_DIR     where validate.db and the plots go (default: BUILD_DIR/validate-testbed)
+# Environment: VAL_NODES (2), VAL_REPS (2), VAL_SEED (1), VAL_SCENARIO
+# (scripts/validate/held-out.lua). Needs root (namespaces) and a usable
+# /dev/kvm: on a machine without one, run it inside scripts/kvm-vm/run
+# (timings EMULATED). The database lives in /tmp while the runs write it
+# (SQLite cannot lock on the 9p share of scripts/kvm-vm) and is copied to
+# OUT_DIR. Exit status: ukfork validate's (0 pass, 1 fail, 2 bad input,
+# 77 unavailable), or 1 when the testbed could not be brought up.
+set -u
+[ $# -ge 1 ] || { sed -n '5,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+B=$(cd "$1" && pwd) || exit 2
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+MODEL=${2:-$REPO/data/kvm-vm-calibrated.conf}
+OUT=${3:-$B/validate-testbed}
+SCEN=${VAL_SCENARIO:-$HERE/held-out.lua}
+export UKFORK="$B/ukfork" UKFORKD="$B/ukforkd"
+if [ ! -x "$UKFORK" ] || [ ! -x "$UKFORKD" ]; then
+	echo "testbed.sh: build ukfork and ukforkd in $B" >&2
+	exit 2
+fi
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "testbed.sh: /dev/kvm not usable (run inside scripts/kvm-vm/run)" >&2
+	exit 77
+fi
+mkdir -p "$OUT"
+TMP=$(mktemp -d)
+ST=$TMP/tb
+trap '"$UKFORK" testbed down --state "$ST" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+# --peer-timeout: under emulation one backend operation can hold an agent
+# from its heartbeats for seconds (bench/cluster/run.sh does the same)
+"$UKFORK" testbed up --nodes "${VAL_NODES:-2}" --state "$ST" --wait 120 \
+	--peer-timeout 15s >"$TMP/tb.log" 2>&1 ||
+	{ tail -20 "$TMP/tb.log" >&2; echo "testbed.sh: testbed up failed" >&2; exit 1; }
+"$UKFORK" validate "$SCEN" --cluster "$ST/cluster.conf" --model "$MODEL" \
+	--reps "${VAL_REPS:-2}" --seed "${VAL_SEED:-1}" --db "$TMP/validate.db" \
+	--plot "$OUT"
+rc=$?
+cp "$TMP/validate.db" "$OUT/validate.db" 2>/dev/null
+echo "testbed.sh: database and plots in $OUT" >&2
+exit $rc
