@@ -159,9 +159,36 @@ struct entry {
 	size_t order; /* declaration order (command line only: last) */
 };
 
+struct run;
+struct cfg;
+
+/*
+ * A world a scenario runs on (scen_world.c lists them): the simulator, the
+ * local KVM node, or the node agents of a cluster file. Chosen once per
+ * `ukfork run` from --backend and --cluster (scen_world_find).
+ */
+struct scen_world_ops {
+	const char *name;    /* "sim", "kvm", "cluster" */
+	const char *backend; /* the --backend that picks it (backend()) */
+	int cluster;	     /* picked with --cluster: 1, without: 0, both: -1 */
+	int simulated;	     /* simulated time: faults, events/s, any nodes */
+	/* Create r->world from cf with these sinks (with_db: node samples
+	 * every cf->sample_every): 0, or -1 after scen_run_fail(). NULL: not
+	 * built in this ukfork (not_built says so). */
+	int (*create)(struct run *r, const struct cfg *cf,
+		      const struct ukf_world_sinks *sinks, int with_db);
+	const char *not_built;
+	/* The nodes of r's world once created. */
+	uint32_t (*nodes)(const struct run *r, const struct cfg *cf);
+	/* The nodes a configuration stores in its settings JSON. */
+	uint32_t (*config_nodes)(const struct ukf_run_opts *o,
+				 const struct ukf_engine_config *e);
+};
+
 /* Everything that spans the runs of one `ukfork run`. */
 struct scen {
 	const struct ukf_run_opts *o;
+	const struct scen_world_ops *world; /* what runs it (scen_world_find) */
 	char script_dir[512];
 	char hash[17];
 	struct entry *ents;
@@ -343,12 +370,6 @@ static inline const char *plural(uint64_t n)
 	return n == 1 ? "" : "s";
 }
 
-/* The run goes to the simulated world (the default backend). */
-static inline int is_sim(const struct scen *sc)
-{
-	return !sc->o->backend || !strcmp(sc->o->backend, "sim");
-}
-
 static inline struct pslot *ps_of(lua_State *L)
 {
 	return *(struct pslot **)lua_getextraspace(L);
@@ -500,6 +521,10 @@ void scen_open_libs(lua_State *L, int trusted);
 int scen_build_config(struct run *r, struct cfg *cf);
 /* Create r's world from cf (with_db: record rows to the database): 0, or
  * -1 after scen_run_fail(). run_free() destroys it. */
+/* The world of o's --backend and --cluster, or NULL: no such backend. */
+const struct scen_world_ops *scen_world_find(const struct ukf_run_opts *o);
+/* The --backend names the registry knows, "sim, kvm", into buf. */
+void scen_world_backends(char *buf, size_t cap);
 int scen_create_world(struct run *r, struct cfg *cf, int with_db);
 /* Is `name` a valid policy of kind `key` ("placement"/"templates")? */
 int scen_check_policy(const char *key, const char *name, char *err,

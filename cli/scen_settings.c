@@ -559,7 +559,7 @@ int scen_l_setting(lua_State *L)
 int scen_l_backend(lua_State *L)
 {
 	struct run *r = run_of(L);
-	lua_pushstring(L, r->sc->o->backend ? r->sc->o->backend : "sim");
+	lua_pushstring(L, r->sc->world->backend);
 	return 1;
 }
 

@@ -156,15 +156,14 @@ int scen_build_config(struct run *r, struct cfg *cf)
 			break;
 		case S_FAULTS: {
 			char why[160];
-			const char *be = r->sc->o->backend;
-			if ((be && strcmp(be, "sim")) ||
+			int sim = r->sc->world->simulated;
+			if (!sim ||
 			    ukf_sim_faults_parse(&cf->sim_faults, c.s, why,
 						 sizeof(why)) < 0) {
 				scen_run_fail(
 				    r, UKF_RUN_BAD, "%s: setting 'faults': %s",
 				    scen_entry_find(r->sc, "faults")->where,
-				    (be && strcmp(be, "sim"))
-					? "only the simulator injects faults"
+				    !sim ? "only the simulator injects faults"
 					: why);
 				return -1;
 			}
@@ -265,7 +264,7 @@ int scen_build_config(struct run *r, struct cfg *cf)
 		}
 		/* The KVM monitor maps at most UKF_MEM_MAX of guest memory:
 		 * a bigger app would only fail when it boots. */
-		if (!is_sim(r->sc) && a->mem_bytes > UKF_MEM_MAX) {
+		if (!r->sc->world->simulated && a->mem_bytes > UKF_MEM_MAX) {
 			scen_run_fail(r, UKF_RUN_BAD,
 				 "%s: app '%s' needs %" PRIu64
 				 " MiB of memory but a guest on kvm has at "
@@ -349,9 +348,221 @@ static int resolve_images(struct run *r)
 }
 #endif
 
+/* The simulated cluster: cf's nodes, links, directory, model and faults. */
+static int sim_create(struct run *r, const struct cfg *cf,
+		      const struct ukf_world_sinks *sinks, int with_db)
+{
+	struct scen *sc = r->sc;
+	char err[512] = "";
+	struct ukf_sim_config c;
+	ukf_sim_config_default(&c);
+	c.engine = cf->eng;
+	if (cf->have_latency)
+		c.link_latency_ns = cf->latency;
+	if (cf->have_bandwidth)
+		c.link_bandwidth_bps = cf->bandwidth;
+	if (cf->have_dir_delay)
+		c.dir_delay_ns = cf->dir_delay;
+	if (cf->have_dir_delay_p99)
+		c.dir_delay_p99_ns = cf->dir_delay_p99;
+	c.faults = cf->sim_faults;
+	c.sample_every_ns = with_db ? cf->sample_every : 0;
+	c.seed = r->seed;
+	c.rep = r->rep;
+	if (cf->model) {
+		char path[1024];
+		scen_path_resolve(sc, cf->model, path, sizeof(path));
+		if (ukf_sim_model_load(&c.model, path, err, sizeof(err))) {
+			scen_run_fail(r, UKF_RUN_BAD, "%s: setting 'model': %s",
+				      scen_entry_find(sc, "model")->where, err);
+			return -1;
+		}
+	}
+	if (ukf_sim_create(&r->world, &c, sinks, scen_s_sample, err,
+			   sizeof(err))) {
+		scen_run_fail(r, UKF_RUN_BAD, "%s: %s", sc->o->script, err);
+		return -1;
+	}
+	return 0;
+}
+
+static uint32_t sim_nodes(const struct run *r, const struct cfg *cf)
+{
+	(void)r;
+	return cf->eng.nodes;
+}
+
+static uint32_t sim_config_nodes(const struct ukf_run_opts *o,
+				 const struct ukf_engine_config *e)
+{
+	(void)o;
+	return e->nodes;
+}
+
+#ifdef UKF_HAVE_LIVE
+/* The local KVM node: one engine, real VMs. */
+static int live_create(struct run *r, const struct cfg *cf,
+		       const struct ukf_world_sinks *sinks, int with_db)
+{
+	struct scen *sc = r->sc;
+	const char *be = sc->o->backend;
+	char err[512] = "";
+	struct ukf_live_config c;
+	ukf_live_config_default(&c);
+	c.engine = cf->eng;
+	c.engine.nodes = 1;
+	c.backend = be;
+	c.sample_every_ns = with_db ? cf->sample_every : 0;
+	c.template_dir = sc->o->template_dir;
+	if (resolve_images(r))
+		return -1;
+	if (ukf_live_create(&r->world, &c, sinks, err, sizeof(err))) {
+		scen_run_fail(r, UKF_RUN_FAILED, "backend %s: %s", be, err);
+		return -1;
+	}
+	r->have_world = 1;
+	/* Node samples go to the same sink (and table) as in sim. */
+	if (c.sample_every_ns > 0 &&
+	    ukf_live_set_sampler(&r->world, scen_s_sample)) {
+		scen_run_fail(r, UKF_RUN_FAILED,
+			      "backend %s: node samples refused", be);
+		return -1;
+	}
+	return 0;
+}
+#endif
+
+static uint32_t one_node(const struct run *r, const struct cfg *cf)
+{
+	(void)r;
+	(void)cf;
+	return 1;
+}
+
+static uint32_t one_config_node(const struct ukf_run_opts *o,
+				const struct ukf_engine_config *e)
+{
+	(void)o;
+	(void)e;
+	return 1;
+}
+
+#ifdef UKF_HAVE_AGENT
+/* The node agents of a cluster file, each a live node. */
+static int cluster_create(struct run *r, const struct cfg *cf,
+			  const struct ukf_world_sinks *sinks, int with_db)
+{
+	struct scen *sc = r->sc;
+	char err[512] = "";
+	struct ukf_cluster_world_config c;
+	ukf_cluster_world_config_default(&c);
+	c.cluster_file = sc->o->cluster;
+	c.engine = cf->eng;
+	c.sample_every_ns = with_db ? cf->sample_every : 0;
+	c.template_dir = sc->o->template_dir;
+	if (resolve_images(r))
+		return -1;
+	if (ukf_cluster_world_create(&r->world, &c, sinks, err, sizeof(err))) {
+		scen_run_fail(r, UKF_RUN_FAILED, "cluster %s: %s",
+			      sc->o->cluster, err);
+		return -1;
+	}
+	r->have_world = 1;
+	if (c.sample_every_ns > 0 &&
+	    ukf_cluster_world_set_sampler(&r->world, scen_s_sample)) {
+		scen_run_fail(r, UKF_RUN_FAILED,
+			      "cluster: node samples refused");
+		return -1;
+	}
+	return 0;
+}
+#endif
+
+static uint32_t cluster_nodes(const struct run *r, const struct cfg *cf)
+{
+	(void)cf;
+	return r->world.ops->nodes(r->world.w);
+}
+
+static uint32_t cluster_config_nodes(const struct ukf_run_opts *o,
+				     const struct ukf_engine_config *e)
+{
+	(void)e;
+	return o->cluster_nodes;
+}
+
+static const struct scen_world_ops sim_world = {
+    .name = "sim",
+    .backend = "sim",
+    .cluster = -1,
+    .simulated = 1,
+    .create = sim_create,
+    .nodes = sim_nodes,
+    .config_nodes = sim_config_nodes,
+};
+
+static const struct scen_world_ops kvm_world = {
+    .name = "kvm",
+    .backend = "kvm",
+    .cluster = 0,
+#ifdef UKF_HAVE_LIVE
+    .create = live_create,
+#endif
+    .not_built = "backend 'kvm' not built",
+    .nodes = one_node,
+    .config_nodes = one_config_node,
+};
+
+static const struct scen_world_ops cluster_world = {
+    .name = "cluster",
+    .backend = "kvm",
+    .cluster = 1,
+#ifdef UKF_HAVE_AGENT
+    .create = cluster_create,
+#endif
+    .not_built = "--cluster: node agents not built",
+    .nodes = cluster_nodes,
+    .config_nodes = cluster_config_nodes,
+};
+
+/* Every world a scenario can run on, in the order they are matched. */
+static const struct scen_world_ops *const worlds[] = {
+    &sim_world,
+    &kvm_world,
+    &cluster_world,
+};
+#define NWORLDS (sizeof(worlds) / sizeof(worlds[0]))
+
+const struct scen_world_ops *scen_world_find(const struct ukf_run_opts *o)
+{
+	const char *be = o->backend ? o->backend : "sim";
+	for (size_t i = 0; i < NWORLDS; i++)
+		if (!strcmp(worlds[i]->backend, be) &&
+		    (worlds[i]->cluster < 0 ||
+		     worlds[i]->cluster == (o->cluster != NULL)))
+			return worlds[i];
+	return NULL;
+}
+
+void scen_world_backends(char *buf, size_t cap)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < NWORLDS; i++) {
+		int dup = 0;
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(worlds[k]->backend, worlds[i]->backend))
+				dup = 1;
+		if (!dup && n < cap)
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s",
+					      n ? ", " : "", worlds[i]->backend);
+	}
+}
+
 int scen_create_world(struct run *r, struct cfg *cf, int with_db)
 {
 	struct scen *sc = r->sc;
+	const struct scen_world_ops *w = sc->world;
 	struct ukf_world_sinks sinks = {
 	    .record = scen_s_record,
 	    .log = (r->mode == M_RUN && sc->trace) ? scen_s_log : NULL,
@@ -359,104 +570,15 @@ int scen_create_world(struct run *r, struct cfg *cf, int with_db)
 		      r},
 	    .u = r,
 	};
-	char err[512] = "";
-	const char *be = sc->o->backend ? sc->o->backend : "sim";
-	if (!strcmp(be, "sim")) {
-		struct ukf_sim_config c;
-		ukf_sim_config_default(&c);
-		c.engine = cf->eng;
-		if (cf->have_latency)
-			c.link_latency_ns = cf->latency;
-		if (cf->have_bandwidth)
-			c.link_bandwidth_bps = cf->bandwidth;
-		if (cf->have_dir_delay)
-			c.dir_delay_ns = cf->dir_delay;
-		if (cf->have_dir_delay_p99)
-			c.dir_delay_p99_ns = cf->dir_delay_p99;
-		c.faults = cf->sim_faults;
-		c.sample_every_ns = with_db ? cf->sample_every : 0;
-		c.seed = r->seed;
-		c.rep = r->rep;
-		if (cf->model) {
-			char path[1024];
-			scen_path_resolve(sc, cf->model, path, sizeof(path));
-			if (ukf_sim_model_load(&c.model, path, err,
-					       sizeof(err))) {
-				scen_run_fail(
-				    r, UKF_RUN_BAD, "%s: setting 'model': %s",
-				    scen_entry_find(sc, "model")->where, err);
-				return -1;
-			}
-		}
-		if (ukf_sim_create(&r->world, &c, &sinks, scen_s_sample, err,
-				   sizeof(err))) {
-			scen_run_fail(r, UKF_RUN_BAD, "%s: %s", sc->o->script,
-				      err);
-			return -1;
-		}
-	} else if (sc->o->cluster) {
-#ifdef UKF_HAVE_AGENT
-		/* the agents of a cluster file, each a live node */
-		struct ukf_cluster_world_config c;
-		ukf_cluster_world_config_default(&c);
-		c.cluster_file = sc->o->cluster;
-		c.engine = cf->eng;
-		c.sample_every_ns = with_db ? cf->sample_every : 0;
-		c.template_dir = sc->o->template_dir;
-		if (resolve_images(r))
-			return -1;
-		if (ukf_cluster_world_create(&r->world, &c, &sinks, err,
-					     sizeof(err))) {
-			scen_run_fail(r, UKF_RUN_FAILED, "cluster %s: %s",
-				 sc->o->cluster, err);
-			return -1;
-		}
-		r->have_world = 1;
-		if (c.sample_every_ns > 0 &&
-		    ukf_cluster_world_set_sampler(&r->world, scen_s_sample)) {
-			scen_run_fail(r, UKF_RUN_FAILED,
-				 "cluster: node samples refused");
-			return -1;
-		}
-#else
-		scen_run_fail(r, UKF_RUN_BAD,
-			      "--cluster: node agents not built");
+	if (!w->create) {
+		scen_run_fail(r, UKF_RUN_BAD, "%s", w->not_built);
 		return -1;
-#endif
-	} else {
-#ifdef UKF_HAVE_LIVE
-		struct ukf_live_config c;
-		ukf_live_config_default(&c);
-		c.engine = cf->eng;
-		c.engine.nodes = 1;
-		c.backend = be;
-		c.sample_every_ns = with_db ? cf->sample_every : 0;
-		c.template_dir = sc->o->template_dir;
-		if (resolve_images(r))
-			return -1;
-		if (ukf_live_create(&r->world, &c, &sinks, err, sizeof(err))) {
-			scen_run_fail(r, UKF_RUN_FAILED, "backend %s: %s", be,
-				      err);
-			return -1;
-		}
-		r->have_world = 1;
-		/* Node samples go to the same sink (and table) as in sim. */
-		if (c.sample_every_ns > 0 &&
-		    ukf_live_set_sampler(&r->world, scen_s_sample)) {
-			scen_run_fail(r, UKF_RUN_FAILED,
-				 "backend %s: node samples refused", be);
-			return -1;
-		}
-#else
-		scen_run_fail(r, UKF_RUN_BAD, "backend '%s' not built", be);
-		return -1;
-#endif
 	}
+	if (w->create(r, cf, &sinks, with_db))
+		return -1;
 	r->have_world = 1;
 	r->running = 1;
-	r->nodes = !strcmp(be, "sim") ? cf->eng.nodes
-		   : sc->o->cluster ? r->world.ops->nodes(r->world.w)
-				    : 1;
+	r->nodes = w->nodes(r, cf);
 	r->duration = cf->duration;
 	for (size_t i = 0; i < r->napps; i++) {
 		int id = r->world.ops->add_app(r->world.w, &r->apps[i].app);

@@ -170,7 +170,7 @@ static void progress_line(struct run *r, const char *label, double t_loop,
 	size_t after = total > sc->runs_done ? total - sc->runs_done - 1 : 0;
 	char eta[32], rate[48] = "";
 	fmt_eta(rest + (double)after * per, eta, sizeof(eta));
-	if (is_sim(sc)) /* on kvm the loop mostly waits: no rate */
+	if (sc->world->simulated) /* on kvm the loop mostly waits: no rate */
 		snprintf(rate, sizeof(rate), ", %.2f M events/s",
 			 el > 0 ? (double)ev / el / 1e6 : 0.0);
 	int tty = isatty(fileno(sc->msg));
@@ -298,12 +298,9 @@ static char *settings_json(struct run *r, const struct cfg *cf)
 	const struct ukf_run_opts *o = r->sc->o;
 	struct json_object *j = json_object_new_object(), *sub;
 	int bad = !j;
-	uint32_t nodes = e->nodes; /* kvm: one node; --cluster: the file's */
-	if (o->cluster)
-		nodes = o->cluster_nodes;
-	else if (!is_sim(r->sc))
-		nodes = 1;
-	jadd(j, "backend", ukf_json_str(o->backend ? o->backend : "sim"), &bad);
+	/* kvm: one node; --cluster: the file's */
+	uint32_t nodes = r->sc->world->config_nodes(o, e);
+	jadd(j, "backend", ukf_json_str(r->sc->world->backend), &bad);
 	jadd(j, "nodes", json_object_new_int64(nodes), &bad);
 	jadd(j, "vcpus", json_object_new_int64(e->node.vcpus), &bad);
 	jadd(j, "memory", json_object_new_uint64(e->node.mem_bytes), &bad);
@@ -561,7 +558,7 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		    .settings_json = js,
 		    .seed = r.seed,
 		    .rep = rep,
-		    .backend = sc->o->backend ? sc->o->backend : "sim",
+		    .backend = sc->world->backend,
 		    .version = UKF_VERSION,
 		    .started_unix_ns = (int64_t)time(NULL) * UKF_S,
 		};
@@ -669,7 +666,7 @@ out:
 		sum->runs++;
 		sum->events += events;
 		sum->wall += wall;
-		if (!sc->o->quiet && is_sim(sc))
+		if (!sc->o->quiet && sc->world->simulated)
 			fprintf(sc->out,
 				"run %s rep %u: %" PRIu64 " event%s, "
 				"%.3f s wall (event loop %.3f s: %.3f M "
@@ -874,15 +871,15 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	size_t npoints = 1, nsums = 0;
 	char err[ERR_MAX];
 
-	const char *be = o->backend ? o->backend : "sim";
-	if (strcmp(be, "sim") && strcmp(be, "kvm")) {
-		fprintf(msg,
-			"ukfork run: unknown backend '%s' (valid: sim, "
-			"kvm)\n",
-			be);
+	sc.world = scen_world_find(o);
+	if (!sc.world) {
+		char valid[64];
+		scen_world_backends(valid, sizeof(valid));
+		fprintf(msg, "ukfork run: unknown backend '%s' (valid: %s)\n",
+			o->backend, valid);
 		return UKF_RUN_BAD;
 	}
-	if (!strcmp(be, "kvm") && !ukf_scenario_have_kvm()) {
+	if (!sc.world->simulated && !ukf_scenario_have_kvm()) {
 		fprintf(msg, "ukfork run: backend 'kvm' not built (the live "
 			     "world is missing)\n");
 		return UKF_RUN_BAD;
