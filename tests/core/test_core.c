@@ -1185,11 +1185,21 @@ static void t_engine_remote_fork(void)
 	fake_start(fw);
 	fake_spawn(fw, 0, 0, "", 1, &a);
 	fake_run(fw, UKF_NS_NEVER);
-	CHECK_EQ(fw->nrecs, 2);
+	/* the parent, its child and the template boot on node 1, which is
+	 * the engine's own VM (a template_boots row), not a request */
+	CHECK_EQ(fw->nrecs, 3);
 	CHECK_EQ(fake_log_count(fw, "template-boot"), 1);
 	CHECK_EQ(fake_log_count(fw, "template-fetch"), 0);
-	for (size_t i = 0; i < fw->nrecs; i++)
+	size_t tboots = 0;
+	for (size_t i = 0; i < fw->nrecs; i++) {
 		CHECK_EQ(fw->recs[i].r.status, 0);
+		if (fw->recs[i].r.template_boot) {
+			tboots++;
+			CHECK_EQ(fw->recs[i].r.node, 1u);
+			CHECK(fw->recs[i].r.template_made);
+		}
+	}
+	CHECK_EQ(tboots, 1u);
 	fake_destroy(&fw);
 }
 
