@@ -786,7 +786,9 @@ void scen_s_record(void *u, const struct ukf_record *rec)
 	    ukf_db_instance(r->sc->db, r->run_id, rec))
 		scen_run_fail(r, UKF_RUN_FAILED, "database: %s",
 			 ukf_db_error(r->sc->db));
-	if (!sm)
+	/* the engine's own template boots are no requests: their rows go to
+	 * template_boots, and the summary counts requests only */
+	if (!sm || rec->template_boot)
 		return;
 	sm->n++;
 	if (rec->start == UKF_START_COLD)

@@ -311,6 +311,21 @@ progress_tty)
 	grep -q "world time" "$T/err" && fail "progress on a stderr that is no terminal"
 	exit 0
 	;;
+summary_template_boots)
+	# a remote fork to a node without the template under fetch=cold: node
+	# 1 boots the template itself. That boot is the engine's own VM, no
+	# request: its row is in template_boots, and the summary counts the 3
+	# requests (parent cold, 2 forks) - cold fraction 1/3, not 2/4
+	printf '%s\n' 'cluster { nodes = 2 }' \
+		'policy { placement = "round-robin", templates = "on-demand", fetch = "cold" }' \
+		'app("fanout", "mem=64M init=20ms work=20ms dirty=256 fork=2 units=1")' \
+		'process(function() wait(spawn("fanout", nil, 0)) end)' >"$T/tb.lua"
+	run run "$T/tb.lua" --db "$T/db"; expect_rc 0
+	[ "$(q "$T/db" "select count(*) from instances")|$(q "$T/db" "select node, template_made from template_boots")" = "3|1|1" ] ||
+		fail "rows: $(q "$T/db" "select count(*) from instances") instances, template boots '$(q "$T/db" "select * from template_boots")'"
+	grep -Eq '^default +1 +3 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +0\.333 +0$' "$T/out" ||
+		fail "summary: $(cat "$T/out")"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
