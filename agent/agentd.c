@@ -177,6 +177,7 @@ static void s_record(void *u, const struct ukf_record *r)
 		.remote = (uint8_t)r->remote,
 		.template_fetched = (uint8_t)r->template_fetched,
 		.template_made = (uint8_t)r->template_made,
+		.template_boot = (uint8_t)r->template_boot,
 		.delta_bytes = r->delta_bytes,
 		.dirty_pages = r->dirty_pages,
 		.t_request = r->t_request,

@@ -509,6 +509,7 @@ static void deliver(struct cworld *c, struct qmsg *q)
 			.remote = m->remote,
 			.template_fetched = m->template_fetched,
 			.template_made = m->template_made,
+			.template_boot = m->template_boot,
 			.delta_bytes = m->delta_bytes,
 			.dirty_pages = m->dirty_pages,
 			.t_request = m->t_request,

@@ -132,6 +132,8 @@ static const struct ukf_field f_record[] = {
 	F("t_exit", I64, t_exit, "exit or failure"),
 	F("status", I64, status, "exit status, -1000 failed, -1001 running"),
 	TEXT("reason", "why it failed ('' if not)"),
+	F("template_boot", U8, template_boot,
+	  "1: the engine's own boot of a template (a template_boots row, not a request)"),
 };
 #define STATS                                                                 \
 	F("instances", U32, instances, "alive on the node"),                  \
@@ -207,7 +209,7 @@ static const struct ctype types[UKF_C_TYPE_END - UKF_C_RUN] = {
 	T("fail", "agent -> client: a workload instance failed, or its request did", f_fail),
 	T("console", "agent -> client: a line of an instance's console", f_console),
 	T("log", "agent -> client: a line of the node's event log (with RUN trace = 1)", f_log),
-	T("record", "agent -> client: a finished instance's row (the results database's instances table)", f_record),
+	T("record", "agent -> client: a finished instance's row (the results database's instances table, or template_boots for the engine's own template boots)", f_record),
 	T("sample", "agent -> client: the node's state, every sample_every_ns", f_sample),
 	T("state", "agent -> client: the node went busy or idle (alive instances and pending requests)", f_state),
 	T("end", "client -> agent: the run is over; what is still alive is stopped and recorded", f_end),

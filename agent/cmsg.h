@@ -65,7 +65,7 @@ struct ukf_cmsg {
 	uint8_t trace; /* RUN: send LOG lines */
 	/* RECORD fields (core/engine.h struct ukf_record) */
 	uint32_t app, origin, node, start;
-	uint8_t remote, template_fetched, template_made;
+	uint8_t remote, template_fetched, template_made, template_boot;
 	uint64_t delta_bytes, dirty_pages;
 	int64_t t_request, t_placed, t_start, t_ready, t_exit;
 	/* SAMPLE / STATE / STATUS (struct ukf_node_stats and more) */

@@ -38,7 +38,7 @@ DIRECTORY=${4:-embedded}
 # lease TTL: 2 s, or 10 s where VMs run (under emulation in scripts/kvm-vm
 # one etcd request can take a second)
 case $CASE in
-exec | run | template | kill9) ETCD_TTL_DEFAULT=10s ;;
+exec | run | tboot | template | kill9) ETCD_TTL_DEFAULT=10s ;;
 *) ETCD_TTL_DEFAULT=2s ;;
 esac
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -48,7 +48,7 @@ etcd) command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (etcd-se
 *) echo "agents_test: unknown directory '$DIRECTORY'" >&2; exit 2 ;;
 esac
 case $CASE in
-exec | run | template | kill9)
+exec | run | tboot | template | kill9)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; } ;;
 esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-agents.XXXXXX")
@@ -324,6 +324,28 @@ EOF
 		grep -Eq 'etcd: node [12] record \(run [1-9]' "$T/node0.log" ||
 			fail "node 0 got no peer record of the run from etcd"
 	fi
+	;;
+tboot)
+	# a remote fork to a node without the template, fetch=cold: node 1
+	# boots the template itself - the engine's own boot, a template_boots
+	# row, not an instance (issue 11 item 4; RECORD carries the flag)
+	make_cluster 2
+	start_all
+	cat >"$T/scen.lua" <<'EOF'
+policy { placement = "round-robin", templates = "on-demand", fetch = "cold" }
+run { duration = "120s" }
+app("fanout", "mem=64M init=20ms work=20ms dirty=256 fork=2 units=1")
+process(function()
+  log("status " .. tostring(wait(spawn("fanout", nil, 0))))
+end)
+EOF
+	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" --db "$T/r.db" \
+		>"$T/out" 2>&1 || fail "run exited $?: $(cat "$T/out")"
+	rows=$(sqlite3 "$T/r.db" 'select node, start, status from instances order by id')
+	tb=$(sqlite3 "$T/r.db" 'select node, template_made, status from template_boots')
+	echo "instances: $rows"; echo "template boots: $tb"
+	[ "$(wc -l <<<"$rows")" = 3 ] || fail "$(wc -l <<<"$rows") instance rows, want 3 (a parent, 2 forks): $rows"
+	grep -q '^1|1|0$' <<<"$tb" || fail "no template boot made on node 1: '$tb'"
 	;;
 template)
 	make_cluster 2
