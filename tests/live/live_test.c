@@ -474,6 +474,30 @@ static int t_tdir_load_errors(void)
 	return 0;
 }
 
+/* A queue destroyed with events still in it frees them (the sanitizer
+ * build would report a leak); destroying nothing is a no-op; a wait with
+ * nothing pushed times out (0). */
+static int t_evq_destroy_full(void)
+{
+	ukf_evq_t *q = ukf_evq_create(), *none = NULL;
+	struct ukf_be_event ev;
+
+	CHECK(q != NULL);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = UKF_BE_CONSOLE;
+	ev.data = "left behind";
+	ev.len = 11;
+	CHECK(ukf_evq_wait(q, 0) == 0);
+	CHECK(ukf_evq_push(q, 0, &ev, 1) == 0);
+	CHECK(ukf_evq_push(q, 0, &ev, 2) == 0);
+	CHECK(ukf_evq_wait(q, 0) == 1);
+	ukf_evq_destroy(&q);
+	CHECK(q == NULL);
+	ukf_evq_destroy(&none);
+	ukf_evq_destroy(NULL);
+	return 0;
+}
+
 /* ---- a node of a cluster, with a network that only records ---- */
 
 struct fake_net {
@@ -595,6 +619,8 @@ static int t_cluster_node(void)
 	aid = w.ops->add_app(w.w, &app);
 	CHECK(aid >= 0);
 	CHECK(w.ops->start(w.w) == 0);
+	CHECK(w.ops->start(w.w) == -EINVAL); /* once */
+	CHECK(w.ops->at(w.w, 0, NULL, NULL, 0) == -EINVAL); /* nothing to run */
 	/* its record went out through the network, and it keeps a copy */
 	CHECK(fn.publishes >= 1 && fn.rec_len > 0);
 	CHECK(ukf_live_own_record(&w, own, sizeof(own)) == fn.rec_len);
@@ -880,6 +906,7 @@ static int t_tdir_file_errors(void)
 
 static const struct selftest tests[] = {
 	{ "evq_threads", t_evq_threads },
+	{ "evq_destroy_full", t_evq_destroy_full },
 	{ "bad_config", t_bad_config },
 	{ "image_path", t_image_path },
 	{ "timers_order", t_timers_order },
