@@ -43,7 +43,7 @@ const struct ukf_backend_driver *ukf_backend_driver_find(const char *name)
 {
 	if (!name)
 		return NULL;
-	for (size_t i = 0; i < NDRIVERS; i++)
+	for (size_t i = 0; drivers[i]; i++)
 		if (!strcmp(drivers[i]->name, name))
 			return drivers[i];
 	return NULL;
@@ -57,7 +57,7 @@ int ukf_backend_driver_names(char *buf, size_t len)
 		buf[0] = '\0';
 	if (NDRIVERS == 0)
 		return snprintf(buf, len, "none");
-	for (size_t i = 0; i < NDRIVERS; i++) {
+	for (size_t i = 0; drivers[i]; i++) {
 		size_t at = (size_t)n < len ? (size_t)n : len;
 		int w = snprintf(buf + at, len - at, "%s%s", i ? ", " : "",
 				 drivers[i]->name);
