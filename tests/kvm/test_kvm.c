@@ -201,6 +201,52 @@ static int t_elf_overflow(void)
 	return 0;
 }
 
+/*
+ * More images the loader refuses, each with its reason: another ELF
+ * version, more loadable segments than it keeps (a note header among
+ * them is skipped, not counted), a file larger than any image (sparse,
+ * never read). Freeing no image is a no-op.
+ */
+static int t_elf_limits(void)
+{
+	struct elf_img e;
+	char path[] = "/tmp/ukvm-bigXXXXXX", err[300];
+	size_t n = sizeof(Elf64_Ehdr) + 18 * sizeof(Elf64_Phdr);
+	uint8_t *buf = calloc(1, n);
+	Elf64_Phdr *ph = (Elf64_Phdr *)(buf + sizeof(Elf64_Ehdr));
+	struct ukvm_image *img;
+	int fd;
+
+	elf_make(&e);
+	e.eh.e_version = 2;
+	EXPECT_ERR(&e, sizeof(e), "unsupported ELF version 2");
+	/* 18 program headers: a note, then 17 loadable pages */
+	elf_make(&e);
+	CHECK(buf != NULL);
+	memcpy(buf, &e.eh, sizeof(e.eh));
+	((Elf64_Ehdr *)buf)->e_phoff = sizeof(Elf64_Ehdr);
+	((Elf64_Ehdr *)buf)->e_phnum = 18;
+	ph[0].p_type = PT_NOTE;
+	for (int i = 1; i < 18; i++) {
+		ph[i].p_type = PT_LOAD;
+		ph[i].p_flags = PF_R | (i == 1 ? PF_X : PF_W);
+		ph[i].p_vaddr = ph[i].p_paddr = 0x100000 + (uint64_t)(i - 1) * 0x1000;
+		ph[i].p_memsz = 0x1000;
+	}
+	EXPECT_ERR((const struct elf_img *)buf, n, "more than 16 loadable segments");
+	free(buf);
+	fd = mkstemp(path);
+	CHECK(fd >= 0 && ftruncate(fd, 300LL << 20) == 0);
+	close(fd);
+	img = ukvm_image_load(path, err, sizeof(err));
+	CHECK(img == NULL);
+	printf("300 MiB: %s\n", err);
+	CHECK_HAS(err, "too large (314572800 bytes)");
+	unlink(path);
+	ukvm_image_free(NULL);
+	return 0;
+}
+
 static int t_elf_segments(void)
 {
 	struct elf_img e;
@@ -1605,6 +1651,7 @@ static const struct selftest tests[] = {
 	{ "elf_bad_header", t_elf_bad_header },
 	{ "elf_overflow", t_elf_overflow },
 	{ "elf_segments", t_elf_segments },
+	{ "elf_limits", t_elf_limits },
 	{ "image_load", t_image_load },
 	{ "gpa_accessor", t_gpa_accessor },
 	{ "fault_frame", t_fault_frame },
