@@ -93,6 +93,7 @@ struct inst {
 	uint64_t ident;  /* identity: what its draws are keyed by */
 	uint8_t used, is_clone, is_child, cold, pause, starting, resume_early;
 	uint8_t save_fail; /* the delta being saved fails (injected) */
+	uint8_t on_cpu;    /* in a CPU work phase on its host's cores */
 	uint8_t mop;       /* enum ukf_sim_op of its start: boot, clone,
 			      fork or restore (the model's distribution) */
 	struct delta delta;
@@ -220,9 +221,19 @@ static struct inst *inst_new(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 	return in;
 }
 
+/* The key of slot s's CPU job while it has generation gen. */
+static uint64_t cpu_key(uint32_t s, uint32_t gen)
+{
+	return ((uint64_t)s << 32) | gen;
+}
+
 static void inst_free(sim_be_t *b, uint32_t s)
 {
 	struct inst *in = &b->inst[s];
+	if (in->on_cpu && b->w->cpu &&
+	    sim_cpu_cancel(b->w->cpu, b->w->now, in->node, cpu_key(s, in->gen)) < 0)
+		be_oom(b);
+	in->on_cpu = 0;
 	sim_map_del(&b->byid, in->id);
 	in->used = 0;
 	in->gen++;
@@ -263,6 +274,28 @@ static int sched(sim_be_t *b, uint32_t slot, ukf_ns_t at, enum step st)
 	ev.u.inst.gen = b->inst[slot].gen;
 	ev.u.inst.step = st;
 	return sim_world_push(b->w, at, &ev) < 0 ? -ENOMEM : 0;
+}
+
+/*
+ * Slot s does `ns` of guest CPU work (a cold boot's init, a unit), then
+ * step st: at now + ns without contention, else on its host's cores
+ * shared with the other instances working there (cpu.c).
+ */
+static int work(sim_be_t *b, uint32_t s, ukf_ns_t ns, enum step st)
+{
+	struct inst *in = &b->inst[s];
+
+	if (!b->w->cpu)
+		return sched(b, s, b->w->now + ns, st);
+	struct sim_ev ev = { .type = SIM_EV_INST, .node = in->node };
+	ev.u.inst.slot = s;
+	ev.u.inst.gen = in->gen;
+	ev.u.inst.step = st;
+	int rc = sim_cpu_start(b->w->cpu, b->w->now, in->node,
+			       cpu_key(s, in->gen), ns, &ev);
+	if (rc == 0)
+		in->on_cpu = 1;
+	return rc;
 }
 
 /* Index of draw `k` of identity `ident` in an op's stream. */
@@ -574,7 +607,7 @@ static int after_unit(sim_be_t *b, uint32_t s)
 {
 	struct inst *in = &b->inst[s];
 	if (in->units_done < in->units)
-		return sched(b, s, b->w->now + unit_cost(b, in), ST_UNIT);
+		return work(b, s, unit_cost(b, in), ST_UNIT);
 	return sched(b, s, b->w->now, ST_EXIT);
 }
 
@@ -592,11 +625,11 @@ static int be_complete(void *bp, ukf_node_id_t node, ukf_id_t id, int64_t ret,
 		in->pause = P_NONE;
 		if (in->units == 0)
 			return sched(b, s, b->w->now, ST_EXIT);
-		return sched(b, s, b->w->now + unit_cost(b, in), ST_UNIT);
+		return work(b, s, unit_cost(b, in), ST_UNIT);
 	case P_FORK:
 		in->pause = P_NONE;
 		if (in->is_child && in->units_done == 0)
-			return sched(b, s, b->w->now + unit_cost(b, in), ST_UNIT);
+			return work(b, s, unit_cost(b, in), ST_UNIT);
 		in->forks_issued++;
 		if (ret > 0)
 			in->children++;
@@ -731,6 +764,8 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e)
 	struct inst *in = &b->inst[s];
 	struct ukf_be_event ev = { .inst = in->id };
 	ukf_node_id_t node = in->node;
+	if (e->u.inst.step == ST_READY || e->u.inst.step == ST_UNIT)
+		in->on_cpu = 0; /* the end of its work phase (work()) */
 	uint32_t gen = in->gen;
 	int rc = 0;
 
@@ -749,17 +784,17 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e)
 			if (in->resume_early && in->pause == P_FORK) {
 				in->resume_early = 0;
 				in->pause = P_NONE;
-				rc = sched(b, s, b->w->now + unit_cost(b, in), ST_UNIT);
+				rc = work(b, s, unit_cost(b, in), ST_UNIT);
 			}
 		} else if (in->cold) {
 			/* init and the memory touch overlap (synth.c) */
 			double init = (double)in->init_ns;
 			double touch = (double)(in->mem_pages * PAGE) *
 				       b->w->cfg.model.boot_ns_per_mem_byte;
-			rc = sched(b, s,
-				   b->w->now + cost(b, in, OP_READY, 0,
-						    touch > init ? touch : init),
-				   ST_READY);
+			rc = work(b, s,
+				  cost(b, in, OP_READY, 0,
+				       touch > init ? touch : init),
+				  ST_READY);
 		} else {
 			rc = sched(b, s, b->w->now, ST_READY);
 		}

@@ -136,6 +136,11 @@ struct ukf_sim_config {
 		double crash;      /* a unit of work ends in a crash
 				      (UKF_BE_FAIL) instead of finishing */
 	} faults;
+	/* Appended: physical cores per host shared by the guest CPU work
+	 * of the instances running there (processor sharing, sim/README.md
+	 * "Host CPU contention"); 0: no contention (each runs at full
+	 * speed, the behaviour before this field). */
+	uint32_t cores;
 };
 void ukf_sim_config_default(struct ukf_sim_config *c);
 

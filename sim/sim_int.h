@@ -50,7 +50,8 @@ enum sim_ev_type {
 	SIM_EV_INST,     /* backend: an instance's next step */
 	SIM_EV_TEMPLATE, /* backend: a template made or loaded */
 	SIM_EV_SAMPLE,   /* periodic node samples */
-	SIM_EV_USER      /* tests and benchmarks */
+	SIM_EV_USER,     /* tests and benchmarks */
+	SIM_EV_CPU       /* host CPU: a host's next finish may be due */
 };
 
 struct sim_ev {
@@ -87,6 +88,9 @@ struct sim_ev {
 		struct {
 			uint64_t a, b, c;
 		} user;
+		struct {
+			uint32_t ver;
+		} cpu;
 	} u;
 };
 
@@ -182,6 +186,34 @@ size_t sim_net_connections(const sim_net_t *n);
 uint64_t sim_net_bytes(const sim_net_t *n);
 
 /* ------------------------------------------------------------------ */
+/* Host CPU contention (cpu.c): each host has `cores` cores shared by the
+ * jobs (guest CPU work phases) running on it by egalitarian processor
+ * sharing: with n running, each progresses at min(1, cores/n). A host
+ * keeps a virtual clock and a heap of virtual finish times with one
+ * pending SIM_EV_CPU event, rescheduled on every start, cancel or finish
+ * (O(log k) each for k jobs on the host). */
+typedef struct sim_cpu sim_cpu_t;
+
+/* Per-host sharing of `cores` (> 0) cores among `hosts` (> 0) hosts,
+ * pushing its events on q; NULL on bad arguments or ENOMEM. */
+sim_cpu_t *sim_cpu_create(sim_queue_t *q, uint32_t hosts, uint32_t cores);
+/* Free it and null *c (events left in the queue hold nothing). */
+void sim_cpu_destroy(sim_cpu_t **c);
+/* Job `key` (unique among running jobs) needs work_ns of CPU on host from
+ * now; *done (copied) is pushed on the queue at the time it has received
+ * it. 0, -EINVAL (bad host, negative work), -EEXIST, -ENOMEM. */
+int sim_cpu_start(sim_cpu_t *c, ukf_ns_t now, uint32_t host, uint64_t key,
+		  ukf_ns_t work_ns, const struct sim_ev *done);
+/* Job `key` on host leaves unfinished (its VM destroyed); its done event
+ * is never pushed. 1 if it was running, 0 if not, -ENOMEM. */
+int sim_cpu_cancel(sim_cpu_t *c, ukf_ns_t now, uint32_t host, uint64_t key);
+/* Handle SIM_EV_CPU popped at now: push the done events of the jobs that
+ * finished. 0 or -ENOMEM. */
+int sim_cpu_event(sim_cpu_t *c, ukf_ns_t now, const struct sim_ev *ev);
+/* Jobs running on host now (tests, samples). */
+uint32_t sim_cpu_running(const sim_cpu_t *c, uint32_t host);
+
+/* ------------------------------------------------------------------ */
 /* The simulated backend (struct ukf_backend_ops "sim"). */
 struct sim_world;
 typedef struct sim_be sim_be_t;
@@ -220,6 +252,7 @@ struct sim_world {
 	sim_rng_t *rng;
 	sim_net_t *net;
 	sim_be_t *sbe;
+	sim_cpu_t *cpu;         /* NULL unless cfg.cores > 0 */
 	struct ukf_dir *dir;
 	ukf_ns_t now;
 	uint64_t events;

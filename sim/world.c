@@ -300,6 +300,13 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 	case SIM_EV_TEMPLATE:
 		sim_be_event(w->sbe, ev);
 		break;
+	case SIM_EV_CPU:
+		if (w->cpu && sim_cpu_event(w->cpu, w->now, ev) < 0) {
+			w->failed = 1;
+			snprintf(w->fail_msg, sizeof(w->fail_msg),
+				 "host cpu: out of memory");
+		}
+		break;
 	case SIM_EV_SAMPLE:
 		take_samples(w);
 		/* Keep sampling only while something else is going on. */
@@ -439,6 +446,7 @@ static void world_destroy(void **wp)
 	if (w->q)
 		drain(w);
 	sim_be_destroy(&w->sbe);
+	sim_cpu_destroy(&w->cpu);
 	sim_net_destroy(&w->net);
 	sim_rng_destroy(&w->rng);
 	sim_map_free(&w->idents);
@@ -690,7 +698,9 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 	    !(w->sbe = sim_be_create(w)) ||
 	    !(w->net = sim_net_create(w->q, cfg->engine.nodes,
 				      cfg->link_latency_ns,
-				      cfg->link_bandwidth_bps, net_deliver, w)))
+				      cfg->link_bandwidth_bps, net_deliver, w)) ||
+	    (cfg->cores > 0 &&
+	     !(w->cpu = sim_cpu_create(w->q, cfg->engine.nodes, cfg->cores))))
 		goto oom_free;
 	w->be.b = w->sbe;
 

@@ -382,6 +382,72 @@ static int t_costs(void)
 	return 0;
 }
 
+/* Records of a contention run: each ready-to-exit, and how many. */
+struct contobs {
+	int n, bad;
+	ukf_ns_t min, max;
+};
+
+static void cont_record(void *u, const struct ukf_record *r)
+{
+	struct contobs *c = u;
+	ukf_ns_t d = r->t_exit - r->t_ready;
+
+	if (r->status != 0 || r->template_boot) {
+		c->bad++;
+		return;
+	}
+	if (c->n == 0 || d < c->min)
+		c->min = d;
+	if (c->n == 0 || d > c->max)
+		c->max = d;
+	c->n++;
+}
+
+/* 200 instances of 100 ms of work started together on one host: with
+ * cores = 8 (the cpu.c model) they share the cores and all exit 200 *
+ * 100 ms / 8 = 2.5 s after READY; with cores = 0 each runs alone (100 ms);
+ * 8 instances on 8 cores are not slowed either. */
+static int cont_run(uint32_t cores, uint32_t n, ukf_ns_t want)
+{
+	struct ukf_sim_config c;
+	struct contobs co = { 0 };
+	struct ukf_world w;
+	char err[256];
+	struct ukf_world_sinks s = { .record = cont_record, .u = &co };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 1;
+	c.engine.node.vcpus = 1000;
+	c.engine.templates = "none";
+	c.model.jitter = 0;
+	c.cores = cores;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
+	struct ukf_app a;
+	CHECK(ukf_app_parse(&a, "a", "mem=1M init=1ms work=100ms image=1M", err,
+			    sizeof(err)) == 0);
+	int id = w.ops->add_app(w.w, &a);
+	CHECK(id >= 0 && w.ops->start(w.w) == 0);
+	for (uint32_t i = 0; i < n; i++)
+		w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, &w, (uint64_t)id);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	fprintf(stderr, "cores %u, %u instances: ready to exit %lld..%lld ns\n",
+		cores, n, (long long)co.min, (long long)co.max);
+	CHECK(co.n == (int)n && co.bad == 0);
+	CHECK(co.min == want && co.max == want);
+	w.ops->destroy(&w.w);
+	return 0;
+}
+
+static int t_cpu_contention(void)
+{
+	CHECK(cont_run(0, 200, 100 * UKF_MS) == 0);
+	CHECK(cont_run(8, 200, 2500 * UKF_MS) == 0);
+	CHECK(cont_run(8, 8, 100 * UKF_MS) == 0);
+	CHECK(cont_run(8, 16, 200 * UKF_MS) == 0);
+	return 0;
+}
+
 static void spawn1_cb(void *arg, uint64_t app)
 {
 	struct ukf_world *w = arg;
@@ -905,6 +971,7 @@ static const struct selftest tests[] = {
 	{ "run_until", t_run_until },
 	{ "backend_refusals", t_backend_refusals },
 	{ "costs", t_costs },
+	{ "cpu_contention", t_cpu_contention },
 	{ "cold_mem_cost", t_cold_mem_cost },
 	{ "fork_failure_status", t_fork_failure_status },
 	{ "backend_templates", t_backend_templates },

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/* test_sim_cpu.c - self-tests of host CPU contention (sim/cpu.c): processor sharing against analytic answers. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+#include "tests/common/selftest.h"
+
+#define MS 1000000LL
+
+/* CHECK with a message saying what was seen. */
+#define CHECKM(c, ...)                                                        \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);       \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fputc('\n', stderr);                                  \
+			return 1;                                             \
+		}                                                             \
+	} while (0)
+
+/* The done event of job j. */
+static struct sim_ev done_ev(uint64_t j)
+{
+	struct sim_ev e = { .type = SIM_EV_USER };
+	e.u.user.a = j;
+	return e;
+}
+
+/* Run q to empty (or to `until`); job j's finish time into fin[j]. */
+static int drain(sim_queue_t *q, sim_cpu_t *c, ukf_ns_t until, ukf_ns_t *fin,
+		 size_t nfin)
+{
+	ukf_ns_t t;
+	struct sim_ev e;
+
+	while (sim_queue_peek_time(q) <= until && sim_queue_pop(q, &t, &e)) {
+		if (e.type == SIM_EV_CPU) {
+			CHECK(sim_cpu_event(c, t, &e) == 0);
+		} else {
+			CHECK(e.type == SIM_EV_USER && e.u.user.a < nfin);
+			CHECK(fin[e.u.user.a] == -1); /* finishes once */
+			fin[e.u.user.a] = t;
+		}
+	}
+	return 0;
+}
+
+/* N equal jobs of work W started together on c cores all finish at
+ * N*W/c if N > c, else at W; a lone job on another host is not slowed. */
+static int t_cpu_equal_jobs(void)
+{
+	static const struct { uint32_t n, cores; ukf_ns_t w, want; } cs[] = {
+		{ 200, 8, 100 * MS, 2500 * MS },
+		{ 1000, 16, 3 * MS, 187500000 },
+		{ 5, 8, 100 * MS, 100 * MS },
+		{ 8, 8, 100 * MS, 100 * MS },
+		{ 9, 8, 8 * MS, 9 * MS },
+		{ 7, 3, 1 * MS, 2333333 }, /* 7/3 ms, to the nearest ns */
+	};
+	for (size_t k = 0; k < sizeof(cs) / sizeof(cs[0]); k++) {
+		sim_queue_t *q = sim_queue_create();
+		sim_cpu_t *c = sim_cpu_create(q, 2, cs[k].cores);
+		ukf_ns_t fin[1001];
+		CHECK(q && c && cs[k].n < 1001);
+		for (size_t i = 0; i <= cs[k].n; i++)
+			fin[i] = -1;
+		for (uint32_t i = 0; i < cs[k].n; i++) {
+			struct sim_ev d = done_ev(i);
+			CHECK(sim_cpu_start(c, 0, 0, i, cs[k].w, &d) == 0);
+		}
+		struct sim_ev d = done_ev(cs[k].n);
+		CHECK(sim_cpu_start(c, 0, 1, 5000, cs[k].w, &d) == 0);
+		CHECK(sim_cpu_running(c, 0) == cs[k].n);
+		CHECK(drain(q, c, UKF_NS_NEVER, fin, cs[k].n + 1) == 0);
+		for (uint32_t i = 0; i < cs[k].n; i++)
+			CHECKM(fin[i] == cs[k].want, "case %zu job %u at %lld, want %lld",
+			       k, i, (long long)fin[i], (long long)cs[k].want);
+		CHECK(fin[cs[k].n] == cs[k].w);
+		CHECK(sim_cpu_running(c, 0) == 0 && sim_cpu_running(c, 1) == 0);
+		sim_cpu_destroy(&c);
+		sim_queue_destroy(&q);
+		CHECK(!c);
+	}
+	return 0;
+}
+
+/* The rate changes whenever a job starts, finishes or is cancelled. */
+static int t_cpu_rate_changes(void)
+{
+	sim_queue_t *q = sim_queue_create();
+	sim_cpu_t *c = sim_cpu_create(q, 1, 1);
+	ukf_ns_t fin[3] = { -1, -1, -1 };
+	struct sim_ev d0 = done_ev(0), d1 = done_ev(1), d2 = done_ev(2);
+	CHECK(q && c);
+
+	/* 1 core: A (10 ms) alone for 5 ms, then A and B (10 ms) at half
+	 * speed: A done at 15 ms; B alone again: done at 20 ms. */
+	CHECK(sim_cpu_start(c, 0, 0, 1, 10 * MS, &d0) == 0);
+	CHECK(drain(q, c, 5 * MS, fin, 3) == 0);
+	CHECK(sim_cpu_start(c, 5 * MS, 0, 2, 10 * MS, &d1) == 0);
+	CHECK(sim_cpu_start(c, 5 * MS, 0, 2, 1, &d1) == -EEXIST);
+	CHECK(sim_cpu_start(c, 5 * MS, 1, 3, 1, &d1) == -EINVAL);
+	CHECK(drain(q, c, UKF_NS_NEVER, fin, 3) == 0);
+	CHECK(fin[0] == 15 * MS && fin[1] == 20 * MS);
+
+	/* Cancel: A and B (10 ms each) from 100 ms; B leaves at 104 ms
+	 * (both had 2 ms), A alone does its last 8 ms: done at 112 ms. */
+	fin[0] = fin[1] = -1;
+	CHECK(drain(q, c, 100 * MS, fin, 3) == 0);
+	CHECK(sim_cpu_start(c, 100 * MS, 0, 1, 10 * MS, &d0) == 0);
+	CHECK(sim_cpu_start(c, 100 * MS, 0, 2, 10 * MS, &d1) == 0);
+	CHECK(drain(q, c, 104 * MS, fin, 3) == 0);
+	CHECK(sim_cpu_cancel(c, 104 * MS, 0, 2) == 1);
+	CHECK(sim_cpu_cancel(c, 104 * MS, 0, 2) == 0);
+	CHECK(drain(q, c, UKF_NS_NEVER, fin, 3) == 0);
+	CHECK(fin[0] == 112 * MS && fin[1] == -1);
+	sim_cpu_destroy(&c);
+	sim_queue_destroy(&q);
+
+	/* 2 cores, 3 jobs of 4, 8, 8 ms: each at 2/3 speed until the first
+	 * is done (6 ms), then the two left at full speed: done at 10 ms. */
+	q = sim_queue_create();
+	c = sim_cpu_create(q, 1, 2);
+	CHECK(q && c);
+	fin[0] = fin[1] = fin[2] = -1;
+	CHECK(sim_cpu_start(c, 0, 0, 1, 4 * MS, &d0) == 0);
+	CHECK(sim_cpu_start(c, 0, 0, 2, 8 * MS, &d1) == 0);
+	CHECK(sim_cpu_start(c, 0, 0, 3, 8 * MS, &d2) == 0);
+	CHECK(drain(q, c, UKF_NS_NEVER, fin, 3) == 0);
+	CHECK(fin[0] == 6 * MS && fin[1] == 10 * MS && fin[2] == 10 * MS);
+	sim_cpu_destroy(&c);
+	sim_queue_destroy(&q);
+	CHECK(!sim_cpu_create(NULL, 1, 1));
+	return 0;
+}
+
+/*
+ * An M/G/1-PS host (1 core, Poisson arrivals at rate lambda, work S): the
+ * mean response time is E[S]/(1 - rho), rho = lambda E[S], whatever the
+ * distribution of S (PS is insensitive). Checked for exponential work
+ * (M/M/1-PS) and constant work (M/D/1-PS, where FCFS would give
+ * E[S](1 + rho/(2(1 - rho))) = 3 ms instead of 5 ms at rho = 0.8).
+ */
+static int mg1_ps(int exponential, double rho, double tol)
+{
+	enum { JOBS = 400000, WARM = 20000 };
+	const double es = 1e6; /* E[S]: 1 ms */
+	sim_queue_t *q = sim_queue_create();
+	sim_cpu_t *c = sim_cpu_create(q, 1, 1);
+	sim_rng_t *r = sim_rng_create(42, 0);
+	ukf_ns_t *arr = malloc(sizeof(*arr) * JOBS);
+	ukf_ns_t *fin = malloc(sizeof(*fin) * JOBS);
+	CHECK(q && c && r && arr && fin);
+
+	ukf_ns_t t = 0;
+	for (uint64_t j = 0; j < JOBS; j++) {
+		t += (ukf_ns_t)llround(sim_rng_exponential(r, 1, es / rho));
+		arr[j] = t;
+		fin[j] = -1;
+	}
+	for (uint64_t j = 0; j < JOBS; j++) {
+		CHECK(drain(q, c, arr[j] - 1, fin, JOBS) == 0);
+		double w = exponential ? sim_rng_exponential(r, 2, es) : es;
+		struct sim_ev d = done_ev(j);
+		CHECK(sim_cpu_start(c, arr[j], 0, j, (ukf_ns_t)llround(w), &d) == 0);
+	}
+	CHECK(drain(q, c, UKF_NS_NEVER, fin, JOBS) == 0);
+	double sum = 0;
+	for (uint64_t j = WARM; j < JOBS; j++) {
+		CHECK(fin[j] >= arr[j]);
+		sum += (double)(fin[j] - arr[j]);
+	}
+	double mean = sum / (JOBS - WARM), want = es / (1 - rho);
+	printf("%s rho %.2f: mean response %.4f ms, E[S]/(1-rho) %.4f ms (%+.2f%%)\n",
+	       exponential ? "M/M/1-PS" : "M/D/1-PS", rho, mean / 1e6,
+	       want / 1e6, 100 * (mean / want - 1));
+	CHECKM(fabs(mean / want - 1) < tol, "mean %.0f ns, want %.0f", mean, want);
+	free(arr);
+	free(fin);
+	sim_rng_destroy(&r);
+	sim_cpu_destroy(&c);
+	sim_queue_destroy(&q);
+	return 0;
+}
+
+static int t_cpu_mm1_ps(void)
+{
+	CHECK(mg1_ps(1, 0.5, 0.03) == 0);
+	CHECK(mg1_ps(1, 0.8, 0.05) == 0);
+	return 0;
+}
+
+static int t_cpu_md1_ps(void)
+{
+	CHECK(mg1_ps(0, 0.8, 0.05) == 0);
+	return 0;
+}
+
+static const struct selftest tests[] = {
+	{ "cpu_equal_jobs", t_cpu_equal_jobs },
+	{ "cpu_rate_changes", t_cpu_rate_changes },
+	{ "cpu_mm1_ps", t_cpu_mm1_ps },
+	{ "cpu_md1_ps", t_cpu_md1_ps },
+};
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	if (selftest_dispatch_print(tests, SELFTEST_COUNT(tests), argc, argv,
+				    &rc))
+		return rc;
+	fprintf(stderr, "usage: %s [--list | --run NAME]\n", argv[0]);
+	return 2;
+}
