@@ -921,6 +921,9 @@ static int bench(int nodes, int requests, const char *placement)
 	/* Each node boots its own template: with peer fetch, ~all nodes fetch
 	 * from the first holder at once and share its uplink (see README). */
 	c.engine.fetch = UKF_FETCH_COLD;
+	/* UKF_SIM_CORES=N: host CPU contention on N cores per host (cpu.c) */
+	if (getenv("UKF_SIM_CORES"))
+		c.cores = (uint32_t)atoi(getenv("UKF_SIM_CORES"));
 	o.print = getenv("UKF_SIM_TRACE") != NULL;
 	struct ukf_world_sinks s = sinks_for(&o, o.print);
 	if (ukf_sim_create(&o.world, &c, &s, NULL, err, sizeof(err))) {
@@ -946,9 +949,9 @@ static int bench(int nodes, int requests, const char *placement)
 		return 1;
 	double dt = wall() - t0;
 	uint64_t ev = o.world.ops->events(o.world.w);
-	printf("world: %s, %d nodes, %d requests (fork=2): %llu events in %.2f s = "
+	printf("world: %s, %u cores, %d nodes, %d requests (fork=2): %llu events in %.2f s = "
 	       "%.2f M events/s; %zu records, %zu failed, %llu alive, sim time %.1f s\n",
-	       placement, nodes, requests, (unsigned long long)ev, dt, ev / dt / 1e6,
+	       placement, c.cores, nodes, requests, (unsigned long long)ev, dt, ev / dt / 1e6,
 	       o.records, o.failed, (unsigned long long)o.world.ops->alive(o.world.w),
 	       o.world.ops->now(o.world.w) / 1e9);
 	o.world.ops->destroy(&o.world.w);
