@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # cli_more.sh - more behaviour tests of `ukfork`: every refusal of a bad
 # scenario or API call names its file:line and cause, stores nothing; the
-# values the API returns; subcommand usage; progress on a terminal.
+# values the API returns; subcommand usage; progress on a terminal and its
+# ETA; a damaged results database; processes left suspended.
 #   cli_more.sh UKFORK SCENARIO_DIR CASE     (CASE "list" lists them)
 set -u
 UKFORK=$1
@@ -325,6 +326,61 @@ summary_template_boots)
 		fail "rows: $(q "$T/db" "select count(*) from instances") instances, template boots '$(q "$T/db" "select * from template_boots")'"
 	grep -Eq '^default +1 +3 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +0\.333 +0$' "$T/out" ||
 		fail "summary: $(cat "$T/out")"
+	;;
+progress_eta)
+	# --progress: the ETA of the whole command in the unit that fits it:
+	# 1000 runs of ~0.05 s each are minutes away, 10^6 of them hours
+	# (each command is stopped after its first lines)
+	printf '%s\n%s\n' "$HEAD" 'process(function() local c = os.clock(); while os.clock() - c < 0.05 do end end)' >"$T/p.lua"
+	timeout 3 "$UKFORK" run "$T/p.lua" --progress --reps 1000 >/dev/null 2>"$T/err"
+	grep -Eq '^point 1/1, run 1/1000: default rep 0: .*, ETA [1-9][0-9]*m[0-5][0-9]s$' "$T/err" ||
+		fail "no ETA in minutes and seconds"
+	timeout 3 "$UKFORK" run "$T/p.lua" --progress --reps 1000000 >/dev/null 2>"$T/err"
+	grep -Eq '^point 1/1, run 1/1000000: default rep 0: .*, ETA [1-9][0-9]*h[0-5][0-9]m$' "$T/err" ||
+		fail "no ETA in hours and minutes"
+	;;
+seed_random)
+	# a seed computed from random draws changes when the scenario runs
+	# with it: refused at its line, nothing stored
+	refused 'run { seed = math.floor(random() * 1000000) + 1 }' "setting 'seed' changed when the scenario ran with it (it must not depend on random draws)"
+	;;
+stuck_many)
+	# 12 processes still in wait() at the end: the first 10 named with
+	# their line, then how many more, on stderr and in the trace
+	printf '%s\n%s\n' "$HEAD" 'app("slow", "mem=64M init=50s work=1ms")
+run { duration = "1s" }
+for i = 1, 12 do process(function() wait(spawn("slow")) end) end' >"$T/s.lua"
+	run run "$T/s.lua" --trace "$T/trace" --quiet; expect_rc 0
+	expect_err "default rep 0: warning: process 9 still suspended in wait(10) at $T/s.lua:4 when the run ended"
+	expect_err "default rep 0: warning: 2 more processes still suspended in wait() or ready()"
+	[ "$(grep -c 'still suspended in wait([0-9]' "$T/err")" = 10 ] || fail "not 10 processes named"
+	grep -q '^1\.000000000 run warning: 2 more processes still suspended' "$T/trace" ||
+		fail "the trace lacks the count of the others: $(grep warning "$T/trace")"
+	;;
+db_damaged)
+	# a database that is not ukfork's, or whose instances table is not
+	# ukfork's: the run fails naming the file and the cause, adds no run
+	cp "$S/ok.lua" "$T/s.lua"
+	sqlite3 "$T/x.db" "create table runs(x)"
+	run run "$T/s.lua" --db "$T/x.db"; expect_rc 1
+	expect_err "ukfork run: $T/x.db: a SQLite database, but not a ukfork results database (no ukfork meta table)"
+	[ "$(q "$T/x.db" "select count(*) from runs")" = 0 ] || fail "a run stored in the foreign database"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	q "$T/db" "drop table instances; create table instances(x)"
+	run run "$T/s.lua" --db "$T/db"; expect_rc 1
+	expect_err "ukfork run: $T/db: preparing statements: table instances has 1 columns"
+	[ "$(q "$T/db" "select count(*) from runs")" = 1 ] || fail "a run added to the damaged database"
+	;;
+usage_more)
+	# report takes one database; agent status needs its cluster file;
+	# validate needs a scenario
+	run report "$T/a.db" "$T/b.db"; expect_rc 2
+	expect_err "ukfork report: one database only (extra argument '$T/b.db')"
+	[ -e "$T/a.db" ] && fail "a refused report created its database"
+	run agent status
+	if grep -q "not built" "$T/err"; then echo "SKIP: ukfork built without the agent"; exit 77; fi
+	expect_rc 2; expect_err "ukfork agent status: --cluster FILE is required"
+	run validate; expect_rc 2; expect_err "ukfork validate: missing SCENARIO.lua (or --from-db DB)"
 	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
