@@ -206,6 +206,18 @@ static int t_corrupt(void)
 	memcpy(c + 32 + 8, &huge, 8);
 	reseal(c, b.len);
 	CHECK(expect_reject(c, b.len, "runs past the end") == 0);
+	/* ... and the message names the section: by name, "end" for the
+	 * end marker, by number for a type this reader does not know */
+	CHECK(expect_reject(c, b.len, "section 0 (meta) of 1099511627776") ==
+	      0);
+	uint32_t odd = 99;
+	memcpy(c + 32, &odd, 4);
+	reseal(c, b.len);
+	CHECK(expect_reject(c, b.len, "section 0 (type 99) of") == 0);
+	memcpy(c, b.data, b.len);
+	memcpy(c + b.len - 24 + 8, &huge, 8); /* the end marker's length */
+	reseal(c, b.len);
+	CHECK(expect_reject(c, b.len, "(end) of 1099511627776 bytes") == 0);
 	/* A page number outside memory, valid checksum: apply refuses. */
 	{
 		struct ukvm_snap_reader r;
