@@ -328,16 +328,16 @@ summary_template_boots)
 		fail "summary: $(cat "$T/out")"
 	;;
 progress_eta)
-	# --progress: the ETA of the whole command in the unit that fits it:
-	# 1000 runs of ~0.05 s each are minutes away, 10^6 of them hours
-	# (each command is stopped after its first lines)
-	printf '%s\n%s\n' "$HEAD" 'process(function() local c = os.clock(); while os.clock() - c < 0.05 do end end)' >"$T/p.lua"
-	timeout 3 "$UKFORK" run "$T/p.lua" --progress --reps 1000 >/dev/null 2>"$T/err"
-	grep -Eq '^point 1/1, run 1/1000: default rep 0: .*, ETA [1-9][0-9]*m[0-5][0-9]s$' "$T/err" ||
-		fail "no ETA in minutes and seconds"
-	timeout 3 "$UKFORK" run "$T/p.lua" --progress --reps 1000000 >/dev/null 2>"$T/err"
-	grep -Eq '^point 1/1, run 1/1000000: default rep 0: .*, ETA [1-9][0-9]*h[0-5][0-9]m$' "$T/err" ||
-		fail "no ETA in hours and minutes"
+	# --progress: the ETA in the unit that fits it. Each world second
+	# costs ~0.3 s of CPU (os.clock), so a run of 1000 s of world time is
+	# minutes away and one of 100000 s hours; the scenario stops itself
+	# after 3 steps with an error (exit 2 at its line)
+	for d in 1000:'m[0-5][0-9]s' 100000:'h[0-5][0-9]m'; do
+		printf '%s\nrun { duration = "%ss" }\n%s\n' "$HEAD" "${d%%:*}" 'process(function() for i = 1, 3 do local c = os.clock(); while os.clock() - c < 0.4 do end; sleep(1) end; error("enough") end)' >"$T/p.lua"
+		run run "$T/p.lua" --progress; expect_rc 2; expect_err "p.lua:3: enough"
+		grep -Eq "^point 1/1, run 1/1: default rep 0: [0-9.]+ / ${d%%:*}\\.000 s world time, .*, ETA [1-9][0-9]*${d#*:}\$" "$T/err" ||
+			fail "no ETA in the form [1-9][0-9]*${d#*:} for ${d%%:*} s"
+	done
 	;;
 seed_random)
 	# a seed computed from random draws changes when the scenario runs
