@@ -283,7 +283,13 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	o.sets = sets;
+	o.mpi = 1;
 	rc = ukf_scenario_run(&o, stdout, stderr);
+	/* Under mpirun/srun: MPI_Finalize, or stop every rank (MPI_Abort)
+	 * when a run failed. Output first: an abort does not flush it. */
+	fflush(stdout);
+	fflush(stderr);
+	rc = ukf_scenario_mpi_end(rc);
 out:
 	free(sets);
 	return rc;

@@ -207,6 +207,11 @@ struct scen {
 	size_t point_no, npoints, runs_done;
 	uint32_t reps;
 	double wall_done;
+	/* MPI (scen_mpi.c): this process's rank of size ranks (0 of 1
+	 * without mpirun). With size > 1 only rank 0 opens db; every other
+	 * rank stores its runs in jn, a journal sent to rank 0. */
+	int rank, size;
+	struct scen_journal *jn;
 };
 /* ------------------------------------------------------------------ */
 /* One run: the declarations the script made and the world it drives. */
@@ -552,5 +557,68 @@ static inline void scen_step_begin(struct run *r, lua_State *co)
 	if (!r->runaway) /* resets co's own count to hook_every */
 		lua_sethook(co, scen_watchdog, LUA_MASKCOUNT, r->hook_every);
 }
+
+/* ------------------------------------------------------------------ */
+/* Storing a run (scen_mpi.c): into sc->db when open, else into sc->jn,
+ * the journal a rank sends to rank 0. Same returns as ukf_db_*. */
+
+/* A run's rows, serialised (scen_mpi.c); p is malloc'd, owned by it. */
+struct scen_journal {
+	char *p;
+	size_t n, cap;
+	int oom;
+};
+
+/* How a run ended: stored with it, and what its summary line says. */
+struct scen_run_end {
+	double wall, loop_wall;
+	uint64_t events, spawn_errors;
+	ukf_ns_t end;
+};
+
+/* 1 if runs are stored (--db: the database here, or at rank 0). */
+static inline int scen_storing(const struct scen *sc)
+{
+	return sc->o->db_path != NULL && (sc->db != NULL || sc->jn != NULL);
+}
+/* Begin a run; its id (> 0), or -1. With a journal (whose caller empties
+ * it before each run) the instances and the end of every run are kept,
+ * stored or not (rank 0's summary counts them), the rest only if
+ * scen_storing(). */
+int64_t scen_db_begin(struct scen *sc, const struct ukf_run_info *in);
+/* An instance: into the journal if there is one, else into db when run
+ * > 0 (else nowhere). */
+int scen_db_instance(struct scen *sc, int64_t run,
+		     const struct ukf_record *r);
+int scen_db_sample(struct scen *sc, int64_t run,
+		   const struct ukf_db_sample *s);
+int scen_db_commit(struct scen *sc, int64_t run,
+		   const struct scen_run_end *e);
+void scen_db_abort(struct scen *sc, int64_t run);
+/* The last failure's message (the database's, or "out of memory"). */
+const char *scen_db_error(const struct scen *sc);
+/* Rank 0: store one run's journal (p, n) into sc->db as the run that
+ * made it would have, counting its requests into sum; e gets how the run
+ * ended. Returns 0, or -1 with a message in err (nothing stored). */
+int scen_replay(struct scen *sc, const char *p, size_t n,
+		struct summary *sum, struct scen_run_end *e, char *err,
+		size_t errlen);
+/* Count one instance record into sum (requests only; NULL sum: none).
+ * Returns 0, or -1 out of memory. Defined in scen_proc.c. */
+int scen_summary_add(struct summary *sum, const struct ukf_record *rec);
+
+/* MPI_Init when a launcher (mpirun, srun) started the process and MPI
+ * is built in; rank and size (0 and 1 otherwise). 0, or -1 with err. */
+int scen_mpi_init(int *rank, int *size, char *err, size_t errlen);
+/* Rank > 0: send rank 0 one run: code 0 and the journal j, or a UKF_RUN_*
+ * code and the message what. Blocks until rank 0 takes it. 0 or -1. */
+int scen_mpi_send(int code, const char *what, const struct scen_journal *j);
+/* Rank 0: the next run from rank `from` into j (reused buffer); *code
+ * its sender's code, err its message. 0, or -1 (err says why). */
+int scen_mpi_recv(int from, struct scen_journal *j, int *code, char *err,
+		  size_t errlen);
+/* A run failed after the ranks went their own ways: the other ranks
+ * cannot finish, ukf_scenario_mpi_end() stops them all. */
+void scen_mpi_failed(void);
 
 #endif /* UKF_SCEN_INT_H */

@@ -778,18 +778,12 @@ void scen_h_console(void *u, ukf_id_t id, const char *line, size_t len)
 	scen_trace_line(r->sc, r->world.ops->now(r->world.w), "-", buf);
 }
 
-void scen_s_record(void *u, const struct ukf_record *rec)
+int scen_summary_add(struct summary *sm, const struct ukf_record *rec)
 {
-	struct run *r = u;
-	struct summary *sm = r->sum;
-	if (r->sc->db && r->run_id > 0 &&
-	    ukf_db_instance(r->sc->db, r->run_id, rec))
-		scen_run_fail(r, UKF_RUN_FAILED, "database: %s",
-			 ukf_db_error(r->sc->db));
 	/* the engine's own template boots are no requests: their rows go to
 	 * template_boots, and the summary counts requests only */
 	if (!sm || rec->template_boot)
-		return;
+		return 0;
 	sm->n++;
 	if (rec->start == UKF_START_COLD)
 		sm->cold++;
@@ -800,17 +794,25 @@ void scen_s_record(void *u, const struct ukf_record *rec)
 		if (sm->nlat == sm->cap) {
 			size_t cap = sm->cap ? sm->cap * 2 : 1024;
 			double *n = realloc(sm->lat, cap * sizeof(*n));
-			if (!n) {
-				scen_run_fail(r, UKF_RUN_FAILED,
-					      "out of memory");
-				return;
-			}
+			if (!n)
+				return -1;
 			sm->lat = n;
 			sm->cap = cap;
 		}
 		sm->lat[sm->nlat++] =
 		    (double)(rec->t_ready - rec->t_request) / 1e6;
 	}
+	return 0;
+}
+
+void scen_s_record(void *u, const struct ukf_record *rec)
+{
+	struct run *r = u;
+	if (scen_db_instance(r->sc, r->run_id, rec))
+		scen_run_fail(r, UKF_RUN_FAILED, "database: %s",
+			 scen_db_error(r->sc));
+	if (scen_summary_add(r->sum, rec))
+		scen_run_fail(r, UKF_RUN_FAILED, "out of memory");
 }
 
 void scen_s_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
@@ -824,7 +826,7 @@ void scen_s_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
 void scen_s_sample(void *u, const struct ukf_world_sample *s)
 {
 	struct run *r = u;
-	if (!r->sc->db || r->run_id <= 0)
+	if (!scen_storing(r->sc) || r->run_id <= 0)
 		return;
 	struct ukf_db_sample d = {
 	    .t = s->t,
@@ -835,7 +837,7 @@ void scen_s_sample(void *u, const struct ukf_world_sample *s)
 	    .cache_used = s->s.cache_used,
 	    .templates = s->templates,
 	};
-	if (ukf_db_sample(r->sc->db, r->run_id, &d))
+	if (scen_db_sample(r->sc, r->run_id, &d))
 		scen_run_fail(r, UKF_RUN_FAILED, "database: %s",
-			 ukf_db_error(r->sc->db));
+			 scen_db_error(r->sc));
 }

@@ -503,6 +503,47 @@ static void run_init(struct run *r, struct scen *sc, const uint32_t *point,
 }
 
 /*
+ * A run finished (here, or on another rank and stored by rank 0): count
+ * it into the progress and the summary, and say so on the output (rank 0
+ * only: the other ranks' output is not shown).
+ */
+static void run_done(struct scen *sc, struct summary *sum, const char *label,
+		     uint32_t rep, const struct scen_run_end *e)
+{
+	sc->runs_done++;
+	sc->wall_done += e->wall;
+	sum->runs++;
+	sum->events += e->events;
+	sum->wall += e->wall;
+	if (sc->o->quiet || sc->rank != 0)
+		return;
+	if (sc->world->simulated)
+		fprintf(sc->out,
+			"run %s rep %u: %" PRIu64 " event%s, "
+			"%.3f s wall (event loop %.3f s: %.3f M "
+			"events/s), %.3f s world time\n",
+			label, rep, e->events, plural(e->events), e->wall,
+			e->loop_wall,
+			e->loop_wall > 0 ? e->events / e->loop_wall / 1e6
+					 : 0.0,
+			(double)e->end / 1e9);
+	else
+		/* Real time: the loop mostly waits for the VMs, so
+		 * a rate of its events says nothing of its speed. */
+		fprintf(sc->out,
+			"run %s rep %u: %.3f s wall, %.3f s of it in "
+			"the live event loop (%" PRIu64 " engine "
+			"event%s: timers, messages, VM events)\n",
+			label, rep, e->wall, e->loop_wall, e->events,
+			plural(e->events));
+	if (e->spawn_errors)
+		fprintf(sc->out,
+			"    (%" PRIu64 " arrival%s refused by "
+			"the engine)\n",
+			e->spawn_errors, plural(e->spawn_errors));
+}
+
+/*
  * Execute one (point, rep). SETUP: build and check only. RUN: the whole
  * run, written to the db. Returns a UKF_RUN_* code; message in r->err.
  */
@@ -510,12 +551,19 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		   enum mode mode, struct summary *sum, const char *label,
 		   char *err, size_t errlen)
 {
+	struct scen_run_end e;
+	memset(&e, 0, sizeof(e));
+	if (sc->jn) { /* this run's journal (MPI rank > 0) */
+		sc->jn->n = 0;
+		sc->jn->oom = 0;
+	}
 	struct run r;
 	run_init(&r, sc, point, rep, mode, sum, point_seed(sc, point));
 	struct cfg cf;
 	double t0 = wall_now();
-	/* Progress lines: --progress, or a terminal unless --quiet. */
-	int progress = mode == M_RUN &&
+	/* Progress lines: --progress, or a terminal unless --quiet; under
+	 * MPI from rank 0 only. */
+	int progress = mode == M_RUN && sc->rank == 0 &&
 		       (sc->o->progress ||
 			(!sc->o->quiet && isatty(fileno(sc->msg))));
 	int ticked = 0; /* a progress line was printed during this run */
@@ -544,7 +592,7 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	}
 	if (scen_build_config(&r, &cf))
 		goto out;
-	if (mode == M_RUN && sc->db) {
+	if (mode == M_RUN && scen_storing(sc)) {
 		char *js = settings_json(&r, &cf);
 		if (!js) {
 			scen_run_fail(&r, UKF_RUN_FAILED, "out of memory");
@@ -566,15 +614,15 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		if (!clock_gettime(CLOCK_REALTIME, &ts))
 			info.started_unix_ns =
 			    (int64_t)ts.tv_sec * UKF_S + ts.tv_nsec;
-		r.run_id = ukf_db_run_begin(sc->db, &info);
+		r.run_id = scen_db_begin(sc, &info);
 		free(js);
 		if (r.run_id <= 0) {
 			scen_run_fail(&r, UKF_RUN_FAILED, "database: %s",
-				 ukf_db_error(sc->db));
+				 scen_db_error(sc));
 			goto out;
 		}
 	}
-	if (scen_create_world(&r, &cf, mode == M_RUN && sc->db != NULL))
+	if (scen_create_world(&r, &cf, mode == M_RUN && scen_storing(sc)))
 		goto out;
 	if (mode != M_RUN)
 		goto out;
@@ -652,44 +700,20 @@ out:
 			      "ukfork run: writing the trace "
 			      "'%s' failed: %s",
 			      sc->o->trace_path, strerror(errno));
-	double wall = wall_now() - t0;
-	if (r.run_id > 0) {
+	e.wall = wall_now() - t0;
+	e.loop_wall = loop_wall;
+	e.events = events;
+	e.end = end;
+	e.spawn_errors = r.spawn_errors;
+	if (mode == M_RUN && (r.run_id > 0 || sc->jn)) {
 		if (r.err_code)
-			ukf_db_run_abort(sc->db, r.run_id);
-		else if (ukf_db_run_commit(sc->db, r.run_id, wall, events, end))
+			scen_db_abort(sc, r.run_id);
+		else if (scen_db_commit(sc, r.run_id, &e))
 			scen_run_fail(&r, UKF_RUN_FAILED, "database: %s",
-				 ukf_db_error(sc->db));
+				 scen_db_error(sc));
 	}
-	if (mode == M_RUN && !r.err_code) {
-		sc->runs_done++;
-		sc->wall_done += wall;
-		sum->runs++;
-		sum->events += events;
-		sum->wall += wall;
-		if (!sc->o->quiet && sc->world->simulated)
-			fprintf(sc->out,
-				"run %s rep %u: %" PRIu64 " event%s, "
-				"%.3f s wall (event loop %.3f s: %.3f M "
-				"events/s), %.3f s world time\n",
-				label, rep, events, plural(events), wall,
-				loop_wall,
-				loop_wall > 0 ? events / loop_wall / 1e6 : 0.0,
-				(double)end / 1e9);
-		else if (!sc->o->quiet)
-			/* Real time: the loop mostly waits for the VMs, so
-			 * a rate of its events says nothing of its speed. */
-			fprintf(sc->out,
-				"run %s rep %u: %.3f s wall, %.3f s of it in "
-				"the live event loop (%" PRIu64 " engine "
-				"event%s: timers, messages, VM events)\n",
-				label, rep, wall, loop_wall, events,
-				plural(events));
-		if (r.spawn_errors && !sc->o->quiet)
-			fprintf(sc->out,
-				"    (%" PRIu64 " arrival%s refused by "
-				"the engine)\n",
-				r.spawn_errors, plural(r.spawn_errors));
-	}
+	if (mode == M_RUN && !r.err_code)
+		run_done(sc, sum, label, rep, &e);
 	int code = r.err_code;
 	if (code)
 		snprintf(err, errlen, "%s", r.err);
@@ -870,6 +894,25 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	struct summary *sums = NULL;
 	size_t npoints = 1, nsums = 0;
 	char err[ERR_MAX];
+	FILE *null = NULL;	/* ranks > 0: where their output goes */
+	int diverged = 0;	/* ranks went their own ways (pass 3) */
+	struct scen_journal jn; /* ranks > 0: a run; rank 0: one received */
+	memset(&jn, 0, sizeof(jn));
+	sc.size = 1;
+	if (o->mpi && scen_mpi_init(&sc.rank, &sc.size, err, sizeof(err))) {
+		fprintf(msg, "ukfork run: %s\n", err);
+		return UKF_RUN_FAILED;
+	}
+	if (sc.rank > 0) {
+		/* Every rank checks the scenario alike; rank 0 says why. */
+		null = fopen("/dev/null", "w");
+		if (!null) {
+			fprintf(msg, "ukfork run: rank %d: /dev/null: %s\n",
+				sc.rank, strerror(errno));
+			return UKF_RUN_FAILED;
+		}
+		sc.out = sc.msg = msg = out = null;
+	}
 
 	sc.world = scen_world_find(o);
 	if (!sc.world) {
@@ -886,6 +929,12 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	}
 	if (check_outputs(o, msg) || read_scenario(&sc, msg))
 		goto done;
+	if (sc.size > 1 && o->trace_path) {
+		fprintf(msg, "ukfork run: --trace with %d MPI ranks: one "
+			     "event log per process is not written (run "
+			     "without mpirun for a trace)\n", sc.size);
+		goto done;
+	}
 	for (size_t i = 0; i < o->nsets; i++)
 		if (scen_parse_set(&sc, o->sets[i], msg))
 			goto done;
@@ -963,7 +1012,12 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 		}
 	}
 	code = UKF_RUN_FAILED;
-	if (o->db_path) {
+	diverged = sc.size > 1;
+	if (sc.rank > 0) {
+		/* Runs' failures are said by the rank that has them. */
+		sc.msg = stderr;
+		sc.jn = &jn;
+	} else if (o->db_path) {
 		sc.db = ukf_db_open(o->db_path, err, sizeof(err));
 		if (!sc.db) {
 			fprintf(msg, "ukfork run: %s\n", err);
@@ -992,16 +1046,47 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			x /= nv;
 		}
 		for (uint32_t rep = 0; rep < reps; rep++) {
-			int c = run_one(&sc, point, rep, M_RUN, &sums[p],
-					sums[p].label, err, sizeof(err));
+			/* Under MPI, run g of the grid is rank g mod size's;
+			 * rank 0 stores them all, in this order. */
+			size_t g = p * reps + rep;
+			int owner = (int)(g % (size_t)sc.size), c = 0;
+			struct scen_run_end e;
+			if (owner == sc.rank) {
+				c = run_one(&sc, point, rep, M_RUN, &sums[p],
+					    sums[p].label, err, sizeof(err));
+				if (!c && sc.rank > 0 &&
+				    scen_mpi_send(0, NULL, &jn)) {
+					snprintf(err, sizeof(err),
+						 "sending a run to rank 0 "
+						 "failed");
+					c = UKF_RUN_FAILED;
+				}
+			} else if (sc.rank == 0) {
+				int rc = 0;
+				if (scen_mpi_recv(owner, &jn, &rc, err,
+						  sizeof(err)))
+					c = UKF_RUN_FAILED;
+				else if (rc)
+					c = rc; /* said by its rank */
+				else if (scen_replay(&sc, jn.p, jn.n, &sums[p],
+						     &e, err, sizeof(err)))
+					c = UKF_RUN_FAILED;
+				else
+					run_done(&sc, &sums[p], sums[p].label,
+						 rep, &e);
+			}
 			if (c) {
-				fprintf(msg, "%s\n", err);
+				if (sc.size > 1)
+					fprintf(sc.msg, "ukfork run: rank %d: "
+						"%s\n", owner, err);
+				else
+					fprintf(msg, "%s\n", err);
 				code = c;
 				goto done;
 			}
 		}
 	}
-	if (!o->quiet) {
+	if (!o->quiet && sc.rank == 0) {
 		print_summary(out, sums, npoints);
 		if (o->db_path)
 			fprintf(out,
@@ -1016,6 +1101,11 @@ done:
 		code = UKF_RUN_FAILED;
 	}
 	ukf_db_close(&sc.db);
+	if (diverged && code != UKF_RUN_OK)
+		scen_mpi_failed();
+	free(jn.p);
+	if (null)
+		fclose(null);
 	for (size_t i = 0; i < nsums; i++) {
 		free(sums[i].label);
 		free(sums[i].lat);

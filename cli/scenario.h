@@ -41,6 +41,11 @@ struct ukf_run_opts {
 	 * end of every run at least; 0: only on a terminal, for runs over a
 	 * second, unless quiet. */
 	int progress;
+	/* Started by mpirun or srun (and MPI built in): split the sweep
+	 * points x replications over the ranks, rank 0 storing every run
+	 * in the serial order (docs/scenarios.md "Sweeps over MPI"); 0:
+	 * never MPI (a caller running several scenarios in one process). */
+	int mpi;
 };
 
 /* The default of max_instructions: ~1-5 s of pure Lua on one core. */
@@ -54,6 +59,15 @@ struct ukf_run_opts {
  * summary table to `out`. Returns UKF_RUN_OK, UKF_RUN_FAILED or UKF_RUN_BAD.
  */
 int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg);
+
+/*
+ * After ukf_scenario_run() in a process started by mpirun or srun (MPI
+ * built in): MPI_Finalize, or, when a run on some rank failed (the others
+ * then wait for ever), MPI_Abort, which ends every rank with `code`. Call
+ * it from main() only, once, before exiting; returns code. Without MPI it
+ * does nothing.
+ */
+int ukf_scenario_mpi_end(int code);
 
 /* 1 if the "kvm" backend (the live world) is compiled in. */
 int ukf_scenario_have_kvm(void);
