@@ -1,0 +1,124 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# mpi_test.sh - MPI sweeps (issue 11): `mpirun -n N ukfork run` stores the
+# very database a serial run stores, names the rank of a failure.
+#   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, trace)
+# Exit 77 (skipped) without mpirun or sqlite3.
+set -u
+UKFORK=$1
+case $UKFORK in /*) ;; *) UKFORK=$PWD/$UKFORK ;; esac
+CASE=$2
+command -v mpirun >/dev/null 2>&1 || { echo "SKIP: no mpirun"; exit 77; }
+command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: no sqlite3"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-mpi.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+
+fail() { echo "FAIL [$CASE]: $*" >&2; for f in err merr; do [ -f "$T/$f" ] && sed "s/^/  $f: /" "$T/$f" >&2; done; exit 1; }
+# mpi N ARGS...: ukfork under mpirun with N ranks (stdout mout, stderr merr)
+mpi() {
+	n=$1; shift
+	mpirun --allow-run-as-root --oversubscribe -n "$n" "$UKFORK" "$@" \
+	    >mout 2>merr </dev/null
+	rc=$?
+}
+# dump DB: every stored row in storage order, without the wall-clock
+# columns (runs.started_unix_ns, runs.wall_s); no host columns exist.
+dump() {
+	sqlite3 "$1" "
+select 'run', id, kind, scenario, scenario_hash, config, settings_json,
+  seed, rep, backend, version, events, sim_end_ns from runs order by id;
+select 'inst', * from instances order by rowid;
+select 'tboot', * from template_boots order by rowid;
+select 'sample', * from samples order by rowid;
+select 'boot', count(*) from boots;
+select 'meta', * from meta order by key;" >"$2" || fail "sqlite3 $1"
+}
+# The summary table, without its wall-clock per-run lines.
+table() { sed -n '/^config /,$p' "$1"; }
+
+# Two configurations (rate), prewarmed templates (template_boots), forks,
+# node samples: every table the runner writes.
+cat >s.lua <<'LUA'
+cluster { nodes = 2, vcpus = 4 }
+policy { templates = "prewarm" }
+run { duration = "1s", sample_every = "100ms" }
+app("a", "mem=64M init=50ms work=10ms")
+app("b", "mem=64M init=30ms work=5ms")
+poisson { app = "a", rate = param("rate", 20) }
+constant { app = "b", interval = "100ms", start = "10ms" }
+process(function()
+  local id = spawn("a")
+  ready(id)
+  wait(fork(id))
+  wait(id)
+end)
+LUA
+# rate 40 fails in its process (its first run is grid index 3: rank 1's)
+cat >f.lua <<'LUA'
+cluster { nodes = 2 }
+run { duration = "1s" }
+app("a", "mem=64M init=50ms work=10ms")
+local rate = param("rate", 20)
+poisson { app = "a", rate = rate }
+process(function()
+  sleep("100ms")
+  if rate > 20 then error("boom at rate " .. rate) end
+end)
+LUA
+
+case "$CASE" in
+equal)
+	"$UKFORK" run s.lua --set rate=10,40 --reps 3 --db serial.db \
+	    >out 2>err || fail "serial run failed"
+	dump serial.db serial.txt
+	[ "$(grep -c '^inst' serial.txt)" -gt 0 ] || fail "no instances"
+	grep -q '^tboot' serial.txt || fail "no template boots"
+	grep -q '^sample' serial.txt || fail "no samples"
+	for n in 2 3; do
+		mpi "$n" run s.lua --set rate=10,40 --reps 3 --db mpi$n.db
+		[ "$rc" -eq 0 ] || fail "mpirun -n $n: exit status $rc"
+		dump mpi$n.db mpi$n.txt
+		cmp -s serial.txt mpi$n.txt || {
+			diff serial.txt mpi$n.txt | head -20 >&2
+			fail "mpirun -n $n: database differs from the serial one"
+		}
+		# rank 0 alone prints: one table, every run's line once
+		[ "$(grep -c '^config ' mout)" -eq 1 ] ||
+			fail "mpirun -n $n: not one summary table"
+		[ "$(grep -c '^run rate=' mout)" -eq 6 ] ||
+			fail "mpirun -n $n: not 6 run lines"
+		table out >t1; table mout >t2
+		sed -i "s/mpi$n.db/serial.db/g" t2
+		cmp -s t1 t2 || fail "mpirun -n $n: summary differs"
+	done
+	;;
+nodb)
+	# Without --db the summary still counts every rank's requests.
+	"$UKFORK" run s.lua --set rate=10,40 --reps 3 >out 2>err ||
+		fail "serial run failed"
+	mpi 2 run s.lua --set rate=10,40 --reps 3
+	[ "$rc" -eq 0 ] || fail "exit status $rc"
+	table out >t1; table mout >t2
+	cmp -s t1 t2 || fail "summary differs from the serial one"
+	;;
+error)
+	"$UKFORK" run f.lua --set rate=10,40 --reps 3 --db s.db >out 2>err
+	src=$?
+	[ "$src" -ne 0 ] || fail "serial run of f.lua succeeded"
+	mpi 2 run f.lua --set rate=10,40 --reps 3 --db m.db
+	[ "$rc" -ne 0 ] || fail "mpirun: exit status 0"
+	grep -q 'ukfork run: rank 1: .*boom at rate 40' merr ||
+		fail "no message naming rank 1"
+	;;
+trace)
+	mpi 2 run s.lua --reps 2 --trace t.log --db m.db
+	[ "$rc" -eq 2 ] || fail "exit status $rc, expected 2"
+	grep -q -e '--trace with 2 MPI ranks' merr || fail "no refusal"
+	[ "$(grep -c -e '--trace with' merr)" -eq 1 ] ||
+		fail "the refusal is not said once (rank 0)"
+	[ ! -e m.db ] || fail "database created"
+	;;
+*) fail "unknown case" ;;
+esac
+exit 0
