@@ -382,6 +382,23 @@ usage_more)
 	expect_rc 2; expect_err "ukfork agent status: --cluster FILE is required"
 	run validate; expect_rc 2; expect_err "ukfork validate: missing SCENARIO.lua (or --from-db DB)"
 	;;
+db_write_fail)
+	# a write to the database that fails (a trigger raises "disk full")
+	# while the run is recorded, when an instance ends, when a node is
+	# sampled: the run fails (exit 1) naming the database and what it
+	# was writing, and is not stored - the database keeps its one run
+	printf 'run { sample_every = "100ms" }\n' >"$T/s.lua"
+	cat "$S/ok.lua" >>"$T/s.lua"
+	for w in runs:'the run' instances:'an instance' samples:'a sample'; do
+		rm -f "$T/db"
+		run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+		q "$T/db" "create trigger full before insert on ${w%%:*} begin select raise(abort, 'database or disk is full'); end"
+		run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 1
+		expect_err "database: $T/db: recording ${w#*:}: database or disk is full"
+		[ "$(q "$T/db" "select count(*) from runs")" = 1 ] ||
+			fail "writes to ${w%%:*} failed, yet $(q "$T/db" "select count(*) from runs") runs stored"
+	done
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
