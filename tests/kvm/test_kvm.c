@@ -132,6 +132,17 @@ static int t_elf_valid(void)
 	memset(mem + 0x101000, 0x55, 0x2000);
 	ukvm_elf_copy(&img, mem, 1);
 	CHECK(mem[0x101000] == 0xf4 && mem[0x101020] == 0x55);
+	/* an empty PT_LOAD (memory size 0) is skipped wherever it says it
+	 * is: not a segment, not below the image base, bounds unchanged */
+	elf_make(&e);
+	e.eh.e_phnum = 3;
+	e.ph[2].p_type = PT_LOAD;
+	e.ph[2].p_flags = PF_R | PF_W;
+	e.ph[2].p_vaddr = e.ph[2].p_paddr = 0x2000;
+	memset(&img, 0, sizeof(img));
+	CHECK(ukvm_elf_parse(&img, (uint8_t *)&e, sizeof(e), err, sizeof(err)) ==
+	      0);
+	CHECK(img.nseg == 2 && img.lo == 0x100000 && img.hi == 0x103000);
 	free(mem);
 	return 0;
 }
@@ -707,8 +718,10 @@ static int t_destroy(void)
 /* Bad boot requests: clear failure events, refused limits, monitor fine. */
 static int t_bad_boot(void)
 {
-	KH_OR_SKIP(k, 8, 0, 0, 2, 16ULL << 20);
+	KH_OR_SKIP(k, 9, 0, 0, 2, 16ULL << 20);
 	char path[] = "/tmp/ukvm-bad-XXXXXX";
+	char bigimg[] = "/tmp/ukvm-bigimg-XXXXXX";
+	struct elf_img e;
 	char big[UKF_ARGS_MAX + 10];
 	struct kh_inst r;
 	int fd = mkstemp(path);
@@ -737,6 +750,23 @@ static int t_bad_boot(void)
 	r = kh_get(k, 8);
 	CHECK(r.failed);
 	CHECK_HAS(r.reason, "no guest image");
+	/* A valid image too big for the memory asked (3 MiB of bss in
+	 * 4 MiB): the instance fails naming the image and the sizes, and
+	 * leaves nothing behind: the id is free again (a second bad boot of
+	 * it fails rather than -EEXIST) and no VM counts against the limits
+	 * checked below. */
+	elf_make(&e);
+	e.ph[1].p_memsz = 3 << 20;
+	fd = mkstemp(bigimg);
+	CHECK(fd >= 0 && write(fd, &e, sizeof(e)) == (ssize_t)sizeof(e));
+	close(fd);
+	CHECK(kh_boot(k, 9, bigimg, MEM, "") == 0);
+	r = kh_get(k, 9);
+	CHECK(r.failed);
+	CHECK_HAS(r.reason, bigimg);
+	CHECK_HAS(r.reason, "does not fit in 4096 KiB of guest memory");
+	CHECK(kh_boot(k, 9, "/nonexistent/img", MEM, "") == 0);
+	unlink(bigimg);
 	/* limits: 16 MiB total, 2 VMs */
 	CHECK(kh_boot(k, 5, tiny("block"), 32ULL << 20, "") == -ENOMEM);
 	CHECK(kh_boot(k, 5, tiny("block"), MEM, "") == 0);
