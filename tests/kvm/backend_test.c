@@ -388,6 +388,15 @@ static int t_registry(void)
 	c.event = NULL;
 	CHECK(ukf_backend_open("kvm", &c, &be, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "event sink"));
+	/* the driver itself, called directly, passes the monitor's reason
+	 * through (and its destroy takes nothing without crashing) */
+	err[0] = 0;
+	memset(&be, 0, sizeof(be));
+	CHECK(d->create(&c, &be, err, sizeof(err)) == -1);
+	printf("driver create without a sink: %s\n", err);
+	CHECK(strstr(err, "an event callback is required"));
+	CHECK(be.ops == NULL && be.b == NULL);
+	d->destroy(NULL);
 	c.event = on_event;
 	/* a host without KVM: unavailable, with the reason */
 	setenv("UKVM_DEVICE", "/nonexistent-kvm", 1);
