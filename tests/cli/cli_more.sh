@@ -399,6 +399,18 @@ db_write_fail)
 			fail "writes to ${w%%:*} failed, yet $(q "$T/db" "select count(*) from runs") runs stored"
 	done
 	;;
+run_outputs)
+	# more than 100000 sweep points are refused before anything runs
+	printf '%s\n%s\n' "$HEAD" 'local a, b = param("a", 1), param("b", 1)' >"$T/s.lua"
+	run run "$T/s.lua" --set "a=$(seq -s, 1 400)" --set "b=$(seq -s, 1 400)" --db "$T/db"
+	expect_rc 2; expect_err "ukfork run: 160000 sweep points: too many"; no_runs "$T/db"
+	# a trace that cannot be written (a full disk) fails the run
+	run run "$S/ok.lua" --trace /dev/full --quiet; expect_rc 1
+	expect_err "ukfork run: writing the trace '/dev/full' failed: No space left on device"
+	# coroutine.yield in a process woken from sleep() is refused at its
+	# line, as on its first step
+	refused 'process(function() sleep(1); coroutine.yield(5) end)' "coroutine.yield is reserved: a process suspends itself only through sleep, wait or ready"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
