@@ -79,6 +79,7 @@ static int defer_tmpl_go;   /* the test lets the template's source go on */
  * none can end (and give its memory back) while the parent still forks. */
 static int hold_children;
 static char last_error[512];
+static int last_error_rc; /* its status (negative errno) */
 static const struct ukf_backend_ops *O = &ukvm_backend_ops;
 
 static void on_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev)
@@ -311,6 +312,7 @@ static void handle(struct qev *q)
 	if (ev->kind == UKF_BE_ERROR) {
 		snprintf(last_error, sizeof(last_error), "%s",
 			 q->text ? q->text : "?");
+		last_error_rc = ev->status;
 		fprintf(stderr, "backend error (inst %llu): %s\n",
 			(unsigned long long)id, last_error);
 		if (x && x->used && !x->exited) {
@@ -954,6 +956,132 @@ static int pump_for_error(void)
 	return last_error[0] ? 0 : -1;
 }
 
+/*
+ * A delta (kind DELTA) in d with meta, the vCPU state st (none if NULL)
+ * and the non-zero pages of pages[0, pages_len) (no pages section if
+ * NULL); d is the caller's to free. 0, or 1 after a failed check.
+ */
+static int make_delta(struct ukvm_snap_buf *d,
+		       const struct ukvm_snap_meta *meta,
+		       const struct ukvm_snap_vcpu *st, const uint8_t *pages,
+		       uint64_t pages_len)
+{
+	uint64_t n = 0;
+
+	memset(d, 0, sizeof(*d));
+	CHECK(ukvm_snap_begin(d, UKVM_SNAP_DELTA) == 0);
+	CHECK(ukvm_snap_meta_encode(d, meta) == 0);
+	if (st)
+		CHECK(ukvm_snap_vcpu_encode(d, st) == 0);
+	if (pages)
+		CHECK(ukvm_snap_add_pages(d, pages, pages_len, NULL, &n) == 0);
+	CHECK(ukvm_snap_finish(d) == 0);
+	return 0;
+}
+
+/*
+ * restore_delta of d for app app_id as instance r of node 0: it must be
+ * refused by a UKF_BE_ERROR with status want_rc whose text has `want`,
+ * and leave no instance r behind.
+ */
+static int refuse_delta(ukf_id_t r, uint32_t app_id,
+			const struct ukvm_snap_buf *d, const char *want,
+			int want_rc)
+{
+	last_error[0] = 0;
+	last_error_rc = 0;
+	CHECK(O->restore_delta(mon[0], 0, r, app_id, d->data, d->len, 0) ==
+	      0);
+	CHECK(pump_for_error() == 0);
+	printf("delta refused (%s): %s\n", want, last_error);
+	CHECK(strstr(last_error, want));
+	CHECK(last_error_rc == want_rc);
+	/* no VM left as instance r */
+	CHECK(O->save_delta(mon[0], 0, r) == -ESRCH);
+	return 0;
+}
+
+/*
+ * Deltas a node must refuse with the reason, each leaving nothing behind:
+ * tb is a template of app (paused in ready()) whose vCPU state and size
+ * the deltas borrow; src is a running instance of node 0.
+ */
+static int refuse_deltas(ukf_id_t r, ukf_id_t src,
+			 const struct ukvm_snap_buf *tb)
+{
+	struct ukvm_snap_reader tr;
+	struct ukvm_snap_meta meta, tm;
+	struct ukvm_snap_vcpu zero, st;
+	struct ukvm_snap_buf d;
+	uint64_t mem = 16ULL << 20;
+	uint8_t *pages = calloc(1, 2 * mem);
+	char err[300], want[160];
+
+	CHECK(pages);
+	CHECK(ukvm_snap_open(&tr, tb->data, tb->len, err, sizeof(err)) == 0);
+	CHECK(ukvm_snap_meta_decode(&tr, &tm, err, sizeof(err)) == 0);
+	CHECK(ukvm_snap_vcpu_decode(&tr, &st, err, sizeof(err)) == 0);
+	CHECK(tm.mem_size == mem);
+	memset(&zero, 0, sizeof(zero));
+	memset(&meta, 0, sizeof(meta));
+	meta.mem_size = mem;
+	meta.pause = UKVM_PAUSE_FORK;
+	/* no vCPU state at all */
+	CHECK(make_delta(&d, &meta, NULL, NULL, 0) == 0);
+	CHECK(refuse_delta(r, app.id, &d, "missing section regs", -EINVAL) ==
+	      0);
+	ukvm_snap_buf_free(&d);
+	/* saved in another call than fork() */
+	meta.pause = UKVM_PAUSE_READY;
+	CHECK(make_delta(&d, &meta, &zero, NULL, 0) == 0);
+	CHECK(refuse_delta(r, app.id, &d, "delta refused: not taken in fork()",
+			   -EINVAL) == 0);
+	ukvm_snap_buf_free(&d);
+	meta.pause = UKVM_PAUSE_FORK;
+	/* against a template of an app this node has none of */
+	meta.template_crc = 0x1234;
+	CHECK(make_delta(&d, &meta, &zero, NULL, 0) == 0);
+	snprintf(want, sizeof(want), "no template of app %u on this node",
+		 (unsigned)app.id + 7);
+	CHECK(refuse_delta(r, app.id + 7, &d, want, -ENOENT) == 0);
+	/* against another template of app */
+	snprintf(want, sizeof(want),
+		 "delta was taken against another template of app %u (crc 00001234",
+		 (unsigned)app.id);
+	CHECK(refuse_delta(r, app.id, &d, want, -ESTALE) == 0);
+	ukvm_snap_buf_free(&d);
+	/* full memory (no template): a vCPU that is not in ring 3 */
+	meta.template_crc = 0;
+	CHECK(make_delta(&d, &meta, &zero, NULL, 0) == 0);
+	CHECK(refuse_delta(r, app.id, &d, "cs selector 0x0", -EINVAL) == 0);
+	ukvm_snap_buf_free(&d);
+	/* a sound vCPU, but no pages section */
+	CHECK(make_delta(&d, &meta, &st, NULL, 0) == 0);
+	CHECK(refuse_delta(r, app.id, &d,
+			   "delta refused: section pages missing or malformed",
+			   -EINVAL) == 0);
+	ukvm_snap_buf_free(&d);
+	/* pages of 32 MiB for 16 MiB of memory: refused after the VM was
+	 * made, which goes away again */
+	pages[mem + 4096] = 1;
+	CHECK(make_delta(&d, &meta, &st, pages, 2 * mem) == 0);
+	CHECK(refuse_delta(r, app.id, &d,
+			   "section pages is for 8192 pages, memory has 4096",
+			   -EINVAL) == 0);
+	ukvm_snap_buf_free(&d);
+	/* for an id in use: refused at once, that instance untouched */
+	pages[mem + 4096] = 0;
+	pages[mem - 1] = 1;
+	CHECK(make_delta(&d, &meta, &st, pages, mem) == 0);
+	last_error[0] = 0;
+	CHECK(O->restore_delta(mon[0], 0, src, app.id, d.data, d.len, 0) ==
+	      -EEXIST);
+	CHECK(!last_error[0] && !I[src].failed && !I[src].exited);
+	ukvm_snap_buf_free(&d);
+	free(pages);
+	return 0;
+}
+
 /* Every input path refuses bad input with a clear error; nothing crashes. */
 static int t_bad_inputs(void)
 {
@@ -1004,6 +1132,7 @@ static int t_bad_inputs(void)
 	CHECK(pump_for_error() == 0);
 	printf("template as delta: %s\n", last_error);
 	CHECK(strstr(last_error, "not a delta"));
+	CHECK(refuse_deltas(r, src, &tb) == 0);
 	/* A template of the wrong kind for load_template: a delta. */
 	{
 		struct ukvm_snap_buf d;
