@@ -134,11 +134,12 @@ enum {
 	S_SEED,
 	S_DIRECTORY,
 	S_DIR_DELAY_P99,
-	S_FAULTS
+	S_FAULTS,
+	S_CORES
 };
 
 /* The built-in settings, indexed by S_*: name, declaring function, type. */
-#define NBUILTIN (S_FAULTS + 1)
+#define NBUILTIN (S_CORES + 1)
 extern const struct sdef scen_builtin[NBUILTIN];
 
 struct val {
@@ -403,6 +404,7 @@ struct cfg {
 	int have_latency, have_dir_delay, have_bandwidth, have_dir_delay_p99;
 	const char *faults; /* as given (NULL: none); parsed into sim_faults */
 	struct ukf_sim_faults sim_faults;
+	int64_t cores; /* sim: physical cores per host (0: no contention) */
 };
 
 /* A setting's value converted to its type (scen_val_convert). */

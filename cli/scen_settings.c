@@ -16,8 +16,9 @@ const struct sdef scen_builtin[] = {
     {"seed", "run", ST_INT},           {"directory", "cluster", ST_NAME},
     {"dir_delay_p99", "cluster", ST_TIME},
     {"faults", "cluster", ST_NAME}, /* sim only: ukf_sim_faults_parse */
+    {"cores", "cluster", ST_INT}, /* sim only: host CPU contention */
 };
-_Static_assert(sizeof(scen_builtin) / sizeof(scen_builtin[0]) == S_FAULTS + 1,
+_Static_assert(sizeof(scen_builtin) / sizeof(scen_builtin[0]) == S_CORES + 1,
 	       "one S_* per built-in setting");
 
 static const struct sdef *builtin_find(const char *name)

@@ -170,6 +170,19 @@ int scen_build_config(struct run *r, struct cfg *cf)
 			cf->faults = c.s;
 			break;
 		}
+		case S_CORES:
+			if (c.i < 0 || c.i > UINT32_MAX ||
+			    (c.i > 0 && !r->sc->world->simulated)) {
+				scen_run_fail(
+				    r, UKF_RUN_BAD, "%s: setting 'cores': %s",
+				    scen_entry_find(r->sc, "cores")->where,
+				    c.i < 0 || c.i > UINT32_MAX
+					? "a count of cores per host, >= 0"
+					: "only the simulator models host cores");
+				return -1;
+			}
+			cf->cores = c.i;
+			break;
 		}
 	}
 	if (cf->have_dir_delay_p99 && cf->dir_delay_p99 &&
@@ -366,6 +379,7 @@ static int sim_create(struct run *r, const struct cfg *cf,
 	if (cf->have_dir_delay_p99)
 		c.dir_delay_p99_ns = cf->dir_delay_p99;
 	c.faults = cf->sim_faults;
+	c.cores = (uint32_t)cf->cores;
 	c.sample_every_ns = with_db ? cf->sample_every : 0;
 	c.seed = r->seed;
 	c.rep = r->rep;

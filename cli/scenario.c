@@ -355,6 +355,8 @@ static char *settings_json(struct run *r, const struct cfg *cf)
 		jadd(j, "model", ukf_json_str(cf->model), &bad);
 	if (cf->faults)
 		jadd(j, "faults", ukf_json_str(cf->faults), &bad);
+	if (cf->cores)
+		jadd(j, "cores", json_object_new_int64(cf->cores), &bad);
 	jadd(j, "seed", json_object_new_uint64(r->seed), &bad);
 	jadd(j, "rep", json_object_new_int64(r->rep), &bad);
 	jadd(j, "apps", sub = json_object_new_object(), &bad);

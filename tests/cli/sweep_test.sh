@@ -130,6 +130,26 @@ progress)
 	[ -s "$T/err" ] && fail "progress on a non-terminal stderr: $(cat "$T/err")"
 	expect_out "^run c=2 rep 0: "
 	;;
+cores)
+	# cluster{cores}: 200 instances of 100 ms of work started together on
+	# one host share its 8 cores (processor sharing): the last ends at
+	# 200 x 100 ms / 8 = 2.5 s of work; with cores=0 (off) each takes its
+	# 100 ms. Swept, stored in settings_json; negative refused at its line
+	printf '%s\n' 'cluster { nodes = 1, vcpus = 1000, memory = "16G", cores = param("c", 0) }' \
+		'policy { templates = "none" }' 'run { duration = "100s" }' \
+		'app("a", "mem=1M init=1ms work=100ms image=1M")' \
+		'for i = 1, 200 do process(function() wait(spawn("a")) end) end' >"$T/c.lua"
+	sed 's/^jitter = .*/jitter = 0/' "$S/../../../data/model.conf" >"$T/m.conf"
+	run run "$T/c.lua" --set model="$T/m.conf" --set c=0,8 --db "$T/c.db" --quiet
+	expect_rc 0
+	got=$(per_run "$T/c.db" "ifnull(json_extract(r.settings_json, '$.cores'), 0) || ' ' || (select max(t_exit - t_ready) / 1000000 from instances i where i.run = r.id)")
+	case $got in
+	"c=0 "*":0 100;c=8 "*":8 2500") ;;
+	*) fail "cores per run, longest ready-to-exit in ms: $got" ;;
+	esac
+	printf '%s\n' 'cluster { cores = -1 }' >"$T/bad.lua"
+	run run "$T/bad.lua"; expect_rc 2; expect_err "bad.lua:1:"
+	;;
 json)
 	# settings_json is UTF-8 JSON (json-c) that reads back as given: the
 	# model path with a quote, a backslash and a tab, params with a slash
