@@ -335,9 +335,34 @@ int scen_mpi_init(int *rank, int *size, char *err, size_t errlen)
 	*rank = g_rank;
 	*size = g_size;
 #else
-	(void)err;
-	(void)errlen;
-	(void)launched;
+	/* Built without MPI but started as one of several processes: each
+	 * would run and store the whole sweep. Refuse instead. */
+	static const char *const many[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+	static const char *const ranks[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK",
+					    "PMI_RANK"};
+	long n = 1;
+	if (!launched())
+		return 0;
+	for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++)
+		if (getenv(many[i]) && atol(getenv(many[i])) > n)
+			n = atol(getenv(many[i]));
+	for (size_t i = 0; i < sizeof(ranks) / sizeof(ranks[0]); i++)
+		if (getenv(ranks[i]) && atol(getenv(ranks[i])) > 0 && n < 2)
+			n = 2;
+	if (n > 1) {
+		snprintf(err, errlen,
+			 "started by an MPI launcher as one of %s%ld processes, "
+			 "but this ukfork was built without MPI (each would run "
+			 "and store the whole sweep): build with libopenmpi-dev "
+			 "installed (configure says 'MPI sweeps: ON') or run it "
+			 "alone",
+			 n == 2 && !getenv("OMPI_COMM_WORLD_SIZE") &&
+				 !getenv("PMI_SIZE")
+			     ? "at least "
+			     : "",
+			 n);
+		return -1;
+	}
 #endif
 	return 0;
 }

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: MIT
 # mpi_test.sh - MPI sweeps (issue 11): `mpirun -n N ukfork run` stores the
 # very database a serial run stores, names the rank of a failure.
-#   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, trace)
+#   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, trace; nompi
+#   for a build without MPI)
 # Exit 77 (skipped) without mpirun or sqlite3.
 set -u
 UKFORK=$1
 case $UKFORK in /*) ;; *) UKFORK=$PWD/$UKFORK ;; esac
 CASE=$2
-command -v mpirun >/dev/null 2>&1 || { echo "SKIP: no mpirun"; exit 77; }
+[ "$CASE" = nompi ] || command -v mpirun >/dev/null 2>&1 || { echo "SKIP: no mpirun"; exit 77; }
 command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: no sqlite3"; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-mpi.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -68,6 +69,21 @@ end)
 LUA
 
 case "$CASE" in
+nompi)
+	# a build without MPI started as one of two ranks (the launcher's
+	# variables, as mpirun or srun set them) refuses: each rank would
+	# run and store the whole sweep
+	for v in OMPI_COMM_WORLD_SIZE=2 PMI_SIZE=3 PMIX_RANK=1; do
+		rm -f r.db
+		env "$v" "$UKFORK" run s.lua --db r.db >out 2>err && fail "$v: ran"
+		grep -q "built without MPI" err || fail "$v: $(cat err)"
+		[ ! -f r.db ] || [ "$(sqlite3 r.db 'select count(*) from runs')" = 0 ] ||
+			fail "$v: runs stored"
+	done
+	# one rank of one (mpirun -n 1) runs as usual
+	OMPI_COMM_WORLD_SIZE=1 "$UKFORK" run s.lua --db r.db >out 2>err ||
+		fail "one rank of one: $(cat err)"
+	;;
 equal)
 	"$UKFORK" run s.lua --set rate=10,40 --reps 3 --db serial.db \
 	    >out 2>err || fail "serial run failed"
