@@ -990,6 +990,8 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	point = calloc(sc.nents ? sc.nents : 1, sizeof(*point));
 	sums = calloc(npoints, sizeof(*sums));
 	if (!point || !sums) {
+		fprintf(msg, "ukfork run: out of memory for %zu sweep points\n",
+			npoints);
 		code = UKF_RUN_FAILED;
 		goto done;
 	}
