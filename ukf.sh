@@ -37,7 +37,7 @@ setup() {
 }
 
 build() {
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUKF_BUILD_XEN=ON >/dev/null
 	cmake --build build -j"$(nproc)"
 }
 
