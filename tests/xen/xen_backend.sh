@@ -16,7 +16,7 @@ set -euo pipefail
 B=$(cd "${1:?usage: xen_backend.sh BUILD}" && pwd -P)
 BOOT=$B/backends/xen/ukf-xen-boot
 G=$B/guest-xen
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ -x "$BOOT" ] || fail "no $BOOT (cmake -DUKF_BUILD_XEN=ON)"
 for app in hello fanout test-fault; do
 	[ -f "$G/$app" ] || fail "no Xen image $G/$app (build target guest-xen-all)"
@@ -32,10 +32,7 @@ grep -q "backend xen is not available here: not a Xen control domain" <<<"$out" 
 	fail "outside dom0: unclear message: $out"
 echo "outside dom0: $out"
 
-command -v qemu-system-x86_64 >/dev/null || {
-	echo "SKIP: qemu-system-x86_64 is not installed (apt install qemu-system-x86)"
-	exit 77
-}
+xen_need_qemu
 D=$(mktemp -d "${TMPDIR:-/tmp}/ukf-xen-backend.XXXXXX")
 trap 'rm -rf "$D"' EXIT
 chmod 755 "$D"
@@ -68,20 +65,8 @@ echo "== domains left"
 xl list | awk 'NR > 1 { print "   | " \$1 }'
 INNER
 
-set +e
-"$(dirname "${BASH_SOURCE[0]}")/../../scripts/xen-testbed/run" --timeout 600 --dom0-vcpus 1 --share "$D" \
-	-- bash "$D/in-dom0.sh" >"$D/out" 2>"$D/run.err"
-rc=$?
-set -e
-cat "$D/out"
-cat "$D/run.err" >&2
-((rc == 0)) || fail "scripts/xen-testbed/run exited $rc"
+xen_testbed_run 600 "$D"
 
-block() { sed -n "/^== $1\( \|$\)/,/^== /p" "$D/out"; }
-expect() { # NAME RC PATTERN WHAT
-	block "$1" | grep -q "^== $1 rc=$2\$" || fail "$1: exit status is not $2 ($4)"
-	block "$1" | grep -Eq -- "$3" || fail "$1: no '$3' ($4)"
-}
 expect hello 0 '^   \| UKF-READY$' "hello's console line through the backend"
 block hello | grep -Eq 'UKF-READY [0-9.]+ ms, exit 0' || fail "hello: no create-to-ready time or exit 0"
 expect fanout 0 'primes below 100000: 9592' "fanout's answer"
@@ -98,6 +83,5 @@ if [ -x "$B/ukfork" ]; then
 else
 	echo "note: no $B/ukfork: ukfork exec --backend xen not tried"
 fi
-[ "$(block 'domains left' | grep -c '^   | ')" = 1 ] && block 'domains left' | grep -q '^   | Domain-0$' ||
-	fail "domains left behind: $(block 'domains left' | tr '\n' ' ')"
+xen_expect_no_domains_left
 echo "PASS: the xen backend booted hello and fanout through the registry, 6 hellos at once; missing and KVM images, abort, fault and a libxl out-of-memory failed with clear reasons and left no domain; ukfork exec --backend xen ran fanout"

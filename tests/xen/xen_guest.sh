@@ -15,11 +15,8 @@ set -euo pipefail
 
 B=$(cd "${1:?usage: xen_guest.sh BUILD}" && pwd -P)
 G=$B/guest-xen
-command -v qemu-system-x86_64 >/dev/null || {
-	echo "SKIP: qemu-system-x86_64 is not installed (apt install qemu-system-x86)"
-	exit 77
-}
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+xen_need_qemu
 for app in hello fanout synth test-abi test-fault; do
 	[ -f "$G/$app" ] || fail "no Xen image $G/$app (build target guest-xen-all, cmake -DUKF_BUILD_XEN=ON)"
 done
@@ -77,16 +74,10 @@ run() {
 for n in ukf-hello ukf-fanout ukf-synth ukf-abort ukf-abi ukf-fault; do run \$n; done
 INNER
 
-set +e
-"$(dirname "${BASH_SOURCE[0]}")/../../scripts/xen-testbed/run" --timeout 600 --dom0-vcpus 1 --share "$D" \
-	-- bash "$D/in-dom0.sh" >"$D/out" 2>"$D/run.err"
-rc=$?
-set -e
-cat "$D/out"
-cat "$D/run.err" >&2
-((rc == 0)) || fail "scripts/xen-testbed/run exited $rc"
+xen_testbed_run 600 "$D"
 
-# what a user would check, per guest
+# what a user would check, per guest (lines "== NAME: state ...", not lib.sh's
+# "== NAME rc=N")
 block() { sed -n "/^== $1:/,/^== /p" "$D/out"; }
 block ukf-hello | grep -q "state ---s--, data/ukf-exit '0'" ||
 	fail "hello did not power off with exit status 0"

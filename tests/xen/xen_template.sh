@@ -15,15 +15,12 @@ set -euo pipefail
 B=$(cd "${1:?usage: xen_template.sh BUILD}" && pwd -P)
 BOOT=$B/backends/xen/ukf-xen-boot
 G=$B/guest-xen
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ -x "$BOOT" ] || fail "no $BOOT (cmake -DUKF_BUILD_XEN=ON)"
 for app in hello synth; do
 	[ -f "$G/$app" ] || fail "no Xen image $G/$app (build target guest-xen-all)"
 done
-command -v qemu-system-x86_64 >/dev/null || {
-	echo "SKIP: qemu-system-x86_64 is not installed (apt install qemu-system-x86)"
-	exit 77
-}
+xen_need_qemu
 D=$(mktemp -d "${TMPDIR:-/tmp}/ukf-xen-template.XXXXXX")
 trap 'rm -rf "$D"' EXIT
 chmod 755 "$D"
@@ -48,20 +45,8 @@ echo "== domains left"
 xl list | awk 'NR > 1 { print "   | " \$1 }'
 INNER
 
-set +e
-"$(dirname "${BASH_SOURCE[0]}")/../../scripts/xen-testbed/run" --timeout 900 --dom0-vcpus 1 --share "$D" \
-	-- bash "$D/in-dom0.sh" >"$D/out" 2>"$D/run.err"
-rc=$?
-set -e
-cat "$D/out"
-cat "$D/run.err" >&2
-((rc == 0)) || fail "scripts/xen-testbed/run exited $rc"
+xen_testbed_run 900 "$D"
 
-block() { sed -n "/^== $1\( \|$\)/,/^== /p" "$D/out"; }
-expect() { # NAME RC PATTERN WHAT
-	block "$1" | grep -q "^== $1 rc=$2\$" || fail "$1: exit status is not $2 ($4)"
-	block "$1" | grep -Eq -- "$3" || fail "$1: no '$3' ($4)"
-}
 expect hello 0 'xen-boot: template: ready [0-9.]+ ms after the create call, saved in' "hello's template"
 block hello | grep -q '^   | \[1\] UKF-READY$' || fail "hello: the template's own instance did not go on after its template"
 for c in 2 3; do
@@ -78,6 +63,5 @@ done
 	fail "synth: not both clones exited 0"
 expect missing 125 'clone 1: clone refused: No such file or directory \(no template of the app in the template directory\)' \
 	"a clone from a missing template file"
-[ "$(block 'domains left' | grep -c '^   | ')" = 1 ] && block 'domains left' | grep -q '^   | Domain-0$' ||
-	fail "domains left behind: $(block 'domains left' | tr '\n' ' ')"
+xen_expect_no_domains_left
 echo "PASS: hello and synth made templates (suspended to a file) and went on; 2 clones of each, restored as new domains, went on from ready with their own ids and exited 0; a clone without its template file was refused"

@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: MIT
+# lib.sh - helpers sourced by the tests/xen scripts that run cases in dom0
+# on the Xen testbed: fail, the qemu skip, the testbed run and the checks of
+# its "== NAME rc=N" output. Expects set -euo pipefail in the caller.
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Exit 77 (skip) when qemu-system-x86_64, which the testbed needs, is missing.
+xen_need_qemu() {
+	command -v qemu-system-x86_64 >/dev/null || {
+		echo "SKIP: qemu-system-x86_64 is not installed (apt install qemu-system-x86)"
+		exit 77
+	}
+}
+
+# xen_testbed_run TIMEOUT DIR: run DIR/in-dom0.sh in dom0 of the testbed
+# (DIR shared), its output in DIR/out (printed), its stderr in DIR/run.err
+# (printed on stderr); fail unless the testbed exited 0.
+xen_testbed_run() {
+	local rc
+	set +e
+	"$(dirname "${BASH_SOURCE[0]}")/../../scripts/xen-testbed/run" --timeout "$1" --dom0-vcpus 1 --share "$2" \
+		-- bash "$2/in-dom0.sh" >"$2/out" 2>"$2/run.err"
+	rc=$?
+	set -e
+	cat "$2/out"
+	cat "$2/run.err" >&2
+	((rc == 0)) || fail "scripts/xen-testbed/run exited $rc"
+}
+
+# The lines of case NAME in $D/out, from "== NAME" to the next "== ".
+block() { sed -n "/^== $1\( \|$\)/,/^== /p" "$D/out"; }
+expect() { # NAME RC PATTERN WHAT
+	block "$1" | grep -q "^== $1 rc=$2\$" || fail "$1: exit status is not $2 ($4)"
+	block "$1" | grep -Eq -- "$3" || fail "$1: no '$3' ($4)"
+}
+
+# Fail unless the "domains left" block lists Domain-0 alone.
+xen_expect_no_domains_left() {
+	[ "$(block 'domains left' | grep -c '^   | ')" = 1 ] && block 'domains left' | grep -q '^   | Domain-0$' ||
+		fail "domains left behind: $(block 'domains left' | tr '\n' ' ')"
+}
