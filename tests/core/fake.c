@@ -984,3 +984,31 @@ int fake_log_count(const struct fake_world *fw, const char *s)
 	}
 	return n;
 }
+
+int fake_test_main(const struct fake_test *tests, size_t n,
+		   const int *failures, const char *prog, int argc,
+		   char **argv)
+{
+	int ran = 0;
+
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", tests[i].name);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (argc == 3 && !strcmp(argv[1], "--run") &&
+		    strcmp(argv[2], tests[i].name))
+			continue;
+		int before = *failures;
+		tests[i].fn();
+		ran++;
+		printf("%s %s\n", *failures == before ? "ok  " : "FAIL",
+		       tests[i].name);
+	}
+	if (!ran) {
+		fprintf(stderr, "usage: %s [--list | --run NAME]\n", prog);
+		return 2;
+	}
+	return *failures ? 1 : 0;
+}

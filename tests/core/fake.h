@@ -138,4 +138,21 @@ const struct fake_rec *fake_rec(const struct fake_world *fw, ukf_id_t id);
 /* Number of log lines containing `s`. */
 int fake_log_count(const struct fake_world *fw, const char *s);
 
+/* One test of a program built on the fake world: it counts its failures. */
+struct fake_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+/*
+ * main() of such a program: "--list" prints the names of tests[0..n);
+ * "--run NAME" runs that one, no arguments all of them, each printed as
+ * "ok   NAME" or "FAIL NAME" by whether *failures grew. Returns the exit
+ * code: 0 all passed, 1 any failed, 2 (with a usage line naming prog)
+ * when nothing ran.
+ */
+int fake_test_main(const struct fake_test *tests, size_t n,
+		   const int *failures, const char *prog, int argc,
+		   char **argv);
+
 #endif /* UKF_TEST_FAKE_H */

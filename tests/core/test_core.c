@@ -3363,10 +3363,7 @@ static void t_apps_names(void)
 
 /* ------------------------------------------------------------------ */
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} tests[] = {
+static const struct fake_test tests[] = {
     {"app_parse", t_app_parse},
     {"app_bad", t_app_bad},
     {"parse_units", t_parse_units},
@@ -3423,27 +3420,6 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	size_t n = sizeof(tests) / sizeof(tests[0]);
-	int ran = 0;
-
-	if (argc == 2 && !strcmp(argv[1], "--list")) {
-		for (size_t i = 0; i < n; i++)
-			printf("%s\n", tests[i].name);
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (argc == 3 && !strcmp(argv[1], "--run") &&
-		    strcmp(argv[2], tests[i].name))
-			continue;
-		int before = failures;
-		tests[i].fn();
-		ran++;
-		printf("%s %s\n", failures == before ? "ok  " : "FAIL",
-		       tests[i].name);
-	}
-	if (!ran) {
-		fprintf(stderr, "usage: test_core [--list | --run NAME]\n");
-		return 2;
-	}
-	return failures ? 1 : 0;
+	return fake_test_main(tests, sizeof(tests) / sizeof(tests[0]),
+			      &failures, "test_core", argc, argv);
 }

@@ -424,10 +424,7 @@ static void t_i11_template_boot_rows(void)
 	unlink(aux);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} tests[] = {
+static const struct fake_test tests[] = {
     {"forks_same_instant", t_i11_forks_same_instant},
     {"fork_during_save", t_i11_fork_during_save},
     {"fail_at_last_attempt", t_i11_fail_at_last_attempt},
@@ -439,27 +436,6 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	size_t n = sizeof(tests) / sizeof(tests[0]);
-	int ran = 0;
-
-	if (argc == 2 && !strcmp(argv[1], "--list")) {
-		for (size_t i = 0; i < n; i++)
-			printf("%s\n", tests[i].name);
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (argc == 3 && !strcmp(argv[1], "--run") &&
-		    strcmp(argv[2], tests[i].name))
-			continue;
-		int before = failures;
-		tests[i].fn();
-		ran++;
-		printf("%s %s\n", failures == before ? "ok  " : "FAIL",
-		       tests[i].name);
-	}
-	if (!ran) {
-		fprintf(stderr, "usage: test_engine_i11 [--list | --run NAME]\n");
-		return 2;
-	}
-	return failures ? 1 : 0;
+	return fake_test_main(tests, sizeof(tests) / sizeof(tests[0]),
+			      &failures, "test_engine_i11", argc, argv);
 }
