@@ -339,6 +339,19 @@ static void spawn0_cb(void *arg, uint64_t app)
 	w->ops->spawn(w->w, 0, (uint32_t)app, "", 0, &id);
 }
 
+/*
+ * Create *w from c with sinks s, add the app "a" of spec as *a (its id 0)
+ * and start the world: 0, or 1 after a failed CHECK (err may say why).
+ */
+static int start_one_app(struct ukf_world *w, const struct ukf_sim_config *c,
+			 const struct ukf_world_sinks *s, struct ukf_app *a,
+			 const char *spec, char *err, size_t errlen)
+{
+	CHECK(ukf_sim_create(w, c, s, NULL, err, errlen) == 0);
+	CHECK(ukf_app_parse(a, "a", spec, err, errlen) == 0);
+	CHECK(w->ops->add_app(w->w, a) == 0 && w->ops->start(w->w) == 0);
+	return 0;
+}
 /* With jitter 0 the backend's times are exactly the model's: a cold boot
  * is boot_base + image * per_byte + init to READY, a template clone is
  * clone_base, and a clone's unit of work pays the first-touch faults. */
@@ -353,14 +366,12 @@ static int t_costs(void)
 	ukf_sim_config_default(&c);
 	c.engine.nodes = 1;
 	c.model.jitter = 0;
-	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
 	struct ukf_app a;
-	CHECK(ukf_app_parse(&a, "a", "mem=16M init=40ms work=3ms dirty=100 image=1M",
-			    err, sizeof(err)) == 0);
-	int id = w.ops->add_app(w.w, &a);
-	CHECK(id >= 0 && w.ops->start(w.w) == 0);
-	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, &w, (uint64_t)id);
-	w.ops->at(w.w, 1 * UKF_S, spawn0_cb, &w, (uint64_t)id);
+	CHECK(start_one_app(&w, &c, &s, &a,
+			    "mem=16M init=40ms work=3ms dirty=100 image=1M", err,
+			    sizeof(err)) == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, &w, 0);
+	w.ops->at(w.w, 1 * UKF_S, spawn0_cb, &w, 0);
 	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
 	CHECK(co.n == 2);
 	const struct ukf_sim_model *m = &c.model;
@@ -422,14 +433,11 @@ static int cont_run(uint32_t cores, uint32_t n, ukf_ns_t want)
 	c.engine.templates = "none";
 	c.model.jitter = 0;
 	c.cores = cores;
-	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
 	struct ukf_app a;
-	CHECK(ukf_app_parse(&a, "a", "mem=1M init=1ms work=100ms image=1M", err,
-			    sizeof(err)) == 0);
-	int id = w.ops->add_app(w.w, &a);
-	CHECK(id >= 0 && w.ops->start(w.w) == 0);
+	CHECK(start_one_app(&w, &c, &s, &a, "mem=1M init=1ms work=100ms image=1M",
+			    err, sizeof(err)) == 0);
 	for (uint32_t i = 0; i < n; i++)
-		w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, &w, (uint64_t)id);
+		w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, &w, 0);
 	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
 	fprintf(stderr, "cores %u, %u instances: ready to exit %lld..%lld ns\n",
 		cores, n, (long long)co.min, (long long)co.max);
@@ -535,12 +543,10 @@ static int t_fork_failure_status(void)
 	ukf_sim_config_default(&c);
 	c.engine.nodes = 2;
 	c.engine.max_children = 1;
-	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
 	struct ukf_app a;
-	CHECK(ukf_app_parse(&a, "a", "mem=16M fork=2", err, sizeof(err)) == 0);
-	int id = w.ops->add_app(w.w, &a);
-	CHECK(id >= 0 && w.ops->start(w.w) == 0);
-	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, &w, (uint64_t)id);
+	CHECK(start_one_app(&w, &c, &s, &a, "mem=16M fork=2", err,
+			    sizeof(err)) == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn0_cb, &w, 0);
 	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
 	CHECK(so.parents == 1 && so.children == 1);
 	CHECK(so.child_status == 0);
@@ -683,12 +689,9 @@ static int t_backend_templates(void)
 
 	ukf_sim_config_default(&c);
 	c.engine.nodes = 2;
-	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
 	struct ukf_app a;
-	CHECK(ukf_app_parse(&a, "a", "mem=24M init=5ms work=1ms", err,
+	CHECK(start_one_app(&w, &c, &s, &a, "mem=24M init=5ms work=1ms", err,
 			    sizeof(err)) == 0);
-	int id = w.ops->add_app(w.w, &a);
-	CHECK(id == 0 && w.ops->start(w.w) == 0);
 	a.id = 0;
 	w.ops->at(w.w, 0, spawn0_cb, &w, 0);
 	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
@@ -767,11 +770,9 @@ static int t_backend_resume_early(void)
 
 	ukf_sim_config_default(&c);
 	c.engine.nodes = 1;
-	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
 	struct ukf_app a;
-	CHECK(ukf_app_parse(&a, "a", "mem=8M init=1ms work=2ms", err,
+	CHECK(start_one_app(&w, &c, &s, &a, "mem=8M init=1ms work=2ms", err,
 			    sizeof(err)) == 0);
-	CHECK(w.ops->add_app(w.w, &a) == 0 && w.ops->start(w.w) == 0);
 	a.id = 0;
 	struct sim_world *sw = w.w;
 	const struct ukf_backend_ops *b = sw->be.ops;
