@@ -93,23 +93,44 @@ static int get_str(struct rd *d, char **s)
 	return 0;
 }
 
+/*
+ * The journal's messages, each declared once: its fields in order, F for
+ * one of fixed size (its bytes), S for a string (put_str/get_str). The
+ * writers below and scen_replay() both expand these.
+ */
+#define J_BEGIN_FIELDS(F, S)                                                   \
+	S(kind) S(scenario) S(scenario_hash) S(config) S(settings_json)        \
+	F(seed) F(rep) S(backend) S(version) F(started_unix_ns)
+#define J_INSTANCE_FIELDS(F, S)                                                \
+	F(id) F(parent) F(app) S(app_name) F(origin) F(node) F(start)          \
+	F(remote) F(template_fetched) F(template_made) F(delta_bytes)          \
+	F(dirty_pages) F(t_request) F(t_placed) F(t_start) F(t_ready)          \
+	F(t_exit) F(status) S(fail_reason) F(template_boot)
+#define J_SAMPLE_FIELDS(F, S)                                                  \
+	F(t) F(node) F(instances) F(vcpus_used) F(mem_used) F(cache_used)      \
+	S(templates)
+
+/* Writing a message's fields from the struct behind pointer `src`. */
+#define J_PUT_F(x) PUT(j, src->x);
+#define J_PUT_S(x) put_str(j, src->x);
+/* Reading them into the struct `dst`: a string into a malloc'd local of
+ * its field's name (J_DECL_S, NULL), freed with J_FREE_S; `bad` is set
+ * when a string could not be read (the ones after it are not tried). */
+#define J_NONE(x)
+#define J_DECL_S(x) char *x = NULL;
+#define J_GET_F(x) GET(&d, dst.x);
+#define J_GET_S(x) bad = bad || get_str(&d, &x), dst.x = x;
+#define J_FREE_S(x) free(x);
+
 int64_t scen_db_begin(struct scen *sc, const struct ukf_run_info *in)
 {
 	if (sc->db)
 		return ukf_db_run_begin(sc->db, in);
 	struct scen_journal *j = sc->jn;
+	const struct ukf_run_info *src = in;
 	char k = J_BEGIN;
 	PUT(j, k);
-	put_str(j, in->kind);
-	put_str(j, in->scenario);
-	put_str(j, in->scenario_hash);
-	put_str(j, in->config);
-	put_str(j, in->settings_json);
-	PUT(j, in->seed);
-	PUT(j, in->rep);
-	put_str(j, in->backend);
-	put_str(j, in->version);
-	PUT(j, in->started_unix_ns);
+	J_BEGIN_FIELDS(J_PUT_F, J_PUT_S)
 	return j->oom ? -1 : 1;
 }
 
@@ -120,28 +141,10 @@ int scen_db_instance(struct scen *sc, int64_t run,
 		return sc->db && run > 0 ? ukf_db_instance(sc->db, run, r)
 					 : 0;
 	struct scen_journal *j = sc->jn;
+	const struct ukf_record *src = r;
 	char k = J_INSTANCE;
 	PUT(j, k);
-	PUT(j, r->id);
-	PUT(j, r->parent);
-	PUT(j, r->app);
-	put_str(j, r->app_name);
-	PUT(j, r->origin);
-	PUT(j, r->node);
-	PUT(j, r->start);
-	PUT(j, r->remote);
-	PUT(j, r->template_fetched);
-	PUT(j, r->template_made);
-	PUT(j, r->delta_bytes);
-	PUT(j, r->dirty_pages);
-	PUT(j, r->t_request);
-	PUT(j, r->t_placed);
-	PUT(j, r->t_start);
-	PUT(j, r->t_ready);
-	PUT(j, r->t_exit);
-	PUT(j, r->status);
-	put_str(j, r->fail_reason);
-	PUT(j, r->template_boot);
+	J_INSTANCE_FIELDS(J_PUT_F, J_PUT_S)
 	return j->oom ? -1 : 0;
 }
 
@@ -151,15 +154,10 @@ int scen_db_sample(struct scen *sc, int64_t run,
 	if (sc->db)
 		return ukf_db_sample(sc->db, run, s);
 	struct scen_journal *j = sc->jn;
+	const struct ukf_db_sample *src = s;
 	char k = J_SAMPLE;
 	PUT(j, k);
-	PUT(j, s->t);
-	PUT(j, s->node);
-	PUT(j, s->instances);
-	PUT(j, s->vcpus_used);
-	PUT(j, s->mem_used);
-	PUT(j, s->cache_used);
-	put_str(j, s->templates);
+	J_SAMPLE_FIELDS(J_PUT_F, J_PUT_S)
 	return j->oom ? -1 : 0;
 }
 
@@ -202,82 +200,46 @@ int scen_replay(struct scen *sc, const char *p, size_t n,
 		char k;
 		GET(&d, k);
 		if (k == J_BEGIN && !run && sc->db) {
-			struct ukf_run_info in;
-			char *s[7] = {0};
-			memset(&in, 0, sizeof(in));
-			int bad = get_str(&d, &s[0]) || get_str(&d, &s[1]) ||
-				  get_str(&d, &s[2]) || get_str(&d, &s[3]) ||
-				  get_str(&d, &s[4]);
-			GET(&d, in.seed);
-			GET(&d, in.rep);
-			bad = bad || get_str(&d, &s[5]) || get_str(&d, &s[6]);
-			GET(&d, in.started_unix_ns);
-			in.kind = s[0], in.scenario = s[1];
-			in.scenario_hash = s[2], in.config = s[3];
-			in.settings_json = s[4], in.backend = s[5];
-			in.version = s[6];
+			struct ukf_run_info dst;
+			J_BEGIN_FIELDS(J_NONE, J_DECL_S)
+			int bad = 0;
+			memset(&dst, 0, sizeof(dst));
+			J_BEGIN_FIELDS(J_GET_F, J_GET_S)
 			if (!bad && !d.bad) {
-				run = ukf_db_run_begin(sc->db, &in);
+				run = ukf_db_run_begin(sc->db, &dst);
 				if (run <= 0)
 					what = ukf_db_error(sc->db), run = 0;
 			}
-			for (int i = 0; i < 7; i++)
-				free(s[i]);
+			J_BEGIN_FIELDS(J_NONE, J_FREE_S)
 			if (!run) {
 				/* what must outlive s: copy now */
 				snprintf(err, errlen, "database: %s", what);
 				return -1;
 			}
 		} else if (k == J_INSTANCE) {
-			struct ukf_record r;
-			char *an = NULL, *fr = NULL;
-			memset(&r, 0, sizeof(r));
-			GET(&d, r.id);
-			GET(&d, r.parent);
-			GET(&d, r.app);
-			int bad = get_str(&d, &an);
-			GET(&d, r.origin);
-			GET(&d, r.node);
-			GET(&d, r.start);
-			GET(&d, r.remote);
-			GET(&d, r.template_fetched);
-			GET(&d, r.template_made);
-			GET(&d, r.delta_bytes);
-			GET(&d, r.dirty_pages);
-			GET(&d, r.t_request);
-			GET(&d, r.t_placed);
-			GET(&d, r.t_start);
-			GET(&d, r.t_ready);
-			GET(&d, r.t_exit);
-			GET(&d, r.status);
-			bad = bad || get_str(&d, &fr);
-			GET(&d, r.template_boot);
-			r.app_name = an;
-			r.fail_reason = fr;
+			struct ukf_record dst;
+			J_INSTANCE_FIELDS(J_NONE, J_DECL_S)
+			int bad = 0;
+			memset(&dst, 0, sizeof(dst));
+			J_INSTANCE_FIELDS(J_GET_F, J_GET_S)
 			int f = bad || d.bad;
-			if (!f && run && ukf_db_instance(sc->db, run, &r))
+			if (!f && run && ukf_db_instance(sc->db, run, &dst))
 				f = 1, what = ukf_db_error(sc->db);
-			if (!f && scen_summary_add(sum, &r))
+			if (!f && scen_summary_add(sum, &dst))
 				f = 1, what = "out of memory";
-			free(an);
-			free(fr);
+			J_INSTANCE_FIELDS(J_NONE, J_FREE_S)
 			if (f)
 				goto fail;
 		} else if (k == J_SAMPLE && run) {
-			struct ukf_db_sample s;
-			char *t = NULL;
-			memset(&s, 0, sizeof(s));
-			GET(&d, s.t);
-			GET(&d, s.node);
-			GET(&d, s.instances);
-			GET(&d, s.vcpus_used);
-			GET(&d, s.mem_used);
-			GET(&d, s.cache_used);
-			int f = get_str(&d, &t) || d.bad;
-			s.templates = t;
-			if (!f && ukf_db_sample(sc->db, run, &s))
+			struct ukf_db_sample dst;
+			J_SAMPLE_FIELDS(J_NONE, J_DECL_S)
+			int bad = 0;
+			memset(&dst, 0, sizeof(dst));
+			J_SAMPLE_FIELDS(J_GET_F, J_GET_S)
+			int f = bad || d.bad;
+			if (!f && ukf_db_sample(sc->db, run, &dst))
 				f = 1, what = ukf_db_error(sc->db);
-			free(t);
+			J_SAMPLE_FIELDS(J_NONE, J_FREE_S)
 			if (f)
 				goto fail;
 		} else if (k == J_COMMIT) {
