@@ -32,6 +32,21 @@ static int need_kvm(void)
 	return 1;
 }
 
+/*
+ * For a test that boots hello under KVM: 0 to go on; 1 (FAIL) when hello
+ * was not built - the images are part of the build, so a broken build
+ * fails - or SKIP when KVM is unavailable, each said on stdout.
+ */
+static int need_hello_kvm(void)
+{
+	if (access(hello_path, R_OK)) {
+		printf("FAIL: %s was not built (a build failure, not a missing "
+		       "capability)\n", hello_path);
+		return 1;
+	}
+	return need_kvm() ? 0 : SKIP;
+}
+
 /* ---- evq: events pushed from other threads arrive whole and in order ---- */
 
 #define NTHR 4
@@ -336,16 +351,10 @@ static int t_hello_on_loop(void)
 	struct ukf_app app;
 	char err[256] = "";
 	ukf_id_t id;
-	int aid;
+	int aid, rc;
 
-	if (access(hello_path, R_OK)) {
-		/* the images are part of the build: a broken build fails */
-		printf("FAIL: %s was not built (a build failure, not a missing "
-		       "capability)\n", hello_path);
-		return 1;
-	}
-	if (!need_kvm())
-		return SKIP;
+	if ((rc = need_hello_kvm()))
+		return rc;
 	s.loop = pthread_self();
 	memset(&sk, 0, sizeof(sk));
 	sk.record = rec;
@@ -400,15 +409,10 @@ static int t_tdir_load_errors(void)
 	struct ukf_app app;
 	char dir[] = "/tmp/ukf_tdirlXXXXXX", err[512] = "", path[400];
 	char name[100];
-	int fd;
+	int fd, rc;
 
-	if (access(hello_path, R_OK)) {
-		printf("FAIL: %s was not built (a build failure, not a missing "
-		       "capability)\n", hello_path);
-		return 1;
-	}
-	if (!need_kvm())
-		return SKIP;
+	if ((rc = need_hello_kvm()))
+		return rc;
 	CHECK(mkdtemp(dir));
 	memset(&sk, 0, sizeof(sk));
 	sk.record = rec;
@@ -561,7 +565,7 @@ static int t_cluster_node(void)
 	uint8_t own[512], junk[8] = { 0xff };
 	uint64_t alive = 1, pending = 1;
 	ukf_id_t id = 0;
-	int aid;
+	int aid, rc;
 
 	net.u = &fn;
 	/* refused before anything starts, KVM or not */
@@ -584,13 +588,8 @@ static int t_cluster_node(void)
 	CHECK(ukf_live_peer_link_down(&notlive, 1, "test") == -1);
 	CHECK(ukf_live_own_record(&notlive, own, sizeof(own)) == 0);
 	CHECK(ukf_live_activity(&notlive, &alive, &pending) == -1);
-	if (access(hello_path, R_OK)) {
-		printf("FAIL: %s was not built (a build failure, not a missing "
-		       "capability)\n", hello_path);
-		return 1;
-	}
-	if (!need_kvm())
-		return SKIP;
+	if ((rc = need_hello_kvm()))
+		return rc;
 
 	s.loop = pthread_self();
 	memset(&sk, 0, sizeof(sk));
