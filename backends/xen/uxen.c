@@ -171,22 +171,31 @@ static void emit(struct uxen *x, struct ukf_be_event *ev)
 	x->cfg.event(x->cfg.u, x->cfg.node, ev);
 }
 
+/* Emit *ev with its text formatted from fmt and ap (valid only during the
+ * call, as every event's text). */
+static void emit_vtext(struct uxen *x, struct ukf_be_event *ev,
+		       const char *fmt, va_list ap)
+{
+	char reason[2600];
+
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	ev->text = reason;
+	emit(x, ev);
+}
+
 static void fail_inst(struct uxen *x, ukf_id_t inst, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void fail_inst(struct uxen *x, ukf_id_t inst, const char *fmt, ...)
 {
 	struct ukf_be_event ev;
-	char reason[2600];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = UKF_BE_FAIL;
 	ev.inst = inst;
-	ev.text = reason;
-	emit(x, &ev);
+	va_start(ap, fmt);
+	emit_vtext(x, &ev, fmt, ap);
+	va_end(ap);
 }
 
 static void simple_event(struct uxen_vm *vm, enum ukf_be_kind kind,
@@ -888,18 +897,15 @@ static void tpl_error(struct uxen *x, uint32_t app, int err, const char *fmt,
 		      ...)
 {
 	struct ukf_be_event ev;
-	char reason[2600];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = UKF_BE_ERROR;
 	ev.app = app;
 	ev.status = -err;
-	ev.text = reason;
-	emit(x, &ev);
+	va_start(ap, fmt);
+	emit_vtext(x, &ev, fmt, ap);
+	va_end(ap);
 }
 
 /*
