@@ -3,22 +3,11 @@
 # cli_test.sh - behaviour tests of the `ukfork` command line, one per case.
 #   cli_test.sh UKFORK SCENARIO_DIR CASE     (CASE "list" lists them)
 set -u
-UKFORK=$1
-case $UKFORK in /*) ;; *) UKFORK=$PWD/$UKFORK ;; esac # some cases cd
-S=$2
-case $S in /*) ;; *) S=$PWD/$S ;; esac
-CASE=$3
-T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+cli_args ukf-cli "$1" "$2" "$3"
 
-fail() { echo "FAIL [$CASE]: $*" >&2; [ -f "$T/err" ] && sed 's/^/  stderr: /' "$T/err" >&2; exit 1; }
-
-# run ARGS...: runs ukfork, stdout in $T/out, stderr in $T/err, status in $rc
-run() { "$UKFORK" "$@" >"$T/out" 2>"$T/err"; rc=$?; }
-expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
 expect_err() { grep -q -e "$1" "$T/err" || fail "stderr lacks '$1'"; }
 expect_out() { grep -q -e "$1" "$T/out" || fail "stdout lacks '$1'"; }
-q() { sqlite3 "$1" "$2" || fail "sqlite3 query failed: $2"; }
 # no run stored: the file is absent or holds no run
 no_runs() {
 	if [ -f "$1" ]; then
