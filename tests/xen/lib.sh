@@ -13,6 +13,14 @@ xen_need_qemu() {
 	}
 }
 
+# xen_workdir NAME: D, a fresh directory shared with dom0 (mode 755), named
+# after NAME and removed on exit.
+xen_workdir() {
+	D=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+	trap 'rm -rf "$D"' EXIT
+	chmod 755 "$D"
+}
+
 # xen_testbed_run TIMEOUT DIR: run DIR/in-dom0.sh in dom0 of the testbed
 # (DIR shared), its output in DIR/out (printed), its stderr in DIR/run.err
 # (printed on stderr); fail unless the testbed exited 0.

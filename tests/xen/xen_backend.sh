@@ -33,9 +33,7 @@ grep -q "backend xen is not available here: not a Xen control domain" <<<"$out" 
 echo "outside dom0: $out"
 
 xen_need_qemu
-D=$(mktemp -d "${TMPDIR:-/tmp}/ukf-xen-backend.XXXXXX")
-trap 'rm -rf "$D"' EXIT
-chmod 755 "$D"
+xen_workdir ukf-xen-backend
 
 # Each case in dom0: "== NAME rc=N", then its stdout and stderr.
 cat >"$D/in-dom0.sh" <<INNER

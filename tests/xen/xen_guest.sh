@@ -22,9 +22,7 @@ for app in hello fanout synth test-abi test-fault; do
 done
 [ -d /usr/lib/xen-4.17 ] || fail "no xen-utils-4.17 on this machine (dom0 runs its xl; ./ukf.sh installs it)"
 
-D=$(mktemp -d "${TMPDIR:-/tmp}/ukf-xen-guest.XXXXXX")
-trap 'rm -rf "$D"' EXIT
-chmod 755 "$D"
+xen_workdir ukf-xen-guest
 
 # name app memory(MiB) cmdline: one xl config each, kept after shutdown
 # (on_poweroff/on_crash preserve) so the test reads its state and xenstore.

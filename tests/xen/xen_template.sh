@@ -21,9 +21,7 @@ for app in hello synth; do
 	[ -f "$G/$app" ] || fail "no Xen image $G/$app (build target guest-xen-all)"
 done
 xen_need_qemu
-D=$(mktemp -d "${TMPDIR:-/tmp}/ukf-xen-template.XXXXXX")
-trap 'rm -rf "$D"' EXIT
-chmod 755 "$D"
+xen_workdir ukf-xen-template
 
 # Each case in dom0: "== NAME rc=N", then its stdout and stderr. Template
 # files go to dom0's /tmp (tmpfs), one directory per case.
