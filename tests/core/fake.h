@@ -3,6 +3,8 @@
 #ifndef UKF_TEST_FAKE_H
 #define UKF_TEST_FAKE_H
 
+#include <stdio.h>
+
 #include "core/dir.h"
 #include "core/engine.h"
 
@@ -154,5 +156,41 @@ struct fake_test {
 int fake_test_main(const struct fake_test *tests, size_t n,
 		   const int *failures, const char *prog, int argc,
 		   char **argv);
+
+/*
+ * Checks of the programs built on the fake world, which define their own
+ * `static int failures`: when the check fails, say where and what on
+ * stderr, count one more failure and go on with the test.
+ */
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
+				__LINE__, #c);                                 \
+			failures++;                                            \
+		}                                                              \
+	} while (0)
+
+/* CHECK that says why, printf style: CHECKF(n == 2, "n is %d", n). */
+#define CHECKF(c, ...)                                                         \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);        \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+			failures++;                                            \
+		}                                                              \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                         \
+	do {                                                                   \
+		long long a_ = (long long)(a), b_ = (long long)(b);            \
+		if (a_ != b_) {                                                \
+			fprintf(stderr,                                        \
+				"%s:%d: %s == %lld, expected %s == %lld\n",    \
+				__FILE__, __LINE__, #a, a_, #b, b_);           \
+			failures++;                                            \
+		}                                                              \
+	} while (0)
 
 #endif /* UKF_TEST_FAKE_H */

@@ -21,37 +21,6 @@
 
 static int failures;
 
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
-				__LINE__, #c);                                 \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
-
-/* CHECK that says why, printf style: CHECKF(n == 2, "n is %d", n). */
-#define CHECKF(c, ...)                                                         \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);        \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                         \
-	do {                                                                   \
-		long long a_ = (long long)(a), b_ = (long long)(b);            \
-		if (a_ != b_) {                                                \
-			fprintf(stderr,                                        \
-				"%s:%d: %s == %lld, expected %s == %lld\n",    \
-				__FILE__, __LINE__, #a, a_, #b, b_);           \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
-
 /* ------------------------------------------------------------------ */
 /* apps                                                                */
 

@@ -16,25 +16,6 @@
 
 static int failures;
 
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
-				__LINE__, #c);                                 \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                         \
-	do {                                                                   \
-		long long a_ = (long long)(a), b_ = (long long)(b);            \
-		if (a_ != b_) {                                                \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n",  \
-				__FILE__, __LINE__, #a, a_, b_);               \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
-
 static struct fake_world *world(uint32_t nodes, uint32_t vcpus,
 				const char *placement, const char *templates,
 				uint32_t max_retries)
