@@ -159,28 +159,12 @@ int fake_test_main(const struct fake_test *tests, size_t n,
 
 /*
  * Checks of the programs built on the fake world, which define their own
- * `static int failures`: when the check fails, say where and what on
- * stderr, count one more failure and go on with the test.
+ * `static int failures`: CHECK and CHECKF are selftest.h's counting ones
+ * (say where and what on stderr, count one more failure, go on); CHECK_EQ
+ * also prints both values.
  */
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
-				__LINE__, #c);                                 \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
-
-/* CHECK that says why, printf style: CHECKF(n == 2, "n is %d", n). */
-#define CHECKF(c, ...)                                                         \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);        \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
+#define SELFTEST_COUNTING
+#include "tests/common/selftest.h"
 
 #define CHECK_EQ(a, b)                                                         \
 	do {                                                                   \
