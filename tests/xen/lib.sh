@@ -5,6 +5,16 @@
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# xen_need_boot APP...: fail unless ukf-xen-boot ($BOOT) and the Xen image
+# $G/APP of each APP were built.
+xen_need_boot() {
+	local app
+	[ -x "$BOOT" ] || fail "no $BOOT (cmake -DUKF_BUILD_XEN=ON)"
+	for app in "$@"; do
+		[ -f "$G/$app" ] || fail "no Xen image $G/$app (build target guest-xen-all)"
+	done
+}
+
 # Exit 77 (skip) when qemu-system-x86_64, which the testbed needs, is missing.
 xen_need_qemu() {
 	command -v qemu-system-x86_64 >/dev/null || {

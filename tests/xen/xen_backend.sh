@@ -17,10 +17,7 @@ B=$(cd "${1:?usage: xen_backend.sh BUILD}" && pwd -P)
 BOOT=$B/backends/xen/ukf-xen-boot
 G=$B/guest-xen
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-[ -x "$BOOT" ] || fail "no $BOOT (cmake -DUKF_BUILD_XEN=ON)"
-for app in hello fanout test-fault; do
-	[ -f "$G/$app" ] || fail "no Xen image $G/$app (build target guest-xen-all)"
-done
+xen_need_boot hello fanout test-fault
 
 # On this host (no Xen): refused with the reason, no crash.
 set +e

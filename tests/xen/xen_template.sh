@@ -16,10 +16,7 @@ B=$(cd "${1:?usage: xen_template.sh BUILD}" && pwd -P)
 BOOT=$B/backends/xen/ukf-xen-boot
 G=$B/guest-xen
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-[ -x "$BOOT" ] || fail "no $BOOT (cmake -DUKF_BUILD_XEN=ON)"
-for app in hello synth; do
-	[ -f "$G/$app" ] || fail "no Xen image $G/$app (build target guest-xen-all)"
-done
+xen_need_boot hello synth
 xen_need_qemu
 xen_workdir ukf-xen-template
 
