@@ -172,4 +172,17 @@ static inline int selftest_dispatch_print(const struct selftest *reg,
 	return 1;
 }
 
+/* main() of a program whose only command lines are selftest_dispatch_print's:
+ * anything else a usage line (2). */
+static inline int selftest_main_print(const struct selftest *reg, size_t n,
+				      int argc, char **argv)
+{
+	int rc;
+
+	if (selftest_dispatch_print(reg, n, argc, argv, &rc))
+		return rc;
+	fprintf(stderr, "usage: %s [--list | --run NAME]\n", argv[0]);
+	return 2;
+}
+
 #endif /* UKF_SELFTEST_H */

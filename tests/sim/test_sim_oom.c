@@ -218,11 +218,5 @@ static const struct selftest tests[] = {
 
 int main(int argc, char **argv)
 {
-	int rc;
-
-	if (selftest_dispatch_print(tests, SELFTEST_COUNT(tests), argc, argv,
-				    &rc))
-		return rc;
-	fprintf(stderr, "usage: %s [--list | --run NAME]\n", argv[0]);
-	return 2;
+	return selftest_main_print(tests, SELFTEST_COUNT(tests), argc, argv);
 }
