@@ -21,9 +21,9 @@ KVM_VM_NAME=xen-testbed
 . "$XEN_TB_DIR/../kvm-vm/lib.sh"
 
 # What dom0 needs: the Xen devices and xenfs for the toolstack, virtio-9p
-# for the shares.
+# for the shares, virtio-net for the link between two hosts (run --link).
 XEN_TB_MODULES=(xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs
-	virtio_pci 9pnet_virtio 9p)
+	virtio_pci 9pnet_virtio 9p virtio_net)
 
 # Sets XEN_TB_XEN to an uncompressed copy of the hypervisor in the cache.
 xen_tb_find_xen() {
