@@ -56,10 +56,16 @@ struct bb_platform {
 	char kvm[160]; /* "hardware (VMX)", "nested kvm_pvm", "none: why", ... */
 	int emulated;  /* 1: KVM nested under QEMU TCG (scripts/kvm-vm) */
 	int usable;    /* ukfork's KVM backend can run here */
+	int xen_emulated; /* 1: in the PV dom0 of scripts/xen-testbed (Xen
+			   * under QEMU TCG, UKF_IN_XEN_TESTBED set) */
 };
 
 /* Fill *p; never fails. */
 void bb_platform(struct bb_platform *p);
+
+/* 1 when figures taken here are emulated: KVM nested under QEMU TCG
+ * (scripts/kvm-vm) or a Xen dom0 under QEMU TCG (scripts/xen-testbed). */
+int bb_emulated(const struct bb_platform *p);
 
 struct bb_result {
 	const char *mode;   /* "cold", "template", "external" */

@@ -231,6 +231,21 @@ static struct json_object *jnum(double v)
 	return ukf_json_num(v, "%.6g");
 }
 
+/* The runner's platform plus whether this is scripts/xen-testbed's dom0
+ * (its run sets UKF_IN_XEN_TESTBED=tcg for the command). */
+static void bb_platform_here(struct bb_platform *p)
+{
+	const char *x = getenv("UKF_IN_XEN_TESTBED");
+
+	bb_platform(p);
+	p->xen_emulated = x && *x;
+}
+
+int bb_emulated(const struct bb_platform *p)
+{
+	return p->emulated || p->xen_emulated;
+}
+
 /* The --json summary: one object (json-c, field names as documented in
  * docs/bootbench.md), a figure that cannot be computed as null. */
 static void bb_print_json(const struct bb_opts *o, const struct bb_inst *in,
@@ -253,6 +268,10 @@ static void bb_print_json(const struct bb_opts *o, const struct bb_inst *in,
 	ukf_json_add(j, "kvm", ukf_json_str(res->plat.kvm));
 	ukf_json_add(j, "kvm_emulated",
 		     json_object_new_boolean(res->plat.emulated));
+	ukf_json_add(j, "xen_testbed",
+		     json_object_new_boolean(res->plat.xen_emulated));
+	ukf_json_add(j, "emulated",
+		     json_object_new_boolean(bb_emulated(&res->plat)));
 	ukf_json_add(j, "median_ms", jnum(have ? s->median : nan_));
 	ukf_json_add(j, "median_ci_ms",
 		     ukf_json_pair(have ? s->median_lo : nan_,
@@ -319,6 +338,8 @@ static void bb_print_text(const struct bb_opts *o, const struct bb_inst *in,
 	fprintf(out, "  KVM here: %s\n", res->plat.kvm);
 	if (res->plat.emulated)
 		fprintf(out, "  EMULATED: KVM nested under QEMU TCG; these timings show behaviour only and compare with no real machine\n");
+	if (res->plat.xen_emulated)
+		fprintf(out, "  EMULATED: in a Xen dom0 under QEMU TCG (scripts/xen-testbed); these timings show behaviour only and compare with no real machine\n");
 	fprintf(out, "  ok %u, failed %u, wall %.3f s\n", s->ok, s->failed,
 		s->wall_s);
 	if (s->ok) {
@@ -382,6 +403,7 @@ static struct json_object *settings_json(const struct bb_opts *o,
 	}
 	ukf_json_add(j, "kvm", ukf_json_str(res->plat.kvm));
 	ukf_json_add(j, "kvm_emulated", json_object_new_int(res->plat.emulated));
+	ukf_json_add(j, "xen_testbed", json_object_new_int(res->plat.xen_emulated));
 	return j;
 }
 
@@ -623,13 +645,15 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 		if (!strcmp(a, "--kvm-info")) {
 			struct bb_platform p;
 
-			bb_platform(&p);
+			bb_platform_here(&p);
 			struct json_object *j = json_object_new_object();
 			ukf_json_add(j, "kvm", ukf_json_str(p.kvm));
 			ukf_json_add(j, "kvm_emulated",
 				     json_object_new_boolean(p.emulated));
 			ukf_json_add(j, "usable",
 				     json_object_new_boolean(p.usable));
+			ukf_json_add(j, "xen_testbed",
+				     json_object_new_boolean(p.xen_emulated));
 			ukf_json_print(stdout, j);
 			json_object_put(j);
 			return 1;
@@ -864,7 +888,7 @@ int ukf_bootbench_main(int argc, char **argv)
 		in[i].fd = -1;
 	}
 	memset(&res, 0, sizeof(res));
-	bb_platform(&res.plat);
+	bb_platform_here(&res.plat);
 	clock_gettime(CLOCK_REALTIME, &wall);
 	if (o.cmd)
 		rc = bb_run_external(&o, in, &res, err, sizeof(err));
