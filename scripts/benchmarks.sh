@@ -34,6 +34,11 @@ run "sim: 10,000 processes x 100 sleeps (goal >= 1.5-3 M events/s)" \
     "$B/ukfork run scripts/bench/sleepers.lua"
 run "sim: 10,000 hosts, 1,000,000 requests, template-affinity (goal < 60 s, < 2 GiB)" \
     "/usr/bin/time -f '%e s wall, %M KiB peak RSS' $B/ukfork run scripts/bench/scale.lua --quiet"
+run "sim: 100,000 hosts, 10,000,000 requests, contention on (4 cores/host), least-loaded (goal < 120 s, < 4 GiB)" \
+    "scripts/bench/hosts100k.sh -b $B"
+run "sim: the same at 10,000 hosts and 1,000,000 requests, contention off vs on (its cost)" \
+    "scripts/bench/hosts100k.sh -b $B --set hosts=10000 --set requests=1000000 --set host_cores=0 &&
+     scripts/bench/hosts100k.sh -b $B --set hosts=10000 --set requests=1000000"
 run "core: placement decisions per second at 10,000 nodes" "$B/tests/core/bench_core"
 run "results: instance rows inserted per second" "$B/tests/results/bench_results"
 if [ $kvm = 1 ]; then
