@@ -40,11 +40,34 @@
  * lands on and whatever ran there before. A fault probability of 0 draws
  * nothing. Only template loads (no instance) jitter from their node's
  * stream.
+ *
+ * Host contention beyond CPU (model keys, all off by default; README
+ * "Agent, monitor and memory"): with agent_msg_ns > 0 every step that the
+ * engine hears about is first served by its host's agent, one FIFO server
+ * busy agent_msg_ns per event; with monitor_slots > 0 the monitor
+ * operations (template clone, live fork, restore, delta save, template
+ * make and load) are jobs of a FIFO queue with that many servers, each
+ * busy for the operation's cost (cold boots start in their own VM thread,
+ * as on KVM, and do not queue). Both share one queue per host, whose
+ * servers are monitor_slots (1 when only the agent is modeled): with 1,
+ * monitor work and messages take turns, as on the live engine's one
+ * event-loop thread. A job's end is its step event with F_DONE set; a
+ * message served has F_MSG set. Memory: every host counts the private
+ * pages of its instances (a cold boot its whole memory, a clone or fork
+ * child the pages it has dirtied since its template: copy-on-write) and
+ * its templates' bytes; with host_mem_bytes > 0 an operation that would
+ * pass it is refused with -ENOMEM.
  */
 
 #define NONE UINT32_MAX
 #define PAGE 4096ULL
 #define DELTA_MAGIC 0x31445355u /* "USD1" */
+
+/* Bits of a queued event's step (SIM_EV_INST) or fail (SIM_EV_TEMPLATE)
+ * field above the value itself (F_VAL). */
+#define F_DONE 0x10000u /* ends a job: one of its host's servers is free */
+#define F_MSG 0x20000u  /* its host's agent has served it: deliver it */
+#define F_VAL 0xffffu
 
 enum step {
 	ST_STARTED = 1,
@@ -96,7 +119,21 @@ struct inst {
 	uint8_t on_cpu;    /* in a CPU work phase on its host's cores */
 	uint8_t mop;       /* enum ukf_sim_op of its start: boot, clone,
 			      fork or restore (the model's distribution) */
+	uint8_t sealed;    /* a cold maker whose memory became its template */
+	uint64_t acct;     /* bytes counted against its host (mem_sync) */
 	struct delta delta;
+};
+
+/* A job waiting for a server of its host: the event that ends it. */
+struct job {
+	struct sim_ev ev;
+	ukf_ns_t service;
+};
+
+/* A host's agent and monitor: FIFO jobs, `busy` servers in use. */
+struct hostq {
+	struct job *q; /* ring of cap entries from head */
+	uint32_t head, len, cap, busy;
 };
 
 struct sim_be {
@@ -107,6 +144,9 @@ struct sim_be {
 	uint64_t loads;      /* load_template calls: its draws' index */
 	sim_map_t byid;      /* instance id -> slot */
 	sim_map_t templates; /* node<<32 | app -> bytes */
+	struct hostq *hq;    /* per host; NULL until a job is queued */
+	uint64_t *mem;       /* per host: bytes counted (instances' private
+				pages, templates); NULL until first counted */
 };
 
 sim_be_t *sim_be_create(struct sim_world *w)
@@ -127,6 +167,11 @@ void sim_be_destroy(sim_be_t **bp)
 	if (!b)
 		return;
 	free(b->inst);
+	if (b->hq)
+		for (uint32_t i = 0; i < b->w->cfg.engine.nodes; i++)
+			free(b->hq[i].q);
+	free(b->hq);
+	free(b->mem);
 	sim_map_free(&b->byid);
 	sim_map_free(&b->templates);
 	free(b);
@@ -170,6 +215,158 @@ static int be_oom(sim_be_t *b)
 			 "backend: out of memory");
 	}
 	return -ENOMEM;
+}
+
+/* ---- memory: private pages and templates per host ---- */
+
+/* The per-host byte counts, allocated on first use; NULL on ENOMEM. */
+static uint64_t *mem_table(sim_be_t *b)
+{
+	if (!b->mem)
+		b->mem = calloc(b->w->cfg.engine.nodes, sizeof(*b->mem));
+	return b->mem;
+}
+
+/* The bytes instance in holds of its own: a cold boot's whole memory
+ * (synth touches all of it) until it is sealed into a template, else the
+ * pages it has dirtied since its template (copy-on-write). */
+static uint64_t priv_bytes(const struct inst *in)
+{
+	uint64_t pages = in->cold && !in->sealed ? in->mem_pages : in->dirty;
+
+	if (in->mem_pages && pages > in->mem_pages)
+		pages = in->mem_pages;
+	return pages * PAGE;
+}
+
+/* Bring in's count on its host up to date. 0, or -ENOMEM. */
+static int mem_sync(sim_be_t *b, struct inst *in)
+{
+	uint64_t v = priv_bytes(in);
+
+	if (v == in->acct)
+		return 0;
+	if (!mem_table(b))
+		return be_oom(b);
+	b->mem[in->node] += v - in->acct;
+	in->acct = v;
+	return 0;
+}
+
+/* 1 if `need` more bytes fit on node under host_mem_bytes (always
+ * without a limit). */
+static int mem_room(sim_be_t *b, ukf_node_id_t node, uint64_t need)
+{
+	uint64_t lim = b->w->cfg.model.host_mem_bytes;
+	uint64_t used = b->mem ? b->mem[node] : 0;
+
+	return lim == 0 || (used <= lim && need <= lim - used);
+}
+
+/* Count (add 1) or uncount (add 0) a template's bytes on node. */
+static int mem_template(sim_be_t *b, ukf_node_id_t node, uint64_t bytes,
+			int add)
+{
+	if (!bytes)
+		return 0;
+	if (!mem_table(b))
+		return be_oom(b);
+	if (add)
+		b->mem[node] += bytes;
+	else
+		b->mem[node] -= b->mem[node] < bytes ? b->mem[node] : bytes;
+	return 0;
+}
+
+uint64_t sim_be_mem_used(const sim_be_t *b, ukf_node_id_t node)
+{
+	if (!b->mem || node >= b->w->cfg.engine.nodes)
+		return 0;
+	return b->mem[node];
+}
+
+/* ---- the host queue: agent messages and monitor operations ---- */
+
+static uint32_t *ev_flags(struct sim_ev *ev)
+{
+	return ev->type == SIM_EV_INST ? &ev->u.inst.step : &ev->u.tmpl.fail;
+}
+
+static uint32_t servers(const sim_be_t *b)
+{
+	uint64_t n = b->w->cfg.model.monitor_slots;
+	return n ? (uint32_t)n : 1; /* at most 1000000 (model.c) */
+}
+
+/* 1 if ev is an instance's step and the instance is gone. */
+static int ev_stale(const sim_be_t *b, const struct sim_ev *ev)
+{
+	uint32_t s = ev->u.inst.slot;
+
+	if (ev->type != SIM_EV_INST)
+		return 0;
+	return s >= b->n || !b->inst[s].used || b->inst[s].gen != ev->u.inst.gen;
+}
+
+/* A server of ev's host starts the job: ev (F_DONE) after service. */
+static int job_begin(sim_be_t *b, struct hostq *h, const struct sim_ev *ev,
+		     ukf_ns_t service)
+{
+	struct sim_ev e = *ev;
+
+	*ev_flags(&e) |= F_DONE;
+	h->busy++;
+	return sim_world_push(b->w, b->w->now + service, &e) < 0 ? -ENOMEM : 0;
+}
+
+/* Queue the job ending with ev, `service` long, on ev's host: begun at
+ * once if a server is free (none is waiting then), else after the jobs
+ * before it. 0, or -ENOMEM. */
+static int job_submit(sim_be_t *b, const struct sim_ev *ev, ukf_ns_t service)
+{
+	if (!b->hq) {
+		b->hq = calloc(b->w->cfg.engine.nodes, sizeof(*b->hq));
+		if (!b->hq)
+			return be_oom(b);
+	}
+	struct hostq *h = &b->hq[ev->node];
+	if (h->busy < servers(b))
+		return job_begin(b, h, ev, service);
+	if (h->len == h->cap) {
+		uint32_t ncap = h->cap ? h->cap * 2 : 16;
+		struct job *nq = malloc(sizeof(*nq) * ncap);
+		if (!nq)
+			return be_oom(b);
+		for (uint32_t i = 0; i < h->len; i++)
+			nq[i] = h->q[(h->head + i) % h->cap];
+		free(h->q);
+		h->q = nq;
+		h->cap = ncap;
+		h->head = 0;
+	}
+	h->q[(h->head + h->len) % h->cap] = (struct job){ *ev, service };
+	h->len++;
+	return 0;
+}
+
+/* A job of node ended: its server takes the next job still wanted. */
+static int job_release(sim_be_t *b, ukf_node_id_t node)
+{
+	struct hostq *h = b->hq ? &b->hq[node] : NULL;
+
+	if (!h || h->busy == 0)
+		return 0;
+	h->busy--;
+	while (h->len && h->busy < servers(b)) {
+		struct job j = h->q[h->head];
+		h->head = (h->head + 1) % h->cap;
+		h->len--;
+		if (ev_stale(b, &j.ev))
+			continue; /* destroyed while it waited: no work */
+		if (job_begin(b, h, &j.ev, j.service) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* A fresh instance slot for `id`; NULL with *rc set. */
@@ -234,6 +431,9 @@ static void inst_free(sim_be_t *b, uint32_t s)
 	    sim_cpu_cancel(b->w->cpu, b->w->now, in->node, cpu_key(s, in->gen)) < 0)
 		be_oom(b);
 	in->on_cpu = 0;
+	if (in->acct && b->mem)
+		b->mem[in->node] -= in->acct;
+	in->acct = 0;
 	sim_map_del(&b->byid, in->id);
 	in->used = 0;
 	in->gen++;
@@ -274,6 +474,19 @@ static int sched(sim_be_t *b, uint32_t slot, ukf_ns_t at, enum step st)
 	ev.u.inst.gen = b->inst[slot].gen;
 	ev.u.inst.step = st;
 	return sim_world_push(b->w, at, &ev) < 0 ? -ENOMEM : 0;
+}
+
+/* Step st of slot s after a monitor operation of d: at now + d, or as a
+ * job of its host's monitor queue (monitor_slots > 0). */
+static int mon_sched(sim_be_t *b, uint32_t s, ukf_ns_t d, enum step st)
+{
+	if (!b->w->cfg.model.monitor_slots)
+		return sched(b, s, b->w->now + d, st);
+	struct sim_ev ev = { .type = SIM_EV_INST, .node = b->inst[s].node };
+	ev.u.inst.slot = s;
+	ev.u.inst.gen = b->inst[s].gen;
+	ev.u.inst.step = st;
+	return job_submit(b, &ev, d);
 }
 
 /*
@@ -378,7 +591,11 @@ static int start_after(sim_be_t *b, uint32_t s, ukf_node_id_t node, double ns)
 	in->starting = 1;
 	if (fault(b, in->cold ? f->boot : f->clone, OP_START, in->ident, 0))
 		st = ST_FAULT; /* after the time it took to fail */
-	if ((rc = sched(b, s, b->w->now + cost(b, in, OP_START, 0, ns), st)) < 0)
+	ukf_ns_t d = cost(b, in, OP_START, 0, ns);
+	/* a cold boot runs in its own VM thread: no monitor queue */
+	if ((rc = in->cold ? sched(b, s, b->w->now + d, st)
+			   : mon_sched(b, s, d, st)) < 0 ||
+	    (rc = mem_sync(b, in)) < 0)
 		inst_free(b, s);
 	return rc;
 }
@@ -414,6 +631,10 @@ static int inst_start(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 		inst_free(b, s);
 		return -EINVAL;
 	}
+	if (!clone && !mem_room(b, node, in->mem_pages * PAGE)) {
+		inst_free(b, s);
+		return -ENOMEM; /* host_mem_bytes: no room for its memory */
+	}
 	in->ident = ident_of(b, id, 0);
 	if (clone)
 		in->is_clone = 1;
@@ -433,6 +654,10 @@ static int push_template(sim_be_t *b, ukf_node_id_t node, uint32_t app,
 	ev.u.tmpl.app = app;
 	ev.u.tmpl.fail = fail;
 	ev.u.tmpl.bytes = bytes;
+	if (mem_template(b, node, bytes, 1) < 0)
+		return -ENOMEM; /* counted from now; uncounted if it fails */
+	if (b->w->cfg.model.monitor_slots)
+		return job_submit(b, &ev, after);
 	return sim_world_push(b->w, b->w->now + after, &ev) < 0 ? -ENOMEM : 0;
 }
 
@@ -459,6 +684,17 @@ static int be_make_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 	if (!in || node >= b->w->cfg.engine.nodes)
 		return -ESRCH;
 	uint64_t bytes = in->mem_pages * PAGE;
+	/* A cold-booted maker's memory is sealed in place (its pages become
+	 * the template's; it keeps only what it dirties after): no new
+	 * memory. A clone's template is a copy. */
+	int seal = in->cold && !in->sealed;
+	if (!seal && !mem_room(b, node, bytes))
+		return -ENOMEM;
+	if (seal) {
+		in->sealed = 1;
+		if (mem_sync(b, in) < 0)
+			return -ENOMEM;
+	}
 	ukf_ns_t after = cost(b, in, OP_MAKE, 0,
 			      (double)m->template_base_ns +
 				  (double)bytes * m->template_ns_per_byte);
@@ -474,6 +710,8 @@ static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
 
 	if (node >= b->w->cfg.engine.nodes)
 		return -EINVAL;
+	if (!mem_room(b, node, bytes))
+		return -ENOMEM;
 	/* No identity: the node's own stream, as before; the fault draw is
 	 * the backend's load count's. */
 	ukf_ns_t after = sim_world_jitter(b->w, node, UKF_SIM_OP_LOAD,
@@ -487,7 +725,11 @@ static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
 static void be_drop_template(void *bp, ukf_node_id_t node, uint32_t app)
 {
 	sim_be_t *b = bp;
-	sim_map_del(&b->templates, ((uint64_t)node << 32) | app);
+	uint64_t key = ((uint64_t)node << 32) | app, v = 0;
+
+	if (sim_map_get(&b->templates, key, &v))
+		(void)mem_template(b, node, v, 0);
+	sim_map_del(&b->templates, key);
 }
 
 static int has_template(sim_be_t *b, ukf_node_id_t node, uint32_t app)
@@ -520,6 +762,8 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 
 	if (!find(b, parent, &ps))
 		return -ESRCH;
+	if (!mem_room(b, node, b->inst[ps].dirty * PAGE))
+		return -ENOMEM; /* the copied pages are the child's own */
 	struct inst *in = inst_new(b, node, child, &s, &rc);
 	if (!in)
 		return rc;
@@ -533,7 +777,8 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 	in->ident = ident_of(b, child, child_ident(p));
 	in->mop = UKF_SIM_OP_FORK;
 	return child_start_after(b, s, node,
-				 (double)m->clone_base_ns +
+				 (double)(m->fork_base_ns ? m->fork_base_ns
+							  : m->clone_base_ns) +
 					 (double)m->clone_ns_per_page *
 						 (double)p->dirty);
 }
@@ -555,7 +800,7 @@ static int be_save_delta(void *bp, ukf_node_id_t node, ukf_id_t parent)
 	p->save_fail = (uint8_t)fault(b, b->w->cfg.faults.save_delta, OP_SAVE,
 				      ci, 0);
 	double ns = (double)b->w->cfg.model.save_ns_per_page * (double)p->dirty;
-	return sched(b, s, b->w->now + cost(b, p, OP_SAVE, ci, ns), ST_DELTA);
+	return mon_sched(b, s, cost(b, p, OP_SAVE, ci, ns), ST_DELTA);
 }
 
 static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
@@ -577,6 +822,8 @@ static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
 		return -EINVAL;
 	if (!has_template(b, node, app))
 		return -ENOENT;
+	if (!mem_room(b, node, d.dirty * PAGE))
+		return -ENOMEM;
 	struct inst *in = inst_new(b, node, child, &s, &rc);
 	if (!in)
 		return rc;
@@ -728,8 +975,9 @@ static void emit(sim_be_t *b, ukf_node_id_t node, struct ukf_be_event *ev)
 
 static void be_template_done(sim_be_t *b, const struct sim_ev *e)
 {
-	uint64_t key = ((uint64_t)e->node << 32) | e->u.tmpl.app;
+	uint64_t key = ((uint64_t)e->node << 32) | e->u.tmpl.app, old = 0;
 	if (e->u.tmpl.fail) {
+		(void)mem_template(b, e->node, e->u.tmpl.bytes, 0);
 		struct ukf_be_event ev = {
 			.kind = UKF_BE_ERROR, .inst = 0, .app = e->u.tmpl.app,
 			.status = -EIO,
@@ -740,6 +988,8 @@ static void be_template_done(sim_be_t *b, const struct sim_ev *e)
 		emit(b, e->node, &ev);
 		return;
 	}
+	if (sim_map_get(&b->templates, key, &old))
+		(void)mem_template(b, e->node, old, 0); /* replaced */
 	if (sim_map_put(&b->templates, key, e->u.tmpl.bytes) < 0) {
 		b->w->failed = 1;
 		snprintf(b->w->fail_msg, sizeof(b->w->fail_msg),
@@ -752,8 +1002,28 @@ static void be_template_done(sim_be_t *b, const struct sim_ev *e)
 	emit(b, e->node, &ev);
 }
 
-void sim_be_event(sim_be_t *b, const struct sim_ev *e)
+void sim_be_event(sim_be_t *b, const struct sim_ev *e0)
 {
+	struct sim_ev ecopy = *e0, *e = &ecopy;
+	uint32_t *fl = ev_flags(e), flags = *fl & ~F_VAL;
+
+	*fl &= F_VAL;
+	if (flags & F_DONE) {
+		if (job_release(b, e->node) < 0)
+			goto oom;
+	}
+	if (b->w->cfg.model.agent_msg_ns > 0 && !(flags & F_MSG)) {
+		/* the engine hears of it once the host's agent has served it */
+		if (ev_stale(b, e))
+			return;
+		if (e->type == SIM_EV_INST && (e->u.inst.step == ST_READY ||
+					       e->u.inst.step == ST_UNIT))
+			b->inst[e->u.inst.slot].on_cpu = 0; /* its work is done */
+		*fl |= F_MSG;
+		if (job_submit(b, e, b->w->cfg.model.agent_msg_ns) < 0)
+			goto oom;
+		return;
+	}
 	if (e->type == SIM_EV_TEMPLATE) {
 		be_template_done(b, e);
 		return;
@@ -818,6 +1088,8 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e)
 		in->dirty += in->dirty_per_unit;
 		if (in->mem_pages && in->dirty > in->mem_pages)
 			in->dirty = in->mem_pages;
+		if (mem_sync(b, in) < 0) /* counted, never refused */
+			goto oom;
 		if (in->is_child || in->fork == 0) {
 			if (in->is_child)
 				rc = sched(b, s, b->w->now, ST_EXIT);
@@ -882,6 +1154,7 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e)
 		break;
 	}
 	if (rc < 0) {
+oom:
 		b->w->failed = 1;
 		snprintf(b->w->fail_msg, sizeof(b->w->fail_msg),
 			 "out of memory scheduling a backend step");

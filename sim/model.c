@@ -34,7 +34,7 @@ void ukf_sim_model_default(struct ukf_sim_model *m)
 	m->boot_ns_per_mem_byte = 0;
 }
 
-enum ftype { F_TIME, F_REAL, F_DIST };
+enum ftype { F_TIME, F_REAL, F_DIST, F_COUNT, F_BYTES };
 
 static const struct field {
 	const char *name;
@@ -58,6 +58,10 @@ static const struct field {
 	D(fork_dist, UKF_SIM_OP_FORK),   D(save_dist, UKF_SIM_OP_SAVE),
 	D(restore_dist, UKF_SIM_OP_RESTORE), D(unit_dist, UKF_SIM_OP_UNIT),
 #undef D
+	T(agent_msg_ns),
+	{ "monitor_slots", F_COUNT, offsetof(struct ukf_sim_model, monitor_slots) },
+	{ "host_mem_bytes", F_BYTES, offsetof(struct ukf_sim_model, host_mem_bytes) },
+	T(fork_base_ns),
 #undef T
 #undef R
 };
@@ -98,6 +102,44 @@ static int parse_real(const char *s, double *out)
 	if (end == s || *end || errno || !isfinite(v) || v < 0)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* A count: a whole number in [0, 1000000]. */
+static int parse_count(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || *end || errno || v > 1000000)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A size: a whole number of bytes, or with a suffix K, M, G or T (powers
+ * of 1024), at most 2^60. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned shift = 0;
+	if (end == s || errno)
+		return -1;
+	if (*end) {
+		const char *u = strchr("KMGT", toupper((unsigned char)*end));
+		if (!u || end[1])
+			return -1;
+		shift = 10 * (unsigned)(u - "KMGT" + 1);
+	}
+	if (v > (1ULL << 60) >> shift)
+		return -1;
+	*out = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -206,7 +248,7 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 			if (!strcmp(fields[i].name, key))
 				break;
 		if (i == nfields) {
-			char names[512] = "";
+			char names[768] = "";
 			for (size_t j = 0; j < nfields; j++) {
 				strncat(names, fields[j].name, sizeof(names) - strlen(names) - 1);
 				if (j + 1 < nfields)
@@ -223,9 +265,11 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 		}
 		seen[i] = lineno;
 		void *dst = (char *)tmp + fields[i].off;
-		int bad = fields[i].type == F_TIME   ? parse_time(val, dst)
-			  : fields[i].type == F_DIST ? parse_dist(val, dst)
-						     : parse_real(val, dst);
+		int bad = fields[i].type == F_TIME    ? parse_time(val, dst)
+			  : fields[i].type == F_DIST  ? parse_dist(val, dst)
+			  : fields[i].type == F_COUNT ? parse_count(val, dst)
+			  : fields[i].type == F_BYTES ? parse_bytes(val, dst)
+						      : parse_real(val, dst);
 		if (bad) {
 			snprintf(err, errlen,
 				 "%s:%u: bad value '%.60s' for '%s' (expected %s)", path,
@@ -235,6 +279,10 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 				 : fields[i].type == F_DIST
 					 ? "none, lognormal MU SIGMA, gamma K THETA or "
 					   "weibull K LAMBDA, parameters > 0 (MU any)"
+				 : fields[i].type == F_COUNT
+					 ? "a whole number from 0 to 1000000"
+				 : fields[i].type == F_BYTES
+					 ? "a size: 1073741824, 512M, 16G"
 					 : "a non-negative number");
 			goto out;
 		}

@@ -67,6 +67,25 @@ struct ukf_sim_model {
 		int family; /* enum ukf_sim_family */
 		double p1, p2;
 	} dist[UKF_SIM_NOPS];
+	/*
+	 * Appended for host contention (issue 11; sim/README.md "Agent,
+	 * monitor and memory"). All 0 by default: no queueing, no limit.
+	 * agent_msg_ns: the node agent's service time per backend event
+	 * (one FIFO server per host). monitor_slots: how many monitor
+	 * operations (template clone, live fork, restore, delta save,
+	 * template make/load) a host runs at once, FIFO beyond (0: no
+	 * limit); with 1 they share the agent's one server, as the live
+	 * engine runs them on its event-loop thread. host_mem_bytes: a
+	 * host's physical memory (0: no limit) against which the backend
+	 * counts each instance's private pages (copy-on-write: a clone's
+	 * dirtied pages, a cold boot's whole memory) and its templates; an
+	 * operation that would pass it fails with -ENOMEM. fork_base_ns: a
+	 * live fork's fixed cost; 0 takes clone_base_ns (as before).
+	 */
+	ukf_ns_t agent_msg_ns;
+	uint64_t monitor_slots;
+	uint64_t host_mem_bytes;
+	ukf_ns_t fork_base_ns;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

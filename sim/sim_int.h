@@ -228,6 +228,10 @@ size_t sim_be_instances(const sim_be_t *b);
 /* The node instance `id` runs on, or UKF_NODE_NONE if the backend has no
  * such VM (not started yet, or gone). */
 ukf_node_id_t sim_be_node_of(const sim_be_t *b, ukf_id_t id);
+/* Bytes counted against host `node`: its instances' private pages (a cold
+ * boot's whole memory, a clone's pages dirtied since its template) and its
+ * templates (model key host_mem_bytes); 0 for a bad node. */
+uint64_t sim_be_mem_used(const sim_be_t *b, ukf_node_id_t node);
 
 /* ------------------------------------------------------------------ */
 /* The world, shared by world.c and backend.c. */

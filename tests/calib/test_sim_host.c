@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/* test_sim_host.c - self-tests of the simulator's host model keys that calibration fits: the agent's service per message, the monitor queue (exact orders and an M/D/1 mean wait), copy-on-write memory with templates counted, fork_base_ns, and the keys' parsing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/engine.h"
+#include "sim/sim.h"
+#include "sim/sim_int.h"
+#include "tests/common/selftest.h"
+
+/* CHECK saying why in printf style (fails the test: return 1). */
+#define CHECKF(c, ...)                                                        \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);       \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fputc('\n', stderr);                                  \
+			return 1;                                             \
+		}                                                             \
+	} while (0)
+
+/* Template starts seen: t_ready - t_start of each, in record order. */
+struct obs {
+	int n, failed, cold;
+	double sum;      /* of t_ready - t_start over template starts */
+	ukf_ns_t d[64];  /* the first 64 of them */
+	char why[128];   /* the first failure's reason */
+};
+
+static void rec(void *u, const struct ukf_record *r)
+{
+	struct obs *o = u;
+
+	if (r->template_boot)
+		return;
+	if (r->status == UKF_STATUS_FAILED) {
+		if (!o->failed++ && r->fail_reason)
+			snprintf(o->why, sizeof(o->why), "%s", r->fail_reason);
+		return;
+	}
+	if (r->start != UKF_START_TEMPLATE && r->start != UKF_START_FORK) {
+		o->cold++;
+		return;
+	}
+	if (o->n < 64)
+		o->d[o->n] = r->t_ready - r->t_start;
+	o->sum += (double)(r->t_ready - r->t_start);
+	o->n++;
+}
+
+static void spawn_cb(void *arg, uint64_t app)
+{
+	struct ukf_world *w = arg;
+	ukf_id_t id;
+
+	w->ops->spawn(w->w, 0, (uint32_t)app, "", 0, &id);
+}
+
+/* One node with room for everything, exact costs (jitter 0): a cold boot
+ * of about 5 ms, template clones of D = 10 ms. */
+static void config(struct ukf_sim_config *c)
+{
+	ukf_sim_config_default(c);
+	c->engine.nodes = 1;
+	c->engine.node.vcpus = 1000000;
+	c->engine.node.mem_bytes = 1ULL << 42;
+	c->model.jitter = 0;
+	c->model.clone_base_ns = 10 * UKF_MS;
+}
+
+/* Create the world with app "a" of spec (id 0), and "b" of spec2 (id 1)
+ * unless NULL, and start it. */
+static int world2(struct ukf_world *w, const struct ukf_sim_config *c,
+		  struct obs *o, const char *spec, const char *spec2)
+{
+	struct ukf_world_sinks s = { .record = rec, .u = o };
+	struct ukf_app a, b;
+	char err[256] = "";
+
+	if (ukf_sim_create(w, c, &s, NULL, err, sizeof(err)) < 0 ||
+	    ukf_app_parse(&a, "a", spec, err, sizeof(err)) < 0 ||
+	    w->ops->add_app(w->w, &a) != 0 ||
+	    (spec2 && (ukf_app_parse(&b, "b", spec2, err, sizeof(err)) < 0 ||
+		       w->ops->add_app(w->w, &b) != 1)) ||
+	    w->ops->start(w->w) != 0) {
+		fprintf(stderr, "world: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int world(struct ukf_world *w, const struct ukf_sim_config *c,
+		 struct obs *o, const char *spec)
+{
+	return world2(w, c, o, spec, NULL);
+}
+
+/* The first request boots cold and makes the template; `k` more arrive
+ * together at 1 s and clone it. Fills o; 0 or -1. */
+static int burst(struct ukf_sim_config *c, int k, struct obs *o)
+{
+	struct ukf_world w;
+	char err[256];
+
+	memset(o, 0, sizeof(*o));
+	if (world(&w, c, o, "mem=4M init=1ms work=50ms dirty=0 image=1M") < 0)
+		return -1;
+	w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+	for (int i = 0; i < k; i++)
+		w.ops->at(w.w, 1 * UKF_S, spawn_cb, &w, 0);
+	int rc = w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "run: %s\n", err);
+	w.ops->destroy(&w.w);
+	return rc ? -1 : 0;
+}
+
+/* monitor_slots: three clones asked at once take turns on one slot (D,
+ * 2D, 3D from their start to ready), share two (D, D, 2D), and run
+ * together without a limit (D each, as before the key). */
+static int t_monitor_order(void)
+{
+	struct ukf_sim_config c;
+	struct obs o;
+	const ukf_ns_t D = 10 * UKF_MS;
+
+	config(&c);
+	CHECK(burst(&c, 3, &o) == 0);
+	CHECK(o.n == 3 && o.cold == 1 && o.failed == 0);
+	CHECK(o.d[0] == D && o.d[1] == D && o.d[2] == D);
+	c.model.monitor_slots = 1;
+	CHECK(burst(&c, 3, &o) == 0);
+	CHECK(o.n == 3 && o.failed == 0);
+	CHECKF(o.d[0] == D && o.d[1] == 2 * D && o.d[2] == 3 * D,
+	       "%lld %lld %lld", (long long)o.d[0], (long long)o.d[1],
+	       (long long)o.d[2]);
+	c.model.monitor_slots = 2;
+	CHECK(burst(&c, 3, &o) == 0);
+	CHECK(o.n == 3 && o.failed == 0);
+	CHECK(o.d[0] == D && o.d[1] == D && o.d[2] == 2 * D);
+	return 0;
+}
+
+/* agent_msg_ns = a, one server: the three clones' STARTED events reach the
+ * agent together at D, each READY follows its STARTED's service, so the
+ * engine hears the READYs at D + 4a, D + 5a, D + 6a. */
+static int t_agent_fifo(void)
+{
+	struct ukf_sim_config c;
+	struct obs o;
+	const ukf_ns_t D = 10 * UKF_MS, a = 1 * UKF_MS;
+
+	config(&c);
+	c.model.agent_msg_ns = a;
+	CHECK(burst(&c, 3, &o) == 0);
+	CHECK(o.n == 3 && o.failed == 0);
+	CHECKF(o.d[0] == D + 4 * a && o.d[1] == D + 5 * a &&
+		       o.d[2] == D + 6 * a,
+	       "%lld %lld %lld", (long long)o.d[0], (long long)o.d[1],
+	       (long long)o.d[2]);
+	/* monitor work and messages on one server: clone 1 (D), its
+	 * STARTED waits for clones 2 and 3 (2D more), and so on */
+	c.model.monitor_slots = 1;
+	CHECK(burst(&c, 3, &o) == 0);
+	CHECK(o.n == 3 && o.failed == 0);
+	CHECKF(o.d[0] == 3 * D + 4 * a && o.d[1] == 3 * D + 5 * a &&
+		       o.d[2] == 3 * D + 6 * a,
+	       "%lld %lld %lld", (long long)o.d[0], (long long)o.d[1],
+	       (long long)o.d[2]);
+	return 0;
+}
+
+/* Poisson arrivals */
+static void poisson_cb(void *arg, uint64_t x);
+
+struct pois {
+	struct ukf_world *w;
+	uint64_t state;
+	double rate;
+	int left;
+};
+
+static double unif(uint64_t *s)
+{
+	*s += 0x9e3779b97f4a7c15ULL;
+	uint64_t z = *s;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static void poisson_cb(void *arg, uint64_t x)
+{
+	struct pois *p = arg;
+	ukf_id_t id;
+	ukf_ns_t now = p->w->ops->now(p->w->w);
+
+	(void)x;
+	p->w->ops->spawn(p->w->w, 0, 0, "", 0, &id);
+	if (--p->left > 0)
+		p->w->ops->at(p->w->w,
+			      now + (ukf_ns_t)(-log(unif(&p->state)) / p->rate * 1e9),
+			      poisson_cb, p, 0);
+}
+
+/* One monitor slot, Poisson requests of rate lambda, each a clone of D:
+ * an M/D/1 queue. The mean start-to-ready is D + W with the
+ * Pollaczek-Khinchine W = rho D / (2 (1 - rho)), rho = lambda D. */
+static int md1(double rho, int n, double tol)
+{
+	struct ukf_sim_config c;
+	struct obs o;
+	struct ukf_world w;
+	char err[256];
+	const double D = 10e6;
+
+	config(&c);
+	c.model.monitor_slots = 1;
+	memset(&o, 0, sizeof(o));
+	CHECK(world(&w, &c, &o, "mem=4M init=1ms work=1ms dirty=0 image=1M") == 0);
+	struct pois p = { &w, 12345, rho / D * 1e9, n };
+	w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+	w.ops->at(w.w, 1 * UKF_S, poisson_cb, &p, 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	w.ops->destroy(&w.w);
+	CHECK(o.n == n && o.failed == 0);
+	double mean = o.sum / o.n, want = D + rho * D / (2 * (1 - rho));
+	fprintf(stderr, "M/D/1 rho %.2f: %d clones, mean start-to-ready %.3f ms, "
+		"Pollaczek-Khinchine %.3f ms (%+.2f%%)\n",
+		rho, o.n, mean / 1e6, want / 1e6, 100 * (mean - want) / want);
+	CHECK(fabs(mean - want) <= tol * want);
+	/* without the key nothing waits */
+	return 0;
+}
+
+static int t_md1(void)
+{
+	CHECK(md1(0.5, 40000, 0.02) == 0);
+	CHECK(md1(0.8, 100000, 0.04) == 0);
+	return 0;
+}
+
+/* Memory seen at given times (sampled by world callbacks). */
+struct memobs {
+	struct ukf_world *w;
+	uint64_t at[4];
+};
+
+static void mem_cb(void *arg, uint64_t i)
+{
+	struct memobs *m = arg;
+	struct sim_world *sw = m->w->w;
+
+	m->at[i] = sim_be_mem_used(sw->sbe, 0);
+}
+
+/*
+ * Copy-on-write memory: the host counts a cold boot's whole memory, which
+ * becomes the template when it is sealed (no second copy), and of each
+ * clone only the pages it has dirtied. 20 clones of a 16 MiB app fit in
+ * 64 MiB of host memory (counted at full size they would need 320 MiB); a
+ * cold boot of another app of 52 MiB beside the template does not
+ * (-ENOMEM), and does without the limit.
+ */
+static int t_cow_memory(void)
+{
+	struct ukf_sim_config c;
+	struct obs o;
+	struct ukf_world w;
+	struct memobs m = { &w, { 0 } };
+	char err[256];
+	const uint64_t MiB = 1 << 20;
+
+	config(&c);
+	c.model.host_mem_bytes = 64 * MiB;
+	memset(&o, 0, sizeof(o));
+	CHECK(world2(&w, &c, &o,
+		     "mem=16M init=1ms work=100ms dirty=16 units=2 image=1M",
+		     "mem=52M init=1ms work=1ms image=1M") == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+	w.ops->at(w.w, 5 * UKF_MS, mem_cb, &m, 0);   /* nothing yet */
+	w.ops->at(w.w, 12 * UKF_MS, mem_cb, &m, 1);  /* the cold boot's */
+	for (int i = 0; i < 20; i++)
+		w.ops->at(w.w, 1 * UKF_S, spawn_cb, &w, 0);
+	/* after the clones' first unit (1 s + 10 ms clone + 100 ms) */
+	w.ops->at(w.w, 1 * UKF_S + 150 * UKF_MS, mem_cb, &m, 2);
+	w.ops->at(w.w, 2 * UKF_S, spawn_cb, &w, 1);
+	w.ops->at(w.w, 3 * UKF_S, mem_cb, &m, 3);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	w.ops->destroy(&w.w);
+	fprintf(stderr, "host memory: %llu, %llu, %llu, %llu bytes\n",
+		(unsigned long long)m.at[0], (unsigned long long)m.at[1],
+		(unsigned long long)m.at[2], (unsigned long long)m.at[3]);
+	CHECK(m.at[0] == 0);
+	CHECK(m.at[1] == 16 * MiB);
+	/* template 16 MiB (the maker's sealed memory; the maker exited)
+	 * + 20 clones x 16 pages */
+	CHECK(m.at[2] == 16 * MiB + 20 * 16 * 4096);
+	CHECK(m.at[3] == 16 * MiB); /* the template stays */
+	CHECKF(o.cold == 1 && o.n == 20, "cold %d, clones %d, failed %d: %s", o.cold, o.n, o.failed, o.why);
+	CHECKF(o.failed == 1 && strstr(o.why, "cold_boot") &&
+		       strstr(o.why, "-12"),
+	       "failed %d: %s", o.failed, o.why);
+	/* without a limit the big boot runs */
+	c.model.host_mem_bytes = 0;
+	memset(&o, 0, sizeof(o));
+	CHECK(world2(&w, &c, &o,
+		     "mem=16M init=1ms work=100ms dirty=16 units=2 image=1M",
+		     "mem=52M init=1ms work=1ms image=1M") == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+	w.ops->at(w.w, 2 * UKF_S, spawn_cb, &w, 1);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	w.ops->destroy(&w.w);
+	CHECK(o.failed == 0 && o.cold == 2);
+	return 0;
+}
+
+/* fork_base_ns: a live fork costs fork_base_ns + pages * clone_ns_per_page
+ * (0: clone_base_ns, as before the key). */
+static int forkcost(ukf_ns_t fork_base, ukf_ns_t *got)
+{
+	struct ukf_sim_config c;
+	struct obs o;
+	struct ukf_world w;
+	char err[256];
+
+	config(&c);
+	c.engine.templates = "none";
+	c.model.fork_base_ns = fork_base;
+	memset(&o, 0, sizeof(o));
+	CHECK(world(&w, &c, &o,
+		    "mem=16M init=1ms work=1ms dirty=100 fork=1 image=1M") == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	w.ops->destroy(&w.w);
+	CHECK(o.n == 1 && o.failed == 0);
+	*got = o.d[0];
+	return 0;
+}
+
+static int t_fork_base(void)
+{
+	struct ukf_sim_config c;
+	ukf_ns_t got;
+
+	config(&c);
+	CHECK(forkcost(0, &got) == 0);
+	CHECK(got == c.model.clone_base_ns + 100 * c.model.clone_ns_per_page);
+	CHECK(forkcost(3 * UKF_MS, &got) == 0);
+	CHECK(got == 3 * UKF_MS + 100 * c.model.clone_ns_per_page);
+	return 0;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* The keys in a model file; bad values named with file and line. */
+static int t_host_keys(void)
+{
+	struct ukf_sim_model m, d;
+	char err[1024], path[] = "/tmp/ukf-hostkeys-XXXXXX";
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	ukf_sim_model_default(&d);
+	CHECK(d.agent_msg_ns == 0 && d.monitor_slots == 0 &&
+	      d.host_mem_bytes == 0 && d.fork_base_ns == 0);
+	CHECK(write_file(path, "agent_msg_ns = 2.5ms\nmonitor_slots = 2\n"
+			       "host_mem_bytes = 16G\nfork_base_ns = 40ms\n") == 0);
+	m = d;
+	CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == 0);
+	CHECK(m.agent_msg_ns == 2500000 && m.monitor_slots == 2);
+	CHECK(m.host_mem_bytes == 16ULL << 30 && m.fork_base_ns == 40000000);
+	static const char *const bad[] = {
+		"monitor_slots = -1\n", "monitor_slots = 1.5\n",
+		"monitor_slots = 2000000\n", "host_mem_bytes = 12X\n",
+		"host_mem_bytes = -1G\n", "agent_msg_ns = -1ms\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(write_file(path, bad[i]) == 0);
+		m = d;
+		CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == -1);
+		CHECKF(strstr(err, ":1: bad value") && strstr(err, path),
+		       "%s", err);
+		CHECK(memcmp(&m, &d, sizeof(m)) == 0);
+	}
+	unlink(path);
+	return 0;
+}
+
+static const struct selftest tests[] = {
+	{ "monitor_order", t_monitor_order },
+	{ "agent_fifo", t_agent_fifo },
+	{ "md1", t_md1 },
+	{ "cow_memory", t_cow_memory },
+	{ "fork_base", t_fork_base },
+	{ "host_keys", t_host_keys },
+};
+
+int main(int argc, char **argv)
+{
+	return selftest_main_print(tests, SELFTEST_COUNT(tests), argc, argv);
+}
