@@ -184,6 +184,32 @@ void sim_net_drop(const struct sim_ev *ev);
 size_t sim_net_connections(const sim_net_t *n);
 /* Bytes delivered so far (tests, reports). */
 uint64_t sim_net_bytes(const sim_net_t *n);
+/*
+ * Switch n (before its first send) to max-min fair sharing (sim/README.md
+ * "Network"): each connection's head message is a flow over its sender's
+ * uplink and receiver's downlink and, with racks > 0 (node k in rack
+ * k / ceil(nodes / racks)) between two racks, also the sender rack's
+ * uplink (rack_bw), the core (core_bw) and the receiver rack's downlink
+ * (rack_bw); 0 for rack_bw or core_bw is unlimited. Rates are re-solved
+ * (progressive filling) for the flows connected to a link where a flow
+ * started or ended. 0, -EINVAL (racks > nodes, already used), -ENOMEM.
+ */
+int sim_net_fabric(sim_net_t *n, uint32_t racks, double rack_bw,
+		   double core_bw);
+/* The rack of a node (0 without racks). */
+uint32_t sim_net_rack(const sim_net_t *n, ukf_node_id_t node);
+/* Max-min solves so far, and the flows they re-rated (*flows may be NULL). */
+uint64_t sim_net_solves(const sim_net_t *n, uint64_t *flows);
+/*
+ * Cut (down = 1) or restore (0) node's link: while cut, messages to or
+ * from it (but to itself) are lost when sent; at the cut, its open
+ * connections and whatever is in flight to or from it are lost, for good
+ * (a restore does not bring them back). 0, -EINVAL, -ENOMEM.
+ */
+int sim_net_cut(sim_net_t *n, ukf_ns_t now, ukf_node_id_t node, int down);
+int sim_net_is_cut(const sim_net_t *n, ukf_node_id_t node);
+/* Messages lost to cuts so far. */
+uint64_t sim_net_dropped(const sim_net_t *n);
 
 /* ------------------------------------------------------------------ */
 /* Host CPU contention (cpu.c): each host has `cores` cores shared by the

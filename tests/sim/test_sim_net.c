@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/* test_sim_net.c - self-tests of the max-min fair network and link cuts (sim/net.c) against analytic answers. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim/sim_int.h"
+#include "tests/common/selftest.h"
+
+/* CHECK with a message saying what was seen. */
+#define CHECKM(c, ...)                                                        \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);       \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fputc('\n', stderr);                                  \
+			return 1;                                             \
+		}                                                             \
+	} while (0)
+
+#define MAXGOT 4096
+struct got {
+	int n;
+	ukf_ns_t now;
+	ukf_ns_t at[MAXGOT];   /* by tag */
+	int seen[MAXGOT];
+};
+
+static void on_deliver(void *u, ukf_node_id_t to, ukf_node_id_t from,
+		       uint16_t type, const void *buf, size_t len,
+		       const void *bulk, size_t bulk_len)
+{
+	struct got *g = u;
+	(void)to;
+	(void)from;
+	(void)type;
+	(void)bulk;
+	(void)bulk_len;
+	unsigned tag = 0;
+	if (len >= 2)
+		tag = ((const unsigned char *)buf)[0] |
+		      ((const unsigned char *)buf)[1] << 8;
+	if (tag < MAXGOT) {
+		g->at[tag] = g->now;
+		g->seen[tag]++;
+	}
+	g->n++;
+}
+
+static int run_all(sim_queue_t *q, sim_net_t *n, struct got *g, ukf_ns_t until)
+{
+	struct sim_ev e;
+	while (sim_queue_peek_time(q) <= until &&
+	       sim_queue_pop(q, &g->now, &e))
+		if (sim_net_event(n, g->now, &e) < 0)
+			return -1;
+	return 0;
+}
+
+/* Send `bytes` (>= 4 KiB: a real transfer) from -> to, tagged. */
+static int xfer(sim_net_t *n, ukf_ns_t now, uint32_t from, uint32_t to,
+		unsigned tag, uint64_t bytes)
+{
+	unsigned char b[2] = { (unsigned char)tag, (unsigned char)(tag >> 8) };
+	return sim_net_send(n, now, from, to, 1, b, 2, NULL, 0, bytes - 2);
+}
+
+/* A world of `nodes` with the fair model; racks etc. as given. */
+static sim_net_t *fair_net(sim_queue_t *q, struct got *g, uint32_t nodes,
+			   ukf_ns_t lat, double bw, uint32_t racks,
+			   double rack_bw, double core_bw)
+{
+	sim_net_t *n = sim_net_create(q, nodes, lat, bw, on_deliver, g);
+	if (n && sim_net_fabric(n, racks, rack_bw, core_bw) < 0)
+		sim_net_destroy(&n);
+	return n;
+}
+
+/* ceil(x) ns as the model rounds a finish time. */
+static ukf_ns_t ns_ceil(double sec)
+{
+	return (ukf_ns_t)ceil(sec * 1e9 - 1e-6);
+}
+
+/* N equal transfers sharing one link (fan-in to one receiver's downlink,
+ * and fan-out from one sender) each end at N * size / bw + latency. */
+static int t_net_fair_equal(void)
+{
+	const ukf_ns_t lat = 50000;
+	const double bw = 1e9, S = 1e6;
+	for (int N = 1; N <= 64; N *= 4) {
+		for (int out = 0; out < 2; out++) {
+			sim_queue_t *q = sim_queue_create();
+			struct got g = { 0 };
+			sim_net_t *n = fair_net(q, &g, N + 1, lat, bw, 0, 0, 0);
+			CHECK(n);
+			for (int i = 1; i <= N; i++)
+				CHECK(xfer(n, 0, out ? 0 : i, out ? i : 0, i,
+					   S) == 0);
+			CHECK(sim_net_connections(n) == (size_t)N);
+			CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+			CHECK(g.n == N);
+			ukf_ns_t want = ns_ceil(N * S / bw) + lat;
+			for (int i = 1; i <= N; i++)
+				CHECKM(llabs(g.at[i] - want) <= 1,
+				       "N=%d out=%d: transfer %d arrived at "
+				       "%lld ns, want %lld",
+				       N, out, i, (long long)g.at[i],
+				       (long long)want);
+			CHECK(sim_net_connections(n) == 0);
+			sim_net_destroy(&n);
+			sim_queue_destroy(&q);
+		}
+	}
+	return 0;
+}
+
+/* Two transfers on disjoint paths do not interact: each takes size/bw,
+ * and a solve re-rates only the flows of the changed links. */
+static int t_net_fair_disjoint(void)
+{
+	enum { P = 500 };
+	const double bw = 1e9, S = 1e6;
+	sim_queue_t *q = sim_queue_create();
+	struct got g = { 0 };
+	sim_net_t *n = fair_net(q, &g, 2 * P, 0, bw, 0, 0, 0);
+	CHECK(n);
+	for (int i = 0; i < P; i++)
+		CHECK(xfer(n, (ukf_ns_t)i * 1000, 2 * i, 2 * i + 1, i, S) == 0);
+	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+	CHECK(g.n == P);
+	for (int i = 0; i < P; i++)
+		CHECKM(g.at[i] == (ukf_ns_t)i * 1000 + ns_ceil(S / bw),
+		       "pair %d arrived at %lld", i, (long long)g.at[i]);
+	uint64_t flows, solves = sim_net_solves(n, &flows);
+	/* one flow per start, none at the ends: not P^2 */
+	CHECKM(flows <= (uint64_t)P, "%llu flows re-rated in %llu solves",
+	       (unsigned long long)flows, (unsigned long long)solves);
+	sim_net_destroy(&n);
+	sim_queue_destroy(&q);
+	return 0;
+}
+
+/*
+ * The classic max-min example with two bottlenecks: link 1 = node 0's
+ * uplink (1 GB/s), link 2 = rack 0's uplink (1.2 GB/s). A (0 -> 2, other
+ * rack) crosses both, C (0 -> 1, same rack) link 1 only, B (1 -> 3, other
+ * rack) link 2 only (and 1's own uplink, 1 GB/s, not binding). Link 1 is
+ * the first bottleneck: A = C = 0.5 GB/s; link 2 gives B what A leaves:
+ * 0.7 GB/s (not its host link's 1 GB/s, not a half of 1.2). 1 MB each:
+ * B ends at 1/0.7 ms, then A and C still share link 1: 2 ms.
+ */
+static int t_net_fair_maxmin(void)
+{
+	const double S = 1e6;
+	sim_queue_t *q = sim_queue_create();
+	struct got g = { 0 };
+	sim_net_t *n = fair_net(q, &g, 4, 0, 1e9, 2, 1.2e9, 0);
+	CHECK(n);
+	CHECK(sim_net_rack(n, 1) == 0 && sim_net_rack(n, 2) == 1);
+	CHECK(xfer(n, 0, 0, 2, 1, S) == 0); /* A */
+	CHECK(xfer(n, 0, 1, 3, 2, S) == 0); /* B */
+	CHECK(xfer(n, 0, 0, 1, 3, S) == 0); /* C */
+	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+	CHECK(g.n == 3);
+	CHECKM(g.at[2] == ns_ceil(S / 0.7e9), "B at %lld", (long long)g.at[2]);
+	CHECKM(llabs(g.at[1] - 2000000) <= 1, "A at %lld", (long long)g.at[1]);
+	CHECKM(llabs(g.at[3] - 2000000) <= 1, "C at %lld", (long long)g.at[3]);
+	sim_net_destroy(&n);
+	sim_queue_destroy(&q);
+
+	/* Rates change as flows end: two flows on one 1 GB/s link, one of
+	 * 1 MB and one of 3 MB: the first ends at 2 ms, the second has 2 MB
+	 * left and runs alone at full rate: 4 ms. */
+	q = sim_queue_create();
+	memset(&g, 0, sizeof(g));
+	n = fair_net(q, &g, 3, 0, 1e9, 0, 0, 0);
+	CHECK(n);
+	CHECK(xfer(n, 0, 0, 1, 1, 1000000) == 0);
+	CHECK(xfer(n, 0, 0, 2, 2, 3000000) == 0);
+	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+	CHECKM(llabs(g.at[1] - 2000000) <= 1, "short at %lld", (long long)g.at[1]);
+	CHECKM(llabs(g.at[2] - 4000000) <= 1, "long at %lld", (long long)g.at[2]);
+	sim_net_destroy(&n);
+	sim_queue_destroy(&q);
+	return 0;
+}
+
+/*
+ * Rack uplink oversubscription: 2 racks of 4 hosts (1 GB/s links), rack
+ * uplinks of 2 GB/s (4:2 = 2:1 oversubscribed). Four transfers between
+ * pairs inside a rack each run at 1 GB/s; four from rack 0 to rack 1 share
+ * the uplink at 0.5 GB/s: twice as long. A core of 1 GB/s halves it again.
+ */
+static int t_net_fair_racks(void)
+{
+	const double S = 4e6;
+	ukf_ns_t t_in = 0, t_out = 0, t_core = 0;
+	for (int mode = 0; mode < 3; mode++) {
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair_net(q, &g, 8, 0, 1e9, 2, 2e9,
+					mode == 2 ? 1e9 : 0);
+		CHECK(n);
+		for (int i = 0; i < 4; i++) {
+			/* in-rack: 0->2, 1->3, 4->6, 5->7 */
+			int f = mode == 0 ? (i < 2 ? i : i + 2) : i;
+			uint32_t from = (uint32_t)f;
+			uint32_t to = mode == 0 ? from + 2 : (uint32_t)(4 + i);
+			CHECK(xfer(n, 0, from, to, i, S) == 0);
+		}
+		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+		CHECK(g.n == 4);
+		for (int i = 1; i < 4; i++)
+			CHECK(g.at[i] == g.at[0]);
+		if (mode == 0)
+			t_in = g.at[0];
+		else if (mode == 1)
+			t_out = g.at[0];
+		else
+			t_core = g.at[0];
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	CHECKM(t_in == ns_ceil(S / 1e9), "in-rack %lld", (long long)t_in);
+	CHECKM(t_out == 2 * t_in, "cross-rack %lld vs in-rack %lld",
+	       (long long)t_out, (long long)t_in);
+	CHECKM(t_core == 4 * t_in, "through a 1 GB/s core %lld",
+	       (long long)t_core);
+	return 0;
+}
+
+/* Small messages (<= 4 KiB, idle connection) pay latency plus their size
+ * at the path's rate (the least capacity on it), without loading links. */
+static int t_net_fair_small(void)
+{
+	sim_queue_t *q = sim_queue_create();
+	struct got g = { 0 };
+	sim_net_t *n = fair_net(q, &g, 4, 50000, 1e9, 2, 1e8, 0);
+	CHECK(n);
+	CHECK(xfer(n, 0, 0, 1, 1, 4000) == 0);   /* same rack: 1 GB/s */
+	CHECK(xfer(n, 0, 0, 2, 2, 4000) == 0);   /* other rack: 100 MB/s */
+	CHECK(sim_net_connections(n) == 0);
+	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+	CHECKM(g.at[1] == 50000 + 4000, "in-rack small at %lld",
+	       (long long)g.at[1]);
+	CHECKM(g.at[2] == 50000 + 40000, "cross-rack small at %lld",
+	       (long long)g.at[2]);
+	sim_net_destroy(&n);
+	sim_queue_destroy(&q);
+	return 0;
+}
+
+/* Bad fabric settings are refused. */
+static int t_net_fair_bad(void)
+{
+	sim_queue_t *q = sim_queue_create();
+	struct got g = { 0 };
+	sim_net_t *n = sim_net_create(q, 4, 0, 1e9, on_deliver, &g);
+	CHECK(sim_net_fabric(n, 5, 1e9, 0) == -EINVAL);   /* racks > nodes */
+	CHECK(sim_net_fabric(n, 2, -1, 0) == -EINVAL);
+	CHECK(sim_net_fabric(n, 2, 1e9, NAN) == -EINVAL);
+	CHECK(sim_net_fabric(n, 2, 1e9, 0) == 0);
+	CHECK(sim_net_fabric(n, 2, 1e9, 0) == -EINVAL);   /* twice */
+	CHECK(sim_net_cut(n, 0, 4, 1) == -EINVAL);
+	sim_net_destroy(&n);
+	sim_queue_destroy(&q);
+	return 0;
+}
+
+/*
+ * A cut link: a transfer in flight over it is lost (never delivered, in
+ * either model); the transfer sharing the link with it then has it alone;
+ * sends while cut are lost; after the restore transfers go through again.
+ */
+static int t_net_cut(void)
+{
+	const double S = 1e6;
+	for (int fair = 0; fair < 2; fair++) {
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair ? fair_net(q, &g, 3, 0, 1e9, 0, 0, 0)
+				    : sim_net_create(q, 3, 0, 1e9, on_deliver, &g);
+		CHECK(n);
+		CHECK(xfer(n, 0, 0, 1, 1, S) == 0);
+		CHECK(xfer(n, 0, 0, 2, 2, S) == 0); /* shares 0's uplink */
+		CHECK(run_all(q, n, &g, 500000) == 0); /* half way: 0.25 MB each */
+		CHECK(sim_net_cut(n, 500000, 1, 1) == 0);
+		CHECK(sim_net_is_cut(n, 1) && !sim_net_is_cut(n, 0));
+		CHECK(xfer(n, 500000, 1, 2, 3, S) == 0); /* lost at once */
+		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+		CHECKM(g.n == 1 && g.seen[2] == 1 && !g.seen[1] && !g.seen[3],
+		       "fair=%d: %d delivered", fair, g.n);
+		/* 0.25 MB at half rate by 0.5 ms, 0.75 MB alone: 1.25 ms */
+		CHECKM(llabs(g.at[2] - 1250000) <= 2, "fair=%d: 2 at %lld",
+		       fair, (long long)g.at[2]);
+		CHECK(sim_net_dropped(n) == 2);
+		CHECK(sim_net_connections(n) == 0);
+		CHECK(sim_net_cut(n, g.now, 1, 0) == 0);
+		CHECK(xfer(n, g.now, 0, 1, 4, S) == 0);
+		ukf_ns_t t0 = g.now;
+		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+		CHECK(g.seen[4] == 1 && llabs(g.at[4] - t0 - 1000000) <= 2);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	return 0;
+}
+
+/*
+ * Cost of the fair model (not a test): M concurrent transfers among H
+ * hosts in R racks, each host sending one after another to random peers.
+ */
+static int bench(int argc, char **argv)
+{
+	uint32_t hosts = argc > 2 ? (uint32_t)atoi(argv[2]) : 256;
+	uint32_t msgs = argc > 3 ? (uint32_t)atoi(argv[3]) : 100000;
+	/* one transfer every `gap` ns: 25 us offers 40 GB/s, half of what 16
+	 * rack uplinks of 5 GB/s carry each way */
+	ukf_ns_t gap = argc > 4 ? atoll(argv[4]) : 25000;
+	for (int fair = 0; fair < 2; fair++) {
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair ? fair_net(q, &g, hosts, 50000, 1.25e9,
+					       hosts / 16 ? hosts / 16 : 1,
+					       5e9, 0)
+				    : sim_net_create(q, hosts, 50000, 1.25e9,
+						     on_deliver, &g);
+		uint64_t x = 88172645463325252ULL, ev = 0;
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		for (uint32_t i = 0; i < msgs; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			uint32_t from = (uint32_t)(x % hosts);
+			uint32_t to = (uint32_t)((x >> 32) % hosts);
+			if (xfer(n, (ukf_ns_t)i * gap, from, to, 0,
+				 1000000) < 0)
+				return 1;
+			struct sim_ev e;
+			while (sim_queue_peek_time(q) <= (ukf_ns_t)i * gap &&
+			       sim_queue_pop(q, &g.now, &e)) {
+				ev++;
+				sim_net_event(n, g.now, &e);
+			}
+		}
+		struct sim_ev e;
+		while (sim_queue_pop(q, &g.now, &e)) {
+			ev++;
+			sim_net_event(n, g.now, &e);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		double s = (double)(b.tv_sec - a.tv_sec) +
+			   (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+		uint64_t flows, solves = sim_net_solves(n, &flows);
+		printf("%s: %u hosts, %u transfers of 1 MB every %lld ns: "
+		       "%.3f s, %llu events, %.0f events/s, %.0f transfers/s, "
+		       "%.1f flows per solve\n",
+		       fair ? "max-min" : "per-link", hosts, msgs,
+		       (long long)gap, s, (unsigned long long)ev, ev / s,
+		       msgs / s,
+		       solves ? (double)flows / (double)solves : 0.0);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	return 0;
+}
+
+static const struct selftest tests[] = {
+	{ "net_fair_equal", t_net_fair_equal },
+	{ "net_fair_disjoint", t_net_fair_disjoint },
+	{ "net_fair_maxmin", t_net_fair_maxmin },
+	{ "net_fair_racks", t_net_fair_racks },
+	{ "net_fair_small", t_net_fair_small },
+	{ "net_fair_bad", t_net_fair_bad },
+	{ "net_cut", t_net_cut },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--bench"))
+		return bench(argc, argv);
+	return selftest_main_print(tests, SELFTEST_COUNT(tests), argc, argv);
+}
