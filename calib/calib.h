@@ -90,8 +90,12 @@ int ukf_calib_fit_slope(const double *x, const double *y, size_t n, double c0,
  * "boot" (x = guest memory bytes, ns = launch to ready of a cold boot),
  * "clone" (x = memory bytes, ns = template clone to ready), "fork" (x =
  * pages copied, ns = live fork request to the child's ready), "template"
- * (x = memory bytes, ns = making a template). Other names are kept and
- * stored but not fitted.
+ * (x = memory bytes, ns = making a template), "clone_engine" (x = 0, ns =
+ * a template start's request to READY through the engine), "agent" (x =
+ * 0, ns = the engine's request to backend operation, 0 allowed). With
+ * clone_engine samples the model's clone_base_ns comes from them (less two
+ * agent messages) and the bootbench "clone" is only reported. Other names
+ * are kept and stored but not fitted.
  */
 typedef struct ukf_calib_set ukf_calib_set_t;
 

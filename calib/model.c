@@ -14,6 +14,7 @@ struct opfit {
 	const char *dist_key; /* its model key, e.g. "clone_dist" */
 	size_t n;
 	double *x, *y;
+	int zero_ok;   /* samples of 0 ns count (the agent's) */
 	int linear;    /* base + slope x fitted (else a flat mean) */
 	int have_line; /* line (free or fixed intercept) is valid */
 	struct ukf_calib_line line, free_line;
@@ -39,7 +40,8 @@ static int collect(const ukf_calib_set_t *s, struct opfit *f)
 
 	for (size_t i = 0; i < n; i++) {
 		ukf_calib_set_get(s, i, &op, &x, &ns);
-		if (!strcmp(op, f->op) && ns > 0 && isfinite(ns) && isfinite(x))
+		if (!strcmp(op, f->op) && (ns > 0 || (f->zero_ok && ns == 0)) &&
+		    isfinite(ns) && isfinite(x))
 			k++;
 	}
 	f->x = malloc((k ? k : 1) * sizeof(double));
@@ -48,8 +50,8 @@ static int collect(const ukf_calib_set_t *s, struct opfit *f)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		ukf_calib_set_get(s, i, &op, &x, &ns);
-		if (!strcmp(op, f->op) && ns > 0 && isfinite(ns) &&
-		    isfinite(x)) {
+		if (!strcmp(op, f->op) && (ns > 0 || (f->zero_ok && ns == 0)) &&
+		    isfinite(ns) && isfinite(x)) {
 			f->x[f->n] = x;
 			f->y[f->n++] = ns;
 		}
@@ -208,12 +210,14 @@ static int cmp_double(const void *a, const void *b)
 int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			  FILE *summary, char *err, size_t errlen)
 {
-	enum { BOOT, CLONE, FORK, TMPL, NOPS };
+	enum { BOOT, CLONE, FORK, TMPL, CLONE_ENG, AGENT, NOPS };
 	struct opfit f[NOPS] = {
 	    [BOOT] = {.op = "boot", .dist_key = "boot_dist"},
 	    [CLONE] = {.op = "clone", .dist_key = "clone_dist"},
 	    [FORK] = {.op = "fork", .dist_key = "fork_dist"},
 	    [TMPL] = {.op = "template", .dist_key = "template_dist"},
+	    [CLONE_ENG] = {.op = "clone_engine", .dist_key = "clone_dist"},
+	    [AGENT] = {.op = "agent", .dist_key = NULL, .zero_ok = 1},
 	};
 	const struct ukf_calib_prov *p = ukf_calib_set_get_prov(s);
 	FILE *o = NULL;
@@ -226,10 +230,36 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		}
 	fit_cost(&f[BOOT], 1, -1);
 	fit_cost(&f[CLONE], 0, -1);
-	fit_cost(&f[FORK], 1, f[CLONE].fitted ? f[CLONE].base : -1);
 	fit_cost(&f[TMPL], 1, -1);
+	fit_cost(&f[AGENT], 0, -1);
+	/* With the engine's own samples (calibrations since the host model
+	 * keys): the agent's service per message, template clones as the
+	 * engine sees them less the two messages (STARTED, READY) the
+	 * simulator's agent serves before the engine hears READY, forks
+	 * with a free intercept (fork_base_ns) less the one message
+	 * (STARTED) before the child is ready. Older calibrations: the
+	 * bootbench clone and the fork's intercept fixed at it, as before. */
+	double agent = f[AGENT].fitted ? f[AGENT].base : 0;
+	int eng = 0;
+	if (f[CLONE_ENG].n >= 2) {
+		for (size_t i = 0; i < f[CLONE_ENG].n; i++)
+			f[CLONE_ENG].y[i] = fmax(f[CLONE_ENG].y[i] - 2 * agent, 1);
+		fit_cost(&f[CLONE_ENG], 0, -1);
+		eng = f[CLONE_ENG].fitted;
+	}
+	if (eng) {
+		for (size_t i = 0; i < f[FORK].n; i++)
+			f[FORK].y[i] = fmax(f[FORK].y[i] - agent, 1);
+		fit_cost(&f[FORK], 1, -1);
+		if (f[FORK].fitted && f[FORK].linear && f[FORK].base < 1)
+			f[FORK].base = 1; /* fork_base_ns 0 would mean clone's */
+	} else {
+		fit_cost(&f[FORK], 1, f[CLONE].fitted ? f[CLONE].base : -1);
+	}
 	int any = 0;
 	for (int i = 0; i < NOPS; i++) {
+		if (i == AGENT || (i == CLONE && eng))
+			continue; /* no spread: a flat figure / not used */
 		if (f[i].fitted && fit_spread(&f[i]) < 0) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
@@ -318,7 +348,41 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		put_dist(o, &f[TMPL]);
 		fputc('\n', o);
 	}
-	if (f[CLONE].fitted) {
+	if (f[AGENT].fitted) {
+		fprintf(o,
+			"# The engine's own time from a request to its backend "
+			"operation (t_start - t_request of template starts and "
+			"forks, mean, n=%zu):\n"
+			"# the node agent's service per message.\n",
+			f[AGENT].n);
+		fprintf(o, "agent_msg_ns = %.0f   # source: calibrate\n",
+			f[AGENT].base);
+		fprintf(o,
+			"# The live engine runs every backend operation (clone, "
+			"fork, template make, delta save/restore) on its one\n"
+			"# event-loop thread (live/live.c, backends/kvm "
+			"clone_live/make_template are synchronous): one server.\n"
+			"monitor_slots = 1   # source: structure of live/ and "
+			"backends/kvm, not fitted\n\n");
+	}
+	if (eng) {
+		fprintf(o,
+			"# Template clone through the engine, request -> READY, "
+			"less 2 x agent_msg_ns (mean, n=%zu):\n",
+			f[CLONE_ENG].n);
+		fprintf(o, "clone_base_ns = %.0f   # source: calibrate\n",
+			f[CLONE_ENG].base);
+		put_dist(o, &f[CLONE_ENG]);
+		if (f[CLONE].fitted)
+			fprintf(o,
+				"#   not used: bootbench --from-template, launch "
+				"-> the guest's UKF-READY line, mean %.0f ns "
+				"(n=%zu):\n#   it also completes the clone's "
+				"READY pause and runs the guest to its first "
+				"console write\n",
+				f[CLONE].base, f[CLONE].n);
+		fputc('\n', o);
+	} else if (f[CLONE].fitted) {
 		fprintf(o, "# Template clone, launch -> ready (mean, n=%zu):\n",
 			f[CLONE].n);
 		fprintf(o, "clone_base_ns = %.0f   # source: calibrate\n",
@@ -327,9 +391,13 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		fputc('\n', o);
 	}
 	if (f[FORK].fitted && f[FORK].linear) {
-		fprintf(o, "# Live fork, request -> child ready, against pages "
-			   "copied (the parent's dirty pages):\n");
+		fprintf(o, "# Live fork, request -> child ready%s, against pages "
+			   "copied (the parent's dirty pages):\n",
+			eng ? " less agent_msg_ns" : "");
 		put_line_comment(o, &f[FORK], "page");
+		if (eng)
+			fprintf(o, "fork_base_ns = %.0f   # source: calibrate\n",
+				f[FORK].base);
 		fprintf(o, "clone_ns_per_page = %.0f   # source: calibrate\n",
 			f[FORK].slope);
 		put_dist(o, &f[FORK]);
@@ -351,8 +419,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		    "fitted cost [95% CI of the slope]  spread of the factor");
 		summary_row(summary, &f[BOOT], "byte");
 		summary_row(summary, &f[TMPL], "byte");
-		summary_row(summary, &f[CLONE], "byte");
+		summary_row(summary, &f[eng ? CLONE_ENG : CLONE], "byte");
 		summary_row(summary, &f[FORK], "page");
+		if (f[AGENT].fitted)
+			summary_row(summary, &f[AGENT], "msg");
 		if (jitter >= 0)
 			fprintf(summary, "jitter (other operations): %.4f\n",
 				jitter);
