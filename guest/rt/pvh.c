@@ -7,9 +7,9 @@
  * Only used when the image was entered through its Xen PVH note (QEMU
  * `-M microvm -kernel IMAGE`, Xen PVH). entry.S then drops to CPL3 with
  * IOPL 3 and an all-ports TSS I/O bitmap, so this code talks to the
- * hardware with in/out (no other privileged instruction): hypercalls are
- * emulated here so apps run unchanged; fork/spawn/wait/send/recv return
- * -UKF_ENOSYS.
+ * hardware with in/out (no other privileged instruction): the ABI's calls
+ * go through platform.c's dispatcher to the ops below so apps run
+ * unchanged; fork/spawn/wait/send/recv return -UKF_ENOSYS.
  */
 
 #define HVM_START_MAGIC 0x336ec578u
@@ -185,80 +185,44 @@ static __attribute__((noreturn)) void pvh_exit(int64_t status)
 		__asm__ volatile("pause");
 }
 
-/* [gpa, gpa+len) inside guest RAM above page 0, without wrapping. */
-static int range_ok(const volatile struct ukf_bootinfo *bi, uint64_t gpa,
-		    uint64_t len)
+static void pvh_time(struct ukf_hc_time *t)
 {
-	return gpa >= UKF_PAGE_SIZE && gpa <= bi->mem_size &&
-	       len <= bi->mem_size - gpa;
+	if (!pvh_tsc_khz) {
+		pvh_tsc_khz = calibrate_tsc_khz();
+		if (!pvh_tsc_khz)
+			pvh_tsc_khz = 1000000; /* no PIT: guess 1 GHz */
+	}
+	uint64_t dt = ukf_rdtsc() - pvh_boot_tsc, khz = pvh_tsc_khz;
+	t->mono_ns = dt / khz * 1000000ULL + (dt % khz) * 1000000ULL / khz;
+	t->wall_ns = 0;
 }
 
-int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
-		     void *arg)
+static __attribute__((noreturn)) void pvh_abort(void)
 {
-	int64_t *ret = arg;
-	switch (nr) {
-	case UKF_HC_CONSOLE: {
-		struct ukf_hc_console *c = arg;
-		if (c->len > UKF_CONSOLE_MAX)
-			return *ret = -UKF_EINVAL;
-		if (!range_ok(bi, c->buf, c->len))
-			return *ret = -UKF_EFAULT;
-		com1_write((const char *)(uintptr_t)c->buf, c->len);
-		return *ret = (int64_t)c->len;
-	}
-	case UKF_HC_TIME: {
-		struct ukf_hc_time *t = arg;
-		if (!pvh_tsc_khz) {
-			pvh_tsc_khz = calibrate_tsc_khz();
-			if (!pvh_tsc_khz)
-				pvh_tsc_khz = 1000000; /* no PIT: guess 1 GHz */
-		}
-		uint64_t dt = ukf_rdtsc() - pvh_boot_tsc, khz = pvh_tsc_khz;
-		t->mono_ns =
-		    dt / khz * 1000000ULL + (dt % khz) * 1000000ULL / khz;
-		t->wall_ns = 0;
-		return *ret = 0;
-	}
-	case UKF_HC_EXIT:
-		pvh_exit(((struct ukf_hc_exit *)arg)->status);
-	case UKF_HC_ABORT: {
-		struct ukf_hc_abort *a = arg;
-		uint64_t len = a->len > 1024 ? 1024 : a->len;
-		com1_write("ukf_abort: ", 11);
-		if (range_ok(bi, a->msg, len))
-			com1_write((const char *)(uintptr_t)a->msg, len);
-		else
-			com1_write("(bad message pointer)", 21);
-		com1_write("\n", 1);
-		pvh_exit(255);
-	}
-	case UKF_HC_READY:
-		return *ret = 0;
-	case UKF_HC_BLOCK: {
-		struct ukf_hc_block *b = arg;
-		ukf_spin_until(b->deadline);
-		return *ret = 0;
-	}
-	case UKF_HC_INFO: {
-		struct ukf_hc_info *in = arg;
-		in->instance_id = bi->instance_id;
-		in->parent_id = bi->parent_id;
-		in->node = 0;
-		uint64_t n = bi->args_len;
-		if (in->args_buf && !range_ok(bi, in->args_buf, in->args_cap))
-			return *ret = -UKF_EFAULT;
-		if (in->args_buf && in->args_cap) {
-			uint64_t k =
-			    n < in->args_cap - 1 ? n : in->args_cap - 1;
-			char *d = (char *)(uintptr_t)in->args_buf;
-			for (uint64_t i = 0; i < k; i++)
-				d[i] = bi->args[i];
-			d[k] = '\0';
-		}
-		return *ret = (int64_t)n;
-	}
-	default:
-		return *ret = -UKF_ENOSYS;
-	}
+	pvh_exit(255);
 }
+
+static int64_t pvh_ready(volatile struct ukf_bootinfo *bi)
+{
+	(void)bi;
+	return 0;
+}
+
+static int64_t pvh_block(uint64_t deadline)
+{
+	ukf_spin_until(deadline);
+	return 0;
+}
+
+/* The PVH platform for platform.c's dispatcher: COM1, the TSC, the
+ * debug-exit port; nothing to carry fork/spawn/wait/send/recv to. */
+const struct ukf_plat_ops ukf_plat_ops = {
+    .console = com1_write,
+    .time = pvh_time,
+    .exit = pvh_exit,
+    .abort = pvh_abort,
+    .ready = pvh_ready,
+    .block = pvh_block,
+    .reach = NULL,
+    .carry = NULL,
+};

@@ -47,13 +47,13 @@ static inline int64_t hc_raw(unsigned nr, void *arg)
 
 /*
  * Under ukfork's monitor a call is one port write; on any other platform
- * (PVH, Xen PV) the platform file linked into the image carries it through
- * its hook (pvh.c or xen.c; the hook keeps its first name, ukf_pvh_call).
+ * (PVH, Xen PV) platform.c's dispatcher carries it over the platform file
+ * linked into the image (pvh.c or xen.c).
  */
 int64_t ukf_hypercall(unsigned nr, void *arg)
 {
 	if (rt_platform != UKF_PLATFORM_UKVM)
-		return ukf_pvh_call(rt_bi, nr, arg);
+		return ukf_plat_call(rt_bi, nr, arg);
 	return hc_raw(nr, arg);
 }
 

@@ -3,11 +3,10 @@
 
 /*
  * The Xen images (guest-xen-NAME) link this file and xen_entry.S instead of
- * entry.S and pvh.c; rt.c and the apps are the same objects' sources. The
- * runtime (rt.c) sends every ABI call of a boot info whose platform is not
- * UKF_PLATFORM_UKVM to the platform hook ukf_pvh_call() instead of the
- * port-I/O hypercall; the Xen boot info says UKF_PLATFORM_XEN and this file
- * defines that hook (pvh.c defines it for the PVH images).
+ * entry.S and pvh.c; rt.c, platform.c and the apps are the same objects'
+ * sources. The runtime (rt.c) sends every ABI call of a boot info whose
+ * platform is not UKF_PLATFORM_UKVM to platform.c's dispatcher, which
+ * checks it and calls the ops this file defines (ukf_plat_ops).
  *
  * What each call does here:
  *   console  the PV console ring (start_info->console.domU: a page in our
@@ -23,10 +22,12 @@
  *            SHUTDOWN_crash so it is at least not mistaken for success
  *   abort    "ukf_abort: MSG" on the console, data/ukf-exit 255, crash
  *   ready    held for backends/xen (ready_hold: templates by suspend,
- *            clones by restore; 1 in a clone), else 0; block: yields until
- *            the deadline;
- *            info: instance 1, node 0
- *   fork, spawn, wait, send, recv: -UKF_ENOSYS (not carried on Xen yet)
+ *            clones by restore; 1 in a clone), else 0
+ *   info     instance 1 (a fork child: the id the backend gave it), node 0
+ *   fork, spawn, wait, send, recv, block: carried to backends/xen over the
+ *            call page and its event channel (backends/xen/uxen_abi.h)
+ *            when the backend serves calls (data/ukf-calls); otherwise
+ *            (xl create) -UKF_ENOSYS, and block yields until its deadline
  * A fault has no handler (no trap table): Xen crashes the domain.
  *
  * Memory: Xen's builder maps the image, its own pages (p2m list, start
@@ -46,6 +47,8 @@
 #include <xen/event_channel.h>
 #include <xen/io/console.h>
 #include <xen/io/xs_wire.h>
+
+#include "backends/xen/uxen_abi.h"
 
 #define PG_P	      0x001ULL
 #define PG_RW	      0x002ULL
@@ -679,7 +682,7 @@ struct ukf_bootinfo *ukf_xen_init(start_info_t *si, unsigned long boot_rsp)
 
 	bi->magic = UKF_ABI_MAGIC;
 	bi->abi_version = UKF_ABI_VERSION;
-	bi->platform = UKF_PLATFORM_XEN; /* rt.c: calls go to ukf_pvh_call */
+	bi->platform = UKF_PLATFORM_XEN; /* rt.c: calls go to platform.c */
 	bi->instance_id = 1;
 	bi->parent_id = 0;
 	bi->flags = 0;
@@ -724,78 +727,279 @@ static __attribute__((noreturn)) void xen_exit(int64_t status)
 	shutdown(stored || status == 0 ? SHUTDOWN_poweroff : SHUTDOWN_crash);
 }
 
-/* [gpa, gpa+len) inside our memory above page 0, without wrapping. */
-static int range_ok(const volatile struct ukf_bootinfo *bi, uint64_t gpa,
-		    uint64_t len)
+/* ---------------- calls carried to dom0 (backends/xen/uxen_abi.h) ---------------- */
+
+#define XEN_CALL_POLL_NS    100000000ULL   /* look at the page every 100 ms */
+#define XEN_SUSPEND_WAIT_NS 30000000000ULL /* libxl's request after the flag */
+
+static struct uxen_call_page xs_call __attribute__((aligned(4096)));
+static int xs_calls = -1;	/* backend serves calls: -1 not asked yet */
+static uint32_t xs_call_port;	/* our end of the call channel; 0 = none */
+
+/* Does a backend serve our calls (data/ukf-calls, asked once)? */
+static int calls_reach(void)
 {
-	return gpa >= UKF_PAGE_SIZE && gpa <= bi->mem_size &&
-	       len <= bi->mem_size - gpa;
+	char v[8];
+
+	if (xs_calls < 0)
+		xs_calls = store_read(UXEN_CALLS_KEY, v, sizeof(v)) > 0;
+	return xs_calls;
 }
 
-int64_t ukf_pvh_call(const volatile struct ukf_bootinfo *bi, unsigned nr,
-		     void *arg)
+/*
+ * The call channel: an unbound event channel for dom0 and our call page's
+ * machine frames, published as data/ukf-chan for the backend to bind and
+ * map. 0, or -1 (Xen or xenstore refused).
+ */
+static int chan_open(void)
 {
-	int64_t *ret = arg;
+	struct evtchn_alloc_unbound a = {
+	    .dom = DOMID_SELF, .remote_dom = 0, .port = 0};
+	char v[128];
+	unsigned long pfn = (unsigned long)&xs_call >> 12;
 
-	switch (nr) {
-	case UKF_HC_CONSOLE: {
-		struct ukf_hc_console *c = arg;
-		if (c->len > UKF_CONSOLE_MAX)
-			return *ret = -UKF_EINVAL;
-		if (!range_ok(bi, c->buf, c->len))
-			return *ret = -UKF_EFAULT;
-		con_write((const char *)(uintptr_t)c->buf, c->len);
-		return *ret = (int64_t)c->len;
+	if (xs_call_port)
+		return 0;
+	if (xen_hc(__HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound,
+		   (unsigned long)&a, 0, 0))
+		return -1;
+	xs_call.magic = UXEN_CALL_MAGIC;
+	snprintf(v, sizeof(v), "%u %lu %lu %lu", (unsigned)a.port,
+		 xs_p2m[pfn], xs_p2m[pfn + 1], xs_p2m[pfn + 2]);
+	_Static_assert(UXEN_CALL_PAGES == 3, "data/ukf-chan names 3 frames");
+	if (store_write(UXEN_CHAN_KEY, v))
+		return -1;
+	xs_call_port = a.port;
+	return 0;
+}
+
+/* Sleep until our call port fires or ns of Xen system time pass. */
+static void chan_sleep(uint64_t ns)
+{
+	evtchn_port_t port = xs_call_port;
+	struct sched_poll p;
+
+	set_xen_guest_handle(p.ports, &port);
+	p.nr_ports = 1;
+	p.timeout = system_ns() + ns;
+	sched_op(SCHEDOP_poll, &p);
+}
+
+/*
+ * The backend asked us (call page's suspend) to answer libxl's suspend
+ * request, for a fork: wait for control/shutdown "suspend", acknowledge,
+ * suspend. 1: the suspend was cancelled (we are the parent, same domain);
+ * 0: we woke restored in a new domain (the fork's child); -1: no request
+ * came (the flag is dropped, the call goes on waiting).
+ */
+static int call_suspend(void)
+{
+	uint64_t until = mono_ns() + XEN_SUSPEND_WAIT_NS;
+	char v[32];
+
+	while (mono_ns() < until) {
+		if (store_read(XEN_CONTROL_KEY, v, sizeof(v)) > 0 &&
+		    !strcmp(v, "suspend")) {
+			store_write(XEN_CONTROL_KEY, "");
+			xs_call.suspend = 0;
+			return suspend();
+		}
+		store_wait(2000000ULL);
 	}
-	case UKF_HC_TIME: {
-		struct ukf_hc_time *t = arg;
-		t->mono_ns = mono_ns();
-		t->wall_ns = wall_ns();
-		return *ret = 0;
-	}
-	case UKF_HC_EXIT:
-		xen_exit(((struct ukf_hc_exit *)arg)->status);
-	case UKF_HC_ABORT: {
-		struct ukf_hc_abort *a = arg;
-		uint64_t len = a->len > 1024 ? 1024 : a->len;
-		con_write("ukf_abort: ", 11);
-		if (range_ok(bi, a->msg, len))
-			con_write((const char *)(uintptr_t)a->msg, len);
-		else
-			con_write("(bad message pointer)", 21);
-		con_write("\n", 1);
+	xs_call.suspend = 0;
+	return -1;
+}
+
+/* After waking as a fork's child: our id from the backend (data/ukf-id),
+ * the parent's as parent, a new call channel. */
+static void call_child(void)
+{
+	xs_bi.parent_id = xs_bi.instance_id;
+	xs_bi.instance_id = store_u64(XEN_ID_KEY, xs_bi.instance_id);
+	xs_bi.flags |= UKF_BOOT_CLONE;
+	xs_call_port = 0;
+	if (chan_open()) {
+		static const char m[] =
+		    "ukf_abort: xen: fork child: no call channel\n";
+		con_write(m, sizeof(m) - 1);
 		store_exit(255);
 		con_drain();
 		shutdown(SHUTDOWN_crash);
 	}
-	case UKF_HC_READY:
-		return *ret = ready_hold((volatile struct ukf_bootinfo *)bi);
-	case UKF_HC_BLOCK: {
-		struct ukf_hc_block *b = arg;
-		while (mono_ns() < b->deadline)
-			yield();
-		return *ret = 0;
-	}
-	case UKF_HC_INFO: {
-		struct ukf_hc_info *in = arg;
-		uint64_t n = bi->args_len;
-		in->instance_id = bi->instance_id;
-		in->parent_id = bi->parent_id;
-		in->node = 0;
-		if (in->args_buf && !range_ok(bi, in->args_buf, in->args_cap))
-			return *ret = -UKF_EFAULT;
-		if (in->args_buf && in->args_cap) {
-			uint64_t k =
-			    n < in->args_cap - 1 ? n : in->args_cap - 1;
-			char *d = (char *)(uintptr_t)in->args_buf;
-			for (uint64_t i = 0; i < k; i++)
-				d[i] = bi->args[i];
-			d[k] = '\0';
-		}
-		return *ret = (int64_t)n;
-	}
+	notify(xs_call_port);
+}
+
+/* Bytes of each carried call's argument struct (sent verbatim). */
+static size_t call_arg_size(unsigned nr)
+{
+	switch (nr) {
+	case UKF_HC_BLOCK:
+		return sizeof(struct ukf_hc_block);
+	case UKF_HC_FORK:
+		return sizeof(struct ukf_hc_fork);
+	case UKF_HC_SPAWN:
+		return sizeof(struct ukf_hc_spawn);
+	case UKF_HC_WAIT:
+		return sizeof(struct ukf_hc_wait);
+	case UKF_HC_SEND:
+		return sizeof(struct ukf_hc_send);
+	case UKF_HC_RECV:
+		return sizeof(struct ukf_hc_recv);
 	default:
-		/* fork, spawn, wait, send, recv: not carried on Xen yet */
-		return *ret = -UKF_ENOSYS;
+		return sizeof(int64_t); /* unknown: its ret only */
 	}
 }
+
+/*
+ * Post the call now in the page (arg and data filled) as call nr, notify,
+ * sleep on the channel until answered (taking part in a fork's suspend on
+ * the way): the answer's ret.
+ */
+static int64_t call_post(unsigned nr)
+{
+	volatile struct uxen_call_page *c = &xs_call;
+	uint32_t req;
+
+	c->nr = nr;
+	c->guest_now = mono_ns();
+	c->ret = -UKF_ENOSYS;
+	req = c->req + 1;
+	mb();
+	c->req = req;
+	mb();
+	notify(xs_call_port);
+	for (;;) {
+		uint32_t port = xs_call_port;
+		if (c->ans == req)
+			break;
+		if (c->suspend) {
+			if (call_suspend() == 0)
+				call_child();
+			continue;
+		}
+		__atomic_fetch_and(&xs_sh->evtchn_pending[port / 64],
+				   ~(1UL << (port % 64)), __ATOMIC_SEQ_CST);
+		if (c->ans == req || c->suspend)
+			continue;
+		chan_sleep(XEN_CALL_POLL_NS);
+	}
+	mb();
+	return c->ret;
+}
+
+/*
+ * Carry call nr to the backend (arguments checked by platform.c): copy its
+ * struct and data into the call page, notify, sleep on the channel until
+ * answered (taking part in a fork's suspend on the way), copy the answer
+ * back. -UKF_ENOSYS if the channel cannot be opened.
+ */
+static int64_t xen_carry(const volatile struct ukf_bootinfo *bi, unsigned nr,
+			 void *arg)
+{
+	volatile struct uxen_call_page *c = &xs_call;
+	size_t asz = call_arg_size(nr);
+
+	(void)bi;
+	if (chan_open())
+		return -UKF_ENOSYS;
+	/* the struct as it is, but its pointers name places in the page */
+	union {
+		uint64_t w[8];
+		struct ukf_hc_spawn spawn;
+		struct ukf_hc_send send;
+		struct ukf_hc_recv recv;
+	} a = {{0}};
+	memcpy(&a, arg, asz);
+	if (nr == UKF_HC_SPAWN) {
+		memcpy((void *)c->data, (const void *)(uintptr_t)a.spawn.app,
+		       a.spawn.app_len);
+		memcpy((void *)(c->data + a.spawn.app_len),
+		       (const void *)(uintptr_t)a.spawn.args, a.spawn.args_len);
+		a.spawn.app = UXEN_CALL_HDR;
+		a.spawn.args = UXEN_CALL_HDR + a.spawn.app_len;
+	} else if (nr == UKF_HC_SEND) {
+		memcpy((void *)c->data, (const void *)(uintptr_t)a.send.buf,
+		       a.send.len);
+		a.send.buf = UXEN_CALL_HDR;
+	} else if (nr == UKF_HC_RECV) {
+		a.recv.buf = UXEN_CALL_HDR;
+	}
+	for (size_t i = 0; i < sizeof(c->arg) / 8; i++)
+		c->arg[i] = a.w[i];
+	int64_t ret = call_post(nr);
+	if (nr == UKF_HC_WAIT && ret >= 0)
+		((struct ukf_hc_wait *)arg)->status = c->status;
+	if (nr == UKF_HC_RECV && ret >= 0) {
+		struct ukf_hc_recv *r = arg;
+		uint64_t cap = r->cap > UKF_MSG_MAX ? UKF_MSG_MAX : r->cap;
+		uint64_t n = (uint64_t)ret < cap ? (uint64_t)ret : cap;
+		memcpy((void *)(uintptr_t)r->buf, (const void *)c->data, n);
+		r->src = c->src;
+	}
+	return ret;
+}
+
+/*
+ * Test hook (tests/xen's test-xencall): post call nr with the argument
+ * words as they are, pointers not rewritten nor checked, to see the
+ * backend refuse a guest that breaks the call page's rules. Returns the
+ * backend's answer (-UKF_ENOSYS without a backend).
+ */
+int64_t ukf_xen_call_raw(unsigned nr, const uint64_t arg[8]);
+
+int64_t ukf_xen_call_raw(unsigned nr, const uint64_t arg[8])
+{
+	volatile struct uxen_call_page *c = &xs_call;
+
+	if (!calls_reach() || chan_open())
+		return -UKF_ENOSYS;
+	for (size_t i = 0; i < sizeof(c->arg) / 8; i++)
+		c->arg[i] = arg[i];
+	return call_post(nr);
+}
+
+/* ---------------- the platform ops (platform.c's dispatcher) ---------------- */
+
+static void xen_time(struct ukf_hc_time *t)
+{
+	t->mono_ns = mono_ns();
+	t->wall_ns = wall_ns();
+}
+
+static __attribute__((noreturn)) void xen_abort(void)
+{
+	store_exit(255);
+	con_drain();
+	shutdown(SHUTDOWN_crash);
+}
+
+static int64_t xen_ready(volatile struct ukf_bootinfo *bi)
+{
+	return ready_hold(bi);
+}
+
+/* block: carried when a backend serves calls (a message wakes it), else
+ * yields until the deadline. */
+static int64_t xen_block(uint64_t deadline)
+{
+	if (calls_reach()) {
+		struct ukf_hc_block b = {0, deadline};
+		int64_t r = xen_carry(&xs_bi, UKF_HC_BLOCK, &b);
+		if (r != -UKF_ENOSYS)
+			return r;
+	}
+	while (mono_ns() < deadline)
+		yield();
+	return 0;
+}
+
+const struct ukf_plat_ops ukf_plat_ops = {
+    .console = con_write,
+    .time = xen_time,
+    .exit = xen_exit,
+    .abort = xen_abort,
+    .ready = xen_ready,
+    .block = xen_block,
+    .reach = calls_reach,
+    .carry = xen_carry,
+};
