@@ -273,6 +273,21 @@ assert tmpl["ok"] == 4 and tmpl["mode"] == "template", tmpl
 assert cold["median_ms"] >= 100, cold
 PY
 	;;
+xen_label)
+	# in the Xen testbed's dom0 (run sets UKF_IN_XEN_TESTBED) every figure
+	# is labelled EMULATED: JSON emulated/xen_testbed, the text line,
+	# --kvm-info; outside it neither flag is set by that variable
+	UKF_IN_XEN_TESTBED=tcg run --json --cmd 'echo UKF-READY'
+	[ "$(rc)" = 0 ] || fail "exit $(rc)"
+	grep -q '"xen_testbed": *true' "$T/out" || fail "JSON lacks xen_testbed true"
+	grep -q '"emulated": *true' "$T/out" || fail "JSON lacks emulated true"
+	UKF_IN_XEN_TESTBED=tcg run --cmd 'echo UKF-READY'
+	grep -q 'EMULATED: in a Xen dom0 under QEMU TCG' "$T/out" || fail "no EMULATED line in the text summary"
+	UKF_IN_XEN_TESTBED=tcg run --kvm-info
+	grep -q '"xen_testbed": *true' "$T/out" || fail "--kvm-info lacks xen_testbed true"
+	env -u UKF_IN_XEN_TESTBED "$BB" --json --cmd 'echo UKF-READY' >"$T/out" 2>"$T/err"
+	grep -q '"xen_testbed": *false' "$T/out" || fail "xen_testbed set outside the testbed"
+	;;
 *)
 	echo "unknown case $case_"; exit 1 ;;
 esac

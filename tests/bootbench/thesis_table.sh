@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# thesis_table.sh CASE BUILD - scripts/bootbench/thesis-table.sh:
+#   args   bad arguments are refused with exit 2 and a message naming them,
+#          before any host boots (any machine)
+#   table  the whole table with a small N (-N "1 2", one round per cell):
+#          every cell of KVM vs Xen x unikernel vs Linux x N is there, each
+#          with every boot at the marker and sane figures (min <= median <=
+#          p95 <= max, all > 0), labelled EMULATED in text and JSON. No
+#          timing assertion. Exit 77 (skip) when qemu-system-x86_64 is
+#          missing.
+set -euo pipefail
+
+CASE=${1:?usage: thesis_table.sh args|table BUILD}
+B=$(cd "${2:?usage: thesis_table.sh args|table BUILD}" && pwd -P)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+S=$ROOT/scripts/bootbench/thesis-table.sh
+T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-thesis-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail() {
+	echo "FAIL ($CASE): $*" >&2
+	for f in "$T/out" "$T/err"; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 40 "$f" >&2; }; done
+	exit 1
+}
+# refused ARGS... PATTERN: exit 2 with PATTERN on stderr
+refused() {
+	local pat=${*: -1}
+	set +e
+	"$S" "${@:1:$#-1}" >"$T/out" 2>"$T/err"
+	local rc=$?
+	set -e
+	[ "$rc" = 2 ] || fail "$* exited $rc, not 2"
+	grep -q -- "$pat" "$T/err" || fail "$*: no '$pat' in the message"
+}
+
+case $CASE in
+args)
+	refused -b "$B" -N "0" "'0' is not a count"
+	refused -b "$B" -N "1 x" "'x' is not a count"
+	refused -b "$B" -r -3 "'-3' is not a count"
+	refused -b "$B" --only hyperv "--only hyperv: want kvm or xen"
+	refused -b /nonexistent/build "no build directory /nonexistent/build"
+	refused -b "$B" --frobnicate "unknown argument '--frobnicate'"
+	"$S" --help | grep -q 'EMULATED' || fail "--help does not say the figures are EMULATED"
+	;;
+table)
+	command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: qemu-system-x86_64 is not installed"; exit 77; }
+	set +e
+	"$S" -b "$B" -N "1 2" -r 1 --linux-rounds 1 --json "$T/t.json" >"$T/out" 2>"$T/err"
+	rc=$?
+	set -e
+	cat "$T/out"
+	((rc == 0)) || fail "thesis-table.sh exited $rc"
+	head -n 1 "$T/out" | grep -q '^EMULATED: ' || fail "the table does not start with its EMULATED label"
+	for plat in kvm xen; do
+		for guest in unikernel linux; do
+			for n in 1 2; do
+				grep -Eq "^\| $plat +\| $guest +\| +$n \| +$n \| +0 \| +[0-9.]+ \| +[0-9.]+ \|" "$T/out" ||
+					fail "no complete text row for $plat $guest N=$n"
+			done
+		done
+	done
+	jq -e '.emulated == true and (.cells | length) == 8' "$T/t.json" >/dev/null ||
+		fail "JSON: not emulated with 8 cells: $(cat "$T/t.json")"
+	jq -e '[.cells[] | select(.emulated and .bootbench_emulated and .failed == 0
+		and .boots == .instances and .min_ms > 0 and .min_ms <= .median_ms
+		and .median_ms <= .p95_ms and .p95_ms <= .max_ms)] | length == 8' "$T/t.json" >/dev/null ||
+		fail "JSON: a cell is incomplete or its figures are not ordered: $(jq -c '.cells[]' "$T/t.json")"
+	for plat in kvm xen; do
+		for guest in unikernel linux; do
+			jq -e --arg p "$plat" --arg g "$guest" \
+				'[.cells[] | select(.platform == $p and .guest == $g) | .instances] | sort == [1, 2]' \
+				"$T/t.json" >/dev/null || fail "JSON: $plat $guest lacks N=1 or N=2"
+		done
+	done
+	;;
+*)
+	echo "thesis_table.sh: unknown case '$CASE'" >&2
+	exit 2
+	;;
+esac
+echo PASS
