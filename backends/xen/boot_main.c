@@ -69,6 +69,7 @@ struct sink {
 	int tpl_done, tpl_failed; /* UKF_BE_TEMPLATE / ERROR seen */
 	uint64_t tpl_bytes;
 	char tpl_reason[1024];
+	struct ukf_backend *be; /* to answer calls (set before any boot) */
 };
 
 static double now_s(void)
@@ -103,6 +104,13 @@ static void on_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev)
 			 ev->text ? ev->text : "");
 		pthread_cond_broadcast(&s->cond);
 		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	if (ev->kind == UKF_BE_CALL) {
+		/* no engine here to fork, spawn or pass messages: the guest
+		 * is told so and does the work itself (fanout, synth) */
+		s->be->ops->complete(s->be->b, node, ev->inst, -UKF_ENOSYS, 0,
+				     0, NULL, 0);
 		return;
 	}
 	if (ev->inst < 1 || ev->inst > s->nruns)
@@ -427,6 +435,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", argv[0], err);
 		return 125;
 	}
+	s.be = &be;
 	if (clones) {
 		s.prefix = 1;
 		rc = clones_main(argv[0], &s, &be, &app, args, clones, par,

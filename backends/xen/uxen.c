@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* uxen.c - the Xen backend: PV domains through libxenlight, their console, exit status, destruction. */
+/* uxen.c - the Xen backend: PV domains through libxenlight, their console, calls, fork, exit status, destruction. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
@@ -18,11 +18,15 @@
 
 #include <libxl.h>
 #include <libxl_utils.h>
+#include <sys/mman.h>
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
 #include <xenstore.h>
 #include <xentoollog.h>
 #include <xen/elfnote.h>
 
 #include "uxen.h"
+#include "uxen_abi.h"
 #include "core/ukf.h"
 #include "include/ukf_abi.h"
 
@@ -43,6 +47,7 @@
 #define UXEN_ARGS_KEY  "data/ukf-args"
 #define UXEN_TPL_DIR   "/tmp" /* UKF_XEN_TEMPLATE_DIR overrides */
 #define UXEN_PATH_MAX  512    /* a template file's path */
+#define UXEN_APP_MAX   64     /* UKF_APP_NAME_MAX: a spawned app's name + NUL */
 
 /*
  * libxl reports through a xentoollog logger, not through its return codes
@@ -133,6 +138,21 @@ struct uxen_vm {
 	size_t con_len;
 	uint64_t con_total; /* bytes read from the pty, in all */
 	char last_line[UXEN_LINE_MAX];
+	/* calls carried from the guest (uxen_abi.h); in_call, has_answer,
+	 * the page's answer fields and call_seen under x->lock */
+	struct xs_handle *xsw;	      /* watch on its data/ukf-chan */
+	xenevtchn_handle *xce;	      /* our end of its call channel */
+	xenforeignmemory_handle *fmem;
+	struct uxen_call_page *call;  /* its call page mapped, or NULL */
+	evtchn_port_t call_port;      /* our local port of the channel */
+	uint32_t call_seen;	      /* the req last taken */
+	uint32_t call_nr;	      /* the call it is paused in */
+	int in_call;		      /* paused in a call until complete() */
+	int has_answer;		      /* complete() came before the channel */
+	int64_t a_ret, a_status;
+	ukf_id_t a_src;
+	struct uxen_vm *fork_parent;  /* a fork child until its domain exists */
+	ukf_ns_t fork_at;	      /* clone_live's call (times) */
 	struct uxen_vm *next;
 };
 
@@ -156,6 +176,7 @@ struct uxen {
 	struct uxen_vm *vms;
 	uint32_t nvms;
 	uint64_t mem_in_use;
+	int times; /* UKF_XEN_TIMES=1: fork timings on stderr */
 };
 
 static ukf_ns_t now_ns(void)
@@ -438,6 +459,355 @@ static int store_put(struct uxen_vm *vm, const char *key, const char *val)
 	return ok ? 0 : -1;
 }
 
+/* ---------------- calls (uxen_abi.h) ---------------- */
+
+/*
+ * Serve the guest's calls: data/ukf-calls tells it so, and a watch on its
+ * data/ukf-chan tells us when it opened its channel. Before unpausing.
+ */
+static int chan_watch(struct uxen_vm *vm, char *err, size_t errlen)
+{
+	char path[128];
+
+	if (store_put(vm, UXEN_CALLS_KEY, "1") < 0) {
+		snprintf(err, errlen, "xenstore write of %s for domain %u: %s",
+			 UXEN_CALLS_KEY, vm->domid, strerror(errno));
+		return -1;
+	}
+	vm->xsw = xs_open(0);
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", vm->domid,
+		 UXEN_CHAN_KEY);
+	if (!vm->xsw || !xs_watch(vm->xsw, path, "chan")) {
+		snprintf(err, errlen, "xenstore watch on %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void chan_close(struct uxen_vm *vm)
+{
+	pthread_mutex_lock(&vm->x->lock);
+	if (vm->call)
+		xenforeignmemory_unmap(vm->fmem, vm->call, UXEN_CALL_PAGES);
+	vm->call = NULL;
+	pthread_mutex_unlock(&vm->x->lock);
+	if (vm->xce) {
+		if (vm->call_port)
+			xenevtchn_unbind(vm->xce, vm->call_port);
+		xenevtchn_close(vm->xce);
+	}
+	if (vm->fmem)
+		xenforeignmemory_close(vm->fmem);
+	if (vm->xsw)
+		xs_close(vm->xsw);
+	vm->xce = NULL;
+	vm->fmem = NULL;
+	vm->xsw = NULL;
+	vm->call_port = 0;
+}
+
+/* Write an answer into the mapped page and wake the guest (x->lock). */
+static void answer_locked(struct uxen_vm *vm, int64_t ret, int64_t status,
+			  ukf_id_t src, const void *data, size_t len)
+{
+	struct uxen_call_page *c = vm->call;
+
+	if (vm->call_nr == UKF_HC_RECV && ret >= 0) {
+		struct ukf_hc_recv r;
+		memcpy(&r, (const void *)c->arg, sizeof(r));
+		uint64_t cap = r.cap > UKF_MSG_MAX ? UKF_MSG_MAX : r.cap;
+		size_t n = len < cap ? len : (size_t)cap;
+		if (data && n)
+			memcpy(c->data, data, n);
+		ret = (int64_t)n;
+	}
+	c->ret = ret;
+	c->status = status;
+	c->src = src;
+	__atomic_store_n(&c->ans, vm->call_seen, __ATOMIC_RELEASE);
+	if (vm->xce && vm->call_port)
+		xenevtchn_notify(vm->xce, vm->call_port);
+}
+
+/*
+ * The guest published its channel (data/ukf-chan "PORT MFN0 MFN1 MFN2"):
+ * map the page, bind the port. 0 (or nothing published yet), -1 with the
+ * reason (the guest then fails: it broke the protocol).
+ */
+static int chan_open(struct uxen_vm *vm, char *err, size_t errlen)
+{
+	struct xs_handle *h = vm->xsw;
+	char path[128], *v;
+	unsigned int len = 0, port;
+	unsigned long long mfn[UXEN_CALL_PAGES];
+	xen_pfn_t arr[UXEN_CALL_PAGES];
+	int errs[UXEN_CALL_PAGES], n, end = 0;
+	void *page;
+	xenevtchn_port_or_error_t lp;
+
+	if (vm->call)
+		return 0;
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", vm->domid,
+		 UXEN_CHAN_KEY);
+	v = xs_read(h, XBT_NULL, path, &len);
+	if (!v)
+		return 0;
+	n = sscanf(v, "%u %llu %llu %llu%n", &port, &mfn[0], &mfn[1], &mfn[2],
+		   &end);
+	if (n != 4 || (size_t)end != strlen(v)) {
+		snprintf(err, errlen,
+			 "call channel: %s is '%.60s', not 'PORT MFN MFN MFN'",
+			 UXEN_CHAN_KEY, v);
+		free(v);
+		return -1;
+	}
+	free(v);
+	for (int i = 0; i < UXEN_CALL_PAGES; i++)
+		arr[i] = (xen_pfn_t)mfn[i];
+	if (!vm->fmem)
+		vm->fmem = xenforeignmemory_open(NULL, 0);
+	if (!vm->xce)
+		vm->xce = xenevtchn_open(NULL, 0);
+	if (!vm->fmem || !vm->xce) {
+		snprintf(err, errlen,
+			 "call channel: cannot open xenforeignmemory or "
+			 "xenevtchn: %s",
+			 strerror(errno));
+		return -1;
+	}
+	page = xenforeignmemory_map(vm->fmem, vm->domid,
+				    PROT_READ | PROT_WRITE, UXEN_CALL_PAGES,
+				    arr, errs);
+	for (int i = 0; page && i < UXEN_CALL_PAGES; i++)
+		if (errs[i]) {
+			snprintf(err, errlen,
+				 "call channel: frame %llu of the call page is "
+				 "not domain %u's: %s",
+				 mfn[i], vm->domid, strerror(-errs[i]));
+			xenforeignmemory_unmap(vm->fmem, page, UXEN_CALL_PAGES);
+			return -1;
+		}
+	if (!page) {
+		snprintf(err, errlen,
+			 "call channel: mapping frames %llu %llu %llu of "
+			 "domain %u: %s",
+			 mfn[0], mfn[1], mfn[2], vm->domid, strerror(errno));
+		return -1;
+	}
+	if (((struct uxen_call_page *)page)->magic != UXEN_CALL_MAGIC) {
+		snprintf(err, errlen,
+			 "call channel: frames %llu %llu %llu hold no call page "
+			 "(bad magic)",
+			 mfn[0], mfn[1], mfn[2]);
+		xenforeignmemory_unmap(vm->fmem, page, UXEN_CALL_PAGES);
+		return -1;
+	}
+	lp = xenevtchn_bind_interdomain(vm->xce, vm->domid, port);
+	if (lp < 0) {
+		snprintf(err, errlen,
+			 "call channel: binding port %u of domain %u: %s", port,
+			 vm->domid, strerror(errno));
+		xenforeignmemory_unmap(vm->fmem, page, UXEN_CALL_PAGES);
+		return -1;
+	}
+	pthread_mutex_lock(&vm->x->lock);
+	vm->call = page;
+	vm->call_port = (evtchn_port_t)lp;
+	if (vm->in_call && vm->call_nr == UKF_HC_FORK) {
+		/* a fork's child: the pending call is its copy of the
+		 * parent's fork; its answer is complete()'s */
+		vm->call_seen = vm->call->req;
+		if (vm->has_answer) {
+			answer_locked(vm, vm->a_ret, vm->a_status, vm->a_src,
+				      NULL, 0);
+			vm->in_call = vm->has_answer = 0;
+		}
+	}
+	pthread_mutex_unlock(&vm->x->lock);
+	return 0;
+}
+
+/* Guest deadline (its monotonic ns; 0 none) on our clock, by the guest's
+ * clock at the call. */
+static ukf_ns_t to_world(uint64_t deadline, uint64_t guest_now, ukf_ns_t now)
+{
+	if (deadline == 0)
+		return 0;
+	if (deadline <= guest_now)
+		return now;
+	if (deadline - guest_now > (uint64_t)(UKF_NS_NEVER - now))
+		return UKF_NS_NEVER;
+	return now + (ukf_ns_t)(deadline - guest_now);
+}
+
+enum { DEC_EVENT, DEC_ANSWER, DEC_FAIL };
+
+/* [off, off + len) inside the call page's data, without wrapping. */
+static int data_ok(uint64_t off, uint64_t len)
+{
+	return off >= UXEN_CALL_HDR && off <= UXEN_CALL_BYTES &&
+	       len <= UXEN_CALL_BYTES - off;
+}
+
+static int name_printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * The one place a carried call is checked (to be replaced by
+ * backends/vmm's dispatch once it is in the tree): from the snapshot s of
+ * the call page, either an event to report (DEC_EVENT, *ev filled; text
+ * and data point into app/args or s), an answer at once (DEC_ANSWER,
+ * *ret: -UKF_EINVAL, -UKF_EMSGSIZE, -UKF_ENOSYS), or a guest that broke
+ * the call page's rules (DEC_FAIL, the reason in why).
+ */
+static int call_decode(struct uxen_vm *vm, const struct uxen_call_page *s,
+		       struct ukf_be_event *ev, int64_t *ret, char *app,
+		       char *args, char *why, size_t whylen)
+{
+	ukf_ns_t now = now_ns();
+
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = UKF_BE_CALL;
+	ev->inst = vm->inst;
+	switch (s->nr) {
+	case UKF_HC_FORK: {
+		struct ukf_hc_fork a;
+		memcpy(&a, s->arg, sizeof(a));
+		if (a.flags)
+			return *ret = -UKF_EINVAL, DEC_ANSWER;
+		ev->call = UKF_CALL_FORK;
+		return DEC_EVENT;
+	}
+	case UKF_HC_SPAWN: {
+		struct ukf_hc_spawn a;
+		memcpy(&a, s->arg, sizeof(a));
+		if (a.app_len == 0 || a.app_len >= UXEN_APP_MAX ||
+		    a.args_len >= UKF_ARGS_MAX)
+			return *ret = -UKF_EINVAL, DEC_ANSWER;
+		if (!data_ok(a.app, a.app_len) ||
+		    !data_ok(a.args, a.args_len)) {
+			snprintf(why, whylen,
+				 "call spawn: app name [%llu, +%llu) or "
+				 "arguments [%llu, +%llu) outside the call "
+				 "page's data [%d, %d)",
+				 (unsigned long long)a.app,
+				 (unsigned long long)a.app_len,
+				 (unsigned long long)a.args,
+				 (unsigned long long)a.args_len, UXEN_CALL_HDR,
+				 UXEN_CALL_BYTES);
+			return DEC_FAIL;
+		}
+		memcpy(app, (const char *)s + a.app, a.app_len);
+		app[a.app_len] = '\0';
+		memcpy(args, (const char *)s + a.args, a.args_len);
+		args[a.args_len] = '\0';
+		if (strlen(app) != a.app_len || strlen(args) != a.args_len ||
+		    !name_printable(app))
+			return *ret = -UKF_EINVAL, DEC_ANSWER;
+		ev->call = UKF_CALL_SPAWN;
+		ev->text = app;
+		ev->data = args;
+		ev->len = a.args_len;
+		return DEC_EVENT;
+	}
+	case UKF_HC_WAIT: {
+		struct ukf_hc_wait a;
+		memcpy(&a, s->arg, sizeof(a));
+		ev->call = UKF_CALL_WAIT;
+		ev->arg_id = a.id;
+		ev->deadline = to_world(a.deadline, s->guest_now, now);
+		return DEC_EVENT;
+	}
+	case UKF_HC_SEND: {
+		struct ukf_hc_send a;
+		memcpy(&a, s->arg, sizeof(a));
+		if (a.len > UKF_MSG_MAX)
+			return *ret = -UKF_EMSGSIZE, DEC_ANSWER;
+		if (!data_ok(a.buf, a.len)) {
+			snprintf(why, whylen,
+				 "call send: message [%llu, +%llu) outside the "
+				 "call page's data [%d, %d)",
+				 (unsigned long long)a.buf,
+				 (unsigned long long)a.len, UXEN_CALL_HDR,
+				 UXEN_CALL_BYTES);
+			return DEC_FAIL;
+		}
+		ev->call = UKF_CALL_SEND;
+		ev->arg_id = a.dst;
+		ev->data = (const char *)s + a.buf;
+		ev->len = a.len;
+		return DEC_EVENT;
+	}
+	case UKF_HC_RECV: {
+		struct ukf_hc_recv a;
+		memcpy(&a, s->arg, sizeof(a));
+		ev->call = UKF_CALL_RECV;
+		ev->deadline = to_world(a.deadline, s->guest_now, now);
+		return DEC_EVENT;
+	}
+	case UKF_HC_BLOCK: {
+		struct ukf_hc_block a;
+		memcpy(&a, s->arg, sizeof(a));
+		ev->call = UKF_CALL_BLOCK;
+		ev->deadline = a.deadline ? to_world(a.deadline, s->guest_now,
+						     now)
+					  : now;
+		return DEC_EVENT;
+	}
+	default:
+		return *ret = -UKF_ENOSYS, DEC_ANSWER;
+	}
+}
+
+/*
+ * A new call on the page (req moved on): checked, then answered at once
+ * or reported (the guest waits until complete()). 0, or -1 when the guest
+ * broke the rules (reason in why: it fails).
+ */
+static int call_take(struct uxen_vm *vm, char *why, size_t whylen)
+{
+	static __thread struct uxen_call_page snap;
+	static __thread char app[UXEN_APP_MAX], args[UKF_ARGS_MAX];
+	struct uxen *x = vm->x;
+	struct ukf_be_event ev;
+	uint32_t req;
+	int64_t ret = 0;
+	int d;
+
+	pthread_mutex_lock(&x->lock);
+	if (!vm->call || vm->in_call) {
+		pthread_mutex_unlock(&x->lock);
+		return 0;
+	}
+	req = __atomic_load_n(&vm->call->req, __ATOMIC_ACQUIRE);
+	if (req == vm->call->ans || req == vm->call_seen) {
+		pthread_mutex_unlock(&x->lock);
+		return 0;
+	}
+	memcpy(&snap, vm->call, sizeof(snap)); /* the guest waits; a guest
+						  that does not cannot fool
+						  the checks on a copy */
+	vm->call_seen = req;
+	vm->call_nr = snap.nr;
+	d = call_decode(vm, &snap, &ev, &ret, app, args, why, whylen);
+	if (d == DEC_ANSWER)
+		answer_locked(vm, ret, 0, 0, NULL, 0);
+	if (d == DEC_EVENT)
+		vm->in_call = 1;
+	pthread_mutex_unlock(&x->lock);
+	if (d == DEC_FAIL)
+		return -1;
+	if (d == DEC_EVENT)
+		emit(x, &ev);
+	return 0;
+}
+
 /*
  * Before the domain runs: a held ready (the guest waits at ready until
  * data/ukf-go), and for a clone its id and arguments.
@@ -455,6 +825,8 @@ static int vm_prepare(struct uxen_vm *vm, char *err, size_t errlen)
 	}
 	if (vm->hold && store_put(vm, UXEN_HOLD_KEY, "1") < 0)
 		goto fail;
+	if (chan_watch(vm, err, errlen) < 0)
+		return -1;
 	return 0;
 fail:
 	snprintf(err, errlen, "xenstore write under /local/domain/%u: %s",
@@ -530,6 +902,74 @@ static void report_crash(struct uxen_vm *vm)
 			  vm->domid);
 }
 
+/*
+ * A fork's first half, in the child's thread: the parent, paused in its
+ * fork call, is asked (call page's suspend flag + its channel) to answer
+ * libxl's suspend; libxl saves it to a file and resumes it (a cancelled
+ * suspend: the parent goes on waiting for its answer). The child's domain
+ * is then that file restored (domain_create with clone_of).
+ */
+static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
+{
+	struct uxen *x = vm->x;
+	struct uxen_vm *pa = vm->fork_parent;
+	char e[1200];
+	ukf_ns_t t0 = now_ns();
+	int fd, rc;
+
+	snprintf(vm->clone_of, sizeof(vm->clone_of), "%s/ukf-xen-fork-%d-%llu",
+		 x->tpl_dir, (int)getpid(), (unsigned long long)vm->inst);
+	fd = open(vm->clone_of, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", vm->clone_of, strerror(errno));
+		goto fail;
+	}
+	pthread_mutex_lock(&x->lock);
+	if (pa->call) {
+		__atomic_store_n(&pa->call->suspend, 1, __ATOMIC_RELEASE);
+		xenevtchn_notify(pa->xce, pa->call_port);
+	}
+	pthread_mutex_unlock(&x->lock);
+	xl_reset();
+	rc = libxl_domain_suspend(x->ctx, pa->domid, fd, 0, NULL);
+	if (close(fd) < 0 && !rc)
+		rc = ERROR_FAIL;
+	if (rc) {
+		snprintf(err, errlen,
+			 "libxl_domain_suspend of the parent, domain %u, to "
+			 "%s: %s",
+			 pa->domid, vm->clone_of, xl_error(e, sizeof(e), rc));
+		unlink(vm->clone_of);
+		pthread_mutex_lock(&x->lock);
+		if (pa->call)
+			pa->call->suspend = 0;
+		pthread_mutex_unlock(&x->lock);
+		libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
+		goto fail;
+	}
+	if (x->times)
+		fprintf(stderr,
+			"xen: fork of %llu (domain %u): saved in %.1f ms "
+			"[EMULATED]\n",
+			(unsigned long long)pa->inst, pa->domid,
+			(double)(now_ns() - t0) / UKF_MS);
+	xl_reset();
+	rc = libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
+	if (rc)
+		fail_inst(x, pa->inst,
+			  "xen: domain %u: libxl_domain_resume after its fork "
+			  "was saved: %s",
+			  pa->domid, xl_error(e, sizeof(e), rc));
+	__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
+	vm->fork_parent = NULL;
+	return 0;
+fail:
+	vm->clone_of[0] = '\0';
+	__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
+	vm->fork_parent = NULL;
+	return -1;
+}
+
 /* What the domain's watcher thread does, from creation to destruction. */
 static void *vm_main(void *arg)
 {
@@ -539,7 +979,21 @@ static void *vm_main(void *arg)
 	ukf_ns_t started;
 	int fd = -1, rc;
 
-	if (domain_create(vm, err, sizeof(err)) < 0) {
+	if (vm->fork_parent && fork_save(vm, err, sizeof(err)) < 0) {
+		fail_inst(x, vm->inst, "xen: fork: %s", err);
+		return NULL;
+	}
+	rc = domain_create(vm, err, sizeof(err));
+	if (vm->fork_at) {
+		unlink(vm->clone_of); /* restored (or not): not needed */
+		if (x->times)
+			fprintf(stderr,
+				"xen: fork child %llu restored in %.1f ms "
+				"[EMULATED]\n",
+				(unsigned long long)vm->inst,
+				(double)(now_ns() - vm->fork_at) / UKF_MS);
+	}
+	if (rc < 0) {
 		fail_inst(x, vm->inst, "xen: cannot create domain %s: %s",
 			  vm->name, err);
 		return NULL;
@@ -566,13 +1020,53 @@ static void *vm_main(void *arg)
 	started = now_ns();
 	simple_event(vm, UKF_BE_STARTED, 0);
 
+	if (x->times && vm->fork_at)
+		fprintf(stderr,
+			"xen: fork child %llu (domain %u) running %.1f ms "
+			"after clone_live [EMULATED]\n",
+			(unsigned long long)vm->inst, vm->domid,
+			(double)(now_ns() - vm->fork_at) / UKF_MS);
+
 	while (!__atomic_load_n(&vm->stop, __ATOMIC_ACQUIRE)) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd p[3] = {{.fd = fd, .events = POLLIN}};
+		int np = 1, xs_at = -1, ev_at = -1;
 		libxl_dominfo info;
 		int64_t status;
 
-		if (poll(&p, 1, UXEN_POLL_MS) > 0)
-			con_read(vm, fd);
+		if (vm->xsw && !vm->call) {
+			xs_at = np;
+			p[np++] = (struct pollfd){.fd = xs_fileno(vm->xsw),
+						  .events = POLLIN};
+		}
+		if (vm->xce && vm->call) {
+			ev_at = np;
+			p[np++] = (struct pollfd){.fd = xenevtchn_fd(vm->xce),
+						  .events = POLLIN};
+		}
+		if (poll(p, (nfds_t)np, UXEN_POLL_MS) > 0) {
+			if (p[0].revents)
+				con_read(vm, fd);
+			if (xs_at > 0 && p[xs_at].revents) {
+				char **w;
+				while ((w = xs_check_watch(vm->xsw)))
+					free(w);
+			}
+			if (ev_at > 0 && p[ev_at].revents) {
+				xenevtchn_port_or_error_t pp =
+				    xenevtchn_pending(vm->xce);
+				if (pp >= 0)
+					xenevtchn_unmask(vm->xce,
+							 (evtchn_port_t)pp);
+			}
+		}
+		if (!__atomic_load_n(&vm->suspending, __ATOMIC_ACQUIRE) &&
+		    vm->xsw &&
+		    (chan_open(vm, err, sizeof(err)) < 0 ||
+		     call_take(vm, err, sizeof(err)) < 0)) {
+			fail_inst(x, vm->inst, "xen: domain %u: %s", vm->domid,
+				  err);
+			goto out;
+		}
 		libxl_dominfo_init(&info);
 		xl_reset();
 		rc = libxl_domain_info(x->ctx, &info, vm->domid);
@@ -628,6 +1122,7 @@ static void *vm_main(void *arg)
 out:
 	if (fd >= 0)
 		close(fd);
+	chan_close(vm);
 	domain_destroy(vm);
 	return NULL;
 }
@@ -840,10 +1335,11 @@ static void op_destroy(void *b, ukf_node_id_t node, ukf_id_t inst)
 }
 
 /*
- * The answer to a held ready goes to the guest as data/ukf-go (a clone's
- * guest returns 1 whatever it says: it knows it woke in a new domain).
- * Without a hold the guest did not wait: nothing to do. Only ready pauses
- * a Xen guest (the other calls are ENOSYS in it).
+ * A call the guest is paused in (in_call): the answer goes into its call
+ * page (a fork child whose channel is not open yet gets it when it is).
+ * Else the answer to a held ready goes to the guest as data/ukf-go (a
+ * clone's guest returns 1 whatever it says: it knows it woke in a new
+ * domain). Without a hold the guest did not wait at ready: nothing to do.
  */
 static int op_complete(void *b, ukf_node_id_t node, ukf_id_t inst, int64_t ret,
 		       int64_t status, ukf_id_t src, const void *data,
@@ -856,8 +1352,24 @@ static int op_complete(void *b, ukf_node_id_t node, ukf_id_t inst, int64_t ret,
 
 	pthread_mutex_lock(&x->lock);
 	vm = vm_find_locked(x, inst);
-	if (vm && __atomic_load_n(&vm->ready, __ATOMIC_ACQUIRE) &&
-	    !__atomic_load_n(&vm->answered, __ATOMIC_ACQUIRE)) {
+	if (vm && vm->in_call) {
+		rc = 0;
+		if (vm->call) {
+			answer_locked(vm, ret, status, src, data, len);
+			vm->in_call = 0;
+		} else if (!vm->has_answer) {
+			/* a fork child before its channel: only fork's
+			 * answer (0) can come now */
+			vm->has_answer = 1;
+			vm->a_ret = ret;
+			vm->a_status = status;
+			vm->a_src = src;
+		} else {
+			rc = -ESRCH;
+		}
+	} else if (vm && __atomic_load_n(&vm->ready, __ATOMIC_ACQUIRE) &&
+		   !__atomic_load_n(&vm->answered, __ATOMIC_ACQUIRE) &&
+		   !vm->fork_at) {
 		rc = 0;
 		if (vm->hold) {
 			snprintf(num, sizeof(num), "%lld", (long long)ret);
@@ -1087,10 +1599,72 @@ static int op_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 	return vm_start(x, node, inst, app, args, path);
 }
 
+/*
+ * Fork: a new domain, instance child, from parent's state now (parent is
+ * paused in its fork call): libxl saves the parent to a file and resumes
+ * it, the file is restored as the child's domain (fork_save, then
+ * vm_main's clone path). UKF_BE_STARTED for the child once it runs; it
+ * waits in its copy of the fork call for complete() (0), the parent for
+ * its own (the child's id). -ESRCH: parent not paused in fork; -EBUSY: a
+ * fork or template of it is under way; -EEXIST: child in use; -ENOMEM:
+ * past max_vms or max_mem_bytes.
+ */
 static int op_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 			 ukf_id_t parent)
 {
-	return -ENOSYS;
+	struct uxen *x = b;
+	struct uxen_vm *pa, *vm;
+	int rc = 0;
+
+	if (child == 0)
+		return -EINVAL;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	pthread_mutex_lock(&x->lock);
+	pa = vm_find_locked(x, parent);
+	if (vm_find_locked(x, child))
+		rc = -EEXIST;
+	else if (!pa || !pa->in_call || pa->call_nr != UKF_HC_FORK ||
+		 !pa->call)
+		rc = -ESRCH;
+	else if (__atomic_load_n(&pa->suspending, __ATOMIC_ACQUIRE))
+		rc = -EBUSY;
+	else if ((x->cfg.max_vms && x->nvms >= x->cfg.max_vms) ||
+		 (x->cfg.max_mem_bytes &&
+		  x->mem_in_use + pa->mem > x->cfg.max_mem_bytes))
+		rc = -ENOMEM;
+	if (!rc) {
+		vm->x = x;
+		vm->inst = child;
+		vm->mem = pa->mem;
+		vm->vcpus = pa->vcpus;
+		vm->ready = 1; /* past ready: no READY of its own */
+		vm->in_call = 1;
+		vm->call_nr = UKF_HC_FORK;
+		vm->fork_parent = pa;
+		vm->fork_at = now_ns();
+		snprintf(vm->clone_of, sizeof(vm->clone_of), "fork");
+		snprintf(vm->name, sizeof(vm->name), "ukf-%d-%u-%llu",
+			 (int)getpid(), (unsigned)node,
+			 (unsigned long long)child);
+		memcpy(vm->image, pa->image, sizeof(vm->image));
+		memcpy(vm->args, pa->args, sizeof(vm->args));
+		__atomic_store_n(&pa->suspending, 1, __ATOMIC_RELEASE);
+		rc = -pthread_create(&vm->thr, NULL, vm_main, vm);
+		if (rc)
+			__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
+	}
+	if (!rc) {
+		vm->next = x->vms;
+		x->vms = vm;
+		x->nvms++;
+		x->mem_in_use += vm->mem;
+	}
+	pthread_mutex_unlock(&x->lock);
+	if (rc)
+		free(vm);
+	return rc;
 }
 
 static int op_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
@@ -1199,6 +1773,7 @@ static int drv_create(const struct ukf_backend_config *c,
 		     ? getenv("UKF_XEN_TEMPLATE_DIR")
 		     : UXEN_TPL_DIR);
 	logger_init(&x->lg);
+	x->times = getenv("UKF_XEN_TIMES") && !strcmp(getenv("UKF_XEN_TIMES"), "1");
 	x->ctx = ctx_open(&x->lg, why, sizeof(why));
 	if (!x->ctx) {
 		snprintf(err, errlen, "xen backend: %s", why);
@@ -1244,7 +1819,8 @@ static void drv_destroy(struct ukf_backend *be)
 const struct ukf_backend_driver uxen_driver = {
     .name = "xen",
     .summary = "Xen through libxenlight (run in dom0): PV unikernel domains, "
-	       "templates by suspend to a file, clones by restore; no fork yet",
+	       "calls over a shared page + event channel, templates and fork "
+	       "by suspend to a file + restore",
     .image_dir = "guest-xen",
     .available = drv_available,
     .create = drv_create,
