@@ -1,0 +1,52 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# repeat.sh - the real side of a validation twice, to see how far real differs from real: held-out.lua on this machine's KVM twice (R reps each), then the simulator once, and three `ukfork validate --from-db` tables: second real vs first real, sim vs first real, sim vs both real pooled.
+#
+# usage: scripts/validate/repeat.sh BUILD_DIR [MODEL.conf] [OUT.db]
+#   MODEL.conf  cost model of the sim side (default data/kvm-vm-calibrated.conf)
+#   OUT.db      where the database is copied at the end (default BUILD_DIR/repeat.db)
+# Environment: VAL_REPS (3), VAL_SEED (1), VAL_SCENARIO
+# (scripts/validate/held-out.lua). Needs a usable /dev/kvm: on a machine
+# without one, run it inside scripts/kvm-vm/run (timings EMULATED); the
+# database lives in /tmp while the runs write it (SQLite cannot lock on
+# the 9p share). Exit status: 0 when all ran (the tables' verdicts are
+# printed, not returned: real against real is expected to differ), 1 when
+# a run failed, 2 bad arguments, 77 no usable /dev/kvm.
+set -u
+[ $# -ge 1 ] || { sed -n '5,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+B=$(cd "$1" && pwd) || exit 2
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+MODEL=${2:-$REPO/data/kvm-vm-calibrated.conf}
+OUT=${3:-$B/repeat.db}
+SCEN=${VAL_SCENARIO:-$HERE/held-out.lua}
+R=${VAL_REPS:-3}
+S=${VAL_SEED:-1}
+U="$B/ukfork"
+[ -x "$U" ] || { echo "repeat.sh: build ukfork in $B" >&2; exit 2; }
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "repeat.sh: /dev/kvm not usable (run inside scripts/kvm-vm/run)" >&2
+	exit 77
+fi
+case "$R" in ''|*[!0-9]*|0) echo "repeat.sh: VAL_REPS must be a positive number" >&2; exit 2 ;; esac
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+DB=$TMP/repeat.db
+for i in 1 2; do
+	echo "repeat.sh: real side $i: $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+	"$U" run "$SCEN" --backend kvm --reps "$R" --seed "$S" --db "$DB" --quiet ||
+		{ echo "repeat.sh: real run $i failed" >&2; exit 1; }
+done
+echo "repeat.sh: real sides done: $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+"$U" run "$SCEN" --backend sim --set model="$MODEL" --reps "$R" --seed "$S" \
+	--db "$DB" --quiet || { echo "repeat.sh: sim run failed" >&2; exit 1; }
+cp "$DB" "$OUT" || exit 1
+A="1-$R" Bn="$((R + 1))-$((2 * R))" P="1-$((2 * R))"
+echo "== real (runs $Bn) against real (runs $A): the same scenario and seeds, run again"
+"$U" validate --from-db "$OUT" --real-runs "$A" --sim-backend kvm --sim-runs "$Bn"
+echo "== sim against real (runs $A)"
+"$U" validate --from-db "$OUT" --real-runs "$A"
+echo "== sim against real (runs $P, both pooled)"
+"$U" validate --from-db "$OUT" --real-runs "$P"
+echo "repeat.sh: database in $OUT" >&2
+exit 0
