@@ -265,14 +265,9 @@ static int cmd_run(int argc, char **argv)
 		rc = bad("run", "%s", "missing SCENARIO.lua");
 		goto out;
 	}
-	if (o.cluster) {
-		if (strcmp(o.backend, "sim") && strcmp(o.backend, "kvm")) {
-			rc = bad("run", "--cluster runs the agents' own backend; "
-				 "--backend %s does not go with it", o.backend);
-			goto out;
-		}
+	/* --backend took sim or kvm only: either goes with --cluster */
+	if (o.cluster)
 		o.backend = "kvm"; /* real VMs, on the agents */
-	}
 	if (o.template_dir && strcmp(o.backend, "kvm")) {
 		rc = bad("run",
 			 "--template-dir %s: templates on disk are a kvm "

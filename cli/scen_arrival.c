@@ -11,15 +11,10 @@ static void arrival_fire(void *arg, uint64_t x);
 static void arrival_spawn(struct run *r, struct arrival *a, uint32_t app,
 			  uint32_t node)
 {
+	/* a node given (arrival or trace line) was checked against the
+	 * cluster when the world was made (scen_create_world) */
 	if (node == UKF_NODE_NONE)
 		node = (uint32_t)(rng_uniform(&a->rng) * r->nodes);
-	if (node >= r->nodes) {
-		scen_run_fail(r, UKF_RUN_BAD,
-			 "%s: node %u does not exist (the "
-			 "cluster has %u node%s)",
-			 a->where, node, r->nodes, plural(r->nodes));
-		return;
-	}
 	ukf_id_t id;
 	const char *args = a->args ? a->args : r->apps[app].app.args;
 	int rc = r->world.ops->spawn(r->world.w, node, app, args, 0, &id);

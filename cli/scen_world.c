@@ -558,21 +558,6 @@ const struct scen_world_ops *scen_world_find(const struct ukf_run_opts *o)
 	return NULL;
 }
 
-void scen_world_backends(char *buf, size_t cap)
-{
-	size_t n = 0;
-	buf[0] = 0;
-	for (size_t i = 0; i < NWORLDS; i++) {
-		int dup = 0;
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(worlds[k]->backend, worlds[i]->backend))
-				dup = 1;
-		if (!dup && n < cap)
-			n += (size_t)snprintf(buf + n, cap - n, "%s%s",
-					      n ? ", " : "", worlds[i]->backend);
-	}
-}
-
 int scen_create_world(struct run *r, struct cfg *cf, int with_db)
 {
 	struct scen *sc = r->sc;
