@@ -8,6 +8,9 @@
 
 #ifdef UKF_HAVE_MPI
 #include <mpi.h>
+
+/* libgcov's, in a coverage build (UKF_COVERAGE) only */
+extern void __gcov_dump(void) __attribute__((weak));
 #endif
 
 /*
@@ -424,8 +427,13 @@ int ukf_scenario_mpi_end(int code)
 	MPI_Finalized(&fin);
 	if (fin)
 		return code;
-	if (g_failed && g_size > 1)
+	if (g_failed && g_size > 1) {
+		/* MPI_Abort ends this process without exit(): a gcov build
+		 * writes its counts first (the symbol is NULL otherwise) */
+		if (__gcov_dump)
+			__gcov_dump();
 		MPI_Abort(MPI_COMM_WORLD, code ? code : UKF_RUN_FAILED);
+	}
 	MPI_Finalize();
 #endif
 	return code;

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # mpi_test.sh - MPI sweeps (issue 11): `mpirun -n N ukfork run` stores the
 # very database a serial run stores, names the rank of a failure.
-#   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, trace; nompi
+#   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, dbfail, trace; nompi
 #   for a build without MPI)
 # Exit 77 (skipped) without mpirun or sqlite3.
 set -u
@@ -126,6 +126,31 @@ error)
 	[ "$rc" -ne 0 ] || fail "mpirun: exit status 0"
 	grep -q 'ukfork run: rank 1: .*boom at rate 40' merr ||
 		fail "no message naming rank 1"
+	;;
+dbfail)
+	# rank 0 stores the runs of rank 1 from their journals: a write that
+	# fails there (a trigger raising "disk full" on rank 1's run, its
+	# instances, its samples) fails the sweep naming rank 1, the
+	# database and what was written, and stores none of that run
+	for w in runs:'the run' instances:'an instance' samples:'a sample'; do
+		t=${w%%:*}
+		rm -f m.db
+		"$UKFORK" run s.lua --reps 1 --db m.db --quiet >out 2>err ||
+			fail "$t: first run failed"
+		if [ "$t" = runs ]; then
+			cond="new.rep = 1"
+		else
+			cond="(select rep from runs where id = new.run) = 1"
+		fi
+		sqlite3 m.db "create trigger full before insert on $t when $cond begin select raise(abort, 'database or disk is full'); end" ||
+			fail "$t: sqlite3 trigger"
+		mpi 2 run s.lua --reps 2 --db m.db --quiet
+		[ "$rc" -ne 0 ] || fail "$t: mpirun: exit status 0"
+		grep -q -F "ukfork run: rank 1: database: m.db: recording ${w#*:}: database or disk is full" merr ||
+			fail "$t: no message naming rank 1 and the write"
+		[ "$(sqlite3 m.db "select count(*) from runs where rep = 1")" = 0 ] ||
+			fail "$t: rank 1's run stored"
+	done
 	;;
 trace)
 	mpi 2 run s.lua --reps 2 --trace t.log --db m.db
