@@ -320,12 +320,14 @@ summary_template_boots)
 	;;
 progress_eta)
 	# --progress: the ETA in the unit that fits it. Each world second
-	# costs ~0.3 s of CPU (os.clock), so a run of 1000 s of world time is
-	# minutes away and one of 100000 s hours; the scenario stops itself
-	# after 3 steps with an error (exit 2 at its line)
+	# costs 0.4 s of wall-clock time (sleep(1) of the shell, --trusted;
+	# a CPU-bound loop took 15 s per second under load and made it
+	# hours), so a run of 1000 s of world time is minutes away (7-60 m)
+	# and one of 100000 s hours; the scenario stops itself after 3 steps
+	# with an error (exit 2 at its line)
 	for d in 1000:'m[0-5][0-9]s' 100000:'h[0-5][0-9]m'; do
-		printf '%s\nrun { duration = "%ss" }\n%s\n' "$HEAD" "${d%%:*}" 'process(function() for i = 1, 3 do local c = os.clock(); while os.clock() - c < 0.4 do end; sleep(1) end; error("enough") end)' >"$T/p.lua"
-		run run "$T/p.lua" --progress; expect_rc 2; expect_err "p.lua:3: enough"
+		printf '%s\nrun { duration = "%ss" }\n%s\n' "$HEAD" "${d%%:*}" 'process(function() for i = 1, 3 do os.execute("sleep 0.4"); sleep(1) end; error("enough") end)' >"$T/p.lua"
+		run run "$T/p.lua" --progress --trusted; expect_rc 2; expect_err "p.lua:3: enough"
 		grep -Eq "^point 1/1, run 1/1: default rep 0: [0-9.]+ / ${d%%:*}\\.000 s world time, .*, ETA [1-9][0-9]*${d#*:}\$" "$T/err" ||
 			fail "no ETA in the form [1-9][0-9]*${d#*:} for ${d%%:*} s"
 	done
