@@ -282,29 +282,9 @@ void ukvm_bootinfo_fill(struct ukvm_vm *vm, const struct ukvm_image *img)
 	bi->args[n] = 0;
 }
 
-int ukvm_gpa_ok(uint64_t mem_size, ukf_gpa_t gpa, uint64_t len, int write)
-{
-	uint64_t lo = write ? UKF_BOOTINFO_GPA + UKF_PAGE_SIZE : UKF_BOOTINFO_GPA;
-	uint64_t end;
-
-	if (len == 0)
-		len = 1;
-	if (__builtin_add_overflow(gpa, len, &end))
-		return 0;
-	return gpa >= lo && end <= mem_size;
-}
-
 int ukvm_fault_frame_ok(uint64_t rsp, uint64_t len)
 {
 	/* rsp + len is never computed: it wraps for rsp near 2^64 */
 	return rsp >= UKF_MON_BASE && rsp <= UKF_MON_END &&
 	       len <= UKF_MON_END - rsp;
-}
-
-void *ukvm_gpa(const struct ukvm_vm *vm, ukf_gpa_t gpa, uint64_t len,
-	       int write)
-{
-	if (!ukvm_gpa_ok(vm->mem_size, gpa, len, write))
-		return NULL;
-	return vm->mem + gpa;
 }

@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "../../include/ukf_abi.h"
+#include "../vmm/vmm.h"
 #include "ukvm.h"
 
 /* ------------------------------------------------------------------ */
@@ -170,9 +171,11 @@ struct ukvm_vm {
 	ukf_gpa_t pending_gpa;   /* its argument struct */
 	int answered;            /* complete() happened */
 
-	/* Console line buffer (one line, flushed at '\n' or when full). */
-	char con[4096];
-	size_t con_len;
+	/*
+	 * The hypervisor-neutral half (backends/vmm): console line buffer,
+	 * pause_on_ready; its ops (vm.c's ukvm_vmm_ops) reach this VM.
+	 */
+	struct ukf_vmm vmm;
 
 	/*
 	 * Hooks for H6b (NULL when unused). prepare runs in the vCPU thread
@@ -326,8 +329,11 @@ int ukvm_quiet(void *arg);
 void ukvm_boot_begin(struct ukvm_vm *vm);
 void ukvm_boot_done(struct ukvm_vm *vm);
 
-/* Monotonic clock in ns (the live world's time base). */
-ukf_ns_t ukvm_now(void);
+/* Monotonic clock in ns (the live world's time base): ukf_vmm_now. */
+static inline ukf_ns_t ukvm_now(void)
+{
+	return ukf_vmm_now();
+}
 
 /* Emit an event for vm (fills inst, sets at = now if 0). After
  * ukvm_vm_stop only TEMPLATE, DELTA and ERROR events are delivered. */
@@ -403,23 +409,32 @@ int ukvm_vm_launch(struct ukvm_vm *vm);
  * info page for writes), without wrap-around; NULL otherwise. len 0 is
  * checked like len 1 (the address must still be valid).
  */
-void *ukvm_gpa(const struct ukvm_vm *vm, ukf_gpa_t gpa, uint64_t len,
-	       int write);
-/* Same check on a bare (mem_size) range, for unit tests. */
-int ukvm_gpa_ok(uint64_t mem_size, ukf_gpa_t gpa, uint64_t len, int write);
+static inline void *ukvm_gpa(const struct ukvm_vm *vm, ukf_gpa_t gpa,
+			     uint64_t len, int write)
+{
+	if (!ukf_vmm_range_ok(vm->mem_size, gpa, len, write))
+		return NULL;
+	return vm->mem + gpa;
+}
+/* Same check on a bare (mem_size) range (ukf_vmm_range_ok). */
+static inline int ukvm_gpa_ok(uint64_t mem_size, ukf_gpa_t gpa, uint64_t len,
+			      int write)
+{
+	return ukf_vmm_range_ok(mem_size, gpa, len, write);
+}
 /*
  * Is [rsp, rsp + len) inside the monitor area, where the fault stubs'
  * ring-0 stack is? Without wrap-around: rsp is the vCPU's register, which
  * a restored state could set anywhere. 1 or 0.
  */
 int ukvm_fault_frame_ok(uint64_t rsp, uint64_t len);
-/*
- * Guest console text as it may be shown and traced: C0 controls (but tab),
- * DEL and UTF-8-encoded C1 controls become \xHH; other bytes (UTF-8 text)
- * pass. Writes at most cap - 1 bytes and a NUL into dst (4n + 1 always
- * suffice); returns the length written.
- */
-size_t ukvm_console_escape(char *dst, size_t cap, const char *src, size_t n);
+/* Guest console text as it may be shown and traced
+ * (ukf_vmm_console_escape, backends/vmm/vmm.h). */
+static inline size_t ukvm_console_escape(char *dst, size_t cap,
+					 const char *src, size_t n)
+{
+	return ukf_vmm_console_escape(dst, cap, src, n);
+}
 
 /* Remove inst from the table and return it with the table's reference
  * (NULL if absent); limits are released at once. */
@@ -445,9 +460,16 @@ int ukvm_vm_hold(struct ukvm_vm *vm);
 void ukvm_vm_unhold(struct ukvm_vm *vm);
 /* Signal handler of UKVM_KICK_SIGNAL (sets this thread's immediate_exit). */
 void ukvm_kick_handler(int sig);
-/* Hypercall name and argument struct size (8 for unknown numbers). */
-const char *ukvm_hc_name(uint32_t nr);
-uint32_t ukvm_hc_size(uint32_t nr);
+/* Hypercall name and argument struct size (8 for unknown numbers):
+ * backends/vmm's call table. */
+static inline const char *ukvm_hc_name(uint32_t nr)
+{
+	return ukf_vmm_call_name(nr);
+}
+static inline uint32_t ukvm_hc_size(uint32_t nr)
+{
+	return ukf_vmm_call_size(nr);
+}
 /* 1 if exception vector v pushes an error code. */
 int ukvm_vector_has_errcode(unsigned v);
 

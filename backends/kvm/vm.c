@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* vm.c - one guest VM: memory, KVM objects, the vCPU thread, hypercalls, faults. */
+/* vm.c - one guest VM: memory, KVM objects, the vCPU thread and its exits, pauses, faults (the calls themselves: backends/vmm). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -32,16 +32,10 @@ void ukvm_kick_handler(int sig)
 		run->immediate_exit = 1;
 }
 
-ukf_ns_t ukvm_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ukf_ns_t)ts.tv_sec * UKF_S + ts.tv_nsec;
-}
-
 /* ------------------------------------------------------------------ */
 /* Table and references. */
+
+static const struct ukf_vmm_ops ukvm_vmm_ops;
 
 static unsigned bucket_of(ukf_id_t inst)
 {
@@ -63,6 +57,8 @@ int ukvm_vm_new(struct ukvm *m, ukf_id_t inst, uint64_t mem_size,
 	vm->inst = inst;
 	vm->mem_size = mem_size;
 	vm->vm_fd = vm->vcpu_fd = vm->mem_fd = -1;
+	ukf_vmm_init(&vm->vmm, &ukvm_vmm_ops, vm);
+	vm->vmm.pause_on_ready = m->cfg.pause_on_ready;
 	atomic_init(&vm->refs, 1);
 	atomic_init(&vm->stop, 0);
 	pthread_mutex_init(&vm->lock, NULL);
@@ -490,91 +486,41 @@ void ukvm_emit_outcome(struct ukvm_vm *vm, struct ukf_be_event *ev, int rc,
 	ukvm_emit(vm, ev);
 }
 
-size_t ukvm_console_escape(char *dst, size_t cap, const char *src, size_t n)
+/* ------------------------------------------------------------------ */
+/* The neutral layer's view of a VM (backends/vmm/vmm.h). */
+
+static void *vmm_translate(void *be, ukf_gpa_t gpa, uint64_t len, int write)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t j = 0;
-
-	if (!cap)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = (uint8_t)src[i];
-		int esc = (c < 0x20 && c != '\t') || c == 0x7f;
-		/* U+0080..U+009F in UTF-8 (0xc2 0x80..0x9f): C1 controls,
-		 * CSI among them; both bytes escaped */
-		int c1 = c == 0xc2 && i + 1 < n &&
-			 (uint8_t)src[i + 1] >= 0x80 &&
-			 (uint8_t)src[i + 1] <= 0x9f;
-
-		if (esc || c1) {
-			for (int k = 0; k <= c1; k++) {
-				uint8_t b = (uint8_t)src[i + k];
-
-				if (j + 4 >= cap)
-					goto out;
-				dst[j++] = '\\';
-				dst[j++] = 'x';
-				dst[j++] = hex[b >> 4];
-				dst[j++] = hex[b & 15];
-			}
-			i += c1;
-			continue;
-		}
-		if (j + 1 >= cap)
-			break;
-		dst[j++] = (char)c;
-	}
-out:
-	dst[j] = 0;
-	return j;
+	return ukvm_gpa(be, gpa, len, write);
 }
 
-static void con_flush(struct ukvm_vm *vm, ukf_ns_t at)
+static void vmm_emit(void *be, struct ukf_be_event *ev)
 {
-	struct ukf_be_event ev;
-	char line[4 * sizeof(vm->con) + 1];
-
-	if (!vm->con_len)
-		return;
-	if (vm->con[vm->con_len - 1] == '\r')
-		vm->con_len--;
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = UKF_BE_CONSOLE;
-	/* guest text is shown on terminals and written to traces: no
-	 * escape sequences, no carriage returns, no forged lines */
-	ev.len = ukvm_console_escape(line, sizeof(line), vm->con,
-				     vm->con_len);
-	ev.data = line;
-	ev.at = at;
-	ukvm_emit(vm, &ev);
-	vm->con_len = 0;
+	ukvm_emit(be, ev);
 }
 
-/* Split console output into lines: one UKF_BE_CONSOLE event per line. */
-static void con_write(struct ukvm_vm *vm, const uint8_t *p, uint64_t n)
+static void vmm_ident(void *be, struct ukf_vmm_ident *id)
 {
-	ukf_ns_t at = ukvm_now();
+	struct ukvm_vm *vm = be;
 
-	for (uint64_t i = 0; i < n; i++) {
-		if (p[i] == '\n') {
-			if (!vm->con_len) {
-				struct ukf_be_event ev;
-
-				memset(&ev, 0, sizeof(ev));
-				ev.kind = UKF_BE_CONSOLE;
-				ev.data = "";
-				ev.at = at;
-				ukvm_emit(vm, &ev);
-				continue;
-			}
-			con_flush(vm, at);
-			continue;
-		}
-		vm->con[vm->con_len++] = p[i];
-		if (vm->con_len == sizeof(vm->con) - 1)
-			con_flush(vm, at);
-	}
+	id->inst = vm->inst;
+	id->parent = vm->parent;
+	id->node = vm->mon->cfg.node;
+	id->boot_ns = vm->boot_ns;
+	id->args = vm->args;
 }
+
+static uint64_t vmm_dirty_pages(void *be)
+{
+	return ukvm_dirty_pages(be);
+}
+
+static const struct ukf_vmm_ops ukvm_vmm_ops = {
+	.translate = vmm_translate,
+	.emit = vmm_emit,
+	.ident = vmm_ident,
+	.dirty_pages = vmm_dirty_pages,
+};
 
 /* Fail the instance once with a reason; the run loop then ends. */
 static void vm_fail(struct ukvm_vm *vm, const char *fmt, ...)
@@ -588,7 +534,7 @@ static void vm_fail(struct ukvm_vm *vm, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	con_flush(vm, ukvm_now());
+	ukf_vmm_console_flush(&vm->vmm, ukvm_now());
 	pthread_mutex_lock(&vm->lock);
 	vm->state = UKVM_VM_FAILED;
 	pthread_mutex_unlock(&vm->lock);
@@ -746,352 +692,60 @@ static int vm_pause(struct ukvm_vm *vm, enum ukvm_vm_state state, uint32_t hc,
 }
 
 /* ------------------------------------------------------------------ */
-/* Hypercalls. */
-
-static const char *const hc_names[UKF_HC_MAX] = {
-	"console", "time", "exit", "abort", "ready", "block",
-	"info",    "fork", "spawn", "wait", "send", "recv",
-};
-
-static const uint32_t hc_sizes[] = {
-	[UKF_HC_CONSOLE] = sizeof(struct ukf_hc_console),
-	[UKF_HC_TIME] = sizeof(struct ukf_hc_time),
-	[UKF_HC_EXIT] = sizeof(struct ukf_hc_exit),
-	[UKF_HC_ABORT] = sizeof(struct ukf_hc_abort),
-	[UKF_HC_READY] = sizeof(struct ukf_hc_ready),
-	[UKF_HC_BLOCK] = sizeof(struct ukf_hc_block),
-	[UKF_HC_INFO] = sizeof(struct ukf_hc_info),
-	[UKF_HC_FORK] = sizeof(struct ukf_hc_fork),
-	[UKF_HC_SPAWN] = sizeof(struct ukf_hc_spawn),
-	[UKF_HC_WAIT] = sizeof(struct ukf_hc_wait),
-	[UKF_HC_SEND] = sizeof(struct ukf_hc_send),
-	[UKF_HC_RECV] = sizeof(struct ukf_hc_recv),
-};
-
-const char *ukvm_hc_name(uint32_t nr)
-{
-	return nr < UKF_HC_MAX && hc_names[nr] ? hc_names[nr] : "unknown";
-}
-
-uint32_t ukvm_hc_size(uint32_t nr)
-{
-	return nr < sizeof(hc_sizes) / sizeof(hc_sizes[0]) ? hc_sizes[nr] : 8;
-}
-
-/* Copy a guest string into a NUL-terminated buffer, for messages. */
-static void printable(char *dst, size_t cap, const uint8_t *src, size_t n)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < n && j + 1 < cap; i++)
-		dst[j++] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
-	dst[j] = 0;
-}
-
-/* No control characters (a \n would forge a line of a trace). */
-static int name_printable(const char *s)
-{
-	for (; *s; s++)
-		if ((uint8_t)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
-}
+/* Hypercalls: backends/vmm checks and answers them; here they pause,
+ * exit or fail the vCPU thread. */
 
 enum { HC_CONTINUE = 0, HC_STOP = 1 };
-
-/* vm_pause as a hypercall's outcome: HC_STOP if the VM was stopped while
- * paused, else HC_CONTINUE. */
-static int hc_pause(struct ukvm_vm *vm, enum ukvm_vm_state state, uint32_t hc,
-		    ukf_gpa_t gpa, struct ukf_be_event *ev, ukf_ns_t *stretch)
-{
-	return vm_pause(vm, state, hc, gpa, ev, stretch) < 0 ? HC_STOP
-							     : HC_CONTINUE;
-}
-
-#define BAD_PTR(what, gpa, len)                                               \
-	do {                                                                  \
-		vm_fail(vm, "hypercall %s: bad %s [0x%llx, +0x%llx)",         \
-			ukvm_hc_name(nr), what, (unsigned long long)(gpa),    \
-			(unsigned long long)(len));                           \
-		return HC_STOP;                                               \
-	} while (0)
-
-static ukf_ns_t to_world(struct ukvm_vm *vm, uint64_t guest_ns)
-{
-	if (guest_ns == 0)
-		return 0;
-	if (guest_ns > (uint64_t)(UKF_NS_NEVER - vm->boot_ns))
-		return UKF_NS_NEVER;
-	return vm->boot_ns + (ukf_ns_t)guest_ns;
-}
 
 static int hypercall(struct ukvm_vm *vm, uint32_t nr, ukf_gpa_t gpa,
 		     ukf_ns_t *stretch)
 {
-	struct ukvm *m = vm->mon;
-	uint32_t size = ukvm_hc_size(nr);
-	struct ukf_be_event ev;
-	uint8_t *a;
-	int64_t ret = 0;
+	struct ukf_vmm_call c;
 
-	if (gpa & 7) {
-		vm_fail(vm, "hypercall %s: misaligned argument struct at 0x%llx",
-			ukvm_hc_name(nr), (unsigned long long)gpa);
-		return HC_STOP;
-	}
-	a = ukvm_gpa(vm, gpa, size, 1);
-	if (!a)
-		BAD_PTR("argument struct", gpa, size);
-	memset(&ev, 0, sizeof(ev));
-
-	switch (nr) {
-	case UKF_HC_CONSOLE: {
-		struct ukf_hc_console c;
-		const uint8_t *p;
-
-		memcpy(&c, a, sizeof(c));
-		if (c.len > UKF_CONSOLE_MAX) {
-			ret = -UKF_EINVAL;
-			break;
-		}
-		if (c.len) { /* an empty write needs no valid buffer */
-			p = ukvm_gpa(vm, c.buf, c.len, 0);
-			if (!p)
-				BAD_PTR("console buffer", c.buf, c.len);
-			con_write(vm, p, c.len);
-		}
-		ret = (int64_t)c.len;
-		break;
-	}
-	case UKF_HC_TIME: {
-		struct ukf_hc_time t;
-		struct timespec ts;
-
-		memset(&t, 0, sizeof(t));
-		t.mono_ns = ukvm_now() - vm->boot_ns;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		t.wall_ns = (uint64_t)ts.tv_sec * UKF_S + ts.tv_nsec;
-		memcpy(a, &t, sizeof(t));
+	switch (ukf_vmm_dispatch(&vm->vmm, nr, gpa, &c)) {
+	case UKF_VMM_RESUME:
 		return HC_CONTINUE;
-	}
-	case UKF_HC_EXIT: {
-		struct ukf_hc_exit x;
-
-		memcpy(&x, a, sizeof(x));
-		con_flush(vm, ukvm_now());
+	case UKF_VMM_NOTIFY: /* ready() without pause_on_ready */
+		ukvm_boot_done(vm); /* the reaper may close dead VMs now */
+		ukvm_emit(vm, &c.ev);
+		return HC_CONTINUE;
+	case UKF_VMM_PAUSE:
+		if (c.ev.kind == UKF_BE_READY) {
+			ukvm_boot_done(vm);
+			return vm_pause(vm, UKVM_VM_READY, nr, gpa, &c.ev,
+					stretch) < 0
+				       ? HC_STOP
+				       : HC_CONTINUE;
+		}
+		return vm_pause(vm, UKVM_VM_CALL, nr, gpa, &c.ev, stretch) < 0
+			       ? HC_STOP
+			       : HC_CONTINUE;
+	case UKF_VMM_EXIT:
 		pthread_mutex_lock(&vm->lock);
 		vm->state = UKVM_VM_EXITED;
 		pthread_mutex_unlock(&vm->lock);
-		ev.kind = UKF_BE_EXIT;
-		ev.status = x.status;
-		/* dirty pages at exit, as sim reports them: a fork child's
-		 * row then holds its own count (0 if not a template's map) */
-		ev.dirty_pages = ukvm_dirty_pages(vm);
-		ukvm_emit(vm, &ev);
+		ukvm_emit(vm, &c.ev);
 		return HC_STOP;
-	}
-	case UKF_HC_ABORT: {
-		struct ukf_hc_abort x;
-		const uint8_t *p;
-		char msg[1025];
-
-		memcpy(&x, a, sizeof(x));
-		if (x.len > 1024)
-			x.len = 1024;
-		p = x.len ? ukvm_gpa(vm, x.msg, x.len, 0) : (const uint8_t *)"";
-		if (!p)
-			BAD_PTR("abort message", x.msg, x.len);
-		printable(msg, sizeof(msg), p, x.len);
-		vm_fail(vm, "abort: %s", msg);
-		return HC_STOP;
-	}
-	case UKF_HC_READY:
-		ukvm_boot_done(vm); /* the reaper may close dead VMs now */
-		ev.kind = UKF_BE_READY;
-		ev.dirty_pages = ukvm_dirty_pages(vm);
-		if (!m->cfg.pause_on_ready) {
-			ukvm_emit(vm, &ev);
-			ret = 0;
-			break;
-		}
-		return hc_pause(vm, UKVM_VM_READY, nr, gpa, &ev, stretch);
-	case UKF_HC_BLOCK: {
-		struct ukf_hc_block x;
-
-		memcpy(&x, a, sizeof(x));
-		ev.kind = UKF_BE_CALL;
-		ev.call = UKF_CALL_BLOCK;
-		ev.deadline = x.deadline ? to_world(vm, x.deadline) : vm->boot_ns;
-		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
-	}
-	case UKF_HC_INFO: {
-		struct ukf_hc_info x;
-		size_t n = strnlen(vm->args, sizeof(vm->args) - 1);
-
-		memcpy(&x, a, sizeof(x));
-		x.instance_id = vm->inst;
-		x.parent_id = vm->parent;
-		x.node = vm->mon->cfg.node; /* the node this monitor serves */
-		if (x.args_buf && x.args_cap) {
-			uint8_t *p = ukvm_gpa(vm, x.args_buf, x.args_cap, 1);
-			size_t k;
-
-			if (!p)
-				BAD_PTR("info buffer", x.args_buf, x.args_cap);
-			k = n < x.args_cap - 1 ? n : x.args_cap - 1;
-			memcpy(p, vm->args, k);
-			p[k] = 0;
-		}
-		x.ret = (int64_t)n;
-		memcpy(a, &x, sizeof(x));
-		return HC_CONTINUE;
-	}
-	case UKF_HC_FORK: {
-		struct ukf_hc_fork x;
-
-		memcpy(&x, a, sizeof(x));
-		if (x.flags) {
-			ret = -UKF_EINVAL;
-			break;
-		}
-		ev.kind = UKF_BE_CALL;
-		ev.call = UKF_CALL_FORK;
-		ev.dirty_pages = ukvm_dirty_pages(vm);
-		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
-	}
-	case UKF_HC_SPAWN: {
-		struct ukf_hc_spawn x;
-		char app[UKF_APP_NAME_MAX], args[UKF_ARGS_MAX];
-		const uint8_t *pa, *pg;
-
-		memcpy(&x, a, sizeof(x));
-		if (x.app_len == 0 || x.app_len >= sizeof(app) ||
-		    x.args_len >= sizeof(args)) {
-			ret = -UKF_EINVAL;
-			break;
-		}
-		pa = ukvm_gpa(vm, x.app, x.app_len, 0);
-		if (!pa)
-			BAD_PTR("spawn app name", x.app, x.app_len);
-		pg = x.args_len ? ukvm_gpa(vm, x.args, x.args_len, 0) : NULL;
-		if (x.args_len && !pg)
-			BAD_PTR("spawn arguments", x.args, x.args_len);
-		memcpy(app, pa, x.app_len);
-		app[x.app_len] = 0;
-		if (x.args_len)
-			memcpy(args, pg, x.args_len);
-		args[x.args_len] = 0;
-		if (strlen(app) != x.app_len || strlen(args) != x.args_len) {
-			ret = -UKF_EINVAL; /* embedded NUL */
-			break;
-		}
-		if (!name_printable(app)) {
-			ret = -UKF_EINVAL; /* a name goes into traces as is */
-			break;
-		}
-		ev.kind = UKF_BE_CALL;
-		ev.call = UKF_CALL_SPAWN;
-		ev.text = app;
-		ev.data = args;
-		ev.len = x.args_len;
-		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
-	}
-	case UKF_HC_WAIT: {
-		struct ukf_hc_wait x;
-
-		memcpy(&x, a, sizeof(x));
-		ev.kind = UKF_BE_CALL;
-		ev.call = UKF_CALL_WAIT;
-		ev.arg_id = x.id;
-		ev.deadline = to_world(vm, x.deadline);
-		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
-	}
-	case UKF_HC_SEND: {
-		struct ukf_hc_send x;
-		const uint8_t *p;
-
-		memcpy(&x, a, sizeof(x));
-		if (x.len > UKF_MSG_MAX) {
-			ret = -UKF_EMSGSIZE;
-			break;
-		}
-		p = x.len ? ukvm_gpa(vm, x.buf, x.len, 0) : (const uint8_t *)"";
-		if (!p)
-			BAD_PTR("send buffer", x.buf, x.len);
-		ev.kind = UKF_BE_CALL;
-		ev.call = UKF_CALL_SEND;
-		ev.arg_id = x.dst;
-		ev.data = p;
-		ev.len = x.len;
-		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
-	}
-	case UKF_HC_RECV: {
-		struct ukf_hc_recv x;
-		uint64_t cap;
-
-		memcpy(&x, a, sizeof(x));
-		cap = x.cap > UKF_MSG_MAX ? UKF_MSG_MAX : x.cap;
-		if (cap && !ukvm_gpa(vm, x.buf, cap, 1))
-			BAD_PTR("recv buffer", x.buf, cap);
-		ev.kind = UKF_BE_CALL;
-		ev.call = UKF_CALL_RECV;
-		ev.deadline = to_world(vm, x.deadline);
-		return hc_pause(vm, UKVM_VM_CALL, nr, gpa, &ev, stretch);
-	}
+	case UKF_VMM_FAIL:
 	default:
-		ret = -UKF_ENOSYS;
-		break;
+		vm_fail(vm, "%s", c.reason);
+		return HC_STOP;
 	}
-	memcpy(a, &ret, sizeof(ret));
-	return HC_CONTINUE;
 }
 
 int ukvm_vm_complete(struct ukvm_vm *vm, int64_t ret, int64_t status,
 		     ukf_id_t src, const void *data, size_t len)
 {
-	uint8_t *a;
-
 	pthread_mutex_lock(&vm->lock);
 	if ((vm->state != UKVM_VM_READY && vm->state != UKVM_VM_CALL) ||
 	    vm->answered || !vm->mem) {
 		pthread_mutex_unlock(&vm->lock);
 		return -ESRCH;
 	}
-	a = ukvm_gpa(vm, vm->pending_gpa, ukvm_hc_size(vm->pending_hc), 1);
-	if (a) {
-		switch (vm->pending_hc) {
-		case UKF_HC_WAIT: {
-			struct ukf_hc_wait x;
-
-			memcpy(&x, a, sizeof(x));
-			x.status = status;
-			x.ret = ret;
-			memcpy(a, &x, sizeof(x));
-			break;
-		}
-		case UKF_HC_RECV: {
-			struct ukf_hc_recv x;
-
-			memcpy(&x, a, sizeof(x));
-			if (ret >= 0) {
-				uint64_t n = len < x.cap ? len : x.cap;
-				uint8_t *p = n ? ukvm_gpa(vm, x.buf, n, 1) : NULL;
-
-				if (n && p && data)
-					memcpy(p, data, n);
-				x.ret = (int64_t)n;
-				x.src = src;
-			} else {
-				x.ret = ret;
-			}
-			memcpy(a, &x, sizeof(x));
-			break;
-		}
-		default:
-			memcpy(a, &ret, sizeof(ret));
-			break;
-		}
-	}
+	/* pending_gpa 0 (a clone's ready, a held fork child): refused by
+	 * the accessor, nothing written */
+	ukf_vmm_complete(&vm->vmm, vm->pending_hc, vm->pending_gpa, ret,
+			 status, src, data, len);
 	vm->answered = 1;
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
@@ -1308,7 +962,7 @@ static void *vcpu_main(void *p)
 	run_loop(vm, &stretch);
 	limit_disarm(vm, stretch);
 out:
-	con_flush(vm, ukvm_now());
+	ukf_vmm_console_flush(&vm->vmm, ukvm_now());
 	if (vm->has_timer) {
 		timer_delete(vm->limit_timer);
 		vm->has_timer = 0;
