@@ -160,6 +160,17 @@ struct ukf_sim_config {
 	 * "Host CPU contention"); 0: no contention (each runs at full
 	 * speed, the behaviour before this field). */
 	uint32_t cores;
+	/* Appended: the network fabric (sim/README.md "Network"). With
+	 * net_fair 0 and racks 0 (the defaults), the per-link model of
+	 * before. net_fair 1: max-min fair sharing of the host links;
+	 * racks > 0 (implies it): nodes in racks (node k in rack
+	 * k / ceil(nodes / racks)), traffic between racks also crossing
+	 * each rack's uplink/downlink (rack_uplink_bps each way) and the
+	 * core (core_bps); 0 for either is unlimited. */
+	int net_fair;
+	uint32_t racks;
+	double rack_uplink_bps;
+	double core_bps;
 };
 void ukf_sim_config_default(struct ukf_sim_config *c);
 
@@ -218,5 +229,47 @@ int ukf_sim_is(const struct ukf_world *world);
  */
 double ukf_sim_uniform(struct ukf_world *world, uint64_t key);
 double ukf_sim_exponential(struct ukf_world *world, uint64_t key, double mean);
+
+/* ---- Appended by sim/ (net): the fabric and outages ---- */
+
+/*
+ * Set the network fabric of a simulated world before ukf_sim_create's
+ * world starts (as cfg->net_fair, racks, rack_uplink_bps, core_bps).
+ * Returns 0, or -1 with a message in err (not a simulated world, already
+ * started, racks > nodes, a negative or NaN bandwidth).
+ */
+int ukf_sim_set_network(struct ukf_world *world, int fair, uint32_t racks,
+			double rack_uplink_bps, double core_bps, char *err,
+			size_t errlen);
+
+/*
+ * Outages (sim/README.md "Node and link failures"), at the world's now:
+ * fail_node: the node is lost with all it held: what was in flight to or
+ *   from it is lost; the instances it hosted and the requests it
+ *   originated end as failed ("node N lost: WHY"), each requester told
+ *   (on_fail; tag 0 for those the node originated); every other node is
+ *   told as a live agent is told of a lost peer (ukf_engine_peer_down)
+ *   and forgets its directory record, so placement avoids it; its
+ *   templates are gone. recover_node: it comes back empty, as a restarted
+ *   agent (a new engine: record published, prewarm).
+ * fail_link: the node's link is cut: transfers over it fail (lost), its
+ *   peers treat it as lost and it treats them so (each side's
+ *   ukf_engine_peer_down), placement avoids it; its local work goes on.
+ *   recover_link: its record is seen again.
+ * Returns 0, or -1 with a message in err (not simulated, bad node, node
+ * already in that state, ENOMEM).
+ */
+int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
+		      const char *why, char *err, size_t errlen);
+int ukf_sim_recover_node(struct ukf_world *world, ukf_node_id_t node,
+			 char *err, size_t errlen);
+int ukf_sim_fail_link(struct ukf_world *world, ukf_node_id_t node,
+		      const char *why, char *err, size_t errlen);
+int ukf_sim_recover_link(struct ukf_world *world, ukf_node_id_t node,
+			 char *err, size_t errlen);
+/* 0 up, 1 node failed, 2 link failed; -1 not simulated or bad node. */
+int ukf_sim_node_state(struct ukf_world *world, ukf_node_id_t node);
+/* Messages lost to outages so far (0 if not simulated). */
+uint64_t ukf_sim_net_dropped(struct ukf_world *world);
 
 #endif /* UKF_SIM_H */

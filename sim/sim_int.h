@@ -65,6 +65,7 @@ struct sim_ev {
 		} call;
 		struct {
 			uint64_t cookie;
+			uint32_t inc; /* the node's incarnation (outages) */
 		} timer;
 		struct {
 			uint32_t slot, ver;
@@ -288,6 +289,8 @@ struct sim_world {
 	uint64_t events;
 	int failed;          /* an internal allocation failed */
 	char fail_msg[128];
+	struct sim_outage *out; /* node and link failures (world.c); NULL
+				   until the first one */
 };
 
 /* The engine of node `node`, or NULL. */

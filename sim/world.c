@@ -11,6 +11,32 @@
 #include "../core/engine.h"
 #include "sim_int.h"
 
+/* A published record's header in its SIM_EV_DIR buffer: the publishing
+ * node's incarnation (records of a lost incarnation are not applied). */
+#define DIR_HDR 8
+
+/*
+ * Outages: node and link failures (sim.h, ukf_sim_fail_node...). Made at
+ * the first one; without any, nothing here runs.
+ */
+struct sim_outage {
+	uint8_t *state;  /* per node: 0 up, 1 node failed, 2 link failed */
+	uint32_t *inc;   /* per node: incarnation (engine generation) */
+	/* A link-failed node's latest record, applied at its recovery. */
+	unsigned char **stash;
+	size_t *stash_len;
+	/* While a failed node's engine is ended: its node, and whether the
+	 * row being ended is hosted elsewhere (then not written). */
+	ukf_node_id_t crashing;
+	int suppress;
+	char why[160];
+	/* While peers are told of a link failure: rows then written (lost
+	 * instances still running behind the cut) go in `lost`, and a
+	 * later row of the same id is not written again. */
+	int collect;
+	sim_map_t lost;
+};
+
 void ukf_sim_config_default(struct ukf_sim_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -103,6 +129,7 @@ static int env_timer(void *wp, ukf_node_id_t node, ukf_ns_t at, uint64_t cookie)
 		return -EINVAL;
 	struct sim_ev ev = { .type = SIM_EV_TIMER, .node = node };
 	ev.u.timer.cookie = cookie;
+	ev.u.timer.inc = w->out ? w->out->inc[node] : 0;
 	return sim_world_push(w, at, &ev) < 0 ? -ENOMEM : 0;
 }
 
@@ -140,14 +167,17 @@ static void env_publish(void *wp, ukf_node_id_t node, const void *rec,
 			size_t len)
 {
 	struct sim_world *w = wp;
-	void *copy = malloc(len ? len : 1);
+	/* DIR_HDR bytes first: the publishing node's incarnation */
+	unsigned char *copy = malloc(DIR_HDR + len);
 	if (!copy) {
 		w->failed = 1;
 		snprintf(w->fail_msg, sizeof(w->fail_msg), "directory: out of memory");
 		return;
 	}
+	uint32_t inc = w->out && node < w->cfg.engine.nodes ? w->out->inc[node] : 0;
+	memcpy(copy, &inc, sizeof(inc));
 	if (len)
-		memcpy(copy, rec, len);
+		memcpy(copy + DIR_HDR, rec, len);
 	struct sim_ev ev = { .type = SIM_EV_DIR, .node = node };
 	ev.u.dir.buf = copy;
 	ev.u.dir.len = len;
@@ -178,10 +208,14 @@ static void env_fatal(void *wp, ukf_node_id_t node, const char *why)
 	snprintf(w->fail_msg, sizeof(w->fail_msg), "node %u: %s", node, why);
 }
 
+static int outage_record(struct sim_world *w, const struct ukf_record *r);
+
 static void env_record(void *wp, const struct ukf_record *r)
 {
 	struct sim_world *w = wp;
 	sim_map_del(&w->idents, r->id); /* a request that never started */
+	if (w->out && outage_record(w, r))
+		return;
 	if (w->sinks.record)
 		w->sinks.record(w->sinks.u, r);
 }
@@ -271,6 +305,8 @@ static void take_samples(struct sim_world *w)
 	}
 }
 
+static int dir_current(struct sim_world *w, const struct sim_ev *ev);
+
 static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 {
 	switch (ev->type) {
@@ -278,6 +314,10 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 		ev->u.call.fn(ev->u.call.arg, ev->u.call.x);
 		break;
 	case SIM_EV_TIMER:
+		if (w->out && ev->node < w->cfg.engine.nodes &&
+		    (w->out->state[ev->node] == 1 ||
+		     ev->u.timer.inc != w->out->inc[ev->node]))
+			break; /* a timer of a lost incarnation */
 		if (ev->node < w->cfg.engine.nodes)
 			ukf_engine_on_timer(w->engines[ev->node], ev->node,
 					    ev->u.timer.cookie);
@@ -293,7 +333,10 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 	case SIM_EV_DIR:
 		/* A record the directory rejects as malformed is the engine's
 		 * bug; the view simply keeps the previous record. */
-		ukf_dir_apply(w->dir, ev->u.dir.buf, ev->u.dir.len);
+		if (!w->out || dir_current(w, ev))
+			ukf_dir_apply(w->dir,
+				      (unsigned char *)ev->u.dir.buf + DIR_HDR,
+				      ev->u.dir.len);
 		free(ev->u.dir.buf);
 		break;
 	case SIM_EV_INST:
@@ -450,6 +493,16 @@ static void world_destroy(void **wp)
 	sim_net_destroy(&w->net);
 	sim_rng_destroy(&w->rng);
 	sim_map_free(&w->idents);
+	if (w->out) {
+		for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+			free(w->out->stash[k]);
+		free(w->out->stash);
+		free(w->out->stash_len);
+		free(w->out->state);
+		free(w->out->inc);
+		sim_map_free(&w->out->lost);
+		free(w->out);
+	}
 	ukf_dir_destroy(&w->dir);
 	sim_queue_destroy(&w->q);
 	free(w);
@@ -497,6 +550,8 @@ static int world_spawn(void *wp, ukf_node_id_t origin, uint32_t app,
 
 	if (!e)
 		return -EINVAL;
+	if (w->out && w->out->state[origin] == 1)
+		return -EHOSTDOWN; /* its agent is gone */
 	w->req_open = ++w->requests;
 	rc = ukf_engine_spawn(e, origin, app, args, tag, id);
 	w->req_open = 0;
@@ -640,6 +695,15 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 		snprintf(err, errlen, "sim: model costs must be >= 0 (jitter 0..5)");
 		return -1;
 	}
+	if (c->racks > c->engine.nodes || !(c->rack_uplink_bps >= 0) ||
+	    !(c->core_bps >= 0) || !isfinite(c->rack_uplink_bps) ||
+	    !isfinite(c->core_bps)) {
+		snprintf(err, errlen,
+			 "sim: racks must be <= nodes (%u > %u?) and rack "
+			 "uplink and core bandwidths >= 0 (0: unlimited)",
+			 c->racks, c->engine.nodes);
+		return -1;
+	}
 	const struct ukf_sim_faults *f = &c->faults;
 	if (!(f->boot >= 0 && f->boot <= 1) || !(f->clone >= 0 && f->clone <= 1) ||
 	    !(f->template >= 0 && f->template <= 1) ||
@@ -703,6 +767,10 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 	     !(w->cpu = sim_cpu_create(w->q, cfg->engine.nodes, cfg->cores))))
 		goto oom_free;
 	w->be.b = w->sbe;
+	if ((cfg->net_fair || cfg->racks) &&
+	    sim_net_fabric(w->net, cfg->racks, cfg->rack_uplink_bps,
+			   cfg->core_bps) < 0)
+		goto oom_free;
 
 	/* one engine per node, sharing the apps, the env and the backend */
 	for (uint32_t k = 0; k < cfg->engine.nodes; k++) {
@@ -763,4 +831,369 @@ double ukf_sim_exponential(struct ukf_world *world, uint64_t key, double mean)
 	if (!w || !(mean >= 0))
 		return NAN;
 	return sim_rng_exponential(w->rng, key, mean);
+}
+
+/* ---- the network fabric and outages ---- */
+
+int ukf_sim_set_network(struct ukf_world *world, int fair, uint32_t racks,
+			double rack_uplink_bps, double core_bps, char *err,
+			size_t errlen)
+{
+	struct sim_world *w = as_sim(world);
+
+	if (!w) {
+		snprintf(err, errlen, "not a simulated world");
+		return -1;
+	}
+	if (w->started || w->cfg.net_fair || w->cfg.racks) {
+		snprintf(err, errlen,
+			 "the network is set once, before the world starts");
+		return -1;
+	}
+	if (racks > w->cfg.engine.nodes) {
+		snprintf(err, errlen, "racks=%u: more racks than nodes (%u)",
+			 racks, w->cfg.engine.nodes);
+		return -1;
+	}
+	if (!(rack_uplink_bps >= 0) || !(core_bps >= 0) ||
+	    !isfinite(rack_uplink_bps) || !isfinite(core_bps)) {
+		snprintf(err, errlen,
+			 "bandwidths must be >= 0 bytes/s (0: unlimited)");
+		return -1;
+	}
+	if (!fair && !racks)
+		return 0; /* the per-link model, as before */
+	if (sim_net_fabric(w->net, racks, rack_uplink_bps, core_bps) < 0) {
+		snprintf(err, errlen, "the network is already in use");
+		return -1;
+	}
+	w->cfg.net_fair = 1;
+	w->cfg.racks = racks;
+	w->cfg.rack_uplink_bps = rack_uplink_bps;
+	w->cfg.core_bps = core_bps;
+	return 0;
+}
+
+/* A record event still current: its node's incarnation, not failed; a
+ * link-failed node's record is kept for its recovery instead. */
+static int dir_current(struct sim_world *w, const struct sim_ev *ev)
+{
+	struct sim_outage *o = w->out;
+	uint32_t inc, node = ev->node;
+
+	memcpy(&inc, ev->u.dir.buf, sizeof(inc));
+	if (node >= w->cfg.engine.nodes)
+		return 1;
+	if (inc != o->inc[node] || o->state[node] == 1)
+		return 0;
+	if (o->state[node] == 2) {
+		unsigned char *c = malloc(ev->u.dir.len ? ev->u.dir.len : 1);
+		if (c) {
+			memcpy(c, (unsigned char *)ev->u.dir.buf + DIR_HDR,
+			       ev->u.dir.len);
+			free(o->stash[node]);
+			o->stash[node] = c;
+			o->stash_len[node] = ev->u.dir.len;
+		}
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * A row written while an outage is handled. Returns 1 if it was handled
+ * here (written changed, or not written), 0 to write it as it is.
+ */
+static int outage_record(struct sim_world *w, const struct ukf_record *r)
+{
+	struct sim_outage *o = w->out;
+
+	if (o->crashing != UKF_NODE_NONE) {
+		/* the failed node's engine ending what it held */
+		if (o->suppress || (!r->template_boot && r->origin != o->crashing))
+			return 1; /* its origin's peer_down writes the row */
+		struct ukf_record c = *r;
+		c.status = UKF_STATUS_FAILED;
+		c.t_exit = w->now;
+		c.fail_reason = o->why;
+		if (w->sinks.record)
+			w->sinks.record(w->sinks.u, &c);
+		if (!r->template_boot && w->sinks.hooks.on_fail)
+			w->sinks.hooks.on_fail(w->sinks.hooks.u, r->id, 0,
+					       o->why);
+		return 1;
+	}
+	if (o->collect) {
+		if (sim_map_put(&o->lost, r->id, 1) < 0) {
+			w->failed = 1;
+			snprintf(w->fail_msg, sizeof(w->fail_msg),
+				 "outage: out of memory");
+		}
+		return 0;
+	}
+	if (o->lost.count && sim_map_del(&o->lost, r->id))
+		return 1; /* written already as lost behind a cut link */
+	return 0;
+}
+
+static int outage_make(struct sim_world *w, char *err, size_t errlen)
+{
+	uint32_t nodes = w->cfg.engine.nodes;
+	struct sim_outage *o;
+
+	if (w->out)
+		return 0;
+	o = calloc(1, sizeof(*o));
+	if (o) {
+		o->state = calloc(nodes, sizeof(*o->state));
+		o->inc = calloc(nodes, sizeof(*o->inc));
+		o->stash = calloc(nodes, sizeof(*o->stash));
+		o->stash_len = calloc(nodes, sizeof(*o->stash_len));
+		sim_map_init(&o->lost);
+		o->crashing = UKF_NODE_NONE;
+	}
+	if (!o || !o->state || !o->inc || !o->stash || !o->stash_len) {
+		if (o) {
+			free(o->state);
+			free(o->inc);
+			free(o->stash);
+			free(o->stash_len);
+			free(o);
+		}
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	w->out = o;
+	return 0;
+}
+
+/* Common checks; the world or NULL with err set. */
+static struct sim_world *outage_world(struct ukf_world *world,
+				      ukf_node_id_t node, char *err,
+				      size_t errlen)
+{
+	struct sim_world *w = as_sim(world);
+
+	if (!w) {
+		snprintf(err, errlen, "only a simulated world has outages");
+		return NULL;
+	}
+	if (node >= w->cfg.engine.nodes) {
+		snprintf(err, errlen, "bad node %u (the cluster has 0..%u)",
+			 node, w->cfg.engine.nodes - 1);
+		return NULL;
+	}
+	if (!w->started) {
+		snprintf(err, errlen, "the world has not started");
+		return NULL;
+	}
+	return outage_make(w, err, errlen) < 0 ? NULL : w;
+}
+
+static int cmp_id_sim(const void *x, const void *y)
+{
+	ukf_id_t a = *(const ukf_id_t *)x, b = *(const ukf_id_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The failed node's engine ends everything it held (rows as failed,
+ * requesters told) and a new one, not started, takes its place. */
+static int crash_engine(struct sim_world *w, ukf_node_id_t node)
+{
+	struct sim_outage *o = w->out;
+	ukf_engine_t *e = w->engines[node];
+	size_t n = ukf_engine_leftovers(e, NULL, 0);
+	ukf_id_t *ids = malloc((n + 1) * sizeof(*ids));
+	char err[160];
+
+	if (!ids)
+		return -1;
+	n = ukf_engine_leftovers(e, ids, n);
+	qsort(ids, n, sizeof(*ids), cmp_id_sim);
+	o->crashing = node;
+	for (size_t k = 0; k < n; k++) {
+		o->suppress = 0;
+		if (ukf_engine_has(e, ids[k]) == 2) /* a request only */
+			for (uint32_t j = 0; j < w->cfg.engine.nodes; j++)
+				if (j != node &&
+				    ukf_engine_has(w->engines[j], ids[k]) == 1)
+					o->suppress = 1; /* its host's row */
+		ukf_engine_end(e, ids[k]);
+	}
+	o->crashing = UKF_NODE_NONE;
+	o->suppress = 0;
+	free(ids);
+	ukf_engine_destroy(&w->engines[node]);
+	/* its templates are gone with it */
+	for (uint32_t a = 0; a < ukf_apps_count(w->apps); a++)
+		w->be.ops->drop_template(w->be.b, node, a);
+	struct ukf_engine_config ec = w->cfg.engine;
+	ec.self = node;
+	w->engines[node] = ukf_engine_create(&ec, w->apps, &w->env, &w->be,
+					     &w->sinks.hooks, err, sizeof(err));
+	if (!w->engines[node]) {
+		w->failed = 1;
+		snprintf(w->fail_msg, sizeof(w->fail_msg), "node %u: %.100s",
+			 node, err);
+		return -1;
+	}
+	return 0;
+}
+
+int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
+		      const char *why, char *err, size_t errlen)
+{
+	struct sim_world *w = outage_world(world, node, err, errlen);
+	struct sim_outage *o;
+
+	if (!w)
+		return -1;
+	o = w->out;
+	if (o->state[node] == 1) {
+		snprintf(err, errlen, "node %u has already failed", node);
+		return -1;
+	}
+	snprintf(o->why, sizeof(o->why), "node %u lost: %s", node,
+		 why && *why ? why : "failed");
+	if (w->sinks.log) {
+		char line[200];
+		snprintf(line, sizeof(line), "node-fail node=%u reason=%s",
+			 node, why && *why ? why : "failed");
+		w->sinks.log(w->sinks.u, w->now, node, line);
+	}
+	int was_cut = o->state[node] == 2;
+	o->state[node] = 1;
+	o->inc[node]++;
+	free(o->stash[node]);
+	o->stash[node] = NULL;
+	if (sim_net_cut(w->net, w->now, node, 1) < 0)
+		goto oom;
+	ukf_dir_forget(w->dir, node);
+	if (crash_engine(w, node) < 0)
+		goto oom;
+	if (!was_cut) /* else they were told at the cut */
+		for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+			if (k != node && o->state[k] != 1)
+				ukf_engine_peer_down(w->engines[k], node,
+						     why && *why ? why : "failed");
+	return 0;
+oom:
+	w->failed = 1;
+	snprintf(w->fail_msg, sizeof(w->fail_msg), "outage: out of memory");
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+int ukf_sim_recover_node(struct ukf_world *world, ukf_node_id_t node,
+			 char *err, size_t errlen)
+{
+	struct sim_world *w = outage_world(world, node, err, errlen);
+
+	if (!w)
+		return -1;
+	if (w->out->state[node] != 1) {
+		snprintf(err, errlen, "node %u has not failed", node);
+		return -1;
+	}
+	if (w->sinks.log)
+		w->sinks.log(w->sinks.u, w->now, node, "node-recover");
+	w->out->state[node] = 0;
+	if (sim_net_cut(w->net, w->now, node, 0) < 0 ||
+	    ukf_engine_start(w->engines[node]) < 0 ||
+	    ukf_engine_prewarm(w->engines[node]) < 0) {
+		snprintf(err, errlen, "node %u could not restart", node);
+		return -1;
+	}
+	return 0;
+}
+
+int ukf_sim_fail_link(struct ukf_world *world, ukf_node_id_t node,
+		      const char *why, char *err, size_t errlen)
+{
+	struct sim_world *w = outage_world(world, node, err, errlen);
+	struct sim_outage *o;
+	unsigned char buf[2048];
+
+	if (!w)
+		return -1;
+	o = w->out;
+	if (o->state[node] != 0) {
+		snprintf(err, errlen, "node %u is already %s", node,
+			 o->state[node] == 1 ? "failed" : "cut off");
+		return -1;
+	}
+	why = why && *why ? why : "link failed";
+	if (w->sinks.log) {
+		char line[200];
+		snprintf(line, sizeof(line), "link-fail node=%u reason=%s",
+			 node, why);
+		w->sinks.log(w->sinks.u, w->now, node, line);
+	}
+	o->state[node] = 2;
+	/* its record as the others last saw it, shown again at recovery */
+	size_t len = ukf_dir_encode(ukf_dir_get(w->dir, node), buf, sizeof(buf));
+	free(o->stash[node]);
+	o->stash[node] = len ? malloc(len) : NULL;
+	if (o->stash[node])
+		memcpy(o->stash[node], buf, len);
+	o->stash_len[node] = o->stash[node] ? len : 0;
+	if (sim_net_cut(w->net, w->now, node, 1) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ukf_dir_forget(w->dir, node);
+	o->collect = 1;
+	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++) {
+		if (k == node || o->state[k] == 1)
+			continue;
+		ukf_engine_peer_down(w->engines[k], node, why);
+		ukf_engine_peer_down(w->engines[node], k, why);
+	}
+	o->collect = 0;
+	return 0;
+}
+
+int ukf_sim_recover_link(struct ukf_world *world, ukf_node_id_t node,
+			 char *err, size_t errlen)
+{
+	struct sim_world *w = outage_world(world, node, err, errlen);
+	struct sim_outage *o;
+
+	if (!w)
+		return -1;
+	o = w->out;
+	if (o->state[node] != 2) {
+		snprintf(err, errlen, "node %u's link has not failed", node);
+		return -1;
+	}
+	if (w->sinks.log)
+		w->sinks.log(w->sinks.u, w->now, node, "link-recover");
+	o->state[node] = 0;
+	if (sim_net_cut(w->net, w->now, node, 0) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (o->stash[node]) {
+		ukf_dir_apply(w->dir, o->stash[node], o->stash_len[node]);
+		free(o->stash[node]);
+		o->stash[node] = NULL;
+	}
+	return 0;
+}
+
+int ukf_sim_node_state(struct ukf_world *world, ukf_node_id_t node)
+{
+	struct sim_world *w = as_sim(world);
+
+	if (!w || node >= w->cfg.engine.nodes)
+		return -1;
+	return w->out ? w->out->state[node] : 0;
+}
+
+uint64_t ukf_sim_net_dropped(struct ukf_world *world)
+{
+	struct sim_world *w = as_sim(world);
+
+	return w ? sim_net_dropped(w->net) : 0;
 }
