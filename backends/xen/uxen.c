@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 
 #include "uxen.h"
 #include "uxen_abi.h"
+#include "backends/vmm/vmm.h"
 #include "core/ukf.h"
 #include "include/ukf_abi.h"
 
@@ -47,7 +49,6 @@
 #define UXEN_ARGS_KEY  "data/ukf-args"
 #define UXEN_TPL_DIR   "/tmp" /* UKF_XEN_TEMPLATE_DIR overrides */
 #define UXEN_PATH_MAX  512    /* a template file's path */
-#define UXEN_APP_MAX   64     /* UKF_APP_NAME_MAX: a spawned app's name + NUL */
 
 /*
  * libxl reports through a xentoollog logger, not through its return codes
@@ -151,6 +152,9 @@ struct uxen_vm {
 	int has_answer;		      /* complete() came before the channel */
 	int64_t a_ret, a_status;
 	ukf_id_t a_src;
+	struct ukf_vmm vmm;	      /* backends/vmm's checks of its calls */
+	struct uxen_call_page snap;   /* the call being served (vmm's view) */
+	ukf_ns_t boot_est;	      /* guest time 0 on our clock */
 	struct uxen_vm *fork_parent;  /* a fork child until its domain exists */
 	ukf_ns_t fork_at;	      /* clone_live's call (times) */
 	struct uxen_vm *next;
@@ -462,6 +466,55 @@ static int store_put(struct uxen_vm *vm, const char *key, const char *val)
 /* ---------------- calls (uxen_abi.h) ---------------- */
 
 /*
+ * backends/vmm sees a call in vm->snap, the copy of the call page taken
+ * when the call came: its "guest addresses" are offsets into that copy
+ * (the struct at UXEN_ARG_GPA, data from UXEN_CALL_HDR), so a pointer the
+ * guest put outside the page is refused like one outside a KVM guest's
+ * memory.
+ */
+#define UXEN_ARG_GPA offsetof(struct uxen_call_page, arg)
+
+static void *uxen_translate(void *be, ukf_gpa_t gpa, uint64_t len, int write)
+{
+	struct uxen_vm *vm = be;
+
+	(void)write;
+	if (len == 0)
+		len = 1;
+	if (gpa < UXEN_ARG_GPA || gpa > UXEN_CALL_BYTES ||
+	    len > UXEN_CALL_BYTES - gpa)
+		return NULL;
+	return (uint8_t *)&vm->snap + gpa;
+}
+
+static void uxen_vmm_emit(void *be, struct ukf_be_event *ev)
+{
+	struct uxen_vm *vm = be;
+
+	ev->inst = vm->inst;
+	emit(vm->x, ev);
+}
+
+/* Guest time 0 as our clock: from the guest's clock at its call. */
+static void uxen_ident(void *be, struct ukf_vmm_ident *id)
+{
+	struct uxen_vm *vm = be;
+
+	id->inst = vm->inst;
+	id->parent = 0;
+	id->node = vm->x->cfg.node;
+	id->boot_ns = vm->boot_est;
+	id->args = vm->args;
+}
+
+static const struct ukf_vmm_ops uxen_vmm_ops = {
+    .translate = uxen_translate,
+    .emit = uxen_vmm_emit,
+    .ident = uxen_ident,
+    .dirty_pages = NULL,
+};
+
+/*
  * Serve the guest's calls: data/ukf-calls tells it so, and a watch on its
  * data/ukf-chan tells us when it opened its channel. Before unpausing.
  */
@@ -507,27 +560,43 @@ static void chan_close(struct uxen_vm *vm)
 	vm->call_port = 0;
 }
 
-/* Write an answer into the mapped page and wake the guest (x->lock). */
-static void answer_locked(struct uxen_vm *vm, int64_t ret, int64_t status,
-			  ukf_id_t src, const void *data, size_t len)
+/*
+ * The answer now in vm->snap's struct (and, for recv, its data) into the
+ * mapped page, and the guest woken (x->lock held).
+ */
+static void publish_locked(struct uxen_vm *vm)
 {
 	struct uxen_call_page *c = vm->call;
+	int64_t ret;
 
+	memcpy(&ret, vm->snap.arg, sizeof(ret));
+	if (vm->call_nr == UKF_HC_WAIT) {
+		struct ukf_hc_wait w;
+		memcpy(&w, vm->snap.arg, sizeof(w));
+		c->status = w.status;
+	}
 	if (vm->call_nr == UKF_HC_RECV && ret >= 0) {
 		struct ukf_hc_recv r;
-		memcpy(&r, (const void *)c->arg, sizeof(r));
-		uint64_t cap = r.cap > UKF_MSG_MAX ? UKF_MSG_MAX : r.cap;
-		size_t n = len < cap ? len : (size_t)cap;
-		if (data && n)
-			memcpy(c->data, data, n);
-		ret = (int64_t)n;
+		const void *p;
+		memcpy(&r, vm->snap.arg, sizeof(r));
+		p = uxen_translate(vm, r.buf, (uint64_t)ret, 0);
+		if (ret && p)
+			memcpy(c->data, p, (size_t)ret);
+		c->src = r.src;
 	}
 	c->ret = ret;
-	c->status = status;
-	c->src = src;
 	__atomic_store_n(&c->ans, vm->call_seen, __ATOMIC_RELEASE);
 	if (vm->xce && vm->call_port)
 		xenevtchn_notify(vm->xce, vm->call_port);
+}
+
+/* complete()'s answer to the call the guest waits in (x->lock held). */
+static void answer_locked(struct uxen_vm *vm, int64_t ret, int64_t status,
+			  ukf_id_t src, const void *data, size_t len)
+{
+	ukf_vmm_complete(&vm->vmm, vm->call_nr, UXEN_ARG_GPA, ret, status, src,
+			 data, len);
+	publish_locked(vm);
 }
 
 /*
@@ -628,157 +697,28 @@ static int chan_open(struct uxen_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-/* Guest deadline (its monotonic ns; 0 none) on our clock, by the guest's
- * clock at the call. */
-static ukf_ns_t to_world(uint64_t deadline, uint64_t guest_now, ukf_ns_t now)
+/* The calls a guest carries here; the others it does itself. */
+static int carried(uint32_t nr)
 {
-	if (deadline == 0)
-		return 0;
-	if (deadline <= guest_now)
-		return now;
-	if (deadline - guest_now > (uint64_t)(UKF_NS_NEVER - now))
-		return UKF_NS_NEVER;
-	return now + (ukf_ns_t)(deadline - guest_now);
-}
-
-enum { DEC_EVENT, DEC_ANSWER, DEC_FAIL };
-
-/* [off, off + len) inside the call page's data, without wrapping. */
-static int data_ok(uint64_t off, uint64_t len)
-{
-	return off >= UXEN_CALL_HDR && off <= UXEN_CALL_BYTES &&
-	       len <= UXEN_CALL_BYTES - off;
-}
-
-static int name_printable(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
+	return nr == UKF_HC_BLOCK || nr >= UKF_HC_FORK;
 }
 
 /*
- * The one place a carried call is checked (to be replaced by
- * backends/vmm's dispatch once it is in the tree): from the snapshot s of
- * the call page, either an event to report (DEC_EVENT, *ev filled; text
- * and data point into app/args or s), an answer at once (DEC_ANSWER,
- * *ret: -UKF_EINVAL, -UKF_EMSGSIZE, -UKF_ENOSYS), or a guest that broke
- * the call page's rules (DEC_FAIL, the reason in why).
- */
-static int call_decode(struct uxen_vm *vm, const struct uxen_call_page *s,
-		       struct ukf_be_event *ev, int64_t *ret, char *app,
-		       char *args, char *why, size_t whylen)
-{
-	ukf_ns_t now = now_ns();
-
-	memset(ev, 0, sizeof(*ev));
-	ev->kind = UKF_BE_CALL;
-	ev->inst = vm->inst;
-	switch (s->nr) {
-	case UKF_HC_FORK: {
-		struct ukf_hc_fork a;
-		memcpy(&a, s->arg, sizeof(a));
-		if (a.flags)
-			return *ret = -UKF_EINVAL, DEC_ANSWER;
-		ev->call = UKF_CALL_FORK;
-		return DEC_EVENT;
-	}
-	case UKF_HC_SPAWN: {
-		struct ukf_hc_spawn a;
-		memcpy(&a, s->arg, sizeof(a));
-		if (a.app_len == 0 || a.app_len >= UXEN_APP_MAX ||
-		    a.args_len >= UKF_ARGS_MAX)
-			return *ret = -UKF_EINVAL, DEC_ANSWER;
-		if (!data_ok(a.app, a.app_len) ||
-		    !data_ok(a.args, a.args_len)) {
-			snprintf(why, whylen,
-				 "call spawn: app name [%llu, +%llu) or "
-				 "arguments [%llu, +%llu) outside the call "
-				 "page's data [%d, %d)",
-				 (unsigned long long)a.app,
-				 (unsigned long long)a.app_len,
-				 (unsigned long long)a.args,
-				 (unsigned long long)a.args_len, UXEN_CALL_HDR,
-				 UXEN_CALL_BYTES);
-			return DEC_FAIL;
-		}
-		memcpy(app, (const char *)s + a.app, a.app_len);
-		app[a.app_len] = '\0';
-		memcpy(args, (const char *)s + a.args, a.args_len);
-		args[a.args_len] = '\0';
-		if (strlen(app) != a.app_len || strlen(args) != a.args_len ||
-		    !name_printable(app))
-			return *ret = -UKF_EINVAL, DEC_ANSWER;
-		ev->call = UKF_CALL_SPAWN;
-		ev->text = app;
-		ev->data = args;
-		ev->len = a.args_len;
-		return DEC_EVENT;
-	}
-	case UKF_HC_WAIT: {
-		struct ukf_hc_wait a;
-		memcpy(&a, s->arg, sizeof(a));
-		ev->call = UKF_CALL_WAIT;
-		ev->arg_id = a.id;
-		ev->deadline = to_world(a.deadline, s->guest_now, now);
-		return DEC_EVENT;
-	}
-	case UKF_HC_SEND: {
-		struct ukf_hc_send a;
-		memcpy(&a, s->arg, sizeof(a));
-		if (a.len > UKF_MSG_MAX)
-			return *ret = -UKF_EMSGSIZE, DEC_ANSWER;
-		if (!data_ok(a.buf, a.len)) {
-			snprintf(why, whylen,
-				 "call send: message [%llu, +%llu) outside the "
-				 "call page's data [%d, %d)",
-				 (unsigned long long)a.buf,
-				 (unsigned long long)a.len, UXEN_CALL_HDR,
-				 UXEN_CALL_BYTES);
-			return DEC_FAIL;
-		}
-		ev->call = UKF_CALL_SEND;
-		ev->arg_id = a.dst;
-		ev->data = (const char *)s + a.buf;
-		ev->len = a.len;
-		return DEC_EVENT;
-	}
-	case UKF_HC_RECV: {
-		struct ukf_hc_recv a;
-		memcpy(&a, s->arg, sizeof(a));
-		ev->call = UKF_CALL_RECV;
-		ev->deadline = to_world(a.deadline, s->guest_now, now);
-		return DEC_EVENT;
-	}
-	case UKF_HC_BLOCK: {
-		struct ukf_hc_block a;
-		memcpy(&a, s->arg, sizeof(a));
-		ev->call = UKF_CALL_BLOCK;
-		ev->deadline = a.deadline ? to_world(a.deadline, s->guest_now,
-						     now)
-					  : now;
-		return DEC_EVENT;
-	}
-	default:
-		return *ret = -UKF_ENOSYS, DEC_ANSWER;
-	}
-}
-
-/*
- * A new call on the page (req moved on): checked, then answered at once
- * or reported (the guest waits until complete()). 0, or -1 when the guest
- * broke the rules (reason in why: it fails).
+ * A new call on the page (req moved on): a copy of the page (vm->snap) goes
+ * through backends/vmm's dispatch, which checks it as it checks a KVM
+ * guest's (the struct's pointers are offsets into the copy: translate)
+ * and answers it at once or makes the event to report (the guest then
+ * waits until complete()). 0, or -1 when the guest broke the rules
+ * (reason in why: it fails).
  */
 static int call_take(struct uxen_vm *vm, char *why, size_t whylen)
 {
-	static __thread struct uxen_call_page snap;
-	static __thread char app[UXEN_APP_MAX], args[UKF_ARGS_MAX];
+	static __thread struct ukf_vmm_call c;
 	struct uxen *x = vm->x;
-	struct ukf_be_event ev;
+	enum ukf_vmm_outcome out = UKF_VMM_RESUME;
+	ukf_ns_t now = now_ns();
 	uint32_t req;
-	int64_t ret = 0;
-	int d;
+	int64_t ret = -UKF_ENOSYS;
 
 	pthread_mutex_lock(&x->lock);
 	if (!vm->call || vm->in_call) {
@@ -790,21 +730,33 @@ static int call_take(struct uxen_vm *vm, char *why, size_t whylen)
 		pthread_mutex_unlock(&x->lock);
 		return 0;
 	}
-	memcpy(&snap, vm->call, sizeof(snap)); /* the guest waits; a guest
-						  that does not cannot fool
-						  the checks on a copy */
+	/* the guest waits; one that does not cannot fool checks on a copy */
+	memcpy(&vm->snap, vm->call, sizeof(vm->snap));
 	vm->call_seen = req;
-	vm->call_nr = snap.nr;
-	d = call_decode(vm, &snap, &ev, &ret, app, args, why, whylen);
-	if (d == DEC_ANSWER)
-		answer_locked(vm, ret, 0, 0, NULL, 0);
-	if (d == DEC_EVENT)
+	vm->call_nr = vm->snap.nr;
+	vm->boot_est = vm->snap.guest_now < (uint64_t)now
+			   ? now - (ukf_ns_t)vm->snap.guest_now
+			   : 0;
+	if (carried(vm->call_nr)) {
+		out = ukf_vmm_dispatch(&vm->vmm, vm->call_nr, UXEN_ARG_GPA, &c);
+		memcpy(&ret, vm->snap.arg, sizeof(ret));
+	} else {
+		memcpy(vm->snap.arg, &ret, sizeof(ret));
+	}
+	if (out == UKF_VMM_RESUME)
+		publish_locked(vm);
+	else if (out == UKF_VMM_PAUSE)
 		vm->in_call = 1;
 	pthread_mutex_unlock(&x->lock);
-	if (d == DEC_FAIL)
+	if (out == UKF_VMM_PAUSE) {
+		c.ev.inst = vm->inst;
+		emit(x, &c.ev);
+	} else if (out != UKF_VMM_RESUME) {
+		snprintf(why, whylen, "%s",
+			 out == UKF_VMM_FAIL ? c.reason
+					     : "a call the call page cannot carry");
 		return -1;
-	if (d == DEC_EVENT)
-		emit(x, &ev);
+	}
 	return 0;
 }
 
@@ -1266,6 +1218,7 @@ static int vm_start(struct uxen *x, ukf_node_id_t node, ukf_id_t inst,
 		return -ENOMEM;
 	vm->x = x;
 	vm->inst = inst;
+	ukf_vmm_init(&vm->vmm, &uxen_vmm_ops, vm);
 	vm->mem = mem;
 	vm->vcpus = app->vcpus ? app->vcpus : 1;
 	vm->hold = x->cfg.pause_on_ready;
@@ -1637,6 +1590,7 @@ static int op_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 	if (!rc) {
 		vm->x = x;
 		vm->inst = child;
+		ukf_vmm_init(&vm->vmm, &uxen_vmm_ops, vm);
 		vm->mem = pa->mem;
 		vm->vcpus = pa->vcpus;
 		vm->ready = 1; /* past ready: no READY of its own */
