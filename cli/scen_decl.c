@@ -465,8 +465,10 @@ int scen_l_trace(lua_State *L)
 	}
 	free(line);
 	if (ferror(f)) {
+		int e = errno;
 		fclose(f);
-		luaL_error(L, "trace{}: reading '%s' failed", path);
+		luaL_error(L, "trace{}: reading '%s' failed: %s", path,
+			   strerror(e));
 	}
 	fclose(f);
 	a->path = strdup(path);

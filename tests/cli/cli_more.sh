@@ -404,6 +404,21 @@ run_outputs)
 	# line, as on its first step
 	refused 'process(function() sleep(1); coroutine.yield(5) end)' "coroutine.yield is reserved: a process suspends itself only through sleep, wait or ready"
 	;;
+read_errors)
+	# a trace file that opens but cannot be read (/proc/self/mem: EIO
+	# at offset 0) is refused at its line, not taken as an empty trace
+	refused 'trace { file = "/proc/self/mem" }' "trace{}: reading '/proc/self/mem' failed: Input/output error"
+	# a spawn whose argument string is too long for a guest (2048 bytes
+	# with its NUL) and a fork past max_children are refused at their
+	# line, naming the call
+	refused 'process(function() spawn("web", string.rep("x", 2048)) end)' "spawn 'web': Invalid argument"
+	refused 'app("long", "mem=64M init=1ms work=10s"); policy { max_children = 1 }; process(function() local id = spawn("long"); ready(id); fork(id); fork(id) end)' "fork 1: Resource temporarily unavailable"
+	# `ukfork testbed` when bash cannot be started says so (exit 1)
+	env PATH=/nonexistent "$UKFORK" testbed up >"$T/out" 2>"$T/err"
+	rc=$?; expect_rc 1
+	expect_err "ukfork testbed: cannot run "
+	expect_err "testbed.sh: No such file or directory"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
