@@ -284,6 +284,11 @@ settings_json)
 	printf "select json_extract(settings_json, '\$.model') from runs;\n" >"$T/q.sql"
 	[ "$(sqlite3 "$T/db" <"$T/q.sql")" = "$f" ] ||
 		fail "model read back as '$(sqlite3 "$T/db" <"$T/q.sql")', given '$f'"
+	# injected faults are part of a run's settings (a sweep over them
+	# tells its runs apart by them)
+	run run "$S/ok.lua" --set "faults=boot=0.05 crash=0.01" --db "$T/f.db" --quiet; expect_rc 0
+	[ "$(q "$T/f.db" "select json_extract(settings_json, '\$.faults') from runs")" = "boot=0.05 crash=0.01" ] ||
+		fail "faults not stored: $(q "$T/f.db" "select settings_json from runs")"
 	;;
 progress_tty)
 	# on a terminal, a run longer than a second shows its progress (the
