@@ -19,6 +19,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 MODEL=${2:-$REPO/data/kvm-vm-calibrated.conf}
 OUT=${3:-$B/repeat.db}
+# absolute: the scenario runner reads a relative model path against the
+# scenario's directory
+case "$MODEL" in /*) ;; *) MODEL=$(pwd)/$MODEL ;; esac
+case "$OUT" in /*) ;; *) OUT=$(pwd)/$OUT ;; esac
+[ -r "$MODEL" ] || { echo "repeat.sh: cannot read the model $MODEL" >&2; exit 2; }
 SCEN=${VAL_SCENARIO:-$HERE/held-out.lua}
 R=${VAL_REPS:-3}
 S=${VAL_SEED:-1}
@@ -38,6 +43,7 @@ for i in 1 2; do
 		{ echo "repeat.sh: real run $i failed" >&2; exit 1; }
 done
 echo "repeat.sh: real sides done: $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+cp "$DB" "$OUT" || exit 1 # the real runs are kept whatever follows
 "$U" run "$SCEN" --backend sim --set model="$MODEL" --reps "$R" --seed "$S" \
 	--db "$DB" --quiet || { echo "repeat.sh: sim run failed" >&2; exit 1; }
 cp "$DB" "$OUT" || exit 1
