@@ -426,6 +426,11 @@ static int l_spawn(lua_State *L)
 	ukf_node_id_t node;
 	if (lua_isnoneornil(L, ni)) {
 		node = (ukf_node_id_t)(rng_uniform(&ps_of(L)->g) * r->nodes);
+		/* a failed node takes no requests: the next one up does */
+		for (uint32_t k = 0; k < r->nodes &&
+				     ukf_sim_node_state(&r->world, node) == 1;
+		     k++)
+			node = (node + 1) % (ukf_node_id_t)r->nodes;
 	} else {
 		if (!lua_isinteger(L, ni) || lua_tointeger(L, ni) < 0 ||
 		    lua_tointeger(L, ni) >= r->nodes)
@@ -445,6 +450,10 @@ static int l_spawn(lua_State *L)
 			scen_run_fail(r, UKF_RUN_FAILED,
 				 "spawn '%s': the engine ran out of memory",
 				 name);
+		if (rc == -EHOSTDOWN)
+			luaL_error(L, "spawn '%s': node %d has failed "
+				   "(fail_node): it takes no requests until "
+				   "recover_node", name, (int)node);
 		luaL_error(L, "spawn '%s': %s", name, strerror(-rc));
 	}
 	slot_commit(L, r, slot, id);
@@ -549,6 +558,76 @@ static int l_ready(lua_State *L)
 		return 2;
 	}
 	return park(L, r, p, s, P_READY);
+}
+
+/* ---- outages (the simulated world only, sim/README.md) ---- */
+
+/* The node argument of an outage call: a node of the cluster. */
+static ukf_node_id_t arg_node(lua_State *L, struct run *r, const char *fn)
+{
+	if (!lua_isinteger(L, 1) || lua_tointeger(L, 1) < 0 ||
+	    lua_tointeger(L, 1) >= r->nodes)
+		luaL_error(L, "%s: bad node %s (expected 0..%d)", fn,
+			   luaL_tolstring(L, 1, NULL), (int)r->nodes - 1);
+	return (ukf_node_id_t)lua_tointeger(L, 1);
+}
+
+/* fail_node(n [, why]), fail_link(n [, why]), recover_node(n),
+ * recover_link(n): at the process's now; Lua errors name what was wrong. */
+static int outage(lua_State *L, const char *fn, int kind)
+{
+	struct run *r = running(L, fn);
+	cur_proc(L, fn);
+	if (!ukf_sim_is(&r->world))
+		luaL_error(L, "%s: only the simulated world has outages", fn);
+	ukf_node_id_t n = arg_node(L, r, fn);
+	const char *why = luaL_optstring(L, 2, NULL);
+	char err[200] = "";
+	int rc;
+	switch (kind) {
+	case 0:
+		rc = ukf_sim_fail_node(&r->world, n, why, err, sizeof(err));
+		break;
+	case 1:
+		rc = ukf_sim_recover_node(&r->world, n, err, sizeof(err));
+		break;
+	case 2:
+		rc = ukf_sim_fail_link(&r->world, n, why, err, sizeof(err));
+		break;
+	default:
+		rc = ukf_sim_recover_link(&r->world, n, err, sizeof(err));
+		break;
+	}
+	if (rc)
+		luaL_error(L, "%s(%d): %s", fn, (int)n, err);
+	return 0;
+}
+
+static int l_fail_node(lua_State *L)
+{
+	return outage(L, "fail_node", 0);
+}
+static int l_recover_node(lua_State *L)
+{
+	return outage(L, "recover_node", 1);
+}
+static int l_fail_link(lua_State *L)
+{
+	return outage(L, "fail_link", 2);
+}
+static int l_recover_link(lua_State *L)
+{
+	return outage(L, "recover_link", 3);
+}
+
+/* node_state(n) -> "up", "failed" (node) or "cut" (link). */
+static int l_node_state(lua_State *L)
+{
+	struct run *r = running(L, "node_state");
+	ukf_node_id_t n = arg_node(L, r, "node_state");
+	int st = ukf_sim_is(&r->world) ? ukf_sim_node_state(&r->world, n) : 0;
+	lua_pushstring(L, st == 1 ? "failed" : st == 2 ? "cut" : "up");
+	return 1;
 }
 
 static int l_kill(lua_State *L)
@@ -677,6 +756,9 @@ static int m_exponential(lua_State *L)
 	return 1;
 }
 
+/* network{...} (cli/scen_settings.c). */
+int scen_l_network(lua_State *L);
+
 const luaL_Reg scen_api[] = {{"cluster", scen_l_cluster},
 			       {"policy", scen_l_policy},
 			       {"hosts", scen_l_hosts},
@@ -697,6 +779,12 @@ const luaL_Reg scen_api[] = {{"cluster", scen_l_cluster},
 			       {"wait", l_wait},
 			       {"ready", l_ready},
 			       {"kill", l_kill},
+			       {"fail_node", l_fail_node},
+			       {"recover_node", l_recover_node},
+			       {"fail_link", l_fail_link},
+			       {"recover_link", l_recover_link},
+			       {"node_state", l_node_state},
+			       {"network", scen_l_network},
 			       {"log", l_log},
 			       {"random", l_random},
 			       {"uniform", l_uniform},
@@ -758,6 +846,10 @@ void scen_h_fail(void *u, ukf_id_t id, uint64_t tag, const char *why)
 {
 	struct run *r = u;
 	struct slot *s = tag_slot(r, tag);
+	if (!tag) { /* a failed node's own request: known by its id */
+		uint32_t k = slot_lookup(r, id);
+		s = k == UINT32_MAX ? NULL : &r->slots[k];
+	}
 	if (!s || s->st == I_EXITED || s->st == I_FAILED)
 		return;
 	s->st = I_FAILED;
