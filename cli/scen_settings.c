@@ -582,14 +582,18 @@ int scen_parse_set(struct scen *sc, const char *s, FILE *msg)
 		return -1;
 	}
 	struct entry *e = entry_add(sc, name);
-	if (!e)
+	if (!e) {
+		fprintf(msg, "ukfork run: --set %s: out of memory\n", s);
 		return -1;
+	}
 	e->from_cli = 1;
 	e->order = (size_t)1 << 40 | sc->nents;
 	snprintf(e->where, sizeof(e->where), "--set %s", s);
 	char *dup = strdup(eq + 1), *next = dup;
-	if (!dup)
+	if (!dup) {
+		fprintf(msg, "ukfork run: --set %s: out of memory\n", s);
 		return -1;
+	}
 	for (char *t = dup; next; t = next) {
 		next = strchr(t, ',');
 		if (next)
@@ -604,15 +608,12 @@ int scen_parse_set(struct scen *sc, const char *s, FILE *msg)
 		}
 		int is_num = scen_is_decimal(t, 1, 1);
 		if (val_push(e, is_num, is_num ? strtod(t, NULL) : 0, t)) {
+			fprintf(msg, "ukfork run: --set %s: out of memory\n", s);
 			free(dup);
 			return -1;
 		}
 	}
 	free(dup);
-	if (!e->nvals) {
-		fprintf(msg, "ukfork run: --set %s: no value\n", s);
-		return -1;
-	}
 	if (e->builtin >= 0)
 		for (size_t i = 0; i < e->nvals; i++) {
 			struct conv c;
@@ -636,4 +637,146 @@ int scen_parse_set(struct scen *sc, const char *s, FILE *msg)
 		return -1;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* network{...}: the simulated network fabric (sim/README.md "Network"). */
+
+#define NET_KEY "ukf.network"
+
+/* One bandwidth key of network{}: bytes/s (> 0), or 0 if absent. */
+static double net_bw(lua_State *L, const char *key, const char *where)
+{
+	char buf[256];
+	int is_num;
+	double num;
+	if (lua_getfield(L, 1, key) == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	struct conv c;
+	const char *why = "";
+	if (scen_lua_scalar(L, -1, &is_num, &num, buf, sizeof(buf)))
+		luaL_error(L, "%s: network{}: %s must be a bandwidth, not a %s",
+			   where, key, luaL_typename(L, -1));
+	struct val v = {is_num, num, buf};
+	if (scen_val_convert(ST_BW, &v, &c, &why))
+		luaL_error(L, "%s: network{}: bad value %s=%s: %s", where, key,
+			   buf, why);
+	lua_pop(L, 1);
+	return c.d;
+}
+
+/*
+ * network{ sharing = "max-min"|"per-link", racks = R, rack_uplink = BW,
+ * core = BW }: at the top level, once per pass; checked at once (errors
+ * name file:line and key=value) and kept in the Lua registry until the
+ * world is made (scen_net_config).
+ */
+int scen_l_network(lua_State *L)
+{
+	static const char *const keys[] = {"sharing", "racks", "rack_uplink",
+					   "core", NULL};
+	char where[WHERE_MAX];
+	scen_where_of(L, 1, where, sizeof(where));
+	if (pidx_of(L) != NO_PROC)
+		luaL_error(L,
+			   "%s: network{} is a declaration: call it at the "
+			   "top level of the scenario",
+			   where);
+	scen_check_keys(L, 1, "network", keys);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, NET_KEY) != LUA_TNIL) {
+		lua_getfield(L, -1, "where");
+		luaL_error(L, "%s: network{} given twice (first at %s)", where,
+			   lua_tostring(L, -1));
+	}
+	lua_pop(L, 1);
+	int fair = 0;
+	if (lua_getfield(L, 1, "sharing") != LUA_TNIL) {
+		const char *s = lua_type(L, -1) == LUA_TSTRING
+				    ? lua_tostring(L, -1)
+				    : NULL;
+		if (s && !strcmp(s, "max-min"))
+			fair = 1;
+		else if (!s || strcmp(s, "per-link"))
+			luaL_error(L,
+				   "%s: network{}: bad value sharing=%s "
+				   "(valid: max-min, per-link)",
+				   where, luaL_tolstring(L, -1, NULL));
+	}
+	lua_pop(L, 1);
+	lua_Integer racks = 0;
+	if (lua_getfield(L, 1, "racks") != LUA_TNIL) {
+		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
+		    lua_tointeger(L, -1) > 1000000)
+			luaL_error(L,
+				   "%s: network{}: bad value racks=%s (a "
+				   "whole number of racks, 1..nodes)",
+				   where, luaL_tolstring(L, -1, NULL));
+		racks = lua_tointeger(L, -1);
+	}
+	lua_pop(L, 1);
+	double up = net_bw(L, "rack_uplink", where);
+	double core = net_bw(L, "core", where);
+	if (!racks && (up > 0 || core > 0))
+		luaL_error(L,
+			   "%s: network{}: rack_uplink and core need racks "
+			   "(racks = R)",
+			   where);
+	if (racks && !fair) {
+		lua_getfield(L, 1, "sharing");
+		int given = !lua_isnil(L, -1);
+		lua_pop(L, 1);
+		if (given)
+			luaL_error(L,
+				   "%s: network{}: racks need sharing = "
+				   "\"max-min\" (the per-link model has no "
+				   "racks)",
+				   where);
+		fair = 1;
+	}
+	lua_createtable(L, 0, 5);
+	lua_pushstring(L, where);
+	lua_setfield(L, -2, "where");
+	lua_pushboolean(L, fair);
+	lua_setfield(L, -2, "fair");
+	lua_pushinteger(L, racks);
+	lua_setfield(L, -2, "racks");
+	lua_pushnumber(L, up);
+	lua_setfield(L, -2, "up");
+	lua_pushnumber(L, core);
+	lua_setfield(L, -2, "core");
+	lua_setfield(L, LUA_REGISTRYINDEX, NET_KEY);
+	return 0;
+}
+
+int scen_net_config(struct run *r, struct ukf_sim_config *c)
+{
+	lua_State *L = r->L;
+	int rc = 0;
+	if (!L)
+		return 0;
+	if (lua_getfield(L, LUA_REGISTRYINDEX, NET_KEY) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return 0; /* no network{}: the per-link model */
+	}
+	lua_getfield(L, -1, "where");
+	lua_getfield(L, -2, "fair");
+	lua_getfield(L, -3, "racks");
+	lua_getfield(L, -4, "up");
+	lua_getfield(L, -5, "core");
+	const char *where = lua_tostring(L, -5);
+	c->net_fair = lua_toboolean(L, -4);
+	c->racks = (uint32_t)lua_tointeger(L, -3);
+	c->rack_uplink_bps = lua_tonumber(L, -2);
+	c->core_bps = lua_tonumber(L, -1);
+	if (c->racks > c->engine.nodes) {
+		scen_run_fail(r, UKF_RUN_BAD,
+			      "%s: network{}: racks=%u is more than the %u "
+			      "nodes",
+			      where ? where : "?", c->racks, c->engine.nodes);
+		rc = -1;
+	}
+	lua_pop(L, 6);
+	return rc;
 }
