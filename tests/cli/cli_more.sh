@@ -424,6 +424,16 @@ read_errors)
 	expect_err "ukfork testbed: cannot run "
 	expect_err "testbed.sh: No such file or directory"
 	;;
+refusals_more)
+	# --max-instructions takes a count only (decimal digits)
+	run run "$S/ok.lua" --max-instructions 1e9 --db "$T/db"
+	expect_rc 2; expect_err "ukfork run: --max-instructions: expected a count (0: no limit), got '1e9'"
+	no_runs "$T/db"
+	# an arrival whose argument string is too long for a guest: the run
+	# stops at its first arrival naming the declaration's line, and is
+	# not stored
+	refused 'constant { app = "web", interval = "100ms", args = string.rep("x", 2048) }' "spawn of 'web' refused: Invalid argument"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
