@@ -448,6 +448,11 @@ const struct val *scen_entry_value(struct run *r, const struct entry *e);
 void scen_declare(lua_State *L, struct run *r, const char *name, int idx);
 /* cluster{}, policy{}, run{}: declare built-in settings of that group. */
 int scen_l_cluster(lua_State *L);
+/* network{...} (scen_settings.c): the simulated network's fabric, kept
+ * in the Lua registry; scen_net_config puts it in the sim config c when
+ * the world is made: 0, or -1 with the run failed (file:line). */
+int scen_l_network(lua_State *L);
+int scen_net_config(struct run *r, struct ukf_sim_config *c);
 int scen_l_policy(lua_State *L);
 int scen_l_runcfg(lua_State *L);
 /* param(name, default) -> the value of this run. */

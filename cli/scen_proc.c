@@ -756,9 +756,6 @@ static int m_exponential(lua_State *L)
 	return 1;
 }
 
-/* network{...} (cli/scen_settings.c). */
-int scen_l_network(lua_State *L);
-
 const luaL_Reg scen_api[] = {{"cluster", scen_l_cluster},
 			       {"policy", scen_l_policy},
 			       {"hosts", scen_l_hosts},

@@ -645,7 +645,7 @@ int scen_parse_set(struct scen *sc, const char *s, FILE *msg)
 #define NET_KEY "ukf.network"
 
 /* One bandwidth key of network{}: bytes/s (> 0), or 0 if absent. */
-static double net_bw(lua_State *L, const char *key, const char *where)
+static double net_bw(lua_State *L, const char *key)
 {
 	char buf[256];
 	int is_num;
@@ -657,12 +657,12 @@ static double net_bw(lua_State *L, const char *key, const char *where)
 	struct conv c;
 	const char *why = "";
 	if (scen_lua_scalar(L, -1, &is_num, &num, buf, sizeof(buf)))
-		luaL_error(L, "%s: network{}: %s must be a bandwidth, not a %s",
-			   where, key, luaL_typename(L, -1));
+		luaL_error(L, "network{}: %s must be a bandwidth, not a %s",
+			   key, luaL_typename(L, -1));
 	struct val v = {is_num, num, buf};
 	if (scen_val_convert(ST_BW, &v, &c, &why))
-		luaL_error(L, "%s: network{}: bad value %s=%s: %s", where, key,
-			   buf, why);
+		luaL_error(L, "network{}: bad value %s=%s: %s", key, buf,
+			   why);
 	lua_pop(L, 1);
 	return c.d;
 }
@@ -681,13 +681,12 @@ int scen_l_network(lua_State *L)
 	scen_where_of(L, 1, where, sizeof(where));
 	if (pidx_of(L) != NO_PROC)
 		luaL_error(L,
-			   "%s: network{} is a declaration: call it at the "
-			   "top level of the scenario",
-			   where);
+			   "network{} is a declaration: call it at the top "
+			   "level of the scenario");
 	scen_check_keys(L, 1, "network", keys);
 	if (lua_getfield(L, LUA_REGISTRYINDEX, NET_KEY) != LUA_TNIL) {
 		lua_getfield(L, -1, "where");
-		luaL_error(L, "%s: network{} given twice (first at %s)", where,
+		luaL_error(L, "network{} given twice (first at %s)",
 			   lua_tostring(L, -1));
 	}
 	lua_pop(L, 1);
@@ -700,9 +699,9 @@ int scen_l_network(lua_State *L)
 			fair = 1;
 		else if (!s || strcmp(s, "per-link"))
 			luaL_error(L,
-				   "%s: network{}: bad value sharing=%s "
-				   "(valid: max-min, per-link)",
-				   where, luaL_tolstring(L, -1, NULL));
+				   "network{}: bad value sharing=%s (valid: "
+				   "max-min, per-link)",
+				   luaL_tolstring(L, -1, NULL));
 	}
 	lua_pop(L, 1);
 	lua_Integer racks = 0;
@@ -710,29 +709,27 @@ int scen_l_network(lua_State *L)
 		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
 		    lua_tointeger(L, -1) > 1000000)
 			luaL_error(L,
-				   "%s: network{}: bad value racks=%s (a "
-				   "whole number of racks, 1..nodes)",
-				   where, luaL_tolstring(L, -1, NULL));
+				   "network{}: bad value racks=%s (a whole "
+				   "number of racks, 1..nodes)",
+				   luaL_tolstring(L, -1, NULL));
 		racks = lua_tointeger(L, -1);
 	}
 	lua_pop(L, 1);
-	double up = net_bw(L, "rack_uplink", where);
-	double core = net_bw(L, "core", where);
+	double up = net_bw(L, "rack_uplink");
+	double core = net_bw(L, "core");
 	if (!racks && (up > 0 || core > 0))
 		luaL_error(L,
-			   "%s: network{}: rack_uplink and core need racks "
-			   "(racks = R)",
-			   where);
+			   "network{}: rack_uplink and core need racks "
+			   "(racks = R)");
 	if (racks && !fair) {
 		lua_getfield(L, 1, "sharing");
 		int given = !lua_isnil(L, -1);
 		lua_pop(L, 1);
 		if (given)
 			luaL_error(L,
-				   "%s: network{}: racks need sharing = "
+				   "network{}: racks need sharing = "
 				   "\"max-min\" (the per-link model has no "
-				   "racks)",
-				   where);
+				   "racks)");
 		fair = 1;
 	}
 	lua_createtable(L, 0, 5);

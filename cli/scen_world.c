@@ -380,6 +380,8 @@ static int sim_create(struct run *r, const struct cfg *cf,
 		c.dir_delay_p99_ns = cf->dir_delay_p99;
 	c.faults = cf->sim_faults;
 	c.cores = (uint32_t)cf->cores;
+	if (scen_net_config(r, &c))
+		return -1;
 	c.sample_every_ns = with_db ? cf->sample_every : 0;
 	c.seed = r->seed;
 	c.rep = r->rep;
