@@ -433,6 +433,13 @@ refusals_more)
 	# stops at its first arrival naming the declaration's line, and is
 	# not stored
 	refused 'constant { app = "web", interval = "100ms", args = string.rep("x", 2048) }' "spawn of 'web' refused: Invalid argument"
+	# --backend kvm: an image path that fits as written but not once
+	# made relative to the scenario's directory is refused at its app()
+	printf '%s\n' 'app("web", "mem=64M", { image = "d/" .. string.rep("a", 250) })' \
+		'constant { app = "web", interval = "1s" }' >"$T/im.lua"
+	run run "$T/im.lua" --backend kvm --db "$T/im.db"
+	expect_rc 2; expect_err "$T/im.lua:1: app 'web': guest image path too long"
+	no_runs "$T/im.db"
 	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
