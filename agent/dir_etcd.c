@@ -210,6 +210,15 @@ static char *node_json(const ukf_dir_etcd_t *d, uint64_t run,
 	for (uint32_t k = 0; k < r->ntemplates && k < UKF_DIR_MAX_TEMPLATES; k++)
 		json_object_array_add(t, json_object_new_int64(r->templates[k]));
 	json_object_object_add(j, "templates", t);
+	/* each template's version, in the same order (hex: a u64) */
+	t = json_object_new_array();
+	for (uint32_t k = 0; k < r->ntemplates && k < UKF_DIR_MAX_TEMPLATES; k++) {
+		char hex[20];
+		snprintf(hex, sizeof(hex), "%016llx",
+			 (unsigned long long)r->tvers[k]);
+		json_object_array_add(t, json_object_new_string(hex));
+	}
+	json_object_object_add(j, "template_versions", t);
 	json_object_object_add(j, "written_ns",
 			       json_object_new_int64(now_ns(CLOCK_REALTIME)));
 	s = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
@@ -283,6 +292,18 @@ static int parse_node(const ukf_dir_etcd_t *d, uint32_t node, const char *val,
 		if (a < 0 || a >= UKF_DIR_MAX_APPS)
 			ok = 0;
 		r.templates[r.ntemplates++] = (uint32_t)a;
+	}
+	/* optional (agents before template versions wrote none): 0 unknown */
+	if (ok && json_object_object_get_ex(j, "template_versions", &t) &&
+	    json_object_is_type(t, json_type_array) &&
+	    json_object_array_length(t) == r.ntemplates) {
+		for (size_t k = 0; k < r.ntemplates; k++) {
+			const char *h = json_object_get_string(
+			    json_object_array_get_idx(t, k));
+			char *end = NULL;
+			unsigned long long v = h ? strtoull(h, &end, 16) : 0;
+			r.tvers[k] = h && end && !*end ? (uint64_t)v : 0;
+		}
 	}
 	json_object_put(j);
 	if (!ok) {

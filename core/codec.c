@@ -100,6 +100,8 @@ int ukf_fields_decode(const struct ukf_field *f, size_t nf, void *s,
 		void *v = AT(s, f[k].off, char);
 		size_t at = (size_t)(p - (const uint8_t *)buf);
 
+		if (f[k].since && p == end)
+			return 0; /* an older sender's body: the rest stays 0 */
 		if ((size_t)(end - p) < fixed(f[k].kind))
 			return BAD("%s: body ends inside field '%s' at byte %zu",
 				   what, f[k].name, at);
@@ -178,6 +180,13 @@ void ukf_fields_describe(FILE *out, const struct ukf_field *f, size_t nf)
 {
 	fprintf(out, "| field | type | meaning |\n| --- | --- | --- |\n");
 	for (size_t k = 0; k < nf; k++)
-		fprintf(out, "| `%s` | %s | %s |\n", f[k].name,
+	{
+		fprintf(out, "| `%s` | %s | %s", f[k].name,
 			ukf_fk_name(f[k].kind), f[k].doc);
+		if (f[k].since)
+			fprintf(out, " (appended in version %u: 0 from an "
+				     "older sender)",
+				(unsigned)f[k].since);
+		fprintf(out, " |\n");
+	}
 }

@@ -26,12 +26,19 @@ struct ukf_field {
 	size_t len_off; /* name/text: the size_t length */
 	uint32_t max;	/* name/text: most bytes (name: at most 255) */
 	const char *doc;
+	/* 0, or the protocol version that appended this field: a body that
+	 * ends right before it (an older sender's) decodes, it and the fields
+	 * after it (all appended too) left as 0 */
+	uint8_t since;
 };
 
 #define UKF_FIELD(n, k, type, member, d)                                      \
-	{ n, k, offsetof(type, member), 0, 0, d }
+	{ n, k, offsetof(type, member), 0, 0, d, 0 }
 #define UKF_FIELD_STR(n, k, type, member, lenmember, mx, d)                   \
-	{ n, k, offsetof(type, member), offsetof(type, lenmember), mx, d }
+	{ n, k, offsetof(type, member), offsetof(type, lenmember), mx, d, 0 }
+/* A fixed-width field appended in protocol version v (see `since`). */
+#define UKF_FIELD_SINCE(n, k, type, member, v, d)                             \
+	{ n, k, offsetof(type, member), 0, 0, d, v }
 
 /* Bytes the fields of struct s take encoded. */
 size_t ukf_fields_size(const struct ukf_field *f, size_t nf, const void *s);
@@ -47,7 +54,9 @@ size_t ukf_fields_encode(const struct ukf_field *f, size_t nf, const void *s,
 /*
  * Decode exactly len bytes into struct s (its fields set; name/text point
  * into buf). With `newer`, bytes after the last field are allowed (a
- * newer sender's appended fields). 0, or -1 with the reason in err, named
+ * newer sender's appended fields); a body that ends right before a field
+ * marked `since` (an older sender's) leaves it and the rest 0. 0, or -1
+ * with the reason in err, named
  * after `what` and the field: "spawn: body ends inside field 'app' at byte
  * 60", "...: field 'args': 70000 bytes over the limit 2048", "...: 3
  * bytes after the last field".

@@ -49,8 +49,10 @@ struct ukf_dir {
 };
 
 #define DIR_MAGIC   0x44464b55u /* "UKFD" little-endian */
-#define DIR_VERSION 1
+#define DIR_VERSION 2 /* 2: a u64 version after each template's app id */
 #define DIR_FIXED   48
+/* bytes per template: encoding 1 an app id, 2 an app id and a version */
+#define DIR_PER_TPL(v) ((v) == 1 ? 4u : 12u)
 
 static int lt_init(struct ltree *t, uint32_t nodes)
 {
@@ -237,7 +239,7 @@ size_t ukf_dir_encode(const struct ukf_dir_record *r, void *buf, size_t cap)
 
 	if (!r || r->ntemplates > UKF_DIR_MAX_TEMPLATES)
 		return 0;
-	n = DIR_FIXED + 4 * (size_t)r->ntemplates;
+	n = DIR_FIXED + DIR_PER_TPL(DIR_VERSION) * (size_t)r->ntemplates;
 	if (!buf || cap < n)
 		return 0;
 	ukf_put32(p, DIR_MAGIC);
@@ -249,8 +251,10 @@ size_t ukf_dir_encode(const struct ukf_dir_record *r, void *buf, size_t cap)
 	ukf_put32(p + 28, r->vcpus_free);
 	ukf_put64(p + 32, r->mem_total);
 	ukf_put64(p + 40, r->mem_free);
-	for (uint32_t i = 0; i < r->ntemplates; i++)
-		ukf_put32(p + DIR_FIXED + 4 * i, r->templates[i]);
+	for (uint32_t i = 0; i < r->ntemplates; i++) {
+		ukf_put32(p + DIR_FIXED + 12 * i, r->templates[i]);
+		ukf_put64(p + DIR_FIXED + 12 * i + 4, r->tvers[i]);
+	}
 	return n;
 }
 
@@ -293,17 +297,18 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 	const uint8_t *p = buf;
 	struct ukf_dir_record r;
 	struct ukf_dir_record *old;
-	uint32_t w;
+	uint32_t w, enc;
 
 	if (!d || !buf || len < DIR_FIXED)
 		return -1;
 	w = ukf_get32(p + 4);
-	if (ukf_get32(p) != DIR_MAGIC || (w & 0xffff) != DIR_VERSION)
+	enc = w & 0xffff;
+	if (ukf_get32(p) != DIR_MAGIC || enc < 1 || enc > DIR_VERSION)
 		return -1;
-	memset(&r, 0, sizeof(r));
+	memset(&r, 0, offsetof(struct ukf_dir_record, templates));
 	r.ntemplates = w >> 16;
 	if (r.ntemplates > UKF_DIR_MAX_TEMPLATES ||
-	    len != DIR_FIXED + 4 * (size_t)r.ntemplates)
+	    len != DIR_FIXED + DIR_PER_TPL(enc) * (size_t)r.ntemplates)
 		return -1;
 	r.node = ukf_get32(p + 8);
 	r.instances = ukf_get32(p + 12);
@@ -316,7 +321,9 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 	    r.vcpus_free > r.vcpus_total || r.mem_free > r.mem_total)
 		return -1;
 	for (uint32_t i = 0; i < r.ntemplates; i++) {
-		r.templates[i] = ukf_get32(p + DIR_FIXED + 4 * i);
+		const uint8_t *q = p + DIR_FIXED + DIR_PER_TPL(enc) * i;
+		r.templates[i] = ukf_get32(q);
+		r.tvers[i] = enc == 1 ? 0 : ukf_get64(q + 4);
 		if (r.templates[i] >= UKF_DIR_MAX_APPS)
 			return -1;
 	}
@@ -332,12 +339,16 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 			lt_set(d->holders[old->templates[i]], r.node, NULL);
 	/* *old = r, writing only what the records use: the templates past
 	 * ntemplates are zero in both (calloc, forget and this keep it so) */
-	if (old->ntemplates > r.ntemplates)
+	if (old->ntemplates > r.ntemplates) {
 		memset(&old->templates[r.ntemplates], 0,
 		       4 * (size_t)(old->ntemplates - r.ntemplates));
+		memset(&old->tvers[r.ntemplates], 0,
+		       8 * (size_t)(old->ntemplates - r.ntemplates));
+	}
 	memcpy(old, &r,
 	       offsetof(struct ukf_dir_record, templates) +
 		   4 * (size_t)r.ntemplates);
+	memcpy(old->tvers, r.tvers, 8 * (size_t)r.ntemplates);
 	lt_set(&d->all, r.node, old);
 	for (uint32_t i = 0; i < r.ntemplates; i++)
 		lt_set(d->holders[r.templates[i]], r.node, old);
@@ -457,4 +468,35 @@ ukf_node_id_t ukf_dir_next_holder(const ukf_dir_t *d, uint32_t app,
 	if (!d || app >= d->napps || !d->holders[app])
 		return UKF_NODE_NONE;
 	return lt_first_wrap(d->holders[app], d->nodes, &q, from);
+}
+
+uint64_t ukf_dir_template_version(const ukf_dir_t *d, ukf_node_id_t node,
+				  uint32_t app)
+{
+	const struct ukf_dir_record *r = ukf_dir_get(d, node);
+
+	for (uint32_t i = 0; r && i < r->ntemplates; i++)
+		if (r->templates[i] == app)
+			return r->tvers[i];
+	return 0;
+}
+
+ukf_node_id_t ukf_dir_next_holder_version(const ukf_dir_t *d, uint32_t app,
+					  uint64_t tver, ukf_node_id_t from,
+					  ukf_node_id_t exclude)
+{
+	ukf_node_id_t n, first = UKF_NODE_NONE;
+
+	if (!tver)
+		return UKF_NODE_NONE;
+	/* the holders in ring order from `from`, each once */
+	for (n = ukf_dir_next_holder(d, app, from, exclude);
+	     n != UKF_NODE_NONE && n != first;
+	     n = ukf_dir_next_holder(d, app, n + 1, exclude)) {
+		if (first == UKF_NODE_NONE)
+			first = n;
+		if (ukf_dir_template_version(d, n, app) == tver)
+			return n;
+	}
+	return UKF_NODE_NONE;
 }

@@ -25,13 +25,22 @@ struct ukf_dir_record {
 	uint32_t instances;    /* load: instances alive */
 	uint32_t ntemplates;
 	uint32_t templates[UKF_DIR_MAX_TEMPLATES]; /* app ids held */
+	/* the version of each (0: not known, e.g. a record of encoding 1):
+	 * two templates of one app with different versions are different
+	 * templates, and a fork's delta applies to its own only */
+	uint64_t tvers[UKF_DIR_MAX_TEMPLATES];
 };
 
 /* A view of `nodes` nodes, all records empty (version 0). NULL on ENOMEM. */
 ukf_dir_t *ukf_dir_create(uint32_t nodes);
 void ukf_dir_destroy(ukf_dir_t **d);
 
-/* Encode a record for env->publish; returns bytes written, 0 if cap small. */
+/*
+ * Encode a record for env->publish (encoding 2: each template with its
+ * version); returns bytes written, 0 if cap small. UKF_DIR_RECORD_MAX
+ * bytes always suffice. Records of encoding 1 (no versions) still apply.
+ */
+#define UKF_DIR_RECORD_MAX (48 + 12 * UKF_DIR_MAX_TEMPLATES)
 size_t ukf_dir_encode(const struct ukf_dir_record *r, void *buf, size_t cap);
 /* Decode and apply a published record; 0 applied or ignored as old, -1 bad. */
 int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len);
@@ -105,6 +114,21 @@ ukf_node_id_t ukf_dir_least_loaded_holder_from(const ukf_dir_t *d,
  */
 ukf_node_id_t ukf_dir_next_holder(const ukf_dir_t *d, uint32_t app,
 				  ukf_node_id_t from, ukf_node_id_t exclude);
+
+/*
+ * The same among the nodes whose record lists version `tver` (non-zero)
+ * of the app's template: a copy of that very template. A record that
+ * lists the app without a version does not count. O(holders of the app)
+ * at worst.
+ */
+ukf_node_id_t ukf_dir_next_holder_version(const ukf_dir_t *d, uint32_t app,
+					  uint64_t tver, ukf_node_id_t from,
+					  ukf_node_id_t exclude);
+
+/* The version of `app`'s template that node's record lists: 0 if none is
+ * listed or its version is not known. */
+uint64_t ukf_dir_template_version(const ukf_dir_t *d, ukf_node_id_t node,
+				  uint32_t app);
 
 /* Largest app id a record may list (larger ids make a record invalid). */
 #define UKF_DIR_MAX_APPS 4096

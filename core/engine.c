@@ -394,6 +394,9 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 	switch (ev->kind) {
 	case UKF_BE_STARTED:
 		i->running = 1;
+		free(i->delta); /* kept for a restore tried again */
+		i->delta = NULL;
+		i->delta_len = 0;
 		if (!i->is_fork || i->internal)
 			break;
 		/* A fork child is running: both sides of fork() return. */
@@ -460,6 +463,20 @@ void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 	case UKF_BE_ERROR:
 		if (i->delta_req) {
 			eng_delta_failed(e, i, "save_delta failed");
+			break;
+		}
+		if (ev->status == -ESTALE && i->is_fork && i->remote &&
+		    !i->running && i->start == UKF_START_FORK) {
+			/* the delta was taken against another template than
+			 * the one here: bring the parent's and restore again
+			 * (the backend's check is right; the child need not
+			 * fail) */
+			LOG(e, node, "template-stale app=%s node=%u inst=%llu: %s",
+			    eng_app_name(e, i->app), node, ULL(i->id),
+			    ev->text ? ev->text : "?");
+			n->cnt.forks--;
+			eng_fork_wait_version(e, n, i,
+					      "restore refused: another template");
 			break;
 		}
 		eng_inst_finish(e, i, UKF_STATUS_FAILED,

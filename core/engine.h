@@ -287,7 +287,8 @@ void ukf_engine_set_alloc_hook(ukf_engine_t *e, int (*fail)(void *u), void *u);
  *   ready ID node=T (at the origin)  | reap P child=C status=S | limit P children=N
  *   exit ID node=T status=S          | fail ID node=T|none reason=...
  *   template-make|template-boot|template-fetch|template-ready|template-evict|
- *   template-drop|prewarm app=A node=T ...
+ *   template-drop|template-replace|template-refuse|template-stale|prewarm
+ *   app=A node=T ...
  *   drop ... (bad message or event, ignored) | orphan-exit ID parent=P
  */
 
@@ -301,5 +302,16 @@ void ukf_engine_set_alloc_hook(ukf_engine_t *e, int (*fail)(void *u), void *u);
  */
 int ukf_engine_template_loaded(ukf_engine_t *e, ukf_node_id_t node,
 			       uint32_t app, uint64_t bytes);
+
+/*
+ * The same with the template's version (docs/directory.md, "Template
+ * versions"): nodes that loaded the same bytes hold one template, so a
+ * version derived from the bytes (non-zero) lets forks between them skip
+ * a template fetch; 0 gives the node a version of its own (as
+ * ukf_engine_template_loaded does), which is always safe.
+ */
+int ukf_engine_template_loaded_version(ukf_engine_t *e, ukf_node_id_t node,
+				       uint32_t app, uint64_t bytes,
+				       uint64_t tver);
 
 #endif /* UKF_ENGINE_H */

@@ -130,6 +130,7 @@ void eng_start_clone_template(ukf_engine_t *e, struct node *n, struct inst *i)
 
 	if (t)
 		ukf_tcache_touch(&n->tc, t);
+	i->tver = t && t->state == UKF_T_READY ? t->tver : 0;
 	i->start = UKF_START_TEMPLATE;
 	i->t_start = eng_now(e);
 	n->cnt.template_clones++;
@@ -151,13 +152,16 @@ void eng_start_restore(ukf_engine_t *e, struct node *n, struct inst *i)
 	i->t_start = eng_now(e);
 	n->cnt.forks++;
 	eng_log_start(e, i, "delta");
+	/* the delta stays until the child runs: a restore refused for
+	 * another template (-ESTALE) is tried again with the right one */
 	rc = e->be->ops->restore_delta(e->be->b, n->id, i->id, i->app, i->delta,
 				       i->delta_len, i->delta_bytes);
-	free(i->delta);
-	i->delta = NULL;
-	i->delta_len = 0;
-	if (rc < 0)
+	if (rc == -ESTALE && i->remote) {
+		n->cnt.forks--;
+		eng_fork_wait_version(e, n, i, "restore refused: another template");
+	} else if (rc < 0) {
 		eng_start_failed(e, i, "restore_delta", rc);
+	}
 }
 
 static int wants_template(ukf_engine_t *e, struct node *n, uint32_t app)
@@ -226,7 +230,16 @@ static void host_clone(ukf_engine_t *e, struct node *n, struct inst *i)
 	struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
 
 	if (t && t->state == UKF_T_READY) {
-		eng_start_restore(e, n, i);
+		if (eng_tpl_matches(t, i->tver))
+			eng_start_restore(e, n, i);
+		else /* this node made its own: the parent's is another */
+			eng_fork_wait_version(e, n, i, "another version here");
+		return;
+	}
+	if (!t && i->tver) {
+		/* only the parent's template serves its delta: from its node,
+		 * whatever the fetch policy (one made here would be another) */
+		eng_fork_wait_version(e, n, i, "none here");
 		return;
 	}
 	if (!t) {
@@ -295,6 +308,7 @@ int eng_host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
 	if (m->type == UKF_MSG_CLONE) {
 		i->is_fork = 1;
 		i->delta_bytes = m->bytes;
+		i->tver = m->tver;
 		if (m->data_len) {
 			i->delta = eng_malloc(e, m->data_len);
 			if (i->delta) {

@@ -82,11 +82,16 @@ struct inst {
 	uint8_t held;
 	ukf_id_t lender;
 	uint64_t delta_bytes, dirty_pages;
+	/* the template version its memory is a copy of (0: none, a cold
+	 * boot's; or not known); a fork child on its target: the version its
+	 * delta was taken against, which it waits for */
+	uint64_t tver;
+	uint8_t tpl_tries; /* fork child: templates brought for it so far */
 	ukf_ns_t t_request, t_placed, t_start, t_ready;
 	ukf_ns_t t_end; /* when the backend saw it end (event time), 0: now */
 	char *args;
-	/* target side of a remote fork: the delta, until the template is here
-	 */
+	/* target side of a remote fork: the delta, until the child runs
+	 * (kept through a restore: a refused one is tried again) */
 	void *delta;
 	size_t delta_len;
 	/* paused call */
@@ -132,6 +137,7 @@ struct req {
 	void *delta;
 	size_t delta_len;
 	uint64_t delta_bytes;
+	uint64_t tver; /* the template the delta was taken against (0: none) */
 	uint8_t have_delta;
 	uint8_t inflight; /* SPAWN/CLONE sent (or delta being saved) */
 	uint8_t delta_wait; /* placed; waits for its parent's delta save */
@@ -225,6 +231,7 @@ struct ukf_engine {
 	struct node node; /* this engine's node */
 	struct ukf_engine_config cfg;
 	int oom; /* an allocation failed: env->fatal was told */
+	uint64_t tver_seq; /* templates this engine made or adopted */
 };
 
 /* Skip formatting entirely when logging is off. */
@@ -308,6 +315,13 @@ int eng_obtain_template(ukf_engine_t *e, struct node *n, uint32_t app,
 void eng_on_template(ukf_engine_t *e, struct node *n,
 		     const struct ukf_be_event *ev);
 void eng_prewarm_app(ukf_engine_t *e, struct node *n, uint32_t app);
+int eng_tpl_matches(const struct ukf_tentry *t, uint64_t tver);
+void eng_tpl_bring(ukf_engine_t *e, struct node *n, struct ukf_tentry *t,
+		   uint64_t tver, ukf_node_id_t peer, const char *why);
+void eng_fork_wait_version(ukf_engine_t *e, struct node *n, struct inst *i,
+			   const char *why);
+uint64_t eng_delta_tver(ukf_engine_t *e, const struct inst *p);
+void eng_fork_stale(ukf_engine_t *e, struct node *n, struct inst *i);
 void eng_count_request(ukf_engine_t *e, struct node *n, uint32_t app);
 
 /* engine_req.c */

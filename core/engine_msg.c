@@ -89,6 +89,15 @@ void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 			    ULL(m->id));
 			return;
 		}
+		if (m->status == -ESTALE && q->kind == R_FORK) {
+			/* its delta's template is gone from the target's
+			 * reach: the next attempt saves a new delta */
+			free(q->delta);
+			q->delta = NULL;
+			q->delta_len = 0;
+			q->have_delta = 0;
+			q->tver = 0;
+		}
 		eng_retry_later(e, q);
 		break;
 	}
@@ -164,10 +173,20 @@ void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 				    .origin = to,
 				    .result = -1};
 		void *data = NULL;
-		if (t && t->state == UKF_T_READY) {
+		if (t && t->state == UKF_T_READY && m->tver && t->tver &&
+		    t->tver != m->tver) {
+			/* a fork's delta needs that one; this is another */
+			LOG(e, to,
+			    "template-refuse app=%s node=%u to=%u version=%016llx: "
+			    "holds %016llx",
+			    eng_app_name(e, m->app), to, from, ULL(m->tver),
+			    ULL(t->tver));
+			r.result = -ESTALE;
+		} else if (t && t->state == UKF_T_READY) {
 			ukf_tcache_touch(&n->tc, t);
 			r.result = 0;
 			r.bytes = t->bytes;
+			r.tver = t->tver;
 			/* the bytes themselves, where the backend has them (a
 			 * simulated one has only the size) */
 			if (e->be->ops->export_template) {
@@ -208,6 +227,8 @@ void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 			return;
 		}
 		t->fetching = 2;
+		if (m->tver)
+			t->tver = m->tver; /* a copy keeps its version */
 		/* real bytes when they came, else the size they stand for */
 		rc = e->be->ops->load_template(e->be->b, to, m->app, m->data,
 					       m->data ? m->data_len : m->bytes);

@@ -134,15 +134,17 @@ void eng_node_record(const struct node *n, struct ukf_dir_record *r)
 	r->instances = n->instances;
 	for (uint32_t k = 0;
 	     k < n->tc.n && r->ntemplates < UKF_DIR_MAX_TEMPLATES; k++)
-		if (n->tc.e[k].state == UKF_T_READY)
+		if (n->tc.e[k].state == UKF_T_READY) {
+			r->tvers[r->ntemplates] = n->tc.e[k].tver;
 			r->templates[r->ntemplates++] = n->tc.e[k].app;
+		}
 }
 
 /* Publish the node's own record: called after every change it shows. */
 void eng_publish(ukf_engine_t *e, struct node *n)
 {
 	struct ukf_dir_record r;
-	unsigned char buf[64 + 4 * UKF_DIR_MAX_TEMPLATES];
+	unsigned char buf[UKF_DIR_RECORD_MAX];
 	size_t len;
 
 	++n->version;

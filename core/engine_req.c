@@ -84,6 +84,7 @@ void eng_send_req(ukf_engine_t *e, struct req *q)
 	    .t_request = q->t_request,
 	    .t_placed = q->t_placed,
 	    .bytes = q->delta_bytes,
+	    .tver = q->kind == R_FORK ? q->tver : 0,
 	    .app = q->app,
 	    .origin = q->origin,
 	    .attempt = q->attempt,
@@ -177,9 +178,10 @@ static void next_save(ukf_engine_t *e, struct inst *p)
 
 /* q has its delta: send it, unless placement took it back meanwhile. */
 static void delta_ready(ukf_engine_t *e, struct req *q, const void *data,
-			size_t len, uint64_t bytes)
+			size_t len, uint64_t bytes, uint64_t tver)
 {
 	q->have_delta = 1;
+	q->tver = tver;
 	q->delta_wait = 0;
 	q->delta_bytes = bytes;
 	if (len && data) {
@@ -200,10 +202,11 @@ void eng_delta_done(ukf_engine_t *e, struct inst *p,
 	ukf_id_t id = p->id;
 	ukf_ns_t began = p->t_delta;
 	uint32_t k = 0, kept = 0;
+	uint64_t tver = eng_delta_tver(e, p);
 
 	p->delta_req = 0;
 	if (q)
-		delta_ready(e, q, ev->data, ev->len, ev->bytes);
+		delta_ready(e, q, ev->data, ev->len, ev->bytes, tver);
 	/* sending fails a request at worst, never its parent */
 	while ((p = eng_inst_at(e, e->self, id)) != NULL && k < p->ndwait) {
 		ukf_id_t w = p->dwait[k++];
@@ -212,7 +215,7 @@ void eng_delta_done(ukf_engine_t *e, struct inst *p,
 			continue;
 		if (q->t_request <= began) {
 			q->inflight = 1;
-			delta_ready(e, q, ev->data, ev->len, ev->bytes);
+			delta_ready(e, q, ev->data, ev->len, ev->bytes, tver);
 		} else {
 			p->dwait[kept++] = w;
 		}
@@ -260,6 +263,7 @@ static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p)
 	c->t_request = q->t_request;
 	c->t_placed = q->t_placed;
 	c->is_fork = 1;
+	c->tver = p->tver; /* the parent's memory, the same template under */
 	c->start = UKF_START_FORK;
 	c->t_start = eng_now(e);
 	n->cnt.requests++;

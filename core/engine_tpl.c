@@ -12,6 +12,161 @@ static void template_now_ready(ukf_engine_t *e, struct node *n,
 			       struct ukf_tentry *t, uint64_t bytes,
 			       int loaded);
 
+/*
+ * Template versions. Two templates of one app made on two nodes differ
+ * (guest memory at ready() is not the same twice), and a fork's delta
+ * applies only to the template it was taken against. So each template
+ * gets a version when it is made (or adopted from outside) on a node,
+ * and every copy fetched from it keeps that version (TDATA carries it).
+ * A remote fork names the version of its delta (CLONE); a target holding
+ * another one brings the parent's over from the parent's node first,
+ * replacing its own (a backend holds one template per app and node).
+ */
+
+/* A version no other template has: this node, this app, now, a count. */
+static uint64_t new_tver(ukf_engine_t *e, uint32_t app)
+{
+	uint64_t x = eng_hash64(((uint64_t)e->self << 32 | app) ^
+				eng_hash64((uint64_t)eng_now(e) ^
+					   (++e->tver_seq << 40)));
+
+	return x ? x : 1;
+}
+
+/* Does entry t serve a delta taken against version tver (0: any)? */
+int eng_tpl_matches(const struct ukf_tentry *t, uint64_t tver)
+{
+	return t && t->state == UKF_T_READY && (!tver || !t->tver ||
+						t->tver == tver);
+}
+
+/*
+ * Fetch version `tver` (0: whichever it holds) of t's app from `peer`
+ * into entry t, replacing the template t holds if ready (dropped from the
+ * backend; the instances cloned from it keep running). t must not have a
+ * maker or a fetch under way.
+ */
+void eng_tpl_bring(ukf_engine_t *e, struct node *n, struct ukf_tentry *t,
+		   uint64_t tver, ukf_node_id_t peer, const char *why)
+{
+	struct ukf_msg m = {.type = UKF_MSG_TFETCH,
+			    .app = t->app,
+			    .origin = n->id,
+			    .tver = tver};
+	int was_ready = t->state == UKF_T_READY;
+
+	if (was_ready) {
+		e->be->ops->drop_template(e->be->b, n->id, t->app);
+		ukf_tcache_unready(&n->tc, t);
+	}
+	t->maker = 0;
+	t->fetching = 1;
+	t->from = peer;
+	t->tver = tver;
+	if (was_ready)
+		LOG(e, n->id,
+		    "template-replace app=%s node=%u from=%u version=%016llx "
+		    "reason=%s",
+		    eng_app_name(e, t->app), n->id, peer, ULL(tver), why);
+	else
+		LOG(e, n->id, "template-fetch app=%s node=%u from=%u",
+		    eng_app_name(e, t->app), n->id, peer);
+	if (was_ready)
+		eng_publish(e, n); /* it holds none of the app until it comes */
+	eng_deliver(e, n->id, peer, &m, 0);
+}
+
+/*
+ * Fork child i (not started) needs the template version i->tver, which
+ * node n does not hold ready: bring it from the parent's node and wait
+ * for it. A few tries (another version may come first, e.g. one being
+ * made here); then i fails, saying which template it lacked.
+ */
+/* Where fork child i's template comes from: the next node round the
+ * ring whose record lists that very version (fetches for many children
+ * spread over its holders), else the parent's node. */
+static ukf_node_id_t fetch_peer(ukf_engine_t *e, struct node *n,
+				const struct inst *i)
+{
+	const ukf_dir_t *d = e->env->ops->directory(e->env->w, n->id);
+	ukf_node_id_t p = i->tver ? ukf_dir_next_holder_version(
+					d, i->app, i->tver, n->id + 1, n->id)
+				  : UKF_NODE_NONE;
+
+	return p != UKF_NODE_NONE ? p : i->origin;
+}
+
+void eng_fork_wait_version(ukf_engine_t *e, struct node *n, struct inst *i,
+			   const char *why)
+{
+	struct ukf_tentry *t = ukf_tcache_find(&n->tc, i->app);
+	ukf_node_id_t peer;
+
+	if (i->tpl_tries >= 3) {
+		eng_fork_stale(e, n, i);
+		return;
+	}
+	i->tpl_tries++;
+	peer = fetch_peer(e, n, i);
+	if (!t) {
+		t = ukf_tcache_add(&n->tc, i->app);
+		if (!t) {
+			eng_inst_finish(e, i, UKF_STATUS_FAILED,
+					"template cache full");
+			return;
+		}
+		eng_tpl_bring(e, n, t, i->tver, peer, why);
+	} else if (t->state == UKF_T_READY) {
+		eng_tpl_bring(e, n, t, i->tver, peer, why);
+	}
+	/* else pending (made here or fetched): checked again when ready */
+	LOG(e, n->id,
+	    "fork %llu parent=%llu app=%s origin=%u -> node=%u "
+	    "via=wait-template",
+	    ULL(i->id), ULL(i->parent), eng_app_name(e, i->app), i->origin,
+	    n->id);
+	eng_wait_tpl(t, i);
+}
+
+/*
+ * Fork child i cannot get the template its delta was taken against (its
+ * node holds another one now): it never started, so it goes without a
+ * row, and its origin hears a NACK saying so, which places the fork again
+ * with a new delta (the parent is still paused in fork()).
+ */
+void eng_fork_stale(ukf_engine_t *e, struct node *n, struct inst *i)
+{
+	struct ukf_msg r = {.type = UKF_MSG_NACK,
+			    .id = i->id,
+			    .app = i->app,
+			    .origin = i->origin,
+			    .status = -ESTALE};
+
+	LOG(e, n->id,
+	    "nack %llu app=%s node=%u: template %016llx of its delta not here",
+	    ULL(i->id), eng_app_name(e, i->app), n->id, ULL(i->tver));
+	if (i->waiting_tpl)
+		eng_unwait_tpl(n, i);
+	eng_release(e, n, APP(e, i->app), !i->vcpu_off);
+	eng_lender_gone(e, n, i);
+	n->cnt.rejects++;
+	eng_inst_free(e, i);
+	eng_deliver(e, n->id, r.origin, &r, 0);
+	eng_drain_resumes(e, n);
+}
+
+/* The template version a delta of p's, saved now, is taken against: its
+ * template's, if that is still the node's template of its app (a backend
+ * diffs against that one only; else the delta is the whole image). */
+uint64_t eng_delta_tver(ukf_engine_t *e, const struct inst *p)
+{
+	struct ukf_tentry *t = ukf_tcache_find(&e->node.tc, p->app);
+
+	return p->tver && t && t->state == UKF_T_READY && t->tver == p->tver
+		   ? p->tver
+		   : 0;
+}
+
 static void evict_cb(void *u, uint32_t app)
 {
 	void **a = u;
@@ -176,9 +331,47 @@ void eng_template_failed(ukf_engine_t *e, struct node *n, uint32_t app,
 /* The fetch of a pending template failed: make it here instead. */
 void eng_fetch_failed(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
 {
-	struct inst *w = t->waiters;
+	struct inst *w, **pw = (struct inst **)&t->waiters, *lost = NULL;
+	uint32_t app = t->app, nlost = 0;
+	ukf_node_id_t from = t->from;
+	uint64_t want = t->tver;
 
+	w = t->waiters;
+	if (want && w && w->is_fork && w->tver == want && from != w->origin) {
+		/* the holder the directory named has another version now:
+		 * the parent's node has it (or says so) */
+		t->state = UKF_T_PENDING;
+		eng_tpl_bring(e, n, t, want, w->origin, "holder has another");
+		return;
+	}
 	t->fetching = 0;
+	t->tver = 0;
+	/* fork children that need one version: one made here is another */
+	while ((w = *pw) != NULL) {
+		if (w->is_fork && w->tver) {
+			*pw = w->next_wait;
+			w->waiting_tpl = 0;
+			w->next_wait = lost;
+			lost = w;
+			nlost++;
+		} else {
+			pw = &w->next_wait;
+		}
+	}
+	while (lost) {
+		struct inst *next = lost->next_wait;
+		eng_fork_stale(e, n, lost);
+		lost = next;
+	}
+	t = ukf_tcache_find(&n->tc, app); /* a failure may move entries */
+	if (!t)
+		return;
+	w = t->waiters;
+	if (!w && nlost && !t->pinned) {
+		/* it was wanted by those only */
+		ukf_tcache_remove(&n->tc, app);
+		return;
+	}
 	if (w && !w->is_fork) {
 		t->waiters = w->next_wait;
 		w->waiting_tpl = 0;
@@ -221,15 +414,33 @@ int eng_obtain_template(ukf_engine_t *e, struct node *n, uint32_t app,
 static void serve_waiters(ukf_engine_t *e, struct node *n, struct inst *w,
 			  int fetched)
 {
+	struct inst *again = NULL, **tail = &again;
+	uint32_t app = w ? w->app : 0;
+
 	while (w) {
 		struct inst *next = w->next_wait;
 		w->waiting_tpl = 0;
 		w->fetched = (uint8_t)fetched;
-		if (w->is_fork)
+		if (w->is_fork &&
+		    !eng_tpl_matches(ukf_tcache_find(&n->tc, w->app), w->tver)) {
+			/* another version came: its own is brought after */
+			w->next_wait = NULL;
+			*tail = w;
+			tail = &w->next_wait;
+		} else if (w->is_fork) {
 			eng_start_restore(e, n, w);
-		else
+		} else {
 			eng_start_clone_template(e, n, w);
+		}
 		w = next;
+	}
+	while (again) {
+		struct inst *next = again->next_wait;
+		if (eng_inst_at(e, n->id, again->id) == again &&
+		    again->app == app)
+			eng_fork_wait_version(e, n, again,
+					      "another version came");
+		again = next;
 	}
 }
 
@@ -243,6 +454,8 @@ static void template_now_ready(ukf_engine_t *e, struct node *n,
 {
 	uint32_t app = t->app;
 
+	if (!t->tver)
+		t->tver = new_tver(e, app);
 	ukf_tcache_set_ready(&n->tc, t, bytes);
 	LOG(e, n->id, "template-ready app=%s node=%u bytes=%llu%s",
 	    eng_app_name(e, app), n->id, ULL(bytes), loaded ? " loaded=1" : "");
@@ -267,6 +480,8 @@ void eng_on_template(ukf_engine_t *e, struct node *n,
 	if (t->maker)
 		maker = eng_inst_at(e, n->id, t->maker);
 	fetched = t->fetching == 2;
+	if (!fetched)
+		t->tver = 0; /* made here: a version of its own */
 	/* Make room among the ready ones (pending entries hold no bytes). */
 	if (ukf_tcache_make_room(&n->tc, ev->bytes, UKF_DIR_MAX_TEMPLATES,
 				 evict_cb, ctx) < 0) {
@@ -289,6 +504,8 @@ void eng_on_template(ukf_engine_t *e, struct node *n,
 			eng_maker_end(e, maker, NULL);
 		} else {
 			maker->made = 1;
+			/* its memory is now a copy of the template */
+			maker->tver = t->tver;
 			eng_complete(e, maker, 0, 0, 0, NULL, 0);
 		}
 	}
@@ -332,6 +549,13 @@ void eng_count_request(ukf_engine_t *e, struct node *n, uint32_t app)
 int ukf_engine_template_loaded(ukf_engine_t *e, ukf_node_id_t node,
 			       uint32_t app, uint64_t bytes)
 {
+	return ukf_engine_template_loaded_version(e, node, app, bytes, 0);
+}
+
+int ukf_engine_template_loaded_version(ukf_engine_t *e, ukf_node_id_t node,
+				       uint32_t app, uint64_t bytes,
+				       uint64_t tver)
+{
 	struct node *n;
 	struct ukf_tentry *t;
 	void *ctx[2];
@@ -349,6 +573,7 @@ int ukf_engine_template_loaded(ukf_engine_t *e, ukf_node_id_t node,
 	t = ukf_tcache_add(&n->tc, app);
 	if (!t)
 		return -ENOMEM;
+	t->tver = tver;
 	template_now_ready(e, n, t, bytes, 1);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* frame.h - the header every frame between node agents (and clients) starts with: wire protocol v2. */
+/* frame.h - the header every frame between node agents (and clients) starts with: wire protocol v3. */
 #ifndef UKF_FRAME_H
 #define UKF_FRAME_H
 
@@ -33,7 +33,7 @@
  * updates, 128..191 client <-> agent (workload, records, status).
  */
 #define UKF_FRAME_MAGIC	      0x32464b55u /* "UKF2" */
-#define UKF_FRAME_VERSION     2
+#define UKF_FRAME_VERSION     3 /* 3: template versions (tver) appended */
 #define UKF_FRAME_MIN_VERSION 2
 #define UKF_FRAME_HEADER      40
 #define UKF_FRAME_CLIENT      0xfffffffeu /* sender id of a client */

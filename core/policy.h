@@ -62,6 +62,11 @@ struct ukf_tentry {
 	uint64_t last_use; /* LRU stamp */
 	ukf_id_t maker; /* pending: instance whose ready makes it (0: none) */
 	void *waiters;	/* engine: instances waiting for it */
+	/* the template's version: set when it is ready, kept by every copy
+	 * fetched from it (two nodes that each made a template of one app
+	 * hold two versions: different memory); pending: the version
+	 * fetched, 0 any */
+	uint64_t tver;
 };
 
 struct ukf_tcache {
@@ -94,6 +99,9 @@ int ukf_tcache_make_room(struct ukf_tcache *c, uint64_t bytes,
 /* Mark a pending entry ready with its size (call make_room first). */
 void ukf_tcache_set_ready(struct ukf_tcache *c, struct ukf_tentry *e,
 			  uint64_t bytes);
+/* A ready entry back to pending (its template is being replaced): its
+ * bytes leave `used`; pin, LRU stamp and waiters stay. */
+void ukf_tcache_unready(struct ukf_tcache *c, struct ukf_tentry *e);
 
 /* --- top-K apps by request count (prewarm) --- */
 struct ukf_topk {

@@ -129,6 +129,17 @@ void ukf_tcache_set_ready(struct ukf_tcache *c, struct ukf_tentry *e,
 	ukf_tcache_touch(c, e);
 }
 
+void ukf_tcache_unready(struct ukf_tcache *c, struct ukf_tentry *e)
+{
+	if (e->state != UKF_T_READY)
+		return;
+	c->used -= e->bytes;
+	c->nready--;
+	e->state = UKF_T_PENDING;
+	e->bytes = 0;
+	e->tver = 0;
+}
+
 int ukf_topk_init(struct ukf_topk *t, uint32_t napps, uint32_t k)
 {
 	memset(t, 0, sizeof(*t));

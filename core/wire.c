@@ -19,7 +19,7 @@
  * where the table-driven loop dispatched on every field. tests/core checks
  * that both give the same bytes and the same errors.
  */
-#define SPAWN_FIELDS(F, APP, TEXT)                                           \
+#define SPAWN_FIELDS(F, APP, TEXT, SINCE)                                           \
 	F(U64, id, "id", "the new instance's id (chosen by the origin)")      \
 	F(U64, parent, "parent", "parent instance, 0 for a workload request") \
 	F(U64, tag, "tag", "the workload's tag, returned in its notices")     \
@@ -30,7 +30,7 @@
 	F(U32, flags, "flags", "1 notify the workload, 2 fork child")         \
 	APP("the application")                                                \
 	TEXT("args", "the instance's argument string")
-#define CLONE_FIELDS(F, APP, TEXT)                                           \
+#define CLONE_FIELDS(F, APP, TEXT, SINCE)                                           \
 	F(U64, id, "id", "the child's id")                                    \
 	F(U64, parent, "parent", "the forked instance")                       \
 	F(U64, tag, "tag", "the workload's tag")                              \
@@ -40,15 +40,16 @@
 	F(U32, origin, "origin", "the parent's node")                         \
 	F(U32, attempt, "attempt", "placement attempt, from 1")               \
 	F(U32, flags, "flags", "1 notify the workload, 2 fork child")         \
-	APP("the parent's application (its template is needed)")
-#define READY_FIELDS(F, APP, TEXT)                                           \
+	APP("the parent's application (its template is needed)")            \
+	SINCE(U64, tver, "tver", 3, "the template the delta was taken against (0: none, the delta is the whole image)")
+#define READY_FIELDS(F, APP, TEXT, SINCE)                                           \
 	F(U64, id, "id", "the instance now running")                          \
 	F(U64, parent, "parent", "its parent, 0 if none")                     \
 	F(U64, tag, "tag", "the workload's tag")                              \
 	F(U32, node, "node", "node it runs on")                               \
 	F(U32, origin, "origin", "node the notice goes to")                   \
 	F(U32, flags, "flags", "flags of the request, | start kind << 8")
-#define EXIT_FIELDS(F, APP, TEXT)                                            \
+#define EXIT_FIELDS(F, APP, TEXT, SINCE)                                            \
 	F(U64, id, "id", "the instance that exited")                          \
 	F(U64, parent, "parent", "its parent, 0 if none")                     \
 	F(U64, tag, "tag", "the workload's tag")                              \
@@ -56,7 +57,7 @@
 	F(U32, node, "node", "node it ran on")                                \
 	F(U32, origin, "origin", "node the notice goes to")                   \
 	F(U32, flags, "flags", "flags of the request")
-#define FAIL_FIELDS(F, APP, TEXT)                                            \
+#define FAIL_FIELDS(F, APP, TEXT, SINCE)                                            \
 	F(U64, id, "id", "the instance (or request) that failed")             \
 	F(U64, parent, "parent", "its parent, 0 if none")                     \
 	F(U64, tag, "tag", "the workload's tag")                              \
@@ -64,23 +65,26 @@
 	F(U32, origin, "origin", "node the notice goes to")                   \
 	F(U32, flags, "flags", "flags of the request")                        \
 	TEXT("reason", "why, in words")
-#define NACK_FIELDS(F, APP, TEXT)                                            \
+#define NACK_FIELDS(F, APP, TEXT, SINCE)                                            \
 	F(U64, id, "id", "the request refused")                               \
 	F(U32, origin, "origin", "the origin it goes back to")                \
-	APP("its application")
-#define TFETCH_FIELDS(F, APP, TEXT)                                          \
+	APP("its application")                                                \
+	SINCE(I64, status, "status", 3, "0: no capacity; -ESTALE (-116): the template its delta was taken against is gone, save a new delta")
+#define TFETCH_FIELDS(F, APP, TEXT, SINCE)                                          \
 	F(U32, origin, "origin", "node asking")                               \
-	APP("the application whose template is asked for")
-#define TDATA_FIELDS(F, APP, TEXT)                                           \
+	APP("the application whose template is asked for")                  \
+	SINCE(U64, tver, "tver", 3, "the template version wanted (0: any); a peer holding another answers none")
+#define TDATA_FIELDS(F, APP, TEXT, SINCE)                                           \
 	F(I64, result, "result", "0: the template follows as bulk bytes; < 0: none here") \
 	F(U64, bytes, "bytes", "the template's size as the engine counts it") \
 	F(U32, origin, "origin", "node sending it")                           \
-	APP("its application")
-#define MSG_FIELDS(F, APP, TEXT)                                             \
+	APP("its application")                                                \
+	SINCE(U64, tver, "tver", 3, "the template's version: who made it and when, kept by every copy")
+#define MSG_FIELDS(F, APP, TEXT, SINCE)                                             \
 	F(U64, id, "id", "the destination instance")                          \
 	F(U64, src, "src", "the sending instance")                            \
 	F(U32, origin, "origin", "the sender's node")
-#define KILL_FIELDS(F, APP, TEXT)                                            \
+#define KILL_FIELDS(F, APP, TEXT, SINCE)                                            \
 	F(U64, id, "id", "the instance to stop")                              \
 	F(U32, origin, "origin", "node asking")
 
@@ -95,11 +99,13 @@
 	    "digest of what the app runs (0: unknown)")                       \
 	UKF_FIELD_STR("app", UKF_FK_NAME, struct ukf_msg, app_name,           \
 		      app_name_len, APP_NAME_MAX, d),
+#define SINCE_ROW(k, member, n, v, d)                                          \
+	UKF_FIELD_SINCE(n, UKF_FK_##k, struct ukf_msg, member, v, d),
 #define TEXT_ROW(n, d)                                                        \
 	UKF_FIELD_STR(n, UKF_FK_TEXT, struct ukf_msg, text, text_len,         \
 		      UKF_WIRE_TEXT_MAX, d),
 #define TABLE(t, FIELDS)                                                      \
-	static const struct ukf_field f_##t[] = { FIELDS(ROW, APP_ROWS, TEXT_ROW) };
+	static const struct ukf_field f_##t[] = { FIELDS(ROW, APP_ROWS, TEXT_ROW, SINCE_ROW) };
 TABLE(spawn, SPAWN_FIELDS)
 TABLE(clone, CLONE_FIELDS)
 TABLE(ready, READY_FIELDS)
@@ -141,12 +147,13 @@ TABLE(kill, KILL_FIELDS)
 	if (m->text_len)                                                      \
 		memcpy(p, m->text, m->text_len);                              \
 	p += m->text_len;
+#define ENC_SINCE(k, member, n, v, d) ENC(k, member, n, d)
 #define ENCODER(t, FIELDS)                                                    \
 	static size_t enc_##t(const struct ukf_msg *m, uint8_t *buf,          \
 			      size_t cap)                                     \
 	{                                                                     \
 		uint8_t *p = buf, *end = buf + cap;                           \
-		FIELDS(ENC, ENC_APP, ENC_TEXT)                                \
+		FIELDS(ENC, ENC_APP, ENC_TEXT, ENC_SINCE)                                \
 		return (size_t)(p - buf);                                     \
 	}
 ENCODER(spawn, SPAWN_FIELDS)
@@ -208,13 +215,18 @@ ENCODER(kill, KILL_FIELDS)
 		m->text_len = tl;                                             \
 		p += 2 + tl;                                                  \
 	}
+/* an older sender's body ends before the fields appended since */
+#define DEC_SINCE(k, member, n, v, d)                                         \
+	if (p == end)                                                         \
+		return 0;                                                     \
+	DEC(k, member, n, d)
 #define DECODER(t, FIELDS)                                                    \
 	static int dec_##t(struct ukf_msg *m, const uint8_t *buf, size_t len, \
 			   int newer, char *err, size_t errlen)               \
 	{                                                                     \
 		const uint8_t *p = buf, *end = buf + len;                     \
 		const char *what = #t;                                        \
-		FIELDS(DEC, DEC_APP, DEC_TEXT)                                \
+		FIELDS(DEC, DEC_APP, DEC_TEXT, DEC_SINCE)                                \
 		if (p != end && !newer)                                       \
 			return BAD("%s: %zu bytes after the last field",      \
 				   what, (size_t)(end - p));                  \

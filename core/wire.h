@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* wire.h - messages between node agents (wire protocol v2): one body layout per type, declared once. */
+/* wire.h - messages between node agents (wire protocol v3): one body layout per type, declared once. */
 #ifndef UKF_WIRE_H
 #define UKF_WIRE_H
 
@@ -24,7 +24,9 @@
  * A decoder checks every length, refuses unknown types, empty or oversized
  * names and texts, a missing instance id, and trailing bytes (unless the
  * sender speaks a newer version, whose appended fields it then ignores).
- * New fields are only appended to a type's row, with a version bump.
+ * New fields are only appended to a type's row, with a version bump, as
+ * SINCE(kind, member, name, version, doc): a body that ends right before
+ * them (an older sender's) decodes with them 0.
  * `ukf_wire_describe` prints the table: docs/protocol.md is made from it.
  */
 #define UKF_WIRE_TEXT_MAX  2048		  /* args, reason */
@@ -58,9 +60,11 @@ struct ukf_msg {
 	uint64_t tag;	    /* workload tag */
 	ukf_ns_t t_request; /* when the request was made (origin's clock) */
 	ukf_ns_t t_placed;  /* when the origin placed it */
-	int64_t status;	    /* EXIT: exit status */
+	int64_t status;	    /* EXIT: exit status; NACK: why (v3) */
 	int64_t result;	    /* TDATA: 0 template follows, < 0 none */
 	uint64_t bytes;	    /* CLONE: delta size; TDATA: template size */
+	uint64_t tver;	    /* CLONE/TFETCH/TDATA: a template's version
+			       (appended in v3; 0 none/any/unknown) */
 	uint32_t node;	    /* READY/EXIT/FAIL: node the instance runs on */
 	uint32_t origin;    /* node handling the request / the parent's node */
 	uint32_t attempt;   /* placement attempt number */

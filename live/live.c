@@ -507,6 +507,7 @@ static void lw_destroy(void **wp)
 	ukf_dir_destroy(&w->dir);
 	ukf_apps_destroy(&w->apps);
 	free(w->tfile);
+	free(w->tfile_ver);
 	free(w);
 	*wp = NULL;
 }

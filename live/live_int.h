@@ -71,6 +71,7 @@ struct live_world {
 	/* templates on disk (live_tdir.c) */
 	int tdir_loaded; /* ukf_live_load_templates ran (or was tried) */
 	uint8_t *tfile;	 /* by app: enum lw_tfile */
+	uint64_t *tfile_ver; /* by app: the version of the bytes loaded */
 	uint32_t ntfile;
 };
 

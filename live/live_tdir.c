@@ -39,6 +39,11 @@ static uint8_t *tfile(struct live_world *w, uint32_t app)
 {
 	if (app >= w->ntfile) {
 		uint32_t n = app + 8;
+		uint64_t *v = realloc(w->tfile_ver, n * sizeof(*v));
+		if (!v)
+			return NULL;
+		memset(v + w->ntfile, 0, (n - w->ntfile) * sizeof(*v));
+		w->tfile_ver = v;
 		uint8_t *p = realloc(w->tfile, n);
 
 		if (!p)
@@ -48,6 +53,24 @@ static uint8_t *tfile(struct live_world *w, uint32_t app)
 		w->ntfile = n;
 	}
 	return &w->tfile[app];
+}
+
+/* A template version made from a file's bytes (FNV-1a over 64-bit words,
+ * then the tail; never 0). */
+static uint64_t bytes_version(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t h = 0xcbf29ce484222325ULL, x;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, p + i, 8);
+		h = (h ^ x) * 0x100000001b3ULL;
+	}
+	for (; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	h ^= len;
+	return h ? h : 1;
 }
 
 /*
@@ -80,8 +103,11 @@ int lw_tdir_event(struct live_world *w, const struct ukf_be_event *ev)
 			ev->text ? ev->text : "refused by the backend");
 		return 1;
 	}
-	rc = ukf_engine_template_loaded(w->eng, w->cfg.engine.self, ev->app,
-					ev->bytes);
+	/* the same file loaded on two nodes is one template: its version
+	 * comes from its bytes */
+	rc = ukf_engine_template_loaded_version(w->eng, w->cfg.engine.self,
+						ev->app, ev->bytes,
+						w->tfile_ver[ev->app]);
 	if (rc == 0) {
 		*tf = LW_TF_LOADED;
 		return 1;
@@ -239,6 +265,7 @@ static int lw_load_one(struct live_world *w, const char *path,
 		return 0;
 	}
 	*tf = LW_TF_LOADING;
+	w->tfile_ver[app] = bytes_version(data, len);
 	rc = w->be.ops->load_template(w->be.b, w->cfg.engine.self,
 				      (uint32_t)app, data, len);
 	free(data);

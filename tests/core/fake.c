@@ -16,7 +16,8 @@ enum step {
 	S_WAIT,
 	S_EXIT,
 	S_DELTA,
-	S_TEMPLATE
+	S_TEMPLATE,
+	S_STALE /* a restore refused: the delta's template is not here */
 };
 
 struct ev {
@@ -27,6 +28,10 @@ struct ev {
 	uint64_t x; /* STEP: inst id; TIMER: cookie; TEMPLATE: app */
 	uint32_t step, gen;
 	uint64_t bytes;
+	uint32_t crc;	/* TEMPLATE: the loaded one's (0: made, a new one);
+			   STALE: the delta's */
+	ukf_id_t maker; /* TEMPLATE: the instance it was made from; STALE:
+			   the app */
 	struct ukf_be_event be;
 	char text[64];
 	size_t len;	    /* MSG: body bytes, then blen bulk bytes, in buf */
@@ -271,15 +276,46 @@ static void step(struct fake_world *fw, ukf_id_t id, ukf_ns_t after,
 	push(fw, ev);
 }
 
-static int has_tpl(const struct fake_world *fw, ukf_node_id_t node,
+static int tpl_idx(const struct fake_world *fw, ukf_node_id_t node,
 		   uint32_t app)
 {
 	uint64_t k = ((uint64_t)node << 32 | app) + 1;
 
 	for (size_t i = 0; i < fw->ntemplates; i++)
 		if (fw->templates[i] == k)
-			return 1;
-	return 0;
+			return (int)i;
+	return -1;
+}
+
+static int has_tpl(const struct fake_world *fw, ukf_node_id_t node,
+		   uint32_t app)
+{
+	return tpl_idx(fw, node, app) >= 0;
+}
+
+uint32_t fake_template_crc(const struct fake_world *fw, ukf_node_id_t node,
+			   uint32_t app)
+{
+	int i = tpl_idx(fw, node, app);
+
+	return i < 0 ? 0 : fw->tcrc[i];
+}
+
+/* Hold a template of app on node with checksum crc (0: a new one). */
+static uint32_t tpl_put(struct fake_world *fw, ukf_node_id_t node,
+			uint32_t app, uint32_t crc)
+{
+	int i = tpl_idx(fw, node, app);
+
+	if (!crc)
+		crc = 0x1000u + ++fw->next_crc;
+	if (i < 0 && fw->ntemplates < 256) {
+		i = (int)fw->ntemplates++;
+		fw->templates[i] = ((uint64_t)node << 32 | app) + 1;
+	}
+	if (i >= 0)
+		fw->tcrc[i] = crc;
+	return crc;
 }
 
 static int fi_new(struct fake_world *fw, ukf_node_id_t node, ukf_id_t id,
@@ -336,6 +372,7 @@ static int b_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 	ev->step = S_TEMPLATE;
 	ev->node = node;
 	ev->x = app;
+	ev->maker = inst;
 	ev->bytes = ukf_apps_get(fw->apps, app)->mem_bytes;
 	push(fw, ev);
 	return 0;
@@ -354,6 +391,11 @@ static int b_load_template(void *b, ukf_node_id_t node, uint32_t app,
 	ev->node = node;
 	ev->x = app;
 	ev->bytes = bytes;
+	/* b_export_template's bytes: the template's checksum, its size */
+	if (data && bytes == 12 && !memcmp(data, "FTPL", 4)) {
+		memcpy(&ev->crc, (const char *)data + 4, 4);
+		ev->bytes = ukf_apps_get(fw->apps, app)->mem_bytes;
+	}
 	push(fw, ev);
 	return 0;
 }
@@ -364,8 +406,29 @@ static void b_drop_template(void *b, ukf_node_id_t node, uint32_t app)
 	uint64_t k = ((uint64_t)node << 32 | app) + 1;
 
 	for (size_t i = 0; i < fw->ntemplates; i++)
-		if (fw->templates[i] == k)
+		if (fw->templates[i] == k) {
 			fw->templates[i] = fw->templates[--fw->ntemplates];
+			fw->tcrc[i] = fw->tcrc[fw->ntemplates];
+		}
+}
+
+static int b_export_template(void *b, ukf_node_id_t node, uint32_t app,
+			     void **data, size_t *len, uint64_t *bytes)
+{
+	struct fake_world *fw = b;
+	uint32_t crc = fake_template_crc(fw, node, app);
+	char *d;
+
+	if (!crc)
+		return -ENOENT;
+	if (!(d = calloc(1, 12)))
+		return -ENOMEM;
+	memcpy(d, "FTPL", 4);
+	memcpy(d + 4, &crc, 4);
+	*data = d;
+	*len = 12;
+	*bytes = ukf_apps_get(fw->apps, app)->mem_bytes;
+	return 0;
 }
 
 static int b_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
@@ -380,6 +443,7 @@ static int b_clone_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 		return -ENOENT;
 	if ((rc = fi_new(fw, node, inst, app->id)) < 0)
 		return rc;
+	fw->inst[inst].tcrc = fake_template_crc(fw, node, app->id);
 	step(fw, inst, COST_CLONE, S_STARTED);
 	step(fw, inst, COST_CLONE, S_READY);
 	return 0;
@@ -399,6 +463,7 @@ static int b_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 	if ((rc = fi_new(fw, node, child, p->app)) < 0)
 		return rc;
 	fw->inst[child].is_child = 1;
+	fw->inst[child].tcrc = p->tcrc;
 	step(fw, child, COST_CLONE, S_STARTED);
 	return 0;
 }
@@ -422,15 +487,30 @@ static int b_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
 	struct fake_world *fw = b;
 	int rc;
 
+	uint32_t crc;
+
 	if (fw->fail_restore)
 		return -ENOMEM;
-	if (!delta || len != 8 || memcmp(delta, "DELTA!!", 8))
+	if (!delta || len != 12 || memcmp(delta, "DELTA!!", 8))
 		return -EINVAL;
 	if (!has_tpl(fw, node, app))
 		return -ENOENT;
+	memcpy(&crc, (const char *)delta + 8, 4);
+	if (crc && crc != fake_template_crc(fw, node, app)) {
+		/* accepted, then refused, as KVM does */
+		struct ev *ev = ev_new(E_STEP, fw->now + COST_CLONE);
+		ev->step = S_STALE;
+		ev->node = node;
+		ev->x = child;
+		ev->crc = crc;
+		ev->maker = app;
+		push(fw, ev);
+		return 0;
+	}
 	if ((rc = fi_new(fw, node, child, app)) < 0)
 		return rc;
 	fw->inst[child].is_child = 1;
+	fw->inst[child].tcrc = crc;
 	step(fw, child, 2 * COST_CLONE, S_STARTED);
 	return 0;
 }
@@ -524,6 +604,7 @@ static const struct ukf_backend_ops be_ops = {
     .restore_delta = b_restore_delta,
     .destroy = b_destroy,
     .complete = b_complete,
+    .export_template = b_export_template,
 };
 
 static void emit(struct fake_world *fw, ukf_node_id_t node,
@@ -549,11 +630,26 @@ static void do_step(struct fake_world *fw, struct ev *e)
 		emit(fw, e->node, &be);
 		return;
 	}
+	if (e->step == S_STALE) {
+		char why[128];
+		fw->stale_refusals++;
+		snprintf(why, sizeof(why),
+			 "delta was taken against another template of app %u "
+			 "(crc %08x, this node's %08x)",
+			 (unsigned)e->maker, e->crc,
+			 fake_template_crc(fw, e->node, (uint32_t)e->maker));
+		be.kind = UKF_BE_ERROR;
+		be.inst = id;
+		be.status = -ESTALE;
+		be.text = why;
+		emit(fw, e->node, &be);
+		return;
+	}
 	if (e->step == S_TEMPLATE) {
-		if (fw->ntemplates < 256 &&
-		    !has_tpl(fw, e->node, (uint32_t)e->x))
-			fw->templates[fw->ntemplates++] =
-			    ((uint64_t)e->node << 32 | e->x) + 1;
+		uint32_t crc = tpl_put(fw, e->node, (uint32_t)e->x, e->crc);
+		struct fake_inst *m = e->maker ? fi_get(fw, e->maker) : NULL;
+		if (m && m->node == (int)e->node)
+			m->tcrc = crc; /* its memory maps the template now */
 		be.kind = UKF_BE_TEMPLATE;
 		be.app = (uint32_t)e->x;
 		be.bytes = e->bytes;
@@ -621,9 +717,19 @@ static void do_step(struct fake_world *fw, struct ev *e)
 			emit(fw, e->node, &be);
 			break;
 		}
+		/* against the node's template if its memory maps that one,
+		 * else the whole image (KVM's rule) */
+		{
+			static char d[12] = "DELTA!!";
+			uint32_t crc = fi->tcrc && fi->tcrc == fake_template_crc(
+							   fw, e->node, fi->app)
+					   ? fi->tcrc
+					   : 0;
+			memcpy(d + 8, &crc, 4);
+			be.data = d;
+		}
 		be.kind = UKF_BE_DELTA;
-		be.data = "DELTA!!";
-		be.len = 8;
+		be.len = 12;
 		be.bytes = (uint64_t)a->dirty_pages * 4096;
 		emit(fw, e->node, &be);
 		break;
@@ -768,9 +874,8 @@ void fake_fail(struct fake_world *fw, ukf_id_t id, int error, const char *why)
 void fake_hold_template(struct fake_world *fw, ukf_node_id_t node,
 			uint32_t app)
 {
-	if (fw->ntemplates < 256 && !has_tpl(fw, node, app))
-		fw->templates[fw->ntemplates++] =
-		    ((uint64_t)node << 32 | app) + 1;
+	if (!has_tpl(fw, node, app))
+		tpl_put(fw, node, app, 0);
 }
 
 int fake_has_template(const struct fake_world *fw, ukf_node_id_t node,

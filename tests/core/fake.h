@@ -36,6 +36,7 @@ struct fake_inst {
 	size_t last_len;
 	int ncomplete;
 	uint32_t gen;
+	uint32_t tcrc; /* the template its memory maps (0: none) */
 };
 
 struct fake_world {
@@ -70,6 +71,13 @@ struct fake_world {
 	struct fake_inst inst[FAKE_MAX_INST];
 	uint64_t
 	    templates[256]; /* (node << 32 | app) + 1 held by the backend */
+	/* each one's checksum, as the KVM backend's: a template made on a
+	 * node is its own (a fresh value), a loaded one keeps its source's;
+	 * a delta names the one it was taken against and a restore onto
+	 * another is refused with -ESTALE, as KVM refuses it */
+	uint32_t tcrc[256];
+	uint32_t next_crc;
+	uint64_t stale_refusals; /* restores refused so (-ESTALE) */
 	size_t ntemplates;
 	uint64_t msgs, msg_bytes, bulk_bytes;
 	int fail_clone_template; /* make clone_template refuse (-ENOMEM) */
@@ -113,6 +121,10 @@ void fake_fail(struct fake_world *fw, ukf_id_t id, int error, const char *why);
  * with ukf_engine_template_loaded). */
 void fake_hold_template(struct fake_world *fw, ukf_node_id_t node,
 			uint32_t app);
+/* The checksum of the template of `app` the backend of `node` holds (0:
+ * none): two nodes that each made one hold two different ones. */
+uint32_t fake_template_crc(const struct fake_world *fw, ukf_node_id_t node,
+			   uint32_t app);
 /* 1 if the backend of `node` holds a template of `app`. */
 int fake_has_template(const struct fake_world *fw, ukf_node_id_t node,
 		      uint32_t app);

@@ -259,6 +259,7 @@ static void full_msg(struct ukf_msg *m, enum ukf_msg_type t)
 	m->status = -1000;
 	m->result = -2;
 	m->bytes = 1ULL << 40;
+	m->tver = 0x0123456789abcdefULL;
 	m->node = 11;
 	m->origin = 4;
 	m->attempt = 5;
@@ -382,8 +383,28 @@ static void expect_bad(uint16_t type, const unsigned char *buf, size_t len,
 	}
 }
 
+/* Where type t's fields appended in a later version begin in
+ * full_msg's body (names of 3 bytes, texts of 7), or 0 if it has none. */
+static size_t since_at(enum ukf_msg_type t)
+{
+	size_t nf, at = 0;
+	const struct ukf_field *f = ukf_wire_table(t, &nf);
+
+	for (size_t k = 0; k < nf; k++) {
+		if (f[k].since)
+			return at;
+		at += f[k].kind == UKF_FK_NAME	 ? 1 + 3
+		      : f[k].kind == UKF_FK_TEXT ? 2 + 7
+		      : f[k].kind == UKF_FK_U32	 ? 4
+						 : 8;
+	}
+	return 0;
+}
+
 /* Rejection of every field of every type: a body cut inside each field
- * names it; each app name and text length that lies is refused. */
+ * names it; each app name and text length that lies is refused. A body
+ * that ends where the fields of a later version begin (an older
+ * sender's) decodes, those fields 0. */
 static void t_wire_hostile(void)
 {
 	unsigned char buf[512], b2[600];
@@ -396,9 +417,17 @@ static void t_wire_hostile(void)
 
 		full_msg(&m, (enum ukf_msg_type)t);
 		size_t n = ukf_msg_encode(&m, buf, sizeof(buf));
-		/* every truncation is refused */
+		/* every truncation is refused, but an older sender's body */
+		size_t old = since_at((enum ukf_msg_type)t);
 		for (size_t l = 0; l < n; l++)
-			expect_bad((uint16_t)t, buf, l, "field '");
+			if (!old || l != old)
+				expect_bad((uint16_t)t, buf, l, "field '");
+		if (old) {
+			CHECK_EQ(ukf_msg_decode(&d, (uint16_t)t, buf, old, NULL,
+						0, 0, err, sizeof(err)),
+				 0);
+			CHECK(d.tver == 0 && d.status == 0);
+		}
 		/* trailing bytes: refused, unless the sender is newer */
 		memcpy(b2, buf, n);
 		b2[n] = 0;
@@ -499,7 +528,10 @@ static void same_decode(enum ukf_msg_type t, const unsigned char *b, size_t len)
 	}
 	n1 = ukf_fields_encode(f, nf, &d1, e1, sizeof(e1));
 	n2 = ukf_fields_encode(f, nf, &d2, e2, sizeof(e2));
-	CHECK(n1 == n2 && n1 == len && !memcmp(e1, e2, n1));
+	/* an older sender's body comes back with the later fields, 0 */
+	CHECK(n1 == n2 && !memcmp(e1, e2, n1) &&
+	      (n1 == len ||
+	       (len == since_at(t) && n1 > len && !memcmp(e1, b, len))));
 }
 
 /* The generated encoder and decoder are the table's: the same bytes for
@@ -1142,13 +1174,15 @@ static void t_engine_remote_fork(void)
 	CHECK(!fw->overcommit);
 	fake_destroy(&fw);
 
-	/* fetch = cold: the target boots the template itself */
+	/* fetch = cold, a parent without a template (its delta is the whole
+	 * image): the target boots a template itself */
 	struct ukf_engine_config c;
 	char err[200];
 	ukf_engine_config_default(&c);
 	c.nodes = 2;
 	c.node.vcpus = 1;
 	c.fetch = UKF_FETCH_COLD;
+	c.templates = "none";
 	fw = fake_create(&c, err, sizeof(err));
 	fake_app(fw, "fan", "init=10ms work=5ms fork=1 dirty=3");
 	fake_start(fw);
@@ -1169,6 +1203,151 @@ static void t_engine_remote_fork(void)
 		}
 	}
 	CHECK_EQ(tboots, 1u);
+	fake_destroy(&fw);
+
+	/* fetch = cold, a parent made the template of its node: one made on
+	 * node 1 would be another, so the child's template is fetched from
+	 * the parent's node whatever the fetch policy */
+	c.templates = "on-demand";
+	fw = fake_create(&c, err, sizeof(err));
+	fake_app(fw, "fan", "init=10ms work=5ms fork=1 dirty=3");
+	fake_start(fw);
+	fake_spawn(fw, 0, 0, "", 1, &a);
+	fake_run(fw, UKF_NS_NEVER);
+	CHECK_EQ(fw->nrecs, 2);
+	CHECK_EQ(fake_log_count(fw, "template-boot"), 0);
+	CHECK_EQ(fake_log_count(fw, "template-fetch app=fan node=1 from=0"), 1);
+	for (size_t i = 0; i < fw->nrecs; i++)
+		CHECK_EQ(fw->recs[i].r.status, 0);
+	fake_destroy(&fw);
+}
+
+/*
+ * Two nodes that each booted an app cold and made their own template hold
+ * two different templates of it (fake.c gives each a checksum, as KVM
+ * does). A parent cloned from node X's forks onto node Y: the delta was
+ * taken against X's template, which Y must hold before it restores (Y's
+ * backend refuses a delta against another template, -ESTALE). Returns
+ * the world after both templates are made and the fork ran, or NULL.
+ */
+static struct fake_world *two_templates_fork(ukf_id_t *parent, ukf_id_t *kid)
+{
+	struct ukf_engine_config c;
+	char err[200];
+	struct fake_world *fw;
+	ukf_id_t a = 0, b = 0;
+
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	c.node.vcpus = 1;
+	c.fetch = UKF_FETCH_COLD; /* each node makes its own */
+	fw = fake_create(&c, err, sizeof(err));
+	CHECK(fw != NULL);
+	if (!fw)
+		return NULL;
+	fw->check_every_event = 1;
+	CHECK_EQ(fake_app(fw, "manual", "init=1ms mem=1M dirty=4"), 0);
+	CHECK_EQ(fake_start(fw), 0);
+	/* a takes one node's only vCPU, so b boots on the other */
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &a), 0);
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &b), 0);
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	CHECK(fake_template_crc(fw, 0, 0) != 0);
+	CHECK(fake_template_crc(fw, 1, 0) != 0);
+	CHECK(fake_template_crc(fw, 0, 0) != fake_template_crc(fw, 1, 0));
+	fake_exit(fw, a, 0);
+	fake_exit(fw, b, 0);
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	/* p is cloned from its node's template; its node has room for it
+	 * only, so its fork goes to the other node */
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, parent), 0);
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	CHECK_EQ(fake_fork(fw, *parent, 1, kid), 0);
+	fake_run(fw, fw->now + UKF_S);
+	return fw;
+}
+
+/* The fork child runs there, from the parent's template brought over. */
+static void t_engine_fork_other_template(void)
+{
+	ukf_id_t p = 0, k = 0;
+	struct fake_world *fw = two_templates_fork(&p, &k);
+	const struct fake_rec *rp, *rk;
+
+	if (!fw)
+		return;
+	fake_exit(fw, k, 0);
+	fake_exit(fw, p, 0);
+	fake_run(fw, UKF_NS_NEVER);
+	rp = fake_rec(fw, p);
+	rk = fake_rec(fw, k);
+	CHECK(rp && rk);
+	if (rp && rk) {
+		CHECK_EQ(rp->r.start, UKF_START_TEMPLATE);
+		CHECK_EQ(rk->r.start, UKF_START_FORK);
+		CHECK(rk->r.node != rp->r.node);
+		CHECKF(rk->r.status == 0, "fork child failed: %s", rk->why);
+		CHECK_EQ(rk->r.template_fetched, 1);
+	}
+	/* brought before the restore, not after a refusal */
+	CHECK_EQ(fw->stale_refusals, 0);
+	CHECK_EQ(fake_log_count(fw, "template-replace app=manual"), 1);
+	CHECK_EQ(fake_template_crc(fw, 0, 0), fake_template_crc(fw, 1, 0));
+	CHECK(!fw->overcommit);
+	fake_destroy(&fw);
+}
+
+/*
+ * The engine believes the target holds the delta's template but the
+ * backend holds another (changed outside the engine): the restore is
+ * refused with -ESTALE and the engine recovers - it brings the parent's
+ * template and restores again - instead of failing the fork.
+ */
+static void t_engine_fork_stale_recovered(void)
+{
+	ukf_id_t p = 0, k = 0, p2 = 0, k2 = 0;
+	struct fake_world *fw = two_templates_fork(&p, &k);
+	const struct fake_rec *rp, *rk;
+	ukf_node_id_t other;
+	int idx = -1;
+
+	if (!fw)
+		return;
+	fake_exit(fw, k, 0);
+	fake_exit(fw, p, 0);
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	rp = fake_rec(fw, p);
+	CHECK(rp != NULL);
+	if (!rp) {
+		fake_destroy(&fw);
+		return;
+	}
+	/* the other node's template changes behind the engine's back */
+	other = rp->r.node ? 0 : 1;
+	for (size_t i = 0; i < fw->ntemplates; i++)
+		if (fw->templates[i] == ((uint64_t)other << 32 | 0) + 1)
+			idx = (int)i;
+	CHECK(idx >= 0);
+	if (idx >= 0)
+		fw->tcrc[idx] = 0xdead;
+	/* the same again: a parent from its node's template forks there */
+	CHECK_EQ(fake_spawn(fw, rp->r.node, 0, "", 0, &p2), 0);
+	fake_run(fw, fw->now + 100 * UKF_MS);
+	CHECK_EQ(fake_fork(fw, p2, 2, &k2), 0);
+	fake_run(fw, fw->now + UKF_S);
+	fake_exit(fw, k2, 0);
+	fake_exit(fw, p2, 0);
+	fake_run(fw, UKF_NS_NEVER);
+	rk = fake_rec(fw, k2);
+	CHECK(rk != NULL);
+	if (rk) {
+		CHECK_EQ(rk->r.node, other);
+		CHECKF(rk->r.status == 0, "fork child failed: %s", rk->why);
+	}
+	CHECK_EQ(fw->stale_refusals, 1);
+	CHECK_EQ(fake_log_count(fw, "template-stale app=manual"), 1);
+	CHECK(!fw->overcommit);
 	fake_destroy(&fw);
 }
 
@@ -3356,6 +3535,8 @@ static const struct fake_test tests[] = {
     {"engine_spawn_template", t_engine_spawn_template},
     {"engine_local_fork", t_engine_local_fork},
     {"engine_remote_fork", t_engine_remote_fork},
+    {"engine_fork_other_template", t_engine_fork_other_template},
+    {"engine_fork_stale_recovered", t_engine_fork_stale_recovered},
     {"engine_answer_timeout", t_engine_answer_timeout},
     {"engine_peer_lost", t_engine_peer_lost},
     {"engine_wait", t_engine_wait},

@@ -290,6 +290,10 @@ static void t_i11_fork_boot_in_child_slot(void)
 	c.nodes = 2;
 	c.node.vcpus = 1;
 	c.fetch = UKF_FETCH_COLD;
+	/* a parent without a template: its delta is the whole image, which
+	 * any template of the app serves (one with a template needs that
+	 * one, brought from its node: test_core's engine_remote_fork) */
+	c.templates = "none";
 	fw = fake_create(&c, err, sizeof(err));
 	CHECK(fw != NULL);
 	if (!fw)
@@ -316,7 +320,12 @@ static void t_i11_fork_boot_in_child_slot(void)
 	if (!fw)
 		return;
 	fw->check_every_event = 1;
-	ukf_id_t p = manual_parent(fw), k = 0;
+	ukf_id_t p = 0, k = 0;
+	/* (manual_parent's, but a cold parent: templates "none") */
+	CHECK_EQ(fake_app(fw, "manual", "init=1ms mem=1M dirty=4"), 0);
+	CHECK_EQ(fake_start(fw), 0);
+	CHECK_EQ(fake_spawn(fw, 0, 0, "", 0, &p), 0);
+	fake_run(fw, 100 * UKF_MS);
 	/* node 0's only vCPU is the parent's: the fork goes to node 1 */
 	CHECK_EQ(fake_fork(fw, p, 1, &k), 0);
 	fake_run(fw, fw->now + 2 * UKF_MS); /* delta saved and sent */
