@@ -440,6 +440,12 @@ refusals_more)
 	run run "$T/im.lua" --backend kvm --db "$T/im.db"
 	expect_rc 2; expect_err "$T/im.lua:1: app 'web': guest image path too long"
 	no_runs "$T/im.db"
+	# cores: the simulator's only, and a count that fits
+	run run "$S/ok.lua" --backend kvm --set cores=2 --db "$T/c.db"
+	expect_rc 2; expect_err "--set cores=2: setting 'cores': only the simulator models host cores"
+	run run "$S/ok.lua" --set cores=4294967296 --db "$T/c.db"
+	expect_rc 2; expect_err "--set cores=4294967296: setting 'cores': a count of cores per host, >= 0"
+	no_runs "$T/c.db"
 	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
