@@ -396,6 +396,13 @@ db_write_fail)
 		[ "$(q "$T/db" "select count(*) from runs")" = 1 ] ||
 			fail "writes to ${w%%:*} failed, yet $(q "$T/db" "select count(*) from runs") runs stored"
 	done
+	# the last write of a run (its totals) failing: the same
+	q "$T/db" "drop trigger full"
+	q "$T/db" "create trigger full before update on runs begin select raise(abort, 'database or disk is full'); end"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 1
+	expect_err "database: $T/db: finishing the run: database or disk is full"
+	[ "$(q "$T/db" "select count(*) from runs")" = 1 ] ||
+		fail "finishing the run failed, yet $(q "$T/db" "select count(*) from runs") runs stored"
 	;;
 run_outputs)
 	# more than 100000 sweep points are refused before anything runs
