@@ -181,6 +181,7 @@ struct uxen {
 	uint32_t nvms;
 	uint64_t mem_in_use;
 	int times; /* UKF_XEN_TIMES=1: fork timings on stderr */
+	int trace; /* UKF_XEN_TRACE=1: every carried call and answer */
 };
 
 static ukf_ns_t now_ns(void)
@@ -570,6 +571,11 @@ static void publish_locked(struct uxen_vm *vm)
 	int64_t ret;
 
 	memcpy(&ret, vm->snap.arg, sizeof(ret));
+	if (vm->x->trace)
+		fprintf(stderr, "xen: %llu answer %s (req %u) = %lld\n",
+			(unsigned long long)vm->inst,
+			ukf_vmm_call_name(vm->call_nr), vm->call_seen,
+			(long long)ret);
 	if (vm->call_nr == UKF_HC_WAIT) {
 		struct ukf_hc_wait w;
 		memcpy(&w, vm->snap.arg, sizeof(w));
@@ -743,6 +749,11 @@ static int call_take(struct uxen_vm *vm, char *why, size_t whylen)
 	} else {
 		memcpy(vm->snap.arg, &ret, sizeof(ret));
 	}
+	if (x->trace)
+		fprintf(stderr, "xen: %llu call %s (req %u): %s\n",
+			(unsigned long long)vm->inst,
+			ukf_vmm_call_name(vm->call_nr), req,
+			out == UKF_VMM_PAUSE ? "to the engine" : "answered");
 	if (out == UKF_VMM_RESUME)
 		publish_locked(vm);
 	else if (out == UKF_VMM_PAUSE)
@@ -1305,6 +1316,12 @@ static int op_complete(void *b, ukf_node_id_t node, ukf_id_t inst, int64_t ret,
 
 	pthread_mutex_lock(&x->lock);
 	vm = vm_find_locked(x, inst);
+	if (x->trace)
+		fprintf(stderr, "xen: complete %llu ret %lld%s\n",
+			(unsigned long long)inst, (long long)ret,
+			!vm ? " (no such instance)"
+			: vm->in_call ? (vm->call ? "" : " (kept: no channel yet)")
+				      : " (not in a call)");
 	if (vm && vm->in_call) {
 		rc = 0;
 		if (vm->call) {
@@ -1616,6 +1633,10 @@ static int op_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 		x->mem_in_use += vm->mem;
 	}
 	pthread_mutex_unlock(&x->lock);
+	if (x->trace)
+		fprintf(stderr, "xen: clone_live %llu of %llu: %d\n",
+			(unsigned long long)child, (unsigned long long)parent,
+			rc);
 	if (rc)
 		free(vm);
 	return rc;
@@ -1728,6 +1749,7 @@ static int drv_create(const struct ukf_backend_config *c,
 		     : UXEN_TPL_DIR);
 	logger_init(&x->lg);
 	x->times = getenv("UKF_XEN_TIMES") && !strcmp(getenv("UKF_XEN_TIMES"), "1");
+	x->trace = getenv("UKF_XEN_TRACE") && !strcmp(getenv("UKF_XEN_TRACE"), "1");
 	x->ctx = ctx_open(&x->lg, why, sizeof(why));
 	if (!x->ctx) {
 		snprintf(err, errlen, "xen backend: %s", why);

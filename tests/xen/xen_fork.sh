@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# xen_fork.sh BUILD - the ABI's calls carried from Xen PV guests to the xen
+# backend in dom0 (call page + event channel, backends/xen/uxen_abi.h) and
+# fork on a real Xen host (scripts/xen-testbed), through the engine
+# (`ukfork exec --backend xen`): fanout forks 3 children that each count
+# their slice and send it back, with the answer KVM gives (9592 primes
+# below 100000, every slice done by a child, none inline); test-xencall's
+# bad arguments are refused with their errors (by the runtime: EFAULT,
+# EINVAL, EMSGSIZE; by the node: ENOENT, ECHILD, ENOSYS), a message to
+# itself comes back, a forked child sees fork() 0 and its own id and the
+# parent's wait returns its status 7; test-abi passes every check with
+# fork, wait, spawn and messages really carried; a guest that breaks the
+# call page (test-xencall raw, spawned) is failed with the reason (in the
+# engine's log, --trace) while the backend goes on serving its parent
+# (which forks again); no domain is left. Fork timings printed (UKF_XEN_TIMES=1) are EMULATED (QEMU TCG).
+# Exit 77 (skip) only when qemu-system-x86_64 is missing.
+set -euo pipefail
+
+B=$(cd "${1:?usage: xen_fork.sh BUILD}" && pwd -P)
+BOOT=$B/backends/xen/ukf-xen-boot
+G=$B/guest-xen
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+xen_need_boot fanout test-xencall test-abi
+[ -x "$B/ukfork" ] || fail "no $B/ukfork"
+xen_need_qemu
+xen_workdir ukf-xen-fork
+
+# Each case in dom0: "== NAME rc=N", then its stdout and stderr.
+cat >"$D/in-dom0.sh" <<INNER
+set -u
+export UKF_XEN_TIMES=1 UKF_XEN_TEMPLATE_DIR=/tmp
+case_() {
+	local name=\$1
+	shift
+	(cd "$B" && timeout 600 "\$@") >"$D/\$name.out" 2>"$D/\$name.err"
+	echo "== \$name rc=\$?"
+	sed 's/^/   | /' "$D/\$name.out" "$D/\$name.err"
+}
+case_ fanout ./ukfork exec --backend xen --mem 32M fanout 3 100000
+case_ calls ./ukfork exec --backend xen --mem 32M test-xencall
+case_ abi ./ukfork exec --backend xen --mem 32M test-abi one two
+case_ raw ./ukfork exec --trace --backend xen --mem 32M test-xencall spawn-raw
+echo "== domains left"
+xl list | awk 'NR > 1 { print "   | " \$1 }'
+INNER
+
+xen_testbed_run 1500 "$D"
+
+expect fanout 0 '^   \| primes below 100000: 9592$' "fanout's answer on Xen (9592, as on KVM)"
+for i in 0 1 2; do
+	block fanout | grep -Eq "^   \| child $i: \[[0-9]+, [0-9]+\) [0-9]+ primes in .* on node 0 \(id [0-9]+\)$" ||
+		fail "fanout: slice $i was not counted by a forked child"
+done
+block fanout | grep -q 'inline' && fail "fanout: a slice was computed inline (a fork failed)"
+[ "$(block fanout | grep -c 'xen: fork child [0-9]* (domain [0-9]*) running')" = 3 ] ||
+	fail "fanout: not 3 children forked as domains"
+
+expect calls 0 '^   \| xencall: done, 0 failed$' "test-xencall's checks"
+for c in spawn-badptr:-14 spawn-empty:-22 fork-flags:-22 send-big:-90 spawn-unknown:-2 \
+	wait-unknown:-10 unknown-call:-38 send-self:0 recv:4; do
+	block calls | grep -q "^   | xencall: ${c%%:*} ret=${c#*:} ok$" ||
+		fail "test-xencall: ${c%%:*} did not answer ${c#*:}"
+done
+block calls | grep -Eq '^   \| (\[[0-9]+\] )?xencall: child id=([0-9]+) parent=1$' ||
+	fail "test-xencall: the fork child did not see fork() 0 with its own id"
+block calls | grep -q '^   | xencall: fork id=[0-9]* status=7$' ||
+	fail "test-xencall: wait did not return the child's status 7"
+
+expect abi 0 '^   \| abi: done, 0 failed$' "test-abi through the xen backend"
+block abi | grep -q '^   | abi: fork+wait ok$' || fail "test-abi: fork+wait did not run on Xen"
+block abi | grep -q '^   | abi: recv ok$' || fail "test-abi: send/recv did not run on Xen"
+
+expect raw 0 '^   \| xencall: done, 0 failed$' "a parent after its spawned child broke the call page"
+block raw | grep -q 'hypercall spawn: bad spawn app name \[0x100000, +0x5)' ||
+	fail "raw: the broken call page was not refused with its reason"
+block raw | grep -q '^   | xencall: after-raw fork+wait ret=[0-9]* ok$' ||
+	fail "raw: the backend did not go on serving the parent"
+block raw | grep -q 'xencall: raw ret=' && fail "raw: the broken call was answered instead of refused"
+xen_expect_no_domains_left
+echo "PASS: fanout forked 3 children on Xen with the right answer; calls carried to dom0 and refused where they should be; fork child saw 0, wait its status; test-abi passed; a guest breaking the call page failed with the reason while the backend went on; no domain left"
