@@ -16,21 +16,24 @@
  * start, a cancel or a finish advances V to now, changes the heap
  * (O(log k)) and reschedules the host's one pending SIM_EV_CPU event
  * (a version number makes the earlier ones stale). A cancelled job leaves
- * its heap entry behind, dropped when it reaches the top (or when the host
- * goes idle); the map of live jobs says which entries still count.
+ * its heap entry behind, marked dead (its done event's type set to
+ * SIM_EV_NONE), dropped when it reaches the top (or when the host goes
+ * idle). A host's heap is the only place its jobs are kept: a cancel and
+ * the duplicate check of a start scan it (O(k), k small and contiguous),
+ * which costs less than the global key -> entry map this replaced (five
+ * hashed look-ups per job, each a likely cache miss at 100,000 hosts).
  */
-
 struct job {
 	double f;     /* virtual finish time */
 	uint64_t seq; /* start order: ties finish in start order */
 	uint64_t key;
-	struct sim_ev done;
+	struct sim_ev done; /* type SIM_EV_NONE: cancelled (a dead entry) */
 };
 
 struct host {
 	double v;       /* virtual clock: service per running job so far */
 	ukf_ns_t last;  /* when v was last advanced */
-	uint32_t n;     /* running jobs (live heap entries) */
+	uint32_t n;     /* running jobs (live heap entries; len - n dead) */
 	uint32_t ver;   /* version of the pending event */
 	struct job *h;  /* heap on (f, seq), live and stale entries */
 	uint32_t len, cap;
@@ -41,8 +44,7 @@ struct sim_cpu {
 	struct host *hosts;
 	uint32_t nhosts, cores;
 	uint64_t seq;
-	sim_map_t live; /* key -> seq of its live heap entry */
-	int in_event;   /* finishing jobs: reschedule once at the end */
+	int in_event; /* finishing jobs: reschedule once at the end */
 };
 
 sim_cpu_t *sim_cpu_create(sim_queue_t *q, uint32_t hosts, uint32_t cores)
@@ -60,7 +62,6 @@ sim_cpu_t *sim_cpu_create(sim_queue_t *q, uint32_t hosts, uint32_t cores)
 	c->q = q;
 	c->nhosts = hosts;
 	c->cores = cores;
-	sim_map_init(&c->live);
 	return c;
 }
 
@@ -72,7 +73,6 @@ void sim_cpu_destroy(sim_cpu_t **cp)
 	for (uint32_t i = 0; i < c->nhosts; i++)
 		free(c->hosts[i].h);
 	free(c->hosts);
-	sim_map_free(&c->live);
 	free(c);
 	*cp = NULL;
 }
@@ -133,10 +133,18 @@ static void advance(const sim_cpu_t *c, struct host *h, ukf_ns_t now)
 	h->last = now;
 }
 
-static int is_live(const sim_cpu_t *c, const struct job *j)
+static int is_live(const struct job *j)
 {
-	uint64_t s;
-	return sim_map_get(&c->live, j->key, &s) && s == j->seq;
+	return j->done.type != SIM_EV_NONE;
+}
+
+/* The live entry of job key on host h, or NULL. */
+static struct job *find_live(struct host *h, uint64_t key)
+{
+	for (uint32_t i = 0; i < h->len; i++)
+		if (h->h[i].key == key && is_live(&h->h[i]))
+			return &h->h[i];
+	return NULL;
 }
 
 /* Drop stale entries on top; the host's next finish event. */
@@ -151,8 +159,9 @@ static int resched(sim_cpu_t *c, uint32_t hi, ukf_ns_t now)
 		h->len = 0; /* what is left is stale */
 		return 0;
 	}
-	while (h->len > 0 && !is_live(c, &h->h[0]))
-		heap_pop(h);
+	if (h->len > h->n) /* dead entries (cancels): drop those on top */
+		while (h->len > 0 && !is_live(&h->h[0]))
+			heap_pop(h);
 	if (h->len == 0)
 		return 0; /* cannot happen: n counts live entries */
 	double dt = (h->h[0].f - h->v) * stretch(c, h);
@@ -165,21 +174,20 @@ static int resched(sim_cpu_t *c, uint32_t hi, ukf_ns_t now)
 int sim_cpu_start(sim_cpu_t *c, ukf_ns_t now, uint32_t host, uint64_t key,
 		  ukf_ns_t work_ns, const struct sim_ev *done)
 {
-	if (host >= c->nhosts || work_ns < 0 || !done)
+	if (host >= c->nhosts || work_ns < 0 || !done ||
+	    done->type == SIM_EV_NONE)
 		return -EINVAL;
 	struct host *h = &c->hosts[host];
-	if (sim_map_get(&c->live, key, NULL))
+	if (find_live(h, key))
 		return -EEXIST;
 	if (h->len == h->cap) {
-		uint32_t ncap = h->cap ? h->cap * 2 : 8;
+		uint32_t ncap = h->cap ? h->cap * 2 : 4;
 		struct job *nh = realloc(h->h, sizeof(*nh) * ncap);
 		if (!nh)
 			return -ENOMEM;
 		h->h = nh;
 		h->cap = ncap;
 	}
-	if (sim_map_put(&c->live, key, c->seq) < 0)
-		return -ENOMEM;
 	advance(c, h, now);
 	struct job *j = &h->h[h->len++];
 	j->f = h->v + (double)work_ns;
@@ -193,11 +201,14 @@ int sim_cpu_start(sim_cpu_t *c, ukf_ns_t now, uint32_t host, uint64_t key,
 
 int sim_cpu_cancel(sim_cpu_t *c, ukf_ns_t now, uint32_t host, uint64_t key)
 {
-	if (host >= c->nhosts || !sim_map_get(&c->live, key, NULL))
+	if (host >= c->nhosts)
 		return 0;
 	struct host *h = &c->hosts[host];
+	struct job *j = find_live(h, key);
+	if (!j)
+		return 0;
 	advance(c, h, now);
-	sim_map_del(&c->live, key);
+	j->done.type = SIM_EV_NONE; /* the heap order does not look at it */
 	h->n--;
 	return resched(c, host, now) < 0 ? -ENOMEM : 1;
 }
@@ -219,7 +230,7 @@ int sim_cpu_event(sim_cpu_t *c, ukf_ns_t now, const struct sim_ev *ev)
 	int finished = 0;
 	while (h->len > 0) {
 		struct job *j = &h->h[0];
-		if (!is_live(c, j)) {
+		if (!is_live(j)) {
 			heap_pop(h);
 			continue;
 		}
@@ -228,7 +239,6 @@ int sim_cpu_event(sim_cpu_t *c, ukf_ns_t now, const struct sim_ev *ev)
 		if (j->f > h->v)
 			h->v = j->f;
 		struct sim_ev done = j->done;
-		sim_map_del(&c->live, j->key);
 		heap_pop(h);
 		h->n--;
 		finished = 1;

@@ -226,9 +226,10 @@ typedef struct sim_cpu sim_cpu_t;
 sim_cpu_t *sim_cpu_create(sim_queue_t *q, uint32_t hosts, uint32_t cores);
 /* Free it and null *c (events left in the queue hold nothing). */
 void sim_cpu_destroy(sim_cpu_t **c);
-/* Job `key` (unique among running jobs) needs work_ns of CPU on host from
- * now; *done (copied) is pushed on the queue at the time it has received
- * it. 0, -EINVAL (bad host, negative work), -EEXIST, -ENOMEM. */
+/* Job `key` (unique among the host's running jobs) needs work_ns of CPU
+ * on host from now; *done (copied) is pushed on the queue at the time it
+ * has received it. 0, -EINVAL (bad host, negative work, done of type
+ * SIM_EV_NONE), -EEXIST (key running there), -ENOMEM. */
 int sim_cpu_start(sim_cpu_t *c, ukf_ns_t now, uint32_t host, uint64_t key,
 		  ukf_ns_t work_ns, const struct sim_ev *done);
 /* Job `key` on host leaves unfinished (its VM destroyed); its done event
