@@ -30,6 +30,12 @@
 #   kill9        the agent that receives remote forks is SIGKILLed while
 #                they run: the guest's parent gets errors or its children's
 #                failures, the exec ends, the other agents go on
+#   estale       both agents boot the app cold and make their own template
+#                of it (prewarm, fetch=cold: two different templates), then
+#                a parent cloned from one node's template forks onto the
+#                other: the child must run there (the engine brings the
+#                parent's template over) instead of failing with "delta was
+#                taken against another template"
 set -u
 UKFORK=$1
 UKFORKD=$2
@@ -38,7 +44,7 @@ DIRECTORY=${4:-embedded}
 # lease TTL: 2 s, or 10 s where VMs run (under emulation in scripts/kvm-vm
 # one etcd request can take a second)
 case $CASE in
-exec | run | tboot | template | kill9) ETCD_TTL_DEFAULT=10s ;;
+exec | run | tboot | template | kill9 | estale) ETCD_TTL_DEFAULT=10s ;;
 *) ETCD_TTL_DEFAULT=2s ;;
 esac
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -48,7 +54,7 @@ etcd) command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (etcd-se
 *) echo "agents_test: unknown directory '$DIRECTORY'" >&2; exit 2 ;;
 esac
 case $CASE in
-exec | run | tboot | template | kill9)
+exec | run | tboot | template | kill9 | estale)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; } ;;
 esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-agents.XXXXXX")
@@ -75,6 +81,7 @@ fail() {
 	for f in "$T"/node*.log; do
 		[ -e "$f" ] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }
 	done
+	[ -e "$T/trace" ] && { echo "--- engine events" >&2; tail -n 60 "$T/trace" >&2; }
 	exit 1
 }
 
@@ -328,11 +335,14 @@ EOF
 tboot)
 	# a remote fork to a node without the template, fetch=cold: node 1
 	# boots the template itself - the engine's own boot, a template_boots
-	# row, not an instance (issue 11 item 4; RECORD carries the flag)
+	# row, not an instance (issue 11 item 4; RECORD carries the flag). The
+	# parent has no template (templates "none"): its delta is the whole
+	# image, which any template serves (a parent with one needs that one,
+	# which is fetched from its node whatever the policy: case estale)
 	make_cluster 2
 	start_all
 	cat >"$T/scen.lua" <<'EOF'
-policy { placement = "round-robin", templates = "on-demand", fetch = "cold" }
+policy { placement = "round-robin", templates = "none", fetch = "cold" }
 run { duration = "120s" }
 app("fanout", "mem=64M init=20ms work=20ms dirty=256 fork=2 units=1")
 process(function()
@@ -414,6 +424,46 @@ kill9)
 	"$UKFORK" exec --cluster "$T/cluster.conf" hello >/dev/null 2>"$T/err2" &&
 		fail "a run with node 1 down was accepted"
 	grep -q 'no answer .* node 1' "$T/err2" || fail "no message naming node 1: $(cat "$T/err2")"
+	;;
+estale)
+	# two template boots at once under emulation keep an agent from its
+	# heartbeats for tens of seconds
+	PEER_TIMEOUT=${PEER_TIMEOUT:-90s} make_cluster 2
+	# one vCPU per node: each node's prewarm boot holds it until its own
+	# template is made; the parent then fills node 0, so its fork can
+	# only go to node 1 (placed as soon as node 1's boot is done)
+	sed -i 's/^vcpus = 8$/vcpus = 1/' "$T/cluster.conf"
+	start_all
+	cat >"$T/scen.lua" <<'EOF'
+policy { placement = "least-loaded", templates = "prewarm", prewarm = 1, fetch = "cold",
+         retry = "500ms", max_retries = 400 }
+run { duration = "300s" }
+app("synth", "mem=16M init=20ms work=20ms dirty=64 fork=1 units=1")
+process(function()
+  sleep(5)
+  log("status " .. tostring(wait(spawn("synth", nil, 0))))
+end)
+EOF
+	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" --db "$T/r.db" \
+		--trace "$T/trace" >"$T/out" 2>&1 || fail "run exited $?: $(cat "$T/out")"
+	tb=$(sqlite3 "$T/r.db" 'select node, template_made from template_boots order by node')
+	rows=$(sqlite3 "$T/r.db" "select start, node, status, coalesce(fail_reason, '') from instances order by id")
+	echo "template boots: $(tr '\n' ' ' <<<"$tb")"
+	echo "instances:"; echo "$rows"
+	[ "$tb" = "$(printf '0|1\n1|1')" ] ||
+		fail "want one template made by each node's own boot: '$tb'"
+	parent=$(grep -v '^fork|' <<<"$rows")
+	child=$(grep '^fork|' <<<"$rows")
+	[ "$(wc -l <<<"$parent")" = 1 ] && [ "$(wc -l <<<"$child")" = 1 ] ||
+		fail "want a parent row and a fork row: $rows"
+	pnode=$(cut -d'|' -f2 <<<"$parent")
+	cnode=$(cut -d'|' -f2 <<<"$child")
+	[ "$(cut -d'|' -f1 <<<"$parent")" = template ] ||
+		fail "the parent did not start from its node's template: $parent"
+	[ "$pnode" != "$cnode" ] || fail "the fork stayed on node $pnode: $rows"
+	[ "$(cut -d'|' -f3 <<<"$child")" = 0 ] ||
+		fail "the fork child on node $cnode failed: $child"
+	[ "$(cut -d'|' -f3 <<<"$parent")" = 0 ] || fail "the parent failed: $parent"
 	;;
 *)
 	echo "agents_test: unknown case '$CASE'" >&2
