@@ -943,6 +943,9 @@ static void *vm_main(void *arg)
 	int fd = -1, rc;
 
 	if (vm->fork_parent && fork_save(vm, err, sizeof(err)) < 0) {
+		if (x->times || x->trace)
+			fprintf(stderr, "xen: fork child %llu failed: %s\n",
+				(unsigned long long)vm->inst, err);
 		fail_inst(x, vm->inst, "xen: fork: %s", err);
 		return NULL;
 	}
