@@ -4,9 +4,11 @@
 #   args   bad arguments are refused with exit 2 and a message naming them,
 #          before any host boots (any machine)
 #   table  the whole table with a small N (-N "1 2", one round per cell):
-#          every cell of KVM vs Xen x unikernel vs Linux x N is there, each
-#          with every boot at the marker and sane figures (min <= median <=
-#          p95 <= max, all > 0), labelled EMULATED in text and JSON. No
+#          every cell of KVM vs Xen x unikernel vs Linux x N is there,
+#          every instance counted, sane figures (min <= median <= p95 <=
+#          max, all > 0), labelled EMULATED in text and JSON; every boot
+#          at the marker except Linux under nested KVM, whose known hangs
+#          are tolerated (at least one of its boots must arrive). No
 #          timing assertion. Exit 77 (skip) when qemu-system-x86_64 is
 #          missing.
 set -euo pipefail
@@ -50,22 +52,36 @@ table)
 	rc=$?
 	set -e
 	cat "$T/out"
-	((rc == 0)) || fail "thesis-table.sh exited $rc"
+	# 1: a cell has no boot at the marker (judged below), 0: all have one
+	((rc == 0 || rc == 1)) || fail "thesis-table.sh exited $rc"
 	head -n 1 "$T/out" | grep -q '^EMULATED: ' || fail "the table does not start with its EMULATED label"
+	# every cell has a row; every instance is counted (at the marker or
+	# failed). Linux under QEMU/KVM inside scripts/kvm-vm (KVM nested
+	# under TCG) sometimes never gets past "Booting from ROM..." (3 of 7
+	# instances when measured, docs/bootbench.md): that cell may count
+	# such timeouts, but must have a boot at the marker for N=1 or N=2;
+	# every other cell must have all its boots.
 	for plat in kvm xen; do
 		for guest in unikernel linux; do
 			for n in 1 2; do
-				grep -Eq "^\| $plat +\| $guest +\| +$n \| +$n \| +0 \| +[0-9.]+ \| +[0-9.]+ \|" "$T/out" ||
-					fail "no complete text row for $plat $guest N=$n"
+				grep -Eq "^\| $plat +\| $guest +\| +$n \| +[0-9]+ \| +[0-9]+ \| " "$T/out" ||
+					fail "no text row for $plat $guest N=$n"
 			done
 		done
 	done
 	jq -e '.emulated == true and (.cells | length) == 8' "$T/t.json" >/dev/null ||
 		fail "JSON: not emulated with 8 cells: $(cat "$T/t.json")"
-	jq -e '[.cells[] | select(.emulated and .bootbench_emulated and .failed == 0
-		and .boots == .instances and .min_ms > 0 and .min_ms <= .median_ms
-		and .median_ms <= .p95_ms and .p95_ms <= .max_ms)] | length == 8' "$T/t.json" >/dev/null ||
-		fail "JSON: a cell is incomplete or its figures are not ordered: $(jq -c '.cells[]' "$T/t.json")"
+	jq -e '[.cells[] | select(.emulated and .bootbench_emulated
+		and .boots + .failed == .instances
+		and (.boots == 0 or (.min_ms > 0 and .min_ms <= .median_ms
+			and .median_ms <= .p95_ms and .p95_ms <= .max_ms)))] | length == 8' "$T/t.json" >/dev/null ||
+		fail "JSON: a cell miscounts its instances or its figures are not ordered: $(jq -c '.cells[]' "$T/t.json")"
+	jq -e '[.cells[] | select((.platform != "kvm" or .guest != "linux") and .failed == 0 and .boots == .instances)] | length == 6' \
+		"$T/t.json" >/dev/null ||
+		fail "JSON: a unikernel or Xen cell lost an instance: $(jq -c '.cells[]' "$T/t.json")"
+	jq -e '[.cells[] | select(.platform == "kvm" and .guest == "linux") | .boots] | add > 0' "$T/t.json" >/dev/null ||
+		fail "JSON: no Linux boot under QEMU/KVM reached the marker: $(jq -c '.cells[]' "$T/t.json")"
+	jq -r '.cells[] | select(.first_failure) | "note: \(.platform) \(.guest) N=\(.instances): \(.first_failure)"' "$T/t.json"
 	for plat in kvm xen; do
 		for guest in unikernel linux; do
 			jq -e --arg p "$plat" --arg g "$guest" \
