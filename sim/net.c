@@ -612,6 +612,21 @@ static int fair_settle(sim_net_t *n, ukf_ns_t now)
 	return fair_arm(n);
 }
 
+/* Settle once for all the starts of this instant: the one event, now. */
+static int fair_defer(sim_net_t *n, ukf_ns_t now)
+{
+	if (n->farmed == now)
+		return 0; /* pending at now already: it settles */
+	if (n->farmed != UKF_NS_NEVER && n->farmed < now)
+		return fair_settle(n, now); /* a caller ahead of the queue */
+	n->fver++;
+	n->farmed = now;
+	struct sim_ev ev = { .type = SIM_EV_XFER };
+	ev.u.xfer.slot = FAIR_SLOT;
+	ev.u.xfer.ver = n->fver;
+	return sim_queue_push(n->q, now, &ev) < 0 ? -ENOMEM : 0;
+}
+
 int sim_net_fabric(sim_net_t *n, uint32_t racks, double rack_bw,
 		   double core_bw)
 {
@@ -772,7 +787,7 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 	n->open++;
 	int rc = conn_start(n, s, now);
 	if (n->fair)
-		rc |= fair_settle(n, now);
+		rc |= fair_defer(n, now);
 	return rc ? -ENOMEM : 0;
 }
 

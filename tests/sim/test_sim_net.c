@@ -128,8 +128,10 @@ static int t_net_fair_disjoint(void)
 	struct got g = { 0 };
 	sim_net_t *n = fair_net(q, &g, 2 * P, 0, bw, 0, 0, 0);
 	CHECK(n);
-	for (int i = 0; i < P; i++)
+	for (int i = 0; i < P; i++) { /* each sent at its time */
+		CHECK(run_all(q, n, &g, (ukf_ns_t)i * 1000) == 0);
 		CHECK(xfer(n, (ukf_ns_t)i * 1000, 2 * i, 2 * i + 1, i, S) == 0);
+	}
 	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
 	CHECK(g.n == P);
 	for (int i = 0; i < P; i++)
