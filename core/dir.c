@@ -84,10 +84,15 @@ uint64_t ukf_dir_load_key(const struct ukf_dir_record *r)
 	if (r->vcpus_total)
 		uv = (uint64_t)(r->vcpus_total - r->vcpus_free) * 0xffff /
 		     r->vcpus_total;
-	if (r->mem_total)
-		um =
-		    (uint64_t)((unsigned __int128)(r->mem_total - r->mem_free) *
-			       0xffff / r->mem_total);
+	if (r->mem_total) {
+		uint64_t used = r->mem_total - r->mem_free;
+		/* 64-bit unless used * 0xffff would overflow (over 256 TiB):
+		 * the same quotient without a call to __udivti3 */
+		um = used <= UINT64_MAX / 0xffff
+			 ? used * 0xffff / r->mem_total
+			 : (uint64_t)((unsigned __int128)used * 0xffff /
+				      r->mem_total);
+	}
 	u = uv > um ? uv : um;
 	inst = r->instances < 0xffff ? r->instances : 0xffff;
 	return u << 48 | inst << 32 | r->node;
@@ -99,13 +104,31 @@ uint64_t ukf_dir_load_key(const struct ukf_dir_record *r)
  * out unchanged: the ones above it are already right. (A record changes on
  * every start and end of an instance; most changes stop a few levels up.)
  */
-static void lt_set(struct ltree *t, uint32_t node,
-		   const struct ukf_dir_record *r)
+struct leaf {
+	uint64_t key, mf;
+	uint32_t vf;
+};
+
+/* A record's leaf (computed once per record, set in every tree it is in);
+ * r NULL: absent. */
+static struct leaf leaf_of(const struct ukf_dir_record *r)
+{
+	struct leaf l = {KEY_NONE, 0, 0};
+
+	if (r) {
+		l.key = ukf_dir_load_key(r);
+		l.mf = r->mem_free;
+		l.vf = r->vcpus_free;
+	}
+	return l;
+}
+
+static void lt_set(struct ltree *t, uint32_t node, struct leaf lf)
 {
 	uint32_t i = t->size + node;
-	uint64_t key = r ? ukf_dir_load_key(r) : KEY_NONE;
-	uint32_t vf = r ? r->vcpus_free : 0;
-	uint64_t mf = r ? r->mem_free : 0;
+	uint64_t key = lf.key;
+	uint32_t vf = lf.vf;
+	uint64_t mf = lf.mf;
 
 	if ((t->n[i].key == KEY_NONE) != (key == KEY_NONE))
 		t->count += key == KEY_NONE ? -1u : 1u;
@@ -336,7 +359,8 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 			return -1;
 	for (uint32_t i = 0; i < old->ntemplates; i++)
 		if (!has_app(&r, old->templates[i]))
-			lt_set(d->holders[old->templates[i]], r.node, NULL);
+			lt_set(d->holders[old->templates[i]], r.node,
+			       leaf_of(NULL));
 	/* *old = r, writing only what the records use: the templates past
 	 * ntemplates are zero in both (calloc, forget and this keep it so) */
 	if (old->ntemplates > r.ntemplates) {
@@ -349,9 +373,10 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 	       offsetof(struct ukf_dir_record, templates) +
 		   4 * (size_t)r.ntemplates);
 	memcpy(old->tvers, r.tvers, 8 * (size_t)r.ntemplates);
-	lt_set(&d->all, r.node, old);
+	struct leaf lf = leaf_of(old);
+	lt_set(&d->all, r.node, lf);
 	for (uint32_t i = 0; i < r.ntemplates; i++)
-		lt_set(d->holders[r.templates[i]], r.node, old);
+		lt_set(d->holders[r.templates[i]], r.node, lf);
 	return 0;
 }
 
@@ -364,8 +389,9 @@ void ukf_dir_forget(ukf_dir_t *d, ukf_node_id_t node)
 	old = &d->rec[node];
 	for (uint32_t i = 0; i < old->ntemplates; i++)
 		if (d->holders[old->templates[i]])
-			lt_set(d->holders[old->templates[i]], node, NULL);
-	lt_set(&d->all, node, NULL);
+			lt_set(d->holders[old->templates[i]], node,
+			       leaf_of(NULL));
+	lt_set(&d->all, node, leaf_of(NULL));
 	memset(old, 0, sizeof(*old));
 	old->node = node;
 }
