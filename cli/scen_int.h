@@ -453,6 +453,15 @@ int scen_l_cluster(lua_State *L);
  * the world is made: 0, or -1 with the run failed (file:line). */
 int scen_l_network(lua_State *L);
 int scen_net_config(struct run *r, struct ukf_sim_config *c);
+/* What network{} said, for the run's stored settings. */
+struct scen_net {
+	char where[WHERE_MAX]; /* file:line of the network{} call */
+	int fair;	       /* sharing = "max-min" (or racks given) */
+	uint32_t racks;	       /* 0: none */
+	double rack_uplink_bps, core_bps; /* bytes/s; 0: unlimited */
+};
+/* 1 with *out filled if the scenario called network{}, else 0 (out zeroed). */
+int scen_net_get(struct run *r, struct scen_net *out);
 int scen_l_policy(lua_State *L);
 int scen_l_runcfg(lua_State *L);
 /* param(name, default) -> the value of this run. */

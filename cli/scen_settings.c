@@ -747,10 +747,10 @@ int scen_l_network(lua_State *L)
 	return 0;
 }
 
-int scen_net_config(struct run *r, struct ukf_sim_config *c)
+int scen_net_get(struct run *r, struct scen_net *out)
 {
 	lua_State *L = r->L;
-	int rc = 0;
+	memset(out, 0, sizeof(*out));
 	if (!L)
 		return 0;
 	if (lua_getfield(L, LUA_REGISTRYINDEX, NET_KEY) != LUA_TTABLE) {
@@ -762,18 +762,32 @@ int scen_net_config(struct run *r, struct ukf_sim_config *c)
 	lua_getfield(L, -3, "racks");
 	lua_getfield(L, -4, "up");
 	lua_getfield(L, -5, "core");
-	const char *where = lua_tostring(L, -5);
-	c->net_fair = lua_toboolean(L, -4);
-	c->racks = (uint32_t)lua_tointeger(L, -3);
-	c->rack_uplink_bps = lua_tonumber(L, -2);
-	c->core_bps = lua_tonumber(L, -1);
+	snprintf(out->where, sizeof(out->where), "%s",
+		 lua_tostring(L, -5) ? lua_tostring(L, -5) : "?");
+	out->fair = lua_toboolean(L, -4);
+	out->racks = (uint32_t)lua_tointeger(L, -3);
+	out->rack_uplink_bps = lua_tonumber(L, -2);
+	out->core_bps = lua_tonumber(L, -1);
+	lua_pop(L, 6);
+	return 1;
+}
+
+int scen_net_config(struct run *r, struct ukf_sim_config *c)
+{
+	struct scen_net n;
+
+	if (!scen_net_get(r, &n))
+		return 0;
+	c->net_fair = n.fair;
+	c->racks = n.racks;
+	c->rack_uplink_bps = n.rack_uplink_bps;
+	c->core_bps = n.core_bps;
 	if (c->racks > c->engine.nodes) {
 		scen_run_fail(r, UKF_RUN_BAD,
 			      "%s: network{}: racks=%u is more than the %u "
 			      "nodes",
-			      where ? where : "?", c->racks, c->engine.nodes);
-		rc = -1;
+			      n.where, c->racks, c->engine.nodes);
+		return -1;
 	}
-	lua_pop(L, 6);
-	return rc;
+	return 0;
 }

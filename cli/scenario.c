@@ -357,6 +357,19 @@ static char *settings_json(struct run *r, const struct cfg *cf)
 		jadd(j, "faults", ukf_json_str(cf->faults), &bad);
 	if (cf->cores)
 		jadd(j, "cores", json_object_new_int64(cf->cores), &bad);
+	struct scen_net net;
+	if (scen_net_get(r, &net)) {
+		/* network{} sets the simulated fabric: runs with other
+		 * values are other configurations */
+		jadd(j, "network", sub = json_object_new_object(), &bad);
+		jadd(sub, "sharing",
+		     ukf_json_str(net.fair ? "max-min" : "per-link"), &bad);
+		jadd(sub, "racks", json_object_new_int64(net.racks), &bad);
+		jadd(sub, "rack_uplink_Bps",
+		     ukf_json_num(net.rack_uplink_bps, "%.0f"), &bad);
+		jadd(sub, "core_Bps", ukf_json_num(net.core_bps, "%.0f"),
+		     &bad);
+	}
 	jadd(j, "seed", json_object_new_uint64(r->seed), &bad);
 	jadd(j, "rep", json_object_new_int64(r->rep), &bad);
 	jadd(j, "apps", sub = json_object_new_object(), &bad);

@@ -289,6 +289,15 @@ settings_json)
 	run run "$S/ok.lua" --set "faults=boot=0.05 crash=0.01" --db "$T/f.db" --quiet; expect_rc 0
 	[ "$(q "$T/f.db" "select json_extract(settings_json, '\$.faults') from runs")" = "boot=0.05 crash=0.01" ] ||
 		fail "faults not stored: $(q "$T/f.db" "select settings_json from runs")"
+	# network{} too (the simulated fabric a run had is part of its
+	# settings): each run stores the values it was given
+	for r in 1 2; do
+		printf '%s\n' 'cluster { nodes = 2 }' "network{ racks = $r, rack_uplink = \"100M\" }" \
+			'app("a", "mem=64M init=1ms work=1ms")' 'process(function() wait(spawn("a")) end)' >"$T/n$r.lua"
+		run run "$T/n$r.lua" --db "$T/n.db" --quiet; expect_rc 0
+	done
+	[ "$(q "$T/n.db" "select group_concat(json_extract(settings_json, '\$.network.racks') || '/' || json_extract(settings_json, '\$.network.rack_uplink_Bps') || '/' || json_extract(settings_json, '\$.network.sharing'), ',') from runs")" = "1/104857600/max-min,2/104857600/max-min" ] ||
+		fail "network{} not stored: $(q "$T/n.db" "select settings_json from runs")"
 	;;
 progress_tty)
 	# on a terminal, a run longer than a second shows its progress (the
