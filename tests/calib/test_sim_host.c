@@ -11,17 +11,6 @@
 #include "sim/sim_int.h"
 #include "tests/common/selftest.h"
 
-/* CHECK saying why in printf style (fails the test: return 1). */
-#define CHECKF(c, ...)                                                        \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);       \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-			return 1;                                             \
-		}                                                             \
-	} while (0)
-
 /* Template starts seen: t_ready - t_start of each, in record order. */
 struct obs {
 	int n, failed, cold;

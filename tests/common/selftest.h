@@ -48,6 +48,16 @@
 			return 1;                                             \
 		}                                                             \
 	} while (0)
+/* The same, saying why in printf style: CHECKF(n == 2, "n is %d", n). */
+#define CHECKF(c, ...)                                                        \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);       \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fputc('\n', stderr);                                  \
+			return 1;                                             \
+		}                                                             \
+	} while (0)
 #endif
 
 /* One self-test: 0 passed, SKIP could not run here, anything else failed. */

@@ -11,17 +11,6 @@
 
 #define MS 1000000LL
 
-/* CHECK with a message saying what was seen. */
-#define CHECKM(c, ...)                                                        \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);       \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-			return 1;                                             \
-		}                                                             \
-	} while (0)
-
 /* The done event of job j. */
 static struct sim_ev done_ev(uint64_t j)
 {
@@ -77,7 +66,7 @@ static int t_cpu_equal_jobs(void)
 		CHECK(sim_cpu_running(c, 0) == cs[k].n);
 		CHECK(drain(q, c, UKF_NS_NEVER, fin, cs[k].n + 1) == 0);
 		for (uint32_t i = 0; i < cs[k].n; i++)
-			CHECKM(fin[i] == cs[k].want, "case %zu job %u at %lld, want %lld",
+			CHECKF(fin[i] == cs[k].want, "case %zu job %u at %lld, want %lld",
 			       k, i, (long long)fin[i], (long long)cs[k].want);
 		CHECK(fin[cs[k].n] == cs[k].w);
 		CHECK(sim_cpu_running(c, 0) == 0 && sim_cpu_running(c, 1) == 0);
@@ -178,7 +167,7 @@ static int mg1_ps(int exponential, double rho, double tol)
 	printf("%s rho %.2f: mean response %.4f ms, E[S]/(1-rho) %.4f ms (%+.2f%%)\n",
 	       exponential ? "M/M/1-PS" : "M/D/1-PS", rho, mean / 1e6,
 	       want / 1e6, 100 * (mean / want - 1));
-	CHECKM(fabs(mean / want - 1) < tol, "mean %.0f ns, want %.0f", mean, want);
+	CHECKF(fabs(mean / want - 1) < tol, "mean %.0f ns, want %.0f", mean, want);
 	free(arr);
 	free(fin);
 	sim_rng_destroy(&r);

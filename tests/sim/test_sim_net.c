@@ -10,17 +10,6 @@
 #include "sim/sim_int.h"
 #include "tests/common/selftest.h"
 
-/* CHECK with a message saying what was seen. */
-#define CHECKM(c, ...)                                                        \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);       \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-			return 1;                                             \
-		}                                                             \
-	} while (0)
-
 #define MAXGOT 4096
 struct got {
 	int n;
@@ -105,7 +94,7 @@ static int t_net_fair_equal(void)
 			CHECK(g.n == N);
 			ukf_ns_t want = ns_ceil(N * S / bw) + lat;
 			for (int i = 1; i <= N; i++)
-				CHECKM(llabs(g.at[i] - want) <= 1,
+				CHECKF(llabs(g.at[i] - want) <= 1,
 				       "N=%d out=%d: transfer %d arrived at "
 				       "%lld ns, want %lld",
 				       N, out, i, (long long)g.at[i],
@@ -135,11 +124,11 @@ static int t_net_fair_disjoint(void)
 	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
 	CHECK(g.n == P);
 	for (int i = 0; i < P; i++)
-		CHECKM(g.at[i] == (ukf_ns_t)i * 1000 + ns_ceil(S / bw),
+		CHECKF(g.at[i] == (ukf_ns_t)i * 1000 + ns_ceil(S / bw),
 		       "pair %d arrived at %lld", i, (long long)g.at[i]);
 	uint64_t flows, solves = sim_net_solves(n, &flows);
 	/* one flow per start, none at the ends: not P^2 */
-	CHECKM(flows <= (uint64_t)P, "%llu flows re-rated in %llu solves",
+	CHECKF(flows <= (uint64_t)P, "%llu flows re-rated in %llu solves",
 	       (unsigned long long)flows, (unsigned long long)solves);
 	sim_net_destroy(&n);
 	sim_queue_destroy(&q);
@@ -168,9 +157,9 @@ static int t_net_fair_maxmin(void)
 	CHECK(xfer(n, 0, 0, 1, 3, S) == 0); /* C */
 	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
 	CHECK(g.n == 3);
-	CHECKM(g.at[2] == ns_ceil(S / 0.7e9), "B at %lld", (long long)g.at[2]);
-	CHECKM(llabs(g.at[1] - 2000000) <= 1, "A at %lld", (long long)g.at[1]);
-	CHECKM(llabs(g.at[3] - 2000000) <= 1, "C at %lld", (long long)g.at[3]);
+	CHECKF(g.at[2] == ns_ceil(S / 0.7e9), "B at %lld", (long long)g.at[2]);
+	CHECKF(llabs(g.at[1] - 2000000) <= 1, "A at %lld", (long long)g.at[1]);
+	CHECKF(llabs(g.at[3] - 2000000) <= 1, "C at %lld", (long long)g.at[3]);
 	sim_net_destroy(&n);
 	sim_queue_destroy(&q);
 
@@ -184,8 +173,8 @@ static int t_net_fair_maxmin(void)
 	CHECK(xfer(n, 0, 0, 1, 1, 1000000) == 0);
 	CHECK(xfer(n, 0, 0, 2, 2, 3000000) == 0);
 	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
-	CHECKM(llabs(g.at[1] - 2000000) <= 1, "short at %lld", (long long)g.at[1]);
-	CHECKM(llabs(g.at[2] - 4000000) <= 1, "long at %lld", (long long)g.at[2]);
+	CHECKF(llabs(g.at[1] - 2000000) <= 1, "short at %lld", (long long)g.at[1]);
+	CHECKF(llabs(g.at[2] - 4000000) <= 1, "long at %lld", (long long)g.at[2]);
 	sim_net_destroy(&n);
 	sim_queue_destroy(&q);
 	return 0;
@@ -227,10 +216,10 @@ static int t_net_fair_racks(void)
 		sim_net_destroy(&n);
 		sim_queue_destroy(&q);
 	}
-	CHECKM(t_in == ns_ceil(S / 1e9), "in-rack %lld", (long long)t_in);
-	CHECKM(t_out == 2 * t_in, "cross-rack %lld vs in-rack %lld",
+	CHECKF(t_in == ns_ceil(S / 1e9), "in-rack %lld", (long long)t_in);
+	CHECKF(t_out == 2 * t_in, "cross-rack %lld vs in-rack %lld",
 	       (long long)t_out, (long long)t_in);
-	CHECKM(t_core == 4 * t_in, "through a 1 GB/s core %lld",
+	CHECKF(t_core == 4 * t_in, "through a 1 GB/s core %lld",
 	       (long long)t_core);
 	return 0;
 }
@@ -247,9 +236,9 @@ static int t_net_fair_small(void)
 	CHECK(xfer(n, 0, 0, 2, 2, 4000) == 0);   /* other rack: 100 MB/s */
 	CHECK(sim_net_connections(n) == 0);
 	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
-	CHECKM(g.at[1] == 50000 + 4000, "in-rack small at %lld",
+	CHECKF(g.at[1] == 50000 + 4000, "in-rack small at %lld",
 	       (long long)g.at[1]);
-	CHECKM(g.at[2] == 50000 + 40000, "cross-rack small at %lld",
+	CHECKF(g.at[2] == 50000 + 40000, "cross-rack small at %lld",
 	       (long long)g.at[2]);
 	sim_net_destroy(&n);
 	sim_queue_destroy(&q);
@@ -294,10 +283,10 @@ static int t_net_cut(void)
 		CHECK(sim_net_is_cut(n, 1) && !sim_net_is_cut(n, 0));
 		CHECK(xfer(n, 500000, 1, 2, 3, S) == 0); /* lost at once */
 		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
-		CHECKM(g.n == 1 && g.seen[2] == 1 && !g.seen[1] && !g.seen[3],
+		CHECKF(g.n == 1 && g.seen[2] == 1 && !g.seen[1] && !g.seen[3],
 		       "fair=%d: %d delivered", fair, g.n);
 		/* 0.25 MB at half rate by 0.5 ms, 0.75 MB alone: 1.25 ms */
-		CHECKM(llabs(g.at[2] - 1250000) <= 2, "fair=%d: 2 at %lld",
+		CHECKF(llabs(g.at[2] - 1250000) <= 2, "fair=%d: 2 at %lld",
 		       fair, (long long)g.at[2]);
 		CHECK(sim_net_dropped(n) == 2);
 		CHECK(sim_net_connections(n) == 0);

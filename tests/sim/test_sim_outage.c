@@ -10,16 +10,6 @@
 #include "sim/sim_int.h"
 #include "tests/common/selftest.h"
 
-#define CHECKM(c, ...)                                                        \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);       \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-			return 1;                                             \
-		}                                                             \
-	} while (0)
-
 #define MAXID 4096
 /* What a run saw. */
 struct obs {
@@ -187,7 +177,7 @@ static int t_outage_node(void)
 		ukf_ns_t t = o->request_of[id];
 		if (t < 500 * UKF_MS) {
 			on2_before++;
-			CHECKM(o->status_of[id] == UKF_STATUS_FAILED &&
+			CHECKF(o->status_of[id] == UKF_STATUS_FAILED &&
 				       o->failed_hook[id] == 1,
 			       "instance %llu on the failed node: status %lld, "
 			       "%u failure notices",
@@ -200,15 +190,15 @@ static int t_outage_node(void)
 			CHECK(o->status_of[id] == 0);
 		}
 	}
-	CHECKM(dup == 0, "%zu ids with more than one row", dup);
-	CHECKM(o->rows == 32, "%zu rows", o->rows);
-	CHECKM(on2_before == 4, "%zu of 16 on node 2 before", on2_before);
-	CHECKM(o->lost_rows == 4 && o->failed_rows == 4 && o->hook_fail == 4,
+	CHECKF(dup == 0, "%zu ids with more than one row", dup);
+	CHECKF(o->rows == 32, "%zu rows", o->rows);
+	CHECKF(on2_before == 4, "%zu of 16 on node 2 before", on2_before);
+	CHECKF(o->lost_rows == 4 && o->failed_rows == 4 && o->hook_fail == 4,
 	       "lost rows %zu, failed rows %zu, failure notices %zu",
 	       o->lost_rows, o->failed_rows, o->hook_fail);
-	CHECKM(on2_during == 0, "%zu placed on the failed node", on2_during);
-	CHECKM(on2_after > 0, "none placed on node 2 after its recovery");
-	CHECKM(o->hook_exit == 28, "%zu exits", o->hook_exit);
+	CHECKF(on2_during == 0, "%zu placed on the failed node", on2_during);
+	CHECKF(on2_after > 0, "none placed on node 2 after its recovery");
+	CHECKF(o->hook_exit == 28, "%zu exits", o->hook_exit);
 	o->world.ops->destroy(&o->world.w);
 	free(o);
 	return 0;
@@ -234,7 +224,7 @@ static int t_outage_origin(void)
 	CHECK(o->world.ops->spawn(o->world.w, 1, o->app, "", 1, &id) ==
 	      -EHOSTDOWN);
 	CHECK(run_all(o) == 0);
-	CHECKM(o->rows == 3 && o->lost_rows == 3 && o->hook_fail == 3,
+	CHECKF(o->rows == 3 && o->lost_rows == 3 && o->hook_fail == 3,
 	       "rows %zu lost %zu notices %zu", o->rows, o->lost_rows,
 	       o->hook_fail);
 	o->world.ops->destroy(&o->world.w);
@@ -276,11 +266,11 @@ static int t_outage_link(void)
 		    o->status_of[id] == UKF_STATUS_FAILED)
 			lost_on1++;
 	}
-	CHECKM(dup == 0, "%zu ids with two rows", dup);
-	CHECKM(o->rows == 16, "%zu rows", o->rows);
-	CHECKM(lost_on1 > 0 && lost_on1 == o->lost_rows,
+	CHECKF(dup == 0, "%zu ids with two rows", dup);
+	CHECKF(o->rows == 16, "%zu rows", o->rows);
+	CHECKF(lost_on1 > 0 && lost_on1 == o->lost_rows,
 	       "%zu lost on node 1, %zu lost rows", lost_on1, o->lost_rows);
-	CHECKM(on1_during == 0, "%zu placed behind the cut", on1_during);
+	CHECKF(on1_during == 0, "%zu placed behind the cut", on1_during);
 	o->world.ops->destroy(&o->world.w);
 	free(o);
 	return 0;
@@ -348,8 +338,8 @@ static int t_outage_net_racks(void)
 	CHECK(fetch_time(0, &in_rack) == 0);
 	CHECK(fetch_time(2, &cross) == 0);
 	/* 64 MB at 1 GB/s: 67 ms; at 10 MB/s: 6.7 s */
-	CHECKM(in_rack < 500 * UKF_MS, "in rack %lld ns", (long long)in_rack);
-	CHECKM(cross > 6 * UKF_S && cross < 8 * UKF_S, "across racks %lld ns",
+	CHECKF(in_rack < 500 * UKF_MS, "in rack %lld ns", (long long)in_rack);
+	CHECKF(cross > 6 * UKF_S && cross < 8 * UKF_S, "across racks %lld ns",
 	       (long long)cross);
 	return 0;
 }
