@@ -176,6 +176,12 @@ struct uxen {
 	struct uxen_tpl *tpls;
 	struct uxen_logger lg;
 	libxl_ctx *ctx;
+	/* held around every libxl call on ctx: libxl operations running at
+	 * once on one ctx from several threads (a fork's suspend of the
+	 * parent while an exited child's domain is destroyed) corrupted
+	 * the heap or hung ukfork (docs/xen.md, the fork hang); never
+	 * taken with lock held, nor lock taken under it */
+	pthread_mutex_t xl_lock;
 	pthread_mutex_t lock;
 	struct uxen_vm *vms;
 	uint32_t nvms;
@@ -183,6 +189,16 @@ struct uxen {
 	int times; /* UKF_XEN_TIMES=1: fork timings on stderr */
 	int trace; /* UKF_XEN_TRACE=1: every carried call and answer */
 };
+
+static void xl_enter(struct uxen *x)
+{
+	pthread_mutex_lock(&x->xl_lock);
+}
+
+static void xl_leave(struct uxen *x)
+{
+	pthread_mutex_unlock(&x->xl_lock);
+}
 
 static ukf_ns_t now_ns(void)
 {
@@ -311,8 +327,10 @@ static int con_open(struct uxen_vm *vm, char *err, size_t errlen)
 	/* xenconsoled writes the path to xenstore once it has seen the
 	 * domain: wait for it (the domain is still paused) */
 	for (;;) {
+		xl_enter(x);
 		rc = libxl_console_get_tty(x->ctx, vm->domid, 0,
 					   LIBXL_CONSOLE_TYPE_PV, &path);
+		xl_leave(x);
 		if (!rc && path && path[0])
 			break;
 		free(path);
@@ -359,8 +377,10 @@ static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
 	dc.c_info.name = strdup(vm->name);
 	libxl_domain_build_info_init_type(&dc.b_info, LIBXL_DOMAIN_TYPE_PV);
 	dc.b_info.max_vcpus = (int)vm->vcpus;
+	xl_enter(x);
 	rc = libxl_cpu_bitmap_alloc(x->ctx, &dc.b_info.avail_vcpus,
 				    (int)vm->vcpus);
+	xl_leave(x);
 	if (rc) {
 		snprintf(err, errlen, "vCPU bitmap of %u: %s", vm->vcpus,
 			 xl_error(e, sizeof(e), rc));
@@ -395,8 +415,10 @@ static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
 		libxl_domain_restore_params_init(&params);
 		params.checkpointed_stream = LIBXL_CHECKPOINTED_STREAM_NONE;
 		params.stream_version = 2;
+		xl_enter(x);
 		rc = libxl_domain_create_restore(x->ctx, &dc, &vm->domid, fd,
 						 -1, &params, NULL, NULL);
+		xl_leave(x);
 		libxl_domain_restore_params_dispose(&params);
 		close(fd);
 		libxl_domain_config_dispose(&dc);
@@ -411,7 +433,9 @@ static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
 		vm->has_domain = 1;
 		return 0;
 	}
+	xl_enter(x);
 	rc = libxl_domain_create_new(x->ctx, &dc, &vm->domid, NULL, NULL);
+	xl_leave(x);
 	libxl_domain_config_dispose(&dc);
 	if (rc) {
 		snprintf(err, errlen,
@@ -842,7 +866,9 @@ static void domain_destroy(struct uxen_vm *vm)
 	if (!vm->has_domain)
 		return;
 	xl_reset();
+	xl_enter(vm->x);
 	rc = libxl_domain_destroy(vm->x->ctx, vm->domid, NULL);
+	xl_leave(vm->x);
 	if (rc && rc != ERROR_DOMAIN_NOTFOUND && vm->x->lg.debug)
 		fprintf(stderr, "xen: destroying domain %u (%s): %s\n",
 			vm->domid, vm->name, xl_error(e, sizeof(e), rc));
@@ -894,7 +920,9 @@ static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
 	}
 	pthread_mutex_unlock(&x->lock);
 	xl_reset();
+	xl_enter(x);
 	rc = libxl_domain_suspend(x->ctx, pa->domid, fd, 0, NULL);
+	xl_leave(x);
 	if (close(fd) < 0 && !rc)
 		rc = ERROR_FAIL;
 	if (rc) {
@@ -907,7 +935,9 @@ static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
 		if (pa->call)
 			pa->call->suspend = 0;
 		pthread_mutex_unlock(&x->lock);
+		xl_enter(x);
 		libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
+		xl_leave(x);
 		goto fail;
 	}
 	if (x->times)
@@ -917,7 +947,9 @@ static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
 			(unsigned long long)pa->inst, pa->domid,
 			(double)(now_ns() - t0) / UKF_MS);
 	xl_reset();
+	xl_enter(x);
 	rc = libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
+	xl_leave(x);
 	if (rc)
 		fail_inst(x, pa->inst,
 			  "xen: domain %u: libxl_domain_resume after its fork "
@@ -977,7 +1009,9 @@ static void *vm_main(void *arg)
 		goto out;
 	}
 	xl_reset();
+	xl_enter(x);
 	rc = libxl_domain_unpause(x->ctx, vm->domid, NULL);
+	xl_leave(x);
 	if (rc) {
 		fail_inst(x, vm->inst, "xen: libxl_domain_unpause(%u): %s",
 			  vm->domid, xl_error(e, sizeof(e), rc));
@@ -998,6 +1032,7 @@ static void *vm_main(void *arg)
 		int np = 1, xs_at = -1, ev_at = -1;
 		libxl_dominfo info;
 		int64_t status;
+		int susp;
 
 		if (vm->xsw && !vm->call) {
 			xs_at = np;
@@ -1033,9 +1068,14 @@ static void *vm_main(void *arg)
 				  err);
 			goto out;
 		}
+		/* read before the info: a suspend (fork, template) that ends
+		 * between the two must not read as this domain's shutdown */
+		susp = __atomic_load_n(&vm->suspending, __ATOMIC_ACQUIRE);
 		libxl_dominfo_init(&info);
 		xl_reset();
+		xl_enter(x);
 		rc = libxl_domain_info(x->ctx, &info, vm->domid);
+		xl_leave(x);
 		if (rc) {
 			libxl_dominfo_dispose(&info);
 			fail_inst(x, vm->inst,
@@ -1045,7 +1085,8 @@ static void *vm_main(void *arg)
 			vm->has_domain = 0;
 			goto out;
 		}
-		if (__atomic_load_n(&vm->suspending, __ATOMIC_ACQUIRE) &&
+		if ((susp || __atomic_load_n(&vm->suspending,
+					     __ATOMIC_ACQUIRE)) &&
 		    !info.dying) {
 			/* make_template's suspend: not an end */
 			libxl_dominfo_dispose(&info);
@@ -1419,7 +1460,9 @@ static void *tpl_main(void *arg)
 		goto out;
 	}
 	xl_reset();
+	xl_enter(x);
 	rc = libxl_domain_suspend(x->ctx, vm->domid, fd, 0, NULL);
+	xl_leave(x);
 	if (close(fd) < 0 && !rc)
 		rc = ERROR_FAIL;
 	if (rc) {
@@ -1428,11 +1471,15 @@ static void *tpl_main(void *arg)
 			  "%s: %s",
 			  vm->domid, tmp, xl_error(e, sizeof(e), rc));
 		unlink(tmp);
+		xl_enter(x);
 		libxl_domain_resume(x->ctx, vm->domid, 1, NULL);
+		xl_leave(x);
 		goto out;
 	}
 	xl_reset();
+	xl_enter(x);
 	rc = libxl_domain_resume(x->ctx, vm->domid, 1, NULL);
+	xl_leave(x);
 	if (rc) {
 		/* the file is good; the domain is not: it fails */
 		fail_inst(x, vm->inst,
@@ -1760,6 +1807,7 @@ static int drv_create(const struct ukf_backend_config *c,
 		return -1;
 	}
 	pthread_mutex_init(&x->lock, NULL);
+	pthread_mutex_init(&x->xl_lock, NULL);
 	out->ops = &uxen_ops;
 	out->b = x;
 	return 0;
@@ -1790,6 +1838,7 @@ static void drv_destroy(struct ukf_backend *be)
 	}
 	libxl_ctx_free(x->ctx);
 	pthread_mutex_destroy(&x->lock);
+	pthread_mutex_destroy(&x->xl_lock);
 	free(x);
 	be->b = NULL;
 	be->ops = NULL;
