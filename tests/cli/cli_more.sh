@@ -468,6 +468,84 @@ refusals_more)
 	expect_rc 2; expect_err "--set cores=4294967296: setting 'cores': a count of cores per host, >= 0"
 	no_runs "$T/c.db"
 	;;
+network_refused)
+	# each refusal of network{} at its line, nothing stored: in a
+	# process, twice, an unknown key, sharing not one of its two names,
+	# racks not a whole number of 1.., bandwidths without racks, racks
+	# with the per-link model, a bandwidth of the wrong type or text
+	refused 'process(function() network{} end)' "network{} is a declaration: call it at the top level of the scenario"
+	refused 'network{}; network{ racks = 1 }' "network{} given twice (first at $T/s.lua:2)"
+	refused 'network{ bogus = 1 }' "network{}: unknown argument 'bogus' (valid: sharing, racks, rack_uplink, core)"
+	refused 'network{ [1] = 2 }' "network{}: keys must be names"
+	refused 'network("x")' "bad argument #1 to 'network' (table expected, got string)"
+	refused 'network{ sharing = 5 }' "network{}: bad value sharing=5 (valid: max-min, per-link)"
+	refused 'network{ sharing = "fair" }' "network{}: bad value sharing=fair (valid: max-min, per-link)"
+	refused 'network{ racks = 1.5 }' "network{}: bad value racks=1.5 (a whole number of racks, 1..nodes)"
+	refused 'network{ racks = 0 }' "network{}: bad value racks=0 (a whole number of racks, 1..nodes)"
+	refused 'network{ racks = "2" }' "network{}: bad value racks=2 (a whole number of racks, 1..nodes)"
+	refused 'network{ racks = 1000001 }' "network{}: bad value racks=1000001 (a whole number of racks, 1..nodes)"
+	refused 'network{ rack_uplink = "1G" }' "network{}: rack_uplink and core need racks (racks = R)"
+	refused 'network{ core = 1000 }' "network{}: rack_uplink and core need racks (racks = R)"
+	refused 'network{ racks = 1, sharing = "per-link" }' "network{}: racks need sharing = \"max-min\" (the per-link model has no racks)"
+	refused 'network{ racks = 1, core = {} }' "network{}: core must be a bandwidth, not a table"
+	refused 'network{ racks = 1, rack_uplink = print }' "network{}: rack_uplink must be a bandwidth, not a function"
+	refused 'network{ racks = 1, rack_uplink = "fast" }' "network{}: bad value rack_uplink=fast: expected bytes/s: a number or a size like \"1G\" (per second)"
+	refused 'network{ racks = 1, core = 0 }' "network{}: bad value core=0: bandwidth must be > 0"
+	refused 'network{ racks = 1, core = -5 }' "network{}: bad value core=-5: expected a size >= 0"
+	# more racks than nodes: refused when the world is made, at the
+	# network{} line, for the point that has too few nodes
+	refused 'network{ racks = 3 }' "network{}: racks=3 is more than the 1 nodes"
+	refused 'cluster { nodes = 2 }; network{ racks = 2, sharing = "max-min" }' "network{}: racks=2 is more than the 1 nodes" --set nodes=2,1
+	# a sweep runs the scenario once per point: one network{} each is
+	# no "given twice"; per-link alone (no racks) is the plain model
+	printf '%s\n%s\n' "$HEAD" 'local x = param("x", 1)
+network{ sharing = "per-link" }
+process(function() wait(spawn("web")) end)' >"$T/sw.lua"
+	run run "$T/sw.lua" --set x=1,2 --db "$T/sw.db" --quiet; expect_rc 0
+	[ "$(q "$T/sw.db" "select group_concat(json_extract(settings_json, '\$.network.sharing') || '/' || json_extract(settings_json, '\$.network.racks'), ',') from runs")" = "per-link/0,per-link/0" ] ||
+		fail "network{} in a sweep: $(q "$T/sw.db" "select settings_json from runs")"
+	;;
+outage_refused)
+	# the outage calls: a node of the cluster (a whole number 0..N-1),
+	# a string reason, only while the scenario runs and in a process
+	# itself, and a change of state only (a failed node fails once)
+	for f in fail_node recover_node fail_link recover_link node_state; do
+		refused "$f(0)" "$f() can only be called while the scenario runs, inside a process"
+		refused "process(function() $f(1) end)" "$f: bad node 1 (expected 0..0)"
+	done
+	refused 'process(function() fail_node(-1) end)' "fail_node: bad node -1 (expected 0..0)"
+	refused 'process(function() recover_node(0.5) end)' "recover_node: bad node 0.5 (expected 0..0)"
+	refused 'process(function() fail_link(nil) end)' "fail_link: bad node nil (expected 0..0)"
+	refused 'process(function() node_state("x") end)' "node_state: bad node x (expected 0..0)"
+	refused 'process(function() fail_node(0, {}) end)' "bad argument #2 to 'fail_node' (string expected, got table)"
+	refused 'process(function() fail_link(0, {}) end)' "bad argument #2 to 'fail_link' (string expected, got table)"
+	refused 'process(function() local co = coroutine.wrap(function() fail_node(0) end); co() end)' "fail_node() can only be called inside a process (process(function() ... end))"
+	refused 'process(function() fail_node(0); fail_node(0) end)' "fail_node(0): node 0 has already failed"
+	refused 'process(function() recover_node(0) end)' "recover_node(0): node 0 has not failed"
+	refused 'process(function() fail_link(0); recover_node(0) end)' "recover_node(0): node 0 has not failed"
+	refused 'process(function() recover_link(0) end)' "recover_link(0): node 0's link has not failed"
+	refused 'process(function() fail_node(0); recover_link(0) end)' "recover_link(0): node 0's link has not failed"
+	refused 'process(function() fail_link(0); fail_link(0) end)' "fail_link(0): node 0 is already cut off"
+	refused 'process(function() fail_node(0); fail_link(0) end)' "fail_link(0): node 0 is already failed"
+	# a spawn with a failed node named is refused at its line
+	refused 'cluster { nodes = 2 }; process(function() fail_node(1); spawn("web", nil, 1) end)' "spawn 'web': node 1 has failed (fail_node): it takes no requests until recover_node"
+	;;
+outage_values)
+	# a node failed then recovered, a link cut then restored: node_state
+	# at each step; the failed node's instances end as failed with
+	# "node 1 lost: WHY" (wait returns nil and it; "failed" without a
+	# reason), stored so; the other node's instance runs on; the node
+	# takes work again once recovered; the trace logs each change
+	run run "$S/outage.lua" --db "$T/db" --trace "$T/trace" --quiet; expect_rc 0
+	sed -n 's/^[0-9.]* lua //p' "$T/trace" | tr '\n' ';' >"$T/log"
+	[ "$(cat "$T/log")" = "state up;state failed;waited nil node 1 lost: power;spawn-on-failed false;state up;state cut;state up;waited nil node 1 lost: failed;after 0;" ] ||
+		fail "log: $(cat "$T/log")"
+	[ "$(q "$T/db" "select group_concat(id || ':' || node || ':' || status || ':' || ifnull(fail_reason, '-'), ',') from (select * from instances order by id)")" = "1:1:-1000:node 1 lost: power,2:0:0:-,3:1:-1000:node 1 lost: failed,4:1:0:-" ] ||
+		fail "rows: $(q "$T/db" "select id, node, status, fail_reason from instances")"
+	for l in ' 1 node-fail node=1 reason=power' ' 1 node-recover' ' 0 link-fail node=0 reason=cable' ' 0 link-recover' ' 1 node-fail node=1 reason=failed'; do
+		grep -q -F -e "$l" "$T/trace" || fail "the trace lacks '$l'"
+	done
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
