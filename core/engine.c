@@ -882,6 +882,13 @@ int ukf_engine_has(const ukf_engine_t *e, ukf_id_t id)
 	return eng_map_get(&e->reqs, id) ? 2 : 0;
 }
 
+ukf_node_id_t ukf_engine_origin(const ukf_engine_t *e, ukf_id_t id)
+{
+	const struct inst *i = e ? eng_map_get(&e->insts, id) : NULL;
+
+	return i && !i->internal ? i->origin : UKF_NODE_NONE;
+}
+
 uint64_t ukf_engine_pending(const ukf_engine_t *e)
 {
 	return e ? e->reqs.n : 0;

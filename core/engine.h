@@ -208,6 +208,9 @@ ukf_node_id_t ukf_engine_node(const ukf_engine_t *e);
  * make a template, 2 if it holds `id` only as a request it originated (not
  * placed, or in flight), 0 if none of these. */
 int ukf_engine_has(const ukf_engine_t *e, ukf_id_t id);
+/* The node that asked for instance `id` hosted here (its origin), or
+ * UKF_NODE_NONE if this node hosts no such instance. */
+ukf_node_id_t ukf_engine_origin(const ukf_engine_t *e, ukf_id_t id);
 /* Human-readable template list of a node, e.g. "web,db" (into buf). */
 size_t ukf_engine_node_templates(const ukf_engine_t *e, ukf_node_id_t node,
 				 char *buf, size_t cap);

@@ -1041,6 +1041,41 @@ static int crash_engine(struct sim_world *w, ukf_node_id_t node)
 	return 0;
 }
 
+/*
+ * Requests the failed node made that run on other nodes run on (their
+ * hosts write their rows when they end), but their requesters asked
+ * through the failed node and would hear of them no more: they are told
+ * now that the node was lost. 0, or -1 out of memory.
+ */
+static int tell_requesters(struct sim_world *w, ukf_node_id_t node)
+{
+	struct sim_outage *o = w->out;
+
+	if (!w->sinks.hooks.on_fail)
+		return 0;
+	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++) {
+		ukf_engine_t *e = w->engines[k];
+		size_t n;
+		ukf_id_t *ids;
+
+		if (k == node || o->state[k] == 1)
+			continue;
+		n = ukf_engine_leftovers(e, NULL, 0);
+		if (!n)
+			continue;
+		if (!(ids = malloc(n * sizeof(*ids))))
+			return -1;
+		n = ukf_engine_leftovers(e, ids, n);
+		qsort(ids, n, sizeof(*ids), cmp_id_sim);
+		for (size_t j = 0; j < n; j++)
+			if (ukf_engine_origin(e, ids[j]) == node)
+				w->sinks.hooks.on_fail(w->sinks.hooks.u, ids[j],
+						       0, o->why);
+		free(ids);
+	}
+	return 0;
+}
+
 int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
 		      const char *why, char *err, size_t errlen)
 {
@@ -1071,6 +1106,8 @@ int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
 		goto oom;
 	ukf_dir_forget(w->dir, node);
 	if (crash_engine(w, node) < 0)
+		goto oom;
+	if (tell_requesters(w, node) < 0)
 		goto oom;
 	if (!was_cut) /* else they were told at the cut */
 		for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)

@@ -546,6 +546,19 @@ outage_values)
 		grep -q -F -e "$l" "$T/trace" || fail "the trace lacks '$l'"
 	done
 	;;
+outage_requester)
+	# a request node 1 made that runs on node 0 runs on when node 1 fails
+	# (its row completes), but its requester asked through node 1: wait
+	# returns nil and "node 1 lost: WHY" instead of waiting forever
+	printf '%s\n' 'cluster { nodes = 2 }' 'app("slow", "mem=64M init=1ms work=10s")' \
+		'process(function() local a = spawn("slow", nil, 1); ready(a); local b = spawn("slow", nil, 1); ready(b)' \
+		'  fail_node(1, "x"); log("b", wait(b)) end)' >"$T/req.lua"
+	run run "$T/req.lua" --db "$T/db" --trace "$T/trace" --quiet; expect_rc 0
+	! grep -q "still suspended" "$T/err" || fail "a process was left waiting: $(cat "$T/err")"
+	grep -q ' lua b nil node 1 lost: x$' "$T/trace" || fail "wait(b) did not return the loss: $(grep ' lua ' "$T/trace")"
+	[ "$(q "$T/db" "select group_concat(id || ':' || node || ':' || status, ',') from (select * from instances order by id)")" = "1:1:-1000,2:0:0" ] ||
+		fail "rows: $(q "$T/db" "select id, node, status, fail_reason from instances")"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
