@@ -142,6 +142,15 @@ int scen_val_convert(enum stype t, const struct val *v, struct conv *c,
 {
 	memset(c, 0, sizeof(*c));
 	c->s = v->str;
+	/* a Lua boolean comes as the number 0 or 1 with the text
+	 * true/false (scen_lua_scalar): no time, size or bandwidth */
+	if ((t == ST_TIME || t == ST_SIZE || t == ST_BW) && v->is_num &&
+	    (!strcmp(v->str, "true") || !strcmp(v->str, "false"))) {
+		*why = t == ST_TIME   ? "expected a time, not a boolean"
+		       : t == ST_SIZE ? "expected a size, not a boolean"
+				      : "expected bytes/s, not a boolean";
+		return -1;
+	}
 	switch (t) {
 	case ST_INT: {
 		double x = v->num;

@@ -546,6 +546,14 @@ outage_values)
 		grep -q -F -e "$l" "$T/trace" || fail "the trace lacks '$l'"
 	done
 	;;
+bool_values)
+	# a Lua boolean is no time, size or bandwidth (it came through as 0
+	# or 1: 1 byte/s): refused at its line naming the setting
+	refused 'cluster { bandwidth = true }' "setting 'bandwidth': bad value 'true': expected bytes/s, not a boolean"
+	refused 'cluster { latency = false }' "setting 'latency': bad value 'false': expected a time, not a boolean"
+	refused 'cluster { memory = true }' "setting 'memory': bad value 'true': expected a size, not a boolean"
+	refused 'cluster { nodes = 2 }; network{ racks = 1, rack_uplink = true }' "network{}: bad value rack_uplink=true: expected bytes/s, not a boolean"
+	;;
 outage_requester)
 	# a request node 1 made that runs on node 0 runs on when node 1 fails
 	# (its row completes), but its requester asked through node 1: wait
