@@ -258,12 +258,7 @@ static void host_clone(ukf_engine_t *e, struct node *n, struct inst *i)
 			}
 		}
 	}
-	LOG(e, n->id,
-	    "fork %llu parent=%llu app=%s origin=%u -> node=%u "
-	    "via=wait-template",
-	    ULL(i->id), ULL(i->parent), eng_app_name(e, i->app), i->origin,
-	    n->id);
-	eng_wait_tpl(t, i);
+	eng_fork_wait_tpl(e, n, t, i);
 }
 
 /*

@@ -320,6 +320,10 @@ void eng_tpl_bring(ukf_engine_t *e, struct node *n, struct ukf_tentry *t,
 		   uint64_t tver, ukf_node_id_t peer, const char *why);
 void eng_fork_wait_version(ukf_engine_t *e, struct node *n, struct inst *i,
 			   const char *why);
+/* Fork child i (not started) on node n waits for template entry t: logged
+ * "via=wait-template" and queued on t. */
+void eng_fork_wait_tpl(ukf_engine_t *e, struct node *n, struct ukf_tentry *t,
+		       struct inst *i);
 uint64_t eng_delta_tver(ukf_engine_t *e, const struct inst *p);
 void eng_fork_stale(ukf_engine_t *e, struct node *n, struct inst *i);
 void eng_count_request(ukf_engine_t *e, struct node *n, uint32_t app);

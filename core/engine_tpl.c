@@ -108,18 +108,20 @@ void eng_fork_wait_version(ukf_engine_t *e, struct node *n, struct inst *i,
 	}
 	i->tpl_tries++;
 	peer = fetch_peer(e, n, i);
-	if (!t) {
-		t = ukf_tcache_add(&n->tc, i->app);
-		if (!t) {
-			eng_inst_finish(e, i, UKF_STATUS_FAILED,
-					"template cache full");
-			return;
-		}
-		eng_tpl_bring(e, n, t, i->tver, peer, why);
-	} else if (t->state == UKF_T_READY) {
-		eng_tpl_bring(e, n, t, i->tver, peer, why);
+	int fresh = !t;
+	if (fresh && !(t = ukf_tcache_add(&n->tc, i->app))) {
+		eng_inst_finish(e, i, UKF_STATUS_FAILED, "template cache full");
+		return;
 	}
-	/* else pending (made here or fetched): checked again when ready */
+	/* a pending one (made here or fetched) is checked again when ready */
+	if (fresh || t->state == UKF_T_READY)
+		eng_tpl_bring(e, n, t, i->tver, peer, why);
+	eng_fork_wait_tpl(e, n, t, i);
+}
+
+void eng_fork_wait_tpl(ukf_engine_t *e, struct node *n, struct ukf_tentry *t,
+		       struct inst *i)
+{
 	LOG(e, n->id,
 	    "fork %llu parent=%llu app=%s origin=%u -> node=%u "
 	    "via=wait-template",
