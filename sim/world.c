@@ -997,20 +997,32 @@ static int cmp_id_sim(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/* What engine e holds (ukf_engine_leftovers), in id order, into *n ids:
+ * a malloc'd array the caller frees, or NULL out of memory. */
+static ukf_id_t *sorted_leftovers(const ukf_engine_t *e, size_t *n)
+{
+	size_t k = ukf_engine_leftovers(e, NULL, 0);
+	ukf_id_t *ids = malloc((k + 1) * sizeof(*ids));
+
+	if (!ids)
+		return NULL;
+	*n = ukf_engine_leftovers(e, ids, k);
+	qsort(ids, *n, sizeof(*ids), cmp_id_sim);
+	return ids;
+}
+
 /* The failed node's engine ends everything it held (rows as failed,
  * requesters told) and a new one, not started, takes its place. */
 static int crash_engine(struct sim_world *w, ukf_node_id_t node)
 {
 	struct sim_outage *o = w->out;
 	ukf_engine_t *e = w->engines[node];
-	size_t n = ukf_engine_leftovers(e, NULL, 0);
-	ukf_id_t *ids = malloc((n + 1) * sizeof(*ids));
+	size_t n;
+	ukf_id_t *ids = sorted_leftovers(e, &n);
 	char err[160];
 
 	if (!ids)
 		return -1;
-	n = ukf_engine_leftovers(e, ids, n);
-	qsort(ids, n, sizeof(*ids), cmp_id_sim);
 	o->crashing = node;
 	for (size_t k = 0; k < n; k++) {
 		o->suppress = 0;
@@ -1060,13 +1072,8 @@ static int tell_requesters(struct sim_world *w, ukf_node_id_t node)
 
 		if (k == node || o->state[k] == 1)
 			continue;
-		n = ukf_engine_leftovers(e, NULL, 0);
-		if (!n)
-			continue;
-		if (!(ids = malloc(n * sizeof(*ids))))
+		if (!(ids = sorted_leftovers(e, &n)))
 			return -1;
-		n = ukf_engine_leftovers(e, ids, n);
-		qsort(ids, n, sizeof(*ids), cmp_id_sim);
 		for (size_t j = 0; j < n; j++)
 			if (ukf_engine_origin(e, ids[j]) == node)
 				w->sinks.hooks.on_fail(w->sinks.hooks.u, ids[j],
