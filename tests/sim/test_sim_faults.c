@@ -9,6 +9,7 @@
 #include "core/engine.h"
 #include "sim/sim_int.h"
 #include "tests/common/selftest.h"
+#include "tests/sim/simt.h"
 
 #define MAXR 256
 
@@ -88,28 +89,14 @@ static void spawn_cb(void *arg, uint64_t node)
 static int run_world_gap(struct run *o, const struct ukf_sim_config *c,
 			 const char *kv, int n, uint32_t origins, ukf_ns_t gap)
 {
-	char err[256];
 	struct ukf_world_sinks s = { .record = r_record, .log = r_log, .u = o };
-	struct ukf_app a;
 
-	if (ukf_sim_create(&o->world, c, &s, NULL, err, sizeof(err)) ||
-	    ukf_app_parse(&a, "a", kv, err, sizeof(err))) {
-		fprintf(stderr, "setup: %s\n", err);
+	if (simt_start(&o->world, c, &s, NULL, "a", kv, &o->app))
 		return -1;
-	}
-	int id = o->world.ops->add_app(o->world.w, &a);
-	if (id < 0 || o->world.ops->start(o->world.w))
-		return -1;
-	o->app = (uint32_t)id;
 	for (int i = 0; i < n; i++)
 		o->world.ops->at(o->world.w, (ukf_ns_t)i * gap, spawn_cb, o,
 				 (uint64_t)(i % origins));
-	if (o->world.ops->run(o->world.w, UKF_NS_NEVER, NULL, err,
-			      sizeof(err))) {
-		fprintf(stderr, "run: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return simt_run(&o->world);
 }
 
 /* The same, 50 ms apart. */
@@ -406,23 +393,15 @@ static int service_times(const struct ukf_sim_config *c, ukf_ns_t s2r[40],
 {
 	struct idrun x = { .o = run_new() };
 	struct ukf_world_sinks s = { .record = r_record, .u = x.o };
-	struct ukf_app a;
-	char err[256];
 	int rc = -1;
 
-	if (ukf_sim_create(&x.o->world, c, &s, NULL, err, sizeof(err)) ||
-	    ukf_app_parse(&a, "a", "mem=16M init=20ms work=5ms dirty=0 image=1M", err,
-			  sizeof(err)))
+	if (simt_start(&x.o->world, c, &s, NULL, "a",
+		       "mem=16M init=20ms work=5ms dirty=0 image=1M", &x.o->app))
 		goto out;
-	int app = x.o->world.ops->add_app(x.o->world.w, &a);
-	if (app < 0 || x.o->world.ops->start(x.o->world.w))
-		goto out;
-	x.o->app = (uint32_t)app;
 	for (int i = 0; i < 40; i++)
 		x.o->world.ops->at(x.o->world.w, 30 * UKF_MS + i * 3 * UKF_MS,
 				   spawn_note_cb, &x, (uint64_t)i);
-	if (x.o->world.ops->run(x.o->world.w, UKF_NS_NEVER, NULL, err,
-				sizeof(err)))
+	if (simt_run(&x.o->world))
 		goto out;
 	*kind = UKF_START_UNKNOWN;
 	for (int i = 0; i < 40; i++) {
@@ -437,7 +416,7 @@ static int service_times(const struct ukf_sim_config *c, ukf_ns_t s2r[40],
 	rc = 0;
 out:
 	if (rc)
-		fprintf(stderr, "service_times: %s\n", err);
+		fprintf(stderr, "service_times failed\n");
 	run_free(x.o);
 	return rc;
 }
@@ -498,23 +477,15 @@ static int fork_times(const struct ukf_sim_config *c, ukf_ns_t work[16][3],
 {
 	struct idrun x = { .o = run_new() };
 	struct ukf_world_sinks s = { .record = r_record, .u = x.o };
-	struct ukf_app a;
-	char err[256] = "";
 	int rc = -1;
 
-	if (ukf_sim_create(&x.o->world, c, &s, NULL, err, sizeof(err)) ||
-	    ukf_app_parse(&a, "f", "mem=16M init=5ms work=3ms dirty=64 fork=3",
-			  err, sizeof(err)))
+	if (simt_start(&x.o->world, c, &s, NULL, "f",
+		       "mem=16M init=5ms work=3ms dirty=64 fork=3", &x.o->app))
 		goto out;
-	if (x.o->world.ops->add_app(x.o->world.w, &a) != 0 ||
-	    x.o->world.ops->start(x.o->world.w))
-		goto out;
-	x.o->app = 0;
 	for (int i = 0; i < 16; i++)
 		x.o->world.ops->at(x.o->world.w, i * 4 * UKF_MS, spawn_note_cb,
 				   &x, (uint64_t)i);
-	if (x.o->world.ops->run(x.o->world.w, UKF_NS_NEVER, NULL, err,
-				sizeof(err)))
+	if (simt_run(&x.o->world))
 		goto out;
 	for (int i = 0; i < 16; i++) {
 		for (int j = 0; j < 3; j++)
@@ -538,7 +509,7 @@ static int fork_times(const struct ukf_sim_config *c, ukf_ns_t work[16][3],
 	rc = 0;
 out:
 	if (rc)
-		fprintf(stderr, "fork_times: %s\n", err);
+		fprintf(stderr, "fork_times failed\n");
 	run_free(x.o);
 	return rc;
 }

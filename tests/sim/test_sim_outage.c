@@ -9,6 +9,7 @@
 #include "core/engine.h"
 #include "sim/sim_int.h"
 #include "tests/common/selftest.h"
+#include "tests/sim/simt.h"
 
 #define MAXID 4096
 /* What a run saw. */
@@ -100,7 +101,6 @@ static void fail_cb(void *arg, uint64_t x)
 /* A world of `nodes`, one app, started. */
 static int setup(struct obs *o, struct ukf_sim_config *c, const char *app_kv)
 {
-	char err[256];
 	o->print = getenv("UKF_SIM_TRACE") != NULL;
 	struct ukf_world_sinks s = {
 		.record = o_record,
@@ -108,31 +108,12 @@ static int setup(struct obs *o, struct ukf_sim_config *c, const char *app_kv)
 		.hooks = { .on_fail = o_fail, .on_exit = o_exit, .u = o },
 		.u = o,
 	};
-	if (ukf_sim_create(&o->world, c, &s, NULL, err, sizeof(err))) {
-		fprintf(stderr, "create: %s\n", err);
-		return -1;
-	}
-	struct ukf_app a;
-	if (ukf_app_parse(&a, "a", app_kv, err, sizeof(err))) {
-		fprintf(stderr, "app: %s\n", err);
-		return -1;
-	}
-	int id = o->world.ops->add_app(o->world.w, &a);
-	if (id < 0 || o->world.ops->start(o->world.w))
-		return -1;
-	o->app = (uint32_t)id;
-	return 0;
+	return simt_start(&o->world, c, &s, NULL, "a", app_kv, &o->app);
 }
 
 static int run_all(struct obs *o)
 {
-	char err[256];
-	if (o->world.ops->run(o->world.w, UKF_NS_NEVER, NULL, err,
-			      sizeof(err))) {
-		fprintf(stderr, "run: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return simt_run(&o->world);
 }
 
 static void config(struct ukf_sim_config *c, uint32_t nodes)

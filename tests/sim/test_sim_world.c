@@ -11,6 +11,7 @@
 #include "core/engine.h"
 #include "sim/sim_int.h"
 #include "tests/common/selftest.h"
+#include "tests/sim/simt.h"
 
 /* What a run saw, through the world's sinks. */
 struct obs {
@@ -120,25 +121,13 @@ static void spawn_cb(void *arg, uint64_t x)
 static int setup(struct obs *o, struct ukf_sim_config *c, const char *app_kv,
 		 int n, int with_log)
 {
-	char err[256];
 	if (getenv("UKF_SIM_TRACE")) {
 		o->print = 1;
 		with_log = 1;
 	}
 	struct ukf_world_sinks s = sinks_for(o, with_log);
-	if (ukf_sim_create(&o->world, c, &s, o_sample, err, sizeof(err))) {
-		fprintf(stderr, "create: %s\n", err);
+	if (simt_start(&o->world, c, &s, o_sample, "fan", app_kv, &o->app))
 		return -1;
-	}
-	struct ukf_app a;
-	if (ukf_app_parse(&a, "fan", app_kv, err, sizeof(err))) {
-		fprintf(stderr, "app: %s\n", err);
-		return -1;
-	}
-	int id = o->world.ops->add_app(o->world.w, &a);
-	if (id < 0 || o->world.ops->start(o->world.w))
-		return -1;
-	o->app = (uint32_t)id;
 	for (int i = 0; i < n; i++)
 		o->world.ops->at(o->world.w, (ukf_ns_t)i * 20 * UKF_MS, spawn_cb, o,
 				 (uint64_t)(i % c->engine.nodes));
@@ -147,12 +136,7 @@ static int setup(struct obs *o, struct ukf_sim_config *c, const char *app_kv,
 
 static int run_all(struct obs *o)
 {
-	char err[256];
-	if (o->world.ops->run(o->world.w, UKF_NS_NEVER, NULL, err, sizeof(err))) {
-		fprintf(stderr, "run: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return simt_run(&o->world);
 }
 
 /* Bad configurations are refused with a message, no world made. */
