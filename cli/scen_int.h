@@ -462,6 +462,17 @@ struct scen_net {
 };
 /* 1 with *out filled if the scenario called network{}, else 0 (out zeroed). */
 int scen_net_get(struct run *r, struct scen_net *out);
+/* churn{ mtbf =, mttr =, detect = } (scen_settings.c, sim only): random
+ * node failures and the failure-detection delay, kept in the Lua registry;
+ * scen_net_config also puts them in the sim config. */
+int scen_l_churn(lua_State *L);
+struct scen_churn {
+	char where[WHERE_MAX]; /* file:line of the churn{} call */
+	ukf_ns_t mtbf_ns, mttr_ns; /* 0: no random failures */
+	ukf_ns_t detect_ns;        /* 0: failures noticed at once */
+};
+/* 1 with *out filled if the scenario called churn{}, else 0 (out zeroed). */
+int scen_churn_get(struct run *r, struct scen_churn *out);
 int scen_l_policy(lua_State *L);
 int scen_l_runcfg(lua_State *L);
 /* param(name, default) -> the value of this run. */

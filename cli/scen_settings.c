@@ -781,10 +781,129 @@ int scen_net_get(struct run *r, struct scen_net *out)
 	return 1;
 }
 
+/* ------------------------------------------------------------------ */
+/* churn{...}: random node failures and the failure-detection delay     */
+/* (sim/README.md "Churn").                                              */
+
+#define CHURN_KEY "ukf.churn"
+
+/* One time key of churn{}: ns (>= 0), or -1 if absent. */
+static ukf_ns_t churn_time(lua_State *L, const char *key)
+{
+	char buf[256];
+	int is_num;
+	double num;
+	if (lua_getfield(L, 1, key) == LUA_TNIL) {
+		lua_pop(L, 1);
+		return -1;
+	}
+	struct conv c;
+	const char *why = "";
+	if (lua_type(L, -1) == LUA_TBOOLEAN ||
+	    scen_lua_scalar(L, -1, &is_num, &num, buf, sizeof(buf)))
+		luaL_error(L, "churn{}: %s must be a time, not a %s", key,
+			   luaL_typename(L, -1));
+	struct val v = {is_num, num, buf};
+	if (scen_val_convert(ST_TIME, &v, &c, &why))
+		luaL_error(L, "churn{}: bad value %s=%s: %s", key, buf, why);
+	lua_pop(L, 1);
+	return c.i;
+}
+
+/*
+ * churn{ mtbf = T, mttr = T [, detect = T] } or churn{ detect = T }: at
+ * the top level, once per pass, sim only; checked at once (errors name
+ * file:line and key=value) and kept in the Lua registry until the world
+ * is made (scen_net_config puts it in the sim config).
+ */
+int scen_l_churn(lua_State *L)
+{
+	static const char *const keys[] = {"mtbf", "mttr", "detect", NULL};
+	char where[WHERE_MAX];
+	struct run *r = run_of(L);
+	scen_where_of(L, 1, where, sizeof(where));
+	if (pidx_of(L) != NO_PROC)
+		luaL_error(L,
+			   "churn{} is a declaration: call it at the top "
+			   "level of the scenario");
+	if (!r->sc->world->simulated)
+		luaL_error(L, "churn{}: only the simulated world has churn "
+			      "(this run's backend is %s)",
+			   r->sc->world->backend);
+	scen_check_keys(L, 1, "churn", keys);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, CHURN_KEY) != LUA_TNIL) {
+		lua_getfield(L, -1, "where");
+		luaL_error(L, "churn{} given twice (first at %s)",
+			   lua_tostring(L, -1));
+	}
+	lua_pop(L, 1);
+	ukf_ns_t mtbf = churn_time(L, "mtbf"), mttr = churn_time(L, "mttr");
+	ukf_ns_t detect = churn_time(L, "detect");
+	if (mtbf == 0 || mttr == 0)
+		luaL_error(L,
+			   "churn{}: %s must be > 0 (a node that fails at "
+			   "once or comes back at once is no churn; leave "
+			   "churn{} out for none)",
+			   mtbf == 0 ? "mtbf" : "mttr");
+	if ((mtbf < 0) != (mttr < 0))
+		luaL_error(L, "churn{}: give both mtbf and mttr (the mean "
+			      "times between failures and to repair), or "
+			      "neither");
+	if (mtbf < 0 && detect < 0)
+		luaL_error(L, "churn{}: give mtbf and mttr, or detect");
+	lua_createtable(L, 0, 4);
+	lua_pushstring(L, where);
+	lua_setfield(L, -2, "where");
+	lua_pushinteger(L, mtbf > 0 ? mtbf : 0);
+	lua_setfield(L, -2, "mtbf");
+	lua_pushinteger(L, mttr > 0 ? mttr : 0);
+	lua_setfield(L, -2, "mttr");
+	lua_pushinteger(L, detect > 0 ? detect : 0);
+	lua_setfield(L, -2, "detect");
+	lua_setfield(L, LUA_REGISTRYINDEX, CHURN_KEY);
+	return 0;
+}
+
+int scen_churn_get(struct run *r, struct scen_churn *out)
+{
+	lua_State *L = r->L;
+	memset(out, 0, sizeof(*out));
+	if (!L)
+		return 0;
+	if (lua_getfield(L, LUA_REGISTRYINDEX, CHURN_KEY) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	lua_getfield(L, -1, "where");
+	lua_getfield(L, -2, "mtbf");
+	lua_getfield(L, -3, "mttr");
+	lua_getfield(L, -4, "detect");
+	snprintf(out->where, sizeof(out->where), "%s",
+		 lua_tostring(L, -4) ? lua_tostring(L, -4) : "?");
+	out->mtbf_ns = lua_tointeger(L, -3);
+	out->mttr_ns = lua_tointeger(L, -2);
+	out->detect_ns = lua_tointeger(L, -1);
+	lua_pop(L, 5);
+	return 1;
+}
+
+/* Put what churn{} said into the sim config. */
+static void churn_config(struct run *r, struct ukf_sim_config *c)
+{
+	struct scen_churn ch;
+
+	if (!scen_churn_get(r, &ch))
+		return;
+	c->churn_mtbf_ns = ch.mtbf_ns;
+	c->churn_mttr_ns = ch.mttr_ns;
+	c->detect_ns = ch.detect_ns;
+}
+
 int scen_net_config(struct run *r, struct ukf_sim_config *c)
 {
 	struct scen_net n;
 
+	churn_config(r, c);
 	if (!scen_net_get(r, &n))
 		return 0;
 	c->net_fair = n.fair;

@@ -171,6 +171,20 @@ struct ukf_sim_config {
 	uint32_t racks;
 	double rack_uplink_bps;
 	double core_bps;
+	/* Appended: churn and failure detection (sim/README.md "Churn").
+	 * churn_mtbf_ns > 0 (with churn_mttr_ns > 0): from the start every
+	 * node alternates up and down periods, exponential with these means,
+	 * each period drawn by (node, its number) from stream
+	 * UKF_RNG_KEY(SIM_RNG_CHURN, node), so a node's trace is the same in
+	 * every configuration of a sweep; a down period is a
+	 * ukf_sim_fail_node(why "churn") and a ukf_sim_recover_node. 0: none.
+	 * detect_ns: how long after a node fails (churned or
+	 * ukf_sim_fail_node) the other nodes notice (ukf_engine_peer_down,
+	 * its directory record forgotten); until then placement may choose
+	 * it and what is sent there is lost. 0: at once (as before). */
+	ukf_ns_t churn_mtbf_ns;
+	ukf_ns_t churn_mttr_ns;
+	ukf_ns_t detect_ns;
 };
 void ukf_sim_config_default(struct ukf_sim_config *c);
 

@@ -139,7 +139,8 @@ double sim_rng_gaussian_at(const sim_rng_t *r, uint64_t key, uint64_t index);
  * per-operation cost jitter and injected faults, each keyed by the
  * operation (UKF_RNG_KEY(kind, op)) and indexed by instance identity.
  */
-enum { SIM_RNG_COST = 0x5301, SIM_RNG_FAULT = 0x5302 };
+enum { SIM_RNG_COST = 0x5301, SIM_RNG_FAULT = 0x5302,
+       SIM_RNG_CHURN = 0x5303 /* keyed by node, indexed by period */ };
 /* Number of streams created so far. */
 size_t sim_rng_streams(const sim_rng_t *r);
 

@@ -35,7 +35,13 @@ struct sim_outage {
 	 * later row of the same id is not written again. */
 	int collect;
 	sim_map_t lost;
+	/* Churn and detection (sim/README.md "Churn"): per node, OUT_CHURNED
+	 * while down by churn, OUT_UNDETECTED while its peers have not yet
+	 * noticed its failure (detect_why[node]: the reason they will hear). */
+	uint8_t *flags;
+	char **detect_why;
 };
+enum { OUT_CHURNED = 1, OUT_UNDETECTED = 2 };
 
 void ukf_sim_config_default(struct ukf_sim_config *c)
 {
@@ -500,6 +506,11 @@ static void world_destroy(void **wp)
 		free(w->out->stash_len);
 		free(w->out->state);
 		free(w->out->inc);
+		for (uint32_t k = 0; w->out->detect_why &&
+				     k < w->cfg.engine.nodes; k++)
+			free(w->out->detect_why[k]);
+		free(w->out->detect_why);
+		free(w->out->flags);
 		sim_map_free(&w->out->lost);
 		free(w->out);
 	}
@@ -523,6 +534,8 @@ static const ukf_apps_t *world_apps(void *wp)
 	return ((struct sim_world *)wp)->apps;
 }
 
+static int churn_start(struct sim_world *w);
+
 static int world_start(void *wp)
 {
 	struct sim_world *w = wp;
@@ -538,7 +551,7 @@ static int world_start(void *wp)
 	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
 		if ((rc = ukf_engine_prewarm(w->engines[k])) < 0)
 			return rc;
-	return 0;
+	return churn_start(w);
 }
 
 static int world_spawn(void *wp, ukf_node_id_t origin, uint32_t app,
@@ -710,6 +723,14 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 	    !(f->save_delta >= 0 && f->save_delta <= 1) ||
 	    !(f->crash >= 0 && f->crash <= 1)) {
 		snprintf(err, errlen, "sim: fault probabilities must be in [0, 1]");
+		return -1;
+	}
+	if (c->churn_mtbf_ns < 0 || c->churn_mttr_ns < 0 || c->detect_ns < 0 ||
+	    (c->churn_mtbf_ns > 0) != (c->churn_mttr_ns > 0)) {
+		snprintf(err, errlen,
+			 "sim: churn needs both a mean time between failures "
+			 "and a mean time to repair > 0 (or neither), and a "
+			 "detection delay >= 0");
 		return -1;
 	}
 	return 0;
@@ -949,11 +970,16 @@ static int outage_make(struct sim_world *w, char *err, size_t errlen)
 		o->inc = calloc(nodes, sizeof(*o->inc));
 		o->stash = calloc(nodes, sizeof(*o->stash));
 		o->stash_len = calloc(nodes, sizeof(*o->stash_len));
+		o->flags = calloc(nodes, sizeof(*o->flags));
+		o->detect_why = calloc(nodes, sizeof(*o->detect_why));
 		sim_map_init(&o->lost);
 		o->crashing = UKF_NODE_NONE;
 	}
-	if (!o || !o->state || !o->inc || !o->stash || !o->stash_len) {
+	if (!o || !o->state || !o->inc || !o->stash || !o->stash_len ||
+	    !o->flags || !o->detect_why) {
 		if (o) {
+			free(o->flags);
+			free(o->detect_why);
 			free(o->state);
 			free(o->inc);
 			free(o->stash);
@@ -1083,6 +1109,62 @@ static int tell_requesters(struct sim_world *w, ukf_node_id_t node)
 	return 0;
 }
 
+/* Every other node still up is told `node` is lost (peer_down). */
+static void peers_told(struct sim_world *w, ukf_node_id_t node,
+		       const char *why)
+{
+	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+		if (k != node && w->out->state[k] != 1)
+			ukf_engine_peer_down(w->engines[k], node, why);
+}
+
+/* The others notice node's failure now: its record is forgotten and
+ * every node up is told (peer_down: requests sent there placed again). */
+static void detect_now(struct sim_world *w, ukf_node_id_t node)
+{
+	struct sim_outage *o = w->out;
+	char *why = o->detect_why[node];
+
+	o->flags[node] &= (uint8_t)~OUT_UNDETECTED;
+	o->detect_why[node] = NULL;
+	if (w->sinks.log) {
+		char line[64];
+		snprintf(line, sizeof(line), "node-detect node=%u", node);
+		w->sinks.log(w->sinks.u, w->now, node, line);
+	}
+	ukf_dir_forget(w->dir, node);
+	peers_told(w, node, why ? why : "failed");
+	free(why);
+}
+
+/* The detection of incarnation x >> 32 of node (uint32_t)x's failure. */
+static void detect_fire(void *arg, uint64_t x)
+{
+	struct sim_world *w = arg;
+	ukf_node_id_t node = (ukf_node_id_t)x;
+
+	if ((w->out->flags[node] & OUT_UNDETECTED) &&
+	    w->out->inc[node] == (uint32_t)(x >> 32))
+		detect_now(w, node);
+}
+
+/* node failed now: the others notice detect_ns later. 0 or -1 (ENOMEM). */
+static int detect_later(struct sim_world *w, ukf_node_id_t node,
+			const char *why)
+{
+	struct sim_outage *o = w->out;
+	struct sim_ev ev = { .type = SIM_EV_CALL };
+
+	free(o->detect_why[node]);
+	if (!(o->detect_why[node] = strdup(why)))
+		return -1;
+	o->flags[node] |= OUT_UNDETECTED;
+	ev.u.call.fn = detect_fire;
+	ev.u.call.arg = w;
+	ev.u.call.x = node | (uint64_t)o->inc[node] << 32;
+	return sim_world_push(w, w->now + w->cfg.detect_ns, &ev);
+}
+
 int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
 		      const char *why, char *err, size_t errlen)
 {
@@ -1105,22 +1187,26 @@ int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
 		w->sinks.log(w->sinks.u, w->now, node, line);
 	}
 	int was_cut = o->state[node] == 2;
+	/* with a detection delay the others notice later (detect_fire) */
+	int later = !was_cut && w->cfg.detect_ns > 0;
 	o->state[node] = 1;
 	o->inc[node]++;
 	free(o->stash[node]);
 	o->stash[node] = NULL;
 	if (sim_net_cut(w->net, w->now, node, 1) < 0)
 		goto oom;
-	ukf_dir_forget(w->dir, node);
+	if (!later)
+		ukf_dir_forget(w->dir, node);
 	if (crash_engine(w, node) < 0)
 		goto oom;
 	if (tell_requesters(w, node) < 0)
 		goto oom;
-	if (!was_cut) /* else they were told at the cut */
-		for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
-			if (k != node && o->state[k] != 1)
-				ukf_engine_peer_down(w->engines[k], node,
-						     why && *why ? why : "failed");
+	if (later) {
+		if (detect_later(w, node, why && *why ? why : "failed") < 0)
+			goto oom;
+	} else if (!was_cut) { /* else they were told at the cut */
+		peers_told(w, node, why && *why ? why : "failed");
+	}
 	return 0;
 oom:
 	w->failed = 1;
@@ -1140,6 +1226,10 @@ int ukf_sim_recover_node(struct ukf_world *world, ukf_node_id_t node,
 		snprintf(err, errlen, "node %u has not failed", node);
 		return -1;
 	}
+	/* back before its failure was noticed: its restart (a new
+	 * incarnation's record) tells the others the old one is gone */
+	if (w->out->flags[node] & OUT_UNDETECTED)
+		detect_now(w, node);
 	if (w->sinks.log)
 		w->sinks.log(w->sinks.u, w->now, node, "node-recover");
 	w->out->state[node] = 0;
@@ -1240,4 +1330,90 @@ uint64_t ukf_sim_net_dropped(struct ukf_world *world)
 	struct sim_world *w = as_sim(world);
 
 	return w ? sim_net_dropped(w->net) : 0;
+}
+
+/* ---- Churn (sim/README.md "Churn") ---- */
+
+/*
+ * Length of node's period k: even k an up period (mean churn_mtbf_ns),
+ * odd k a down period (churn_mttr_ns), exponential, the draw at index k
+ * of the node's own stream: the same in every configuration of a sweep.
+ * UKF_NS_NEVER if it would pass the clock's range.
+ */
+static ukf_ns_t churn_period(struct sim_world *w, ukf_node_id_t node,
+			     uint64_t k)
+{
+	double mean = (double)(k % 2 ? w->cfg.churn_mttr_ns
+				     : w->cfg.churn_mtbf_ns);
+	double u = sim_rng_at(w->rng, UKF_RNG_KEY(SIM_RNG_CHURN, node), k);
+	double d = -mean * log(u); /* u in (0, 1) */
+
+	return d < 4e18 ? (ukf_ns_t)llround(d) : UKF_NS_NEVER;
+}
+
+static void churn_fire(void *arg, uint64_t x);
+
+/* Schedule the end of node's period k, which starts now. */
+static int churn_next(struct sim_world *w, ukf_node_id_t node, uint64_t k)
+{
+	struct sim_ev ev = { .type = SIM_EV_CALL };
+	ukf_ns_t d = churn_period(w, node, k);
+
+	if (d == UKF_NS_NEVER || k > UINT32_MAX || w->now > INT64_MAX - d)
+		return 0;
+	ev.u.call.fn = churn_fire;
+	ev.u.call.arg = w;
+	ev.u.call.x = node | k << 32;
+	return sim_world_push(w, w->now + d, &ev);
+}
+
+/*
+ * The end of period x >> 32 of node (uint32_t)x: an up period ends in a
+ * failure (skipped if the node is already failed or cut by the scenario),
+ * a down period in its recovery (only of a failure churn made, if the
+ * scenario has not recovered it already). Either way the next period is
+ * drawn, so a node's trace of periods never depends on anything else.
+ */
+static void churn_fire(void *arg, uint64_t x)
+{
+	struct sim_world *w = arg;
+	struct sim_outage *o = w->out;
+	ukf_node_id_t node = (ukf_node_id_t)x;
+	uint64_t k = x >> 32;
+	struct ukf_world world = { &sim_world_ops, w };
+	char err[160];
+
+	if (k % 2 == 0) {
+		if (o->state[node] == 0) {
+			if (ukf_sim_fail_node(&world, node, "churn", err,
+					      sizeof(err)) < 0)
+				return; /* w->failed: the run stops */
+			o->flags[node] |= OUT_CHURNED;
+		}
+	} else if (o->flags[node] & OUT_CHURNED) {
+		o->flags[node] &= (uint8_t)~OUT_CHURNED;
+		if (o->state[node] == 1 &&
+		    ukf_sim_recover_node(&world, node, err, sizeof(err)) < 0) {
+			w->failed = 1;
+			snprintf(w->fail_msg, sizeof(w->fail_msg),
+				 "churn: %.100s", err);
+			return;
+		}
+	}
+	churn_next(w, node, k + 1);
+}
+
+/* At the world's start: every node's first up period. 0 or -ENOMEM. */
+static int churn_start(struct sim_world *w)
+{
+	char err[64];
+
+	if (w->cfg.churn_mtbf_ns <= 0)
+		return 0;
+	if (outage_make(w, err, sizeof(err)) < 0)
+		return -ENOMEM;
+	for (uint32_t n = 0; n < w->cfg.engine.nodes; n++)
+		if (churn_next(w, n, 0) < 0)
+			return -ENOMEM;
+	return 0;
 }
