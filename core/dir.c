@@ -40,12 +40,32 @@ struct ltree {
 	struct ltn *n;	/* 2 * size, n[1] the root, on a 64-byte line */
 };
 
+/*
+ * The nodes whose record lists one version of one app's template, in node
+ * order: ukf_dir_next_holder_version is a binary search in it (walking an
+ * app's holders checking each one's version took most of a run's time at
+ * 10,000 nodes). A change moves the ids after it, but records change the
+ * templates they list far less often than their load. Only an app's first
+ * entry in a record counts (as ukf_dir_template_version reads it), and
+ * only known versions (non-zero).
+ */
+struct vset {
+	uint64_t tver; /* 0: an unused slot of the table */
+	uint32_t app;
+	uint32_t n, cap;
+	uint32_t *node;
+};
+
 struct ukf_dir {
 	uint32_t nodes;
 	struct ukf_dir_record *rec;
 	struct ltree all;
 	struct ltree **holders; /* per app, allocated on first holder */
 	uint32_t napps;		/* allocated length of holders */
+	/* open addressing by (app, version), linear probing; a set that
+	 * empties keeps its slot (versions are few next to records) */
+	struct vset *vs;
+	uint32_t vcap, vused; /* vcap a power of two (0: none yet) */
 };
 
 #define DIR_MAGIC   0x44464b55u /* "UKFD" little-endian */
@@ -249,6 +269,9 @@ void ukf_dir_destroy(ukf_dir_t **dp)
 		}
 	}
 	free(d->holders);
+	for (uint32_t k = 0; k < d->vcap; k++)
+		free(d->vs[k].node);
+	free(d->vs);
 	lt_free(&d->all);
 	free(d->rec);
 	free(d);
@@ -315,6 +338,143 @@ static struct ltree *holder_tree(ukf_dir_t *d, uint32_t app)
 	return d->holders[app];
 }
 
+static uint32_t vs_slot(uint32_t app, uint64_t tver, uint32_t cap)
+{
+	uint64_t h = (tver ^ (uint64_t)app << 32) * 0x9e3779b97f4a7c15ull;
+
+	return (uint32_t)(h >> 32) & (cap - 1);
+}
+
+/* The set of (app, tver), NULL if there is none. */
+static struct vset *vs_find(const ukf_dir_t *d, uint32_t app, uint64_t tver)
+{
+	if (!d->vcap)
+		return NULL;
+	for (uint32_t i = vs_slot(app, tver, d->vcap);; i = (i + 1) & (d->vcap - 1)) {
+		struct vset *v = &d->vs[i];
+
+		if (!v->tver)
+			return NULL;
+		if (v->tver == tver && v->app == app)
+			return v;
+	}
+}
+
+/* Double the table (or make one). -1 on ENOMEM, the table unchanged. */
+static int vs_grow(ukf_dir_t *d)
+{
+	uint32_t cap = d->vcap ? 2 * d->vcap : 64;
+	struct vset *vs = calloc(cap, sizeof(*vs));
+
+	if (!vs)
+		return -1;
+	for (uint32_t k = 0; k < d->vcap; k++) {
+		const struct vset *v = &d->vs[k];
+		uint32_t i = vs_slot(v->app, v->tver, cap);
+
+		if (!v->tver)
+			continue;
+		while (vs[i].tver)
+			i = (i + 1) & (cap - 1);
+		vs[i] = *v;
+	}
+	free(d->vs);
+	d->vs = vs;
+	d->vcap = cap;
+	return 0;
+}
+
+/*
+ * Make sure the set of (app, tver) exists with room for one more node, so
+ * that vs_add cannot fail. -1 on ENOMEM. Moves the sets: pointers to them
+ * taken before do not hold.
+ */
+static int vs_reserve(ukf_dir_t *d, uint32_t app, uint64_t tver)
+{
+	struct vset *v = vs_find(d, app, tver);
+
+	if (!v) {
+		if (2 * (d->vused + 1) > d->vcap && vs_grow(d) < 0)
+			return -1;
+		uint32_t i = vs_slot(app, tver, d->vcap);
+		while (d->vs[i].tver)
+			i = (i + 1) & (d->vcap - 1);
+		v = &d->vs[i];
+		*v = (struct vset){.tver = tver, .app = app};
+		d->vused++;
+	}
+	if (v->n == v->cap) {
+		uint32_t cap = v->cap ? 2 * v->cap : 4;
+		uint32_t *a = realloc(v->node, cap * sizeof(*a));
+
+		if (!a)
+			return -1;
+		v->node = a;
+		v->cap = cap;
+	}
+	return 0;
+}
+
+/* Index of the first id >= node in v (v->n if none). */
+static uint32_t vs_lower(const struct vset *v, uint32_t node)
+{
+	uint32_t lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (v->node[mid] < node)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Add node to the set of (app, tver), reserved by vs_reserve before. */
+static void vs_add(ukf_dir_t *d, uint32_t app, uint64_t tver, uint32_t node)
+{
+	struct vset *v = vs_find(d, app, tver);
+	uint32_t i = vs_lower(v, node);
+
+	if (i < v->n && v->node[i] == node)
+		return;
+	memmove(&v->node[i + 1], &v->node[i], (v->n - i) * sizeof(*v->node));
+	v->node[i] = node;
+	v->n++;
+}
+
+static void vs_del(ukf_dir_t *d, uint32_t app, uint64_t tver, uint32_t node)
+{
+	struct vset *v = vs_find(d, app, tver);
+	uint32_t i = v ? vs_lower(v, node) : 0;
+
+	if (!v || i == v->n || v->node[i] != node)
+		return;
+	memmove(&v->node[i], &v->node[i + 1], (v->n - i - 1) * sizeof(*v->node));
+	v->n--;
+}
+
+/* The version r lists for app (its first entry of app; 0: none). */
+static uint64_t listed_version(const struct ukf_dir_record *r, uint32_t app)
+{
+	for (uint32_t i = 0; i < r->ntemplates; i++)
+		if (r->templates[i] == app)
+			return r->tvers[i];
+	return 0;
+}
+
+/* Is entry i of r what the version index holds for r's node? */
+static int indexed(const struct ukf_dir_record *r, uint32_t i)
+{
+	if (!r->tvers[i])
+		return 0;
+	for (uint32_t j = 0; j < i; j++)
+		if (r->templates[j] == r->templates[i])
+			return 0;
+	return 1;
+}
+
 int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -355,12 +515,23 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 		return 0; /* older or same: ignored */
 	/* Make sure every holder tree exists before changing anything. */
 	for (uint32_t i = 0; i < r.ntemplates; i++)
-		if (!holder_tree(d, r.templates[i]))
+		if (!holder_tree(d, r.templates[i]) ||
+		    (indexed(&r, i) &&
+		     listed_version(old, r.templates[i]) != r.tvers[i] &&
+		     vs_reserve(d, r.templates[i], r.tvers[i]) < 0))
 			return -1;
-	for (uint32_t i = 0; i < old->ntemplates; i++)
+	for (uint32_t i = 0; i < old->ntemplates; i++) {
 		if (!has_app(&r, old->templates[i]))
 			lt_set(d->holders[old->templates[i]], r.node,
 			       leaf_of(NULL));
+		if (indexed(old, i) &&
+		    listed_version(&r, old->templates[i]) != old->tvers[i])
+			vs_del(d, old->templates[i], old->tvers[i], r.node);
+	}
+	for (uint32_t i = 0; i < r.ntemplates; i++)
+		if (indexed(&r, i) &&
+		    listed_version(old, r.templates[i]) != r.tvers[i])
+			vs_add(d, r.templates[i], r.tvers[i], r.node);
 	/* *old = r, writing only what the records use: the templates past
 	 * ntemplates are zero in both (calloc, forget and this keep it so) */
 	if (old->ntemplates > r.ntemplates) {
@@ -387,10 +558,13 @@ void ukf_dir_forget(ukf_dir_t *d, ukf_node_id_t node)
 	if (!d || node >= d->nodes)
 		return;
 	old = &d->rec[node];
-	for (uint32_t i = 0; i < old->ntemplates; i++)
+	for (uint32_t i = 0; i < old->ntemplates; i++) {
 		if (d->holders[old->templates[i]])
 			lt_set(d->holders[old->templates[i]], node,
 			       leaf_of(NULL));
+		if (indexed(old, i))
+			vs_del(d, old->templates[i], old->tvers[i], node);
+	}
 	lt_set(&d->all, node, leaf_of(NULL));
 	memset(old, 0, sizeof(*old));
 	old->node = node;
@@ -511,17 +685,17 @@ ukf_node_id_t ukf_dir_next_holder_version(const ukf_dir_t *d, uint32_t app,
 					  uint64_t tver, ukf_node_id_t from,
 					  ukf_node_id_t exclude)
 {
-	ukf_node_id_t n, first = UKF_NODE_NONE;
+	const struct vset *v = d && tver ? vs_find(d, app, tver) : NULL;
+	uint32_t i;
 
-	if (!tver)
+	if (!v || !v->n)
 		return UKF_NODE_NONE;
-	/* the holders in ring order from `from`, each once */
-	for (n = ukf_dir_next_holder(d, app, from, exclude);
-	     n != UKF_NODE_NONE && n != first;
-	     n = ukf_dir_next_holder(d, app, n + 1, exclude)) {
-		if (first == UKF_NODE_NONE)
-			first = n;
-		if (ukf_dir_template_version(d, n, app) == tver)
+	/* the first in ring order from `from` (0 past the last node) */
+	i = vs_lower(v, from < d->nodes ? from : 0);
+	for (uint32_t k = 0; k < v->n && k < 2; k++, i++) {
+		ukf_node_id_t n = v->node[i < v->n ? i : i - v->n];
+
+		if (n != exclude)
 			return n;
 	}
 	return UKF_NODE_NONE;
