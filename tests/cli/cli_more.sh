@@ -567,6 +567,27 @@ outage_requester)
 	[ "$(q "$T/db" "select group_concat(id || ':' || node || ':' || status, ',') from (select * from instances order by id)")" = "1:1:-1000,2:0:0" ] ||
 		fail "rows: $(q "$T/db" "select id, node, status, fail_reason from instances")"
 	;;
+minimal_build)
+	# a ukfork built with core, sim, results and Lua only (tests/cli
+	# ukfork_minimal): each command it lacks says so and exits 1; a kvm
+	# or --cluster run is refused (exit 2) with nothing stored; a
+	# simulated run stores its run as in the full build
+	for c in bootbench:bootbench calibrate:calib exec:live keys:agent testbed:agent; do
+		run "${c%%:*}"; expect_rc 1
+		expect_err "ukfork ${c%%:*}: not built (${c#*:}/ missing)"
+	done
+	run agent status; expect_rc 1; expect_err "ukfork agent: not built (agent/ missing)"
+	printf '%s\n%s\n' "$HEAD" 'constant { app = "web", interval = "100ms" }' >"$T/s.lua"
+	run run "$T/s.lua" --backend kvm --db "$T/db"; expect_rc 2
+	expect_err "backend 'kvm' not built"; no_runs "$T/db"
+	run run "$T/s.lua" --cluster "$T/c.toml" --db "$T/db"; expect_rc 2
+	expect_err "ukfork run: --cluster $T/c.toml: node agents not built in this ukfork"
+	no_runs "$T/db"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	[ "$(q "$T/db" "select count(*) || ' ' || backend from runs")" = "1 sim" ] ||
+		fail "runs: $(q "$T/db" "select id, backend from runs")"
+	[ "$(q "$T/db" "select count(*) > 0 from instances")" = 1 ] || fail "no instances stored"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
