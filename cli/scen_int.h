@@ -135,11 +135,12 @@ enum {
 	S_DIRECTORY,
 	S_DIR_DELAY_P99,
 	S_FAULTS,
-	S_CORES
+	S_CORES,
+	S_ADMISSION /* sim only, read by scen_net_config (scen_settings.c) */
 };
 
 /* The built-in settings, indexed by S_*: name, declaring function, type. */
-#define NBUILTIN (S_CORES + 1)
+#define NBUILTIN (S_ADMISSION + 1)
 extern const struct sdef scen_builtin[NBUILTIN];
 
 struct val {

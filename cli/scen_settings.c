@@ -17,8 +17,10 @@ const struct sdef scen_builtin[] = {
     {"dir_delay_p99", "cluster", ST_TIME},
     {"faults", "cluster", ST_NAME}, /* sim only: ukf_sim_faults_parse */
     {"cores", "cluster", ST_INT}, /* sim only: host CPU contention */
+    {"admission", "policy", ST_NAME}, /* sim only: full or cow memory */
 };
-_Static_assert(sizeof(scen_builtin) / sizeof(scen_builtin[0]) == S_CORES + 1,
+_Static_assert(sizeof(scen_builtin) / sizeof(scen_builtin[0]) ==
+		   S_ADMISSION + 1,
 	       "one S_* per built-in setting");
 
 static const struct sdef *builtin_find(const char *name)
@@ -887,6 +889,30 @@ int scen_churn_get(struct run *r, struct scen_churn *out)
 	return 1;
 }
 
+/* policy{ admission = "full" | "cow" }: the engine's memory admission
+ * (core/engine.h mem_admission). 0, or -1 with the run failed. */
+static int admission_config(struct run *r, struct ukf_sim_config *c)
+{
+	struct entry *e = scen_entry_find(r->sc, "admission");
+	const struct val *v;
+
+	if (!e || !e->nvals)
+		return 0;
+	v = scen_entry_value(r, e);
+	if (!strcmp(v->str, "cow")) {
+		c->engine.mem_admission = UKF_ADMIT_COW;
+	} else if (!strcmp(v->str, "full")) {
+		c->engine.mem_admission = UKF_ADMIT_FULL;
+	} else {
+		scen_run_fail(r, UKF_RUN_BAD,
+			      "%s: setting 'admission': bad value '%s' "
+			      "(valid: full, cow)",
+			      e->where, v->str);
+		return -1;
+	}
+	return 0;
+}
+
 /* Put what churn{} said into the sim config. */
 static void churn_config(struct run *r, struct ukf_sim_config *c)
 {
@@ -904,6 +930,8 @@ int scen_net_config(struct run *r, struct ukf_sim_config *c)
 	struct scen_net n;
 
 	churn_config(r, c);
+	if (admission_config(r, c))
+		return -1;
 	if (!scen_net_get(r, &n))
 		return 0;
 	c->net_fair = n.fair;

@@ -55,7 +55,20 @@ struct ukf_engine_config {
 	 * network never loses a message); node agents use 60 s.
 	 */
 	ukf_ns_t answer_timeout_ns;
+	/*
+	 * Appended (issue 11): how a new instance's memory is admitted on
+	 * its node (docs/scenarios.md, policy admission). UKF_ADMIT_FULL (0,
+	 * the default): the app's whole mem, whatever the start. UKF_ADMIT_COW:
+	 * copy-on-write, as a KVM host shares pages: a template clone is
+	 * charged the pages it will dirty (the app's dirty x units), a live
+	 * fork child the parent's dirtied pages it copies plus one unit's,
+	 * a remote fork child its delta plus one unit's (each at most mem),
+	 * and the node's ready templates count once each (their bytes);
+	 * cold boots and template boots are charged the whole mem.
+	 */
+	int mem_admission;
 };
+enum { UKF_ADMIT_FULL = 0, UKF_ADMIT_COW = 1 };
 /* Fill *c with the defaults above (nodes = 1). */
 void ukf_engine_config_default(struct ukf_engine_config *c);
 

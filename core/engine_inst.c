@@ -265,12 +265,35 @@ static void host_clone(ukf_engine_t *e, struct node *n, struct inst *i)
  * Accept SPAWN/CLONE m on node n after re-checking capacity against the
  * node's true state. Returns 0, or -1 if the node has no room (NACK).
  */
+/* What SPAWN/CLONE m is charged on n (eng_mem_charge): under copy-on-write
+ * admission a clone of a template ready here its private pages. */
+static uint64_t host_charge(ukf_engine_t *e, struct node *n,
+			    const struct ukf_msg *m, const struct ukf_app *a)
+{
+	struct ukf_tentry *t;
+
+	if (e->cfg.mem_admission != UKF_ADMIT_COW)
+		return a->mem_bytes;
+	t = ukf_tcache_find(&n->tc, m->app);
+	if (!t || t->state != UKF_T_READY)
+		return a->mem_bytes; /* a cold boot, or a wait for one */
+	if (m->type == UKF_MSG_CLONE)
+		return eng_tpl_matches(t, m->tver)
+			   ? eng_mem_charge(e, a, 1,
+					    (m->bytes + UKF_PAGE_SIZE - 1) /
+						    UKF_PAGE_SIZE +
+						a->dirty_pages)
+			   : a->mem_bytes;
+	return eng_mem_charge(e, a, 1, (uint64_t)a->dirty_pages * a->units);
+}
+
 int eng_host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
 {
 	const struct ukf_app *a = APP(e, m->app);
+	uint64_t charge = host_charge(e, n, m, a);
 	struct inst *i;
 
-	if (!eng_fits(n, a)) {
+	if (!eng_fits_mem(e, n, a, charge)) {
 		n->cnt.rejects++;
 		LOG(e, n->id, "nack %llu app=%s node=%u", ULL(m->id), a->name,
 		    n->id);
@@ -298,7 +321,7 @@ int eng_host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
 	n->cnt.requests++;
 	if (i->remote)
 		n->cnt.remote_in++;
-	eng_reserve(e, n, a);
+	eng_reserve_mem(e, n, i, a, charge);
 	eng_count_request(e, n, m->app);
 	if (m->type == UKF_MSG_CLONE) {
 		i->is_fork = 1;
@@ -382,7 +405,7 @@ void eng_inst_finish(ukf_engine_t *e, struct inst *i, int64_t status,
 	if (i->resuming)
 		eng_resume_unlink(n, i);
 	if (counted) {
-		eng_release(e, n, APP(e, i->app), !i->vcpu_off);
+		eng_release_inst(e, n, i, !i->vcpu_off);
 		if (i->is_fork && !i->running)
 			eng_lender_gone(e, n, i);
 	}

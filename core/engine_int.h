@@ -124,6 +124,9 @@ struct inst {
 	ukf_id_t r_src;
 	void *r_data;
 	size_t r_len;
+	/* copy-on-write admission: what its app's mem exceeds its charge by
+	 * (0: charged the whole mem) */
+	uint64_t mem_saved;
 };
 
 struct req {
@@ -178,6 +181,8 @@ struct node {
 	struct inst *resume_head, *resume_tail; /* waiting for a vCPU */
 	struct ukf_tcache tc;
 	struct ukf_topk topk;
+	uint64_t tpl_counted; /* copy-on-write admission: template bytes
+				 counted in mem_used (eng_cow_sync) */
 	/* what requests bump, in one line (ukf_engine_node_stats reports
 	 * them with the rest) */
 	struct node_counts {
@@ -277,6 +282,21 @@ void eng_node_record(const struct node *n, struct ukf_dir_record *r);
 void eng_publish(ukf_engine_t *e, struct node *n);
 int eng_fits(const struct node *n, const struct ukf_app *a);
 void eng_reserve(ukf_engine_t *e, struct node *n, const struct ukf_app *a);
+/* Copy-on-write admission (cfg.mem_admission): the memory a new instance
+ * of a is charged: with UKF_ADMIT_COW and clone, `pages` pages (at most
+ * mem), else the whole mem. eng_fits_mem / eng_reserve_mem: eng_fits /
+ * eng_reserve for that charge (the instance keeps mem - charge in
+ * mem_saved); eng_release_inst gives back what i holds. eng_cow_sync:
+ * the node's ready templates counted in mem_used (COW only). */
+uint64_t eng_mem_charge(const ukf_engine_t *e, const struct ukf_app *a,
+			int clone, uint64_t pages);
+int eng_fits_mem(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
+		 uint64_t charge);
+void eng_reserve_mem(ukf_engine_t *e, struct node *n, struct inst *i,
+		     const struct ukf_app *a, uint64_t charge);
+void eng_release_inst(ukf_engine_t *e, struct node *n, struct inst *i,
+		      int vcpus_held);
+void eng_cow_sync(ukf_engine_t *e, struct node *n);
 void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
 		 int vcpus_held);
 

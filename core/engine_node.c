@@ -130,7 +130,10 @@ void eng_node_record(const struct node *n, struct ukf_dir_record *r)
 	r->vcpus_total = n->cfg.vcpus;
 	r->vcpus_free = n->cfg.vcpus - n->vcpus_used;
 	r->mem_total = n->cfg.mem_bytes;
-	r->mem_free = n->cfg.mem_bytes - n->mem_used;
+	/* copy-on-write admission may count past the limit (growth) */
+	r->mem_free = n->mem_used < n->cfg.mem_bytes
+			  ? n->cfg.mem_bytes - n->mem_used
+			  : 0;
 	r->instances = n->instances;
 	for (uint32_t k = 0;
 	     k < n->tc.n && r->ntemplates < UKF_DIR_MAX_TEMPLATES; k++)
@@ -148,6 +151,7 @@ void eng_publish(ukf_engine_t *e, struct node *n)
 	size_t len;
 
 	++n->version;
+	eng_cow_sync(e, n);
 	eng_node_record(n, &r);
 	len = ukf_dir_encode(&r, buf, sizeof(buf));
 	if (e->started && len)
@@ -178,4 +182,47 @@ void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
 	n->mem_used -= a->mem_bytes;
 	n->instances--;
 	eng_publish(e, n);
+}
+
+void eng_cow_sync(ukf_engine_t *e, struct node *n)
+{
+	if (e->cfg.mem_admission != UKF_ADMIT_COW ||
+	    n->tpl_counted == n->tc.used)
+		return;
+	n->mem_used = n->mem_used - n->tpl_counted + n->tc.used;
+	n->tpl_counted = n->tc.used;
+}
+
+uint64_t eng_mem_charge(const ukf_engine_t *e, const struct ukf_app *a,
+			int clone, uint64_t pages)
+{
+	if (e->cfg.mem_admission != UKF_ADMIT_COW || !clone ||
+	    pages >= a->mem_bytes / UKF_PAGE_SIZE)
+		return a->mem_bytes;
+	return pages * UKF_PAGE_SIZE;
+}
+
+int eng_fits_mem(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
+		 uint64_t charge)
+{
+	eng_cow_sync(e, n);
+	return !n->resume_head &&
+	       n->vcpus_used + (uint64_t)a->vcpus <= n->cfg.vcpus &&
+	       n->mem_used + charge <= n->cfg.mem_bytes;
+}
+
+void eng_reserve_mem(ukf_engine_t *e, struct node *n, struct inst *i,
+		     const struct ukf_app *a, uint64_t charge)
+{
+	i->mem_saved = a->mem_bytes - charge;
+	n->mem_used -= i->mem_saved; /* eng_reserve adds the whole mem */
+	eng_reserve(e, n, a);
+}
+
+void eng_release_inst(ukf_engine_t *e, struct node *n, struct inst *i,
+		      int vcpus_held)
+{
+	n->mem_used += i->mem_saved; /* eng_release takes the whole mem */
+	i->mem_saved = 0;
+	eng_release(e, n, APP(e, i->app), vcpus_held);
 }

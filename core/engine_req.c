@@ -244,10 +244,12 @@ static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p)
 {
 	struct node *n = &e->node;
 	const struct ukf_app *a = APP(e, q->app);
+	/* copy-on-write: the parent's dirtied pages copied, one unit's */
+	uint64_t charge = eng_mem_charge(e, a, 1, p->dirty_pages + a->dirty_pages);
 	struct inst *c;
 	int rc;
 
-	if (!eng_fits(n, a)) {
+	if (!eng_fits_mem(e, n, a, charge)) {
 		n->cnt.rejects++;
 		LOG(e, n->id, "nack %llu app=%s node=%u", ULL(q->id), a->name,
 		    n->id);
@@ -268,7 +270,7 @@ static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p)
 	c->t_start = eng_now(e);
 	n->cnt.requests++;
 	n->cnt.forks++;
-	eng_reserve(e, n, a);
+	eng_reserve_mem(e, n, c, a, charge);
 	eng_count_request(e, n, q->app);
 	eng_req_free(e, q);
 	eng_log_start(e, c, "live");
@@ -276,6 +278,28 @@ static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p)
 	if (rc < 0)
 		eng_start_failed(e, c, "clone_live", rc);
 	return 0;
+}
+
+/* What q would be charged on its origin's node n (eng_mem_charge). */
+static uint64_t req_charge(ukf_engine_t *e, struct node *n,
+			   const struct req *q, const struct ukf_app *a)
+{
+	const struct ukf_tentry *t;
+	const struct inst *p;
+
+	if (e->cfg.mem_admission != UKF_ADMIT_COW)
+		return a->mem_bytes;
+	if (q->kind == R_FORK) {
+		p = eng_inst_at(e, q->origin, q->parent);
+		return p ? eng_mem_charge(e, a, 1,
+					  p->dirty_pages + a->dirty_pages)
+			 : a->mem_bytes;
+	}
+	t = ukf_tcache_find(&n->tc, q->app);
+	return t && t->state == UKF_T_READY
+		       ? eng_mem_charge(e, a, 1,
+					(uint64_t)a->dirty_pages * a->units)
+		       : a->mem_bytes;
 }
 
 void eng_place_req(ukf_engine_t *e, struct req *q)
@@ -305,7 +329,7 @@ void eng_place_req(ukf_engine_t *e, struct req *q)
 	c.self = &self;
 	t = c.dir ? e->place->place(&c) : UKF_NODE_NONE;
 	/* The view may be stale or empty; the origin knows its own room. */
-	if (t == UKF_NODE_NONE && eng_fits(n, a))
+	if (t == UKF_NODE_NONE && eng_fits_mem(e, n, a, req_charge(e, n, q, a)))
 		t = q->origin;
 	q->attempt++;
 	if (t == UKF_NODE_NONE || t >= e->nodes) {

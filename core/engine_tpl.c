@@ -149,7 +149,7 @@ void eng_fork_stale(ukf_engine_t *e, struct node *n, struct inst *i)
 	    ULL(i->id), eng_app_name(e, i->app), n->id, ULL(i->tver));
 	if (i->waiting_tpl)
 		eng_unwait_tpl(n, i);
-	eng_release(e, n, APP(e, i->app), !i->vcpu_off);
+	eng_release_inst(e, n, i, !i->vcpu_off);
 	eng_lender_gone(e, n, i);
 	n->cnt.rejects++;
 	eng_inst_free(e, i);

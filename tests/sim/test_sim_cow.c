@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/* test_sim_cow.c - self-tests of the engine's copy-on-write memory admission (core/engine.h mem_admission) in the simulated world. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine.h"
+#include "sim/sim.h"
+#include "tests/common/selftest.h"
+#include "tests/sim/simt.h"
+
+#define MIB (1024ULL * 1024)
+
+struct obs {
+	struct ukf_world world;
+	uint32_t app;
+	struct ukf_node_stats at2s;
+	size_t failed, failed_at2s;
+};
+
+static void o_record(void *u, const struct ukf_record *r)
+{
+	struct obs *o = u;
+	if (r->status == UKF_STATUS_FAILED)
+		o->failed++;
+}
+
+static void o_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
+{
+	(void)u;
+	printf("%12lld n%u %s\n", (long long)t, node, line);
+}
+
+static void spawn_cb(void *arg, uint64_t x)
+{
+	struct obs *o = arg;
+	ukf_id_t id;
+	(void)x;
+	if (o->world.ops->spawn(o->world.w, 0, o->app, "", 1, &id))
+		fprintf(stderr, "spawn refused\n");
+}
+
+static void stats_cb(void *arg, uint64_t x)
+{
+	struct obs *o = arg;
+	(void)x;
+	o->world.ops->node_stats(o->world.w, 0, &o->at2s);
+	o->failed_at2s = o->failed; /* the end records the rest as failed */
+}
+
+/*
+ * One 1 GiB host, a 64 MiB app that dirties 1 MiB (256 pages) in its one
+ * unit of 10 s: a first request boots cold and makes the template; at 1 s
+ * 900 more come at once. At 2 s, what runs: with full admission 16 (1 GiB /
+ * 64 MiB); copy-on-write, the cold instance (64 MiB), the template (64
+ * MiB, once) and 896 clones of 1 MiB fill the GiB exactly: 897.
+ */
+static int cow_run(struct obs *o, int admission)
+{
+	struct ukf_sim_config c;
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 1;
+	c.engine.node.vcpus = 4096;
+	c.engine.node.mem_bytes = 1024 * MIB;
+	c.engine.templates = "on-demand";
+	c.engine.mem_admission = admission;
+	c.model.jitter = 0;
+	struct ukf_world_sinks s = {
+		.record = o_record,
+		.log = getenv("UKF_SIM_TRACE") ? o_log : NULL,
+		.u = o,
+	};
+	if (simt_start(&o->world, &c, &s, NULL, "a",
+		       "mem=64M init=10ms work=10s dirty=256 units=1",
+		       &o->app))
+		return -1;
+	o->world.ops->at(o->world.w, 0, spawn_cb, o, 0);
+	for (int i = 0; i < 900; i++)
+		o->world.ops->at(o->world.w, UKF_S, spawn_cb, o, 0);
+	o->world.ops->at(o->world.w, 2 * UKF_S, stats_cb, o, 0);
+	char err[200];
+	if (o->world.ops->run(o->world.w, 2 * UKF_S + 1, NULL, err,
+			      sizeof(err))) {
+		fprintf(stderr, "run: %s\n", err);
+		return -1;
+	}
+	o->world.ops->destroy(&o->world.w);
+	return 0;
+}
+
+static int t_cow_admission(void)
+{
+	struct obs *full = calloc(1, sizeof(*full)), *cow = calloc(1, sizeof(*cow));
+	CHECK(full && cow);
+	CHECK(cow_run(full, UKF_ADMIT_FULL) == 0);
+	CHECK(cow_run(cow, UKF_ADMIT_COW) == 0);
+	printf("full: %u running, %llu MiB; cow: %u running, %llu MiB\n",
+	       full->at2s.instances,
+	       (unsigned long long)(full->at2s.mem_used / MIB),
+	       cow->at2s.instances,
+	       (unsigned long long)(cow->at2s.mem_used / MIB));
+	CHECKF(full->at2s.instances == 16 &&
+		       full->at2s.mem_used == 1024 * MIB,
+	       "full admission: %u running, %llu bytes",
+	       full->at2s.instances,
+	       (unsigned long long)full->at2s.mem_used);
+	CHECKF(cow->at2s.instances == 897 && cow->at2s.mem_used == 1024 * MIB,
+	       "copy-on-write admission: %u running, %llu bytes (expected "
+	       "897: 64 MiB template + 64 MiB cold + 896 x 1 MiB)",
+	       cow->at2s.instances, (unsigned long long)cow->at2s.mem_used);
+	CHECK(full->failed_at2s == 0 && cow->failed_at2s == 0);
+	free(full);
+	free(cow);
+	return 0;
+}
+
+/*
+ * Live forks under copy-on-write admission: a parent (64 MiB, cold, so
+ * charged its whole mem) that dirtied 1024 pages forks children that each
+ * dirty 1024 in their one unit: each child is charged the parent's pages
+ * it copies plus its own, 2048 pages = 8 MiB, so all 64 children of
+ * fork=64 run at once on a 1 GiB host (64 + 64 x 8 = 576 MiB), where full
+ * admission holds 15 beside the parent.
+ */
+static int fork_run(int admission, struct ukf_node_stats *st)
+{
+	struct obs *o = calloc(1, sizeof(*o));
+	struct ukf_sim_config c;
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 1;
+	c.engine.node.vcpus = 4096;
+	c.engine.node.mem_bytes = 1024 * MIB;
+	c.engine.templates = "none";
+	c.engine.max_children = 64;
+	c.engine.mem_admission = admission;
+	c.model.jitter = 0;
+	struct ukf_world_sinks s = {
+		.record = o_record,
+		.log = getenv("UKF_SIM_TRACE") ? o_log : NULL,
+		.u = o,
+	};
+	if (!o || simt_start(&o->world, &c, &s, NULL, "a",
+			     "mem=64M init=10ms work=2s dirty=1024 fork=64 "
+			     "units=1",
+			     &o->app))
+		return -1;
+	o->world.ops->at(o->world.w, 0, spawn_cb, o, 0);
+	/* the parent's unit ends at ~2 s; its children work 2 s after it */
+	o->world.ops->at(o->world.w, 3 * UKF_S, stats_cb, o, 0);
+	char err[200];
+	int rc = o->world.ops->run(o->world.w, 3 * UKF_S + 1, NULL, err,
+				   sizeof(err));
+	*st = o->at2s;
+	o->world.ops->destroy(&o->world.w);
+	free(o);
+	return rc;
+}
+
+static int t_cow_forks(void)
+{
+	struct ukf_node_stats full, cow;
+	CHECK(fork_run(UKF_ADMIT_FULL, &full) == 0);
+	CHECK(fork_run(UKF_ADMIT_COW, &cow) == 0);
+	printf("full: %u running, %llu MiB; cow: %u running, %llu MiB\n",
+	       full.instances, (unsigned long long)(full.mem_used / MIB),
+	       cow.instances, (unsigned long long)(cow.mem_used / MIB));
+	CHECKF(full.instances == 16, "full: %u running", full.instances);
+	CHECKF(cow.instances == 65 && cow.mem_used == (64 + 64 * 8) * MIB,
+	       "cow: %u running, %llu bytes", cow.instances,
+	       (unsigned long long)cow.mem_used);
+	return 0;
+}
+
+static const struct selftest tests[] = {
+	{ "cow_admission", t_cow_admission },
+	{ "cow_forks", t_cow_forks },
+};
+
+int main(int argc, char **argv)
+{
+	return selftest_main_print(tests, SELFTEST_COUNT(tests), argc, argv);
+}
