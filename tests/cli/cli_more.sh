@@ -588,6 +588,64 @@ minimal_build)
 		fail "runs: $(q "$T/db" "select id, backend from runs")"
 	[ "$(q "$T/db" "select count(*) > 0 from instances")" = 1 ] || fail "no instances stored"
 	;;
+kvm_unavailable)
+	# --backend kvm where /dev/kvm is missing: the run fails (exit 1)
+	# saying so when the world is made, and stores nothing
+	[ -e /dev/kvm ] && { echo "SKIP: /dev/kvm exists here"; exit 77; }
+	printf '%s\n%s\n' "$HEAD" 'constant { app = "web", interval = "100ms" }' >"$T/s.lua"
+	run run "$T/s.lua" --backend kvm --db "$T/db"
+	grep -q "not built\|guest image" "$T/err" && { echo "SKIP: no live world or guest images"; exit 77; }
+	expect_rc 1
+	expect_err "backend kvm: live world: backend kvm is not available here: cannot open /dev/kvm"
+	no_runs "$T/db"
+	;;
+arrivals_refused)
+	# arrivals at a node while it has failed are refused by its engine:
+	# the run goes on and its line says how many (here 5 of 10: at 300
+	# .. 700 ms; node 1 failed from 250 to 750 ms), none of them stored
+	printf '%s\n' 'cluster { nodes = 2 }' 'run { duration = "1s" }' "$HEAD" \
+		'constant { app = "web", interval = "100ms", node = 1 }' \
+		'process(function() sleep(0.25); fail_node(1, "x"); sleep(0.5); recover_node(1) end)' >"$T/s.lua"
+	run run "$T/s.lua" --db "$T/db"; expect_rc 0
+	expect_out "(5 arrivals refused by the engine)"
+	[ "$(q "$T/db" "select count(*) from instances")" = 5 ] ||
+		fail "$(q "$T/db" "select count(*) from instances") instances stored, expected 5"
+	# without the failure: all 10 stored, no such line
+	sed -i '/fail_node/d' "$T/s.lua"
+	run run "$T/s.lua" --db "$T/db1"; expect_rc 0
+	! grep -q "refused" "$T/out" || fail "arrivals refused without a failure: $(cat "$T/out")"
+	[ "$(q "$T/db1" "select count(*) from instances")" = 10 ] ||
+		fail "without the failure: $(q "$T/db1" "select count(*) from instances") instances stored, expected 10"
+	;;
+calibrate_usage)
+	# calibrate's usage and a bad option (no KVM needed)
+	run calibrate --help
+	grep -q "not built" "$T/err" && { echo "SKIP: calibrate not built"; exit 77; }
+	expect_rc 0; expect_out "usage: ukfork calibrate --backend kvm"
+	run calibrate --bogus; expect_rc 2
+	expect_err "ukfork calibrate: unknown option '--bogus'"
+	;;
+cluster_unreachable)
+	# --cluster FILE whose agent does not answer: `run` and `exec` fail
+	# (exit 1) naming the node and its endpoint, after connecting for
+	# 10 s (both at once here); the run stores nothing
+	run keys runner --dir "$T"
+	grep -q "not built" "$T/err" && { echo "SKIP: node agents not built"; exit 77; }
+	expect_rc 0
+	run keys node0 --dir "$T"; expect_rc 0
+	printf '[cluster]\nname = t\n\n[node 0]\nendpoint = tcp://127.0.0.1:1\npublic_key = %s\nsecret_key_file = node0.key\n\n[client runner]\npublic_key = %s\nsecret_key_file = runner.key\n' \
+		"$(cat "$T/node0.pub")" "$(cat "$T/runner.pub")" >"$T/c.conf"
+	printf '%s\n%s\n' "$HEAD" 'constant { app = "web", interval = "100ms" }' >"$T/s.lua"
+	"$UKFORK" exec --cluster "$T/c.conf" synth >"$T/xout" 2>"$T/xerr" &
+	xpid=$!
+	run run "$T/s.lua" --cluster "$T/c.conf" --db "$T/db"
+	wait "$xpid"; xrc=$?
+	m="no answer within 10.0 s from the agent of node 0 (tcp://127.0.0.1:1) - is ukforkd running there"
+	expect_rc 1; expect_err "cluster $T/c.conf: $T/c.conf: $m"; no_runs "$T/db"
+	[ "$xrc" -eq 1 ] || fail "exec: exit status $xrc, expected 1"
+	grep -q -F -e "ukfork exec: --cluster $T/c.conf: $T/c.conf: $m" "$T/xerr" ||
+		fail "exec: stderr lacks the agent's name: $(cat "$T/xerr")"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
