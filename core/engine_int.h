@@ -297,6 +297,10 @@ void eng_reserve_mem(ukf_engine_t *e, struct node *n, struct inst *i,
 void eng_release_inst(ukf_engine_t *e, struct node *n, struct inst *i,
 		      int vcpus_held);
 void eng_cow_sync(ukf_engine_t *e, struct node *n);
+/* Copy-on-write admission: instance i's memory was just sealed into its
+ * template (counted as the template's now): i keeps the charge of a
+ * clone (the pages it dirties after). Nothing under full admission. */
+void eng_cow_sealed(ukf_engine_t *e, struct node *n, struct inst *i);
 void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
 		 int vcpus_held);
 

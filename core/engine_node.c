@@ -226,3 +226,16 @@ void eng_release_inst(ukf_engine_t *e, struct node *n, struct inst *i,
 	i->mem_saved = 0;
 	eng_release(e, n, APP(e, i->app), vcpus_held);
 }
+
+void eng_cow_sealed(ukf_engine_t *e, struct node *n, struct inst *i)
+{
+	const struct ukf_app *a = APP(e, i->app);
+	uint64_t charge;
+
+	if (e->cfg.mem_admission != UKF_ADMIT_COW || i->mem_saved)
+		return;
+	charge = eng_mem_charge(e, a, 1, (uint64_t)a->dirty_pages * a->units);
+	i->mem_saved = a->mem_bytes - charge;
+	n->mem_used -= i->mem_saved;
+	eng_publish(e, n);
+}

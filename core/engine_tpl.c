@@ -508,6 +508,7 @@ void eng_on_template(ukf_engine_t *e, struct node *n,
 			maker->made = 1;
 			/* its memory is now a copy of the template */
 			maker->tver = t->tver;
+			eng_cow_sealed(e, n, maker);
 			eng_complete(e, maker, 0, 0, 0, NULL, 0);
 		}
 	}
