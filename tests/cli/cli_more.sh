@@ -646,6 +646,16 @@ cluster_unreachable)
 	grep -q -F -e "ukfork exec: --cluster $T/c.conf: $T/c.conf: $m" "$T/xerr" ||
 		fail "exec: stderr lacks the agent's name: $(cat "$T/xerr")"
 	;;
+outage_spawn_draw)
+	# spawn() without a node while node 1 has failed draws among the
+	# nodes up (docs/scenarios.md fail_node): all 30 requests run, on
+	# nodes 0 and 2 (placement local: where they were made), none on 1
+	printf '%s\n' 'cluster { nodes = 3 }' 'policy { placement = "local" }' "$HEAD" \
+		'process(function() fail_node(1, "x"); for i = 1, 30 do wait(spawn("web")) end; recover_node(1) end)' >"$T/s.lua"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	[ "$(q "$T/db" "select count(*) || ' ' || sum(status = 0) || ' ' || sum(node = 1) || ' ' || (sum(node = 0) > 0) || ' ' || (sum(node = 2) > 0) from instances")" = "30 30 0 1 1" ] ||
+		fail "rows (node, status, count): $(q "$T/db" "select node, status, count(*) from instances group by 1, 2")"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
