@@ -638,13 +638,13 @@ int scen_summary_add(struct summary *sum, const struct ukf_record *rec);
 /* MPI_Init when a launcher (mpirun, srun) started the process and MPI
  * is built in; rank and size (0 and 1 otherwise). 0, or -1 with err. */
 int scen_mpi_init(int *rank, int *size, char *err, size_t errlen);
-/* Rank > 0: send rank 0 one run: code 0 and the journal j, or a UKF_RUN_*
- * code and the message what. Blocks until rank 0 takes it. 0 or -1. */
-int scen_mpi_send(int code, const char *what, const struct scen_journal *j);
-/* Rank 0: the next run from rank `from` into j (reused buffer); *code
- * its sender's code, err its message. 0, or -1 (err says why). */
-int scen_mpi_recv(int from, struct scen_journal *j, int *code, char *err,
-		  size_t errlen);
+/* Rank > 0: send rank 0 the journal j of one run that succeeded (a rank
+ * whose run fails says so itself and stops every rank: scen_mpi_failed).
+ * Blocks until rank 0 takes it. 0 or -1. */
+int scen_mpi_send(const struct scen_journal *j);
+/* Rank 0: the next run from rank `from` into j (reused buffer). 0, or -1
+ * (err says why). */
+int scen_mpi_recv(int from, struct scen_journal *j, char *err, size_t errlen);
 /* A run failed after the ranks went their own ways: the other ranks
  * cannot finish, ukf_scenario_mpi_end() stops them all. */
 void scen_mpi_failed(void);

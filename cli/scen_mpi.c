@@ -336,58 +336,51 @@ int scen_mpi_init(int *rank, int *size, char *err, size_t errlen)
 #define TAG_HDR 1
 #define TAG_BODY 2
 
-int scen_mpi_send(int code, const char *what, const struct scen_journal *j)
+int scen_mpi_send(const struct scen_journal *j)
 {
 #ifdef UKF_HAVE_MPI
-	/* Header: code (0: journal follows, else the error text follows)
-	 * and the length of what follows. */
-	uint64_t h[2] = {(uint64_t)code,
-			 code ? strlen(what) + 1 : (uint64_t)j->n};
-	const char *body = code ? what : j->p;
-	if (MPI_Send(h, 2, MPI_UINT64_T, 0, TAG_HDR, MPI_COMM_WORLD) !=
+	/* Header: the length of the journal that follows. */
+	uint64_t h = (uint64_t)j->n;
+	if (MPI_Send(&h, 1, MPI_UINT64_T, 0, TAG_HDR, MPI_COMM_WORLD) !=
 	    MPI_SUCCESS)
 		return -1;
 	/* Bodies over 2 GiB go in pieces (MPI counts are int). */
-	for (uint64_t off = 0; off < h[1];) {
-		uint64_t n = h[1] - off > (1u << 30) ? (1u << 30) : h[1] - off;
-		if (MPI_Send(body + off, (int)n, MPI_CHAR, 0, TAG_BODY,
+	for (uint64_t off = 0; off < h;) {
+		uint64_t n = h - off > (1u << 30) ? (1u << 30) : h - off;
+		if (MPI_Send(j->p + off, (int)n, MPI_CHAR, 0, TAG_BODY,
 			     MPI_COMM_WORLD) != MPI_SUCCESS)
 			return -1;
 		off += n;
 	}
 	return 0;
 #else
-	(void)code;
-	(void)what;
 	(void)j;
 	return -1;
 #endif
 }
 
-int scen_mpi_recv(int from, struct scen_journal *j, int *code, char *err,
-		  size_t errlen)
+int scen_mpi_recv(int from, struct scen_journal *j, char *err, size_t errlen)
 {
 #ifdef UKF_HAVE_MPI
-	uint64_t h[2];
-	*code = 0;
-	if (MPI_Recv(h, 2, MPI_UINT64_T, from, TAG_HDR, MPI_COMM_WORLD,
+	uint64_t h;
+	if (MPI_Recv(&h, 1, MPI_UINT64_T, from, TAG_HDR, MPI_COMM_WORLD,
 		     MPI_STATUS_IGNORE) != MPI_SUCCESS) {
 		snprintf(err, errlen, "rank %d: receiving failed", from);
 		return -1;
 	}
 	j->n = 0;
 	j->oom = 0;
-	if (h[1] > j->cap) {
-		char *p = realloc(j->p, h[1]);
+	if (h > j->cap) {
+		char *p = realloc(j->p, h);
 		if (!p) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 		j->p = p;
-		j->cap = h[1];
+		j->cap = h;
 	}
-	for (uint64_t off = 0; off < h[1];) {
-		uint64_t n = h[1] - off > (1u << 30) ? (1u << 30) : h[1] - off;
+	for (uint64_t off = 0; off < h;) {
+		uint64_t n = h - off > (1u << 30) ? (1u << 30) : h - off;
 		if (MPI_Recv(j->p + off, (int)n, MPI_CHAR, from, TAG_BODY,
 			     MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
 		    MPI_SUCCESS) {
@@ -397,17 +390,11 @@ int scen_mpi_recv(int from, struct scen_journal *j, int *code, char *err,
 		}
 		off += n;
 	}
-	j->n = h[1];
-	if (h[0]) {
-		*code = (int)h[0];
-		snprintf(err, errlen, "%.*s", (int)(h[1] ? h[1] - 1 : 0),
-			 j->p);
-	}
+	j->n = h;
 	return 0;
 #else
 	(void)from;
 	(void)j;
-	(void)code;
 	snprintf(err, errlen, "built without MPI");
 	return -1;
 #endif

@@ -1065,20 +1065,15 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			if (owner == sc.rank) {
 				c = run_one(&sc, point, rep, M_RUN, &sums[p],
 					    sums[p].label, err, sizeof(err));
-				if (!c && sc.rank > 0 &&
-				    scen_mpi_send(0, NULL, &jn)) {
+				if (!c && sc.rank > 0 && scen_mpi_send(&jn)) {
 					snprintf(err, sizeof(err),
 						 "sending a run to rank 0 "
 						 "failed");
 					c = UKF_RUN_FAILED;
 				}
 			} else if (sc.rank == 0) {
-				int rc = 0;
-				if (scen_mpi_recv(owner, &jn, &rc, err,
-						  sizeof(err)))
+				if (scen_mpi_recv(owner, &jn, err, sizeof(err)))
 					c = UKF_RUN_FAILED;
-				else if (rc)
-					c = rc; /* said by its rank */
 				else if (scen_replay(&sc, jn.p, jn.n, &sums[p],
 						     &e, err, sizeof(err)))
 					c = UKF_RUN_FAILED;
