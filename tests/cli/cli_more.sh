@@ -656,6 +656,23 @@ outage_spawn_draw)
 	[ "$(q "$T/db" "select count(*) || ' ' || sum(status = 0) || ' ' || sum(node = 1) || ' ' || (sum(node = 0) > 0) || ' ' || (sum(node = 2) > 0) from instances")" = "30 30 0 1 1" ] ||
 		fail "rows (node, status, count): $(q "$T/db" "select node, status, count(*) from instances group by 1, 2")"
 	;;
+progress_tty_error)
+	# on a terminal, a run that fails after progress lines: its error
+	# starts a line of its own, not glued to the last progress line;
+	# exit 2, nothing stored
+	command -v script >/dev/null || { echo "SKIP: no script(1)"; exit 77; }
+	# 1.5 s of wall-clock time at least (see progress_tty), then an error
+	printf '%s\n' 'run { duration = "10s" }' 'process(function()' \
+		'  for i = 1, 5 do os.execute("sleep 0.3"); sleep(1) end' \
+		'  error("boom")' 'end)' >"$T/slow.lua"
+	script -qec "\"$UKFORK\" run \"$T/slow.lua\" --trusted --db \"$T/db\"" "$T/tty" >/dev/null 2>&1
+	rc=$?; expect_rc 2
+	tr -d '\r' <"$T/tty" >"$T/tty.txt"
+	grep -q "world time" "$T/tty.txt" || fail "no progress line: $(cat "$T/tty.txt")"
+	grep -q -F -x -e "$T/slow.lua:4: boom" "$T/tty.txt" ||
+		fail "the error does not stand on a line of its own: $(cat -A "$T/tty.txt")"
+	no_runs "$T/db"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
