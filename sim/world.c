@@ -1230,6 +1230,9 @@ int ukf_sim_recover_node(struct ukf_world *world, ukf_node_id_t node,
 	 * incarnation's record) tells the others the old one is gone */
 	if (w->out->flags[node] & OUT_UNDETECTED)
 		detect_now(w, node);
+	/* recovered by the scenario: churn's recovery will not touch a
+	 * later failure of the scenario's own */
+	w->out->flags[node] &= (uint8_t)~OUT_CHURNED;
 	if (w->sinks.log)
 		w->sinks.log(w->sinks.u, w->now, node, "node-recover");
 	w->out->state[node] = 0;

@@ -368,6 +368,78 @@ static int t_churn_detect_recover(void)
 	return 0;
 }
 
+static int state_at;
+static void state_cb(void *arg, uint64_t x)
+{
+	struct obs *o = arg;
+	state_at = ukf_sim_node_state(&o->world, (ukf_node_id_t)x);
+}
+
+/* A churned run of 3 nodes, seed 5, to `until`, with the outages of
+ * ops[0..n) (fail_cb's x at time t) and node 0's state read at `check`. */
+static int mixed_run(struct obs *o, ukf_ns_t until, const ukf_ns_t *t,
+		     const uint64_t *x, int n, ukf_ns_t check)
+{
+	struct ukf_sim_config c;
+	config(&c, 3);
+	c.churn_mtbf_ns = 5 * UKF_S;
+	c.churn_mttr_ns = 2 * UKF_S;
+	c.seed = 5;
+	if (setup(o, &c, "mem=16M init=5ms work=50ms"))
+		return -1;
+	for (int i = 0; i < n; i++)
+		o->world.ops->at(o->world.w, t[i], fail_cb, o, x[i]);
+	if (check)
+		o->world.ops->at(o->world.w, check, state_cb, o, 0);
+	if (run_until(o, until))
+		return -1;
+	o->world.ops->destroy(&o->world.w);
+	return 0;
+}
+
+/*
+ * The scenario's own outages and churn: churn recovers only a failure it
+ * made. Node 0's first churned outage is [t1, t2) (read from a run
+ * without outages of the scenario's); the scenario recovers it early and
+ * fails it again before t2: at t2 it is still failed. And a node the
+ * scenario failed before t1 is neither failed again nor recovered by
+ * churn.
+ */
+static int t_churn_scenario(void)
+{
+	struct obs *o = calloc(1, sizeof(*o));
+	CHECK(o && mixed_run(o, 60 * UKF_S, NULL, NULL, 0, 0) == 0);
+	ukf_ns_t t1 = -1, t2 = -1;
+	for (size_t i = 0; i < o->nev && t2 < 0; i++)
+		if (o->ev[i].node == 0 && o->ev[i].kind == 'f' && t1 < 0)
+			t1 = o->ev[i].t;
+		else if (o->ev[i].node == 0 && o->ev[i].kind == 'r' && t1 >= 0)
+			t2 = o->ev[i].t;
+	CHECKF(t1 > 0 && t2 > t1 + 4, "node 0's first outage [%lld, %lld)",
+	       (long long)t1, (long long)t2);
+	ukf_ns_t t[2] = {t1 + (t2 - t1) / 4, t1 + (t2 - t1) / 2};
+	uint64_t x[2] = {1ULL << 32, 0};
+	memset(o, 0, sizeof(*o));
+	state_at = -2;
+	CHECK(mixed_run(o, t2 + 2, t, x, 2, t2 + 1) == 0);
+	CHECKF(state_at == 1, "node 0 at t2 + 1 ns: state %d (churn recovered "
+	       "the scenario's failure?)", state_at);
+	/* failed by the scenario before churn would: left alone */
+	ukf_ns_t t0 = t1 / 2;
+	uint64_t x0 = 0;
+	memset(o, 0, sizeof(*o));
+	state_at = -2;
+	CHECK(mixed_run(o, t2 + 2, &t0, &x0, 1, t2 + 1) == 0);
+	CHECKF(state_at == 1, "node 0 at t2 + 1 ns: state %d", state_at);
+	size_t f0 = 0;
+	for (size_t i = 0; i < o->nev; i++)
+		if (o->ev[i].node == 0 && o->ev[i].kind != 'd')
+			f0++;
+	CHECKF(f0 == 1, "%zu outage lines of node 0 (only the scenario's)", f0);
+	free(o);
+	return 0;
+}
+
 /* Bad churn settings are refused by ukf_sim_create with a message. */
 static int t_churn_bad(void)
 {
@@ -401,6 +473,7 @@ static const struct selftest tests[] = {
 	{ "churn_detect", t_churn_detect },
 	{ "churn_detect_recover", t_churn_detect_recover },
 	{ "churn_bad", t_churn_bad },
+	{ "churn_scenario", t_churn_scenario },
 };
 
 int main(int argc, char **argv)
