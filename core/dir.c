@@ -62,6 +62,15 @@ struct ukf_dir {
 	struct ltree all;
 	struct ltree **holders; /* per app, allocated on first holder */
 	uint32_t napps;		/* allocated length of holders */
+	/*
+	 * 0: the holder trees say only who holds what (a holder's leaf is
+	 * present(node)), which ukf_dir_next_holder needs, so a publish that
+	 * changes only a node's load walks one tree, not one more per
+	 * template it holds. The first query for the least loaded holder
+	 * sets each holder's leaf from its record (loaded_holders) and 1:
+	 * from then on publishes keep them.
+	 */
+	int holder_loads;
 	/* open addressing by (app, version), linear probing; a set that
 	 * empties keeps its slot (versions are few next to records) */
 	struct vset *vs;
@@ -141,6 +150,13 @@ static struct leaf leaf_of(const struct ukf_dir_record *r)
 		l.vf = r->vcpus_free;
 	}
 	return l;
+}
+
+/* A holder's leaf while the holder trees track only who holds what (see
+ * struct ukf_dir): present, with no room, in the lowest load class. */
+static struct leaf present(uint32_t node)
+{
+	return (struct leaf){node, 0, 0};
 }
 
 static void lt_set(struct ltree *t, uint32_t node, struct leaf lf)
@@ -475,12 +491,59 @@ static int indexed(const struct ukf_dir_record *r, uint32_t i)
 	return 1;
 }
 
+/* Do a and b list the same templates with the same versions, in the same
+ * order? (Most records change only the load.) */
+static int same_templates(const struct ukf_dir_record *a,
+			  const struct ukf_dir_record *b)
+{
+	return a->ntemplates == b->ntemplates &&
+	       !memcmp(a->templates, b->templates, 4 * (size_t)a->ntemplates) &&
+	       !memcmp(a->tvers, b->tvers, 8 * (size_t)a->ntemplates);
+}
+
+/* Before r replaces old (its node's record): make every holder tree and
+ * version set r enters, with room for it. -1 on ENOMEM, the view's
+ * answers unchanged. */
+static int templates_reserve(ukf_dir_t *d, const struct ukf_dir_record *old,
+			     const struct ukf_dir_record *r)
+{
+	for (uint32_t i = 0; i < r->ntemplates; i++)
+		if (!holder_tree(d, r->templates[i]) ||
+		    (indexed(r, i) &&
+		     listed_version(old, r->templates[i]) != r->tvers[i] &&
+		     vs_reserve(d, r->templates[i], r->tvers[i]) < 0))
+			return -1;
+	return 0;
+}
+
+/* r replaces old: the node leaves the holder trees and version sets of
+ * what old lists and r does not, and enters the version sets of what r
+ * lists and old does not (templates_reserve made room; the holder trees
+ * it enters are set with its leaf after). */
+static void templates_move(ukf_dir_t *d, const struct ukf_dir_record *old,
+			   const struct ukf_dir_record *r)
+{
+	for (uint32_t i = 0; i < old->ntemplates; i++) {
+		if (!has_app(r, old->templates[i]))
+			lt_set(d->holders[old->templates[i]], r->node,
+			       leaf_of(NULL));
+		if (indexed(old, i) &&
+		    listed_version(r, old->templates[i]) != old->tvers[i])
+			vs_del(d, old->templates[i], old->tvers[i], r->node);
+	}
+	for (uint32_t i = 0; i < r->ntemplates; i++)
+		if (indexed(r, i) &&
+		    listed_version(old, r->templates[i]) != r->tvers[i])
+			vs_add(d, r->templates[i], r->tvers[i], r->node);
+}
+
 int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	struct ukf_dir_record r;
 	struct ukf_dir_record *old;
 	uint32_t w, enc;
+	int same;
 
 	if (!d || !buf || len < DIR_FIXED)
 		return -1;
@@ -513,25 +576,11 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 	old = &d->rec[r.node];
 	if (r.version <= old->version)
 		return 0; /* older or same: ignored */
-	/* Make sure every holder tree exists before changing anything. */
-	for (uint32_t i = 0; i < r.ntemplates; i++)
-		if (!holder_tree(d, r.templates[i]) ||
-		    (indexed(&r, i) &&
-		     listed_version(old, r.templates[i]) != r.tvers[i] &&
-		     vs_reserve(d, r.templates[i], r.tvers[i]) < 0))
-			return -1;
-	for (uint32_t i = 0; i < old->ntemplates; i++) {
-		if (!has_app(&r, old->templates[i]))
-			lt_set(d->holders[old->templates[i]], r.node,
-			       leaf_of(NULL));
-		if (indexed(old, i) &&
-		    listed_version(&r, old->templates[i]) != old->tvers[i])
-			vs_del(d, old->templates[i], old->tvers[i], r.node);
-	}
-	for (uint32_t i = 0; i < r.ntemplates; i++)
-		if (indexed(&r, i) &&
-		    listed_version(old, r.templates[i]) != r.tvers[i])
-			vs_add(d, r.templates[i], r.tvers[i], r.node);
+	same = same_templates(old, &r);
+	if (!same && templates_reserve(d, old, &r) < 0)
+		return -1;
+	if (!same)
+		templates_move(d, old, &r);
 	/* *old = r, writing only what the records use: the templates past
 	 * ntemplates are zero in both (calloc, forget and this keep it so) */
 	if (old->ntemplates > r.ntemplates) {
@@ -546,8 +595,10 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 	memcpy(old->tvers, r.tvers, 8 * (size_t)r.ntemplates);
 	struct leaf lf = leaf_of(old);
 	lt_set(&d->all, r.node, lf);
-	for (uint32_t i = 0; i < r.ntemplates; i++)
-		lt_set(d->holders[r.templates[i]], r.node, lf);
+	if (!same || d->holder_loads)
+		for (uint32_t i = 0; i < r.ntemplates; i++)
+			lt_set(d->holders[r.templates[i]], r.node,
+			       d->holder_loads ? lf : present(r.node));
 	return 0;
 }
 
@@ -606,13 +657,37 @@ ukf_node_id_t ukf_dir_least_loaded(const ukf_dir_t *d, uint32_t vcpus,
 	return d ? least(&d->all, vcpus, mem, exclude) : UKF_NODE_NONE;
 }
 
+/*
+ * App's holder tree with each holder's load (NULL: no holder yet). The
+ * first call sets the loads of every holder tree (struct ukf_dir): a
+ * query of a const view changes how it keeps its indexes, never what it
+ * answers.
+ */
+static const struct ltree *loaded_holders(const ukf_dir_t *cd, uint32_t app)
+{
+	ukf_dir_t *d = (ukf_dir_t *)cd;
+
+	if (!d->holder_loads) {
+		for (uint32_t n = 0; n < d->nodes; n++) {
+			const struct ukf_dir_record *r = &d->rec[n];
+			struct leaf lf = leaf_of(r);
+
+			for (uint32_t i = 0; r->version && i < r->ntemplates;
+			     i++)
+				lt_set(d->holders[r->templates[i]], n, lf);
+		}
+		d->holder_loads = 1;
+	}
+	return app < d->napps ? d->holders[app] : NULL;
+}
+
 ukf_node_id_t ukf_dir_least_loaded_holder(const ukf_dir_t *d, uint32_t app,
 					  uint32_t vcpus, uint64_t mem,
 					  ukf_node_id_t exclude)
 {
 	if (!d || app >= d->napps)
 		return UKF_NODE_NONE;
-	return least(d->holders[app], vcpus, mem, exclude);
+	return least(loaded_holders(d, app), vcpus, mem, exclude);
 }
 
 uint32_t ukf_dir_holders(const ukf_dir_t *d, uint32_t app)
@@ -657,7 +732,8 @@ ukf_node_id_t ukf_dir_least_loaded_holder_from(const ukf_dir_t *d, uint32_t app,
 {
 	if (!d || app >= d->napps || !d->holders[app])
 		return UKF_NODE_NONE;
-	return least_from(d, d->holders[app], vcpus, mem, from, UKF_NODE_NONE);
+	return least_from(d, loaded_holders(d, app), vcpus, mem, from,
+			  UKF_NODE_NONE);
 }
 
 ukf_node_id_t ukf_dir_next_holder(const ukf_dir_t *d, uint32_t app,
