@@ -673,6 +673,25 @@ progress_tty_error)
 		fail "the error does not stand on a line of its own: $(cat -A "$T/tty.txt")"
 	no_runs "$T/db"
 	;;
+one_value_list)
+	# a list of one value is that value, not a sweep: one run, config
+	# "default", nodes 2 and round-robin placement (instances on both)
+	printf '%s\n' 'cluster { nodes = { 2 } }' 'policy { placement = { "round-robin" } }' "$HEAD" \
+		'constant { app = "web", interval = "100ms" }' >"$T/s.lua"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	[ "$(q "$T/db" "select count(*) || ' ' || config from runs")" = "1 default" ] ||
+		fail "runs: $(q "$T/db" "select config from runs")"
+	j=$(q "$T/db" "select settings_json from runs")
+	echo "$j" | grep -q '"nodes":2,.*"placement":"round-robin"' || fail "settings: $j"
+	[ "$(q "$T/db" "select count(distinct node) from instances")" = 2 ] ||
+		fail "instances on $(q "$T/db" "select count(distinct node) from instances") nodes, expected 2"
+	# ... so a one-value list may be computed from a swept param()
+	printf '%s\n' 'local n = param("n", 2)' 'cluster { nodes = { n } }' "$HEAD" \
+		'constant { app = "web", interval = "100ms" }' >"$T/p.lua"
+	run run "$T/p.lua" --set n=2,3 --db "$T/p.db" --quiet; expect_rc 0
+	[ "$(q "$T/p.db" "select group_concat(config || ':' || json_extract(settings_json, '$.nodes'), ' ') from runs")" = "n=2:2 n=3:3" ] ||
+		fail "runs: $(q "$T/p.db" "select config, settings_json from runs")"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
