@@ -412,6 +412,22 @@ static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
 			libxl_domain_config_dispose(&dc);
 			return -1;
 		}
+		/* libxl 4.17 calls a NULL pointer when the stream's header
+		 * is wrong (stream_header_done's "Invalid ident"): a file
+		 * that is not a save stream would kill the process and
+		 * leave a half-made domain, so its header (ident, version 2
+		 * big-endian) is checked here first */
+		unsigned char hdr[12];
+		if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+		    memcmp(hdr, "LibxlFmt\0\0\0\2", sizeof(hdr))) {
+			snprintf(err, errlen,
+				 "template file %s is not a libxl save stream "
+				 "(no \"LibxlFmt\" version 2 header)",
+				 vm->clone_of);
+			close(fd);
+			libxl_domain_config_dispose(&dc);
+			return -1;
+		}
 		libxl_domain_restore_params_init(&params);
 		params.checkpointed_stream = LIBXL_CHECKPOINTED_STREAM_NONE;
 		params.stream_version = 2;
@@ -774,10 +790,16 @@ static int call_take(struct uxen_vm *vm, char *why, size_t whylen)
 		memcpy(vm->snap.arg, &ret, sizeof(ret));
 	}
 	if (x->trace)
-		fprintf(stderr, "xen: %llu call %s (req %u): %s\n",
+		fprintf(stderr,
+			"xen: %llu call %s (req %u): %s [page %p magic %llx "
+			"ans %u nr %u susp %u now %llu arg0 %llx]\n",
 			(unsigned long long)vm->inst,
 			ukf_vmm_call_name(vm->call_nr), req,
-			out == UKF_VMM_PAUSE ? "to the engine" : "answered");
+			out == UKF_VMM_PAUSE ? "to the engine" : "answered",
+			(void *)vm->call, (unsigned long long)vm->snap.magic,
+			vm->snap.ans, vm->snap.nr, vm->snap.suspend,
+			(unsigned long long)vm->snap.guest_now,
+			(unsigned long long)vm->snap.arg[0]);
 	if (out == UKF_VMM_RESUME)
 		publish_locked(vm);
 	else if (out == UKF_VMM_PAUSE)
@@ -1091,6 +1113,15 @@ static void *vm_main(void *arg)
 			/* make_template's suspend: not an end */
 			libxl_dominfo_dispose(&info);
 			continue;
+		}
+		if (info.dying && !info.shutdown) {
+			/* killed without a shutdown: `xl destroy` */
+			libxl_dominfo_dispose(&info);
+			fail_inst(x, vm->inst,
+				  "xen: domain %u is gone (destroyed outside "
+				  "ukfork?): dying without a shutdown",
+				  vm->domid);
+			goto out;
 		}
 		if (info.shutdown || info.dying) {
 			libxl_shutdown_reason why = info.shutdown_reason;
