@@ -532,6 +532,8 @@ void scen_h_fail(void *u, ukf_id_t id, uint64_t tag, const char *why);
 void scen_h_console(void *u, ukf_id_t id, const char *line, size_t len);
 void scen_s_record(void *u, const struct ukf_record *rec);
 void scen_s_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line);
+void scen_s_outage(void *u, ukf_ns_t t, ukf_node_id_t node, const char *kind,
+		   const char *reason);
 void scen_s_sample(void *u, const struct ukf_world_sample *s);
 
 /* scen_arrival.c */
@@ -620,6 +622,14 @@ int scen_db_instance(struct scen *sc, int64_t run,
 		     const struct ukf_record *r);
 int scen_db_sample(struct scen *sc, int64_t run,
 		   const struct ukf_db_sample *s);
+/* A node or link outage of the run (ukf_db_outage's row); like samples,
+ * kept only if scen_storing(). */
+struct scen_outage {
+	ukf_ns_t t;
+	ukf_node_id_t node;
+	const char *kind, *reason;
+};
+int scen_db_outage(struct scen *sc, int64_t run, const struct scen_outage *o);
 int scen_db_commit(struct scen *sc, int64_t run,
 		   const struct scen_run_end *e);
 void scen_db_abort(struct scen *sc, int64_t run);

@@ -18,7 +18,13 @@ extern void __gcov_dump(void) __attribute__((weak));
  * its fields in host byte order (every rank runs the same build on one
  * kind of machine). Strings: a uint32 length (UINT32_MAX: NULL) and bytes.
  */
-enum { J_BEGIN = 'B', J_INSTANCE = 'I', J_SAMPLE = 'S', J_COMMIT = 'C' };
+enum {
+	J_BEGIN = 'B',
+	J_INSTANCE = 'I',
+	J_SAMPLE = 'S',
+	J_OUTAGE = 'O',
+	J_COMMIT = 'C'
+};
 
 /* Process state of MPI: one per process by nature (MPI_Init is). */
 #ifdef UKF_HAVE_MPI
@@ -112,6 +118,7 @@ static int get_str(struct rd *d, char **s)
 #define J_SAMPLE_FIELDS(F, S)                                                  \
 	F(t) F(node) F(instances) F(vcpus_used) F(mem_used) F(cache_used)      \
 	S(templates)
+#define J_OUTAGE_FIELDS(F, S) F(t) F(node) S(kind) S(reason)
 
 /* Writing a message's fields from the struct behind pointer `src`. */
 #define J_PUT_F(x) PUT(j, src->x);
@@ -161,6 +168,19 @@ int scen_db_sample(struct scen *sc, int64_t run,
 	char k = J_SAMPLE;
 	PUT(j, k);
 	J_SAMPLE_FIELDS(J_PUT_F, J_PUT_S)
+	return j->oom ? -1 : 0;
+}
+
+int scen_db_outage(struct scen *sc, int64_t run, const struct scen_outage *o)
+{
+	if (sc->db)
+		return ukf_db_outage(sc->db, run, o->t, o->node, o->kind,
+				     o->reason);
+	struct scen_journal *j = sc->jn;
+	const struct scen_outage *src = o;
+	char k = J_OUTAGE;
+	PUT(j, k);
+	J_OUTAGE_FIELDS(J_PUT_F, J_PUT_S)
 	return j->oom ? -1 : 0;
 }
 
@@ -243,6 +263,19 @@ int scen_replay(struct scen *sc, const char *p, size_t n,
 			if (!f && ukf_db_sample(sc->db, run, &dst))
 				f = 1, what = ukf_db_error(sc->db);
 			J_SAMPLE_FIELDS(J_NONE, J_FREE_S)
+			if (f)
+				goto fail;
+		} else if (k == J_OUTAGE && run) {
+			struct scen_outage dst;
+			J_OUTAGE_FIELDS(J_NONE, J_DECL_S)
+			int bad = 0;
+			memset(&dst, 0, sizeof(dst));
+			J_OUTAGE_FIELDS(J_GET_F, J_GET_S)
+			int f = bad || d.bad;
+			if (!f && ukf_db_outage(sc->db, run, dst.t, dst.node,
+						dst.kind, dst.reason))
+				f = 1, what = ukf_db_error(sc->db);
+			J_OUTAGE_FIELDS(J_NONE, J_FREE_S)
 			if (f)
 				goto fail;
 		} else if (k == J_COMMIT) {

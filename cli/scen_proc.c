@@ -913,6 +913,20 @@ void scen_s_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
 	scen_trace_line(r->sc, t, node == UKF_NODE_NONE ? "-" : n, line);
 }
 
+void scen_s_outage(void *u, ukf_ns_t t, ukf_node_id_t node, const char *kind,
+		   const char *reason)
+{
+	struct run *r = u;
+	if (!scen_storing(r->sc) || r->run_id <= 0)
+		return;
+	struct scen_outage o = {
+	    .t = t, .node = node, .kind = kind, .reason = reason,
+	};
+	if (scen_db_outage(r->sc, r->run_id, &o))
+		scen_run_fail(r, UKF_RUN_FAILED, "database: %s",
+			 scen_db_error(r->sc));
+}
+
 void scen_s_sample(void *u, const struct ukf_world_sample *s)
 {
 	struct run *r = u;

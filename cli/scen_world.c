@@ -570,6 +570,7 @@ int scen_create_world(struct run *r, struct cfg *cf, int with_db)
 	    .hooks = {scen_h_ready, scen_h_exit, scen_h_fail, scen_h_console,
 		      r},
 	    .u = r,
+	    .outage = scen_s_outage,
 	};
 	if (!w->create) {
 		scen_run_fail(r, UKF_RUN_BAD, "%s", w->not_built);

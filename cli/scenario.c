@@ -370,6 +370,19 @@ static char *settings_json(struct run *r, const struct cfg *cf)
 		jadd(sub, "core_Bps", ukf_json_num(net.core_bps, "%.0f"),
 		     &bad);
 	}
+	struct scen_churn ch;
+	if (scen_churn_get(r, &ch)) {
+		/* churn{} fails nodes at random: another configuration */
+		jadd(j, "churn", sub = json_object_new_object(), &bad);
+		jadd(sub, "mtbf_ns", json_object_new_int64(ch.mtbf_ns), &bad);
+		jadd(sub, "mttr_ns", json_object_new_int64(ch.mttr_ns), &bad);
+		jadd(sub, "detect_ns", json_object_new_int64(ch.detect_ns),
+		     &bad);
+	}
+	const struct entry *adm = scen_entry_find(r->sc, "admission");
+	if (adm && adm->nvals)
+		jadd(j, "admission",
+		     ukf_json_str(scen_entry_value(r, adm)->str), &bad);
 	jadd(j, "seed", json_object_new_uint64(r->seed), &bad);
 	jadd(j, "rep", json_object_new_int64(r->rep), &bad);
 	jadd(j, "apps", sub = json_object_new_object(), &bad);

@@ -19,6 +19,15 @@ struct ukf_world_sinks {
 	/* Workload hooks, forwarded from the engine. */
 	struct ukf_engine_hooks hooks;
 	void *u;
+	/*
+	 * Node and link outages as they happen (NULL: not kept; only the
+	 * simulated world has them). kind: "node-fail", "node-detect" (the
+	 * others noticed a failure, churn{ detect } later), "node-recover",
+	 * "link-fail", "link-recover"; reason: the failure's reason, NULL
+	 * for detect and recover.
+	 */
+	void (*outage)(void *u, ukf_ns_t t, ukf_node_id_t node,
+		       const char *kind, const char *reason);
 };
 
 /* A node's state at time t, sampled periodically by either world. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* results.c - writing runs, instances, template boots, samples and boots to
- * SQLite. */
+/* results.c - writing runs, instances, template boots, samples, outages and
+ * boots to SQLite. */
 #include "results.h"
 #include "results_int.h"
 
@@ -24,6 +24,19 @@
 	" template_made INTEGER, dirty_pages INTEGER,"                         \
 	" t_start INTEGER, t_ready INTEGER, t_end INTEGER,"                     \
 	" status INTEGER, fail_reason TEXT);"
+
+/*
+ * Node and link outages of a simulated run (churn{}, fail_node(), ...):
+ * when each node failed, was noticed failed, was cut off or came back.
+ * Added to schema version 1 as template_boots was.
+ */
+#define OUTAGES_SQL                                                            \
+	"CREATE TABLE IF NOT EXISTS outages("                                  \
+	" run INTEGER NOT NULL REFERENCES runs(id),"                           \
+	" t INTEGER NOT NULL, node INTEGER NOT NULL,"                          \
+	" kind TEXT NOT NULL CHECK (kind IN ('node-fail','node-detect',"       \
+	"  'node-recover','link-fail','link-recover')),"                       \
+	" reason TEXT);"
 
 /* Set once on database creation; checked on every open. */
 static const char *const schema_sql =
@@ -49,6 +62,7 @@ static const char *const schema_sql =
 	" status INTEGER, fail_reason TEXT);"
 	"CREATE INDEX instances_run ON instances(run);"
 	TBOOTS_SQL
+	OUTAGES_SQL
 	"CREATE TABLE samples("
 	" run INTEGER NOT NULL REFERENCES runs(id),"
 	" t INTEGER NOT NULL, node INTEGER NOT NULL,"
@@ -88,6 +102,7 @@ struct ukf_db {
 	sqlite3 *sq;
 	sqlite3_stmt *st[ST_COUNT];
 	sqlite3_stmt *tboot; /* into template_boots, prepared at first use */
+	sqlite3_stmt *outage; /* into outages, prepared at first use */
 	int64_t run; /* the open run, 0 if none */
 	char path[1024];
 	char err[512];
@@ -332,6 +347,7 @@ void ukf_db_close(ukf_db_t **dbp)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(db->st[i]);
 	sqlite3_finalize(db->tboot);
+	sqlite3_finalize(db->outage);
 	sqlite3_close(db->sq);
 	free(db);
 	*dbp = NULL;
@@ -400,8 +416,9 @@ int64_t ukf_db_run_begin(ukf_db_t *db, const struct ukf_run_info *info)
 			       (long long)db->run);
 	if (exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
-	/* a file made before template_boots existed gets it now */
-	if (!db->tboot && exec(db, TBOOTS_SQL) < 0) {
+	/* a file made before template_boots or outages existed gets them */
+	if ((!db->tboot && exec(db, TBOOTS_SQL) < 0) ||
+	    (!db->outage && exec(db, OUTAGES_SQL) < 0)) {
 		sqlite3_exec(db->sq, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
@@ -513,6 +530,36 @@ int ukf_db_sample(ukf_db_t *db, int64_t run, const struct ukf_db_sample *s)
 	sqlite3_bind_int64(st, 7, (int64_t)s->cache_used);
 	bind_text(st, 8, s->templates);
 	return step(db, st, "recording a sample");
+}
+
+int ukf_db_outage(ukf_db_t *db, int64_t run, ukf_ns_t t, ukf_node_id_t node,
+		  const char *kind, const char *reason)
+{
+	static const char *const kinds[] = { "node-fail", "node-detect",
+					     "node-recover", "link-fail",
+					     "link-recover" };
+	size_t k = 0;
+
+	if (check_run(db, run) < 0)
+		return -1;
+	while (k < sizeof(kinds) / sizeof(kinds[0]) &&
+	       (!kind || strcmp(kind, kinds[k])))
+		k++;
+	if (k == sizeof(kinds) / sizeof(kinds[0]))
+		return db_fail(db, "%s: unknown outage kind '%s'", db->path,
+			       kind ? kind : "(none)");
+	if (!db->outage &&
+	    sqlite3_prepare_v3(db->sq, "INSERT INTO outages VALUES (?,?,?,?,?)",
+			       -1, SQLITE_PREPARE_PERSISTENT, &db->outage,
+			       NULL) != SQLITE_OK)
+		return sq_fail(db, "preparing statements");
+	sqlite3_stmt *st = db->outage;
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_int64(st, 2, t);
+	sqlite3_bind_int64(st, 3, node);
+	bind_text(st, 4, kinds[k]);
+	bind_text(st, 5, reason);
+	return step(db, st, "recording an outage");
 }
 
 int ukf_db_boot(ukf_db_t *db, int64_t run, const struct ukf_db_boot *b)

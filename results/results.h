@@ -48,6 +48,15 @@ struct ukf_db_sample {
 };
 int ukf_db_sample(ukf_db_t *db, int64_t run, const struct ukf_db_sample *s);
 
+/*
+ * One node or link outage of the run at world time t (a row of outages):
+ * kind "node-fail", "node-detect", "node-recover", "link-fail" or
+ * "link-recover" (anything else: -1, "unknown outage kind"); reason may
+ * be NULL. 0 or -1 (ukf_db_error).
+ */
+int ukf_db_outage(ukf_db_t *db, int64_t run, ukf_ns_t t, ukf_node_id_t node,
+		  const char *kind, const char *reason);
+
 /* One bootbench instance (kind "bootbench" runs). Times are ns since launch
  * of the whole benchmark; -1 = never happened. */
 struct ukf_db_boot {

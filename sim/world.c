@@ -169,12 +169,42 @@ static const struct ukf_dir *env_directory(void *wp, ukf_node_id_t node)
 	return ((struct sim_world *)wp)->dir;
 }
 
+/*
+ * A SIM_EV_DIR buffer for a record of len bytes. Records of up to
+ * UKF_DIR_RECORD_MAX bytes (all the engine publishes) get one of that
+ * size, reused from w->dir_free (every start and end of an instance
+ * publishes, a malloc and a free each time otherwise); larger ones their
+ * own. NULL on ENOMEM.
+ */
+static unsigned char *dir_buf_get(struct sim_world *w, size_t len)
+{
+	unsigned char *b = w->dir_free;
+
+	if (len > UKF_DIR_RECORD_MAX)
+		return malloc(DIR_HDR + len);
+	if (!b)
+		return malloc(DIR_HDR + UKF_DIR_RECORD_MAX);
+	memcpy(&w->dir_free, b, sizeof(void *));
+	return b;
+}
+
+/* Give back a buffer of dir_buf_get(w, len). */
+static void dir_buf_put(struct sim_world *w, void *b, size_t len)
+{
+	if (len > UKF_DIR_RECORD_MAX) {
+		free(b);
+		return;
+	}
+	memcpy(b, &w->dir_free, sizeof(void *));
+	w->dir_free = b;
+}
+
 static void env_publish(void *wp, ukf_node_id_t node, const void *rec,
 			size_t len)
 {
 	struct sim_world *w = wp;
 	/* DIR_HDR bytes first: the publishing node's incarnation */
-	unsigned char *copy = malloc(DIR_HDR + len);
+	unsigned char *copy = dir_buf_get(w, len);
 	if (!copy) {
 		w->failed = 1;
 		snprintf(w->fail_msg, sizeof(w->fail_msg), "directory: out of memory");
@@ -201,7 +231,7 @@ static void env_publish(void *wp, ukf_node_id_t node, const void *rec,
 		delay = (ukf_ns_t)((double)delay * exp(sigma * z));
 	}
 	if (sim_world_push(w, w->now + delay, &ev) < 0)
-		free(copy);
+		dir_buf_put(w, copy, len);
 }
 
 static void env_fatal(void *wp, ukf_node_id_t node, const char *why)
@@ -343,7 +373,7 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 			ukf_dir_apply(w->dir,
 				      (unsigned char *)ev->u.dir.buf + DIR_HDR,
 				      ev->u.dir.len);
-		free(ev->u.dir.buf);
+		dir_buf_put(w, ev->u.dir.buf, ev->u.dir.len);
 		break;
 	case SIM_EV_INST:
 	case SIM_EV_TEMPLATE:
@@ -408,7 +438,7 @@ static void drain(struct sim_world *w)
 	struct sim_ev ev;
 	while (sim_queue_pop(w->q, NULL, &ev)) {
 		if (ev.type == SIM_EV_DIR)
-			free(ev.u.dir.buf);
+			dir_buf_put(w, ev.u.dir.buf, ev.u.dir.len);
 		else
 			sim_net_drop(&ev);
 	}
@@ -516,6 +546,12 @@ static void world_destroy(void **wp)
 	}
 	ukf_dir_destroy(&w->dir);
 	sim_queue_destroy(&w->q);
+	while (w->dir_free) {
+		void *b = w->dir_free;
+
+		memcpy(&w->dir_free, b, sizeof(void *));
+		free(b);
+	}
 	free(w);
 	*wp = NULL;
 }
@@ -1118,6 +1154,15 @@ static void peers_told(struct sim_world *w, ukf_node_id_t node,
 			ukf_engine_peer_down(w->engines[k], node, why);
 }
 
+/* An outage of node now, to the outage sink (the log lines are the
+ * callers'). */
+static void outage_note(struct sim_world *w, ukf_node_id_t node,
+			const char *kind, const char *reason)
+{
+	if (w->sinks.outage)
+		w->sinks.outage(w->sinks.u, w->now, node, kind, reason);
+}
+
 /* The others notice node's failure now: its record is forgotten and
  * every node up is told (peer_down: requests sent there placed again). */
 static void detect_now(struct sim_world *w, ukf_node_id_t node)
@@ -1132,6 +1177,7 @@ static void detect_now(struct sim_world *w, ukf_node_id_t node)
 		snprintf(line, sizeof(line), "node-detect node=%u", node);
 		w->sinks.log(w->sinks.u, w->now, node, line);
 	}
+	outage_note(w, node, "node-detect", NULL);
 	ukf_dir_forget(w->dir, node);
 	peers_told(w, node, why ? why : "failed");
 	free(why);
@@ -1186,6 +1232,7 @@ int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
 			 node, why && *why ? why : "failed");
 		w->sinks.log(w->sinks.u, w->now, node, line);
 	}
+	outage_note(w, node, "node-fail", why && *why ? why : "failed");
 	int was_cut = o->state[node] == 2;
 	/* with a detection delay the others notice later (detect_fire) */
 	int later = !was_cut && w->cfg.detect_ns > 0;
@@ -1235,6 +1282,7 @@ int ukf_sim_recover_node(struct ukf_world *world, ukf_node_id_t node,
 	w->out->flags[node] &= (uint8_t)~OUT_CHURNED;
 	if (w->sinks.log)
 		w->sinks.log(w->sinks.u, w->now, node, "node-recover");
+	outage_note(w, node, "node-recover", NULL);
 	w->out->state[node] = 0;
 	if (sim_net_cut(w->net, w->now, node, 0) < 0 ||
 	    ukf_engine_start(w->engines[node]) < 0 ||
@@ -1267,6 +1315,7 @@ int ukf_sim_fail_link(struct ukf_world *world, ukf_node_id_t node,
 			 node, why);
 		w->sinks.log(w->sinks.u, w->now, node, line);
 	}
+	outage_note(w, node, "link-fail", why);
 	o->state[node] = 2;
 	/* its record as the others last saw it, shown again at recovery */
 	size_t len = ukf_dir_encode(ukf_dir_get(w->dir, node), buf, sizeof(buf));
@@ -1306,6 +1355,7 @@ int ukf_sim_recover_link(struct ukf_world *world, ukf_node_id_t node,
 	}
 	if (w->sinks.log)
 		w->sinks.log(w->sinks.u, w->now, node, "link-recover");
+	outage_note(w, node, "link-recover", NULL);
 	o->state[node] = 0;
 	if (sim_net_cut(w->net, w->now, node, 0) < 0) {
 		snprintf(err, errlen, "out of memory");
