@@ -583,6 +583,7 @@ ukf_engine_t *ukf_engine_create(const struct ukf_engine_config *cfg,
 	e->nodes = cfg->nodes;
 	e->max_children = cfg->max_children;
 	e->max_retries = cfg->max_retries;
+	e->mem_cow = cfg->mem_admission == UKF_ADMIT_COW;
 	e->max_queue = cfg->max_queue;
 	e->retry_ns = cfg->retry_ns;
 	e->answer_timeout_ns = cfg->answer_timeout_ns;

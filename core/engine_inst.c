@@ -272,7 +272,7 @@ static uint64_t host_charge(ukf_engine_t *e, struct node *n,
 {
 	struct ukf_tentry *t;
 
-	if (e->cfg.mem_admission != UKF_ADMIT_COW)
+	if (!e->mem_cow)
 		return a->mem_bytes;
 	t = ukf_tcache_find(&n->tc, m->app);
 	if (!t || t->state != UKF_T_READY)

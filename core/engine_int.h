@@ -229,6 +229,8 @@ struct ukf_engine {
 	uint32_t max_children, max_queue;      /* cfg's */
 	void *fail_u;
 	uint64_t next_id; /* ids when the world gives none */
+	uint8_t mem_cow; /* cfg.mem_admission == UKF_ADMIT_COW (in line 2's
+			    padding: read on every publish) */
 	/* lines 3-5: the first slots of insts, reqs and away */
 	struct idslot insts_in[IDMAP_INLINE] __attribute__((aligned(64)));
 	struct idslot reqs_in[IDMAP_INLINE], away_in[IDMAP_INLINE];

@@ -186,7 +186,7 @@ void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
 
 void eng_cow_sync(ukf_engine_t *e, struct node *n)
 {
-	if (e->cfg.mem_admission != UKF_ADMIT_COW ||
+	if (!e->mem_cow ||
 	    n->tpl_counted == n->tc.used)
 		return;
 	n->mem_used = n->mem_used - n->tpl_counted + n->tc.used;
@@ -196,7 +196,7 @@ void eng_cow_sync(ukf_engine_t *e, struct node *n)
 uint64_t eng_mem_charge(const ukf_engine_t *e, const struct ukf_app *a,
 			int clone, uint64_t pages)
 {
-	if (e->cfg.mem_admission != UKF_ADMIT_COW || !clone ||
+	if (!e->mem_cow || !clone ||
 	    pages >= a->mem_bytes / UKF_PAGE_SIZE)
 		return a->mem_bytes;
 	return pages * UKF_PAGE_SIZE;
@@ -232,7 +232,7 @@ void eng_cow_sealed(ukf_engine_t *e, struct node *n, struct inst *i)
 	const struct ukf_app *a = APP(e, i->app);
 	uint64_t charge;
 
-	if (e->cfg.mem_admission != UKF_ADMIT_COW || i->mem_saved)
+	if (!e->mem_cow || i->mem_saved)
 		return;
 	charge = eng_mem_charge(e, a, 1, (uint64_t)a->dirty_pages * a->units);
 	i->mem_saved = a->mem_bytes - charge;

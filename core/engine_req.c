@@ -287,7 +287,7 @@ static uint64_t req_charge(ukf_engine_t *e, struct node *n,
 	const struct ukf_tentry *t;
 	const struct inst *p;
 
-	if (e->cfg.mem_admission != UKF_ADMIT_COW)
+	if (!e->mem_cow)
 		return a->mem_bytes;
 	if (q->kind == R_FORK) {
 		p = eng_inst_at(e, q->origin, q->parent);
