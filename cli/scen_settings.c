@@ -404,6 +404,15 @@ void scen_declare(lua_State *L, struct run *r, const char *name, int idx)
 	char where[WHERE_MAX];
 	scen_where_of(L, 1, where, sizeof(where));
 	struct entry *e = scen_entry_find(sc, name);
+	/* the live world reads no admission: only "full" is what it does */
+	if (!strcmp(name, "admission") && !sc->world->simulated &&
+	    !(lua_type(L, idx) == LUA_TSTRING &&
+	      !strcmp(lua_tostring(L, idx), "full")))
+		luaL_error(L,
+			   "setting 'admission': only the simulated world "
+			   "admits copy-on-write (the %s world admits each "
+			   "instance by its app's whole mem)",
+			   sc->world->backend);
 	if (r->mode != M_DISCOVER) {
 		if (!e)
 			luaL_error(L,

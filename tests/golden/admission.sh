@@ -18,6 +18,15 @@ grep -qF "s.lua:2: setting 'admission': bad value 'half' (valid: full, cow)" \
 	"$T/err" || fail "admission=half: $(cat "$T/err")"
 [ ! -e "$T/db" ] || fail "admission=half: a database was written"
 
+# the live world admits by the whole mem: cow is refused there
+printf 'policy { admission = "cow" }\n' >"$T/s.lua"
+if "$UKFORK" run "$T/s.lua" --backend kvm --quiet 2>"$T/err"; then
+	fail "admission=cow on kvm: accepted"
+fi
+grep -qF "s.lua:1: setting 'admission': only the simulated world admits" \
+	"$T/err" || grep -qi "backend" "$T/err" ||
+	fail "admission=cow on kvm: $(cat "$T/err")"
+
 cat >"$T/s.lua" <<'LUA'
 cluster { nodes = 1, vcpus = 2000, memory = "1G" }
 policy { templates = "on-demand", admission = { "full", "cow" } }
