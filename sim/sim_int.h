@@ -293,6 +293,7 @@ struct sim_world {
 	char fail_msg[128];
 	struct sim_outage *out; /* node and link failures (world.c); NULL
 				   until the first one */
+	void *dir_free; /* spent directory record buffers (world.c) */
 };
 
 /* The engine of node `node`, or NULL. */

@@ -169,12 +169,42 @@ static const struct ukf_dir *env_directory(void *wp, ukf_node_id_t node)
 	return ((struct sim_world *)wp)->dir;
 }
 
+/*
+ * A SIM_EV_DIR buffer for a record of len bytes. Records of up to
+ * UKF_DIR_RECORD_MAX bytes (all the engine publishes) get one of that
+ * size, reused from w->dir_free (every start and end of an instance
+ * publishes, a malloc and a free each time otherwise); larger ones their
+ * own. NULL on ENOMEM.
+ */
+static unsigned char *dir_buf_get(struct sim_world *w, size_t len)
+{
+	unsigned char *b = w->dir_free;
+
+	if (len > UKF_DIR_RECORD_MAX)
+		return malloc(DIR_HDR + len);
+	if (!b)
+		return malloc(DIR_HDR + UKF_DIR_RECORD_MAX);
+	memcpy(&w->dir_free, b, sizeof(void *));
+	return b;
+}
+
+/* Give back a buffer of dir_buf_get(w, len). */
+static void dir_buf_put(struct sim_world *w, void *b, size_t len)
+{
+	if (len > UKF_DIR_RECORD_MAX) {
+		free(b);
+		return;
+	}
+	memcpy(b, &w->dir_free, sizeof(void *));
+	w->dir_free = b;
+}
+
 static void env_publish(void *wp, ukf_node_id_t node, const void *rec,
 			size_t len)
 {
 	struct sim_world *w = wp;
 	/* DIR_HDR bytes first: the publishing node's incarnation */
-	unsigned char *copy = malloc(DIR_HDR + len);
+	unsigned char *copy = dir_buf_get(w, len);
 	if (!copy) {
 		w->failed = 1;
 		snprintf(w->fail_msg, sizeof(w->fail_msg), "directory: out of memory");
@@ -201,7 +231,7 @@ static void env_publish(void *wp, ukf_node_id_t node, const void *rec,
 		delay = (ukf_ns_t)((double)delay * exp(sigma * z));
 	}
 	if (sim_world_push(w, w->now + delay, &ev) < 0)
-		free(copy);
+		dir_buf_put(w, copy, len);
 }
 
 static void env_fatal(void *wp, ukf_node_id_t node, const char *why)
@@ -343,7 +373,7 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 			ukf_dir_apply(w->dir,
 				      (unsigned char *)ev->u.dir.buf + DIR_HDR,
 				      ev->u.dir.len);
-		free(ev->u.dir.buf);
+		dir_buf_put(w, ev->u.dir.buf, ev->u.dir.len);
 		break;
 	case SIM_EV_INST:
 	case SIM_EV_TEMPLATE:
@@ -408,7 +438,7 @@ static void drain(struct sim_world *w)
 	struct sim_ev ev;
 	while (sim_queue_pop(w->q, NULL, &ev)) {
 		if (ev.type == SIM_EV_DIR)
-			free(ev.u.dir.buf);
+			dir_buf_put(w, ev.u.dir.buf, ev.u.dir.len);
 		else
 			sim_net_drop(&ev);
 	}
@@ -516,6 +546,12 @@ static void world_destroy(void **wp)
 	}
 	ukf_dir_destroy(&w->dir);
 	sim_queue_destroy(&w->q);
+	while (w->dir_free) {
+		void *b = w->dir_free;
+
+		memcpy(&w->dir_free, b, sizeof(void *));
+		free(b);
+	}
 	free(w);
 	*wp = NULL;
 }
