@@ -151,8 +151,10 @@ static int cmd_run(int argc, char **argv)
 	o.reps = 1;
 	o.backend = "sim";
 	const char **sets = calloc((size_t)argc + 1, sizeof(*sets));
-	if (!sets)
+	if (!sets) {
+		fputs("ukfork run: out of memory\n", stderr);
 		return 1;
+	}
 	int rc = 2;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -429,8 +431,10 @@ static int cmd_testbed(int argc, char **argv)
 	const char *script = UKF_SOURCE_DIR "/scripts/testbed/testbed.sh";
 	char **av = calloc((size_t)argc + 2, sizeof(*av));
 
-	if (!av)
+	if (!av) {
+		fputs("ukfork testbed: out of memory\n", stderr);
 		return 1;
+	}
 	if (self_dir(dir, sizeof(dir)) == 0) {
 		snprintf(self, sizeof(self), "%s/ukfork", dir);
 		snprintf(daemon, sizeof(daemon), "%s/ukforkd", dir);

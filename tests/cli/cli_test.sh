@@ -714,6 +714,13 @@ engine_oom)
 	UKF_FAILALLOC_ABOVE=5000000 LD_PRELOAD="$lib" "$UKFORK" run "$T/sw.lua" --set a="$l" --set b="$l" --db "$T/db" >"$T/out" 2>"$T/err"; rc=$?
 	expect_rc 1; expect_err "out of memory for 90000 sweep points"
 	no_runs "$T/db"
+	# out of memory before anything else: said so (it exited 1 without
+	# a word)
+	UKF_FAILALLOC_ABOVE=1 LD_PRELOAD="$lib" "$UKFORK" run "$S/ok.lua" --db "$T/db" >"$T/out" 2>"$T/err"; rc=$?
+	expect_rc 1; expect_err "ukfork run: out of memory"; no_runs "$T/db"
+	UKF_FAILALLOC_ABOVE=1 LD_PRELOAD="$lib" "$UKFORK" testbed status >"$T/out" 2>"$T/err"; rc=$?
+	expect_rc 1
+	grep -q "not built" "$T/err" || expect_err "ukfork testbed: out of memory"
 	;;
 settings_cluster)
 	# nodes: instances on every node of the cluster
