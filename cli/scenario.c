@@ -901,15 +901,6 @@ static int check_outputs(const struct ukf_run_opts *o, FILE *msg)
 	return -1;
 }
 
-int ukf_scenario_have_kvm(void)
-{
-#ifdef UKF_HAVE_LIVE
-	return 1;
-#else
-	return 0;
-#endif
-}
-
 int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 {
 	struct scen sc;

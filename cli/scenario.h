@@ -69,7 +69,4 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg);
  */
 int ukf_scenario_mpi_end(int code);
 
-/* 1 if the "kvm" backend (the live world) is compiled in. */
-int ukf_scenario_have_kvm(void);
-
 #endif /* UKF_SCENARIO_H */
