@@ -57,6 +57,13 @@ computed)
 	run run "$S/sweep_computed.lua" --set pl=local,bogus --db "$T/bad.db"
 	expect_rc 2; expect_err "sweep_computed.lua:10: setting 'placement': unknown placement policy 'bogus'"
 	[ -f "$T/bad.db" ] && fail "a database was written"
+	# the same for a template policy computed from a swept param
+	printf '%s\n' 'local p = param("p", 1)' 'local t = p == 1 and "on-demand" or "bogus"' \
+		'policy { templates = t }' 'app("web", "mem=64M init=1ms work=1ms")' \
+		'constant { app = "web", interval = "100ms" }' >"$T/t.lua"
+	run run "$T/t.lua" --set p=1,2 --db "$T/t.db"
+	expect_rc 2; expect_err "t.lua:3: setting 'templates': unknown template policy 'bogus' (valid: none on-demand prewarm)"
+	[ -f "$T/t.db" ] && fail "a database was written"
 	run run "$S/sweep_computed.lua" --set c=2,0
 	expect_rc 2; expect_err "setting 'vcpus' must be"
 	run run "$S/sweep_computed.lua" --set d=1,x
