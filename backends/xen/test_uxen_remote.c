@@ -174,18 +174,23 @@ static int t_template_image(void)
 
 /* A fork's delta against the template: small when the parent changed a
  * few pages, the parent's image exactly after unpacking against the same
- * template, refused against another one or of another size. */
+ * template, refused against another one or one of another size. Same
+ * lengths: image XOR template; other lengths: the template as zstd's
+ * prefix. */
 static int t_delta(void)
 {
 	uint8_t *tpl = fake_image(3), *par = fake_image(3), *out, *other;
+	uint8_t *tpl2, *other2, id2[32], oid2[32];
 	struct uxr_hdr h, got;
 	char err[400];
-	void *full = NULL, *d = NULL;
-	size_t nfull = 0, nd = 0;
+	void *full = NULL, *d = NULL, *d2 = NULL;
+	size_t nfull = 0, nd = 0, nd2 = 0;
 
 	out = malloc(IMG);
 	other = fake_image(4); /* another template of the same size */
-	CHECK(tpl && par && out && other);
+	tpl2 = calloc(1, IMG + 8192);
+	other2 = calloc(1, IMG + 8192);
+	CHECK(tpl && par && out && other && tpl2 && other2);
 	for (size_t pg = 5; pg < IMG / 4096; pg += 97) /* 22 pages written */
 		memset(par + pg * 4096, (int)(pg & 0xff) | 1, 4096);
 	hdr_of(&h, UXR_KIND_DELTA, "fanout");
@@ -203,20 +208,47 @@ static int t_delta(void)
 	CHECK(uxr_check(d, nd, UXR_KIND_DELTA, &got, err, sizeof(err)) == 0);
 	CHECK(got.base_len == IMG && !memcmp(got.base_id, h.base_id, 32));
 	CHECK(!strcmp(got.args, "4 200000"));
-	CHECK(uxr_unpack(&got, tpl, IMG, out, err, sizeof(err)) == 0);
+	CHECK(uxr_unpack(&got, tpl, IMG, NULL, out, err, sizeof(err)) == 0);
 	CHECK(!memcmp(out, par, IMG));
-	CHECK(uxr_unpack(&got, other, IMG, out, err, sizeof(err)) == -EINVAL);
-	CHECK(contains(err, "not the one it was made against"));
-	CHECK(uxr_unpack(&got, tpl, IMG - 4096, out, err, sizeof(err)) ==
+	CHECK(uxr_unpack(&got, tpl, IMG, h.base_id, out, err, sizeof(err)) ==
+	      0);
+	CHECK(!memcmp(out, par, IMG));
+	CHECK(uxr_unpack(&got, other, IMG, NULL, out, err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(contains(err, "made against another template image"));
+	CHECK(uxr_unpack(&got, tpl, IMG - 4096, NULL, out, err, sizeof(err)) ==
 	      -EINVAL);
 	CHECK(contains(err, "this node's is"));
-	CHECK(uxr_unpack(&got, NULL, 0, out, err, sizeof(err)) == -EINVAL);
+	CHECK(uxr_unpack(&got, NULL, 0, NULL, out, err, sizeof(err)) ==
+	      -EINVAL);
 	/* the whole image alone needs no template */
 	CHECK(uxr_check(full, nfull, UXR_KIND_DELTA, &got, err,
 			sizeof(err)) == 0);
 	CHECK(got.base_len == 0);
-	CHECK(uxr_unpack(&got, NULL, 0, out, err, sizeof(err)) == 0);
+	CHECK(uxr_unpack(&got, NULL, 0, NULL, out, err, sizeof(err)) == 0);
 	CHECK(!memcmp(out, par, IMG));
+	/* a template of another length: zstd's prefix */
+	memcpy(tpl2, tpl, IMG);
+	memcpy(other2, other, IMG);
+	crypto_generichash(id2, 32, tpl2, IMG + 8192, NULL, 0);
+	crypto_generichash(oid2, 32, other2, IMG + 8192, NULL, 0);
+	memcpy(h.base_id, id2, 32);
+	CHECK(uxr_pack(&h, par, IMG, tpl2, IMG + 8192, &d2, &nd2, err,
+		       sizeof(err)) == 0);
+	printf("delta against a template of another length: %zu bytes\n", nd2);
+	CHECKF(nd2 * 10 < nfull, "delta %zu bytes, not much less than %zu",
+	       nd2, nfull);
+	CHECK(uxr_check(d2, nd2, UXR_KIND_DELTA, &got, err, sizeof(err)) == 0);
+	CHECK(uxr_unpack(&got, tpl2, IMG + 8192, id2, out, err, sizeof(err)) ==
+	      0);
+	CHECK(!memcmp(out, par, IMG));
+	CHECK(uxr_unpack(&got, other2, IMG + 8192, oid2, out, err,
+			 sizeof(err)) == -EINVAL);
+	CHECK(contains(err, "made against another template image"));
+	/* bytes that lie about their template: zstd's checksum says so */
+	CHECK(uxr_unpack(&got, other2, IMG + 8192, id2, out, err,
+			 sizeof(err)) == -EINVAL);
+	CHECK(contains(err, "zstd: "));
 	/* a delta is no template, and a cut one is refused */
 	CHECK(uxr_check(d, nd, UXR_KIND_TEMPLATE, NULL, err, sizeof(err)) ==
 	      -EINVAL);
@@ -226,10 +258,13 @@ static int t_delta(void)
 	CHECK(contains(err, "truncated"));
 	free(full);
 	free(d);
+	free(d2);
 	free(tpl);
 	free(par);
 	free(out);
 	free(other);
+	free(tpl2);
+	free(other2);
 	return 0;
 }
 

@@ -160,11 +160,12 @@ int uxr_pack(const struct uxr_hdr *h, const void *raw, size_t raw_len,
 
 /*
  * The image of bytes checked by uxr_check (h) into out (h->raw_len
- * bytes), with pre as the prefix the frame was compressed against. 0, or
- * -EINVAL with the reason (pre of another length than the base; a frame
- * that does not decompress against pre: another template).
+ * bytes), with pre the template image the delta was made against and
+ * pre_id its identity (BLAKE2b-256; NULL: computed here). 0, or -EINVAL
+ * with the reason (pre of another length or identity than the delta's
+ * base; a frame that does not decompress).
  */
 int uxr_unpack(const struct uxr_hdr *h, const void *pre, size_t pre_len,
-	       void *out, char *err, size_t errlen);
+	       const uint8_t *pre_id, void *out, char *err, size_t errlen);
 
 #endif /* UKF_UXEN_INT_H */

@@ -27,13 +27,16 @@
  *   template (kind 1): the frame is the template's libxl save image
  *     (what make_template wrote), compressed on its own;
  *   fork delta (kind 2): the frame is the parent's libxl save image
- *     (taken as a local fork takes it: suspend, save, resume) compressed
- *     with the node's template image of the app as zstd's prefix (long
- *     distance matching): what the parent shares with its template costs
- *     almost nothing, so the frame is about the pages it changed. The
- *     receiver needs the same template bytes (base_id, their BLAKE2b) to
- *     decompress; with no template on the parent's node the frame has no
- *     prefix (the whole image, compressed).
+ *     (taken as a local fork takes it: suspend, save, resume) against
+ *     the node's template image of the app: when both have the same
+ *     length (the same domain saved twice: libxc writes its pages in the
+ *     same order), the image XOR the template, compressed (flag XOR:
+ *     what the parent did not change is zeros); else the image
+ *     compressed with the template as zstd's prefix (long distance
+ *     matching). Either way what the parent shares with its template
+ *     costs almost nothing. The receiver needs the same template bytes
+ *     (base_id, their BLAKE2b); with no template on the parent's node the
+ *     frame is the whole image, compressed.
  *
  * Header, little-endian at fixed offsets (UXR_HDR_LEN bytes):
  *   0 magic "UKFXENR1"   8 kind   12 header length   16 app   20 vcpus
@@ -55,6 +58,7 @@
 #define UXR_O_PAYID	2528
 #define UXR_O_HDRSUM	2560
 #define UXR_F_IMAGE	1
+#define UXR_F_XOR	2 /* the frame holds image XOR template (same length) */
 #define UXR_RAW_MAX	(2ULL << 30) /* a save image of a 1 GiB guest fits */
 #define UXR_LEVEL	1	     /* zstd level: speed first */
 
@@ -69,6 +73,22 @@ static void seterr(char *err, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
+}
+
+static int times_on(void)
+{
+	const char *t = getenv("UKF_XEN_TIMES");
+
+	return t && !strcmp(t, "1");
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)((t.tv_sec - t0->tv_sec) * UKF_S +
+			(t.tv_nsec - t0->tv_nsec)) / UKF_MS;
 }
 
 static void digest(uint8_t out[32], const void *p, size_t n)
@@ -250,6 +270,8 @@ int uxr_pack(const struct uxr_hdr *h, const void *raw, size_t raw_len,
 	     char *err, size_t errlen)
 {
 	size_t cap = ZSTD_compressBound(raw_len), r;
+	uint32_t flags = h->flags & ~(uint32_t)UXR_F_XOR;
+	uint8_t *x = NULL;
 	ZSTD_CCtx *c;
 	uint8_t *b;
 
@@ -269,7 +291,13 @@ int uxr_pack(const struct uxr_hdr *h, const void *raw, size_t raw_len,
 	}
 	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, UXR_LEVEL);
 	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
-	if (pre && pre_len) {
+	if (pre && pre_len == raw_len && (x = malloc(raw_len)) != NULL) {
+		const uint8_t *a = raw, *t = pre;
+		for (size_t i = 0; i < raw_len; i++)
+			x[i] = a[i] ^ t[i];
+		raw = x;
+		flags |= UXR_F_XOR;
+	} else if (pre && pre_len) {
 		int wlog = 10; /* ZSTD_WINDOWLOG_MIN */
 		while (wlog < 30 && (1ULL << wlog) < (uint64_t)pre_len + raw_len)
 			wlog++;
@@ -279,6 +307,7 @@ int uxr_pack(const struct uxr_hdr *h, const void *raw, size_t raw_len,
 	}
 	r = ZSTD_compress2(c, b + UXR_HDR_LEN, cap, raw, raw_len);
 	ZSTD_freeCCtx(c);
+	free(x);
 	if (ZSTD_isError(r)) {
 		seterr(err, errlen, "zstd: %s", ZSTD_getErrorName(r));
 		free(b);
@@ -294,7 +323,7 @@ int uxr_pack(const struct uxr_hdr *h, const void *raw, size_t raw_len,
 	ukf_put64(b + 32, raw_len);
 	ukf_put64(b + 40, r);
 	ukf_put64(b + 48, pre ? pre_len : 0);
-	ukf_put32(b + 56, h->flags);
+	ukf_put32(b + 56, flags);
 	memcpy(b + UXR_O_NAME, h->app_name, strnlen(h->app_name, 63));
 	memcpy(b + UXR_O_IMAGE, h->image, strnlen(h->image, UXEN_META_IMAGE - 1));
 	memcpy(b + UXR_O_ARGS, h->args, strnlen(h->args, sizeof(h->args) - 1));
@@ -310,9 +339,10 @@ int uxr_pack(const struct uxr_hdr *h, const void *raw, size_t raw_len,
 }
 
 int uxr_unpack(const struct uxr_hdr *h, const void *pre, size_t pre_len,
-	       void *out, char *err, size_t errlen)
+	       const uint8_t *pre_id, void *out, char *err, size_t errlen)
 {
 	ZSTD_DCtx *d = ZSTD_createDCtx();
+	uint8_t id[32];
 	size_t r;
 
 	if (!d) {
@@ -327,8 +357,23 @@ int uxr_unpack(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 		       (unsigned long long)h->base_len, pre ? pre_len : 0);
 		return -EINVAL;
 	}
+	if (h->base_len && !pre_id) {
+		digest(id, pre, pre_len);
+		pre_id = id;
+	}
+	if (h->base_len && memcmp(pre_id, h->base_id, 32)) {
+		char a[17], w[17];
+		ZSTD_freeDCtx(d);
+		hex8(a, h->base_id);
+		hex8(w, pre_id);
+		seterr(err, errlen,
+		       "the delta was made against another template image "
+		       "(%s..., this node's is %s...)",
+		       a, w);
+		return -EINVAL;
+	}
 	ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 31);
-	if (h->base_len)
+	if (h->base_len && !(h->flags & UXR_F_XOR))
 		ZSTD_DCtx_refPrefix(d, pre, pre_len);
 	r = ZSTD_decompressDCtx(d, out, (size_t)h->raw_len, h->payload,
 				(size_t)h->payload_len);
@@ -342,6 +387,12 @@ int uxr_unpack(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 				     "against?)"
 				   : "");
 		return -EINVAL;
+	}
+	if (h->flags & UXR_F_XOR) {
+		uint8_t *o = out;
+		const uint8_t *t = pre;
+		for (size_t i = 0; i < (size_t)h->raw_len; i++)
+			o[i] ^= t[i];
 	}
 	return 0;
 }
@@ -402,6 +453,7 @@ int uxr_export_template(void *b, ukf_node_id_t node, uint32_t app,
 	struct uxen_meta meta;
 	struct uxen_tpl_id id;
 	struct uxr_hdr h;
+	struct timespec t0;
 	const void *p;
 	size_t n;
 	int rc;
@@ -409,6 +461,7 @@ int uxr_export_template(void *b, ukf_node_id_t node, uint32_t app,
 	(void)node;
 	if (!x || !data || !len || !bytes)
 		return -EINVAL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*data = NULL;
 	*len = 0;
 	*bytes = 0;
@@ -431,6 +484,12 @@ int uxr_export_template(void *b, ukf_node_id_t node, uint32_t app,
 	memcpy(h.raw_id, id.id, 32);
 	rc = uxr_pack(&h, p, n, NULL, 0, data, len, err, sizeof(err));
 	unmap(p, n);
+	if (times_on())
+		fprintf(stderr,
+			"xen: template of app %u exported: %zu bytes as %zu in "
+			"%.1f ms [EMULATED]%s%s\n",
+			app, n, *len, ms_since(&t0), rc < 0 ? ": " : "",
+			rc < 0 ? err : "");
 	if (rc < 0)
 		return rc;
 	/* as make_template counts it: the guest memory it froze (the file's
@@ -559,16 +618,18 @@ static void *load_main(void *arg)
 	struct uxen_tpl_id id;
 	struct ukf_be_event ev;
 	struct uxr_hdr h;
+	struct timespec t0;
 	void *out = NULL;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = uxr_check(j->data, j->len, UXR_KIND_TEMPLATE, &h, err,
 		       sizeof(err));
 	if (!rc)
 		rc = out_file(x, "load", j->app, (size_t)h.raw_len, path,
 			      sizeof(path), &out, err, sizeof(err));
 	if (!rc) {
-		rc = uxr_unpack(&h, NULL, 0, out, err, sizeof(err));
+		rc = uxr_unpack(&h, NULL, 0, NULL, out, err, sizeof(err));
 		if (!rc && msync(out, (size_t)h.raw_len, MS_SYNC) < 0) {
 			rc = -errno;
 			seterr(err, sizeof(err), "%s: %s", path, strerror(-rc));
@@ -594,6 +655,12 @@ static void *load_main(void *arg)
 		if (rc)
 			unlink(path);
 	}
+	if (times_on())
+		fprintf(stderr,
+			"xen: template of app %u loaded from %zu bytes in %.1f "
+			"ms [EMULATED]%s%s\n",
+			j->app, j->len, ms_since(&t0), rc ? ": refused: " : "",
+			rc ? err : "");
 	if (rc) {
 		snprintf(text, sizeof(text), "xen: template of app %u refused: %s",
 			 j->app, err);
@@ -709,14 +776,17 @@ static void *save_main(void *arg)
 	rc = uxr_pack(&h, img, img_len, pre, pre_len, &out, &len, err,
 		      sizeof(err));
 	clock_gettime(CLOCK_MONOTONIC, &t2);
-	if (getenv("UKF_XEN_TIMES") && !strcmp(getenv("UKF_XEN_TIMES"), "1"))
+	if (times_on())
 		fprintf(stderr,
 			"xen: remote fork of %llu: saved %zu bytes in %.1f ms, "
 			"delta %zu bytes (%s) in %.1f ms [EMULATED]\n",
 			(unsigned long long)j->parent, img_len,
 			(double)((t1.tv_sec - t0.tv_sec) * UKF_S +
 				 (t1.tv_nsec - t0.tv_nsec)) / UKF_MS,
-			len, pre ? "against the template" : "no template",
+			len,
+			!pre ? "no template"
+			: pre_len == img_len ? "XOR the template"
+					     : "the template as zstd's prefix",
 			(double)((t2.tv_sec - t1.tv_sec) * UKF_S +
 				 (t2.tv_nsec - t1.tv_nsec)) / UKF_MS);
 out:
@@ -798,9 +868,11 @@ static int restore_prep(struct uxen *x, void *arg, char *path, size_t pathlen,
 	struct uxen_meta tmeta;
 	struct uxen_tpl_id id;
 	struct uxr_hdr h;
+	struct timespec t0;
 	void *out = NULL;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = uxr_check(j->data, j->len, UXR_KIND_DELTA, &h, err, errlen);
 	if (rc < 0)
 		goto out;
@@ -817,7 +889,14 @@ static int restore_prep(struct uxen *x, void *arg, char *path, size_t pathlen,
 		      (size_t)h.raw_len, path, pathlen, &out, err, errlen);
 	if (rc < 0)
 		goto out;
-	rc = uxr_unpack(&h, pre, pre_len, out, err, errlen);
+	rc = uxr_unpack(&h, pre, pre_len, h.base_len ? id.id : NULL, out, err,
+			errlen);
+	if (times_on())
+		fprintf(stderr,
+			"xen: remote fork child %llu: %zu delta bytes unpacked "
+			"to %llu in %.1f ms [EMULATED]\n",
+			(unsigned long long)j->child, j->len,
+			(unsigned long long)h.raw_len, ms_since(&t0));
 	munmap(out, (size_t)h.raw_len);
 	if (rc < 0)
 		unlink(path);
