@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_uxen_remote.c - the Xen backend's template and fork-delta bytes: good ones round-trip, bad ones are refused saying why (no Xen host needed). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,10 +269,91 @@ static int t_delta(void)
 	return 0;
 }
 
+/* uxr_unpack_fd of bytes into a new file: 0 and the file equal to want,
+ * or the error (file content not checked). */
+static int unpack_file(const void *b, size_t n, const void *pre,
+		       size_t pre_len, const void *want, size_t want_len,
+		       char *err, size_t errlen)
+{
+	struct uxr_hdr h;
+	char path[128];
+	uint8_t *got;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/unpacked", tmpdir);
+	rc = uxr_check(b, n, UXR_KIND_DELTA, &h, err, errlen);
+	if (rc < 0)
+		rc = uxr_check(b, n, UXR_KIND_TEMPLATE, &h, err, errlen);
+	if (rc < 0)
+		return rc;
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = uxr_unpack_fd(&h, pre, pre_len, NULL, fd, err, errlen);
+	if (!rc) {
+		got = malloc(want_len + 1);
+		if (!got || pread(fd, got, want_len + 1, 0) != (ssize_t)want_len ||
+		    memcmp(got, want, want_len)) {
+			snprintf(err, errlen, "the file is not the image");
+			rc = -EIO;
+		}
+		free(got);
+	}
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
+/* The same bytes unpacked to a file in steps: plain, XOR, prefix. */
+static int t_unpack_file(void)
+{
+	uint8_t *tpl = fake_image(5), *par = fake_image(5), *other;
+	uint8_t *tpl2 = calloc(1, IMG + 4096);
+	struct uxr_hdr h;
+	char err[400];
+	void *a = NULL, *x = NULL, *p = NULL;
+	size_t na, nx, np;
+
+	other = fake_image(6);
+	CHECK(tpl && par && other && tpl2);
+	for (size_t pg = 1; pg < IMG / 4096; pg += 50)
+		memset(par + pg * 4096 + 100, 0x5a, 2000);
+	memcpy(tpl2, tpl, IMG);
+	hdr_of(&h, UXR_KIND_TEMPLATE, "fanout");
+	CHECK(uxr_pack(&h, par, IMG, NULL, 0, &a, &na, err, sizeof(err)) == 0);
+	CHECKF(unpack_file(a, na, NULL, 0, par, IMG, err, sizeof(err)) == 0,
+	       "plain: %s", err);
+	hdr_of(&h, UXR_KIND_DELTA, "fanout");
+	crypto_generichash(h.base_id, 32, tpl, IMG, NULL, 0);
+	CHECK(uxr_pack(&h, par, IMG, tpl, IMG, &x, &nx, err, sizeof(err)) == 0);
+	CHECKF(unpack_file(x, nx, tpl, IMG, par, IMG, err, sizeof(err)) == 0,
+	       "xor: %s", err);
+	CHECK(unpack_file(x, nx, other, IMG, par, IMG, err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(contains(err, "made against another template image"));
+	crypto_generichash(h.base_id, 32, tpl2, IMG + 4096, NULL, 0);
+	CHECK(uxr_pack(&h, par, IMG, tpl2, IMG + 4096, &p, &np, err,
+		       sizeof(err)) == 0);
+	CHECKF(unpack_file(p, np, tpl2, IMG + 4096, par, IMG, err,
+			   sizeof(err)) == 0,
+	       "prefix: %s", err);
+	printf("unpacked to a file: alone %zu, xor %zu, prefix %zu bytes\n", na,
+	       nx, np);
+	free(a);
+	free(x);
+	free(p);
+	free(tpl);
+	free(tpl2);
+	free(par);
+	free(other);
+	return 0;
+}
+
 static const struct selftest tests[] = {
     {"template_bytes", t_template_bytes},
     {"template_image", t_template_image},
     {"delta", t_delta},
+    {"unpack_file", t_unpack_file},
 };
 
 int main(int argc, char **argv)

@@ -168,4 +168,10 @@ int uxr_pack(const struct uxr_hdr *h, const void *raw, size_t raw_len,
 int uxr_unpack(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 	       const uint8_t *pre_id, void *out, char *err, size_t errlen);
 
+/* The same written to fd (an empty file) in 1 MiB steps (no mapping of
+ * the whole image: page faults are dear in a PV dom0), except for a delta
+ * against zstd's prefix, which is mapped. */
+int uxr_unpack_fd(const struct uxr_hdr *h, const void *pre, size_t pre_len,
+		  const uint8_t *pre_id, int fd, char *err, size_t errlen);
+
 #endif /* UKF_UXEN_INT_H */

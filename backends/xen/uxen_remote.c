@@ -338,32 +338,29 @@ int uxr_pack(const struct uxr_hdr *h, const void *raw, size_t raw_len,
 	return 0;
 }
 
-int uxr_unpack(const struct uxr_hdr *h, const void *pre, size_t pre_len,
-	       const uint8_t *pre_id, void *out, char *err, size_t errlen)
+/* Is pre (identity pre_id, NULL: computed) the template h was made
+ * against? 0 or -EINVAL with the reason. */
+static int base_check(const struct uxr_hdr *h, const void *pre,
+		      size_t pre_len, const uint8_t *pre_id, char *err,
+		      size_t errlen)
 {
-	ZSTD_DCtx *d = ZSTD_createDCtx();
 	uint8_t id[32];
-	size_t r;
 
-	if (!d) {
-		seterr(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	if (h->base_len && (!pre || pre_len != h->base_len)) {
-		ZSTD_freeDCtx(d);
+	if (!h->base_len)
+		return 0;
+	if (!pre || pre_len != h->base_len) {
 		seterr(err, errlen,
 		       "the delta was made against a template image of %llu "
 		       "bytes, this node's is %zu",
 		       (unsigned long long)h->base_len, pre ? pre_len : 0);
 		return -EINVAL;
 	}
-	if (h->base_len && !pre_id) {
+	if (!pre_id) {
 		digest(id, pre, pre_len);
 		pre_id = id;
 	}
-	if (h->base_len && memcmp(pre_id, h->base_id, 32)) {
+	if (memcmp(pre_id, h->base_id, 32)) {
 		char a[17], w[17];
-		ZSTD_freeDCtx(d);
 		hex8(a, h->base_id);
 		hex8(w, pre_id);
 		seterr(err, errlen,
@@ -371,6 +368,115 @@ int uxr_unpack(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 		       "(%s..., this node's is %s...)",
 		       a, w);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+int uxr_unpack_fd(const struct uxr_hdr *h, const void *pre, size_t pre_len,
+		  const uint8_t *pre_id, int fd, char *err, size_t errlen)
+{
+	static const size_t chunk = 1 << 20;
+	ZSTD_inBuffer in = {h->payload, (size_t)h->payload_len, 0};
+	const uint8_t *t = pre;
+	uint64_t off = 0;
+	ZSTD_DCtx *d;
+	uint8_t *buf;
+	size_t r = 1;
+	int rc;
+
+	rc = base_check(h, pre, pre_len, pre_id, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (h->base_len && !(h->flags & UXR_F_XOR)) {
+		/* against a prefix: one pass into a mapping of the file */
+		void *out;
+		if (ftruncate(fd, (off_t)h->raw_len) < 0 ||
+		    (out = mmap(NULL, (size_t)h->raw_len,
+				PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
+			MAP_FAILED) {
+			rc = -errno;
+			seterr(err, errlen, "image of %llu bytes: %s",
+			       (unsigned long long)h->raw_len, strerror(-rc));
+			return rc;
+		}
+		rc = uxr_unpack(h, pre, pre_len, h->base_id, out, err, errlen);
+		munmap(out, (size_t)h->raw_len);
+		return rc;
+	}
+	d = ZSTD_createDCtx();
+	buf = malloc(chunk);
+	if (!d || !buf) {
+		ZSTD_freeDCtx(d);
+		free(buf);
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 31);
+	while (r != 0) {
+		ZSTD_outBuffer o = {buf, chunk, 0};
+		if (in.pos == in.size && off >= h->raw_len)
+			break;
+		r = ZSTD_decompressStream(d, &o, &in);
+		if (ZSTD_isError(r)) {
+			seterr(err, errlen, "zstd: %s", ZSTD_getErrorName(r));
+			rc = -EINVAL;
+			break;
+		}
+		if (off + o.pos > h->raw_len) {
+			seterr(err, errlen, "zstd: more than %llu bytes",
+			       (unsigned long long)h->raw_len);
+			rc = -EINVAL;
+			break;
+		}
+		if (h->flags & UXR_F_XOR)
+			for (size_t i = 0; i < o.pos; i++)
+				buf[i] ^= t[off + i];
+		for (size_t w = 0; w < o.pos;) {
+			ssize_t n = write(fd, buf + w, o.pos - w);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				rc = n < 0 ? -errno : -EIO;
+				seterr(err, errlen, "writing the image: %s",
+				       strerror(-rc));
+				break;
+			}
+			w += (size_t)n;
+		}
+		if (rc)
+			break;
+		off += o.pos;
+		if (r != 0 && in.pos == in.size && o.pos < chunk) {
+			seterr(err, errlen, "zstd: the frame ends early");
+			rc = -EINVAL;
+			break;
+		}
+	}
+	ZSTD_freeDCtx(d);
+	free(buf);
+	if (!rc && off != h->raw_len) {
+		seterr(err, errlen, "zstd: %llu bytes, not %llu",
+		       (unsigned long long)off,
+		       (unsigned long long)h->raw_len);
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
+int uxr_unpack(const struct uxr_hdr *h, const void *pre, size_t pre_len,
+	       const uint8_t *pre_id, void *out, char *err, size_t errlen)
+{
+	ZSTD_DCtx *d;
+	size_t r;
+	int rc;
+
+	rc = base_check(h, pre, pre_len, pre_id, err, errlen);
+	if (rc < 0)
+		return rc;
+	d = ZSTD_createDCtx();
+	if (!d) {
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
 	ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 31);
 	if (h->base_len && !(h->flags & UXR_F_XOR))
@@ -579,11 +685,10 @@ static void error_event(struct uxen *x, ukf_id_t inst, uint32_t app, int rc,
 	uxen_emit(x, &ev);
 }
 
-/* A temporary file of len bytes in the template directory, mapped
- * writable: *fd open, *map the mapping. 0 or -errno with the reason. */
+/* A new temporary file in the template directory: its fd (path named),
+ * or -errno with the reason. */
 static int out_file(struct uxen *x, const char *what, unsigned long long n,
-		    size_t len, char *path, size_t pathlen, void **map,
-		    char *err, size_t errlen)
+		    char *path, size_t pathlen, char *err, size_t errlen)
 {
 	int fd, e;
 
@@ -595,18 +700,7 @@ static int out_file(struct uxen *x, const char *what, unsigned long long n,
 		seterr(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
-	if (ftruncate(fd, (off_t)len) < 0 ||
-	    (*map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-			 0)) == MAP_FAILED) {
-		e = errno;
-		seterr(err, errlen, "%s (%zu bytes): %s", path, len,
-		       strerror(e));
-		close(fd);
-		unlink(path);
-		return -e;
-	}
-	close(fd);
-	return 0;
+	return fd;
 }
 
 static void *load_main(void *arg)
@@ -619,22 +713,22 @@ static void *load_main(void *arg)
 	struct ukf_be_event ev;
 	struct uxr_hdr h;
 	struct timespec t0;
-	void *out = NULL;
-	int rc;
+	int rc, fd = -1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = uxr_check(j->data, j->len, UXR_KIND_TEMPLATE, &h, err,
 		       sizeof(err));
-	if (!rc)
-		rc = out_file(x, "load", j->app, (size_t)h.raw_len, path,
-			      sizeof(path), &out, err, sizeof(err));
 	if (!rc) {
-		rc = uxr_unpack(&h, NULL, 0, NULL, out, err, sizeof(err));
-		if (!rc && msync(out, (size_t)h.raw_len, MS_SYNC) < 0) {
+		fd = out_file(x, "load", j->app, path, sizeof(path), err,
+			      sizeof(err));
+		rc = fd < 0 ? fd : 0;
+	}
+	if (!rc) {
+		rc = uxr_unpack_fd(&h, NULL, 0, NULL, fd, err, sizeof(err));
+		if (close(fd) < 0 && !rc) {
 			rc = -errno;
 			seterr(err, sizeof(err), "%s: %s", path, strerror(-rc));
 		}
-		munmap(out, (size_t)h.raw_len);
 		if (!rc) {
 			memset(&meta, 0, sizeof(meta));
 			meta.app = j->app;
@@ -869,8 +963,7 @@ static int restore_prep(struct uxen *x, void *arg, char *path, size_t pathlen,
 	struct uxen_tpl_id id;
 	struct uxr_hdr h;
 	struct timespec t0;
-	void *out = NULL;
-	int rc;
+	int rc, fd;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = uxr_check(j->data, j->len, UXR_KIND_DELTA, &h, err, errlen);
@@ -885,19 +978,24 @@ static int restore_prep(struct uxen *x, void *arg, char *path, size_t pathlen,
 			goto out;
 		}
 	}
-	rc = out_file(x, "rfork", (unsigned long long)j->child,
-		      (size_t)h.raw_len, path, pathlen, &out, err, errlen);
-	if (rc < 0)
+	fd = out_file(x, "rfork", (unsigned long long)j->child, path, pathlen,
+		      err, errlen);
+	if (fd < 0) {
+		rc = fd;
 		goto out;
-	rc = uxr_unpack(&h, pre, pre_len, h.base_len ? id.id : NULL, out, err,
-			errlen);
+	}
+	rc = uxr_unpack_fd(&h, pre, pre_len, h.base_len ? id.id : NULL, fd,
+			   err, errlen);
+	if (close(fd) < 0 && !rc) {
+		rc = -errno;
+		seterr(err, errlen, "%s: %s", path, strerror(-rc));
+	}
 	if (times_on())
 		fprintf(stderr,
 			"xen: remote fork child %llu: %zu delta bytes unpacked "
 			"to %llu in %.1f ms [EMULATED]\n",
 			(unsigned long long)j->child, j->len,
 			(unsigned long long)h.raw_len, ms_since(&t0));
-	munmap(out, (size_t)h.raw_len);
 	if (rc < 0)
 		unlink(path);
 out:
