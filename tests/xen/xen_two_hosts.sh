@@ -9,15 +9,23 @@
 # console streamed back to host 1. Host 0 stops its agent after host 1 is
 # done (a file on the shared work directory says so).
 # Then a fork across the hosts (issue 10: remote fork through the agents'
-# stream format on Xen): host 1 runs `exec --cluster --placement
-# round-robin fanout 2 200000`, whose root starts on node 0 and whose
-# children are placed on node 1 (node 0's one vCPU is the root's): node 1
-# fetches node 0's template of fanout (export_template -> load_template),
-# each child is the root's libxl checkpoint sent as a zstd delta against
-# that template (save_delta -> restore_delta) and answers from host 1; the
-# answer (primes below 200000: 17984) is asserted, and node 1's log must
-# show the fetched template and the children started from deltas.
-# UKF_XEN_TWO_HOSTS_FORK=0 leaves the fork out.
+# stream format on Xen). Host 1 first runs `exec --cluster --template-dir
+# TD fanout` (no arguments: it stops after its ready), so node 0 makes
+# fanout's template and its agent saves it as TD/fanout.ukft
+# (export_template); a cut copy goes into node 1's TD (dom0's /tmp is one
+# per host), refused as truncated at the next run's start. Then `exec
+# --cluster --template-dir TD --placement round-robin --trace fanout 2
+# 200000`: the root starts on node 0 as a clone of the loaded file
+# (template_info, load_template: a clone knows its real id, which a
+# cold-booted Xen guest does not - docs/xen.md), its first child is placed
+# on node 1, which fetches node 0's template (export_template ->
+# load_template) and restores the child from the root's libxl checkpoint
+# sent as a zstd delta against it (save_delta -> restore_delta); the second
+# is a local fork. Asserted: the answer (primes below 200000: 17984, both
+# children), the refusal, the fetch and the child started from a delta in
+# node 1's log. UKF_XEN_TWO_HOSTS_FORK=0 leaves the fork out;
+# UKF_XEN_KEEP=1 keeps the directory (logs, node*.err with the backends'
+# EMULATED times).
 # Exit 77 (skip) only when qemu-system-x86_64 is missing.
 set -euo pipefail
 
