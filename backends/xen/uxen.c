@@ -195,6 +195,7 @@ struct uxen {
 	uint64_t mem_in_use;
 	int times; /* UKF_XEN_TIMES=1: fork timings on stderr */
 	int trace; /* UKF_XEN_TRACE=1: every carried call and answer */
+	int remote_jobs; /* appended: uxen_remote.c's threads running (atomic) */
 };
 
 static void xl_enter(struct uxen *x)
@@ -1824,6 +1825,10 @@ static void drv_destroy(struct ukf_backend *be)
 			break;
 		vm_release(x, vm);
 	}
+	/* uxen_remote.c's template loads and delta saves end first (bounded
+	 * by their own work: they hold no domain) */
+	while (__atomic_load_n(&x->remote_jobs, __ATOMIC_ACQUIRE))
+		usleep(10000);
 	while (x->tpls) { /* the files stay: a later backend may clone them */
 		struct uxen_tpl *t = x->tpls;
 		x->tpls = t->next;
@@ -2089,4 +2094,9 @@ int uxen_child_add(struct uxen *x, ukf_node_id_t node, ukf_id_t child,
 	if (rc)
 		free(vm);
 	return rc;
+}
+
+void uxen_job(struct uxen *x, int delta)
+{
+	__atomic_add_fetch(&x->remote_jobs, delta, __ATOMIC_ACQ_REL);
 }

@@ -64,6 +64,10 @@ int uxen_tpl_install(struct uxen *x, uint32_t app, const char *tmp,
 /* The backend's template directory (for temporary files). */
 const char *uxen_tpl_dir(struct uxen *x);
 
+/* A thread of uxen_remote.c begins (+1) or ends (-1): the backend's
+ * destruction waits until none runs. */
+void uxen_job(struct uxen *x, int delta);
+
 /* Hand ev to the engine's sink (thread-safe). */
 void uxen_emit(struct uxen *x, struct ukf_be_event *ev);
 

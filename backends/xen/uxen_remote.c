@@ -768,6 +768,7 @@ static void *load_main(void *arg)
 	}
 	free(j->data);
 	free(j);
+	uxen_job(x, -1);
 	return NULL;
 }
 
@@ -794,8 +795,10 @@ int uxr_load_template(void *b, ukf_node_id_t node, uint32_t app,
 	j->x = b;
 	j->app = app;
 	j->len = bytes;
+	uxen_job(b, 1);
 	rc = -pthread_create(&thr, NULL, load_main, j);
 	if (rc) {
+		uxen_job(b, -1);
 		free(j->data);
 		free(j);
 		return rc;
@@ -902,6 +905,7 @@ out:
 	}
 	free(out);
 	free(j);
+	uxen_job(x, -1);
 	return NULL;
 }
 
@@ -934,8 +938,10 @@ int uxr_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
 		free(j);
 		return rc;
 	}
+	uxen_job(x, 1);
 	rc = -pthread_create(&thr, NULL, save_main, j);
 	if (rc) {
+		uxen_job(x, -1);
 		uxen_parent_release(x, j->pa);
 		free(j);
 		return rc;
