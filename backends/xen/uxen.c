@@ -28,6 +28,7 @@
 
 #include "uxen.h"
 #include "uxen_abi.h"
+#include "uxen_int.h"
 #include "backends/vmm/vmm.h"
 #include "core/ukf.h"
 #include "include/ukf_abi.h"
@@ -158,6 +159,10 @@ struct uxen_vm {
 	struct uxen_vm *fork_parent;  /* a fork child until its domain exists */
 	ukf_ns_t fork_at;	      /* clone_live's call (times) */
 	struct uxen_vm *next;
+	/* appended for forks across nodes (uxen_remote.c) */
+	struct uxen_meta meta;	      /* its app, image, memory, vCPUs */
+	uxen_prep_fn prep;	      /* a remote fork's child: makes clone_of */
+	void *prep_arg;
 };
 
 /* A template: one app's domain suspended at ready, saved to a file by
@@ -168,6 +173,8 @@ struct uxen_tpl {
 	char path[UXEN_PATH_MAX];
 	uint64_t bytes;
 	struct uxen_tpl *next;
+	struct uxen_meta meta; /* appended: what it was made from */
+	struct uxen_tpl_id id; /* its identity, once computed */
 };
 
 struct uxen {
@@ -188,6 +195,7 @@ struct uxen {
 	uint64_t mem_in_use;
 	int times; /* UKF_XEN_TIMES=1: fork timings on stderr */
 	int trace; /* UKF_XEN_TRACE=1: every carried call and answer */
+	int remote_jobs; /* appended: uxen_remote.c's threads running (atomic) */
 };
 
 static void xl_enter(struct uxen *x)
@@ -987,6 +995,8 @@ fail:
 	return -1;
 }
 
+static int remote_prep(struct uxen_vm *vm, char *err, size_t errlen);
+
 /* What the domain's watcher thread does, from creation to destruction. */
 static void *vm_main(void *arg)
 {
@@ -996,6 +1006,8 @@ static void *vm_main(void *arg)
 	ukf_ns_t started;
 	int fd = -1, rc;
 
+	if (vm->prep && remote_prep(vm, err, sizeof(err)) < 0)
+		return NULL;
 	if (vm->fork_parent && fork_save(vm, err, sizeof(err)) < 0) {
 		if (x->times || x->trace)
 			fprintf(stderr, "xen: fork child %llu failed: %s\n",
@@ -1314,6 +1326,11 @@ static int vm_start(struct uxen *x, ukf_node_id_t node, ukf_id_t inst,
 		 (unsigned)node, (unsigned long long)inst);
 	snprintf(vm->image, sizeof(vm->image), "%s", app->image);
 	snprintf(vm->args, sizeof(vm->args), "%s", args ? args : "");
+	vm->meta.app = app->id;
+	snprintf(vm->meta.app_name, sizeof(vm->meta.app_name), "%s", app->name);
+	snprintf(vm->meta.image, sizeof(vm->meta.image), "%s", app->image);
+	vm->meta.mem = mem;
+	vm->meta.vcpus = vm->vcpus;
 
 	pthread_mutex_lock(&x->lock);
 	if ((x->cfg.max_vms && x->nvms >= x->cfg.max_vms) ||
@@ -1529,10 +1546,14 @@ static void *tpl_main(void *arg)
 	t->app = j->app;
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	t->bytes = (uint64_t)st.st_size;
+	t->meta = vm->meta;
+	t->meta.app = j->app;
 	pthread_mutex_lock(&x->lock);
 	old = tpl_find_locked(x, j->app);
 	if (old) { /* replaced: same file name */
 		old->bytes = t->bytes;
+		old->meta = t->meta;
+		old->id.valid = 0;
 		free(t);
 		t = old;
 	} else {
@@ -1593,12 +1614,6 @@ static int op_make_template(void *b, ukf_node_id_t node, ukf_id_t inst,
 	if (rc)
 		free(j);
 	return rc;
-}
-
-static int op_load_template(void *b, ukf_node_id_t node, uint32_t app,
-			    const void *data, size_t bytes)
-{
-	return -ENOSYS;
 }
 
 /* Forget the node's template of app and remove its file. */
@@ -1702,6 +1717,7 @@ static int op_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 			 (unsigned long long)child);
 		memcpy(vm->image, pa->image, sizeof(vm->image));
 		memcpy(vm->args, pa->args, sizeof(vm->args));
+		vm->meta = pa->meta;
 		__atomic_store_n(&pa->suspending, 1, __ATOMIC_RELEASE);
 		rc = -pthread_create(&vm->thr, NULL, vm_main, vm);
 		if (rc)
@@ -1723,42 +1739,20 @@ static int op_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 	return rc;
 }
 
-static int op_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
-{
-	return -ENOSYS;
-}
-
-static int op_restore_delta(void *b, ukf_node_id_t node, ukf_id_t child,
-			    uint32_t app, const void *delta, size_t len,
-			    uint64_t delta_bytes)
-{
-	return -ENOSYS;
-}
-
-static int op_template_info(void *b, const struct ukf_app *app,
-			    const void *data, size_t len,
-			    struct ukf_template_info *info, char *err,
-			    size_t errlen)
-{
-	snprintf(err, errlen,
-		 "templates are not supported by the xen backend yet");
-	return -ENOSYS;
-}
-
 static const struct ukf_backend_ops uxen_ops = {
     .name = "xen",
     .cold_boot = op_cold_boot,
     .make_template = op_make_template,
-    .load_template = op_load_template,
+    .load_template = uxr_load_template,
     .drop_template = op_drop_template,
     .clone_template = op_clone_template,
     .clone_live = op_clone_live,
-    .save_delta = op_save_delta,
-    .restore_delta = op_restore_delta,
+    .save_delta = uxr_save_delta,
+    .restore_delta = uxr_restore_delta,
     .destroy = op_destroy,
     .complete = op_complete,
-    .export_template = NULL,
-    .template_info = op_template_info,
+    .export_template = uxr_export_template,
+    .template_info = uxr_template_info,
 };
 
 /* ---------------- the driver ---------------- */
@@ -1862,6 +1856,10 @@ static void drv_destroy(struct ukf_backend *be)
 			break;
 		vm_release(x, vm);
 	}
+	/* uxen_remote.c's template loads and delta saves end first (bounded
+	 * by their own work: they hold no domain) */
+	while (__atomic_load_n(&x->remote_jobs, __ATOMIC_ACQUIRE))
+		usleep(10000);
 	while (x->tpls) { /* the files stay: a later backend may clone them */
 		struct uxen_tpl *t = x->tpls;
 		x->tpls = t->next;
@@ -1886,3 +1884,250 @@ const struct ukf_backend_driver uxen_driver = {
     .destroy = drv_destroy,
     .is_image = image_check,
 };
+
+/* ---------------- for uxen_remote.c (uxen_int.h) ---------------- */
+
+int uxen_tpl_get(struct uxen *x, uint32_t app, char *path, size_t pathlen,
+		 struct uxen_meta *meta, struct uxen_tpl_id *id)
+{
+	struct uxen_tpl *t;
+	int rc = 0;
+
+	memset(meta, 0, sizeof(*meta));
+	memset(id, 0, sizeof(*id));
+	pthread_mutex_lock(&x->lock);
+	t = tpl_find_locked(x, app);
+	if (t) {
+		snprintf(path, pathlen, "%s", t->path);
+		*meta = t->meta;
+		*id = t->id;
+	}
+	pthread_mutex_unlock(&x->lock);
+	if (!t) {
+		tpl_path(x, app, path, pathlen);
+		if (access(path, F_OK) < 0)
+			rc = -ENOENT;
+	}
+	meta->app = app;
+	return rc;
+}
+
+void uxen_tpl_set_id(struct uxen *x, uint32_t app,
+		     const struct uxen_tpl_id *id)
+{
+	struct uxen_tpl *t;
+
+	pthread_mutex_lock(&x->lock);
+	t = tpl_find_locked(x, app);
+	if (t)
+		t->id = *id;
+	pthread_mutex_unlock(&x->lock);
+}
+
+int uxen_tpl_install(struct uxen *x, uint32_t app, const char *tmp,
+		     const struct uxen_meta *meta,
+		     const struct uxen_tpl_id *id)
+{
+	struct uxen_tpl *t, *old;
+	char path[UXEN_PATH_MAX];
+	struct stat st;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	tpl_path(x, app, path, sizeof(path));
+	if (rename(tmp, path) < 0 || stat(path, &st) < 0) {
+		int e = errno;
+		free(t);
+		return -e;
+	}
+	t->app = app;
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	t->bytes = (uint64_t)st.st_size;
+	t->meta = *meta;
+	t->meta.app = app;
+	t->id = *id;
+	t->id.size = (uint64_t)st.st_size;
+	t->id.mtime_ns = (int64_t)st.st_mtim.tv_sec * UKF_S + st.st_mtim.tv_nsec;
+	pthread_mutex_lock(&x->lock);
+	old = tpl_find_locked(x, app);
+	if (old) {
+		old->bytes = t->bytes;
+		old->meta = t->meta;
+		old->id = t->id;
+		free(t);
+	} else {
+		t->next = x->tpls;
+		x->tpls = t;
+	}
+	pthread_mutex_unlock(&x->lock);
+	return 0;
+}
+
+const char *uxen_tpl_dir(struct uxen *x)
+{
+	return x->tpl_dir;
+}
+
+void uxen_emit(struct uxen *x, struct ukf_be_event *ev)
+{
+	emit(x, ev);
+}
+
+const char *uxen_xl_error(char *buf, size_t len, int rc)
+{
+	return xl_error(buf, len, rc);
+}
+
+struct uxen_vm *uxen_parent_hold(struct uxen *x, ukf_id_t parent,
+				 struct uxen_meta *meta, char *args,
+				 size_t argslen, int *rc)
+{
+	struct uxen_vm *pa;
+
+	*rc = 0;
+	pthread_mutex_lock(&x->lock);
+	pa = vm_find_locked(x, parent);
+	if (!pa || !pa->in_call || pa->call_nr != UKF_HC_FORK || !pa->call)
+		*rc = -ESRCH;
+	else if (__atomic_load_n(&pa->suspending, __ATOMIC_ACQUIRE))
+		*rc = -EBUSY;
+	if (!*rc) {
+		__atomic_store_n(&pa->suspending, 1, __ATOMIC_RELEASE);
+		*meta = pa->meta;
+		meta->mem = pa->mem;
+		meta->vcpus = pa->vcpus;
+		snprintf(args, argslen, "%s", pa->args);
+	}
+	pthread_mutex_unlock(&x->lock);
+	return *rc ? NULL : pa;
+}
+
+void uxen_parent_release(struct uxen *x, struct uxen_vm *pa)
+{
+	(void)x;
+	__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
+}
+
+/* fork_save's suspend and resume, for a parent whose child is elsewhere. */
+int uxen_parent_checkpoint(struct uxen *x, struct uxen_vm *pa, int fd,
+			   char *err, size_t errlen)
+{
+	char e[1200];
+	int rc;
+
+	pthread_mutex_lock(&x->lock);
+	if (pa->call) {
+		__atomic_store_n(&pa->call->suspend, 1, __ATOMIC_RELEASE);
+		xenevtchn_notify(pa->xce, pa->call_port);
+	}
+	pthread_mutex_unlock(&x->lock);
+	xl_reset();
+	xl_enter(x);
+	rc = libxl_domain_suspend(x->ctx, pa->domid, fd, 0, NULL);
+	xl_leave(x);
+	if (rc) {
+		snprintf(err, errlen,
+			 "libxl_domain_suspend of the parent, domain %u: %s",
+			 pa->domid, xl_error(e, sizeof(e), rc));
+		pthread_mutex_lock(&x->lock);
+		if (pa->call)
+			pa->call->suspend = 0;
+		pthread_mutex_unlock(&x->lock);
+		xl_enter(x);
+		libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
+		xl_leave(x);
+		__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
+		return -EIO;
+	}
+	xl_reset();
+	xl_enter(x);
+	rc = libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
+	xl_leave(x);
+	if (rc)
+		fail_inst(x, pa->inst,
+			  "xen: domain %u: libxl_domain_resume after its "
+			  "remote fork was saved: %s",
+			  pa->domid, xl_error(e, sizeof(e), rc));
+	__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* vm_main's first step for a remote fork's child: prep makes clone_of. */
+static int remote_prep(struct uxen_vm *vm, char *err, size_t errlen)
+{
+	uxen_prep_fn prep = vm->prep;
+	void *arg = vm->prep_arg;
+
+	vm->prep = NULL;
+	vm->prep_arg = NULL;
+	if (prep(vm->x, arg, vm->clone_of, sizeof(vm->clone_of), err,
+		 errlen) < 0) {
+		vm->clone_of[0] = '\0';
+		if (!__atomic_load_n(&vm->stop, __ATOMIC_ACQUIRE))
+			fail_inst(vm->x, vm->inst,
+				  "xen: fork from another node: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int uxen_child_add(struct uxen *x, ukf_node_id_t node, ukf_id_t child,
+		   const struct uxen_meta *meta, const char *args,
+		   uxen_prep_fn prep, void *arg)
+{
+	struct uxen_vm *vm;
+	int rc = 0;
+
+	if (child == 0 || !prep)
+		return -EINVAL;
+	if (meta->mem < UKF_MEM_MIN || meta->mem > UXEN_MEM_MAX)
+		return -EINVAL;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->x = x;
+	vm->inst = child;
+	ukf_vmm_init(&vm->vmm, &uxen_vmm_ops, vm);
+	vm->mem = meta->mem;
+	vm->vcpus = meta->vcpus ? meta->vcpus : 1;
+	vm->meta = *meta;
+	vm->ready = 1; /* past ready: no READY of its own */
+	vm->in_call = 1;
+	vm->call_nr = UKF_HC_FORK;
+	vm->fork_at = now_ns();
+	vm->prep = prep;
+	vm->prep_arg = arg;
+	snprintf(vm->clone_of, sizeof(vm->clone_of), "remote");
+	snprintf(vm->name, sizeof(vm->name), "ukf-%d-%u-%llu", (int)getpid(),
+		 (unsigned)node, (unsigned long long)child);
+	snprintf(vm->image, sizeof(vm->image), "%s", meta->image);
+	snprintf(vm->args, sizeof(vm->args), "%s", args ? args : "");
+	pthread_mutex_lock(&x->lock);
+	if (vm_find_locked(x, child))
+		rc = -EEXIST;
+	else if ((x->cfg.max_vms && x->nvms >= x->cfg.max_vms) ||
+		 (x->cfg.max_mem_bytes &&
+		  x->mem_in_use + vm->mem > x->cfg.max_mem_bytes))
+		rc = -ENOMEM;
+	if (!rc)
+		rc = -pthread_create(&vm->thr, NULL, vm_main, vm);
+	if (!rc) {
+		vm->next = x->vms;
+		x->vms = vm;
+		x->nvms++;
+		x->mem_in_use += vm->mem;
+	}
+	pthread_mutex_unlock(&x->lock);
+	if (x->trace)
+		fprintf(stderr, "xen: remote fork child %llu: %d\n",
+			(unsigned long long)child, rc);
+	if (rc)
+		free(vm);
+	return rc;
+}
+
+void uxen_job(struct uxen *x, int delta)
+{
+	__atomic_add_fetch(&x->remote_jobs, delta, __ATOMIC_ACQ_REL);
+}

@@ -37,7 +37,12 @@
  *   - make_template / clone_template: libxl suspend of a domain held at
  *     ready to a file / restore of that file as a new domain;
  *   - destroy: the domain destroyed, its watcher thread joined;
- *   - load_template, save_delta, restore_delta (remote fork): -ENOSYS.
+ *   - export_template / load_template / template_info: the template's
+ *     libxl save image as bytes (a checked header + a zstd frame) out of
+ *     a node and into a peer; save_delta / restore_delta (fork across
+ *     nodes): the parent saved as a local fork saves it, compressed with
+ *     the node's template image as zstd's prefix, restored on the peer as
+ *     the child (uxen_remote.c, docs/xen.md "Across nodes").
  * One watcher thread per domain (its console, xenstore watch, call
  * channel); events come from it (thread-safe sink). A sink without an
  * engine (ukf-xen-boot) answers calls -UKF_ENOSYS with complete().

@@ -24,10 +24,15 @@ xen_need_qemu() {
 }
 
 # xen_workdir NAME: D, a fresh directory shared with dom0 (mode 755), named
-# after NAME and removed on exit.
+# after NAME and removed on exit (kept with UKF_XEN_KEEP=1).
 xen_workdir() {
 	D=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
-	trap 'rm -rf "$D"' EXIT
+	# UKF_XEN_KEEP=1: kept for a look (logs, outputs)
+	if [ "${UKF_XEN_KEEP:-0}" = 1 ]; then
+		trap 'echo "kept $D" >&2' EXIT
+	else
+		trap 'rm -rf "$D"' EXIT
+	fi
 	chmod 755 "$D"
 }
 
