@@ -4,7 +4,7 @@
 -- returns its status, 0 (tests/cli kvm_fork_running checks it).
 cluster { nodes = 1, vcpus = 4, memory = "2G" }
 policy { templates = "none", max_retries = 0 }
-run { duration = "5s" }
+run { duration = "300s" } -- a cap only: a kvm run ends when idle (slow under emulation)
 app("synth", "mem=16M init=5ms work=300ms dirty=16")
 process(function()
   local id = spawn("synth")

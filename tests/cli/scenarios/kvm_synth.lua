@@ -4,7 +4,7 @@
 -- key=value arguments).
 cluster { nodes = 1, vcpus = 4, memory = "2G" }
 policy { templates = "none" }
-run { duration = "5s" }
+run { duration = "300s" } -- a cap only: a kvm run ends when idle (slow under emulation)
 app("fanout", "mem=16M init=5ms work=5ms dirty=16")
 process(function()
   local id = spawn("fanout")
