@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* test_sim_cov_parts.c - corner cases of the simulated network (sim/net.c) and host CPU sharing (sim/cpu.c) driven directly: cuts while messages fly, unlimited links, repeated cuts, cancels of the next job to finish. */
+/* test_sim_cov_parts.c - corner cases of the simulated network (sim/net.c) and host CPU sharing (sim/cpu.c) driven directly: cuts while messages fly, unlimited links, repeated cuts, cancels of the next job to finish; bad values in a model file (sim/model.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim/sim_int.h"
 #include "tests/common/selftest.h"
@@ -206,10 +207,74 @@ static int t_cpu_cancel_next(void)
 	return 0;
 }
 
+/* Load text as a model file over the defaults: 0, or -1 with err. */
+static int load_text(const char *text, char *err, size_t errlen)
+{
+	char path[] = "/tmp/ukf_cov_model_XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -2;
+	FILE *f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	struct ukf_sim_model m;
+	ukf_sim_model_default(&m);
+	int rc = ukf_sim_model_load(&m, path, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+/*
+ * Bad values in a model file the parser's other checks do not see: a
+ * time past the clock's range, sizes too big, distributions with an
+ * unknown or over-long family, an infinite or far-out parameter; each
+ * names its line and what was expected. A line too long, a directory
+ * given as the file and no file name are refused too.
+ */
+static int t_model_file_bad(void)
+{
+	static const struct { const char *text, *want; } cs[] = {
+		{ "boot_base_ns = 1e10s\n", "1: bad value '1e10s' for 'boot_base_ns'" },
+		{ "host_mem_bytes = 2000000T\n", "expected a size" },
+		{ "host_mem_bytes = 99999999999999999999999\n", "expected a size" },
+		{ "\nboot_dist = lognormalxxxxxxxxx 0 1\n", "2: bad value" },
+		{ "boot_dist = lognormal 0 1e999\n", "expected none, lognormal" },
+		{ "boot_dist = lognormal 0 25\n", "1: bad value 'lognormal 0 25'" },
+		{ "boot_dist = gamma 2000000 1\n", "for 'boot_dist'" },
+		{ "boot_dist = weibull 0.0001 1\n", "for 'boot_dist'" },
+	};
+	char err[1024];
+	for (size_t k = 0; k < sizeof(cs) / sizeof(cs[0]); k++) {
+		err[0] = 0;
+		CHECKF(load_text(cs[k].text, err, sizeof(err)) == -1,
+		       "'%s' accepted", cs[k].text);
+		CHECKF(strstr(err, cs[k].want), "'%s': '%s'", cs[k].text, err);
+	}
+	/* at the limits: accepted */
+	CHECK(load_text("host_mem_bytes = 1048576T\nboot_dist = lognormal 0 20\n"
+			"template_dist = gamma 1000000 1\n",
+			err, sizeof(err)) == 0);
+	char longline[1200];
+	memset(longline, ' ', sizeof(longline));
+	memcpy(longline, "jitter = 0.1", 12);
+	longline[sizeof(longline) - 2] = '\n';
+	longline[sizeof(longline) - 1] = 0;
+	CHECK(load_text(longline, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, ":1: line too long"), "'%s'", err);
+	struct ukf_sim_model m;
+	ukf_sim_model_default(&m);
+	CHECK(ukf_sim_model_load(&m, "/tmp", err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "/tmp:0: read error"), "'%s'", err);
+	CHECK(ukf_sim_model_load(&m, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "no file name"));
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "cov_net_cut_in_flight", t_net_cut_in_flight },
 	{ "cov_net_cut_shared_link", t_net_cut_shared_link },
 	{ "cov_cpu_cancel_next", t_cpu_cancel_next },
+	{ "cov_model_file_bad", t_model_file_bad },
 };
 
 int main(int argc, char **argv)
