@@ -151,6 +151,17 @@ dbfail)
 		[ "$(sqlite3 m.db "select count(*) from runs where rep = 1")" = 0 ] ||
 			fail "$t: rank 1's run stored"
 	done
+	# the same when rank 1's run is finished (its row updated, committed)
+	rm -f m.db
+	"$UKFORK" run s.lua --reps 1 --db m.db --quiet >out 2>err || fail "commit: first run failed"
+	sqlite3 m.db "create trigger full before update on runs when new.rep = 1 begin select raise(abort, 'database or disk is full'); end" ||
+		fail "commit: sqlite3 trigger"
+	mpi 2 run s.lua --reps 2 --db m.db --quiet
+	[ "$rc" -ne 0 ] || fail "commit: mpirun: exit status 0"
+	grep -q -F "ukfork run: rank 1: database: m.db: finishing the run: database or disk is full" merr ||
+		fail "commit: no message naming rank 1 and the write"
+	[ "$(sqlite3 m.db "select count(*) from runs where rep = 1")" = 0 ] ||
+		fail "commit: rank 1's run stored"
 	;;
 trace)
 	mpi 2 run s.lua --reps 2 --trace t.log --db m.db
