@@ -696,6 +696,20 @@ one_value_list)
 	[ "$(q "$T/p.db" "select group_concat(config || ':' || json_extract(settings_json, '$.nodes'), ' ') from runs")" = "n=2:2 n=3:3" ] ||
 		fail "runs: $(q "$T/p.db" "select config, settings_json from runs")"
 	;;
+churn_outage_refused)
+	# churn{} inside a process, or on kvm: refused at its line, nothing
+	# stored
+	refused 'process(function() churn { mtbf = "1s", mttr = "1s" } end)' "churn{} is a declaration: call it at the top level of the scenario"
+	refused 'churn { mtbf = "1s", mttr = "1s" }' "churn{}: only the simulated world has churn (this run's backend is kvm)" --backend kvm
+	# a node failure that cannot be stored (the outages table's write
+	# fails) fails the run (exit 1) saying so; the run is not stored
+	printf '%s\n' 'cluster { nodes = 2 }' "$HEAD" 'process(function() fail_node(1, "x") end)' >"$T/o.lua"
+	run run "$T/o.lua" --db "$T/o.db" --quiet; expect_rc 0
+	q "$T/o.db" "create trigger full before insert on outages begin select raise(abort, 'database or disk is full'); end"
+	run run "$T/o.lua" --db "$T/o.db" --quiet; expect_rc 1
+	expect_err "database: $T/o.db: recording an outage: database or disk is full"
+	[ "$(q "$T/o.db" "select count(*) from runs")" = 1 ] || fail "the failed run was stored"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
