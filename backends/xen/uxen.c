@@ -833,13 +833,12 @@ static int vm_prepare(struct uxen_vm *vm, char *err, size_t errlen)
 {
 	char num[32];
 
-	if (vm->clone_of[0]) {
-		snprintf(num, sizeof(num), "%llu",
-			 (unsigned long long)vm->inst);
-		if (store_put(vm, UXEN_ID_KEY, num) < 0 ||
-		    store_put(vm, UXEN_ARGS_KEY, vm->args) < 0)
-			goto fail;
-	}
+	/* every domain learns its instance id (a cold boot at start, a clone
+	 * when it wakes); a clone also its own arguments */
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)vm->inst);
+	if (store_put(vm, UXEN_ID_KEY, num) < 0 ||
+	    (vm->clone_of[0] && store_put(vm, UXEN_ARGS_KEY, vm->args) < 0))
+		goto fail;
 	if (vm->hold && store_put(vm, UXEN_HOLD_KEY, "1") < 0)
 		goto fail;
 	if (chan_watch(vm, err, errlen) < 0)

@@ -683,7 +683,9 @@ struct ukf_bootinfo *ukf_xen_init(start_info_t *si, unsigned long boot_rsp)
 	bi->magic = UKF_ABI_MAGIC;
 	bi->abi_version = UKF_ABI_VERSION;
 	bi->platform = UKF_PLATFORM_XEN; /* rt.c: calls go to platform.c */
-	bi->instance_id = 1;
+	/* under backends/xen its id (data/ukf-id, written before the domain
+	 * ran); started by `xl create`, none: instance 1 */
+	bi->instance_id = xs_store ? store_u64(XEN_ID_KEY, 1) : 1;
 	bi->parent_id = 0;
 	bi->flags = 0;
 	bi->mem_size = (uint64_t)mapped << 12;

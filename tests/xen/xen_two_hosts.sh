@@ -37,7 +37,8 @@ xen_need_qemu
 UKFORK=$B/ukfork
 UKFORKD=$B/ukforkd
 [ -x "$UKFORK" ] && [ -x "$UKFORKD" ] || fail "no $UKFORK or $UKFORKD (build them)"
-[ -f "$B/guest-xen/hello" ] && [ -f "$B/guest-xen/fanout" ] || fail "no Xen image $B/guest-xen/hello or fanout (build target guest-xen-all)"
+[ -f "$B/guest-xen/hello" ] && [ -f "$B/guest-xen/fanout" ] && [ -f "$B/guest-xen/test-abi" ] ||
+	fail "no Xen image $B/guest-xen/hello, fanout or test-abi (build target guest-xen-all)"
 [ -d /usr/lib/xen-4.17 ] || fail "no xen-utils-4.17 on this machine (dom0 runs its xl; ./ukf.sh installs it)"
 xen_workdir ukf-xen-2h
 
@@ -97,6 +98,11 @@ if [ "\$K" = 1 ]; then
 	# the root of this run starts on node 0 (the other host)
 	timeout 300 "$UKFORK" exec --cluster "$D/cluster.conf" hello 2>&1
 	echo "== exec rc=\$?"
+	# a cold-booted root has the engine's id (large under the agents),
+	# not 1: test-abi's info check compares the monitor's id with its own
+	timeout 300 "$UKFORK" exec --cluster "$D/cluster.conf" test-abi one two \
+		>"$D/abi.out" 2>&1
+	echo "== abi rc=\$?"
 	if [ "${UKF_XEN_TWO_HOSTS_FORK:-1}" = 1 ]; then
 		# fanout's template, made on node 0 at its ready (before its
 		# arguments are read: none here, so it stops there) and saved
@@ -191,6 +197,11 @@ done
 hostout 1 | grep -q '^== exec rc=0$' || { show_logs; fail "exec --cluster from host 1 failed"; }
 hostout 1 | sed -n '/^== status rc=/,/^== exec rc=/p' | grep -q '^UKF-READY$' ||
 	{ show_logs; fail "no UKF-READY from the run started on host 0"; }
+abi_id=$(sed -n 's/.*abi: info ret=[0-9]* id=\([0-9]*\) .*/\1/p' "$D/abi.out" | head -n 1)
+hostout 1 | grep -q '^== abi rc=0$' && grep -q 'abi: done, 0 failed' "$D/abi.out" &&
+	[ -n "$abi_id" ] && [ "$abi_id" != 1 ] ||
+	{ show_logs; sed 's/^/  abi| /' "$D/abi.out" >&2
+	  fail "test-abi cold-booted through the agents: id ${abi_id:-none} (want the engine's, not 1) or a failed check"; }
 grep -Eq 'node 0 info: run [0-9]+ begins \(client [0-9]+, backend xen\)' "$D/node0.log" &&
 	grep -Eq 'node 0 info: run [0-9]+ ended \([1-9][0-9]* events\)' "$D/node0.log" ||
 	{ show_logs; fail "node 0 (host 0) did not run the root of host 1's run on its xen backend"; }
