@@ -710,6 +710,19 @@ churn_outage_refused)
 	expect_err "database: $T/o.db: recording an outage: database or disk is full"
 	[ "$(q "$T/o.db" "select count(*) from runs")" = 1 ] || fail "the failed run was stored"
 	;;
+seed_rerun_error)
+	# run{seed = param(...)} swept: each point's script runs again with
+	# its seed (its streams are keyed by it); an error only that
+	# execution meets is the scenario's, at its line, before any run
+	# (exit 2, nothing stored): here a draw of stream "a" under seed 3
+	# (the point s=3), not under seed 1
+	printf '%s\n' 'run { seed = param("s", 1) }' "$HEAD" \
+		'if stream("a"):random() < 0.5 then error("draw") end' >"$T/s.lua"
+	run run "$T/s.lua" --set s=1,3 --db "$T/db"; expect_rc 2
+	expect_err "s.lua:3: draw"; no_runs "$T/db"
+	run run "$T/s.lua" --set s=1 --db "$T/db1" --quiet; expect_rc 0
+	[ "$(q "$T/db1" "select seed from runs")" = 1 ] || fail "seed $(q "$T/db1" "select seed from runs"), expected 1"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
