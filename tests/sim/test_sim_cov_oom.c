@@ -135,10 +135,12 @@ enum outcome { OK, CREATE_OOM, SETUP_REFUSED, RUN_OOM, CALL_REFUSED, OTHER };
 /*
  * One small run through the fair network (2 racks, thin rack uplinks),
  * CPU sharing (1 core for 2 vCPUs), remote forks, a link cut and a node
- * failure noticed 5 ms later, both recovered. Returns its outcome; err
- * holds the message.
+ * failure noticed 5 ms later, both recovered (churn 1: nodes failing and
+ * repaired at random instead, run to 300 ms as churn never ends). Returns
+ * its outcome; err holds the message.
  */
-static enum outcome one_run(char *err, size_t errlen, uint64_t *hash)
+static enum outcome one_run(int churn, char *err, size_t errlen,
+			    uint64_t *hash)
 {
 	struct ukf_sim_config c;
 	struct out o = { 0 };
@@ -157,6 +159,10 @@ static enum outcome one_run(char *err, size_t errlen, uint64_t *hash)
 	c.cores = 1;
 	c.detect_ns = 5 * UKF_MS;
 	c.sample_every_ns = 20 * UKF_MS;
+	if (churn) { /* random failures and repairs instead of the script */
+		c.churn_mtbf_ns = 25 * UKF_MS;
+		c.churn_mttr_ns = 10 * UKF_MS;
+	}
 	if (ukf_sim_create(&o.world, &c, &s, o_sample, err, errlen))
 		return strstr(err, "out of memory") ? CREATE_OOM : OTHER;
 	enum outcome rc = SETUP_REFUSED;
@@ -175,9 +181,10 @@ static enum outcome one_run(char *err, size_t errlen, uint64_t *hash)
 		{ 12 * UKF_MS, 2 << 8 | 3 }, { 18 * UKF_MS, 0 << 8 | 2 },
 		{ 30 * UKF_MS, 3 << 8 | 3 }, { 40 * UKF_MS, 1 << 8 | 2 },
 	};
-	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++)
+	for (size_t i = 0; !churn && i < sizeof(outs) / sizeof(outs[0]); i++)
 		o.world.ops->at(o.world.w, outs[i].t, outage_cb, &o, outs[i].x);
-	if (o.world.ops->run(o.world.w, UKF_NS_NEVER, NULL, err, errlen))
+	if (o.world.ops->run(o.world.w, churn ? 300 * UKF_MS : UKF_NS_NEVER,
+			     NULL, err, errlen))
 		rc = strstr(err, "out of memory") ? RUN_OOM : OTHER;
 	else if (o.cb_err[0])
 		rc = strstr(o.cb_err, "out of memory") ||
@@ -206,7 +213,7 @@ out:
  * record re-applied at link recovery, core/dir.c); COV_OOM_SHOW=1 names
  * each allocation.
  */
-static int t_oom_fabric(void)
+static int oom_sweep(int churn)
 {
 #ifdef NO_INTERPOSE
 	return SKIP;
@@ -216,11 +223,11 @@ static int t_oom_fabric(void)
 	long long diverged = 0;
 	uint64_t h0 = 0, h = 0;
 
-	CHECK(one_run(err, sizeof(err), &h0) == OK);
+	CHECK(one_run(churn, err, sizeof(err), &h0) == OK);
 	long long live0 = live;
 	allocs = 0;
 	fail_at = 0; /* counting, failing none */
-	CHECK(one_run(err, sizeof(err), &h) == OK);
+	CHECK(one_run(churn, err, sizeof(err), &h) == OK);
 	CHECK(h == h0);
 	total = allocs;
 	CHECK(live == live0);
@@ -228,7 +235,7 @@ static int t_oom_fabric(void)
 	for (n = 1; n <= total; n++) {
 		allocs = 0;
 		fail_at = n;
-		enum outcome r = one_run(err, sizeof(err), &h);
+		enum outcome r = one_run(churn, err, sizeof(err), &h);
 		fail_at = -1;
 		if (r == OK && h != h0 && getenv("COV_OOM_SHOW"))
 			fprintf(stderr, "allocation %lld absorbed, result differs\n", n);
@@ -236,9 +243,9 @@ static int t_oom_fabric(void)
 		if (r == OTHER || (r == SETUP_REFUSED && n > total / 2) ||
 		    live != live0) {
 			fprintf(stderr,
-				"allocation %lld of %lld failed: outcome %d, "
+				"churn %d: allocation %lld of %lld failed: outcome %d, "
 				"'%s', %lld blocks leaked\n",
-				n, total, (int)r, err, live - live0);
+				churn, n, total, (int)r, err, live - live0);
 			return 1;
 		}
 		creates += r == CREATE_OOM;
@@ -246,13 +253,19 @@ static int t_oom_fabric(void)
 		calls += r == CALL_REFUSED;
 		oks += r == OK;
 	}
-	printf("%lld allocations: %lld refused the world, %lld ended the run, "
+	printf("churn %d: %lld allocations: %lld refused the world, %lld ended the run, "
 	       "%lld refused an outage, %lld absorbed (%lld with other "
 	       "results)\n",
-	       total, creates, runs, calls, oks, diverged);
+	       churn, total, creates, runs, calls, oks, diverged);
 	CHECK(creates > 0 && runs > 0);
 	return 0;
 #endif
+}
+
+static int t_oom_fabric(void)
+{
+	int rc = oom_sweep(0);
+	return rc ? rc : oom_sweep(1);
 }
 
 static const struct selftest tests[] = {
