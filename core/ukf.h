@@ -73,4 +73,12 @@ int ukf_app_parse(struct ukf_app *app, const char *name, const char *kv,
 int ukf_parse_size(const char *s, uint64_t *out);
 int ukf_parse_time(const char *s, ukf_ns_t *out);
 
+/*
+ * Write a printf-formatted reason into err[0..len) (always terminated when
+ * len > 0); does nothing when err is NULL or len is 0. The error helper of
+ * every module that reports into a caller's buffer (core/err.c).
+ */
+void ukf_seterr(char *err, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif /* UKF_H */

@@ -34,7 +34,7 @@ static int pfail(struct plotter *p, const char *fmt, const char *a,
 {
 	char m[400];
 	snprintf(m, sizeof m, fmt, a, b);
-	ukf_results_seterr(p->r->err, p->r->errlen, "%s", m);
+	ukf_seterr(p->r->err, p->r->errlen, "%s", m);
 	return -1;
 }
 
@@ -330,7 +330,7 @@ static int column(struct report *r, const char *sql, int64_t run, int cols,
 		if (!nomem)
 			ukf_report_sqerr(r, "reading samples");
 		else
-			ukf_results_seterr(r->err, r->errlen,
+			ukf_seterr(r->err, r->errlen,
 					   "%s: out of memory", r->path);
 		sqlite3_finalize(st);
 		free(*out);
@@ -536,7 +536,7 @@ static int find_gnuplot(struct report *r, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", g);
 		if (access(buf, X_OK) == 0)
 			return 0;
-		ukf_results_seterr(r->err, r->errlen,
+		ukf_seterr(r->err, r->errlen,
 				   "--plot: UKF_GNUPLOT=%s is not an "
 				   "executable program: no plots written",
 				   g);
@@ -552,7 +552,7 @@ static int find_gnuplot(struct report *r, char *buf, size_t cap)
 			return 0;
 		path += n + (path[n] == ':');
 	}
-	ukf_results_seterr(r->err, r->errlen,
+	ukf_seterr(r->err, r->errlen,
 			   "--plot needs gnuplot, which is not installed "
 			   "(Debian: apt-get install gnuplot-nox): no plots "
 			   "written");
@@ -580,7 +580,7 @@ static int run_gnuplot(struct plotter *p, const char *prog)
 			return pfail(p, "--plot: waitpid: %s%s",
 				     strerror(errno), "");
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		ukf_results_seterr(p->r->err, p->r->errlen,
+		ukf_seterr(p->r->err, p->r->errlen,
 				   "--plot: %s failed (%s %d) on %s/plots.gp",
 				   prog,
 				   WIFEXITED(st) ? "exit status" : "signal",
@@ -602,19 +602,19 @@ int ukf_report_plot(const char *path, const char *dir, FILE *log, char *err,
 	int rc = -1;
 
 	if (!path || !*path || !dir || !*dir) {
-		ukf_results_seterr(err, errlen, "report: no %s given",
+		ukf_seterr(err, errlen, "report: no %s given",
 				   path && *path ? "plot directory" : "file");
 		return -1;
 	}
 	if (find_gnuplot(&r, prog, sizeof prog) < 0)
 		return -1;
 	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
-		ukf_results_seterr(err, errlen, "--plot: %s: %s", dir,
+		ukf_seterr(err, errlen, "--plot: %s: %s", dir,
 				   strerror(errno));
 		return -1;
 	}
 	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		ukf_results_seterr(err, errlen, "--plot: %s: not a directory",
+		ukf_seterr(err, errlen, "--plot: %s: not a directory",
 				   dir);
 		return -1;
 	}

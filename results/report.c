@@ -84,7 +84,7 @@ static int streq(const char *a, const char *b)
 
 static int sq_err(struct report *r, const char *what)
 {
-	ukf_results_seterr(r->err, r->errlen, "%s: %s: %s", r->path, what,
+	ukf_seterr(r->err, r->errlen, "%s: %s: %s", r->path, what,
 			   sqlite3_errmsg(r->sq));
 	return -1;
 }
@@ -96,7 +96,7 @@ int ukf_report_sqerr(struct report *r, const char *what)
 
 static int oom(struct report *r)
 {
-	ukf_results_seterr(r->err, r->errlen, "%s: out of memory", r->path);
+	ukf_seterr(r->err, r->errlen, "%s: out of memory", r->path);
 	return -1;
 }
 
@@ -1165,7 +1165,7 @@ static int json_report(struct report *r, FILE *out, struct boot_summary *bs,
 			goto done;
 	}
 	if (ukf_json_print(out, doc) < 0) {
-		ukf_results_seterr(r->err, r->errlen,
+		ukf_seterr(r->err, r->errlen,
 				   "report: writing output: %s",
 				   strerror(errno));
 		goto done;
@@ -1218,7 +1218,7 @@ static int reopen_immutable(struct report *r)
 	struct stat sb;
 	snprintf(wal, sizeof(wal), "%s-wal", r->path);
 	if (stat(wal, &sb) == 0 && sb.st_size > 0) {
-		ukf_results_seterr(r->err, r->errlen,
+		ukf_seterr(r->err, r->errlen,
 				   "%s: cannot read it without write access: "
 				   "its write-ahead log %s holds runs that "
 				   "only a writer can apply (open it once "
@@ -1249,17 +1249,17 @@ static int report_open(struct report *r)
 {
 	struct stat sb;
 	if (stat(r->path, &sb) < 0) {
-		ukf_results_seterr(r->err, r->errlen, "%s: %s", r->path,
+		ukf_seterr(r->err, r->errlen, "%s: %s", r->path,
 				   strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		ukf_results_seterr(r->err, r->errlen, "%s: not a regular file",
+		ukf_seterr(r->err, r->errlen, "%s: not a regular file",
 				   r->path);
 		return -1;
 	}
 	if (sb.st_size == 0) {
-		ukf_results_seterr(r->err, r->errlen,
+		ukf_seterr(r->err, r->errlen,
 				   "%s: empty file, not a ukfork results "
 				   "database",
 				   r->path);
@@ -1299,7 +1299,7 @@ static int report_open(struct report *r)
 			type = (const char *)sqlite3_column_text(st, 0);
 		int ok = !type || !strcmp(type, "table");
 		if (!ok)
-			ukf_results_seterr(r->err, r->errlen,
+			ukf_seterr(r->err, r->errlen,
 					   "%s: '%s' is a %s, not a table: not "
 					   "a ukfork results database",
 					   r->path, tabs[i], type);
@@ -1308,7 +1308,7 @@ static int report_open(struct report *r)
 			return -1;
 	}
 	if (empty) {
-		ukf_results_seterr(r->err, r->errlen,
+		ukf_seterr(r->err, r->errlen,
 				   "%s: empty SQLite database, not a ukfork "
 				   "results database",
 				   r->path);
@@ -1327,7 +1327,7 @@ int ukf_report_load(struct report *r)
 	if (load_runs(r) < 0)
 		return -1;
 	if (r->nruns == 0) {
-		ukf_results_seterr(r->err, r->errlen,
+		ukf_seterr(r->err, r->errlen,
 				   "%s: no runs recorded yet (empty results "
 				   "database)",
 				   r->path);
@@ -1377,7 +1377,7 @@ int ukf_report(const char *path, int json, FILE *out, char *err,
 	int rc = -1;
 
 	if (!path || !*path || !out) {
-		ukf_results_seterr(err, errlen, "report: no %s given",
+		ukf_seterr(err, errlen, "report: no %s given",
 				   out ? "file" : "output");
 		return -1;
 	}
@@ -1398,7 +1398,7 @@ int ukf_report(const char *path, int json, FILE *out, char *err,
 	}
 	rc = json ? json_report(&r, out, bs, nb) : text_report(&r, out, bs, nb);
 	if (rc == 0 && (fflush(out) != 0 || ferror(out))) {
-		ukf_results_seterr(err, errlen, "report: writing output: %s",
+		ukf_seterr(err, errlen, "report: writing output: %s",
 				   strerror(errno));
 		rc = -1;
 	}

@@ -123,16 +123,6 @@ static int sq_fail(ukf_db_t *db, const char *what)
 		       sqlite3_errmsg(db->sq));
 }
 
-void ukf_results_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Run one query returning one integer; -1 on error (*ok = 0). */
 static int64_t query_int(sqlite3 *sq, const char *sql, int *ok)
 {
@@ -163,11 +153,11 @@ int ukf_results_check_schema(sqlite3 *sq, const char *path, int *empty,
 	if (!ok) {
 		int code = sqlite3_errcode(sq);
 		if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
-			ukf_results_seterr(err, errlen,
+			ukf_seterr(err, errlen,
 					   "%s: not a SQLite database (%s)",
 					   path, sqlite3_errmsg(sq));
 		else
-			ukf_results_seterr(err, errlen, "%s: cannot read: %s",
+			ukf_seterr(err, errlen, "%s: cannot read: %s",
 					   path, sqlite3_errmsg(sq));
 		return -1;
 	}
@@ -182,7 +172,7 @@ int ukf_results_check_schema(sqlite3 *sq, const char *path, int *empty,
 		" AND name = 'meta'",
 		&ok);
 	if ((app != 0 && app != UKF_RESULTS_APP_ID) || !has_meta) {
-		ukf_results_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 				   "%s: a SQLite database, but not a ukfork "
 				   "results database (no ukfork meta table)",
 				   path);
@@ -193,7 +183,7 @@ int ukf_results_check_schema(sqlite3 *sq, const char *path, int *empty,
 			       "SELECT value FROM meta WHERE key = "
 			       "'schema_version'",
 			       -1, &st, NULL) != SQLITE_OK) {
-		ukf_results_seterr(err, errlen, "%s: reading meta: %s", path,
+		ukf_seterr(err, errlen, "%s: reading meta: %s", path,
 				   sqlite3_errmsg(sq));
 		return -1;
 	}
@@ -205,14 +195,14 @@ int ukf_results_check_schema(sqlite3 *sq, const char *path, int *empty,
 	int valid = txt && end != (const char *)txt && *end == '\0' && v > 0;
 	sqlite3_finalize(st);
 	if (!valid) {
-		ukf_results_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 				   "%s: not a ukfork results database (meta "
 				   "table without a schema_version)",
 				   path);
 		return -1;
 	}
 	if (v > UKF_RESULTS_SCHEMA_VERSION) {
-		ukf_results_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 				   "%s: results schema version %ld is newer "
 				   "than this ukfork understands (%d); use a "
 				   "newer ukfork",
@@ -221,7 +211,7 @@ int ukf_results_check_schema(sqlite3 *sq, const char *path, int *empty,
 	}
 	if (v < UKF_RESULTS_SCHEMA_VERSION) {
 		/* No older schema has ever been released. */
-		ukf_results_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 				   "%s: unknown old results schema version %ld",
 				   path, v);
 		return -1;
@@ -275,17 +265,17 @@ ukf_db_t *ukf_db_open(const char *path, char *err, size_t errlen)
 	ukf_db_t *db = NULL;
 
 	if (!path || !*path) {
-		ukf_results_seterr(err, errlen, "no database path given");
+		ukf_seterr(err, errlen, "no database path given");
 		return NULL;
 	}
 	struct stat sb;
 	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-		ukf_results_seterr(err, errlen, "%s: not a regular file", path);
+		ukf_seterr(err, errlen, "%s: not a regular file", path);
 		return NULL;
 	}
 	db = calloc(1, sizeof *db);
 	if (!db) {
-		ukf_results_seterr(err, errlen, "%s: out of memory", path);
+		ukf_seterr(err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
 	snprintf(db->path, sizeof db->path, "%s", path);
@@ -332,7 +322,7 @@ ukf_db_t *ukf_db_open(const char *path, char *err, size_t errlen)
 	}
 	return db;
 fail:
-	ukf_results_seterr(err, errlen, "%s", db->err);
+	ukf_seterr(err, errlen, "%s", db->err);
 	ukf_db_close(&db);
 	return NULL;
 }

@@ -11,9 +11,7 @@
 /* PRAGMA application_id of a results file: "ukfR". */
 #define UKF_RESULTS_APP_ID 0x756b6652
 
-/* snprintf into err (if err and errlen), like every error path here. */
-void ukf_results_seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Errors into a caller's buffer: ukf_seterr (core/ukf.h). */
 
 /*
  * Check that sq is a ukfork results database this code understands.

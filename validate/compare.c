@@ -4,7 +4,6 @@
  * verdict. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "../results/stats.h"
+#include "core/ukf.h"
 #include "validate_int.h"
 
 static const char *const kind_names[UKF_VALIDATE_NKINDS] = {"cold", "template",
@@ -44,17 +44,6 @@ void ukf_validate_opts_default(struct ukf_validate_opts *o)
 	o->seed = 1;
 	o->resamples = 1000;
 	o->level = 0.95;
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 static int side_push(struct ukf_validate_side *s, int kind, double lat,
@@ -115,7 +104,7 @@ static int load_side(sqlite3 *db, const char *which,
 	for (int pass = 0; pass < 2; pass++) {
 		if (sqlite3_prepare_v2(db, pass ? sql : sql_runs, -1, &st,
 				       NULL) != SQLITE_OK) {
-			seterr(err, errlen, "not a ukfork results database: %s",
+			ukf_seterr(err, errlen, "not a ukfork results database: %s",
 			       sqlite3_errmsg(db));
 			return -1;
 		}
@@ -130,7 +119,7 @@ static int load_side(sqlite3 *db, const char *which,
 				      : 0;
 			sqlite3_finalize(st);
 			if (!s->runs) {
-				seterr(err, errlen,
+				ukf_seterr(err, errlen,
 				       "the %s side selects no scenario run",
 				       which);
 				return -1;
@@ -158,19 +147,19 @@ static int load_side(sqlite3 *db, const char *which,
 				node = sqlite3_column_int64(st, 3);
 			if (side_push(s, kind, lat, node) < 0) {
 				sqlite3_finalize(st);
-				seterr(err, errlen, "out of memory");
+				ukf_seterr(err, errlen, "out of memory");
 				return -1;
 			}
 		}
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE) {
-			seterr(err, errlen, "reading instances: %s",
+			ukf_seterr(err, errlen, "reading instances: %s",
 			       sqlite3_errmsg(db));
 			return -1;
 		}
 	}
 	if (!s->n) {
-		seterr(err, errlen, "the %s side's %zu run(s) have no instance",
+		ukf_seterr(err, errlen, "the %s side's %zu run(s) have no instance",
 		       which, s->runs);
 		return -1;
 	}
@@ -381,14 +370,14 @@ int ukf_validate_compare(const char *path, const struct ukf_validate_sel *real,
 	*out = NULL;
 	if (o->resamples < 10 || !(o->level > 0 && o->level < 1) ||
 	    !(o->threshold >= 0)) {
-		seterr(err, errlen,
+		ukf_seterr(err, errlen,
 		       "bad options (resamples >= 10, 0 < level < 1, threshold "
 		       ">= 0)");
 		return -1;
 	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
 	    SQLITE_OK) {
-		seterr(err, errlen, "%s: %s", path,
+		ukf_seterr(err, errlen, "%s: %s", path,
 		       db ? sqlite3_errmsg(db) : "cannot open");
 		sqlite3_close(db);
 		return -1;
@@ -396,19 +385,19 @@ int ukf_validate_compare(const char *path, const struct ukf_validate_sel *real,
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		sqlite3_close(db);
-		seterr(err, errlen, "out of memory");
+		ukf_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	char e2[400];
 	if (load_side(db, "real", real, &r->real, e2, sizeof(e2)) < 0 ||
 	    load_side(db, "sim", sim, &r->sim, e2, sizeof(e2)) < 0) {
-		seterr(err, errlen, "%s: %s", path, e2);
+		ukf_seterr(err, errlen, "%s: %s", path, e2);
 		goto fail;
 	}
 	sqlite3_close(db);
 	db = NULL;
 	if (make_metrics(r, o) < 0 || evaluate(r, o) < 0) {
-		seterr(err, errlen, "out of memory");
+		ukf_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	*out = r;

@@ -305,7 +305,7 @@ static struct ukvm_tmpl *empty_tmpl(uint64_t size, char *err, size_t errlen)
 	struct ukvm_tmpl *t = calloc(1, sizeof(*t));
 
 	if (!t) {
-		ukvm_seterr(err, errlen, "out of memory");
+		ukf_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	atomic_init(&t->refs, 1);
@@ -314,7 +314,7 @@ static struct ukvm_tmpl *empty_tmpl(uint64_t size, char *err, size_t errlen)
 	if (t->fd < 0 || ftruncate(t->fd, (off_t)size) < 0 ||
 	    fcntl(t->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
 					  F_SEAL_GROW | F_SEAL_SEAL) < 0) {
-		ukvm_seterr(err, errlen, "memfd: %s", strerror(errno));
+		ukf_seterr(err, errlen, "memfd: %s", strerror(errno));
 		ukvm_tmpl_put(t);
 		return NULL;
 	}

@@ -62,11 +62,11 @@ int ukvm_cow_seal_in_place(int fd, void *addr, uint64_t size, char *err,
 
 	if (seals < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "F_GET_SEALS: %s", strerror(errno));
+		ukf_seterr(err, errlen, "F_GET_SEALS: %s", strerror(errno));
 		return e;
 	}
 	if (seals & F_SEAL_SEAL) {
-		ukvm_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 			    "memfd not sealable (F_SEAL_SEAL set)");
 		return -EPERM;
 	}
@@ -74,19 +74,19 @@ int ukvm_cow_seal_in_place(int fd, void *addr, uint64_t size, char *err,
 	p = ukvm_cow_map(fd, size, addr);
 	if (p == MAP_FAILED) {
 		e = -errno;
-		ukvm_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 			    "mmap MAP_PRIVATE over guest memory: %s",
 			    strerror(errno));
 		return e;
 	}
 	if (fcntl(fd, F_ADD_SEALS, SEALS) < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
+		ukf_seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
 		/* Back to the shared mapping: the guest must keep writing to
 		 * the file, nothing was lost (private map had no copies). */
 		if (mmap(addr, size, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
-			ukvm_seterr(
+			ukf_seterr(
 			    err, errlen,
 			    "F_ADD_SEALS failed and restoring the shared mapping failed: %s",
 			    strerror(errno));
@@ -117,19 +117,19 @@ int ukvm_cow_freeze_copy(const void *mem, uint64_t size, const char *name,
 			  MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "memfd_create: %s", strerror(errno));
+		ukf_seterr(err, errlen, "memfd_create: %s", strerror(errno));
 		return e;
 	}
 	if (ftruncate(fd, (off_t)size) < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "ftruncate %llu: %s",
+		ukf_seterr(err, errlen, "ftruncate %llu: %s",
 			    (unsigned long long)size, strerror(errno));
 		goto fail;
 	}
 	dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (dst == MAP_FAILED) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "mmap template: %s", strerror(errno));
+		ukf_seterr(err, errlen, "mmap template: %s", strerror(errno));
 		goto fail;
 	}
 	for (uint64_t off = 0; off < size; off += PAGE)
@@ -138,7 +138,7 @@ int ukvm_cow_freeze_copy(const void *mem, uint64_t size, const char *name,
 	munmap(dst, size);
 	if (fcntl(fd, F_ADD_SEALS, SEALS) < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
+		ukf_seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
 		goto fail;
 	}
 	*fd_out = fd;
@@ -162,7 +162,7 @@ static int dirty_scan_pagemap(int pfd, uintptr_t start, uint64_t pages,
 		ssize_t got = pread(pfd, buf, chunk * 8, off);
 
 		if (got != (ssize_t)(chunk * 8)) {
-			ukvm_seterr(err, errlen, "read /proc/self/pagemap: %s",
+			ukf_seterr(err, errlen, "read /proc/self/pagemap: %s",
 				    got < 0 ? strerror(errno) : "short read");
 			return got < 0 ? -errno : -EIO;
 		}
@@ -227,7 +227,7 @@ int ukvm_cow_dirty_scan(int pagemap_fd, const void *mem, uint64_t size,
 					return dirty_scan_pagemap(
 						pagemap_fd, start, pages,
 						bitmap, count, err, errlen);
-				ukvm_seterr(err, errlen, "PAGEMAP_SCAN: %s",
+				ukf_seterr(err, errlen, "PAGEMAP_SCAN: %s",
 					    strerror(errno));
 				return -errno;
 			}
@@ -364,14 +364,14 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 	out->vm_fd = out->vcpu_fd = -1;
 	run_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size <= 0) {
-		ukvm_seterr(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s",
+		ukf_seterr(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s",
 			    strerror(errno));
 		return -EINVAL;
 	}
 	out->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (out->vm_fd < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		ukf_seterr(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
 		return e;
 	}
 	/* Needed on Intel VMX before running; harmless elsewhere. */
@@ -379,7 +379,7 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 	out->vcpu_fd = ioctl(out->vm_fd, KVM_CREATE_VCPU, 0);
 	if (out->vcpu_fd < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "KVM_CREATE_VCPU: %s",
+		ukf_seterr(err, errlen, "KVM_CREATE_VCPU: %s",
 			    strerror(errno));
 		goto fail;
 	}
@@ -388,7 +388,7 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid) < 0 ||
 	    ioctl(out->vcpu_fd, KVM_SET_CPUID2, &cpuid) < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "CPUID setup: %s", strerror(errno));
+		ukf_seterr(err, errlen, "CPUID setup: %s", strerror(errno));
 		goto fail;
 	}
 	out->run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE,
@@ -396,7 +396,7 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 	if (out->run == MAP_FAILED) {
 		e = -errno;
 		out->run = NULL;
-		ukvm_seterr(err, errlen, "mmap kvm_run: %s", strerror(errno));
+		ukf_seterr(err, errlen, "mmap kvm_run: %s", strerror(errno));
 		goto fail;
 	}
 	out->run_size = (size_t)run_size;
@@ -409,7 +409,7 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 		if (out->mem == MAP_FAILED) {
 			e = -errno;
 			out->mem = NULL;
-			ukvm_seterr(err, errlen, "reserve %llu bytes: %s",
+			ukf_seterr(err, errlen, "reserve %llu bytes: %s",
 				    (unsigned long long)mem_size,
 				    strerror(errno));
 			goto fail;
@@ -420,7 +420,7 @@ int ukvm_shell_make_mem(int kvm_fd, uint64_t mem_size, struct ukvm_shell *out,
 		reg.userspace_addr = (uintptr_t)out->mem;
 		if (ioctl(out->vm_fd, KVM_SET_USER_MEMORY_REGION, &reg) < 0) {
 			e = -errno;
-			ukvm_seterr(err, errlen,
+			ukf_seterr(err, errlen,
 				    "KVM_SET_USER_MEMORY_REGION: %s",
 				    strerror(errno));
 			goto fail;
@@ -576,7 +576,7 @@ ukvm_shell_pool_t *ukvm_shell_pool_create_ex(int kvm_fd, unsigned target,
 	if (!p || !(p->ready = calloc(target ? 2 * target : 1,
 				      sizeof(*p->ready)))) {
 		free(p);
-		ukvm_seterr(err, errlen, "out of memory");
+		ukf_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	p->kvm_fd = kvm_fd;
@@ -589,7 +589,7 @@ ukvm_shell_pool_t *ukvm_shell_pool_create_ex(int kvm_fd, unsigned target,
 		nthreads = 4;
 	for (unsigned i = 0; i < nthreads; i++) {
 		if (pthread_create(&p->thread[i], NULL, pool_main, p)) {
-			ukvm_seterr(err, errlen, "pthread_create failed");
+			ukf_seterr(err, errlen, "pthread_create failed");
 			p->nthreads = i;
 			ukvm_shell_pool_destroy(&p);
 			return NULL;

@@ -228,7 +228,7 @@ int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
 
 	memset(r, 0, sizeof(*r));
 	if (len < 8) {
-		ukvm_seterr(
+		ukf_seterr(
 		    err, errlen,
 		    "truncated: %zu bytes, too short for a snapshot header",
 		    len);
@@ -236,7 +236,7 @@ int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
 	}
 	magic = get64(d);
 	if (magic != UKVM_SNAP_MAGIC) {
-		ukvm_seterr(
+		ukf_seterr(
 		    err, errlen,
 		    "not a ukfork snapshot (magic %016llx, expected %016llx)",
 		    (unsigned long long)magic,
@@ -244,7 +244,7 @@ int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
 		return -EINVAL;
 	}
 	if (len < HDR_LEN + TRAILER_LEN) {
-		ukvm_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 			    "truncated: %zu bytes, a snapshot has at least %d",
 			    len, HDR_LEN + TRAILER_LEN);
 		return -EINVAL;
@@ -254,14 +254,14 @@ int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
 	page = get32(d + 20);
 	total = get64(d + 24);
 	if (ver != UKVM_SNAP_VERSION) {
-		ukvm_seterr(
+		ukf_seterr(
 		    err, errlen,
 		    "snapshot version %u not supported (this monitor reads %u)",
 		    ver, UKVM_SNAP_VERSION);
 		return -EINVAL;
 	}
 	if (arch != UKVM_SNAP_ARCH_X86_64 || page != PAGE) {
-		ukvm_seterr(
+		ukf_seterr(
 		    err, errlen,
 		    "foreign snapshot: arch %u page size %u (expected arch %u, page %llu)",
 		    arch, page, UKVM_SNAP_ARCH_X86_64,
@@ -269,26 +269,26 @@ int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
 		return -EINVAL;
 	}
 	if (total > len) {
-		ukvm_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 			    "truncated: %zu bytes, header says %llu", len,
 			    (unsigned long long)total);
 		return -EINVAL;
 	}
 	if (total < len) {
-		ukvm_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 			    "trailing garbage: %zu bytes, header says %llu",
 			    len, (unsigned long long)total);
 		return -EINVAL;
 	}
 	if (total % 8) {
-		ukvm_seterr(err, errlen, "corrupted: length %llu not 8-aligned",
+		ukf_seterr(err, errlen, "corrupted: length %llu not 8-aligned",
 			    (unsigned long long)total);
 		return -EINVAL;
 	}
 	stored = get64(d + len - 8);
 	crc = ukvm_crc32c(0, d, len - 8);
 	if (stored != crc) {
-		ukvm_seterr(
+		ukf_seterr(
 		    err, errlen,
 		    "checksum mismatch (stored %08llx, computed %08llx): file corrupted",
 		    (unsigned long long)stored, (unsigned long long)crc);
@@ -301,7 +301,7 @@ int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
 		uint64_t slen;
 
 		if (len - off < SEC_HDR) {
-			ukvm_seterr(
+			ukf_seterr(
 			    err, errlen,
 			    "corrupted: section %u header at offset %zu runs past the end",
 			    idx, off);
@@ -311,7 +311,7 @@ int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
 		slen = get64(d + off + 8);
 		if (slen > len - off - SEC_HDR ||
 		    pad8(slen) > len - off - SEC_HDR) {
-			ukvm_seterr(
+			ukf_seterr(
 			    err, errlen,
 			    "corrupted: section %u (%s) of %llu bytes at offset %zu runs past the end",
 			    idx, ukvm_snap_sec_name(type, nb, sizeof(nb)),
@@ -320,7 +320,7 @@ int ukvm_snap_open(struct ukvm_snap_reader *r, const void *data, size_t len,
 		}
 		if (type == UKVM_SEC_END) {
 			if (slen != 8 || off + SEC_HDR + 8 != len) {
-				ukvm_seterr(
+				ukf_seterr(
 				    err, errlen,
 				    "corrupted: end marker at offset %zu is not the trailer",
 				    off);
@@ -389,7 +389,7 @@ int ukvm_snap_write_file(const char *path, const void *data, size_t len,
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
 	    (int)sizeof(tmp)) {
-		ukvm_seterr(err, errlen, "%s: path too long", path);
+		ukf_seterr(err, errlen, "%s: path too long", path);
 		return -ENAMETOOLONG;
 	}
 	/*
@@ -400,7 +400,7 @@ int ukvm_snap_write_file(const char *path, const void *data, size_t len,
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "%s: cannot create a temporary file: %s",
+		ukf_seterr(err, errlen, "%s: cannot create a temporary file: %s",
 			    path, strerror(errno));
 		return e;
 	}
@@ -411,7 +411,7 @@ int ukvm_snap_write_file(const char *path, const void *data, size_t len,
 			continue;
 		if (n <= 0) {
 			e = n < 0 ? -errno : -EIO;
-			ukvm_seterr(err, errlen, "%s: write: %s", tmp,
+			ukf_seterr(err, errlen, "%s: write: %s", tmp,
 				    strerror(-e));
 			goto fail;
 		}
@@ -420,13 +420,13 @@ int ukvm_snap_write_file(const char *path, const void *data, size_t len,
 	}
 	if (fsync(fd) < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+		ukf_seterr(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	close(fd);
 	if (rename(tmp, path) < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "%s: rename: %s", path,
+		ukf_seterr(err, errlen, "%s: rename: %s", path,
 			    strerror(errno));
 		unlink(tmp);
 		return e;
@@ -441,7 +441,7 @@ fail:
 int ukvm_snap_file_trusted(const struct stat *st, char *why, size_t whylen)
 {
 	if (!S_ISREG(st->st_mode)) {
-		ukvm_seterr(why, whylen, "not a regular file (%s)",
+		ukf_seterr(why, whylen, "not a regular file (%s)",
 			    S_ISFIFO(st->st_mode)  ? "a FIFO"
 			    : S_ISDIR(st->st_mode) ? "a directory"
 			    : S_ISLNK(st->st_mode) ? "a symlink"
@@ -450,13 +450,13 @@ int ukvm_snap_file_trusted(const struct stat *st, char *why, size_t whylen)
 		return -EINVAL;
 	}
 	if (st->st_uid != geteuid()) {
-		ukvm_seterr(why, whylen,
+		ukf_seterr(why, whylen,
 			    "owned by uid %u, not by this user (uid %u)",
 			    (unsigned)st->st_uid, (unsigned)geteuid());
 		return -EPERM;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		ukvm_seterr(why, whylen,
+		ukf_seterr(why, whylen,
 			    "writable by %s (mode %04o): anyone could have planted it",
 			    st->st_mode & S_IWOTH ? "others" : "its group",
 			    (unsigned)(st->st_mode & 07777));
@@ -481,18 +481,18 @@ int ukvm_snap_read_file(const char *path, void **data, size_t *len,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		ukf_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return e;
 	}
 	if (fstat(fd, &st) < 0) {
 		e = -errno;
-		ukvm_seterr(err, errlen, "%s: fstat: %s", path,
+		ukf_seterr(err, errlen, "%s: fstat: %s", path,
 			    strerror(errno));
 		close(fd);
 		return e;
 	}
 	if ((e = ukvm_snap_file_trusted(&st, why, sizeof(why)))) {
-		ukvm_seterr(err, errlen, "%s: refused: %s", path, why);
+		ukf_seterr(err, errlen, "%s: refused: %s", path, why);
 		close(fd);
 		return e;
 	}
@@ -500,7 +500,7 @@ int ukvm_snap_read_file(const char *path, void **data, size_t *len,
 	buf = malloc(size ? size : 1);
 	if (!buf) {
 		close(fd);
-		ukvm_seterr(err, errlen, "%s: out of memory (%zu bytes)", path,
+		ukf_seterr(err, errlen, "%s: out of memory (%zu bytes)", path,
 			    size);
 		return -ENOMEM;
 	}
@@ -511,7 +511,7 @@ int ukvm_snap_read_file(const char *path, void **data, size_t *len,
 			continue;
 		if (n < 0) {
 			e = -errno;
-			ukvm_seterr(err, errlen, "%s: read: %s", path,
+			ukf_seterr(err, errlen, "%s: read: %s", path,
 				    strerror(errno));
 			free(buf);
 			close(fd);
@@ -523,7 +523,7 @@ int ukvm_snap_read_file(const char *path, void **data, size_t *len,
 	}
 	close(fd);
 	if (ukvm_snap_open(&r, buf, got, why, sizeof(why))) {
-		ukvm_seterr(err, errlen, "%s: %s", path, why);
+		ukf_seterr(err, errlen, "%s: %s", path, why);
 		free(buf);
 		return -EINVAL;
 	}
@@ -566,15 +566,15 @@ int ukvm_snap_vcpu_save(int vcpu_fd, struct ukvm_snap_vcpu *st, char *err,
 
 	memset(st, 0, sizeof(*st));
 	if (ioctl(vcpu_fd, KVM_GET_REGS, &st->regs) < 0) {
-		ukvm_seterr(err, errlen, "KVM_GET_REGS: %s", strerror(errno));
+		ukf_seterr(err, errlen, "KVM_GET_REGS: %s", strerror(errno));
 		return -errno;
 	}
 	if (ioctl(vcpu_fd, KVM_GET_SREGS, &st->sregs) < 0) {
-		ukvm_seterr(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
+		ukf_seterr(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
 		return -errno;
 	}
 	if (ioctl(vcpu_fd, KVM_GET_FPU, &st->fpu) < 0) {
-		ukvm_seterr(err, errlen, "KVM_GET_FPU: %s", strerror(errno));
+		ukf_seterr(err, errlen, "KVM_GET_FPU: %s", strerror(errno));
 		return -errno;
 	}
 	st->have_xsave = ioctl(vcpu_fd, KVM_GET_XSAVE, &st->xsave) == 0;
@@ -591,7 +591,7 @@ int ukvm_snap_vcpu_save(int vcpu_fd, struct ukvm_snap_vcpu *st, char *err,
 		mb.hdr.pad = 0;
 		got = ioctl(vcpu_fd, KVM_GET_MSRS, &mb);
 		if (got < 0) {
-			ukvm_seterr(err, errlen, "KVM_GET_MSRS: %s",
+			ukf_seterr(err, errlen, "KVM_GET_MSRS: %s",
 				    strerror(errno));
 			return -errno;
 		}
@@ -638,7 +638,7 @@ int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 	if (sr.tr.type == 0x9 || sr.tr.type == 0xb)
 		sr.tr.type = ukvm_host_tr_type();
 	if (ioctl(vcpu_fd, KVM_SET_SREGS, &sr) < 0) {
-		ukvm_seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
+		ukf_seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
 		return -errno;
 	}
 	if (st->nmsrs) {
@@ -649,27 +649,27 @@ int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 		}
 		mb.hdr.nmsrs = i;
 		if (ioctl(vcpu_fd, KVM_SET_MSRS, &mb) != (int)i) {
-			ukvm_seterr(err, errlen, "KVM_SET_MSRS: %s",
+			ukf_seterr(err, errlen, "KVM_SET_MSRS: %s",
 				    errno ? strerror(errno) : "refused an MSR");
 			return -EINVAL;
 		}
 	}
 	if (st->have_xcrs && ioctl(vcpu_fd, KVM_SET_XCRS, &st->xcrs) < 0) {
-		ukvm_seterr(err, errlen, "KVM_SET_XCRS: %s", strerror(errno));
+		ukf_seterr(err, errlen, "KVM_SET_XCRS: %s", strerror(errno));
 		return -errno;
 	}
 	if (st->have_xsave) {
 		if (ioctl(vcpu_fd, KVM_SET_XSAVE, &st->xsave) < 0) {
-			ukvm_seterr(err, errlen, "KVM_SET_XSAVE: %s",
+			ukf_seterr(err, errlen, "KVM_SET_XSAVE: %s",
 				    strerror(errno));
 			return -errno;
 		}
 	} else if (ioctl(vcpu_fd, KVM_SET_FPU, &st->fpu) < 0) {
-		ukvm_seterr(err, errlen, "KVM_SET_FPU: %s", strerror(errno));
+		ukf_seterr(err, errlen, "KVM_SET_FPU: %s", strerror(errno));
 		return -errno;
 	}
 	if (ioctl(vcpu_fd, KVM_SET_REGS, &st->regs) < 0) {
-		ukvm_seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
+		ukf_seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
 		return -errno;
 	}
 	if (st->have_events) {
@@ -680,7 +680,7 @@ int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 		ev.flags &= KVM_VCPUEVENT_VALID_SHADOW;
 		ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
 		if (ioctl(vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
-			ukvm_seterr(err, errlen, "KVM_SET_VCPU_EVENTS: %s",
+			ukf_seterr(err, errlen, "KVM_SET_VCPU_EVENTS: %s",
 				    strerror(errno));
 			return -errno;
 		}
@@ -694,7 +694,7 @@ int ukvm_snap_vcpu_restore(int vcpu_fd, const struct ukvm_snap_vcpu *st,
 
 #define REFUSE(...)                                                           \
 	do {                                                                  \
-		ukvm_seterr(err, errlen, "vCPU state refused: " __VA_ARGS__); \
+		ukf_seterr(err, errlen, "vCPU state refused: " __VA_ARGS__); \
 		return -EINVAL;                                               \
 	} while (0)
 
@@ -813,12 +813,12 @@ static int get_fixed(const struct ukvm_snap_reader *r, uint32_t type,
 
 	if (ukvm_snap_find(r, type, &p, &len)) {
 		if (required)
-			ukvm_seterr(err, errlen, "missing section %s",
+			ukf_seterr(err, errlen, "missing section %s",
 				    ukvm_snap_sec_name(type, nb, sizeof(nb)));
 		return required ? -EINVAL : 0;
 	}
 	if (len != size) {
-		ukvm_seterr(
+		ukf_seterr(
 		    err, errlen,
 		    "section %s has %zu bytes, expected %zu (other kernel ABI?)",
 		    ukvm_snap_sec_name(type, nb, sizeof(nb)), len, size);
@@ -858,7 +858,7 @@ int ukvm_snap_vcpu_decode(const struct ukvm_snap_reader *r,
 		return rc;
 	st->have_events = rc;
 	if (ukvm_snap_find(r, UKVM_SEC_MSRS, (const void **)&p, &len)) {
-		ukvm_seterr(err, errlen, "missing section msrs");
+		ukf_seterr(err, errlen, "missing section msrs");
 		return -EINVAL;
 	}
 	if (len < 8)
@@ -871,7 +871,7 @@ int ukvm_snap_vcpu_decode(const struct ukvm_snap_reader *r,
 	memcpy(st->msrs, p + 8, n * sizeof(struct ukvm_msr_val));
 	return 0;
 bad_msrs:
-	ukvm_seterr(err, errlen, "section msrs malformed (%zu bytes)", len);
+	ukf_seterr(err, errlen, "section msrs malformed (%zu bytes)", len);
 	return -EINVAL;
 }
 
@@ -895,12 +895,12 @@ int ukvm_snap_meta_decode(const struct ukvm_snap_reader *r,
 
 	memset(m, 0, sizeof(*m));
 	if (ukvm_snap_find(r, UKVM_SEC_META, &p, &len)) {
-		ukvm_seterr(err, errlen, "missing section meta");
+		ukf_seterr(err, errlen, "missing section meta");
 		return -EINVAL;
 	}
 	/* Older writers wrote a prefix of today's struct: accept >= 8. */
 	if (len < 8 || get32(p) != len) {
-		ukvm_seterr(err, errlen, "section meta malformed (%zu bytes)",
+		ukf_seterr(err, errlen, "section meta malformed (%zu bytes)",
 			    len);
 		return -EINVAL;
 	}
@@ -909,7 +909,7 @@ int ukvm_snap_meta_decode(const struct ukvm_snap_reader *r,
 	m->app_name[sizeof(m->app_name) - 1] = 0;
 	if (m->mem_size < PAGE || m->mem_size % PAGE ||
 	    m->mem_size > (64ULL << 30)) {
-		ukvm_seterr(err, errlen, "section meta: bad memory size %llu",
+		ukf_seterr(err, errlen, "section meta: bad memory size %llu",
 			    (unsigned long long)m->mem_size);
 		return -EINVAL;
 	}
@@ -967,7 +967,7 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 	uint64_t pages, n, i;
 
 	if (ukvm_snap_find(r, UKVM_SEC_PAGES, (const void **)&p, &len)) {
-		ukvm_seterr(err, errlen, "missing section pages");
+		ukf_seterr(err, errlen, "missing section pages");
 		return -EINVAL;
 	}
 	if (len < 16)
@@ -975,7 +975,7 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 	pages = get64(p);
 	n = get64(p + 8);
 	if (pages != mem_size / PAGE) {
-		ukvm_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 			    "section pages is for %llu pages, memory has %llu",
 			    (unsigned long long)pages,
 			    (unsigned long long)(mem_size / PAGE));
@@ -988,7 +988,7 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 		const uint8_t *src = p + 16 + n * 8 + i * PAGE;
 
 		if (pfn >= pages) {
-			ukvm_seterr(
+			ukf_seterr(
 			    err, errlen,
 			    "section pages: page %llu outside memory (%llu pages)",
 			    (unsigned long long)pfn, (unsigned long long)pages);
@@ -1000,7 +1000,7 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 			continue; /* checking only */
 		} else if (pwrite(fd, src, PAGE, (off_t)(pfn * PAGE)) !=
 			   (ssize_t)PAGE) {
-			ukvm_seterr(err, errlen, "writing page %llu: %s",
+			ukf_seterr(err, errlen, "writing page %llu: %s",
 				    (unsigned long long)pfn, strerror(errno));
 			return -EIO;
 		}
@@ -1009,7 +1009,7 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 		*npages = n;
 	return 0;
 bad:
-	ukvm_seterr(err, errlen, "section pages malformed (%zu bytes)", len);
+	ukf_seterr(err, errlen, "section pages malformed (%zu bytes)", len);
 	return -EINVAL;
 }
 

@@ -80,7 +80,7 @@ struct ukvm_fork_mon *ukvm_fork_mon(struct ukvm *m, char *err, size_t errlen)
 	pthread_mutex_init(&fm->lock, NULL);
 	fm->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fm->pagemap_fd < 0) {
-		ukvm_seterr(err, errlen, "/proc/self/pagemap: %s",
+		ukf_seterr(err, errlen, "/proc/self/pagemap: %s",
 			    strerror(errno));
 		free(fm);
 		pthread_mutex_unlock(&m->lock);
@@ -100,7 +100,7 @@ struct ukvm_fork_mon *ukvm_fork_mon(struct ukvm *m, char *err, size_t errlen)
 	return fm;
 nomem:
 	pthread_mutex_unlock(&m->lock);
-	ukvm_seterr(err, errlen, "out of memory");
+	ukf_seterr(err, errlen, "out of memory");
 	return NULL;
 }
 
@@ -245,14 +245,14 @@ struct ukvm_tmpl *ukvm_tmpl_freeze(struct ukvm_vm *vm, int fresh, char *err,
 		return NULL;
 	fv = ukvm_fork_vm(vm);
 	if (!fv) {
-		ukvm_seterr(err, errlen, "out of memory");
+		ukf_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (fv->tmpl && !fresh)
 		return fv->tmpl;
 	t = tmpl_new(fm);
 	if (!t) {
-		ukvm_seterr(err, errlen, "out of memory");
+		ukf_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	t->mem_size = vm->mem_size;
@@ -277,7 +277,7 @@ struct ukvm_tmpl *ukvm_tmpl_freeze(struct ukvm_vm *vm, int fresh, char *err,
 				 strerror(errno));
 		}
 		if (rc) {
-			ukvm_seterr(err, errlen,
+			ukf_seterr(err, errlen,
 				    "template of instance %llu: %s",
 				    (unsigned long long)vm->inst, why);
 			ukvm_tmpl_put(t);
@@ -381,7 +381,7 @@ static int tmpl_capture(struct ukvm_tmpl *t, struct ukvm_vm *vm,
 	int rc = ukvm_snap_vcpu_quiesce(vm->vcpu_fd, vm->run);
 
 	if (rc) {
-		ukvm_seterr(err, errlen, "completing the ready() call: %s",
+		ukf_seterr(err, errlen, "completing the ready() call: %s",
 			    strerror(-rc));
 		return rc;
 	}
@@ -533,11 +533,11 @@ int ukvm_clone_build(struct ukvm_vm *vm, struct ukvm_tmpl *t,
 
 	if (!fm || !fv) {
 		if (fm)
-			ukvm_seterr(err, errlen, "out of memory");
+			ukf_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	if (t->mem_size != vm->mem_size) {
-		ukvm_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 			    "template has %llu bytes of memory, instance %llu",
 			    (unsigned long long)t->mem_size,
 			    (unsigned long long)vm->mem_size);
@@ -557,7 +557,7 @@ int ukvm_clone_build(struct ukvm_vm *vm, struct ukvm_tmpl *t,
 	/* Guest memory over the range memslot 0 already points at. */
 	if (ukvm_cow_map(t->fd, t->mem_size, sh.mem) == MAP_FAILED) {
 		rc = -errno;
-		ukvm_seterr(err, errlen, "map template: %s", strerror(errno));
+		ukf_seterr(err, errlen, "map template: %s", strerror(errno));
 		munmap(sh.mem, sh.mem_size);
 		return rc;
 	}
@@ -725,7 +725,7 @@ int ukvm_template_save_as(ukvm_t *m, uint32_t app, const char *name,
 		ukvm_tmpl_put(t);
 	}
 	if (rc) {
-		ukvm_seterr(err, errlen, "template of app %u: %s", app,
+		ukf_seterr(err, errlen, "template of app %u: %s", app,
 			    rc == -ENOENT ? "none on this node"
 					  : strerror(-rc));
 		return rc;
@@ -757,14 +757,14 @@ static int tmpl_parse(const void *data, size_t len, struct tmpl_parsed *p,
 
 	memset(p, 0, sizeof(*p));
 	if (!data) {
-		ukvm_seterr(err, errlen, "no template data");
+		ukf_seterr(err, errlen, "no template data");
 		return -EINVAL;
 	}
 	rc = ukvm_snap_open(&p->r, data, len, err, errlen);
 	if (rc)
 		return rc;
 	if (p->r.kind != UKVM_SNAP_TEMPLATE) {
-		ukvm_seterr(err, errlen, "snapshot is not a template (kind %u)",
+		ukf_seterr(err, errlen, "snapshot is not a template (kind %u)",
 			    p->r.kind);
 		return -EINVAL;
 	}
@@ -773,13 +773,13 @@ static int tmpl_parse(const void *data, size_t len, struct tmpl_parsed *p,
 	    (rc = ukvm_snap_vcpu_check(&p->vcpu, err, errlen)))
 		return rc;
 	if (p->meta.pause != UKVM_PAUSE_READY) {
-		ukvm_seterr(err, errlen, "template not taken in ready()");
+		ukf_seterr(err, errlen, "template not taken in ready()");
 		return -EINVAL;
 	}
 	for (const char *c = p->meta.app_name; *c; c++)
 		if ((uint8_t)*c < 0x20 || *c == 0x7f) {
 			/* the name goes into messages and traces */
-			ukvm_seterr(err, errlen,
+			ukf_seterr(err, errlen,
 				    "the template's app name has control characters (byte 0x%02x at %d)",
 				    (uint8_t)*c, (int)(c - p->meta.app_name));
 			return -EINVAL;
@@ -842,7 +842,7 @@ static int tmpl_check_ident(struct ukvm *m, const struct ukvm_snap_meta *meta,
 
 	if (name && name[0] && meta->app_name[0] &&
 	    strcmp(name, meta->app_name)) {
-		ukvm_seterr(err, errlen, "a template of app '%s', not '%s'",
+		ukf_seterr(err, errlen, "a template of app '%s', not '%s'",
 			    meta->app_name, name);
 		return -EINVAL;
 	}
@@ -850,13 +850,13 @@ static int tmpl_check_ident(struct ukvm *m, const struct ukvm_snap_meta *meta,
 		return 0;
 	rc = image_digest(m, image, d, why, sizeof(why));
 	if (rc) {
-		ukvm_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 			    "cannot check the template against the app's image: %s",
 			    why);
 		return rc;
 	}
 	if (memcmp(d, meta->image_sha256, sizeof(d))) {
-		ukvm_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 			    "a template of another image of app '%s' (sha256 %s..., %s is %s...)",
 			    name && name[0] ? name : meta->app_name,
 			    sha_short(meta->image_sha256, h1), image,
@@ -878,7 +878,7 @@ static int tmpl_sanitize(struct ukvm_tmpl *t, char *err, size_t errlen)
 			    MAP_SHARED, t->fd, 0);
 
 	if (mem == MAP_FAILED) {
-		ukvm_seterr(err, errlen, "template memory: mmap: %s",
+		ukf_seterr(err, errlen, "template memory: mmap: %s",
 			    strerror(errno));
 		return -errno;
 	}
@@ -900,7 +900,7 @@ static int tmpl_install(struct ukvm *m, uint32_t app, const void *data,
 
 	p = malloc(sizeof(*p));
 	if (!p) {
-		ukvm_seterr(err, errlen, "out of memory");
+		ukf_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	rc = tmpl_parse(data, len, p, 0, err, errlen);
@@ -914,7 +914,7 @@ static int tmpl_install(struct ukvm *m, uint32_t app, const void *data,
 	t = fm ? tmpl_new(fm) : NULL;
 	if (!t) {
 		if (fm)
-			ukvm_seterr(err, errlen, "out of memory");
+			ukf_seterr(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -928,7 +928,7 @@ static int tmpl_install(struct ukvm *m, uint32_t app, const void *data,
 	t->fd = memfd_create("ukf-template", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (t->fd < 0 || ftruncate(t->fd, (off_t)t->mem_size) < 0) {
 		rc = -errno;
-		ukvm_seterr(err, errlen, "template memory: %s",
+		ukf_seterr(err, errlen, "template memory: %s",
 			    strerror(errno));
 		goto out;
 	}
@@ -939,7 +939,7 @@ static int tmpl_install(struct ukvm *m, uint32_t app, const void *data,
 	if (fcntl(t->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
 				      F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		rc = -errno;
-		ukvm_seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
+		ukf_seterr(err, errlen, "F_ADD_SEALS: %s", strerror(errno));
 		goto out;
 	}
 	rc = store_set(fm, app, t);
@@ -969,7 +969,7 @@ int ukvm_template_load_file(ukvm_t *m, uint32_t app, const char *path,
 		return rc;
 	rc = ukvm_template_install(m, app, data, len, why, sizeof(why));
 	if (rc)
-		ukvm_seterr(err, errlen, "%s: %s", path, why);
+		ukf_seterr(err, errlen, "%s: %s", path, why);
 	free(data);
 	return rc;
 }
@@ -1042,13 +1042,13 @@ int ukvm_template_info_op(void *b, const struct ukf_app *app,
 	int rc;
 
 	if (!info) {
-		ukvm_seterr(err, errlen, "no info to fill");
+		ukf_seterr(err, errlen, "no info to fill");
 		return -EINVAL;
 	}
 	memset(info, 0, sizeof(*info));
 	p = malloc(sizeof(*p));
 	if (!p) {
-		ukvm_seterr(err, errlen, "out of memory");
+		ukf_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	rc = tmpl_parse(data, len, p, 1, err, errlen);
@@ -1072,7 +1072,7 @@ int ukvm_template_info_op(void *b, const struct ukf_app *app,
 	}
 	want = (app->mem_bytes + UKVM_MEM_ALIGN - 1) & ~(UKVM_MEM_ALIGN - 1);
 	if (app->mem_bytes && p->meta.mem_size != want) {
-		ukvm_seterr(err, errlen,
+		ukf_seterr(err, errlen,
 			    "a template of %llu MiB of memory, app '%s' has %llu MiB",
 			    (unsigned long long)(p->meta.mem_size >> 20),
 			    app->name, (unsigned long long)(want >> 20));

@@ -505,13 +505,7 @@ void ukvm_templates_free(struct ukvm *m);
 uint64_t ukvm_dirty_pages(struct ukvm_vm *vm);
 
 /* ------------------------------------------------------------------ */
-/*
- * Write a printf-formatted reason into err[0..len) (always terminated when
- * len > 0); does nothing when err is NULL or len is 0. The one error
- * helper of snapshot.c, clone_mem.c, template.c and clone.c.
- */
-void ukvm_seterr(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Errors into a caller's buffer: ukf_seterr (core/ukf.h). */
 
 /* Control register and EFER bits the monitor sets (layout.c) and checks
  * in restored vCPU states (snapshot.c). */

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,19 +60,6 @@
 #define UXR_F_XOR	2 /* the frame holds image XOR template (same length) */
 #define UXR_RAW_MAX	(2ULL << 30) /* a save image of a 1 GiB guest fits */
 #define UXR_LEVEL	1	     /* zstd level: speed first */
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 static int times_on(void)
 {
@@ -150,7 +136,7 @@ static int file_sha256(const char *path, uint8_t out[32], char *err,
 	int rc = map_file(path, &p, &n, NULL);
 
 	if (rc < 0) {
-		seterr(err, errlen, "guest image %s: %s", path, strerror(-rc));
+		ukf_seterr(err, errlen, "guest image %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	crypto_hash_sha256(out, p, n);
@@ -170,17 +156,17 @@ int uxr_check(const void *data, size_t len, uint32_t kind,
 	uint32_t hlen;
 
 	if (!data) {
-		seterr(err, errlen, "no bytes");
+		ukf_seterr(err, errlen, "no bytes");
 		return -EINVAL;
 	}
 	if (len < 16) {
-		seterr(err, errlen,
+		ukf_seterr(err, errlen,
 		       "truncated: %zu bytes, a xen %s's header is %d",
 		       len, kinds[kind], UXR_HDR_LEN);
 		return -EINVAL;
 	}
 	if (memcmp(p, UXR_MAGIC, 8)) {
-		seterr(err, errlen,
+		ukf_seterr(err, errlen,
 		       "not a xen %s: no \"%s\" magic at its start (a template "
 		       "of another backend, or not one at all)",
 		       kinds[kind], UXR_MAGIC);
@@ -188,13 +174,13 @@ int uxr_check(const void *data, size_t len, uint32_t kind,
 	}
 	hlen = ukf_get32(p + 12);
 	if (hlen != UXR_HDR_LEN) {
-		seterr(err, errlen,
+		ukf_seterr(err, errlen,
 		       "xen %s: header of %u bytes, this build reads %d",
 		       kinds[kind], hlen, UXR_HDR_LEN);
 		return -EINVAL;
 	}
 	if (len < UXR_HDR_LEN) {
-		seterr(err, errlen, "truncated: %zu bytes, the header alone is %d",
+		ukf_seterr(err, errlen, "truncated: %zu bytes, the header alone is %d",
 		       len, UXR_HDR_LEN);
 		return -EINVAL;
 	}
@@ -202,7 +188,7 @@ int uxr_check(const void *data, size_t len, uint32_t kind,
 	memset(h + UXR_O_HDRSUM, 0, 32);
 	digest(sum, h, UXR_HDR_LEN);
 	if (memcmp(sum, p + UXR_O_HDRSUM, 32)) {
-		seterr(err, errlen, "xen %s: header checksum mismatch (corrupted)",
+		ukf_seterr(err, errlen, "xen %s: header checksum mismatch (corrupted)",
 		       kinds[kind]);
 		return -EINVAL;
 	}
@@ -222,7 +208,7 @@ int uxr_check(const void *data, size_t len, uint32_t kind,
 	memcpy(hd.raw_id, p + UXR_O_RAWID, 32);
 	memcpy(hd.base_id, p + UXR_O_BASEID, 32);
 	if (hd.kind != kind) {
-		seterr(err, errlen, "a xen %s, not a %s",
+		ukf_seterr(err, errlen, "a xen %s, not a %s",
 		       hd.kind == UXR_KIND_TEMPLATE ? "template"
 		       : hd.kind == UXR_KIND_DELTA  ? "fork delta"
 						    : "(unknown kind)",
@@ -230,13 +216,13 @@ int uxr_check(const void *data, size_t len, uint32_t kind,
 		return -EINVAL;
 	}
 	if (hd.raw_len == 0 || hd.raw_len > UXR_RAW_MAX) {
-		seterr(err, errlen, "xen %s: image of %llu bytes (at most %llu)",
+		ukf_seterr(err, errlen, "xen %s: image of %llu bytes (at most %llu)",
 		       kinds[kind], (unsigned long long)hd.raw_len,
 		       (unsigned long long)UXR_RAW_MAX);
 		return -EINVAL;
 	}
 	if (hd.payload_len != len - UXR_HDR_LEN) {
-		seterr(err, errlen,
+		ukf_seterr(err, errlen,
 		       "%s: %zu bytes after the header, it says %llu",
 		       hd.payload_len > len - UXR_HDR_LEN ? "truncated"
 							 : "trailing bytes",
@@ -246,14 +232,14 @@ int uxr_check(const void *data, size_t len, uint32_t kind,
 	}
 	digest(sum, p + UXR_HDR_LEN, (size_t)hd.payload_len);
 	if (memcmp(sum, p + UXR_O_PAYID, 32)) {
-		seterr(err, errlen,
+		ukf_seterr(err, errlen,
 		       "xen %s: payload checksum mismatch (corrupted)",
 		       kinds[kind]);
 		return -EINVAL;
 	}
 	if (ZSTD_getFrameContentSize(p + UXR_HDR_LEN, (size_t)hd.payload_len) !=
 	    hd.raw_len) {
-		seterr(err, errlen,
+		ukf_seterr(err, errlen,
 		       "xen %s: the zstd frame does not hold the %llu bytes "
 		       "the header says",
 		       kinds[kind], (unsigned long long)hd.raw_len);
@@ -278,7 +264,7 @@ int uxr_pack(const struct uxr_hdr *h, const void *raw, size_t raw_len,
 	*out = NULL;
 	*out_len = 0;
 	if (!raw_len || raw_len > UXR_RAW_MAX) {
-		seterr(err, errlen, "image of %zu bytes", raw_len);
+		ukf_seterr(err, errlen, "image of %zu bytes", raw_len);
 		return -EINVAL;
 	}
 	b = malloc(UXR_HDR_LEN + cap);
@@ -286,7 +272,7 @@ int uxr_pack(const struct uxr_hdr *h, const void *raw, size_t raw_len,
 	if (!b || !c) {
 		free(b);
 		ZSTD_freeCCtx(c);
-		seterr(err, errlen, "out of memory (%zu bytes)", cap);
+		ukf_seterr(err, errlen, "out of memory (%zu bytes)", cap);
 		return -ENOMEM;
 	}
 	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, UXR_LEVEL);
@@ -309,7 +295,7 @@ int uxr_pack(const struct uxr_hdr *h, const void *raw, size_t raw_len,
 	ZSTD_freeCCtx(c);
 	free(x);
 	if (ZSTD_isError(r)) {
-		seterr(err, errlen, "zstd: %s", ZSTD_getErrorName(r));
+		ukf_seterr(err, errlen, "zstd: %s", ZSTD_getErrorName(r));
 		free(b);
 		return -EIO;
 	}
@@ -349,7 +335,7 @@ static int base_check(const struct uxr_hdr *h, const void *pre,
 	if (!h->base_len)
 		return 0;
 	if (!pre || pre_len != h->base_len) {
-		seterr(err, errlen,
+		ukf_seterr(err, errlen,
 		       "the delta was made against a template image of %llu "
 		       "bytes, this node's is %zu",
 		       (unsigned long long)h->base_len, pre ? pre_len : 0);
@@ -363,7 +349,7 @@ static int base_check(const struct uxr_hdr *h, const void *pre,
 		char a[17], w[17];
 		hex8(a, h->base_id);
 		hex8(w, pre_id);
-		seterr(err, errlen,
+		ukf_seterr(err, errlen,
 		       "the delta was made against another template image "
 		       "(%s..., this node's is %s...)",
 		       a, w);
@@ -395,7 +381,7 @@ int uxr_unpack_fd(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 				PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
 			MAP_FAILED) {
 			rc = -errno;
-			seterr(err, errlen, "image of %llu bytes: %s",
+			ukf_seterr(err, errlen, "image of %llu bytes: %s",
 			       (unsigned long long)h->raw_len, strerror(-rc));
 			return rc;
 		}
@@ -408,7 +394,7 @@ int uxr_unpack_fd(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 	if (!d || !buf) {
 		ZSTD_freeDCtx(d);
 		free(buf);
-		seterr(err, errlen, "out of memory");
+		ukf_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 31);
@@ -418,12 +404,12 @@ int uxr_unpack_fd(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 			break;
 		r = ZSTD_decompressStream(d, &o, &in);
 		if (ZSTD_isError(r)) {
-			seterr(err, errlen, "zstd: %s", ZSTD_getErrorName(r));
+			ukf_seterr(err, errlen, "zstd: %s", ZSTD_getErrorName(r));
 			rc = -EINVAL;
 			break;
 		}
 		if (off + o.pos > h->raw_len) {
-			seterr(err, errlen, "zstd: more than %llu bytes",
+			ukf_seterr(err, errlen, "zstd: more than %llu bytes",
 			       (unsigned long long)h->raw_len);
 			rc = -EINVAL;
 			break;
@@ -437,7 +423,7 @@ int uxr_unpack_fd(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 				continue;
 			if (n <= 0) {
 				rc = n < 0 ? -errno : -EIO;
-				seterr(err, errlen, "writing the image: %s",
+				ukf_seterr(err, errlen, "writing the image: %s",
 				       strerror(-rc));
 				break;
 			}
@@ -447,7 +433,7 @@ int uxr_unpack_fd(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 			break;
 		off += o.pos;
 		if (r != 0 && in.pos == in.size && o.pos < chunk) {
-			seterr(err, errlen, "zstd: the frame ends early");
+			ukf_seterr(err, errlen, "zstd: the frame ends early");
 			rc = -EINVAL;
 			break;
 		}
@@ -455,7 +441,7 @@ int uxr_unpack_fd(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 	ZSTD_freeDCtx(d);
 	free(buf);
 	if (!rc && off != h->raw_len) {
-		seterr(err, errlen, "zstd: %llu bytes, not %llu",
+		ukf_seterr(err, errlen, "zstd: %llu bytes, not %llu",
 		       (unsigned long long)off,
 		       (unsigned long long)h->raw_len);
 		rc = -EINVAL;
@@ -475,7 +461,7 @@ int uxr_unpack(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 		return rc;
 	d = ZSTD_createDCtx();
 	if (!d) {
-		seterr(err, errlen, "out of memory");
+		ukf_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 31);
@@ -485,7 +471,7 @@ int uxr_unpack(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 				(size_t)h->payload_len);
 	ZSTD_freeDCtx(d);
 	if (ZSTD_isError(r) || r != h->raw_len) {
-		seterr(err, errlen, "zstd: %s%s",
+		ukf_seterr(err, errlen, "zstd: %s%s",
 		       ZSTD_isError(r) ? ZSTD_getErrorName(r)
 				       : "short output",
 		       h->base_len ? " (decompressed against this node's "
@@ -522,16 +508,16 @@ static int tpl_identity(struct uxen *x, uint32_t app, char *path,
 	int rc = uxen_tpl_get(x, app, path, pathlen, meta, id);
 
 	if (rc < 0) {
-		seterr(err, errlen, "no template of app %u on this node", app);
+		ukf_seterr(err, errlen, "no template of app %u on this node", app);
 		return rc;
 	}
 	rc = map_file(path, &p, &n, &st);
 	if (rc < 0) {
-		seterr(err, errlen, "template file %s: %s", path, strerror(-rc));
+		ukf_seterr(err, errlen, "template file %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	if (!n) {
-		seterr(err, errlen, "template file %s is empty", path);
+		ukf_seterr(err, errlen, "template file %s is empty", path);
 		return -EINVAL;
 	}
 	mt = (int64_t)st.st_mtim.tv_sec * UKF_S + st.st_mtim.tv_nsec;
@@ -615,12 +601,12 @@ int uxr_template_info(void *b, const struct ukf_app *app, const void *data,
 
 	(void)b;
 	if (!info) {
-		seterr(err, errlen, "no info to fill");
+		ukf_seterr(err, errlen, "no info to fill");
 		return -EINVAL;
 	}
 	memset(info, 0, sizeof(*info));
 	if (sodium_init() < 0) {
-		seterr(err, errlen, "libsodium cannot start");
+		ukf_seterr(err, errlen, "libsodium cannot start");
 		return -EIO;
 	}
 	rc = uxr_check(data, len, UXR_KIND_TEMPLATE, &h, err, errlen);
@@ -634,13 +620,13 @@ int uxr_template_info(void *b, const struct ukf_app *app, const void *data,
 	if (!app)
 		return 0;
 	if (app->name[0] && h.app_name[0] && strcmp(app->name, h.app_name)) {
-		seterr(err, errlen, "a template of app '%s', not '%s'",
+		ukf_seterr(err, errlen, "a template of app '%s', not '%s'",
 		       h.app_name, app->name);
 		return -EINVAL;
 	}
 	want = (app->mem_bytes + (1 << 20) - 1) & ~((uint64_t)(1 << 20) - 1);
 	if (app->mem_bytes && h.mem && h.mem != want) {
-		seterr(err, errlen,
+		ukf_seterr(err, errlen,
 		       "a template of %llu MiB of memory, app '%s' has %llu MiB",
 		       (unsigned long long)(h.mem >> 20), app->name,
 		       (unsigned long long)(want >> 20));
@@ -654,7 +640,7 @@ int uxr_template_info(void *b, const struct ukf_app *app, const void *data,
 		if (memcmp(sha, h.image_sha256, 32)) {
 			hex8(a, h.image_sha256);
 			hex8(w, sha);
-			seterr(err, errlen,
+			ukf_seterr(err, errlen,
 			       "a template of another guest image (sha256 "
 			       "%s..., %s is %s...)",
 			       a, app->image, w);
@@ -697,7 +683,7 @@ static int out_file(struct uxen *x, const char *what, unsigned long long n,
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		e = errno;
-		seterr(err, errlen, "%s: %s", path, strerror(e));
+		ukf_seterr(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
 	return fd;
@@ -727,7 +713,7 @@ static void *load_main(void *arg)
 		rc = uxr_unpack_fd(&h, NULL, 0, NULL, fd, err, sizeof(err));
 		if (close(fd) < 0 && !rc) {
 			rc = -errno;
-			seterr(err, sizeof(err), "%s: %s", path, strerror(-rc));
+			ukf_seterr(err, sizeof(err), "%s: %s", path, strerror(-rc));
 		}
 		if (!rc) {
 			memset(&meta, 0, sizeof(meta));
@@ -743,7 +729,7 @@ static void *load_main(void *arg)
 			id.valid = 1; /* zstd's checksum held: these bytes */
 			rc = uxen_tpl_install(x, j->app, path, &meta, &id);
 			if (rc < 0)
-				seterr(err, sizeof(err), "installing %s: %s",
+				ukf_seterr(err, sizeof(err), "installing %s: %s",
 				       path, strerror(-rc));
 		}
 		if (rc)
@@ -839,7 +825,7 @@ static void *save_main(void *arg)
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = -errno;
-		seterr(err, sizeof(err), "%s: %s", path, strerror(-rc));
+		ukf_seterr(err, sizeof(err), "%s: %s", path, strerror(-rc));
 		uxen_parent_release(x, j->pa);
 		goto out;
 	}
@@ -851,7 +837,7 @@ static void *save_main(void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	rc = map_file(path, &img, &img_len, NULL);
 	if (rc < 0 || !img_len) {
-		seterr(err, sizeof(err), "the parent's save image %s: %s", path,
+		ukf_seterr(err, sizeof(err), "the parent's save image %s: %s", path,
 		       rc < 0 ? strerror(-rc) : "empty");
 		rc = rc < 0 ? rc : -EIO;
 		goto out;
@@ -979,7 +965,7 @@ static int restore_prep(struct uxen *x, void *arg, char *path, size_t pathlen,
 		rc = tpl_identity(x, j->app, tpath, sizeof(tpath), &tmeta, &id,
 				  &pre, &pre_len, why, sizeof(why));
 		if (rc < 0) {
-			seterr(err, errlen, "the delta needs a template: %s",
+			ukf_seterr(err, errlen, "the delta needs a template: %s",
 			       why);
 			goto out;
 		}
@@ -994,7 +980,7 @@ static int restore_prep(struct uxen *x, void *arg, char *path, size_t pathlen,
 			   err, errlen);
 	if (close(fd) < 0 && !rc) {
 		rc = -errno;
-		seterr(err, errlen, "%s: %s", path, strerror(-rc));
+		ukf_seterr(err, errlen, "%s: %s", path, strerror(-rc));
 	}
 	if (times_on())
 		fprintf(stderr,
