@@ -8,74 +8,7 @@
 #include "core/engine.h"
 #include "sim/sim_int.h"
 #include "tests/common/selftest.h"
-
-/*
- * This program's own malloc, calloc, realloc, aligned_alloc and free
- * (glibc lets a program interpose them; libc, GSL and the engine then
- * allocate through them too). While armed, the allocation numbered fail_at fails; live
- * counts the blocks not yet freed, so a run that leaks shows. Sanitizer
- * builds have their own allocator: the tests skip there.
- */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define NO_INTERPOSE 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define NO_INTERPOSE 1
-#endif
-#endif
-
-#ifndef NO_INTERPOSE
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t n);
-extern void __libc_free(void *p);
-extern void *__libc_memalign(size_t align, size_t n);
-
-static long long allocs, fail_at = -1, live;
-
-static int fail_now(void)
-{
-	return fail_at >= 0 && ++allocs == fail_at;
-}
-
-void *malloc(size_t n)
-{
-	void *p = fail_now() ? NULL : __libc_malloc(n);
-	live += p != NULL;
-	return p;
-}
-
-void *calloc(size_t n, size_t size)
-{
-	void *p = fail_now() ? NULL : __libc_calloc(n, size);
-	live += p != NULL;
-	return p;
-}
-
-void *realloc(void *old, size_t n)
-{
-	if (!old)
-		return malloc(n);
-	if (n == 0) {
-		free(old);
-		return NULL;
-	}
-	return fail_now() ? NULL : __libc_realloc(old, n);
-}
-
-void *aligned_alloc(size_t align, size_t n)
-{
-	void *p = fail_now() ? NULL : __libc_memalign(align, n);
-	live += p != NULL;
-	return p;
-}
-
-void free(void *p)
-{
-	live -= p != NULL;
-	__libc_free(p);
-}
-#endif
+#include "tests/sim/oomhook.h"
 
 struct out {
 	size_t records, failed;
@@ -179,25 +112,25 @@ static int t_oom_each_allocation(void)
 	/* Unarmed: count the allocations of a whole run (stdio and GSL set
 	 * up once, before). */
 	CHECK(one_run(err, sizeof(err), &h0) == OK);
-	long long live0 = live;
-	allocs = 0;
-	fail_at = 0; /* counting, failing none */
+	long long live0 = oom_live;
+	oom_allocs = 0;
+	oom_fail_at = 0; /* counting, failing none */
 	CHECK(one_run(err, sizeof(err), &h) == OK);
 	CHECK(h == h0);
-	total = allocs;
-	CHECK(live == live0);
+	total = oom_allocs;
+	CHECK(oom_live == live0);
 	CHECK(total > 100 && total < 1000000);
 	for (n = 1; n <= total; n++) {
-		allocs = 0;
-		fail_at = n;
+		oom_allocs = 0;
+		oom_fail_at = n;
 		enum outcome r = one_run(err, sizeof(err), &h);
-		fail_at = -1;
+		oom_fail_at = -1;
 		if (r == OTHER || (r == SETUP_REFUSED && n > total / 2) ||
-		    (r == OK && h != h0) || live != live0) {
+		    (r == OK && h != h0) || oom_live != live0) {
 			fprintf(stderr,
 				"allocation %lld of %lld failed: outcome %d, "
 				"'%s', %lld blocks leaked\n",
-				n, total, (int)r, err, live - live0);
+				n, total, (int)r, err, oom_live - live0);
 			return 1;
 		}
 		creates += r == CREATE_OOM;
