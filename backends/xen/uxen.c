@@ -927,21 +927,22 @@ static void report_crash(struct uxen_vm *vm)
  * suspend: the parent goes on waiting for its answer). The child's domain
  * is then that file restored (domain_create with clone_of).
  */
-static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
+/*
+ * The held parent pa (in its fork call) saved by libxl to fd and resumed
+ * (libxl's checkpoint: the guest answers the suspend through its call
+ * page's flag); the hold ends either way. *saved_ns (may be NULL): how
+ * long the save took. 0, or -EIO with libxl's reason in err (the parent
+ * resumed; one that cannot be resumed fails with the reason, `what`
+ * naming the save: "fork", "remote fork").
+ */
+static int parent_checkpoint(struct uxen *x, struct uxen_vm *pa, int fd,
+			     const char *what, ukf_ns_t *saved_ns, char *err,
+			     size_t errlen)
 {
-	struct uxen *x = vm->x;
-	struct uxen_vm *pa = vm->fork_parent;
 	char e[1200];
 	ukf_ns_t t0 = now_ns();
-	int fd, rc;
+	int rc;
 
-	snprintf(vm->clone_of, sizeof(vm->clone_of), "%s/ukf-xen-fork-%d-%llu",
-		 x->tpl_dir, (int)getpid(), (unsigned long long)vm->inst);
-	fd = open(vm->clone_of, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", vm->clone_of, strerror(errno));
-		goto fail;
-	}
 	pthread_mutex_lock(&x->lock);
 	if (pa->call) {
 		__atomic_store_n(&pa->call->suspend, 1, __ATOMIC_RELEASE);
@@ -952,14 +953,10 @@ static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
 	xl_enter(x);
 	rc = libxl_domain_suspend(x->ctx, pa->domid, fd, 0, NULL);
 	xl_leave(x);
-	if (close(fd) < 0 && !rc)
-		rc = ERROR_FAIL;
 	if (rc) {
 		snprintf(err, errlen,
-			 "libxl_domain_suspend of the parent, domain %u, to "
-			 "%s: %s",
-			 pa->domid, vm->clone_of, xl_error(e, sizeof(e), rc));
-		unlink(vm->clone_of);
+			 "libxl_domain_suspend of the parent, domain %u: %s",
+			 pa->domid, xl_error(e, sizeof(e), rc));
 		pthread_mutex_lock(&x->lock);
 		if (pa->call)
 			pa->call->suspend = 0;
@@ -967,6 +964,47 @@ static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
 		xl_enter(x);
 		libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
 		xl_leave(x);
+		__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
+		return -EIO;
+	}
+	if (saved_ns)
+		*saved_ns = now_ns() - t0;
+	xl_reset();
+	xl_enter(x);
+	rc = libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
+	xl_leave(x);
+	if (rc)
+		fail_inst(x, pa->inst,
+			  "xen: domain %u: libxl_domain_resume after its %s "
+			  "was saved: %s",
+			  pa->domid, what, xl_error(e, sizeof(e), rc));
+	__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
+{
+	struct uxen *x = vm->x;
+	struct uxen_vm *pa = vm->fork_parent;
+	ukf_ns_t saved_ns = 0;
+	int fd, rc;
+
+	snprintf(vm->clone_of, sizeof(vm->clone_of), "%s/ukf-xen-fork-%d-%llu",
+		 x->tpl_dir, (int)getpid(), (unsigned long long)vm->inst);
+	fd = open(vm->clone_of, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", vm->clone_of, strerror(errno));
+		__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
+		goto fail;
+	}
+	rc = parent_checkpoint(x, pa, fd, "fork", &saved_ns, err, errlen);
+	if (close(fd) < 0 && !rc) {
+		snprintf(err, errlen, "closing %s: %s", vm->clone_of,
+			 strerror(errno));
+		rc = -EIO;
+	}
+	if (rc) {
+		unlink(vm->clone_of);
 		goto fail;
 	}
 	if (x->times)
@@ -974,22 +1012,11 @@ static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
 			"xen: fork of %llu (domain %u): saved in %.1f ms "
 			"[EMULATED]\n",
 			(unsigned long long)pa->inst, pa->domid,
-			(double)(now_ns() - t0) / UKF_MS);
-	xl_reset();
-	xl_enter(x);
-	rc = libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
-	xl_leave(x);
-	if (rc)
-		fail_inst(x, pa->inst,
-			  "xen: domain %u: libxl_domain_resume after its fork "
-			  "was saved: %s",
-			  pa->domid, xl_error(e, sizeof(e), rc));
-	__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
+			(double)saved_ns / UKF_MS);
 	vm->fork_parent = NULL;
 	return 0;
 fail:
 	vm->clone_of[0] = '\0';
-	__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
 	vm->fork_parent = NULL;
 	return -1;
 }
@@ -2012,44 +2039,7 @@ void uxen_parent_release(struct uxen *x, struct uxen_vm *pa)
 int uxen_parent_checkpoint(struct uxen *x, struct uxen_vm *pa, int fd,
 			   char *err, size_t errlen)
 {
-	char e[1200];
-	int rc;
-
-	pthread_mutex_lock(&x->lock);
-	if (pa->call) {
-		__atomic_store_n(&pa->call->suspend, 1, __ATOMIC_RELEASE);
-		xenevtchn_notify(pa->xce, pa->call_port);
-	}
-	pthread_mutex_unlock(&x->lock);
-	xl_reset();
-	xl_enter(x);
-	rc = libxl_domain_suspend(x->ctx, pa->domid, fd, 0, NULL);
-	xl_leave(x);
-	if (rc) {
-		snprintf(err, errlen,
-			 "libxl_domain_suspend of the parent, domain %u: %s",
-			 pa->domid, xl_error(e, sizeof(e), rc));
-		pthread_mutex_lock(&x->lock);
-		if (pa->call)
-			pa->call->suspend = 0;
-		pthread_mutex_unlock(&x->lock);
-		xl_enter(x);
-		libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
-		xl_leave(x);
-		__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
-		return -EIO;
-	}
-	xl_reset();
-	xl_enter(x);
-	rc = libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
-	xl_leave(x);
-	if (rc)
-		fail_inst(x, pa->inst,
-			  "xen: domain %u: libxl_domain_resume after its "
-			  "remote fork was saved: %s",
-			  pa->domid, xl_error(e, sizeof(e), rc));
-	__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
-	return 0;
+	return parent_checkpoint(x, pa, fd, "remote fork", NULL, err, errlen);
 }
 
 /* vm_main's first step for a remote fork's child: prep makes clone_of. */
