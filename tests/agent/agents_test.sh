@@ -122,7 +122,7 @@ make_cluster() {
 			ew=20
 			[ -n "${UKF_IN_KVM_VM:-}" ] && ew=120
 			[ -d "$T/etcd" ] || ETCD_EPS=$(bash "$SRC/scripts/etcd/local.sh" start "$T/etcd" --wait "$ew" 2>"$T/etcd.err") ||
-				fail "cannot start etcd: $(tail -3 "$T/etcd.err")"
+				fail "cannot start etcd: $(tail -3 "$T/etcd.err"; tail -n 5 "$T"/etcd/member-*.log 2>/dev/null)"
 			printf 'directory = etcd\netcd_endpoints = %s\netcd_prefix = /ukfork/agents-test\netcd_lease_ttl = %s\n' "$ETCD_EPS" "${ETCD_TTL:-$ETCD_TTL_DEFAULT}"
 		fi
 		for i in $(seq 0 $((n - 1))); do
