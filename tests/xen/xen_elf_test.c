@@ -11,6 +11,9 @@
 
 #include "backends/registry.h"
 
+#define SELFTEST_COUNTING
+#include "tests/common/selftest.h"
+
 /*
  * usage: xen-elf-test DIR. Runs on any machine (no Xen needed). The images
  * a user may hand to `--backend xen` by mistake, written to DIR: an ELF64
@@ -21,16 +24,7 @@
  * so the refusals come from what is missing, not from the crafting.
  */
 
-static int failed;
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__,         \
-				__LINE__, #c);                                 \
-			failed = 1;                                            \
-		}                                                              \
-	} while (0)
+static int failures; /* CHECK counts here (tests/common/selftest.h) */
 
 /* How the crafted file differs from a good minimal Xen PV image. */
 enum flaw {
@@ -135,6 +129,6 @@ int main(int argc, char **argv)
 		}
 		unlink(path);
 	}
-	printf(failed ? "FAILED\n" : "PASS\n");
-	return failed;
+	printf(failures ? "FAILED\n" : "PASS\n");
+	return failures != 0;
 }

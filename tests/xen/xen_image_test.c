@@ -6,6 +6,9 @@
 
 #include "backends/registry.h"
 
+#define SELFTEST_COUNTING
+#include "tests/common/selftest.h"
+
 /*
  * usage: xen-image-test BUILD. Runs on any machine (no Xen needed): what a
  * world asks of the driver before it boots anything - found by name, its
@@ -14,16 +17,7 @@
  * a reason), and, off dom0, why it is not available.
  */
 
-static int failed;
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__,         \
-				__LINE__, #c);                                 \
-			failed = 1;                                            \
-		}                                                              \
-	} while (0)
+static int failures; /* CHECK counts here (tests/common/selftest.h) */
 
 static void on_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev)
 {
@@ -104,6 +98,6 @@ int main(int argc, char **argv)
 		printf("open: %s\n", err);
 		CHECK(strstr(err, "backend xen is not available here"));
 	}
-	printf(failed ? "FAILED\n" : "PASS\n");
-	return failed;
+	printf(failures ? "FAILED\n" : "PASS\n");
+	return failures != 0;
 }

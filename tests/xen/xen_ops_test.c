@@ -12,6 +12,9 @@
 #include "core/ukf.h"
 #include "include/ukf_abi.h"
 
+#define SELFTEST_COUNTING
+#include "tests/common/selftest.h"
+
 /*
  * usage: xen-ops-test IMAGE TPLDIR (the Xen build of hello), in dom0. A
  * backend limited to 2 VMs, held at ready (an engine's mode): hello is
@@ -29,16 +32,7 @@
  * Exit 0 if every check held.
  */
 
-static int failed;
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__,         \
-				__LINE__, #c);                                 \
-			failed = 1;                                            \
-		}                                                              \
-	} while (0)
+static int failures; /* CHECK counts here (tests/common/selftest.h) */
 
 struct sink {
 	pthread_mutex_t lock;
@@ -191,7 +185,7 @@ int main(int argc, char **argv)
 	o->destroy(b, 0, 1); /* gone already: nothing happens */
 	d->destroy(&be);
 	d->destroy(&be); /* destroyed already: nothing happens */
-	e = failed;
+	e = failures != 0;
 	printf(e ? "FAILED\n" : "PASS\n");
 	return e;
 }
