@@ -1288,6 +1288,25 @@ no:
 
 /* ---------------- backend operations ---------------- */
 
+/* 1 if one more domain of mem bytes fits the backend's limits (max_vms,
+ * max_mem_bytes), else 0 (x->lock held). */
+static int vm_room_locked(const struct uxen *x, uint64_t mem)
+{
+	return !((x->cfg.max_vms && x->nvms >= x->cfg.max_vms) ||
+		 (x->cfg.max_mem_bytes &&
+		  x->mem_in_use + mem > x->cfg.max_mem_bytes));
+}
+
+/* vm, whose thread runs, counted among the backend's domains (x->lock
+ * held). */
+static void vm_add_locked(struct uxen *x, struct uxen_vm *vm)
+{
+	vm->next = x->vms;
+	x->vms = vm;
+	x->nvms++;
+	x->mem_in_use += vm->mem;
+}
+
 static struct uxen_vm *vm_find_locked(struct uxen *x, ukf_id_t inst)
 {
 	for (struct uxen_vm *vm = x->vms; vm; vm = vm->next)
@@ -1359,9 +1378,7 @@ static int vm_start(struct uxen *x, ukf_node_id_t node, ukf_id_t inst,
 	vm->meta.vcpus = vm->vcpus;
 
 	pthread_mutex_lock(&x->lock);
-	if ((x->cfg.max_vms && x->nvms >= x->cfg.max_vms) ||
-	    (x->cfg.max_mem_bytes &&
-	     x->mem_in_use + mem > x->cfg.max_mem_bytes)) {
+	if (!vm_room_locked(x, mem)) {
 		pthread_mutex_unlock(&x->lock);
 		free(vm);
 		return -ENOMEM;
@@ -1372,10 +1389,7 @@ static int vm_start(struct uxen *x, ukf_node_id_t node, ukf_id_t inst,
 		free(vm);
 		return -rc;
 	}
-	vm->next = x->vms;
-	x->vms = vm;
-	x->nvms++;
-	x->mem_in_use += mem;
+	vm_add_locked(x, vm);
 	pthread_mutex_unlock(&x->lock);
 	return 0;
 }
@@ -1722,9 +1736,7 @@ static int op_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 		rc = -ESRCH;
 	else if (__atomic_load_n(&pa->suspending, __ATOMIC_ACQUIRE))
 		rc = -EBUSY;
-	else if ((x->cfg.max_vms && x->nvms >= x->cfg.max_vms) ||
-		 (x->cfg.max_mem_bytes &&
-		  x->mem_in_use + pa->mem > x->cfg.max_mem_bytes))
+	else if (!vm_room_locked(x, pa->mem))
 		rc = -ENOMEM;
 	if (!rc) {
 		vm->x = x;
@@ -1749,12 +1761,8 @@ static int op_clone_live(void *b, ukf_node_id_t node, ukf_id_t child,
 		if (rc)
 			__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
 	}
-	if (!rc) {
-		vm->next = x->vms;
-		x->vms = vm;
-		x->nvms++;
-		x->mem_in_use += vm->mem;
-	}
+	if (!rc)
+		vm_add_locked(x, vm);
 	pthread_mutex_unlock(&x->lock);
 	if (x->trace)
 		fprintf(stderr, "xen: clone_live %llu of %llu: %d\n",
@@ -2095,18 +2103,12 @@ int uxen_child_add(struct uxen *x, ukf_node_id_t node, ukf_id_t child,
 	pthread_mutex_lock(&x->lock);
 	if (vm_find_locked(x, child))
 		rc = -EEXIST;
-	else if ((x->cfg.max_vms && x->nvms >= x->cfg.max_vms) ||
-		 (x->cfg.max_mem_bytes &&
-		  x->mem_in_use + vm->mem > x->cfg.max_mem_bytes))
+	else if (!vm_room_locked(x, vm->mem))
 		rc = -ENOMEM;
 	if (!rc)
 		rc = -pthread_create(&vm->thr, NULL, vm_main, vm);
-	if (!rc) {
-		vm->next = x->vms;
-		x->vms = vm;
-		x->nvms++;
-		x->mem_in_use += vm->mem;
-	}
+	if (!rc)
+		vm_add_locked(x, vm);
 	pthread_mutex_unlock(&x->lock);
 	if (x->trace)
 		fprintf(stderr, "xen: remote fork child %llu: %d\n",
