@@ -471,6 +471,38 @@ static int one_run(ukf_db_t *db, const struct ukf_run_info *ri,
 	return 0;
 }
 
+/* Outage rows: the five kinds stored with time, node and reason; any
+ * other kind refused by name, nothing stored for it. */
+static int t_outages(void)
+{
+	char err[512];
+	const char *path = tpath("outages.db");
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	struct ukf_run_info ri = run_info("a", 1, 0);
+	int64_t run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	CHECK(ukf_db_outage(db, run, 5, 2, "node-fail", "churn") == 0);
+	CHECK(ukf_db_outage(db, run, 6, 2, "node-detect", NULL) == 0);
+	CHECK(ukf_db_outage(db, run, 7, 2, "node-recover", NULL) == 0);
+	CHECK(ukf_db_outage(db, run, 8, 1, "link-fail", "port") == 0);
+	CHECK(ukf_db_outage(db, run, 9, 1, "link-recover", NULL) == 0);
+	CHECK(ukf_db_outage(db, run, 10, 1, "node-exploded", "x") < 0);
+	CHECK(strstr(ukf_db_error(db), "unknown outage kind 'node-exploded'"));
+	CHECK(ukf_db_outage(db, run, 10, 1, NULL, "x") < 0);
+	CHECK(ukf_db_outage(db, run + 1, 10, 1, "node-fail", "x") < 0);
+	CHECK(ukf_db_run_commit(db, run, 0.1, 1, 10) == 0);
+	ukf_db_close(&db);
+	CHECK(sql_int(path, "SELECT count(*) FROM outages") == 5);
+	CHECK(sql_int(path, "SELECT sum(t * node) FROM outages") ==
+	      5 * 2 + 6 * 2 + 7 * 2 + 8 + 9);
+	CHECK(sql_int(path, "SELECT count(*) FROM outages WHERE kind = "
+			    "'node-fail' AND reason = 'churn'") == 1);
+	CHECK(sql_int(path, "SELECT count(*) FROM outages WHERE reason IS "
+			    "NULL") == 3);
+	return 0;
+}
+
 static int t_abort_leaves_nothing(void)
 {
 	char err[512];
@@ -2170,6 +2202,7 @@ static const struct selftest tests[] = {
 	{"stats_quantile_ci", t_stats_quantile_ci},
 	{"roundtrip", t_roundtrip},
 	{"abort_leaves_nothing", t_abort_leaves_nothing},
+	{"outages", t_outages},
 	{"crash_leaves_nothing", t_crash_leaves_nothing},
 	{"reader_while_writing", t_reader_while_writing},
 	{"two_writers_take_turns", t_two_writers_take_turns},
