@@ -658,6 +658,43 @@ void ukf_engine_end(ukf_engine_t *e, ukf_id_t id)
 	}
 }
 
+/*
+ * ukf_engine_destroy's rows without memory for the list of leftovers: the
+ * same rows in the same id order, a batch of the smallest ids above the
+ * last one ended at a time (ending one removes it from both maps).
+ */
+static void end_in_batches(ukf_engine_t *e)
+{
+	enum { BATCH = 64 };
+	ukf_id_t b[BATCH], lo = 0;
+	size_t n;
+
+	do {
+		n = 0;
+		for (int m = 0; m < 2; m++) {
+			const struct idmap *map = m ? &e->reqs : &e->insts;
+			for (size_t k = 0; k < map->cap; k++) {
+				ukf_id_t id = map->s[k].key;
+				size_t j;
+				if (!id || id <= lo ||
+				    (m && eng_map_get(&e->insts, id)) ||
+				    (n == BATCH && id >= b[BATCH - 1]))
+					continue;
+				/* insert into b, kept sorted, the largest
+				 * falling off when it is full */
+				j = n < BATCH ? n++ : BATCH - 1;
+				for (; j > 0 && b[j - 1] > id; j--)
+					b[j] = b[j - 1];
+				b[j] = id;
+			}
+		}
+		for (size_t k = 0; k < n; k++)
+			ukf_engine_end(e, b[k]);
+		if (n)
+			lo = b[n - 1];
+	} while (n == BATCH);
+}
+
 void ukf_engine_destroy(ukf_engine_t **ep)
 {
 	ukf_engine_t *e = ep ? *ep : NULL;
@@ -668,13 +705,15 @@ void ukf_engine_destroy(ukf_engine_t **ep)
 		return;
 	/* Rows for what is still alive or unplaced, in id order. */
 	n = ukf_engine_leftovers(e, NULL, 0);
-	ids = malloc((n + 1) * sizeof(*ids));
+	ids = alloc_fails(e) ? NULL : malloc((n + 1) * sizeof(*ids));
 	if (ids) {
 		n = ukf_engine_leftovers(e, ids, n);
 		qsort(ids, n, sizeof(*ids), cmp_id);
 		for (size_t k = 0; k < n; k++)
 			ukf_engine_end(e, ids[k]);
 		free(ids);
+	} else {
+		end_in_batches(e);
 	}
 	for (size_t k = 0; k < e->reqs.cap; k++) {
 		struct req *q = e->reqs.s[k].val;

@@ -2891,6 +2891,75 @@ static int fail_nth(void *u)
 	return ++x->count == x->n;
 }
 
+/*
+ * An engine destroyed with instances alive and requests unplaced writes a
+ * row for each, in id order, also when it cannot allocate the list of
+ * them (a node failing while memory is short): the same rows as with
+ * memory, none lost. 85 or so per node: more than one batch of the
+ * fallback's 64.
+ */
+static int fail_all(void *u)
+{
+	(void)u;
+	return 1;
+}
+
+static void destroy_rows(int oom, ukf_id_t *ids, int64_t *st, size_t *n,
+			 size_t cap)
+{
+	struct ukf_engine_config c;
+	char err[200];
+	struct fake_world *fw;
+	ukf_id_t id;
+
+	ukf_engine_config_default(&c);
+	c.nodes = 2;
+	c.node.vcpus = 80;
+	c.retry_ns = 10 * UKF_S;
+	fw = fake_create(&c, err, sizeof(err));
+	CHECK(fw != NULL);
+	if (!fw)
+		return;
+	CHECK(fake_app(fw, "manual", "init=1ms mem=1M") >= 0);
+	/* 150 run (held after ready), 20 more wait for room */
+	for (int i = 0; i < 170; i++)
+		CHECK_EQ(fake_spawn(fw, (ukf_node_id_t)(i % 2), 0, "", 0, &id),
+			 0);
+	fake_run(fw, fw->now + UKF_S);
+	size_t before = fw->nrecs;
+	if (oom)
+		fake_set_alloc_hook(fw, fail_all, NULL);
+	for (uint32_t k = 0; k < fw->nnodes; k++)
+		ukf_engine_destroy(&fw->eng[k]);
+	*n = 0;
+	for (size_t i = before; i < fw->nrecs && *n < cap; i++, (*n)++) {
+		ids[*n] = fw->recs[i].r.id;
+		st[*n] = fw->recs[i].r.status;
+	}
+	fake_destroy(&fw);
+}
+
+static void t_engine_destroy_oom(void)
+{
+	static ukf_id_t a[400], b[400];
+	static int64_t sa[400], sb[400];
+	size_t na = 0, nb = 0;
+
+	destroy_rows(0, a, sa, &na, 400);
+	destroy_rows(1, b, sb, &nb, 400);
+	printf("engine_destroy_oom: %zu rows with memory, %zu without\n", na,
+	       nb);
+	CHECK(na >= 170);
+	CHECK_EQ(nb, na);
+	for (size_t i = 0; i < na && i < nb; i++) {
+		CHECKF(a[i] == b[i] && sa[i] == sb[i],
+		       "row %zu: id %llu status %lld with memory, id %llu "
+		       "status %lld without",
+		       i, (unsigned long long)a[i], (long long)sa[i],
+		       (unsigned long long)b[i], (long long)sb[i]);
+	}
+}
+
 static void t_engine_alloc_failures(void)
 {
 	long total = 0;
@@ -3559,6 +3628,7 @@ static const struct fake_test tests[] = {
     {"engine_forged_messages", t_engine_forged_messages},
     {"engine_stress", t_engine_stress},
     {"engine_alloc_failures", t_engine_alloc_failures},
+    {"engine_destroy_oom", t_engine_destroy_oom},
     {"engine_separate", t_engine_separate},
     {"engine_template_loaded", t_engine_template_loaded},
     {"engine_lru_use", t_engine_lru_use},
