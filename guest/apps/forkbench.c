@@ -13,13 +13,24 @@
  *   child-start  fork call in the parent -> fork returns 0 in the child
  *   round-trip   fork call -> child reaped by wait
  * Prints one line per figure: "forkbench: NAME median M us p99 P us max X
- * us (n N)". Needs tsc_khz in the boot info.
+ * us (n N)". Without a TSC frequency in the boot info (Xen PV: the
+ * runtime reads the pvclock instead) the times are the runtime's clock,
+ * ukf_time_ns(), which on Xen is the same system time in every domain
+ * of the host and costs no exit.
  */
 
 #define N_MAX 10000
 #define PAGE  4096u
 
 static uint64_t t_ret[N_MAX], t_child[N_MAX], t_rtt[N_MAX];
+
+/* "Ticks": the TSC when its frequency is known, else nanoseconds. */
+static uint64_t khz;
+
+static uint64_t ticks(void)
+{
+	return khz ? ukf_rdtsc() : ukf_time_ns();
+}
 
 static void sort(uint64_t *v, uint32_t n)
 {
@@ -32,8 +43,10 @@ static void sort(uint64_t *v, uint32_t n)
 	}
 }
 
-static void report(const char *name, uint64_t *v, uint32_t n, uint64_t khz)
+static void report(const char *name, uint64_t *v, uint32_t n)
 {
+	uint64_t f = khz ? khz : 1000000; /* ns: a 1 GHz "TSC" */
+
 	if (!n) {
 		printf("forkbench: %s no samples\n", name);
 		return;
@@ -41,9 +54,9 @@ static void report(const char *name, uint64_t *v, uint32_t n, uint64_t khz)
 	sort(v, n);
 	uint32_t p99 = (99 * n + 99) / 100;
 	/* ticks -> ns = ticks * 10^6 / khz; print us with 1 decimal */
-	uint64_t med = v[n / 2] * 1000000ULL / khz;
-	uint64_t p = v[p99 - 1] * 1000000ULL / khz;
-	uint64_t mx = v[n - 1] * 1000000ULL / khz;
+	uint64_t med = v[n / 2] * 1000000ULL / f;
+	uint64_t p = v[p99 - 1] * 1000000ULL / f;
+	uint64_t mx = v[n - 1] * 1000000ULL / f;
 	printf("forkbench: %-12s median %llu.%llu us p99 %llu.%llu us max "
 	       "%llu.%llu us (n %u)\n",
 	       name, (unsigned long long)(med / 1000),
@@ -81,9 +94,7 @@ int main(int argc, char **argv)
 				  a);
 		}
 	}
-	uint64_t khz = ukf_bootinfo()->tsc_khz;
-	if (!khz)
-		ukf_abort("forkbench: the boot info gives no TSC frequency");
+	khz = ukf_bootinfo()->tsc_khz;
 
 	/* like synth: mem also sizes the VM, keep a reserve for the runtime */
 	uint64_t heap = ukf_heap()->end - ukf_heap()->start;
@@ -109,9 +120,9 @@ int main(int argc, char **argv)
 	for (uint64_t i = 0; i < n; i++) {
 		for (uint64_t p = 0; p < dirty; p++)
 			m[p * PAGE] = (uint8_t)(i + 2);
-		uint64_t t0 = ukf_rdtsc();
+		uint64_t t0 = ticks();
 		int64_t id = ukf_fork();
-		uint64_t t1 = ukf_rdtsc();
+		uint64_t t1 = ticks();
 		if (id == 0) {
 			uint64_t d = t1 - t0;
 			ukf_send(me, &d, sizeof(d));
@@ -129,14 +140,20 @@ int main(int argc, char **argv)
 		if (ukf_wait((uint64_t)id, &st) != id || st != 0)
 			ukf_abort("forkbench: child %lld did not exit 0",
 				  (long long)id);
-		t_rtt[got++] = ukf_rdtsc() - t0;
+		t_rtt[got++] = ticks() - t0;
 	}
-	printf("forkbench: mem %llu MiB, %llu dirty pages per fork, tsc %llu "
-	       "kHz\n",
-	       (unsigned long long)(mem >> 20), (unsigned long long)dirty,
-	       (unsigned long long)khz);
-	report("fork-return", t_ret, got, khz);
-	report("child-start", t_child, nchild, khz);
-	report("round-trip", t_rtt, got, khz);
+	if (khz)
+		printf("forkbench: mem %llu MiB, %llu dirty pages per fork, "
+		       "tsc %llu kHz\n",
+		       (unsigned long long)(mem >> 20),
+		       (unsigned long long)dirty, (unsigned long long)khz);
+	else
+		printf("forkbench: mem %llu MiB, %llu dirty pages per fork, "
+		       "clock ukf_time_ns (no TSC frequency)\n",
+		       (unsigned long long)(mem >> 20),
+		       (unsigned long long)dirty);
+	report("fork-return", t_ret, got);
+	report("child-start", t_child, nchild);
+	report("round-trip", t_rtt, got);
 	return 0;
 }
