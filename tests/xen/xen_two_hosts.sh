@@ -7,7 +7,9 @@
 # a client of the agents, runs `ukfork exec --cluster ... hello` whose root
 # starts on node 0 - the other host - through the agents' remote path, its
 # console streamed back to host 1. Host 0 stops its agent after host 1 is
-# done (a file on the shared work directory says so).
+# done (a file on the shared work directory says so), once host 1's agent
+# has stopped (their gcov counts are written one after the other: see
+# in-dom0.sh).
 # Then a fork across the hosts (issue 10: remote fork through the agents'
 # stream format on Xen). Host 1 first runs `exec --cluster --template-dir
 # TD fanout` (no arguments: it stops after its ready), so node 0 makes
@@ -149,10 +151,20 @@ else
 	done
 	grep -E 'run [0-9]+|start|spawn|cold' "$D/node0.log" | head -n 8
 	echo "== host1 done"
+	# host 1's agent first: each agent writes its coverage counts
+	# (.gcda, in a gcov build) into the shared build directory as it
+	# exits, and the 9p share does not hold the file locks gcov takes,
+	# so two agents exiting at once could overwrite each other's counts
+	i=0
+	until [ -e "$D/host1.stopped" ]; do
+		i=\$((i + 1)); [ \$i -lt 600 ] || break
+		sleep 0.2
+	done
 fi
 kill -TERM \$AG 2>/dev/null
 wait \$AG
 echo "== agent stopped rc=\$?"
+[ "\$K" = 1 ] && : >"$D/host1.stopped"
 xl list | awk '{ print "   | " \$1 }' | sed -n '2,\$p'
 echo "== domains left"
 INNER
