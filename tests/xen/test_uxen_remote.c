@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "backends/xen/uxen_int.h"
+#include "core/le.h"
 #include "core/ukf.h"
 #include "tests/common/selftest.h"
 
@@ -349,11 +350,143 @@ static int t_unpack_file(void)
 	return 0;
 }
 
+
+/* Bytes from a peer that lie (header fields edited, the frame cut or
+ * garbled, checksums made to match, as a buggy peer would send them), and
+ * an image that cannot be written (a full disk): each refused naming what
+ * is wrong. */
+#define HDR 2592 /* uxen_remote.c's header length */
+
+/* Make the payload and header checksums match the edited bytes. */
+static void resign(uint8_t *b, size_t n)
+{
+	uint8_t sum[32];
+
+	ukf_put64(b + 40, n - HDR);
+	crypto_generichash(b + 2528, 32, b + HDR, n - HDR, NULL, 0);
+	memset(b + 2560, 0, 32);
+	crypto_generichash(sum, 32, b, HDR, NULL, 0);
+	memcpy(b + 2560, sum, 32);
+}
+
+/* uxr_unpack_fd of checked bytes h into path (created); 0 or the error. */
+static int unpack_to(const struct uxr_hdr *h, const void *pre, size_t pre_len,
+		     const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = uxr_unpack_fd(h, pre, pre_len, NULL, fd, err, errlen);
+	close(fd);
+	return rc;
+}
+
+static int t_bad_bytes(void)
+{
+	uint8_t *img = fake_image(7), *tpl = calloc(1, IMG + 4096), *b, *c;
+	char err[400], path[128];
+	struct uxr_hdr h, got;
+	void *v = NULL, *pv = NULL;
+	size_t n = 0, np = 0;
+	int fd;
+
+	CHECK(img && tpl);
+	memcpy(tpl, img, IMG);
+	snprintf(path, sizeof(path), "%s/unpacked", tmpdir);
+	hdr_of(&h, UXR_KIND_TEMPLATE, "fanout");
+	CHECK(uxr_pack(&h, img, 0, NULL, 0, &v, &n, err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(contains(err, "image of 0 bytes"));
+	CHECK(uxr_pack(&h, img, IMG, NULL, 0, &v, &n, err, sizeof(err)) == 0);
+	b = v;
+	CHECK(uxr_check(NULL, 0, UXR_KIND_TEMPLATE, NULL, err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(contains(err, "no bytes"));
+
+	/* another header length: a peer of another build */
+	ukf_put32(b + 12, 4000);
+	CHECK(uxr_check(b, n, UXR_KIND_TEMPLATE, NULL, err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(contains(err, "header of 4000 bytes, this build reads 2592"));
+	ukf_put32(b + 12, HDR);
+	/* an image of no bytes, of one byte more than the frame holds */
+	ukf_put64(b + 32, 0);
+	resign(b, n);
+	CHECK(uxr_check(b, n, UXR_KIND_TEMPLATE, NULL, err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(contains(err, "image of 0 bytes (at most"));
+	ukf_put64(b + 32, (uint64_t)IMG + 1);
+	resign(b, n);
+	CHECK(uxr_check(b, n, UXR_KIND_TEMPLATE, NULL, err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(contains(err, "the zstd frame does not hold the 8388609 bytes"));
+	ukf_put64(b + 32, IMG);
+	resign(b, n);
+	CHECK(uxr_check(b, n, UXR_KIND_TEMPLATE, &got, err, sizeof(err)) == 0);
+
+	/* a byte more than the header says */
+	c = malloc(n + 1);
+	CHECK(c);
+	memcpy(c, b, n);
+	c[n] = 0;
+	CHECK(uxr_check(c, n + 1, UXR_KIND_TEMPLATE, NULL, err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(contains(err, "trailing bytes: "));
+
+	/* the frame cut short, the checksums made to match: the image is
+	 * short, unpacked to memory or to a file */
+	memcpy(c, b, n);
+	resign(c, n - 200);
+	CHECK(uxr_check(c, n - 200, UXR_KIND_TEMPLATE, &got, err,
+			sizeof(err)) == 0);
+	CHECKF(unpack_to(&got, NULL, 0, path, err, sizeof(err)) == -EINVAL,
+	       "cut frame unpacked: %s", err);
+	printf("cut frame to a file: %s\n", err);
+	CHECK(contains(err, "zstd: "));
+	/* garbage in the middle of the frame */
+	memcpy(c, b, n);
+	memset(c + HDR + (n - HDR) / 2, 0xa5, 64);
+	resign(c, n);
+	CHECK(uxr_check(c, n, UXR_KIND_TEMPLATE, &got, err, sizeof(err)) == 0);
+	CHECK(unpack_to(&got, NULL, 0, path, err, sizeof(err)) == -EINVAL);
+	printf("garbled frame to a file: %s\n", err);
+	CHECK(contains(err, "zstd: "));
+
+	/* a full disk: the image cannot be written */
+	CHECK(uxr_check(b, n, UXR_KIND_TEMPLATE, &got, err, sizeof(err)) == 0);
+	fd = open("/dev/full", O_WRONLY);
+	CHECK(fd >= 0);
+	CHECK(uxr_unpack_fd(&got, NULL, 0, NULL, fd, err, sizeof(err)) ==
+	      -ENOSPC);
+	CHECK(contains(err, "writing the image: No space left on device"));
+	/* against a prefix the file is sized and mapped first: a file that
+	 * cannot be is refused naming the size */
+	hdr_of(&h, UXR_KIND_DELTA, "fanout");
+	crypto_generichash(h.base_id, 32, tpl, IMG + 4096, NULL, 0);
+	CHECK(uxr_pack(&h, img, IMG, tpl, IMG + 4096, &pv, &np, err,
+		       sizeof(err)) == 0);
+	CHECK(uxr_check(pv, np, UXR_KIND_DELTA, &got, err, sizeof(err)) == 0);
+	CHECK(uxr_unpack_fd(&got, tpl, IMG + 4096, NULL, fd, err,
+			    sizeof(err)) < 0);
+	printf("prefix delta to /dev/full: %s\n", err);
+	CHECK(contains(err, "image of 8388608 bytes: "));
+	close(fd);
+	unlink(path);
+	free(c);
+	free(v);
+	free(pv);
+	free(img);
+	free(tpl);
+	return 0;
+}
+
 static const struct selftest tests[] = {
     {"template_bytes", t_template_bytes},
     {"template_image", t_template_image},
     {"delta", t_delta},
     {"unpack_file", t_unpack_file},
+    {"bad_bytes", t_bad_bytes},
 };
 
 int main(int argc, char **argv)
