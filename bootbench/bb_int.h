@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../core/backend.h"
 #include "../core/ukf.h"
 
 #define BB_LAST_MAX 512  /* bytes of last output kept per instance */
@@ -27,6 +28,7 @@ struct bb_opts {
 	uint32_t pool;               /* --pool: VM shells made before timing */
 	const char *cmd;             /* --cmd */
 	const char *guest;           /* --guest IMAGE */
+	const char *backend;         /* --backend NAME (default "kvm") */
 	char guest_args[UKF_APP_ARGS_MAX]; /* the words after IMAGE */
 };
 
@@ -90,5 +92,31 @@ int bb_run_external(const struct bb_opts *o, struct bb_inst *insts,
 		    struct bb_result *res, char *err, size_t errlen);
 int bb_run_kvm(const struct bb_opts *o, struct bb_inst *insts,
 	       struct bb_result *res, char *err, size_t errlen);
+/* --guest with --backend NAME other than kvm: that backend of the
+ * registry (backends/registry.h), created in this process. */
+int bb_run_backend(const struct bb_opts *o, struct bb_inst *insts,
+		   struct bb_result *res, char *err, size_t errlen);
+
+/* A backend driven by bb_be.c's loop: its ops and state, and the queue
+ * its events reach the bench thread through (bb_be_event is its sink). */
+struct ukf_evq;
+struct bb_be {
+	const struct ukf_backend_ops *ops;
+	void *b;
+	struct ukf_evq *q;
+};
+void bb_be_event(void *u, ukf_node_id_t node, const struct ukf_be_event *ev);
+/* The app o->guest names, with its arguments and memory. 0, or -1 (err). */
+int bb_be_app(const struct bb_opts *o, struct ukf_app *app, char *err,
+	      size_t errlen);
+/* --from-template's untimed part: boot app, template it at ready, drop the
+ * original. 0, or -1 with the reason in err. */
+int bb_be_template(const struct bb_opts *o, struct bb_be *k,
+		   const struct ukf_app *app, char *err, size_t errlen);
+/* Boot (or clone) o->count instances, o->parallel at a time, each timed
+ * from launch to the marker on its console; fills insts and res. 0. */
+int bb_be_loop(const struct bb_opts *o, struct bb_inst *insts,
+	       struct bb_result *res, struct bb_be *k,
+	       const struct ukf_app *app);
 
 #endif /* UKF_BB_INT_H */

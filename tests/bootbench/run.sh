@@ -153,6 +153,30 @@ badargs)
 	"$BB" --help >"$T/out" || fail "--help failed"
 	grep -q -- '--from-template' "$T/out" || fail "--help incomplete"
 	;;
+backend_args)
+	# --backend: an unknown name is refused naming the build's backends;
+	# it needs --guest; --pool is KVM's; outside a Xen dom0 the xen
+	# backend fails with the registry's reason (exit 1, nothing booted)
+	G=$BUILD/guest/hello
+	[ -f "$G" ] || G=$BUILD/guest-xen/hello
+	[ -f "$G" ] || { echo "SKIP: no guest image built"; exit 77; }
+	run --backend nope --guest "$G"
+	[ "$(rc)" = 2 ] || fail "unknown backend: exit $(rc), want 2"
+	grep -q "unknown backend 'nope' (this build has: " "$T/err" || fail "unknown backend not named with the known ones"
+	run --backend kvm --cmd true
+	[ "$(rc)" = 2 ] && grep -q -- '--backend needs --guest' "$T/err" || fail "--backend without --guest not refused"
+	"$BB" --help >"$T/out"
+	grep -q -- '--backend NAME' "$T/out" || fail "--help lacks --backend"
+	if grep -q -- '--backend NAME .*xen)' "$T/out"; then # a build with Xen
+		run --backend xen --pool 2 --guest "$G"
+		[ "$(rc)" = 2 ] && grep -q -- "--pool is the KVM backend's" "$T/err" || fail "--pool with xen not refused"
+		if [ ! -e /dev/xen/privcmd ] && [ ! -e /proc/xen/privcmd ]; then
+			run --backend xen --guest "$G"
+			[ "$(rc)" = 1 ] || fail "xen outside dom0: exit $(rc), want 1"
+			grep -q 'backend xen is not available here' "$T/err" || fail "xen outside dom0: no reason"
+		fi
+	fi
+	;;
 db)
 	has_db
 	run -n 3 -j 3 --db "$T/b.db" --cmd 'echo UKF-READY'
