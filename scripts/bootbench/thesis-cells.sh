@@ -92,13 +92,11 @@ CFG
 		xl list | awk 'NR > 2 { print $1 }' | while read -r d; do xl destroy "$d"; done
 	}
 	for n in $NS; do
-		# ukf-xen-boot: a process per instance, ukfork's xen backend (libxl
-		# context, PV domain, console pty); it prints the console on stdout,
-		# line-buffered by stdbuf (a pipe would hold the line until exit);
-		# its own timing line on stderr also names UKF-READY: anchor it
-		cell unikernel "$n" "$ROUNDS" --timeout 120000 --grace 60000 \
-			--marker '^UKF-READY$' --fail 'xen-boot: .*(failed|cannot)' \
-			--cmd "stdbuf -oL $B/backends/xen/ukf-xen-boot $B/guest-xen/hello"
+		# ukfork's Xen backend in bootbench's process (--backend xen:
+		# one libxl context, N PV domains at once, console ptys), as the
+		# KVM cell runs ukfork's KVM backend in-process
+		cell unikernel "$n" "$ROUNDS" --timeout 120000 --grace 0 \
+			--backend xen --mem 32M --guest "$B/guest-xen/hello"
 	done
 	for n in $NS; do
 		cell linux "$n" "$LROUNDS" --timeout 600000 --grace 60000 \

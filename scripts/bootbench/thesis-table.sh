@@ -21,7 +21,7 @@ The table KVM vs Xen x unikernel vs Linux, in one run, every cell through
                  under qemu-system-x86_64 -M pc -accel kvm, inside
                  scripts/kvm-vm (bootbench --cmd)
   xen unikernel  build/guest-xen/hello as a PV domain through ukfork's Xen
-                 backend (one ukf-xen-boot per instance: bootbench --cmd),
+                 backend in bootbench's process (bootbench --backend xen),
                  in the dom0 of scripts/xen-testbed
   xen linux      the same kernel and initramfs as a Linux PV domain
                  (`xl create -c`, 128 MiB), in the same dom0
@@ -34,7 +34,7 @@ real: KVM is nested under QEMU TCG and Xen runs under QEMU TCG, so EVERY
 figure is EMULATED and labelled so (behaviour is real, times are not; they
 compare only within one run). The two emulated hosts run one after the
 other, never at once. Needs a build with -DUKF_BUILD_XEN=ON (targets
-ukfork, guest-hello, guest-xen-hello, ukf-xen-boot), qemu-system-x86,
+ukfork, guest-hello, guest-xen-hello), qemu-system-x86,
 xen-utils-4.17, busybox-static, sqlite3 and jq.
 
   -b BUILD           the build directory (default build)
@@ -81,8 +81,8 @@ done
 [ -n "$NS" ] || { echo "thesis-table.sh: -N names no count" >&2; exit 2; }
 case $ONLY in '' | kvm | xen) ;; *) echo "thesis-table.sh: --only $ONLY: want kvm or xen" >&2; exit 2 ;; esac
 B=$(cd "$BUILD" 2>/dev/null && pwd -P) || { echo "thesis-table.sh: no build directory $BUILD" >&2; exit 2; }
-for f in ukfork guest/hello guest-xen/hello backends/xen/ukf-xen-boot; do
-	[ -e "$B/$f" ] || { echo "thesis-table.sh: no $B/$f (cmake -DUKF_BUILD_XEN=ON; build ukfork, guest-hello, guest-xen-hello, ukf-xen-boot)" >&2; exit 2; }
+for f in ukfork guest/hello guest-xen/hello; do
+	[ -e "$B/$f" ] || { echo "thesis-table.sh: no $B/$f (cmake -DUKF_BUILD_XEN=ON; build ukfork, guest-hello, guest-xen-hello)" >&2; exit 2; }
 done
 for c in qemu-system-x86_64 sqlite3 jq; do
 	command -v "$c" >/dev/null || { echo "thesis-table.sh: $c is not installed" >&2; exit 2; }
@@ -151,7 +151,7 @@ how() { # PLATFORM GUEST
 	case $1-$2 in
 	kvm-unikernel) echo "guest/hello on ukfork's KVM backend (bootbench --guest), in scripts/kvm-vm" ;;
 	kvm-linux) echo "Debian vmlinux + busybox initramfs, qemu -M pc -accel kvm, 128 MiB (bootbench --cmd), in scripts/kvm-vm" ;;
-	xen-unikernel) echo "guest-xen/hello PV through ukfork's Xen backend (ukf-xen-boot; bootbench --cmd), in the testbed's dom0" ;;
+	xen-unikernel) echo "guest-xen/hello PV through ukfork's Xen backend in-process (bootbench --backend xen), in the testbed's dom0" ;;
 	xen-linux) echo "Debian vmlinux + busybox initramfs as a PV domain, xl create -c, 128 MiB (bootbench --cmd), in the testbed's dom0" ;;
 	esac
 }
