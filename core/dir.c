@@ -621,6 +621,15 @@ void ukf_dir_forget(ukf_dir_t *d, ukf_node_id_t node)
 	old->node = node;
 }
 
+void ukf_dir_prefetch(const ukf_dir_t *d, ukf_node_id_t node)
+{
+	if (!d || node >= d->nodes)
+		return;
+	__builtin_prefetch(&d->rec[node], 1);
+	__builtin_prefetch(&d->rec[node].tvers[0], 1);
+	__builtin_prefetch(&d->all.n[d->all.size + node], 1);
+}
+
 uint32_t ukf_dir_nodes(const ukf_dir_t *d)
 {
 	return d ? d->nodes : 0;

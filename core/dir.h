@@ -54,6 +54,10 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len);
 void ukf_dir_forget(ukf_dir_t *d, ukf_node_id_t node);
 
 uint32_t ukf_dir_nodes(const ukf_dir_t *d);
+/* A hint, no effect on answers: a record of `node` is about to be applied,
+ * so start loading the lines ukf_dir_apply reads first (its record and
+ * its leaf of the index of all nodes). */
+void ukf_dir_prefetch(const ukf_dir_t *d, ukf_node_id_t node);
 /* The record held for `node` (never NULL for a valid node). */
 const struct ukf_dir_record *ukf_dir_get(const ukf_dir_t *d, ukf_node_id_t node);
 

@@ -244,6 +244,12 @@ void eng_record_req(ukf_engine_t *e, const struct req *q, const char *why)
 	e->env->ops->record(e->env->w, &r);
 }
 
+void ukf_engine_prefetch(const ukf_engine_t *e)
+{
+	if (e)
+		eng_touch(e);
+}
+
 void ukf_engine_on_timer(ukf_engine_t *e, ukf_node_id_t node, uint64_t cookie)
 {
 	enum timer_kind kind = (enum timer_kind)(cookie >> 60);

@@ -183,6 +183,12 @@ void ukf_engine_on_message(ukf_engine_t *e, ukf_node_id_t to,
 			   size_t len, const void *bulk, size_t bulk_len);
 void ukf_engine_on_backend(ukf_engine_t *e, ukf_node_id_t node,
 			   const struct ukf_be_event *ev);
+/*
+ * A hint, no effect on results: the engine is about to get a callback, so
+ * start loading the lines every callback reads. A world that knows its
+ * next event calls it one event ahead (e may be NULL: nothing).
+ */
+void ukf_engine_prefetch(const ukf_engine_t *e);
 
 /* A node's state for periodic samples and reports. */
 struct ukf_node_stats {

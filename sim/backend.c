@@ -1002,6 +1002,17 @@ static void be_template_done(sim_be_t *b, const struct sim_ev *e)
 	emit(b, e->node, &ev);
 }
 
+void sim_be_prefetch(const sim_be_t *b, const struct sim_ev *ev)
+{
+	if (ev->type == SIM_EV_INST && ev->u.inst.slot < b->n) {
+		const char *p = (const char *)&b->inst[ev->u.inst.slot];
+
+		__builtin_prefetch(p, 1);
+		__builtin_prefetch(p + 64, 1);
+		__builtin_prefetch(p + sizeof(struct inst) - 1, 1);
+	}
+}
+
 void sim_be_event(sim_be_t *b, const struct sim_ev *e0)
 {
 	struct sim_ev ecopy = *e0, *e = &ecopy;

@@ -213,6 +213,12 @@ int sim_cpu_cancel(sim_cpu_t *c, ukf_ns_t now, uint32_t host, uint64_t key)
 	return resched(c, host, now) < 0 ? -ENOMEM : 1;
 }
 
+void sim_cpu_prefetch(const sim_cpu_t *c, const struct sim_ev *ev)
+{
+	if (c && ev->node < c->nhosts)
+		__builtin_prefetch(&c->hosts[ev->node], 1);
+}
+
 int sim_cpu_event(sim_cpu_t *c, ukf_ns_t now, const struct sim_ev *ev)
 {
 	uint32_t hi = ev->node;

@@ -814,6 +814,18 @@ static int conn_done(sim_net_t *n, uint32_t s, ukf_ns_t now)
 	return 0;
 }
 
+void sim_net_prefetch(const sim_net_t *n, const struct sim_ev *ev)
+{
+	if (ev->type == SIM_EV_DELIVER) {
+		const char *m = ev->u.deliver.msg;
+
+		__builtin_prefetch(m);
+		__builtin_prefetch(m + 64);
+	} else if (ev->type == SIM_EV_XFER && ev->u.xfer.slot < 2 * n->nodes) {
+		__builtin_prefetch(&n->links[ev->u.xfer.slot], 1);
+	}
+}
+
 int sim_net_event(sim_net_t *n, ukf_ns_t now, const struct sim_ev *ev)
 {
 	if (ev->type == SIM_EV_DELIVER) {

@@ -247,6 +247,20 @@ ukf_ns_t sim_queue_peek_time(sim_queue_t *q)
 	return TUNBIAS(q->last);
 }
 
+const struct sim_ev *sim_queue_peek_next(const sim_queue_t *q)
+{
+	uint32_t s = q->head[0];
+
+	/* bucket 0 is next; else the lowest bucket's head, which is the
+	 * earliest when alone there (the common case settle() takes) */
+	if (s == NIL && q->lvmask) {
+		unsigned l = (unsigned)__builtin_ctz(q->lvmask);
+		unsigned v = (unsigned)__builtin_ctzll(q->vmask[l]);
+		s = q->head[1 + NVALS * l + v];
+	}
+	return s == NIL ? NULL : &q->pool[s];
+}
+
 size_t sim_queue_size(const sim_queue_t *q)
 {
 	return q->n;

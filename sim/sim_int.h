@@ -110,6 +110,10 @@ int sim_queue_pop(sim_queue_t *q, ukf_ns_t *t, struct sim_ev *ev);
  * first close the hole a pop leaves for the next push (see queue.c). */
 ukf_ns_t sim_queue_peek_time(sim_queue_t *q);
 size_t sim_queue_size(const sim_queue_t *q);
+/* The event the next pop most likely returns, to prefetch what it will
+ * touch (NULL: not known without changing the queue). Changes nothing;
+ * the pointer holds until the next push or pop. */
+const struct sim_ev *sim_queue_peek_next(const sim_queue_t *q);
 
 /* ------------------------------------------------------------------ */
 /* Keyed random streams (GSL taus2), each seeded lazily from
@@ -180,6 +184,8 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 		 uint64_t bulk_bytes);
 /* Handle SIM_EV_XFER / SIM_EV_DELIVER popped at time `now`. 0 or -ENOMEM. */
 int sim_net_event(sim_net_t *n, ukf_ns_t now, const struct sim_ev *ev);
+/* A hint: start loading what sim_net_event(ev) reads first. */
+void sim_net_prefetch(const sim_net_t *n, const struct sim_ev *ev);
 /* Free the resources of an unprocessed event (at destroy). */
 void sim_net_drop(const struct sim_ev *ev);
 /* Connections currently open (tests). */
@@ -239,6 +245,8 @@ int sim_cpu_cancel(sim_cpu_t *c, ukf_ns_t now, uint32_t host, uint64_t key);
 /* Handle SIM_EV_CPU popped at now: push the done events of the jobs that
  * finished. 0 or -ENOMEM. */
 int sim_cpu_event(sim_cpu_t *c, ukf_ns_t now, const struct sim_ev *ev);
+/* A hint: start loading what sim_cpu_event(ev) reads first. */
+void sim_cpu_prefetch(const sim_cpu_t *c, const struct sim_ev *ev);
 /* Jobs running on host now (tests, samples). */
 uint32_t sim_cpu_running(const sim_cpu_t *c, uint32_t host);
 
@@ -252,6 +260,8 @@ sim_be_t *sim_be_create(struct sim_world *w);
 void sim_be_destroy(sim_be_t **b);
 /* Handle SIM_EV_INST / SIM_EV_TEMPLATE. */
 void sim_be_event(sim_be_t *b, const struct sim_ev *ev);
+/* A hint: start loading what sim_be_event(ev) reads first. */
+void sim_be_prefetch(const sim_be_t *b, const struct sim_ev *ev);
 /* Instances the backend holds (tests). */
 size_t sim_be_instances(const sim_be_t *b);
 /* The node instance `id` runs on, or UKF_NODE_NONE if the backend has no
