@@ -195,6 +195,29 @@ static void child_runs(const struct ukf_backend_ops *o, void *b,
 	o->destroy(b, 0, inst);
 }
 
+/*
+ * make_template once the last one's event has come: uxen.c's tpl_main
+ * emits UKF_BE_TEMPLATE or UKF_BE_ERROR before it clears the instance's
+ * busy flag, so for a moment the next one can be refused -EBUSY (seen in
+ * about 1 run of 5; reported to the backend's owner). Retried, bounded
+ * (10 s, a hang guard), and said when it happened.
+ */
+static int make_template_again(const struct ukf_backend_ops *o, void *b,
+			       ukf_id_t inst, uint32_t app)
+{
+	int rc, n = 0;
+
+	while ((rc = o->make_template(b, 0, inst, app)) == -EBUSY && n < 200) {
+		n++;
+		usleep(50000);
+	}
+	if (n)
+		printf("make_template: -EBUSY %d time(s) after the last one's "
+		       "event\n",
+		       n);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const struct ukf_backend_driver *d;
@@ -263,7 +286,7 @@ int main(int argc, char **argv)
 	pthread_mutex_lock(&s.lock);
 	s.tpl[app.id] = s.tpl_err[app.id] = 0;
 	pthread_mutex_unlock(&s.lock);
-	CHECK(o->make_template(b, 0, 1, app.id) == 0);
+	CHECK(make_template_again(o, b, 1, app.id) == 0);
 	WAIT(s.tpl[app.id], "template of fanout");
 	CHECKF(!s.tpl_err[app.id], "template: %s", s.app_err);
 
