@@ -641,9 +641,9 @@ int uxr_template_info(void *b, const struct ukf_app *app, const void *data,
 			hex8(a, h.image_sha256);
 			hex8(w, sha);
 			ukf_seterr(err, errlen,
-			       "a template of another guest image (sha256 "
-			       "%s..., %s is %s...)",
-			       a, app->image, w);
+			       "a template of another image of app '%s' "
+			       "(sha256 %s..., %s is %s...)",
+			       app->name, a, app->image, w);
 			return -EINVAL;
 		}
 	}

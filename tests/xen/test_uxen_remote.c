@@ -164,7 +164,7 @@ static int t_template_image(void)
 	snprintf(app.image, sizeof(app.image), "%s", p2);
 	CHECK(uxr_template_info(NULL, &app, b, n, &info, err, sizeof(err)) ==
 	      -EINVAL);
-	CHECK(contains(err, "a template of another guest image"));
+	CHECK(contains(err, "a template of another image of app '"));
 	snprintf(app.image, sizeof(app.image), "%s/none", tmpdir);
 	CHECK(uxr_template_info(NULL, &app, b, n, &info, err, sizeof(err)) <
 	      0);
