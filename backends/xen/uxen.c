@@ -1099,7 +1099,11 @@ static void *vm_main(void *arg)
 		fail_inst(x, vm->inst, "xen: domain %s: %s", vm->name, err);
 		goto out;
 	}
-	fd = con_open(vm, err, sizeof(err));
+	/* a direct clone's console: its ring read by uxen_direct.c, not
+	 * xenconsoled's pty */
+	fd = vm->clone_of[0] && x->direct && !vm->fork_at
+		 ? uxd_console_open(x->direct, vm->domid, err, sizeof(err))
+		 : con_open(vm, err, sizeof(err));
 	if (fd < 0) {
 		/* destroyed while waiting: nobody is waiting for a reason */
 		if (!__atomic_load_n(&vm->stop, __ATOMIC_ACQUIRE))

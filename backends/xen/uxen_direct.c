@@ -9,13 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <xenctrl.h>
+#include <xenevtchn.h>
 #include <xenforeignmemory.h>
+#include <xen/io/console.h>
 #include <xenguest.h>
 #include <xenstore.h>
 
@@ -35,6 +39,8 @@
 #define UXD_DHDR_X86_PV	 1u
 #define UXD_VCPUS_MAX	 128u
 #define UXD_NPFN_MAX	 (1ULL << 20) /* 4 GiB of guest: far beyond ours */
+#define UXD_CON_TYPE	 "ukfork-direct" /* console/type: read by us */
+#define UXD_CON_POLL_MS	 50
 
 enum {
 	LXL_END = 0,
@@ -1325,8 +1331,10 @@ static int store_setup(struct build *b, const char *name)
 		snprintf(v, sizeof(v), "%u", b->con_port);
 		if (!rc)
 			rc = xs_put(b, t, dom, "console/port", v, NULL, 0);
+		/* not "xenconsoled": xenconsoled leaves the ring to us
+		 * (uxd_console_open) */
 		if (!rc)
-			rc = xs_put(b, t, dom, "console/type", "xenconsoled",
+			rc = xs_put(b, t, dom, "console/type", UXD_CON_TYPE,
 				    NULL, 0);
 		if (!rc)
 			rc = xs_put(b, t, dom, "console/output", "pty", NULL,
@@ -1494,4 +1502,154 @@ out:
 	entry_put_locked(d, e);
 	pthread_mutex_unlock(&d->lock);
 	return rc;
+}
+
+/* ---------------- the console ring ---------------- */
+
+struct pump {
+	xenevtchn_handle *xce;
+	xenforeignmemory_handle *fmem;
+	volatile struct xencons_interface *ring;
+	evtchn_port_t port;
+	int fd; /* our end of the socket pair */
+};
+
+static void pump_free(struct pump *p)
+{
+	if (p->ring)
+		xenforeignmemory_unmap(p->fmem, (void *)p->ring, 1);
+	if (p->fmem)
+		xenforeignmemory_close(p->fmem);
+	if (p->xce)
+		xenevtchn_close(p->xce);
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p);
+}
+
+/* Bytes in the ring's out half to the socket; -1 when the reader left. */
+static int pump_once(struct pump *p)
+{
+	volatile struct xencons_interface *r = p->ring;
+	char buf[sizeof(r->out)];
+	XENCONS_RING_IDX cons = r->out_cons, prod = r->out_prod, n;
+
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	n = prod - cons;
+	if (n > sizeof(r->out)) { /* the guest broke its ring: drop it */
+		r->out_cons = prod;
+		return 0;
+	}
+	for (XENCONS_RING_IDX i = 0; i < n; i++)
+		buf[i] = r->out[MASK_XENCONS_IDX(cons + i, r->out)];
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	r->out_cons = prod;
+	if (n)
+		xenevtchn_notify(p->xce, p->port);
+	for (size_t off = 0; off < n;) {
+		ssize_t w = send(p->fd, buf + off, n - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* The ring drained into the socket until the reader closes its end. */
+static void *pump_main(void *arg)
+{
+	struct pump *p = arg;
+
+	for (;;) {
+		struct pollfd f[2] = {
+		    {.fd = xenevtchn_fd(p->xce), .events = POLLIN},
+		    {.fd = p->fd, .events = 0}};
+		if (pump_once(p) < 0)
+			break;
+		if (poll(f, 2, UXD_CON_POLL_MS) < 0 && errno != EINTR)
+			break;
+		if (f[1].revents & (POLLHUP | POLLERR))
+			break;
+		if (f[0].revents) {
+			xenevtchn_port_or_error_t pp = xenevtchn_pending(p->xce);
+			if (pp >= 0)
+				xenevtchn_unmask(p->xce, (evtchn_port_t)pp);
+		}
+	}
+	pump_free(p);
+	return NULL;
+}
+
+int uxd_console_open(struct uxd *d, uint32_t domid, char *err, size_t errlen)
+{
+	char path[96], *v;
+	unsigned long long ref = 0;
+	unsigned port = 0;
+	int sv[2], ok;
+	xenevtchn_port_or_error_t lp;
+	pthread_t thr;
+	struct pump *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	p->fd = -1;
+	snprintf(path, sizeof(path), "/local/domain/%u/console/type", domid);
+	v = xs_read(d->xs, XBT_NULL, path, NULL);
+	ok = v && !strcmp(v, UXD_CON_TYPE);
+	free(v);
+	snprintf(path, sizeof(path), "/local/domain/%u/console/ring-ref",
+		 domid);
+	v = ok ? xs_read(d->xs, XBT_NULL, path, NULL) : NULL;
+	ok = v && sscanf(v, "%llu", &ref) == 1;
+	free(v);
+	snprintf(path, sizeof(path), "/local/domain/%u/console/port", domid);
+	v = ok ? xs_read(d->xs, XBT_NULL, path, NULL) : NULL;
+	ok = v && sscanf(v, "%u", &port) == 1;
+	free(v);
+	if (!ok) {
+		free(p);
+		return fail(err, errlen, -ENOENT,
+			    "domain %u: no console of a direct clone in "
+			    "xenstore (console/type " UXD_CON_TYPE
+			    ", ring-ref, port)",
+			    domid);
+	}
+	p->xce = xenevtchn_open(NULL, 0);
+	p->fmem = xenforeignmemory_open(NULL, 0);
+	if (!p->xce || !p->fmem) {
+		int e = errno;
+		pump_free(p);
+		return fail(err, errlen, -e, "console of domain %u: %s", domid,
+			    strerror(e));
+	}
+	xen_pfn_t f = (xen_pfn_t)ref;
+	p->ring = xenforeignmemory_map(p->fmem, domid, PROT_READ | PROT_WRITE,
+				       1, &f, NULL);
+	lp = p->ring ? xenevtchn_bind_interdomain(p->xce, domid, port) : -1;
+	if (lp < 0) {
+		int e = errno;
+		pump_free(p);
+		return fail(err, errlen, -e,
+			    "console of domain %u (ring mfn %#llx, port %u): "
+			    "%s",
+			    domid, ref, port, strerror(e));
+	}
+	p->port = (evtchn_port_t)lp;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		int e = errno;
+		pump_free(p);
+		return fail(err, errlen, -e, "socketpair: %s", strerror(e));
+	}
+	p->fd = sv[1];
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    pthread_create(&thr, NULL, pump_main, p)) {
+		int e = errno ? errno : EAGAIN;
+		close(sv[0]);
+		pump_free(p);
+		return fail(err, errlen, -e, "console thread: %s", strerror(e));
+	}
+	pthread_detach(thr);
+	return sv[0];
 }

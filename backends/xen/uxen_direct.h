@@ -96,4 +96,13 @@ struct uxd_clone_times {
 int uxd_clone(struct uxd *d, const struct uxd_clone_req *r, uint32_t *domid,
 	      struct uxd_clone_times *times, char *err, size_t errlen);
 
+/*
+ * The console of a domain uxd_clone built: its ring (xenconsoled leaves it
+ * alone: console/type is not "xenconsoled") drained by a thread into a
+ * socket. Returns the socket's reading end (non-blocking; the guest's
+ * console bytes; end of file once the thread ends), or -errno with the
+ * reason. Closing it ends the thread (within 50 ms) and unmaps the ring.
+ */
+int uxd_console_open(struct uxd *d, uint32_t domid, char *err, size_t errlen);
+
 #endif /* UKF_UXEN_DIRECT_H */
