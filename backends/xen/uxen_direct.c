@@ -797,6 +797,7 @@ struct uxd {
 	struct xs_handle *xs;
 	pthread_mutex_t lock;
 	struct uxd_entry *cache;
+	int zero; /* UKF_XEN_DIRECT_ZERO=1: the pages not copied zeroed too */
 };
 
 struct uxd *uxd_open(char *err, size_t errlen)
@@ -808,6 +809,8 @@ struct uxd *uxd_open(char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&d->lock, NULL);
+	d->zero = getenv("UKF_XEN_DIRECT_ZERO") &&
+		  !strcmp(getenv("UKF_XEN_DIRECT_ZERO"), "1");
 	d->xch = xc_interface_open(NULL, NULL, 0);
 	if (!d->xch) {
 		fail(err, errlen, -errno,
@@ -1106,6 +1109,47 @@ out:
 		xenforeignmemory_unmap(b->d->fmem, map, n);
 	free(m);
 	free(errs);
+	return rc;
+}
+
+/*
+ * The populated pages not copied, zeroed through a mapping (1024 at a
+ * time). Without it a clone relies on Xen handing out scrubbed pages: it
+ * scrubs what domains free and, unless booted with bootscrub=false, the
+ * memory never used since boot.
+ */
+static int zero_rest(struct build *b)
+{
+	const struct uxd_image *img = b->img;
+	uint8_t *kept = calloc(img->npfn, 1);
+	xen_pfn_t m[1024];
+	uint64_t pfn = 0;
+	int rc = 0;
+
+	if (!kept)
+		return fail(b->err, b->errlen, -ENOMEM, "out of memory");
+	for (uint64_t i = 0; i < img->nr_data; i++)
+		kept[img->pfns[i]] = 1;
+	while (pfn < img->npfn && !rc) {
+		unsigned n = 0;
+		for (; pfn < img->npfn && n < 1024; pfn++)
+			if (!kept[pfn] && b->p2m[pfn] != INVALID_MFN)
+				m[n++] = b->p2m[pfn];
+		if (!n)
+			break;
+		void *map = xenforeignmemory_map(b->d->fmem, b->domid,
+						 PROT_READ | PROT_WRITE, n, m,
+						 NULL);
+		if (!map) {
+			rc = fail(b->err, b->errlen, -errno,
+				  "zeroing %u new pages: %s", n,
+				  strerror(errno));
+			break;
+		}
+		memset(map, 0, (size_t)n * UXD_PAGE);
+		xenforeignmemory_unmap(b->d->fmem, map, n);
+	}
+	free(kept);
 	return rc;
 }
 
@@ -1463,6 +1507,8 @@ int uxd_clone(struct uxd *d, const struct uxd_clone_req *r, uint32_t *domid,
 		goto out;
 	t = mono_ns();
 	rc = copy_pages(&b);
+	if (!rc && d->zero)
+		rc = zero_rest(&b);
 	if (!rc)
 		rc = set_shared_info(&b);
 	tm.copy = mono_ns() - t;
