@@ -11,6 +11,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -646,8 +647,8 @@ int uxd_image_parse(const void *data, size_t len, const char *name,
 	*out = NULL;
 	if (len < 16 || be64(b) != UXD_LIBXL_IDENT)
 		return fail(err, errlen, -EINVAL,
-			    "%s: not a libxl save stream (no \"LibxlFmt\" "
-			    "header at offset 0)",
+			    "template file %s is not a libxl save stream (no "
+			    "\"LibxlFmt\" header at offset 0)",
 			    name);
 	if (be32(b + 8) != 2 || (be32(b + 12) & 3))
 		return fail(err, errlen, -EINVAL,
@@ -1445,8 +1446,13 @@ int uxd_clone(struct uxd *d, const struct uxd_clone_req *r, uint32_t *domid,
 
 	t = mono_ns();
 	memset(&cfg, 0, sizeof(cfg));
-	for (size_t i = 0; i < sizeof(cfg.handle); i++)
-		cfg.handle[i] = (uint8_t)random();
+	/* the domain's UUID (xl list -v): random, version 4 */
+	if (getrandom(cfg.handle, sizeof(cfg.handle), 0) !=
+	    (ssize_t)sizeof(cfg.handle))
+		for (size_t i = 0; i < sizeof(cfg.handle); i++)
+			cfg.handle[i] = (uint8_t)(mono_ns() >> (i % 8 * 8));
+	cfg.handle[6] = (uint8_t)((cfg.handle[6] & 0x0f) | 0x40);
+	cfg.handle[8] = (uint8_t)((cfg.handle[8] & 0x3f) | 0x80);
 	cfg.max_vcpus = r->vcpus;
 	cfg.max_evtchn_port = 1023;
 	cfg.max_grant_frames = 32;

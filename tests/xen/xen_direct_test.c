@@ -250,7 +250,7 @@ int main(int argc, char **argv)
 		struct uxd_image *img = NULL;
 		rc = uxd_image_parse("\177ELF\2\1\1\0\0\0\0\0\0\0\0\0", 16,
 				     "elf", &img, err, sizeof(err));
-		CHECKF(rc < 0 && strstr(err, "elf: not a libxl save stream"),
+		CHECKF(rc < 0 && strstr(err, "template file elf is not a libxl save stream"),
 		       "an ELF header: rc %d, '%s'", rc, err);
 	}
 	{ /* every truncation of the good stream: refused, no crash */
