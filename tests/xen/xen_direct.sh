@@ -8,8 +8,10 @@
 # 2 direct clones of each go on from ready as new domains with their own
 # ids and arguments, print their own output and exit 0; the template file
 # parses (xen-direct-test --info); a damaged template file fails the clone
-# with the parser's reason, leaving no domain; an unknown UKF_XEN_CLONE is
-# refused by name; no domain is left. Timings printed are EMULATED.
+# with the parser's reason; a template with a page-table entry naming no
+# page of the guest fails its clone after the domain was created, and that
+# half-made domain is gone; an unknown UKF_XEN_CLONE is refused by name; no
+# domain is left. Timings printed are EMULATED.
 # Exit 77 (skip) only when qemu-system-x86_64 is missing.
 set -euo pipefail
 
@@ -41,6 +43,11 @@ case_ synth "$BOOT" --timeout 300 --mem 32M --template-dir /tmp/tpl-synth --clon
 mkdir -p /tmp/tpl-damaged
 head -c 1000000 /tmp/tpl-hello/ukf-xen-n0-a0.tpl >/tmp/tpl-damaged/ukf-xen-n0-a0.tpl
 case_ damaged "$BOOT" --timeout 120 --template-dir /tmp/tpl-damaged --clone-only --clones 1 "$G/hello"
+mkdir -p /tmp/tpl-brokenpt
+"$INFO" --break-pt /tmp/tpl-hello/ukf-xen-n0-a0.tpl /tmp/tpl-brokenpt/ukf-xen-n0-a0.tpl >/dev/null
+case_ brokenpt "$BOOT" --timeout 120 --template-dir /tmp/tpl-brokenpt --clone-only --clones 1 "$G/hello"
+echo "== brokenpt domains"
+xl list | awk 'NR > 1 { print "   | " \$1 }'
 case_ badenv env UKF_XEN_CLONE=bogus "$BOOT" --timeout 60 --template-dir /tmp/tpl-hello --clone-only --clones 1 "$G/hello"
 echo "== domains left"
 xl list | awk 'NR > 1 { print "   | " \$1 }'
@@ -70,6 +77,10 @@ done
 	fail "synth: not both clones exited 0"
 expect damaged 125 'clone 1: .*direct clone \(PV, 32 MiB, template /tmp/tpl-damaged/ukf-xen-n0-a0.tpl\): /tmp/tpl-damaged/ukf-xen-n0-a0.tpl: .*past the end of the file' \
 	"a clone from a damaged template file"
+expect brokenpt 125 'clone 1: .*direct clone \(PV, 32 MiB, template /tmp/tpl-brokenpt/ukf-xen-n0-a0.tpl\): template: page table pfn 0x[0-9a-f]+ entry [0-9]+ names pfn 0xfffff, not a page of the guest' \
+	"a clone whose template has a page-table entry naming no page of the guest (fails after its domain was created)"
+[ "$(block 'brokenpt domains' | grep -c '^   | ')" = 1 ] ||
+	fail "the half-made domain of the failed clone was left: $(block 'brokenpt domains' | tr '\n' ' ')"
 expect badenv 125 'UKF_XEN_CLONE=bogus: expected "libxl" or "direct"' "an unknown UKF_XEN_CLONE"
 xen_expect_no_domains_left
-echo "PASS: hello and synth made templates and went on; 2 direct clones of each (built from the parsed file through libxenctrl) went on from ready with their own ids and exited 0; the file parsed; a damaged file failed its clone with the reason; an unknown UKF_XEN_CLONE was refused; no domain left"
+echo "PASS: hello and synth made templates and went on; 2 direct clones of each (built from the parsed file through libxenctrl) went on from ready with their own ids and exited 0; the file parsed; a damaged file failed its clone with the reason; a broken page table failed its clone after creation and left no domain; an unknown UKF_XEN_CLONE was refused; no domain left"

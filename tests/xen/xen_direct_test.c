@@ -16,6 +16,7 @@
  * usage: xen-direct-test            the crafted streams (any machine)
  *        xen-direct-test --info F   parse template file F, print what it
  *                                   holds; exit 0 if it parses
+ *        xen-direct-test --break-pt IN OUT   (for xen_direct.sh) below
  *
  * The crafted stream is what libxl_domain_suspend writes for a tiny x86-64
  * PV guest of 5 pfns: start_info (pfn 0), the p2m frame (pfn 1), a pinned
@@ -212,6 +213,83 @@ static int info_of(const char *path)
 	return 0;
 }
 
+/*
+ * --break-pt IN OUT: a copy of template IN whose first page table (in
+ * stream order) has its first present entry pointing at pfn 0xfffff, past
+ * any guest: it parses (entries are not followed then), and a direct clone
+ * must fail when it rewrites that table, after its domain was created.
+ */
+static int break_pt(const char *in, const char *out)
+{
+	FILE *f = fopen(in, "rb");
+	uint8_t *b;
+	long len;
+	size_t off = 16;
+	int done = 0;
+
+	if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 64 ||
+	    fseek(f, 0, SEEK_SET))
+		return fprintf(stderr, "break-pt: %s: cannot read\n", in), 1;
+	b = malloc((size_t)len);
+	if (!b || fread(b, 1, (size_t)len, f) != (size_t)len)
+		return fprintf(stderr, "break-pt: %s: short read\n", in), 1;
+	fclose(f);
+	/* libxl records up to LIBXC_CONTEXT, then libxc's headers */
+	while (off + 8 <= (size_t)len) {
+		uint32_t t, n;
+		memcpy(&t, b + off, 4);
+		memcpy(&n, b + off + 4, 4);
+		off += 8 + ((n + 7) & ~7u);
+		if (t == 1)
+			break;
+	}
+	off += 24 + 16;
+	while (!done && off + 8 <= (size_t)len) {
+		uint32_t t, n, count;
+		memcpy(&t, b + off, 4);
+		memcpy(&n, b + off + 4, 4);
+		if (t == 0)
+			break;
+		if (t == 1) {
+			uint8_t *p = b + off + 8;
+			uint64_t data = 0;
+			memcpy(&count, p, 4);
+			for (uint32_t i = 0; i < count && !done; i++) {
+				uint64_t e;
+				memcpy(&e, p + 8 + (size_t)i * 8, 8);
+				uint32_t ty = (uint32_t)(e >> 32) & 0xf0000000u;
+				uint32_t tab = ty & XEN_DOMCTL_PFINFO_LTABTYPE_MASK;
+				if ((ty & XEN_DOMCTL_PFINFO_LTAB_MASK) >=
+				    XEN_DOMCTL_PFINFO_BROKEN)
+					continue; /* no data */
+				if (tab >= XEN_DOMCTL_PFINFO_L1TAB &&
+				    tab <= XEN_DOMCTL_PFINFO_L4TAB) {
+					uint64_t *pt =
+					    (uint64_t *)(p + 8 + (size_t)count * 8 +
+							 data * 4096);
+					for (int k = 0; k < 512; k++)
+						if (pt[k] & 1) {
+							pt[k] = (pt[k] & ~0x000ffffffffff000ULL) |
+								(0xfffffULL << 12);
+							printf("broke pfn %#llx entry %d\n",
+							       (unsigned long long)(e & 0x000fffffffffffffULL), k);
+							done = 1;
+							break;
+						}
+				}
+				data++;
+			}
+		}
+		off += 8 + ((n + 7) & ~7u);
+	}
+	f = done ? fopen(out, "wb") : NULL;
+	if (!f || fwrite(b, 1, (size_t)len, f) != (size_t)len || fclose(f))
+		return fprintf(stderr, "break-pt: %s: %s\n", out,
+			       done ? "cannot write" : "no page table"), 1;
+	free(b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct uxd_image_info info;
@@ -220,8 +298,11 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "--info"))
 		return info_of(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "--break-pt"))
+		return break_pt(argv[2], argv[3]);
 	if (argc != 1) {
-		fprintf(stderr, "usage: xen-direct-test [--info FILE]\n");
+		fprintf(stderr, "usage: xen-direct-test [--info FILE | "
+				"--break-pt IN OUT]\n");
 		return 2;
 	}
 
