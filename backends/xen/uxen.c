@@ -28,6 +28,7 @@
 
 #include "uxen.h"
 #include "uxen_abi.h"
+#include "uxen_direct.h"
 #include "uxen_int.h"
 #include "backends/vmm/vmm.h"
 #include "core/ukf.h"
@@ -196,6 +197,9 @@ struct uxen {
 	int times; /* UKF_XEN_TIMES=1: fork timings on stderr */
 	int trace; /* UKF_XEN_TRACE=1: every carried call and answer */
 	int remote_jobs; /* appended: uxen_remote.c's threads running (atomic) */
+	/* UKF_XEN_CLONE=direct: clones of templates built by uxen_direct.c
+	 * from the parsed file, not by libxl's restore; NULL: libxl */
+	struct uxd *direct;
 };
 
 static void xl_enter(struct uxen *x)
@@ -410,6 +414,41 @@ static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	xl_reset();
+	if (vm->clone_of[0] && x->direct && !vm->fork_at) {
+		/* a template's clone, built directly (uxen_direct.h) */
+		struct uxd_clone_req req = {.tpl_path = vm->clone_of,
+					    .name = vm->name,
+					    .mem = vm->mem,
+					    .vcpus = vm->vcpus};
+		struct uxd_clone_times tm;
+
+		libxl_domain_config_dispose(&dc);
+		if (uxd_clone(x->direct, &req, &vm->domid, &tm, err, errlen)) {
+			char why[1000];
+			snprintf(why, sizeof(why), "%.900s", err);
+			snprintf(err, errlen,
+				 "direct clone (PV, %llu MiB, template %s): %s",
+				 (unsigned long long)(vm->mem >> 20),
+				 vm->clone_of, why);
+			return -1;
+		}
+		vm->has_domain = 1;
+		if (x->times)
+			fprintf(stderr,
+				"xen: direct clone %llu (domain %u): %.1f ms "
+				"(parse %.1f, create %.1f, populate %.1f, "
+				"copy %.1f, context %.1f, xenstore %.1f) "
+				"[EMULATED]\n",
+				(unsigned long long)vm->inst, vm->domid,
+				(double)tm.total / UKF_MS,
+				(double)tm.parse / UKF_MS,
+				(double)tm.create / UKF_MS,
+				(double)tm.populate / UKF_MS,
+				(double)tm.copy / UKF_MS,
+				(double)tm.context / UKF_MS,
+				(double)tm.store / UKF_MS);
+		return 0;
+	}
 	if (vm->clone_of[0]) {
 		libxl_domain_restore_params params;
 		int fd = open(vm->clone_of, O_RDONLY | O_CLOEXEC);
@@ -1060,7 +1099,11 @@ static void *vm_main(void *arg)
 		fail_inst(x, vm->inst, "xen: domain %s: %s", vm->name, err);
 		goto out;
 	}
-	fd = con_open(vm, err, sizeof(err));
+	/* a direct clone's console: its ring read by uxen_direct.c, not
+	 * xenconsoled's pty */
+	fd = vm->clone_of[0] && x->direct && !vm->fork_at
+		 ? uxd_console_open(x->direct, vm->domid, err, sizeof(err))
+		 : con_open(vm, err, sizeof(err));
 	if (fd < 0) {
 		/* destroyed while waiting: nobody is waiting for a reason */
 		if (!__atomic_load_n(&vm->stop, __ATOMIC_ACQUIRE))
@@ -1601,6 +1644,18 @@ static void *tpl_main(void *arg)
 		x->tpls = t;
 	}
 	pthread_mutex_unlock(&x->lock);
+	if (x->direct) {
+		/* parsed now, so that the first clone does not pay for it */
+		char why[1200];
+		int64_t parse_ns = 0;
+		if (uxd_warm(x->direct, path, &parse_ns, why, sizeof(why)))
+			fprintf(stderr, "xen: template %s: direct clones "
+				"will fail: %s\n", path, why);
+		else if (x->times)
+			fprintf(stderr, "xen: template %s parsed for direct "
+				"clones in %.1f ms [EMULATED]\n", path,
+				(double)parse_ns / UKF_MS);
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = UKF_BE_TEMPLATE;
 	ev.app = j->app;
@@ -1671,6 +1726,8 @@ static void op_drop_template(void *b, ukf_node_id_t node, uint32_t app)
 		}
 	pthread_mutex_unlock(&x->lock);
 	if (t) {
+		if (x->direct)
+			uxd_forget(x->direct, t->path);
 		unlink(t->path);
 		free(t);
 	}
@@ -1865,6 +1922,26 @@ static int drv_create(const struct ukf_backend_config *c,
 		free(x);
 		return -1;
 	}
+	{
+		const char *cl = getenv("UKF_XEN_CLONE");
+		if (cl && *cl && strcmp(cl, "libxl") && strcmp(cl, "direct")) {
+			snprintf(err, errlen,
+				 "xen backend: UKF_XEN_CLONE=%s: expected "
+				 "\"libxl\" or \"direct\"",
+				 cl);
+			libxl_ctx_free(x->ctx);
+			free(x);
+			return -1;
+		}
+		if (cl && !strcmp(cl, "direct") &&
+		    !(x->direct = uxd_open(why, sizeof(why)))) {
+			snprintf(err, errlen,
+				 "xen backend: UKF_XEN_CLONE=direct: %s", why);
+			libxl_ctx_free(x->ctx);
+			free(x);
+			return -1;
+		}
+	}
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->xl_lock, NULL);
 	out->ops = &uxen_ops;
@@ -1899,6 +1976,7 @@ static void drv_destroy(struct ukf_backend *be)
 		x->tpls = t->next;
 		free(t);
 	}
+	uxd_close(x->direct);
 	libxl_ctx_free(x->ctx);
 	pthread_mutex_destroy(&x->lock);
 	pthread_mutex_destroy(&x->xl_lock);

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/* xen_direct_test.c - the direct clone's template parser (backends/xen/uxen_direct.c) on crafted libxl save streams, and on a real template file when given one. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenctrl.h>
+
+#include "backends/xen/uxen_direct.h"
+
+#define SELFTEST_COUNTING
+#include "tests/common/selftest.h"
+
+/*
+ * usage: xen-direct-test            the crafted streams (any machine)
+ *        xen-direct-test --info F   parse template file F, print what it
+ *                                   holds; exit 0 if it parses
+ *        xen-direct-test --break-pt IN OUT   (for xen_direct.sh) below
+ *
+ * The crafted stream is what libxl_domain_suspend writes for a tiny x86-64
+ * PV guest of 5 pfns: start_info (pfn 0), the p2m frame (pfn 1), a pinned
+ * L4 table naming pfn 3 (pfn 2), a page of zeroes (pfn 3), an absent pfn
+ * (4, XTAB); vCPU 0 with rdx = start_info, cr3 = the L4. The parser must
+ * keep the 3 pages that are not zeroes, know the table and its pin, and
+ * refuse each broken variant with a reason naming what and where; every
+ * truncation of the good stream is refused, none crashes.
+ */
+
+static int failures; /* CHECK counts here (tests/common/selftest.h) */
+
+struct buf {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void put(struct buf *b, const void *p, size_t n)
+{
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2;
+		b->p = realloc(b->p, b->cap);
+		if (!b->p)
+			abort();
+	}
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+}
+
+static void put_be(struct buf *b, uint64_t v, int bytes)
+{
+	uint8_t x[8];
+	for (int i = 0; i < bytes; i++)
+		x[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+	put(b, x, (size_t)bytes);
+}
+
+static void put_le(struct buf *b, uint64_t v, int bytes)
+{
+	put(b, &v, (size_t)bytes); /* x86: little-endian */
+}
+
+/* A record: type, length, body, zero padding to 8. */
+static void rec(struct buf *b, uint32_t type, const void *body, uint32_t n)
+{
+	static const uint8_t z[8];
+	put_le(b, type, 4);
+	put_le(b, n, 4);
+	put(b, body, n);
+	put(b, z, (8 - n % 8) % 8);
+}
+
+enum flaw {
+	GOOD,
+	HVM,	      /* domain header type 2 */
+	PD_LENGTH,    /* PAGE_DATA one page short */
+	BAD_SI,	      /* vCPU 0's rdx names the absent pfn */
+	UNKNOWN_REC,  /* a mandatory record type nobody knows */
+	NO_VCPU,      /* no X86_PV_VCPU_BASIC */
+	WIDE_PFN,     /* PAGE_DATA names a pfn beyond the p2m */
+};
+
+static struct buf stream(enum flaw f)
+{
+	struct buf b = {0};
+	uint8_t page[4096];
+
+	put_be(&b, 0x4c6962786c466d74ULL, 8); /* libxl header */
+	put_be(&b, 2, 4);
+	put_be(&b, 0, 4);
+	rec(&b, 1, NULL, 0); /* LIBXC_CONTEXT */
+	put_be(&b, ~0ULL, 8); /* libxc image header */
+	put_be(&b, 0x58454e46, 4);
+	put_be(&b, 3, 4);
+	put_be(&b, 0, 2);
+	put_be(&b, 0, 2);
+	put_be(&b, 0, 4);
+	put_le(&b, f == HVM ? 2 : 1, 4); /* domain header */
+	put_le(&b, 12, 2);
+	put_le(&b, 0, 2);
+	put_le(&b, 4, 4);
+	put_le(&b, 17, 4);
+	{
+		uint8_t info[8] = {8, 4};
+		rec(&b, 0x02, info, sizeof(info));
+	}
+	{
+		uint64_t fr[2] = {(uint64_t)4 << 32, 1}; /* pfns 0-4, frame 1 */
+		rec(&b, 0x03, fr, sizeof(fr));
+	}
+	rec(&b, 0x10, NULL, 0); /* STATIC_DATA_END */
+	{
+		struct buf pd = {0};
+		uint64_t l1 = (uint64_t)XEN_DOMCTL_PFINFO_L4TAB |
+			      XEN_DOMCTL_PFINFO_LPINTAB;
+		put_le(&pd, 5, 4);
+		put_le(&pd, 0, 4);
+		put_le(&pd, 0, 8);
+		put_le(&pd, 1, 8);
+		put_le(&pd, 2 | l1 << 32, 8);
+		put_le(&pd, f == WIDE_PFN ? 9 : 3, 8);
+		put_le(&pd, 4 | (uint64_t)XEN_DOMCTL_PFINFO_XTAB << 32, 8);
+		memset(page, 0, sizeof(page));
+		memcpy(page, "xen-3.0-x86_64", 14); /* start_info */
+		put(&pd, page, sizeof(page));
+		memset(page, 0, sizeof(page));
+		for (int i = 0; i < 5; i++) /* the p2m: old frames */
+			((uint64_t *)page)[i] = 0x1000 + (uint64_t)i;
+		put(&pd, page, sizeof(page));
+		memset(page, 0, sizeof(page));
+		((uint64_t *)page)[0] = (3ULL << 12) | 0x67; /* L4 -> pfn 3 */
+		put(&pd, page, sizeof(page));
+		if (f != PD_LENGTH) {
+			memset(page, 0, sizeof(page));
+			put(&pd, page, sizeof(page));
+		}
+		rec(&b, 0x01, pd.p, (uint32_t)pd.n);
+		free(pd.p);
+	}
+	if (f == UNKNOWN_REC)
+		rec(&b, 0x7777, "x", 1);
+	if (f != NO_VCPU) {
+		struct buf v = {0};
+		vcpu_guest_context_x86_64_t c;
+		memset(&c, 0, sizeof(c));
+		c.user_regs.rdx = f == BAD_SI ? 4 : 0;
+		c.ctrlreg[3] = 2 << 12;
+		put_le(&v, 0, 4);
+		put_le(&v, 0, 4);
+		put(&v, &c, sizeof(c));
+		rec(&b, 0x04, v.p, (uint32_t)v.n);
+		free(v.p);
+	}
+	memset(page, 0, sizeof(page));
+	rec(&b, 0x07, page, sizeof(page)); /* SHARED_INFO */
+	{
+		uint8_t tsc[24] = {0};
+		rec(&b, 0x08, tsc, sizeof(tsc));
+	}
+	rec(&b, 0x00, NULL, 0); /* libxc END */
+	rec(&b, 0x00, NULL, 0); /* libxl END */
+	return b;
+}
+
+/* Parse f's stream: 0 or the error, the reason in err. */
+static int parse(enum flaw f, struct uxd_image_info *info, char *err,
+		 size_t errlen)
+{
+	struct buf b = stream(f);
+	struct uxd_image *img = NULL;
+	int rc = uxd_image_parse(b.p, b.n, "crafted", &img, err, errlen);
+
+	if (!rc) {
+		uxd_image_get_info(img, info);
+		uxd_image_free(img);
+	}
+	free(b.p);
+	return rc;
+}
+
+static void expect_refused(enum flaw f, const char *why)
+{
+	struct uxd_image_info info;
+	char err[512] = "";
+	int rc = parse(f, &info, err, sizeof(err));
+
+	CHECKF(rc < 0 && strstr(err, why),
+	       "flaw %d: rc %d, reason '%s', expected one with '%s'", f, rc,
+	       err, why);
+}
+
+static int info_of(const char *path)
+{
+	struct uxd_image *img;
+	struct uxd_image_info i;
+	char err[1024];
+
+	if (uxd_image_load(path, &img, err, sizeof(err))) {
+		fprintf(stderr, "xen-direct-test: %s\n", err);
+		return 1;
+	}
+	uxd_image_get_info(img, &i);
+	printf("template %s: %llu bytes, libxc stream v%u, %llu pfns, %llu "
+	       "populated, %llu pages kept (not zeroes or rewritten), %llu "
+	       "page tables among them, %llu pinned, %llu p2m frames, "
+	       "start_info pfn %#llx, %u vCPUs\n",
+	       path, (unsigned long long)i.file_bytes, i.libxc_version,
+	       (unsigned long long)i.npfn, (unsigned long long)i.populated,
+	       (unsigned long long)i.data_pages,
+	       (unsigned long long)i.pt_pages, (unsigned long long)i.pinned,
+	       (unsigned long long)i.p2m_frames,
+	       (unsigned long long)i.start_info, i.vcpus);
+	uxd_image_free(img);
+	return 0;
+}
+
+/*
+ * --break-pt IN OUT: a copy of template IN whose first page table (in
+ * stream order) has its first present entry pointing at pfn 0xfffff, past
+ * any guest: it parses (entries are not followed then), and a direct clone
+ * must fail when it rewrites that table, after its domain was created.
+ */
+static int break_pt(const char *in, const char *out)
+{
+	FILE *f = fopen(in, "rb");
+	uint8_t *b;
+	long len;
+	size_t off = 16;
+	int done = 0;
+
+	if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 64 ||
+	    fseek(f, 0, SEEK_SET))
+		return fprintf(stderr, "break-pt: %s: cannot read\n", in), 1;
+	b = malloc((size_t)len);
+	if (!b || fread(b, 1, (size_t)len, f) != (size_t)len)
+		return fprintf(stderr, "break-pt: %s: short read\n", in), 1;
+	fclose(f);
+	/* libxl records up to LIBXC_CONTEXT, then libxc's headers */
+	while (off + 8 <= (size_t)len) {
+		uint32_t t, n;
+		memcpy(&t, b + off, 4);
+		memcpy(&n, b + off + 4, 4);
+		off += 8 + ((n + 7) & ~7u);
+		if (t == 1)
+			break;
+	}
+	off += 24 + 16;
+	while (!done && off + 8 <= (size_t)len) {
+		uint32_t t, n, count;
+		memcpy(&t, b + off, 4);
+		memcpy(&n, b + off + 4, 4);
+		if (t == 0)
+			break;
+		if (t == 1) {
+			uint8_t *p = b + off + 8;
+			uint64_t data = 0;
+			memcpy(&count, p, 4);
+			for (uint32_t i = 0; i < count && !done; i++) {
+				uint64_t e;
+				memcpy(&e, p + 8 + (size_t)i * 8, 8);
+				uint32_t ty = (uint32_t)(e >> 32) & 0xf0000000u;
+				uint32_t tab = ty & XEN_DOMCTL_PFINFO_LTABTYPE_MASK;
+				if ((ty & XEN_DOMCTL_PFINFO_LTAB_MASK) >=
+				    XEN_DOMCTL_PFINFO_BROKEN)
+					continue; /* no data */
+				if (tab >= XEN_DOMCTL_PFINFO_L1TAB &&
+				    tab <= XEN_DOMCTL_PFINFO_L4TAB) {
+					uint64_t *pt =
+					    (uint64_t *)(p + 8 + (size_t)count * 8 +
+							 data * 4096);
+					for (int k = 0; k < 512; k++)
+						if (pt[k] & 1) {
+							pt[k] = (pt[k] & ~0x000ffffffffff000ULL) |
+								(0xfffffULL << 12);
+							printf("broke pfn %#llx entry %d\n",
+							       (unsigned long long)(e & 0x000fffffffffffffULL), k);
+							done = 1;
+							break;
+						}
+				}
+				data++;
+			}
+		}
+		off += 8 + ((n + 7) & ~7u);
+	}
+	f = done ? fopen(out, "wb") : NULL;
+	if (!f || fwrite(b, 1, (size_t)len, f) != (size_t)len || fclose(f))
+		return fprintf(stderr, "break-pt: %s: %s\n", out,
+			       done ? "cannot write" : "no page table"), 1;
+	free(b);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct uxd_image_info info;
+	char err[512] = "";
+	int rc;
+
+	if (argc == 3 && !strcmp(argv[1], "--info"))
+		return info_of(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "--break-pt"))
+		return break_pt(argv[2], argv[3]);
+	if (argc != 1) {
+		fprintf(stderr, "usage: xen-direct-test [--info FILE | "
+				"--break-pt IN OUT]\n");
+		return 2;
+	}
+
+	rc = parse(GOOD, &info, err, sizeof(err));
+	CHECKF(rc == 0, "the good stream refused: %s", err);
+	if (rc == 0) {
+		CHECK(info.npfn == 5);
+		CHECK(info.populated == 4);   /* pfn 4 is XTAB */
+		CHECK(info.data_pages == 3);  /* pfn 3's zeroes not kept */
+		CHECK(info.pt_pages == 1);
+		CHECK(info.pinned == 1);
+		CHECK(info.p2m_frames == 1);
+		CHECK(info.start_info == 0);
+		CHECK(info.vcpus == 1);
+		CHECK(info.libxc_version == 3);
+	}
+
+	expect_refused(HVM, "x86 PV guest");
+	expect_refused(PD_LENGTH, "PAGE_DATA at offset");
+	expect_refused(BAD_SI, "start_info pfn 0x4");
+	expect_refused(UNKNOWN_REC, "record type 0x7777 at offset");
+	expect_refused(NO_VCPU, "no X86_PV_VCPU_BASIC record for vCPU 0");
+	expect_refused(WIDE_PFN, "pfn 0x9 beyond");
+
+	{ /* not a libxl stream at all: an ELF file's first bytes */
+		struct uxd_image *img = NULL;
+		rc = uxd_image_parse("\177ELF\2\1\1\0\0\0\0\0\0\0\0\0", 16,
+				     "elf", &img, err, sizeof(err));
+		CHECKF(rc < 0 && strstr(err, "template file elf is not a libxl save stream"),
+		       "an ELF header: rc %d, '%s'", rc, err);
+	}
+	{ /* every truncation of the good stream: refused, no crash */
+		struct buf b = stream(GOOD);
+		size_t bad = 0;
+		for (size_t n = 0; n < b.n; n += n < 256 ? 1 : 61) {
+			struct uxd_image *img = NULL;
+			if (uxd_image_parse(b.p, n, "cut", &img, err,
+					    sizeof(err)) == 0) {
+				uxd_image_free(img);
+				bad++;
+			}
+		}
+		CHECKF(bad == 0, "%zu truncated streams accepted", bad);
+		free(b.p);
+	}
+	{ /* a missing file: the path and the system's reason */
+		struct uxd_image *img = NULL;
+		rc = uxd_image_load("/nonexistent/ukf.tpl", &img, err,
+				    sizeof(err));
+		CHECKF(rc == -2 && strstr(err, "/nonexistent/ukf.tpl: No such"),
+		       "missing file: rc %d, '%s'", rc, err);
+	}
+	if (failures)
+		fprintf(stderr, "xen-direct-test: %d checks failed\n", failures);
+	else
+		printf("xen-direct-test: all checks passed\n");
+	return failures ? 1 : 0;
+}
