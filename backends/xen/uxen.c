@@ -143,9 +143,8 @@ struct uxen_vm {
 	char last_line[UXEN_LINE_MAX];
 	/* calls carried from the guest (uxen_abi.h); in_call, has_answer,
 	 * the page's answer fields and call_seen under x->lock */
-	struct xs_handle *xsw;	      /* watch on its data/ukf-chan */
+	int calls;		      /* data/ukf-calls written: served */
 	xenevtchn_handle *xce;	      /* our end of its call channel */
-	xenforeignmemory_handle *fmem;
 	struct uxen_call_page *call;  /* its call page mapped, or NULL */
 	evtchn_port_t call_port;      /* our local port of the channel */
 	uint32_t call_seen;	      /* the req last taken */
@@ -191,6 +190,13 @@ struct uxen {
 	 * taken with lock held, nor lock taken under it */
 	pthread_mutex_t xl_lock;
 	pthread_mutex_t lock;
+	/* one xenstore connection for every domain, opened and closed with
+	 * the backend, never watched (so libxenstore starts no reader
+	 * thread): xs_lock around each request on it */
+	struct xs_handle *xsh;
+	pthread_mutex_t xs_lock;
+	xenforeignmemory_handle *fmem; /* maps every call page */
+	libxl_childproc_hooks hooks;   /* libxl forks through xl_fork */
 	struct uxen_vm *vms;
 	uint32_t nvms;
 	uint64_t mem_in_use;
@@ -201,6 +207,47 @@ struct uxen {
 	 * from the parsed file, not by libxl's restore; NULL: libxl */
 	struct uxd *direct;
 };
+
+/*
+ * libxl forks - its save and restore helpers, a domain's destruction - in
+ * the thread of the libxl call, and its child, before it execs or exits,
+ * frees libxl's xenstore handle (xs_daemon_destroy_postfork), which takes
+ * libxentoolcore's lock of the process's open Xen handles. That lock is
+ * held by any thread opening or closing a xenstore, event channel or
+ * foreign memory handle: a fork at that moment leaves the child waiting
+ * for a lock whose owner does not exist in it, and libxl waiting for the
+ * child (docs/xen.md, "What is left"). So every such handle is opened and
+ * closed under handle_lock, and libxl forks through xl_fork, which holds
+ * it across fork(). Process-wide, as the lock it keeps free is.
+ */
+static pthread_mutex_t handle_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void uxen_handle_enter(void)
+{
+	pthread_mutex_lock(&handle_lock);
+}
+
+void uxen_handle_leave(void)
+{
+	pthread_mutex_unlock(&handle_lock);
+}
+
+/* libxl_childproc_hooks' fork_replacement: fork() with no Xen handle
+ * being opened or closed by another thread. */
+static pid_t xl_fork(void *user)
+{
+	pid_t pid;
+	int e;
+
+	(void)user;
+	uxen_handle_enter();
+	pid = fork();
+	e = errno;
+	/* the child's one thread is this one's copy: it may unlock */
+	uxen_handle_leave();
+	errno = e;
+	return pid;
+}
 
 static void xl_enter(struct uxen *x)
 {
@@ -512,18 +559,34 @@ static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * KEY under the domain's home, read through the backend's xenstore
+ * connection: a malloc'd string (*len bytes, NUL-terminated) or NULL
+ * (errno: not there, or xenstore refused).
+ */
+static char *store_get(struct uxen_vm *vm, const char *key, unsigned *len)
+{
+	struct uxen *x = vm->x;
+	char path[128], *v;
+	int e;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", vm->domid, key);
+	pthread_mutex_lock(&x->xs_lock);
+	v = xs_read(x->xsh, XBT_NULL, path, len);
+	e = errno;
+	pthread_mutex_unlock(&x->xs_lock);
+	errno = e;
+	return v;
+}
+
 /* A number the guest wrote under its home in xenstore; -1 if none. */
 static int store_num(struct uxen_vm *vm, const char *key, int64_t *val)
 {
-	struct xs_handle *h = xs_open(0);
-	char path[128], *v, *end;
+	char *v, *end;
 	unsigned int len = 0;
 	int rc = -1;
 
-	if (!h)
-		return -1;
-	snprintf(path, sizeof(path), "/local/domain/%u/%s", vm->domid, key);
-	v = xs_read(h, XBT_NULL, path, &len);
+	v = store_get(vm, key, &len);
 	if (v && len) {
 		long long s = strtoll(v, &end, 10);
 		if (end != v && !*end) {
@@ -532,22 +595,22 @@ static int store_num(struct uxen_vm *vm, const char *key, int64_t *val)
 		}
 	}
 	free(v);
-	xs_close(h);
 	return rc;
 }
 
 /* Write KEY=VAL under the domain's home; 0 or -1 (errno). */
 static int store_put(struct uxen_vm *vm, const char *key, const char *val)
 {
-	struct xs_handle *h = xs_open(0);
+	struct uxen *x = vm->x;
 	char path[128];
-	int ok;
+	int ok, e;
 
-	if (!h)
-		return -1;
 	snprintf(path, sizeof(path), "/local/domain/%u/%s", vm->domid, key);
-	ok = xs_write(h, XBT_NULL, path, val, (unsigned)strlen(val));
-	xs_close(h);
+	pthread_mutex_lock(&x->xs_lock);
+	ok = xs_write(x->xsh, XBT_NULL, path, val, (unsigned)strlen(val));
+	e = errno;
+	pthread_mutex_unlock(&x->xs_lock);
+	errno = e;
 	return ok ? 0 : -1;
 }
 
@@ -603,26 +666,20 @@ static const struct ukf_vmm_ops uxen_vmm_ops = {
 };
 
 /*
- * Serve the guest's calls: data/ukf-calls tells it so, and a watch on its
- * data/ukf-chan tells us when it opened its channel. Before unpausing.
+ * Serve the guest's calls: data/ukf-calls tells it so; its watcher then
+ * looks for data/ukf-chan at each poll (chan_open) until the guest opened
+ * its channel. Before unpausing. (No xenstore watch: a watch starts a
+ * libxenstore reader thread per connection, which closing the connection
+ * cancels - pthread_cancel - on a small stack.)
  */
-static int chan_watch(struct uxen_vm *vm, char *err, size_t errlen)
+static int chan_offer(struct uxen_vm *vm, char *err, size_t errlen)
 {
-	char path[128];
-
 	if (store_put(vm, UXEN_CALLS_KEY, "1") < 0) {
 		snprintf(err, errlen, "xenstore write of %s for domain %u: %s",
 			 UXEN_CALLS_KEY, vm->domid, strerror(errno));
 		return -1;
 	}
-	vm->xsw = xs_open(0);
-	snprintf(path, sizeof(path), "/local/domain/%u/%s", vm->domid,
-		 UXEN_CHAN_KEY);
-	if (!vm->xsw || !xs_watch(vm->xsw, path, "chan")) {
-		snprintf(err, errlen, "xenstore watch on %s: %s", path,
-			 strerror(errno));
-		return -1;
-	}
+	vm->calls = 1;
 	return 0;
 }
 
@@ -630,22 +687,19 @@ static void chan_close(struct uxen_vm *vm)
 {
 	pthread_mutex_lock(&vm->x->lock);
 	if (vm->call)
-		xenforeignmemory_unmap(vm->fmem, vm->call, UXEN_CALL_PAGES);
+		xenforeignmemory_unmap(vm->x->fmem, vm->call, UXEN_CALL_PAGES);
 	vm->call = NULL;
 	pthread_mutex_unlock(&vm->x->lock);
 	if (vm->xce) {
 		if (vm->call_port)
 			xenevtchn_unbind(vm->xce, vm->call_port);
+		uxen_handle_enter();
 		xenevtchn_close(vm->xce);
+		uxen_handle_leave();
 	}
-	if (vm->fmem)
-		xenforeignmemory_close(vm->fmem);
-	if (vm->xsw)
-		xs_close(vm->xsw);
 	vm->xce = NULL;
-	vm->fmem = NULL;
-	vm->xsw = NULL;
 	vm->call_port = 0;
+	vm->calls = 0;
 }
 
 /*
@@ -699,8 +753,8 @@ static void answer_locked(struct uxen_vm *vm, int64_t ret, int64_t status,
  */
 static int chan_open(struct uxen_vm *vm, char *err, size_t errlen)
 {
-	struct xs_handle *h = vm->xsw;
-	char path[128], *v;
+	struct uxen *x = vm->x;
+	char *v;
 	unsigned int len = 0, port;
 	unsigned long long mfn[UXEN_CALL_PAGES];
 	xen_pfn_t arr[UXEN_CALL_PAGES];
@@ -710,9 +764,7 @@ static int chan_open(struct uxen_vm *vm, char *err, size_t errlen)
 
 	if (vm->call)
 		return 0;
-	snprintf(path, sizeof(path), "/local/domain/%u/%s", vm->domid,
-		 UXEN_CHAN_KEY);
-	v = xs_read(h, XBT_NULL, path, &len);
+	v = store_get(vm, UXEN_CHAN_KEY, &len);
 	if (!v)
 		return 0;
 	n = sscanf(v, "%u %llu %llu %llu%n", &port, &mfn[0], &mfn[1], &mfn[2],
@@ -727,18 +779,17 @@ static int chan_open(struct uxen_vm *vm, char *err, size_t errlen)
 	free(v);
 	for (int i = 0; i < UXEN_CALL_PAGES; i++)
 		arr[i] = (xen_pfn_t)mfn[i];
-	if (!vm->fmem)
-		vm->fmem = xenforeignmemory_open(NULL, 0);
-	if (!vm->xce)
+	if (!vm->xce) {
+		uxen_handle_enter();
 		vm->xce = xenevtchn_open(NULL, 0);
-	if (!vm->fmem || !vm->xce) {
-		snprintf(err, errlen,
-			 "call channel: cannot open xenforeignmemory or "
-			 "xenevtchn: %s",
+		uxen_handle_leave();
+	}
+	if (!vm->xce) {
+		snprintf(err, errlen, "call channel: cannot open xenevtchn: %s",
 			 strerror(errno));
 		return -1;
 	}
-	page = xenforeignmemory_map(vm->fmem, vm->domid,
+	page = xenforeignmemory_map(x->fmem, vm->domid,
 				    PROT_READ | PROT_WRITE, UXEN_CALL_PAGES,
 				    arr, errs);
 	for (int i = 0; page && i < UXEN_CALL_PAGES; i++)
@@ -747,7 +798,7 @@ static int chan_open(struct uxen_vm *vm, char *err, size_t errlen)
 				 "call channel: frame %llu of the call page is "
 				 "not domain %u's: %s",
 				 mfn[i], vm->domid, strerror(-errs[i]));
-			xenforeignmemory_unmap(vm->fmem, page, UXEN_CALL_PAGES);
+			xenforeignmemory_unmap(x->fmem, page, UXEN_CALL_PAGES);
 			return -1;
 		}
 	if (!page) {
@@ -762,7 +813,7 @@ static int chan_open(struct uxen_vm *vm, char *err, size_t errlen)
 			 "call channel: frames %llu %llu %llu hold no call page "
 			 "(bad magic)",
 			 mfn[0], mfn[1], mfn[2]);
-		xenforeignmemory_unmap(vm->fmem, page, UXEN_CALL_PAGES);
+		xenforeignmemory_unmap(x->fmem, page, UXEN_CALL_PAGES);
 		return -1;
 	}
 	lp = xenevtchn_bind_interdomain(vm->xce, vm->domid, port);
@@ -770,10 +821,10 @@ static int chan_open(struct uxen_vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "call channel: binding port %u of domain %u: %s", port,
 			 vm->domid, strerror(errno));
-		xenforeignmemory_unmap(vm->fmem, page, UXEN_CALL_PAGES);
+		xenforeignmemory_unmap(x->fmem, page, UXEN_CALL_PAGES);
 		return -1;
 	}
-	pthread_mutex_lock(&vm->x->lock);
+	pthread_mutex_lock(&x->lock);
 	vm->call = page;
 	vm->call_port = (evtchn_port_t)lp;
 	if (vm->in_call && vm->call_nr == UKF_HC_FORK) {
@@ -786,7 +837,7 @@ static int chan_open(struct uxen_vm *vm, char *err, size_t errlen)
 			vm->in_call = vm->has_answer = 0;
 		}
 	}
-	pthread_mutex_unlock(&vm->x->lock);
+	pthread_mutex_unlock(&x->lock);
 	return 0;
 }
 
@@ -880,7 +931,7 @@ static int vm_prepare(struct uxen_vm *vm, char *err, size_t errlen)
 		goto fail;
 	if (vm->hold && store_put(vm, UXEN_HOLD_KEY, "1") < 0)
 		goto fail;
-	if (chan_watch(vm, err, errlen) < 0)
+	if (chan_offer(vm, err, errlen) < 0)
 		return -1;
 	return 0;
 fail:
@@ -1131,17 +1182,12 @@ static void *vm_main(void *arg)
 			(double)(now_ns() - vm->fork_at) / UKF_MS);
 
 	while (!__atomic_load_n(&vm->stop, __ATOMIC_ACQUIRE)) {
-		struct pollfd p[3] = {{.fd = fd, .events = POLLIN}};
-		int np = 1, xs_at = -1, ev_at = -1;
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}};
+		int np = 1, ev_at = -1;
 		libxl_dominfo info;
 		int64_t status;
 		int susp;
 
-		if (vm->xsw && !vm->call) {
-			xs_at = np;
-			p[np++] = (struct pollfd){.fd = xs_fileno(vm->xsw),
-						  .events = POLLIN};
-		}
 		if (vm->xce && vm->call) {
 			ev_at = np;
 			p[np++] = (struct pollfd){.fd = xenevtchn_fd(vm->xce),
@@ -1150,11 +1196,6 @@ static void *vm_main(void *arg)
 		if (poll(p, (nfds_t)np, UXEN_POLL_MS) > 0) {
 			if (p[0].revents)
 				con_read(vm, fd);
-			if (xs_at > 0 && p[xs_at].revents) {
-				char **w;
-				while ((w = xs_check_watch(vm->xsw)))
-					free(w);
-			}
 			if (ev_at > 0 && p[ev_at].revents) {
 				xenevtchn_port_or_error_t pp =
 				    xenevtchn_pending(vm->xce);
@@ -1164,7 +1205,7 @@ static void *vm_main(void *arg)
 			}
 		}
 		if (!__atomic_load_n(&vm->suspending, __ATOMIC_ACQUIRE) &&
-		    vm->xsw &&
+		    vm->calls &&
 		    (chan_open(vm, err, sizeof(err)) < 0 ||
 		     call_take(vm, err, sizeof(err)) < 0)) {
 			fail_inst(x, vm->inst, "xen: domain %u: %s", vm->domid,
@@ -1874,7 +1915,9 @@ static libxl_ctx *ctx_open(struct uxen_logger *lg, char *why, size_t len)
 		return NULL;
 	}
 	xl_reset();
+	uxen_handle_enter(); /* it opens Xen handles (handle_lock) */
 	rc = libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, &lg->base);
+	uxen_handle_leave();
 	if (rc || !ctx) {
 		char e[1200];
 		snprintf(why, len, "libxl_ctx_alloc: %s",
@@ -1893,7 +1936,9 @@ static int drv_available(char *why, size_t len)
 	ctx = ctx_open(&lg, why, len);
 	if (!ctx)
 		return 0;
+	uxen_handle_enter();
 	libxl_ctx_free(ctx);
+	uxen_handle_leave();
 	return 1;
 }
 
@@ -1902,6 +1947,7 @@ static int drv_create(const struct ukf_backend_config *c,
 {
 	struct uxen *x = calloc(1, sizeof(*x));
 	char why[1400];
+	int direct, e;
 
 	if (!x) {
 		snprintf(err, errlen, "xen backend: out of memory");
@@ -1933,17 +1979,41 @@ static int drv_create(const struct ukf_backend_config *c,
 			free(x);
 			return -1;
 		}
-		if (cl && !strcmp(cl, "direct") &&
-		    !(x->direct = uxd_open(why, sizeof(why)))) {
+		direct = cl && !strcmp(cl, "direct");
+	}
+	/* libxl's default SIGCHLD handling (libxl_sigchld_owner_libxl: this
+	 * process has no children of its own), forks through xl_fork */
+	x->hooks.chldowner = libxl_sigchld_owner_libxl;
+	x->hooks.fork_replacement = xl_fork;
+	libxl_childproc_setmode(x->ctx, &x->hooks, x);
+	uxen_handle_enter();
+	x->xsh = xs_open(0);
+	x->fmem = xenforeignmemory_open(NULL, 0);
+	e = errno;
+	if (x->xsh && x->fmem && direct)
+		x->direct = uxd_open(why, sizeof(why));
+	uxen_handle_leave();
+	if (!x->xsh || !x->fmem || (direct && !x->direct)) {
+		if (!x->xsh || !x->fmem)
+			snprintf(err, errlen, "xen backend: cannot open %s: %s",
+				 x->xsh ? "xenforeignmemory" : "xenstore",
+				 strerror(e));
+		else
 			snprintf(err, errlen,
 				 "xen backend: UKF_XEN_CLONE=direct: %s", why);
-			libxl_ctx_free(x->ctx);
-			free(x);
-			return -1;
-		}
+		uxen_handle_enter();
+		if (x->xsh)
+			xs_close(x->xsh);
+		if (x->fmem)
+			xenforeignmemory_close(x->fmem);
+		libxl_ctx_free(x->ctx);
+		uxen_handle_leave();
+		free(x);
+		return -1;
 	}
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->xl_lock, NULL);
+	pthread_mutex_init(&x->xs_lock, NULL);
 	out->ops = &uxen_ops;
 	out->b = x;
 	return 0;
@@ -1976,10 +2046,15 @@ static void drv_destroy(struct ukf_backend *be)
 		x->tpls = t->next;
 		free(t);
 	}
+	uxen_handle_enter();
 	uxd_close(x->direct);
+	xs_close(x->xsh);
+	xenforeignmemory_close(x->fmem);
 	libxl_ctx_free(x->ctx);
+	uxen_handle_leave();
 	pthread_mutex_destroy(&x->lock);
 	pthread_mutex_destroy(&x->xl_lock);
+	pthread_mutex_destroy(&x->xs_lock);
 	free(x);
 	be->b = NULL;
 	be->ops = NULL;

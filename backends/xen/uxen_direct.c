@@ -25,6 +25,7 @@
 #include <xenstore.h>
 
 #include "uxen_direct.h"
+#include "uxen_int.h"
 
 /*
  * The stream (Xen's docs/specs/libxl-migration-stream.pandoc and
@@ -1570,10 +1571,12 @@ static void pump_free(struct pump *p)
 {
 	if (p->ring)
 		xenforeignmemory_unmap(p->fmem, (void *)p->ring, 1);
+	uxen_handle_enter();
 	if (p->fmem)
 		xenforeignmemory_close(p->fmem);
 	if (p->xce)
 		xenevtchn_close(p->xce);
+	uxen_handle_leave();
 	if (p->fd >= 0)
 		close(p->fd);
 	free(p);
@@ -1668,10 +1671,13 @@ int uxd_console_open(struct uxd *d, uint32_t domid, char *err, size_t errlen)
 			    ", ring-ref, port)",
 			    domid);
 	}
+	uxen_handle_enter();
 	p->xce = xenevtchn_open(NULL, 0);
 	p->fmem = xenforeignmemory_open(NULL, 0);
+	int e0 = errno;
+	uxen_handle_leave();
 	if (!p->xce || !p->fmem) {
-		int e = errno;
+		int e = e0;
 		pump_free(p);
 		return fail(err, errlen, -e, "console of domain %u: %s", domid,
 			    strerror(e));

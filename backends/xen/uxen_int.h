@@ -178,4 +178,14 @@ int uxr_unpack(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 int uxr_unpack_fd(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 		  const uint8_t *pre_id, int fd, char *err, size_t errlen);
 
+/*
+ * Held while a Xen handle (xenstore, event channel, foreign memory,
+ * libxenctrl) is opened or closed anywhere in the process, and across
+ * libxl's fork(): a fork while another thread holds libxentoolcore's lock
+ * leaves libxl's child stuck on it (uxen.c, "handle_lock"). Not held
+ * while waiting for anything else.
+ */
+void uxen_handle_enter(void);
+void uxen_handle_leave(void);
+
 #endif /* UKF_UXEN_INT_H */
