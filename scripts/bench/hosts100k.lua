@@ -13,15 +13,21 @@
 -- (one --set per parameter):
 --   ukfork run scripts/bench/hosts100k.lua --set hosts=1000 --set requests=100000
 --
--- Measured 2026-12-05 (build 7e3f778/828697f, RelWithDebInfo, this 2-core
--- machine at load average 13-17): the full size 309 s user CPU, 762 MiB
--- max RSS (158,643,413 events, 0.51 M events per user-CPU second); at
--- hosts=10000 requests=1000000 14.2 s, 98 MiB; at hosts=1000
--- requests=100000 0.59 s, 16 MiB. Memory: about 7.5 KiB per host beyond
--- the 10,000-host run ((762 - 98) MiB / 90,000 hosts; both sizes make 100
--- requests per host, so this is per host at that load). Instructions per event are flat in the size (cachegrind: 1,690
--- at hosts=1000, 1,708 at hosts=3000); CPU per event grows with it
--- (0.37 us at 1,000 hosts, 0.89 at 10,000, 1.95 at 100,000): cache misses.
+-- Measured 2026-12-05 08:00 UTC (build e7f8b21: cf60d7b's simulator; this
+-- 2-core machine at load average 2-7; scripts/bench/hosts100k.sh -b
+-- build-perf): the full size 170.3 s user CPU, 4:32.6 wall, 805 MiB max
+-- RSS (158,643,413 events, 0.93 M events per user-CPU second); efc0caa
+-- (before the next-event prefetch) right after it: 199.4 s user, 805 MiB,
+-- the same events and latencies (0.854). The session before measured
+-- 309 s and 762 MiB at 7e3f778 at load average 13-17: user CPU grows
+-- with the machine's load, so compare within one run. At
+-- hosts=10000 requests=1000000: 8.0-8.6 s user, 99 MiB (efc0caa 9.3-9.8 s,
+-- interleaved). Memory: about 8.0 KiB per host beyond the 10,000-host run
+-- ((824,484 - 101,016) KiB / 90,000 hosts; both sizes make 100 requests
+-- per host, so this is per host at that load). Instructions per event are
+-- flat in the size (cachegrind: 1,690 at hosts=1000, 1,708 at
+-- hosts=3000); CPU per event grows with it: cache misses, which the world
+-- now hides in part by prefetching each next event's lines.
 
 local hosts = param("hosts", 100000)
 local requests = param("requests", 10000000)
