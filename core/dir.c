@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* dir.c - the cluster directory view: versioned records and placement indexes.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -578,7 +579,7 @@ int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len)
 		return 0; /* older or same: ignored */
 	same = same_templates(old, &r);
 	if (!same && templates_reserve(d, old, &r) < 0)
-		return -1;
+		return -ENOMEM; /* the view as it was */
 	if (!same)
 		templates_move(d, old, &r);
 	/* *old = r, writing only what the records use: the templates past

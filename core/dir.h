@@ -42,7 +42,10 @@ void ukf_dir_destroy(ukf_dir_t **d);
  */
 #define UKF_DIR_RECORD_MAX (48 + 12 * UKF_DIR_MAX_TEMPLATES)
 size_t ukf_dir_encode(const struct ukf_dir_record *r, void *buf, size_t cap);
-/* Decode and apply a published record; 0 applied or ignored as old, -1 bad. */
+/*
+ * Decode and apply a published record; 0 applied or ignored as old, -1 bad,
+ * -ENOMEM no memory for its templates' indexes (the view left as it was).
+ */
 int ukf_dir_apply(ukf_dir_t *d, const void *buf, size_t len);
 
 /*

@@ -166,10 +166,14 @@ static void lw_publish(void *wp, ukf_node_id_t node, const void *rec,
 	struct live_world *w = wp;
 
 	(void)node;
-	if (ukf_dir_apply(w->dir, rec, len) < 0) {
+	int rc = ukf_dir_apply(w->dir, rec, len);
+	if (rc < 0) {
 		if (w->sinks.log)
 			w->sinks.log(w->sinks.u, lw_now(w), node,
-				     "live: bad directory record dropped");
+				     rc == -ENOMEM
+					 ? "live: directory record dropped: "
+					   "out of memory"
+					 : "live: bad directory record dropped");
 		return;
 	}
 	if (len <= sizeof(w->own_rec)) {

@@ -508,7 +508,7 @@ static int work(sim_be_t *b, uint32_t s, ukf_ns_t ns, enum step st)
 			       cpu_key(s, in->gen), ns, &ev);
 	if (rc == 0)
 		in->on_cpu = 1;
-	return rc;
+	return rc == -ENOMEM ? be_oom(b) : rc;
 }
 
 /* Index of draw `k` of identity `ident` in an op's stream. */

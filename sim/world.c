@@ -368,11 +368,17 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 		break;
 	case SIM_EV_DIR:
 		/* A record the directory rejects as malformed is the engine's
-		 * bug; the view simply keeps the previous record. */
-		if (!w->out || dir_current(w, ev))
-			ukf_dir_apply(w->dir,
-				      (unsigned char *)ev->u.dir.buf + DIR_HDR,
-				      ev->u.dir.len);
+		 * bug; the view simply keeps the previous record. Without
+		 * memory the run ends (a view missing a record would change
+		 * the results). */
+		if ((!w->out || dir_current(w, ev)) &&
+		    ukf_dir_apply(w->dir,
+				  (unsigned char *)ev->u.dir.buf + DIR_HDR,
+				  ev->u.dir.len) == -ENOMEM) {
+			w->failed = 1;
+			snprintf(w->fail_msg, sizeof(w->fail_msg),
+				 "directory: out of memory");
+		}
 		dir_buf_put(w, ev->u.dir.buf, ev->u.dir.len);
 		break;
 	case SIM_EV_INST:
@@ -1349,6 +1355,19 @@ int ukf_sim_fail_link(struct ukf_world *world, ukf_node_id_t node,
 		return -1;
 	}
 	why = why && *why ? why : "link failed";
+	/* its record as the others last saw it, shown again at recovery
+	 * (taken first: without memory for it nothing has changed) */
+	size_t len = ukf_dir_encode(ukf_dir_get(w->dir, node), buf, sizeof(buf));
+	void *stash = len ? malloc(len) : NULL;
+	if (len && !stash) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (stash)
+		memcpy(stash, buf, len);
+	free(o->stash[node]);
+	o->stash[node] = stash;
+	o->stash_len[node] = stash ? len : 0;
 	if (w->sinks.log) {
 		char line[200];
 		snprintf(line, sizeof(line), "link-fail node=%u reason=%s",
@@ -1357,13 +1376,6 @@ int ukf_sim_fail_link(struct ukf_world *world, ukf_node_id_t node,
 	}
 	outage_note(w, node, "link-fail", why);
 	o->state[node] = 2;
-	/* its record as the others last saw it, shown again at recovery */
-	size_t len = ukf_dir_encode(ukf_dir_get(w->dir, node), buf, sizeof(buf));
-	free(o->stash[node]);
-	o->stash[node] = len ? malloc(len) : NULL;
-	if (o->stash[node])
-		memcpy(o->stash[node], buf, len);
-	o->stash_len[node] = o->stash[node] ? len : 0;
 	if (sim_net_cut(w->net, w->now, node, 1) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -1393,6 +1405,16 @@ int ukf_sim_recover_link(struct ukf_world *world, ukf_node_id_t node,
 		snprintf(err, errlen, "node %u's link has not failed", node);
 		return -1;
 	}
+	/* the others see its last record again (first: without memory for
+	 * it the link stays cut, the stash kept) */
+	if (o->stash[node] &&
+	    ukf_dir_apply(w->dir, o->stash[node], o->stash_len[node]) ==
+		-ENOMEM) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(o->stash[node]);
+	o->stash[node] = NULL;
 	if (w->sinks.log)
 		w->sinks.log(w->sinks.u, w->now, node, "link-recover");
 	outage_note(w, node, "link-recover", NULL);
@@ -1400,11 +1422,6 @@ int ukf_sim_recover_link(struct ukf_world *world, ukf_node_id_t node,
 	if (sim_net_cut(w->net, w->now, node, 0) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
-	}
-	if (o->stash[node]) {
-		ukf_dir_apply(w->dir, o->stash[node], o->stash_len[node]);
-		free(o->stash[node]);
-		o->stash[node] = NULL;
 	}
 	return 0;
 }

@@ -139,12 +139,12 @@ out:
  * with an "out of memory" message (from ukf_sim_create, from run, or from
  * the outage call that needed it), is refused while it is set up, or
  * completes; never anything else (a crash, another error), and it frees
- * all it allocated either way. A failure absorbed so that the run's
- * results differ from the run without one is counted, not failed: a few
- * such remain (a link cut's stashed record, sim/world.c; an engine
- * destroyed at a node failure, core/engine.c ukf_engine_destroy; a
- * record re-applied at link recovery, core/dir.c); COV_OOM_SHOW=1 names
- * each allocation.
+ * all it allocated either way. A failure absorbed must leave the run's
+ * results exactly those of the run without one (absorbed with other
+ * results were: a link cut's stashed record and the record re-applied at
+ * link recovery, sim/world.c; a directory update, core/dir.c; an engine
+ * destroyed at a node failure, core/engine.c; a unit of work put on a
+ * host's CPU, sim/backend.c); COV_OOM_SHOW=1 names each such allocation.
  */
 static int oom_sweep(int churn)
 {
@@ -191,6 +191,7 @@ static int oom_sweep(int churn)
 	       "results)\n",
 	       churn, total, creates, runs, calls, oks, diverged);
 	CHECK(creates > 0 && runs > 0);
+	CHECKF(diverged == 0, "%lld absorbed failures changed the results", diverged);
 	return 0;
 #endif
 }
