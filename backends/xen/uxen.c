@@ -203,8 +203,8 @@ struct uxen {
 	int times; /* UKF_XEN_TIMES=1: fork timings on stderr */
 	int trace; /* UKF_XEN_TRACE=1: every carried call and answer */
 	int remote_jobs; /* appended: uxen_remote.c's threads running (atomic) */
-	/* UKF_XEN_CLONE=direct: clones of templates built by uxen_direct.c
-	 * from the parsed file, not by libxl's restore; NULL: libxl */
+	/* clones of templates built by uxen_direct.c from the parsed file
+	 * (the default); NULL: by libxl's restore (UKF_XEN_CLONE=libxl) */
 	struct uxd *direct;
 };
 
@@ -1607,6 +1607,16 @@ static void tpl_error(struct uxen *x, uint32_t app, int err, const char *fmt,
 }
 
 /*
+ * The template job on vm is over (saved or failed, the domain resumed):
+ * vm may be templated, forked or saved again. Before the job's event, so
+ * that an engine acting on the event at once is not refused -EBUSY.
+ */
+static void tpl_done(struct uxen_vm *vm)
+{
+	__atomic_store_n(&vm->suspending, 0, __ATOMIC_RELEASE);
+}
+
+/*
  * make_template's thread: the guest waits in ready; libxl suspends it
  * (control/shutdown "suspend", the guest's SHUTDOWN_suspend) and writes
  * its memory and state to the file, then resumes it in place (a cancelled
@@ -1627,8 +1637,10 @@ static void *tpl_main(void *arg)
 	snprintf(tmp, sizeof(tmp), "%s.part", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		tpl_error(x, j->app, errno, "template of domain %u: %s: %s",
-			  vm->domid, tmp, strerror(errno));
+		int err = errno;
+		tpl_done(vm);
+		tpl_error(x, j->app, err, "template of domain %u: %s: %s",
+			  vm->domid, tmp, strerror(err));
 		goto out;
 	}
 	xl_reset();
@@ -1638,14 +1650,16 @@ static void *tpl_main(void *arg)
 	if (close(fd) < 0 && !rc)
 		rc = ERROR_FAIL;
 	if (rc) {
-		tpl_error(x, j->app, EIO,
-			  "template of domain %u: libxl_domain_suspend to "
-			  "%s: %s",
-			  vm->domid, tmp, xl_error(e, sizeof(e), rc));
+		xl_error(e, sizeof(e), rc);
 		unlink(tmp);
 		xl_enter(x);
 		libxl_domain_resume(x->ctx, vm->domid, 1, NULL);
 		xl_leave(x);
+		tpl_done(vm);
+		tpl_error(x, j->app, EIO,
+			  "template of domain %u: libxl_domain_suspend to "
+			  "%s: %s",
+			  vm->domid, tmp, e);
 		goto out;
 	}
 	xl_reset();
@@ -1661,10 +1675,11 @@ static void *tpl_main(void *arg)
 	}
 	if (rename(tmp, path) < 0 || stat(path, &st) < 0 ||
 	    !(t = calloc(1, sizeof(*t)))) {
-		tpl_error(x, j->app, errno ? errno : ENOMEM,
-			  "template of domain %u: %s: %s", vm->domid, path,
-			  strerror(errno ? errno : ENOMEM));
+		int err = errno ? errno : ENOMEM;
 		unlink(tmp);
+		tpl_done(vm);
+		tpl_error(x, j->app, err, "template of domain %u: %s: %s",
+			  vm->domid, path, strerror(err));
 		goto out;
 	}
 	t->app = j->app;
@@ -1701,9 +1716,9 @@ static void *tpl_main(void *arg)
 	ev.kind = UKF_BE_TEMPLATE;
 	ev.app = j->app;
 	ev.bytes = vm->mem; /* the guest memory it froze, as KVM counts */
+	tpl_done(vm);
 	emit(x, &ev);
 out:
-	__atomic_store_n(&vm->suspending, 0, __ATOMIC_RELEASE);
 	free(j);
 	return NULL;
 }
@@ -1979,7 +1994,8 @@ static int drv_create(const struct ukf_backend_config *c,
 			free(x);
 			return -1;
 		}
-		direct = cl && !strcmp(cl, "direct");
+		/* direct unless libxl's restore is asked for */
+		direct = !cl || !*cl || !strcmp(cl, "direct");
 	}
 	/* libxl's default SIGCHLD handling (libxl_sigchld_owner_libxl: this
 	 * process has no children of its own), forks through xl_fork */
@@ -2000,7 +2016,9 @@ static int drv_create(const struct ukf_backend_config *c,
 				 strerror(e));
 		else
 			snprintf(err, errlen,
-				 "xen backend: UKF_XEN_CLONE=direct: %s", why);
+				 "xen backend: direct clones (UKF_XEN_CLONE=libxl "
+				 "restores through libxl instead): %s",
+				 why);
 		uxen_handle_enter();
 		if (x->xsh)
 			xs_close(x->xsh);
@@ -2063,8 +2081,9 @@ static void drv_destroy(struct ukf_backend *be)
 const struct ukf_backend_driver uxen_driver = {
     .name = "xen",
     .summary = "Xen through libxenlight (run in dom0): PV unikernel domains, "
-	       "calls over a shared page + event channel, templates and fork "
-	       "by suspend to a file + restore",
+	       "calls over a shared page + event channel, templates by suspend "
+	       "to a file, clones built directly from it, fork by suspend + "
+	       "restore",
     .image_dir = "guest-xen",
     .available = drv_available,
     .create = drv_create,

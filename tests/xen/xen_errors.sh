@@ -54,11 +54,12 @@ mkdir -p /tmp/tpl-bad
 head -c 65536 /dev/urandom >/tmp/tpl-bad/ukf-xen-n0-a0.tpl
 case_ badtpl "$BOOT" --template-dir /tmp/tpl-bad --clone-only --clones 1 "$G/hello"
 # a real template cut in half (a full disk): libxl's own restore error
+# (UKF_XEN_CLONE=libxl; the direct path's parser refuses it in xen.direct_clone)
 mkdir -p /tmp/tpl-ok /tmp/tpl-cut
 "$BOOT" --template-dir /tmp/tpl-ok --clones 1 "$G/hello" >/dev/null 2>&1
 size=\$(stat -c %s /tmp/tpl-ok/ukf-xen-n0-a0.tpl)
 head -c \$((size / 2)) /tmp/tpl-ok/ukf-xen-n0-a0.tpl >/tmp/tpl-cut/ukf-xen-n0-a0.tpl
-case_ cuttpl "$BOOT" --template-dir /tmp/tpl-cut --clone-only --clones 1 "$G/hello"
+case_ cuttpl env UKF_XEN_CLONE=libxl "$BOOT" --template-dir /tmp/tpl-cut --clone-only --clones 1 "$G/hello"
 case_ after "$BOOT" "$G/hello"
 echo "== domains left"
 xl list | awk 'NR > 1 { print "   | " \$1 }'

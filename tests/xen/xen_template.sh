@@ -4,8 +4,10 @@
 # (scripts/xen-testbed) through the xen backend's make_template and
 # clone_template, with ukf-xen-boot --clones: hello and synth are booted
 # held at ready, suspended to a template file (libxl_domain_suspend), let go
-# on (their own post-ready work and exit 0), and 2 clones restored from the
-# file (libxl_domain_create_restore) each go on from ready as new domains
+# on (their own post-ready work and exit 0), and 2 clones made from the
+# file - hello's through libxl's restore (UKF_XEN_CLONE=libxl,
+# libxl_domain_create_restore), synth's by the default direct builder
+# (backends/xen/uxen_direct.c) - each go on from ready as new domains
 # with their own ids and arguments, print their output and exit 0; cloning
 # from a template directory without the file is refused with the reason;
 # no domain is left. Timings printed are EMULATED (QEMU TCG).
@@ -33,7 +35,7 @@ case_() {
 	sed 's/^/   | /' "$D/\$name.out" "$D/\$name.err"
 	echo "   | template files: \$(ls /tmp/tpl-\$name | tr '\n' ' ')"
 }
-case_ hello "$BOOT" --timeout 300 --template-dir /tmp/tpl-hello --clones 2 "$G/hello"
+case_ hello env UKF_XEN_CLONE=libxl "$BOOT" --timeout 300 --template-dir /tmp/tpl-hello --clones 2 "$G/hello"
 case_ synth "$BOOT" --timeout 300 --mem 32M --template-dir /tmp/tpl-synth --clones 2 "$G/synth" mem=4M init=20ms work=1ms dirty=16 units=2
 case_ missing "$BOOT" --timeout 120 --template-dir /tmp/tpl-missing --clone-only --clones 1 "$G/hello"
 echo "== domains left"
@@ -59,4 +61,4 @@ done
 expect missing 125 'clone 1: clone refused: No such file or directory \(no template of the app in the template directory\)' \
 	"a clone from a missing template file"
 xen_expect_no_domains_left
-echo "PASS: hello and synth made templates (suspended to a file) and went on; 2 clones of each, restored as new domains, went on from ready with their own ids and exited 0; a clone without its template file was refused"
+echo "PASS: hello and synth made templates (suspended to a file) and went on; 2 clones of each (hello's restored by libxl, synth's built directly) went on from ready with their own ids and exited 0; a clone without its template file was refused"
