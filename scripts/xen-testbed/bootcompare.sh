@@ -12,41 +12,24 @@
 #            xenconsoled's log (/var/log/xen/console/guest-NAME.log, polled
 #            every 10 ms);
 #   clone    a clone of hello's template (made once before the runs:
-#            hello held at ready, suspended to a file by libxl), restored
-#            by the backend's clone_template (libxl_domain_create_restore):
-#            from the clone call to the clone's ready (data/ukf-ready in
+#            hello held at ready, suspended to a file by libxl), made by
+#            the backend's clone_template (its default: built directly from
+#            the file, uxen_direct.c; UKF_XEN_CLONE=libxl for libxl's
+#            restore; clonebench.sh times both): from the clone call to
+#            the clone's ready (data/ukf-ready in
 #            xenstore, polled every 50 ms), and the whole ukf-xen-boot
 #            --clone-only process.
 # Runs alternate (ukfork, xl, clone, ukfork, ...) so load changes hit all.
 # All figures are EMULATED (Xen under QEMU TCG): compare them within one run.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-RUNS=5
-B=$ROOT/build
-while (($#)); do
-	case $1 in
-	-n) RUNS=$2; shift 2 ;;
-	--build) B=$2; shift 2 ;;
-	-h | --help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "bootcompare.sh: unknown argument '$1'" >&2; exit 2 ;;
-	esac
-done
-B=$(cd "$B" && pwd -P)
-BOOT=$B/backends/xen/ukf-xen-boot
-IMG=$B/guest-xen/hello
-[ -x "$BOOT" ] && [ -f "$IMG" ] || {
-	echo "bootcompare.sh: needs $BOOT and $IMG (cmake -DUKF_BUILD_XEN=ON, make ukf-xen-boot guest-xen-hello)" >&2
-	exit 2
-}
-D=$(mktemp -d "${TMPDIR:-/tmp}/ukf-xen-cmp.XXXXXX")
-trap 'rm -rf "$D"' EXIT
-chmod 755 "$D"
+# shellcheck source=bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+xtb_bench_init bootcompare.sh 23 "$@"
 
 cat >"$D/in-dom0.sh" <<INNER
 set -u
-now() { date +%s.%N; }
-ms() { echo "\$1 \$2" | awk '{ printf "%.1f", (\$1 - \$2) * 1000 }'; }
+. "$D/dom0-lib.sh"
 T=/tmp/ukf-cmp-tpl
 mkdir -p \$T
 "$BOOT" --quiet --template-dir \$T --clones 1 "$IMG" 2>"$D/t.err" >/dev/null || { cat "$D/t.err" >&2; exit 1; }
@@ -61,36 +44,20 @@ for i in \$(seq 1 $RUNS); do
 	echo "ukfork \$i ready_ms \$r start_ready_ms \$s process_ms \$(ms \$t1 \$t0)"
 
 	name=ukf-cmp-\$i
-	printf 'name = "%s"\ntype = "pv"\nkernel = "%s"\nmemory = 32\nvcpus = 1\n' \
-		"\$name" "$IMG" >"$D/\$name.cfg"
-	log=/var/log/xen/console/guest-\$name.log
-	t0=\$(now)
-	xl create -q "$D/\$name.cfg" || exit 1
-	n=0
-	until grep -q '^UKF-READY' "\$log" 2>/dev/null; do
-		n=\$((n + 1)); [ \$n -lt 12000 ] || { echo "xl: no UKF-READY in \$log" >&2; exit 1; }
-		sleep 0.01
-	done
-	t1=\$(now)
-	echo "xl \$i ready_ms \$(ms \$t1 \$t0)"
+	x=\$(xl_ready \$name) || exit 1
+	echo "xl \$i ready_ms \$x"
 	t0=\$(now)
 	"$BOOT" --quiet --template-dir \$T --clone-only --clones 1 "$IMG" 2>"$D/c.err" >/dev/null || { cat "$D/c.err" >&2; exit 1; }
 	t1=\$(now)
 	r=\$(sed -n 's/.*clone 1: running .*, ready \([0-9.]*\) ms, exit.*/\1/p' "$D/c.err")
 	echo "clone \$i ready_ms \$r process_ms \$(ms \$t1 \$t0)"
-	n=0
-	while xl domid "\$name" >/dev/null 2>&1; do # on_poweroff: destroy
-		n=\$((n + 1)); [ \$n -lt 600 ] || { xl destroy "\$name"; break; }
-		sleep 0.1
-	done
+	xl_gone \$name
 done
 INNER
 
-"$ROOT/scripts/xen-testbed/run" --timeout 1200 --dom0-vcpus 1 --share "$D" \
-	-- bash "$D/in-dom0.sh" >"$D/out"
-cat "$D/out"
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.1f-%.1f", lo, hi }'; }
+xtb_bench_run 1200
+median() { xtb_median; }
+range() { xtb_range; }
 u=$(awk '$1 == "ukfork" { print $4 }' "$D/out")
 s=$(awk '$1 == "ukfork" { print $6 }' "$D/out")
 p=$(awk '$1 == "ukfork" { print $8 }' "$D/out")

@@ -21,32 +21,13 @@
 # All figures are EMULATED (Xen under QEMU TCG): compare them within one run.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-RUNS=5
-B=$ROOT/build
-while (($#)); do
-	case $1 in
-	-n) RUNS=$2; shift 2 ;;
-	--build) B=$2; shift 2 ;;
-	-h | --help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "clonebench.sh: unknown argument '$1'" >&2; exit 2 ;;
-	esac
-done
-B=$(cd "$B" && pwd -P)
-BOOT=$B/backends/xen/ukf-xen-boot
-IMG=$B/guest-xen/hello
-[ -x "$BOOT" ] && [ -f "$IMG" ] || {
-	echo "clonebench.sh: needs $BOOT and $IMG (cmake -DUKF_BUILD_XEN=ON, make ukf-xen-boot guest-xen-hello)" >&2
-	exit 2
-}
-D=$(mktemp -d "${TMPDIR:-/tmp}/ukf-xen-clonebench.XXXXXX")
-trap 'rm -rf "$D"' EXIT
-chmod 755 "$D"
+# shellcheck source=bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+xtb_bench_init clonebench.sh 22 "$@"
 
 cat >"$D/in-dom0.sh" <<INNER
 set -u
-now() { date +%s.%N; }
-ms() { echo "\$1 \$2" | awk '{ printf "%.1f", (\$1 - \$2) * 1000 }'; }
+. "$D/dom0-lib.sh"
 T=/tmp/ukf-clonebench-tpl
 mkdir -p \$T
 "$BOOT" --quiet --template-dir \$T --clones 1 "$IMG" 2>"$D/t.err" >/dev/null || { cat "$D/t.err" >&2; exit 1; }
@@ -57,18 +38,8 @@ for i in \$(seq 1 $RUNS); do
 	echo "cold \$i ready_ms \$(sed -n 's/.*UKF-READY \([0-9.]*\) ms, exit.*/\1/p' "$D/u.err")"
 
 	name=ukf-cb-\$i
-	printf 'name = "%s"\ntype = "pv"\nkernel = "%s"\nmemory = 32\nvcpus = 1\n' \
-		"\$name" "$IMG" >"$D/\$name.cfg"
-	log=/var/log/xen/console/guest-\$name.log
-	t0=\$(now)
-	xl create -q "$D/\$name.cfg" || exit 1
-	n=0
-	until grep -q '^UKF-READY' "\$log" 2>/dev/null; do
-		n=\$((n + 1)); [ \$n -lt 12000 ] || { echo "xl: no UKF-READY in \$log" >&2; exit 1; }
-		sleep 0.01
-	done
-	t1=\$(now)
-	echo "xl \$i ready_ms \$(ms \$t1 \$t0)"
+	x=\$(xl_ready \$name) || exit 1
+	echo "xl \$i ready_ms \$x"
 
 	UKF_XEN_CLONE=libxl "$BOOT" --quiet --template-dir \$T --clone-only --clones 2 -j 1 "$IMG" 2>"$D/l.err" >/dev/null || { cat "$D/l.err" >&2; exit 1; }
 	echo "libxl \$i ready_ms \$(ready 2 "$D/l.err")"
@@ -77,20 +48,14 @@ for i in \$(seq 1 $RUNS); do
 	b=\$(sed -n 's/^xen: direct clone 3 (domain [0-9]*): \([0-9.]*\) ms.*/\1/p' "$D/d.err")
 	p=\$(sed -n 's/^xen: direct clone 2 .*(parse \([0-9.]*\),.*/\1/p' "$D/d.err")
 	echo "direct \$i ready_ms \$(ready 2 "$D/d.err") first_ready_ms \$(ready 1 "$D/d.err") build_ms \$b parse_ms \$p"
-	n=0
-	while xl domid "\$name" >/dev/null 2>&1; do # on_poweroff: destroy
-		n=\$((n + 1)); [ \$n -lt 600 ] || { xl destroy "\$name"; break; }
-		sleep 0.1
-	done
+	xl_gone \$name
 done
 INNER
 
-"$ROOT/scripts/xen-testbed/run" --timeout 1500 --dom0-vcpus 1 --share "$D" \
-	-- bash "$D/in-dom0.sh" >"$D/out"
-cat "$D/out"
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.1f-%.1f", lo, hi }'; }
-col() { awk -v k="$1" -v f="$2" '$1 == k { print $f }' "$D/out"; }
+xtb_bench_run 1500
+median() { xtb_median; }
+range() { xtb_range; }
+col() { xtb_col "$@"; }
 mc=$(col cold 4 | median) mx=$(col xl 4 | median) ml=$(col libxl 4 | median)
 md=$(col direct 4 | median) mf=$(col direct 6 | median) mb=$(col direct 8 | median) mp=$(col direct 10 | median)
 echo
