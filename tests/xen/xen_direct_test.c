@@ -77,6 +77,34 @@ enum flaw {
 	UNKNOWN_REC,  /* a mandatory record type nobody knows */
 	NO_VCPU,      /* no X86_PV_VCPU_BASIC */
 	WIDE_PFN,     /* PAGE_DATA names a pfn beyond the p2m */
+	LIBXL_V3,     /* libxl stream version 3 */
+	NO_LIBXC,     /* libxl END right after the header */
+	TWO_LIBXC,    /* a second LIBXC_CONTEXT (a checkpointed stream) */
+	PAST_END,     /* a last libxl record longer than the file */
+	LIBXC_ID,     /* the libxc header is not "XENF" */
+	LIBXC_V4,     /* libxc stream version 4 */
+	BIG_ENDIAN_,  /* libxc options: big-endian */
+	WIDTH32,      /* X86_PV_INFO: a 32-bit guest */
+	P2M_FIRST,    /* X86_PV_P2M_FRAMES before X86_PV_INFO */
+	P2M_TWICE,    /* a second X86_PV_P2M_FRAMES (live migration) */
+	P2M_SHORT,    /* X86_PV_P2M_FRAMES of 4 bytes */
+	P2M_RANGE,    /* its pfns start at 1 */
+	P2M_LEN,      /* a frame more than its pfns need */
+	P2M_PFN,      /* the p2m's frame at pfn 9, beyond the guest */
+	PD_FIRST,     /* PAGE_DATA before X86_PV_P2M_FRAMES */
+	PD_COUNT,     /* PAGE_DATA claiming 100 pfns in 8 bytes */
+	PD_TYPE,      /* a pfn of an unknown frame type */
+	VCPU_SHORT,   /* a vCPU record of 4 bytes */
+	VCPU_ID,      /* vCPU 300 */
+	VCPU_SIZE,    /* X86_PV_VCPU_BASIC of 100 bytes */
+	VCPU_EXT,     /* X86_PV_VCPU_EXTENDED of 200 bytes */
+	VCPU_MSRS,    /* X86_PV_VCPU_MSRS of 5 bytes */
+	SHINFO_SIZE,  /* SHARED_INFO of 100 bytes */
+	NO_SHINFO,    /* no SHARED_INFO */
+	TSC_SHORT,    /* X86_TSC_INFO of 8 bytes */
+	NO_P2M,       /* no X86_PV_P2M_FRAMES at all */
+	TOLERATED,    /* good, plus what libxc tolerates: an empty vCPU
+		       * record, an optional record nobody knows */
 };
 
 static struct buf stream(enum flaw f)
@@ -85,13 +113,17 @@ static struct buf stream(enum flaw f)
 	uint8_t page[4096];
 
 	put_be(&b, 0x4c6962786c466d74ULL, 8); /* libxl header */
-	put_be(&b, 2, 4);
+	put_be(&b, f == LIBXL_V3 ? 3 : 2, 4);
 	put_be(&b, 0, 4);
+	if (f == NO_LIBXC) {
+		rec(&b, 0x00, NULL, 0); /* libxl END */
+		return b;
+	}
 	rec(&b, 1, NULL, 0); /* LIBXC_CONTEXT */
 	put_be(&b, ~0ULL, 8); /* libxc image header */
-	put_be(&b, 0x58454e46, 4);
-	put_be(&b, 3, 4);
-	put_be(&b, 0, 2);
+	put_be(&b, f == LIBXC_ID ? 0x58454e47 : 0x58454e46, 4);
+	put_be(&b, f == LIBXC_V4 ? 4 : 3, 4);
+	put_be(&b, f == BIG_ENDIAN_ ? 1 : 0, 2);
 	put_be(&b, 0, 2);
 	put_be(&b, 0, 4);
 	put_le(&b, f == HVM ? 2 : 1, 4); /* domain header */
@@ -100,14 +132,31 @@ static struct buf stream(enum flaw f)
 	put_le(&b, 4, 4);
 	put_le(&b, 17, 4);
 	{
-		uint8_t info[8] = {8, 4};
+		uint8_t info[8] = {f == WIDTH32 ? 4 : 8, 4};
+		/* pfns 0-4, the p2m's frame at pfn 1 */
+		uint64_t fr[3] = {(uint64_t)4 << 32 | (f == P2M_RANGE),
+				  f == P2M_PFN ? 9 : 1, 1};
+		uint32_t frn = f == P2M_SHORT ? 4 : f == P2M_LEN ? 24 : 16;
+		if (f == PD_FIRST) {
+			uint8_t pd[16] = {1}; /* one pfn, 0, no data */
+			pd[15] = 0xf0; /* XTAB */
+			rec(&b, 0x01, pd, sizeof(pd));
+		}
+		if (f == P2M_FIRST)
+			rec(&b, 0x03, fr, frn);
 		rec(&b, 0x02, info, sizeof(info));
-	}
-	{
-		uint64_t fr[2] = {(uint64_t)4 << 32, 1}; /* pfns 0-4, frame 1 */
-		rec(&b, 0x03, fr, sizeof(fr));
+		if (f != P2M_FIRST && f != NO_P2M)
+			rec(&b, 0x03, fr, frn);
+		if (f == P2M_TWICE)
+			rec(&b, 0x03, fr, frn);
 	}
 	rec(&b, 0x10, NULL, 0); /* STATIC_DATA_END */
+	if (f == PD_COUNT) {
+		uint8_t pd[8] = {100};
+		rec(&b, 0x01, pd, sizeof(pd));
+	}
+	if (f == NO_P2M)
+		goto tail;
 	{
 		struct buf pd = {0};
 		uint64_t l1 = (uint64_t)XEN_DOMCTL_PFINFO_L4TAB |
@@ -118,7 +167,10 @@ static struct buf stream(enum flaw f)
 		put_le(&pd, 1, 8);
 		put_le(&pd, 2 | l1 << 32, 8);
 		put_le(&pd, f == WIDE_PFN ? 9 : 3, 8);
-		put_le(&pd, 4 | (uint64_t)XEN_DOMCTL_PFINFO_XTAB << 32, 8);
+		put_le(&pd, 4 | (uint64_t)(f == PD_TYPE ? 0x60000000u
+							 : XEN_DOMCTL_PFINFO_XTAB)
+				   << 32,
+		       8);
 		memset(page, 0, sizeof(page));
 		memcpy(page, "xen-3.0-x86_64", 14); /* start_info */
 		put(&pd, page, sizeof(page));
@@ -136,27 +188,45 @@ static struct buf stream(enum flaw f)
 		rec(&b, 0x01, pd.p, (uint32_t)pd.n);
 		free(pd.p);
 	}
+tail:
 	if (f == UNKNOWN_REC)
 		rec(&b, 0x7777, "x", 1);
+	if (f == TOLERATED) {
+		uint8_t v[8] = {1}; /* vCPU 1, no context */
+		rec(&b, 0x04, v, sizeof(v));
+		rec(&b, 0x80007777u, "x", 1);
+	}
 	if (f != NO_VCPU) {
 		struct buf v = {0};
 		vcpu_guest_context_x86_64_t c;
 		memset(&c, 0, sizeof(c));
 		c.user_regs.rdx = f == BAD_SI ? 4 : 0;
 		c.ctrlreg[3] = 2 << 12;
+		put_le(&v, f == VCPU_ID ? 300 : 0, 4);
 		put_le(&v, 0, 4);
-		put_le(&v, 0, 4);
-		put(&v, &c, sizeof(c));
-		rec(&b, 0x04, v.p, (uint32_t)v.n);
+		put(&v, &c, f == VCPU_SIZE ? 100 : sizeof(c));
+		rec(&b, 0x04, v.p, f == VCPU_SHORT ? 4 : (uint32_t)v.n);
 		free(v.p);
 	}
+	if (f == VCPU_EXT || f == VCPU_MSRS) {
+		uint8_t v[8 + 200] = {0}; /* vCPU 0, then the body */
+		rec(&b, f == VCPU_EXT ? 0x05 : 0x0c, v,
+		    f == VCPU_EXT ? 8 + 200 : 8 + 5);
+	}
 	memset(page, 0, sizeof(page));
-	rec(&b, 0x07, page, sizeof(page)); /* SHARED_INFO */
+	if (f != NO_SHINFO) /* SHARED_INFO */
+		rec(&b, 0x07, page, f == SHINFO_SIZE ? 100 : sizeof(page));
 	{
 		uint8_t tsc[24] = {0};
-		rec(&b, 0x08, tsc, sizeof(tsc));
+		rec(&b, 0x08, tsc, f == TSC_SHORT ? 8 : sizeof(tsc));
 	}
 	rec(&b, 0x00, NULL, 0); /* libxc END */
+	if (f == TWO_LIBXC)
+		rec(&b, 1, NULL, 0); /* another LIBXC_CONTEXT */
+	if (f == PAST_END) {
+		put_le(&b, 0x5, 4); /* a record of 1 MiB in a short file */
+		put_le(&b, 1u << 20, 4);
+	}
 	rec(&b, 0x00, NULL, 0); /* libxl END */
 	return b;
 }
@@ -320,12 +390,48 @@ int main(int argc, char **argv)
 		CHECK(info.libxc_version == 3);
 	}
 
+	rc = parse(TOLERATED, &info, err, sizeof(err));
+	CHECKF(rc == 0 && info.vcpus == 1,
+	       "an empty vCPU record and an optional unknown record: rc %d "
+	       "'%s', %u vCPUs",
+	       rc, err, rc == 0 ? info.vcpus : 0);
+
 	expect_refused(HVM, "x86 PV guest");
 	expect_refused(PD_LENGTH, "PAGE_DATA at offset");
 	expect_refused(BAD_SI, "start_info pfn 0x4");
 	expect_refused(UNKNOWN_REC, "record type 0x7777 at offset");
 	expect_refused(NO_VCPU, "no X86_PV_VCPU_BASIC record for vCPU 0");
 	expect_refused(WIDE_PFN, "pfn 0x9 beyond");
+	expect_refused(LIBXL_V3, "libxl stream version 3");
+	expect_refused(NO_LIBXC, "no LIBXC_CONTEXT record");
+	expect_refused(TWO_LIBXC, "a second libxc stream");
+	expect_refused(PAST_END, "past the end of the file");
+	expect_refused(LIBXC_ID, "no libxc image header");
+	expect_refused(LIBXC_V4, "libxc stream version 4");
+	expect_refused(BIG_ENDIAN_, "big-endian libxc stream");
+	expect_refused(WIDTH32, "guest width 4, 4 levels");
+	expect_refused(P2M_FIRST, "X86_PV_P2M_FRAMES at offset");
+	expect_refused(P2M_FIRST, "before X86_PV_INFO");
+	expect_refused(P2M_TWICE, "a second X86_PV_P2M_FRAMES");
+	expect_refused(P2M_SHORT, "X86_PV_P2M_FRAMES at offset");
+	expect_refused(P2M_SHORT, "truncated");
+	expect_refused(P2M_RANGE, "pfns 0x1-0x4");
+	expect_refused(P2M_LEN, "length 24, expected 16");
+	expect_refused(P2M_PFN, "frame 0 at pfn 0x9, beyond the guest");
+	expect_refused(PD_FIRST, "before the X86_PV_P2M_FRAMES record");
+	expect_refused(PD_COUNT, "too short for its pfn list");
+	expect_refused(PD_TYPE, "has unknown type 0x60000000");
+	expect_refused(VCPU_SHORT, "vCPU record 0x4 at offset");
+	expect_refused(VCPU_ID, "vCPU 300 (at most 127)");
+	expect_refused(VCPU_SIZE, "100 bytes of context");
+	expect_refused(VCPU_EXT, "X86_PV_VCPU_EXTENDED at offset");
+	expect_refused(VCPU_EXT, "200 bytes (at most 128)");
+	expect_refused(VCPU_MSRS, "not a whole number of MSRs");
+	expect_refused(SHINFO_SIZE, "SHARED_INFO at offset");
+	expect_refused(SHINFO_SIZE, "length 100, expected 4096");
+	expect_refused(NO_SHINFO, "no SHARED_INFO record");
+	expect_refused(TSC_SHORT, "X86_TSC_INFO at offset");
+	expect_refused(NO_P2M, "no X86_PV_P2M_FRAMES record");
 
 	{ /* not a libxl stream at all: an ELF file's first bytes */
 		struct uxd_image *img = NULL;
@@ -354,6 +460,12 @@ int main(int argc, char **argv)
 				    sizeof(err));
 		CHECKF(rc == -2 && strstr(err, "/nonexistent/ukf.tpl: No such"),
 		       "missing file: rc %d, '%s'", rc, err);
+	}
+	{ /* a directory: opened, then its read fails with the reason */
+		struct uxd_image *img = NULL;
+		rc = uxd_image_load("/", &img, err, sizeof(err));
+		CHECKF(rc < 0 && strstr(err, "template file /: read at 0:"),
+		       "directory: rc %d, '%s'", rc, err);
 	}
 	if (failures)
 		fprintf(stderr, "xen-direct-test: %d checks failed\n", failures);
