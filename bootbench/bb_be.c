@@ -318,9 +318,6 @@ int bb_be_loop(const struct bb_opts *o, struct bb_inst *insts,
 			insts[i].rss = grow;
 		}
 	}
-	snprintf(res->measures, sizeof(res->measures),
-		 "in-process: the monitor process's CPU time and peak-RSS "
-		 "growth over the run, divided by the instance count");
 	return 0;
 }
 

@@ -114,7 +114,9 @@ int bb_be_app(const struct bb_opts *o, struct ukf_app *app, char *err,
 int bb_be_template(const struct bb_opts *o, struct bb_be *k,
 		   const struct ukf_app *app, char *err, size_t errlen);
 /* Boot (or clone) o->count instances, o->parallel at a time, each timed
- * from launch to the marker on its console; fills insts and res. 0. */
+ * from launch to the marker on its console; fills insts (CPU and memory
+ * per instance: this process's) and res->t_end; the caller says what
+ * those measure (res->measures). 0. */
 int bb_be_loop(const struct bb_opts *o, struct bb_inst *insts,
 	       struct bb_result *res, struct bb_be *k,
 	       const struct ukf_app *app);

@@ -68,6 +68,9 @@ int bb_run_kvm(const struct bb_opts *o, struct bb_inst *insts,
 		}
 	}
 	rc = bb_be_loop(o, insts, res, &k, &app);
+	snprintf(res->measures, sizeof(res->measures),
+		 "in-process: the monitor process's CPU time and peak-RSS "
+		 "growth over the run, divided by the instance count");
 out:
 	ukvm_destroy(&m);
 	ukf_evq_destroy(&k.q);
