@@ -11,6 +11,7 @@
 #include "backends/registry.h"
 #include "core/ukf.h"
 #include "include/ukf_abi.h"
+#include "tests/xen/open_backend.h"
 
 #define SELFTEST_COUNTING
 #include "tests/common/selftest.h"
@@ -94,7 +95,6 @@ int main(int argc, char **argv)
 	static struct sink s;
 	const struct ukf_backend_driver *d;
 	const struct ukf_backend_ops *o;
-	struct ukf_backend_config cfg;
 	struct ukf_backend be;
 	struct ukf_app app, noimg;
 	char err[1024], tpl[600], *longargs;
@@ -108,18 +108,9 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.cond, NULL);
 	setenv("UKF_XEN_DEBUG", "1", 1);
-	setenv("UKF_XEN_TEMPLATE_DIR", argv[2], 1);
-	ukf_backend_config_default(&cfg);
-	cfg.event = on_event;
-	cfg.u = &s;
-	cfg.pause_on_ready = 1;
-	cfg.max_vms = 2;
-	cfg.run_limit_ns = 300 * UKF_S;
-	d = ukf_backend_open("xen", &cfg, &be, err, sizeof(err));
-	if (!d) {
-		fprintf(stderr, "open: %s\n", err);
+	d = xt_open_backend(argv[2], 2, 300, on_event, &s, &be);
+	if (!d)
 		return 1;
-	}
 	o = be.ops;
 	b = be.b;
 	CHECK(ukf_app_parse(&app, "hello", "", err, sizeof(err)) == 0);

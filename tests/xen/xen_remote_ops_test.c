@@ -13,6 +13,7 @@
 #include "backends/registry.h"
 #include "core/ukf.h"
 #include "include/ukf_abi.h"
+#include "tests/xen/open_backend.h"
 
 #define SELFTEST_COUNTING
 #include "tests/common/selftest.h"
@@ -222,7 +223,6 @@ int main(int argc, char **argv)
 {
 	const struct ukf_backend_driver *d;
 	const struct ukf_backend_ops *o;
-	struct ukf_backend_config cfg;
 	struct ukf_template_info info;
 	struct ukf_backend be;
 	struct ukf_app app;
@@ -239,19 +239,10 @@ int main(int argc, char **argv)
 	}
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.cond, NULL);
-	setenv("UKF_XEN_TEMPLATE_DIR", argv[2], 1);
 	setenv("UKF_XEN_TIMES", "1", 1);
-	ukf_backend_config_default(&cfg);
-	cfg.event = on_event;
-	cfg.u = &s;
-	cfg.pause_on_ready = 1;
-	cfg.max_vms = 3;
-	cfg.run_limit_ns = 600 * UKF_S;
-	d = ukf_backend_open("xen", &cfg, &be, err, sizeof(err));
-	if (!d) {
-		fprintf(stderr, "open: %s\n", err);
+	d = xt_open_backend(argv[2], 3, 600, on_event, &s, &be);
+	if (!d)
 		return 1;
-	}
 	o = be.ops;
 	b = be.b;
 	CHECK(ukf_app_parse(&app, "fanout", "", err, sizeof(err)) == 0);
