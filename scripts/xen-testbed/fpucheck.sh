@@ -61,7 +61,7 @@ echo "== xen: \$(xl info | sed -n 's/^xen_commandline *: //p')"
 rc=0
 if [ $IDLE -gt 0 ]; then
 	echo "== dom0 alone, ${IDLE} s"
-	"$D/fpucheck" -q -s -p $PROCS -t $IDLE || rc=1
+	"$D/fpucheck" -s -p $PROCS -t $IDLE || rc=1
 fi
 echo "== a tiny guest created and destroyed in a loop, ${BUSY} s"
 (
@@ -75,7 +75,7 @@ echo "== a tiny guest created and destroyed in a loop, ${BUSY} s"
 	echo "guests created: \$n"
 ) &
 loop=\$!
-"$D/fpucheck" -q -s -p $PROCS -t $BUSY || rc=1
+"$D/fpucheck" -s -p $PROCS -t $BUSY || rc=1
 wait \$loop
 exit \$rc
 INNER
