@@ -24,12 +24,9 @@ xen_workdir ukf-bb-xen
 
 cat >"$D/in-dom0.sh" <<INNER
 set -u
+. "$D/case.sh"
 one() { # NAME ARGS...: bootbench's output, indented, after "== NAME rc=N"
-	local name=\$1
-	shift
-	"$BB" "\$@" >"$D/\$name.out" 2>&1
-	echo "== \$name rc=\$?"
-	sed 's/^/   | /' "$D/\$name.out"
+	case_ -m "\$1" "$BB" "\${@:2}"
 }
 one cold --backend xen -n 2 -j 2 --mem 32M --guest "$G/hello"
 one template --backend xen -n 2 --from-template --mem 32M --guest "$G/hello"

@@ -34,6 +34,40 @@ xen_workdir() {
 		trap 'rm -rf "$D"' EXIT
 	fi
 	chmod 755 "$D"
+	xen_write_case_helper
+}
+
+# xen_write_case_helper: write $D/case.sh, the helpers each in-dom0.sh sources
+# (". $D/case.sh") to run its cases in dom0:
+#   show NAME RC        prints "== NAME rc=RC", then $D/NAME.out and
+#                       $D/NAME.err indented with "   | "
+#   case_ [-m] NAME CMD [ARG...]
+#                       runs CMD with its stdout in $D/NAME.out and its
+#                       stderr in $D/NAME.err, then show NAME with its exit
+#                       status. -m: stderr goes into NAME.out as it comes
+#                       (NAME.err stays empty). With CASE_TPL=1 set it makes
+#                       dom0's /tmp/tpl-NAME (a template directory) first.
+xen_write_case_helper() {
+	cat >"$D/case.sh" <<CASE
+show() {
+	echo "== \$1 rc=\$2"
+	sed 's/^/   | /' "$D/\$1.out" "$D/\$1.err"
+}
+case_() {
+	local merge=0 name
+	[ "\$1" = -m ] && { merge=1; shift; }
+	name=\$1
+	shift
+	[ "\${CASE_TPL:-0}" = 0 ] || mkdir -p "/tmp/tpl-\$name"
+	if [ \$merge = 1 ]; then
+		: >"$D/\$name.err"
+		"\$@" >"$D/\$name.out" 2>&1
+	else
+		"\$@" >"$D/\$name.out" 2>"$D/\$name.err"
+	fi
+	show "\$name" \$?
+}
+CASE
 }
 
 # xen_testbed_run TIMEOUT DIR: run DIR/in-dom0.sh in dom0 of the testbed

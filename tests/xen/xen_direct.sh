@@ -29,14 +29,8 @@ xen_workdir ukf-xen-direct
 cat >"$D/in-dom0.sh" <<INNER
 set -u
 export UKF_XEN_CLONE=direct UKF_XEN_TIMES=1
-case_() {
-	local name=\$1
-	shift
-	mkdir -p /tmp/tpl-\$name
-	"\$@" >"$D/\$name.out" 2>"$D/\$name.err"
-	echo "== \$name rc=\$?"
-	sed 's/^/   | /' "$D/\$name.out" "$D/\$name.err"
-}
+. "$D/case.sh"
+CASE_TPL=1
 case_ hello "$BOOT" --timeout 300 --template-dir /tmp/tpl-hello --clones 2 "$G/hello"
 case_ info "$INFO" --info /tmp/tpl-hello/ukf-xen-n0-a0.tpl
 case_ synth "$BOOT" --timeout 300 --mem 32M --template-dir /tmp/tpl-synth --clones 2 "$G/synth" mem=4M init=20ms work=1ms dirty=16 units=2

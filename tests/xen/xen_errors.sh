@@ -24,16 +24,7 @@ xen_workdir ukf-xen-errors
 # Each case in dom0: "== NAME rc=N", then its stdout and stderr.
 cat >"$D/in-dom0.sh" <<INNER
 set -u
-show() {
-	echo "== \$1 rc=\$2"
-	sed 's/^/   | /' "$D/\$1.out" "$D/\$1.err"
-}
-case_() {
-	local name=\$1
-	shift
-	"\$@" >"$D/\$name.out" 2>"$D/\$name.err"
-	show \$name \$?
-}
+. "$D/case.sh"
 case_ smallmem "$BOOT" --mem 1M "$G/hello"
 case_ vcpus "$BOOT" --vcpus 4096 "$G/hello"
 # two guests that never end; the first destroyed with xl once it runs

@@ -26,18 +26,15 @@ xen_workdir ukf-xen-template
 # files go to dom0's /tmp (tmpfs), one directory per case.
 cat >"$D/in-dom0.sh" <<INNER
 set -u
-case_() {
-	local name=\$1
-	shift
-	mkdir -p /tmp/tpl-\$name
-	"\$@" >"$D/\$name.out" 2>"$D/\$name.err"
-	echo "== \$name rc=\$?"
-	sed 's/^/   | /' "$D/\$name.out" "$D/\$name.err"
-	echo "   | template files: \$(ls /tmp/tpl-\$name | tr '\n' ' ')"
+. "$D/case.sh"
+CASE_TPL=1
+tcase() { # NAME CMD...: case_, then the files left in /tmp/tpl-NAME
+	case_ "\$@"
+	echo "   | template files: \$(ls /tmp/tpl-\$1 | tr '\n' ' ')"
 }
-case_ hello env UKF_XEN_CLONE=libxl "$BOOT" --timeout 300 --template-dir /tmp/tpl-hello --clones 2 "$G/hello"
-case_ synth "$BOOT" --timeout 300 --mem 32M --template-dir /tmp/tpl-synth --clones 2 "$G/synth" mem=4M init=20ms work=1ms dirty=16 units=2
-case_ missing "$BOOT" --timeout 120 --template-dir /tmp/tpl-missing --clone-only --clones 1 "$G/hello"
+tcase hello env UKF_XEN_CLONE=libxl "$BOOT" --timeout 300 --template-dir /tmp/tpl-hello --clones 2 "$G/hello"
+tcase synth "$BOOT" --timeout 300 --mem 32M --template-dir /tmp/tpl-synth --clones 2 "$G/synth" mem=4M init=20ms work=1ms dirty=16 units=2
+tcase missing "$BOOT" --timeout 120 --template-dir /tmp/tpl-missing --clone-only --clones 1 "$G/hello"
 echo "== domains left"
 xl list | awk 'NR > 1 { print "   | " \$1 }'
 INNER
