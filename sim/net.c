@@ -98,6 +98,10 @@ struct sim_net {
 	uint32_t nconns, cap, free_head;
 	size_t open;
 	sim_map_t bypair; /* from<<32|to -> conn slot */
+	/* per node: open connections it sends on; a send from a node with
+	 * none (most: control messages between idle pairs) skips bypair,
+	 * whose table, grown to the peak of open connections, is cold */
+	uint32_t *nout;
 	uint64_t bytes;
 	struct msg *mfree; /* spent MSG_POOL_BYTES blocks */
 	int failed;
@@ -132,7 +136,10 @@ sim_net_t *sim_net_create(sim_queue_t *q, uint32_t nodes, ukf_ns_t latency,
 	if (!n)
 		return NULL;
 	n->links = calloc(2 * (size_t)(nodes ? nodes : 1), sizeof(*n->links));
-	if (!n->links) {
+	n->nout = calloc(nodes ? nodes : 1, sizeof(*n->nout));
+	if (!n->links || !n->nout) {
+		free(n->links);
+		free(n->nout);
 		free(n);
 		return NULL;
 	}
@@ -181,6 +188,7 @@ void sim_net_destroy(sim_net_t **np)
 	free(n->sh);
 	free(n->down);
 	free(n->epoch);
+	free(n->nout);
 	free(n->conns);
 	free(n->links);
 	sim_map_free(&n->bypair);
@@ -801,7 +809,7 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 		return push_deliver(n, now + n->latency, m) < 0 ? (msg_put(n, m), -ENOMEM) : 0;
 
 	uint64_t key = ((uint64_t)from << 32) | to, v;
-	if (sim_map_get(&n->bypair, key, &v)) {
+	if (n->nout[from] && sim_map_get(&n->bypair, key, &v)) {
 		struct conn *c = &n->conns[v];
 		c->tail->next = m; /* sent after the ones before it */
 		c->tail = m;
@@ -828,6 +836,7 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 				     .tail = m, .used = 1, .next_free = NONE,
 				     .hpos = NONE };
 	n->open++;
+	n->nout[from]++;
 	int rc = conn_start(n, s, now);
 	if (n->fair)
 		rc |= fair_defer(n, now);
@@ -850,6 +859,7 @@ static int conn_done(sim_net_t *n, uint32_t s, ukf_ns_t now)
 	if (c->head)
 		return conn_start(n, s, now);
 	sim_map_del(&n->bypair, ((uint64_t)c->from << 32) | c->to);
+	n->nout[c->from]--;
 	c->used = 0;
 	c->next_free = n->free_head;
 	n->free_head = s;
@@ -1005,6 +1015,7 @@ int sim_net_cut(sim_net_t *n, ukf_ns_t now, ukf_node_id_t node, int down)
 		}
 		c->head = c->tail = NULL;
 		sim_map_del(&n->bypair, ((uint64_t)c->from << 32) | c->to);
+		n->nout[c->from]--;
 		c->used = 0;
 		c->next_free = n->free_head;
 		n->free_head = s;
