@@ -435,6 +435,9 @@ static void prefetch_next(struct sim_world *w)
 	case SIM_EV_TEMPLATE:
 		sim_be_prefetch(w->sbe, nx);
 		ukf_engine_prefetch(w->engines[nx->node]);
+		/* most instance steps start or end a work phase on the host */
+		if (w->cpu && nx->type == SIM_EV_INST)
+			sim_cpu_prefetch(w->cpu, nx);
 		break;
 	case SIM_EV_CPU:
 		sim_cpu_prefetch(w->cpu, nx);
