@@ -27,9 +27,12 @@ static uintptr_t advised; /* the heap is advised below this (0: off) */
 
 void sim_huge_heap(void)
 {
-	uintptr_t cur = (uintptr_t)sbrk(0), pg, lo;
+	uintptr_t cur, pg, lo;
 
-	if (!advised || cur == advised || cur == (uintptr_t)-1)
+	if (!advised) /* a small world: nothing to do, not even sbrk */
+		return;
+	cur = (uintptr_t)sbrk(0); /* glibc's cached break: no system call */
+	if (cur == advised || cur == (uintptr_t)-1)
 		return;
 	pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 	lo = advised < cur ? advised : cur;
