@@ -626,9 +626,21 @@ void ukf_dir_prefetch(const ukf_dir_t *d, ukf_node_id_t node)
 {
 	if (!d || node >= d->nodes)
 		return;
-	__builtin_prefetch(&d->rec[node], 1);
-	__builtin_prefetch(&d->rec[node].tvers[0], 1);
-	__builtin_prefetch(&d->all.n[d->all.size + node], 1);
+	const struct ukf_dir_record *r = &d->rec[node];
+	uint32_t i = d->all.size + node;
+
+	/* the record's head and templates (up to 8 of them) and their
+	 * versions: records do not start on a line, so each may span one
+	 * line more */
+	__builtin_prefetch(r, 1);
+	__builtin_prefetch((const char *)&r->templates[8] - 1, 1);
+	__builtin_prefetch(&r->tvers[0], 1);
+	__builtin_prefetch(&r->tvers[7], 1);
+	/* the leaf, and the lines of its parent and grandparent, where most
+	 * walks up stop (lt_set) */
+	__builtin_prefetch(&d->all.n[i], 1);
+	__builtin_prefetch(&d->all.n[i >> 1], 1);
+	__builtin_prefetch(&d->all.n[i >> 2], 1);
 }
 
 uint32_t ukf_dir_nodes(const ukf_dir_t *d)

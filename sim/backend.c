@@ -136,6 +136,8 @@ struct hostq {
 	uint32_t head, len, cap, busy;
 };
 
+#define TPL_DIRECT 64
+
 struct sim_be {
 	struct sim_world *w;
 	struct inst *inst;
@@ -143,7 +145,14 @@ struct sim_be {
 	size_t live;
 	uint64_t loads;      /* load_template calls: its draws' index */
 	sim_map_t byid;      /* instance id -> slot */
-	sim_map_t templates; /* node<<32 | app -> bytes */
+	/* Templates held: node<<32 | app -> bytes. Apps below TPL_DIRECT
+	 * (all but the rarest scenario's) are kept per node instead: bit app
+	 * of tmask[node] says whether node holds it, tbytes[app][node] its
+	 * bytes (a clone asks on every start; a hash map costs a cache miss
+	 * in a table of every node's templates). */
+	sim_map_t templates;
+	uint64_t *tmask;            /* per node; NULL until the first */
+	uint64_t *tbytes[TPL_DIRECT]; /* per app, per node; NULL until used */
 	struct hostq *hq;    /* per host; NULL until a job is queued */
 	uint64_t *mem;       /* per host: bytes counted (instances' private
 				pages, templates); NULL until first counted */
@@ -174,6 +183,9 @@ void sim_be_destroy(sim_be_t **bp)
 	free(b->mem);
 	sim_map_free(&b->byid);
 	sim_map_free(&b->templates);
+	free(b->tmask);
+	for (uint32_t a = 0; a < TPL_DIRECT; a++)
+		free(b->tbytes[a]);
 	free(b);
 	*bp = NULL;
 }
@@ -722,19 +734,61 @@ static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
 	return push_template(b, node, app, bytes, after, fail ? OP_LOAD : 0);
 }
 
+/* Does node hold app's template? 1 and its bytes in *bytes (may be
+ * NULL), or 0. */
+static int tpl_get(const sim_be_t *b, ukf_node_id_t node, uint32_t app,
+		   uint64_t *bytes)
+{
+	if (app >= TPL_DIRECT || node >= b->w->cfg.engine.nodes)
+		return sim_map_get(&b->templates, ((uint64_t)node << 32) | app,
+				   bytes);
+	if (!b->tmask || !(b->tmask[node] >> app & 1))
+		return 0;
+	if (bytes)
+		*bytes = b->tbytes[app][node];
+	return 1;
+}
+
+/* Record node's template of app (bytes). 0, or -ENOMEM. */
+static int tpl_put(sim_be_t *b, ukf_node_id_t node, uint32_t app,
+		   uint64_t bytes)
+{
+	uint32_t nodes = b->w->cfg.engine.nodes;
+
+	if (app >= TPL_DIRECT || node >= nodes)
+		return sim_map_put(&b->templates, ((uint64_t)node << 32) | app,
+				   bytes) < 0 ? -ENOMEM : 0;
+	if (!b->tmask && !(b->tmask = calloc(nodes, sizeof(*b->tmask))))
+		return -ENOMEM;
+	if (!b->tbytes[app] &&
+	    !(b->tbytes[app] = calloc(nodes, sizeof(*b->tbytes[app]))))
+		return -ENOMEM;
+	b->tbytes[app][node] = bytes;
+	b->tmask[node] |= 1ULL << app;
+	return 0;
+}
+
+static void tpl_del(sim_be_t *b, ukf_node_id_t node, uint32_t app)
+{
+	if (app >= TPL_DIRECT || node >= b->w->cfg.engine.nodes)
+		sim_map_del(&b->templates, ((uint64_t)node << 32) | app);
+	else if (b->tmask)
+		b->tmask[node] &= ~(1ULL << app);
+}
+
 static void be_drop_template(void *bp, ukf_node_id_t node, uint32_t app)
 {
 	sim_be_t *b = bp;
-	uint64_t key = ((uint64_t)node << 32) | app, v = 0;
+	uint64_t v = 0;
 
-	if (sim_map_get(&b->templates, key, &v))
+	if (tpl_get(b, node, app, &v))
 		(void)mem_template(b, node, v, 0);
-	sim_map_del(&b->templates, key);
+	tpl_del(b, node, app);
 }
 
 static int has_template(sim_be_t *b, ukf_node_id_t node, uint32_t app)
 {
-	return sim_map_get(&b->templates, ((uint64_t)node << 32) | app, NULL);
+	return tpl_get(b, node, app, NULL);
 }
 
 static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
@@ -920,7 +974,7 @@ static int be_export_template(void *bp, ukf_node_id_t node, uint32_t app,
 	*bytes = 0;
 	if (node >= b->w->cfg.engine.nodes)
 		return -EINVAL;
-	if (!sim_map_get(&b->templates, ((uint64_t)node << 32) | app, &v))
+	if (!tpl_get(b, node, app, &v))
 		return -ENOENT;
 	*bytes = v;
 	return 0;
@@ -975,7 +1029,7 @@ static void emit(sim_be_t *b, ukf_node_id_t node, struct ukf_be_event *ev)
 
 static void be_template_done(sim_be_t *b, const struct sim_ev *e)
 {
-	uint64_t key = ((uint64_t)e->node << 32) | e->u.tmpl.app, old = 0;
+	uint64_t old = 0;
 	if (e->u.tmpl.fail) {
 		(void)mem_template(b, e->node, e->u.tmpl.bytes, 0);
 		struct ukf_be_event ev = {
@@ -988,9 +1042,9 @@ static void be_template_done(sim_be_t *b, const struct sim_ev *e)
 		emit(b, e->node, &ev);
 		return;
 	}
-	if (sim_map_get(&b->templates, key, &old))
+	if (tpl_get(b, e->node, e->u.tmpl.app, &old))
 		(void)mem_template(b, e->node, old, 0); /* replaced */
-	if (sim_map_put(&b->templates, key, e->u.tmpl.bytes) < 0) {
+	if (tpl_put(b, e->node, e->u.tmpl.app, e->u.tmpl.bytes) < 0) {
 		b->w->failed = 1;
 		snprintf(b->w->fail_msg, sizeof(b->w->fail_msg),
 			 "out of memory recording a template");

@@ -215,8 +215,13 @@ int sim_cpu_cancel(sim_cpu_t *c, ukf_ns_t now, uint32_t host, uint64_t key)
 
 void sim_cpu_prefetch(const sim_cpu_t *c, const struct sim_ev *ev)
 {
-	if (c && ev->node < c->nhosts)
-		__builtin_prefetch(&c->hosts[ev->node], 1);
+	if (c && ev->node < c->nhosts) {
+		const char *h = (const char *)&c->hosts[ev->node];
+
+		/* 40 bytes: it may span two lines */
+		__builtin_prefetch(h, 1);
+		__builtin_prefetch(h + sizeof(struct host) - 1, 1);
+	}
 }
 
 int sim_cpu_event(sim_cpu_t *c, ukf_ns_t now, const struct sim_ev *ev)

@@ -22,11 +22,19 @@ struct msg {
 	uint32_t from, to;
 	uint32_t ep_from, ep_to; /* the endpoints' epochs when it was sent */
 	uint16_t type;
+	uint8_t pooled;	 /* a MSG_POOL_BYTES block: back to the free list */
 	size_t len;	 /* body bytes, then bulk_len bulk bytes, in data */
 	size_t bulk_len;
 	uint64_t bulk;	 /* bytes charged beyond len + bulk_len */
 	unsigned char data[];
 };
+
+/* Messages whose body and bulk fit in a MSG_POOL_BYTES block (control
+ * messages, deltas: nearly all) take one from the network's free list
+ * and go back to it once delivered, instead of a malloc and a free each:
+ * the block reused is the one freed last, still in the cache. Every
+ * block is a malloc'd one, so free() of a message stays right. */
+#define MSG_POOL_BYTES 256
 
 struct conn {
 	uint32_t from, to;
@@ -90,7 +98,12 @@ struct sim_net {
 	uint32_t nconns, cap, free_head;
 	size_t open;
 	sim_map_t bypair; /* from<<32|to -> conn slot */
+	/* per node: open connections it sends on; a send from a node with
+	 * none (most: control messages between idle pairs) skips bypair,
+	 * whose table, grown to the peak of open connections, is cold */
+	uint32_t *nout;
 	uint64_t bytes;
+	struct msg *mfree; /* spent MSG_POOL_BYTES blocks */
 	int failed;
 	/* Node cuts (failures): down[node] while cut; epoch[node] counts
 	 * cuts, so a message of an earlier epoch is lost. NULL until the
@@ -123,7 +136,10 @@ sim_net_t *sim_net_create(sim_queue_t *q, uint32_t nodes, ukf_ns_t latency,
 	if (!n)
 		return NULL;
 	n->links = calloc(2 * (size_t)(nodes ? nodes : 1), sizeof(*n->links));
-	if (!n->links) {
+	n->nout = calloc(nodes ? nodes : 1, sizeof(*n->nout));
+	if (!n->links || !n->nout) {
+		free(n->links);
+		free(n->nout);
 		free(n);
 		return NULL;
 	}
@@ -155,6 +171,11 @@ void sim_net_destroy(sim_net_t **np)
 			m = nx;
 		}
 	}
+	while (n->mfree) {
+		struct msg *nx = n->mfree->next;
+		free(n->mfree);
+		n->mfree = nx;
+	}
 	for (size_t i = 0; i < 2 * (size_t)n->nodes; i++)
 		free(n->links[i].heap);
 	for (uint32_t i = 0; i < n->nfx; i++)
@@ -167,6 +188,7 @@ void sim_net_destroy(sim_net_t **np)
 	free(n->sh);
 	free(n->down);
 	free(n->epoch);
+	free(n->nout);
 	free(n->conns);
 	free(n->links);
 	sim_map_free(&n->bypair);
@@ -697,6 +719,35 @@ static int conn_start(sim_net_t *n, uint32_t s, ukf_ns_t now)
 	return rc ? -ENOMEM : 0;
 }
 
+/* A message with `data` bytes of body and bulk; NULL on ENOMEM. */
+static struct msg *msg_get(sim_net_t *n, size_t data)
+{
+	struct msg *m;
+
+	if (data > MSG_POOL_BYTES - sizeof(*m)) {
+		if ((m = malloc(sizeof(*m) + data)))
+			m->pooled = 0;
+		return m;
+	}
+	if ((m = n->mfree))
+		n->mfree = m->next;
+	else if (!(m = malloc(MSG_POOL_BYTES)))
+		return NULL;
+	m->pooled = 1;
+	return m;
+}
+
+/* Done with m (delivered or lost). */
+static void msg_put(sim_net_t *n, struct msg *m)
+{
+	if (!m->pooled) {
+		free(m);
+		return;
+	}
+	m->next = n->mfree;
+	n->mfree = m;
+}
+
 static int push_deliver(sim_net_t *n, ukf_ns_t t, struct msg *m)
 {
 	struct sim_ev ev = { .type = SIM_EV_DELIVER, .node = m->to };
@@ -729,7 +780,7 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 	if (from >= n->nodes || to >= n->nodes || (len && !buf) ||
 	    (bulk_len && !bulk))
 		return -EINVAL;
-	struct msg *m = malloc(sizeof(*m) + len + bulk_len);
+	struct msg *m = msg_get(n, len + bulk_len);
 	if (!m)
 		return -ENOMEM;
 	m->next = NULL;
@@ -747,18 +798,18 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 	m->ep_from = n->epoch ? n->epoch[from] : 0;
 	m->ep_to = n->epoch ? n->epoch[to] : 0;
 	if (n->down && from != to && (n->down[from] || n->down[to])) {
-		free(m); /* a cut node's link: lost */
+		msg_put(n, m); /* a cut node's link: lost */
 		n->dropped++;
 		return 0;
 	}
 
 	if (from == to)
-		return push_deliver(n, now, m) < 0 ? (free(m), -ENOMEM) : 0;
+		return push_deliver(n, now, m) < 0 ? (msg_put(n, m), -ENOMEM) : 0;
 	if (!(n->bw > 0))
-		return push_deliver(n, now + n->latency, m) < 0 ? (free(m), -ENOMEM) : 0;
+		return push_deliver(n, now + n->latency, m) < 0 ? (msg_put(n, m), -ENOMEM) : 0;
 
 	uint64_t key = ((uint64_t)from << 32) | to, v;
-	if (sim_map_get(&n->bypair, key, &v)) {
+	if (n->nout[from] && sim_map_get(&n->bypair, key, &v)) {
 		struct conn *c = &n->conns[v];
 		c->tail->next = m; /* sent after the ones before it */
 		c->tail = m;
@@ -769,7 +820,7 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 		if (n->fair) /* latency plus its size at the path's rate */
 			at += (ukf_ns_t)ceil(((double)len + (double)bulk_bytes) /
 					     fair_path_bw(n, from, to) * 1e9);
-		return push_deliver(n, at, m) < 0 ? (free(m), -ENOMEM) : 0;
+		return push_deliver(n, at, m) < 0 ? (msg_put(n, m), -ENOMEM) : 0;
 	}
 	uint32_t s = conn_alloc(n);
 	if (s == NONE || sim_map_put(&n->bypair, key, s) < 0) {
@@ -778,13 +829,14 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 			n->conns[s].next_free = n->free_head;
 			n->free_head = s;
 		}
-		free(m);
+		msg_put(n, m);
 		return -ENOMEM;
 	}
 	n->conns[s] = (struct conn){ .from = from, .to = to, .head = m,
 				     .tail = m, .used = 1, .next_free = NONE,
 				     .hpos = NONE };
 	n->open++;
+	n->nout[from]++;
 	int rc = conn_start(n, s, now);
 	if (n->fair)
 		rc |= fair_defer(n, now);
@@ -801,12 +853,13 @@ static int conn_done(sim_net_t *n, uint32_t s, ukf_ns_t now)
 		c->tail = NULL;
 	m->next = NULL;
 	if (push_deliver(n, now + n->latency, m) < 0) {
-		free(m);
+		msg_put(n, m);
 		return -ENOMEM;
 	}
 	if (c->head)
 		return conn_start(n, s, now);
 	sim_map_del(&n->bypair, ((uint64_t)c->from << 32) | c->to);
+	n->nout[c->from]--;
 	c->used = 0;
 	c->next_free = n->free_head;
 	n->free_head = s;
@@ -834,14 +887,14 @@ int sim_net_event(sim_net_t *n, ukf_ns_t now, const struct sim_ev *ev)
 				 m->ep_to != n->epoch[m->to] ||
 				 (m->from != m->to &&
 				  (n->down[m->from] || n->down[m->to])))) {
-			free(m); /* an endpoint was cut since it was sent */
+			msg_put(n, m); /* an endpoint was cut since it was sent */
 			n->dropped++;
 			return 0;
 		}
 		n->bytes += m->len + m->bulk_len + m->bulk;
 		n->deliver(n->u, m->to, m->from, m->type, m->data, m->len,
 			   m->bulk_len ? m->data + m->len : NULL, m->bulk_len);
-		free(m);
+		msg_put(n, m);
 		return 0;
 	}
 	if (ev->type != SIM_EV_XFER)
@@ -957,11 +1010,12 @@ int sim_net_cut(sim_net_t *n, ukf_ns_t now, ukf_node_id_t node, int down)
 		}
 		for (struct msg *m = c->head, *nx; m; m = nx) {
 			nx = m->next;
-			free(m);
+			msg_put(n, m);
 			n->dropped++;
 		}
 		c->head = c->tail = NULL;
 		sim_map_del(&n->bypair, ((uint64_t)c->from << 32) | c->to);
+		n->nout[c->from]--;
 		c->used = 0;
 		c->next_free = n->free_head;
 		n->free_head = s;

@@ -324,4 +324,11 @@ ukf_ns_t sim_world_jitter_at(struct sim_world *w, uint32_t op,
  * or 0 if `id` was not made by a workload request (sim_world.idents). */
 uint64_t sim_world_ident_take(struct sim_world *w, ukf_id_t id);
 
+/* Transparent huge pages for the heap of a world of `nodes` nodes
+ * (huge.c): set up once, from the first world of at least 4096 nodes;
+ * sim_huge_heap advises what the heap has grown by since (cheap when it
+ * has not). Speed only. */
+void sim_huge_setup(uint32_t nodes);
+void sim_huge_heap(void);
+
 #endif /* UKF_SIM_INT_H */

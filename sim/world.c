@@ -435,6 +435,9 @@ static void prefetch_next(struct sim_world *w)
 	case SIM_EV_TEMPLATE:
 		sim_be_prefetch(w->sbe, nx);
 		ukf_engine_prefetch(w->engines[nx->node]);
+		/* most instance steps start or end a work phase on the host */
+		if (w->cpu && nx->type == SIM_EV_INST)
+			sim_cpu_prefetch(w->cpu, nx);
 		break;
 	case SIM_EV_CPU:
 		sim_cpu_prefetch(w->cpu, nx);
@@ -463,6 +466,7 @@ static int world_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 		sim_queue_pop(w->q, &t, &ev);
 		w->now = t;
 		w->events++;
+		sim_huge_heap();
 		prefetch_next(w);
 		dispatch(w, &ev);
 	}
@@ -831,6 +835,7 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 	}
 	if (check_config(cfg, err, errlen) < 0)
 		return -1;
+	sim_huge_setup(cfg->engine.nodes);
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		goto oom;
@@ -883,12 +888,14 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 		w->engines[k] = ukf_engine_create(&ec, w->apps, &w->env,
 						  &w->be, &w->sinks.hooks, err,
 						  errlen);
+		sim_huge_heap();
 		if (!w->engines[k]) {
 			void *p = w;
 			world_destroy(&p);
 			return -1;
 		}
 	}
+	sim_huge_heap();
 	if (w->sample) {
 		struct sim_ev s = { .type = SIM_EV_SAMPLE };
 		if (sim_world_push(w, 0, &s) < 0)

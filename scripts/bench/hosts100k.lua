@@ -13,21 +13,25 @@
 -- (one --set per parameter):
 --   ukfork run scripts/bench/hosts100k.lua --set hosts=1000 --set requests=100000
 --
--- Measured 2026-12-05 08:00 UTC (build e7f8b21: cf60d7b's simulator; this
--- 2-core machine at load average 2-7; scripts/bench/hosts100k.sh -b
--- build-perf): the full size 170.3 s user CPU, 4:32.6 wall, 805 MiB max
--- RSS (158,643,413 events, 0.93 M events per user-CPU second); efc0caa
--- (before the next-event prefetch) right after it: 199.4 s user, 805 MiB,
--- the same events and latencies (0.854). The session before measured
--- 309 s and 762 MiB at 7e3f778 at load average 13-17: user CPU grows
--- with the machine's load, so compare within one run. At
--- hosts=10000 requests=1000000: 8.0-8.6 s user, 99 MiB (efc0caa 9.3-9.8 s,
--- interleaved). Memory: about 8.0 KiB per host beyond the 10,000-host run
--- ((824,484 - 101,016) KiB / 90,000 hosts; both sizes make 100 requests
--- per host, so this is per host at that load). Instructions per event are
--- flat in the size (cachegrind: 1,690 at hosts=1000, 1,708 at
--- hosts=3000); CPU per event grows with it: cache misses, which the world
--- now hides in part by prefetching each next event's lines.
+-- Measured 2026-12-05 10:35-10:43 UTC (RelWithDebInfo builds; this
+-- 2-core machine at load average 2.2-5.0; scripts/bench/hosts100k.sh -b
+-- build-perf, 1bc028b and c0a4b89 back to back): the full size 139.75 s
+-- user CPU, 3:50 wall, 812 MiB max RSS (158,643,413 events, 1.135 M
+-- events per user-CPU second); 1bc028b right before: 183.24 s user,
+-- 3:53 wall, 804 MiB (0.866 M/s), the same events and latencies: 0.76x.
+-- The largest part of the gain is transparent huge pages for the heap
+-- (sim/huge.c, worlds of 4096+ nodes; THP in "madvise" mode as on
+-- Debian; with THP "never" it is gone). Earlier: 170.3 s at e7f8b21
+-- (load 2-7), 309 s at 7e3f778 (load 13-17): user CPU grows with the
+-- machine's load, so compare within one window. At hosts=10000
+-- requests=1000000, interleaved with 1bc028b: 5.4-6.5 s user, 88 MiB
+-- (1bc028b 7.0-7.1 s, 98 MiB). Memory: about 8.2 KiB per host beyond the
+-- 10,000-host run ((831,652 - 90,392) KiB / 90,000 hosts; both sizes
+-- make 100 requests per host, so this is per host at that load).
+-- Instructions per event are flat in the size (cachegrind, e7f8b21:
+-- 1,690 at hosts=1000, 1,708 at hosts=3000); CPU per event grows with
+-- it: cache and TLB misses, which the world hides in part by
+-- prefetching each next event's lines.
 
 local hosts = param("hosts", 100000)
 local requests = param("requests", 10000000)
