@@ -135,6 +135,7 @@ struct uxen_vm {
 	int suspending; /* a template is being saved: a suspend is ours */
 	int answered;	/* complete() wrote the ready answer (atomic) */
 	char clone_of[UXEN_PATH_MAX]; /* a clone: the template file, else "" */
+	int direct; /* built by uxen_direct.c: its console ring read there */
 	uint32_t domid;
 	int has_domain;
 	char con[UXEN_LINE_MAX];
@@ -206,6 +207,9 @@ struct uxen {
 	/* clones of templates built by uxen_direct.c from the parsed file
 	 * (the default); NULL: by libxl's restore (UKF_XEN_CLONE=libxl) */
 	struct uxd *direct;
+	/* UKF_XEN_TEST_FORK_CUT=N (tests): every local fork's save file cut
+	 * to N bytes before its child is built, a damaged stream; -1: off */
+	long long fork_cut;
 };
 
 /*
@@ -461,12 +465,15 @@ static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	xl_reset();
-	if (vm->clone_of[0] && x->direct && !vm->fork_at) {
-		/* a template's clone, built directly (uxen_direct.h) */
+	if (vm->clone_of[0] && x->direct) {
+		/* a template's clone, or a fork's child from its parent's
+		 * save file (local or from another node), built directly
+		 * (uxen_direct.h) */
 		struct uxd_clone_req req = {.tpl_path = vm->clone_of,
 					    .name = vm->name,
 					    .mem = vm->mem,
-					    .vcpus = vm->vcpus};
+					    .vcpus = vm->vcpus,
+					    .once = vm->fork_at != 0};
 		struct uxd_clone_times tm;
 
 		libxl_domain_config_dispose(&dc);
@@ -474,18 +481,23 @@ static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
 			char why[1000];
 			snprintf(why, sizeof(why), "%.900s", err);
 			snprintf(err, errlen,
-				 "direct clone (PV, %llu MiB, template %s): %s",
+				 "direct %s (PV, %llu MiB, %s %s): %s",
+				 vm->fork_at ? "fork child" : "clone",
 				 (unsigned long long)(vm->mem >> 20),
+				 vm->fork_at ? "the parent's save file"
+					     : "template",
 				 vm->clone_of, why);
 			return -1;
 		}
 		vm->has_domain = 1;
+		vm->direct = 1;
 		if (x->times)
 			fprintf(stderr,
-				"xen: direct clone %llu (domain %u): %.1f ms "
+				"xen: direct %s %llu (domain %u): %.1f ms "
 				"(parse %.1f, create %.1f, populate %.1f, "
 				"copy %.1f, context %.1f, xenstore %.1f) "
 				"[EMULATED]\n",
+				vm->fork_at ? "fork child" : "clone",
 				(unsigned long long)vm->inst, vm->domid,
 				(double)tm.total / UKF_MS,
 				(double)tm.parse / UKF_MS,
@@ -1093,6 +1105,11 @@ static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
 			 strerror(errno));
 		rc = -EIO;
 	}
+	if (!rc && x->fork_cut >= 0 && truncate(vm->clone_of, x->fork_cut)) {
+		snprintf(err, errlen, "cutting %s (UKF_XEN_TEST_FORK_CUT): %s",
+			 vm->clone_of, strerror(errno));
+		rc = -EIO;
+	}
 	if (rc) {
 		unlink(vm->clone_of);
 		goto fail;
@@ -1152,7 +1169,7 @@ static void *vm_main(void *arg)
 	}
 	/* a direct clone's console: its ring read by uxen_direct.c, not
 	 * xenconsoled's pty */
-	fd = vm->clone_of[0] && x->direct && !vm->fork_at
+	fd = vm->direct
 		 ? uxd_console_open(x->direct, vm->domid, err, sizeof(err))
 		 : con_open(vm, err, sizeof(err));
 	if (fd < 0) {
@@ -1977,6 +1994,19 @@ static int drv_create(const struct ukf_backend_config *c,
 	logger_init(&x->lg);
 	x->times = getenv("UKF_XEN_TIMES") && !strcmp(getenv("UKF_XEN_TIMES"), "1");
 	x->trace = getenv("UKF_XEN_TRACE") && !strcmp(getenv("UKF_XEN_TRACE"), "1");
+	{
+		const char *cut = getenv("UKF_XEN_TEST_FORK_CUT");
+		char *end = NULL;
+		x->fork_cut = cut && *cut ? strtoll(cut, &end, 10) : -1;
+		if (cut && *cut && (*end || x->fork_cut < 0)) {
+			snprintf(err, errlen,
+				 "xen backend: UKF_XEN_TEST_FORK_CUT=%s: "
+				 "expected a number of bytes",
+				 cut);
+			free(x);
+			return -1;
+		}
+	}
 	x->ctx = ctx_open(&x->lg, why, sizeof(why));
 	if (!x->ctx) {
 		snprintf(err, errlen, "xen backend: %s", why);
@@ -2006,9 +2036,13 @@ static int drv_create(const struct ukf_backend_config *c,
 	x->xsh = xs_open(0);
 	x->fmem = xenforeignmemory_open(NULL, 0);
 	e = errno;
-	if (x->xsh && x->fmem && direct)
-		x->direct = uxd_open(why, sizeof(why));
 	uxen_handle_leave();
+	/* with the backend's xenstore connection (under xs_lock) and
+	 * foreign memory handle */
+	pthread_mutex_init(&x->xs_lock, NULL);
+	if (x->xsh && x->fmem && direct)
+		x->direct =
+		    uxd_open(x->xsh, &x->xs_lock, x->fmem, why, sizeof(why));
 	if (!x->xsh || !x->fmem || (direct && !x->direct)) {
 		if (!x->xsh || !x->fmem)
 			snprintf(err, errlen, "xen backend: cannot open %s: %s",
@@ -2026,12 +2060,12 @@ static int drv_create(const struct ukf_backend_config *c,
 			xenforeignmemory_close(x->fmem);
 		libxl_ctx_free(x->ctx);
 		uxen_handle_leave();
+		pthread_mutex_destroy(&x->xs_lock);
 		free(x);
 		return -1;
 	}
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->xl_lock, NULL);
-	pthread_mutex_init(&x->xs_lock, NULL);
 	out->ops = &uxen_ops;
 	out->b = x;
 	return 0;
@@ -2064,8 +2098,8 @@ static void drv_destroy(struct ukf_backend *be)
 		x->tpls = t->next;
 		free(t);
 	}
+	uxd_close(x->direct); /* before the handles it borrows */
 	uxen_handle_enter();
-	uxd_close(x->direct);
 	xs_close(x->xsh);
 	xenforeignmemory_close(x->fmem);
 	libxl_ctx_free(x->ctx);

@@ -281,14 +281,60 @@ static int blob_set(struct uxd_blob *b, const void *p, size_t n)
 /* ---------------- parsing ---------------- */
 
 struct pctx {
-	const uint8_t *b;
-	size_t len;
+	const uint8_t *b; /* the stream in memory, or NULL: read from fd */
+	size_t len;	  /* its length (the file's size) */
+	int fd;
+	uint8_t *win;	  /* fd: the bytes last asked for (src_at) */
+	size_t wcap;
 	const char *name;
 	char *err;
 	size_t errlen;
 	struct uxd_image *img;
 	int seen_info;
 };
+
+/*
+ * Bytes [off, off + n) of the stream (the caller checked they lie within
+ * c->len): in memory, or read from the file into a window reused for
+ * every record (a fork's or template's 33 MB read whole into fresh memory
+ * cost ~0.5 s of page faults in a PV dom0 under emulation; only the
+ * largest record is held at once). Valid until the next call. NULL with
+ * the reason in err when the read fails.
+ */
+static const uint8_t *src_at(struct pctx *c, size_t off, size_t n)
+{
+	size_t got = 0;
+
+	if (c->b)
+		return c->b + off;
+	if (n > c->wcap) {
+		size_t cap = n < (1u << 20) ? (1u << 20) : n;
+		uint8_t *w = realloc(c->win, cap);
+		if (!w) {
+			fail(c->err, c->errlen, -ENOMEM,
+			     "%s: out of memory for a record of %zu bytes",
+			     c->name, n);
+			return NULL;
+		}
+		c->win = w;
+		c->wcap = cap;
+	}
+	while (got < n) {
+		ssize_t r = pread(c->fd, c->win + got, n - got,
+				  (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fail(c->err, c->errlen, -EIO,
+			     "template file %s: read at %zu: %s", c->name,
+			     off + got, r < 0 ? strerror(errno) : "short file");
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	return c->win;
+}
+
 
 static int rec_page_data(struct pctx *c, const uint8_t *p, uint32_t n,
 			 size_t at)
@@ -471,7 +517,7 @@ static int rec_vcpu(struct pctx *c, uint32_t type, const uint8_t *p,
 /* libxc's stream from offset off; *end: the offset after its END. */
 static int parse_libxc(struct pctx *c, size_t off, size_t *end)
 {
-	const uint8_t *b = c->b;
+	const uint8_t *b;
 	struct uxd_image *img = c->img;
 
 	if (c->len - off < 24 + 16)
@@ -479,30 +525,33 @@ static int parse_libxc(struct pctx *c, size_t off, size_t *end)
 			    "%s: truncated at offset %zu: no libxc image and "
 			    "domain header",
 			    c->name, off);
-	if (be64(b + off) != UXD_LIBXC_MARKER ||
-	    be32(b + off + 8) != UXD_LIBXC_ID)
+	b = src_at(c, off, 24 + 16); /* b[0]: offset off */
+	if (!b)
+		return -EIO;
+	if (be64(b) != UXD_LIBXC_MARKER ||
+	    be32(b + 8) != UXD_LIBXC_ID)
 		return fail(c->err, c->errlen, -EINVAL,
 			    "%s: no libxc image header (marker, \"XENF\") at "
 			    "offset %zu",
 			    c->name, off);
-	img->version = be32(b + off + 12);
+	img->version = be32(b + 12);
 	if (img->version != 2 && img->version != 3)
 		return fail(c->err, c->errlen, -EINVAL,
 			    "%s: libxc stream version %u at offset %zu "
 			    "(2 or 3 known)",
 			    c->name, img->version, off + 12);
-	if (be16(b + off + 16) & 1)
+	if (be16(b + 16) & 1)
 		return fail(c->err, c->errlen, -EINVAL,
 			    "%s: big-endian libxc stream at offset %zu",
 			    c->name, off);
 	off += 24;
-	if (le32(b + off) != UXD_DHDR_X86_PV ||
-	    (b[off + 4] | b[off + 5] << 8) != 12)
+	b += 24;
+	if (le32(b) != UXD_DHDR_X86_PV || (b[4] | b[5] << 8) != 12)
 		return fail(c->err, c->errlen, -EINVAL,
 			    "%s: domain header at offset %zu: type %u, page "
 			    "shift %u (an x86 PV guest, 4 KiB pages, expected)",
-			    c->name, off, le32(b + off),
-			    (unsigned)(b[off + 4] | b[off + 5] << 8));
+			    c->name, off, le32(b),
+			    (unsigned)(b[4] | b[5] << 8));
 	off += 16;
 	for (;;) {
 		uint32_t type, n;
@@ -514,15 +563,21 @@ static int parse_libxc(struct pctx *c, size_t off, size_t *end)
 				    "%s: truncated at offset %zu: no libxc "
 				    "END record",
 				    c->name, off);
-		type = le32(b + off);
-		n = le32(b + off + 4);
+		const uint8_t *h = src_at(c, off, 8);
+		if (!h)
+			return -EIO;
+		type = le32(h);
+		n = le32(h + 4);
 		padded = ((size_t)n + 7) & ~(size_t)7;
 		if (c->len - off - 8 < padded)
 			return fail(c->err, c->errlen, -EINVAL,
 				    "%s: libxc record %#x at offset %zu: "
 				    "length %u past the end of the file",
 				    c->name, type, off, n);
-		const uint8_t *p = b + off + 8;
+		/* the record's body (END's is empty; others are read) */
+		const uint8_t *p = src_at(c, off + 8, n);
+		if (!p)
+			return -EIO;
 		off += 8 + padded;
 		switch (type) {
 		case REC_END:
@@ -636,16 +691,19 @@ static int keep_needed(struct pctx *c)
 	return 0;
 }
 
-int uxd_image_parse(const void *data, size_t len, const char *name,
-		    struct uxd_image **out, char *err, size_t errlen)
+/* The libxl stream in c (b or fd, len, name, err set). */
+static int parse_stream(struct pctx *c, struct uxd_image **out)
 {
-	const uint8_t *b = data;
-	struct pctx c = {.b = b, .len = len, .name = name, .err = err,
-			 .errlen = errlen};
-	size_t off = 16;
+	const char *name = c->name;
+	char *err = c->err;
+	size_t errlen = c->errlen, len = c->len, off = 16;
+	const uint8_t *b;
 	int libxc_seen = 0, rc;
 
 	*out = NULL;
+	b = len < 16 ? NULL : src_at(c, 0, 16);
+	if (len >= 16 && !b)
+		return -EIO;
 	if (len < 16 || be64(b) != UXD_LIBXL_IDENT)
 		return fail(err, errlen, -EINVAL,
 			    "template file %s is not a libxl save stream (no "
@@ -657,10 +715,10 @@ int uxd_image_parse(const void *data, size_t len, const char *name,
 			    "offset 8 (version 2, little-endian, not legacy, "
 			    "expected)",
 			    name, be32(b + 8), be32(b + 12));
-	c.img = calloc(1, sizeof(*c.img));
-	if (!c.img)
+	c->img = calloc(1, sizeof(*c->img));
+	if (!c->img)
 		return fail(err, errlen, -ENOMEM, "%s: out of memory", name);
-	c.img->file_bytes = len;
+	c->img->file_bytes = len;
 	for (;;) {
 		uint32_t type, n;
 		size_t padded;
@@ -672,8 +730,13 @@ int uxd_image_parse(const void *data, size_t len, const char *name,
 				  name, off);
 			goto bad;
 		}
-		type = le32(b + off);
-		n = le32(b + off + 4);
+		b = src_at(c, off, 8);
+		if (!b) {
+			rc = -EIO;
+			goto bad;
+		}
+		type = le32(b);
+		n = le32(b + 4);
 		padded = ((size_t)n + 7) & ~(size_t)7;
 		if (len - off - 8 < padded) {
 			rc = fail(err, errlen, -EINVAL,
@@ -693,72 +756,73 @@ int uxd_image_parse(const void *data, size_t len, const char *name,
 					  name, off);
 				goto bad;
 			}
-			rc = parse_libxc(&c, off, &off);
+			rc = parse_libxc(c, off, &off);
 			if (rc)
 				goto bad;
 			libxc_seen = 1;
 		}
-		/* emulator records (HVM only) and others: not ours */
+		/* emulator records (HVM only) and others: not ours (their
+		 * bodies are not read) */
 	}
 	if (!libxc_seen) {
 		rc = fail(err, errlen, -EINVAL,
 			  "%s: no LIBXC_CONTEXT record (no guest memory)", name);
 		goto bad;
 	}
-	rc = keep_needed(&c);
+	rc = keep_needed(c);
 	if (rc) {
 		if (rc == -ENOMEM)
 			fail(err, errlen, rc, "%s: out of memory", name);
 		goto bad;
 	}
-	*out = c.img;
+	*out = c->img;
+	c->img = NULL;
 	return 0;
 bad:
-	uxd_image_free(c.img);
+	uxd_image_free(c->img);
+	c->img = NULL;
 	return rc;
+}
+
+int uxd_image_parse(const void *data, size_t len, const char *name,
+		    struct uxd_image **out, char *err, size_t errlen)
+{
+	struct pctx c = {.b = data, .len = len, .fd = -1, .name = name,
+			 .err = err, .errlen = errlen};
+
+	return parse_stream(&c, out);
 }
 
 int uxd_image_load(const char *path, struct uxd_image **out, char *err,
 		   size_t errlen)
 {
+	struct pctx c = {.fd = -1, .name = path, .err = err,
+			 .errlen = errlen};
 	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-	int fd, rc;
+	uint8_t probe[16];
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	c.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c.fd < 0 || fstat(c.fd, &st) < 0) {
 		rc = -errno;
-		if (fd >= 0)
-			close(fd);
+		if (c.fd >= 0)
+			close(c.fd);
 		return fail(err, errlen, rc, "template file %s: %s", path,
 			    strerror(-rc));
 	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		close(fd);
-		return fail(err, errlen, -ENOMEM,
-			    "template file %s: out of memory for %lld bytes",
-			    path, (long long)st.st_size);
+	/* a file that cannot be read (a directory) says so, whatever size
+	 * it claims */
+	if (pread(c.fd, probe, sizeof(probe), 0) < 0) {
+		rc = -errno;
+		close(c.fd);
+		return fail(err, errlen, rc, "template file %s: read at 0: %s",
+			    path, strerror(-rc));
 	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			rc = r < 0 ? -errno : -EIO;
-			close(fd);
-			free(buf);
-			return fail(err, errlen, rc,
-				    "template file %s: read at %zu: %s", path,
-				    got, r < 0 ? strerror(-rc) : "short file");
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	rc = uxd_image_parse(buf, got, path, out, err, errlen);
-	free(buf);
+	c.len = (size_t)st.st_size;
+	rc = parse_stream(&c, out);
+	close(c.fd);
+	free(c.win);
 	return rc;
 }
 
@@ -794,17 +858,24 @@ struct uxd_entry {
 };
 
 struct uxd {
-	xc_interface *xch;
+	xc_interface *xch; /* ours (the backend has none outside libxl) */
+	/* the backend's: one foreign memory handle and one xenstore
+	 * connection per backend (uxen.c), every xenstore request under
+	 * *xs_lock; they outlive this (uxd_close ends first) */
 	xenforeignmemory_handle *fmem;
 	struct xs_handle *xs;
+	pthread_mutex_t *xs_lock;
 	pthread_mutex_t lock;
 	struct uxd_entry *cache;
+	int pumps; /* console threads running (atomic): uxd_close waits */
 	int zero; /* UKF_XEN_DIRECT_ZERO=1: the pages not copied zeroed too */
 };
 
-struct uxd *uxd_open(char *err, size_t errlen)
+struct uxd *uxd_open(struct xs_handle *xs, pthread_mutex_t *xs_lock,
+		     xenforeignmemory_handle *fmem, char *err, size_t errlen)
 {
 	struct uxd *d = calloc(1, sizeof(*d));
+	int e;
 
 	if (!d) {
 		fail(err, errlen, -ENOMEM, "out of memory");
@@ -813,29 +884,21 @@ struct uxd *uxd_open(char *err, size_t errlen)
 	pthread_mutex_init(&d->lock, NULL);
 	d->zero = getenv("UKF_XEN_DIRECT_ZERO") &&
 		  !strcmp(getenv("UKF_XEN_DIRECT_ZERO"), "1");
+	d->xs = xs;
+	d->xs_lock = xs_lock;
+	d->fmem = fmem;
+	uxen_handle_enter();
 	d->xch = xc_interface_open(NULL, NULL, 0);
+	e = errno;
+	uxen_handle_leave();
 	if (!d->xch) {
-		fail(err, errlen, -errno,
+		fail(err, errlen, -e,
 		     "xc_interface_open: %s (not dom0, or no privcmd?)",
-		     strerror(errno));
-		goto bad;
-	}
-	d->fmem = xenforeignmemory_open(NULL, 0);
-	if (!d->fmem) {
-		fail(err, errlen, -errno, "xenforeignmemory_open: %s",
-		     strerror(errno));
-		goto bad;
-	}
-	d->xs = xs_open(0);
-	if (!d->xs) {
-		fail(err, errlen, -errno, "xs_open: %s (is xenstored running?)",
-		     strerror(errno));
-		goto bad;
+		     strerror(e));
+		uxd_close(d);
+		return NULL;
 	}
 	return d;
-bad:
-	uxd_close(d);
-	return NULL;
 }
 
 static void entry_put_locked(struct uxd *d, struct uxd_entry *e)
@@ -861,12 +924,14 @@ void uxd_close(struct uxd *d)
 		uxd_image_free(e->img);
 		free(e);
 	}
-	if (d->xs)
-		xs_close(d->xs);
-	if (d->fmem)
-		xenforeignmemory_close(d->fmem);
+	/* the console threads use d->fmem: they end within a poll once
+	 * their reader closed its end (the backend's watchers did) */
+	while (__atomic_load_n(&d->pumps, __ATOMIC_ACQUIRE))
+		usleep(10000);
+	uxen_handle_enter();
 	if (d->xch)
 		xc_interface_close(d->xch);
+	uxen_handle_leave();
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -1335,8 +1400,8 @@ static int xs_put(struct build *b, xs_transaction_t t, const char *dom,
 }
 
 /* /local/domain/ID as the guest and xenconsoled need it, then
- * xs_introduce_domain. */
-static int store_setup(struct build *b, const char *name)
+ * xs_introduce_domain; under the backend's xs_lock (store_setup). */
+static int store_setup_locked(struct build *b, const char *name)
 {
 	struct xs_permissions ro[2] = {{.id = 0, .perms = XS_PERM_NONE},
 				       {.id = b->domid, .perms = XS_PERM_READ}};
@@ -1409,6 +1474,16 @@ static int store_setup(struct build *b, const char *name)
 	return 0;
 }
 
+static int store_setup(struct build *b, const char *name)
+{
+	int rc;
+
+	pthread_mutex_lock(b->d->xs_lock);
+	rc = store_setup_locked(b, name);
+	pthread_mutex_unlock(b->d->xs_lock);
+	return rc;
+}
+
 int uxd_clone(struct uxd *d, const struct uxd_clone_req *r, uint32_t *domid,
 	      struct uxd_clone_times *times, char *err, size_t errlen)
 {
@@ -1420,9 +1495,24 @@ int uxd_clone(struct uxd *d, const struct uxd_clone_req *r, uint32_t *domid,
 	int64_t t0 = mono_ns(), t;
 	int rc, created = 0;
 
-	rc = entry_get(d, r->tpl_path, &e, &tm.parse, err, errlen);
-	if (rc)
-		return rc;
+	if (r->once) {
+		/* a fork's save file: parsed for this build only */
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return fail(err, errlen, -ENOMEM, "out of memory");
+		rc = uxd_image_load(r->tpl_path, &e->img, err, errlen);
+		tm.parse = mono_ns() - t0;
+		if (rc) {
+			free(e);
+			return rc;
+		}
+		e->refs = 1;
+		e->gone = 1; /* not in the cache: freed by entry_put_locked */
+	} else {
+		rc = entry_get(d, r->tpl_path, &e, &tm.parse, err, errlen);
+		if (rc)
+			return rc;
+	}
 	b.img = e->img;
 	if (r->mem / UXD_PAGE < b.img->populated) {
 		rc = fail(err, errlen, -EINVAL,
@@ -1547,7 +1637,9 @@ out:
 	if (rc && created) {
 		char dom[64];
 		snprintf(dom, sizeof(dom), "/local/domain/%u", b.domid);
+		pthread_mutex_lock(d->xs_lock);
 		xs_rm(d->xs, XBT_NULL, dom);
+		pthread_mutex_unlock(d->xs_lock);
 		xc_domain_destroy(d->xch, b.domid);
 	}
 	free(b.p2m);
@@ -1560,8 +1652,9 @@ out:
 /* ---------------- the console ring ---------------- */
 
 struct pump {
+	struct uxd *d;
 	xenevtchn_handle *xce;
-	xenforeignmemory_handle *fmem;
+	xenforeignmemory_handle *fmem; /* d's (the backend's) */
 	volatile struct xencons_interface *ring;
 	evtchn_port_t port;
 	int fd; /* our end of the socket pair */
@@ -1572,8 +1665,6 @@ static void pump_free(struct pump *p)
 	if (p->ring)
 		xenforeignmemory_unmap(p->fmem, (void *)p->ring, 1);
 	uxen_handle_enter();
-	if (p->fmem)
-		xenforeignmemory_close(p->fmem);
 	if (p->xce)
 		xenevtchn_close(p->xce);
 	uxen_handle_leave();
@@ -1633,7 +1724,9 @@ static void *pump_main(void *arg)
 				xenevtchn_unmask(p->xce, (evtchn_port_t)pp);
 		}
 	}
+	struct uxd *d = p->d;
 	pump_free(p);
+	__atomic_sub_fetch(&d->pumps, 1, __ATOMIC_ACQ_REL); /* last use of d */
 	return NULL;
 }
 
@@ -1650,6 +1743,7 @@ int uxd_console_open(struct uxd *d, uint32_t domid, char *err, size_t errlen)
 	if (!p)
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	p->fd = -1;
+	pthread_mutex_lock(d->xs_lock);
 	snprintf(path, sizeof(path), "/local/domain/%u/console/type", domid);
 	v = xs_read(d->xs, XBT_NULL, path, NULL);
 	ok = v && !strcmp(v, UXD_CON_TYPE);
@@ -1661,6 +1755,7 @@ int uxd_console_open(struct uxd *d, uint32_t domid, char *err, size_t errlen)
 	free(v);
 	snprintf(path, sizeof(path), "/local/domain/%u/console/port", domid);
 	v = ok ? xs_read(d->xs, XBT_NULL, path, NULL) : NULL;
+	pthread_mutex_unlock(d->xs_lock);
 	ok = v && sscanf(v, "%u", &port) == 1;
 	free(v);
 	if (!ok) {
@@ -1671,12 +1766,13 @@ int uxd_console_open(struct uxd *d, uint32_t domid, char *err, size_t errlen)
 			    ", ring-ref, port)",
 			    domid);
 	}
+	p->d = d;
+	p->fmem = d->fmem;
 	uxen_handle_enter();
 	p->xce = xenevtchn_open(NULL, 0);
-	p->fmem = xenforeignmemory_open(NULL, 0);
 	int e0 = errno;
 	uxen_handle_leave();
-	if (!p->xce || !p->fmem) {
+	if (!p->xce) {
 		int e = e0;
 		pump_free(p);
 		return fail(err, errlen, -e, "console of domain %u: %s", domid,
@@ -1701,11 +1797,13 @@ int uxd_console_open(struct uxd *d, uint32_t domid, char *err, size_t errlen)
 		return fail(err, errlen, -e, "socketpair: %s", strerror(e));
 	}
 	p->fd = sv[1];
+	__atomic_add_fetch(&d->pumps, 1, __ATOMIC_ACQ_REL);
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0 ||
 	    pthread_create(&thr, NULL, pump_main, p)) {
 		int e = errno ? errno : EAGAIN;
 		close(sv[0]);
 		pump_free(p);
+		__atomic_sub_fetch(&d->pumps, 1, __ATOMIC_ACQ_REL);
 		return fail(err, errlen, -e, "console thread: %s", strerror(e));
 	}
 	pthread_detach(thr);

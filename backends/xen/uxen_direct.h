@@ -3,6 +3,7 @@
 #ifndef UKF_UXEN_DIRECT_H
 #define UKF_UXEN_DIRECT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,12 +51,22 @@ void uxd_image_get_info(const struct uxd_image *img,
 
 /* Direct clones: Xen handles and a cache of parsed templates. */
 struct uxd;
+struct xs_handle;
+typedef struct xenforeignmemory_handle xenforeignmemory_handle;
 
-/* Open libxenctrl, libxenforeignmemory and xenstore. NULL with the reason
- * in err (not dom0, no privcmd, no xenstored). */
-struct uxd *uxd_open(char *err, size_t errlen);
+/*
+ * Direct clones with the backend's xenstore connection xs (every request
+ * on it made under *xs_lock, as the backend's own) and foreign memory
+ * handle fmem, both kept open until uxd_close returns; opens its own
+ * libxenctrl handle (under uxen_handle_enter: call it without that lock
+ * held). NULL with the reason in err (not dom0, no privcmd).
+ */
+struct uxd *uxd_open(struct xs_handle *xs, pthread_mutex_t *xs_lock,
+		     xenforeignmemory_handle *fmem, char *err, size_t errlen);
 
-/* Close the handles and free the cached templates (no domain touched). */
+/* Wait for the console threads (their readers closed: within a poll),
+ * close the libxenctrl handle (under uxen_handle_enter: call it without
+ * that lock held) and free the cached templates (no domain touched). */
 void uxd_close(struct uxd *d);
 
 /*
@@ -75,6 +86,8 @@ struct uxd_clone_req {
 	const char *name;     /* the domain's name (xenstore, console log) */
 	uint64_t mem;	      /* bytes: the template's memory */
 	uint32_t vcpus;
+	int once; /* a fork's save file: parsed for this clone only, not
+		   * cached (its parse time is in times->parse) */
 };
 
 /* Where the time of one clone went (ns, EMULATED under the testbed). */
