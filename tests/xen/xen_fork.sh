@@ -42,7 +42,8 @@ case_ calls ./ukfork exec --backend xen --mem 32M test-xencall
 case_ abi ./ukfork exec --backend xen --mem 32M test-abi one two
 case_ raw ./ukfork exec --trace --backend xen --mem 32M test-xencall spawn-raw
 case_ libxl env UKF_XEN_CLONE=libxl ./ukfork exec --backend xen --mem 32M fanout 3 100000
-case_ cut env UKF_XEN_TEST_FORK_CUT=1000000 ./ukfork exec --trace --backend xen --mem 32M fanout 2 100000
+case_ stream env UKF_XEN_FORK=stream ./ukfork exec --backend xen --mem 32M fanout 3 100000
+case_ cut env UKF_XEN_FORK=stream UKF_XEN_TEST_FORK_CUT=1000000 ./ukfork exec --trace --backend xen --mem 32M fanout 2 100000
 echo "== cut domains"
 xl list | awk 'NR > 1 { print "   | " \$1 }'
 echo "== domains left"
@@ -59,8 +60,11 @@ done
 block fanout | grep -q 'inline' && fail "fanout: a slice was computed inline (a fork failed)"
 [ "$(block fanout | grep -c 'xen: fork child [0-9]* (domain [0-9]*) running')" = 3 ] ||
 	fail "fanout: not 3 children forked as domains"
-# the default: each child built by the direct builder from its parent's
-# save stream, as a domain of its own (not the parent's, not another's)
+# the default: each child built by the direct builder from a snapshot of
+# its suspended parent (no save file), as a domain of its own (not the
+# parent's, not another's)
+[ "$(block fanout | grep -Ec 'xen: fork of 1 \(domain [0-9]+\): saved in [0-9.]+ ms \(suspend [0-9.]+, snapshot [0-9.]+, resume')" = 3 ] ||
+	fail "fanout: the parent was not read by 3 snapshots"
 [ "$(block fanout | grep -Ec 'xen: direct fork child [0-9]+ \(domain [0-9]+\): [0-9.]+ ms \(parse')" = 3 ] ||
 	fail "fanout: the 3 children were not built by the direct builder"
 pdom=$(block fanout | sed -n 's/.*xen: fork of [0-9]* (domain \([0-9]*\)): saved in.*/\1/p' | sort -u)
@@ -90,6 +94,13 @@ block raw | grep -q 'hypercall spawn: bad spawn app name \[0x100000, +0x5)' ||
 block raw | grep -q '^   | xencall: after-raw fork+wait ret=[0-9]* ok$' ||
 	fail "raw: the backend did not go on serving the parent"
 block raw | grep -q 'xencall: raw ret=' && fail "raw: the broken call was answered instead of refused"
+# UKF_XEN_FORK=stream: the children built directly from libxl's save file
+expect stream 0 '^   \| primes below 100000: 9592$' "fanout's answer with the children built from the save stream"
+block stream | grep -q 'inline' && fail "stream: a slice was computed inline (a fork failed)"
+[ "$(block stream | grep -Ec 'xen: direct fork child [0-9]+ \(domain [0-9]+\): [0-9.]+ ms \(parse')" = 3 ] ||
+	fail "stream: the 3 children were not built by the direct builder"
+block stream | grep -q 'snapshot [0-9.]*, resume' && fail "stream: a snapshot was taken under UKF_XEN_FORK=stream"
+
 # UKF_XEN_CLONE=libxl: the children restored by libxl, as before
 expect libxl 0 '^   \| primes below 100000: 9592$' "fanout's answer with the children restored by libxl"
 block libxl | grep -q 'inline' && fail "libxl: a slice was computed inline (a fork failed)"
