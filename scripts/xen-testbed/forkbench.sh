@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# forkbench.sh [-n FORKS] [-r RUNS] [--mem SIZE] [--dirty PAGES] [--build DIR] [--clone direct|libxl]
+# forkbench.sh [-n FORKS] [-r RUNS] [--mem SIZE] [--dirty PAGES] [--build DIR]
+#              [--clone direct|libxl] [--fork snapshot|stream]
 # The issue's Xen fork figures in one Xen testbed run: the `forkbench`
 # guest (build/guest-xen/forkbench) under `ukfork exec --backend xen` in
 # dom0 touches its memory, calls ready, then FORKS times dirties PAGES
@@ -11,9 +12,10 @@
 #   round-trip   the parent's fork call until wait has the child's exit
 # (guest clock: Xen's system time, the same in every domain of the host),
 # the backend's own split of each fork (UKF_XEN_TIMES=1: the parent's
-# libxl save, the child's domain made - by the direct builder from the
-# parent's save stream, the default, or by libxl's restore with --clone
-# libxl (UKF_XEN_CLONE) - running), and domains per second: forks
+# part - a snapshot of the suspended parent, the default, or libxl's save
+# to a file with --fork stream (UKF_XEN_FORK) or --clone libxl
+# (UKF_XEN_CLONE) - the child's domain made - by the direct builder, or
+# by libxl's restore with --clone libxl - running), and domains per second: forks
 # completed (child created, run, reaped) per second: 1 / median round-trip.
 # All figures are EMULATED (Xen 4.17 under QEMU TCG): compare within a run.
 set -euo pipefail
@@ -21,7 +23,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 FORKS=10 RUNS=2 MEM=16M DIRTY=256 VMEM=32M CLONE=
 B=$ROOT/build
-usage() { sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
 	case $1 in
 	-n) FORKS=$2; shift 2 ;;
@@ -31,6 +33,7 @@ while (($#)); do
 	--dirty) DIRTY=$2; shift 2 ;;
 	--build) B=$2; shift 2 ;;
 	--clone) CLONE=$2; shift 2 ;;
+	--fork) FORK=$2; shift 2 ;;
 	-h | --help) usage; echo "  --vm-mem SIZE  the guest domain's memory (default 32M; --mem must fit in it)"; exit 0 ;;
 	*) echo "forkbench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
@@ -48,6 +51,10 @@ case $CLONE in
 '' | direct | libxl) ;;
 *) echo "forkbench.sh: --clone is direct or libxl, not '$CLONE'" >&2; exit 2 ;;
 esac
+case $FORK in
+'' | snapshot | stream) ;;
+*) echo "forkbench.sh: --fork is snapshot or stream, not '$FORK'" >&2; exit 2 ;;
+esac
 B=$(cd "$B" && pwd -P)
 UKF=$B/ukfork
 IMG=$B/guest-xen/forkbench
@@ -63,7 +70,7 @@ cat >"$D/in-dom0.sh" <<INNER
 set -u
 for i in \$(seq 1 $RUNS); do
 	echo "run \$i"
-	UKF_XEN_CLONE=$CLONE UKF_XEN_TIMES=1 timeout 1500 "$UKF" exec --backend xen --mem $VMEM \
+	UKF_XEN_CLONE=$CLONE UKF_XEN_FORK=$FORK UKF_XEN_TIMES=1 timeout 1500 "$UKF" exec --backend xen --mem $VMEM \
 		"$IMG" n=$FORKS mem=$MEM dirty=$DIRTY >"$D/out.\$i" 2>"$D/err.\$i"
 	rc=\$?
 	cat "$D/out.\$i"
@@ -89,14 +96,15 @@ runs=$(sed -n 's/^xen: fork child .* running \([0-9.]*\) ms after clone_live.*/\
 dbuilt=$(sed -n 's/^xen: direct fork child [0-9]* (domain [0-9]*): \([0-9.]*\) ms (parse.*/\1/p' "$D/all")
 dparse=$(sed -n 's/^xen: direct fork child .* ms (parse \([0-9.]*\),.*/\1/p' "$D/all")
 nd=$(grep -c . <<<"$dbuilt" || true)
+nsnap=$(grep -c 'xen: fork of .* saved in .* (suspend' "$D/all" || true)
 rtt=$(awk '$1 == "forkbench:" && $2 == "round-trip" { print $4 / 1000 }' "$D/all")
 n=$(grep -c . <<<"$runs" || true)
 echo
 echo "EMULATED (Xen 4.17 under QEMU TCG, 1-vCPU dom0, $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)):"
-echo "forkbench n=$FORKS mem=$MEM dirty=$DIRTY (pages) in a $VMEM domain, $RUNS run(s), $n forks, $nd children built directly (the rest restored by libxl: UKF_XEN_CLONE=libxl)"
+echo "forkbench n=$FORKS mem=$MEM dirty=$DIRTY (pages) in a $VMEM domain, $RUNS run(s), $n forks, $nd children built directly (the rest restored by libxl: UKF_XEN_CLONE=libxl), $nsnap from snapshots (the rest from save files)"
 echo "| per fork (backend, UKF_XEN_TIMES) | median ms | p99 ms | max ms |"
 echo "| --- | --- | --- | --- |"
-echo "| parent saved by libxl | $(q 0.5 <<<"$saves") | $(q 0.99 <<<"$saves") | $(q 1 <<<"$saves") |"
+echo "| parent's part (snapshot, or libxl's save) | $(q 0.5 <<<"$saves") | $(q 0.99 <<<"$saves") | $(q 1 <<<"$saves") |"
 echo "| child's domain made (from clone_live) | $(q 0.5 <<<"$rest") | $(q 0.99 <<<"$rest") | $(q 1 <<<"$rest") |"
 if ((nd)); then
 	echo "| of which the direct build (parse + build) | $(q 0.5 <<<"$dbuilt") | $(q 0.99 <<<"$dbuilt") | $(q 1 <<<"$dbuilt") |"

@@ -13,7 +13,13 @@
 # fork, wait, spawn and messages really carried; a guest that breaks the
 # call page (test-xencall raw, spawned) is failed with the reason (in the
 # engine's log, --trace) while the backend goes on serving its parent
-# (which forks again); no domain is left. Fork timings printed (UKF_XEN_TIMES=1) are EMULATED (QEMU TCG).
+# (which forks again); the children are built by the direct builder from
+# snapshots of the suspended parent (the default: 3 snapshots, 3 child
+# domains, none the parent's), from libxl's save file (UKF_XEN_FORK=stream)
+# and restored by libxl (UKF_XEN_CLONE=libxl), each with fanout's answer;
+# save files cut short (UKF_XEN_TEST_FORK_CUT, stream route) are refused
+# with the parser's reason, no domain is made and the parent computes the
+# slices itself; no domain is left. Fork timings printed (UKF_XEN_TIMES=1) are EMULATED (QEMU TCG).
 # Exit 77 (skip) only when qemu-system-x86_64 is missing.
 set -euo pipefail
 
