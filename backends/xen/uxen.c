@@ -2237,8 +2237,8 @@ const struct ukf_backend_driver uxen_driver = {
     .name = "xen",
     .summary = "Xen through libxenlight (run in dom0): PV unikernel domains, "
 	       "calls over a shared page + event channel, templates by suspend "
-	       "to a file, clones built directly from it, fork by suspend + "
-	       "restore",
+	       "to a file, clones built directly from it, fork by a snapshot "
+	       "of the suspended parent built directly",
     .image_dir = "guest-xen",
     .available = drv_available,
     .create = drv_create,

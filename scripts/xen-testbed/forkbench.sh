@@ -21,7 +21,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-FORKS=10 RUNS=2 MEM=16M DIRTY=256 VMEM=32M CLONE=
+FORKS=10 RUNS=2 MEM=16M DIRTY=256 VMEM=32M CLONE="" FORK=""
 B=$ROOT/build
 usage() { sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
