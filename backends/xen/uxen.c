@@ -42,6 +42,8 @@
 #define UXEN_MEM_MAX	 (1ULL << 30)	/* what guest/rt/xen.c maps */
 #define UXEN_TTY_WAIT	 (30 * UKF_S)	/* xenconsoled's pty (emulated dom0) */
 #define UXEN_POLL_MS	 50
+#define UXEN_SUSPEND_WAIT_MS 30000 /* a fork's parent to suspend (the
+				    * guest waits as long for the request) */
 #define UXEN_LINE_MAX	 1024
 /* the ready/template protocol with guest/rt/xen.c (ready_hold there) */
 #define UXEN_HOLD_KEY  "data/ukf-hold"
@@ -135,6 +137,9 @@ struct uxen_vm {
 	int suspending; /* a template is being saved: a suspend is ours */
 	int answered;	/* complete() wrote the ready answer (atomic) */
 	char clone_of[UXEN_PATH_MAX]; /* a clone: the template file, else "" */
+	int direct; /* built by uxen_direct.c: its console ring read there */
+	struct uxd_image *fork_img; /* a fork's child: its parent's snapshot
+				     * (uxd_snapshot) until it is built */
 	uint32_t domid;
 	int has_domain;
 	char con[UXEN_LINE_MAX];
@@ -206,6 +211,13 @@ struct uxen {
 	/* clones of templates built by uxen_direct.c from the parsed file
 	 * (the default); NULL: by libxl's restore (UKF_XEN_CLONE=libxl) */
 	struct uxd *direct;
+	/* UKF_XEN_TEST_FORK_CUT=N (tests): every local fork's save file cut
+	 * to N bytes before its child is built, a damaged stream; -1: off */
+	long long fork_cut;
+	/* forks with the direct builder: the child built from a snapshot of
+	 * the suspended parent's memory (the default) or, with
+	 * UKF_XEN_FORK=stream, from libxl's save file of it */
+	int fork_snapshot;
 };
 
 /*
@@ -461,31 +473,44 @@ static int domain_create(struct uxen_vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	xl_reset();
-	if (vm->clone_of[0] && x->direct && !vm->fork_at) {
-		/* a template's clone, built directly (uxen_direct.h) */
+	if (vm->clone_of[0] && x->direct) {
+		/* a template's clone, or a fork's child from its parent's
+		 * save file (local or from another node), built directly
+		 * (uxen_direct.h) */
 		struct uxd_clone_req req = {.tpl_path = vm->clone_of,
 					    .name = vm->name,
 					    .mem = vm->mem,
-					    .vcpus = vm->vcpus};
+					    .vcpus = vm->vcpus,
+					    .once = vm->fork_at != 0,
+					    .img = vm->fork_img};
 		struct uxd_clone_times tm;
 
 		libxl_domain_config_dispose(&dc);
-		if (uxd_clone(x->direct, &req, &vm->domid, &tm, err, errlen)) {
+		rc = uxd_clone(x->direct, &req, &vm->domid, &tm, err, errlen);
+		uxd_image_free(vm->fork_img);
+		vm->fork_img = NULL;
+		if (rc) {
 			char why[1000];
 			snprintf(why, sizeof(why), "%.900s", err);
 			snprintf(err, errlen,
-				 "direct clone (PV, %llu MiB, template %s): %s",
+				 "direct %s (PV, %llu MiB, %s %s): %s",
+				 vm->fork_at ? "fork child" : "clone",
 				 (unsigned long long)(vm->mem >> 20),
+				 !vm->fork_at	 ? "template"
+				 : req.img ? "the parent's"
+					   : "the parent's save file",
 				 vm->clone_of, why);
 			return -1;
 		}
 		vm->has_domain = 1;
+		vm->direct = 1;
 		if (x->times)
 			fprintf(stderr,
-				"xen: direct clone %llu (domain %u): %.1f ms "
+				"xen: direct %s %llu (domain %u): %.1f ms "
 				"(parse %.1f, create %.1f, populate %.1f, "
 				"copy %.1f, context %.1f, xenstore %.1f) "
 				"[EMULATED]\n",
+				vm->fork_at ? "fork child" : "clone",
 				(unsigned long long)vm->inst, vm->domid,
 				(double)tm.total / UKF_MS,
 				(double)tm.parse / UKF_MS,
@@ -1093,6 +1118,11 @@ static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
 			 strerror(errno));
 		rc = -EIO;
 	}
+	if (!rc && x->fork_cut >= 0 && truncate(vm->clone_of, x->fork_cut)) {
+		snprintf(err, errlen, "cutting %s (UKF_XEN_TEST_FORK_CUT): %s",
+			 vm->clone_of, strerror(errno));
+		rc = -EIO;
+	}
 	if (rc) {
 		unlink(vm->clone_of);
 		goto fail;
@@ -1111,6 +1141,87 @@ fail:
 	return -1;
 }
 
+/*
+ * A fork's first half with the direct builder (the default): the parent,
+ * paused in its fork call, is asked to suspend (call page's flag and
+ * control/shutdown "suspend", which it answers as for libxl's save); once
+ * it is shut down in its suspend its memory and state are read into an
+ * image (uxd_snapshot: no save helper, no stream, no file) and it is
+ * resumed (a cancelled suspend: it goes on waiting for its answer). The
+ * child's domain is then built from the image (domain_create).
+ */
+static int fork_snap(struct uxen_vm *vm, char *err, size_t errlen)
+{
+	struct uxen *x = vm->x;
+	struct uxen_vm *pa = vm->fork_parent;
+	ukf_ns_t t0 = now_ns(), t1 = 0, t2 = 0;
+	char e[1200];
+	int rc, xrc;
+
+	pthread_mutex_lock(&x->lock);
+	if (pa->call) {
+		__atomic_store_n(&pa->call->suspend, 1, __ATOMIC_RELEASE);
+		xenevtchn_notify(pa->xce, pa->call_port);
+	}
+	pthread_mutex_unlock(&x->lock);
+	if (store_put(pa, "control/shutdown", "suspend") < 0) {
+		snprintf(err, errlen,
+			 "asking the parent, domain %u, to suspend "
+			 "(control/shutdown): %s",
+			 pa->domid, strerror(errno));
+		rc = -EIO;
+	} else {
+		rc = uxd_wait_suspended(x->direct, pa->domid,
+					UXEN_SUSPEND_WAIT_MS, err, errlen);
+	}
+	if (rc) {
+		/* no suspend came: the request withdrawn, the parent goes on
+		 * waiting (one that suspended after all is resumed) */
+		store_put(pa, "control/shutdown", "");
+		pthread_mutex_lock(&x->lock);
+		if (pa->call)
+			pa->call->suspend = 0;
+		pthread_mutex_unlock(&x->lock);
+		if (uxd_wait_suspended(x->direct, pa->domid, 0, e,
+				       sizeof(e)) == 0) {
+			xl_enter(x);
+			libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
+			xl_leave(x);
+		}
+		goto out;
+	}
+	t1 = now_ns();
+	rc = uxd_snapshot(x->direct, pa->domid, &vm->fork_img, err, errlen);
+	t2 = now_ns();
+	xl_reset();
+	xl_enter(x);
+	xrc = libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
+	xl_leave(x);
+	if (xrc)
+		fail_inst(x, pa->inst,
+			  "xen: domain %u: libxl_domain_resume after its fork "
+			  "was read: %s",
+			  pa->domid, xl_error(e, sizeof(e), xrc));
+out:
+	__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
+	if (!rc && x->times)
+		fprintf(stderr,
+			"xen: fork of %llu (domain %u): saved in %.1f ms "
+			"(suspend %.1f, snapshot %.1f, resume %.1f) "
+			"[EMULATED]\n",
+			(unsigned long long)pa->inst, pa->domid,
+			(double)(now_ns() - t0) / UKF_MS,
+			(double)(t1 - t0) / UKF_MS, (double)(t2 - t1) / UKF_MS,
+			(double)(now_ns() - t2) / UKF_MS);
+	if (!rc)
+		snprintf(vm->clone_of, sizeof(vm->clone_of),
+			 "snapshot of domain %u", pa->domid);
+	else
+		vm->clone_of[0] = '\0';
+	vm->fork_parent = NULL;
+	return rc ? -1 : 0;
+}
+
 static int remote_prep(struct uxen_vm *vm, char *err, size_t errlen);
 
 /* What the domain's watcher thread does, from creation to destruction. */
@@ -1124,7 +1235,10 @@ static void *vm_main(void *arg)
 
 	if (vm->prep && remote_prep(vm, err, sizeof(err)) < 0)
 		return NULL;
-	if (vm->fork_parent && fork_save(vm, err, sizeof(err)) < 0) {
+	if (vm->fork_parent &&
+	    (x->direct && x->fork_snapshot ? fork_snap(vm, err, sizeof(err))
+					   : fork_save(vm, err, sizeof(err))) <
+		0) {
 		if (x->times || x->trace)
 			fprintf(stderr, "xen: fork child %llu failed: %s\n",
 				(unsigned long long)vm->inst, err);
@@ -1132,8 +1246,11 @@ static void *vm_main(void *arg)
 		return NULL;
 	}
 	rc = domain_create(vm, err, sizeof(err));
+	uxd_image_free(vm->fork_img); /* consumed, or not reached */
+	vm->fork_img = NULL;
 	if (vm->fork_at) {
-		unlink(vm->clone_of); /* restored (or not): not needed */
+		if (vm->clone_of[0] == '/')
+			unlink(vm->clone_of); /* restored (or not) */
 		if (x->times)
 			fprintf(stderr,
 				"xen: fork child %llu restored in %.1f ms "
@@ -1152,7 +1269,7 @@ static void *vm_main(void *arg)
 	}
 	/* a direct clone's console: its ring read by uxen_direct.c, not
 	 * xenconsoled's pty */
-	fd = vm->clone_of[0] && x->direct && !vm->fork_at
+	fd = vm->direct
 		 ? uxd_console_open(x->direct, vm->domid, err, sizeof(err))
 		 : con_open(vm, err, sizeof(err));
 	if (fd < 0) {
@@ -1977,6 +2094,19 @@ static int drv_create(const struct ukf_backend_config *c,
 	logger_init(&x->lg);
 	x->times = getenv("UKF_XEN_TIMES") && !strcmp(getenv("UKF_XEN_TIMES"), "1");
 	x->trace = getenv("UKF_XEN_TRACE") && !strcmp(getenv("UKF_XEN_TRACE"), "1");
+	{
+		const char *cut = getenv("UKF_XEN_TEST_FORK_CUT");
+		char *end = NULL;
+		x->fork_cut = cut && *cut ? strtoll(cut, &end, 10) : -1;
+		if (cut && *cut && (*end || x->fork_cut < 0)) {
+			snprintf(err, errlen,
+				 "xen backend: UKF_XEN_TEST_FORK_CUT=%s: "
+				 "expected a number of bytes",
+				 cut);
+			free(x);
+			return -1;
+		}
+	}
 	x->ctx = ctx_open(&x->lg, why, sizeof(why));
 	if (!x->ctx) {
 		snprintf(err, errlen, "xen backend: %s", why);
@@ -1996,6 +2126,27 @@ static int drv_create(const struct ukf_backend_config *c,
 		}
 		/* direct unless libxl's restore is asked for */
 		direct = !cl || !*cl || !strcmp(cl, "direct");
+		const char *fk = getenv("UKF_XEN_FORK");
+		if (fk && *fk &&
+		    (strcmp(fk, "snapshot") && strcmp(fk, "stream"))) {
+			snprintf(err, errlen,
+				 "xen backend: UKF_XEN_FORK=%s: expected "
+				 "\"snapshot\" or \"stream\"",
+				 fk);
+			libxl_ctx_free(x->ctx);
+			free(x);
+			return -1;
+		}
+		if (fk && !strcmp(fk, "snapshot") && !direct) {
+			snprintf(err, errlen,
+				 "xen backend: UKF_XEN_FORK=snapshot needs the "
+				 "direct builder, not UKF_XEN_CLONE=%s",
+				 cl);
+			libxl_ctx_free(x->ctx);
+			free(x);
+			return -1;
+		}
+		x->fork_snapshot = direct && !(fk && !strcmp(fk, "stream"));
 	}
 	/* libxl's default SIGCHLD handling (libxl_sigchld_owner_libxl: this
 	 * process has no children of its own), forks through xl_fork */
@@ -2006,9 +2157,13 @@ static int drv_create(const struct ukf_backend_config *c,
 	x->xsh = xs_open(0);
 	x->fmem = xenforeignmemory_open(NULL, 0);
 	e = errno;
-	if (x->xsh && x->fmem && direct)
-		x->direct = uxd_open(why, sizeof(why));
 	uxen_handle_leave();
+	/* with the backend's xenstore connection (under xs_lock) and
+	 * foreign memory handle */
+	pthread_mutex_init(&x->xs_lock, NULL);
+	if (x->xsh && x->fmem && direct)
+		x->direct =
+		    uxd_open(x->xsh, &x->xs_lock, x->fmem, why, sizeof(why));
 	if (!x->xsh || !x->fmem || (direct && !x->direct)) {
 		if (!x->xsh || !x->fmem)
 			snprintf(err, errlen, "xen backend: cannot open %s: %s",
@@ -2026,12 +2181,12 @@ static int drv_create(const struct ukf_backend_config *c,
 			xenforeignmemory_close(x->fmem);
 		libxl_ctx_free(x->ctx);
 		uxen_handle_leave();
+		pthread_mutex_destroy(&x->xs_lock);
 		free(x);
 		return -1;
 	}
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->xl_lock, NULL);
-	pthread_mutex_init(&x->xs_lock, NULL);
 	out->ops = &uxen_ops;
 	out->b = x;
 	return 0;
@@ -2064,8 +2219,8 @@ static void drv_destroy(struct ukf_backend *be)
 		x->tpls = t->next;
 		free(t);
 	}
+	uxd_close(x->direct); /* before the handles it borrows */
 	uxen_handle_enter();
-	uxd_close(x->direct);
 	xs_close(x->xsh);
 	xenforeignmemory_close(x->fmem);
 	libxl_ctx_free(x->ctx);
@@ -2082,8 +2237,8 @@ const struct ukf_backend_driver uxen_driver = {
     .name = "xen",
     .summary = "Xen through libxenlight (run in dom0): PV unikernel domains, "
 	       "calls over a shared page + event channel, templates by suspend "
-	       "to a file, clones built directly from it, fork by suspend + "
-	       "restore",
+	       "to a file, clones built directly from it, fork by a snapshot "
+	       "of the suspended parent built directly",
     .image_dir = "guest-xen",
     .available = drv_available,
     .create = drv_create,

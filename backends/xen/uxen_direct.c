@@ -281,14 +281,60 @@ static int blob_set(struct uxd_blob *b, const void *p, size_t n)
 /* ---------------- parsing ---------------- */
 
 struct pctx {
-	const uint8_t *b;
-	size_t len;
+	const uint8_t *b; /* the stream in memory, or NULL: read from fd */
+	size_t len;	  /* its length (the file's size) */
+	int fd;
+	uint8_t *win;	  /* fd: the bytes last asked for (src_at) */
+	size_t wcap;
 	const char *name;
 	char *err;
 	size_t errlen;
 	struct uxd_image *img;
 	int seen_info;
 };
+
+/*
+ * Bytes [off, off + n) of the stream (the caller checked they lie within
+ * c->len): in memory, or read from the file into a window reused for
+ * every record (a fork's or template's 33 MB read whole into fresh memory
+ * cost ~0.5 s of page faults in a PV dom0 under emulation; only the
+ * largest record is held at once). Valid until the next call. NULL with
+ * the reason in err when the read fails.
+ */
+static const uint8_t *src_at(struct pctx *c, size_t off, size_t n)
+{
+	size_t got = 0;
+
+	if (c->b)
+		return c->b + off;
+	if (n > c->wcap) {
+		size_t cap = n < (1u << 20) ? (1u << 20) : n;
+		uint8_t *w = realloc(c->win, cap);
+		if (!w) {
+			fail(c->err, c->errlen, -ENOMEM,
+			     "%s: out of memory for a record of %zu bytes",
+			     c->name, n);
+			return NULL;
+		}
+		c->win = w;
+		c->wcap = cap;
+	}
+	while (got < n) {
+		ssize_t r = pread(c->fd, c->win + got, n - got,
+				  (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fail(c->err, c->errlen, -EIO,
+			     "template file %s: read at %zu: %s", c->name,
+			     off + got, r < 0 ? strerror(errno) : "short file");
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	return c->win;
+}
+
 
 static int rec_page_data(struct pctx *c, const uint8_t *p, uint32_t n,
 			 size_t at)
@@ -471,7 +517,7 @@ static int rec_vcpu(struct pctx *c, uint32_t type, const uint8_t *p,
 /* libxc's stream from offset off; *end: the offset after its END. */
 static int parse_libxc(struct pctx *c, size_t off, size_t *end)
 {
-	const uint8_t *b = c->b;
+	const uint8_t *b;
 	struct uxd_image *img = c->img;
 
 	if (c->len - off < 24 + 16)
@@ -479,30 +525,33 @@ static int parse_libxc(struct pctx *c, size_t off, size_t *end)
 			    "%s: truncated at offset %zu: no libxc image and "
 			    "domain header",
 			    c->name, off);
-	if (be64(b + off) != UXD_LIBXC_MARKER ||
-	    be32(b + off + 8) != UXD_LIBXC_ID)
+	b = src_at(c, off, 24 + 16); /* b[0]: offset off */
+	if (!b)
+		return -EIO;
+	if (be64(b) != UXD_LIBXC_MARKER ||
+	    be32(b + 8) != UXD_LIBXC_ID)
 		return fail(c->err, c->errlen, -EINVAL,
 			    "%s: no libxc image header (marker, \"XENF\") at "
 			    "offset %zu",
 			    c->name, off);
-	img->version = be32(b + off + 12);
+	img->version = be32(b + 12);
 	if (img->version != 2 && img->version != 3)
 		return fail(c->err, c->errlen, -EINVAL,
 			    "%s: libxc stream version %u at offset %zu "
 			    "(2 or 3 known)",
 			    c->name, img->version, off + 12);
-	if (be16(b + off + 16) & 1)
+	if (be16(b + 16) & 1)
 		return fail(c->err, c->errlen, -EINVAL,
 			    "%s: big-endian libxc stream at offset %zu",
 			    c->name, off);
 	off += 24;
-	if (le32(b + off) != UXD_DHDR_X86_PV ||
-	    (b[off + 4] | b[off + 5] << 8) != 12)
+	b += 24;
+	if (le32(b) != UXD_DHDR_X86_PV || (b[4] | b[5] << 8) != 12)
 		return fail(c->err, c->errlen, -EINVAL,
 			    "%s: domain header at offset %zu: type %u, page "
 			    "shift %u (an x86 PV guest, 4 KiB pages, expected)",
-			    c->name, off, le32(b + off),
-			    (unsigned)(b[off + 4] | b[off + 5] << 8));
+			    c->name, off, le32(b),
+			    (unsigned)(b[4] | b[5] << 8));
 	off += 16;
 	for (;;) {
 		uint32_t type, n;
@@ -514,15 +563,21 @@ static int parse_libxc(struct pctx *c, size_t off, size_t *end)
 				    "%s: truncated at offset %zu: no libxc "
 				    "END record",
 				    c->name, off);
-		type = le32(b + off);
-		n = le32(b + off + 4);
+		const uint8_t *h = src_at(c, off, 8);
+		if (!h)
+			return -EIO;
+		type = le32(h);
+		n = le32(h + 4);
 		padded = ((size_t)n + 7) & ~(size_t)7;
 		if (c->len - off - 8 < padded)
 			return fail(c->err, c->errlen, -EINVAL,
 				    "%s: libxc record %#x at offset %zu: "
 				    "length %u past the end of the file",
 				    c->name, type, off, n);
-		const uint8_t *p = b + off + 8;
+		/* the record's body (END's is empty; others are read) */
+		const uint8_t *p = src_at(c, off + 8, n);
+		if (!p)
+			return -EIO;
 		off += 8 + padded;
 		switch (type) {
 		case REC_END:
@@ -636,16 +691,19 @@ static int keep_needed(struct pctx *c)
 	return 0;
 }
 
-int uxd_image_parse(const void *data, size_t len, const char *name,
-		    struct uxd_image **out, char *err, size_t errlen)
+/* The libxl stream in c (b or fd, len, name, err set). */
+static int parse_stream(struct pctx *c, struct uxd_image **out)
 {
-	const uint8_t *b = data;
-	struct pctx c = {.b = b, .len = len, .name = name, .err = err,
-			 .errlen = errlen};
-	size_t off = 16;
+	const char *name = c->name;
+	char *err = c->err;
+	size_t errlen = c->errlen, len = c->len, off = 16;
+	const uint8_t *b;
 	int libxc_seen = 0, rc;
 
 	*out = NULL;
+	b = len < 16 ? NULL : src_at(c, 0, 16);
+	if (len >= 16 && !b)
+		return -EIO;
 	if (len < 16 || be64(b) != UXD_LIBXL_IDENT)
 		return fail(err, errlen, -EINVAL,
 			    "template file %s is not a libxl save stream (no "
@@ -657,10 +715,10 @@ int uxd_image_parse(const void *data, size_t len, const char *name,
 			    "offset 8 (version 2, little-endian, not legacy, "
 			    "expected)",
 			    name, be32(b + 8), be32(b + 12));
-	c.img = calloc(1, sizeof(*c.img));
-	if (!c.img)
+	c->img = calloc(1, sizeof(*c->img));
+	if (!c->img)
 		return fail(err, errlen, -ENOMEM, "%s: out of memory", name);
-	c.img->file_bytes = len;
+	c->img->file_bytes = len;
 	for (;;) {
 		uint32_t type, n;
 		size_t padded;
@@ -672,8 +730,13 @@ int uxd_image_parse(const void *data, size_t len, const char *name,
 				  name, off);
 			goto bad;
 		}
-		type = le32(b + off);
-		n = le32(b + off + 4);
+		b = src_at(c, off, 8);
+		if (!b) {
+			rc = -EIO;
+			goto bad;
+		}
+		type = le32(b);
+		n = le32(b + 4);
 		padded = ((size_t)n + 7) & ~(size_t)7;
 		if (len - off - 8 < padded) {
 			rc = fail(err, errlen, -EINVAL,
@@ -693,72 +756,73 @@ int uxd_image_parse(const void *data, size_t len, const char *name,
 					  name, off);
 				goto bad;
 			}
-			rc = parse_libxc(&c, off, &off);
+			rc = parse_libxc(c, off, &off);
 			if (rc)
 				goto bad;
 			libxc_seen = 1;
 		}
-		/* emulator records (HVM only) and others: not ours */
+		/* emulator records (HVM only) and others: not ours (their
+		 * bodies are not read) */
 	}
 	if (!libxc_seen) {
 		rc = fail(err, errlen, -EINVAL,
 			  "%s: no LIBXC_CONTEXT record (no guest memory)", name);
 		goto bad;
 	}
-	rc = keep_needed(&c);
+	rc = keep_needed(c);
 	if (rc) {
 		if (rc == -ENOMEM)
 			fail(err, errlen, rc, "%s: out of memory", name);
 		goto bad;
 	}
-	*out = c.img;
+	*out = c->img;
+	c->img = NULL;
 	return 0;
 bad:
-	uxd_image_free(c.img);
+	uxd_image_free(c->img);
+	c->img = NULL;
 	return rc;
+}
+
+int uxd_image_parse(const void *data, size_t len, const char *name,
+		    struct uxd_image **out, char *err, size_t errlen)
+{
+	struct pctx c = {.b = data, .len = len, .fd = -1, .name = name,
+			 .err = err, .errlen = errlen};
+
+	return parse_stream(&c, out);
 }
 
 int uxd_image_load(const char *path, struct uxd_image **out, char *err,
 		   size_t errlen)
 {
+	struct pctx c = {.fd = -1, .name = path, .err = err,
+			 .errlen = errlen};
 	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-	int fd, rc;
+	uint8_t probe[16];
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	c.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c.fd < 0 || fstat(c.fd, &st) < 0) {
 		rc = -errno;
-		if (fd >= 0)
-			close(fd);
+		if (c.fd >= 0)
+			close(c.fd);
 		return fail(err, errlen, rc, "template file %s: %s", path,
 			    strerror(-rc));
 	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		close(fd);
-		return fail(err, errlen, -ENOMEM,
-			    "template file %s: out of memory for %lld bytes",
-			    path, (long long)st.st_size);
+	/* a file that cannot be read (a directory) says so, whatever size
+	 * it claims */
+	if (pread(c.fd, probe, sizeof(probe), 0) < 0) {
+		rc = -errno;
+		close(c.fd);
+		return fail(err, errlen, rc, "template file %s: read at 0: %s",
+			    path, strerror(-rc));
 	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			rc = r < 0 ? -errno : -EIO;
-			close(fd);
-			free(buf);
-			return fail(err, errlen, rc,
-				    "template file %s: read at %zu: %s", path,
-				    got, r < 0 ? strerror(-rc) : "short file");
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	rc = uxd_image_parse(buf, got, path, out, err, errlen);
-	free(buf);
+	c.len = (size_t)st.st_size;
+	rc = parse_stream(&c, out);
+	close(c.fd);
+	free(c.win);
 	return rc;
 }
 
@@ -794,17 +858,24 @@ struct uxd_entry {
 };
 
 struct uxd {
-	xc_interface *xch;
+	xc_interface *xch; /* ours (the backend has none outside libxl) */
+	/* the backend's: one foreign memory handle and one xenstore
+	 * connection per backend (uxen.c), every xenstore request under
+	 * *xs_lock; they outlive this (uxd_close ends first) */
 	xenforeignmemory_handle *fmem;
 	struct xs_handle *xs;
+	pthread_mutex_t *xs_lock;
 	pthread_mutex_t lock;
 	struct uxd_entry *cache;
+	int pumps; /* console threads running (atomic): uxd_close waits */
 	int zero; /* UKF_XEN_DIRECT_ZERO=1: the pages not copied zeroed too */
 };
 
-struct uxd *uxd_open(char *err, size_t errlen)
+struct uxd *uxd_open(struct xs_handle *xs, pthread_mutex_t *xs_lock,
+		     xenforeignmemory_handle *fmem, char *err, size_t errlen)
 {
 	struct uxd *d = calloc(1, sizeof(*d));
+	int e;
 
 	if (!d) {
 		fail(err, errlen, -ENOMEM, "out of memory");
@@ -813,29 +884,21 @@ struct uxd *uxd_open(char *err, size_t errlen)
 	pthread_mutex_init(&d->lock, NULL);
 	d->zero = getenv("UKF_XEN_DIRECT_ZERO") &&
 		  !strcmp(getenv("UKF_XEN_DIRECT_ZERO"), "1");
+	d->xs = xs;
+	d->xs_lock = xs_lock;
+	d->fmem = fmem;
+	uxen_handle_enter();
 	d->xch = xc_interface_open(NULL, NULL, 0);
+	e = errno;
+	uxen_handle_leave();
 	if (!d->xch) {
-		fail(err, errlen, -errno,
+		fail(err, errlen, -e,
 		     "xc_interface_open: %s (not dom0, or no privcmd?)",
-		     strerror(errno));
-		goto bad;
-	}
-	d->fmem = xenforeignmemory_open(NULL, 0);
-	if (!d->fmem) {
-		fail(err, errlen, -errno, "xenforeignmemory_open: %s",
-		     strerror(errno));
-		goto bad;
-	}
-	d->xs = xs_open(0);
-	if (!d->xs) {
-		fail(err, errlen, -errno, "xs_open: %s (is xenstored running?)",
-		     strerror(errno));
-		goto bad;
+		     strerror(e));
+		uxd_close(d);
+		return NULL;
 	}
 	return d;
-bad:
-	uxd_close(d);
-	return NULL;
 }
 
 static void entry_put_locked(struct uxd *d, struct uxd_entry *e)
@@ -861,12 +924,14 @@ void uxd_close(struct uxd *d)
 		uxd_image_free(e->img);
 		free(e);
 	}
-	if (d->xs)
-		xs_close(d->xs);
-	if (d->fmem)
-		xenforeignmemory_close(d->fmem);
+	/* the console threads use d->fmem: they end within a poll once
+	 * their reader closed its end (the backend's watchers did) */
+	while (__atomic_load_n(&d->pumps, __ATOMIC_ACQUIRE))
+		usleep(10000);
+	uxen_handle_enter();
 	if (d->xch)
 		xc_interface_close(d->xch);
+	uxen_handle_leave();
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -1335,8 +1400,8 @@ static int xs_put(struct build *b, xs_transaction_t t, const char *dom,
 }
 
 /* /local/domain/ID as the guest and xenconsoled need it, then
- * xs_introduce_domain. */
-static int store_setup(struct build *b, const char *name)
+ * xs_introduce_domain; under the backend's xs_lock (store_setup). */
+static int store_setup_locked(struct build *b, const char *name)
 {
 	struct xs_permissions ro[2] = {{.id = 0, .perms = XS_PERM_NONE},
 				       {.id = b->domid, .perms = XS_PERM_READ}};
@@ -1409,6 +1474,554 @@ static int store_setup(struct build *b, const char *name)
 	return 0;
 }
 
+/* ---------------- a snapshot of a suspended domain ---------------- */
+
+/*
+ * What libxc's save writes of a PV domain, read from the domain itself
+ * while it is shut down in its suspend (its guest turned start_info's
+ * store and console frames into pfns and unmapped its shared info, as for
+ * libxl's save): no save helper, no stream, no file. The image is the one
+ * a parse of that stream gives (page tables with pfns, vCPU 0's rdx the
+ * start_info pfn), so uxd_clone builds from either.
+ */
+struct snap {
+	struct uxd *d;
+	uint32_t domid;
+	uint64_t npfn;
+	xen_pfn_t *p2m;	 /* [npfn]: the domain's frames; INVALID_MFN: none */
+	struct { xen_pfn_t mfn; uint64_t pfn; } *rev; /* sorted by mfn */
+	uint64_t nrev;
+	char *err;
+	size_t errlen;
+};
+
+static int rev_cmp(const void *a, const void *b)
+{
+	xen_pfn_t x = *(const xen_pfn_t *)a, y = *(const xen_pfn_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The pfn of one of the domain's frames, or -1. */
+static int64_t snap_pfn(const struct snap *s, xen_pfn_t mfn)
+{
+	uint64_t lo = 0, hi = s->nrev;
+
+	while (lo < hi) {
+		uint64_t mid = (lo + hi) / 2;
+		if (s->rev[mid].mfn == mfn)
+			return (int64_t)s->rev[mid].pfn;
+		if (s->rev[mid].mfn < mfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int snap_conv(const struct snap *s, uint64_t *v, const char *what,
+		     unsigned vcpu)
+{
+	int64_t pfn = snap_pfn(s, (xen_pfn_t)*v);
+
+	if (pfn < 0)
+		return fail(s->err, s->errlen, -ERANGE,
+			    "domain %u: vCPU %u's %s names mfn %#llx, not a "
+			    "frame of the domain",
+			    s->domid, vcpu, what, (unsigned long long)*v);
+	*v = (uint64_t)pfn;
+	return 0;
+}
+
+/* The p2m through the frame lists the guest publishes in its shared info
+ * (pfn_to_mfn_frame_list_list: the list of the lists' frames). */
+static int snap_p2m(struct snap *s, const shared_info_t *sh,
+		    struct uxd_image *img)
+{
+	const unsigned fpp = UXD_PAGE / 8;
+	xen_pfn_t fll_mfn = sh->arch.pfn_to_mfn_frame_list_list, *fl = NULL;
+	uint64_t nfl = (s->npfn + fpp - 1) / fpp, nfll = (nfl + fpp - 1) / fpp;
+	uint64_t *fll_map = NULL, *fl_map = NULL, *leaves = NULL;
+	xen_pfn_t fll[8];
+	int rc = 0;
+
+	if (sh->arch.p2m_cr3)
+		return fail(s->err, s->errlen, -EINVAL,
+			    "domain %u publishes its p2m as a virtual list "
+			    "(p2m_cr3), not frame lists",
+			    s->domid);
+	if (!fll_mfn || nfll > 8)
+		return fail(s->err, s->errlen, -EINVAL,
+			    "domain %u: no p2m frame list list in its shared "
+			    "info (mfn %#llx, %llu pfns)",
+			    s->domid, (unsigned long long)fll_mfn,
+			    (unsigned long long)s->npfn);
+	fll_map = xenforeignmemory_map(s->d->fmem, s->domid, PROT_READ, 1,
+				       &fll_mfn, NULL);
+	if (!fll_map) {
+		rc = fail(s->err, s->errlen, -errno,
+			  "domain %u: mapping its p2m frame list list (mfn "
+			  "%#llx): %s",
+			  s->domid, (unsigned long long)fll_mfn,
+			  strerror(errno));
+		goto out;
+	}
+	memcpy(fll, fll_map, nfll * sizeof(*fll));
+	fl_map = xenforeignmemory_map(s->d->fmem, s->domid, PROT_READ, nfll,
+				      fll, NULL);
+	fl = malloc(nfl * sizeof(*fl));
+	if (!fl_map || !fl) {
+		rc = fail(s->err, s->errlen, fl ? -errno : -ENOMEM,
+			  "domain %u: mapping its %llu p2m frame lists: %s",
+			  s->domid, (unsigned long long)nfll,
+			  fl ? strerror(errno) : "out of memory");
+		goto out;
+	}
+	memcpy(fl, fl_map, nfl * sizeof(*fl));
+	leaves = xenforeignmemory_map(s->d->fmem, s->domid, PROT_READ, nfl, fl,
+				      NULL);
+	if (!leaves) {
+		rc = fail(s->err, s->errlen, -errno,
+			  "domain %u: mapping its %llu p2m frames: %s",
+			  s->domid, (unsigned long long)nfl, strerror(errno));
+		goto out;
+	}
+	for (uint64_t i = 0; i < s->npfn; i++)
+		s->p2m[i] = leaves[i];
+	img->p2m_pfns = malloc(nfl * sizeof(*img->p2m_pfns));
+	if (!img->p2m_pfns) {
+		rc = fail(s->err, s->errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	img->nr_p2m = nfl;
+	for (uint64_t i = 0; i < nfl; i++)
+		img->p2m_pfns[i] = fl[i]; /* mfns until the reverse map exists */
+out:
+	if (leaves)
+		xenforeignmemory_unmap(s->d->fmem, leaves, nfl);
+	if (fl_map)
+		xenforeignmemory_unmap(s->d->fmem, fl_map, nfll);
+	if (fll_map)
+		xenforeignmemory_unmap(s->d->fmem, fll_map, 1);
+	free(fl);
+	return rc;
+}
+
+/* Frame types of mfns (XEN_DOMCTL_getpageframeinfo3), in place. */
+static int snap_types(struct snap *s, xen_pfn_t *arr, unsigned n)
+{
+	struct xen_domctl dc;
+	int rc;
+	DECLARE_HYPERCALL_BUFFER(xen_pfn_t, buf);
+
+	buf = xc_hypercall_buffer_alloc(s->d->xch, buf, n * sizeof(*arr));
+	if (!buf)
+		return fail(s->err, s->errlen, -ENOMEM,
+			    "hypercall buffer for %u frame types", n);
+	memcpy(buf, arr, n * sizeof(*arr));
+	memset(&dc, 0, sizeof(dc));
+	dc.cmd = XEN_DOMCTL_getpageframeinfo3;
+	dc.domain = (domid_t)s->domid;
+	dc.u.getpageframeinfo3.num = n;
+	set_xen_guest_handle(dc.u.getpageframeinfo3.array, buf);
+	rc = xc_domctl(s->d->xch, &dc);
+	if (!rc)
+		memcpy(arr, buf, n * sizeof(*arr));
+	else
+		rc = fail(s->err, s->errlen, -errno,
+			  "domain %u: the types of %u frames: %s", s->domid, n,
+			  strerror(errno));
+	xc_hypercall_buffer_free(s->d->xch, buf);
+	return rc;
+}
+
+/* A page table's entries from the domain's frames to pfns; the L4's
+ * slots of Xen's own mappings cleared (Xen fills them when the clone's
+ * table is pinned), as libxc's save does. */
+static int snap_table(const struct snap *s, uint64_t pfn, uint32_t type,
+		      uint64_t *t)
+{
+	unsigned xen_first = 512, xen_last = 0;
+	uint32_t lv = (type & XEN_DOMCTL_PFINFO_LTABTYPE_MASK) >>
+		      XEN_DOMCTL_PFINFO_LTAB_SHIFT;
+
+	if ((type & XEN_DOMCTL_PFINFO_LTABTYPE_MASK) ==
+	    XEN_DOMCTL_PFINFO_L4TAB) {
+		xen_first = (unsigned)((HYPERVISOR_VIRT_START >> 39) & 511);
+		xen_last = (unsigned)((HYPERVISOR_VIRT_END >> 39) & 511);
+	}
+	for (unsigned i = 0; i < UXD_PAGE / 8; i++) {
+		int64_t p;
+		if (i >= xen_first && i <= xen_last)
+			t[i] = 0;
+		if (!(t[i] & PTE_P))
+			continue;
+		if (lv > 1 && (t[i] & 0x80))
+			return fail(s->err, s->errlen, -EINVAL,
+				    "domain %u: L%u table pfn %#llx entry %u "
+				    "maps a superpage",
+				    s->domid, lv, (unsigned long long)pfn, i);
+		p = snap_pfn(s, (t[i] & PTE_FRAME) >> 12);
+		if (p < 0)
+			return fail(s->err, s->errlen, -ERANGE,
+				    "domain %u: L%u table pfn %#llx entry %u "
+				    "names mfn %#llx, not a frame of the "
+				    "domain",
+				    s->domid, lv, (unsigned long long)pfn, i,
+				    (unsigned long long)((t[i] & PTE_FRAME) >>
+							 12));
+		t[i] = (t[i] & ~PTE_FRAME) | ((uint64_t)p << 12);
+	}
+	return 0;
+}
+
+/* The frames' types and contents: page tables with pfns, the pages that
+ * are not zeroes kept (1024 frames mapped at a time). */
+static int snap_pages(struct snap *s, struct uxd_image *img)
+{
+	xen_pfn_t m[1024];
+	uint64_t pf[1024];
+	uint8_t tbl[UXD_PAGE];
+	int rc = 0;
+
+	for (uint64_t i = 0; i < s->npfn; i++)
+		img->types[i] = XEN_DOMCTL_PFINFO_XTAB;
+	for (uint64_t pfn = 0; pfn < s->npfn && !rc;) {
+		unsigned n = 0;
+		for (; pfn < s->npfn && n < 1024; pfn++)
+			if (s->p2m[pfn] != INVALID_MFN && s->p2m[pfn] != 0) {
+				pf[n] = pfn;
+				m[n++] = s->p2m[pfn];
+			}
+		if (!n)
+			break;
+		xen_pfn_t ty[1024];
+		memcpy(ty, m, n * sizeof(*m));
+		rc = snap_types(s, ty, n);
+		if (rc)
+			break;
+		uint8_t *map = xenforeignmemory_map(s->d->fmem, s->domid,
+						    PROT_READ, n, m, NULL);
+		if (!map) {
+			rc = fail(s->err, s->errlen, -errno,
+				  "domain %u: mapping %u of its frames: %s",
+				  s->domid, n, strerror(errno));
+			break;
+		}
+		for (unsigned k = 0; k < n && !rc; k++) {
+			uint32_t t = (uint32_t)(ty[k] &
+						XEN_DOMCTL_PFINFO_LTAB_MASK);
+			const uint8_t *src = map + (size_t)k * UXD_PAGE;
+			img->types[pf[k]] = t;
+			if (type_populated(t))
+				img->populated++;
+			if (!type_has_data(t))
+				continue;
+			if (type_is_pt(t)) {
+				memcpy(tbl, src, UXD_PAGE);
+				rc = snap_table(s, pf[k], t, (uint64_t *)tbl);
+				src = tbl;
+			}
+			if (!rc && !page_is_zero(src) &&
+			    keep_page(img, pf[k], src))
+				rc = fail(s->err, s->errlen, -ENOMEM,
+					  "out of memory for the pages of "
+					  "domain %u",
+					  s->domid);
+		}
+		xenforeignmemory_unmap(s->d->fmem, map, n);
+	}
+	return rc;
+}
+
+/* One vCPU's state, as the save's VCPU records carry it. */
+static int snap_vcpu(struct snap *s, struct uxd_image *img, uint32_t v)
+{
+	struct uxd_vcpu *u;
+	vcpu_guest_context_any_t ctx;
+	vcpu_guest_context_x86_64_t *c = &ctx.x64;
+	struct xen_domctl dc;
+	uint64_t val;
+	int rc = 0;
+	DECLARE_HYPERCALL_BUFFER(void, buf);
+
+	memset(&dc, 0, sizeof(dc));
+	dc.cmd = XEN_DOMCTL_getvcpuinfo;
+	dc.domain = (domid_t)s->domid;
+	dc.u.getvcpuinfo.vcpu = v;
+	if (xc_domctl(s->d->xch, &dc))
+		return fail(s->err, s->errlen, -errno,
+			    "domain %u: vCPU %u's info: %s", s->domid, v,
+			    strerror(errno));
+	if (!dc.u.getvcpuinfo.online)
+		return 0;
+	if (xc_vcpu_getcontext(s->d->xch, s->domid, v, &ctx))
+		return fail(s->err, s->errlen, -errno,
+			    "domain %u: vCPU %u's context: %s", s->domid, v,
+			    strerror(errno));
+	if (v == 0 && snap_conv(s, &c->user_regs.rdx, "start_info (rdx)", v))
+		return -ERANGE;
+	if (c->gdt_ents > 14 * 512)
+		return fail(s->err, s->errlen, -EINVAL,
+			    "domain %u: vCPU %u has %lu GDT entries", s->domid,
+			    v, (unsigned long)c->gdt_ents);
+	for (unsigned i = 0; i < (c->gdt_ents + 511) / 512; i++) {
+		val = c->gdt_frames[i];
+		if (snap_conv(s, &val, "GDT frame", v))
+			return -ERANGE;
+		c->gdt_frames[i] = val;
+	}
+	val = c->ctrlreg[3] >> 12;
+	if (snap_conv(s, &val, "cr3", v))
+		return -ERANGE;
+	c->ctrlreg[3] = val << 12;
+	if (c->ctrlreg[1]) {
+		val = c->ctrlreg[1] >> 12;
+		if (snap_conv(s, &val, "cr1", v))
+			return -ERANGE;
+		c->ctrlreg[1] = 1 | val << 12;
+	}
+	u = vcpu_at(img, v);
+	if (!u)
+		return fail(s->err, s->errlen, -EINVAL,
+			    "domain %u: vCPU %u (at most %u)", s->domid, v,
+			    UXD_VCPUS_MAX - 1);
+	memcpy(&u->basic, c, sizeof(u->basic));
+	u->has_basic = 1;
+
+	memset(&dc, 0, sizeof(dc));
+	dc.cmd = XEN_DOMCTL_get_ext_vcpucontext;
+	dc.domain = (domid_t)s->domid;
+	dc.u.ext_vcpucontext.vcpu = v;
+	if (xc_domctl(s->d->xch, &dc))
+		return fail(s->err, s->errlen, -errno,
+			    "domain %u: vCPU %u's extended context: %s",
+			    s->domid, v, strerror(errno));
+	if (dc.u.ext_vcpucontext.size &&
+	    blob_set(&u->ext, &dc.u.ext_vcpucontext,
+		     dc.u.ext_vcpucontext.size))
+		return fail(s->err, s->errlen, -ENOMEM, "out of memory");
+
+	/* xsave state and MSRs: their sizes asked first, as the save does */
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t size;
+		int xs = pass == 0;
+		memset(&dc, 0, sizeof(dc));
+		dc.cmd = xs ? XEN_DOMCTL_getvcpuextstate
+			    : XEN_DOMCTL_get_vcpu_msrs;
+		dc.domain = (domid_t)s->domid;
+		if (xs)
+			dc.u.vcpuextstate.vcpu = v;
+		else
+			dc.u.vcpu_msrs.vcpu = v;
+		if (xc_domctl(s->d->xch, &dc))
+			return fail(s->err, s->errlen, -errno,
+				    "domain %u: vCPU %u's %s size: %s",
+				    s->domid, v, xs ? "xsave" : "MSR",
+				    strerror(errno));
+		if (xs && !dc.u.vcpuextstate.xfeature_mask)
+			continue;
+		size = xs ? dc.u.vcpuextstate.size
+			  : (uint64_t)dc.u.vcpu_msrs.msr_count *
+				sizeof(xen_domctl_vcpu_msr_t);
+		if (!size)
+			continue;
+		buf = xc_hypercall_buffer_alloc(s->d->xch, buf, size);
+		if (!buf)
+			return fail(s->err, s->errlen, -ENOMEM,
+				    "hypercall buffer of %llu bytes",
+				    (unsigned long long)size);
+		if (xs)
+			set_xen_guest_handle(dc.u.vcpuextstate.buffer, buf);
+		else
+			set_xen_guest_handle(dc.u.vcpu_msrs.msrs, buf);
+		rc = xc_domctl(s->d->xch, &dc);
+		if (rc)
+			rc = fail(s->err, s->errlen, -errno,
+				  "domain %u: vCPU %u's %s: %s", s->domid, v,
+				  xs ? "xsave state" : "MSRs", strerror(errno));
+		else {
+			size = xs ? dc.u.vcpuextstate.size
+				  : (uint64_t)dc.u.vcpu_msrs.msr_count *
+					sizeof(xen_domctl_vcpu_msr_t);
+			if (size && blob_set(xs ? &u->xsave : &u->msrs, buf,
+					     size))
+				rc = fail(s->err, s->errlen, -ENOMEM,
+					  "out of memory");
+		}
+		xc_hypercall_buffer_free(s->d->xch, buf);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int uxd_wait_suspended(struct uxd *d, uint32_t domid, int timeout_ms,
+		       char *err, size_t errlen)
+{
+	int64_t until = mono_ns() + (int64_t)timeout_ms * 1000000;
+
+	for (;;) {
+		xc_dominfo_t info;
+		int n;
+		uxen_handle_enter(); /* libxencall's lock: not while libxl forks */
+		n = xc_domain_getinfo(d->xch, domid, 1, &info);
+		uxen_handle_leave();
+		if (n != 1 || info.domid != domid)
+			return fail(err, errlen, -ESRCH,
+				    "domain %u is gone", domid);
+		if (info.shutdown && info.shutdown_reason == SHUTDOWN_suspend)
+			return 0;
+		if (info.shutdown || info.dying)
+			return fail(err, errlen, -EIO,
+				    "domain %u shut down with reason %u "
+				    "instead of suspending",
+				    domid, info.shutdown_reason);
+		if (mono_ns() > until)
+			return fail(err, errlen, -ETIMEDOUT,
+				    "domain %u did not suspend within %d ms",
+				    domid, timeout_ms);
+		usleep(2000);
+	}
+}
+
+int uxd_snapshot(struct uxd *d, uint32_t domid, struct uxd_image **out,
+		 char *err, size_t errlen)
+{
+	struct snap s = {.d = d, .domid = domid, .err = err,
+			 .errlen = errlen};
+	struct uxd_image *img = calloc(1, sizeof(*img));
+	xc_dominfo_t info;
+	shared_info_t *sh = NULL;
+	xen_pfn_t shf;
+	char name[48];
+	int rc;
+
+	*out = NULL;
+	if (!img)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	/* libxenctrl's calls take libxencall's process-wide buffer lock: not
+	 * while libxl forks (uxen_handle_enter) */
+	uxen_handle_enter();
+	if (xc_domain_getinfo(d->xch, domid, 1, &info) != 1 ||
+	    info.domid != domid) {
+		rc = fail(err, errlen, -ESRCH, "domain %u: no such domain",
+			  domid);
+		goto out;
+	}
+	if (!info.shutdown || info.shutdown_reason != SHUTDOWN_suspend ||
+	    info.hvm) {
+		rc = fail(err, errlen, -EINVAL,
+			  "domain %u is not a PV domain in its suspend "
+			  "(shutdown %u, reason %u)",
+			  domid, info.shutdown, info.shutdown_reason);
+		goto out;
+	}
+	shf = info.shared_info_frame;
+	sh = xenforeignmemory_map(d->fmem, domid, PROT_READ, 1, &shf, NULL);
+	if (!sh) {
+		rc = fail(err, errlen, -errno,
+			  "domain %u: mapping its shared info (mfn %#llx): %s",
+			  domid, (unsigned long long)shf, strerror(errno));
+		goto out;
+	}
+	memcpy(img->shinfo, sh, UXD_PAGE);
+	img->has_shinfo = 1;
+	s.npfn = sh->arch.max_pfn;
+	if (!s.npfn || s.npfn > UXD_NPFN_MAX) {
+		rc = fail(err, errlen, -EINVAL,
+			  "domain %u: max_pfn %llu in its shared info",
+			  domid, (unsigned long long)s.npfn);
+		goto out;
+	}
+	img->npfn = s.npfn;
+	img->version = 3;
+	s.p2m = malloc(s.npfn * sizeof(*s.p2m));
+	s.rev = malloc(s.npfn * sizeof(*s.rev));
+	img->types = malloc(s.npfn * sizeof(*img->types));
+	if (!s.p2m || !s.rev || !img->types) {
+		rc = fail(err, errlen, -ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = snap_p2m(&s, sh, img);
+	if (rc)
+		goto out;
+	for (uint64_t i = 0; i < s.npfn; i++)
+		if (s.p2m[i] != INVALID_MFN && s.p2m[i] != 0) {
+			s.rev[s.nrev].mfn = s.p2m[i];
+			s.rev[s.nrev++].pfn = i;
+		}
+	qsort(s.rev, s.nrev, sizeof(*s.rev), rev_cmp);
+	for (uint64_t i = 1; i < s.nrev; i++)
+		if (s.rev[i].mfn == s.rev[i - 1].mfn) {
+			rc = fail(err, errlen, -EINVAL,
+				  "domain %u: mfn %#llx at pfns %#llx and "
+				  "%#llx of its p2m",
+				  domid, (unsigned long long)s.rev[i].mfn,
+				  (unsigned long long)s.rev[i - 1].pfn,
+				  (unsigned long long)s.rev[i].pfn);
+			goto out;
+		}
+	for (uint64_t i = 0; i < img->nr_p2m; i++) {
+		int64_t p = snap_pfn(&s, (xen_pfn_t)img->p2m_pfns[i]);
+		if (p < 0) {
+			rc = fail(err, errlen, -ERANGE,
+				  "domain %u: p2m frame %llu (mfn %#llx) is "
+				  "not a frame of the domain",
+				  domid, (unsigned long long)i,
+				  (unsigned long long)img->p2m_pfns[i]);
+			goto out;
+		}
+		img->p2m_pfns[i] = (uint64_t)p;
+	}
+	rc = snap_pages(&s, img);
+	for (uint32_t v = 0; !rc && v <= info.max_vcpu_id; v++)
+		rc = snap_vcpu(&s, img, v);
+	if (rc)
+		goto out;
+	if (!img->nr_vcpus || !img->vcpus[0].has_basic) {
+		rc = fail(err, errlen, -EINVAL, "domain %u: vCPU 0 is offline",
+			  domid);
+		goto out;
+	}
+	if (xc_domain_get_tsc_info(d->xch, domid, &img->tsc.mode,
+				   &img->tsc.nsec, &img->tsc.khz,
+				   &img->tsc.incarnation)) {
+		rc = fail(err, errlen, -errno, "domain %u: TSC info: %s", domid,
+			  strerror(errno));
+		goto out;
+	}
+	img->has_tsc = 1;
+	snprintf(name, sizeof(name), "domain %u", domid);
+	{
+		struct pctx c = {.fd = -1, .name = name, .err = err,
+				 .errlen = errlen, .img = img};
+		rc = keep_needed(&c);
+		if (rc == -ENOMEM)
+			fail(err, errlen, rc, "%s: out of memory", name);
+	}
+out:
+	uxen_handle_leave();
+	if (sh)
+		xenforeignmemory_unmap(d->fmem, sh, 1);
+	free(s.p2m);
+	free(s.rev);
+	if (rc)
+		uxd_image_free(img);
+	else
+		*out = img;
+	return rc;
+}
+
+static int store_setup(struct build *b, const char *name)
+{
+	int rc;
+
+	pthread_mutex_lock(b->d->xs_lock);
+	rc = store_setup_locked(b, name);
+	pthread_mutex_unlock(b->d->xs_lock);
+	return rc;
+}
+
 int uxd_clone(struct uxd *d, const struct uxd_clone_req *r, uint32_t *domid,
 	      struct uxd_clone_times *times, char *err, size_t errlen)
 {
@@ -1418,12 +2031,29 @@ int uxd_clone(struct uxd *d, const struct uxd_clone_req *r, uint32_t *domid,
 	struct xen_domctl_createdomain cfg;
 	xc_dominfo_t info;
 	int64_t t0 = mono_ns(), t;
-	int rc, created = 0;
+	int rc, created = 0, held = 0;
 
-	rc = entry_get(d, r->tpl_path, &e, &tm.parse, err, errlen);
-	if (rc)
-		return rc;
-	b.img = e->img;
+	if (r->img) {
+		e = NULL; /* the caller's image */
+	} else if (r->once) {
+		/* a fork's save file: parsed for this build only */
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return fail(err, errlen, -ENOMEM, "out of memory");
+		rc = uxd_image_load(r->tpl_path, &e->img, err, errlen);
+		tm.parse = mono_ns() - t0;
+		if (rc) {
+			free(e);
+			return rc;
+		}
+		e->refs = 1;
+		e->gone = 1; /* not in the cache: freed by entry_put_locked */
+	} else {
+		rc = entry_get(d, r->tpl_path, &e, &tm.parse, err, errlen);
+		if (rc)
+			return rc;
+	}
+	b.img = e ? e->img : r->img;
 	if (r->mem / UXD_PAGE < b.img->populated) {
 		rc = fail(err, errlen, -EINVAL,
 			  "template %s has %llu pages, more than the %llu "
@@ -1446,6 +2076,10 @@ int uxd_clone(struct uxd *d, const struct uxd_clone_req *r, uint32_t *domid,
 	}
 
 	t = mono_ns();
+	/* libxenctrl's calls take libxencall's process-wide buffer lock: not
+	 * while libxl forks (uxen_handle_enter) */
+	uxen_handle_enter();
+	held = 1;
 	memset(&cfg, 0, sizeof(cfg));
 	/* the domain's UUID (xl list -v): random, version 4 */
 	if (getrandom(cfg.handle, sizeof(cfg.handle), 0) !=
@@ -1534,6 +2168,8 @@ int uxd_clone(struct uxd *d, const struct uxd_clone_req *r, uint32_t *domid,
 	tm.context = mono_ns() - t;
 	if (rc)
 		goto out;
+	uxen_handle_leave();
+	held = 0;
 	t = mono_ns();
 	rc = store_setup(&b, r->name);
 	tm.store = mono_ns() - t;
@@ -1547,21 +2183,31 @@ out:
 	if (rc && created) {
 		char dom[64];
 		snprintf(dom, sizeof(dom), "/local/domain/%u", b.domid);
+		pthread_mutex_lock(d->xs_lock);
 		xs_rm(d->xs, XBT_NULL, dom);
+		pthread_mutex_unlock(d->xs_lock);
+		if (!held)
+			uxen_handle_enter();
+		held = 1;
 		xc_domain_destroy(d->xch, b.domid);
 	}
+	if (held)
+		uxen_handle_leave();
 	free(b.p2m);
-	pthread_mutex_lock(&d->lock);
-	entry_put_locked(d, e);
-	pthread_mutex_unlock(&d->lock);
+	if (e) {
+		pthread_mutex_lock(&d->lock);
+		entry_put_locked(d, e);
+		pthread_mutex_unlock(&d->lock);
+	}
 	return rc;
 }
 
 /* ---------------- the console ring ---------------- */
 
 struct pump {
+	struct uxd *d;
 	xenevtchn_handle *xce;
-	xenforeignmemory_handle *fmem;
+	xenforeignmemory_handle *fmem; /* d's (the backend's) */
 	volatile struct xencons_interface *ring;
 	evtchn_port_t port;
 	int fd; /* our end of the socket pair */
@@ -1572,8 +2218,6 @@ static void pump_free(struct pump *p)
 	if (p->ring)
 		xenforeignmemory_unmap(p->fmem, (void *)p->ring, 1);
 	uxen_handle_enter();
-	if (p->fmem)
-		xenforeignmemory_close(p->fmem);
 	if (p->xce)
 		xenevtchn_close(p->xce);
 	uxen_handle_leave();
@@ -1633,7 +2277,9 @@ static void *pump_main(void *arg)
 				xenevtchn_unmask(p->xce, (evtchn_port_t)pp);
 		}
 	}
+	struct uxd *d = p->d;
 	pump_free(p);
+	__atomic_sub_fetch(&d->pumps, 1, __ATOMIC_ACQ_REL); /* last use of d */
 	return NULL;
 }
 
@@ -1650,6 +2296,7 @@ int uxd_console_open(struct uxd *d, uint32_t domid, char *err, size_t errlen)
 	if (!p)
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	p->fd = -1;
+	pthread_mutex_lock(d->xs_lock);
 	snprintf(path, sizeof(path), "/local/domain/%u/console/type", domid);
 	v = xs_read(d->xs, XBT_NULL, path, NULL);
 	ok = v && !strcmp(v, UXD_CON_TYPE);
@@ -1661,6 +2308,7 @@ int uxd_console_open(struct uxd *d, uint32_t domid, char *err, size_t errlen)
 	free(v);
 	snprintf(path, sizeof(path), "/local/domain/%u/console/port", domid);
 	v = ok ? xs_read(d->xs, XBT_NULL, path, NULL) : NULL;
+	pthread_mutex_unlock(d->xs_lock);
 	ok = v && sscanf(v, "%u", &port) == 1;
 	free(v);
 	if (!ok) {
@@ -1671,12 +2319,13 @@ int uxd_console_open(struct uxd *d, uint32_t domid, char *err, size_t errlen)
 			    ", ring-ref, port)",
 			    domid);
 	}
+	p->d = d;
+	p->fmem = d->fmem;
 	uxen_handle_enter();
 	p->xce = xenevtchn_open(NULL, 0);
-	p->fmem = xenforeignmemory_open(NULL, 0);
 	int e0 = errno;
 	uxen_handle_leave();
-	if (!p->xce || !p->fmem) {
+	if (!p->xce) {
 		int e = e0;
 		pump_free(p);
 		return fail(err, errlen, -e, "console of domain %u: %s", domid,
@@ -1701,11 +2350,13 @@ int uxd_console_open(struct uxd *d, uint32_t domid, char *err, size_t errlen)
 		return fail(err, errlen, -e, "socketpair: %s", strerror(e));
 	}
 	p->fd = sv[1];
+	__atomic_add_fetch(&d->pumps, 1, __ATOMIC_ACQ_REL);
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0 ||
 	    pthread_create(&thr, NULL, pump_main, p)) {
 		int e = errno ? errno : EAGAIN;
 		close(sv[0]);
 		pump_free(p);
+		__atomic_sub_fetch(&d->pumps, 1, __ATOMIC_ACQ_REL);
 		return fail(err, errlen, -e, "console thread: %s", strerror(e));
 	}
 	pthread_detach(thr);

@@ -3,6 +3,7 @@
 #ifndef UKF_UXEN_DIRECT_H
 #define UKF_UXEN_DIRECT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,12 +51,22 @@ void uxd_image_get_info(const struct uxd_image *img,
 
 /* Direct clones: Xen handles and a cache of parsed templates. */
 struct uxd;
+struct xs_handle;
+typedef struct xenforeignmemory_handle xenforeignmemory_handle;
 
-/* Open libxenctrl, libxenforeignmemory and xenstore. NULL with the reason
- * in err (not dom0, no privcmd, no xenstored). */
-struct uxd *uxd_open(char *err, size_t errlen);
+/*
+ * Direct clones with the backend's xenstore connection xs (every request
+ * on it made under *xs_lock, as the backend's own) and foreign memory
+ * handle fmem, both kept open until uxd_close returns; opens its own
+ * libxenctrl handle (under uxen_handle_enter: call it without that lock
+ * held). NULL with the reason in err (not dom0, no privcmd).
+ */
+struct uxd *uxd_open(struct xs_handle *xs, pthread_mutex_t *xs_lock,
+		     xenforeignmemory_handle *fmem, char *err, size_t errlen);
 
-/* Close the handles and free the cached templates (no domain touched). */
+/* Wait for the console threads (their readers closed: within a poll),
+ * close the libxenctrl handle (under uxen_handle_enter: call it without
+ * that lock held) and free the cached templates (no domain touched). */
 void uxd_close(struct uxd *d);
 
 /*
@@ -75,6 +86,10 @@ struct uxd_clone_req {
 	const char *name;     /* the domain's name (xenstore, console log) */
 	uint64_t mem;	      /* bytes: the template's memory */
 	uint32_t vcpus;
+	int once; /* a fork's save file: parsed for this clone only, not
+		   * cached (its parse time is in times->parse) */
+	const struct uxd_image *img; /* not NULL: built from this image
+				      * (uxd_snapshot), tpl_path unused */
 };
 
 /* Where the time of one clone went (ns, EMULATED under the testbed). */
@@ -95,6 +110,26 @@ struct uxd_clone_times {
  */
 int uxd_clone(struct uxd *d, const struct uxd_clone_req *r, uint32_t *domid,
 	      struct uxd_clone_times *times, char *err, size_t errlen);
+
+/*
+ * PV domain domid, shut down in its suspend (SHUTDOWN_suspend: a fork's
+ * parent that answered the suspend request), read into an image as
+ * libxc's save would write it - its p2m from the frame lists in its
+ * shared info, frame types, page tables with pfns (Xen's L4 slots
+ * cleared), the pages that are not zeroes, each online vCPU's context
+ * (frames as pfns, vCPU 0's rdx the start_info pfn), extended context,
+ * xsave state and MSRs, shared info, TSC info - without a save stream
+ * or file. The domain is not changed (it stays suspended: the caller
+ * resumes it). 0 and *out (uxd_image_free), or -errno with the reason.
+ */
+int uxd_snapshot(struct uxd *d, uint32_t domid, struct uxd_image **out,
+		 char *err, size_t errlen);
+
+/* Wait (polling every 2 ms) until domain domid is shut down in its
+ * suspend. 0, or -errno with the reason (gone, another shutdown, not
+ * within timeout_ms). */
+int uxd_wait_suspended(struct uxd *d, uint32_t domid, int timeout_ms,
+		       char *err, size_t errlen);
 
 /*
  * The console of a domain uxd_clone built: its ring (xenconsoled leaves it

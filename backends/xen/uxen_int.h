@@ -180,10 +180,14 @@ int uxr_unpack_fd(const struct uxr_hdr *h, const void *pre, size_t pre_len,
 
 /*
  * Held while a Xen handle (xenstore, event channel, foreign memory,
- * libxenctrl) is opened or closed anywhere in the process, and across
- * libxl's fork(): a fork while another thread holds libxentoolcore's lock
- * leaves libxl's child stuck on it (uxen.c, "handle_lock"). Not held
- * while waiting for anything else.
+ * libxenctrl) is opened or closed anywhere in the process, around
+ * libxenctrl calls made outside libxl (uxen_direct.c: their hypercall
+ * buffers come from libxencall's cache, whose lock is process-wide), and
+ * across libxl's fork(): a fork while another thread holds
+ * libxentoolcore's or libxencall's lock leaves libxl's child stuck on it
+ * (uxen.c, "handle_lock"; a destroy's child was seen stuck in
+ * xencall_alloc_buffer_pages while a fork's snapshot ran). Not held while
+ * waiting for anything else.
  */
 void uxen_handle_enter(void);
 void uxen_handle_leave(void);

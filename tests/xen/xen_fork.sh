@@ -13,7 +13,13 @@
 # fork, wait, spawn and messages really carried; a guest that breaks the
 # call page (test-xencall raw, spawned) is failed with the reason (in the
 # engine's log, --trace) while the backend goes on serving its parent
-# (which forks again); no domain is left. Fork timings printed (UKF_XEN_TIMES=1) are EMULATED (QEMU TCG).
+# (which forks again); the children are built by the direct builder from
+# snapshots of the suspended parent (the default: 3 snapshots, 3 child
+# domains, none the parent's), from libxl's save file (UKF_XEN_FORK=stream)
+# and restored by libxl (UKF_XEN_CLONE=libxl), each with fanout's answer;
+# save files cut short (UKF_XEN_TEST_FORK_CUT, stream route) are refused
+# with the parser's reason, no domain is made and the parent computes the
+# slices itself; no domain is left. Fork timings printed (UKF_XEN_TIMES=1) are EMULATED (QEMU TCG).
 # Exit 77 (skip) only when qemu-system-x86_64 is missing.
 set -euo pipefail
 
@@ -41,6 +47,11 @@ case_ fanout ./ukfork exec --backend xen --mem 32M fanout 3 100000
 case_ calls ./ukfork exec --backend xen --mem 32M test-xencall
 case_ abi ./ukfork exec --backend xen --mem 32M test-abi one two
 case_ raw ./ukfork exec --trace --backend xen --mem 32M test-xencall spawn-raw
+case_ libxl env UKF_XEN_CLONE=libxl ./ukfork exec --backend xen --mem 32M fanout 3 100000
+case_ stream env UKF_XEN_FORK=stream ./ukfork exec --backend xen --mem 32M fanout 3 100000
+case_ cut env UKF_XEN_FORK=stream UKF_XEN_TEST_FORK_CUT=1000000 ./ukfork exec --trace --backend xen --mem 32M fanout 2 100000
+echo "== cut domains"
+xl list | awk 'NR > 1 { print "   | " \$1 }'
 echo "== domains left"
 xl list | awk 'NR > 1 { print "   | " \$1 }'
 INNER
@@ -55,6 +66,18 @@ done
 block fanout | grep -q 'inline' && fail "fanout: a slice was computed inline (a fork failed)"
 [ "$(block fanout | grep -c 'xen: fork child [0-9]* (domain [0-9]*) running')" = 3 ] ||
 	fail "fanout: not 3 children forked as domains"
+# the default: each child built by the direct builder from a snapshot of
+# its suspended parent (no save file), as a domain of its own (not the
+# parent's, not another's)
+[ "$(block fanout | grep -Ec 'xen: fork of 1 \(domain [0-9]+\): saved in [0-9.]+ ms \(suspend [0-9.]+, snapshot [0-9.]+, resume')" = 3 ] ||
+	fail "fanout: the parent was not read by 3 snapshots"
+[ "$(block fanout | grep -Ec 'xen: direct fork child [0-9]+ \(domain [0-9]+\): [0-9.]+ ms \(parse')" = 3 ] ||
+	fail "fanout: the 3 children were not built by the direct builder"
+pdom=$(block fanout | sed -n 's/.*xen: fork of [0-9]* (domain \([0-9]*\)): saved in.*/\1/p' | sort -u)
+[ "$(echo "$pdom" | grep -c .)" = 1 ] || fail "fanout: the parent's domain is not one domain: '$pdom'"
+cdoms=$(block fanout | sed -n 's/.*xen: direct fork child [0-9]* (domain \([0-9]*\)).*/\1/p' | sort -u)
+[ "$(echo "$cdoms" | grep -c .)" = 3 ] || fail "fanout: the 3 children did not have 3 domains: $cdoms"
+echo "$cdoms" | grep -qx "$pdom" && fail "fanout: a child was built in its parent's domain $pdom"
 
 expect calls 0 '^   \| xencall: done, 0 failed$' "test-xencall's checks"
 for c in spawn-badptr:-14 spawn-empty:-22 fork-flags:-22 send-big:-90 spawn-unknown:-2 \
@@ -77,5 +100,30 @@ block raw | grep -q 'hypercall spawn: bad spawn app name \[0x100000, +0x5)' ||
 block raw | grep -q '^   | xencall: after-raw fork+wait ret=[0-9]* ok$' ||
 	fail "raw: the backend did not go on serving the parent"
 block raw | grep -q 'xencall: raw ret=' && fail "raw: the broken call was answered instead of refused"
+# UKF_XEN_FORK=stream: the children built directly from libxl's save file
+expect stream 0 '^   \| primes below 100000: 9592$' "fanout's answer with the children built from the save stream"
+block stream | grep -q 'inline' && fail "stream: a slice was computed inline (a fork failed)"
+[ "$(block stream | grep -Ec 'xen: direct fork child [0-9]+ \(domain [0-9]+\): [0-9.]+ ms \(parse')" = 3 ] ||
+	fail "stream: the 3 children were not built by the direct builder"
+block stream | grep -q 'snapshot [0-9.]*, resume' && fail "stream: a snapshot was taken under UKF_XEN_FORK=stream"
+
+# UKF_XEN_CLONE=libxl: the children restored by libxl, as before
+expect libxl 0 '^   \| primes below 100000: 9592$' "fanout's answer with the children restored by libxl"
+block libxl | grep -q 'inline' && fail "libxl: a slice was computed inline (a fork failed)"
+[ "$(block libxl | grep -c 'xen: fork child [0-9]* (domain [0-9]*) running')" = 3 ] ||
+	fail "libxl: not 3 children forked as domains"
+block libxl | grep -q 'xen: direct fork child' && fail "libxl: a child was built directly under UKF_XEN_CLONE=libxl"
+
+# a damaged save stream (cut to 1000000 bytes): each child refused by the
+# parser with the file and offset, no domain made, the parent goes on and
+# does the slices itself
+expect cut 0 '^   \| primes below 100000: 9592$' "fanout's answer after its forks' streams were damaged"
+[ "$(block cut | grep -c 'fanout: fork of child [01] failed: .*computing its slice inline')" = 2 ] ||
+	fail "cut: the parent did not go on after its 2 children failed"
+[ "$(block cut | grep -Ec " fail [0-9]+ node=0 reason=xen: cannot create domain ukf-[0-9-]+: direct fork child \(PV, 32 MiB, the parent's save file /tmp/ukf-xen-fork-[0-9-]+\): /tmp/ukf-xen-fork-[0-9-]+: .*(past the end of the file|truncated at offset)")" = 2 ] ||
+	fail "cut: the damaged streams were not refused with the parser's reason"
+block cut | grep -q 'xen: direct fork child [0-9]* (domain' && fail "cut: a child was built from a damaged stream"
+[ "$(block 'cut domains' | grep -c '^   | ')" = 1 ] ||
+	fail "cut: a domain was left: $(block 'cut domains' | tr '\n' ' ')"
 xen_expect_no_domains_left
-echo "PASS: fanout forked 3 children on Xen with the right answer; calls carried to dom0 and refused where they should be; fork child saw 0, wait its status; test-abi passed; a guest breaking the call page failed with the reason while the backend went on; no domain left"
+echo "PASS: fanout forked 3 children on Xen with the right answer; calls carried to dom0 and refused where they should be; fork child saw 0, wait its status; test-abi passed; a guest breaking the call page failed with the reason while the backend went on; the children built by the direct builder in domains of their own, and restored by libxl under UKF_XEN_CLONE=libxl, with the same answer; damaged fork streams refused with the parser's reason, no domain made, the parent went on; no domain left"

@@ -23,7 +23,10 @@ xen_workdir ukf-xen-rops
 cat >"$D/in-dom0.sh" <<INNER
 set -u
 mkdir -p /tmp/tpl-rops
-timeout 1200 "$T" "$G/fanout" /tmp/tpl-rops >"$D/rops.out" 2>"$D/rops.err"
+# local forks through libxl's save file (UKF_XEN_FORK=stream): the test's
+# missing-directory case expects a local fork to fail on that file (the
+# default snapshot fork writes none; xen.fork_calls tests it)
+UKF_XEN_FORK=stream timeout 1200 "$T" "$G/fanout" /tmp/tpl-rops >"$D/rops.out" 2>"$D/rops.err"
 echo "== rops rc=\$?"
 sed 's/^/   | /' "$D/rops.out"
 grep -E 'FAIL|lacks|^xen: ' "$D/rops.err" | sed 's/^/   | /'
