@@ -70,6 +70,24 @@ struct sw {
 	long nr, a1, a2, spin;
 };
 
+// The asm of struct sw, shared by run_xmm and run_ymm between their loads
+// and stores: where the kernel or Xen may switch this process out.
+#define SWITCH_POINT                  \
+	"mov 0(%[w]), %%rax\n\t"      \
+	"mov 8(%[w]), %%rdi\n\t"      \
+	"mov 16(%[w]), %%rsi\n\t"     \
+	"test %%rax, %%rax\n\t"       \
+	"js 1f\n\t"                   \
+	"syscall\n"                    \
+	"1:\n\t"                      \
+	"mov 24(%[w]), %%rcx\n\t"     \
+	"test %%rcx, %%rcx\n\t"       \
+	"jz 3f\n"                      \
+	"2:\n\t"                      \
+	"dec %%rcx\n\t"               \
+	"jnz 2b\n"                     \
+	"3:\n\t"
+
 static void run_xmm(const uint8_t *in, uint8_t *out, const struct sw *w)
 {
 	__asm__ volatile(
@@ -89,20 +107,7 @@ static void run_xmm(const uint8_t *in, uint8_t *out, const struct sw *w)
 		"movdqu 208(%[in]), %%xmm13\n\t"
 		"movdqu 224(%[in]), %%xmm14\n\t"
 		"movdqu 240(%[in]), %%xmm15\n\t"
-		"mov 0(%[w]), %%rax\n\t"
-		"mov 8(%[w]), %%rdi\n\t"
-		"mov 16(%[w]), %%rsi\n\t"
-		"test %%rax, %%rax\n\t"
-		"js 1f\n\t"
-		"syscall\n"
-		"1:\n\t"
-		"mov 24(%[w]), %%rcx\n\t"
-		"test %%rcx, %%rcx\n\t"
-		"jz 3f\n"
-		"2:\n\t"
-		"dec %%rcx\n\t"
-		"jnz 2b\n"
-		"3:\n\t"
+		SWITCH_POINT
 		"movdqu %%xmm0, 0(%[out])\n\t"
 		"movdqu %%xmm1, 16(%[out])\n\t"
 		"movdqu %%xmm2, 32(%[out])\n\t"
@@ -145,20 +150,7 @@ static void run_ymm(const uint8_t *in, uint8_t *out, const struct sw *w)
 		"vmovdqu 416(%[in]), %%ymm13\n\t"
 		"vmovdqu 448(%[in]), %%ymm14\n\t"
 		"vmovdqu 480(%[in]), %%ymm15\n\t"
-		"mov 0(%[w]), %%rax\n\t"
-		"mov 8(%[w]), %%rdi\n\t"
-		"mov 16(%[w]), %%rsi\n\t"
-		"test %%rax, %%rax\n\t"
-		"js 1f\n\t"
-		"syscall\n"
-		"1:\n\t"
-		"mov 24(%[w]), %%rcx\n\t"
-		"test %%rcx, %%rcx\n\t"
-		"jz 3f\n"
-		"2:\n\t"
-		"dec %%rcx\n\t"
-		"jnz 2b\n"
-		"3:\n\t"
+		SWITCH_POINT
 		"vmovdqu %%ymm0, 0(%[out])\n\t"
 		"vmovdqu %%ymm1, 32(%[out])\n\t"
 		"vmovdqu %%ymm2, 64(%[out])\n\t"
