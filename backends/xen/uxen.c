@@ -1036,12 +1036,28 @@ static void report_crash(struct uxen_vm *vm)
 }
 
 /*
- * A fork's first half, in the child's thread: the parent, paused in its
- * fork call, is asked (call page's suspend flag + its channel) to answer
- * libxl's suspend; libxl saves it to a file and resumes it (a cancelled
- * suspend: the parent goes on waiting for its answer). The child's domain
- * is then that file restored (domain_create with clone_of).
+ * The parent pa, whose state was just taken (saved by libxl or read by
+ * uxd_snapshot), let go on in its fork call (libxl's resume of a
+ * cancelled suspend); one that cannot be resumed fails with libxl's
+ * reason, `what` naming what was taken ("fork was read", "remote fork was
+ * saved"). 0 or libxl's error code.
  */
+static int resume_parent(struct uxen *x, struct uxen_vm *pa, const char *what)
+{
+	char e[1200];
+	int rc;
+
+	xl_reset();
+	xl_enter(x);
+	rc = libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
+	xl_leave(x);
+	if (rc)
+		fail_inst(x, pa->inst,
+			  "xen: domain %u: libxl_domain_resume after its %s: %s",
+			  pa->domid, what, xl_error(e, sizeof(e), rc));
+	return rc;
+}
+
 /*
  * The held parent pa (in its fork call) saved by libxl to fd and resumed
  * (libxl's checkpoint: the guest answers the suspend through its call
@@ -1084,19 +1100,21 @@ static int parent_checkpoint(struct uxen *x, struct uxen_vm *pa, int fd,
 	}
 	if (saved_ns)
 		*saved_ns = now_ns() - t0;
-	xl_reset();
-	xl_enter(x);
-	rc = libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
-	xl_leave(x);
-	if (rc)
-		fail_inst(x, pa->inst,
-			  "xen: domain %u: libxl_domain_resume after its %s "
-			  "was saved: %s",
-			  pa->domid, what, xl_error(e, sizeof(e), rc));
+	snprintf(e, sizeof(e), "%s was saved", what);
+	resume_parent(x, pa, e);
 	__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
 	return 0;
 }
 
+/*
+ * A fork's first half through a save file (UKF_XEN_FORK=stream or
+ * UKF_XEN_CLONE=libxl), in the child's thread: the parent, paused in its
+ * fork call, is asked (call page's suspend flag + its channel) to answer
+ * libxl's suspend; libxl saves it to a file and resumes it (a cancelled
+ * suspend: the parent goes on waiting for its answer). The child's domain
+ * is then built from that file (domain_create with clone_of: the direct
+ * builder parses it, or libxl restores it).
+ */
 static int fork_save(struct uxen_vm *vm, char *err, size_t errlen)
 {
 	struct uxen *x = vm->x;
@@ -1156,7 +1174,7 @@ static int fork_snap(struct uxen_vm *vm, char *err, size_t errlen)
 	struct uxen_vm *pa = vm->fork_parent;
 	ukf_ns_t t0 = now_ns(), t1 = 0, t2 = 0;
 	char e[1200];
-	int rc, xrc;
+	int rc;
 
 	pthread_mutex_lock(&x->lock);
 	if (pa->call) {
@@ -1193,15 +1211,7 @@ static int fork_snap(struct uxen_vm *vm, char *err, size_t errlen)
 	t1 = now_ns();
 	rc = uxd_snapshot(x->direct, pa->domid, &vm->fork_img, err, errlen);
 	t2 = now_ns();
-	xl_reset();
-	xl_enter(x);
-	xrc = libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
-	xl_leave(x);
-	if (xrc)
-		fail_inst(x, pa->inst,
-			  "xen: domain %u: libxl_domain_resume after its fork "
-			  "was read: %s",
-			  pa->domid, xl_error(e, sizeof(e), xrc));
+	resume_parent(x, pa, "fork was read");
 out:
 	__atomic_store_n(&pa->suspending, 0, __ATOMIC_RELEASE);
 	if (!rc && x->times)
