@@ -39,6 +39,13 @@ fail() {
 	exit 1
 }
 skip() { echo "SKIP: $*"; exit 77; }
+# PID names a process that still runs (a zombie, or one gone between two
+# looks at /proc, does not).
+running() {
+	local state
+	state=$(sed -n 's/^State:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null) || return 1
+	[ -n "$state" ] && [[ $state != Z* ]]
+}
 # run ARGS...: testbed.sh with output in $T/out, $T/err, status in $RC
 run() {
 	bash "$TB" "$@" >"$T/out" 2>"$T/err"
@@ -267,7 +274,7 @@ crash)
 	done
 	run down --name c$$
 	want_rc 0 "down after up was killed while waiting for agents"
-	for p in $pids; do [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" && fail "agent $p survived down"; done
+	for p in $pids; do ! running "$p" || fail "agent $p survived down"; done
 	none_left c$$ ukf-c$$-n "$(st c$$)"
 	;;
 two)
@@ -548,7 +555,7 @@ etcd)
 	[ -d "/proc/$p" ] || fail "the etcd member died with the killed up (nothing to test)"
 	run down --name e$$
 	want_rc 0 "down after up was killed"
-	[ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" && fail "etcd member $p survived down"
+	! running "$p" || fail "etcd member $p survived down"
 	none_left e$$ ukf-e$$-n "$S"
 	;;
 ukforkd)
