@@ -32,15 +32,23 @@ ukf_ns_t bb_now(void)
 
 /* ---- output handling ---- */
 
+/* Match the line so far, without its trailing \r\n, against the marker and
+ * --fail. Called for unfinished lines too (after every read), so the line is
+ * cut for regexec only and restored: a line that one read ended at a \r
+ * ("boot\r", then "UKF-READY\r\n" in the next read, as a serial console
+ * gives it under nested KVM) once kept a '\0' there for good, and the
+ * marker after it went unseen. */
 static void bb_check_line(const struct bb_opts *o, struct bb_inst *in,
 			  ukf_ns_t t)
 {
 	size_t n = in->line_len;
+	char cut;
 
 	if (in->t_marker >= 0 || in->bad)
 		return;
 	while (n && (in->line[n - 1] == '\r' || in->line[n - 1] == '\n'))
 		n--;
+	cut = in->line[n]; /* n <= line_len <= BB_LINE_MAX - 1 */
 	in->line[n] = '\0';
 	if (regexec(&o->re, in->line, 0, NULL, 0) == 0) {
 		in->t_marker = t;
@@ -51,6 +59,7 @@ static void bb_check_line(const struct bb_opts *o, struct bb_inst *in,
 		snprintf(in->why, sizeof(in->why), "failure output: %.100s",
 			 in->line);
 	}
+	in->line[n] = cut;
 }
 
 void bb_feed(const struct bb_opts *o, struct bb_inst *in, const char *buf,

@@ -69,6 +69,26 @@ regex)
 	run -n 2 --marker 'log(in|on): ?$' --cmd 'printf "boot\nlogin: "; sleep 30' --grace 10
 	[ "$(rc)" = 0 ] || fail "prompt marker not seen"
 	;;
+split)
+	# the marker arriving in pieces, each its own read of the pipe (the
+	# sleeps), with the command exiting right after it (status 0, as QEMU
+	# -no-reboot after the guest's reboot): every form must count.
+	# 1: a line that a lone \r (a console's carriage return) split across
+	# reads: once "boot\r" was checked as an unfinished line, the rest of
+	# the line was hidden from the regex and UKF-READY went unseen.
+	# 2: the marker itself split across reads, then exit at once.
+	# 3: the marker without a newline as the very last output.
+	for cmd in 'printf "boot\r"; sleep 0.3; printf "UKF-READY\r\n"' \
+		'printf "Booting from ROM..UKF-RE"; sleep 0.3; printf "ADY\r"; sleep 0.3; printf "\n"' \
+		'printf "x\r\nUKF-"; sleep 0.3; printf READY; exit 0'; do
+		run -n 1 --grace 5000 --cmd "$cmd"
+		[ "$(rc)" = 0 ] || fail "marker in pieces not seen: $cmd"
+		grep -q 'ok 1, failed 0' "$T/out" || fail "not 1 ok: $cmd"
+	done
+	# an anchored marker still matches only at the line's start
+	run -n 1 --marker '^UKF-READY' --cmd 'printf "boot\r"; sleep 0.3; printf "UKF-READY\r\n"'
+	[ "$(rc)" = 1 ] || fail "'^UKF-READY' matched after 'boot\\r' (exit $(rc))"
+	;;
 keep)
 	# stopped after the grace: the command never gets to write its file
 	run -n 2 -j 2 --grace 10 --cmd "echo UKF-READY; sleep 0.5; echo x >$T/stopped.{i}"
