@@ -1036,6 +1036,21 @@ static void report_crash(struct uxen_vm *vm)
 }
 
 /*
+ * The parent pa's call page flag that makes the guest, in its fork call,
+ * answer a suspend request (on: set and the guest woken; off: withdrawn).
+ */
+static void suspend_flag(struct uxen *x, struct uxen_vm *pa, int on)
+{
+	pthread_mutex_lock(&x->lock);
+	if (pa->call) {
+		__atomic_store_n(&pa->call->suspend, on, __ATOMIC_RELEASE);
+		if (on)
+			xenevtchn_notify(pa->xce, pa->call_port);
+	}
+	pthread_mutex_unlock(&x->lock);
+}
+
+/*
  * The parent pa, whose state was just taken (saved by libxl or read by
  * uxd_snapshot), let go on in its fork call (libxl's resume of a
  * cancelled suspend); one that cannot be resumed fails with libxl's
@@ -1074,12 +1089,7 @@ static int parent_checkpoint(struct uxen *x, struct uxen_vm *pa, int fd,
 	ukf_ns_t t0 = now_ns();
 	int rc;
 
-	pthread_mutex_lock(&x->lock);
-	if (pa->call) {
-		__atomic_store_n(&pa->call->suspend, 1, __ATOMIC_RELEASE);
-		xenevtchn_notify(pa->xce, pa->call_port);
-	}
-	pthread_mutex_unlock(&x->lock);
+	suspend_flag(x, pa, 1);
 	xl_reset();
 	xl_enter(x);
 	rc = libxl_domain_suspend(x->ctx, pa->domid, fd, 0, NULL);
@@ -1088,10 +1098,7 @@ static int parent_checkpoint(struct uxen *x, struct uxen_vm *pa, int fd,
 		snprintf(err, errlen,
 			 "libxl_domain_suspend of the parent, domain %u: %s",
 			 pa->domid, xl_error(e, sizeof(e), rc));
-		pthread_mutex_lock(&x->lock);
-		if (pa->call)
-			pa->call->suspend = 0;
-		pthread_mutex_unlock(&x->lock);
+		suspend_flag(x, pa, 0);
 		xl_enter(x);
 		libxl_domain_resume(x->ctx, pa->domid, 1, NULL);
 		xl_leave(x);
@@ -1176,12 +1183,7 @@ static int fork_snap(struct uxen_vm *vm, char *err, size_t errlen)
 	char e[1200];
 	int rc;
 
-	pthread_mutex_lock(&x->lock);
-	if (pa->call) {
-		__atomic_store_n(&pa->call->suspend, 1, __ATOMIC_RELEASE);
-		xenevtchn_notify(pa->xce, pa->call_port);
-	}
-	pthread_mutex_unlock(&x->lock);
+	suspend_flag(x, pa, 1);
 	if (store_put(pa, "control/shutdown", "suspend") < 0) {
 		snprintf(err, errlen,
 			 "asking the parent, domain %u, to suspend "
@@ -1196,10 +1198,7 @@ static int fork_snap(struct uxen_vm *vm, char *err, size_t errlen)
 		/* no suspend came: the request withdrawn, the parent goes on
 		 * waiting (one that suspended after all is resumed) */
 		store_put(pa, "control/shutdown", "");
-		pthread_mutex_lock(&x->lock);
-		if (pa->call)
-			pa->call->suspend = 0;
-		pthread_mutex_unlock(&x->lock);
+		suspend_flag(x, pa, 0);
 		if (uxd_wait_suspended(x->direct, pa->domid, 0, e,
 				       sizeof(e)) == 0) {
 			xl_enter(x);
