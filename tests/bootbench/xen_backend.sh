@@ -32,8 +32,7 @@ one cold --backend xen -n 2 -j 2 --mem 32M --guest "$G/hello"
 one template --backend xen -n 2 --from-template --mem 32M --guest "$G/hello"
 one abort --backend xen --json --mem 32M --guest "$G/test-fault"
 one kvmimage --backend xen --mem 32M --guest "$B/guest/hello"
-echo "== domains left"
-xl list | awk 'NR > 1 { print "   | " \$1 }'
+domains 'domains left'
 INNER
 
 xen_testbed_run 900 "$D"

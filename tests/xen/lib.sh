@@ -47,6 +47,9 @@ xen_workdir() {
 #                       status. -m: stderr goes into NAME.out as it comes
 #                       (NAME.err stays empty). With CASE_TPL=1 set it makes
 #                       dom0's /tmp/tpl-NAME (a template directory) first.
+#   domains TITLE       prints "== TITLE", then each domain's name (xl list)
+#                       indented ("domains 'domains left'" is what
+#                       xen_expect_no_domains_left reads)
 xen_write_case_helper() {
 	cat >"$D/case.sh" <<CASE
 show() {
@@ -66,6 +69,10 @@ case_() {
 		"\$@" >"$D/\$name.out" 2>"$D/\$name.err"
 	fi
 	show "\$name" \$?
+}
+domains() {
+	echo "== \$1"
+	xl list | awk 'NR > 1 { print "   | " \$1 }'
 }
 CASE
 }

@@ -35,13 +35,7 @@ xen_workdir ukf-xen-backend
 # Each case in dom0: "== NAME rc=N", then its stdout and stderr.
 cat >"$D/in-dom0.sh" <<INNER
 set -u
-case_() {
-	local name=\$1
-	shift
-	"\$@" >"$D/\$name.out" 2>"$D/\$name.err"
-	echo "== \$name rc=\$?"
-	sed 's/^/   | /' "$D/\$name.out" "$D/\$name.err"
-}
+. "$D/case.sh"
 case_ hello "$BOOT" "$G/hello"
 case_ fanout "$BOOT" --mem 32M "$G/fanout" 4 100000
 case_ parallel "$BOOT" -n 6 -j 6 "$G/hello"
@@ -56,8 +50,7 @@ if [ -x "$B/ukfork" ]; then # the live world, unchanged, on the xen backend
 	case_ exec ./ukfork exec --backend xen --mem 32M fanout 4 100000
 	cd - >/dev/null
 fi
-echo "== domains left"
-xl list | awk 'NR > 1 { print "   | " \$1 }'
+domains 'domains left'
 INNER
 
 xen_testbed_run 600 "$D"

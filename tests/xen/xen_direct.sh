@@ -40,11 +40,9 @@ case_ damaged "$BOOT" --timeout 120 --template-dir /tmp/tpl-damaged --clone-only
 mkdir -p /tmp/tpl-brokenpt
 "$INFO" --break-pt /tmp/tpl-hello/ukf-xen-n0-a0.tpl /tmp/tpl-brokenpt/ukf-xen-n0-a0.tpl >/dev/null
 case_ brokenpt "$BOOT" --timeout 120 --template-dir /tmp/tpl-brokenpt --clone-only --clones 1 "$G/hello"
-echo "== brokenpt domains"
-xl list | awk 'NR > 1 { print "   | " \$1 }'
+domains 'brokenpt domains'
 case_ badenv env UKF_XEN_CLONE=bogus "$BOOT" --timeout 60 --template-dir /tmp/tpl-hello --clone-only --clones 1 "$G/hello"
-echo "== domains left"
-xl list | awk 'NR > 1 { print "   | " \$1 }'
+domains 'domains left'
 INNER
 
 xen_testbed_run 900 "$D"

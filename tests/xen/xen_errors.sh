@@ -52,8 +52,7 @@ size=\$(stat -c %s /tmp/tpl-ok/ukf-xen-n0-a0.tpl)
 head -c \$((size / 2)) /tmp/tpl-ok/ukf-xen-n0-a0.tpl >/tmp/tpl-cut/ukf-xen-n0-a0.tpl
 case_ cuttpl env UKF_XEN_CLONE=libxl "$BOOT" --template-dir /tmp/tpl-cut --clone-only --clones 1 "$G/hello"
 case_ after "$BOOT" "$G/hello"
-echo "== domains left"
-xl list | awk 'NR > 1 { print "   | " \$1 }'
+domains 'domains left'
 INNER
 
 xen_testbed_run 900 "$D"

@@ -35,25 +35,23 @@ xen_workdir ukf-xen-fork
 # Each case in dom0: "== NAME rc=N", then its stdout and stderr.
 cat >"$D/in-dom0.sh" <<INNER
 set -u
+. "$D/case.sh"
 export UKF_XEN_TIMES=1 UKF_XEN_TEMPLATE_DIR=/tmp
-case_() {
+# case_ (case.sh) in the build directory, each case at most 600 s
+bcase() {
 	local name=\$1
 	shift
-	(cd "$B" && timeout 600 "\$@") >"$D/\$name.out" 2>"$D/\$name.err"
-	echo "== \$name rc=\$?"
-	sed 's/^/   | /' "$D/\$name.out" "$D/\$name.err"
+	case_ "\$name" env -C "$B" timeout 600 "\$@"
 }
-case_ fanout ./ukfork exec --backend xen --mem 32M fanout 3 100000
-case_ calls ./ukfork exec --backend xen --mem 32M test-xencall
-case_ abi ./ukfork exec --backend xen --mem 32M test-abi one two
-case_ raw ./ukfork exec --trace --backend xen --mem 32M test-xencall spawn-raw
-case_ libxl env UKF_XEN_CLONE=libxl ./ukfork exec --backend xen --mem 32M fanout 3 100000
-case_ stream env UKF_XEN_FORK=stream ./ukfork exec --backend xen --mem 32M fanout 3 100000
-case_ cut env UKF_XEN_FORK=stream UKF_XEN_TEST_FORK_CUT=1000000 ./ukfork exec --trace --backend xen --mem 32M fanout 2 100000
-echo "== cut domains"
-xl list | awk 'NR > 1 { print "   | " \$1 }'
-echo "== domains left"
-xl list | awk 'NR > 1 { print "   | " \$1 }'
+bcase fanout ./ukfork exec --backend xen --mem 32M fanout 3 100000
+bcase calls ./ukfork exec --backend xen --mem 32M test-xencall
+bcase abi ./ukfork exec --backend xen --mem 32M test-abi one two
+bcase raw ./ukfork exec --trace --backend xen --mem 32M test-xencall spawn-raw
+bcase libxl env UKF_XEN_CLONE=libxl ./ukfork exec --backend xen --mem 32M fanout 3 100000
+bcase stream env UKF_XEN_FORK=stream ./ukfork exec --backend xen --mem 32M fanout 3 100000
+bcase cut env UKF_XEN_FORK=stream UKF_XEN_TEST_FORK_CUT=1000000 ./ukfork exec --trace --backend xen --mem 32M fanout 2 100000
+domains 'cut domains'
+domains 'domains left'
 INNER
 
 xen_testbed_run 1500 "$D"

@@ -21,14 +21,14 @@ xen_workdir ukf-xen-ops
 
 cat >"$D/in-dom0.sh" <<INNER
 set -u
+. "$D/case.sh"
 mkdir -p /tmp/tpl-ops
 "$T" "$G/hello" /tmp/tpl-ops >"$D/ops.out" 2>"$D/ops.err"
 echo "== ops rc=\$?"
 sed 's/^/   | /' "$D/ops.out"
 grep -c '^libxl: ' "$D/ops.err" | sed 's/^/   | libxl debug lines: /'
 grep 'FAIL' "$D/ops.err" | sed 's/^/   | /'
-echo "== domains left"
-xl list | awk 'NR > 1 { print "   | " \$1 }'
+domains 'domains left'
 INNER
 
 xen_testbed_run 600 "$D"

@@ -22,6 +22,7 @@ xen_workdir ukf-xen-rops
 
 cat >"$D/in-dom0.sh" <<INNER
 set -u
+. "$D/case.sh"
 mkdir -p /tmp/tpl-rops
 # local forks through libxl's save file (UKF_XEN_FORK=stream): the test's
 # missing-directory case expects a local fork to fail on that file (the
@@ -30,8 +31,7 @@ UKF_XEN_FORK=stream timeout 1200 "$T" "$G/fanout" /tmp/tpl-rops >"$D/rops.out" 2
 echo "== rops rc=\$?"
 sed 's/^/   | /' "$D/rops.out"
 grep -E 'FAIL|lacks|^xen: ' "$D/rops.err" | sed 's/^/   | /'
-echo "== domains left"
-xl list | awk 'NR > 1 { print "   | " \$1 }'
+domains 'domains left'
 INNER
 
 xen_testbed_run 1400 "$D"

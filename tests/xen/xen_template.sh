@@ -35,8 +35,7 @@ tcase() { # NAME CMD...: case_, then the files left in /tmp/tpl-NAME
 tcase hello env UKF_XEN_CLONE=libxl "$BOOT" --timeout 300 --template-dir /tmp/tpl-hello --clones 2 "$G/hello"
 tcase synth "$BOOT" --timeout 300 --mem 32M --template-dir /tmp/tpl-synth --clones 2 "$G/synth" mem=4M init=20ms work=1ms dirty=16 units=2
 tcase missing "$BOOT" --timeout 120 --template-dir /tmp/tpl-missing --clone-only --clones 1 "$G/hello"
-echo "== domains left"
-xl list | awk 'NR > 1 { print "   | " \$1 }'
+domains 'domains left'
 INNER
 
 xen_testbed_run 900 "$D"
