@@ -316,6 +316,7 @@ struct summary {
 	char *label;
 	size_t runs;
 	uint64_t n, cold, failed, events;
+	uint64_t tboots; /* the engine's own template boots (no requests) */
 	double wall, *lat;
 	size_t nlat, cap;
 };

@@ -871,9 +871,13 @@ void scen_h_console(void *u, ukf_id_t id, const char *line, size_t len)
 int scen_summary_add(struct summary *sm, const struct ukf_record *rec)
 {
 	/* the engine's own template boots are no requests: their rows go to
-	 * template_boots, and the summary counts requests only */
-	if (!sm || rec->template_boot)
+	 * template_boots, and the summary counts them apart from requests */
+	if (!sm)
 		return 0;
+	if (rec->template_boot) {
+		sm->tboots++;
+		return 0;
+	}
 	sm->n++;
 	if (rec->start == UKF_START_COLD)
 		sm->cold++;

@@ -758,9 +758,9 @@ static void print_summary(FILE *out, struct summary *sums, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (strlen(sums[i].label) > w)
 			w = strlen(sums[i].label);
-	fprintf(out, "\n%-*s %4s %10s %9s %9s %9s %9s %6s %7s\n", (int)w,
-		"config", "runs", "requests", "mean_ms", "p50_ms", "p95_ms",
-		"p99_ms", "cold", "failed");
+	fprintf(out, "\n%-*s %4s %10s %9s %9s %9s %9s %6s %7s %6s %7s\n",
+		(int)w, "config", "runs", "requests", "mean_ms", "p50_ms",
+		"p95_ms", "p99_ms", "cold", "failed", "ready", "tboots");
 	for (size_t i = 0; i < n; i++) {
 		struct summary *s = &sums[i];
 		ukf_stats_sort(s->lat, s->nlat);
@@ -772,27 +772,36 @@ static void print_summary(FILE *out, struct summary *sums, size_t n)
 			       ukf_stats_quantile(s->lat, s->nlat, 0.50),
 			       ukf_stats_quantile(s->lat, s->nlat, 0.95),
 			       ukf_stats_quantile(s->lat, s->nlat, 0.99)};
-		char col[4][32], cold[32];
+		char col[4][32], cold[32], ready[32];
 		/* No latency (no request became ready): "-", not nan. */
 		for (int k = 0; k < 4; k++)
 			if (s->nlat && isfinite(v[k]))
 				snprintf(col[k], sizeof(col[k]), "%.3f", v[k]);
 			else
 				snprintf(col[k], sizeof(col[k]), "-");
-		if (s->n)
+		if (s->n) {
 			snprintf(cold, sizeof(cold), "%.3f",
 				 (double)s->cold / s->n);
-		else
+			snprintf(ready, sizeof(ready), "%.3f",
+				 (double)s->nlat / s->n);
+		} else {
 			snprintf(cold, sizeof(cold), "-");
+			snprintf(ready, sizeof(ready), "-");
+		}
 		fprintf(out,
 			"%-*s %4zu %10" PRIu64 " %9s %9s %9s %9s %6s %7" PRIu64
-			"\n",
+			" %6s %7" PRIu64 "\n",
 			(int)w, s->label, s->runs, s->n, col[0], col[1], col[2],
-			col[3], cold, s->failed);
+			col[3], cold, s->failed, ready, s->tboots);
 	}
-	fprintf(out, "(request-to-ready over every instance requested, "
-		     "nearest-rank quantiles; `ukfork report` gives confidence "
-		     "intervals)\n");
+	/* What each column is over: the latencies exist only for the
+	 * requests that became ready (the `ready` fraction of them). */
+	fprintf(out, "(ms: request-to-ready over the requests that became "
+		     "ready, nearest-rank quantiles;\n ready: their fraction "
+		     "of the requests; failed: requests that failed, before "
+		     "or after ready;\n tboots: the engine's own template "
+		     "boots, not requests; `ukfork report` gives\n confidence "
+		     "intervals and the boots' time and vCPU-seconds)\n");
 }
 
 static int cmp_entry(const void *a, const void *b)

@@ -23,6 +23,16 @@ static const char *const boot_ci_method =
 	"distribution-free 95% order-statistic interval [x(l), x(u)],\n"
 	"  ranks from Binomial(n, p) (gsl_cdf_binomial_P); \"-\" when too "
 	"few samples";
+static const char *const tboot_method =
+	"the engine's own boots that make a template (prewarm, or\n"
+	"  for a fork), not requests (table template_boots); time: the sum "
+	"over\n  them of t_end - t_start in seconds (a boot still going at "
+	"the end: to\n  the run's end), during which each holds its app's "
+	"vCPUs and memory\n  (inside the reservation of the fork child "
+	"waiting for it, if any);\n  vCPU- and MiB-seconds: each boot's "
+	"time times its app's vcpus= and\n  mem= (from the run's "
+	"settings_json apps; \"-\" if an app is not there);\n  \"-\" for "
+	"a file written before the table existed";
 static const char *const outcome_method =
 	"latency figures are over completed requests (ready);\n"
 	"  every request is completed, failed before ready or unfinished at "
@@ -49,6 +59,13 @@ const struct ukf_report_metric ukf_report_metrics[M_COUNT] = {
 	[M_REMOTE] = {"remote fraction", "remote_fraction", F_FRAC},
 	[M_FAILURES] = {"failures", "failures", F_COUNT},
 	[M_MEM] = {"mean memory (MiB)", "mean_memory_mib", F_MIB},
+	[M_TBOOTS] = {"template boots (not requests)", "template_boots",
+		      F_COUNT},
+	[M_TBOOT_S] = {"template boot time (s)", "template_boot_s", F_S},
+	[M_TBOOT_VCPU_S] = {"template boot vCPU-seconds",
+			    "template_boot_vcpu_s", F_S},
+	[M_TBOOT_MIB_S] = {"template boot memory (MiB-seconds)",
+			   "template_boot_mem_mib_s", F_S},
 };
 #define metrics ukf_report_metrics
 
@@ -232,6 +249,68 @@ static int load_row(struct report *r, const char *sql, int64_t run,
 	return 0;
 }
 
+/* How long a template boot ran, ns: to t_end, or to the run's end
+ * (e.t, sim_end_ns) while still booting; NULL without a start. */
+#define TBOOT_NS_SQL                                                          \
+	"CASE WHEN b.t_start IS NOT NULL AND coalesce(b.t_end, e.t) >= "      \
+	"b.t_start THEN coalesce(b.t_end, e.t) - b.t_start END"
+#define TBOOT_FROM_SQL                                                        \
+	" FROM template_boots b, (SELECT sim_end_ns AS t FROM runs WHERE "    \
+	"id = ?1) e WHERE b.run = ?1"
+
+/*
+ * The run's template boots: count, seconds, and vCPU- and MiB-seconds,
+ * each boot's seconds times its app's vcpus= and mem=, read from the
+ * app's description in the run's settings_json ("apps", as `ukfork run`
+ * stores them). Those two are NaN when an app that booted is not there
+ * or does not parse (a database written by another tool).
+ */
+static int tboot_figures(struct report *r, struct run *run)
+{
+	sqlite3_stmt *st = NULL;
+	struct json_object *apps = NULL;
+	double n = 0, s = 0, vs = 0, ms = 0;
+
+	if (run->cmp)
+		json_object_object_get_ex(run->cmp, "apps", &apps);
+	if (sqlite3_prepare_v2(r->sq,
+			       "SELECT b.app, count(*), total(" TBOOT_NS_SQL
+			       ") / 1e9" TBOOT_FROM_SQL " GROUP BY b.app",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sq_err(r, "reading template boots");
+	sqlite3_bind_int64(st, 1, run->id);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		double secs = sqlite3_column_double(st, 2);
+		struct json_object *spec = NULL;
+		struct ukf_app app;
+		char e[256];
+		n += sqlite3_column_double(st, 1);
+		s += secs;
+		if (secs == 0)
+			continue;
+		if (!name || !apps ||
+		    !json_object_object_get_ex(apps, name, &spec) ||
+		    !json_object_is_type(spec, json_type_string) ||
+		    ukf_app_parse(&app, name, json_object_get_string(spec), e,
+				  sizeof e) < 0) {
+			vs = ms = NAN;
+			continue;
+		}
+		vs += app.vcpus * secs;
+		ms += (double)app.mem_bytes / 1048576.0 * secs;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_err(r, "reading template boots");
+	run->v[M_TBOOTS] = n;
+	run->v[M_TBOOT_S] = s;
+	run->v[M_TBOOT_VCPU_S] = vs;
+	run->v[M_TBOOT_MIB_S] = ms;
+	return 0;
+}
+
 /*
  * An instance that became ready: a ready time (NULL = never), not before
  * its request. A ready time of 0 also means "never": records of requests
@@ -276,6 +355,10 @@ static int scenario_figures(struct report *r, struct run *run)
 		     "SELECT avg(m) / 1048576.0 FROM (SELECT sum(mem_used) AS "
 		     "m FROM samples WHERE run = ? GROUP BY t)",
 		     run->id, &run->v[M_MEM], 1) < 0)
+		return -1;
+	/* The engine's own template boots; a file written before the
+	 * table existed has no figures, not 0. */
+	if (r->have_tboots && tboot_figures(r, run) < 0)
 		return -1;
 	if (load_column(r,
 			"SELECT (t_ready - t_request) / 1e6 FROM instances "
@@ -1097,6 +1180,7 @@ static int json_report(struct report *r, FILE *out, struct boot_summary *bs,
 	ukf_json_add(doc, "ci_method", j_oneline(ci_method));
 	ukf_json_add(doc, "bootbench_ci_method", j_oneline(boot_ci_method));
 	ukf_json_add(doc, "outcome_method", j_oneline(outcome_method));
+	ukf_json_add(doc, "template_boot_method", j_oneline(tboot_method));
 	ukf_json_add(doc, "scenarios", sa = json_object_new_array());
 	for (size_t i = 0; i < r->nsections; i++) {
 		const struct section *s = &r->sections[i];
@@ -1191,12 +1275,14 @@ static int text_report(struct report *r, FILE *out, struct boot_summary *bs,
 			"memory: mean over samples of\n"
 			"  memory in use summed over nodes.\n"
 			"outcomes: %s.\n"
+			"template boots: %s.\n"
 			"quantiles: %s.\n"
 			"a ± b: mean across replications ± half-width of its "
 			"%s.\n"
 			"pooled quantiles: over the completed requests of all "
 			"runs of a configuration,\n  with the %s.\n",
-			outcome_method, quantile_method, ci_method,
+			outcome_method, tboot_method, quantile_method,
+			ci_method,
 			boot_ci_method);
 	for (size_t i = 0; i < r->nsections; i++)
 		if (text_section(r, out, &r->sections[i]) < 0)
@@ -1285,7 +1371,7 @@ static int report_open(struct report *r)
 	/* The tables read must be tables: a view in their place (a
 	 * recursive one runs for ever) is not a ukfork results database. */
 	static const char *const tabs[] = {"runs", "instances", "samples",
-					   NULL};
+					   "template_boots", NULL};
 	for (size_t i = 0; !empty && tabs[i]; i++) {
 		sqlite3_stmt *st = NULL;
 		const char *type = NULL;
@@ -1298,6 +1384,8 @@ static int report_open(struct report *r)
 		if (sqlite3_step(st) == SQLITE_ROW)
 			type = (const char *)sqlite3_column_text(st, 0);
 		int ok = !type || !strcmp(type, "table");
+		if (type && !strcmp(tabs[i], "template_boots"))
+			r->have_tboots = 1;
 		if (!ok)
 			ukf_seterr(r->err, r->errlen,
 					   "%s: '%s' is a %s, not a table: not "

@@ -29,10 +29,14 @@ enum metric {
 	M_REMOTE,
 	M_FAILURES,
 	M_MEM,
+	M_TBOOTS,   /* the engine's own template boots (template_boots) */
+	M_TBOOT_S,  /* their time, seconds: sum of t_end - t_start */
+	M_TBOOT_VCPU_S, /* the time times each boot's app's vcpus */
+	M_TBOOT_MIB_S,  /* the time times each boot's app's memory, MiB */
 	M_COUNT
 };
 
-enum fmt { F_COUNT, F_MS, F_FRAC, F_MIB };
+enum fmt { F_COUNT, F_MS, F_FRAC, F_MIB, F_S };
 
 struct ukf_report_metric {
 	const char *label; /* text table */
@@ -82,6 +86,7 @@ struct report {
 	size_t nruns, nscenario, nboot;
 	struct section *sections;
 	size_t nsections;
+	int have_tboots; /* the file has template_boots (older ones do not) */
 	char *err;
 	size_t errlen;
 };

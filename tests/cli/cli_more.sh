@@ -334,7 +334,9 @@ summary_template_boots)
 	tb=$(q "$T/db" "select group_concat(node || ':' || template_made || ':' || status, ',') from (select * from template_boots order by node)")
 	[ "$(q "$T/db" "select count(*) from instances")|$tb" = "3|0:1:0,1:1:0" ] ||
 		fail "rows: $(q "$T/db" "select count(*) from instances") instances, template boots '$tb'"
-	grep -Eq '^default +1 +3 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +0\.000 +0$' "$T/out" ||
+	# ... and shows the 2 template boots apart (tboots), every request
+	# ready (ready 1.000)
+	grep -Eq '^default +1 +3 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +0\.000 +0 +1\.000 +2$' "$T/out" ||
 		fail "summary: $(cat "$T/out")"
 	;;
 progress_eta)

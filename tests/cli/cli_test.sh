@@ -349,6 +349,14 @@ summary_quantiles)
 		got=$(echo "$line" | awk -v f=$f '{print $f}')
 		[ "$got" = "$want" ] || fail "p$p: summary $got, nearest rank $k of $n is $want"
 	done
+	# the latencies are over the requests that became ready, as the
+	# footer says; the ready column is their fraction of all requests
+	all=$(q "$T/db" "select count(*) from instances i join runs r on r.id = i.run where r.config = '$cfg'")
+	want=$(q "$T/db" "select printf('%.3f', $n * 1.0 / $all)")
+	got=$(echo "$line" | awk '{print $9}')
+	[ "$got" = "$want" ] || fail "ready: summary $got, $n of $all requests is $want"
+	expect_out "^(ms: request-to-ready over the requests that became ready"
+	grep -q "every instance requested" "$T/out" && fail "the footer still says every instance requested"
 	;;
 bad_image)
 	# checked before anything runs (no /dev/kvm needed)
@@ -500,7 +508,7 @@ wording)
 	# no request: the summary shows "-" (not nan); counts of one are singular
 	run run "$S/no_requests.lua"; expect_rc 0
 	grep -qi "nan" "$T/out" && fail "nan in the summary: $(cat "$T/out")"
-	expect_out "^default  *1  *0  *-  *-  *-  *-  *-  *0$"
+	expect_out "^default  *1  *0  *-  *-  *-  *-  *-  *0  *-  *0$"
 	bad_scenario plural.lua 5 "the cluster has 1 node)"
 	bad_scenario start_stop.lua 5 "start (2 s) must be before stop (1 s)"
 	;;

@@ -1407,6 +1407,7 @@ static int t_report_damaged_schema(void)
 		{"instances", "t_ready"},  {"samples", "mem_used"},
 		{"samples", "vcpus_used"}, {"boots", "mode"},
 		{"boots", "t_marker"},     {"boots", "last_output"},
+		{"template_boots", "t_start"},
 	};
 	char err[512], sql[256], name[64];
 	setenv("UKF_GNUPLOT", "/bin/true", 1);
@@ -1823,6 +1824,153 @@ static int t_json_writer(void)
 	return 0;
 }
 
+/* The line of text that holds label also holds want (after it). */
+static int line_has(const char *text, const char *label, const char *want)
+{
+	const char *l = strstr(text, label);
+	if (!l)
+		return 0;
+	const char *nl = strchr(l, '\n');
+	const char *w = strstr(l + strlen(label), want);
+	return w && (!nl || w < nl);
+}
+
+/*
+ * The engine's own template boots (template_boots rows, no requests):
+ * per run their count, the seconds they ran, t_end - t_start, a boot
+ * still going at the end counted to the run's end (sim_end_ns), and those
+ * seconds times the app's vcpus= and mem= of the run's settings_json. A
+ * has three runs (web: vcpus=2, mem=128M), each with a boot made from 0
+ * to 2 s, one still booting from 1 s at the end (5 s) and rep boots of
+ * 1 s: counts {2, 3, 4}, seconds {6, 7, 8}, vCPU-seconds {12, 14, 16},
+ * MiB-seconds 128 times the seconds. B has none: 0, not "-". C's settings
+ * do not describe web: its seconds (2) but no vCPU- or MiB-seconds. A file
+ * written before the table existed (dropped here) reports without the
+ * figures: "-" and null, no error.
+ */
+static int t_report_template_boots(void)
+{
+	char err[512], *j = NULL, *t = NULL;
+	const char *path = tpath("tboots.db");
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	const char *cfg[3] = {"placement=A", "placement=B", "placement=C"};
+	for (int c = 0; c < 3; c++)
+		for (int rep = 0; rep < (c == 2 ? 1 : 3); rep++) {
+			struct ukf_run_info ri = run_info(cfg[c], rep + 1, rep);
+			if (c == 0)
+				ri.settings_json =
+					"{\"nodes\":2,\"apps\":{\"web\":"
+					"\"mem=128M init=20ms vcpus=2\"}}";
+			int64_t run = ukf_db_run_begin(db, &ri);
+			CHECK(run > 0);
+			struct ukf_record q = record(1, UKF_START_TEMPLATE, 10);
+			CHECK(ukf_db_instance(db, run, &q) == 0);
+			int nb = c == 0 ? 2 + rep : c == 2 ? 1 : 0;
+			for (int k = 0; k < nb; k++) {
+				struct ukf_record b = {
+					.id = 100 + k,
+					.app = 1,
+					.app_name = "web",
+					.node = 0,
+					.start = UKF_START_COLD,
+					.t_request = UKF_NS_NEVER,
+					.t_placed = UKF_NS_NEVER,
+					.template_made = 1,
+					.template_boot = 1};
+				if (k == 0) {
+					b.t_start = 0;
+					b.t_ready = b.t_exit = 2 * UKF_S;
+				} else if (k == 1) {
+					b.t_start = 1 * UKF_S;
+					b.t_ready = b.t_exit = UKF_NS_NEVER;
+					b.status = UKF_STATUS_RUNNING;
+					b.template_made = 0;
+				} else {
+					b.t_start = 3 * UKF_S;
+					b.t_ready = b.t_exit = 4 * UKF_S;
+				}
+				CHECK(ukf_db_instance(db, run, &b) == 0);
+			}
+			CHECK(ukf_db_run_commit(db, run, 0.5, 10, 5 * UKF_S) ==
+			      0);
+		}
+	ukf_db_close(&db);
+	CHECK(sql_int(path, "SELECT count(*) FROM template_boots") == 10);
+	CHECK(sql_int(path, "SELECT count(*) FROM instances") == 7);
+	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
+	CHECK(json_valid(j));
+	double hw = T975_2 * 1 / sqrt(3); /* sd of {2,3,4} and {6,7,8}: 1 */
+	const char *a = "$.scenarios[0].configs[0]";
+	char p[256], s[512];
+#define AT(fmt) (snprintf(p, sizeof p, "%s." fmt, a), p)
+	CHECK_NEAR(jnum(j, AT("requests.mean")), 1, 0);
+	CHECK_NEAR(jnum(j, AT("template_boots.mean")), 3, 1e-12);
+	CHECK_NEAR(jnum(j, AT("template_boots.ci95_lo")), 3 - hw, 1e-9);
+	CHECK_NEAR(jnum(j, AT("template_boots.ci95_hi")), 3 + hw, 1e-9);
+	CHECK_NEAR(jnum(j, AT("template_boot_s.mean")), 7, 1e-9);
+	CHECK_NEAR(jnum(j, AT("template_boot_s.ci95_hi")), 7 + hw, 1e-9);
+	CHECK_NEAR(jnum(j, AT("per_run[0].template_boots")), 2, 0);
+	CHECK_NEAR(jnum(j, AT("per_run[0].template_boot_s")), 6, 1e-9);
+	CHECK_NEAR(jnum(j, AT("per_run[2].template_boots")), 4, 0);
+	CHECK_NEAR(jnum(j, AT("per_run[2].template_boot_s")), 8, 1e-9);
+	CHECK_NEAR(jnum(j, AT("template_boot_vcpu_s.mean")), 14, 1e-9);
+	CHECK_NEAR(jnum(j, AT("template_boot_vcpu_s.ci95_hi")), 14 + 2 * hw,
+		   1e-9);
+	CHECK_NEAR(jnum(j, AT("per_run[0].template_boot_vcpu_s")), 12, 1e-9);
+	CHECK_NEAR(jnum(j, AT("template_boot_mem_mib_s.mean")), 128 * 7,
+		   1e-9);
+	CHECK_NEAR(jnum(j, AT("per_run[2].template_boot_mem_mib_s")), 128 * 8,
+		   1e-9);
+	a = "$.scenarios[0].configs[1]";
+	CHECK_NEAR(jnum(j, AT("template_boots.mean")), 0, 0);
+	CHECK_NEAR(jnum(j, AT("template_boot_s.mean")), 0, 0);
+	CHECK_NEAR(jnum(j, AT("template_boot_vcpu_s.mean")), 0, 0);
+	a = "$.scenarios[0].configs[2]";
+	CHECK_NEAR(jnum(j, AT("template_boots.mean")), 1, 0);
+	CHECK_NEAR(jnum(j, AT("template_boot_s.mean")), 2, 1e-9);
+	CHECK(isnan(jnum(j, AT("template_boot_vcpu_s.mean"))));
+	CHECK(isnan(jnum(j, AT("per_run[0].template_boot_mem_mib_s"))));
+	CHECK_HAS(jstr(j, "$.template_boot_method", s, sizeof s),
+		  "t_end - t_start");
+	free(j);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == 0);
+	CHECK_HAS(t, "template boots: the engine's own boots");
+	char want[160];
+	snprintf(want, sizeof want, " %.1f ±%.1f ", 3.0, hw);
+	CHECK(line_has(t, "template boots (not requests) ", want));
+	snprintf(want, sizeof want, " %.3f ±%.3f ", 7.0, hw);
+	CHECK(line_has(t, "template boot time (s) ", want));
+	snprintf(want, sizeof want, " %.2f ±%.2f ", 14.0, 2 * hw);
+	CHECK(line_has(t, "template boot vCPU-seconds ", want));
+	/* B: none; C: 2 s of an app its settings do not describe */
+	CHECK(line_has(t, "template boot time (s) ", " 0.000 ±0.000  "));
+	CHECK(line_has(t, "template boot time (s) ", " 2.000\n"));
+	CHECK(line_has(t, "template boot vCPU-seconds ", " -\n"));
+	free(t);
+
+	/* An older file: no table, no figures, no error (--plot too). */
+	CHECK(sql_exec(path, "DROP TABLE template_boots") == 0);
+	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
+	a = "$.scenarios[0].configs[0]";
+	CHECK_NEAR(jnum(j, AT("requests.mean")), 1, 0);
+	CHECK(isnan(jnum(j, AT("template_boots.mean"))));
+	CHECK(isnan(jnum(j, AT("per_run[0].template_boot_s"))));
+	CHECK(strstr(j, "\"template_boots\":{\"mean\":null"));
+	free(j);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == 0);
+	CHECK(line_has(t, "template boots (not requests) ", " -  "));
+	CHECK(line_has(t, "template boot time (s) ", " -\n"));
+	free(t);
+	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	int rc = ukf_report_plot(path, tpath("tbplots"), NULL, err,
+				 sizeof err);
+	unsetenv("UKF_GNUPLOT");
+	CHECK(rc == 0);
+#undef AT
+	return 0;
+}
+
 static int t_report_text(void)
 {
 	char err[512], *t = NULL;
@@ -1859,7 +2007,7 @@ static int t_report_text(void)
 		rows++;
 		line = nl + 1;
 	}
-	CHECK(rows == 21); /* header, runs, 16 figures, 3 pooled quantiles */
+	CHECK(rows == 25); /* header, runs, 20 figures, 3 pooled quantiles */
 	free(t);
 	return 0;
 }
@@ -2211,6 +2359,7 @@ static const struct selftest tests[] = {
 	{"report_known_values", t_report_known_values},
 	{"report_pairs_by_rep", t_report_pairs_by_rep},
 	{"report_text", t_report_text},
+	{"report_template_boots", t_report_template_boots},
 	{"report_json", t_report_json},
 	{"report_bootbench", t_report_bootbench},
 	{"report_missing_file", t_report_missing_file},
