@@ -217,11 +217,15 @@ static int cmd_run(int argc, char **argv)
 			} else if (!strcmp(a, "--set")) {
 				sets[o.nsets++] = v;
 			} else if (!strcmp(a, "--backend")) {
-				if (strcmp(v, "sim") && strcmp(v, "kvm")) {
-					rc = bad("run",
+				if (!ukf_scenario_backend_known(v)) {
+					char valid[128], msg[512];
+					ukf_scenario_backends(valid,
+							      sizeof(valid));
+					snprintf(msg, sizeof(msg),
 						 "--backend: unknown backend "
-						 "'%s' (valid: sim, kvm)",
-						 v);
+						 "'%s' (valid: %s)",
+						 v, valid);
+					rc = bad("run", "%s", msg);
 					goto out;
 				}
 				o.backend = v;
@@ -267,16 +271,19 @@ static int cmd_run(int argc, char **argv)
 		rc = bad("run", "%s", "missing SCENARIO.lua");
 		goto out;
 	}
-	/* --backend took sim or kvm only: either goes with --cluster */
-	if (o.cluster)
-		o.backend = "kvm"; /* real VMs, on the agents */
-	if (o.template_dir && strcmp(o.backend, "kvm")) {
-		rc = bad("run",
+	/* --backend took a name of the world registry (scen_world.c); any
+	 * goes with --cluster, which runs on the agents' world (real VMs) */
+	if (o.cluster && ukf_scenario_cluster_backend())
+		o.backend = ukf_scenario_cluster_backend();
+	if (o.template_dir && ukf_scenario_simulated(&o) == 1) {
+		char msg[1024];
+		snprintf(msg, sizeof(msg),
 			 "--template-dir %s: templates on disk are a kvm "
-			 "feature; the simulated cluster (--backend sim) has "
+			 "feature; the simulated cluster (--backend %s) has "
 			 "no use for them (add --backend kvm, or drop the "
 			 "option)",
-			 o.template_dir);
+			 o.template_dir, o.backend);
+		rc = bad("run", "%s", msg);
 		goto out;
 	}
 	o.sets = sets;

@@ -559,8 +559,6 @@ int scen_build_config(struct run *r, struct cfg *cf);
  * -1 after scen_run_fail(). run_free() destroys it. */
 /* The world of o's --backend and --cluster, or NULL: no such backend. */
 const struct scen_world_ops *scen_world_find(const struct ukf_run_opts *o);
-/* The --backend names the registry knows, "sim, kvm", into buf. */
-void scen_world_backends(char *buf, size_t cap);
 int scen_create_world(struct run *r, struct cfg *cf, int with_db);
 /* Is `name` a valid policy of kind `key` ("placement"/"templates")? */
 int scen_check_policy(const char *key, const char *name, char *err,

@@ -560,6 +560,46 @@ const struct scen_world_ops *scen_world_find(const struct ukf_run_opts *o)
 	return NULL;
 }
 
+int ukf_scenario_backend_known(const char *name)
+{
+	for (size_t i = 0; i < NWORLDS; i++)
+		if (!strcmp(worlds[i]->backend, name))
+			return 1;
+	return 0;
+}
+
+void ukf_scenario_backends(char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	if (!cap)
+		return;
+	buf[0] = 0;
+	for (size_t i = 0; i < NWORLDS && n < cap; i++) {
+		int dup = 0;
+		for (size_t k = 0; k < i; k++)
+			dup |= !strcmp(worlds[k]->backend, worlds[i]->backend);
+		if (!dup)
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s",
+					      n ? ", " : "", worlds[i]->backend);
+	}
+}
+
+int ukf_scenario_simulated(const struct ukf_run_opts *o)
+{
+	const struct scen_world_ops *w = scen_world_find(o);
+
+	return w ? w->simulated : -1;
+}
+
+const char *ukf_scenario_cluster_backend(void)
+{
+	for (size_t i = 0; i < NWORLDS; i++)
+		if (worlds[i]->cluster == 1)
+			return worlds[i]->backend;
+	return NULL;
+}
+
 int scen_create_world(struct run *r, struct cfg *cf, int with_db)
 {
 	struct scen *sc = r->sc;

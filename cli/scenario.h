@@ -20,7 +20,7 @@ struct ukf_run_opts {
 	const char *db_path;	 /* results database, or NULL: not stored */
 	const char *const *sets; /* "name=value[,value...]" overrides */
 	size_t nsets;
-	const char *backend;	/* "sim" (default) or "kvm" */
+	const char *backend;	/* a world's: "sim" (default) or "kvm" */
 	const char *trace_path; /* event log file, or NULL */
 	int quiet;		/* no summary table, no progress (unless progress) */
 	const char *template_dir; /* kvm: templates loaded at start, saved at end */
@@ -59,6 +59,23 @@ struct ukf_run_opts {
  * summary table to `out`. Returns UKF_RUN_OK, UKF_RUN_FAILED or UKF_RUN_BAD.
  */
 int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg);
+
+/*
+ * The world registry (cli/scen_world.c) for `ukfork run`'s option checks,
+ * so that adding a world needs no edit in main.c:
+ * - ukf_scenario_backend_known: 1 if some world answers to --backend
+ *   name, else 0;
+ * - ukf_scenario_backends: the --backend names the registry knows, in its
+ *   order without repeats ("sim, kvm"), into buf (truncated to cap);
+ * - ukf_scenario_simulated: 1 if the world o picks (--backend, --cluster)
+ *   runs in simulated time, 0 if on real VMs, -1 if no world answers;
+ * - ukf_scenario_cluster_backend: the --backend of the world that runs
+ *   on a cluster file's node agents (--cluster), NULL if none.
+ */
+int ukf_scenario_backend_known(const char *name);
+void ukf_scenario_backends(char *buf, size_t cap);
+int ukf_scenario_simulated(const struct ukf_run_opts *o);
+const char *ukf_scenario_cluster_backend(void);
 
 /*
  * After ukf_scenario_run() in a process started by mpirun or srun (MPI

@@ -13,6 +13,7 @@
 
 #include "backends/kvm/host.h"
 #include "bench/kvm/bench_proc.h"
+#include "bench/kvm/fork_json.h"
 #include "results/stats.h"
 #include "backends/kvm/ukvm.h"
 
@@ -27,7 +28,9 @@
  * stdout gets one JSON object: per latency figure count, median_ms,
  * p95_ms, p99_ms, max_ms, min_ms and 95% distribution-free confidence
  * intervals of the three quantiles ([lo, hi], null where the sample is
- * too small to bound a side), plus the throughput figures.
+ * too small to bound a side), plus the throughput figures. The object is
+ * built by fork_json.c with the project's one JSON writer (results/json.h,
+ * json-c), as bootbench's and `ukfork report`'s are.
  */
 
 #define MAXID 20000
@@ -158,18 +161,11 @@ static double pct(double *v, int n, double p)
 	return ukf_stats_quantile(v, (size_t)n, p);
 }
 
-/* Figures kept for --json: latencies (us values) and throughputs. */
+/* Figures kept for --json: latencies (us values, sorted) and throughputs. */
 #define MAXFIG 8
-static struct fig {
-	const char *key;
-	double *v; /* sorted, in us */
-	int n;
-} FIG[MAXFIG];
+static struct ukvm_fork_fig FIG[MAXFIG];
 static int NFIG;
-static struct {
-	const char *key;
-	double v;
-} TPF[MAXFIG];
+static struct ukvm_fork_tp TPF[MAXFIG];
 static int NTPF;
 
 static void keep(const char *key, const double *v, int n)
@@ -195,60 +191,18 @@ static void keep_tp(const char *key, double v)
 	}
 }
 
-static void jnum(double v)
+/* The --json line on stdout (fork_json.c builds it): 0, or -1 if it could
+ * not be built or written. */
+static int print_json(const char *guest)
 {
-	if (isnan(v) || isinf(v))
-		fputs("null", stdout);
-	else
-		printf("%.6g", v);
-}
+	struct json_object *j =
+		ukvm_fork_json(guest, ukvm_host()->desc,
+			       ukvm_host()->kind == UKVM_HOST_EMULATED, FIG,
+			       NFIG, TPF, NTPF);
+	int rc = j ? ukf_json_print(stdout, j) : -1;
 
-static void print_json(const char *guest)
-{
-	static const struct {
-		const char *name;
-		double p;
-	} q[3] = { { "median", 0.5 }, { "p95", 0.95 }, { "p99", 0.99 } };
-
-	printf("{\"bench\":\"ukvm-bench-fork\",\"guest\":\"");
-	for (const char *c = guest; *c; c++)
-		if (*c == '"' || *c == '\\')
-			printf("\\%c", *c);
-		else if ((unsigned char)*c >= 32)
-			putchar(*c);
-	printf("\",\"kvm\":\"%s\",\"kvm_emulated\":%s", ukvm_host()->desc,
-	       ukvm_host()->kind == UKVM_HOST_EMULATED ? "true" : "false");
-	printf(",\"method\":\"nearest-rank quantiles, 95%% "
-	       "distribution-free CIs (results/stats.h)\",\"figures\":{");
-	for (int i = 0; i < NFIG; i++) {
-		const struct fig *f = &FIG[i];
-
-		printf("%s\"%s\":{\"count\":%d", i ? "," : "", f->key, f->n);
-		for (int k = 0; k < 3; k++) {
-			struct ukf_ci ci;
-
-			ukf_stats_quantile_ci(f->v, (size_t)f->n, q[k].p, 0.95,
-					      &ci);
-			printf(",\"%s_ms\":", q[k].name);
-			jnum(ci.mean / 1e3);
-			printf(",\"%s_ci_ms\":[", q[k].name);
-			jnum(ci.lo / 1e3);
-			putchar(',');
-			jnum(ci.hi / 1e3);
-			putchar(']');
-		}
-		printf(",\"max_ms\":");
-		jnum(f->n ? f->v[f->n - 1] / 1e3 : NAN);
-		printf(",\"min_ms\":");
-		jnum(f->n ? f->v[0] / 1e3 : NAN);
-		putchar('}');
-	}
-	printf("},\"throughput\":{");
-	for (int i = 0; i < NTPF; i++) {
-		printf("%s\"%s\":", i ? "," : "", TPF[i].key);
-		jnum(TPF[i].v);
-	}
-	printf("}}\n");
+	json_object_put(j);
+	return rc;
 }
 
 static ukvm_t *M;
@@ -606,12 +560,17 @@ int main(int argc, char **argv)
 	       D / ((td[1] - td[0]) / 1e6), (td[1] - td[0]) / D, D, td[1],
 	       td[0]);
 	keep_tp("first_touch_pages_per_s", D / ((td[1] - td[0]) / 1e6));
-	if (json)
-		print_json(synth);
+	int rc = 0;
+
+	if (json && print_json(synth) < 0) {
+		fprintf(stderr, "ukvm-bench-fork: --json: cannot write the "
+				"JSON line to stdout\n");
+		rc = 1;
+	}
 	ukvm_destroy(&M);
 	free(v);
 	free(w);
 	for (int i = 0; i < NFIG; i++)
-		free(FIG[i].v);
-	return 0;
+		free((double *)FIG[i].v);
+	return rc;
 }

@@ -502,6 +502,7 @@ template_dir_sim)
 	no_runs "$T/db"
 	run run "$S/ok.lua" --backend sim --template-dir "$T/tpl"
 	expect_rc 2; expect_err "template-dir"
+	expect_err "ukfork run: --template-dir $T/tpl: templates on disk are a kvm feature; the simulated cluster (--backend sim) has no use for them (add --backend kvm, or drop the option)"
 	[ -e "$T/tpl" ] && fail "the template dir was created"
 	;;
 wording)
