@@ -220,20 +220,51 @@ struct first_q {
 	ukf_node_id_t exclude;
 };
 
-/* First leaf index >= q->lo in subtree i (covering [a, b)) that fits q. */
-static int64_t lt_first(const struct ltree *t, uint32_t i, uint32_t a,
-			uint32_t b, const struct first_q *q)
+/* Whether subtree i may hold a leaf that fits q (its minimum and maxima
+ * may come from different leaves: a leaf is checked on its own). */
+static inline int lt_fits(const struct ltn *x, const struct first_q *q)
 {
-	const struct ltn *x = &t->n[i];
+	return x->key != KEY_NONE && (x->key >> 32) <= q->maxclass &&
+	       x->vfree >= q->v && x->mfree >= q->m;
+}
 
-	if (b <= q->lo || x->key == KEY_NONE || (x->key >> 32) > q->maxclass ||
-	    x->vfree < q->v || x->mfree < q->m)
+/*
+ * The first leaf index >= lo that fits q, -1 if none. Bottom-up: from the
+ * leaf lo, the subtrees right of it in index order (climb while a right
+ * child, then the right sibling), descending into one that may fit, down
+ * its leftmost branch that may; a dead end or the excluded leaf goes on
+ * with the subtree after it. The same answer as a depth-first search from
+ * the root, but an answer near lo (usual: the round-robin cursor sits
+ * among the least loaded) reads the few lines around it instead of a
+ * path from the root, whose lower levels are cold in a large cluster.
+ */
+static int64_t lt_first(const struct ltree *t, uint32_t lo,
+			const struct first_q *q)
+{
+	uint32_t i;
+
+	if (lo >= t->size)
 		return -1;
-	if (i >= t->size)
-		return a == q->exclude ? -1 : (int64_t)a;
-	uint32_t mid = a + (b - a) / 2;
-	int64_t r = lt_first(t, 2 * i, a, mid, q);
-	return r >= 0 ? r : lt_first(t, 2 * i + 1, mid, b, q);
+	i = t->size + lo;
+	for (;;) {
+		if (lt_fits(&t->n[i], q)) {
+			while (i < t->size) {
+				if (lt_fits(&t->n[2 * i], q))
+					i = 2 * i;
+				else if (lt_fits(&t->n[2 * i + 1], q))
+					i = 2 * i + 1;
+				else
+					break;
+			}
+			if (i >= t->size && i - t->size != q->exclude)
+				return (int64_t)(i - t->size);
+		}
+		while (i & 1)
+			i >>= 1;
+		if (!i)
+			return -1;
+		i++;
+	}
 }
 
 /* lt_first from `from`, wrapping around to 0. */
@@ -245,10 +276,10 @@ static ukf_node_id_t lt_first_wrap(const struct ltree *t, uint32_t nodes,
 	if (!t || !t->count)
 		return UKF_NODE_NONE;
 	q->lo = from < nodes ? from : 0;
-	r = lt_first(t, 1, 0, t->size, q);
+	r = lt_first(t, q->lo, q);
 	if (r < 0 && q->lo > 0) {
 		q->lo = 0;
-		r = lt_first(t, 1, 0, t->size, q);
+		r = lt_first(t, 0, q);
 	}
 	return r < 0 ? UKF_NODE_NONE : (ukf_node_id_t)r;
 }
@@ -668,6 +699,13 @@ static ukf_node_id_t least(const struct ltree *t, uint32_t vcpus, uint64_t mem,
 
 	if (!t || !t->count)
 		return UKF_NODE_NONE;
+	/* the least loaded of all, when it has room and is not excluded
+	 * (most queries): one leaf read instead of a walk from the root */
+	uint64_t k = t->n[1].key;
+	const struct ltn *x = &t->n[t->size + (uint32_t)(k & 0xffffffffu)];
+	if (x->vfree >= vcpus && x->mfree >= mem &&
+	    (uint32_t)(k & 0xffffffffu) != exclude)
+		return (ukf_node_id_t)(k & 0xffffffffu);
 	lt_least(t, 1, &q);
 	return q.best == KEY_NONE ? UKF_NODE_NONE
 				  : (ukf_node_id_t)(q.best & 0xffffffffu);

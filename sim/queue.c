@@ -65,6 +65,11 @@ struct sim_queue {
 	    vmask[NLEVELS]; /* per digit l: bit v, bucket (l, v) non-empty */
 	size_t n;	    /* pending events */
 	uint32_t head[NBUCKETS], tail[NBUCKETS]; /* slot lists, NIL: empty */
+	/* earliest biased time in each non-empty bucket but 0 (kept as
+	 * events come in), so settling a bucket need not walk its list to
+	 * find it before dealing it: one walk of a chain of cold slots, not
+	 * two */
+	uint64_t bmin[NBUCKETS];
 	struct qlink *lk;			 /* per slot */
 	struct sim_ev *pool;
 	uint32_t *free_slots;
@@ -135,10 +140,14 @@ static inline void bucket_put(sim_queue_t *q, uint32_t s, uint64_t u)
 		q->vmask[l] |= 1ULL << v;
 	}
 	q->lk[s].nx = NIL;
-	if (q->tail[k] == NIL)
+	if (q->tail[k] == NIL) {
 		q->head[k] = s;
-	else
+		q->bmin[k] = u;
+	} else {
 		q->lk[q->tail[k]].nx = s;
+		if (u < q->bmin[k])
+			q->bmin[k] = u;
+	}
 	q->tail[k] = s;
 }
 
@@ -209,16 +218,11 @@ static int settle(sim_queue_t *q)
 	q->vmask[l] &= ~(1ULL << v);
 	if (!q->vmask[l])
 		q->lvmask &= ~(1u << l);
+	q->last = q->bmin[kb];
 	if (q->lk[s].nx == NIL) { /* alone in its bucket (common): it is next */
-		q->last = q->lk[s].t;
 		q->head[0] = q->tail[0] = s;
 		return 1;
 	}
-	uint64_t m = q->lk[s].t;
-	for (uint32_t j = q->lk[s].nx; j != NIL; j = q->lk[j].nx)
-		if (q->lk[j].t < m)
-			m = q->lk[j].t;
-	q->last = m;
 	deal(q, s);
 	return 1;
 }

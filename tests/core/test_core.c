@@ -750,7 +750,7 @@ static void t_dir_indexes(void)
 		uint32_t app = (uint32_t)(lcg(&seed) % 5);
 		ukf_node_id_t from = (ukf_node_id_t)(lcg(&seed) % N);
 		ukf_node_id_t best = UKF_NODE_NONE, hbest = UKF_NODE_NONE,
-			      first = UKF_NODE_NONE;
+			      first = UKF_NODE_NONE, bestx = UKF_NODE_NONE;
 		uint32_t holders = 0;
 		for (uint32_t k = 0; k < N; k++) {
 			const struct ukf_dir_record *r = ukf_dir_get(d, k);
@@ -764,6 +764,11 @@ static void t_dir_indexes(void)
 			if (best == UKF_NODE_NONE ||
 			    key < ukf_dir_load_key(ukf_dir_get(d, best)))
 				best = k;
+			/* the least loaded but `from` (excluded) */
+			if (k != from &&
+			    (bestx == UKF_NODE_NONE ||
+			     key < ukf_dir_load_key(ukf_dir_get(d, bestx))))
+				bestx = k;
 			if (has &&
 			    (hbest == UKF_NODE_NONE ||
 			     key < ukf_dir_load_key(ukf_dir_get(d, hbest))))
@@ -773,6 +778,10 @@ static void t_dir_indexes(void)
 			if (ukf_dir_fits(ukf_dir_get(d, (from + k) % N), v, m))
 				first = (from + k) % N;
 		CHECK_EQ(ukf_dir_least_loaded(d, v, m, UKF_NODE_NONE), best);
+		CHECK_EQ(ukf_dir_least_loaded(d, v, m, from), bestx);
+		/* excluding the least loaded itself: the next one */
+		if (best != UKF_NODE_NONE && round % 20 == 0)
+			CHECK(ukf_dir_least_loaded(d, v, m, best) != best);
 		CHECK_EQ(
 		    ukf_dir_least_loaded_holder(d, app, v, m, UKF_NODE_NONE),
 		    hbest);
