@@ -127,6 +127,20 @@ static int t_cpu_rate_changes(void)
 	return 0;
 }
 
+/* n Poisson arrival times with mean gap `gap` ns (stream 1 of r) into arr,
+ * and fin[] all -1 (not finished). */
+static void poisson_arrivals(sim_rng_t *r, double gap, ukf_ns_t *arr,
+			     ukf_ns_t *fin, uint64_t n)
+{
+	ukf_ns_t t = 0;
+
+	for (uint64_t j = 0; j < n; j++) {
+		t += (ukf_ns_t)llround(sim_rng_exponential(r, 1, gap));
+		arr[j] = t;
+		fin[j] = -1;
+	}
+}
+
 /*
  * An M/G/1-PS host (1 core, Poisson arrivals at rate lambda, work S): the
  * mean response time is E[S]/(1 - rho), rho = lambda E[S], whatever the
@@ -145,12 +159,7 @@ static int mg1_ps(int exponential, double rho, double tol)
 	ukf_ns_t *fin = malloc(sizeof(*fin) * JOBS);
 	CHECK(q && c && r && arr && fin);
 
-	ukf_ns_t t = 0;
-	for (uint64_t j = 0; j < JOBS; j++) {
-		t += (ukf_ns_t)llround(sim_rng_exponential(r, 1, es / rho));
-		arr[j] = t;
-		fin[j] = -1;
-	}
+	poisson_arrivals(r, es / rho, arr, fin, JOBS);
 	for (uint64_t j = 0; j < JOBS; j++) {
 		CHECK(drain(q, c, arr[j] - 1, fin, JOBS) == 0);
 		double w = exponential ? sim_rng_exponential(r, 2, es) : es;
@@ -242,12 +251,7 @@ static int mmc_ps(uint32_t cores, double rho)
 	ukf_ns_t *fin = malloc(sizeof(*fin) * JOBS);
 	CHECK(q && c && r && arr && fin);
 
-	ukf_ns_t t = 0;
-	for (uint64_t j = 0; j < JOBS; j++) {
-		t += (ukf_ns_t)llround(sim_rng_exponential(r, 1, es / a));
-		arr[j] = t;
-		fin[j] = -1;
-	}
+	poisson_arrivals(r, es / a, arr, fin, JOBS);
 	for (uint64_t j = 0; j < JOBS; j++) {
 		CHECK(drain(q, c, arr[j] - 1, fin, JOBS) == 0);
 		/* A model that serves less than it should (a job at 1/n, not
