@@ -13,6 +13,15 @@
 -- (one --set per parameter):
 --   ukfork run scripts/bench/hosts100k.lua --set hosts=1000 --set requests=100000
 --
+-- Measured 2026-12-05 13:42-14:13 UTC (RelWithDebInfo, load 1.5-3.0,
+-- 8bab8c4 and 7edada7 interleaved, four pairs): 137-165 s user CPU (mean
+-- 151.4 s) against 147-176 s (mean 160.4 s), pair ratios 0.895-1.015
+-- (mean 0.945), 810-812 MiB, the same events and result row; the same
+-- binary moved by up to 25% between runs minutes apart on this shared
+-- machine. Cachegrind at --set requests=300000 --set secs=3: 10.05 -> 8.30
+-- G instructions, D1 misses 132.9 -> 121.8 M, last-level misses about the
+-- same (48.6 -> 48.1 M): at this size the misses, not the instructions,
+-- take the time.
 -- Measured 2026-12-05 10:35-10:43 UTC (RelWithDebInfo builds; this
 -- 2-core machine at load average 2.2-5.0; scripts/bench/hosts100k.sh -b
 -- build-perf, 1bc028b and c0a4b89 back to back): the full size 139.75 s
