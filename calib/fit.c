@@ -244,8 +244,8 @@ static double ll_logistic(const double *u, size_t n, double a, double b)
 	return l;
 }
 
-static int fit_loglogistic(const double *x, size_t n, double mlog,
-			   double sdlog, double *k, double *alpha)
+static int fit_loglogistic(const double *x, size_t n, double mlog, double sdlog,
+			   double *k, double *alpha)
 {
 	double *u = malloc(n * sizeof(*u));
 	double a = 0, b = M_PI / sqrt(3.0), dn = (double)n;
@@ -257,7 +257,8 @@ static int fit_loglogistic(const double *x, size_t n, double mlog,
 		u[i] = (log(x[i]) - mlog) / sdlog;
 	double l = ll_logistic(u, n, a, b);
 	for (int it = 0; it < 200; it++) {
-		double ga = 0, gb = dn / b, haa = 0, hab = 0, hbb = -dn / (b * b);
+		double ga = 0, gb = dn / b, haa = 0, hab = 0,
+		       hbb = -dn / (b * b);
 		for (size_t i = 0; i < n; i++) {
 			double z = b * u[i] - a, sg = 1 / (1 + exp(-z));
 			double g1 = 1 - 2 * sg, g2 = -2 * sg * (1 - sg);

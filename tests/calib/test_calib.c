@@ -173,13 +173,14 @@ static int t_fit_loglogistic(void)
 				s1 += z * tanh(z / 2) / N;
 			}
 			if (fabs(s0) > 1e-9 || fabs(s1 - 1) > 1e-9)
-				fprintf(stderr, "score %.3g %.3g\n", s0, s1 - 1);
+				fprintf(stderr, "score %.3g %.3g\n", s0,
+					s1 - 1);
 			CHECK(fabs(s0) <= 1e-9 && fabs(s1 - 1) <= 1e-9);
 			for (int j = 0; j < 4; j++) {
 				double f = j % 2 ? 1.001 : 0.999;
-				CHECK(ll_loglogistic(x, N, j < 2 ? d.p1 * f : d.p1,
-						     j < 2 ? d.p2 : d.p2 * f) <
-				      d.loglik);
+				CHECK(ll_loglogistic(
+					  x, N, j < 2 ? d.p1 * f : d.p1,
+					  j < 2 ? d.p2 : d.p2 * f) < d.loglik);
 			}
 			gsl_rng_free(r);
 		}
@@ -209,7 +210,7 @@ static int t_fit_tail_choice(void)
 		CHECK(r);
 		for (int c = 0; c < 4; c++) {
 			for (int i = 0; i < M; i++)
-				x[i] = c == 0 ? ran_loglogistic(r, 1.8, 1)
+				x[i] = c == 0	? ran_loglogistic(r, 1.8, 1)
 				       : c == 1 ? ran_loglogistic(r, 3, 5e5)
 				       : c == 2 ? gsl_ran_lognormal(r, 0, 0.2)
 						: gsl_ran_lognormal(r, 13, 0.7);
@@ -222,7 +223,8 @@ static int t_fit_tail_choice(void)
 					seed, c,
 					ukf_calib_family_name(best.family),
 					all[0].aic, all[3].aic);
-			CHECK((best.family == UKF_CALIB_LOGLOGISTIC) == want_ll);
+			CHECK((best.family == UKF_CALIB_LOGLOGISTIC) ==
+			      want_ll);
 			if (!want_ll)
 				CHECK(best.family == UKF_CALIB_LOGNORMAL);
 		}
@@ -237,8 +239,9 @@ static int t_fit_tail_choice(void)
 		gsl_rng_free(r);
 	}
 	/* the exclusion mattered: by AIC alone it would mostly have won */
-	fprintf(stderr, "k 0.8: log-logistic the lowest AIC in %d of 5, "
-			"never chosen\n",
+	fprintf(stderr,
+		"k 0.8: log-logistic the lowest AIC in %d of 5, "
+		"never chosen\n",
 		better);
 	CHECK(better >= 3);
 	return 0;
@@ -267,14 +270,16 @@ static int t_fit_moments(void)
 	CHECK(near(ukf_calib_dist_cdf(&d, 3), 1 / (1 + pow(1.5, -4)), 1e-12));
 	double m1 = 0, m2 = 0, dx = 1e-3;
 	for (double x = dx / 2; x < 2000; x += dx) {
-		double t = x / 2, f = (4 / 2.0) * pow(t, 3) / pow(1 + pow(t, 4), 2);
+		double t = x / 2,
+		       f = (4 / 2.0) * pow(t, 3) / pow(1 + pow(t, 4), 2);
 		m1 += x * f * dx;
 		m2 += x * x * f * dx;
 	}
 	CHECK(near(ukf_calib_dist_mean(&d), m1, 1e-5));
 	CHECK(near(ukf_calib_dist_sd(&d), sqrt(m2 - m1 * m1), 2e-3));
 	d.p1 = 1.5; /* a mean, no variance */
-	CHECK(isfinite(ukf_calib_dist_mean(&d)) && isinf(ukf_calib_dist_sd(&d)));
+	CHECK(isfinite(ukf_calib_dist_mean(&d)) &&
+	      isinf(ukf_calib_dist_sd(&d)));
 	d.p1 = 1;
 	CHECK(isinf(ukf_calib_dist_mean(&d)));
 	return 0;
@@ -611,14 +616,16 @@ static int t_sim_loglogistic(void)
 		    (struct ukf_sim_dist){UKF_SIM_DIST_LOGLOGISTIC, k, 7};
 		double prev = -1;
 		for (double z = -60; z <= 60; z += 0.125) {
-			double got = ukf_sim_model_factor(&m, UKF_SIM_OP_UNIT, z);
+			double got =
+			    ukf_sim_model_factor(&m, UKF_SIM_OP_UNIT, z);
 			CHECK(isfinite(got) && got >= 0 && got >= prev);
 			prev = got;
 			if (fabs(z) <= 7) {
 				/* u / (1 - u) with 1 - u from Q, not 1 - P */
 				double odds = gsl_cdf_ugaussian_P(z) /
 					      gsl_cdf_ugaussian_Q(z);
-				CHECK(near(got, scale * pow(odds, 1 / k), 1e-9));
+				CHECK(
+				    near(got, scale * pow(odds, 1 / k), 1e-9));
 			}
 		}
 		gsl_rng *r = rng(40 + c);
@@ -628,7 +635,7 @@ static int t_sim_loglogistic(void)
 						    gsl_ran_ugaussian(r));
 		gsl_rng_free(r);
 		qsort(f, M, sizeof(*f), cmp_dbl);
-		static const double ps[] = {0.001, 0.01, 0.1, 0.5,
+		static const double ps[] = {0.001, 0.01, 0.1,  0.5,
 					    0.9,   0.99, 0.999};
 		for (size_t j = 0; j < sizeof(ps) / sizeof(ps[0]); j++) {
 			double p = ps[j];
@@ -882,14 +889,22 @@ static int t_kvm_vm_file(void)
 }
 
 static const struct selftest tests[] = {
-    {"kvm_vm_file", t_kvm_vm_file},	    {"plan", t_plan},
-    {"fit_lognormal", t_fit_lognormal},	    {"fit_gamma", t_fit_gamma},
-    {"fit_weibull", t_fit_weibull},	    {"fit_moments", t_fit_moments},
-    {"fit_refusals", t_fit_refusals},	    {"fit_line", t_fit_line},
-    {"model_roundtrip", t_model_roundtrip}, {"sim_factor", t_sim_factor},
-    {"sim_dist_keys", t_sim_dist_keys},	    {"cmd_from_db", t_cmd_from_db},
-    {"fit_loglogistic", t_fit_loglogistic}, {"fit_tail_choice", t_fit_tail_choice},
-    {"sim_loglogistic", t_sim_loglogistic}, {"model_loglogistic", t_model_loglogistic},
+    {"kvm_vm_file", t_kvm_vm_file},
+    {"plan", t_plan},
+    {"fit_lognormal", t_fit_lognormal},
+    {"fit_gamma", t_fit_gamma},
+    {"fit_weibull", t_fit_weibull},
+    {"fit_moments", t_fit_moments},
+    {"fit_refusals", t_fit_refusals},
+    {"fit_line", t_fit_line},
+    {"model_roundtrip", t_model_roundtrip},
+    {"sim_factor", t_sim_factor},
+    {"sim_dist_keys", t_sim_dist_keys},
+    {"cmd_from_db", t_cmd_from_db},
+    {"fit_loglogistic", t_fit_loglogistic},
+    {"fit_tail_choice", t_fit_tail_choice},
+    {"sim_loglogistic", t_sim_loglogistic},
+    {"model_loglogistic", t_model_loglogistic},
 };
 
 int main(int argc, char **argv)
