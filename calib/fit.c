@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
 #include <gsl/gsl_fit.h>
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sf_psi.h>
@@ -141,9 +142,10 @@ static double ks_pvalue(double d, size_t n)
 	return fmin(1, fmax(0, sum));
 }
 
-/* loglik, AIC and KS statistic of d against x[0..n-1] (sorted copy s). */
-static void quality(struct ukf_calib_dist *d, const double *x, const double *s,
-		    size_t n)
+/* loglik, AIC and KS statistic of d against x[0..n-1] (sorted copy s);
+ * -1 if a CDF value is not a probability (GSL failed on it). */
+static int quality(struct ukf_calib_dist *d, const double *x, const double *s,
+		   size_t n)
 {
 	double ll = 0, dmax = 0;
 
@@ -151,6 +153,8 @@ static void quality(struct ukf_calib_dist *d, const double *x, const double *s,
 		ll += log_pdf(d, x[i]);
 	for (size_t i = 0; i < n; i++) {
 		double f = ukf_calib_dist_cdf(d, s[i]);
+		if (!(f >= 0 && f <= 1))
+			return -1;
 		dmax = fmax(dmax, fmax(f - (double)i / (double)n,
 				       (double)(i + 1) / (double)n - f));
 	}
@@ -159,6 +163,7 @@ static void quality(struct ukf_calib_dist *d, const double *x, const double *s,
 	d->aic = 2 * 2 - 2 * ll;
 	d->ks_d = dmax;
 	d->ks_p = ks_pvalue(dmax, n);
+	return 0;
 }
 
 /* Gamma MLE: with s = ln(mean) - mean(ln x), the shape solves
@@ -318,8 +323,8 @@ static int fit_loglogistic(const double *x, size_t n, double mlog, double sdlog,
 	return 0;
 }
 
-int ukf_calib_fit_family(const double *x, size_t n, enum ukf_calib_family f,
-			 struct ukf_calib_dist *out)
+static int fit_family(const double *x, size_t n, enum ukf_calib_family f,
+		      struct ukf_calib_dist *out)
 {
 	struct ukf_calib_dist d;
 	double mean = 0, mlog = 0, vlog = 0;
@@ -377,14 +382,31 @@ int ukf_calib_fit_family(const double *x, size_t n, enum ukf_calib_family f,
 		return -1;
 	memcpy(s, x, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_double);
-	quality(&d, x, s, n);
+	int bad = quality(&d, x, s, n);
 	free(s);
-	if (!isfinite(d.loglik)) {
+	if (bad || !isfinite(d.loglik)) {
 		errno = EDOM;
 		return -1;
 	}
 	*out = d;
 	return 0;
+}
+
+/*
+ * GSL's default error handler aborts the process: a gamma CDF of shape
+ * ~1e6 (samples spread by 0.1%) does ("error in large x asymptotic"). Off
+ * while fitting, so that such a fit fails with EDOM instead.
+ */
+int ukf_calib_fit_family(const double *x, size_t n, enum ukf_calib_family f,
+			 struct ukf_calib_dist *out)
+{
+	gsl_error_handler_t *old = gsl_set_error_handler_off();
+	int rc = fit_family(x, n, f, out);
+	int e = errno;
+
+	gsl_set_error_handler(old);
+	errno = e;
+	return rc;
 }
 
 int ukf_calib_fit_best(const double *x, size_t n, struct ukf_calib_dist *best,
