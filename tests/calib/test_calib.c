@@ -608,6 +608,45 @@ static int t_sim_factor(void)
 }
 
 /*
+ * A gamma of large shape (a tight operation: CV 1% is k 1e4; the loader
+ * takes up to 1e6) gives a finite, monotone factor of mean 1 for every z
+ * instead of GSL's inverse aborting the simulator (it did from k ~ 3500),
+ * and near k 1000, on either side of the switch, the GSL quantile within
+ * 2e-4.
+ */
+static int t_sim_gamma_large(void)
+{
+	static const double ks[] = {999, 1001, 1e4, 1e5, 1e6};
+	struct ukf_sim_model m;
+
+	ukf_sim_model_default(&m);
+	for (size_t c = 0; c < sizeof(ks) / sizeof(ks[0]); c++) {
+		double k = ks[c], prev = -1, sum = 0, w = 0;
+		m.dist[UKF_SIM_OP_CLONE] =
+		    (struct ukf_sim_dist){UKF_SIM_DIST_GAMMA, k, 1};
+		for (double z = -8; z <= 8; z += 0.01) {
+			double f =
+			    ukf_sim_model_factor(&m, UKF_SIM_OP_CLONE, z);
+			CHECK(isfinite(f) && f >= prev);
+			prev = f;
+			sum += f * gsl_ran_ugaussian_pdf(z);
+			w += gsl_ran_ugaussian_pdf(z);
+			if (k < 1e4) {
+				double g =
+				    z > 0
+					? gsl_cdf_gamma_Qinv(
+					      gsl_cdf_ugaussian_Q(z), k, 1 / k)
+					: gsl_cdf_gamma_Pinv(
+					      gsl_cdf_ugaussian_P(z), k, 1 / k);
+				CHECK(near(f, g, 2e-4));
+			}
+		}
+		CHECK(near(sum / w, 1, 1e-6));
+	}
+	return 0;
+}
+
+/*
  * The log-logistic factor is the closed-form quantile at Phi(z), scaled to
  * mean 1: exactly on a grid of z (monotone, finite and >= 0 out to |z| 60,
  * past where Q(z) underflows), and in distribution for normal draws of a
@@ -918,6 +957,7 @@ static const struct selftest tests[] = {
     {"fit_loglogistic", t_fit_loglogistic},
     {"fit_tail_choice", t_fit_tail_choice},
     {"sim_loglogistic", t_sim_loglogistic},
+    {"sim_gamma_large", t_sim_gamma_large},
     {"model_loglogistic", t_model_loglogistic},
 };
 
