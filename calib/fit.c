@@ -187,7 +187,7 @@ static int fit_gamma(double mean, double mlog, double *k, double *theta)
 		}
 		a = next;
 	}
-	if (!isfinite(a) || !(a > 0))
+	if (!isfinite(a) || !(a > 0) || a > 1e6) /* the loader's bound */
 		return -1;
 	*k = a;
 	*theta = mean / a;
