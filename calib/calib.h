@@ -14,9 +14,11 @@
 enum ukf_calib_family {
 	UKF_CALIB_LOGNORMAL = 1, /* p1 = mu, p2 = sigma of ln X */
 	UKF_CALIB_GAMMA = 2,	 /* p1 = shape k, p2 = scale theta */
-	UKF_CALIB_WEIBULL = 3	 /* p1 = shape k, p2 = scale lambda */
+	UKF_CALIB_WEIBULL = 3,	 /* p1 = shape k, p2 = scale lambda */
+	UKF_CALIB_LOGLOGISTIC = 4 /* p1 = shape k, p2 = scale alpha: ln X
+				     logistic, tail P(X > x) ~ x^-k */
 };
-#define UKF_CALIB_NFAMILIES 3
+#define UKF_CALIB_NFAMILIES 4
 
 struct ukf_calib_dist {
 	enum ukf_calib_family family;
@@ -29,29 +31,40 @@ struct ukf_calib_dist {
 			  the same sample: optimistic, a guide only) */
 };
 
-/* "lognormal", "gamma", "weibull" (NULL for anything else). */
+/* "lognormal", "gamma", "weibull", "loglogistic" (NULL for anything
+ * else). */
 const char *ukf_calib_family_name(enum ukf_calib_family f);
 
 /*
  * Fit family f to x[0..n-1] (all > 0, n >= 2, not all equal) by maximum
  * likelihood (lognormal: closed form; gamma: Newton on the shape; Weibull:
- * bisection on the shape's score equation), with loglik, AIC and the KS
- * statistic. Returns 0, or -1 with errno EINVAL (too few, non-positive or
- * constant samples) or EDOM (no convergence); *out is then unchanged.
+ * bisection on the shape's score equation; log-logistic: damped Newton on
+ * the log-scale, where the log-likelihood is concave), with loglik, AIC
+ * and the KS statistic. A log-logistic with k <= 1 is a valid fit whose
+ * mean (ukf_calib_dist_mean) is infinite. Returns 0, or -1 with errno
+ * EINVAL (too few, non-positive or constant samples) or EDOM (no
+ * convergence); *out is then unchanged.
  */
 int ukf_calib_fit_family(const double *x, size_t n, enum ukf_calib_family f,
 			 struct ukf_calib_dist *out);
 
 /*
  * Fit every family and return in *best the one with the lowest AIC (with
- * two parameters each, the highest likelihood); all[] (may be NULL, else
+ * two parameters each, the highest likelihood) among those whose mean is
+ * finite (the simulator scales the shape to mean 1: a log-logistic needs
+ * k > UKF_CALIB_LOGLOGISTIC_MIN_K to be chosen); all[] (may be NULL, else
  * UKF_CALIB_NFAMILIES entries in family order) gets each fit, with family
  * 0 for one that failed. Returns 0, or -1 (errno as above) if none fits.
  */
 int ukf_calib_fit_best(const double *x, size_t n, struct ukf_calib_dist *best,
 		       struct ukf_calib_dist *all);
 
-/* Mean, CDF and standard deviation of a fitted distribution. */
+/* The least log-logistic shape the calibrator chooses: the loader needs
+ * k > 1 (finite mean), and the file's 6 digits must keep it above 1. */
+#define UKF_CALIB_LOGLOGISTIC_MIN_K 1.001
+
+/* Mean, CDF and standard deviation of a fitted distribution (mean and sd
+ * INFINITY where they do not exist: a log-logistic with k <= 1, k <= 2). */
 double ukf_calib_dist_mean(const struct ukf_calib_dist *d);
 double ukf_calib_dist_cdf(const struct ukf_calib_dist *d, double x);
 double ukf_calib_dist_sd(const struct ukf_calib_dist *d);

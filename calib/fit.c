@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
 #include <gsl/gsl_fit.h>
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sf_psi.h>
@@ -22,6 +23,8 @@ const char *ukf_calib_family_name(enum ukf_calib_family f)
 		return "gamma";
 	case UKF_CALIB_WEIBULL:
 		return "weibull";
+	case UKF_CALIB_LOGLOGISTIC:
+		return "loglogistic";
 	}
 	return NULL;
 }
@@ -37,12 +40,16 @@ double ukf_calib_dist_cdf(const struct ukf_calib_dist *d, double x)
 		return gsl_cdf_gamma_P(x, d->p1, d->p2);
 	case UKF_CALIB_WEIBULL:
 		return gsl_cdf_weibull_P(x, d->p2, d->p1);
+	case UKF_CALIB_LOGLOGISTIC: /* 1 / (1 + (x/alpha)^-k) */
+		return 1 / (1 + exp(-d->p1 * (log(x) - log(d->p2))));
 	}
 	return NAN;
 }
 
 double ukf_calib_dist_mean(const struct ukf_calib_dist *d)
 {
+	double b;
+
 	switch (d->family) {
 	case UKF_CALIB_LOGNORMAL:
 		return exp(d->p1 + 0.5 * d->p2 * d->p2);
@@ -50,13 +57,16 @@ double ukf_calib_dist_mean(const struct ukf_calib_dist *d)
 		return d->p1 * d->p2;
 	case UKF_CALIB_WEIBULL:
 		return d->p2 * gsl_sf_gamma(1 + 1 / d->p1);
+	case UKF_CALIB_LOGLOGISTIC: /* alpha b / sin b, b = pi / k */
+		b = M_PI / d->p1;
+		return d->p1 > 1 ? d->p2 * b / sin(b) : INFINITY;
 	}
 	return NAN;
 }
 
 double ukf_calib_dist_sd(const struct ukf_calib_dist *d)
 {
-	double s2, g1, g2;
+	double s2, g1, g2, b;
 
 	switch (d->family) {
 	case UKF_CALIB_LOGNORMAL:
@@ -68,8 +78,20 @@ double ukf_calib_dist_sd(const struct ukf_calib_dist *d)
 		g1 = gsl_sf_gamma(1 + 1 / d->p1);
 		g2 = gsl_sf_gamma(1 + 2 / d->p1);
 		return d->p2 * sqrt(fmax(0, g2 - g1 * g1));
+	case UKF_CALIB_LOGLOGISTIC: /* E X^2 = alpha^2 2b / sin 2b, k > 2 */
+		if (!(d->p1 > 2))
+			return INFINITY;
+		b = M_PI / d->p1;
+		g1 = b / sin(b);
+		return d->p2 * sqrt(fmax(0, 2 * b / sin(2 * b) - g1 * g1));
 	}
 	return NAN;
+}
+
+/* ln(1 + e^t) without overflow. */
+static double softplus(double t)
+{
+	return t > 0 ? t + log1p(exp(-t)) : log1p(exp(t));
 }
 
 static double log_pdf(const struct ukf_calib_dist *d, double x)
@@ -88,6 +110,10 @@ static double log_pdf(const struct ukf_calib_dist *d, double x)
 		k = d->p1;
 		t = x / d->p2;
 		return log(k / d->p2) + (k - 1) * log(t) - pow(t, k);
+	case UKF_CALIB_LOGLOGISTIC: /* (k/a) t^(k-1) / (1 + t^k)^2 */
+		k = d->p1;
+		t = lx - log(d->p2);
+		return log(k / d->p2) + (k - 1) * t - 2 * softplus(k * t);
 	}
 	return NAN;
 }
@@ -116,9 +142,10 @@ static double ks_pvalue(double d, size_t n)
 	return fmin(1, fmax(0, sum));
 }
 
-/* loglik, AIC and KS statistic of d against x[0..n-1] (sorted copy s). */
-static void quality(struct ukf_calib_dist *d, const double *x, const double *s,
-		    size_t n)
+/* loglik, AIC and KS statistic of d against x[0..n-1] (sorted copy s);
+ * -1 if a CDF value is not a probability (GSL failed on it). */
+static int quality(struct ukf_calib_dist *d, const double *x, const double *s,
+		   size_t n)
 {
 	double ll = 0, dmax = 0;
 
@@ -126,6 +153,8 @@ static void quality(struct ukf_calib_dist *d, const double *x, const double *s,
 		ll += log_pdf(d, x[i]);
 	for (size_t i = 0; i < n; i++) {
 		double f = ukf_calib_dist_cdf(d, s[i]);
+		if (!(f >= 0 && f <= 1))
+			return -1;
 		dmax = fmax(dmax, fmax(f - (double)i / (double)n,
 				       (double)(i + 1) / (double)n - f));
 	}
@@ -134,6 +163,7 @@ static void quality(struct ukf_calib_dist *d, const double *x, const double *s,
 	d->aic = 2 * 2 - 2 * ll;
 	d->ks_d = dmax;
 	d->ks_p = ks_pvalue(dmax, n);
+	return 0;
 }
 
 /* Gamma MLE: with s = ln(mean) - mean(ln x), the shape solves
@@ -157,7 +187,7 @@ static int fit_gamma(double mean, double mlog, double *k, double *theta)
 		}
 		a = next;
 	}
-	if (!isfinite(a) || !(a > 0))
+	if (!isfinite(a) || !(a > 0) || a > 1e6) /* the loader's bound */
 		return -1;
 	*k = a;
 	*theta = mean / a;
@@ -201,8 +231,100 @@ static int fit_weibull(const double *x, size_t n, double mlog, double *k,
 	return isfinite(*lambda) ? 0 : -1;
 }
 
-int ukf_calib_fit_family(const double *x, size_t n, enum ukf_calib_family f,
-			 struct ukf_calib_dist *out)
+/*
+ * Log-logistic MLE. With y = ln x logistic (location ln alpha, scale 1/k),
+ * write z = b u - a on the standardised u = (y - mean y) / sd y; then
+ * l(a, b) = n ln b + sum g(b u_i - a), g(z) = -ln(1 + e^z) - ln(1 + e^-z),
+ * is concave in (a, b) (g is: the logistic density is log-concave), so
+ * damped Newton from the moment start (a 0, b pi/sqrt 3) climbs to the one
+ * maximum. Back: k = b / sd y, ln alpha = mean y + a sd y / b.
+ */
+static double ll_logistic(const double *u, size_t n, double a, double b)
+{
+	double l = (double)n * log(b);
+	for (size_t i = 0; i < n; i++) {
+		double z = b * u[i] - a;
+		l -= softplus(z) + softplus(-z);
+	}
+	return l;
+}
+
+static int fit_loglogistic(const double *x, size_t n, double mlog, double sdlog,
+			   double *k, double *alpha)
+{
+	double *u = malloc(n * sizeof(*u));
+	double a = 0, b = M_PI / sqrt(3.0), dn = (double)n;
+	int ok = 0;
+
+	if (!u)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		u[i] = (log(x[i]) - mlog) / sdlog;
+	double l = ll_logistic(u, n, a, b);
+	for (int it = 0; it < 200; it++) {
+		double ga = 0, gb = dn / b, haa = 0, hab = 0,
+		       hbb = -dn / (b * b);
+		for (size_t i = 0; i < n; i++) {
+			double z = b * u[i] - a, sg = 1 / (1 + exp(-z));
+			double g1 = 1 - 2 * sg, g2 = -2 * sg * (1 - sg);
+			ga -= g1;
+			gb += g1 * u[i];
+			haa += g2;
+			hab -= g2 * u[i];
+			hbb += g2 * u[i] * u[i];
+		}
+		/* Newton step d = -H^-1 grad (H negative definite) */
+		double det = haa * hbb - hab * hab;
+		if (!(det > 0))
+			break;
+		double da = -(hbb * ga - hab * gb) / det;
+		double db = -(-hab * ga + haa * gb) / det;
+		double dec = ga * da + gb * db; /* Newton decrement^2, >= 0 */
+		if (!(dec >= 0))
+			break;
+		if (dec < 1e-8) {
+			/* near the top, where the rise is below the
+			 * rounding of l: full steps (quadratic convergence
+			 * of Newton on a concave function) until the step
+			 * itself is at rounding level */
+			if (!(b + db > 0))
+				break;
+			a += da;
+			b += db;
+			l = ll_logistic(u, n, a, b);
+			if (fabs(da) + fabs(db) < 1e-10) {
+				ok = 1;
+				break;
+			}
+			continue;
+		}
+		double t = 1, nl = -INFINITY;
+		for (int h = 0; h < 60; h++, t /= 2) {
+			if (b + t * db > 0) {
+				nl = ll_logistic(u, n, a + t * da, b + t * db);
+				if (nl >= l + 1e-4 * t * dec)
+					break;
+			}
+		}
+		if (!(nl > l))
+			break; /* no ascent far from the top: give up */
+		a += t * da;
+		b += t * db;
+		l = nl;
+	}
+	free(u);
+	if (!ok)
+		return -1;
+	*k = b / sdlog;
+	*alpha = exp(mlog + a * sdlog / b);
+	/* the shapes sim/model.c loads (as fit_weibull's bounds) */
+	if (!(*k >= 1e-3 && *k <= 1e6) || !isfinite(*alpha) || !(*alpha > 0))
+		return -1;
+	return 0;
+}
+
+static int fit_family(const double *x, size_t n, enum ukf_calib_family f,
+		      struct ukf_calib_dist *out)
 {
 	struct ukf_calib_dist d;
 	double mean = 0, mlog = 0, vlog = 0;
@@ -247,6 +369,9 @@ int ukf_calib_fit_family(const double *x, size_t n, enum ukf_calib_family f,
 	case UKF_CALIB_WEIBULL:
 		rc = fit_weibull(x, n, mlog, &d.p1, &d.p2);
 		break;
+	case UKF_CALIB_LOGLOGISTIC:
+		rc = fit_loglogistic(x, n, mlog, sqrt(vlog), &d.p1, &d.p2);
+		break;
 	}
 	if (rc < 0) {
 		errno = EDOM;
@@ -257,14 +382,31 @@ int ukf_calib_fit_family(const double *x, size_t n, enum ukf_calib_family f,
 		return -1;
 	memcpy(s, x, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_double);
-	quality(&d, x, s, n);
+	int bad = quality(&d, x, s, n);
 	free(s);
-	if (!isfinite(d.loglik)) {
+	if (bad || !isfinite(d.loglik)) {
 		errno = EDOM;
 		return -1;
 	}
 	*out = d;
 	return 0;
+}
+
+/*
+ * GSL's default error handler aborts the process: a gamma CDF of shape
+ * ~1e6 (samples spread by 0.1%) does ("error in large x asymptotic"). Off
+ * while fitting, so that such a fit fails with EDOM instead.
+ */
+int ukf_calib_fit_family(const double *x, size_t n, enum ukf_calib_family f,
+			 struct ukf_calib_dist *out)
+{
+	gsl_error_handler_t *old = gsl_set_error_handler_off();
+	int rc = fit_family(x, n, f, out);
+	int e = errno;
+
+	gsl_set_error_handler(old);
+	errno = e;
+	return rc;
 }
 
 int ukf_calib_fit_best(const double *x, size_t n, struct ukf_calib_dist *best,
@@ -280,6 +422,10 @@ int ukf_calib_fit_best(const double *x, size_t n, struct ukf_calib_dist *best,
 		if (rc < 0) {
 			err = errno;
 			memset(&d, 0, sizeof(d));
+		} else if (!isfinite(ukf_calib_dist_mean(&d)) ||
+			   (f == UKF_CALIB_LOGLOGISTIC &&
+			    !(d.p1 > UKF_CALIB_LOGLOGISTIC_MIN_K))) {
+			/* kept in all[], not chosen: no mean to scale by */
 		} else if (!have || d.aic < b.aic) {
 			b = d;
 			have = 1;

@@ -144,6 +144,10 @@ static void put_dist_comment(FILE *o, const struct opfit *f)
 			continue;
 		fprintf(o, "%s %s AIC %.1f KS D %.3f", i ? ";" : "",
 			ukf_calib_family_name(d->family), d->aic, d->ks_d);
+		if (d->family == UKF_CALIB_LOGLOGISTIC &&
+		    !(d->p1 > UKF_CALIB_LOGLOGISTIC_MIN_K))
+			fprintf(o, " (k %.3g: no finite mean, not chosen)",
+				d->p1);
 	}
 	fprintf(o,
 		"\n#   chosen %s: KS D %.3f (p %.2g, optimistic: parameters "
@@ -313,9 +317,9 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    "# --from-db DB --out FILE` refits them. Costs: least squares\n"
 	    "# (gsl_fit_linear; 95%% CI from the t quantile) of the samples\n"
 	    "# against x (memory bytes, pages copied), the simulator adding\n"
-	    "# base + slope * x. Spread (*_dist): lognormal, gamma and "
-	    "Weibull\n"
-	    "# fitted by maximum likelihood to each sample divided by its\n"
+	    "# base + slope * x. Spread (*_dist): lognormal, gamma, Weibull\n"
+	    "# and log-logistic (heavy, power-law tail) fitted by maximum\n"
+	    "# likelihood to each sample divided by its\n"
 	    "# fitted cost, the lowest AIC chosen; the simulator uses its\n"
 	    "# shape with mean 1. Keys not written keep data/model.conf's\n"
 	    "# values. docs/calibration.md describes the method.\n\n");

@@ -21,7 +21,9 @@ enum ukf_sim_family {
 	UKF_SIM_DIST_NONE = 0, /* the model's jitter lognormal */
 	UKF_SIM_DIST_LOGNORMAL, /* p1 = mu, p2 = sigma of ln X */
 	UKF_SIM_DIST_GAMMA,     /* p1 = shape k, p2 = scale theta */
-	UKF_SIM_DIST_WEIBULL    /* p1 = shape k, p2 = scale lambda */
+	UKF_SIM_DIST_WEIBULL,   /* p1 = shape k, p2 = scale lambda */
+	UKF_SIM_DIST_LOGLOGISTIC /* p1 = shape k > 1, p2 = scale alpha
+				    (heavy tail: P(X > x) ~ (x/alpha)^-k) */
 };
 
 /*
@@ -56,9 +58,10 @@ struct ukf_sim_model {
 	/*
 	 * Appended for calibration (calib/, issue 11): the spread of each
 	 * operation's cost (keys boot_dist, template_dist, ...: "lognormal MU
-	 * SIGMA", "gamma K THETA", "weibull K LAMBDA" or "none"). Only the
-	 * SHAPE is used: an operation's cost is its modeled mean (the _ns
-	 * keys above) times a factor with that shape and mean 1. An operation
+	 * SIGMA", "gamma K THETA", "weibull K LAMBDA", "loglogistic K ALPHA"
+	 * or "none"). Only the SHAPE is used: an operation's cost is its
+	 * modeled mean (the _ns keys above) times a factor with that shape
+	 * and mean 1. An operation
 	 * without a distribution (family UKF_SIM_DIST_NONE, the default) keeps
 	 * the lognormal `jitter` factor, so files without these keys behave
 	 * exactly as before.
@@ -104,9 +107,9 @@ int ukf_sim_model_random(const struct ukf_sim_model *m, enum ukf_sim_op op);
  * The factor (mean 1) a cost of operation op is multiplied by, for the
  * standard normal draw z: the quantile of op's distribution, scaled to mean
  * 1, at Phi(z); without a distribution exp(jitter z - jitter^2 / 2), the
- * same expression sim/world.c uses. A lognormal's mu and a gamma's or
- * Weibull's scale do not matter (only the shape). Never negative; NaN z
- * gives 1.
+ * same expression sim/world.c uses. A lognormal's mu and a gamma's,
+ * Weibull's or log-logistic's scale do not matter (only the shape). Never
+ * negative; NaN z gives 1.
  */
 double ukf_sim_model_factor(const struct ukf_sim_model *m, enum ukf_sim_op op,
 			    double z);
