@@ -368,6 +368,20 @@ static int t_fit_line(void)
 static const double BOOT0 = 900e3, BOOT_PB = 1.3, CLONE = 250e3, FORK_PP = 4700,
 		    TMPL = 2e6;
 
+/* The provenance of a synthetic calibration (no KVM measured). */
+static struct ukf_calib_prov synthetic_prov(const char *date, const char *host,
+					    const char *load, uint32_t n)
+{
+	return (struct ukf_calib_prov){.date = date,
+				       .host = host,
+				       .kvm = "none: synthetic",
+				       .backend = "kvm",
+				       .plan = "synthetic",
+				       .command = "test_calib",
+				       .load = load,
+				       .n = n};
+}
+
 /* A synthetic calibration: boots lognormal (sigma 0.15) around a line,
  * clones gamma (k 4), forks Weibull (k 3) around the clone + per page,
  * templates flat. */
@@ -375,14 +389,9 @@ static ukf_calib_set_t *synthetic(void)
 {
 	gsl_rng *r = rng(5);
 	ukf_calib_set_t *s = ukf_calib_set_create();
-	struct ukf_calib_prov p = {.date = "2026-12-04T00:00Z",
-				   .host = "test, 2 CPUs",
-				   .kvm = "none: synthetic",
-				   .backend = "kvm",
-				   .plan = "synthetic",
-				   .command = "test_calib",
-				   .load = "0 before, 0 after",
-				   .n = 400};
+	struct ukf_calib_prov p =
+	    synthetic_prov("2026-12-04T00:00Z", "test, 2 CPUs",
+			   "0 before, 0 after", 400);
 	if (!r || !s || ukf_calib_set_prov(s, &p) < 0)
 		return NULL;
 	for (int i = 0; i < 1200; i++) {
@@ -503,14 +512,8 @@ static int t_model_loglogistic(void)
 {
 	gsl_rng *r = rng(7);
 	ukf_calib_set_t *s = ukf_calib_set_create();
-	struct ukf_calib_prov p = {.date = "2026-12-05T00:00Z",
-				   .host = "test",
-				   .kvm = "none: synthetic",
-				   .backend = "kvm",
-				   .plan = "synthetic",
-				   .command = "test_calib",
-				   .load = "0",
-				   .n = 600};
+	struct ukf_calib_prov p =
+	    synthetic_prov("2026-12-05T00:00Z", "test", "0", 600);
 	char conf[128], err[512];
 	double k = 2.5, mean1 = (M_PI / k) / sin(M_PI / k);
 	struct ukf_sim_model m;
