@@ -214,7 +214,7 @@ static void lt_least(const struct ltree *t, uint32_t i, struct query *q)
 }
 
 struct first_q {
-	uint32_t lo, v;
+	uint32_t v;
 	uint64_t m;
 	uint64_t maxclass; /* load key >> 32 at most this */
 	ukf_node_id_t exclude;
@@ -269,18 +269,16 @@ static int64_t lt_first(const struct ltree *t, uint32_t lo,
 
 /* lt_first from `from`, wrapping around to 0. */
 static ukf_node_id_t lt_first_wrap(const struct ltree *t, uint32_t nodes,
-				   struct first_q *q, ukf_node_id_t from)
+				   const struct first_q *q, ukf_node_id_t from)
 {
+	uint32_t lo = from < nodes ? from : 0;
 	int64_t r;
 
 	if (!t || !t->count)
 		return UKF_NODE_NONE;
-	q->lo = from < nodes ? from : 0;
-	r = lt_first(t, q->lo, q);
-	if (r < 0 && q->lo > 0) {
-		q->lo = 0;
+	r = lt_first(t, lo, q);
+	if (r < 0 && lo > 0)
 		r = lt_first(t, 0, q);
-	}
 	return r < 0 ? UKF_NODE_NONE : (ukf_node_id_t)r;
 }
 
@@ -760,7 +758,7 @@ uint32_t ukf_dir_holders(const ukf_dir_t *d, uint32_t app)
 ukf_node_id_t ukf_dir_next_fit(const ukf_dir_t *d, ukf_node_id_t from,
 			       uint32_t vcpus, uint64_t mem)
 {
-	struct first_q q = {0, vcpus, mem, UINT64_MAX, UKF_NODE_NONE};
+	struct first_q q = {vcpus, mem, UINT64_MAX, UKF_NODE_NONE};
 
 	return d ? lt_first_wrap(&d->all, d->nodes, &q, from) : UKF_NODE_NONE;
 }
@@ -771,7 +769,7 @@ static ukf_node_id_t least_from(const ukf_dir_t *d, const struct ltree *t,
 				ukf_node_id_t from, ukf_node_id_t exclude)
 {
 	ukf_node_id_t best = least(t, vcpus, mem, exclude);
-	struct first_q q = {0, vcpus, mem, 0, exclude};
+	struct first_q q = {vcpus, mem, 0, exclude};
 
 	if (best == UKF_NODE_NONE)
 		return best;
@@ -799,7 +797,7 @@ ukf_node_id_t ukf_dir_least_loaded_holder_from(const ukf_dir_t *d, uint32_t app,
 ukf_node_id_t ukf_dir_next_holder(const ukf_dir_t *d, uint32_t app,
 				  ukf_node_id_t from, ukf_node_id_t exclude)
 {
-	struct first_q q = {0, 0, 0, UINT64_MAX, exclude};
+	struct first_q q = {0, 0, UINT64_MAX, exclude};
 
 	if (!d || app >= d->napps || !d->holders[app])
 		return UKF_NODE_NONE;
