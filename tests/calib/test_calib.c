@@ -368,6 +368,21 @@ static int t_fit_line(void)
 static const double BOOT0 = 900e3, BOOT_PB = 1.3, CLONE = 250e3, FORK_PP = 4700,
 		    TMPL = 2e6;
 
+/* The file at path into buf (cap bytes at most, NUL-terminated); 0, or
+ * -1 if it cannot be opened. */
+static int read_text(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return 0;
+}
+
 /* The provenance of a synthetic calibration (no KVM measured). */
 static struct ukf_calib_prov synthetic_prov(const char *date, const char *host,
 					    const char *load, uint32_t n)
@@ -479,12 +494,8 @@ static int t_model_roundtrip(void)
 	CHECK(m.load_ns_per_byte == d.load_ns_per_byte);
 	CHECK(m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_NONE);
 	/* the provenance is in the file */
-	FILE *f = fopen(conf, "r");
 	char text[16384];
-	CHECK(f);
-	size_t n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = 0;
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
 	CHECK(strstr(text, "Host: test, 2 CPUs") != NULL);
 	CHECK(strstr(text, "KVM: none: synthetic") != NULL);
 	CHECK(strstr(text, "KS D") != NULL);
@@ -541,12 +552,8 @@ static int t_model_loglogistic(void)
 	CHECK(near(m.dist[UKF_SIM_OP_CLONE].p1, k, 0.14));
 	CHECK(m.dist[UKF_SIM_OP_BOOT].family == UKF_SIM_DIST_LOGNORMAL);
 	CHECK(near((double)m.clone_base_ns, CLONE, 0.15));
-	FILE *f = fopen(conf, "r");
 	char text[16384];
-	CHECK(f);
-	size_t n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = 0;
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
 	CHECK(strstr(text, "clone_dist = loglogistic ") != NULL);
 	CHECK(strstr(text, "chosen loglogistic") != NULL);
 	unlink(conf);

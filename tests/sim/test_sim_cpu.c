@@ -127,18 +127,46 @@ static int t_cpu_rate_changes(void)
 	return 0;
 }
 
-/* n Poisson arrival times with mean gap `gap` ns (stream 1 of r) into arr,
- * and fin[] all -1 (not finished). */
-static void poisson_arrivals(sim_rng_t *r, double gap, ukf_ns_t *arr,
-			     ukf_ns_t *fin, uint64_t n)
+/*
+ * A run of the PS checks: one host of `cores` cores, its queue, the
+ * random streams of replication `rep`, and `n` Poisson arrival times with
+ * mean gap `gap` ns (stream 1) in arr, fin[] all -1 (not finished).
+ * 0, or -1 out of memory.
+ */
+struct psrun {
+	sim_queue_t *q;
+	sim_cpu_t *c;
+	sim_rng_t *r;
+	ukf_ns_t *arr, *fin;
+};
+
+static int psrun_open(struct psrun *p, uint32_t cores, uint32_t rep,
+		      uint64_t n, double gap)
 {
 	ukf_ns_t t = 0;
 
+	p->q = sim_queue_create();
+	p->c = sim_cpu_create(p->q, 1, cores);
+	p->r = sim_rng_create(42, rep);
+	p->arr = malloc(sizeof(*p->arr) * n);
+	p->fin = malloc(sizeof(*p->fin) * n);
+	if (!p->q || !p->c || !p->r || !p->arr || !p->fin)
+		return -1;
 	for (uint64_t j = 0; j < n; j++) {
-		t += (ukf_ns_t)llround(sim_rng_exponential(r, 1, gap));
-		arr[j] = t;
-		fin[j] = -1;
+		t += (ukf_ns_t)llround(sim_rng_exponential(p->r, 1, gap));
+		p->arr[j] = t;
+		p->fin[j] = -1;
 	}
+	return 0;
+}
+
+static void psrun_close(struct psrun *p)
+{
+	free(p->arr);
+	free(p->fin);
+	sim_rng_destroy(&p->r);
+	sim_cpu_destroy(&p->c);
+	sim_queue_destroy(&p->q);
 }
 
 /*
@@ -152,36 +180,28 @@ static int mg1_ps(int exponential, double rho, double tol)
 {
 	enum { JOBS = 400000, WARM = 20000 };
 	const double es = 1e6; /* E[S]: 1 ms */
-	sim_queue_t *q = sim_queue_create();
-	sim_cpu_t *c = sim_cpu_create(q, 1, 1);
-	sim_rng_t *r = sim_rng_create(42, 0);
-	ukf_ns_t *arr = malloc(sizeof(*arr) * JOBS);
-	ukf_ns_t *fin = malloc(sizeof(*fin) * JOBS);
-	CHECK(q && c && r && arr && fin);
+	struct psrun p;
 
-	poisson_arrivals(r, es / rho, arr, fin, JOBS);
+	CHECK(psrun_open(&p, 1, 0, JOBS, es / rho) == 0);
 	for (uint64_t j = 0; j < JOBS; j++) {
-		CHECK(drain(q, c, arr[j] - 1, fin, JOBS) == 0);
-		double w = exponential ? sim_rng_exponential(r, 2, es) : es;
+		CHECK(drain(p.q, p.c, p.arr[j] - 1, p.fin, JOBS) == 0);
+		double w = exponential ? sim_rng_exponential(p.r, 2, es) : es;
 		struct sim_ev d = done_ev(j);
-		CHECK(sim_cpu_start(c, arr[j], 0, j, (ukf_ns_t)llround(w), &d) == 0);
+		CHECK(sim_cpu_start(p.c, p.arr[j], 0, j, (ukf_ns_t)llround(w),
+				    &d) == 0);
 	}
-	CHECK(drain(q, c, UKF_NS_NEVER, fin, JOBS) == 0);
+	CHECK(drain(p.q, p.c, UKF_NS_NEVER, p.fin, JOBS) == 0);
 	double sum = 0;
 	for (uint64_t j = WARM; j < JOBS; j++) {
-		CHECK(fin[j] >= arr[j]);
-		sum += (double)(fin[j] - arr[j]);
+		CHECK(p.fin[j] >= p.arr[j]);
+		sum += (double)(p.fin[j] - p.arr[j]);
 	}
 	double mean = sum / (JOBS - WARM), want = es / (1 - rho);
 	printf("%s rho %.2f: mean response %.4f ms, E[S]/(1-rho) %.4f ms (%+.2f%%)\n",
 	       exponential ? "M/M/1-PS" : "M/D/1-PS", rho, mean / 1e6,
 	       want / 1e6, 100 * (mean / want - 1));
 	CHECKF(fabs(mean / want - 1) < tol, "mean %.0f ns, want %.0f", mean, want);
-	free(arr);
-	free(fin);
-	sim_rng_destroy(&r);
-	sim_cpu_destroy(&c);
-	sim_queue_destroy(&q);
+	psrun_close(&p);
 	return 0;
 }
 
@@ -244,36 +264,31 @@ static int mmc_ps(uint32_t cores, double rho)
 	double want = mmc_mean_jobs(cores, a, &direct) / (a / es);
 	CHECKF(fabs(direct / (want * a / es) - 1) < 1e-9,
 	       "Erlang C E[N] %.12f, the chain's %.12f", want * a / es, direct);
-	sim_queue_t *q = sim_queue_create();
-	sim_cpu_t *c = sim_cpu_create(q, 1, cores);
-	sim_rng_t *r = sim_rng_create(42, cores);
-	ukf_ns_t *arr = malloc(sizeof(*arr) * JOBS);
-	ukf_ns_t *fin = malloc(sizeof(*fin) * JOBS);
-	CHECK(q && c && r && arr && fin);
+	struct psrun p;
 
-	poisson_arrivals(r, es / a, arr, fin, JOBS);
+	CHECK(psrun_open(&p, cores, cores, JOBS, es / a) == 0);
 	for (uint64_t j = 0; j < JOBS; j++) {
-		CHECK(drain(q, c, arr[j] - 1, fin, JOBS) == 0);
+		CHECK(drain(p.q, p.c, p.arr[j] - 1, p.fin, JOBS) == 0);
 		/* A model that serves less than it should (a job at 1/n, not
 		 * min(1, c/n)) is unstable here: fail now rather than crawl
 		 * (a start scans the host's jobs). For the exact chain
 		 * P(N >= 1000) < 0.8^990, never in 2,000,000 arrivals. */
-		CHECKF(sim_cpu_running(c, 0) < 1000,
-		       "%u jobs running at arrival %llu", sim_cpu_running(c, 0),
+		CHECKF(sim_cpu_running(p.c, 0) < 1000,
+		       "%u jobs running at arrival %llu", sim_cpu_running(p.c, 0),
 		       (unsigned long long)j);
-		double w = sim_rng_exponential(r, 2, es);
+		double w = sim_rng_exponential(p.r, 2, es);
 		struct sim_ev d = done_ev(j);
-		CHECK(sim_cpu_start(c, arr[j], 0, j, (ukf_ns_t)llround(w),
+		CHECK(sim_cpu_start(p.c, p.arr[j], 0, j, (ukf_ns_t)llround(w),
 				    &d) == 0);
 	}
-	CHECK(drain(q, c, UKF_NS_NEVER, fin, JOBS) == 0);
+	CHECK(drain(p.q, p.c, UKF_NS_NEVER, p.fin, JOBS) == 0);
 	double bm[BATCHES], mean = 0, var = 0, lag = 0;
 	for (int b = 0; b < BATCHES; b++) {
 		double sum = 0;
 		for (uint64_t j = WARM + (uint64_t)b * PER;
 		     j < WARM + (uint64_t)(b + 1) * PER; j++) {
-			CHECK(fin[j] >= arr[j]);
-			sum += (double)(fin[j] - arr[j]);
+			CHECK(p.fin[j] >= p.arr[j]);
+			sum += (double)(p.fin[j] - p.arr[j]);
 		}
 		bm[b] = sum / PER;
 		mean += bm[b] / BATCHES;
@@ -296,11 +311,7 @@ static int mmc_ps(uint32_t cores, double rho)
 	CHECKF(fabs(z) < 4,
 	       "mean %.0f ns, exact %.0f ns: %.1f standard errors off", mean,
 	       want, z);
-	free(arr);
-	free(fin);
-	sim_rng_destroy(&r);
-	sim_cpu_destroy(&c);
-	sim_queue_destroy(&q);
+	psrun_close(&p);
 	return 0;
 }
 
