@@ -226,6 +226,31 @@ static char *node_json(const ukf_dir_etcd_t *d, uint64_t run,
 	return s;
 }
 
+/* A template key's value, {"node":N,"app":A,"run":R}, into out (cap
+ * bytes); -1 when json-c cannot allocate or the text does not fit. */
+static int tpl_json(const ukf_dir_etcd_t *d, uint64_t run, uint32_t app,
+		    char *out, size_t cap)
+{
+	json_object *j = json_object_new_object();
+	int rc = -1;
+
+	if (!j)
+		return -1;
+	if (!json_object_object_add(j, "node",
+				    json_object_new_int64(d->c.self)) &&
+	    !json_object_object_add(j, "app", json_object_new_int64(app)) &&
+	    !json_object_object_add(j, "run", json_object_new_uint64(run))) {
+		const char *s =
+			json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+		if (s && strlen(s) < cap) {
+			memcpy(out, s, strlen(s) + 1);
+			rc = 0;
+		}
+	}
+	json_object_put(j);
+	return rc;
+}
+
 static int64_t jget(json_object *j, const char *k, int *ok)
 {
 	json_object *v;
@@ -468,9 +493,11 @@ static int write_node(ukf_dir_etcd_t *d, uint64_t run,
 	for (uint32_t k = 0; k < r->ntemplates; k++) {
 		snprintf(tkeys[nops], sizeof(tkeys[0]), "%s/templates/%u/%u",
 			 d->prefix, d->c.self, r->templates[k]);
-		snprintf(tval[nops], sizeof(tval[0]),
-			 "{\"node\":%u,\"app\":%u,\"run\":%llu}", d->c.self,
-			 r->templates[k], (unsigned long long)run);
+		if (tpl_json(d, run, r->templates[k], tval[nops],
+			     sizeof(tval[0])) < 0) {
+			free(val);
+			return -ENOMEM;
+		}
 		ops[nops] = (struct ukf_etcd_op){ tkeys[nops], tval[nops],
 						  strlen(tval[nops]) };
 		nops++;

@@ -258,6 +258,24 @@ static void t_visible(void)
 	CHECKF(ukf_dir_etcd_replica(b, 0, 8, rec, sizeof(rec)) == 0,
 	      "another run's record given");
 	CHECKF(ukf_dir_etcd_known(b) == 2, "known %u", ukf_dir_etcd_known(b));
+	/* each template the record lists has its key (docs/directory.md) */
+	ukf_etcd_t *e = client();
+	for (int k = 0; e && k < 2; k++) {
+		static const char *const want_tpl[2] = {
+			"{\"node\":0,\"app\":1,\"run\":7}",
+			"{\"node\":0,\"app\":3,\"run\":7}",
+		};
+		char key[200], *val = NULL;
+		int64_t mod = 0;
+		snprintf(key, sizeof(key), "%s/templates/0/%d", prefix,
+			 k ? 3 : 1);
+		CHECKF(ukf_etcd_get(e, key, &val, &mod) == 1 && val &&
+			       !strcmp(val, want_tpl[k]),
+		       "%s: %s (want %s)", key, val ? val : "(absent)",
+		       want_tpl[k]);
+		free(val);
+	}
+	ukf_etcd_destroy(&e);
 	CHECKF(!s.rev_backwards, "revisions went backwards");
 	char st[512];
 	ukf_dir_etcd_status(b, st, sizeof(st));
