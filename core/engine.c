@@ -741,6 +741,7 @@ void ukf_engine_destroy(ukf_engine_t **ep)
 		}
 	}
 	ukf_topk_free(&e->node.topk);
+	ukf_tcache_free(&e->node.tc);
 	eng_peer_free(e);
 	eng_map_free(&e->insts);
 	eng_map_free(&e->reqs);
@@ -888,7 +889,8 @@ size_t ukf_engine_node_templates(const ukf_engine_t *e, ukf_node_id_t node,
 		const struct ukf_tcache *c = &e->node.tc;
 		int have = 0;
 		for (uint32_t k = 0; k < c->n; k++)
-			if (c->e[k].app == a && c->e[k].state == UKF_T_READY)
+			if (ukf_tcache_cat(c, k)->app == a &&
+			    ukf_tcache_cat(c, k)->state == UKF_T_READY)
 				have = 1;
 		if (!have)
 			continue;

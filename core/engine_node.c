@@ -141,11 +141,13 @@ void eng_node_record(const struct node *n, struct ukf_dir_record *r)
 			  : 0;
 	r->instances = n->instances;
 	for (uint32_t k = 0;
-	     k < n->tc.n && r->ntemplates < UKF_DIR_MAX_TEMPLATES; k++)
-		if (n->tc.e[k].state == UKF_T_READY) {
-			r->tvers[r->ntemplates] = n->tc.e[k].tver;
-			r->templates[r->ntemplates++] = n->tc.e[k].app;
+	     k < n->tc.n && r->ntemplates < UKF_DIR_MAX_TEMPLATES; k++) {
+		const struct ukf_tentry *t = ukf_tcache_cat(&n->tc, k);
+		if (t->state == UKF_T_READY) {
+			r->tvers[r->ntemplates] = t->tver;
+			r->templates[r->ntemplates++] = t->app;
 		}
+	}
 }
 
 /* Publish the node's own record: called after every change it shows. */

@@ -177,7 +177,7 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 	free(ids);
 	/* template fetches from it: make the template here instead */
 	for (uint32_t k = 0; k < n->tc.n; k++) {
-		struct ukf_tentry *t = &n->tc.e[k];
+		struct ukf_tentry *t = ukf_tcache_at(&n->tc, k);
 		if (t->state == UKF_T_PENDING && t->fetching == 1 &&
 		    t->from == peer) {
 			LOG(e, e->self,

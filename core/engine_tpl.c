@@ -95,6 +95,21 @@ static ukf_node_id_t fetch_peer(ukf_engine_t *e, struct node *n,
 
 	return p != UKF_NODE_NONE ? p : i->origin;
 }
+/* A new pending entry in node n's template cache (ukf_tcache_add) whose
+ * overflow block, when it is needed, comes from the engine's allocator
+ * (fault injection; an allocation failure is reported as the engine's). */
+static struct ukf_tentry *eng_tcache_add(ukf_engine_t *e, struct node *n,
+					 uint32_t app)
+{
+	if (n->tc.n == UKF_TCACHE_INLINE && !n->tc.more) {
+		n->tc.more = eng_malloc(e, (UKF_TCACHE_MAX - UKF_TCACHE_INLINE) *
+					      sizeof(*n->tc.more));
+		if (!n->tc.more)
+			return NULL;
+	}
+	return ukf_tcache_add(&n->tc, app);
+}
+
 
 void eng_fork_wait_version(ukf_engine_t *e, struct node *n, struct inst *i,
 			   const char *why)
@@ -109,7 +124,7 @@ void eng_fork_wait_version(ukf_engine_t *e, struct node *n, struct inst *i,
 	i->tpl_tries++;
 	peer = fetch_peer(e, n, i);
 	int fresh = !t;
-	if (fresh && !(t = ukf_tcache_add(&n->tc, i->app))) {
+	if (fresh && !(t = eng_tcache_add(e, n, i->app))) {
 		eng_inst_finish(e, i, UKF_STATUS_FAILED, "template cache full");
 		return;
 	}
@@ -195,7 +210,8 @@ void eng_wait_tpl(struct ukf_tentry *t, struct inst *i)
 void eng_unwait_tpl(struct node *n, struct inst *i)
 {
 	for (uint32_t k = 0; k < n->tc.n; k++) {
-		struct inst **p = (struct inst **)&n->tc.e[k].waiters;
+		struct inst **p =
+			(struct inst **)&ukf_tcache_at(&n->tc, k)->waiters;
 		for (; *p; p = &(*p)->next_wait) {
 			if (*p == i) {
 				*p = i->next_wait;
@@ -389,7 +405,7 @@ void eng_fetch_failed(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
 int eng_obtain_template(ukf_engine_t *e, struct node *n, uint32_t app,
 			struct ukf_tentry **out)
 {
-	struct ukf_tentry *t = ukf_tcache_add(&n->tc, app);
+	struct ukf_tentry *t = eng_tcache_add(e, n, app);
 	ukf_node_id_t peer = UKF_NODE_NONE;
 
 	if (!t)
@@ -573,7 +589,7 @@ int ukf_engine_template_loaded_version(ukf_engine_t *e, ukf_node_id_t node,
 	if (ukf_tcache_make_room(&n->tc, bytes, UKF_DIR_MAX_TEMPLATES, evict_cb,
 				 ctx) < 0)
 		return -ENOSPC;
-	t = ukf_tcache_add(&n->tc, app);
+	t = eng_tcache_add(e, n, app);
 	if (!t)
 		return -ENOMEM;
 	t->tver = tver;

@@ -51,6 +51,10 @@ const struct ukf_template_ops *ukf_template_find(const char *name, char *err,
 /* --- a node's template cache: byte budget, LRU eviction --- */
 enum ukf_tstate { UKF_T_PENDING = 1, UKF_T_READY = 2 };
 #define UKF_TCACHE_MAX 64 /* entries (ready + pending) per node */
+/* entries kept inside the cache itself; the rest (up to UKF_TCACHE_MAX) in
+ * one block allocated when the first of them is added, so a node with a
+ * few apps pays 8 entries, not 64 (3.5 KiB per node at 100,000 nodes) */
+#define UKF_TCACHE_INLINE 8
 
 struct ukf_tentry {
 	uint32_t app;
@@ -75,13 +79,33 @@ struct ukf_tcache {
 	uint64_t used; /* bytes of ready templates */
 	uint64_t budget;
 	uint64_t tick;
-	struct ukf_tentry e[UKF_TCACHE_MAX]; /* last: e[0..n) in use */
+	/* entries UKF_TCACHE_INLINE.. (NULL until needed; never moved, so
+	 * an entry's address stays valid until the next remove) */
+	struct ukf_tentry *more;
+	struct ukf_tentry e[UKF_TCACHE_INLINE]; /* entries 0..n in use: at() */
 };
 
+/* Entry k (< n) of the cache. */
+static inline struct ukf_tentry *ukf_tcache_at(struct ukf_tcache *c,
+					       uint32_t k)
+{
+	return k < UKF_TCACHE_INLINE ? &c->e[k]
+				     : &c->more[k - UKF_TCACHE_INLINE];
+}
+static inline const struct ukf_tentry *
+ukf_tcache_cat(const struct ukf_tcache *c, uint32_t k)
+{
+	return k < UKF_TCACHE_INLINE ? &c->e[k]
+				     : &c->more[k - UKF_TCACHE_INLINE];
+}
+
 void ukf_tcache_init(struct ukf_tcache *c, uint64_t budget);
+/* The block of entries beyond the inline ones. */
+void ukf_tcache_free(struct ukf_tcache *c);
 /* The entry of `app`, or NULL. Pointers stay valid until the next remove. */
 struct ukf_tentry *ukf_tcache_find(struct ukf_tcache *c, uint32_t app);
-/* A new pending entry for `app` (must not exist); NULL if the cache is full. */
+/* A new pending entry for `app` (must not exist); NULL if the cache is full
+ * (errno ENOSPC), app is there already (EEXIST) or out of memory (ENOMEM). */
 struct ukf_tentry *ukf_tcache_add(struct ukf_tcache *c, uint32_t app);
 /* Mark used now (LRU). */
 void ukf_tcache_touch(struct ukf_tcache *c, struct ukf_tentry *e);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* templates.c - template policies, the per-node LRU cache, top-K counting. */
+#include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,15 +36,24 @@ const struct ukf_template_ops *ukf_template_find(const char *name, char *err,
 
 void ukf_tcache_init(struct ukf_tcache *c, uint64_t budget)
 {
-	memset(c, 0, sizeof(*c));
+	/* the fields; the entries are written when added */
+	memset(c, 0, offsetof(struct ukf_tcache, e));
 	c->budget = budget;
+}
+
+void ukf_tcache_free(struct ukf_tcache *c)
+{
+	free(c->more);
+	c->more = NULL;
 }
 
 struct ukf_tentry *ukf_tcache_find(struct ukf_tcache *c, uint32_t app)
 {
-	for (uint32_t i = 0; i < c->n; i++)
-		if (c->e[i].app == app)
-			return &c->e[i];
+	for (uint32_t i = 0; i < c->n; i++) {
+		struct ukf_tentry *e = ukf_tcache_at(c, i);
+		if (e->app == app)
+			return e;
+	}
 	return NULL;
 }
 
@@ -50,9 +61,23 @@ struct ukf_tentry *ukf_tcache_add(struct ukf_tcache *c, uint32_t app)
 {
 	struct ukf_tentry *e;
 
-	if (c->n >= UKF_TCACHE_MAX || ukf_tcache_find(c, app))
+	if (ukf_tcache_find(c, app)) {
+		errno = EEXIST;
 		return NULL;
-	e = &c->e[c->n++];
+	}
+	if (c->n >= UKF_TCACHE_MAX) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	if (c->n == UKF_TCACHE_INLINE && !c->more) {
+		c->more = malloc((UKF_TCACHE_MAX - UKF_TCACHE_INLINE) *
+				 sizeof(*c->more));
+		if (!c->more) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	e = ukf_tcache_at(c, c->n++);
 	memset(e, 0, sizeof(*e));
 	e->app = app;
 	e->state = UKF_T_PENDING;
@@ -75,7 +100,7 @@ void ukf_tcache_remove(struct ukf_tcache *c, uint32_t app)
 		c->used -= e->bytes;
 		c->nready--;
 	}
-	*e = c->e[--c->n];
+	*e = *ukf_tcache_at(c, --c->n);
 }
 
 int ukf_tcache_make_room(struct ukf_tcache *c, uint64_t bytes,
@@ -88,8 +113,9 @@ int ukf_tcache_make_room(struct ukf_tcache *c, uint64_t bytes,
 	if (bytes > c->budget)
 		return -1;
 	for (uint32_t i = 0; i < c->n; i++) {
-		if (c->e[i].state == UKF_T_READY && !c->e[i].pinned) {
-			freeable += c->e[i].bytes;
+		const struct ukf_tentry *e = ukf_tcache_at(c, i);
+		if (e->state == UKF_T_READY && !e->pinned) {
+			freeable += e->bytes;
 			nfree++;
 		}
 	}
@@ -100,7 +126,7 @@ int ukf_tcache_make_room(struct ukf_tcache *c, uint64_t bytes,
 	       (max_ready && c->nready >= max_ready)) {
 		struct ukf_tentry *lru = NULL;
 		for (uint32_t i = 0; i < c->n; i++) {
-			struct ukf_tentry *e = &c->e[i];
+			struct ukf_tentry *e = ukf_tcache_at(c, i);
 			if (e->state == UKF_T_READY && !e->pinned &&
 			    (!lru || e->last_use < lru->last_use))
 				lru = e;

@@ -1013,6 +1013,58 @@ static void t_tcache_lru(void)
 	CHECK_EQ(c.used, 5);
 	CHECK_EQ(c.nready, 1);
 	CHECK_EQ(c.n, 1);
+	ukf_tcache_free(&c);
+}
+
+/* A cache past its inline entries: all UKF_TCACHE_MAX usable and found,
+ * one more refused (ENOSPC), removals anywhere keep the rest, LRU
+ * eviction reaches entries in the overflow block. */
+static void t_tcache_many(void)
+{
+	struct ukf_tcache c;
+
+	ukf_tcache_init(&c, 1u << 20);
+	for (uint32_t a = 0; a < UKF_TCACHE_MAX; a++)
+		add_ready(&c, 100 + a, 10 + a);
+	CHECK_EQ(c.n, UKF_TCACHE_MAX);
+	CHECK(c.more != NULL);
+	errno = 0;
+	CHECK(ukf_tcache_add(&c, 7) == NULL);
+	CHECK_EQ(errno, ENOSPC);
+	errno = 0;
+	CHECK(ukf_tcache_add(&c, 100 + UKF_TCACHE_MAX - 1) == NULL);
+	CHECK_EQ(errno, EEXIST);
+	for (uint32_t a = 0; a < UKF_TCACHE_MAX; a++) {
+		struct ukf_tentry *t = ukf_tcache_find(&c, 100 + a);
+		CHECK(t != NULL && t->bytes == 10 + a);
+	}
+	/* remove one inline entry and one in the block: the last entry
+	 * moves into each hole, every other one stays found */
+	ukf_tcache_remove(&c, 100 + 3);
+	ukf_tcache_remove(&c, 100 + UKF_TCACHE_INLINE + 5);
+	CHECK_EQ(c.n, UKF_TCACHE_MAX - 2);
+	uint64_t used = 0;
+	for (uint32_t a = 0; a < UKF_TCACHE_MAX; a++) {
+		struct ukf_tentry *t = ukf_tcache_find(&c, 100 + a);
+		int gone = a == 3 || a == UKF_TCACHE_INLINE + 5;
+		CHECK(gone ? t == NULL : t != NULL && t->bytes == 10 + a);
+		used += gone ? 0 : 10 + a;
+	}
+	CHECK_EQ(c.used, used);
+	/* touch all but one entry of the block: it is the LRU one */
+	for (uint32_t a = 0; a < UKF_TCACHE_MAX; a++)
+		if (a != UKF_TCACHE_INLINE + 20 && ukf_tcache_find(&c, 100 + a))
+			ukf_tcache_touch(&c, ukf_tcache_find(&c, 100 + a));
+	nevicted = 0;
+	CHECK_EQ(ukf_tcache_make_room(&c, 1, UKF_TCACHE_MAX - 2, on_evict,
+				      NULL), 0);
+	CHECK_EQ(nevicted, 1);
+	CHECK_EQ(evicted[0], 100 + UKF_TCACHE_INLINE + 20);
+	/* room again: a new app takes the freed place */
+	CHECK(ukf_tcache_add(&c, 7) != NULL);
+	CHECK(ukf_tcache_find(&c, 7) != NULL);
+	ukf_tcache_free(&c);
+	CHECK(c.more == NULL);
 }
 
 static void t_topk(void)
@@ -3609,6 +3661,7 @@ static const struct fake_test tests[] = {
     {"dir_indexes", t_dir_indexes},
     {"placement", t_placement},
     {"tcache_lru", t_tcache_lru},
+    {"tcache_many", t_tcache_many},
     {"topk", t_topk},
     {"engine_spawn_template", t_engine_spawn_template},
     {"engine_local_fork", t_engine_local_fork},
