@@ -19,26 +19,39 @@
 #define KEY_NONE UINT64_MAX
 
 /*
- * One tree node: the minimum load key below it, the maximum free vCPUs and
- * memory below it. 32 bytes on a 32-byte boundary, so the two children of
- * a node share one cache line: an update reads one line per level it
- * climbs, a query one per pair of children it looks at. (Three arrays, one
- * per value, took three lines each time; at thousands of nodes the lower
- * levels are cold, and every published record walks one tree per
- * template it lists.)
+ * One tree node: the minimum load key below it, upper bounds of the free
+ * vCPUs and memory below it. 16 bytes on a 16-byte boundary, so the two
+ * children of a node share one cache line (and two pairs a line): an
+ * update reads one line per level it climbs, a query one per pair of
+ * children it looks at, and a tree at 100,000 nodes takes 4 MiB, not 8.
+ * (Three arrays, one per value, took three lines each time; at thousands
+ * of nodes the lower levels are cold, and every published record walks
+ * one tree per template it lists.)
+ *
+ * Memory is kept in 4 KiB pages rounded up (at most LT_MPAGES_MAX) and
+ * vCPUs up to LT_VMAX, so an inner node's values bound its leaves' from
+ * above and prune nothing that fits. A leaf whose rounding lost something
+ * (memory not a whole number of pages, or either value at its cap) has
+ * LT_INEXACT in vfree and is checked against its record (struct
+ * ltree.rec); every other leaf is exact as it stands.
  */
 struct ltn {
-	uint64_t key; /* (load << 32) | node, KEY_NONE when absent */
-	uint64_t mfree;
-	uint32_t vfree;
-	uint32_t unused[3];
+	uint64_t key;	/* (load << 32) | node, KEY_NONE when absent */
+	uint32_t vfree; /* leaves: | LT_INEXACT */
+	uint32_t mpages;
 };
-_Static_assert(sizeof(struct ltn) == 32, "struct ltn: two in a cache line");
+_Static_assert(sizeof(struct ltn) == 16, "struct ltn: four in a cache line");
+#define LT_INEXACT    0x80000000u
+#define LT_VMAX	      0x7fffffffu
+#define LT_MPAGES_MAX 0xffffffffu
+#define LT_PAGE_SHIFT 12
 
 struct ltree {
 	uint32_t size;	/* leaves (power of two) */
 	uint32_t count; /* leaves present */
 	struct ltn *n;	/* 2 * size, n[1] the root, on a 64-byte line */
+	/* the directory's records, by node: an inexact leaf's values */
+	const struct ukf_dir_record *rec;
 };
 
 /*
@@ -84,7 +97,8 @@ struct ukf_dir {
 /* bytes per template: encoding 1 an app id, 2 an app id and a version */
 #define DIR_PER_TPL(v) ((v) == 1 ? 4u : 12u)
 
-static int lt_init(struct ltree *t, uint32_t nodes)
+static int lt_init(struct ltree *t, uint32_t nodes,
+		   const struct ukf_dir_record *rec)
 {
 	uint32_t p = 1;
 
@@ -92,8 +106,9 @@ static int lt_init(struct ltree *t, uint32_t nodes)
 		p <<= 1;
 	t->size = p;
 	t->count = 0;
-	/* 2 * p * 32 bytes: a multiple of 64 */
-	t->n = aligned_alloc(64, sizeof(*t->n) * 2 * p);
+	t->rec = rec;
+	/* 2 * p * 16 bytes: a multiple of 64 (p >= 2 but for one node) */
+	t->n = aligned_alloc(64, (sizeof(*t->n) * 2 * p + 63) & ~(size_t)63);
 	if (!t->n)
 		return -1;
 	for (uint32_t i = 0; i < 2 * p; i++)
@@ -160,30 +175,77 @@ static struct leaf present(uint32_t node)
 	return (struct leaf){node, 0, 0};
 }
 
+/* Memory bytes as pages rounded up, at most LT_MPAGES_MAX. */
+static inline uint32_t lt_pages(uint64_t bytes)
+{
+	uint64_t p = (bytes >> LT_PAGE_SHIFT) +
+		     ((bytes & ((1u << LT_PAGE_SHIFT) - 1)) != 0);
+
+	return p < LT_MPAGES_MAX ? (uint32_t)p : LT_MPAGES_MAX;
+}
+
 static void lt_set(struct ltree *t, uint32_t node, struct leaf lf)
 {
 	uint32_t i = t->size + node;
 	uint64_t key = lf.key;
-	uint32_t vf = lf.vf;
-	uint64_t mf = lf.mf;
+	uint32_t vf = lf.vf < LT_VMAX ? lf.vf : LT_VMAX;
+	uint32_t mp = lt_pages(lf.mf);
 
+	/* exact: the pages times the page size are the bytes, and neither
+	 * value reached its cap */
+	if (lf.vf >= LT_VMAX || mp == LT_MPAGES_MAX ||
+	    ((uint64_t)mp << LT_PAGE_SHIFT) != lf.mf)
+		vf |= LT_INEXACT;
 	if ((t->n[i].key == KEY_NONE) != (key == KEY_NONE))
 		t->count += key == KEY_NONE ? -1u : 1u;
 	for (;;) {
 		struct ltn *x = &t->n[i];
 
-		if (x->key == key && x->vfree == vf && x->mfree == mf)
+		if (x->key == key && x->vfree == vf && x->mpages == mp)
 			return;
 		x->key = key;
 		x->vfree = vf;
-		x->mfree = mf;
+		x->mpages = mp;
 		if ((i >>= 1) == 0)
 			return;
 		const struct ltn *l = &t->n[2 * i], *rr = l + 1;
+		uint32_t lv = l->vfree & ~LT_INEXACT, rv = rr->vfree & ~LT_INEXACT;
 		key = l->key < rr->key ? l->key : rr->key;
-		vf = l->vfree > rr->vfree ? l->vfree : rr->vfree;
-		mf = l->mfree > rr->mfree ? l->mfree : rr->mfree;
+		vf = lv > rv ? lv : rv;
+		mp = l->mpages > rr->mpages ? l->mpages : rr->mpages;
 	}
+}
+
+/* What a query asks, in the trees' units, capped as the trees' values are
+ * (a request at a cap passes only inexact leaves, checked exactly). */
+struct need {
+	uint32_t v;  /* vCPUs, at most LT_VMAX */
+	uint32_t mp; /* pages, rounded up */
+};
+
+static struct need need_of(uint32_t vcpus, uint64_t mem)
+{
+	struct need n = {vcpus < LT_VMAX ? vcpus : LT_VMAX, lt_pages(mem)};
+
+	return n;
+}
+
+/* Whether subtree x may hold a leaf with room for n (upper bounds). */
+static inline int lt_room(const struct ltn *x, const struct need *n)
+{
+	return (x->vfree & ~LT_INEXACT) >= n->v && x->mpages >= n->mp;
+}
+
+/* Whether leaf `node` (present, lt_room true) has room for vcpus and mem:
+ * an exact leaf already said so, an inexact one asks its record. */
+static inline int lt_leaf_room(const struct ltree *t, uint32_t node,
+			       uint32_t vcpus, uint64_t mem)
+{
+	const struct ltn *x = &t->n[t->size + node];
+
+	if (!(x->vfree & LT_INEXACT))
+		return 1;
+	return t->rec[node].vcpus_free >= vcpus && t->rec[node].mem_free >= mem;
 }
 
 struct query {
@@ -191,16 +253,18 @@ struct query {
 	uint64_t m;
 	uint64_t best;
 	ukf_node_id_t exclude;
+	struct need need;
 };
 
 static void lt_least(const struct ltree *t, uint32_t i, struct query *q)
 {
 	const struct ltn *x = &t->n[i];
 
-	if (x->key >= q->best || x->vfree < q->v || x->mfree < q->m)
+	if (x->key >= q->best || !lt_room(x, &q->need))
 		return;
 	if (i >= t->size) {
-		if ((uint32_t)(x->key & 0xffffffffu) != q->exclude)
+		uint32_t node = (uint32_t)(x->key & 0xffffffffu);
+		if (node != q->exclude && lt_leaf_room(t, node, q->v, q->m))
 			q->best = x->key;
 		return;
 	}
@@ -218,6 +282,7 @@ struct first_q {
 	uint64_t m;
 	uint64_t maxclass; /* load key >> 32 at most this */
 	ukf_node_id_t exclude;
+	struct need need; /* need_of(v, m) */
 };
 
 /* Whether subtree i may hold a leaf that fits q (its minimum and maxima
@@ -225,7 +290,7 @@ struct first_q {
 static inline int lt_fits(const struct ltn *x, const struct first_q *q)
 {
 	return x->key != KEY_NONE && (x->key >> 32) <= q->maxclass &&
-	       x->vfree >= q->v && x->mfree >= q->m;
+	       lt_room(x, &q->need);
 }
 
 /*
@@ -256,7 +321,8 @@ static int64_t lt_first(const struct ltree *t, uint32_t lo,
 				else
 					break;
 			}
-			if (i >= t->size && i - t->size != q->exclude)
+			if (i >= t->size && i - t->size != q->exclude &&
+			    lt_leaf_room(t, i - t->size, q->v, q->m))
 				return (int64_t)(i - t->size);
 		}
 		while (i & 1)
@@ -293,7 +359,7 @@ ukf_dir_t *ukf_dir_create(uint32_t nodes)
 		return NULL;
 	d->nodes = nodes;
 	d->rec = calloc(nodes, sizeof(*d->rec));
-	if (!d->rec || lt_init(&d->all, nodes) < 0) {
+	if (!d->rec || lt_init(&d->all, nodes, d->rec) < 0) {
 		ukf_dir_destroy(&d);
 		return NULL;
 	}
@@ -373,7 +439,7 @@ static struct ltree *holder_tree(ukf_dir_t *d, uint32_t app)
 	}
 	if (!d->holders[app]) {
 		struct ltree *t = calloc(1, sizeof(*t));
-		if (!t || lt_init(t, d->nodes) < 0) {
+		if (!t || lt_init(t, d->nodes, d->rec) < 0) {
 			if (t)
 				lt_free(t);
 			free(t);
@@ -693,17 +759,18 @@ int ukf_dir_fits(const struct ukf_dir_record *r, uint32_t vcpus, uint64_t mem)
 static ukf_node_id_t least(const struct ltree *t, uint32_t vcpus, uint64_t mem,
 			   ukf_node_id_t exclude)
 {
-	struct query q = {vcpus, mem, KEY_NONE, exclude};
+	struct query q = {vcpus, mem, KEY_NONE, exclude, need_of(vcpus, mem)};
 
 	if (!t || !t->count)
 		return UKF_NODE_NONE;
 	/* the least loaded of all, when it has room and is not excluded
 	 * (most queries): one leaf read instead of a walk from the root */
 	uint64_t k = t->n[1].key;
-	const struct ltn *x = &t->n[t->size + (uint32_t)(k & 0xffffffffu)];
-	if (x->vfree >= vcpus && x->mfree >= mem &&
-	    (uint32_t)(k & 0xffffffffu) != exclude)
-		return (ukf_node_id_t)(k & 0xffffffffu);
+	uint32_t node = (uint32_t)(k & 0xffffffffu);
+	const struct ltn *x = &t->n[t->size + node];
+	if (lt_room(x, &q.need) && node != exclude &&
+	    lt_leaf_room(t, node, vcpus, mem))
+		return (ukf_node_id_t)node;
 	lt_least(t, 1, &q);
 	return q.best == KEY_NONE ? UKF_NODE_NONE
 				  : (ukf_node_id_t)(q.best & 0xffffffffu);
@@ -758,7 +825,8 @@ uint32_t ukf_dir_holders(const ukf_dir_t *d, uint32_t app)
 ukf_node_id_t ukf_dir_next_fit(const ukf_dir_t *d, ukf_node_id_t from,
 			       uint32_t vcpus, uint64_t mem)
 {
-	struct first_q q = {vcpus, mem, UINT64_MAX, UKF_NODE_NONE};
+	struct first_q q = {vcpus, mem, UINT64_MAX, UKF_NODE_NONE,
+			    need_of(vcpus, mem)};
 
 	return d ? lt_first_wrap(&d->all, d->nodes, &q, from) : UKF_NODE_NONE;
 }
@@ -769,7 +837,7 @@ static ukf_node_id_t least_from(const ukf_dir_t *d, const struct ltree *t,
 				ukf_node_id_t from, ukf_node_id_t exclude)
 {
 	ukf_node_id_t best = least(t, vcpus, mem, exclude);
-	struct first_q q = {vcpus, mem, 0, exclude};
+	struct first_q q = {vcpus, mem, 0, exclude, need_of(vcpus, mem)};
 
 	if (best == UKF_NODE_NONE)
 		return best;
@@ -797,7 +865,7 @@ ukf_node_id_t ukf_dir_least_loaded_holder_from(const ukf_dir_t *d, uint32_t app,
 ukf_node_id_t ukf_dir_next_holder(const ukf_dir_t *d, uint32_t app,
 				  ukf_node_id_t from, ukf_node_id_t exclude)
 {
-	struct first_q q = {0, 0, UINT64_MAX, exclude};
+	struct first_q q = {0, 0, UINT64_MAX, exclude, need_of(0, 0)};
 
 	if (!d || app >= d->napps || !d->holders[app])
 		return UKF_NODE_NONE;

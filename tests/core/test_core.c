@@ -612,6 +612,10 @@ static void t_wire_fuzz(void)
 /* ------------------------------------------------------------------ */
 /* directory                                                           */
 
+/* the totals pub() gives its records */
+static uint32_t pub_vtotal = 8;
+static uint64_t pub_mtotal = 1ULL << 40;
+
 static void pub(ukf_dir_t *d, ukf_node_id_t node, uint64_t version,
 		uint32_t vfree, uint64_t mfree, uint32_t load,
 		const uint32_t *tpl, uint32_t ntpl)
@@ -622,9 +626,9 @@ static void pub(ukf_dir_t *d, ukf_node_id_t node, uint64_t version,
 	memset(&r, 0, sizeof(r));
 	r.node = node;
 	r.version = version;
-	r.vcpus_total = 8;
+	r.vcpus_total = pub_vtotal;
 	r.vcpus_free = vfree;
-	r.mem_total = 1ULL << 40;
+	r.mem_total = pub_mtotal;
 	r.mem_free = mfree;
 	r.instances = load;
 	r.ntemplates = ntpl;
@@ -723,12 +727,45 @@ static void t_dir_versions(void)
 	ukf_dir_destroy(&d);
 }
 
+/*
+ * Free vCPUs and memory of a record, and a query's, at one of three
+ * scales: 0 memory in bytes below a page (every index leaf rounds), 1
+ * whole pages with some records and queries off by a few bytes (exact
+ * leaves and rounded ones side by side), 2 around the indexes' caps
+ * (2^31 - 1 vCPUs, 2^32 - 1 pages of 4 KiB).
+ */
+static void dir_room(int scale, uint64_t *seed, uint32_t *v, uint64_t *m)
+{
+	switch (scale) {
+	case 0:
+		*v = (uint32_t)(lcg(seed) % 9);
+		*m = lcg(seed) % 1000;
+		break;
+	case 1:
+		*v = (uint32_t)(lcg(seed) % 9);
+		*m = (lcg(seed) % 64) << 12;
+		if (lcg(seed) % 4 == 0)
+			*m += lcg(seed) % 3 ? 1 : 4095;
+		break;
+	default:
+		*v = 0x7fffffffu - 4 + (uint32_t)(lcg(seed) % 9);
+		*m = (1ULL << 44) - (4ULL << 12) + ((lcg(seed) % 9) << 12);
+		if (lcg(seed) % 3 == 0)
+			*m += lcg(seed) % 4096;
+		break;
+	}
+}
+
 /* Indexed answers equal brute force on random clusters. */
-static void t_dir_indexes(void)
+static void dir_indexes_at(int scale)
 {
 	const uint32_t N = 1000;
-	ukf_dir_t *d = ukf_dir_create(N);
+	ukf_dir_t *d;
 	uint64_t seed = 7, ver[1000] = {0};
+
+	pub_vtotal = scale == 2 ? 0xffffffffu : 8;
+	pub_mtotal = scale == 2 ? 1ULL << 46 : 1ULL << 40;
+	d = ukf_dir_create(N);
 
 	for (int round = 0; round < 4000; round++) {
 		ukf_node_id_t node = (ukf_node_id_t)(lcg(&seed) % N);
@@ -741,12 +778,14 @@ static void t_dir_indexes(void)
 			nt = 2;
 		if (nt >= 2 && tpl[0] == tpl[1])
 			tpl[1] = (tpl[0] + 1) % 5;
-		pub(d, node, ++ver[node], (uint32_t)(lcg(&seed) % 9),
-		    lcg(&seed) % 1000, (uint32_t)(lcg(&seed) % 50), tpl, nt);
+		uint32_t v;
+		uint64_t m;
+		dir_room(scale, &seed, &v, &m);
+		pub(d, node, ++ver[node], v, m, (uint32_t)(lcg(&seed) % 50),
+		    tpl, nt);
 		if (round % 10)
 			continue;
-		uint32_t v = (uint32_t)(lcg(&seed) % 9);
-		uint64_t m = lcg(&seed) % 1000;
+		dir_room(scale, &seed, &v, &m);
 		uint32_t app = (uint32_t)(lcg(&seed) % 5);
 		ukf_node_id_t from = (ukf_node_id_t)(lcg(&seed) % N);
 		ukf_node_id_t best = UKF_NODE_NONE, hbest = UKF_NODE_NONE,
@@ -823,6 +862,14 @@ static void t_dir_indexes(void)
 		}
 	}
 	ukf_dir_destroy(&d);
+	pub_vtotal = 8;
+	pub_mtotal = 1ULL << 40;
+}
+
+static void t_dir_indexes(void)
+{
+	for (int scale = 0; scale < 3; scale++)
+		dir_indexes_at(scale);
 }
 
 /* ------------------------------------------------------------------ */
