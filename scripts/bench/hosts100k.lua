@@ -37,18 +37,18 @@
 -- (1bc028b 7.0-7.1 s, 98 MiB). Memory: about 8.2 KiB per host beyond the
 -- 10,000-host run ((831,652 - 90,392) KiB / 90,000 hosts; both sizes
 -- make 100 requests per host, so this is per host at that load).
--- Per host and per app (2026-12-05 13:45-13:46 UTC, f7930be,
--- RelWithDebInfo, load average 2.4-2.9; max RSS of
+-- Per host and per app (2026-12-05 16:19 UTC, bfc9f0d, RelWithDebInfo,
+-- load average 3.6-3.8; max RSS of
 --   /usr/bin/time -v build/ukfork run scripts/bench/hosts100k.lua \
 --     --set hosts=H --set requests=1000 --set napps=N
 -- for H = 100000, 50000 and N = 1, 2, 4, 8; KiB): hosts=100000
--- 567,664 / 575,560 / 595,384 / 629,108, hosts=50000 290,628 /
--- 293,260 / 302,228 / 319,688: about 5.5 KiB per host plus about
--- 9.0 MiB per app per 100k hosts (~94 bytes per host per app) plus
--- ~12 MiB fixed; the issue's baseline was ~3.3 KiB plus ~2.2 MiB.
--- Transparent huge pages (sim/huge.c) did not round these up: with THP
--- disabled for the process (prctl PR_SET_THP_DISABLE) the same runs were
--- within 2.1 MiB (8.71 MiB per app).
+-- 253,500 / 256,820 / 268,900 / 287,108, hosts=50000 133,300 /
+-- 134,956 / 138,900 / 148,452: about 2.4 KiB per host plus about
+-- 4.8 MiB per app per 100k hosts (~49 bytes per host per app) plus
+-- ~13 MiB fixed; the issue's baseline was ~3.3 KiB plus ~2.2 MiB. At
+-- f7930be (13:45 UTC) 5.5 KiB plus 9.0 MiB: since then a template cache
+-- keeps 8 entries inline, not 64, and the directory's index tree nodes
+-- take 16 bytes, not 32 (README.md, "Simulator at 100,000 hosts").
 -- Instructions per event are flat in the size (cachegrind, e7f8b21:
 -- 1,690 at hosts=1000, 1,708 at hosts=3000); CPU per event grows with
 -- it: cache and TLB misses, which the world hides in part by
