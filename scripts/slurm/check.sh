@@ -159,7 +159,8 @@ ours() {
 	done
 }
 cleanup() {
-	local rc=$? p left i
+	local rc=$? p i
+	local -a left
 	trap - EXIT INT TERM
 	if alive slurmctld; then
 		for j in $("${SL[@]}" squeue -h -o %i 2>/dev/null); do "${SL[@]}" scancel "$j" 2>/dev/null; done
@@ -168,14 +169,14 @@ cleanup() {
 	stop slurmd
 	stop slurmctld
 	stop munged
-	left=$(ours)
-	if [ -n "$left" ]; then
+	mapfile -t left < <(ours)
+	if ((${#left[@]})); then
 		echo "check.sh: stopping what the cluster left:" \
-			$(for p in $left; do echo "$p($(cat /proc/$p/comm 2>/dev/null))"; done) >&2
-		kill -TERM $left 2>/dev/null
+			"$(for p in "${left[@]}"; do printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; done)" >&2
+		kill -TERM "${left[@]}" 2>/dev/null
 		sleep 1
-		left=$(ours)
-		[ -z "$left" ] || kill -KILL $left 2>/dev/null
+		mapfile -t left < <(ours)
+		((${#left[@]} == 0)) || kill -KILL "${left[@]}" 2>/dev/null
 	fi
 	if [ "$KEEP" = 1 ]; then
 		echo "check.sh: kept $T (slurm.conf, log/, work/)" >&2
