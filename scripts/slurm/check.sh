@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # check.sh - run one small ukfork sweep under a real, throwaway Slurm on this
 # machine (serial, mpirun inside sbatch and salloc allocations, srun direct
-# launch) and compare every database with the serial run's (issue 11).
+# launch, srun inside sbatch) and compare every database with the serial run's (issue 11).
 set -uo pipefail
 
 usage() {
@@ -13,12 +13,14 @@ Sets up a private single-machine Slurm cluster (munged, slurmctld, slurmd,
 this host as its one node with its real CPUs; every file under a fresh
 temporary directory, its own ports and munge socket: an existing Slurm or
 munge configuration is neither read nor changed), runs one small sweep of
-BUILD_DIR/ukfork (2 rates x 3 replications, tests/cli/mpi_lib.sh) four ways:
+BUILD_DIR/ukfork (2 rates x 3 replications, tests/cli/mpi_lib.sh) five ways:
 
   serial   ukfork run s.lua --set rate=10,40 --reps 3 --db serial.db
   sbatch   sbatch --wait -n 2 job.sh, job.sh running mpirun -n 2 ukfork run ...
   salloc   salloc -n 2 mpirun -n 2 ukfork run ...
   srun     srun -n 2 --mpi=PLUGIN ukfork run ...
+  sbatch_srun  sbatch --wait -n 2 job_srun.sh, job_srun.sh running
+           srun --mpi=PLUGIN ukfork run ...
 
 and compares each database with the serial one as tests/cli/mpi_test.sh
 does (every row but the wall-clock columns, one summary table, six run
@@ -339,9 +341,21 @@ say "srun: srun -n 2 ${OV}--mpi=$MPI ukfork ${ARGS[*]} --db srun.db"
 	"$UKFORK" "${ARGS[@]}" --db srun.db >srun.out 2>srun.err </dev/null
 compare srun $?
 
+# the usual batch job: srun inside sbatch's allocation
+cat >job_srun.sh <<EOF
+#!/bin/sh
+exec srun --mpi=$MPI $UKFORK ${ARGS[*]} --db sbatch_srun.db
+EOF
+say "sbatch_srun: sbatch --wait -n 2 ${OV}job_srun.sh ($(tail -n 1 job_srun.sh))"
+"${SL[@]}" timeout "$TIMEOUT" sbatch --wait -n 2 "${OVER[@]}" -J ukf-check -o sbatch_srun.out \
+	-e sbatch_srun.err job_srun.sh >sbatch_srun.sub 2>sbatch_srun.suberr </dev/null
+rc=$?
+[ "$rc" -eq 0 ] || cat sbatch_srun.suberr >>sbatch_srun.err
+compare sbatch_srun "$rc"
+
 if ((${#failed[@]})); then
-	echo "check.sh: FAIL: ${failed[*]} (serial, sbatch, salloc, srun --mpi=$MPI run; $(uptime))" >&2
+	echo "check.sh: FAIL: ${failed[*]} (of sbatch, salloc, srun, sbatch_srun with --mpi=$MPI; $(uptime))" >&2
 	exit 1
 fi
-say "all equal: sbatch+mpirun, salloc+mpirun and srun --mpi=$MPI store the serial run's database ($(uptime | sed 's/.*load/load/'))"
+say "all equal: sbatch+mpirun, salloc+mpirun, srun --mpi=$MPI and sbatch+srun --mpi=$MPI store the serial run's database ($(uptime | sed 's/.*load/load/'))"
 exit 0
