@@ -9,11 +9,13 @@ set -u
 UKFORK=$1
 case $UKFORK in /*) ;; *) UKFORK=$PWD/$UKFORK ;; esac
 CASE=$2
+LIB=$(cd "$(dirname "$0")" && pwd)
 [ "$CASE" = nompi ] || command -v mpirun >/dev/null 2>&1 || { echo "SKIP: no mpirun"; exit 77; }
 command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: no sqlite3"; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-mpi.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
+. "$LIB/mpi_lib.sh"
 
 fail() { echo "FAIL [$CASE]: $*" >&2; for f in err merr; do [ -f "$T/$f" ] && sed "s/^/  $f: /" "$T/$f" >&2; done; exit 1; }
 # mpi N ARGS...: ukfork under mpirun with N ranks (stdout mout, stderr merr)
@@ -23,38 +25,13 @@ mpi() {
 	    >mout 2>merr </dev/null
 	rc=$?
 }
-# dump DB: every stored row in storage order, without the wall-clock
-# columns (runs.started_unix_ns, runs.wall_s); no host columns exist.
-dump() {
-	sqlite3 "$1" "
-select 'run', id, kind, scenario, scenario_hash, config, settings_json,
-  seed, rep, backend, version, events, sim_end_ns from runs order by id;
-select 'inst', * from instances order by rowid;
-select 'tboot', * from template_boots order by rowid;
-select 'sample', * from samples order by rowid;
-select 'boot', count(*) from boots;
-select 'meta', * from meta order by key;" >"$2" || fail "sqlite3 $1"
-}
-# The summary table, without its wall-clock per-run lines.
-table() { sed -n '/^config /,$p' "$1"; }
+# dump DB OUT: the rows of DB, as mpi_lib.sh's mpi_dump compares them
+dump() { mpi_dump "$1" "$2" || fail "sqlite3 $1"; }
+table() { mpi_table "$1"; }
 
 # Two configurations (rate), prewarmed templates (template_boots), forks,
-# node samples: every table the runner writes.
-cat >s.lua <<'LUA'
-cluster { nodes = 2, vcpus = 4 }
-policy { templates = "prewarm" }
-run { duration = "1s", sample_every = "100ms" }
-app("a", "mem=64M init=50ms work=10ms")
-app("b", "mem=64M init=30ms work=5ms")
-poisson { app = "a", rate = param("rate", 20) }
-constant { app = "b", interval = "100ms", start = "10ms" }
-process(function()
-  local id = spawn("a")
-  ready(id)
-  wait(fork(id))
-  wait(id)
-end)
-LUA
+# node samples: every table the runner writes (mpi_lib.sh).
+mpi_sweep_lua s.lua
 # rate 40 fails in its process (its first run is grid index 3: rank 1's)
 cat >f.lua <<'LUA'
 cluster { nodes = 2 }
