@@ -314,10 +314,37 @@ static int launched(void)
 	return 0;
 }
 
+/*
+ * srun started this process as one of several tasks of its step, but with
+ * no MPI plugin (Slurm's default --mpi=none): no launcher variable says
+ * so, and each task would run and store the whole sweep. The task count,
+ * or 0 when that is not the case.
+ */
+static long srun_without_mpi(void)
+{
+	const char *n = getenv("SLURM_STEP_NUM_TASKS");
+
+	if (launched() || !n || !getenv("SLURM_PROCID"))
+		return 0;
+	return atol(n) > 1 ? atol(n) : 0;
+}
+
 int scen_mpi_init(int *rank, int *size, char *err, size_t errlen)
 {
+	long tasks = srun_without_mpi();
+
 	*rank = 0;
 	*size = 1;
+	if (tasks) {
+		snprintf(err, errlen,
+			 "started by srun as task %s of %ld with no MPI "
+			 "plugin (Slurm's --mpi=none): each task would run and "
+			 "store the whole sweep; run srun --mpi=pmix (or set "
+			 "MpiDefault=pmix in slurm.conf), or a single task "
+			 "(docs/scenarios.md, \"Under Slurm\")",
+			 getenv("SLURM_PROCID"), tasks);
+		return -1;
+	}
 #ifdef UKF_HAVE_MPI
 	int ok = 0;
 	if (!launched())

@@ -13,7 +13,7 @@ Sets up a private single-machine Slurm cluster (munged, slurmctld, slurmd,
 this host as its one node with its real CPUs; every file under a fresh
 temporary directory, its own ports and munge socket: an existing Slurm or
 munge configuration is neither read nor changed), runs one small sweep of
-BUILD_DIR/ukfork (2 rates x 3 replications, tests/cli/mpi_lib.sh) five ways:
+BUILD_DIR/ukfork (2 rates x 3 replications, tests/cli/mpi_lib.sh) six ways:
 
   serial   ukfork run s.lua --set rate=10,40 --reps 3 --db serial.db
   sbatch   sbatch --wait -n 2 job.sh, job.sh running mpirun -n 2 ukfork run ...
@@ -21,10 +21,13 @@ BUILD_DIR/ukfork (2 rates x 3 replications, tests/cli/mpi_lib.sh) five ways:
   srun     srun -n 2 --mpi=PLUGIN ukfork run ...
   sbatch_srun  sbatch --wait -n 2 job_srun.sh, job_srun.sh running
            srun --mpi=PLUGIN ukfork run ...
+  sbatch_plain  sbatch --wait -n 2 job_plain.sh, job_plain.sh running
+           ukfork run ... itself (one process: a serial run)
 
 and compares each database with the serial one as tests/cli/mpi_test.sh
 does (every row but the wall-clock columns, one summary table, six run
-lines). The daemons are stopped and the directory removed on exit, failure
+lines). Then `srun -n 2 --mpi=none ukfork run ...` must be refused by
+both tasks with nothing stored (each would store the whole sweep). The daemons are stopped and the directory removed on exit, failure
 or interrupt. Missing packages (slurmctld slurmd slurm-client munge
 openmpi-bin sqlite3) are installed with apt-get --no-install-recommends.
 Needs root.
@@ -353,9 +356,40 @@ rc=$?
 [ "$rc" -eq 0 ] || cat sbatch_srun.suberr >>sbatch_srun.err
 compare sbatch_srun "$rc"
 
+# a batch script running ukfork itself (no srun, no mpirun) in a 2-task
+# allocation: one process, the serial run (the srun guard must not fire)
+cat >job_plain.sh <<EOF
+#!/bin/sh
+exec $UKFORK ${ARGS[*]} --db sbatch_plain.db
+EOF
+say "sbatch_plain: sbatch --wait -n 2 ${OV}job_plain.sh ($(tail -n 1 job_plain.sh))"
+"${SL[@]}" timeout "$TIMEOUT" sbatch --wait -n 2 "${OVER[@]}" -J ukf-check -o sbatch_plain.out \
+	-e sbatch_plain.err job_plain.sh >sbatch_plain.sub 2>sbatch_plain.suberr </dev/null
+rc=$?
+[ "$rc" -eq 0 ] || cat sbatch_plain.suberr >>sbatch_plain.err
+compare sbatch_plain "$rc"
+
+# srun with no MPI plugin: each task would store the whole sweep, so
+# ukfork refuses (cli/scen_mpi.c) and stores nothing
+say "srun_none: srun -n 2 ${OV}--mpi=none ukfork ${ARGS[*]} --db srun_none.db (must be refused)"
+"${SL[@]}" timeout "$TIMEOUT" srun -n 2 "${OVER[@]}" --mpi=none -J ukf-check \
+	"$UKFORK" "${ARGS[@]}" --db srun_none.db >srun_none.out 2>srun_none.err </dev/null
+rc=$?
+nrefused=$(grep -c 'no MPI plugin' srun_none.err)
+nruns=0
+[ -e srun_none.db ] && nruns=$(sqlite3 srun_none.db 'select count(*) from runs' 2>/dev/null || echo 0)
+if [ "$rc" -ne 0 ] && [ "$nrefused" -eq 2 ] && [ "${nruns:-0}" -eq 0 ]; then
+	say "srun_none: ok (both tasks refused, no run stored)"
+else
+	echo "check.sh: FAIL: srun_none: exit $rc, $nrefused of 2 tasks refused, $nruns runs stored" >&2
+	tail_of srun_none.err
+	failed+=(srun_none)
+fi
+
 if ((${#failed[@]})); then
-	echo "check.sh: FAIL: ${failed[*]} (of sbatch, salloc, srun, sbatch_srun with --mpi=$MPI; $(uptime))" >&2
+	echo "check.sh: FAIL: ${failed[*]} (of sbatch, salloc, srun, sbatch_srun, sbatch_plain, srun_none with --mpi=$MPI; $(uptime))" >&2
+
 	exit 1
 fi
-say "all equal: sbatch+mpirun, salloc+mpirun, srun --mpi=$MPI and sbatch+srun --mpi=$MPI store the serial run's database ($(uptime | sed 's/.*load/load/'))"
+say "all equal: sbatch+mpirun, salloc+mpirun, srun --mpi=$MPI, sbatch+srun --mpi=$MPI and a plain batch job store the serial run's database; srun --mpi=none refused ($(uptime | sed 's/.*load/load/'))"
 exit 0

@@ -3,14 +3,14 @@
 # mpi_test.sh - MPI sweeps (issue 11): `mpirun -n N ukfork run` stores the
 # very database a serial run stores, names the rank of a failure.
 #   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, dbfail, trace; nompi
-#   for a build without MPI)
+#   for a build without MPI; srun_none for any build)
 # Exit 77 (skipped) without mpirun or sqlite3.
 set -u
 UKFORK=$1
 case $UKFORK in /*) ;; *) UKFORK=$PWD/$UKFORK ;; esac
 CASE=$2
 LIB=$(cd "$(dirname "$0")" && pwd)
-[ "$CASE" = nompi ] || command -v mpirun >/dev/null 2>&1 || { echo "SKIP: no mpirun"; exit 77; }
+[ "$CASE" = nompi ] || [ "$CASE" = srun_none ] || command -v mpirun >/dev/null 2>&1 || { echo "SKIP: no mpirun"; exit 77; }
 command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: no sqlite3"; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-mpi.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -46,6 +46,22 @@ end)
 LUA
 
 case "$CASE" in
+srun_none)
+	# srun's tasks with no MPI plugin (--mpi=none: no launcher variable,
+	# only Slurm's own) refuse: each would run and store the whole sweep;
+	# a lone task, or a batch script's process (no step task count), runs
+	rm -f r.db
+	SLURM_STEP_NUM_TASKS=2 SLURM_PROCID=1 "$UKFORK" run s.lua --db r.db \
+	    >out 2>err && fail "task 1 of 2: ran"
+	grep -q "started by srun as task 1 of 2 with no MPI plugin.*srun --mpi=pmix" err ||
+		fail "task 1 of 2: $(cat err)"
+	[ ! -f r.db ] || [ "$(sqlite3 r.db 'select count(*) from runs')" = 0 ] ||
+		fail "task 1 of 2: runs stored"
+	SLURM_STEP_NUM_TASKS=1 SLURM_PROCID=0 "$UKFORK" run s.lua --db r.db \
+	    >out 2>err || fail "one task of one: $(cat err)"
+	SLURM_NTASKS=4 SLURM_PROCID=0 "$UKFORK" run s.lua --db r2.db \
+	    >out 2>err || fail "a batch script's process: $(cat err)"
+	;;
 nompi)
 	# a build without MPI started as one of two ranks (the launcher's
 	# variables, as mpirun or srun set them) refuses: each rank would
