@@ -156,21 +156,24 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	return 0;
 }
 
-/* template-make -> template-ready pairs of the engine trace:
- * "T NODE template-make app=A ..." and "T NODE template-ready app=A node=N
- * bytes=B ..." (T in seconds). */
-static int trace_templates(const char *path, ukf_calib_set_t *s, size_t *got,
-			   char *err, size_t errlen)
+/* template-make (and, tfetch set, template-fetch) -> template-ready pairs
+ * of the engine trace, on the same node: "T NODE template-make app=A ...",
+ * "T NODE template-fetch app=A node=N from=P" and "T NODE template-ready
+ * app=A node=N bytes=B ..." (T in seconds). Makes become "template"
+ * samples, fetches (with tfetch) "tfetch" ones, x = bytes. */
+static int trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
+			   size_t *got, size_t *fgot, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char line[1024];
 	struct {
-		char app[64];
+		char node[32], app[64];
+		int fetch;
 		double t;
 	} open_[64];
 	size_t nopen = 0;
 
-	*got = 0;
+	*got = *fgot = 0;
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
@@ -181,19 +184,35 @@ static int trace_templates(const char *path, ukf_calib_set_t *s, size_t *got,
 		if (sscanf(line, "%lf %31s %31s app=%63s", &t, node, ev, app) !=
 		    4)
 			continue;
-		if (!strcmp(ev, "template-make") && nopen < 64) {
-			snprintf(open_[nopen].app, sizeof(open_[nopen].app),
-				 "%s", app);
-			open_[nopen++].t = t;
+		int fetch = !strcmp(ev, "template-fetch");
+		if ((fetch && tfetch) || !strcmp(ev, "template-make")) {
+			size_t k = 0;
+			while (k < nopen && (strcmp(open_[k].node, node) ||
+					     strcmp(open_[k].app, app)))
+				k++;
+			if (k == nopen) {
+				if (nopen == 64)
+					continue;
+				nopen++;
+			}
+			snprintf(open_[k].node, sizeof(open_[k].node), "%s",
+				 node);
+			snprintf(open_[k].app, sizeof(open_[k].app), "%s", app);
+			open_[k].fetch = fetch;
+			open_[k].t = t;
 		} else if (!strcmp(ev, "template-ready")) {
 			const char *b = strstr(line, " bytes=");
 			for (size_t i = 0; i < nopen; i++) {
-				if (strcmp(open_[i].app, app))
+				if (strcmp(open_[i].app, app) ||
+				    strcmp(open_[i].node, node))
 					continue;
 				if (b && ukf_calib_set_add(
-					     s, "template", strtod(b + 7, NULL),
+					     s,
+					     open_[i].fetch ? "tfetch"
+							    : "template",
+					     strtod(b + 7, NULL),
 					     (t - open_[i].t) * 1e9) == 0)
-					(*got)++;
+					(*(open_[i].fetch ? fgot : got))++;
 				open_[i] = open_[--nopen];
 				break;
 			}
@@ -203,28 +222,52 @@ static int trace_templates(const char *path, ukf_calib_set_t *s, size_t *got,
 	return 0;
 }
 
-/* Live forks (and the templates made on the way) through the engine. */
-static int forks(const struct ukf_calib_plan *p, const char *db,
-		 const char *tmpdir, ukf_calib_scenario_fn run,
-		 ukf_calib_set_t *s, char *err, size_t errlen)
+/* Run the plan's engine workload: the one-node ops scenario on the local
+ * KVM (cluster NULL) or the cluster scenario on the node agents of
+ * `cluster` (nodes of them). *before: the last run id before it. */
+static int run_ops(const struct ukf_calib_plan *p, const char *db,
+		   const char *trace, ukf_calib_scenario_fn run,
+		   const char *cluster, uint32_t nodes, int64_t *before,
+		   char *err, size_t errlen)
 {
-	char trace[512];
 	struct ukf_run_opts o;
+	char sets[5][128];
+	const char *setv[5];
+	const char *script = cluster ? p->cluster_ops : p->ops;
 
 	if (!run) {
-		snprintf(err, errlen, "live forks: no scenario runner");
+		snprintf(err, errlen, "%s: no scenario runner",
+			 cluster ? "remote forks" : "live forks");
 		return -1;
 	}
-	snprintf(trace, sizeof(trace), "%s/ops.trace", tmpdir);
 	memset(&o, 0, sizeof(o));
-	o.script = p->ops;
-	o.reps = p->ops_reps;
+	o.script = script;
+	o.reps = cluster ? p->cluster_reps : p->ops_reps;
 	o.db_path = db;
 	o.backend = "kvm";
 	o.trace_path = trace;
 	o.quiet = 1;
+	if (cluster) {
+		char sizes[UKF_CALIB_MAX_POINTS * 12] = "";
+		for (size_t i = 0; i < p->ntmpl; i++) {
+			size_t l = strlen(sizes);
+			snprintf(sizes + l, sizeof(sizes) - l, "%s%" PRIu64,
+				 i ? " " : "", p->tmpl_mem[i] >> 20);
+		}
+		snprintf(sets[0], sizeof(sets[0]), "nodes=%u", nodes);
+		snprintf(sets[1], sizeof(sets[1]), "n=%u", p->n);
+		snprintf(sets[2], sizeof(sets[2]), "sizes=%s", sizes);
+		snprintf(sets[3], sizeof(sets[3]), "units=%u", p->fork_units);
+		snprintf(sets[4], sizeof(sets[4]), "dirty=%u", p->fork_dirty);
+		for (int i = 0; i < 5; i++)
+			setv[i] = sets[i];
+		o.sets = setv;
+		o.nsets = 5;
+		o.cluster = cluster;
+		o.cluster_nodes = nodes;
+	}
 	FILE *null = fopen("/dev/null", "w");
-	int64_t before = max_run(db);
+	*before = max_run(db);
 	int rc = run(&o, null ? null : stderr, stderr);
 	if (null)
 		fclose(null);
@@ -232,10 +275,24 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 		snprintf(err, errlen,
 			 "the engine workload %s failed (status %d, "
 			 "messages above)",
-			 p->ops, rc);
+			 script, rc);
 		return -1;
 	}
-	size_t got, tgot;
+	return 0;
+}
+
+/* Live forks (and the templates made on the way) through the engine. */
+static int forks(const struct ukf_calib_plan *p, const char *db,
+		 const char *tmpdir, ukf_calib_scenario_fn run,
+		 ukf_calib_set_t *s, char *err, size_t errlen)
+{
+	char trace[512];
+	int64_t before;
+
+	snprintf(trace, sizeof(trace), "%s/ops.trace", tmpdir);
+	if (run_ops(p, db, trace, run, NULL, 0, &before, err, errlen) < 0)
+		return -1;
+	size_t got, tgot, fgot;
 	/* x = pages copied at the fork: the parent's dirty_pages (its row at
 	 * exit; a kvm-ops.lua parent writes nothing after forking) */
 	if (query_samples(db,
@@ -243,6 +300,7 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 			  " FROM instances c JOIN instances p"
 			  " ON p.run = c.run AND p.id = c.parent"
 			  " WHERE c.run > ?1 AND c.start = 'fork'"
+			  " AND NOT coalesce(c.remote, 0)"
 			  " AND c.t_ready >= c.t_request AND c.t_request >= 0"
 			  " ORDER BY c.run, c.id",
 			  before, s, "fork", &got, err, errlen) < 0)
@@ -257,6 +315,8 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	if (query_samples(db,
 			  "SELECT 0, t_ready - t_request FROM instances"
 			  " WHERE run > ?1 AND start = 'template'"
+			  " AND NOT coalesce(remote, 0)"
+			  " AND NOT coalesce(template_fetched, 0)"
 			  " AND t_ready >= t_request AND t_request >= 0"
 			  " ORDER BY run, id",
 			  before, s, "clone_engine", &cgot, err, errlen) < 0)
@@ -267,11 +327,13 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	if (query_samples(db,
 			  "SELECT 0, t_start - t_request FROM instances"
 			  " WHERE run > ?1 AND start IN ('template', 'fork')"
+			  " AND NOT coalesce(remote, 0)"
+			  " AND NOT coalesce(template_fetched, 0)"
 			  " AND t_start >= t_request AND t_request >= 0"
 			  " ORDER BY run, id",
 			  before, s, "agent", &agot, err, errlen) < 0)
 		return -1;
-	if (trace_templates(trace, s, &tgot, err, errlen) < 0)
+	if (trace_templates(trace, 0, s, &tgot, &fgot, err, errlen) < 0)
 		return -1;
 	fprintf(stderr,
 		"ukfork calibrate: %zu live forks, %zu templates made, %zu "
@@ -282,6 +344,97 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 			 "the engine workload %s gave %zu live "
 			 "forks (3 at least are needed)",
 			 p->ops, got);
+		return -1;
+	}
+	return 0;
+}
+
+/* A remote fork child's row: start 'fork' on another node than its
+ * origin (the parent's), with the delta it was restored from. x = the
+ * delta's pages (the KVM backend's delta_bytes is pages x 4096:
+ * backends/kvm/clone.c), which, unlike the parent's row at exit, is the
+ * count at this fork when the parent forks after each of several units. */
+#define REMOTE_FORK                                                            \
+	" FROM instances WHERE run > ?1 AND start = 'fork'"                    \
+	" AND coalesce(remote, 0) AND delta_bytes > 0"
+
+int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
+			      const char *cluster, uint32_t nodes,
+			      const char *db, const char *tmpdir,
+			      ukf_calib_scenario_fn run, ukf_calib_set_t *s,
+			      char *err, size_t errlen)
+{
+	char trace[512];
+	int64_t before;
+	size_t sgot, rgot, tgot, fgot, agot, cgot;
+
+	if (nodes < 2) {
+		snprintf(err, errlen,
+			 "%s has %u node: a remote fork needs two at least",
+			 cluster, nodes);
+		return -1;
+	}
+	if (!p->cluster_ops[0]) {
+		snprintf(err, errlen, "the plan has cluster_ops = none");
+		return -1;
+	}
+	fprintf(stderr,
+		"ukfork calibrate: remote forks and template fetches on the "
+		"%u node agents of %s (%s, %u run(s), %u apps per size)...\n",
+		nodes, cluster, p->cluster_ops, p->cluster_reps, p->n);
+	snprintf(trace, sizeof(trace), "%s/cluster.trace", tmpdir);
+	if (run_ops(p, db, trace, run, cluster, nodes, &before, err, errlen) <
+	    0)
+		return -1;
+	/* delta save + transfer: placement on the parent's node -> the
+	 * restore's start on the target (one clock per node: the testbed's
+	 * agents share the host's; real hosts need synchronised clocks),
+	 * without the children that had to fetch the template first */
+	if (query_samples(db,
+			  "SELECT delta_bytes / 4096.0, t_start - t_placed"
+			  REMOTE_FORK
+			  " AND NOT coalesce(template_fetched, 0)"
+			  " AND t_start >= t_placed AND t_placed >= 0"
+			  " ORDER BY run, id",
+			  before, s, "rfork_save", &sgot, err, errlen) < 0 ||
+	    query_samples(db,
+			  "SELECT delta_bytes / 4096.0, t_ready - t_start"
+			  REMOTE_FORK
+			  " AND t_ready >= t_start AND t_start >= 0"
+			  " ORDER BY run, id",
+			  before, s, "rfork_restore", &rgot, err, errlen) < 0 ||
+	    query_samples(db,
+			  "SELECT delta_bytes / 4096.0, t_ready - t_request"
+			  REMOTE_FORK
+			  " AND NOT coalesce(template_fetched, 0)"
+			  " AND t_ready >= t_request AND t_request >= 0"
+			  " ORDER BY run, id",
+			  before, s, "rfork", &cgot, err, errlen) < 0)
+		return -1;
+	/* the engine's own time on a request handled where it was made:
+	 * here mostly cold boots (each app's first instance) */
+	if (query_samples(db,
+			  "SELECT 0, t_start - t_request FROM instances"
+			  " WHERE run > ?1"
+			  " AND start IN ('cold', 'template', 'fork')"
+			  " AND NOT coalesce(remote, 0)"
+			  " AND NOT coalesce(template_fetched, 0)"
+			  " AND t_start >= t_request AND t_request >= 0"
+			  " ORDER BY run, id",
+			  before, s, "agent", &agot, err, errlen) < 0)
+		return -1;
+	if (trace_templates(trace, 1, s, &tgot, &fgot, err, errlen) < 0)
+		return -1;
+	fprintf(stderr,
+		"ukfork calibrate: %zu remote forks (%zu without a template "
+		"fetch), %zu template fetches, %zu templates made, %zu agent "
+		"samples\n",
+		rgot, sgot, fgot, tgot, agot);
+	if (rgot < 3) {
+		snprintf(err, errlen,
+			 "the cluster workload %s gave %zu remote forks (3 at "
+			 "least are needed; see the agents' logs)",
+			 p->cluster_ops, rgot);
 		return -1;
 	}
 	return 0;
