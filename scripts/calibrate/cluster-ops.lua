@@ -21,7 +21,7 @@
 
 cluster { nodes = 2, vcpus = 16, memory = "4G" }
 policy  { placement = "least-loaded", templates = "on-demand", fetch = "peer" }
-run     { duration = param("duration", "1800s") }
+run     { duration = "1800s" }   -- a deadline: the run ends when the last fork is done
 
 local n = param("n", 3)
 local sizes = param("sizes", "8 16 32")

@@ -14,9 +14,11 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sf_gamma.h>
+#include <sqlite3.h>
 
 #include "calib/calib.h"
 #include "calib/calib_int.h"
+#include "results/results.h"
 #include "sim/sim.h"
 #include "tests/common/selftest.h"
 
@@ -826,6 +828,17 @@ static int run_cmd(const char *a1, const char *a2, const char *a3,
 	return ukf_calib_main(ac, av, NULL);
 }
 
+/* The same with six arguments. */
+static int run_cmd6(const char *a1, const char *a2, const char *a3,
+		    const char *a4, const char *a5, const char *a6)
+{
+	char *av[8] = {(char *)"calibrate", (char *)a1, (char *)a2,
+		       (char *)a3,	    (char *)a4, (char *)a5,
+		       (char *)a6,	    NULL};
+	fflush(stdout);
+	return ukf_calib_main(7, av, NULL);
+}
+
 static int t_cmd_from_db(void)
 {
 	char db[128], conf[128], err[512], empty[128];
@@ -867,6 +880,282 @@ static int t_cmd_from_db(void)
 	unlink(db);
 	unlink(conf);
 	unlink(empty);
+	return 0;
+}
+
+/* ---- remote operations (--cluster) ---- */
+
+/* Known costs of the remote operations, what sim charges beside them
+ * (agent, link) and the two links of two synthetic calibrations. */
+static const double R_SAVE0 = 400e3, R_SAVE_PP = 3000, R_REST0 = 5e6,
+		    R_REST_PP = 2000, R_LOAD0 = 2e6, R_LOAD_PB = 0.5,
+		    R_AGENT = 200e3;
+static const double R_LAT[2] = {10e6, 0}, R_BW[2] = {12.5e6, 0};
+
+/* One synthetic --cluster calibration over link k: n samples per op,
+ * each cost times a lognormal factor of mean 1 (sigma 0.05) plus what sim
+ * charges beside it (agent_msg_ns per event, the link). */
+static ukf_calib_set_t *synthetic_remote(int k, int n, unsigned long seed)
+{
+	gsl_rng *r = rng(seed);
+	ukf_calib_set_t *s = ukf_calib_set_create();
+	struct ukf_calib_prov p =
+	    synthetic_prov("2026-12-05T16:00Z", "test, 2 CPUs", "0", 4);
+	char link[64];
+
+	snprintf(link, sizeof(link), "synthetic link %d", k);
+	p.cluster = "synthetic.conf (2 nodes, directory embedded)";
+	p.link = link;
+	p.link_latency_ns = R_LAT[k];
+	p.link_bandwidth = R_BW[k];
+	if (!r || !s || ukf_calib_set_prov(s, &p) < 0)
+		return NULL;
+	ukf_calib_set_link(s, R_LAT[k], R_BW[k]);
+#define F() gsl_ran_lognormal(r, -0.00125, 0.05)
+	for (int i = 0; i < n; i++) {
+		double pages = 512.0 * (1 + i % 4), bytes = (8 << (i % 3)) * 1048576.0;
+		double net1 = R_LAT[k] + (R_BW[k] > 0 ? pages * 4096 / R_BW[k] * 1e9 : 0);
+		double net2 = 2 * R_LAT[k] + (R_BW[k] > 0 ? bytes / R_BW[k] * 1e9 : 0);
+		double save = (R_SAVE0 + R_SAVE_PP * pages) * F();
+		double rest = (R_REST0 + R_REST_PP * pages) * F();
+		ukf_calib_set_add(s, "agent", 0, R_AGENT * F());
+		ukf_calib_set_add(s, "rfork_save", pages, save + R_AGENT + net1);
+		ukf_calib_set_add(s, "rfork_restore", pages, rest + R_AGENT);
+		ukf_calib_set_add(s, "rfork", pages,
+				  save + R_AGENT + net1 + rest + R_AGENT);
+		ukf_calib_set_add(s, "tfetch", bytes,
+				  (R_LOAD0 + R_LOAD_PB * bytes) * F() + R_AGENT +
+				      net2);
+	}
+#undef F
+	gsl_rng_free(r);
+	return s;
+}
+
+/* The remote keys of the model file at conf against the known costs
+ * (the save's base folded into restore_base_ns). */
+static int check_remote_keys(const char *conf)
+{
+	struct ukf_sim_model m, d;
+	char err[512];
+
+	ukf_sim_model_default(&d);
+	m = d;
+	int rc = ukf_sim_model_load(&m, conf, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	CHECK(rc == 0);
+	CHECK(near((double)m.agent_msg_ns, R_AGENT, 0.02));
+	CHECK(near((double)m.save_ns_per_page, R_SAVE_PP, 0.05));
+	CHECK(near((double)m.restore_ns_per_page, R_REST_PP, 0.05));
+	CHECK(near((double)m.restore_base_ns, R_REST0 + R_SAVE0, 0.05));
+	/* the intercept, 2 ms under 4-16 ms of per-byte cost whose noise
+	 * grows with it: loosely determined (as the boot's) */
+	CHECK(near((double)m.load_base_ns, R_LOAD0, 0.2));
+	CHECK(near(m.load_ns_per_byte, R_LOAD_PB, 0.05));
+	CHECK(m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_LOGNORMAL ||
+	      m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_GAMMA ||
+	      m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_WEIBULL ||
+	      m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_LOGLOGISTIC);
+	CHECK(m.dist[UKF_SIM_OP_LOAD].family != UKF_SIM_DIST_NONE);
+	CHECK(m.dist[UKF_SIM_OP_SAVE].family != UKF_SIM_DIST_NONE);
+	/* what was not measured keeps its default */
+	CHECK(m.boot_base_ns == d.boot_base_ns);
+	CHECK(m.clone_ns_per_page == d.clone_ns_per_page);
+	return 0;
+}
+
+/*
+ * Two synthetic --cluster calibrations, one over a 10 ms / 100 Mbit/s
+ * link and one over an unshaped one (nothing charged to it), stored in
+ * one database: each refits to the known costs (within 5% for the slopes
+ * and the restore base: 600 samples per op at 512-2048 pages, factor sigma
+ * 0.05, about 4 standard errors of the restore slope; 20% for the
+ * load base, small beside 8-32 MiB of per-byte cost), and so do both
+ * together (--calib 1,2 and all), the link subtracted per sample. Without
+ * the subtraction the save slope of the shaped link would be off by
+ * 4096 / 12.5 MB/s = 328 us per page: the check can fail.
+ */
+static int t_remote_fit(void)
+{
+	char db[128], conf[128], err[512], text[32768];
+	ukf_calib_set_t *a = synthetic_remote(0, 600, 11),
+			*b = synthetic_remote(1, 600, 12), *back = NULL;
+	int64_t id;
+
+	CHECK(a && b);
+	tmp_path(db, sizeof(db), "remote.db");
+	tmp_path(conf, sizeof(conf), "remote.conf");
+	CHECK(ukf_calib_store(db, a, &id, err, sizeof(err)) == 0 && id == 1);
+	CHECK(ukf_calib_store(db, b, &id, err, sizeof(err)) == 0 && id == 2);
+	/* the link comes back with each calibration */
+	CHECK(ukf_calib_load(db, 1, &back, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_set_get_prov(back)->link_latency_ns == R_LAT[0]);
+	CHECK(ukf_calib_set_get_prov(back)->link_bandwidth == R_BW[0]);
+	CHECK(!strcmp(ukf_calib_set_get_prov(back)->link, "synthetic link 0"));
+	double lat, bw;
+	ukf_calib_set_get_link(back, 5, &lat, &bw);
+	CHECK(lat == R_LAT[0] && bw == R_BW[0]);
+	ukf_calib_set_destroy(&back);
+
+	CHECK(run_cmd6("--from-db", db, "--calib", "1", "--out", conf) == 0);
+	CHECK(check_remote_keys(conf) == 0);
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "# Cluster: synthetic.conf (2 nodes") != NULL);
+	CHECK(strstr(text, "Link: synthetic link 0") != NULL);
+	CHECK(strstr(text, "latency 10.000 ms, 12.5 MB/s") != NULL);
+	CHECK(strstr(text, "# Check: remote fork request -> ready") != NULL);
+	CHECK(run_cmd6("--from-db", db, "--calib", "2", "--out", conf) == 0);
+	CHECK(check_remote_keys(conf) == 0);
+	CHECK(run_cmd6("--from-db", db, "--calib", "1,2", "--out", conf) == 0);
+	CHECK(check_remote_keys(conf) == 0);
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "# Merged:\n#   calibration 1: ") != NULL);
+	CHECK(strstr(text, "#   calibration 2: ") != NULL);
+	CHECK(strstr(text, "several (one per calibration merged)") != NULL);
+	CHECK(run_cmd6("--from-db", db, "--calib", "all", "--out", conf) == 0);
+	CHECK(check_remote_keys(conf) == 0);
+	/* the shaped link's samples fitted as if unshaped: the save slope
+	 * takes the transfer (the subtraction is what makes it right) */
+	ukf_calib_set_link(a, 0, 0);
+	ukf_calib_set_t *c = ukf_calib_set_create();
+	CHECK(c);
+	for (size_t i = 0; i < ukf_calib_set_count(a); i++) {
+		const char *op;
+		double x, ns;
+		ukf_calib_set_get(a, i, &op, &x, &ns);
+		CHECK(ukf_calib_set_add(c, op, x, ns) == 0);
+	}
+	CHECK(ukf_calib_model_write(c, conf, NULL, err, sizeof(err)) == 0);
+	struct ukf_sim_model m;
+	ukf_sim_model_default(&m);
+	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
+	CHECK(near((double)m.save_ns_per_page, R_SAVE_PP + 4096 / R_BW[0] * 1e9,
+		   0.05));
+	/* bad ids */
+	CHECK(run_cmd6("--from-db", db, "--calib", "3", "--out", conf) == 1);
+	CHECK(run_cmd6("--from-db", db, "--calib", "1,", "--out", conf) == 2);
+	CHECK(run_cmd6("--from-db", db, "--calib", "x", "--out", conf) == 2);
+	CHECK(run_cmd("--calib", "1", "--out", conf, NULL) == 2);
+	ukf_calib_set_destroy(&a);
+	ukf_calib_set_destroy(&b);
+	ukf_calib_set_destroy(&c);
+	unlink(db);
+	unlink(conf);
+	return 0;
+}
+
+/*
+ * A database of the calibrations before --cluster (calib_runs without the
+ * link columns) refits as before; a --cluster calibration stored into it
+ * adds the columns, and both load together (the old one over no link).
+ */
+static int t_remote_old_db(void)
+{
+	char db[128], conf[128], err[512], sql[256];
+	ukf_calib_set_t *s = synthetic(), *r = synthetic_remote(0, 600, 13),
+			*back = NULL;
+	sqlite3 *sq = NULL;
+
+	CHECK(s && r);
+	tmp_path(db, sizeof(db), "old.db");
+	tmp_path(conf, sizeof(conf), "old.conf");
+	/* a results database (the results library's schema), with the
+	 * calibration tables as they were */
+	ukf_db_t *rdb = ukf_db_open(db, err, sizeof(err));
+	CHECK(rdb);
+	ukf_db_close(&rdb);
+	CHECK(sqlite3_open(db, &sq) == SQLITE_OK);
+	CHECK(sqlite3_exec(
+		  sq,
+		  "BEGIN; CREATE TABLE calib_runs(id INTEGER PRIMARY KEY, date TEXT,"
+		  " host TEXT, kvm TEXT, backend TEXT, plan TEXT, command TEXT,"
+		  " load TEXT, n INTEGER);"
+		  "CREATE TABLE calib_samples(calib INTEGER NOT NULL"
+		  " REFERENCES calib_runs(id), op TEXT NOT NULL, x REAL NOT NULL,"
+		  " ns REAL NOT NULL);"
+		  "INSERT INTO calib_runs VALUES (1, '2026-12-04T00:00Z', 'old',"
+		  " 'none: synthetic', 'kvm', 'default', 'c', '0', 3);",
+		  NULL, NULL, NULL) == SQLITE_OK);
+	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
+		const char *op;
+		double x, ns;
+		ukf_calib_set_get(s, i, &op, &x, &ns);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO calib_samples VALUES (1, '%s', %.17g, "
+			 "%.17g)",
+			 op, x, ns);
+		CHECK(sqlite3_exec(sq, sql, NULL, NULL, NULL) == SQLITE_OK);
+	}
+	CHECK(sqlite3_exec(sq, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(sq);
+	CHECK(run_cmd("--from-db", db, "--out", conf, NULL) == 0);
+	struct ukf_sim_model m, d;
+	ukf_sim_model_default(&d);
+	m = d;
+	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
+	CHECK(near((double)m.clone_ns_per_page, FORK_PP, 0.03));
+	CHECK(m.restore_base_ns == d.restore_base_ns);
+	char text[32768];
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "# Cluster:") == NULL);
+	CHECK(strstr(text, "Remote operations") == NULL);
+	/* a --cluster calibration into the old database */
+	int64_t id = 0;
+	CHECK(ukf_calib_store(db, r, &id, err, sizeof(err)) == 0 && id == 2);
+	CHECK(ukf_calib_load_ids(db, NULL, 0, &back, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_set_count(back) ==
+	      ukf_calib_set_count(s) + ukf_calib_set_count(r));
+	double lat, bw;
+	ukf_calib_set_get_link(back, 0, &lat, &bw);
+	CHECK(lat == 0 && bw == 0); /* the old one: no link */
+	ukf_calib_set_get_link(back, ukf_calib_set_count(back) - 1, &lat, &bw);
+	CHECK(lat == R_LAT[0] && bw == R_BW[0]);
+	CHECK(ukf_calib_model_write(back, conf, NULL, err, sizeof(err)) == 0);
+	m = d;
+	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
+	CHECK(near((double)m.clone_ns_per_page, FORK_PP, 0.03));
+	CHECK(near((double)m.restore_ns_per_page, R_REST_PP, 0.05));
+	ukf_calib_set_destroy(&back);
+	/* the old calibration alone, after the columns were added */
+	CHECK(run_cmd6("--from-db", db, "--calib", "1", "--out", conf) == 0);
+	ukf_calib_set_destroy(&s);
+	ukf_calib_set_destroy(&r);
+	unlink(db);
+	unlink(conf);
+	return 0;
+}
+
+/* --cluster refusals: a missing file, a malformed one, one node, the
+ * options that do not go with it; each exit 2 before anything is run. */
+static int t_remote_cmd(void)
+{
+	char path[128], text[1024];
+	static const char key[] = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+
+	tmp_path(path, sizeof(path), "c.conf");
+	CHECK(run_cmd("--cluster", "/nonexistent/cluster.conf", NULL, NULL,
+		      NULL) == 2);
+	FILE *f = fopen(path, "w");
+	CHECK(f);
+	fputs("[cluster]\nname = t\ncolour = blue\n", f);
+	fclose(f);
+	CHECK(run_cmd("--cluster", path, NULL, NULL, NULL) == 2);
+	snprintf(text, sizeof(text),
+		 "[cluster]\nname = t\n[node 0]\nendpoint = tcp://h0:1\n"
+		 "public_key = %s\nsecret_key_file = k0\n",
+		 key);
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs(text, f);
+	fclose(f);
+	CHECK(run_cmd("--cluster", path, NULL, NULL, NULL) == 2);
+	CHECK(run_cmd("--cluster", path, "--backend", "sim", NULL) == 2);
+	CHECK(run_cmd("--cluster", path, "--delay", "x", NULL) == 2);
+	CHECK(run_cmd("--cluster", path, "--rate", "-1", NULL) == 2);
+	CHECK(run_cmd("--backend", "kvm", "--rate", "10", NULL) == 2);
+	CHECK(run_cmd("--from-db", "x.db", "--cluster", path, NULL) == 2);
+	unlink(path);
 	return 0;
 }
 
@@ -964,6 +1253,9 @@ static const struct selftest tests[] = {
     {"sim_factor", t_sim_factor},
     {"sim_dist_keys", t_sim_dist_keys},
     {"cmd_from_db", t_cmd_from_db},
+    {"remote_fit", t_remote_fit},
+    {"remote_old_db", t_remote_old_db},
+    {"remote_cmd", t_remote_cmd},
     {"fit_loglogistic", t_fit_loglogistic},
     {"fit_tail_choice", t_fit_tail_choice},
     {"sim_loglogistic", t_sim_loglogistic},
