@@ -55,6 +55,40 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 			  const char *tmpdir, ukf_calib_scenario_fn run,
 			  ukf_calib_set_t *s, char *err, size_t errlen);
 
+/* ---- samples from a results database and an engine trace (collect.c) ---- */
+
+/* One SELECT of (x, ns) rows (its ?1 bound to arg) into s as op; *got:
+ * rows added. 0, or -1 with a message in err. */
+int ukf_calib_query(const char *db, const char *sql, int64_t arg,
+		    ukf_calib_set_t *s, const char *op, size_t *got, char *err,
+		    size_t errlen);
+
+/* The largest run id of db (0: none, or no database). */
+int64_t ukf_calib_max_run(const char *db);
+
+/* template-make (and, with tfetch, template-fetch) -> template-ready pairs
+ * of an engine trace, per node and app: "template" (*got) and "tfetch"
+ * (*fgot) samples, x = the template's bytes. 0, or -1 (unreadable). */
+int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
+			      size_t *got, size_t *fgot, char *err,
+			      size_t errlen);
+
+struct ukf_calib_remote_counts {
+	size_t save, restore, total, agent, made, fetch;
+};
+
+/*
+ * The remote samples of the runs of db after run `before` and of their
+ * engine trace (rfork_save, rfork_restore, rfork; agent; template and
+ * tfetch), as calibrate --cluster takes them after its workload; the
+ * simulator's runs of the same workload read alike (tests/calib). 0, or
+ * -1 with a message in err.
+ */
+int ukf_calib_collect_remote(const char *db, const char *trace,
+			      int64_t before, ukf_calib_set_t *s,
+			      struct ukf_calib_remote_counts *c, char *err,
+			      size_t errlen);
+
 /*
  * Run plan p's cluster workload on the node agents of cluster file
  * `cluster` (nodes of them, 2 at least) and add the remote samples

@@ -51,7 +51,7 @@ for k in save_ns_per_page restore_base_ns restore_ns_per_page load_base_ns \
 done
 grep -q '^# Cluster: .*(2 nodes, directory embedded)' "$T/m.conf" ||
 	fail "no cluster provenance in the model file"
-grep -q '^# Link: no delay added, rate not limited (the testbed' "$T/m.conf" ||
+grep -q 'Link: no delay added, rate not limited (the testbed' "$T/m.conf" ||
 	fail "no link provenance in the model file"
 # the refit writes the same file (line 2 names it)
 sed 2d "$T/m.conf" >"$T/a"
