@@ -84,10 +84,10 @@ struct ukf_calib_remote_counts {
  * simulator's runs of the same workload read alike (tests/calib). 0, or
  * -1 with a message in err.
  */
-int ukf_calib_collect_remote(const char *db, const char *trace,
-			      int64_t before, ukf_calib_set_t *s,
-			      struct ukf_calib_remote_counts *c, char *err,
-			      size_t errlen);
+int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
+			     ukf_calib_set_t *s,
+			     struct ukf_calib_remote_counts *c, char *err,
+			     size_t errlen);
 
 /*
  * Run plan p's cluster workload on the node agents of cluster file

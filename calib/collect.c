@@ -12,8 +12,8 @@
 
 /* One SELECT of (x, ns) rows into the set as op; *got: rows added. */
 int ukf_calib_query(const char *db, const char *sql, int64_t arg,
-			 ukf_calib_set_t *s, const char *op, size_t *got,
-			 char *err, size_t errlen)
+		    ukf_calib_set_t *s, const char *op, size_t *got, char *err,
+		    size_t errlen)
 {
 	sqlite3 *sq = NULL;
 	sqlite3_stmt *st = NULL;
@@ -68,7 +68,8 @@ int64_t ukf_calib_max_run(const char *db)
  * app=A node=N bytes=B ..." (T in seconds). Makes become "template"
  * samples, fetches (with tfetch) "tfetch" ones, x = bytes. */
 int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
-			   size_t *got, size_t *fgot, char *err, size_t errlen)
+			      size_t *got, size_t *fgot, char *err,
+			      size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char line[1024];
@@ -112,12 +113,12 @@ int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 				if (strcmp(open_[i].app, app) ||
 				    strcmp(open_[i].node, node))
 					continue;
-				if (b && ukf_calib_set_add(
-					     s,
-					     open_[i].fetch ? "tfetch"
-							    : "template",
-					     strtod(b + 7, NULL),
-					     (t - open_[i].t) * 1e9) == 0)
+				if (b &&
+				    ukf_calib_set_add(
+					s,
+					open_[i].fetch ? "tfetch" : "template",
+					strtod(b + 7, NULL),
+					(t - open_[i].t) * 1e9) == 0)
 					(*(open_[i].fetch ? fgot : got))++;
 				open_[i] = open_[--nopen];
 				break;
@@ -137,37 +138,36 @@ int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 	" FROM instances WHERE run > ?1 AND start = 'fork'"                    \
 	" AND coalesce(remote, 0) AND delta_bytes > 0"
 
-int ukf_calib_collect_remote(const char *db, const char *trace,
-			      int64_t before, ukf_calib_set_t *s,
-			      struct ukf_calib_remote_counts *c, char *err,
-			      size_t errlen)
+int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
+			     ukf_calib_set_t *s,
+			     struct ukf_calib_remote_counts *c, char *err,
+			     size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
 	/* delta save + transfer: placement on the parent's node -> the
 	 * restore's start on the target (one clock per node: the testbed's
 	 * agents share the host's; real hosts need synchronised clocks),
 	 * without the children that had to fetch the template first */
-	if (ukf_calib_query(db,
-			    "SELECT delta_bytes / 4096.0, t_start - t_placed"
-			    REMOTE_FORK
-			    " AND NOT coalesce(template_fetched, 0)"
-			    " AND t_start >= t_placed AND t_placed >= 0"
-			    " ORDER BY run, id",
-			    before, s, "rfork_save", &c->save, err, errlen) < 0 ||
-	    ukf_calib_query(db,
-			    "SELECT delta_bytes / 4096.0, t_ready - t_start"
-			    REMOTE_FORK
-			    " AND t_ready >= t_start AND t_start >= 0"
-			    " ORDER BY run, id",
-			    before, s, "rfork_restore", &c->restore, err,
-			    errlen) < 0 ||
-	    ukf_calib_query(db,
-			    "SELECT delta_bytes / 4096.0, t_ready - t_request"
-			    REMOTE_FORK
-			    " AND NOT coalesce(template_fetched, 0)"
-			    " AND t_ready >= t_request AND t_request >= 0"
-			    " ORDER BY run, id",
-			    before, s, "rfork", &c->total, err, errlen) < 0)
+	if (ukf_calib_query(
+		db,
+		"SELECT delta_bytes / 4096.0, t_start - t_placed" REMOTE_FORK
+		" AND NOT coalesce(template_fetched, 0)"
+		" AND t_start >= t_placed AND t_placed >= 0"
+		" ORDER BY run, id",
+		before, s, "rfork_save", &c->save, err, errlen) < 0 ||
+	    ukf_calib_query(
+		db,
+		"SELECT delta_bytes / 4096.0, t_ready - t_start" REMOTE_FORK
+		" AND t_ready >= t_start AND t_start >= 0"
+		" ORDER BY run, id",
+		before, s, "rfork_restore", &c->restore, err, errlen) < 0 ||
+	    ukf_calib_query(
+		db,
+		"SELECT delta_bytes / 4096.0, t_ready - t_request" REMOTE_FORK
+		" AND NOT coalesce(template_fetched, 0)"
+		" AND t_ready >= t_request AND t_request >= 0"
+		" ORDER BY run, id",
+		before, s, "rfork", &c->total, err, errlen) < 0)
 		return -1;
 	/* the engine's own time on a request handled where it was made:
 	 * here mostly cold boots (each app's first instance) */

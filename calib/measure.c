@@ -82,8 +82,9 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	    "SELECT %" PRIu64 ", t_marker - t_launch FROM boots"
 	    " WHERE run > ?1 AND ok AND t_marker >= t_launch ORDER BY run, idx",
 	    mem);
-	if (ukf_calib_query(db, sql, before, s, from_template ? "clone" : "boot",
-			  &got, err, errlen) < 0)
+	if (ukf_calib_query(db, sql, before, s,
+			    from_template ? "clone" : "boot", &got, err,
+			    errlen) < 0)
 		return -1;
 	if (got < 2) {
 		snprintf(err, errlen,
@@ -176,14 +177,14 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	/* x = pages copied at the fork: the parent's dirty_pages (its row at
 	 * exit; a kvm-ops.lua parent writes nothing after forking) */
 	if (ukf_calib_query(db,
-			  "SELECT p.dirty_pages, c.t_ready - c.t_request"
-			  " FROM instances c JOIN instances p"
-			  " ON p.run = c.run AND p.id = c.parent"
-			  " WHERE c.run > ?1 AND c.start = 'fork'"
-			  " AND NOT coalesce(c.remote, 0)"
-			  " AND c.t_ready >= c.t_request AND c.t_request >= 0"
-			  " ORDER BY c.run, c.id",
-			  before, s, "fork", &got, err, errlen) < 0)
+			    "SELECT p.dirty_pages, c.t_ready - c.t_request"
+			    " FROM instances c JOIN instances p"
+			    " ON p.run = c.run AND p.id = c.parent"
+			    " WHERE c.run > ?1 AND c.start = 'fork'"
+			    " AND NOT coalesce(c.remote, 0)"
+			    " AND c.t_ready >= c.t_request AND c.t_request >= 0"
+			    " ORDER BY c.run, c.id",
+			    before, s, "fork", &got, err, errlen) < 0)
 		return -1;
 	/* Template starts through the engine, request -> READY: what the
 	 * simulator's template start is (READY comes from the VM thread
@@ -193,27 +194,28 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	 * not stored; 0 (a flat mean). */
 	size_t cgot, agot;
 	if (ukf_calib_query(db,
-			  "SELECT 0, t_ready - t_request FROM instances"
-			  " WHERE run > ?1 AND start = 'template'"
-			  " AND NOT coalesce(remote, 0)"
-			  " AND NOT coalesce(template_fetched, 0)"
-			  " AND t_ready >= t_request AND t_request >= 0"
-			  " ORDER BY run, id",
-			  before, s, "clone_engine", &cgot, err, errlen) < 0)
+			    "SELECT 0, t_ready - t_request FROM instances"
+			    " WHERE run > ?1 AND start = 'template'"
+			    " AND NOT coalesce(remote, 0)"
+			    " AND NOT coalesce(template_fetched, 0)"
+			    " AND t_ready >= t_request AND t_request >= 0"
+			    " ORDER BY run, id",
+			    before, s, "clone_engine", &cgot, err, errlen) < 0)
 		return -1;
 	/* The engine's own time from a request to the backend operation it
 	 * leads to (placement, bookkeeping, the live loop's turn): the node
 	 * agent's service of one message, for template starts and forks. */
 	if (ukf_calib_query(db,
-			  "SELECT 0, t_start - t_request FROM instances"
-			  " WHERE run > ?1 AND start IN ('template', 'fork')"
-			  " AND NOT coalesce(remote, 0)"
-			  " AND NOT coalesce(template_fetched, 0)"
-			  " AND t_start >= t_request AND t_request >= 0"
-			  " ORDER BY run, id",
-			  before, s, "agent", &agot, err, errlen) < 0)
+			    "SELECT 0, t_start - t_request FROM instances"
+			    " WHERE run > ?1 AND start IN ('template', 'fork')"
+			    " AND NOT coalesce(remote, 0)"
+			    " AND NOT coalesce(template_fetched, 0)"
+			    " AND t_start >= t_request AND t_request >= 0"
+			    " ORDER BY run, id",
+			    before, s, "agent", &agot, err, errlen) < 0)
 		return -1;
-	if (ukf_calib_trace_templates(trace, 0, s, &tgot, &fgot, err, errlen) < 0)
+	if (ukf_calib_trace_templates(trace, 0, s, &tgot, &fgot, err, errlen) <
+	    0)
 		return -1;
 	fprintf(stderr,
 		"ukfork calibrate: %zu live forks, %zu templates made, %zu "

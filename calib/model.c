@@ -58,7 +58,8 @@ static int collect(const ukf_calib_set_t *s, struct opfit *f)
 		ukf_calib_set_get(s, i, &op, &x, &ns);
 		if (!strcmp(op, f->op) && (ns > 0 || (f->zero_ok && ns == 0)) &&
 		    isfinite(ns) && isfinite(x)) {
-			ukf_calib_set_get_link(s, i, &f->lat[f->n], &f->bw[f->n]);
+			ukf_calib_set_get_link(s, i, &f->lat[f->n],
+					       &f->bw[f->n]);
 			f->x[f->n] = x;
 			f->y[f->n++] = ns;
 		}
@@ -246,8 +247,8 @@ static void less_charged(struct opfit *f, double agent, int msgs,
 			 double bytes_per_x)
 {
 	for (size_t i = 0; i < f->n; i++) {
-		double y = f->y[i] - agent -
-			   net_ns(f, i, msgs, f->x[i] * bytes_per_x);
+		double y =
+		    f->y[i] - agent - net_ns(f, i, msgs, f->x[i] * bytes_per_x);
 		if (y < 1) {
 			y = 1;
 			f->clamped++;
@@ -268,8 +269,8 @@ static void links_text(const struct opfit *f, char *buf, size_t cap)
 	else if (!same)
 		snprintf(buf, cap, "several (one per calibration merged)");
 	else if (f->bw[0] > 0)
-		snprintf(buf, cap, "latency %.3f ms, %.4g MB/s", f->lat[0] / 1e6,
-			 f->bw[0] / 1e6);
+		snprintf(buf, cap, "latency %.3f ms, %.4g MB/s",
+			 f->lat[0] / 1e6, f->bw[0] / 1e6);
 	else
 		snprintf(buf, cap, "latency %.3f ms, bandwidth not limited",
 			 f->lat[0] / 1e6);
@@ -285,10 +286,9 @@ static void put_clamped(FILE *o, const struct opfit *f)
 }
 
 /* The remote operations' keys (--cluster calibrations). */
-static void put_remote(FILE *o, const struct opfit *sv,
-		       const struct opfit *rs, const struct opfit *tf,
-		       const struct opfit *rf, double restore_base,
-		       double agent)
+static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
+		       const struct opfit *tf, const struct opfit *rf,
+		       double restore_base, double agent)
 {
 	char l1[96], l2[96], l3[96];
 

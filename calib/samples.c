@@ -69,8 +69,7 @@ int ukf_calib_set_add(ukf_calib_set_t *s, const char *op, double x, double ns)
 	return 0;
 }
 
-void ukf_calib_set_link(ukf_calib_set_t *s, double latency_ns,
-			double bandwidth)
+void ukf_calib_set_link(ukf_calib_set_t *s, double latency_ns, double bandwidth)
 {
 	s->lat = latency_ns > 0 ? latency_ns : 0;
 	s->bw = bandwidth > 0 ? bandwidth : 0;
@@ -98,10 +97,9 @@ void ukf_calib_set_get(const ukf_calib_set_t *s, size_t i, const char **op,
 
 int ukf_calib_set_prov(ukf_calib_set_t *s, const struct ukf_calib_prov *p)
 {
-	const char *in[NSTRS] = {p->date,    p->host,	 p->kvm,
-				 p->backend, p->plan,	 p->command,
-				 p->load,    p->cluster, p->link,
-				 p->sources};
+	const char *in[NSTRS] = {p->date, p->host,    p->kvm,  p->backend,
+				 p->plan, p->command, p->load, p->cluster,
+				 p->link, p->sources};
 	char *out[NSTRS] = {0};
 
 	for (size_t i = 0; i < NSTRS; i++) {
@@ -403,7 +401,8 @@ static int all_ids(sqlite3 *sq, const char *path, int64_t **ids, size_t *n,
 			int64_t *v = realloc(*ids, cap * sizeof(*v));
 			if (!v) {
 				sqlite3_finalize(st);
-				snprintf(err, errlen, "%s: out of memory", path);
+				snprintf(err, errlen, "%s: out of memory",
+					 path);
 				return -1;
 			}
 			*ids = v;
@@ -453,8 +452,8 @@ int ukf_calib_load_ids(const char *path, const int64_t *ids, size_t nids,
 		char line[1024];
 		int k = snprintf(
 		    line, sizeof(line),
-		    "%scalibration %lld: %s, %s, %zu samples%s%s%s%s", i ? "\n" : "",
-		    (long long)cid, p->date ? p->date : "?",
+		    "%scalibration %lld: %s, %s, %zu samples%s%s%s%s",
+		    i ? "\n" : "", (long long)cid, p->date ? p->date : "?",
 		    p->backend ? p->backend : "?", nadd,
 		    p->cluster ? ", cluster " : "",
 		    p->cluster ? p->cluster : "", p->link ? ", link " : "",

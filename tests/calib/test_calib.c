@@ -849,9 +849,8 @@ static int run_cmd(const char *a1, const char *a2, const char *a3,
 static int run_cmd6(const char *a1, const char *a2, const char *a3,
 		    const char *a4, const char *a5, const char *a6)
 {
-	char *av[8] = {(char *)"calibrate", (char *)a1, (char *)a2,
-		       (char *)a3,	    (char *)a4, (char *)a5,
-		       (char *)a6,	    NULL};
+	char *av[8] = {(char *)"calibrate", (char *)a1, (char *)a2, (char *)a3,
+		       (char *)a4,	    (char *)a5, (char *)a6, NULL};
 	fflush(stdout);
 	return ukf_calib_main(7, av, NULL);
 }
@@ -930,19 +929,23 @@ static ukf_calib_set_t *synthetic_remote(int k, int n, unsigned long seed)
 	ukf_calib_set_link(s, R_LAT[k], R_BW[k]);
 #define F() gsl_ran_lognormal(r, -0.00125, 0.05)
 	for (int i = 0; i < n; i++) {
-		double pages = 512.0 * (1 + i % 4), bytes = (8 << (i % 3)) * 1048576.0;
-		double net1 = R_LAT[k] + (R_BW[k] > 0 ? pages * 4096 / R_BW[k] * 1e9 : 0);
-		double net2 = 2 * R_LAT[k] + (R_BW[k] > 0 ? bytes / R_BW[k] * 1e9 : 0);
+		double pages = 512.0 * (1 + i % 4),
+		       bytes = (8 << (i % 3)) * 1048576.0;
+		double net1 =
+		    R_LAT[k] + (R_BW[k] > 0 ? pages * 4096 / R_BW[k] * 1e9 : 0);
+		double net2 =
+		    2 * R_LAT[k] + (R_BW[k] > 0 ? bytes / R_BW[k] * 1e9 : 0);
 		double save = (R_SAVE0 + R_SAVE_PP * pages) * F();
 		double rest = (R_REST0 + R_REST_PP * pages) * F();
 		ukf_calib_set_add(s, "agent", 0, R_AGENT * F());
-		ukf_calib_set_add(s, "rfork_save", pages, save + R_AGENT + net1);
+		ukf_calib_set_add(s, "rfork_save", pages,
+				  save + R_AGENT + net1);
 		ukf_calib_set_add(s, "rfork_restore", pages, rest + R_AGENT);
 		ukf_calib_set_add(s, "rfork", pages,
 				  save + R_AGENT + net1 + rest + R_AGENT);
 		ukf_calib_set_add(s, "tfetch", bytes,
-				  (R_LOAD0 + R_LOAD_PB * bytes) * F() + R_AGENT +
-				      net2);
+				  (R_LOAD0 + R_LOAD_PB * bytes) * F() +
+				      R_AGENT + net2);
 	}
 #undef F
 	gsl_rng_free(r);
@@ -1083,17 +1086,19 @@ static int t_remote_old_db(void)
 	CHECK(rdb);
 	ukf_db_close(&rdb);
 	CHECK(sqlite3_open(db, &sq) == SQLITE_OK);
-	CHECK(sqlite3_exec(
-		  sq,
-		  "BEGIN; CREATE TABLE calib_runs(id INTEGER PRIMARY KEY, date TEXT,"
-		  " host TEXT, kvm TEXT, backend TEXT, plan TEXT, command TEXT,"
-		  " load TEXT, n INTEGER);"
-		  "CREATE TABLE calib_samples(calib INTEGER NOT NULL"
-		  " REFERENCES calib_runs(id), op TEXT NOT NULL, x REAL NOT NULL,"
-		  " ns REAL NOT NULL);"
-		  "INSERT INTO calib_runs VALUES (1, '2026-12-04T00:00Z', 'old',"
-		  " 'none: synthetic', 'kvm', 'default', 'c', '0', 3);",
-		  NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(
+	    sqlite3_exec(
+		sq,
+		"BEGIN; CREATE TABLE calib_runs(id INTEGER PRIMARY KEY, date "
+		"TEXT,"
+		" host TEXT, kvm TEXT, backend TEXT, plan TEXT, command TEXT,"
+		" load TEXT, n INTEGER);"
+		"CREATE TABLE calib_samples(calib INTEGER NOT NULL"
+		" REFERENCES calib_runs(id), op TEXT NOT NULL, x REAL NOT NULL,"
+		" ns REAL NOT NULL);"
+		"INSERT INTO calib_runs VALUES (1, '2026-12-04T00:00Z', 'old',"
+		" 'none: synthetic', 'kvm', 'default', 'c', '0', 3);",
+		NULL, NULL, NULL) == SQLITE_OK);
 	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
 		const char *op;
 		double x, ns;
@@ -1194,8 +1199,8 @@ static int t_sim_remote(void)
 	 * from the cold boots placed on their origin node */
 	CHECK(c.restore == 27 && c.save == 18 && c.total == 18);
 	if (!(c.fetch == 9 && c.made == 9 && c.agent >= 3))
-		fprintf(stderr, "fetch %zu made %zu agent %zu\n", c.fetch, c.made,
-			c.agent);
+		fprintf(stderr, "fetch %zu made %zu agent %zu\n", c.fetch,
+			c.made, c.agent);
 	CHECK(c.fetch == 9 && c.made == 9 && c.agent >= 3);
 	/* sim's request -> start has no agent time in it (its agent serves
 	 * backend events, not requests): agent_msg_ns is given as the
