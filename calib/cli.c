@@ -582,10 +582,13 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 			return 2;
 		}
 		nodes = (uint32_t)cl->nnodes;
-		snprintf(clinfo, sizeof(clinfo), "%s (%u nodes, directory %s)",
-			 cluster, nodes,
-			 cl->directory == UKF_CLUSTER_DIR_ETCD ? "etcd"
-							       : "embedded");
+		snprintf(
+		    clinfo, sizeof(clinfo),
+		    "%s (%u nodes, directory %s, compress %s)", cluster, nodes,
+		    cl->directory == UKF_CLUSTER_DIR_ETCD ? "etcd" : "embedded",
+		    cl->compress == UKF_TP_COMPRESS_NONE  ? "none"
+		    : cl->compress == UKF_TP_COMPRESS_LZ4 ? "lz4"
+							  : "zstd");
 		ukf_cluster_destroy(&cl);
 		if (nodes < 2) {
 			fprintf(stderr,

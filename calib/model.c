@@ -198,8 +198,14 @@ static void summary_row(FILE *o, const struct opfit *f, const char *xu)
 	if (!f->fitted) {
 		fprintf(o,
 			"%-13s %5zu  (not fitted: too few samples; the "
-			"simulator keeps its default)\n",
+			"simulator keeps its default)",
 			f->op, f->n);
+		if (f->clamped)
+			fprintf(o,
+				" [%zu left out: no more than sim charges "
+				"the link]",
+				f->clamped);
+		fputc('\n', o);
 		return;
 	}
 	fprintf(o, "%-13s %5zu  %12.1f us", f->op, f->n, f->base / 1e3);
@@ -210,6 +216,9 @@ static void summary_row(FILE *o, const struct opfit *f, const char *xu)
 		fprintf(o, "  %s(%.4g, %.4g) KS D %.3f",
 			ukf_calib_family_name(f->dist.family), f->dist.p1,
 			f->dist.p2, f->dist.ks_d);
+	if (f->clamped)
+		fprintf(o, " [%zu left out: no more than sim charges the link]",
+			f->clamped);
 	fputc('\n', o);
 }
 
@@ -241,20 +250,26 @@ static double net_ns(const struct opfit *f, size_t i, int msgs, double bytes)
 /* Each sample less what the simulator charges beside the cost fitted:
  * `agent` (agent_msg_ns: the one event the agent serves before the
  * engine hears of it), msgs messages and x * bytes_per_x bytes over the
- * link. Samples that would go below 1 ns are set to 1 ns and counted in
- * f->clamped. */
+ * link. A sample that took no more than that (the link carried fewer
+ * bytes than sim charges: compressed transfers) is left out and counted
+ * in f->clamped: a cost of 0 or less says nothing about the cost. */
 static void less_charged(struct opfit *f, double agent, int msgs,
 			 double bytes_per_x)
 {
+	size_t k = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		double y =
 		    f->y[i] - agent - net_ns(f, i, msgs, f->x[i] * bytes_per_x);
-		if (y < 1) {
-			y = 1;
+		if (!(y > 0)) {
 			f->clamped++;
+			continue;
 		}
-		f->y[i] = y;
+		f->x[k] = f->x[i];
+		f->lat[k] = f->lat[i];
+		f->bw[k] = f->bw[i];
+		f->y[k++] = y;
 	}
+	f->n = k;
 }
 
 /* The links of f's samples, for the file's comments: "L ms, B MB/s"
@@ -280,9 +295,11 @@ static void put_clamped(FILE *o, const struct opfit *f)
 {
 	if (f->clamped)
 		fprintf(o,
-			"#   %zu of %zu samples at or below what sim charges "
-			"beside the cost: taken as 1 ns\n",
-			f->clamped, f->n);
+			"#   %zu of %zu samples took no more than sim charges "
+			"beside the cost (fewer bytes\n"
+			"#   on the wire than sim charges: compressed "
+			"transfers?): left out\n",
+			f->clamped, f->clamped + f->n);
 }
 
 /* The remote operations' keys (--cluster calibrations). */
@@ -322,9 +339,9 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		put_dist(o, sv);
 	} else {
 		fprintf(o,
-			"# Delta save: not fitted (%zu samples): "
-			"save_ns_per_page keeps its default\n",
-			sv->n);
+			"# Delta save: not fitted (%zu samples, %zu left "
+			"out): save_ns_per_page keeps its default\n",
+			sv->n, sv->clamped);
 	}
 	if (rs->fitted) {
 		fprintf(o,
@@ -350,10 +367,10 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		put_dist(o, rs);
 	} else {
 		fprintf(o,
-			"# Restore: not fitted (%zu samples): "
+			"# Restore: not fitted (%zu samples, %zu left out): "
 			"restore_base_ns and restore_ns_per_page keep their "
 			"defaults\n",
-			rs->n);
+			rs->n, rs->clamped);
 	}
 	if (tf->fitted) {
 		fprintf(o,
@@ -375,10 +392,10 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		put_dist(o, tf);
 	} else {
 		fprintf(o,
-			"# Template fetch: not fitted (%zu samples): "
-			"load_base_ns and load_ns_per_byte keep their "
+			"# Template fetch: not fitted (%zu samples, %zu left "
+			"out): load_base_ns and load_ns_per_byte keep their "
 			"defaults\n",
-			tf->n);
+			tf->n, tf->clamped);
 	}
 	if (rf->n && sv->fitted && rs->fitted) {
 		double m = 0, c = 0;

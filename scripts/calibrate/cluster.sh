@@ -8,7 +8,11 @@
 # Environment: CAL_NODES (2), CAL_N (-n, apps per template size, 3),
 #   CAL_PLAN (a plan file; default: the built-in plan), CAL_NOTE (--note),
 #   CAL_PEER_TIMEOUT (the testbed's --peer-timeout, 15s: under an emulated
-#   KVM one VM operation can keep an agent from its heartbeats for seconds).
+#   KVM one VM operation can keep an agent from its heartbeats for seconds),
+#   CAL_COMPRESS (the agents' bulk compression, none: the simulator
+#   charges a delta or a template its raw bytes on the link, so the
+#   wire must carry those for the subtraction to hold; zstd or lz4 to see
+#   what compression changes).
 # Needs root (namespaces), a usable /dev/kvm and, for a delay, the netem
 # qdisc (sch_netem; a rate needs sch_tbf): on a machine without them, run
 # it inside scripts/kvm-vm/run (timings EMULATED), with DB in the VM's /tmp
@@ -19,7 +23,7 @@
 # holds. Exit status: 0 done, 1 a step failed (which one is said),
 # 2 bad usage, 77 no /dev/kvm.
 set -u
-[ $# -ge 4 ] || { sed -n '5,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 4 ] || { sed -n '5,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || exit 2
 OUT=$2
 DB=$3
@@ -47,7 +51,8 @@ for s in "$@"; do
 	d=${s%%:*}
 	r=${s#*:}
 	set -- --nodes "${CAL_NODES:-2}" --state "$ST" --wait 120 \
-		--peer-timeout "${CAL_PEER_TIMEOUT:-15s}"
+		--peer-timeout "${CAL_PEER_TIMEOUT:-15s}" \
+		--compress "${CAL_COMPRESS:-none}"
 	[ -n "$d" ] && set -- "$@" --delay "$d"
 	[ -n "$r" ] && set -- "$@" --rate "$r"
 	echo "cluster.sh: testbed up $*" >&2

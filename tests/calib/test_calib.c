@@ -1052,6 +1052,26 @@ static int t_remote_fit(void)
 	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
 	CHECK(near((double)m.save_ns_per_page, R_SAVE_PP + 4096 / R_BW[0] * 1e9,
 		   0.05));
+	/* a link far slower than the samples took (1 kB/s: as compressed
+	 * transfers look when sim charges raw bytes): the saves and fetches
+	 * are left out, their keys not written, and the file says so */
+	ukf_calib_set_t *slow = ukf_calib_set_create();
+	CHECK(slow);
+	ukf_calib_set_link(slow, 0, 1e3);
+	for (size_t i = 0; i < ukf_calib_set_count(b); i++) {
+		const char *op;
+		double x, ns;
+		ukf_calib_set_get(b, i, &op, &x, &ns);
+		CHECK(ukf_calib_set_add(slow, op, x, ns) == 0);
+	}
+	CHECK(ukf_calib_model_write(slow, conf, NULL, err, sizeof(err)) == 0);
+	ukf_calib_set_destroy(&slow);
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "Delta save: not fitted (0 samples, 600 left out)"));
+	CHECK(strstr(text, "Template fetch: not fitted (0 samples, 600 left"));
+	CHECK(!strstr(text, "\nsave_ns_per_page ="));
+	CHECK(!strstr(text, "\nload_base_ns ="));
+	CHECK(strstr(text, "\nrestore_ns_per_page =")); /* no link in it */
 	/* bad ids */
 	CHECK(run_cmd6("--from-db", db, "--calib", "3", "--out", conf) == 1);
 	CHECK(run_cmd6("--from-db", db, "--calib", "1,", "--out", conf) == 2);
