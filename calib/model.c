@@ -620,8 +620,11 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		fprintf(o,
 			"# The engine's own time from a request to its backend "
 			"operation (t_start - t_request of template starts and "
-			"forks, mean, n=%zu):\n"
+			"forks%s, mean, n=%zu):\n"
 			"# the node agent's service per message.\n",
+			remote_shown ? " placed on their origin node, and "
+				       "cold boots (--cluster)"
+				     : "",
 			f[AGENT].n);
 		fprintf(o, "agent_msg_ns = %.0f   # source: calibrate\n",
 			f[AGENT].base);
