@@ -49,7 +49,7 @@ for k in save_ns_per_page restore_base_ns restore_ns_per_page load_base_ns \
 	load_ns_per_byte; do
 	grep -q "^$k = " "$T/m.conf" || fail "no $k in the model file"
 done
-grep -q '^# Cluster: .*(2 nodes, directory embedded)' "$T/m.conf" ||
+grep -q '^# Cluster: .*(2 nodes, directory embedded, compress zstd)' "$T/m.conf" ||
 	fail "no cluster provenance in the model file"
 grep -q 'Link: no delay added, rate not limited (the testbed' "$T/m.conf" ||
 	fail "no link provenance in the model file"
