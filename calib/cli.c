@@ -134,7 +134,7 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	p->tmpl_mem[1] = 16ULL << 20;
 	p->tmpl_mem[2] = 32ULL << 20;
 	p->ntmpl = 3;
-	p->fork_units = 3;
+	p->fork_units = 4;
 	p->fork_dirty = 256;
 }
 

@@ -25,7 +25,7 @@ run     { duration = "1800s" }   -- a deadline: the run ends when the last fork 
 
 local n = param("n", 3)
 local sizes = param("sizes", "8 16 32")
-local units = param("units", 3)
+local units = param("units", 4)
 local dirty = param("dirty", 256)
 
 local apps = {}

@@ -1215,8 +1215,8 @@ static int t_sim_remote(void)
 	ukf_calib_set_link(s, 5e6, 12.5e6);
 	CHECK(ukf_calib_collect_remote(db, trace, 0, s, &c, err, sizeof(err)) ==
 	      0);
-	/* 9 apps x 3 forks, the first of each after a fetch; agent samples
-	 * from the cold boots placed on their origin node */
+	/* 9 apps x 3 forks (units=3), the first of each after a fetch; agent
+	 * samples from the cold boots placed on their origin node */
 	CHECK(c.restore == 27 && c.save == 18 && c.total == 18);
 	if (!(c.fetch == 9 && c.made == 9 && c.agent >= 3))
 		fprintf(stderr, "fetch %zu made %zu agent %zu\n", c.fetch,
@@ -1342,6 +1342,39 @@ static int t_plan(void)
 		  &p, UKF_SOURCE_DIR "/scripts/calibrate/kvm-vm.plan", err,
 		  sizeof(err)) == 0);
 	CHECK(p.ops_reps == 2 && access(p.ops, R_OK) == 0);
+
+	/* the --cluster keys: defaults, a file's values, refusals */
+	ukf_calib_plan_default(&p);
+	CHECK(strstr(p.cluster_ops, "scripts/calibrate/cluster-ops.lua") &&
+	      access(p.cluster_ops, R_OK) == 0);
+	CHECK(p.cluster_reps == 1 && p.ntmpl == 3 &&
+	      p.tmpl_mem[2] == 32ULL << 20 && p.fork_units == 4 &&
+	      p.fork_dirty == 256);
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("cluster_ops = c.lua\ncluster_reps = 2\ntmpl_mem = 4M 1G\n"
+	      "fork_units = 5\nfork_dirty = 64\n",
+	      f);
+	fclose(f);
+	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
+	CHECK(!strcmp(p.cluster_ops, "/tmp/c.lua") && p.cluster_reps == 2);
+	CHECK(p.ntmpl == 2 && p.tmpl_mem[1] == 1ULL << 30);
+	CHECK(p.fork_units == 5 && p.fork_dirty == 64);
+	static const char *const cbad[] = {
+	    "tmpl_mem = 1536K\n", "tmpl_mem = \n",    "fork_units = 0\n",
+	    "fork_dirty = x\n",	  "cluster_ops = \n",
+	};
+	for (size_t i = 0; i < sizeof(cbad) / sizeof(cbad[0]); i++) {
+		f = fopen(path, "w");
+		CHECK(f);
+		fprintf(f, "ops = none\n%s", cbad[i]);
+		fclose(f);
+		before = p;
+		CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) < 0);
+		CHECK(strstr(err, ":2: ") != NULL);
+		CHECK(memcmp(&p, &before, sizeof(p)) == 0);
+	}
+	unlink(path);
 	return 0;
 }
 
