@@ -172,8 +172,10 @@ const struct ukf_calib_prov *ukf_calib_set_get_prov(const ukf_calib_set_t *s);
  * Store the set as one calibration in the results database `path`
  * (created if missing; a ukfork results database otherwise): a row of
  * calib_runs (provenance) and one row of calib_samples(calib, op, x, ns)
- * per sample, in one transaction. *id (may be NULL) gets the calibration's
- * id. Returns 0, or -1 with a message in err.
+ * per sample, in one transaction, the link being the provenance's (a set
+ * merged from calibrations over several links is refitted, not stored).
+ * *id (may be NULL) gets the calibration's id. Returns 0, or -1 with a
+ * message in err.
  */
 int ukf_calib_store(const char *path, const ukf_calib_set_t *s, int64_t *id,
 		    char *err, size_t errlen);
