@@ -122,7 +122,31 @@ struct ukf_calib_prov {
 	const char *command; /* the command line */
 	const char *load;    /* load average before and after */
 	uint32_t n;	     /* samples per point asked for */
+	/* --cluster calibrations (NULL / 0 for one node): */
+	const char *cluster; /* the cluster file, its node count, directory */
+	const char *link;    /* the links between nodes as set up (netem
+				delay, jitter, rate; where that came from) */
+	double link_latency_ns; /* one-way node-to-node latency the
+				   simulator's network charges (0: none) */
+	double link_bandwidth;	/* bytes/s of each node's link (0: not
+				   limited: no transfer time charged) */
+	/* Set by ukf_calib_load_ids when several calibrations are merged
+	 * (one line each), else NULL; not stored. */
+	const char *sources;
 };
+
+/*
+ * Remote operations (ukfork calibrate --cluster, node agents): "rfork"
+ * (x = pages copied: the parent's dirty_pages, ns = a remote fork child's
+ * request to ready), "rfork_save" (x = pages, ns = its placement to the
+ * restore's start on the target: delta save, DELTA event, transfer, the
+ * message; children that had to fetch the template first are left out),
+ * "rfork_restore" (x = pages, ns = the restore's start to ready on the
+ * target), "tfetch" (x = template bytes, ns = the engine trace's
+ * template-fetch to template-ready on the fetching node). Each sample
+ * carries the link it was measured over (ukf_calib_set_link), from which
+ * model.c subtracts what the simulator's network charges.
+ */
 
 /* An empty set; NULL on ENOMEM. */
 ukf_calib_set_t *ukf_calib_set_create(void);
@@ -130,6 +154,13 @@ void ukf_calib_set_destroy(ukf_calib_set_t **s);
 /* Add one sample (op is copied, at most 15 bytes); 0, -1 ENOMEM/EINVAL. */
 int ukf_calib_set_add(ukf_calib_set_t *s, const char *op, double x, double ns);
 size_t ukf_calib_set_count(const ukf_calib_set_t *s);
+/* The link (one-way latency ns, bytes/s, 0: none / not limited) of the
+ * samples added from now on (a new set: 0, 0). */
+void ukf_calib_set_link(ukf_calib_set_t *s, double latency_ns,
+			double bandwidth);
+/* Sample i's link. */
+void ukf_calib_set_get_link(const ukf_calib_set_t *s, size_t i,
+			    double *latency_ns, double *bandwidth);
 /* Sample i (i < count): its op (owned by the set), x and ns. */
 void ukf_calib_set_get(const ukf_calib_set_t *s, size_t i, const char **op,
 		       double *x, double *ns);
@@ -141,8 +172,10 @@ const struct ukf_calib_prov *ukf_calib_set_get_prov(const ukf_calib_set_t *s);
  * Store the set as one calibration in the results database `path`
  * (created if missing; a ukfork results database otherwise): a row of
  * calib_runs (provenance) and one row of calib_samples(calib, op, x, ns)
- * per sample, in one transaction. *id (may be NULL) gets the calibration's
- * id. Returns 0, or -1 with a message in err.
+ * per sample, in one transaction, the link being the provenance's (a set
+ * merged from calibrations over several links is refitted, not stored).
+ * *id (may be NULL) gets the calibration's id. Returns 0, or -1 with a
+ * message in err.
  */
 int ukf_calib_store(const char *path, const ukf_calib_set_t *s, int64_t *id,
 		    char *err, size_t errlen);
@@ -154,6 +187,17 @@ int ukf_calib_store(const char *path, const ukf_calib_set_t *s, int64_t *id,
  */
 int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
 		   char *err, size_t errlen);
+
+/*
+ * Load calibrations ids[0..nids-1] (an id 0: the latest; nids 0: every
+ * calibration stored, ids unused) of
+ * `path` into one new set, each sample with its calibration's link: e.g.
+ * one calibration per testbed netem setting, fitted together. The
+ * provenance is the last one's, with `sources` listing them all. Returns
+ * 0, or -1 with a message in err (as ukf_calib_load; an id not stored).
+ */
+int ukf_calib_load_ids(const char *path, const int64_t *ids, size_t nids,
+		       ukf_calib_set_t **out, char *err, size_t errlen);
 
 /* ---- the model file (model.c) ---- */
 

@@ -17,19 +17,31 @@ struct ukf_calib_plan {
 	size_t nclone;
 	char ops[4096];	   /* Lua scenario of live forks ("" : none) */
 	uint32_t ops_reps; /* its replications */
+	/* --cluster: the Lua scenario on the node agents ("": none), its
+	 * replications, the template sizes (its apps' memory), forks per
+	 * app (units) and pages dirtied per unit */
+	char cluster_ops[4096];
+	uint32_t cluster_reps;
+	uint64_t tmpl_mem[UKF_CALIB_MAX_POINTS];
+	size_t ntmpl;
+	uint32_t fork_units, fork_dirty;
 };
 
 /*
  * The default plan: cold boots at 8, 16 and 32 MiB, template clones at
- * 8 MiB, scripts/calibrate/kvm-ops.lua of the source tree 3 times.
+ * 8 MiB, scripts/calibrate/kvm-ops.lua of the source tree 3 times; for
+ * --cluster, scripts/calibrate/cluster-ops.lua once with templates of 8,
+ * 16 and 32 MiB, 4 forks per app, 256 pages dirtied per fork.
  */
 void ukf_calib_plan_default(struct ukf_calib_plan *p);
 
 /*
  * Read a plan file over *p: `key = value  # comment` lines with keys
  * boot_mem (sizes, e.g. "8M 16M 32M"), clone_mem (sizes), ops (a Lua
- * scenario path, relative to the plan file's directory, or "none") and
- * ops_reps (a count). Returns 0, or -1 with "file:line: ..." in err.
+ * scenario path, relative to the plan file's directory, or "none"),
+ * ops_reps (a count), and for --cluster cluster_ops (a path or "none"),
+ * cluster_reps, tmpl_mem (sizes, whole MiB), fork_units and fork_dirty
+ * (counts). Returns 0, or -1 with "file:line: ..." in err.
  */
 int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			size_t errlen);
@@ -42,5 +54,52 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 			  const char *tmpdir, ukf_calib_scenario_fn run,
 			  ukf_calib_set_t *s, char *err, size_t errlen);
+
+/* ---- samples from a results database and an engine trace (collect.c) ---- */
+
+/* One SELECT of (x, ns) rows (its ?1 bound to arg) into s as op; *got:
+ * rows added. 0, or -1 with a message in err. */
+int ukf_calib_query(const char *db, const char *sql, int64_t arg,
+		    ukf_calib_set_t *s, const char *op, size_t *got, char *err,
+		    size_t errlen);
+
+/* The largest run id of db (0: none, or no database). */
+int64_t ukf_calib_max_run(const char *db);
+
+/* template-make (and, with tfetch, template-fetch) -> template-ready pairs
+ * of an engine trace, per node and app: "template" (*got) and "tfetch"
+ * (*fgot) samples, x = the template's bytes. 0, or -1 (unreadable). */
+int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
+			      size_t *got, size_t *fgot, char *err,
+			      size_t errlen);
+
+struct ukf_calib_remote_counts {
+	size_t save, restore, total, agent, made, fetch;
+};
+
+/*
+ * The remote samples of the runs of db after run `before` and of their
+ * engine trace (rfork_save, rfork_restore, rfork; agent; template and
+ * tfetch), as calibrate --cluster takes them after its workload; the
+ * simulator's runs of the same workload read alike (tests/calib). 0, or
+ * -1 with a message in err.
+ */
+int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
+			     ukf_calib_set_t *s,
+			     struct ukf_calib_remote_counts *c, char *err,
+			     size_t errlen);
+
+/*
+ * Run plan p's cluster workload on the node agents of cluster file
+ * `cluster` (nodes of them, 2 at least) and add the remote samples
+ * (rfork, rfork_save, rfork_restore, tfetch; agent and template on the
+ * way) to s, with the link already set on s (ukf_calib_set_link). The
+ * runs go to database db. Returns 0, or -1 with a message in err.
+ */
+int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
+			      const char *cluster, uint32_t nodes,
+			      const char *db, const char *tmpdir,
+			      ukf_calib_scenario_fn run, ukf_calib_set_t *s,
+			      char *err, size_t errlen);
 
 #endif /* UKF_CALIB_INT_H */

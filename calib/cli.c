@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "calib_int.h"
+#ifdef UKF_HAVE_AGENT
+#include "../agent/cluster.h"
+#endif
 
 #ifndef UKF_SOURCE_DIR
 #define UKF_SOURCE_DIR "."
@@ -20,7 +23,12 @@
 static const char usage[] =
     "usage: ukfork calibrate --backend kvm [--plan FILE|default] [--db DB]\n"
     "                        [--out MODEL.conf] [-n N] [--note TEXT]\n"
-    "       ukfork calibrate --from-db DB [--calib ID] --out MODEL.conf\n"
+    "       ukfork calibrate --cluster FILE [--delay MS] [--rate MBIT]\n"
+    "                        [--plan FILE|default] [--db DB] [--out "
+    "MODEL.conf]\n"
+    "                        [-n N] [--note TEXT]\n"
+    "       ukfork calibrate --from-db DB [--calib ID[,ID...]|all] --out "
+    "MODEL.conf\n"
     "\n"
     "Measure the VM operations the simulator models on this machine's KVM\n"
     "backend (cold boots across memory sizes, template clones, live forks\n"
@@ -30,21 +38,39 @@ static const char usage[] =
     "intervals) and its spread by maximum likelihood (lognormal, gamma,\n"
     "Weibull, heavy-tailed log-logistic; the lowest AIC, with the\n"
     "Kolmogorov-Smirnov statistic), and\n"
-    "write a model file sim/ loads (run { model = FILE }). With --from-db,\n"
-    "refit a calibration already stored, without KVM.\n"
+    "write a model file sim/ loads (run { model = FILE }). With --cluster,\n"
+    "measure on the node agents of a cluster file (two nodes or more, e.g.\n"
+    "`ukfork testbed up --nodes 2`) instead: remote forks across dirty-page\n"
+    "counts (delta save and transfer, restore) and template fetches across\n"
+    "template sizes, fitting save_ns_per_page, restore_base_ns,\n"
+    "restore_ns_per_page, load_base_ns and load_ns_per_byte less what the\n"
+    "simulator charges the network. With --from-db, refit a calibration\n"
+    "already stored, or several together (e.g. one per netem setting),\n"
+    "without KVM.\n"
     "\n"
     "  --backend kvm     measure on /dev/kvm (the only backend)\n"
+    "  --cluster FILE    measure on the node agents of this cluster file\n"
+    "  --delay MS        the one-way node-to-node delay of its links "
+    "(default:\n"
+    "                    testbed.conf beside FILE, as `ukfork testbed up`\n"
+    "                    writes it; else none)\n"
+    "  --rate MBIT       each node link's rate, Mbit/s (the same; 0: not "
+    "limited)\n"
     "  --plan FILE       what to measure (default: the built-in plan; keys in\n"
     "                    docs/calibration.md)\n"
     "  --db DB           results database for the raw samples (default: a\n"
     "                    temporary one, removed at the end)\n"
     "  --out FILE        the model file (default: calibrated.conf)\n"
-    "  -n N              samples per point (default 20)\n"
+    "  -n N              samples per point (default 20; --cluster: apps per\n"
+    "                    template size, each forking fork_units times)\n"
     "  --note TEXT       added to the file's provenance (e.g. EMULATED)\n"
-    "  --from-db DB      refit calibration --calib ID (default the latest)\n"
+    "  --from-db DB      refit stored samples without measuring\n"
+    "  --calib ID,...    with --from-db: these calibrations together, or all\n"
+    "                    (default: the latest)\n"
     "\n"
     "Progress goes to stderr, the fitted summary to stdout. Exit status: 0\n"
-    "done, 1 failed, 2 bad command line, 77 no usable /dev/kvm.\n";
+    "done, 1 failed, 2 bad command line, plan or cluster file, 77 no usable\n"
+    "/dev/kvm.\n";
 
 static int bad(const char *fmt, const char *arg)
 {
@@ -101,6 +127,34 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	snprintf(p->ops, sizeof(p->ops), "%s",
 		 UKF_SOURCE_DIR "/scripts/calibrate/kvm-ops.lua");
 	p->ops_reps = 3;
+	snprintf(p->cluster_ops, sizeof(p->cluster_ops), "%s",
+		 UKF_SOURCE_DIR "/scripts/calibrate/cluster-ops.lua");
+	p->cluster_reps = 1;
+	p->tmpl_mem[0] = 8ULL << 20;
+	p->tmpl_mem[1] = 16ULL << 20;
+	p->tmpl_mem[2] = 32ULL << 20;
+	p->ntmpl = 3;
+	p->fork_units = 4;
+	p->fork_dirty = 256;
+}
+
+/* A path value of a plan file: "none" (empty), absolute, or relative to
+ * the plan file's directory. 0, or -1 if empty or too long. */
+static int plan_path(char *out, size_t cap, const char *v, const char *plan)
+{
+	const char *slash = strrchr(plan, '/');
+	if (!*v)
+		return -1;
+	if (!strcmp(v, "none"))
+		out[0] = 0;
+	else if (*v == '/' || !slash)
+		return (size_t)snprintf(out, cap, "%s", v) < cap ? 0 : -1;
+	else
+		return (size_t)snprintf(out, cap, "%.*s/%s",
+					(int)(slash - plan), plan, v) < cap
+			   ? 0
+			   : -1;
+	return 0;
 }
 
 static int parse_sizes(char *v, uint64_t *out, size_t *n)
@@ -163,24 +217,28 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			ok = parse_sizes(v, t.clone_mem, &t.nclone) == 0;
 		else if (!strcmp(k, "ops_reps"))
 			ok = parse_u32(v, 1, 1000, &t.ops_reps) == 0;
-		else if (!strcmp(k, "ops")) {
-			const char *slash = strrchr(path, '/');
-			ok = *v != 0;
-			if (!strcmp(v, "none"))
-				t.ops[0] = 0;
-			else if (*v == '/' || !slash)
-				ok = ok &&
-				     (size_t)snprintf(t.ops, sizeof(t.ops),
-						      "%s", v) < sizeof(t.ops);
-			else
-				ok = ok && (size_t)snprintf(
-					       t.ops, sizeof(t.ops), "%.*s/%s",
-					       (int)(slash - path), path,
-					       v) < sizeof(t.ops);
-		} else {
+		else if (!strcmp(k, "ops"))
+			ok = plan_path(t.ops, sizeof(t.ops), v, path) == 0;
+		else if (!strcmp(k, "cluster_ops"))
+			ok = plan_path(t.cluster_ops, sizeof(t.cluster_ops), v,
+				       path) == 0;
+		else if (!strcmp(k, "cluster_reps"))
+			ok = parse_u32(v, 1, 1000, &t.cluster_reps) == 0;
+		else if (!strcmp(k, "tmpl_mem")) {
+			ok = parse_sizes(v, t.tmpl_mem, &t.ntmpl) == 0 &&
+			     t.ntmpl > 0;
+			for (size_t i = 0; ok && i < t.ntmpl; i++)
+				ok = t.tmpl_mem[i] % (1ULL << 20) == 0;
+		} else if (!strcmp(k, "fork_units"))
+			ok = parse_u32(v, 1, 100, &t.fork_units) == 0;
+		else if (!strcmp(k, "fork_dirty"))
+			ok = parse_u32(v, 1, 1u << 20, &t.fork_dirty) == 0;
+		else {
 			snprintf(err, errlen,
 				 "%s:%u: unknown key '%.40s' (valid: boot_mem, "
-				 "clone_mem, ops, ops_reps)",
+				 "clone_mem, ops, ops_reps, cluster_ops, "
+				 "cluster_reps, tmpl_mem, fork_units, "
+				 "fork_dirty)",
 				 path, lineno, k);
 			goto fail;
 		}
@@ -291,12 +349,13 @@ static int do_fit(const ukf_calib_set_t *s, const char *out)
 	return 0;
 }
 
-static int from_db(const char *db, int64_t id, const char *out)
+static int from_db(const char *db, const int64_t *ids, size_t nids,
+		   const char *out)
 {
 	ukf_calib_set_t *s = NULL;
 	char err[512];
 
-	if (ukf_calib_load(db, id, &s, err, sizeof(err)) < 0) {
+	if (ukf_calib_load_ids(db, ids, nids, &s, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		return 1;
 	}
@@ -305,6 +364,105 @@ static int from_db(const char *db, int64_t id, const char *out)
 	int rc = do_fit(s, out);
 	ukf_calib_set_destroy(&s);
 	return rc;
+}
+
+/* --calib: "all" (*n = 0), or ids separated by commas. -1 if bad. */
+static int parse_ids(const char *v, int64_t *ids, size_t cap, size_t *n)
+{
+	char buf[512], *save = NULL;
+
+	*n = 0;
+	if (!strcmp(v, "all"))
+		return 0;
+	if (strlen(v) >= sizeof(buf))
+		return -1;
+	strcpy(buf, v);
+	if (!*buf || buf[strlen(buf) - 1] == ',')
+		return -1;
+	for (char *t = strtok_r(buf, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		uint32_t id;
+		if (*n == cap || parse_u32(t, 1, UINT32_MAX, &id) < 0)
+			return -1;
+		ids[(*n)++] = id;
+	}
+	return *n ? 0 : -1;
+}
+
+/* A non-negative decimal (ms, Mbit/s). -1 if bad. */
+static int parse_num(const char *v, double *out)
+{
+	char *end;
+	if (!v || !*v)
+		return -1;
+	errno = 0;
+	double d = strtod(v, &end);
+	if (*end || errno || !(d >= 0) || d > 1e9)
+		return -1;
+	*out = d;
+	return 0;
+}
+
+/* The link between the cluster's nodes: --delay/--rate, else the
+ * testbed.conf `ukfork testbed up` leaves beside the cluster file
+ * (delay, jitter: ms node to node; rate: Mbit/s per node link). desc: what
+ * it is and where it came from. */
+struct link {
+	double delay_ms, jitter_ms, rate_mbit; /* < 0: not known */
+	int from_testbed;
+	char desc[256];
+};
+
+static void read_testbed_conf(const char *cluster, struct link *l)
+{
+	char path[4200], line[256];
+	const char *slash = strrchr(cluster, '/');
+	FILE *f;
+
+	if (slash)
+		snprintf(path, sizeof(path), "%.*s/testbed.conf",
+			 (int)(slash - cluster), cluster);
+	else
+		snprintf(path, sizeof(path), "testbed.conf");
+	if (!(f = fopen(path, "r")))
+		return;
+	l->from_testbed = 1;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq = 0;
+		double v = 0;
+		/* empty: none added (not shaped) */
+		int have = parse_num(eq + 1, &v) == 0;
+		if (!strcmp(line, "delay") && l->delay_ms < 0)
+			l->delay_ms = have ? v : 0;
+		else if (!strcmp(line, "jitter") && l->jitter_ms < 0)
+			l->jitter_ms = have ? v : 0;
+		else if (!strcmp(line, "rate") && l->rate_mbit < 0)
+			l->rate_mbit = have ? v : 0;
+	}
+	fclose(f);
+}
+
+static void link_desc(struct link *l, int opts)
+{
+	char d[64] = "no delay added", j[48] = "", r[64] = "rate not limited";
+	if (l->delay_ms > 0)
+		snprintf(d, sizeof(d), "delay %g ms one way", l->delay_ms);
+	if (l->jitter_ms > 0)
+		snprintf(j, sizeof(j), " +-%g ms", l->jitter_ms);
+	if (l->rate_mbit > 0)
+		snprintf(r, sizeof(r), "rate %g Mbit/s per node link",
+			 l->rate_mbit);
+	snprintf(l->desc, sizeof(l->desc), "%s%s, %s (%s)", d, j, r,
+		 opts && l->from_testbed ? "--delay/--rate over testbed.conf"
+		 : opts			 ? "--delay/--rate"
+		 : l->from_testbed	 ? "the testbed's testbed.conf"
+					 : "not known: no testbed.conf beside "
+					   "the cluster file, no --delay/--rate;"
+					   " nothing charged to the link");
 }
 
 static void rm_rf_tmp(const char *dir)
@@ -328,11 +486,16 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 {
 	const char *backend = NULL, *plan_path = NULL, *db = NULL;
 	const char *out = "calibrated.conf", *fromdb = NULL, *note = NULL;
-	uint32_t n = 0;
-	int64_t calib_id = 0;
+	const char *cluster = NULL, *calib_arg = NULL;
+	uint32_t n = 0, nodes = 0;
+	int64_t ids[64];
+	size_t nids = 1;
 	struct ukf_calib_plan plan;
-	char err[1024] = "";
+	struct link lk = {.delay_ms = -1, .jitter_ms = -1, .rate_mbit = -1};
+	int link_opts = 0;
+	char err[1024] = "", clinfo[4400] = "";
 
+	ids[0] = 0; /* the latest */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -343,7 +506,9 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		int takes = !strcmp(a, "--backend") || !strcmp(a, "--plan") ||
 			    !strcmp(a, "--db") || !strcmp(a, "--out") ||
 			    !strcmp(a, "-n") || !strcmp(a, "--from-db") ||
-			    !strcmp(a, "--calib") || !strcmp(a, "--note");
+			    !strcmp(a, "--calib") || !strcmp(a, "--note") ||
+			    !strcmp(a, "--cluster") || !strcmp(a, "--delay") ||
+			    !strcmp(a, "--rate");
 		if (!takes)
 			return bad(a[0] == '-' ? "unknown option '%s'"
 					       : "unexpected argument '%s'",
@@ -363,31 +528,91 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 			note = v;
 		else if (!strcmp(a, "--from-db"))
 			fromdb = v;
-		else if (!strcmp(a, "-n")) {
+		else if (!strcmp(a, "--cluster"))
+			cluster = v;
+		else if (!strcmp(a, "--delay")) {
+			if (parse_num(v, &lk.delay_ms) < 0)
+				return bad("--delay: '%s' is not a number of "
+					   "milliseconds >= 0",
+					   v);
+			link_opts = 1;
+		} else if (!strcmp(a, "--rate")) {
+			if (parse_num(v, &lk.rate_mbit) < 0)
+				return bad("--rate: '%s' is not a number of "
+					   "Mbit/s >= 0 (0: not limited)",
+					   v);
+			link_opts = 1;
+		} else if (!strcmp(a, "-n")) {
 			if (parse_u32(v, 2, 100000, &n) < 0)
 				return bad(
 				    "-n: '%s' is not a count of 2 or more", v);
 		} else {
-			uint32_t id;
-			if (parse_u32(v, 1, UINT32_MAX, &id) < 0)
-				return bad(
-				    "--calib: '%s' is not a calibration id", v);
-			calib_id = id;
+			calib_arg = v;
+			if (parse_ids(v, ids, sizeof(ids) / sizeof(ids[0]),
+				      &nids) < 0)
+				return bad("--calib: '%s' is not a calibration "
+					   "id, a list ID,ID,... or 'all'",
+					   v);
 		}
 	}
 	if (fromdb) {
-		if (backend || plan_path || db || n)
+		if (backend || plan_path || db || n || cluster || link_opts)
 			return bad("%s",
 				   "--from-db refits stored samples: it takes "
-				   "no --backend, --plan, --db or -n");
-		return from_db(fromdb, calib_id, out);
+				   "no --backend, --cluster, --plan, --db, -n, "
+				   "--delay or --rate");
+		return from_db(fromdb, nids ? ids : NULL, nids, out);
 	}
-	if (!backend)
-		return bad("%s", "--backend kvm (or --from-db DB) is needed");
-	if (strcmp(backend, "kvm"))
-		return bad("unknown backend '%s' (valid: kvm; the simulator "
-			   "needs no calibration)",
-			   backend);
+	if (calib_arg)
+		return bad("--calib %s goes with --from-db", calib_arg);
+	if (link_opts && !cluster)
+		return bad("%s", "--delay and --rate describe a cluster's "
+				 "links: they go with --cluster");
+	if (cluster) {
+		if (backend && strcmp(backend, "kvm"))
+			return bad("--cluster runs on the node agents' own "
+				   "backend (kvm): --backend %s does not go "
+				   "with it",
+				   backend);
+#ifdef UKF_HAVE_AGENT
+		struct ukf_cluster *cl = NULL;
+		if (ukf_cluster_load(&cl, cluster, err, sizeof(err))) {
+			fprintf(stderr, "ukfork calibrate: --cluster: %s\n",
+				err);
+			return 2;
+		}
+		nodes = (uint32_t)cl->nnodes;
+		snprintf(
+		    clinfo, sizeof(clinfo),
+		    "%s (%u nodes, directory %s, compress %s)", cluster, nodes,
+		    cl->directory == UKF_CLUSTER_DIR_ETCD ? "etcd" : "embedded",
+		    cl->compress == UKF_TP_COMPRESS_NONE  ? "none"
+		    : cl->compress == UKF_TP_COMPRESS_LZ4 ? "lz4"
+							  : "zstd");
+		ukf_cluster_destroy(&cl);
+		if (nodes < 2) {
+			fprintf(stderr,
+				"ukfork calibrate: --cluster %s: %u node; a "
+				"remote fork needs two at least (ukfork "
+				"testbed up --nodes 2)\n",
+				cluster, nodes);
+			return 2;
+		}
+#else
+		return bad("--cluster %s: node agents not built in this ukfork",
+			   cluster);
+#endif
+		read_testbed_conf(cluster, &lk);
+		link_desc(&lk, link_opts);
+	} else {
+		if (!backend)
+			return bad("%s", "--backend kvm, --cluster FILE (or "
+					 "--from-db DB) is needed");
+		if (strcmp(backend, "kvm"))
+			return bad("unknown backend '%s' (valid: kvm; the "
+				   "simulator needs no calibration)",
+				   backend);
+	}
 	ukf_calib_plan_default(&plan);
 	if (plan_path && strcmp(plan_path, "default") &&
 	    ukf_calib_plan_load(&plan, plan_path, err, sizeof(err)) < 0) {
@@ -396,16 +621,18 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	}
 	if (n)
 		plan.n = n;
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr,
-			"ukfork calibrate: SKIP: /dev/kvm not usable (%s): "
-			"calibrate on a KVM host, or inside scripts/kvm-vm/run "
-			"(emulated timings)\n",
-			strerror(errno));
-		return 77;
+	if (!cluster) {
+		int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr,
+				"ukfork calibrate: SKIP: /dev/kvm not usable "
+				"(%s): calibrate on a KVM host, or inside "
+				"scripts/kvm-vm/run (emulated timings)\n",
+				strerror(errno));
+			return 77;
+		}
+		close(fd);
 	}
-	close(fd);
 
 	char tmpdir[] = "/tmp/ukf-calib-XXXXXX", tmpdb[64];
 	if (!mkdtemp(tmpdir)) {
@@ -444,8 +671,18 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		fprintf(stderr, "ukfork calibrate: out of memory\n");
 		goto out;
 	}
-	if (ukf_calib_measure_kvm(&plan, db, tmpdir, run, s, err, sizeof(err)) <
-	    0) {
+	double lat_ns = lk.delay_ms > 0 ? lk.delay_ms * 1e6 : 0;
+	double bw = lk.rate_mbit > 0 ? lk.rate_mbit * 125000.0 : 0;
+	if (cluster) {
+		fprintf(stderr, "ukfork calibrate: link: %s\n", lk.desc);
+		ukf_calib_set_link(s, lat_ns, bw);
+		if (ukf_calib_measure_cluster(&plan, cluster, nodes, db, tmpdir,
+					      run, s, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ukfork calibrate: %s\n", err);
+			goto out;
+		}
+	} else if (ukf_calib_measure_kvm(&plan, db, tmpdir, run, s, err,
+					 sizeof(err)) < 0) {
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		goto out;
 	}
@@ -460,6 +697,10 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	    .command = cmd,
 	    .load = loads,
 	    .n = plan.n,
+	    .cluster = cluster ? clinfo : NULL,
+	    .link = cluster ? lk.desc : NULL,
+	    .link_latency_ns = lat_ns,
+	    .link_bandwidth = bw,
 	};
 	int64_t id = 0;
 	if (ukf_calib_set_prov(s, &p) < 0 ||

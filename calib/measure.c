@@ -10,8 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "../bootbench/bootbench.h"
 #include "../cli/scenario.h"
 #include "../live/live.h"
@@ -37,58 +35,6 @@ static int bootbench_quiet(int argc, char **argv)
 	dup2(saved, STDOUT_FILENO);
 	close(saved);
 	return rc;
-}
-
-/* One SELECT of (x, ns) rows into the set as op; *got: rows added. */
-static int query_samples(const char *db, const char *sql, int64_t arg,
-			 ukf_calib_set_t *s, const char *op, size_t *got,
-			 char *err, size_t errlen)
-{
-	sqlite3 *sq = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1, r;
-
-	*got = 0;
-	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(sq, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", db,
-			 sq ? sqlite3_errmsg(sq) : "out of memory");
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, arg);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (ukf_calib_set_add(s, op, sqlite3_column_double(st, 0),
-				      sqlite3_column_double(st, 1)) < 0) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-		(*got)++;
-	}
-	if (r != SQLITE_DONE) {
-		snprintf(err, errlen, "%s: %s", db, sqlite3_errmsg(sq));
-		goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(sq);
-	return rc;
-}
-
-static int64_t max_run(const char *db)
-{
-	sqlite3 *sq = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = 0;
-
-	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(sq, "SELECT coalesce(max(id), 0) FROM runs", -1,
-			       &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(sq);
-	return v;
 }
 
 /* Cold boots (template 0) or template clones (1) of synth at mem bytes. */
@@ -121,7 +67,7 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	av[ac++] = (char *)"dirty=0";
 	av[ac] = NULL;
 
-	int64_t before = max_run(db);
+	int64_t before = ukf_calib_max_run(db);
 	int rc = bootbench_quiet(ac, av);
 	if (rc != 0 && rc != 1) {
 		snprintf(err, errlen,
@@ -136,8 +82,9 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	    "SELECT %" PRIu64 ", t_marker - t_launch FROM boots"
 	    " WHERE run > ?1 AND ok AND t_marker >= t_launch ORDER BY run, idx",
 	    mem);
-	if (query_samples(db, sql, before, s, from_template ? "clone" : "boot",
-			  &got, err, errlen) < 0)
+	if (ukf_calib_query(db, sql, before, s,
+			    from_template ? "clone" : "boot", &got, err,
+			    errlen) < 0)
 		return -1;
 	if (got < 2) {
 		snprintf(err, errlen,
@@ -156,50 +103,62 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	return 0;
 }
 
-/* template-make -> template-ready pairs of the engine trace:
- * "T NODE template-make app=A ..." and "T NODE template-ready app=A node=N
- * bytes=B ..." (T in seconds). */
-static int trace_templates(const char *path, ukf_calib_set_t *s, size_t *got,
-			   char *err, size_t errlen)
+/* Run the plan's engine workload: the one-node ops scenario on the local
+ * KVM (cluster NULL) or the cluster scenario on the node agents of
+ * `cluster` (nodes of them). *before: the last run id before it. */
+static int run_ops(const struct ukf_calib_plan *p, const char *db,
+		   const char *trace, ukf_calib_scenario_fn run,
+		   const char *cluster, uint32_t nodes, int64_t *before,
+		   char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char line[1024];
-	struct {
-		char app[64];
-		double t;
-	} open_[64];
-	size_t nopen = 0;
+	struct ukf_run_opts o;
+	char sets[5][128];
+	const char *setv[5];
+	const char *script = cluster ? p->cluster_ops : p->ops;
 
-	*got = 0;
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (!run) {
+		snprintf(err, errlen, "%s: no scenario runner",
+			 cluster ? "remote forks" : "live forks");
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		double t;
-		char node[32], ev[32], app[64];
-		if (sscanf(line, "%lf %31s %31s app=%63s", &t, node, ev, app) !=
-		    4)
-			continue;
-		if (!strcmp(ev, "template-make") && nopen < 64) {
-			snprintf(open_[nopen].app, sizeof(open_[nopen].app),
-				 "%s", app);
-			open_[nopen++].t = t;
-		} else if (!strcmp(ev, "template-ready")) {
-			const char *b = strstr(line, " bytes=");
-			for (size_t i = 0; i < nopen; i++) {
-				if (strcmp(open_[i].app, app))
-					continue;
-				if (b && ukf_calib_set_add(
-					     s, "template", strtod(b + 7, NULL),
-					     (t - open_[i].t) * 1e9) == 0)
-					(*got)++;
-				open_[i] = open_[--nopen];
-				break;
-			}
+	memset(&o, 0, sizeof(o));
+	o.script = script;
+	o.reps = cluster ? p->cluster_reps : p->ops_reps;
+	o.db_path = db;
+	o.backend = "kvm";
+	o.trace_path = trace;
+	o.quiet = 1;
+	if (cluster) {
+		char sizes[UKF_CALIB_MAX_POINTS * 12] = "";
+		for (size_t i = 0; i < p->ntmpl; i++) {
+			size_t l = strlen(sizes);
+			snprintf(sizes + l, sizeof(sizes) - l, "%s%" PRIu64,
+				 i ? " " : "", p->tmpl_mem[i] >> 20);
 		}
+		snprintf(sets[0], sizeof(sets[0]), "nodes=%u", nodes);
+		snprintf(sets[1], sizeof(sets[1]), "n=%u", p->n);
+		snprintf(sets[2], sizeof(sets[2]), "sizes=%s", sizes);
+		snprintf(sets[3], sizeof(sets[3]), "units=%u", p->fork_units);
+		snprintf(sets[4], sizeof(sets[4]), "dirty=%u", p->fork_dirty);
+		for (int i = 0; i < 5; i++)
+			setv[i] = sets[i];
+		o.sets = setv;
+		o.nsets = 5;
+		o.cluster = cluster;
+		o.cluster_nodes = nodes;
 	}
-	fclose(f);
+	FILE *null = fopen("/dev/null", "w");
+	*before = ukf_calib_max_run(db);
+	int rc = run(&o, null ? null : stderr, stderr);
+	if (null)
+		fclose(null);
+	if (rc != 0) {
+		snprintf(err, errlen,
+			 "the engine workload %s failed (status %d, "
+			 "messages above)",
+			 script, rc);
+		return -1;
+	}
 	return 0;
 }
 
@@ -209,43 +168,23 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 		 ukf_calib_set_t *s, char *err, size_t errlen)
 {
 	char trace[512];
-	struct ukf_run_opts o;
+	int64_t before;
 
-	if (!run) {
-		snprintf(err, errlen, "live forks: no scenario runner");
-		return -1;
-	}
 	snprintf(trace, sizeof(trace), "%s/ops.trace", tmpdir);
-	memset(&o, 0, sizeof(o));
-	o.script = p->ops;
-	o.reps = p->ops_reps;
-	o.db_path = db;
-	o.backend = "kvm";
-	o.trace_path = trace;
-	o.quiet = 1;
-	FILE *null = fopen("/dev/null", "w");
-	int64_t before = max_run(db);
-	int rc = run(&o, null ? null : stderr, stderr);
-	if (null)
-		fclose(null);
-	if (rc != 0) {
-		snprintf(err, errlen,
-			 "the engine workload %s failed (status %d, "
-			 "messages above)",
-			 p->ops, rc);
+	if (run_ops(p, db, trace, run, NULL, 0, &before, err, errlen) < 0)
 		return -1;
-	}
-	size_t got, tgot;
+	size_t got, tgot, fgot;
 	/* x = pages copied at the fork: the parent's dirty_pages (its row at
 	 * exit; a kvm-ops.lua parent writes nothing after forking) */
-	if (query_samples(db,
-			  "SELECT p.dirty_pages, c.t_ready - c.t_request"
-			  " FROM instances c JOIN instances p"
-			  " ON p.run = c.run AND p.id = c.parent"
-			  " WHERE c.run > ?1 AND c.start = 'fork'"
-			  " AND c.t_ready >= c.t_request AND c.t_request >= 0"
-			  " ORDER BY c.run, c.id",
-			  before, s, "fork", &got, err, errlen) < 0)
+	if (ukf_calib_query(db,
+			    "SELECT p.dirty_pages, c.t_ready - c.t_request"
+			    " FROM instances c JOIN instances p"
+			    " ON p.run = c.run AND p.id = c.parent"
+			    " WHERE c.run > ?1 AND c.start = 'fork'"
+			    " AND NOT coalesce(c.remote, 0)"
+			    " AND c.t_ready >= c.t_request AND c.t_request >= 0"
+			    " ORDER BY c.run, c.id",
+			    before, s, "fork", &got, err, errlen) < 0)
 		return -1;
 	/* Template starts through the engine, request -> READY: what the
 	 * simulator's template start is (READY comes from the VM thread
@@ -254,24 +193,29 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	 * first console write. x = the app's memory from its fork rows is
 	 * not stored; 0 (a flat mean). */
 	size_t cgot, agot;
-	if (query_samples(db,
-			  "SELECT 0, t_ready - t_request FROM instances"
-			  " WHERE run > ?1 AND start = 'template'"
-			  " AND t_ready >= t_request AND t_request >= 0"
-			  " ORDER BY run, id",
-			  before, s, "clone_engine", &cgot, err, errlen) < 0)
+	if (ukf_calib_query(db,
+			    "SELECT 0, t_ready - t_request FROM instances"
+			    " WHERE run > ?1 AND start = 'template'"
+			    " AND NOT coalesce(remote, 0)"
+			    " AND NOT coalesce(template_fetched, 0)"
+			    " AND t_ready >= t_request AND t_request >= 0"
+			    " ORDER BY run, id",
+			    before, s, "clone_engine", &cgot, err, errlen) < 0)
 		return -1;
 	/* The engine's own time from a request to the backend operation it
 	 * leads to (placement, bookkeeping, the live loop's turn): the node
 	 * agent's service of one message, for template starts and forks. */
-	if (query_samples(db,
-			  "SELECT 0, t_start - t_request FROM instances"
-			  " WHERE run > ?1 AND start IN ('template', 'fork')"
-			  " AND t_start >= t_request AND t_request >= 0"
-			  " ORDER BY run, id",
-			  before, s, "agent", &agot, err, errlen) < 0)
+	if (ukf_calib_query(db,
+			    "SELECT 0, t_start - t_request FROM instances"
+			    " WHERE run > ?1 AND start IN ('template', 'fork')"
+			    " AND NOT coalesce(remote, 0)"
+			    " AND NOT coalesce(template_fetched, 0)"
+			    " AND t_start >= t_request AND t_request >= 0"
+			    " ORDER BY run, id",
+			    before, s, "agent", &agot, err, errlen) < 0)
 		return -1;
-	if (trace_templates(trace, s, &tgot, err, errlen) < 0)
+	if (ukf_calib_trace_templates(trace, 0, s, &tgot, &fgot, err, errlen) <
+	    0)
 		return -1;
 	fprintf(stderr,
 		"ukfork calibrate: %zu live forks, %zu templates made, %zu "
@@ -282,6 +226,51 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 			 "the engine workload %s gave %zu live "
 			 "forks (3 at least are needed)",
 			 p->ops, got);
+		return -1;
+	}
+	return 0;
+}
+
+int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
+			      const char *cluster, uint32_t nodes,
+			      const char *db, const char *tmpdir,
+			      ukf_calib_scenario_fn run, ukf_calib_set_t *s,
+			      char *err, size_t errlen)
+{
+	char trace[512];
+	int64_t before;
+
+	if (nodes < 2) {
+		snprintf(err, errlen,
+			 "%s has %u node: a remote fork needs two at least",
+			 cluster, nodes);
+		return -1;
+	}
+	if (!p->cluster_ops[0]) {
+		snprintf(err, errlen, "the plan has cluster_ops = none");
+		return -1;
+	}
+	fprintf(stderr,
+		"ukfork calibrate: remote forks and template fetches on the "
+		"%u node agents of %s (%s, %u run(s), %u apps per size)...\n",
+		nodes, cluster, p->cluster_ops, p->cluster_reps, p->n);
+	snprintf(trace, sizeof(trace), "%s/cluster.trace", tmpdir);
+	if (run_ops(p, db, trace, run, cluster, nodes, &before, err, errlen) <
+	    0)
+		return -1;
+	struct ukf_calib_remote_counts c;
+	if (ukf_calib_collect_remote(db, trace, before, s, &c, err, errlen) < 0)
+		return -1;
+	fprintf(stderr,
+		"ukfork calibrate: %zu remote forks (%zu without a template "
+		"fetch), %zu template fetches, %zu templates made, %zu agent "
+		"samples\n",
+		c.restore, c.save, c.fetch, c.made, c.agent);
+	if (c.restore < 3) {
+		snprintf(err, errlen,
+			 "the cluster workload %s gave %zu remote forks (3 at "
+			 "least are needed; see the agents' logs)",
+			 p->cluster_ops, c.restore);
 		return -1;
 	}
 	return 0;

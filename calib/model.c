@@ -14,6 +14,7 @@ struct opfit {
 	const char *dist_key; /* its model key, e.g. "clone_dist" */
 	size_t n;
 	double *x, *y;
+	double *lat, *bw; /* each sample's link */
 	int zero_ok;   /* samples of 0 ns count (the agent's) */
 	int linear;    /* base + slope x fitted (else a flat mean) */
 	int have_line; /* line (free or fixed intercept) is valid */
@@ -24,12 +25,15 @@ struct opfit {
 	int have_dist;
 	struct ukf_calib_dist dist, all[UKF_CALIB_NFAMILIES];
 	char note[160];
+	size_t clamped; /* samples below what sim charges beside the cost */
 };
 
 static void opfit_free(struct opfit *f)
 {
 	free(f->x);
 	free(f->y);
+	free(f->lat);
+	free(f->bw);
 }
 
 static int collect(const ukf_calib_set_t *s, struct opfit *f)
@@ -46,12 +50,16 @@ static int collect(const ukf_calib_set_t *s, struct opfit *f)
 	}
 	f->x = malloc((k ? k : 1) * sizeof(double));
 	f->y = malloc((k ? k : 1) * sizeof(double));
-	if (!f->x || !f->y)
+	f->lat = malloc((k ? k : 1) * sizeof(double));
+	f->bw = malloc((k ? k : 1) * sizeof(double));
+	if (!f->x || !f->y || !f->lat || !f->bw)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		ukf_calib_set_get(s, i, &op, &x, &ns);
 		if (!strcmp(op, f->op) && (ns > 0 || (f->zero_ok && ns == 0)) &&
 		    isfinite(ns) && isfinite(x)) {
+			ukf_calib_set_get_link(s, i, &f->lat[f->n],
+					       &f->bw[f->n]);
 			f->x[f->n] = x;
 			f->y[f->n++] = ns;
 		}
@@ -189,12 +197,18 @@ static void summary_row(FILE *o, const struct opfit *f, const char *xu)
 		return;
 	if (!f->fitted) {
 		fprintf(o,
-			"%-9s %5zu  (not fitted: too few samples; the "
-			"simulator keeps its default)\n",
+			"%-13s %5zu  (not fitted: too few samples; the "
+			"simulator keeps its default)",
 			f->op, f->n);
+		if (f->clamped)
+			fprintf(o,
+				" [%zu left out: no more than sim charges "
+				"the link]",
+				f->clamped);
+		fputc('\n', o);
 		return;
 	}
-	fprintf(o, "%-9s %5zu  %12.1f us", f->op, f->n, f->base / 1e3);
+	fprintf(o, "%-13s %5zu  %12.1f us", f->op, f->n, f->base / 1e3);
 	if (f->linear)
 		fprintf(o, " + %.4g ns/%s [%.4g, %.4g]", f->slope, xu,
 			f->line.c1_lo, f->line.c1_hi);
@@ -202,6 +216,9 @@ static void summary_row(FILE *o, const struct opfit *f, const char *xu)
 		fprintf(o, "  %s(%.4g, %.4g) KS D %.3f",
 			ukf_calib_family_name(f->dist.family), f->dist.p1,
 			f->dist.p2, f->dist.ks_d);
+	if (f->clamped)
+		fprintf(o, " [%zu left out: no more than sim charges the link]",
+			f->clamped);
 	fputc('\n', o);
 }
 
@@ -211,10 +228,212 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The simulator's page: a fork's delta is pages x this many bytes
+ * (sim/backend.c's DELTA event). */
+#define SIM_PAGE 4096.0
+
+/*
+ * What the simulator's network charges sample i of a remote operation
+ * (sim/net.c: a message is delivered `latency` after it has crossed the
+ * sender's and the receiver's host links at `bandwidth` bytes/s; links
+ * idle in a calibration, so the whole bandwidth): msgs messages, bytes
+ * in all. 0 for a sample measured over no link.
+ */
+static double net_ns(const struct opfit *f, size_t i, int msgs, double bytes)
+{
+	double t = msgs * f->lat[i];
+	if (f->bw[i] > 0)
+		t += bytes / f->bw[i] * 1e9;
+	return t;
+}
+
+/* Each sample less what the simulator charges beside the cost fitted:
+ * `agent` (agent_msg_ns: the one event the agent serves before the
+ * engine hears of it), msgs messages and x * bytes_per_x bytes over the
+ * link. A sample that took no more than that (the link carried fewer
+ * bytes than sim charges: compressed transfers) is left out and counted
+ * in f->clamped: a cost of 0 or less says nothing about the cost. */
+static void less_charged(struct opfit *f, double agent, int msgs,
+			 double bytes_per_x)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		double y =
+		    f->y[i] - agent - net_ns(f, i, msgs, f->x[i] * bytes_per_x);
+		if (!(y > 0)) {
+			f->clamped++;
+			continue;
+		}
+		f->x[k] = f->x[i];
+		f->lat[k] = f->lat[i];
+		f->bw[k] = f->bw[i];
+		f->y[k++] = y;
+	}
+	f->n = k;
+}
+
+/* The links of f's samples, for the file's comments: "L ms, B MB/s"
+ * when all are alike, else "several". */
+static void links_text(const struct opfit *f, char *buf, size_t cap)
+{
+	int same = 1;
+	for (size_t i = 1; i < f->n; i++)
+		same &= f->lat[i] == f->lat[0] && f->bw[i] == f->bw[0];
+	if (!f->n)
+		snprintf(buf, cap, "none");
+	else if (!same)
+		snprintf(buf, cap, "several (one per calibration merged)");
+	else if (f->bw[0] > 0)
+		snprintf(buf, cap, "latency %.3f ms, %.4g MB/s",
+			 f->lat[0] / 1e6, f->bw[0] / 1e6);
+	else
+		snprintf(buf, cap, "latency %.3f ms, bandwidth not limited",
+			 f->lat[0] / 1e6);
+}
+
+static void put_clamped(FILE *o, const struct opfit *f)
+{
+	if (f->clamped)
+		fprintf(o,
+			"#   %zu of %zu samples took no more than sim charges "
+			"beside the cost (fewer bytes\n"
+			"#   on the wire than sim charges: compressed "
+			"transfers?): left out\n",
+			f->clamped, f->clamped + f->n);
+}
+
+/* The remote operations' keys (--cluster calibrations). */
+static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
+		       const struct opfit *tf, const struct opfit *rf,
+		       double restore_base, double agent)
+{
+	char l1[96], l2[96], l3[96];
+
+	links_text(sv, l1, sizeof(l1));
+	links_text(rs, l2, sizeof(l2));
+	links_text(tf, l3, sizeof(l3));
+	fprintf(o,
+		"# Remote operations (calibrate --cluster: node agents), "
+		"less what the simulator charges\n"
+		"# beside the fitted cost: agent_msg_ns = %.0f ns per "
+		"backend event, and the link (its\n"
+		"# latency, bandwidth) the samples were measured over: the "
+		"same setting in a scenario's\n"
+		"# cluster { latency =, bandwidth = } composes the "
+		"measured times again.\n",
+		agent);
+	if (sv->fitted) {
+		fprintf(o,
+			"# Delta save: a remote fork child's placement -> its "
+			"restore's start on the target (no\n"
+			"# template fetched on the way) less agent_msg_ns, "
+			"the link's latency and pages x 4096 /\n"
+			"# bandwidth (link: %s), against pages copied:\n",
+			l1);
+		put_line_comment(o, sv, "page");
+		put_clamped(o, sv);
+		fprintf(o,
+			"save_ns_per_page = %.0f   # source: calibrate "
+			"--cluster\n",
+			sv->slope);
+		put_dist(o, sv);
+	} else {
+		fprintf(o,
+			"# Delta save: not fitted (%zu samples, %zu left "
+			"out): save_ns_per_page keeps its default\n",
+			sv->n, sv->clamped);
+	}
+	if (rs->fitted) {
+		fprintf(o,
+			"# Restore: the restore's start -> ready on the target "
+			"less agent_msg_ns (link: %s),\n"
+			"# against pages copied:\n",
+			l2);
+		put_line_comment(o, rs, "page");
+		put_clamped(o, rs);
+		fprintf(o,
+			"# restore_base_ns: the restore line's base %.0f ns "
+			"plus the save line's %.0f ns\n"
+			"# (sim charges a save no base of its own)\n",
+			rs->base, sv->fitted ? sv->base : 0.0);
+		fprintf(o,
+			"restore_base_ns = %.0f   # source: calibrate "
+			"--cluster\n",
+			restore_base);
+		fprintf(o,
+			"restore_ns_per_page = %.0f   # source: calibrate "
+			"--cluster\n",
+			rs->slope);
+		put_dist(o, rs);
+	} else {
+		fprintf(o,
+			"# Restore: not fitted (%zu samples, %zu left out): "
+			"restore_base_ns and restore_ns_per_page keep their "
+			"defaults\n",
+			rs->n, rs->clamped);
+	}
+	if (tf->fitted) {
+		fprintf(o,
+			"# Template fetch: template-fetch -> template-ready on "
+			"the fetching node less\n"
+			"# agent_msg_ns, 2 latencies and bytes / bandwidth "
+			"(link: %s), against\n"
+			"# template bytes:\n",
+			l3);
+		put_line_comment(o, tf, "byte");
+		put_clamped(o, tf);
+		fprintf(o,
+			"load_base_ns = %.0f   # source: calibrate --cluster\n",
+			tf->base);
+		fprintf(o,
+			"load_ns_per_byte = %.6g   # source: calibrate "
+			"--cluster\n",
+			tf->slope);
+		put_dist(o, tf);
+	} else {
+		fprintf(o,
+			"# Template fetch: not fitted (%zu samples, %zu left "
+			"out): load_base_ns and load_ns_per_byte keep their "
+			"defaults\n",
+			tf->n, tf->clamped);
+	}
+	if (rf->n && sv->fitted && rs->fitted) {
+		double m = 0, c = 0;
+		for (size_t i = 0; i < rf->n; i++) {
+			double x = rf->x[i];
+			m += rf->y[i];
+			c += sv->slope * x + agent +
+			     net_ns(rf, i, 1, x * SIM_PAGE) + restore_base +
+			     rs->slope * x + agent;
+		}
+		fprintf(o,
+			"# Check: remote fork request -> ready, mean of %zu: "
+			"measured %.3f ms; the keys above\n"
+			"# composed as sim charges them (save, agent, link, "
+			"restore, agent; no queueing, no\n"
+			"# placement time): %.3f ms\n",
+			rf->n, m / (double)rf->n / 1e6,
+			c / (double)rf->n / 1e6);
+	}
+	fputc('\n', o);
+}
+
 int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			  FILE *summary, char *err, size_t errlen)
 {
-	enum { BOOT, CLONE, FORK, TMPL, CLONE_ENG, AGENT, NOPS };
+	enum {
+		BOOT,
+		CLONE,
+		FORK,
+		TMPL,
+		CLONE_ENG,
+		AGENT,
+		RSAVE,
+		RRESTORE,
+		TFETCH,
+		RFORK,
+		NOPS
+	};
 	struct opfit f[NOPS] = {
 	    [BOOT] = {.op = "boot", .dist_key = "boot_dist"},
 	    [CLONE] = {.op = "clone", .dist_key = "clone_dist"},
@@ -222,6 +441,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    [TMPL] = {.op = "template", .dist_key = "template_dist"},
 	    [CLONE_ENG] = {.op = "clone_engine", .dist_key = "clone_dist"},
 	    [AGENT] = {.op = "agent", .dist_key = NULL, .zero_ok = 1},
+	    [RSAVE] = {.op = "rfork_save", .dist_key = "save_dist"},
+	    [RRESTORE] = {.op = "rfork_restore", .dist_key = "restore_dist"},
+	    [TFETCH] = {.op = "tfetch", .dist_key = "load_dist"},
+	    [RFORK] = {.op = "rfork", .dist_key = NULL},
 	};
 	const struct ukf_calib_prov *p = ukf_calib_set_get_prov(s);
 	FILE *o = NULL;
@@ -260,9 +483,36 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	} else {
 		fit_cost(&f[FORK], 1, f[CLONE].fitted ? f[CLONE].base : -1);
 	}
+	/* Remote operations (--cluster): what sim charges beside the fitted
+	 * cost comes off first (docs/calibration.md, "--cluster"). A remote
+	 * fork in sim: delta save (save_ns_per_page x pages, no base), its
+	 * DELTA event through the agent, the delta over the link (latency +
+	 * pages x 4096 / bandwidth), the restore on the target
+	 * (restore_base_ns + restore_ns_per_page x pages) and its STARTED
+	 * event. Save: a free line on placement -> restore start less the
+	 * agent and the link; restore: a free line on restore start -> ready
+	 * less the agent. sim has no save base: the save line's intercept
+	 * goes to restore_base_ns with the restore's, so that the composed
+	 * time is the measured one. A template fetch: the request and the
+	 * image over the link (2 latencies + bytes / bandwidth), then
+	 * load_base_ns + load_ns_per_byte x bytes and its TEMPLATE event. */
+	less_charged(&f[RSAVE], agent, 1, SIM_PAGE);
+	less_charged(&f[RRESTORE], agent, 0, 0);
+	less_charged(&f[TFETCH], agent, 2, 1);
+	fit_cost(&f[RSAVE], 1, -1);
+	fit_cost(&f[RRESTORE], 1, -1);
+	fit_cost(&f[TFETCH], 1, -1);
+	fit_cost(&f[RFORK], 1, -1);
+	int remote_shown = f[RSAVE].n || f[RRESTORE].n || f[TFETCH].n ||
+			   f[RFORK].n || p->cluster;
+	double restore_base = -1;
+	if (f[RRESTORE].fitted)
+		restore_base =
+		    fmax(0, f[RRESTORE].base +
+				(f[RSAVE].fitted ? f[RSAVE].base : 0));
 	int any = 0;
 	for (int i = 0; i < NOPS; i++) {
-		if (i == AGENT || (i == CLONE && eng))
+		if (i == AGENT || i == RFORK || (i == CLONE && eng))
 			continue; /* no spread: a flat figure / not used */
 		if (f[i].fitted && fit_spread(&f[i]) < 0) {
 			snprintf(err, errlen, "out of memory");
@@ -308,6 +558,20 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	fprintf(o, "# Plan: %s, n = %u per point. Load average: %s.\n",
 		S(p->plan), p->n, S(p->load));
 	fprintf(o, "# Command: %s\n", S(p->command));
+	if (p->cluster)
+		fprintf(o, "# Cluster: %s. Link: %s.\n", p->cluster,
+			S(p->link));
+	if (p->sources) {
+		fprintf(o, "# Merged:");
+		for (const char *q = p->sources; *q;) {
+			size_t l = strcspn(q, "\n");
+			fprintf(o, "\n#   %.*s", (int)l, q);
+			q += l;
+			if (*q)
+				q++;
+		}
+		fputc('\n', o);
+	}
 #undef S
 	fprintf(
 	    o,
@@ -356,8 +620,11 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		fprintf(o,
 			"# The engine's own time from a request to its backend "
 			"operation (t_start - t_request of template starts and "
-			"forks, mean, n=%zu):\n"
+			"forks%s, mean, n=%zu):\n"
 			"# the node agent's service per message.\n",
+			remote_shown ? " placed on their origin node, and "
+				       "cold boots (--cluster)"
+				     : "",
 			f[AGENT].n);
 		fprintf(o, "agent_msg_ns = %.0f   # source: calibrate\n",
 			f[AGENT].base);
@@ -407,6 +674,9 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		put_dist(o, &f[FORK]);
 		fputc('\n', o);
 	}
+	if (remote_shown)
+		put_remote(o, &f[RSAVE], &f[RRESTORE], &f[TFETCH], &f[RFORK],
+			   restore_base, agent);
 	if (jitter >= 0) {
 		fprintf(o, "# Operations without their own *_dist: the median "
 			   "of the lognormal sigmas above.\n");
@@ -419,7 +689,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	}
 	if (summary) {
 		fprintf(
-		    summary, "%-9s %5s  %s\n", "operation", "n",
+		    summary, "%-13s %5s  %s\n", "operation", "n",
 		    "fitted cost [95% CI of the slope]  spread of the factor");
 		summary_row(summary, &f[BOOT], "byte");
 		summary_row(summary, &f[TMPL], "byte");
@@ -427,6 +697,12 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		summary_row(summary, &f[FORK], "page");
 		if (f[AGENT].fitted)
 			summary_row(summary, &f[AGENT], "msg");
+		if (remote_shown) {
+			summary_row(summary, &f[RSAVE], "page");
+			summary_row(summary, &f[RRESTORE], "page");
+			summary_row(summary, &f[TFETCH], "byte");
+			summary_row(summary, &f[RFORK], "page");
+		}
 		if (jitter >= 0)
 			fprintf(summary, "jitter (other operations): %.4f\n",
 				jitter);

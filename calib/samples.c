@@ -14,13 +14,17 @@
 struct sample {
 	char op[16];
 	double x, ns;
+	double lat, bw; /* the link it was measured over */
 };
+
+#define NSTRS 10
 
 struct ukf_calib_set {
 	struct sample *v;
 	size_t n, cap;
 	struct ukf_calib_prov prov;
-	char *strs[7]; /* owned copies of prov's strings */
+	char *strs[NSTRS]; /* owned copies of prov's strings */
+	double lat, bw;	   /* the link of samples added now */
 };
 
 ukf_calib_set_t *ukf_calib_set_create(void)
@@ -34,7 +38,7 @@ void ukf_calib_set_destroy(ukf_calib_set_t **sp)
 
 	if (!s)
 		return;
-	for (size_t i = 0; i < 7; i++)
+	for (size_t i = 0; i < NSTRS; i++)
 		free(s->strs[i]);
 	free(s->v);
 	free(s);
@@ -60,7 +64,22 @@ int ukf_calib_set_add(ukf_calib_set_t *s, const char *op, double x, double ns)
 	strcpy(e->op, op);
 	e->x = x;
 	e->ns = ns;
+	e->lat = s->lat;
+	e->bw = s->bw;
 	return 0;
+}
+
+void ukf_calib_set_link(ukf_calib_set_t *s, double latency_ns, double bandwidth)
+{
+	s->lat = latency_ns > 0 ? latency_ns : 0;
+	s->bw = bandwidth > 0 ? bandwidth : 0;
+}
+
+void ukf_calib_set_get_link(const ukf_calib_set_t *s, size_t i,
+			    double *latency_ns, double *bandwidth)
+{
+	*latency_ns = s->v[i].lat;
+	*bandwidth = s->v[i].bw;
 }
 
 size_t ukf_calib_set_count(const ukf_calib_set_t *s)
@@ -78,18 +97,19 @@ void ukf_calib_set_get(const ukf_calib_set_t *s, size_t i, const char **op,
 
 int ukf_calib_set_prov(ukf_calib_set_t *s, const struct ukf_calib_prov *p)
 {
-	const char *in[7] = {p->date, p->host,	  p->kvm, p->backend,
-			     p->plan, p->command, p->load};
-	char *out[7] = {0};
+	const char *in[NSTRS] = {p->date, p->host,    p->kvm,  p->backend,
+				 p->plan, p->command, p->load, p->cluster,
+				 p->link, p->sources};
+	char *out[NSTRS] = {0};
 
-	for (size_t i = 0; i < 7; i++) {
+	for (size_t i = 0; i < NSTRS; i++) {
 		if (in[i] && !(out[i] = strdup(in[i]))) {
 			for (size_t j = 0; j < i; j++)
 				free(out[j]);
 			return -1;
 		}
 	}
-	for (size_t i = 0; i < 7; i++) {
+	for (size_t i = 0; i < NSTRS; i++) {
 		free(s->strs[i]);
 		s->strs[i] = out[i];
 	}
@@ -100,7 +120,12 @@ int ukf_calib_set_prov(ukf_calib_set_t *s, const struct ukf_calib_prov *p)
 	s->prov.plan = out[4];
 	s->prov.command = out[5];
 	s->prov.load = out[6];
+	s->prov.cluster = out[7];
+	s->prov.link = out[8];
+	s->prov.sources = out[9];
 	s->prov.n = p->n;
+	s->prov.link_latency_ns = p->link_latency_ns;
+	s->prov.link_bandwidth = p->link_bandwidth;
 	return 0;
 }
 
@@ -114,11 +139,52 @@ const struct ukf_calib_prov *ukf_calib_set_get_prov(const ukf_calib_set_t *s)
 static const char tables_sql[] =
     "CREATE TABLE IF NOT EXISTS calib_runs("
     " id INTEGER PRIMARY KEY, date TEXT, host TEXT, kvm TEXT,"
-    " backend TEXT, plan TEXT, command TEXT, load TEXT, n INTEGER);"
+    " backend TEXT, plan TEXT, command TEXT, load TEXT, n INTEGER,"
+    " cluster TEXT, link TEXT, link_latency_ns REAL, link_bandwidth REAL);"
     "CREATE TABLE IF NOT EXISTS calib_samples("
     " calib INTEGER NOT NULL REFERENCES calib_runs(id),"
     " op TEXT NOT NULL, x REAL NOT NULL, ns REAL NOT NULL);"
     "CREATE INDEX IF NOT EXISTS calib_samples_calib ON calib_samples(calib);";
+
+/* The columns calib_runs gained with --cluster (databases made before
+ * lack them: added on the next store, read as NULL until then). */
+static const char *const link_cols[4][2] = {{"cluster", "TEXT"},
+					    {"link", "TEXT"},
+					    {"link_latency_ns", "REAL"},
+					    {"link_bandwidth", "REAL"}};
+
+/* Does calib_runs have column `name`? */
+static int has_col(sqlite3 *sq, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(sq, "PRAGMA table_info(calib_runs)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *c = sqlite3_column_text(st, 1);
+		if (c && !strcmp((const char *)c, name))
+			found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int add_link_cols(sqlite3 *sq)
+{
+	char sql[128];
+	for (int i = 0; i < 4; i++) {
+		if (has_col(sq, link_cols[i][0]))
+			continue;
+		snprintf(sql, sizeof(sql),
+			 "ALTER TABLE calib_runs ADD COLUMN %s %s",
+			 link_cols[i][0], link_cols[i][1]);
+		if (sqlite3_exec(sq, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return -1;
+	}
+	return 0;
+}
 
 /* Open path as a ukfork results database (created if missing: the results
  * library checks or makes its schema), then directly with SQLite. */
@@ -156,13 +222,15 @@ int ukf_calib_store(const char *path, const ukf_calib_set_t *s, int64_t *id,
 		return -1;
 	if (sqlite3_exec(sq, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
-	if (sqlite3_exec(sq, tables_sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(sq, tables_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    add_link_cols(sq) < 0)
 		goto fail;
 	what = "storing the calibration";
 	if (sqlite3_prepare_v2(
 		sq,
 		"INSERT INTO calib_runs(date, host, kvm, backend,"
-		" plan, command, load, n) VALUES (?,?,?,?,?,?,?,?)",
+		" plan, command, load, n, cluster, link, link_latency_ns,"
+		" link_bandwidth) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
 		-1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	const char *v[7] = {p->date, p->host,	 p->kvm, p->backend,
@@ -170,6 +238,10 @@ int ukf_calib_store(const char *path, const ukf_calib_set_t *s, int64_t *id,
 	for (int i = 0; i < 7; i++)
 		sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 8, p->n);
+	sqlite3_bind_text(st, 9, p->cluster, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 10, p->link, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(st, 11, p->link_latency_ns);
+	sqlite3_bind_double(st, 12, p->link_bandwidth);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
@@ -211,27 +283,25 @@ static const char *col(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : NULL;
 }
 
-int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
-		   char *err, size_t errlen)
+/* Append calibration `id` (0: the latest) of the open database to s: its
+ * provenance replaces s's, its samples get its link. *cid: its id; *nadd:
+ * samples added. -1 with a message in err. */
+static int load_one(sqlite3 *sq, const char *path, int64_t id,
+		    ukf_calib_set_t *s, int64_t *cid, size_t *nadd, char *err,
+		    size_t errlen)
 {
-	sqlite3 *sq;
 	sqlite3_stmt *st = NULL;
-	ukf_calib_set_t *s = NULL;
-	int rc = -1;
+	int rc = -1, links = has_col(sq, "link_bandwidth");
+	char sql[512];
 
-	if (access(path, R_OK) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	sq = open_db(path, 0, err, errlen);
-	if (!sq)
-		return -1;
-	if (sqlite3_prepare_v2(
-		sq,
-		"SELECT id, date, host, kvm, backend, plan,"
-		" command, load, n FROM calib_runs"
-		" WHERE ?1 = 0 OR id = ?1 ORDER BY id DESC LIMIT 1",
-		-1, &st, NULL) != SQLITE_OK) {
+	*nadd = 0;
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, date, host, kvm, backend, plan,"
+		 " command, load, n, %s FROM calib_runs"
+		 " WHERE ?1 = 0 OR id = ?1 ORDER BY id DESC LIMIT 1",
+		 links ? "cluster, link, link_latency_ns, link_bandwidth"
+		       : "NULL, NULL, 0, 0");
+	if (sqlite3_prepare_v2(sq, sql, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen,
 			 "%s: no calibration stored (%s): run `ukfork calibrate"
 			 " --backend kvm --db %s` first",
@@ -248,9 +318,7 @@ int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
 				 path);
 		goto out;
 	}
-	if (!(s = ukf_calib_set_create()))
-		goto oom;
-	int64_t cid = sqlite3_column_int64(st, 0);
+	*cid = sqlite3_column_int64(st, 0);
 	struct ukf_calib_prov p = {
 	    .date = col(st, 1),
 	    .host = col(st, 2),
@@ -260,9 +328,15 @@ int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
 	    .command = col(st, 6),
 	    .load = col(st, 7),
 	    .n = (uint32_t)sqlite3_column_int64(st, 8),
+	    .cluster = col(st, 9),
+	    .link = col(st, 10),
+	    .link_latency_ns = sqlite3_column_double(st, 11),
+	    .link_bandwidth = sqlite3_column_double(st, 12),
+	    .sources = s->prov.sources,
 	};
 	if (ukf_calib_set_prov(s, &p) < 0)
 		goto oom;
+	ukf_calib_set_link(s, p.link_latency_ns, p.link_bandwidth);
 	sqlite3_finalize(st);
 	st = NULL;
 	if (sqlite3_prepare_v2(
@@ -274,7 +348,7 @@ int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
 			 sqlite3_errmsg(sq));
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, cid);
+	sqlite3_bind_int64(st, 1, *cid);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *op = col(st, 0);
@@ -285,14 +359,121 @@ int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
 				goto oom;
 			snprintf(err, errlen,
 				 "%s: calibration %lld: bad op '%.20s'", path,
-				 (long long)cid, op ? op : "(null)");
+				 (long long)*cid, op ? op : "(null)");
 			goto out;
 		}
+		(*nadd)++;
 	}
 	if (r != SQLITE_DONE) {
 		snprintf(err, errlen, "%s: reading samples: %s", path,
 			 sqlite3_errmsg(sq));
 		goto out;
+	}
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "%s: out of memory", path);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Every calibration id stored, ascending, into a malloc'd *ids. */
+static int all_ids(sqlite3 *sq, const char *path, int64_t **ids, size_t *n,
+		   char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+
+	*ids = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(sq, "SELECT id FROM calib_runs ORDER BY id", -1,
+			       &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen,
+			 "%s: no calibration stored (%s): run `ukfork calibrate"
+			 " --backend kvm --db %s` first",
+			 path, sqlite3_errmsg(sq), path);
+		return -1;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			int64_t *v = realloc(*ids, cap * sizeof(*v));
+			if (!v) {
+				sqlite3_finalize(st);
+				snprintf(err, errlen, "%s: out of memory",
+					 path);
+				return -1;
+			}
+			*ids = v;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (!*n) {
+		snprintf(err, errlen, "%s: no calibration stored", path);
+		return -1;
+	}
+	return 0;
+}
+
+int ukf_calib_load_ids(const char *path, const int64_t *ids, size_t nids,
+		       ukf_calib_set_t **out, char *err, size_t errlen)
+{
+	sqlite3 *sq;
+	ukf_calib_set_t *s = NULL;
+	int64_t *mine = NULL;
+	char *src = NULL;
+	size_t srclen = 0;
+	int rc = -1;
+
+	if (access(path, R_OK) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	sq = open_db(path, 0, err, errlen);
+	if (!sq)
+		return -1;
+	if (!nids) {
+		if (all_ids(sq, path, &mine, &nids, err, errlen) < 0)
+			goto out;
+		ids = mine;
+	}
+	if (!(s = ukf_calib_set_create()))
+		goto oom;
+	for (size_t i = 0; i < nids; i++) {
+		int64_t cid = 0;
+		size_t nadd = 0;
+		if (load_one(sq, path, ids[i], s, &cid, &nadd, err, errlen) < 0)
+			goto out;
+		if (nids < 2)
+			continue;
+		const struct ukf_calib_prov *p = &s->prov;
+		char line[1024];
+		int k = snprintf(
+		    line, sizeof(line),
+		    "%scalibration %lld: %s, %s, %zu samples%s%s%s%s",
+		    i ? "\n" : "", (long long)cid, p->date ? p->date : "?",
+		    p->backend ? p->backend : "?", nadd,
+		    p->cluster ? ", cluster " : "",
+		    p->cluster ? p->cluster : "", p->link ? ", link " : "",
+		    p->link ? p->link : "");
+		if (k < 0)
+			continue;
+		if ((size_t)k >= sizeof(line))
+			k = sizeof(line) - 1;
+		char *t = realloc(src, srclen + (size_t)k + 1);
+		if (!t)
+			goto oom;
+		src = t;
+		memcpy(src + srclen, line, (size_t)k + 1);
+		srclen += (size_t)k;
+	}
+	if (src) {
+		struct ukf_calib_prov p = s->prov;
+		p.sources = src;
+		if (ukf_calib_set_prov(s, &p) < 0)
+			goto oom;
 	}
 	*out = s;
 	s = NULL;
@@ -301,8 +482,15 @@ int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
 oom:
 	snprintf(err, errlen, "%s: out of memory", path);
 out:
-	sqlite3_finalize(st);
+	free(src);
+	free(mine);
 	sqlite3_close(sq);
 	ukf_calib_set_destroy(&s);
 	return rc;
+}
+
+int ukf_calib_load(const char *path, int64_t id, ukf_calib_set_t **out,
+		   char *err, size_t errlen)
+{
+	return ukf_calib_load_ids(path, &id, 1, out, err, errlen);
 }

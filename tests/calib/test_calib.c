@@ -14,9 +14,11 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sf_gamma.h>
+#include <sqlite3.h>
 
 #include "calib/calib.h"
 #include "calib/calib_int.h"
+#include "results/results.h"
 #include "sim/sim.h"
 #include "tests/common/selftest.h"
 
@@ -542,7 +544,24 @@ static int t_model_loglogistic(void)
 			      gsl_ran_lognormal(r, -0.5 * 0.04, 0.2)) == 0);
 	}
 	tmp_path(conf, sizeof(conf), "ll.conf");
-	CHECK(ukf_calib_model_write(s, conf, stderr, err, sizeof(err)) == 0);
+	/* sim's request -> start has no agent time in it (its agent serves
+	 * backend events, not requests): agent_msg_ns is given as the
+	 * calibration would have it, 100 us, in place of those samples */
+	ukf_calib_set_t *t = ukf_calib_set_create();
+	CHECK(t && ukf_calib_set_prov(t, &p) == 0);
+	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
+		const char *op;
+		double x, ns, lat, bw;
+		ukf_calib_set_get(s, i, &op, &x, &ns);
+		ukf_calib_set_get_link(s, i, &lat, &bw);
+		ukf_calib_set_link(t, lat, bw);
+		if (strcmp(op, "agent"))
+			CHECK(ukf_calib_set_add(t, op, x, ns) == 0);
+	}
+	for (int i = 0; i < 10; i++)
+		CHECK(ukf_calib_set_add(t, "agent", 0, 100e3) == 0);
+	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
+	ukf_calib_set_destroy(&t);
 	ukf_sim_model_default(&m);
 	int rc = ukf_sim_model_load(&m, conf, err, sizeof(err));
 	if (rc)
@@ -826,6 +845,16 @@ static int run_cmd(const char *a1, const char *a2, const char *a3,
 	return ukf_calib_main(ac, av, NULL);
 }
 
+/* The same with six arguments. */
+static int run_cmd6(const char *a1, const char *a2, const char *a3,
+		    const char *a4, const char *a5, const char *a6)
+{
+	char *av[8] = {(char *)"calibrate", (char *)a1, (char *)a2, (char *)a3,
+		       (char *)a4,	    (char *)a5, (char *)a6, NULL};
+	fflush(stdout);
+	return ukf_calib_main(7, av, NULL);
+}
+
 static int t_cmd_from_db(void)
 {
 	char db[128], conf[128], err[512], empty[128];
@@ -867,6 +896,403 @@ static int t_cmd_from_db(void)
 	unlink(db);
 	unlink(conf);
 	unlink(empty);
+	return 0;
+}
+
+/* ---- remote operations (--cluster) ---- */
+
+/* Known costs of the remote operations, what sim charges beside them
+ * (agent, link) and the two links of two synthetic calibrations. */
+static const double R_SAVE0 = 400e3, R_SAVE_PP = 3000, R_REST0 = 5e6,
+		    R_REST_PP = 2000, R_LOAD0 = 2e6, R_LOAD_PB = 0.5,
+		    R_AGENT = 200e3;
+static const double R_LAT[2] = {10e6, 0}, R_BW[2] = {12.5e6, 0};
+
+/* One synthetic --cluster calibration over link k: n samples per op,
+ * each cost times a lognormal factor of mean 1 (sigma 0.05) plus what sim
+ * charges beside it (agent_msg_ns per event, the link). */
+static ukf_calib_set_t *synthetic_remote(int k, int n, unsigned long seed)
+{
+	gsl_rng *r = rng(seed);
+	ukf_calib_set_t *s = ukf_calib_set_create();
+	struct ukf_calib_prov p =
+	    synthetic_prov("2026-12-05T16:00Z", "test, 2 CPUs", "0", 4);
+	char link[64];
+
+	snprintf(link, sizeof(link), "synthetic link %d", k);
+	p.cluster = "synthetic.conf (2 nodes, directory embedded)";
+	p.link = link;
+	p.link_latency_ns = R_LAT[k];
+	p.link_bandwidth = R_BW[k];
+	if (!r || !s || ukf_calib_set_prov(s, &p) < 0)
+		return NULL;
+	ukf_calib_set_link(s, R_LAT[k], R_BW[k]);
+#define F() gsl_ran_lognormal(r, -0.00125, 0.05)
+	for (int i = 0; i < n; i++) {
+		double pages = 512.0 * (1 + i % 4),
+		       bytes = (8 << (i % 3)) * 1048576.0;
+		double net1 =
+		    R_LAT[k] + (R_BW[k] > 0 ? pages * 4096 / R_BW[k] * 1e9 : 0);
+		double net2 =
+		    2 * R_LAT[k] + (R_BW[k] > 0 ? bytes / R_BW[k] * 1e9 : 0);
+		double save = (R_SAVE0 + R_SAVE_PP * pages) * F();
+		double rest = (R_REST0 + R_REST_PP * pages) * F();
+		ukf_calib_set_add(s, "agent", 0, R_AGENT * F());
+		ukf_calib_set_add(s, "rfork_save", pages,
+				  save + R_AGENT + net1);
+		ukf_calib_set_add(s, "rfork_restore", pages, rest + R_AGENT);
+		ukf_calib_set_add(s, "rfork", pages,
+				  save + R_AGENT + net1 + rest + R_AGENT);
+		ukf_calib_set_add(s, "tfetch", bytes,
+				  (R_LOAD0 + R_LOAD_PB * bytes) * F() +
+				      R_AGENT + net2);
+	}
+#undef F
+	gsl_rng_free(r);
+	return s;
+}
+
+/* The remote keys of the model file at conf against the known costs
+ * (the save's base folded into restore_base_ns). */
+static int check_remote_keys(const char *conf)
+{
+	struct ukf_sim_model m, d;
+	char err[512];
+
+	ukf_sim_model_default(&d);
+	m = d;
+	int rc = ukf_sim_model_load(&m, conf, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	CHECK(rc == 0);
+	CHECK(near((double)m.agent_msg_ns, R_AGENT, 0.02));
+	CHECK(near((double)m.save_ns_per_page, R_SAVE_PP, 0.05));
+	CHECK(near((double)m.restore_ns_per_page, R_REST_PP, 0.05));
+	CHECK(near((double)m.restore_base_ns, R_REST0 + R_SAVE0, 0.05));
+	/* the intercept, 2 ms under 4-16 ms of per-byte cost whose noise
+	 * grows with it: loosely determined (as the boot's) */
+	CHECK(near((double)m.load_base_ns, R_LOAD0, 0.2));
+	CHECK(near(m.load_ns_per_byte, R_LOAD_PB, 0.05));
+	CHECK(m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_LOGNORMAL ||
+	      m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_GAMMA ||
+	      m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_WEIBULL ||
+	      m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_LOGLOGISTIC);
+	CHECK(m.dist[UKF_SIM_OP_LOAD].family != UKF_SIM_DIST_NONE);
+	CHECK(m.dist[UKF_SIM_OP_SAVE].family != UKF_SIM_DIST_NONE);
+	/* what was not measured keeps its default */
+	CHECK(m.boot_base_ns == d.boot_base_ns);
+	CHECK(m.clone_ns_per_page == d.clone_ns_per_page);
+	return 0;
+}
+
+/*
+ * Two synthetic --cluster calibrations, one over a 10 ms / 100 Mbit/s
+ * link and one over an unshaped one (nothing charged to it), stored in
+ * one database: each refits to the known costs (within 5% for the slopes
+ * and the restore base: 600 samples per op at 512-2048 pages, factor sigma
+ * 0.05, about 4 standard errors of the restore slope; 20% for the
+ * load base, small beside 8-32 MiB of per-byte cost), and so do both
+ * together (--calib 1,2 and all), the link subtracted per sample. Without
+ * the subtraction the save slope of the shaped link would be off by
+ * 4096 / 12.5 MB/s = 328 us per page: the check can fail.
+ */
+static int t_remote_fit(void)
+{
+	char db[128], conf[128], err[512], text[32768];
+	ukf_calib_set_t *a = synthetic_remote(0, 600, 11),
+			*b = synthetic_remote(1, 600, 12), *back = NULL;
+	int64_t id;
+
+	CHECK(a && b);
+	tmp_path(db, sizeof(db), "remote.db");
+	tmp_path(conf, sizeof(conf), "remote.conf");
+	CHECK(ukf_calib_store(db, a, &id, err, sizeof(err)) == 0 && id == 1);
+	CHECK(ukf_calib_store(db, b, &id, err, sizeof(err)) == 0 && id == 2);
+	/* the link comes back with each calibration */
+	CHECK(ukf_calib_load(db, 1, &back, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_set_get_prov(back)->link_latency_ns == R_LAT[0]);
+	CHECK(ukf_calib_set_get_prov(back)->link_bandwidth == R_BW[0]);
+	CHECK(!strcmp(ukf_calib_set_get_prov(back)->link, "synthetic link 0"));
+	double lat, bw;
+	ukf_calib_set_get_link(back, 5, &lat, &bw);
+	CHECK(lat == R_LAT[0] && bw == R_BW[0]);
+	ukf_calib_set_destroy(&back);
+
+	CHECK(run_cmd6("--from-db", db, "--calib", "1", "--out", conf) == 0);
+	CHECK(check_remote_keys(conf) == 0);
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "# Cluster: synthetic.conf (2 nodes") != NULL);
+	CHECK(strstr(text, "Link: synthetic link 0") != NULL);
+	CHECK(strstr(text, "latency 10.000 ms, 12.5 MB/s") != NULL);
+	CHECK(strstr(text, "# Check: remote fork request -> ready") != NULL);
+	CHECK(run_cmd6("--from-db", db, "--calib", "2", "--out", conf) == 0);
+	CHECK(check_remote_keys(conf) == 0);
+	CHECK(run_cmd6("--from-db", db, "--calib", "1,2", "--out", conf) == 0);
+	CHECK(check_remote_keys(conf) == 0);
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "# Merged:\n#   calibration 1: ") != NULL);
+	CHECK(strstr(text, "#   calibration 2: ") != NULL);
+	CHECK(strstr(text, "several (one per calibration merged)") != NULL);
+	CHECK(run_cmd6("--from-db", db, "--calib", "all", "--out", conf) == 0);
+	CHECK(check_remote_keys(conf) == 0);
+	/* the shaped link's samples fitted as if unshaped: the save slope
+	 * takes the transfer (the subtraction is what makes it right) */
+	ukf_calib_set_link(a, 0, 0);
+	ukf_calib_set_t *c = ukf_calib_set_create();
+	CHECK(c);
+	for (size_t i = 0; i < ukf_calib_set_count(a); i++) {
+		const char *op;
+		double x, ns;
+		ukf_calib_set_get(a, i, &op, &x, &ns);
+		CHECK(ukf_calib_set_add(c, op, x, ns) == 0);
+	}
+	CHECK(ukf_calib_model_write(c, conf, NULL, err, sizeof(err)) == 0);
+	struct ukf_sim_model m;
+	ukf_sim_model_default(&m);
+	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
+	CHECK(near((double)m.save_ns_per_page, R_SAVE_PP + 4096 / R_BW[0] * 1e9,
+		   0.05));
+	/* a link far slower than the samples took (1 kB/s: as compressed
+	 * transfers look when sim charges raw bytes): the saves and fetches
+	 * are left out, their keys not written, and the file says so */
+	ukf_calib_set_t *slow = ukf_calib_set_create();
+	CHECK(slow);
+	ukf_calib_set_link(slow, 0, 1e3);
+	for (size_t i = 0; i < ukf_calib_set_count(b); i++) {
+		const char *op;
+		double x, ns;
+		ukf_calib_set_get(b, i, &op, &x, &ns);
+		CHECK(ukf_calib_set_add(slow, op, x, ns) == 0);
+	}
+	CHECK(ukf_calib_model_write(slow, conf, NULL, err, sizeof(err)) == 0);
+	ukf_calib_set_destroy(&slow);
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "Delta save: not fitted (0 samples, 600 left out)"));
+	CHECK(strstr(text, "Template fetch: not fitted (0 samples, 600 left"));
+	CHECK(!strstr(text, "\nsave_ns_per_page ="));
+	CHECK(!strstr(text, "\nload_base_ns ="));
+	CHECK(strstr(text, "\nrestore_ns_per_page =")); /* no link in it */
+	/* bad ids */
+	CHECK(run_cmd6("--from-db", db, "--calib", "3", "--out", conf) == 1);
+	CHECK(run_cmd6("--from-db", db, "--calib", "1,", "--out", conf) == 2);
+	CHECK(run_cmd6("--from-db", db, "--calib", "x", "--out", conf) == 2);
+	CHECK(run_cmd("--calib", "1", "--out", conf, NULL) == 2);
+	ukf_calib_set_destroy(&a);
+	ukf_calib_set_destroy(&b);
+	ukf_calib_set_destroy(&c);
+	unlink(db);
+	unlink(conf);
+	return 0;
+}
+
+/*
+ * A database of the calibrations before --cluster (calib_runs without the
+ * link columns) refits as before; a --cluster calibration stored into it
+ * adds the columns, and both load together (the old one over no link).
+ */
+static int t_remote_old_db(void)
+{
+	char db[128], conf[128], err[512], sql[256];
+	ukf_calib_set_t *s = synthetic(), *r = synthetic_remote(0, 600, 13),
+			*back = NULL;
+	sqlite3 *sq = NULL;
+
+	CHECK(s && r);
+	tmp_path(db, sizeof(db), "old.db");
+	tmp_path(conf, sizeof(conf), "old.conf");
+	/* a results database (the results library's schema), with the
+	 * calibration tables as they were */
+	ukf_db_t *rdb = ukf_db_open(db, err, sizeof(err));
+	CHECK(rdb);
+	ukf_db_close(&rdb);
+	CHECK(sqlite3_open(db, &sq) == SQLITE_OK);
+	CHECK(
+	    sqlite3_exec(
+		sq,
+		"BEGIN; CREATE TABLE calib_runs(id INTEGER PRIMARY KEY, date "
+		"TEXT,"
+		" host TEXT, kvm TEXT, backend TEXT, plan TEXT, command TEXT,"
+		" load TEXT, n INTEGER);"
+		"CREATE TABLE calib_samples(calib INTEGER NOT NULL"
+		" REFERENCES calib_runs(id), op TEXT NOT NULL, x REAL NOT NULL,"
+		" ns REAL NOT NULL);"
+		"INSERT INTO calib_runs VALUES (1, '2026-12-04T00:00Z', 'old',"
+		" 'none: synthetic', 'kvm', 'default', 'c', '0', 3);",
+		NULL, NULL, NULL) == SQLITE_OK);
+	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
+		const char *op;
+		double x, ns;
+		ukf_calib_set_get(s, i, &op, &x, &ns);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO calib_samples VALUES (1, '%s', %.17g, "
+			 "%.17g)",
+			 op, x, ns);
+		CHECK(sqlite3_exec(sq, sql, NULL, NULL, NULL) == SQLITE_OK);
+	}
+	CHECK(sqlite3_exec(sq, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(sq);
+	CHECK(run_cmd("--from-db", db, "--out", conf, NULL) == 0);
+	struct ukf_sim_model m, d;
+	ukf_sim_model_default(&d);
+	m = d;
+	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
+	CHECK(near((double)m.clone_ns_per_page, FORK_PP, 0.03));
+	CHECK(m.restore_base_ns == d.restore_base_ns);
+	char text[32768];
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "# Cluster:") == NULL);
+	CHECK(strstr(text, "Remote operations") == NULL);
+	/* a --cluster calibration into the old database */
+	int64_t id = 0;
+	CHECK(ukf_calib_store(db, r, &id, err, sizeof(err)) == 0 && id == 2);
+	CHECK(ukf_calib_load_ids(db, NULL, 0, &back, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_set_count(back) ==
+	      ukf_calib_set_count(s) + ukf_calib_set_count(r));
+	double lat, bw;
+	ukf_calib_set_get_link(back, 0, &lat, &bw);
+	CHECK(lat == 0 && bw == 0); /* the old one: no link */
+	ukf_calib_set_get_link(back, ukf_calib_set_count(back) - 1, &lat, &bw);
+	CHECK(lat == R_LAT[0] && bw == R_BW[0]);
+	CHECK(ukf_calib_model_write(back, conf, NULL, err, sizeof(err)) == 0);
+	m = d;
+	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
+	CHECK(near((double)m.clone_ns_per_page, FORK_PP, 0.03));
+	CHECK(near((double)m.restore_ns_per_page, R_REST_PP, 0.05));
+	ukf_calib_set_destroy(&back);
+	/* the old calibration alone, after the columns were added */
+	CHECK(run_cmd6("--from-db", db, "--calib", "1", "--out", conf) == 0);
+	ukf_calib_set_destroy(&s);
+	ukf_calib_set_destroy(&r);
+	unlink(db);
+	unlink(conf);
+	return 0;
+}
+
+/*
+ * The fits are consistent with what the simulator charges: the simulator
+ * runs the calibration workload (cluster-ops.lua, 2 nodes, a 5 ms / 12.5
+ * MB/s link: 100 Mbit/s, bandwidth in bytes/s, "12.5M" would be binary
+ * megabytes) with known remote costs and no jitter, the samples are taken
+ * from its database and trace as calibrate --cluster takes them from the
+ * agents', and the fit gives the costs back (2%: the times are whole ns,
+ * the trace's microseconds). Were an agent message or a latency counted
+ * twice or not at all, restore_base_ns (100 us, 5 ms) or load_base_ns
+ * would be off by more.
+ */
+static int t_sim_remote(void)
+{
+#ifdef UKF_UKFORK
+	char model[128], db[128], trace[128], conf[128], cmd[2048], err[512];
+	struct ukf_calib_remote_counts c;
+	struct ukf_sim_model m;
+
+	tmp_path(model, sizeof(model), "simr-model.conf");
+	tmp_path(db, sizeof(db), "simr.db");
+	tmp_path(trace, sizeof(trace), "simr.trace");
+	tmp_path(conf, sizeof(conf), "simr-fit.conf");
+	FILE *f = fopen(model, "w");
+	CHECK(f);
+	fputs("jitter = 0\nsave_ns_per_page = 3000\nrestore_base_ns = 5000000\n"
+	      "restore_ns_per_page = 2000\nload_base_ns = 2000000\n"
+	      "load_ns_per_byte = 0.5\nagent_msg_ns = 100000\n",
+	      f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "%s run %s/scripts/calibrate/cluster-ops.lua --backend sim "
+		 "--set nodes=2 --set n=3 --set 'sizes=8 16 32' --set units=3 "
+		 "--set dirty=256 --set latency=5ms --set bandwidth=12500000 "
+		 "--set model=%s --db %s --trace %s --quiet >/dev/null",
+		 UKF_UKFORK, UKF_SOURCE_DIR, model, db, trace);
+	CHECK(system(cmd) == 0);
+	ukf_calib_set_t *s = ukf_calib_set_create();
+	struct ukf_calib_prov p =
+	    synthetic_prov("2026-12-05T17:00Z", "sim", "0", 3);
+	p.cluster = "simulated (2 nodes)";
+	p.link = "5 ms, 12.5 MB/s";
+	p.link_latency_ns = 5e6;
+	p.link_bandwidth = 12.5e6;
+	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
+	ukf_calib_set_link(s, 5e6, 12.5e6);
+	CHECK(ukf_calib_collect_remote(db, trace, 0, s, &c, err, sizeof(err)) ==
+	      0);
+	/* 9 apps x 3 forks (units=3), the first of each after a fetch; agent
+	 * samples from the cold boots placed on their origin node */
+	CHECK(c.restore == 27 && c.save == 18 && c.total == 18);
+	if (!(c.fetch == 9 && c.made == 9 && c.agent >= 3))
+		fprintf(stderr, "fetch %zu made %zu agent %zu\n", c.fetch,
+			c.made, c.agent);
+	CHECK(c.fetch == 9 && c.made == 9 && c.agent >= 3);
+	/* sim's request -> start has no agent time in it (its agent serves
+	 * backend events, not requests): agent_msg_ns is given as the
+	 * calibration would have it, 100 us, in place of those samples */
+	ukf_calib_set_t *t = ukf_calib_set_create();
+	CHECK(t && ukf_calib_set_prov(t, &p) == 0);
+	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
+		const char *op;
+		double x, ns, lat, bw;
+		ukf_calib_set_get(s, i, &op, &x, &ns);
+		ukf_calib_set_get_link(s, i, &lat, &bw);
+		ukf_calib_set_link(t, lat, bw);
+		if (strcmp(op, "agent"))
+			CHECK(ukf_calib_set_add(t, op, x, ns) == 0);
+	}
+	for (int i = 0; i < 10; i++)
+		CHECK(ukf_calib_set_add(t, "agent", 0, 100e3) == 0);
+	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
+	ukf_calib_set_destroy(&t);
+	ukf_sim_model_default(&m);
+	int rc = ukf_sim_model_load(&m, conf, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	CHECK(rc == 0);
+	CHECK(near((double)m.agent_msg_ns, 100e3, 0.02));
+	CHECK(near((double)m.save_ns_per_page, 3000, 0.02));
+	CHECK(near((double)m.restore_ns_per_page, 2000, 0.02));
+	CHECK(near((double)m.restore_base_ns, 5e6, 0.02));
+	CHECK(near((double)m.load_base_ns, 2e6, 0.02));
+	CHECK(near(m.load_ns_per_byte, 0.5, 0.02));
+	ukf_calib_set_destroy(&s);
+	unlink(model);
+	unlink(db);
+	unlink(trace);
+	unlink(conf);
+	return 0;
+#else
+	fprintf(stderr, "SKIP: built without ukfork\n");
+	return 77;
+#endif
+}
+
+/* --cluster refusals: a missing file, a malformed one, one node, the
+ * options that do not go with it; each exit 2 before anything is run. */
+static int t_remote_cmd(void)
+{
+	char path[128], text[1024];
+	static const char key[] = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+
+	tmp_path(path, sizeof(path), "c.conf");
+	CHECK(run_cmd("--cluster", "/nonexistent/cluster.conf", NULL, NULL,
+		      NULL) == 2);
+	FILE *f = fopen(path, "w");
+	CHECK(f);
+	fputs("[cluster]\nname = t\ncolour = blue\n", f);
+	fclose(f);
+	CHECK(run_cmd("--cluster", path, NULL, NULL, NULL) == 2);
+	snprintf(text, sizeof(text),
+		 "[cluster]\nname = t\n[node 0]\nendpoint = tcp://h0:1\n"
+		 "public_key = %s\nsecret_key_file = k0\n",
+		 key);
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs(text, f);
+	fclose(f);
+	CHECK(run_cmd("--cluster", path, NULL, NULL, NULL) == 2);
+	CHECK(run_cmd("--cluster", path, "--backend", "sim", NULL) == 2);
+	CHECK(run_cmd("--cluster", path, "--delay", "x", NULL) == 2);
+	CHECK(run_cmd("--cluster", path, "--rate", "-1", NULL) == 2);
+	CHECK(run_cmd("--backend", "kvm", "--rate", "10", NULL) == 2);
+	CHECK(run_cmd("--from-db", "x.db", "--cluster", path, NULL) == 2);
+	unlink(path);
 	return 0;
 }
 
@@ -916,6 +1342,39 @@ static int t_plan(void)
 		  &p, UKF_SOURCE_DIR "/scripts/calibrate/kvm-vm.plan", err,
 		  sizeof(err)) == 0);
 	CHECK(p.ops_reps == 2 && access(p.ops, R_OK) == 0);
+
+	/* the --cluster keys: defaults, a file's values, refusals */
+	ukf_calib_plan_default(&p);
+	CHECK(strstr(p.cluster_ops, "scripts/calibrate/cluster-ops.lua") &&
+	      access(p.cluster_ops, R_OK) == 0);
+	CHECK(p.cluster_reps == 1 && p.ntmpl == 3 &&
+	      p.tmpl_mem[2] == 32ULL << 20 && p.fork_units == 4 &&
+	      p.fork_dirty == 256);
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("cluster_ops = c.lua\ncluster_reps = 2\ntmpl_mem = 4M 1G\n"
+	      "fork_units = 5\nfork_dirty = 64\n",
+	      f);
+	fclose(f);
+	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
+	CHECK(!strcmp(p.cluster_ops, "/tmp/c.lua") && p.cluster_reps == 2);
+	CHECK(p.ntmpl == 2 && p.tmpl_mem[1] == 1ULL << 30);
+	CHECK(p.fork_units == 5 && p.fork_dirty == 64);
+	static const char *const cbad[] = {
+	    "tmpl_mem = 1536K\n", "tmpl_mem = \n",    "fork_units = 0\n",
+	    "fork_dirty = x\n",	  "cluster_ops = \n",
+	};
+	for (size_t i = 0; i < sizeof(cbad) / sizeof(cbad[0]); i++) {
+		f = fopen(path, "w");
+		CHECK(f);
+		fprintf(f, "ops = none\n%s", cbad[i]);
+		fclose(f);
+		before = p;
+		CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) < 0);
+		CHECK(strstr(err, ":2: ") != NULL);
+		CHECK(memcmp(&p, &before, sizeof(p)) == 0);
+	}
+	unlink(path);
 	return 0;
 }
 
@@ -964,6 +1423,10 @@ static const struct selftest tests[] = {
     {"sim_factor", t_sim_factor},
     {"sim_dist_keys", t_sim_dist_keys},
     {"cmd_from_db", t_cmd_from_db},
+    {"remote_fit", t_remote_fit},
+    {"remote_old_db", t_remote_old_db},
+    {"remote_cmd", t_remote_cmd},
+    {"sim_remote", t_sim_remote},
     {"fit_loglogistic", t_fit_loglogistic},
     {"fit_tail_choice", t_fit_tail_choice},
     {"sim_loglogistic", t_sim_loglogistic},

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/* collect.c - samples from what a measurement left behind: rows of a results
+ * database's instances table and the engine trace (no KVM needed: the
+ * simulator's runs read the same way). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "calib_int.h"
+
+/* One SELECT of (x, ns) rows into the set as op; *got: rows added. */
+int ukf_calib_query(const char *db, const char *sql, int64_t arg,
+		    ukf_calib_set_t *s, const char *op, size_t *got, char *err,
+		    size_t errlen)
+{
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	*got = 0;
+	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(sq, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", db,
+			 sq ? sqlite3_errmsg(sq) : "out of memory");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, arg);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (ukf_calib_set_add(s, op, sqlite3_column_double(st, 0),
+				      sqlite3_column_double(st, 1)) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		(*got)++;
+	}
+	if (r != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: %s", db, sqlite3_errmsg(sq));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	return rc;
+}
+
+int64_t ukf_calib_max_run(const char *db)
+{
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+
+	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(sq, "SELECT coalesce(max(id), 0) FROM runs", -1,
+			       &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	return v;
+}
+
+/* template-make (and, tfetch set, template-fetch) -> template-ready pairs
+ * of the engine trace, on the same node: "T NODE template-make app=A ...",
+ * "T NODE template-fetch app=A node=N from=P" and "T NODE template-ready
+ * app=A node=N bytes=B ..." (T in seconds). Makes become "template"
+ * samples, fetches (with tfetch) "tfetch" ones, x = bytes. */
+int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
+			      size_t *got, size_t *fgot, char *err,
+			      size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	struct {
+		char node[32], app[64];
+		int fetch;
+		double t;
+	} open_[64];
+	size_t nopen = 0;
+
+	*got = *fgot = 0;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		double t;
+		char node[32], ev[32], app[64];
+		if (sscanf(line, "%lf %31s %31s app=%63s", &t, node, ev, app) !=
+		    4)
+			continue;
+		int fetch = !strcmp(ev, "template-fetch");
+		if ((fetch && tfetch) || !strcmp(ev, "template-make")) {
+			size_t k = 0;
+			while (k < nopen && (strcmp(open_[k].node, node) ||
+					     strcmp(open_[k].app, app)))
+				k++;
+			if (k == nopen) {
+				if (nopen == 64)
+					continue;
+				nopen++;
+			}
+			snprintf(open_[k].node, sizeof(open_[k].node), "%s",
+				 node);
+			snprintf(open_[k].app, sizeof(open_[k].app), "%s", app);
+			open_[k].fetch = fetch;
+			open_[k].t = t;
+		} else if (!strcmp(ev, "template-ready")) {
+			const char *b = strstr(line, " bytes=");
+			for (size_t i = 0; i < nopen; i++) {
+				if (strcmp(open_[i].app, app) ||
+				    strcmp(open_[i].node, node))
+					continue;
+				if (b &&
+				    ukf_calib_set_add(
+					s,
+					open_[i].fetch ? "tfetch" : "template",
+					strtod(b + 7, NULL),
+					(t - open_[i].t) * 1e9) == 0)
+					(*(open_[i].fetch ? fgot : got))++;
+				open_[i] = open_[--nopen];
+				break;
+			}
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* A remote fork child's row: start 'fork' on another node than its
+ * origin (the parent's), with the delta it was restored from. x = the
+ * delta's pages (the KVM backend's delta_bytes is pages x 4096:
+ * backends/kvm/clone.c), which, unlike the parent's row at exit, is the
+ * count at this fork when the parent forks after each of several units. */
+#define REMOTE_FORK                                                            \
+	" FROM instances WHERE run > ?1 AND start = 'fork'"                    \
+	" AND coalesce(remote, 0) AND delta_bytes > 0"
+
+int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
+			     ukf_calib_set_t *s,
+			     struct ukf_calib_remote_counts *c, char *err,
+			     size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	/* delta save + transfer: placement on the parent's node -> the
+	 * restore's start on the target (one clock per node: the testbed's
+	 * agents share the host's; real hosts need synchronised clocks),
+	 * without the children that had to fetch the template first */
+	if (ukf_calib_query(
+		db,
+		"SELECT delta_bytes / 4096.0, t_start - t_placed" REMOTE_FORK
+		" AND NOT coalesce(template_fetched, 0)"
+		" AND t_start >= t_placed AND t_placed >= 0"
+		" ORDER BY run, id",
+		before, s, "rfork_save", &c->save, err, errlen) < 0 ||
+	    ukf_calib_query(
+		db,
+		"SELECT delta_bytes / 4096.0, t_ready - t_start" REMOTE_FORK
+		" AND t_ready >= t_start AND t_start >= 0"
+		" ORDER BY run, id",
+		before, s, "rfork_restore", &c->restore, err, errlen) < 0 ||
+	    ukf_calib_query(
+		db,
+		"SELECT delta_bytes / 4096.0, t_ready - t_request" REMOTE_FORK
+		" AND NOT coalesce(template_fetched, 0)"
+		" AND t_ready >= t_request AND t_request >= 0"
+		" ORDER BY run, id",
+		before, s, "rfork", &c->total, err, errlen) < 0)
+		return -1;
+	/* the engine's own time on a request handled where it was made:
+	 * here mostly cold boots (each app's first instance) */
+	if (ukf_calib_query(db,
+			    "SELECT 0, t_start - t_request FROM instances"
+			    " WHERE run > ?1"
+			    " AND start IN ('cold', 'template', 'fork')"
+			    " AND NOT coalesce(remote, 0)"
+			    " AND NOT coalesce(template_fetched, 0)"
+			    " AND t_start >= t_request AND t_request >= 0"
+			    " ORDER BY run, id",
+			    before, s, "agent", &c->agent, err, errlen) < 0)
+		return -1;
+	return ukf_calib_trace_templates(trace, 1, s, &c->made, &c->fetch, err,
+					 errlen);
+}

@@ -1,0 +1,46 @@
+-- SPDX-License-Identifier: MIT
+-- cluster-ops.lua - the measurement workload of `ukfork calibrate --cluster`: remote forks across dirty-page counts and template fetches across template sizes, on the node agents of a cluster file (two nodes or more).
+--
+-- For each template size (param sizes, MiB, space-separated) and each of
+-- n apps of that size, one instance is requested from node 0 and waited
+-- for, one at a time. It boots cold on the least-loaded node and its
+-- memory becomes the app's template there. It then runs `units` units,
+-- each dirtying `dirty` more pages and forking one child (which runs one
+-- unit and exits) and waiting for it: with the parent alone on its node,
+-- least-loaded placement puts each child on another node, so the forks
+-- are remote with deltas of dirty, 2 x dirty, ... pages (plus the pages
+-- the guest itself wrote since its template). The first child on the
+-- other node needs the parent's template there: that node fetches it from
+-- the parent's (a template fetch of that size), then restores; the later
+-- children only restore. A fresh app per sample gives each template size n
+-- fetches. calibrate sets nodes (the cluster file's), n (-n) and sizes,
+-- units and dirty from its plan (docs/calibration.md, "--cluster").
+--
+-- Run by hand: ukfork run scripts/calibrate/cluster-ops.lua --cluster FILE \
+--   --set nodes=2 --set n=2 --db c.db --trace c.trace
+
+cluster { nodes = 2, vcpus = 16, memory = "4G" }
+policy  { placement = "least-loaded", templates = "on-demand", fetch = "peer" }
+run     { duration = "1800s" }   -- a deadline: the run ends when the last fork is done
+
+local n = param("n", 3)
+local sizes = param("sizes", "8 16 32")
+local units = param("units", 4)
+local dirty = param("dirty", 256)
+
+local apps = {}
+for mib in string.gmatch(tostring(sizes), "%d+") do
+  for i = 1, n do
+    local name = "r" .. mib .. "_" .. i
+    app(name, string.format(
+      "mem=%sM init=1ms work=1ms dirty=%d fork=1 units=%d", mib, dirty, units))
+    apps[#apps + 1] = name
+  end
+end
+
+process(function()
+  for _, name in ipairs(apps) do
+    local id = spawn(name, nil, 0)
+    wait(id)
+  end
+end)

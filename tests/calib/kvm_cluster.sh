@@ -1,0 +1,70 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# kvm_cluster.sh - `ukfork calibrate --cluster` end to end on a 2-node testbed (two network namespaces, one ukforkd each) with a small plan: remote-op samples stored, the model file has the remote keys and the simulator loads it; 77 (skip) without /dev/kvm or root.
+# usage: kvm_cluster.sh UKFORK SOURCE_DIR
+set -u
+UKF=$1
+SRC=$2
+export UKFORK="$UKF" UKFORKD="$(dirname "$UKF")/ukforkd"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "SKIP: no usable /dev/kvm"
+	exit 77
+fi
+[ "$(id -u)" = 0 ] || { echo "SKIP: the testbed needs root"; exit 77; }
+[ -x "$UKFORKD" ] || fail "no $UKFORKD"
+T=$(mktemp -d)
+trap '"$UKF" testbed down --state "$T/tb" >/dev/null 2>&1; rm -rf "$T"' EXIT
+
+# --peer-timeout: under emulation one VM operation can keep an agent from
+# its heartbeats for seconds (as scripts/validate/testbed.sh)
+"$UKF" testbed up --nodes 2 --state "$T/tb" --wait 120 --peer-timeout 15s \
+	>"$T/tb.log" 2>&1 || fail "testbed up: $(tail -5 "$T/tb.log")"
+
+# 2 template sizes x 2 apps, 3 forks each: 12 remote forks, 4 of them
+# after a template fetch
+cat >"$T/small.plan" <<EOF
+cluster_ops = $SRC/scripts/calibrate/cluster-ops.lua
+tmpl_mem = 8M 16M
+fork_units = 3
+fork_dirty = 128
+EOF
+"$UKF" calibrate --cluster "$T/tb/cluster.conf" --plan "$T/small.plan" -n 2 \
+	--db "$T/c.db" --out "$T/m.conf" --note "EMULATED (kvm_cluster test)" \
+	>"$T/out" 2>"$T/err"
+rc=$?
+cat "$T/err" >&2
+cat "$T/out"
+[ $rc -eq 0 ] || fail "calibrate --cluster: exit $rc"
+grep -q 'remote forks and template fetches on the 2 node agents' "$T/err" ||
+	fail "no progress line on stderr"
+# samples per remote op, from the summary of a refit of the stored samples
+"$UKF" calibrate --from-db "$T/c.db" --out "$T/m2.conf" >"$T/refit" 2>&1 ||
+	fail "--from-db refit: $(cat "$T/refit")"
+for op in rfork_save rfork_restore tfetch rfork; do
+	n=$(awk -v op=$op '$1 == op { print $2 }' "$T/refit")
+	[ -n "$n" ] && [ "$n" -ge 2 ] || fail "too few $op samples: '$n'"
+done
+for k in save_ns_per_page restore_base_ns restore_ns_per_page load_base_ns \
+	load_ns_per_byte; do
+	grep -q "^$k = " "$T/m.conf" || fail "no $k in the model file"
+done
+grep -q '^# Cluster: .*(2 nodes, directory embedded, compress zstd)' "$T/m.conf" ||
+	fail "no cluster provenance in the model file"
+grep -q 'Link: no delay added, rate not limited (the testbed' "$T/m.conf" ||
+	fail "no link provenance in the model file"
+# the refit writes the same file (line 2 names it)
+sed 2d "$T/m.conf" >"$T/a"
+sed 2d "$T/m2.conf" >"$T/b"
+cmp -s "$T/a" "$T/b" || fail "the refit differs: $(diff "$T/a" "$T/b")"
+# the simulator loads it, on a scenario with remote forks
+cat >"$T/s.lua" <<'LUA'
+cluster { nodes = 2, vcpus = 4, memory = "1G" }
+policy { placement = "least-loaded", templates = "on-demand", fetch = "peer" }
+run { duration = "2s" }
+app("a", "mem=8M init=1ms work=1ms dirty=64 fork=2 units=1")
+constant { app = "a", interval = "100ms", start = "0s", stop = "1s" }
+LUA
+"$UKF" run "$T/s.lua" --backend sim --set model="$T/m.conf" --quiet \
+	>/dev/null 2>"$T/serr" || fail "sim rejects the model: $(cat "$T/serr")"
+echo ok
