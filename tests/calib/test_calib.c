@@ -544,24 +544,7 @@ static int t_model_loglogistic(void)
 			      gsl_ran_lognormal(r, -0.5 * 0.04, 0.2)) == 0);
 	}
 	tmp_path(conf, sizeof(conf), "ll.conf");
-	/* sim's request -> start has no agent time in it (its agent serves
-	 * backend events, not requests): agent_msg_ns is given as the
-	 * calibration would have it, 100 us, in place of those samples */
-	ukf_calib_set_t *t = ukf_calib_set_create();
-	CHECK(t && ukf_calib_set_prov(t, &p) == 0);
-	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
-		const char *op;
-		double x, ns, lat, bw;
-		ukf_calib_set_get(s, i, &op, &x, &ns);
-		ukf_calib_set_get_link(s, i, &lat, &bw);
-		ukf_calib_set_link(t, lat, bw);
-		if (strcmp(op, "agent"))
-			CHECK(ukf_calib_set_add(t, op, x, ns) == 0);
-	}
-	for (int i = 0; i < 10; i++)
-		CHECK(ukf_calib_set_add(t, "agent", 0, 100e3) == 0);
-	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
-	ukf_calib_set_destroy(&t);
+	CHECK(ukf_calib_model_write(s, conf, stderr, err, sizeof(err)) == 0);
 	ukf_sim_model_default(&m);
 	int rc = ukf_sim_model_load(&m, conf, err, sizeof(err));
 	if (rc)
