@@ -3,6 +3,7 @@
  * measurement of bench_dir and of `ukfork calibrate --directory`). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -229,8 +230,11 @@ static int clear_prefix(const char *eps, const char *prefix, char *err,
 		snprintf(err, errlen, "etcd %s: %s", eps, why);
 		return -1;
 	}
-	if (ukf_etcd_delete_prefix(e, prefix) < 0) {
-		snprintf(err, errlen, "etcd %s: %s", eps, ukf_etcd_error(e));
+	int64_t r = ukf_etcd_delete_prefix(e, prefix);
+	if (r < 0) {
+		snprintf(err, errlen, "etcd %s%s: %s", eps,
+			 r == -EHOSTUNREACH ? " unreachable" : "",
+			 ukf_etcd_error(e));
 		rc = -1;
 	}
 	ukf_etcd_destroy(&e);

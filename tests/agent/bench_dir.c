@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* bench_dir.c - benchmark, not a test: directory update-to-visibility latency (embedded: the agents' update message over the transport; etcd: lease-guarded write, watch, replica) and placement decisions on a 10,000-node replica loaded from etcd. */
+/* bench_dir.c - benchmark, not a test: directory update-to-visibility latency (embedded: the agents' update message over the transport; etcd: lease-guarded write, watch, replica; the measurement is agent/dirvis.c, shared with `ukfork calibrate --directory`) and placement decisions on a 10,000-node replica loaded from etcd. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
