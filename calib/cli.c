@@ -15,6 +15,9 @@
 #ifdef UKF_HAVE_AGENT
 #include "../agent/cluster.h"
 #endif
+#ifdef UKF_HAVE_DIRVIS
+#include "../agent/dirvis.h"
+#endif
 
 #ifndef UKF_SOURCE_DIR
 #define UKF_SOURCE_DIR "."
@@ -27,6 +30,9 @@ static const char usage[] =
     "                        [--plan FILE|default] [--db DB] [--out "
     "MODEL.conf]\n"
     "                        [-n N] [--note TEXT]\n"
+    "       ukfork calibrate --directory embedded|etcd [--etcd URL,...]\n"
+    "                        [-n N] [--db DB] [--out MODEL.conf] [--note "
+    "TEXT]\n"
     "       ukfork calibrate --from-db DB [--calib ID[,ID...]|all] --out "
     "MODEL.conf\n"
     "\n"
@@ -44,7 +50,14 @@ static const char usage[] =
     "counts (delta save and transfer, restore) and template fetches across\n"
     "template sizes, fitting save_ns_per_page, restore_base_ns,\n"
     "restore_ns_per_page, load_base_ns and load_ns_per_byte less what the\n"
-    "simulator charges the network. With --from-db, refit a calibration\n"
+    "simulator charges the network. With --directory, time the cluster\n"
+    "directory's update to visibility at another agent (two members in this\n"
+    "process, one clock: the agents' update messages over loopback TCP, or\n"
+    "the agents' etcd client against --etcd) and fit its median and p99\n"
+    "(empirical, 95% order-statistic intervals; the lognormal MLE beside\n"
+    "them) as dir_delay_ns and dir_delay_p99_ns, which a scenario naming\n"
+    "the model file takes as dir_delay and dir_delay_p99 when it sets\n"
+    "neither (nor directory). With --from-db, refit a calibration\n"
     "already stored, or several together (e.g. one per netem setting),\n"
     "without KVM.\n"
     "\n"
@@ -56,21 +69,26 @@ static const char usage[] =
     "                    writes it; else none)\n"
     "  --rate MBIT       each node link's rate, Mbit/s (the same; 0: not "
     "limited)\n"
+    "  --directory KIND  measure the directory: embedded or etcd\n"
+    "  --etcd URL,...    with --directory etcd: its endpoints\n"
+    "                    (http://host:port, e.g. from scripts/etcd/local.sh)\n"
     "  --plan FILE       what to measure (default: the built-in plan; keys in\n"
     "                    docs/calibration.md)\n"
     "  --db DB           results database for the raw samples (default: a\n"
     "                    temporary one, removed at the end)\n"
     "  --out FILE        the model file (default: calibrated.conf)\n"
     "  -n N              samples per point (default 20; --cluster: apps per\n"
-    "                    template size, each forking fork_units times)\n"
+    "                    template size, each forking fork_units times;\n"
+    "                    --directory: updates timed, default 200, after 10\n"
+    "                    not timed)\n"
     "  --note TEXT       added to the file's provenance (e.g. EMULATED)\n"
     "  --from-db DB      refit stored samples without measuring\n"
     "  --calib ID,...    with --from-db: these calibrations together, or all\n"
     "                    (default: the latest)\n"
     "\n"
     "Progress goes to stderr, the fitted summary to stdout. Exit status: 0\n"
-    "done, 1 failed, 2 bad command line, plan or cluster file, 77 no usable\n"
-    "/dev/kvm.\n";
+    "done, 1 failed (etcd unreachable, ...), 2 bad command line, plan or\n"
+    "cluster file, 77 no usable /dev/kvm.\n";
 
 static int bad(const char *fmt, const char *arg)
 {
@@ -482,11 +500,69 @@ static void rm_rf_tmp(const char *dir)
 	rmdir(dir);
 }
 
+/* --etcd: comma-separated http:// or https:// endpoints. -1 if bad. */
+static int check_endpoints(const char *v)
+{
+	const char *q = v;
+	if (!*v)
+		return -1;
+	for (;;) {
+		size_t l = strcspn(q, ",");
+		size_t sch = !strncmp(q, "http://", 7)	  ? 7
+			     : !strncmp(q, "https://", 8) ? 8
+							  : 0;
+		if (!sch || l <= sch || memchr(q, ' ', l))
+			return -1;
+		if (!q[l])
+			return 0;
+		q += l + 1;
+	}
+}
+
+/* --directory: n updates timed on the embedded directory (etcd NULL) or
+ * etcd, as samples "dir_embedded" / "dir_etcd" (x 0) of s. */
+static int measure_dir(const char *etcd, uint32_t n, ukf_calib_set_t *s,
+		       char *err, size_t errlen)
+{
+#ifdef UKF_HAVE_DIRVIS
+	struct ukf_dirvis_config c = {.etcd = etcd, .samples = n, .warmup = 10};
+	double *ns = calloc(n, sizeof(double));
+	const char *op = etcd ? "dir_etcd" : "dir_embedded";
+	int rc = -1;
+
+	if (!ns) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	fprintf(stderr,
+		"ukfork calibrate: directory %s%s: %u updates (after 10 not "
+		"timed), one at a time\n",
+		etcd ? "etcd " : "embedded", etcd ? etcd : "", n);
+	if (ukf_dirvis_measure(&c, ns, err, errlen) == 0) {
+		rc = 0;
+		for (uint32_t i = 0; rc == 0 && i < n; i++)
+			if (ukf_calib_set_add(s, op, 0, ns[i]) < 0) {
+				snprintf(err, errlen, "out of memory");
+				rc = -1;
+			}
+	}
+	free(ns);
+	return rc;
+#else
+	(void)etcd;
+	(void)n;
+	(void)s;
+	snprintf(err, errlen, "node agents not built in this ukfork");
+	return -1;
+#endif
+}
+
 int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 {
 	const char *backend = NULL, *plan_path = NULL, *db = NULL;
 	const char *out = "calibrated.conf", *fromdb = NULL, *note = NULL;
 	const char *cluster = NULL, *calib_arg = NULL;
+	const char *directory = NULL, *etcd = NULL;
 	uint32_t n = 0, nodes = 0;
 	int64_t ids[64];
 	size_t nids = 1;
@@ -508,7 +584,8 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 			    !strcmp(a, "-n") || !strcmp(a, "--from-db") ||
 			    !strcmp(a, "--calib") || !strcmp(a, "--note") ||
 			    !strcmp(a, "--cluster") || !strcmp(a, "--delay") ||
-			    !strcmp(a, "--rate");
+			    !strcmp(a, "--rate") || !strcmp(a, "--directory") ||
+			    !strcmp(a, "--etcd");
 		if (!takes)
 			return bad(a[0] == '-' ? "unknown option '%s'"
 					       : "unexpected argument '%s'",
@@ -542,6 +619,18 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 					   "Mbit/s >= 0 (0: not limited)",
 					   v);
 			link_opts = 1;
+		} else if (!strcmp(a, "--directory")) {
+			if (strcmp(v, "embedded") && strcmp(v, "etcd"))
+				return bad("--directory: '%s' is not embedded "
+					   "or etcd",
+					   v);
+			directory = v;
+		} else if (!strcmp(a, "--etcd")) {
+			if (check_endpoints(v) < 0)
+				return bad("--etcd: '%s' is not a list of "
+					   "endpoints http://host:port,...",
+					   v);
+			etcd = v;
 		} else if (!strcmp(a, "-n")) {
 			if (parse_u32(v, 2, 100000, &n) < 0)
 				return bad(
@@ -556,11 +645,13 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		}
 	}
 	if (fromdb) {
-		if (backend || plan_path || db || n || cluster || link_opts)
+		if (backend || plan_path || db || n || cluster || link_opts ||
+		    directory || etcd)
 			return bad("%s",
 				   "--from-db refits stored samples: it takes "
-				   "no --backend, --cluster, --plan, --db, -n, "
-				   "--delay or --rate");
+				   "no --backend, --cluster, --directory, "
+				   "--etcd, --plan, --db, -n, --delay or "
+				   "--rate");
 		return from_db(fromdb, nids ? ids : NULL, nids, out);
 	}
 	if (calib_arg)
@@ -568,7 +659,23 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	if (link_opts && !cluster)
 		return bad("%s", "--delay and --rate describe a cluster's "
 				 "links: they go with --cluster");
-	if (cluster) {
+	if (etcd && (!directory || strcmp(directory, "etcd")))
+		return bad("--etcd %s goes with --directory etcd", etcd);
+	if (directory) {
+		if (backend || cluster || plan_path)
+			return bad("%s", "--directory measures the cluster "
+					 "directory alone: it takes no "
+					 "--backend, --cluster or --plan");
+		if (!strcmp(directory, "etcd") && !etcd)
+			return bad("%s", "--directory etcd needs --etcd "
+					 "URL,... (scripts/etcd/local.sh start "
+					 "DIR prints them)");
+#ifndef UKF_HAVE_DIRVIS
+		return bad("--directory %s: node agents not built in this "
+			   "ukfork",
+			   directory);
+#endif
+	} else if (cluster) {
 		if (backend && strcmp(backend, "kvm"))
 			return bad("--cluster runs on the node agents' own "
 				   "backend (kvm): --backend %s does not go "
@@ -621,7 +728,9 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	}
 	if (n)
 		plan.n = n;
-	if (!cluster) {
+	else if (directory)
+		plan.n = 200;
+	if (!cluster && !directory) {
 		int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 		if (fd < 0) {
 			fprintf(stderr,
@@ -673,7 +782,18 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	}
 	double lat_ns = lk.delay_ms > 0 ? lk.delay_ms * 1e6 : 0;
 	double bw = lk.rate_mbit > 0 ? lk.rate_mbit * 125000.0 : 0;
-	if (cluster) {
+	char dirdesc[600] = "";
+	if (directory) {
+		snprintf(dirdesc, sizeof(dirdesc),
+			 "directory %s%s%s: 2 members in one process, one "
+			 "clock, 10 updates not timed first",
+			 directory, etcd ? " at " : " (ZeroMQ over loopback TCP)",
+			 etcd ? etcd : "");
+		if (measure_dir(etcd, plan.n, s, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ukfork calibrate: %s\n", err);
+			goto out;
+		}
+	} else if (cluster) {
 		fprintf(stderr, "ukfork calibrate: link: %s\n", lk.desc);
 		ukf_calib_set_link(s, lat_ns, bw);
 		if (ukf_calib_measure_cluster(&plan, cluster, nodes, db, tmpdir,
@@ -692,8 +812,8 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	    .date = date,
 	    .host = hostinfo,
 	    .kvm = kind,
-	    .backend = "kvm",
-	    .plan = plan_path ? plan_path : "default",
+	    .backend = directory ? "none (the cluster directory alone)" : "kvm",
+	    .plan = directory ? dirdesc : plan_path ? plan_path : "default",
 	    .command = cmd,
 	    .load = loads,
 	    .n = plan.n,

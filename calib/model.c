@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_statistics_double.h>
+
 #include "calib.h"
 
 /* One fitted operation. */
@@ -418,6 +421,150 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 	fputc('\n', o);
 }
 
+/* ---- directory propagation (calibrate --directory) ---- */
+
+/* One directory's update-to-visibility samples and their fit. */
+struct dirfit {
+	const char *op;	  /* "dir_embedded", "dir_etcd" */
+	const char *what; /* for the file */
+	size_t n;
+	double *y; /* sorted */
+	int fitted;
+	double med, p99;
+	double ci[2][2]; /* [median, p99][lo, hi]; NAN: beyond the sample */
+	int have_ln;
+	struct ukf_calib_dist ln; /* lognormal MLE */
+};
+
+/*
+ * The distribution-free 95% confidence interval of the q quantile from
+ * the order statistics of y[0..n-1] (sorted): ranks l < u with
+ * P(l <= B <= u - 1) >= 0.95 for B ~ Binomial(n, q), each tail 2.5% at
+ * most. A bound no rank gives (too few samples for that tail) is NAN.
+ */
+static void order_ci(const double *y, size_t n, double q, double ci[2])
+{
+	ci[0] = ci[1] = NAN;
+	for (size_t l = n; l >= 1; l--)
+		if (gsl_cdf_binomial_P((unsigned)(l - 1), q, (unsigned)n) <=
+		    0.025) {
+			ci[0] = y[l - 1];
+			break;
+		}
+	for (size_t u = 1; u <= n; u++)
+		if (gsl_cdf_binomial_Q((unsigned)(u - 1), q, (unsigned)n) <=
+		    0.025) {
+			ci[1] = y[u - 1];
+			break;
+		}
+}
+
+static int dirfit_collect(const ukf_calib_set_t *s, struct dirfit *d)
+{
+	size_t n = ukf_calib_set_count(s);
+	const char *op;
+	double x, ns;
+
+	d->y = malloc((n ? n : 1) * sizeof(double));
+	if (!d->y)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		ukf_calib_set_get(s, i, &op, &x, &ns);
+		if (!strcmp(op, d->op) && ns > 0 && isfinite(ns))
+			d->y[d->n++] = ns;
+	}
+	if (d->n < 2)
+		return 0;
+	qsort(d->y, d->n, sizeof(double), cmp_double);
+	d->med = gsl_stats_quantile_from_sorted_data(d->y, 1, d->n, 0.5);
+	d->p99 = gsl_stats_quantile_from_sorted_data(d->y, 1, d->n, 0.99);
+	order_ci(d->y, d->n, 0.5, d->ci[0]);
+	order_ci(d->y, d->n, 0.99, d->ci[1]);
+	d->have_ln = ukf_calib_fit_family(d->y, d->n, UKF_CALIB_LOGNORMAL,
+					  &d->ln) == 0;
+	d->fitted = 1;
+	return 0;
+}
+
+static void put_us(FILE *o, double ns)
+{
+	if (isnan(ns))
+		fprintf(o, "beyond the sample");
+	else
+		fprintf(o, "%.1f us", ns / 1e3);
+}
+
+static void put_dir(FILE *o, const struct dirfit *d, int keys)
+{
+	const double z99 = gsl_cdf_ugaussian_Pinv(0.99);
+
+	fprintf(o,
+		"# Directory propagation, %s: update to visibility at the "
+		"other member\n"
+		"# (both in one process, one clock), n=%zu, min %.1f us, max "
+		"%.1f us:\n",
+		d->what, d->n, d->y[0] / 1e3, d->y[d->n - 1] / 1e3);
+	fprintf(o, "#   empirical median %.1f us, 95%% CI [", d->med / 1e3);
+	put_us(o, d->ci[0][0]);
+	fprintf(o, ", ");
+	put_us(o, d->ci[0][1]);
+	fprintf(o, "] (order statistics)\n#   empirical p99 %.1f us, 95%% CI [",
+		d->p99 / 1e3);
+	put_us(o, d->ci[1][0]);
+	fprintf(o, ", ");
+	put_us(o, d->ci[1][1]);
+	fprintf(o, "]\n");
+	if (d->have_ln)
+		fprintf(o,
+			"#   lognormal MLE: mu %.4f, sigma %.4f (KS D %.3f): "
+			"median %.1f us, p99 %.1f us\n"
+			"#   (the keys' lognormal, median and p99 as measured: "
+			"sigma %.4f)\n",
+			d->ln.p1, d->ln.p2, d->ln.ks_d, exp(d->ln.p1) / 1e3,
+			exp(d->ln.p1 + z99 * d->ln.p2) / 1e3,
+			d->p99 > d->med ? log(d->p99 / d->med) / z99 : 0.0);
+	if (keys)
+		fprintf(o,
+			"# The simulator draws each record's delay from the "
+			"lognormal with this median and p99\n"
+			"# (a scenario naming this file and setting no "
+			"dir_delay, dir_delay_p99 or directory):\n"
+			"dir_delay_ns = %.0f   # source: calibrate --directory, "
+			"empirical median\n"
+			"dir_delay_p99_ns = %.0f   # source: calibrate "
+			"--directory, empirical p99\n",
+			d->med, fmax(d->p99, d->med));
+	else
+		fprintf(o, "#   (no keys: several directories in one fit; "
+			   "refit one calibration, --calib ID)\n");
+	fputc('\n', o);
+}
+
+static void dir_summary(FILE *o, const struct dirfit *d)
+{
+	if (!d->fitted) {
+		fprintf(o, "%-13s %5zu  (not fitted: too few samples)\n", d->op,
+			d->n);
+		return;
+	}
+	fprintf(o, "%-13s %5zu  median %.1f us [", d->op, d->n, d->med / 1e3);
+	put_us(o, d->ci[0][0]);
+	fprintf(o, ", ");
+	put_us(o, d->ci[0][1]);
+	fprintf(o, "], p99 %.1f us [", d->p99 / 1e3);
+	put_us(o, d->ci[1][0]);
+	fprintf(o, ", ");
+	put_us(o, d->ci[1][1]);
+	fprintf(o, "]");
+	if (d->have_ln)
+		fprintf(o, "  lognormal(%.4g, %.4g) p99 %.1f us KS D %.3f",
+			d->ln.p1, d->ln.p2,
+			exp(d->ln.p1 + gsl_cdf_ugaussian_Pinv(0.99) * d->ln.p2) /
+			    1e3,
+			d->ln.ks_d);
+	fputc('\n', o);
+}
+
 int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			  FILE *summary, char *err, size_t errlen)
 {
@@ -446,15 +593,29 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    [TFETCH] = {.op = "tfetch", .dist_key = "load_dist"},
 	    [RFORK] = {.op = "rfork", .dist_key = NULL},
 	};
+	struct dirfit dirs[2] = {
+	    {.op = "dir_embedded",
+	     .what = "embedded (the agents' update messages, ZeroMQ over "
+		     "loopback TCP)"},
+	    {.op = "dir_etcd",
+	     .what = "etcd (lease-guarded write, watch, replica)"},
+	};
 	const struct ukf_calib_prov *p = ukf_calib_set_get_prov(s);
 	FILE *o = NULL;
-	int rc = -1;
+	int rc = -1, ndirs = 0;
 
 	for (int i = 0; i < NOPS; i++)
 		if (collect(s, &f[i]) < 0) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
+	for (int i = 0; i < 2; i++) {
+		if (dirfit_collect(s, &dirs[i]) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		ndirs += dirs[i].fitted;
+	}
 	fit_cost(&f[BOOT], 1, -1);
 	fit_cost(&f[CLONE], 0, -1);
 	fit_cost(&f[TMPL], 1, -1);
@@ -520,6 +681,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		}
 		any |= f[i].fitted;
 	}
+	int anycost = any;
+	any |= ndirs > 0;
 	if (!any) {
 		snprintf(err, errlen,
 			 "nothing to fit: no operation has 2 samples or more "
@@ -585,8 +748,11 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    "# and log-logistic (heavy, power-law tail) fitted by maximum\n"
 	    "# likelihood to each sample divided by its\n"
 	    "# fitted cost, the lowest AIC chosen; the simulator uses its\n"
-	    "# shape with mean 1. Keys not written keep data/model.conf's\n"
-	    "# values. docs/calibration.md describes the method.\n\n");
+	    "# shape with mean 1. Directory propagation (dir_delay_ns,\n"
+	    "# dir_delay_p99_ns): the empirical median and p99 of the\n"
+	    "# update-to-visibility samples. Keys not written keep\n"
+	    "# data/model.conf's values. docs/calibration.md describes the\n"
+	    "# method.\n\n");
 
 	if (f[BOOT].fitted) {
 		fprintf(o, "# Cold boot, launch -> ready against guest memory "
@@ -677,6 +843,9 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	if (remote_shown)
 		put_remote(o, &f[RSAVE], &f[RRESTORE], &f[TFETCH], &f[RFORK],
 			   restore_base, agent);
+	for (int i = 0; i < 2; i++)
+		if (dirs[i].fitted)
+			put_dir(o, &dirs[i], ndirs == 1);
 	if (jitter >= 0) {
 		fprintf(o, "# Operations without their own *_dist: the median "
 			   "of the lognormal sigmas above.\n");
@@ -687,7 +856,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			 strerror(errno));
 		goto out;
 	}
-	if (summary) {
+	if (summary && anycost) {
 		fprintf(
 		    summary, "%-13s %5s  %s\n", "operation", "n",
 		    "fitted cost [95% CI of the slope]  spread of the factor");
@@ -703,6 +872,19 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			summary_row(summary, &f[TFETCH], "byte");
 			summary_row(summary, &f[RFORK], "page");
 		}
+	}
+	if (summary) {
+		if (ndirs)
+			fprintf(summary, "%-13s %5s  %s\n", "directory", "n",
+				"update to visibility [95% CI, order "
+				"statistics]  lognormal MLE");
+		for (int i = 0; i < 2; i++)
+			if (dirs[i].n)
+				dir_summary(summary, &dirs[i]);
+		if (ndirs > 1)
+			fprintf(summary,
+				"directory keys not written: several "
+				"directories in one fit (--calib ID)\n");
 		if (jitter >= 0)
 			fprintf(summary, "jitter (other operations): %.4f\n",
 				jitter);
@@ -716,5 +898,7 @@ out:
 	}
 	for (int i = 0; i < NOPS; i++)
 		opfit_free(&f[i]);
+	for (int i = 0; i < 2; i++)
+		free(dirs[i].y);
 	return rc;
 }

@@ -185,6 +185,30 @@ int scen_build_config(struct run *r, struct cfg *cf)
 			break;
 		}
 	}
+	/* A model file's measured directory (`ukfork calibrate --directory`:
+	 * keys dir_delay_ns, dir_delay_p99_ns) when the scenario sets none of
+	 * dir_delay, dir_delay_p99 and directory. */
+	if (cf->model && r->sc->world->simulated && !cf->have_dir_delay &&
+	    !cf->have_dir_delay_p99) {
+		struct ukf_sim_model m;
+		char path[1024], err[512];
+		ukf_sim_model_default(&m);
+		scen_path_resolve(r->sc, cf->model, path, sizeof(path));
+		if (ukf_sim_model_load(&m, path, err, sizeof(err))) {
+			scen_run_fail(r, UKF_RUN_BAD, "%s: setting 'model': %s",
+				      scen_entry_find(r->sc, "model")->where,
+				      err);
+			return -1;
+		}
+		if (m.dir_delay_ns) {
+			cf->dir_delay = m.dir_delay_ns;
+			cf->have_dir_delay = 1;
+		}
+		if (m.dir_delay_p99_ns) {
+			cf->dir_delay_p99 = m.dir_delay_p99_ns;
+			cf->have_dir_delay_p99 = 1;
+		}
+	}
 	if (cf->have_dir_delay_p99 && cf->dir_delay_p99 &&
 	    cf->dir_delay_p99 < cf->dir_delay) {
 		struct entry *pe = scen_entry_find(r->sc, "dir_delay_p99");

@@ -62,6 +62,7 @@ static const struct field {
 	{ "monitor_slots", F_COUNT, offsetof(struct ukf_sim_model, monitor_slots) },
 	{ "host_mem_bytes", F_BYTES, offsetof(struct ukf_sim_model, host_mem_bytes) },
 	T(fork_base_ns),
+	T(dir_delay_ns),     T(dir_delay_p99_ns),
 #undef T
 #undef R
 };
@@ -309,6 +310,21 @@ int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 
 	if (load_fields(&tmp, fields, NFIELDS, path, err, errlen) < 0)
 		return -1;
+	if (tmp.dir_delay_p99_ns && tmp.dir_delay_p99_ns < tmp.dir_delay_ns) {
+		snprintf(err, errlen,
+			 "%s: dir_delay_p99_ns (%lld ns) is below dir_delay_ns "
+			 "(%lld ns), the median",
+			 path, (long long)tmp.dir_delay_p99_ns,
+			 (long long)tmp.dir_delay_ns);
+		return -1;
+	}
+	if (tmp.dir_delay_p99_ns && !tmp.dir_delay_ns) {
+		snprintf(err, errlen,
+			 "%s: dir_delay_p99_ns is given without dir_delay_ns "
+			 "(the median): give both or neither",
+			 path);
+		return -1;
+	}
 	*m = tmp;
 	return 0;
 }

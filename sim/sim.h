@@ -89,6 +89,17 @@ struct ukf_sim_model {
 	uint64_t monitor_slots;
 	uint64_t host_mem_bytes;
 	ukf_ns_t fork_base_ns;
+	/*
+	 * Appended for directory calibration (`ukfork calibrate
+	 * --directory`): a measured update-to-visibility median and p99.
+	 * The simulator itself does not read them: a scenario whose run{}
+	 * names this model file and sets none of dir_delay, dir_delay_p99
+	 * and directory takes them as dir_delay and dir_delay_p99
+	 * (cli/scen_world.c). 0 (the default): not given, the scenario's
+	 * defaults stay.
+	 */
+	ukf_ns_t dir_delay_ns;
+	ukf_ns_t dir_delay_p99_ns;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

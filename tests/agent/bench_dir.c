@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* bench_dir.c - benchmark, not a test: directory update-to-visibility latency (embedded: the agents' update message over the transport; etcd: lease-guarded write, watch, replica) and placement decisions on a 10,000-node replica loaded from etcd. */
+/* bench_dir.c - benchmark, not a test: directory update-to-visibility latency (embedded: the agents' update message over the transport; etcd: lease-guarded write, watch, replica; the measurement is agent/dirvis.c, shared with `ukfork calibrate --directory`) and placement decisions on a 10,000-node replica loaded from etcd. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -10,10 +10,9 @@
 #include <unistd.h>
 
 #include "agent/dir_etcd.h"
-#include "agent/dmsg.h"
+#include "agent/dirvis.h"
 #include "agent/etcd.h"
 #include "core/dir.h"
-#include "harness.h"
 
 static double now_s(void)
 {
@@ -39,73 +38,28 @@ static void report(const char *what, double *lat, int n)
 	fflush(stdout);
 }
 
-static size_t rec_of(uint32_t node, uint64_t v, void *buf)
+/* update to visibility at another agent: agent/dirvis.c, which
+ * `ukfork calibrate --directory` runs too */
+static int visibility(const char *eps, const char *what, int samples)
 {
-	struct ukf_dir_record r = { .node = node, .version = v,
-				    .vcpus_total = 8, .vcpus_free = 8 - (uint32_t)(v % 8),
-				    .mem_total = 8ull << 30,
-				    .mem_free = 4ull << 30,
-				    .instances = (uint32_t)v, .ntemplates = 1,
-				    .templates = { 0 } };
-
-	return ukf_dir_encode(&r, buf, 512);
-}
-
-/* ---- embedded: node 0 sends its record to node 1 over the transport ---- */
-
-static int vis_embedded(int samples)
-{
-	struct h_node a, b, *ns[] = { &a, &b }, *pab[] = { &a, &b };
-	struct ukf_tp_peer_stats st;
-	ukf_dir_t *view = ukf_dir_create(2);
+	struct ukf_dirvis_config c = { .etcd = eps, .samples = (uint32_t)samples,
+				       .warmup = 10 };
 	double *lat = calloc((size_t)samples, sizeof(double));
-	unsigned char rec[512], body[1024];
+	char err[512];
 
-	h_node_init(&a, 0);
-	h_node_init(&b, 1);
-	h_node_config(&a, pab, 2, NULL, 0);
-	h_node_config(&b, pab, 2, NULL, 0);
-	a.cfg.log = b.cfg.log = NULL;
-	a.cfg.peer_timeout_ns = b.cfg.peer_timeout_ns = 60000000000LL;
-	if (!view || !lat || !h_node_start(&a) || !h_node_start(&b))
+	if (!lat || ukf_dirvis_measure(&c, lat, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bench_dir: %s\n", lat ? err : "out of memory");
+		free(lat);
 		return 1;
-	while (ukf_tp_peer_stats(a.tp, 1, &st) < 0 || !st.up)
-		h_poll_all(ns, 2);
-	for (int i = 0; i < samples + 10; i++) {
-		struct ukf_dmsg d = { .run = 1, .rec = rec };
-		struct ukf_dmsg in;
-		char err[128];
-		double t0 = now_s();
-		size_t n;
-
-		d.rec_len = rec_of(0, (uint64_t)i + 1, rec);
-		n = ukf_dmsg_encode(&d, body, sizeof(body));
-		if (!n || ukf_tp_send(a.tp, 1, UKF_D_UPDATE, body, n, NULL, 0) < 0)
-			return 1;
-		/* B waits in its poll as an agent does (wakes on the frame) */
-		while (!b.nmsgs && now_s() < t0 + 10)
-			ukf_tp_poll(b.tp, NULL, 0, 100000000);
-		if (!b.nmsgs)
-			return 1;
-		if (ukf_dmsg_decode(&in, b.msgs[0].body, b.msgs[0].len, 0, err,
-				    sizeof(err)) < 0 ||
-		    ukf_dir_apply(view, in.rec, in.rec_len) < 0 ||
-		    ukf_dir_get(view, 0)->version != (uint64_t)i + 1)
-			return 1;
-		if (i >= 10) /* the first ones warm the path */
-			lat[i - 10] = now_s() - t0;
-		h_msgs_clear(&b);
 	}
-	report("embedded", lat, samples);
-	h_node_free(&a);
-	h_node_free(&b);
-	ukf_dir_destroy(&view);
+	for (int i = 0; i < samples; i++)
+		lat[i] /= 1e9;
+	report(what, lat, samples);
 	free(lat);
 	return 0;
 }
 
-/* ---- etcd: node 0's member publishes, node 1's member sees it ---- */
-
+/* an agent's directory member on etcd (for placement) */
 static ukf_dir_etcd_t *member(const char *eps, const char *prefix,
 			      uint32_t self, uint32_t nodes, int64_t ttl)
 {
@@ -125,65 +79,6 @@ static ukf_dir_etcd_t *member(const char *eps, const char *prefix,
 	if (!d)
 		fprintf(stderr, "bench_dir: %s\n", err);
 	return d;
-}
-
-static void clear_prefix(const char *eps, const char *prefix)
-{
-	struct ukf_etcd_config c = { .endpoints = eps, .timeout_ms = 60000 };
-	char err[256];
-	ukf_etcd_t *e = ukf_etcd_create(&c, err, sizeof(err));
-
-	if (e)
-		ukf_etcd_delete_prefix(e, prefix);
-	ukf_etcd_destroy(&e);
-}
-
-static int vis_etcd(const char *eps, const char *label, int samples)
-{
-	char prefix[96];
-	ukf_dir_etcd_t *a, *b;
-	ukf_dir_t *view = ukf_dir_create(2);
-	double *lat = calloc((size_t)samples, sizeof(double));
-	unsigned char rec[512];
-
-	snprintf(prefix, sizeof(prefix), "/ukfork-bench/vis-%d", (int)getpid());
-	clear_prefix(eps, prefix);
-	a = member(eps, prefix, 0, 2, 10);
-	b = member(eps, prefix, 1, 2, 10);
-	if (!a || !b || !view || !lat)
-		return 1;
-	for (int i = 0; i < samples + 10; i++) {
-		struct ukf_dir_etcd_event ev;
-		double t0 = now_s(), end = t0 + 10;
-		int seen = 0;
-
-		ukf_dir_etcd_publish(a, 1, rec, rec_of(0, (uint64_t)i + 1, rec));
-		while (!seen && now_s() < end) {
-			struct pollfd p = { .fd = ukf_dir_etcd_fd(b),
-					    .events = POLLIN };
-			poll(&p, 1, 100);
-			while (ukf_dir_etcd_next(b, &ev))
-				if (ev.kind == UKF_DE_RECORD && ev.node == 0 &&
-				    ev.len) {
-					ukf_dir_apply(view, ev.rec, ev.len);
-					seen = ukf_dir_get(view, 0)->version ==
-					       (uint64_t)i + 1;
-				}
-		}
-		if (!seen) {
-			fprintf(stderr, "bench_dir: update %d not seen in 10 s\n", i);
-			return 1;
-		}
-		if (i >= 10)
-			lat[i - 10] = now_s() - t0;
-	}
-	report(label, lat, samples);
-	ukf_dir_etcd_stop(&a, 1);
-	ukf_dir_etcd_stop(&b, 1);
-	clear_prefix(eps, prefix);
-	ukf_dir_destroy(&view);
-	free(lat);
-	return 0;
 }
 
 /* ---- placement on a replica of `nodes` nodes loaded from etcd ---- */
@@ -339,10 +234,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(argv[1], "visibility") && !strcmp(argv[2], "embedded"))
-		return vis_embedded(samples);
+		return visibility(NULL, "embedded", samples);
 	if (!strcmp(argv[1], "visibility") && !strcmp(argv[2], "etcd") &&
 	    argc > 3)
-		return vis_etcd(argv[3], label, samples);
+		return visibility(argv[3], label, samples);
 	if (!strcmp(argv[1], "placement"))
 		return placement(argv[2], nodes, decisions);
 	usage(stderr);
