@@ -2,14 +2,11 @@
 /* dirvis.c - directory update-to-visibility, both ends in one process (the
  * measurement of bench_dir and of `ukfork calibrate --directory`). */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -72,22 +69,6 @@ static void on_message(void *u, uint32_t from, const struct ukf_frame_header *h,
 	e->got = 1;
 }
 
-/* A free TCP port on 127.0.0.1 (bound and released), or -1. */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t al = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(s, (struct sockaddr *)&a, &al) == 0)
-		port = ntohs(a.sin_port);
-	if (s >= 0)
-		close(s);
-	return port;
-}
-
 static int vis_embedded(const struct ukf_dirvis_config *c, int64_t tmo,
 			double *ns, char *err, size_t errlen)
 {
@@ -98,7 +79,7 @@ static int vis_embedded(const struct ukf_dirvis_config *c, int64_t tmo,
 
 	memset(e, 0, sizeof(e));
 	for (int i = 0; i < 2; i++) {
-		int port = free_port();
+		int port = ukf_tp_free_port();
 		e[i].id = (uint32_t)i;
 		if (port < 0 || zmq_curve_keypair(e[i].pub, e[i].sec)) {
 			snprintf(err, errlen, "embedded directory: no loopback "

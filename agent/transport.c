@@ -8,6 +8,10 @@
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/ukf.h"
 #include "tp_int.h"
@@ -898,4 +902,19 @@ uint32_t ukf_tp_my_handle(const ukf_tp_t *tp, uint32_t node)
 	const struct tp_peer *p = tp ? tp_agent(tp, node) : NULL;
 
 	return p ? p->handle_at : UKF_TP_HANDLE_NONE;
+}
+
+int ukf_tp_free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t al = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(s, (struct sockaddr *)&a, &al) == 0)
+		port = ntohs(a.sin_port);
+	if (s >= 0)
+		close(s);
+	return port;
 }

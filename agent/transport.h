@@ -137,6 +137,10 @@ struct ukf_tp_stats {
 	uint32_t clients; /* client handles currently up (agent) */
 };
 
+/* A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and
+ * released), or -1: for endpoints of tests and measurements on loopback. */
+int ukf_tp_free_port(void);
+
 /*
  * Create a transport: check c, start the ZAP handler, bind (agent),
  * connect to every peer and queue HELLOs. Everything in c is copied (the

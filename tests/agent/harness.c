@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* harness.c - keyed loopback nodes, recorded callbacks and raw ZeroMQ peers for
  * the transport tests. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -15,17 +12,7 @@
 
 int h_free_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t al = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(s, (struct sockaddr *)&a, &al) == 0)
-		port = ntohs(a.sin_port);
-	if (s >= 0)
-		close(s);
-	return port;
+	return ukf_tp_free_port();
 }
 
 static void on_message(void *u, uint32_t from, const struct ukf_frame_header *h,

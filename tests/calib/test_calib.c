@@ -1285,9 +1285,30 @@ static int t_remote_cmd(void)
 /* Plan files: the default, a file's keys over it (ops relative to the
  * plan's directory), refusals at their line leaving the plan unchanged;
  * the committed plans load. */
+/* Each line of bad, second in a plan file after "ops = none", is refused
+ * naming line 2 and leaves *p as it was; 0 when all are. */
+static int plan_refuses(struct ukf_calib_plan *p, const char *path,
+			const char *const *bad, size_t n)
+{
+	struct ukf_calib_plan before;
+	char err[512];
+
+	for (size_t i = 0; i < n; i++) {
+		FILE *f = fopen(path, "w");
+		CHECK(f);
+		fprintf(f, "ops = none\n%s", bad[i]);
+		fclose(f);
+		before = *p;
+		CHECK(ukf_calib_plan_load(p, path, err, sizeof(err)) < 0);
+		CHECK(strstr(err, ":2: ") != NULL);
+		CHECK(memcmp(p, &before, sizeof(*p)) == 0);
+	}
+	return 0;
+}
+
 static int t_plan(void)
 {
-	struct ukf_calib_plan p, before;
+	struct ukf_calib_plan p;
 	char path[128], err[512];
 
 	ukf_calib_plan_default(&p);
@@ -1312,16 +1333,7 @@ static int t_plan(void)
 	    "boot_mem = 8X\n", "ops_reps = 0\n",    "colour = 3\n",
 	    "boot_mem 8M\n",   "clone_mem = -1M\n",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		f = fopen(path, "w");
-		CHECK(f);
-		fprintf(f, "ops = none\n%s", bad[i]);
-		fclose(f);
-		before = p;
-		CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) < 0);
-		CHECK(strstr(err, ":2: ") != NULL);
-		CHECK(memcmp(&p, &before, sizeof(p)) == 0);
-	}
+	CHECK(plan_refuses(&p, path, bad, sizeof(bad) / sizeof(bad[0])) == 0);
 	unlink(path);
 	ukf_calib_plan_default(&p);
 	CHECK(ukf_calib_plan_load(
@@ -1350,16 +1362,8 @@ static int t_plan(void)
 	    "tmpl_mem = 1536K\n", "tmpl_mem = \n",    "fork_units = 0\n",
 	    "fork_dirty = x\n",	  "cluster_ops = \n",
 	};
-	for (size_t i = 0; i < sizeof(cbad) / sizeof(cbad[0]); i++) {
-		f = fopen(path, "w");
-		CHECK(f);
-		fprintf(f, "ops = none\n%s", cbad[i]);
-		fclose(f);
-		before = p;
-		CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) < 0);
-		CHECK(strstr(err, ":2: ") != NULL);
-		CHECK(memcmp(&p, &before, sizeof(p)) == 0);
-	}
+	CHECK(plan_refuses(&p, path, cbad, sizeof(cbad) / sizeof(cbad[0])) ==
+	      0);
 	unlink(path);
 	return 0;
 }
