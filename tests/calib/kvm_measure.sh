@@ -19,7 +19,7 @@ if [ $rc -eq 77 ]; then
 fi
 [ $rc -eq 0 ] || fail "exit $rc: $(cat "$T/err")"
 grep -q '^boot_base_ns = ' "$T/m.conf" || fail "no boot_base_ns in the model"
-grep -q '^boot_dist = \(lognormal\|gamma\|weibull\) ' "$T/m.conf" || fail "no boot_dist in the model"
+grep -q '^boot_dist = \(lognormal\|gamma\|weibull\|loglogistic\) ' "$T/m.conf" || fail "no boot_dist in the model"
 grep -q '^clone_base_ns = ' "$T/m.conf" || fail "no clone_base_ns in the model"
 grep -q '^# KVM: modules' "$T/m.conf" || fail "no provenance"
 grep -q '^boot ' "$T/out" || fail "no summary on stdout"
