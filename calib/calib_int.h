@@ -32,9 +32,9 @@ struct ukf_calib_plan {
 };
 
 /*
- * The default plan: cold boots at 8, 16 and 32 MiB (init 0 only), template clones at
- * 8 MiB, scripts/calibrate/kvm-ops.lua of the source tree 3 times; for
- * --cluster, scripts/calibrate/cluster-ops.lua once with templates of 8,
+ * The default plan: cold boots at 8, 16 and 32 MiB (init 0 only), template
+ * clones at 8 MiB, scripts/calibrate/kvm-ops.lua of the source tree 3 times;
+ * for --cluster, scripts/calibrate/cluster-ops.lua once with templates of 8,
  * 16 and 32 MiB, 4 forks per app, 256 pages dirtied per fork.
  */
 void ukf_calib_plan_default(struct ukf_calib_plan *p);

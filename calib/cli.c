@@ -273,12 +273,13 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 		else if (!strcmp(k, "fork_dirty"))
 			ok = parse_u32(v, 1, 1u << 20, &t.fork_dirty) == 0;
 		else {
-			snprintf(err, errlen,
-				 "%s:%u: unknown key '%.40s' (valid: boot_mem, "
-				 "boot_init, clone_mem, ops, ops_reps, cluster_ops, "
-				 "cluster_reps, tmpl_mem, fork_units, "
-				 "fork_dirty)",
-				 path, lineno, k);
+			snprintf(
+			    err, errlen,
+			    "%s:%u: unknown key '%.40s' (valid: boot_mem, "
+			    "boot_init, clone_mem, ops, ops_reps, cluster_ops, "
+			    "cluster_reps, tmpl_mem, fork_units, "
+			    "fork_dirty)",
+			    path, lineno, k);
 			goto fail;
 		}
 		if (!ok) {

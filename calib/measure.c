@@ -53,7 +53,8 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	if (init)
 		snprintf(op, sizeof(op), "boot_init_%" PRIu64, mem >> 20);
 	else
-		snprintf(op, sizeof(op), "%s", from_template ? "clone" : "boot");
+		snprintf(op, sizeof(op), "%s",
+			 from_template ? "clone" : "boot");
 	char *av[20];
 	int ac = 0;
 	av[ac++] = (char *)"ukfork bootbench";
@@ -313,8 +314,8 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 					"ukfork calibrate: cold boots at "
 					"%" PRIu64 " MiB (%u)...\n",
 					p->boot_mem[i] >> 20, p->n);
-			if (boots(p, db, synth, p->boot_mem[i], init, 0, s,
-				  err, errlen) < 0)
+			if (boots(p, db, synth, p->boot_mem[i], init, 0, s, err,
+				  errlen) < 0)
 				return -1;
 		}
 	for (size_t i = 0; i < p->nclone; i++) {
@@ -322,8 +323,8 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 			"ukfork calibrate: template clones at %" PRIu64
 			" MiB (%u)...\n",
 			p->clone_mem[i] >> 20, p->n);
-		if (boots(p, db, synth, p->clone_mem[i], 0, 1, s, err,
-			  errlen) < 0)
+		if (boots(p, db, synth, p->clone_mem[i], 0, 1, s, err, errlen) <
+		    0)
 			return -1;
 	}
 	if (p->ops[0]) {

@@ -553,8 +553,7 @@ static int put_boot_init(FILE *o, FILE *summary, const ukf_calib_set_t *s,
 				"%.4f [%.4f, %.4f] per ns of init, r2 = %.3f, "
 				"n = %zu\n",
 				mibs[m], l.c0 / 1e6, l.c0_lo / 1e6,
-				l.c0_hi / 1e6, l.c1, l.c1_lo, l.c1_hi, l.r2,
-				k);
+				l.c0_hi / 1e6, l.c1, l.c1_lo, l.c1_hi, l.r2, k);
 		else
 			fprintf(o, "# %lu MiB: no line (%zu samples)\n",
 				mibs[m], k);

@@ -1399,15 +1399,18 @@ static int t_plan_init(void)
 	fputs("boot_mem = 8M 16M\nboot_init = 0 200us 30 1.5s  # ms\n", f);
 	fclose(f);
 	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
-	CHECK(p.ninit == 4 && p.boot_init[0] == 0 &&
-	      p.boot_init[1] == 200000 && p.boot_init[2] == 30000000 &&
-	      p.boot_init[3] == 1500000000ULL);
+	CHECK(p.ninit == 4 && p.boot_init[0] == 0 && p.boot_init[1] == 200000 &&
+	      p.boot_init[2] == 30000000 && p.boot_init[3] == 1500000000ULL);
 	CHECK(p.nboot == 2);
 	static const char *const bad[] = {
-	    "boot_init = 50ms\n",	  "boot_init = 0 30ms 20ms\n",
-	    "boot_init = 0 x\n",	  "boot_init = 0 61s\n",
-	    "boot_init = \n",		  "boot_init = 0 -5ms\n",
-	    "boot_init = 0 0\n",	  "boot_init = 0 5ms 5ms\n",
+	    "boot_init = 50ms\n",
+	    "boot_init = 0 30ms 20ms\n",
+	    "boot_init = 0 x\n",
+	    "boot_init = 0 61s\n",
+	    "boot_init = \n",
+	    "boot_init = 0 -5ms\n",
+	    "boot_init = 0 0\n",
+	    "boot_init = 0 5ms 5ms\n",
 	    "boot_init = 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1444,8 +1447,9 @@ static int t_plan_init(void)
 static int composition_check(const char *text, double *sim, double *add)
 {
 	const char *q = strstr(text, "# sim's composition ");
-	return q && sscanf(q, "# sim's composition %lf%%, additive (no "
-			      "overlap) %lf%%",
+	return q && sscanf(q,
+			   "# sim's composition %lf%%, additive (no "
+			   "overlap) %lf%%",
 			   sim, add) == 2
 		   ? 0
 		   : -1;
@@ -1464,9 +1468,8 @@ static int t_boot_init_fit(void)
 	gsl_rng *r = rng(11);
 	ukf_calib_set_t *s = ukf_calib_set_create(),
 			*s0 = ukf_calib_set_create();
-	struct ukf_calib_prov p =
-	    synthetic_prov("2026-12-05T00:00Z", "test, 2 CPUs",
-			   "0 before, 0 after", 10);
+	struct ukf_calib_prov p = synthetic_prov(
+	    "2026-12-05T00:00Z", "test, 2 CPUs", "0 before, 0 after", 10);
 	CHECK(r && s && s0 && ukf_calib_set_prov(s, &p) == 0 &&
 	      ukf_calib_set_prov(s0, &p) == 0);
 	for (int m = 0; m < 3; m++) {
@@ -1483,7 +1486,8 @@ static int t_boot_init_fit(void)
 			for (int i = 0; i < 40; i++)
 				CHECK(ukf_calib_set_add(
 					  s, op, inits[k],
-					  (BOOT0 + fmax(inits[k], BOOT_PB * mem)) *
+					  (BOOT0 +
+					   fmax(inits[k], BOOT_PB * mem)) *
 					      gsl_ran_lognormal(r, 0, 0.02)) ==
 				      0);
 	}
@@ -1498,10 +1502,11 @@ static int t_boot_init_fit(void)
 	CHECK(read_text(conf, text, sizeof(text)) == 0);
 	CHECK(read_text(conf0, text0, sizeof(text0)) == 0);
 	/* the boot keys do not move */
-	const char *keys[] = {"\nboot_base_ns = ", "\nboot_ns_per_mem_byte = ",
-			      "\nboot_dist = "};
+	const char *keys[] = {
+	    "\nboot_base_ns = ", "\nboot_ns_per_mem_byte = ", "\nboot_dist = "};
 	for (size_t i = 0; i < 3; i++) {
-		const char *a = strstr(text, keys[i]), *b = strstr(text0, keys[i]);
+		const char *a = strstr(text, keys[i]),
+			   *b = strstr(text0, keys[i]);
 		CHECK(a && b);
 		size_t la = strcspn(a + 1, "\n"), lb = strcspn(b + 1, "\n");
 		CHECK(la == lb && !memcmp(a, b, la));
@@ -1509,7 +1514,8 @@ static int t_boot_init_fit(void)
 	CHECK(!strstr(text0, "boot_init"));
 	CHECK(strstr(text, "# Cold boot with the app's init (plan key "
 			   "boot_init)"));
-	CHECK(strstr(text, "\n# 8 MiB: c0 = ") && strstr(text, "\n# 16 MiB: c0 = ") &&
+	CHECK(strstr(text, "\n# 8 MiB: c0 = ") &&
+	      strstr(text, "\n# 16 MiB: c0 = ") &&
 	      strstr(text, "\n# 32 MiB: c0 = "));
 	/* 32 MiB: touch ~43.6 ms: at init 30 ms wholly hidden, so the
 	 * overlap is init (30 ms); the slope against init is below 1 */
