@@ -13,6 +13,10 @@ struct ukf_calib_plan {
 	uint32_t n;				 /* samples per point */
 	uint64_t boot_mem[UKF_CALIB_MAX_POINTS]; /* cold boots: memory sizes */
 	size_t nboot;
+	/* cold boots: the app's init (ns) at every boot_mem; 0 comes first
+	 * (op "boot"), others give "boot_init_<MiB>" samples (x = init) */
+	uint64_t boot_init[UKF_CALIB_MAX_POINTS];
+	size_t ninit;
 	uint64_t clone_mem[UKF_CALIB_MAX_POINTS]; /* template clones */
 	size_t nclone;
 	char ops[4096];	   /* Lua scenario of live forks ("" : none) */
@@ -28,16 +32,18 @@ struct ukf_calib_plan {
 };
 
 /*
- * The default plan: cold boots at 8, 16 and 32 MiB, template clones at
- * 8 MiB, scripts/calibrate/kvm-ops.lua of the source tree 3 times; for
- * --cluster, scripts/calibrate/cluster-ops.lua once with templates of 8,
+ * The default plan: cold boots at 8, 16 and 32 MiB (init 0 only), template
+ * clones at 8 MiB, scripts/calibrate/kvm-ops.lua of the source tree 3 times;
+ * for --cluster, scripts/calibrate/cluster-ops.lua once with templates of 8,
  * 16 and 32 MiB, 4 forks per app, 256 pages dirtied per fork.
  */
 void ukf_calib_plan_default(struct ukf_calib_plan *p);
 
 /*
  * Read a plan file over *p: `key = value  # comment` lines with keys
- * boot_mem (sizes, e.g. "8M 16M 32M"), clone_mem (sizes), ops (a Lua
+ * boot_mem (sizes, e.g. "8M 16M 32M"), boot_init (durations, e.g. "0 50ms":
+ * 0 among them, others in increasing order, at most 60 s; with any but 0,
+ * every boot_mem a whole number of MiB), clone_mem (sizes), ops (a Lua
  * scenario path, relative to the plan file's directory, or "none"),
  * ops_reps (a count), and for --cluster cluster_ops (a path or "none"),
  * cluster_reps, tmpl_mem (sizes, whole MiB), fork_units and fork_dirty

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/ukf.h"
 #include "calib_int.h"
 #ifdef UKF_HAVE_AGENT
 #include "../agent/cluster.h"
@@ -37,7 +38,8 @@ static const char usage[] =
     "MODEL.conf\n"
     "\n"
     "Measure the VM operations the simulator models on this machine's KVM\n"
-    "backend (cold boots across memory sizes, template clones, live forks\n"
+    "backend (cold boots across memory sizes, and with the plan's boot_init\n"
+    "across the app's init too, template clones, live forks\n"
     "across dirty-page counts and template making through the engine),\n"
     "store every raw sample in the results database (tables calib_runs,\n"
     "calib_samples), fit each cost by least squares (95% confidence\n"
@@ -140,6 +142,7 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	p->boot_mem[1] = 16ULL << 20;
 	p->boot_mem[2] = 32ULL << 20;
 	p->nboot = 3;
+	p->ninit = 1; /* boot_init = 0 */
 	p->clone_mem[0] = 8ULL << 20;
 	p->nclone = 1;
 	snprintf(p->ops, sizeof(p->ops), "%s",
@@ -154,6 +157,27 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	p->ntmpl = 3;
 	p->fork_units = 4;
 	p->fork_dirty = 256;
+}
+
+/* boot_init's durations (core/app.c units: ns, us, ms (the default), s):
+ * 0 first, then strictly increasing, each at most 60 s. */
+static int parse_inits(char *v, uint64_t *out, size_t *n)
+{
+	char *save = NULL;
+	size_t k = 0;
+	for (char *t = strtok_r(v, " \t", &save); t;
+	     t = strtok_r(NULL, " \t", &save)) {
+		ukf_ns_t ns;
+		if (k == UKF_CALIB_MAX_POINTS || ukf_parse_time(t, &ns) < 0 ||
+		    ns > 60 * 1000000000LL || (k == 0 && ns != 0) ||
+		    (k > 0 && (uint64_t)ns <= out[k - 1]))
+			return -1;
+		out[k++] = (uint64_t)ns;
+	}
+	if (!k)
+		return -1;
+	*n = k;
+	return 0;
 }
 
 /* A path value of a plan file: "none" (empty), absolute, or relative to
@@ -194,7 +218,7 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 {
 	struct ukf_calib_plan t = *p;
 	char line[1024];
-	unsigned lineno = 0;
+	unsigned lineno = 0, init_line = 0;
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
@@ -231,7 +255,22 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 		int ok;
 		if (!strcmp(k, "boot_mem"))
 			ok = parse_sizes(v, t.boot_mem, &t.nboot) == 0;
-		else if (!strcmp(k, "clone_mem"))
+		else if (!strcmp(k, "boot_init")) {
+			char given[64];
+			snprintf(given, sizeof(given), "%s", v);
+			ok = parse_inits(v, t.boot_init, &t.ninit) == 0;
+			init_line = lineno;
+			if (!ok) {
+				snprintf(err, errlen,
+					 "%s:%u: bad value '%.60s' for "
+					 "'boot_init' (durations such as 0 "
+					 "50ms 1s: 0 first, then increasing, "
+					 "at most 60s, %d in all)",
+					 path, lineno, given,
+					 UKF_CALIB_MAX_POINTS);
+				goto fail;
+			}
+		} else if (!strcmp(k, "clone_mem"))
 			ok = parse_sizes(v, t.clone_mem, &t.nclone) == 0;
 		else if (!strcmp(k, "ops_reps"))
 			ok = parse_u32(v, 1, 1000, &t.ops_reps) == 0;
@@ -252,12 +291,13 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 		else if (!strcmp(k, "fork_dirty"))
 			ok = parse_u32(v, 1, 1u << 20, &t.fork_dirty) == 0;
 		else {
-			snprintf(err, errlen,
-				 "%s:%u: unknown key '%.40s' (valid: boot_mem, "
-				 "clone_mem, ops, ops_reps, cluster_ops, "
-				 "cluster_reps, tmpl_mem, fork_units, "
-				 "fork_dirty)",
-				 path, lineno, k);
+			snprintf(
+			    err, errlen,
+			    "%s:%u: unknown key '%.40s' (valid: boot_mem, "
+			    "boot_init, clone_mem, ops, ops_reps, cluster_ops, "
+			    "cluster_reps, tmpl_mem, fork_units, "
+			    "fork_dirty)",
+			    path, lineno, k);
 			goto fail;
 		}
 		if (!ok) {
@@ -267,6 +307,16 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			goto fail;
 		}
 	}
+	/* boot_init samples are named by the memory in MiB (measure.c) */
+	for (size_t i = 0; t.ninit > 1 && i < t.nboot; i++)
+		if (t.boot_mem[i] % (1ULL << 20) ||
+		    t.boot_mem[i] >> 20 > 99999) {
+			snprintf(err, errlen,
+				 "%s:%u: boot_init needs every boot_mem in "
+				 "whole MiB (at most 99999M)",
+				 path, init_line);
+			goto fail;
+		}
 	fclose(f);
 	*p = t;
 	return 0;

@@ -37,15 +37,24 @@ static int bootbench_quiet(int argc, char **argv)
 	return rc;
 }
 
-/* Cold boots (template 0) or template clones (1) of synth at mem bytes. */
+/* Cold boots (template 0) or template clones (1) of synth at mem bytes,
+ * the app's init `init` ns: op "boot" (x = mem) or "clone"; cold boots
+ * with init > 0: op "boot_init_<MiB>" (x = init ns). */
 static int boots(const struct ukf_calib_plan *p, const char *db,
-		 const char *synth, uint64_t mem, int from_template,
-		 ukf_calib_set_t *s, char *err, size_t errlen)
+		 const char *synth, uint64_t mem, uint64_t init,
+		 int from_template, ukf_calib_set_t *s, char *err,
+		 size_t errlen)
 {
-	char n[24], m[32], gm[48];
+	char n[24], m[32], gm[48], gi[40], op[32];
 	snprintf(n, sizeof(n), "%u", p->n);
 	snprintf(m, sizeof(m), "%" PRIu64 "K", mem >> 10);
 	snprintf(gm, sizeof(gm), "mem=%s", m);
+	snprintf(gi, sizeof(gi), "init=%" PRIu64 "ns", init);
+	if (init)
+		snprintf(op, sizeof(op), "boot_init_%" PRIu64, mem >> 20);
+	else
+		snprintf(op, sizeof(op), "%s",
+			 from_template ? "clone" : "boot");
 	char *av[20];
 	int ac = 0;
 	av[ac++] = (char *)"ukfork bootbench";
@@ -62,7 +71,7 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	av[ac++] = (char *)"--guest";
 	av[ac++] = (char *)synth;
 	av[ac++] = gm;
-	av[ac++] = (char *)"init=0";
+	av[ac++] = gi;
 	av[ac++] = (char *)"work=0";
 	av[ac++] = (char *)"dirty=0";
 	av[ac] = NULL;
@@ -81,10 +90,8 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	    sql, sizeof(sql),
 	    "SELECT %" PRIu64 ", t_marker - t_launch FROM boots"
 	    " WHERE run > ?1 AND ok AND t_marker >= t_launch ORDER BY run, idx",
-	    mem);
-	if (ukf_calib_query(db, sql, before, s,
-			    from_template ? "clone" : "boot", &got, err,
-			    errlen) < 0)
+	    init ? init : mem);
+	if (ukf_calib_query(db, sql, before, s, op, &got, err, errlen) < 0)
 		return -1;
 	if (got < 2) {
 		snprintf(err, errlen,
@@ -291,20 +298,33 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 			 synth);
 		return -1;
 	}
-	for (size_t i = 0; i < p->nboot; i++) {
-		fprintf(stderr,
-			"ukfork calibrate: cold boots at %" PRIu64
-			" MiB (%u)...\n",
-			p->boot_mem[i] >> 20, p->n);
-		if (boots(p, db, synth, p->boot_mem[i], 0, s, err, errlen) < 0)
-			return -1;
-	}
+	size_t ninit = p->ninit ? p->ninit : 1; /* boot_init[0] is 0 */
+	for (size_t i = 0; i < p->nboot; i++)
+		for (size_t j = 0; j < ninit; j++) {
+			uint64_t init = j ? p->boot_init[j] : 0;
+			if (init)
+				fprintf(stderr,
+					"ukfork calibrate: cold boots at "
+					"%" PRIu64 " MiB, init %.3f ms "
+					"(%u)...\n",
+					p->boot_mem[i] >> 20,
+					(double)init / 1e6, p->n);
+			else
+				fprintf(stderr,
+					"ukfork calibrate: cold boots at "
+					"%" PRIu64 " MiB (%u)...\n",
+					p->boot_mem[i] >> 20, p->n);
+			if (boots(p, db, synth, p->boot_mem[i], init, 0, s, err,
+				  errlen) < 0)
+				return -1;
+		}
 	for (size_t i = 0; i < p->nclone; i++) {
 		fprintf(stderr,
 			"ukfork calibrate: template clones at %" PRIu64
 			" MiB (%u)...\n",
 			p->clone_mem[i] >> 20, p->n);
-		if (boots(p, db, synth, p->clone_mem[i], 1, s, err, errlen) < 0)
+		if (boots(p, db, synth, p->clone_mem[i], 0, 1, s, err, errlen) <
+		    0)
 			return -1;
 	}
 	if (p->ops[0]) {

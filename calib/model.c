@@ -565,6 +565,225 @@ static void dir_summary(FILE *o, const struct dirfit *d)
 	fputc('\n', o);
 }
 
+/* ---- cold boots with the app's init (plan key boot_init) ---- */
+
+/* Samples "boot_init_<MiB>" (x = init ns) of cold boots at that memory,
+ * with the "boot" samples at the same memory as init 0. */
+#define BI_PREFIX "boot_init_"
+
+static int cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a,
+		      y = *(const unsigned long *)b;
+	return (x > y) - (x < y);
+}
+
+struct bi_pair {
+	double x, y;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct bi_pair *p = a, *q = b;
+	return (p->x > q->x) - (p->x < q->x);
+}
+
+/* The MiB of a boot_init op, or 0 if op is not one. */
+static unsigned long bi_mib(const char *op)
+{
+	size_t l = strlen(BI_PREFIX);
+	char *end;
+	if (strncmp(op, BI_PREFIX, l) || op[l] < '1' || op[l] > '9')
+		return 0;
+	unsigned long v = strtoul(op + l, &end, 10);
+	return *end ? 0 : v;
+}
+
+/* One (memory, init) point of the comparison. */
+struct bi_point {
+	unsigned long mib;
+	double init, measured, composed, additive, overlap, touch;
+	size_t n;
+};
+
+/*
+ * For each memory size with boot_init samples: the least-squares line of
+ * boot time against init (comments of o), and per init the measured mean
+ * against what sim charges with the boot keys fitted (boot, composed as
+ * sim/backend.c does: boot_base_ns + max(init, mem x boot_ns_per_mem_byte))
+ * and against no overlap at all (the mean at init 0 plus init); the
+ * overlap is the part of the init-0 boot hidden under init. Rows to
+ * summary (may be NULL). 0, or -1 (out of memory).
+ */
+static int put_boot_init(FILE *o, FILE *summary, const ukf_calib_set_t *s,
+			 const struct opfit *boot)
+{
+	size_t n = ukf_calib_set_count(s), nm = 0;
+	unsigned long mibs[64];
+	const char *op;
+	double x, ns;
+
+	for (size_t i = 0; i < n; i++) {
+		ukf_calib_set_get(s, i, &op, &x, &ns);
+		unsigned long m = bi_mib(op);
+		size_t j = 0;
+		while (m && j < nm && mibs[j] != m)
+			j++;
+		if (m && j == nm && nm < sizeof(mibs) / sizeof(mibs[0]))
+			mibs[nm++] = m;
+	}
+	if (!nm)
+		return 0;
+	qsort(mibs, nm, sizeof(mibs[0]), cmp_ulong);
+	struct bi_pair *v = malloc(n * sizeof(*v));
+	struct bi_point *pt = malloc(n * sizeof(*pt));
+	size_t npt = 0;
+	if (!v || !pt) {
+		free(v);
+		free(pt);
+		return -1;
+	}
+	fprintf(o,
+		"# Cold boot with the app's init (plan key boot_init): READY "
+		"comes when synth has\n"
+		"# touched its memory and init has passed since it began "
+		"(guest/apps/synth.c); sim\n"
+		"# charges boot_base_ns + max(init, mem x "
+		"boot_ns_per_mem_byte) (sim/backend.c).\n"
+		"# Per memory size, boot time = c0 + c1 x init (least "
+		"squares, init 0 from the\n"
+		"# cold boots above), then per init: measured mean; composed "
+		"as sim does with the\n"
+		"# keys above; additive (the init-0 mean + init: no "
+		"overlap); overlap = init-0 mean\n"
+		"# + init - measured (touch time hidden under init; sim's "
+		"composition has\n"
+		"# min(init, mem x boot_ns_per_mem_byte)). Times in ms.\n");
+	if (!boot->fitted)
+		fprintf(o, "#   (cold boots at init 0 not fitted: no "
+			   "composed figures)\n");
+	else if (!boot->linear || boot->slope <= 0)
+		fprintf(o,
+			"#   (boot_ns_per_mem_byte is 0 (one memory size, or "
+			"no slope): sim then adds\n"
+			"#   init to the whole boot, touch included)\n");
+	for (size_t m = 0; m < nm; m++) {
+		char want[16];
+		double mem = (double)mibs[m] * 1048576.0;
+		size_t k = 0;
+		snprintf(want, sizeof(want), BI_PREFIX "%lu", mibs[m]);
+		for (size_t i = 0; i < n; i++) {
+			ukf_calib_set_get(s, i, &op, &x, &ns);
+			if (!(ns > 0) || !isfinite(ns) || !isfinite(x))
+				continue;
+			if (!strcmp(op, want) && x > 0)
+				v[k++] = (struct bi_pair){x, ns};
+			else if (!strcmp(op, "boot") && x == mem)
+				v[k++] = (struct bi_pair){0, ns};
+		}
+		qsort(v, k, sizeof(*v), cmp_pair);
+		double *xs = malloc((k ? k : 1) * sizeof(double));
+		double *ys = malloc((k ? k : 1) * sizeof(double));
+		if (!xs || !ys) {
+			free(xs);
+			free(ys);
+			free(v);
+			free(pt);
+			return -1;
+		}
+		for (size_t i = 0; i < k; i++)
+			xs[i] = v[i].x, ys[i] = v[i].y;
+		struct ukf_calib_line l;
+		if (ukf_calib_fit_line(xs, ys, k, &l) == 0)
+			fprintf(o,
+				"# %lu MiB: c0 = %.3f ms [%.3f, %.3f], c1 = "
+				"%.4f [%.4f, %.4f] per ns of init, r2 = %.3f, "
+				"n = %zu\n",
+				mibs[m], l.c0 / 1e6, l.c0_lo / 1e6,
+				l.c0_hi / 1e6, l.c1, l.c1_lo, l.c1_hi, l.r2, k);
+		else
+			fprintf(o, "# %lu MiB: no line (%zu samples)\n",
+				mibs[m], k);
+		free(xs);
+		free(ys);
+		double m0 = NAN;
+		size_t first = npt;
+		for (size_t i = 0; i < k;) {
+			size_t j = i;
+			double sum = 0;
+			while (j < k && v[j].x == v[i].x)
+				sum += v[j++].y;
+			struct bi_point *q = &pt[npt++];
+			q->mib = mibs[m];
+			q->init = v[i].x;
+			q->n = j - i;
+			q->measured = sum / (double)q->n;
+			if (v[i].x == 0)
+				m0 = q->measured;
+			q->touch = boot->fitted ? boot->slope * mem : NAN;
+			q->composed = boot->fitted
+					  ? boot->base + fmax(q->init, q->touch)
+					  : NAN;
+			i = j;
+		}
+		for (size_t i = first; i < npt; i++) {
+			struct bi_point *q = &pt[i];
+			q->additive = m0 + q->init;
+			q->overlap = m0 + q->init - q->measured;
+			fprintf(o,
+				"#   init %9.3f  n %3zu  measured %9.3f  "
+				"composed %9.3f  additive %9.3f  overlap "
+				"%8.3f (sim: %.3f)\n",
+				q->init / 1e6, q->n, q->measured / 1e6,
+				q->composed / 1e6, q->additive / 1e6,
+				q->overlap / 1e6,
+				fmin(q->init, q->touch) / 1e6);
+		}
+	}
+	/* how far each composition is from what was measured, init > 0 */
+	double ec = 0, ea = 0;
+	size_t ne = 0;
+	for (size_t i = 0; i < npt; i++)
+		if (pt[i].init > 0 && isfinite(pt[i].composed) &&
+		    isfinite(pt[i].additive)) {
+			ec += fabs(pt[i].composed - pt[i].measured) /
+			      pt[i].measured;
+			ea += fabs(pt[i].additive - pt[i].measured) /
+			      pt[i].measured;
+			ne++;
+		}
+	if (ne)
+		fprintf(o,
+			"# Check: mean |composed - measured| / measured over "
+			"the %zu points with init > 0:\n"
+			"# sim's composition %.1f%%, additive (no overlap) "
+			"%.1f%%\n",
+			ne, 100 * ec / (double)ne, 100 * ea / (double)ne);
+	fputc('\n', o);
+	if (summary) {
+		fprintf(summary,
+			"boot_init: MiB  init ms   n  measured ms  composed "
+			"ms  additive ms  overlap ms\n");
+		for (size_t i = 0; i < npt; i++)
+			fprintf(summary,
+				"boot_init %9lu %8.3f %3zu %12.3f %12.3f "
+				"%12.3f %11.3f\n",
+				pt[i].mib, pt[i].init / 1e6, pt[i].n,
+				pt[i].measured / 1e6, pt[i].composed / 1e6,
+				pt[i].additive / 1e6, pt[i].overlap / 1e6);
+		if (ne)
+			fprintf(summary,
+				"boot_init composed vs measured: %.1f%% "
+				"(sim), %.1f%% (additive), mean over %zu "
+				"points\n",
+				100 * ec / (double)ne, 100 * ea / (double)ne,
+				ne);
+	}
+	free(v);
+	free(pt);
+	return 0;
+}
+
 int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			  FILE *summary, char *err, size_t errlen)
 {
@@ -603,6 +822,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	const struct ukf_calib_prov *p = ukf_calib_set_get_prov(s);
 	FILE *o = NULL;
 	int rc = -1, ndirs = 0;
+	/* the boot_init rows of the summary, printed after its table */
+	char *bis_text = NULL;
+	size_t bis_len = 0;
+	FILE *bis = summary ? open_memstream(&bis_text, &bis_len) : NULL;
 
 	for (int i = 0; i < NOPS; i++)
 		if (collect(s, &f[i]) < 0) {
@@ -770,6 +993,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		put_dist(o, &f[BOOT]);
 		fputc('\n', o);
 	}
+	if (put_boot_init(o, bis, s, &f[BOOT]) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	if (f[TMPL].fitted) {
 		fprintf(o, "# Making a template (engine trace template-make -> "
 			   "template-ready) against memory bytes:\n");
@@ -888,6 +1115,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		if (jitter >= 0)
 			fprintf(summary, "jitter (other operations): %.4f\n",
 				jitter);
+		if (bis && !fflush(bis) && bis_len)
+			fputs(bis_text, summary);
 	}
 	rc = 0;
 out:
@@ -900,5 +1129,8 @@ out:
 		opfit_free(&f[i]);
 	for (int i = 0; i < 2; i++)
 		free(dirs[i].y);
+	if (bis)
+		fclose(bis);
+	free(bis_text);
 	return rc;
 }

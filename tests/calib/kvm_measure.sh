@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# kvm_measure.sh - `ukfork calibrate --backend kvm` end to end on a small plan: samples stored, model file written and loadable; 77 (skip) without /dev/kvm, where the command itself must say so.
+# kvm_measure.sh - `ukfork calibrate --backend kvm` end to end on a small plan: samples stored (with boot_init: cold boots with the app's init too), model file written and loadable; 77 (skip) without /dev/kvm, where the command itself must say so.
 # usage: kvm_measure.sh UKFORK
 set -u
 UKF=$1
@@ -8,7 +8,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-printf 'boot_mem = 8M 16M\nclone_mem = 8M\nops = none\n' >"$T/small.plan"
+printf 'boot_mem = 8M 16M\nboot_init = 0 30ms\nclone_mem = 8M\nops = none\n' >"$T/small.plan"
 "$UKF" calibrate --backend kvm --plan "$T/small.plan" -n 3 --db "$T/c.db" \
 	--out "$T/m.conf" >"$T/out" 2>"$T/err"
 rc=$?
@@ -19,11 +19,21 @@ if [ $rc -eq 77 ]; then
 fi
 [ $rc -eq 0 ] || fail "exit $rc: $(cat "$T/err")"
 grep -q '^boot_base_ns = ' "$T/m.conf" || fail "no boot_base_ns in the model"
-grep -q '^boot_dist = \(lognormal\|gamma\|weibull\) ' "$T/m.conf" || fail "no boot_dist in the model"
+grep -q '^boot_dist = \(lognormal\|gamma\|weibull\|loglogistic\) ' "$T/m.conf" || fail "no boot_dist in the model"
 grep -q '^clone_base_ns = ' "$T/m.conf" || fail "no clone_base_ns in the model"
 grep -q '^# KVM: modules' "$T/m.conf" || fail "no provenance"
 grep -q '^boot ' "$T/out" || fail "no summary on stdout"
 grep -q 'cold boots at 8 MiB' "$T/err" || fail "no progress on stderr"
+grep -q 'cold boots at 16 MiB, init 30.000 ms' "$T/err" || fail "no boot_init progress on stderr"
+# boot_init: per memory size the line against init and the init-30ms
+# samples (2 or more; the --from-db refit below reads them back from the
+# database), in the file and on stdout
+for m in 8 16; do
+	grep -q "^# $m MiB: c0 = " "$T/m.conf" || fail "no boot_init line for $m MiB in the model"
+	grep -q "^boot_init  *$m  *30.000  *[2-9] " "$T/out" || fail "no boot_init row for $m MiB (2+ samples) on stdout: $(cat "$T/out")"
+done
+[ "$(grep -c '^#   init    30.000  n   [2-9]  measured' "$T/m.conf")" -eq 2 ] || fail "no per-init comparison in the model"
+grep -q "^# sim's composition .*%, additive (no overlap) .*%" "$T/m.conf" || fail "no composition check in the model"
 # the stored samples refit to the same file (line 2 names the file)
 "$UKF" calibrate --from-db "$T/c.db" --out "$T/m2.conf" >/dev/null 2>&1 || fail "--from-db refit failed"
 sed 2d "$T/m.conf" >"$T/a"

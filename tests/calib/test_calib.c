@@ -1368,6 +1368,178 @@ static int t_plan(void)
 	return 0;
 }
 
+/* Plan key boot_init: default 0 only; durations, 0 first and increasing;
+ * refusals name the file and line; with init > 0 every boot_mem in MiB. */
+static int t_plan_init(void)
+{
+	struct ukf_calib_plan p, before;
+	char path[128], err[512];
+
+	ukf_calib_plan_default(&p);
+	CHECK(p.ninit == 1 && p.boot_init[0] == 0);
+	tmp_path(path, sizeof(path), "init.plan");
+	FILE *f = fopen(path, "w");
+	CHECK(f);
+	fputs("boot_mem = 8M 16M\nboot_init = 0 30ms 1.5s 200us\n", f);
+	fclose(f);
+	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) < 0);
+	CHECK(strstr(err, ":2: bad value '0 30ms 1.5s 200us' for 'boot_init'"));
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("boot_mem = 8M 16M\nboot_init = 0 200us 30 1.5s  # ms\n", f);
+	fclose(f);
+	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
+	CHECK(p.ninit == 4 && p.boot_init[0] == 0 && p.boot_init[1] == 200000 &&
+	      p.boot_init[2] == 30000000 && p.boot_init[3] == 1500000000ULL);
+	CHECK(p.nboot == 2);
+	static const char *const bad[] = {
+	    "boot_init = 50ms\n",
+	    "boot_init = 0 30ms 20ms\n",
+	    "boot_init = 0 x\n",
+	    "boot_init = 0 61s\n",
+	    "boot_init = \n",
+	    "boot_init = 0 -5ms\n",
+	    "boot_init = 0 0\n",
+	    "boot_init = 0 5ms 5ms\n",
+	    "boot_init = 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = fopen(path, "w");
+		CHECK(f);
+		fprintf(f, "ops = none\n%s", bad[i]);
+		fclose(f);
+		before = p;
+		CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) < 0);
+		CHECK(strstr(err, ":2: ") != NULL);
+		CHECK(strstr(err, "boot_init") != NULL);
+		CHECK(memcmp(&p, &before, sizeof(p)) == 0);
+	}
+	/* samples are named by MiB: a boot_mem of 1536K only with init 0 */
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("ops = none\nboot_init = 0 10ms\nboot_mem = 1536K 8M\n", f);
+	fclose(f);
+	before = p;
+	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) < 0);
+	CHECK(strstr(err, ":2: boot_init needs every boot_mem in whole MiB"));
+	CHECK(memcmp(&p, &before, sizeof(p)) == 0);
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("boot_init = 0\nboot_mem = 1536K 8M\n", f);
+	fclose(f);
+	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
+	CHECK(p.ninit == 1 && p.nboot == 2);
+	unlink(path);
+	return 0;
+}
+
+/* The line of "# sim's composition A%, additive B%" of a model file. */
+static int composition_check(const char *text, double *sim, double *add)
+{
+	const char *q = strstr(text, "# sim's composition ");
+	return q && sscanf(q,
+			   "# sim's composition %lf%%, additive (no "
+			   "overlap) %lf%%",
+			   sim, add) == 2
+		   ? 0
+		   : -1;
+}
+
+/* Synthetic cold boots at 8, 16, 32 MiB (base + per byte) and with init
+ * 5, 30, 60 ms as sim composes them (base + max(init, touch)), stored and
+ * refitted with --from-db: the boot keys are those of the init-0 boots
+ * alone, the report has each memory's line and per-init comparison, and
+ * sim's composition matches where no overlap (additive) does not. */
+static int t_boot_init_fit(void)
+{
+	char db[128], db0[128], conf[128], conf0[128], err[512];
+	static char text[65536], text0[65536];
+	static const double inits[] = {5e6, 30e6, 60e6};
+	gsl_rng *r = rng(11);
+	ukf_calib_set_t *s = ukf_calib_set_create(),
+			*s0 = ukf_calib_set_create();
+	struct ukf_calib_prov p = synthetic_prov(
+	    "2026-12-05T00:00Z", "test, 2 CPUs", "0 before, 0 after", 10);
+	CHECK(r && s && s0 && ukf_calib_set_prov(s, &p) == 0 &&
+	      ukf_calib_set_prov(s0, &p) == 0);
+	for (int m = 0; m < 3; m++) {
+		double mem = (double)(8 << m) * 1048576;
+		char op[16];
+		snprintf(op, sizeof(op), "boot_init_%d", 8 << m);
+		for (int i = 0; i < 40; i++) {
+			double y = (BOOT0 + BOOT_PB * mem) *
+				   gsl_ran_lognormal(r, 0, 0.02);
+			CHECK(ukf_calib_set_add(s, "boot", mem, y) == 0);
+			CHECK(ukf_calib_set_add(s0, "boot", mem, y) == 0);
+		}
+		for (int k = 0; k < 3; k++)
+			for (int i = 0; i < 40; i++)
+				CHECK(ukf_calib_set_add(
+					  s, op, inits[k],
+					  (BOOT0 +
+					   fmax(inits[k], BOOT_PB * mem)) *
+					      gsl_ran_lognormal(r, 0, 0.02)) ==
+				      0);
+	}
+	tmp_path(db, sizeof(db), "init.db");
+	tmp_path(db0, sizeof(db0), "init0.db");
+	tmp_path(conf, sizeof(conf), "init.conf");
+	tmp_path(conf0, sizeof(conf0), "init0.conf");
+	CHECK(ukf_calib_store(db, s, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_store(db0, s0, NULL, err, sizeof(err)) == 0);
+	CHECK(run_cmd("--from-db", db, "--out", conf, NULL) == 0);
+	CHECK(run_cmd("--from-db", db0, "--out", conf0, NULL) == 0);
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(read_text(conf0, text0, sizeof(text0)) == 0);
+	/* the boot keys do not move */
+	const char *keys[] = {
+	    "\nboot_base_ns = ", "\nboot_ns_per_mem_byte = ", "\nboot_dist = "};
+	for (size_t i = 0; i < 3; i++) {
+		const char *a = strstr(text, keys[i]),
+			   *b = strstr(text0, keys[i]);
+		CHECK(a && b);
+		size_t la = strcspn(a + 1, "\n"), lb = strcspn(b + 1, "\n");
+		CHECK(la == lb && !memcmp(a, b, la));
+	}
+	CHECK(!strstr(text0, "boot_init"));
+	CHECK(strstr(text, "# Cold boot with the app's init (plan key "
+			   "boot_init)"));
+	CHECK(strstr(text, "\n# 8 MiB: c0 = ") &&
+	      strstr(text, "\n# 16 MiB: c0 = ") &&
+	      strstr(text, "\n# 32 MiB: c0 = "));
+	/* 32 MiB: touch ~43.6 ms: at init 30 ms wholly hidden, so the
+	 * overlap is init (30 ms); the slope against init is below 1 */
+	CHECK(strstr(text, "#   init    30.000  n  40  measured"));
+	double sim, add;
+	CHECK(composition_check(text, &sim, &add) == 0);
+	CHECK(sim < 3 && add > 20);
+	/* the model file still loads */
+	struct ukf_sim_model m;
+	ukf_sim_model_default(&m);
+	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
+	CHECK(near(m.boot_ns_per_mem_byte, BOOT_PB, 0.02));
+	/* the samples come back from the database under their op names */
+	ukf_calib_set_t *l = NULL;
+	CHECK(ukf_calib_load(db, 0, &l, err, sizeof(err)) == 0);
+	size_t ninit = 0;
+	for (size_t i = 0; i < ukf_calib_set_count(l); i++) {
+		const char *op;
+		double x, ns;
+		ukf_calib_set_get(l, i, &op, &x, &ns);
+		ninit += !strcmp(op, "boot_init_16") && x == 30e6;
+	}
+	CHECK(ninit == 40);
+	ukf_calib_set_destroy(&l);
+	ukf_calib_set_destroy(&s);
+	ukf_calib_set_destroy(&s0);
+	gsl_rng_free(r);
+	unlink(db);
+	unlink(db0);
+	unlink(conf);
+	unlink(conf0);
+	return 0;
+}
+
 /* The committed data/kvm-vm-calibrated.conf loads into the simulator,
  * with its per-operation distributions, keeps the defaults of what it did
  * not measure, and says its timings are emulated. */
@@ -1577,6 +1749,8 @@ static const struct selftest tests[] = {
     {"dirvis_embedded", t_dirvis_embedded},
     {"kvm_vm_file", t_kvm_vm_file},
     {"plan", t_plan},
+    {"plan_init", t_plan_init},
+    {"boot_init_fit", t_boot_init_fit},
     {"fit_lognormal", t_fit_lognormal},
     {"fit_gamma", t_fit_gamma},
     {"fit_weibull", t_fit_weibull},
