@@ -211,7 +211,11 @@ static int clear_prefix(const char *eps, const char *prefix, char *err,
 		snprintf(err, errlen, "etcd %s: %s", eps, why);
 		return -1;
 	}
-	int64_t r = ukf_etcd_delete_prefix(e, prefix);
+	/* the directory's keys are PREFIX/...: with the '/', a prefix
+	 * /x/12 does not also take /x/123's keys */
+	char under[160];
+	snprintf(under, sizeof(under), "%s/", prefix);
+	int64_t r = ukf_etcd_delete_prefix(e, under);
 	if (r < 0) {
 		snprintf(err, errlen, "etcd %s%s: %s", eps,
 			 r == -EHOSTUNREACH ? " unreachable" : "",
@@ -253,7 +257,12 @@ static int vis_etcd(const struct ukf_dirvis_config *c, int64_t tmo, double *ns,
 		int64_t t0 = now_ns();
 		int seen = 0;
 
-		ukf_dir_etcd_publish(a, 1, rec, rec_of(0, v, rec));
+		int prc = ukf_dir_etcd_publish(a, 1, rec, rec_of(0, v, rec));
+		if (prc < 0) {
+			snprintf(err, errlen, "etcd %s: publishing update %u: %s",
+				 c->etcd, i, strerror(-prc));
+			goto out;
+		}
 		while (!seen && now_ns() < t0 + tmo) {
 			struct pollfd p = { .fd = ukf_dir_etcd_fd(b),
 					    .events = POLLIN };

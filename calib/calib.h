@@ -137,7 +137,7 @@ struct ukf_calib_prov {
 
 /*
  * Remote operations (ukfork calibrate --cluster, node agents): "rfork"
- * (x = pages copied: the parent's dirty_pages, ns = a remote fork child's
+ * (x = pages in the delta, delta_bytes / 4096, ns = a remote fork child's
  * request to ready), "rfork_save" (x = pages, ns = its placement to the
  * restore's start on the target: delta save, DELTA event, transfer, the
  * message; children that had to fetch the template first are left out),

@@ -435,26 +435,44 @@ static int from_db(const char *db, const int64_t *ids, size_t nids,
 }
 
 /* --calib: "all" (*n = 0), or ids separated by commas. -1 if bad. */
-static int parse_ids(const char *v, int64_t *ids, size_t cap, size_t *n)
+static int parse_ids(const char *v, int64_t *ids, size_t cap, size_t *n,
+		     char *why, size_t wl)
 {
-	char buf[512], *save = NULL;
+	const char *p = v;
 
 	*n = 0;
+	snprintf(why, wl, "is not a calibration id, a list ID,ID,... or 'all'");
 	if (!strcmp(v, "all"))
 		return 0;
-	if (strlen(v) >= sizeof(buf))
-		return -1;
-	strcpy(buf, v);
-	if (!*buf || buf[strlen(buf) - 1] == ',')
-		return -1;
-	for (char *t = strtok_r(buf, ",", &save); t;
-	     t = strtok_r(NULL, ",", &save)) {
+	for (;;) {
+		char item[24];
+		size_t len = strcspn(p, ",");
 		uint32_t id;
-		if (*n == cap || parse_u32(t, 1, UINT32_MAX, &id) < 0)
+		if (len == 0 || len >= sizeof(item))
+			return -1; /* empty item (',,', a leading or trailing
+				      ','), or not a number */
+		memcpy(item, p, len);
+		item[len] = 0;
+		if (parse_u32(item, 1, UINT32_MAX, &id) < 0)
 			return -1;
+		for (size_t k = 0; k < *n; k++)
+			if (ids[k] == id) {
+				snprintf(why, wl,
+					 "names calibration %u twice (its "
+					 "samples would count twice)",
+					 id);
+				return -1;
+			}
+		if (*n == cap) {
+			snprintf(why, wl, "names more than %zu calibrations",
+				 cap);
+			return -1;
+		}
 		ids[(*n)++] = id;
+		if (!p[len])
+			return 0;
+		p += len + 1;
 	}
-	return *n ? 0 : -1;
 }
 
 /* A non-negative decimal (ms, Mbit/s). -1 if bad. */
@@ -687,11 +705,13 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 				    "-n: '%s' is not a count of 2 or more", v);
 		} else {
 			calib_arg = v;
+			char why[96], msg[700];
 			if (parse_ids(v, ids, sizeof(ids) / sizeof(ids[0]),
-				      &nids) < 0)
-				return bad("--calib: '%s' is not a calibration "
-					   "id, a list ID,ID,... or 'all'",
-					   v);
+				      &nids, why, sizeof(why)) < 0) {
+				snprintf(msg, sizeof(msg), "--calib: '%.500s' %s",
+					 v, why);
+				return bad("%s", msg);
+			}
 		}
 	}
 	if (fromdb) {

@@ -339,6 +339,13 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 			"save_ns_per_page = %.0f   # source: calibrate "
 			"--cluster\n",
 			sv->slope);
+		if (!rs->fitted && sv->base != 0)
+			fprintf(o,
+				"# (the save line's base, %.0f ns, is not "
+				"written: sim charges a save no base, and\n"
+				"# restore_base_ns, which would carry it, is not "
+				"fitted)\n",
+				sv->base);
 		put_dist(o, sv);
 	} else {
 		fprintf(o,
@@ -414,7 +421,12 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 			"measured %.3f ms; the keys above\n"
 			"# composed as sim charges them (save, agent, link, "
 			"restore, agent; no queueing, no\n"
-			"# placement time): %.3f ms\n",
+			"# placement time): %.3f ms. The measured mean leaves "
+			"out the children that fetched\n"
+			"# the template first; the restore line is fitted over "
+			"every child, theirs (slower\n"
+			"# restores) included, which biases the composed "
+			"figure up by their share.\n",
 			rf->n, m / (double)rf->n / 1e6,
 			c / (double)rf->n / 1e6);
 	}

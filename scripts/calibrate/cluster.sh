@@ -47,6 +47,9 @@ IDS=
 TMP=$(mktemp -d)
 ST=$TMP/tb
 trap '"$UKFORK" testbed down --state "$ST" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+# dash runs no EXIT trap when a signal kills it: exit instead, so the
+# testbed comes down on Ctrl-C or SIGTERM too
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 for s in "$@"; do
 	d=${s%%:*}
 	r=${s#*:}

@@ -33,6 +33,9 @@ mkdir -p "$OUT"
 TMP=$(mktemp -d)
 ST=$TMP/tb
 trap '"$UKFORK" testbed down --state "$ST" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+# dash runs no EXIT trap when a signal kills it: exit instead, so the
+# testbed comes down on Ctrl-C or SIGTERM too
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 # --peer-timeout: under emulation one backend operation can hold an agent
 # from its heartbeats for seconds (bench/cluster/run.sh does the same)
 "$UKFORK" testbed up --nodes "${VAL_NODES:-2}" --state "$ST" --wait 120 \

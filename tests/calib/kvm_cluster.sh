@@ -15,6 +15,9 @@ fi
 [ -x "$UKFORKD" ] || fail "no $UKFORKD"
 T=$(mktemp -d)
 trap '"$UKF" testbed down --state "$T/tb" >/dev/null 2>&1; rm -rf "$T"' EXIT
+# dash runs no EXIT trap when a signal kills it: exit instead, so the
+# testbed comes down on Ctrl-C or SIGTERM too
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 
 # --peer-timeout: under emulation one VM operation can keep an agent from
 # its heartbeats for seconds (as scripts/validate/testbed.sh)
