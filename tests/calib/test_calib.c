@@ -402,6 +402,23 @@ static struct ukf_calib_prov synthetic_prov(const char *date, const char *host,
 				       .n = n};
 }
 
+/* The model file conf loaded over the simulator's defaults into *m (the
+ * defaults also into *d unless NULL); the loader's message on stderr. */
+static int load_model(const char *conf, struct ukf_sim_model *m,
+		      struct ukf_sim_model *d)
+{
+	char err[512];
+	int rc;
+
+	ukf_sim_model_default(m);
+	if (d)
+		*d = *m;
+	rc = ukf_sim_model_load(m, conf, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	return rc;
+}
+
 /* A synthetic calibration: boots lognormal (sigma 0.15) around a line,
  * clones gamma (k 4), forks Weibull (k 3) around the clone + per page,
  * templates flat. */
@@ -472,12 +489,7 @@ static int t_model_roundtrip(void)
 	CHECK(ukf_calib_set_get_prov(back)->n == 400);
 	CHECK(ukf_calib_model_write(back, conf, stderr, err, sizeof(err)) == 0);
 
-	ukf_sim_model_default(&d);
-	m = d;
-	int rc = ukf_sim_model_load(&m, conf, err, sizeof(err));
-	if (rc)
-		fprintf(stderr, "%s\n", err);
-	CHECK(rc == 0);
+	CHECK(load_model(conf, &m, &d) == 0);
 	/* the intercept is far from the sizes measured and the noise grows
 	 * with the cost: loosely determined */
 	CHECK(near((double)m.boot_base_ns, BOOT0, 0.2));
@@ -548,11 +560,7 @@ static int t_model_loglogistic(void)
 	}
 	tmp_path(conf, sizeof(conf), "ll.conf");
 	CHECK(ukf_calib_model_write(s, conf, stderr, err, sizeof(err)) == 0);
-	ukf_sim_model_default(&m);
-	int rc = ukf_sim_model_load(&m, conf, err, sizeof(err));
-	if (rc)
-		fprintf(stderr, "%s\n", err);
-	CHECK(rc == 0);
+	CHECK(load_model(conf, &m, NULL) == 0);
 	CHECK(m.dist[UKF_SIM_OP_CLONE].family == UKF_SIM_DIST_LOGLOGISTIC);
 	CHECK(near(m.dist[UKF_SIM_OP_CLONE].p1, k, 0.14));
 	CHECK(m.dist[UKF_SIM_OP_BOOT].family == UKF_SIM_DIST_LOGNORMAL);
@@ -945,14 +953,8 @@ static ukf_calib_set_t *synthetic_remote(int k, int n, unsigned long seed)
 static int check_remote_keys(const char *conf)
 {
 	struct ukf_sim_model m, d;
-	char err[512];
 
-	ukf_sim_model_default(&d);
-	m = d;
-	int rc = ukf_sim_model_load(&m, conf, err, sizeof(err));
-	if (rc)
-		fprintf(stderr, "%s\n", err);
-	CHECK(rc == 0);
+	CHECK(load_model(conf, &m, &d) == 0);
 	CHECK(near((double)m.agent_msg_ns, R_AGENT, 0.02));
 	CHECK(near((double)m.save_ns_per_page, R_SAVE_PP, 0.05));
 	CHECK(near((double)m.restore_ns_per_page, R_REST_PP, 0.05));
@@ -1231,11 +1233,7 @@ static int t_sim_remote(void)
 		CHECK(ukf_calib_set_add(t, "agent", 0, 1e6) == 0);
 	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
 	ukf_calib_set_destroy(&t);
-	ukf_sim_model_default(&m);
-	int rc = ukf_sim_model_load(&m, conf, err, sizeof(err));
-	if (rc)
-		fprintf(stderr, "%s\n", err);
-	CHECK(rc == 0);
+	CHECK(load_model(conf, &m, NULL) == 0);
 	CHECK(near((double)m.agent_msg_ns, 1e6, 0.02));
 	CHECK(near((double)m.save_ns_per_page, 3000, 0.02));
 	CHECK(near((double)m.restore_ns_per_page, 2000, 0.02));
@@ -1616,12 +1614,7 @@ static int t_dir_fit(void)
 	unlink(db);
 	CHECK(ukf_calib_store(db, s, NULL, err, sizeof(err)) == 0);
 	CHECK(run_cmd("--from-db", db, "--out", conf, NULL) == 0);
-	ukf_sim_model_default(&d);
-	m = d;
-	int rc = ukf_sim_model_load(&m, conf, err, sizeof(err));
-	if (rc)
-		fprintf(stderr, "%s\n", err);
-	CHECK(rc == 0);
+	CHECK(load_model(conf, &m, &d) == 0);
 	CHECK(near((double)m.dir_delay_ns, D_MED, 0.05));
 	CHECK(near((double)m.dir_delay_p99_ns, p99, 0.15));
 	m.dir_delay_ns = m.dir_delay_p99_ns = 0;
