@@ -81,7 +81,7 @@ static const char usage[] =
     "  --out FILE        the model file (default: calibrated.conf)\n"
     "  -n N              samples per point (default 20; --cluster: apps per\n"
     "                    template size, each forking fork_units times;\n"
-    "                    --directory: updates timed, default 200, after 10\n"
+    "                    --directory: updates timed, default 500, after 10\n"
     "                    not timed)\n"
     "  --note TEXT       added to the file's provenance (e.g. EMULATED)\n"
     "  --from-db DB      refit stored samples without measuring\n"
@@ -799,7 +799,7 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	if (n)
 		plan.n = n;
 	else if (directory)
-		plan.n = 200;
+		plan.n = 500; /* a p99 interval with an upper bound needs 368 or more */
 	if (!cluster && !directory) {
 		int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 		if (fd < 0) {
