@@ -13,11 +13,15 @@
 -- (one --set per parameter):
 --   ukfork run scripts/bench/hosts100k.lua --set hosts=1000 --set requests=100000
 --
--- Measured 2026-12-05 16:21-16:32 UTC (RelWithDebInfo, load 2.2-3.1,
--- bfc9f0d and dd02bb3 interleaved, two pairs): 137.9 and 141.8 s user
--- CPU against 139.8 and 152.5 s (ratios 0.986, 0.930), 446 MiB against
--- 812 MiB max RSS (template cache with 8 inline entries, index tree nodes
--- of 16 bytes), the same events and result row.
+-- Measured 2026-12-05 16:21-17:41 UTC (RelWithDebInfo, load 1.1-3.1,
+-- bfc9f0d and dd02bb3 interleaved, four pairs): 130.0-151.9 s user CPU
+-- against 137.1-152.5 s (pair ratios 0.90-1.11, mean 0.98: the same
+-- within the noise), 446 MiB against 812 MiB max RSS (template cache
+-- with 8 inline entries, index tree nodes of 16 bytes), the same events
+-- and result row. Tried and dropped: the directory's applies on a second
+-- thread (each read of the directory waiting for them): the same results,
+-- no shorter wall time (29.2-33.3 s against 29.4 s at requests=2000000
+-- secs=20) for twice the CPU.
 -- Measured 2026-12-05 13:42-14:13 UTC (RelWithDebInfo, load 1.5-3.0,
 -- 8bab8c4 and 7edada7 interleaved, four pairs): 137-165 s user CPU (mean
 -- 151.4 s) against 147-176 s (mean 160.4 s), pair ratios 0.895-1.015
