@@ -305,6 +305,15 @@ static void put_clamped(FILE *o, const struct opfit *f)
 			f->clamped, f->clamped + f->n);
 }
 
+/* A remote cost that could not be fitted: its samples, those left out,
+ * and which keys keep their defaults (`keeps`). */
+static void put_not_fitted(FILE *o, const char *what, const struct opfit *f,
+			   const char *keeps)
+{
+	fprintf(o, "# %s: not fitted (%zu samples, %zu left out): %s\n", what,
+		f->n, f->clamped, keeps);
+}
+
 /* The remote operations' keys (--cluster calibrations). */
 static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		       const struct opfit *tf, const struct opfit *rf,
@@ -348,10 +357,8 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 				sv->base);
 		put_dist(o, sv);
 	} else {
-		fprintf(o,
-			"# Delta save: not fitted (%zu samples, %zu left "
-			"out): save_ns_per_page keeps its default\n",
-			sv->n, sv->clamped);
+		put_not_fitted(o, "Delta save", sv,
+			       "save_ns_per_page keeps its default");
 	}
 	if (rs->fitted) {
 		fprintf(o,
@@ -376,11 +383,9 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 			rs->slope);
 		put_dist(o, rs);
 	} else {
-		fprintf(o,
-			"# Restore: not fitted (%zu samples, %zu left out): "
-			"restore_base_ns and restore_ns_per_page keep their "
-			"defaults\n",
-			rs->n, rs->clamped);
+		put_not_fitted(o, "Restore", rs,
+			       "restore_base_ns and restore_ns_per_page keep "
+			       "their defaults");
 	}
 	if (tf->fitted) {
 		fprintf(o,
@@ -401,11 +406,9 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 			tf->slope);
 		put_dist(o, tf);
 	} else {
-		fprintf(o,
-			"# Template fetch: not fitted (%zu samples, %zu left "
-			"out): load_base_ns and load_ns_per_byte keep their "
-			"defaults\n",
-			tf->n, tf->clamped);
+		put_not_fitted(o, "Template fetch", tf,
+			       "load_base_ns and load_ns_per_byte keep their "
+			       "defaults");
 	}
 	if (rf->n && sv->fitted && rs->fitted) {
 		double m = 0, c = 0;
