@@ -948,6 +948,27 @@ static ukf_calib_set_t *synthetic_remote(int k, int n, unsigned long seed)
 	return s;
 }
 
+/* src's samples added to dst but those of op `skip` (NULL: none), each
+ * under src's link for it when with_link, else under dst's current one;
+ * -1 when one cannot be added. */
+static int copy_samples(ukf_calib_set_t *dst, const ukf_calib_set_t *src,
+			const char *skip, int with_link)
+{
+	for (size_t i = 0; i < ukf_calib_set_count(src); i++) {
+		const char *op;
+		double x, ns, lat, bw;
+		ukf_calib_set_get(src, i, &op, &x, &ns);
+		if (with_link) {
+			ukf_calib_set_get_link(src, i, &lat, &bw);
+			ukf_calib_set_link(dst, lat, bw);
+		}
+		if ((!skip || strcmp(op, skip)) &&
+		    ukf_calib_set_add(dst, op, x, ns) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The remote keys of the model file at conf against the known costs
  * (the save's base folded into restore_base_ns). */
 static int check_remote_keys(const char *conf)
@@ -1030,12 +1051,7 @@ static int t_remote_fit(void)
 	ukf_calib_set_link(a, 0, 0);
 	ukf_calib_set_t *c = ukf_calib_set_create();
 	CHECK(c);
-	for (size_t i = 0; i < ukf_calib_set_count(a); i++) {
-		const char *op;
-		double x, ns;
-		ukf_calib_set_get(a, i, &op, &x, &ns);
-		CHECK(ukf_calib_set_add(c, op, x, ns) == 0);
-	}
+	CHECK(copy_samples(c, a, NULL, 0) == 0);
 	CHECK(ukf_calib_model_write(c, conf, NULL, err, sizeof(err)) == 0);
 	struct ukf_sim_model m;
 	ukf_sim_model_default(&m);
@@ -1048,12 +1064,7 @@ static int t_remote_fit(void)
 	ukf_calib_set_t *slow = ukf_calib_set_create();
 	CHECK(slow);
 	ukf_calib_set_link(slow, 0, 1e3);
-	for (size_t i = 0; i < ukf_calib_set_count(b); i++) {
-		const char *op;
-		double x, ns;
-		ukf_calib_set_get(b, i, &op, &x, &ns);
-		CHECK(ukf_calib_set_add(slow, op, x, ns) == 0);
-	}
+	CHECK(copy_samples(slow, b, NULL, 0) == 0);
 	CHECK(ukf_calib_model_write(slow, conf, NULL, err, sizeof(err)) == 0);
 	ukf_calib_set_destroy(&slow);
 	CHECK(read_text(conf, text, sizeof(text)) == 0);
@@ -1220,15 +1231,7 @@ static int t_sim_remote(void)
 	 * calibration would have it, 1 ms, in place of those samples */
 	ukf_calib_set_t *t = ukf_calib_set_create();
 	CHECK(t && ukf_calib_set_prov(t, &p) == 0);
-	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
-		const char *op;
-		double x, ns, lat, bw;
-		ukf_calib_set_get(s, i, &op, &x, &ns);
-		ukf_calib_set_get_link(s, i, &lat, &bw);
-		ukf_calib_set_link(t, lat, bw);
-		if (strcmp(op, "agent"))
-			CHECK(ukf_calib_set_add(t, op, x, ns) == 0);
-	}
+	CHECK(copy_samples(t, s, "agent", 1) == 0);
 	for (int i = 0; i < 10; i++)
 		CHECK(ukf_calib_set_add(t, "agent", 0, 1e6) == 0);
 	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
