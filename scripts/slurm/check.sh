@@ -323,16 +323,20 @@ compare() {
 	failed+=("$w")
 }
 
-cat >job.sh <<EOF
-#!/bin/sh
-exec ${MPIRUN[*]} $UKFORK ${ARGS[*]} --db sbatch.db
-EOF
-say "sbatch: sbatch --wait -n 2 ${OV}job.sh ($(tail -n 1 job.sh))"
-"${SL[@]}" timeout "$TIMEOUT" sbatch --wait -n 2 "${OVER[@]}" -J ukf-check -o sbatch.out -e sbatch.err \
-	job.sh >sbatch.sub 2>sbatch.suberr </dev/null
-rc=$?
-[ "$rc" -eq 0 ] || cat sbatch.suberr >>sbatch.err
-compare sbatch "$rc"
+# batch WAY JOB CMD: the batch script JOB running `exec CMD --db WAY.db`,
+# submitted with sbatch --wait -n 2; WAY.db compared with the serial one
+batch() {
+	local w=$1 job=$2 rc
+	printf '#!/bin/sh\nexec %s --db %s.db\n' "$3" "$w" >"$job"
+	say "$w: sbatch --wait -n 2 ${OV}$job ($(tail -n 1 "$job"))"
+	"${SL[@]}" timeout "$TIMEOUT" sbatch --wait -n 2 "${OVER[@]}" -J ukf-check -o "$w.out" \
+		-e "$w.err" "$job" >"$w.sub" 2>"$w.suberr" </dev/null
+	rc=$?
+	[ "$rc" -eq 0 ] || cat "$w.suberr" >>"$w.err"
+	compare "$w" "$rc"
+}
+
+batch sbatch job.sh "${MPIRUN[*]} $UKFORK ${ARGS[*]}"
 
 say "salloc: salloc -n 2 ${OV}${MPIRUN[*]} ukfork ${ARGS[*]} --db salloc.db"
 "${SL[@]}" timeout "$TIMEOUT" salloc -n 2 "${OVER[@]}" -J ukf-check \
@@ -345,29 +349,11 @@ say "srun: srun -n 2 ${OV}--mpi=$MPI ukfork ${ARGS[*]} --db srun.db"
 compare srun $?
 
 # the usual batch job: srun inside sbatch's allocation
-cat >job_srun.sh <<EOF
-#!/bin/sh
-exec srun --mpi=$MPI $UKFORK ${ARGS[*]} --db sbatch_srun.db
-EOF
-say "sbatch_srun: sbatch --wait -n 2 ${OV}job_srun.sh ($(tail -n 1 job_srun.sh))"
-"${SL[@]}" timeout "$TIMEOUT" sbatch --wait -n 2 "${OVER[@]}" -J ukf-check -o sbatch_srun.out \
-	-e sbatch_srun.err job_srun.sh >sbatch_srun.sub 2>sbatch_srun.suberr </dev/null
-rc=$?
-[ "$rc" -eq 0 ] || cat sbatch_srun.suberr >>sbatch_srun.err
-compare sbatch_srun "$rc"
+batch sbatch_srun job_srun.sh "srun --mpi=$MPI $UKFORK ${ARGS[*]}"
 
 # a batch script running ukfork itself (no srun, no mpirun) in a 2-task
 # allocation: one process, the serial run (the srun guard must not fire)
-cat >job_plain.sh <<EOF
-#!/bin/sh
-exec $UKFORK ${ARGS[*]} --db sbatch_plain.db
-EOF
-say "sbatch_plain: sbatch --wait -n 2 ${OV}job_plain.sh ($(tail -n 1 job_plain.sh))"
-"${SL[@]}" timeout "$TIMEOUT" sbatch --wait -n 2 "${OVER[@]}" -J ukf-check -o sbatch_plain.out \
-	-e sbatch_plain.err job_plain.sh >sbatch_plain.sub 2>sbatch_plain.suberr </dev/null
-rc=$?
-[ "$rc" -eq 0 ] || cat sbatch_plain.suberr >>sbatch_plain.err
-compare sbatch_plain "$rc"
+batch sbatch_plain job_plain.sh "$UKFORK ${ARGS[*]}"
 
 # srun with no MPI plugin: each task would store the whole sweep, so
 # ukfork refuses (cli/scen_mpi.c) and stores nothing
