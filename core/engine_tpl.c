@@ -95,15 +95,15 @@ static ukf_node_id_t fetch_peer(ukf_engine_t *e, struct node *n,
 
 	return p != UKF_NODE_NONE ? p : i->origin;
 }
+
 /* A new pending entry in node n's template cache (ukf_tcache_add) whose
  * overflow block, when it is needed, comes from the engine's allocator
  * (fault injection; an allocation failure is reported as the engine's). */
 static struct ukf_tentry *eng_tcache_add(ukf_engine_t *e, struct node *n,
 					 uint32_t app)
 {
-	if (n->tc.n == UKF_TCACHE_INLINE && !n->tc.more) {
-		n->tc.more = eng_malloc(e, (UKF_TCACHE_MAX - UKF_TCACHE_INLINE) *
-					      sizeof(*n->tc.more));
+	if (ukf_tcache_wants_block(&n->tc)) {
+		n->tc.more = eng_malloc(e, UKF_TCACHE_BLOCK_BYTES);
 		if (!n->tc.more)
 			return NULL;
 	}

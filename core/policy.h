@@ -99,6 +99,16 @@ ukf_tcache_cat(const struct ukf_tcache *c, uint32_t k)
 				     : &c->more[k - UKF_TCACHE_INLINE];
 }
 
+/* The block of entries past the inline ones: its size, and whether the
+ * next add needs it (ukf_tcache_add allocates it then unless the caller
+ * has given c->more one of its own allocator's). */
+#define UKF_TCACHE_BLOCK_BYTES                                                 \
+	((UKF_TCACHE_MAX - UKF_TCACHE_INLINE) * sizeof(struct ukf_tentry))
+static inline int ukf_tcache_wants_block(const struct ukf_tcache *c)
+{
+	return c->n == UKF_TCACHE_INLINE && !c->more;
+}
+
 void ukf_tcache_init(struct ukf_tcache *c, uint64_t budget);
 /* The block of entries beyond the inline ones. */
 void ukf_tcache_free(struct ukf_tcache *c);

@@ -69,9 +69,8 @@ struct ukf_tentry *ukf_tcache_add(struct ukf_tcache *c, uint32_t app)
 		errno = ENOSPC;
 		return NULL;
 	}
-	if (c->n == UKF_TCACHE_INLINE && !c->more) {
-		c->more = malloc((UKF_TCACHE_MAX - UKF_TCACHE_INLINE) *
-				 sizeof(*c->more));
+	if (ukf_tcache_wants_block(c)) {
+		c->more = malloc(UKF_TCACHE_BLOCK_BYTES);
 		if (!c->more) {
 			errno = ENOMEM;
 			return NULL;
