@@ -872,6 +872,90 @@ static void t_dir_indexes(void)
 		dir_indexes_at(scale);
 }
 
+/* The next holder round the ring and the holder counts equal brute force
+ * at 9,000 nodes (141 bitmap words, three summary words), holders sparse
+ * and in runs, with nodes forgotten: first while only the holder sets
+ * exist, then after a least-loaded-holder query made the load trees. */
+static uint32_t brute_holders(const ukf_dir_t *d, uint32_t n, uint32_t app,
+			      ukf_node_id_t from, ukf_node_id_t exclude,
+			      ukf_node_id_t *next)
+{
+	uint32_t count = 0;
+
+	*next = UKF_NODE_NONE;
+	for (uint32_t k = 0; k < n; k++) {
+		ukf_node_id_t x = ((from < n ? from : 0) + k) % n;
+		const struct ukf_dir_record *r = ukf_dir_get(d, x);
+		int has = 0;
+
+		for (uint32_t t = 0; t < r->ntemplates; t++)
+			has |= r->templates[t] == app;
+		if (!has || !r->version)
+			continue;
+		count++;
+		if (*next == UKF_NODE_NONE && x != exclude)
+			*next = x;
+	}
+	return count;
+}
+
+static void t_dir_holder_sets(void)
+{
+	const uint32_t N = 9000;
+	ukf_dir_t *d = ukf_dir_create(N);
+	uint64_t seed = 11, *ver = calloc(N, sizeof(*ver));
+	int checks = 0;
+
+	CHECK(d != NULL && ver != NULL);
+	for (int round = 0; round < 6000; round++) {
+		/* a few nodes hold a template, many of them in runs near
+		 * the ends of words and of summary words */
+		ukf_node_id_t node = lcg(&seed) % 4 == 0
+					 ? (ukf_node_id_t)(lcg(&seed) % N)
+					 : (ukf_node_id_t)((lcg(&seed) % 3) * 4096 +
+							   4090 + lcg(&seed) % 12) % N;
+		uint32_t tpl[2] = {(uint32_t)(lcg(&seed) % 3), 0};
+		uint32_t nt = (uint32_t)(lcg(&seed) % 3);
+
+		tpl[1] = (tpl[0] + 1) % 3;
+		if (lcg(&seed) % 9 == 0) {
+			ukf_dir_forget(d, node);
+			ver[node] = 0;
+		} else {
+			pub(d, node, ++ver[node], 4, 1 << 20,
+			    (uint32_t)(lcg(&seed) % 7), tpl, nt);
+		}
+		if (round == 3000) /* the load trees from here on */
+			CHECK(ukf_dir_least_loaded_holder(d, 0, 1, 1,
+							  UKF_NODE_NONE) !=
+			      UKF_NODE_NONE);
+		for (int q = 0; q < 3; q++) {
+			uint32_t app = (uint32_t)(lcg(&seed) % 3);
+			ukf_node_id_t from = lcg(&seed) % 8 == 0
+						 ? N + 5
+						 : (ukf_node_id_t)(lcg(&seed) % N);
+			ukf_node_id_t nx, ex, want;
+			uint32_t cnt = brute_holders(d, N, app, from,
+						     UKF_NODE_NONE, &nx);
+
+			CHECK_EQ(ukf_dir_holders(d, app), cnt);
+			CHECK_EQ(ukf_dir_next_holder(d, app, from,
+						     UKF_NODE_NONE),
+				 nx);
+			/* excluding the answer, or `from` itself */
+			ex = q == 0 ? nx : from;
+			brute_holders(d, N, app, from, ex, &want);
+			CHECK_EQ(ukf_dir_next_holder(d, app, from, ex), want);
+			checks++;
+		}
+	}
+	CHECK_EQ(checks, 18000);
+	CHECK_EQ(ukf_dir_holders(d, 7), 0);
+	CHECK_EQ(ukf_dir_next_holder(d, 7, 0, UKF_NODE_NONE), UKF_NODE_NONE);
+	free(ver);
+	ukf_dir_destroy(&d);
+}
+
 /* ------------------------------------------------------------------ */
 /* placement policies on a hand-checked cluster                         */
 
@@ -3706,6 +3790,7 @@ static const struct fake_test tests[] = {
     {"wire_generated", t_wire_generated},
     {"dir_versions", t_dir_versions},
     {"dir_indexes", t_dir_indexes},
+    {"dir_holder_sets", t_dir_holder_sets},
     {"placement", t_placement},
     {"tcache_lru", t_tcache_lru},
     {"tcache_many", t_tcache_many},
