@@ -402,6 +402,10 @@ struct cfg {
 	ukf_ns_t latency, dir_delay, dir_delay_p99, duration, sample_every;
 	double bandwidth;
 	const char *model;
+	/* sim: the model file read once, when the settings are taken
+	 * (its directory keys matter there), and handed to the world */
+	struct ukf_sim_model sim_model;
+	int have_sim_model;
 	const char *directory; /* imitated: embedded, etcd, etcd3 (NULL: none) */
 	int have_latency, have_dir_delay, have_bandwidth, have_dir_delay_p99;
 	const char *faults; /* as given (NULL: none); parsed into sim_faults */

@@ -185,28 +185,31 @@ int scen_build_config(struct run *r, struct cfg *cf)
 			break;
 		}
 	}
-	/* A model file's measured directory (`ukfork calibrate --directory`:
-	 * keys dir_delay_ns, dir_delay_p99_ns) when the scenario sets none of
-	 * dir_delay, dir_delay_p99 and directory. */
-	if (cf->model && r->sc->world->simulated && !cf->have_dir_delay &&
-	    !cf->have_dir_delay_p99) {
-		struct ukf_sim_model m;
+	/* The simulator's model file, read here once: its measured
+	 * directory (`ukfork calibrate --directory`: keys dir_delay_ns,
+	 * dir_delay_p99_ns) counts when the scenario sets none of dir_delay,
+	 * dir_delay_p99 and directory, and the settings show it. */
+	if (cf->model && r->sc->world->simulated) {
+		struct ukf_sim_model *m = &cf->sim_model;
 		char path[1024], err[512];
-		ukf_sim_model_default(&m);
+		ukf_sim_model_default(m);
 		scen_path_resolve(r->sc, cf->model, path, sizeof(path));
-		if (ukf_sim_model_load(&m, path, err, sizeof(err))) {
+		if (ukf_sim_model_load(m, path, err, sizeof(err))) {
 			scen_run_fail(r, UKF_RUN_BAD, "%s: setting 'model': %s",
 				      scen_entry_find(r->sc, "model")->where,
 				      err);
 			return -1;
 		}
-		if (m.dir_delay_ns) {
-			cf->dir_delay = m.dir_delay_ns;
-			cf->have_dir_delay = 1;
-		}
-		if (m.dir_delay_p99_ns) {
-			cf->dir_delay_p99 = m.dir_delay_p99_ns;
-			cf->have_dir_delay_p99 = 1;
+		cf->have_sim_model = 1;
+		if (!cf->have_dir_delay && !cf->have_dir_delay_p99) {
+			if (m->dir_delay_ns) {
+				cf->dir_delay = m->dir_delay_ns;
+				cf->have_dir_delay = 1;
+			}
+			if (m->dir_delay_p99_ns) {
+				cf->dir_delay_p99 = m->dir_delay_p99_ns;
+				cf->have_dir_delay_p99 = 1;
+			}
 		}
 	}
 	if (cf->have_dir_delay_p99 && cf->dir_delay_p99 &&
@@ -409,15 +412,8 @@ static int sim_create(struct run *r, const struct cfg *cf,
 	c.sample_every_ns = with_db ? cf->sample_every : 0;
 	c.seed = r->seed;
 	c.rep = r->rep;
-	if (cf->model) {
-		char path[1024];
-		scen_path_resolve(sc, cf->model, path, sizeof(path));
-		if (ukf_sim_model_load(&c.model, path, err, sizeof(err))) {
-			scen_run_fail(r, UKF_RUN_BAD, "%s: setting 'model': %s",
-				      scen_entry_find(sc, "model")->where, err);
-			return -1;
-		}
-	}
+	if (cf->have_sim_model) /* read with the settings (scen_cfg) */
+		c.model = cf->sim_model;
 	if (ukf_sim_create(&r->world, &c, sinks, scen_s_sample, err,
 			   sizeof(err))) {
 		scen_run_fail(r, UKF_RUN_BAD, "%s: %s", sc->o->script, err);
