@@ -407,6 +407,8 @@ struct cfg {
 	struct ukf_sim_model sim_model;
 	int have_sim_model;
 	const char *directory; /* imitated: embedded, etcd, etcd3 (NULL: none) */
+	ukf_ns_t dir_detect; /* with directory: its measured failure detection,
+				the default of churn{ detect = } */
 	int have_latency, have_dir_delay, have_bandwidth, have_dir_delay_p99;
 	const char *faults; /* as given (NULL: none); parsed into sim_faults */
 	struct ukf_sim_faults sim_faults;
@@ -476,6 +478,7 @@ struct scen_churn {
 	char where[WHERE_MAX]; /* file:line of the churn{} call */
 	ukf_ns_t mtbf_ns, mttr_ns; /* 0: no random failures */
 	ukf_ns_t detect_ns;        /* 0: failures noticed at once */
+	int detect_given;          /* detect = was given (else detect_ns 0) */
 };
 /* 1 with *out filled if the scenario called churn{}, else 0 (out zeroed). */
 int scen_churn_get(struct run *r, struct scen_churn *out);

@@ -871,6 +871,8 @@ int scen_l_churn(lua_State *L)
 	lua_setfield(L, -2, "mttr");
 	lua_pushinteger(L, detect > 0 ? detect : 0);
 	lua_setfield(L, -2, "detect");
+	lua_pushboolean(L, detect >= 0);
+	lua_setfield(L, -2, "detect_given");
 	lua_setfield(L, LUA_REGISTRYINDEX, CHURN_KEY);
 	return 0;
 }
@@ -889,12 +891,14 @@ int scen_churn_get(struct run *r, struct scen_churn *out)
 	lua_getfield(L, -2, "mtbf");
 	lua_getfield(L, -3, "mttr");
 	lua_getfield(L, -4, "detect");
+	lua_getfield(L, -5, "detect_given");
 	snprintf(out->where, sizeof(out->where), "%s",
-		 lua_tostring(L, -4) ? lua_tostring(L, -4) : "?");
-	out->mtbf_ns = lua_tointeger(L, -3);
-	out->mttr_ns = lua_tointeger(L, -2);
-	out->detect_ns = lua_tointeger(L, -1);
-	lua_pop(L, 5);
+		 lua_tostring(L, -5) ? lua_tostring(L, -5) : "?");
+	out->mtbf_ns = lua_tointeger(L, -4);
+	out->mttr_ns = lua_tointeger(L, -3);
+	out->detect_ns = lua_tointeger(L, -2);
+	out->detect_given = lua_toboolean(L, -1);
+	lua_pop(L, 6);
 	return 1;
 }
 
@@ -931,7 +935,8 @@ static void churn_config(struct run *r, struct ukf_sim_config *c)
 		return;
 	c->churn_mtbf_ns = ch.mtbf_ns;
 	c->churn_mttr_ns = ch.mttr_ns;
-	c->detect_ns = ch.detect_ns;
+	if (ch.detect_given) /* else the directory's (sim_create) */
+		c->detect_ns = ch.detect_ns;
 }
 
 int scen_net_config(struct run *r, struct ukf_sim_config *c)

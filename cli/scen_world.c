@@ -143,6 +143,7 @@ int scen_build_config(struct run *r, struct cfg *cf)
 				return -1;
 			}
 			cf->directory = c.s;
+			cf->dir_detect = detect;
 			if (!cf->have_dir_delay) /* dir_delay given: it wins */
 				cf->dir_delay = delay;
 			cf->have_dir_delay = 1;
@@ -407,6 +408,9 @@ static int sim_create(struct run *r, const struct cfg *cf,
 		c.dir_delay_p99_ns = cf->dir_delay_p99;
 	c.faults = cf->sim_faults;
 	c.cores = (uint32_t)cf->cores;
+	/* failures are noticed as the imitated directory notices them
+	 * (data/directory.conf *_detect_ns), unless churn{ detect = } says */
+	c.detect_ns = cf->directory ? cf->dir_detect : 0;
 	if (scen_net_config(r, &c))
 		return -1;
 	c.sample_every_ns = with_db ? cf->sample_every : 0;

@@ -376,7 +376,12 @@ static char *settings_json(struct run *r, const struct cfg *cf)
 		jadd(j, "churn", sub = json_object_new_object(), &bad);
 		jadd(sub, "mtbf_ns", json_object_new_int64(ch.mtbf_ns), &bad);
 		jadd(sub, "mttr_ns", json_object_new_int64(ch.mttr_ns), &bad);
-		jadd(sub, "detect_ns", json_object_new_int64(ch.detect_ns),
+		/* the detection in effect: without detect =, the imitated
+		 * directory's (sim_create) */
+		jadd(sub, "detect_ns",
+		     json_object_new_int64(ch.detect_given ? ch.detect_ns
+				     : cf->directory ? cf->dir_detect
+						     : 0),
 		     &bad);
 	}
 	const struct entry *adm = scen_entry_find(r->sc, "admission");

@@ -128,9 +128,9 @@ double ukf_sim_model_factor(const struct ukf_sim_model *m, enum ukf_sim_op op,
 /*
  * The directories the simulator can imitate (data/directory.conf, measured
  * by bench/cluster/directory.sh): update-to-visibility median and p99, and
- * the time until a dead node is dropped (kept for node failures, which the
- * simulator does not model yet). embedded: the agents' own update
- * messages; etcd: one etcd member; etcd3: three members.
+ * the time until a dead node is dropped (a scenario imitating the
+ * directory takes it as its detect_ns, below). embedded: the agents' own
+ * update messages; etcd: one etcd member; etcd3: three members.
  */
 struct ukf_sim_dirmodel {
 	ukf_ns_t embedded_delay_ns, embedded_delay_p99_ns, embedded_detect_ns;
