@@ -247,13 +247,16 @@ static inline int lt_room(const struct ltn *x, const struct need *n)
 	return (x->vfree & ~LT_INEXACT) >= n->v && x->mpages >= n->mp;
 }
 
-/* Whether leaf `node` (present, lt_room true) has room for vcpus and mem:
- * an exact leaf already said so, an inexact one asks its record. */
-static inline int lt_leaf_room(const struct ltree *t, uint32_t node,
-			       uint32_t vcpus, uint64_t mem)
+/* Whether leaf `node` (present, lt_room true) is an answer: not the
+ * excluded node, and room for vcpus and mem (an exact leaf already said
+ * so, an inexact one asks its record). */
+static inline int lt_takes(const struct ltree *t, uint32_t node,
+			   ukf_node_id_t exclude, uint32_t vcpus, uint64_t mem)
 {
 	const struct ltn *x = &t->n[t->size + node];
 
+	if (node == exclude)
+		return 0;
 	if (!(x->vfree & LT_INEXACT))
 		return 1;
 	return t->rec[node].vcpus_free >= vcpus && t->rec[node].mem_free >= mem;
@@ -275,7 +278,7 @@ static void lt_least(const struct ltree *t, uint32_t i, struct query *q)
 		return;
 	if (i >= t->size) {
 		uint32_t node = (uint32_t)(x->key & 0xffffffffu);
-		if (node != q->exclude && lt_leaf_room(t, node, q->v, q->m))
+		if (lt_takes(t, node, q->exclude, q->v, q->m))
 			q->best = x->key;
 		return;
 	}
@@ -332,8 +335,8 @@ static int64_t lt_first(const struct ltree *t, uint32_t lo,
 				else
 					break;
 			}
-			if (i >= t->size && i - t->size != q->exclude &&
-			    lt_leaf_room(t, i - t->size, q->v, q->m))
+			if (i >= t->size &&
+			    lt_takes(t, i - t->size, q->exclude, q->v, q->m))
 				return (int64_t)(i - t->size);
 		}
 		while (i & 1)
@@ -853,8 +856,7 @@ static ukf_node_id_t least(const struct ltree *t, uint32_t vcpus, uint64_t mem,
 	uint64_t k = t->n[1].key;
 	uint32_t node = (uint32_t)(k & 0xffffffffu);
 	const struct ltn *x = &t->n[t->size + node];
-	if (lt_room(x, &q.need) && node != exclude &&
-	    lt_leaf_room(t, node, vcpus, mem))
+	if (lt_room(x, &q.need) && lt_takes(t, node, exclude, vcpus, mem))
 		return (ukf_node_id_t)node;
 	lt_least(t, 1, &q);
 	return q.best == KEY_NONE ? UKF_NODE_NONE
