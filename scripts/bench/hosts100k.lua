@@ -13,6 +13,14 @@
 -- (one --set per parameter):
 --   ukfork run scripts/bench/hosts100k.lua --set hosts=1000 --set requests=100000
 --
+-- Measured 2026-12-05 19:28-19:41 UTC (RelWithDebInfo, load 1.0-3.0,
+-- 9daf898 and 2d21a2c interleaved, two pairs): 142.7, 142.5 s user CPU
+-- against 154.6, 160.2 s (within what one binary moves here), 450-451
+-- MiB max RSS both, the same events and result row. Tried and dropped
+-- (README.md): directory records applied in batches at the next read,
+-- merging one node's records of one instant, LTO and PGO builds (-5%
+-- and -12% instructions, no time gain beyond the noise): at this size
+-- the time goes to cache misses, one node's state at random per event.
 -- Measured 2026-12-05 16:21-17:41 UTC (RelWithDebInfo, load 1.1-3.1,
 -- bfc9f0d and dd02bb3 interleaved, four pairs): 130.0-151.9 s user CPU
 -- against 137.1-152.5 s (pair ratios 0.90-1.11, mean 0.98: the same
@@ -46,6 +54,13 @@
 -- (1bc028b 7.0-7.1 s, 98 MiB). Memory: about 8.2 KiB per host beyond the
 -- 10,000-host run ((831,652 - 90,392) KiB / 90,000 hosts; both sizes
 -- make 100 requests per host, so this is per host at that load).
+-- Per host and per app (2026-12-05 19:43 UTC, 9daf898, same commands,
+-- N = 1, 2, 4, 8, 32): hosts=100000 253,720 / 255,940 / 255,792 /
+-- 260,424 / 278,456 KiB, hosts=50000 136,584 / 135,432 / 136,328 /
+-- 139,120 / 150,768: about 2.4 KiB per host plus about 0.8 MiB per app
+-- per 100k hosts (who holds a template is now a bitmap, not a 4 MiB
+-- tree; template-affinity placement still makes the trees: ~5.1 MiB per
+-- app with it).
 -- Per host and per app (2026-12-05 16:19 UTC, bfc9f0d, RelWithDebInfo,
 -- load average 3.6-3.8; max RSS of
 --   /usr/bin/time -v build/ukfork run scripts/bench/hosts100k.lua \
