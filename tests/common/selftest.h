@@ -129,13 +129,15 @@ static inline int selftest_main(const struct selftest *reg, size_t n,
 	return 2;
 }
 
-/* Run t and print "NAME: ok" or "NAME: FAIL" on stdout: 0 passed, else 1. */
+/* Run t and print "NAME: ok", "NAME: skipped" or "NAME: FAIL" on stdout:
+ * 0 passed, SKIP could not run here, else 1. */
 static inline int selftest_run_print(const struct selftest *t)
 {
 	int rc = t->fn();
 
-	printf("%s: %s\n", t->name, rc ? "FAIL" : "ok");
-	return rc ? 1 : 0;
+	printf("%s: %s\n", t->name,
+	       rc == SKIP ? "skipped" : rc ? "FAIL" : "ok");
+	return rc == SKIP ? SKIP : rc ? 1 : 0;
 }
 
 /* Every test of reg[0..n) in order, each printed as selftest_run_print:
@@ -145,7 +147,7 @@ static inline int selftest_run_all_print(const struct selftest *reg, size_t n)
 	int fails = 0;
 
 	for (size_t i = 0; i < n; i++)
-		fails += selftest_run_print(&reg[i]);
+		fails += selftest_run_print(&reg[i]) == 1;
 	return fails ? 1 : 0;
 }
 
