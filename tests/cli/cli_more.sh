@@ -569,6 +569,21 @@ outage_requester)
 	[ "$(q "$T/db" "select group_concat(id || ':' || node || ':' || status, ',') from (select * from instances order by id)")" = "1:1:-1000,2:0:0" ] ||
 		fail "rows: $(q "$T/db" "select id, node, status, fail_reason from instances")"
 	;;
+end_rows)
+	# requests still starting when the run ends, on their origin's node
+	# and on another one, cold and waiting for a template: one row each
+	# (the instance's, status -1001), not also a failed "not placed
+	# before the end" row from the origin (end_leftovers read its ids
+	# from a buffer it had not filled, and an ended instance left its
+	# request behind, ended again at destroy)
+	printf '%s\n' 'cluster { nodes = 2 }' \
+		'policy { templates = param("tp", "none"), placement = "random" }' \
+		'run { duration = "0.92s" }' 'app("a", "mem=64M init=50ms work=10ms")' \
+		'process(function() sleep(0.9) for k = 1, 6 do spawn("a", nil, 0) end end)' >"$T/end.lua"
+	run run "$T/end.lua" --db "$T/db" --set tp=none,on-demand --quiet; expect_rc 0
+	[ "$(q "$T/db" "select count(*) || ' ' || count(distinct run || ':' || id) || ' ' || sum(status = -1001) || ' ' || count(distinct node) from instances")" = "12 12 12 2" ] ||
+		fail "rows: $(q "$T/db" "select run, id, node, status, fail_reason from instances order by run, id")"
+	;;
 minimal_build)
 	# a ukfork built with core, sim, results and Lua only (tests/cli
 	# ukfork_minimal): each command it lacks says so and exits 1; a kvm
