@@ -373,19 +373,18 @@ int scen_l_trace(lua_State *L)
 	lua_pop(L, 1);
 	char path[1024];
 	scen_path_resolve(r->sc, file, path, sizeof(path));
+	/* A regular file only: a device (/dev/zero) could feed lines for
+	 * ever, and each pass reads the file again; looked at before it is
+	 * opened, as a FIFO's open waits for a writer for ever. */
+	struct stat fst;
+	if (stat(path, &fst) == 0 && !S_ISREG(fst.st_mode))
+		luaL_error(L, "trace{}: '%s' is %s, not a trace file", path,
+			   S_ISDIR(fst.st_mode) ? "a directory"
+						: "not a regular file");
 	FILE *f = fopen(path, "r");
 	if (!f)
 		luaL_error(L, "trace{}: cannot open '%s': %s", path,
 			   strerror(errno));
-	/* A regular file only: a device (/dev/zero) or a FIFO could feed
-	 * lines for ever, and each pass reads the file again. */
-	struct stat fst;
-	if (fstat(fileno(f), &fst) == 0 && !S_ISREG(fst.st_mode)) {
-		fclose(f);
-		luaL_error(L, "trace{}: '%s' is %s, not a trace file", path,
-			   S_ISDIR(fst.st_mode) ? "a directory"
-						: "not a regular file");
-	}
 	struct arrival *a = arrival_new(L, r, A_TRACE, "trace");
 	char *line = NULL;
 	size_t linecap = 0;
