@@ -262,8 +262,13 @@ static struct arrival *arrival_new(lua_State *L, struct run *r, enum akind kind,
 				   fn, lua_tostring(L, -1));
 		a->app = (uint32_t)app;
 		lua_pop(L, 1);
-		if (lua_getfield(L, 1, "args") != LUA_TNIL)
-			a->args = strdup(luaL_checkstring(L, -1));
+		if (lua_getfield(L, 1, "args") != LUA_TNIL) {
+			char what[32];
+			snprintf(what, sizeof(what), "%s{}", fn);
+			scen_check_args(L, r, a->app, what,
+					luaL_checkstring(L, -1));
+			a->args = strdup(lua_tostring(L, -1));
+		}
 		lua_pop(L, 1);
 	}
 	a->node = field_node(L, fn);

@@ -416,6 +416,7 @@ static int l_spawn(lua_State *L)
 	int ni = 2;
 	if (lua_type(L, 2) == LUA_TSTRING) {
 		args = lua_tostring(L, 2);
+		scen_check_args(L, r, (uint32_t)app, "spawn", args);
 		ni = 3;
 	} else if (lua_isnoneornil(L, 2)) {
 		ni = 3;

@@ -33,6 +33,33 @@ int scen_find_app(struct run *r, const char *name)
 	return -1;
 }
 
+/*
+ * A Lua error if args, an instance's synth parameters over its app's, do
+ * not parse as the simulator's backend reads them (sim/backend.c,
+ * set_params): the instance would only fail as it starts, "cold_boot
+ * refused (-22)", naming nothing. An app with its own image takes that
+ * guest's arguments: not checked.
+ */
+void scen_check_args(lua_State *L, struct run *r, uint32_t app,
+		     const char *fn, const char *args)
+{
+	const struct ukf_app *a = &r->apps[app].app;
+	char kv[2 * UKF_APP_ARGS_MAX + 2], err[160];
+	struct ukf_app tmp;
+
+	/* args too long for an instance are the world's refusal (spawn) */
+	if (!args || !*args || a->image[0] || !strcmp(args, a->args) ||
+	    strlen(args) >= UKF_APP_ARGS_MAX)
+		return;
+	snprintf(kv, sizeof(kv), "%s %s", a->args, args);
+	if (ukf_app_parse(&tmp, a->name, kv, err, sizeof(err)) == 0 ||
+	    ukf_app_parse(&tmp, a->name, args, err, sizeof(err)) == 0)
+		return;
+	snprintf(kv, sizeof(kv), "%.80s", args); /* lua_pushfstring: no %.80s */
+	luaL_error(L, "%s: bad args '%s' for app '%s': %s", fn, kv, a->name,
+		   err);
+}
+
 /* Check a table argument's keys against a list; error names the bad key. */
 void scen_check_keys(lua_State *L, int idx, const char *fn,
 		       const char *const *keys)

@@ -127,6 +127,12 @@ api_refused)
 	refused 'process(function() sleep("5") end)' "sleep: bad time '5' (seconds as a number, or a string with ns/us/ms/s)"
 	refused 'process(function() wait("x") end)' "wait: expected an instance id"
 	refused 'process(function() fork(999) end)' "fork: no running instance 999"
+	# an instance's args are checked where they are given, not left to
+	# fail each instance as it starts ("cold_boot refused (-22)")
+	refused 'process(function() spawn("web", "bogus=1") end)' "spawn: bad args 'bogus=1' for app 'web': unknown key 'bogus'"
+	refused 'process(function() spawn("web", "work=abc", 0) end)' "spawn: bad args 'work=abc' for app 'web': work=abc: expected a time"
+	refused 'poisson { app = "web", rate = 1, args = "mem=-4" }' "poisson{}: bad args 'mem=-4' for app 'web'"
+	refused 'bursts { app = "web", every = 1, size = 2, args = "units=x" }' "bursts{}: bad args 'units=x' for app 'web'"
 	refused 'process(function() local id = spawn("web"); wait(id); fork(id) end)' "fork: no running instance 1"
 	refused 'process(function() spawn("nope") end)' "spawn: unknown app 'nope'"
 	refused 'process(function() wait(spawn("web", nil, 9)) end)' "spawn: bad node 9 (expected 0..0)"
