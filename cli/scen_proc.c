@@ -204,7 +204,7 @@ static void proc_wake(void *arg, uint64_t x)
 	}
 	lua_State *co = r->cos[x];
 	if (st != LUA_OK) {
-		const char *m = lua_tostring(co, -1);
+		const char *m = scen_error_value(co, -1);
 		scen_run_fail(r, UKF_RUN_BAD, "%s",
 			      m ? m : "error in a process");
 		return;

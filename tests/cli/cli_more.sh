@@ -133,6 +133,10 @@ api_refused)
 	refused 'process(function() spawn("web", "work=abc", 0) end)' "spawn: bad args 'work=abc' for app 'web': work=abc: expected a time"
 	refused 'poisson { app = "web", rate = 1, args = "mem=-4" }' "poisson{}: bad args 'mem=-4' for app 'web'"
 	refused 'bursts { app = "web", every = 1, size = 2, args = "units=x" }' "bursts{}: bad args 'units=x' for app 'web'"
+	# an error value that is not text still names its file:line (it was
+	# "error" or "error in a process", alone on stderr)
+	refused 'error({})' "error() with a table value, not a message"
+	refused 'process(function() sleep(0.1) error() end)' "error() with a nil value, not a message"
 	refused 'process(function() local id = spawn("web"); wait(id); fork(id) end)' "fork: no running instance 1"
 	refused 'process(function() spawn("nope") end)' "spawn: unknown app 'nope'"
 	refused 'process(function() wait(spawn("web", nil, 9)) end)' "spawn: bad node 9 (expected 0..0)"
