@@ -262,8 +262,13 @@ static struct arrival *arrival_new(lua_State *L, struct run *r, enum akind kind,
 				   fn, lua_tostring(L, -1));
 		a->app = (uint32_t)app;
 		lua_pop(L, 1);
-		if (lua_getfield(L, 1, "args") != LUA_TNIL)
-			a->args = strdup(luaL_checkstring(L, -1));
+		if (lua_getfield(L, 1, "args") != LUA_TNIL) {
+			char what[32];
+			snprintf(what, sizeof(what), "%s{}", fn);
+			scen_check_args(L, r, a->app, what,
+					luaL_checkstring(L, -1));
+			a->args = strdup(lua_tostring(L, -1));
+		}
 		lua_pop(L, 1);
 	}
 	a->node = field_node(L, fn);
@@ -373,19 +378,18 @@ int scen_l_trace(lua_State *L)
 	lua_pop(L, 1);
 	char path[1024];
 	scen_path_resolve(r->sc, file, path, sizeof(path));
+	/* A regular file only: a device (/dev/zero) could feed lines for
+	 * ever, and each pass reads the file again; looked at before it is
+	 * opened, as a FIFO's open waits for a writer for ever. */
+	struct stat fst;
+	if (stat(path, &fst) == 0 && !S_ISREG(fst.st_mode))
+		luaL_error(L, "trace{}: '%s' is %s, not a trace file", path,
+			   S_ISDIR(fst.st_mode) ? "a directory"
+						: "not a regular file");
 	FILE *f = fopen(path, "r");
 	if (!f)
 		luaL_error(L, "trace{}: cannot open '%s': %s", path,
 			   strerror(errno));
-	/* A regular file only: a device (/dev/zero) or a FIFO could feed
-	 * lines for ever, and each pass reads the file again. */
-	struct stat fst;
-	if (fstat(fileno(f), &fst) == 0 && !S_ISREG(fst.st_mode)) {
-		fclose(f);
-		luaL_error(L, "trace{}: '%s' is %s, not a trace file", path,
-			   S_ISDIR(fst.st_mode) ? "a directory"
-						: "not a regular file");
-	}
 	struct arrival *a = arrival_new(L, r, A_TRACE, "trace");
 	char *line = NULL;
 	size_t linecap = 0;

@@ -578,6 +578,13 @@ void scen_where_of(lua_State *L, int level, char *buf, size_t cap);
 void scen_run_fail(struct run *r, int code, const char *fmt, ...);
 /* Index of app `name` among r's declarations, or -1. */
 int scen_find_app(struct run *r, const char *name);
+/* A Lua error naming fn, app and key if an instance's args do not parse
+ * (apps with their own image: not checked). */
+void scen_check_args(lua_State *L, struct run *r, uint32_t app,
+		     const char *fn, const char *args);
+/* An error value as a message: the text itself, or for error({}),
+ * error() ... "file:line: error() with a table value ..." (pushed). */
+const char *scen_error_value(lua_State *L, int idx);
 /* Check a table argument's keys against a list; error names the bad key. */
 void scen_check_keys(lua_State *L, int idx, const char *fn,
 		     const char *const *keys);

@@ -204,7 +204,7 @@ static void proc_wake(void *arg, uint64_t x)
 	}
 	lua_State *co = r->cos[x];
 	if (st != LUA_OK) {
-		const char *m = lua_tostring(co, -1);
+		const char *m = scen_error_value(co, -1);
 		scen_run_fail(r, UKF_RUN_BAD, "%s",
 			      m ? m : "error in a process");
 		return;
@@ -416,6 +416,7 @@ static int l_spawn(lua_State *L)
 	int ni = 2;
 	if (lua_type(L, 2) == LUA_TSTRING) {
 		args = lua_tostring(L, 2);
+		scen_check_args(L, r, (uint32_t)app, "spawn", args);
 		ni = 3;
 	} else if (lua_isnoneornil(L, 2)) {
 		ni = 3;

@@ -33,6 +33,61 @@ int scen_find_app(struct run *r, const char *name)
 	return -1;
 }
 
+/*
+ * A Lua error if args, an instance's synth parameters over its app's, do
+ * not parse as the simulator's backend reads them (sim/backend.c,
+ * set_params): the instance would only fail as it starts, "cold_boot
+ * refused (-22)", naming nothing. An app with its own image takes that
+ * guest's arguments: not checked.
+ */
+void scen_check_args(lua_State *L, struct run *r, uint32_t app,
+		     const char *fn, const char *args)
+{
+	const struct ukf_app *a = &r->apps[app].app;
+	char kv[2 * UKF_APP_ARGS_MAX + 2], err[160];
+	struct ukf_app tmp;
+
+	/* args too long for an instance are the world's refusal (spawn) */
+	if (!args || !*args || a->image[0] || !strcmp(args, a->args) ||
+	    strlen(args) >= UKF_APP_ARGS_MAX)
+		return;
+	snprintf(kv, sizeof(kv), "%s %s", a->args, args);
+	if (ukf_app_parse(&tmp, a->name, kv, err, sizeof(err)) == 0 ||
+	    ukf_app_parse(&tmp, a->name, args, err, sizeof(err)) == 0)
+		return;
+	snprintf(kv, sizeof(kv), "%.80s", args); /* lua_pushfstring: no %.80s */
+	luaL_error(L, "%s: bad args '%s' for app '%s': %s", fn, kv, a->name,
+		   err);
+}
+
+/*
+ * The message of a scenario's error whose value is not text (error({}),
+ * error(), error(nil)): Lua gives no message, and ukfork said "error" or
+ * "error in a process", naming neither file nor line. L is the thread
+ * that raised it, its stack not unwound (a message handler's, or a
+ * process's after its resume failed). Pushes the message, returns it.
+ */
+const char *scen_error_value(lua_State *L, int idx)
+{
+	char where[WHERE_MAX];
+
+	if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER)
+		return lua_tostring(L, idx);
+	scen_co_where(L, where, sizeof(where));
+	return lua_pushfstring(L,
+			       "%s: error() with a %s value, not a message "
+			       "(give error() a string)",
+			       where, luaL_typename(L, idx));
+}
+
+/* The top level's message handler: scen_error_value for a non-text one. */
+static int error_value_msg(lua_State *L)
+{
+	if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER)
+		scen_error_value(L, 1);
+	return 1;
+}
+
 /* Check a table argument's keys against a list; error names the bad key. */
 void scen_check_keys(lua_State *L, int idx, const char *fn,
 		       const char *const *keys)
@@ -229,11 +284,12 @@ static int run_script(struct run *r)
 		r->budget = max;
 		r->hook_every = max < (1u << 20) ? (int)max : 1 << 20;
 	}
+	lua_pushcfunction(L, error_value_msg);
 	int st = luaL_loadbufferx(L, sc->text, sc->textlen, sc->chunkname,
 				  sc->o->trusted ? "bt" : "t");
 	if (st == LUA_OK) {
 		scen_step_begin(r, L);
-		st = lua_pcall(L, 0, 0, 0);
+		st = lua_pcall(L, 0, 0, -2);
 	}
 	if (st != LUA_OK) {
 		const char *m = lua_tostring(L, -1);

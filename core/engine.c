@@ -655,6 +655,10 @@ void ukf_engine_end(ukf_engine_t *e, ukf_id_t id)
 					NULL);
 		e->be->ops->destroy(e->be->b, i->node, i->id);
 		eng_inst_free(e, i);
+		/* a request of this node for it: the instance's row stands
+		 * for it (ended later, it would be a second row, "not
+		 * placed") */
+		ukf_engine_drop_request(e, id);
 		return;
 	}
 	q = eng_map_get(&e->reqs, id);
@@ -662,6 +666,14 @@ void ukf_engine_end(ukf_engine_t *e, ukf_id_t id)
 		eng_record_req(e, q, "not placed before the end");
 		eng_req_free(e, q);
 	}
+}
+
+void ukf_engine_drop_request(ukf_engine_t *e, ukf_id_t id)
+{
+	struct req *q = e ? eng_map_get(&e->reqs, id) : NULL;
+
+	if (q)
+		eng_req_free(e, q);
 }
 
 /*

@@ -145,6 +145,10 @@ void ukf_engine_destroy(ukf_engine_t **e);
  */
 size_t ukf_engine_leftovers(const ukf_engine_t *e, ukf_id_t *ids, size_t cap);
 void ukf_engine_end(ukf_engine_t *e, ukf_id_t id);
+/* The end of a request whose instance another node hosts and has ended
+ * (its row stands for the request): freed without a row. Ending an
+ * instance drops its own node's request of that id the same way. */
+void ukf_engine_drop_request(ukf_engine_t *e, ukf_id_t id);
 
 /* Start: publish the node's directory record. -EINVAL if started. */
 int ukf_engine_start(ukf_engine_t *e);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sf_gamma.h>
@@ -220,6 +221,15 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 
 	if (!path) {
 		snprintf(err, errlen, "model: no file name");
+		return -1;
+	}
+	/* A regular file only, looked at before it is opened: a FIFO's open
+	 * waits for a writer for ever, a device (/dev/zero) feeds lines of
+	 * NULs, blank to this loop, for ever. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s, not a model file", path,
+			 S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
 		return -1;
 	}
 	FILE *f = fopen(path, "r");

@@ -521,26 +521,27 @@ static int cmp_leftover(const void *x, const void *y)
 static void end_leftovers(struct sim_world *w)
 {
 	uint32_t nodes = w->cfg.engine.nodes;
-	size_t n = 0, k, j;
+	size_t n = 0, total = 0, k, j;
 	struct leftover *l;
 	ukf_id_t *ids;
 
 	for (k = 0; k < nodes; k++)
-		n += ukf_engine_leftovers(w->engines[k], NULL, 0);
-	if (!n)
+		total += ukf_engine_leftovers(w->engines[k], NULL, 0);
+	if (!total)
 		return;
-	l = malloc(n * sizeof(*l));
-	ids = malloc(n * sizeof(*ids));
+	l = malloc(total * sizeof(*l));
+	ids = malloc(total * sizeof(*ids));
 	if (!l || !ids) {
 		free(l);
 		free(ids);
 		return;
 	}
-	n = 0;
+	/* each engine's ids into the whole buffer (not the part filled so
+	 * far: that was 0 for node 0, whose ids were then never written) */
 	for (k = 0; k < nodes; k++) {
-		size_t m = ukf_engine_leftovers(w->engines[k], ids, n);
+		size_t m = ukf_engine_leftovers(w->engines[k], ids, total);
 
-		for (j = 0; j < m; j++)
+		for (j = 0; j < m && n < total; j++)
 			l[n++] = (struct leftover){ ids[j], (uint32_t)k };
 	}
 	free(ids);
@@ -556,6 +557,8 @@ static void end_leftovers(struct sim_world *w)
 
 			if (!hosted || ukf_engine_has(e, l[x].id) != 2)
 				ukf_engine_end(e, l[x].id);
+			else /* not ended at destroy either */
+				ukf_engine_drop_request(e, l[x].id);
 		}
 	}
 	free(l);

@@ -127,6 +127,16 @@ api_refused)
 	refused 'process(function() sleep("5") end)' "sleep: bad time '5' (seconds as a number, or a string with ns/us/ms/s)"
 	refused 'process(function() wait("x") end)' "wait: expected an instance id"
 	refused 'process(function() fork(999) end)' "fork: no running instance 999"
+	# an instance's args are checked where they are given, not left to
+	# fail each instance as it starts ("cold_boot refused (-22)")
+	refused 'process(function() spawn("web", "bogus=1") end)' "spawn: bad args 'bogus=1' for app 'web': unknown key 'bogus'"
+	refused 'process(function() spawn("web", "work=abc", 0) end)' "spawn: bad args 'work=abc' for app 'web': work=abc: expected a time"
+	refused 'poisson { app = "web", rate = 1, args = "mem=-4" }' "poisson{}: bad args 'mem=-4' for app 'web'"
+	refused 'bursts { app = "web", every = 1, size = 2, args = "units=x" }' "bursts{}: bad args 'units=x' for app 'web'"
+	# an error value that is not text still names its file:line (it was
+	# "error" or "error in a process", alone on stderr)
+	refused 'error({})' "error() with a table value, not a message"
+	refused 'process(function() sleep(0.1) error() end)' "error() with a nil value, not a message"
 	refused 'process(function() local id = spawn("web"); wait(id); fork(id) end)' "fork: no running instance 1"
 	refused 'process(function() spawn("nope") end)' "spawn: unknown app 'nope'"
 	refused 'process(function() wait(spawn("web", nil, 9)) end)' "spawn: bad node 9 (expected 0..0)"
@@ -568,6 +578,21 @@ outage_requester)
 	grep -q ' lua b nil node 1 lost: x$' "$T/trace" || fail "wait(b) did not return the loss: $(grep ' lua ' "$T/trace")"
 	[ "$(q "$T/db" "select group_concat(id || ':' || node || ':' || status, ',') from (select * from instances order by id)")" = "1:1:-1000,2:0:0" ] ||
 		fail "rows: $(q "$T/db" "select id, node, status, fail_reason from instances")"
+	;;
+end_rows)
+	# requests still starting when the run ends, on their origin's node
+	# and on another one, cold and waiting for a template: one row each
+	# (the instance's, status -1001), not also a failed "not placed
+	# before the end" row from the origin (end_leftovers read its ids
+	# from a buffer it had not filled, and an ended instance left its
+	# request behind, ended again at destroy)
+	printf '%s\n' 'cluster { nodes = 2 }' \
+		'policy { templates = param("tp", "none"), placement = "random" }' \
+		'run { duration = "0.92s" }' 'app("a", "mem=64M init=50ms work=10ms")' \
+		'process(function() sleep(0.9) for k = 1, 6 do spawn("a", nil, 0) end end)' >"$T/end.lua"
+	run run "$T/end.lua" --db "$T/db" --set tp=none,on-demand --quiet; expect_rc 0
+	[ "$(q "$T/db" "select count(*) || ' ' || count(distinct run || ':' || id) || ' ' || sum(status = -1001) || ' ' || count(distinct node) from instances")" = "12 12 12 2" ] ||
+		fail "rows: $(q "$T/db" "select run, id, node, status, fail_reason from instances order by run, id")"
 	;;
 minimal_build)
 	# a ukfork built with core, sim, results and Lua only (tests/cli

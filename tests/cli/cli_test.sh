@@ -291,6 +291,16 @@ model_file)
 	bad_scenario bad_model.lua 3 "no-such-model.conf"
 	run run "$S/model.lua" --db "$T/db2" --quiet; expect_rc 0
 	q "$T/db2" "select settings_json from runs" | grep -q '"model":"../../../data/model.conf"' || fail "model not in settings"
+	# a model that is not a regular file is refused before it is opened
+	# (a FIFO's open would wait for ever, /dev/zero is NULs for ever)
+	mkfifo "$T/fifo" || exit 77
+	printf 'run { model = param("m", "x") }\n' >"$T/m.lua"
+	for m in /dev/zero "$T/fifo" "$T"; do
+		rc=0; timeout 20 "$UKFORK" run "$T/m.lua" --set m="$m" >"$T/out" 2>"$T/err" || rc=$?
+		[ "$rc" -ne 124 ] || fail "model $m: hung"
+		expect_rc 2; expect_err "m.lua:1: setting 'model': $m: "
+		expect_err ", not a model file"
+	done
 	;;
 directory_model)
 	# cluster { directory = ... } imitates a measured directory
@@ -667,6 +677,13 @@ trace_input)
 	[ "$(q "$T/long.db" "select count(*) from instances")" = 1 ] || fail "$(q "$T/long.db" "select count(*) from instances") arrivals from a trace of one"
 	# a device is not read (it would never end)
 	bad_scenario trace_zero.lua 5 "'/dev/zero' is not a regular file"
+	# nor a FIFO opened (its open would wait for a writer for ever);
+	# timeout: a hang fails here, named, not at CTest's limit
+	mkfifo "$T/fifo" || exit 77
+	printf 'app("web", "mem=64M init=1ms work=1ms")\ntrace { file = "fifo" }\n' >"$T/fifo.lua"
+	rc=0; timeout 20 "$UKFORK" run "$T/fifo.lua" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" -ne 124 ] || fail "trace{} of a FIFO hung"
+	expect_rc 2; expect_err "fifo.lua:2: trace{}: '$T/fifo' is not a regular file"
 	;;
 self_edit)
 	# the scenario is read once: edited during the sweep (here by itself,

@@ -264,7 +264,9 @@ static int t_model_file_bad(void)
 	struct ukf_sim_model m;
 	ukf_sim_model_default(&m);
 	CHECK(ukf_sim_model_load(&m, "/tmp", err, sizeof(err)) == -1);
-	CHECKF(strstr(err, "/tmp:0: read error"), "'%s'", err);
+	CHECKF(strstr(err, "/tmp: a directory, not a model file"), "'%s'", err);
+	CHECK(ukf_sim_model_load(&m, "/dev/zero", err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "/dev/zero: not a regular file"), "'%s'", err);
 	CHECK(ukf_sim_model_load(&m, NULL, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "no file name"));
 	return 0;
