@@ -133,6 +133,10 @@ api_refused)
 	refused 'process(function() spawn("web", "work=abc", 0) end)' "spawn: bad args 'work=abc' for app 'web': work=abc: expected a time"
 	refused 'poisson { app = "web", rate = 1, args = "mem=-4" }' "poisson{}: bad args 'mem=-4' for app 'web'"
 	refused 'bursts { app = "web", every = 1, size = 2, args = "units=x" }' "bursts{}: bad args 'units=x' for app 'web'"
+	# placement and admission count the app's mem and vCPUs: an instance
+	# may not ask for others (16 instances of 512M were admitted on 1G)
+	refused 'process(function() spawn("web", "mem=512M") end)' "spawn: bad args 'mem=512M' for app 'web': mem differs from the app's"
+	refused 'constant { app = "web", interval = 1, args = "vcpus=3" }' "constant{}: bad args 'vcpus=3' for app 'web': vcpus differs from the app's"
 	# an error value that is not text still names its file:line (it was
 	# "error" or "error in a process", alone on stderr)
 	refused 'error({})' "error() with a table value, not a message"
