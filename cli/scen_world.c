@@ -35,6 +35,19 @@ static int computed_policy(struct run *r, int s, const char *name)
 	return -1;
 }
 
+/* Bytes in the largest unit that writes them exactly (a node of
+ * memory = "1K" has 1 KiB, not "0 MiB"). */
+static const char *mem_str(uint64_t b, char *buf, size_t cap)
+{
+	if (b && !(b & ((1ULL << 20) - 1)))
+		snprintf(buf, cap, "%" PRIu64 " MiB", b >> 20);
+	else if (b && !(b & 1023))
+		snprintf(buf, cap, "%" PRIu64 " KiB", b >> 10);
+	else
+		snprintf(buf, cap, "%" PRIu64 " bytes", b);
+	return buf;
+}
+
 int scen_build_config(struct run *r, struct cfg *cf)
 {
 	struct conv c;
@@ -284,13 +297,14 @@ int scen_build_config(struct run *r, struct cfg *cf)
 	for (size_t i = 0; i < r->napps; i++) {
 		const struct ukf_app *a = &r->apps[i].app;
 		if (a->mem_bytes > max_mem) {
+			char need[32], have[32];
 			scen_run_fail(
 			    r, UKF_RUN_BAD,
-			    "%s: app '%s' needs %" PRIu64
-			    " MiB of memory but the largest node has %" PRIu64
-			    " MiB (cluster{memory=}, hosts{})",
-			    r->apps[i].where, a->name, a->mem_bytes >> 20,
-			    max_mem >> 20);
+			    "%s: app '%s' needs %s of memory but the largest "
+			    "node has %s (cluster{memory=}, hosts{})",
+			    r->apps[i].where, a->name,
+			    mem_str(a->mem_bytes, need, sizeof(need)),
+			    mem_str(max_mem, have, sizeof(have)));
 			return -1;
 		}
 		if (a->vcpus > max_vcpus) {

@@ -101,6 +101,9 @@ declarations_refused)
 	refused 'trace { file = "/nonexistent/x" }' "trace{}: cannot open '/nonexistent/x': No such file or directory"
 	refused 'cluster { nodes = 2 }; constant { app = "web", interval = "100ms", node = 5 }' "node 5 does not exist (the cluster has 2 nodes)"
 	refused 'cluster { nodes = 1, vcpus = 1 }; app("big", "vcpus=2")' "app 'big' needs 2 vCPUs but the largest node has 1"
+	# memory that is no whole MiB is written exactly (memory = "1K" was
+	# "0 MiB"); web (64M, line 1) fits
+	refused 'cluster { nodes = 1, memory = "65537K" }; app("big", "mem=128M")' "app 'big' needs 128 MiB of memory but the largest node has 65537 KiB"
 	# declarations belong at the top level, not in a process
 	for d in 'hosts { count = 1 }' 'poisson { app = "web", rate = 1 }' 'constant { app = "web", interval = 1 }'; do
 		refused "process(function() $d end)" "${d%% *}{} is a declaration: call it at the top level"
