@@ -537,7 +537,11 @@ static int t_fault_execdata(void)
 }
 static int t_loop_deadline(void)
 {
-	return fails_alone("loop", "deadline", 300 * UKF_MS);
+	/* The deadline is every instance's: the hello VM beside the loop
+	 * must end within it too. 300 ms failed it once in the suite under
+	 * emulated KVM (scripts/kvm-vm, two tests at a time); 3 s leaves it
+	 * room and the loop still ends only by the deadline. */
+	return fails_alone("loop", "deadline", 3 * UKF_S);
 }
 static int t_badptr_wrap(void)
 {
