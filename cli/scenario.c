@@ -56,13 +56,15 @@ void scen_check_args(lua_State *L, struct run *r, uint32_t app,
 	    ukf_app_parse(&tmp, a->name, args, err, sizeof(err)) == 0) {
 		/* placement, admission and the samples count the app's
 		 * memory and vCPUs: an instance may not run with others */
-		if (tmp.mem_bytes == a->mem_bytes && tmp.vcpus == a->vcpus)
+		const char *key = tmp.mem_bytes != a->mem_bytes ? "mem"
+				  : tmp.vcpus != a->vcpus	  ? "vcpus"
+							  : NULL;
+		if (!key)
 			return;
 		snprintf(err, sizeof(err),
 			 "%s differs from the app's (placement and admission "
 			 "count the app's %s): declare another app()",
-			 tmp.mem_bytes != a->mem_bytes ? "mem" : "vcpus",
-			 tmp.mem_bytes != a->mem_bytes ? "mem" : "vcpus");
+			 key, key);
 	}
 	snprintf(kv, sizeof(kv), "%.80s", args); /* lua_pushfstring: no %.80s */
 	luaL_error(L, "%s: bad args '%s' for app '%s': %s", fn, kv, a->name,
