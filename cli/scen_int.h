@@ -321,6 +321,18 @@ struct summary {
 	size_t nlat, cap;
 };
 
+/* A set of ids (scen_proc.c: request rows written). */
+struct scen_idchunk {
+	uint64_t key;	/* id >> 15 */
+	uint64_t *bits; /* NULL: free slot */
+};
+struct scen_idset {
+	struct scen_idchunk *t;
+	size_t cap, n;
+	uint64_t last_key, *last;
+};
+void scen_idset_free(struct scen_idset *s);
+
 struct run {
 	struct scen *sc;
 	enum mode mode;
@@ -363,6 +375,10 @@ struct run {
 	uint64_t lua_allocs; /* allocations made by the Lua state */
 	struct summary *sum;
 	uint64_t spawn_errors;
+	/* Request ids whose row was written, and later rows of such ids not
+	 * stored (a request that ended twice after a lost notice). */
+	struct scen_idset rows;
+	uint64_t rows_twice;
 	/* The watchdog: Lua instructions of the current step (top-level chunk
 	 * or process step) counted in units of hook_every, against budget. */
 	uint64_t steps, budget;
@@ -617,6 +633,7 @@ struct scen_run_end {
 	double wall, loop_wall;
 	uint64_t events, spawn_errors;
 	ukf_ns_t end;
+	uint64_t rows_twice; /* rows of requests that ended twice, not stored */
 };
 
 /* 1 if runs are stored (--db: the database here, or at rank 0). */

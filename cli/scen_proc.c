@@ -900,9 +900,117 @@ int scen_summary_add(struct summary *sm, const struct ukf_record *rec)
 	return 0;
 }
 
+/*
+ * The ids of requests whose row was written: a bitmap in 4 KiB chunks of
+ * 32,768 ids, found by the id's high bits in a small open-addressing
+ * table (simulated ids are dense from 1; a cluster's are a node's number
+ * above a count, dense per node). Rows come roughly in id order, so the
+ * last chunk used answers most lookups.
+ */
+#define IDSET_SHIFT 15
+#define IDSET_WORDS ((1u << IDSET_SHIFT) / 64)
+
+static uint64_t *idset_chunk(struct scen_idset *s, uint64_t key)
+{
+	size_t i, mask;
+
+	if (s->last && s->last_key == key)
+		return s->last;
+	if (2 * (s->n + 1) > s->cap) {
+		size_t ncap = s->cap ? 2 * s->cap : 64;
+		struct scen_idchunk *nt = calloc(ncap, sizeof(*nt));
+		if (!nt)
+			return NULL;
+		for (size_t k = 0; k < s->cap; k++) {
+			if (!s->t[k].bits)
+				continue;
+			i = (size_t)(s->t[k].key * 0x9e3779b97f4a7c15ULL >> 20) &
+			    (ncap - 1);
+			while (nt[i].bits)
+				i = (i + 1) & (ncap - 1);
+			nt[i] = s->t[k];
+		}
+		free(s->t);
+		s->t = nt;
+		s->cap = ncap;
+	}
+	mask = s->cap - 1;
+	i = (size_t)(key * 0x9e3779b97f4a7c15ULL >> 20) & mask;
+	while (s->t[i].bits && s->t[i].key != key)
+		i = (i + 1) & mask;
+	if (!s->t[i].bits) {
+		uint64_t *b = calloc(IDSET_WORDS, sizeof(*b));
+		if (!b)
+			return NULL;
+		s->t[i].key = key;
+		s->t[i].bits = b;
+		s->n++;
+	}
+	s->last_key = key;
+	return s->last = s->t[i].bits;
+}
+
+/* Put id in the set: 0 if it was not there, 1 if it was, -1 ENOMEM. */
+static int idset_add(struct scen_idset *s, uint64_t id)
+{
+	uint64_t *b = idset_chunk(s, id >> IDSET_SHIFT);
+	uint32_t low = (uint32_t)(id & ((1u << IDSET_SHIFT) - 1));
+	uint64_t bit = 1ULL << (low & 63);
+
+	if (!b)
+		return -1;
+	if (b[low >> 6] & bit)
+		return 1;
+	b[low >> 6] |= bit;
+	return 0;
+}
+
+void scen_idset_free(struct scen_idset *s)
+{
+	for (size_t k = 0; k < s->cap; k++)
+		free(s->t[k].bits);
+	free(s->t);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * One row per request. Under node failures a request can end twice: its
+ * host wrote its row, the notice to its origin was lost with a failed
+ * node, and the origin placed it again (at least once, as a live agent
+ * does) or, failing itself, ended it as lost. Only the first row is
+ * stored; the later ones are counted (the run's summary line says how
+ * many) and named in the trace.
+ */
 void scen_s_record(void *u, const struct ukf_record *rec)
 {
 	struct run *r = u;
+	if (!rec->template_boot) {
+		int seen = idset_add(&r->rows, rec->id);
+		if (seen < 0) {
+			scen_run_fail(r, UKF_RUN_FAILED, "out of memory");
+			return;
+		}
+		if (seen) {
+			char line[300];
+			r->rows_twice++;
+			if (rec->status == UKF_STATUS_FAILED)
+				snprintf(line, sizeof(line),
+					 "request %" PRIu64 " ended again "
+					 "(failed: %.200s): its first row is "
+					 "kept, this one is not stored",
+					 (uint64_t)rec->id,
+					 rec->fail_reason ? rec->fail_reason
+							  : "?");
+			else
+				snprintf(line, sizeof(line),
+					 "request %" PRIu64 " ended again "
+					 "(exited on node %u): its first row "
+					 "is kept, this one is not stored",
+					 (uint64_t)rec->id, (unsigned)rec->node);
+			scen_trace_line(r->sc, rec->t_exit, "run", line);
+			return;
+		}
+	}
 	if (scen_db_instance(r->sc, r->run_id, rec))
 		scen_run_fail(r, UKF_RUN_FAILED, "database: %s",
 			 scen_db_error(r->sc));

@@ -320,6 +320,7 @@ static void run_free(struct run *r)
 	if (r->L)
 		lua_close(r->L);
 	r->L = NULL;
+	scen_idset_free(&r->rows);
 	for (size_t i = 0; i < r->nprocs; i++)
 		free(r->procs[i]);
 	free(r->procs);
@@ -641,6 +642,12 @@ static void run_done(struct scen *sc, struct summary *sum, const char *label,
 			"    (%" PRIu64 " arrival%s refused by "
 			"the engine)\n",
 			e->spawn_errors, plural(e->spawn_errors));
+	if (e->rows_twice)
+		fprintf(sc->out,
+			"    (%" PRIu64 " request%s ended twice after a "
+			"notice lost with a failed node: only the first "
+			"row of each is stored; see the trace)\n",
+			e->rows_twice, plural(e->rows_twice));
 }
 
 /*
@@ -805,6 +812,7 @@ out:
 	e.events = events;
 	e.end = end;
 	e.spawn_errors = r.spawn_errors;
+	e.rows_twice = r.rows_twice;
 	if (mode == M_RUN && (r.run_id > 0 || sc->jn)) {
 		if (r.err_code)
 			scen_db_abort(sc, r.run_id);

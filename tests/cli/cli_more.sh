@@ -601,6 +601,30 @@ end_rows)
 	[ "$(q "$T/db" "select count(*) || ' ' || count(distinct run || ':' || id) || ' ' || sum(status = -1001) || ' ' || count(distinct node) from instances")" = "12 12 12 2" ] ||
 		fail "rows: $(q "$T/db" "select run, id, node, status, fail_reason from instances order by run, id")"
 	;;
+rows_twice)
+	# under churn a request can end twice: its host wrote its row, the
+	# notice to its origin was lost with a failed node (queued behind a
+	# 256 MiB template on a 50 Mbit/s link) and the origin placed it
+	# again, or failed itself and ended it as lost. One row per request
+	# all the same (the first); each later one is named in the trace,
+	# and the run's line counts them. Five reps give both kinds (30 ids
+	# failed by their origin's churn, 1 placed again and exited twice).
+	printf '%s\n' 'cluster { nodes = 4, vcpus = 4, memory = "4G", bandwidth = "50M" }' \
+		'policy { placement = "least-loaded", templates = "prewarm" }' \
+		'run { duration = "6s" }' \
+		'churn { mtbf = "2s", mttr = "500ms", detect = "100ms" }' \
+		'app("svc", "mem=256M init=50ms work=300ms")' \
+		'process(function() for i = 1, 80 do spawn("svc") sleep("50ms") end end)' >"$T/twice.lua"
+	run run "$T/twice.lua" --db "$T/db" --reps 5 --trace "$T/trace"; expect_rc 0
+	[ "$(q "$T/db" "select count(*) - count(distinct run || ':' || id) from instances")" = 0 ] ||
+		fail "duplicate rows: $(q "$T/db" "select run, id, count(*) from instances group by run, id having count(*) > 1")"
+	ex=$(grep -c 'ended again (exited on node [0-9]*): its first row is kept' "$T/trace")
+	fa=$(grep -c 'ended again (failed: node [0-9]* lost: churn): its first row is kept' "$T/trace")
+	[ "$ex" -ge 1 ] && [ "$fa" -ge 1 ] || fail "trace: $ex exited again, $fa failed again"
+	said=$(sed -n 's/^    (\([0-9]*\) requests* ended twice after a notice lost with a failed node.*/\1/p' "$T/out" | awk '{s += $1} END {print s + 0}')
+	all=$(grep -c ' ended again (.*): its first row is kept, this one is not stored$' "$T/trace")
+	[ "$said" = "$all" ] || fail "the run lines say $said ended twice, the trace $all"
+	;;
 minimal_build)
 	# a ukfork built with core, sim, results and Lua only (tests/cli
 	# ukfork_minimal): each command it lacks says so and exits 1; a kvm
