@@ -147,7 +147,10 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	/* delta save + transfer: placement on the parent's node -> the
 	 * restore's start on the target (one clock per node: the testbed's
 	 * agents share the host's; real hosts need synchronised clocks),
-	 * without the children that had to fetch the template first */
+	 * without the children that had to fetch the template first: here
+	 * and in the restore and the total, so that the keys compose to the
+	 * typical remote fork (a restore right after a fetch is slower on
+	 * real hosts, a cost sim does not model: docs/calibration.md) */
 	if (ukf_calib_query(
 		db,
 		"SELECT delta_bytes / 4096.0, t_start - t_placed" REMOTE_FORK
@@ -158,6 +161,7 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	    ukf_calib_query(
 		db,
 		"SELECT delta_bytes / 4096.0, t_ready - t_start" REMOTE_FORK
+		" AND NOT coalesce(template_fetched, 0)"
 		" AND t_ready >= t_start AND t_start >= 0"
 		" ORDER BY run, id",
 		before, s, "rfork_restore", &c->restore, err, errlen) < 0 ||

@@ -424,12 +424,11 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 			"measured %.3f ms; the keys above\n"
 			"# composed as sim charges them (save, agent, link, "
 			"restore, agent; no queueing, no\n"
-			"# placement time): %.3f ms. The measured mean leaves "
-			"out the children that fetched\n"
-			"# the template first; the restore line is fitted over "
-			"every child, theirs (slower\n"
-			"# restores) included, which biases the composed "
-			"figure up by their share.\n",
+			"# placement time): %.3f ms. Both, and every line above, "
+			"leave out the children\n"
+			"# that fetched the template first (their restore is "
+			"slower on real hosts; sim\n"
+			"# charges them the fetch, not that).\n",
 			rf->n, m / (double)rf->n / 1e6,
 			c / (double)rf->n / 1e6);
 	}

@@ -1217,11 +1217,25 @@ static int t_sim_remote(void)
 	p.link_bandwidth = 12.5e6;
 	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
 	ukf_calib_set_link(s, 5e6, 12.5e6);
+	/* a restore right after a template fetch is slower on real hosts
+	 * (emulated KVM: 22-34% on the composed check, docs/calibration.md):
+	 * 50 ms more for those children here, which the restore fit leaves
+	 * out as the save and total ones do (with them, restore_base_ns
+	 * would be 1/3 x 50 ms too high) */
+	sqlite3 *sq = NULL;
+	CHECK(sqlite3_open(db, &sq) == SQLITE_OK);
+	CHECK(sqlite3_exec(sq,
+			   "UPDATE instances SET t_ready = t_ready + 50000000"
+			   " WHERE start = 'fork' AND remote AND"
+			   " template_fetched",
+			   NULL, NULL, NULL) == SQLITE_OK &&
+	      sqlite3_changes(sq) == 9);
+	sqlite3_close(sq);
 	CHECK(ukf_calib_collect_remote(db, trace, 0, s, &c, err, sizeof(err)) ==
 	      0);
-	/* 9 apps x 3 forks (units=3), the first of each after a fetch; agent
-	 * samples from the cold boots placed on their origin node */
-	CHECK(c.restore == 27 && c.save == 18 && c.total == 18);
+	/* 9 apps x 3 forks (units=3), the first of each after a fetch, left
+	 * out; agent samples from the cold boots placed on their origin node */
+	CHECK(c.restore == 18 && c.save == 18 && c.total == 18);
 	if (!(c.fetch == 9 && c.made == 9 && c.agent >= 3))
 		fprintf(stderr, "fetch %zu made %zu agent %zu\n", c.fetch,
 			c.made, c.agent);
