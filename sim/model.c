@@ -237,13 +237,24 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	char *raw = NULL;
+	size_t rawcap = 0;
+	ssize_t got;
+	while ((got = getline(&raw, &rawcap, f)) >= 0) {
 		lineno++;
-		size_t len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
+		if ((size_t)got > sizeof(line) - 1) {
 			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
 			goto out;
 		}
+		/* a NUL would end the line early, silently: the rest unread */
+		if (memchr(raw, 0, (size_t)got)) {
+			snprintf(err, errlen,
+				 "%s:%u: a NUL byte in the line (a model file "
+				 "is text)",
+				 path, lineno);
+			goto out;
+		}
+		memcpy(line, raw, (size_t)got + 1);
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = 0;
@@ -309,6 +320,7 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 	}
 	rc = 0;
 out:
+	free(raw);
 	fclose(f);
 	return rc;
 }

@@ -208,20 +208,25 @@ static int t_cpu_cancel_next(void)
 }
 
 /* Load text as a model file over the defaults: 0, or -1 with err. */
-static int load_text(const char *text, char *err, size_t errlen)
+static int load_bytes(const char *text, size_t len, char *err, size_t errlen)
 {
 	char path[] = "/tmp/ukf_cov_model_XXXXXX";
 	int fd = mkstemp(path);
 	if (fd < 0)
 		return -2;
 	FILE *f = fdopen(fd, "w");
-	fputs(text, f);
+	fwrite(text, 1, len, f);
 	fclose(f);
 	struct ukf_sim_model m;
 	ukf_sim_model_default(&m);
 	int rc = ukf_sim_model_load(&m, path, err, errlen);
 	unlink(path);
 	return rc;
+}
+
+static int load_text(const char *text, char *err, size_t errlen)
+{
+	return load_bytes(text, strlen(text), err, errlen);
 }
 
 /*
@@ -261,6 +266,10 @@ static int t_model_file_bad(void)
 	longline[sizeof(longline) - 1] = 0;
 	CHECK(load_text(longline, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, ":1: line too long"), "'%s'", err);
+	/* a NUL in a line: refused, not the rest of the line dropped */
+	static const char nul[] = "jitter = 0\nboot_base_ns = 5\0 junk\n";
+	CHECK(load_bytes(nul, sizeof(nul) - 1, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, ":2: a NUL byte in the line"), "'%s'", err);
 	struct ukf_sim_model m;
 	ukf_sim_model_default(&m);
 	CHECK(ukf_sim_model_load(&m, "/tmp", err, sizeof(err)) == -1);
