@@ -53,8 +53,9 @@ static const char usage[] =
     "  --plot DIR        validate-cdf-KIND.png/.svg: the two CDFs (gnuplot)\n"
     "\n"
     "exit status: 0 every checked metric within the threshold; 1 one is\n"
-    "not, or a run failed; 2 bad command line, scenario or database; 77\n"
-    "the real backend is unavailable (no usable /dev/kvm). See\n"
+    "not, or a run or gnuplot failed; 2 bad command line, scenario or\n"
+    "database, or a --plot DIR that cannot work (checked before anything\n"
+    "runs); 77 the real backend is unavailable (no usable /dev/kvm). See\n"
     "docs/validation.md.\n";
 
 static int bad(const char *prog, const char *msg, const char *arg)
@@ -311,6 +312,19 @@ static int run_both(const char *prog, struct args *a,
 	return rc;
 }
 
+/* --plot DIR usable (gnuplot, DIR a writable directory) before anything
+ * runs: a run under KVM takes minutes, and a plot failing after it would
+ * exit 1 like a failed check. -1 with the message printed (exit 2). */
+static int plot_check(const char *prog, const struct args *a)
+{
+	char err[4200];
+
+	if (!a->plot || ukf_validate_plot_check(a->plot, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "%s: %s\n", prog, err);
+	return -1;
+}
+
 int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 {
 	const char *prog = argc > 0 ? argv[0] : "ukfork validate";
@@ -477,6 +491,8 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			    bad(prog, "--from-db: cannot read '%s'", a.from_db);
 			goto out;
 		}
+		if (plot_check(prog, &a) < 0)
+			goto out;
 		if (!a.real.label && !a.real.backend && !a.real.id_lo)
 			a.real.backend = "kvm";
 		if (!a.sim.label && !a.sim.backend && !a.sim.id_lo)
@@ -499,6 +515,8 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			 "--real-*/--sim-* select runs of --from-db only");
 		goto out;
 	}
+	if (plot_check(prog, &a) < 0)
+		goto out;
 	a.run.script = a.script;
 	rc = run_both(prog, &a, run);
 out:

@@ -89,6 +89,26 @@ bad_input)
 	"$UKF" validate --from-db "$T/v.db" >"$T/out" 2>&1
 	[ $? -eq 2 ] || fail "no kvm runs: expected exit 2"
 	grep -q 'real side selects no scenario run' "$T/out" || fail "message does not name the real side"
+	# a --plot that cannot work is refused before anything is compared
+	# or run (exit 2, nothing on stdout), not after a KVM run (exit 1)
+	: >"$T/afile"
+	UKF_GNUPLOT=/bin/true "$UKF" validate --from-db "$T/v.db" --real-runs 1-2 \
+		--sim-runs 5-6 --plot "$T/afile" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 2 ] || fail "--plot into a file: exit $rc, expected 2"
+	[ -s "$T/out" ] && fail "--plot into a file: the comparison was printed"
+	grep -q "afile: not a directory" "$T/err" || fail "--plot into a file: no message naming it"
+	UKF_GNUPLOT=$T/no-gnuplot "$UKF" validate --from-db "$T/v.db" --real-runs 1-2 \
+		--sim-runs 5-6 --plot "$T/p" >"$T/out" 2>"$T/err"
+	[ $? -eq 2 ] || fail "--plot without gnuplot: expected exit 2"
+	[ -s "$T/out" ] && fail "--plot without gnuplot: the comparison was printed"
+	grep -q "needs gnuplot" "$T/err" || fail "--plot without gnuplot: no message"
+	# the same before a real run: exit 2 here with or without /dev/kvm
+	UKF_GNUPLOT=/bin/true "$UKF" validate "$HERE/two-models.lua" --backend kvm \
+		--db "$T/k.db" --plot "$T/afile" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 2 ] || fail "--backend kvm --plot into a file: exit $rc, expected 2"
+	[ -e "$T/k.db" ] && fail "--backend kvm --plot into a file: a run was made"
 	;;
 no_kvm)
 	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
