@@ -339,16 +339,19 @@ static int scenario_figures(struct report *r, struct run *run)
 		     run->id, a, 8) < 0)
 		return -1;
 	run->v[M_REQUESTS] = a[0];
+	/* counts are 0 for a run without requests (sum() of no rows is
+	 * NULL), so their means across runs are over the same runs as the
+	 * requests'; fractions of no requests stay undefined */
 	run->v[M_FAILURES] = a[0] > 0 ? a[5] : 0;
+	run->v[M_FAILED] = a[0] > 0 ? a[7] : 0;
+	run->v[M_UNFINISHED] = a[0] > 0 ? a[0] - a[6] - a[7] : 0;
 	if (a[0] > 0) {
 		run->v[M_COLD] = a[1] / a[0];
 		run->v[M_TEMPLATE] = a[2] / a[0];
 		run->v[M_FORK] = a[3] / a[0];
 		run->v[M_REMOTE] = a[4] / a[0];
 		run->v[M_SUCCESS] = a[6] / a[0];
-		run->v[M_FAILED] = a[7];
 		run->v[M_FAILED_FRAC] = a[7] / a[0];
-		run->v[M_UNFINISHED] = a[0] - a[6] - a[7];
 		run->v[M_UNFINISHED_FRAC] = (a[0] - a[6] - a[7]) / a[0];
 	}
 	if (load_row(r,
