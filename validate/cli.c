@@ -53,10 +53,10 @@ static const char usage[] =
     "  --plot DIR        validate-cdf-KIND.png/.svg: the two CDFs (gnuplot)\n"
     "\n"
     "exit status: 0 every checked metric within the threshold; 1 one is\n"
-    "not, or a run or gnuplot failed; 2 bad command line, scenario or\n"
-    "database, or a --plot DIR that cannot work (checked before anything\n"
-    "runs); 77 the real backend is unavailable (no usable /dev/kvm). See\n"
-    "docs/validation.md.\n";
+    "not, a run or gnuplot failed, or stdout could not be written; 2 bad\n"
+    "command line, scenario or database, or a --plot DIR that cannot\n"
+    "work (checked before anything runs); 77 the real backend is\n"
+    "unavailable (no usable /dev/kvm). See docs/validation.md.\n";
 
 static int bad(const char *prog, const char *msg, const char *arg)
 {
@@ -173,7 +173,15 @@ static int compare_and_report(const char *prog, const struct args *a,
 		return 2;
 	}
 	ukf_validate_print(r, &a->vo, stdout);
-	fflush(stdout);
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		/* a verdict nobody could read is no pass (stdout on a full
+		 * disk, a closed pipe) */
+		fprintf(stderr, "%s: writing the comparison to stdout: %s\n",
+			prog, errno ? strerror(errno) : "write error");
+		ukf_validate_result_destroy(&r);
+		return 1;
+	}
 	int rc = ukf_validate_failed(r) ? 1 : 0;
 	if (a->plot) {
 		if (ukf_validate_plot(r, a->plot, err, sizeof(err)) < 0) {

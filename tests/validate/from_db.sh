@@ -37,6 +37,13 @@ identical)
 	m=$(grep -c -E '^(cold|template|fork) p|^cold-start|^load node' "$T/out")
 	[ "$m" -ge 11 ] || fail "expected 3 kinds x 3 quantiles + cold fraction + 2 nodes, got $m metrics"
 	[ "$n" -eq "$m" ] || fail "$n of $m metrics have error +0.0%"
+	# the same passing comparison that cannot be written is no pass
+	if [ -w /dev/full ]; then
+		"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 >/dev/full 2>"$T/err"
+		rc=$?
+		[ $rc -eq 1 ] || fail "stdout on a full device: exit $rc, expected 1"
+		grep -q 'writing the comparison' "$T/err" || fail "stdout on a full device: no message"
+	fi
 	;;
 known_sign)
 	mkdb
