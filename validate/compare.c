@@ -85,19 +85,28 @@ static int load_side(sqlite3 *db, const char *which,
 		     const struct ukf_validate_sel *sel,
 		     struct ukf_validate_side *s, char *err, size_t errlen)
 {
+	/* a side's runs; a run stored twice (the same scenario, config,
+	 * backend, settings, seed and rep selected again, e.g. one `ukfork
+	 * run --db` repeated on the file) counts once, as in `ukfork report`:
+	 * its copies would weigh its requests twice */
+#define SEL(a)                                                                \
+	" " a ".kind = 'scenario' AND (?1 IS NULL OR " a ".config = ?1)"      \
+	" AND (?2 IS NULL OR " a ".backend = ?2)"                             \
+	" AND (?3 = 0 OR " a ".id >= ?3) AND (?4 = 0 OR " a ".id <= ?4)"
+#define DUP                                                                   \
+	"EXISTS (SELECT 1 FROM runs d WHERE d.id < r.id AND" SEL("d")         \
+	" AND d.scenario_hash IS r.scenario_hash AND d.config IS r.config"    \
+	" AND d.backend IS r.backend AND d.seed IS r.seed AND d.rep IS r.rep" \
+	" AND d.settings_json IS r.settings_json)"
 	static const char sql[] =
-	    "SELECT i.start, i.t_request, i.t_ready, i.node, r.id"
-	    " FROM instances i JOIN runs r ON r.id = i.run"
-	    " WHERE r.kind = 'scenario'"
-	    " AND (?1 IS NULL OR r.config = ?1)"
-	    " AND (?2 IS NULL OR r.backend = ?2)"
-	    " AND (?3 = 0 OR r.id >= ?3) AND (?4 = 0 OR r.id <= ?4)"
-	    " ORDER BY r.id, i.id";
+	    "SELECT i.start, i.t_request, i.t_ready, i.node, i.run"
+	    " FROM instances i WHERE i.run IN (SELECT r.id FROM runs r WHERE"
+	    SEL("r") " AND NOT " DUP ") ORDER BY i.run, i.id";
 	static const char sql_runs[] =
-	    "SELECT count(*) FROM runs r WHERE r.kind = 'scenario'"
-	    " AND (?1 IS NULL OR r.config = ?1)"
-	    " AND (?2 IS NULL OR r.backend = ?2)"
-	    " AND (?3 = 0 OR r.id >= ?3) AND (?4 = 0 OR r.id <= ?4)";
+	    "SELECT count(*), coalesce(sum(" DUP "), 0) FROM runs r WHERE"
+	    SEL("r");
+#undef SEL
+#undef DUP
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -114,9 +123,14 @@ static int load_side(sqlite3 *db, const char *which,
 		sqlite3_bind_int64(st, 4, sel->id_hi);
 		if (!pass) {
 			rc = sqlite3_step(st);
-			s->runs = rc == SQLITE_ROW
-				      ? (size_t)sqlite3_column_int64(st, 0)
-				      : 0;
+			if (rc != SQLITE_ROW) {
+				ukf_seterr(err, errlen, "reading runs: %s",
+					   sqlite3_errmsg(db));
+				sqlite3_finalize(st);
+				return -1;
+			}
+			s->dups = (size_t)sqlite3_column_int64(st, 1);
+			s->runs = (size_t)sqlite3_column_int64(st, 0) - s->dups;
 			sqlite3_finalize(st);
 			if (!s->runs) {
 				ukf_seterr(err, errlen,
@@ -462,10 +476,15 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 {
 	size_t nchk = 0, nbad = 0;
 
-	fprintf(
-	    out,
-	    "real: %zu run(s), %zu requests; sim: %zu run(s), %zu requests\n",
-	    r->real.runs, r->real.n, r->sim.runs, r->sim.n);
+	fprintf(out, "real: %zu run(s), %zu requests; sim: %zu run(s), %zu "
+		     "requests\n",
+		r->real.runs, r->real.n, r->sim.runs, r->sim.n);
+	if (r->real.dups || r->sim.dups)
+		fprintf(out,
+			"left out: runs stored twice (same scenario, config, "
+			"backend, settings, seed and rep), counted once: "
+			"real %zu, sim %zu\n",
+			r->real.dups, r->sim.dups);
 	fprintf(out, "%-22s %6s %6s %10s %10s %8s  %s\n", "metric", "n real",
 		"n sim", "real", "sim", "error",
 		"bootstrap interval of the error");

@@ -13,6 +13,7 @@
  * to-ready in ms (NaN: never ready) and node (-1: never placed). */
 struct ukf_validate_side {
 	size_t n, cap, runs;
+	size_t dups; /* selected runs left out: copies of an earlier one */
 	int *kind;
 	double *lat;
 	int64_t *node;

@@ -37,6 +37,16 @@ identical)
 	m=$(grep -c -E '^(cold|template|fork) p|^cold-start|^load node' "$T/out")
 	[ "$m" -ge 11 ] || fail "expected 3 kinds x 3 quantiles + cold fraction + 2 nodes, got $m metrics"
 	[ "$n" -eq "$m" ] || fail "$n of $m metrics have error +0.0%"
+	# runs 3-4 repeat runs 1-2 (same settings, seeds and reps): one side
+	# selecting all four counts each once, as `ukfork report` does
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-4 --sim-runs 1-2 >"$T/out" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || fail "runs stored twice: exit $rc, expected 0"
+	n1=$(sed -n 's/^real: \([0-9]*\) run(s), \([0-9]*\) requests; sim: \([0-9]*\) run(s), \([0-9]*\) requests$/\1 \2 \3 \4/p' "$T/out")
+	set -- $n1
+	[ "$#" -eq 4 ] && [ "$1" -eq 2 ] && [ "$3" -eq 2 ] && [ "$2" -eq "$4" ] ||
+		fail "runs stored twice: counts '$n1', expected 2 runs and equal requests a side"
+	grep -q '^left out: .*real 2, sim 0$' "$T/out" || fail "runs stored twice: not said"
 	# the same passing comparison that cannot be written is no pass
 	if [ -w /dev/full ]; then
 		"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 >/dev/full 2>"$T/err"
