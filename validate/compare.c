@@ -93,20 +93,19 @@ static int load_side(sqlite3 *db, const char *which,
 	" " a ".kind = 'scenario' AND (?1 IS NULL OR " a ".config = ?1)"      \
 	" AND (?2 IS NULL OR " a ".backend = ?2)"                             \
 	" AND (?3 = 0 OR " a ".id >= ?3) AND (?4 = 0 OR " a ".id <= ?4)"
-#define DUP                                                                   \
-	"EXISTS (SELECT 1 FROM runs d WHERE d.id < r.id AND" SEL("d")         \
-	" AND d.scenario_hash IS r.scenario_hash AND d.config IS r.config"    \
-	" AND d.backend IS r.backend AND d.seed IS r.seed AND d.rep IS r.rep" \
-	" AND d.settings_json IS r.settings_json)"
+/* k = 1 for the first (lowest id) of its copies among the selected */
+#define FIRST                                                                 \
+	"SELECT r.id AS id, row_number() OVER (PARTITION BY r.scenario_hash," \
+	" r.config, r.backend, r.seed, r.rep, r.settings_json ORDER BY r.id)" \
+	" AS k FROM runs r WHERE" SEL("r")
 	static const char sql[] =
 	    "SELECT i.start, i.t_request, i.t_ready, i.node, i.run"
-	    " FROM instances i WHERE i.run IN (SELECT r.id FROM runs r WHERE"
-	    SEL("r") " AND NOT " DUP ") ORDER BY i.run, i.id";
+	    " FROM instances i WHERE i.run IN (SELECT id FROM (" FIRST
+	    ") WHERE k = 1) ORDER BY i.run, i.id";
 	static const char sql_runs[] =
-	    "SELECT count(*), coalesce(sum(" DUP "), 0) FROM runs r WHERE"
-	    SEL("r");
+	    "SELECT count(*), coalesce(sum(k > 1), 0) FROM (" FIRST ")";
 #undef SEL
-#undef DUP
+#undef FIRST
 	sqlite3_stmt *st = NULL;
 	int rc;
 
