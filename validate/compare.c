@@ -95,7 +95,8 @@ static int load_side(sqlite3 *db, const char *which,
 	" AND (?3 = 0 OR " a ".id >= ?3) AND (?4 = 0 OR " a ".id <= ?4)"
 /* k = 1 for the first (lowest id) of its copies among the selected */
 #define FIRST                                                                 \
-	"SELECT r.id AS id, row_number() OVER (PARTITION BY r.scenario_hash," \
+	"SELECT r.id AS id, r.scenario_hash AS h, row_number() OVER"          \
+	" (PARTITION BY r.scenario_hash,"                                     \
 	" r.config, r.backend, r.seed, r.rep, r.settings_json ORDER BY r.id)" \
 	" AS k FROM runs r WHERE" SEL("r")
 	static const char sql[] =
@@ -103,7 +104,8 @@ static int load_side(sqlite3 *db, const char *which,
 	    " FROM instances i WHERE i.run IN (SELECT id FROM (" FIRST
 	    ") WHERE k = 1) ORDER BY i.run, i.id";
 	static const char sql_runs[] =
-	    "SELECT count(*), coalesce(sum(k > 1), 0) FROM (" FIRST ")";
+	    "SELECT count(*), coalesce(sum(k > 1), 0), count(DISTINCT h),"
+	    " min(h) FROM (" FIRST ")";
 #undef SEL
 #undef FIRST
 	sqlite3_stmt *st = NULL;
@@ -129,6 +131,10 @@ static int load_side(sqlite3 *db, const char *which,
 				return -1;
 			}
 			s->dups = (size_t)sqlite3_column_int64(st, 1);
+			s->nscen = (size_t)sqlite3_column_int64(st, 2);
+			const unsigned char *h = sqlite3_column_text(st, 3);
+			snprintf(s->scen, sizeof(s->scen), "%s",
+				 h ? (const char *)h : "");
 			s->runs = (size_t)sqlite3_column_int64(st, 0) - s->dups;
 			sqlite3_finalize(st);
 			if (!s->runs) {
@@ -478,6 +484,18 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 	fprintf(out, "real: %zu run(s), %zu requests; sim: %zu run(s), %zu "
 		     "requests\n",
 		r->real.runs, r->real.n, r->sim.runs, r->sim.n);
+	/* (no hash stored: another tool's rows, nothing to say) */
+	if (r->real.nscen > 1 || r->sim.nscen > 1)
+		fprintf(out,
+			"note: runs of several scenarios on one side (real %zu, "
+			"sim %zu), their requests pooled as if of one\n",
+			r->real.nscen, r->sim.nscen);
+	else if (r->real.nscen == 1 && r->sim.nscen == 1 &&
+		 strcmp(r->real.scen, r->sim.scen))
+		fprintf(out,
+			"note: the real and sim runs are of different scenarios "
+			"(content hash %.12s vs %.12s)\n",
+			r->real.scen, r->sim.scen);
 	if (r->real.dups || r->sim.dups)
 		fprintf(out,
 			"left out: runs stored twice (same scenario, config, "

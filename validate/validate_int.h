@@ -14,6 +14,8 @@
 struct ukf_validate_side {
 	size_t n, cap, runs;
 	size_t dups; /* selected runs left out: copies of an earlier one */
+	size_t nscen;  /* scenarios (content hashes) of its runs */
+	char scen[80]; /* that hash when nscen is 1 */
 	int *kind;
 	double *lat;
 	int64_t *node;

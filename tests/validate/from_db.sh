@@ -47,6 +47,17 @@ identical)
 	[ "$#" -eq 4 ] && [ "$1" -eq 2 ] && [ "$3" -eq 2 ] && [ "$2" -eq "$4" ] ||
 		fail "runs stored twice: counts '$n1', expected 2 runs and equal requests a side"
 	grep -q '^left out: .*real 2, sim 0$' "$T/out" || fail "runs stored twice: not said"
+	grep -q '^note:' "$T/out" && fail "one scenario on both sides, yet a note about scenarios"
+	# a run of another scenario in a side is pointed out (not refused)
+	printf '%s\n' '-- another scenario' | cat - "$HERE/two-models.lua" >"$T/other.lua"
+	"$UKF" run "$T/other.lua" --set "model=$T/a.conf" --seed 1 --db "$T/v.db" \
+		--quiet >"$T/run.out" 2>&1 || { cat "$T/run.out"; fail "other.lua run failed"; }
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-7 >"$T/out" 2>&1
+	grep -q '^note: runs of several scenarios on one side (real 1, sim 2)' "$T/out" ||
+		fail "a side of two scenarios: no note"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 7-7 >"$T/out" 2>&1
+	grep -q '^note: the real and sim runs are of different scenarios' "$T/out" ||
+		fail "sides of different scenarios: no note"
 	# the same passing comparison that cannot be written is no pass
 	if [ -w /dev/full ]; then
 		"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 >/dev/full 2>"$T/err"
