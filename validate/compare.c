@@ -10,6 +10,7 @@
 #include <gsl/gsl_rng.h>
 #include <sqlite3.h>
 
+#include "../results/results_int.h"
 #include "../results/stats.h"
 #include "core/ukf.h"
 #include "validate_int.h"
@@ -398,6 +399,21 @@ int ukf_validate_compare(const char *path, const struct ukf_validate_sel *real,
 	    SQLITE_OK) {
 		ukf_seterr(err, errlen, "%s: %s", path,
 		       db ? sqlite3_errmsg(db) : "cannot open");
+		sqlite3_close(db);
+		return -1;
+	}
+	/* what `ukfork report` accepts: a ukfork results file of this
+	 * schema (a newer one may mean other things by the same columns) */
+	int empty = 0;
+	char e1[600];
+	if (ukf_results_check_schema(db, path, &empty, e1, sizeof(e1)) < 0 ||
+	    empty) {
+		if (empty)
+			ukf_seterr(err, errlen,
+				   "%s: empty, not a ukfork results database",
+				   path);
+		else
+			ukf_seterr(err, errlen, "%s", e1);
 		sqlite3_close(db);
 		return -1;
 	}

@@ -117,6 +117,20 @@ bad_input)
 	"$UKF" validate --from-db "$T/v.db" >"$T/out" 2>&1
 	[ $? -eq 2 ] || fail "no kvm runs: expected exit 2"
 	grep -q 'real side selects no scenario run' "$T/out" || fail "message does not name the real side"
+	# files `ukfork report` refuses: a newer schema, a foreign SQLite file
+	if command -v sqlite3 >/dev/null 2>&1; then
+		cp "$T/v.db" "$T/newer.db"
+		sqlite3 "$T/newer.db" "UPDATE meta SET value = '99' WHERE key = 'schema_version'"
+		"$UKF" validate --from-db "$T/newer.db" --real-runs 1-2 --sim-runs 3-4 >"$T/out" 2>&1
+		rc=$?
+		[ $rc -eq 2 ] || fail "a newer schema: exit $rc, expected 2"
+		grep -q 'schema version 99 is newer' "$T/out" || fail "a newer schema: not said"
+		sqlite3 "$T/foreign.db" "CREATE TABLE runs(id); CREATE TABLE instances(run)"
+		"$UKF" validate --from-db "$T/foreign.db" --real-backend x >"$T/out" 2>&1
+		rc=$?
+		[ $rc -eq 2 ] || fail "a foreign SQLite file: exit $rc, expected 2"
+		grep -q 'not a ukfork results database' "$T/out" || fail "a foreign file: not said"
+	fi
 	# a --plot that cannot work is refused before anything is compared
 	# or run (exit 2, nothing on stdout), not after a KVM run (exit 1)
 	: >"$T/afile"
