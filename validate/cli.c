@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -522,6 +523,27 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 		rc = bad(prog, "%s",
 			 "--real-*/--sim-* select runs of --from-db only");
 		goto out;
+	}
+	/* what the runs would refuse, before /dev/kvm is looked at: a
+	 * typo must not read as "no KVM here" (77, a skip in CTest) */
+	struct stat sb;
+	const char *why = NULL;
+	if (stat(a.script, &sb) < 0 || access(a.script, R_OK) < 0)
+		why = strerror(errno);
+	else if (!S_ISREG(sb.st_mode))
+		why = "not a regular file";
+	if (why) {
+		fprintf(stderr, "%s: cannot read scenario '%s': %s\n", prog,
+			a.script, why);
+		goto out;
+	}
+	for (size_t i = 0; i < a.nsets; i++) {
+		const char *eq = strchr(a.sets[i], '=');
+		if (!eq || eq == a.sets[i]) {
+			rc = bad(prog, "--set %s: expected name=value",
+				 a.sets[i]);
+			goto out;
+		}
 	}
 	if (plot_check(prog, &a) < 0)
 		goto out;

@@ -104,7 +104,8 @@ bad_input)
 		"--from-db $T/v.db --metrics p42" "--from-db $T/v.db --threshold x" \
 		"--from-db $T/v.db --real-runs 3-1" "--bogus" "" \
 		"$HERE/two-models.lua" "$HERE/two-models.lua --backend sim" \
-		"--from-db $T/v.db --backend kvm"; do
+		"--from-db $T/v.db --backend kvm" "$T/none.lua --backend kvm" \
+		"$T --backend kvm" "$HERE/two-models.lua --backend kvm --set bogus"; do
 		# shellcheck disable=SC2086
 		"$UKF" validate $args >"$T/out" 2>&1
 		rc=$?
