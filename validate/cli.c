@@ -27,6 +27,7 @@ static const char usage[] =
     "           [--real-runs A-B] [--sim-label L] [--sim-backend B]\n"
     "           [--sim-runs A-B] [--threshold PCT] [--metrics LIST] [--plot "
     "DIR]\n"
+    "  (both: [--resamples N] [--boot-seed N])\n"
     "\n"
     "Run SCENARIO.lua on the real backend (this machine's KVM, or the node\n"
     "agents of a cluster file), then on the simulator with the same seeds\n"
@@ -154,6 +155,7 @@ static int kvm_usable(void)
 struct args {
 	const char *script, *db, *plot, *from_db, *model, *backend, *cluster;
 	uint32_t cluster_nodes;
+	int reps_given;
 	struct ukf_run_opts run;
 	const char **sets;
 	size_t nsets;
@@ -415,6 +417,7 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 				goto out;
 			}
 			a.run.reps = (uint32_t)n;
+			a.reps_given = 1;
 		} else if (!strcmp(o, "--seed")) {
 			if (parse_u64(v, &n)) {
 				rc = bad(prog, "--seed: bad number '%s'", v);
@@ -488,11 +491,12 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 		}
 	}
 	if (a.from_db) {
-		if (a.script || a.backend || a.cluster || a.model || a.db) {
-			rc = bad(
-			    prog, "%s",
-			    "--from-db compares stored runs: no "
-			    "scenario, --backend, --cluster, --model or --db");
+		if (a.script || a.backend || a.cluster || a.model || a.db ||
+		    a.reps_given || a.run.seed_set || a.nsets) {
+			rc = bad(prog, "%s",
+				 "--from-db compares stored runs: no "
+				 "scenario, --backend, --cluster, --model, "
+				 "--db, --reps, --seed or --set");
 			goto out;
 		}
 		if (access(a.from_db, R_OK) != 0) {

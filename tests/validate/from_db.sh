@@ -105,6 +105,9 @@ bad_input)
 		"--from-db $T/v.db --real-runs 3-1" "--bogus" "" \
 		"$HERE/two-models.lua" "$HERE/two-models.lua --backend sim" \
 		"--from-db $T/v.db --backend kvm" "$T/none.lua --backend kvm" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --reps 3" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --seed 2" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --set nodes=4" \
 		"$T --backend kvm" "$HERE/two-models.lua --backend kvm --set bogus"; do
 		# shellcheck disable=SC2086
 		"$UKF" validate $args >"$T/out" 2>&1
