@@ -106,6 +106,15 @@ int ukf_validate_plot(const ukf_validate_result_t *r, const char *dir,
 	if (ukf_validate_plot_check(dir, err, errlen) < 0 ||
 	    find_gnuplot(prog, sizeof(prog)) < 0)
 		return -1;
+	/* an earlier comparison's plot of a kind this one lacks would
+	 * stay beside the new plots as if it were of this one */
+	for (int k = 0; k < UKF_VALIDATE_NKINDS; k++)
+		for (int t = 0; t < 2 && !r->kind_present[k]; t++) {
+			snprintf(path, sizeof(path), "%s/validate-cdf-%s.%s",
+				 dir, ukf_validate_kind_name(k),
+				 t ? "svg" : "png");
+			unlink(path);
+		}
 	snprintf(path, sizeof(path), "%s/validate-cdf.dat", dir);
 	f = fopen(path, "w");
 	if (!f)

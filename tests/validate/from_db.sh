@@ -180,6 +180,15 @@ plot)
 	[ "$(grep -c '^# real' "$T/p/validate-cdf.dat")" -eq 3 ] || fail "expected 3 real blocks"
 	awk '!/^#/ && NF == 2 && ($2 > 1 || $2 <= 0) { bad = 1 } END { exit bad }' \
 		"$T/p/validate-cdf.dat" || fail "a CDF value outside (0, 1]"
+	# a later comparison without fork starts (--metrics does not matter:
+	# runs of a one-node, no-fork scenario) leaves no fork plot behind
+	printf '%s\n' 'cluster { nodes = 1, vcpus = 4, memory = "1G" }' \
+		'run { duration = "1s" }' 'app("w", "mem=32M init=20ms work=5ms")' \
+		'bursts { app = "w", every = "300ms", size = 2 }' >"$T/nofork.lua"
+	"$UKF" run "$T/nofork.lua" --reps 2 --db "$T/nf.db" --quiet >/dev/null 2>&1 || fail "nofork run"
+	"$UKF" validate --from-db "$T/nf.db" --real-runs 1-1 --sim-runs 2-2 --plot "$T/p" >"$T/out" 2>&1
+	[ -s "$T/p/validate-cdf-cold.png" ] || fail "no cold plot for the second comparison"
+	[ -e "$T/p/validate-cdf-fork.png" ] && fail "the first comparison's fork plot left behind"
 	;;
 *)
 	echo "unknown case $CASE"
