@@ -323,11 +323,12 @@ static int cmd_report(int argc, char **argv)
 					   "--plot needs a directory");
 			/* `--plot --json` made a directory named --json */
 			if (argv[i + 1][0] == '-')
-				return bad("report",
-					   "--plot needs a directory, got the "
-					   "option '%s' (give ./NAME for a "
-					   "directory whose name starts with -)",
-					   argv[i + 1]);
+				return bad(
+				    "report",
+				    "--plot needs a directory, got the "
+				    "option '%s' (give ./NAME for a "
+				    "directory whose name starts with -)",
+				    argv[i + 1]);
 			plot = argv[++i];
 		} else if (opts && o[0] == '-' && o[1]) {
 			return bad("report", "unknown option '%s'", o);

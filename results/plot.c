@@ -536,11 +536,11 @@ static int plot_boots(struct plotter *p, const struct run *run)
 static int our_name(const char *n)
 {
 	static const char *const sfx[] = {
-		"-latency-cdf.dat", "-latency-cdf.png", "-latency-cdf.svg",
-		"-compare.dat",	    "-compare.png",	"-compare.svg",
-		"-success.png",	    "-success.svg",	"-timeseries.dat",
-		"-load.png",	    "-load.svg",	"-template-hits.png",
-		"-template-hits.svg"};
+	    "-latency-cdf.dat",	 "-latency-cdf.png", "-latency-cdf.svg",
+	    "-compare.dat",	 "-compare.png",     "-compare.svg",
+	    "-success.png",	 "-success.svg",     "-timeseries.dat",
+	    "-load.png",	 "-load.svg",	     "-template-hits.png",
+	    "-template-hits.svg"};
 	const char *p;
 	if (n[0] == 's' && isdigit((unsigned char)n[1])) {
 		for (p = n + 1; isdigit((unsigned char)*p); p++)
@@ -550,8 +550,7 @@ static int our_name(const char *n)
 				return 1;
 		return 0;
 	}
-	if (!strncmp(n, "bootbench-run", 13) &&
-	    isdigit((unsigned char)n[13])) {
+	if (!strncmp(n, "bootbench-run", 13) && isdigit((unsigned char)n[13])) {
 		for (p = n + 13; isdigit((unsigned char)*p); p++)
 			;
 		return !strcmp(p, ".dat") || !strcmp(p, ".png") ||

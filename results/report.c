@@ -1135,8 +1135,8 @@ static int text_boots(struct report *r, FILE *out, struct boot_summary *bs,
 		printable(cfg, sizeof cfg,
 			  b->run->config[0] ? b->run->config
 					    : b->run->scenario);
-		const char *row[11] = {id,  cfg, b->mode, cnt, fl, med,
-				       p95, p99, mx, rate, cpu};
+		const char *row[11] = {id,  cfg, b->mode, cnt,	fl, med,
+				       p95, p99, mx,	  rate, cpu};
 		if (table_add(&t, row) < 0) {
 			table_free(&t);
 			return oom(r);

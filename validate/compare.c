@@ -90,15 +90,15 @@ static int load_side(sqlite3 *db, const char *which,
 	 * backend, settings, seed and rep selected again, e.g. one `ukfork
 	 * run --db` repeated on the file) counts once, as in `ukfork report`:
 	 * its copies would weigh its requests twice */
-#define SEL(a)                                                                \
-	" " a ".kind = 'scenario' AND (?1 IS NULL OR " a ".config = ?1)"      \
-	" AND (?2 IS NULL OR " a ".backend = ?2)"                             \
+#define SEL(a)                                                                 \
+	" " a ".kind = 'scenario' AND (?1 IS NULL OR " a ".config = ?1)"       \
+	" AND (?2 IS NULL OR " a ".backend = ?2)"                              \
 	" AND (?3 = 0 OR " a ".id >= ?3) AND (?4 = 0 OR " a ".id <= ?4)"
 /* k = 1 for the first (lowest id) of its copies among the selected */
-#define FIRST                                                                 \
-	"SELECT r.id AS id, r.scenario_hash AS h, row_number() OVER"          \
-	" (PARTITION BY r.scenario_hash,"                                     \
-	" r.config, r.backend, r.seed, r.rep, r.settings_json ORDER BY r.id)" \
+#define FIRST                                                                  \
+	"SELECT r.id AS id, r.scenario_hash AS h, row_number() OVER"           \
+	" (PARTITION BY r.scenario_hash,"                                      \
+	" r.config, r.backend, r.seed, r.rep, r.settings_json ORDER BY r.id)"  \
 	" AS k FROM runs r WHERE" SEL("r")
 	static const char sql[] =
 	    "SELECT i.start, i.t_request, i.t_ready, i.node, i.run"
@@ -497,21 +497,24 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 {
 	size_t nchk = 0, nbad = 0;
 
-	fprintf(out, "real: %zu run(s), %zu requests; sim: %zu run(s), %zu "
-		     "requests\n",
+	fprintf(out,
+		"real: %zu run(s), %zu requests; sim: %zu run(s), %zu "
+		"requests\n",
 		r->real.runs, r->real.n, r->sim.runs, r->sim.n);
 	/* (no hash stored: another tool's rows, nothing to say) */
 	if (r->real.nscen > 1 || r->sim.nscen > 1)
-		fprintf(out,
-			"note: runs of several scenarios on one side (real %zu, "
-			"sim %zu), their requests pooled as if of one\n",
-			r->real.nscen, r->sim.nscen);
+		fprintf(
+		    out,
+		    "note: runs of several scenarios on one side (real %zu, "
+		    "sim %zu), their requests pooled as if of one\n",
+		    r->real.nscen, r->sim.nscen);
 	else if (r->real.nscen == 1 && r->sim.nscen == 1 &&
 		 strcmp(r->real.scen, r->sim.scen))
-		fprintf(out,
-			"note: the real and sim runs are of different scenarios "
-			"(content hash %.12s vs %.12s)\n",
-			r->real.scen, r->sim.scen);
+		fprintf(
+		    out,
+		    "note: the real and sim runs are of different scenarios "
+		    "(content hash %.12s vs %.12s)\n",
+		    r->real.scen, r->sim.scen);
 	if (r->real.dups || r->sim.dups)
 		fprintf(out,
 			"left out: runs stored twice (same scenario, config, "
