@@ -109,8 +109,12 @@ static int parse_metrics(const char *s, unsigned *mask)
 	if (strlen(s) >= sizeof(buf))
 		return -1;
 	strcpy(buf, s);
-	for (char *save, *t = strtok_r(buf, ",", &save); t;
-	     t = strtok_r(NULL, ",", &save)) {
+	/* every item named: "p50,,p95" or a trailing comma is a typo, not
+	 * a shorter list (strtok_r skipped empty items) */
+	for (char *t = buf, *next; t; t = next) {
+		next = strchr(t, ',');
+		if (next)
+			*next++ = 0;
 		int st = ukf_validate_stat_parse(t);
 		if (st < 0)
 			return -1;

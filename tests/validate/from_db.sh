@@ -106,6 +106,8 @@ bad_input)
 		"$HERE/two-models.lua" "$HERE/two-models.lua --backend sim" \
 		"--from-db $T/v.db --backend kvm" "$T/none.lua --backend kvm" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --reps 3" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --metrics p50,,p95" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --metrics p50," \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --seed 2" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --set nodes=4" \
 		"$T --backend kvm" "$HERE/two-models.lua --backend kvm --set bogus"; do
