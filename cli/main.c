@@ -115,7 +115,10 @@ static const char usage_report[] =
     "              latency and success-rate bars with 95% CI error bars,\n"
     "              load and template hits over time, a histogram per\n"
     "              bootbench run; their data files (.dat) and plots.gp too.\n"
-    "              Fails (status 1) if gnuplot is missing.\n";
+    "              Fails (status 1) if gnuplot is missing; a DIR\n"
+    "              starting with - is taken for a mistyped option\n"
+    "              (write ./-DIR).\n"
+    "  --          the next argument is DB, even if it starts with -\n";
 
 static int bad(const char *cmd, const char *fmt, const char *arg)
 {
@@ -302,27 +305,40 @@ out:
 static int cmd_report(int argc, char **argv)
 {
 	const char *path = NULL, *plot = NULL;
-	int json = 0;
+	int json = 0, opts = 1;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		const char *o = argv[i];
+		if (opts && !strcmp(o, "--")) {
+			opts = 0; /* then a database named "-x.db" */
+			continue;
+		}
+		if (opts && (!strcmp(o, "--help") || !strcmp(o, "-h"))) {
 			fputs(usage_report, stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--json")) {
+		} else if (opts && !strcmp(o, "--json")) {
 			json = 1;
-		} else if (!strcmp(argv[i], "--plot")) {
+		} else if (opts && !strcmp(o, "--plot")) {
 			if (i + 1 >= argc || !argv[i + 1][0])
 				return bad("report", "%s",
 					   "--plot needs a directory");
+			/* `--plot --json` made a directory named --json */
+			if (argv[i + 1][0] == '-')
+				return bad(
+				    "report",
+				    "--plot needs a directory, got the "
+				    "option '%s' (give ./NAME for a "
+				    "directory whose name starts with -)",
+				    argv[i + 1]);
 			plot = argv[++i];
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return bad("report", "unknown option '%s'", argv[i]);
+		} else if (opts && o[0] == '-' && o[1]) {
+			return bad("report", "unknown option '%s'", o);
 		} else if (path) {
 			return bad("report",
 				   "one database only (extra argument "
 				   "'%s')",
-				   argv[i]);
+				   o);
 		} else {
-			path = argv[i];
+			path = o;
 		}
 	}
 	if (!path)

@@ -5,6 +5,8 @@
 #include "results_int.h"
 #include "report_int.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -525,6 +527,68 @@ static int plot_boots(struct plotter *p, const struct run *run)
 	return 0;
 }
 
+/* ---- plots of an earlier report in DIR ---- */
+
+/* The first line of every plots.gp this file writes. */
+#define GP_HEAD "# plots.gp - written by `ukfork report "
+
+/* A name this file writes: s<i>-<plot>.<ext>, bootbench-run<id>.<ext>. */
+static int our_name(const char *n)
+{
+	static const char *const sfx[] = {
+	    "-latency-cdf.dat",	 "-latency-cdf.png", "-latency-cdf.svg",
+	    "-compare.dat",	 "-compare.png",     "-compare.svg",
+	    "-success.png",	 "-success.svg",     "-timeseries.dat",
+	    "-load.png",	 "-load.svg",	     "-template-hits.png",
+	    "-template-hits.svg"};
+	const char *p;
+	if (n[0] == 's' && isdigit((unsigned char)n[1])) {
+		for (p = n + 1; isdigit((unsigned char)*p); p++)
+			;
+		for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++)
+			if (!strcmp(p, sfx[i]))
+				return 1;
+		return 0;
+	}
+	if (!strncmp(n, "bootbench-run", 13) && isdigit((unsigned char)n[13])) {
+		for (p = n + 13; isdigit((unsigned char)*p); p++)
+			;
+		return !strcmp(p, ".dat") || !strcmp(p, ".png") ||
+		       !strcmp(p, ".svg");
+	}
+	return 0;
+}
+
+/*
+ * DIR holds the plots of an earlier `ukfork report --plot` (its plots.gp
+ * says so): remove the files of our names, so that plots of sections or
+ * bootbench runs this database does not have (s2-* after a file with two
+ * scenarios) do not stay beside the new ones as if they were its. Other
+ * files, and any file in a directory without our plots.gp, are kept.
+ */
+static void remove_old_plots(const char *dir)
+{
+	char path[4096], line[sizeof GP_HEAD];
+	snprintf(path, sizeof path, "%s/plots.gp", dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	int ours = fgets(line, sizeof line, f) && !strcmp(line, GP_HEAD);
+	fclose(f);
+	if (!ours)
+		return;
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (our_name(e->d_name)) {
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	closedir(d);
+}
+
 /* ---- running gnuplot ---- */
 
 /* The gnuplot to run: $UKF_GNUPLOT, else "gnuplot" on PATH. Its path in
@@ -620,11 +684,11 @@ int ukf_report_plot(const char *path, const char *dir, FILE *log, char *err,
 	}
 	if (ukf_report_load(&r) < 0)
 		goto done;
+	remove_old_plots(dir);
 	p.gp = pfopen(&p, "plots.gp");
 	if (!p.gp)
 		goto done;
-	fprintf(p.gp, "# plots.gp - written by `ukfork report %s --plot`; "
-		      "run: cd %s && gnuplot plots.gp\n",
+	fprintf(p.gp, GP_HEAD "%s --plot`; run: cd %s && gnuplot plots.gp\n",
 		path, dir);
 	for (size_t i = 0; i < r.nsections; i++) {
 		const struct section *s = &r.sections[i];

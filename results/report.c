@@ -339,16 +339,19 @@ static int scenario_figures(struct report *r, struct run *run)
 		     run->id, a, 8) < 0)
 		return -1;
 	run->v[M_REQUESTS] = a[0];
+	/* counts are 0 for a run without requests (sum() of no rows is
+	 * NULL), so their means across runs are over the same runs as the
+	 * requests'; fractions of no requests stay undefined */
 	run->v[M_FAILURES] = a[0] > 0 ? a[5] : 0;
+	run->v[M_FAILED] = a[0] > 0 ? a[7] : 0;
+	run->v[M_UNFINISHED] = a[0] > 0 ? a[0] - a[6] - a[7] : 0;
 	if (a[0] > 0) {
 		run->v[M_COLD] = a[1] / a[0];
 		run->v[M_TEMPLATE] = a[2] / a[0];
 		run->v[M_FORK] = a[3] / a[0];
 		run->v[M_REMOTE] = a[4] / a[0];
 		run->v[M_SUCCESS] = a[6] / a[0];
-		run->v[M_FAILED] = a[7];
 		run->v[M_FAILED_FRAC] = a[7] / a[0];
-		run->v[M_UNFINISHED] = a[0] - a[6] - a[7];
 		run->v[M_UNFINISHED_FRAC] = (a[0] - a[6] - a[7]) / a[0];
 	}
 	if (load_row(r,
@@ -448,6 +451,42 @@ static void bprintf(char *buf, size_t cap, size_t *off, const char *fmt, ...)
 }
 
 /*
+ * s for a terminal, a table cell or a data file's comment line: control
+ * characters as C escapes (\n, \r, \t, \xNN) and bytes that are not
+ * valid UTF-8 as \xNN, into buf (cap bytes), never cut inside a
+ * character or an escape. A label from a swept string (param() or --set)
+ * may hold a newline, which broke the table and the plot data's comment.
+ */
+static void printable(char *buf, size_t cap, const char *s)
+{
+	size_t off = 0;
+	while (*s) {
+		const unsigned char *u = (const unsigned char *)s;
+		size_t k = ukf_utf8_len(u), n = k;
+		const char *src = s;
+		char e[8];
+		if (k == 0 || (k == 1 && (*u < 0x20 || *u == 0x7f))) {
+			snprintf(e, sizeof e,
+				 *u == '\n'   ? "\\n"
+				 : *u == '\r' ? "\\r"
+				 : *u == '\t' ? "\\t"
+					      : "\\x%02x",
+				 *u);
+			src = e;
+			n = strlen(e);
+			k = 1;
+		}
+		if (off + n >= cap)
+			break;
+		memcpy(buf + off, src, n);
+		off += n;
+		s += k;
+	}
+	if (cap)
+		buf[off] = 0;
+}
+
+/*
  * What a configuration is called: its config label ("(default)" if
  * empty); where other configurations of the section share that label and
  * backend but not the settings, the settings that tell them apart
@@ -505,6 +544,9 @@ static void label_configs(struct section *s)
 		if (s->mixed_backends)
 			bprintf(c->label, sizeof c->label, &off, " [%s]",
 				c->backend);
+		char raw[sizeof c->label];
+		memcpy(raw, c->label, sizeof raw);
+		printable(c->label, sizeof c->label, raw);
 	}
 }
 
@@ -934,12 +976,17 @@ static int text_section(struct report *r, FILE *out, const struct section *s)
 	char(*buf)[256] = calloc(t.cols, sizeof *buf);
 	int rc = -1;
 
-	if (!row || !buf)
+	size_t sl = 4 * strlen(s->scenario) + 1;
+	char *scen = malloc(sl);
+	if (!row || !buf || !scen) {
+		free(scen);
 		goto done;
+	}
+	printable(scen, sl, s->scenario);
 	fprintf(out, "\n== scenario %s (sha %.12s), %zu configuration%s\n",
-		s->scenario[0] ? s->scenario : "(unnamed)",
-		s->hash[0] ? s->hash : "-", s->nconfigs,
-		s->nconfigs == 1 ? "" : "s");
+		scen[0] ? scen : "(unnamed)", s->hash[0] ? s->hash : "-",
+		s->nconfigs, s->nconfigs == 1 ? "" : "s");
+	free(scen);
 	row[0] = "";
 	for (size_t j = 0; j < s->nconfigs; j++)
 		row[j + 1] = config_label(s, &s->configs[j], buf[j + 1],
@@ -1084,10 +1131,12 @@ static int text_boots(struct report *r, FILE *out, struct boot_summary *bs,
 		fmt_num(mx, sizeof mx, F_MS, b->max_ms);
 		fmt_num(rate, sizeof rate, F_MS, b->launch_rate);
 		fmt_num(cpu, sizeof cpu, F_MS, b->cpu_mean);
-		const char *row[11] = {id,  b->run->config[0] ? b->run->config
-							      : b->run->scenario,
-				       b->mode, cnt, fl, med, p95, p99, mx,
-				       rate, cpu};
+		char cfg[256];
+		printable(cfg, sizeof cfg,
+			  b->run->config[0] ? b->run->config
+					    : b->run->scenario);
+		const char *row[11] = {id,  cfg, b->mode, cnt,	fl, med,
+				       p95, p99, mx,	  rate, cpu};
 		if (table_add(&t, row) < 0) {
 			table_free(&t);
 			return oom(r);

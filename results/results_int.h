@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* results_int.h - internals shared by results.c and report.c (not public). */
+/* results_int.h - internals shared by results.c and report.c (not public;
+ * validate/compare.c checks the files it reads with ukf_results_check_schema). */
 #ifndef UKF_RESULTS_INT_H
 #define UKF_RESULTS_INT_H
 

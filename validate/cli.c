@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -26,6 +27,7 @@ static const char usage[] =
     "           [--real-runs A-B] [--sim-label L] [--sim-backend B]\n"
     "           [--sim-runs A-B] [--threshold PCT] [--metrics LIST] [--plot "
     "DIR]\n"
+    "  (both: [--resamples N] [--boot-seed N])\n"
     "\n"
     "Run SCENARIO.lua on the real backend (this machine's KVM, or the node\n"
     "agents of a cluster file), then on the simulator with the same seeds\n"
@@ -53,9 +55,10 @@ static const char usage[] =
     "  --plot DIR        validate-cdf-KIND.png/.svg: the two CDFs (gnuplot)\n"
     "\n"
     "exit status: 0 every checked metric within the threshold; 1 one is\n"
-    "not, or a run failed; 2 bad command line, scenario or database; 77\n"
-    "the real backend is unavailable (no usable /dev/kvm). See\n"
-    "docs/validation.md.\n";
+    "not, a run or gnuplot failed, or stdout could not be written; 2 bad\n"
+    "command line, scenario or database, or a --plot DIR that cannot\n"
+    "work (checked before anything runs); 77 the real backend is\n"
+    "unavailable (no usable /dev/kvm). See docs/validation.md.\n";
 
 static int bad(const char *prog, const char *msg, const char *arg)
 {
@@ -106,8 +109,12 @@ static int parse_metrics(const char *s, unsigned *mask)
 	if (strlen(s) >= sizeof(buf))
 		return -1;
 	strcpy(buf, s);
-	for (char *save, *t = strtok_r(buf, ",", &save); t;
-	     t = strtok_r(NULL, ",", &save)) {
+	/* every item named: "p50,,p95" or a trailing comma is a typo, not
+	 * a shorter list (strtok_r skipped empty items) */
+	for (char *t = buf, *next; t; t = next) {
+		next = strchr(t, ',');
+		if (next)
+			*next++ = 0;
 		int st = ukf_validate_stat_parse(t);
 		if (st < 0)
 			return -1;
@@ -152,6 +159,7 @@ static int kvm_usable(void)
 struct args {
 	const char *script, *db, *plot, *from_db, *model, *backend, *cluster;
 	uint32_t cluster_nodes;
+	int reps_given;
 	struct ukf_run_opts run;
 	const char **sets;
 	size_t nsets;
@@ -172,7 +180,15 @@ static int compare_and_report(const char *prog, const struct args *a,
 		return 2;
 	}
 	ukf_validate_print(r, &a->vo, stdout);
-	fflush(stdout);
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		/* a verdict nobody could read is no pass (stdout on a full
+		 * disk, a closed pipe) */
+		fprintf(stderr, "%s: writing the comparison to stdout: %s\n",
+			prog, errno ? strerror(errno) : "write error");
+		ukf_validate_result_destroy(&r);
+		return 1;
+	}
 	int rc = ukf_validate_failed(r) ? 1 : 0;
 	if (a->plot) {
 		if (ukf_validate_plot(r, a->plot, err, sizeof(err)) < 0) {
@@ -311,6 +327,19 @@ static int run_both(const char *prog, struct args *a,
 	return rc;
 }
 
+/* --plot DIR usable (gnuplot, DIR a writable directory) before anything
+ * runs: a run under KVM takes minutes, and a plot failing after it would
+ * exit 1 like a failed check. -1 with the message printed (exit 2). */
+static int plot_check(const char *prog, const struct args *a)
+{
+	char err[4200];
+
+	if (!a->plot || ukf_validate_plot_check(a->plot, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "%s: %s\n", prog, err);
+	return -1;
+}
+
 int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 {
 	const char *prog = argc > 0 ? argv[0] : "ukfork validate";
@@ -392,6 +421,7 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 				goto out;
 			}
 			a.run.reps = (uint32_t)n;
+			a.reps_given = 1;
 		} else if (!strcmp(o, "--seed")) {
 			if (parse_u64(v, &n)) {
 				rc = bad(prog, "--seed: bad number '%s'", v);
@@ -465,11 +495,12 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 		}
 	}
 	if (a.from_db) {
-		if (a.script || a.backend || a.cluster || a.model || a.db) {
-			rc = bad(
-			    prog, "%s",
-			    "--from-db compares stored runs: no "
-			    "scenario, --backend, --cluster, --model or --db");
+		if (a.script || a.backend || a.cluster || a.model || a.db ||
+		    a.reps_given || a.run.seed_set || a.nsets) {
+			rc = bad(prog, "%s",
+				 "--from-db compares stored runs: no "
+				 "scenario, --backend, --cluster, --model, "
+				 "--db, --reps, --seed or --set");
 			goto out;
 		}
 		if (access(a.from_db, R_OK) != 0) {
@@ -477,6 +508,8 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			    bad(prog, "--from-db: cannot read '%s'", a.from_db);
 			goto out;
 		}
+		if (plot_check(prog, &a) < 0)
+			goto out;
 		if (!a.real.label && !a.real.backend && !a.real.id_lo)
 			a.real.backend = "kvm";
 		if (!a.sim.label && !a.sim.backend && !a.sim.id_lo)
@@ -499,6 +532,29 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			 "--real-*/--sim-* select runs of --from-db only");
 		goto out;
 	}
+	/* what the runs would refuse, before /dev/kvm is looked at: a
+	 * typo must not read as "no KVM here" (77, a skip in CTest) */
+	struct stat sb;
+	const char *why = NULL;
+	if (stat(a.script, &sb) < 0 || access(a.script, R_OK) < 0)
+		why = strerror(errno);
+	else if (!S_ISREG(sb.st_mode))
+		why = "not a regular file";
+	if (why) {
+		fprintf(stderr, "%s: cannot read scenario '%s': %s\n", prog,
+			a.script, why);
+		goto out;
+	}
+	for (size_t i = 0; i < a.nsets; i++) {
+		const char *eq = strchr(a.sets[i], '=');
+		if (!eq || eq == a.sets[i]) {
+			rc = bad(prog, "--set %s: expected name=value",
+				 a.sets[i]);
+			goto out;
+		}
+	}
+	if (plot_check(prog, &a) < 0)
+		goto out;
 	a.run.script = a.script;
 	rc = run_both(prog, &a, run);
 out:

@@ -10,6 +10,7 @@
 #include <gsl/gsl_rng.h>
 #include <sqlite3.h>
 
+#include "../results/results_int.h"
 #include "../results/stats.h"
 #include "core/ukf.h"
 #include "validate_int.h"
@@ -85,19 +86,29 @@ static int load_side(sqlite3 *db, const char *which,
 		     const struct ukf_validate_sel *sel,
 		     struct ukf_validate_side *s, char *err, size_t errlen)
 {
+	/* a side's runs; a run stored twice (the same scenario, config,
+	 * backend, settings, seed and rep selected again, e.g. one `ukfork
+	 * run --db` repeated on the file) counts once, as in `ukfork report`:
+	 * its copies would weigh its requests twice */
+#define SEL(a)                                                                 \
+	" " a ".kind = 'scenario' AND (?1 IS NULL OR " a ".config = ?1)"       \
+	" AND (?2 IS NULL OR " a ".backend = ?2)"                              \
+	" AND (?3 = 0 OR " a ".id >= ?3) AND (?4 = 0 OR " a ".id <= ?4)"
+/* k = 1 for the first (lowest id) of its copies among the selected */
+#define FIRST                                                                  \
+	"SELECT r.id AS id, r.scenario_hash AS h, row_number() OVER"           \
+	" (PARTITION BY r.scenario_hash,"                                      \
+	" r.config, r.backend, r.seed, r.rep, r.settings_json ORDER BY r.id)"  \
+	" AS k FROM runs r WHERE" SEL("r")
 	static const char sql[] =
-	    "SELECT i.start, i.t_request, i.t_ready, i.node, r.id"
-	    " FROM instances i JOIN runs r ON r.id = i.run"
-	    " WHERE r.kind = 'scenario'"
-	    " AND (?1 IS NULL OR r.config = ?1)"
-	    " AND (?2 IS NULL OR r.backend = ?2)"
-	    " AND (?3 = 0 OR r.id >= ?3) AND (?4 = 0 OR r.id <= ?4)"
-	    " ORDER BY r.id, i.id";
+	    "SELECT i.start, i.t_request, i.t_ready, i.node, i.run"
+	    " FROM instances i WHERE i.run IN (SELECT id FROM (" FIRST
+	    ") WHERE k = 1) ORDER BY i.run, i.id";
 	static const char sql_runs[] =
-	    "SELECT count(*) FROM runs r WHERE r.kind = 'scenario'"
-	    " AND (?1 IS NULL OR r.config = ?1)"
-	    " AND (?2 IS NULL OR r.backend = ?2)"
-	    " AND (?3 = 0 OR r.id >= ?3) AND (?4 = 0 OR r.id <= ?4)";
+	    "SELECT count(*), coalesce(sum(k > 1), 0), count(DISTINCT h),"
+	    " min(h) FROM (" FIRST ")";
+#undef SEL
+#undef FIRST
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -114,9 +125,18 @@ static int load_side(sqlite3 *db, const char *which,
 		sqlite3_bind_int64(st, 4, sel->id_hi);
 		if (!pass) {
 			rc = sqlite3_step(st);
-			s->runs = rc == SQLITE_ROW
-				      ? (size_t)sqlite3_column_int64(st, 0)
-				      : 0;
+			if (rc != SQLITE_ROW) {
+				ukf_seterr(err, errlen, "reading runs: %s",
+					   sqlite3_errmsg(db));
+				sqlite3_finalize(st);
+				return -1;
+			}
+			s->dups = (size_t)sqlite3_column_int64(st, 1);
+			s->nscen = (size_t)sqlite3_column_int64(st, 2);
+			const unsigned char *h = sqlite3_column_text(st, 3);
+			snprintf(s->scen, sizeof(s->scen), "%s",
+				 h ? (const char *)h : "");
+			s->runs = (size_t)sqlite3_column_int64(st, 0) - s->dups;
 			sqlite3_finalize(st);
 			if (!s->runs) {
 				ukf_seterr(err, errlen,
@@ -382,6 +402,21 @@ int ukf_validate_compare(const char *path, const struct ukf_validate_sel *real,
 		sqlite3_close(db);
 		return -1;
 	}
+	/* what `ukfork report` accepts: a ukfork results file of this
+	 * schema (a newer one may mean other things by the same columns) */
+	int empty = 0;
+	char e1[600];
+	if (ukf_results_check_schema(db, path, &empty, e1, sizeof(e1)) < 0 ||
+	    empty) {
+		if (empty)
+			ukf_seterr(err, errlen,
+				   "%s: empty, not a ukfork results database",
+				   path);
+		else
+			ukf_seterr(err, errlen, "%s", e1);
+		sqlite3_close(db);
+		return -1;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		sqlite3_close(db);
@@ -462,10 +497,30 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 {
 	size_t nchk = 0, nbad = 0;
 
-	fprintf(
-	    out,
-	    "real: %zu run(s), %zu requests; sim: %zu run(s), %zu requests\n",
-	    r->real.runs, r->real.n, r->sim.runs, r->sim.n);
+	fprintf(out,
+		"real: %zu run(s), %zu requests; sim: %zu run(s), %zu "
+		"requests\n",
+		r->real.runs, r->real.n, r->sim.runs, r->sim.n);
+	/* (no hash stored: another tool's rows, nothing to say) */
+	if (r->real.nscen > 1 || r->sim.nscen > 1)
+		fprintf(
+		    out,
+		    "note: runs of several scenarios on one side (real %zu, "
+		    "sim %zu), their requests pooled as if of one\n",
+		    r->real.nscen, r->sim.nscen);
+	else if (r->real.nscen == 1 && r->sim.nscen == 1 &&
+		 strcmp(r->real.scen, r->sim.scen))
+		fprintf(
+		    out,
+		    "note: the real and sim runs are of different scenarios "
+		    "(content hash %.12s vs %.12s)\n",
+		    r->real.scen, r->sim.scen);
+	if (r->real.dups || r->sim.dups)
+		fprintf(out,
+			"left out: runs stored twice (same scenario, config, "
+			"backend, settings, seed and rep), counted once: "
+			"real %zu, sim %zu\n",
+			r->real.dups, r->sim.dups);
 	fprintf(out, "%-22s %6s %6s %10s %10s %8s  %s\n", "metric", "n real",
 		"n sim", "real", "sim", "error",
 		"bootstrap interval of the error");

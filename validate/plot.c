@@ -73,6 +73,29 @@ static int find_gnuplot(char *buf, size_t cap)
 	return -1;
 }
 
+int ukf_validate_plot_check(const char *dir, char *err, size_t errlen)
+{
+	char prog[4096];
+	struct stat sb;
+
+	if (find_gnuplot(prog, sizeof(prog)) < 0)
+		return fail(err, errlen,
+			    "--plot needs gnuplot (Debian: apt-get install "
+			    "gnuplot-nox; or UKF_GNUPLOT=PROGRAM): no plot "
+			    "written");
+	if (!*dir)
+		return fail(err, errlen, "--plot: an empty directory name");
+	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+		return fail(err, errlen, "--plot: %s: %s", dir,
+			    strerror(errno));
+	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return fail(err, errlen, "--plot: %s: not a directory", dir);
+	if (access(dir, W_OK | X_OK) < 0)
+		return fail(err, errlen, "--plot: %s: %s", dir,
+			    strerror(errno));
+	return 0;
+}
+
 int ukf_validate_plot(const ukf_validate_result_t *r, const char *dir,
 		      char *err, size_t errlen)
 {
@@ -80,14 +103,18 @@ int ukf_validate_plot(const ukf_validate_result_t *r, const char *dir,
 	FILE *f;
 	int blk = 0;
 
-	if (find_gnuplot(prog, sizeof(prog)) < 0)
-		return fail(err, errlen,
-			    "--plot needs gnuplot (Debian: apt-get install "
-			    "gnuplot-nox; or UKF_GNUPLOT=PROGRAM): no plot "
-			    "written");
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-		return fail(err, errlen, "--plot: %s: %s", dir,
-			    strerror(errno));
+	if (ukf_validate_plot_check(dir, err, errlen) < 0 ||
+	    find_gnuplot(prog, sizeof(prog)) < 0)
+		return -1;
+	/* an earlier comparison's plot of a kind this one lacks would
+	 * stay beside the new plots as if it were of this one */
+	for (int k = 0; k < UKF_VALIDATE_NKINDS; k++)
+		for (int t = 0; t < 2 && !r->kind_present[k]; t++) {
+			snprintf(path, sizeof(path), "%s/validate-cdf-%s.%s",
+				 dir, ukf_validate_kind_name(k),
+				 t ? "svg" : "png");
+			unlink(path);
+		}
 	snprintf(path, sizeof(path), "%s/validate-cdf.dat", dir);
 	f = fopen(path, "w");
 	if (!f)

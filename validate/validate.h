@@ -104,6 +104,14 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 int ukf_validate_plot(const ukf_validate_result_t *r, const char *dir,
 		      char *err, size_t errlen);
 
+/*
+ * What ukf_validate_plot() needs before anything is compared or run:
+ * gnuplot there, DIR a directory we may write (created if missing). The
+ * command checks it first, so a bad --plot is not found after the real
+ * and simulated runs. 0, or -1 with a message in err.
+ */
+int ukf_validate_plot_check(const char *dir, char *err, size_t errlen);
+
 /* What runs a Lua scenario: cli/scenario.h's ukf_scenario_run(), passed
  * in by `ukfork` (NULL: only --from-db works). */
 struct ukf_run_opts;

@@ -13,6 +13,9 @@
  * to-ready in ms (NaN: never ready) and node (-1: never placed). */
 struct ukf_validate_side {
 	size_t n, cap, runs;
+	size_t dups; /* selected runs left out: copies of an earlier one */
+	size_t nscen;  /* scenarios (content hashes) of its runs */
+	char scen[80]; /* that hash when nscen is 1 */
 	int *kind;
 	double *lat;
 	int64_t *node;

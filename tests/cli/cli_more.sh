@@ -281,6 +281,15 @@ subcommands)
 	run agent frob; expect_rc 2; expect_err "ukfork agent: unknown subcommand 'frob' (valid: status)"
 	run report "$T/x.db" --plot; expect_rc 2; expect_err "ukfork report: --plot needs a directory"
 	run report "$T/x.db" --frob; expect_rc 2; expect_err "ukfork report: unknown option '--frob'"
+	# `--plot --json` made a directory named --json and printed text
+	(cd "$T" && "$UKFORK" report x.db --plot --json >out 2>err); rc=$?
+	expect_rc 2; expect_err "ukfork report: --plot needs a directory, got the option '--json'"
+	[ -e "$T/--json" ] && fail "report --plot --json made a directory --json"
+	# "--" ends the options: a database named -x.db is read
+	run run "$S/ok.lua" --db "$T/ok.db" --quiet; expect_rc 0
+	cp "$T/ok.db" "$T/-d.db"
+	(cd "$T" && "$UKFORK" report -- -d.db >out 2>err); rc=$?
+	expect_rc 0; expect_out "ukfork report: -d.db (results schema 1)"
 	[ -e "$T/x.db" ] && fail "a refused report created its database"
 	run keys --help
 	if [ "$rc" -ne 0 ] && grep -q "not built" "$T/err"; then

@@ -1217,6 +1217,25 @@ static int t_report_outcomes(void)
 		CHECK(ukf_db_instance(db, run, &r) == 0);
 	}
 	CHECK(ukf_db_run_commit(db, run, 0.1, 10, UKF_S) == 0);
+	/* C: a run without requests (counts 0, fractions undefined), then
+	 * one with a failed and an unfinished request */
+	ri = run_info("C", 1, 0);
+	run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	CHECK(ukf_db_run_commit(db, run, 0.1, 10, UKF_S) == 0);
+	ri = run_info("C", 2, 1);
+	run = ukf_db_run_begin(db, &ri);
+	CHECK(run > 0);
+	f = record(1, UKF_START_COLD, 0);
+	f.t_ready = f.t_exit = UKF_NS_NEVER;
+	f.status = UKF_STATUS_FAILED;
+	f.fail_reason = "boot failed";
+	CHECK(ukf_db_instance(db, run, &f) == 0);
+	f = record(2, UKF_START_COLD, 0);
+	f.t_ready = f.t_exit = UKF_NS_NEVER;
+	f.status = UKF_STATUS_RUNNING;
+	CHECK(ukf_db_instance(db, run, &f) == 0);
+	CHECK(ukf_db_run_commit(db, run, 0.1, 10, UKF_S) == 0);
 	ukf_db_close(&db);
 
 	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
@@ -1254,6 +1273,23 @@ static int t_report_outcomes(void)
 	const char *c = "$.scenarios[0].comparisons[0]";
 	CHECK_NEAR(jnum(j, AT(c, "pairs")), 1, 0);
 	CHECK_NEAR(jnum(j, AT(c, "diff_success_rate.mean")), -0.2, 1e-12);
+	/* counts of a run without requests are 0 (as its failures), so the
+	 * means across runs are over the same runs as the requests' */
+	const char *c0 = "$.scenarios[0].configs[2].per_run[0]";
+	const char *cc = "$.scenarios[0].configs[2]";
+	CHECK_NEAR(jnum(j, AT(c0, "requests")), 0, 0);
+	CHECK_NEAR(jnum(j, AT(c0, "failed_before_ready")), 0, 0);
+	CHECK_NEAR(jnum(j, AT(c0, "unfinished")), 0, 0);
+	CHECK_NEAR(jnum(j, AT(c0, "failures")), 0, 0);
+	CHECK(isnan(jnum(j, AT(c0, "success_rate"))));
+	CHECK(isnan(jnum(j, AT(c0, "unfinished_fraction"))));
+	CHECK_NEAR(jnum(j, AT(cc, "requests.mean")), 1, 0);
+	CHECK_NEAR(jnum(j, AT(cc, "failed_before_ready.mean")), 0.5, 0);
+	CHECK_NEAR(jnum(j, AT(cc, "failed_before_ready.n")), 2, 0);
+	CHECK_NEAR(jnum(j, AT(cc, "unfinished.mean")), 0.5, 0);
+	CHECK_NEAR(jnum(j, AT(cc, "failures.mean")), 0.5, 0);
+	CHECK_NEAR(jnum(j, AT(cc, "unfinished_fraction.mean")), 0.5, 0);
+	CHECK_NEAR(jnum(j, AT(cc, "unfinished_fraction.n")), 1, 0);
 #undef AT
 	free(j);
 	CHECK(report_str(path, 0, &t, err, sizeof err) == 0);

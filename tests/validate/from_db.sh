@@ -37,6 +37,34 @@ identical)
 	m=$(grep -c -E '^(cold|template|fork) p|^cold-start|^load node' "$T/out")
 	[ "$m" -ge 11 ] || fail "expected 3 kinds x 3 quantiles + cold fraction + 2 nodes, got $m metrics"
 	[ "$n" -eq "$m" ] || fail "$n of $m metrics have error +0.0%"
+	# runs 3-4 repeat runs 1-2 (same settings, seeds and reps): one side
+	# selecting all four counts each once, as `ukfork report` does
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-4 --sim-runs 1-2 >"$T/out" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || fail "runs stored twice: exit $rc, expected 0"
+	n1=$(sed -n 's/^real: \([0-9]*\) run(s), \([0-9]*\) requests; sim: \([0-9]*\) run(s), \([0-9]*\) requests$/\1 \2 \3 \4/p' "$T/out")
+	set -- $n1
+	[ "$#" -eq 4 ] && [ "$1" -eq 2 ] && [ "$3" -eq 2 ] && [ "$2" -eq "$4" ] ||
+		fail "runs stored twice: counts '$n1', expected 2 runs and equal requests a side"
+	grep -q '^left out: .*real 2, sim 0$' "$T/out" || fail "runs stored twice: not said"
+	grep -q '^note:' "$T/out" && fail "one scenario on both sides, yet a note about scenarios"
+	# a run of another scenario in a side is pointed out (not refused)
+	printf '%s\n' '-- another scenario' | cat - "$HERE/two-models.lua" >"$T/other.lua"
+	"$UKF" run "$T/other.lua" --set "model=$T/a.conf" --seed 1 --db "$T/v.db" \
+		--quiet >"$T/run.out" 2>&1 || { cat "$T/run.out"; fail "other.lua run failed"; }
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-7 >"$T/out" 2>&1
+	grep -q '^note: runs of several scenarios on one side (real 1, sim 2)' "$T/out" ||
+		fail "a side of two scenarios: no note"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 7-7 >"$T/out" 2>&1
+	grep -q '^note: the real and sim runs are of different scenarios' "$T/out" ||
+		fail "sides of different scenarios: no note"
+	# the same passing comparison that cannot be written is no pass
+	if [ -w /dev/full ]; then
+		"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 >/dev/full 2>"$T/err"
+		rc=$?
+		[ $rc -eq 1 ] || fail "stdout on a full device: exit $rc, expected 1"
+		grep -q 'writing the comparison' "$T/err" || fail "stdout on a full device: no message"
+	fi
 	;;
 known_sign)
 	mkdb
@@ -76,7 +104,13 @@ bad_input)
 		"--from-db $T/v.db --metrics p42" "--from-db $T/v.db --threshold x" \
 		"--from-db $T/v.db --real-runs 3-1" "--bogus" "" \
 		"$HERE/two-models.lua" "$HERE/two-models.lua --backend sim" \
-		"--from-db $T/v.db --backend kvm"; do
+		"--from-db $T/v.db --backend kvm" "$T/none.lua --backend kvm" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --reps 3" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --metrics p50,,p95" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --metrics p50," \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --seed 2" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --set nodes=4" \
+		"$T --backend kvm" "$HERE/two-models.lua --backend kvm --set bogus"; do
 		# shellcheck disable=SC2086
 		"$UKF" validate $args >"$T/out" 2>&1
 		rc=$?
@@ -89,6 +123,40 @@ bad_input)
 	"$UKF" validate --from-db "$T/v.db" >"$T/out" 2>&1
 	[ $? -eq 2 ] || fail "no kvm runs: expected exit 2"
 	grep -q 'real side selects no scenario run' "$T/out" || fail "message does not name the real side"
+	# files `ukfork report` refuses: a newer schema, a foreign SQLite file
+	if command -v sqlite3 >/dev/null 2>&1; then
+		cp "$T/v.db" "$T/newer.db"
+		sqlite3 "$T/newer.db" "UPDATE meta SET value = '99' WHERE key = 'schema_version'"
+		"$UKF" validate --from-db "$T/newer.db" --real-runs 1-2 --sim-runs 3-4 >"$T/out" 2>&1
+		rc=$?
+		[ $rc -eq 2 ] || fail "a newer schema: exit $rc, expected 2"
+		grep -q 'schema version 99 is newer' "$T/out" || fail "a newer schema: not said"
+		sqlite3 "$T/foreign.db" "CREATE TABLE runs(id); CREATE TABLE instances(run)"
+		"$UKF" validate --from-db "$T/foreign.db" --real-backend x >"$T/out" 2>&1
+		rc=$?
+		[ $rc -eq 2 ] || fail "a foreign SQLite file: exit $rc, expected 2"
+		grep -q 'not a ukfork results database' "$T/out" || fail "a foreign file: not said"
+	fi
+	# a --plot that cannot work is refused before anything is compared
+	# or run (exit 2, nothing on stdout), not after a KVM run (exit 1)
+	: >"$T/afile"
+	UKF_GNUPLOT=/bin/true "$UKF" validate --from-db "$T/v.db" --real-runs 1-2 \
+		--sim-runs 5-6 --plot "$T/afile" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 2 ] || fail "--plot into a file: exit $rc, expected 2"
+	[ -s "$T/out" ] && fail "--plot into a file: the comparison was printed"
+	grep -q "afile: not a directory" "$T/err" || fail "--plot into a file: no message naming it"
+	UKF_GNUPLOT=$T/no-gnuplot "$UKF" validate --from-db "$T/v.db" --real-runs 1-2 \
+		--sim-runs 5-6 --plot "$T/p" >"$T/out" 2>"$T/err"
+	[ $? -eq 2 ] || fail "--plot without gnuplot: expected exit 2"
+	[ -s "$T/out" ] && fail "--plot without gnuplot: the comparison was printed"
+	grep -q "needs gnuplot" "$T/err" || fail "--plot without gnuplot: no message"
+	# the same before a real run: exit 2 here with or without /dev/kvm
+	UKF_GNUPLOT=/bin/true "$UKF" validate "$HERE/two-models.lua" --backend kvm \
+		--db "$T/k.db" --plot "$T/afile" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 2 ] || fail "--backend kvm --plot into a file: exit $rc, expected 2"
+	[ -e "$T/k.db" ] && fail "--backend kvm --plot into a file: a run was made"
 	;;
 no_kvm)
 	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
@@ -114,6 +182,15 @@ plot)
 	[ "$(grep -c '^# real' "$T/p/validate-cdf.dat")" -eq 3 ] || fail "expected 3 real blocks"
 	awk '!/^#/ && NF == 2 && ($2 > 1 || $2 <= 0) { bad = 1 } END { exit bad }' \
 		"$T/p/validate-cdf.dat" || fail "a CDF value outside (0, 1]"
+	# a later comparison without fork starts (--metrics does not matter:
+	# runs of a one-node, no-fork scenario) leaves no fork plot behind
+	printf '%s\n' 'cluster { nodes = 1, vcpus = 4, memory = "1G" }' \
+		'run { duration = "1s" }' 'app("w", "mem=32M init=20ms work=5ms")' \
+		'bursts { app = "w", every = "300ms", size = 2 }' >"$T/nofork.lua"
+	"$UKF" run "$T/nofork.lua" --reps 2 --db "$T/nf.db" --quiet >/dev/null 2>&1 || fail "nofork run"
+	"$UKF" validate --from-db "$T/nf.db" --real-runs 1-1 --sim-runs 2-2 --plot "$T/p" >"$T/out" 2>&1
+	[ -s "$T/p/validate-cdf-cold.png" ] || fail "no cold plot for the second comparison"
+	[ -e "$T/p/validate-cdf-fork.png" ] && fail "the first comparison's fork plot left behind"
 	;;
 *)
 	echo "unknown case $CASE"
