@@ -1138,6 +1138,23 @@ static int t_report_settings_configs(void)
 	return 0;
 }
 
+/* Two cold requests that never became ready: `failed` failed booting,
+ * `running` was still starting at the end. 0, or -1. */
+static int never_ready(ukf_db_t *db, int64_t run, ukf_id_t failed,
+		       ukf_id_t running)
+{
+	struct ukf_record f = record(failed, UKF_START_COLD, 0);
+	f.t_ready = f.t_exit = UKF_NS_NEVER;
+	f.status = UKF_STATUS_FAILED;
+	f.fail_reason = "boot failed";
+	if (ukf_db_instance(db, run, &f))
+		return -1;
+	f = record(running, UKF_START_COLD, 0);
+	f.t_ready = f.t_exit = UKF_NS_NEVER;
+	f.status = UKF_STATUS_RUNNING;
+	return ukf_db_instance(db, run, &f) ? -1 : 0;
+}
+
 /*
  * Outcomes and order-statistic intervals (issue 11 item 8), by hand.
  * Configuration A, run 1 (seed 1, rep 0), 10 requests: 7 completed with
@@ -1187,15 +1204,7 @@ static int t_report_outcomes(void)
 	f.status = UKF_STATUS_FAILED;
 	f.fail_reason = "no capacity";
 	CHECK(ukf_db_instance(db, run, &f) == 0);
-	f = record(9, UKF_START_COLD, 0);
-	f.t_ready = f.t_exit = UKF_NS_NEVER;
-	f.status = UKF_STATUS_FAILED;
-	f.fail_reason = "boot failed";
-	CHECK(ukf_db_instance(db, run, &f) == 0);
-	f = record(10, UKF_START_COLD, 0);
-	f.t_ready = f.t_exit = UKF_NS_NEVER;
-	f.status = UKF_STATUS_RUNNING;
-	CHECK(ukf_db_instance(db, run, &f) == 0);
+	CHECK(never_ready(db, run, 9, 10) == 0);
 	CHECK(ukf_db_run_commit(db, run, 0.1, 10, UKF_S) == 0);
 	ri = run_info("A", 2, 1);
 	run = ukf_db_run_begin(db, &ri);
@@ -1226,15 +1235,7 @@ static int t_report_outcomes(void)
 	ri = run_info("C", 2, 1);
 	run = ukf_db_run_begin(db, &ri);
 	CHECK(run > 0);
-	f = record(1, UKF_START_COLD, 0);
-	f.t_ready = f.t_exit = UKF_NS_NEVER;
-	f.status = UKF_STATUS_FAILED;
-	f.fail_reason = "boot failed";
-	CHECK(ukf_db_instance(db, run, &f) == 0);
-	f = record(2, UKF_START_COLD, 0);
-	f.t_ready = f.t_exit = UKF_NS_NEVER;
-	f.status = UKF_STATUS_RUNNING;
-	CHECK(ukf_db_instance(db, run, &f) == 0);
+	CHECK(never_ready(db, run, 1, 2) == 0);
 	CHECK(ukf_db_run_commit(db, run, 0.1, 10, UKF_S) == 0);
 	ukf_db_close(&db);
 
