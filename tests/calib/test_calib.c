@@ -865,6 +865,27 @@ static int t_cmd_from_db(void)
 	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
 	CHECK(m.dist[UKF_SIM_OP_CLONE].family == UKF_SIM_DIST_GAMMA);
 	CHECK(near((double)m.clone_ns_per_page, FORK_PP, 0.03));
+	/* a newline in the provenance (a --note, the command line, a
+	 * database not written by us) stays in its comment: no line of its
+	 * own the loader would take as a key (it refused 'b', or took
+	 * boot_base_ns = 1) */
+	ukf_calib_set_t *nl = synthetic();
+	CHECK(nl);
+	struct ukf_calib_prov pn = *ukf_calib_set_get_prov(nl);
+	pn.kvm = "none; a\nboot_base_ns = 1";
+	pn.command = "ukfork calibrate --note a\nb = 3";
+	pn.date = "2026-12-05T16:00Z\nclone_base_ns = 1";
+	CHECK(ukf_calib_set_prov(nl, &pn) == 0);
+	CHECK(ukf_calib_store(db, nl, NULL, err, sizeof(err)) == 0);
+	ukf_calib_set_destroy(&nl);
+	CHECK(run_cmd("--from-db", db, "--out", conf, NULL) == 0);
+	ukf_sim_model_default(&m);
+	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
+	CHECK(near((double)m.boot_base_ns, BOOT0, 0.2));
+	CHECK(near((double)m.clone_base_ns, CLONE, 0.06));
+	char text[16384];
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "--note a b = 3\n") != NULL);
 	/* refusals: missing file, a database without a calibration, bad
 	 * command lines */
 	CHECK(run_cmd("--from-db", "/nonexistent/x.db", "--out", conf, NULL) ==
