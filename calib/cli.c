@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/ukf.h"
@@ -98,6 +99,48 @@ static int bad(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n(try `ukfork calibrate --help`)\n");
 	return 2;
+}
+
+/* Whether what (--out, --db) can be written at path: an existing file we
+ * may write, or a new one in a directory we may write. Checked before
+ * measuring: a measurement of minutes is not to end in "cannot write"
+ * (the samples of a temporary database lost with it). 0, or -1 with the
+ * reason in err. */
+static int writable(const char *what, const char *path, char *err,
+		    size_t errlen)
+{
+	struct stat st;
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	if (!*path) {
+		snprintf(err, errlen, "%s: an empty path", what);
+		return -1;
+	}
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "%s %s: is a directory", what,
+				 path);
+			return -1;
+		}
+		if (access(path, W_OK) < 0)
+			goto no;
+		return 0;
+	}
+	if (errno != ENOENT)
+		goto no;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (access(dir, W_OK | X_OK) == 0)
+		return 0;
+no:
+	snprintf(err, errlen, "%s %s: cannot write: %s", what, path,
+		 strerror(errno));
+	return -1;
 }
 
 static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -794,6 +837,12 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	if (plan_path && strcmp(plan_path, "default") &&
 	    ukf_calib_plan_load(&plan, plan_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
+		return 2;
+	}
+	if (writable("--out", out, err, sizeof(err)) < 0 ||
+	    (db && writable("--db", db, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "ukfork calibrate: %s (nothing measured)\n",
+			err);
 		return 2;
 	}
 	if (n)

@@ -901,6 +901,19 @@ static int t_cmd_from_db(void)
 	CHECK(run_cmd("--backend", "kvm", "-n", "1", NULL) == 2);
 	CHECK(run_cmd("--bogus", NULL, NULL, NULL, NULL) == 2);
 	CHECK(run_cmd(NULL, NULL, NULL, NULL, NULL) == 2);
+	/* an --out or --db that cannot be written is refused before
+	 * anything is measured (exit 2; was: 77 here, a whole measurement
+	 * with /dev/kvm, then exit 1 and the samples gone) */
+	CHECK(run_cmd("--backend", "kvm", "--out", "/nonexistent/dir/x.conf",
+		      NULL) == 2);
+	CHECK(run_cmd("--backend", "kvm", "--out", "/tmp", NULL) == 2);
+	CHECK(run_cmd("--backend", "kvm", "--out", "", NULL) == 2);
+	CHECK(run_cmd("--backend", "kvm", "--db", "/nonexistent/dir/c.db",
+		      NULL) == 2);
+#ifdef UKF_HAVE_DIRVIS
+	CHECK(run_cmd6("--directory", "embedded", "-n", "3", "--out",
+		       "/nonexistent/dir/x.conf") == 2);
+#endif
 	/* without /dev/kvm: exit 77 (only checkable where there is none) */
 	int fd = open("/dev/kvm", O_RDWR);
 	if (fd < 0)
