@@ -262,6 +262,13 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 	struct ukf_calib_plan t = *p;
 	char line[1024];
 	unsigned lineno = 0, init_line = 0;
+	/* the line of each key given (a key twice is refused: the first
+	 * would be dropped without a word); ops paths checked at the end */
+	static const char *const keys[] = {
+	    "boot_mem", "boot_init",  "clone_mem", "ops",	 "ops_reps",
+	    "cluster_ops", "cluster_reps", "tmpl_mem", "fork_units",
+	    "fork_dirty"};
+	unsigned seen[sizeof(keys) / sizeof(keys[0])] = {0};
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
@@ -295,6 +302,19 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			k[--len] = 0;
 		while (isspace((unsigned char)*v))
 			v++;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (strcmp(k, keys[i]))
+				continue;
+			if (seen[i]) {
+				snprintf(err, errlen,
+					 "%s:%u: '%s' given twice (first at "
+					 "line %u): one line, its values "
+					 "space-separated",
+					 path, lineno, k, seen[i]);
+				goto fail;
+			}
+			seen[i] = lineno;
+		}
 		int ok;
 		if (!strcmp(k, "boot_mem"))
 			ok = parse_sizes(v, t.boot_mem, &t.nboot) == 0;
@@ -350,6 +370,21 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			goto fail;
 		}
 	}
+	if (ferror(f)) { /* e.g. a directory: not an empty plan */
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+			 strerror(errno));
+		goto fail;
+	}
+	/* the scenarios named must be there before anything is measured
+	 * (keys 3 and 5: ops, cluster_ops) */
+	const char *scripts[2] = {t.ops, t.cluster_ops};
+	const unsigned at[2] = {seen[3], seen[5]};
+	for (int i = 0; i < 2; i++)
+		if (at[i] && scripts[i][0] && access(scripts[i], R_OK) < 0) {
+			snprintf(err, errlen, "%s:%u: %s: %s: %s", path, at[i],
+				 keys[i ? 5 : 3], scripts[i], strerror(errno));
+			goto fail;
+		}
 	/* boot_init samples are named by the memory in MiB (measure.c) */
 	for (size_t i = 0; t.ninit > 1 && i < t.nboot; i++)
 		if (t.boot_mem[i] % (1ULL << 20) ||

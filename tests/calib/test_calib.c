@@ -1371,25 +1371,42 @@ static int t_plan(void)
 	CHECK(p.nclone == 1 && p.ops_reps == 3);
 	CHECK(strstr(p.ops, "scripts/calibrate/kvm-ops.lua") != NULL);
 
-	tmp_path(path, sizeof(path), "x.plan");
-	FILE *f = fopen(path, "w");
+	/* the scenarios a plan names must exist (checked by the loader) */
+	char wlua[128], clua[128];
+	tmp_path(wlua, sizeof(wlua), "w.lua");
+	tmp_path(clua, sizeof(clua), "c.lua");
+	FILE *f = fopen(wlua, "w");
 	CHECK(f);
-	fputs("# a plan\nboot_mem = 4M 1G   # two sizes\nops = w.lua\n"
-	      "ops_reps = 5\n",
-	      f);
+	fclose(f);
+	CHECK((f = fopen(clua, "w")));
+	fclose(f);
+	tmp_path(path, sizeof(path), "x.plan");
+	f = fopen(path, "w");
+	CHECK(f);
+	fprintf(f,
+		"# a plan\nboot_mem = 4M 1G   # two sizes\nops = %s\n"
+		"ops_reps = 5\n",
+		wlua + 5); /* relative to the plan's directory, /tmp */
 	fclose(f);
 	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
 	CHECK(p.nboot == 2 && p.boot_mem[0] == 4ULL << 20 &&
 	      p.boot_mem[1] == 1ULL << 30);
 	CHECK(p.nclone == 1 && p.ops_reps == 5);
-	CHECK(!strcmp(p.ops, "/tmp/w.lua"));
+	CHECK(!strcmp(p.ops, wlua));
 
+	/* a key twice (the first was dropped), scenarios not there (found
+	 * only after the boots were measured): refused at their line */
 	static const char *const bad[] = {
-	    "boot_mem = 8X\n", "ops_reps = 0\n",    "colour = 3\n",
-	    "boot_mem 8M\n",   "clone_mem = -1M\n",
+	    "boot_mem = 8X\n",	 "ops_reps = 0\n",
+	    "colour = 3\n",	 "boot_mem 8M\n",
+	    "clone_mem = -1M\n", "ops = none\n",
+	    "cluster_ops = /nonexistent/c.lua\n",
 	};
 	CHECK(plan_refuses(&p, path, bad, sizeof(bad) / sizeof(bad[0]), NULL) ==
 	      0);
+	/* a directory is not an empty plan (the defaults) */
+	CHECK(ukf_calib_plan_load(&p, "/tmp", err, sizeof(err)) < 0);
+	CHECK(strstr(err, "/tmp: cannot read") != NULL);
 	unlink(path);
 	ukf_calib_plan_default(&p);
 	CHECK(ukf_calib_plan_load(
@@ -1406,12 +1423,13 @@ static int t_plan(void)
 	      p.fork_dirty == 256);
 	f = fopen(path, "w");
 	CHECK(f);
-	fputs("cluster_ops = c.lua\ncluster_reps = 2\ntmpl_mem = 4M 1G\n"
-	      "fork_units = 5\nfork_dirty = 64\n",
-	      f);
+	fprintf(f,
+		"cluster_ops = %s\ncluster_reps = 2\ntmpl_mem = 4M 1G\n"
+		"fork_units = 5\nfork_dirty = 64\n",
+		clua + 5);
 	fclose(f);
 	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
-	CHECK(!strcmp(p.cluster_ops, "/tmp/c.lua") && p.cluster_reps == 2);
+	CHECK(!strcmp(p.cluster_ops, clua) && p.cluster_reps == 2);
 	CHECK(p.ntmpl == 2 && p.tmpl_mem[1] == 1ULL << 30);
 	CHECK(p.fork_units == 5 && p.fork_dirty == 64);
 	static const char *const cbad[] = {
@@ -1421,6 +1439,8 @@ static int t_plan(void)
 	CHECK(plan_refuses(&p, path, cbad, sizeof(cbad) / sizeof(cbad[0]),
 			   NULL) == 0);
 	unlink(path);
+	unlink(wlua);
+	unlink(clua);
 	return 0;
 }
 
