@@ -143,6 +143,23 @@ no:
 	return -1;
 }
 
+/* -1 (reason in err) if the --db file is there, not empty and not an
+ * SQLite database: found before measuring, not when storing the samples. */
+static int not_sqlite(const char *path, char *err, size_t errlen)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0; /* a new one (writable() checked the directory) */
+	size_t got = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	if (got == 0 || (got == sizeof(head) && !memcmp(head, magic, 16)))
+		return 0;
+	snprintf(err, errlen, "--db %s: not an SQLite database", path);
+	return -1;
+}
+
 static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 {
 	char *end;
@@ -875,7 +892,8 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		return 2;
 	}
 	if (writable("--out", out, err, sizeof(err)) < 0 ||
-	    (db && writable("--db", db, err, sizeof(err)) < 0)) {
+	    (db && (writable("--db", db, err, sizeof(err)) < 0 ||
+		    not_sqlite(db, err, sizeof(err)) < 0))) {
 		fprintf(stderr, "ukfork calibrate: %s (nothing measured)\n",
 			err);
 		return 2;

@@ -910,10 +910,21 @@ static int t_cmd_from_db(void)
 	CHECK(run_cmd("--backend", "kvm", "--out", "", NULL) == 2);
 	CHECK(run_cmd("--backend", "kvm", "--db", "/nonexistent/dir/c.db",
 		      NULL) == 2);
+	/* a --db that is not an SQLite database: the same (was: refused
+	 * when storing, after the measurement) */
+	char text_db[128];
+	tmp_path(text_db, sizeof(text_db), "text.db");
+	CHECK((f = fopen(text_db, "w")));
+	fputs("not a database\n", f);
+	fclose(f);
+	CHECK(run_cmd("--backend", "kvm", "--db", text_db, NULL) == 2);
 #ifdef UKF_HAVE_DIRVIS
 	CHECK(run_cmd6("--directory", "embedded", "-n", "3", "--out",
 		       "/nonexistent/dir/x.conf") == 2);
+	CHECK(run_cmd6("--directory", "embedded", "-n", "3", "--db",
+		       text_db) == 2);
 #endif
+	unlink(text_db);
 	/* without /dev/kvm: exit 77 (only checkable where there is none) */
 	int fd = open("/dev/kvm", O_RDWR);
 	if (fd < 0)
