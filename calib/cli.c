@@ -811,12 +811,13 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	}
 	if (fromdb) {
 		if (backend || plan_path || db || n || cluster || link_opts ||
-		    directory || etcd)
+		    directory || etcd || note)
 			return bad("%s",
 				   "--from-db refits stored samples: it takes "
 				   "no --backend, --cluster, --directory, "
-				   "--etcd, --plan, --db, -n, --delay or "
-				   "--rate");
+				   "--etcd, --plan, --db, -n, --delay, "
+				   "--rate or --note (the file keeps the "
+				   "stored calibration's)");
 		return from_db(fromdb, nids ? ids : NULL, nids, out);
 	}
 	if (calib_arg)

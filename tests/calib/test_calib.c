@@ -897,6 +897,8 @@ static int t_cmd_from_db(void)
 	CHECK(run_cmd("--from-db", db, "--out", "/nonexistent/dir/x.conf",
 		      NULL) == 1);
 	CHECK(run_cmd("--from-db", db, "-n", "5", NULL) == 2);
+	/* --note with --from-db was dropped without a word */
+	CHECK(run_cmd("--from-db", db, "--note", "EMULATED", NULL) == 2);
 	CHECK(run_cmd("--backend", "sim", NULL, NULL, NULL) == 2);
 	CHECK(run_cmd("--backend", "kvm", "-n", "1", NULL) == 2);
 	CHECK(run_cmd("--bogus", NULL, NULL, NULL, NULL) == 2);
