@@ -734,6 +734,12 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	int link_opts = 0;
 	char err[1024] = "", clinfo[4400] = "";
 
+	static const char *const opts[] = {
+	    "--backend", "--plan",  "--db",	"--out",     "-n",
+	    "--from-db", "--calib", "--note", "--cluster", "--delay",
+	    "--rate",	 "--directory", "--etcd"};
+	unsigned char given[sizeof(opts) / sizeof(opts[0])] = {0};
+
 	ids[0] = 0; /* the latest */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -742,17 +748,16 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 			fputs(usage, stdout);
 			return 0;
 		}
-		int takes = !strcmp(a, "--backend") || !strcmp(a, "--plan") ||
-			    !strcmp(a, "--db") || !strcmp(a, "--out") ||
-			    !strcmp(a, "-n") || !strcmp(a, "--from-db") ||
-			    !strcmp(a, "--calib") || !strcmp(a, "--note") ||
-			    !strcmp(a, "--cluster") || !strcmp(a, "--delay") ||
-			    !strcmp(a, "--rate") || !strcmp(a, "--directory") ||
-			    !strcmp(a, "--etcd");
-		if (!takes)
+		size_t o = 0;
+		while (o < sizeof(opts) / sizeof(opts[0]) && strcmp(a, opts[o]))
+			o++;
+		if (o == sizeof(opts) / sizeof(opts[0]))
 			return bad(a[0] == '-' ? "unknown option '%s'"
 					       : "unexpected argument '%s'",
 				   a);
+		/* the last one won without a word (two --out: one file) */
+		if (given[o]++)
+			return bad("%s given twice", a);
 		if (!v)
 			return bad("%s needs a value", a);
 		i++;

@@ -897,6 +897,10 @@ static int t_cmd_from_db(void)
 	CHECK(run_cmd("--from-db", db, "--out", "/nonexistent/dir/x.conf",
 		      NULL) == 1);
 	CHECK(run_cmd("--from-db", db, "-n", "5", NULL) == 2);
+	/* an option twice: the last one won without a word */
+	CHECK(run_cmd6("--from-db", db, "--out", conf, "--out", conf) == 2);
+	CHECK(run_cmd6("--from-db", db, "--calib", "1", "--calib", "1") ==
+	      2);
 	/* --note with --from-db was dropped without a word */
 	CHECK(run_cmd("--from-db", db, "--note", "EMULATED", NULL) == 2);
 	CHECK(run_cmd("--backend", "sim", NULL, NULL, NULL) == 2);
