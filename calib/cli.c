@@ -946,9 +946,28 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	snprintf(hostinfo, sizeof(hostinfo), "%s, %ld CPUs", host,
 		 sysconf(_SC_NPROCESSORS_ONLN));
 	kvm_kind(kind, sizeof(kind), note);
+	/* as a shell would take it back: an argument with a space, a quote
+	 * or another character special to sh in single quotes (--note "a b"
+	 * was written --note a b, two words) */
 	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
 		size_t l = strlen(cmd);
-		snprintf(cmd + l, sizeof(cmd) - l, " %s", argv[i]);
+		int plain = *a != 0;
+		for (const char *q = a; *q && plain; q++)
+			plain = isalnum((unsigned char)*q) ||
+				strchr("-_./,:=+@%", *q) != NULL;
+		if (plain) {
+			snprintf(cmd + l, sizeof(cmd) - l, " %s", a);
+			continue;
+		}
+		snprintf(cmd + l, sizeof(cmd) - l, " '");
+		for (const char *q = a; *q; q++) {
+			l = strlen(cmd);
+			snprintf(cmd + l, sizeof(cmd) - l, "%s",
+				 *q == '\'' ? "'\\''" : (char[]){*q, 0});
+		}
+		l = strlen(cmd);
+		snprintf(cmd + l, sizeof(cmd) - l, "'");
 	}
 	loadavg(load0, sizeof(load0));
 
