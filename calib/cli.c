@@ -143,20 +143,43 @@ no:
 	return -1;
 }
 
-/* -1 (reason in err) if the --db file is there, not empty and not an
- * SQLite database: found before measuring, not when storing the samples. */
-static int not_sqlite(const char *path, char *err, size_t errlen)
+/* What the file at path is: 0 not there or empty, 1 an SQLite database,
+ * 2 something else. */
+static int file_kind(const char *path)
 {
 	static const char magic[16] = "SQLite format 3";
 	char head[16];
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return 0; /* a new one (writable() checked the directory) */
+		return 0;
 	size_t got = fread(head, 1, sizeof(head), f);
 	fclose(f);
-	if (got == 0 || (got == sizeof(head) && !memcmp(head, magic, 16)))
+	if (got == 0)
 		return 0;
+	return got == sizeof(head) && !memcmp(head, magic, 16) ? 1 : 2;
+}
+
+/* -1 (reason in err) if the --db file is there, not empty and not an
+ * SQLite database: found before measuring, not when storing the samples. */
+static int not_sqlite(const char *path, char *err, size_t errlen)
+{
+	if (file_kind(path) != 2)
+		return 0; /* a new one (writable() checked the directory) */
 	snprintf(err, errlen, "--db %s: not an SQLite database", path);
+	return -1;
+}
+
+/* -1 (reason in err) if --out would overwrite an SQLite database: the
+ * model file written over the --db or --from-db one (or any results
+ * database) destroyed every raw sample in it. */
+static int out_is_db(const char *out, char *err, size_t errlen)
+{
+	if (file_kind(out) != 1)
+		return 0;
+	snprintf(err, errlen,
+		 "--out %s is an SQLite database (the samples'?): not "
+		 "overwritten with the model file",
+		 out);
 	return -1;
 }
 
@@ -504,6 +527,12 @@ static void loadavg(char *buf, size_t cap)
 static int do_fit(const ukf_calib_set_t *s, const char *out)
 {
 	char err[512];
+	/* again now: a --db made by this run under another name for the
+	 * same file (--db x.db --out ./x.db) is a database only now */
+	if (out_is_db(out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ukfork calibrate: %s\n", err);
+		return 1;
+	}
 	if (ukf_calib_model_write(s, out, stdout, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		return 1;
@@ -823,6 +852,8 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 				   "--etcd, --plan, --db, -n, --delay, "
 				   "--rate or --note (the file keeps the "
 				   "stored calibration's)");
+		if (out_is_db(out, err, sizeof(err)) < 0)
+			return bad("%s", err);
 		return from_db(fromdb, nids ? ids : NULL, nids, out);
 	}
 	if (calib_arg)
@@ -897,7 +928,17 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		return 2;
 	}
+	if (db && !strcmp(db, out)) {
+		snprintf(err, sizeof(err),
+			 "--out %s is the --db: the model file would "
+			 "overwrite the samples",
+			 out);
+		fprintf(stderr, "ukfork calibrate: %s (nothing measured)\n",
+			err);
+		return 2;
+	}
 	if (writable("--out", out, err, sizeof(err)) < 0 ||
+	    out_is_db(out, err, sizeof(err)) < 0 ||
 	    (db && (writable("--db", db, err, sizeof(err)) < 0 ||
 		    not_sqlite(db, err, sizeof(err)) < 0))) {
 		fprintf(stderr, "ukfork calibrate: %s (nothing measured)\n",

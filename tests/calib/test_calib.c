@@ -897,6 +897,32 @@ static int t_cmd_from_db(void)
 	CHECK(run_cmd("--from-db", db, "--out", "/nonexistent/dir/x.conf",
 		      NULL) == 1);
 	CHECK(run_cmd("--from-db", db, "-n", "5", NULL) == 2);
+	/* --out onto a results database: the model file overwrote it, every
+	 * raw sample gone (exit 0) */
+	CHECK(run_cmd("--from-db", db, "--out", db, NULL) == 2);
+	CHECK(run_cmd("--backend", "kvm", "--out", db, NULL) == 2);
+	ukf_calib_set_t *still = NULL;
+	CHECK(ukf_calib_load(db, 0, &still, err, sizeof(err)) == 0);
+	ukf_calib_set_destroy(&still);
+	char newdb[128], samedb[160];
+	tmp_path(newdb, sizeof(newdb), "new.db");
+	CHECK(run_cmd6("--backend", "kvm", "--db", newdb, "--out", newdb) ==
+	      2);
+#ifdef UKF_HAVE_DIRVIS
+	/* the same file by another name, a database only once measured:
+	 * the samples stay, no model file (exit 1) */
+	snprintf(samedb, sizeof(samedb), "/tmp/.%s", newdb + 4);
+	char *av[] = {"calibrate", "--directory", "embedded", "-n", "3",
+		      "--db",	   newdb,	  "--out",    samedb, NULL};
+	fflush(stdout);
+	CHECK(ukf_calib_main(9, av, NULL) == 1);
+	CHECK(ukf_calib_load(newdb, 0, &still, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_set_count(still) == 3);
+	ukf_calib_set_destroy(&still);
+#else
+	(void)samedb;
+#endif
+	unlink(newdb);
 	/* an option twice: the last one won without a word */
 	CHECK(run_cmd6("--from-db", db, "--out", conf, "--out", conf) == 2);
 	CHECK(run_cmd6("--from-db", db, "--calib", "1", "--calib", "1") ==
