@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
@@ -1180,6 +1182,12 @@ out:
 			 strerror(errno));
 		rc = -1;
 	}
+	/* a file cut short (disk full, a size limit) would load as a model
+	 * with keys missing, their defaults silently used: not left behind
+	 * (a regular file only: never a device such as /dev/full) */
+	struct stat st;
+	if (o && rc < 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		unlink(path);
 	for (int i = 0; i < NOPS; i++)
 		opfit_free(&f[i]);
 	for (int i = 0; i < 2; i++)

@@ -7,7 +7,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gsl/gsl_cdf.h>
@@ -897,6 +900,29 @@ static int t_cmd_from_db(void)
 	CHECK(run_cmd("--from-db", db, "--out", "/nonexistent/dir/x.conf",
 		      NULL) == 1);
 	CHECK(run_cmd("--from-db", db, "-n", "5", NULL) == 2);
+	/* a model file cut short (here a 1 KiB file size limit, as a full
+	 * disk): exit 1 and no file left, not one loading with keys
+	 * missing */
+	char cut[128];
+	tmp_path(cut, sizeof(cut), "cut.conf");
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = {1024, 1024};
+		ukf_calib_set_t *c = NULL;
+		if (ukf_calib_load(db, 0, &c, err, sizeof(err)) < 0)
+			_exit(3);
+		signal(SIGXFSZ, SIG_IGN);
+		setrlimit(RLIMIT_FSIZE, &rl);
+		_exit(ukf_calib_model_write(c, cut, NULL, err, sizeof(err)) < 0
+			  ? 1
+			  : 0);
+	}
+	int ws = 0;
+	CHECK(waitpid(pid, &ws, 0) == pid);
+	CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 1);
+	CHECK(access(cut, F_OK) < 0);
 	/* --out onto a results database: the model file overwrote it, every
 	 * raw sample gone (exit 0) */
 	CHECK(run_cmd("--from-db", db, "--out", db, NULL) == 2);
