@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/ukf.h"
@@ -98,6 +99,88 @@ static int bad(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n(try `ukfork calibrate --help`)\n");
 	return 2;
+}
+
+/* Whether what (--out, --db) can be written at path: an existing file we
+ * may write, or a new one in a directory we may write. Checked before
+ * measuring: a measurement of minutes is not to end in "cannot write"
+ * (the samples of a temporary database lost with it). 0, or -1 with the
+ * reason in err. */
+static int writable(const char *what, const char *path, char *err,
+		    size_t errlen)
+{
+	struct stat st;
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	if (!*path) {
+		snprintf(err, errlen, "%s: an empty path", what);
+		return -1;
+	}
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "%s %s: is a directory", what,
+				 path);
+			return -1;
+		}
+		if (access(path, W_OK) < 0)
+			goto no;
+		return 0;
+	}
+	if (errno != ENOENT)
+		goto no;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (access(dir, W_OK | X_OK) == 0)
+		return 0;
+no:
+	snprintf(err, errlen, "%s %s: cannot write: %s", what, path,
+		 strerror(errno));
+	return -1;
+}
+
+/* What the file at path is: 0 not there or empty, 1 an SQLite database,
+ * 2 something else. */
+static int file_kind(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t got = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	if (got == 0)
+		return 0;
+	return got == sizeof(head) && !memcmp(head, magic, 16) ? 1 : 2;
+}
+
+/* -1 (reason in err) if the --db file is there, not empty and not an
+ * SQLite database: found before measuring, not when storing the samples. */
+static int not_sqlite(const char *path, char *err, size_t errlen)
+{
+	if (file_kind(path) != 2)
+		return 0; /* a new one (writable() checked the directory) */
+	snprintf(err, errlen, "--db %s: not an SQLite database", path);
+	return -1;
+}
+
+/* -1 (reason in err) if --out would overwrite an SQLite database: the
+ * model file written over the --db or --from-db one (or any results
+ * database) destroyed every raw sample in it. */
+static int out_is_db(const char *out, char *err, size_t errlen)
+{
+	if (file_kind(out) != 1)
+		return 0;
+	snprintf(err, errlen,
+		 "--out %s is an SQLite database (the samples'?): not "
+		 "overwritten with the model file",
+		 out);
+	return -1;
 }
 
 static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -219,6 +302,13 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 	struct ukf_calib_plan t = *p;
 	char line[1024];
 	unsigned lineno = 0, init_line = 0;
+	/* the line of each key given (a key twice is refused: the first
+	 * would be dropped without a word); ops paths checked at the end */
+	static const char *const keys[] = {
+	    "boot_mem", "boot_init",  "clone_mem", "ops",	 "ops_reps",
+	    "cluster_ops", "cluster_reps", "tmpl_mem", "fork_units",
+	    "fork_dirty"};
+	unsigned seen[sizeof(keys) / sizeof(keys[0])] = {0};
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
@@ -252,6 +342,19 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			k[--len] = 0;
 		while (isspace((unsigned char)*v))
 			v++;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (strcmp(k, keys[i]))
+				continue;
+			if (seen[i]) {
+				snprintf(err, errlen,
+					 "%s:%u: '%s' given twice (first at "
+					 "line %u): one line, its values "
+					 "space-separated",
+					 path, lineno, k, seen[i]);
+				goto fail;
+			}
+			seen[i] = lineno;
+		}
 		int ok;
 		if (!strcmp(k, "boot_mem"))
 			ok = parse_sizes(v, t.boot_mem, &t.nboot) == 0;
@@ -307,6 +410,21 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			goto fail;
 		}
 	}
+	if (ferror(f)) { /* e.g. a directory: not an empty plan */
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+			 strerror(errno));
+		goto fail;
+	}
+	/* the scenarios named must be there before anything is measured
+	 * (keys 3 and 5: ops, cluster_ops) */
+	const char *scripts[2] = {t.ops, t.cluster_ops};
+	const unsigned at[2] = {seen[3], seen[5]};
+	for (int i = 0; i < 2; i++)
+		if (at[i] && scripts[i][0] && access(scripts[i], R_OK) < 0) {
+			snprintf(err, errlen, "%s:%u: %s: %s: %s", path, at[i],
+				 keys[i ? 5 : 3], scripts[i], strerror(errno));
+			goto fail;
+		}
 	/* boot_init samples are named by the memory in MiB (measure.c) */
 	for (size_t i = 0; t.ninit > 1 && i < t.nboot; i++)
 		if (t.boot_mem[i] % (1ULL << 20) ||
@@ -409,6 +527,12 @@ static void loadavg(char *buf, size_t cap)
 static int do_fit(const ukf_calib_set_t *s, const char *out)
 {
 	char err[512];
+	/* again now: a --db made by this run under another name for the
+	 * same file (--db x.db --out ./x.db) is a database only now */
+	if (out_is_db(out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ukfork calibrate: %s\n", err);
+		return 1;
+	}
 	if (ukf_calib_model_write(s, out, stdout, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		return 1;
@@ -639,6 +763,12 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	int link_opts = 0;
 	char err[1024] = "", clinfo[4400] = "";
 
+	static const char *const opts[] = {
+	    "--backend", "--plan",  "--db",	"--out",     "-n",
+	    "--from-db", "--calib", "--note", "--cluster", "--delay",
+	    "--rate",	 "--directory", "--etcd"};
+	unsigned char given[sizeof(opts) / sizeof(opts[0])] = {0};
+
 	ids[0] = 0; /* the latest */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -647,17 +777,16 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 			fputs(usage, stdout);
 			return 0;
 		}
-		int takes = !strcmp(a, "--backend") || !strcmp(a, "--plan") ||
-			    !strcmp(a, "--db") || !strcmp(a, "--out") ||
-			    !strcmp(a, "-n") || !strcmp(a, "--from-db") ||
-			    !strcmp(a, "--calib") || !strcmp(a, "--note") ||
-			    !strcmp(a, "--cluster") || !strcmp(a, "--delay") ||
-			    !strcmp(a, "--rate") || !strcmp(a, "--directory") ||
-			    !strcmp(a, "--etcd");
-		if (!takes)
+		size_t o = 0;
+		while (o < sizeof(opts) / sizeof(opts[0]) && strcmp(a, opts[o]))
+			o++;
+		if (o == sizeof(opts) / sizeof(opts[0]))
 			return bad(a[0] == '-' ? "unknown option '%s'"
 					       : "unexpected argument '%s'",
 				   a);
+		/* the last one won without a word (two --out: one file) */
+		if (given[o]++)
+			return bad("%s given twice", a);
 		if (!v)
 			return bad("%s needs a value", a);
 		i++;
@@ -716,12 +845,15 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	}
 	if (fromdb) {
 		if (backend || plan_path || db || n || cluster || link_opts ||
-		    directory || etcd)
+		    directory || etcd || note)
 			return bad("%s",
 				   "--from-db refits stored samples: it takes "
 				   "no --backend, --cluster, --directory, "
-				   "--etcd, --plan, --db, -n, --delay or "
-				   "--rate");
+				   "--etcd, --plan, --db, -n, --delay, "
+				   "--rate or --note (the file keeps the "
+				   "stored calibration's)");
+		if (out_is_db(out, err, sizeof(err)) < 0)
+			return bad("%s", err);
 		return from_db(fromdb, nids ? ids : NULL, nids, out);
 	}
 	if (calib_arg)
@@ -796,6 +928,23 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		return 2;
 	}
+	if (db && !strcmp(db, out)) {
+		snprintf(err, sizeof(err),
+			 "--out %s is the --db: the model file would "
+			 "overwrite the samples",
+			 out);
+		fprintf(stderr, "ukfork calibrate: %s (nothing measured)\n",
+			err);
+		return 2;
+	}
+	if (writable("--out", out, err, sizeof(err)) < 0 ||
+	    out_is_db(out, err, sizeof(err)) < 0 ||
+	    (db && (writable("--db", db, err, sizeof(err)) < 0 ||
+		    not_sqlite(db, err, sizeof(err)) < 0))) {
+		fprintf(stderr, "ukfork calibrate: %s (nothing measured)\n",
+			err);
+		return 2;
+	}
 	if (n)
 		plan.n = n;
 	else if (directory)
@@ -838,9 +987,28 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	snprintf(hostinfo, sizeof(hostinfo), "%s, %ld CPUs", host,
 		 sysconf(_SC_NPROCESSORS_ONLN));
 	kvm_kind(kind, sizeof(kind), note);
+	/* as a shell would take it back: an argument with a space, a quote
+	 * or another character special to sh in single quotes (--note "a b"
+	 * was written --note a b, two words) */
 	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
 		size_t l = strlen(cmd);
-		snprintf(cmd + l, sizeof(cmd) - l, " %s", argv[i]);
+		int plain = *a != 0;
+		for (const char *q = a; *q && plain; q++)
+			plain = isalnum((unsigned char)*q) ||
+				strchr("-_./,:=+@%", *q) != NULL;
+		if (plain) {
+			snprintf(cmd + l, sizeof(cmd) - l, " %s", a);
+			continue;
+		}
+		snprintf(cmd + l, sizeof(cmd) - l, " '");
+		for (const char *q = a; *q; q++) {
+			l = strlen(cmd);
+			snprintf(cmd + l, sizeof(cmd) - l, "%s",
+				 *q == '\'' ? "'\\''" : (char[]){*q, 0});
+		}
+		l = strlen(cmd);
+		snprintf(cmd + l, sizeof(cmd) - l, "'");
 	}
 	loadavg(load0, sizeof(load0));
 

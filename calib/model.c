@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
@@ -798,6 +800,25 @@ static int put_boot_init(FILE *o, FILE *summary, const ukf_calib_set_t *s,
 	return 0;
 }
 
+/* The model file is line-based: a provenance text (a --note, a command
+ * line, a path, a field of a database not written by us) with a newline
+ * in it would start a line of its own, a key line to the loader. Its
+ * copy here has every control character as a space; NULL stays NULL. */
+static char *one_line(const char *t, int *oom)
+{
+	if (!t)
+		return NULL;
+	char *c = strdup(t);
+	if (!c) {
+		*oom = 1;
+		return NULL;
+	}
+	for (unsigned char *q = (unsigned char *)c; *q; q++)
+		if (*q < 0x20 || *q == 0x7f)
+			*q = ' ';
+	return c;
+}
+
 int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			  FILE *summary, char *err, size_t errlen)
 {
@@ -833,7 +854,21 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    {.op = "dir_etcd",
 	     .what = "etcd (lease-guarded write, watch, replica)"},
 	};
-	const struct ukf_calib_prov *p = ukf_calib_set_get_prov(s);
+	const struct ukf_calib_prov *p0 = ukf_calib_set_get_prov(s);
+	struct ukf_calib_prov pv = *p0;
+	const struct ukf_calib_prov *p = &pv;
+	int oom = 0;
+	char *pt[] = {
+	    (char *)(pv.date = one_line(p0->date, &oom)),
+	    (char *)(pv.host = one_line(p0->host, &oom)),
+	    (char *)(pv.kvm = one_line(p0->kvm, &oom)),
+	    (char *)(pv.backend = one_line(p0->backend, &oom)),
+	    (char *)(pv.plan = one_line(p0->plan, &oom)),
+	    (char *)(pv.command = one_line(p0->command, &oom)),
+	    (char *)(pv.load = one_line(p0->load, &oom)),
+	    (char *)(pv.cluster = one_line(p0->cluster, &oom)),
+	    (char *)(pv.link = one_line(p0->link, &oom)),
+	};
 	FILE *o = NULL;
 	int rc = -1, ndirs = 0;
 	/* the boot_init rows of the summary, printed after its table */
@@ -841,6 +876,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	size_t bis_len = 0;
 	FILE *bis = summary ? open_memstream(&bis_text, &bis_len) : NULL;
 
+	if (oom) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	for (int i = 0; i < NOPS; i++)
 		if (collect(s, &f[i]) < 0) {
 			snprintf(err, errlen, "out of memory");
@@ -965,8 +1004,12 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		fprintf(o, "# Merged:");
 		for (const char *q = p->sources; *q;) {
 			size_t l = strcspn(q, "\n");
-			fprintf(o, "\n#   %.*s", (int)l, q);
-			q += l;
+			fputs("\n#   ", o);
+			for (; l; l--, q++) /* one line each (one_line) */
+				fputc((unsigned char)*q < 0x20 || *q == 0x7f
+					  ? ' '
+					  : *q,
+				      o);
 			if (*q)
 				q++;
 		}
@@ -1139,10 +1182,18 @@ out:
 			 strerror(errno));
 		rc = -1;
 	}
+	/* a file cut short (disk full, a size limit) would load as a model
+	 * with keys missing, their defaults silently used: not left behind
+	 * (a regular file only: never a device such as /dev/full) */
+	struct stat st;
+	if (o && rc < 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		unlink(path);
 	for (int i = 0; i < NOPS; i++)
 		opfit_free(&f[i]);
 	for (int i = 0; i < 2; i++)
 		free(dirs[i].y);
+	for (size_t i = 0; i < sizeof(pt) / sizeof(pt[0]); i++)
+		free(pt[i]);
 	if (bis)
 		fclose(bis);
 	free(bis_text);

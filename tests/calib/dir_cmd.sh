@@ -47,9 +47,12 @@ etcd)
 esac
 
 "$ukf" calibrate "${args[@]}" -n 40 --db "$T/c.db" --out "$T/m.conf" \
-	--note "test" >"$T/summary" 2>"$T/progress" ||
+	--note "test (it's one)" >"$T/summary" 2>"$T/progress" ||
 	fail "calibrate: $(cat "$T/progress")"
 cat "$T/summary"
+# the command line as a shell takes it back (was: --note test (it's one))
+grep -qF -- "--note 'test (it'\''s one)'" "$T/m.conf" ||
+	fail "the Command comment: $(grep '^# Command' "$T/m.conf")"
 d=$(key dir_delay_ns "$T/m.conf") p=$(key dir_delay_p99_ns "$T/m.conf")
 [ -n "$d" ] && [ -n "$p" ] || fail "no dir_delay_ns / dir_delay_p99_ns in the model file"
 [ "$d" -gt 0 ] && [ "$p" -ge "$d" ] || fail "keys: median $d ns, p99 $p ns"

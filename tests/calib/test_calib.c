@@ -7,7 +7,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gsl/gsl_cdf.h>
@@ -865,6 +868,27 @@ static int t_cmd_from_db(void)
 	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
 	CHECK(m.dist[UKF_SIM_OP_CLONE].family == UKF_SIM_DIST_GAMMA);
 	CHECK(near((double)m.clone_ns_per_page, FORK_PP, 0.03));
+	/* a newline in the provenance (a --note, the command line, a
+	 * database not written by us) stays in its comment: no line of its
+	 * own the loader would take as a key (it refused 'b', or took
+	 * boot_base_ns = 1) */
+	ukf_calib_set_t *nl = synthetic();
+	CHECK(nl);
+	struct ukf_calib_prov pn = *ukf_calib_set_get_prov(nl);
+	pn.kvm = "none; a\nboot_base_ns = 1";
+	pn.command = "ukfork calibrate --note a\nb = 3";
+	pn.date = "2026-12-05T16:00Z\nclone_base_ns = 1";
+	CHECK(ukf_calib_set_prov(nl, &pn) == 0);
+	CHECK(ukf_calib_store(db, nl, NULL, err, sizeof(err)) == 0);
+	ukf_calib_set_destroy(&nl);
+	CHECK(run_cmd("--from-db", db, "--out", conf, NULL) == 0);
+	ukf_sim_model_default(&m);
+	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
+	CHECK(near((double)m.boot_base_ns, BOOT0, 0.2));
+	CHECK(near((double)m.clone_base_ns, CLONE, 0.06));
+	char text[16384];
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "--note a b = 3\n") != NULL);
 	/* refusals: missing file, a database without a calibration, bad
 	 * command lines */
 	CHECK(run_cmd("--from-db", "/nonexistent/x.db", "--out", conf, NULL) ==
@@ -876,10 +900,89 @@ static int t_cmd_from_db(void)
 	CHECK(run_cmd("--from-db", db, "--out", "/nonexistent/dir/x.conf",
 		      NULL) == 1);
 	CHECK(run_cmd("--from-db", db, "-n", "5", NULL) == 2);
+	/* a model file cut short (here a 1 KiB file size limit, as a full
+	 * disk): exit 1 and no file left, not one loading with keys
+	 * missing */
+	char cut[128];
+	tmp_path(cut, sizeof(cut), "cut.conf");
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = {1024, 1024};
+		ukf_calib_set_t *c = NULL;
+		if (ukf_calib_load(db, 0, &c, err, sizeof(err)) < 0)
+			_exit(3);
+		signal(SIGXFSZ, SIG_IGN);
+		setrlimit(RLIMIT_FSIZE, &rl);
+		_exit(ukf_calib_model_write(c, cut, NULL, err, sizeof(err)) < 0
+			  ? 1
+			  : 0);
+	}
+	int ws = 0;
+	CHECK(waitpid(pid, &ws, 0) == pid);
+	CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 1);
+	CHECK(access(cut, F_OK) < 0);
+	/* --out onto a results database: the model file overwrote it, every
+	 * raw sample gone (exit 0) */
+	CHECK(run_cmd("--from-db", db, "--out", db, NULL) == 2);
+	CHECK(run_cmd("--backend", "kvm", "--out", db, NULL) == 2);
+	ukf_calib_set_t *still = NULL;
+	CHECK(ukf_calib_load(db, 0, &still, err, sizeof(err)) == 0);
+	ukf_calib_set_destroy(&still);
+	char newdb[128], samedb[160];
+	tmp_path(newdb, sizeof(newdb), "new.db");
+	CHECK(run_cmd6("--backend", "kvm", "--db", newdb, "--out", newdb) ==
+	      2);
+#ifdef UKF_HAVE_DIRVIS
+	/* the same file by another name, a database only once measured:
+	 * the samples stay, no model file (exit 1) */
+	snprintf(samedb, sizeof(samedb), "/tmp/.%s", newdb + 4);
+	char *av[] = {"calibrate", "--directory", "embedded", "-n", "3",
+		      "--db",	   newdb,	  "--out",    samedb, NULL};
+	fflush(stdout);
+	CHECK(ukf_calib_main(9, av, NULL) == 1);
+	CHECK(ukf_calib_load(newdb, 0, &still, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_set_count(still) == 3);
+	ukf_calib_set_destroy(&still);
+#else
+	(void)samedb;
+#endif
+	unlink(newdb);
+	/* an option twice: the last one won without a word */
+	CHECK(run_cmd6("--from-db", db, "--out", conf, "--out", conf) == 2);
+	CHECK(run_cmd6("--from-db", db, "--calib", "1", "--calib", "1") ==
+	      2);
+	/* --note with --from-db was dropped without a word */
+	CHECK(run_cmd("--from-db", db, "--note", "EMULATED", NULL) == 2);
 	CHECK(run_cmd("--backend", "sim", NULL, NULL, NULL) == 2);
 	CHECK(run_cmd("--backend", "kvm", "-n", "1", NULL) == 2);
 	CHECK(run_cmd("--bogus", NULL, NULL, NULL, NULL) == 2);
 	CHECK(run_cmd(NULL, NULL, NULL, NULL, NULL) == 2);
+	/* an --out or --db that cannot be written is refused before
+	 * anything is measured (exit 2; was: 77 here, a whole measurement
+	 * with /dev/kvm, then exit 1 and the samples gone) */
+	CHECK(run_cmd("--backend", "kvm", "--out", "/nonexistent/dir/x.conf",
+		      NULL) == 2);
+	CHECK(run_cmd("--backend", "kvm", "--out", "/tmp", NULL) == 2);
+	CHECK(run_cmd("--backend", "kvm", "--out", "", NULL) == 2);
+	CHECK(run_cmd("--backend", "kvm", "--db", "/nonexistent/dir/c.db",
+		      NULL) == 2);
+	/* a --db that is not an SQLite database: the same (was: refused
+	 * when storing, after the measurement) */
+	char text_db[128];
+	tmp_path(text_db, sizeof(text_db), "text.db");
+	CHECK((f = fopen(text_db, "w")));
+	fputs("not a database\n", f);
+	fclose(f);
+	CHECK(run_cmd("--backend", "kvm", "--db", text_db, NULL) == 2);
+#ifdef UKF_HAVE_DIRVIS
+	CHECK(run_cmd6("--directory", "embedded", "-n", "3", "--out",
+		       "/nonexistent/dir/x.conf") == 2);
+	CHECK(run_cmd6("--directory", "embedded", "-n", "3", "--db",
+		       text_db) == 2);
+#endif
+	unlink(text_db);
 	/* without /dev/kvm: exit 77 (only checkable where there is none) */
 	int fd = open("/dev/kvm", O_RDWR);
 	if (fd < 0)
@@ -1337,25 +1440,42 @@ static int t_plan(void)
 	CHECK(p.nclone == 1 && p.ops_reps == 3);
 	CHECK(strstr(p.ops, "scripts/calibrate/kvm-ops.lua") != NULL);
 
-	tmp_path(path, sizeof(path), "x.plan");
-	FILE *f = fopen(path, "w");
+	/* the scenarios a plan names must exist (checked by the loader) */
+	char wlua[128], clua[128];
+	tmp_path(wlua, sizeof(wlua), "w.lua");
+	tmp_path(clua, sizeof(clua), "c.lua");
+	FILE *f = fopen(wlua, "w");
 	CHECK(f);
-	fputs("# a plan\nboot_mem = 4M 1G   # two sizes\nops = w.lua\n"
-	      "ops_reps = 5\n",
-	      f);
+	fclose(f);
+	CHECK((f = fopen(clua, "w")));
+	fclose(f);
+	tmp_path(path, sizeof(path), "x.plan");
+	f = fopen(path, "w");
+	CHECK(f);
+	fprintf(f,
+		"# a plan\nboot_mem = 4M 1G   # two sizes\nops = %s\n"
+		"ops_reps = 5\n",
+		wlua + 5); /* relative to the plan's directory, /tmp */
 	fclose(f);
 	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
 	CHECK(p.nboot == 2 && p.boot_mem[0] == 4ULL << 20 &&
 	      p.boot_mem[1] == 1ULL << 30);
 	CHECK(p.nclone == 1 && p.ops_reps == 5);
-	CHECK(!strcmp(p.ops, "/tmp/w.lua"));
+	CHECK(!strcmp(p.ops, wlua));
 
+	/* a key twice (the first was dropped), scenarios not there (found
+	 * only after the boots were measured): refused at their line */
 	static const char *const bad[] = {
-	    "boot_mem = 8X\n", "ops_reps = 0\n",    "colour = 3\n",
-	    "boot_mem 8M\n",   "clone_mem = -1M\n",
+	    "boot_mem = 8X\n",	 "ops_reps = 0\n",
+	    "colour = 3\n",	 "boot_mem 8M\n",
+	    "clone_mem = -1M\n", "ops = none\n",
+	    "cluster_ops = /nonexistent/c.lua\n",
 	};
 	CHECK(plan_refuses(&p, path, bad, sizeof(bad) / sizeof(bad[0]), NULL) ==
 	      0);
+	/* a directory is not an empty plan (the defaults) */
+	CHECK(ukf_calib_plan_load(&p, "/tmp", err, sizeof(err)) < 0);
+	CHECK(strstr(err, "/tmp: cannot read") != NULL);
 	unlink(path);
 	ukf_calib_plan_default(&p);
 	CHECK(ukf_calib_plan_load(
@@ -1372,12 +1492,13 @@ static int t_plan(void)
 	      p.fork_dirty == 256);
 	f = fopen(path, "w");
 	CHECK(f);
-	fputs("cluster_ops = c.lua\ncluster_reps = 2\ntmpl_mem = 4M 1G\n"
-	      "fork_units = 5\nfork_dirty = 64\n",
-	      f);
+	fprintf(f,
+		"cluster_ops = %s\ncluster_reps = 2\ntmpl_mem = 4M 1G\n"
+		"fork_units = 5\nfork_dirty = 64\n",
+		clua + 5);
 	fclose(f);
 	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
-	CHECK(!strcmp(p.cluster_ops, "/tmp/c.lua") && p.cluster_reps == 2);
+	CHECK(!strcmp(p.cluster_ops, clua) && p.cluster_reps == 2);
 	CHECK(p.ntmpl == 2 && p.tmpl_mem[1] == 1ULL << 30);
 	CHECK(p.fork_units == 5 && p.fork_dirty == 64);
 	static const char *const cbad[] = {
@@ -1387,6 +1508,8 @@ static int t_plan(void)
 	CHECK(plan_refuses(&p, path, cbad, sizeof(cbad) / sizeof(cbad[0]),
 			   NULL) == 0);
 	unlink(path);
+	unlink(wlua);
+	unlink(clua);
 	return 0;
 }
 
