@@ -451,31 +451,47 @@ static void bprintf(char *buf, size_t cap, size_t *off, const char *fmt, ...)
 }
 
 /*
- * s for a terminal, a table cell or a data file's comment line: control
- * characters as C escapes (\n, \r, \t, \xNN) and bytes that are not
- * valid UTF-8 as \xNN, into buf (cap bytes), never cut inside a
- * character or an escape. A label from a swept string (param() or --set)
- * may hold a newline, which broke the table and the plot data's comment.
+ * The printable form of the character at s: its own bytes, or a C escape
+ * for a control character (\n, \r, \t, \xNN) and for a byte that is not
+ * valid UTF-8 (\xNN); with quotes, '"' and '\\' escaped too. Returns the
+ * text (s itself, or e) and its length in *n; *k: the bytes of s it
+ * stands for.
+ */
+static const char *esc_char(const char *s, int quotes, char e[8], size_t *k,
+			    size_t *n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = ukf_utf8_len(u);
+
+	*k = len ? len : 1;
+	if (len > 1 || (len == 1 && *u >= 0x20 && *u != 0x7f &&
+			!(quotes && (*u == '"' || *u == '\\')))) {
+		*n = len;
+		return s;
+	}
+	if (len == 1 && (*u == '\n' || *u == '\r' || *u == '\t' || *u == '"' ||
+			 *u == '\\'))
+		snprintf(e, 8, "\\%c",
+			 *u == '\n' ? 'n' : *u == '\r' ? 'r' : *u == '\t' ? 't' : *u);
+	else
+		snprintf(e, 8, "\\x%02x", *u);
+	*n = strlen(e);
+	return e;
+}
+
+/*
+ * s for a terminal, a table cell or a data file's comment line (esc_char
+ * of each character) into buf (cap bytes), never cut inside a character
+ * or an escape. A label from a swept string (param() or --set) may hold a
+ * newline, which broke the table and the plot data's comment.
  */
 static void printable(char *buf, size_t cap, const char *s)
 {
-	size_t off = 0;
+	size_t off = 0, k, n;
+	char e[8];
+
 	while (*s) {
-		const unsigned char *u = (const unsigned char *)s;
-		size_t k = ukf_utf8_len(u), n = k;
-		const char *src = s;
-		char e[8];
-		if (k == 0 || (k == 1 && (*u < 0x20 || *u == 0x7f))) {
-			snprintf(e, sizeof e,
-				 *u == '\n'   ? "\\n"
-				 : *u == '\r' ? "\\r"
-				 : *u == '\t' ? "\\t"
-					      : "\\x%02x",
-				 *u);
-			src = e;
-			n = strlen(e);
-			k = 1;
-		}
+		const char *src = esc_char(s, 0, e, &k, &n);
 		if (off + n >= cap)
 			break;
 		memcpy(buf + off, src, n);
@@ -893,27 +909,12 @@ static void table_free(struct table *t)
  */
 static void put_escaped(FILE *out, const char *s, size_t max)
 {
-	size_t n = 0;
-	for (; *s && n < max; s++, n++) {
-		unsigned char ch = (unsigned char)*s;
-		size_t u = ukf_utf8_len((const unsigned char *)s);
-		if (u > 1) {
-			fwrite(s, 1, u, out);
-			s += u - 1;
-		} else if (u == 0)
-			fprintf(out, "\\x%02x", ch);
-		else if (ch == '\n')
-			fputs("\\n", out);
-		else if (ch == '\r')
-			fputs("\\r", out);
-		else if (ch == '\t')
-			fputs("\\t", out);
-		else if (ch == '"' || ch == '\\')
-			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(out, "\\x%02x", ch);
-		else
-			fputc(ch, out);
+	size_t n = 0, k, len;
+	char e[8];
+
+	for (; *s && n < max; s += k, n++) {
+		const char *t = esc_char(s, 1, e, &k, &len);
+		fwrite(t, 1, len, out);
 	}
 	if (*s)
 		fputs("...", out);
