@@ -804,6 +804,11 @@ static int put_boot_init(FILE *o, FILE *summary, const ukf_calib_set_t *s,
  * line, a path, a field of a database not written by us) with a newline
  * in it would start a line of its own, a key line to the loader. Its
  * copy here has every control character as a space; NULL stays NULL. */
+static char flat(char c)
+{
+	return (unsigned char)c < 0x20 || c == 0x7f ? ' ' : c;
+}
+
 static char *one_line(const char *t, int *oom)
 {
 	if (!t)
@@ -813,9 +818,8 @@ static char *one_line(const char *t, int *oom)
 		*oom = 1;
 		return NULL;
 	}
-	for (unsigned char *q = (unsigned char *)c; *q; q++)
-		if (*q < 0x20 || *q == 0x7f)
-			*q = ' ';
+	for (char *q = c; *q; q++)
+		*q = flat(*q);
 	return c;
 }
 
@@ -1005,11 +1009,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		for (const char *q = p->sources; *q;) {
 			size_t l = strcspn(q, "\n");
 			fputs("\n#   ", o);
-			for (; l; l--, q++) /* one line each (one_line) */
-				fputc((unsigned char)*q < 0x20 || *q == 0x7f
-					  ? ' '
-					  : *q,
-				      o);
+			for (; l; l--, q++) /* one line each */
+				fputc(flat(*q), o);
 			if (*q)
 				q++;
 		}
