@@ -210,11 +210,13 @@ static char *trim(char *s)
 	return s;
 }
 
+/* The longest line a model file may have (its newline included). */
+#define LINE_MAX_BYTES 1023
+
 /* Read `key = value  # comment` lines of path into the fields of *tmp. */
 static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 		       const char *path, char *err, size_t errlen)
 {
-	char line[1024];
 	unsigned seen[32] = { 0 };
 	unsigned lineno = 0;
 	int rc = -1;
@@ -237,24 +239,23 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	char *raw = NULL;
-	size_t rawcap = 0;
+	char *line = NULL;
+	size_t linecap = 0;
 	ssize_t got;
-	while ((got = getline(&raw, &rawcap, f)) >= 0) {
+	while ((got = getline(&line, &linecap, f)) >= 0) {
 		lineno++;
-		if ((size_t)got > sizeof(line) - 1) {
+		if ((size_t)got > LINE_MAX_BYTES) {
 			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
 			goto out;
 		}
 		/* a NUL would end the line early, silently: the rest unread */
-		if (memchr(raw, 0, (size_t)got)) {
+		if (memchr(line, 0, (size_t)got)) {
 			snprintf(err, errlen,
 				 "%s:%u: a NUL byte in the line (a model file "
 				 "is text)",
 				 path, lineno);
 			goto out;
 		}
-		memcpy(line, raw, (size_t)got + 1);
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = 0;
@@ -320,7 +321,7 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 	}
 	rc = 0;
 out:
-	free(raw);
+	free(line);
 	fclose(f);
 	return rc;
 }
