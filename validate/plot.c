@@ -73,12 +73,13 @@ static int find_gnuplot(char *buf, size_t cap)
 	return -1;
 }
 
-int ukf_validate_plot_check(const char *dir, char *err, size_t errlen)
+/* ukf_validate_plot_check, gnuplot's path into prog (cap bytes). */
+static int plot_ready(const char *dir, char *prog, size_t cap, char *err,
+		      size_t errlen)
 {
-	char prog[4096];
 	struct stat sb;
 
-	if (find_gnuplot(prog, sizeof(prog)) < 0)
+	if (find_gnuplot(prog, cap) < 0)
 		return fail(err, errlen,
 			    "--plot needs gnuplot (Debian: apt-get install "
 			    "gnuplot-nox; or UKF_GNUPLOT=PROGRAM): no plot "
@@ -96,6 +97,13 @@ int ukf_validate_plot_check(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+int ukf_validate_plot_check(const char *dir, char *err, size_t errlen)
+{
+	char prog[4096];
+
+	return plot_ready(dir, prog, sizeof(prog), err, errlen);
+}
+
 int ukf_validate_plot(const ukf_validate_result_t *r, const char *dir,
 		      char *err, size_t errlen)
 {
@@ -103,8 +111,7 @@ int ukf_validate_plot(const ukf_validate_result_t *r, const char *dir,
 	FILE *f;
 	int blk = 0;
 
-	if (ukf_validate_plot_check(dir, err, errlen) < 0 ||
-	    find_gnuplot(prog, sizeof(prog)) < 0)
+	if (plot_ready(dir, prog, sizeof(prog), err, errlen) < 0)
 		return -1;
 	/* an earlier comparison's plot of a kind this one lacks would
 	 * stay beside the new plots as if it were of this one */
