@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -93,10 +94,15 @@ static const char usage[] =
     "done, 1 failed (etcd unreachable, ...), 2 bad command line, plan or\n"
     "cluster file, 77 no usable /dev/kvm.\n";
 
-static int bad(const char *fmt, const char *arg)
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "ukfork calibrate: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n(try `ukfork calibrate --help`)\n");
 	return 2;
 }
@@ -828,6 +834,11 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 			return bad("%s given twice", a);
 		if (!v)
 			return bad("%s needs a value", a);
+		/* every option takes a value: an option in its place is a
+		 * value forgotten (--out --note x wrote a file named --note) */
+		if (v[0] == '-' && v[1] == '-' && v[2])
+			return bad("%s needs a value (found the option '%s')",
+				    a, v);
 		i++;
 		if (!strcmp(a, "--backend"))
 			backend = v;
