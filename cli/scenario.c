@@ -697,6 +697,29 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 			goto out;
 		}
 	}
+	/* --seed over a seed the scenario computes from a swept param():
+	 * every point would run with --seed, as identical runs under
+	 * labels that differ (the up-front check sees only lists). */
+	struct entry *se = scen_entry_find(sc, "seed");
+	struct conv sv;
+	const char *why;
+	if (mode == M_SETUP && sc->o->seed_set && se && se->nvals &&
+	    !scen_val_convert(ST_INT, scen_entry_value(&r, se), &sv, &why)) {
+		if (sc->seed_seen && sv.u != sc->seed) {
+			scen_run_fail(&r, UKF_RUN_BAD,
+				      "%s: setting 'seed' is %" PRIu64
+				      " at sweep point %s but %" PRIu64
+				      " at the first: --seed %" PRIu64
+				      " would replace both (the same runs "
+				      "under other labels); drop --seed, or "
+				      "sweep the seed without it",
+				      se->where, sv.u, label, sc->seed,
+				      sc->o->seed);
+			goto out;
+		}
+		sc->seed = sv.u;
+		sc->seed_seen = 1;
+	}
 	if (scen_build_config(&r, &cf))
 		goto out;
 	if (mode == M_RUN && scen_storing(sc)) {
@@ -1081,6 +1104,20 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 				}
 		if (e->nvals > 1)
 			npoints *= e->nvals;
+	}
+	/* --seed replaces every run's seed: a seed swept by list or given
+	 * by --set too would label identical runs as different seeds */
+	struct entry *se = scen_entry_find(&sc, "seed");
+	if (o->seed_set && se && (se->nvals > 1 || se->from_cli)) {
+		fprintf(msg,
+			"ukfork run: --seed %" PRIu64 " and setting 'seed' "
+			"(%s%s) both give the seed: --seed would replace %s "
+			"(the same runs under other labels); give one of "
+			"them\n",
+			o->seed, se->where,
+			se->nvals > 1 ? ", a sweep" : "",
+			se->nvals > 1 ? "every value of the sweep" : "its value");
+		goto done;
 	}
 	if (npoints > 100000) {
 		fprintf(msg, "ukfork run: %zu sweep points: too many\n",

@@ -127,6 +127,27 @@ progress)
 	[ -s "$T/err" ] && fail "progress on a non-terminal stderr: $(cat "$T/err")"
 	expect_out "^run c=2 rep 0: "
 	;;
+seed_override)
+	# --seed replaces every run's seed: beside a seed swept by a list
+	# (the scenario's or --set's), given by --set or computed from a
+	# swept param, each point would be the same run under another
+	# label. Refused (exit 2) before anything is stored
+	for a in "--set s=3,4 --set seed=1,2" "--set s=3 --set seed=7"; do
+		# shellcheck disable=SC2086 # a holds several arguments
+		run run "$S/sweep_computed.lua" --seed 5 $a --db "$T/db"
+		expect_rc 2
+		expect_err "ukfork run: --seed 5 and setting 'seed' (--set seed=.*) both give the seed"
+		[ -f "$T/db" ] && fail "$a: a database was written"
+	done
+	run run "$S/sweep_computed.lua" --seed 5 --set s=3,4 --db "$T/db"
+	expect_rc 2
+	expect_err "sweep_computed.lua:11: setting 'seed' is 4 at sweep point s=4 but 3 at the first: --seed 5 would replace both"
+	[ -f "$T/db" ] && fail "computed seed: a database was written"
+	# a seed the same at every point is --seed's to replace (documented)
+	run run "$S/sweep_computed.lua" --seed 5 --set s=3 --set d=1,2 --db "$T/db" --quiet
+	expect_rc 0
+	[ "$(q "$T/db" "select group_concat(seed, ',') from runs")" = "5,5" ] || fail "--seed over one seed: $(q "$T/db" "select group_concat(seed, ',') from runs")"
+	;;
 cores)
 	# cluster{cores}: 200 instances of 100 ms of work started together on
 	# one host share its 8 cores (processor sharing): the last ends at
