@@ -1230,6 +1230,20 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 				"for the statistics\n",
 				npoints * reps, o->db_path, o->db_path);
 	}
+	/* Without --db the summary is the only result: output that could
+	 * not be written (a full disk, a closed stdout) is a failure. */
+	if (sc.rank == 0) {
+		int e = fflush(out) ? errno : ferror(out) ? EIO : 0;
+		if (e) {
+			fprintf(msg, "ukfork run: writing the output failed: "
+				     "%s%s%s%s\n",
+				strerror(e),
+				o->db_path ? " (the runs are stored in " : "",
+				o->db_path ? o->db_path : "",
+				o->db_path ? ")" : "");
+			goto done;
+		}
+	}
 	code = UKF_RUN_OK;
 done:
 	if (sc.trace && fclose(sc.trace) && code == UKF_RUN_OK) {

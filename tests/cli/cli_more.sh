@@ -454,6 +454,15 @@ run_outputs)
 	# a trace that cannot be written (a full disk) fails the run
 	run run "$S/ok.lua" --trace /dev/full --quiet; expect_rc 1
 	expect_err "ukfork run: writing the trace '/dev/full' failed: No space left on device"
+	# so does a summary that cannot be written (without --db, the only
+	# result): exit 1 naming the error, and where the runs are if stored
+	"$UKFORK" run "$S/ok.lua" >/dev/full 2>"$T/err"; rc=$?
+	expect_rc 1; expect_err "ukfork run: writing the output failed: No space left on device"
+	"$UKFORK" run "$S/ok.lua" --db "$T/full.db" >/dev/full 2>"$T/err"; rc=$?
+	expect_rc 1; expect_err "writing the output failed: No space left on device (the runs are stored in $T/full.db)"
+	[ "$(q "$T/full.db" "select count(*) from runs")" = 1 ] || fail "the run was not stored"
+	"$UKFORK" run "$S/ok.lua" --quiet >/dev/full 2>"$T/err"; rc=$?
+	expect_rc 0
 	# coroutine.yield in a process woken from sleep() is refused at its
 	# line, as on its first step
 	refused 'process(function() sleep(1); coroutine.yield(5) end)' "coroutine.yield is reserved: a process suspends itself only through sleep, wait or ready"
