@@ -913,6 +913,9 @@ static int cmp_entry(const void *a, const void *b)
 	return (x->order > y->order) - (x->order < y->order);
 }
 
+/* The most sweep points of one `ukfork run`. */
+#define SWEEP_MAX 100000
+
 /* The largest scenario file read (a scenario is a script, not data). */
 #define SCRIPT_MAX (64u << 20)
 
@@ -1024,6 +1027,7 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	uint32_t *point = NULL;
 	struct summary *sums = NULL;
 	size_t npoints = 1, nsums = 0;
+	int more = 0; /* npoints only a lower bound (past SWEEP_MAX) */
 	char err[ERR_MAX];
 	FILE *null = NULL;	/* ranks > 0: where their output goes */
 	int diverged = 0;	/* ranks went their own ways (pass 3) */
@@ -1102,8 +1106,12 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 						e->where, e->name, err);
 					goto done;
 				}
-		if (e->nvals > 1)
+		/* past the limit, stop counting: a product of many long
+		 * lists wrapped around (2^64 points made 0 runs, exit 0) */
+		if (e->nvals > 1 && npoints <= SWEEP_MAX)
 			npoints *= e->nvals;
+		else if (e->nvals > 1)
+			more = 1;
 	}
 	/* --seed replaces every run's seed: a seed swept by list or given
 	 * by --set too would label identical runs as different seeds */
@@ -1119,9 +1127,10 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			se->nvals > 1 ? "every value of the sweep" : "its value");
 		goto done;
 	}
-	if (npoints > 100000) {
-		fprintf(msg, "ukfork run: %zu sweep points: too many\n",
-			npoints);
+	if (npoints > SWEEP_MAX) {
+		fprintf(msg, "ukfork run: %s%zu sweep points: too many (at "
+			     "most %d)\n",
+			more ? "more than " : "", npoints, SWEEP_MAX);
 		goto done;
 	}
 	point = calloc(sc.nents ? sc.nents : 1, sizeof(*point));

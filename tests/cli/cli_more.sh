@@ -451,6 +451,12 @@ run_outputs)
 	printf '%s\n%s\n' "$HEAD" 'local a, b = param("a", 1), param("b", 1)' >"$T/s.lua"
 	run run "$T/s.lua" --set "a=$(seq -s, 1 400)" --set "b=$(seq -s, 1 400)" --db "$T/db"
 	expect_rc 2; expect_err "ukfork run: 160000 sweep points: too many"; no_runs "$T/db"
+	# eight lists of 256 values: 2^64 points, which wrapped around to 0
+	# (no run, exit 0), are refused as well
+	printf '%s\n' 'local function seq(n) local t = {} for i = 1, n do t[i] = i end return t end' \
+		'for i = 1, 8 do param("p" .. i, seq(256)) end' >"$T/s.lua"
+	run run "$T/s.lua" --db "$T/db"
+	expect_rc 2; expect_err "ukfork run: more than 16777216 sweep points: too many (at most 100000)"; no_runs "$T/db"
 	# a trace that cannot be written (a full disk) fails the run
 	run run "$S/ok.lua" --trace /dev/full --quiet; expect_rc 1
 	expect_err "ukfork run: writing the trace '/dev/full' failed: No space left on device"
