@@ -286,6 +286,14 @@ ukf_db_t *ukf_db_open(const char *path, char *err, size_t errlen)
 		sq_fail(db, "cannot open");
 		goto fail;
 	}
+	/* SQLite falls back to reading a file it may not write: refuse it
+	 * now, not with "attempt to write a readonly database" at the
+	 * first run (or "cannot read" from the schema check under WAL). */
+	if (sqlite3_db_readonly(db->sq, "main") == 1) {
+		db_fail(db, "%s: cannot write: no write permission on the file",
+			path);
+		goto fail;
+	}
 	/*
 	 * A run holds the write lock from begin to commit, which can take
 	 * minutes: a second writer's ukf_db_run_begin waits up to 10 min.
@@ -294,8 +302,16 @@ ukf_db_t *ukf_db_open(const char *path, char *err, size_t errlen)
 	int empty;
 	/* Refuse foreign files before touching them (journal mode writes). */
 	if (ukf_results_check_schema(db->sq, db->path, &empty, db->err,
-				     sizeof db->err) < 0)
+				     sizeof db->err) < 0) {
+		/* a WAL file whose DB-shm cannot be made: not a read error */
+		if ((sqlite3_errcode(db->sq) & 0xff) == SQLITE_READONLY)
+			db_fail(db,
+				"%s: cannot write: %s (DB-wal and DB-shm must "
+				"be created beside it: no write permission on "
+				"its directory?)",
+				path, sqlite3_errmsg(db->sq));
 		goto fail;
+	}
 	/*
 	 * WAL: readers (`ukfork report`) never block the writer. synchronous
 	 * NORMAL: a commit survives a crash of the process; after a power

@@ -422,6 +422,31 @@ usage_more)
 	expect_rc 2; expect_err "ukfork agent status: --cluster FILE is required"
 	run validate; expect_rc 2; expect_err "ukfork validate: missing SCENARIO.lua (or --from-db DB)"
 	;;
+db_readonly)
+	# a database this user may not write is refused when it is opened,
+	# naming why, not at the first run with "attempt to write a readonly
+	# database" (or "cannot read" from the schema check): a read-only
+	# file, and a writable file in a directory where its DB-wal and
+	# DB-shm cannot be made; exit 1, nothing stored
+	as_other() {
+		if [ "$(id -u)" = 0 ]; then
+			setpriv --reuid=65534 --regid=65534 --clear-groups "$UKFORK" "$@" >"$T/out" 2>"$T/err"; rc=$?
+		else
+			run "$@"
+		fi
+	}
+	[ "$(id -u)" != 0 ] || command -v setpriv >/dev/null || { echo "SKIP: root without setpriv"; exit 77; }
+	mkdir "$T/ro"
+	run run "$S/ok.lua" --db "$T/ro/db" --quiet; expect_rc 0
+	chmod 755 "$T" "$T/ro"; chmod 444 "$T/ro/db"
+	as_other run "$S/ok.lua" --db "$T/ro/db" --quiet
+	expect_rc 1; expect_err "ukfork run: $T/ro/db: cannot write: no write permission on the file"
+	chmod 555 "$T/ro"; chmod 666 "$T/ro/db"
+	as_other run "$S/ok.lua" --db "$T/ro/db" --quiet
+	chmod 755 "$T/ro"
+	expect_rc 1; expect_err "ukfork run: $T/ro/db: cannot write: attempt to write a readonly database (DB-wal and DB-shm must be created beside it: no write permission on its directory?)"
+	[ "$(q "$T/ro/db" "select count(*) from runs")" = 1 ] || fail "a run was stored"
+	;;
 db_write_fail)
 	# a write to the database that fails (a trigger raises "disk full")
 	# while the run is recorded, when an instance ends, when a node is
