@@ -1235,9 +1235,10 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 		print_summary(out, sums, npoints);
 		if (o->db_path)
 			fprintf(out,
-				"%zu runs stored in %s: `ukfork report %s` "
+				"%zu run%s stored in %s: `ukfork report %s` "
 				"for the statistics\n",
-				npoints * reps, o->db_path, o->db_path);
+				npoints * reps, plural(npoints * reps),
+				o->db_path, o->db_path);
 	}
 	/* Without --db the summary is the only result: output that could
 	 * not be written (a full disk, a closed stdout) is a failure. */
