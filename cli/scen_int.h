@@ -638,6 +638,7 @@ struct scen_run_end {
 	uint64_t events, spawn_errors;
 	ukf_ns_t end;
 	uint64_t rows_twice; /* rows of requests that ended twice, not stored */
+	ukf_ns_t duration;   /* the run's, for rank 0's progress line (MPI) */
 };
 
 /* 1 if runs are stored (--db: the database here, or at rank 0). */

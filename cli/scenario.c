@@ -212,44 +212,65 @@ static void fmt_eta(double s, char *buf, size_t cap)
 
 /*
  * One progress line on the message stream: the sweep point and run of
- * how many, this run's label and rep, world time, events (and per second
- * of the event loop, sim) and the ETA of the whole command: the rest of
- * this run at its pace so far, then the runs left at the mean wall time
- * of those finished. On a terminal the line is rewritten in place ("\r",
- * then "erase to the end of the line"); elsewhere (--progress) each is a
- * line of its own. `last`: the run's event loop has ended.
+ * how many, this run's label and rep (and the rank that made it, under
+ * MPI, when not rank 0), world time, events (and per second of the event
+ * loop, sim) and the ETA of the whole command: the rest of this run at
+ * its pace so far, then the runs left at the mean wall time of those
+ * finished, spread over the ranks. On a terminal the line is rewritten in
+ * place ("\r", then "erase to the end of the line"); elsewhere
+ * (--progress) each is a line of its own. `last`: the run's event loop
+ * has ended. el: its event loop's wall time so far; rest: the wall time
+ * it still needs (NAN: unknown).
  */
+static void progress_print(struct scen *sc, const char *label, uint32_t rep,
+			   int rank, ukf_ns_t now, ukf_ns_t duration,
+			   uint64_t ev, double el, double rest, int last)
+{
+	double per = (sc->wall_done + el + rest) / (double)(sc->runs_done + 1);
+	size_t total = sc->npoints * sc->reps;
+	size_t after = total > sc->runs_done ? total - sc->runs_done - 1 : 0;
+	char eta[32], rate[48] = "", by[32] = "";
+	fmt_eta(rest + (double)after * per / (sc->size > 1 ? sc->size : 1),
+		eta, sizeof(eta));
+	if (sc->world->simulated) /* on kvm the loop mostly waits: no rate */
+		snprintf(rate, sizeof(rate), ", %.2f M events/s",
+			 el > 0 ? (double)ev / el / 1e6 : 0.0);
+	if (rank > 0)
+		snprintf(by, sizeof(by), " (rank %d)", rank);
+	int tty = isatty(fileno(sc->msg));
+	fprintf(sc->msg,
+		"%spoint %zu/%zu, run %zu/%zu: %s rep %u%s: %.3f / %.3f s world "
+		"time, %" PRIu64 " event%s%s, ETA %s%s",
+		tty ? "\r" : "", sc->point_no + 1, sc->npoints,
+		sc->runs_done + 1, total, label, rep, by, (double)now / 1e9,
+		(double)duration / 1e9, ev, plural(ev), rate, eta,
+		!tty   ? "\n"
+		: last ? "\033[K\n"
+		       : "\033[K");
+	fflush(sc->msg);
+}
+
+/* The progress line of run r, running here (t_loop: its loop's start). */
 static void progress_line(struct run *r, const char *label, double t_loop,
 			  int last)
 {
-	struct scen *sc = r->sc;
 	double el = wall_now() - t_loop;
 	ukf_ns_t now = r->world.ops->now(r->world.w);
-	uint64_t ev = r->world.ops->events(r->world.w);
 	double rest = 0; /* of this run */
 	if (!last)
 		rest = now > 0 && now < r->duration
 			   ? el * (double)(r->duration - now) / (double)now
 			   : NAN;
-	double per = (sc->wall_done + el + rest) / (double)(sc->runs_done + 1);
-	size_t total = sc->npoints * sc->reps;
-	size_t after = total > sc->runs_done ? total - sc->runs_done - 1 : 0;
-	char eta[32], rate[48] = "";
-	fmt_eta(rest + (double)after * per, eta, sizeof(eta));
-	if (sc->world->simulated) /* on kvm the loop mostly waits: no rate */
-		snprintf(rate, sizeof(rate), ", %.2f M events/s",
-			 el > 0 ? (double)ev / el / 1e6 : 0.0);
-	int tty = isatty(fileno(sc->msg));
-	fprintf(sc->msg,
-		"%spoint %zu/%zu, run %zu/%zu: %s rep %u: %.3f / %.3f s world "
-		"time, %" PRIu64 " event%s%s, ETA %s%s",
-		tty ? "\r" : "", sc->point_no + 1, sc->npoints,
-		sc->runs_done + 1, total, label, r->rep, (double)now / 1e9,
-		(double)r->duration / 1e9, ev, plural(ev), rate, eta,
-		!tty   ? "\n"
-		: last ? "\033[K\n"
-		       : "\033[K");
-	fflush(sc->msg);
+	progress_print(r->sc, label, r->rep, 0, now, r->duration,
+		       r->world.ops->events(r->world.w), el, rest, last);
+}
+
+/* 1 if runs show progress lines: --progress, or a terminal unless
+ * --quiet; under MPI on rank 0 only. */
+static int progress_on(const struct scen *sc)
+{
+	return sc->rank == 0 &&
+	       (sc->o->progress || (!sc->o->quiet && isatty(fileno(sc->msg))));
 }
 
 /* Lua's allocator, counting allocations (UKF_LUA_ALLOCS=1 prints them). */
@@ -670,9 +691,7 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	double t0 = wall_now();
 	/* Progress lines: --progress, or a terminal unless --quiet; under
 	 * MPI from rank 0 only. */
-	int progress = mode == M_RUN && sc->rank == 0 &&
-		       (sc->o->progress ||
-			(!sc->o->quiet && isatty(fileno(sc->msg))));
+	int progress = mode == M_RUN && progress_on(sc);
 	int ticked = 0; /* a progress line was printed during this run */
 	ukf_ns_t end = 0;
 	uint64_t events = 0;
@@ -832,6 +851,7 @@ out:
 			      sc->o->trace_path, strerror(errno));
 	e.wall = wall_now() - t0;
 	e.loop_wall = loop_wall;
+	e.duration = r.duration;
 	e.events = events;
 	e.end = end;
 	e.spawn_errors = r.spawn_errors;
@@ -1216,9 +1236,19 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 				else if (scen_replay(&sc, jn.p, jn.n, &sums[p],
 						     &e, err, sizeof(err)))
 					c = UKF_RUN_FAILED;
-				else
+				else {
+					/* its final state, as a run here
+					 * ends with one (--progress: every
+					 * run has a line) */
+					if (progress_on(&sc))
+						progress_print(
+						    &sc, sums[p].label, rep,
+						    owner, e.end, e.duration,
+						    e.events, e.loop_wall, 0,
+						    1);
 					run_done(&sc, &sums[p], sums[p].label,
 						 rep, &e);
+				}
 			}
 			if (c) {
 				if (sc.size > 1)
