@@ -292,9 +292,21 @@ int scen_lua_scalar(lua_State *L, int idx, int *is_num, double *num,
 		return 0;
 	}
 	if (t == LUA_TSTRING) {
+		size_t len;
+		const char *sv = lua_tolstring(L, idx, &len);
+		if (len >= cap) {
+			/* it was cut to cap - 1 bytes without a word: a
+			 * param() then gave the scenario other text */
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "a text value of %zu bytes ('%.40s...'): at "
+				 "most %zu bytes",
+				 len, sv, cap - 1);
+			luaL_error(L, "%s", msg);
+		}
 		*is_num = 0;
 		*num = 0;
-		snprintf(buf, cap, "%s", lua_tostring(L, idx));
+		snprintf(buf, cap, "%s", sv);
 		return 0;
 	}
 	if (t == LUA_TBOOLEAN) {
@@ -317,6 +329,24 @@ const struct val *scen_entry_value(struct run *r, const struct entry *e)
 	return &e->vals[k < e->nvals ? k : 0];
 }
 
+/* A text value of setting `name` too long for buf (cap bytes): a Lua
+ * error naming the setting, before scen_lua_scalar's own, which cannot. */
+static void check_len(lua_State *L, int idx, const char *name, size_t cap)
+{
+	size_t len;
+	if (lua_type(L, idx) != LUA_TSTRING)
+		return;
+	const char *sv = lua_tolstring(L, idx, &len);
+	if (len < cap)
+		return;
+	char msg[WHERE_MAX + 200];
+	snprintf(msg, sizeof(msg),
+		 "setting '%.64s': a text value of %zu bytes ('%.40s...'): "
+		 "at most %zu bytes",
+		 name, len, sv, cap - 1);
+	luaL_error(L, "%s", msg);
+}
+
 /*
  * A later pass (SETUP, RUN) gives setting e, declared on the first pass,
  * the Lua value at idx. A list must be the first pass's list (the sweep
@@ -334,6 +364,7 @@ static void declare_again(lua_State *L, struct run *r, struct entry *e, int idx)
 		lua_Integer n = luaL_len(L, idx);
 		if (n == 1 && e->nvals == 1) { /* { v }: one value */
 			lua_geti(L, idx, 1);
+			check_len(L, -1, e->name, sizeof(buf));
 			got = scen_lua_scalar(L, -1, &is_num, &num, buf,
 					      sizeof(buf));
 			lua_pop(L, 1);
@@ -342,6 +373,7 @@ static void declare_again(lua_State *L, struct run *r, struct entry *e, int idx)
 		int same = n >= 1 && (size_t)n == e->nvals;
 		for (lua_Integer k = 1; same && k <= n; k++) {
 			lua_geti(L, idx, k);
+			check_len(L, -1, e->name, sizeof(buf));
 			same = !scen_lua_scalar(L, -1, &is_num, &num, buf,
 					   sizeof(buf)) &&
 			       !strcmp(buf, e->vals[k - 1].str);
@@ -363,6 +395,7 @@ static void declare_again(lua_State *L, struct run *r, struct entry *e, int idx)
 			   "first pass (%s): a swept list must not depend on "
 			   "param()",
 			   e->name, e->where);
+	check_len(L, idx, e->name, sizeof(buf));
 	got = scen_lua_scalar(L, idx, &is_num, &num, buf, sizeof(buf));
 single:
 	if (got)
@@ -445,6 +478,7 @@ void scen_declare(lua_State *L, struct run *r, const char *name, int idx)
 				   name);
 		for (lua_Integer i = 1; i <= n; i++) {
 			lua_geti(L, idx, i);
+			check_len(L, -1, name, sizeof(buf));
 			if (scen_lua_scalar(L, -1, &is_num, &num, buf,
 					    sizeof(buf)))
 				luaL_error(L,
@@ -454,7 +488,8 @@ void scen_declare(lua_State *L, struct run *r, const char *name, int idx)
 			lua_pop(L, 1);
 			val_push(e, is_num, num, buf);
 		}
-	} else if (scen_lua_scalar(L, idx, &is_num, &num, buf, sizeof(buf))) {
+	} else if (check_len(L, idx, name, sizeof(buf)),
+		   scen_lua_scalar(L, idx, &is_num, &num, buf, sizeof(buf))) {
 		luaL_error(L,
 			   "setting '%s': got a %s, expected a number, "
 			   "string or list",

@@ -57,6 +57,19 @@ settings_refused)
 	refused 'cluster { nodes = true }' "setting 'nodes': bad value 'true': expected a whole number (decimal digits)"
 	refused 'cluster { nodes = 2.5 }' "setting 'nodes': bad value '2.5': expected a whole number >= 0"
 	refused 'cluster { nodes = print }' "setting 'nodes': got a function, expected a number, string or list"
+	# a text value longer than 255 bytes was cut there without a word
+	# (a param() gave the scenario 255 of its 300 bytes): refused, alone,
+	# in a list, computed on a later pass, or as a built-in's value
+	refused 'local v = param("v", string.rep("x", 300))' "setting 'v': a text value of 300 bytes ('xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'): at most 255 bytes"
+	refused 'param("v", {"a", string.rep("x", 256)})' "setting 'v': a text value of 256 bytes"
+	refused 'local n = param("n", 1); param("w", string.rep("x", 250 + n))' "setting 'w': a text value of 256 bytes" --set n=1,6
+	refused 'run { model = string.rep("m", 300) }' "setting 'model': a text value of 300 bytes"
+	# 255 bytes are given whole; --set gives any length
+	printf '%s\n' 'local v = param("v", string.rep("x", 255))' 'process(function() log("len", #v) end)' >"$T/s.lua"
+	run run "$T/s.lua" --trace "$T/tr" --quiet; expect_rc 0
+	grep -q " lua len 255$" "$T/tr" || fail "255 bytes: $(grep ' len ' "$T/tr")"
+	run run "$T/s.lua" --trace "$T/tr" --quiet --set "v=$(printf '%300s' '' | tr ' ' y)"; expect_rc 0
+	grep -q " lua len 300$" "$T/tr" || fail "--set of 300 bytes: $(grep ' len ' "$T/tr")"
 	refused 'cluster { [1] = 2 }' "cluster{}: keys must be names"
 	refused 'policy { placement = {} }' "setting 'placement': empty list of values"
 	refused 'policy { placement = { {} } }' "setting 'placement': value 1 is a table, expected a number or string"
