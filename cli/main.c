@@ -74,7 +74,7 @@ static const char usage_run[] =
     "  --cluster FILE       run on the node agents (ukforkd) of the cluster\n"
     "                       FILE, one engine per node (implies --backend kvm;\n"
     "                       --template-dir is then a directory at the agents)\n"
-    "  --quiet              no summary table, no progress\n"
+    "  --quiet              no per-run lines, summary table or progress\n"
     "  --progress           progress on stderr even when it is not a terminal\n"
     "                       (or with --quiet): a line at the end of each run\n"
     "                       at least. By default, on a terminal, runs over a\n"
