@@ -276,6 +276,25 @@ static size_t entry_dup(const struct entry *e)
 /* ------------------------------------------------------------------ */
 /* Declaring settings from the script.                                  */
 
+/*
+ * x as the shortest text that reads back as x ("0.1", not %.17g's
+ * "0.10000000000000001"): the text names sweep points in labels, where
+ * --set r=0.1 gives "0.1", and runs with one label are one configuration.
+ */
+static void shortest(char *buf, size_t cap, double x)
+{
+	/* a whole float keeps its digits (1e16 is a count, not "1e+16") */
+	if (x == floor(x) && fabs(x) < 9.2e18) {
+		snprintf(buf, cap, "%.0f", x);
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, cap, "%.*g", prec, x);
+		if (strtod(buf, NULL) == x)
+			return;
+	}
+}
+
 /* Read a scalar Lua value at idx into (is_num, num, text). */
 int scen_lua_scalar(lua_State *L, int idx, int *is_num, double *num,
 		      char *buf, size_t cap)
@@ -288,7 +307,7 @@ int scen_lua_scalar(lua_State *L, int idx, int *is_num, double *num,
 			snprintf(buf, cap, "%lld",
 				 (long long)lua_tointeger(L, idx));
 		else
-			snprintf(buf, cap, "%.17g", *num);
+			shortest(buf, cap, *num);
 		return 0;
 	}
 	if (t == LUA_TSTRING) {

@@ -81,6 +81,17 @@ label)
 	# beside a swept setting, in the scenario's order
 	run run "$S/sweep_computed.lua" --set pl=local,least-loaded --set c=2
 	expect_rc 0; expect_out "^c=2 pl=local "; expect_out "^c=2 pl=least-loaded "
+	# a decimal swept in the file is labelled as --set writes it (r=0.1,
+	# not %.17g's r=0.10000000000000001): runs added later with --set
+	# r=0.1 are more replications of that configuration, not another
+	printf '%s\n' 'local r = param("r", {0.1, 0.25})' 'run { duration = "1s" }' \
+		'app("a", "mem=64M init=1ms work=1ms")' 'poisson { app = "a", rate = 100 * r }' >"$T/f.lua"
+	run run "$T/f.lua" --db "$T/f.db"; expect_rc 0; expect_out "^r=0.1 "
+	run run "$T/f.lua" --set r=0.1 --seed 2 --db "$T/f.db" --quiet; expect_rc 0
+	[ "$(q "$T/f.db" "select group_concat(config, ';') from (select config from runs order by id)")" = "r=0.1;r=0.25;r=0.1" ] || fail "labels: $(q "$T/f.db" "select group_concat(config, ';') from runs")"
+	run report "$T/f.db"; expect_rc 0
+	grep -q "^== scenario .*f.lua (sha [0-9a-f]*), 2 configurations$" "$T/out" || fail "report: $(grep '^== ' "$T/out")"
+	grep -Eq "^  runs \(replications\) +2 +1$" "$T/out" || fail "report: $(grep 'runs (rep' "$T/out")"
 	;;
 window)
 	# no arrival at or after the end of its window: stop, or the run's end
