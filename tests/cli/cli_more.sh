@@ -435,6 +435,25 @@ usage_more)
 	expect_rc 2; expect_err "ukfork agent status: --cluster FILE is required"
 	run validate; expect_rc 2; expect_err "ukfork validate: missing SCENARIO.lua (or --from-db DB)"
 	;;
+db_busy)
+	# another process holds the database's write lock (sqlite3 here, as
+	# a run of another ukfork run does while it lasts): the run waits
+	# for it and says so on stderr after 2 s (it looked hung), then
+	# stores its run. The holder lets go once the message is there (at
+	# most 60 s: then the message is missing and the case fails)
+	run run "$S/ok.lua" --db "$T/db" --quiet; expect_rc 0
+	printf '%s\n' 'BEGIN IMMEDIATE;' ".shell touch '$T/held'; i=0; while [ \$i -lt 600 ] && ! grep -q waiting '$T/err'; do sleep 0.1; i=\$((i + 1)); done" 'COMMIT;' |
+		sqlite3 "$T/db" >/dev/null 2>&1 &
+	holder=$!
+	i=0; while [ ! -f "$T/held" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -f "$T/held" ] || fail "sqlite3 did not take the lock"
+	run run "$S/ok.lua" --db "$T/db" --quiet
+	wait "$holder"
+	expect_rc 0
+	expect_err "ukfork: $T/db: waiting for another process that is writing to it (another run's end; up to 10 minutes)"
+	[ "$(grep -c waiting "$T/err")" = 1 ] || fail "the wait is not said once"
+	[ "$(q "$T/db" "select count(*) from runs")" = 2 ] || fail "the run was not stored after the wait"
+	;;
 db_readonly)
 	# a database this user may not write is refused when it is opened,
 	# naming why, not at the first run with "attempt to write a readonly
