@@ -483,8 +483,25 @@ void scen_declare(lua_State *L, struct run *r, const char *name, int idx)
 		luaL_error(L, "out of memory");
 	e->seen = 1;
 	e->order = sc->declared++;
-	if (e->from_cli)
-		return; /* --set wins over the script */
+	if (e->from_cli) {
+		/* --set wins over the script; of a param whose default is a
+		 * boolean (or a list of them), true and false are booleans */
+		int t = lua_type(L, idx);
+		if (t == LUA_TTABLE) {
+			t = lua_geti(L, idx, 1);
+			lua_pop(L, 1);
+		}
+		for (size_t i = 0; t == LUA_TBOOLEAN && e->builtin < 0 &&
+				   i < e->nvals;
+		     i++)
+			if (!e->vals[i].is_num &&
+			    (!strcmp(e->vals[i].str, "true") ||
+			     !strcmp(e->vals[i].str, "false"))) {
+				e->vals[i].is_num = 1;
+				e->vals[i].num = !strcmp(e->vals[i].str, "true");
+			}
+		return;
+	}
 	snprintf(e->where, sizeof(e->where), "%s", where);
 	idx = lua_absindex(L, idx);
 	char buf[256];
@@ -572,9 +589,20 @@ int scen_l_runcfg(lua_State *L)
 	return l_group(L, "run");
 }
 
+/* 1 if v holds a Lua boolean (scen_lua_scalar: the number 0 or 1 with
+ * the text false or true). */
+static int val_bool(const struct val *v)
+{
+	return v->is_num && (!strcmp(v->str, "true") || !strcmp(v->str, "false"));
+}
+
 static void push_val(lua_State *L, const struct val *v)
 {
-	if (v->is_num) {
+	if (val_bool(v)) {
+		/* not the number 0: it is true to Lua, and a swept flag
+		 * param("f", {true, false}) took one branch at both points */
+		lua_pushboolean(L, v->num != 0);
+	} else if (v->is_num) {
 		if (v->num == floor(v->num) && fabs(v->num) < 9e15)
 			lua_pushinteger(L, (lua_Integer)v->num);
 		else

@@ -489,9 +489,12 @@ static char *settings_json(struct run *r, const struct cfg *cf)
 		if (en->builtin >= 0)
 			continue;
 		const struct val *v = scen_entry_value(r, en);
+		int flag = v->is_num && (!strcmp(v->str, "true") ||
+					 !strcmp(v->str, "false"));
 		jadd(sub, en->name,
-		     v->is_num ? ukf_json_num(v->num, "%.17g")
-			       : ukf_json_str(v->str),
+		     flag	 ? json_object_new_boolean(v->num != 0)
+		     : v->is_num ? ukf_json_num(v->num, "%.17g")
+				 : ukf_json_str(v->str),
 		     &bad);
 	}
 	const char *txt = bad ? NULL

@@ -138,6 +138,30 @@ progress)
 	[ -s "$T/err" ] && fail "progress on a non-terminal stderr: $(cat "$T/err")"
 	expect_out "^run c=2 rep 0: "
 	;;
+bool_param)
+	# a boolean param is a boolean in the scenario (it came as the number
+	# 0 or 1, true to Lua: a swept flag took one branch at both points),
+	# and so are true and false given by --set for it; settings_json
+	# holds JSON booleans, the same for both, so report pools them
+	printf '%s\n' 'local f = param("f", {true, false})' 'local g = param("g", false)' \
+		'run { duration = "1ms" }' \
+		'process(function() log("flags", type(f), f and "on" or "off", type(g), g and "on" or "off", tostring(setting("f"))) end)' >"$T/b.lua"
+	run run "$T/b.lua" --trace "$T/t1" --db "$T/db" --quiet; expect_rc 0
+	[ "$(grep ' lua flags ' "$T/t1" | cut -d' ' -f4- | tr '\n' ';')" = "boolean on boolean off true;boolean off boolean off false;" ] ||
+		fail "flags: $(grep ' lua flags ' "$T/t1")"
+	run run "$T/b.lua" --set f=false --set g=true --seed 2 --trace "$T/t2" --db "$T/db" --quiet; expect_rc 0
+	[ "$(grep ' lua flags ' "$T/t2" | cut -d' ' -f4-)" = "boolean off boolean on false" ] ||
+		fail "--set flags: $(grep ' lua flags ' "$T/t2")"
+	got=$(q "$T/db" "select group_concat(config || ':' || json_extract(settings_json, '$.params'), ';') from (select * from runs order by id)")
+	[ "$got" = 'f=true:{"f":true,"g":false};f=false:{"f":false,"g":false};f=false g=true:{"f":false,"g":true}' ] ||
+		fail "settings_json params: $got"
+	run run "$T/b.lua" --set f=false --seed 3 --db "$T/db" --quiet; expect_rc 0
+	run report "$T/db"; expect_rc 0
+	grep -q "^== scenario .*b.lua (sha [0-9a-f]*), 3 configurations$" "$T/out" || fail "report: $(grep '^== ' "$T/out")"
+	# other text stays text (documented: --set gives strings)
+	run run "$T/b.lua" --set f=maybe --trace "$T/t3" --quiet; expect_rc 0
+	grep -q ' lua flags string on ' "$T/t3" || fail "f=maybe: $(grep ' lua flags ' "$T/t3")"
+	;;
 seed_override)
 	# --seed replaces every run's seed: beside a seed swept by a list
 	# (the scenario's or --set's), given by --set or computed from a
