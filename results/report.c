@@ -955,9 +955,13 @@ static void put_escaped(FILE *out, const char *s, size_t max)
 /* A method description on one line: "\n  " folded into a space. */
 static struct json_object *j_oneline(const char *s)
 {
-	char buf[512];
+	/* as long as s: no description is cut (a fixed 512 bytes cut
+	 * template_boot_method's last words) */
+	char *buf = malloc(strlen(s) + 1);
 	size_t n = 0;
-	for (; *s && n + 1 < sizeof buf; s++) {
+	if (!buf)
+		return NULL;
+	for (; *s; s++) {
 		if (*s == '\n') {
 			buf[n++] = ' ';
 			while (s[1] == ' ')
@@ -967,7 +971,9 @@ static struct json_object *j_oneline(const char *s)
 		}
 	}
 	buf[n] = 0;
-	return ukf_json_str(buf);
+	struct json_object *o = ukf_json_str(buf);
+	free(buf);
+	return o;
 }
 
 static struct json_object *j_num(double x)

@@ -93,6 +93,7 @@ missing_file)
 ok_run)
 	run run "$S/ok.lua" --db "$T/db"; expect_rc 0
 	expect_out "^default "
+	expect_out "^1 run stored in $T/db: "
 	[ "$(q "$T/db" "select count(*) from runs")" = 1 ] || fail "expected 1 run"
 	n=$(q "$T/db" "select count(*) from instances")
 	[ "$n" -gt 10 ] || fail "only $n instances stored"
