@@ -190,6 +190,18 @@ static int cmd_run(int argc, char **argv)
 				rc = bad("run", "option %s needs a value", a);
 				goto out;
 			}
+			/* an option in the value's place is a value forgotten
+			 * (--db --quiet stored the runs in a file named
+			 * --quiet) */
+			if ((v[0] == '-' && v[1] == '-' && v[2]) ||
+			    !strcmp(v, "-q") || !strcmp(v, "-h")) {
+				fprintf(stderr,
+					"ukfork run: option %s needs a value "
+					"(found the option '%s')\n(try `ukfork "
+					"run --help`)\n",
+					a, v);
+				goto out;
+			}
 			uint64_t n;
 			if (!strcmp(a, "--seed")) {
 				if (parse_u64(v, &n)) {
