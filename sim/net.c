@@ -98,6 +98,12 @@ struct sim_net {
 	uint32_t nconns, cap, free_head;
 	size_t open;
 	sim_map_t bypair; /* from<<32|to -> conn slot */
+	/* Max-min mode: from<<32|to -> when the pair's last small message
+	 * has been sent (its size at the path's rate), so the next small one
+	 * goes after it, in order; entries in the past are dropped when the
+	 * map reaches small_prune entries. */
+	sim_map_t smalls;
+	uint32_t small_prune;
 	/* per node: open connections it sends on; a send from a node with
 	 * none (most: control messages between idle pairs) skips bypair,
 	 * whose table, grown to the peak of open connections, is cold */
@@ -153,6 +159,8 @@ sim_net_t *sim_net_create(sim_queue_t *q, uint32_t nodes, ukf_ns_t latency,
 	n->u = u;
 	n->free_head = NONE;
 	sim_map_init(&n->bypair);
+	sim_map_init(&n->smalls);
+	n->small_prune = 1024;
 	return n;
 }
 
@@ -192,6 +200,7 @@ void sim_net_destroy(sim_net_t **np)
 	free(n->conns);
 	free(n->links);
 	sim_map_free(&n->bypair);
+	sim_map_free(&n->smalls);
 	free(n);
 	*np = NULL;
 }
@@ -773,6 +782,31 @@ static uint32_t conn_alloc(sim_net_t *n)
 	return n->nconns++;
 }
 
+/*
+ * Max-min mode: a small message of `bytes` on pair `key` (from<<32|to)
+ * is sent at its size over the path's rate, after the pair's previous
+ * small message (a connection sends one message after another): *sent is
+ * when it has left, before the latency. Without this a short message
+ * sent right after a longer one would overtake it. 0, or -ENOMEM.
+ */
+static int fair_small_sent(sim_net_t *n, uint64_t key, ukf_ns_t now,
+			   double bytes, ukf_ns_t *sent)
+{
+	uint64_t busy;
+	ukf_ns_t start = now;
+
+	if (sim_map_get(&n->smalls, key, &busy) && (ukf_ns_t)busy > now)
+		start = (ukf_ns_t)busy;
+	*sent = start + (ukf_ns_t)ceil(bytes / fair_path_bw(n, (uint32_t)(key >> 32),
+							     (uint32_t)key) * 1e9);
+	if (n->smalls.count >= n->small_prune) {
+		if (sim_map_keep_above(&n->smalls, (uint64_t)now) < 0)
+			return -ENOMEM;
+		n->small_prune = n->smalls.count * 2 > 1024 ? n->smalls.count * 2 : 1024;
+	}
+	return sim_map_put(&n->smalls, key, (uint64_t)*sent) < 0 ? -ENOMEM : 0;
+}
+
 int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 		 ukf_node_id_t to, uint16_t type, const void *buf, size_t len,
 		 const void *bulk, size_t bulk_len, uint64_t bulk_bytes)
@@ -816,11 +850,13 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 		return 0;
 	}
 	if ((uint64_t)len + bulk_bytes <= SIM_NET_SMALL) {
-		ukf_ns_t at = now + n->latency;
-		if (n->fair) /* latency plus its size at the path's rate */
-			at += (ukf_ns_t)ceil(((double)len + (double)bulk_bytes) /
-					     fair_path_bw(n, from, to) * 1e9);
-		return push_deliver(n, at, m) < 0 ? (msg_put(n, m), -ENOMEM) : 0;
+		ukf_ns_t at = now;
+		if (n->fair && fair_small_sent(n, key, now, (double)len +
+				(double)bulk_bytes, &at) < 0) {
+			msg_put(n, m);
+			return -ENOMEM;
+		}
+		return push_deliver(n, at + n->latency, m) < 0 ? (msg_put(n, m), -ENOMEM) : 0;
 	}
 	uint32_t s = conn_alloc(n);
 	if (s == NONE || sim_map_put(&n->bypair, key, s) < 0) {

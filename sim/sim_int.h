@@ -32,6 +32,9 @@ int sim_map_get(const sim_map_t *m, uint64_t key, uint64_t *val);
 int sim_map_put(sim_map_t *m, uint64_t key, uint64_t val);
 /* 1 if it was present, 0 if not. */
 int sim_map_del(sim_map_t *m, uint64_t key);
+/* Drop the entries whose value is <= floor (a rebuild, O(capacity)); 0,
+ * or -1 on ENOMEM with the map as it was. */
+int sim_map_keep_above(sim_map_t *m, uint64_t floor);
 
 /* A 64-bit mixing function (splitmix64 finaliser). */
 uint64_t sim_mix64(uint64_t x);
