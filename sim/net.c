@@ -119,7 +119,7 @@ struct sim_net {
 	uint64_t dropped;
 	/* Max-min mode (sim_net_fabric). */
 	int fair;
-	uint32_t racks, per_rack;
+	uint32_t racks;
 	struct flink *fx;  /* 2 * nodes + 2 * racks + 1 */
 	uint32_t nfx;
 	uint32_t *fheap;   /* connection slots by finish time */
@@ -328,9 +328,11 @@ static int grow(void *pp, uint32_t *cap, uint32_t need, size_t sz)
 	return 0;
 }
 
+/* R racks of nodes / R or one more, contiguous: node k in rack
+ * floor(k R / nodes) (k / (nodes / R) when R divides the nodes). */
 static uint32_t rack_of(const sim_net_t *n, uint32_t node)
 {
-	return node / n->per_rack;
+	return (uint32_t)((uint64_t)node * n->racks / n->nodes);
 }
 
 /* The fabric links a transfer from -> to crosses (unlimited ones left
@@ -677,7 +679,6 @@ int sim_net_fabric(sim_net_t *n, uint32_t racks, double rack_bw,
 	n->fx = fx;
 	n->nfx = nfx;
 	n->racks = racks;
-	n->per_rack = racks ? (n->nodes + racks - 1) / racks : n->nodes;
 	n->fair = 1;
 	n->farmed = UKF_NS_NEVER;
 	return 0;

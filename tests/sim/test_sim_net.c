@@ -226,6 +226,58 @@ static int t_net_fair_racks(void)
 	return 0;
 }
 
+/*
+ * R racks are R racks whatever the node count: nodes split into R
+ * contiguous racks whose sizes differ by at most one (node k in rack
+ * floor(k R / nodes)). Filling racks of ceil(nodes / R) left racks empty:
+ * 9 nodes in "4 racks" made 3 racks of 3, 5 nodes in 4 made 2, 2, 1.
+ * Where R divides the nodes, the racks are those of before.
+ */
+static int t_net_fair_rack_sizes(void)
+{
+	static const uint32_t cases[][2] = { { 9, 4 }, { 5, 4 }, { 10, 4 },
+					     { 8, 2 }, { 7, 7 }, { 1000, 3 },
+					     { 3, 1 }, { 64, 63 } };
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uint32_t N = cases[c][0], R = cases[c][1];
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair_net(q, &g, N, 0, 1e9, R, 1e9, 0);
+		CHECK(n);
+		uint32_t size[64] = { 0 }, prev = 0;
+		for (uint32_t k = 0; k < N; k++) {
+			uint32_t r = sim_net_rack(n, k);
+			CHECKF(r < R && r >= prev && r <= prev + 1,
+			       "%u nodes, %u racks: node %u in rack %u", N, R,
+			       k, r);
+			prev = r;
+			size[r % 64]++;
+		}
+		uint32_t lo = N / R, hi = (N + R - 1) / R;
+		for (uint32_t r = 0; r < R && r < 64; r++)
+			CHECKF(size[r] == lo || size[r] == hi,
+			       "%u nodes, %u racks: rack %u has %u nodes", N, R,
+			       r, size[r]);
+		if (N % R == 0)
+			for (uint32_t k = 0; k < N; k++)
+				CHECK(sim_net_rack(n, k) == k / (N / R));
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	/* 9 nodes in 4 racks: 6 -> 8 crosses racks 2 and 3, so a 100 MB/s
+	 * rack uplink limits it (it was inside one rack of 3: 1 GB/s) */
+	sim_queue_t *q = sim_queue_create();
+	struct got g = { 0 };
+	sim_net_t *n = fair_net(q, &g, 9, 0, 1e9, 4, 1e8, 0);
+	CHECK(n);
+	CHECK(xfer(n, 0, 6, 8, 1, 1000000) == 0);
+	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+	CHECKF(g.at[1] == 10000000, "6 -> 8 at %lld", (long long)g.at[1]);
+	sim_net_destroy(&n);
+	sim_queue_destroy(&q);
+	return 0;
+}
+
 /* Small messages (<= 4 KiB, idle connection) pay latency plus their size
  * at the path's rate (the least capacity on it), without loading links. */
 static int t_net_fair_small(void)
@@ -429,6 +481,7 @@ static const struct selftest tests[] = {
 	{ "net_fair_disjoint", t_net_fair_disjoint },
 	{ "net_fair_maxmin", t_net_fair_maxmin },
 	{ "net_fair_racks", t_net_fair_racks },
+	{ "net_fair_rack_sizes", t_net_fair_rack_sizes },
 	{ "net_fair_small", t_net_fair_small },
 	{ "net_fair_small_order", t_net_fair_small_order },
 	{ "net_fair_bad", t_net_fair_bad },
