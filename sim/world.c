@@ -786,6 +786,13 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 			 (int64_t)c->dir_delay_p99_ns, (int64_t)c->dir_delay_ns);
 		return -1;
 	}
+	if (c->dir_delay_p99_ns > 0 && c->dir_delay_ns == 0) {
+		snprintf(err, errlen,
+			 "directory delay p99 (%" PRId64 " ns) with a median of 0: "
+			 "the lognormal delay needs a median (dir_delay) > 0",
+			 (int64_t)c->dir_delay_p99_ns);
+		return -1;
+	}
 	if (c->dir_delay_ns < 0 || c->sample_every_ns < 0) {
 		snprintf(err, errlen, "sim: negative directory delay or sample period");
 		return -1;
