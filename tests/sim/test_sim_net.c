@@ -278,6 +278,152 @@ static int t_net_fair_rack_sizes(void)
 	return 0;
 }
 
+/*
+ * The incremental solver against a plain reference: random transfers
+ * (distinct pairs, random sizes and start times) over 3 racks of 4 hosts
+ * with an oversubscribed rack uplink and a thin core; the reference
+ * re-solves every flow by progressive filling at every start and finish
+ * and advances them exactly (doubles). Each transfer must arrive within
+ * 200 ns + 1e-6 of the reference's time (the model rounds each finish up
+ * to a ns and re-solves only the flows a change reaches).
+ */
+enum { RF = 60, RN = 12, RR = 3, RL = 2 * RN + 2 * RR + 1 };
+struct rflow {
+	int path[5], np;
+	double start, rem, rate, end;
+	int on, done;
+};
+
+static void ref_rates(struct rflow *f, const double *cap)
+{
+	double left[RL];
+	int un[RL] = { 0 }, fixed[RF] = { 0 };
+	for (int l = 0; l < RL; l++)
+		left[l] = cap[l];
+	for (int i = 0; i < RF; i++)
+		if (f[i].on)
+			for (int k = 0; k < f[i].np; k++)
+				un[f[i].path[k]]++;
+	for (;;) {
+		int best = -1;
+		double share = INFINITY;
+		for (int l = 0; l < RL; l++)
+			if (un[l] && left[l] / un[l] < share)
+				share = left[l] / un[l], best = l;
+		if (best < 0)
+			return;
+		for (int i = 0; i < RF; i++) {
+			int crosses = 0;
+			for (int k = 0; k < f[i].np; k++)
+				crosses |= f[i].path[k] == best;
+			if (!f[i].on || fixed[i] || !crosses)
+				continue;
+			fixed[i] = 1;
+			f[i].rate = share;
+			for (int k = 0; k < f[i].np; k++) {
+				left[f[i].path[k]] -= share;
+				un[f[i].path[k]]--;
+			}
+		}
+	}
+}
+
+static int t_net_fair_reference(void)
+{
+	const double bw = 1e9, rack_bw = 1.5e9, core_bw = 2e9;
+	double cap[RL];
+	for (int l = 0; l < 2 * RN; l++)
+		cap[l] = bw;
+	for (int l = 2 * RN; l < RL - 1; l++)
+		cap[l] = rack_bw;
+	cap[RL - 1] = core_bw;
+	uint64_t x = 0x243f6a8885a308d3ULL;
+	for (int round = 0; round < 20; round++) {
+		struct rflow f[RF] = { 0 };
+		int used[RN][RN] = { 0 };
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair_net(q, &g, RN, 0, bw, RR, rack_bw, core_bw);
+		CHECK(n);
+		for (int i = 0; i < RF; i++) {
+			int a, b;
+			do {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				a = (int)(x % RN);
+				b = (int)((x >> 20) % RN);
+			} while (a == b || used[a][b]);
+			used[a][b] = 1;
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			uint64_t bytes = 5000 + x % 2000000;
+			/* starts on a 10 us grid: some at one instant */
+			f[i].start = (double)((x >> 32) % 500) * 10000;
+			f[i].rem = (double)bytes;
+			f[i].path[f[i].np++] = 2 * a + 0;
+			if (a / (RN / RR) != b / (RN / RR)) {
+				f[i].path[f[i].np++] = 2 * RN + 2 * (a / (RN / RR));
+				f[i].path[f[i].np++] = RL - 1;
+				f[i].path[f[i].np++] = 2 * RN + 2 * (b / (RN / RR)) + 1;
+			}
+			f[i].path[f[i].np++] = 2 * b + 1;
+			/* the model: sent at its start time */
+			(void)a;
+		}
+		/* the model, transfers sent in time order */
+		for (int sent = 0; sent < RF;) {
+			int k = -1;
+			for (int i = 0; i < RF; i++)
+				if (!f[i].done && (k < 0 || f[i].start < f[k].start))
+					k = i;
+			CHECK(run_all(q, n, &g, (ukf_ns_t)f[k].start) == 0);
+			int a = f[k].path[0] / 2, b = f[k].path[f[k].np - 1] / 2;
+			CHECK(xfer(n, (ukf_ns_t)f[k].start, (uint32_t)a,
+				   (uint32_t)b, (unsigned)k + 1,
+				   (uint64_t)f[k].rem) == 0);
+			f[k].done = 1;
+			sent++;
+		}
+		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+		CHECK(g.n == RF);
+		/* the reference */
+		for (int i = 0; i < RF; i++)
+			f[i].done = 0;
+		double now = 0;
+		for (int left = RF; left > 0;) {
+			for (int i = 0; i < RF; i++)
+				if (!f[i].on && !f[i].done && f[i].start <= now)
+					f[i].on = 1;
+			ref_rates(f, cap);
+			double next = INFINITY;
+			for (int i = 0; i < RF; i++) {
+				if (f[i].on && now + f[i].rem / f[i].rate * 1e9 < next)
+					next = now + f[i].rem / f[i].rate * 1e9;
+				if (!f[i].on && !f[i].done && f[i].start < next)
+					next = f[i].start;
+			}
+			for (int i = 0; i < RF; i++)
+				if (f[i].on) {
+					f[i].rem -= f[i].rate * (next - now) / 1e9;
+					if (f[i].rem <= 1e-10 * f[i].rate) {
+						f[i].on = 0;
+						f[i].done = 1;
+						f[i].end = next;
+						left--;
+					}
+				}
+			now = next;
+		}
+		for (int i = 0; i < RF; i++)
+			CHECKF(fabs((double)g.at[i + 1] - f[i].end) <=
+				       200 + 1e-6 * f[i].end,
+			       "round %d transfer %d: at %lld ns, reference "
+			       "%.1f ns",
+			       round, i, (long long)g.at[i + 1], f[i].end);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	return 0;
+}
+
 /* Small messages (<= 4 KiB, idle connection) pay latency plus their size
  * at the path's rate (the least capacity on it), without loading links. */
 static int t_net_fair_small(void)
@@ -482,6 +628,7 @@ static const struct selftest tests[] = {
 	{ "net_fair_maxmin", t_net_fair_maxmin },
 	{ "net_fair_racks", t_net_fair_racks },
 	{ "net_fair_rack_sizes", t_net_fair_rack_sizes },
+	{ "net_fair_reference", t_net_fair_reference },
 	{ "net_fair_small", t_net_fair_small },
 	{ "net_fair_small_order", t_net_fair_small_order },
 	{ "net_fair_bad", t_net_fair_bad },
