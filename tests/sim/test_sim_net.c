@@ -424,6 +424,113 @@ static int t_net_fair_reference(void)
 	return 0;
 }
 
+/*
+ * The per-link model (the default) against a plain reference: each host
+ * link serves the transfers with service left on it by processor sharing
+ * (bw / k each), a transfer needs its size on its sender's uplink and on
+ * its receiver's downlink, each on its own, and arrives once it has had
+ * both (plus the latency). 20 rounds of 60 random transfers between
+ * distinct pairs of 10 hosts, 5 KB-2 MB, starting on a 10 us grid: every
+ * arrival within 200 ns + 1e-6 of the reference's.
+ */
+enum { PF = 60, PN = 10 };
+static int t_net_link_reference(void)
+{
+	const double bw = 1e9;
+	const ukf_ns_t lat = 30000;
+	uint64_t x = 0x13198a2e03707344ULL;
+	for (int round = 0; round < 20; round++) {
+		struct {
+			int a, b, done, on;
+			double start, rem[2], end;
+		} f[PF] = { 0 };
+		int used[PN][PN] = { 0 };
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = sim_net_create(q, PN, lat, bw, on_deliver, &g);
+		CHECK(n);
+		for (int i = 0; i < PF; i++) {
+			do {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				f[i].a = (int)(x % PN);
+				f[i].b = (int)((x >> 20) % PN);
+			} while (f[i].a == f[i].b || used[f[i].a][f[i].b]);
+			used[f[i].a][f[i].b] = 1;
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			f[i].rem[0] = f[i].rem[1] = (double)(5000 + x % 2000000);
+			f[i].start = (double)((x >> 32) % 500) * 10000;
+		}
+		for (int sent = 0; sent < PF; sent++) {
+			int k = -1;
+			for (int i = 0; i < PF; i++)
+				if (!f[i].done && (k < 0 || f[i].start < f[k].start))
+					k = i;
+			CHECK(run_all(q, n, &g, (ukf_ns_t)f[k].start) == 0);
+			CHECK(xfer(n, (ukf_ns_t)f[k].start, (uint32_t)f[k].a,
+				   (uint32_t)f[k].b, (unsigned)k + 1,
+				   (uint64_t)f[k].rem[0]) == 0);
+			f[k].done = 1;
+		}
+		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+		CHECK(g.n == PF);
+		for (int i = 0; i < PF; i++)
+			f[i].done = 0;
+		double now = 0;
+		int steps = 0;
+		for (int left = PF; left > 0;) {
+			int k[PN][2] = { 0 }; /* transfers served on each link */
+			CHECKF(++steps < 100000, "round %d: reference stuck at %.1f ns", round, now);
+			for (int i = 0; i < PF; i++) {
+				if (!f[i].on && !f[i].done && f[i].start <= now)
+					f[i].on = 1;
+				if (f[i].on) {
+					k[f[i].a][0] += f[i].rem[0] > 0;
+					k[f[i].b][1] += f[i].rem[1] > 0;
+				}
+			}
+			double next = INFINITY;
+			for (int i = 0; i < PF; i++) {
+				for (int d = 0; d < 2 && f[i].on; d++) {
+					int kk = k[d ? f[i].b : f[i].a][d];
+					double t = now + f[i].rem[d] * kk / bw * 1e9;
+					if (f[i].rem[d] > 0 && t < next)
+						next = t;
+				}
+				if (!f[i].on && !f[i].done && f[i].start < next)
+					next = f[i].start;
+			}
+			for (int i = 0; i < PF; i++) {
+				if (!f[i].on)
+					continue;
+				for (int d = 0; d < 2; d++) {
+					int kk = k[d ? f[i].b : f[i].a][d];
+					if (f[i].rem[d] > 0) {
+						f[i].rem[d] -= bw / kk * (next - now) / 1e9;
+						if (f[i].rem[d] <= 1e-10 * bw / kk)
+							f[i].rem[d] = 0;
+					}
+				}
+				if (f[i].rem[0] == 0 && f[i].rem[1] == 0) {
+					f[i].on = 0;
+					f[i].done = 1;
+					f[i].end = next + (double)lat;
+					left--;
+				}
+			}
+			now = next;
+		}
+		for (int i = 0; i < PF; i++)
+			CHECKF(fabs((double)g.at[i + 1] - f[i].end) <=
+				       200 + 1e-6 * f[i].end,
+			       "round %d transfer %d: at %lld ns, reference "
+			       "%.1f ns",
+			       round, i, (long long)g.at[i + 1], f[i].end);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	return 0;
+}
+
 /* Small messages (<= 4 KiB, idle connection) pay latency plus their size
  * at the path's rate (the least capacity on it), without loading links. */
 static int t_net_fair_small(void)
@@ -629,6 +736,7 @@ static const struct selftest tests[] = {
 	{ "net_fair_racks", t_net_fair_racks },
 	{ "net_fair_rack_sizes", t_net_fair_rack_sizes },
 	{ "net_fair_reference", t_net_fair_reference },
+	{ "net_link_reference", t_net_link_reference },
 	{ "net_fair_small", t_net_fair_small },
 	{ "net_fair_small_order", t_net_fair_small_order },
 	{ "net_fair_bad", t_net_fair_bad },
