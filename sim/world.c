@@ -228,9 +228,12 @@ static void env_publish(void *wp, ukf_node_id_t node, const void *rec,
 			rng_oom(w);
 			z = 0;
 		}
-		delay = (ukf_ns_t)((double)delay * exp(sigma * z));
+		double d = (double)delay * exp(sigma * z);
+		delay = d < 9e18 ? (ukf_ns_t)d : INT64_MAX;
 	}
-	if (sim_world_push(w, w->now + delay, &ev) < 0)
+	/* a delay past the clock's range: never applied */
+	if (delay > INT64_MAX - w->now ||
+	    sim_world_push(w, w->now + delay, &ev) < 0)
 		dir_buf_put(w, copy, len);
 }
 
@@ -1274,6 +1277,9 @@ static int detect_later(struct sim_world *w, ukf_node_id_t node,
 	ev.u.call.fn = detect_fire;
 	ev.u.call.arg = w;
 	ev.u.call.x = node | (uint64_t)o->inc[node] << 32;
+	if (w->cfg.detect_ns > INT64_MAX - w->now)
+		return 0; /* past the clock's range: never (a recovery still
+			   * notices it) */
 	return sim_world_push(w, w->now + w->cfg.detect_ns, &ev);
 }
 

@@ -228,6 +228,21 @@ static int t_dir_staleness(void)
 	CHECK(ops->now(o.world.w) == 30 * UKF_MS);
 	ops->destroy(&o.world.w);
 	CHECK(o.world.w == NULL);
+
+	/* a delay past the clock's range (9.2e18 ns) is never: a record
+	 * published at 1e17 ns is not applied (it wrapped around and was
+	 * applied at once) */
+	c.dir_delay_ns = 9200000000LL * UKF_S;
+	CHECK(ukf_sim_create(&o.world, &c, &s, NULL, err, sizeof(err)) == 0);
+	struct dirprobe q = { .w = o.world.w, .node = 2 };
+	ops = o.world.ops;
+	const ukf_ns_t t = 100000000LL * UKF_S;
+	ops->at(o.world.w, t, dir_publish, &q, 1000);
+	ops->at(o.world.w, t + UKF_S, dir_probe, &q, 0);
+	CHECK(ops->run(o.world.w, t + 2 * UKF_S, NULL, err, sizeof(err)) == 0);
+	CHECK(q.n == 1);
+	CHECKF(q.seen_version[0] != 1000, "applied within a second");
+	ops->destroy(&o.world.w);
 	return 0;
 }
 
