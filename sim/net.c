@@ -296,7 +296,8 @@ static int link_arm(sim_net_t *n, uint32_t li, ukf_ns_t now, int lazy)
 	}
 	double need = l->heap[0].f - l->v;
 	double dt = need > 0 ? ceil(need * l->n / n->bw * 1e9) : 0;
-	ukf_ns_t at = now + (dt < 9e18 ? (ukf_ns_t)dt : (ukf_ns_t)9e18);
+	ukf_ns_t at = now + (dt < 9e18 - (double)now ? (ukf_ns_t)dt
+						  : (ukf_ns_t)9e18 - now);
 	if (lazy && l->armed <= at)
 		return 0;
 	l->ver++;

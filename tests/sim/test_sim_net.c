@@ -615,6 +615,35 @@ static int t_net_fair_small_order(void)
 	return 0;
 }
 
+/*
+ * A transfer whose end falls past the clock's range (9e9 bytes at 1 B/s,
+ * 9e18 ns, sent at 1e18 ns) is not delivered, in either model; the
+ * per-link model's finish time wrapped around to before now.
+ */
+static int t_net_huge_transfer(void)
+{
+	for (int fair = 0; fair < 2; fair++) {
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair ? fair_net(q, &g, 2, 0, 1.0, 0, 0, 0)
+				    : sim_net_create(q, 2, 0, 1.0, on_deliver, &g);
+		CHECK(n);
+		const ukf_ns_t t = 1000000000000000000LL;
+		CHECK(xfer(n, t, 0, 1, 1, 9000000000ULL) == 0);
+		struct sim_ev e;
+		int events = 0;
+		while (sim_queue_peek_time(q) <= t + 1000000000 &&
+		       sim_queue_pop(q, &g.now, &e) && events++ < 1000)
+			CHECK(sim_net_event(n, g.now, &e) == 0);
+		CHECKF(g.n == 0 && events < 1000,
+		       "fair=%d: %d delivered, %d events, at %lld", fair, g.n,
+		       events, (long long)g.at[1]);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	return 0;
+}
+
 /* Bad fabric settings are refused. */
 static int t_net_fair_bad(void)
 {
@@ -740,6 +769,7 @@ static const struct selftest tests[] = {
 	{ "net_fair_small", t_net_fair_small },
 	{ "net_fair_small_order", t_net_fair_small_order },
 	{ "net_fair_bad", t_net_fair_bad },
+	{ "net_huge_transfer", t_net_huge_transfer },
 	{ "net_cut", t_net_cut },
 };
 
