@@ -890,7 +890,15 @@ static int conn_done(sim_net_t *n, uint32_t s, ukf_ns_t now)
 	if (!c->head)
 		c->tail = NULL;
 	m->next = NULL;
-	if (push_deliver(n, now + n->latency, m) < 0) {
+	/* max-min: not before the pair's small messages sent before it
+	 * (fair_small_sent), which it would otherwise overtake */
+	ukf_ns_t at = now;
+	uint64_t busy;
+	if (n->fair && n->smalls.count &&
+	    sim_map_get(&n->smalls, ((uint64_t)c->from << 32) | c->to, &busy) &&
+	    (ukf_ns_t)busy > now)
+		at = (ukf_ns_t)busy;
+	if (push_deliver(n, at + n->latency, m) < 0) {
 		msg_put(n, m);
 		return -ENOMEM;
 	}

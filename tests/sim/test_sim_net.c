@@ -588,6 +588,34 @@ static int t_net_fair_small_order(void)
 		sim_net_destroy(&n);
 		sim_queue_destroy(&q);
 	}
+	/* A transfer (> 4 KiB, a flow) sent right after two small messages
+	 * of its pair does not overtake them: 4,000 + 4,000 bytes leave at
+	 * 40 and 80 us, the 5,000-byte flow would end at 50 us: it arrives
+	 * with the second, after it; a small one queued behind the flow
+	 * follows it. */
+	{
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair_net(q, &g, 2, 50000, 1e8, 0, 0, 0);
+		CHECK(n);
+		CHECK(xfer(n, 0, 0, 1, 1, 4000) == 0);
+		CHECK(xfer(n, 0, 0, 1, 2, 4000) == 0);
+		CHECK(xfer(n, 0, 0, 1, 3, 5000) == 0);
+		CHECK(xfer(n, 0, 0, 1, 4, 10) == 0);
+		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+		CHECK(g.n == 4);
+		CHECKF(g.rank[1] == 1 && g.rank[2] == 2 && g.rank[3] == 3 &&
+			       g.rank[4] == 4,
+		       "delivered in the order %d %d %d %d", g.rank[1],
+		       g.rank[2], g.rank[3], g.rank[4]);
+		CHECKF(g.at[1] == 90000 && g.at[2] == 130000 &&
+			       g.at[3] == 130000 && g.at[4] == 130000,
+		       "at %lld %lld %lld %lld", (long long)g.at[1],
+		       (long long)g.at[2], (long long)g.at[3],
+		       (long long)g.at[4]);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
 	/* Many pairs at once (past the 1024 entries where the pairs' record
 	 * is pruned): each pair's two messages in order. */
 	enum { H = 40 };
