@@ -677,6 +677,13 @@ int scen_parse_set(struct scen *sc, const char *s, FILE *msg)
 		return -1;
 	}
 	char name[128];
+	if ((size_t)(eq - s) >= sizeof(name)) { /* was cut, another name */
+		fprintf(msg,
+			"ukfork run: --set %.40s...: a name of %zu bytes (at "
+			"most %zu)\n",
+			s, (size_t)(eq - s), sizeof(name) - 1);
+		return -1;
+	}
 	snprintf(name, sizeof(name), "%.*s", (int)(eq - s), s);
 	if (scen_entry_find(sc, name)) {
 		fprintf(msg, "ukfork run: --set %s: setting '%s' given twice\n",

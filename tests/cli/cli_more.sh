@@ -258,6 +258,9 @@ set_refused)
 		expect_rc 2; expect_err "ukfork run: --set $v: expected name=value[,value...]"
 		no_runs "$T/db"
 	done
+	# a name too long is named as such (it was cut to 127 bytes: another name)
+	run run "$S/ok.lua" --set "$(printf '%130s' '' | tr ' ' n)=1" --db "$T/db"
+	expect_rc 2; expect_err "a name of 130 bytes (at most 127)"; no_runs "$T/db"
 	run run "$S/ok.lua" --set 'a b=1' --db "$T/db"
 	expect_rc 2; expect_err "--set a b=1: unknown setting 'a b'"; no_runs "$T/db"
 	# an empty number is no number
