@@ -373,6 +373,14 @@ struct run {
 	char err[ERR_MAX];
 	int64_t run_id;
 	uint64_t lua_allocs; /* allocations made by the Lua state */
+	/* The Lua state's memory (scenario.c, lua_alloc): bytes held, the
+	 * most it may hold (0: no limit), refused while Lua code runs
+	 * (in_lua: in a protected call or resume, where a refusal is a Lua
+	 * error, not a panic); oom: a growth was refused, oom_where: the
+	 * top-level line it was refused at (in_top: the main chunk runs). */
+	size_t lua_bytes, lua_max;
+	int in_lua, in_top, oom;
+	char oom_where[WHERE_MAX];
 	struct summary *sum;
 	uint64_t spawn_errors;
 	/* Request ids whose row was written, and later rows of such ids not
@@ -606,6 +614,10 @@ void scen_check_keys(lua_State *L, int idx, const char *fn,
 		     const char *const *keys);
 /* Where a suspended thread stands: its innermost Lua line. */
 void scen_co_where(lua_State *co, char *buf, size_t cap);
+/* A failed step (status st, message m) of thread co (NULL: the main
+ * chunk, unwound) that the Lua memory limit caused: the run fails with
+ * file:line and the limit, returns 1; else 0. */
+int scen_lua_oom(struct run *r, lua_State *co, int st, const char *m);
 
 /* A new step of thread co: its budget starts afresh. */
 static inline void scen_step_begin(struct run *r, lua_State *co)

@@ -180,7 +180,9 @@ static void proc_wake(void *arg, uint64_t x)
 		struct pslot *ps = *(struct pslot **)lua_getextraspace(co);
 		__builtin_prefetch(ps);
 		scen_step_begin(r, co);
+		r->in_lua = 1;
 		st = lua_resume(co, NULL, 0, &nres);
+		r->in_lua = 0;
 		if (st == LUA_YIELD) {
 			if (nres)
 				lua_pop(co, nres);
@@ -204,6 +206,8 @@ static void proc_wake(void *arg, uint64_t x)
 	}
 	lua_State *co = r->cos[x];
 	if (st != LUA_OK) {
+		if (scen_lua_oom(r, co, st, lua_tostring(co, -1)))
+			return;
 		const char *m = scen_error_value(co, -1);
 		scen_run_fail(r, UKF_RUN_BAD, "%s",
 			      m ? m : "error in a process");
@@ -243,7 +247,9 @@ static int proc_resume(struct run *r, struct proc *p, int *nres)
 		p->pend = P_NONE;
 	}
 	scen_step_begin(r, co);
+	r->in_lua = 1;
 	int st = lua_resume(co, NULL, nargs, nres);
+	r->in_lua = 0;
 	if (st == LUA_YIELD && *nres)
 		lua_pop(co, *nres);
 	return st;

@@ -252,22 +252,100 @@ static void progress_line(struct run *r, const char *label, double t_loop,
 	fflush(sc->msg);
 }
 
-/* Lua's allocator, counting allocations (UKF_LUA_ALLOCS=1 prints them). */
+/* The most memory a scenario's Lua state may hold by default: a runaway
+ * table or string stops the run at its line instead of taking the
+ * machine's memory (UKF_LUA_MEMORY=SIZE changes it, 0 removes it). */
+#define LUA_MEM_DEFAULT (4ULL << 30)
+
+/*
+ * Lua's allocator, counting allocations (UKF_LUA_ALLOCS=1 prints them) and
+ * the bytes held. While Lua code runs (in_lua) a growth past lua_max is
+ * refused: Lua raises "not enough memory", which scen_lua_oom turns into
+ * file:line and the limit. Outside, C pushing a value onto a thread has no
+ * protected call to catch an error (Lua would abort): never refused there.
+ */
 static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct run *r = ud;
+	size_t old = ptr ? osize : 0;
 	if (nsize == 0) {
 		free(ptr);
+		r->lua_bytes -= old;
 		return NULL;
 	}
-	if (!ptr || nsize > osize)
+	if (nsize > old) {
 		r->lua_allocs++;
-	return realloc(ptr, nsize);
+		if (r->lua_max && r->in_lua &&
+		    (r->lua_bytes >= r->lua_max ||
+		     nsize - old > r->lua_max - r->lua_bytes)) {
+			r->oom = 1;
+			/* the main thread's line (the one state always valid
+			 * here; getstack/getinfo "Sl" allocate nothing) */
+			if (r->in_top)
+				scen_co_where(r->L, r->oom_where,
+					      sizeof(r->oom_where));
+			return NULL;
+		}
+	}
+	void *p = realloc(ptr, nsize);
+	if (p)
+		r->lua_bytes += nsize - old;
+	return p;
+}
+
+/* Bytes as "4 GiB", "64 MiB" or "1000 bytes". */
+static const char *bytes_str(uint64_t b, char *buf, size_t cap)
+{
+	if (b && !(b & ((1ULL << 30) - 1)))
+		snprintf(buf, cap, "%" PRIu64 " GiB", b >> 30);
+	else if (b && !(b & ((1ULL << 20) - 1)))
+		snprintf(buf, cap, "%" PRIu64 " MiB", b >> 20);
+	else
+		snprintf(buf, cap, "%" PRIu64 " bytes", b);
+	return buf;
+}
+
+int scen_lua_oom(struct run *r, lua_State *co, int st, const char *m)
+{
+	if (!r->oom || (st != LUA_ERRMEM &&
+			!(m && !strcmp(m, "not enough memory"))))
+		return 0;
+	char where[WHERE_MAX], lim[32];
+	if (co)
+		scen_co_where(co, where, sizeof(where));
+	else
+		snprintf(where, sizeof(where), "%s",
+			 r->oom_where[0] ? r->oom_where : r->sc->o->script);
+	scen_run_fail(r, UKF_RUN_BAD,
+		      "%s: out of memory: the scenario's Lua values would take "
+		      "more than %s (a runaway table or string?); "
+		      "UKF_LUA_MEMORY=SIZE changes the limit, 0 removes it",
+		      where, bytes_str(r->lua_max, lim, sizeof(lim)));
+	return 1;
+}
+
+/* r->lua_max from UKF_LUA_MEMORY (a size; 0: no limit): 0, or -1 with
+ * the run failed. */
+static int lua_mem_limit(struct run *r)
+{
+	const char *v = getenv("UKF_LUA_MEMORY");
+	uint64_t b = LUA_MEM_DEFAULT;
+	if (v && (ukf_parse_size(v, &b) || b > SIZE_MAX)) {
+		scen_run_fail(r, UKF_RUN_BAD,
+			      "UKF_LUA_MEMORY: bad size '%.40s' (bytes, or "
+			      "with K, M or G; 0: no limit)",
+			      v);
+		return -1;
+	}
+	r->lua_max = (size_t)b;
+	return 0;
 }
 
 static int run_script(struct run *r)
 {
 	struct scen *sc = r->sc;
+	if (lua_mem_limit(r))
+		return -1;
 	lua_State *L = lua_newstate(lua_alloc, r);
 	if (!L) {
 		scen_run_fail(r, UKF_RUN_FAILED, "out of memory");
@@ -300,10 +378,14 @@ static int run_script(struct run *r)
 				  sc->o->trusted ? "bt" : "t");
 	if (st == LUA_OK) {
 		scen_step_begin(r, L);
+		r->in_lua = r->in_top = 1;
 		st = lua_pcall(L, 0, 0, -2);
+		r->in_lua = r->in_top = 0;
 	}
 	if (st != LUA_OK) {
 		const char *m = lua_tostring(L, -1);
+		if (scen_lua_oom(r, NULL, st, m))
+			return -1;
 		scen_run_fail(r, UKF_RUN_BAD, "%s", m ? m : "error");
 		return -1;
 	}

@@ -1,0 +1,78 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# lua_test.sh - the edges of the scenario language (docs/scenarios.md) an
+# exploratory run found: each refusal names its file:line and cause, exits
+# 2 and stores nothing; values at the edge of a range run as written.
+#   lua_test.sh UKFORK SCENARIO_DIR CASE     (CASE "list" lists them)
+set -u
+. "$(dirname "$0")/lib.sh"
+cli_args ukf-lua "$1" "$2" "$3"
+
+expect_err() { grep -q -F -e "$1" "$T/err" || fail "stderr lacks '$1'"; }
+no_runs() {
+	if [ -f "$1" ]; then
+		n=$(q "$1" "select count(*) from runs")
+		[ "$n" = 0 ] || fail "$n runs stored in $1, expected none"
+	fi
+}
+
+# The header of every generated scenario: two nodes, one app named web.
+HEAD='cluster { nodes = 2 } run { duration = "1s" } app("web", "mem=64M init=1ms work=1ms")'
+
+# scen LUA...: $T/s.lua is HEAD then each LUA argument on a line of its own
+scen() { printf '%s\n' "$HEAD" "$@" >"$T/s.lua"; }
+
+# refused LINE MESSAGE [ARGS]: $T/s.lua run with ARGS exits 2 with
+# "s.lua:LINE: MESSAGE" on stderr and stores no run.
+refused() {
+	l=$1; m=$2; shift 2
+	rm -f "$T/db"
+	run run "$T/s.lua" --db "$T/db" "$@"
+	[ "$rc" -eq 2 ] || fail "exit status $rc, expected 2 for: $(cat "$T/s.lua")"
+	expect_err "s.lua:$l: $m"
+	no_runs "$T/db"
+}
+
+case "$CASE" in
+list)
+	sed -n 's/^\([a-z_]*\))$/\1/p' "$0" | grep -v '^list$'
+	;;
+memory)
+	# A scenario's Lua state holds at most UKF_LUA_MEMORY (default 4 GiB):
+	# a runaway table stops at its line, exit 2, instead of growing until
+	# the watchdog (here 5e7 instructions: ~256 MiB before the limit) or
+	# the machine's memory ends; Lua's own "not enough memory" named no
+	# line. At the top level, in a process, in a coroutine of a process.
+	export UKF_LUA_MEMORY=32M
+	scen 'local t = {} for i = 1, 1e9 do t[i] = i end'
+	refused 2 "out of memory: the scenario's Lua values would take more than 32 MiB" \
+		--max-instructions 50000000
+	expect_err "UKF_LUA_MEMORY=SIZE changes the limit"
+	scen 'process(function() sleep(0.1)' \
+		'  local t = {} for i = 1, 1e9 do t[i] = "x" .. i end end)'
+	refused 3 "out of memory" --max-instructions 50000000
+	scen 'process(function() local c = coroutine.wrap(function()' \
+		'  local s = "x" for i = 1, 40 do s = s .. s end end)' 'c() end)'
+	refused 4 "out of memory"
+	# a refusal a pcall catches is Lua's error value; the run goes on
+	scen 'local ok, e = pcall(string.rep, "x", 1e8)' \
+		'assert(not ok and e == "not enough memory", tostring(e))' \
+		'process(function() spawn("web") end)'
+	run run "$T/s.lua" --quiet; expect_rc 0
+	# 0: no limit; a bad size is refused before the run
+	scen 'local s = string.rep("x", 1e8)'
+	refused 2 "out of memory"
+	UKF_LUA_MEMORY=0 run run "$T/s.lua" --quiet; expect_rc 0
+	UKF_LUA_MEMORY=12x run run "$T/s.lua" --db "$T/db"; expect_rc 2
+	expect_err "UKF_LUA_MEMORY: bad size '12x'"; no_runs "$T/db"
+	unset UKF_LUA_MEMORY
+	# the benchmark of 10,000 processes is far below the default
+	run run "$S/../../../scripts/bench/sleepers.lua" --set procs=10000 \
+		--set sleeps=2 --quiet
+	expect_rc 0
+	;;
+*)
+	echo "unknown case $CASE" >&2; exit 2
+	;;
+esac
+exit 0
