@@ -603,7 +603,8 @@ void scen_run_fail(struct run *r, int code, const char *fmt, ...);
 /* Index of app `name` among r's declarations, or -1. */
 int scen_find_app(struct run *r, const char *name);
 /* A Lua error naming fn, app and key if an instance's args do not parse
- * (apps with their own image: not checked). */
+ * or are longer than UKF_APP_ARGS_MAX - 1 bytes (apps with their own
+ * image: only the length is checked). */
 void scen_check_args(lua_State *L, struct run *r, uint32_t app,
 		     const char *fn, const char *args);
 /* An error value as a message: the text itself, or for error({}),

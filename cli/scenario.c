@@ -47,9 +47,20 @@ void scen_check_args(lua_State *L, struct run *r, uint32_t app,
 	char kv[2 * UKF_APP_ARGS_MAX + 2], err[160];
 	struct ukf_app tmp;
 
-	/* args too long for an instance are the world's refusal (spawn) */
-	if (!args || !*args || a->image[0] || !strcmp(args, a->args) ||
-	    strlen(args) >= UKF_APP_ARGS_MAX)
+	if (!args || !*args)
+		return;
+	/* an instance's argument string (an app's too) holds at most
+	 * UKF_APP_ARGS_MAX - 1 bytes: the engine took longer ones, and the
+	 * world then failed every instance ("cold_boot refused (-22)") */
+	if (strlen(args) >= UKF_APP_ARGS_MAX) {
+		snprintf(kv, sizeof(kv), "%.40s", args);
+		luaL_error(L,
+			   "%s: bad args '%s...' for app '%s': %I bytes, at "
+			   "most %d",
+			   fn, kv, a->name, (lua_Integer)strlen(args),
+			   UKF_APP_ARGS_MAX - 1);
+	}
+	if (a->image[0] || !strcmp(args, a->args))
 		return;
 	snprintf(kv, sizeof(kv), "%s %s", a->args, args);
 	if (ukf_app_parse(&tmp, a->name, kv, err, sizeof(err)) == 0 ||

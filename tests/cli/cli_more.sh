@@ -462,10 +462,10 @@ read_errors)
 	# a trace file that opens but cannot be read (/proc/self/mem: EIO
 	# at offset 0) is refused at its line, not taken as an empty trace
 	refused 'trace { file = "/proc/self/mem" }' "trace{}: reading '/proc/self/mem' failed: Input/output error"
-	# a spawn whose argument string is too long for a guest (2048 bytes
-	# with its NUL) and a fork past max_children are refused at their
+	# a spawn whose argument string is too long for an instance (over
+	# 511 bytes) and a fork past max_children are refused at their
 	# line, naming the call
-	refused 'process(function() spawn("web", string.rep("x", 2048)) end)' "spawn 'web': Invalid argument"
+	refused 'process(function() spawn("web", string.rep("x", 2048)) end)' "spawn: bad args 'xxxx"
 	refused 'app("long", "mem=64M init=1ms work=10s"); policy { max_children = 1 }; process(function() local id = spawn("long"); ready(id); fork(id); fork(id) end)' "fork 1: Resource temporarily unavailable"
 	# `ukfork testbed` when bash cannot be started says so (exit 1)
 	env PATH=/nonexistent "$UKFORK" testbed up >"$T/out" 2>"$T/err"
@@ -478,10 +478,10 @@ refusals_more)
 	run run "$S/ok.lua" --max-instructions 1e9 --db "$T/db"
 	expect_rc 2; expect_err "ukfork run: --max-instructions: expected a count (0: no limit), got '1e9'"
 	no_runs "$T/db"
-	# an arrival whose argument string is too long for a guest: the run
-	# stops at its first arrival naming the declaration's line, and is
-	# not stored
-	refused 'constant { app = "web", interval = "100ms", args = string.rep("x", 2048) }' "spawn of 'web' refused: Invalid argument"
+	# an arrival whose argument string is too long for an instance:
+	# refused at the declaration's line before any run, nothing stored
+	refused 'constant { app = "web", interval = "100ms", args = string.rep("x", 2048) }' "constant{}: bad args 'xxxx"
+	expect_err "2048 bytes, at most 511"
 	# --backend kvm: an image path that fits as written but not once
 	# made relative to the scenario's directory is refused at its app()
 	printf '%s\n' 'app("web", "mem=64M", { image = "d/" .. string.rep("a", 250) })' \

@@ -71,6 +71,22 @@ memory)
 		--set sleeps=2 --quiet
 	expect_rc 0
 	;;
+args_long)
+	# args over 511 bytes (UKF_APP_ARGS_MAX - 1) were taken at the check
+	# and every instance then failed "cold_boot refused (-22)": refused at
+	# the line, for arrivals and spawn, apps with an image too
+	scen 'poisson { app = "web", rate = 10, args = "units=1" .. string.rep(" ", 600) }'
+	refused 2 "poisson{}: bad args 'units=1" ; expect_err "for app 'web': 607 bytes, at most 511"
+	scen 'process(function() spawn("web", "units=1" .. string.rep(" ", 505)) end)'
+	refused 2 "spawn: bad args 'units=1" ; expect_err "512 bytes, at most 511"
+	scen 'app("img", "mem=1M", { image = "hello" })' \
+		'process(function() spawn("img", string.rep("a", 600)) end)'
+	refused 3 "spawn: bad args 'aaaa"
+	# 511 bytes run, and each instance gets them
+	scen 'process(function() local id = spawn("web", "units=2" .. string.rep(" ", 504))' \
+		'  assert(wait(id) == 0, "exit") end)'
+	run run "$T/s.lua" --quiet; expect_rc 0
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
