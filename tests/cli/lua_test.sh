@@ -87,6 +87,20 @@ args_long)
 		'  assert(wait(id) == 0, "exit") end)'
 	run run "$T/s.lua" --quiet; expect_rc 0
 	;;
+count_range)
+	# the policy's counts are 32-bit: 4294967296 was taken as 0 (no
+	# children at all), 4294967297 retries as 1, without a word
+	for k in prewarm max_children max_queue max_retries; do
+		scen "policy { $k = 4294967296 }"
+		refused 2 "setting '$k': 4294967296 is too large (a count of at most 4294967295)"
+	done
+	run run "$T/s.lua" --set max_retries=99999999999 --db "$T/db"; expect_rc 2
+	expect_err "setting 'max_retries': 99999999999 is too large"; no_runs "$T/db"
+	scen 'policy { max_children = 4294967295, max_retries = 4294967295 }'
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	j=$(q "$T/db" "select settings_json from runs")
+	echo "$j" | grep -q '"max_children":4294967295' || fail "max_children: $j"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
