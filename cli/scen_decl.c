@@ -228,11 +228,13 @@ static uint32_t field_node(lua_State *L, const char *fn)
 	uint32_t node = UKF_NODE_NONE;
 	int t = lua_getfield(L, 1, "node");
 	if (t != LUA_TNIL) {
-		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 ||
-		    lua_tointeger(L, -1) >= UKF_NODE_NONE)
-			luaL_error(L, "%s{} node: expected a node number >= 0",
-				   fn);
-		node = (uint32_t)lua_tointeger(L, -1);
+		lua_Integer v;
+		if (!scen_integral(L, -1, &v) || v < 0 || v >= UKF_NODE_NONE)
+			luaL_error(L,
+				   "%s{} node: expected a node number >= 0, "
+				   "got %s",
+				   fn, luaL_tolstring(L, -1, NULL));
+		node = (uint32_t)v;
 	}
 	lua_pop(L, 1);
 	return node;

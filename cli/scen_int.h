@@ -412,6 +412,17 @@ static inline struct run *run_of(lua_State *L)
 	return ps_of(L)->r;
 }
 
+/* 1 with *v set if the value at idx is a number with an integral value
+ * (2 or 2.0: Lua's 4/2 is a float), else 0 (a string, 2.5, nan, 1e300). */
+static inline int scen_integral(lua_State *L, int idx, lua_Integer *v)
+{
+	int ok = 0;
+	*v = 0;
+	if (lua_type(L, idx) == LUA_TNUMBER)
+		*v = lua_tointegerx(L, idx, &ok);
+	return ok;
+}
+
 /* The process index of thread L, or NO_PROC for the main chunk. */
 static inline uint32_t pidx_of(lua_State *L)
 {

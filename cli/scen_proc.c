@@ -439,12 +439,12 @@ static int l_spawn(lua_State *L)
 		     k++)
 			node = (node + 1) % (ukf_node_id_t)r->nodes;
 	} else {
-		if (!lua_isinteger(L, ni) || lua_tointeger(L, ni) < 0 ||
-		    lua_tointeger(L, ni) >= r->nodes)
+		lua_Integer v;
+		if (!scen_integral(L, ni, &v) || v < 0 || v >= r->nodes)
 			luaL_error(L, "spawn: bad node %s (expected 0..%d)",
 				   luaL_tolstring(L, ni, NULL),
 				   (int)r->nodes - 1);
-		node = (ukf_node_id_t)lua_tointeger(L, ni);
+		node = (ukf_node_id_t)v;
 	}
 	uint32_t slot = slot_new(L, r);
 	ukf_id_t id;
@@ -470,9 +470,11 @@ static int l_spawn(lua_State *L)
 
 static ukf_id_t arg_id(lua_State *L, int idx, const char *fn)
 {
-	if (!lua_isinteger(L, idx) || lua_tointeger(L, idx) <= 0)
-		luaL_error(L, "%s: expected an instance id", fn);
-	return (ukf_id_t)lua_tointeger(L, idx);
+	lua_Integer v;
+	if (!scen_integral(L, idx, &v) || v <= 0)
+		luaL_error(L, "%s: expected an instance id, got %s", fn,
+			   luaL_tolstring(L, idx, NULL));
+	return (ukf_id_t)v;
 }
 
 /* fork(id) -> child id */
@@ -572,11 +574,11 @@ static int l_ready(lua_State *L)
 /* The node argument of an outage call: a node of the cluster. */
 static ukf_node_id_t arg_node(lua_State *L, struct run *r, const char *fn)
 {
-	if (!lua_isinteger(L, 1) || lua_tointeger(L, 1) < 0 ||
-	    lua_tointeger(L, 1) >= r->nodes)
+	lua_Integer v;
+	if (!scen_integral(L, 1, &v) || v < 0 || v >= r->nodes)
 		luaL_error(L, "%s: bad node %s (expected 0..%d)", fn,
 			   luaL_tolstring(L, 1, NULL), (int)r->nodes - 1);
-	return (ukf_node_id_t)lua_tointeger(L, 1);
+	return (ukf_node_id_t)v;
 }
 
 /* fail_node(n [, why]), fail_link(n [, why]), recover_node(n),

@@ -101,6 +101,23 @@ count_range)
 	j=$(q "$T/db" "select settings_json from runs")
 	echo "$j" | grep -q '"max_children":4294967295' || fail "max_children: $j"
 	;;
+integral_float)
+	# a node or an id computed as a float with a whole value (Lua's 4/2 is
+	# 2.0) is that integer: "bad node 1.0 (expected 0..1)" contradicted
+	# itself; a fraction is still refused, the value named
+	scen 'poisson { app = "web", rate = 5, node = 4 / 4 }' \
+		'process(function() local id = spawn("web", nil, 2 / 2)' \
+		'  assert(wait(id * 1.0) == 0 and ready(id + 0.0), "values")' \
+		'  local id2 = spawn("web", 2 / 2)' \
+		'  assert(node_state(2 / 2) == "up" and wait(id2) == 0, "values") end)'
+	run run "$T/s.lua" --quiet; expect_rc 0
+	scen 'process(function() spawn("web", nil, 0.5) end)'
+	refused 2 "spawn: bad node 0.5 (expected 0..1)"
+	scen 'process(function() wait(1.5) end)'
+	refused 2 "wait: expected an instance id, got 1.5"
+	scen 'constant { app = "web", interval = 1, node = 0 / 0 }'
+	refused 2 "constant{} node: expected a node number >= 0, got"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
