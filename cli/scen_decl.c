@@ -368,6 +368,19 @@ void scen_path_resolve(struct scen *sc, const char *p, char *out, size_t cap)
 		snprintf(out, cap, "%s/%s", sc->script_dir, p);
 }
 
+/* What separates the fields of a trace line (as sscanf's %s). */
+#define TRACE_BLANKS " \t\r\n\v\f"
+
+/* A trace field for a message: at most 60 bytes of it, then "...". */
+static const char *field_quote(const char *fld, char *buf, size_t cap)
+{
+	if (strlen(fld) > 60)
+		snprintf(buf, cap, "%.60s...", fld);
+	else
+		snprintf(buf, cap, "%s", fld);
+	return buf;
+}
+
 /* trace{file=, node=}: "time app [node]" lines; '#' comments. */
 int scen_l_trace(lua_State *L)
 {
@@ -399,30 +412,50 @@ int scen_l_trace(lua_State *L)
 	size_t cap = 0;
 	ukf_ns_t last = 0;
 	/* Whole lines, however long: a long comment read in pieces would
-	 * make its tail a line of its own (an arrival nobody wrote). */
-	while (getline(&line, &linecap, f) >= 0) {
+	 * make its tail a line of its own (an arrival nobody wrote). Fields
+	 * are split in the line itself: a field over a fixed width read in
+	 * pieces would become the next field ("unknown app" naming the end
+	 * of a long time). */
+	ssize_t len;
+	while ((len = getline(&line, &linecap, f)) >= 0) {
 		ln++;
+		char msg[512] = "", q[80];
+		/* a NUL would end the line where C reads it: the rest (of a
+		 * binary file, say) silently dropped */
+		int nul = memchr(line, 0, (size_t)len) != NULL;
 		char *h = strchr(line, '#');
 		if (h)
 			*h = 0;
-		char ts[128], an[128], extra[128], more[128];
-		int nf = sscanf(line, "%127s %127s %127s %127s", ts, an, extra,
-				more);
-		if (nf <= 0)
-			continue;
-		char msg[512] = "";
+		char *fld[4];
+		int nf = 0;
+		for (char *p = line; nf < 4;) {
+			p += strspn(p, TRACE_BLANKS);
+			if (!*p)
+				break;
+			fld[nf++] = p;
+			p += strcspn(p, TRACE_BLANKS);
+			if (*p)
+				*p++ = 0;
+		}
+		if (!nul && nf == 0)
+			continue; /* blank or a comment */
+		const char *ts = nf > 0 ? fld[0] : "", *an = nf > 1 ? fld[1] : "",
+			   *extra = nf > 2 ? fld[2] : "";
 		ukf_ns_t t = 0;
 		int app = -1;
 		char *end;
 		uint32_t node = UKF_NODE_NONE;
-		if (nf < 2) {
+		if (nul) {
+			snprintf(msg, sizeof(msg),
+				 "a NUL byte in the line (not a text file?)");
+		} else if (nf < 2) {
 			snprintf(msg, sizeof(msg),
 				 "expected 'time app [node]'");
 		} else if (nf > 3) {
 			snprintf(msg, sizeof(msg),
 				 "unexpected field '%s' after the node "
 				 "(expected 'time app [node]')",
-				 more);
+				 field_quote(fld[3], q, sizeof(q)));
 		} else {
 			errno = 0;
 			double x =
@@ -430,20 +463,24 @@ int scen_l_trace(lua_State *L)
 			if (scen_is_decimal(ts, 1, 0)) {
 				if (scen_num_time(x, &t))
 					snprintf(msg, sizeof(msg),
-						 "bad time '%s'", ts);
+						 "bad time '%s'",
+						 field_quote(ts, q, sizeof(q)));
 			} else if (scen_text_time(ts, &t)) {
-				snprintf(msg, sizeof(msg), "bad time '%s'", ts);
+				snprintf(msg, sizeof(msg), "bad time '%s'",
+					 field_quote(ts, q, sizeof(q)));
 			}
 			if (!*msg && (app = scen_find_app(r, an)) < 0)
 				snprintf(msg, sizeof(msg), "unknown app '%s'",
-					 an);
+					 field_quote(an, q, sizeof(q)));
 			if (!*msg && nf == 3) {
 				errno = 0;
 				unsigned long v = strtoul(extra, &end, 10);
 				if (!scen_is_decimal(extra, 0, 0) || errno ||
 				    v >= UKF_NODE_NONE)
 					snprintf(msg, sizeof(msg),
-						 "bad node '%s'", extra);
+						 "bad node '%s'",
+						 field_quote(extra, q,
+							     sizeof(q)));
 				node = (uint32_t)v;
 			}
 			if (!*msg && t < last)

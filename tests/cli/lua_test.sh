@@ -118,6 +118,31 @@ integral_float)
 	scen 'constant { app = "web", interval = 1, node = 0 / 0 }'
 	refused 2 "constant{} node: expected a node number >= 0, got"
 	;;
+trace_fields)
+	# fields of any length: a field over 127 bytes was read in pieces,
+	# its tail taken for the next field (a 200-digit fraction made
+	# "unknown app '111...'", a long node "unexpected field"); long
+	# fields are quoted cut short
+	awk 'BEGIN { s = "0."; for (i = 0; i < 200; i++) s = s "1"; print s " web 1" }' >"$T/long_time.txt"
+	scen 'trace { file = "long_time.txt" }'
+	run run "$T/s.lua" --trace "$T/trace" --quiet; expect_rc 0
+	grep -q '^0\.111111111 1 spawn 1 app=web' "$T/trace" || fail "$(grep spawn "$T/trace")"
+	awk 'BEGIN { s = ""; for (i = 0; i < 200; i++) s = s "1"; print "0.1 web " s }' >"$T/long_node.txt"
+	scen 'trace { file = "long_node.txt" }'
+	refused 2 "trace{}: $T/long_node.txt:1: bad node '111111111111111111111111111111111111111111111111111111111111...'"
+	awk 'BEGIN { s = ""; for (i = 0; i < 200; i++) s = s "a"; print "0.1 " s }' >"$T/long_app.txt"
+	scen 'trace { file = "long_app.txt" }'
+	refused 2 "trace{}: $T/long_app.txt:1: unknown app 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'"
+	# a NUL byte ended the line for C: the rest of it dropped unseen
+	printf '0.1 web\n\000garbage 1 2\n0.2 web\n' >"$T/nul.txt"
+	scen 'trace { file = "nul.txt" }'
+	refused 2 "trace{}: $T/nul.txt:2: a NUL byte in the line (not a text file?)"
+	# tabs, vertical tabs and form feeds separate fields, CR ends a line
+	printf '0.1\tweb\v1\f\r\n' >"$T/blanks.txt"
+	scen 'trace { file = "blanks.txt" }'
+	run run "$T/s.lua" --trace "$T/trace" --quiet; expect_rc 0
+	grep -q '^0\.100000000 1 spawn 1 app=web' "$T/trace" || fail "$(grep spawn "$T/trace")"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
