@@ -81,6 +81,17 @@ static inline void rng_seed(struct rng *r, uint64_t seed, uint32_t rep,
 	r->s = splitmix64(&x);
 }
 
+/* rng_seed with the key prefix followed by the n bytes of name (any
+ * length, NULs too): the stream rng_seed gives the concatenation. */
+static inline void rng_seed2(struct rng *r, uint64_t seed, uint32_t rep,
+			     const char *prefix, const char *name, size_t n)
+{
+	uint64_t x = seed;
+	x ^= splitmix64(&x) + rep * 0xd1b54a32d192ed03ULL;
+	x ^= fnv1a(name, n, fnv1a(prefix, strlen(prefix), FNV_INIT));
+	r->s = splitmix64(&x);
+}
+
 static inline double rng_uniform(struct rng *r)
 {
 	return (double)(splitmix64(&r->s) >> 11) * 0x1.0p-53;

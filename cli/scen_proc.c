@@ -730,11 +730,12 @@ static int l_exponential(lua_State *L)
 static int l_stream(lua_State *L)
 {
 	struct run *r = run_of(L);
-	const char *name = luaL_checkstring(L, 1);
+	size_t n;
+	const char *name = luaL_checklstring(L, 1, &n);
 	struct rng *g = lua_newuserdatauv(L, sizeof(*g), 0);
-	char key[256];
-	snprintf(key, sizeof(key), "user:%s", name);
-	rng_seed(g, r->seed, r->rep, key);
+	/* the whole name: cut to a fixed key, two long names that differ
+	 * only past the cut (or after a NUL) shared one stream */
+	rng_seed2(g, r->seed, r->rep, "user:", name, n);
 	luaL_setmetatable(L, "ukf.stream");
 	return 1;
 }
