@@ -629,8 +629,9 @@ int scen_find_app(struct run *r, const char *name);
  * image: only the length is checked). */
 void scen_check_args(lua_State *L, struct run *r, uint32_t app,
 		     const char *fn, const char *args);
-/* An error value as a message: the text itself, or for error({}),
- * error() ... "file:line: error() with a table value ..." (pushed). */
+/* An error value as a message: the text itself ("file:line: " in front
+ * if it names no place), or for error({}), error() ... "file:line:
+ * error() with a table value ..." (pushed). */
 const char *scen_error_value(lua_State *L, int idx);
 /* Check a table argument's keys against a list; error names the bad key. */
 void scen_check_keys(lua_State *L, int idx, const char *fn,

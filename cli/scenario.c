@@ -85,16 +85,44 @@ void scen_check_args(lua_State *L, struct run *r, uint32_t app,
 /*
  * The message of a scenario's error whose value is not text (error({}),
  * error(), error(nil)): Lua gives no message, and ukfork said "error" or
- * "error in a process", naming neither file nor line. L is the thread
- * that raised it, its stack not unwound (a message handler's, or a
- * process's after its resume failed). Pushes the message, returns it.
+ * "error in a process", naming neither file nor line; a text naming no
+ * place (error("x", 0), error(42)) gets the error's line in front. L is
+ * the thread that raised it, its stack not unwound (a message handler's,
+ * or a process's after its resume failed). Pushes the message (unless the
+ * text is kept as it is), returns it.
  */
+/* 1 if message m's first line names a place ("file:12:", "[string
+ * \"...\"]:3:"): a colon, digits, a colon. */
+static int has_where(const char *m)
+{
+	for (const char *p = m; *p && *p != '\n'; p++) {
+		if (*p != ':' || p[1] < '0' || p[1] > '9')
+			continue;
+		const char *q = p + 1;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (*q == ':')
+			return 1;
+	}
+	return 0;
+}
+
 const char *scen_error_value(lua_State *L, int idx)
 {
 	char where[WHERE_MAX];
 
-	if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER)
-		return lua_tostring(L, idx);
+	idx = lua_absindex(L, idx);
+	if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER) {
+		/* error("x", 0), error(42), error("x", 9): Lua adds no place;
+		 * the innermost Lua line of the error is the scenario's */
+		const char *m = lua_tostring(L, idx);
+		if (has_where(m))
+			return m;
+		scen_co_where(L, where, sizeof(where));
+		if (!strcmp(where, "?"))
+			return m;
+		return lua_pushfstring(L, "%s: %s", where, m);
+	}
 	scen_co_where(L, where, sizeof(where));
 	return lua_pushfstring(L,
 			       "%s: error() with a %s value, not a message "
@@ -105,8 +133,7 @@ const char *scen_error_value(lua_State *L, int idx)
 /* The top level's message handler: scen_error_value for a non-text one. */
 static int error_value_msg(lua_State *L)
 {
-	if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER)
-		scen_error_value(L, 1);
+	scen_error_value(L, 1);
 	return 1;
 }
 
@@ -318,8 +345,11 @@ static const char *bytes_str(uint64_t b, char *buf, size_t cap)
 
 int scen_lua_oom(struct run *r, lua_State *co, int st, const char *m)
 {
+	static const char nem[] = "not enough memory";
+	size_t n = m ? strlen(m) : 0;
 	if (!r->oom || (st != LUA_ERRMEM &&
-			!(m && !strcmp(m, "not enough memory"))))
+			!(n >= sizeof(nem) - 1 &&
+			  !strcmp(m + n - (sizeof(nem) - 1), nem))))
 		return 0;
 	char where[WHERE_MAX], lim[32];
 	if (co)

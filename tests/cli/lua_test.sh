@@ -156,6 +156,25 @@ stream_names)
 	run run "$T/s.lua" --seed 1 --trace "$T/trace" --quiet; expect_rc 0
 	grep -q ' lua 0.88505549082004' "$T/trace" || fail "stream x: $(grep ' lua ' "$T/trace")"
 	;;
+error_place)
+	# error("x", 0), error(42) and a rethrow (error(e, 0) of a message
+	# with no place) named no file or line: "boom" alone. They get the
+	# line of the error in front, at the top level and in a process; a
+	# message that names a place keeps it as it is.
+	scen 'error("boom", 0)'
+	refused 2 "boom"
+	scen 'process(function() sleep(0.1)' '  error(42) end)'
+	refused 3 "42"
+	scen 'local ok, e = pcall(error, "inner")' 'error(e, 0)'
+	refused 3 "inner"
+	scen 'local ok, e = pcall(function() local x = nil; return x.y end)' \
+		'error(e, 0)'
+	refused 2 "attempt to index a nil value (local 'x')"
+	grep -q 's.lua:3:' "$T/err" && fail "a place added to a message naming one"
+	scen 'load("error(\"in chunk\")")()'
+	run run "$T/s.lua"; expect_rc 2
+	expect_err '[string "error("in chunk")"]:1: in chunk'
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
