@@ -636,6 +636,10 @@ const char *scen_error_value(lua_State *L, int idx);
 /* Check a table argument's keys against a list; error names the bad key. */
 void scen_check_keys(lua_State *L, int idx, const char *fn,
 		     const char *const *keys);
+/* The registry table of the lines log() wrote at the top level of a run
+ * (scen_proc.c), written after the run's "# run" line (scenario.c). */
+#define SCEN_PRELOG "ukf.prelog"
+
 /* Where a suspended thread stands: its innermost Lua line. */
 void scen_co_where(lua_State *co, char *buf, size_t cap);
 /* A failed step (status st, message m) of thread co (NULL: the main

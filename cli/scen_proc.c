@@ -654,8 +654,32 @@ void scen_trace_line(struct scen *sc, ukf_ns_t t, const char *node,
 		return;
 	if (t < 0)
 		t = 0;
-	fprintf(sc->trace, "%" PRId64 ".%09" PRId64 " %s %s\n",
-		(int64_t)(t / UKF_S), (int64_t)(t % UKF_S), node, line);
+	const unsigned char *c = (const unsigned char *)line;
+	while (*c >= 0x20 && *c != 0x7f)
+		c++;
+	if (!*c) { /* the usual line: nothing to escape */
+		fprintf(sc->trace, "%" PRId64 ".%09" PRId64 " %s %s\n",
+			(int64_t)(t / UKF_S), (int64_t)(t % UKF_S), node, line);
+		return;
+	}
+	/* A control character (a log() text, an app's name, a guest's
+	 * console): one event is one line, so a newline in it would write
+	 * a line that reads as another event; escaped as \n, \r, \t, \xHH. */
+	fprintf(sc->trace, "%" PRId64 ".%09" PRId64 " %s ",
+		(int64_t)(t / UKF_S), (int64_t)(t % UKF_S), node);
+	for (c = (const unsigned char *)line; *c; c++) {
+		if (*c >= 0x20 && *c != 0x7f)
+			putc(*c, sc->trace);
+		else if (*c == '\n')
+			fputs("\\n", sc->trace);
+		else if (*c == '\r')
+			fputs("\\r", sc->trace);
+		else if (*c == '\t')
+			fputs("\\t", sc->trace);
+		else
+			fprintf(sc->trace, "\\x%02x", *c);
+	}
+	putc('\n', sc->trace);
 }
 
 /* log(...): a line in the --trace event log. */
@@ -674,8 +698,22 @@ static int l_log(lua_State *L)
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
-	scen_trace_line(r->sc, r->running ? r->world.ops->now(r->world.w) : 0,
-			"lua", lua_tostring(L, -1));
+	if (!r->running) {
+		/* the top level: its lines follow the run's "# run" line,
+		 * written once the settings (the label) are known */
+		if (lua_getfield(L, LUA_REGISTRYINDEX, SCEN_PRELOG) !=
+		    LUA_TTABLE) {
+			lua_pop(L, 1);
+			lua_newtable(L);
+			lua_pushvalue(L, -1);
+			lua_setfield(L, LUA_REGISTRYINDEX, SCEN_PRELOG);
+		}
+		lua_insert(L, -2);
+		lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+		return 0;
+	}
+	scen_trace_line(r->sc, r->world.ops->now(r->world.w), "lua",
+			lua_tostring(L, -1));
 	return 0;
 }
 

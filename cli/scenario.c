@@ -860,9 +860,21 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		scen_run_fail(&r, UKF_RUN_FAILED, "engine start failed");
 		goto out;
 	}
-	if (sc->trace)
+	if (sc->trace) {
 		fprintf(sc->trace, "# run config=%s seed=%" PRIu64 " rep=%u\n",
 			label, r.seed, rep);
+		/* the top level's log() lines, at time 0 */
+		int top = lua_gettop(r.L);
+		if (lua_getfield(r.L, LUA_REGISTRYINDEX, SCEN_PRELOG) ==
+		    LUA_TTABLE)
+			for (lua_Integer i = 1;
+			     lua_rawgeti(r.L, -1, i) == LUA_TSTRING; i++) {
+				scen_trace_line(sc, 0, "lua",
+						lua_tostring(r.L, -1));
+				lua_pop(r.L, 1);
+			}
+		lua_settop(r.L, top);
+	}
 	for (size_t i = 0; i < r.nprocs; i++)
 		if (scen_proc_schedule(&r, (uint32_t)i, 0, 0)) {
 			scen_run_fail(&r, UKF_RUN_FAILED, "cannot schedule");

@@ -175,6 +175,26 @@ error_place)
 	run run "$T/s.lua"; expect_rc 2
 	expect_err '[string "error("in chunk")"]:1: in chunk'
 	;;
+log_lines)
+	# one event is one line of the --trace log: a newline in a log()
+	# text wrote a line that read as another event (here a spawn that
+	# never happened); control characters are escaped. The top level's
+	# log() lines came before the run's "# run" line (in the previous
+	# run, for a reader); they follow it now, at time 0.
+	scen 'log("top")' \
+		'process(function() log("a\n0.5 0 spawn 99 app=web", "\1\127\t\r") end)'
+	run run "$T/s.lua" --reps 2 --trace "$T/trace" --quiet; expect_rc 0
+	grep -q '^0.5 0 spawn 99' "$T/trace" && fail "a log() text made an event line"
+	grep -q -F -x '0.000000000 lua a\n0.5 0 spawn 99 app=web \x01\x7f\t\r' "$T/trace" ||
+		fail "escaped line: $(grep ' lua a' "$T/trace")"
+	[ "$(sed -n 1p "$T/trace")" = "# run config=default seed=1 rep=0" ] ||
+		fail "first line: $(sed -n 1p "$T/trace")"
+	[ "$(sed -n 2p "$T/trace")" = "0.000000000 lua top" ] ||
+		fail "second line: $(sed -n 2p "$T/trace")"
+	[ "$(grep -A1 '^# run config=default seed=1 rep=1' "$T/trace" | sed -n 2p)" = "0.000000000 lua top" ] ||
+		fail "rep 1: $(grep -A1 '^# run' "$T/trace")"
+	[ "$(grep -c ' lua top$' "$T/trace")" = 2 ] || fail "top-level lines: $(grep -c ' lua top' "$T/trace")"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
