@@ -159,9 +159,11 @@ ukf_ns_t scen_arg_time(lua_State *L, int idx, const char *what)
 {
 	ukf_ns_t ns;
 	if (lua_type(L, idx) == LUA_TNUMBER) {
-		if (scen_num_time(lua_tonumber(L, idx), &ns))
-			luaL_error(L, "%s: bad time %f (must be >= 0 seconds)",
-				   what, lua_tonumber(L, idx));
+		double x = lua_tonumber(L, idx);
+		if (scen_num_time(x, &ns))
+			luaL_error(L, "%s: bad time %f (must be %s seconds)",
+				   what, x,
+				   x > 0 ? "at most 9.2e9" : ">= 0");
 		return ns;
 	}
 	if (lua_type(L, idx) == LUA_TSTRING) {
@@ -172,8 +174,8 @@ ukf_ns_t scen_arg_time(lua_State *L, int idx, const char *what)
 				   what, lua_tostring(L, idx));
 		return ns;
 	}
-	luaL_error(L, "%s: expected a time, got a %s", what,
-		   luaL_typename(L, idx));
+	luaL_error(L, "%s: expected a time, got %s%s", what,
+		   lua_isnone(L, idx) ? "" : "a ", luaL_typename(L, idx));
 	return 0;
 }
 

@@ -195,6 +195,18 @@ log_lines)
 		fail "rep 1: $(grep -A1 '^# run' "$T/trace")"
 	[ "$(grep -c ' lua top$' "$T/trace")" = 2 ] || fail "top-level lines: $(grep -c ' lua top' "$T/trace")"
 	;;
+time_messages)
+	# a time too large said "must be >= 0 seconds" of a positive value;
+	# sleep() without an argument said "got a no value"
+	scen 'poisson { app = "web", rate = 10, stop = 1e300 }'
+	refused 2 "poisson{} stop: bad time 1e+300 (must be at most 9.2e9 seconds)"
+	scen 'constant { app = "web", interval = math.huge }'
+	refused 2 "constant{} interval: bad time inf (must be at most 9.2e9 seconds)"
+	scen 'poisson { app = "web", rate = 10, start = -1 }'
+	refused 2 "poisson{} start: bad time -1.0 (must be >= 0 seconds)"
+	scen 'process(function() sleep() end)'
+	refused 2 "sleep: expected a time, got no value"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
