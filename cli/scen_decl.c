@@ -67,8 +67,24 @@ int scen_l_app(lua_State *L)
 		static const char *const k[] = {"image", NULL};
 		scen_check_keys(L, 3, "app", k);
 	}
-	if (!*name || strlen(name) >= UKF_APP_NAME_MAX)
-		luaL_error(L, "app: bad name '%s'", name);
+	/* a trace file names apps between blanks, and the event log writes
+	 * app=NAME among blank-separated fields: no blank or control
+	 * character in a name (nor a NUL, which would cut it short) */
+	size_t nlen;
+	lua_tolstring(L, 1, &nlen);
+	int blank = nlen != strlen(name);
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		blank |= *c <= ' ' || *c == 0x7f;
+	if (!*name || nlen >= UKF_APP_NAME_MAX || blank) {
+		char q[80];
+		snprintf(q, sizeof(q), "%.64s%s", name,
+			 strlen(name) > 64 ? "..." : "");
+		luaL_error(L,
+			   "app: bad name '%s' (1 to %d bytes, no blanks or "
+			   "control characters: trace files and the event "
+			   "log separate fields by blanks)",
+			   q, UKF_APP_NAME_MAX - 1);
+	}
 	if (r->napps >= UKF_APPS_MAX)
 		luaL_error(L,
 			   "app '%s': more than %d apps (the engine's limit, "

@@ -207,6 +207,19 @@ time_messages)
 	scen 'process(function() sleep() end)'
 	refused 2 "sleep: expected a time, got no value"
 	;;
+app_names)
+	# an app's name is written between blanks in trace files and the
+	# event log (app=NAME): a blank or control character in it made an
+	# app no trace file could name and log lines that split wrongly
+	for n in '"we b"' '"we\tb"' '"we\nb"' '"we\0b"' '""' 'string.rep("a", 64)'; do
+		scen "app($n, \"mem=1M\")"
+		refused 2 "app: bad name '"
+		expect_err "(1 to 63 bytes, no blanks or control characters"
+	done
+	scen 'app(string.rep("a", 63), "mem=1M")' 'app("wéb", "mem=1M")' \
+		'poisson { app = "wéb", rate = 10 }'
+	run run "$T/s.lua" --quiet; expect_rc 0
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
