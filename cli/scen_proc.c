@@ -49,6 +49,13 @@ static int proc_resume(struct run *r, struct proc *p, int *nres);
 static uint32_t cur_proc(lua_State *L, const char *fn)
 {
 	uint32_t i = pidx_of(L);
+	if (i == NO_PROC && L != run_of(L)->L) /* not the main chunk */
+		luaL_error(L,
+			   "%s() was called from a coroutine: only a "
+			   "process's own function (process(function() ... "
+			   "end)) may call it, not a coroutine it or the top "
+			   "level created",
+			   fn);
 	if (i == NO_PROC)
 		luaL_error(L,
 			   "%s() can only be called inside a process "

@@ -158,7 +158,7 @@ api_refused)
 	refused 'process(function() local id = spawn("web"); process(function() wait(id) end); wait(id) end)' "wait: instance 1 is already waited for by another process"
 	refused 'process(function() local id = spawn("web"); process(function() ready(id) end); ready(id) end)' "ready: instance 1 is already awaited by another process"
 	refused 'wait(1)' "wait() can only be called while the scenario runs, inside a process"
-	refused 'process(function() local co = coroutine.wrap(function() sleep(1) end); co() end)' "sleep() can only be called inside a process"
+	refused 'process(function() local co = coroutine.wrap(function() sleep(1) end); co() end)' "sleep() was called from a coroutine: only a process's own function"
 	;;
 api_values)
 	# a keyed stream's draws: the same key gives the same numbers, each
@@ -547,7 +547,7 @@ outage_refused)
 	refused 'process(function() node_state("x") end)' "node_state: bad node x (expected 0..0)"
 	refused 'process(function() fail_node(0, {}) end)' "bad argument #2 to 'fail_node' (string expected, got table)"
 	refused 'process(function() fail_link(0, {}) end)' "bad argument #2 to 'fail_link' (string expected, got table)"
-	refused 'process(function() local co = coroutine.wrap(function() fail_node(0) end); co() end)' "fail_node() can only be called inside a process (process(function() ... end))"
+	refused 'process(function() local co = coroutine.wrap(function() fail_node(0) end); co() end)' "fail_node() was called from a coroutine: only a process's own function (process(function() ... end)) may call it"
 	refused 'process(function() fail_node(0); fail_node(0) end)' "fail_node(0): node 0 has already failed"
 	refused 'process(function() recover_node(0) end)' "recover_node(0): node 0 has not failed"
 	refused 'process(function() fail_link(0); recover_node(0) end)' "recover_node(0): node 0 has not failed"

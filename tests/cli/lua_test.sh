@@ -220,6 +220,18 @@ app_names)
 		'poisson { app = "wéb", rate = 10 }'
 	run run "$T/s.lua" --quiet; expect_rc 0
 	;;
+coroutine_calls)
+	# sleep() or spawn() from a coroutine a process created said "can
+	# only be called inside a process", which the caller was
+	scen 'process(function() local c = coroutine.wrap(function() sleep(0.1) end) c() end)'
+	refused 2 "sleep() was called from a coroutine: only a process's own function"
+	scen 'process(function() local c = coroutine.create(function() spawn("web") end)' \
+		'  local ok, e = coroutine.resume(c) error(e, 0) end)'
+	refused 2 "spawn() was called from a coroutine"
+	# the top level itself keeps its message
+	scen 'sleep(1)'
+	refused 2 "sleep() can only be called while the scenario runs, inside a process"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
