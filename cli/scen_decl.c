@@ -405,8 +405,12 @@ int scen_l_trace(lua_State *L)
 	struct run *r = run_of(L);
 	static const char *const k[] = {"file", "node", "start", "stop", NULL};
 	scen_check_keys(L, 1, "trace", k);
-	if (lua_getfield(L, 1, "file") != LUA_TSTRING)
+	int ft = lua_getfield(L, 1, "file");
+	if (ft == LUA_TNIL)
 		luaL_error(L, "trace{}: missing argument 'file' (a path)");
+	if (ft != LUA_TSTRING)
+		luaL_error(L, "trace{}: file must be a path (a string), got a %s",
+			   luaL_typename(L, -1));
 	const char *file = lua_tostring(L, -1);
 	lua_pop(L, 1);
 	char path[1024];

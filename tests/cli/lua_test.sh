@@ -232,6 +232,14 @@ coroutine_calls)
 	scen 'sleep(1)'
 	refused 2 "sleep() can only be called while the scenario runs, inside a process"
 	;;
+trace_file_type)
+	# file = a list (a sweep of traces?) or a number said "missing
+	# argument 'file'", which was there
+	scen 'trace { file = { "a.txt", "b.txt" } }'
+	refused 2 "trace{}: file must be a path (a string), got a table"
+	scen 'trace { node = 1 }'
+	refused 2 "trace{}: missing argument 'file' (a path)"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
