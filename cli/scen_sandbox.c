@@ -49,6 +49,32 @@ static int l_load_text(lua_State *L)
 }
 
 /*
+ * setmetatable(t, mt) without a __gc field in mt (upvalue 1: the real
+ * one). Lua runs finalizers with debug hooks off, so the watchdog never
+ * sees one: a __gc that loops hung ukfork (at a collection, or when the
+ * state is closed). Lua marks an object for finalization only if its
+ * metatable holds __gc when set (a raw field): this test is the same.
+ */
+static int l_setmetatable_nogc(lua_State *L)
+{
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		lua_pushliteral(L, "__gc");
+		if (lua_rawget(L, 2) != LUA_TNIL)
+			return luaL_error(
+			    L, "setmetatable: a __gc metamethod is not "
+			       "available to a scenario in the sandbox (a "
+			       "finalizer runs where the watchdog cannot stop "
+			       "it): `ukfork run --trusted` gives the scenario "
+			       "full Lua");
+		lua_pop(L, 1);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/*
  * coroutine.resume and coroutine.close refuse a process's thread (upvalue
  * 1: the real function, 2: its name): only the scheduler resumes it, with
  * what its sleep, wait or ready returns; resumed by another process, its
@@ -111,7 +137,8 @@ static void withhold_lib(lua_State *L, const char *lib,
  * The standard libraries of a scenario. Trusted: all of them, but
  * os.exit. Sandbox: base, coroutine, table, string, math, utf8 and
  * os.clock/date/difftime/time; io, os (the rest), package, require,
- * debug, dofile and loadfile raise SANDBOX_WHY, load takes text only.
+ * debug, dofile and loadfile raise SANDBOX_WHY, load takes text only,
+ * setmetatable refuses a __gc metamethod.
  * In both, coroutine.resume/close refuse the threads of processes.
  */
 void scen_open_libs(lua_State *L, int trusted)
@@ -130,6 +157,9 @@ void scen_open_libs(lua_State *L, int trusted)
 		lua_getglobal(L, "load");
 		lua_pushcclosure(L, l_load_text, 1);
 		lua_setglobal(L, "load");
+		lua_getglobal(L, "setmetatable");
+		lua_pushcclosure(L, l_setmetatable_nogc, 1);
+		lua_setglobal(L, "setmetatable");
 		withhold_lib(L, "io", NULL);
 		withhold_lib(L, "debug", NULL);
 		withhold_lib(L, "package", NULL);

@@ -240,6 +240,26 @@ trace_file_type)
 	scen 'trace { node = 1 }'
 	refused 2 "trace{}: missing argument 'file' (a path)"
 	;;
+finalizer)
+	# Lua runs a __gc metamethod with its hooks off: one that loops hung
+	# ukfork past the watchdog (at a collection, or when the state was
+	# closed after the run). The sandbox refuses __gc at setmetatable.
+	scen 'do local x = setmetatable({}, { __gc = function() while true do end end }) end' \
+		'collectgarbage()'
+	timeout 60 "$UKFORK" run "$T/s.lua" --max-instructions 1000000 --db "$T/db" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ "$rc" -eq 124 ] && fail "a looping __gc hung the run"
+	[ "$rc" -eq 2 ] || fail "exit status $rc, expected 2"
+	expect_err "s.lua:2: setmetatable: a __gc metamethod is not available to a scenario in the sandbox"
+	no_runs "$T/db"
+	# other metatables, a __gc set afterwards (Lua then never finalizes),
+	# and --trusted's full Lua
+	scen 'local mt = {} local x = setmetatable({}, mt) mt.__gc = function() end' \
+		'local y = setmetatable({}, { __index = function() return 1 end }) assert(y.z == 1)'
+	run run "$T/s.lua" --quiet; expect_rc 0
+	scen 'do local x = setmetatable({}, { __gc = function() end }) end collectgarbage()'
+	run run "$T/s.lua" --trusted --quiet; expect_rc 0
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
