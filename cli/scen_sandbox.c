@@ -99,6 +99,46 @@ static int l_co_guard(lua_State *L)
 	return lua_gettop(L);
 }
 
+/*
+ * xpcall's message handler runs before the error unwinds, and when the
+ * error came from the watchdog's hook Lua still has its hooks off there
+ * (a hook that raises does not turn them back on until a pcall catches
+ * the error): a handler that loops was never stopped, and hung ukfork.
+ * A scenario's handler therefore runs through this one (upvalue 1: the
+ * scenario's), which hands on the watchdog's error untouched.
+ */
+static int l_xpcall_handler(lua_State *L)
+{
+	if (run_of(L)->runaway)
+		return 1; /* the watchdog's error, as it is */
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+/* What xpcall returned, after a yield inside it too (a process that
+ * sleeps inside an xpcall). */
+static int xpcall_done(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status;
+	(void)ctx;
+	return lua_gettop(L);
+}
+
+/* xpcall(f, msgh, ...) with msgh wrapped (upvalue 1: the real xpcall). */
+static int l_xpcall_guard(lua_State *L)
+{
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 2);
+	lua_pushcclosure(L, l_xpcall_handler, 1);
+	lua_replace(L, 2);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, xpcall_done);
+	return xpcall_done(L, LUA_OK, 0);
+}
+
 /* Replace field name of the table at idx by f with upvalues (the old
  * value, name). */
 static void wrap_field(lua_State *L, int idx, const char *name,
@@ -139,7 +179,8 @@ static void withhold_lib(lua_State *L, const char *lib,
  * os.clock/date/difftime/time; io, os (the rest), package, require,
  * debug, dofile and loadfile raise SANDBOX_WHY, load takes text only,
  * setmetatable refuses a __gc metamethod.
- * In both, coroutine.resume/close refuse the threads of processes.
+ * In both, coroutine.resume/close refuse the threads of processes and
+ * xpcall's handler does not run on the watchdog's error.
  */
 void scen_open_libs(lua_State *L, int trusted)
 {
@@ -168,6 +209,9 @@ void scen_open_libs(lua_State *L, int trusted)
 	lua_getglobal(L, "os");
 	lua_pushcfunction(L, l_os_exit);
 	lua_setfield(L, -2, "exit");
+	lua_getglobal(L, "xpcall");
+	lua_pushcclosure(L, l_xpcall_guard, 1);
+	lua_setglobal(L, "xpcall");
 	lua_getglobal(L, "coroutine");
 	wrap_field(L, -1, "resume", l_co_guard);
 	wrap_field(L, -1, "close", l_co_guard);

@@ -260,6 +260,26 @@ finalizer)
 	scen 'do local x = setmetatable({}, { __gc = function() end }) end collectgarbage()'
 	run run "$T/s.lua" --trusted --quiet; expect_rc 0
 	;;
+xpcall_handler)
+	# the watchdog raises its error from a hook, and Lua keeps hooks off
+	# until a pcall catches it: an xpcall handler that looped then ran
+	# unwatched and hung ukfork (--trusted too). The handler is not run
+	# on the watchdog's error; otherwise it works as before, also around
+	# a sleep in a process.
+	for mode in "" --trusted; do
+		scen 'xpcall(function() error("x") end, function() while true do end end)'
+		timeout 60 "$UKFORK" run "$T/s.lua" --max-instructions 1000000 $mode >"$T/out" 2>"$T/err"
+		rc=$?
+		[ "$rc" -eq 124 ] && fail "a looping xpcall handler hung the run ($mode)"
+		[ "$rc" -eq 2 ] || fail "exit status $rc, expected 2 ($mode)"
+		expect_err "s.lua:2: more than 1000000 Lua instructions"
+	done
+	scen 'local ok, m = xpcall(function() error("x") end, function(m) return "h: " .. m end)' \
+		'assert(not ok and m == "h: " .. "'"$T"'/s.lua:2: x", m)' \
+		'process(function() local ok, a, t = xpcall(function(a) sleep(0.1) return a, now() end, print, "arg")' \
+		'  assert(ok and a == "arg" and t == 0.1, "yield") end)'
+	run run "$T/s.lua" --quiet; expect_rc 0
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
