@@ -327,7 +327,10 @@ static int l_sleep(lua_State *L)
 		ps->ours = 1;
 		return lua_yield(L, 0); /* never woken: the run stops */
 	}
-	if (scen_proc_schedule(r, p, now + d, 1))
+	/* past the clock's end (a run of 9.2e9 s): never, not a wrapped
+	 * time in the past */
+	ukf_ns_t at = d > UKF_NS_NEVER - now ? UKF_NS_NEVER : now + d;
+	if (scen_proc_schedule(r, p, at, 1))
 		luaL_error(L, "sleep: cannot schedule");
 	ps->ours = 1;
 	return lua_yield(L, 0);

@@ -280,6 +280,20 @@ xpcall_handler)
 		'  assert(ok and a == "arg" and t == 0.1, "yield") end)'
 	run run "$T/s.lua" --quiet; expect_rc 0
 	;;
+time_overflow)
+	# in a run of 9.2e9 s, a next arrival or a wake-up past the ns
+	# clock's end (int64) wrapped to a time in the past: 201 requests
+	# at one instant instead of 1, a sleep(5e9) at 5e9 s that ended at
+	# once. Such a time is now never.
+	scen 'constant { app = "web", interval = 9e9, start = 8e9 }' \
+		'bursts { app = "web", every = 9e9, size = 1, start = 8e9 }' \
+		'process(function() sleep(5e9) log("a", now()) sleep(5e9) log("b", now()) end)'
+	run run "$T/s.lua" --set duration=9199999999s --trace "$T/trace" --quiet
+	expect_rc 0
+	[ "$(grep -c ' request ' "$T/trace")" = 2 ] || fail "$(grep -c ' request ' "$T/trace") requests, expected 2"
+	grep -q ' lua a 5000000000' "$T/trace" || fail "no a"
+	grep -q ' lua b' "$T/trace" && fail "the second sleep ended at once"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
