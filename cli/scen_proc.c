@@ -23,11 +23,12 @@ void scen_watchdog(lua_State *L, lua_Debug *ar)
 			return;
 		r->runaway = 1;
 		char where[WHERE_MAX] = "?";
-		if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+		if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0 &&
+		    ar->source[0] != '=')
 			snprintf(where, sizeof(where), "%s:%d", ar->short_src,
 				 ar->currentline);
-		else
-			scen_where_of(L, 0, where, sizeof(where));
+		else /* in C, or in ukfork's own coroutine.wrap */
+			scen_co_where(L, where, sizeof(where));
 		scen_run_fail(r, UKF_RUN_BAD,
 			 "%s: more than %" PRIu64 " Lua instructions without "
 			 "a sleep, wait or ready (a runaway loop?): the limit "

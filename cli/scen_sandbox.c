@@ -83,6 +83,15 @@ static int l_setmetatable_nogc(lua_State *L)
 static int l_co_guard(lua_State *L)
 {
 	lua_State *co = lua_tothread(L, 1);
+	/* after the watchdog's error, a thread it stopped is not closed:
+	 * its __close handlers would run with Lua's hooks still off (as a
+	 * hook that raised left them), where a loop is never stopped */
+	if (co && run_of(L)->runaway &&
+	    !strcmp(lua_tostring(L, lua_upvalueindex(2)), "close")) {
+		lua_pushboolean(L, 0);
+		lua_pushstring(L, run_of(L)->err);
+		return 2;
+	}
 	if (co) {
 		struct pslot *ps = ps_of(co);
 		if (ps->co == co && ps->idx != NO_PROC)
@@ -138,6 +147,31 @@ static int l_xpcall_guard(lua_State *L)
 	lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, xpcall_done);
 	return xpcall_done(L, LUA_OK, 0);
 }
+
+/*
+ * coroutine.wrap in Lua over the guarded resume and close (Lua's own, in
+ * C, closes a failed coroutine itself, and after the watchdog's error
+ * that ran its __close handlers with hooks off: a loop there hung
+ * ukfork). The same results and messages as Lua's: a text error gets the
+ * caller's place in front, the coroutine is closed.
+ */
+static const char wrap_lua[] =
+    "local create, resume, close = coroutine.create, coroutine.resume, "
+    "coroutine.close\n"
+    "local function done(co, ok, ...)\n"
+    "  if ok then return ... end\n"
+    "  local e = ...\n"
+    "  close(co)\n"
+    "  error(e, 2)\n" /* done is a tail call: level 2 is the caller */
+    "end\n"
+    "return function(f)\n"
+    "  if type(f) ~= 'function' then\n"
+    "    error(\"bad argument #1 to 'wrap' (function expected, got \" ..\n"
+    "          (f == nil and 'no value' or type(f)) .. ')', 2)\n"
+    "  end\n"
+    "  local co = create(f)\n"
+    "  return function(...) return done(co, resume(co, ...)) end\n"
+    "end\n";
 
 /* Replace field name of the table at idx by f with upvalues (the old
  * value, name). */
@@ -215,5 +249,11 @@ void scen_open_libs(lua_State *L, int trusted)
 	lua_getglobal(L, "coroutine");
 	wrap_field(L, -1, "resume", l_co_guard);
 	wrap_field(L, -1, "close", l_co_guard);
+	if (luaL_loadbufferx(L, wrap_lua, sizeof(wrap_lua) - 1,
+			     "=coroutine.wrap", "t") == LUA_OK &&
+	    lua_pcall(L, 0, 1, 0) == LUA_OK)
+		lua_setfield(L, -2, "wrap");
+	else
+		lua_pop(L, 1); /* out of memory: Lua's own wrap stays */
 	lua_pop(L, 2);
 }

@@ -664,8 +664,11 @@ static uint64_t run_seed(struct run *r)
 void scen_co_where(lua_State *co, char *buf, size_t cap)
 {
 	lua_Debug ar;
+	/* Lua lines only, and not ukfork's own chunks ("=coroutine.wrap",
+	 * scen_sandbox.c): the scenario's line that called them */
 	for (int lv = 0; lua_getstack(co, lv, &ar); lv++)
-		if (lua_getinfo(co, "Sl", &ar) && ar.currentline > 0) {
+		if (lua_getinfo(co, "Sl", &ar) && ar.currentline > 0 &&
+		    ar.source[0] != '=') {
 			snprintf(buf, cap, "%s:%d", ar.short_src,
 				 ar.currentline);
 			return;

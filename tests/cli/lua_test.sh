@@ -294,6 +294,31 @@ time_overflow)
 	grep -q ' lua a 5000000000' "$T/trace" || fail "no a"
 	grep -q ' lua b' "$T/trace" && fail "the second sleep ended at once"
 	;;
+close_handler)
+	# a coroutine stopped by the watchdog was closed by coroutine.wrap
+	# (or coroutine.close) with Lua's hooks still off: a __close handler
+	# that looped hung ukfork (--trusted too). After the watchdog's
+	# error such a thread is not closed; wrap behaves as Lua's otherwise.
+	for mode in "" --trusted; do
+		scen 'local co = coroutine.wrap(function()' \
+			'  local x <close> = setmetatable({}, { __close = function() while true do end end })' \
+			'  while true do end end)' 'co()'
+		timeout 60 "$UKFORK" run "$T/s.lua" --max-instructions 1000000 $mode >"$T/out" 2>"$T/err"
+		rc=$?
+		[ "$rc" -eq 124 ] && fail "a looping __close hung the run ($mode)"
+		[ "$rc" -eq 2 ] || fail "exit status $rc, expected 2 ($mode)"
+		expect_err "more than 1000000 Lua instructions"
+	done
+	scen 'local g = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end)' \
+		'assert(g(1) == 2 and g(5) == 10, "values")' \
+		'local ok, e = pcall(g) assert(e == "cannot resume dead coroutine", e)' \
+		'local closed = false' \
+		'local h = coroutine.wrap(function() local x <close> = setmetatable({}, { __close = function() closed = true end }) error("e") end)' \
+		'ok, e = pcall(h) assert(closed and e == "'"$T"'/s.lua:6: e", e)' \
+		'ok, e = pcall(coroutine.wrap(function() error({}) end)) assert(type(e) == "table", "table")' \
+		'ok, e = pcall(coroutine.wrap, 5) assert(e:find("bad argument #1 to .wrap. %(function expected, got number%)"), e)'
+	run run "$T/s.lua" --quiet; expect_rc 0
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
