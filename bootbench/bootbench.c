@@ -692,6 +692,14 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 				return 2;                                     \
 			}                                                     \
 			val = argv[++i];                                      \
+			if (val[0] == '-' && val[1] == '-' && val[2]) {       \
+				fprintf(stderr,                               \
+					"%s: %s needs a value (found the "    \
+					"option '%s'; %s=VALUE takes one "    \
+					"starting with --)\n",               \
+					prog, a, val, a);                     \
+				return 2;                                     \
+			}                                                     \
 		}                                                             \
 	} while (0)
 		if (!strcmp(a, "-n")) {

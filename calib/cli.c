@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -93,10 +94,15 @@ static const char usage[] =
     "done, 1 failed (etcd unreachable, ...), 2 bad command line, plan or\n"
     "cluster file, 77 no usable /dev/kvm.\n";
 
-static int bad(const char *fmt, const char *arg)
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "ukfork calibrate: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n(try `ukfork calibrate --help`)\n");
 	return 2;
 }
@@ -749,6 +755,45 @@ static int measure_dir(const char *etcd, uint32_t n, ukf_calib_set_t *s,
 #endif
 }
 
+
+/*
+ * The command line as a shell would take it back, whole (it was cut at
+ * 1024 bytes): an argument with a space, a quote or another character
+ * special to sh in single quotes (--note "a b" was written --note a b,
+ * two words). Malloc'd; NULL without memory.
+ */
+static char *shell_command(int argc, char **argv)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return NULL;
+	fputs("ukfork calibrate", m);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int plain = *a != 0;
+		for (const char *q = a; *q && plain; q++)
+			plain = isalnum((unsigned char)*q) ||
+				strchr("-_./,:=+@%", *q) != NULL;
+		fputc(' ', m);
+		if (plain) {
+			fputs(a, m);
+			continue;
+		}
+		fputc('\'', m);
+		for (const char *q = a; *q; q++)
+			fputs(*q == '\'' ? "'\\''" : (char[]){*q, 0}, m);
+		fputc('\'', m);
+	}
+	if (fclose(m) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 {
 	const char *backend = NULL, *plan_path = NULL, *db = NULL;
@@ -789,6 +834,11 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 			return bad("%s given twice", a);
 		if (!v)
 			return bad("%s needs a value", a);
+		/* every option takes a value: an option in its place is a
+		 * value forgotten (--out --note x wrote a file named --note) */
+		if (v[0] == '-' && v[1] == '-' && v[2])
+			return bad("%s needs a value (found the option '%s')",
+				    a, v);
 		i++;
 		if (!strcmp(a, "--backend"))
 			backend = v;
@@ -977,8 +1027,7 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	}
 
 	char date[32], host[128] = "?", kind[1024], load0[64], load1[64],
-		       hostinfo[192], cmd[1024] = "ukfork calibrate",
-		       loads[160];
+		       hostinfo[192], loads[160];
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
@@ -987,29 +1036,7 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	snprintf(hostinfo, sizeof(hostinfo), "%s, %ld CPUs", host,
 		 sysconf(_SC_NPROCESSORS_ONLN));
 	kvm_kind(kind, sizeof(kind), note);
-	/* as a shell would take it back: an argument with a space, a quote
-	 * or another character special to sh in single quotes (--note "a b"
-	 * was written --note a b, two words) */
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		size_t l = strlen(cmd);
-		int plain = *a != 0;
-		for (const char *q = a; *q && plain; q++)
-			plain = isalnum((unsigned char)*q) ||
-				strchr("-_./,:=+@%", *q) != NULL;
-		if (plain) {
-			snprintf(cmd + l, sizeof(cmd) - l, " %s", a);
-			continue;
-		}
-		snprintf(cmd + l, sizeof(cmd) - l, " '");
-		for (const char *q = a; *q; q++) {
-			l = strlen(cmd);
-			snprintf(cmd + l, sizeof(cmd) - l, "%s",
-				 *q == '\'' ? "'\\''" : (char[]){*q, 0});
-		}
-		l = strlen(cmd);
-		snprintf(cmd + l, sizeof(cmd) - l, "'");
-	}
+	char *cmd = shell_command(argc, argv);
 	loadavg(load0, sizeof(load0));
 
 	ukf_calib_set_t *s = ukf_calib_set_create();
@@ -1052,7 +1079,7 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	    .kvm = kind,
 	    .backend = directory ? "none (the cluster directory alone)" : "kvm",
 	    .plan = directory ? dirdesc : plan_path ? plan_path : "default",
-	    .command = cmd,
+	    .command = cmd ? cmd : "ukfork calibrate",
 	    .load = loads,
 	    .n = plan.n,
 	    .cluster = cluster ? clinfo : NULL,
@@ -1074,6 +1101,7 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 			ukf_calib_set_count(s), db, id);
 	rc = do_fit(s, out);
 out:
+	free(cmd);
 	ukf_calib_set_destroy(&s);
 	rm_rf_tmp(tmpdir);
 	return rc;

@@ -502,6 +502,15 @@ static int dirfit_collect(const ukf_calib_set_t *s, struct dirfit *d)
 	return 0;
 }
 
+/* 1 if the interpolated p99 lies outside its own order-statistic interval
+ * (n = 2: the interval's lower bound is the larger sample, the estimate
+ * just below it): a valid bound, a poor estimate; said beside it. */
+static int p99_outside(const struct dirfit *d)
+{
+	return (!isnan(d->ci[1][0]) && d->p99 < d->ci[1][0]) ||
+	       (!isnan(d->ci[1][1]) && d->p99 > d->ci[1][1]);
+}
+
 static void put_us(FILE *o, double ns)
 {
 	if (isnan(ns))
@@ -530,6 +539,10 @@ static void put_dir(FILE *o, const struct dirfit *d, int keys)
 	fprintf(o, ", ");
 	put_us(o, d->ci[1][1]);
 	fprintf(o, "]\n");
+	if (p99_outside(d))
+		fprintf(o, "#   (n=%zu is too few for a p99: the estimate lies "
+			   "outside its own interval; measure more, -n)\n",
+			d->n);
 	if (d->have_ln)
 		fprintf(o,
 			"#   lognormal MLE: mu %.4f, sigma %.4f (KS D %.3f): "
@@ -571,7 +584,7 @@ static void dir_summary(FILE *o, const struct dirfit *d)
 	put_us(o, d->ci[1][0]);
 	fprintf(o, ", ");
 	put_us(o, d->ci[1][1]);
-	fprintf(o, "]");
+	fprintf(o, "]%s", p99_outside(d) ? " (too few samples for a p99)" : "");
 	if (d->have_ln)
 		fprintf(o, "  lognormal(%.4g, %.4g) p99 %.1f us KS D %.3f",
 			d->ln.p1, d->ln.p2,

@@ -58,7 +58,10 @@ static const char usage_run[] =
     "Run a Lua scenario. Every combination of the values of swept settings\n"
     "(settings given as a list) times every replication is one run, stored\n"
     "in the database in its own transaction. A bad scenario stores nothing\n"
-    "and exits with status 2.\n"
+    "and exits with status 2. Started by mpirun (or srun --mpi=pmix), the\n"
+    "runs are spread over the ranks and rank 0 stores them, in the order\n"
+    "and with the rows of a serial run (docs/scenarios.md, \"Sweeps over\n"
+    "MPI\"; --trace is refused there).\n"
     "\n"
     "options:\n"
     "  --seed N             base seed (default: run{seed=} or 1)\n"
@@ -74,7 +77,7 @@ static const char usage_run[] =
     "  --cluster FILE       run on the node agents (ukforkd) of the cluster\n"
     "                       FILE, one engine per node (implies --backend kvm;\n"
     "                       --template-dir is then a directory at the agents)\n"
-    "  --quiet              no summary table, no progress\n"
+    "  --quiet              no per-run lines, summary table or progress\n"
     "  --progress           progress on stderr even when it is not a terminal\n"
     "                       (or with --quiet): a line at the end of each run\n"
     "                       at least. By default, on a terminal, runs over a\n"
@@ -185,6 +188,18 @@ static int cmd_run(int argc, char **argv)
 			    !strcmp(a, "--cluster"))) {
 			if (!v) {
 				rc = bad("run", "option %s needs a value", a);
+				goto out;
+			}
+			/* an option in the value's place is a value forgotten
+			 * (--db --quiet stored the runs in a file named
+			 * --quiet) */
+			if ((v[0] == '-' && v[1] == '-' && v[2]) ||
+			    !strcmp(v, "-q") || !strcmp(v, "-h")) {
+				fprintf(stderr,
+					"ukfork run: option %s needs a value "
+					"(found the option '%s')\n(try `ukfork "
+					"run --help`)\n",
+					a, v);
 				goto out;
 			}
 			uint64_t n;

@@ -206,7 +206,11 @@ struct scen {
 	char hash[17];
 	struct entry *ents;
 	size_t nents, declared;
+	/* --seed with a seed the scenario computes: its value at the first
+	 * sweep point (pass 2), seed_seen once it is known; another point's
+	 * value differing is refused (run_one). */
 	uint64_t seed;
+	int seed_seen;
 	FILE *msg, *out, *trace;
 	ukf_db_t *db;
 	/* The scenario's text, read once: every pass and run executes these
@@ -674,6 +678,7 @@ struct scen_run_end {
 	uint64_t events, spawn_errors;
 	ukf_ns_t end;
 	uint64_t rows_twice; /* rows of requests that ended twice, not stored */
+	ukf_ns_t duration;   /* the run's, for rank 0's progress line (MPI) */
 };
 
 /* 1 if runs are stored (--db: the database here, or at rank 0). */

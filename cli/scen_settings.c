@@ -276,6 +276,25 @@ static size_t entry_dup(const struct entry *e)
 /* ------------------------------------------------------------------ */
 /* Declaring settings from the script.                                  */
 
+/*
+ * x as the shortest text that reads back as x ("0.1", not %.17g's
+ * "0.10000000000000001"): the text names sweep points in labels, where
+ * --set r=0.1 gives "0.1", and runs with one label are one configuration.
+ */
+static void shortest(char *buf, size_t cap, double x)
+{
+	/* a whole float keeps its digits (1e16 is a count, not "1e+16") */
+	if (x == floor(x) && fabs(x) < 9.2e18) {
+		snprintf(buf, cap, "%.0f", x);
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, cap, "%.*g", prec, x);
+		if (strtod(buf, NULL) == x)
+			return;
+	}
+}
+
 /* Read a scalar Lua value at idx into (is_num, num, text). */
 int scen_lua_scalar(lua_State *L, int idx, int *is_num, double *num,
 		      char *buf, size_t cap)
@@ -288,13 +307,25 @@ int scen_lua_scalar(lua_State *L, int idx, int *is_num, double *num,
 			snprintf(buf, cap, "%lld",
 				 (long long)lua_tointeger(L, idx));
 		else
-			snprintf(buf, cap, "%.17g", *num);
+			shortest(buf, cap, *num);
 		return 0;
 	}
 	if (t == LUA_TSTRING) {
+		size_t len;
+		const char *sv = lua_tolstring(L, idx, &len);
+		if (len >= cap) {
+			/* it was cut to cap - 1 bytes without a word: a
+			 * param() then gave the scenario other text */
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "a text value of %zu bytes ('%.40s...'): at "
+				 "most %zu bytes",
+				 len, sv, cap - 1);
+			luaL_error(L, "%s", msg);
+		}
 		*is_num = 0;
 		*num = 0;
-		snprintf(buf, cap, "%s", lua_tostring(L, idx));
+		snprintf(buf, cap, "%s", sv);
 		return 0;
 	}
 	if (t == LUA_TBOOLEAN) {
@@ -317,6 +348,24 @@ const struct val *scen_entry_value(struct run *r, const struct entry *e)
 	return &e->vals[k < e->nvals ? k : 0];
 }
 
+/* A text value of setting `name` too long for buf (cap bytes): a Lua
+ * error naming the setting, before scen_lua_scalar's own, which cannot. */
+static void check_len(lua_State *L, int idx, const char *name, size_t cap)
+{
+	size_t len;
+	if (lua_type(L, idx) != LUA_TSTRING)
+		return;
+	const char *sv = lua_tolstring(L, idx, &len);
+	if (len < cap)
+		return;
+	char msg[WHERE_MAX + 200];
+	snprintf(msg, sizeof(msg),
+		 "setting '%.64s': a text value of %zu bytes ('%.40s...'): "
+		 "at most %zu bytes",
+		 name, len, sv, cap - 1);
+	luaL_error(L, "%s", msg);
+}
+
 /*
  * A later pass (SETUP, RUN) gives setting e, declared on the first pass,
  * the Lua value at idx. A list must be the first pass's list (the sweep
@@ -334,6 +383,7 @@ static void declare_again(lua_State *L, struct run *r, struct entry *e, int idx)
 		lua_Integer n = luaL_len(L, idx);
 		if (n == 1 && e->nvals == 1) { /* { v }: one value */
 			lua_geti(L, idx, 1);
+			check_len(L, -1, e->name, sizeof(buf));
 			got = scen_lua_scalar(L, -1, &is_num, &num, buf,
 					      sizeof(buf));
 			lua_pop(L, 1);
@@ -342,6 +392,7 @@ static void declare_again(lua_State *L, struct run *r, struct entry *e, int idx)
 		int same = n >= 1 && (size_t)n == e->nvals;
 		for (lua_Integer k = 1; same && k <= n; k++) {
 			lua_geti(L, idx, k);
+			check_len(L, -1, e->name, sizeof(buf));
 			same = !scen_lua_scalar(L, -1, &is_num, &num, buf,
 					   sizeof(buf)) &&
 			       !strcmp(buf, e->vals[k - 1].str);
@@ -363,6 +414,7 @@ static void declare_again(lua_State *L, struct run *r, struct entry *e, int idx)
 			   "first pass (%s): a swept list must not depend on "
 			   "param()",
 			   e->name, e->where);
+	check_len(L, idx, e->name, sizeof(buf));
 	got = scen_lua_scalar(L, idx, &is_num, &num, buf, sizeof(buf));
 single:
 	if (got)
@@ -431,8 +483,25 @@ void scen_declare(lua_State *L, struct run *r, const char *name, int idx)
 		luaL_error(L, "out of memory");
 	e->seen = 1;
 	e->order = sc->declared++;
-	if (e->from_cli)
-		return; /* --set wins over the script */
+	if (e->from_cli) {
+		/* --set wins over the script; of a param whose default is a
+		 * boolean (or a list of them), true and false are booleans */
+		int t = lua_type(L, idx);
+		if (t == LUA_TTABLE) {
+			t = lua_geti(L, idx, 1);
+			lua_pop(L, 1);
+		}
+		for (size_t i = 0; t == LUA_TBOOLEAN && e->builtin < 0 &&
+				   i < e->nvals;
+		     i++)
+			if (!e->vals[i].is_num &&
+			    (!strcmp(e->vals[i].str, "true") ||
+			     !strcmp(e->vals[i].str, "false"))) {
+				e->vals[i].is_num = 1;
+				e->vals[i].num = !strcmp(e->vals[i].str, "true");
+			}
+		return;
+	}
 	snprintf(e->where, sizeof(e->where), "%s", where);
 	idx = lua_absindex(L, idx);
 	char buf[256];
@@ -445,6 +514,7 @@ void scen_declare(lua_State *L, struct run *r, const char *name, int idx)
 				   name);
 		for (lua_Integer i = 1; i <= n; i++) {
 			lua_geti(L, idx, i);
+			check_len(L, -1, name, sizeof(buf));
 			if (scen_lua_scalar(L, -1, &is_num, &num, buf,
 					    sizeof(buf)))
 				luaL_error(L,
@@ -454,7 +524,8 @@ void scen_declare(lua_State *L, struct run *r, const char *name, int idx)
 			lua_pop(L, 1);
 			val_push(e, is_num, num, buf);
 		}
-	} else if (scen_lua_scalar(L, idx, &is_num, &num, buf, sizeof(buf))) {
+	} else if (check_len(L, idx, name, sizeof(buf)),
+		   scen_lua_scalar(L, idx, &is_num, &num, buf, sizeof(buf))) {
 		luaL_error(L,
 			   "setting '%s': got a %s, expected a number, "
 			   "string or list",
@@ -518,9 +589,20 @@ int scen_l_runcfg(lua_State *L)
 	return l_group(L, "run");
 }
 
+/* 1 if v holds a Lua boolean (scen_lua_scalar: the number 0 or 1 with
+ * the text false or true). */
+static int val_bool(const struct val *v)
+{
+	return v->is_num && (!strcmp(v->str, "true") || !strcmp(v->str, "false"));
+}
+
 static void push_val(lua_State *L, const struct val *v)
 {
-	if (v->is_num) {
+	if (val_bool(v)) {
+		/* not the number 0: it is true to Lua, and a swept flag
+		 * param("f", {true, false}) took one branch at both points */
+		lua_pushboolean(L, v->num != 0);
+	} else if (v->is_num) {
 		if (v->num == floor(v->num) && fabs(v->num) < 9e15)
 			lua_pushinteger(L, (lua_Integer)v->num);
 		else

@@ -250,44 +250,65 @@ static void fmt_eta(double s, char *buf, size_t cap)
 
 /*
  * One progress line on the message stream: the sweep point and run of
- * how many, this run's label and rep, world time, events (and per second
- * of the event loop, sim) and the ETA of the whole command: the rest of
- * this run at its pace so far, then the runs left at the mean wall time
- * of those finished. On a terminal the line is rewritten in place ("\r",
- * then "erase to the end of the line"); elsewhere (--progress) each is a
- * line of its own. `last`: the run's event loop has ended.
+ * how many, this run's label and rep (and the rank that made it, under
+ * MPI, when not rank 0), world time, events (and per second of the event
+ * loop, sim) and the ETA of the whole command: the rest of this run at
+ * its pace so far, then the runs left at the mean wall time of those
+ * finished, spread over the ranks. On a terminal the line is rewritten in
+ * place ("\r", then "erase to the end of the line"); elsewhere
+ * (--progress) each is a line of its own. `last`: the run's event loop
+ * has ended. el: its event loop's wall time so far; rest: the wall time
+ * it still needs (NAN: unknown).
  */
+static void progress_print(struct scen *sc, const char *label, uint32_t rep,
+			   int rank, ukf_ns_t now, ukf_ns_t duration,
+			   uint64_t ev, double el, double rest, int last)
+{
+	double per = (sc->wall_done + el + rest) / (double)(sc->runs_done + 1);
+	size_t total = sc->npoints * sc->reps;
+	size_t after = total > sc->runs_done ? total - sc->runs_done - 1 : 0;
+	char eta[32], rate[48] = "", by[32] = "";
+	fmt_eta(rest + (double)after * per / (sc->size > 1 ? sc->size : 1),
+		eta, sizeof(eta));
+	if (sc->world->simulated) /* on kvm the loop mostly waits: no rate */
+		snprintf(rate, sizeof(rate), ", %.2f M events/s",
+			 el > 0 ? (double)ev / el / 1e6 : 0.0);
+	if (rank > 0)
+		snprintf(by, sizeof(by), " (rank %d)", rank);
+	int tty = isatty(fileno(sc->msg));
+	fprintf(sc->msg,
+		"%spoint %zu/%zu, run %zu/%zu: %s rep %u%s: %.3f / %.3f s world "
+		"time, %" PRIu64 " event%s%s, ETA %s%s",
+		tty ? "\r" : "", sc->point_no + 1, sc->npoints,
+		sc->runs_done + 1, total, label, rep, by, (double)now / 1e9,
+		(double)duration / 1e9, ev, plural(ev), rate, eta,
+		!tty   ? "\n"
+		: last ? "\033[K\n"
+		       : "\033[K");
+	fflush(sc->msg);
+}
+
+/* The progress line of run r, running here (t_loop: its loop's start). */
 static void progress_line(struct run *r, const char *label, double t_loop,
 			  int last)
 {
-	struct scen *sc = r->sc;
 	double el = wall_now() - t_loop;
 	ukf_ns_t now = r->world.ops->now(r->world.w);
-	uint64_t ev = r->world.ops->events(r->world.w);
 	double rest = 0; /* of this run */
 	if (!last)
 		rest = now > 0 && now < r->duration
 			   ? el * (double)(r->duration - now) / (double)now
 			   : NAN;
-	double per = (sc->wall_done + el + rest) / (double)(sc->runs_done + 1);
-	size_t total = sc->npoints * sc->reps;
-	size_t after = total > sc->runs_done ? total - sc->runs_done - 1 : 0;
-	char eta[32], rate[48] = "";
-	fmt_eta(rest + (double)after * per, eta, sizeof(eta));
-	if (sc->world->simulated) /* on kvm the loop mostly waits: no rate */
-		snprintf(rate, sizeof(rate), ", %.2f M events/s",
-			 el > 0 ? (double)ev / el / 1e6 : 0.0);
-	int tty = isatty(fileno(sc->msg));
-	fprintf(sc->msg,
-		"%spoint %zu/%zu, run %zu/%zu: %s rep %u: %.3f / %.3f s world "
-		"time, %" PRIu64 " event%s%s, ETA %s%s",
-		tty ? "\r" : "", sc->point_no + 1, sc->npoints,
-		sc->runs_done + 1, total, label, r->rep, (double)now / 1e9,
-		(double)r->duration / 1e9, ev, plural(ev), rate, eta,
-		!tty   ? "\n"
-		: last ? "\033[K\n"
-		       : "\033[K");
-	fflush(sc->msg);
+	progress_print(r->sc, label, r->rep, 0, now, r->duration,
+		       r->world.ops->events(r->world.w), el, rest, last);
+}
+
+/* 1 if runs show progress lines: --progress, or a terminal unless
+ * --quiet; under MPI on rank 0 only. */
+static int progress_on(const struct scen *sc)
+{
+	return sc->rank == 0 &&
+	       (sc->o->progress || (!sc->o->quiet && isatty(fileno(sc->msg))));
 }
 
 /* The most memory a scenario's Lua state may hold by default: a runaway
@@ -591,9 +612,12 @@ static char *settings_json(struct run *r, const struct cfg *cf)
 		if (en->builtin >= 0)
 			continue;
 		const struct val *v = scen_entry_value(r, en);
+		int flag = v->is_num && (!strcmp(v->str, "true") ||
+					 !strcmp(v->str, "false"));
 		jadd(sub, en->name,
-		     v->is_num ? ukf_json_num(v->num, "%.17g")
-			       : ukf_json_str(v->str),
+		     flag	 ? json_object_new_boolean(v->num != 0)
+		     : v->is_num ? ukf_json_num(v->num, "%.17g")
+				 : ukf_json_str(v->str),
 		     &bad);
 	}
 	const char *txt = bad ? NULL
@@ -796,9 +820,7 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 	double t0 = wall_now();
 	/* Progress lines: --progress, or a terminal unless --quiet; under
 	 * MPI from rank 0 only. */
-	int progress = mode == M_RUN && sc->rank == 0 &&
-		       (sc->o->progress ||
-			(!sc->o->quiet && isatty(fileno(sc->msg))));
+	int progress = mode == M_RUN && progress_on(sc);
 	int ticked = 0; /* a progress line was printed during this run */
 	ukf_ns_t end = 0;
 	uint64_t events = 0;
@@ -822,6 +844,29 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 				 scen_entry_find(sc, "seed")->where);
 			goto out;
 		}
+	}
+	/* --seed over a seed the scenario computes from a swept param():
+	 * every point would run with --seed, as identical runs under
+	 * labels that differ (the up-front check sees only lists). */
+	struct entry *se = scen_entry_find(sc, "seed");
+	struct conv sv;
+	const char *why;
+	if (mode == M_SETUP && sc->o->seed_set && se && se->nvals &&
+	    !scen_val_convert(ST_INT, scen_entry_value(&r, se), &sv, &why)) {
+		if (sc->seed_seen && sv.u != sc->seed) {
+			scen_run_fail(&r, UKF_RUN_BAD,
+				      "%s: setting 'seed' is %" PRIu64
+				      " at sweep point %s but %" PRIu64
+				      " at the first: --seed %" PRIu64
+				      " would replace both (the same runs "
+				      "under other labels); drop --seed, or "
+				      "sweep the seed without it",
+				      se->where, sv.u, label, sc->seed,
+				      sc->o->seed);
+			goto out;
+		}
+		sc->seed = sv.u;
+		sc->seed_seen = 1;
 	}
 	if (scen_build_config(&r, &cf))
 		goto out;
@@ -947,6 +992,7 @@ out:
 			      sc->o->trace_path, strerror(errno));
 	e.wall = wall_now() - t0;
 	e.loop_wall = loop_wall;
+	e.duration = r.duration;
 	e.events = events;
 	e.end = end;
 	e.spawn_errors = r.spawn_errors;
@@ -1027,6 +1073,9 @@ static int cmp_entry(const void *a, const void *b)
 	const struct entry *x = a, *y = b;
 	return (x->order > y->order) - (x->order < y->order);
 }
+
+/* The most sweep points of one `ukfork run`. */
+#define SWEEP_MAX 100000
 
 /* The largest scenario file read (a scenario is a script, not data). */
 #define SCRIPT_MAX (64u << 20)
@@ -1139,6 +1188,7 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	uint32_t *point = NULL;
 	struct summary *sums = NULL;
 	size_t npoints = 1, nsums = 0;
+	int more = 0; /* npoints only a lower bound (past SWEEP_MAX) */
 	char err[ERR_MAX];
 	FILE *null = NULL;	/* ranks > 0: where their output goes */
 	int diverged = 0;	/* ranks went their own ways (pass 3) */
@@ -1217,12 +1267,31 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 						e->where, e->name, err);
 					goto done;
 				}
-		if (e->nvals > 1)
+		/* past the limit, stop counting: a product of many long
+		 * lists wrapped around (2^64 points made 0 runs, exit 0) */
+		if (e->nvals > 1 && npoints <= SWEEP_MAX)
 			npoints *= e->nvals;
+		else if (e->nvals > 1)
+			more = 1;
 	}
-	if (npoints > 100000) {
-		fprintf(msg, "ukfork run: %zu sweep points: too many\n",
-			npoints);
+	/* --seed replaces every run's seed: a seed swept by list or given
+	 * by --set too would label identical runs as different seeds */
+	struct entry *se = scen_entry_find(&sc, "seed");
+	if (o->seed_set && se && (se->nvals > 1 || se->from_cli)) {
+		fprintf(msg,
+			"ukfork run: --seed %" PRIu64 " and setting 'seed' "
+			"(%s%s) both give the seed: --seed would replace %s "
+			"(the same runs under other labels); give one of "
+			"them\n",
+			o->seed, se->where,
+			se->nvals > 1 ? ", a sweep" : "",
+			se->nvals > 1 ? "every value of the sweep" : "its value");
+		goto done;
+	}
+	if (npoints > SWEEP_MAX) {
+		fprintf(msg, "ukfork run: %s%zu sweep points: too many (at "
+			     "most %d)\n",
+			more ? "more than " : "", npoints, SWEEP_MAX);
 		goto done;
 	}
 	point = calloc(sc.nents ? sc.nents : 1, sizeof(*point));
@@ -1308,9 +1377,19 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 				else if (scen_replay(&sc, jn.p, jn.n, &sums[p],
 						     &e, err, sizeof(err)))
 					c = UKF_RUN_FAILED;
-				else
+				else {
+					/* its final state, as a run here
+					 * ends with one (--progress: every
+					 * run has a line) */
+					if (progress_on(&sc))
+						progress_print(
+						    &sc, sums[p].label, rep,
+						    owner, e.end, e.duration,
+						    e.events, e.loop_wall, 0,
+						    1);
 					run_done(&sc, &sums[p], sums[p].label,
 						 rep, &e);
+				}
 			}
 			if (c) {
 				if (sc.size > 1)
@@ -1327,9 +1406,24 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 		print_summary(out, sums, npoints);
 		if (o->db_path)
 			fprintf(out,
-				"%zu runs stored in %s: `ukfork report %s` "
+				"%zu run%s stored in %s: `ukfork report %s` "
 				"for the statistics\n",
-				npoints * reps, o->db_path, o->db_path);
+				npoints * reps, plural(npoints * reps),
+				o->db_path, o->db_path);
+	}
+	/* Without --db the summary is the only result: output that could
+	 * not be written (a full disk, a closed stdout) is a failure. */
+	if (sc.rank == 0) {
+		int e = fflush(out) ? errno : ferror(out) ? EIO : 0;
+		if (e) {
+			fprintf(msg, "ukfork run: writing the output failed: "
+				     "%s%s%s%s\n",
+				strerror(e),
+				o->db_path ? " (the runs are stored in " : "",
+				o->db_path ? o->db_path : "",
+				o->db_path ? ")" : "");
+			goto done;
+		}
 	}
 	code = UKF_RUN_OK;
 done:

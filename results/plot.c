@@ -424,6 +424,11 @@ static int plot_series(struct plotter *p, size_t si, const struct section *s)
 		goto out;
 	}
 	f = NULL;
+	if (!blocks) { /* no samples in the section: no data, no plot */
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", p->dir, data);
+		unlink(path);
+	}
 	if (blocks) {
 		char title[512];
 		const char *sc = s->scenario[0] ? s->scenario : "(unnamed)";

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* report.c - `ukfork report`: per-configuration statistics of a results db. */
+#define _GNU_SOURCE /* wcwidth, newlocale, uselocale */
 #include "results.h"
 #include "results_int.h"
 #include "report_int.h"
@@ -7,10 +8,12 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 #include <sys/stat.h>
 
 static const char *const quantile_method =
@@ -851,10 +854,37 @@ static int table_add(struct table *t, const char *const *cells)
 	return 0;
 }
 
-/* Display width of a UTF-8 string (one column per code point). */
+/* Display width of a UTF-8 string: wcwidth() in glibc's C.UTF-8 (an
+ * emoji or a CJK character takes two columns, a combining mark none;
+ * a label with one was a column off), whatever the user's locale; one
+ * column per code point where that locale is missing. Cells hold
+ * printable text (labels pass through printable()). */
 static size_t width(const char *s)
 {
-	size_t w = 0;
+	static locale_t utf8;
+	static int tried;
+	size_t w = 0, left = strlen(s);
+
+	if (!tried) {
+		tried = 1;
+		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	if (utf8) {
+		locale_t was = uselocale(utf8);
+		mbstate_t st;
+		wchar_t wc;
+		memset(&st, 0, sizeof st);
+		while (left) {
+			size_t k = mbrtowc(&wc, s, left, &st);
+			if (k == 0 || k > left)
+				break; /* invalid: the rest by code points */
+			int cw = wcwidth(wc);
+			w += cw < 0 ? 1 : (size_t)cw;
+			s += k;
+			left -= k;
+		}
+		uselocale(was);
+	}
 	for (; *s; s++)
 		w += ((unsigned char)*s & 0xC0) != 0x80;
 	return w;
@@ -925,9 +955,13 @@ static void put_escaped(FILE *out, const char *s, size_t max)
 /* A method description on one line: "\n  " folded into a space. */
 static struct json_object *j_oneline(const char *s)
 {
-	char buf[512];
+	/* as long as s: no description is cut (a fixed 512 bytes cut
+	 * template_boot_method's last words) */
+	char *buf = malloc(strlen(s) + 1);
 	size_t n = 0;
-	for (; *s && n + 1 < sizeof buf; s++) {
+	if (!buf)
+		return NULL;
+	for (; *s; s++) {
 		if (*s == '\n') {
 			buf[n++] = ' ';
 			while (s[1] == ' ')
@@ -937,7 +971,9 @@ static struct json_object *j_oneline(const char *s)
 		}
 	}
 	buf[n] = 0;
-	return ukf_json_str(buf);
+	struct json_object *o = ukf_json_str(buf);
+	free(buf);
+	return o;
 }
 
 static struct json_object *j_num(double x)

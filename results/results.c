@@ -5,6 +5,7 @@
 #include "results_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,9 +105,39 @@ struct ukf_db {
 	sqlite3_stmt *tboot; /* into template_boots, prepared at first use */
 	sqlite3_stmt *outage; /* into outages, prepared at first use */
 	int64_t run; /* the open run, 0 if none */
+	int waited_ms; /* in the current wait for the write lock (busy) */
 	char path[1024];
 	char err[512];
 };
+
+/* The longest wait for another writer's lock, and when it is said. */
+#define BUSY_MAX_MS 600000
+#define BUSY_SAY_MS 2000
+
+/*
+ * SQLite's busy handler: another writer holds the lock (its run is open,
+ * which can take minutes). Wait up to BUSY_MAX_MS, as busy_timeout did,
+ * but say so on stderr once the wait passes BUSY_SAY_MS: a `ukfork run`
+ * waiting behind another sweep on the same file looked hung.
+ */
+static int busy(void *u, int n)
+{
+	ukf_db_t *db = u;
+	if (n == 0)
+		db->waited_ms = 0;
+	if (db->waited_ms >= BUSY_MAX_MS)
+		return 0;
+	int ms = n < 10 ? 1 + n : 100;
+	if (db->waited_ms < BUSY_SAY_MS && db->waited_ms + ms >= BUSY_SAY_MS)
+		fprintf(stderr,
+			"ukfork: %s: waiting for another process that is "
+			"writing to it (another run's end; up to %d "
+			"minutes)\n",
+			db->path, BUSY_MAX_MS / 60000);
+	sqlite3_sleep(ms);
+	db->waited_ms += ms;
+	return 1;
+}
 
 static int db_fail(ukf_db_t *db, const char *fmt, ...)
 {
@@ -286,16 +317,33 @@ ukf_db_t *ukf_db_open(const char *path, char *err, size_t errlen)
 		sq_fail(db, "cannot open");
 		goto fail;
 	}
+	/* SQLite falls back to reading a file it may not write: refuse it
+	 * now, not with "attempt to write a readonly database" at the
+	 * first run (or "cannot read" from the schema check under WAL). */
+	if (sqlite3_db_readonly(db->sq, "main") == 1) {
+		db_fail(db, "%s: cannot write: no write permission on the file",
+			path);
+		goto fail;
+	}
 	/*
 	 * A run holds the write lock from begin to commit, which can take
-	 * minutes: a second writer's ukf_db_run_begin waits up to 10 min.
+	 * minutes: a second writer's ukf_db_run_begin waits up to 10 min,
+	 * saying so after 2 s (busy).
 	 */
-	sqlite3_busy_timeout(db->sq, 600000);
+	sqlite3_busy_handler(db->sq, busy, db);
 	int empty;
 	/* Refuse foreign files before touching them (journal mode writes). */
 	if (ukf_results_check_schema(db->sq, db->path, &empty, db->err,
-				     sizeof db->err) < 0)
+				     sizeof db->err) < 0) {
+		/* a WAL file whose DB-shm cannot be made: not a read error */
+		if ((sqlite3_errcode(db->sq) & 0xff) == SQLITE_READONLY)
+			db_fail(db,
+				"%s: cannot write: %s (DB-wal and DB-shm must "
+				"be created beside it: no write permission on "
+				"its directory?)",
+				path, sqlite3_errmsg(db->sq));
 		goto fail;
+	}
 	/*
 	 * WAL: readers (`ukfork report`) never block the writer. synchronous
 	 * NORMAL: a commit survives a crash of the process; after a power

@@ -165,6 +165,8 @@ static int resched(sim_cpu_t *c, uint32_t hi, ukf_ns_t now)
 	if (h->len == 0)
 		return 0; /* cannot happen: n counts live entries */
 	double dt = (h->h[0].f - h->v) * stretch(c, h);
+	if (!(dt < 9e18 - (double)now))
+		return 0; /* past the clock's range: never (until a change) */
 	ukf_ns_t t = now + (dt > 0 ? (ukf_ns_t)llround(dt) : 0);
 	struct sim_ev ev = { .type = SIM_EV_CPU, .node = hi };
 	ev.u.cpu.ver = h->ver;

@@ -129,3 +129,21 @@ int sim_map_del(sim_map_t *m, uint64_t key)
 	m->count--;
 	return 1;
 }
+
+int sim_map_keep_above(sim_map_t *m, uint64_t floor)
+{
+	struct sim_map keep;
+
+	sim_map_init(&keep);
+	for (uint32_t i = 0; i < m->cap; i++)
+		if (m->s[i].key != EMPTY && m->s[i].val > floor &&
+		    sim_map_put(&keep, m->s[i].key, m->s[i].val) < 0) {
+			sim_map_free(&keep);
+			return -1;
+		}
+	if (m->has_max && m->max_val > floor)
+		sim_map_put(&keep, EMPTY, m->max_val);
+	sim_map_free(m);
+	*m = keep;
+	return 0;
+}

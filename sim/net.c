@@ -98,6 +98,12 @@ struct sim_net {
 	uint32_t nconns, cap, free_head;
 	size_t open;
 	sim_map_t bypair; /* from<<32|to -> conn slot */
+	/* Max-min mode: from<<32|to -> when the pair's last small message
+	 * has been sent (its size at the path's rate), so the next small one
+	 * goes after it, in order; entries in the past are dropped when the
+	 * map reaches small_prune entries. */
+	sim_map_t smalls;
+	uint32_t small_prune;
 	/* per node: open connections it sends on; a send from a node with
 	 * none (most: control messages between idle pairs) skips bypair,
 	 * whose table, grown to the peak of open connections, is cold */
@@ -113,7 +119,7 @@ struct sim_net {
 	uint64_t dropped;
 	/* Max-min mode (sim_net_fabric). */
 	int fair;
-	uint32_t racks, per_rack;
+	uint32_t racks;
 	struct flink *fx;  /* 2 * nodes + 2 * racks + 1 */
 	uint32_t nfx;
 	uint32_t *fheap;   /* connection slots by finish time */
@@ -153,6 +159,8 @@ sim_net_t *sim_net_create(sim_queue_t *q, uint32_t nodes, ukf_ns_t latency,
 	n->u = u;
 	n->free_head = NONE;
 	sim_map_init(&n->bypair);
+	sim_map_init(&n->smalls);
+	n->small_prune = 1024;
 	return n;
 }
 
@@ -192,6 +200,7 @@ void sim_net_destroy(sim_net_t **np)
 	free(n->conns);
 	free(n->links);
 	sim_map_free(&n->bypair);
+	sim_map_free(&n->smalls);
 	free(n);
 	*np = NULL;
 }
@@ -287,7 +296,8 @@ static int link_arm(sim_net_t *n, uint32_t li, ukf_ns_t now, int lazy)
 	}
 	double need = l->heap[0].f - l->v;
 	double dt = need > 0 ? ceil(need * l->n / n->bw * 1e9) : 0;
-	ukf_ns_t at = now + (dt < 9e18 ? (ukf_ns_t)dt : (ukf_ns_t)9e18);
+	ukf_ns_t at = now + (dt < 9e18 - (double)now ? (ukf_ns_t)dt
+						  : (ukf_ns_t)9e18 - now);
 	if (lazy && l->armed <= at)
 		return 0;
 	l->ver++;
@@ -319,9 +329,11 @@ static int grow(void *pp, uint32_t *cap, uint32_t need, size_t sz)
 	return 0;
 }
 
+/* R racks of nodes / R or one more, contiguous: node k in rack
+ * floor(k R / nodes) (k / (nodes / R) when R divides the nodes). */
 static uint32_t rack_of(const sim_net_t *n, uint32_t node)
 {
-	return node / n->per_rack;
+	return (uint32_t)((uint64_t)node * n->racks / n->nodes);
 }
 
 /* The fabric links a transfer from -> to crosses (unlimited ones left
@@ -668,7 +680,6 @@ int sim_net_fabric(sim_net_t *n, uint32_t racks, double rack_bw,
 	n->fx = fx;
 	n->nfx = nfx;
 	n->racks = racks;
-	n->per_rack = racks ? (n->nodes + racks - 1) / racks : n->nodes;
 	n->fair = 1;
 	n->farmed = UKF_NS_NEVER;
 	return 0;
@@ -773,6 +784,31 @@ static uint32_t conn_alloc(sim_net_t *n)
 	return n->nconns++;
 }
 
+/*
+ * Max-min mode: a small message of `bytes` on pair `key` (from<<32|to)
+ * is sent at its size over the path's rate, after the pair's previous
+ * small message (a connection sends one message after another): *sent is
+ * when it has left, before the latency. Without this a short message
+ * sent right after a longer one would overtake it. 0, or -ENOMEM.
+ */
+static int fair_small_sent(sim_net_t *n, uint64_t key, ukf_ns_t now,
+			   double bytes, ukf_ns_t *sent)
+{
+	uint64_t busy;
+	ukf_ns_t start = now;
+
+	if (sim_map_get(&n->smalls, key, &busy) && (ukf_ns_t)busy > now)
+		start = (ukf_ns_t)busy;
+	*sent = start + (ukf_ns_t)ceil(bytes / fair_path_bw(n, (uint32_t)(key >> 32),
+							     (uint32_t)key) * 1e9);
+	if (n->smalls.count >= n->small_prune) {
+		if (sim_map_keep_above(&n->smalls, (uint64_t)now) < 0)
+			return -ENOMEM;
+		n->small_prune = n->smalls.count * 2 > 1024 ? n->smalls.count * 2 : 1024;
+	}
+	return sim_map_put(&n->smalls, key, (uint64_t)*sent) < 0 ? -ENOMEM : 0;
+}
+
 int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 		 ukf_node_id_t to, uint16_t type, const void *buf, size_t len,
 		 const void *bulk, size_t bulk_len, uint64_t bulk_bytes)
@@ -816,11 +852,13 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 		return 0;
 	}
 	if ((uint64_t)len + bulk_bytes <= SIM_NET_SMALL) {
-		ukf_ns_t at = now + n->latency;
-		if (n->fair) /* latency plus its size at the path's rate */
-			at += (ukf_ns_t)ceil(((double)len + (double)bulk_bytes) /
-					     fair_path_bw(n, from, to) * 1e9);
-		return push_deliver(n, at, m) < 0 ? (msg_put(n, m), -ENOMEM) : 0;
+		ukf_ns_t at = now;
+		if (n->fair && fair_small_sent(n, key, now, (double)len +
+				(double)bulk_bytes, &at) < 0) {
+			msg_put(n, m);
+			return -ENOMEM;
+		}
+		return push_deliver(n, at + n->latency, m) < 0 ? (msg_put(n, m), -ENOMEM) : 0;
 	}
 	uint32_t s = conn_alloc(n);
 	if (s == NONE || sim_map_put(&n->bypair, key, s) < 0) {
@@ -852,7 +890,15 @@ static int conn_done(sim_net_t *n, uint32_t s, ukf_ns_t now)
 	if (!c->head)
 		c->tail = NULL;
 	m->next = NULL;
-	if (push_deliver(n, now + n->latency, m) < 0) {
+	/* max-min: not before the pair's small messages sent before it
+	 * (fair_small_sent), which it would otherwise overtake */
+	ukf_ns_t at = now;
+	uint64_t busy;
+	if (n->fair && n->smalls.count &&
+	    sim_map_get(&n->smalls, ((uint64_t)c->from << 32) | c->to, &busy) &&
+	    (ukf_ns_t)busy > now)
+		at = (ukf_ns_t)busy;
+	if (push_deliver(n, at + n->latency, m) < 0) {
 		msg_put(n, m);
 		return -ENOMEM;
 	}

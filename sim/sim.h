@@ -178,7 +178,7 @@ struct ukf_sim_config {
 	 * net_fair 0 and racks 0 (the defaults), the per-link model of
 	 * before. net_fair 1: max-min fair sharing of the host links;
 	 * racks > 0 (implies it): nodes in racks (node k in rack
-	 * k / ceil(nodes / racks)), traffic between racks also crossing
+	 * floor(k racks / nodes)), traffic between racks also crossing
 	 * each rack's uplink/downlink (rack_uplink_bps each way) and the
 	 * core (core_bps); 0 for either is unlimited. */
 	int net_fair;

@@ -32,6 +32,9 @@ int sim_map_get(const sim_map_t *m, uint64_t key, uint64_t *val);
 int sim_map_put(sim_map_t *m, uint64_t key, uint64_t val);
 /* 1 if it was present, 0 if not. */
 int sim_map_del(sim_map_t *m, uint64_t key);
+/* Drop the entries whose value is <= floor (a rebuild, O(capacity)); 0,
+ * or -1 on ENOMEM with the map as it was. */
+int sim_map_keep_above(sim_map_t *m, uint64_t floor);
 
 /* A 64-bit mixing function (splitmix64 finaliser). */
 uint64_t sim_mix64(uint64_t x);
@@ -196,7 +199,7 @@ uint64_t sim_net_bytes(const sim_net_t *n);
  * Switch n (before its first send) to max-min fair sharing (sim/README.md
  * "Network"): each connection's head message is a flow over its sender's
  * uplink and receiver's downlink and, with racks > 0 (node k in rack
- * k / ceil(nodes / racks)) between two racks, also the sender rack's
+ * floor(k racks / nodes)) between two racks, also the sender rack's
  * uplink (rack_bw), the core (core_bw) and the receiver rack's downlink
  * (rack_bw); 0 for rack_bw or core_bw is unlimited. Rates are re-solved
  * (progressive filling) for the flows connected to a link where a flow

@@ -228,9 +228,12 @@ static void env_publish(void *wp, ukf_node_id_t node, const void *rec,
 			rng_oom(w);
 			z = 0;
 		}
-		delay = (ukf_ns_t)((double)delay * exp(sigma * z));
+		double d = (double)delay * exp(sigma * z);
+		delay = d < 9e18 ? (ukf_ns_t)d : INT64_MAX;
 	}
-	if (sim_world_push(w, w->now + delay, &ev) < 0)
+	/* a delay past the clock's range: never applied */
+	if (delay > INT64_MAX - w->now ||
+	    sim_world_push(w, w->now + delay, &ev) < 0)
 		dir_buf_put(w, copy, len);
 }
 
@@ -786,6 +789,13 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 			 (int64_t)c->dir_delay_p99_ns, (int64_t)c->dir_delay_ns);
 		return -1;
 	}
+	if (c->dir_delay_p99_ns > 0 && c->dir_delay_ns == 0) {
+		snprintf(err, errlen,
+			 "directory delay p99 (%" PRId64 " ns) with a median of 0: "
+			 "the lognormal delay needs a median (dir_delay) > 0",
+			 (int64_t)c->dir_delay_p99_ns);
+		return -1;
+	}
 	if (c->dir_delay_ns < 0 || c->sample_every_ns < 0) {
 		snprintf(err, errlen, "sim: negative directory delay or sample period");
 		return -1;
@@ -1267,6 +1277,9 @@ static int detect_later(struct sim_world *w, ukf_node_id_t node,
 	ev.u.call.fn = detect_fire;
 	ev.u.call.arg = w;
 	ev.u.call.x = node | (uint64_t)o->inc[node] << 32;
+	if (w->cfg.detect_ns > INT64_MAX - w->now)
+		return 0; /* past the clock's range: never (a recovery still
+			   * notices it) */
 	return sim_world_push(w, w->now + w->cfg.detect_ns, &ev);
 }
 

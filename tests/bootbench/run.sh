@@ -157,17 +157,23 @@ for k in ("median", "p95", "p99"):
 PY
 	;;
 badargs)
+	cd "$T" || fail "cd $T"
 	for args in "--marker ( --cmd true" "--marker [a --cmd true" "--bogus" \
 		"-n abc --cmd true" "-n 0 --cmd true" "-j 0 --cmd true" \
 		"--timeout x --cmd true" "--grace -5 --cmd true" "--cmd" \
 		"-n 1" "--from-template --cmd true" "--mem 12Q --cmd true" \
-		"--cmd true --guest hello" "--fail ( --cmd true"; do
+		"--cmd true --guest hello" "--fail ( --cmd true" \
+		"-n 1 --db --json --cmd true"; do
 		# shellcheck disable=SC2086
 		"$BB" $args >"$T/out" 2>"$T/err"
 		r=$?
 		[ "$r" = 2 ] || fail "'$args': exit $r, want 2"
 		[ -s "$T/err" ] || fail "'$args': no message"
 	done
+	# an option where a value belongs (--db --json made a database named
+	# --json); --db=--x would still take it
+	grep -q -- "--db needs a value (found the option '--json'" "$T/err" ||
+		fail "--db --json: $(cat "$T/err")"
 	"$BB" --marker '(' --cmd true 2>"$T/err"
 	grep -q "bad --marker regex" "$T/err" || fail "regex error not explained"
 	"$BB" --help >"$T/out" || fail "--help failed"

@@ -81,4 +81,17 @@ grep -q "^jitter\|^boot_base_ns\|^clone_base_ns" "$T/m.conf" && fail "cost keys 
 "$ukf" calibrate --from-db "$T/c.db" --out "$T/re.conf" >/dev/null 2>&1 || fail "--from-db"
 [ "$(key dir_delay_ns "$T/re.conf")" = "$d" ] && [ "$(key dir_delay_p99_ns "$T/re.conf")" = "$p" ] ||
 	fail "--from-db: other keys"
+grep -q "too few" "$T/m.conf" "$T/summary" && fail "n=40: the p99 said to be from too few samples"
+# n=2: the interpolated p99 lies below its own interval's lower bound (the
+# larger sample); the file and the summary say so beside it
+# (with a note of 1500 bytes: the file's command line is whole, it was cut
+# at 1024 bytes)
+long=$(printf 'n%.0s' $(seq 1500))
+"$ukf" calibrate "${args[@]}" -n 2 --out "$T/two.conf" --note "$long end" >"$T/sum2" 2>/dev/null ||
+	fail "calibrate -n 2"
+grep -q "^# Command: .* --note '$long end'\$" "$T/two.conf" ||
+	fail "-n 2: the command line is not whole: $(grep '^# Command' "$T/two.conf" | wc -c) bytes"
+grep -q "^#   (n=2 is too few for a p99" "$T/two.conf" ||
+	fail "-n 2: no note beside the p99 in the file: $(grep -i p99 "$T/two.conf")"
+grep -q "(too few samples for a p99)" "$T/sum2" || fail "-n 2: summary: $(cat "$T/sum2")"
 echo "dir_cmd.sh: $mode: median $d ns, p99 $p ns; taken by the run: ok"

@@ -953,6 +953,12 @@ static int t_cmd_from_db(void)
 	CHECK(run_cmd6("--from-db", db, "--out", conf, "--out", conf) == 2);
 	CHECK(run_cmd6("--from-db", db, "--calib", "1", "--calib", "1") ==
 	      2);
+	/* an option where a value belongs: --out --calib wrote a model
+	 * file named --calib here, exit 0 */
+	unlink("--calib");
+	CHECK(run_cmd("--from-db", db, "--out", "--calib", NULL) == 2);
+	CHECK(access("--calib", F_OK) != 0);
+	unlink("--calib");
 	/* --note with --from-db was dropped without a word */
 	CHECK(run_cmd("--from-db", db, "--note", "EMULATED", NULL) == 2);
 	CHECK(run_cmd("--backend", "sim", NULL, NULL, NULL) == 2);

@@ -57,6 +57,19 @@ settings_refused)
 	refused 'cluster { nodes = true }' "setting 'nodes': bad value 'true': expected a whole number (decimal digits)"
 	refused 'cluster { nodes = 2.5 }' "setting 'nodes': bad value '2.5': expected a whole number >= 0"
 	refused 'cluster { nodes = print }' "setting 'nodes': got a function, expected a number, string or list"
+	# a text value longer than 255 bytes was cut there without a word
+	# (a param() gave the scenario 255 of its 300 bytes): refused, alone,
+	# in a list, computed on a later pass, or as a built-in's value
+	refused 'local v = param("v", string.rep("x", 300))' "setting 'v': a text value of 300 bytes ('xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'): at most 255 bytes"
+	refused 'param("v", {"a", string.rep("x", 256)})' "setting 'v': a text value of 256 bytes"
+	refused 'local n = param("n", 1); param("w", string.rep("x", 250 + n))' "setting 'w': a text value of 256 bytes" --set n=1,6
+	refused 'run { model = string.rep("m", 300) }' "setting 'model': a text value of 300 bytes"
+	# 255 bytes are given whole; --set gives any length
+	printf '%s\n' 'local v = param("v", string.rep("x", 255))' 'process(function() log("len", #v) end)' >"$T/s.lua"
+	run run "$T/s.lua" --trace "$T/tr" --quiet; expect_rc 0
+	grep -q " lua len 255$" "$T/tr" || fail "255 bytes: $(grep ' len ' "$T/tr")"
+	run run "$T/s.lua" --trace "$T/tr" --quiet --set "v=$(printf '%300s' '' | tr ' ' y)"; expect_rc 0
+	grep -q " lua len 300$" "$T/tr" || fail "--set of 300 bytes: $(grep ' len ' "$T/tr")"
 	refused 'cluster { [1] = 2 }' "cluster{}: keys must be names"
 	refused 'policy { placement = {} }' "setting 'placement': empty list of values"
 	refused 'policy { placement = { {} } }' "setting 'placement': value 1 is a table, expected a number or string"
@@ -422,6 +435,50 @@ usage_more)
 	expect_rc 2; expect_err "ukfork agent status: --cluster FILE is required"
 	run validate; expect_rc 2; expect_err "ukfork validate: missing SCENARIO.lua (or --from-db DB)"
 	;;
+db_busy)
+	# another process holds the database's write lock (sqlite3 here, as
+	# a run of another ukfork run does while it lasts): the run waits
+	# for it and says so on stderr after 2 s (it looked hung), then
+	# stores its run. The holder lets go once the message is there (at
+	# most 60 s: then the message is missing and the case fails)
+	run run "$S/ok.lua" --db "$T/db" --quiet; expect_rc 0
+	printf '%s\n' 'BEGIN IMMEDIATE;' ".shell touch '$T/held'; i=0; while [ \$i -lt 600 ] && ! grep -q waiting '$T/err'; do sleep 0.1; i=\$((i + 1)); done" 'COMMIT;' |
+		sqlite3 "$T/db" >/dev/null 2>&1 &
+	holder=$!
+	i=0; while [ ! -f "$T/held" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -f "$T/held" ] || fail "sqlite3 did not take the lock"
+	run run "$S/ok.lua" --db "$T/db" --quiet
+	wait "$holder"
+	expect_rc 0
+	expect_err "ukfork: $T/db: waiting for another process that is writing to it (another run's end; up to 10 minutes)"
+	[ "$(grep -c waiting "$T/err")" = 1 ] || fail "the wait is not said once"
+	[ "$(q "$T/db" "select count(*) from runs")" = 2 ] || fail "the run was not stored after the wait"
+	;;
+db_readonly)
+	# a database this user may not write is refused when it is opened,
+	# naming why, not at the first run with "attempt to write a readonly
+	# database" (or "cannot read" from the schema check): a read-only
+	# file, and a writable file in a directory where its DB-wal and
+	# DB-shm cannot be made; exit 1, nothing stored
+	as_other() {
+		if [ "$(id -u)" = 0 ]; then
+			setpriv --reuid=65534 --regid=65534 --clear-groups "$UKFORK" "$@" >"$T/out" 2>"$T/err"; rc=$?
+		else
+			run "$@"
+		fi
+	}
+	[ "$(id -u)" != 0 ] || command -v setpriv >/dev/null || { echo "SKIP: root without setpriv"; exit 77; }
+	mkdir "$T/ro"
+	run run "$S/ok.lua" --db "$T/ro/db" --quiet; expect_rc 0
+	chmod 755 "$T" "$T/ro"; chmod 444 "$T/ro/db"
+	as_other run "$S/ok.lua" --db "$T/ro/db" --quiet
+	expect_rc 1; expect_err "ukfork run: $T/ro/db: cannot write: no write permission on the file"
+	chmod 555 "$T/ro"; chmod 666 "$T/ro/db"
+	as_other run "$S/ok.lua" --db "$T/ro/db" --quiet
+	chmod 755 "$T/ro"
+	expect_rc 1; expect_err "ukfork run: $T/ro/db: cannot write: attempt to write a readonly database (DB-wal and DB-shm must be created beside it: no write permission on its directory?)"
+	[ "$(q "$T/ro/db" "select count(*) from runs")" = 1 ] || fail "a run was stored"
+	;;
 db_write_fail)
 	# a write to the database that fails (a trigger raises "disk full")
 	# while the run is recorded, when an instance ends, when a node is
@@ -451,9 +508,24 @@ run_outputs)
 	printf '%s\n%s\n' "$HEAD" 'local a, b = param("a", 1), param("b", 1)' >"$T/s.lua"
 	run run "$T/s.lua" --set "a=$(seq -s, 1 400)" --set "b=$(seq -s, 1 400)" --db "$T/db"
 	expect_rc 2; expect_err "ukfork run: 160000 sweep points: too many"; no_runs "$T/db"
+	# eight lists of 256 values: 2^64 points, which wrapped around to 0
+	# (no run, exit 0), are refused as well
+	printf '%s\n' 'local function seq(n) local t = {} for i = 1, n do t[i] = i end return t end' \
+		'for i = 1, 8 do param("p" .. i, seq(256)) end' >"$T/s.lua"
+	run run "$T/s.lua" --db "$T/db"
+	expect_rc 2; expect_err "ukfork run: more than 16777216 sweep points: too many (at most 100000)"; no_runs "$T/db"
 	# a trace that cannot be written (a full disk) fails the run
 	run run "$S/ok.lua" --trace /dev/full --quiet; expect_rc 1
 	expect_err "ukfork run: writing the trace '/dev/full' failed: No space left on device"
+	# so does a summary that cannot be written (without --db, the only
+	# result): exit 1 naming the error, and where the runs are if stored
+	"$UKFORK" run "$S/ok.lua" >/dev/full 2>"$T/err"; rc=$?
+	expect_rc 1; expect_err "ukfork run: writing the output failed: No space left on device"
+	"$UKFORK" run "$S/ok.lua" --db "$T/full.db" >/dev/full 2>"$T/err"; rc=$?
+	expect_rc 1; expect_err "writing the output failed: No space left on device (the runs are stored in $T/full.db)"
+	[ "$(q "$T/full.db" "select count(*) from runs")" = 1 ] || fail "the run was not stored"
+	"$UKFORK" run "$S/ok.lua" --quiet >/dev/full 2>"$T/err"; rc=$?
+	expect_rc 0
 	# coroutine.yield in a process woken from sleep() is refused at its
 	# line, as on its first step
 	refused 'process(function() sleep(1); coroutine.yield(5) end)' "coroutine.yield is reserved: a process suspends itself only through sleep, wait or ready"

@@ -81,6 +81,10 @@ bad_flags)
 	run run "$S/ok.lua" --seed abc; expect_rc 2; expect_err "seed"
 	run run "$S/ok.lua" --backend xen; expect_rc 2; expect_err "xen"
 	run run "$S/ok.lua" --db; expect_rc 2; expect_err "needs a value"
+	# an option in the value's place (it stored the runs in a file named --quiet)
+	run run "$S/ok.lua" --db --quiet; expect_rc 2
+	expect_err "needs a value (found the option '--quiet')"
+	run run "$S/ok.lua" --set -q; expect_rc 2
 	run run; expect_rc 2; expect_err "missing SCENARIO"
 	run run "$S/ok.lua" "$S/ok.lua"; expect_rc 2; expect_err "one scenario"
 	run report; expect_rc 2; expect_err "missing DB"
@@ -93,6 +97,7 @@ missing_file)
 ok_run)
 	run run "$S/ok.lua" --db "$T/db"; expect_rc 0
 	expect_out "^default "
+	expect_out "^1 run stored in $T/db: "
 	[ "$(q "$T/db" "select count(*) from runs")" = 1 ] || fail "expected 1 run"
 	n=$(q "$T/db" "select count(*) from instances")
 	[ "$n" -gt 10 ] || fail "only $n instances stored"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # mpi_test.sh - MPI sweeps (issue 11): `mpirun -n N ukfork run` stores the
 # very database a serial run stores, names the rank of a failure.
-#   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, dbfail, trace; nompi
+#   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, dbfail, trace, progress; nompi
 #   for a build without MPI; srun_none for any build)
 # Exit 77 (skipped) without mpirun or sqlite3.
 set -u
@@ -155,6 +155,23 @@ dbfail)
 		fail "commit: no message naming rank 1 and the write"
 	[ "$(sqlite3 m.db "select count(*) from runs where rep = 1")" = 0 ] ||
 		fail "commit: rank 1's run stored"
+	;;
+progress)
+	# --progress under MPI: a line at the end of every run of the grid,
+	# in its order, those of the other ranks' runs too (rank 0 had one
+	# for its own runs only), naming the rank that made it
+	mpi 2 run s.lua --set rate=10,40 --reps 2 --progress --quiet
+	[ "$rc" -eq 0 ] || fail "exit status $rc"
+	[ -s mout ] && fail "--quiet printed on stdout: $(cat mout)"
+	n=0
+	for pr in "1/2, run 1/4: rate=10 rep 0:" "1/2, run 2/4: rate=10 rep 1 (rank 1):" \
+	    "2/2, run 3/4: rate=40 rep 0:" "2/2, run 4/4: rate=40 rep 1 (rank 1):"; do
+		n=$((n + 1))
+		grep '^point ' merr | sed -n "${n}p" | grep -q "^point $pr [0-9]*\.[0-9]\{3\} / 1\.000 s world time, [0-9]* events, " ||
+			fail "progress line $n is not the end of point $pr"
+	done
+	[ "$(grep -c '^point ' merr)" = 4 ] || fail "$(grep -c '^point ' merr) progress lines, expected 4"
+	grep '^point ' merr | tail -n 1 | grep -q ", ETA 0 s$" || fail "the last line's ETA"
 	;;
 trace)
 	mpi 2 run s.lua --reps 2 --trace t.log --db m.db

@@ -81,6 +81,17 @@ label)
 	# beside a swept setting, in the scenario's order
 	run run "$S/sweep_computed.lua" --set pl=local,least-loaded --set c=2
 	expect_rc 0; expect_out "^c=2 pl=local "; expect_out "^c=2 pl=least-loaded "
+	# a decimal swept in the file is labelled as --set writes it (r=0.1,
+	# not %.17g's r=0.10000000000000001): runs added later with --set
+	# r=0.1 are more replications of that configuration, not another
+	printf '%s\n' 'local r = param("r", {0.1, 0.25})' 'run { duration = "1s" }' \
+		'app("a", "mem=64M init=1ms work=1ms")' 'poisson { app = "a", rate = 100 * r }' >"$T/f.lua"
+	run run "$T/f.lua" --db "$T/f.db"; expect_rc 0; expect_out "^r=0.1 "
+	run run "$T/f.lua" --set r=0.1 --seed 2 --db "$T/f.db" --quiet; expect_rc 0
+	[ "$(q "$T/f.db" "select group_concat(config, ';') from (select config from runs order by id)")" = "r=0.1;r=0.25;r=0.1" ] || fail "labels: $(q "$T/f.db" "select group_concat(config, ';') from runs")"
+	run report "$T/f.db"; expect_rc 0
+	grep -q "^== scenario .*f.lua (sha [0-9a-f]*), 2 configurations$" "$T/out" || fail "report: $(grep '^== ' "$T/out")"
+	grep -Eq "^  runs \(replications\) +2 +1$" "$T/out" || fail "report: $(grep 'runs (rep' "$T/out")"
 	;;
 window)
 	# no arrival at or after the end of its window: stop, or the run's end
@@ -126,6 +137,51 @@ progress)
 	expect_rc 0
 	[ -s "$T/err" ] && fail "progress on a non-terminal stderr: $(cat "$T/err")"
 	expect_out "^run c=2 rep 0: "
+	;;
+bool_param)
+	# a boolean param is a boolean in the scenario (it came as the number
+	# 0 or 1, true to Lua: a swept flag took one branch at both points),
+	# and so are true and false given by --set for it; settings_json
+	# holds JSON booleans, the same for both, so report pools them
+	printf '%s\n' 'local f = param("f", {true, false})' 'local g = param("g", false)' \
+		'run { duration = "1ms" }' \
+		'process(function() log("flags", type(f), f and "on" or "off", type(g), g and "on" or "off", tostring(setting("f"))) end)' >"$T/b.lua"
+	run run "$T/b.lua" --trace "$T/t1" --db "$T/db" --quiet; expect_rc 0
+	[ "$(grep ' lua flags ' "$T/t1" | cut -d' ' -f4- | tr '\n' ';')" = "boolean on boolean off true;boolean off boolean off false;" ] ||
+		fail "flags: $(grep ' lua flags ' "$T/t1")"
+	run run "$T/b.lua" --set f=false --set g=true --seed 2 --trace "$T/t2" --db "$T/db" --quiet; expect_rc 0
+	[ "$(grep ' lua flags ' "$T/t2" | cut -d' ' -f4-)" = "boolean off boolean on false" ] ||
+		fail "--set flags: $(grep ' lua flags ' "$T/t2")"
+	got=$(q "$T/db" "select group_concat(config || ':' || json_extract(settings_json, '$.params'), ';') from (select * from runs order by id)")
+	[ "$got" = 'f=true:{"f":true,"g":false};f=false:{"f":false,"g":false};f=false g=true:{"f":false,"g":true}' ] ||
+		fail "settings_json params: $got"
+	run run "$T/b.lua" --set f=false --seed 3 --db "$T/db" --quiet; expect_rc 0
+	run report "$T/db"; expect_rc 0
+	grep -q "^== scenario .*b.lua (sha [0-9a-f]*), 3 configurations$" "$T/out" || fail "report: $(grep '^== ' "$T/out")"
+	# other text stays text (documented: --set gives strings)
+	run run "$T/b.lua" --set f=maybe --trace "$T/t3" --quiet; expect_rc 0
+	grep -q ' lua flags string on ' "$T/t3" || fail "f=maybe: $(grep ' lua flags ' "$T/t3")"
+	;;
+seed_override)
+	# --seed replaces every run's seed: beside a seed swept by a list
+	# (the scenario's or --set's), given by --set or computed from a
+	# swept param, each point would be the same run under another
+	# label. Refused (exit 2) before anything is stored
+	for a in "--set s=3,4 --set seed=1,2" "--set s=3 --set seed=7"; do
+		# shellcheck disable=SC2086 # a holds several arguments
+		run run "$S/sweep_computed.lua" --seed 5 $a --db "$T/db"
+		expect_rc 2
+		expect_err "ukfork run: --seed 5 and setting 'seed' (--set seed=.*) both give the seed"
+		[ -f "$T/db" ] && fail "$a: a database was written"
+	done
+	run run "$S/sweep_computed.lua" --seed 5 --set s=3,4 --db "$T/db"
+	expect_rc 2
+	expect_err "sweep_computed.lua:11: setting 'seed' is 4 at sweep point s=4 but 3 at the first: --seed 5 would replace both"
+	[ -f "$T/db" ] && fail "computed seed: a database was written"
+	# a seed the same at every point is --seed's to replace (documented)
+	run run "$S/sweep_computed.lua" --seed 5 --set s=3 --set d=1,2 --db "$T/db" --quiet
+	expect_rc 0
+	[ "$(q "$T/db" "select group_concat(seed, ',') from runs")" = "5,5" ] || fail "--seed over one seed: $(q "$T/db" "select group_concat(seed, ',') from runs")"
 	;;
 cores)
 	# cluster{cores}: 200 instances of 100 ms of work started together on

@@ -32,6 +32,12 @@ esac
 # every other line of the section is a figure row or blank: none starts
 # with the rest of a label
 grep -q '^b ' "$T/out" && fail "a label's newline broke the table"
+# the header ends where the figures end: the emoji takes two columns
+# (the label was padded as if it took one: the header a column short)
+runs=$(grep -m1 '^  runs (replications)' "$T/out")
+w1=$(printf '%s' "$hdr" | LC_ALL=C.UTF-8 wc -L)
+w2=$(printf '%s' "$runs" | LC_ALL=C.UTF-8 wc -L)
+[ "$w1" = "$w2" ] || fail "header $w1 columns wide, the rows $w2"
 grep -q 'paired differences against x=a\\nb (' "$T/out" ||
 	fail "the baseline's label not escaped in the paired differences"
 

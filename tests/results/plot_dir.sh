@@ -26,6 +26,9 @@ for f in "$T"/p/s2-*; do
 	[ -e "$f" ] && fail "$(basename "$f") of the earlier report left in DIR"
 done
 [ -f "$T/p/s1-compare.dat" ] || fail "s1-compare.dat not written"
+# sweep.lua stores no samples: no time series data (it was an empty file
+# that no plot used)
+[ -e "$T/p/s1-timeseries.dat" ] && fail "s1-timeseries.dat written for a section without samples"
 [ -f "$T/p/notes.txt" ] && [ -f "$T/p/s1-mine.png" ] || fail "a file not of ours removed"
 
 mkdir "$T/q"

@@ -73,6 +73,10 @@ done
 grep -q '^template boots: the engine' "$T/txt" || fail "text header says nothing of template boots"
 jq -e '.template_boot_method | test("t_end - t_start")' "$T/out" >/dev/null ||
 	fail "no template_boot_method"
+# each method whole, as in the text header (a 512-byte buffer cut this
+# one after "before the table exis")
+jq -e '.template_boot_method | endswith("a file written before the table existed")' "$T/out" >/dev/null ||
+	fail "template_boot_method cut: $(jq -r .template_boot_method "$T/out" | tail -c 60)"
 
 # An older file: the table dropped; report, --json and --plot still work.
 sqlite3 "$T/r.db" "drop table template_boots" || fail "drop table"

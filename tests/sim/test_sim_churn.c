@@ -368,6 +368,41 @@ static int t_churn_detect_recover(void)
 	return 0;
 }
 
+/*
+ * A detection delay past the clock's range (9.2e18 ns, the largest time a
+ * scenario gives, for "never noticed") is never: a failure at 1e17 ns is
+ * still unnoticed at the end, and its recovery notices it once. It
+ * wrapped around and was noticed at once.
+ */
+static int t_churn_detect_never(void)
+{
+	struct obs *o = calloc(1, sizeof(*o));
+	struct ukf_sim_config c;
+	config(&c, 3);
+	c.detect_ns = 9200000000LL * UKF_S;
+	CHECK(o && setup(o, &c, "mem=16M init=5ms work=50ms") == 0);
+	const ukf_ns_t t = 100000000LL * UKF_S;
+	o->world.ops->at(o->world.w, t, fail_cb, o, 1);
+	CHECK(run_until(o, t + UKF_S) == 0);
+	for (size_t i = 0; i < o->nev; i++)
+		CHECKF(o->ev[i].kind != 'd', "noticed at %lld ns",
+		       (long long)o->ev[i].t);
+	o->world.ops->at(o->world.w, t + 2 * UKF_S, fail_cb, o,
+			 1ULL << 32 | 1);
+	CHECK(run_until(o, t + 3 * UKF_S) == 0);
+	int n = 0;
+	for (size_t i = 0; i < o->nev; i++)
+		if (o->ev[i].kind == 'd') {
+			n++;
+			CHECKF(o->ev[i].t == t + 2 * UKF_S, "noticed at %lld ns",
+			       (long long)o->ev[i].t);
+		}
+	CHECKF(n == 1, "%d detections", n);
+	o->world.ops->destroy(&o->world.w);
+	free(o);
+	return 0;
+}
+
 static int state_at;
 static void state_cb(void *arg, uint64_t x)
 {
@@ -472,6 +507,7 @@ static const struct selftest tests[] = {
 	{ "churn_crn", t_churn_crn },
 	{ "churn_detect", t_churn_detect },
 	{ "churn_detect_recover", t_churn_detect_recover },
+	{ "churn_detect_never", t_churn_detect_never },
 	{ "churn_bad", t_churn_bad },
 	{ "churn_scenario", t_churn_scenario },
 };

@@ -72,6 +72,12 @@ static int t_create_refusals(void)
 	BAD(detect_ns, -1, "detection delay >= 0");
 	BAD(engine.placement, "no-such-policy", "no-such-policy");
 #undef BAD
+	/* a lognormal delay needs a median > 0: a p99 with dir_delay 0 was
+	 * ignored without a word (every record applied at once) */
+	c = d;
+	c.dir_delay_ns = 0;
+	c.dir_delay_p99_ns = 5 * UKF_MS;
+	CHECKF(refused(&c, "median of 0"), "dir_delay_p99 with dir_delay 0");
 
 	/* at the limits: accepted */
 	c = d;

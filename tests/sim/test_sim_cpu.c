@@ -77,6 +77,49 @@ static int t_cpu_equal_jobs(void)
 	return 0;
 }
 
+/*
+ * Work whose finish falls past the clock's range (3 jobs of 4e18 ns on one
+ * core: 1.2e19 ns, past 9.2e18) never finishes; it finished at once (the
+ * finish time's conversion overflowed). A 1 ms job beside them takes
+ * 4 ms, and once they are cancelled another takes 1 ms. Also at a later
+ * now: 2 jobs of 4.5e18 ns at 1e17 ns.
+ */
+static int t_cpu_huge_work(void)
+{
+	sim_queue_t *q = sim_queue_create();
+	sim_cpu_t *c = sim_cpu_create(q, 1, 1);
+	ukf_ns_t fin[5] = { -1, -1, -1, -1, -1 };
+	CHECK(q && c);
+	for (uint32_t i = 0; i < 3; i++) {
+		struct sim_ev d = done_ev(i);
+		CHECK(sim_cpu_start(c, 0, 0, i, 4000000000000000000LL, &d) == 0);
+	}
+	CHECK(drain(q, c, 10 * MS, fin, 5) == 0);
+	for (int i = 0; i < 3; i++)
+		CHECKF(fin[i] == -1, "job %d of 4e18 ns finished at %lld", i,
+		       (long long)fin[i]);
+	struct sim_ev d3 = done_ev(3), d4 = done_ev(4);
+	CHECK(sim_cpu_start(c, 10 * MS, 0, 3, 1 * MS, &d3) == 0);
+	CHECK(drain(q, c, 20 * MS, fin, 5) == 0);
+	CHECKF(fin[3] == 14 * MS, "1 ms beside 3 at %lld", (long long)fin[3]);
+	for (uint32_t i = 0; i < 3; i++)
+		CHECK(sim_cpu_cancel(c, 20 * MS, 0, i) == 1);
+	CHECK(sim_cpu_start(c, 20 * MS, 0, 4, 1 * MS, &d4) == 0);
+	CHECK(drain(q, c, 30 * MS, fin, 5) == 0);
+	CHECK(fin[4] == 21 * MS && sim_cpu_running(c, 0) == 0);
+	const ukf_ns_t t = 100000000000000000LL;
+	struct sim_ev e0 = done_ev(0), e1 = done_ev(1);
+	fin[0] = fin[1] = -1;
+	CHECK(sim_cpu_start(c, t, 0, 10, 4500000000000000000LL, &e0) == 0);
+	CHECK(sim_cpu_start(c, t, 0, 11, 4500000000000000000LL, &e1) == 0);
+	CHECK(drain(q, c, t + MS, fin, 5) == 0);
+	CHECKF(fin[0] == -1 && fin[1] == -1, "at %lld %lld", (long long)fin[0],
+	       (long long)fin[1]);
+	sim_cpu_destroy(&c);
+	sim_queue_destroy(&q);
+	return 0;
+}
+
 /* The rate changes whenever a job starts, finishes or is cancelled. */
 static int t_cpu_rate_changes(void)
 {
@@ -327,6 +370,7 @@ static int t_cpu_mmc_ps(void)
 static const struct selftest tests[] = {
 	{ "cpu_equal_jobs", t_cpu_equal_jobs },
 	{ "cpu_rate_changes", t_cpu_rate_changes },
+	{ "cpu_huge_work", t_cpu_huge_work },
 	{ "cpu_mm1_ps", t_cpu_mm1_ps },
 	{ "cpu_md1_ps", t_cpu_md1_ps },
 	{ "cpu_mmc_ps", t_cpu_mmc_ps },

@@ -16,6 +16,7 @@ struct got {
 	ukf_ns_t now;
 	ukf_ns_t at[MAXGOT];   /* by tag */
 	int seen[MAXGOT];
+	int rank[MAXGOT];      /* by tag: 1 + deliveries before it */
 };
 
 static void on_deliver(void *u, ukf_node_id_t to, ukf_node_id_t from,
@@ -35,6 +36,7 @@ static void on_deliver(void *u, ukf_node_id_t to, ukf_node_id_t from,
 	if (tag < MAXGOT) {
 		g->at[tag] = g->now;
 		g->seen[tag]++;
+		g->rank[tag] = g->n + 1;
 	}
 	g->n++;
 }
@@ -224,6 +226,311 @@ static int t_net_fair_racks(void)
 	return 0;
 }
 
+/*
+ * R racks are R racks whatever the node count: nodes split into R
+ * contiguous racks whose sizes differ by at most one (node k in rack
+ * floor(k R / nodes)). Filling racks of ceil(nodes / R) left racks empty:
+ * 9 nodes in "4 racks" made 3 racks of 3, 5 nodes in 4 made 2, 2, 1.
+ * Where R divides the nodes, the racks are those of before.
+ */
+static int t_net_fair_rack_sizes(void)
+{
+	static const uint32_t cases[][2] = { { 9, 4 }, { 5, 4 }, { 10, 4 },
+					     { 8, 2 }, { 7, 7 }, { 1000, 3 },
+					     { 3, 1 }, { 64, 63 } };
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uint32_t N = cases[c][0], R = cases[c][1];
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair_net(q, &g, N, 0, 1e9, R, 1e9, 0);
+		CHECK(n);
+		uint32_t size[64] = { 0 }, prev = 0;
+		for (uint32_t k = 0; k < N; k++) {
+			uint32_t r = sim_net_rack(n, k);
+			CHECKF(r < R && r >= prev && r <= prev + 1,
+			       "%u nodes, %u racks: node %u in rack %u", N, R,
+			       k, r);
+			prev = r;
+			size[r % 64]++;
+		}
+		uint32_t lo = N / R, hi = (N + R - 1) / R;
+		for (uint32_t r = 0; r < R && r < 64; r++)
+			CHECKF(size[r] == lo || size[r] == hi,
+			       "%u nodes, %u racks: rack %u has %u nodes", N, R,
+			       r, size[r]);
+		if (N % R == 0)
+			for (uint32_t k = 0; k < N; k++)
+				CHECK(sim_net_rack(n, k) == k / (N / R));
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	/* 9 nodes in 4 racks: 6 -> 8 crosses racks 2 and 3, so a 100 MB/s
+	 * rack uplink limits it (it was inside one rack of 3: 1 GB/s) */
+	sim_queue_t *q = sim_queue_create();
+	struct got g = { 0 };
+	sim_net_t *n = fair_net(q, &g, 9, 0, 1e9, 4, 1e8, 0);
+	CHECK(n);
+	CHECK(xfer(n, 0, 6, 8, 1, 1000000) == 0);
+	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+	CHECKF(g.at[1] == 10000000, "6 -> 8 at %lld", (long long)g.at[1]);
+	sim_net_destroy(&n);
+	sim_queue_destroy(&q);
+	return 0;
+}
+
+/*
+ * The incremental solver against a plain reference: random transfers
+ * (distinct pairs, random sizes and start times) over 3 racks of 4 hosts
+ * with an oversubscribed rack uplink and a thin core; the reference
+ * re-solves every flow by progressive filling at every start and finish
+ * and advances them exactly (doubles). Each transfer must arrive within
+ * 200 ns + 1e-6 of the reference's time (the model rounds each finish up
+ * to a ns and re-solves only the flows a change reaches).
+ */
+enum { RF = 60, RN = 12, RR = 3, RL = 2 * RN + 2 * RR + 1 };
+struct rflow {
+	int path[5], np;
+	double start, rem, rate, end;
+	int on, done;
+};
+
+static void ref_rates(struct rflow *f, const double *cap)
+{
+	double left[RL];
+	int un[RL] = { 0 }, fixed[RF] = { 0 };
+	for (int l = 0; l < RL; l++)
+		left[l] = cap[l];
+	for (int i = 0; i < RF; i++)
+		if (f[i].on)
+			for (int k = 0; k < f[i].np; k++)
+				un[f[i].path[k]]++;
+	for (;;) {
+		int best = -1;
+		double share = INFINITY;
+		for (int l = 0; l < RL; l++)
+			if (un[l] && left[l] / un[l] < share)
+				share = left[l] / un[l], best = l;
+		if (best < 0)
+			return;
+		for (int i = 0; i < RF; i++) {
+			int crosses = 0;
+			for (int k = 0; k < f[i].np; k++)
+				crosses |= f[i].path[k] == best;
+			if (!f[i].on || fixed[i] || !crosses)
+				continue;
+			fixed[i] = 1;
+			f[i].rate = share;
+			for (int k = 0; k < f[i].np; k++) {
+				left[f[i].path[k]] -= share;
+				un[f[i].path[k]]--;
+			}
+		}
+	}
+}
+
+static int t_net_fair_reference(void)
+{
+	const double bw = 1e9, rack_bw = 1.5e9, core_bw = 2e9;
+	double cap[RL];
+	for (int l = 0; l < 2 * RN; l++)
+		cap[l] = bw;
+	for (int l = 2 * RN; l < RL - 1; l++)
+		cap[l] = rack_bw;
+	cap[RL - 1] = core_bw;
+	uint64_t x = 0x243f6a8885a308d3ULL;
+	for (int round = 0; round < 20; round++) {
+		struct rflow f[RF] = { 0 };
+		int used[RN][RN] = { 0 };
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair_net(q, &g, RN, 0, bw, RR, rack_bw, core_bw);
+		CHECK(n);
+		for (int i = 0; i < RF; i++) {
+			int a, b;
+			do {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				a = (int)(x % RN);
+				b = (int)((x >> 20) % RN);
+			} while (a == b || used[a][b]);
+			used[a][b] = 1;
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			uint64_t bytes = 5000 + x % 2000000;
+			/* starts on a 10 us grid: some at one instant */
+			f[i].start = (double)((x >> 32) % 500) * 10000;
+			f[i].rem = (double)bytes;
+			f[i].path[f[i].np++] = 2 * a + 0;
+			if (a / (RN / RR) != b / (RN / RR)) {
+				f[i].path[f[i].np++] = 2 * RN + 2 * (a / (RN / RR));
+				f[i].path[f[i].np++] = RL - 1;
+				f[i].path[f[i].np++] = 2 * RN + 2 * (b / (RN / RR)) + 1;
+			}
+			f[i].path[f[i].np++] = 2 * b + 1;
+			/* the model: sent at its start time */
+			(void)a;
+		}
+		/* the model, transfers sent in time order */
+		for (int sent = 0; sent < RF;) {
+			int k = -1;
+			for (int i = 0; i < RF; i++)
+				if (!f[i].done && (k < 0 || f[i].start < f[k].start))
+					k = i;
+			CHECK(run_all(q, n, &g, (ukf_ns_t)f[k].start) == 0);
+			int a = f[k].path[0] / 2, b = f[k].path[f[k].np - 1] / 2;
+			CHECK(xfer(n, (ukf_ns_t)f[k].start, (uint32_t)a,
+				   (uint32_t)b, (unsigned)k + 1,
+				   (uint64_t)f[k].rem) == 0);
+			f[k].done = 1;
+			sent++;
+		}
+		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+		CHECK(g.n == RF);
+		/* the reference */
+		for (int i = 0; i < RF; i++)
+			f[i].done = 0;
+		double now = 0;
+		for (int left = RF; left > 0;) {
+			for (int i = 0; i < RF; i++)
+				if (!f[i].on && !f[i].done && f[i].start <= now)
+					f[i].on = 1;
+			ref_rates(f, cap);
+			double next = INFINITY;
+			for (int i = 0; i < RF; i++) {
+				if (f[i].on && now + f[i].rem / f[i].rate * 1e9 < next)
+					next = now + f[i].rem / f[i].rate * 1e9;
+				if (!f[i].on && !f[i].done && f[i].start < next)
+					next = f[i].start;
+			}
+			for (int i = 0; i < RF; i++)
+				if (f[i].on) {
+					f[i].rem -= f[i].rate * (next - now) / 1e9;
+					if (f[i].rem <= 1e-10 * f[i].rate) {
+						f[i].on = 0;
+						f[i].done = 1;
+						f[i].end = next;
+						left--;
+					}
+				}
+			now = next;
+		}
+		for (int i = 0; i < RF; i++)
+			CHECKF(fabs((double)g.at[i + 1] - f[i].end) <=
+				       200 + 1e-6 * f[i].end,
+			       "round %d transfer %d: at %lld ns, reference "
+			       "%.1f ns",
+			       round, i, (long long)g.at[i + 1], f[i].end);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	return 0;
+}
+
+/*
+ * The per-link model (the default) against a plain reference: each host
+ * link serves the transfers with service left on it by processor sharing
+ * (bw / k each), a transfer needs its size on its sender's uplink and on
+ * its receiver's downlink, each on its own, and arrives once it has had
+ * both (plus the latency). 20 rounds of 60 random transfers between
+ * distinct pairs of 10 hosts, 5 KB-2 MB, starting on a 10 us grid: every
+ * arrival within 200 ns + 1e-6 of the reference's.
+ */
+enum { PF = 60, PN = 10 };
+static int t_net_link_reference(void)
+{
+	const double bw = 1e9;
+	const ukf_ns_t lat = 30000;
+	uint64_t x = 0x13198a2e03707344ULL;
+	for (int round = 0; round < 20; round++) {
+		struct {
+			int a, b, done, on;
+			double start, rem[2], end;
+		} f[PF] = { 0 };
+		int used[PN][PN] = { 0 };
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = sim_net_create(q, PN, lat, bw, on_deliver, &g);
+		CHECK(n);
+		for (int i = 0; i < PF; i++) {
+			do {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				f[i].a = (int)(x % PN);
+				f[i].b = (int)((x >> 20) % PN);
+			} while (f[i].a == f[i].b || used[f[i].a][f[i].b]);
+			used[f[i].a][f[i].b] = 1;
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			f[i].rem[0] = f[i].rem[1] = (double)(5000 + x % 2000000);
+			f[i].start = (double)((x >> 32) % 500) * 10000;
+		}
+		for (int sent = 0; sent < PF; sent++) {
+			int k = -1;
+			for (int i = 0; i < PF; i++)
+				if (!f[i].done && (k < 0 || f[i].start < f[k].start))
+					k = i;
+			CHECK(run_all(q, n, &g, (ukf_ns_t)f[k].start) == 0);
+			CHECK(xfer(n, (ukf_ns_t)f[k].start, (uint32_t)f[k].a,
+				   (uint32_t)f[k].b, (unsigned)k + 1,
+				   (uint64_t)f[k].rem[0]) == 0);
+			f[k].done = 1;
+		}
+		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+		CHECK(g.n == PF);
+		for (int i = 0; i < PF; i++)
+			f[i].done = 0;
+		double now = 0;
+		int steps = 0;
+		for (int left = PF; left > 0;) {
+			int k[PN][2] = { 0 }; /* transfers served on each link */
+			CHECKF(++steps < 100000, "round %d: reference stuck at %.1f ns", round, now);
+			for (int i = 0; i < PF; i++) {
+				if (!f[i].on && !f[i].done && f[i].start <= now)
+					f[i].on = 1;
+				if (f[i].on) {
+					k[f[i].a][0] += f[i].rem[0] > 0;
+					k[f[i].b][1] += f[i].rem[1] > 0;
+				}
+			}
+			double next = INFINITY;
+			for (int i = 0; i < PF; i++) {
+				for (int d = 0; d < 2 && f[i].on; d++) {
+					int kk = k[d ? f[i].b : f[i].a][d];
+					double t = now + f[i].rem[d] * kk / bw * 1e9;
+					if (f[i].rem[d] > 0 && t < next)
+						next = t;
+				}
+				if (!f[i].on && !f[i].done && f[i].start < next)
+					next = f[i].start;
+			}
+			for (int i = 0; i < PF; i++) {
+				if (!f[i].on)
+					continue;
+				for (int d = 0; d < 2; d++) {
+					int kk = k[d ? f[i].b : f[i].a][d];
+					if (f[i].rem[d] > 0) {
+						f[i].rem[d] -= bw / kk * (next - now) / 1e9;
+						if (f[i].rem[d] <= 1e-10 * bw / kk)
+							f[i].rem[d] = 0;
+					}
+				}
+				if (f[i].rem[0] == 0 && f[i].rem[1] == 0) {
+					f[i].on = 0;
+					f[i].done = 1;
+					f[i].end = next + (double)lat;
+					left--;
+				}
+			}
+			now = next;
+		}
+		for (int i = 0; i < PF; i++)
+			CHECKF(fabs((double)g.at[i + 1] - f[i].end) <=
+				       200 + 1e-6 * f[i].end,
+			       "round %d transfer %d: at %lld ns, reference "
+			       "%.1f ns",
+			       round, i, (long long)g.at[i + 1], f[i].end);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	return 0;
+}
+
 /* Small messages (<= 4 KiB, idle connection) pay latency plus their size
  * at the path's rate (the least capacity on it), without loading links. */
 static int t_net_fair_small(void)
@@ -242,6 +549,126 @@ static int t_net_fair_small(void)
 	       (long long)g.at[2]);
 	sim_net_destroy(&n);
 	sim_queue_destroy(&q);
+	return 0;
+}
+
+/*
+ * Order on one connection in the fair model: small messages pay their size
+ * at the path's rate, so a shorter one sent right after a longer one would
+ * arrive first; messages between two nodes must arrive in the order sent
+ * (the per-link model and sim/README.md promise it, the engine relies on
+ * it). 100 MB/s, 50 us latency: 4000 bytes take 40 us, 10 bytes 100 ns,
+ * 2000 bytes 20 us, each sent after the one before it on the pair (a
+ * connection sends one message after another), at the same instant or
+ * 1 us later: 90 us, 90.1 us, 110.1 us. Another pair is not held back.
+ */
+static int t_net_fair_small_order(void)
+{
+	for (int gap = 0; gap <= 1000; gap += 1000) {
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair_net(q, &g, 3, 50000, 1e8, 0, 0, 0);
+		CHECK(n);
+		CHECK(xfer(n, 0, 0, 1, 1, 4000) == 0);
+		CHECK(run_all(q, n, &g, gap) == 0);
+		CHECK(xfer(n, gap, 0, 1, 2, 10) == 0);
+		CHECK(xfer(n, gap, 0, 2, 3, 10) == 0); /* another pair */
+		CHECK(xfer(n, gap, 0, 1, 4, 2000) == 0);
+		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+		CHECK(g.n == 4);
+		CHECKF(g.rank[1] < g.rank[2] && g.rank[2] < g.rank[4],
+		       "gap %d: 0 -> 1 delivered in the order %d %d %d", gap,
+		       g.rank[1], g.rank[2], g.rank[4]);
+		CHECKF(g.at[1] == 90000 && g.at[2] == 90100 &&
+			       g.at[4] == 110100,
+		       "gap %d: at %lld %lld %lld", gap, (long long)g.at[1],
+		       (long long)g.at[2], (long long)g.at[4]);
+		CHECKF(g.at[3] == gap + 50000 + 100, "gap %d: 0 -> 2 at %lld",
+		       gap, (long long)g.at[3]);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	/* A transfer (> 4 KiB, a flow) sent right after two small messages
+	 * of its pair does not overtake them: 4,000 + 4,000 bytes leave at
+	 * 40 and 80 us, the 5,000-byte flow would end at 50 us: it arrives
+	 * with the second, after it; a small one queued behind the flow
+	 * follows it. */
+	{
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair_net(q, &g, 2, 50000, 1e8, 0, 0, 0);
+		CHECK(n);
+		CHECK(xfer(n, 0, 0, 1, 1, 4000) == 0);
+		CHECK(xfer(n, 0, 0, 1, 2, 4000) == 0);
+		CHECK(xfer(n, 0, 0, 1, 3, 5000) == 0);
+		CHECK(xfer(n, 0, 0, 1, 4, 10) == 0);
+		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+		CHECK(g.n == 4);
+		CHECKF(g.rank[1] == 1 && g.rank[2] == 2 && g.rank[3] == 3 &&
+			       g.rank[4] == 4,
+		       "delivered in the order %d %d %d %d", g.rank[1],
+		       g.rank[2], g.rank[3], g.rank[4]);
+		CHECKF(g.at[1] == 90000 && g.at[2] == 130000 &&
+			       g.at[3] == 130000 && g.at[4] == 130000,
+		       "at %lld %lld %lld %lld", (long long)g.at[1],
+		       (long long)g.at[2], (long long)g.at[3],
+		       (long long)g.at[4]);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	/* Many pairs at once (past the 1024 entries where the pairs' record
+	 * is pruned): each pair's two messages in order. */
+	enum { H = 40 };
+	sim_queue_t *q = sim_queue_create();
+	struct got g = { 0 };
+	sim_net_t *n = fair_net(q, &g, H, 50000, 1e8, 0, 0, 0);
+	CHECK(n);
+	unsigned p = 0;
+	for (uint32_t a = 0; a < H; a++)
+		for (uint32_t b = 0; b < H; b++)
+			if (a != b) {
+				CHECK(xfer(n, 0, a, b, 2 * p + 1, 4000) == 0);
+				CHECK(xfer(n, 0, a, b, 2 * p + 2, 10) == 0);
+				p++;
+			}
+	CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+	CHECK(g.n == 2 * H * (H - 1));
+	for (unsigned i = 0; i < p; i++)
+		CHECKF(g.rank[2 * i + 1] < g.rank[2 * i + 2] &&
+			       g.at[2 * i + 2] == 90100,
+		       "pair %u: ranks %d %d, at %lld", i, g.rank[2 * i + 1],
+		       g.rank[2 * i + 2], (long long)g.at[2 * i + 2]);
+	sim_net_destroy(&n);
+	sim_queue_destroy(&q);
+	return 0;
+}
+
+/*
+ * A transfer whose end falls past the clock's range (9e9 bytes at 1 B/s,
+ * 9e18 ns, sent at 1e18 ns) is not delivered, in either model; the
+ * per-link model's finish time wrapped around to before now.
+ */
+static int t_net_huge_transfer(void)
+{
+	for (int fair = 0; fair < 2; fair++) {
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair ? fair_net(q, &g, 2, 0, 1.0, 0, 0, 0)
+				    : sim_net_create(q, 2, 0, 1.0, on_deliver, &g);
+		CHECK(n);
+		const ukf_ns_t t = 1000000000000000000LL;
+		CHECK(xfer(n, t, 0, 1, 1, 9000000000ULL) == 0);
+		struct sim_ev e;
+		int events = 0;
+		while (sim_queue_peek_time(q) <= t + 1000000000 &&
+		       sim_queue_pop(q, &g.now, &e) && events++ < 1000)
+			CHECK(sim_net_event(n, g.now, &e) == 0);
+		CHECKF(g.n == 0 && events < 1000,
+		       "fair=%d: %d delivered, %d events, at %lld", fair, g.n,
+		       events, (long long)g.at[1]);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
 	return 0;
 }
 
@@ -364,8 +791,13 @@ static const struct selftest tests[] = {
 	{ "net_fair_disjoint", t_net_fair_disjoint },
 	{ "net_fair_maxmin", t_net_fair_maxmin },
 	{ "net_fair_racks", t_net_fair_racks },
+	{ "net_fair_rack_sizes", t_net_fair_rack_sizes },
+	{ "net_fair_reference", t_net_fair_reference },
+	{ "net_link_reference", t_net_link_reference },
 	{ "net_fair_small", t_net_fair_small },
+	{ "net_fair_small_order", t_net_fair_small_order },
 	{ "net_fair_bad", t_net_fair_bad },
+	{ "net_huge_transfer", t_net_huge_transfer },
 	{ "net_cut", t_net_cut },
 };
 

@@ -228,6 +228,92 @@ static int t_dir_staleness(void)
 	CHECK(ops->now(o.world.w) == 30 * UKF_MS);
 	ops->destroy(&o.world.w);
 	CHECK(o.world.w == NULL);
+
+	/* a delay past the clock's range (9.2e18 ns) is never: a record
+	 * published at 1e17 ns is not applied (it wrapped around and was
+	 * applied at once) */
+	c.dir_delay_ns = 9200000000LL * UKF_S;
+	CHECK(ukf_sim_create(&o.world, &c, &s, NULL, err, sizeof(err)) == 0);
+	struct dirprobe q = { .w = o.world.w, .node = 2 };
+	ops = o.world.ops;
+	const ukf_ns_t t = 100000000LL * UKF_S;
+	ops->at(o.world.w, t, dir_publish, &q, 1000);
+	ops->at(o.world.w, t + UKF_S, dir_probe, &q, 0);
+	CHECK(ops->run(o.world.w, t + 2 * UKF_S, NULL, err, sizeof(err)) == 0);
+	CHECK(q.n == 1);
+	CHECKF(q.seen_version[0] != 1000, "applied within a second");
+	ops->destroy(&o.world.w);
+	return 0;
+}
+
+/*
+ * With dir_delay_p99 each record's delay is lognormal with median
+ * dir_delay and that p99: N nodes publish once at t = 0; at the median
+ * half of their records are visible, at the p99 99 % (each count within
+ * 4 binomial standard deviations), and at twice the p99 more than 99.9 %.
+ */
+struct dircount {
+	struct sim_world *w;
+	uint32_t nodes;
+	uint32_t seen[3];
+	int n;
+};
+
+static void dir_count(void *arg, uint64_t x)
+{
+	struct dircount *p = arg;
+	const struct ukf_dir *d = p->w->env_ops.directory(p->w, 0);
+	uint32_t k = 0;
+	(void)x;
+	for (uint32_t i = 0; i < p->nodes; i++)
+		k += ukf_dir_get(d, i)->version == 1;
+	p->seen[p->n++] = k;
+}
+
+static void dir_publish_all(void *arg, uint64_t x)
+{
+	struct dircount *p = arg;
+	(void)x;
+	for (uint32_t i = 0; i < p->nodes; i++) {
+		struct ukf_dir_record r = { .node = i, .version = 1,
+					    .vcpus_total = 8, .vcpus_free = 8 };
+		unsigned char buf[512];
+		size_t len = ukf_dir_encode(&r, buf, sizeof(buf));
+		p->w->env_ops.publish(p->w, i, buf, len);
+	}
+}
+
+static int t_dir_lognormal(void)
+{
+	struct ukf_sim_config c;
+	struct obs o = { 0 };
+	char err[256];
+	struct ukf_world_sinks s = sinks_for(&o, 0);
+	const uint32_t N = 4000;
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = N;
+	c.dir_delay_ns = 2 * UKF_MS;
+	c.dir_delay_p99_ns = 10 * UKF_MS;
+	CHECK(ukf_sim_create(&o.world, &c, &s, NULL, err, sizeof(err)) == 0);
+	struct dircount p = { .w = o.world.w, .nodes = N };
+	const struct ukf_world_ops *ops = o.world.ops;
+	ops->at(o.world.w, 0, dir_publish_all, &p, 0);
+	ops->at(o.world.w, 2 * UKF_MS, dir_count, &p, 0);
+	ops->at(o.world.w, 10 * UKF_MS, dir_count, &p, 0);
+	ops->at(o.world.w, 20 * UKF_MS, dir_count, &p, 0);
+	CHECK(ops->run(o.world.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	CHECK(p.n == 3);
+	double half = 0.5 * N, sd50 = sqrt(N * 0.25);
+	double p99 = 0.99 * N, sd99 = sqrt(N * 0.99 * 0.01);
+	CHECKF(fabs(p.seen[0] - half) <= 4 * sd50, "at the median %u of %u",
+	       p.seen[0], N);
+	CHECKF(fabs(p.seen[1] - p99) <= 4 * sd99, "at the p99 %u of %u",
+	       p.seen[1], N);
+	/* P(X > 2 p99) = Q(2.326 (1 + ln 2 / ln 5)) = 4e-5 */
+	CHECKF(p.seen[2] >= N - N / 1000, "at twice the p99 %u of %u",
+	       p.seen[2], N);
+	ops->destroy(&o.world.w);
 	return 0;
 }
 
@@ -953,6 +1039,7 @@ static int t_trace(void)
 static const struct selftest tests[] = {
 	{ "bad_config", t_bad_config },
 	{ "dir_staleness", t_dir_staleness },
+	{ "dir_lognormal", t_dir_lognormal },
 	{ "e2e", t_e2e },
 	{ "e2e_remote", t_e2e_remote },
 	{ "same_seed_world", t_same_seed_world },

@@ -100,6 +100,7 @@ threshold)
 	;;
 bad_input)
 	mkdb
+	cd "$T" || fail "cd $T"
 	for args in "--from-db $T/none.db" "--from-db $T/v.db --sim-runs 90-99" \
 		"--from-db $T/v.db --metrics p42" "--from-db $T/v.db --threshold x" \
 		"--from-db $T/v.db --real-runs 3-1" "--bogus" "" \
@@ -110,12 +111,18 @@ bad_input)
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --metrics p50," \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --seed 2" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --set nodes=4" \
-		"$T --backend kvm" "$HERE/two-models.lua --backend kvm --set bogus"; do
+		"$T --backend kvm" "$HERE/two-models.lua --backend kvm --set bogus" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --plot --threshold" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --real-label --sim-label"; do
 		# shellcheck disable=SC2086
 		"$UKF" validate $args >"$T/out" 2>&1
 		rc=$?
 		[ $rc -eq 2 ] || fail "ukfork validate $args: exit $rc, expected 2"
 	done
+	# an option where a value belongs is named (it was taken as the value)
+	[ ! -e ./--threshold ] || fail "--plot --threshold made a directory named --threshold"
+	grep -q "needs a value (found the option '--sim-label')" "$T/out" ||
+		fail "--real-label --sim-label: $(cat "$T/out")"
 	echo "not sqlite" >"$T/text.db"
 	"$UKF" validate --from-db "$T/text.db" >"$T/out" 2>&1
 	[ $? -eq 2 ] || fail "a text file as database: expected exit 2"
