@@ -37,6 +37,14 @@ static inline int arrival_in_window(const struct run *r,
 	return t < a->stop && t < r->duration;
 }
 
+/* t + d (both >= 0), or NEVER past the clock's end: a sum that wrapped
+ * was a time in the past, and the arrivals piled up at one instant
+ * (constant{ interval = 9e9, start = 8e9 } in a run of 9.2e9 s). */
+static inline ukf_ns_t time_add(ukf_ns_t t, ukf_ns_t d)
+{
+	return d > UKF_NS_NEVER - t ? UKF_NS_NEVER : t + d;
+}
+
 /* Time of the next arrival after `t`, or NEVER. */
 static ukf_ns_t arrival_next(struct run *r, struct arrival *a, ukf_ns_t t)
 {
@@ -44,17 +52,18 @@ static ukf_ns_t arrival_next(struct run *r, struct arrival *a, ukf_ns_t t)
 	switch (a->kind) {
 	case A_POISSON: {
 		double gap = rng_exponential(&a->rng, 1.0 / a->rate);
-		n = gap > 9e9 ? UKF_NS_NEVER : t + (ukf_ns_t)(gap * 1e9);
+		n = gap > 9e9 ? UKF_NS_NEVER
+			      : time_add(t, (ukf_ns_t)(gap * 1e9));
 		break;
 	}
 	case A_CONSTANT:
-		n = t + a->interval;
+		n = time_add(t, a->interval);
 		break;
 	case A_BURSTS:
-		n = t + a->every;
+		n = time_add(t, a->every);
 		break;
 	default:
-		n = a->pos < a->ntev ? a->start + a->tev[a->pos].t
+		n = a->pos < a->ntev ? time_add(a->start, a->tev[a->pos].t)
 				     : UKF_NS_NEVER;
 	}
 	return arrival_in_window(r, a, n) ? n : UKF_NS_NEVER;
@@ -90,8 +99,9 @@ static void arrival_fire(void *arg, uint64_t x)
 				arrival_spawn(r, a, a->app, a->node);
 				continue;
 			}
-			ukf_ns_t t = now + (ukf_ns_t)(rng_uniform(&a->rng) *
-						      (double)a->spread);
+			ukf_ns_t t = time_add(
+			    now, (ukf_ns_t)(rng_uniform(&a->rng) *
+					    (double)a->spread));
 			if (!arrival_in_window(r, a, t))
 				continue; /* spread past the window's end */
 			if (r->world.ops->at(r->world.w, t, arrival_fire, r,
@@ -101,7 +111,8 @@ static void arrival_fire(void *arg, uint64_t x)
 		}
 		break;
 	case A_TRACE:
-		while (a->pos < a->ntev && a->start + a->tev[a->pos].t <= now) {
+		while (a->pos < a->ntev &&
+		       time_add(a->start, a->tev[a->pos].t) <= now) {
 			struct tev *e = &a->tev[a->pos++];
 			arrival_spawn(r, a, e->app,
 				      e->node != UKF_NODE_NONE ? e->node

@@ -67,8 +67,24 @@ int scen_l_app(lua_State *L)
 		static const char *const k[] = {"image", NULL};
 		scen_check_keys(L, 3, "app", k);
 	}
-	if (!*name || strlen(name) >= UKF_APP_NAME_MAX)
-		luaL_error(L, "app: bad name '%s'", name);
+	/* a trace file names apps between blanks, and the event log writes
+	 * app=NAME among blank-separated fields: no blank or control
+	 * character in a name (nor a NUL, which would cut it short) */
+	size_t nlen;
+	lua_tolstring(L, 1, &nlen);
+	int blank = nlen != strlen(name);
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		blank |= *c <= ' ' || *c == 0x7f;
+	if (!*name || nlen >= UKF_APP_NAME_MAX || blank) {
+		char q[80];
+		snprintf(q, sizeof(q), "%.64s%s", name,
+			 strlen(name) > 64 ? "..." : "");
+		luaL_error(L,
+			   "app: bad name '%s' (1 to %d bytes, no blanks or "
+			   "control characters: trace files and the event "
+			   "log separate fields by blanks)",
+			   q, UKF_APP_NAME_MAX - 1);
+	}
 	if (r->napps >= UKF_APPS_MAX)
 		luaL_error(L,
 			   "app '%s': more than %d apps (the engine's limit, "
@@ -159,9 +175,11 @@ ukf_ns_t scen_arg_time(lua_State *L, int idx, const char *what)
 {
 	ukf_ns_t ns;
 	if (lua_type(L, idx) == LUA_TNUMBER) {
-		if (scen_num_time(lua_tonumber(L, idx), &ns))
-			luaL_error(L, "%s: bad time %f (must be >= 0 seconds)",
-				   what, lua_tonumber(L, idx));
+		double x = lua_tonumber(L, idx);
+		if (scen_num_time(x, &ns))
+			luaL_error(L, "%s: bad time %f (must be %s seconds)",
+				   what, x,
+				   x > 0 ? "at most 9.2e9" : ">= 0");
 		return ns;
 	}
 	if (lua_type(L, idx) == LUA_TSTRING) {
@@ -172,8 +190,8 @@ ukf_ns_t scen_arg_time(lua_State *L, int idx, const char *what)
 				   what, lua_tostring(L, idx));
 		return ns;
 	}
-	luaL_error(L, "%s: expected a time, got a %s", what,
-		   luaL_typename(L, idx));
+	luaL_error(L, "%s: expected a time, got %s%s", what,
+		   lua_isnone(L, idx) ? "" : "a ", luaL_typename(L, idx));
 	return 0;
 }
 
@@ -228,11 +246,13 @@ static uint32_t field_node(lua_State *L, const char *fn)
 	uint32_t node = UKF_NODE_NONE;
 	int t = lua_getfield(L, 1, "node");
 	if (t != LUA_TNIL) {
-		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 ||
-		    lua_tointeger(L, -1) >= UKF_NODE_NONE)
-			luaL_error(L, "%s{} node: expected a node number >= 0",
-				   fn);
-		node = (uint32_t)lua_tointeger(L, -1);
+		lua_Integer v;
+		if (!scen_integral(L, -1, &v) || v < 0 || v >= UKF_NODE_NONE)
+			luaL_error(L,
+				   "%s{} node: expected a node number >= 0, "
+				   "got %s",
+				   fn, luaL_tolstring(L, -1, NULL));
+		node = (uint32_t)v;
 	}
 	lua_pop(L, 1);
 	return node;
@@ -366,14 +386,31 @@ void scen_path_resolve(struct scen *sc, const char *p, char *out, size_t cap)
 		snprintf(out, cap, "%s/%s", sc->script_dir, p);
 }
 
+/* What separates the fields of a trace line (as sscanf's %s). */
+#define TRACE_BLANKS " \t\r\n\v\f"
+
+/* A trace field for a message: at most 60 bytes of it, then "...". */
+static const char *field_quote(const char *fld, char *buf, size_t cap)
+{
+	if (strlen(fld) > 60)
+		snprintf(buf, cap, "%.60s...", fld);
+	else
+		snprintf(buf, cap, "%s", fld);
+	return buf;
+}
+
 /* trace{file=, node=}: "time app [node]" lines; '#' comments. */
 int scen_l_trace(lua_State *L)
 {
 	struct run *r = run_of(L);
 	static const char *const k[] = {"file", "node", "start", "stop", NULL};
 	scen_check_keys(L, 1, "trace", k);
-	if (lua_getfield(L, 1, "file") != LUA_TSTRING)
+	int ft = lua_getfield(L, 1, "file");
+	if (ft == LUA_TNIL)
 		luaL_error(L, "trace{}: missing argument 'file' (a path)");
+	if (ft != LUA_TSTRING)
+		luaL_error(L, "trace{}: file must be a path (a string), got a %s",
+			   luaL_typename(L, -1));
 	const char *file = lua_tostring(L, -1);
 	lua_pop(L, 1);
 	char path[1024];
@@ -397,30 +434,50 @@ int scen_l_trace(lua_State *L)
 	size_t cap = 0;
 	ukf_ns_t last = 0;
 	/* Whole lines, however long: a long comment read in pieces would
-	 * make its tail a line of its own (an arrival nobody wrote). */
-	while (getline(&line, &linecap, f) >= 0) {
+	 * make its tail a line of its own (an arrival nobody wrote). Fields
+	 * are split in the line itself: a field over a fixed width read in
+	 * pieces would become the next field ("unknown app" naming the end
+	 * of a long time). */
+	ssize_t len;
+	while ((len = getline(&line, &linecap, f)) >= 0) {
 		ln++;
+		char msg[512] = "", q[80];
+		/* a NUL would end the line where C reads it: the rest (of a
+		 * binary file, say) silently dropped */
+		int nul = memchr(line, 0, (size_t)len) != NULL;
 		char *h = strchr(line, '#');
 		if (h)
 			*h = 0;
-		char ts[128], an[128], extra[128], more[128];
-		int nf = sscanf(line, "%127s %127s %127s %127s", ts, an, extra,
-				more);
-		if (nf <= 0)
-			continue;
-		char msg[512] = "";
+		char *fld[4];
+		int nf = 0;
+		for (char *p = line; nf < 4;) {
+			p += strspn(p, TRACE_BLANKS);
+			if (!*p)
+				break;
+			fld[nf++] = p;
+			p += strcspn(p, TRACE_BLANKS);
+			if (*p)
+				*p++ = 0;
+		}
+		if (!nul && nf == 0)
+			continue; /* blank or a comment */
+		const char *ts = nf > 0 ? fld[0] : "", *an = nf > 1 ? fld[1] : "",
+			   *extra = nf > 2 ? fld[2] : "";
 		ukf_ns_t t = 0;
 		int app = -1;
 		char *end;
 		uint32_t node = UKF_NODE_NONE;
-		if (nf < 2) {
+		if (nul) {
+			snprintf(msg, sizeof(msg),
+				 "a NUL byte in the line (not a text file?)");
+		} else if (nf < 2) {
 			snprintf(msg, sizeof(msg),
 				 "expected 'time app [node]'");
 		} else if (nf > 3) {
 			snprintf(msg, sizeof(msg),
 				 "unexpected field '%s' after the node "
 				 "(expected 'time app [node]')",
-				 more);
+				 field_quote(fld[3], q, sizeof(q)));
 		} else {
 			errno = 0;
 			double x =
@@ -428,20 +485,24 @@ int scen_l_trace(lua_State *L)
 			if (scen_is_decimal(ts, 1, 0)) {
 				if (scen_num_time(x, &t))
 					snprintf(msg, sizeof(msg),
-						 "bad time '%s'", ts);
+						 "bad time '%s'",
+						 field_quote(ts, q, sizeof(q)));
 			} else if (scen_text_time(ts, &t)) {
-				snprintf(msg, sizeof(msg), "bad time '%s'", ts);
+				snprintf(msg, sizeof(msg), "bad time '%s'",
+					 field_quote(ts, q, sizeof(q)));
 			}
 			if (!*msg && (app = scen_find_app(r, an)) < 0)
 				snprintf(msg, sizeof(msg), "unknown app '%s'",
-					 an);
+					 field_quote(an, q, sizeof(q)));
 			if (!*msg && nf == 3) {
 				errno = 0;
 				unsigned long v = strtoul(extra, &end, 10);
 				if (!scen_is_decimal(extra, 0, 0) || errno ||
 				    v >= UKF_NODE_NONE)
 					snprintf(msg, sizeof(msg),
-						 "bad node '%s'", extra);
+						 "bad node '%s'",
+						 field_quote(extra, q,
+							     sizeof(q)));
 				node = (uint32_t)v;
 			}
 			if (!*msg && t < last)

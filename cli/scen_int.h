@@ -81,6 +81,17 @@ static inline void rng_seed(struct rng *r, uint64_t seed, uint32_t rep,
 	r->s = splitmix64(&x);
 }
 
+/* rng_seed with the key prefix followed by the n bytes of name (any
+ * length, NULs too): the stream rng_seed gives the concatenation. */
+static inline void rng_seed2(struct rng *r, uint64_t seed, uint32_t rep,
+			     const char *prefix, const char *name, size_t n)
+{
+	uint64_t x = seed;
+	x ^= splitmix64(&x) + rep * 0xd1b54a32d192ed03ULL;
+	x ^= fnv1a(name, n, fnv1a(prefix, strlen(prefix), FNV_INIT));
+	r->s = splitmix64(&x);
+}
+
 static inline double rng_uniform(struct rng *r)
 {
 	return (double)(splitmix64(&r->s) >> 11) * 0x1.0p-53;
@@ -377,6 +388,14 @@ struct run {
 	char err[ERR_MAX];
 	int64_t run_id;
 	uint64_t lua_allocs; /* allocations made by the Lua state */
+	/* The Lua state's memory (scenario.c, lua_alloc): bytes held, the
+	 * most it may hold (0: no limit), refused while Lua code runs
+	 * (in_lua: in a protected call or resume, where a refusal is a Lua
+	 * error, not a panic); oom: a growth was refused, oom_where: the
+	 * top-level line it was refused at (in_top: the main chunk runs). */
+	size_t lua_bytes, lua_max;
+	int in_lua, in_top, oom;
+	char oom_where[WHERE_MAX];
 	struct summary *sum;
 	uint64_t spawn_errors;
 	/* Request ids whose row was written, and later rows of such ids not
@@ -406,6 +425,17 @@ static inline struct pslot *ps_of(lua_State *L)
 static inline struct run *run_of(lua_State *L)
 {
 	return ps_of(L)->r;
+}
+
+/* 1 with *v set if the value at idx is a number with an integral value
+ * (2 or 2.0: Lua's 4/2 is a float), else 0 (a string, 2.5, nan, 1e300). */
+static inline int scen_integral(lua_State *L, int idx, lua_Integer *v)
+{
+	int ok = 0;
+	*v = 0;
+	if (lua_type(L, idx) == LUA_TNUMBER)
+		*v = lua_tointegerx(L, idx, &ok);
+	return ok;
 }
 
 /* The process index of thread L, or NO_PROC for the main chunk. */
@@ -599,17 +629,27 @@ void scen_run_fail(struct run *r, int code, const char *fmt, ...);
 /* Index of app `name` among r's declarations, or -1. */
 int scen_find_app(struct run *r, const char *name);
 /* A Lua error naming fn, app and key if an instance's args do not parse
- * (apps with their own image: not checked). */
+ * or are longer than UKF_APP_ARGS_MAX - 1 bytes (apps with their own
+ * image: only the length is checked). */
 void scen_check_args(lua_State *L, struct run *r, uint32_t app,
 		     const char *fn, const char *args);
-/* An error value as a message: the text itself, or for error({}),
- * error() ... "file:line: error() with a table value ..." (pushed). */
+/* An error value as a message: the text itself ("file:line: " in front
+ * if it names no place), or for error({}), error() ... "file:line:
+ * error() with a table value ..." (pushed). */
 const char *scen_error_value(lua_State *L, int idx);
 /* Check a table argument's keys against a list; error names the bad key. */
 void scen_check_keys(lua_State *L, int idx, const char *fn,
 		     const char *const *keys);
+/* The registry table of the lines log() wrote at the top level of a run
+ * (scen_proc.c), written after the run's "# run" line (scenario.c). */
+#define SCEN_PRELOG "ukf.prelog"
+
 /* Where a suspended thread stands: its innermost Lua line. */
 void scen_co_where(lua_State *co, char *buf, size_t cap);
+/* A failed step (status st, message m) of thread co (NULL: the main
+ * chunk, unwound) that the Lua memory limit caused: the run fails with
+ * file:line and the limit, returns 1; else 0. */
+int scen_lua_oom(struct run *r, lua_State *co, int st, const char *m);
 
 /* A new step of thread co: its budget starts afresh. */
 static inline void scen_step_begin(struct run *r, lua_State *co)

@@ -23,11 +23,12 @@ void scen_watchdog(lua_State *L, lua_Debug *ar)
 			return;
 		r->runaway = 1;
 		char where[WHERE_MAX] = "?";
-		if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+		if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0 &&
+		    ar->source[0] != '=')
 			snprintf(where, sizeof(where), "%s:%d", ar->short_src,
 				 ar->currentline);
-		else
-			scen_where_of(L, 0, where, sizeof(where));
+		else /* in C, or in ukfork's own coroutine.wrap */
+			scen_co_where(L, where, sizeof(where));
 		scen_run_fail(r, UKF_RUN_BAD,
 			 "%s: more than %" PRIu64 " Lua instructions without "
 			 "a sleep, wait or ready (a runaway loop?): the limit "
@@ -49,6 +50,13 @@ static int proc_resume(struct run *r, struct proc *p, int *nres);
 static uint32_t cur_proc(lua_State *L, const char *fn)
 {
 	uint32_t i = pidx_of(L);
+	if (i == NO_PROC && L != run_of(L)->L) /* not the main chunk */
+		luaL_error(L,
+			   "%s() was called from a coroutine: only a "
+			   "process's own function (process(function() ... "
+			   "end)) may call it, not a coroutine it or the top "
+			   "level created",
+			   fn);
 	if (i == NO_PROC)
 		luaL_error(L,
 			   "%s() can only be called inside a process "
@@ -180,7 +188,9 @@ static void proc_wake(void *arg, uint64_t x)
 		struct pslot *ps = *(struct pslot **)lua_getextraspace(co);
 		__builtin_prefetch(ps);
 		scen_step_begin(r, co);
+		r->in_lua = 1;
 		st = lua_resume(co, NULL, 0, &nres);
+		r->in_lua = 0;
 		if (st == LUA_YIELD) {
 			if (nres)
 				lua_pop(co, nres);
@@ -204,6 +214,8 @@ static void proc_wake(void *arg, uint64_t x)
 	}
 	lua_State *co = r->cos[x];
 	if (st != LUA_OK) {
+		if (scen_lua_oom(r, co, st, lua_tostring(co, -1)))
+			return;
 		const char *m = scen_error_value(co, -1);
 		scen_run_fail(r, UKF_RUN_BAD, "%s",
 			      m ? m : "error in a process");
@@ -243,7 +255,9 @@ static int proc_resume(struct run *r, struct proc *p, int *nres)
 		p->pend = P_NONE;
 	}
 	scen_step_begin(r, co);
+	r->in_lua = 1;
 	int st = lua_resume(co, NULL, nargs, nres);
+	r->in_lua = 0;
 	if (st == LUA_YIELD && *nres)
 		lua_pop(co, *nres);
 	return st;
@@ -314,7 +328,10 @@ static int l_sleep(lua_State *L)
 		ps->ours = 1;
 		return lua_yield(L, 0); /* never woken: the run stops */
 	}
-	if (scen_proc_schedule(r, p, now + d, 1))
+	/* past the clock's end (a run of 9.2e9 s): never, not a wrapped
+	 * time in the past */
+	ukf_ns_t at = d > UKF_NS_NEVER - now ? UKF_NS_NEVER : now + d;
+	if (scen_proc_schedule(r, p, at, 1))
 		luaL_error(L, "sleep: cannot schedule");
 	ps->ours = 1;
 	return lua_yield(L, 0);
@@ -433,12 +450,12 @@ static int l_spawn(lua_State *L)
 		     k++)
 			node = (node + 1) % (ukf_node_id_t)r->nodes;
 	} else {
-		if (!lua_isinteger(L, ni) || lua_tointeger(L, ni) < 0 ||
-		    lua_tointeger(L, ni) >= r->nodes)
+		lua_Integer v;
+		if (!scen_integral(L, ni, &v) || v < 0 || v >= r->nodes)
 			luaL_error(L, "spawn: bad node %s (expected 0..%d)",
 				   luaL_tolstring(L, ni, NULL),
 				   (int)r->nodes - 1);
-		node = (ukf_node_id_t)lua_tointeger(L, ni);
+		node = (ukf_node_id_t)v;
 	}
 	uint32_t slot = slot_new(L, r);
 	ukf_id_t id;
@@ -464,9 +481,11 @@ static int l_spawn(lua_State *L)
 
 static ukf_id_t arg_id(lua_State *L, int idx, const char *fn)
 {
-	if (!lua_isinteger(L, idx) || lua_tointeger(L, idx) <= 0)
-		luaL_error(L, "%s: expected an instance id", fn);
-	return (ukf_id_t)lua_tointeger(L, idx);
+	lua_Integer v;
+	if (!scen_integral(L, idx, &v) || v <= 0)
+		luaL_error(L, "%s: expected an instance id, got %s", fn,
+			   luaL_tolstring(L, idx, NULL));
+	return (ukf_id_t)v;
 }
 
 /* fork(id) -> child id */
@@ -566,11 +585,11 @@ static int l_ready(lua_State *L)
 /* The node argument of an outage call: a node of the cluster. */
 static ukf_node_id_t arg_node(lua_State *L, struct run *r, const char *fn)
 {
-	if (!lua_isinteger(L, 1) || lua_tointeger(L, 1) < 0 ||
-	    lua_tointeger(L, 1) >= r->nodes)
+	lua_Integer v;
+	if (!scen_integral(L, 1, &v) || v < 0 || v >= r->nodes)
 		luaL_error(L, "%s: bad node %s (expected 0..%d)", fn,
 			   luaL_tolstring(L, 1, NULL), (int)r->nodes - 1);
-	return (ukf_node_id_t)lua_tointeger(L, 1);
+	return (ukf_node_id_t)v;
 }
 
 /* fail_node(n [, why]), fail_link(n [, why]), recover_node(n),
@@ -646,8 +665,32 @@ void scen_trace_line(struct scen *sc, ukf_ns_t t, const char *node,
 		return;
 	if (t < 0)
 		t = 0;
-	fprintf(sc->trace, "%" PRId64 ".%09" PRId64 " %s %s\n",
-		(int64_t)(t / UKF_S), (int64_t)(t % UKF_S), node, line);
+	const unsigned char *c = (const unsigned char *)line;
+	while (*c >= 0x20 && *c != 0x7f)
+		c++;
+	if (!*c) { /* the usual line: nothing to escape */
+		fprintf(sc->trace, "%" PRId64 ".%09" PRId64 " %s %s\n",
+			(int64_t)(t / UKF_S), (int64_t)(t % UKF_S), node, line);
+		return;
+	}
+	/* A control character (a log() text, an app's name, a guest's
+	 * console): one event is one line, so a newline in it would write
+	 * a line that reads as another event; escaped as \n, \r, \t, \xHH. */
+	fprintf(sc->trace, "%" PRId64 ".%09" PRId64 " %s ",
+		(int64_t)(t / UKF_S), (int64_t)(t % UKF_S), node);
+	for (c = (const unsigned char *)line; *c; c++) {
+		if (*c >= 0x20 && *c != 0x7f)
+			putc(*c, sc->trace);
+		else if (*c == '\n')
+			fputs("\\n", sc->trace);
+		else if (*c == '\r')
+			fputs("\\r", sc->trace);
+		else if (*c == '\t')
+			fputs("\\t", sc->trace);
+		else
+			fprintf(sc->trace, "\\x%02x", *c);
+	}
+	putc('\n', sc->trace);
 }
 
 /* log(...): a line in the --trace event log. */
@@ -666,8 +709,22 @@ static int l_log(lua_State *L)
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
-	scen_trace_line(r->sc, r->running ? r->world.ops->now(r->world.w) : 0,
-			"lua", lua_tostring(L, -1));
+	if (!r->running) {
+		/* the top level: its lines follow the run's "# run" line,
+		 * written once the settings (the label) are known */
+		if (lua_getfield(L, LUA_REGISTRYINDEX, SCEN_PRELOG) !=
+		    LUA_TTABLE) {
+			lua_pop(L, 1);
+			lua_newtable(L);
+			lua_pushvalue(L, -1);
+			lua_setfield(L, LUA_REGISTRYINDEX, SCEN_PRELOG);
+		}
+		lua_insert(L, -2);
+		lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+		return 0;
+	}
+	scen_trace_line(r->sc, r->world.ops->now(r->world.w), "lua",
+			lua_tostring(L, -1));
 	return 0;
 }
 
@@ -722,11 +779,12 @@ static int l_exponential(lua_State *L)
 static int l_stream(lua_State *L)
 {
 	struct run *r = run_of(L);
-	const char *name = luaL_checkstring(L, 1);
+	size_t n;
+	const char *name = luaL_checklstring(L, 1, &n);
 	struct rng *g = lua_newuserdatauv(L, sizeof(*g), 0);
-	char key[256];
-	snprintf(key, sizeof(key), "user:%s", name);
-	rng_seed(g, r->seed, r->rep, key);
+	/* the whole name: cut to a fixed key, two long names that differ
+	 * only past the cut (or after a NUL) shared one stream */
+	rng_seed2(g, r->seed, r->rep, "user:", name, n);
 	luaL_setmetatable(L, "ukf.stream");
 	return 1;
 }

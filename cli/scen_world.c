@@ -35,6 +35,22 @@ static int computed_policy(struct run *r, int s, const char *name)
 	return -1;
 }
 
+/* Count setting s (prewarm, max_children, ...) into 32 bits: 0, or -1
+ * after scen_run_fail() naming it (4294967296 was taken as 0). */
+static int count32(struct run *r, int s, uint64_t v, uint32_t *out)
+{
+	if (v > UINT32_MAX) {
+		scen_run_fail(r, UKF_RUN_BAD,
+			      "%s: setting '%s': %" PRIu64 " is too large "
+			      "(a count of at most %" PRIu32 ")",
+			      scen_entry_find(r->sc, scen_builtin[s].name)->where,
+			      scen_builtin[s].name, v, UINT32_MAX);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
 /* Bytes in the largest unit that writes them exactly (a node of
  * memory = "1K" has 1 KiB, not "0 MiB"). */
 static const char *mem_str(uint64_t b, char *buf, size_t cap)
@@ -116,19 +132,23 @@ int scen_build_config(struct run *r, struct cfg *cf)
 			cf->eng.fetch = (enum ukf_fetch)c.i;
 			break;
 		case S_PREWARM:
-			cf->eng.prewarm_k = (uint32_t)c.u;
+			if (count32(r, s, c.u, &cf->eng.prewarm_k))
+				return -1;
 			break;
 		case S_MAX_CHILDREN:
-			cf->eng.max_children = (uint32_t)c.u;
+			if (count32(r, s, c.u, &cf->eng.max_children))
+				return -1;
 			break;
 		case S_MAX_QUEUE:
-			cf->eng.max_queue = (uint32_t)c.u;
+			if (count32(r, s, c.u, &cf->eng.max_queue))
+				return -1;
 			break;
 		case S_RETRY:
 			cf->eng.retry_ns = c.i;
 			break;
 		case S_MAX_RETRIES:
-			cf->eng.max_retries = (uint32_t)c.u;
+			if (count32(r, s, c.u, &cf->eng.max_retries))
+				return -1;
 			break;
 		case S_DURATION:
 			cf->duration = c.i;

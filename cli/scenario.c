@@ -47,9 +47,20 @@ void scen_check_args(lua_State *L, struct run *r, uint32_t app,
 	char kv[2 * UKF_APP_ARGS_MAX + 2], err[160];
 	struct ukf_app tmp;
 
-	/* args too long for an instance are the world's refusal (spawn) */
-	if (!args || !*args || a->image[0] || !strcmp(args, a->args) ||
-	    strlen(args) >= UKF_APP_ARGS_MAX)
+	if (!args || !*args)
+		return;
+	/* an instance's argument string (an app's too) holds at most
+	 * UKF_APP_ARGS_MAX - 1 bytes: the engine took longer ones, and the
+	 * world then failed every instance ("cold_boot refused (-22)") */
+	if (strlen(args) >= UKF_APP_ARGS_MAX) {
+		snprintf(kv, sizeof(kv), "%.40s", args);
+		luaL_error(L,
+			   "%s: bad args '%s...' for app '%s': %I bytes, at "
+			   "most %d",
+			   fn, kv, a->name, (lua_Integer)strlen(args),
+			   UKF_APP_ARGS_MAX - 1);
+	}
+	if (a->image[0] || !strcmp(args, a->args))
 		return;
 	snprintf(kv, sizeof(kv), "%s %s", a->args, args);
 	if (ukf_app_parse(&tmp, a->name, kv, err, sizeof(err)) == 0 ||
@@ -74,16 +85,44 @@ void scen_check_args(lua_State *L, struct run *r, uint32_t app,
 /*
  * The message of a scenario's error whose value is not text (error({}),
  * error(), error(nil)): Lua gives no message, and ukfork said "error" or
- * "error in a process", naming neither file nor line. L is the thread
- * that raised it, its stack not unwound (a message handler's, or a
- * process's after its resume failed). Pushes the message, returns it.
+ * "error in a process", naming neither file nor line; a text naming no
+ * place (error("x", 0), error(42)) gets the error's line in front. L is
+ * the thread that raised it, its stack not unwound (a message handler's,
+ * or a process's after its resume failed). Pushes the message (unless the
+ * text is kept as it is), returns it.
  */
+/* 1 if message m's first line names a place ("file:12:", "[string
+ * \"...\"]:3:"): a colon, digits, a colon. */
+static int has_where(const char *m)
+{
+	for (const char *p = m; *p && *p != '\n'; p++) {
+		if (*p != ':' || p[1] < '0' || p[1] > '9')
+			continue;
+		const char *q = p + 1;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (*q == ':')
+			return 1;
+	}
+	return 0;
+}
+
 const char *scen_error_value(lua_State *L, int idx)
 {
 	char where[WHERE_MAX];
 
-	if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER)
-		return lua_tostring(L, idx);
+	idx = lua_absindex(L, idx);
+	if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER) {
+		/* error("x", 0), error(42), error("x", 9): Lua adds no place;
+		 * the innermost Lua line of the error is the scenario's */
+		const char *m = lua_tostring(L, idx);
+		if (has_where(m))
+			return m;
+		scen_co_where(L, where, sizeof(where));
+		if (!strcmp(where, "?"))
+			return m;
+		return lua_pushfstring(L, "%s: %s", where, m);
+	}
 	scen_co_where(L, where, sizeof(where));
 	return lua_pushfstring(L,
 			       "%s: error() with a %s value, not a message "
@@ -94,8 +133,7 @@ const char *scen_error_value(lua_State *L, int idx)
 /* The top level's message handler: scen_error_value for a non-text one. */
 static int error_value_msg(lua_State *L)
 {
-	if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER)
-		scen_error_value(L, 1);
+	scen_error_value(L, 1);
 	return 1;
 }
 
@@ -273,22 +311,103 @@ static int progress_on(const struct scen *sc)
 	       (sc->o->progress || (!sc->o->quiet && isatty(fileno(sc->msg))));
 }
 
-/* Lua's allocator, counting allocations (UKF_LUA_ALLOCS=1 prints them). */
+/* The most memory a scenario's Lua state may hold by default: a runaway
+ * table or string stops the run at its line instead of taking the
+ * machine's memory (UKF_LUA_MEMORY=SIZE changes it, 0 removes it). */
+#define LUA_MEM_DEFAULT (4ULL << 30)
+
+/*
+ * Lua's allocator, counting allocations (UKF_LUA_ALLOCS=1 prints them) and
+ * the bytes held. While Lua code runs (in_lua) a growth past lua_max is
+ * refused: Lua raises "not enough memory", which scen_lua_oom turns into
+ * file:line and the limit. Outside, C pushing a value onto a thread has no
+ * protected call to catch an error (Lua would abort): never refused there.
+ */
 static void *lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct run *r = ud;
+	size_t old = ptr ? osize : 0;
 	if (nsize == 0) {
 		free(ptr);
+		r->lua_bytes -= old;
 		return NULL;
 	}
-	if (!ptr || nsize > osize)
+	if (nsize > old) {
 		r->lua_allocs++;
-	return realloc(ptr, nsize);
+		if (r->lua_max && r->in_lua &&
+		    (r->lua_bytes >= r->lua_max ||
+		     nsize - old > r->lua_max - r->lua_bytes)) {
+			r->oom = 1;
+			/* the main thread's line (the one state always valid
+			 * here; getstack/getinfo "Sl" allocate nothing) */
+			if (r->in_top)
+				scen_co_where(r->L, r->oom_where,
+					      sizeof(r->oom_where));
+			return NULL;
+		}
+	}
+	void *p = realloc(ptr, nsize);
+	if (p)
+		r->lua_bytes += nsize - old;
+	return p;
+}
+
+/* Bytes as "4 GiB", "64 MiB" or "1000 bytes". */
+static const char *bytes_str(uint64_t b, char *buf, size_t cap)
+{
+	if (b && !(b & ((1ULL << 30) - 1)))
+		snprintf(buf, cap, "%" PRIu64 " GiB", b >> 30);
+	else if (b && !(b & ((1ULL << 20) - 1)))
+		snprintf(buf, cap, "%" PRIu64 " MiB", b >> 20);
+	else
+		snprintf(buf, cap, "%" PRIu64 " bytes", b);
+	return buf;
+}
+
+int scen_lua_oom(struct run *r, lua_State *co, int st, const char *m)
+{
+	static const char nem[] = "not enough memory";
+	size_t n = m ? strlen(m) : 0;
+	if (!r->oom || (st != LUA_ERRMEM &&
+			!(n >= sizeof(nem) - 1 &&
+			  !strcmp(m + n - (sizeof(nem) - 1), nem))))
+		return 0;
+	char where[WHERE_MAX], lim[32];
+	if (co)
+		scen_co_where(co, where, sizeof(where));
+	else
+		snprintf(where, sizeof(where), "%s",
+			 r->oom_where[0] ? r->oom_where : r->sc->o->script);
+	scen_run_fail(r, UKF_RUN_BAD,
+		      "%s: out of memory: the scenario's Lua values would take "
+		      "more than %s (a runaway table or string?); "
+		      "UKF_LUA_MEMORY=SIZE changes the limit, 0 removes it",
+		      where, bytes_str(r->lua_max, lim, sizeof(lim)));
+	return 1;
+}
+
+/* r->lua_max from UKF_LUA_MEMORY (a size; 0: no limit): 0, or -1 with
+ * the run failed. */
+static int lua_mem_limit(struct run *r)
+{
+	const char *v = getenv("UKF_LUA_MEMORY");
+	uint64_t b = LUA_MEM_DEFAULT;
+	if (v && (ukf_parse_size(v, &b) || b > SIZE_MAX)) {
+		scen_run_fail(r, UKF_RUN_BAD,
+			      "UKF_LUA_MEMORY: bad size '%.40s' (bytes, or "
+			      "with K, M or G; 0: no limit)",
+			      v);
+		return -1;
+	}
+	r->lua_max = (size_t)b;
+	return 0;
 }
 
 static int run_script(struct run *r)
 {
 	struct scen *sc = r->sc;
+	if (lua_mem_limit(r))
+		return -1;
 	lua_State *L = lua_newstate(lua_alloc, r);
 	if (!L) {
 		scen_run_fail(r, UKF_RUN_FAILED, "out of memory");
@@ -321,10 +440,14 @@ static int run_script(struct run *r)
 				  sc->o->trusted ? "bt" : "t");
 	if (st == LUA_OK) {
 		scen_step_begin(r, L);
+		r->in_lua = r->in_top = 1;
 		st = lua_pcall(L, 0, 0, -2);
+		r->in_lua = r->in_top = 0;
 	}
 	if (st != LUA_OK) {
 		const char *m = lua_tostring(L, -1);
+		if (scen_lua_oom(r, NULL, st, m))
+			return -1;
 		scen_run_fail(r, UKF_RUN_BAD, "%s", m ? m : "error");
 		return -1;
 	}
@@ -565,8 +688,11 @@ static uint64_t run_seed(struct run *r)
 void scen_co_where(lua_State *co, char *buf, size_t cap)
 {
 	lua_Debug ar;
+	/* Lua lines only, and not ukfork's own chunks ("=coroutine.wrap",
+	 * scen_sandbox.c): the scenario's line that called them */
 	for (int lv = 0; lua_getstack(co, lv, &ar); lv++)
-		if (lua_getinfo(co, "Sl", &ar) && ar.currentline > 0) {
+		if (lua_getinfo(co, "Sl", &ar) && ar.currentline > 0 &&
+		    ar.source[0] != '=') {
 			snprintf(buf, cap, "%s:%d", ar.short_src,
 				 ar.currentline);
 			return;
@@ -782,9 +908,21 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		scen_run_fail(&r, UKF_RUN_FAILED, "engine start failed");
 		goto out;
 	}
-	if (sc->trace)
+	if (sc->trace) {
 		fprintf(sc->trace, "# run config=%s seed=%" PRIu64 " rep=%u\n",
 			label, r.seed, rep);
+		/* the top level's log() lines, at time 0 */
+		int top = lua_gettop(r.L);
+		if (lua_getfield(r.L, LUA_REGISTRYINDEX, SCEN_PRELOG) ==
+		    LUA_TTABLE)
+			for (lua_Integer i = 1;
+			     lua_rawgeti(r.L, -1, i) == LUA_TSTRING; i++) {
+				scen_trace_line(sc, 0, "lua",
+						lua_tostring(r.L, -1));
+				lua_pop(r.L, 1);
+			}
+		lua_settop(r.L, top);
+	}
 	for (size_t i = 0; i < r.nprocs; i++)
 		if (scen_proc_schedule(&r, (uint32_t)i, 0, 0)) {
 			scen_run_fail(&r, UKF_RUN_FAILED, "cannot schedule");

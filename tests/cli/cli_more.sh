@@ -171,7 +171,7 @@ api_refused)
 	refused 'process(function() local id = spawn("web"); process(function() wait(id) end); wait(id) end)' "wait: instance 1 is already waited for by another process"
 	refused 'process(function() local id = spawn("web"); process(function() ready(id) end); ready(id) end)' "ready: instance 1 is already awaited by another process"
 	refused 'wait(1)' "wait() can only be called while the scenario runs, inside a process"
-	refused 'process(function() local co = coroutine.wrap(function() sleep(1) end); co() end)' "sleep() can only be called inside a process"
+	refused 'process(function() local co = coroutine.wrap(function() sleep(1) end); co() end)' "sleep() was called from a coroutine: only a process's own function"
 	;;
 api_values)
 	# a keyed stream's draws: the same key gives the same numbers, each
@@ -537,10 +537,10 @@ read_errors)
 	# a trace file that opens but cannot be read (/proc/self/mem: EIO
 	# at offset 0) is refused at its line, not taken as an empty trace
 	refused 'trace { file = "/proc/self/mem" }' "trace{}: reading '/proc/self/mem' failed: Input/output error"
-	# a spawn whose argument string is too long for a guest (2048 bytes
-	# with its NUL) and a fork past max_children are refused at their
+	# a spawn whose argument string is too long for an instance (over
+	# 511 bytes) and a fork past max_children are refused at their
 	# line, naming the call
-	refused 'process(function() spawn("web", string.rep("x", 2048)) end)' "spawn 'web': Invalid argument"
+	refused 'process(function() spawn("web", string.rep("x", 2048)) end)' "spawn: bad args 'xxxx"
 	refused 'app("long", "mem=64M init=1ms work=10s"); policy { max_children = 1 }; process(function() local id = spawn("long"); ready(id); fork(id); fork(id) end)' "fork 1: Resource temporarily unavailable"
 	# `ukfork testbed` when bash cannot be started says so (exit 1)
 	env PATH=/nonexistent "$UKFORK" testbed up >"$T/out" 2>"$T/err"
@@ -553,10 +553,10 @@ refusals_more)
 	run run "$S/ok.lua" --max-instructions 1e9 --db "$T/db"
 	expect_rc 2; expect_err "ukfork run: --max-instructions: expected a count (0: no limit), got '1e9'"
 	no_runs "$T/db"
-	# an arrival whose argument string is too long for a guest: the run
-	# stops at its first arrival naming the declaration's line, and is
-	# not stored
-	refused 'constant { app = "web", interval = "100ms", args = string.rep("x", 2048) }' "spawn of 'web' refused: Invalid argument"
+	# an arrival whose argument string is too long for an instance:
+	# refused at the declaration's line before any run, nothing stored
+	refused 'constant { app = "web", interval = "100ms", args = string.rep("x", 2048) }' "constant{}: bad args 'xxxx"
+	expect_err "2048 bytes, at most 511"
 	# --backend kvm: an image path that fits as written but not once
 	# made relative to the scenario's directory is refused at its app()
 	printf '%s\n' 'app("web", "mem=64M", { image = "d/" .. string.rep("a", 250) })' \
@@ -622,7 +622,7 @@ outage_refused)
 	refused 'process(function() node_state("x") end)' "node_state: bad node x (expected 0..0)"
 	refused 'process(function() fail_node(0, {}) end)' "bad argument #2 to 'fail_node' (string expected, got table)"
 	refused 'process(function() fail_link(0, {}) end)' "bad argument #2 to 'fail_link' (string expected, got table)"
-	refused 'process(function() local co = coroutine.wrap(function() fail_node(0) end); co() end)' "fail_node() can only be called inside a process (process(function() ... end))"
+	refused 'process(function() local co = coroutine.wrap(function() fail_node(0) end); co() end)' "fail_node() was called from a coroutine: only a process's own function (process(function() ... end)) may call it"
 	refused 'process(function() fail_node(0); fail_node(0) end)' "fail_node(0): node 0 has already failed"
 	refused 'process(function() recover_node(0) end)' "recover_node(0): node 0 has not failed"
 	refused 'process(function() fail_link(0); recover_node(0) end)' "recover_node(0): node 0 has not failed"
