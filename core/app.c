@@ -195,12 +195,12 @@ static int apply_kv(struct ukf_app *app, const char *key, const char *val,
 	return 0;
 }
 
+static int apply_all(struct ukf_app *app, const char *kv, char *err,
+		     size_t errlen);
+
 int ukf_app_parse(struct ukf_app *app, const char *name, const char *kv,
 		  char *err, size_t errlen)
 {
-	char tok[UKF_APP_ARGS_MAX];
-	const char *p;
-
 	if (!app || !name)
 		return ERR("no application");
 	app_defaults(app);
@@ -214,7 +214,30 @@ int ukf_app_parse(struct ukf_app *app, const char *name, const char *kv,
 		return ERR("%s: argument string longer than %d bytes", name,
 			   UKF_APP_ARGS_MAX - 1);
 	strcpy(app->args, kv);
-	p = kv;
+	return apply_all(app, kv, err, errlen);
+}
+
+int ukf_app_overlay(struct ukf_app *app, const char *kv, char *err,
+		    size_t errlen)
+{
+	if (!app)
+		return ERR("no application");
+	if (!kv)
+		kv = "";
+	if (strlen(kv) >= sizeof(app->args))
+		return ERR("%s: argument string longer than %d bytes",
+			   app->name, UKF_APP_ARGS_MAX - 1);
+	return apply_all(app, kv, err, errlen);
+}
+
+/* Each key=value of kv (blank-separated, shorter than UKF_APP_ARGS_MAX)
+ * onto app, in order. */
+static int apply_all(struct ukf_app *app, const char *kv, char *err,
+		     size_t errlen)
+{
+	char tok[UKF_APP_ARGS_MAX];
+	const char *p = kv;
+
 	for (;;) {
 		size_t n;
 		char *eq;

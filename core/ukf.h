@@ -68,6 +68,10 @@ struct ukf_app {
  */
 int ukf_app_parse(struct ukf_app *app, const char *name, const char *kv,
 		  char *err, size_t errlen);
+/* Apply the keys of "key=value ..." (an instance's args) on top of *app
+ * (app->args stays the app's). 0, or -1 with the bad key/value in err. */
+int ukf_app_overlay(struct ukf_app *app, const char *kv, char *err,
+		    size_t errlen);
 
 /* Parse one size ("64M") or time ("50ms") value; 0 or -1. */
 int ukf_parse_size(const char *s, uint64_t *out);

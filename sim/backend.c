@@ -461,11 +461,13 @@ static int set_params(struct inst *in, const struct ukf_app *app,
 	struct ukf_app tmp;
 	const struct ukf_app *a = app;
 
+	/* the instance's keys on top of the app's (the two were parsed as
+	 * one string; past 511 bytes together the app's own were dropped
+	 * without a word and the args parsed alone) */
 	if (args && *args && strcmp(args, app->args) != 0) {
-		char kv[2 * UKF_APP_ARGS_MAX + 2], err[160];
-		snprintf(kv, sizeof(kv), "%s %s", app->args, args);
-		if (ukf_app_parse(&tmp, app->name, kv, err, sizeof(err)) < 0 &&
-		    ukf_app_parse(&tmp, app->name, args, err, sizeof(err)) < 0)
+		char err[160];
+		tmp = *app;
+		if (ukf_app_overlay(&tmp, args, err, sizeof(err)) < 0)
 			return -EINVAL;
 		a = &tmp;
 	}
