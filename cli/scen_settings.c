@@ -630,8 +630,20 @@ int scen_l_param(lua_State *L)
 				   "param: bad name '%s' (letters, digits, "
 				   "_)",
 				   name);
+	/* --set names are at most 127 bytes: a longer one could not be set */
+	if (!*name || strlen(name) > 127)
+		luaL_error(L, "param: bad name '%s' (1 to 127 letters, digits, "
+			      "_)", name);
 	if (lua_isnoneornil(L, 2))
 		luaL_error(L, "param '%s': a default value is required", name);
+	/* a process may read a param the top level declared, not declare
+	 * one (it said "was not declared on the first pass") */
+	if (pidx_of(L) != NO_PROC && !scen_entry_find(r->sc, name))
+		luaL_error(L,
+			   "param '%s' is a declaration: call it at the top "
+			   "level of the scenario (a process may read a "
+			   "param declared there)",
+			   name);
 	/* Every pass: a default computed from another param() follows it. */
 	scen_declare(L, r, name, 2);
 	struct entry *e = scen_entry_find(r->sc, name);

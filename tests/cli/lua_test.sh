@@ -87,6 +87,31 @@ args_long)
 		'  assert(wait(id) == 0, "exit") end)'
 	run run "$T/s.lua" --quiet; expect_rc 0
 	;;
+args_overlay)
+	# an instance's args on top of its app's: past 511 bytes together the
+	# app's own keys were dropped without a word (work=300ms gone: the
+	# default unit of work instead)
+	scen 'app("long", "mem=64M init=1ms work=300ms" .. string.rep(" ", 450))' \
+		'process(function() local id = spawn("long", "units=2" .. string.rep(" ", 100))' \
+		'  assert(wait(id) == 0, "exit") end)'
+	rm -f "$T/db"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	w=$(q "$T/db" "select t_exit - t_ready from instances where app = 'long'")
+	[ "$w" -ge 600000000 ] && [ "$w" -lt 700000000 ] ||
+		fail "2 units of 300 ms took $w ns from ready to exit"
+	;;
+param_names)
+	# an empty name was taken; one over 127 bytes could never be --set
+	scen 'local x = param("", 1)'
+	refused 2 "param: bad name '' (1 to 127"
+	scen "local x = param(\"$(printf '%128s' '' | tr ' ' p)\", 1)"
+	refused 2 "param: bad name 'ppp"
+	# a process reads a param the top level declared; declaring one
+	# there said "was not declared on the first pass"
+	scen 'local a = param("a", 3)' \
+		'process(function() assert(param("a", 3) == 3); local b = param("b", 1) end)'
+	refused 3 "param 'b' is a declaration: call it at the top level"
+	;;
 count_range)
 	# the policy's counts are 32-bit: 4294967296 was taken as 0 (no
 	# children at all), 4294967297 retries as 1, without a word
