@@ -12,12 +12,6 @@ cli_args ukf-cli "$1" "$2" "$3"
 # the message must be there as given (fixed string, not a pattern)
 expect_err() { grep -q -F -e "$1" "$T/err" || fail "stderr lacks '$1'"; }
 expect_out() { grep -q -F -e "$1" "$T/out" || fail "stdout lacks '$1'"; }
-no_runs() {
-	if [ -f "$1" ]; then
-		n=$(q "$1" "select count(*) from runs")
-		[ "$n" = 0 ] || fail "$n runs stored in $1, expected none"
-	fi
-}
 
 # The header of every generated scenario: one app, named web.
 HEAD='app("web", "mem=64M init=1ms work=1ms")'

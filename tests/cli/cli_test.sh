@@ -9,12 +9,6 @@ cli_args ukf-cli "$1" "$2" "$3"
 expect_err() { grep -q -e "$1" "$T/err" || fail "stderr lacks '$1'"; }
 expect_out() { grep -q -e "$1" "$T/out" || fail "stdout lacks '$1'"; }
 # no run stored: the file is absent or holds no run
-no_runs() {
-	if [ -f "$1" ]; then
-		n=$(q "$1" "select count(*) from runs")
-		[ "$n" = 0 ] || fail "$n runs stored in $1, expected none"
-	fi
-}
 # bad_scenario FILE.lua LINE NAME [ARGS]: exit 2, file:line and name, no run
 bad_scenario() {
 	f=$1; line=$2; name=$3; shift 3

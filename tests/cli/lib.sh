@@ -21,3 +21,10 @@ fail() { echo "FAIL [$CASE]: $*" >&2; [ -f "$T/err" ] && sed 's/^/  stderr: /' "
 run() { "$UKFORK" "$@" >"$T/out" 2>"$T/err"; rc=$?; }
 expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
 q() { sqlite3 "$1" "$2" || fail "sqlite3 query failed: $2"; }
+# no_runs DB: DB, if there, holds no run (a refusal stores nothing)
+no_runs() {
+	if [ -f "$1" ]; then
+		n=$(q "$1" "select count(*) from runs")
+		[ "$n" = 0 ] || fail "$n runs stored in $1, expected none"
+	fi
+}

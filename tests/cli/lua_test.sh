@@ -9,12 +9,6 @@ set -u
 cli_args ukf-lua "$1" "$2" "$3"
 
 expect_err() { grep -q -F -e "$1" "$T/err" || fail "stderr lacks '$1'"; }
-no_runs() {
-	if [ -f "$1" ]; then
-		n=$(q "$1" "select count(*) from runs")
-		[ "$n" = 0 ] || fail "$n runs stored in $1, expected none"
-	fi
-}
 
 # The header of every generated scenario: two nodes, one app named web.
 HEAD='cluster { nodes = 2 } run { duration = "1s" } app("web", "mem=64M init=1ms work=1ms")'
