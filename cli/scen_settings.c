@@ -195,7 +195,10 @@ int scen_val_convert(enum stype t, const struct val *v, struct conv *c,
 		uint64_t b;
 		if (v->is_num) {
 			if (!(v->num >= 0) || v->num > 1.8e19) {
-				*why = "expected a size >= 0";
+				*why = v->num > 1.8e19
+					   ? "expected a size >= 0 and below "
+					     "16 EiB"
+					   : "expected a size >= 0";
 				return -1;
 			}
 			b = (uint64_t)v->num;

@@ -159,8 +159,8 @@ static int apply_kv(struct ukf_app *app, const char *key, const char *val,
 		   !strcmp(key, "units") || !strcmp(key, "vcpus")) {
 		uint32_t v;
 		if (parse_u32(val, &v) < 0)
-			return ERR("%s=%s: expected a whole number (decimal "
-				   "digits)",
+			return ERR("%s=%s: expected a whole number 0 to "
+				   "4294967295 (decimal digits)",
 				   key, val);
 		if (!strcmp(key, "vcpus") && v == 0)
 			return ERR("vcpus=%s: must be at least 1", val);

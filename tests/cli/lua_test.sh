@@ -106,6 +106,15 @@ param_names)
 		'process(function() assert(param("a", 3) == 3); local b = param("b", 1) end)'
 	refused 3 "param 'b' is a declaration: call it at the top level"
 	;;
+value_ranges)
+	# a number past a key's range says the range (it said "expected a
+	# whole number (decimal digits)" of 99999999999, "a size >= 0" of
+	# 1e300)
+	scen 'app("big", "mem=64M units=99999999999")'
+	refused 2 "app 'big': units=99999999999: expected a whole number 0 to 4294967295"
+	scen 'cluster { memory = 1e300 }'
+	refused 2 "setting 'memory': bad value '1e+300': expected a size >= 0 and below 16 EiB"
+	;;
 count_range)
 	# the policy's counts are 32-bit: 4294967296 was taken as 0 (no
 	# children at all), 4294967297 retries as 1, without a word
