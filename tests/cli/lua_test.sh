@@ -93,6 +93,16 @@ args_overlay)
 	w=$(q "$T/db" "select t_exit - t_ready from instances where app = 'long'")
 	[ "$w" -ge 600000000 ] && [ "$w" -lt 700000000 ] ||
 		fail "2 units of 300 ms took $w ns from ready to exit"
+	# an app with its own image: sim takes the args as its guest's
+	# command line, not as keys (every instance failed "cold_boot
+	# refused (-22)")
+	scen 'app("img", "mem=1M work=5ms", { image = "hello" })' \
+		'process(function() local id = spawn("img", "hello world")' \
+		'  assert(wait(id) == 0, "exit") end)'
+	rm -f "$T/db"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	[ "$(q "$T/db" "select count(*) from instances where app = 'img' and status = 0 and t_exit is not null")" = 1 ] ||
+		fail "the image app's instance did not exit 0: $(q "$T/db" "select status, fail_reason from instances")"
 	;;
 param_names)
 	# an empty name was taken; one over 127 bytes could never be --set
