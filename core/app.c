@@ -195,8 +195,35 @@ static int apply_kv(struct ukf_app *app, const char *key, const char *val,
 	return 0;
 }
 
+/* Each key=value of kv (blank-separated, shorter than UKF_APP_ARGS_MAX)
+ * onto app, in order. */
 static int apply_all(struct ukf_app *app, const char *kv, char *err,
-		     size_t errlen);
+		     size_t errlen)
+{
+	char tok[UKF_APP_ARGS_MAX];
+	const char *p = kv;
+
+	for (;;) {
+		size_t n;
+		char *eq;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, " \t\r\n");
+		memcpy(tok, p, n);
+		tok[n] = 0;
+		p += n;
+		eq = strchr(tok, '=');
+		if (!eq || eq == tok)
+			return ERR("'%s': expected key=value", tok);
+		*eq = 0;
+		if (apply_kv(app, tok, eq + 1, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
 
 int ukf_app_parse(struct ukf_app *app, const char *name, const char *kv,
 		  char *err, size_t errlen)
@@ -228,34 +255,4 @@ int ukf_app_overlay(struct ukf_app *app, const char *kv, char *err,
 		return ERR("%s: argument string longer than %d bytes",
 			   app->name, UKF_APP_ARGS_MAX - 1);
 	return apply_all(app, kv, err, errlen);
-}
-
-/* Each key=value of kv (blank-separated, shorter than UKF_APP_ARGS_MAX)
- * onto app, in order. */
-static int apply_all(struct ukf_app *app, const char *kv, char *err,
-		     size_t errlen)
-{
-	char tok[UKF_APP_ARGS_MAX];
-	const char *p = kv;
-
-	for (;;) {
-		size_t n;
-		char *eq;
-
-		while (isspace((unsigned char)*p))
-			p++;
-		if (!*p)
-			break;
-		n = strcspn(p, " \t\r\n");
-		memcpy(tok, p, n);
-		tok[n] = 0;
-		p += n;
-		eq = strchr(tok, '=');
-		if (!eq || eq == tok)
-			return ERR("'%s': expected key=value", tok);
-		*eq = 0;
-		if (apply_kv(app, tok, eq + 1, err, errlen) < 0)
-			return -1;
-	}
-	return 0;
 }

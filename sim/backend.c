@@ -463,9 +463,9 @@ static int set_params(struct inst *in, const struct ukf_app *app,
 
 	/* the instance's keys on top of the app's (the two were parsed as
 	 * one string; past 511 bytes together the app's own were dropped
-	 * without a word and the args parsed alone) */
-	/* an app with its own image: the args are its guest's command
-	 * line, not keys of the synth model (every instance failed, -22) */
+	 * without a word and the args parsed alone); for an app with its
+	 * own image the args are its guest's command line, not keys of the
+	 * synth model (every instance failed, -22) */
 	if (args && *args && !app->image[0] && strcmp(args, app->args) != 0) {
 		char err[160];
 		tmp = *app;

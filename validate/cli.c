@@ -379,9 +379,8 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			goto out;
 		}
 		/* every option takes a value: an option in its place is a
-		 * value forgotten (`--plot --threshold 5` made a plot
-		 * directory named --threshold and compared at 5%: the
-		 * default threshold) */
+		 * value forgotten (`--plot --threshold` at the end made a
+		 * plot directory named --threshold, exit 0) */
 		if (v[0] == '-' && v[1] == '-' && v[2]) {
 			fprintf(stderr, "%s: %s needs a value (found the "
 				"option '%s')\n(try `%s --help`)\n",
