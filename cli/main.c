@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "../core/ukf.h"
 #include "../results/results.h"
@@ -100,7 +102,7 @@ static const char usage_run[] =
     "or bad command line.\n";
 
 static const char usage_report[] =
-    "usage: ukfork report DB [--json] [--plot DIR]\n"
+    "usage: ukfork report DB [--json] [--plot DIR] [--width N]\n"
     "\n"
     "Per configuration (config label, backend and settings apart from seed\n"
     "and rep): runs, requests, success rate and the fractions of requests\n"
@@ -121,6 +123,11 @@ static const char usage_report[] =
     "              Fails (status 1) if gnuplot is missing; a DIR\n"
     "              starting with - is taken for a mistyped option\n"
     "              (write ./-DIR).\n"
+    "  --width N   text: a section's table (one column per configuration)\n"
+    "              wider than N columns is printed in blocks of\n"
+    "              configurations, the figures' names in front of each;\n"
+    "              0: one table however wide. Default: the terminal's\n"
+    "              width on a terminal, else 160\n"
     "  --          the next argument is DB, even if it starts with -\n";
 
 static int bad(const char *cmd, const char *fmt, const char *arg)
@@ -317,10 +324,21 @@ out:
 	return rc;
 }
 
+/* report's default text width: the terminal's, else 160 columns */
+static size_t report_width(void)
+{
+	struct winsize ws;
+	if (isatty(STDOUT_FILENO) &&
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return 160;
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	const char *path = NULL, *plot = NULL;
-	int json = 0, opts = 1;
+	int json = 0, opts = 1, have_width = 0;
+	uint64_t width = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (opts && !strcmp(o, "--")) {
@@ -345,6 +363,19 @@ static int cmd_report(int argc, char **argv)
 				    "directory whose name starts with -)",
 				    argv[i + 1]);
 			plot = argv[++i];
+		} else if (opts && !strcmp(o, "--width")) {
+			if (have_width)
+				return bad("report", "%s",
+					   "--width given twice");
+			if (i + 1 >= argc || parse_u64(argv[i + 1], &width) ||
+			    width > 1000000)
+				return bad("report",
+					   "--width needs a number of columns "
+					   "0 to 1000000 (0: no blocks), got "
+					   "'%s'",
+					   i + 1 < argc ? argv[i + 1] : "");
+			have_width = 1;
+			i++;
 		} else if (opts && o[0] == '-' && o[1]) {
 			return bad("report", "unknown option '%s'", o);
 		} else if (path) {
@@ -361,7 +392,9 @@ static int cmd_report(int argc, char **argv)
 	char err[1024] = "";
 	/* plots first: a missing gnuplot fails before any output */
 	if ((plot && ukf_report_plot(path, plot, stderr, err, sizeof(err))) ||
-	    ukf_report(path, json, stdout, err, sizeof(err))) {
+	    ukf_report_width(path, json,
+			     have_width ? (size_t)width : report_width(), stdout,
+			     err, sizeof(err))) {
 		fprintf(stderr, "ukfork report: %s\n", err);
 		return 1;
 	}

@@ -890,28 +890,21 @@ static size_t width(const char *s)
 	return w;
 }
 
-/* Columns 2 spaces apart: text columns left-aligned, numbers right. */
-static void table_print(FILE *out, struct table *t, const char *indent)
+/* Rows of columns 0 and c0..c1-1 (widths w), 2 spaces apart: text
+ * columns left-aligned, numbers right. */
+static void table_rows(FILE *out, const struct table *t, const size_t *w,
+		       const char *indent, size_t c0, size_t c1)
 {
-	size_t *w = calloc(t->cols, sizeof *w);
-	if (!w)
-		return;
-	for (size_t r = 0; r < t->rows; r++)
-		for (size_t c = 0; c < t->cols; c++) {
-			size_t x = width(t->cells[r * t->cols + c]);
-			if (x > w[c])
-				w[c] = x;
-		}
 	for (size_t r = 0; r < t->rows; r++) {
 		fputs(indent, out);
-		for (size_t c = 0; c < t->cols; c++) {
+		for (size_t c = 0; c < c1; c = c ? c + 1 : c0) {
 			const char *s = t->cells[r * t->cols + c];
 			size_t pad = w[c] - width(s);
 			if (c)
 				fputs("  ", out);
 			if (c < t->left || c == 0) {
 				fputs(s, out);
-				if (c + 1 < t->cols)
+				if (c + 1 < c1)
 					fprintf(out, "%*s", (int)pad, "");
 			} else {
 				fprintf(out, "%*s%s", (int)pad, "", s);
@@ -919,7 +912,51 @@ static void table_print(FILE *out, struct table *t, const char *indent)
 		}
 		fputc('\n', out);
 	}
+}
+
+/*
+ * The table, its columns as wide as their widest cell. maxw > 0 and the
+ * table wider than maxw display columns (indent included): columns 1..
+ * (one per configuration) in blocks, each behind column 0 (the figures'
+ * names) and as wide as fits in maxw (at least one column), headed
+ * "<what> a-b of n:" and a blank line apart. 300 configurations side by
+ * side made lines of 6,600 characters.
+ */
+static void table_print_wrap(FILE *out, struct table *t, const char *indent,
+			     size_t maxw, const char *what)
+{
+	size_t *w = calloc(t->cols, sizeof *w);
+	if (!w)
+		return;
+	size_t total = width(indent);
+	for (size_t c = 0; c < t->cols; c++) {
+		for (size_t r = 0; r < t->rows; r++) {
+			size_t x = width(t->cells[r * t->cols + c]);
+			if (x > w[c])
+				w[c] = x;
+		}
+		total += (c ? 2 : 0) + w[c];
+	}
+	if (!maxw || total <= maxw || t->cols < 3) {
+		table_rows(out, t, w, indent, 1, t->cols);
+		free(w);
+		return;
+	}
+	for (size_t c0 = 1; c0 < t->cols;) {
+		size_t c1 = c0 + 1, used = width(indent) + w[0] + 2 + w[c0];
+		while (c1 < t->cols && used + 2 + w[c1] <= maxw)
+			used += 2 + w[c1++];
+		fprintf(out, "%s%s%s %zu-%zu of %zu:\n", c0 > 1 ? "\n" : "",
+			indent, what, c0, c1 - 1, t->cols - 1);
+		table_rows(out, t, w, indent, c0, c1);
+		c0 = c1;
+	}
 	free(w);
+}
+
+static void table_print(FILE *out, struct table *t, const char *indent)
+{
+	table_print_wrap(out, t, indent, 0, NULL);
 }
 
 static void table_free(struct table *t)
@@ -1062,7 +1099,7 @@ static int text_section(struct report *r, FILE *out, const struct section *s)
 		if (table_add(&t, row) < 0)
 			goto done;
 	}
-	table_print(out, &t, "  ");
+	table_print_wrap(out, &t, "  ", r->width, "configurations");
 	table_free(&t);
 
 	if (s->nconfigs > 1) {
@@ -1545,7 +1582,14 @@ void ukf_report_done(struct report *r)
 int ukf_report(const char *path, int json, FILE *out, char *err,
 	       size_t errlen)
 {
-	struct report r = {.path = path, .err = err, .errlen = errlen};
+	return ukf_report_width(path, json, 0, out, err, errlen);
+}
+
+int ukf_report_width(const char *path, int json, size_t cols, FILE *out,
+		     char *err, size_t errlen)
+{
+	struct report r = {
+	    .path = path, .width = cols, .err = err, .errlen = errlen};
 	struct boot_summary *bs = NULL;
 	size_t nb = 0;
 	int rc = -1;

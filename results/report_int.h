@@ -87,6 +87,8 @@ struct report {
 	struct section *sections;
 	size_t nsections;
 	int have_tboots; /* the file has template_boots (older ones do not) */
+	size_t width; /* text: a section's table wider than this many columns
+		       * is printed in blocks of configurations (0: never) */
 	char *err;
 	size_t errlen;
 };

@@ -87,6 +87,16 @@ int ukf_report(const char *path, int json, FILE *out, char *err,
 	       size_t errlen);
 
 /*
+ * ukf_report with a text width: a section's table (one column per
+ * configuration) wider than `cols` display columns is printed in blocks
+ * of configurations, each block with the figures' names in front and no
+ * wider than `cols` unless one configuration alone is. cols 0: one
+ * table however wide (as ukf_report). JSON output is the same either way.
+ */
+int ukf_report_width(const char *path, int json, size_t cols, FILE *out,
+		     char *err, size_t errlen);
+
+/*
  * `ukfork report FILE --plot DIR`: creates DIR (if needed) and writes
  * there, as PNG and SVG through gnuplot ($UKF_GNUPLOT, else gnuplot on
  * PATH, run as a child process on the generated DIR/plots.gp): per

@@ -220,6 +220,51 @@ json)
 		and .duration_ns == 1000000000 and .nodes == 1' "$T/json" >/dev/null ||
 		fail "settings_json does not read back: $(cat "$T/json")"
 	;;
+report_width)
+	# 12 configurations side by side made one line per figure of about
+	# 300 columns (300 configurations: 6,600): printed in blocks of
+	# configurations no wider than --width, the same cells as one table
+	printf '%s\n' 'cluster { nodes = 2 }' 'run { duration = "200ms" }' \
+		'local r = param("r", 10)' 'app("web", "mem=16M init=1ms work=1ms")' \
+		'poisson { app = "web", rate = r }' >"$T/w.lua"
+	run run "$T/w.lua" --set r=$(seq -s, 10 10 120) --db "$T/db" --quiet
+	expect_rc 0
+	run report "$T/db" --width 0; expect_rc 0
+	cp "$T/out" "$T/one"
+	[ "$(grep -c '^  requests ' "$T/one")" -eq 1 ] || fail "--width 0: not one table"
+	[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$T/one")" -gt 160 ] ||
+		fail "--width 0: the table fits in 160 columns, the case tests nothing"
+	for w in 100 160; do
+		if [ "$w" = 160 ]; then
+			run report "$T/db" # not a terminal: 160
+		else
+			run report "$T/db" --width "$w"
+		fi
+		expect_rc 0
+		# the configurations' table (the paired differences after it
+		# have one row per configuration)
+		awk -v w="$w" '/^== scenario/ { t = 1 } /paired differences/ { t = 0 }
+			t && length($0) > w { print "line " NR " has " length($0) " columns" ; bad = 1 } END { exit bad }' "$T/out" ||
+			fail "--width $w: a line of the table wider than $w"
+		grep -q '^  configurations 1-[0-9]* of 12:$' "$T/out" || fail "--width $w: no first block heading"
+		# each row's cells, blocks joined, equal the one table's
+		for row in '  requests' '  latency p95 (ms, completed)' '  pooled p99 (ms) [95% OS CI]'; do
+			cells() { awk -v p="$row" 'index($0, p) == 1 { print substr($0, length(p) + 1) }' "$1" |
+				sed 's/^ *//; s/ \{2,\}/|/g' | paste -s -d '|'; }
+			a=$(cells "$T/one"); b=$(cells "$T/out")
+			[ -n "$a" ] && [ "$a" = "$b" ] || fail "--width $w: row '$row' is '$b', one table: '$a'"
+		done
+		# every label once, in order
+		a=$(grep -o 'r=[0-9]*' "$T/one" | head -12 | paste -s -d ' ')
+		b=$(grep -E '^ {3,}r=' "$T/out" | grep -o 'r=[0-9]*' | paste -s -d ' ')
+		[ "$a" = "$b" ] || fail "--width $w: labels '$b', expected '$a'"
+	done
+	run report "$T/db" --width x; expect_rc 2; expect_err "width needs a number of columns"
+	run report "$T/db" --width 1 --width 2; expect_rc 2; expect_err "width given twice"
+	run report "$T/db" --width; expect_rc 2
+	run report "$T/db" --json --width 100; expect_rc 0
+	run report "$T/db" --json; expect_rc 0
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
