@@ -388,10 +388,44 @@ static int scenario_figures(struct report *r, struct run *run)
 	return 0;
 }
 
+/* The next component of a path from p on and its length n (0: the end),
+ * past repeated slashes and "." components. */
+static const char *path_part(const char *p, size_t *n)
+{
+	for (;;) {
+		while (*p == '/')
+			p++;
+		*n = strcspn(p, "/");
+		if (*n != 1 || p[0] != '.')
+			return p;
+		p++;
+	}
+}
+
+/* Two scenario paths name the same file as far as their text tells:
+ * "s.lua", "./s.lua" and ".//s.lua" are one section, not three (".."
+ * and symbolic links are left as written). */
+static int same_path(const char *a, const char *b)
+{
+	if ((a[0] == '/') != (b[0] == '/'))
+		return 0;
+	for (;;) {
+		size_t n, m;
+		a = path_part(a, &n);
+		b = path_part(b, &m);
+		if (n != m || memcmp(a, b, n))
+			return 0;
+		if (!n)
+			return 1;
+		a += n;
+		b += m;
+	}
+}
+
 static struct section *find_section(struct report *r, const struct run *run)
 {
 	for (size_t i = 0; i < r->nsections; i++)
-		if (streq(r->sections[i].scenario, run->scenario) &&
+		if (same_path(r->sections[i].scenario, run->scenario) &&
 		    streq(r->sections[i].hash, run->hash))
 			return &r->sections[i];
 	struct section *n =

@@ -265,6 +265,22 @@ report_width)
 	run report "$T/db" --json --width 100; expect_rc 0
 	run report "$T/db" --json; expect_rc 0
 	;;
+report_paths)
+	# runs of s.lua and ./s.lua (and .//s.lua) are one scenario: they
+	# made separate sections of one replication each
+	printf '%s\n' 'cluster { nodes = 2 }' 'run { duration = "200ms" }' \
+		'app("web", "mem=16M init=1ms work=1ms")' 'poisson { app = "web", rate = 50 }' >"$T/s.lua"
+	cd "$T" || fail "cd $T"
+	for p in s.lua ./s.lua .//s.lua; do
+		n=$((${n:-0} + 1))
+		run run "$p" --seed "$n" --db "$T/db" --quiet; expect_rc 0
+	done
+	run run "$T/s.lua" --seed 4 --db "$T/db" --quiet; expect_rc 0
+	run report "$T/db"; expect_rc 0
+	[ "$(grep -c '^== scenario' "$T/out")" -eq 2 ] || fail "sections: $(grep '^== ' "$T/out")"
+	grep -q '^== scenario s.lua (sha [0-9a-f]*), 1 configuration$' "$T/out" || fail "no section s.lua: $(grep '^== ' "$T/out")"
+	grep -Eq "^  runs \(replications\) +3$" "$T/out" || fail "s.lua: $(grep 'runs (rep' "$T/out")"
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
