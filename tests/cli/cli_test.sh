@@ -167,6 +167,16 @@ setting_twice)
 		no_runs "$T/db"
 	done
 	bad_scenario dup_sweep.lua 4 "setting 'duration': value 3 ('1000ms') repeats an earlier one"
+	# a param's values by their text, a number's in its shortest form
+	# (the labels): 1 and 1.0, 0.1 and "0.1", two NaNs are one point
+	for l in '{1, 2, 1.0}' '{0.1, 3, "0.1"}' '{0/0, 1, 0/0}' '{"a", "b", "a"}'; do
+		printf '%s\n' 'cluster { nodes = 1 }' "param(\"p\", $l)" >"$T/p.lua"
+		run run "$T/p.lua" --db "$T/db"; expect_rc 2
+		expect_err "p.lua:2: setting 'p': value 3 (.*) repeats an earlier one"
+		no_runs "$T/db"
+	done
+	printf '%s\n' 'cluster { nodes = 1 }' 'run { duration = "1ms" }' 'param("p", {1, "1.0", -0.0, 0, "a", "A"})' >"$T/p.lua"
+	run run "$T/p.lua" --db "$T/db" --quiet; expect_rc 0
 	run run "$S/sweep.lua" --set rate=5,50 --db "$T/db" --quiet; expect_rc 0
 	;;
 bad_time)
