@@ -399,6 +399,94 @@ static const char *field_quote(const char *fld, char *buf, size_t cap)
 	return buf;
 }
 
+/*
+ * One line of a trace file (len bytes, split in place): "time app
+ * [node]", '#' starting a comment. 1: an arrival in *out; 0: blank or a
+ * comment; -1: refused, msg says why. find_app(ctx, name): the app's
+ * index or -1; last: the time of the arrival before (times never go
+ * backwards).
+ */
+int scen_trace_parse(char *line, size_t len,
+		     int (*find_app)(void *ctx, const char *name), void *ctx,
+		     ukf_ns_t last, struct scen_tline *out, char *msg,
+		     size_t cap)
+{
+	char q[80];
+	/* a NUL would end the line where C reads it: the rest (of a binary
+	 * file, say) silently dropped */
+	int nul = memchr(line, 0, len) != NULL;
+	char *h = strchr(line, '#');
+	if (h)
+		*h = 0;
+	char *fld[4];
+	int nf = 0;
+	for (char *p = line; nf < 4;) {
+		p += strspn(p, TRACE_BLANKS);
+		if (!*p)
+			break;
+		fld[nf++] = p;
+		p += strcspn(p, TRACE_BLANKS);
+		if (*p)
+			*p++ = 0;
+	}
+	if (!nul && nf == 0)
+		return 0; /* blank or a comment */
+	msg[0] = 0;
+	out->t = 0;
+	out->app = -1;
+	out->node = UKF_NODE_NONE;
+	if (nul) {
+		snprintf(msg, cap, "a NUL byte in the line (not a text file?)");
+		return -1;
+	}
+	if (nf < 2) {
+		snprintf(msg, cap, "expected 'time app [node]'");
+		return -1;
+	}
+	if (nf > 3) {
+		snprintf(msg, cap,
+			 "unexpected field '%s' after the node (expected "
+			 "'time app [node]')",
+			 field_quote(fld[3], q, sizeof(q)));
+		return -1;
+	}
+	const char *ts = fld[0], *an = fld[1];
+	/* a bare number is seconds; both forms exact to the ns */
+	if (scen_is_decimal(ts, 1, 0) ? ukf_parse_time_unit(ts, UKF_S, &out->t)
+				      : scen_text_time(ts, &out->t)) {
+		snprintf(msg, cap, "bad time '%s'",
+			 field_quote(ts, q, sizeof(q)));
+		return -1;
+	}
+	if ((out->app = find_app(ctx, an)) < 0) {
+		snprintf(msg, cap, "unknown app '%s'",
+			 field_quote(an, q, sizeof(q)));
+		return -1;
+	}
+	if (nf == 3) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(fld[2], &end, 10);
+		if (!scen_is_decimal(fld[2], 0, 0) || errno ||
+		    v >= UKF_NODE_NONE) {
+			snprintf(msg, cap, "bad node '%s'",
+				 field_quote(fld[2], q, sizeof(q)));
+			return -1;
+		}
+		out->node = (uint32_t)v;
+	}
+	if (out->t < last) {
+		snprintf(msg, cap, "time goes backwards");
+		return -1;
+	}
+	return 1;
+}
+
+static int trace_app(void *r, const char *name)
+{
+	return scen_find_app(r, name);
+}
+
 /* trace{file=, node=}: "time app [node]" lines; '#' comments. */
 int scen_l_trace(lua_State *L)
 {
@@ -441,80 +529,18 @@ int scen_l_trace(lua_State *L)
 	ssize_t len;
 	while ((len = getline(&line, &linecap, f)) >= 0) {
 		ln++;
-		char msg[512] = "", q[80];
-		/* a NUL would end the line where C reads it: the rest (of a
-		 * binary file, say) silently dropped */
-		int nul = memchr(line, 0, (size_t)len) != NULL;
-		char *h = strchr(line, '#');
-		if (h)
-			*h = 0;
-		char *fld[4];
-		int nf = 0;
-		for (char *p = line; nf < 4;) {
-			p += strspn(p, TRACE_BLANKS);
-			if (!*p)
-				break;
-			fld[nf++] = p;
-			p += strcspn(p, TRACE_BLANKS);
-			if (*p)
-				*p++ = 0;
-		}
-		if (!nul && nf == 0)
-			continue; /* blank or a comment */
-		const char *ts = nf > 0 ? fld[0] : "", *an = nf > 1 ? fld[1] : "",
-			   *extra = nf > 2 ? fld[2] : "";
-		ukf_ns_t t = 0;
-		int app = -1;
-		char *end;
-		uint32_t node = UKF_NODE_NONE;
-		if (nul) {
-			snprintf(msg, sizeof(msg),
-				 "a NUL byte in the line (not a text file?)");
-		} else if (nf < 2) {
-			snprintf(msg, sizeof(msg),
-				 "expected 'time app [node]'");
-		} else if (nf > 3) {
-			snprintf(msg, sizeof(msg),
-				 "unexpected field '%s' after the node "
-				 "(expected 'time app [node]')",
-				 field_quote(fld[3], q, sizeof(q)));
-		} else {
-			errno = 0;
-			double x =
-			    scen_is_decimal(ts, 1, 0) ? strtod(ts, NULL) : 0;
-			if (scen_is_decimal(ts, 1, 0)) {
-				if (scen_num_time(x, &t))
-					snprintf(msg, sizeof(msg),
-						 "bad time '%s'",
-						 field_quote(ts, q, sizeof(q)));
-			} else if (scen_text_time(ts, &t)) {
-				snprintf(msg, sizeof(msg), "bad time '%s'",
-					 field_quote(ts, q, sizeof(q)));
-			}
-			if (!*msg && (app = scen_find_app(r, an)) < 0)
-				snprintf(msg, sizeof(msg), "unknown app '%s'",
-					 field_quote(an, q, sizeof(q)));
-			if (!*msg && nf == 3) {
-				errno = 0;
-				unsigned long v = strtoul(extra, &end, 10);
-				if (!scen_is_decimal(extra, 0, 0) || errno ||
-				    v >= UKF_NODE_NONE)
-					snprintf(msg, sizeof(msg),
-						 "bad node '%s'",
-						 field_quote(extra, q,
-							     sizeof(q)));
-				node = (uint32_t)v;
-			}
-			if (!*msg && t < last)
-				snprintf(msg, sizeof(msg),
-					 "time goes backwards");
-		}
-		if (*msg) {
+		char msg[512];
+		struct scen_tline tl;
+		int got = scen_trace_parse(line, (size_t)len, trace_app, r,
+					   last, &tl, msg, sizeof(msg));
+		if (got == 0)
+			continue;
+		if (got < 0) {
 			fclose(f);
 			free(line);
 			luaL_error(L, "trace{}: %s:%d: %s", path, ln, msg);
 		}
-		last = t;
+		last = tl.t;
 		if (a->ntev == cap) {
 			cap = cap ? cap * 2 : 64;
 			struct tev *n = realloc(a->tev, cap * sizeof(*n));
@@ -526,7 +552,7 @@ int scen_l_trace(lua_State *L)
 			a->tev = n;
 		}
 		a->tev[a->ntev++] =
-		    (struct tev){t, (uint32_t)app, node, (uint32_t)ln};
+		    (struct tev){tl.t, (uint32_t)tl.app, tl.node, (uint32_t)ln};
 	}
 	free(line);
 	if (ferror(f)) {

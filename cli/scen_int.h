@@ -562,6 +562,17 @@ int scen_l_bursts(lua_State *L);
 void scen_path_resolve(struct scen *sc, const char *p, char *out, size_t cap);
 /* trace{file=, node=}: "time app [node]" lines; '#' comments. */
 int scen_l_trace(lua_State *L);
+/* One arrival of a trace file: time, app index, node (UKF_NODE_NONE: the
+ * trace{}'s node or spread). */
+struct scen_tline {
+	ukf_ns_t t;
+	int app;
+	uint32_t node;
+};
+int scen_trace_parse(char *line, size_t len,
+		     int (*find_app)(void *ctx, const char *name), void *ctx,
+		     ukf_ns_t last, struct scen_tline *out, char *msg,
+		     size_t cap);
 
 /* scen_proc.c */
 /* The scenario API (global functions), and a stream's methods. */

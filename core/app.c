@@ -79,28 +79,80 @@ int ukf_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-int ukf_parse_time(const char *s, ukf_ns_t *out)
+/* Times at or past this many ns are refused (the clock's range, with a
+ * margin; ukf_ns_t is signed 64-bit). */
+#define TIME_LIM 9200000000000000000ULL
+
+/*
+ * The decimal number at s ("digits[.digits]", as split_num took it: n
+ * bytes) times mul = 10^k, exactly, rounded half up: "8888888.88082s"
+ * is 8,888,888,880,820,000 ns and "9007199254740993ns" that many, where
+ * going through a double was off by a few ns past 2^53 (104 days). 0, or
+ * -1 if the result would be TIME_LIM or more.
+ */
+static int dec_scaled(const char *s, size_t n, unsigned k, uint64_t *out)
 {
-	double n, mul;
+	uint64_t v = 0, mul = 1, f = 0;
+	size_t i = 0;
+
+	for (unsigned j = 0; j < k; j++)
+		mul *= 10;
+	for (; i < n && s[i] != '.'; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (TIME_LIM - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (v > TIME_LIM / mul)
+		return -1;
+	v *= mul;
+	if (i < n)
+		i++; /* the '.' */
+	/* the first k digits of the fraction, then the next one rounds */
+	for (unsigned j = 0; j < k; j++) {
+		f *= 10;
+		if (i < n)
+			f += (unsigned)(s[i++] - '0');
+	}
+	if (i < n && s[i] >= '5')
+		f++;
+	if (f >= TIME_LIM - v)
+		return -1;
+	*out = v + f;
+	return 0;
+}
+
+int ukf_parse_time_unit(const char *s, ukf_ns_t unit, ukf_ns_t *out)
+{
+	double n;
 	const char *u;
+	unsigned k;
+	uint64_t v;
 
 	if (split_num(s, &n, &u) < 0)
 		return -1;
-	if (!*u || !strcmp(u, "ms"))
-		mul = 1e6;
+	if (!*u)
+		k = unit == 1 ? 0 : unit == UKF_US ? 3 : unit == UKF_MS ? 6
+		    : unit == UKF_S ? 9 : 99;
+	else if (!strcmp(u, "ms"))
+		k = 6;
 	else if (!strcmp(u, "ns"))
-		mul = 1;
+		k = 0;
 	else if (!strcmp(u, "us"))
-		mul = 1e3;
+		k = 3;
 	else if (!strcmp(u, "s"))
-		mul = 1e9;
+		k = 9;
 	else
 		return -1;
-	n *= mul;
-	if (n >= 9.2e18)
+	if (k > 9 || dec_scaled(s, (size_t)(u - s), k, &v) < 0)
 		return -1;
-	*out = (ukf_ns_t)(n + 0.5);
+	*out = (ukf_ns_t)v;
 	return 0;
+}
+
+int ukf_parse_time(const char *s, ukf_ns_t *out)
+{
+	return ukf_parse_time_unit(s, UKF_MS, out);
 }
 
 static int parse_u32(const char *s, uint32_t *out)

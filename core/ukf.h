@@ -73,9 +73,13 @@ int ukf_app_parse(struct ukf_app *app, const char *name, const char *kv,
 int ukf_app_overlay(struct ukf_app *app, const char *kv, char *err,
 		    size_t errlen);
 
-/* Parse one size ("64M") or time ("50ms") value; 0 or -1. */
+/* Parse one size ("64M") or time ("50ms") value; 0 or -1. A time is
+ * exact to the ns (decimal arithmetic, no double), below 9.2e18 ns;
+ * without a unit it is in ms (ukf_parse_time) or in `unit` (1 for ns,
+ * UKF_US, UKF_MS or UKF_S). */
 int ukf_parse_size(const char *s, uint64_t *out);
 int ukf_parse_time(const char *s, ukf_ns_t *out);
+int ukf_parse_time_unit(const char *s, ukf_ns_t unit, ukf_ns_t *out);
 
 /*
  * Write a printf-formatted reason into err[0..len) (always terminated when

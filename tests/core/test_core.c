@@ -138,6 +138,31 @@ static void t_parse_units(void)
 	CHECK_EQ(ukf_parse_time("4h", &t), -1);
 	CHECK_EQ(ukf_parse_time("-4ms", &t), -1);
 	CHECK_EQ(ukf_parse_time("1e30s", &t), -1);
+	/* exact to the ns past 2^53 ns (a double was off by a few ns there)
+	 * and rounded half up */
+	CHECK_EQ(ukf_parse_time("9007199254740993ns", &t), 0);
+	CHECK_EQ(t, 9007199254740993LL);
+	CHECK_EQ(ukf_parse_time("8888888.88082s", &t), 0);
+	CHECK_EQ(t, 8888888880820000LL);
+	CHECK_EQ(ukf_parse_time("9007199.254740993s", &t), 0);
+	CHECK_EQ(t, 9007199254740993LL);
+	CHECK_EQ(ukf_parse_time("1.0000005ms", &t), 0);
+	CHECK_EQ(t, 1000001);
+	CHECK_EQ(ukf_parse_time("0.0000000004999999s", &t), 0);
+	CHECK_EQ(t, 0);
+	CHECK_EQ(ukf_parse_time("0.0000000005s", &t), 0);
+	CHECK_EQ(t, 1);
+	CHECK_EQ(ukf_parse_time("9199999999999999999ns", &t), 0);
+	CHECK_EQ(t, 9199999999999999999LL);
+	CHECK_EQ(ukf_parse_time("9199999999999999999.5ns", &t), -1);
+	CHECK_EQ(ukf_parse_time("9200000000000000000ns", &t), -1);
+	CHECK_EQ(ukf_parse_time("9200000000s", &t), -1);
+	CHECK_EQ(ukf_parse_time("99999999999999999999999ns", &t), -1);
+	CHECK_EQ(ukf_parse_time_unit("2.5", UKF_S, &t), 0);
+	CHECK_EQ(t, 2500000000LL);
+	CHECK_EQ(ukf_parse_time_unit("7", 1, &t), 0);
+	CHECK_EQ(t, 7);
+	CHECK_EQ(ukf_parse_time_unit("7", 42, &t), -1);
 	CHECK(!strcmp(ukf_start_name(UKF_START_COLD), "cold"));
 	CHECK(!strcmp(ukf_start_name(UKF_START_TEMPLATE), "template"));
 	CHECK(!strcmp(ukf_start_name(UKF_START_FORK), "fork"));
