@@ -85,4 +85,14 @@ int ukf_parse_time(const char *s, ukf_ns_t *out);
 void ukf_seterr(char *err, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * 1 if v, found where an option's value belongs, is an option instead: a
+ * long one ("--x": "--" alone is not) or one of the NULL-terminated shorts
+ * (the command's own short options, e.g. {"-q", "-h", NULL}; shorts may be
+ * NULL). An option there is a value forgotten (`--db --quiet` would store
+ * into a file named --quiet): each command line refuses it with exit 2,
+ * naming both (core/text.c).
+ */
+int ukf_arg_is_option(const char *v, const char *const *shorts);
+
 #endif /* UKF_H */
