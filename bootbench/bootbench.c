@@ -684,6 +684,9 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 			a = name;
 			val = eq + 1;
 		}
+/* An option in a value's place is a value forgotten (--db --json made a
+ * database named --json), in the --db=--json form too, as ukfork's other
+ * commands refuse it; a value starting with -- goes as ./--x or [-]-x. */
 #define NEEDVAL()                                                            \
 	do {                                                                  \
 		if (!val) {                                                   \
@@ -692,14 +695,13 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 				return 2;                                     \
 			}                                                     \
 			val = argv[++i];                                      \
-			if (val[0] == '-' && val[1] == '-' && val[2]) {       \
-				fprintf(stderr,                               \
-					"%s: %s needs a value (found the "    \
-					"option '%s'; %s=VALUE takes one "    \
-					"starting with --)\n",               \
-					prog, a, val, a);                     \
-				return 2;                                     \
-			}                                                     \
+		}                                                             \
+		if (ukf_arg_is_option(val, NULL)) {                           \
+			fprintf(stderr,                                       \
+				"%s: %s needs a value (found the option "     \
+				"'%s')\n",                                    \
+				prog, a, val);                                \
+			return 2;                                             \
 		}                                                             \
 	} while (0)
 		if (!strcmp(a, "-n")) {

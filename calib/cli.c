@@ -836,7 +836,7 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 			return bad("%s needs a value", a);
 		/* every option takes a value: an option in its place is a
 		 * value forgotten (--out --note x wrote a file named --note) */
-		if (v[0] == '-' && v[1] == '-' && v[2])
+		if (ukf_arg_is_option(v, NULL))
 			return bad("%s needs a value (found the option '%s')",
 				    a, v);
 		i++;

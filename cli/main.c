@@ -157,6 +157,9 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* run's short options: one of them where a value belongs is refused too */
+static const char *const run_shorts[] = {"-q", "-h", NULL};
+
 static int cmd_run(int argc, char **argv)
 {
 	struct ukf_run_opts o;
@@ -200,8 +203,7 @@ static int cmd_run(int argc, char **argv)
 			/* an option in the value's place is a value forgotten
 			 * (--db --quiet stored the runs in a file named
 			 * --quiet) */
-			if ((v[0] == '-' && v[1] == '-' && v[2]) ||
-			    !strcmp(v, "-q") || !strcmp(v, "-h")) {
+			if (ukf_arg_is_option(v, run_shorts)) {
 				fprintf(stderr,
 					"ukfork run: option %s needs a value "
 					"(found the option '%s')\n(try `ukfork "

@@ -741,6 +741,9 @@ int scen_mpi_send(const struct scen_journal *j);
 /* Rank 0: the next run from rank `from` into j (reused buffer). 0, or -1
  * (err says why). */
 int scen_mpi_recv(int from, struct scen_journal *j, char *err, size_t errlen);
+/* Every rank waits here until all have come (MPI_Barrier; at once
+ * without MPI or with one rank). 0 or -1. */
+int scen_mpi_barrier(void);
 /* A run failed after the ranks went their own ways: the other ranks
  * cannot finish, ukf_scenario_mpi_end() stops them all. */
 void scen_mpi_failed(void);

@@ -460,6 +460,16 @@ int scen_mpi_recv(int from, struct scen_journal *j, char *err, size_t errlen)
 #endif
 }
 
+int scen_mpi_barrier(void)
+{
+#ifdef UKF_HAVE_MPI
+	if (g_inited && g_size > 1 &&
+	    MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS)
+		return -1;
+#endif
+	return 0;
+}
+
 void scen_mpi_failed(void)
 {
 	g_failed = 1;

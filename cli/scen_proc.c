@@ -675,20 +675,15 @@ void scen_trace_line(struct scen *sc, ukf_ns_t t, const char *node,
 	}
 	/* A control character (a log() text, an app's name, a guest's
 	 * console): one event is one line, so a newline in it would write
-	 * a line that reads as another event; escaped as \n, \r, \t, \xHH. */
+	 * a line that reads as another event; escaped as \n, \r, \t, \xHH
+	 * (ukf_esc_char byte by byte: other bytes go as they are). */
 	fprintf(sc->trace, "%" PRId64 ".%09" PRId64 " %s ",
 		(int64_t)(t / UKF_S), (int64_t)(t % UKF_S), node);
-	for (c = (const unsigned char *)line; *c; c++) {
-		if (*c >= 0x20 && *c != 0x7f)
-			putc(*c, sc->trace);
-		else if (*c == '\n')
-			fputs("\\n", sc->trace);
-		else if (*c == '\r')
-			fputs("\\r", sc->trace);
-		else if (*c == '\t')
-			fputs("\\t", sc->trace);
-		else
-			fprintf(sc->trace, "\\x%02x", *c);
+	char e[8];
+	size_t k, n;
+	for (const char *p = line; *p; p += k) {
+		const char *out = ukf_esc_char(p, 0, e, &k, &n);
+		fwrite(out, 1, n, sc->trace);
 	}
 	putc('\n', sc->trace);
 }

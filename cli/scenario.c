@@ -1344,6 +1344,15 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			goto done;
 		}
 	}
+	/* Under MPI, the runs start once rank 0 has made its database: a
+	 * rank whose first run failed at once stopped every rank
+	 * (MPI_Abort) while SQLite was making the file, and left it empty
+	 * (0 bytes), a file `ukfork report` refuses. */
+	if (scen_mpi_barrier()) {
+		fprintf(msg, "ukfork run: rank %d: MPI_Barrier failed\n",
+			sc.rank);
+		goto done;
+	}
 	/* Pass 3: the runs. */
 	uint32_t reps = o->reps ? o->reps : 1;
 	sc.npoints = npoints;

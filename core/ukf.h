@@ -89,4 +89,34 @@ int ukf_parse_time_unit(const char *s, ukf_ns_t unit, ukf_ns_t *out);
 void ukf_seterr(char *err, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * 1 if v, found where an option's value belongs, is an option instead: a
+ * long one ("--x": "--" alone is not) or one of the NULL-terminated shorts
+ * (the command's own short options, e.g. {"-q", "-h", NULL}; shorts may be
+ * NULL). An option there is a value forgotten (`--db --quiet` would store
+ * into a file named --quiet): each command line refuses it with exit 2,
+ * naming both (core/text.c).
+ */
+int ukf_arg_is_option(const char *v, const char *const *shorts);
+
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if s starts with an
+ * invalid one. s must be NUL-terminated (core/text.c). */
+size_t ukf_utf8_len(const unsigned char *s);
+
+/*
+ * The printable form of the character at s (NUL-terminated, *s not NUL),
+ * for one line of a log, a table or a report: its own bytes, or a C escape
+ * for a control character (\n, \r, \t, else \xHH; below 0x20 and 0x7f).
+ * flags: UKF_ESC_UTF8, a character is a valid UTF-8 sequence and a byte
+ * that starts none is escaped \xHH (without it each byte is a character, a
+ * byte from 0x80 passed as it is); UKF_ESC_QUOTES, '"' and '\\' escaped too.
+ * Returns the text (s itself, or e) with its length in *n; *k: the bytes
+ * of s it stands for (>= 1). The escaper of `ukfork run --trace` and of
+ * `ukfork report` (core/text.c).
+ */
+#define UKF_ESC_UTF8 1u
+#define UKF_ESC_QUOTES 2u
+const char *ukf_esc_char(const char *s, unsigned flags, char e[8], size_t *k,
+			 size_t *n);
+
 #endif /* UKF_H */

@@ -1,38 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* json.c - JSON output through json-c: null for NaN, U+FFFD for bad UTF-8. */
 #include "json.h"
+#include "../core/ukf.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-size_t ukf_utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if (s[0] == 0xE0 && s[1] < 0xA0)
-			return 0; /* overlong */
-		if (s[0] == 0xED && s[1] >= 0xA0)
-			return 0; /* surrogate */
-		return 3;
-	}
-	if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-		    (s[3] & 0xC0) != 0x80)
-			return 0;
-		if (s[0] == 0xF0 && s[1] < 0x90)
-			return 0; /* overlong */
-		if (s[0] == 0xF4 && s[1] >= 0x90)
-			return 0; /* beyond U+10FFFF */
-		return 4;
-	}
-	return 0;
-}
 
 struct json_object *ukf_json_num(double x, const char *fmt)
 {

@@ -40,8 +40,4 @@ int ukf_json_append(struct json_object *arr, struct json_object *val);
  * Returns 0, or -1 if doc could not be serialised or out failed. */
 int ukf_json_print(FILE *out, struct json_object *doc);
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if s starts with an
- * invalid one. s must be NUL-terminated. */
-size_t ukf_utf8_len(const unsigned char *s);
-
 #endif /* UKF_JSON_H */

@@ -488,37 +488,8 @@ static void bprintf(char *buf, size_t cap, size_t *off, const char *fmt, ...)
 }
 
 /*
- * The printable form of the character at s: its own bytes, or a C escape
- * for a control character (\n, \r, \t, \xNN) and for a byte that is not
- * valid UTF-8 (\xNN); with quotes, '"' and '\\' escaped too. Returns the
- * text (s itself, or e) and its length in *n; *k: the bytes of s it
- * stands for.
- */
-static const char *esc_char(const char *s, int quotes, char e[8], size_t *k,
-			    size_t *n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t len = ukf_utf8_len(u);
-
-	*k = len ? len : 1;
-	if (len > 1 || (len == 1 && *u >= 0x20 && *u != 0x7f &&
-			!(quotes && (*u == '"' || *u == '\\')))) {
-		*n = len;
-		return s;
-	}
-	if (len == 1 && (*u == '\n' || *u == '\r' || *u == '\t' || *u == '"' ||
-			 *u == '\\'))
-		snprintf(e, 8, "\\%c",
-			 *u == '\n' ? 'n' : *u == '\r' ? 'r' : *u == '\t' ? 't' : *u);
-	else
-		snprintf(e, 8, "\\x%02x", *u);
-	*n = strlen(e);
-	return e;
-}
-
-/*
- * s for a terminal, a table cell or a data file's comment line (esc_char
- * of each character) into buf (cap bytes), never cut inside a character
+ * s for a terminal, a table cell or a data file's comment line
+ * (ukf_esc_char of each character, UTF-8 checked) into buf (cap bytes), never cut inside a character
  * or an escape. A label from a swept string (param() or --set) may hold a
  * newline, which broke the table and the plot data's comment.
  */
@@ -528,7 +499,7 @@ static void printable(char *buf, size_t cap, const char *s)
 	char e[8];
 
 	while (*s) {
-		const char *src = esc_char(s, 0, e, &k, &n);
+		const char *src = ukf_esc_char(s, UKF_ESC_UTF8, e, &k, &n);
 		if (off + n >= cap)
 			break;
 		memcpy(buf + off, src, n);
@@ -1014,7 +985,8 @@ static void put_escaped(FILE *out, const char *s, size_t max)
 	char e[8];
 
 	for (; *s && n < max; s += k, n++) {
-		const char *t = esc_char(s, 1, e, &k, &len);
+		const char *t = ukf_esc_char(
+		    s, UKF_ESC_UTF8 | UKF_ESC_QUOTES, e, &k, &len);
 		fwrite(t, 1, len, out);
 	}
 	if (*s)

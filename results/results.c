@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /*
  * The engine's own boots that make a template (struct ukf_record with
@@ -299,8 +300,12 @@ ukf_db_t *ukf_db_open(const char *path, char *err, size_t errlen)
 		ukf_seterr(err, errlen, "no database path given");
 		return NULL;
 	}
-	struct stat sb;
-	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+	struct stat sb, mine;
+	int st = stat(path, &sb);
+	/* a file made here that a failure below (a full disk) leaves empty
+	 * is removed: not left for `ukfork report` to refuse (0 bytes) */
+	int made = st < 0 && errno == ENOENT;
+	if (st == 0 && !S_ISREG(sb.st_mode)) {
 		ukf_seterr(err, errlen, "%s: not a regular file", path);
 		return NULL;
 	}
@@ -310,10 +315,13 @@ ukf_db_t *ukf_db_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	snprintf(db->path, sizeof db->path, "%s", path);
-	if (sqlite3_open_v2(path, &db->sq,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+	int rc = sqlite3_open_v2(path, &db->sq,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	/* the file SQLite made, if it did: the only one removed */
+	made = made && stat(path, &mine) == 0;
+	if (rc != SQLITE_OK) {
 		sq_fail(db, "cannot open");
 		goto fail;
 	}
@@ -372,6 +380,10 @@ ukf_db_t *ukf_db_open(const char *path, char *err, size_t errlen)
 fail:
 	ukf_seterr(err, errlen, "%s", db->err);
 	ukf_db_close(&db);
+	if (made && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_size == 0 && sb.st_dev == mine.st_dev &&
+	    sb.st_ino == mine.st_ino)
+		unlink(path);
 	return NULL;
 }
 

@@ -117,7 +117,8 @@ int ukf_report_plot(const char *path, const char *dir, FILE *log, char *err,
  * - ukf_db_open creates the file (schema version 1, WAL) or opens an
  *   existing ukfork results file; it refuses, with a message naming the
  *   file, a directory, a file that is not SQLite, a foreign SQLite file and
- *   a newer schema, and leaves such files untouched. Free with
+ *   a newer schema, and leaves such files untouched. A file it made and
+ *   failed to set up (a full disk) is removed, not left empty. Free with
  *   ukf_db_close, which also aborts a run left open.
  * - One run open at a time per handle. Rows for any other run id fail.
  *   When a row fails (-1) the run stays open: the caller aborts it (or

@@ -141,8 +141,12 @@ int sim_map_keep_above(sim_map_t *m, uint64_t floor)
 			sim_map_free(&keep);
 			return -1;
 		}
-	if (m->has_max && m->max_val > floor)
-		sim_map_put(&keep, EMPTY, m->max_val);
+	/* the UINT64_MAX key lives beside the slots: carried over by
+	 * assignment, which cannot fail as a put into the slots can */
+	if (m->has_max && m->max_val > floor) {
+		keep.has_max = 1;
+		keep.max_val = m->max_val;
+	}
 	sim_map_free(m);
 	*m = keep;
 	return 0;

@@ -784,6 +784,19 @@ static uint32_t conn_alloc(sim_net_t *n)
 	return n->nconns++;
 }
 
+/* Max-min mode: when pair `key`'s last small message has left (the
+ * pair's entry of smalls), or now if it has already. */
+static ukf_ns_t fair_small_free(const sim_net_t *n, uint64_t key,
+				ukf_ns_t now)
+{
+	uint64_t busy;
+
+	if (n->smalls.count && sim_map_get(&n->smalls, key, &busy) &&
+	    (ukf_ns_t)busy > now)
+		return (ukf_ns_t)busy;
+	return now;
+}
+
 /*
  * Max-min mode: a small message of `bytes` on pair `key` (from<<32|to)
  * is sent at its size over the path's rate, after the pair's previous
@@ -794,11 +807,8 @@ static uint32_t conn_alloc(sim_net_t *n)
 static int fair_small_sent(sim_net_t *n, uint64_t key, ukf_ns_t now,
 			   double bytes, ukf_ns_t *sent)
 {
-	uint64_t busy;
-	ukf_ns_t start = now;
+	ukf_ns_t start = fair_small_free(n, key, now);
 
-	if (sim_map_get(&n->smalls, key, &busy) && (ukf_ns_t)busy > now)
-		start = (ukf_ns_t)busy;
 	*sent = start + (ukf_ns_t)ceil(bytes / fair_path_bw(n, (uint32_t)(key >> 32),
 							     (uint32_t)key) * 1e9);
 	if (n->smalls.count >= n->small_prune) {
@@ -892,19 +902,15 @@ static int conn_done(sim_net_t *n, uint32_t s, ukf_ns_t now)
 	m->next = NULL;
 	/* max-min: not before the pair's small messages sent before it
 	 * (fair_small_sent), which it would otherwise overtake */
-	ukf_ns_t at = now;
-	uint64_t busy;
-	if (n->fair && n->smalls.count &&
-	    sim_map_get(&n->smalls, ((uint64_t)c->from << 32) | c->to, &busy) &&
-	    (ukf_ns_t)busy > now)
-		at = (ukf_ns_t)busy;
+	uint64_t key = ((uint64_t)c->from << 32) | c->to;
+	ukf_ns_t at = n->fair ? fair_small_free(n, key, now) : now;
 	if (push_deliver(n, at + n->latency, m) < 0) {
 		msg_put(n, m);
 		return -ENOMEM;
 	}
 	if (c->head)
 		return conn_start(n, s, now);
-	sim_map_del(&n->bypair, ((uint64_t)c->from << 32) | c->to);
+	sim_map_del(&n->bypair, key);
 	n->nout[c->from]--;
 	c->used = 0;
 	c->next_free = n->free_head;

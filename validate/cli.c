@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "../cli/scenario.h"
+#include "../core/ukf.h"
 #include "validate_int.h"
 #ifdef UKF_VALIDATE_HAVE_AGENT
 #include "../agent/cluster.h"
@@ -381,7 +382,7 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 		/* every option takes a value: an option in its place is a
 		 * value forgotten (`--plot --threshold` at the end made a
 		 * plot directory named --threshold, exit 0) */
-		if (v[0] == '-' && v[1] == '-' && v[2]) {
+		if (ukf_arg_is_option(v, NULL)) {
 			fprintf(stderr, "%s: %s needs a value (found the "
 				"option '%s')\n(try `%s --help`)\n",
 				prog, o, v, prog);

@@ -171,9 +171,18 @@ badargs)
 		[ -s "$T/err" ] || fail "'$args': no message"
 	done
 	# an option where a value belongs (--db --json made a database named
-	# --json); --db=--x would still take it
-	grep -q -- "--db needs a value (found the option '--json'" "$T/err" ||
+	# --json), in the --db=--json form too (it took --json as the path)
+	grep -q -- "--db needs a value (found the option '--json')" "$T/err" ||
 		fail "--db --json: $(cat "$T/err")"
+	"$BB" -n 1 --db=--json --cmd true >"$T/out" 2>"$T/err"
+	r=$?
+	[ "$r" = 2 ] || fail "--db=--json: exit $r, want 2"
+	grep -q -- "--db needs a value (found the option '--json')" "$T/err" ||
+		fail "--db=--json: $(cat "$T/err")"
+	[ ! -e ./--json ] || fail "--db=--json made a database named --json"
+	"$BB" -n 1 --marker=--x --cmd true >"$T/out" 2>"$T/err"
+	[ $? = 2 ] && grep -q -- "--marker needs a value (found the option '--x')" "$T/err" ||
+		fail "--marker=--x: $(cat "$T/err")"
 	"$BB" --marker '(' --cmd true 2>"$T/err"
 	grep -q "bad --marker regex" "$T/err" || fail "regex error not explained"
 	"$BB" --help >"$T/out" || fail "--help failed"

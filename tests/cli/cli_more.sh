@@ -499,6 +499,17 @@ db_write_fail)
 	expect_err "database: $T/db: finishing the run: database or disk is full"
 	[ "$(q "$T/db" "select count(*) from runs")" = 1 ] ||
 		fail "finishing the run failed, yet $(q "$T/db" "select count(*) from runs") runs stored"
+	# a new database that cannot be made (a file size limit of 0: its
+	# writes fail as on a full disk) fails the run naming it, and is not
+	# left behind empty (0 bytes, a file `ukfork report` refuses)
+	rm -f "$T/new.db"
+	msg=$(sh -c 'trap "" XFSZ; ulimit -f 0; "$1" run "$2" --db "$3" --quiet >/dev/null; echo "rc=$?"' \
+	    sh "$UKFORK" "$S/ok.lua" "$T/new.db" 2>&1)
+	case $msg in
+	"ukfork run: $T/new.db: "*"rc=1") ;;
+	*) fail "a database that cannot be made: $msg" ;;
+	esac
+	[ ! -e "$T/new.db" ] || fail "an empty database left behind ($(wc -c <"$T/new.db") bytes)"
 	;;
 run_outputs)
 	# more than 100000 sweep points are refused before anything runs

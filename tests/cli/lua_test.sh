@@ -232,6 +232,13 @@ log_lines)
 	[ "$(grep -A1 '^# run config=default seed=1 rep=1' "$T/trace" | sed -n 2p)" = "0.000000000 lua top" ] ||
 		fail "rep 1: $(grep -A1 '^# run' "$T/trace")"
 	[ "$(grep -c ' lua top$' "$T/trace")" = 2 ] || fail "top-level lines: $(grep -c ' lua top' "$T/trace")"
+	# bytes from 0x80 go as they are, valid UTF-8 or not (the report's
+	# escaping checks UTF-8; the trace's is byte by byte)
+	scen 'process(function() log("hi \128 \195\169") end)'
+	run run "$T/s.lua" --trace "$T/trace" --quiet; expect_rc 0
+	printf '0.000000000 lua hi \200 \303\251\n' >"$T/want"
+	grep -q -F -x -f "$T/want" "$T/trace" ||
+		fail "bytes from 0x80: $(grep ' lua hi' "$T/trace" | od -c | head -3)"
 	;;
 time_messages)
 	# a time too large said "must be >= 0 seconds" of a positive value;

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # mpi_test.sh - MPI sweeps (issue 11): `mpirun -n N ukfork run` stores the
 # very database a serial run stores, names the rank of a failure.
-#   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, dbfail, trace, progress; nompi
+#   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, abort, dbfail, trace, progress; nompi
 #   for a build without MPI; srun_none for any build)
 # Exit 77 (skipped) without mpirun or sqlite3.
 set -u
@@ -119,6 +119,31 @@ error)
 	[ "$rc" -ne 0 ] || fail "mpirun: exit status 0"
 	grep -q 'ukfork run: rank 1: .*boom at rate 40' merr ||
 		fail "no message naming rank 1"
+	;;
+abort)
+	# rank 1's first run fails at once: its MPI_Abort stopped rank 0
+	# while SQLite was making the new --db, which was left empty (0
+	# bytes, refused by `ukfork report`) about one time in three here.
+	# The runs start once rank 0 has made it: a database report reads.
+	cat >g.lua <<'LUA'
+cluster { nodes = 2 }
+run { duration = "1s" }
+app("a", "mem=64M init=50ms work=10ms")
+local rate = param("rate", 20)
+process(function()
+  if rate > 20 then error("boom at rate " .. rate) end
+end)
+LUA
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		rm -f m.db m.db-wal m.db-shm m.db-journal
+		mpi 2 run g.lua --set rate=10,40 --db m.db
+		[ "$rc" -ne 0 ] || fail "try $i: mpirun: exit status 0"
+		grep -q 'ukfork run: rank 1: .*boom at rate 40' merr ||
+			fail "try $i: no message naming rank 1"
+		[ -s m.db ] || fail "try $i: m.db missing or empty"
+		"$UKFORK" report m.db >out 2>err ||
+			fail "try $i: ukfork report m.db: $(cat err)"
+	done
 	;;
 dbfail)
 	# rank 0 stores the runs of rank 1 from their journals: a write that

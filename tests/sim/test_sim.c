@@ -339,6 +339,16 @@ static int t_map(void)
 	CHECK(sim_map_get(&m, UINT64_MAX, &v) && v == 1);
 	CHECK(sim_map_del(&m, 3) == 0);
 	CHECK(m.count == 2500);
+	/* keep_above: the entries above the floor, the UINT64_MAX key too */
+	CHECK(sim_map_put(&m, UINT64_MAX, 4001) == 0);
+	CHECK(sim_map_keep_above(&m, 4000) == 0);
+	CHECK(m.count == 500); /* odd i in 4001..4999 */
+	CHECK(sim_map_get(&m, 4999 * 7919ULL, &v) && v == 4999);
+	CHECK(!sim_map_get(&m, 3999 * 7919ULL, NULL));
+	CHECK(sim_map_get(&m, UINT64_MAX, &v) && v == 4001);
+	CHECK(sim_map_keep_above(&m, 4001) == 0);
+	CHECK(!sim_map_get(&m, UINT64_MAX, NULL));
+	CHECK(m.count == 499 && !sim_map_get(&m, 4001 * 7919ULL, NULL));
 	sim_map_free(&m);
 	return 0;
 }
