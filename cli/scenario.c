@@ -892,7 +892,11 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		if (!clock_gettime(CLOCK_REALTIME, &ts))
 			info.started_unix_ns =
 			    (int64_t)ts.tv_sec * UKF_S + ts.tv_nsec;
+		/* a wait for another writer's lock (up to 10 minutes) is
+		 * not this run's time: wall_s had it */
+		double tb = wall_now();
 		r.run_id = scen_db_begin(sc, &info);
+		t0 += wall_now() - tb;
 		free(js);
 		if (r.run_id <= 0) {
 			scen_run_fail(&r, UKF_RUN_FAILED, "database: %s",

@@ -450,6 +450,10 @@ db_busy)
 	expect_err "ukfork: $T/db: waiting for another process that is writing to it (another run's end; up to 10 minutes)"
 	[ "$(grep -c waiting "$T/err")" = 1 ] || fail "the wait is not said once"
 	[ "$(q "$T/db" "select count(*) from runs")" = 2 ] || fail "the run was not stored after the wait"
+	# the wait (2 s at least: the message comes after 2 s) is not the
+	# run's: its wall_s was 2 s and more
+	w=$(q "$T/db" "select wall_s < 1.5 from runs where id = 2")
+	[ "$w" = 1 ] || fail "wall_s $(q "$T/db" "select wall_s from runs where id = 2") s counts the wait for the lock"
 	;;
 db_readonly)
 	# a database this user may not write is refused when it is opened,
