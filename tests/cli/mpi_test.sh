@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # mpi_test.sh - MPI sweeps (issue 11): `mpirun -n N ukfork run` stores the
 # very database a serial run stores, names the rank of a failure.
-#   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, abort, dbfail, trace, progress; nompi
+#   mpi_test.sh UKFORK CASE     (CASE: equal, nodb, error, usage, abort, dbfail, trace, progress; nompi
 #   for a build without MPI; srun_none for any build)
 # Exit 77 (skipped) without mpirun or sqlite3.
 set -u
@@ -119,6 +119,17 @@ error)
 	[ "$rc" -ne 0 ] || fail "mpirun: exit status 0"
 	grep -q 'ukfork run: rank 1: .*boom at rate 40' merr ||
 		fail "no message naming rank 1"
+	;;
+usage)
+	# a bad command line is the same on every rank: said once (rank 0),
+	# not once per rank; every rank exits 2
+	mpi 3 run s.lua --bogus
+	[ "$rc" -ne 0 ] || fail "mpirun: exit status 0"
+	[ "$(grep -c "unknown option '--bogus'" merr)" = 1 ] ||
+		fail "the bad option said $(grep -c "unknown option" merr) times, expected once"
+	mpi 3 run s.lua --db
+	[ "$(grep -c "option --db needs a value" merr)" = 1 ] ||
+		fail "the missing value said $(grep -c "needs a value" merr) times, expected once"
 	;;
 abort)
 	# rank 1's first run fails at once: its MPI_Abort stopped rank 0
