@@ -30,6 +30,11 @@
 #   kill9        the agent that receives remote forks is SIGKILLed while
 #                they run: the guest's parent gets errors or its children's
 #                failures, the exec ends, the other agents go on
+#   lost         an agent SIGKILLed while its instances run under `ukfork
+#                run --cluster`: the run says so on stderr naming the node
+#                and its endpoint, every spawn keeps exactly one row (those
+#                of the lost node failed, "was lost during the run"), the
+#                outages table has the node's failure, the run is stored
 #   estale       both agents boot the app cold and make their own template
 #                of it (prewarm, fetch=cold: two different templates), then
 #                a parent cloned from one node's template forks onto the
@@ -44,7 +49,7 @@ DIRECTORY=${4:-embedded}
 # lease TTL: 2 s, or 10 s where VMs run (under emulation in scripts/kvm-vm
 # one etcd request can take a second)
 case $CASE in
-exec | run | tboot | template | kill9 | estale) ETCD_TTL_DEFAULT=10s ;;
+exec | run | tboot | template | kill9 | estale | lost) ETCD_TTL_DEFAULT=10s ;;
 *) ETCD_TTL_DEFAULT=2s ;;
 esac
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -54,7 +59,7 @@ etcd) command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (etcd-se
 *) echo "agents_test: unknown directory '$DIRECTORY'" >&2; exit 2 ;;
 esac
 case $CASE in
-exec | run | tboot | template | kill9 | estale)
+exec | run | tboot | template | kill9 | estale | lost)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; } ;;
 esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-agents.XXXXXX")
@@ -433,6 +438,47 @@ kill9)
 	"$UKFORK" exec --cluster "$T/cluster.conf" hello >/dev/null 2>"$T/err2" &&
 		fail "a run with node 1 down was accepted"
 	grep -q 'no answer .* node 1' "$T/err2" || fail "no message naming node 1: $(cat "$T/err2")"
+	;;
+lost)
+	# node 1 is declared lost 5 s after it goes silent (15 s: emulation)
+	pt=5s
+	[ -n "${UKF_IN_KVM_VM:-}" ] && pt=15s
+	PEER_TIMEOUT=${PEER_TIMEOUT:-$pt} make_cluster 2
+	start_all
+	cat >"$T/scen.lua" <<'EOF'
+policy { placement = "local", templates = "none" }
+run { duration = "300s" }
+app("s", "mem=8M init=20ms work=200s")
+process(function()
+  spawn("s", "work=1s", 0); spawn("s", nil, 1); spawn("s", nil, 1)
+end)
+EOF
+	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" --db "$T/r.db" \
+		--trace "$T/trace" >"$T/out" 2>"$T/err" &
+	RUNP=$!
+	PIDS+=("$RUNP")
+	# both of node 1's instances ready, then node 1 dies
+	for _ in $(seq 1 1200); do
+		[ "$(grep -Ec 'ready [0-9]+ node=1' "$T/node1.log")" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -Ec 'ready [0-9]+ node=1' "$T/node1.log")" -ge 2 ] ||
+		fail "node 1's instances are not ready"
+	kill -KILL "${APID[1]}"
+	wait "$RUNP"
+	rc=$?
+	cat "$T/out" "$T/err"
+	[ $rc = 0 ] || fail "run exited $rc"
+	grep -q "the agent of node 1 was lost during the run (tcp://127.0.0.1:" "$T/err" ||
+		fail "stderr does not name the lost node: $(cat "$T/err")"
+	rows=$(sqlite3 "$T/r.db" "select origin, status, coalesce(fail_reason, '') from instances order by origin")
+	echo "$rows"
+	[ "$(sqlite3 "$T/r.db" 'select count(*), count(distinct id) from instances')" = "3|3" ] ||
+		fail "want exactly one row for each of the 3 spawns: $rows"
+	[ "$(grep -c '^1|-1000|the agent of node 1 was lost during the run$' <<<"$rows")" = 2 ] ||
+		fail "node 1's two requests are not failed as lost: $rows"
+	[ "$(sqlite3 "$T/r.db" "select node, kind from outages")" = "1|node-fail" ] ||
+		fail "no outage of node 1 stored: $(sqlite3 "$T/r.db" 'select * from outages')"
 	;;
 estale)
 	# two template boots at once under emulation keep an agent from its
