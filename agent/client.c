@@ -72,7 +72,7 @@ struct cworld {
 	uint64_t tseq;
 	uint64_t events;
 	ukf_ns_t last_activity; /* world time of the last message or event */
-	char lost[256];		/* an agent lost during the run */
+	char lost[1024];	/* an agent lost during the run */
 	/* requests this client made (spawn, fork) that have no row yet: a
 	 * lost agent's get a failed row at the end (one row per request) */
 	struct preq *pq;
@@ -402,8 +402,12 @@ static int c_start(void *w)
 	for (uint32_t n = 0; n < c->nodes; n++) {
 		rc = request(c, n, &m, NULL, NULL);
 		if (rc < 0) {
+			/* the world op has no message: say why here */
 			snprintf(c->lost, sizeof(c->lost),
-				 "node %u did not start: %s", n, strerror(-rc));
+				 "the agent of node %u (%s) did not start the run: %s",
+				 n, c->cl->nodes[n].endpoint,
+				 c->wait_why[0] ? c->wait_why : strerror(-rc));
+			fprintf(stderr, "cluster: %s\n", c->lost);
 			return rc;
 		}
 		c->ag[n].started = 1;

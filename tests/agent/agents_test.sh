@@ -30,6 +30,9 @@
 #   kill9        the agent that receives remote forks is SIGKILLed while
 #                they run: the guest's parent gets errors or its children's
 #                failures, the exec ends, the other agents go on
+#   badimage     the scenario's image is not readable on node 1 (hidden
+#                by a mount namespace) and node 1 has no guest of the
+#                app's name: the run fails naming node 1 and the image
 #   lost         an agent SIGKILLed while its instances run under `ukfork
 #                run --cluster`: the run says so on stderr naming the node
 #                and its endpoint, every spawn keeps exactly one row (those
@@ -49,7 +52,7 @@ DIRECTORY=${4:-embedded}
 # lease TTL: 2 s, or 10 s where VMs run (under emulation in scripts/kvm-vm
 # one etcd request can take a second)
 case $CASE in
-exec | run | tboot | template | kill9 | estale | lost) ETCD_TTL_DEFAULT=10s ;;
+exec | run | tboot | template | kill9 | estale | lost | badimage) ETCD_TTL_DEFAULT=10s ;;
 *) ETCD_TTL_DEFAULT=2s ;;
 esac
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -59,7 +62,7 @@ etcd) command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (etcd-se
 *) echo "agents_test: unknown directory '$DIRECTORY'" >&2; exit 2 ;;
 esac
 case $CASE in
-exec | run | tboot | template | kill9 | estale | lost)
+exec | run | tboot | template | kill9 | estale | lost | badimage)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; } ;;
 esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-agents.XXXXXX")
@@ -438,6 +441,44 @@ kill9)
 	"$UKFORK" exec --cluster "$T/cluster.conf" hello >/dev/null 2>"$T/err2" &&
 		fail "a run with node 1 down was accepted"
 	grep -q 'no answer .* node 1' "$T/err2" || fail "no message naming node 1: $(cat "$T/err2")"
+	;;
+badimage)
+	# node 1 cannot read the image the scenario names (a mount namespace
+	# hides it) and has no guest of the app's name: the run must stop
+	# with the reason naming node 1 and the image, not "engine start
+	# failed" alone
+	command -v unshare >/dev/null || { echo "SKIP: no unshare"; exit 77; }
+	make_cluster 2
+	mkdir -p "$T/img"
+	cp "$(dirname "$UKFORK")/guest/synth" "$T/img/mysynth" || fail "no synth guest"
+	start_agent 0
+	unshare -m bash -c 'mount -t tmpfs none "$1" && shift && exec "$@"' _ "$T/img" \
+		"$UKFORKD" --cluster "$T/cluster.conf" --node 1 --log "$T/node1.log" --log-level debug &
+	APID[1]=$!
+	PIDS+=("$!")
+	for k in 0 1; do wait_log "$k" ' info: up: '; done
+	wait_log 0 'node 1 up'
+	cat >"$T/scen.lua" <<EOF
+run { duration = "30s" }
+app("myapp", "mem=8M init=20ms work=10ms", { image = "$T/img/mysynth" })
+process(function() wait(spawn("myapp", nil, 0)) end)
+EOF
+	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" --db "$T/r.db" >"$T/out" 2>"$T/err"
+	rc=$?
+	cat "$T/out" "$T/err"
+	[ $rc != 0 ] || fail "a run whose image node 1 cannot read passed"
+	grep -q "node 1 (tcp://127.0.0.1:[0-9]*) did not start the run: node 1: app 'myapp': its image $T/img/mysynth is not readable there (No such file or directory), nor is a guest of that name (.*/guest/myapp)" "$T/err" ||
+		fail "the error does not say which node and image: $(cat "$T/err")"
+	grep -q "app 'myapp': its image $T/img/mysynth is not readable there" "$T/node1.log" ||
+		fail "node 1 did not log the missing image"
+	# an app named after a guest node 1 has: it boots that one, saying so
+	sed -i 's/app("myapp"/app("synth"/; s/spawn("myapp", nil, 0)/spawn("synth", nil, 1)/' "$T/scen.lua"
+	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" --db "$T/r2.db" >"$T/out" 2>"$T/err" ||
+		fail "the run of 'synth' on node 1 exited $?: $(cat "$T/err")"
+	grep -q "app synth: its image $T/img/mysynth is not readable here (No such file or directory): booting this node's own guest .*/guest/synth" "$T/node1.log" ||
+		fail "node 1 did not say it boots its own synth"
+	[ "$(sqlite3 "$T/r2.db" 'select node, status from instances')" = "1|0" ] ||
+		fail "synth on node 1: $(sqlite3 "$T/r2.db" 'select * from instances')"
 	;;
 lost)
 	# node 1 is declared lost 5 s after it goes silent (15 s: emulation)
