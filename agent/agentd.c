@@ -410,10 +410,14 @@ static void begin_run(struct agentd *a, uint32_t from,
 			answer(a, from, m->req, 0, 0); /* a repeat */
 			return;
 		}
+		char why[256];
 		alog(a, L_WARN, "refused run %llu: run %llu is in progress",
 		     (unsigned long long)m->run, (unsigned long long)a->run);
-		answer_why(a, from, m->req, -EBUSY, 0,
-			   "another client's run is in progress here");
+		snprintf(why, sizeof(why),
+			 "another client's run is in progress here (run %llu; a client gone without ending it is dropped after peer_timeout, %.1f s)",
+			 (unsigned long long)a->run,
+			 (double)a->cl->peer_timeout_ns / 1e9);
+		answer_why(a, from, m->req, -EBUSY, 0, why);
 		return;
 	}
 	if (m->nodes != a->nodes) {

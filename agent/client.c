@@ -919,7 +919,8 @@ int ukf_cluster_world_create(struct ukf_world *world,
 {
 	struct ukf_cmsg m;
 	struct cworld *c;
-	int rc;
+	int64_t busy_until;
+	int rc, said_busy = 0;
 
 	if (!cfg || !cfg->cluster_file) {
 		snprintf(err, errlen, "no cluster file");
@@ -959,8 +960,21 @@ int ukf_cluster_world_create(struct ukf_world *world,
 	m.text2_len = strlen(m.text2);
 	m.text3 = cfg->template_dir ? cfg->template_dir : "";
 	m.text3_len = strlen(m.text3);
+	/* An agent busy with another client's run: that client may be gone
+	 * without ending it (Ctrl-C kills ukfork), which the agent notices
+	 * after peer_timeout; wait that long (and a second) before giving up */
+	busy_until = realtime_ns() + c->cl->peer_timeout_ns + UKF_S;
 	for (uint32_t n = 0; n < c->nodes; n++) {
 		rc = request(c, n, &m, NULL, NULL);
+		while (rc == -EBUSY && realtime_ns() < busy_until) {
+			if (!said_busy++)
+				fprintf(stderr,
+					"cluster: the agent of node %u (%s) is busy with another client's run: waiting up to %.1f s for it to end (a client stopped without ending its run is dropped after peer_timeout)\n",
+					n, c->cl->nodes[n].endpoint,
+					(double)(busy_until - realtime_ns()) / 1e9);
+			ukf_tp_poll(c->tp, NULL, 0, 250 * UKF_MS);
+			rc = request(c, n, &m, NULL, NULL);
+		}
 		if (rc < 0) {
 			snprintf(err, errlen, "the agent of node %u refused the run: %s",
 				 n, c->wait_why[0] ? c->wait_why : strerror(-rc));

@@ -33,6 +33,9 @@
 #   badimage     the scenario's image is not readable on node 1 (hidden
 #                by a mount namespace) and node 1 has no guest of the
 #                app's name: the run fails naming node 1 and the image
+#   interrupted  `ukfork run --cluster` killed mid-run (no END sent): the
+#                next run waits until the agents have dropped the old one
+#                (peer_timeout) instead of being refused; it runs
 #   lost         an agent SIGKILLed while its instances run under `ukfork
 #                run --cluster`: the run says so on stderr naming the node
 #                and its endpoint, every spawn keeps exactly one row (those
@@ -52,7 +55,7 @@ DIRECTORY=${4:-embedded}
 # lease TTL: 2 s, or 10 s where VMs run (under emulation in scripts/kvm-vm
 # one etcd request can take a second)
 case $CASE in
-exec | run | tboot | template | kill9 | estale | lost | badimage) ETCD_TTL_DEFAULT=10s ;;
+exec | run | tboot | template | kill9 | estale | lost | badimage | interrupted) ETCD_TTL_DEFAULT=10s ;;
 *) ETCD_TTL_DEFAULT=2s ;;
 esac
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -62,7 +65,7 @@ etcd) command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (etcd-se
 *) echo "agents_test: unknown directory '$DIRECTORY'" >&2; exit 2 ;;
 esac
 case $CASE in
-exec | run | tboot | template | kill9 | estale | lost | badimage)
+exec | run | tboot | template | kill9 | estale | lost | badimage | interrupted)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; } ;;
 esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-agents.XXXXXX")
@@ -479,6 +482,46 @@ EOF
 		fail "node 1 did not say it boots its own synth"
 	[ "$(sqlite3 "$T/r2.db" 'select node, status from instances')" = "1|0" ] ||
 		fail "synth on node 1: $(sqlite3 "$T/r2.db" 'select * from instances')"
+	;;
+interrupted)
+	# a client killed mid-run (Ctrl-C or SIGTERM: ukfork has no handler,
+	# so it sends no END): the next run must not be refused with "another
+	# client's run is in progress" while the agents still hold the old one
+	pt=3s
+	[ -n "${UKF_IN_KVM_VM:-}" ] && pt=10s
+	PEER_TIMEOUT=${PEER_TIMEOUT:-$pt} make_cluster 2
+	start_all
+	cat >"$T/long.lua" <<'EOF'
+run { duration = "300s" }
+app("s", "mem=8M init=20ms work=200s")
+process(function() spawn("s", nil, 0); spawn("s", nil, 1) end)
+EOF
+	cat >"$T/short.lua" <<'EOF'
+run { duration = "120s" }
+app("s", "mem=8M init=20ms work=10ms")
+process(function() log("status " .. tostring(wait(spawn("s", nil, 1)))) end)
+EOF
+	"$UKFORK" run "$T/long.lua" --cluster "$T/cluster.conf" --db "$T/l.db" \
+		--trace "$T/trace1" >"$T/out1" 2>&1 &
+	RUNP=$!
+	PIDS+=("$RUNP")
+	for _ in $(seq 1 1200); do
+		grep -Eq 'ready [0-9]+ node=1' "$T/node1.log" && break
+		sleep 0.1
+	done
+	grep -Eq 'ready [0-9]+ node=1' "$T/node1.log" || fail "node 1's instance is not ready"
+	kill -TERM "$RUNP"
+	wait "$RUNP"
+	"$UKFORK" run "$T/short.lua" --cluster "$T/cluster.conf" --db "$T/s.db" \
+		>"$T/out" 2>"$T/err" ||
+		fail "the run after a killed client exited $?: $(cat "$T/err")"
+	cat "$T/out" "$T/err"
+	grep -q "is busy with another client's run: waiting" "$T/err" ||
+		fail "no word of the wait for the old run: $(cat "$T/err")"
+	[ "$(sqlite3 "$T/s.db" 'select count(*), sum(status = 0) from instances')" = "1|1" ] ||
+		fail "the next run's row: $(sqlite3 "$T/s.db" 'select * from instances')"
+	grep -q 'the client of run .* is gone: ending it' "$T/node1.log" ||
+		fail "node 1 did not end the killed client's run"
 	;;
 lost)
 	# node 1 is declared lost 5 s after it goes silent (15 s: emulation)
