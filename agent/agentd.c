@@ -45,6 +45,7 @@ struct agentd {
 	uint64_t run;
 	uint32_t client; /* its client's handle */
 	int have_world, started, app_error;
+	char app_why[512]; /* why an app was refused: START's answer says it */
 	struct ukf_world world;
 	struct ukf_live_net net;
 	struct ukf_live_config lc;
@@ -409,10 +410,14 @@ static void begin_run(struct agentd *a, uint32_t from,
 			answer(a, from, m->req, 0, 0); /* a repeat */
 			return;
 		}
+		char why[256];
 		alog(a, L_WARN, "refused run %llu: run %llu is in progress",
 		     (unsigned long long)m->run, (unsigned long long)a->run);
-		answer_why(a, from, m->req, -EBUSY, 0,
-			   "another client's run is in progress here");
+		snprintf(why, sizeof(why),
+			 "another client's run is in progress here (run %llu; a client gone without ending it is dropped after peer_timeout, %.1f s)",
+			 (unsigned long long)a->run,
+			 (double)a->cl->peer_timeout_ns / 1e9);
+		answer_why(a, from, m->req, -EBUSY, 0, why);
 		return;
 	}
 	if (m->nodes != a->nodes) {
@@ -497,6 +502,7 @@ static void begin_run(struct agentd *a, uint32_t from,
 	}
 	a->started = 0;
 	a->app_error = 0;
+	a->app_why[0] = 0;
 	a->last_busy = -1;
 	alog(a, L_INFO, "run %llu begins (client %u, backend %s)",
 	     (unsigned long long)m->run, from, a->lc.backend);
@@ -508,20 +514,47 @@ static void add_app(struct agentd *a, const struct ukf_cmsg *m)
 	struct ukf_app app;
 	char name[UKF_APP_NAME_MAX], args[UKF_APP_ARGS_MAX], err[256];
 
+	char image[sizeof(app.image)] = "";
+
 	str_of(name, sizeof(name), m->name, m->name_len);
 	str_of(args, sizeof(args), m->text, m->text_len);
 	if (ukf_app_parse(&app, name, args, err, sizeof(err)) < 0) {
 		alog(a, L_ERR, "app %s: %s", name, err);
+		snprintf(a->app_why, sizeof(a->app_why), "node %u: app '%s': %s",
+			 a->self, name, err);
 		a->app_error = -EINVAL;
 		return;
 	}
 	str_of(app.image, sizeof(app.image), m->text2, m->text2_len);
-	if (app.image[0] && access(app.image, R_OK) < 0)
-		app.image[0] = 0; /* not here: the backend's own default */
+	if (app.image[0] && access(app.image, R_OK) < 0) {
+		/* the client's path is not on this host: this node's own
+		 * guest of the app's name, if it has one */
+		const struct ukf_backend_driver *d =
+		    ukf_backend_driver_find(a->lc.backend);
+		int err_no = errno;
+
+		memcpy(image, app.image, sizeof(image));
+		if (!d || ukf_live_image_path_in(d->image_dir, name, app.image,
+						 sizeof(app.image)) < 0 ||
+		    access(app.image, R_OK) < 0) {
+			snprintf(a->app_why, sizeof(a->app_why),
+				 "node %u: app '%s': its image %s is not readable there (%s), nor is a guest of that name (%s)",
+				 a->self, name, image, strerror(err_no),
+				 d ? app.image : "no backend");
+			alog(a, L_ERR, "%s", a->app_why);
+			a->app_error = -ENOENT;
+			return;
+		}
+		alog(a, L_WARN, "app %s: its image %s is not readable here (%s): booting this node's own guest %s",
+		     name, image, strerror(err_no), app.image);
+	}
 	if (a->world.ops->add_app(a->world.w, &app) < 0) {
-		alog(a, L_ERR, "app %s: refused (duplicate or table full)",
-		     name);
-		a->app_error = -EINVAL;
+		snprintf(a->app_why, sizeof(a->app_why),
+			 "node %u: app '%s' refused (a duplicate name, or the app table is full)",
+			 a->self, name);
+		alog(a, L_ERR, "%s", a->app_why);
+		if (!a->app_error)
+			a->app_error = -EINVAL;
 	}
 }
 
@@ -540,7 +573,8 @@ static void start_run(struct agentd *a, uint32_t from, uint64_t req)
 		if (n)
 			net_publish(a, rec, n);
 	}
-	answer(a, from, req, rc, 0);
+	answer_why(a, from, req, rc, 0,
+		   rc && a->app_error && a->app_why[0] ? a->app_why : NULL);
 	report_state(a, 1);
 }
 

@@ -37,6 +37,7 @@ struct agent_view {
 	uint64_t alive; /* from its last STATE */
 	int ended;	/* ENDED received */
 	int started;
+	int lost;	/* lost or restarted during the run */
 	uint64_t incarnation;
 	uint64_t events;
 };
@@ -71,7 +72,18 @@ struct cworld {
 	uint64_t tseq;
 	uint64_t events;
 	ukf_ns_t last_activity; /* world time of the last message or event */
-	char lost[256];		/* an agent lost during the run */
+	char lost[1024];	/* an agent lost during the run */
+	/* requests this client made (spawn, fork) that have no row yet: a
+	 * lost agent's get a failed row at the end (one row per request) */
+	struct preq *pq;
+	size_t npq, cappq;
+};
+
+struct preq {
+	ukf_id_t id, parent;
+	uint32_t app, node;
+	int is_fork;
+	ukf_ns_t t_request;
 };
 
 static const struct ukf_world_ops cluster_ops;
@@ -221,12 +233,23 @@ static void tp_peer(void *u, uint32_t who, int up, uint64_t incarnation,
 	if (who >= c->nodes)
 		return;
 	if (c->ag[who].started && (!up || restarted)) {
-		/* its instances and rows of this run are gone with it */
+		ukf_ns_t now = c_now(c);
+
+		/* its instances and rows of this run are gone with it: say so
+		 * where the user looks, and in the run's outages */
 		snprintf(c->lost, sizeof(c->lost),
 			 "the agent of node %u was %s during the run", who,
 			 up ? "restarted" : "lost");
+		fprintf(stderr,
+			"cluster: %s (%s, %.3f s into the run): the rows of "
+			"its requests still running are stored as failed\n",
+			c->lost, c->cl->nodes[who].endpoint, (double)now / 1e9);
 		if (c->sinks.log)
-			c->sinks.log(c->sinks.u, c_now(c), who, c->lost);
+			c->sinks.log(c->sinks.u, now, who, c->lost);
+		if (c->sinks.outage)
+			c->sinks.outage(c->sinks.u, now, who, "node-fail",
+					up ? "agent restarted" : "agent lost");
+		c->ag[who].lost = 1;
 		c->ag[who].started = 0;
 		c->ag[who].busy = 0;
 		c->ag[who].alive = 0;
@@ -241,6 +264,38 @@ static void tp_peer(void *u, uint32_t who, int up, uint64_t incarnation,
 }
 
 /* ---- requests ---- */
+
+/* Remember a request that got an id; 0 or -ENOMEM (then it is not
+ * tracked: only its row could go missing with a lost agent). */
+static int preq_add(struct cworld *c, const struct preq *p)
+{
+	if (c->npq == c->cappq) {
+		size_t cap = c->cappq ? 2 * c->cappq : 64;
+		struct preq *n = realloc(c->pq, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		c->pq = n;
+		c->cappq = cap;
+	}
+	c->pq[c->npq++] = *p;
+	return 0;
+}
+
+static struct preq *preq_find(struct cworld *c, ukf_id_t id)
+{
+	for (size_t i = c->npq; i-- > 0;)
+		if (c->pq[i].id == id)
+			return &c->pq[i];
+	return NULL;
+}
+
+static void preq_done(struct cworld *c, ukf_id_t id)
+{
+	struct preq *p = preq_find(c, id);
+
+	if (p)
+		*p = c->pq[--c->npq];
+}
 
 static int send_to(struct cworld *c, uint32_t node, struct ukf_cmsg *m)
 {
@@ -300,6 +355,20 @@ static int request(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 	return (int)c->wait_rc;
 }
 
+/* A spawn or fork the agent did not answer: the request is dropped (it
+ * counts as refused) and the run's clock stood still while we waited. */
+static void no_answer(struct cworld *c, uint32_t node, const char *what)
+{
+	fprintf(stderr,
+		"cluster: the agent of node %u (%s) did not answer a %s "
+		"within %.1f s, %.3f s into the run: the request is dropped "
+		"(counted as refused) and nothing else of the run was served "
+		"meanwhile\n",
+		node, c->cl->nodes[node].endpoint, what,
+		(double)c->cfg.connect_timeout_ns / 1e9,
+		(double)c_now(c) / 1e9);
+}
+
 static int c_add_app(void *w, const struct ukf_app *app)
 {
 	struct cworld *c = w;
@@ -333,8 +402,12 @@ static int c_start(void *w)
 	for (uint32_t n = 0; n < c->nodes; n++) {
 		rc = request(c, n, &m, NULL, NULL);
 		if (rc < 0) {
+			/* the world op has no message: say why here */
 			snprintf(c->lost, sizeof(c->lost),
-				 "node %u did not start: %s", n, strerror(-rc));
+				 "the agent of node %u (%s) did not start the run: %s",
+				 n, c->cl->nodes[n].endpoint,
+				 c->wait_why[0] ? c->wait_why : strerror(-rc));
+			fprintf(stderr, "cluster: %s\n", c->lost);
 			return rc;
 		}
 		c->ag[n].started = 1;
@@ -350,16 +423,22 @@ static int c_spawn(void *w, ukf_node_id_t origin, uint32_t app,
 			      .text = args ? args : "",
 			      .text_len = args ? strlen(args) : 0 };
 	uint64_t got = 0;
+	ukf_ns_t t;
 	int rc;
 
 	if (origin == UKF_NODE_NONE)
 		origin = 0;
+	t = c_now(c);
 	rc = request(c, origin, &m, &got, NULL);
 	if (rc == 0) {
+		struct preq p = { .id = got, .app = app, .node = origin,
+				  .t_request = t };
 		c->ag[origin].busy = 1;
 		if (id)
 			*id = got;
-	}
+		(void)preq_add(c, &p);
+	} else if (rc == -ETIMEDOUT)
+		no_answer(c, origin, "spawn");
 	return rc;
 }
 
@@ -374,13 +453,23 @@ static int c_fork(void *w, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
 	struct cworld *c = w;
 	struct ukf_cmsg m = { .type = UKF_C_FORK, .id = parent, .tag = tag };
 	uint64_t got = 0;
+	ukf_ns_t t = c_now(c);
 	int rc = request(c, node_of(parent), &m, &got, NULL);
 
 	if (rc == 0) {
+		const struct preq *pp = preq_find(c, parent);
 		c->ag[node_of(parent)].busy = 1;
 		if (id)
 			*id = got;
-	}
+		if (pp) { /* (a parent of no request of ours: not tracked) */
+			struct preq p = { .id = got, .parent = parent,
+					  .app = pp->app,
+					  .node = node_of(parent),
+					  .is_fork = 1, .t_request = t };
+			(void)preq_add(c, &p);
+		}
+	} else if (rc == -ETIMEDOUT)
+		no_answer(c, node_of(parent), "fork");
 	return rc == -EINVAL ? -ESRCH : rc;
 }
 
@@ -498,6 +587,8 @@ static void deliver(struct cworld *c, struct qmsg *q)
 		break;
 	case UKF_C_RECORD: {
 		const struct ukf_app *app = ukf_apps_get(c->apps, m->app);
+		if (!m->template_boot)
+			preq_done(c, m->id);
 		struct ukf_record r = {
 			.id = m->id,
 			.parent = m->parent,
@@ -629,7 +720,55 @@ static void free_world(struct cworld *c)
 	free(c->ag);
 	free(c->tm);
 	free(c->status_buf);
+	free(c->pq);
 	free(c);
+}
+
+/* One row for each request of ours whose agent was lost or did not end
+ * the run: failed, as the engine records an instance lost with its node
+ * (no agent will ever send its row). */
+static void rows_of_lost(struct cworld *c)
+{
+	ukf_ns_t now = c_now(c);
+	size_t nrows = 0;
+
+	for (size_t i = 0; i < c->npq; i++) {
+		const struct preq *p = &c->pq[i];
+		const struct ukf_app *app = ukf_apps_get(c->apps, p->app);
+		char why[128];
+
+		if (p->node >= c->nodes || !c->ag[p->node].lost)
+			continue;
+		snprintf(why, sizeof(why), "the agent of node %u %s", p->node,
+			 c->ag[p->node].lost == 2
+				 ? "did not end the run"
+				 : "was lost during the run");
+		struct ukf_record r = {
+			.id = p->id,
+			.parent = p->parent,
+			.app = p->app,
+			.app_name = app ? app->name : "?",
+			.origin = p->node,
+			.node = UKF_NODE_NONE,
+			.start = p->is_fork ? UKF_START_FORK : UKF_START_UNKNOWN,
+			.t_request = p->t_request,
+			.t_placed = UKF_NS_NEVER,
+			.t_start = UKF_NS_NEVER,
+			.t_ready = UKF_NS_NEVER,
+			.t_exit = now,
+			.status = UKF_STATUS_FAILED,
+			.fail_reason = why,
+		};
+		if (c->sinks.record)
+			c->sinks.record(c->sinks.u, &r);
+		nrows++;
+	}
+	if (nrows)
+		fprintf(stderr,
+			"cluster: %zu request%s got no row from %s agent: "
+			"stored as failed\n",
+			nrows, nrows == 1 ? "" : "s", nrows == 1 ? "its" : "their");
+	c->npq = 0;
 }
 
 static void c_destroy(void **wp)
@@ -660,6 +799,18 @@ static void c_destroy(void **wp)
 			ukf_tp_poll(c->tp, NULL, 0, 50 * UKF_MS);
 	} while (left && realtime_ns() < deadline);
 	drain(c);
+	for (uint32_t n = 0; n < c->nodes; n++)
+		if (!c->ag[n].ended && c->ag[n].up) {
+			fprintf(stderr,
+				"cluster: the agent of node %u (%s) did not "
+				"confirm the end of the run within %.1f s: the "
+				"rows of its requests still running are stored "
+				"as failed\n",
+				n, c->cl->nodes[n].endpoint,
+				(double)c->cfg.connect_timeout_ns / 1e9);
+			c->ag[n].lost = 2;
+		}
+	rows_of_lost(c);
 	free_world(c);
 }
 
@@ -768,7 +919,8 @@ int ukf_cluster_world_create(struct ukf_world *world,
 {
 	struct ukf_cmsg m;
 	struct cworld *c;
-	int rc;
+	int64_t busy_until;
+	int rc, said_busy = 0;
 
 	if (!cfg || !cfg->cluster_file) {
 		snprintf(err, errlen, "no cluster file");
@@ -808,8 +960,21 @@ int ukf_cluster_world_create(struct ukf_world *world,
 	m.text2_len = strlen(m.text2);
 	m.text3 = cfg->template_dir ? cfg->template_dir : "";
 	m.text3_len = strlen(m.text3);
+	/* An agent busy with another client's run: that client may be gone
+	 * without ending it (Ctrl-C kills ukfork), which the agent notices
+	 * after peer_timeout; wait that long (and a second) before giving up */
+	busy_until = realtime_ns() + c->cl->peer_timeout_ns + UKF_S;
 	for (uint32_t n = 0; n < c->nodes; n++) {
 		rc = request(c, n, &m, NULL, NULL);
+		while (rc == -EBUSY && realtime_ns() < busy_until) {
+			if (!said_busy++)
+				fprintf(stderr,
+					"cluster: the agent of node %u (%s) is busy with another client's run: waiting up to %.1f s for it to end (a client stopped without ending its run is dropped after peer_timeout)\n",
+					n, c->cl->nodes[n].endpoint,
+					(double)(busy_until - realtime_ns()) / 1e9);
+			ukf_tp_poll(c->tp, NULL, 0, 250 * UKF_MS);
+			rc = request(c, n, &m, NULL, NULL);
+		}
 		if (rc < 0) {
 			snprintf(err, errlen, "the agent of node %u refused the run: %s",
 				 n, c->wait_why[0] ? c->wait_why : strerror(-rc));

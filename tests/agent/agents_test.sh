@@ -30,6 +30,17 @@
 #   kill9        the agent that receives remote forks is SIGKILLed while
 #                they run: the guest's parent gets errors or its children's
 #                failures, the exec ends, the other agents go on
+#   badimage     the scenario's image is not readable on node 1 (hidden
+#                by a mount namespace) and node 1 has no guest of the
+#                app's name: the run fails naming node 1 and the image
+#   interrupted  `ukfork run --cluster` killed mid-run (no END sent): the
+#                next run waits until the agents have dropped the old one
+#                (peer_timeout) instead of being refused; it runs
+#   lost         an agent SIGKILLed while its instances run under `ukfork
+#                run --cluster`: the run says so on stderr naming the node
+#                and its endpoint, every spawn keeps exactly one row (those
+#                of the lost node failed, "was lost during the run"), the
+#                outages table has the node's failure, the run is stored
 #   estale       both agents boot the app cold and make their own template
 #                of it (prewarm, fetch=cold: two different templates), then
 #                a parent cloned from one node's template forks onto the
@@ -44,7 +55,7 @@ DIRECTORY=${4:-embedded}
 # lease TTL: 2 s, or 10 s where VMs run (under emulation in scripts/kvm-vm
 # one etcd request can take a second)
 case $CASE in
-exec | run | tboot | template | kill9 | estale) ETCD_TTL_DEFAULT=10s ;;
+exec | run | tboot | template | kill9 | estale | lost | badimage | interrupted) ETCD_TTL_DEFAULT=10s ;;
 *) ETCD_TTL_DEFAULT=2s ;;
 esac
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -54,7 +65,7 @@ etcd) command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (etcd-se
 *) echo "agents_test: unknown directory '$DIRECTORY'" >&2; exit 2 ;;
 esac
 case $CASE in
-exec | run | tboot | template | kill9 | estale)
+exec | run | tboot | template | kill9 | estale | lost | badimage | interrupted)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; } ;;
 esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-agents.XXXXXX")
@@ -433,6 +444,125 @@ kill9)
 	"$UKFORK" exec --cluster "$T/cluster.conf" hello >/dev/null 2>"$T/err2" &&
 		fail "a run with node 1 down was accepted"
 	grep -q 'no answer .* node 1' "$T/err2" || fail "no message naming node 1: $(cat "$T/err2")"
+	;;
+badimage)
+	# node 1 cannot read the image the scenario names (a mount namespace
+	# hides it) and has no guest of the app's name: the run must stop
+	# with the reason naming node 1 and the image, not "engine start
+	# failed" alone
+	command -v unshare >/dev/null || { echo "SKIP: no unshare"; exit 77; }
+	make_cluster 2
+	mkdir -p "$T/img"
+	cp "$(dirname "$UKFORK")/guest/synth" "$T/img/mysynth" || fail "no synth guest"
+	start_agent 0
+	unshare -m bash -c 'mount -t tmpfs none "$1" && shift && exec "$@"' _ "$T/img" \
+		"$UKFORKD" --cluster "$T/cluster.conf" --node 1 --log "$T/node1.log" --log-level debug &
+	APID[1]=$!
+	PIDS+=("$!")
+	for k in 0 1; do wait_log "$k" ' info: up: '; done
+	wait_log 0 'node 1 up'
+	cat >"$T/scen.lua" <<EOF
+run { duration = "30s" }
+app("myapp", "mem=8M init=20ms work=10ms", { image = "$T/img/mysynth" })
+process(function() wait(spawn("myapp", nil, 0)) end)
+EOF
+	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" --db "$T/r.db" >"$T/out" 2>"$T/err"
+	rc=$?
+	cat "$T/out" "$T/err"
+	[ $rc != 0 ] || fail "a run whose image node 1 cannot read passed"
+	grep -q "node 1 (tcp://127.0.0.1:[0-9]*) did not start the run: node 1: app 'myapp': its image $T/img/mysynth is not readable there (No such file or directory), nor is a guest of that name (.*/guest/myapp)" "$T/err" ||
+		fail "the error does not say which node and image: $(cat "$T/err")"
+	grep -q "app 'myapp': its image $T/img/mysynth is not readable there" "$T/node1.log" ||
+		fail "node 1 did not log the missing image"
+	# an app named after a guest node 1 has: it boots that one, saying so
+	sed -i 's/app("myapp"/app("synth"/; s/spawn("myapp", nil, 0)/spawn("synth", nil, 1)/' "$T/scen.lua"
+	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" --db "$T/r2.db" >"$T/out" 2>"$T/err" ||
+		fail "the run of 'synth' on node 1 exited $?: $(cat "$T/err")"
+	grep -q "app synth: its image $T/img/mysynth is not readable here (No such file or directory): booting this node's own guest .*/guest/synth" "$T/node1.log" ||
+		fail "node 1 did not say it boots its own synth"
+	[ "$(sqlite3 "$T/r2.db" 'select node, status from instances')" = "1|0" ] ||
+		fail "synth on node 1: $(sqlite3 "$T/r2.db" 'select * from instances')"
+	;;
+interrupted)
+	# a client killed mid-run (Ctrl-C or SIGTERM: ukfork has no handler,
+	# so it sends no END): the next run must not be refused with "another
+	# client's run is in progress" while the agents still hold the old one
+	pt=3s
+	[ -n "${UKF_IN_KVM_VM:-}" ] && pt=10s
+	PEER_TIMEOUT=${PEER_TIMEOUT:-$pt} make_cluster 2
+	start_all
+	cat >"$T/long.lua" <<'EOF'
+run { duration = "300s" }
+app("s", "mem=8M init=20ms work=200s")
+process(function() spawn("s", nil, 0); spawn("s", nil, 1) end)
+EOF
+	cat >"$T/short.lua" <<'EOF'
+run { duration = "120s" }
+app("s", "mem=8M init=20ms work=10ms")
+process(function() log("status " .. tostring(wait(spawn("s", nil, 1)))) end)
+EOF
+	"$UKFORK" run "$T/long.lua" --cluster "$T/cluster.conf" --db "$T/l.db" \
+		--trace "$T/trace1" >"$T/out1" 2>&1 &
+	RUNP=$!
+	PIDS+=("$RUNP")
+	for _ in $(seq 1 1200); do
+		grep -Eq 'ready [0-9]+ node=1' "$T/node1.log" && break
+		sleep 0.1
+	done
+	grep -Eq 'ready [0-9]+ node=1' "$T/node1.log" || fail "node 1's instance is not ready"
+	kill -TERM "$RUNP"
+	wait "$RUNP"
+	"$UKFORK" run "$T/short.lua" --cluster "$T/cluster.conf" --db "$T/s.db" \
+		>"$T/out" 2>"$T/err" ||
+		fail "the run after a killed client exited $?: $(cat "$T/err")"
+	cat "$T/out" "$T/err"
+	grep -q "is busy with another client's run: waiting" "$T/err" ||
+		fail "no word of the wait for the old run: $(cat "$T/err")"
+	[ "$(sqlite3 "$T/s.db" 'select count(*), sum(status = 0) from instances')" = "1|1" ] ||
+		fail "the next run's row: $(sqlite3 "$T/s.db" 'select * from instances')"
+	grep -q 'the client of run .* is gone: ending it' "$T/node1.log" ||
+		fail "node 1 did not end the killed client's run"
+	;;
+lost)
+	# node 1 is declared lost 5 s after it goes silent (15 s: emulation)
+	pt=5s
+	[ -n "${UKF_IN_KVM_VM:-}" ] && pt=15s
+	PEER_TIMEOUT=${PEER_TIMEOUT:-$pt} make_cluster 2
+	start_all
+	cat >"$T/scen.lua" <<'EOF'
+policy { placement = "local", templates = "none" }
+run { duration = "300s" }
+app("s", "mem=8M init=20ms work=200s")
+process(function()
+  spawn("s", "work=1s", 0); spawn("s", nil, 1); spawn("s", nil, 1)
+end)
+EOF
+	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" --db "$T/r.db" \
+		--trace "$T/trace" >"$T/out" 2>"$T/err" &
+	RUNP=$!
+	PIDS+=("$RUNP")
+	# both of node 1's instances ready, then node 1 dies
+	for _ in $(seq 1 1200); do
+		[ "$(grep -Ec 'ready [0-9]+ node=1' "$T/node1.log")" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -Ec 'ready [0-9]+ node=1' "$T/node1.log")" -ge 2 ] ||
+		fail "node 1's instances are not ready"
+	kill -KILL "${APID[1]}"
+	wait "$RUNP"
+	rc=$?
+	cat "$T/out" "$T/err"
+	[ $rc = 0 ] || fail "run exited $rc"
+	grep -q "the agent of node 1 was lost during the run (tcp://127.0.0.1:" "$T/err" ||
+		fail "stderr does not name the lost node: $(cat "$T/err")"
+	rows=$(sqlite3 "$T/r.db" "select origin, status, coalesce(fail_reason, '') from instances order by origin")
+	echo "$rows"
+	[ "$(sqlite3 "$T/r.db" 'select count(*), count(distinct id) from instances')" = "3|3" ] ||
+		fail "want exactly one row for each of the 3 spawns: $rows"
+	[ "$(grep -c '^1|-1000|the agent of node 1 was lost during the run$' <<<"$rows")" = 2 ] ||
+		fail "node 1's two requests are not failed as lost: $rows"
+	[ "$(sqlite3 "$T/r.db" "select node, kind from outages")" = "1|node-fail" ] ||
+		fail "no outage of node 1 stored: $(sqlite3 "$T/r.db" 'select * from outages')"
 	;;
 estale)
 	# two template boots at once under emulation keep an agent from its
