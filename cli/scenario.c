@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "scen_int.h"
 
+#include <signal.h>
+
 void scen_where_of(lua_State *L, int level, char *buf, size_t cap)
 {
 	lua_Debug ar;
@@ -804,6 +806,25 @@ static void run_done(struct scen *sc, struct summary *sum, const char *label,
  * Execute one (point, rep). SETUP: build and check only. RUN: the whole
  * run, written to the db. Returns a UKF_RUN_* code; message in r->err.
  */
+/*
+ * SIGINT or SIGTERM while the runs go on (one process, not under MPI):
+ * the run going on stops at its world's next look at its stop flag, is
+ * not stored (as any failed run), its world is closed as after every run
+ * (a cluster's agents are told at once: killed outright, the client left
+ * them holding the run and its VMs until peer_timeout), the database is
+ * closed, and then the process dies of the signal as before (exit status
+ * 130 or 143 to a shell). A second signal kills at once (SA_RESETHAND).
+ */
+static volatile sig_atomic_t g_sig;
+static volatile int *volatile g_stop; /* the run going on's stop flag */
+
+static void on_stop_signal(int sig)
+{
+	g_sig = sig;
+	if (g_stop)
+		*g_stop = 1;
+}
+
 static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		   enum mode mode, struct summary *sum, const char *label,
 		   char *err, size_t errlen)
@@ -942,12 +963,23 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		progress = 0;
 	uint64_t allocs0 = r.lua_allocs;
 	t_loop = wall_now();
+	g_stop = &r.stop;
 	for (;;) {
 		char werr[512] = "";
+		if (g_sig)
+			r.stop = 1;
 		if (r.world.ops->run(r.world.w, r.duration, &r.stop, werr,
 				     sizeof(werr))) {
 			scen_run_fail(&r, UKF_RUN_FAILED, "world %s: %s",
 				 r.world.ops->name, werr);
+			break;
+		}
+		if (g_sig) {
+			scen_run_fail(&r, UKF_RUN_FAILED,
+				      "ukfork run: interrupted (%s) at %.3f s "
+				      "of world time: this run is not stored",
+				      g_sig == SIGINT ? "SIGINT" : "SIGTERM",
+				      r.world.ops->now(r.world.w) / 1e9);
 			break;
 		}
 		if (r.err_code || !progress ||
@@ -959,6 +991,7 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		if (r.world.ops->now(r.world.w) >= r.duration)
 			break;
 	}
+	g_stop = NULL;
 	if (progress) {
 		ticker_stop(&tk);
 		/* The run's last state: after lines during it, and always
@@ -1197,6 +1230,8 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	FILE *null = NULL;	/* ranks > 0: where their output goes */
 	int diverged = 0;	/* ranks went their own ways (pass 3) */
 	struct scen_journal jn; /* ranks > 0: a run; rank 0: one received */
+	struct sigaction sa_int, sa_term; /* as they were before pass 3 */
+	int sigs = 0; /* our SIGINT/SIGTERM handler is in place */
 	memset(&jn, 0, sizeof(jn));
 	sc.size = 1;
 	if (o->mpi && scen_mpi_init(&sc.rank, &sc.size, err, sizeof(err))) {
@@ -1358,6 +1393,22 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 		goto done;
 	}
 	/* Pass 3: the runs. */
+	if (sc.size == 1) {
+		struct sigaction sa;
+		sigs = 1;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_stop_signal;
+		sa.sa_flags = SA_RESETHAND;
+		sigemptyset(&sa.sa_mask);
+		g_sig = 0;
+		/* a signal ignored (SIGINT of a background job) stays so */
+		sigaction(SIGINT, NULL, &sa_int);
+		sigaction(SIGTERM, NULL, &sa_term);
+		if (sa_int.sa_handler != SIG_IGN)
+			sigaction(SIGINT, &sa, NULL);
+		if (sa_term.sa_handler != SIG_IGN)
+			sigaction(SIGTERM, &sa, NULL);
+	}
 	uint32_t reps = o->reps ? o->reps : 1;
 	sc.npoints = npoints;
 	sc.reps = reps;
@@ -1462,5 +1513,11 @@ done:
 	}
 	free(sc.ents);
 	free(sc.text);
+	if (sigs) {
+		sigaction(SIGINT, &sa_int, NULL);
+		sigaction(SIGTERM, &sa_term, NULL);
+		if (g_sig)
+			raise(g_sig); /* as before: the signal's own end */
+	}
 	return code;
 }

@@ -484,9 +484,9 @@ EOF
 		fail "synth on node 1: $(sqlite3 "$T/r2.db" 'select * from instances')"
 	;;
 interrupted)
-	# a client killed mid-run (Ctrl-C or SIGTERM: ukfork has no handler,
-	# so it sends no END): the next run must not be refused with "another
-	# client's run is in progress" while the agents still hold the old one
+	# a client killed mid-run (SIGKILL, or a crash: it sends no END): the
+	# next run must not be refused with "another client's run is in
+	# progress" while the agents still hold the old one
 	pt=3s
 	[ -n "${UKF_IN_KVM_VM:-}" ] && pt=10s
 	PEER_TIMEOUT=${PEER_TIMEOUT:-$pt} make_cluster 2
@@ -510,7 +510,7 @@ EOF
 		sleep 0.1
 	done
 	grep -Eq 'ready [0-9]+ node=1' "$T/node1.log" || fail "node 1's instance is not ready"
-	kill -TERM "$RUNP"
+	kill -KILL "$RUNP"
 	wait "$RUNP"
 	"$UKFORK" run "$T/short.lua" --cluster "$T/cluster.conf" --db "$T/s.db" \
 		>"$T/out" 2>"$T/err" ||
@@ -522,6 +522,55 @@ EOF
 		fail "the next run's row: $(sqlite3 "$T/s.db" 'select * from instances')"
 	grep -q 'the client of run .* is gone: ending it' "$T/node1.log" ||
 		fail "node 1 did not end the killed client's run"
+	;;
+stopped)
+	# Ctrl-C or SIGTERM of the client mid-run: it stops the run, tells
+	# the agents (END) and dies of the signal; nothing stored; the next
+	# run finds the agents free (before, they held the run and its VMs
+	# until peer_timeout: the next run waited or was refused)
+	PEER_TIMEOUT=${PEER_TIMEOUT:-300s} make_cluster 2
+	start_all
+	cat >"$T/long.lua" <<'EOF'
+run { duration = "300s" }
+app("s", "mem=8M init=20ms work=200s")
+process(function() spawn("s", nil, 0); spawn("s", nil, 1) end)
+EOF
+	cat >"$T/short.lua" <<'EOF'
+run { duration = "120s" }
+app("s", "mem=8M init=20ms work=10ms")
+process(function() log("status " .. tostring(wait(spawn("s", nil, 1)))) end)
+EOF
+	for sig in TERM INT; do
+		rm -f "$T/l.db" "$T/s.db"
+		n0=$(grep -Ec 'ready [0-9]+ node=1' "$T/node1.log")
+		# a script's background job ignores SIGINT: env gives it back
+		env --default-signal=INT "$UKFORK" run "$T/long.lua" --cluster "$T/cluster.conf" --db "$T/l.db" \
+			>"$T/out1" 2>&1 &
+		RUNP=$!
+		PIDS+=("$RUNP")
+		for _ in $(seq 1 1200); do
+			[ "$(grep -Ec 'ready [0-9]+ node=1' "$T/node1.log")" -gt "$n0" ] && break
+			sleep 0.1
+		done
+		[ "$(grep -Ec 'ready [0-9]+ node=1' "$T/node1.log")" -gt "$n0" ] ||
+			fail "SIG$sig: node 1's instance is not ready"
+		kill -"$sig" "$RUNP"
+		wait "$RUNP"
+		rc=$?
+		want=143; [ "$sig" = INT ] && want=130
+		[ "$rc" = "$want" ] || fail "SIG$sig: the client exited $rc, expected $want: $(cat "$T/out1")"
+		grep -q "interrupted (SIG$sig) at .* this run is not stored" "$T/out1" ||
+			fail "SIG$sig: no word of the interrupted run: $(cat "$T/out1")"
+		[ "$(sqlite3 "$T/l.db" 'select count(*) from runs')" = 0 ] ||
+			fail "SIG$sig: the interrupted run was stored"
+		"$UKFORK" run "$T/short.lua" --cluster "$T/cluster.conf" --db "$T/s.db" \
+			>"$T/out" 2>"$T/err" ||
+			fail "SIG$sig: the run after the stopped one exited $?: $(cat "$T/err")"
+		! grep -q "busy with another client's run" "$T/err" ||
+			fail "SIG$sig: the agents still held the stopped run: $(cat "$T/err")"
+		[ "$(sqlite3 "$T/s.db" 'select count(*), sum(status = 0) from instances')" = "1|1" ] ||
+			fail "SIG$sig: the next run's row: $(sqlite3 "$T/s.db" 'select * from instances')"
+	done
 	;;
 lost)
 	# node 1 is declared lost 5 s after it goes silent (15 s: emulation)

@@ -455,6 +455,33 @@ db_busy)
 	w=$(q "$T/db" "select wall_s < 1.5 from runs where id = 2")
 	[ "$w" = 1 ] || fail "wall_s $(q "$T/db" "select wall_s from runs where id = 2") s counts the wait for the lock"
 	;;
+interrupt)
+	# SIGINT (Ctrl-C) or SIGTERM in a sweep's second run: the first run
+	# stays stored, the second is not, a word on stderr, and the process
+	# dies of the signal as before (130, 143)
+	printf '%s\n' 'cluster { nodes = 4 }' 'local r = param("r", 1)' \
+		'run { duration = r == 1 and "1s" or "100000s" }' \
+		'app("web", "mem=16M init=1ms work=1ms")' 'poisson { app = "web", rate = 2000 }' >"$T/i.lua"
+	for sig in INT TERM; do
+		rm -f "$T/db"
+		# a script's background job ignores SIGINT: env gives it back
+		env --default-signal=INT "$UKFORK" run "$T/i.lua" --set r=1,2 --db "$T/db" --quiet >"$T/out" 2>"$T/err" &
+		p=$!
+		i=0
+		while ! { [ -s "$T/db" ] && [ "$(sqlite3 -readonly "$T/db" "select count(*) from runs" 2>/dev/null)" = 1 ]; } && [ $i -lt 600 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		sleep 0.5 # into the second run
+		kill -"$sig" "$p"
+		wait "$p"; rc=$?
+		want=130; [ "$sig" = TERM ] && want=143
+		[ "$rc" = "$want" ] || fail "SIG$sig: exit status $rc, expected $want: $(cat "$T/err")"
+		expect_err "interrupted (SIG$sig) at "
+		expect_err "this run is not stored"
+		[ "$(q "$T/db" "select count(*) || ' ' || group_concat(config) from runs")" = "1 r=1" ] ||
+			fail "SIG$sig: runs stored: $(q "$T/db" "select config from runs")"
+	done
+	;;
 db_readonly)
 	# a database this user may not write is refused when it is opened,
 	# naming why, not at the first run with "attempt to write a readonly
