@@ -1,0 +1,50 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# faults_test.sh UKFORK SCENARIO_DIR CASE - outages as a researcher meets
+# them (session 27's exploratory run of faults and policies): what a
+# failure leaves in the rows, that a run with failures still ends its work.
+set -u
+. "$(dirname "$0")/lib.sh"
+cli_args ukf-faults "$@"
+
+# every_request_one_row DB TRACE: each `request N` of the trace has
+# exactly one row in DB (one run), and no row is of an id never requested
+every_request_one_row() {
+	grep ' request [0-9]* app=' "$2" | awk '{print $4}' | sort >"$T/req"
+	q "$1" "select id from instances" | sort >"$T/rows"
+	[ "$(uniq -d "$T/rows" | wc -l)" = 0 ] || fail "duplicate rows: $(uniq -d "$T/rows" | tr '\n' ' ')"
+	missing=$(comm -23 "$T/req" "$T/rows" | tr '\n' ' ')
+	[ -z "$missing" ] || fail "requests without a row: $missing"
+	extra=$(comm -13 "$T/req" "$T/rows" | tr '\n' ' ')
+	[ -z "$extra" ] || fail "rows without a request: $extra"
+}
+
+case $CASE in
+fork_origin_lost)
+	# node 1 fails while fork children of its instances wait on nodes 2
+	# and 3 for their delta's template (node 1's version). Before the
+	# fix: at tf=0.7 child 6 was nacked to the dead origin and had no
+	# row; at tf=1.2 node 2 replaced its good template by a fetch of
+	# node 1's version from node 1 itself (gone), every later fork there
+	# waited on it, and the world went idle at 6.8 s of 20 with 14
+	# instances "running" and Lua processes stuck in wait().
+	for tf in 0.7 1.2; do
+		rm -f "$T/db"
+		run run "$S/fork_origin_lost.lua" --set tf=$tf --db "$T/db" --trace "$T/trace" --quiet
+		expect_rc 0
+		grep -q 'still suspended' "$T/err" && fail "tf=$tf: $(cat "$T/err")"
+		every_request_one_row "$T/db" "$T/trace"
+		alive=$(q "$T/db" "select count(*) from instances where t_exit is null")
+		[ "$alive" = 0 ] || fail "tf=$tf: $alive instances never ended (the run stalled)"
+		lost=$(q "$T/db" "select count(*) from instances where fail_reason = 'node 1 lost: parent host dies'")
+		[ "$lost" -ge 1 ] || fail "tf=$tf: no request lost with node 1"
+		ok=$(q "$T/db" "select count(*) from instances where status = 0")
+		[ "$ok" -ge 60 ] || fail "tf=$tf: only $ok of $(q "$T/db" "select count(*) from instances") rows exited 0"
+	done
+	;;
+*)
+	echo "unknown case $CASE" >&2
+	exit 2
+	;;
+esac
+exit 0
