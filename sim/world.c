@@ -40,6 +40,21 @@ struct sim_outage {
 	 * noticed its failure (detect_why[node]: the reason they will hear). */
 	uint8_t *flags;
 	char **detect_why;
+	/* Rows a failed node's engine ended but left to their origins (whose
+	 * peer_down writes them when they notice), kept until a row of the
+	 * id is written; owed_write writes those still owed once the failure
+	 * is noticed (the origin failed meanwhile, or is a new incarnation
+	 * that knows nothing of them) or at the end of the run. owed_ix: id
+	 * -> index + 1 of a live entry. */
+	struct owed *owed;
+	size_t nowed, capowed;
+	sim_map_t owed_ix;
+};
+struct owed {
+	struct ukf_record r; /* as written: failed, t_exit its node's failure */
+	ukf_node_id_t host;  /* the failed node */
+	int live;
+	char why[160];
 };
 enum { OUT_CHURNED = 1, OUT_UNDETECTED = 2 };
 
@@ -248,6 +263,7 @@ static void env_fatal(void *wp, ukf_node_id_t node, const char *why)
 }
 
 static int outage_record(struct sim_world *w, const struct ukf_record *r);
+static void owed_write(struct sim_world *w, ukf_node_id_t host);
 
 static void env_record(void *wp, const struct ukf_record *r)
 {
@@ -575,6 +591,7 @@ static void world_destroy(void **wp)
 	/* The engines first: they destroy their instances through the
 	 * backend and record the ones still alive, in run-wide id order. */
 	if (w->engines) {
+		owed_write(w, UKF_NODE_NONE); /* failures never noticed */
 		end_leftovers(w);
 		for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
 			ukf_engine_destroy(&w->engines[k]);
@@ -600,6 +617,8 @@ static void world_destroy(void **wp)
 			free(w->out->detect_why[k]);
 		free(w->out->detect_why);
 		free(w->out->flags);
+		free(w->out->owed);
+		sim_map_free(&w->out->owed_ix);
 		sim_map_free(&w->out->lost);
 		free(w->out);
 	}
@@ -1026,6 +1045,71 @@ static int dir_current(struct sim_world *w, const struct sim_ev *ev)
 	return 1;
 }
 
+/* Keep row r, ended by the failing node's engine, as owed (struct owed).
+ * 0, or -1 out of memory. */
+static int owe(struct sim_world *w, const struct ukf_record *r)
+{
+	struct sim_outage *o = w->out;
+	struct owed *x;
+
+	if (o->nowed == o->capowed) {
+		size_t c = o->capowed ? 2 * o->capowed : 16;
+		x = realloc(o->owed, c * sizeof(*x));
+		if (!x)
+			return -1;
+		o->owed = x;
+		o->capowed = c;
+	}
+	x = &o->owed[o->nowed];
+	if (sim_map_put(&o->owed_ix, r->id, o->nowed + 1) < 0)
+		return -1;
+	o->nowed++;
+	x->r = *r;
+	x->r.status = UKF_STATUS_FAILED;
+	x->r.t_exit = w->now;
+	x->r.fail_reason = NULL;
+	x->host = o->crashing;
+	x->live = 1;
+	snprintf(x->why, sizeof(x->why), "%s", o->why);
+	return 0;
+}
+
+/* Write the rows still owed for node host's failure (UKF_NODE_NONE: every
+ * node's, at the end of the run): their origins did not write them when
+ * they noticed it. Each requester is told (again: a second notice is
+ * ignored). */
+static void owed_write(struct sim_world *w, ukf_node_id_t host)
+{
+	struct sim_outage *o = w->out;
+	size_t live = 0;
+
+	if (!o || !o->nowed)
+		return;
+	for (size_t k = 0; k < o->nowed; k++) {
+		struct owed *x = &o->owed[k];
+		if (!x->live || (host != UKF_NODE_NONE && x->host != host)) {
+			live += x->live;
+			continue;
+		}
+		x->live = 0;
+		sim_map_del(&o->owed_ix, x->r.id);
+		if (o->lost.count && sim_map_del(&o->lost, x->r.id))
+			continue; /* written already, lost behind a cut link */
+		if (x->r.origin < w->cfg.engine.nodes &&
+		    ukf_engine_has(w->engines[x->r.origin], x->r.id) == 2)
+			continue; /* its origin places it again (its READY
+				   * had not come): that attempt's row */
+		x->r.fail_reason = x->why;
+		if (w->sinks.record)
+			w->sinks.record(w->sinks.u, &x->r);
+		if (w->sinks.hooks.on_fail)
+			w->sinks.hooks.on_fail(w->sinks.hooks.u, x->r.id, 0,
+					       x->why);
+	}
+	if (!live)
+		o->nowed = 0;
+}
+
 /*
  * A row written while an outage is handled. Returns 1 if it was handled
  * here (written changed, or not written), 0 to write it as it is.
@@ -1036,8 +1120,18 @@ static int outage_record(struct sim_world *w, const struct ukf_record *r)
 
 	if (o->crashing != UKF_NODE_NONE) {
 		/* the failed node's engine ending what it held */
-		if (o->suppress || (!r->template_boot && r->origin != o->crashing))
-			return 1; /* its origin's peer_down writes the row */
+		if (o->suppress)
+			return 1; /* a request only: its host writes the row */
+		if (!r->template_boot && r->origin != o->crashing) {
+			/* its origin's peer_down writes the row, if it
+			 * still knows the instance: owed until then */
+			if (owe(w, r) < 0) {
+				w->failed = 1;
+				snprintf(w->fail_msg, sizeof(w->fail_msg),
+					 "outage: out of memory");
+			}
+			return 1;
+		}
 		struct ukf_record c = *r;
 		c.status = UKF_STATUS_FAILED;
 		c.t_exit = w->now;
@@ -1048,6 +1142,13 @@ static int outage_record(struct sim_world *w, const struct ukf_record *r)
 			w->sinks.hooks.on_fail(w->sinks.hooks.u, r->id, 0,
 					       o->why);
 		return 1;
+	}
+	if (o->owed_ix.count) {
+		uint64_t ix;
+		if (sim_map_get(&o->owed_ix, r->id, &ix)) {
+			o->owed[ix - 1].live = 0; /* written by its origin */
+			sim_map_del(&o->owed_ix, r->id);
+		}
 	}
 	if (o->collect) {
 		if (sim_map_put(&o->lost, r->id, 1) < 0) {
@@ -1078,6 +1179,7 @@ static int outage_make(struct sim_world *w, char *err, size_t errlen)
 		o->flags = calloc(nodes, sizeof(*o->flags));
 		o->detect_why = calloc(nodes, sizeof(*o->detect_why));
 		sim_map_init(&o->lost);
+		sim_map_init(&o->owed_ix);
 		o->crashing = UKF_NODE_NONE;
 	}
 	if (!o || !o->state || !o->inc || !o->stash || !o->stash_len ||
@@ -1249,6 +1351,7 @@ static void detect_now(struct sim_world *w, ukf_node_id_t node)
 	outage_note(w, node, "node-detect", NULL);
 	ukf_dir_forget(w->dir, node);
 	peers_told(w, node, why ? why : "failed");
+	owed_write(w, node);
 	free(why);
 }
 
@@ -1326,6 +1429,8 @@ int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
 	} else if (!was_cut) { /* else they were told at the cut */
 		peers_told(w, node, why && *why ? why : "failed");
 	}
+	if (!later)
+		owed_write(w, node);
 	return 0;
 oom:
 	w->failed = 1;
