@@ -212,6 +212,13 @@ uint64_t ukf_engine_alive(const ukf_engine_t *e);
  * retrying, in flight). */
 uint64_t ukf_engine_pending(const ukf_engine_t *e);
 /*
+ * This node is lost (a simulated failure ends its engine): the requester
+ * of every workload instance it knows to run elsewhere hears on_fail with
+ * why, the end of that instance being reported to this node only (its
+ * EXIT may be in flight). The instance runs on; its host writes its row.
+ */
+void ukf_engine_tell_lost(ukf_engine_t *e, const char *why);
+/*
  * A peer node is gone: its agent was lost (heartbeats stopped) or came
  * back as a new incarnation, so everything it held is gone. What this node
  * had in flight with it is settled: requests sent there are placed again

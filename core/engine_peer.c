@@ -253,6 +253,22 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 	free(ids);
 }
 
+void ukf_engine_tell_lost(ukf_engine_t *e, const char *why)
+{
+	ukf_id_t *ids;
+	size_t cnt;
+
+	if (!e || !HOOK(e, on_fail))
+		return;
+	cnt = keys_of(e, &e->away, &ids);
+	for (size_t k = 0; k < cnt; k++) {
+		struct away *a = eng_map_get(&e->away, ids[k]);
+		if (a && (a->flags & F_NOTIFY))
+			HOOK(e, on_fail)(HOOK(e, u), a->id, a->tag, why);
+	}
+	free(ids);
+}
+
 /* Free what the maps of this room hold (engine destroy). */
 void eng_peer_free(ukf_engine_t *e)
 {

@@ -264,6 +264,7 @@ static void env_fatal(void *wp, ukf_node_id_t node, const char *why)
 
 static int outage_record(struct sim_world *w, const struct ukf_record *r);
 static void owed_write(struct sim_world *w, ukf_node_id_t host);
+static int tell_requesters(struct sim_world *w, ukf_node_id_t node);
 
 static void env_record(void *wp, const struct ukf_record *r)
 {
@@ -1269,6 +1270,14 @@ static int crash_engine(struct sim_world *w, ukf_node_id_t node)
 	o->crashing = UKF_NODE_NONE;
 	o->suppress = 0;
 	free(ids);
+	/* the requesters of its instances running elsewhere: the notices of
+	 * their end would come to it. tell_requesters finds those still
+	 * alive on other nodes; the engine's own list, also those whose EXIT
+	 * is in flight to it, lost with it (their requesters would wait for
+	 * ever). A second notice is ignored. */
+	if (tell_requesters(w, node) < 0)
+		return -1;
+	ukf_engine_tell_lost(e, o->why);
 	ukf_engine_destroy(&w->engines[node]);
 	/* its templates are gone with it */
 	for (uint32_t a = 0; a < ukf_apps_count(w->apps); a++)
@@ -1420,8 +1429,6 @@ int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
 	if (!later)
 		ukf_dir_forget(w->dir, node);
 	if (crash_engine(w, node) < 0)
-		goto oom;
-	if (tell_requesters(w, node) < 0)
 		goto oom;
 	if (later) {
 		if (detect_later(w, node, why && *why ? why : "failed") < 0)
