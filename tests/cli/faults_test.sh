@@ -74,6 +74,24 @@ churn_waits)
 		done
 	done
 	;;
+link_cut_maker)
+	# node 2's link is cut at 0.7 s while request 4 (origin 0) waits
+	# there for a template: node 2 boots it cold to make the template,
+	# and origin 0 places it again on node 0, where the clone is refused
+	# (the id exists on node 2) and the engine destroys its instance 4.
+	# Before the fix that destroyed node 2's instance 4 (the simulated
+	# backend ignored the node): its template never became ready, every
+	# later fork on node 2 waited on it, and the run went idle at 6.2 s
+	# of 20 with 14 instances running and 7 processes in wait().
+	rm -f "$T/db"
+	run run "$S/link_cut.lua" --set pl=round-robin --set tf=0.7 --set ln=2 --db "$T/db" --trace "$T/trace" --quiet
+	expect_rc 0
+	grep -q 'still suspended' "$T/err" && fail "$(cat "$T/err")"
+	every_request_one_row "$T/db" "$T/trace"
+	alive=$(q "$T/db" "select count(*) from instances where t_exit is null")
+	[ "$alive" = 0 ] || fail "$alive instances never ended (the run stalled)"
+	grep -q '^[0-9.]* 2 template-ready app=fan node=2' "$T/trace" || fail "node 2 never made its fan template"
+	;;
 *)
 	echo "unknown case $CASE" >&2
 	exit 2
