@@ -54,6 +54,9 @@ struct owed {
 	struct ukf_record r; /* as written: failed, t_exit its node's failure */
 	ukf_node_id_t host;  /* the failed node */
 	int live;
+	int req; /* a request of the failed node that another node hosts:
+		  * that node writes the row, unless it gives the instance
+		  * back (a fork child's NACK, lost with its origin) */
 	char why[160];
 };
 enum { OUT_CHURNED = 1, OUT_UNDETECTED = 2 };
@@ -1071,7 +1074,17 @@ static int owe(struct sim_world *w, const struct ukf_record *r)
 	x->r.fail_reason = NULL;
 	x->host = o->crashing;
 	x->live = 1;
+	x->req = 0;
 	snprintf(x->why, sizeof(x->why), "%s", o->why);
+	return 0;
+}
+
+/* Does a node host an instance of id (whose row it will write)? */
+static int hosted(struct sim_world *w, ukf_id_t id)
+{
+	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+		if (ukf_engine_has(w->engines[k], id) == 1)
+			return 1;
 	return 0;
 }
 
@@ -1100,6 +1113,8 @@ static void owed_write(struct sim_world *w, ukf_node_id_t host)
 		    ukf_engine_has(w->engines[x->r.origin], x->r.id) == 2)
 			continue; /* its origin places it again (its READY
 				   * had not come): that attempt's row */
+		if (x->req && hosted(w, x->r.id))
+			continue; /* its host still runs it: its row */
 		x->r.fail_reason = x->why;
 		if (w->sinks.record)
 			w->sinks.record(w->sinks.u, &x->r);
@@ -1121,8 +1136,18 @@ static int outage_record(struct sim_world *w, const struct ukf_record *r)
 
 	if (o->crashing != UKF_NODE_NONE) {
 		/* the failed node's engine ending what it held */
-		if (o->suppress)
-			return 1; /* a request only: its host writes the row */
+		if (o->suppress) {
+			/* a request only: its host writes the row, if it
+			 * does not give it back to the failed origin */
+			if (owe(w, r) < 0) {
+				w->failed = 1;
+				snprintf(w->fail_msg, sizeof(w->fail_msg),
+					 "outage: out of memory");
+			} else {
+				o->owed[o->nowed - 1].req = 1;
+			}
+			return 1;
+		}
 		if (!r->template_boot && r->origin != o->crashing) {
 			/* its origin's peer_down writes the row, if it
 			 * still knows the instance: owed until then */
