@@ -175,25 +175,6 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 			eng_retry_later(e, q);
 	}
 	free(ids);
-	/*
-	 * Fork children of its instances waiting here for a template: their
-	 * parent is gone with it, their origin (that node) wrote no row for
-	 * them (this node holds them), a NACK to it would be lost, and the
-	 * version their delta needs may be held by that node only (a fetch
-	 * from it is never answered: the children, and every later fork of
-	 * the app waiting on this node's pending template, would wait to the
-	 * end of the run). They never started: they end here as failed, with
-	 * their row. Before the template fetches below, which would send
-	 * them to fetch their version from that node again.
-	 */
-	cnt = keys_of(e, &e->insts, &ids);
-	for (size_t k = 0; k < cnt; k++) {
-		struct inst *i = eng_inst_at(e, e->self, ids[k]);
-		if (i && !i->internal && i->is_fork && i->waiting_tpl &&
-		    i->origin == peer)
-			eng_inst_finish(e, i, UKF_STATUS_FAILED, reason);
-	}
-	free(ids);
 	/* template fetches from it: make the template here instead */
 	for (uint32_t k = 0; k < n->tc.n; k++) {
 		struct ukf_tentry *t = ukf_tcache_at(&n->tc, k);
@@ -249,6 +230,36 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 			    (copy.flags & F_FORK) != 0, reason);
 		if ((copy.flags & F_NOTIFY) && HOOK(e, on_fail))
 			HOOK(e, on_fail)(HOOK(e, u), copy.id, copy.tag, reason);
+	}
+	free(ids);
+}
+
+/*
+ * Fork children of its instances waiting here for a template: their
+ * parent is gone with it, their origin (that node) wrote no row for them
+ * (this node holds them), a NACK to it would be lost, and the version
+ * their delta needs may be held by that node only (a fetch from it is
+ * never answered: the children, and every later fork of the app waiting
+ * on this node's pending template, would wait to the end of the run).
+ * They never started: they end here as failed, with their row.
+ */
+void ukf_engine_peer_failed(ukf_engine_t *e, ukf_node_id_t peer,
+			    const char *why)
+{
+	ukf_id_t *ids;
+	size_t cnt;
+	char reason[160];
+
+	if (!e || peer == e->self || peer >= e->nodes)
+		return;
+	snprintf(reason, sizeof(reason), "node %u lost: %s", peer,
+		 why ? why : "gone");
+	cnt = keys_of(e, &e->insts, &ids);
+	for (size_t k = 0; k < cnt; k++) {
+		struct inst *i = eng_inst_at(e, e->self, ids[k]);
+		if (i && !i->internal && i->is_fork && i->waiting_tpl &&
+		    i->origin == peer)
+			eng_inst_finish(e, i, UKF_STATUS_FAILED, reason);
 	}
 	free(ids);
 }

@@ -1355,8 +1355,10 @@ static void peers_told(struct sim_world *w, ukf_node_id_t node,
 		       const char *why)
 {
 	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
-		if (k != node && w->out->state[k] != 1)
+		if (k != node && w->out->state[k] != 1) {
+			ukf_engine_peer_failed(w->engines[k], node, why);
 			ukf_engine_peer_down(w->engines[k], node, why);
+		}
 }
 
 /* An outage of node now, to the outage sink (the log lines are the
@@ -1460,6 +1462,12 @@ int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
 			goto oom;
 	} else if (!was_cut) { /* else they were told at the cut */
 		peers_told(w, node, why && *why ? why : "failed");
+	} else { /* told it was cut off, not that it failed */
+		for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+			if (k != node && o->state[k] != 1)
+				ukf_engine_peer_failed(w->engines[k], node,
+						       why && *why ? why
+								   : "failed");
 	}
 	if (!later)
 		owed_write(w, node);
