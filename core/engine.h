@@ -212,6 +212,22 @@ uint64_t ukf_engine_alive(const ukf_engine_t *e);
  * retrying, in flight). */
 uint64_t ukf_engine_pending(const ukf_engine_t *e);
 /*
+ * This node is lost (a simulated failure ends its engine): the requester
+ * of every workload instance it knows to run elsewhere hears on_fail with
+ * why, the end of that instance being reported to this node only (its
+ * EXIT may be in flight). The instance runs on; its host writes its row.
+ */
+void ukf_engine_tell_lost(ukf_engine_t *e, const char *why);
+/*
+ * Peer node failed (its engine is gone, not only cut off; before
+ * ukf_engine_peer_down): fork children of its instances that wait here
+ * for a template, never started, end as failed "node N lost: WHY" with
+ * their row (their origin wrote none, and their delta's template version
+ * may be held by that node only).
+ */
+void ukf_engine_peer_failed(ukf_engine_t *e, ukf_node_id_t peer,
+			    const char *why);
+/*
  * A peer node is gone: its agent was lost (heartbeats stopped) or came
  * back as a new incarnation, so everything it held is gone. What this node
  * had in flight with it is settled: requests sent there are placed again

@@ -234,6 +234,52 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 	free(ids);
 }
 
+/*
+ * Fork children of its instances waiting here for a template: their
+ * parent is gone with it, their origin (that node) wrote no row for them
+ * (this node holds them), a NACK to it would be lost, and the version
+ * their delta needs may be held by that node only (a fetch from it is
+ * never answered: the children, and every later fork of the app waiting
+ * on this node's pending template, would wait to the end of the run).
+ * They never started: they end here as failed, with their row.
+ */
+void ukf_engine_peer_failed(ukf_engine_t *e, ukf_node_id_t peer,
+			    const char *why)
+{
+	ukf_id_t *ids;
+	size_t cnt;
+	char reason[160];
+
+	if (!e || peer == e->self || peer >= e->nodes)
+		return;
+	snprintf(reason, sizeof(reason), "node %u lost: %s", peer,
+		 why ? why : "gone");
+	cnt = keys_of(e, &e->insts, &ids);
+	for (size_t k = 0; k < cnt; k++) {
+		struct inst *i = eng_inst_at(e, e->self, ids[k]);
+		if (i && !i->internal && i->is_fork && i->waiting_tpl &&
+		    i->origin == peer)
+			eng_inst_finish(e, i, UKF_STATUS_FAILED, reason);
+	}
+	free(ids);
+}
+
+void ukf_engine_tell_lost(ukf_engine_t *e, const char *why)
+{
+	ukf_id_t *ids;
+	size_t cnt;
+
+	if (!e || !HOOK(e, on_fail))
+		return;
+	cnt = keys_of(e, &e->away, &ids);
+	for (size_t k = 0; k < cnt; k++) {
+		struct away *a = eng_map_get(&e->away, ids[k]);
+		if (a && (a->flags & F_NOTIFY))
+			HOOK(e, on_fail)(HOOK(e, u), a->id, a->tag, why);
+	}
+	free(ids);
+}
+
 /* Free what the maps of this room hold (engine destroy). */
 void eng_peer_free(ukf_engine_t *e)
 {

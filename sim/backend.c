@@ -899,11 +899,20 @@ static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
 						 (double)d.dirty);
 }
 
+/*
+ * Only the instance of that id on that node: after a link cut, the
+ * engines on both sides may each hold an instance of one id (the one
+ * behind the cut runs on; its origin placed the request again), and the
+ * engine of one must not destroy the other's (before 2026-12-06 a clone
+ * refused on the origin destroyed the instance behind the cut, a
+ * template maker that then never became ready).
+ */
 static void be_destroy(void *bp, ukf_node_id_t node, ukf_id_t id)
 {
 	sim_be_t *b = bp;
 	uint32_t s;
-	if (find(b, id, &s))
+	struct inst *in = find(b, id, &s);
+	if (in && in->node == node)
 		inst_free(b, s);
 }
 

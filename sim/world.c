@@ -40,6 +40,24 @@ struct sim_outage {
 	 * noticed its failure (detect_why[node]: the reason they will hear). */
 	uint8_t *flags;
 	char **detect_why;
+	/* Rows a failed node's engine ended but left to their origins (whose
+	 * peer_down writes them when they notice), kept until a row of the
+	 * id is written; owed_write writes those still owed once the failure
+	 * is noticed (the origin failed meanwhile, or is a new incarnation
+	 * that knows nothing of them) or at the end of the run. owed_ix: id
+	 * -> index + 1 of a live entry. */
+	struct owed *owed;
+	size_t nowed, capowed;
+	sim_map_t owed_ix;
+};
+struct owed {
+	struct ukf_record r; /* as written: failed, t_exit its node's failure */
+	ukf_node_id_t host;  /* the failed node */
+	int live;
+	int req; /* a request of the failed node that another node hosts:
+		  * that node writes the row, unless it gives the instance
+		  * back (a fork child's NACK, lost with its origin) */
+	char why[160];
 };
 enum { OUT_CHURNED = 1, OUT_UNDETECTED = 2 };
 
@@ -248,6 +266,8 @@ static void env_fatal(void *wp, ukf_node_id_t node, const char *why)
 }
 
 static int outage_record(struct sim_world *w, const struct ukf_record *r);
+static void owed_write(struct sim_world *w, ukf_node_id_t host);
+static int tell_requesters(struct sim_world *w, ukf_node_id_t node);
 
 static void env_record(void *wp, const struct ukf_record *r)
 {
@@ -575,6 +595,7 @@ static void world_destroy(void **wp)
 	/* The engines first: they destroy their instances through the
 	 * backend and record the ones still alive, in run-wide id order. */
 	if (w->engines) {
+		owed_write(w, UKF_NODE_NONE); /* failures never noticed */
 		end_leftovers(w);
 		for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
 			ukf_engine_destroy(&w->engines[k]);
@@ -600,6 +621,8 @@ static void world_destroy(void **wp)
 			free(w->out->detect_why[k]);
 		free(w->out->detect_why);
 		free(w->out->flags);
+		free(w->out->owed);
+		sim_map_free(&w->out->owed_ix);
 		sim_map_free(&w->out->lost);
 		free(w->out);
 	}
@@ -1026,6 +1049,83 @@ static int dir_current(struct sim_world *w, const struct sim_ev *ev)
 	return 1;
 }
 
+/* Keep row r, ended by the failing node's engine, as owed (struct owed).
+ * 0, or -1 out of memory. */
+static int owe(struct sim_world *w, const struct ukf_record *r)
+{
+	struct sim_outage *o = w->out;
+	struct owed *x;
+
+	if (o->nowed == o->capowed) {
+		size_t c = o->capowed ? 2 * o->capowed : 16;
+		x = realloc(o->owed, c * sizeof(*x));
+		if (!x)
+			return -1;
+		o->owed = x;
+		o->capowed = c;
+	}
+	x = &o->owed[o->nowed];
+	if (sim_map_put(&o->owed_ix, r->id, o->nowed + 1) < 0)
+		return -1;
+	o->nowed++;
+	x->r = *r;
+	x->r.status = UKF_STATUS_FAILED;
+	x->r.t_exit = w->now;
+	x->r.fail_reason = NULL;
+	x->host = o->crashing;
+	x->live = 1;
+	x->req = 0;
+	snprintf(x->why, sizeof(x->why), "%s", o->why);
+	return 0;
+}
+
+/* Does a node host an instance of id (whose row it will write)? */
+static int hosted(struct sim_world *w, ukf_id_t id)
+{
+	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+		if (ukf_engine_has(w->engines[k], id) == 1)
+			return 1;
+	return 0;
+}
+
+/* Write the rows still owed for node host's failure (UKF_NODE_NONE: every
+ * node's, at the end of the run): their origins did not write them when
+ * they noticed it. Each requester is told (again: a second notice is
+ * ignored). */
+static void owed_write(struct sim_world *w, ukf_node_id_t host)
+{
+	struct sim_outage *o = w->out;
+	size_t live = 0;
+
+	if (!o || !o->nowed)
+		return;
+	for (size_t k = 0; k < o->nowed; k++) {
+		struct owed *x = &o->owed[k];
+		if (!x->live || (host != UKF_NODE_NONE && x->host != host)) {
+			live += x->live;
+			continue;
+		}
+		x->live = 0;
+		sim_map_del(&o->owed_ix, x->r.id);
+		if (o->lost.count && sim_map_del(&o->lost, x->r.id))
+			continue; /* written already, lost behind a cut link */
+		if (x->r.origin < w->cfg.engine.nodes &&
+		    ukf_engine_has(w->engines[x->r.origin], x->r.id) == 2)
+			continue; /* its origin places it again (its READY
+				   * had not come): that attempt's row */
+		if (x->req && hosted(w, x->r.id))
+			continue; /* its host still runs it: its row */
+		x->r.fail_reason = x->why;
+		if (w->sinks.record)
+			w->sinks.record(w->sinks.u, &x->r);
+		if (w->sinks.hooks.on_fail)
+			w->sinks.hooks.on_fail(w->sinks.hooks.u, x->r.id, 0,
+					       x->why);
+	}
+	if (!live)
+		o->nowed = 0;
+}
+
 /*
  * A row written while an outage is handled. Returns 1 if it was handled
  * here (written changed, or not written), 0 to write it as it is.
@@ -1036,8 +1136,28 @@ static int outage_record(struct sim_world *w, const struct ukf_record *r)
 
 	if (o->crashing != UKF_NODE_NONE) {
 		/* the failed node's engine ending what it held */
-		if (o->suppress || (!r->template_boot && r->origin != o->crashing))
-			return 1; /* its origin's peer_down writes the row */
+		if (o->suppress) {
+			/* a request only: its host writes the row, if it
+			 * does not give it back to the failed origin */
+			if (owe(w, r) < 0) {
+				w->failed = 1;
+				snprintf(w->fail_msg, sizeof(w->fail_msg),
+					 "outage: out of memory");
+			} else {
+				o->owed[o->nowed - 1].req = 1;
+			}
+			return 1;
+		}
+		if (!r->template_boot && r->origin != o->crashing) {
+			/* its origin's peer_down writes the row, if it
+			 * still knows the instance: owed until then */
+			if (owe(w, r) < 0) {
+				w->failed = 1;
+				snprintf(w->fail_msg, sizeof(w->fail_msg),
+					 "outage: out of memory");
+			}
+			return 1;
+		}
 		struct ukf_record c = *r;
 		c.status = UKF_STATUS_FAILED;
 		c.t_exit = w->now;
@@ -1048,6 +1168,13 @@ static int outage_record(struct sim_world *w, const struct ukf_record *r)
 			w->sinks.hooks.on_fail(w->sinks.hooks.u, r->id, 0,
 					       o->why);
 		return 1;
+	}
+	if (o->owed_ix.count) {
+		uint64_t ix;
+		if (sim_map_get(&o->owed_ix, r->id, &ix)) {
+			o->owed[ix - 1].live = 0; /* written by its origin */
+			sim_map_del(&o->owed_ix, r->id);
+		}
 	}
 	if (o->collect) {
 		if (sim_map_put(&o->lost, r->id, 1) < 0) {
@@ -1078,6 +1205,7 @@ static int outage_make(struct sim_world *w, char *err, size_t errlen)
 		o->flags = calloc(nodes, sizeof(*o->flags));
 		o->detect_why = calloc(nodes, sizeof(*o->detect_why));
 		sim_map_init(&o->lost);
+		sim_map_init(&o->owed_ix);
 		o->crashing = UKF_NODE_NONE;
 	}
 	if (!o || !o->state || !o->inc || !o->stash || !o->stash_len ||
@@ -1167,6 +1295,14 @@ static int crash_engine(struct sim_world *w, ukf_node_id_t node)
 	o->crashing = UKF_NODE_NONE;
 	o->suppress = 0;
 	free(ids);
+	/* the requesters of its instances running elsewhere: the notices of
+	 * their end would come to it. tell_requesters finds those still
+	 * alive on other nodes; the engine's own list, also those whose EXIT
+	 * is in flight to it, lost with it (their requesters would wait for
+	 * ever). A second notice is ignored. */
+	if (tell_requesters(w, node) < 0)
+		return -1;
+	ukf_engine_tell_lost(e, o->why);
 	ukf_engine_destroy(&w->engines[node]);
 	/* its templates are gone with it */
 	for (uint32_t a = 0; a < ukf_apps_count(w->apps); a++)
@@ -1219,8 +1355,10 @@ static void peers_told(struct sim_world *w, ukf_node_id_t node,
 		       const char *why)
 {
 	for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
-		if (k != node && w->out->state[k] != 1)
+		if (k != node && w->out->state[k] != 1) {
+			ukf_engine_peer_failed(w->engines[k], node, why);
 			ukf_engine_peer_down(w->engines[k], node, why);
+		}
 }
 
 /* An outage of node now, to the outage sink (the log lines are the
@@ -1249,6 +1387,7 @@ static void detect_now(struct sim_world *w, ukf_node_id_t node)
 	outage_note(w, node, "node-detect", NULL);
 	ukf_dir_forget(w->dir, node);
 	peers_told(w, node, why ? why : "failed");
+	owed_write(w, node);
 	free(why);
 }
 
@@ -1318,14 +1457,20 @@ int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
 		ukf_dir_forget(w->dir, node);
 	if (crash_engine(w, node) < 0)
 		goto oom;
-	if (tell_requesters(w, node) < 0)
-		goto oom;
 	if (later) {
 		if (detect_later(w, node, why && *why ? why : "failed") < 0)
 			goto oom;
 	} else if (!was_cut) { /* else they were told at the cut */
 		peers_told(w, node, why && *why ? why : "failed");
+	} else { /* told it was cut off, not that it failed */
+		for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
+			if (k != node && o->state[k] != 1)
+				ukf_engine_peer_failed(w->engines[k], node,
+						       why && *why ? why
+								   : "failed");
 	}
+	if (!later)
+		owed_write(w, node);
 	return 0;
 oom:
 	w->failed = 1;
