@@ -306,8 +306,13 @@ int ukf_exec_main_cluster(int argc, char **argv, ukf_exec_cluster_fn make)
 	if (cluster) {
 		if (make(&world, cluster, &cfg.engine, tdir, &sinks, err,
 			 sizeof(err)) < 0) {
-			fprintf(stderr, "%s: --cluster %s: %s\n", prog, cluster,
-				err);
+			/* most messages name the file already: not twice */
+			size_t fl = strlen(cluster);
+			if (!strncmp(err, cluster, fl) && err[fl] == ':')
+				fprintf(stderr, "%s: --cluster %s\n", prog, err);
+			else
+				fprintf(stderr, "%s: --cluster %s: %s\n", prog,
+					cluster, err);
 			return 1;
 		}
 	} else if (ukf_live_create(&world, &cfg, &sinks, err, sizeof(err)) < 0) {

@@ -819,13 +819,15 @@ cluster_unreachable)
 	run run "$T/s.lua" --cluster "$T/c.conf" --db "$T/db"
 	wait "$xpid"; xrc=$?
 	m="no answer within 10.0 s from the agent of node 0 (tcp://127.0.0.1:1) - is ukforkd running there"
-	expect_rc 1; expect_err "cluster $T/c.conf: $T/c.conf: $m"; no_runs "$T/db"
+	# the file named once (it was "cluster FILE: FILE: no answer ...")
+	expect_rc 1; expect_err "cluster $T/c.conf: $m"; no_runs "$T/db"
+	! grep -q -F -e "$T/c.conf: $T/c.conf" "$T/err" || fail "the file named twice: $(cat "$T/err")"
 	[ "$xrc" -eq 1 ] || fail "exec: exit status $xrc, expected 1"
 	# a missing guest image is refused before connecting (at once)
 	printf '%s\n' 'app("web", "mem=64M", { image = "no-such-guest" })' >"$T/img.lua"
 	run run "$T/img.lua" --cluster "$T/c.conf" --db "$T/db"; expect_rc 2
 	expect_err "img.lua:1: app 'web': guest image"; expect_err "no-such-guest"; no_runs "$T/db"
-	grep -q -F -e "ukfork exec: --cluster $T/c.conf: $T/c.conf: $m" "$T/xerr" ||
+	grep -q -F -e "ukfork exec: --cluster $T/c.conf: $m" "$T/xerr" ||
 		fail "exec: stderr lacks the agent's name: $(cat "$T/xerr")"
 	;;
 outage_spawn_draw)
