@@ -64,6 +64,21 @@ embedded) ;;
 etcd) command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (etcd-server)"; exit 77; } ;;
 *) echo "agents_test: unknown directory '$DIRECTORY'" >&2; exit 2 ;;
 esac
+# long.lua: an instance on each of nodes 0 and 1 that runs 200 s;
+# short.lua: one short instance on node 1 (the run after a stopped one)
+long_short_lua() {
+	cat >"$T/long.lua" <<'EOF'
+run { duration = "300s" }
+app("s", "mem=8M init=20ms work=200s")
+process(function() spawn("s", nil, 0); spawn("s", nil, 1) end)
+EOF
+	cat >"$T/short.lua" <<'EOF'
+run { duration = "120s" }
+app("s", "mem=8M init=20ms work=10ms")
+process(function() log("status " .. tostring(wait(spawn("s", nil, 1)))) end)
+EOF
+}
+
 case $CASE in
 exec | run | tboot | template | kill9 | estale | lost | badimage | interrupted)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; } ;;
@@ -491,16 +506,7 @@ interrupted)
 	[ -n "${UKF_IN_KVM_VM:-}" ] && pt=10s
 	PEER_TIMEOUT=${PEER_TIMEOUT:-$pt} make_cluster 2
 	start_all
-	cat >"$T/long.lua" <<'EOF'
-run { duration = "300s" }
-app("s", "mem=8M init=20ms work=200s")
-process(function() spawn("s", nil, 0); spawn("s", nil, 1) end)
-EOF
-	cat >"$T/short.lua" <<'EOF'
-run { duration = "120s" }
-app("s", "mem=8M init=20ms work=10ms")
-process(function() log("status " .. tostring(wait(spawn("s", nil, 1)))) end)
-EOF
+	long_short_lua
 	"$UKFORK" run "$T/long.lua" --cluster "$T/cluster.conf" --db "$T/l.db" \
 		--trace "$T/trace1" >"$T/out1" 2>&1 &
 	RUNP=$!
@@ -528,32 +534,25 @@ stopped)
 	# the agents (END) and dies of the signal; nothing stored; the next
 	# run finds the agents free (before, they held the run and its VMs
 	# until peer_timeout: the next run waited or was refused)
-	PEER_TIMEOUT=${PEER_TIMEOUT:-300s} make_cluster 2
+	make_cluster 2
 	start_all
-	cat >"$T/long.lua" <<'EOF'
-run { duration = "300s" }
-app("s", "mem=8M init=20ms work=200s")
-process(function() spawn("s", nil, 0); spawn("s", nil, 1) end)
-EOF
-	cat >"$T/short.lua" <<'EOF'
-run { duration = "120s" }
-app("s", "mem=8M init=20ms work=10ms")
-process(function() log("status " .. tostring(wait(spawn("s", nil, 1)))) end)
-EOF
+	long_short_lua
 	for sig in TERM INT; do
 		rm -f "$T/l.db" "$T/s.db"
 		n0=$(grep -Ec 'ready [0-9]+ node=1' "$T/node1.log")
 		# a script's background job ignores SIGINT: env gives it back
+		# (--trace: the agents log the engine's lines, "ready N node=1")
 		env --default-signal=INT "$UKFORK" run "$T/long.lua" --cluster "$T/cluster.conf" --db "$T/l.db" \
-			>"$T/out1" 2>&1 &
+			--trace "$T/trace1" >"$T/out1" 2>&1 &
 		RUNP=$!
 		PIDS+=("$RUNP")
 		for _ in $(seq 1 1200); do
 			[ "$(grep -Ec 'ready [0-9]+ node=1' "$T/node1.log")" -gt "$n0" ] && break
+			kill -0 "$RUNP" 2>/dev/null || break
 			sleep 0.1
 		done
 		[ "$(grep -Ec 'ready [0-9]+ node=1' "$T/node1.log")" -gt "$n0" ] ||
-			fail "SIG$sig: node 1's instance is not ready"
+			fail "SIG$sig: node 1's instance is not ready: $(cat "$T/out1"; tail -5 "$T/node1.log")"
 		kill -"$sig" "$RUNP"
 		wait "$RUNP"
 		rc=$?
