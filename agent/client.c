@@ -14,6 +14,7 @@
 #include "agent/transport.h"
 #include "core/apps.h"
 #include "core/engine.h"
+#include "core/ukf.h"
 
 /* A message from an agent kept until run() hands it on. */
 struct qmsg {
@@ -1031,6 +1032,13 @@ int ukf_agent_status_main(int argc, char **argv)
 		}
 		if (i + 1 >= argc) {
 			fprintf(stderr, "ukfork agent status: %s needs a value (try --help)\n", o);
+			return 2;
+		}
+		if ((!strcmp(o, "--cluster") || !strcmp(o, "--client") ||
+		     !strcmp(o, "--timeout")) &&
+		    ukf_arg_is_option(argv[i + 1], NULL)) {
+			fprintf(stderr, "ukfork agent status: %s needs a value (found the option '%s')\n",
+				o, argv[i + 1]);
 			return 2;
 		}
 		if (!strcmp(o, "--cluster"))

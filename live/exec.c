@@ -4,6 +4,7 @@
 #include "live.h"
 #include "../backends/registry.h"
 #include "../core/policy.h"
+#include "../core/ukf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -180,6 +181,13 @@ int ukf_exec_main_cluster(int argc, char **argv, ukf_exec_cluster_fn make)
 		    !strcmp(a, "--cluster")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "%s: %s needs a value\n", prog, a);
+				return 2;
+			}
+			/* `--template-dir --mem 64M` made a directory named
+			 * --mem */
+			if (ukf_arg_is_option(argv[i + 1], NULL)) {
+				fprintf(stderr, "%s: %s needs a value (found the option '%s')\n",
+					prog, a, argv[i + 1]);
 				return 2;
 			}
 			if (!strcmp(a, "--backend"))

@@ -430,6 +430,8 @@ usage_more)
 	run agent status
 	if grep -q "not built" "$T/err"; then echo "SKIP: ukfork built without the agent"; exit 77; fi
 	expect_rc 2; expect_err "ukfork agent status: --cluster FILE is required"
+	run agent status --cluster --timeout 3; expect_rc 2
+	expect_err "ukfork agent status: --cluster needs a value (found the option '--timeout')"
 	run validate; expect_rc 2; expect_err "ukfork validate: missing SCENARIO.lua (or --from-db DB)"
 	;;
 db_busy)

@@ -210,6 +210,12 @@ subcommand_names)
 	run exec --frob; expect_rc 2; expect_err "^ukfork exec: unknown option '--frob'"
 	run exec; expect_rc 2; expect_err "^ukfork exec: missing APP"
 	run exec --help; expect_rc 0; expect_out "^usage: ukfork exec "
+	# an option where a value belongs: `--template-dir --mem 64M` made
+	# a directory named --mem
+	cd "$T" || fail "cd $T"
+	run exec --template-dir --mem 64M synth; expect_rc 2
+	expect_err "^ukfork exec: --template-dir needs a value (found the option '--mem')"
+	[ -e "$T/--mem" ] && fail "exec made '--mem'"
 	run bootbench --frob; expect_rc 2; expect_err "^ukfork bootbench: unknown option '--frob'"
 	run bootbench -n 0 --cmd true; expect_rc 2; expect_err "^ukfork bootbench: -n:"
 	run bootbench --help; expect_rc 0; expect_out "^usage: ukfork bootbench "
