@@ -1516,8 +1516,13 @@ done:
 	if (sigs) {
 		sigaction(SIGINT, &sa_int, NULL);
 		sigaction(SIGTERM, &sa_term, NULL);
-		if (g_sig)
+		if (g_sig) {
+			/* the lines of the runs done are not lost with the
+			 * process (a pipe or file: buffered) */
+			fflush(out);
+			fflush(msg);
 			raise(g_sig); /* as before: the signal's own end */
+		}
 	}
 	return code;
 }

@@ -467,7 +467,7 @@ interrupt)
 	for sig in INT TERM; do
 		rm -f "$T/db"
 		# a script's background job ignores SIGINT: env gives it back
-		env --default-signal=INT "$UKFORK" run "$T/i.lua" --set r=1,2 --db "$T/db" --quiet >"$T/out" 2>"$T/err" &
+		env --default-signal=INT "$UKFORK" run "$T/i.lua" --set r=1,2 --db "$T/db" >"$T/out" 2>"$T/err" &
 		p=$!
 		i=0
 		while ! { [ -s "$T/db" ] && [ "$(sqlite3 -readonly "$T/db" "select count(*) from runs" 2>/dev/null)" = 1 ]; } && [ $i -lt 600 ]; do
@@ -482,6 +482,8 @@ interrupt)
 		expect_err "this run is not stored"
 		[ "$(q "$T/db" "select count(*) || ' ' || group_concat(config) from runs")" = "1 r=1" ] ||
 			fail "SIG$sig: runs stored: $(q "$T/db" "select config from runs")"
+		# the first run's line (stdout, a file: buffered) is not lost
+		expect_out "run r=1 rep 0: "
 	done
 	;;
 db_readonly)
