@@ -130,24 +130,12 @@ static const char usage_report[] =
     "              width on a terminal, else 160\n"
     "  --          the next argument is DB, even if it starts with -\n";
 
-/* Started by an MPI launcher as a rank other than 0: every rank reads the
- * same command line, so rank 0 says what is wrong with it for all (under
- * mpirun -n 64 a bad option was printed 64 times). */
-static int other_rank(void)
-{
-	static const char *const ranks[] = {"OMPI_COMM_WORLD_RANK",
-					    "PMIX_RANK", "PMI_RANK"};
-	for (size_t i = 0; i < sizeof(ranks) / sizeof(ranks[0]); i++) {
-		const char *v = getenv(ranks[i]);
-		if (v && *v)
-			return strcmp(v, "0") != 0;
-	}
-	return 0;
-}
-
 static int bad(const char *cmd, const char *fmt, const char *arg)
 {
-	if (other_rank())
+	/* Started by an MPI launcher as a rank other than 0: every rank
+	 * reads the same command line, so rank 0 says what is wrong with it
+	 * for all (under mpirun -n 64 a bad option was printed 64 times). */
+	if (ukf_mpi_env_rank() > 0)
 		return 2;
 	fprintf(stderr, "ukfork%s%s: ", cmd ? " " : "", cmd ? cmd : "");
 	fprintf(stderr, fmt, arg);

@@ -314,6 +314,17 @@ static int launched(void)
 	return 0;
 }
 
+long ukf_mpi_env_rank(void)
+{
+	static const char *const ranks[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK",
+					    "PMI_RANK"};
+	long r = -1;
+	for (size_t i = 0; i < sizeof(ranks) / sizeof(ranks[0]); i++)
+		if (getenv(ranks[i]) && atol(getenv(ranks[i])) > r)
+			r = atol(getenv(ranks[i]));
+	return r;
+}
+
 /*
  * srun started this process as one of several tasks of its step, but with
  * no MPI plugin (Slurm's default --mpi=none): no launcher variable says
@@ -363,17 +374,14 @@ int scen_mpi_init(int *rank, int *size, char *err, size_t errlen)
 	/* Built without MPI but started as one of several processes: each
 	 * would run and store the whole sweep. Refuse instead. */
 	static const char *const many[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
-	static const char *const ranks[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK",
-					    "PMI_RANK"};
 	long n = 1;
 	if (!launched())
 		return 0;
 	for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++)
 		if (getenv(many[i]) && atol(getenv(many[i])) > n)
 			n = atol(getenv(many[i]));
-	for (size_t i = 0; i < sizeof(ranks) / sizeof(ranks[0]); i++)
-		if (getenv(ranks[i]) && atol(getenv(ranks[i])) > 0 && n < 2)
-			n = 2;
+	if (ukf_mpi_env_rank() > 0 && n < 2)
+		n = 2;
 	if (n > 1) {
 		snprintf(err, errlen,
 			 "started by an MPI launcher as one of %s%ld processes, "

@@ -60,6 +60,11 @@ struct ukf_run_opts {
  */
 int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg);
 
+/* The rank an MPI launcher gave this process in its environment
+ * (OMPI_COMM_WORLD_RANK, PMIX_RANK or PMI_RANK; the largest if they
+ * differ), -1 if none: known before MPI starts. */
+long ukf_mpi_env_rank(void);
+
 /*
  * The world registry (cli/scen_world.c) for `ukfork run`'s option checks,
  * so that adding a world needs no edit in main.c:
