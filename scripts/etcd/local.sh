@@ -244,6 +244,15 @@ spawn() { # DIR K
 	set_pid "$1" "$2" "$SPAWNED"
 }
 
+# Is member K's recorded pid alive but not etcd yet: the subshell spawn
+# started, before setsid (or ip netns exec) and etcd exec in its place? On a
+# loaded machine that takes a while; such a member is still starting.
+starting() { # DIR K
+	local p
+	p=$(sed -n "$(($2 + 1))p" "$1/pids" 2>/dev/null || true)
+	is_uint "${p:-x}" && alive "$p" &&
+		[ "$(cat "/proc/$p/comm" 2>/dev/null || true)" != etcd ]
+}
 # Wait until each member of MEMBERS is healthy; 0, or 1 (FAILED_K, FAILED_WHY).
 wait_healthy() { # DIR WAIT-S K...
 	local dir=$1 deadline=$((SECONDS + $2)) k p pending still
@@ -254,6 +263,10 @@ wait_healthy() { # DIR WAIT-S K...
 		still=()
 		for k in "${pending[@]}"; do
 			p=$(member_pid "$dir" "$k")
+			if [ -z "$p" ] && starting "$dir" "$k"; then
+				still+=("$k")
+				continue
+			fi
 			if [ -z "$p" ]; then
 				FAILED_K=$k FAILED_WHY="member $k (${M_CLIENT[k]}) exited before it was healthy"
 				return 1
