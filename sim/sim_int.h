@@ -104,7 +104,7 @@ typedef struct sim_queue sim_queue_t;
 sim_queue_t *sim_queue_create(void);
 /* Free the queue (payload resources are the caller's: drain it first). */
 void sim_queue_destroy(sim_queue_t **q);
-/* Schedule *ev at time t; 0, or -1 on ENOMEM (or more than 2^28 pending). */
+/* Schedule *ev at time t; 0, or -1 on ENOMEM. */
 int sim_queue_push(sim_queue_t *q, ukf_ns_t t, const struct sim_ev *ev);
 /* Pop the earliest event (lowest time, then lowest insertion order) into
  * *t / *ev; 1 if one was popped, 0 if the queue is empty. */

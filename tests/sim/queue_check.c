@@ -3,8 +3,8 @@
 /*
  * Random pushes (spread, tied, and earlier than the last pop), pops and
  * peeks on sim/queue.c and on a linear-scan reference ordered by (time,
- * push order); any difference in what comes out, the peeked time or the
- * size fails. CTest test sim.queue_reference; prints "queue check OK".
+ * push order); any difference in what comes out (time and payload), the
+ * peeked time, the peeked next event or the size fails. CTest test sim.queue_reference; prints "queue check OK".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +72,7 @@ int main(void)
 				long long t = next_time(mode, now);
 				struct sim_ev e = {.type = SIM_EV_USER};
 				e.u.user.a = ops++;
+				e.u.user.c = ~e.u.user.a; /* the whole payload kept */
 				if (sim_queue_push(q, t, &e) || nref >= MAXREF) {
 					printf("push failed\n");
 					return 1;
@@ -82,7 +83,10 @@ int main(void)
 				struct sim_ev e;
 				struct ref o;
 				int a = sim_queue_pop(q, &t, &e), b = ref_pop(&o);
-				if (a != b || (a && (t != o.t || e.u.user.a != o.a))) {
+				if (a != b ||
+				    (a && (t != o.t || e.u.user.a != o.a ||
+					   e.u.user.c != ~o.a ||
+					   e.type != SIM_EV_USER))) {
 					printf("pop differs: round %d step %d\n",
 					       round, k);
 					return 1;
@@ -91,12 +95,20 @@ int main(void)
 					now = t;
 			} else {
 				ukf_ns_t pt = sim_queue_peek_time(q);
+				const struct sim_ev *nx = sim_queue_peek_next(q);
 				long long m = 0;
+				size_t mi = 0;
 				for (size_t i = 0; i < nref; i++)
-					if (i == 0 || refq[i].t < m)
+					if (i == 0 || refq[i].t < m ||
+					    (refq[i].t == m &&
+					     refq[i].seq < refq[mi].seq)) {
 						m = refq[i].t;
-				if ((nref == 0 && pt != UKF_NS_NEVER) ||
-				    (nref && pt != m)) {
+						mi = i;
+					}
+				/* once the time is known, the hint is exact */
+				if ((nref == 0 && (pt != UKF_NS_NEVER || nx)) ||
+				    (nref && (pt != m || !nx ||
+					      nx->u.user.a != refq[mi].a))) {
 					printf("peek differs: round %d step %d\n",
 					       round, k);
 					return 1;
