@@ -210,7 +210,8 @@ static char *trim(char *s)
 	return s;
 }
 
-/* The longest line a model file may have (its newline included). */
+/* The longest line a model file may have before its comment (its
+ * newline included when there is no comment). */
 #define LINE_MAX_BYTES 1023
 
 /* Read `key = value  # comment` lines of path into the fields of *tmp. */
@@ -244,10 +245,6 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 	ssize_t got;
 	while ((got = getline(&line, &linecap, f)) >= 0) {
 		lineno++;
-		if ((size_t)got > LINE_MAX_BYTES) {
-			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
-			goto out;
-		}
 		/* a NUL would end the line early, silently: the rest unread */
 		if (memchr(line, 0, (size_t)got)) {
 			snprintf(err, errlen,
@@ -256,7 +253,15 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 				 path, lineno);
 			goto out;
 		}
+		/* the limit is the key = value's: a comment may be longer
+		 * (the provenance calibrate writes: a command line with a
+		 * long --note is one line) */
 		char *hash = strchr(line, '#');
+		if ((hash ? (size_t)(hash - line) : (size_t)got) >
+		    LINE_MAX_BYTES) {
+			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+			goto out;
+		}
 		if (hash)
 			*hash = 0;
 		char *s = trim(line);

@@ -266,6 +266,19 @@ static int t_model_file_bad(void)
 	longline[sizeof(longline) - 1] = 0;
 	CHECK(load_text(longline, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, ":1: line too long"), "'%s'", err);
+	/* a comment may be longer: the provenance `ukfork calibrate`
+	 * writes (its command line, a long --note whole on one line), also
+	 * after a key */
+	char longcomment[3000];
+	memset(longcomment, 'x', sizeof(longcomment));
+	memcpy(longcomment, "# Command: ", 11);
+	snprintf(longcomment + sizeof(longcomment) - 40, 40,
+		 "\njitter = 0.2   # %s\n", "yy");
+	CHECKF(load_text(longcomment, err, sizeof(err)) == 0, "'%s'", err);
+	memcpy(longcomment, "jitter = 0.1 #", 14);
+	longcomment[sizeof(longcomment) - 40] = '\n';
+	longcomment[sizeof(longcomment) - 39] = 0;
+	CHECKF(load_text(longcomment, err, sizeof(err)) == 0, "'%s'", err);
 	/* a NUL in a line: refused, not the rest of the line dropped */
 	static const char nul[] = "jitter = 0\nboot_base_ns = 5\0 junk\n";
 	CHECK(load_bytes(nul, sizeof(nul) - 1, err, sizeof(err)) == -1);
