@@ -68,6 +68,7 @@ static const struct field {
 #undef R
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+_Static_assert(NFIELDS <= 32, "load_fields() keeps the lines seen of 32 keys");
 
 /* A time: a non-negative decimal number with an optional unit ns/us/ms/s;
  * a bare number is nanoseconds (the keys say _ns). */
@@ -216,7 +217,8 @@ static char *trim(char *s)
 
 /* Read `key = value  # comment` lines of path into the fields of *tmp. */
 static int load_fields(void *tmp, const struct field *fields, size_t nfields,
-		       const char *path, char *err, size_t errlen)
+		       const char *path, uint64_t *given, char *err,
+		       size_t errlen)
 {
 	unsigned seen[32] = { 0 };
 	unsigned lineno = 0;
@@ -325,6 +327,10 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 		goto out;
 	}
 	rc = 0;
+	if (given)
+		for (size_t i = 0; i < nfields && i < 64; i++)
+			if (seen[i])
+				*given |= 1ULL << i;
 out:
 	free(line);
 	fclose(f);
@@ -334,9 +340,16 @@ out:
 int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		       size_t errlen)
 {
-	struct ukf_sim_model tmp = *m;
+	return ukf_sim_model_load_keys(m, path, NULL, err, errlen);
+}
 
-	if (load_fields(&tmp, fields, NFIELDS, path, err, errlen) < 0)
+int ukf_sim_model_load_keys(struct ukf_sim_model *m, const char *path,
+			    uint64_t *given, char *err, size_t errlen)
+{
+	struct ukf_sim_model tmp = *m;
+	uint64_t g = 0;
+
+	if (load_fields(&tmp, fields, NFIELDS, path, &g, err, errlen) < 0)
 		return -1;
 	if (tmp.dir_delay_p99_ns && tmp.dir_delay_p99_ns < tmp.dir_delay_ns) {
 		snprintf(err, errlen,
@@ -354,7 +367,61 @@ int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		return -1;
 	}
 	*m = tmp;
+	if (given)
+		*given |= g;
 	return 0;
+}
+
+int ukf_sim_model_format(const struct ukf_sim_model *m, const char *key,
+			 char *buf, size_t cap)
+{
+	for (size_t i = 0; i < NFIELDS; i++) {
+		const struct field *f = &fields[i];
+		const void *v = (const char *)m + f->off;
+		if (strcmp(f->name, key))
+			continue;
+		switch (f->type) {
+		case F_TIME:
+			snprintf(buf, cap, "%lld", (long long)*(const ukf_ns_t *)v);
+			return 0;
+		case F_REAL:
+			snprintf(buf, cap, "%g", *(const double *)v);
+			return 0;
+		case F_COUNT:
+		case F_BYTES:
+			snprintf(buf, cap, "%llu",
+				 (unsigned long long)*(const uint64_t *)v);
+			return 0;
+		case F_DIST:
+			return -1;
+		}
+	}
+	return -1;
+}
+
+size_t ukf_sim_model_unset(uint64_t given, char *buf, size_t cap)
+{
+	size_t n = 0, len = 0;
+
+	if (cap)
+		buf[0] = 0;
+	for (size_t i = 0; i < NFIELDS && i < 64; i++) {
+		const struct field *f = &fields[i];
+		/* a cost or a host limit; not a *_dist (none: the jitter),
+		 * the directory's pair (the scenario's own) or destroy_ns
+		 * (not charged) */
+		if ((given >> i & 1) || f->type == F_DIST ||
+		    !strncmp(f->name, "dir_delay", 9) ||
+		    !strcmp(f->name, "destroy_ns"))
+			continue;
+		n++;
+		if (len < cap) {
+			int k = snprintf(buf + len, cap - len, "%s%s",
+					 len ? ", " : "", f->name);
+			len = k < 0 ? cap : len + (size_t)k;
+		}
+	}
+	return n;
 }
 
 int ukf_sim_model_random(const struct ukf_sim_model *m, enum ukf_sim_op op)
@@ -468,7 +535,7 @@ int ukf_sim_dirmodel_load(struct ukf_sim_dirmodel *m, const char *path,
 	struct ukf_sim_dirmodel tmp = *m;
 
 	if (load_fields(&tmp, dir_fields, sizeof(dir_fields) / sizeof(dir_fields[0]),
-			path, err, errlen) < 0)
+			path, NULL, err, errlen) < 0)
 		return -1;
 	*m = tmp;
 	return 0;

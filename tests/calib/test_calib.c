@@ -520,6 +520,15 @@ static int t_model_roundtrip(void)
 	CHECK(strstr(text, "KVM: none: synthetic") != NULL);
 	CHECK(strstr(text, "KS D") != NULL);
 	CHECK(strstr(text, "95% CI") != NULL);
+	/* what the file leaves to the defaults is said, with the values
+	 * sim then uses: the remote keys here (no --cluster samples) */
+	CHECK(strstr(text, "\n# Not in this file (not measured by this "
+			   "calibration)") != NULL);
+	CHECK(strstr(text, "\n#   restore_base_ns = 10000000\n") != NULL);
+	CHECK(strstr(text, "\n#   save_ns_per_page = 250\n") != NULL);
+	CHECK(strstr(text, "\n#   load_ns_per_byte = 0.25\n") != NULL);
+	CHECK(strstr(text, "`ukfork calibrate --cluster FILE`") != NULL);
+	CHECK(strstr(text, "\n#   boot_base_ns =") == NULL); /* written */
 
 	/* a calibration by id; one that does not exist */
 	ukf_calib_set_destroy(&back);
@@ -1145,6 +1154,10 @@ static int t_remote_fit(void)
 	CHECK(strstr(text, "Link: synthetic link 0") != NULL);
 	CHECK(strstr(text, "latency 10.000 ms, 12.5 MB/s") != NULL);
 	CHECK(strstr(text, "# Check: remote fork request -> ready") != NULL);
+	/* the remote keys are in: not listed among the defaults kept */
+	CHECK(strstr(text, "\n#   restore_base_ns =") == NULL);
+	CHECK(strstr(text, "\n#   load_base_ns =") == NULL);
+	CHECK(strstr(text, "`ukfork calibrate --cluster FILE`") == NULL);
 	CHECK(run_cmd6("--from-db", db, "--calib", "2", "--out", conf) == 0);
 	CHECK(check_remote_keys(conf) == 0);
 	CHECK(run_cmd6("--from-db", db, "--calib", "1,2", "--out", conf) == 0);
@@ -1685,6 +1698,74 @@ static int t_boot_init_fit(void)
 /* The committed data/kvm-vm-calibrated.conf loads into the simulator,
  * with its per-operation distributions, keeps the defaults of what it did
  * not measure, and says its timings are emulated. */
+/*
+ * `ukfork run` says which keys a model file leaves to the compiled-in
+ * defaults (data/model.conf's), once per sweep point: a calibrated file
+ * without the remote keys then does not mix published hardware figures
+ * into its remote forks unseen. data/model.conf itself (every key): no
+ * note.
+ */
+static int t_run_model_note(void)
+{
+#ifdef UKF_UKFORK
+	char model[128], scen[128], msg[128], cmd[1024], text[8192];
+	FILE *f;
+
+	tmp_path(model, sizeof(model), "note-model.conf");
+	tmp_path(scen, sizeof(scen), "note.lua");
+	tmp_path(msg, sizeof(msg), "note.err");
+	CHECK((f = fopen(model, "w")) != NULL);
+	/* every key but the remote ones, touch_ns_per_page and
+	 * host_mem_bytes (as data/kvm-vm-calibrated.conf was) */
+	fputs("boot_base_ns = 1ms\nboot_ns_per_byte = 0\n"
+	      "boot_ns_per_mem_byte = 1\ntemplate_base_ns = 1ms\n"
+	      "template_ns_per_byte = 1\nclone_base_ns = 1ms\n"
+	      "clone_ns_per_page = 1us\njitter = 0\nagent_msg_ns = 10us\n"
+	      "monitor_slots = 1\nfork_base_ns = 1\n"
+	      "# a comment line, beside keys\n",
+	      f);
+	CHECK(fclose(f) == 0);
+	CHECK((f = fopen(scen, "w")) != NULL);
+	fputs("cluster { nodes = 2, vcpus = 4, memory = \"1G\" }\n"
+	      "run { duration = \"1s\" }\n"
+	      "app(\"a\", \"mem=8M init=1ms work=1ms dirty=64 fork=1\")\n"
+	      "constant { app = \"a\", interval = \"100ms\", start = "
+	      "\"0s\", stop = \"500ms\" }\n",
+	      f);
+	CHECK(fclose(f) == 0);
+	/* two sweep points (seeds), two reps each: the note twice */
+	snprintf(cmd, sizeof(cmd),
+		 "%s run %s --backend sim --set model=%s --set 'seed=1,2' "
+		 "--reps 2 --quiet >/dev/null 2>%s",
+		 UKF_UKFORK, scen, model, msg);
+	CHECK(system(cmd) == 0);
+	CHECK(read_text(msg, text, sizeof(text)) == 0);
+	fprintf(stderr, "%s", text);
+	const char *want =
+	    "sets no touch_ns_per_page, restore_base_ns, restore_ns_per_page, "
+	    "load_base_ns, load_ns_per_byte, save_ns_per_page, host_mem_bytes: "
+	    "the simulator keeps data/model.conf's values";
+	char *at = strstr(text, want);
+	CHECK(at != NULL);
+	CHECK(strstr(text, model) != NULL);
+	CHECK((at = strstr(at + 1, want)) != NULL); /* point 2 */
+	CHECK(strstr(at + 1, want) == NULL);	     /* not per rep */
+	snprintf(cmd, sizeof(cmd),
+		 "%s run %s --backend sim --set model=%s/data/model.conf "
+		 "--quiet >/dev/null 2>%s",
+		 UKF_UKFORK, scen, UKF_SOURCE_DIR, msg);
+	CHECK(system(cmd) == 0);
+	CHECK(read_text(msg, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "sets no") == NULL);
+	unlink(model);
+	unlink(scen);
+	unlink(msg);
+	return 0;
+#else
+	return 77;
+#endif
+}
+
 static int t_kvm_vm_file(void)
 {
 	const char *path = UKF_SOURCE_DIR "/data/kvm-vm-calibrated.conf";
@@ -1885,6 +1966,7 @@ static const struct selftest tests[] = {
     {"dir_cmd", t_dir_cmd},
     {"dirvis_embedded", t_dirvis_embedded},
     {"kvm_vm_file", t_kvm_vm_file},
+    {"run_model_note", t_run_model_note},
     {"plan", t_plan},
     {"plan_init", t_plan_init},
     {"boot_init_fit", t_boot_init_fit},
