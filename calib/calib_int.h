@@ -52,10 +52,15 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p);
 int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			size_t errlen);
 
+/* The signal (SIGINT, SIGTERM) that interrupted `ukfork calibrate`'s
+ * measurement, or 0: the measuring steps start no new step once set. */
+int ukf_calib_interrupted(void);
+
 /*
  * Run plan p on this machine's KVM backend, adding every sample to s:
  * bootbench runs and the scenario's runs go to database db (scratch files
- * in tmpdir). Returns 0, or -1 with a message in err.
+ * in tmpdir). Returns 0, or -1 with a message in err (interrupted
+ * included: no later step is started).
  */
 int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 			  const char *tmpdir, ukf_calib_scenario_fn run,

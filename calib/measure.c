@@ -302,6 +302,8 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 	for (size_t i = 0; i < p->nboot; i++)
 		for (size_t j = 0; j < ninit; j++) {
 			uint64_t init = j ? p->boot_init[j] : 0;
+			if (ukf_calib_interrupted())
+				goto stopped;
 			if (init)
 				fprintf(stderr,
 					"ukfork calibrate: cold boots at "
@@ -319,6 +321,8 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 				return -1;
 		}
 	for (size_t i = 0; i < p->nclone; i++) {
+		if (ukf_calib_interrupted())
+			goto stopped;
 		fprintf(stderr,
 			"ukfork calibrate: template clones at %" PRIu64
 			" MiB (%u)...\n",
@@ -327,6 +331,8 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 		    0)
 			return -1;
 	}
+	if (ukf_calib_interrupted())
+		goto stopped;
 	if (p->ops[0]) {
 		fprintf(stderr,
 			"ukfork calibrate: live forks and templates "
@@ -336,4 +342,7 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 			return -1;
 	}
 	return 0;
+stopped:
+	snprintf(err, errlen, "interrupted");
+	return -1;
 }
