@@ -1067,6 +1067,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		"# %s - simulator costs measured by `ukfork calibrate` "
 		"(generated: regenerate, do not edit).\n#\n",
 		base);
+	if (p->sources)
+		fprintf(o, "# Several calibrations fitted together (Merged, "
+			   "below, gives each one's provenance);\n"
+			   "# the last of them:\n");
 	fprintf(o, "# Date: %s. Host: %s. Backend: %s.\n", S(p->date),
 		S(p->host), S(p->backend));
 	fprintf(o, "# KVM: %s.\n", S(p->kvm));
@@ -1111,8 +1115,11 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		fprintf(o, "# Cold boot, launch -> ready against guest memory "
 			   "bytes:\n");
 		put_line_comment(o, &f[BOOT], "byte");
-		fprintf(o, "boot_base_ns = %.0f   # source: calibrate, %s\n",
-			f[BOOT].base, p->date ? p->date : "");
+		/* merged: the last calibration's date need not be the
+		 * boots' (Merged above dates each) */
+		fprintf(o, "boot_base_ns = %.0f   # source: calibrate%s%s\n",
+			f[BOOT].base, p->sources ? " (merged)" : ", ",
+			p->sources ? "" : p->date ? p->date : "");
 		fprintf(
 		    o,
 		    "boot_ns_per_byte = 0   # source: image size not varied\n");

@@ -449,25 +449,39 @@ int ukf_calib_load_ids(const char *path, const int64_t *ids, size_t nids,
 		if (nids < 2)
 			continue;
 		const struct ukf_calib_prov *p = &s->prov;
-		char line[1024];
-		int k = snprintf(
-		    line, sizeof(line),
-		    "%scalibration %lld: %s, %s, %zu samples%s%s%s%s",
-		    i ? "\n" : "", (long long)cid, p->date ? p->date : "?",
-		    p->backend ? p->backend : "?", nadd,
-		    p->cluster ? ", cluster " : "",
-		    p->cluster ? p->cluster : "", p->link ? ", link " : "",
-		    p->link ? p->link : "");
-		if (k < 0)
-			continue;
-		if ((size_t)k >= sizeof(line))
-			k = sizeof(line) - 1;
-		char *t = realloc(src, srclen + (size_t)k + 1);
-		if (!t)
+		/* each calibration's whole provenance (the file's header is
+		 * the last one's alone): where, on what KVM (an EMULATED
+		 * note), what plan, under what load, by what command */
+#define PV(x) ((x) ? (x) : "?")
+		char *line = NULL;
+		size_t ll = 0;
+		FILE *m = open_memstream(&line, &ll);
+		if (!m)
 			goto oom;
+		fprintf(m, "%scalibration %lld: %s, %s, %zu samples%s%s%s%s",
+			i ? "\n" : "", (long long)cid, PV(p->date),
+			PV(p->backend), nadd, p->cluster ? ", cluster " : "",
+			p->cluster ? p->cluster : "", p->link ? ", link " : "",
+			p->link ? p->link : "");
+		fprintf(m,
+			"\n  host %s; KVM: %s\n  plan %s, n = %u; load average "
+			"%s\n  command: %s",
+			PV(p->host), PV(p->kvm), PV(p->plan), p->n, PV(p->load),
+			PV(p->command));
+#undef PV
+		if (fclose(m) != 0) {
+			free(line);
+			goto oom;
+		}
+		char *t = realloc(src, srclen + ll + 1);
+		if (!t) {
+			free(line);
+			goto oom;
+		}
 		src = t;
-		memcpy(src + srclen, line, (size_t)k + 1);
-		srclen += (size_t)k;
+		memcpy(src + srclen, line, ll + 1);
+		srclen += ll;
+		free(line);
 	}
 	if (src) {
 		struct ukf_calib_prov p = s->prov;

@@ -1166,6 +1166,12 @@ static int t_remote_fit(void)
 	CHECK(strstr(text, "# Merged:\n#   calibration 1: ") != NULL);
 	CHECK(strstr(text, "#   calibration 2: ") != NULL);
 	CHECK(strstr(text, "several (one per calibration merged)") != NULL);
+	/* each calibration's provenance, not the last one's alone */
+	CHECK(strstr(text, "#   calibration 1: 2026-12-05T16:00Z, kvm, "));
+	CHECK(strstr(text, "\n#     host test, 2 CPUs; KVM: none: synthetic\n"
+			   "#     plan synthetic, n = 4; load average 0\n"
+			   "#     command: test_calib\n#   calibration 2: "));
+	CHECK(strstr(text, "# the last of them:\n# Date: "));
 	CHECK(run_cmd6("--from-db", db, "--calib", "all", "--out", conf) == 0);
 	CHECK(check_remote_keys(conf) == 0);
 	/* the shaped link's samples fitted as if unshaped: the save slope
@@ -1203,6 +1209,18 @@ static int t_remote_fit(void)
 	CHECK(run_cmd6("--from-db", db, "--calib", "1,,2", "--out", conf) == 2);
 	CHECK(run_cmd6("--from-db", db, "--calib", "x", "--out", conf) == 2);
 	CHECK(run_cmd("--calib", "1", "--out", conf, NULL) == 2);
+	/* a one-node calibration (2026-12-04) fitted with a remote one
+	 * (2026-12-05), the remote one last: the cold boot's keys are not
+	 * dated with the remote one's date */
+	ukf_calib_set_t *one = synthetic();
+	CHECK(one && ukf_calib_store(db, one, &id, err, sizeof(err)) == 0);
+	CHECK(id == 3);
+	ukf_calib_set_destroy(&one);
+	CHECK(run_cmd6("--from-db", db, "--calib", "3,1", "--out", conf) == 0);
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "\nboot_base_ns = ") != NULL);
+	CHECK(strstr(text, "# source: calibrate, 2026-12-05T16:00Z") == NULL);
+	CHECK(strstr(text, "#   calibration 3: 2026-12-04T00:00Z, kvm, "));
 	ukf_calib_set_destroy(&a);
 	ukf_calib_set_destroy(&b);
 	ukf_calib_set_destroy(&c);
