@@ -1027,6 +1027,25 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		return 2;
 	}
+	/* a plan with nothing for this kind of calibration to measure is a
+	 * bad plan, said now: not "nothing to fit" after /dev/kvm and the
+	 * cluster were set up for it */
+	if (cluster && !plan.cluster_ops[0]) {
+		fprintf(stderr,
+			"ukfork calibrate: %s: cluster_ops = none: --cluster "
+			"has nothing to measure\n",
+			plan_path);
+		return 2;
+	}
+	if (!cluster && !directory && !plan.nboot && !plan.nclone &&
+	    !plan.ops[0]) {
+		fprintf(stderr,
+			"ukfork calibrate: %s: nothing to measure with "
+			"--backend kvm (boot_mem and clone_mem empty, ops = "
+			"none)\n",
+			plan_path);
+		return 2;
+	}
 	if (db && !strcmp(db, out)) {
 		snprintf(err, sizeof(err),
 			 "--out %s is the --db: the model file would "

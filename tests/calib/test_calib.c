@@ -1544,6 +1544,31 @@ static int t_plan(void)
 	};
 	CHECK(plan_refuses(&p, path, cbad, sizeof(cbad) / sizeof(cbad[0]),
 			   NULL) == 0);
+	/* a plan that measures nothing for the command: refused as a bad
+	 * plan (2), before /dev/kvm or the cluster (was: 1, "nothing to
+	 * fit", after them; 77 without /dev/kvm) */
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("boot_mem =\nclone_mem =\nops = none\n", f);
+	fclose(f);
+	CHECK(run_cmd("--backend", "kvm", "--plan", path, NULL) == 2);
+	char cl[128];
+	tmp_path(cl, sizeof(cl), "c2.conf");
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("cluster_ops = none\n", f);
+	fclose(f);
+	f = fopen(cl, "w");
+	CHECK(f);
+	fputs("[cluster]\nname = t\n[node 0]\nendpoint = tcp://h0:1\n"
+	      "public_key = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n"
+	      "secret_key_file = k0\n[node 1]\nendpoint = tcp://h1:1\n"
+	      "public_key = Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID\n"
+	      "secret_key_file = k1\n",
+	      f);
+	fclose(f);
+	CHECK(run_cmd("--cluster", cl, "--plan", path, NULL) == 2);
+	unlink(cl);
 	unlink(path);
 	unlink(wlua);
 	unlink(clua);
