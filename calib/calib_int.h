@@ -86,6 +86,7 @@ int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 
 struct ukf_calib_remote_counts {
 	size_t save, restore, total, agent, made, fetch;
+	size_t forks; /* every remote fork child, those after a fetch too */
 };
 
 /*

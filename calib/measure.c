@@ -270,9 +270,9 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 		return -1;
 	fprintf(stderr,
 		"ukfork calibrate: %zu remote forks (%zu without a template "
-		"fetch), %zu template fetches, %zu templates made, %zu agent "
-		"samples\n",
-		c.restore, c.save, c.fetch, c.made, c.agent);
+		"fetch: those are fitted), %zu template fetches, %zu "
+		"templates made, %zu agent samples\n",
+		c.forks, c.restore, c.fetch, c.made, c.agent);
 	if (c.restore < 3) {
 		snprintf(err, errlen,
 			 "the cluster workload %s gave %zu remote forks (3 at "

@@ -41,6 +41,9 @@ cat "$T/out"
 [ $rc -eq 0 ] || fail "calibrate --cluster: exit $rc"
 grep -q 'remote forks and template fetches on the 2 node agents' "$T/err" ||
 	fail "no progress line on stderr"
+# 2 x 2 apps x 3 forks: 12 remote forks in all, 4 of them after a fetch
+grep -q ': 12 remote forks (8 without a template fetch' "$T/err" ||
+	fail "the count of remote forks: $(grep 'remote forks (' "$T/err")"
 # samples per remote op, from the summary of a refit of the stored samples
 "$UKF" calibrate --from-db "$T/c.db" --out "$T/m2.conf" >"$T/refit" 2>&1 ||
 	fail "--from-db refit: $(cat "$T/refit")"

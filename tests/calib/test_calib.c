@@ -1376,6 +1376,8 @@ static int t_sim_remote(void)
 	/* 9 apps x 3 forks (units=3), the first of each after a fetch, left
 	 * out; agent samples from the cold boots placed on their origin node */
 	CHECK(c.restore == 18 && c.save == 18 && c.total == 18);
+	/* in all: those 18 and the 9 after a template fetch */
+	CHECK(c.forks == 27);
 	if (!(c.fetch == 9 && c.made == 9 && c.agent >= 3))
 		fprintf(stderr, "fetch %zu made %zu agent %zu\n", c.fetch,
 			c.made, c.agent);
