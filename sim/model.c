@@ -304,6 +304,15 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 			  : fields[i].type == F_COUNT ? parse_count(val, dst)
 			  : fields[i].type == F_BYTES ? parse_bytes(val, dst)
 						      : parse_real(val, dst);
+		/* the world refuses a jitter above 5 (sim/world.c): said
+		 * here, at its line, not as "model costs must be >= 0" */
+		if (!bad && !strcmp(key, "jitter") && *(double *)dst > 5) {
+			snprintf(err, errlen,
+				 "%s:%u: bad value '%.60s' for 'jitter' "
+				 "(expected a lognormal sigma from 0 to 5)",
+				 path, lineno, val);
+			goto out;
+		}
 		if (bad) {
 			snprintf(err, errlen,
 				 "%s:%u: bad value '%.60s' for '%s' (expected %s)", path,

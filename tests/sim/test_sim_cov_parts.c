@@ -247,6 +247,8 @@ static int t_model_file_bad(void)
 		{ "boot_dist = lognormal 0 25\n", "1: bad value 'lognormal 0 25'" },
 		{ "boot_dist = gamma 2000000 1\n", "for 'boot_dist'" },
 		{ "boot_dist = weibull 0.0001 1\n", "for 'boot_dist'" },
+		/* the world refuses it (jitter 0..5): at its line here */
+		{ "\njitter = 5.5\n", "2: bad value '5.5' for 'jitter'" },
 	};
 	char err[1024];
 	for (size_t k = 0; k < sizeof(cs) / sizeof(cs[0]); k++) {
@@ -256,6 +258,7 @@ static int t_model_file_bad(void)
 		CHECKF(strstr(err, cs[k].want), "'%s': '%s'", cs[k].text, err);
 	}
 	/* at the limits: accepted */
+	CHECK(load_text("jitter = 5\n", err, sizeof(err)) == 0);
 	CHECK(load_text("host_mem_bytes = 1048576T\nboot_dist = lognormal 0 20\n"
 			"template_dist = gamma 1000000 1\n",
 			err, sizeof(err)) == 0);
