@@ -771,7 +771,14 @@ static volatile sig_atomic_t calib_sig;
 
 static void on_calib_signal(int sig)
 {
+	/* said at once (write(2) is async-signal-safe): a bootbench batch
+	 * under emulation can take a minute to end */
+	static const char m[] = "ukfork calibrate: interrupted: ending the "
+				"step going on, then storing what was "
+				"measured (a second signal kills at once)\n";
 	calib_sig = sig;
+	ssize_t w = write(STDERR_FILENO, m, sizeof(m) - 1);
+	(void)w;
 }
 
 int ukf_calib_interrupted(void)

@@ -36,6 +36,8 @@ cat "$T/err" >&2
 [ $rc -eq 143 ] || fail "exit status $rc, not 143 (death by SIGTERM)"
 grep -q 'interrupted (SIGTERM) while measuring' "$T/err" ||
 	fail "no word of the interruption"
+grep -q 'interrupted: ending the step going on' "$T/err" ||
+	fail "not said when the signal came"
 [ ! -e "$T/i.conf" ] || fail "a model file was written from an interrupted plan"
 [ -z "$(ls -A "$T/tmp")" ] || fail "left in TMPDIR: $(ls -A "$T/tmp")"
 "$ukf" calibrate --from-db "$T/i.db" --out "$T/r.conf" >/dev/null 2>"$T/rerr" ||

@@ -458,10 +458,31 @@ static ukf_calib_set_t *synthetic(void)
 	return s;
 }
 
+/* Every scratch path handed out, removed at exit with SQLite's -wal,
+ * -shm and -journal files beside it (the tests unlink a database, not
+ * those: they were left in /tmp by every run). */
+static char tmp_made[64][128];
+static int tmp_nmade;
+
+static void tmp_cleanup(void)
+{
+	static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+	char p[160];
+	for (int i = 0; i < tmp_nmade; i++)
+		for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
+			snprintf(p, sizeof(p), "%.127s%s", tmp_made[i], ext[k]);
+			unlink(p);
+		}
+}
+
 static int tmp_path(char *buf, size_t cap, const char *what)
 {
 	snprintf(buf, cap, "/tmp/ukf-calib-test-%d-%s", (int)getpid(), what);
 	unlink(buf);
+	if (tmp_nmade == 0)
+		atexit(tmp_cleanup);
+	if (tmp_nmade < (int)(sizeof(tmp_made) / sizeof(tmp_made[0])))
+		snprintf(tmp_made[tmp_nmade++], sizeof(tmp_made[0]), "%s", buf);
 	return 0;
 }
 
