@@ -1019,6 +1019,30 @@ static int t_cmd_from_db(void)
 		       text_db) == 2);
 #endif
 	unlink(text_db);
+	/* samples that are not measurements (an edited or damaged
+	 * database, a CSV imported): refused naming the calibration, the
+	 * sample and its values, not fitted or dropped without a word */
+	static const char *const rows[] = {
+	    "(1, 'fork', 1e300, 1e9)", "(1, 'boot', 8388608, -5e9)",
+	    "(1, 'boot', 8388608, 'abc')"};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char bad_db[128], sql[256], e2[512];
+		ukf_calib_set_t *back = NULL;
+		sqlite3 *sq = NULL;
+		tmp_path(bad_db, sizeof(bad_db), "bad.db");
+		CHECK(ukf_calib_store(bad_db, s, NULL, err, sizeof(err)) == 0);
+		CHECK(sqlite3_open(bad_db, &sq) == SQLITE_OK);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO calib_samples VALUES %s", rows[i]);
+		CHECK(sqlite3_exec(sq, sql, NULL, NULL, NULL) == SQLITE_OK);
+		sqlite3_close(sq);
+		CHECK(ukf_calib_load(bad_db, 1, &back, e2, sizeof(e2)) < 0);
+		fprintf(stderr, "%s\n", e2);
+		CHECK(strstr(e2, "calibration 1, sample ") != NULL);
+		CHECK(strstr(e2, "is not a measurement") != NULL);
+		CHECK(run_cmd("--from-db", bad_db, "--out", conf, NULL) == 1);
+		unlink(bad_db);
+	}
 	/* without /dev/kvm: exit 77 (only checkable where there is none) */
 	int fd = open("/dev/kvm", O_RDWR);
 	if (fd < 0)
