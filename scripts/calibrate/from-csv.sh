@@ -20,7 +20,8 @@ command -v sqlite3 >/dev/null || { echo "from-csv.sh: no sqlite3 command" >&2; e
 case $S in *\'* | *\"*) echo "from-csv.sh: a quote in $S" >&2; exit 2 ;; esac
 case $R in *\'* | *\"*) echo "from-csv.sh: a quote in $R" >&2; exit 2 ;; esac
 # the tables as calib/samples.c makes them; the CSVs through temporary
-# tables (the samples' column order is op,x,ns,calib)
+# tables (the samples' column order is op,x,ns,calib); a value that is not
+# a number stays text, refused by `ukfork calibrate --from-db`
 sqlite3 -bail "$DB" <<EOSQL || { rm -f "$DB"; exit 1; }
 CREATE TABLE calib_runs(id INTEGER PRIMARY KEY, date TEXT, host TEXT,
   kvm TEXT, backend TEXT, plan TEXT, command TEXT, load TEXT, n INTEGER,
@@ -37,8 +38,9 @@ INSERT INTO calib_runs SELECT CAST(id AS INTEGER), date, host, kvm, backend,
   plan, command, load, CAST(n AS INTEGER), nullif(cluster, ''),
   nullif(link, ''), CAST(link_latency_ns AS REAL),
   CAST(link_bandwidth AS REAL) FROM r;
-INSERT INTO calib_samples SELECT CAST(calib AS INTEGER), op, CAST(x AS REAL),
-  CAST(ns AS REAL) FROM s;
+-- not CAST: the columns' REAL affinity converts numbers and keeps a
+-- value that is not one as text, which calibrate --from-db refuses
+INSERT INTO calib_samples SELECT calib, op, x, ns FROM s;
 EOSQL
 n=$(sqlite3 "$DB" "SELECT count(*) FROM calib_samples WHERE calib NOT IN (SELECT id FROM calib_runs)")
 [ "$n" = 0 ] || { echo "from-csv.sh: $n samples of calibrations not in $R" >&2; rm -f "$DB"; exit 1; }
