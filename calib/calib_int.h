@@ -103,13 +103,15 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 
 /*
  * Run plan p's cluster workload on the node agents of cluster file
- * `cluster` (nodes of them, 2 at least) and add the remote samples
+ * `cluster` (nodes of them, 2 at least; link: the link's setting, a
+ * text without commas, recorded in the runs' settings) and add the remote samples
  * (rfork, rfork_save, rfork_restore, tfetch; agent and template on the
  * way) to s, with the link already set on s (ukf_calib_set_link). The
  * runs go to database db. Returns 0, or -1 with a message in err.
  */
 int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 			      const char *cluster, uint32_t nodes,
+			      const char *link,
 			      const char *db, const char *tmpdir,
 			      ukf_calib_scenario_fn run, ukf_calib_set_t *s,
 			      char *err, size_t errlen);

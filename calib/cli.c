@@ -1141,9 +1141,24 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	} else if (cluster) {
 		fprintf(stderr, "ukfork calibrate: link: %s\n", lk.desc);
 		ukf_calib_set_link(s, lat_ns, bw);
-		mrc = ukf_calib_measure_cluster(&plan, cluster, nodes, db,
-						tmpdir, run, s, err,
-						sizeof(err));
+		/* the link in the runs' settings (a --set value: no
+		 * commas, which would make it a sweep) */
+		char linkset[96];
+		if (lk.delay_ms > 0)
+			snprintf(linkset, sizeof(linkset), "%.6g ms",
+				 lk.delay_ms);
+		else
+			snprintf(linkset, sizeof(linkset), "no delay");
+		size_t ll = strlen(linkset);
+		if (lk.rate_mbit > 0)
+			snprintf(linkset + ll, sizeof(linkset) - ll,
+				 " / %.6g Mbit/s", lk.rate_mbit);
+		else
+			snprintf(linkset + ll, sizeof(linkset) - ll,
+				 " / no rate limit");
+		mrc = ukf_calib_measure_cluster(&plan, cluster, nodes,
+						linkset, db, tmpdir, run, s,
+						err, sizeof(err));
 	} else
 		mrc = ukf_calib_measure_kvm(&plan, db, tmpdir, run, s, err,
 					    sizeof(err));

@@ -1390,6 +1390,7 @@ static int t_sim_remote(void)
 		 "%s run %s/scripts/calibrate/cluster-ops.lua --backend sim "
 		 "--set nodes=2 --set n=3 --set 'sizes=8 16 32' --set units=3 "
 		 "--set dirty=256 --set latency=5ms --set bandwidth=12500000 "
+		 "--set 'link=5 ms / 100 Mbit/s' "
 		 "--set model=%s --db %s --trace %s --quiet >/dev/null",
 		 UKF_UKFORK, UKF_SOURCE_DIR, model, db, trace);
 	CHECK(system(cmd) == 0);
