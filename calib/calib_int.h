@@ -52,10 +52,15 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p);
 int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			size_t errlen);
 
+/* The signal (SIGINT, SIGTERM) that interrupted `ukfork calibrate`'s
+ * measurement, or 0: the measuring steps start no new step once set. */
+int ukf_calib_interrupted(void);
+
 /*
  * Run plan p on this machine's KVM backend, adding every sample to s:
  * bootbench runs and the scenario's runs go to database db (scratch files
- * in tmpdir). Returns 0, or -1 with a message in err.
+ * in tmpdir). Returns 0, or -1 with a message in err (interrupted
+ * included: no later step is started).
  */
 int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 			  const char *tmpdir, ukf_calib_scenario_fn run,
@@ -81,6 +86,7 @@ int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 
 struct ukf_calib_remote_counts {
 	size_t save, restore, total, agent, made, fetch;
+	size_t forks; /* every remote fork child, those after a fetch too */
 };
 
 /*
@@ -97,13 +103,15 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 
 /*
  * Run plan p's cluster workload on the node agents of cluster file
- * `cluster` (nodes of them, 2 at least) and add the remote samples
+ * `cluster` (nodes of them, 2 at least; link: the link's setting, a
+ * text without commas, recorded in the runs' settings) and add the remote samples
  * (rfork, rfork_save, rfork_restore, tfetch; agent and template on the
  * way) to s, with the link already set on s (ukf_calib_set_link). The
  * runs go to database db. Returns 0, or -1 with a message in err.
  */
 int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 			      const char *cluster, uint32_t nodes,
+			      const char *link,
 			      const char *db, const char *tmpdir,
 			      ukf_calib_scenario_fn run, ukf_calib_set_t *s,
 			      char *err, size_t errlen);

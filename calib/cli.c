@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -685,7 +686,7 @@ static void rm_rf_tmp(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	char p[4200];
+	char p[4400];
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
@@ -757,6 +758,60 @@ static int measure_dir(const char *etcd, uint32_t n, ukf_calib_set_t *s,
 
 
 /*
+ * SIGINT or SIGTERM while measuring: the step going on ends (a scenario
+ * run of the plan stops at once, as `ukfork run`'s do; a bootbench batch
+ * or the directory's updates finish), no later step starts, the samples
+ * measured so far are stored in --db as a calibration marked interrupted
+ * (not lost with minutes of measuring; `--from-db` refits them), no model
+ * file is written, the temporary directory is removed, and the process
+ * then dies of the signal (exit status 130 or 143 to a shell). A second
+ * signal kills at once (SA_RESETHAND).
+ */
+static volatile sig_atomic_t calib_sig;
+
+static void on_calib_signal(int sig)
+{
+	/* said at once (write(2) is async-signal-safe): a bootbench batch
+	 * under emulation can take a minute to end */
+	static const char m[] = "ukfork calibrate: interrupted: ending the "
+				"step going on, then storing what was "
+				"measured (a second signal kills at once)\n";
+	calib_sig = sig;
+	ssize_t w = write(STDERR_FILENO, m, sizeof(m) - 1);
+	(void)w;
+}
+
+int ukf_calib_interrupted(void)
+{
+	return calib_sig;
+}
+
+/* Catch SIGINT and SIGTERM (not one that is ignored: a background job's
+ * SIGINT stays so); the old actions in old[2]. */
+static void catch_signals(struct sigaction old[2])
+{
+	struct sigaction sa;
+	const int sigs[2] = {SIGINT, SIGTERM};
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_calib_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	calib_sig = 0;
+	for (int i = 0; i < 2; i++) {
+		sigaction(sigs[i], NULL, &old[i]);
+		if (old[i].sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+static void restore_signals(const struct sigaction old[2])
+{
+	sigaction(SIGINT, &old[0], NULL);
+	sigaction(SIGTERM, &old[1], NULL);
+}
+
+/*
  * The command line as a shell would take it back, whole (it was cut at
  * 1024 bytes): an argument with a space, a quote or another character
  * special to sh in single quotes (--note "a b" was written --note a b,
@@ -805,7 +860,8 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	size_t nids = 1;
 	struct ukf_calib_plan plan;
 	struct link lk = {.delay_ms = -1, .jitter_ms = -1, .rate_mbit = -1};
-	int link_opts = 0;
+	int link_opts = 0, sigs = 0; /* sigs: ours caught, oldsa theirs */
+	struct sigaction oldsa[2];
 	char err[1024] = "", clinfo[4400] = "";
 
 	static const char *const opts[] = {
@@ -978,6 +1034,25 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		return 2;
 	}
+	/* a plan with nothing for this kind of calibration to measure is a
+	 * bad plan, said now: not "nothing to fit" after /dev/kvm and the
+	 * cluster were set up for it */
+	if (cluster && !plan.cluster_ops[0]) {
+		fprintf(stderr,
+			"ukfork calibrate: %s: cluster_ops = none: --cluster "
+			"has nothing to measure\n",
+			plan_path);
+		return 2;
+	}
+	if (!cluster && !directory && !plan.nboot && !plan.nclone &&
+	    !plan.ops[0]) {
+		fprintf(stderr,
+			"ukfork calibrate: %s: nothing to measure with "
+			"--backend kvm (boot_mem and clone_mem empty, ops = "
+			"none)\n",
+			plan_path);
+		return 2;
+	}
 	if (db && !strcmp(db, out)) {
 		snprintf(err, sizeof(err),
 			 "--out %s is the --db: the model file would "
@@ -1012,7 +1087,12 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		close(fd);
 	}
 
-	char tmpdir[] = "/tmp/ukf-calib-XXXXXX", tmpdb[64];
+	/* $TMPDIR, as mktemp(1) takes it; /tmp without it */
+	const char *tmproot = getenv("TMPDIR");
+	char tmpdir[4096], tmpdb[4200];
+	if (!tmproot || !*tmproot)
+		tmproot = "/tmp";
+	snprintf(tmpdir, sizeof(tmpdir), "%s/ukf-calib-XXXXXX", tmproot);
 	if (!mkdtemp(tmpdir)) {
 		fprintf(stderr, "ukfork calibrate: temporary directory: %s\n",
 			strerror(errno));
@@ -1048,28 +1128,67 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	double lat_ns = lk.delay_ms > 0 ? lk.delay_ms * 1e6 : 0;
 	double bw = lk.rate_mbit > 0 ? lk.rate_mbit * 125000.0 : 0;
 	char dirdesc[600] = "";
+	int mrc;
+	catch_signals(oldsa);
+	sigs = 1;
 	if (directory) {
 		snprintf(dirdesc, sizeof(dirdesc),
 			 "directory %s%s%s: 2 members in one process, one "
 			 "clock, 10 updates not timed first",
 			 directory, etcd ? " at " : " (ZeroMQ over loopback TCP)",
 			 etcd ? etcd : "");
-		if (measure_dir(etcd, plan.n, s, err, sizeof(err)) < 0) {
-			fprintf(stderr, "ukfork calibrate: %s\n", err);
-			goto out;
-		}
+		mrc = measure_dir(etcd, plan.n, s, err, sizeof(err));
 	} else if (cluster) {
 		fprintf(stderr, "ukfork calibrate: link: %s\n", lk.desc);
 		ukf_calib_set_link(s, lat_ns, bw);
-		if (ukf_calib_measure_cluster(&plan, cluster, nodes, db, tmpdir,
-					      run, s, err, sizeof(err)) < 0) {
-			fprintf(stderr, "ukfork calibrate: %s\n", err);
-			goto out;
-		}
-	} else if (ukf_calib_measure_kvm(&plan, db, tmpdir, run, s, err,
-					 sizeof(err)) < 0) {
+		/* the link in the runs' settings (a --set value: no
+		 * commas, which would make it a sweep) */
+		char linkset[96];
+		if (lk.delay_ms > 0)
+			snprintf(linkset, sizeof(linkset), "%.6g ms",
+				 lk.delay_ms);
+		else
+			snprintf(linkset, sizeof(linkset), "no delay");
+		size_t ll = strlen(linkset);
+		if (lk.rate_mbit > 0)
+			snprintf(linkset + ll, sizeof(linkset) - ll,
+				 " / %.6g Mbit/s", lk.rate_mbit);
+		else
+			snprintf(linkset + ll, sizeof(linkset) - ll,
+				 " / no rate limit");
+		mrc = ukf_calib_measure_cluster(&plan, cluster, nodes,
+						linkset, db, tmpdir, run, s,
+						err, sizeof(err));
+	} else
+		mrc = ukf_calib_measure_kvm(&plan, db, tmpdir, run, s, err,
+					    sizeof(err));
+	/* a signal from here on (storing, fitting) ends the process as
+	 * before; one during the measurement is handled below */
+	restore_signals(oldsa);
+	sigs = 0;
+	if (mrc < 0 && !calib_sig) {
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		goto out;
+	}
+	char plandesc[1200];
+	const char *sig = calib_sig == SIGINT ? "SIGINT" : "SIGTERM";
+	snprintf(plandesc, sizeof(plandesc), "%s%s%s%s",
+		 directory  ? dirdesc
+		 : plan_path ? plan_path
+			     : "default",
+		 calib_sig ? " (INTERRUPTED by " : "", calib_sig ? sig : "",
+		 calib_sig ? ": the plan may be incomplete)" : "");
+	if (calib_sig) {
+		fprintf(stderr,
+			"ukfork calibrate: interrupted (%s) while measuring: "
+			"%zu samples measured, no model file written\n",
+			sig, ukf_calib_set_count(s));
+		if (db == tmpdb || !ukf_calib_set_count(s)) {
+			fprintf(stderr, "ukfork calibrate: %s\n",
+				db == tmpdb ? "no --db: nothing kept"
+					    : "nothing to store");
+			goto out;
+		}
 	}
 	loadavg(load1, sizeof(load1));
 	snprintf(loads, sizeof(loads), "%s before, %s after", load0, load1);
@@ -1078,7 +1197,7 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	    .host = hostinfo,
 	    .kvm = kind,
 	    .backend = directory ? "none (the cluster directory alone)" : "kvm",
-	    .plan = directory ? dirdesc : plan_path ? plan_path : "default",
+	    .plan = plandesc,
 	    .command = cmd ? cmd : "ukfork calibrate",
 	    .load = loads,
 	    .n = plan.n,
@@ -1097,12 +1216,28 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	if (db != tmpdb)
 		fprintf(stderr,
 			"ukfork calibrate: %zu samples stored in %s "
-			"(calibration %" PRId64 ")\n",
-			ukf_calib_set_count(s), db, id);
-	rc = do_fit(s, out);
+			"(calibration %" PRId64 "%s)\n",
+			ukf_calib_set_count(s), db, id,
+			calib_sig ? ", marked interrupted" : "");
+	if (calib_sig)
+		fprintf(stderr,
+			"ukfork calibrate: `ukfork calibrate --from-db %s "
+			"--calib %" PRId64 " --out FILE` fits them\n",
+			db, id);
+	else
+		rc = do_fit(s, out);
 out:
 	free(cmd);
 	ukf_calib_set_destroy(&s);
 	rm_rf_tmp(tmpdir);
+	if (sigs)
+		restore_signals(oldsa);
+	if (calib_sig) {
+		/* the process ends of the signal, as it would have without
+		 * the handler, its messages out first */
+		fflush(stdout);
+		fflush(stderr);
+		raise(calib_sig);
+	}
 	return rc;
 }

@@ -173,6 +173,19 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 		" ORDER BY run, id",
 		before, s, "rfork", &c->total, err, errlen) < 0)
 		return -1;
+	/* how many remote forks there were in all (counted, not samples) */
+	ukf_calib_set_t *all = ukf_calib_set_create();
+	if (!all) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int rc = ukf_calib_query(db, "SELECT 0, 0" REMOTE_FORK
+				     " ORDER BY run, id",
+				 before, all, "rfork_all", &c->forks, err,
+				 errlen);
+	ukf_calib_set_destroy(&all);
+	if (rc < 0)
+		return -1;
 	/* the engine's own time on a request handled where it was made:
 	 * here mostly cold boots (each app's first instance) */
 	if (ukf_calib_query(db,

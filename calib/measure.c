@@ -115,12 +115,12 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
  * `cluster` (nodes of them). *before: the last run id before it. */
 static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		   const char *trace, ukf_calib_scenario_fn run,
-		   const char *cluster, uint32_t nodes, int64_t *before,
-		   char *err, size_t errlen)
+		   const char *cluster, uint32_t nodes, const char *link,
+		   int64_t *before, char *err, size_t errlen)
 {
 	struct ukf_run_opts o;
-	char sets[5][128];
-	const char *setv[5];
+	char sets[6][128];
+	const char *setv[6];
 	const char *script = cluster ? p->cluster_ops : p->ops;
 
 	if (!run) {
@@ -147,10 +147,12 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		snprintf(sets[2], sizeof(sets[2]), "sizes=%s", sizes);
 		snprintf(sets[3], sizeof(sets[3]), "units=%u", p->fork_units);
 		snprintf(sets[4], sizeof(sets[4]), "dirty=%u", p->fork_dirty);
-		for (int i = 0; i < 5; i++)
+		snprintf(sets[5], sizeof(sets[5]), "link=%s",
+			 link ? link : "not given");
+		for (int i = 0; i < 6; i++)
 			setv[i] = sets[i];
 		o.sets = setv;
-		o.nsets = 5;
+		o.nsets = 6;
 		o.cluster = cluster;
 		o.cluster_nodes = nodes;
 	}
@@ -178,7 +180,8 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	int64_t before;
 
 	snprintf(trace, sizeof(trace), "%s/ops.trace", tmpdir);
-	if (run_ops(p, db, trace, run, NULL, 0, &before, err, errlen) < 0)
+	if (run_ops(p, db, trace, run, NULL, 0, NULL, &before, err, errlen) <
+	    0)
 		return -1;
 	size_t got, tgot, fgot;
 	/* x = pages copied at the fork: the parent's dirty_pages (its row at
@@ -240,6 +243,7 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 
 int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 			      const char *cluster, uint32_t nodes,
+			      const char *link,
 			      const char *db, const char *tmpdir,
 			      ukf_calib_scenario_fn run, ukf_calib_set_t *s,
 			      char *err, size_t errlen)
@@ -262,17 +266,17 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 		"%u node agents of %s (%s, %u run(s), %u apps per size)...\n",
 		nodes, cluster, p->cluster_ops, p->cluster_reps, p->n);
 	snprintf(trace, sizeof(trace), "%s/cluster.trace", tmpdir);
-	if (run_ops(p, db, trace, run, cluster, nodes, &before, err, errlen) <
-	    0)
+	if (run_ops(p, db, trace, run, cluster, nodes, link, &before, err,
+		    errlen) < 0)
 		return -1;
 	struct ukf_calib_remote_counts c;
 	if (ukf_calib_collect_remote(db, trace, before, s, &c, err, errlen) < 0)
 		return -1;
 	fprintf(stderr,
 		"ukfork calibrate: %zu remote forks (%zu without a template "
-		"fetch), %zu template fetches, %zu templates made, %zu agent "
-		"samples\n",
-		c.restore, c.save, c.fetch, c.made, c.agent);
+		"fetch: those are fitted), %zu template fetches, %zu "
+		"templates made, %zu agent samples\n",
+		c.forks, c.restore, c.fetch, c.made, c.agent);
 	if (c.restore < 3) {
 		snprintf(err, errlen,
 			 "the cluster workload %s gave %zu remote forks (3 at "
@@ -302,6 +306,8 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 	for (size_t i = 0; i < p->nboot; i++)
 		for (size_t j = 0; j < ninit; j++) {
 			uint64_t init = j ? p->boot_init[j] : 0;
+			if (ukf_calib_interrupted())
+				goto stopped;
 			if (init)
 				fprintf(stderr,
 					"ukfork calibrate: cold boots at "
@@ -319,6 +325,8 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 				return -1;
 		}
 	for (size_t i = 0; i < p->nclone; i++) {
+		if (ukf_calib_interrupted())
+			goto stopped;
 		fprintf(stderr,
 			"ukfork calibrate: template clones at %" PRIu64
 			" MiB (%u)...\n",
@@ -327,6 +335,8 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 		    0)
 			return -1;
 	}
+	if (ukf_calib_interrupted())
+		goto stopped;
 	if (p->ops[0]) {
 		fprintf(stderr,
 			"ukfork calibrate: live forks and templates "
@@ -336,4 +346,7 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 			return -1;
 	}
 	return 0;
+stopped:
+	snprintf(err, errlen, "interrupted");
+	return -1;
 }

@@ -20,6 +20,7 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 
 int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 			      const char *cluster, uint32_t nodes,
+			      const char *link,
 			      const char *db, const char *tmpdir,
 			      ukf_calib_scenario_fn run, ukf_calib_set_t *s,
 			      char *err, size_t errlen)
@@ -27,6 +28,7 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 	(void)p;
 	(void)cluster;
 	(void)nodes;
+	(void)link;
 	(void)db;
 	(void)tmpdir;
 	(void)run;

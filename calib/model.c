@@ -11,6 +11,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "../sim/sim.h"
 #include "calib.h"
 
 /* One fitted operation. */
@@ -519,6 +520,64 @@ static void put_us(FILE *o, double ns)
 		fprintf(o, "%.1f us", ns / 1e3);
 }
 
+/*
+ * The keys this file leaves to the simulator's defaults, with their values
+ * (data/model.conf's), read back from the file as sim/ reads it: a file
+ * made by --backend kvm has no remote-fork or template-fetch keys, and
+ * what sim then charges for those should not have to be guessed. The
+ * file, once written, must load: -1 (reason in err) if sim/ refuses it.
+ * Not done for a path that is not a regular file (sim/ reads only those).
+ */
+static int put_unset(FILE *o, const char *path, char *err, size_t errlen)
+{
+	struct ukf_sim_model m, def;
+	struct stat st;
+	uint64_t given = 0;
+	char names[600], e[512];
+
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	ukf_sim_model_default(&m);
+	def = m;
+	if (ukf_sim_model_load_keys(&m, path, &given, e, sizeof(e)) < 0) {
+		snprintf(err, errlen,
+			 "the model file written does not load in the "
+			 "simulator: %s",
+			 e);
+		return -1;
+	}
+	if (!ukf_sim_model_unset(given, names, sizeof(names)))
+		return 0;
+	fprintf(o, "\n# Not in this file (not measured by this calibration): "
+		   "the simulator keeps data/model.conf's\n"
+		   "# values, the compiled-in defaults (published figures; 0: "
+		   "off), for\n");
+	for (char *k = names; *k;) {
+		size_t l = strcspn(k, ",");
+		char key[64], v[48];
+		snprintf(key, sizeof(key), "%.*s", (int)l, k);
+		if (ukf_sim_model_format(&def, key, v, sizeof(v)) == 0)
+			fprintf(o, "#   %s = %s\n", key, v);
+		k += l;
+		while (*k == ',' || *k == ' ')
+			k++;
+	}
+	if (strstr(names, "restore_") ||
+	    strstr(names, "load_base_ns") || strstr(names, "save_ns_per_page"))
+		fprintf(o, "# Remote forks and template fetches "
+			   "(save_ns_per_page, restore_*, load_*) need two "
+			   "nodes:\n# `ukfork calibrate --cluster FILE` "
+			   "measures them; `--from-db DB --calib ID,ID`\n"
+			   "# fits a one-node and a cluster calibration into "
+			   "one file.\n");
+	if (fflush(o) || ferror(o)) {
+		snprintf(err, errlen, "%s: write error: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void put_dir(FILE *o, const struct dirfit *d, int keys)
 {
 	const double z99 = gsl_cdf_ugaussian_Pinv(0.99);
@@ -1008,6 +1067,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		"# %s - simulator costs measured by `ukfork calibrate` "
 		"(generated: regenerate, do not edit).\n#\n",
 		base);
+	if (p->sources)
+		fprintf(o, "# Several calibrations fitted together (Merged, "
+			   "below, gives each one's provenance);\n"
+			   "# the last of them:\n");
 	fprintf(o, "# Date: %s. Host: %s. Backend: %s.\n", S(p->date),
 		S(p->host), S(p->backend));
 	fprintf(o, "# KVM: %s.\n", S(p->kvm));
@@ -1052,8 +1115,11 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		fprintf(o, "# Cold boot, launch -> ready against guest memory "
 			   "bytes:\n");
 		put_line_comment(o, &f[BOOT], "byte");
-		fprintf(o, "boot_base_ns = %.0f   # source: calibrate, %s\n",
-			f[BOOT].base, p->date ? p->date : "");
+		/* merged: the last calibration's date need not be the
+		 * boots' (Merged above dates each) */
+		fprintf(o, "boot_base_ns = %.0f   # source: calibrate%s%s\n",
+			f[BOOT].base, p->sources ? " (merged)" : ", ",
+			p->sources ? "" : p->date ? p->date : "");
 		fprintf(
 		    o,
 		    "boot_ns_per_byte = 0   # source: image size not varied\n");
@@ -1154,6 +1220,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			 strerror(errno));
 		goto out;
 	}
+	if (put_unset(o, path, err, errlen) < 0)
+		goto out;
 	if (summary && anycost) {
 		fprintf(
 		    summary, "%-13s %5s  %s\n", "operation", "n",

@@ -2,6 +2,7 @@
 /* samples.c - a calibration's raw samples in memory and in the results database
  * (tables calib_runs, calib_samples). */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -352,9 +353,30 @@ static int load_one(sqlite3 *sq, const char *path, int64_t id,
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *op = col(st, 0);
-		if (!op ||
-		    ukf_calib_set_add(s, op, sqlite3_column_double(st, 1),
-				      sqlite3_column_double(st, 2)) < 0) {
+		/* a measurement: two numbers >= 0 in range (text, NULL,
+		 * negative or huge values come from an edited or damaged
+		 * database, e.g. a CSV imported; one such x wrecked a line
+		 * fit without a word, negative times were dropped unseen) */
+		double x = sqlite3_column_double(st, 1),
+		       ns = sqlite3_column_double(st, 2);
+		int tx = sqlite3_column_type(st, 1),
+		    tn = sqlite3_column_type(st, 2);
+		if ((tx != SQLITE_INTEGER && tx != SQLITE_FLOAT) ||
+		    (tn != SQLITE_INTEGER && tn != SQLITE_FLOAT) ||
+		    !(x >= 0 && x <= 1e18) || !(ns >= 0 && ns <= 9e18)) {
+			const char *xt = (const char *)sqlite3_column_text(st, 1),
+				   *nt = (const char *)sqlite3_column_text(st, 2);
+			snprintf(err, errlen,
+				 "%s: calibration %lld, sample %zu (op "
+				 "'%.20s'): x '%.30s', ns '%.30s' is not a "
+				 "measurement (numbers, x from 0 to 1e18, ns "
+				 "from 0 to 9e18)",
+				 path, (long long)*cid, *nadd + 1,
+				 op ? op : "(null)", xt ? xt : "NULL",
+				 nt ? nt : "NULL");
+			goto out;
+		}
+		if (!op || ukf_calib_set_add(s, op, x, ns) < 0) {
 			if (errno == ENOMEM)
 				goto oom;
 			snprintf(err, errlen,
@@ -449,25 +471,39 @@ int ukf_calib_load_ids(const char *path, const int64_t *ids, size_t nids,
 		if (nids < 2)
 			continue;
 		const struct ukf_calib_prov *p = &s->prov;
-		char line[1024];
-		int k = snprintf(
-		    line, sizeof(line),
-		    "%scalibration %lld: %s, %s, %zu samples%s%s%s%s",
-		    i ? "\n" : "", (long long)cid, p->date ? p->date : "?",
-		    p->backend ? p->backend : "?", nadd,
-		    p->cluster ? ", cluster " : "",
-		    p->cluster ? p->cluster : "", p->link ? ", link " : "",
-		    p->link ? p->link : "");
-		if (k < 0)
-			continue;
-		if ((size_t)k >= sizeof(line))
-			k = sizeof(line) - 1;
-		char *t = realloc(src, srclen + (size_t)k + 1);
-		if (!t)
+		/* each calibration's whole provenance (the file's header is
+		 * the last one's alone): where, on what KVM (an EMULATED
+		 * note), what plan, under what load, by what command */
+#define PV(x) ((x) ? (x) : "?")
+		char *line = NULL;
+		size_t ll = 0;
+		FILE *m = open_memstream(&line, &ll);
+		if (!m)
 			goto oom;
+		fprintf(m, "%scalibration %lld: %s, %s, %zu samples%s%s%s%s",
+			i ? "\n" : "", (long long)cid, PV(p->date),
+			PV(p->backend), nadd, p->cluster ? ", cluster " : "",
+			p->cluster ? p->cluster : "", p->link ? ", link " : "",
+			p->link ? p->link : "");
+		fprintf(m,
+			"\n  host %s; KVM: %s\n  plan %s, n = %u; load average "
+			"%s\n  command: %s",
+			PV(p->host), PV(p->kvm), PV(p->plan), p->n, PV(p->load),
+			PV(p->command));
+#undef PV
+		if (fclose(m) != 0) {
+			free(line);
+			goto oom;
+		}
+		char *t = realloc(src, srclen + ll + 1);
+		if (!t) {
+			free(line);
+			goto oom;
+		}
 		src = t;
-		memcpy(src + srclen, line, (size_t)k + 1);
-		srclen += (size_t)k;
+		memcpy(src + srclen, line, ll + 1);
+		srclen += ll;
+		free(line);
 	}
 	if (src) {
 		struct ukf_calib_prov p = s->prov;

@@ -226,15 +226,30 @@ int scen_build_config(struct run *r, struct cfg *cf)
 	if (cf->model && r->sc->world->simulated) {
 		struct ukf_sim_model *m = &cf->sim_model;
 		char path[1024], err[512];
+		uint64_t given = 0;
 		ukf_sim_model_default(m);
 		scen_path_resolve(r->sc, cf->model, path, sizeof(path));
-		if (ukf_sim_model_load(m, path, err, sizeof(err))) {
+		if (ukf_sim_model_load_keys(m, path, &given, err,
+					    sizeof(err))) {
 			scen_run_fail(r, UKF_RUN_BAD, "%s: setting 'model': %s",
 				      scen_entry_find(r->sc, "model")->where,
 				      err);
 			return -1;
 		}
 		cf->have_sim_model = 1;
+		/* Keys the file does not set keep the compiled-in defaults
+		 * (data/model.conf's published figures): said once per sweep
+		 * point, as its setup is checked, so that a calibrated file
+		 * without, e.g., the remote-fork keys does not mix published
+		 * hardware figures into its costs unseen. */
+		char unset[600];
+		size_t nunset = ukf_sim_model_unset(given, unset, sizeof(unset));
+		if (nunset && r->mode == M_SETUP && r->sc->rank == 0)
+			fprintf(r->sc->msg,
+				"ukfork run: note: model %s sets no %s: the "
+				"simulator keeps data/model.conf's value%s "
+				"(the compiled-in defaults)\n",
+				path, unset, nunset == 1 ? "" : "s");
 		if (!cf->have_dir_delay && !cf->have_dir_delay_p99) {
 			if (m->dir_delay_ns) {
 				cf->dir_delay = m->dir_delay_ns;

@@ -68,6 +68,7 @@ static const struct field {
 #undef R
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+_Static_assert(NFIELDS <= 32, "load_fields() keeps the lines seen of 32 keys");
 
 /* A time: a non-negative decimal number with an optional unit ns/us/ms/s;
  * a bare number is nanoseconds (the keys say _ns). */
@@ -210,12 +211,14 @@ static char *trim(char *s)
 	return s;
 }
 
-/* The longest line a model file may have (its newline included). */
+/* The longest line a model file may have before its comment (its
+ * newline included when there is no comment). */
 #define LINE_MAX_BYTES 1023
 
 /* Read `key = value  # comment` lines of path into the fields of *tmp. */
 static int load_fields(void *tmp, const struct field *fields, size_t nfields,
-		       const char *path, char *err, size_t errlen)
+		       const char *path, uint64_t *given, char *err,
+		       size_t errlen)
 {
 	unsigned seen[32] = { 0 };
 	unsigned lineno = 0;
@@ -244,10 +247,6 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 	ssize_t got;
 	while ((got = getline(&line, &linecap, f)) >= 0) {
 		lineno++;
-		if ((size_t)got > LINE_MAX_BYTES) {
-			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
-			goto out;
-		}
 		/* a NUL would end the line early, silently: the rest unread */
 		if (memchr(line, 0, (size_t)got)) {
 			snprintf(err, errlen,
@@ -256,7 +255,15 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 				 path, lineno);
 			goto out;
 		}
+		/* the limit is the key = value's: a comment may be longer
+		 * (the provenance calibrate writes: a command line with a
+		 * long --note is one line) */
 		char *hash = strchr(line, '#');
+		if ((hash ? (size_t)(hash - line) : (size_t)got) >
+		    LINE_MAX_BYTES) {
+			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+			goto out;
+		}
 		if (hash)
 			*hash = 0;
 		char *s = trim(line);
@@ -297,6 +304,15 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 			  : fields[i].type == F_COUNT ? parse_count(val, dst)
 			  : fields[i].type == F_BYTES ? parse_bytes(val, dst)
 						      : parse_real(val, dst);
+		/* the world refuses a jitter above 5 (sim/world.c): said
+		 * here, at its line, not as "model costs must be >= 0" */
+		if (!bad && !strcmp(key, "jitter") && *(double *)dst > 5) {
+			snprintf(err, errlen,
+				 "%s:%u: bad value '%.60s' for 'jitter' "
+				 "(expected a lognormal sigma from 0 to 5)",
+				 path, lineno, val);
+			goto out;
+		}
 		if (bad) {
 			snprintf(err, errlen,
 				 "%s:%u: bad value '%.60s' for '%s' (expected %s)", path,
@@ -320,6 +336,10 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 		goto out;
 	}
 	rc = 0;
+	if (given)
+		for (size_t i = 0; i < nfields && i < 64; i++)
+			if (seen[i])
+				*given |= 1ULL << i;
 out:
 	free(line);
 	fclose(f);
@@ -329,9 +349,16 @@ out:
 int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		       size_t errlen)
 {
-	struct ukf_sim_model tmp = *m;
+	return ukf_sim_model_load_keys(m, path, NULL, err, errlen);
+}
 
-	if (load_fields(&tmp, fields, NFIELDS, path, err, errlen) < 0)
+int ukf_sim_model_load_keys(struct ukf_sim_model *m, const char *path,
+			    uint64_t *given, char *err, size_t errlen)
+{
+	struct ukf_sim_model tmp = *m;
+	uint64_t g = 0;
+
+	if (load_fields(&tmp, fields, NFIELDS, path, &g, err, errlen) < 0)
 		return -1;
 	if (tmp.dir_delay_p99_ns && tmp.dir_delay_p99_ns < tmp.dir_delay_ns) {
 		snprintf(err, errlen,
@@ -349,7 +376,61 @@ int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		return -1;
 	}
 	*m = tmp;
+	if (given)
+		*given |= g;
 	return 0;
+}
+
+int ukf_sim_model_format(const struct ukf_sim_model *m, const char *key,
+			 char *buf, size_t cap)
+{
+	for (size_t i = 0; i < NFIELDS; i++) {
+		const struct field *f = &fields[i];
+		const void *v = (const char *)m + f->off;
+		if (strcmp(f->name, key))
+			continue;
+		switch (f->type) {
+		case F_TIME:
+			snprintf(buf, cap, "%lld", (long long)*(const ukf_ns_t *)v);
+			return 0;
+		case F_REAL:
+			snprintf(buf, cap, "%g", *(const double *)v);
+			return 0;
+		case F_COUNT:
+		case F_BYTES:
+			snprintf(buf, cap, "%llu",
+				 (unsigned long long)*(const uint64_t *)v);
+			return 0;
+		case F_DIST:
+			return -1;
+		}
+	}
+	return -1;
+}
+
+size_t ukf_sim_model_unset(uint64_t given, char *buf, size_t cap)
+{
+	size_t n = 0, len = 0;
+
+	if (cap)
+		buf[0] = 0;
+	for (size_t i = 0; i < NFIELDS && i < 64; i++) {
+		const struct field *f = &fields[i];
+		/* a cost or a host limit; not a *_dist (none: the jitter),
+		 * the directory's pair (the scenario's own) or destroy_ns
+		 * (not charged) */
+		if ((given >> i & 1) || f->type == F_DIST ||
+		    !strncmp(f->name, "dir_delay", 9) ||
+		    !strcmp(f->name, "destroy_ns"))
+			continue;
+		n++;
+		if (len < cap) {
+			int k = snprintf(buf + len, cap - len, "%s%s",
+					 len ? ", " : "", f->name);
+			len = k < 0 ? cap : len + (size_t)k;
+		}
+	}
+	return n;
 }
 
 int ukf_sim_model_random(const struct ukf_sim_model *m, enum ukf_sim_op op)
@@ -463,7 +544,7 @@ int ukf_sim_dirmodel_load(struct ukf_sim_dirmodel *m, const char *path,
 	struct ukf_sim_dirmodel tmp = *m;
 
 	if (load_fields(&tmp, dir_fields, sizeof(dir_fields) / sizeof(dir_fields[0]),
-			path, err, errlen) < 0)
+			path, NULL, err, errlen) < 0)
 		return -1;
 	*m = tmp;
 	return 0;

@@ -106,6 +106,25 @@ void ukf_sim_model_default(struct ukf_sim_model *m);
 /* Load key = value lines over *m; -1 with "file:line: ..." in err. */
 int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		       size_t errlen);
+/*
+ * The same, and *given |= one bit per key the file set (bit i: the
+ * loader's i-th key; *given untouched on failure). With
+ * ukf_sim_model_unset(), says which keys a model file left to the
+ * compiled-in defaults (data/model.conf's published figures).
+ */
+int ukf_sim_model_load_keys(struct ukf_sim_model *m, const char *path,
+			    uint64_t *given, char *err, size_t errlen);
+/*
+ * The cost and host keys (not the *_dist ones, whose absence means the
+ * jitter, nor dir_delay_ns / dir_delay_p99_ns or destroy_ns) that no file
+ * in `given` set, comma-separated into buf (cut at cap, always
+ * terminated when cap > 0). Returns how many there are.
+ */
+size_t ukf_sim_model_unset(uint64_t given, char *buf, size_t cap);
+/* The value of cost or host key `key` in *m as the model file writes it
+ * (ns for times), into buf; -1 if key is no such key (or a *_dist). */
+int ukf_sim_model_format(const struct ukf_sim_model *m, const char *key,
+			 char *buf, size_t cap);
 
 /*
  * Whether a cost of operation op is random under model m: 1 if op has a

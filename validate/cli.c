@@ -354,6 +354,16 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 	a.sets = calloc((size_t)argc + 3, sizeof(*a.sets));
 	if (!a.sets)
 		return 1;
+	/* each goes once (--set may repeat): the last one won without a
+	 * word, so `--real-runs 1-2 --real-runs 3-4 --sim-runs 3-4`
+	 * compared runs 3-4 with themselves and passed */
+	static const char *const once[] = {
+	    "--backend",    "--cluster",    "--model",	    "--reps",
+	    "--seed",	    "--threshold",  "--metrics",    "--resamples",
+	    "--boot-seed",  "--db",	    "--plot",	    "--from-db",
+	    "--real-label", "--sim-label",  "--real-backend",
+	    "--sim-backend", "--real-runs", "--sim-runs"};
+	unsigned char given[sizeof(once) / sizeof(once[0])] = {0};
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		uint64_t n;
@@ -374,6 +384,11 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			a.script = o;
 			continue;
 		}
+		for (size_t k = 0; k < sizeof(once) / sizeof(once[0]); k++)
+			if (!strcmp(o, once[k]) && given[k]++) {
+				rc = bad(prog, "%s given twice", o);
+				goto out;
+			}
 		if (!v) {
 			rc = bad(prog, "unknown option or missing value: '%s'",
 				 o);

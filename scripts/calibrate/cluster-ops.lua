@@ -14,7 +14,8 @@
 -- the parent's (a template fetch of that size), then restores; the later
 -- children only restore. A fresh app per sample gives each template size n
 -- fetches. calibrate sets nodes (the cluster file's), n (-n) and sizes,
--- units and dirty from its plan (docs/calibration.md, "--cluster").
+-- units and dirty from its plan, and link (docs/calibration.md,
+-- "--cluster").
 --
 -- Run by hand: ukfork run scripts/calibrate/cluster-ops.lua --cluster FILE \
 --   --set nodes=2 --set n=2 --db c.db --trace c.trace
@@ -27,6 +28,12 @@ local n = param("n", 3)
 local sizes = param("sizes", "8 16 32")
 local units = param("units", 4)
 local dirty = param("dirty", 256)
+-- The link the run crosses (calibrate sets it from --delay/--rate or the
+-- testbed's testbed.conf): not used here, but recorded in the run's
+-- settings, so that `ukfork report` tells apart the runs of one database
+-- made over different links (scripts/calibrate/cluster.sh), which it
+-- otherwise counts once as copies of one run.
+param("link", "not given")
 
 local apps = {}
 for mib in string.gmatch(tostring(sizes), "%d+") do

@@ -458,10 +458,31 @@ static ukf_calib_set_t *synthetic(void)
 	return s;
 }
 
+/* Every scratch path handed out, removed at exit with SQLite's -wal,
+ * -shm and -journal files beside it (the tests unlink a database, not
+ * those: they were left in /tmp by every run). */
+static char tmp_made[64][128];
+static int tmp_nmade;
+
+static void tmp_cleanup(void)
+{
+	static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+	char p[160];
+	for (int i = 0; i < tmp_nmade; i++)
+		for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++) {
+			snprintf(p, sizeof(p), "%.127s%s", tmp_made[i], ext[k]);
+			unlink(p);
+		}
+}
+
 static int tmp_path(char *buf, size_t cap, const char *what)
 {
 	snprintf(buf, cap, "/tmp/ukf-calib-test-%d-%s", (int)getpid(), what);
 	unlink(buf);
+	if (tmp_nmade == 0)
+		atexit(tmp_cleanup);
+	if (tmp_nmade < (int)(sizeof(tmp_made) / sizeof(tmp_made[0])))
+		snprintf(tmp_made[tmp_nmade++], sizeof(tmp_made[0]), "%s", buf);
 	return 0;
 }
 
@@ -520,6 +541,15 @@ static int t_model_roundtrip(void)
 	CHECK(strstr(text, "KVM: none: synthetic") != NULL);
 	CHECK(strstr(text, "KS D") != NULL);
 	CHECK(strstr(text, "95% CI") != NULL);
+	/* what the file leaves to the defaults is said, with the values
+	 * sim then uses: the remote keys here (no --cluster samples) */
+	CHECK(strstr(text, "\n# Not in this file (not measured by this "
+			   "calibration)") != NULL);
+	CHECK(strstr(text, "\n#   restore_base_ns = 10000000\n") != NULL);
+	CHECK(strstr(text, "\n#   save_ns_per_page = 250\n") != NULL);
+	CHECK(strstr(text, "\n#   load_ns_per_byte = 0.25\n") != NULL);
+	CHECK(strstr(text, "`ukfork calibrate --cluster FILE`") != NULL);
+	CHECK(strstr(text, "\n#   boot_base_ns =") == NULL); /* written */
 
 	/* a calibration by id; one that does not exist */
 	ukf_calib_set_destroy(&back);
@@ -989,6 +1019,30 @@ static int t_cmd_from_db(void)
 		       text_db) == 2);
 #endif
 	unlink(text_db);
+	/* samples that are not measurements (an edited or damaged
+	 * database, a CSV imported): refused naming the calibration, the
+	 * sample and its values, not fitted or dropped without a word */
+	static const char *const rows[] = {
+	    "(1, 'fork', 1e300, 1e9)", "(1, 'boot', 8388608, -5e9)",
+	    "(1, 'boot', 8388608, 'abc')"};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char bad_db[128], sql[256], e2[512];
+		ukf_calib_set_t *back = NULL;
+		sqlite3 *sq = NULL;
+		tmp_path(bad_db, sizeof(bad_db), "bad.db");
+		CHECK(ukf_calib_store(bad_db, s, NULL, err, sizeof(err)) == 0);
+		CHECK(sqlite3_open(bad_db, &sq) == SQLITE_OK);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO calib_samples VALUES %s", rows[i]);
+		CHECK(sqlite3_exec(sq, sql, NULL, NULL, NULL) == SQLITE_OK);
+		sqlite3_close(sq);
+		CHECK(ukf_calib_load(bad_db, 1, &back, e2, sizeof(e2)) < 0);
+		fprintf(stderr, "%s\n", e2);
+		CHECK(strstr(e2, "calibration 1, sample ") != NULL);
+		CHECK(strstr(e2, "is not a measurement") != NULL);
+		CHECK(run_cmd("--from-db", bad_db, "--out", conf, NULL) == 1);
+		unlink(bad_db);
+	}
 	/* without /dev/kvm: exit 77 (only checkable where there is none) */
 	int fd = open("/dev/kvm", O_RDWR);
 	if (fd < 0)
@@ -1145,6 +1199,10 @@ static int t_remote_fit(void)
 	CHECK(strstr(text, "Link: synthetic link 0") != NULL);
 	CHECK(strstr(text, "latency 10.000 ms, 12.5 MB/s") != NULL);
 	CHECK(strstr(text, "# Check: remote fork request -> ready") != NULL);
+	/* the remote keys are in: not listed among the defaults kept */
+	CHECK(strstr(text, "\n#   restore_base_ns =") == NULL);
+	CHECK(strstr(text, "\n#   load_base_ns =") == NULL);
+	CHECK(strstr(text, "`ukfork calibrate --cluster FILE`") == NULL);
 	CHECK(run_cmd6("--from-db", db, "--calib", "2", "--out", conf) == 0);
 	CHECK(check_remote_keys(conf) == 0);
 	CHECK(run_cmd6("--from-db", db, "--calib", "1,2", "--out", conf) == 0);
@@ -1153,6 +1211,12 @@ static int t_remote_fit(void)
 	CHECK(strstr(text, "# Merged:\n#   calibration 1: ") != NULL);
 	CHECK(strstr(text, "#   calibration 2: ") != NULL);
 	CHECK(strstr(text, "several (one per calibration merged)") != NULL);
+	/* each calibration's provenance, not the last one's alone */
+	CHECK(strstr(text, "#   calibration 1: 2026-12-05T16:00Z, kvm, "));
+	CHECK(strstr(text, "\n#     host test, 2 CPUs; KVM: none: synthetic\n"
+			   "#     plan synthetic, n = 4; load average 0\n"
+			   "#     command: test_calib\n#   calibration 2: "));
+	CHECK(strstr(text, "# the last of them:\n# Date: "));
 	CHECK(run_cmd6("--from-db", db, "--calib", "all", "--out", conf) == 0);
 	CHECK(check_remote_keys(conf) == 0);
 	/* the shaped link's samples fitted as if unshaped: the save slope
@@ -1190,6 +1254,18 @@ static int t_remote_fit(void)
 	CHECK(run_cmd6("--from-db", db, "--calib", "1,,2", "--out", conf) == 2);
 	CHECK(run_cmd6("--from-db", db, "--calib", "x", "--out", conf) == 2);
 	CHECK(run_cmd("--calib", "1", "--out", conf, NULL) == 2);
+	/* a one-node calibration (2026-12-04) fitted with a remote one
+	 * (2026-12-05), the remote one last: the cold boot's keys are not
+	 * dated with the remote one's date */
+	ukf_calib_set_t *one = synthetic();
+	CHECK(one && ukf_calib_store(db, one, &id, err, sizeof(err)) == 0);
+	CHECK(id == 3);
+	ukf_calib_set_destroy(&one);
+	CHECK(run_cmd6("--from-db", db, "--calib", "3,1", "--out", conf) == 0);
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "\nboot_base_ns = ") != NULL);
+	CHECK(strstr(text, "# source: calibrate, 2026-12-05T16:00Z") == NULL);
+	CHECK(strstr(text, "#   calibration 3: 2026-12-04T00:00Z, kvm, "));
 	ukf_calib_set_destroy(&a);
 	ukf_calib_set_destroy(&b);
 	ukf_calib_set_destroy(&c);
@@ -1314,6 +1390,7 @@ static int t_sim_remote(void)
 		 "%s run %s/scripts/calibrate/cluster-ops.lua --backend sim "
 		 "--set nodes=2 --set n=3 --set 'sizes=8 16 32' --set units=3 "
 		 "--set dirty=256 --set latency=5ms --set bandwidth=12500000 "
+		 "--set 'link=5 ms / 100 Mbit/s' "
 		 "--set model=%s --db %s --trace %s --quiet >/dev/null",
 		 UKF_UKFORK, UKF_SOURCE_DIR, model, db, trace);
 	CHECK(system(cmd) == 0);
@@ -1345,6 +1422,8 @@ static int t_sim_remote(void)
 	/* 9 apps x 3 forks (units=3), the first of each after a fetch, left
 	 * out; agent samples from the cold boots placed on their origin node */
 	CHECK(c.restore == 18 && c.save == 18 && c.total == 18);
+	/* in all: those 18 and the 9 after a template fetch */
+	CHECK(c.forks == 27);
 	if (!(c.fetch == 9 && c.made == 9 && c.agent >= 3))
 		fprintf(stderr, "fetch %zu made %zu agent %zu\n", c.fetch,
 			c.made, c.agent);
@@ -1513,6 +1592,31 @@ static int t_plan(void)
 	};
 	CHECK(plan_refuses(&p, path, cbad, sizeof(cbad) / sizeof(cbad[0]),
 			   NULL) == 0);
+	/* a plan that measures nothing for the command: refused as a bad
+	 * plan (2), before /dev/kvm or the cluster (was: 1, "nothing to
+	 * fit", after them; 77 without /dev/kvm) */
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("boot_mem =\nclone_mem =\nops = none\n", f);
+	fclose(f);
+	CHECK(run_cmd("--backend", "kvm", "--plan", path, NULL) == 2);
+	char cl[128];
+	tmp_path(cl, sizeof(cl), "c2.conf");
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("cluster_ops = none\n", f);
+	fclose(f);
+	f = fopen(cl, "w");
+	CHECK(f);
+	fputs("[cluster]\nname = t\n[node 0]\nendpoint = tcp://h0:1\n"
+	      "public_key = rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\n"
+	      "secret_key_file = k0\n[node 1]\nendpoint = tcp://h1:1\n"
+	      "public_key = Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID\n"
+	      "secret_key_file = k1\n",
+	      f);
+	fclose(f);
+	CHECK(run_cmd("--cluster", cl, "--plan", path, NULL) == 2);
+	unlink(cl);
 	unlink(path);
 	unlink(wlua);
 	unlink(clua);
@@ -1685,6 +1789,74 @@ static int t_boot_init_fit(void)
 /* The committed data/kvm-vm-calibrated.conf loads into the simulator,
  * with its per-operation distributions, keeps the defaults of what it did
  * not measure, and says its timings are emulated. */
+/*
+ * `ukfork run` says which keys a model file leaves to the compiled-in
+ * defaults (data/model.conf's), once per sweep point: a calibrated file
+ * without the remote keys then does not mix published hardware figures
+ * into its remote forks unseen. data/model.conf itself (every key): no
+ * note.
+ */
+static int t_run_model_note(void)
+{
+#ifdef UKF_UKFORK
+	char model[128], scen[128], msg[128], cmd[1024], text[8192];
+	FILE *f;
+
+	tmp_path(model, sizeof(model), "note-model.conf");
+	tmp_path(scen, sizeof(scen), "note.lua");
+	tmp_path(msg, sizeof(msg), "note.err");
+	CHECK((f = fopen(model, "w")) != NULL);
+	/* every key but the remote ones, touch_ns_per_page and
+	 * host_mem_bytes (as data/kvm-vm-calibrated.conf was) */
+	fputs("boot_base_ns = 1ms\nboot_ns_per_byte = 0\n"
+	      "boot_ns_per_mem_byte = 1\ntemplate_base_ns = 1ms\n"
+	      "template_ns_per_byte = 1\nclone_base_ns = 1ms\n"
+	      "clone_ns_per_page = 1us\njitter = 0\nagent_msg_ns = 10us\n"
+	      "monitor_slots = 1\nfork_base_ns = 1\n"
+	      "# a comment line, beside keys\n",
+	      f);
+	CHECK(fclose(f) == 0);
+	CHECK((f = fopen(scen, "w")) != NULL);
+	fputs("cluster { nodes = 2, vcpus = 4, memory = \"1G\" }\n"
+	      "run { duration = \"1s\" }\n"
+	      "app(\"a\", \"mem=8M init=1ms work=1ms dirty=64 fork=1\")\n"
+	      "constant { app = \"a\", interval = \"100ms\", start = "
+	      "\"0s\", stop = \"500ms\" }\n",
+	      f);
+	CHECK(fclose(f) == 0);
+	/* two sweep points (seeds), two reps each: the note twice */
+	snprintf(cmd, sizeof(cmd),
+		 "%s run %s --backend sim --set model=%s --set 'seed=1,2' "
+		 "--reps 2 --quiet >/dev/null 2>%s",
+		 UKF_UKFORK, scen, model, msg);
+	CHECK(system(cmd) == 0);
+	CHECK(read_text(msg, text, sizeof(text)) == 0);
+	fprintf(stderr, "%s", text);
+	const char *want =
+	    "sets no touch_ns_per_page, restore_base_ns, restore_ns_per_page, "
+	    "load_base_ns, load_ns_per_byte, save_ns_per_page, host_mem_bytes: "
+	    "the simulator keeps data/model.conf's values";
+	char *at = strstr(text, want);
+	CHECK(at != NULL);
+	CHECK(strstr(text, model) != NULL);
+	CHECK((at = strstr(at + 1, want)) != NULL); /* point 2 */
+	CHECK(strstr(at + 1, want) == NULL);	     /* not per rep */
+	snprintf(cmd, sizeof(cmd),
+		 "%s run %s --backend sim --set model=%s/data/model.conf "
+		 "--quiet >/dev/null 2>%s",
+		 UKF_UKFORK, scen, UKF_SOURCE_DIR, msg);
+	CHECK(system(cmd) == 0);
+	CHECK(read_text(msg, text, sizeof(text)) == 0);
+	CHECK(strstr(text, "sets no") == NULL);
+	unlink(model);
+	unlink(scen);
+	unlink(msg);
+	return 0;
+#else
+	return 77;
+#endif
+}
+
 static int t_kvm_vm_file(void)
 {
 	const char *path = UKF_SOURCE_DIR "/data/kvm-vm-calibrated.conf";
@@ -1703,8 +1875,16 @@ static int t_kvm_vm_file(void)
 	CHECK(m.dist[UKF_SIM_OP_BOOT].family != UKF_SIM_DIST_NONE);
 	CHECK(m.dist[UKF_SIM_OP_CLONE].family != UKF_SIM_DIST_NONE);
 	CHECK(m.dist[UKF_SIM_OP_FORK].family != UKF_SIM_DIST_NONE);
-	CHECK(m.dist[UKF_SIM_OP_RESTORE].family == UKF_SIM_DIST_NONE);
-	CHECK(m.restore_base_ns == d.restore_base_ns);
+	/* the remote keys, measured on a 2-node testbed in the same VM
+	 * (calibrate --cluster, merged by --from-db): not the defaults */
+	CHECK(m.restore_base_ns != d.restore_base_ns);
+	CHECK(m.restore_ns_per_page != d.restore_ns_per_page);
+	CHECK(m.save_ns_per_page != d.save_ns_per_page);
+	CHECK(m.load_base_ns != d.load_base_ns);
+	CHECK(m.load_ns_per_byte != d.load_ns_per_byte);
+	CHECK(m.dist[UKF_SIM_OP_RESTORE].family != UKF_SIM_DIST_NONE);
+	CHECK(m.dist[UKF_SIM_OP_SAVE].family != UKF_SIM_DIST_NONE);
+	CHECK(m.dist[UKF_SIM_OP_LOAD].family != UKF_SIM_DIST_NONE);
 	FILE *f = fopen(path, "r");
 	CHECK(f);
 	while (fgets(line, sizeof(line), f))
@@ -1885,6 +2065,7 @@ static const struct selftest tests[] = {
     {"dir_cmd", t_dir_cmd},
     {"dirvis_embedded", t_dirvis_embedded},
     {"kvm_vm_file", t_kvm_vm_file},
+    {"run_model_note", t_run_model_note},
     {"plan", t_plan},
     {"plan_init", t_plan_init},
     {"boot_init_fit", t_boot_init_fit},

@@ -908,14 +908,17 @@ seed_rerun_error)
 	[ "$(q "$T/db1" "select seed from runs")" = 1 ] || fail "seed $(q "$T/db1" "select seed from runs"), expected 1"
 	;;
 model_refused)
-	# a model file the loader takes but the simulated world refuses (a
-	# jitter over 5): exit 2 naming the scenario and the limit, nothing
-	# stored (the file's own line is not named yet)
+	# a jitter over 5 (the simulated world's limit): exit 2 naming the
+	# scenario's line, the model file's line and the limit, nothing
+	# stored (the loader took it and the world refused it, naming
+	# neither the file nor the key)
 	sed 's/^jitter .*/jitter = 6/' "$S/../../../data/model.conf" >"$T/m6.conf"
-	grep -q '^jitter = 6' "$T/m6.conf" || fail "no jitter line in data/model.conf"
+	line=$(grep -n '^jitter = 6' "$T/m6.conf" | cut -d: -f1)
+	[ -n "$line" ] || fail "no jitter line in data/model.conf"
 	printf '%s\n' 'run { model = "m6.conf", duration = "1s" }' "$HEAD" >"$T/s.lua"
 	run run "$T/s.lua" --db "$T/db"; expect_rc 2
-	expect_err "s.lua: sim: model costs must be >= 0 (jitter 0..5)"; no_runs "$T/db"
+	expect_err "s.lua:1: setting 'model': $T/m6.conf:$line: bad value '6' for 'jitter' (expected a lognormal sigma from 0 to 5)"
+	no_runs "$T/db"
 	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2

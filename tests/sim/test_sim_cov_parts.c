@@ -247,6 +247,8 @@ static int t_model_file_bad(void)
 		{ "boot_dist = lognormal 0 25\n", "1: bad value 'lognormal 0 25'" },
 		{ "boot_dist = gamma 2000000 1\n", "for 'boot_dist'" },
 		{ "boot_dist = weibull 0.0001 1\n", "for 'boot_dist'" },
+		/* the world refuses it (jitter 0..5): at its line here */
+		{ "\njitter = 5.5\n", "2: bad value '5.5' for 'jitter'" },
 	};
 	char err[1024];
 	for (size_t k = 0; k < sizeof(cs) / sizeof(cs[0]); k++) {
@@ -256,6 +258,7 @@ static int t_model_file_bad(void)
 		CHECKF(strstr(err, cs[k].want), "'%s': '%s'", cs[k].text, err);
 	}
 	/* at the limits: accepted */
+	CHECK(load_text("jitter = 5\n", err, sizeof(err)) == 0);
 	CHECK(load_text("host_mem_bytes = 1048576T\nboot_dist = lognormal 0 20\n"
 			"template_dist = gamma 1000000 1\n",
 			err, sizeof(err)) == 0);
@@ -266,6 +269,19 @@ static int t_model_file_bad(void)
 	longline[sizeof(longline) - 1] = 0;
 	CHECK(load_text(longline, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, ":1: line too long"), "'%s'", err);
+	/* a comment may be longer: the provenance `ukfork calibrate`
+	 * writes (its command line, a long --note whole on one line), also
+	 * after a key */
+	char longcomment[3000];
+	memset(longcomment, 'x', sizeof(longcomment));
+	memcpy(longcomment, "# Command: ", 11);
+	snprintf(longcomment + sizeof(longcomment) - 40, 40,
+		 "\njitter = 0.2   # %s\n", "yy");
+	CHECKF(load_text(longcomment, err, sizeof(err)) == 0, "'%s'", err);
+	memcpy(longcomment, "jitter = 0.1 #", 14);
+	longcomment[sizeof(longcomment) - 40] = '\n';
+	longcomment[sizeof(longcomment) - 39] = 0;
+	CHECKF(load_text(longcomment, err, sizeof(err)) == 0, "'%s'", err);
 	/* a NUL in a line: refused, not the rest of the line dropped */
 	static const char nul[] = "jitter = 0\nboot_base_ns = 5\0 junk\n";
 	CHECK(load_bytes(nul, sizeof(nul) - 1, err, sizeof(err)) == -1);

@@ -113,12 +113,19 @@ bad_input)
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --set nodes=4" \
 		"$T --backend kvm" "$HERE/two-models.lua --backend kvm --set bogus" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --plot --threshold" \
+		"--from-db $T/v.db --real-runs 1-2 --real-runs 3-4 --sim-runs 3-4" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --threshold 5 --threshold 90" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --real-label --sim-label"; do
 		# shellcheck disable=SC2086
 		"$UKF" validate $args >"$T/out" 2>&1
 		rc=$?
 		[ $rc -eq 2 ] || fail "ukfork validate $args: exit $rc, expected 2"
 	done
+	# an option given twice is refused, naming it (the last one won)
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 \
+		--threshold 5 --threshold 90 >"$T/twice" 2>&1
+	grep -q -- "--threshold given twice" "$T/twice" ||
+		fail "--threshold twice: $(cat "$T/twice")"
 	# an option where a value belongs is named (it was taken as the value)
 	[ ! -e ./--threshold ] || fail "--plot --threshold made a directory named --threshold"
 	grep -q "needs a value (found the option '--sim-label')" "$T/out" ||
