@@ -100,6 +100,26 @@ link_cut_maker)
 	[ "$alive" = 0 ] || fail "$alive instances never ended (the run stalled)"
 	grep -q '^[0-9.]* 2 template-ready app=fan node=2' "$T/trace" || fail "node 2 never made its fan template"
 	;;
+link_cut_twins)
+	# node 2's link is cut at 0.7 s while request 4 (origin 0) waits
+	# there for a template: node 2 runs its copy on (it makes the
+	# template) and origin 0 places the request again elsewhere. Both
+	# copies are legal, as they would be on two live agents. Before the
+	# fix the simulated backend keyed instances by id alone and refused
+	# the second (-EEXIST): request 4's row failed with "clone_template
+	# refused (-17)" at every cut time.
+	for tf in 0.5 0.7 0.9 1.2; do
+		rm -f "$T/db"
+		run run "$S/link_cut.lua" --set pl=round-robin --set tf=$tf --set ln=2 --db "$T/db" --trace "$T/trace" --quiet
+		expect_rc 0
+		every_request_one_row "$T/db" "$T/trace"
+		refused=$(q "$T/db" "select group_concat(id || ': ' || fail_reason, '; ') from instances where fail_reason like '%refused%'")
+		[ -z "$refused" ] || fail "tf=$tf: refused: $refused"
+		row4=$(q "$T/db" "select node <> 2, status from instances where id = 4")
+		[ "$row4" = "1|0" ] || fail "tf=$tf: request 4's row: $(q "$T/db" "select * from instances where id = 4"), expected the copy placed again (not on node 2) exiting 0"
+		grep -q ' 2 template-ready app=fan node=2' "$T/trace" || fail "tf=$tf: node 2's copy of 4 never made its template"
+	done
+	;;
 *)
 	echo "unknown case $CASE" >&2
 	exit 2
