@@ -417,7 +417,8 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 		break;
 	case SIM_EV_SAMPLE:
 		take_samples(w);
-		/* Keep sampling only while something else is going on. */
+		/* Keep sampling only while something else is going on (a
+		 * sample left alone in the queue is not taken: world_run) */
 		if (sim_queue_size(w->q) > 0) {
 			struct sim_ev s = { .type = SIM_EV_SAMPLE };
 			sim_world_push(w, w->now + w->cfg.sample_every_ns, &s);
@@ -470,6 +471,21 @@ static void prefetch_next(struct sim_world *w)
 	}
 }
 
+/*
+ * 1 if the world is idle but for its next sample: the run ends at its
+ * last event, as it would without samples (samples observe a run, they
+ * neither lengthen it nor add a sample after its end).
+ */
+static int only_sample_left(struct sim_world *w)
+{
+	const struct sim_ev *nx;
+
+	if (!w->sample || sim_queue_size(w->q) != 1)
+		return 0;
+	nx = sim_queue_peek_next(w->q);
+	return nx && nx->type == SIM_EV_SAMPLE;
+}
+
 static int world_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 		     size_t errlen)
 {
@@ -482,11 +498,23 @@ static int world_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 		if (t == UKF_NS_NEVER)
 			break;
 		if (t > until) {
-			if (until > w->now)
+			if (until > w->now && !only_sample_left(w))
 				w->now = until;
 			break;
 		}
 		sim_queue_pop(w->q, &t, &ev);
+		if (ev.type == SIM_EV_SAMPLE && t > w->now &&
+		    sim_queue_size(w->q) == 0) {
+			/* the world went idle at its last event: no sample
+			 * after it, nor a later end. The sample stays queued
+			 * (events added for a later run resume sampling). */
+			if (sim_world_push(w, t, &ev) < 0) {
+				w->failed = 1;
+				snprintf(w->fail_msg, sizeof(w->fail_msg),
+					 "out of memory");
+			}
+			break;
+		}
 		w->now = t;
 		/* the heap grows 64 MiB at a time (huge.c): a look at the
 		 * break every 64 events advises a new part while nearly all
