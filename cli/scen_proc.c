@@ -1030,9 +1030,10 @@ void scen_idset_free(struct scen_idset *s)
  * One row per request. Under node failures a request can end twice: its
  * host wrote its row, the notice to its origin was lost with a failed
  * node, and the origin placed it again (at least once, as a live agent
- * does) or, failing itself, ended it as lost. Only the first row is
- * stored; the later ones are counted (the run's summary line says how
- * many) and named in the trace.
+ * does) or, failing itself, ended it as lost. Under a link cut the copy
+ * behind the cut runs on while its origin places the request again.
+ * Only the first row is stored; the later ones are counted (the run's
+ * summary line says how many) and named in the trace.
  */
 void scen_s_record(void *u, const struct ukf_record *rec)
 {
@@ -1054,13 +1055,26 @@ void scen_s_record(void *u, const struct ukf_record *rec)
 					 (uint64_t)rec->id,
 					 rec->fail_reason ? rec->fail_reason
 							  : "?");
+			else if (rec->t_exit == UKF_NS_NEVER)
+				snprintf(line, sizeof(line),
+					 "request %" PRIu64 " ended again "
+					 "(still running on node %u at the "
+					 "end): its first row is kept, this "
+					 "one is not stored",
+					 (uint64_t)rec->id, (unsigned)rec->node);
 			else
 				snprintf(line, sizeof(line),
 					 "request %" PRIu64 " ended again "
 					 "(exited on node %u): its first row "
 					 "is kept, this one is not stored",
 					 (uint64_t)rec->id, (unsigned)rec->node);
-			scen_trace_line(r->sc, rec->t_exit, "run", line);
+			/* a row of the living is written at the end: its
+			 * t_exit is NEVER, the line's time the world's */
+			scen_trace_line(r->sc,
+					rec->t_exit == UKF_NS_NEVER
+						? r->world.ops->now(r->world.w)
+						: rec->t_exit,
+					"run", line);
 			return;
 		}
 	}

@@ -797,8 +797,9 @@ static void run_done(struct scen *sc, struct summary *sum, const char *label,
 	if (e->rows_twice)
 		fprintf(sc->out,
 			"    (%" PRIu64 " request%s ended twice after a "
-			"notice lost with a failed node: only the first "
-			"row of each is stored; see the trace)\n",
+			"notice lost with a failed node or a cut link: "
+			"only the first row of each is stored; see the "
+			"trace)\n",
 			e->rows_twice, plural(e->rows_twice));
 }
 

@@ -36,6 +36,12 @@ static const char *const tboot_method =
 	"time times its app's vcpus= and\n  mem= (from the run's "
 	"settings_json apps; \"-\" if an app is not there);\n  \"-\" for "
 	"a file written before the table existed";
+static const char *const outage_method =
+	"node failures and link cuts of the run (table outages);\n"
+	"  downtime: the seconds from each failure or cut to its node's "
+	"recovery,\n  or to the run's end, summed over nodes (a node that "
+	"fails while cut\n  off is down from then on: node downtime, not "
+	"link); \"-\" for a file\n  written before the table existed";
 static const char *const outcome_method =
 	"latency figures are over completed requests (ready);\n"
 	"  every request is completed, failed before ready or unfinished at "
@@ -69,6 +75,10 @@ const struct ukf_report_metric ukf_report_metrics[M_COUNT] = {
 			    "template_boot_vcpu_s", F_S},
 	[M_TBOOT_MIB_S] = {"template boot memory (MiB-seconds)",
 			   "template_boot_mem_mib_s", F_S},
+	[M_NODE_FAILS] = {"node failures", "node_failures", F_COUNT},
+	[M_NODE_DOWN_S] = {"node downtime (s)", "node_down_s", F_S},
+	[M_LINK_CUTS] = {"link cuts", "link_cuts", F_COUNT},
+	[M_LINK_DOWN_S] = {"link downtime (s)", "link_down_s", F_S},
 };
 #define metrics ukf_report_metrics
 
@@ -314,6 +324,139 @@ static int tboot_figures(struct report *r, struct run *run)
 	return 0;
 }
 
+/* One row of outages, as read for the figures. */
+struct orow {
+	int64_t node, t;
+	size_t seq; /* its place in the run's rows (rowid order) */
+	int kind;   /* OK_* */
+};
+enum { OK_OTHER, OK_NODE_FAIL, OK_NODE_RECOVER, OK_LINK_FAIL,
+       OK_LINK_RECOVER };
+
+static int cmp_orow(const void *x, const void *y)
+{
+	const struct orow *a = x, *b = y;
+
+	if (a->node != b->node)
+		return a->node < b->node ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The downtime of an interval from t0 to t1 (NaN: an end not known). */
+static double down_s(int64_t t0, double t1)
+{
+	return t1 > (double)t0 ? (t1 - (double)t0) / 1e9 : 0;
+}
+
+/*
+ * The run's node failures and link cuts (rows of outages) and the
+ * seconds nodes were down and cut off, summed over nodes: a node-fail
+ * to its node's next node-recover, a link-fail to its next
+ * link-recover or node-fail (a node that fails while cut off is down
+ * from then on), an interval still open to the run's end (sim_end_ns;
+ * NULL there: the downtime is unknown, NaN). The rows of one node are
+ * taken in the order they were written (rowid), which is world order.
+ */
+static int outage_figures(struct report *r, struct run *run)
+{
+	sqlite3_stmt *st = NULL;
+	struct orow *o = NULL;
+	size_t n = 0, cap = 0;
+	double end;
+	double nf = 0, nd = 0, lc = 0, ld = 0;
+
+	if (load_row(r, "SELECT sim_end_ns FROM runs WHERE id = ?", run->id,
+		     &end, 1) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(r->sq,
+			       "SELECT node, t, kind FROM outages WHERE run = "
+			       "? ORDER BY rowid",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sq_err(r, "reading outages");
+	sqlite3_bind_int64(st, 1, run->id);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 2);
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 64;
+			struct orow *p = realloc(o, ncap * sizeof *p);
+			if (!p) {
+				sqlite3_finalize(st);
+				free(o);
+				return oom(r);
+			}
+			o = p;
+			cap = ncap;
+		}
+		o[n].node = sqlite3_column_int64(st, 0);
+		o[n].t = sqlite3_column_int64(st, 1);
+		o[n].seq = n;
+		o[n].kind = !k ? OK_OTHER
+			    : !strcmp(k, "node-fail")    ? OK_NODE_FAIL
+			    : !strcmp(k, "node-recover") ? OK_NODE_RECOVER
+			    : !strcmp(k, "link-fail")    ? OK_LINK_FAIL
+			    : !strcmp(k, "link-recover") ? OK_LINK_RECOVER
+							 : OK_OTHER;
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(o);
+		return sq_err(r, "reading outages");
+	}
+	qsort(o, n, sizeof *o, cmp_orow);
+	for (size_t i = 0; i < n;) {
+		int down = 0, cut = 0; /* open intervals of this node */
+		int64_t t_down = 0, t_cut = 0;
+		size_t j = i;
+		for (; j < n && o[j].node == o[i].node; j++) {
+			const struct orow *x = &o[j];
+			switch (x->kind) {
+			case OK_NODE_FAIL:
+				nf++;
+				if (cut)
+					ld += down_s(t_cut, (double)x->t);
+				cut = 0;
+				if (!down) {
+					down = 1;
+					t_down = x->t;
+				}
+				break;
+			case OK_NODE_RECOVER:
+				if (down)
+					nd += down_s(t_down, (double)x->t);
+				down = 0;
+				break;
+			case OK_LINK_FAIL:
+				lc++;
+				if (!cut && !down) {
+					cut = 1;
+					t_cut = x->t;
+				}
+				break;
+			case OK_LINK_RECOVER:
+				if (cut)
+					ld += down_s(t_cut, (double)x->t);
+				cut = 0;
+				break;
+			default:
+				break;
+			}
+		}
+		if (down)
+			nd += isnan(end) ? NAN : down_s(t_down, end);
+		if (cut)
+			ld += isnan(end) ? NAN : down_s(t_cut, end);
+		i = j;
+	}
+	free(o);
+	run->v[M_NODE_FAILS] = nf;
+	run->v[M_NODE_DOWN_S] = nd;
+	run->v[M_LINK_CUTS] = lc;
+	run->v[M_LINK_DOWN_S] = ld;
+	return 0;
+}
+
 /*
  * An instance that became ready: a ready time (NULL = never), not before
  * its request. A ready time of 0 also means "never": records of requests
@@ -365,6 +508,9 @@ static int scenario_figures(struct report *r, struct run *run)
 	/* The engine's own template boots; a file written before the
 	 * table existed has no figures, not 0. */
 	if (r->have_tboots && tboot_figures(r, run) < 0)
+		return -1;
+	/* Node and link outages; none in a file older than the table. */
+	if (r->have_outages && outage_figures(r, run) < 0)
 		return -1;
 	if (load_column(r,
 			"SELECT (t_ready - t_request) / 1e6 FROM instances "
@@ -1310,6 +1456,7 @@ static int json_report(struct report *r, FILE *out, struct boot_summary *bs,
 	ukf_json_add(doc, "bootbench_ci_method", j_oneline(boot_ci_method));
 	ukf_json_add(doc, "outcome_method", j_oneline(outcome_method));
 	ukf_json_add(doc, "template_boot_method", j_oneline(tboot_method));
+	ukf_json_add(doc, "outage_method", j_oneline(outage_method));
 	ukf_json_add(doc, "scenarios", sa = json_object_new_array());
 	for (size_t i = 0; i < r->nsections; i++) {
 		const struct section *s = &r->sections[i];
@@ -1405,12 +1552,14 @@ static int text_report(struct report *r, FILE *out, struct boot_summary *bs,
 			"  memory in use summed over nodes.\n"
 			"outcomes: %s.\n"
 			"template boots: %s.\n"
+			"outages: %s.\n"
 			"quantiles: %s.\n"
 			"a ± b: mean across replications ± half-width of its "
 			"%s.\n"
 			"pooled quantiles: over the completed requests of all "
 			"runs of a configuration,\n  with the %s.\n",
-			outcome_method, tboot_method, quantile_method,
+			outcome_method, tboot_method, outage_method,
+			quantile_method,
 			ci_method,
 			boot_ci_method);
 	for (size_t i = 0; i < r->nsections; i++)
@@ -1500,7 +1649,7 @@ static int report_open(struct report *r)
 	/* The tables read must be tables: a view in their place (a
 	 * recursive one runs for ever) is not a ukfork results database. */
 	static const char *const tabs[] = {"runs", "instances", "samples",
-					   "template_boots", NULL};
+					   "template_boots", "outages", NULL};
 	for (size_t i = 0; !empty && tabs[i]; i++) {
 		sqlite3_stmt *st = NULL;
 		const char *type = NULL;
@@ -1515,6 +1664,8 @@ static int report_open(struct report *r)
 		int ok = !type || !strcmp(type, "table");
 		if (type && !strcmp(tabs[i], "template_boots"))
 			r->have_tboots = 1;
+		if (type && !strcmp(tabs[i], "outages"))
+			r->have_outages = 1;
 		if (!ok)
 			ukf_seterr(r->err, r->errlen,
 					   "%s: '%s' is a %s, not a table: not "

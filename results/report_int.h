@@ -33,6 +33,10 @@ enum metric {
 	M_TBOOT_S,  /* their time, seconds: sum of t_end - t_start */
 	M_TBOOT_VCPU_S, /* the time times each boot's app's vcpus */
 	M_TBOOT_MIB_S,  /* the time times each boot's app's memory, MiB */
+	M_NODE_FAILS,   /* node-fail rows of outages */
+	M_NODE_DOWN_S,  /* seconds nodes were down, summed over nodes */
+	M_LINK_CUTS,    /* link-fail rows of outages */
+	M_LINK_DOWN_S,  /* seconds nodes were cut off, summed over nodes */
 	M_COUNT
 };
 
@@ -87,6 +91,7 @@ struct report {
 	struct section *sections;
 	size_t nsections;
 	int have_tboots; /* the file has template_boots (older ones do not) */
+	int have_outages; /* the file has outages (older ones do not) */
 	size_t width; /* text: a section's table wider than this many columns
 		       * is printed in blocks of configurations (0: never) */
 	char *err;

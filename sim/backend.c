@@ -105,7 +105,13 @@ struct delta {
 
 struct inst {
 	ukf_id_t id;
-	uint32_t node, gen, app, next_free;
+	uint32_t node, gen, app;
+	union {
+		uint32_t next_free; /* free: the next free slot */
+		uint32_t twin;      /* used: another node's instance of the
+				       same id (byid names the first), or
+				       NONE */
+	};
 	ukf_ns_t init_ns, work_ns;
 	uint32_t dirty_per_unit, fork, units;
 	uint64_t mem_pages;
@@ -143,8 +149,13 @@ struct sim_be {
 	struct inst *inst;
 	uint32_t n, cap, free_head;
 	size_t live;
+	size_t twins;        /* instances chained behind another of their id
+				(0 but after link cuts: inst_free's fast
+				path) */
 	uint64_t loads;      /* load_template calls: its draws' index */
-	sim_map_t byid;      /* instance id -> slot */
+	sim_map_t byid;      /* instance id -> slot of the first of its
+				instances (one per node: they are keyed by
+				node and id, chained through twin) */
 	/* Templates held: node<<32 | app -> bytes. Apps below TPL_DIRECT
 	 * (all but the rarest scenario's) are kept per node instead: bit app
 	 * of tmask[node] says whether node holds it, tbytes[app][node] its
@@ -204,14 +215,28 @@ ukf_node_id_t sim_be_node_of(const sim_be_t *b, ukf_id_t id)
 	return b->inst[v].node;
 }
 
-static struct inst *find(sim_be_t *b, ukf_id_t id, uint32_t *slot)
+/*
+ * Instances are keyed by (node, id), as each live agent's backend holds
+ * its own node's VMs: after a link cut the node behind it runs its copy
+ * of a request on while the origin places the request again, so one id
+ * can run on two nodes (before 2026-12-06 the second start was refused
+ * with -EEXIST: `clone_template refused (-17)`). Such twins are rare:
+ * byid names the first, the others hang off it (twin), so a lookup
+ * costs one map probe and a compare of the node it reads anyway.
+ */
+static struct inst *find(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
+			 uint32_t *slot)
 {
 	uint64_t v;
 	if (!sim_map_get(&b->byid, id, &v))
 		return NULL;
+	uint32_t s = (uint32_t)v;
+	while (b->inst[s].node != node)
+		if ((s = b->inst[s].twin) == NONE)
+			return NULL;
 	if (slot)
-		*slot = (uint32_t)v;
-	return &b->inst[v];
+		*slot = s;
+	return &b->inst[s];
 }
 
 /*
@@ -389,8 +414,10 @@ static struct inst *inst_new(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 		*rc = -EINVAL;
 		return NULL;
 	}
-	if (sim_map_get(&b->byid, id, NULL)) {
-		*rc = -EEXIST;
+	uint64_t first;
+	int twin = sim_map_get(&b->byid, id, &first);
+	if (twin && find(b, node, id, NULL)) {
+		*rc = -EEXIST; /* that node holds one already */
 		return NULL;
 	}
 	uint32_t s;
@@ -411,7 +438,7 @@ static struct inst *inst_new(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 		s = b->n++;
 		b->inst[s].gen = 0;
 	}
-	if (sim_map_put(&b->byid, id, s) < 0) {
+	if (!twin && sim_map_put(&b->byid, id, s) < 0) {
 		b->inst[s].next_free = b->free_head;
 		b->free_head = s;
 		*rc = be_oom(b);
@@ -424,7 +451,12 @@ static struct inst *inst_new(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 	in->id = id;
 	in->node = node;
 	in->used = 1;
-	in->next_free = NONE;
+	in->twin = NONE;
+	if (twin) { /* second in the chain: the first stays where it is */
+		in->twin = b->inst[first].twin;
+		b->inst[first].twin = s;
+		b->twins++;
+	}
 	b->live++;
 	*slot = s;
 	return in;
@@ -446,7 +478,23 @@ static void inst_free(sim_be_t *b, uint32_t s)
 	if (in->acct && b->mem)
 		b->mem[in->node] -= in->acct;
 	in->acct = 0;
-	sim_map_del(&b->byid, in->id);
+	uint64_t v;
+	if (!b->twins) {
+		sim_map_del(&b->byid, in->id); /* the only one of its id */
+	} else if (sim_map_get(&b->byid, in->id, &v)) {
+		uint32_t k = (uint32_t)v;
+		if (k != s) { /* unlink it from the chain */
+			while (b->inst[k].twin != s)
+				k = b->inst[k].twin;
+			b->inst[k].twin = in->twin;
+			b->twins--;
+		} else if (in->twin == NONE) {
+			sim_map_del(&b->byid, in->id);
+		} else { /* the first: its twin takes its place */
+			(void)sim_map_set(&b->byid, in->id, in->twin);
+			b->twins--;
+		}
+	}
 	in->used = 0;
 	in->gen++;
 	in->next_free = b->free_head;
@@ -695,9 +743,9 @@ static int be_make_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 {
 	sim_be_t *b = bp;
 	const struct ukf_sim_model *m = &b->w->cfg.model;
-	struct inst *in = find(b, id, NULL);
+	struct inst *in = find(b, node, id, NULL);
 
-	if (!in || node >= b->w->cfg.engine.nodes)
+	if (!in)
 		return -ESRCH;
 	uint64_t bytes = in->mem_pages * PAGE;
 	/* A cold-booted maker's memory is sealed in place (its pages become
@@ -818,8 +866,8 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 	uint32_t ps, s;
 	int rc;
 
-	if (!find(b, parent, &ps))
-		return -ESRCH;
+	if (!find(b, node, parent, &ps))
+		return -ESRCH; /* a live fork is on the parent's node */
 	if (!mem_room(b, node, b->inst[ps].dirty * PAGE))
 		return -ENOMEM; /* the copied pages are the child's own */
 	struct inst *in = inst_new(b, node, child, &s, &rc);
@@ -845,7 +893,7 @@ static int be_save_delta(void *bp, ukf_node_id_t node, ukf_id_t parent)
 {
 	sim_be_t *b = bp;
 	uint32_t s;
-	struct inst *p = find(b, parent, &s);
+	struct inst *p = find(b, node, parent, &s);
 
 	if (!p)
 		return -ESRCH;
@@ -911,8 +959,7 @@ static void be_destroy(void *bp, ukf_node_id_t node, ukf_id_t id)
 {
 	sim_be_t *b = bp;
 	uint32_t s;
-	struct inst *in = find(b, id, &s);
-	if (in && in->node == node)
+	if (find(b, node, id, &s))
 		inst_free(b, s);
 }
 
@@ -930,7 +977,7 @@ static int be_complete(void *bp, ukf_node_id_t node, ukf_id_t id, int64_t ret,
 {
 	sim_be_t *b = bp;
 	uint32_t s;
-	struct inst *in = find(b, id, &s);
+	struct inst *in = find(b, node, id, &s);
 
 	if (!in)
 		return -ESRCH;

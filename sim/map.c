@@ -96,6 +96,26 @@ int sim_map_put(sim_map_t *m, uint64_t key, uint64_t val)
 	return 0;
 }
 
+int sim_map_set(sim_map_t *m, uint64_t key, uint64_t val)
+{
+	if (key == EMPTY) {
+		if (m->has_max)
+			m->max_val = val;
+		return m->has_max;
+	}
+	if (!m->cap)
+		return 0;
+	uint32_t mask = m->cap - 1;
+	for (uint32_t j = (uint32_t)sim_mix64(key) & mask;; j = (j + 1) & mask) {
+		if (m->s[j].key == key) {
+			m->s[j].val = val;
+			return 1;
+		}
+		if (m->s[j].key == EMPTY)
+			return 0;
+	}
+}
+
 int sim_map_del(sim_map_t *m, uint64_t key)
 {
 	if (key == EMPTY) {

@@ -30,6 +30,9 @@ void sim_map_free(sim_map_t *m);
 int sim_map_get(const sim_map_t *m, uint64_t key, uint64_t *val);
 /* Insert or replace; 0, or -1 on ENOMEM. */
 int sim_map_put(sim_map_t *m, uint64_t key, uint64_t val);
+/* Replace the value of a key present: 1, or 0 if absent (nothing
+ * added). Never allocates, so it cannot fail. */
+int sim_map_set(sim_map_t *m, uint64_t key, uint64_t val);
 /* 1 if it was present, 0 if not. */
 int sim_map_del(sim_map_t *m, uint64_t key);
 /* Drop the entries whose value is <= floor (a rebuild, O(capacity)); 0,
@@ -268,7 +271,9 @@ void sim_be_prefetch(const sim_be_t *b, const struct sim_ev *ev);
 /* Instances the backend holds (tests). */
 size_t sim_be_instances(const sim_be_t *b);
 /* The node instance `id` runs on, or UKF_NODE_NONE if the backend has no
- * such VM (not started yet, or gone). */
+ * such VM (not started yet, or gone). After a link cut one id can run on
+ * two nodes (the copy behind the cut, the one its origin placed again):
+ * then either. */
 ukf_node_id_t sim_be_node_of(const sim_be_t *b, ukf_id_t id);
 /* Bytes counted against host `node`: its instances' private pages (a cold
  * boot's whole memory, a clone's pages dirtied since its template) and its

@@ -25,6 +25,10 @@ struct sim_outage {
 	/* A link-failed node's latest record, applied at its recovery. */
 	unsigned char **stash;
 	size_t *stash_len;
+	/* Per node while its link is cut: its own view of the directory,
+	 * its record alone (env_directory); NULL otherwise, and the array
+	 * NULL until the first cut. */
+	ukf_dir_t **lone;
 	/* While a failed node's engine is ended: its node, and whether the
 	 * row being ended is hosted elsewhere (then not written). */
 	ukf_node_id_t crashing;
@@ -182,9 +186,22 @@ static double env_uniform(void *wp, uint64_t key)
 	return u;
 }
 
+/*
+ * The directory as node sees it: the shared view, but a node whose link
+ * is cut sees only itself, as a live agent whose peers' heartbeats have
+ * stopped: it places its requests on itself and fetches no template
+ * (before 2026-12-06 it saw its peers, and what it sent them while cut
+ * was lost for ever: the requests had no row until the end, their
+ * wait()s never returned; test cli_faults_link_cut_origin).
+ */
 static const struct ukf_dir *env_directory(void *wp, ukf_node_id_t node)
 {
-	return ((struct sim_world *)wp)->dir;
+	struct sim_world *w = wp;
+
+	if (w->out && w->out->lone && node < w->cfg.engine.nodes &&
+	    w->out->lone[node])
+		return w->out->lone[node];
+	return w->dir;
 }
 
 /*
@@ -417,7 +434,8 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 		break;
 	case SIM_EV_SAMPLE:
 		take_samples(w);
-		/* Keep sampling only while something else is going on. */
+		/* Keep sampling only while something else is going on (a
+		 * sample left alone in the queue is not taken: world_run) */
 		if (sim_queue_size(w->q) > 0) {
 			struct sim_ev s = { .type = SIM_EV_SAMPLE };
 			sim_world_push(w, w->now + w->cfg.sample_every_ns, &s);
@@ -470,6 +488,21 @@ static void prefetch_next(struct sim_world *w)
 	}
 }
 
+/*
+ * 1 if the world is idle but for its next sample: the run ends at its
+ * last event, as it would without samples (samples observe a run, they
+ * neither lengthen it nor add a sample after its end).
+ */
+static int only_sample_left(struct sim_world *w)
+{
+	const struct sim_ev *nx;
+
+	if (!w->sample || sim_queue_size(w->q) != 1)
+		return 0;
+	nx = sim_queue_peek_next(w->q);
+	return nx && nx->type == SIM_EV_SAMPLE;
+}
+
 static int world_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 		     size_t errlen)
 {
@@ -482,11 +515,23 @@ static int world_run(void *wp, ukf_ns_t until, volatile int *stop, char *err,
 		if (t == UKF_NS_NEVER)
 			break;
 		if (t > until) {
-			if (until > w->now)
+			if (until > w->now && !only_sample_left(w))
 				w->now = until;
 			break;
 		}
 		sim_queue_pop(w->q, &t, &ev);
+		if (ev.type == SIM_EV_SAMPLE && t > w->now &&
+		    sim_queue_size(w->q) == 0) {
+			/* the world went idle at its last event: no sample
+			 * after it, nor a later end. The sample stays queued
+			 * (events added for a later run resume sampling). */
+			if (sim_world_push(w, t, &ev) < 0) {
+				w->failed = 1;
+				snprintf(w->fail_msg, sizeof(w->fail_msg),
+					 "out of memory");
+			}
+			break;
+		}
 		w->now = t;
 		/* the heap grows 64 MiB at a time (huge.c): a look at the
 		 * break every 64 events advises a new part while nearly all
@@ -612,6 +657,10 @@ static void world_destroy(void **wp)
 	if (w->out) {
 		for (uint32_t k = 0; k < w->cfg.engine.nodes; k++)
 			free(w->out->stash[k]);
+		for (uint32_t k = 0; w->out->lone && k < w->cfg.engine.nodes;
+		     k++)
+			ukf_dir_destroy(&w->out->lone[k]);
+		free(w->out->lone);
 		free(w->out->stash);
 		free(w->out->stash_len);
 		free(w->out->state);
@@ -1036,6 +1085,16 @@ static int dir_current(struct sim_world *w, const struct sim_ev *ev)
 	if (inc != o->inc[node] || o->state[node] == 1)
 		return 0;
 	if (o->state[node] == 2) {
+		/* its own view sees it at once (out of memory: the run
+		 * fails, as for the shared view) */
+		if (o->lone && o->lone[node] &&
+		    ukf_dir_apply(o->lone[node],
+				  (unsigned char *)ev->u.dir.buf + DIR_HDR,
+				  ev->u.dir.len) == -ENOMEM) {
+			w->failed = 1;
+			snprintf(w->fail_msg, sizeof(w->fail_msg),
+				 "directory: out of memory");
+		}
 		unsigned char *c = malloc(ev->u.dir.len ? ev->u.dir.len : 1);
 		if (c) {
 			memcpy(c, (unsigned char *)ev->u.dir.buf + DIR_HDR,
@@ -1448,6 +1507,8 @@ int ukf_sim_fail_node(struct ukf_world *world, ukf_node_id_t node,
 	/* with a detection delay the others notice later (detect_fire) */
 	int later = !was_cut && w->cfg.detect_ns > 0;
 	o->state[node] = 1;
+	if (o->lone) /* its restarted engine will see the shared view */
+		ukf_dir_destroy(&o->lone[node]);
 	o->inc[node]++;
 	free(o->stash[node]);
 	o->stash[node] = NULL;
@@ -1536,6 +1597,20 @@ int ukf_sim_fail_link(struct ukf_world *world, ukf_node_id_t node,
 	}
 	if (stash)
 		memcpy(stash, buf, len);
+	/* its own view from now on: itself alone (env_directory) */
+	ukf_dir_t *lone = NULL;
+	if ((!o->lone &&
+	     !(o->lone = calloc(w->cfg.engine.nodes, sizeof(*o->lone)))) ||
+	    !(lone = ukf_dir_create(w->cfg.engine.nodes)) ||
+	    (len && ukf_dir_apply(lone, buf, len) == -ENOMEM)) {
+		/* (a record not yet heard of, version 0, is not applied:
+		 * its next one is, dir_current) */
+		ukf_dir_destroy(&lone);
+		free(stash);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	o->lone[node] = lone;
 	free(o->stash[node]);
 	o->stash[node] = stash;
 	o->stash_len[node] = stash ? len : 0;
@@ -1586,6 +1661,7 @@ int ukf_sim_recover_link(struct ukf_world *world, ukf_node_id_t node,
 	}
 	free(o->stash[node]);
 	o->stash[node] = NULL;
+	ukf_dir_destroy(&o->lone[node]); /* the shared view again */
 	if (w->sinks.log)
 		w->sinks.log(w->sinks.u, w->now, node, "link-recover");
 	outage_note(w, node, "link-recover", NULL);

@@ -749,6 +749,30 @@ rows_twice)
 	all=$(grep -c ' ended again (.*): its first row is kept, this one is not stored$' "$T/trace")
 	[ "$said" = "$all" ] || fail "the run lines say $said ended twice, the trace $all"
 	;;
+samples_end)
+	# a world that goes idle at 1.93 s of a 20 s (or 2.5 s, 2.05 s)
+	# run, sampled every 1 s or 700 ms: the run ends at its last event
+	# as without samples, and no sample lies after it. Before the fix
+	# the sample that found the world idle was taken all the same and
+	# moved the run's end (sim_end_ns) to its own time (2 s, 2.1 s), or
+	# the clock to the duration (2.05 s) when that sample lay past it.
+	run run "$S/samples_end.lua" --set se=0,1s,700ms --set dur=20s,2.5s,2.05s --db "$T/db" --quiet; expect_rc 0
+	[ "$(q "$T/db" "select count(distinct sim_end_ns) from runs")" = 1 ] ||
+		fail "the run's end depends on sampling: $(q "$T/db" "select config, sim_end_ns from runs")"
+	last=$(q "$T/db" "select max(t_exit) from instances")
+	[ "$(q "$T/db" "select sim_end_ns - $last from runs limit 1")" -lt 10000000 ] ||
+		fail "the run ends at $(q "$T/db" "select sim_end_ns from runs limit 1") ns, its last exit at $last"
+	[ "$(q "$T/db" "select count(*) from samples s join runs r on r.id = s.run where s.t > r.sim_end_ns")" = 0 ] ||
+		fail "samples after the run's end: $(q "$T/db" "select r.config, s.t, r.sim_end_ns from samples s join runs r on r.id = s.run where s.t > r.sim_end_ns")"
+	# every sample time of the period up to the end is there, and the
+	# events are those of the run without samples plus one per sample
+	q "$T/db" "select r.config, r.events - (select events from runs z where z.config like '%se=0' and z.config like substr(r.config, 1, instr(r.config, ' ')) || '%'), (select count(distinct t) from samples s where s.run = r.id), (select max(t) from samples s where s.run = r.id) from runs r where r.config not like '%se=0'" >"$T/ev"
+	while IFS='|' read -r cfg extra nt maxt; do
+		case $cfg in *se=1s) want="2 1000000000" ;; *) want="3 1400000000" ;; esac
+		[ "$nt $maxt" = "$want" ] || fail "$cfg: $nt sample times, the last at $maxt ns; expected $want"
+		[ "$extra" = "$nt" ] || fail "$cfg: $extra events more than without samples, $nt sample times"
+	done <"$T/ev"
+	;;
 minimal_build)
 	# a ukfork built with core, sim, results and Lua only (tests/cli
 	# ukfork_minimal): each command it lacks says so and exits 1; a kvm

@@ -868,9 +868,12 @@ settings_run)
 	[ "$e" -gt 1400000000 ] && [ "$e" -le 1500000000 ] || fail "duration=1500ms: the run ended at $e ns"
 	[ "$(q "$T/du.db" "select count(*), max(t_request) from instances where parent = 0")" = "15|1400000000" ] || fail "duration=1500ms: requests $(q "$T/du.db" "select count(*), max(t_request) from instances where parent = 0")"
 	# sample_every: a sample of each node every 250 ms, from 0 to the end
+	# (the world goes idle at 1.914 s, its last exit: a sample at 2 s,
+	# taken before 2026-12-06, moved the run's end to it)
 	eff effect_spread.lua se.db --set sample_every=250ms
-	[ "$(q "$T/se.db" "select group_concat(t / 1000000) from (select distinct t from samples order by t)")" = "0,250,500,750,1000,1250,1500,1750,2000" ] || fail "sample_every=250ms: samples at $(q "$T/se.db" "select group_concat(distinct t) from samples")"
-	[ "$(q "$T/se.db" "select count(*) from samples")" = 18 ] || fail "sample_every=250ms: $(q "$T/se.db" "select count(*) from samples") samples of 2 nodes"
+	[ "$(q "$T/se.db" "select group_concat(t / 1000000) from (select distinct t from samples order by t)")" = "0,250,500,750,1000,1250,1500,1750" ] || fail "sample_every=250ms: samples at $(q "$T/se.db" "select group_concat(distinct t) from samples")"
+	[ "$(q "$T/se.db" "select count(*) from samples")" = 16 ] || fail "sample_every=250ms: $(q "$T/se.db" "select count(*) from samples") samples of 2 nodes"
+	[ "$(q "$T/se.db" "select sim_end_ns from runs")" = 1914488510 ] || fail "sample_every=250ms: the run ended at $(q "$T/se.db" "select sim_end_ns from runs") ns, not at its last event"
 	# model: a cold boot costs what the model file says (500 ms here)
 	sed 's/^boot_base_ns = .*/boot_base_ns = 500ms/; s/^jitter = .*/jitter = 0/' "$S/../../../data/model.conf" >"$T/slow.conf"
 	grep -q "^boot_base_ns = 500ms" "$T/slow.conf" || fail "data/model.conf has no boot_base_ns line"

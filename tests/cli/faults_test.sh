@@ -100,6 +100,61 @@ link_cut_maker)
 	[ "$alive" = 0 ] || fail "$alive instances never ended (the run stalled)"
 	grep -q '^[0-9.]* 2 template-ready app=fan node=2' "$T/trace" || fail "node 2 never made its fan template"
 	;;
+link_cut_twins)
+	# node 2's link is cut at 0.5-1.2 s while request 4 (origin 0) waits
+	# there for a template: node 2 runs its copy on (it makes the
+	# template) and origin 0 places the request again elsewhere. Both
+	# copies are legal, as they would be on two live agents, and both
+	# run to their end: the first row is kept, the second named in the
+	# trace. Before the fix the simulated backend keyed instances by id
+	# alone and refused the second (-EEXIST): request 4's row failed
+	# with "clone_template refused (-17)" at every cut time.
+	for tf in 0.5 0.7 0.9 1.2; do
+		rm -f "$T/db"
+		run run "$S/link_cut.lua" --set pl=round-robin --set tf=$tf --set ln=2 --db "$T/db" --trace "$T/trace" --quiet
+		expect_rc 0
+		every_request_one_row "$T/db" "$T/trace"
+		refused=$(q "$T/db" "select group_concat(id || ': ' || fail_reason, '; ') from instances where fail_reason like '%refused%'")
+		[ -z "$refused" ] || fail "tf=$tf: refused: $refused"
+		[ "$(q "$T/db" "select status from instances where id = 4")" = 0 ] ||
+			fail "tf=$tf: request 4's row: $(q "$T/db" "select * from instances where id = 4")"
+		grep -q ' 2 template-ready app=fan node=2' "$T/trace" || fail "tf=$tf: node 2's copy of 4 never made its template"
+		grep -Eq '^[0-9.]+ run request 4 ended again \(exited on node [013]\): its first row is kept' "$T/trace" ||
+			fail "tf=$tf: the copy placed again did not run to its end: $(grep 'ended again' "$T/trace")"
+	done
+	# the run ends (3 s) between the two copies' ends: the second is
+	# named as still running, at the end's time (not "exited" at time
+	# 2^63 ns, as before the fix)
+	rm -f "$T/db"
+	run run "$S/link_cut.lua" --set pl=round-robin --set tf=0.7 --set ln=2 --set duration=3s --db "$T/db" --trace "$T/trace" --quiet
+	expect_rc 0
+	every_request_one_row "$T/db" "$T/trace"
+	grep -q '^3\.000000000 run request 4 ended again (still running on node 0 at the end): its first row is kept' "$T/trace" ||
+		fail "duration=3s: trace: $(grep 'ended again' "$T/trace")"
+	;;
+link_cut_origin)
+	# node 0, the front door, is cut off from 0.5 s to 1.5 s while it
+	# keeps taking requests. It sees only itself meanwhile (as a live
+	# agent whose peers' heartbeats stopped): what it originates then
+	# runs on node 0. Before the fix it still saw its peers in the
+	# shared directory view and placed there; the requests were lost
+	# with the link, ~10 of 42 per run failed "not placed before the
+	# end" when the world went idle (3.5 s of 30) and their wait()s
+	# never returned.
+	for pl in round-robin random least-loaded template-affinity; do
+		for tp in on-demand prewarm; do
+			rm -f "$T/db"
+			run run "$S/link_cut_origin.lua" --set pl=$pl --set tp=$tp --db "$T/db" --trace "$T/trace" --quiet
+			expect_rc 0
+			grep -q 'still suspended' "$T/err" && fail "$pl $tp: $(cat "$T/err")"
+			every_request_one_row "$T/db" "$T/trace"
+			lost=$(q "$T/db" "select count(*) from instances where fail_reason = 'not placed before the end' or t_exit is null")
+			[ "$lost" = 0 ] || fail "$pl $tp: $lost requests never placed or never ended"
+			[ "$(q "$T/db" "select count(*) >= 15, group_concat(distinct coalesce(node, 'none')) from instances where origin = 0 and t_request >= 500000000 and t_request < 1500000000")" = "1|0" ] ||
+				fail "$pl $tp: requests node 0 made while cut off went to $(q "$T/db" "select group_concat(distinct coalesce(node, 'none')) from instances where origin = 0 and t_request >= 500000000 and t_request < 1500000000")"
+		done
+	done
+	;;
 *)
 	echo "unknown case $CASE" >&2
 	exit 2

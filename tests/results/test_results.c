@@ -1873,6 +1873,118 @@ static int line_has(const char *text, const char *label, const char *want)
 }
 
 /*
+ * Node failures and link cuts (outages rows) and the seconds nodes were
+ * down and cut off, summed over nodes. A's three runs (10 s each), rows
+ * written in world order, nodes interleaved: node 0 fails at 1 s
+ * (noticed at 1.5 s), recovers at 3 s and fails again at 4 s until the
+ * end (2 + 6 s); node 1 is cut at 2 s to 2.5 s, and again at 5 s until
+ * it fails at 6 s (link 0.5 + 1 s), recovering at 7 s (node 1 s); node 3
+ * fails and recovers at 8 s (0 s); node 2 is cut at 9 - rep s until the
+ * end (1 + rep s). So 4 node failures and 9 s down, 3 cuts and
+ * {2.5, 3.5, 4.5} s cut off. B has none: 0, not "-". C's run has no end
+ * time (sim_end_ns NULL) and a node still down: its downtime is unknown
+ * ("-", null), its count is not. A file written before the table existed
+ * (dropped here) reports without the figures.
+ */
+static int t_report_outages(void)
+{
+	char err[512], *j = NULL, *t = NULL;
+	const char *path = tpath("outages.db");
+	ukf_db_t *db = ukf_db_open(path, err, sizeof err);
+	CHECK(db);
+	const char *cfg[3] = {"churn=A", "churn=B", "churn=C"};
+	for (int c = 0; c < 3; c++)
+		for (int rep = 0; rep < (c == 2 ? 1 : 3); rep++) {
+			struct ukf_run_info ri = run_info(cfg[c], rep + 1, rep);
+			int64_t run = ukf_db_run_begin(db, &ri);
+			CHECK(run > 0);
+			struct ukf_record q = record(1, UKF_START_TEMPLATE, 10);
+			CHECK(ukf_db_instance(db, run, &q) == 0);
+			const struct {
+				double t;
+				uint32_t node;
+				const char *kind;
+			} a[] = {{1, 0, "node-fail"},    {1.5, 0, "node-detect"},
+				 {2, 1, "link-fail"},    {2.5, 1, "link-recover"},
+				 {3, 0, "node-recover"}, {4, 0, "node-fail"},
+				 {5, 1, "link-fail"},    {6, 1, "node-fail"},
+				 {7, 1, "node-recover"}, {8, 3, "node-fail"},
+				 {8, 3, "node-recover"}, {9 - rep, 2, "link-fail"}};
+			for (size_t k = 0; c == 0 && k < sizeof a / sizeof a[0];
+			     k++)
+				CHECK(ukf_db_outage(db, run,
+						    (ukf_ns_t)(a[k].t * UKF_S),
+						    a[k].node, a[k].kind,
+						    "why") == 0);
+			if (c == 2)
+				CHECK(ukf_db_outage(db, run, 2 * UKF_S, 1,
+						    "node-fail", NULL) == 0);
+			CHECK(ukf_db_run_commit(db, run, 0.5, 10,
+						c == 2 ? UKF_NS_NEVER
+						       : 10 * UKF_S) == 0);
+		}
+	ukf_db_close(&db);
+	CHECK(sql_int(path, "SELECT count(*) FROM outages") == 37);
+	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
+	CHECK(json_valid(j));
+	double hw = T975_2 * 1 / sqrt(3); /* sd of {2.5,3.5,4.5}: 1 */
+	const char *a = "$.scenarios[0].configs[0]";
+	char p[256], s[512];
+#define AT(fmt) (snprintf(p, sizeof p, "%s." fmt, a), p)
+	CHECK_NEAR(jnum(j, AT("node_failures.mean")), 4, 0);
+	CHECK_NEAR(jnum(j, AT("node_failures.ci95_hi")), 4, 1e-12);
+	CHECK_NEAR(jnum(j, AT("node_down_s.mean")), 9, 1e-9);
+	CHECK_NEAR(jnum(j, AT("link_cuts.mean")), 3, 0);
+	CHECK_NEAR(jnum(j, AT("link_down_s.mean")), 3.5, 1e-9);
+	CHECK_NEAR(jnum(j, AT("link_down_s.ci95_hi")), 3.5 + hw, 1e-9);
+	CHECK_NEAR(jnum(j, AT("per_run[0].link_down_s")), 2.5, 1e-9);
+	CHECK_NEAR(jnum(j, AT("per_run[2].link_down_s")), 4.5, 1e-9);
+	CHECK_NEAR(jnum(j, AT("per_run[1].node_down_s")), 9, 1e-9);
+	CHECK_NEAR(jnum(j, AT("per_run[1].node_failures")), 4, 0);
+	a = "$.scenarios[0].configs[1]";
+	CHECK_NEAR(jnum(j, AT("node_failures.mean")), 0, 0);
+	CHECK_NEAR(jnum(j, AT("node_down_s.mean")), 0, 0);
+	CHECK_NEAR(jnum(j, AT("link_cuts.mean")), 0, 0);
+	CHECK_NEAR(jnum(j, AT("link_down_s.mean")), 0, 0);
+	a = "$.scenarios[0].configs[2]";
+	CHECK_NEAR(jnum(j, AT("node_failures.mean")), 1, 0);
+	CHECK(isnan(jnum(j, AT("node_down_s.mean"))));
+	CHECK(isnan(jnum(j, AT("per_run[0].node_down_s"))));
+	CHECK_NEAR(jnum(j, AT("link_down_s.mean")), 0, 0);
+	CHECK_HAS(jstr(j, "$.outage_method", s, sizeof s),
+		  "to the run's end, summed over nodes");
+	free(j);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == 0);
+	CHECK_HAS(t, "\noutages: node failures and link cuts");
+	char want[160];
+	CHECK(line_has(t, "  node failures ", " 4.0 ±0.0 "));
+	CHECK(line_has(t, "  node downtime (s) ", " 9.000 ±0.000 "));
+	CHECK(line_has(t, "  link cuts ", " 3.0 ±0.0 "));
+	snprintf(want, sizeof want, " %.3f ±%.3f ", 3.5, hw);
+	CHECK(line_has(t, "  link downtime (s) ", want));
+	CHECK(line_has(t, "  node downtime (s) ", " 0.000 ±0.000  "));
+	CHECK(line_has(t, "  node downtime (s) ", " -\n"));
+	CHECK(line_has(t, "  node failures ", " 1\n"));
+	free(t);
+
+	/* An older file: no table, no figures, no error. */
+	CHECK(sql_exec(path, "DROP TABLE outages") == 0);
+	CHECK(report_str(path, 1, &j, err, sizeof err) == 0);
+	a = "$.scenarios[0].configs[0]";
+	CHECK_NEAR(jnum(j, AT("requests.mean")), 1, 0);
+	CHECK(isnan(jnum(j, AT("node_failures.mean"))));
+	CHECK(isnan(jnum(j, AT("per_run[0].link_down_s"))));
+	CHECK(strstr(j, "\"link_cuts\":{\"mean\":null"));
+	free(j);
+	CHECK(report_str(path, 0, &t, err, sizeof err) == 0);
+	CHECK(line_has(t, "  node failures ", " -  "));
+	CHECK(line_has(t, "  link downtime (s) ", " -\n"));
+	free(t);
+#undef AT
+	return 0;
+}
+
+/*
  * The engine's own template boots (template_boots rows, no requests):
  * per run their count, the seconds they ran, t_end - t_start, a boot
  * still going at the end counted to the run's end (sim_end_ns), and those
@@ -2044,7 +2156,7 @@ static int t_report_text(void)
 		rows++;
 		line = nl + 1;
 	}
-	CHECK(rows == 25); /* header, runs, 20 figures, 3 pooled quantiles */
+	CHECK(rows == 29); /* header, runs, 24 figures, 3 pooled quantiles */
 	free(t);
 	return 0;
 }
@@ -2397,6 +2509,7 @@ static const struct selftest tests[] = {
 	{"report_pairs_by_rep", t_report_pairs_by_rep},
 	{"report_text", t_report_text},
 	{"report_template_boots", t_report_template_boots},
+	{"report_outages", t_report_outages},
 	{"report_json", t_report_json},
 	{"report_bootbench", t_report_bootbench},
 	{"report_missing_file", t_report_missing_file},

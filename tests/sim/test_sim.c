@@ -339,6 +339,16 @@ static int t_map(void)
 	CHECK(sim_map_get(&m, UINT64_MAX, &v) && v == 1);
 	CHECK(sim_map_del(&m, 3) == 0);
 	CHECK(m.count == 2500);
+	/* set: replaces a value present, adds nothing absent */
+	CHECK(sim_map_set(&m, 7 * 7919ULL, 70) == 1);
+	CHECK(sim_map_get(&m, 7 * 7919ULL, &v) && v == 70);
+	CHECK(sim_map_set(&m, 7 * 7919ULL, 7) == 1);
+	CHECK(sim_map_set(&m, 8 * 7919ULL, 80) == 0);
+	CHECK(!sim_map_get(&m, 8 * 7919ULL, NULL));
+	CHECK(sim_map_set(&m, UINT64_MAX, 2) == 1);
+	CHECK(sim_map_get(&m, UINT64_MAX, &v) && v == 2);
+	CHECK(sim_map_set(&m, UINT64_MAX, 1) == 1);
+	CHECK(m.count == 2500);
 	/* keep_above: the entries above the floor, the UINT64_MAX key too */
 	CHECK(sim_map_put(&m, UINT64_MAX, 4001) == 0);
 	CHECK(sim_map_keep_above(&m, 4000) == 0);

@@ -862,6 +862,71 @@ static int t_backend_resume_early(void)
 }
 
 /*
+ * One id on several nodes (a request running on behind a link cut while
+ * its origin places it again elsewhere): the backend keys instances by
+ * node and id, so each node may hold one of that id, each is completed,
+ * counted and destroyed on its own node only, and freeing the first,
+ * a middle or the last of them leaves the others found. Before
+ * 2026-12-06 the second start was refused with -EEXIST.
+ */
+static int t_backend_twins(void)
+{
+	struct ukf_sim_config c;
+	struct ukf_world w;
+	char err[256];
+	struct logs lg = { 0 };
+	struct ukf_world_sinks s = { .log = l_log, .u = &lg };
+	const uint64_t mib8 = 8ULL << 20;
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 4;
+	struct ukf_app a;
+	CHECK(start_one_app(&w, &c, &s, &a, "mem=8M init=1ms work=2ms", err,
+			    sizeof(err)) == 0);
+	a.id = 0;
+	struct sim_world *sw = w.w;
+	const struct ukf_backend_ops *b = sw->be.ops;
+	void *bb = sw->be.b;
+	CHECK(b->cold_boot(bb, 0, 70, &a, "") == 0);
+	CHECK(b->cold_boot(bb, 1, 70, &a, "") == 0);
+	CHECK(b->cold_boot(bb, 2, 70, &a, "") == 0);
+	CHECK(b->cold_boot(bb, 1, 70, &a, "") == -EEXIST); /* node 1 has it */
+	CHECK(sim_be_instances(sw->sbe) == 3);
+	for (ukf_node_id_t n = 0; n < 3; n++)
+		CHECK(sim_be_mem_used(sw->sbe, n) == mib8);
+	CHECK(sim_be_mem_used(sw->sbe, 3) == 0);
+	/* each reaches ready, paused, on its own node (the engine knows
+	 * none of them: their events are dropped) */
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	CHECK(b->complete(bb, 3, 70, 0, 0, 0, NULL, 0) == -ESRCH);
+	CHECK(b->complete(bb, 1, 70, 0, 0, 0, NULL, 0) == 0);
+	CHECK(b->complete(bb, 1, 70, 0, 0, 0, NULL, 0) == -ESRCH); /* resumed */
+	CHECK(b->make_template(bb, 3, 70, 0) == -ESRCH);
+	CHECK(b->make_template(bb, 2, 70, 0) == 0); /* node 2's copy */
+	/* the one in the middle of the chain, then the first, then the last */
+	b->destroy(bb, 3, 70); /* none there: nothing */
+	CHECK(sim_be_instances(sw->sbe) == 3);
+	b->destroy(bb, 1, 70);
+	CHECK(sim_be_instances(sw->sbe) == 2);
+	CHECK(sim_be_mem_used(sw->sbe, 1) == 0);
+	CHECK(b->complete(bb, 0, 70, 0, 0, 0, NULL, 0) == 0);
+	b->destroy(bb, 0, 70);
+	CHECK(sim_be_node_of(sw->sbe, 70) == 2);
+	CHECK(b->complete(bb, 0, 70, 0, 0, 0, NULL, 0) == -ESRCH);
+	CHECK(b->complete(bb, 2, 70, 0, 0, 0, NULL, 0) == 0);
+	CHECK(b->cold_boot(bb, 0, 70, &a, "") == 0); /* node 0 may again */
+	b->destroy(bb, 2, 70);
+	CHECK(sim_be_node_of(sw->sbe, 70) == 0);
+	b->destroy(bb, 0, 70);
+	CHECK(sim_be_node_of(sw->sbe, 70) == UKF_NODE_NONE);
+	CHECK(sim_be_instances(sw->sbe) == 0);
+	for (ukf_node_id_t n = 0; n < 3; n++)
+		CHECK(sim_be_mem_used(sw->sbe, n) == (n == 2 ? mib8 : 0));
+	w.ops->destroy(&w.w);
+	return 0;
+}
+
+/*
  * units=0: an instance exits 0 as soon as it is released from ready().
  * A unit dirtying more pages than the instance has counts its memory
  * (the record's dirty_pages), not more.
@@ -1051,6 +1116,7 @@ static const struct selftest tests[] = {
 	{ "fork_failure_status", t_fork_failure_status },
 	{ "backend_templates", t_backend_templates },
 	{ "backend_resume_early", t_backend_resume_early },
+	{ "backend_twins", t_backend_twins },
 	{ "backend_units_dirty", t_backend_units_dirty },
 	{ "world_ops", t_world_ops },
 };
