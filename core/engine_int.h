@@ -239,6 +239,10 @@ struct ukf_engine {
 	struct ukf_engine_config cfg;
 	int oom; /* an allocation failed: env->fatal was told */
 	uint64_t tver_seq; /* templates this engine made or adopted */
+	/* peers this engine was told are lost (ukf_engine_peer_down), until
+	 * their record is seen again (eng_peer_lost): cold, rarely set */
+	ukf_node_id_t *lost;
+	uint32_t nlost, lost_cap;
 };
 
 /* Skip formatting entirely when logging is off. */
@@ -387,6 +391,7 @@ int eng_cancelled(ukf_engine_t *e, ukf_id_t id, ukf_node_id_t *node,
 void eng_answer_due(ukf_engine_t *e, struct req *q);
 void eng_answer_timeout(ukf_engine_t *e, ukf_id_t id, uint32_t gen);
 void eng_peer_free(ukf_engine_t *e);
+int eng_peer_lost(ukf_engine_t *e, ukf_node_id_t peer);
 
 /* engine_msg.c */
 int eng_deliver(ukf_engine_t *e, ukf_node_id_t from, ukf_node_id_t to,

@@ -151,6 +151,8 @@ static size_t keys_of(ukf_engine_t *e, const struct idmap *m, ukf_id_t **out)
 	return n;
 }
 
+static void lost_add(ukf_engine_t *e, ukf_node_id_t peer);
+
 void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 			  const char *why)
 {
@@ -166,6 +168,7 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 		 why ? why : "gone");
 	LOG(e, e->self, "peer-down node=%u reason=%s", peer,
 	    why ? why : "gone");
+	lost_add(e, peer);
 	/* requests sent there: place them again */
 	cnt = keys_of(e, &e->reqs, &ids);
 	for (size_t k = 0; k < cnt; k++) {
@@ -281,8 +284,48 @@ void ukf_engine_tell_lost(ukf_engine_t *e, const char *why)
 }
 
 /* Free what the maps of this room hold (engine destroy). */
+/*
+ * Is `peer` lost as far as this node knows: it was reported down
+ * (ukf_engine_peer_down) and its record has not come back into this
+ * node's directory view since (a lost peer's record is forgotten: version
+ * 0; a record seen again, e.g. the link back, ends the loss)? A message
+ * sent there now is lost with it, and nothing would say so again.
+ */
+int eng_peer_lost(ukf_engine_t *e, ukf_node_id_t peer)
+{
+	const ukf_dir_t *d;
+
+	for (uint32_t k = 0; k < e->nlost; k++) {
+		if (e->lost[k] != peer)
+			continue;
+		d = e->env->ops->directory(e->env->w, e->self);
+		if (d && ukf_dir_get(d, peer)->version == 0)
+			return 1;
+		e->lost[k] = e->lost[--e->nlost]; /* back */
+		return 0;
+	}
+	return 0;
+}
+
+static void lost_add(ukf_engine_t *e, ukf_node_id_t peer)
+{
+	for (uint32_t k = 0; k < e->nlost; k++)
+		if (e->lost[k] == peer)
+			return;
+	if (e->nlost == e->lost_cap) {
+		uint32_t cap = e->lost_cap ? 2 * e->lost_cap : 4;
+		ukf_node_id_t *l = eng_realloc(e, e->lost, cap * sizeof(*l));
+		if (!l)
+			return; /* not remembered: as before, a fetch may be sent */
+		e->lost = l;
+		e->lost_cap = cap;
+	}
+	e->lost[e->nlost++] = peer;
+}
+
 void eng_peer_free(ukf_engine_t *e)
 {
+	free(e->lost);
 	for (size_t k = 0; k < e->away.cap; k++)
 		if (e->away.s[k].key)
 			free(e->away.s[k].val);

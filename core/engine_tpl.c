@@ -123,6 +123,16 @@ void eng_fork_wait_version(ukf_engine_t *e, struct node *n, struct inst *i,
 	}
 	i->tpl_tries++;
 	peer = fetch_peer(e, n, i);
+	if (peer == i->origin && eng_peer_lost(e, peer)) {
+		/* no node this one sees holds that version, and the parent's
+		 * is lost: a fetch sent there would never be answered, and
+		 * every later request of the app here would wait behind it */
+		LOG(e, n->id,
+		    "template-fetch-failed app=%s node=%u from=%u: lost",
+		    eng_app_name(e, i->app), n->id, peer);
+		eng_fork_stale(e, n, i);
+		return;
+	}
 	int fresh = !t;
 	if (fresh && !(t = eng_tcache_add(e, n, i->app))) {
 		eng_inst_finish(e, i, UKF_STATUS_FAILED, "template cache full");
@@ -355,7 +365,8 @@ void eng_fetch_failed(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
 	uint64_t want = t->tver;
 
 	w = t->waiters;
-	if (want && w && w->is_fork && w->tver == want && from != w->origin) {
+	if (want && w && w->is_fork && w->tver == want && from != w->origin &&
+	    !eng_peer_lost(e, w->origin)) {
 		/* the holder the directory named has another version now:
 		 * the parent's node has it (or says so) */
 		t->state = UKF_T_PENDING;

@@ -155,6 +155,25 @@ link_cut_origin)
 		done
 	done
 	;;
+link_cut_fetch)
+	# node 0 is cut at 2.9 s; node 6 then holds a fork child whose
+	# template version is on no node it sees, its parent's node being
+	# the one cut off. The child cannot start there (its origin places
+	# the request again); before the fix node 6 sent the fetch to the
+	# cut node, it was never answered, and the fan requests placed on
+	# node 6 after it waited to the end of the run (8 rows "not placed"
+	# or never ended, two wait()s still suspended at the end). Two more
+	# cut times for good measure.
+	for tf in 2.9 2.5 3.3; do
+		rm -f "$T/db"
+		run run "$S/link_cut_fetch.lua" --set tf=$tf --db "$T/db" --trace "$T/trace" --quiet
+		expect_rc 0
+		grep -q 'still suspended' "$T/err" && fail "tf=$tf: $(cat "$T/err")"
+		every_request_one_row "$T/db" "$T/trace"
+		lost=$(q "$T/db" "select count(*) from instances where fail_reason = 'not placed before the end' or t_exit is null")
+		[ "$lost" = 0 ] || fail "tf=$tf: $lost requests never placed or never ended"
+	done
+	;;
 *)
 	echo "unknown case $CASE" >&2
 	exit 2
