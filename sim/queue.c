@@ -45,8 +45,10 @@
  * Moving an event now copies its 40 bytes instead of relinking its slot,
  * which costs less than those misses.
  *
- * Chunks come from one array, free ones on a list. Only a push allocates:
- * it keeps RESERVE chunks free, more than a deal can need (a deal takes at
+ * Chunks come from blocks of 1024 that never move, free ones on a list
+ * (one array doubled and copied made the heap keep a hole as large as
+ * its last size: +37 MiB of peak memory at hosts100k). Only a push
+ * allocates: it keeps RESERVE chunks free, more than a deal can need (a deal takes at
  * most one partly filled chunk per destination bucket beyond the chunks
  * it frees as it reads), so settling the queue never fails.
  */
@@ -62,7 +64,9 @@ _Static_assert(NVALS <= 64 && NLEVELS <= 32, "occupancy masks are 64/32 bits");
 
 #define CN	12		/* events per chunk */
 #define RESERVE (NBUCKETS + 1)	/* free chunks a deal may need */
-#define CHUNKS_MAX (UINT32_MAX / 2)
+#define BSHIFT	10		/* 2^10 chunks (512 KiB) per block */
+#define BCHUNKS (1u << BSHIFT)
+#define BLOCKS_MAX (1u << 20)	/* 2^30 chunks */
 
 /* Times biased to unsigned, so that unsigned order is time order. */
 #define TBIAS(t)   ((uint64_t)(t) ^ (1ULL << 63))
@@ -91,8 +95,8 @@ struct sim_queue {
 	 * events come in), so settling a bucket need not read it before
 	 * dealing it */
 	uint64_t bmin[NBUCKETS];
-	struct chunk *ch;
-	uint32_t cap;	/* chunks in ch */
+	struct chunk **blk; /* chunk c: blk[c >> BSHIFT][c % BCHUNKS] */
+	uint32_t nblk, blk_cap;
 	uint32_t freel; /* list of free chunks */
 	uint32_t nfree;
 };
@@ -114,14 +118,21 @@ void sim_queue_destroy(sim_queue_t **qp)
 
 	if (!q)
 		return;
-	free(q->ch);
+	for (uint32_t k = 0; k < q->nblk; k++)
+		free(q->blk[k]);
+	free(q->blk);
 	free(q);
 	*qp = NULL;
 }
 
+static inline struct chunk *CH(const sim_queue_t *q, uint32_t c)
+{
+	return &q->blk[c >> BSHIFT][c & (BCHUNKS - 1)];
+}
+
 static inline void chunk_put(sim_queue_t *q, uint32_t c)
 {
-	q->ch[c].nx = q->freel;
+	CH(q, c)->nx = q->freel;
 	q->freel = c;
 	q->nfree++;
 }
@@ -131,32 +142,36 @@ static inline uint32_t chunk_take(sim_queue_t *q)
 {
 	uint32_t c = q->freel;
 
-	q->freel = q->ch[c].nx;
+	q->freel = CH(q, c)->nx;
 	q->nfree--;
-	q->ch[c].nx = NIL;
-	q->ch[c].n = 0;
+	CH(q, c)->nx = NIL;
+	CH(q, c)->n = 0;
 	return c;
 }
 
-/* Twice the chunks (copied to a new array: the list links are indices). */
+/* One more block of chunks (blocks never move: nothing is copied, and
+ * a large queue's blocks come from the heap huge.c advises). */
 static int chunks_grow(sim_queue_t *q)
 {
-	uint32_t ncap = q->cap ? q->cap * 2 : 1024;
-	struct chunk *nc;
+	struct chunk *nb;
 
-	if (ncap <= q->cap || ncap > CHUNKS_MAX)
+	if (q->nblk == BLOCKS_MAX)
 		return -1;
-	nc = aligned_alloc(_Alignof(struct chunk), (size_t)ncap * sizeof(*nc));
-	if (!nc)
+	if (q->nblk == q->blk_cap) {
+		uint32_t ncap = q->blk_cap ? 2 * q->blk_cap : 16;
+		struct chunk **nt = realloc(q->blk, ncap * sizeof(*nt));
+		if (!nt)
+			return -1;
+		q->blk = nt;
+		q->blk_cap = ncap;
+	}
+	nb = aligned_alloc(_Alignof(struct chunk), BCHUNKS * sizeof(*nb));
+	if (!nb)
 		return -1;
-	if (q->cap)
-		memcpy(nc, q->ch, (size_t)q->cap * sizeof(*nc));
-	free(q->ch);
-	q->ch = nc;
+	q->blk[q->nblk++] = nb;
 	/* new chunks on the free list, lowest index first */
-	for (uint32_t i = ncap; i > q->cap; i--)
-		chunk_put(q, i - 1);
-	q->cap = ncap;
+	for (uint32_t i = BCHUNKS; i > 0; i--)
+		chunk_put(q, (q->nblk - 1) * BCHUNKS + i - 1);
 	return 0;
 }
 
@@ -183,16 +198,17 @@ static inline void bucket_put(sim_queue_t *q, uint64_t u,
 		if (!k)
 			q->pos0 = 0;
 	} else {
-		if (q->ch[c].n == CN) {
+		if (CH(q, c)->n == CN) {
 			uint32_t nc = chunk_take(q);
 
-			q->ch[c].nx = nc;
+			CH(q, c)->nx = nc;
 			q->tail[k] = c = nc;
 		}
 		if (u < q->bmin[k])
 			q->bmin[k] = u;
 	}
-	struct qent *e = &q->ch[c].e[q->ch[c].n++];
+	struct chunk *tc = CH(q, c);
+	struct qent *e = &tc->e[tc->n++];
 	e->t = u;
 	e->ev = *ev;
 }
@@ -202,11 +218,10 @@ static inline void bucket_put(sim_queue_t *q, uint64_t u,
 static void deal(sim_queue_t *q, uint32_t c, uint32_t from)
 {
 	while (c != NIL) {
-		struct chunk *ck = &q->ch[c];
+		struct chunk *ck = CH(q, c);
 		uint32_t next = ck->nx, n = ck->n;
 
 		for (uint32_t i = from; i < n; i++) {
-			/* the array does not move: a deal never grows it */
 			bucket_put(q, ck->e[i].t, &ck->e[i].ev);
 		}
 		chunk_put(q, c);
@@ -229,7 +244,7 @@ static void redeal_all(sim_queue_t *q, uint64_t nlast)
 		if (t == NIL)
 			h = q->head[i];
 		else
-			q->ch[t].nx = q->head[i];
+			CH(q, t)->nx = q->head[i];
 		t = q->tail[i];
 		q->head[i] = q->tail[i] = NIL;
 	}
@@ -274,7 +289,7 @@ static int settle(sim_queue_t *q)
 	if (!q->vmask[l])
 		q->lvmask &= ~(1u << l);
 	q->last = q->bmin[kb];
-	if (q->ch[c].n == 1 && q->ch[c].nx == NIL) {
+	if (CH(q, c)->n == 1 && CH(q, c)->nx == NIL) {
 		/* alone in its bucket (common): it is next */
 		q->head[0] = q->tail[0] = c;
 		q->pos0 = 0;
@@ -289,7 +304,7 @@ int sim_queue_pop(sim_queue_t *q, ukf_ns_t *t, struct sim_ev *ev)
 	if (!settle(q))
 		return 0;
 	uint32_t c = q->head[0];
-	struct chunk *ck = &q->ch[c];
+	struct chunk *ck = CH(q, c);
 	const struct qent *e = &ck->e[q->pos0];
 
 	if (t)
@@ -329,7 +344,7 @@ const struct sim_ev *sim_queue_peek_next(const sim_queue_t *q)
 		c = q->head[1 + NVALS * l + v];
 		i = 0;
 	}
-	return c == NIL ? NULL : &q->ch[c].e[i].ev;
+	return c == NIL ? NULL : &CH(q, c)->e[i].ev;
 }
 
 size_t sim_queue_size(const sim_queue_t *q)
