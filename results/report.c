@@ -757,10 +757,13 @@ static int group_runs(struct report *r)
 		struct config *c = s ? find_config(s, run) : NULL;
 		if (!c)
 			return oom(r);
-		/* the same run stored twice (same scenario hash, config,
-		 * backend, seed and rep) is one replication, not two */
+		/* the same simulated run stored twice (same scenario hash,
+		 * config, backend, seed and rep) is one replication, not two;
+		 * a real one (kvm, cluster) run again with the same seed is
+		 * another measurement, kept */
 		struct run *dup = NULL;
-		for (size_t k = 0; k < c->nruns && !dup; k++)
+		int det = streq(run->backend, "sim");
+		for (size_t k = 0; det && k < c->nruns && !dup; k++)
 			if (c->runs[k]->seed == run->seed &&
 			    c->runs[k]->rep == run->rep)
 				dup = c->runs[k];

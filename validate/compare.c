@@ -86,10 +86,12 @@ static int load_side(sqlite3 *db, const char *which,
 		     const struct ukf_validate_sel *sel,
 		     struct ukf_validate_side *s, char *err, size_t errlen)
 {
-	/* a side's runs; a run stored twice (the same scenario, config,
-	 * backend, settings, seed and rep selected again, e.g. one `ukfork
+	/* a side's runs; a simulated run stored twice (the same scenario,
+	 * config, settings, seed and rep selected again, e.g. one `ukfork
 	 * run --db` repeated on the file) counts once, as in `ukfork report`:
-	 * its copies would weigh its requests twice */
+	 * its copies, identical, would weigh its requests twice. A real run
+	 * (kvm, cluster) repeated with the same seed is a measurement of its
+	 * own (scripts/validate/repeat.sh pools two such sides): kept */
 #define SEL(a)                                                                 \
 	" " a ".kind = 'scenario' AND (?1 IS NULL OR " a ".config = ?1)"       \
 	" AND (?2 IS NULL OR " a ".backend = ?2)"                              \
@@ -98,7 +100,8 @@ static int load_side(sqlite3 *db, const char *which,
 #define FIRST                                                                  \
 	"SELECT r.id AS id, r.scenario_hash AS h, row_number() OVER"           \
 	" (PARTITION BY r.scenario_hash,"                                      \
-	" r.config, r.backend, r.seed, r.rep, r.settings_json ORDER BY r.id)"  \
+	" r.config, r.backend, r.seed, r.rep, r.settings_json,"                \
+	" CASE WHEN r.backend = 'sim' THEN 0 ELSE r.id END ORDER BY r.id)"     \
 	" AS k FROM runs r WHERE" SEL("r")
 	static const char sql[] =
 	    "SELECT i.start, i.t_request, i.t_ready, i.node, i.run"

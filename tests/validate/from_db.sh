@@ -47,6 +47,13 @@ identical)
 	[ "$#" -eq 4 ] && [ "$1" -eq 2 ] && [ "$3" -eq 2 ] && [ "$2" -eq "$4" ] ||
 		fail "runs stored twice: counts '$n1', expected 2 runs and equal requests a side"
 	grep -q '^left out: .*real 2, sim 0$' "$T/out" || fail "runs stored twice: not said"
+	# real runs repeated with the same seeds are measurements of their
+	# own (scripts/validate/repeat.sh pools two real sides): all kept
+	cp "$T/v.db" "$T/real.db"
+	sqlite3 "$T/real.db" "update runs set backend = 'kvm' where id <= 4" || fail "sqlite3 update"
+	"$UKF" validate --from-db "$T/real.db" --real-runs 1-4 --sim-backend kvm --sim-runs 1-2 >"$T/out" 2>&1
+	grep -q '^real: 4 run(s)' "$T/out" || fail "real runs of one seed: $(grep -E '^real:|^left' "$T/out")"
+	grep -q '^left out:' "$T/out" && fail "real runs of one seed left out: $(grep '^left' "$T/out")"
 	grep -q '^note:' "$T/out" && fail "one scenario on both sides, yet a note about scenarios"
 	# a run of another scenario in a side is pointed out (not refused)
 	printf '%s\n' '-- another scenario' | cat - "$HERE/two-models.lua" >"$T/other.lua"
