@@ -13,6 +13,12 @@
 -- (one --set per parameter):
 --   ukfork run scripts/bench/hosts100k.lua --set hosts=1000 --set requests=100000
 --
+-- Measured 2026-12-06 09:00-09:34 UTC on session 28's machine (load
+-- 0.9-2.4), ten full runs: 1961582 1:33.5-1:39.8 wall (93-99 s user,
+-- 415-417 MiB); with the chunked event queue (sim/queue.c) 1:27.6-1:46.4
+-- wall (87-102 s user, 453-459 MiB), interleaved pair ratios 0.92-1.06;
+-- the same events and result row. The same 1961582 took 2:14 on session
+-- 27's machine: under 120 s here for both builds (README.md).
 -- Measured 2026-12-05 19:28-19:41 UTC (RelWithDebInfo, load 1.0-3.0,
 -- 9daf898 and 2d21a2c interleaved, two pairs): 142.7, 142.5 s user CPU
 -- against 154.6, 160.2 s (within what one binary moves here), 450-451
