@@ -1234,19 +1234,20 @@ static void tp_log(void *u, int level, const char *line)
 }
 
 /* Transport to every agent of the file; waits until all are up (or the
- * deadline passes: then *err names those that are not). */
+ * deadline passes: then *err names those that are not). Every message
+ * names the file once, first (those of agent/cluster.c do already). */
 static struct cworld *connect_cluster(const char *file, const char *client,
 				      int64_t timeout_ns, int need_all,
 				      char *err, size_t errlen)
 {
 	struct cworld *c = calloc(1, sizeof(*c));
 	struct ukf_tp_config tc;
-	char who[UKF_CLUSTER_NAME_MAX + 16];
+	char who[UKF_CLUSTER_NAME_MAX + 16], why[512];
 	int64_t deadline;
 	uint32_t up;
 
 	if (!c) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "%s: out of memory", file);
 		return NULL;
 	}
 	c->qtail = &c->qhead;
@@ -1262,7 +1263,7 @@ static struct cworld *connect_cluster(const char *file, const char *client,
 	c->held = calloc(c->nodes, 1);
 	c->apps = ukf_apps_create();
 	if (!c->ag || !c->held || !c->apps) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "%s: out of memory", file);
 		goto fail;
 	}
 	memset(&tc, 0, sizeof(tc));
@@ -1274,9 +1275,11 @@ static struct cworld *connect_cluster(const char *file, const char *client,
 	tc.on_peer = tp_peer;
 	tc.log = tp_log;
 	tc.u = c;
-	c->tp = ukf_tp_create(&tc, err, errlen);
-	if (!c->tp)
+	c->tp = ukf_tp_create(&tc, why, sizeof(why));
+	if (!c->tp) {
+		snprintf(err, errlen, "%s: %s", file, why);
 		goto fail;
+	}
 	deadline = realtime_ns() + timeout_ns;
 	for (;;) {
 		up = 0;
@@ -1368,8 +1371,9 @@ int ukf_cluster_world_create(struct ukf_world *world,
 			rc = request(c, n, &m, NULL, NULL);
 		}
 		if (rc < 0) {
-			snprintf(err, errlen, "the agent of node %u refused the run: %s",
-				 n, c->wait_why[0] ? c->wait_why : strerror(-rc));
+			snprintf(err, errlen, "%s: the agent of node %u refused the run: %s",
+				 cfg->cluster_file, n,
+				 c->wait_why[0] ? c->wait_why : strerror(-rc));
 			/* end it where it began */
 			world->ops = &cluster_ops;
 			world->w = c;

@@ -47,7 +47,9 @@ struct ukf_cluster_world_config {
 void ukf_cluster_world_config_default(struct ukf_cluster_world_config *c);
 
 /* 0 and *world, or -1 with a message: a bad cluster file, an agent that is
- * not up or refuses the run (its node and reason named). */
+ * not up or refuses the run (its node and reason named). The message
+ * names the cluster file once, first ("FILE: ..." or "FILE:LINE: ..."):
+ * callers print it as it is. */
 int ukf_cluster_world_create(struct ukf_world *world,
 			     const struct ukf_cluster_world_config *cfg,
 			     const struct ukf_world_sinks *sinks, char *err,
