@@ -15,13 +15,45 @@
 #include "core/apps.h"
 #include "core/engine.h"
 #include "core/ukf.h"
+#include "include/ukf_abi.h"
 
-/* A message from an agent kept until run() hands it on. */
+/* A message from an agent kept until run() hands it on, or a failure the
+ * client makes of a request (rq: its index + 1, m a FAIL). */
 struct qmsg {
 	struct qmsg *next;
 	uint32_t from;
+	uint32_t rq;	/* 0: from the agent */
+	uint64_t nsent; /* requests sent to `from` when it arrived */
 	struct ukf_cmsg m; /* strings point into buf */
 	char buf[];
+};
+
+/*
+ * A spawn or fork this client sent. The caller gets the request's client
+ * id at once (CID_BIT set: an agent's own ids count from below 2^16 and
+ * never reach it); the agent's id for it comes with its ANSWER, and every
+ * message naming that id is handed on with the client id instead.
+ */
+#define CID_BIT 0x80000000ULL
+enum rq_state {
+	RQ_SENT,   /* no answer yet (in c->open) */
+	RQ_OK,	   /* answered: aid is the agent's id */
+	RQ_FAILED, /* refused, or not answered in time: its row made here */
+	RQ_LATE,   /* answered after it failed here: stopped, not handed on */
+	RQ_LOST,   /* its agent was lost before it answered */
+};
+
+struct rq {
+	ukf_id_t cid;	  /* the id the caller has */
+	ukf_id_t aid;	  /* the agent's (0 until answered) */
+	ukf_id_t parent;  /* fork: the parent as the caller named it */
+	uint64_t req;	  /* its number on the wire */
+	uint64_t tag;
+	uint64_t nseq;	  /* its number among those sent to its node */
+	int64_t deadline; /* CLOCK_REALTIME: unanswered by then, it fails */
+	ukf_ns_t t_request;
+	uint32_t app, node; /* app UINT32_MAX: a fork of a parent not ours */
+	uint8_t is_fork, state, ready, ended, row, kill;
 };
 
 struct timer {
@@ -41,6 +73,7 @@ struct agent_view {
 	int lost;	/* lost or restarted during the run */
 	uint64_t incarnation;
 	uint64_t events;
+	uint64_t nsent; /* spawns and forks sent to it */
 };
 
 struct cworld {
@@ -74,17 +107,17 @@ struct cworld {
 	uint64_t events;
 	ukf_ns_t last_activity; /* world time of the last message or event */
 	char lost[1024];	/* an agent lost during the run */
-	/* requests this client made (spawn, fork) that have no row yet: a
-	 * lost agent's get a failed row at the end (one row per request) */
-	struct preq *pq;
-	size_t npq, cappq;
-};
-
-struct preq {
-	ukf_id_t id, parent;
-	uint32_t app, node;
-	int is_fork;
-	ukf_ns_t t_request;
+	/* every spawn and fork of the run (index: the client id's low
+	 * bits - 1), the agents' ids of them (a hash, open addressing: key
+	 * 0 free), those not answered yet and those that failed here for
+	 * want of an answer (a late answer's instance is stopped) */
+	struct rq *rq;
+	size_t nrq, caprq;
+	struct idslot { uint64_t aid; uint32_t rq; } *ids;
+	size_t nids, capids;
+	uint32_t *open, *late, *tokill;
+	size_t nopen, capopen, nlate, caplate, ntokill, captokill;
+	uint8_t *held; /* drain(): a message of that node kept back */
 };
 
 static const struct ukf_world_ops cluster_ops;
@@ -122,7 +155,10 @@ static size_t str_cp(char *dst, const char *s, size_t n)
 	return n + 1;
 }
 
-static void enqueue(struct cworld *c, uint32_t from, const struct ukf_cmsg *m)
+/* Queue a copy of m for run() to hand on; NULL if out of memory (then it
+ * is lost: a line, or a row missing, but the run goes on). */
+static struct qmsg *enqueue(struct cworld *c, uint32_t from,
+			    const struct ukf_cmsg *m)
 {
 	size_t need = m->name_len + m->text_len + m->text2_len +
 		      m->text3_len + m->text4_len + 5;
@@ -130,9 +166,11 @@ static void enqueue(struct cworld *c, uint32_t from, const struct ukf_cmsg *m)
 	char *p;
 
 	if (!q)
-		return; /* out of memory: the line is lost, the run goes on */
+		return NULL;
 	q->next = NULL;
 	q->from = from;
+	q->rq = 0;
+	q->nsent = from < c->nodes ? c->ag[from].nsent : 0;
 	q->m = *m;
 	p = q->buf;
 	q->m.name = p;
@@ -147,7 +185,12 @@ static void enqueue(struct cworld *c, uint32_t from, const struct ukf_cmsg *m)
 	str_cp(p, m->text4, m->text4_len);
 	*c->qtail = q;
 	c->qtail = &q->next;
+	return q;
 }
+
+static void answered(struct cworld *c, uint32_t from,
+		     const struct ukf_cmsg *m);
+static void rq_agent_lost(struct cworld *c, uint32_t node);
 
 static void tp_message(void *u, uint32_t from,
 		       const struct ukf_frame_header *h, const void *body,
@@ -205,7 +248,8 @@ static void tp_message(void *u, uint32_t from,
 			       m.text_len < sizeof(c->wait_why)
 				   ? m.text_len
 				   : sizeof(c->wait_why) - 1);
-		}
+		} else
+			answered(c, from, &m); /* a spawn's or fork's */
 		return;
 	}
 	if (m.run != c->run)
@@ -259,44 +303,13 @@ static void tp_peer(void *u, uint32_t who, int up, uint64_t incarnation,
 			c->wait_done = 1;
 			c->wait_rc = -EHOSTDOWN;
 		}
+		rq_agent_lost(c, who);
 	}
 	c->ag[who].up = up;
 	c->ag[who].incarnation = incarnation;
 }
 
 /* ---- requests ---- */
-
-/* Remember a request that got an id; 0 or -ENOMEM (then it is not
- * tracked: only its row could go missing with a lost agent). */
-static int preq_add(struct cworld *c, const struct preq *p)
-{
-	if (c->npq == c->cappq) {
-		size_t cap = c->cappq ? 2 * c->cappq : 64;
-		struct preq *n = realloc(c->pq, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		c->pq = n;
-		c->cappq = cap;
-	}
-	c->pq[c->npq++] = *p;
-	return 0;
-}
-
-static struct preq *preq_find(struct cworld *c, ukf_id_t id)
-{
-	for (size_t i = c->npq; i-- > 0;)
-		if (c->pq[i].id == id)
-			return &c->pq[i];
-	return NULL;
-}
-
-static void preq_done(struct cworld *c, ukf_id_t id)
-{
-	struct preq *p = preq_find(c, id);
-
-	if (p)
-		*p = c->pq[--c->npq];
-}
 
 static int send_to(struct cworld *c, uint32_t node, struct ukf_cmsg *m)
 {
@@ -356,18 +369,287 @@ static int request(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 	return (int)c->wait_rc;
 }
 
-/* A spawn or fork the agent did not answer: the request is dropped (it
- * counts as refused) and the run's clock stood still while we waited. */
-static void no_answer(struct cworld *c, uint32_t node, const char *what)
+/* Instance ids are (node << 32) | n: the node that made it has it. */
+static uint32_t node_of(ukf_id_t id)
 {
-	fprintf(stderr,
-		"cluster: the agent of node %u (%s) did not answer a %s "
-		"within %.1f s, %.3f s into the run: the request is dropped "
-		"(counted as refused) and nothing else of the run was served "
-		"meanwhile\n",
-		node, c->cl->nodes[node].endpoint, what,
-		(double)c->cfg.connect_timeout_ns / 1e9,
-		(double)c_now(c) / 1e9);
+	return (uint32_t)(id >> 32);
+}
+
+/* ---- spawns and forks in flight ---- */
+
+static struct rq *rq_of_cid(struct cworld *c, ukf_id_t cid)
+{
+	uint64_t n = cid & 0xffffffffULL;
+
+	if (!(n & CID_BIT) || (n & ~CID_BIT) == 0 ||
+	    (n & ~CID_BIT) > c->nrq || c->rq[(n & ~CID_BIT) - 1].cid != cid)
+		return NULL;
+	return &c->rq[(n & ~CID_BIT) - 1];
+}
+
+static size_t id_hash(uint64_t aid, size_t cap)
+{
+	return (size_t)((aid * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
+}
+
+/* The request the agent's id `aid` is, or NULL. */
+static struct rq *rq_of_aid(struct cworld *c, ukf_id_t aid)
+{
+	if (!c->capids || !aid)
+		return NULL;
+	for (size_t i = id_hash(aid, c->capids);; i = (i + 1) & (c->capids - 1)) {
+		if (c->ids[i].aid == aid)
+			return &c->rq[c->ids[i].rq];
+		if (!c->ids[i].aid)
+			return NULL;
+	}
+}
+
+/* 0, or -ENOMEM (then that id's messages go on unrenamed). */
+static int ids_put(struct cworld *c, ukf_id_t aid, uint32_t rq)
+{
+	if (2 * (c->nids + 1) > c->capids) {
+		size_t cap = c->capids ? 2 * c->capids : 256;
+		struct idslot *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		for (size_t i = 0; i < c->capids; i++) {
+			size_t j;
+			if (!c->ids[i].aid)
+				continue;
+			for (j = id_hash(c->ids[i].aid, cap); n[j].aid;
+			     j = (j + 1) & (cap - 1))
+				;
+			n[j] = c->ids[i];
+		}
+		free(c->ids);
+		c->ids = n;
+		c->capids = cap;
+	}
+	size_t i = id_hash(aid, c->capids);
+	while (c->ids[i].aid && c->ids[i].aid != aid)
+		i = (i + 1) & (c->capids - 1);
+	if (!c->ids[i].aid)
+		c->nids++;
+	c->ids[i] = (struct idslot){ aid, rq };
+	return 0;
+}
+
+static int idx_push(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 16;
+		uint32_t *na = realloc(*a, nc * sizeof(*na));
+		if (!na)
+			return -ENOMEM;
+		*a = na;
+		*cap = nc;
+	}
+	(*a)[(*n)++] = v;
+	return 0;
+}
+
+/* A failure of request r that no agent will report: handed on from run()
+ * in its node's order, as on_fail and a failed row. */
+static void rq_fail(struct cworld *c, struct rq *r, const char *why)
+{
+	struct ukf_cmsg m = { .type = UKF_C_FAIL, .id = r->cid,
+			      .tag = r->tag, .t = c_now(c), .text = why,
+			      .text_len = strlen(why) };
+	struct qmsg *q;
+
+	r->state = RQ_FAILED;
+	q = enqueue(c, r->node, &m);
+	if (q)
+		q->rq = (uint32_t)(r - c->rq) + 1;
+}
+
+/* Fire and forget: the ANSWER matches nothing and is dropped. */
+static void kill_send(struct cworld *c, ukf_id_t aid)
+{
+	struct ukf_cmsg m = { .type = UKF_C_KILL, .id = aid,
+			      .req = ++c->next_req };
+
+	if (node_of(aid) < c->nodes && c->ag[node_of(aid)].up)
+		(void)send_to(c, node_of(aid), &m);
+}
+
+/* The kills the transport's callbacks decided on (they do not send:
+ * send_to may poll the transport). */
+static void kills_send(struct cworld *c)
+{
+	while (c->ntokill)
+		kill_send(c, c->rq[c->tokill[--c->ntokill]].aid);
+}
+
+/* Send a new request for the caller (m: SPAWN or FORK, to `node`): 0 and
+ * its client id in *id, or -errno (nothing sent, nothing kept). */
+static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
+		   uint32_t app, ukf_id_t parent, ukf_id_t *id)
+{
+	struct rq *r;
+	int rc;
+
+	if (c->nrq + 1 >= CID_BIT)
+		return -ENOSPC;
+	if (c->nrq == c->caprq) {
+		size_t cap = c->caprq ? 2 * c->caprq : 64;
+		struct rq *n = realloc(c->rq, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		c->rq = n;
+		c->caprq = cap;
+	}
+	if (idx_push(&c->open, &c->nopen, &c->capopen, (uint32_t)c->nrq) < 0)
+		return -ENOMEM;
+	r = &c->rq[c->nrq];
+	*r = (struct rq){
+		.cid = (uint64_t)node << 32 | CID_BIT | (c->nrq + 1),
+		.parent = parent,
+		.req = ++c->next_req,
+		.tag = m->tag,
+		.nseq = c->ag[node].nsent + 1,
+		.deadline = realtime_ns() + c->cfg.connect_timeout_ns,
+		.t_request = c_now(c),
+		.app = app,
+		.node = node,
+		.is_fork = m->type == UKF_C_FORK,
+		.state = RQ_SENT,
+	};
+	m->req = r->req;
+	rc = send_to(c, node, m);
+	if (rc < 0) {
+		c->nopen--;
+		return rc;
+	}
+	c->nrq++;
+	c->ag[node].nsent++;
+	c->ag[node].busy = 1;
+	if (id)
+		*id = r->cid;
+	return 0;
+}
+
+static void open_del(struct cworld *c, size_t i)
+{
+	c->open[i] = c->open[--c->nopen];
+}
+
+/* The ANSWER to a spawn or fork (at once, from the transport). */
+static void answered(struct cworld *c, uint32_t from,
+		     const struct ukf_cmsg *m)
+{
+	char why[UKF_CMSG_TEXT_MAX + 160];
+	struct rq *r;
+
+	for (size_t i = 0; i < c->nopen; i++) {
+		r = &c->rq[c->open[i]];
+		if (r->req != m->req || r->node != from)
+			continue;
+		open_del(c, i);
+		if (m->rc == 0) {
+			r->aid = m->id;
+			r->state = RQ_OK;
+			(void)ids_put(c, r->aid, (uint32_t)(r - c->rq));
+			if (c->sinks.log) {
+				char line[96];
+				snprintf(line, sizeof(line),
+					 "client id %llu is instance %llu",
+					 (unsigned long long)r->cid,
+					 (unsigned long long)r->aid);
+				c->sinks.log(c->sinks.u, c_now(c), from, line);
+			}
+			if (r->kill) /* asked before the answer */
+				(void)idx_push(&c->tokill, &c->ntokill,
+					       &c->captokill,
+					       (uint32_t)(r - c->rq));
+			return;
+		}
+		snprintf(why, sizeof(why), "the agent of node %u refused it: %.*s",
+			 from, (int)m->text_len,
+			 m->text_len ? m->text : strerror((int)-m->rc));
+		if (m->rc == -ESRCH && r->is_fork && !m->text_len)
+			snprintf(why, sizeof(why),
+				 "no running instance %llu on node %u",
+				 (unsigned long long)r->parent, from);
+		rq_fail(c, r, why);
+		return;
+	}
+	/* after its deadline: it failed here; what the agent made is stopped */
+	for (size_t i = 0; i < c->nlate; i++) {
+		r = &c->rq[c->late[i]];
+		if (r->req != m->req || r->node != from)
+			continue;
+		c->late[i] = c->late[--c->nlate];
+		if (m->rc == 0) {
+			r->aid = m->id;
+			r->state = RQ_LATE;
+			(void)ids_put(c, r->aid, (uint32_t)(r - c->rq));
+			(void)idx_push(&c->tokill, &c->ntokill, &c->captokill,
+				       (uint32_t)(r - c->rq));
+		}
+		return;
+	}
+}
+
+/* Requests past their deadline fail (a late answer stops what it made). */
+static void rq_expire(struct cworld *c)
+{
+	int64_t now = realtime_ns();
+	char why[160];
+
+	for (size_t i = 0; i < c->nopen;) {
+		struct rq *r = &c->rq[c->open[i]];
+		if (r->deadline > now) {
+			i++;
+			continue;
+		}
+		fprintf(stderr,
+			"cluster: the agent of node %u (%s) did not answer a %s "
+			"within %.1f s, %.3f s into the run: it is stored as "
+			"failed (if the agent makes it later, it is stopped)\n",
+			r->node, c->cl->nodes[r->node].endpoint,
+			r->is_fork ? "fork" : "spawn",
+			(double)c->cfg.connect_timeout_ns / 1e9,
+			(double)c_now(c) / 1e9);
+		snprintf(why, sizeof(why),
+			 "the agent of node %u did not answer within %.1f s",
+			 r->node, (double)c->cfg.connect_timeout_ns / 1e9);
+		(void)idx_push(&c->late, &c->nlate, &c->caplate, c->open[i]);
+		open_del(c, i);
+		rq_fail(c, r, why);
+	}
+}
+
+/* The earliest deadline of a request in flight (INT64_MAX: none). */
+static int64_t rq_next_deadline(const struct cworld *c)
+{
+	int64_t d = INT64_MAX;
+
+	for (size_t i = 0; i < c->nopen; i++)
+		if (c->rq[c->open[i]].deadline < d)
+			d = c->rq[c->open[i]].deadline;
+	return d;
+}
+
+/* Node's agent is gone: its requests in flight will have no answer; they
+ * get a failed row at the end as its others without one (rows_of_lost). */
+static void rq_agent_lost(struct cworld *c, uint32_t node)
+{
+	for (size_t i = 0; i < c->nopen;) {
+		struct rq *r = &c->rq[c->open[i]];
+		if (r->node != node) {
+			i++;
+			continue;
+		}
+		r->state = RQ_LOST;
+		open_del(c, i);
+	}
+	for (size_t i = 0; i < c->nlate;)
+		if (c->rq[c->late[i]].node == node)
+			c->late[i] = c->late[--c->nlate];
+		else
+			i++;
 }
 
 static int c_add_app(void *w, const struct ukf_app *app)
@@ -423,63 +705,57 @@ static int c_spawn(void *w, ukf_node_id_t origin, uint32_t app,
 	struct ukf_cmsg m = { .type = UKF_C_SPAWN, .app = app, .tag = tag,
 			      .text = args ? args : "",
 			      .text_len = args ? strlen(args) : 0 };
-	uint64_t got = 0;
-	ukf_ns_t t;
-	int rc;
 
 	if (origin == UKF_NODE_NONE)
 		origin = 0;
-	t = c_now(c);
-	rc = request(c, origin, &m, &got, NULL);
-	if (rc == 0) {
-		struct preq p = { .id = got, .app = app, .node = origin,
-				  .t_request = t };
-		c->ag[origin].busy = 1;
-		if (id)
-			*id = got;
-		(void)preq_add(c, &p);
-	} else if (rc == -ETIMEDOUT)
-		no_answer(c, origin, "spawn");
-	return rc;
-}
-
-/* Instance ids are (node << 32) | n: the node that made it has it. */
-static uint32_t node_of(ukf_id_t id)
-{
-	return (uint32_t)(id >> 32);
+	if (origin >= c->nodes || app >= ukf_apps_count(c->apps) ||
+	    m.text_len >= UKF_ARGS_MAX)
+		return -EINVAL;
+	if (!c->ag[origin].up || c->ag[origin].lost)
+		return -EHOSTDOWN;
+	/* answered later (run() hands on a refusal or a timeout as a
+	 * failure of the id given now) */
+	return rq_send(c, origin, &m, app, 0, id);
 }
 
 static int c_fork(void *w, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
 {
 	struct cworld *c = w;
+	struct rq *p = rq_of_cid(c, parent);
 	struct ukf_cmsg m = { .type = UKF_C_FORK, .id = parent, .tag = tag };
-	uint64_t got = 0;
-	ukf_ns_t t = c_now(c);
-	int rc = request(c, node_of(parent), &m, &got, NULL);
+	uint32_t app = UINT32_MAX;
 
-	if (rc == 0) {
-		const struct preq *pp = preq_find(c, parent);
-		c->ag[node_of(parent)].busy = 1;
-		if (id)
-			*id = got;
-		if (pp) { /* (a parent of no request of ours: not tracked) */
-			struct preq p = { .id = got, .parent = parent,
-					  .app = pp->app,
-					  .node = node_of(parent),
-					  .is_fork = 1, .t_request = t };
-			(void)preq_add(c, &p);
-		}
-	} else if (rc == -ETIMEDOUT)
-		no_answer(c, node_of(parent), "fork");
-	return rc == -EINVAL ? -ESRCH : rc;
+	if (p) {
+		/* as the engine: only a running instance forks */
+		if (p->state != RQ_OK || !p->ready || p->ended)
+			return -ESRCH;
+		m.id = p->aid;
+		app = p->app;
+	} else if ((parent & CID_BIT) || node_of(parent) >= c->nodes)
+		return -ESRCH;
+	if (!c->ag[node_of(m.id)].up || c->ag[node_of(m.id)].lost)
+		return -EHOSTDOWN;
+	return rq_send(c, node_of(m.id), &m, app, parent, id);
 }
 
 static int c_kill(void *w, ukf_id_t id)
 {
 	struct cworld *c = w;
+	struct rq *r = rq_of_cid(c, id);
 	struct ukf_cmsg m = { .type = UKF_C_KILL, .id = id };
-	int rc = request(c, node_of(id), &m, NULL, NULL);
+	int rc;
 
+	if (r) { /* ours: not waited for */
+		if (r->state == RQ_SENT) {
+			r->kill = 1; /* once it is answered */
+			return 0;
+		}
+		if (r->state != RQ_OK || r->ended)
+			return -ESRCH;
+		kill_send(c, r->aid);
+		return 0;
+	}
+	rc = request(c, node_of(id), &m, NULL, NULL);
 	return rc == -EINVAL ? -ESRCH : rc;
 }
 
@@ -558,6 +834,89 @@ static int c_at(void *w, ukf_ns_t t, ukf_world_fn fn, void *arg, uint64_t x)
 
 /* ---- handing messages on ---- */
 
+/* A failure made here (rq_fail): on_fail and the request's failed row. */
+static void deliver_failed(struct cworld *c, struct qmsg *q)
+{
+	struct rq *r = &c->rq[q->rq - 1];
+	const struct ukf_app *app =
+	    r->app == UINT32_MAX ? NULL : ukf_apps_get(c->apps, r->app);
+	const struct ukf_engine_hooks *h = &c->sinks.hooks;
+	/* (r is not used after the hook: it may spawn, moving c->rq) */
+	struct ukf_record rec = {
+		.id = r->cid,
+		.parent = r->parent,
+		.app = r->app,
+		.app_name = app ? app->name : "?",
+		.origin = r->node,
+		.node = UKF_NODE_NONE,
+		.start = r->is_fork ? UKF_START_FORK : UKF_START_UNKNOWN,
+		.t_request = r->t_request,
+		.t_placed = UKF_NS_NEVER,
+		.t_start = UKF_NS_NEVER,
+		.t_ready = UKF_NS_NEVER,
+		.t_exit = q->m.t,
+		.status = UKF_STATUS_FAILED,
+		.fail_reason = q->m.text,
+	};
+
+	r->ended = 1;
+	r->row = 1;
+	if (h->on_fail)
+		h->on_fail(h->u, rec.id, q->m.tag, q->m.text);
+	if (c->sinks.record)
+		c->sinks.record(c->sinks.u, &rec);
+}
+
+static int names_instance(enum ukf_cmsg_type t)
+{
+	return t == UKF_C_READY || t == UKF_C_EXIT || t == UKF_C_FAIL ||
+	       t == UKF_C_CONSOLE || t == UKF_C_RECORD;
+}
+
+/* Rename the agent's ids in q to the client's (and note what it says of
+ * them); 1 if q is to be dropped: about an instance made after its
+ * request had failed here (it is being stopped). */
+static int rename_ids(struct cworld *c, struct qmsg *q)
+{
+	struct ukf_cmsg *m = &q->m;
+	struct rq *r;
+
+	if (!names_instance(m->type))
+		return 0;
+	r = rq_of_aid(c, m->id);
+	if (r) {
+		if (r->state == RQ_LATE)
+			return 1;
+		m->id = r->cid;
+		if (m->type == UKF_C_READY)
+			r->ready = 1;
+		else if (m->type == UKF_C_EXIT || m->type == UKF_C_FAIL)
+			r->ended = 1;
+		else if (m->type == UKF_C_RECORD && !m->template_boot)
+			r->ended = r->row = 1;
+	}
+	if (m->type == UKF_C_RECORD && m->parent &&
+	    (r = rq_of_aid(c, m->parent)))
+		m->parent = r->cid;
+	return 0;
+}
+
+/* q names an instance not known yet while a request that its agent may
+ * have answered after sending q (the ANSWER follows) is in flight: it
+ * waits for that answer, or that request's end, to be renamed. */
+static int must_hold(struct cworld *c, const struct qmsg *q)
+{
+	if (q->rq || q->from >= c->nodes || !names_instance(q->m.type) ||
+	    rq_of_aid(c, q->m.id))
+		return 0;
+	for (size_t i = 0; i < c->nopen; i++) {
+		const struct rq *r = &c->rq[c->open[i]];
+		if (r->node == q->from && r->nseq <= q->nsent)
+			return 1;
+	}
+	return 0;
+}
+
 static void deliver(struct cworld *c, struct qmsg *q)
 {
 	const struct ukf_cmsg *m = &q->m;
@@ -588,8 +947,6 @@ static void deliver(struct cworld *c, struct qmsg *q)
 		break;
 	case UKF_C_RECORD: {
 		const struct ukf_app *app = ukf_apps_get(c->apps, m->app);
-		if (!m->template_boot)
-			preq_done(c, m->id);
 		struct ukf_record r = {
 			.id = m->id,
 			.parent = m->parent,
@@ -632,16 +989,30 @@ static void deliver(struct cworld *c, struct qmsg *q)
 	}
 }
 
+/* Hand on what is queued, each node's in its order; a node's messages
+ * stay from the first one that must wait (must_hold) on. */
 static int drain(struct cworld *c)
 {
+	struct qmsg **pp = &c->qhead;
 	int n = 0;
 
-	while (c->qhead) {
-		struct qmsg *q = c->qhead;
-		c->qhead = q->next;
-		if (!c->qhead)
-			c->qtail = &c->qhead;
-		deliver(c, q);
+	if (c->held)
+		memset(c->held, 0, c->nodes);
+	while (*pp) {
+		struct qmsg *q = *pp;
+		if (c->held && q->from < c->nodes &&
+		    (c->held[q->from] || must_hold(c, q))) {
+			c->held[q->from] = 1;
+			pp = &q->next;
+			continue;
+		}
+		*pp = q->next;
+		if (c->qtail == &q->next)
+			c->qtail = pp;
+		if (q->rq)
+			deliver_failed(c, q);
+		else if (!rename_ids(c, q))
+			deliver(c, q);
 		free(q);
 		n++;
 	}
@@ -650,6 +1021,8 @@ static int drain(struct cworld *c)
 
 static int any_busy(const struct cworld *c)
 {
+	if (c->nopen)
+		return 1; /* a spawn or fork not answered yet */
 	for (uint32_t i = 0; i < c->nodes; i++)
 		if (c->ag[i].started && c->ag[i].busy)
 			return 1;
@@ -667,8 +1040,10 @@ static int c_run(void *w, ukf_ns_t until, volatile int *stop, char *err,
 	c->last_activity = c_now(c);
 	for (;;) {
 		int rc;
-		int64_t timeout;
+		int64_t timeout, deadline;
 
+		rq_expire(c);
+		kills_send(c);
 		drain(c);
 		now = c_now(c);
 		if (stop && *stop)
@@ -690,6 +1065,10 @@ static int c_run(void *w, ukf_ns_t until, volatile int *stop, char *err,
 			timeout = c->tm[c->ntm - 1].t - now;
 		if (until != UKF_NS_NEVER && until - now < timeout)
 			timeout = until - now;
+		deadline = rq_next_deadline(c);
+		if (deadline != INT64_MAX &&
+		    deadline - realtime_ns() < timeout)
+			timeout = deadline - realtime_ns();
 		if (timeout < 0)
 			timeout = 0;
 		rc = ukf_tp_poll(c->tp, NULL, 0, timeout);
@@ -721,7 +1100,12 @@ static void free_world(struct cworld *c)
 	free(c->ag);
 	free(c->tm);
 	free(c->status_buf);
-	free(c->pq);
+	free(c->rq);
+	free(c->ids);
+	free(c->open);
+	free(c->late);
+	free(c->tokill);
+	free(c->held);
 	free(c);
 }
 
@@ -733,19 +1117,21 @@ static void rows_of_lost(struct cworld *c)
 	ukf_ns_t now = c_now(c);
 	size_t nrows = 0;
 
-	for (size_t i = 0; i < c->npq; i++) {
-		const struct preq *p = &c->pq[i];
-		const struct ukf_app *app = ukf_apps_get(c->apps, p->app);
+	for (size_t i = 0; i < c->nrq; i++) {
+		const struct rq *p = &c->rq[i];
+		const struct ukf_app *app =
+		    p->app == UINT32_MAX ? NULL : ukf_apps_get(c->apps, p->app);
 		char why[128];
 
-		if (p->node >= c->nodes || !c->ag[p->node].lost)
+		if (p->row || p->state == RQ_FAILED || p->state == RQ_LATE ||
+		    p->node >= c->nodes || !c->ag[p->node].lost)
 			continue;
 		snprintf(why, sizeof(why), "the agent of node %u %s", p->node,
 			 c->ag[p->node].lost == 2
 				 ? "did not end the run"
 				 : "was lost during the run");
 		struct ukf_record r = {
-			.id = p->id,
+			.id = p->cid,
 			.parent = p->parent,
 			.app = p->app,
 			.app_name = app ? app->name : "?",
@@ -769,7 +1155,6 @@ static void rows_of_lost(struct cworld *c)
 			"cluster: %zu request%s got no row from %s agent: "
 			"stored as failed\n",
 			nrows, nrows == 1 ? "" : "s", nrows == 1 ? "its" : "their");
-	c->npq = 0;
 }
 
 static void c_destroy(void **wp)
@@ -781,6 +1166,7 @@ static void c_destroy(void **wp)
 	if (!c)
 		return;
 	*wp = NULL;
+	kills_send(c);
 	/* END everywhere; the agents stop what runs and send its rows */
 	for (uint32_t n = 0; n < c->nodes; n++) {
 		struct ukf_cmsg m = { .type = UKF_C_END };
@@ -792,6 +1178,7 @@ static void c_destroy(void **wp)
 	deadline = realtime_ns() + c->cfg.connect_timeout_ns;
 	do {
 		left = 0;
+		rq_expire(c);
 		drain(c);
 		for (uint32_t n = 0; n < c->nodes; n++)
 			if (!c->ag[n].ended && c->ag[n].up)
@@ -799,6 +1186,9 @@ static void c_destroy(void **wp)
 		if (left)
 			ukf_tp_poll(c->tp, NULL, 0, 50 * UKF_MS);
 	} while (left && realtime_ns() < deadline);
+	for (uint32_t n = 0; n < c->nodes; n++)
+		if (!c->ag[n].ended && c->ag[n].up)
+			rq_agent_lost(c, n); /* what it holds is let go */
 	drain(c);
 	for (uint32_t n = 0; n < c->nodes; n++)
 		if (!c->ag[n].ended && c->ag[n].up) {
@@ -844,19 +1234,20 @@ static void tp_log(void *u, int level, const char *line)
 }
 
 /* Transport to every agent of the file; waits until all are up (or the
- * deadline passes: then *err names those that are not). */
+ * deadline passes: then *err names those that are not). Every message
+ * names the file once, first (those of agent/cluster.c do already). */
 static struct cworld *connect_cluster(const char *file, const char *client,
 				      int64_t timeout_ns, int need_all,
 				      char *err, size_t errlen)
 {
 	struct cworld *c = calloc(1, sizeof(*c));
 	struct ukf_tp_config tc;
-	char who[UKF_CLUSTER_NAME_MAX + 16];
+	char who[UKF_CLUSTER_NAME_MAX + 16], why[512];
 	int64_t deadline;
 	uint32_t up;
 
 	if (!c) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "%s: out of memory", file);
 		return NULL;
 	}
 	c->qtail = &c->qhead;
@@ -869,9 +1260,10 @@ static struct cworld *connect_cluster(const char *file, const char *client,
 	}
 	c->nodes = (uint32_t)c->cl->nnodes;
 	c->ag = calloc(c->nodes, sizeof(*c->ag));
+	c->held = calloc(c->nodes, 1);
 	c->apps = ukf_apps_create();
-	if (!c->ag || !c->apps) {
-		snprintf(err, errlen, "out of memory");
+	if (!c->ag || !c->held || !c->apps) {
+		snprintf(err, errlen, "%s: out of memory", file);
 		goto fail;
 	}
 	memset(&tc, 0, sizeof(tc));
@@ -883,9 +1275,11 @@ static struct cworld *connect_cluster(const char *file, const char *client,
 	tc.on_peer = tp_peer;
 	tc.log = tp_log;
 	tc.u = c;
-	c->tp = ukf_tp_create(&tc, err, errlen);
-	if (!c->tp)
+	c->tp = ukf_tp_create(&tc, why, sizeof(why));
+	if (!c->tp) {
+		snprintf(err, errlen, "%s: %s", file, why);
 		goto fail;
+	}
 	deadline = realtime_ns() + timeout_ns;
 	for (;;) {
 		up = 0;
@@ -977,8 +1371,9 @@ int ukf_cluster_world_create(struct ukf_world *world,
 			rc = request(c, n, &m, NULL, NULL);
 		}
 		if (rc < 0) {
-			snprintf(err, errlen, "the agent of node %u refused the run: %s",
-				 n, c->wait_why[0] ? c->wait_why : strerror(-rc));
+			snprintf(err, errlen, "%s: the agent of node %u refused the run: %s",
+				 cfg->cluster_file, n,
+				 c->wait_why[0] ? c->wait_why : strerror(-rc));
 			/* end it where it began */
 			world->ops = &cluster_ops;
 			world->w = c;

@@ -16,10 +16,17 @@
  * different agents share one time line (exact on one machine; across
  * hosts as good as their clocks' synchronisation).
  *
- * spawn(origin, ...) goes to the agent of node `origin`; fork(id) and
- * kill(id) ask every agent (the one that has the instance answers). Each
- * of these waits for its answer (a round trip); what arrives meanwhile is
- * queued and handed on in order from run().
+ * spawn(origin, ...) goes to the agent of node `origin`, fork(id) and
+ * kill(id) to the node that made the instance. spawn and fork do not
+ * wait: they return an id of the client's (node << 32 | 2^31 | k) at
+ * once, and run() hands on everything about it under that id, each
+ * node's messages in their order; one refused or not answered within
+ * connect_timeout_ns fails (on_fail and a failed row; what a late answer
+ * made is killed). They fail at once only for what the client knows:
+ * -EINVAL (node, app, args), -EHOSTDOWN (agent down or lost), -ESRCH
+ * (fork of an instance of ours not running). kill of an instance of ours
+ * does not wait either; kill of another id, node_stats and
+ * node_templates wait for their answer (a round trip).
  *
  * run() returns at `until`, on *stop, or when nothing is left: every
  * workload instance has exited or failed, no `at` callback is pending, and
@@ -40,7 +47,9 @@ struct ukf_cluster_world_config {
 void ukf_cluster_world_config_default(struct ukf_cluster_world_config *c);
 
 /* 0 and *world, or -1 with a message: a bad cluster file, an agent that is
- * not up or refuses the run (its node and reason named). */
+ * not up or refuses the run (its node and reason named). The message
+ * names the cluster file once, first ("FILE: ..." or "FILE:LINE: ..."):
+ * callers print it as it is. */
 int ukf_cluster_world_create(struct ukf_world *world,
 			     const struct ukf_cluster_world_config *cfg,
 			     const struct ukf_world_sinks *sinks, char *err,

@@ -869,8 +869,8 @@ static int find_member(const struct ukf_cluster *c, const char *who,
 		*node = UKF_FRAME_CLIENT;
 		return 0;
 	}
-	snprintf(err, errlen, "'%s': expected \"node N\" or \"client NAME\"",
-		 who ? who : "(null)");
+	snprintf(err, errlen, "%s: '%s': expected \"node N\" or \"client NAME\"",
+		 c->path, who ? who : "(null)");
 	return -1;
 }
 
@@ -888,27 +888,32 @@ int ukf_cluster_load_secret(const struct ukf_cluster *c, const char *who,
 		return -1;
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s (secret_key_file of [%s], %s:%d): %s",
-			 file, who, c->path, line, strerror(errno));
+		snprintf(err, errlen, "%s:%d: secret_key_file %s of [%s]: %s",
+			 c->path, line, file, who, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", file);
+		snprintf(err, errlen,
+			 "%s:%d: secret_key_file %s of [%s]: not a regular file",
+			 c->path, line, file, who);
 		close(fd);
 		return -1;
 	}
 	if (st.st_mode & 077) {
 		snprintf(err, errlen,
-			 "%s has mode %04o: a secret key must not be readable "
-			 "or writable by group or others (chmod 600 %s)",
-			 file, (unsigned)(st.st_mode & 07777), file);
+			 "%s:%d: secret_key_file %s of [%s] has mode %04o: a "
+			 "secret key must not be readable or writable by group "
+			 "or others (chmod 600 %s)",
+			 c->path, line, file, who,
+			 (unsigned)(st.st_mode & 07777), file);
 		close(fd);
 		return -1;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		snprintf(err, errlen, "%s:%d: secret_key_file %s of [%s]: %s",
+			 c->path, line, file, who, strerror(errno));
 		return -1;
 	}
 	buf[n] = 0;
@@ -918,17 +923,17 @@ int ukf_cluster_load_secret(const struct ukf_cluster *c, const char *who,
 	if (!ukf_tp_key_valid(buf)) {
 		explicit_bzero(buf, sizeof(buf));
 		snprintf(err, errlen,
-			 "%s: expected one line of 40 Z85 characters (a "
-			 "secret key from `ukfork keys`)",
-			 file);
+			 "%s:%d: secret_key_file %s of [%s]: expected one line "
+			 "of 40 Z85 characters (a secret key from `ukfork keys`)",
+			 c->path, line, file, who);
 		return -1;
 	}
 	if (zmq_curve_public(derived, buf) < 0 || strcmp(derived, pub)) {
 		explicit_bzero(buf, sizeof(buf));
 		snprintf(err, errlen,
-			 "%s is not the secret key of the public_key of [%s] "
-			 "(%s:%d)",
-			 file, who, c->path, line);
+			 "%s:%d: secret_key_file %s is not the secret key of "
+			 "the public_key of [%s]",
+			 c->path, line, file, who);
 		return -1;
 	}
 	memcpy(out, buf, UKF_TP_KEY_Z85);

@@ -100,8 +100,10 @@ const struct ukf_cluster_client *ukf_cluster_client(const struct ukf_cluster *c,
  * section is named) from its secret_key_file into out (Z85, NUL-ended).
  * The file must be a regular file with no permission for group or
  * others, hold one line of 40 Z85 characters, and be the secret of the
- * public_key listed. 0, or -1 with the reason in err ("keys/node0.key has
- * mode 0644: ...").
+ * public_key listed. 0, or -1 with the reason in err, which names the
+ * cluster file once, first, as every message of this module does
+ * ("c.conf:12: secret_key_file keys/node0.key of [node 0] has mode
+ * 0644: ...").
  */
 int ukf_cluster_load_secret(const struct ukf_cluster *c, const char *who,
 			    char out[UKF_TP_KEY_Z85], char *err, size_t errlen);

@@ -552,14 +552,8 @@ static int cluster_create(struct run *r, const struct cfg *cf,
 	if (resolve_images(r))
 		return -1;
 	if (ukf_cluster_world_create(&r->world, &c, sinks, err, sizeof(err))) {
-		/* most of its messages name the file already ("FILE: no
-		 * answer ..."): not twice */
-		size_t fl = strlen(sc->o->cluster);
-		if (!strncmp(err, sc->o->cluster, fl) && err[fl] == ':')
-			scen_run_fail(r, UKF_RUN_FAILED, "cluster %s", err);
-		else
-			scen_run_fail(r, UKF_RUN_FAILED, "cluster %s: %s",
-				      sc->o->cluster, err);
+		/* (its messages name the file: "FILE: no answer ...") */
+		scen_run_fail(r, UKF_RUN_FAILED, "cluster %s", err);
 		return -1;
 	}
 	r->have_world = 1;

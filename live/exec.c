@@ -314,13 +314,8 @@ int ukf_exec_main_cluster(int argc, char **argv, ukf_exec_cluster_fn make)
 	if (cluster) {
 		if (make(&world, cluster, &cfg.engine, tdir, &sinks, err,
 			 sizeof(err)) < 0) {
-			/* most messages name the file already: not twice */
-			size_t fl = strlen(cluster);
-			if (!strncmp(err, cluster, fl) && err[fl] == ':')
-				fprintf(stderr, "%s: --cluster %s\n", prog, err);
-			else
-				fprintf(stderr, "%s: --cluster %s: %s\n", prog,
-					cluster, err);
+			/* (its messages name the file: "FILE: no answer ...") */
+			fprintf(stderr, "%s: --cluster %s\n", prog, err);
 			return 1;
 		}
 	} else if (ukf_live_create(&world, &cfg, &sinks, err, sizeof(err)) < 0) {

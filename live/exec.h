@@ -20,7 +20,8 @@ int ukf_exec_main(int argc, char **argv);
  * The same with `--cluster FILE`: make() creates the world of the cluster
  * FILE's node agents (agent/client.h; live/ cannot name it) with these
  * engine settings and template directory (at the agents); 0, or -1 with a
- * message. make == NULL refuses --cluster.
+ * message that names the FILE once, first (printed as it is after
+ * "--cluster "). make == NULL refuses --cluster.
  */
 struct ukf_world;
 struct ukf_world_sinks;

@@ -41,6 +41,11 @@
 #                and its endpoint, every spawn keeps exactly one row (those
 #                of the lost node failed, "was lost during the run"), the
 #                outages table has the node's failure, the run is stored
+#   paused       an agent SIGSTOPped during `ukfork run --cluster`: the
+#                client keeps serving the other node (5 more of its spawns
+#                before any request to the paused node times out); the
+#                spawn it does not answer in 10 s gets a failed row, those
+#                answered late are stopped: one row per spawn
 #   estale       both agents boot the app cold and make their own template
 #                of it (prewarm, fetch=cold: two different templates), then
 #                a parent cloned from one node's template forks onto the
@@ -55,7 +60,7 @@ DIRECTORY=${4:-embedded}
 # lease TTL: 2 s, or 10 s where VMs run (under emulation in scripts/kvm-vm
 # one etcd request can take a second)
 case $CASE in
-exec | run | tboot | template | kill9 | estale | lost | badimage | interrupted) ETCD_TTL_DEFAULT=10s ;;
+exec | run | tboot | template | kill9 | estale | lost | badimage | interrupted | paused) ETCD_TTL_DEFAULT=10s ;;
 *) ETCD_TTL_DEFAULT=2s ;;
 esac
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -80,7 +85,7 @@ EOF
 }
 
 case $CASE in
-exec | run | tboot | template | kill9 | estale | lost | badimage | interrupted)
+exec | run | tboot | template | kill9 | estale | lost | badimage | interrupted | paused)
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; } ;;
 esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-agents.XXXXXX")
@@ -611,6 +616,86 @@ EOF
 		fail "node 1's two requests are not failed as lost: $rows"
 	[ "$(sqlite3 "$T/r.db" "select node, kind from outages")" = "1|node-fail" ] ||
 		fail "no outage of node 1 stored: $(sqlite3 "$T/r.db" 'select * from outages')"
+	;;
+paused)
+	# One agent SIGSTOPped mid-run: the client goes on serving the other
+	# node (its spawns are asynchronous); the paused node's requests wait
+	# for it, and those it does not answer within the connect timeout
+	# (10 s) get a failed row; the ones it answers late are stopped, so
+	# every spawn keeps exactly one row. (Before, the client waited for
+	# each answer: the first spawn to the paused node stopped the whole
+	# run until it was answered or timed out.) peer_timeout well past
+	# the pause: node 1 must not be declared lost.
+	PEER_TIMEOUT=${PEER_TIMEOUT:-60s} make_cluster 2
+	start_all
+	cat >"$T/scen.lua" <<'EOF'
+policy { placement = "local", templates = "on-demand" }
+run { duration = "300s" }
+app("s", "mem=8M init=20ms work=10ms")
+-- (processes, not arrivals: their times count from the run's start,
+-- which under emulation comes seconds after world time 0)
+process(function()
+  sleep(1)
+  for i = 1, 20 do spawn("s", nil, 0); sleep(0.5) end
+end)
+process(function()
+  sleep(1)
+  for i = 1, 10 do spawn("s", nil, 1); sleep(1) end
+end)
+EOF
+	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" --db "$T/r.db" \
+		--trace "$T/trace" >"$T/out" 2>"$T/err" &
+	RUNP=$!
+	PIDS+=("$RUNP")
+	# --trace: the agents log the engine's lines ("request N ... origin=K")
+	req0() { grep -Ec 'request [0-9]+ app=s origin=0 .*kind=spawn' "$T/node0.log"; }
+	for _ in $(seq 1 1200); do
+		grep -Eq 'request [0-9]+ app=s origin=1 .*kind=spawn' "$T/node1.log" && break
+		kill -0 "$RUNP" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -Eq 'request [0-9]+ app=s origin=1 .*kind=spawn' "$T/node1.log" ||
+		fail "node 1 got no spawn: $(cat "$T/err")"
+	kill -STOP "${APID[1]}"
+	n0=$(req0)
+	# node 0 must get 5 more spawns before any request to node 1 times
+	# out (the old client got at most 3: those due before its first
+	# spawn to node 1, 1 s apart, then none until that one timed out)
+	order=
+	for _ in $(seq 1 1200); do
+		if grep -q 'did not answer' "$T/err"; then order=timeout; break; fi
+		if [ "$(req0)" -ge $((n0 + 5)) ]; then order=progress; break; fi
+		kill -0 "$RUNP" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ "$order" = progress ] || {
+		kill -CONT "${APID[1]}"
+		fail "with node 1 paused node 0 got $(($(req0) - n0)) spawns before '${order:-the run ended}': $(cat "$T/err")"
+	}
+	# then a request to node 1 times out: its row fails (the pause goes on)
+	for _ in $(seq 1 1200); do
+		grep -q 'did not answer' "$T/err" && break
+		kill -0 "$RUNP" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -CONT "${APID[1]}"
+	wait "$RUNP"
+	rc=$?
+	cat "$T/out" "$T/err"
+	[ $rc = 0 ] || fail "run exited $rc"
+	grep -q "the agent of node 1 (tcp://127.0.0.1:[0-9]*) did not answer a spawn within 10.0 s" "$T/err" ||
+		fail "no request to node 1 timed out, or stderr does not name it: $(cat "$T/err")"
+	grep -q 'was lost during the run' "$T/err" && fail "node 1 was declared lost"
+	rows=$(sqlite3 "$T/r.db" "select origin, status, coalesce(fail_reason, '') from instances order by origin, t_request")
+	echo "$rows"
+	[ "$(sqlite3 "$T/r.db" 'select count(*), count(distinct id) from instances')" = "30|30" ] ||
+		fail "want one row for each of the 30 spawns: $rows"
+	[ "$(grep -c '^0|0|$' <<<"$rows")" = 20 ] || fail "node 0's 20 spawns did not all run: $rows"
+	[ "$(grep -c '^1|' <<<"$rows")" = 10 ] || fail "node 1 has not 10 rows: $rows"
+	nf=$(grep -c '^1|-1000|the agent of node 1 did not answer within 10.0 s$' <<<"$rows")
+	[ "$nf" -ge 1 ] || fail "no failed row for node 1's unanswered spawns: $rows"
+	[ "$(grep -c '^1|0|$' <<<"$rows")" = $((10 - nf)) ] ||
+		fail "node 1's answered spawns did not all run: $rows"
 	;;
 estale)
 	# two template boots at once under emulation keep an agent from its

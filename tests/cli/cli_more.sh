@@ -857,6 +857,21 @@ cluster_unreachable)
 	expect_err "img.lua:1: app 'web': guest image"; expect_err "no-such-guest"; no_runs "$T/db"
 	grep -q -F -e "ukfork exec: --cluster $T/c.conf: $m" "$T/xerr" ||
 		fail "exec: stderr lacks the agent's name: $(cat "$T/xerr")"
+	# the client's key file missing: run, exec and agent status say so
+	# naming the cluster file once, at the line of the key (it was "cluster
+	# FILE: KEY (secret_key_file of [client runner], FILE:9): ...")
+	mv "$T/runner.key" "$T/runner.away"
+	m="$T/c.conf:9: secret_key_file $T/runner.key of [client runner]: No such file or directory"
+	run run "$T/s.lua" --cluster "$T/c.conf" --db "$T/db"
+	expect_rc 1; expect_err "cluster $m"; no_runs "$T/db"
+	[ "$(grep -o -F -e "$T/c.conf" "$T/err" | wc -l)" = 1 ] ||
+		fail "run: the file not named once: $(cat "$T/err")"
+	"$UKFORK" exec --cluster "$T/c.conf" synth >"$T/xout" 2>"$T/xerr"
+	[ $? = 1 ] && [ "$(cat "$T/xerr")" = "ukfork exec: --cluster $m" ] ||
+		fail "exec: $(cat "$T/xerr")"
+	run agent status --cluster "$T/c.conf"
+	expect_rc 2
+	[ "$(cat "$T/err")" = "ukfork agent status: $m" ] || fail "agent status: $(cat "$T/err")"
 	;;
 outage_spawn_draw)
 	# spawn() without a node while node 1 has failed draws among the

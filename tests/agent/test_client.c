@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: MIT */
+/* test_client.c - self-tests of the cluster client (agent/client.c) against fake agents: spawns that do not wait for a slow agent. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "agent/client.h"
+#include "agent/cluster.h"
+#include "agent/cmsg.h"
+#include "agent/transport.h"
+#include "core/apps.h"
+#include "harness.h"
+#include "tests/common/selftest.h"
+
+/*
+ * Two fake agents (nodes 0 and 1) in a thread of their own, answering the
+ * client as ukforkd does, with two twists the test switches on:
+ * - node 1 "paused": it keeps the spawns it gets, unanswered, until the
+ *   test lets it go (then it answers them, late);
+ * - node 0's first spawn fails at once: its fail and record go out
+ *   before its answer, and the answer a moment later (as an engine that
+ *   fails a request inside ukf_engine_spawn does, the client's poll in
+ *   between).
+ */
+struct fake;
+struct fake_node {
+	struct fake *f;
+	uint32_t k;
+	ukf_tp_t *tp;
+	uint64_t next;
+};
+
+struct fake {
+	const char *path;
+	struct fake_node n[2];
+	int paused1, stop, ready; /* __atomic */
+	uint64_t run;
+	struct { uint32_t to; uint64_t req, tag, app; } held[32];
+	int nheld;
+	int spawns0;
+	uint64_t killed[32];
+	int nkilled; /* __atomic */
+	char err[512];
+};
+
+static void fsend(struct fake_node *n, uint32_t to, struct ukf_cmsg *m)
+{
+	unsigned char buf[UKF_CMSG_BODY_MAX];
+	size_t len;
+
+	m->run = n->f->run;
+	len = ukf_cmsg_encode(m, buf, sizeof(buf));
+	if (len)
+		ukf_tp_send(n->tp, to, (uint16_t)m->type, buf, len, NULL, 0);
+}
+
+static void fanswer(struct fake_node *n, uint32_t to, uint64_t req,
+		    uint64_t id)
+{
+	struct ukf_cmsg m = { .type = UKF_C_ANSWER, .req = req, .id = id };
+
+	fsend(n, to, &m);
+}
+
+static void frecord(struct fake_node *n, uint32_t to, uint64_t id,
+		    uint64_t app, int64_t status, const char *why)
+{
+	struct ukf_cmsg m = { .type = UKF_C_RECORD, .id = id,
+			      .app = (uint32_t)app, .origin = n->k,
+			      .node = n->k, .status = status,
+			      .t_ready = status ? -1 : 1, .text = why,
+			      .text_len = why ? strlen(why) : 0 };
+
+	fsend(n, to, &m);
+}
+
+static void fstate(struct fake_node *n, uint32_t to)
+{
+	struct ukf_cmsg m = { .type = UKF_C_STATE };
+
+	fsend(n, to, &m);
+}
+
+/* A spawn that runs: answer, ready, exit 0, row, idle. */
+static void frun(struct fake_node *n, uint32_t to, uint64_t req, uint64_t tag,
+		 uint64_t app)
+{
+	uint64_t id = (uint64_t)n->k << 32 | ++n->next;
+	struct ukf_cmsg r = { .type = UKF_C_READY, .id = id, .tag = tag };
+	struct ukf_cmsg e = { .type = UKF_C_EXIT, .id = id, .tag = tag };
+
+	fanswer(n, to, req, id);
+	fsend(n, to, &r);
+	fsend(n, to, &e);
+	frecord(n, to, id, app, 0, NULL);
+	fstate(n, to);
+}
+
+static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
+		     const void *body, size_t len, const void *bulk,
+		     size_t bulk_len)
+{
+	struct fake_node *n = u;
+	struct fake *f = n->f;
+	struct ukf_cmsg m;
+	char err[128];
+
+	(void)bulk;
+	(void)bulk_len;
+	if (ukf_cmsg_decode(&m, h->type, body, len, 0, err, sizeof(err)) < 0)
+		return;
+	switch (m.type) {
+	case UKF_C_RUN:
+		f->run = m.run;
+		fanswer(n, from, m.req, 0);
+		break;
+	case UKF_C_START:
+		fanswer(n, from, m.req, 0);
+		fstate(n, from);
+		break;
+	case UKF_C_SPAWN:
+		if (n->k == 1 && __atomic_load_n(&f->paused1, __ATOMIC_SEQ_CST)) {
+			if (f->nheld < 32)
+				f->held[f->nheld++] = (typeof(f->held[0])){
+				    from, m.req, m.tag, m.app };
+		} else if (n->k == 0 && !f->spawns0++) {
+			uint64_t id = ++n->next;
+			struct ukf_cmsg fl = { .type = UKF_C_FAIL, .id = id,
+					       .tag = m.tag, .text = "no room",
+					       .text_len = 7 };
+			fsend(n, from, &fl);
+			frecord(n, from, id, m.app, -1000, "no room");
+			usleep(200000); /* the client polls meanwhile */
+			fanswer(n, from, m.req, id);
+			fstate(n, from);
+		} else
+			frun(n, from, m.req, m.tag, m.app);
+		break;
+	case UKF_C_KILL: {
+		int k = __atomic_load_n(&f->nkilled, __ATOMIC_SEQ_CST);
+		if (k < 32) {
+			f->killed[k] = m.id;
+			__atomic_store_n(&f->nkilled, k + 1, __ATOMIC_SEQ_CST);
+		}
+		fanswer(n, from, m.req, 0);
+		break;
+	}
+	case UKF_C_END: {
+		struct ukf_cmsg e = { .type = UKF_C_ENDED };
+		fsend(n, from, &e);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	struct ukf_cluster *cl;
+	const char *who[2] = { "node 0", "node 1" };
+
+	if (ukf_cluster_load(&cl, f->path, f->err, sizeof(f->err)) < 0)
+		goto out;
+	for (uint32_t k = 0; k < 2; k++) {
+		struct ukf_tp_config tc;
+		memset(&tc, 0, sizeof(tc));
+		f->n[k].f = f;
+		f->n[k].k = k;
+		f->n[k].next = 100 * (k + 1);
+		if (ukf_cluster_tp_config(cl, who[k], 7 + k, &tc, f->err,
+					  sizeof(f->err)) < 0)
+			goto out;
+		tc.on_message = fake_msg;
+		tc.u = &f->n[k];
+		f->n[k].tp = ukf_tp_create(&tc, f->err, sizeof(f->err));
+		if (!f->n[k].tp)
+			goto out;
+	}
+	ukf_cluster_destroy(&cl);
+	__atomic_store_n(&f->ready, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) {
+		for (int k = 0; k < 2; k++)
+			ukf_tp_poll(f->n[k].tp, NULL, 0, 2 * UKF_MS);
+		if (!__atomic_load_n(&f->paused1, __ATOMIC_SEQ_CST))
+			for (int i = 0; i < f->nheld; i++)
+				frun(&f->n[1], f->held[i].to, f->held[i].req,
+				     f->held[i].tag, f->held[i].app);
+		if (!__atomic_load_n(&f->paused1, __ATOMIC_SEQ_CST))
+			f->nheld = 0;
+	}
+out:
+	if (!__atomic_load_n(&f->ready, __ATOMIC_SEQ_CST)) {
+		ukf_cluster_destroy(&cl);
+		__atomic_store_n(&f->ready, -1, __ATOMIC_SEQ_CST);
+	}
+	for (int k = 0; k < 2; k++)
+		ukf_tp_destroy(&f->n[k].tp);
+	return NULL;
+}
+
+/* What the client handed on. */
+#define SEEN_MAX 64
+struct seen {
+	struct { char what; ukf_id_t id; int64_t status; char why[96]; } ev[SEEN_MAX];
+	int n;
+};
+
+static void seen_add(struct seen *s, char what, ukf_id_t id, int64_t status,
+		     const char *why)
+{
+	if (s->n < SEEN_MAX) {
+		s->ev[s->n].what = what;
+		s->ev[s->n].id = id;
+		s->ev[s->n].status = status;
+		snprintf(s->ev[s->n].why, sizeof(s->ev[0].why), "%s",
+			 why ? why : "");
+		s->n++;
+	}
+}
+
+static void on_ready(void *u, ukf_id_t id, uint64_t tag)
+{
+	(void)tag;
+	seen_add(u, 'R', id, 0, NULL);
+}
+
+static void on_exit_(void *u, ukf_id_t id, uint64_t tag, int64_t status)
+{
+	(void)tag;
+	seen_add(u, 'E', id, status, NULL);
+}
+
+static void on_fail(void *u, ukf_id_t id, uint64_t tag, const char *why)
+{
+	(void)tag;
+	seen_add(u, 'F', id, 0, why);
+}
+
+static void on_record(void *u, const struct ukf_record *r)
+{
+	seen_add(u, 'W', r->id, r->status, r->fail_reason);
+}
+
+/* Index of the first event `what` about id, or -1. */
+static int seen_find(const struct seen *s, char what, ukf_id_t id)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->ev[i].what == what && s->ev[i].id == id)
+			return i;
+	return -1;
+}
+
+static int seen_count(const struct seen *s, char what)
+{
+	int c = 0;
+
+	for (int i = 0; i < s->n; i++)
+		c += s->ev[i].what == what;
+	return c;
+}
+
+static int write_secret(const char *dir, const char *name, char pub[41])
+{
+	char sec[41], p[300];
+	int fd;
+
+	if (zmq_curve_keypair(pub, sec) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/%s.key", dir, name);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, sec, 40) != 40 || write(fd, "\n", 1) != 1)
+		return -1;
+	return close(fd);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Run the world in steps of 50 ms until cond holds (a hang guard of 20 s,
+ * not a measurement). */
+static int run_until(struct ukf_world *w, int (*cond)(void *), void *arg)
+{
+	char err[256];
+	int64_t end = mono_ms() + 20000;
+
+	while (!cond(arg) && mono_ms() < end)
+		if (w->ops->run(w->w, w->ops->now(w->w) + 50 * UKF_MS, NULL,
+				err, sizeof(err)) < 0)
+			return 0;
+	return cond(arg);
+}
+
+struct want {
+	struct seen *s;
+	struct fake *f;
+	char what;
+	ukf_id_t id;
+};
+
+static int has_event(void *a)
+{
+	struct want *w = a;
+
+	return seen_find(w->s, w->what, w->id) >= 0;
+}
+
+static int has_kill(void *a)
+{
+	return __atomic_load_n(&((struct want *)a)->f->nkilled,
+			       __ATOMIC_SEQ_CST) > 0;
+}
+
+static int test_client_async(void)
+{
+	char dir[64], path[128], text[2048], pub0[41], pub1[41], pubc[41];
+	char err[512];
+	struct fake f;
+	struct seen s;
+	struct ukf_cluster_world_config cfg;
+	struct ukf_world_sinks sinks;
+	struct ukf_world w = { 0 };
+	struct ukf_app app;
+	pthread_t th;
+	ukf_id_t a = 0, b = 0, c = 0;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	memset(&s, 0, sizeof(s));
+	snprintf(dir, sizeof(dir), "/tmp/ukf-client-test-XXXXXX");
+	CHECK(mkdtemp(dir));
+	CHECK(write_secret(dir, "node0", pub0) == 0);
+	CHECK(write_secret(dir, "node1", pub1) == 0);
+	CHECK(write_secret(dir, "runner", pubc) == 0);
+	snprintf(text, sizeof(text),
+		 "[cluster]\nname = t\nheartbeat = 50ms\npeer_timeout = 10s\n"
+		 "[node 0]\nendpoint = tcp://127.0.0.1:%d\npublic_key = %s\n"
+		 "secret_key_file = node0.key\n"
+		 "[node 1]\nendpoint = tcp://127.0.0.1:%d\npublic_key = %s\n"
+		 "secret_key_file = node1.key\n"
+		 "[client runner]\npublic_key = %s\n"
+		 "secret_key_file = runner.key\n",
+		 h_free_port(), pub0, h_free_port(), pub1, pubc);
+	snprintf(path, sizeof(path), "%s/c.conf", dir);
+	{
+		FILE *fp = fopen(path, "w");
+		CHECK(fp && fputs(text, fp) >= 0 && fclose(fp) == 0);
+	}
+	f.path = path;
+	CHECK(pthread_create(&th, NULL, fake_main, &f) == 0);
+	while (!__atomic_load_n(&f.ready, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	CHECKF(__atomic_load_n(&f.ready, __ATOMIC_SEQ_CST) == 1, "%s", f.err);
+
+	ukf_cluster_world_config_default(&cfg);
+	cfg.cluster_file = path;
+	cfg.connect_timeout_ns = 5 * UKF_S; /* and for the answers */
+	memset(&sinks, 0, sizeof(sinks));
+	sinks.record = on_record;
+	sinks.hooks = (struct ukf_engine_hooks){ .on_ready = on_ready,
+						 .on_exit = on_exit_,
+						 .on_fail = on_fail,
+						 .u = &s };
+	sinks.u = &s;
+	rc = ukf_cluster_world_create(&w, &cfg, &sinks, err, sizeof(err));
+	CHECKF(rc == 0, "%s", err);
+	CHECK(ukf_app_parse(&app, "s", "mem=8M init=1ms work=1ms", err,
+			    sizeof(err)) == 0);
+	CHECK(w.ops->add_app(w.w, &app) == 0);
+	CHECK(w.ops->start(w.w) == 0);
+
+	/* node 1 paused: its spawn is sent, not waited for */
+	__atomic_store_n(&f.paused1, 1, __ATOMIC_SEQ_CST);
+	CHECK(w.ops->spawn(w.w, 1, 0, "", 1, &a) == 0);
+	CHECK(w.ops->spawn(w.w, 0, 0, "", 2, &b) == 0);
+	CHECK(w.ops->spawn(w.w, 0, 0, "", 3, &c) == 0);
+	CHECK(a != b && b != c && a != c);
+	/* node 0's requests are served while node 1's waits: c ran, b
+	 * failed, under the ids the client gave (b's fail and row came
+	 * before its answer named the agent's id) */
+	{
+		struct want wc = { &s, &f, 'W', c };
+		CHECK(run_until(&w, has_event, &wc));
+	}
+	CHECK(seen_find(&s, 'R', c) >= 0 && seen_find(&s, 'E', c) >= 0);
+	CHECK(seen_find(&s, 'F', b) >= 0);
+	CHECK(seen_find(&s, 'W', b) >= 0 &&
+	      s.ev[seen_find(&s, 'W', b)].status == -1000 &&
+	      !strcmp(s.ev[seen_find(&s, 'W', b)].why, "no room"));
+	CHECK(seen_find(&s, 'F', a) < 0 && seen_find(&s, 'W', a) < 0);
+	CHECKF(s.n == 5, "%d events handed on", s.n); /* R E W of c, F W of b */
+	/* node 1 never answers in time: a fails, with a row */
+	{
+		struct want wa = { &s, &f, 'W', a };
+		CHECK(run_until(&w, has_event, &wa));
+	}
+	CHECK(seen_find(&s, 'F', a) >= 0);
+	CHECKF(!strcmp(s.ev[seen_find(&s, 'W', a)].why,
+		       "the agent of node 1 did not answer within 5.0 s"),
+	       "'%s'", s.ev[seen_find(&s, 'W', a)].why);
+	/* node 1 answers late: what it made is killed, nothing of it is
+	 * handed on (one row per request) */
+	__atomic_store_n(&f.paused1, 0, __ATOMIC_SEQ_CST);
+	{
+		struct want wk = { &s, &f, 0, 0 };
+		CHECK(run_until(&w, has_kill, &wk));
+	}
+	CHECK(f.killed[0] == ((uint64_t)1 << 32 | 201));
+	w.ops->run(w.w, w.ops->now(w.w) + 200 * UKF_MS, NULL, err,
+		   sizeof(err));
+	CHECKF(seen_count(&s, 'W') == 3, "%d rows", seen_count(&s, 'W'));
+	CHECK(seen_count(&s, 'R') == 1);
+	w.ops->destroy(&w.w);
+	CHECK(seen_count(&s, 'W') == 3);
+
+	__atomic_store_n(&f.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(th, NULL);
+	snprintf(text, sizeof(text), "rm -rf '%s'", dir);
+	(void)system(text);
+	return 0;
+}
+
+static const struct selftest tests[] = {
+    {"client_async", test_client_async},
+};
+
+int main(int argc, char **argv)
+{
+	return selftest_main(tests, SELFTEST_COUNT(tests), argc, argv);
+}
