@@ -9,6 +9,18 @@ alive() { # PID
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
+# Is PID a child of shell SHELLPID (alive or not yet reaped)? A PID a
+# script recorded may have ended and been reaped long ago, its number
+# given to another process since (pid_max is 32768 here, and a test suite
+# runs through it in minutes): signal only what is still the script's.
+own_child() { # PID SHELLPID
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) } # after the command name, which may hold spaces
+	set -- $st "$2"
+	[ "$2" = "${*: -1}" ]
+}
+
 # SIGKILL every process whose command line names a path under DIR (but
 # this shell): the last resort of a test's cleanup.
 kill_naming() { # DIR

@@ -12,6 +12,8 @@
 #                refused (status gets no answer, the agent logs the refusal)
 #   restart      an agent killed (SIGKILL) and started again is seen by its
 #                peers as a new incarnation
+#   foreign      the cleanup signals only processes this script still has:
+#                a stand-in PID in PIDS (an agent's number reused) survives
 #   drop         an agent SIGKILLed: every other agent drops it (embedded:
 #                heartbeat timeout; etcd: lease expiry); prints how long
 # etcd only:
@@ -64,6 +66,8 @@ exec | run | tboot | template | kill9 | estale | lost | badimage | interrupted |
 *) ETCD_TTL_DEFAULT=2s ;;
 esac
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
+# own_child
+. "$SRC/scripts/lib/procs.sh"
 case $DIRECTORY in
 embedded) ;;
 etcd) command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (etcd-server)"; exit 77; } ;;
@@ -91,11 +95,21 @@ esac
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-agents.XXXXXX")
 PIDS=()
 
+# Signal what this script started and still has: an agent a case killed
+# and reaped (drop, kill9, lost ...) left its number in PIDS, and another
+# test's process may have it now (seen: a concurrent test's etcd killed
+# at its start, 'exited before it was healthy', when a drop case ended).
+own_pids() {
+	local p
+	for p in "${PIDS[@]}"; do own_child "$p" $$ && echo "$p"; done
+}
 cleanup() {
-	pkill -P "$GUARD" 2>/dev/null
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	local p mine
+	mine=$(own_pids)
+	own_child "$GUARD" $$ && pkill -P "$GUARD" 2>/dev/null
+	for p in $mine; do kill -TERM "$p" 2>/dev/null; done
 	sleep 0.3
-	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for p in $(own_pids); do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	[ -d "$T/etcd" ] && bash "$SRC/scripts/etcd/local.sh" stop "$T/etcd" >/dev/null 2>&1
 	if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
@@ -289,6 +303,21 @@ drop)
 		grep -A6 '^node 0 ' <<<"$out" | grep -q 'ok, revision [0-9]*, 2 nodes known' ||
 			fail "node 0's directory still counts node 2: $out"
 	fi
+	;;
+foreign)
+	# a number in PIDS that is no longer this script's: an agent a case
+	# killed and reaped, its number given since to another process (a
+	# concurrent test's etcd was killed so at its start). The cleanup
+	# must leave it alone.
+	( sleep 60 </dev/null >/dev/null 2>&1 & echo $! >"$T/foreign" )
+	fp=$(cat "$T/foreign")
+	alive "$fp" || fail "the stand-in process did not start"
+	own_child "$fp" $$ && fail "the stand-in ($fp) is this script's own child"
+	PIDS+=("$fp")
+	cleanup
+	alive "$fp" || fail "the cleanup killed process $fp, which this script did not start"
+	kill "$fp"
+	echo "ok: a process not this script's own survives its cleanup"
 	;;
 etcd_unreachable)
 	[ "$DIRECTORY" = etcd ] || fail "etcd_unreachable needs DIRECTORY etcd"
