@@ -404,7 +404,8 @@ static int outage_figures(struct report *r, struct run *run)
 		free(o);
 		return sq_err(r, "reading outages");
 	}
-	qsort(o, n, sizeof *o, cmp_orow);
+	if (n) /* o is NULL without outages: qsort's is never */
+		qsort(o, n, sizeof *o, cmp_orow);
 	for (size_t i = 0; i < n;) {
 		int down = 0, cut = 0; /* open intervals of this node */
 		int64_t t_down = 0, t_cut = 0;
