@@ -1165,7 +1165,10 @@ static void c_destroy(void **wp)
 
 	if (!c)
 		return;
-	*wp = NULL;
+	/* *wp stays the world until it is gone: the rows and failures
+	 * delivered below reach the caller's hooks, which ask the world's
+	 * time (a run interrupted while a spawn was unanswered crashed on
+	 * a NULL world) */
 	kills_send(c);
 	/* END everywhere; the agents stop what runs and send its rows */
 	for (uint32_t n = 0; n < c->nodes; n++) {
@@ -1202,6 +1205,7 @@ static void c_destroy(void **wp)
 			c->ag[n].lost = 2;
 		}
 	rows_of_lost(c);
+	*wp = NULL;
 	free_world(c);
 }
 
