@@ -306,7 +306,8 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 						      : parse_real(val, dst);
 		/* the world refuses a jitter above 5 (sim/world.c): said
 		 * here, at its line, not as "model costs must be >= 0" */
-		if (!bad && !strcmp(key, "jitter") && *(double *)dst > 5) {
+		if (!bad && !strcmp(key, "jitter") &&
+		    *(double *)dst > UKF_SIM_JITTER_MAX) {
 			snprintf(err, errlen,
 				 "%s:%u: bad value '%.60s' for 'jitter' "
 				 "(expected a lognormal sigma from 0 to 5)",

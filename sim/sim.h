@@ -31,6 +31,9 @@ enum ukf_sim_family {
  * (published figures, each with its source); ukf_sim_model_load() reads a
  * file of the same "key = value  # source" form.
  */
+/* The largest jitter (lognormal sigma) a model may have. */
+#define UKF_SIM_JITTER_MAX 5.0
+
 struct ukf_sim_model {
 	ukf_ns_t boot_base_ns;        /* cold boot: fixed cost */
 	double boot_ns_per_byte;      /* cold boot: per image byte */
@@ -42,7 +45,8 @@ struct ukf_sim_model {
 	ukf_ns_t restore_base_ns;     /* remote clone: restore from delta */
 	ukf_ns_t restore_ns_per_page;
 	ukf_ns_t destroy_ns;
-	double jitter;                /* lognormal sigma applied to each cost */
+	double jitter;                /* lognormal sigma applied to each cost,
+					 0 .. UKF_SIM_JITTER_MAX */
 	/* Appended by sim/ (keep at the end): */
 	ukf_ns_t load_base_ns;        /* install a template received from a peer */
 	double load_ns_per_byte;      /* per byte of the received image */
