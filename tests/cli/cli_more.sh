@@ -502,11 +502,14 @@ db_readonly)
 	[ "$(id -u)" != 0 ] || command -v setpriv >/dev/null || { echo "SKIP: root without setpriv"; exit 77; }
 	mkdir "$T/ro"
 	run run "$S/ok.lua" --db "$T/ro/db" --quiet; expect_rc 0
+	# the other user reads the scenario from $T: the checkout may sit in
+	# a directory only its owner can enter (a clone into `mktemp -d`)
+	cp "$S/ok.lua" "$T/ok.lua" && chmod 644 "$T/ok.lua"
 	chmod 755 "$T" "$T/ro"; chmod 444 "$T/ro/db"
-	as_other run "$S/ok.lua" --db "$T/ro/db" --quiet
+	as_other run "$T/ok.lua" --db "$T/ro/db" --quiet
 	expect_rc 1; expect_err "ukfork run: $T/ro/db: cannot write: no write permission on the file"
 	chmod 555 "$T/ro"; chmod 666 "$T/ro/db"
-	as_other run "$S/ok.lua" --db "$T/ro/db" --quiet
+	as_other run "$T/ok.lua" --db "$T/ro/db" --quiet
 	chmod 755 "$T/ro"
 	expect_rc 1; expect_err "ukfork run: $T/ro/db: cannot write: attempt to write a readonly database (DB-wal and DB-shm must be created beside it: no write permission on its directory?)"
 	[ "$(q "$T/ro/db" "select count(*) from runs")" = 1 ] || fail "a run was stored"
