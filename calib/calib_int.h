@@ -21,6 +21,11 @@ struct ukf_calib_plan {
 	size_t nclone;
 	char ops[4096];	   /* Lua scenario of live forks ("" : none) */
 	uint32_t ops_reps; /* its replications */
+	/* Lua scenario of template clones alone ("": none; clone-ops.lua)
+	 * and its apps' memory sizes (whole MiB), n clones each */
+	char clones[4096];
+	uint64_t clones_mem[UKF_CALIB_MAX_POINTS];
+	size_t nclones_mem;
 	/* --cluster: the Lua scenario on the node agents ("": none), its
 	 * replications, the template sizes (its apps' memory), forks per
 	 * app (units) and pages dirtied per unit */
@@ -33,7 +38,8 @@ struct ukf_calib_plan {
 
 /*
  * The default plan: cold boots at 8, 16 and 32 MiB (init 0 only), template
- * clones at 8 MiB, scripts/calibrate/kvm-ops.lua of the source tree 3 times;
+ * clones at 8 MiB, scripts/calibrate/kvm-ops.lua of the source tree 3 times,
+ * scripts/calibrate/clone-ops.lua once with apps of 8, 16 and 32 MiB;
  * for --cluster, scripts/calibrate/cluster-ops.lua once with templates of 8,
  * 16 and 32 MiB, 4 forks per app, 256 pages dirtied per fork.
  */
@@ -45,7 +51,8 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p);
  * 0 among them, others in increasing order, at most 60 s; with any but 0,
  * every boot_mem a whole number of MiB), clone_mem (sizes), ops (a Lua
  * scenario path, relative to the plan file's directory, or "none"),
- * ops_reps (a count), and for --cluster cluster_ops (a path or "none"),
+ * ops_reps (a count), clones (a path or "none"), clones_mem (sizes, whole
+ * MiB), and for --cluster cluster_ops (a path or "none"),
  * cluster_reps, tmpl_mem (sizes, whole MiB), fork_units and fork_dirty
  * (counts). Returns 0, or -1 with "file:line: ..." in err.
  */
@@ -76,6 +83,23 @@ int ukf_calib_query(const char *db, const char *sql, int64_t arg,
 
 /* The largest run id of db (0: none, or no database). */
 int64_t ukf_calib_max_run(const char *db);
+
+/*
+ * The template starts of runs after `before` (the plan's clones scenario):
+ * each run's first template start of an app, request -> READY, as
+ * "clone_first", the others as "clone_engine", x = the app's memory bytes
+ * (its template-ready line in the engine trace at `trace`); their
+ * t_start - t_request as "agent". Local starts only (not fetched). 0, or
+ * -1 with a message in err (an app with template starts but no
+ * template-ready line included).
+ */
+struct ukf_calib_clone_counts {
+	size_t first, clones, agent;
+};
+int ukf_calib_collect_clones(const char *db, const char *trace,
+			     int64_t before, ukf_calib_set_t *s,
+			     struct ukf_calib_clone_counts *c, char *err,
+			     size_t errlen);
 
 /* template-make (and, with tfetch, template-fetch) -> template-ready pairs
  * of an engine trace, per node and app: "template" (*got) and "tfetch"

@@ -238,6 +238,12 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	snprintf(p->ops, sizeof(p->ops), "%s",
 		 UKF_SOURCE_DIR "/scripts/calibrate/kvm-ops.lua");
 	p->ops_reps = 3;
+	snprintf(p->clones, sizeof(p->clones), "%s",
+		 UKF_SOURCE_DIR "/scripts/calibrate/clone-ops.lua");
+	p->clones_mem[0] = 8ULL << 20;
+	p->clones_mem[1] = 16ULL << 20;
+	p->clones_mem[2] = 32ULL << 20;
+	p->nclones_mem = 3;
 	snprintf(p->cluster_ops, sizeof(p->cluster_ops), "%s",
 		 UKF_SOURCE_DIR "/scripts/calibrate/cluster-ops.lua");
 	p->cluster_reps = 1;
@@ -314,7 +320,7 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 	static const char *const keys[] = {
 	    "boot_mem", "boot_init",  "clone_mem", "ops",	 "ops_reps",
 	    "cluster_ops", "cluster_reps", "tmpl_mem", "fork_units",
-	    "fork_dirty"};
+	    "fork_dirty", "clones", "clones_mem"};
 	unsigned seen[sizeof(keys) / sizeof(keys[0])] = {0};
 	FILE *f = fopen(path, "r");
 
@@ -396,6 +402,16 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			     t.ntmpl > 0;
 			for (size_t i = 0; ok && i < t.ntmpl; i++)
 				ok = t.tmpl_mem[i] % (1ULL << 20) == 0;
+		} else if (!strcmp(k, "clones"))
+			ok = plan_path(t.clones, sizeof(t.clones), v, path) ==
+			     0;
+		else if (!strcmp(k, "clones_mem")) {
+			ok = parse_sizes(v, t.clones_mem, &t.nclones_mem) ==
+				 0 &&
+			     t.nclones_mem > 0;
+			for (size_t i = 0; ok && i < t.nclones_mem; i++)
+				ok = t.clones_mem[i] % (1ULL << 20) == 0 &&
+				     t.clones_mem[i] > 0;
 		} else if (!strcmp(k, "fork_units"))
 			ok = parse_u32(v, 1, 100, &t.fork_units) == 0;
 		else if (!strcmp(k, "fork_dirty"))
@@ -404,9 +420,9 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			snprintf(
 			    err, errlen,
 			    "%s:%u: unknown key '%.40s' (valid: boot_mem, "
-			    "boot_init, clone_mem, ops, ops_reps, cluster_ops, "
-			    "cluster_reps, tmpl_mem, fork_units, "
-			    "fork_dirty)",
+			    "boot_init, clone_mem, ops, ops_reps, clones, "
+			    "clones_mem, cluster_ops, cluster_reps, tmpl_mem, "
+			    "fork_units, fork_dirty)",
 			    path, lineno, k);
 			goto fail;
 		}
@@ -423,13 +439,15 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 		goto fail;
 	}
 	/* the scenarios named must be there before anything is measured
-	 * (keys 3 and 5: ops, cluster_ops) */
-	const char *scripts[2] = {t.ops, t.cluster_ops};
-	const unsigned at[2] = {seen[3], seen[5]};
-	for (int i = 0; i < 2; i++)
-		if (at[i] && scripts[i][0] && access(scripts[i], R_OK) < 0) {
-			snprintf(err, errlen, "%s:%u: %s: %s: %s", path, at[i],
-				 keys[i ? 5 : 3], scripts[i], strerror(errno));
+	 * (keys 3, 5 and 10: ops, cluster_ops, clones) */
+	const char *scripts[3] = {t.ops, t.cluster_ops, t.clones};
+	const unsigned key[3] = {3, 5, 10};
+	for (int i = 0; i < 3; i++)
+		if (seen[key[i]] && scripts[i][0] &&
+		    access(scripts[i], R_OK) < 0) {
+			snprintf(err, errlen, "%s:%u: %s: %s: %s", path,
+				 seen[key[i]], keys[key[i]], scripts[i],
+				 strerror(errno));
 			goto fail;
 		}
 	/* boot_init samples are named by the memory in MiB (measure.c) */
@@ -1045,11 +1063,11 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		return 2;
 	}
 	if (!cluster && !directory && !plan.nboot && !plan.nclone &&
-	    !plan.ops[0]) {
+	    !plan.ops[0] && !plan.clones[0]) {
 		fprintf(stderr,
 			"ukfork calibrate: %s: nothing to measure with "
 			"--backend kvm (boot_mem and clone_mem empty, ops = "
-			"none)\n",
+			"none, clones = none)\n",
 			plan_path);
 		return 2;
 	}

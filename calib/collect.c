@@ -201,3 +201,129 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	return ukf_calib_trace_templates(trace, 1, s, &c->made, &c->fetch, err,
 					 errlen);
 }
+
+/* The memory bytes of app `app` from its template-ready lines in the
+ * trace (the last one), or -1 if it has none. */
+struct app_bytes {
+	char app[64];
+	double bytes;
+};
+
+static int trace_app_bytes(const char *path, struct app_bytes **out,
+			   size_t *n, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	struct app_bytes *a = NULL;
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		double t;
+		char node[32], ev[32], app[64];
+		const char *b = strstr(line, " bytes=");
+		if (!b ||
+		    sscanf(line, "%lf %31s %31s app=%63s", &t, node, ev, app) !=
+			4 ||
+		    strcmp(ev, "template-ready"))
+			continue;
+		size_t k = 0;
+		while (k < *n && strcmp(a[k].app, app))
+			k++;
+		if (k == *n) {
+			if (*n == cap) {
+				size_t nc = cap ? 2 * cap : 16;
+				struct app_bytes *g =
+				    realloc(a, nc * sizeof(*a));
+				if (!g) {
+					free(a);
+					fclose(f);
+					snprintf(err, errlen, "out of memory");
+					return -1;
+				}
+				a = g;
+				cap = nc;
+			}
+			snprintf(a[k].app, sizeof(a[k].app), "%s", app);
+			(*n)++;
+		}
+		a[k].bytes = strtod(b + 7, NULL);
+	}
+	fclose(f);
+	*out = a;
+	return 0;
+}
+
+int ukf_calib_collect_clones(const char *db, const char *trace,
+			     int64_t before, ukf_calib_set_t *s,
+			     struct ukf_calib_clone_counts *c, char *err,
+			     size_t errlen)
+{
+	struct app_bytes *apps;
+	size_t napps;
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	memset(c, 0, sizeof(*c));
+	if (trace_app_bytes(trace, &apps, &napps, err, errlen) < 0)
+		return -1;
+	/* rank 1: the run's first template start of the app */
+	static const char sql[] =
+	    "SELECT app, t_ready - t_request, t_start - t_request,"
+	    " row_number() OVER (PARTITION BY run, app"
+	    "  ORDER BY t_request, id)"
+	    " FROM instances WHERE run > ?1 AND start = 'template'"
+	    " AND NOT coalesce(remote, 0)"
+	    " AND NOT coalesce(template_fetched, 0)"
+	    " AND t_ready >= t_request AND t_request >= 0"
+	    " ORDER BY run, id";
+	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(sq, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", db,
+			 sq ? sqlite3_errmsg(sq) : "out of memory");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, before);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *app = (const char *)sqlite3_column_text(st, 0);
+		size_t k = 0;
+		while (app && k < napps && strcmp(apps[k].app, app))
+			k++;
+		if (!app || k == napps) {
+			snprintf(err, errlen,
+				 "%s: app %s has template starts but no "
+				 "template-ready line (its memory size) in "
+				 "the engine trace",
+				 db, app ? app : "(null)");
+			goto out;
+		}
+		int first = sqlite3_column_int64(st, 3) == 1;
+		double ns = sqlite3_column_double(st, 1),
+		       agent = sqlite3_column_double(st, 2);
+		if (ukf_calib_set_add(s, first ? "clone_first" : "clone_engine",
+				      apps[k].bytes, ns) < 0 ||
+		    (agent >= 0 &&
+		     ukf_calib_set_add(s, "agent", 0, agent) < 0)) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		(*(first ? &c->first : &c->clones))++;
+		c->agent += agent >= 0;
+	}
+	if (r != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: %s", db, sqlite3_errmsg(sq));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	free(apps);
+	return rc;
+}

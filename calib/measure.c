@@ -122,15 +122,19 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 	char sets[6][128];
 	const char *setv[6];
 	const char *script = cluster ? p->cluster_ops : p->ops;
+	/* the clones step: nodes == UINT32_MAX, no cluster */
+	int clones = !cluster && nodes == UINT32_MAX;
 
 	if (!run) {
 		snprintf(err, errlen, "%s: no scenario runner",
 			 cluster ? "remote forks" : "live forks");
 		return -1;
 	}
+	if (clones)
+		script = p->clones;
 	memset(&o, 0, sizeof(o));
 	o.script = script;
-	o.reps = cluster ? p->cluster_reps : p->ops_reps;
+	o.reps = cluster ? p->cluster_reps : clones ? 1 : p->ops_reps;
 	o.db_path = db;
 	o.backend = "kvm";
 	o.trace_path = trace;
@@ -155,6 +159,19 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		o.nsets = 6;
 		o.cluster = cluster;
 		o.cluster_nodes = nodes;
+	} else if (clones) {
+		char sizes[UKF_CALIB_MAX_POINTS * 12] = "";
+		for (size_t i = 0; i < p->nclones_mem; i++) {
+			size_t l = strlen(sizes);
+			snprintf(sizes + l, sizeof(sizes) - l, "%s%" PRIu64,
+				 i ? " " : "", p->clones_mem[i] >> 20);
+		}
+		snprintf(sets[0], sizeof(sets[0]), "n=%u", p->n);
+		snprintf(sets[1], sizeof(sets[1]), "sizes=%s", sizes);
+		for (int i = 0; i < 2; i++)
+			setv[i] = sets[i];
+		o.sets = setv;
+		o.nsets = 2;
 	}
 	FILE *null = fopen("/dev/null", "w");
 	*before = ukf_calib_max_run(db);
@@ -201,8 +218,13 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	 * before any guest code runs, backends/kvm/vm.c), unlike bootbench's
 	 * launch -> UKF-READY line, which also resumes the guest up to its
 	 * first console write. x = the app's memory from its fork rows is
-	 * not stored; 0 (a flat mean). */
+	 * not stored; 0 (a flat mean). With the plan's clones step these
+	 * starts, beside the workload's forks on the engine's one thread,
+	 * are stored as clone_busy (reported, not fitted: the simulator
+	 * queues such operations itself, monitor_slots) and the clones
+	 * step's give clone_engine. */
 	size_t cgot, agot;
+	const char *cop = p->clones[0] ? "clone_busy" : "clone_engine";
 	if (ukf_calib_query(db,
 			    "SELECT 0, t_ready - t_request FROM instances"
 			    " WHERE run > ?1 AND start = 'template'"
@@ -210,7 +232,7 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 			    " AND NOT coalesce(template_fetched, 0)"
 			    " AND t_ready >= t_request AND t_request >= 0"
 			    " ORDER BY run, id",
-			    before, s, "clone_engine", &cgot, err, errlen) < 0)
+			    before, s, cop, &cgot, err, errlen) < 0)
 		return -1;
 	/* The engine's own time from a request to the backend operation it
 	 * leads to (placement, bookkeeping, the live loop's turn): the node
@@ -236,6 +258,41 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 			 "the engine workload %s gave %zu live "
 			 "forks (3 at least are needed)",
 			 p->ops, got);
+		return -1;
+	}
+	return 0;
+}
+
+/* Template clones alone (the plan's clones scenario, clone-ops.lua):
+ * clone_first and clone_engine samples, x = the app's memory bytes. */
+static int clones(const struct ukf_calib_plan *p, const char *db,
+		  const char *tmpdir, ukf_calib_scenario_fn run,
+		  ukf_calib_set_t *s, char *err, size_t errlen)
+{
+	char trace[512];
+	int64_t before;
+	struct ukf_calib_clone_counts c;
+
+	snprintf(trace, sizeof(trace), "%s/clones.trace", tmpdir);
+	if (run_ops(p, db, trace, run, NULL, UINT32_MAX, NULL, &before, err,
+		    errlen) < 0)
+		return -1;
+	size_t tgot, fgot;
+	if (ukf_calib_collect_clones(db, trace, before, s, &c, err, errlen) <
+		0 ||
+	    ukf_calib_trace_templates(trace, 0, s, &tgot, &fgot, err, errlen) <
+		0)
+		return -1;
+	fprintf(stderr,
+		"ukfork calibrate: %zu template clones (%zu the first at "
+		"their size), %zu templates made, %zu agent samples\n",
+		c.clones + c.first, c.first, tgot, c.agent);
+	if (c.clones < 2) {
+		snprintf(err, errlen,
+			 "the template-clone workload %s gave %zu clones "
+			 "after the first at each size (2 at least are "
+			 "needed)",
+			 p->clones, c.clones);
 		return -1;
 	}
 	return 0;
@@ -343,6 +400,16 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 			"through the engine (%s, %u runs)...\n",
 			p->ops, p->ops_reps);
 		if (forks(p, db, tmpdir, run, s, err, errlen) < 0)
+			return -1;
+	}
+	if (ukf_calib_interrupted())
+		goto stopped;
+	if (p->clones[0]) {
+		fprintf(stderr,
+			"ukfork calibrate: template clones alone through the "
+			"engine (%s, %u per size)...\n",
+			p->clones, p->n);
+		if (clones(p, db, tmpdir, run, s, err, errlen) < 0)
 			return -1;
 	}
 	return 0;

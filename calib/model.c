@@ -909,6 +909,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		RRESTORE,
 		TFETCH,
 		RFORK,
+		CLONE_FIRST,
+		CLONE_BUSY,
 		NOPS
 	};
 	struct opfit f[NOPS] = {
@@ -922,6 +924,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    [RRESTORE] = {.op = "rfork_restore", .dist_key = "restore_dist"},
 	    [TFETCH] = {.op = "tfetch", .dist_key = "load_dist"},
 	    [RFORK] = {.op = "rfork", .dist_key = NULL},
+	    [CLONE_FIRST] = {.op = "clone_first", .dist_key = NULL},
+	    [CLONE_BUSY] = {.op = "clone_busy", .dist_key = NULL},
 	};
 	struct dirfit dirs[2] = {
 	    {.op = "dir_embedded",
@@ -986,7 +990,21 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			f[CLONE_ENG].y[i] = fmax(f[CLONE_ENG].y[i] - 2 * agent, 1);
 		fit_cost(&f[CLONE_ENG], 0, -1);
 		eng = f[CLONE_ENG].fitted;
+		/* against memory (the clones step's x; 0 in older ones):
+		 * shown, the key stays flat (the simulator has no slope) */
+		if (eng && ukf_calib_fit_line(f[CLONE_ENG].x, f[CLONE_ENG].y,
+					      f[CLONE_ENG].n,
+					      &f[CLONE_ENG].free_line) == 0)
+			f[CLONE_ENG].have_free = 1;
 	}
+	/* The first clone at a memory size: its mean over the other clones'
+	 * (both request -> READY: the agent's part cancels) */
+	fit_cost(&f[CLONE_FIRST], 0, -1);
+	fit_cost(&f[CLONE_BUSY], 0, -1);
+	double first_extra = -1;
+	if (eng && f[CLONE_FIRST].fitted)
+		first_extra =
+		    fmax(0, f[CLONE_FIRST].base - (f[CLONE_ENG].base + 2 * agent));
 	if (eng) {
 		for (size_t i = 0; i < f[FORK].n; i++)
 			f[FORK].y[i] = fmax(f[FORK].y[i] - agent, 1);
@@ -1025,7 +1043,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 				(f[RSAVE].fitted ? f[RSAVE].base : 0));
 	int any = 0;
 	for (int i = 0; i < NOPS; i++) {
-		if (i == AGENT || i == RFORK || (i == CLONE && eng))
+		if (i == AGENT || i == RFORK || (i == CLONE && eng) ||
+		    i == CLONE_FIRST || i == CLONE_BUSY)
 			continue; /* no spread: a flat figure / not used */
 		if (f[i].fitted && fit_spread(&f[i]) < 0) {
 			snprintf(err, errlen, "out of memory");
@@ -1169,11 +1188,44 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	if (eng) {
 		fprintf(o,
 			"# Template clone through the engine, request -> READY, "
-			"less 2 x agent_msg_ns (mean, n=%zu):\n",
-			f[CLONE_ENG].n);
+			"less 2 x agent_msg_ns (mean, n=%zu%s):\n",
+			f[CLONE_ENG].n,
+			f[CLONE_FIRST].n ? "; one at a time, after the first "
+					   "at each memory size"
+					 : "");
+		if (f[CLONE_ENG].have_free)
+			fprintf(o,
+				"#   against guest memory (not used: the key "
+				"is flat): intercept %.0f ns [%.0f, %.0f], "
+				"slope %.4g ns/byte [%.4g, %.4g], R^2 %.3f\n",
+				f[CLONE_ENG].free_line.c0,
+				f[CLONE_ENG].free_line.c0_lo,
+				f[CLONE_ENG].free_line.c0_hi,
+				f[CLONE_ENG].free_line.c1,
+				f[CLONE_ENG].free_line.c1_lo,
+				f[CLONE_ENG].free_line.c1_hi,
+				f[CLONE_ENG].free_line.r2);
 		fprintf(o, "clone_base_ns = %.0f   # source: calibrate\n",
 			f[CLONE_ENG].base);
 		put_dist(o, &f[CLONE_ENG]);
+		if (f[CLONE_BUSY].fitted)
+			fprintf(o,
+				"#   not used: template clones beside the ops "
+				"workload's forks (the engine serves both on "
+				"one thread; the simulator\n#   queues them "
+				"itself, monitor_slots), request -> READY, "
+				"mean %.0f ns (n=%zu)\n",
+				f[CLONE_BUSY].base, f[CLONE_BUSY].n);
+		if (first_extra >= 0)
+			fprintf(o,
+				"# The first template clone at each memory "
+				"size (the monitor makes its VM shell), "
+				"request -> READY, mean %.0f ns\n# (n=%zu), "
+				"over the later clones' %.0f ns:\n"
+				"clone_first_ns = %.0f   # source: "
+				"calibrate\n",
+				f[CLONE_FIRST].base, f[CLONE_FIRST].n,
+				f[CLONE_ENG].base + 2 * agent, first_extra);
 		if (f[CLONE].fitted)
 			fprintf(o,
 				"#   not used: bootbench --from-template, launch "
@@ -1229,6 +1281,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		summary_row(summary, &f[BOOT], "byte");
 		summary_row(summary, &f[TMPL], "byte");
 		summary_row(summary, &f[eng ? CLONE_ENG : CLONE], "byte");
+		if (first_extra >= 0)
+			summary_row(summary, &f[CLONE_FIRST], "byte");
 		summary_row(summary, &f[FORK], "page");
 		if (f[AGENT].fitted)
 			summary_row(summary, &f[AGENT], "msg");

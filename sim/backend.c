@@ -167,6 +167,10 @@ struct sim_be {
 	struct hostq *hq;    /* per host; NULL until a job is queued */
 	uint64_t *mem;       /* per host: bytes counted (instances' private
 				pages, templates); NULL until first counted */
+	/* With clone_first_ns: node<<32 | guest pages -> 1 + the node's
+	 * incarnation when it first cloned at that memory size (a VM shell
+	 * of that size made; a failed node comes back without them). */
+	sim_map_t shells;
 };
 
 sim_be_t *sim_be_create(struct sim_world *w)
@@ -178,6 +182,7 @@ sim_be_t *sim_be_create(struct sim_world *w)
 	b->free_head = NONE;
 	sim_map_init(&b->byid);
 	sim_map_init(&b->templates);
+	sim_map_init(&b->shells);
 	return b;
 }
 
@@ -194,6 +199,7 @@ void sim_be_destroy(sim_be_t **bp)
 	free(b->mem);
 	sim_map_free(&b->byid);
 	sim_map_free(&b->templates);
+	sim_map_free(&b->shells);
 	free(b->tmask);
 	for (uint32_t a = 0; a < TPL_DIRECT; a++)
 		free(b->tbytes[a]);
@@ -843,6 +849,30 @@ static int has_template(sim_be_t *b, ukf_node_id_t node, uint32_t app)
 	return tpl_get(b, node, app, NULL);
 }
 
+/*
+ * clone_first_ns when node has not cloned (template clone or live fork)
+ * at this guest memory size since it last (re)started, else 0; the size
+ * is then remembered. The KVM monitor's VM shell pool (backends/kvm,
+ * clone_mem.c) refills in the background for the size asked last, so
+ * the first clone at a size makes its shell on the spot; later ones find
+ * one (the pool keeping several sizes is what this assumes). -1: out of
+ * memory.
+ */
+static double shell_first(sim_be_t *b, ukf_node_id_t node, uint64_t pages)
+{
+	const struct ukf_sim_model *m = &b->w->cfg.model;
+
+	if (!m->clone_first_ns)
+		return 0;
+	uint64_t key = (uint64_t)node << 32 | (pages & 0xffffffffu);
+	uint64_t inc = sim_world_incarnation(b->w, node) + 1ULL, v;
+	if (sim_map_get(&b->shells, key, &v) && v == inc)
+		return 0;
+	if (sim_map_put(&b->shells, key, inc) < 0)
+		return -1;
+	return (double)m->clone_first_ns;
+}
+
 static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 			     const struct ukf_app *app, const char *args)
 {
@@ -854,8 +884,11 @@ static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 		return -EINVAL;
 	if (!has_template(b, node, app->id))
 		return -ENOENT;
+	double first = shell_first(b, node, app->mem_bytes / PAGE);
+	if (first < 0)
+		return -ENOMEM;
 	return inst_start(b, node, id, app, args, 1,
-			  (double)b->w->cfg.model.clone_base_ns);
+			  (double)b->w->cfg.model.clone_base_ns + first);
 }
 
 static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
@@ -870,6 +903,9 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 		return -ESRCH; /* a live fork is on the parent's node */
 	if (!mem_room(b, node, b->inst[ps].dirty * PAGE))
 		return -ENOMEM; /* the copied pages are the child's own */
+	double first = shell_first(b, node, b->inst[ps].mem_pages);
+	if (first < 0)
+		return -ENOMEM;
 	struct inst *in = inst_new(b, node, child, &s, &rc);
 	if (!in)
 		return rc;
@@ -886,7 +922,8 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 				 (double)(m->fork_base_ns ? m->fork_base_ns
 							  : m->clone_base_ns) +
 					 (double)m->clone_ns_per_page *
-						 (double)p->dirty);
+						 (double)p->dirty +
+					 first);
 }
 
 static int be_save_delta(void *bp, ukf_node_id_t node, ukf_id_t parent)

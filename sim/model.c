@@ -64,6 +64,7 @@ static const struct field {
 	{ "host_mem_bytes", F_BYTES, offsetof(struct ukf_sim_model, host_mem_bytes) },
 	T(fork_base_ns),
 	T(dir_delay_ns),     T(dir_delay_p99_ns),
+	T(clone_first_ns),
 #undef T
 #undef R
 };

@@ -104,6 +104,17 @@ struct ukf_sim_model {
 	 */
 	ukf_ns_t dir_delay_ns;
 	ukf_ns_t dir_delay_p99_ns;
+	/*
+	 * Appended for the validation of template clones (issue 11):
+	 * the extra cost of a template clone or live fork at a guest
+	 * memory size its node has not cloned at before (in this
+	 * incarnation of the node). The KVM monitor builds a clone into a
+	 * VM shell (VM, vCPU, memslot) of the guest's memory size from a
+	 * pool that refills in the background for the size asked last: the
+	 * first clone at a size finds none ready and makes one itself. 0
+	 * (the default): no such cost.
+	 */
+	ukf_ns_t clone_first_ns;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

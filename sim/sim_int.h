@@ -316,6 +316,9 @@ struct sim_world {
 
 /* The engine of node `node`, or NULL. */
 ukf_engine_t *sim_world_engine(struct sim_world *w, ukf_node_id_t node);
+/* Node's incarnation: 0, one more at each of its failures (a failed
+ * node comes back as a restarted agent: nothing of its old monitor). */
+uint32_t sim_world_incarnation(const struct sim_world *w, ukf_node_id_t node);
 /* Schedule an event at max(t, now); sets w->failed on ENOMEM. */
 int sim_world_push(struct sim_world *w, ukf_ns_t t, const struct sim_ev *ev);
 /* Lognormal jitter (mean-preserving) of a cost with the model's sigma,

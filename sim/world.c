@@ -78,6 +78,11 @@ void ukf_sim_config_default(struct ukf_sim_config *c)
 	c->rep = 0;
 }
 
+uint32_t sim_world_incarnation(const struct sim_world *w, ukf_node_id_t node)
+{
+	return w->out && node < w->cfg.engine.nodes ? w->out->inc[node] : 0;
+}
+
 int sim_world_push(struct sim_world *w, ukf_ns_t t, const struct sim_ev *ev)
 {
 	if (t < w->now)

@@ -1457,6 +1457,90 @@ static int t_sim_remote(void)
 #endif
 }
 
+/*
+ * The clones step end to end on the simulator: clone-ops.lua run with known
+ * costs (a template clone 2 ms, the first at each size 9 ms more, the
+ * agent 100 us a message), its rows and trace collected as calibrate
+ * does, fitted: clone_base_ns and clone_first_ns come back.
+ */
+static int t_sim_clones(void)
+{
+#ifdef UKF_UKFORK
+	char model[128], db[128], trace[128], conf[128], cmd[2048], err[512];
+	struct ukf_calib_clone_counts c;
+	struct ukf_sim_model m;
+
+	tmp_path(model, sizeof(model), "simc-model.conf");
+	tmp_path(db, sizeof(db), "simc.db");
+	tmp_path(trace, sizeof(trace), "simc.trace");
+	tmp_path(conf, sizeof(conf), "simc-fit.conf");
+	FILE *f = fopen(model, "w");
+	CHECK(f);
+	fputs("jitter = 0\nclone_base_ns = 2ms\nclone_first_ns = 9ms\n"
+	      "agent_msg_ns = 100us\nmonitor_slots = 1\n",
+	      f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "%s run %s/scripts/calibrate/clone-ops.lua --backend sim "
+		 "--set n=6 --set 'sizes=8 16' --set model=%s --db %s "
+		 "--trace %s --quiet >/dev/null",
+		 UKF_UKFORK, UKF_SOURCE_DIR, model, db, trace);
+	CHECK(system(cmd) == 0);
+	ukf_calib_set_t *s = ukf_calib_set_create();
+	struct ukf_calib_prov p =
+	    synthetic_prov("2026-12-06T12:00Z", "sim", "0", 6);
+	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
+	CHECK(ukf_calib_collect_clones(db, trace, 0, s, &c, err, sizeof(err)) ==
+	      0);
+	/* n = 6 clones per size, the first of each stored apart */
+	CHECKF(c.first == 2 && c.clones == 10 && c.agent == 12,
+	       "first %zu clones %zu agent %zu", c.first, c.clones, c.agent);
+	/* x: each app's memory from the trace */
+	size_t n8 = 0, n16 = 0;
+	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
+		const char *op;
+		double x, ns;
+		ukf_calib_set_get(s, i, &op, &x, &ns);
+		if (strcmp(op, "clone_engine") && strcmp(op, "clone_first"))
+			continue;
+		n8 += x == 8 << 20;
+		n16 += x == 16 << 20;
+	}
+	CHECK(n8 == 6 && n16 == 6);
+	/* sim's request -> start has no agent time (its agent serves backend
+	 * events): agent_msg_ns given as a calibration would measure it */
+	ukf_calib_set_t *t = ukf_calib_set_create();
+	CHECK(t && ukf_calib_set_prov(t, &p) == 0);
+	CHECK(copy_samples(t, s, "agent", 0) == 0);
+	for (int i = 0; i < 10; i++)
+		CHECK(ukf_calib_set_add(t, "agent", 0, 1e5) == 0);
+	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
+	CHECK(load_model(conf, &m, NULL) == 0);
+	CHECKF(near((double)m.clone_base_ns, 2e6, 0.01) &&
+		       near((double)m.clone_first_ns, 9e6, 0.01),
+	       "clone_base_ns %lld clone_first_ns %lld",
+	       (long long)m.clone_base_ns, (long long)m.clone_first_ns);
+	/* an app whose memory the trace does not give: refused, named */
+	f = fopen(trace, "w");
+	CHECK(f);
+	fclose(f);
+	CHECK(ukf_calib_collect_clones(db, trace, 0, s, &c, err, sizeof(err)) <
+	      0);
+	CHECKF(strstr(err, "app c8 has template starts but no template-ready"),
+	       "%s", err);
+	ukf_calib_set_destroy(&t);
+	ukf_calib_set_destroy(&s);
+	unlink(model);
+	unlink(db);
+	unlink(trace);
+	unlink(conf);
+	return 0;
+#else
+	fprintf(stderr, "SKIP: built without ukfork\n");
+	return 77;
+#endif
+}
+
 /* --cluster refusals: a missing file, a malformed one, one node, the
  * options that do not go with it; each exit 2 before anything is run. */
 static int t_remote_cmd(void)
@@ -1592,12 +1676,39 @@ static int t_plan(void)
 	};
 	CHECK(plan_refuses(&p, path, cbad, sizeof(cbad) / sizeof(cbad[0]),
 			   NULL) == 0);
+
+	/* the clones step's keys: defaults, a file's values, refusals */
+	ukf_calib_plan_default(&p);
+	CHECK(strstr(p.clones, "scripts/calibrate/clone-ops.lua") &&
+	      access(p.clones, R_OK) == 0);
+	CHECK(p.nclones_mem == 3 && p.clones_mem[0] == 8ULL << 20 &&
+	      p.clones_mem[2] == 32ULL << 20);
+	f = fopen(path, "w");
+	CHECK(f);
+	fprintf(f, "clones = %s\nclones_mem = 12M 24M\n", clua + 5);
+	fclose(f);
+	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
+	CHECK(!strcmp(p.clones, clua) && p.nclones_mem == 2 &&
+	      p.clones_mem[1] == 24ULL << 20);
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("clones = none\n", f);
+	fclose(f);
+	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
+	CHECK(p.clones[0] == 0);
+	static const char *const kbad[] = {
+	    "clones_mem = 1536K\n", "clones_mem = \n", "clones_mem = 0\n",
+	    "clones_mem = 8X\n", "clones = \n",
+	    "clones = /nonexistent/k.lua\n",
+	};
+	CHECK(plan_refuses(&p, path, kbad, sizeof(kbad) / sizeof(kbad[0]),
+			   NULL) == 0);
 	/* a plan that measures nothing for the command: refused as a bad
 	 * plan (2), before /dev/kvm or the cluster (was: 1, "nothing to
 	 * fit", after them; 77 without /dev/kvm) */
 	f = fopen(path, "w");
 	CHECK(f);
-	fputs("boot_mem =\nclone_mem =\nops = none\n", f);
+	fputs("boot_mem =\nclone_mem =\nops = none\nclones = none\n", f);
 	fclose(f);
 	CHECK(run_cmd("--backend", "kvm", "--plan", path, NULL) == 2);
 	char cl[128];
@@ -1834,8 +1945,8 @@ static int t_run_model_note(void)
 	fprintf(stderr, "%s", text);
 	const char *want =
 	    "sets no touch_ns_per_page, restore_base_ns, restore_ns_per_page, "
-	    "load_base_ns, load_ns_per_byte, save_ns_per_page, host_mem_bytes: "
-	    "the simulator keeps data/model.conf's values";
+	    "load_base_ns, load_ns_per_byte, save_ns_per_page, host_mem_bytes, "
+	    "clone_first_ns: the simulator keeps data/model.conf's values";
 	char *at = strstr(text, want);
 	CHECK(at != NULL);
 	CHECK(strstr(text, model) != NULL);
@@ -2083,6 +2194,7 @@ static const struct selftest tests[] = {
     {"remote_old_db", t_remote_old_db},
     {"remote_cmd", t_remote_cmd},
     {"sim_remote", t_sim_remote},
+    {"sim_clones", t_sim_clones},
     {"fit_loglogistic", t_fit_loglogistic},
     {"fit_tail_choice", t_fit_tail_choice},
     {"sim_loglogistic", t_sim_loglogistic},

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_sim_host.c - self-tests of the simulator's host model keys that calibration fits: the agent's service per message, the monitor queue (exact orders and an M/D/1 mean wait), copy-on-write memory with templates counted, fork_base_ns, and the keys' parsing. */
+/* test_sim_host.c - self-tests of the simulator's host model keys that calibration fits: the agent's service per message, the monitor queue (exact orders and an M/D/1 mean wait), copy-on-write memory with templates counted, fork_base_ns, clone_first_ns, and the keys' parsing. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +344,57 @@ static int t_fork_base(void)
 	return 0;
 }
 
+/* clone_first_ns: the first template clone at each memory size on a node
+ * costs that much more; later ones, at a size seen, do not; a live fork
+ * at a size its node has not cloned at pays it too. */
+static int t_clone_first(void)
+{
+	struct ukf_sim_config c;
+	struct obs o;
+	struct ukf_world w;
+	char err[256];
+	const ukf_ns_t first = 7 * UKF_MS;
+
+	for (int on = 0; on < 2; on++) {
+		config(&c);
+		c.model.clone_first_ns = on ? first : 0;
+		memset(&o, 0, sizeof(o));
+		CHECK(world2(&w, &c, &o, "mem=16M init=1ms work=1ms image=1M",
+			     "mem=32M init=1ms work=1ms image=1M") == 0);
+		/* a: cold (makes its template), then two clones; b the same */
+		for (int i = 0; i < 6; i++)
+			w.ops->at(w.w, 10 * UKF_MS + i * UKF_S, spawn_cb, &w,
+				  i < 3 ? 0 : 1);
+		CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) ==
+		      0);
+		w.ops->destroy(&w.w);
+		CHECK(o.failed == 0 && o.cold == 2 && o.n == 4);
+		ukf_ns_t e = on ? first : 0;
+		CHECKF(o.d[0] == c.model.clone_base_ns + e &&
+			       o.d[1] == c.model.clone_base_ns &&
+			       o.d[2] == c.model.clone_base_ns + e &&
+			       o.d[3] == c.model.clone_base_ns,
+		       "on %d: %lld %lld %lld %lld", on, (long long)o.d[0],
+		       (long long)o.d[1], (long long)o.d[2], (long long)o.d[3]);
+	}
+	/* a live fork of a cold instance: the node's first clone at 16M */
+	config(&c);
+	c.engine.templates = "none";
+	c.model.clone_first_ns = first;
+	memset(&o, 0, sizeof(o));
+	CHECK(world(&w, &c, &o,
+		    "mem=16M init=1ms work=1ms dirty=100 fork=1 image=1M") == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+	w.ops->at(w.w, 1 * UKF_S, spawn_cb, &w, 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	w.ops->destroy(&w.w);
+	CHECK(o.n == 2 && o.failed == 0);
+	ukf_ns_t fork = c.model.clone_base_ns + 100 * c.model.clone_ns_per_page;
+	CHECKF(o.d[0] == fork + first && o.d[1] == fork, "%lld %lld",
+	       (long long)o.d[0], (long long)o.d[1]);
+	return 0;
+}
+
 static int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -366,11 +417,13 @@ static int t_host_keys(void)
 	CHECK(d.agent_msg_ns == 0 && d.monitor_slots == 0 &&
 	      d.host_mem_bytes == 0 && d.fork_base_ns == 0);
 	CHECK(write_file(path, "agent_msg_ns = 2.5ms\nmonitor_slots = 2\n"
-			       "host_mem_bytes = 16G\nfork_base_ns = 40ms\n") == 0);
+			       "host_mem_bytes = 16G\nfork_base_ns = 40ms\n"
+			       "clone_first_ns = 9ms\n") == 0);
 	m = d;
 	CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == 0);
 	CHECK(m.agent_msg_ns == 2500000 && m.monitor_slots == 2);
 	CHECK(m.host_mem_bytes == 16ULL << 30 && m.fork_base_ns == 40000000);
+	CHECK(m.clone_first_ns == 9000000 && d.clone_first_ns == 0);
 	static const char *const bad[] = {
 		"monitor_slots = -1\n", "monitor_slots = 1.5\n",
 		"monitor_slots = 2000000\n", "host_mem_bytes = 12X\n",
@@ -394,6 +447,7 @@ static const struct selftest tests[] = {
 	{ "md1", t_md1 },
 	{ "cow_memory", t_cow_memory },
 	{ "fork_base", t_fork_base },
+	{ "clone_first", t_clone_first },
 	{ "host_keys", t_host_keys },
 };
 
