@@ -911,6 +911,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		RFORK,
 		CLONE_FIRST,
 		CLONE_BUSY,
+		FORK_FIRST,
 		NOPS
 	};
 	struct opfit f[NOPS] = {
@@ -926,6 +927,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    [RFORK] = {.op = "rfork", .dist_key = NULL},
 	    [CLONE_FIRST] = {.op = "clone_first", .dist_key = NULL},
 	    [CLONE_BUSY] = {.op = "clone_busy", .dist_key = NULL},
+	    [FORK_FIRST] = {.op = "fork_first", .dist_key = NULL},
 	};
 	struct dirfit dirs[2] = {
 	    {.op = "dir_embedded",
@@ -1001,6 +1003,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	 * (both request -> READY: the agent's part cancels) */
 	fit_cost(&f[CLONE_FIRST], 0, -1);
 	fit_cost(&f[CLONE_BUSY], 0, -1);
+	fit_cost(&f[FORK_FIRST], 0, -1);
 	double first_extra = -1;
 	if (eng && f[CLONE_FIRST].fitted)
 		first_extra =
@@ -1044,7 +1047,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	int any = 0;
 	for (int i = 0; i < NOPS; i++) {
 		if (i == AGENT || i == RFORK || (i == CLONE && eng) ||
-		    i == CLONE_FIRST || i == CLONE_BUSY)
+		    i == CLONE_FIRST || i == CLONE_BUSY || i == FORK_FIRST)
 			continue; /* no spread: a flat figure / not used */
 		if (f[i].fitted && fit_spread(&f[i]) < 0) {
 			snprintf(err, errlen, "out of memory");
@@ -1254,6 +1257,13 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		fprintf(o, "clone_ns_per_page = %.0f   # source: calibrate\n",
 			f[FORK].slope);
 		put_dist(o, &f[FORK]);
+		if (f[FORK_FIRST].fitted)
+			fprintf(o,
+				"#   not fitted: forks that were their run's "
+				"first clone of the app (clone_first_ns "
+				"charges that), request -> ready,\n#   mean "
+				"%.0f ns (n=%zu)\n",
+				f[FORK_FIRST].base, f[FORK_FIRST].n);
 		fputc('\n', o);
 	}
 	if (remote_shown)
