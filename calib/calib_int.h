@@ -101,6 +101,18 @@ int ukf_calib_collect_clones(const char *db, const char *trace,
 			     struct ukf_calib_clone_counts *c, char *err,
 			     size_t errlen);
 
+/*
+ * The local live forks of runs after `before`: "fork" samples, x = the
+ * parent's dirty pages, y = request -> ready. With split_first, a fork
+ * that is its run's first clone of the app (no template start or local
+ * fork of the app started before it: the KVM monitor made its VM shell,
+ * which the simulator charges as clone_first_ns) is a "fork_first"
+ * sample instead (*first of them). 0, or -1 with a message in err.
+ */
+int ukf_calib_collect_forks(const char *db, int64_t before, int split_first,
+			    ukf_calib_set_t *s, size_t *got, size_t *first,
+			    char *err, size_t errlen);
+
 /* template-make (and, with tfetch, template-fetch) -> template-ready pairs
  * of an engine trace, per node and app: "template" (*got) and "tfetch"
  * (*fgot) samples, x = the template's bytes. 0, or -1 (unreadable). */

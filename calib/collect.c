@@ -327,3 +327,41 @@ out:
 	free(apps);
 	return rc;
 }
+
+int ukf_calib_collect_forks(const char *db, int64_t before, int split_first,
+			    ukf_calib_set_t *s, size_t *got, size_t *first,
+			    char *err, size_t errlen)
+{
+	/* x = pages copied at the fork: the parent's dirty_pages (its row at
+	 * exit; a kvm-ops.lua parent writes nothing after forking) */
+#define FORK_SAMPLE                                                            \
+	"SELECT p.dirty_pages, c.t_ready - c.t_request"                        \
+	" FROM instances c JOIN instances p"                                   \
+	" ON p.run = c.run AND p.id = c.parent"                                \
+	" WHERE c.run > ?1 AND c.start = 'fork'"                               \
+	" AND NOT coalesce(c.remote, 0)"                                       \
+	" AND c.t_ready >= c.t_request AND c.t_request >= 0"
+	/* a template start or local fork of the app started before it */
+#define FORK_LATER                                                             \
+	" EXISTS (SELECT 1 FROM instances e WHERE e.run = c.run"               \
+	" AND e.app = c.app AND e.start IN ('template', 'fork')"               \
+	" AND NOT coalesce(e.remote, 0)"                                       \
+	" AND (e.t_start < c.t_start OR (e.t_start = c.t_start"                \
+	" AND e.id < c.id)))"
+	*first = 0;
+	if (!split_first)
+		return ukf_calib_query(db, FORK_SAMPLE " ORDER BY c.run, c.id",
+				       before, s, "fork", got, err, errlen);
+	return ukf_calib_query(db, FORK_SAMPLE " AND" FORK_LATER
+					       " ORDER BY c.run, c.id",
+			       before, s, "fork", got, err, errlen) < 0 ||
+		       ukf_calib_query(db,
+				       FORK_SAMPLE " AND NOT" FORK_LATER
+						   " ORDER BY c.run, c.id",
+				       before, s, "fork_first", first, err,
+				       errlen) < 0
+		   ? -1
+		   : 0;
+#undef FORK_SAMPLE
+#undef FORK_LATER
+}

@@ -201,42 +201,9 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	    0)
 		return -1;
 	size_t got, tgot, fgot, ffirst = 0;
-	/* x = pages copied at the fork: the parent's dirty_pages (its row at
-	 * exit; a kvm-ops.lua parent writes nothing after forking). With the
-	 * plan's clones step (clone_first_ns fitted), a fork that is its
-	 * run's first clone of the app (no template start or fork of it
-	 * started before: the monitor had no VM shell of that size) is
-	 * stored as fork_first, not fitted: the simulator charges that
-	 * clone_first_ns on top. */
-#define FORK_SAMPLE                                                            \
-	"SELECT p.dirty_pages, c.t_ready - c.t_request"                        \
-	" FROM instances c JOIN instances p"                                   \
-	" ON p.run = c.run AND p.id = c.parent"                                \
-	" WHERE c.run > ?1 AND c.start = 'fork'"                               \
-	" AND NOT coalesce(c.remote, 0)"                                       \
-	" AND c.t_ready >= c.t_request AND c.t_request >= 0"
-#define FORK_LATER                                                             \
-	" EXISTS (SELECT 1 FROM instances e WHERE e.run = c.run"               \
-	" AND e.app = c.app AND e.start IN ('template', 'fork')"               \
-	" AND NOT coalesce(e.remote, 0)"                                       \
-	" AND (e.t_start < c.t_start OR (e.t_start = c.t_start"                \
-	" AND e.id < c.id)))"
-	if (!p->clones[0]) {
-		if (ukf_calib_query(db, FORK_SAMPLE " ORDER BY c.run, c.id",
-				    before, s, "fork", &got, err, errlen) < 0)
-			return -1;
-	} else if (ukf_calib_query(db,
-				   FORK_SAMPLE " AND" FORK_LATER
-					       " ORDER BY c.run, c.id",
-				   before, s, "fork", &got, err, errlen) < 0 ||
-		   ukf_calib_query(db,
-				   FORK_SAMPLE " AND NOT" FORK_LATER
-					       " ORDER BY c.run, c.id",
-				   before, s, "fork_first", &ffirst, err,
-				   errlen) < 0)
+	if (ukf_calib_collect_forks(db, before, p->clones[0] != 0, s, &got,
+				    &ffirst, err, errlen) < 0)
 		return -1;
-#undef FORK_SAMPLE
-#undef FORK_LATER
 	/* Template starts through the engine, request -> READY: what the
 	 * simulator's template start is (READY comes from the VM thread
 	 * before any guest code runs, backends/kvm/vm.c), unlike bootbench's
