@@ -6,14 +6,16 @@
 #   MODEL.conf  cost model of the sim side (default data/kvm-vm-calibrated.conf)
 #   OUT.db      where the database is copied at the end (default BUILD_DIR/repeat.db)
 # Environment: VAL_REPS (3), VAL_SEED (1), VAL_SCENARIO
-# (scripts/validate/held-out.lua). Needs a usable /dev/kvm: on a machine
-# without one, run it inside scripts/kvm-vm/run (timings EMULATED); the
-# database lives in /tmp while the runs write it (SQLite cannot lock on
-# the 9p share). Exit status: 0 when all ran (the tables' verdicts are
-# printed, not returned: real against real is expected to differ), 1 when
-# a run failed, 2 bad arguments, 77 no usable /dev/kvm.
+# (scripts/validate/held-out.lua), VAL_PACE (held-out.lua's pace: 0.25 runs
+# its workload 4x faster; not given: the scenario's own). Needs a usable
+# /dev/kvm: on a machine without one, run it inside scripts/kvm-vm/run
+# (timings EMULATED); the database lives in /tmp while the runs write it
+# (SQLite cannot lock on the 9p share). Exit status: 0 when all ran (the
+# tables' verdicts are printed, not returned: real against real is
+# expected to differ), 1 when a run failed, 2 bad arguments, 77 no usable
+# /dev/kvm.
 set -u
-[ $# -ge 1 ] || { sed -n '5,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '5,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || exit 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -34,18 +36,20 @@ if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	exit 77
 fi
 case "$R" in ''|*[!0-9]*|0) echo "repeat.sh: VAL_REPS must be a positive number" >&2; exit 2 ;; esac
+# the pace, if given, as a --set of every run (set -- keeps it one word)
+if [ -n "${VAL_PACE:-}" ]; then set -- --set "pace=$VAL_PACE"; else set --; fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 DB=$TMP/repeat.db
 for i in 1 2; do
 	echo "repeat.sh: real side $i: $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-	"$U" run "$SCEN" --backend kvm --reps "$R" --seed "$S" --db "$DB" --quiet ||
+	"$U" run "$SCEN" --backend kvm --reps "$R" --seed "$S" --db "$DB" --quiet "$@" ||
 		{ echo "repeat.sh: real run $i failed" >&2; exit 1; }
 done
 echo "repeat.sh: real sides done: $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 cp "$DB" "$OUT" || exit 1 # the real runs are kept whatever follows
 "$U" run "$SCEN" --backend sim --set model="$MODEL" --reps "$R" --seed "$S" \
-	--db "$DB" --quiet || { echo "repeat.sh: sim run failed" >&2; exit 1; }
+	--db "$DB" --quiet "$@" || { echo "repeat.sh: sim run failed" >&2; exit 1; }
 cp "$DB" "$OUT" || exit 1
 A="1-$R" Bn="$((R + 1))-$((2 * R))" P="1-$((2 * R))"
 echo "== real (runs $Bn) against real (runs $A): the same scenario and seeds, run again"

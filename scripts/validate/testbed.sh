@@ -6,9 +6,10 @@
 #   MODEL.conf  cost model of the sim side (default data/kvm-vm-calibrated.conf)
 #   OUT_DIR     where validate.db and the plots go (default: BUILD_DIR/validate-testbed)
 # Environment: VAL_NODES (2), VAL_REPS (2), VAL_SEED (1), VAL_SCENARIO
-# (scripts/validate/held-out.lua). Needs root (namespaces) and a usable
-# /dev/kvm: on a machine without one, run it inside scripts/kvm-vm/run
-# (timings EMULATED). The database lives in /tmp while the runs write it
+# (scripts/validate/held-out.lua), VAL_PACE (held-out.lua's pace: 0.25 runs
+# its workload 4x faster; not given: the scenario's own). Needs root
+# (namespaces) and a usable /dev/kvm: on a machine without one, run it
+# inside scripts/kvm-vm/run (timings EMULATED). The database lives in /tmp while the runs write it
 # (SQLite cannot lock on the 9p share of scripts/kvm-vm) and is copied to
 # OUT_DIR. Exit status: ukfork validate's (0 pass, 1 fail, 2 bad input,
 # 77 unavailable), or 1 when the testbed could not be brought up.
@@ -20,6 +21,8 @@ REPO=$(cd "$HERE/../.." && pwd)
 MODEL=${2:-$REPO/data/kvm-vm-calibrated.conf}
 OUT=${3:-$B/validate-testbed}
 SCEN=${VAL_SCENARIO:-$HERE/held-out.lua}
+# the pace, if given, as a --set of both worlds (set -- keeps it one word)
+if [ -n "${VAL_PACE:-}" ]; then set -- --set "pace=$VAL_PACE"; else set --; fi
 export UKFORK="$B/ukfork" UKFORKD="$B/ukforkd"
 if [ ! -x "$UKFORK" ] || [ ! -x "$UKFORKD" ]; then
 	echo "testbed.sh: build ukfork and ukforkd in $B" >&2
@@ -43,7 +46,7 @@ trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 	{ tail -20 "$TMP/tb.log" >&2; echo "testbed.sh: testbed up failed" >&2; exit 1; }
 "$UKFORK" validate "$SCEN" --cluster "$ST/cluster.conf" --model "$MODEL" \
 	--reps "${VAL_REPS:-2}" --seed "${VAL_SEED:-1}" --db "$TMP/validate.db" \
-	--plot "$OUT"
+	--plot "$OUT" "$@"
 rc=$?
 cp "$TMP/validate.db" "$OUT/validate.db" 2>/dev/null
 echo "testbed.sh: database and plots in $OUT" >&2
