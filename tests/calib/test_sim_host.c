@@ -395,6 +395,53 @@ static int t_clone_first(void)
 	return 0;
 }
 
+/* node 0 fails (x 1) or recovers (x 2) */
+static void outage_cb(void *arg, uint64_t x)
+{
+	struct ukf_world *w = arg;
+	char err[128];
+
+	if (x == 1)
+		(void)ukf_sim_fail_node(w, 0, "test", err, sizeof(err));
+	else
+		(void)ukf_sim_recover_node(w, 0, err, sizeof(err));
+}
+
+/* A node that failed comes back without its VM shells: after its
+ * recovery the first clone at a size it had cloned at pays again. */
+static int t_clone_first_recover(void)
+{
+	struct ukf_sim_config c;
+	struct obs o;
+	struct ukf_world w;
+	char err[256];
+	const ukf_ns_t first = 7 * UKF_MS;
+
+	config(&c);
+	c.engine.nodes = 2; /* node 1 stays up: the run goes on */
+	c.engine.placement = "local";
+	c.model.clone_first_ns = first;
+	memset(&o, 0, sizeof(o));
+	CHECK(world(&w, &c, &o, "mem=16M init=1ms work=1ms image=1M") == 0);
+	/* on node 0: cold, clone (first), clone; down at 3 s, up at 4 s;
+	 * cold again (its template went with it), clone (first again) */
+	static const int at_ms[] = { 10, 1000, 2000, 5000, 6000 };
+	for (int i = 0; i < 5; i++)
+		w.ops->at(w.w, at_ms[i] * UKF_MS, spawn_cb, &w, 0);
+	w.ops->at(w.w, 3 * UKF_S, outage_cb, &w, 1);
+	w.ops->at(w.w, 4 * UKF_S, outage_cb, &w, 2);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	w.ops->destroy(&w.w);
+	CHECKF(o.failed == 0 && o.cold == 2 && o.n == 3, "failed %d cold %d n %d",
+	       o.failed, o.cold, o.n);
+	CHECKF(o.d[0] == c.model.clone_base_ns + first &&
+		       o.d[1] == c.model.clone_base_ns &&
+		       o.d[2] == c.model.clone_base_ns + first,
+	       "%lld %lld %lld", (long long)o.d[0], (long long)o.d[1],
+	       (long long)o.d[2]);
+	return 0;
+}
+
 static int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -448,6 +495,7 @@ static const struct selftest tests[] = {
 	{ "cow_memory", t_cow_memory },
 	{ "fork_base", t_fork_base },
 	{ "clone_first", t_clone_first },
+	{ "clone_first_recover", t_clone_first_recover },
 	{ "host_keys", t_host_keys },
 };
 
