@@ -435,6 +435,19 @@ kvm_templates|kvm_quickstart|kvm_remote_fork)
 		echo "SKIP: ukfork built without the live world"; exit 77
 	fi
 	expect_rc 0
+	# templates.lua's requests come within 2.5 s: on a loaded machine its
+	# cold boots (each making a template) can outlast them all (seen at
+	# load average 8: no request after any template was ready). Then once
+	# more over ten times the window, as on an emulated KVM: the check
+	# below is of behaviour, not of this machine's speed.
+	if [ "$CASE" = kvm_templates ] && [ -z "$(stretch "$f")" ] &&
+		[ "$(q "$T/kvm.db" "select count(*) from instances i where start <> 'fork' and t_request > (select min(t_ready) from instances m where m.run = i.run and m.app = i.app and m.template_made = 1)")" = 0 ]; then
+		echo "kvm_templates: no request came after a template was ready (load $(cut -d' ' -f1 /proc/loadavg)): again with kvm_stretch=10" >&2
+		rm -f "$T/kvm.db"
+		run run "$E/$f" --backend kvm --db "$T/kvm.db" --set sample_every=100ms \
+			--set duration=300s --set max_retries=500 --set kvm_stretch=10 "$@"
+		expect_rc 0
+	fi
 	run run "$E/$f" --db "$T/sim.db" --set duration=2s --set sample_every=100ms "$@"
 	expect_rc 0
 	[ "$(q "$T/kvm.db" "select distinct backend from runs")" = kvm ] || fail "runs not stored as kvm"
