@@ -21,11 +21,16 @@ struct ukf_calib_plan {
 	size_t nclone;
 	char ops[4096];	   /* Lua scenario of live forks ("" : none) */
 	uint32_t ops_reps; /* its replications */
-	/* Lua scenario of template clones alone ("": none; clone-ops.lua)
-	 * and its apps' memory sizes (whole MiB), n clones each */
-	char clones[4096];
-	uint64_t clones_mem[UKF_CALIB_MAX_POINTS];
-	size_t nclones_mem;
+	/* The alone step: a Lua scenario of template clones and live forks
+	 * one at a time ("": none; alone-ops.lua), its apps' memory sizes
+	 * (whole MiB; n clones each), the pages dirtied before a fork
+	 * (alone_dirty) and the forks per size and dirty count */
+	char alone[4096];
+	uint64_t alone_mem[UKF_CALIB_MAX_POINTS];
+	size_t nalone_mem;
+	uint32_t alone_dirty[UKF_CALIB_MAX_POINTS];
+	size_t nalone_dirty;
+	uint32_t alone_forks;
 	/* --cluster: the Lua scenario on the node agents ("": none), its
 	 * replications, the template sizes (its apps' memory), forks per
 	 * app (units) and pages dirtied per unit */
@@ -39,7 +44,8 @@ struct ukf_calib_plan {
 /*
  * The default plan: cold boots at 8, 16 and 32 MiB (init 0 only), template
  * clones at 8 MiB, scripts/calibrate/kvm-ops.lua of the source tree 3 times,
- * scripts/calibrate/clone-ops.lua once with apps of 8, 16 and 32 MiB;
+ * scripts/calibrate/alone-ops.lua once with apps of 8, 16 and 32 MiB
+ * (forks after 64, 512 and 2048 dirty pages, 5 each);
  * for --cluster, scripts/calibrate/cluster-ops.lua once with templates of 8,
  * 16 and 32 MiB, 4 forks per app, 256 pages dirtied per fork.
  */
@@ -51,8 +57,9 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p);
  * 0 among them, others in increasing order, at most 60 s; with any but 0,
  * every boot_mem a whole number of MiB), clone_mem (sizes), ops (a Lua
  * scenario path, relative to the plan file's directory, or "none"),
- * ops_reps (a count), clones (a path or "none"), clones_mem (sizes, whole
- * MiB), and for --cluster cluster_ops (a path or "none"),
+ * ops_reps (a count), alone (a path or "none"), alone_mem (sizes, whole
+ * MiB), alone_dirty (page counts), alone_forks (a count), and for
+ * --cluster cluster_ops (a path or "none"),
  * cluster_reps, tmpl_mem (sizes, whole MiB), fork_units and fork_dirty
  * (counts). Returns 0, or -1 with "file:line: ..." in err.
  */
@@ -85,33 +92,33 @@ int ukf_calib_query(const char *db, const char *sql, int64_t arg,
 int64_t ukf_calib_max_run(const char *db);
 
 /*
- * The template starts of runs after `before` (the plan's clones scenario):
- * each run's first template start of an app, request -> READY, as
- * "clone_first", the others as "clone_engine", x = the app's memory bytes
- * (its template-ready line in the engine trace at `trace`); their
- * t_start - t_request as "agent". Local starts only (not fetched). 0, or
- * -1 with a message in err (an app with template starts but no
+ * The local template starts and live forks of runs after `before` (the
+ * plan's alone step), request -> ready, in the order they started: one
+ * that is its run's first clone at its app's memory size (the KVM monitor
+ * made its VM shell) as "clone_first" (x = the memory bytes) or
+ * "fork_first" (x = the parent's dirty pages), the others as
+ * "clone_engine" and "fork"; the memory from the app's template-ready
+ * line in the engine trace at `trace`; every one's t_start - t_request
+ * as "agent". 0, or -1 with a message in err (an app with starts but no
  * template-ready line included).
  */
-struct ukf_calib_clone_counts {
-	size_t first, clones, agent;
+struct ukf_calib_alone_counts {
+	size_t clone_first, clones, fork_first, forks, agent;
 };
-int ukf_calib_collect_clones(const char *db, const char *trace,
-			     int64_t before, ukf_calib_set_t *s,
-			     struct ukf_calib_clone_counts *c, char *err,
-			     size_t errlen);
+int ukf_calib_collect_alone(const char *db, const char *trace,
+			    int64_t before, ukf_calib_set_t *s,
+			    struct ukf_calib_alone_counts *c, char *err,
+			    size_t errlen);
 
 /*
- * The local live forks of runs after `before`: "fork" samples, x = the
- * parent's dirty pages, y = request -> ready. With split_first, a fork
- * that is its run's first clone of the app (no template start or local
- * fork of the app started before it: the KVM monitor made its VM shell,
- * which the simulator charges as clone_first_ns) is a "fork_first"
- * sample instead (*first of them). 0, or -1 with a message in err.
+ * The local live forks of runs after `before` as op samples ("fork", or
+ * "fork_busy" when the plan's alone step measures forks), x = the
+ * parent's dirty pages, y = request -> ready. 0, or -1 with a message in
+ * err.
  */
-int ukf_calib_collect_forks(const char *db, int64_t before, int split_first,
-			    ukf_calib_set_t *s, size_t *got, size_t *first,
-			    char *err, size_t errlen);
+int ukf_calib_collect_forks(const char *db, int64_t before, const char *op,
+			    ukf_calib_set_t *s, size_t *got, char *err,
+			    size_t errlen);
 
 /* template-make (and, with tfetch, template-fetch) -> template-ready pairs
  * of an engine trace, per node and app: "template" (*got) and "tfetch"

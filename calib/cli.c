@@ -42,8 +42,9 @@ static const char usage[] =
     "\n"
     "Measure the VM operations the simulator models on this machine's KVM\n"
     "backend (cold boots across memory sizes, and with the plan's boot_init\n"
-    "across the app's init too, template clones, live forks\n"
-    "across dirty-page counts and template making through the engine),\n"
+    "across the app's init too, template making through the engine, and\n"
+    "template clones and live forks across dirty-page counts through the\n"
+    "engine one at a time: the simulator adds their waits for each other),\n"
     "store every raw sample in the results database (tables calib_runs,\n"
     "calib_samples), fit each cost by least squares (95% confidence\n"
     "intervals) and its spread by maximum likelihood (lognormal, gamma,\n"
@@ -238,12 +239,17 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	snprintf(p->ops, sizeof(p->ops), "%s",
 		 UKF_SOURCE_DIR "/scripts/calibrate/kvm-ops.lua");
 	p->ops_reps = 3;
-	snprintf(p->clones, sizeof(p->clones), "%s",
-		 UKF_SOURCE_DIR "/scripts/calibrate/clone-ops.lua");
-	p->clones_mem[0] = 8ULL << 20;
-	p->clones_mem[1] = 16ULL << 20;
-	p->clones_mem[2] = 32ULL << 20;
-	p->nclones_mem = 3;
+	snprintf(p->alone, sizeof(p->alone), "%s",
+		 UKF_SOURCE_DIR "/scripts/calibrate/alone-ops.lua");
+	p->alone_mem[0] = 8ULL << 20;
+	p->alone_mem[1] = 16ULL << 20;
+	p->alone_mem[2] = 32ULL << 20;
+	p->nalone_mem = 3;
+	p->alone_dirty[0] = 64;
+	p->alone_dirty[1] = 512;
+	p->alone_dirty[2] = 2048;
+	p->nalone_dirty = 3;
+	p->alone_forks = 5;
 	snprintf(p->cluster_ops, sizeof(p->cluster_ops), "%s",
 		 UKF_SOURCE_DIR "/scripts/calibrate/cluster-ops.lua");
 	p->cluster_reps = 1;
@@ -309,6 +315,24 @@ static int parse_sizes(char *v, uint64_t *out, size_t *n)
 	return 0;
 }
 
+/* Whole numbers from lo to hi, space-separated, one at least. */
+static int parse_counts(char *v, uint32_t lo, uint32_t hi, uint32_t *out,
+			size_t *n)
+{
+	char *save = NULL;
+	size_t k = 0;
+	for (char *t = strtok_r(v, " \t", &save); t;
+	     t = strtok_r(NULL, " \t", &save)) {
+		if (k == UKF_CALIB_MAX_POINTS || parse_u32(t, lo, hi, &out[k]) < 0)
+			return -1;
+		k++;
+	}
+	if (!k)
+		return -1;
+	*n = k;
+	return 0;
+}
+
 int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			size_t errlen)
 {
@@ -320,7 +344,8 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 	static const char *const keys[] = {
 	    "boot_mem", "boot_init",  "clone_mem", "ops",	 "ops_reps",
 	    "cluster_ops", "cluster_reps", "tmpl_mem", "fork_units",
-	    "fork_dirty", "clones", "clones_mem"};
+	    "fork_dirty", "alone", "alone_mem", "alone_dirty",
+	    "alone_forks"};
 	unsigned seen[sizeof(keys) / sizeof(keys[0])] = {0};
 	FILE *f = fopen(path, "r");
 
@@ -402,17 +427,20 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			     t.ntmpl > 0;
 			for (size_t i = 0; ok && i < t.ntmpl; i++)
 				ok = t.tmpl_mem[i] % (1ULL << 20) == 0;
-		} else if (!strcmp(k, "clones"))
-			ok = plan_path(t.clones, sizeof(t.clones), v, path) ==
-			     0;
-		else if (!strcmp(k, "clones_mem")) {
-			ok = parse_sizes(v, t.clones_mem, &t.nclones_mem) ==
-				 0 &&
-			     t.nclones_mem > 0;
-			for (size_t i = 0; ok && i < t.nclones_mem; i++)
-				ok = t.clones_mem[i] % (1ULL << 20) == 0 &&
-				     t.clones_mem[i] > 0;
-		} else if (!strcmp(k, "fork_units"))
+		} else if (!strcmp(k, "alone"))
+			ok = plan_path(t.alone, sizeof(t.alone), v, path) == 0;
+		else if (!strcmp(k, "alone_mem")) {
+			ok = parse_sizes(v, t.alone_mem, &t.nalone_mem) == 0 &&
+			     t.nalone_mem > 0;
+			for (size_t i = 0; ok && i < t.nalone_mem; i++)
+				ok = t.alone_mem[i] % (1ULL << 20) == 0 &&
+				     t.alone_mem[i] > 0;
+		} else if (!strcmp(k, "alone_dirty"))
+			ok = parse_counts(v, 1, 1u << 20, t.alone_dirty,
+					  &t.nalone_dirty) == 0;
+		else if (!strcmp(k, "alone_forks"))
+			ok = parse_u32(v, 0, 1000, &t.alone_forks) == 0;
+		else if (!strcmp(k, "fork_units"))
 			ok = parse_u32(v, 1, 100, &t.fork_units) == 0;
 		else if (!strcmp(k, "fork_dirty"))
 			ok = parse_u32(v, 1, 1u << 20, &t.fork_dirty) == 0;
@@ -420,8 +448,9 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			snprintf(
 			    err, errlen,
 			    "%s:%u: unknown key '%.40s' (valid: boot_mem, "
-			    "boot_init, clone_mem, ops, ops_reps, clones, "
-			    "clones_mem, cluster_ops, cluster_reps, tmpl_mem, "
+			    "boot_init, clone_mem, ops, ops_reps, alone, "
+			    "alone_mem, alone_dirty, alone_forks, cluster_ops, "
+			    "cluster_reps, tmpl_mem, "
 			    "fork_units, fork_dirty)",
 			    path, lineno, k);
 			goto fail;
@@ -439,8 +468,8 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 		goto fail;
 	}
 	/* the scenarios named must be there before anything is measured
-	 * (keys 3, 5 and 10: ops, cluster_ops, clones) */
-	const char *scripts[3] = {t.ops, t.cluster_ops, t.clones};
+	 * (keys 3, 5 and 10: ops, cluster_ops, alone) */
+	const char *scripts[3] = {t.ops, t.cluster_ops, t.alone};
 	const unsigned key[3] = {3, 5, 10};
 	for (int i = 0; i < 3; i++)
 		if (seen[key[i]] && scripts[i][0] &&
@@ -1063,11 +1092,11 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 		return 2;
 	}
 	if (!cluster && !directory && !plan.nboot && !plan.nclone &&
-	    !plan.ops[0] && !plan.clones[0]) {
+	    !plan.ops[0] && !plan.alone[0]) {
 		fprintf(stderr,
 			"ukfork calibrate: %s: nothing to measure with "
 			"--backend kvm (boot_mem and clone_mem empty, ops = "
-			"none, clones = none)\n",
+			"none, alone = none)\n",
 			plan_path);
 		return 2;
 	}

@@ -259,13 +259,33 @@ static int trace_app_bytes(const char *path, struct app_bytes **out,
 	return 0;
 }
 
-int ukf_calib_collect_clones(const char *db, const char *trace,
-			     int64_t before, ukf_calib_set_t *s,
-			     struct ukf_calib_clone_counts *c, char *err,
-			     size_t errlen)
+/* One size seen in a run (the alone step's first clone at a size). */
+static int size_seen(double **seen, size_t *n, size_t *cap, double size)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*seen)[i] == size)
+			return 1;
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 16;
+		double *g = realloc(*seen, nc * sizeof(**seen));
+		if (!g)
+			return -1;
+		*seen = g;
+		*cap = nc;
+	}
+	(*seen)[(*n)++] = size;
+	return 0;
+}
+
+int ukf_calib_collect_alone(const char *db, const char *trace,
+			    int64_t before, ukf_calib_set_t *s,
+			    struct ukf_calib_alone_counts *c, char *err,
+			    size_t errlen)
 {
 	struct app_bytes *apps;
-	size_t napps;
+	size_t napps, nseen = 0, cap = 0;
+	double *seen = NULL;
+	int64_t run = -1;
 	sqlite3 *sq = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = -1, r;
@@ -273,16 +293,16 @@ int ukf_calib_collect_clones(const char *db, const char *trace,
 	memset(c, 0, sizeof(*c));
 	if (trace_app_bytes(trace, &apps, &napps, err, errlen) < 0)
 		return -1;
-	/* rank 1: the run's first template start of the app */
 	static const char sql[] =
-	    "SELECT app, t_ready - t_request, t_start - t_request,"
-	    " row_number() OVER (PARTITION BY run, app"
-	    "  ORDER BY t_request, id)"
-	    " FROM instances WHERE run > ?1 AND start = 'template'"
-	    " AND NOT coalesce(remote, 0)"
-	    " AND NOT coalesce(template_fetched, 0)"
-	    " AND t_ready >= t_request AND t_request >= 0"
-	    " ORDER BY run, id";
+	    "SELECT c.run, c.app, c.start = 'fork', c.t_ready - c.t_request,"
+	    " c.t_start - c.t_request, coalesce(p.dirty_pages, 0)"
+	    " FROM instances c LEFT JOIN instances p"
+	    " ON p.run = c.run AND p.id = c.parent AND c.start = 'fork'"
+	    " WHERE c.run > ?1 AND c.start IN ('template', 'fork')"
+	    " AND NOT coalesce(c.remote, 0)"
+	    " AND NOT coalesce(c.template_fetched, 0)"
+	    " AND c.t_ready >= c.t_request AND c.t_request >= 0"
+	    " ORDER BY c.run, c.t_start, c.id";
 	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(sq, sql, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", db,
@@ -291,29 +311,38 @@ int ukf_calib_collect_clones(const char *db, const char *trace,
 	}
 	sqlite3_bind_int64(st, 1, before);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *app = (const char *)sqlite3_column_text(st, 0);
+		const char *app = (const char *)sqlite3_column_text(st, 1);
 		size_t k = 0;
 		while (app && k < napps && strcmp(apps[k].app, app))
 			k++;
 		if (!app || k == napps) {
 			snprintf(err, errlen,
-				 "%s: app %s has template starts but no "
-				 "template-ready line (its memory size) in "
+				 "%s: app %s has template starts or forks but "
+				 "no template-ready line (its memory size) in "
 				 "the engine trace",
 				 db, app ? app : "(null)");
 			goto out;
 		}
-		int first = sqlite3_column_int64(st, 3) == 1;
-		double ns = sqlite3_column_double(st, 1),
-		       agent = sqlite3_column_double(st, 2);
-		if (ukf_calib_set_add(s, first ? "clone_first" : "clone_engine",
-				      apps[k].bytes, ns) < 0 ||
+		if (sqlite3_column_int64(st, 0) != run) {
+			run = sqlite3_column_int64(st, 0);
+			nseen = 0;
+		}
+		int fork = sqlite3_column_int(st, 2) != 0;
+		int first = size_seen(&seen, &nseen, &cap, apps[k].bytes);
+		double ns = sqlite3_column_double(st, 3),
+		       agent = sqlite3_column_double(st, 4),
+		       x = fork ? sqlite3_column_double(st, 5) : apps[k].bytes;
+		first = first == 0 ? 1 : first == 1 ? 0 : -1;
+		const char *op = fork ? (first ? "fork_first" : "fork")
+				      : (first ? "clone_first" : "clone_engine");
+		if (first < 0 || ukf_calib_set_add(s, op, x, ns) < 0 ||
 		    (agent >= 0 &&
 		     ukf_calib_set_add(s, "agent", 0, agent) < 0)) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
-		(*(first ? &c->first : &c->clones))++;
+		(*(fork ? (first ? &c->fork_first : &c->forks)
+			: (first ? &c->clone_first : &c->clones)))++;
 		c->agent += agent >= 0;
 	}
 	if (r != SQLITE_DONE) {
@@ -325,43 +354,24 @@ out:
 	sqlite3_finalize(st);
 	sqlite3_close(sq);
 	free(apps);
+	free(seen);
 	return rc;
 }
 
-int ukf_calib_collect_forks(const char *db, int64_t before, int split_first,
-			    ukf_calib_set_t *s, size_t *got, size_t *first,
-			    char *err, size_t errlen)
+int ukf_calib_collect_forks(const char *db, int64_t before, const char *op,
+			    ukf_calib_set_t *s, size_t *got, char *err,
+			    size_t errlen)
 {
 	/* x = pages copied at the fork: the parent's dirty_pages (its row at
 	 * exit; a kvm-ops.lua parent writes nothing after forking) */
-#define FORK_SAMPLE                                                            \
-	"SELECT p.dirty_pages, c.t_ready - c.t_request"                        \
-	" FROM instances c JOIN instances p"                                   \
-	" ON p.run = c.run AND p.id = c.parent"                                \
-	" WHERE c.run > ?1 AND c.start = 'fork'"                               \
-	" AND NOT coalesce(c.remote, 0)"                                       \
-	" AND c.t_ready >= c.t_request AND c.t_request >= 0"
-	/* a template start or local fork of the app started before it */
-#define FORK_LATER                                                             \
-	" EXISTS (SELECT 1 FROM instances e WHERE e.run = c.run"               \
-	" AND e.app = c.app AND e.start IN ('template', 'fork')"               \
-	" AND NOT coalesce(e.remote, 0)"                                       \
-	" AND (e.t_start < c.t_start OR (e.t_start = c.t_start"                \
-	" AND e.id < c.id)))"
-	*first = 0;
-	if (!split_first)
-		return ukf_calib_query(db, FORK_SAMPLE " ORDER BY c.run, c.id",
-				       before, s, "fork", got, err, errlen);
-	return ukf_calib_query(db, FORK_SAMPLE " AND" FORK_LATER
-					       " ORDER BY c.run, c.id",
-			       before, s, "fork", got, err, errlen) < 0 ||
-		       ukf_calib_query(db,
-				       FORK_SAMPLE " AND NOT" FORK_LATER
-						   " ORDER BY c.run, c.id",
-				       before, s, "fork_first", first, err,
-				       errlen) < 0
-		   ? -1
-		   : 0;
-#undef FORK_SAMPLE
-#undef FORK_LATER
+	return ukf_calib_query(db,
+			       "SELECT p.dirty_pages, c.t_ready - c.t_request"
+			       " FROM instances c JOIN instances p"
+			       " ON p.run = c.run AND p.id = c.parent"
+			       " WHERE c.run > ?1 AND c.start = 'fork'"
+			       " AND NOT coalesce(c.remote, 0)"
+			       " AND c.t_ready >= c.t_request"
+			       " AND c.t_request >= 0"
+			       " ORDER BY c.run, c.id",
+			       before, s, op, got, err, errlen);
 }

@@ -122,19 +122,19 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 	char sets[6][128];
 	const char *setv[6];
 	const char *script = cluster ? p->cluster_ops : p->ops;
-	/* the clones step: nodes == UINT32_MAX, no cluster */
-	int clones = !cluster && nodes == UINT32_MAX;
+	/* the alone step: nodes == UINT32_MAX, no cluster */
+	int alone = !cluster && nodes == UINT32_MAX;
 
 	if (!run) {
 		snprintf(err, errlen, "%s: no scenario runner",
 			 cluster ? "remote forks" : "live forks");
 		return -1;
 	}
-	if (clones)
-		script = p->clones;
+	if (alone)
+		script = p->alone;
 	memset(&o, 0, sizeof(o));
 	o.script = script;
-	o.reps = cluster ? p->cluster_reps : clones ? 1 : p->ops_reps;
+	o.reps = cluster ? p->cluster_reps : alone ? 1 : p->ops_reps;
 	o.db_path = db;
 	o.backend = "kvm";
 	o.trace_path = trace;
@@ -159,19 +159,27 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		o.nsets = 6;
 		o.cluster = cluster;
 		o.cluster_nodes = nodes;
-	} else if (clones) {
+	} else if (alone) {
 		char sizes[UKF_CALIB_MAX_POINTS * 12] = "";
-		for (size_t i = 0; i < p->nclones_mem; i++) {
+		char dirty[UKF_CALIB_MAX_POINTS * 12] = "";
+		for (size_t i = 0; i < p->nalone_mem; i++) {
 			size_t l = strlen(sizes);
 			snprintf(sizes + l, sizeof(sizes) - l, "%s%" PRIu64,
-				 i ? " " : "", p->clones_mem[i] >> 20);
+				 i ? " " : "", p->alone_mem[i] >> 20);
+		}
+		for (size_t i = 0; i < p->nalone_dirty; i++) {
+			size_t l = strlen(dirty);
+			snprintf(dirty + l, sizeof(dirty) - l, "%s%u",
+				 i ? " " : "", p->alone_dirty[i]);
 		}
 		snprintf(sets[0], sizeof(sets[0]), "n=%u", p->n);
 		snprintf(sets[1], sizeof(sets[1]), "sizes=%s", sizes);
-		for (int i = 0; i < 2; i++)
+		snprintf(sets[2], sizeof(sets[2]), "dirty=%s", dirty);
+		snprintf(sets[3], sizeof(sets[3]), "forks=%u", p->alone_forks);
+		for (int i = 0; i < 4; i++)
 			setv[i] = sets[i];
 		o.sets = setv;
-		o.nsets = 2;
+		o.nsets = 4;
 	}
 	FILE *null = fopen("/dev/null", "w");
 	*before = ukf_calib_max_run(db);
@@ -200,22 +208,25 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	if (run_ops(p, db, trace, run, NULL, 0, NULL, &before, err, errlen) <
 	    0)
 		return -1;
-	size_t got, tgot, fgot, ffirst = 0;
-	if (ukf_calib_collect_forks(db, before, p->clones[0] != 0, s, &got,
-				    &ffirst, err, errlen) < 0)
+	/* With the plan's alone step, which measures template clones and
+	 * forks one at a time, this workload's clones, forks and agent
+	 * samples (four forks at once, instances of three apps alive on a
+	 * few cores: each waiting for the others on the engine's one
+	 * thread and for a core) are stored as clone_busy, fork_busy and
+	 * agent_busy: reported, not fitted, since the simulator adds those
+	 * waits itself (monitor_slots, agent_msg_ns, cores). */
+	int busy = p->alone[0] != 0;
+	size_t got, tgot, fgot;
+	if (ukf_calib_collect_forks(db, before, busy ? "fork_busy" : "fork", s,
+				    &got, err, errlen) < 0)
 		return -1;
 	/* Template starts through the engine, request -> READY: what the
 	 * simulator's template start is (READY comes from the VM thread
 	 * before any guest code runs, backends/kvm/vm.c), unlike bootbench's
 	 * launch -> UKF-READY line, which also resumes the guest up to its
 	 * first console write. x = the app's memory from its fork rows is
-	 * not stored; 0 (a flat mean). With the plan's clones step these
-	 * starts, beside the workload's forks on the engine's one thread,
-	 * are stored as clone_busy (reported, not fitted: the simulator
-	 * queues such operations itself, monitor_slots) and the clones
-	 * step's give clone_engine. */
+	 * not stored; 0 (a flat mean). */
 	size_t cgot, agot;
-	const char *cop = p->clones[0] ? "clone_busy" : "clone_engine";
 	if (ukf_calib_query(db,
 			    "SELECT 0, t_ready - t_request FROM instances"
 			    " WHERE run > ?1 AND start = 'template'"
@@ -223,7 +234,8 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 			    " AND NOT coalesce(template_fetched, 0)"
 			    " AND t_ready >= t_request AND t_request >= 0"
 			    " ORDER BY run, id",
-			    before, s, cop, &cgot, err, errlen) < 0)
+			    before, s, busy ? "clone_busy" : "clone_engine",
+			    &cgot, err, errlen) < 0)
 		return -1;
 	/* The engine's own time from a request to the backend operation it
 	 * leads to (placement, bookkeeping, the live loop's turn): the node
@@ -235,16 +247,19 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 			    " AND NOT coalesce(template_fetched, 0)"
 			    " AND t_start >= t_request AND t_request >= 0"
 			    " ORDER BY run, id",
-			    before, s, "agent", &agot, err, errlen) < 0)
+			    before, s, busy ? "agent_busy" : "agent", &agot, err,
+			    errlen) < 0)
 		return -1;
 	if (ukf_calib_trace_templates(trace, 0, s, &tgot, &fgot, err, errlen) <
 	    0)
 		return -1;
 	fprintf(stderr,
-		"ukfork calibrate: %zu live forks (%zu more the first clone "
-		"of their app: fork_first), %zu templates made, %zu "
-		"template starts, %zu agent samples\n",
-		got, ffirst, tgot, cgot, agot);
+		"ukfork calibrate: %zu live forks, %zu templates made, %zu "
+		"template starts, %zu agent samples%s\n",
+		got, tgot, cgot, agot,
+		busy ? " (all but the templates made reported, not fitted: "
+		       "the alone step measures those)"
+		     : "");
 	if (got < 3) {
 		snprintf(err, errlen,
 			 "the engine workload %s gave %zu live "
@@ -255,36 +270,39 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	return 0;
 }
 
-/* Template clones alone (the plan's clones scenario, clone-ops.lua):
- * clone_first and clone_engine samples, x = the app's memory bytes. */
-static int clones(const struct ukf_calib_plan *p, const char *db,
-		  const char *tmpdir, ukf_calib_scenario_fn run,
-		  ukf_calib_set_t *s, char *err, size_t errlen)
+/* Template clones and live forks one at a time (the plan's alone step,
+ * alone-ops.lua): clone_first, clone_engine, fork(_first) and agent
+ * samples, and the templates made. */
+static int alone(const struct ukf_calib_plan *p, const char *db,
+		 const char *tmpdir, ukf_calib_scenario_fn run,
+		 ukf_calib_set_t *s, char *err, size_t errlen)
 {
 	char trace[512];
 	int64_t before;
-	struct ukf_calib_clone_counts c;
+	struct ukf_calib_alone_counts c;
 
-	snprintf(trace, sizeof(trace), "%s/clones.trace", tmpdir);
+	snprintf(trace, sizeof(trace), "%s/alone.trace", tmpdir);
 	if (run_ops(p, db, trace, run, NULL, UINT32_MAX, NULL, &before, err,
 		    errlen) < 0)
 		return -1;
 	size_t tgot, fgot;
-	if (ukf_calib_collect_clones(db, trace, before, s, &c, err, errlen) <
+	if (ukf_calib_collect_alone(db, trace, before, s, &c, err, errlen) <
 		0 ||
 	    ukf_calib_trace_templates(trace, 0, s, &tgot, &fgot, err, errlen) <
 		0)
 		return -1;
 	fprintf(stderr,
 		"ukfork calibrate: %zu template clones (%zu the first at "
-		"their size), %zu templates made, %zu agent samples\n",
-		c.clones + c.first, c.first, tgot, c.agent);
+		"their size), %zu live forks (%zu the first at their size), "
+		"%zu templates made, %zu agent samples\n",
+		c.clones + c.clone_first, c.clone_first, c.forks + c.fork_first,
+		c.fork_first, tgot, c.agent);
 	if (c.clones < 2) {
 		snprintf(err, errlen,
-			 "the template-clone workload %s gave %zu clones "
+			 "the alone workload %s gave %zu template clones "
 			 "after the first at each size (2 at least are "
 			 "needed)",
-			 p->clones, c.clones);
+			 p->alone, c.clones);
 		return -1;
 	}
 	return 0;
@@ -396,12 +414,13 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 	}
 	if (ukf_calib_interrupted())
 		goto stopped;
-	if (p->clones[0]) {
+	if (p->alone[0]) {
 		fprintf(stderr,
-			"ukfork calibrate: template clones alone through the "
-			"engine (%s, %u per size)...\n",
-			p->clones, p->n);
-		if (clones(p, db, tmpdir, run, s, err, errlen) < 0)
+			"ukfork calibrate: template clones and live forks one "
+			"at a time through the engine (%s, %u clones per size, "
+			"%u forks per size and dirty count)...\n",
+			p->alone, p->n, p->alone_forks);
+		if (alone(p, db, tmpdir, run, s, err, errlen) < 0)
 			return -1;
 	}
 	return 0;

@@ -912,6 +912,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		CLONE_FIRST,
 		CLONE_BUSY,
 		FORK_FIRST,
+		FORK_BUSY,
+		AGENT_BUSY,
 		NOPS
 	};
 	struct opfit f[NOPS] = {
@@ -928,6 +930,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    [CLONE_FIRST] = {.op = "clone_first", .dist_key = NULL},
 	    [CLONE_BUSY] = {.op = "clone_busy", .dist_key = NULL},
 	    [FORK_FIRST] = {.op = "fork_first", .dist_key = NULL},
+	    [FORK_BUSY] = {.op = "fork_busy", .dist_key = NULL},
+	    [AGENT_BUSY] = {.op = "agent_busy", .dist_key = NULL, .zero_ok = 1},
 	};
 	struct dirfit dirs[2] = {
 	    {.op = "dir_embedded",
@@ -992,7 +996,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			f[CLONE_ENG].y[i] = fmax(f[CLONE_ENG].y[i] - 2 * agent, 1);
 		fit_cost(&f[CLONE_ENG], 0, -1);
 		eng = f[CLONE_ENG].fitted;
-		/* against memory (the clones step's x; 0 in older ones):
+		/* against memory (the alone step's x; 0 in older ones):
 		 * shown, the key stays flat (the simulator has no slope) */
 		if (eng && ukf_calib_fit_line(f[CLONE_ENG].x, f[CLONE_ENG].y,
 					      f[CLONE_ENG].n,
@@ -1004,6 +1008,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	fit_cost(&f[CLONE_FIRST], 0, -1);
 	fit_cost(&f[CLONE_BUSY], 0, -1);
 	fit_cost(&f[FORK_FIRST], 0, -1);
+	fit_cost(&f[FORK_BUSY], 0, -1);
+	fit_cost(&f[AGENT_BUSY], 0, -1);
 	double first_extra = -1;
 	if (eng && f[CLONE_FIRST].fitted)
 		first_extra =
@@ -1047,7 +1053,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	int any = 0;
 	for (int i = 0; i < NOPS; i++) {
 		if (i == AGENT || i == RFORK || (i == CLONE && eng) ||
-		    i == CLONE_FIRST || i == CLONE_BUSY || i == FORK_FIRST)
+		    i == CLONE_FIRST || i == CLONE_BUSY || i == FORK_FIRST ||
+		    i == FORK_BUSY || i == AGENT_BUSY)
 			continue; /* no spread: a flat figure / not used */
 		if (f[i].fitted && fit_spread(&f[i]) < 0) {
 			snprintf(err, errlen, "out of memory");
@@ -1180,6 +1187,12 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			f[AGENT].n);
 		fprintf(o, "agent_msg_ns = %.0f   # source: calibrate\n",
 			f[AGENT].base);
+		if (f[AGENT_BUSY].fitted)
+			fprintf(o,
+				"#   not fitted: the same of the ops "
+				"workload's starts, beside others, mean %.0f "
+				"ns (n=%zu)\n",
+				f[AGENT_BUSY].base, f[AGENT_BUSY].n);
 		fprintf(o,
 			"# The live engine runs every backend operation (clone, "
 			"fork, template make, delta save/restore) on its one\n"
@@ -1260,10 +1273,17 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		if (f[FORK_FIRST].fitted)
 			fprintf(o,
 				"#   not fitted: forks that were their run's "
-				"first clone of the app (clone_first_ns "
-				"charges that), request -> ready,\n#   mean "
-				"%.0f ns (n=%zu)\n",
+				"first clone at their memory size "
+				"(clone_first_ns charges that),\n#   request "
+				"-> ready, mean %.0f ns (n=%zu)\n",
 				f[FORK_FIRST].base, f[FORK_FIRST].n);
+		if (f[FORK_BUSY].fitted)
+			fprintf(o,
+				"#   not fitted: the ops workload's forks, "
+				"beside others (the simulator adds those "
+				"waits itself), request -> ready,\n#   mean "
+				"%.0f ns (n=%zu)\n",
+				f[FORK_BUSY].base, f[FORK_BUSY].n);
 		fputc('\n', o);
 	}
 	if (remote_shown)
@@ -1292,7 +1312,11 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		summary_row(summary, &f[TMPL], "byte");
 		summary_row(summary, &f[eng ? CLONE_ENG : CLONE], "byte");
 		if (first_extra >= 0)
-			summary_row(summary, &f[CLONE_FIRST], "byte");
+			fprintf(summary,
+				"%-13s %5zu  %12.1f us  (request -> READY; "
+				"clone_first_ns %.1f us over a later clone)\n",
+				f[CLONE_FIRST].op, f[CLONE_FIRST].n,
+				f[CLONE_FIRST].base / 1e3, first_extra / 1e3);
 		summary_row(summary, &f[FORK], "page");
 		if (f[AGENT].fitted)
 			summary_row(summary, &f[AGENT], "msg");

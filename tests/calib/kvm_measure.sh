@@ -8,7 +8,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-printf 'boot_mem = 8M 16M\nboot_init = 0 30ms\nclone_mem = 8M\nops = none\nclones_mem = 8M 16M\n' >"$T/small.plan"
+printf 'boot_mem = 8M 16M\nboot_init = 0 30ms\nclone_mem = 8M\nops = none\nalone_mem = 8M 16M\nalone_dirty = 64 512\nalone_forks = 2\n' >"$T/small.plan"
 "$UKF" calibrate --backend kvm --plan "$T/small.plan" -n 3 --db "$T/c.db" \
 	--out "$T/m.conf" >"$T/out" 2>"$T/err"
 rc=$?
@@ -25,9 +25,11 @@ grep -q '^# KVM: modules' "$T/m.conf" || fail "no provenance"
 grep -q '^boot ' "$T/out" || fail "no summary on stdout"
 grep -q 'cold boots at 8 MiB' "$T/err" || fail "no progress on stderr"
 grep -q 'cold boots at 16 MiB, init 30.000 ms' "$T/err" || fail "no boot_init progress on stderr"
-# the clones step (template clones one at a time through the engine):
-# the first at each size apart, as clone_first_ns
-grep -q 'template clones alone through the engine' "$T/err" || fail "no clones step progress on stderr"
+# the alone step (template clones and forks one at a time through the
+# engine): the first clone at each size apart, as clone_first_ns; the fork
+# line from its forks
+grep -q 'template clones and live forks one at a time' "$T/err" || fail "no alone step progress on stderr"
+grep -q '^fork_base_ns = [0-9]' "$T/m.conf" || fail "no fork_base_ns in the model"
 grep -q '^clone_first_ns = [0-9]' "$T/m.conf" || fail "no clone_first_ns in the model: $(cat "$T/m.conf")"
 n=$(sqlite3 "$T/c.db" "SELECT count(*) FROM calib_samples WHERE op = 'clone_first'")
 [ "${n:-0}" -eq 2 ] || fail "clone_first samples: ${n:-none}, expected 2 (one per size)"

@@ -1458,55 +1458,68 @@ static int t_sim_remote(void)
 }
 
 /*
- * The clones step end to end on the simulator: clone-ops.lua run with known
- * costs (a template clone 2 ms, the first at each size 9 ms more, the
- * agent 100 us a message), its rows and trace collected as calibrate
- * does, fitted: clone_base_ns and clone_first_ns come back.
+ * The alone step end to end on the simulator: alone-ops.lua run with known
+ * costs (a template clone 2 ms, the first at each size 9 ms more, a fork
+ * 3 ms + 5 us a page, the agent 100 us a message), its rows and trace
+ * collected as calibrate does, fitted: the four keys come back.
  */
-static int t_sim_clones(void)
+static int t_sim_alone(void)
 {
 #ifdef UKF_UKFORK
 	char model[128], db[128], trace[128], conf[128], cmd[2048], err[512];
-	struct ukf_calib_clone_counts c;
+	struct ukf_calib_alone_counts c;
 	struct ukf_sim_model m;
 
-	tmp_path(model, sizeof(model), "simc-model.conf");
-	tmp_path(db, sizeof(db), "simc.db");
-	tmp_path(trace, sizeof(trace), "simc.trace");
-	tmp_path(conf, sizeof(conf), "simc-fit.conf");
+	tmp_path(model, sizeof(model), "sima-model.conf");
+	tmp_path(db, sizeof(db), "sima.db");
+	tmp_path(trace, sizeof(trace), "sima.trace");
+	tmp_path(conf, sizeof(conf), "sima-fit.conf");
+	unlink(db);
 	FILE *f = fopen(model, "w");
 	CHECK(f);
 	fputs("jitter = 0\nclone_base_ns = 2ms\nclone_first_ns = 9ms\n"
+	      "fork_base_ns = 3ms\nclone_ns_per_page = 5000\n"
 	      "agent_msg_ns = 100us\nmonitor_slots = 1\n",
 	      f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd),
-		 "%s run %s/scripts/calibrate/clone-ops.lua --backend sim "
-		 "--set n=6 --set 'sizes=8 16' --set model=%s --db %s "
-		 "--trace %s --quiet >/dev/null",
+		 "%s run %s/scripts/calibrate/alone-ops.lua --backend sim "
+		 "--set n=6 --set 'sizes=8 16' --set 'dirty=64 512' "
+		 "--set forks=3 --set model=%s --db %s --trace %s --quiet "
+		 ">/dev/null 2>&1",
 		 UKF_UKFORK, UKF_SOURCE_DIR, model, db, trace);
 	CHECK(system(cmd) == 0);
 	ukf_calib_set_t *s = ukf_calib_set_create();
 	struct ukf_calib_prov p =
 	    synthetic_prov("2026-12-06T12:00Z", "sim", "0", 6);
 	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
-	CHECK(ukf_calib_collect_clones(db, trace, 0, s, &c, err, sizeof(err)) ==
+	CHECK(ukf_calib_collect_alone(db, trace, 0, s, &c, err, sizeof(err)) ==
 	      0);
-	/* n = 6 clones per size, the first of each stored apart */
-	CHECKF(c.first == 2 && c.clones == 10 && c.agent == 12,
-	       "first %zu clones %zu agent %zu", c.first, c.clones, c.agent);
-	/* x: each app's memory from the trace */
-	size_t n8 = 0, n16 = 0;
+	/* per size: 6 clones of its c app (the first apart), and of each
+	 * fork app 3 parents (template clones) and 4 children (its cold
+	 * first instance forks too) */
+	CHECKF(c.clone_first == 2 && c.clones == 22 && c.fork_first == 0 &&
+		       c.forks == 16 && c.agent == 40,
+	       "clones %zu+%zu forks %zu+%zu agent %zu", c.clone_first,
+	       c.clones, c.fork_first, c.forks, c.agent);
+	/* x: each clone's memory from the trace, each fork's pages */
+	size_t n8 = 0, n16 = 0, p64 = 0, p512 = 0;
 	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
 		const char *op;
 		double x, ns;
 		ukf_calib_set_get(s, i, &op, &x, &ns);
+		if (!strcmp(op, "fork")) {
+			p64 += x >= 64 && x < 80;
+			p512 += x >= 512 && x < 530;
+		}
 		if (strcmp(op, "clone_engine") && strcmp(op, "clone_first"))
 			continue;
 		n8 += x == 8 << 20;
 		n16 += x == 16 << 20;
 	}
-	CHECK(n8 == 6 && n16 == 6);
+	CHECKF(n8 == 12 && n16 == 12 && p64 == 8 && p512 == 8,
+	       "8M %zu 16M %zu, 64 pages %zu, 512 pages %zu", n8, n16, p64,
+	       p512);
 	/* sim's request -> start has no agent time (its agent serves backend
 	 * events): agent_msg_ns given as a calibration would measure it */
 	ukf_calib_set_t *t = ukf_calib_set_create();
@@ -1517,16 +1530,21 @@ static int t_sim_clones(void)
 	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
 	CHECK(load_model(conf, &m, NULL) == 0);
 	CHECKF(near((double)m.clone_base_ns, 2e6, 0.01) &&
-		       near((double)m.clone_first_ns, 9e6, 0.01),
-	       "clone_base_ns %lld clone_first_ns %lld",
-	       (long long)m.clone_base_ns, (long long)m.clone_first_ns);
+		       near((double)m.clone_first_ns, 9e6, 0.01) &&
+		       near((double)m.fork_base_ns, 3e6, 0.01) &&
+		       near((double)m.clone_ns_per_page, 5000, 0.01),
+	       "clone_base_ns %lld clone_first_ns %lld fork_base_ns %lld "
+	       "clone_ns_per_page %lld",
+	       (long long)m.clone_base_ns, (long long)m.clone_first_ns,
+	       (long long)m.fork_base_ns, (long long)m.clone_ns_per_page);
 	/* an app whose memory the trace does not give: refused, named */
 	f = fopen(trace, "w");
 	CHECK(f);
 	fclose(f);
-	CHECK(ukf_calib_collect_clones(db, trace, 0, s, &c, err, sizeof(err)) <
+	CHECK(ukf_calib_collect_alone(db, trace, 0, s, &c, err, sizeof(err)) <
 	      0);
-	CHECKF(strstr(err, "app c8 has template starts but no template-ready"),
+	CHECKF(strstr(err, "app c8 has template starts or forks but no "
+			   "template-ready"),
 	       "%s", err);
 	ukf_calib_set_destroy(&t);
 	ukf_calib_set_destroy(&s);
@@ -1534,84 +1552,6 @@ static int t_sim_clones(void)
 	unlink(db);
 	unlink(trace);
 	unlink(conf);
-	return 0;
-#else
-	fprintf(stderr, "SKIP: built without ukfork\n");
-	return 77;
-#endif
-}
-
-/* The fork line of kvm-ops.lua's forks run in the simulator with known
- * costs (fork 3 ms + 5 us a page, the first clone of an app 9 ms more),
- * fitted with the forks that were their app's first clone apart
- * (split) or among the others; *base, *slope: the keys written. */
-static int sim_fork_fit(int split, double *base, double *slope,
-			size_t *nfirst)
-{
-	char model[128], db[128], conf[128], cmd[2048], err[512];
-	struct ukf_sim_model m;
-	size_t got;
-
-	tmp_path(model, sizeof(model), "simf-model.conf");
-	tmp_path(db, sizeof(db), "simf.db");
-	tmp_path(conf, sizeof(conf), "simf-fit.conf");
-	unlink(db);
-	FILE *f = fopen(model, "w");
-	CHECK(f);
-	fputs("jitter = 0\nclone_base_ns = 2ms\nfork_base_ns = 3ms\n"
-	      "clone_ns_per_page = 5000\nclone_first_ns = 9ms\n"
-	      "agent_msg_ns = 100us\nmonitor_slots = 1\n",
-	      f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd),
-		 "%s run %s/scripts/calibrate/kvm-ops.lua --backend sim "
-		 "--set model=%s --db %s --quiet >/dev/null 2>&1",
-		 UKF_UKFORK, UKF_SOURCE_DIR, model, db);
-	CHECK(system(cmd) == 0);
-	ukf_calib_set_t *s = ukf_calib_set_create();
-	struct ukf_calib_prov p =
-	    synthetic_prov("2026-12-06T12:00Z", "sim", "0", 4);
-	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
-	CHECK(ukf_calib_collect_forks(db, 0, split, s, &got, nfirst, err,
-				      sizeof(err)) == 0);
-	CHECKF(got + *nfirst == 48, "%zu forks, %zu first", got, *nfirst);
-	/* the engine's clone and agent samples as a calibration has them
-	 * (sim's request -> start holds no agent time) */
-	for (int i = 0; i < 10; i++)
-		CHECK(ukf_calib_set_add(s, "agent", 0, 1e5) == 0 &&
-		      ukf_calib_set_add(s, "clone_engine", 8 << 20, 2.2e6) ==
-			  0);
-	CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) == 0);
-	CHECK(load_model(conf, &m, NULL) == 0);
-	*base = (double)m.fork_base_ns;
-	*slope = (double)m.clone_ns_per_page;
-	ukf_calib_set_destroy(&s);
-	unlink(model);
-	unlink(db);
-	unlink(conf);
-	return 0;
-}
-
-static int t_sim_forks(void)
-{
-#ifdef UKF_UKFORK
-	double base, slope;
-	size_t nfirst;
-
-	/* each app's first fork (of its cold first instance) is its first
-	 * clone: 3 apps, 12 forks each */
-	CHECK(sim_fork_fit(1, &base, &slope, &nfirst) == 0);
-	/* (the base 2.7% high: a fork waits for its sibling's STARTED on
-	 * the host's one server, which the fit cannot tell from its cost) */
-	CHECKF(nfirst == 3 && near(base, 3e6, 0.04) && near(slope, 5000, 0.01),
-	       "split: %zu first, fork_base_ns %.0f, clone_ns_per_page %.0f",
-	       nfirst, base, slope);
-	/* among the others they bias the line (what calibrate did before the
-	 * clones step, and still does without it) */
-	CHECK(sim_fork_fit(0, &base, &slope, &nfirst) == 0);
-	CHECKF(nfirst == 0 && !(near(base, 3e6, 0.1) && near(slope, 5000, 0.05)),
-	       "pooled: fork_base_ns %.0f, clone_ns_per_page %.0f", base,
-	       slope);
 	return 0;
 #else
 	fprintf(stderr, "SKIP: built without ukfork\n");
@@ -1755,29 +1695,34 @@ static int t_plan(void)
 	CHECK(plan_refuses(&p, path, cbad, sizeof(cbad) / sizeof(cbad[0]),
 			   NULL) == 0);
 
-	/* the clones step's keys: defaults, a file's values, refusals */
+	/* the alone step's keys: defaults, a file's values, refusals */
 	ukf_calib_plan_default(&p);
-	CHECK(strstr(p.clones, "scripts/calibrate/clone-ops.lua") &&
-	      access(p.clones, R_OK) == 0);
-	CHECK(p.nclones_mem == 3 && p.clones_mem[0] == 8ULL << 20 &&
-	      p.clones_mem[2] == 32ULL << 20);
+	CHECK(strstr(p.alone, "scripts/calibrate/alone-ops.lua") &&
+	      access(p.alone, R_OK) == 0);
+	CHECK(p.nalone_mem == 3 && p.alone_mem[0] == 8ULL << 20 &&
+	      p.alone_mem[2] == 32ULL << 20 && p.nalone_dirty == 3 &&
+	      p.alone_dirty[2] == 2048 && p.alone_forks == 5);
 	f = fopen(path, "w");
 	CHECK(f);
-	fprintf(f, "clones = %s\nclones_mem = 12M 24M\n", clua + 5);
+	fprintf(f, "alone = %s\nalone_mem = 12M 24M\nalone_dirty = 100\n"
+		   "alone_forks = 0\n", clua + 5);
 	fclose(f);
 	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
-	CHECK(!strcmp(p.clones, clua) && p.nclones_mem == 2 &&
-	      p.clones_mem[1] == 24ULL << 20);
+	CHECK(!strcmp(p.alone, clua) && p.nalone_mem == 2 &&
+	      p.alone_mem[1] == 24ULL << 20 && p.nalone_dirty == 1 &&
+	      p.alone_dirty[0] == 100 && p.alone_forks == 0);
 	f = fopen(path, "w");
 	CHECK(f);
-	fputs("clones = none\n", f);
+	fputs("alone = none\n", f);
 	fclose(f);
 	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
-	CHECK(p.clones[0] == 0);
+	CHECK(p.alone[0] == 0);
 	static const char *const kbad[] = {
-	    "clones_mem = 1536K\n", "clones_mem = \n", "clones_mem = 0\n",
-	    "clones_mem = 8X\n", "clones = \n",
-	    "clones = /nonexistent/k.lua\n",
+	    "alone_mem = 1536K\n", "alone_mem = \n", "alone_mem = 0\n",
+	    "alone_mem = 8X\n", "alone = \n",
+	    "alone = /nonexistent/k.lua\n", "alone_dirty = \n",
+	    "alone_dirty = 0\n", "alone_dirty = 64 x\n",
+	    "alone_forks = -1\n", "alone_forks = 1001\n",
 	};
 	CHECK(plan_refuses(&p, path, kbad, sizeof(kbad) / sizeof(kbad[0]),
 			   NULL) == 0);
@@ -1786,7 +1731,7 @@ static int t_plan(void)
 	 * fit", after them; 77 without /dev/kvm) */
 	f = fopen(path, "w");
 	CHECK(f);
-	fputs("boot_mem =\nclone_mem =\nops = none\nclones = none\n", f);
+	fputs("boot_mem =\nclone_mem =\nops = none\nalone = none\n", f);
 	fclose(f);
 	CHECK(run_cmd("--backend", "kvm", "--plan", path, NULL) == 2);
 	char cl[128];
@@ -2272,8 +2217,7 @@ static const struct selftest tests[] = {
     {"remote_old_db", t_remote_old_db},
     {"remote_cmd", t_remote_cmd},
     {"sim_remote", t_sim_remote},
-    {"sim_clones", t_sim_clones},
-    {"sim_forks", t_sim_forks},
+    {"sim_alone", t_sim_alone},
     {"fit_loglogistic", t_fit_loglogistic},
     {"fit_tail_choice", t_fit_tail_choice},
     {"sim_loglogistic", t_sim_loglogistic},

@@ -1,0 +1,61 @@
+-- SPDX-License-Identifier: MIT
+-- alone-ops.lua - the workload of `ukfork calibrate`'s alone step (plan key `alone`): template clones and live forks through the engine one at a time, across memory sizes and dirty-page counts, nothing else running beside them.
+--
+-- What the simulator is to be given is each operation's own cost: it
+-- queues operations on a host itself (monitor_slots, agent_msg_ns) and
+-- shares its cores (cores), so a sample taken while others ran beside it
+-- (kvm-ops.lua: four forks at once, instances of three apps alive on two
+-- cores) counts that wait twice. Here every instance is requested from
+-- node 0 and waited for until it exits, `gap` apart:
+--
+-- * for each memory size (param sizes, MiB): an app cN whose first
+--   instance boots cold and becomes its template; then n instances, each
+--   a template clone. The first clone at a size is the node's first at
+--   that memory size (the KVM monitor makes a VM shell of that size for
+--   it; later clones find one its pool built in the background):
+--   calibrate stores it apart (clone_first);
+-- * for each size and each dirty-page count (param dirty): an app
+--   fN_D whose instances dirty D pages and fork one child, `forks` of
+--   them after its template (the parents are template clones too).
+--
+-- calibrate sets n (-n), sizes, dirty and forks from its plan (alone_mem,
+-- alone_dirty, alone_forks). Run by hand:
+--   ukfork run scripts/calibrate/alone-ops.lua --backend kvm \
+--     --set n=5 --db c.db --trace c.trace
+
+cluster { nodes = 1, vcpus = 16, memory = "2G" }
+policy  { placement = "local", templates = "on-demand" }
+run     { duration = "1800s" }   -- a deadline: the run ends with the last fork
+
+local n = param("n", 20)
+local sizes = param("sizes", "8 16 32")
+local dirty = param("dirty", "64 512 2048")
+local forks = param("forks", 5)
+local gap = param("gap", "20ms")
+
+local steps = {}   -- {app, count}: count instances after a cold first one
+for mib in string.gmatch(tostring(sizes), "%d+") do
+  local c = "c" .. mib
+  app(c, string.format("mem=%sM init=1ms work=1ms dirty=16", mib))
+  steps[#steps + 1] = { c, n }
+  for d in string.gmatch(tostring(dirty), "%d+") do
+    if tonumber(d) * 4096 < tonumber(mib) * 1048576 then
+      local f = "f" .. mib .. "_" .. d
+      app(f, string.format("mem=%sM init=1ms work=1ms dirty=%s fork=1 units=1",
+                           mib, d))
+      steps[#steps + 1] = { f, forks }
+    end
+  end
+end
+
+process(function()
+  for _, s in ipairs(steps) do
+    wait(spawn(s[1], nil, 0))   -- cold: makes the template
+    sleep(gap)
+    for _ = 1, s[2] do
+      local id = spawn(s[1], nil, 0)
+      wait(id)
+      sleep(gap)
+    end
+  end
+end)
