@@ -28,7 +28,7 @@ static const char usage[] =
     "           [--real-runs A-B] [--sim-label L] [--sim-backend B]\n"
     "           [--sim-runs A-B] [--threshold PCT] [--metrics LIST] [--plot "
     "DIR]\n"
-    "  (both: [--resamples N] [--boot-seed N])\n"
+    "  (both: [--app NAME] [--resamples N] [--boot-seed N])\n"
     "\n"
     "Run SCENARIO.lua on the real backend (this machine's KVM, or the node\n"
     "agents of a cluster file), then on the simulator with the same seeds\n"
@@ -50,6 +50,9 @@ static const char usage[] =
     "                    p95, p99, cold_frac, load (default p50,p95)\n"
     "  --resamples N     bootstrap resamples (1000)\n"
     "  --boot-seed N     bootstrap seed (1)\n"
+    "  --app NAME        compare the instances of app NAME only (a start\n"
+    "                    kind pooling apps of different sizes has a p50\n"
+    "                    between their modes)\n"
     "  --reps R, --seed S, --set N=V   as for ukfork run (both worlds)\n"
     "  --db DB           keep both runs in DB (default: a temporary file);\n"
     "                    `ukfork report DB` shows them\n"
@@ -362,7 +365,7 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 	    "--seed",	    "--threshold",  "--metrics",    "--resamples",
 	    "--boot-seed",  "--db",	    "--plot",	    "--from-db",
 	    "--real-label", "--sim-label",  "--real-backend",
-	    "--sim-backend", "--real-runs", "--sim-runs"};
+	    "--sim-backend", "--real-runs", "--sim-runs", "--app"};
 	unsigned char given[sizeof(once) / sizeof(once[0])] = {0};
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -497,6 +500,8 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			a.plot = v;
 		} else if (!strcmp(o, "--from-db")) {
 			a.from_db = v;
+		} else if (!strcmp(o, "--app")) {
+			a.real.app = a.sim.app = v;
 		} else if (!strcmp(o, "--real-label")) {
 			a.real.label = v;
 		} else if (!strcmp(o, "--sim-label")) {

@@ -106,7 +106,8 @@ static int load_side(sqlite3 *db, const char *which,
 	static const char sql[] =
 	    "SELECT i.start, i.t_request, i.t_ready, i.node, i.run"
 	    " FROM instances i WHERE i.run IN (SELECT id FROM (" FIRST
-	    ") WHERE k = 1) ORDER BY i.run, i.id";
+	    ") WHERE k = 1) AND (?5 IS NULL OR i.app = ?5)"
+	    " ORDER BY i.run, i.id";
 	static const char sql_runs[] =
 	    "SELECT count(*), coalesce(sum(k > 1), 0), count(DISTINCT h),"
 	    " min(h) FROM (" FIRST ")";
@@ -126,6 +127,8 @@ static int load_side(sqlite3 *db, const char *which,
 		sqlite3_bind_text(st, 2, sel->backend, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, sel->id_lo);
 		sqlite3_bind_int64(st, 4, sel->id_hi);
+		if (pass)
+			sqlite3_bind_text(st, 5, sel->app, -1, SQLITE_STATIC);
 		if (!pass) {
 			rc = sqlite3_step(st);
 			if (rc != SQLITE_ROW) {
@@ -181,9 +184,17 @@ static int load_side(sqlite3 *db, const char *which,
 			return -1;
 		}
 	}
+	snprintf(s->app, sizeof(s->app), "%s", sel->app ? sel->app : "");
 	if (!s->n) {
-		ukf_seterr(err, errlen, "the %s side's %zu run(s) have no instance",
-		       which, s->runs);
+		if (sel->app)
+			ukf_seterr(err, errlen,
+				   "the %s side's %zu run(s) have no instance "
+				   "of app '%s'",
+				   which, s->runs, sel->app);
+		else
+			ukf_seterr(err, errlen,
+				   "the %s side's %zu run(s) have no instance",
+				   which, s->runs);
 		return -1;
 	}
 	return 0;
@@ -502,8 +513,10 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 
 	fprintf(out,
 		"real: %zu run(s), %zu requests; sim: %zu run(s), %zu "
-		"requests\n",
-		r->real.runs, r->real.n, r->sim.runs, r->sim.n);
+		"requests%s%s%s\n",
+		r->real.runs, r->real.n, r->sim.runs, r->sim.n,
+		r->real.app[0] ? " (of app " : "", r->real.app,
+		r->real.app[0] ? " only)" : "");
 	/* (no hash stored: another tool's rows, nothing to say) */
 	if (r->real.nscen > 1 || r->sim.nscen > 1)
 		fprintf(

@@ -18,6 +18,7 @@ struct ukf_validate_sel {
 	const char *label;    /* runs.config equal to this, or NULL */
 	const char *backend;  /* runs.backend equal to this, or NULL */
 	int64_t id_lo, id_hi; /* runs.id in [id_lo, id_hi]; 0, 0: any */
+	const char *app;      /* instances of this app only, or NULL */
 };
 
 /* Statistics a metric can be (the names --metrics takes). */

@@ -16,6 +16,7 @@ struct ukf_validate_side {
 	size_t dups; /* selected runs left out: copies of an earlier one */
 	size_t nscen;  /* scenarios (content hashes) of its runs */
 	char scen[80]; /* that hash when nscen is 1 */
+	char app[128]; /* the app its instances were limited to, or "" */
 	int *kind;
 	double *lat;
 	int64_t *node;

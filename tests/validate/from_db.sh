@@ -92,6 +92,21 @@ known_sign)
 	# the bootstrap is seeded: the same comparison prints the same table
 	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 >"$T/out" 2>&1
 	cmp -s "$T/out" "$T/first" || fail "a repeated comparison printed another table"
+	# --app: one app's instances on both sides; the two apps' requests
+	# add up to all of them, and each shows the dearer clones
+	total=$(sed -n 's/^real: [0-9]* run(s), \([0-9]*\) requests;.*/\1/p' "$T/first")
+	sum=0
+	for a in a f; do
+		"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --app $a >"$T/out" 2>&1
+		[ $? -eq 1 ] || fail "--app $a: expected exit 1"
+		grep -q "requests (of app $a only)\$" "$T/out" || fail "--app $a: not said: $(head -1 "$T/out")"
+		n=$(sed -n 's/^real: [0-9]* run(s), \([0-9]*\) requests;.*/\1/p' "$T/out")
+		[ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -lt "$total" ] || fail "--app $a: $n requests of $total"
+		sum=$((sum + n))
+		e=$(err_of "template p50")
+		awk -v e="$e" 'BEGIN { exit !(e > 50) }' || fail "--app $a: template p50 error '$e', expected > +50%"
+	done
+	[ "$sum" -eq "$total" ] || fail "--app a and f: $sum requests, all of them $total"
 	;;
 threshold)
 	mkdb
@@ -122,6 +137,8 @@ bad_input)
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --plot --threshold" \
 		"--from-db $T/v.db --real-runs 1-2 --real-runs 3-4 --sim-runs 3-4" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --threshold 5 --threshold 90" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --app nosuch" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --app a --app f" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --real-label --sim-label"; do
 		# shellcheck disable=SC2086
 		"$UKF" validate $args >"$T/out" 2>&1
@@ -133,6 +150,9 @@ bad_input)
 		--threshold 5 --threshold 90 >"$T/twice" 2>&1
 	grep -q -- "--threshold given twice" "$T/twice" ||
 		fail "--threshold twice: $(cat "$T/twice")"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 --app nosuch >"$T/app" 2>&1
+	grep -q "the real side's 2 run(s) have no instance of app 'nosuch'" "$T/app" ||
+		fail "--app nosuch: $(cat "$T/app")"
 	# an option where a value belongs is named (it was taken as the value)
 	[ ! -e ./--threshold ] || fail "--plot --threshold made a directory named --threshold"
 	grep -q "needs a value (found the option '--sim-label')" "$T/out" ||
