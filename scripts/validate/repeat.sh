@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# repeat.sh - the real side of a validation twice, to see how far real differs from real: held-out.lua on this machine's KVM twice (R reps each), then the simulator once, and three `ukfork validate --from-db` tables: second real vs first real, sim vs first real, sim vs both real pooled.
+# repeat.sh - the real side of a validation twice, to see how far real differs from real: held-out.lua on this machine's KVM twice (R reps each), then the simulator once, and `ukfork validate --from-db` tables: second real vs first real, sim vs first real, sim vs both real pooled, then per app the first and last of those.
 #
 # usage: scripts/validate/repeat.sh BUILD_DIR [MODEL.conf] [OUT.db]
 #   MODEL.conf  cost model of the sim side (default data/kvm-vm-calibrated.conf)
@@ -58,5 +58,13 @@ echo "== sim against real (runs $A)"
 "$U" validate --from-db "$OUT" --real-runs "$A"
 echo "== sim against real (runs $P, both pooled)"
 "$U" validate --from-db "$OUT" --real-runs "$P"
+# per app: a start kind pooled over apps of different sizes has its
+# quantiles between their modes (docs/validation.md, --app)
+for a in $(sqlite3 "$OUT" "SELECT DISTINCT app FROM instances WHERE app IS NOT NULL ORDER BY app" 2>/dev/null); do
+	echo "== app $a: real (runs $Bn) against real (runs $A)"
+	"$U" validate --from-db "$OUT" --real-runs "$A" --sim-backend kvm --sim-runs "$Bn" --app "$a"
+	echo "== app $a: sim against real (runs $P, both pooled)"
+	"$U" validate --from-db "$OUT" --real-runs "$P" --app "$a"
+done
 echo "repeat.sh: database in $OUT" >&2
 exit 0
