@@ -62,6 +62,9 @@ int ukf_calib_fit_best(const double *x, size_t n, struct ukf_calib_dist *best,
 /* The least log-logistic shape the calibrator chooses: the loader needs
  * k > 1 (finite mean), and the file's 6 digits must keep it above 1. */
 #define UKF_CALIB_LOGLOGISTIC_MIN_K 1.001
+/* Samples an operation needs for its factors' own quantiles to be written
+ * in place of a family none of which fits (calib/model.c). */
+#define UKF_CALIB_EMPIRICAL_MIN_N 50
 
 /* Mean, CDF and standard deviation of a fitted distribution (mean and sd
  * INFINITY where they do not exist: a log-logistic with k <= 1, k <= 2). */

@@ -10,6 +10,7 @@
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
 #include "../sim/sim.h"
@@ -37,6 +38,10 @@ struct opfit {
 	 * need not be), by which base and slope were multiplied; 1 without
 	 * a distribution */
 	double dist_mean;
+	/* the factors' quantiles at 0, 5%, ... 100%, written instead of the
+	 * chosen family when even its optimistic KS test rejects it */
+	int empirical;
+	double emp[UKF_SIM_EMP_Q];
 };
 
 static void opfit_free(struct opfit *f)
@@ -128,6 +133,29 @@ static int fit_spread(struct opfit *f)
 	}
 	if (k >= 5 && ukf_calib_fit_best(r, k, &f->dist, f->all) == 0)
 		f->have_dist = 1;
+	/* No family fits (KS p < 0.05 with the parameters from the same
+	 * sample, which makes the test lenient) and there are enough
+	 * samples to stand for themselves: their quantiles */
+	f->empirical = 0;
+	if (f->have_dist && k >= UKF_CALIB_EMPIRICAL_MIN_N &&
+	    f->dist.ks_p < 0.05) {
+		gsl_sort(r, 1, k);
+		double pl = 0;
+		for (int i = 0; i < UKF_SIM_EMP_Q; i++)
+			f->emp[i] = gsl_stats_quantile_from_sorted_data(
+			    r, 1, k, (double)i / (UKF_SIM_EMP_Q - 1));
+		for (int i = 0; i + 1 < UKF_SIM_EMP_Q; i++)
+			pl += (f->emp[i] + f->emp[i + 1]) / 2;
+		pl /= UKF_SIM_EMP_Q - 1;
+		if (pl > 0) {
+			f->empirical = 1;
+			f->base *= pl;
+			f->slope *= pl;
+			f->dist_mean = pl;
+			free(r);
+			return 0;
+		}
+	}
 	free(r);
 	f->dist_mean = 1;
 	if (f->have_dist) {
@@ -209,7 +237,7 @@ static void put_dist_comment(FILE *o, const struct opfit *f)
 		"from the same sample), sd %.3f\n",
 		ukf_calib_family_name(f->dist.family), f->dist.ks_d,
 		f->dist.ks_p, ukf_calib_dist_sd(&f->dist));
-	if (f->dist_mean != 1)
+	if (f->dist_mean != 1 && !f->empirical)
 		fprintf(o,
 			"#   its mean %.4f: the cost above is the least-squares "
 			"one times it, so that the simulator\n#   (which "
@@ -223,6 +251,17 @@ static void put_dist(FILE *o, const struct opfit *f)
 	if (!f->have_dist)
 		return;
 	put_dist_comment(o, f);
+	if (f->empirical) {
+		fprintf(o,
+			"#   no family fits (the best's KS p %.2g < 0.05): the "
+			"factors' own quantiles at 0, 5%%, ... 100%%\n%s = "
+			"empirical",
+			f->dist.ks_p, f->dist_key);
+		for (int i = 0; i < UKF_SIM_EMP_Q; i++)
+			fprintf(o, " %.5g", f->emp[i]);
+		fprintf(o, "   # source: calibrate, %zu samples\n", f->dist.n);
+		return;
+	}
 	fprintf(o,
 		"%s = %s %.6g %.6g   # source: calibrate, MLE of the factor\n",
 		f->dist_key, ukf_calib_family_name(f->dist.family), f->dist.p1,
@@ -266,7 +305,12 @@ static void summary_row(FILE *o, const struct opfit *f, const char *xu)
 	if (f->linear)
 		fprintf(o, " + %.4g ns/%s [%.4g, %.4g]", f->slope, xu,
 			f->line.c1_lo, f->line.c1_hi);
-	if (f->have_dist)
+	if (f->empirical)
+		fprintf(o, "  empirical (p50 %.3g, p95 %.3g; best family %s "
+			   "KS p %.2g)",
+			f->emp[UKF_SIM_EMP_Q / 2], f->emp[UKF_SIM_EMP_Q - 2],
+			ukf_calib_family_name(f->dist.family), f->dist.ks_p);
+	else if (f->have_dist)
 		fprintf(o, "  %s(%.4g, %.4g) KS D %.3f",
 			ukf_calib_family_name(f->dist.family), f->dist.p1,
 			f->dist.p2, f->dist.ks_d);

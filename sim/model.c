@@ -147,14 +147,49 @@ static int parse_bytes(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* "empirical Q0 Q5 ... Q100": 21 quantiles, non-decreasing, Q0 >= 0,
+ * Q100 > 0, scaled to a piecewise-linear quantile function of mean 1. */
+static int parse_empirical(const char *s, struct ukf_sim_dist *out)
+{
+	double q[UKF_SIM_EMP_Q], mean = 0;
+	char *end;
+
+	for (int i = 0; i < UKF_SIM_EMP_Q; i++) {
+		if (!isspace((unsigned char)*s))
+			return -1;
+		errno = 0;
+		q[i] = strtod(s, &end);
+		if (end == s || errno || !isfinite(q[i]) || q[i] < 0 ||
+		    q[i] > 1e12 || (i && q[i] < q[i - 1]))
+			return -1;
+		s = end;
+	}
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s)
+		return -1;
+	for (int i = 0; i + 1 < UKF_SIM_EMP_Q; i++)
+		mean += (q[i] + q[i + 1]) / 2;
+	mean /= UKF_SIM_EMP_Q - 1;
+	if (!(mean > 0))
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->family = UKF_SIM_DIST_EMPIRICAL;
+	for (int i = 0; i < UKF_SIM_EMP_Q; i++)
+		out->q[i] = q[i] / mean;
+	return 0;
+}
+
 /* A distribution: "none", or a family name and its two parameters,
  * "lognormal MU SIGMA" (SIGMA > 0), "gamma K THETA", "weibull K LAMBDA"
  * (all > 0), "loglogistic K ALPHA" (K > 1: its mean, which the factor is
- * scaled by, is infinite for K <= 1; ALPHA > 0), separated by blanks. */
+ * scaled by, is infinite for K <= 1; ALPHA > 0), separated by blanks; or
+ * "empirical" and 21 quantiles (parse_empirical). */
 static int parse_dist(const char *s, struct ukf_sim_dist *out)
 {
 	static const char *const names[] = { "none", "lognormal", "gamma",
-					     "weibull", "loglogistic" };
+					     "weibull", "loglogistic",
+					     "empirical" };
 	enum { NNAMES = sizeof(names) / sizeof(names[0]) };
 	char fam[16], *end;
 	size_t n = strcspn(s, " \t");
@@ -170,6 +205,8 @@ static int parse_dist(const char *s, struct ukf_sim_dist *out)
 	if (f == NNAMES)
 		return -1;
 	s += n;
+	if (f == UKF_SIM_DIST_EMPIRICAL)
+		return parse_empirical(s, out);
 	if (f == UKF_SIM_DIST_NONE) {
 		if (*s)
 			return -1;
@@ -324,7 +361,9 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 				 : fields[i].type == F_DIST
 					 ? "none, lognormal MU SIGMA, gamma K THETA, "
 					   "weibull K LAMBDA or loglogistic K ALPHA, "
-					   "parameters > 0 (MU any; loglogistic K > 1)"
+					   "parameters > 0 (MU any; loglogistic K > 1), "
+					   "or empirical and 21 non-decreasing "
+					   "quantiles >= 0 (0, 5%, ... 100%)"
 				 : fields[i].type == F_COUNT
 					 ? "a whole number from 0 to 1000000"
 				 : fields[i].type == F_BYTES
@@ -506,6 +545,17 @@ double ukf_sim_model_factor(const struct ukf_sim_model *m, enum ukf_sim_op op,
 			x = 0.5 * z * z + log(z * sqrt(2 * M_PI));
 		x = x / k + log(sin(M_PI / k) / (M_PI / k));
 		return exp(fmin(x, 700));
+	case UKF_SIM_DIST_EMPIRICAL:
+		/* measured quantiles, linear between them: u = Phi(z) */
+		q = (z > 0 ? 1 - gsl_cdf_ugaussian_Q(z) : gsl_cdf_ugaussian_P(z)) *
+		    (UKF_SIM_EMP_Q - 1);
+		k = floor(q);
+		if (k >= UKF_SIM_EMP_Q - 1)
+			return d->q[UKF_SIM_EMP_Q - 1];
+		if (k < 0)
+			return d->q[0];
+		return d->q[(int)k] +
+		       (q - k) * (d->q[(int)k + 1] - d->q[(int)k]);
 	default:
 		sigma = m->jitter;
 		if (!(sigma > 0))

@@ -22,9 +22,12 @@ enum ukf_sim_family {
 	UKF_SIM_DIST_LOGNORMAL, /* p1 = mu, p2 = sigma of ln X */
 	UKF_SIM_DIST_GAMMA,     /* p1 = shape k, p2 = scale theta */
 	UKF_SIM_DIST_WEIBULL,   /* p1 = shape k, p2 = scale lambda */
-	UKF_SIM_DIST_LOGLOGISTIC /* p1 = shape k > 1, p2 = scale alpha
+	UKF_SIM_DIST_LOGLOGISTIC, /* p1 = shape k > 1, p2 = scale alpha
 				    (heavy tail: P(X > x) ~ (x/alpha)^-k) */
+	UKF_SIM_DIST_EMPIRICAL /* q[]: the quantiles at 0, 5%, ... 100% */
 };
+/* The quantiles an empirical distribution is given by (every 5%). */
+#define UKF_SIM_EMP_Q 21
 
 /*
  * Cost model of simulated VM operations. Defaults come from data/model.conf
@@ -73,6 +76,9 @@ struct ukf_sim_model {
 	struct ukf_sim_dist {
 		int family; /* enum ukf_sim_family */
 		double p1, p2;
+		/* empirical: the quantiles, scaled at load so that the
+		 * piecewise-linear quantile function has mean 1 */
+		double q[UKF_SIM_EMP_Q];
 	} dist[UKF_SIM_NOPS];
 	/*
 	 * Appended for host contention (issue 11; sim/README.md "Agent,

@@ -532,9 +532,9 @@ static int t_crn_loglogistic(void)
 	c.engine.templates = "none";
 	c.model.jitter = 0.3;
 	c.model.dist[UKF_SIM_OP_BOOT] =
-		(struct ukf_sim_dist){ UKF_SIM_DIST_LOGLOGISTIC, 1.8, 1 };
+		(struct ukf_sim_dist){.family = UKF_SIM_DIST_LOGLOGISTIC, .p1 = 1.8, .p2 = 1};
 	c.model.dist[UKF_SIM_OP_UNIT] =
-		(struct ukf_sim_dist){ UKF_SIM_DIST_LOGLOGISTIC, 1.8, 1 };
+		(struct ukf_sim_dist){.family = UKF_SIM_DIST_LOGLOGISTIC, .p1 = 1.8, .p2 = 1};
 	c.engine.placement = "local";
 	CHECK(service_times(&c, s_loc, r_loc, &k_loc) == 0);
 	c.engine.placement = "round-robin";
