@@ -99,11 +99,12 @@ int64_t ukf_calib_max_run(const char *db);
  * "fork_first" (x = the parent's dirty pages), the others as
  * "clone_engine" and "fork"; the memory from the app's template-ready
  * line in the engine trace at `trace`; every one's t_start - t_request
- * as "agent". 0, or -1 with a message in err (an app with starts but no
+ * as "agent"; a template clone that exited 0 without forking also as
+ * "touch", x = its dirty pages, y = READY -> exit (its unit). 0, or -1 with a message in err (an app with starts but no
  * template-ready line included).
  */
 struct ukf_calib_alone_counts {
-	size_t clone_first, clones, fork_first, forks, agent;
+	size_t clone_first, clones, fork_first, forks, agent, touch;
 };
 int ukf_calib_collect_alone(const char *db, const char *trace,
 			    int64_t before, ukf_calib_set_t *s,

@@ -293,9 +293,17 @@ int ukf_calib_collect_alone(const char *db, const char *trace,
 	memset(c, 0, sizeof(*c));
 	if (trace_app_bytes(trace, &apps, &napps, err, errlen) < 0)
 		return -1;
+	/* columns 6, 7: a template clone that exited 0 without forking:
+	 * its dirty pages and READY -> exit (its one unit: the work and
+	 * the first touches of those pages), else NULL */
 	static const char sql[] =
 	    "SELECT c.run, c.app, c.start = 'fork', c.t_ready - c.t_request,"
-	    " c.t_start - c.t_request, coalesce(p.dirty_pages, 0)"
+	    " c.t_start - c.t_request, coalesce(p.dirty_pages, 0),"
+	    " CASE WHEN c.start = 'template' AND c.status = 0"
+	    "  AND c.t_exit > c.t_ready AND c.dirty_pages >= 0"
+	    "  AND NOT EXISTS (SELECT 1 FROM instances k WHERE k.run = c.run"
+	    "  AND k.parent = c.id) THEN c.dirty_pages END,"
+	    " c.t_exit - c.t_ready"
 	    " FROM instances c LEFT JOIN instances p"
 	    " ON p.run = c.run AND p.id = c.parent AND c.start = 'fork'"
 	    " WHERE c.run > ?1 AND c.start IN ('template', 'fork')"
@@ -344,6 +352,15 @@ int ukf_calib_collect_alone(const char *db, const char *trace,
 		(*(fork ? (first ? &c->fork_first : &c->forks)
 			: (first ? &c->clone_first : &c->clones)))++;
 		c->agent += agent >= 0;
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+			if (ukf_calib_set_add(s, "touch",
+					      sqlite3_column_double(st, 6),
+					      sqlite3_column_double(st, 7)) < 0) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			c->touch++;
+		}
 	}
 	if (r != SQLITE_DONE) {
 		snprintf(err, errlen, "%s: %s", db, sqlite3_errmsg(sq));

@@ -294,9 +294,9 @@ static int alone(const struct ukf_calib_plan *p, const char *db,
 	fprintf(stderr,
 		"ukfork calibrate: %zu template clones (%zu the first at "
 		"their size), %zu live forks (%zu the first at their size), "
-		"%zu templates made, %zu agent samples\n",
+		"%zu templates made, %zu agent samples, %zu clone units\n",
 		c.clones + c.clone_first, c.clone_first, c.forks + c.fork_first,
-		c.fork_first, tgot, c.agent);
+		c.fork_first, tgot, c.agent, c.touch);
 	if (c.clones < 2) {
 		snprintf(err, errlen,
 			 "the alone workload %s gave %zu template clones "

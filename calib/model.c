@@ -1006,6 +1006,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		FORK_FIRST,
 		FORK_BUSY,
 		AGENT_BUSY,
+		TOUCH,
 		NOPS
 	};
 	struct opfit f[NOPS] = {
@@ -1024,6 +1025,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    [FORK_FIRST] = {.op = "fork_first", .dist_key = NULL},
 	    [FORK_BUSY] = {.op = "fork_busy", .dist_key = NULL},
 	    [AGENT_BUSY] = {.op = "agent_busy", .dist_key = NULL, .zero_ok = 1},
+	    [TOUCH] = {.op = "touch", .dist_key = NULL, .zero_ok = 1},
 	};
 	struct dirfit dirs[2] = {
 	    {.op = "dir_embedded",
@@ -1102,6 +1104,9 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	fit_cost(&f[FORK_FIRST], 0, -1);
 	fit_cost(&f[FORK_BUSY], 0, -1);
 	fit_cost(&f[AGENT_BUSY], 0, -1);
+	/* a clone's unit against the pages it dirtied: the slope is
+	 * touch_ns_per_page (the work, 1 ms, and the exit in the intercept) */
+	fit_cost(&f[TOUCH], 1, -1);
 	double first_extra = -1;
 	if (eng && f[CLONE_FIRST].fitted)
 		first_extra =
@@ -1141,7 +1146,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	for (int i = 0; i < NOPS; i++) {
 		if (i == AGENT || i == RFORK || (i == CLONE && eng) ||
 		    i == CLONE_FIRST || i == CLONE_BUSY || i == FORK_FIRST ||
-		    i == FORK_BUSY || i == AGENT_BUSY)
+		    i == FORK_BUSY || i == AGENT_BUSY || i == TOUCH)
 			continue; /* no spread: a flat figure / not used */
 		if (f[i].fitted && fit_spread(&f[i]) < 0) {
 			snprintf(err, errlen, "out of memory");
@@ -1352,6 +1357,14 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		put_dist(o, &f[CLONE]);
 		fputc('\n', o);
 	}
+	if (f[TOUCH].fitted && f[TOUCH].linear) {
+		fprintf(o, "# A template clone's unit (READY -> exit, 1 ms of work "
+			   "and the first touches of the pages it dirties),\n"
+			   "# against those pages: the slope\n");
+		put_line_comment(o, &f[TOUCH], "page");
+		fprintf(o, "touch_ns_per_page = %.0f   # source: calibrate\n\n",
+			f[TOUCH].slope);
+	}
 	if (f[FORK].fitted && f[FORK].linear) {
 		fprintf(o, "# Live fork, request -> child ready%s, against pages "
 			   "copied (the parent's dirty pages):\n",
@@ -1411,6 +1424,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 				f[CLONE_FIRST].op, f[CLONE_FIRST].n,
 				f[CLONE_FIRST].base / 1e3, first_extra / 1e3);
 		summary_row(summary, &f[FORK], "page");
+		if (f[TOUCH].fitted && f[TOUCH].linear)
+			summary_row(summary, &f[TOUCH], "page");
 		if (f[AGENT].fitted)
 			summary_row(summary, &f[AGENT], "msg");
 		if (remote_shown) {

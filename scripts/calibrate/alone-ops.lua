@@ -13,7 +13,9 @@
 --   a template clone. The first clone at a size is the node's first at
 --   that memory size (the KVM monitor makes a VM shell of that size for
 --   it; later clones find one its pool built in the background):
---   calibrate stores it apart (clone_first);
+--   calibrate stores it apart (clone_first). The clones dirty 0 pages and
+--   each count of `dirty` in turn (their args): READY to exit is their
+--   unit, 1 ms of work and the first touches of those pages (touch);
 -- * for each size and each dirty-page count (param dirty): an app
 --   fN_D whose instances dirty D pages and fork one child, `forks` of
 --   them after its template (the parents are template clones too).
@@ -33,17 +35,21 @@ local dirty = param("dirty", "64 512 2048")
 local forks = param("forks", 5)
 local gap = param("gap", "20ms")
 
-local steps = {}   -- {app, count}: count instances after a cold first one
+-- {app, count, args}: count instances after a cold first one, their args
+-- taken in turn
+local steps = {}
 for mib in string.gmatch(tostring(sizes), "%d+") do
   local c = "c" .. mib
+  local touch = { "dirty=0" }
   app(c, string.format("mem=%sM init=1ms work=1ms dirty=16", mib))
-  steps[#steps + 1] = { c, n }
+  steps[#steps + 1] = { c, n, touch }
   for d in string.gmatch(tostring(dirty), "%d+") do
     if tonumber(d) * 4096 < tonumber(mib) * 1048576 then
       local f = "f" .. mib .. "_" .. d
       app(f, string.format("mem=%sM init=1ms work=1ms dirty=%s fork=1 units=1",
                            mib, d))
       steps[#steps + 1] = { f, forks }
+      touch[#touch + 1] = "dirty=" .. d
     end
   end
 end
@@ -52,8 +58,8 @@ process(function()
   for _, s in ipairs(steps) do
     wait(spawn(s[1], nil, 0))   -- cold: makes the template
     sleep(gap)
-    for _ = 1, s[2] do
-      local id = spawn(s[1], nil, 0)
+    for i = 1, s[2] do
+      local id = spawn(s[1], s[3] and s[3][(i - 1) % #s[3] + 1] or nil, 0)
       wait(id)
       sleep(gap)
     end

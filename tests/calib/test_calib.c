@@ -1611,8 +1611,9 @@ static int t_sim_remote(void)
 /*
  * The alone step end to end on the simulator: alone-ops.lua run with known
  * costs (a template clone 2 ms, the first at each size 9 ms more, a fork
- * 3 ms + 5 us a page, the agent 100 us a message), its rows and trace
- * collected as calibrate does, fitted: the four keys come back.
+ * 3 ms + 5 us a page, the agent 100 us a message, a clone's first touch
+ * of a page 20 us), its rows and trace collected as calibrate does,
+ * fitted: the five keys come back.
  */
 static int t_sim_alone(void)
 {
@@ -1630,7 +1631,8 @@ static int t_sim_alone(void)
 	CHECK(f);
 	fputs("jitter = 0\nclone_base_ns = 2ms\nclone_first_ns = 9ms\n"
 	      "fork_base_ns = 3ms\nclone_ns_per_page = 5000\n"
-	      "agent_msg_ns = 100us\nmonitor_slots = 1\n",
+	      "agent_msg_ns = 100us\nmonitor_slots = 1\n"
+	      "touch_ns_per_page = 20us\n",
 	      f);
 	fclose(f);
 	snprintf(cmd, sizeof(cmd),
@@ -1649,10 +1651,13 @@ static int t_sim_alone(void)
 	/* per size: 6 clones of its c app (the first apart), and of each
 	 * fork app 3 parents (template clones) and 4 children (its cold
 	 * first instance forks too) */
+	/* the c apps' 12 clones (dirtying 0, 64, 512 pages in turn) are
+	 * also clone units (touch); the fork apps' parents are not */
 	CHECKF(c.clone_first == 2 && c.clones == 22 && c.fork_first == 0 &&
-		       c.forks == 16 && c.agent == 40,
-	       "clones %zu+%zu forks %zu+%zu agent %zu", c.clone_first,
-	       c.clones, c.fork_first, c.forks, c.agent);
+		       c.forks == 16 && c.agent == 40 && c.touch == 12,
+	       "clones %zu+%zu forks %zu+%zu agent %zu touch %zu",
+	       c.clone_first, c.clones, c.fork_first, c.forks, c.agent,
+	       c.touch);
 	/* x: each clone's memory from the trace, each fork's pages */
 	size_t n8 = 0, n16 = 0, p64 = 0, p512 = 0;
 	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
@@ -1680,6 +1685,7 @@ static int t_sim_alone(void)
 		CHECK(ukf_calib_set_add(t, "agent", 0, 1e5) == 0);
 	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
 	CHECK(load_model(conf, &m, NULL) == 0);
+	CHECK(near((double)m.touch_ns_per_page, 20000, 0.01));
 	CHECKF(near((double)m.clone_base_ns, 2e6, 0.01) &&
 		       near((double)m.clone_first_ns, 9e6, 0.01) &&
 		       near((double)m.fork_base_ns, 3e6, 0.01) &&
