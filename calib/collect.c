@@ -202,8 +202,8 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 					 errlen);
 }
 
-/* The memory bytes of app `app` from its template-ready lines in the
- * trace (the last one), or -1 if it has none. */
+/* An app's memory bytes, from the last template-ready line of it in an
+ * engine trace (trace_app_bytes: every app the trace names so). */
 struct app_bytes {
 	char app[64];
 	double bytes;
