@@ -212,7 +212,16 @@ static void host_spawn(ukf_engine_t *e, struct node *n, struct inst *i)
 		eng_wait_tpl(t, i);
 		return;
 	}
-	if (eng_obtain_template(e, n, i->app, &t) < 0) {
+	int rc = eng_obtain_template(e, n, i->app, eng_clone_charge(e, i), &t);
+	if (rc > 0) {
+		/* copy-on-write admission: no memory here for its template
+		 * beside what runs (its own reservation covers a cold boot) */
+		LOG(e, n->id, "template-skip app=%s node=%u: no memory",
+		    eng_app_name(e, i->app), n->id);
+		eng_start_cold(e, n, i, 0);
+		return;
+	}
+	if (rc < 0) {
 		eng_start_cold(e, n, i, 0); /* cache full of pending entries */
 		return;
 	}
@@ -243,9 +252,14 @@ static void host_clone(ukf_engine_t *e, struct node *n, struct inst *i)
 		return;
 	}
 	if (!t) {
-		if (eng_obtain_template(e, n, i->app, &t) < 0) {
+		int rc = eng_obtain_template(e, n, i->app,
+					     eng_clone_charge(e, i), &t);
+		if (rc != 0) {
+			/* 1: no memory for it (copy-on-write admission;
+			 * eng_host_accept checked there was: cannot happen) */
 			eng_inst_finish(e, i, UKF_STATUS_FAILED,
-					"template cache full");
+					rc > 0 ? "no memory for its template"
+					       : "template cache full");
 			return;
 		}
 		if (!t->fetching) {
@@ -287,13 +301,52 @@ static uint64_t host_charge(ukf_engine_t *e, struct node *n,
 	return eng_mem_charge(e, a, 1, (uint64_t)a->dirty_pages * a->units);
 }
 
+/*
+ * Copy-on-write admission: the memory a remote fork child m also needs on
+ * n for its template, when n holds none it can use and none is coming:
+ * the template's bytes when it will be fetched; when made here (a whole-
+ * image delta, no holder), what the child dirties as its clone (the
+ * maker runs in the child's reservation and its pages become the
+ * template's). A spawn needs none: without room for its template it
+ * boots cold (host_spawn).
+ */
+static uint64_t clone_tpl_need(ukf_engine_t *e, struct node *n,
+			       const struct ukf_msg *m, const struct ukf_app *a)
+{
+	struct ukf_tentry *t;
+	const ukf_dir_t *d;
+
+	if (!e->mem_cow || m->type != UKF_MSG_CLONE)
+		return 0;
+	t = ukf_tcache_find(&n->tc, m->app);
+	if (t && t->state == UKF_T_READY)
+		/* its version, or another replaced by the parent's (which
+		 * frees the bytes of the one here) */
+		return eng_tpl_matches(t, m->tver) || t->bytes >= a->mem_bytes
+			   ? 0
+			   : a->mem_bytes - t->bytes;
+	if (t)
+		return 0; /* pending: held already */
+	if (m->tver)
+		return a->mem_bytes; /* fetched, whatever the policy */
+	d = e->cfg.fetch == UKF_FETCH_PEER
+		? e->env->ops->directory(e->env->w, n->id)
+		: NULL;
+	if (d && ukf_dir_next_holder(d, m->app, n->id + 1, n->id) !=
+		     UKF_NODE_NONE)
+		return a->mem_bytes; /* eng_obtain_template fetches it */
+	return eng_mem_charge(e, a, 1,
+			      (m->bytes + UKF_PAGE_SIZE - 1) / UKF_PAGE_SIZE +
+				  a->dirty_pages);
+}
+
 int eng_host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
 {
 	const struct ukf_app *a = APP(e, m->app);
 	uint64_t charge = host_charge(e, n, m, a);
 	struct inst *i;
 
-	if (!eng_fits_mem(e, n, a, charge)) {
+	if (!eng_fits_mem(e, n, a, charge + clone_tpl_need(e, n, m, a))) {
 		n->cnt.rejects++;
 		LOG(e, n->id, "nack %llu app=%s node=%u", ULL(m->id), a->name,
 		    n->id);

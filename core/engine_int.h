@@ -303,9 +303,23 @@ void eng_reserve_mem(ukf_engine_t *e, struct node *n, struct inst *i,
 void eng_release_inst(ukf_engine_t *e, struct node *n, struct inst *i,
 		      int vcpus_held);
 void eng_cow_sync(ukf_engine_t *e, struct node *n);
+/* What instance i is charged as a clone of its app's template here: a
+ * spawn its units' dirty pages, a remote fork child its delta's pages
+ * plus one unit's (eng_mem_charge; the whole mem under full admission). */
+uint64_t eng_clone_charge(const ukf_engine_t *e, const struct inst *i);
+/* Copy-on-write admission: whether n's memory has room for `bytes` more
+ * (for a template about to be fetched or made: ukf_tcache_reserve), its
+ * ready and pending templates counted. Always 1 under full admission. */
+int eng_tpl_room(ukf_engine_t *e, struct node *n, uint64_t bytes);
+/* Copy-on-write admission: instance i is charged `charge` from now on if
+ * that is less than what it holds (a waiter about to start as a clone of
+ * the template just made or fetched); no publish. Nothing under full. */
+void eng_cow_recharge(ukf_engine_t *e, struct node *n, struct inst *i,
+		      uint64_t charge);
 /* Copy-on-write admission: instance i's memory was just sealed into its
- * template (counted as the template's now): i keeps the charge of a
- * clone (the pages it dirties after). Nothing under full admission. */
+ * template (counted as the template's now): a workload instance keeps the
+ * charge of a clone (the pages it dirties after), an internal maker none
+ * (it ends). No publish; nothing under full admission. */
 void eng_cow_sealed(ukf_engine_t *e, struct node *n, struct inst *i);
 void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
 		 int vcpus_held);
@@ -340,8 +354,14 @@ void eng_lender_gone(ukf_engine_t *e, struct node *n, struct inst *i);
 void eng_template_failed(ukf_engine_t *e, struct node *n, uint32_t app,
 			 const char *why);
 void eng_fetch_failed(ukf_engine_t *e, struct node *n, struct ukf_tentry *t);
+/* A new pending entry of app on n in *out, its template fetched from a
+ * peer holding it (policy fetch = peer) or left to be made here; under
+ * copy-on-write admission it holds the fetched template's bytes, or
+ * make_rsv when made here (what its first user will dirty as a clone).
+ * 0; 1 if n has no memory for that (nothing added); -1 if the cache
+ * cannot take an entry. */
 int eng_obtain_template(ukf_engine_t *e, struct node *n, uint32_t app,
-			struct ukf_tentry **out);
+			uint64_t make_rsv, struct ukf_tentry **out);
 void eng_on_template(ukf_engine_t *e, struct node *n,
 		     const struct ukf_be_event *ev);
 void eng_prewarm_app(ukf_engine_t *e, struct node *n, uint32_t app);

@@ -193,11 +193,21 @@ void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
 
 void eng_cow_sync(ukf_engine_t *e, struct node *n)
 {
-	if (!e->mem_cow ||
-	    n->tpl_counted == n->tc.used)
+	uint64_t counted = n->tc.used + n->tc.reserved;
+
+	if (!e->mem_cow || n->tpl_counted == counted)
 		return;
-	n->mem_used = n->mem_used - n->tpl_counted + n->tc.used;
-	n->tpl_counted = n->tc.used;
+	n->mem_used = n->mem_used - n->tpl_counted + counted;
+	n->tpl_counted = counted;
+}
+
+int eng_tpl_room(ukf_engine_t *e, struct node *n, uint64_t bytes)
+{
+	if (!e->mem_cow)
+		return 1;
+	eng_cow_sync(e, n);
+	return n->mem_used <= n->cfg.mem_bytes &&
+	       bytes <= n->cfg.mem_bytes - n->mem_used;
 }
 
 uint64_t eng_mem_charge(const ukf_engine_t *e, const struct ukf_app *a,
@@ -207,6 +217,17 @@ uint64_t eng_mem_charge(const ukf_engine_t *e, const struct ukf_app *a,
 	    pages >= a->mem_bytes / UKF_PAGE_SIZE)
 		return a->mem_bytes;
 	return pages * UKF_PAGE_SIZE;
+}
+
+uint64_t eng_clone_charge(const ukf_engine_t *e, const struct inst *i)
+{
+	const struct ukf_app *a = APP(e, i->app);
+	uint64_t pages = i->is_fork ? (i->delta_bytes + UKF_PAGE_SIZE - 1) /
+					      UKF_PAGE_SIZE +
+					  a->dirty_pages
+				    : (uint64_t)a->dirty_pages * a->units;
+
+	return eng_mem_charge(e, a, 1, pages);
 }
 
 int eng_fits_mem(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
@@ -234,15 +255,24 @@ void eng_release_inst(ukf_engine_t *e, struct node *n, struct inst *i,
 	eng_release(e, n, APP(e, i->app), vcpus_held);
 }
 
+void eng_cow_recharge(ukf_engine_t *e, struct node *n, struct inst *i,
+		      uint64_t charge)
+{
+	const struct ukf_app *a = APP(e, i->app);
+
+	if (!e->mem_cow || charge >= a->mem_bytes - i->mem_saved)
+		return;
+	n->mem_used -= a->mem_bytes - i->mem_saved - charge;
+	i->mem_saved = a->mem_bytes - charge;
+}
+
 void eng_cow_sealed(ukf_engine_t *e, struct node *n, struct inst *i)
 {
 	const struct ukf_app *a = APP(e, i->app);
-	uint64_t charge;
 
-	if (!e->mem_cow || i->mem_saved)
-		return;
-	charge = eng_mem_charge(e, a, 1, (uint64_t)a->dirty_pages * a->units);
-	i->mem_saved = a->mem_bytes - charge;
-	n->mem_used -= i->mem_saved;
-	eng_publish(e, n);
+	eng_cow_recharge(e, n, i,
+			 i->internal ? 0
+				     : eng_mem_charge(e, a, 1,
+						      (uint64_t)a->dirty_pages *
+							  a->units));
 }

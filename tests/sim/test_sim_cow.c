@@ -173,7 +173,117 @@ static int t_cow_forks(void)
 	return 0;
 }
 
+/* Two apps on two 1 GiB hosts, the highest memory each host's samples
+ * (every 1 ms) show. */
+struct two {
+	struct ukf_world world;
+	uint32_t app[2];
+	uint64_t peak[2];
+	size_t failed, cold_b1;
+};
+
+static void two_record(void *u, const struct ukf_record *r)
+{
+	struct two *o = u;
+	if (r->status == UKF_STATUS_FAILED)
+		o->failed++;
+	if (r->app == o->app[1] && r->node == 1 &&
+	    r->start == UKF_START_COLD)
+		o->cold_b1++;
+}
+
+static void two_sample(void *u, const struct ukf_world_sample *smp)
+{
+	struct two *o = u;
+	if (smp->node < 2 && smp->s.mem_used > o->peak[smp->node])
+		o->peak[smp->node] = smp->s.mem_used;
+}
+
+/* spawn of app x at node y: x = app index << 32 | origin */
+static void two_spawn(void *arg, uint64_t x)
+{
+	struct two *o = arg;
+	ukf_id_t id;
+	if (o->world.ops->spawn(o->world.w, (ukf_node_id_t)(x & 0xffffffff),
+				o->app[x >> 32], "", 1, &id))
+		fprintf(stderr, "spawn refused\n");
+}
+
+static int two_start(struct two *o, struct ukf_sim_config *c,
+		     const char *kv_a, const char *kv_b)
+{
+	char err[256];
+	struct ukf_app a;
+	struct ukf_world_sinks s = {
+		.record = two_record,
+		.log = getenv("UKF_SIM_TRACE") ? o_log : NULL,
+		.u = o,
+	};
+	const char *kv[2] = {kv_a, kv_b};
+
+	c->sample_every_ns = UKF_MS;
+	if (ukf_sim_create(&o->world, c, &s, two_sample, err, sizeof(err))) {
+		fprintf(stderr, "create: %s\n", err);
+		return -1;
+	}
+	for (int k = 0; k < 2; k++) {
+		int id;
+		if (ukf_app_parse(&a, k ? "b" : "a", kv[k], err, sizeof(err)) ||
+		    (id = o->world.ops->add_app(o->world.w, &a)) < 0) {
+			fprintf(stderr, "app: %s\n", err);
+			return -1;
+		}
+		o->app[k] = (uint32_t)id;
+	}
+	return o->world.ops->start(o->world.w) ? -1 : 0;
+}
+
+/*
+ * A template fetched for a request already admitted must fit too: node 1
+ * holds app a's 64 MiB template, its maker and 831 clones of 1 MiB (896
+ * MiB); a spawn of b (128 MiB, its template on node 0) placed there fits
+ * its own 128 MiB, not the 128 MiB template it would fetch beside it.
+ * Without room for the template it boots cold (template-skip): the host
+ * stays at its 1024 MiB, where the fetched template took it to 1152 MiB.
+ */
+static int t_cow_template_fits(void)
+{
+	struct two *o = calloc(1, sizeof(*o));
+	struct ukf_sim_config c;
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 2;
+	c.engine.node.vcpus = 4096;
+	c.engine.node.mem_bytes = 1024 * MIB;
+	c.engine.templates = "on-demand";
+	c.engine.placement = "local";
+	c.engine.mem_admission = UKF_ADMIT_COW;
+	c.model.jitter = 0;
+	CHECK(o && two_start(o, &c, "mem=64M init=10ms work=10s dirty=256",
+			     "mem=128M init=10ms work=10s dirty=256") == 0);
+	o->world.ops->at(o->world.w, 0, two_spawn, o, 1ULL << 32 | 0);
+	o->world.ops->at(o->world.w, 0, two_spawn, o, 0ULL << 32 | 1);
+	for (int i = 0; i < 831; i++)
+		o->world.ops->at(o->world.w, UKF_S, two_spawn, o,
+				 0ULL << 32 | 1);
+	o->world.ops->at(o->world.w, 2 * UKF_S, two_spawn, o, 1ULL << 32 | 1);
+	char err[200];
+	CHECK(o->world.ops->run(o->world.w, 3 * UKF_S, NULL, err,
+				sizeof(err)) == 0);
+	o->world.ops->destroy(&o->world.w);
+	printf("peak: node 0 %llu MiB, node 1 %llu MiB; b cold on node 1: "
+	       "%zu\n",
+	       (unsigned long long)(o->peak[0] / MIB),
+	       (unsigned long long)(o->peak[1] / MIB), o->cold_b1);
+	CHECKF(o->peak[1] == 1024 * MIB,
+	       "node 1 used %llu MiB at its peak, of 1024",
+	       (unsigned long long)(o->peak[1] / MIB));
+	CHECK(o->cold_b1 == 1);
+	free(o);
+	return 0;
+}
+
 static const struct selftest tests[] = {
+	{ "cow_template_fits", t_cow_template_fits },
 	{ "cow_admission", t_cow_admission },
 	{ "cow_forks", t_cow_forks },
 };
