@@ -193,9 +193,12 @@ void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
 
 void eng_cow_sync(ukf_engine_t *e, struct node *n)
 {
-	uint64_t counted = n->tc.used + n->tc.reserved;
+	uint64_t counted;
 
-	if (!e->mem_cow || n->tpl_counted == counted)
+	if (!e->mem_cow)
+		return;
+	counted = n->tc.used + n->tc.reserved;
+	if (n->tpl_counted == counted)
 		return;
 	n->mem_used = n->mem_used - n->tpl_counted + counted;
 	n->tpl_counted = counted;

@@ -19,6 +19,10 @@ struct ukf_place_ctx {
 	uint32_t *rr; /* the origin's round-robin cursor */
 	/* the origin's own current record (NULL: its entry in dir) */
 	const struct ukf_dir_record *self;
+	/* copy-on-write admission: the instance's memory on a node whose
+	 * record lists the app's template (it starts there as a clone of
+	 * it); 0, or not below mem: mem everywhere */
+	uint64_t mem_clone;
 };
 
 struct ukf_placement_ops {

@@ -282,7 +282,64 @@ static int t_cow_template_fits(void)
 	return 0;
 }
 
+/*
+ * Placement elsewhere judges a holder by what a clone costs there: node 0
+ * has 32 MiB; node 1 (1 GiB) app b's 64 MiB template, the instance that
+ * made it and 900 clones of 1 MiB: 59 MiB free. A spawn of b at node 0
+ * fits nowhere by b's whole 64 MiB, but as a clone on node 1 (1 MiB):
+ * every policy that looks at other nodes places it there. Before, it
+ * waited for room that never came (no instance of it by the end).
+ */
+static int t_cow_place_holder(void)
+{
+	static const char *const pol[] = {"random", "round-robin",
+					  "least-loaded", "power-of-two",
+					  "template-affinity"};
+	static const struct ukf_node_config nodes[2] = {
+		{.vcpus = 4096, .mem_bytes = 32 * MIB, .cache_bytes = 4096 * MIB},
+		{.vcpus = 4096, .mem_bytes = 1024 * MIB,
+		 .cache_bytes = 4096 * MIB},
+	};
+	for (size_t k = 0; k < sizeof(pol) / sizeof(pol[0]); k++) {
+		struct two *o = calloc(1, sizeof(*o));
+		struct ukf_node_stats st;
+		struct ukf_sim_config c;
+		ukf_sim_config_default(&c);
+		c.engine.nodes = 2;
+		c.engine.per_node = nodes;
+		c.engine.templates = "on-demand";
+		c.engine.placement = pol[k];
+		c.engine.mem_admission = UKF_ADMIT_COW;
+		c.model.jitter = 0;
+		CHECK(o && two_start(o, &c, "mem=16M init=10ms work=10s",
+				     "mem=64M init=10ms work=10s dirty=256") ==
+			       0);
+		o->world.ops->at(o->world.w, 0, two_spawn, o, 1ULL << 32 | 1);
+		for (int i = 0; i < 900; i++)
+			o->world.ops->at(o->world.w, UKF_S, two_spawn, o,
+					 1ULL << 32 | 1);
+		o->world.ops->at(o->world.w, 2 * UKF_S, two_spawn, o,
+				 1ULL << 32 | 0);
+		char err[200];
+		CHECK(o->world.ops->run(o->world.w, 3 * UKF_S, NULL, err,
+					sizeof(err)) == 0);
+		CHECK(o->world.ops->node_stats(o->world.w, 1, &st) == 0);
+		o->world.ops->destroy(&o->world.w);
+		printf("%s: node 1 runs %u, %llu MiB (peak %llu)\n", pol[k],
+		       st.instances, (unsigned long long)(st.mem_used / MIB),
+		       (unsigned long long)(o->peak[1] / MIB));
+		CHECKF(st.instances == 902 && st.mem_used == 966 * MIB,
+		       "%s: node 1 runs %u, %llu MiB (expected 902: the "
+		       "maker, 900 clones and the spawn from node 0)",
+		       pol[k], st.instances,
+		       (unsigned long long)(st.mem_used / MIB));
+		free(o);
+	}
+	return 0;
+}
+
 static const struct selftest tests[] = {
+	{ "cow_place_holder", t_cow_place_holder },
 	{ "cow_template_fits", t_cow_template_fits },
 	{ "cow_admission", t_cow_admission },
 	{ "cow_forks", t_cow_forks },
