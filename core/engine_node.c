@@ -197,7 +197,7 @@ void eng_cow_sync(ukf_engine_t *e, struct node *n)
 
 	if (!e->mem_cow)
 		return;
-	counted = n->tc.used + n->tc.reserved;
+	counted = n->tc.used + n->tc.reserved + n->orphan_bytes;
 	if (n->tpl_counted == counted)
 		return;
 	n->mem_used = n->mem_used - n->tpl_counted + counted;
@@ -250,9 +250,91 @@ void eng_reserve_mem(ukf_engine_t *e, struct node *n, struct inst *i,
 	eng_reserve(e, n, a);
 }
 
+/* Instance i no longer shares its template copy's pages: the last user
+ * of a copy dropped from the cache frees them. */
+static void share_end(struct node *n, struct inst *i)
+{
+	for (uint32_t k = 0; k < n->nsh; k++) {
+		struct share *s = &n->sh[k];
+		if (s->id != i->share)
+			continue;
+		i->share = 0;
+		if (--s->users)
+			return;
+		if (s->dropped)
+			n->orphan_bytes -= s->bytes;
+		*s = n->sh[--n->nsh];
+		return;
+	}
+	i->share = 0;
+}
+
+void eng_share_add(ukf_engine_t *e, struct node *n, struct inst *i,
+		   const struct inst *from)
+{
+	struct share *s = NULL;
+
+	if (!e->mem_cow || i->share || (from ? !from->share : !i->tver))
+		return;
+	for (uint32_t k = 0; k < n->nsh && !s; k++)
+		if (from ? n->sh[k].id == from->share
+			 : !n->sh[k].dropped && n->sh[k].app == i->app &&
+				   n->sh[k].tver == i->tver)
+			s = &n->sh[k];
+	if (!s) {
+		if (from)
+			return; /* cannot happen: the parent's is listed */
+		if (n->nsh == n->capsh) {
+			uint32_t c = n->capsh ? 2 * n->capsh : 4;
+			struct share *m = eng_realloc(e, n->sh, c * sizeof(*m));
+			if (!m)
+				return; /* reported (env fatal) */
+			n->sh = m;
+			n->capsh = c;
+		}
+		s = &n->sh[n->nsh++];
+		memset(s, 0, sizeof(*s));
+		s->id = ++n->sh_seq ? n->sh_seq : ++n->sh_seq;
+		s->app = i->app;
+		s->tver = i->tver;
+	}
+	s->users++;
+	i->share = s->id;
+}
+
+uint64_t eng_tpl_frees(const ukf_engine_t *e, const struct node *n,
+		       const struct ukf_tentry *t)
+{
+	if (!e->mem_cow || t->state != UKF_T_READY)
+		return 0;
+	for (uint32_t k = 0; k < n->nsh; k++)
+		if (!n->sh[k].dropped && n->sh[k].app == t->app &&
+		    n->sh[k].tver == t->tver)
+			return 0; /* its clones keep its pages */
+	return t->bytes;
+}
+
+void eng_share_dropped(ukf_engine_t *e, struct node *n, uint32_t app,
+		       uint64_t tver, uint64_t bytes)
+{
+	if (!e->mem_cow)
+		return;
+	for (uint32_t k = 0; k < n->nsh; k++) {
+		struct share *s = &n->sh[k];
+		if (s->dropped || s->app != app || s->tver != tver)
+			continue;
+		s->dropped = 1;
+		s->bytes = bytes;
+		n->orphan_bytes += bytes;
+		return;
+	}
+}
+
 void eng_release_inst(ukf_engine_t *e, struct node *n, struct inst *i,
 		      int vcpus_held)
 {
+	if (i->share)
+		share_end(n, i);
 	n->mem_used += i->mem_saved; /* eng_release takes the whole mem */
 	i->mem_saved = 0;
 	eng_release(e, n, APP(e, i->app), vcpus_held);

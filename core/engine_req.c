@@ -271,6 +271,7 @@ static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p)
 	n->cnt.requests++;
 	n->cnt.forks++;
 	eng_reserve_mem(e, n, c, a, charge);
+	eng_share_add(e, n, c, p); /* the pages of p's template too */
 	eng_count_request(e, n, q->app);
 	eng_req_free(e, q);
 	eng_log_start(e, c, "live");

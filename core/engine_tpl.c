@@ -57,6 +57,7 @@ void eng_tpl_bring(ukf_engine_t *e, struct node *n, struct ukf_tentry *t,
 
 	if (was_ready) {
 		e->be->ops->drop_template(e->be->b, n->id, t->app);
+		eng_share_dropped(e, n, t->app, t->tver, t->bytes);
 		ukf_tcache_unready(&n->tc, t);
 	}
 	t->maker = 0;
@@ -138,8 +139,12 @@ void eng_fork_wait_version(ukf_engine_t *e, struct node *n, struct inst *i,
 		return;
 	}
 	int fresh = !t;
-	if (fresh && !eng_tpl_room(e, n, APP(e, i->app)->mem_bytes)) {
-		/* copy-on-write admission: no memory here for the template */
+	uint64_t mem = APP(e, i->app)->mem_bytes;
+	/* copy-on-write admission: room for the template brought (one
+	 * replaced frees its bytes unless clones of it run) */
+	uint64_t frees = t ? eng_tpl_frees(e, n, t) : 0;
+	if ((fresh || t->state == UKF_T_READY) &&
+	    !eng_tpl_room(e, n, mem > frees ? mem - frees : 0)) {
 		LOG(e, n->id, "template-fetch app=%s node=%u: no memory",
 		    eng_app_name(e, i->app), n->id);
 		eng_fork_stale(e, n, i);
@@ -211,7 +216,11 @@ static void evict_cb(void *u, uint32_t app)
 	ukf_engine_t *e = a[0];
 	struct node *n = a[1];
 
+	struct ukf_tentry *t = ukf_tcache_find(&n->tc, app);
+
 	e->be->ops->drop_template(e->be->b, n->id, app);
+	if (t)
+		eng_share_dropped(e, n, app, t->tver, t->bytes);
 	n->cnt.evictions++;
 	LOG(e, n->id, "template-evict app=%s node=%u", eng_app_name(e, app),
 	    n->id);
@@ -575,6 +584,7 @@ void eng_on_template(ukf_engine_t *e, struct node *n,
 			maker->made = 1;
 			/* its memory is now a copy of the template */
 			maker->tver = t->tver;
+			eng_share_add(e, n, maker, NULL);
 			eng_complete(e, maker, 0, 0, 0, NULL, 0);
 		}
 	}

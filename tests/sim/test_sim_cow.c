@@ -338,7 +338,68 @@ static int t_cow_place_holder(void)
 	return 0;
 }
 
+static struct ukf_node_stats ev_at3s;
+static void ev_stats(void *arg, uint64_t x)
+{
+	struct two *o = arg;
+	(void)x;
+	o->world.ops->node_stats(o->world.w, 0, &ev_at3s);
+}
+
+/*
+ * A template evicted while its clones run keeps its pages in memory
+ * (each clone still maps them) until the last of them ends: one 1 GiB
+ * host with a 100 MiB template cache; app a's template (64 MiB) is made
+ * at 0 s and 10 clones of it start at 1 s (1 MiB each, 10 s of work); at
+ * 2 s app b's first instance makes b's template (64 MiB), which evicts
+ * a's. At 3 s the host holds a's 64 MiB (for its maker and 10 clones, 11
+ * MiB), b's template and its maker (65 MiB): 140 MiB, where the count
+ * dropped a's to 76 MiB. When all have ended only b's template is left.
+ */
+static int t_cow_evicted(void)
+{
+	struct two *o = calloc(1, sizeof(*o));
+	struct ukf_node_stats end;
+	struct ukf_sim_config c;
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 1;
+	c.engine.node.vcpus = 4096;
+	c.engine.node.mem_bytes = 1024 * MIB;
+	c.engine.node.cache_bytes = 100 * MIB;
+	c.engine.templates = "on-demand";
+	c.engine.mem_admission = UKF_ADMIT_COW;
+	c.model.jitter = 0;
+	CHECK(o && two_start(o, &c, "mem=64M init=10ms work=10s dirty=256",
+			     "mem=64M init=10ms work=10s dirty=256") == 0);
+	o->world.ops->at(o->world.w, 0, two_spawn, o, 0);
+	for (int i = 0; i < 10; i++)
+		o->world.ops->at(o->world.w, UKF_S, two_spawn, o, 0);
+	o->world.ops->at(o->world.w, 2 * UKF_S, two_spawn, o, 1ULL << 32);
+	o->world.ops->at(o->world.w, 3 * UKF_S, ev_stats, o, 0);
+	char err[200];
+	CHECK(o->world.ops->run(o->world.w, 30 * UKF_S, NULL, err,
+				sizeof(err)) == 0);
+	CHECK(o->world.ops->node_stats(o->world.w, 0, &end) == 0);
+	o->world.ops->destroy(&o->world.w);
+	printf("at 3 s: %u running, %llu MiB, evictions %llu; at the end: "
+	       "%u running, %llu MiB (templates %llu MiB)\n",
+	       ev_at3s.instances, (unsigned long long)(ev_at3s.mem_used / MIB),
+	       (unsigned long long)ev_at3s.evictions, end.instances,
+	       (unsigned long long)(end.mem_used / MIB),
+	       (unsigned long long)(end.cache_used / MIB));
+	CHECK(ev_at3s.instances == 12 && ev_at3s.evictions == 1);
+	CHECKF(ev_at3s.mem_used == 140 * MIB,
+	       "at 3 s %llu MiB used (expected 140: a's evicted template "
+	       "still shared by 11 instances)",
+	       (unsigned long long)(ev_at3s.mem_used / MIB));
+	CHECK(end.instances == 0 && end.mem_used == 64 * MIB &&
+	      end.cache_used == 64 * MIB);
+	free(o);
+	return 0;
+}
+
 static const struct selftest tests[] = {
+	{ "cow_evicted", t_cow_evicted },
 	{ "cow_place_holder", t_cow_place_holder },
 	{ "cow_template_fits", t_cow_template_fits },
 	{ "cow_admission", t_cow_admission },
