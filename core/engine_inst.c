@@ -300,8 +300,8 @@ static uint64_t clone_tpl_need(ukf_engine_t *e, struct node *n,
 	d = e->cfg.fetch == UKF_FETCH_PEER
 		? e->env->ops->directory(e->env->w, n->id)
 		: NULL;
-	if (d && ukf_dir_next_holder(d, m->app, n->id + 1, n->id) !=
-		     UKF_NODE_NONE)
+	if (d &&
+	    ukf_dir_next_holder(d, m->app, n->id + 1, n->id) != UKF_NODE_NONE)
 		return a->mem_bytes; /* eng_obtain_template fetches it */
 	return eng_mem_charge(e, a, 1,
 			      (m->bytes + UKF_PAGE_SIZE - 1) / UKF_PAGE_SIZE +

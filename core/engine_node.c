@@ -225,10 +225,10 @@ uint64_t eng_mem_charge(const ukf_engine_t *e, const struct ukf_app *a,
 uint64_t eng_clone_charge(const ukf_engine_t *e, const struct inst *i)
 {
 	const struct ukf_app *a = APP(e, i->app);
-	uint64_t pages = i->is_fork ? (i->delta_bytes + UKF_PAGE_SIZE - 1) /
-					      UKF_PAGE_SIZE +
-					  a->dirty_pages
-				    : (uint64_t)a->dirty_pages * a->units;
+	uint64_t pages =
+	    i->is_fork ? (i->delta_bytes + UKF_PAGE_SIZE - 1) / UKF_PAGE_SIZE +
+			     a->dirty_pages
+		       : (uint64_t)a->dirty_pages * a->units;
 
 	return eng_mem_charge(e, a, 1, pages);
 }
@@ -279,7 +279,7 @@ void eng_share_add(ukf_engine_t *e, struct node *n, struct inst *i,
 	for (uint32_t k = 0; k < n->nsh && !s; k++)
 		if (from ? n->sh[k].id == from->share
 			 : !n->sh[k].dropped && n->sh[k].app == i->app &&
-				   n->sh[k].tver == i->tver)
+			       n->sh[k].tver == i->tver)
 			s = &n->sh[k];
 	if (!s) {
 		if (from)
@@ -355,9 +355,9 @@ void eng_cow_sealed(ukf_engine_t *e, struct node *n, struct inst *i)
 {
 	const struct ukf_app *a = APP(e, i->app);
 
-	eng_cow_recharge(e, n, i,
-			 i->internal ? 0
-				     : eng_mem_charge(e, a, 1,
-						      (uint64_t)a->dirty_pages *
-							  a->units));
+	eng_cow_recharge(
+	    e, n, i,
+	    i->internal
+		? 0
+		: eng_mem_charge(e, a, 1, (uint64_t)a->dirty_pages * a->units));
 }

@@ -330,8 +330,8 @@ void eng_place_req(ukf_engine_t *e, struct req *q)
 	 * template only a clone's pages (a fork child there needs that very
 	 * version: judged by the whole mem, but at its origin) */
 	if (e->mem_cow && q->kind == R_SPAWN)
-		c.mem_clone = eng_mem_charge(e, a, 1,
-					     (uint64_t)a->dirty_pages * a->units);
+		c.mem_clone = eng_mem_charge(
+		    e, a, 1, (uint64_t)a->dirty_pages * a->units);
 	eng_node_record(n, &self);
 	c.self = &self;
 	t = c.dir ? e->place->place(&c) : UKF_NODE_NONE;

@@ -35,8 +35,7 @@ static uint32_t ring(ukf_node_id_t from, ukf_node_id_t n, uint32_t nodes)
 
 /* The first node from `from` round the ring with room: for the whole mem
  * anywhere, or for mem_clone on a holder. */
-static ukf_node_id_t next_fit(const struct ukf_place_ctx *c,
-			      ukf_node_id_t from)
+static ukf_node_id_t next_fit(const struct ukf_place_ctx *c, ukf_node_id_t from)
 {
 	ukf_node_id_t a = ukf_dir_next_fit(c->dir, from, c->vcpus, c->mem);
 	ukf_node_id_t h;
@@ -55,8 +54,8 @@ static ukf_node_id_t next_fit(const struct ukf_place_ctx *c,
 
 /* The less loaded of a node fitting the whole mem and a holder fitting
  * mem_clone (a tie in load class to the holder: a clone costs less). */
-static ukf_node_id_t less_loaded(const struct ukf_place_ctx *c,
-				 ukf_node_id_t a, ukf_node_id_t h)
+static ukf_node_id_t less_loaded(const struct ukf_place_ctx *c, ukf_node_id_t a,
+				 ukf_node_id_t h)
 {
 	if (a == UKF_NODE_NONE || h == UKF_NODE_NONE)
 		return a == UKF_NODE_NONE ? h : a;
@@ -131,8 +130,7 @@ static ukf_node_id_t p_template_affinity(const struct ukf_place_ctx *c)
 	ukf_node_id_t n = least_holder(c);
 
 	if (n == UKF_NODE_NONE)
-		n = ukf_dir_least_loaded_from(c->dir, c->vcpus, c->mem,
-					      *c->rr);
+		n = ukf_dir_least_loaded_from(c->dir, c->vcpus, c->mem, *c->rr);
 	return advance(c, n);
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/engine.h"
 #include "sim/sim.h"
+#include "sim/sim_int.h"
 #include "tests/common/selftest.h"
 #include "tests/sim/simt.h"
 
@@ -187,8 +188,7 @@ static void two_record(void *u, const struct ukf_record *r)
 	struct two *o = u;
 	if (r->status == UKF_STATUS_FAILED)
 		o->failed++;
-	if (r->app == o->app[1] && r->node == 1 &&
-	    r->start == UKF_START_COLD)
+	if (r->app == o->app[1] && r->node == 1 && r->start == UKF_START_COLD)
 		o->cold_b1++;
 }
 
@@ -209,15 +209,15 @@ static void two_spawn(void *arg, uint64_t x)
 		fprintf(stderr, "spawn refused\n");
 }
 
-static int two_start(struct two *o, struct ukf_sim_config *c,
-		     const char *kv_a, const char *kv_b)
+static int two_start(struct two *o, struct ukf_sim_config *c, const char *kv_a,
+		     const char *kv_b)
 {
 	char err[256];
 	struct ukf_app a;
 	struct ukf_world_sinks s = {
-		.record = two_record,
-		.log = getenv("UKF_SIM_TRACE") ? o_log : NULL,
-		.u = o,
+	    .record = two_record,
+	    .log = getenv("UKF_SIM_TRACE") ? o_log : NULL,
+	    .u = o,
 	};
 	const char *kv[2] = {kv_a, kv_b};
 
@@ -296,9 +296,8 @@ static int t_cow_place_holder(void)
 					  "least-loaded", "power-of-two",
 					  "template-affinity"};
 	static const struct ukf_node_config nodes[2] = {
-		{.vcpus = 4096, .mem_bytes = 32 * MIB, .cache_bytes = 4096 * MIB},
-		{.vcpus = 4096, .mem_bytes = 1024 * MIB,
-		 .cache_bytes = 4096 * MIB},
+	    {.vcpus = 4096, .mem_bytes = 32 * MIB, .cache_bytes = 4096 * MIB},
+	    {.vcpus = 4096, .mem_bytes = 1024 * MIB, .cache_bytes = 4096 * MIB},
 	};
 	for (size_t k = 0; k < sizeof(pol) / sizeof(pol[0]); k++) {
 		struct two *o = calloc(1, sizeof(*o));
@@ -311,9 +310,9 @@ static int t_cow_place_holder(void)
 		c.engine.placement = pol[k];
 		c.engine.mem_admission = UKF_ADMIT_COW;
 		c.model.jitter = 0;
-		CHECK(o && two_start(o, &c, "mem=16M init=10ms work=10s",
-				     "mem=64M init=10ms work=10s dirty=256") ==
-			       0);
+		CHECK(o &&
+		      two_start(o, &c, "mem=16M init=10ms work=10s",
+				"mem=64M init=10ms work=10s dirty=256") == 0);
 		o->world.ops->at(o->world.w, 0, two_spawn, o, 1ULL << 32 | 1);
 		for (int i = 0; i < 900; i++)
 			o->world.ops->at(o->world.w, UKF_S, two_spawn, o,
@@ -398,12 +397,136 @@ static int t_cow_evicted(void)
 	return 0;
 }
 
+/* the peak of each of up to 8 nodes' samples */
+struct many {
+	struct two t; /* first: the sinks' u */
+	uint64_t peak[8];
+	size_t samples;
+};
+
+static void many_sample(void *u, const struct ukf_world_sample *smp)
+{
+	struct many *o = u;
+	o->samples++;
+	if (smp->node < 8 && smp->s.mem_used > o->peak[smp->node])
+		o->peak[smp->node] = smp->s.mem_used;
+}
+
+static void outage_cb(void *arg, uint64_t x)
+{
+	struct many *o = arg;
+	char err[128];
+	ukf_node_id_t n = (ukf_node_id_t)(x & 0xff);
+	int rc = 0;
+	switch (x >> 8) {
+	case 0:
+		rc =
+		    ukf_sim_fail_link(&o->t.world, n, "test", err, sizeof(err));
+		break;
+	case 1:
+		rc = ukf_sim_recover_link(&o->t.world, n, err, sizeof(err));
+		break;
+	case 2:
+		rc =
+		    ukf_sim_fail_node(&o->t.world, n, "test", err, sizeof(err));
+		break;
+	default:
+		rc = ukf_sim_recover_node(&o->t.world, n, err, sizeof(err));
+		break;
+	}
+	if (rc)
+		fprintf(stderr, "outage: %s\n", err);
+}
+
+/*
+ * The memory accounting end to end under copy-on-write admission: four
+ * 512 MiB hosts with a 150 MiB template cache (evictions while clones
+ * run), two apps (one forking twice per unit, children local or remote),
+ * injected faults of every kind, a link cut and a node failure. Every
+ * sample (1 ms) of every host is within its memory, and once all has
+ * ended each host's used memory is its templates' bytes, in the engine's
+ * count and in the backend's.
+ */
+static int t_cow_accounting(void)
+{
+	struct many *o = calloc(1, sizeof(*o));
+	struct ukf_sim_config c;
+	char err[256];
+	struct ukf_app a;
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 4;
+	c.engine.node.vcpus = 64;
+	c.engine.node.mem_bytes = 512 * MIB;
+	c.engine.node.cache_bytes = 150 * MIB;
+	c.engine.templates = "on-demand";
+	c.engine.mem_admission = UKF_ADMIT_COW;
+	c.engine.max_retries = 5;
+	c.faults.boot = 0.05;
+	c.faults.clone = 0.05;
+	c.faults.template = 0.1;
+	c.faults.save_delta = 0.1;
+	c.faults.crash = 0.02;
+	c.sample_every_ns = UKF_MS;
+	struct ukf_world_sinks s = {
+	    .record = two_record,
+	    .log = getenv("UKF_SIM_TRACE") ? o_log : NULL,
+	    .u = o,
+	};
+	const char *kv[2] = {
+	    "mem=128M init=30ms work=300ms dirty=2048 fork=2 units=2",
+	    "mem=64M init=20ms work=200ms dirty=256 units=3"};
+	CHECK(o && ukf_sim_create(&o->t.world, &c, &s, many_sample, err,
+				  sizeof(err)) == 0);
+	for (int k = 0; k < 2; k++) {
+		int id;
+		CHECK(ukf_app_parse(&a, k ? "b" : "a", kv[k], err,
+				    sizeof(err)) == 0);
+		CHECK((id = o->t.world.ops->add_app(o->t.world.w, &a)) >= 0);
+		o->t.app[k] = (uint32_t)id;
+	}
+	CHECK(o->t.world.ops->start(o->t.world.w) == 0);
+	for (int i = 0; i < 600; i++)
+		o->t.world.ops->at(
+		    o->t.world.w, (ukf_ns_t)i * 10 * UKF_MS, two_spawn, &o->t,
+		    (uint64_t)(i % 3 == 0) << 32 | (uint64_t)(i % 4));
+	o->t.world.ops->at(o->t.world.w, 2 * UKF_S, outage_cb, o, 0 << 8 | 1);
+	o->t.world.ops->at(o->t.world.w, 3 * UKF_S, outage_cb, o, 1 << 8 | 1);
+	o->t.world.ops->at(o->t.world.w, 2500 * UKF_MS, outage_cb, o,
+			   2 << 8 | 2);
+	o->t.world.ops->at(o->t.world.w, 3500 * UKF_MS, outage_cb, o,
+			   3 << 8 | 2);
+	CHECK(o->t.world.ops->run(o->t.world.w, 120 * UKF_S, NULL, err,
+				  sizeof(err)) == 0);
+	struct sim_world *sw = o->t.world.w;
+	int bad = 0;
+	for (ukf_node_id_t n = 0; n < 4; n++) {
+		struct ukf_node_stats st;
+		CHECK(o->t.world.ops->node_stats(o->t.world.w, n, &st) == 0);
+		uint64_t be = sim_be_mem_used(sw->sbe, n);
+		printf("node %u: peak %llu MiB; at the end %u running, used "
+		       "%llu MiB, templates %llu MiB, backend %llu MiB\n",
+		       n, (unsigned long long)(o->peak[n] / MIB), st.instances,
+		       (unsigned long long)(st.mem_used / MIB),
+		       (unsigned long long)(st.cache_used / MIB),
+		       (unsigned long long)(be / MIB));
+		if (o->peak[n] > 512 * MIB || st.instances ||
+		    st.mem_used != st.cache_used || be != st.cache_used)
+			bad = 1;
+	}
+	printf("%zu samples, %zu failed\n", o->samples, o->t.failed);
+	o->t.world.ops->destroy(&o->t.world.w);
+	CHECK(!bad);
+	free(o);
+	return 0;
+}
+
 static const struct selftest tests[] = {
-	{ "cow_evicted", t_cow_evicted },
-	{ "cow_place_holder", t_cow_place_holder },
-	{ "cow_template_fits", t_cow_template_fits },
-	{ "cow_admission", t_cow_admission },
-	{ "cow_forks", t_cow_forks },
+    {"cow_accounting", t_cow_accounting},
+    {"cow_evicted", t_cow_evicted},
+    {"cow_place_holder", t_cow_place_holder},
+    {"cow_template_fits", t_cow_template_fits},
+    {"cow_admission", t_cow_admission},
+    {"cow_forks", t_cow_forks},
 };
 
 int main(int argc, char **argv)
