@@ -347,8 +347,14 @@ void eng_cow_sealed(ukf_engine_t *e, struct node *n, struct inst *i);
  * of its template version (i->tver) in n's cache, or, `from` non-NULL
  * (a live fork child), those its parent `from` shares. Nothing under full
  * admission or without a version. */
-void eng_share_add(ukf_engine_t *e, struct node *n, struct inst *i,
-		   const struct inst *from);
+void eng_share_add_cow(ukf_engine_t *e, struct node *n, struct inst *i,
+		       const struct inst *from);
+static inline void eng_share_add(ukf_engine_t *e, struct node *n,
+				 struct inst *i, const struct inst *from)
+{
+	if (e->mem_cow) /* no call per start under full admission */
+		eng_share_add_cow(e, n, i, from);
+}
 /* Copy-on-write admission: the ready template (app, tver, bytes) leaves
  * n's cache: if instances share its pages, they stay counted (orphaned)
  * until the last of them ends. */

@@ -269,8 +269,8 @@ static void share_end(struct node *n, struct inst *i)
 	i->share = 0;
 }
 
-void eng_share_add(ukf_engine_t *e, struct node *n, struct inst *i,
-		   const struct inst *from)
+void eng_share_add_cow(ukf_engine_t *e, struct node *n, struct inst *i,
+		       const struct inst *from)
 {
 	struct share *s = NULL;
 
@@ -333,7 +333,7 @@ void eng_share_dropped(ukf_engine_t *e, struct node *n, uint32_t app,
 void eng_release_inst(ukf_engine_t *e, struct node *n, struct inst *i,
 		      int vcpus_held)
 {
-	if (i->share)
+	if (e->mem_cow && i->share)
 		share_end(n, i);
 	n->mem_used += i->mem_saved; /* eng_release takes the whole mem */
 	i->mem_saved = 0;
