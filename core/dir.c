@@ -934,6 +934,23 @@ ukf_node_id_t ukf_dir_next_fit(const ukf_dir_t *d, ukf_node_id_t from,
 	return d ? lt_first_wrap(&d->all, d->nodes, &q, from) : UKF_NODE_NONE;
 }
 
+ukf_node_id_t ukf_dir_next_fit_holder(const ukf_dir_t *d, uint32_t app,
+				      ukf_node_id_t from, uint32_t vcpus,
+				      uint64_t mem)
+{
+	struct first_q q = {vcpus, mem, UINT64_MAX, UKF_NODE_NONE,
+			    need_of(vcpus, mem)};
+
+	if (!d || app >= d->napps || !d->hsets[app].count)
+		return UKF_NODE_NONE;
+	return lt_first_wrap(loaded_holders(d, app), d->nodes, &q, from);
+}
+
+int ukf_dir_lists(const struct ukf_dir_record *r, uint32_t app)
+{
+	return r && has_app(r, app);
+}
+
 /* Among the least loaded class, the first at or after `from`. */
 static ukf_node_id_t least_from(const ukf_dir_t *d, const struct ltree *t,
 				uint32_t vcpus, uint64_t mem,

@@ -115,6 +115,15 @@ ukf_node_id_t ukf_dir_least_loaded_holder_from(const ukf_dir_t *d,
 					       uint32_t app, uint32_t vcpus,
 					       uint64_t mem, ukf_node_id_t from);
 
+/* The same among the nodes whose record lists a template of `app`
+ * (from the holder trees ukf_dir_least_loaded_holder keeps). */
+ukf_node_id_t ukf_dir_next_fit_holder(const ukf_dir_t *d, uint32_t app,
+				      ukf_node_id_t from, uint32_t vcpus,
+				      uint64_t mem);
+
+/* Does record r list a template of `app`? */
+int ukf_dir_lists(const struct ukf_dir_record *r, uint32_t app);
+
 /*
  * The first node at or after `from` (wrapping) whose record lists a
  * template of `app`, other than `exclude`; UKF_NODE_NONE if none.

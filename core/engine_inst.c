@@ -131,6 +131,7 @@ void eng_start_clone_template(ukf_engine_t *e, struct node *n, struct inst *i)
 	if (t)
 		ukf_tcache_touch(&n->tc, t);
 	i->tver = t && t->state == UKF_T_READY ? t->tver : 0;
+	eng_share_add(e, n, i, NULL);
 	i->start = UKF_START_TEMPLATE;
 	i->t_start = eng_now(e);
 	n->cnt.template_clones++;
@@ -156,6 +157,8 @@ void eng_start_restore(ukf_engine_t *e, struct node *n, struct inst *i)
 	 * another template (-ESTALE) is tried again with the right one */
 	rc = e->be->ops->restore_delta(e->be->b, n->id, i->id, i->app, i->delta,
 				       i->delta_len, i->delta_bytes);
+	if (rc >= 0)
+		eng_share_add(e, n, i, NULL);
 	if (rc == -ESTALE && i->remote) {
 		n->cnt.forks--;
 		eng_fork_wait_version(e, n, i, "restore refused: another template");
@@ -212,7 +215,16 @@ static void host_spawn(ukf_engine_t *e, struct node *n, struct inst *i)
 		eng_wait_tpl(t, i);
 		return;
 	}
-	if (eng_obtain_template(e, n, i->app, &t) < 0) {
+	int rc = eng_obtain_template(e, n, i->app, eng_clone_charge(e, i), &t);
+	if (rc > 0) {
+		/* copy-on-write admission: no memory here for its template
+		 * beside what runs (its own reservation covers a cold boot) */
+		LOG(e, n->id, "template-skip app=%s node=%u: no memory",
+		    eng_app_name(e, i->app), n->id);
+		eng_start_cold(e, n, i, 0);
+		return;
+	}
+	if (rc < 0) {
 		eng_start_cold(e, n, i, 0); /* cache full of pending entries */
 		return;
 	}
@@ -243,9 +255,14 @@ static void host_clone(ukf_engine_t *e, struct node *n, struct inst *i)
 		return;
 	}
 	if (!t) {
-		if (eng_obtain_template(e, n, i->app, &t) < 0) {
+		int rc = eng_obtain_template(e, n, i->app,
+					     eng_clone_charge(e, i), &t);
+		if (rc != 0) {
+			/* 1: no memory for it (copy-on-write admission;
+			 * eng_host_accept checked there was: cannot happen) */
 			eng_inst_finish(e, i, UKF_STATUS_FAILED,
-					"template cache full");
+					rc > 0 ? "no memory for its template"
+					       : "template cache full");
 			return;
 		}
 		if (!t->fetching) {
@@ -262,38 +279,80 @@ static void host_clone(ukf_engine_t *e, struct node *n, struct inst *i)
 }
 
 /*
- * Accept SPAWN/CLONE m on node n after re-checking capacity against the
- * node's true state. Returns 0, or -1 if the node has no room (NACK).
+ * Copy-on-write admission: the memory a remote fork child m also needs on
+ * n for its template t (NULL: none here), when n holds none it can use
+ * and none is coming: the template's bytes when it will be fetched; when
+ * made here (a whole-image delta, no holder), what the child dirties as
+ * its clone (the maker runs in the child's reservation and its pages
+ * become the template's). A spawn needs none: without room for its
+ * template it boots cold (host_spawn).
  */
+static uint64_t clone_tpl_need(ukf_engine_t *e, struct node *n,
+			       const struct ukf_msg *m, const struct ukf_app *a,
+			       const struct ukf_tentry *t)
+{
+	const ukf_dir_t *d;
+
+	if (t)
+		return 0; /* pending: held already (ready: host_charge) */
+	if (m->tver)
+		return a->mem_bytes; /* fetched, whatever the policy */
+	d = e->cfg.fetch == UKF_FETCH_PEER
+		? e->env->ops->directory(e->env->w, n->id)
+		: NULL;
+	if (d &&
+	    ukf_dir_next_holder(d, m->app, n->id + 1, n->id) != UKF_NODE_NONE)
+		return a->mem_bytes; /* eng_obtain_template fetches it */
+	return eng_mem_charge(e, a, 1,
+			      (m->bytes + UKF_PAGE_SIZE - 1) / UKF_PAGE_SIZE +
+				  a->dirty_pages);
+}
+
 /* What SPAWN/CLONE m is charged on n (eng_mem_charge): under copy-on-write
- * admission a clone of a template ready here its private pages. */
+ * admission a clone of a template ready here its private pages; *need:
+ * what its template needs beside it (clone_tpl_need), 0 under full. */
 static uint64_t host_charge(ukf_engine_t *e, struct node *n,
-			    const struct ukf_msg *m, const struct ukf_app *a)
+			    const struct ukf_msg *m, const struct ukf_app *a,
+			    uint64_t *need)
 {
 	struct ukf_tentry *t;
 
+	*need = 0;
 	if (!e->mem_cow)
 		return a->mem_bytes;
 	t = ukf_tcache_find(&n->tc, m->app);
-	if (!t || t->state != UKF_T_READY)
+	if (!t || t->state != UKF_T_READY) {
+		if (m->type == UKF_MSG_CLONE)
+			*need = clone_tpl_need(e, n, m, a, t);
 		return a->mem_bytes; /* a cold boot, or a wait for one */
-	if (m->type == UKF_MSG_CLONE)
-		return eng_tpl_matches(t, m->tver)
-			   ? eng_mem_charge(e, a, 1,
-					    (m->bytes + UKF_PAGE_SIZE - 1) /
-						    UKF_PAGE_SIZE +
-						a->dirty_pages)
-			   : a->mem_bytes;
+	}
+	if (m->type == UKF_MSG_CLONE) {
+		if (eng_tpl_matches(t, m->tver))
+			return eng_mem_charge(e, a, 1,
+					      (m->bytes + UKF_PAGE_SIZE - 1) /
+						      UKF_PAGE_SIZE +
+						  a->dirty_pages);
+		/* another version here: replaced by the parent's, which
+		 * frees the bytes of this one unless clones of it run */
+		uint64_t frees = eng_tpl_frees(e, n, t);
+		*need = frees >= a->mem_bytes ? 0 : a->mem_bytes - frees;
+		return a->mem_bytes;
+	}
 	return eng_mem_charge(e, a, 1, (uint64_t)a->dirty_pages * a->units);
 }
 
+/*
+ * Accept SPAWN/CLONE m on node n after re-checking capacity against the
+ * node's true state. Returns 0, or -1 if the node has no room (NACK).
+ */
 int eng_host_accept(ukf_engine_t *e, struct node *n, const struct ukf_msg *m)
 {
 	const struct ukf_app *a = APP(e, m->app);
-	uint64_t charge = host_charge(e, n, m, a);
+	uint64_t need;
+	uint64_t charge = host_charge(e, n, m, a, &need);
 	struct inst *i;
 
-	if (!eng_fits_mem(e, n, a, charge)) {
+	if (!eng_fits_mem(e, n, a, charge + need)) {
 		n->cnt.rejects++;
 		LOG(e, n->id, "nack %llu app=%s node=%u", ULL(m->id), a->name,
 		    n->id);

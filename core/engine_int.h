@@ -125,8 +125,25 @@ struct inst {
 	void *r_data;
 	size_t r_len;
 	/* copy-on-write admission: what its app's mem exceeds its charge by
-	 * (0: charged the whole mem) */
+	 * (0: charged the whole mem), and the copy of a template whose pages
+	 * it shares (struct share id, 0: none) */
 	uint64_t mem_saved;
+	uint32_t share;
+};
+
+/*
+ * Copy-on-write admission: one copy of a template on a node whose pages
+ * live instances share (template clones, restored fork children, a
+ * maker sealed into it, live fork children of those). Dropped from the
+ * cache (evicted, replaced by another version) while they run, its pages
+ * stay in memory until the last of them ends: they count in the node's
+ * orphan_bytes until then.
+ */
+struct share {
+	uint32_t id, app;
+	uint32_t users;
+	uint8_t dropped; /* no longer the cache's: its bytes are orphaned */
+	uint64_t tver, bytes;
 };
 
 struct req {
@@ -183,6 +200,11 @@ struct node {
 	struct ukf_topk topk;
 	uint64_t tpl_counted; /* copy-on-write admission: template bytes
 				 counted in mem_used (eng_cow_sync) */
+	/* copy-on-write admission: the template copies in use (struct
+	 * share), the bytes of those dropped from the cache */
+	struct share *sh;
+	uint32_t nsh, capsh, sh_seq;
+	uint64_t orphan_bytes;
 	/* what requests bump, in one line (ukf_engine_node_stats reports
 	 * them with the rest) */
 	struct node_counts {
@@ -303,10 +325,45 @@ void eng_reserve_mem(ukf_engine_t *e, struct node *n, struct inst *i,
 void eng_release_inst(ukf_engine_t *e, struct node *n, struct inst *i,
 		      int vcpus_held);
 void eng_cow_sync(ukf_engine_t *e, struct node *n);
+/* What instance i is charged as a clone of its app's template here: a
+ * spawn its units' dirty pages, a remote fork child its delta's pages
+ * plus one unit's (eng_mem_charge; the whole mem under full admission). */
+uint64_t eng_clone_charge(const ukf_engine_t *e, const struct inst *i);
+/* Copy-on-write admission: whether n's memory has room for `bytes` more
+ * (for a template about to be fetched or made: ukf_tcache_reserve), its
+ * ready and pending templates counted. Always 1 under full admission. */
+int eng_tpl_room(ukf_engine_t *e, struct node *n, uint64_t bytes);
+/* Copy-on-write admission: instance i is charged `charge` from now on if
+ * that is less than what it holds (a waiter about to start as a clone of
+ * the template just made or fetched); no publish. Nothing under full. */
+void eng_cow_recharge(ukf_engine_t *e, struct node *n, struct inst *i,
+		      uint64_t charge);
 /* Copy-on-write admission: instance i's memory was just sealed into its
- * template (counted as the template's now): i keeps the charge of a
- * clone (the pages it dirties after). Nothing under full admission. */
+ * template (counted as the template's now): a workload instance keeps the
+ * charge of a clone (the pages it dirties after), an internal maker none
+ * (it ends). No publish; nothing under full admission. */
 void eng_cow_sealed(ukf_engine_t *e, struct node *n, struct inst *i);
+/* Copy-on-write admission: instance i now shares the pages of the copy
+ * of its template version (i->tver) in n's cache, or, `from` non-NULL
+ * (a live fork child), those its parent `from` shares. Nothing under full
+ * admission or without a version. */
+void eng_share_add_cow(ukf_engine_t *e, struct node *n, struct inst *i,
+		       const struct inst *from);
+static inline void eng_share_add(ukf_engine_t *e, struct node *n,
+				 struct inst *i, const struct inst *from)
+{
+	if (e->mem_cow) /* no call per start under full admission */
+		eng_share_add_cow(e, n, i, from);
+}
+/* Copy-on-write admission: the ready template (app, tver, bytes) leaves
+ * n's cache: if instances share its pages, they stay counted (orphaned)
+ * until the last of them ends. */
+void eng_share_dropped(ukf_engine_t *e, struct node *n, uint32_t app,
+		       uint64_t tver, uint64_t bytes);
+/* Copy-on-write admission: the bytes dropping ready template t from n's
+ * cache would free (none while instances share it; 0 under full). */
+uint64_t eng_tpl_frees(const ukf_engine_t *e, const struct node *n,
+		       const struct ukf_tentry *t);
 void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
 		 int vcpus_held);
 
@@ -340,8 +397,14 @@ void eng_lender_gone(ukf_engine_t *e, struct node *n, struct inst *i);
 void eng_template_failed(ukf_engine_t *e, struct node *n, uint32_t app,
 			 const char *why);
 void eng_fetch_failed(ukf_engine_t *e, struct node *n, struct ukf_tentry *t);
+/* A new pending entry of app on n in *out, its template fetched from a
+ * peer holding it (policy fetch = peer) or left to be made here; under
+ * copy-on-write admission it holds the fetched template's bytes, or
+ * make_rsv when made here (what its first user will dirty as a clone).
+ * 0; 1 if n has no memory for that (nothing added); -1 if the cache
+ * cannot take an entry. */
 int eng_obtain_template(ukf_engine_t *e, struct node *n, uint32_t app,
-			struct ukf_tentry **out);
+			uint64_t make_rsv, struct ukf_tentry **out);
 void eng_on_template(ukf_engine_t *e, struct node *n,
 		     const struct ukf_be_event *ev);
 void eng_prewarm_app(ukf_engine_t *e, struct node *n, uint32_t app);

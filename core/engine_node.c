@@ -193,11 +193,24 @@ void eng_release(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
 
 void eng_cow_sync(ukf_engine_t *e, struct node *n)
 {
-	if (!e->mem_cow ||
-	    n->tpl_counted == n->tc.used)
+	uint64_t counted;
+
+	if (!e->mem_cow)
 		return;
-	n->mem_used = n->mem_used - n->tpl_counted + n->tc.used;
-	n->tpl_counted = n->tc.used;
+	counted = n->tc.used + n->tc.reserved + n->orphan_bytes;
+	if (n->tpl_counted == counted)
+		return;
+	n->mem_used = n->mem_used - n->tpl_counted + counted;
+	n->tpl_counted = counted;
+}
+
+int eng_tpl_room(ukf_engine_t *e, struct node *n, uint64_t bytes)
+{
+	if (!e->mem_cow)
+		return 1;
+	eng_cow_sync(e, n);
+	return n->mem_used <= n->cfg.mem_bytes &&
+	       bytes <= n->cfg.mem_bytes - n->mem_used;
 }
 
 uint64_t eng_mem_charge(const ukf_engine_t *e, const struct ukf_app *a,
@@ -207,6 +220,17 @@ uint64_t eng_mem_charge(const ukf_engine_t *e, const struct ukf_app *a,
 	    pages >= a->mem_bytes / UKF_PAGE_SIZE)
 		return a->mem_bytes;
 	return pages * UKF_PAGE_SIZE;
+}
+
+uint64_t eng_clone_charge(const ukf_engine_t *e, const struct inst *i)
+{
+	const struct ukf_app *a = APP(e, i->app);
+	uint64_t pages =
+	    i->is_fork ? (i->delta_bytes + UKF_PAGE_SIZE - 1) / UKF_PAGE_SIZE +
+			     a->dirty_pages
+		       : (uint64_t)a->dirty_pages * a->units;
+
+	return eng_mem_charge(e, a, 1, pages);
 }
 
 int eng_fits_mem(ukf_engine_t *e, struct node *n, const struct ukf_app *a,
@@ -226,23 +250,114 @@ void eng_reserve_mem(ukf_engine_t *e, struct node *n, struct inst *i,
 	eng_reserve(e, n, a);
 }
 
+/* Instance i no longer shares its template copy's pages: the last user
+ * of a copy dropped from the cache frees them. */
+static void share_end(struct node *n, struct inst *i)
+{
+	for (uint32_t k = 0; k < n->nsh; k++) {
+		struct share *s = &n->sh[k];
+		if (s->id != i->share)
+			continue;
+		i->share = 0;
+		if (--s->users)
+			return;
+		if (s->dropped)
+			n->orphan_bytes -= s->bytes;
+		*s = n->sh[--n->nsh];
+		return;
+	}
+	i->share = 0;
+}
+
+void eng_share_add_cow(ukf_engine_t *e, struct node *n, struct inst *i,
+		       const struct inst *from)
+{
+	struct share *s = NULL;
+
+	if (!e->mem_cow || i->share || (from ? !from->share : !i->tver))
+		return;
+	for (uint32_t k = 0; k < n->nsh && !s; k++)
+		if (from ? n->sh[k].id == from->share
+			 : !n->sh[k].dropped && n->sh[k].app == i->app &&
+			       n->sh[k].tver == i->tver)
+			s = &n->sh[k];
+	if (!s) {
+		if (from)
+			return; /* cannot happen: the parent's is listed */
+		if (n->nsh == n->capsh) {
+			uint32_t c = n->capsh ? 2 * n->capsh : 4;
+			struct share *m = eng_realloc(e, n->sh, c * sizeof(*m));
+			if (!m)
+				return; /* reported (env fatal) */
+			n->sh = m;
+			n->capsh = c;
+		}
+		s = &n->sh[n->nsh++];
+		memset(s, 0, sizeof(*s));
+		s->id = ++n->sh_seq ? n->sh_seq : ++n->sh_seq;
+		s->app = i->app;
+		s->tver = i->tver;
+	}
+	s->users++;
+	i->share = s->id;
+}
+
+uint64_t eng_tpl_frees(const ukf_engine_t *e, const struct node *n,
+		       const struct ukf_tentry *t)
+{
+	if (!e->mem_cow || t->state != UKF_T_READY)
+		return 0;
+	for (uint32_t k = 0; k < n->nsh; k++)
+		if (!n->sh[k].dropped && n->sh[k].app == t->app &&
+		    n->sh[k].tver == t->tver)
+			return 0; /* its clones keep its pages */
+	return t->bytes;
+}
+
+void eng_share_dropped(ukf_engine_t *e, struct node *n, uint32_t app,
+		       uint64_t tver, uint64_t bytes)
+{
+	if (!e->mem_cow)
+		return;
+	for (uint32_t k = 0; k < n->nsh; k++) {
+		struct share *s = &n->sh[k];
+		if (s->dropped || s->app != app || s->tver != tver)
+			continue;
+		s->dropped = 1;
+		s->bytes = bytes;
+		n->orphan_bytes += bytes;
+		return;
+	}
+}
+
 void eng_release_inst(ukf_engine_t *e, struct node *n, struct inst *i,
 		      int vcpus_held)
 {
+	if (e->mem_cow && i->share)
+		share_end(n, i);
 	n->mem_used += i->mem_saved; /* eng_release takes the whole mem */
 	i->mem_saved = 0;
 	eng_release(e, n, APP(e, i->app), vcpus_held);
 }
 
+void eng_cow_recharge(ukf_engine_t *e, struct node *n, struct inst *i,
+		      uint64_t charge)
+{
+	const struct ukf_app *a = APP(e, i->app);
+
+	if (!e->mem_cow || charge >= a->mem_bytes - i->mem_saved)
+		return;
+	n->mem_used -= a->mem_bytes - i->mem_saved - charge;
+	i->mem_saved = a->mem_bytes - charge;
+}
+
 void eng_cow_sealed(ukf_engine_t *e, struct node *n, struct inst *i)
 {
 	const struct ukf_app *a = APP(e, i->app);
-	uint64_t charge;
 
-	if (!e->mem_cow || i->mem_saved)
-		return;
-	charge = eng_mem_charge(e, a, 1, (uint64_t)a->dirty_pages * a->units);
-	i->mem_saved = a->mem_bytes - charge;
-	n->mem_used -= i->mem_saved;
-	eng_publish(e, n);
+	eng_cow_recharge(
+	    e, n, i,
+	    i->internal
+		? 0
+		: eng_mem_charge(e, a, 1, (uint64_t)a->dirty_pages * a->units));
 }

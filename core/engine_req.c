@@ -271,6 +271,7 @@ static int local_fork(ukf_engine_t *e, struct req *q, struct inst *p)
 	n->cnt.requests++;
 	n->cnt.forks++;
 	eng_reserve_mem(e, n, c, a, charge);
+	eng_share_add(e, n, c, p); /* the pages of p's template too */
 	eng_count_request(e, n, q->app);
 	eng_req_free(e, q);
 	eng_log_start(e, c, "live");
@@ -325,6 +326,12 @@ void eng_place_req(ukf_engine_t *e, struct req *q)
 	c.vcpus = a->vcpus;
 	c.mem = a->mem_bytes;
 	c.rr = &n->rr;
+	/* copy-on-write admission: a spawn costs a holder of its app's
+	 * template only a clone's pages (a fork child there needs that very
+	 * version: judged by the whole mem, but at its origin) */
+	if (e->mem_cow && q->kind == R_SPAWN)
+		c.mem_clone = eng_mem_charge(
+		    e, a, 1, (uint64_t)a->dirty_pages * a->units);
 	eng_node_record(n, &self);
 	c.self = &self;
 	t = c.dir ? e->place->place(&c) : UKF_NODE_NONE;

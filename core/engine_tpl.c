@@ -57,12 +57,17 @@ void eng_tpl_bring(ukf_engine_t *e, struct node *n, struct ukf_tentry *t,
 
 	if (was_ready) {
 		e->be->ops->drop_template(e->be->b, n->id, t->app);
+		eng_share_dropped(e, n, t->app, t->tver, t->bytes);
 		ukf_tcache_unready(&n->tc, t);
 	}
 	t->maker = 0;
 	t->fetching = 1;
 	t->from = peer;
 	t->tver = tver;
+	/* copy-on-write admission: its bytes are held from now on (those of
+	 * the template it replaces just left) */
+	if (e->mem_cow)
+		ukf_tcache_reserve(&n->tc, t, APP(e, t->app)->mem_bytes);
 	if (was_ready)
 		LOG(e, n->id,
 		    "template-replace app=%s node=%u from=%u version=%016llx "
@@ -71,7 +76,7 @@ void eng_tpl_bring(ukf_engine_t *e, struct node *n, struct ukf_tentry *t,
 	else
 		LOG(e, n->id, "template-fetch app=%s node=%u from=%u",
 		    eng_app_name(e, t->app), n->id, peer);
-	if (was_ready)
+	if (was_ready || e->mem_cow)
 		eng_publish(e, n); /* it holds none of the app until it comes */
 	eng_deliver(e, n->id, peer, &m, 0);
 }
@@ -134,6 +139,17 @@ void eng_fork_wait_version(ukf_engine_t *e, struct node *n, struct inst *i,
 		return;
 	}
 	int fresh = !t;
+	uint64_t mem = APP(e, i->app)->mem_bytes;
+	/* copy-on-write admission: room for the template brought (one
+	 * replaced frees its bytes unless clones of it run) */
+	uint64_t frees = t ? eng_tpl_frees(e, n, t) : 0;
+	if ((fresh || t->state == UKF_T_READY) &&
+	    !eng_tpl_room(e, n, mem > frees ? mem - frees : 0)) {
+		LOG(e, n->id, "template-fetch app=%s node=%u: no memory",
+		    eng_app_name(e, i->app), n->id);
+		eng_fork_stale(e, n, i);
+		return;
+	}
 	if (fresh && !(t = eng_tcache_add(e, n, i->app))) {
 		eng_inst_finish(e, i, UKF_STATUS_FAILED, "template cache full");
 		return;
@@ -200,7 +216,11 @@ static void evict_cb(void *u, uint32_t app)
 	ukf_engine_t *e = a[0];
 	struct node *n = a[1];
 
+	struct ukf_tentry *t = ukf_tcache_find(&n->tc, app);
+
 	e->be->ops->drop_template(e->be->b, n->id, app);
+	if (t)
+		eng_share_dropped(e, n, app, t->tver, t->bytes);
 	n->cnt.evictions++;
 	LOG(e, n->id, "template-evict app=%s node=%u", eng_app_name(e, app),
 	    n->id);
@@ -248,7 +268,7 @@ void eng_boot_maker(ukf_engine_t *e, struct node *n, struct ukf_tentry *t,
 	struct inst *m;
 	int rc;
 
-	if (!lender && !eng_fits(n, a)) {
+	if (!lender && !eng_fits_mem(e, n, a, a->mem_bytes)) {
 		LOG(e, n->id, "template-boot app=%s node=%u: no room", a->name,
 		    n->id);
 		return;
@@ -288,17 +308,16 @@ static void maker_free(ukf_engine_t *e, struct inst *m, const char *why,
 		       int destroy)
 {
 	struct node *n = &e->node;
-	const struct ukf_app *a = APP(e, m->app);
 	int held = m->held;
 
 	eng_record_boot(e, m, eng_now(e), why ? UKF_STATUS_FAILED : 0, why);
 	if (destroy)
 		e->be->ops->destroy(e->be->b, n->id, m->id);
+	if (held)
+		eng_release_inst(e, n, m, 1); /* its charge: 0 once sealed */
 	eng_inst_free(e, m);
-	if (held) {
-		eng_release(e, n, a, 1);
+	if (held)
 		eng_drain_resumes(e, n);
-	}
 }
 
 /* Internal maker m is done: its template was made (why NULL) or will not
@@ -401,6 +420,14 @@ void eng_fetch_failed(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
 		ukf_tcache_remove(&n->tc, app);
 		return;
 	}
+	/* copy-on-write admission: made here, the template takes over its
+	 * maker's pages; what is held is what its first user (a spawn that
+	 * makes it, or the fork child the maker boots for) will dirty as a
+	 * clone of it: less than the fetch held */
+	if (e->mem_cow) {
+		ukf_tcache_reserve(&n->tc, t, w ? eng_clone_charge(e, w) : 0);
+		eng_publish(e, n);
+	}
 	if (w && !w->is_fork) {
 		t->waiters = w->next_wait;
 		w->waiting_tpl = 0;
@@ -414,19 +441,28 @@ void eng_fetch_failed(ukf_engine_t *e, struct node *n, struct ukf_tentry *t)
 
 /* Get a missing template onto node n: fetch from a peer or boot it here. */
 int eng_obtain_template(ukf_engine_t *e, struct node *n, uint32_t app,
-			struct ukf_tentry **out)
+			uint64_t make_rsv, struct ukf_tentry **out)
 {
-	struct ukf_tentry *t = eng_tcache_add(e, n, app);
+	struct ukf_tentry *t;
 	ukf_node_id_t peer = UKF_NODE_NONE;
+	uint64_t rsv;
 
-	if (!t)
-		return -1;
-	*out = t;
 	if (e->cfg.fetch == UKF_FETCH_PEER) {
 		const ukf_dir_t *d = e->env->ops->directory(e->env->w, n->id);
 		/* the next holder after this node, round the ring: fetches
 		 * from many nodes spread over the holders */
 		peer = ukf_dir_next_holder(d, app, n->id + 1, n->id);
+	}
+	rsv = peer != UKF_NODE_NONE ? APP(e, app)->mem_bytes : make_rsv;
+	if (!eng_tpl_room(e, n, rsv))
+		return 1;
+	t = eng_tcache_add(e, n, app);
+	if (!t)
+		return -1;
+	*out = t;
+	if (e->mem_cow && rsv) {
+		ukf_tcache_reserve(&n->tc, t, rsv);
+		eng_publish(e, n);
 	}
 	if (peer != UKF_NODE_NONE) {
 		struct ukf_msg m = {
@@ -527,6 +563,19 @@ void eng_on_template(ukf_engine_t *e, struct node *n,
 	t->waiters = NULL;
 	if (fetched)
 		n->cnt.fetches++;
+	if (e->mem_cow) {
+		/* copy-on-write admission: before the template counts, those
+		 * whose pages it takes over or shares give them up: its
+		 * maker (sealed), the waiters about to start as its clones */
+		if (!t->tver)
+			t->tver = new_tver(e, t->app);
+		if (maker && (!maker->internal || maker->held))
+			eng_cow_sealed(e, n, maker);
+		for (struct inst *x = w; x; x = x->next_wait)
+			if (!x->is_fork || !x->tver || x->tver == t->tver)
+				eng_cow_recharge(e, n, x,
+						 eng_clone_charge(e, x));
+	}
 	template_now_ready(e, n, t, ev->bytes, 0);
 	if (maker) {
 		if (maker->internal) {
@@ -535,7 +584,7 @@ void eng_on_template(ukf_engine_t *e, struct node *n,
 			maker->made = 1;
 			/* its memory is now a copy of the template */
 			maker->tver = t->tver;
-			eng_cow_sealed(e, n, maker);
+			eng_share_add(e, n, maker, NULL);
 			eng_complete(e, maker, 0, 0, 0, NULL, 0);
 		}
 	}
@@ -550,8 +599,8 @@ void eng_prewarm_app(ukf_engine_t *e, struct node *n, uint32_t app)
 		t->pinned = 1;
 		return;
 	}
-	if (eng_obtain_template(e, n, app, &t) < 0)
-		return;
+	if (eng_obtain_template(e, n, app, 0, &t) != 0)
+		return; /* 1: no memory to fetch it (copy-on-write admission) */
 	t->pinned = 1;
 	LOG(e, n->id, "prewarm app=%s node=%u", eng_app_name(e, app), n->id);
 	if (!t->fetching) {

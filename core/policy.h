@@ -19,6 +19,10 @@ struct ukf_place_ctx {
 	uint32_t *rr; /* the origin's round-robin cursor */
 	/* the origin's own current record (NULL: its entry in dir) */
 	const struct ukf_dir_record *self;
+	/* copy-on-write admission: the instance's memory on a node whose
+	 * record lists the app's template (it starts there as a clone of
+	 * it); 0, or not below mem: mem everywhere */
+	uint64_t mem_clone;
 };
 
 struct ukf_placement_ops {
@@ -51,6 +55,7 @@ const struct ukf_template_ops *ukf_template_find(const char *name, char *err,
 /* --- a node's template cache: byte budget, LRU eviction --- */
 enum ukf_tstate { UKF_T_PENDING = 1, UKF_T_READY = 2 };
 #define UKF_TCACHE_MAX 64 /* entries (ready + pending) per node */
+#define UKF_TCACHE_PAGE 4096ULL /* unit of a pending entry's reservation */
 /* entries kept inside the cache itself; the rest (up to UKF_TCACHE_MAX) in
  * one block allocated when the first of them is added, so a node with a
  * few apps pays 8 entries, not 64 (3.5 KiB per node at 100,000 nodes) */
@@ -62,6 +67,9 @@ struct ukf_tentry {
 	uint8_t pinned;	  /* prewarm: never evicted */
 	uint8_t fetching; /* pending: a TFETCH is out */
 	uint32_t from;	  /* fetching: the node asked */
+	/* pending: 4 KiB pages held for it in the node's memory until it is
+	 * ready (copy-on-write admission; ukf_tcache_reserve) */
+	uint32_t rsv_pages;
 	uint64_t bytes;
 	uint64_t last_use; /* LRU stamp */
 	ukf_id_t maker; /* pending: instance whose ready makes it (0: none) */
@@ -77,6 +85,7 @@ struct ukf_tcache {
 	uint32_t n;
 	uint32_t nready;
 	uint64_t used; /* bytes of ready templates */
+	uint64_t reserved; /* bytes its pending entries hold (rsv_pages) */
 	uint64_t budget;
 	uint64_t tick;
 	/* entries UKF_TCACHE_INLINE.. (NULL until needed; never moved, so
@@ -119,7 +128,13 @@ struct ukf_tentry *ukf_tcache_find(struct ukf_tcache *c, uint32_t app);
 struct ukf_tentry *ukf_tcache_add(struct ukf_tcache *c, uint32_t app);
 /* Mark used now (LRU). */
 void ukf_tcache_touch(struct ukf_tcache *c, struct ukf_tentry *e);
-/* Remove the entry of `app` (its bytes leave `used` if it was ready). */
+/* Pending entry e holds `bytes` (rounded up to 4 KiB pages, at most
+ * 2^32 - 1 of them) of its node's memory until it is ready or removed,
+ * in place of what it held: `reserved` follows. */
+void ukf_tcache_reserve(struct ukf_tcache *c, struct ukf_tentry *e,
+			uint64_t bytes);
+/* Remove the entry of `app` (its bytes leave `used` if it was ready, its
+ * reservation `reserved` if pending). */
 void ukf_tcache_remove(struct ukf_tcache *c, uint32_t app);
 /*
  * Make room for one more ready template of `bytes` bytes: evict the least
@@ -130,7 +145,8 @@ void ukf_tcache_remove(struct ukf_tcache *c, uint32_t app);
 int ukf_tcache_make_room(struct ukf_tcache *c, uint64_t bytes,
 			 uint32_t max_ready,
 			 void (*evict)(void *u, uint32_t app), void *u);
-/* Mark a pending entry ready with its size (call make_room first). */
+/* Mark a pending entry ready with its size (call make_room first); its
+ * reservation ends. */
 void ukf_tcache_set_ready(struct ukf_tcache *c, struct ukf_tentry *e,
 			  uint64_t bytes);
 /* A ready entry back to pending (its template is being replaced): its

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +100,7 @@ void ukf_tcache_remove(struct ukf_tcache *c, uint32_t app)
 		c->used -= e->bytes;
 		c->nready--;
 	}
+	c->reserved -= (uint64_t)e->rsv_pages * UKF_TCACHE_PAGE;
 	*e = *ukf_tcache_at(c, --c->n);
 }
 
@@ -140,11 +142,24 @@ int ukf_tcache_make_room(struct ukf_tcache *c, uint64_t bytes,
 	return 0;
 }
 
+void ukf_tcache_reserve(struct ukf_tcache *c, struct ukf_tentry *e,
+			uint64_t bytes)
+{
+	uint64_t pages = (bytes + UKF_TCACHE_PAGE - 1) / UKF_TCACHE_PAGE;
+
+	if (pages > UINT32_MAX)
+		pages = UINT32_MAX;
+	c->reserved -= (uint64_t)e->rsv_pages * UKF_TCACHE_PAGE;
+	e->rsv_pages = (uint32_t)pages;
+	c->reserved += pages * UKF_TCACHE_PAGE;
+}
+
 void ukf_tcache_set_ready(struct ukf_tcache *c, struct ukf_tentry *e,
 			  uint64_t bytes)
 {
 	if (e->state == UKF_T_READY)
 		return;
+	ukf_tcache_reserve(c, e, 0);
 	e->state = UKF_T_READY;
 	e->bytes = bytes;
 	e->fetching = 0;

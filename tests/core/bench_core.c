@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 	for (size_t p = 0; ukf_placements[p]; p++) {
 		const struct ukf_placement_ops *ops = ukf_placements[p];
 		long placed = 0;
-		struct ukf_place_ctx c = {d, &env, 0, 0, 1, 0, &rr, NULL};
+		struct ukf_place_ctx c = {d, &env, 0, 0, 1, 0, &rr, NULL, 0};
 
 		t0 = secs();
 		for (long i = 0; i < decisions; i++) {

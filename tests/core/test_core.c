@@ -1004,7 +1004,7 @@ static void t_placement(void)
 	struct ukf_env_ops eo = {.uniform = s_uniform};
 	struct ukf_env env = {&eo, NULL};
 	uint32_t rr = 0;
-	struct ukf_place_ctx c = {d, &env, 0, 0, 1, 100, &rr, NULL};
+	struct ukf_place_ctx c = {d, &env, 0, 0, 1, 100, &rr, NULL, 0};
 	char err[300];
 	const struct ukf_placement_ops *p;
 
@@ -1072,7 +1072,7 @@ static void t_placement(void)
 
 	/* load is the scarcest resource's use first, instances second */
 	ukf_dir_t *d2 = ukf_dir_create(2);
-	struct ukf_place_ctx c2 = {d2, &env, 0, 0, 1, 100, &rr, NULL};
+	struct ukf_place_ctx c2 = {d2, &env, 0, 0, 1, 100, &rr, NULL, 0};
 	pub(d2, 0, 1, 1, 1ULL << 40, 1, NULL, 0); /* 7/8 vCPUs used, 1 inst */
 	pub(d2, 1, 1, 6, 1ULL << 40, 3, NULL, 0); /* 2/8 used, 3 instances */
 	CHECK_EQ(
