@@ -74,6 +74,21 @@ struct agent_view {
 	uint64_t incarnation;
 	uint64_t events;
 	uint64_t nsent; /* spawns and forks sent to it */
+	/* node_stats/node_templates: its state as last told (a STATUS
+	 * answer or a SAMPLE), and the STATUS_REQ on its way (0: none) */
+	struct ukf_node_stats st;
+	char *tmpl;
+	uint64_t st_req, st_seen; /* st_seen: the last STATUS's req */
+	int64_t st_deadline;
+};
+
+/* A kill of an id the client did not make: sent, not waited for; a
+ * refusal in its ANSWER is said (stderr, the event log). */
+struct fkill {
+	uint64_t req;
+	ukf_id_t id;
+	uint32_t node;
+	int64_t deadline;
 };
 
 struct cworld {
@@ -118,6 +133,8 @@ struct cworld {
 	uint32_t *open, *late, *tokill;
 	size_t nopen, capopen, nlate, caplate, ntokill, captokill;
 	uint8_t *held; /* drain(): a message of that node kept back */
+	struct fkill *fk;
+	size_t nfk, capfk;
 };
 
 static const struct ukf_world_ops cluster_ops;
@@ -191,6 +208,23 @@ static struct qmsg *enqueue(struct cworld *c, uint32_t from,
 static void answered(struct cworld *c, uint32_t from,
 		     const struct ukf_cmsg *m);
 static void rq_agent_lost(struct cworld *c, uint32_t node);
+static void status_ask(struct cworld *c, uint32_t node);
+
+/* What node_stats and node_templates answer: the agent's state as its
+ * last STATUS or SAMPLE told it (messages of one agent arrive in order). */
+static void note_state(struct cworld *c, uint32_t from,
+		       const struct ukf_cmsg *m, const char *tmpl, size_t len)
+{
+	struct agent_view *a = &c->ag[from];
+	char *t = malloc(len + 1);
+
+	ukf_cmsg_get_stats(m, &a->st);
+	if (t) {
+		str_cp(t, tmpl, len);
+		free(a->tmpl);
+		a->tmpl = t;
+	}
+}
 
 static void tp_message(void *u, uint32_t from,
 		       const struct ukf_frame_header *h, const void *body,
@@ -209,6 +243,15 @@ static void tp_message(void *u, uint32_t from,
 		return; /* counted by the transport; nothing to do here */
 	}
 	if (m.type == UKF_C_STATUS) {
+		if (!c->wait_status && m.req > c->ag[from].st_seen) {
+			/* the answer to the newest STATUS_REQ or a later
+			 * one (one late past its deadline included) */
+			note_state(c, from, &m, m.text3, m.text3_len);
+			c->ag[from].st_seen = m.req;
+			if (m.req >= c->ag[from].st_req)
+				c->ag[from].st_req = 0;
+			return;
+		}
 		if (c->wait_status && m.req == c->wait_req &&
 		    from == c->wait_node) {
 			size_t need = m.name_len + m.text_len + m.text2_len +
@@ -265,6 +308,10 @@ static void tp_message(void *u, uint32_t from,
 		c->ag[from].ended = 1;
 		c->ag[from].events = m.events;
 		return;
+	case UKF_C_SAMPLE:
+		note_state(c, from, &m, m.text2, m.text2_len);
+		enqueue(c, from, &m);
+		return;
 	default:
 		enqueue(c, from, &m);
 	}
@@ -303,6 +350,7 @@ static void tp_peer(void *u, uint32_t who, int up, uint64_t incarnation,
 			c->wait_done = 1;
 			c->wait_rc = -EHOSTDOWN;
 		}
+		c->ag[who].st_req = 0;
 		rq_agent_lost(c, who);
 	}
 	c->ag[who].up = up;
@@ -575,6 +623,26 @@ static void answered(struct cworld *c, uint32_t from,
 		rq_fail(c, r, why);
 		return;
 	}
+	/* a kill of an id not ours: a refusal is said */
+	for (size_t i = 0; i < c->nfk; i++) {
+		struct fkill k = c->fk[i];
+		if (k.req != m->req || k.node != from)
+			continue;
+		c->fk[i] = c->fk[--c->nfk];
+		if (m->rc < 0) {
+			snprintf(why, sizeof(why),
+				 "kill of instance %llu: the agent of node %u "
+				 "refused it: %s",
+				 (unsigned long long)k.id, from,
+				 m->rc == -EINVAL || m->rc == -ESRCH
+					 ? "no such instance"
+					 : strerror((int)-m->rc));
+			fprintf(stderr, "cluster: %s\n", why);
+			if (c->sinks.log)
+				c->sinks.log(c->sinks.u, c_now(c), from, why);
+		}
+		return;
+	}
 	/* after its deadline: it failed here; what the agent made is stopped */
 	for (size_t i = 0; i < c->nlate; i++) {
 		r = &c->rq[c->late[i]];
@@ -619,6 +687,19 @@ static void rq_expire(struct cworld *c)
 		open_del(c, i);
 		rq_fail(c, r, why);
 	}
+	for (size_t i = 0; i < c->nfk;) {
+		if (c->fk[i].deadline > now) {
+			i++;
+			continue;
+		}
+		fprintf(stderr,
+			"cluster: the agent of node %u (%s) did not answer the "
+			"kill of instance %llu within %.1f s\n",
+			c->fk[i].node, c->cl->nodes[c->fk[i].node].endpoint,
+			(unsigned long long)c->fk[i].id,
+			(double)c->cfg.connect_timeout_ns / 1e9);
+		c->fk[i] = c->fk[--c->nfk];
+	}
 }
 
 /* The earliest deadline of a request in flight (INT64_MAX: none). */
@@ -648,6 +729,11 @@ static void rq_agent_lost(struct cworld *c, uint32_t node)
 	for (size_t i = 0; i < c->nlate;)
 		if (c->rq[c->late[i]].node == node)
 			c->late[i] = c->late[--c->nlate];
+		else
+			i++;
+	for (size_t i = 0; i < c->nfk;)
+		if (c->fk[i].node == node)
+			c->fk[i] = c->fk[--c->nfk];
 		else
 			i++;
 }
@@ -694,6 +780,7 @@ static int c_start(void *w)
 			return rc;
 		}
 		c->ag[n].started = 1;
+		status_ask(c, n); /* node_stats has its state soon */
 	}
 	return 0;
 }
@@ -755,8 +842,28 @@ static int c_kill(void *w, ukf_id_t id)
 		kill_send(c, r->aid);
 		return 0;
 	}
-	rc = request(c, node_of(id), &m, NULL, NULL);
-	return rc == -EINVAL ? -ESRCH : rc;
+	/* not ours: sent, not waited for (its refusal is said when it
+	 * comes); what no agent can have fails here */
+	if ((id & CID_BIT) || node_of(id) >= c->nodes)
+		return -ESRCH;
+	if (!c->ag[node_of(id)].up || c->ag[node_of(id)].lost)
+		return -EHOSTDOWN;
+	if (c->nfk == c->capfk) {
+		size_t cap = c->capfk ? 2 * c->capfk : 16;
+		struct fkill *n = realloc(c->fk, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		c->fk = n;
+		c->capfk = cap;
+	}
+	m.req = ++c->next_req;
+	rc = send_to(c, node_of(id), &m);
+	if (rc < 0)
+		return rc;
+	c->fk[c->nfk++] = (struct fkill){
+		.req = m.req, .id = id, .node = node_of(id),
+		.deadline = realtime_ns() + c->cfg.connect_timeout_ns };
+	return 0;
 }
 
 static uint64_t c_alive(void *w)
@@ -774,18 +881,35 @@ static uint32_t c_nodes(void *w)
 	return ((struct cworld *)w)->nodes;
 }
 
+/* Ask node's agent for its state unless a request is on its way (one
+ * not answered within the connect timeout is given up: ask again). */
+static void status_ask(struct cworld *c, uint32_t node)
+{
+	struct agent_view *a = &c->ag[node];
+	struct ukf_cmsg m = { .type = UKF_C_STATUS_REQ };
+
+	if (!a->up || a->lost ||
+	    (a->st_req && realtime_ns() < a->st_deadline))
+		return;
+	m.req = ++c->next_req;
+	a->st_req = m.req;
+	a->st_deadline = realtime_ns() + c->cfg.connect_timeout_ns;
+	if (send_to(c, node, &m) < 0)
+		a->st_req = 0;
+}
+
+/* Not waited for (a stopped agent would stall the run): the state its
+ * agent last told, and a fresh one asked for; a caller that asks again
+ * after the run has polled sees it. */
 static int c_node_stats(void *w, ukf_node_id_t node, struct ukf_node_stats *s)
 {
 	struct cworld *c = w;
-	struct ukf_cmsg m = { .type = UKF_C_STATUS_REQ }, st;
 
 	memset(s, 0, sizeof(*s));
 	if (node >= c->nodes)
 		return -EINVAL;
-	memset(&st, 0, sizeof(st));
-	if (request(c, node, &m, NULL, &st) < 0)
-		return 0; /* not reachable: zeros */
-	ukf_cmsg_get_stats(&st, s);
+	status_ask(c, node);
+	*s = c->ag[node].st;
 	return 0;
 }
 
@@ -793,16 +917,15 @@ static size_t c_node_templates(void *w, ukf_node_id_t node, char *buf,
 			       size_t cap)
 {
 	struct cworld *c = w;
-	struct ukf_cmsg m = { .type = UKF_C_STATUS_REQ }, st;
 
 	if (cap)
 		buf[0] = 0;
 	if (node >= c->nodes || !cap)
 		return 0;
-	memset(&st, 0, sizeof(st));
-	if (request(c, node, &m, NULL, &st) < 0 || !st.text3)
+	status_ask(c, node);
+	if (!c->ag[node].tmpl)
 		return 0;
-	snprintf(buf, cap, "%s", st.text3);
+	snprintf(buf, cap, "%s", c->ag[node].tmpl);
 	return strlen(buf);
 }
 
@@ -1097,7 +1220,6 @@ static void free_world(struct cworld *c)
 	ukf_tp_destroy(&c->tp);
 	ukf_cluster_destroy(&c->cl);
 	ukf_apps_destroy(&c->apps);
-	free(c->ag);
 	free(c->tm);
 	free(c->status_buf);
 	free(c->rq);
@@ -1106,6 +1228,10 @@ static void free_world(struct cworld *c)
 	free(c->late);
 	free(c->tokill);
 	free(c->held);
+	free(c->fk);
+	for (uint32_t n = 0; c->ag && n < c->nodes; n++)
+		free(c->ag[n].tmpl);
+	free(c->ag);
 	free(c);
 }
 

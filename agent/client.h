@@ -24,9 +24,17 @@
  * connect_timeout_ns fails (on_fail and a failed row; what a late answer
  * made is killed). They fail at once only for what the client knows:
  * -EINVAL (node, app, args), -EHOSTDOWN (agent down or lost), -ESRCH
- * (fork of an instance of ours not running). kill of an instance of ours
- * does not wait either; kill of another id, node_stats and
- * node_templates wait for their answer (a round trip).
+ * (fork of an instance of ours not running). kill does not wait either:
+ * of an instance of ours it is sent once its spawn is answered; of
+ * another id it fails at once only for what no agent can have (-ESRCH:
+ * a client id not ours, a node not in the file; -EHOSTDOWN: its agent
+ * down or lost), and an agent's refusal is said when it comes (stderr
+ * and the event log: "kill of instance ID: the agent of node K refused
+ * it: ..."). node_stats and node_templates do not wait: they give the
+ * node's state as its agent last told it (a STATUS answer or a SAMPLE;
+ * zeros and "" before any) and ask it for a fresh one unless one is on
+ * its way: a caller that asks again after run() has polled sees it; a
+ * stopped or lost agent's state stays the last it told.
  *
  * run() returns at `until`, on *stop, or when nothing is left: every
  * workload instance has exited or failed, no `at` callback is pending, and

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* test_client.c - self-tests of the cluster client (agent/client.c) against fake agents: spawns that do not wait for a slow agent. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +50,14 @@ struct fake {
 	int spawns0;
 	uint64_t killed[32];
 	int nkilled; /* __atomic */
+	/* node 1 "stopped" (as SIGSTOP, its link up): what it gets is kept,
+	 * untouched, and handled in order once it goes on */
+	int stopped1; /* __atomic */
+	struct { uint32_t from; uint16_t type; size_t len;
+		 unsigned char body[512]; } kept[16];
+	int nkept;
+	uint32_t status_inst[2]; /* __atomic: the instances STATUS says */
+	int nstatus[2];		 /* __atomic: STATUS_REQs answered */
 	char err[512];
 };
 
@@ -114,9 +125,32 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 
 	(void)bulk;
 	(void)bulk_len;
+	if (n->k == 1 && __atomic_load_n(&f->stopped1, __ATOMIC_SEQ_CST)) {
+		if (f->nkept < 16 && len <= sizeof(f->kept[0].body)) {
+			f->kept[f->nkept].from = from;
+			f->kept[f->nkept].type = h->type;
+			f->kept[f->nkept].len = len;
+			memcpy(f->kept[f->nkept].body, body, len);
+			f->nkept++;
+		}
+		return;
+	}
 	if (ukf_cmsg_decode(&m, h->type, body, len, 0, err, sizeof(err)) < 0)
 		return;
 	switch (m.type) {
+	case UKF_C_STATUS_REQ: {
+		char tpl[32];
+		struct ukf_cmsg st = { .type = UKF_C_STATUS, .req = m.req,
+				       .node = n->k };
+		st.instances = __atomic_load_n(&f->status_inst[n->k],
+					       __ATOMIC_SEQ_CST);
+		snprintf(tpl, sizeof(tpl), "tpl%u-%u", n->k, st.instances);
+		st.text3 = tpl;
+		st.text3_len = strlen(tpl);
+		fsend(n, from, &st);
+		__atomic_add_fetch(&f->nstatus[n->k], 1, __ATOMIC_SEQ_CST);
+		break;
+	}
 	case UKF_C_RUN:
 		f->run = m.run;
 		fanswer(n, from, m.req, 0);
@@ -149,7 +183,15 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 			f->killed[k] = m.id;
 			__atomic_store_n(&f->nkilled, k + 1, __ATOMIC_SEQ_CST);
 		}
-		fanswer(n, from, m.req, 0);
+		/* as ukforkd: an id it has not made is refused */
+		if ((m.id >> 32) == n->k && (m.id & 0xffffffffULL) >= 100 &&
+		    (m.id & 0xffffffffULL) <= n->next)
+			fanswer(n, from, m.req, 0);
+		else {
+			struct ukf_cmsg a = { .type = UKF_C_ANSWER,
+					      .req = m.req, .rc = -EINVAL };
+			fsend(n, from, &a);
+		}
 		break;
 	}
 	case UKF_C_END: {
@@ -196,6 +238,18 @@ static void *fake_main(void *arg)
 				     f->held[i].tag, f->held[i].app);
 		if (!__atomic_load_n(&f->paused1, __ATOMIC_SEQ_CST))
 			f->nheld = 0;
+		if (!__atomic_load_n(&f->stopped1, __ATOMIC_SEQ_CST) &&
+		    f->nkept) {
+			int nk = f->nkept;
+			f->nkept = 0;
+			for (int i = 0; i < nk; i++) {
+				struct ukf_frame_header h = {
+				    .type = f->kept[i].type };
+				fake_msg(&f->n[1], f->kept[i].from, &h,
+					 f->kept[i].body, f->kept[i].len, NULL,
+					 0);
+			}
+		}
 	}
 out:
 	if (!__atomic_load_n(&f->ready, __ATOMIC_SEQ_CST)) {
@@ -324,27 +378,52 @@ static int has_kill(void *a)
 			       __ATOMIC_SEQ_CST) > 0;
 }
 
-static int test_client_async(void)
-{
-	char dir[64], path[128], text[2048], pub0[41], pub1[41], pubc[41];
-	char err[512];
+/* Two fake agents, a world of theirs (answers awaited up to timeout_ns),
+ * one app (0) registered and the run started. */
+struct env {
+	char dir[64], path[128];
 	struct fake f;
 	struct seen s;
+	struct ukf_world w;
+	pthread_t th;
+	int thread;
+	char log[8][200]; /* the first event-log lines */
+	int nlog;
+};
+
+static void on_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
+{
+	struct env *e = (struct env *)((char *)u - offsetof(struct env, s));
+
+	(void)t;
+	(void)node;
+	if (e->nlog < 8)
+		snprintf(e->log[e->nlog++], sizeof(e->log[0]), "%s", line);
+}
+
+static int env_log_has(const struct env *e, const char *part)
+{
+	for (int i = 0; i < e->nlog; i++)
+		if (strstr(e->log[i], part))
+			return 1;
+	return 0;
+}
+
+static int env_up(struct env *e, int64_t timeout_ns,
+		  const struct ukf_engine_hooks *hooks)
+{
+	char text[2048], pub0[41], pub1[41], pubc[41], err[512];
 	struct ukf_cluster_world_config cfg;
 	struct ukf_world_sinks sinks;
-	struct ukf_world w = { 0 };
 	struct ukf_app app;
-	pthread_t th;
-	ukf_id_t a = 0, b = 0, c = 0;
 	int rc;
 
-	memset(&f, 0, sizeof(f));
-	memset(&s, 0, sizeof(s));
-	snprintf(dir, sizeof(dir), "/tmp/ukf-client-test-XXXXXX");
-	CHECK(mkdtemp(dir));
-	CHECK(write_secret(dir, "node0", pub0) == 0);
-	CHECK(write_secret(dir, "node1", pub1) == 0);
-	CHECK(write_secret(dir, "runner", pubc) == 0);
+	memset(e, 0, sizeof(*e));
+	snprintf(e->dir, sizeof(e->dir), "/tmp/ukf-client-test-XXXXXX");
+	CHECK(mkdtemp(e->dir));
+	CHECK(write_secret(e->dir, "node0", pub0) == 0);
+	CHECK(write_secret(e->dir, "node1", pub1) == 0);
+	CHECK(write_secret(e->dir, "runner", pubc) == 0);
 	snprintf(text, sizeof(text),
 		 "[cluster]\nname = t\nheartbeat = 50ms\npeer_timeout = 10s\n"
 		 "[node 0]\nendpoint = tcp://127.0.0.1:%d\npublic_key = %s\n"
@@ -354,87 +433,221 @@ static int test_client_async(void)
 		 "[client runner]\npublic_key = %s\n"
 		 "secret_key_file = runner.key\n",
 		 h_free_port(), pub0, h_free_port(), pub1, pubc);
-	snprintf(path, sizeof(path), "%s/c.conf", dir);
+	snprintf(e->path, sizeof(e->path), "%s/c.conf", e->dir);
 	{
-		FILE *fp = fopen(path, "w");
+		FILE *fp = fopen(e->path, "w");
 		CHECK(fp && fputs(text, fp) >= 0 && fclose(fp) == 0);
 	}
-	f.path = path;
-	CHECK(pthread_create(&th, NULL, fake_main, &f) == 0);
-	while (!__atomic_load_n(&f.ready, __ATOMIC_SEQ_CST))
+	e->f.path = e->path;
+	CHECK(pthread_create(&e->th, NULL, fake_main, &e->f) == 0);
+	e->thread = 1;
+	while (!__atomic_load_n(&e->f.ready, __ATOMIC_SEQ_CST))
 		usleep(1000);
-	CHECKF(__atomic_load_n(&f.ready, __ATOMIC_SEQ_CST) == 1, "%s", f.err);
+	CHECKF(__atomic_load_n(&e->f.ready, __ATOMIC_SEQ_CST) == 1, "%s",
+	       e->f.err);
 
 	ukf_cluster_world_config_default(&cfg);
-	cfg.cluster_file = path;
-	cfg.connect_timeout_ns = 5 * UKF_S; /* and for the answers */
+	cfg.cluster_file = e->path;
+	cfg.connect_timeout_ns = timeout_ns; /* and for the answers */
 	memset(&sinks, 0, sizeof(sinks));
 	sinks.record = on_record;
-	sinks.hooks = (struct ukf_engine_hooks){ .on_ready = on_ready,
-						 .on_exit = on_exit_,
-						 .on_fail = on_fail,
-						 .u = &s };
-	sinks.u = &s;
-	rc = ukf_cluster_world_create(&w, &cfg, &sinks, err, sizeof(err));
+	sinks.log = on_log;
+	if (hooks)
+		sinks.hooks = *hooks;
+	else
+		sinks.hooks = (struct ukf_engine_hooks){ .on_ready = on_ready,
+							 .on_exit = on_exit_,
+							 .on_fail = on_fail,
+							 .u = &e->s };
+	sinks.u = &e->s;
+	rc = ukf_cluster_world_create(&e->w, &cfg, &sinks, err, sizeof(err));
 	CHECKF(rc == 0, "%s", err);
 	CHECK(ukf_app_parse(&app, "s", "mem=8M init=1ms work=1ms", err,
 			    sizeof(err)) == 0);
-	CHECK(w.ops->add_app(w.w, &app) == 0);
-	CHECK(w.ops->start(w.w) == 0);
+	CHECK(e->w.ops->add_app(e->w.w, &app) == 0);
+	CHECK(e->w.ops->start(e->w.w) == 0);
+	return 0;
+}
 
+static void env_down(struct env *e)
+{
+	char cmd[128];
+
+	if (e->w.w)
+		e->w.ops->destroy(&e->w.w);
+	if (e->thread) {
+		__atomic_store_n(&e->f.stop, 1, __ATOMIC_SEQ_CST);
+		pthread_join(e->th, NULL);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	(void)system(cmd);
+}
+
+static int test_client_async(void)
+{
+	static struct env e;
+	char err[512];
+	ukf_id_t a = 0, b = 0, c = 0;
+
+	if (env_up(&e, 5 * UKF_S, NULL)) {
+		env_down(&e);
+		return 1;
+	}
 	/* node 1 paused: its spawn is sent, not waited for */
-	__atomic_store_n(&f.paused1, 1, __ATOMIC_SEQ_CST);
-	CHECK(w.ops->spawn(w.w, 1, 0, "", 1, &a) == 0);
-	CHECK(w.ops->spawn(w.w, 0, 0, "", 2, &b) == 0);
-	CHECK(w.ops->spawn(w.w, 0, 0, "", 3, &c) == 0);
+	__atomic_store_n(&e.f.paused1, 1, __ATOMIC_SEQ_CST);
+	CHECK(e.w.ops->spawn(e.w.w, 1, 0, "", 1, &a) == 0);
+	CHECK(e.w.ops->spawn(e.w.w, 0, 0, "", 2, &b) == 0);
+	CHECK(e.w.ops->spawn(e.w.w, 0, 0, "", 3, &c) == 0);
 	CHECK(a != b && b != c && a != c);
 	/* node 0's requests are served while node 1's waits: c ran, b
 	 * failed, under the ids the client gave (b's fail and row came
 	 * before its answer named the agent's id) */
 	{
-		struct want wc = { &s, &f, 'W', c };
-		CHECK(run_until(&w, has_event, &wc));
+		struct want wc = { &e.s, &e.f, 'W', c };
+		CHECK(run_until(&e.w, has_event, &wc));
 	}
-	CHECK(seen_find(&s, 'R', c) >= 0 && seen_find(&s, 'E', c) >= 0);
-	CHECK(seen_find(&s, 'F', b) >= 0);
-	CHECK(seen_find(&s, 'W', b) >= 0 &&
-	      s.ev[seen_find(&s, 'W', b)].status == -1000 &&
-	      !strcmp(s.ev[seen_find(&s, 'W', b)].why, "no room"));
-	CHECK(seen_find(&s, 'F', a) < 0 && seen_find(&s, 'W', a) < 0);
-	CHECKF(s.n == 5, "%d events handed on", s.n); /* R E W of c, F W of b */
+	CHECK(seen_find(&e.s, 'R', c) >= 0 && seen_find(&e.s, 'E', c) >= 0);
+	CHECK(seen_find(&e.s, 'F', b) >= 0);
+	CHECK(seen_find(&e.s, 'W', b) >= 0 &&
+	      e.s.ev[seen_find(&e.s, 'W', b)].status == -1000 &&
+	      !strcmp(e.s.ev[seen_find(&e.s, 'W', b)].why, "no room"));
+	CHECK(seen_find(&e.s, 'F', a) < 0 && seen_find(&e.s, 'W', a) < 0);
+	CHECKF(e.s.n == 5, "%d events handed on", e.s.n); /* R E W of c, F W of b */
 	/* node 1 never answers in time: a fails, with a row */
 	{
-		struct want wa = { &s, &f, 'W', a };
-		CHECK(run_until(&w, has_event, &wa));
+		struct want wa = { &e.s, &e.f, 'W', a };
+		CHECK(run_until(&e.w, has_event, &wa));
 	}
-	CHECK(seen_find(&s, 'F', a) >= 0);
-	CHECKF(!strcmp(s.ev[seen_find(&s, 'W', a)].why,
+	CHECK(seen_find(&e.s, 'F', a) >= 0);
+	CHECKF(!strcmp(e.s.ev[seen_find(&e.s, 'W', a)].why,
 		       "the agent of node 1 did not answer within 5.0 s"),
-	       "'%s'", s.ev[seen_find(&s, 'W', a)].why);
+	       "'%s'", e.s.ev[seen_find(&e.s, 'W', a)].why);
 	/* node 1 answers late: what it made is killed, nothing of it is
 	 * handed on (one row per request) */
-	__atomic_store_n(&f.paused1, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&e.f.paused1, 0, __ATOMIC_SEQ_CST);
 	{
-		struct want wk = { &s, &f, 0, 0 };
-		CHECK(run_until(&w, has_kill, &wk));
+		struct want wk = { &e.s, &e.f, 0, 0 };
+		CHECK(run_until(&e.w, has_kill, &wk));
 	}
-	CHECK(f.killed[0] == ((uint64_t)1 << 32 | 201));
-	w.ops->run(w.w, w.ops->now(w.w) + 200 * UKF_MS, NULL, err,
+	CHECK(e.f.killed[0] == ((uint64_t)1 << 32 | 201));
+	e.w.ops->run(e.w.w, e.w.ops->now(e.w.w) + 200 * UKF_MS, NULL, err,
 		   sizeof(err));
-	CHECKF(seen_count(&s, 'W') == 3, "%d rows", seen_count(&s, 'W'));
-	CHECK(seen_count(&s, 'R') == 1);
-	w.ops->destroy(&w.w);
-	CHECK(seen_count(&s, 'W') == 3);
+	CHECKF(seen_count(&e.s, 'W') == 3, "%d rows", seen_count(&e.s, 'W'));
+	CHECK(seen_count(&e.s, 'R') == 1);
+	e.w.ops->destroy(&e.w.w);
+	CHECK(seen_count(&e.s, 'W') == 3);
+	env_down(&e);
+	return 0;
+}
 
-	__atomic_store_n(&f.stop, 1, __ATOMIC_SEQ_CST);
-	pthread_join(th, NULL);
-	snprintf(text, sizeof(text), "rm -rf '%s'", dir);
-	(void)system(text);
+/* A hang guard for calls that must not wait for a stopped agent (the
+ * client's own timeout is an hour there): not a measurement. */
+static const char *guard_what = "";
+
+static void guard_alarm(int sig)
+{
+	(void)sig;
+	(void)!write(2, "hang guard: ", 12);
+	(void)!write(2, guard_what, strlen(guard_what));
+	(void)!write(2, "\n", 1);
+	_exit(1);
+}
+
+struct stats_want {
+	struct ukf_world *w;
+	uint32_t node, instances;
+};
+
+static int has_stats(void *a)
+{
+	struct stats_want *sw = a;
+	struct ukf_node_stats st;
+
+	return sw->w->ops->node_stats(sw->w->w, sw->node, &st) == 0 &&
+	       st.instances == sw->instances;
+}
+
+static int has_log(void *a)
+{
+	return env_log_has(a, "kill of instance 4294968295");
+}
+
+/*
+ * node_stats, node_templates and the kill of an id the client did not
+ * make do not wait for the agent: a stopped agent (node 1) does not stall
+ * the run; they answer from its last known state, and its answers, when
+ * it goes on, refresh it (a refused kill is said in the event log).
+ */
+static int test_client_status(void)
+{
+	static struct env e;
+	struct ukf_node_stats st;
+	char buf[64];
+	ukf_id_t x = 0;
+
+	if (env_up(&e, 3600 * UKF_S, NULL)) {
+		env_down(&e);
+		return 1;
+	}
+	__atomic_store_n(&e.f.status_inst[0], 3, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&e.f.status_inst[1], 5, __ATOMIC_SEQ_CST);
+	{
+		struct stats_want s0 = { &e.w, 0, 3 }, s1 = { &e.w, 1, 5 };
+		CHECK(run_until(&e.w, has_stats, &s0));
+		CHECK(run_until(&e.w, has_stats, &s1));
+	}
+	CHECK(e.w.ops->node_templates(e.w.w, 1, buf, sizeof(buf)) == 6 &&
+	      !strcmp(buf, "tpl1-5"));
+	CHECK(e.w.ops->node_stats(e.w.w, 2, &st) == -EINVAL);
+
+	/* node 1 stopped: what was known of it, at once */
+	__atomic_store_n(&e.f.status_inst[1], 6, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&e.f.stopped1, 1, __ATOMIC_SEQ_CST);
+	signal(SIGALRM, guard_alarm);
+	guard_what = "node_stats waited for a stopped agent";
+	alarm(30);
+	for (int i = 0; i < 3; i++) {
+		CHECK(e.w.ops->node_stats(e.w.w, 1, &st) == 0);
+		CHECK(st.instances == 5);
+	}
+	guard_what = "node_templates waited for a stopped agent";
+	CHECK(e.w.ops->node_templates(e.w.w, 1, buf, sizeof(buf)) == 6 &&
+	      !strcmp(buf, "tpl1-5"));
+	guard_what = "kill of another id waited for a stopped agent";
+	CHECK(e.w.ops->kill(e.w.w, (uint64_t)1 << 32 | 999) == 0);
+	/* what the client knows to be no instance, at once */
+	CHECK(e.w.ops->kill(e.w.w, (uint64_t)7 << 32 | 1) == -ESRCH);
+	CHECK(e.w.ops->kill(e.w.w, (uint64_t)1 << 32 | 0x80000000ULL | 77) ==
+	      -ESRCH);
+	/* the other node's work goes on meanwhile (its first spawn fails:
+	 * the fake's twist) */
+	guard_what = "a run step waited for a stopped agent";
+	CHECK(e.w.ops->spawn(e.w.w, 0, 0, "", 8, &x) == 0);
+	CHECK(e.w.ops->spawn(e.w.w, 0, 0, "", 9, &x) == 0);
+	{
+		struct want wx = { &e.s, &e.f, 'W', x };
+		CHECK(run_until(&e.w, has_event, &wx));
+	}
+	alarm(0);
+	CHECK(seen_find(&e.s, 'R', x) >= 0);
+
+	/* it goes on: its answers refresh what is known; the kill of an
+	 * instance it never made is refused, and said */
+	__atomic_store_n(&e.f.stopped1, 0, __ATOMIC_SEQ_CST);
+	{
+		struct stats_want s1 = { &e.w, 1, 6 };
+		CHECK(run_until(&e.w, has_stats, &s1));
+	}
+	CHECK(e.w.ops->node_templates(e.w.w, 1, buf, sizeof(buf)) == 6 &&
+	      !strcmp(buf, "tpl1-6"));
+	CHECK(run_until(&e.w, has_log, &e));
+	env_down(&e);
 	return 0;
 }
 
 static const struct selftest tests[] = {
     {"client_async", test_client_async},
+    {"client_status", test_client_status},
 };
 
 int main(int argc, char **argv)
