@@ -41,6 +41,7 @@ enum rq_state {
 	RQ_FAILED, /* refused, or not answered in time: its row made here */
 	RQ_LATE,   /* answered after it failed here: stopped, not handed on */
 	RQ_LOST,   /* its agent was lost before it answered */
+	RQ_FREE,   /* a slot for the next request */
 };
 
 struct rq {
@@ -54,7 +55,15 @@ struct rq {
 	ukf_ns_t t_request;
 	uint32_t app, node; /* app UINT32_MAX: a fork of a parent not ours */
 	uint8_t is_fork, state, ready, ended, row, kill;
+	uint8_t endmsg; /* its EXIT or FAIL came (ended: or its row) */
+	uint8_t gotrow; /* its agent's row came (row: or one made here) */
+	uint8_t in_late; /* in c->late: an answer past its deadline may come */
 };
+
+/* Instances whose request was let go (slot reused): the parent of a row
+ * that comes later (a guest's fork outliving it) is still renamed, for
+ * the last ENDED_KEEP of them. */
+#define ENDED_KEEP 1024
 
 struct timer {
 	ukf_ns_t t;
@@ -122,16 +131,23 @@ struct cworld {
 	uint64_t events;
 	ukf_ns_t last_activity; /* world time of the last message or event */
 	char lost[1024];	/* an agent lost during the run */
-	/* every spawn and fork of the run (index: the client id's low
-	 * bits - 1), the agents' ids of them (a hash, open addressing: key
-	 * 0 free), those not answered yet and those that failed here for
-	 * want of an answer (a late answer's instance is stopped) */
+	/* the spawns and forks of the run still needed (a slot is let go,
+	 * and reused, once its instance has ended and its row and end came,
+	 * or its failure was handed on), the client's and the agents' ids
+	 * of them (hashes, open addressing: key 0 free), those not answered
+	 * yet and those that failed here for want of an answer (a late
+	 * answer's instance is stopped) */
 	struct rq *rq;
-	size_t nrq, caprq;
-	struct idslot { uint64_t aid; uint32_t rq; } *ids;
-	size_t nids, capids;
-	uint32_t *open, *late, *tokill;
-	size_t nopen, capopen, nlate, caplate, ntokill, captokill;
+	size_t nrq, caprq; /* slots used so far (in use or free) */
+	uint64_t ncid;	   /* client ids given */
+	struct idmap { struct idslot { uint64_t key; uint32_t rq; } *s;
+		       size_t n, cap; } ids, cids;
+	uint32_t *open, *late, *freed;
+	size_t nopen, capopen, nlate, caplate, nfreed, capfreed;
+	uint64_t *tokill; /* agents' ids */
+	size_t ntokill, captokill;
+	struct { ukf_id_t aid, cid; } ended[ENDED_KEEP];
+	size_t nended;
 	uint8_t *held; /* drain(): a message of that node kept back */
 	struct fkill *fk;
 	size_t nfk, capfk;
@@ -425,62 +441,102 @@ static uint32_t node_of(ukf_id_t id)
 
 /* ---- spawns and forks in flight ---- */
 
-static struct rq *rq_of_cid(struct cworld *c, ukf_id_t cid)
+static size_t id_hash(uint64_t key, size_t cap)
 {
-	uint64_t n = cid & 0xffffffffULL;
-
-	if (!(n & CID_BIT) || (n & ~CID_BIT) == 0 ||
-	    (n & ~CID_BIT) > c->nrq || c->rq[(n & ~CID_BIT) - 1].cid != cid)
-		return NULL;
-	return &c->rq[(n & ~CID_BIT) - 1];
+	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
 }
 
-static size_t id_hash(uint64_t aid, size_t cap)
+/* The slot of key in m, or -1. */
+static int64_t map_get(const struct idmap *m, uint64_t key)
 {
-	return (size_t)((aid * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
+	if (!m->cap || !key)
+		return -1;
+	for (size_t i = id_hash(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		if (m->s[i].key == key)
+			return m->s[i].rq;
+		if (!m->s[i].key)
+			return -1;
+	}
+}
+
+/* 0, or -ENOMEM. */
+static int map_put(struct idmap *m, uint64_t key, uint32_t rq)
+{
+	size_t i;
+
+	if (2 * (m->n + 1) > m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 256;
+		struct idslot *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		for (size_t k = 0; k < m->cap; k++) {
+			size_t j;
+			if (!m->s[k].key)
+				continue;
+			for (j = id_hash(m->s[k].key, cap); n[j].key;
+			     j = (j + 1) & (cap - 1))
+				;
+			n[j] = m->s[k];
+		}
+		free(m->s);
+		m->s = n;
+		m->cap = cap;
+	}
+	i = id_hash(key, m->cap);
+	while (m->s[i].key && m->s[i].key != key)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->s[i].key)
+		m->n++;
+	m->s[i] = (struct idslot){ key, rq };
+	return 0;
+}
+
+/* Remove key (linear probing: the entries after it that probed past its
+ * slot move back, so no lookup stops short). */
+static void map_del(struct idmap *m, uint64_t key)
+{
+	size_t i, j;
+
+	if (!m->cap || !key)
+		return;
+	for (i = id_hash(key, m->cap); m->s[i].key != key;
+	     i = (i + 1) & (m->cap - 1))
+		if (!m->s[i].key)
+			return;
+	m->s[i].key = 0;
+	m->n--;
+	for (j = (i + 1) & (m->cap - 1); m->s[j].key;
+	     j = (j + 1) & (m->cap - 1)) {
+		size_t h = id_hash(m->s[j].key, m->cap);
+		/* j's entry may move to i if i lies in its probe path */
+		if ((j > i && (h <= i || h > j)) ||
+		    (j < i && (h <= i && h > j))) {
+			m->s[i] = m->s[j];
+			m->s[j].key = 0;
+			i = j;
+		}
+	}
+}
+
+static struct rq *rq_of_cid(struct cworld *c, ukf_id_t cid)
+{
+	int64_t k = (cid & CID_BIT) ? map_get(&c->cids, cid) : -1;
+
+	return k < 0 ? NULL : &c->rq[k];
 }
 
 /* The request the agent's id `aid` is, or NULL. */
 static struct rq *rq_of_aid(struct cworld *c, ukf_id_t aid)
 {
-	if (!c->capids || !aid)
-		return NULL;
-	for (size_t i = id_hash(aid, c->capids);; i = (i + 1) & (c->capids - 1)) {
-		if (c->ids[i].aid == aid)
-			return &c->rq[c->ids[i].rq];
-		if (!c->ids[i].aid)
-			return NULL;
-	}
+	int64_t k = map_get(&c->ids, aid);
+
+	return k < 0 ? NULL : &c->rq[k];
 }
 
 /* 0, or -ENOMEM (then that id's messages go on unrenamed). */
 static int ids_put(struct cworld *c, ukf_id_t aid, uint32_t rq)
 {
-	if (2 * (c->nids + 1) > c->capids) {
-		size_t cap = c->capids ? 2 * c->capids : 256;
-		struct idslot *n = calloc(cap, sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		for (size_t i = 0; i < c->capids; i++) {
-			size_t j;
-			if (!c->ids[i].aid)
-				continue;
-			for (j = id_hash(c->ids[i].aid, cap); n[j].aid;
-			     j = (j + 1) & (cap - 1))
-				;
-			n[j] = c->ids[i];
-		}
-		free(c->ids);
-		c->ids = n;
-		c->capids = cap;
-	}
-	size_t i = id_hash(aid, c->capids);
-	while (c->ids[i].aid && c->ids[i].aid != aid)
-		i = (i + 1) & (c->capids - 1);
-	if (!c->ids[i].aid)
-		c->nids++;
-	c->ids[i] = (struct idslot){ aid, rq };
-	return 0;
+	return map_put(&c->ids, aid, rq);
 }
 
 static int idx_push(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
@@ -527,7 +583,68 @@ static void kill_send(struct cworld *c, ukf_id_t aid)
 static void kills_send(struct cworld *c)
 {
 	while (c->ntokill)
-		kill_send(c, c->rq[c->tokill[--c->ntokill]].aid);
+		kill_send(c, c->tokill[--c->ntokill]);
+}
+
+/* 0, or -ENOMEM (then that kill is not sent: the instance runs on). */
+static int kill_later(struct cworld *c, ukf_id_t aid)
+{
+	if (c->ntokill == c->captokill) {
+		size_t cap = c->captokill ? 2 * c->captokill : 16;
+		uint64_t *n = realloc(c->tokill, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		c->tokill = n;
+		c->captokill = cap;
+	}
+	c->tokill[c->ntokill++] = aid;
+	return 0;
+}
+
+/* Let slot k go: nothing will name it again but the caller (its client
+ * id then names no request: -ESRCH, as an instance that ended) and
+ * the rows of children that outlive it (c->ended). */
+static void rq_release(struct cworld *c, uint32_t k)
+{
+	struct rq *r = &c->rq[k];
+
+	map_del(&c->cids, r->cid);
+	if (r->aid && map_get(&c->ids, r->aid) == (int64_t)k) {
+		map_del(&c->ids, r->aid);
+		c->ended[c->nended % ENDED_KEEP].aid = r->aid;
+		c->ended[c->nended % ENDED_KEEP].cid = r->cid;
+		c->nended++;
+	}
+	r->state = RQ_FREE;
+	r->cid = r->aid = 0;
+	if (idx_push(&c->freed, &c->nfreed, &c->capfreed, k) < 0)
+		return; /* not reused: kept as before */
+}
+
+/* Let slot k go if nothing more about it can come or be handed on: its
+ * failure handed on (and no late answer can come), or its instance's
+ * row and its end (EXIT or FAIL) came, in either order. */
+static void rq_done(struct cworld *c, uint32_t k)
+{
+	const struct rq *r = &c->rq[k];
+
+	if ((r->state == RQ_FAILED && r->row && !r->in_late) ||
+	    ((r->state == RQ_OK || r->state == RQ_LATE) && r->gotrow &&
+	     r->endmsg))
+		rq_release(c, k);
+}
+
+/* The client id of an instance whose request was let go, or 0. */
+static ukf_id_t ended_cid(const struct cworld *c, ukf_id_t aid)
+{
+	size_t n = c->nended < ENDED_KEEP ? c->nended : ENDED_KEEP;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (c->nended - 1 - i) % ENDED_KEEP;
+		if (c->ended[k].aid == aid)
+			return c->ended[k].cid;
+	}
+	return 0;
 }
 
 /* Send a new request for the caller (m: SPAWN or FORK, to `node`): 0 and
@@ -536,11 +653,12 @@ static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 		   uint32_t app, ukf_id_t parent, ukf_id_t *id)
 {
 	struct rq *r;
+	uint32_t k;
 	int rc;
 
-	if (c->nrq + 1 >= CID_BIT)
+	if (c->ncid + 1 >= CID_BIT)
 		return -ENOSPC;
-	if (c->nrq == c->caprq) {
+	if (!c->nfreed && c->nrq == c->caprq) {
 		size_t cap = c->caprq ? 2 * c->caprq : 64;
 		struct rq *n = realloc(c->rq, cap * sizeof(*n));
 		if (!n)
@@ -548,11 +666,12 @@ static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 		c->rq = n;
 		c->caprq = cap;
 	}
-	if (idx_push(&c->open, &c->nopen, &c->capopen, (uint32_t)c->nrq) < 0)
+	k = c->nfreed ? c->freed[c->nfreed - 1] : (uint32_t)c->nrq;
+	if (idx_push(&c->open, &c->nopen, &c->capopen, k) < 0)
 		return -ENOMEM;
-	r = &c->rq[c->nrq];
+	r = &c->rq[k];
 	*r = (struct rq){
-		.cid = (uint64_t)node << 32 | CID_BIT | (c->nrq + 1),
+		.cid = (uint64_t)node << 32 | CID_BIT | (c->ncid + 1),
 		.parent = parent,
 		.req = ++c->next_req,
 		.tag = m->tag,
@@ -564,17 +683,32 @@ static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 		.is_fork = m->type == UKF_C_FORK,
 		.state = RQ_SENT,
 	};
+	if (map_put(&c->cids, r->cid, k) < 0) {
+		c->nopen--;
+		r->state = RQ_FREE;
+		return -ENOMEM;
+	}
+	if (c->nfreed)
+		c->nfreed--;
+	else
+		c->nrq++;
+	c->ncid++;
 	m->req = r->req;
 	rc = send_to(c, node, m);
 	if (rc < 0) {
-		c->nopen--;
+		/* (send_to's polls may have moved it in c->open) */
+		for (size_t i = 0; i < c->nopen; i++)
+			if (c->open[i] == k) {
+				c->open[i] = c->open[--c->nopen];
+				break;
+			}
+		rq_release(c, k);
 		return rc;
 	}
-	c->nrq++;
 	c->ag[node].nsent++;
 	c->ag[node].busy = 1;
 	if (id)
-		*id = r->cid;
+		*id = c->rq[k].cid;
 	return 0;
 }
 
@@ -608,9 +742,7 @@ static void answered(struct cworld *c, uint32_t from,
 				c->sinks.log(c->sinks.u, c_now(c), from, line);
 			}
 			if (r->kill) /* asked before the answer */
-				(void)idx_push(&c->tokill, &c->ntokill,
-					       &c->captokill,
-					       (uint32_t)(r - c->rq));
+				(void)kill_later(c, r->aid);
 			return;
 		}
 		snprintf(why, sizeof(why), "the agent of node %u refused it: %.*s",
@@ -649,13 +781,14 @@ static void answered(struct cworld *c, uint32_t from,
 		if (r->req != m->req || r->node != from)
 			continue;
 		c->late[i] = c->late[--c->nlate];
+		r->in_late = 0;
 		if (m->rc == 0) {
 			r->aid = m->id;
 			r->state = RQ_LATE;
 			(void)ids_put(c, r->aid, (uint32_t)(r - c->rq));
-			(void)idx_push(&c->tokill, &c->ntokill, &c->captokill,
-				       (uint32_t)(r - c->rq));
-		}
+			(void)kill_later(c, r->aid);
+		} else
+			rq_done(c, (uint32_t)(r - c->rq));
 		return;
 	}
 }
@@ -683,7 +816,9 @@ static void rq_expire(struct cworld *c)
 		snprintf(why, sizeof(why),
 			 "the agent of node %u did not answer within %.1f s",
 			 r->node, (double)c->cfg.connect_timeout_ns / 1e9);
-		(void)idx_push(&c->late, &c->nlate, &c->caplate, c->open[i]);
+		if (idx_push(&c->late, &c->nlate, &c->caplate, c->open[i]) ==
+		    0)
+			r->in_late = 1;
 		open_del(c, i);
 		rq_fail(c, r, why);
 	}
@@ -727,9 +862,12 @@ static void rq_agent_lost(struct cworld *c, uint32_t node)
 		open_del(c, i);
 	}
 	for (size_t i = 0; i < c->nlate;)
-		if (c->rq[c->late[i]].node == node)
+		if (c->rq[c->late[i]].node == node) {
+			uint32_t k = c->late[i];
 			c->late[i] = c->late[--c->nlate];
-		else
+			c->rq[k].in_late = 0;
+			rq_done(c, k);
+		} else
 			i++;
 	for (size_t i = 0; i < c->nfk;)
 		if (c->fk[i].node == node)
@@ -988,6 +1126,7 @@ static void deliver_failed(struct cworld *c, struct qmsg *q)
 		h->on_fail(h->u, rec.id, q->m.tag, q->m.text);
 	if (c->sinks.record)
 		c->sinks.record(c->sinks.u, &rec);
+	rq_done(c, q->rq - 1);
 }
 
 static int names_instance(enum ukf_cmsg_type t)
@@ -1008,19 +1147,34 @@ static int rename_ids(struct cworld *c, struct qmsg *q)
 		return 0;
 	r = rq_of_aid(c, m->id);
 	if (r) {
-		if (r->state == RQ_LATE)
-			return 1;
-		m->id = r->cid;
+		uint32_t k = (uint32_t)(r - c->rq);
+		int late = r->state == RQ_LATE;
+		if (!late)
+			m->id = r->cid;
 		if (m->type == UKF_C_READY)
 			r->ready = 1;
 		else if (m->type == UKF_C_EXIT || m->type == UKF_C_FAIL)
-			r->ended = 1;
-		else if (m->type == UKF_C_RECORD && !m->template_boot)
-			r->ended = r->row = 1;
+			r->ended = r->endmsg = 1;
+		else if (m->type == UKF_C_RECORD && !m->template_boot) {
+			r->ended = r->row = r->gotrow = 1;
+			/* a fork of ours: the parent as the caller named it */
+			if (r->is_fork && !late) {
+				m->parent = r->parent;
+				rq_done(c, k);
+				return 0;
+			}
+		}
+		rq_done(c, k); /* (r is not used below) */
+		if (late)
+			return 1;
 	}
-	if (m->type == UKF_C_RECORD && m->parent &&
-	    (r = rq_of_aid(c, m->parent)))
-		m->parent = r->cid;
+	if (m->type == UKF_C_RECORD && m->parent) {
+		ukf_id_t p;
+		if ((r = rq_of_aid(c, m->parent)))
+			m->parent = r->cid;
+		else if ((p = ended_cid(c, m->parent)))
+			m->parent = p;
+	}
 	return 0;
 }
 
@@ -1223,9 +1377,11 @@ static void free_world(struct cworld *c)
 	free(c->tm);
 	free(c->status_buf);
 	free(c->rq);
-	free(c->ids);
+	free(c->ids.s);
+	free(c->cids.s);
 	free(c->open);
 	free(c->late);
+	free(c->freed);
 	free(c->tokill);
 	free(c->held);
 	free(c->fk);
@@ -1250,7 +1406,8 @@ static void rows_of_lost(struct cworld *c)
 		char why[128];
 
 		if (p->row || p->state == RQ_FAILED || p->state == RQ_LATE ||
-		    p->node >= c->nodes || !c->ag[p->node].lost)
+		    p->state == RQ_FREE || p->node >= c->nodes ||
+		    !c->ag[p->node].lost)
 			continue;
 		snprintf(why, sizeof(why), "the agent of node %u %s", p->node,
 			 c->ag[p->node].lost == 2
@@ -1526,6 +1683,16 @@ int ukf_cluster_world_set_sampler(
 		return -1;
 	((struct cworld *)world->w)->sample = sample;
 	return 0;
+}
+
+size_t ukf_cluster_world_debug_slots(const struct ukf_world *world)
+{
+	const struct cworld *c;
+
+	if (!world || world->ops != &cluster_ops)
+		return 0;
+	c = world->w;
+	return c->caprq + c->ids.cap + c->cids.cap;
 }
 
 /* ---- ukfork agent status ---- */

@@ -69,6 +69,11 @@ int ukf_cluster_world_set_sampler(
     struct ukf_world *world,
     void (*sample)(void *u, const struct ukf_world_sample *s));
 
+/* For tests: the entries the world has allocated to keep its spawns and
+ * forks (their table and id maps); bounded by the requests in flight or
+ * running at once, not by the run's total. 0 if not a cluster world. */
+size_t ukf_cluster_world_debug_slots(const struct ukf_world *world);
+
 /*
  * `ukfork agent status --cluster FILE [--client NAME] [--json]`: every
  * agent's state (up or not, its run, instances, templates, peers,

@@ -645,9 +645,66 @@ static int test_client_status(void)
 	return 0;
 }
 
+struct rows_want {
+	struct seen *s;
+	int rows;
+};
+
+static int has_rows(void *a)
+{
+	struct rows_want *rw = a;
+
+	return seen_count(rw->s, 'W') >= rw->rows;
+}
+
+/*
+ * A long run does not keep what it no longer needs: 40 rounds of 16
+ * spawns (each ends, with its row) leave the request table and id maps
+ * as big as after the first round (they grew by every request before).
+ */
+static int test_client_slots(void)
+{
+	static struct env e;
+	size_t first = 0, last;
+	int rows = 0;
+	ukf_id_t id0 = 0, id = 0;
+
+	if (env_up(&e, 30 * UKF_S, NULL)) {
+		env_down(&e);
+		return 1;
+	}
+	for (int round = 0; round < 40; round++) {
+		for (int k = 0; k < 16; k++) {
+			CHECK(e.w.ops->spawn(e.w.w, (uint32_t)(k & 1), 0, "",
+					     (uint64_t)k, &id) == 0);
+			if (!id0)
+				id0 = id;
+			CHECK(id != id0 || (!round && !k)); /* ids not reused */
+		}
+		rows += 16;
+		e.s.n = 0; /* only counts matter here */
+		{
+			struct rows_want rw = { &e.s, 16 };
+			CHECK(run_until(&e.w, has_rows, &rw));
+		}
+		if (!round)
+			first = ukf_cluster_world_debug_slots(&e.w);
+	}
+	last = ukf_cluster_world_debug_slots(&e.w);
+	CHECKF(first > 0 && last <= first,
+	       "after %d requests: %zu entries kept, %zu after the first 16",
+	       rows, last, first);
+	/* an id whose request was let go names no instance, as one ended */
+	CHECK(e.w.ops->kill(e.w.w, id0) == -ESRCH);
+	CHECK(e.w.ops->fork(e.w.w, id0, 1, &id) == -ESRCH);
+	env_down(&e);
+	return 0;
+}
+
 static const struct selftest tests[] = {
     {"client_async", test_client_async},
     {"client_status", test_client_status},
+    {"client_slots", test_client_slots},
 };
 
 int main(int argc, char **argv)
