@@ -1472,6 +1472,10 @@ static void c_destroy(void **wp)
 		if (left)
 			ukf_tp_poll(c->tp, NULL, 0, 50 * UKF_MS);
 	} while (left && realtime_ns() < deadline);
+	/* past every deadline of what was sent before the end: those not
+	 * answered fail as during the run (the last poll's 50 ms decided
+	 * before whether one did, or got only a row of a lost agent) */
+	rq_expire(c);
 	for (uint32_t n = 0; n < c->nodes; n++)
 		if (!c->ag[n].ended && c->ag[n].up)
 			rq_agent_lost(c, n); /* what it holds is let go */

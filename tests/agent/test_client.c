@@ -32,6 +32,8 @@
  *   fails a request inside ukf_engine_spawn does, the client's poll in
  *   between).
  */
+#define LONG_TAG 99
+
 struct fake;
 struct fake_node {
 	struct fake *f;
@@ -57,6 +59,11 @@ struct fake {
 		 unsigned char body[512]; } kept[16];
 	int nkept;
 	uint32_t status_inst[2]; /* __atomic: the instances STATUS says */
+	/* node 0's spawns with tag LONG_TAG run until the run ends: END
+	 * stops them (FAIL, RECORD) before ENDED, as ukforkd does */
+	uint64_t longid[8], longtag[8];
+	uint32_t longto[8];
+	int nlong;
 	int nstatus[2];		 /* __atomic: STATUS_REQs answered */
 	char err[512];
 };
@@ -160,7 +167,17 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 		fstate(n, from);
 		break;
 	case UKF_C_SPAWN:
-		if (n->k == 1 && __atomic_load_n(&f->paused1, __ATOMIC_SEQ_CST)) {
+		if (n->k == 0 && m.tag == LONG_TAG && f->nlong < 8) {
+			uint64_t id = (uint64_t)n->k << 32 | ++n->next;
+			struct ukf_cmsg r = { .type = UKF_C_READY, .id = id,
+					      .tag = m.tag };
+			fanswer(n, from, m.req, id);
+			fsend(n, from, &r);
+			f->longid[f->nlong] = id;
+			f->longtag[f->nlong] = m.tag;
+			f->longto[f->nlong++] = from;
+		} else if (n->k == 1 &&
+			   __atomic_load_n(&f->paused1, __ATOMIC_SEQ_CST)) {
 			if (f->nheld < 32)
 				f->held[f->nheld++] = (typeof(f->held[0])){
 				    from, m.req, m.tag, m.app };
@@ -196,6 +213,18 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 	}
 	case UKF_C_END: {
 		struct ukf_cmsg e = { .type = UKF_C_ENDED };
+		for (int i = 0; n->k == 0 && i < f->nlong; i++) {
+			struct ukf_cmsg fl = { .type = UKF_C_FAIL,
+					       .id = f->longid[i],
+					       .tag = f->longtag[i],
+					       .text = "the run ended",
+					       .text_len = 13 };
+			fsend(n, f->longto[i], &fl);
+			frecord(n, f->longto[i], f->longid[i], 0, -1000,
+				"the run ended");
+		}
+		if (n->k == 0)
+			f->nlong = 0;
 		fsend(n, from, &e);
 		break;
 	}
@@ -701,10 +730,89 @@ static int test_client_slots(void)
 	return 0;
 }
 
+/* Hooks that ask the world's time, as ukfork run's do. */
+struct asker {
+	struct ukf_world *w;
+	struct seen *s;
+	int asked;
+	ukf_ns_t t;
+};
+
+static void ask_fail(void *u, ukf_id_t id, uint64_t tag, const char *why)
+{
+	struct asker *a = u;
+
+	(void)tag;
+	a->t = a->w->ops->now(a->w->w);
+	a->asked++;
+	seen_add(a->s, 'F', id, 0, why);
+}
+
+static void ask_ready(void *u, ukf_id_t id, uint64_t tag)
+{
+	struct asker *a = u;
+
+	(void)tag;
+	seen_add(a->s, 'R', id, 0, NULL);
+}
+
+/*
+ * A run interrupted while an instance runs (node 0) and a spawn is
+ * unanswered (node 1 stopped, as by SIGSTOP): destroy ends the run on
+ * the agents; node 0 stops its instance, whose failure reaches the hooks,
+ * which ask the world's time, while the world is ending (a NULL world
+ * crashed there: 87f21cc); node 1 never confirms the end, and the
+ * spawn sent to it fails, past its deadline, the same way.
+ */
+static int test_client_destroy(void)
+{
+	static struct env e;
+	static struct asker a;
+	struct ukf_engine_hooks h = { .on_ready = ask_ready,
+				      .on_fail = ask_fail, .u = &a };
+	ukf_id_t x = 0, y = 0;
+	int i;
+
+	a.w = &e.w;
+	a.s = &e.s;
+	if (env_up(&e, 1500 * UKF_MS, &h)) {
+		env_down(&e);
+		return 1;
+	}
+	/* y runs on node 0 until the run ends */
+	CHECK(e.w.ops->spawn(e.w.w, 0, 0, "", LONG_TAG, &y) == 0);
+	{
+		struct want wy = { &e.s, &e.f, 'R', y };
+		CHECK(run_until(&e.w, has_event, &wy));
+	}
+	__atomic_store_n(&e.f.stopped1, 1, __ATOMIC_SEQ_CST);
+	CHECK(e.w.ops->spawn(e.w.w, 1, 0, "", 4, &x) == 0);
+	e.w.ops->destroy(&e.w.w); /* the run interrupted at once */
+	CHECK(e.w.w == NULL);
+	CHECKF(a.asked == 2, "%d failures asked the time", a.asked);
+	CHECK(a.t > 0);
+	/* y stopped by node 0's end: its fail and row */
+	i = seen_find(&e.s, 'F', y);
+	CHECK(i >= 0 && !strcmp(e.s.ev[i].why, "the run ended"));
+	i = seen_find(&e.s, 'W', y);
+	CHECK(i >= 0 && e.s.ev[i].status == -1000);
+	/* x unanswered: it fails as one past its deadline does */
+	i = seen_find(&e.s, 'F', x);
+	CHECK(i >= 0 && !strcmp(e.s.ev[i].why,
+				"the agent of node 1 did not answer within 1.5 s"));
+	i = seen_find(&e.s, 'W', x);
+	CHECK(i >= 0 && e.s.ev[i].status == UKF_STATUS_FAILED);
+	CHECKF(seen_count(&e.s, 'W') == 2, "%d rows", seen_count(&e.s, 'W'));
+	__atomic_store_n(&e.f.stopped1, 0, __ATOMIC_SEQ_CST);
+	env_down(&e);
+	return 0;
+}
+
 static const struct selftest tests[] = {
     {"client_async", test_client_async},
     {"client_status", test_client_status},
     {"client_slots", test_client_slots},
+    {"client_destroy", test_client_destroy},
 };
 
 int main(int argc, char **argv)
