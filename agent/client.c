@@ -91,14 +91,6 @@ struct agent_view {
 	int64_t st_deadline;
 };
 
-/* A kill of an id the client did not make: sent, not waited for; a
- * refusal in its ANSWER is said (stderr, the event log). */
-struct fkill {
-	uint64_t req;
-	ukf_id_t id;
-	uint32_t node;
-	int64_t deadline;
-};
 
 struct cworld {
 	struct ukf_cluster *cl;
@@ -149,8 +141,6 @@ struct cworld {
 	struct { ukf_id_t aid, cid; } ended[ENDED_KEEP];
 	size_t nended;
 	uint8_t *held; /* drain(): a message of that node kept back */
-	struct fkill *fk;
-	size_t nfk, capfk;
 };
 
 static const struct ukf_world_ops cluster_ops;
@@ -755,26 +745,6 @@ static void answered(struct cworld *c, uint32_t from,
 		rq_fail(c, r, why);
 		return;
 	}
-	/* a kill of an id not ours: a refusal is said */
-	for (size_t i = 0; i < c->nfk; i++) {
-		struct fkill k = c->fk[i];
-		if (k.req != m->req || k.node != from)
-			continue;
-		c->fk[i] = c->fk[--c->nfk];
-		if (m->rc < 0) {
-			snprintf(why, sizeof(why),
-				 "kill of instance %llu: the agent of node %u "
-				 "refused it: %s",
-				 (unsigned long long)k.id, from,
-				 m->rc == -EINVAL || m->rc == -ESRCH
-					 ? "no such instance"
-					 : strerror((int)-m->rc));
-			fprintf(stderr, "cluster: %s\n", why);
-			if (c->sinks.log)
-				c->sinks.log(c->sinks.u, c_now(c), from, why);
-		}
-		return;
-	}
 	/* after its deadline: it failed here; what the agent made is stopped */
 	for (size_t i = 0; i < c->nlate; i++) {
 		r = &c->rq[c->late[i]];
@@ -822,19 +792,6 @@ static void rq_expire(struct cworld *c)
 		open_del(c, i);
 		rq_fail(c, r, why);
 	}
-	for (size_t i = 0; i < c->nfk;) {
-		if (c->fk[i].deadline > now) {
-			i++;
-			continue;
-		}
-		fprintf(stderr,
-			"cluster: the agent of node %u (%s) did not answer the "
-			"kill of instance %llu within %.1f s\n",
-			c->fk[i].node, c->cl->nodes[c->fk[i].node].endpoint,
-			(unsigned long long)c->fk[i].id,
-			(double)c->cfg.connect_timeout_ns / 1e9);
-		c->fk[i] = c->fk[--c->nfk];
-	}
 }
 
 /* The earliest deadline of a request in flight (INT64_MAX: none). */
@@ -868,11 +825,6 @@ static void rq_agent_lost(struct cworld *c, uint32_t node)
 			c->rq[k].in_late = 0;
 			rq_done(c, k);
 		} else
-			i++;
-	for (size_t i = 0; i < c->nfk;)
-		if (c->fk[i].node == node)
-			c->fk[i] = c->fk[--c->nfk];
-		else
 			i++;
 }
 
@@ -967,8 +919,6 @@ static int c_kill(void *w, ukf_id_t id)
 {
 	struct cworld *c = w;
 	struct rq *r = rq_of_cid(c, id);
-	struct ukf_cmsg m = { .type = UKF_C_KILL, .id = id };
-	int rc;
 
 	if (r) { /* ours: not waited for */
 		if (r->state == RQ_SENT) {
@@ -980,28 +930,11 @@ static int c_kill(void *w, ukf_id_t id)
 		kill_send(c, r->aid);
 		return 0;
 	}
-	/* not ours: sent, not waited for (its refusal is said when it
-	 * comes); what no agent can have fails here */
-	if ((id & CID_BIT) || node_of(id) >= c->nodes)
-		return -ESRCH;
-	if (!c->ag[node_of(id)].up || c->ag[node_of(id)].lost)
-		return -EHOSTDOWN;
-	if (c->nfk == c->capfk) {
-		size_t cap = c->capfk ? 2 * c->capfk : 16;
-		struct fkill *n = realloc(c->fk, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		c->fk = n;
-		c->capfk = cap;
-	}
-	m.req = ++c->next_req;
-	rc = send_to(c, node_of(id), &m);
-	if (rc < 0)
-		return rc;
-	c->fk[c->nfk++] = (struct fkill){
-		.req = m.req, .id = id, .node = node_of(id),
-		.deadline = realtime_ns() + c->cfg.connect_timeout_ns };
-	return 0;
+	/* not an id a spawn or fork of this run gave, or one let go since
+	 * (ended): none of the caller's instances, which it names by those
+	 * ids only. Not asked of the agents (the answer was -ESRCH as well,
+	 * after a round trip that stalled the run while one was stopped) */
+	return -ESRCH;
 }
 
 static uint64_t c_alive(void *w)
@@ -1384,7 +1317,6 @@ static void free_world(struct cworld *c)
 	free(c->freed);
 	free(c->tokill);
 	free(c->held);
-	free(c->fk);
 	for (uint32_t n = 0; c->ag && n < c->nodes; n++)
 		free(c->ag[n].tmpl);
 	free(c->ag);

@@ -25,12 +25,10 @@
  * made is killed). They fail at once only for what the client knows:
  * -EINVAL (node, app, args), -EHOSTDOWN (agent down or lost), -ESRCH
  * (fork of an instance of ours not running). kill does not wait either:
- * of an instance of ours it is sent once its spawn is answered; of
- * another id it fails at once only for what no agent can have (-ESRCH:
- * a client id not ours, a node not in the file; -EHOSTDOWN: its agent
- * down or lost), and an agent's refusal is said when it comes (stderr
- * and the event log: "kill of instance ID: the agent of node K refused
- * it: ..."). node_stats and node_templates do not wait: they give the
+ * of an instance of ours it is sent once its spawn is answered; another
+ * id (not one spawn or fork gave, or its instance ended) is -ESRCH at
+ * once, as in the simulated world: the caller has no other ids of
+ * instances (a guest's forks are known only by their rows). node_stats and node_templates do not wait: they give the
  * node's state as its agent last told it (a STATUS answer or a SAMPLE;
  * zeros and "" before any) and ask it for a fresh one unless one is on
  * its way: a caller that asks again after run() has polled sees it; a
