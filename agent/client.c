@@ -39,7 +39,8 @@ enum rq_state {
 	RQ_SENT,   /* no answer yet (in c->open) */
 	RQ_OK,	   /* answered: aid is the agent's id */
 	RQ_FAILED, /* refused, or not answered in time: its row made here */
-	RQ_LATE,   /* answered after it failed here: stopped, not handed on */
+	RQ_LATE,   /* answered after it failed here (or its agent lost while
+		    * it ran): what the agent says of it is not handed on */
 	RQ_LOST,   /* its agent was lost before it answered */
 	RQ_FREE,   /* a slot for the next request */
 };
@@ -58,6 +59,7 @@ struct rq {
 	uint8_t endmsg; /* its EXIT or FAIL came (ended: or its row) */
 	uint8_t gotrow; /* its agent's row came (row: or one made here) */
 	uint8_t in_late; /* in c->late: an answer past its deadline may come */
+	uint8_t bylost;	 /* failed here: its agent was lost */
 };
 
 /* Instances whose request was let go (slot reused): the parent of a row
@@ -123,6 +125,7 @@ struct cworld {
 	uint64_t events;
 	ukf_ns_t last_activity; /* world time of the last message or event */
 	char lost[1024];	/* an agent lost during the run */
+	char lost_why[96];
 	/* the spawns and forks of the run still needed (a slot is let go,
 	 * and reused, once its instance has ended and its row and end came,
 	 * or its failure was handed on), the client's and the agents' ids
@@ -215,6 +218,8 @@ static void answered(struct cworld *c, uint32_t from,
 		     const struct ukf_cmsg *m);
 static void rq_agent_lost(struct cworld *c, uint32_t node);
 static void status_ask(struct cworld *c, uint32_t node);
+static void rq_node_lost(struct cworld *c, uint32_t node);
+static const char *lost_why(struct cworld *c, uint32_t node);
 
 /* What node_stats and node_templates answer: the agent's state as its
  * last STATUS or SAMPLE told it (messages of one agent arrive in order). */
@@ -357,6 +362,7 @@ static void tp_peer(void *u, uint32_t who, int up, uint64_t incarnation,
 			c->wait_rc = -EHOSTDOWN;
 		}
 		c->ag[who].st_req = 0;
+		rq_node_lost(c, who);
 		rq_agent_lost(c, who);
 	}
 	c->ag[who].up = up;
@@ -637,10 +643,15 @@ static ukf_id_t ended_cid(const struct cworld *c, ukf_id_t aid)
 	return 0;
 }
 
+static void rq_fail(struct cworld *c, struct rq *r, const char *why);
+
 /* Send a new request for the caller (m: SPAWN or FORK, to `node`): 0 and
- * its client id in *id, or -errno (nothing sent, nothing kept). */
+ * its client id in *id, or -errno (nothing sent, nothing kept). With
+ * `fail`: not sent, it fails for that reason as one refused (run()
+ * hands on its failure). */
 static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
-		   uint32_t app, ukf_id_t parent, ukf_id_t *id)
+		   uint32_t app, ukf_id_t parent, ukf_id_t *id,
+		   const char *fail)
 {
 	struct rq *r;
 	uint32_t k;
@@ -657,7 +668,7 @@ static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 		c->caprq = cap;
 	}
 	k = c->nfreed ? c->freed[c->nfreed - 1] : (uint32_t)c->nrq;
-	if (idx_push(&c->open, &c->nopen, &c->capopen, k) < 0)
+	if (!fail && idx_push(&c->open, &c->nopen, &c->capopen, k) < 0)
 		return -ENOMEM;
 	r = &c->rq[k];
 	*r = (struct rq){
@@ -674,7 +685,8 @@ static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 		.state = RQ_SENT,
 	};
 	if (map_put(&c->cids, r->cid, k) < 0) {
-		c->nopen--;
+		if (!fail)
+			c->nopen--;
 		r->state = RQ_FREE;
 		return -ENOMEM;
 	}
@@ -683,6 +695,13 @@ static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 	else
 		c->nrq++;
 	c->ncid++;
+	if (fail) {
+		r->bylost = 1;
+		rq_fail(c, r, fail);
+		if (id)
+			*id = r->cid;
+		return 0;
+	}
 	m->req = r->req;
 	rc = send_to(c, node, m);
 	if (rc < 0) {
@@ -805,8 +824,40 @@ static int64_t rq_next_deadline(const struct cworld *c)
 	return d;
 }
 
-/* Node's agent is gone: its requests in flight will have no answer; they
- * get a failed row at the end as its others without one (rows_of_lost). */
+/* Node's agent was lost (or restarted) during the run: its requests in
+ * flight will have no answer and its instances are gone. Both fail now
+ * (the workload's fail, a failed row), as the engine fails an instance
+ * lost with its node: a Lua process waiting for one goes on. What the
+ * agent may still say of them is not handed on. */
+static void rq_node_lost(struct cworld *c, uint32_t node)
+{
+	const char *why = lost_why(c, node);
+
+	if (!why)
+		return;
+	for (size_t i = 0; i < c->nopen;) {
+		struct rq *r = &c->rq[c->open[i]];
+		if (r->node != node) {
+			i++;
+			continue;
+		}
+		open_del(c, i);
+		r->bylost = 1;
+		rq_fail(c, r, why);
+	}
+	for (size_t k = 0; k < c->nrq; k++) {
+		struct rq *r = &c->rq[k];
+		if (r->node != node || r->state != RQ_OK || r->ended)
+			continue;
+		r->bylost = 1;
+		rq_fail(c, r, why);
+		r->state = RQ_LATE;
+	}
+}
+
+/* Node's agent did not end the run (or was lost): its requests in flight
+ * will have no answer; they get a failed row at the end as its others
+ * without one (rows_of_lost). */
 static void rq_agent_lost(struct cworld *c, uint32_t node)
 {
 	for (size_t i = 0; i < c->nopen;) {
@@ -875,6 +926,17 @@ static int c_start(void *w)
 	return 0;
 }
 
+/* Why a request to `node` fails at once (NULL: it does not): its agent
+ * was lost or restarted during the run (or is not up). The world goes
+ * on without that node; what the caller sends there fails as a request,
+ * with a row, as those the agent had when it was lost (rq_node_lost). */
+static const char *lost_why(struct cworld *c, uint32_t node)
+{
+	snprintf(c->lost_why, sizeof(c->lost_why),
+		 "the agent of node %u was lost during the run", node);
+	return c->ag[node].up && !c->ag[node].lost ? NULL : c->lost_why;
+}
+
 static int c_spawn(void *w, ukf_node_id_t origin, uint32_t app,
 		   const char *args, uint64_t tag, ukf_id_t *id)
 {
@@ -888,11 +950,9 @@ static int c_spawn(void *w, ukf_node_id_t origin, uint32_t app,
 	if (origin >= c->nodes || app >= ukf_apps_count(c->apps) ||
 	    m.text_len >= UKF_ARGS_MAX)
 		return -EINVAL;
-	if (!c->ag[origin].up || c->ag[origin].lost)
-		return -EHOSTDOWN;
 	/* answered later (run() hands on a refusal or a timeout as a
 	 * failure of the id given now) */
-	return rq_send(c, origin, &m, app, 0, id);
+	return rq_send(c, origin, &m, app, 0, id, lost_why(c, origin));
 }
 
 static int c_fork(void *w, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
@@ -903,6 +963,11 @@ static int c_fork(void *w, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
 	uint32_t app = UINT32_MAX;
 
 	if (p) {
+		/* gone with its agent: the fork fails as the request of a
+		 * lost agent (the parent's failure may not be handed on yet) */
+		if (p->bylost)
+			return rq_send(c, p->node, &m, p->app, parent, id,
+				       lost_why(c, p->node));
 		/* as the engine: only a running instance forks */
 		if (p->state != RQ_OK || !p->ready || p->ended)
 			return -ESRCH;
@@ -910,9 +975,8 @@ static int c_fork(void *w, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
 		app = p->app;
 	} else if ((parent & CID_BIT) || node_of(parent) >= c->nodes)
 		return -ESRCH;
-	if (!c->ag[node_of(m.id)].up || c->ag[node_of(m.id)].lost)
-		return -EHOSTDOWN;
-	return rq_send(c, node_of(m.id), &m, app, parent, id);
+	return rq_send(c, node_of(m.id), &m, app, parent, id,
+		       lost_why(c, node_of(m.id)));
 }
 
 static int c_kill(void *w, ukf_id_t id)

@@ -23,8 +23,11 @@
  * node's messages in their order; one refused or not answered within
  * connect_timeout_ns fails (on_fail and a failed row; what a late answer
  * made is killed). They fail at once only for what the client knows:
- * -EINVAL (node, app, args), -EHOSTDOWN (agent down or lost), -ESRCH
- * (fork of an instance of ours not running). kill does not wait either:
+ * -EINVAL (node, app, args), -ESRCH (fork of an instance of ours not
+ * running). An agent lost or restarted during the run: its requests not
+ * answered and its instances still running fail then ("the agent of
+ * node K was lost during the run"), and so do, in run(), the spawns and
+ * forks sent its way after (not -EHOSTDOWN: the world goes on). kill does not wait either:
  * of an instance of ours it is sent once its spawn is answered; another
  * id (not one spawn or fork gave, or its instance ended) is -ESRCH at
  * once, as in the simulated world: the caller has no other ids of

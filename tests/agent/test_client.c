@@ -59,11 +59,12 @@ struct fake {
 		 unsigned char body[512]; } kept[16];
 	int nkept;
 	uint32_t status_inst[2]; /* __atomic: the instances STATUS says */
-	/* node 0's spawns with tag LONG_TAG run until the run ends: END
-	 * stops them (FAIL, RECORD) before ENDED, as ukforkd does */
+	/* spawns with tag LONG_TAG run until the run ends: END stops them
+	 * (FAIL, RECORD) before ENDED, as ukforkd does */
 	uint64_t longid[8], longtag[8];
-	uint32_t longto[8];
+	uint32_t longto[8], longnode[8];
 	int nlong;
+	int restart1; /* __atomic: 1: node 1 restarts (a new incarnation) */
 	int nstatus[2];		 /* __atomic: STATUS_REQs answered */
 	char err[512];
 };
@@ -167,7 +168,7 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 		fstate(n, from);
 		break;
 	case UKF_C_SPAWN:
-		if (n->k == 0 && m.tag == LONG_TAG && f->nlong < 8) {
+		if (m.tag == LONG_TAG && f->nlong < 8) {
 			uint64_t id = (uint64_t)n->k << 32 | ++n->next;
 			struct ukf_cmsg r = { .type = UKF_C_READY, .id = id,
 					      .tag = m.tag };
@@ -175,6 +176,7 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 			fsend(n, from, &r);
 			f->longid[f->nlong] = id;
 			f->longtag[f->nlong] = m.tag;
+			f->longnode[f->nlong] = n->k;
 			f->longto[f->nlong++] = from;
 		} else if (n->k == 1 &&
 			   __atomic_load_n(&f->paused1, __ATOMIC_SEQ_CST)) {
@@ -213,7 +215,9 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 	}
 	case UKF_C_END: {
 		struct ukf_cmsg e = { .type = UKF_C_ENDED };
-		for (int i = 0; n->k == 0 && i < f->nlong; i++) {
+		for (int i = 0; i < f->nlong; i++) {
+			if (f->longnode[i] != n->k)
+				continue;
 			struct ukf_cmsg fl = { .type = UKF_C_FAIL,
 					       .id = f->longid[i],
 					       .tag = f->longtag[i],
@@ -223,8 +227,15 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 			frecord(n, f->longto[i], f->longid[i], 0, -1000,
 				"the run ended");
 		}
-		if (n->k == 0)
-			f->nlong = 0;
+		for (int i = 0; i < f->nlong;)
+			if (f->longnode[i] == n->k) {
+				f->nlong--;
+				f->longid[i] = f->longid[f->nlong];
+				f->longtag[i] = f->longtag[f->nlong];
+				f->longto[i] = f->longto[f->nlong];
+				f->longnode[i] = f->longnode[f->nlong];
+			} else
+				i++;
 		fsend(n, from, &e);
 		break;
 	}
@@ -236,7 +247,7 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 static void *fake_main(void *arg)
 {
 	struct fake *f = arg;
-	struct ukf_cluster *cl;
+	struct ukf_cluster *cl = NULL;
 	const char *who[2] = { "node 0", "node 1" };
 
 	if (ukf_cluster_load(&cl, f->path, f->err, sizeof(f->err)) < 0)
@@ -256,9 +267,25 @@ static void *fake_main(void *arg)
 		if (!f->n[k].tp)
 			goto out;
 	}
-	ukf_cluster_destroy(&cl);
 	__atomic_store_n(&f->ready, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) {
+		if (__atomic_load_n(&f->restart1, __ATOMIC_SEQ_CST) == 1) {
+			/* what it ran is gone with it */
+			struct ukf_tp_config tc;
+			memset(&tc, 0, sizeof(tc));
+			ukf_tp_destroy(&f->n[1].tp);
+			f->nlong = 0;
+			f->nheld = 0;
+			if (ukf_cluster_tp_config(cl, who[1], 70, &tc, f->err,
+						  sizeof(f->err)) < 0)
+				break;
+			tc.on_message = fake_msg;
+			tc.u = &f->n[1];
+			f->n[1].tp = ukf_tp_create(&tc, f->err, sizeof(f->err));
+			if (!f->n[1].tp)
+				break;
+			__atomic_store_n(&f->restart1, 2, __ATOMIC_SEQ_CST);
+		}
 		for (int k = 0; k < 2; k++)
 			ukf_tp_poll(f->n[k].tp, NULL, 0, 2 * UKF_MS);
 		if (!__atomic_load_n(&f->paused1, __ATOMIC_SEQ_CST))
@@ -281,10 +308,9 @@ static void *fake_main(void *arg)
 		}
 	}
 out:
-	if (!__atomic_load_n(&f->ready, __ATOMIC_SEQ_CST)) {
-		ukf_cluster_destroy(&cl);
+	ukf_cluster_destroy(&cl);
+	if (!__atomic_load_n(&f->ready, __ATOMIC_SEQ_CST))
 		__atomic_store_n(&f->ready, -1, __ATOMIC_SEQ_CST);
-	}
 	for (int k = 0; k < 2; k++)
 		ukf_tp_destroy(&f->n[k].tp);
 	return NULL;
@@ -795,11 +821,93 @@ static int test_client_destroy(void)
 	return 0;
 }
 
+struct fails_want {
+	struct seen *s;
+	ukf_id_t id[4];
+	int n;
+};
+
+static int has_fails(void *a)
+{
+	struct fails_want *fw = a;
+
+	for (int i = 0; i < fw->n; i++)
+		if (seen_find(fw->s, 'F', fw->id[i]) < 0 ||
+		    seen_find(fw->s, 'W', fw->id[i]) < 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * An agent restarted during the run (node 1; the same for one lost): the
+ * instance it ran and the spawn it had not answered fail at once (fail
+ * and row, "the agent of node 1 was lost during the run"), so a process
+ * waiting for them goes on; spawns and forks sent its way afterwards
+ * fail the same way instead of -EHOSTDOWN (a Lua error in ukfork run:
+ * "node 1 has failed (fail_node)", exit 2, the run not stored); node 0
+ * goes on; one row per request.
+ */
+static int test_client_lost(void)
+{
+	static struct env e;
+	const char *why = "the agent of node 1 was lost during the run";
+	ukf_id_t y = 0, x = 0, z = 0, k = 0, a = 0, b = 0;
+	int i;
+
+	if (env_up(&e, 5 * UKF_S, NULL)) {
+		env_down(&e);
+		return 1;
+	}
+	CHECK(e.w.ops->spawn(e.w.w, 1, 0, "", LONG_TAG, &y) == 0);
+	{
+		struct want wy = { &e.s, &e.f, 'R', y };
+		CHECK(run_until(&e.w, has_event, &wy));
+	}
+	__atomic_store_n(&e.f.paused1, 1, __ATOMIC_SEQ_CST);
+	CHECK(e.w.ops->spawn(e.w.w, 1, 0, "", 5, &x) == 0);
+	__atomic_store_n(&e.f.restart1, 1, __ATOMIC_SEQ_CST);
+	{
+		struct fails_want fw = { &e.s, { y, x }, 2 };
+		CHECK(run_until(&e.w, has_fails, &fw));
+	}
+	/* sent its way now: an id, and the same failure */
+	CHECK(e.w.ops->spawn(e.w.w, 1, 0, "", 6, &z) == 0);
+	CHECK(e.w.ops->fork(e.w.w, y, 7, &k) == 0);
+	{
+		struct fails_want fw = { &e.s, { z, k }, 2 };
+		CHECK(run_until(&e.w, has_fails, &fw));
+	}
+	CHECK(e.w.ops->kill(e.w.w, y) == -ESRCH);
+	ukf_id_t ids[4] = { y, x, z, k };
+	for (int j = 0; j < 4; j++) {
+		i = seen_find(&e.s, 'F', ids[j]);
+		CHECKF(i >= 0 && !strcmp(e.s.ev[i].why, why), "%d: '%s'", j,
+		       i >= 0 ? e.s.ev[i].why : "");
+		i = seen_find(&e.s, 'W', ids[j]);
+		CHECK(i >= 0 && e.s.ev[i].status == UKF_STATUS_FAILED &&
+		      !strcmp(e.s.ev[i].why, why));
+	}
+	/* node 0 goes on (its first spawn fails: the fake's twist) */
+	CHECK(e.w.ops->spawn(e.w.w, 0, 0, "", 8, &a) == 0);
+	CHECK(e.w.ops->spawn(e.w.w, 0, 0, "", 9, &b) == 0);
+	{
+		struct want wb = { &e.s, &e.f, 'W', b };
+		CHECK(run_until(&e.w, has_event, &wb));
+	}
+	CHECK(seen_find(&e.s, 'R', b) >= 0);
+	e.w.ops->destroy(&e.w.w);
+	CHECKF(seen_count(&e.s, 'W') == 6, "%d rows for 6 requests",
+	       seen_count(&e.s, 'W'));
+	env_down(&e);
+	return 0;
+}
+
 static const struct selftest tests[] = {
     {"client_async", test_client_async},
     {"client_status", test_client_status},
     {"client_slots", test_client_slots},
     {"client_destroy", test_client_destroy},
+    {"client_lost", test_client_lost},
 };
 
 int main(int argc, char **argv)
