@@ -1768,7 +1768,17 @@ int ukf_agent_status_main(int argc, char **argv)
 		int rc;
 
 		memset(&st, 0, sizeof(st));
-		rc = c->ag[n].up ? request(c, n, &m, NULL, &st) : -EHOSTDOWN;
+		if (!c->ag[n].up) {
+			/* (the transport cannot tell which: a refused key
+			 * is only in the agent's log) */
+			printf("node %u  %s  down (no answer within %.1f s: "
+			       "ukforkd not running there, or not with this "
+			       "cluster file's keys)\n",
+			       n, c->cl->nodes[n].endpoint, timeout);
+			down++;
+			continue;
+		}
+		rc = request(c, n, &m, NULL, &st);
 		if (rc < 0) {
 			printf("node %u  %s  down (%s)\n", n,
 			       c->cl->nodes[n].endpoint, strerror(-rc));

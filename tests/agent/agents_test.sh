@@ -257,6 +257,9 @@ unknown_key)
 	rc=$?
 	[ $rc = 1 ] || fail "a stranger's status exited $rc: $out"
 	[ "$(grep -c ' down ' <<<"$out")" = 2 ] || fail "a stranger saw an agent: $out"
+	# (it said "down (Host is down)": nothing about keys)
+	[ "$(grep -c "down (no answer within 2.0 s: ukforkd not running there, or not with this cluster file's keys)" <<<"$out")" = 2 ] ||
+		fail "the stranger is not told about keys: $out"
 	# the agents go on serving the real client
 	"$UKFORK" agent status --cluster "$T/cluster.conf" >/dev/null ||
 		fail "the listed client is refused after a stranger"
