@@ -1685,6 +1685,18 @@ int ukf_cluster_world_set_sampler(
 	return 0;
 }
 
+int ukf_cluster_world_node_lost(const struct ukf_world *world, uint32_t node)
+{
+	const struct cworld *c;
+
+	if (!world || world->ops != &cluster_ops)
+		return -1;
+	c = world->w;
+	if (node >= c->nodes)
+		return -1;
+	return c->ag[node].lost || !c->ag[node].up;
+}
+
 size_t ukf_cluster_world_debug_slots(const struct ukf_world *world)
 {
 	const struct cworld *c;

@@ -70,6 +70,12 @@ int ukf_cluster_world_set_sampler(
     struct ukf_world *world,
     void (*sample)(void *u, const struct ukf_world_sample *s));
 
+/* 1 if node's agent was lost or restarted during the run (what is sent
+ * its way fails; ukfork run's node_state(n) says "failed" and spawn
+ * without a node draws another), else 0; -1 if world is not a cluster
+ * world or node is not one of its nodes. */
+int ukf_cluster_world_node_lost(const struct ukf_world *world, uint32_t node);
+
 /* For tests: the entries the world has allocated to keep its spawns and
  * forks (their table and id maps); bounded by the requests in flight or
  * running at once, not by the run's total. 0 if not a cluster world. */
