@@ -60,6 +60,10 @@ struct rq {
 	uint8_t gotrow; /* its agent's row came (row: or one made here) */
 	uint8_t in_late; /* in c->late: an answer past its deadline may come */
 	uint8_t bylost;	 /* failed here: its agent was lost */
+	/* not sent yet (the link to its agent down: a SIGKILLed agent not
+	 * declared lost yet): its body, sent from run() in order */
+	unsigned char *wire;
+	uint32_t wirelen;
 };
 
 /* Instances whose request was let go (slot reused): the parent of a row
@@ -137,8 +141,9 @@ struct cworld {
 	uint64_t ncid;	   /* client ids given */
 	struct idmap { struct idslot { uint64_t key; uint32_t rq; } *s;
 		       size_t n, cap; } ids, cids;
-	uint32_t *open, *late, *freed;
-	size_t nopen, capopen, nlate, caplate, nfreed, capfreed;
+	uint32_t *open, *late, *freed, *unsent; /* unsent: in order */
+	size_t nopen, capopen, nlate, caplate, nfreed, capfreed, nunsent,
+		capunsent;
 	uint64_t *tokill; /* agents' ids */
 	size_t ntokill, captokill;
 	struct { ukf_id_t aid, cid; } ended[ENDED_KEEP];
@@ -218,6 +223,9 @@ static void answered(struct cworld *c, uint32_t from,
 		     const struct ukf_cmsg *m);
 static void rq_agent_lost(struct cworld *c, uint32_t node);
 static void status_ask(struct cworld *c, uint32_t node);
+static int node_unsent(const struct cworld *c, uint32_t node);
+static void unsent_drop(struct cworld *c, uint32_t k);
+static void open_del(struct cworld *c, size_t i);
 static void rq_node_lost(struct cworld *c, uint32_t node);
 static const char *lost_why(struct cworld *c, uint32_t node);
 
@@ -388,6 +396,22 @@ static int send_to(struct cworld *c, uint32_t node, struct ukf_cmsg *m)
 	       realtime_ns() < deadline && c->ag[node].up)
 		ukf_tp_poll(c->tp, NULL, 0, 10 * UKF_MS);
 	return rc;
+}
+
+/* Send m to `node` once, not waiting for the link: 0, or -errno
+ * (-EAGAIN: the link is down or ZeroMQ's queue full). For what is sent
+ * during the run: send_to waits up to 2 s for a link, which stalled the
+ * run at each request to an agent killed and not yet declared lost. */
+static int send_now(struct cworld *c, uint32_t node, struct ukf_cmsg *m)
+{
+	unsigned char buf[UKF_CMSG_BODY_MAX];
+	size_t len;
+
+	m->run = c->run;
+	len = ukf_cmsg_encode(m, buf, sizeof(buf));
+	if (!len)
+		return -EINVAL;
+	return ukf_tp_send(c->tp, node, (uint16_t)m->type, buf, len, NULL, 0);
 }
 
 /* Send m to `node` and wait for its ANSWER (or STATUS into *st). */
@@ -565,21 +589,31 @@ static void rq_fail(struct cworld *c, struct rq *r, const char *why)
 }
 
 /* Fire and forget: the ANSWER matches nothing and is dropped. */
-static void kill_send(struct cworld *c, ukf_id_t aid)
+static int kill_later(struct cworld *c, ukf_id_t aid);
+
+/* -EAGAIN: not sent (the link down), kept for later. */
+static int kill_send(struct cworld *c, ukf_id_t aid)
 {
 	struct ukf_cmsg m = { .type = UKF_C_KILL, .id = aid,
 			      .req = ++c->next_req };
+	uint32_t node = node_of(aid);
 
-	if (node_of(aid) < c->nodes && c->ag[node_of(aid)].up)
-		(void)send_to(c, node_of(aid), &m);
+	if (node >= c->nodes || !c->ag[node].up || c->ag[node].lost)
+		return 0; /* gone with its agent */
+	return send_now(c, node, &m);
 }
 
 /* The kills the transport's callbacks decided on (they do not send:
  * send_to may poll the transport). */
 static void kills_send(struct cworld *c)
 {
-	while (c->ntokill)
-		kill_send(c, c->tokill[--c->ntokill]);
+	size_t n = c->ntokill, k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (kill_send(c, c->tokill[i]) == -EAGAIN)
+			c->tokill[k++] = c->tokill[i]; /* (only this loop adds) */
+	/* (kill_send does not poll: nothing was added meanwhile) */
+	c->ntokill = k;
 }
 
 /* 0, or -ENOMEM (then that kill is not sent: the instance runs on). */
@@ -611,6 +645,7 @@ static void rq_release(struct cworld *c, uint32_t k)
 		c->ended[c->nended % ENDED_KEEP].cid = r->cid;
 		c->nended++;
 	}
+	unsent_drop(c, k);
 	r->state = RQ_FREE;
 	r->cid = r->aid = 0;
 	if (idx_push(&c->freed, &c->nfreed, &c->capfreed, k) < 0)
@@ -676,7 +711,7 @@ static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 		.parent = parent,
 		.req = ++c->next_req,
 		.tag = m->tag,
-		.nseq = c->ag[node].nsent + 1,
+		.nseq = UINT64_MAX, /* set when sent */
 		.deadline = realtime_ns() + c->cfg.connect_timeout_ns,
 		.t_request = c_now(c),
 		.app = app,
@@ -703,9 +738,31 @@ static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 		return 0;
 	}
 	m->req = r->req;
-	rc = send_to(c, node, m);
+	/* behind those to node not sent yet, or kept if the link is down */
+	rc = node_unsent(c, node) ? -EAGAIN : send_now(c, node, m);
+	if (rc == -EAGAIN) {
+		unsigned char buf[UKF_CMSG_BODY_MAX];
+		size_t len = ukf_cmsg_encode(m, buf, sizeof(buf));
+		r->wire = len ? malloc(len) : NULL;
+		if (r->wire) {
+			memcpy(r->wire, buf, len);
+			r->wirelen = (uint32_t)len;
+			if (idx_push(&c->unsent, &c->nunsent, &c->capunsent, k) ==
+			    0)
+				rc = 0;
+			else {
+				free(r->wire);
+				r->wire = NULL;
+			}
+		}
+		if (rc == 0) {
+			c->ag[node].busy = 1;
+			if (id)
+				*id = r->cid;
+			return 0; /* sent from run() (rq_resend) */
+		}
+	}
 	if (rc < 0) {
-		/* (send_to's polls may have moved it in c->open) */
 		for (size_t i = 0; i < c->nopen; i++)
 			if (c->open[i] == k) {
 				c->open[i] = c->open[--c->nopen];
@@ -714,11 +771,80 @@ static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 		rq_release(c, k);
 		return rc;
 	}
-	c->ag[node].nsent++;
+	r->nseq = ++c->ag[node].nsent;
 	c->ag[node].busy = 1;
 	if (id)
-		*id = c->rq[k].cid;
+		*id = r->cid;
 	return 0;
+}
+
+/* Is a request to node waiting to be sent? */
+static int node_unsent(const struct cworld *c, uint32_t node)
+{
+	for (size_t i = 0; i < c->nunsent; i++)
+		if (c->rq[c->unsent[i]].node == node)
+			return 1;
+	return 0;
+}
+
+/* Slot k is not to be sent any more (it failed or its agent is gone). */
+static void unsent_drop(struct cworld *c, uint32_t k)
+{
+	struct rq *r = &c->rq[k];
+	size_t j = 0;
+
+	if (!r->wire)
+		return;
+	free(r->wire);
+	r->wire = NULL;
+	for (size_t i = 0; i < c->nunsent; i++)
+		if (c->unsent[i] != k)
+			c->unsent[j++] = c->unsent[i];
+	c->nunsent = j;
+}
+
+/* Send what waits for a link, in order (each node's in its order); one
+ * the transport refuses otherwise fails. */
+static void rq_resend(struct cworld *c)
+{
+	size_t j = 0;
+
+	if (!c->nunsent)
+		return;
+	memset(c->held, 0, c->nodes); /* here: node's link still down */
+	for (size_t i = 0; i < c->nunsent; i++) {
+		uint32_t k = c->unsent[i];
+		struct rq *r = &c->rq[k];
+		int rc = -EAGAIN;
+		if (!c->held[r->node])
+			rc = ukf_tp_send(c->tp, r->node,
+					 r->is_fork ? UKF_C_FORK : UKF_C_SPAWN,
+					 r->wire, r->wirelen, NULL, 0);
+		if (rc == -EAGAIN) {
+			c->held[r->node] = 1;
+			c->unsent[j++] = k;
+			continue;
+		}
+		free(r->wire);
+		r->wire = NULL;
+		if (rc == 0) {
+			r->nseq = ++c->ag[r->node].nsent;
+			continue;
+		}
+		{
+			char why[160];
+			snprintf(why, sizeof(why),
+				 "cannot send to the agent of node %u: %s",
+				 r->node, strerror(-rc));
+			for (size_t o = 0; o < c->nopen; o++)
+				if (c->open[o] == k) {
+					open_del(c, o);
+					break;
+				}
+			rq_fail(c, r, why);
+		}
+	}
+	c->nunsent = j;
 }
 
 static void open_del(struct cworld *c, size_t i)
@@ -794,6 +920,24 @@ static void rq_expire(struct cworld *c)
 			i++;
 			continue;
 		}
+		if (r->wire) { /* never sent: no answer can come */
+			fprintf(stderr,
+				"cluster: the agent of node %u (%s) was not "
+				"reachable for a %s within %.1f s, %.3f s into "
+				"the run: it is stored as failed\n",
+				r->node, c->cl->nodes[r->node].endpoint,
+				r->is_fork ? "fork" : "spawn",
+				(double)c->cfg.connect_timeout_ns / 1e9,
+				(double)c_now(c) / 1e9);
+			snprintf(why, sizeof(why),
+				 "the agent of node %u was not reachable "
+				 "within %.1f s",
+				 r->node, (double)c->cfg.connect_timeout_ns / 1e9);
+			unsent_drop(c, c->open[i]);
+			open_del(c, i);
+			rq_fail(c, r, why);
+			continue;
+		}
 		fprintf(stderr,
 			"cluster: the agent of node %u (%s) did not answer a %s "
 			"within %.1f s, %.3f s into the run: it is stored as "
@@ -841,6 +985,7 @@ static void rq_node_lost(struct cworld *c, uint32_t node)
 			i++;
 			continue;
 		}
+		unsent_drop(c, c->open[i]);
 		open_del(c, i);
 		r->bylost = 1;
 		rq_fail(c, r, why);
@@ -867,6 +1012,7 @@ static void rq_agent_lost(struct cworld *c, uint32_t node)
 			continue;
 		}
 		r->state = RQ_LOST;
+		unsent_drop(c, c->open[i]);
 		open_del(c, i);
 	}
 	for (size_t i = 0; i < c->nlate;)
@@ -991,7 +1137,8 @@ static int c_kill(void *w, ukf_id_t id)
 		}
 		if (r->state != RQ_OK || r->ended)
 			return -ESRCH;
-		kill_send(c, r->aid);
+		if (kill_send(c, r->aid) == -EAGAIN)
+			(void)kill_later(c, r->aid);
 		return 0;
 	}
 	/* not an id a spawn or fork of this run gave, or one let go since
@@ -1029,8 +1176,8 @@ static void status_ask(struct cworld *c, uint32_t node)
 	m.req = ++c->next_req;
 	a->st_req = m.req;
 	a->st_deadline = realtime_ns() + c->cfg.connect_timeout_ns;
-	if (send_to(c, node, &m) < 0)
-		a->st_req = 0;
+	if (send_now(c, node, &m) < 0)
+		a->st_req = 0; /* asked again at the next call */
 }
 
 /* Not waited for (a stopped agent would stall the run): the state its
@@ -1316,6 +1463,7 @@ static int c_run(void *w, ukf_ns_t until, volatile int *stop, char *err,
 		int rc;
 		int64_t timeout, deadline;
 
+		rq_resend(c);
 		rq_expire(c);
 		kills_send(c);
 		drain(c);
@@ -1373,6 +1521,9 @@ static void free_world(struct cworld *c)
 	ukf_apps_destroy(&c->apps);
 	free(c->tm);
 	free(c->status_buf);
+	for (size_t k = 0; k < c->nrq; k++)
+		free(c->rq[k].wire);
+	free(c->unsent);
 	free(c->rq);
 	free(c->ids.s);
 	free(c->cids.s);
@@ -1460,6 +1611,7 @@ static void c_destroy(void **wp)
 	deadline = realtime_ns() + c->cfg.connect_timeout_ns;
 	do {
 		left = 0;
+		rq_resend(c);
 		rq_expire(c);
 		drain(c);
 		for (uint32_t n = 0; n < c->nodes; n++)
@@ -1472,6 +1624,21 @@ static void c_destroy(void **wp)
 	 * answered fail as during the run (the last poll's 50 ms decided
 	 * before whether one did, or got only a row of a lost agent) */
 	rq_expire(c);
+	/* never sent, the run over before the link came back */
+	while (c->nunsent) {
+		uint32_t k = c->unsent[0];
+		char why[96];
+		snprintf(why, sizeof(why),
+			 "the agent of node %u was not reachable before the "
+			 "end of the run", c->rq[k].node);
+		unsent_drop(c, k);
+		for (size_t o = 0; o < c->nopen; o++)
+			if (c->open[o] == k) {
+				open_del(c, o);
+				break;
+			}
+		rq_fail(c, &c->rq[k], why);
+	}
 	for (uint32_t n = 0; n < c->nodes; n++)
 		if (!c->ag[n].ended && c->ag[n].up)
 			rq_agent_lost(c, n); /* what it holds is let go */
@@ -1697,14 +1864,17 @@ int ukf_cluster_world_node_lost(const struct ukf_world *world, uint32_t node)
 	return c->ag[node].lost || !c->ag[node].up;
 }
 
-size_t ukf_cluster_world_debug_slots(const struct ukf_world *world)
+void ukf_cluster_world_debug(const struct ukf_world *world,
+			     struct ukf_cluster_world_debug *d)
 {
 	const struct cworld *c;
 
+	memset(d, 0, sizeof(*d));
 	if (!world || world->ops != &cluster_ops)
-		return 0;
+		return;
 	c = world->w;
-	return c->caprq + c->ids.cap + c->cids.cap;
+	d->slots = c->caprq + c->ids.cap + c->cids.cap;
+	d->unsent = c->nunsent;
 }
 
 /* ---- ukfork agent status ---- */

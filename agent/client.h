@@ -27,7 +27,11 @@
  * running). An agent lost or restarted during the run: its requests not
  * answered and its instances still running fail then ("the agent of
  * node K was lost during the run"), and so do, in run(), the spawns and
- * forks sent its way after (not -EHOSTDOWN: the world goes on). kill does not wait either:
+ * forks sent its way after (not -EHOSTDOWN: the world goes on). A
+ * request to an agent whose link is down (killed, not declared lost
+ * yet) is kept and sent from run() when the link is back; it fails
+ * with the agent's loss, or past its deadline ("was not reachable").
+ * Nothing sent during run() waits for a link. kill does not wait either:
  * of an instance of ours it is sent once its spawn is answered; another
  * id (not one spawn or fork gave, or its instance ended) is -ESRCH at
  * once, as in the simulated world: the caller has no other ids of
@@ -76,10 +80,15 @@ int ukf_cluster_world_set_sampler(
  * world or node is not one of its nodes. */
 int ukf_cluster_world_node_lost(const struct ukf_world *world, uint32_t node);
 
-/* For tests: the entries the world has allocated to keep its spawns and
- * forks (their table and id maps); bounded by the requests in flight or
- * running at once, not by the run's total. 0 if not a cluster world. */
-size_t ukf_cluster_world_debug_slots(const struct ukf_world *world);
+/* For tests: slots: the entries the world has allocated to keep its
+ * spawns and forks (their table and id maps), bounded by the requests in
+ * flight or running at once, not by the run's total; unsent: requests
+ * waiting for a link to their agent. Zeros if not a cluster world. */
+struct ukf_cluster_world_debug {
+	size_t slots, unsent;
+};
+void ukf_cluster_world_debug(const struct ukf_world *world,
+			     struct ukf_cluster_world_debug *d);
 
 /*
  * `ukfork agent status --cluster FILE [--client NAME] [--json]`: every

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -65,6 +67,7 @@ struct fake {
 	uint32_t longto[8], longnode[8];
 	int nlong;
 	int restart1; /* __atomic: 1: node 1 restarts (a new incarnation) */
+	unsigned only; /* nodes served (bit k: node k; 0: both) */
 	int nstatus[2];		 /* __atomic: STATUS_REQs answered */
 	char err[512];
 };
@@ -255,6 +258,8 @@ static void *fake_main(void *arg)
 	for (uint32_t k = 0; k < 2; k++) {
 		struct ukf_tp_config tc;
 		memset(&tc, 0, sizeof(tc));
+		if (f->only && !(f->only & (1u << k)))
+			continue;
 		f->n[k].f = f;
 		f->n[k].k = k;
 		f->n[k].next = 100 * (k + 1);
@@ -287,7 +292,8 @@ static void *fake_main(void *arg)
 			__atomic_store_n(&f->restart1, 2, __ATOMIC_SEQ_CST);
 		}
 		for (int k = 0; k < 2; k++)
-			ukf_tp_poll(f->n[k].tp, NULL, 0, 2 * UKF_MS);
+			if (f->n[k].tp)
+				ukf_tp_poll(f->n[k].tp, NULL, 0, 2 * UKF_MS);
 		if (!__atomic_load_n(&f->paused1, __ATOMIC_SEQ_CST))
 			for (int i = 0; i < f->nheld; i++)
 				frun(&f->n[1], f->held[i].to, f->held[i].req,
@@ -442,6 +448,8 @@ struct env {
 	struct ukf_world w;
 	pthread_t th;
 	int thread;
+	pid_t child; /* node 1's fake in a process of its own (SIGKILL) */
+	const char *peer_timeout; /* the cluster file's (NULL: 10s) */
 	char log[8][200]; /* the first event-log lines */
 	int nlog;
 };
@@ -456,8 +464,21 @@ static void on_log(void *u, ukf_ns_t t, ukf_node_id_t node, const char *line)
 		snprintf(e->log[e->nlog++], sizeof(e->log[0]), "%s", line);
 }
 
+static int env_up2(struct env *e, int64_t timeout_ns,
+		   const struct ukf_engine_hooks *hooks, int child1,
+		   const char *peer_timeout);
+
 static int env_up(struct env *e, int64_t timeout_ns,
 		  const struct ukf_engine_hooks *hooks)
+{
+	return env_up2(e, timeout_ns, hooks, 0, NULL);
+}
+
+/* As env_up; child1: node 1's fake runs in a child process (e->child),
+ * which the test can SIGKILL as an agent killed. */
+static int env_up2(struct env *e, int64_t timeout_ns,
+		   const struct ukf_engine_hooks *hooks, int child1,
+		   const char *peer_timeout)
 {
 	char text[2048], pub0[41], pub1[41], pubc[41], err[512];
 	struct ukf_cluster_world_config cfg;
@@ -466,26 +487,42 @@ static int env_up(struct env *e, int64_t timeout_ns,
 	int rc;
 
 	memset(e, 0, sizeof(*e));
+	e->peer_timeout = peer_timeout ? peer_timeout : "10s";
 	snprintf(e->dir, sizeof(e->dir), "/tmp/ukf-client-test-XXXXXX");
 	CHECK(mkdtemp(e->dir));
 	CHECK(write_secret(e->dir, "node0", pub0) == 0);
 	CHECK(write_secret(e->dir, "node1", pub1) == 0);
 	CHECK(write_secret(e->dir, "runner", pubc) == 0);
 	snprintf(text, sizeof(text),
-		 "[cluster]\nname = t\nheartbeat = 50ms\npeer_timeout = 10s\n"
+		 "[cluster]\nname = t\nheartbeat = 50ms\npeer_timeout = %s\n"
 		 "[node 0]\nendpoint = tcp://127.0.0.1:%d\npublic_key = %s\n"
 		 "secret_key_file = node0.key\n"
 		 "[node 1]\nendpoint = tcp://127.0.0.1:%d\npublic_key = %s\n"
 		 "secret_key_file = node1.key\n"
 		 "[client runner]\npublic_key = %s\n"
 		 "secret_key_file = runner.key\n",
-		 h_free_port(), pub0, h_free_port(), pub1, pubc);
+		 e->peer_timeout, h_free_port(), pub0, h_free_port(), pub1,
+		 pubc);
 	snprintf(e->path, sizeof(e->path), "%s/c.conf", e->dir);
 	{
 		FILE *fp = fopen(e->path, "w");
 		CHECK(fp && fputs(text, fp) >= 0 && fclose(fp) == 0);
 	}
 	e->f.path = e->path;
+	if (child1) {
+		/* (before any thread or ZeroMQ context of this process) */
+		e->child = fork();
+		CHECK(e->child >= 0);
+		if (!e->child) {
+			static struct fake f1;
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			f1.path = e->path;
+			f1.only = 2;
+			fake_main(&f1);
+			_exit(0);
+		}
+		e->f.only = 1;
+	}
 	CHECK(pthread_create(&e->th, NULL, fake_main, &e->f) == 0);
 	e->thread = 1;
 	while (!__atomic_load_n(&e->f.ready, __ATOMIC_SEQ_CST))
@@ -525,6 +562,10 @@ static void env_down(struct env *e)
 	if (e->thread) {
 		__atomic_store_n(&e->f.stop, 1, __ATOMIC_SEQ_CST);
 		pthread_join(e->th, NULL);
+	}
+	if (e->child > 0) {
+		kill(e->child, SIGKILL);
+		waitpid(e->child, NULL, 0);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
 	(void)system(cmd);
@@ -687,6 +728,14 @@ static int test_client_status(void)
 	return 0;
 }
 
+static size_t debug_slots(const struct ukf_world *w)
+{
+	struct ukf_cluster_world_debug d;
+
+	ukf_cluster_world_debug(w, &d);
+	return d.slots;
+}
+
 struct rows_want {
 	struct seen *s;
 	int rows;
@@ -730,9 +779,9 @@ static int test_client_slots(void)
 			CHECK(run_until(&e.w, has_rows, &rw));
 		}
 		if (!round)
-			first = ukf_cluster_world_debug_slots(&e.w);
+			first = debug_slots(&e.w);
 	}
-	last = ukf_cluster_world_debug_slots(&e.w);
+	last = debug_slots(&e.w);
 	CHECKF(first > 0 && last <= first,
 	       "after %d requests: %zu entries kept, %zu after the first 16",
 	       rows, last, first);
@@ -902,12 +951,80 @@ static int test_client_lost(void)
 	return 0;
 }
 
+/*
+ * An agent killed (SIGKILL: its link drops, it is declared lost only
+ * peer_timeout later): spawns sent its way meanwhile do not wait for a
+ * link (send_to waited 2 s each and then failed -EAGAIN, which ukfork run
+ * took for a bad scenario: "spawn: Resource temporarily unavailable",
+ * exit 2, the run not stored); they wait, unsent, and fail with the
+ * agent's loss; the other node goes on.
+ */
+static int test_client_killed(void)
+{
+	static struct env e;
+	struct ukf_cluster_world_debug d;
+	const char *why = "the agent of node 1 was lost during the run";
+	ukf_id_t y = 0, ids[64], b = 0;
+	int n = 0, i;
+	int64_t end;
+
+	if (env_up2(&e, 30 * UKF_S, NULL, 1, "2s")) {
+		env_down(&e);
+		return 1;
+	}
+	CHECK(e.w.ops->spawn(e.w.w, 1, 0, "", LONG_TAG, &y) == 0);
+	{
+		struct want wy = { &e.s, &e.f, 'R', y };
+		CHECK(run_until(&e.w, has_event, &wy));
+	}
+	CHECK(kill(e.child, SIGKILL) == 0);
+	CHECK(waitpid(e.child, NULL, 0) == e.child);
+	e.child = 0;
+	/* spawns to node 1 until one finds its link down (a hang guard) */
+	end = mono_ms() + 20000;
+	do {
+		char err[128];
+		CHECK(n < 64 && mono_ms() < end);
+		CHECKF(e.w.ops->spawn(e.w.w, 1, 0, "", 20, &ids[n]) == 0,
+		       "spawn %d after the kill refused", n);
+		n++;
+		e.w.ops->run(e.w.w, e.w.ops->now(e.w.w) + 20 * UKF_MS, NULL,
+			     err, sizeof(err));
+		ukf_cluster_world_debug(&e.w, &d);
+	} while (!d.unsent);
+	/* node 0 goes on (its first spawn fails: the fake's twist) */
+	CHECK(e.w.ops->spawn(e.w.w, 0, 0, "", 8, &b) == 0);
+	CHECK(e.w.ops->spawn(e.w.w, 0, 0, "", 9, &b) == 0);
+	{
+		struct want wb = { &e.s, &e.f, 'R', b };
+		CHECK(run_until(&e.w, has_event, &wb));
+	}
+	/* node 1 declared lost: everything of it fails so */
+	{
+		struct want wy = { &e.s, &e.f, 'F', y };
+		CHECK(run_until(&e.w, has_event, &wy));
+	}
+	for (i = 0; i < n; i++) {
+		struct want wi = { &e.s, &e.f, 'W', ids[i] };
+		int k;
+		CHECK(run_until(&e.w, has_event, &wi));
+		k = seen_find(&e.s, 'W', ids[i]);
+		CHECKF(!strcmp(e.s.ev[k].why, why), "%d: '%s'", i,
+		       e.s.ev[k].why);
+	}
+	ukf_cluster_world_debug(&e.w, &d);
+	CHECK(d.unsent == 0);
+	env_down(&e);
+	return 0;
+}
+
 static const struct selftest tests[] = {
     {"client_async", test_client_async},
     {"client_status", test_client_status},
     {"client_slots", test_client_slots},
     {"client_destroy", test_client_destroy},
     {"client_lost", test_client_lost},
+    {"client_killed", test_client_killed},
 };
 
 int main(int argc, char **argv)
