@@ -86,6 +86,7 @@ struct agent_view {
 	int ended;	/* ENDED received */
 	int started;
 	int lost;	/* lost or restarted during the run */
+	int said_back;	/* its run messages after that: ignored, said once */
 	uint64_t incarnation;
 	uint64_t events;
 	uint64_t nsent; /* spawns and forks sent to it */
@@ -130,6 +131,7 @@ struct cworld {
 	ukf_ns_t last_activity; /* world time of the last message or event */
 	char lost[1024];	/* an agent lost during the run */
 	char lost_why[96];
+	uint64_t ignored; /* run messages of agents back after their loss */
 	/* the spawns and forks of the run still needed (a slot is let go,
 	 * and reused, once its instance has ended and its row and end came,
 	 * or its failure was handed on), the client's and the agents' ids
@@ -316,6 +318,19 @@ static void tp_message(void *u, uint32_t from,
 	}
 	if (m.run != c->run)
 		return; /* another run's */
+	if (c->ag[from].lost) {
+		/* back after it was declared lost (SIGSTOP and SIGCONT, a
+		 * partition healed): its requests and instances have failed
+		 * here; a late row would be a second one, unrenamed */
+		c->ignored++;
+		if (!c->ag[from].said_back++)
+			fprintf(stderr,
+				"cluster: the agent of node %u (%s) came back "
+				"after it was lost: what it says of this run is "
+				"ignored\n",
+				from, c->cl->nodes[from].endpoint);
+		return;
+	}
 	c->last_activity = c_now(c);
 	switch (m.type) {
 	case UKF_C_STATE:
@@ -1311,6 +1326,13 @@ static int rename_ids(struct cworld *c, struct qmsg *q)
 		rq_done(c, k); /* (r is not used below) */
 		if (late)
 			return 1;
+	} else if (m->id) {
+		/* of a request let go (its row and end came): a second row
+		 * (a request placed again after a peer's loss ran twice)
+		 * under the client's id, as ukfork run counts it once */
+		ukf_id_t cid = ended_cid(c, m->id);
+		if (cid)
+			m->id = cid;
 	}
 	if (m->type == UKF_C_RECORD && m->parent) {
 		ukf_id_t p;
@@ -1875,6 +1897,7 @@ void ukf_cluster_world_debug(const struct ukf_world *world,
 	c = world->w;
 	d->slots = c->caprq + c->ids.cap + c->cids.cap;
 	d->unsent = c->nunsent;
+	d->ignored = c->ignored;
 }
 
 /* ---- ukfork agent status ---- */

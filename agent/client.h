@@ -86,6 +86,7 @@ int ukf_cluster_world_node_lost(const struct ukf_world *world, uint32_t node);
  * waiting for a link to their agent. Zeros if not a cluster world. */
 struct ukf_cluster_world_debug {
 	size_t slots, unsent;
+	uint64_t ignored; /* run messages of agents back after their loss */
 };
 void ukf_cluster_world_debug(const struct ukf_world *world,
 			     struct ukf_cluster_world_debug *d);

@@ -35,6 +35,7 @@
  *   between).
  */
 #define LONG_TAG 99
+#define DUP_TAG 98 /* runs, and its row comes twice */
 
 struct fake;
 struct fake_node {
@@ -68,6 +69,8 @@ struct fake {
 	int nlong;
 	int restart1; /* __atomic: 1: node 1 restarts (a new incarnation) */
 	unsigned only; /* nodes served (bit k: node k; 0: both) */
+	int frozen1; /* __atomic: node 1 not polled (silent, as SIGSTOPped) */
+	int loops;   /* __atomic: rounds of the fake's loop */
 	int nstatus[2];		 /* __atomic: STATUS_REQs answered */
 	char err[512];
 };
@@ -181,6 +184,10 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 			f->longtag[f->nlong] = m.tag;
 			f->longnode[f->nlong] = n->k;
 			f->longto[f->nlong++] = from;
+		} else if (m.tag == DUP_TAG) {
+			frun(n, from, m.req, m.tag, m.app);
+			frecord(n, from, (uint64_t)n->k << 32 | n->next, m.app,
+				0, NULL);
 		} else if (n->k == 1 &&
 			   __atomic_load_n(&f->paused1, __ATOMIC_SEQ_CST)) {
 			if (f->nheld < 32)
@@ -266,6 +273,9 @@ static void *fake_main(void *arg)
 		if (ukf_cluster_tp_config(cl, who[k], 7 + k, &tc, f->err,
 					  sizeof(f->err)) < 0)
 			goto out;
+		/* (frozen, it still holds the client: as an agent stopped
+		 * shorter than its own view of peer_timeout) */
+		tc.peer_timeout_ns = 60 * UKF_S;
 		tc.on_message = fake_msg;
 		tc.u = &f->n[k];
 		f->n[k].tp = ukf_tp_create(&tc, f->err, sizeof(f->err));
@@ -274,6 +284,7 @@ static void *fake_main(void *arg)
 	}
 	__atomic_store_n(&f->ready, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) {
+		__atomic_add_fetch(&f->loops, 1, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&f->restart1, __ATOMIC_SEQ_CST) == 1) {
 			/* what it ran is gone with it */
 			struct ukf_tp_config tc;
@@ -292,7 +303,9 @@ static void *fake_main(void *arg)
 			__atomic_store_n(&f->restart1, 2, __ATOMIC_SEQ_CST);
 		}
 		for (int k = 0; k < 2; k++)
-			if (f->n[k].tp)
+			if (f->n[k].tp &&
+			    !(k == 1 && __atomic_load_n(&f->frozen1,
+							__ATOMIC_SEQ_CST)))
 				ukf_tp_poll(f->n[k].tp, NULL, 0, 2 * UKF_MS);
 		if (!__atomic_load_n(&f->paused1, __ATOMIC_SEQ_CST))
 			for (int i = 0; i < f->nheld; i++)
@@ -1018,6 +1031,79 @@ static int test_client_killed(void)
 	return 0;
 }
 
+static int has_ignored(void *a)
+{
+	struct ukf_cluster_world_debug d;
+
+	ukf_cluster_world_debug(a, &d);
+	return d.ignored >= 3;
+}
+
+/*
+ * An agent declared lost that comes back (silent past peer_timeout, as
+ * SIGSTOPped, then SIGCONT): the spawn it got meanwhile has failed here
+ * with the loss; that it runs it after all hands on nothing (before:
+ * its ready, exit and a second row, under the agent's id). And a row
+ * that comes twice for a request already let go (placed again after a
+ * peer's loss, it ran twice) comes under the client's id both times, as
+ * ukfork run keeps one row per id (before: the second under the
+ * agent's id, a row of its own).
+ */
+static int test_client_back(void)
+{
+	static struct env e;
+	const char *why = "the agent of node 1 was lost during the run";
+	ukf_id_t y = 0, x = 0, d = 0;
+	uint64_t xa = (uint64_t)1 << 32 | 203;
+	int i, rows = 0;
+
+	if (env_up2(&e, 30 * UKF_S, NULL, 0, "1s")) {
+		env_down(&e);
+		return 1;
+	}
+	/* a row twice (node 1's instance 201) */
+	CHECK(e.w.ops->spawn(e.w.w, 1, 0, "", DUP_TAG, &d) == 0);
+	{
+		struct rows_want rw = { &e.s, 2 };
+		CHECK(run_until(&e.w, has_rows, &rw));
+	}
+	for (i = 0; i < e.s.n; i++)
+		if (e.s.ev[i].what == 'W') {
+			CHECKF(e.s.ev[i].id == d, "a row of %llu",
+			       (unsigned long long)e.s.ev[i].id);
+			rows++;
+		}
+	CHECK(rows == 2);
+	/* node 1 silent: lost; a spawn it holds meanwhile fails so */
+	CHECK(e.w.ops->spawn(e.w.w, 1, 0, "", LONG_TAG, &y) == 0);
+	{
+		struct want wy = { &e.s, &e.f, 'R', y };
+		CHECK(run_until(&e.w, has_event, &wy));
+	}
+	__atomic_store_n(&e.f.frozen1, 1, __ATOMIC_SEQ_CST);
+	{
+		/* a round begun after the freeze: node 1 no longer polled */
+		int l = __atomic_load_n(&e.f.loops, __ATOMIC_SEQ_CST);
+		while (__atomic_load_n(&e.f.loops, __ATOMIC_SEQ_CST) < l + 2)
+			usleep(1000);
+	}
+	CHECK(e.w.ops->spawn(e.w.w, 1, 0, "", 5, &x) == 0);
+	{
+		struct fails_want fw = { &e.s, { y, x }, 2 };
+		CHECK(run_until(&e.w, has_fails, &fw));
+	}
+	i = seen_find(&e.s, 'F', x);
+	CHECK(i >= 0 && !strcmp(e.s.ev[i].why, why));
+	/* back: it runs x (its instance 203: ready, exit, row, state) */
+	__atomic_store_n(&e.f.frozen1, 0, __ATOMIC_SEQ_CST);
+	CHECK(run_until(&e.w, has_ignored, &e.w));
+	CHECK(seen_find(&e.s, 'R', xa) < 0 && seen_find(&e.s, 'E', xa) < 0 &&
+	      seen_find(&e.s, 'W', xa) < 0);
+	CHECK(seen_find(&e.s, 'R', x) < 0);
+	env_down(&e);
+	return 0;
+}
+
 static const struct selftest tests[] = {
     {"client_async", test_client_async},
     {"client_status", test_client_status},
@@ -1025,6 +1111,7 @@ static const struct selftest tests[] = {
     {"client_destroy", test_client_destroy},
     {"client_lost", test_client_lost},
     {"client_killed", test_client_killed},
+    {"client_back", test_client_back},
 };
 
 int main(int argc, char **argv)
