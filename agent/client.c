@@ -58,6 +58,7 @@ struct rq {
 	uint8_t is_fork, state, ready, ended, row, kill;
 	uint8_t endmsg; /* its EXIT or FAIL came (ended: or its row) */
 	uint8_t gotrow; /* its agent's row came (row: or one made here) */
+	int64_t rowstatus; /* that row's status */
 	uint8_t in_late; /* in c->late: an answer past its deadline may come */
 	uint8_t bylost;	 /* failed here: its agent was lost */
 	/* not sent yet (the link to its agent down: a SIGKILLed agent not
@@ -87,6 +88,7 @@ struct agent_view {
 	int started;
 	int lost;	/* lost or restarted during the run */
 	int said_back;	/* its run messages after that: ignored, said once */
+	ukf_ns_t lost_at; /* world time of that */
 	uint64_t incarnation;
 	uint64_t events;
 	uint64_t nsent; /* spawns and forks sent to it */
@@ -376,6 +378,7 @@ static void tp_peer(void *u, uint32_t who, int up, uint64_t incarnation,
 			c->sinks.outage(c->sinks.u, now, who, "node-fail",
 					up ? "agent restarted" : "agent lost");
 		c->ag[who].lost = 1;
+		c->ag[who].lost_at = now;
 		c->ag[who].started = 0;
 		c->ag[who].busy = 0;
 		c->ag[who].alive = 0;
@@ -1007,7 +1010,23 @@ static void rq_node_lost(struct cworld *c, uint32_t node)
 	}
 	for (size_t k = 0; k < c->nrq; k++) {
 		struct rq *r = &c->rq[k];
-		if (r->node != node || r->state != RQ_OK || r->ended)
+		if (r->node != node || r->state != RQ_OK)
+			continue;
+		if (r->gotrow && !r->endmsg) {
+			/* it ran elsewhere and ended there (its row came from
+			 * that node); the notice of its end, which goes to its
+			 * origin, is lost with it: handed on from the row */
+			struct ukf_cmsg m = {
+				.type = r->rowstatus == UKF_STATUS_FAILED
+						? UKF_C_FAIL
+						: UKF_C_EXIT,
+				.id = r->aid, .tag = r->tag,
+				.status = r->rowstatus, .text = why,
+				.text_len = strlen(why) };
+			(void)enqueue(c, node, &m);
+			continue;
+		}
+		if (r->ended)
 			continue;
 		r->bylost = 1;
 		rq_fail(c, r, why);
@@ -1316,6 +1335,7 @@ static int rename_ids(struct cworld *c, struct qmsg *q)
 			r->ended = r->endmsg = 1;
 		else if (m->type == UKF_C_RECORD && !m->template_boot) {
 			r->ended = r->row = r->gotrow = 1;
+			r->rowstatus = m->status;
 			/* a fork of ours: the parent as the caller named it */
 			if (r->is_fork && !late) {
 				m->parent = r->parent;
@@ -1333,6 +1353,15 @@ static int rename_ids(struct cworld *c, struct qmsg *q)
 		ukf_id_t cid = ended_cid(c, m->id);
 		if (cid)
 			m->id = cid;
+		else if (m->type == UKF_C_RECORD && m->origin < c->nodes &&
+			 c->ag[m->origin].lost &&
+			 m->t_request >= c->ag[m->origin].lost_at) {
+			/* requested by an agent after its loss (back, it
+			 * went on with the run) and run elsewhere: of no
+			 * request of this run */
+			c->ignored++;
+			return 1;
+		}
 	}
 	if (m->type == UKF_C_RECORD && m->parent) {
 		ukf_id_t p;
@@ -1346,7 +1375,9 @@ static int rename_ids(struct cworld *c, struct qmsg *q)
 
 /* q names an instance not known yet while a request that its agent may
  * have answered after sending q (the ANSWER follows) is in flight: it
- * waits for that answer, or that request's end, to be renamed. */
+ * waits for that answer, or that request's end, to be renamed. From
+ * another node than the instance's origin (a row from where it was
+ * placed), every request sent to that origin is such. */
 static int must_hold(struct cworld *c, const struct qmsg *q)
 {
 	if (q->rq || q->from >= c->nodes || !names_instance(q->m.type) ||
@@ -1355,6 +1386,11 @@ static int must_hold(struct cworld *c, const struct qmsg *q)
 	for (size_t i = 0; i < c->nopen; i++) {
 		const struct rq *r = &c->rq[c->open[i]];
 		if (r->node == q->from && r->nseq <= q->nsent)
+			return 1;
+		/* from the node it ran on, not its origin (placed there):
+		 * any request sent to its origin may have made it */
+		if (r->node != q->from && r->node == node_of(q->m.id) &&
+		    r->nseq != UINT64_MAX)
 			return 1;
 	}
 	return 0;

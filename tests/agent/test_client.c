@@ -36,6 +36,9 @@
  */
 #define LONG_TAG 99
 #define DUP_TAG 98 /* runs, and its row comes twice */
+/* node 1: placed on node 0, which sends its row (before node 1's answer
+ * names it); its end notice (to node 1, its origin) is not sent */
+#define REMOTE_TAG 97
 
 struct fake;
 struct fake_node {
@@ -50,6 +53,10 @@ struct fake {
 	struct fake_node n[2];
 	int paused1, stop, ready; /* __atomic */
 	uint64_t run;
+	int64_t epoch; /* the run's, from RUN */
+	uint32_t client; /* the client's handle (node 0's view) */
+	int orphan0; /* __atomic: 1: node 0 sends the row of an instance
+		      * node 1 made after its loss (placed on node 0) */
 	struct { uint32_t to; uint64_t req, tag, app; } held[32];
 	int nheld;
 	int spawns0;
@@ -167,6 +174,9 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 	}
 	case UKF_C_RUN:
 		f->run = m.run;
+		f->epoch = m.epoch_ns;
+		if (n->k == 0)
+			f->client = from;
 		fanswer(n, from, m.req, 0);
 		break;
 	case UKF_C_START:
@@ -184,6 +194,20 @@ static void fake_msg(void *u, uint32_t from, const struct ukf_frame_header *h,
 			f->longtag[f->nlong] = m.tag;
 			f->longnode[f->nlong] = n->k;
 			f->longto[f->nlong++] = from;
+		} else if (n->k == 1 && m.tag == REMOTE_TAG) {
+			uint64_t id = (uint64_t)n->k << 32 | ++n->next;
+			struct ukf_cmsg r = { .type = UKF_C_READY, .id = id,
+					      .tag = m.tag };
+			struct ukf_cmsg rec = { .type = UKF_C_RECORD, .id = id,
+						.origin = 1, .node = 0,
+						.remote = 1, .t_ready = 1 };
+			/* its row first, from node 0 (where it ran), then
+			 * the answer that names it (the client polls
+			 * meanwhile) */
+			fsend(&f->n[0], f->client, &rec);
+			usleep(200000);
+			fanswer(n, from, m.req, id);
+			fsend(n, from, &r);
 		} else if (m.tag == DUP_TAG) {
 			frun(n, from, m.req, m.tag, m.app);
 			frecord(n, from, (uint64_t)n->k << 32 | n->next, m.app,
@@ -285,6 +309,18 @@ static void *fake_main(void *arg)
 	__atomic_store_n(&f->ready, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) {
 		__atomic_add_fetch(&f->loops, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&f->orphan0, __ATOMIC_SEQ_CST) == 1) {
+			struct timespec ts;
+			struct ukf_cmsg r = { .type = UKF_C_RECORD,
+					      .id = (uint64_t)1 << 32 | 300,
+					      .origin = 1, .node = 0,
+					      .t_ready = 1 };
+			clock_gettime(CLOCK_REALTIME, &ts);
+			r.t_request = (int64_t)ts.tv_sec * 1000000000LL +
+				      ts.tv_nsec - f->epoch;
+			fsend(&f->n[0], f->client, &r);
+			__atomic_store_n(&f->orphan0, 2, __ATOMIC_SEQ_CST);
+		}
 		if (__atomic_load_n(&f->restart1, __ATOMIC_SEQ_CST) == 1) {
 			/* what it ran is gone with it */
 			struct ukf_tp_config tc;
@@ -1039,6 +1075,20 @@ static int has_ignored(void *a)
 	return d.ignored >= 3;
 }
 
+struct ignored_want {
+	struct ukf_world *w;
+	uint64_t more_than;
+};
+
+static int has_ignored_more(void *a)
+{
+	struct ignored_want *iw = a;
+	struct ukf_cluster_world_debug d;
+
+	ukf_cluster_world_debug(iw->w, &d);
+	return d.ignored > iw->more_than;
+}
+
 /*
  * An agent declared lost that comes back (silent past peer_timeout, as
  * SIGSTOPped, then SIGCONT): the spawn it got meanwhile has failed here
@@ -1053,8 +1103,8 @@ static int test_client_back(void)
 {
 	static struct env e;
 	const char *why = "the agent of node 1 was lost during the run";
-	ukf_id_t y = 0, x = 0, d = 0;
-	uint64_t xa = (uint64_t)1 << 32 | 203;
+	ukf_id_t y = 0, x = 0, d = 0, z = 0;
+	uint64_t xa = (uint64_t)1 << 32 | 204;
 	int i, rows = 0;
 
 	if (env_up2(&e, 30 * UKF_S, NULL, 0, "1s")) {
@@ -1074,6 +1124,13 @@ static int test_client_back(void)
 			rows++;
 		}
 	CHECK(rows == 2);
+	/* z runs on node 0 for node 1: its row (from node 0) comes, its
+	 * end notice would come from node 1 */
+	CHECK(e.w.ops->spawn(e.w.w, 1, 0, "", REMOTE_TAG, &z) == 0);
+	{
+		struct want wz = { &e.s, &e.f, 'W', z };
+		CHECK(run_until(&e.w, has_event, &wz));
+	}
 	/* node 1 silent: lost; a spawn it holds meanwhile fails so */
 	CHECK(e.w.ops->spawn(e.w.w, 1, 0, "", LONG_TAG, &y) == 0);
 	{
@@ -1094,12 +1151,31 @@ static int test_client_back(void)
 	}
 	i = seen_find(&e.s, 'F', x);
 	CHECK(i >= 0 && !strcmp(e.s.ev[i].why, why));
+	/* z's end, from its row: a process waiting for it goes on (its
+	 * wait hung until the run's end); one row still */
+	{
+		struct want wz = { &e.s, &e.f, 'E', z };
+		CHECK(run_until(&e.w, has_event, &wz));
+	}
+	CHECK(e.s.ev[seen_find(&e.s, 'E', z)].status == 0);
+	CHECK(seen_find(&e.s, 'F', z) < 0);
 	/* back: it runs x (its instance 203: ready, exit, row, state) */
 	__atomic_store_n(&e.f.frozen1, 0, __ATOMIC_SEQ_CST);
 	CHECK(run_until(&e.w, has_ignored, &e.w));
 	CHECK(seen_find(&e.s, 'R', xa) < 0 && seen_find(&e.s, 'E', xa) < 0 &&
 	      seen_find(&e.s, 'W', xa) < 0);
 	CHECK(seen_find(&e.s, 'R', x) < 0);
+	/* a request node 1 made after its loss and placed on node 0: its
+	 * row, from node 0, is of no request of this run */
+	{
+		struct ukf_cluster_world_debug dd;
+		struct ignored_want iw = { &e.w, 0 };
+		ukf_cluster_world_debug(&e.w, &dd);
+		iw.more_than = dd.ignored;
+		__atomic_store_n(&e.f.orphan0, 1, __ATOMIC_SEQ_CST);
+		CHECK(run_until(&e.w, has_ignored_more, &iw));
+	}
+	CHECK(seen_find(&e.s, 'W', (uint64_t)1 << 32 | 300) < 0);
 	env_down(&e);
 	return 0;
 }
