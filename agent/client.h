@@ -35,11 +35,12 @@
  * of an instance of ours it is sent once its spawn is answered; another
  * id (not one spawn or fork gave, or its instance ended) is -ESRCH at
  * once, as in the simulated world: the caller has no other ids of
- * instances (a guest's forks are known only by their rows). node_stats and node_templates do not wait: they give the
- * node's state as its agent last told it (a STATUS answer or a SAMPLE;
- * zeros and "" before any) and ask it for a fresh one unless one is on
- * its way: a caller that asks again after run() has polled sees it; a
- * stopped or lost agent's state stays the last it told.
+ * instances (a guest's forks are known only by their rows).
+ * node_stats and node_templates do not wait: they give the node's state
+ * as its agent last told it (a STATUS answer or a SAMPLE; zeros and ""
+ * before any) and ask it for a fresh one unless one is on its way: a
+ * caller that asks again after run() has polled sees it; a stopped or
+ * lost agent's state stays the last it told.
  *
  * run() returns at `until`, on *stop, or when nothing is left: every
  * workload instance has exited or failed, no `at` callback is pending, and
@@ -74,10 +75,10 @@ int ukf_cluster_world_set_sampler(
     struct ukf_world *world,
     void (*sample)(void *u, const struct ukf_world_sample *s));
 
-/* 1 if node's agent was lost or restarted during the run (what is sent
- * its way fails; ukfork run's node_state(n) says "failed" and spawn
- * without a node draws another), else 0; -1 if world is not a cluster
- * world or node is not one of its nodes. */
+/* 1 if node's agent was lost or restarted during the run, or is not up
+ * (what is sent its way fails; ukfork run's node_state(n) says "failed",
+ * spawn without a node draws another, an arrival for it is refused),
+ * else 0; -1 if world is not a cluster world or node not one of its. */
 int ukf_cluster_world_node_lost(const struct ukf_world *world, uint32_t node);
 
 /* For tests: slots: the entries the world has allocated to keep its
