@@ -39,8 +39,10 @@ enum rq_state {
 	RQ_SENT,   /* no answer yet (in c->open) */
 	RQ_OK,	   /* answered: aid is the agent's id */
 	RQ_FAILED, /* refused, or not answered in time: its row made here */
-	RQ_LATE,   /* answered after it failed here: stopped, not handed on */
+	RQ_LATE,   /* answered after it failed here (or its agent lost while
+		    * it ran): what the agent says of it is not handed on */
 	RQ_LOST,   /* its agent was lost before it answered */
+	RQ_FREE,   /* a slot for the next request */
 };
 
 struct rq {
@@ -54,7 +56,21 @@ struct rq {
 	ukf_ns_t t_request;
 	uint32_t app, node; /* app UINT32_MAX: a fork of a parent not ours */
 	uint8_t is_fork, state, ready, ended, row, kill;
+	uint8_t endmsg; /* its EXIT or FAIL came (ended: or its row) */
+	uint8_t gotrow; /* its agent's row came (row: or one made here) */
+	int64_t rowstatus; /* that row's status */
+	uint8_t in_late; /* in c->late: an answer past its deadline may come */
+	uint8_t bylost;	 /* failed here: its agent was lost */
+	/* not sent yet (the link to its agent down: a SIGKILLed agent not
+	 * declared lost yet): its body, sent from run() in order */
+	unsigned char *wire;
+	uint32_t wirelen;
 };
+
+/* Instances whose request was let go (slot reused): the parent of a row
+ * that comes later (a guest's fork outliving it) is still renamed, for
+ * the last ENDED_KEEP of them. */
+#define ENDED_KEEP 1024
 
 struct timer {
 	ukf_ns_t t;
@@ -71,10 +87,19 @@ struct agent_view {
 	int ended;	/* ENDED received */
 	int started;
 	int lost;	/* lost or restarted during the run */
+	int said_back;	/* its run messages after that: ignored, said once */
+	ukf_ns_t lost_at; /* world time of that */
 	uint64_t incarnation;
 	uint64_t events;
 	uint64_t nsent; /* spawns and forks sent to it */
+	/* node_stats/node_templates: its state as last told (a STATUS
+	 * answer or a SAMPLE), and the STATUS_REQ on its way (0: none) */
+	struct ukf_node_stats st;
+	char *tmpl;
+	uint64_t st_req, st_seen; /* st_seen: the last STATUS's req */
+	int64_t st_deadline;
 };
+
 
 struct cworld {
 	struct ukf_cluster *cl;
@@ -107,16 +132,26 @@ struct cworld {
 	uint64_t events;
 	ukf_ns_t last_activity; /* world time of the last message or event */
 	char lost[1024];	/* an agent lost during the run */
-	/* every spawn and fork of the run (index: the client id's low
-	 * bits - 1), the agents' ids of them (a hash, open addressing: key
-	 * 0 free), those not answered yet and those that failed here for
-	 * want of an answer (a late answer's instance is stopped) */
+	char lost_why[96];
+	uint64_t ignored; /* run messages of agents back after their loss */
+	/* the spawns and forks of the run still needed (a slot is let go,
+	 * and reused, once its instance has ended and its row and end came,
+	 * or its failure was handed on), the client's and the agents' ids
+	 * of them (hashes, open addressing: key 0 free), those not answered
+	 * yet and those that failed here for want of an answer (a late
+	 * answer's instance is stopped) */
 	struct rq *rq;
-	size_t nrq, caprq;
-	struct idslot { uint64_t aid; uint32_t rq; } *ids;
-	size_t nids, capids;
-	uint32_t *open, *late, *tokill;
-	size_t nopen, capopen, nlate, caplate, ntokill, captokill;
+	size_t nrq, caprq; /* slots used so far (in use or free) */
+	uint64_t ncid;	   /* client ids given */
+	struct idmap { struct idslot { uint64_t key; uint32_t rq; } *s;
+		       size_t n, cap; } ids, cids;
+	uint32_t *open, *late, *freed, *unsent; /* unsent: in order */
+	size_t nopen, capopen, nlate, caplate, nfreed, capfreed, nunsent,
+		capunsent;
+	uint64_t *tokill; /* agents' ids */
+	size_t ntokill, captokill;
+	struct { ukf_id_t aid, cid; } ended[ENDED_KEEP];
+	size_t nended;
 	uint8_t *held; /* drain(): a message of that node kept back */
 };
 
@@ -191,6 +226,28 @@ static struct qmsg *enqueue(struct cworld *c, uint32_t from,
 static void answered(struct cworld *c, uint32_t from,
 		     const struct ukf_cmsg *m);
 static void rq_agent_lost(struct cworld *c, uint32_t node);
+static void status_ask(struct cworld *c, uint32_t node);
+static int node_unsent(const struct cworld *c, uint32_t node);
+static void unsent_drop(struct cworld *c, uint32_t k);
+static void open_del(struct cworld *c, size_t i);
+static void rq_node_lost(struct cworld *c, uint32_t node);
+static const char *lost_why(struct cworld *c, uint32_t node);
+
+/* What node_stats and node_templates answer: the agent's state as its
+ * last STATUS or SAMPLE told it (messages of one agent arrive in order). */
+static void note_state(struct cworld *c, uint32_t from,
+		       const struct ukf_cmsg *m, const char *tmpl, size_t len)
+{
+	struct agent_view *a = &c->ag[from];
+	char *t = malloc(len + 1);
+
+	ukf_cmsg_get_stats(m, &a->st);
+	if (t) {
+		str_cp(t, tmpl, len);
+		free(a->tmpl);
+		a->tmpl = t;
+	}
+}
 
 static void tp_message(void *u, uint32_t from,
 		       const struct ukf_frame_header *h, const void *body,
@@ -209,6 +266,15 @@ static void tp_message(void *u, uint32_t from,
 		return; /* counted by the transport; nothing to do here */
 	}
 	if (m.type == UKF_C_STATUS) {
+		if (!c->wait_status && m.req > c->ag[from].st_seen) {
+			/* the answer to the newest STATUS_REQ or a later
+			 * one (one late past its deadline included) */
+			note_state(c, from, &m, m.text3, m.text3_len);
+			c->ag[from].st_seen = m.req;
+			if (m.req >= c->ag[from].st_req)
+				c->ag[from].st_req = 0;
+			return;
+		}
 		if (c->wait_status && m.req == c->wait_req &&
 		    from == c->wait_node) {
 			size_t need = m.name_len + m.text_len + m.text2_len +
@@ -254,6 +320,19 @@ static void tp_message(void *u, uint32_t from,
 	}
 	if (m.run != c->run)
 		return; /* another run's */
+	if (c->ag[from].lost) {
+		/* back after it was declared lost (SIGSTOP and SIGCONT, a
+		 * partition healed): its requests and instances have failed
+		 * here; a late row would be a second one, unrenamed */
+		c->ignored++;
+		if (!c->ag[from].said_back++)
+			fprintf(stderr,
+				"cluster: the agent of node %u (%s) came back "
+				"after it was lost: what it says of this run is "
+				"ignored\n",
+				from, c->cl->nodes[from].endpoint);
+		return;
+	}
 	c->last_activity = c_now(c);
 	switch (m.type) {
 	case UKF_C_STATE:
@@ -264,6 +343,10 @@ static void tp_message(void *u, uint32_t from,
 	case UKF_C_ENDED:
 		c->ag[from].ended = 1;
 		c->ag[from].events = m.events;
+		return;
+	case UKF_C_SAMPLE:
+		note_state(c, from, &m, m.text2, m.text2_len);
+		enqueue(c, from, &m);
 		return;
 	default:
 		enqueue(c, from, &m);
@@ -295,6 +378,7 @@ static void tp_peer(void *u, uint32_t who, int up, uint64_t incarnation,
 			c->sinks.outage(c->sinks.u, now, who, "node-fail",
 					up ? "agent restarted" : "agent lost");
 		c->ag[who].lost = 1;
+		c->ag[who].lost_at = now;
 		c->ag[who].started = 0;
 		c->ag[who].busy = 0;
 		c->ag[who].alive = 0;
@@ -303,6 +387,8 @@ static void tp_peer(void *u, uint32_t who, int up, uint64_t incarnation,
 			c->wait_done = 1;
 			c->wait_rc = -EHOSTDOWN;
 		}
+		c->ag[who].st_req = 0;
+		rq_node_lost(c, who);
 		rq_agent_lost(c, who);
 	}
 	c->ag[who].up = up;
@@ -328,6 +414,22 @@ static int send_to(struct cworld *c, uint32_t node, struct ukf_cmsg *m)
 	       realtime_ns() < deadline && c->ag[node].up)
 		ukf_tp_poll(c->tp, NULL, 0, 10 * UKF_MS);
 	return rc;
+}
+
+/* Send m to `node` once, not waiting for the link: 0, or -errno
+ * (-EAGAIN: the link is down or ZeroMQ's queue full). For what is sent
+ * during the run: send_to waits up to 2 s for a link, which stalled the
+ * run at each request to an agent killed and not yet declared lost. */
+static int send_now(struct cworld *c, uint32_t node, struct ukf_cmsg *m)
+{
+	unsigned char buf[UKF_CMSG_BODY_MAX];
+	size_t len;
+
+	m->run = c->run;
+	len = ukf_cmsg_encode(m, buf, sizeof(buf));
+	if (!len)
+		return -EINVAL;
+	return ukf_tp_send(c->tp, node, (uint16_t)m->type, buf, len, NULL, 0);
 }
 
 /* Send m to `node` and wait for its ANSWER (or STATUS into *st). */
@@ -377,62 +479,102 @@ static uint32_t node_of(ukf_id_t id)
 
 /* ---- spawns and forks in flight ---- */
 
-static struct rq *rq_of_cid(struct cworld *c, ukf_id_t cid)
+static size_t id_hash(uint64_t key, size_t cap)
 {
-	uint64_t n = cid & 0xffffffffULL;
-
-	if (!(n & CID_BIT) || (n & ~CID_BIT) == 0 ||
-	    (n & ~CID_BIT) > c->nrq || c->rq[(n & ~CID_BIT) - 1].cid != cid)
-		return NULL;
-	return &c->rq[(n & ~CID_BIT) - 1];
+	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
 }
 
-static size_t id_hash(uint64_t aid, size_t cap)
+/* The slot of key in m, or -1. */
+static int64_t map_get(const struct idmap *m, uint64_t key)
 {
-	return (size_t)((aid * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
+	if (!m->cap || !key)
+		return -1;
+	for (size_t i = id_hash(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		if (m->s[i].key == key)
+			return m->s[i].rq;
+		if (!m->s[i].key)
+			return -1;
+	}
+}
+
+/* 0, or -ENOMEM. */
+static int map_put(struct idmap *m, uint64_t key, uint32_t rq)
+{
+	size_t i;
+
+	if (2 * (m->n + 1) > m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 256;
+		struct idslot *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		for (size_t k = 0; k < m->cap; k++) {
+			size_t j;
+			if (!m->s[k].key)
+				continue;
+			for (j = id_hash(m->s[k].key, cap); n[j].key;
+			     j = (j + 1) & (cap - 1))
+				;
+			n[j] = m->s[k];
+		}
+		free(m->s);
+		m->s = n;
+		m->cap = cap;
+	}
+	i = id_hash(key, m->cap);
+	while (m->s[i].key && m->s[i].key != key)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->s[i].key)
+		m->n++;
+	m->s[i] = (struct idslot){ key, rq };
+	return 0;
+}
+
+/* Remove key (linear probing: the entries after it that probed past its
+ * slot move back, so no lookup stops short). */
+static void map_del(struct idmap *m, uint64_t key)
+{
+	size_t i, j;
+
+	if (!m->cap || !key)
+		return;
+	for (i = id_hash(key, m->cap); m->s[i].key != key;
+	     i = (i + 1) & (m->cap - 1))
+		if (!m->s[i].key)
+			return;
+	m->s[i].key = 0;
+	m->n--;
+	for (j = (i + 1) & (m->cap - 1); m->s[j].key;
+	     j = (j + 1) & (m->cap - 1)) {
+		size_t h = id_hash(m->s[j].key, m->cap);
+		/* j's entry may move to i if i lies in its probe path */
+		if ((j > i && (h <= i || h > j)) ||
+		    (j < i && (h <= i && h > j))) {
+			m->s[i] = m->s[j];
+			m->s[j].key = 0;
+			i = j;
+		}
+	}
+}
+
+static struct rq *rq_of_cid(struct cworld *c, ukf_id_t cid)
+{
+	int64_t k = (cid & CID_BIT) ? map_get(&c->cids, cid) : -1;
+
+	return k < 0 ? NULL : &c->rq[k];
 }
 
 /* The request the agent's id `aid` is, or NULL. */
 static struct rq *rq_of_aid(struct cworld *c, ukf_id_t aid)
 {
-	if (!c->capids || !aid)
-		return NULL;
-	for (size_t i = id_hash(aid, c->capids);; i = (i + 1) & (c->capids - 1)) {
-		if (c->ids[i].aid == aid)
-			return &c->rq[c->ids[i].rq];
-		if (!c->ids[i].aid)
-			return NULL;
-	}
+	int64_t k = map_get(&c->ids, aid);
+
+	return k < 0 ? NULL : &c->rq[k];
 }
 
 /* 0, or -ENOMEM (then that id's messages go on unrenamed). */
 static int ids_put(struct cworld *c, ukf_id_t aid, uint32_t rq)
 {
-	if (2 * (c->nids + 1) > c->capids) {
-		size_t cap = c->capids ? 2 * c->capids : 256;
-		struct idslot *n = calloc(cap, sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		for (size_t i = 0; i < c->capids; i++) {
-			size_t j;
-			if (!c->ids[i].aid)
-				continue;
-			for (j = id_hash(c->ids[i].aid, cap); n[j].aid;
-			     j = (j + 1) & (cap - 1))
-				;
-			n[j] = c->ids[i];
-		}
-		free(c->ids);
-		c->ids = n;
-		c->capids = cap;
-	}
-	size_t i = id_hash(aid, c->capids);
-	while (c->ids[i].aid && c->ids[i].aid != aid)
-		i = (i + 1) & (c->capids - 1);
-	if (!c->ids[i].aid)
-		c->nids++;
-	c->ids[i] = (struct idslot){ aid, rq };
-	return 0;
+	return map_put(&c->ids, aid, rq);
 }
 
 static int idx_push(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
@@ -465,34 +607,112 @@ static void rq_fail(struct cworld *c, struct rq *r, const char *why)
 }
 
 /* Fire and forget: the ANSWER matches nothing and is dropped. */
-static void kill_send(struct cworld *c, ukf_id_t aid)
+static int kill_later(struct cworld *c, ukf_id_t aid);
+
+/* -EAGAIN: not sent (the link down), kept for later. */
+static int kill_send(struct cworld *c, ukf_id_t aid)
 {
 	struct ukf_cmsg m = { .type = UKF_C_KILL, .id = aid,
 			      .req = ++c->next_req };
+	uint32_t node = node_of(aid);
 
-	if (node_of(aid) < c->nodes && c->ag[node_of(aid)].up)
-		(void)send_to(c, node_of(aid), &m);
+	if (node >= c->nodes || !c->ag[node].up || c->ag[node].lost)
+		return 0; /* gone with its agent */
+	return send_now(c, node, &m);
 }
 
 /* The kills the transport's callbacks decided on (they do not send:
  * send_to may poll the transport). */
 static void kills_send(struct cworld *c)
 {
-	while (c->ntokill)
-		kill_send(c, c->rq[c->tokill[--c->ntokill]].aid);
+	size_t n = c->ntokill, k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (kill_send(c, c->tokill[i]) == -EAGAIN)
+			c->tokill[k++] = c->tokill[i]; /* (only this loop adds) */
+	/* (kill_send does not poll: nothing was added meanwhile) */
+	c->ntokill = k;
 }
 
+/* 0, or -ENOMEM (then that kill is not sent: the instance runs on). */
+static int kill_later(struct cworld *c, ukf_id_t aid)
+{
+	if (c->ntokill == c->captokill) {
+		size_t cap = c->captokill ? 2 * c->captokill : 16;
+		uint64_t *n = realloc(c->tokill, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		c->tokill = n;
+		c->captokill = cap;
+	}
+	c->tokill[c->ntokill++] = aid;
+	return 0;
+}
+
+/* Let slot k go: nothing will name it again but the caller (its client
+ * id then names no request: -ESRCH, as an instance that ended) and
+ * the rows of children that outlive it (c->ended). */
+static void rq_release(struct cworld *c, uint32_t k)
+{
+	struct rq *r = &c->rq[k];
+
+	map_del(&c->cids, r->cid);
+	if (r->aid && map_get(&c->ids, r->aid) == (int64_t)k) {
+		map_del(&c->ids, r->aid);
+		c->ended[c->nended % ENDED_KEEP].aid = r->aid;
+		c->ended[c->nended % ENDED_KEEP].cid = r->cid;
+		c->nended++;
+	}
+	unsent_drop(c, k);
+	r->state = RQ_FREE;
+	r->cid = r->aid = 0;
+	if (idx_push(&c->freed, &c->nfreed, &c->capfreed, k) < 0)
+		return; /* not reused: kept as before */
+}
+
+/* Let slot k go if nothing more about it can come or be handed on: its
+ * failure handed on (and no late answer can come), or its instance's
+ * row and its end (EXIT or FAIL) came, in either order. */
+static void rq_done(struct cworld *c, uint32_t k)
+{
+	const struct rq *r = &c->rq[k];
+
+	if ((r->state == RQ_FAILED && r->row && !r->in_late) ||
+	    ((r->state == RQ_OK || r->state == RQ_LATE) && r->gotrow &&
+	     r->endmsg))
+		rq_release(c, k);
+}
+
+/* The client id of an instance whose request was let go, or 0. */
+static ukf_id_t ended_cid(const struct cworld *c, ukf_id_t aid)
+{
+	size_t n = c->nended < ENDED_KEEP ? c->nended : ENDED_KEEP;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (c->nended - 1 - i) % ENDED_KEEP;
+		if (c->ended[k].aid == aid)
+			return c->ended[k].cid;
+	}
+	return 0;
+}
+
+static void rq_fail(struct cworld *c, struct rq *r, const char *why);
+
 /* Send a new request for the caller (m: SPAWN or FORK, to `node`): 0 and
- * its client id in *id, or -errno (nothing sent, nothing kept). */
+ * its client id in *id, or -errno (nothing sent, nothing kept). With
+ * `fail`: not sent, it fails for that reason as one refused (run()
+ * hands on its failure). */
 static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
-		   uint32_t app, ukf_id_t parent, ukf_id_t *id)
+		   uint32_t app, ukf_id_t parent, ukf_id_t *id,
+		   const char *fail)
 {
 	struct rq *r;
+	uint32_t k;
 	int rc;
 
-	if (c->nrq + 1 >= CID_BIT)
+	if (c->ncid + 1 >= CID_BIT)
 		return -ENOSPC;
-	if (c->nrq == c->caprq) {
+	if (!c->nfreed && c->nrq == c->caprq) {
 		size_t cap = c->caprq ? 2 * c->caprq : 64;
 		struct rq *n = realloc(c->rq, cap * sizeof(*n));
 		if (!n)
@@ -500,15 +720,16 @@ static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 		c->rq = n;
 		c->caprq = cap;
 	}
-	if (idx_push(&c->open, &c->nopen, &c->capopen, (uint32_t)c->nrq) < 0)
+	k = c->nfreed ? c->freed[c->nfreed - 1] : (uint32_t)c->nrq;
+	if (!fail && idx_push(&c->open, &c->nopen, &c->capopen, k) < 0)
 		return -ENOMEM;
-	r = &c->rq[c->nrq];
+	r = &c->rq[k];
 	*r = (struct rq){
-		.cid = (uint64_t)node << 32 | CID_BIT | (c->nrq + 1),
+		.cid = (uint64_t)node << 32 | CID_BIT | (c->ncid + 1),
 		.parent = parent,
 		.req = ++c->next_req,
 		.tag = m->tag,
-		.nseq = c->ag[node].nsent + 1,
+		.nseq = UINT64_MAX, /* set when sent */
 		.deadline = realtime_ns() + c->cfg.connect_timeout_ns,
 		.t_request = c_now(c),
 		.app = app,
@@ -516,18 +737,132 @@ static int rq_send(struct cworld *c, uint32_t node, struct ukf_cmsg *m,
 		.is_fork = m->type == UKF_C_FORK,
 		.state = RQ_SENT,
 	};
+	if (map_put(&c->cids, r->cid, k) < 0) {
+		if (!fail)
+			c->nopen--;
+		r->state = RQ_FREE;
+		return -ENOMEM;
+	}
+	if (c->nfreed)
+		c->nfreed--;
+	else
+		c->nrq++;
+	c->ncid++;
+	if (fail) {
+		r->bylost = 1;
+		rq_fail(c, r, fail);
+		if (id)
+			*id = r->cid;
+		return 0;
+	}
 	m->req = r->req;
-	rc = send_to(c, node, m);
+	/* behind those to node not sent yet, or kept if the link is down */
+	rc = node_unsent(c, node) ? -EAGAIN : send_now(c, node, m);
+	if (rc == -EAGAIN) {
+		unsigned char buf[UKF_CMSG_BODY_MAX];
+		size_t len = ukf_cmsg_encode(m, buf, sizeof(buf));
+		r->wire = len ? malloc(len) : NULL;
+		if (r->wire) {
+			memcpy(r->wire, buf, len);
+			r->wirelen = (uint32_t)len;
+			if (idx_push(&c->unsent, &c->nunsent, &c->capunsent, k) ==
+			    0)
+				rc = 0;
+			else {
+				free(r->wire);
+				r->wire = NULL;
+			}
+		}
+		if (rc == 0) {
+			c->ag[node].busy = 1;
+			if (id)
+				*id = r->cid;
+			return 0; /* sent from run() (rq_resend) */
+		}
+	}
 	if (rc < 0) {
-		c->nopen--;
+		for (size_t i = 0; i < c->nopen; i++)
+			if (c->open[i] == k) {
+				c->open[i] = c->open[--c->nopen];
+				break;
+			}
+		rq_release(c, k);
 		return rc;
 	}
-	c->nrq++;
-	c->ag[node].nsent++;
+	r->nseq = ++c->ag[node].nsent;
 	c->ag[node].busy = 1;
 	if (id)
 		*id = r->cid;
 	return 0;
+}
+
+/* Is a request to node waiting to be sent? */
+static int node_unsent(const struct cworld *c, uint32_t node)
+{
+	for (size_t i = 0; i < c->nunsent; i++)
+		if (c->rq[c->unsent[i]].node == node)
+			return 1;
+	return 0;
+}
+
+/* Slot k is not to be sent any more (it failed or its agent is gone). */
+static void unsent_drop(struct cworld *c, uint32_t k)
+{
+	struct rq *r = &c->rq[k];
+	size_t j = 0;
+
+	if (!r->wire)
+		return;
+	free(r->wire);
+	r->wire = NULL;
+	for (size_t i = 0; i < c->nunsent; i++)
+		if (c->unsent[i] != k)
+			c->unsent[j++] = c->unsent[i];
+	c->nunsent = j;
+}
+
+/* Send what waits for a link, in order (each node's in its order); one
+ * the transport refuses otherwise fails. */
+static void rq_resend(struct cworld *c)
+{
+	size_t j = 0;
+
+	if (!c->nunsent)
+		return;
+	memset(c->held, 0, c->nodes); /* here: node's link still down */
+	for (size_t i = 0; i < c->nunsent; i++) {
+		uint32_t k = c->unsent[i];
+		struct rq *r = &c->rq[k];
+		int rc = -EAGAIN;
+		if (!c->held[r->node])
+			rc = ukf_tp_send(c->tp, r->node,
+					 r->is_fork ? UKF_C_FORK : UKF_C_SPAWN,
+					 r->wire, r->wirelen, NULL, 0);
+		if (rc == -EAGAIN) {
+			c->held[r->node] = 1;
+			c->unsent[j++] = k;
+			continue;
+		}
+		free(r->wire);
+		r->wire = NULL;
+		if (rc == 0) {
+			r->nseq = ++c->ag[r->node].nsent;
+			continue;
+		}
+		{
+			char why[160];
+			snprintf(why, sizeof(why),
+				 "cannot send to the agent of node %u: %s",
+				 r->node, strerror(-rc));
+			for (size_t o = 0; o < c->nopen; o++)
+				if (c->open[o] == k) {
+					open_del(c, o);
+					break;
+				}
+			rq_fail(c, r, why);
+		}
+	}
+	c->nunsent = j;
 }
 
 static void open_del(struct cworld *c, size_t i)
@@ -560,9 +895,7 @@ static void answered(struct cworld *c, uint32_t from,
 				c->sinks.log(c->sinks.u, c_now(c), from, line);
 			}
 			if (r->kill) /* asked before the answer */
-				(void)idx_push(&c->tokill, &c->ntokill,
-					       &c->captokill,
-					       (uint32_t)(r - c->rq));
+				(void)kill_later(c, r->aid);
 			return;
 		}
 		snprintf(why, sizeof(why), "the agent of node %u refused it: %.*s",
@@ -581,13 +914,14 @@ static void answered(struct cworld *c, uint32_t from,
 		if (r->req != m->req || r->node != from)
 			continue;
 		c->late[i] = c->late[--c->nlate];
+		r->in_late = 0;
 		if (m->rc == 0) {
 			r->aid = m->id;
 			r->state = RQ_LATE;
 			(void)ids_put(c, r->aid, (uint32_t)(r - c->rq));
-			(void)idx_push(&c->tokill, &c->ntokill, &c->captokill,
-				       (uint32_t)(r - c->rq));
-		}
+			(void)kill_later(c, r->aid);
+		} else
+			rq_done(c, (uint32_t)(r - c->rq));
 		return;
 	}
 }
@@ -604,6 +938,24 @@ static void rq_expire(struct cworld *c)
 			i++;
 			continue;
 		}
+		if (r->wire) { /* never sent: no answer can come */
+			fprintf(stderr,
+				"cluster: the agent of node %u (%s) was not "
+				"reachable for a %s within %.1f s, %.3f s into "
+				"the run: it is stored as failed\n",
+				r->node, c->cl->nodes[r->node].endpoint,
+				r->is_fork ? "fork" : "spawn",
+				(double)c->cfg.connect_timeout_ns / 1e9,
+				(double)c_now(c) / 1e9);
+			snprintf(why, sizeof(why),
+				 "the agent of node %u was not reachable "
+				 "within %.1f s",
+				 r->node, (double)c->cfg.connect_timeout_ns / 1e9);
+			unsent_drop(c, c->open[i]);
+			open_del(c, i);
+			rq_fail(c, r, why);
+			continue;
+		}
 		fprintf(stderr,
 			"cluster: the agent of node %u (%s) did not answer a %s "
 			"within %.1f s, %.3f s into the run: it is stored as "
@@ -615,7 +967,9 @@ static void rq_expire(struct cworld *c)
 		snprintf(why, sizeof(why),
 			 "the agent of node %u did not answer within %.1f s",
 			 r->node, (double)c->cfg.connect_timeout_ns / 1e9);
-		(void)idx_push(&c->late, &c->nlate, &c->caplate, c->open[i]);
+		if (idx_push(&c->late, &c->nlate, &c->caplate, c->open[i]) ==
+		    0)
+			r->in_late = 1;
 		open_del(c, i);
 		rq_fail(c, r, why);
 	}
@@ -632,8 +986,57 @@ static int64_t rq_next_deadline(const struct cworld *c)
 	return d;
 }
 
-/* Node's agent is gone: its requests in flight will have no answer; they
- * get a failed row at the end as its others without one (rows_of_lost). */
+/* Node's agent was lost (or restarted) during the run: its requests in
+ * flight will have no answer and its instances are gone. Both fail now
+ * (the workload's fail, a failed row), as the engine fails an instance
+ * lost with its node: a Lua process waiting for one goes on. What the
+ * agent may still say of them is not handed on. */
+static void rq_node_lost(struct cworld *c, uint32_t node)
+{
+	const char *why = lost_why(c, node);
+
+	if (!why)
+		return;
+	for (size_t i = 0; i < c->nopen;) {
+		struct rq *r = &c->rq[c->open[i]];
+		if (r->node != node) {
+			i++;
+			continue;
+		}
+		unsent_drop(c, c->open[i]);
+		open_del(c, i);
+		r->bylost = 1;
+		rq_fail(c, r, why);
+	}
+	for (size_t k = 0; k < c->nrq; k++) {
+		struct rq *r = &c->rq[k];
+		if (r->node != node || r->state != RQ_OK)
+			continue;
+		if (r->gotrow && !r->endmsg) {
+			/* it ran elsewhere and ended there (its row came from
+			 * that node); the notice of its end, which goes to its
+			 * origin, is lost with it: handed on from the row */
+			struct ukf_cmsg m = {
+				.type = r->rowstatus == UKF_STATUS_FAILED
+						? UKF_C_FAIL
+						: UKF_C_EXIT,
+				.id = r->aid, .tag = r->tag,
+				.status = r->rowstatus, .text = why,
+				.text_len = strlen(why) };
+			(void)enqueue(c, node, &m);
+			continue;
+		}
+		if (r->ended)
+			continue;
+		r->bylost = 1;
+		rq_fail(c, r, why);
+		r->state = RQ_LATE;
+	}
+}
+
+/* Node's agent did not end the run (or was lost): its requests in flight
+ * will have no answer; they get a failed row at the end as its others
+ * without one (rows_of_lost). */
 static void rq_agent_lost(struct cworld *c, uint32_t node)
 {
 	for (size_t i = 0; i < c->nopen;) {
@@ -643,12 +1046,16 @@ static void rq_agent_lost(struct cworld *c, uint32_t node)
 			continue;
 		}
 		r->state = RQ_LOST;
+		unsent_drop(c, c->open[i]);
 		open_del(c, i);
 	}
 	for (size_t i = 0; i < c->nlate;)
-		if (c->rq[c->late[i]].node == node)
+		if (c->rq[c->late[i]].node == node) {
+			uint32_t k = c->late[i];
 			c->late[i] = c->late[--c->nlate];
-		else
+			c->rq[k].in_late = 0;
+			rq_done(c, k);
+		} else
 			i++;
 }
 
@@ -694,8 +1101,20 @@ static int c_start(void *w)
 			return rc;
 		}
 		c->ag[n].started = 1;
+		status_ask(c, n); /* node_stats has its state soon */
 	}
 	return 0;
+}
+
+/* Why a request to `node` fails at once (NULL: it does not): its agent
+ * was lost or restarted during the run (or is not up). The world goes
+ * on without that node; what the caller sends there fails as a request,
+ * with a row, as those the agent had when it was lost (rq_node_lost). */
+static const char *lost_why(struct cworld *c, uint32_t node)
+{
+	snprintf(c->lost_why, sizeof(c->lost_why),
+		 "the agent of node %u was lost during the run", node);
+	return c->ag[node].up && !c->ag[node].lost ? NULL : c->lost_why;
 }
 
 static int c_spawn(void *w, ukf_node_id_t origin, uint32_t app,
@@ -711,11 +1130,9 @@ static int c_spawn(void *w, ukf_node_id_t origin, uint32_t app,
 	if (origin >= c->nodes || app >= ukf_apps_count(c->apps) ||
 	    m.text_len >= UKF_ARGS_MAX)
 		return -EINVAL;
-	if (!c->ag[origin].up || c->ag[origin].lost)
-		return -EHOSTDOWN;
 	/* answered later (run() hands on a refusal or a timeout as a
 	 * failure of the id given now) */
-	return rq_send(c, origin, &m, app, 0, id);
+	return rq_send(c, origin, &m, app, 0, id, lost_why(c, origin));
 }
 
 static int c_fork(void *w, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
@@ -726,6 +1143,11 @@ static int c_fork(void *w, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
 	uint32_t app = UINT32_MAX;
 
 	if (p) {
+		/* gone with its agent: the fork fails as the request of a
+		 * lost agent (the parent's failure may not be handed on yet) */
+		if (p->bylost)
+			return rq_send(c, p->node, &m, p->app, parent, id,
+				       lost_why(c, p->node));
 		/* as the engine: only a running instance forks */
 		if (p->state != RQ_OK || !p->ready || p->ended)
 			return -ESRCH;
@@ -733,17 +1155,14 @@ static int c_fork(void *w, ukf_id_t parent, uint64_t tag, ukf_id_t *id)
 		app = p->app;
 	} else if ((parent & CID_BIT) || node_of(parent) >= c->nodes)
 		return -ESRCH;
-	if (!c->ag[node_of(m.id)].up || c->ag[node_of(m.id)].lost)
-		return -EHOSTDOWN;
-	return rq_send(c, node_of(m.id), &m, app, parent, id);
+	return rq_send(c, node_of(m.id), &m, app, parent, id,
+		       lost_why(c, node_of(m.id)));
 }
 
 static int c_kill(void *w, ukf_id_t id)
 {
 	struct cworld *c = w;
 	struct rq *r = rq_of_cid(c, id);
-	struct ukf_cmsg m = { .type = UKF_C_KILL, .id = id };
-	int rc;
 
 	if (r) { /* ours: not waited for */
 		if (r->state == RQ_SENT) {
@@ -752,11 +1171,15 @@ static int c_kill(void *w, ukf_id_t id)
 		}
 		if (r->state != RQ_OK || r->ended)
 			return -ESRCH;
-		kill_send(c, r->aid);
+		if (kill_send(c, r->aid) == -EAGAIN)
+			(void)kill_later(c, r->aid);
 		return 0;
 	}
-	rc = request(c, node_of(id), &m, NULL, NULL);
-	return rc == -EINVAL ? -ESRCH : rc;
+	/* not an id a spawn or fork of this run gave, or one let go since
+	 * (ended): none of the caller's instances, which it names by those
+	 * ids only. Not asked of the agents (the answer was -ESRCH as well,
+	 * after a round trip that stalled the run while one was stopped) */
+	return -ESRCH;
 }
 
 static uint64_t c_alive(void *w)
@@ -774,18 +1197,35 @@ static uint32_t c_nodes(void *w)
 	return ((struct cworld *)w)->nodes;
 }
 
+/* Ask node's agent for its state unless a request is on its way (one
+ * not answered within the connect timeout is given up: ask again). */
+static void status_ask(struct cworld *c, uint32_t node)
+{
+	struct agent_view *a = &c->ag[node];
+	struct ukf_cmsg m = { .type = UKF_C_STATUS_REQ };
+
+	if (!a->up || a->lost ||
+	    (a->st_req && realtime_ns() < a->st_deadline))
+		return;
+	m.req = ++c->next_req;
+	a->st_req = m.req;
+	a->st_deadline = realtime_ns() + c->cfg.connect_timeout_ns;
+	if (send_now(c, node, &m) < 0)
+		a->st_req = 0; /* asked again at the next call */
+}
+
+/* Not waited for (a stopped agent would stall the run): the state its
+ * agent last told, and a fresh one asked for; a caller that asks again
+ * after the run has polled sees it. */
 static int c_node_stats(void *w, ukf_node_id_t node, struct ukf_node_stats *s)
 {
 	struct cworld *c = w;
-	struct ukf_cmsg m = { .type = UKF_C_STATUS_REQ }, st;
 
 	memset(s, 0, sizeof(*s));
 	if (node >= c->nodes)
 		return -EINVAL;
-	memset(&st, 0, sizeof(st));
-	if (request(c, node, &m, NULL, &st) < 0)
-		return 0; /* not reachable: zeros */
-	ukf_cmsg_get_stats(&st, s);
+	status_ask(c, node);
+	*s = c->ag[node].st;
 	return 0;
 }
 
@@ -793,16 +1233,15 @@ static size_t c_node_templates(void *w, ukf_node_id_t node, char *buf,
 			       size_t cap)
 {
 	struct cworld *c = w;
-	struct ukf_cmsg m = { .type = UKF_C_STATUS_REQ }, st;
 
 	if (cap)
 		buf[0] = 0;
 	if (node >= c->nodes || !cap)
 		return 0;
-	memset(&st, 0, sizeof(st));
-	if (request(c, node, &m, NULL, &st) < 0 || !st.text3)
+	status_ask(c, node);
+	if (!c->ag[node].tmpl)
 		return 0;
-	snprintf(buf, cap, "%s", st.text3);
+	snprintf(buf, cap, "%s", c->ag[node].tmpl);
 	return strlen(buf);
 }
 
@@ -865,6 +1304,7 @@ static void deliver_failed(struct cworld *c, struct qmsg *q)
 		h->on_fail(h->u, rec.id, q->m.tag, q->m.text);
 	if (c->sinks.record)
 		c->sinks.record(c->sinks.u, &rec);
+	rq_done(c, q->rq - 1);
 }
 
 static int names_instance(enum ukf_cmsg_type t)
@@ -885,25 +1325,59 @@ static int rename_ids(struct cworld *c, struct qmsg *q)
 		return 0;
 	r = rq_of_aid(c, m->id);
 	if (r) {
-		if (r->state == RQ_LATE)
-			return 1;
-		m->id = r->cid;
+		uint32_t k = (uint32_t)(r - c->rq);
+		int late = r->state == RQ_LATE;
+		if (!late)
+			m->id = r->cid;
 		if (m->type == UKF_C_READY)
 			r->ready = 1;
 		else if (m->type == UKF_C_EXIT || m->type == UKF_C_FAIL)
-			r->ended = 1;
-		else if (m->type == UKF_C_RECORD && !m->template_boot)
-			r->ended = r->row = 1;
+			r->ended = r->endmsg = 1;
+		else if (m->type == UKF_C_RECORD && !m->template_boot) {
+			r->ended = r->row = r->gotrow = 1;
+			r->rowstatus = m->status;
+			/* a fork of ours: the parent as the caller named it */
+			if (r->is_fork && !late) {
+				m->parent = r->parent;
+				rq_done(c, k);
+				return 0;
+			}
+		}
+		rq_done(c, k); /* (r is not used below) */
+		if (late)
+			return 1;
+	} else if (m->id) {
+		/* of a request let go (its row and end came): a second row
+		 * (a request placed again after a peer's loss ran twice)
+		 * under the client's id, as ukfork run counts it once */
+		ukf_id_t cid = ended_cid(c, m->id);
+		if (cid)
+			m->id = cid;
+		else if (m->type == UKF_C_RECORD && m->origin < c->nodes &&
+			 c->ag[m->origin].lost &&
+			 m->t_request >= c->ag[m->origin].lost_at) {
+			/* requested by an agent after its loss (back, it
+			 * went on with the run) and run elsewhere: of no
+			 * request of this run */
+			c->ignored++;
+			return 1;
+		}
 	}
-	if (m->type == UKF_C_RECORD && m->parent &&
-	    (r = rq_of_aid(c, m->parent)))
-		m->parent = r->cid;
+	if (m->type == UKF_C_RECORD && m->parent) {
+		ukf_id_t p;
+		if ((r = rq_of_aid(c, m->parent)))
+			m->parent = r->cid;
+		else if ((p = ended_cid(c, m->parent)))
+			m->parent = p;
+	}
 	return 0;
 }
 
 /* q names an instance not known yet while a request that its agent may
  * have answered after sending q (the ANSWER follows) is in flight: it
- * waits for that answer, or that request's end, to be renamed. */
+ * waits for that answer, or that request's end, to be renamed. From
+ * another node than the instance's origin (a row from where it was
+ * placed), every request sent to that origin is such. */
 static int must_hold(struct cworld *c, const struct qmsg *q)
 {
 	if (q->rq || q->from >= c->nodes || !names_instance(q->m.type) ||
@@ -912,6 +1386,11 @@ static int must_hold(struct cworld *c, const struct qmsg *q)
 	for (size_t i = 0; i < c->nopen; i++) {
 		const struct rq *r = &c->rq[c->open[i]];
 		if (r->node == q->from && r->nseq <= q->nsent)
+			return 1;
+		/* from the node it ran on, not its origin (placed there):
+		 * any request sent to its origin may have made it */
+		if (r->node != q->from && r->node == node_of(q->m.id) &&
+		    r->nseq != UINT64_MAX)
 			return 1;
 	}
 	return 0;
@@ -1042,6 +1521,7 @@ static int c_run(void *w, ukf_ns_t until, volatile int *stop, char *err,
 		int rc;
 		int64_t timeout, deadline;
 
+		rq_resend(c);
 		rq_expire(c);
 		kills_send(c);
 		drain(c);
@@ -1097,15 +1577,22 @@ static void free_world(struct cworld *c)
 	ukf_tp_destroy(&c->tp);
 	ukf_cluster_destroy(&c->cl);
 	ukf_apps_destroy(&c->apps);
-	free(c->ag);
 	free(c->tm);
 	free(c->status_buf);
+	for (size_t k = 0; k < c->nrq; k++)
+		free(c->rq[k].wire);
+	free(c->unsent);
 	free(c->rq);
-	free(c->ids);
+	free(c->ids.s);
+	free(c->cids.s);
 	free(c->open);
 	free(c->late);
+	free(c->freed);
 	free(c->tokill);
 	free(c->held);
+	for (uint32_t n = 0; c->ag && n < c->nodes; n++)
+		free(c->ag[n].tmpl);
+	free(c->ag);
 	free(c);
 }
 
@@ -1124,7 +1611,8 @@ static void rows_of_lost(struct cworld *c)
 		char why[128];
 
 		if (p->row || p->state == RQ_FAILED || p->state == RQ_LATE ||
-		    p->node >= c->nodes || !c->ag[p->node].lost)
+		    p->state == RQ_FREE || p->node >= c->nodes ||
+		    !c->ag[p->node].lost)
 			continue;
 		snprintf(why, sizeof(why), "the agent of node %u %s", p->node,
 			 c->ag[p->node].lost == 2
@@ -1181,6 +1669,7 @@ static void c_destroy(void **wp)
 	deadline = realtime_ns() + c->cfg.connect_timeout_ns;
 	do {
 		left = 0;
+		rq_resend(c);
 		rq_expire(c);
 		drain(c);
 		for (uint32_t n = 0; n < c->nodes; n++)
@@ -1189,6 +1678,25 @@ static void c_destroy(void **wp)
 		if (left)
 			ukf_tp_poll(c->tp, NULL, 0, 50 * UKF_MS);
 	} while (left && realtime_ns() < deadline);
+	/* past every deadline of what was sent before the end: those not
+	 * answered fail as during the run (the last poll's 50 ms decided
+	 * before whether one did, or got only a row of a lost agent) */
+	rq_expire(c);
+	/* never sent, the run over before the link came back */
+	while (c->nunsent) {
+		uint32_t k = c->unsent[0];
+		char why[96];
+		snprintf(why, sizeof(why),
+			 "the agent of node %u was not reachable before the "
+			 "end of the run", c->rq[k].node);
+		unsent_drop(c, k);
+		for (size_t o = 0; o < c->nopen; o++)
+			if (c->open[o] == k) {
+				open_del(c, o);
+				break;
+			}
+		rq_fail(c, &c->rq[k], why);
+	}
 	for (uint32_t n = 0; n < c->nodes; n++)
 		if (!c->ag[n].ended && c->ag[n].up)
 			rq_agent_lost(c, n); /* what it holds is let go */
@@ -1402,6 +1910,32 @@ int ukf_cluster_world_set_sampler(
 	return 0;
 }
 
+int ukf_cluster_world_node_lost(const struct ukf_world *world, uint32_t node)
+{
+	const struct cworld *c;
+
+	if (!world || world->ops != &cluster_ops)
+		return -1;
+	c = world->w;
+	if (node >= c->nodes)
+		return -1;
+	return c->ag[node].lost || !c->ag[node].up;
+}
+
+void ukf_cluster_world_debug(const struct ukf_world *world,
+			     struct ukf_cluster_world_debug *d)
+{
+	const struct cworld *c;
+
+	memset(d, 0, sizeof(*d));
+	if (!world || world->ops != &cluster_ops)
+		return;
+	c = world->w;
+	d->slots = c->caprq + c->ids.cap + c->cids.cap;
+	d->unsent = c->nunsent;
+	d->ignored = c->ignored;
+}
+
 /* ---- ukfork agent status ---- */
 
 static void status_usage(FILE *out)
@@ -1475,7 +2009,17 @@ int ukf_agent_status_main(int argc, char **argv)
 		int rc;
 
 		memset(&st, 0, sizeof(st));
-		rc = c->ag[n].up ? request(c, n, &m, NULL, &st) : -EHOSTDOWN;
+		if (!c->ag[n].up) {
+			/* (the transport cannot tell which: a refused key
+			 * is only in the agent's log) */
+			printf("node %u  %s  down (no answer within %.1f s: "
+			       "ukforkd not running there, or not with this "
+			       "cluster file's keys)\n",
+			       n, c->cl->nodes[n].endpoint, timeout);
+			down++;
+			continue;
+		}
+		rc = request(c, n, &m, NULL, &st);
 		if (rc < 0) {
 			printf("node %u  %s  down (%s)\n", n,
 			       c->cl->nodes[n].endpoint, strerror(-rc));

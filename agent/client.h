@@ -23,10 +23,24 @@
  * node's messages in their order; one refused or not answered within
  * connect_timeout_ns fails (on_fail and a failed row; what a late answer
  * made is killed). They fail at once only for what the client knows:
- * -EINVAL (node, app, args), -EHOSTDOWN (agent down or lost), -ESRCH
- * (fork of an instance of ours not running). kill of an instance of ours
- * does not wait either; kill of another id, node_stats and
- * node_templates wait for their answer (a round trip).
+ * -EINVAL (node, app, args), -ESRCH (fork of an instance of ours not
+ * running). An agent lost or restarted during the run: its requests not
+ * answered and its instances still running fail then ("the agent of
+ * node K was lost during the run"), and so do, in run(), the spawns and
+ * forks sent its way after (not -EHOSTDOWN: the world goes on). A
+ * request to an agent whose link is down (killed, not declared lost
+ * yet) is kept and sent from run() when the link is back; it fails
+ * with the agent's loss, or past its deadline ("was not reachable").
+ * Nothing sent during run() waits for a link. kill does not wait either:
+ * of an instance of ours it is sent once its spawn is answered; another
+ * id (not one spawn or fork gave, or its instance ended) is -ESRCH at
+ * once, as in the simulated world: the caller has no other ids of
+ * instances (a guest's forks are known only by their rows).
+ * node_stats and node_templates do not wait: they give the node's state
+ * as its agent last told it (a STATUS answer or a SAMPLE; zeros and ""
+ * before any) and ask it for a fresh one unless one is on its way: a
+ * caller that asks again after run() has polled sees it; a stopped or
+ * lost agent's state stays the last it told.
  *
  * run() returns at `until`, on *stop, or when nothing is left: every
  * workload instance has exited or failed, no `at` callback is pending, and
@@ -60,6 +74,23 @@ int ukf_cluster_world_create(struct ukf_world *world,
 int ukf_cluster_world_set_sampler(
     struct ukf_world *world,
     void (*sample)(void *u, const struct ukf_world_sample *s));
+
+/* 1 if node's agent was lost or restarted during the run, or is not up
+ * (what is sent its way fails; ukfork run's node_state(n) says "failed",
+ * spawn without a node draws another, an arrival for it is refused),
+ * else 0; -1 if world is not a cluster world or node not one of its. */
+int ukf_cluster_world_node_lost(const struct ukf_world *world, uint32_t node);
+
+/* For tests: slots: the entries the world has allocated to keep its
+ * spawns and forks (their table and id maps), bounded by the requests in
+ * flight or running at once, not by the run's total; unsent: requests
+ * waiting for a link to their agent. Zeros if not a cluster world. */
+struct ukf_cluster_world_debug {
+	size_t slots, unsent;
+	uint64_t ignored; /* run messages of agents back after their loss */
+};
+void ukf_cluster_world_debug(const struct ukf_world *world,
+			     struct ukf_cluster_world_debug *d);
 
 /*
  * `ukfork agent status --cluster FILE [--client NAME] [--json]`: every

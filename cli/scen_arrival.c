@@ -15,6 +15,13 @@ static void arrival_spawn(struct run *r, struct arrival *a, uint32_t app,
 	 * cluster when the world was made (scen_create_world) */
 	if (node == UKF_NODE_NONE)
 		node = (uint32_t)(rng_uniform(&a->rng) * r->nodes);
+	/* a failed node takes no arrivals: refused, as its engine refuses
+	 * them in the simulator (a cluster node whose agent was lost would
+	 * fail them as requests, with rows: not the same statistics) */
+	if (scen_node_state(r, (ukf_node_id_t)node) == 1) {
+		r->spawn_errors++;
+		return;
+	}
 	ukf_id_t id;
 	const char *args = a->args ? a->args : r->apps[app].app.args;
 	int rc = r->world.ops->spawn(r->world.w, node, app, args, 0, &id);

@@ -196,6 +196,9 @@ struct scen_world_ops {
 	/* The nodes a configuration stores in its settings JSON. */
 	uint32_t (*config_nodes)(const struct ukf_run_opts *o,
 				 const struct ukf_engine_config *e);
+	/* Node n of r's world: 0 up, 1 failed (sim: fail_node; cluster:
+	 * its agent lost), 2 cut (sim: fail_link). NULL: always up. */
+	int (*node_state)(struct run *r, ukf_node_id_t n);
 };
 
 /* Everything that spans the runs of one `ukfork run`. */
@@ -628,6 +631,8 @@ int scen_build_config(struct run *r, struct cfg *cf);
 /* The world of o's --backend and --cluster, or NULL: no such backend. */
 const struct scen_world_ops *scen_world_find(const struct ukf_run_opts *o);
 int scen_create_world(struct run *r, struct cfg *cf, int with_db);
+/* Node n of r's world: 0 up, 1 failed, 2 cut (scen_world_ops). */
+int scen_node_state(struct run *r, ukf_node_id_t n);
 /* Is `name` a valid policy of kind `key` ("placement"/"templates")? */
 int scen_check_policy(const char *key, const char *name, char *err,
 		      size_t errlen);

@@ -446,7 +446,7 @@ static int l_spawn(lua_State *L)
 		node = (ukf_node_id_t)(rng_uniform(&ps_of(L)->g) * r->nodes);
 		/* a failed node takes no requests: the next one up does */
 		for (uint32_t k = 0; k < r->nodes &&
-				     ukf_sim_node_state(&r->world, node) == 1;
+				     scen_node_state(r, node) == 1;
 		     k++)
 			node = (node + 1) % (ukf_node_id_t)r->nodes;
 	} else {
@@ -645,7 +645,7 @@ static int l_node_state(lua_State *L)
 {
 	struct run *r = running(L, "node_state");
 	ukf_node_id_t n = arg_node(L, r, "node_state");
-	int st = ukf_sim_is(&r->world) ? ukf_sim_node_state(&r->world, n) : 0;
+	int st = scen_node_state(r, n);
 	lua_pushstring(L, st == 1 ? "failed" : st == 2 ? "cut" : "up");
 	return 1;
 }

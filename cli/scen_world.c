@@ -567,6 +567,27 @@ static int cluster_create(struct run *r, const struct cfg *cf,
 }
 #endif
 
+static int sim_node_state(struct run *r, ukf_node_id_t n)
+{
+	return ukf_sim_node_state(&r->world, n);
+}
+
+#ifdef UKF_HAVE_AGENT
+/* An agent lost or restarted during the run: failed (what is sent its
+ * way fails at once). */
+static int cluster_node_state(struct run *r, ukf_node_id_t n)
+{
+	return ukf_cluster_world_node_lost(&r->world, n) == 1;
+}
+#endif
+
+int scen_node_state(struct run *r, ukf_node_id_t n)
+{
+	const struct scen_world_ops *w = r->sc->world;
+
+	return w && w->node_state ? w->node_state(r, n) : 0;
+}
+
 static uint32_t cluster_nodes(const struct run *r, const struct cfg *cf)
 {
 	(void)cf;
@@ -588,6 +609,7 @@ static const struct scen_world_ops sim_world = {
     .create = sim_create,
     .nodes = sim_nodes,
     .config_nodes = sim_config_nodes,
+    .node_state = sim_node_state,
 };
 
 static const struct scen_world_ops kvm_world = {
@@ -612,6 +634,9 @@ static const struct scen_world_ops cluster_world = {
     .not_built = "--cluster: node agents not built",
     .nodes = cluster_nodes,
     .config_nodes = cluster_config_nodes,
+#ifdef UKF_HAVE_AGENT
+    .node_state = cluster_node_state,
+#endif
 };
 
 /* Every world a scenario can run on, in the order they are matched. */

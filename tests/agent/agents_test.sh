@@ -42,7 +42,9 @@
 #                run --cluster`: the run says so on stderr naming the node
 #                and its endpoint, every spawn keeps exactly one row (those
 #                of the lost node failed, "was lost during the run"), the
-#                outages table has the node's failure, the run is stored
+#                outages table has the node's failure, the run is stored;
+#                a process waiting on the lost node goes on at the loss,
+#                node_state says failed, spawns without a node avoid it
 #   paused       an agent SIGSTOPped during `ukfork run --cluster`: the
 #                client keeps serving the other node (5 more of its spawns
 #                before any request to the paused node times out); the
@@ -257,6 +259,9 @@ unknown_key)
 	rc=$?
 	[ $rc = 1 ] || fail "a stranger's status exited $rc: $out"
 	[ "$(grep -c ' down ' <<<"$out")" = 2 ] || fail "a stranger saw an agent: $out"
+	# (it said "down (Host is down)": nothing about keys)
+	[ "$(grep -c "down (no answer within 2.0 s: ukforkd not running there, or not with this cluster file's keys)" <<<"$out")" = 2 ] ||
+		fail "the stranger is not told about keys: $out"
 	# the agents go on serving the real client
 	"$UKFORK" agent status --cluster "$T/cluster.conf" >/dev/null ||
 		fail "the listed client is refused after a stranger"
@@ -616,9 +621,21 @@ policy { placement = "local", templates = "none" }
 run { duration = "300s" }
 app("s", "mem=8M init=20ms work=200s")
 process(function()
-  spawn("s", "work=1s", 0); spawn("s", nil, 1); spawn("s", nil, 1)
+  spawn("s", "work=1s", 0); local b = spawn("s", nil, 1); spawn("s", nil, 1)
+  -- the loss ends the wait; then node 1 is failed and spawn without a
+  -- node draws node 0 only
+  local st, why = wait(b)
+  log("after the loss: " .. tostring(why) .. "; node 1 " .. node_state(1))
+  for i = 1, 10 do spawn("s", "work=10ms") end
 end)
 EOF
+	# arrivals at node 1 until past the loss (peer_timeout after the
+	# kill): those after it are refused, as at a failed node in the
+	# simulator (no rows)
+	astop=12s
+	[ -n "${UKF_IN_KVM_VM:-}" ] && astop=30s
+	printf 'constant { app = "s", args = "work=10ms", interval = "1s", node = 1, stop = "%s" }\n' \
+		"$astop" >>"$T/scen.lua"
 	"$UKFORK" run "$T/scen.lua" --cluster "$T/cluster.conf" --db "$T/r.db" \
 		--trace "$T/trace" >"$T/out" 2>"$T/err" &
 	RUNP=$!
@@ -639,10 +656,23 @@ EOF
 		fail "stderr does not name the lost node: $(cat "$T/err")"
 	rows=$(sqlite3 "$T/r.db" "select origin, status, coalesce(fail_reason, '') from instances order by origin")
 	echo "$rows"
-	[ "$(sqlite3 "$T/r.db" 'select count(*), count(distinct id) from instances')" = "3|3" ] ||
-		fail "want exactly one row for each of the 3 spawns: $rows"
-	[ "$(grep -c '^1|-1000|the agent of node 1 was lost during the run$' <<<"$rows")" = 2 ] ||
+	[ "$(sqlite3 "$T/r.db" 'select count(*) = count(distinct id) from instances')" = 1 ] ||
+		fail "want exactly one row for each request: $rows"
+	# (an arrival sent after the kill fails as lost, or unanswered when
+	# peer_timeout is past the connect timeout)
+	[ "$(sqlite3 "$T/r.db" "select count(*) from instances where status != 0 and (origin != 1 or fail_reason not in ('the agent of node 1 was lost during the run', 'the agent of node 1 did not answer within 10.0 s'))")" = 0 ] ||
+		fail "failed rows other than node 1's lost: $rows"
+	grep -Eq '\([0-9]+ arrivals refused by the engine\)' "$T/out" ||
+		fail "no arrival at node 1 refused after the loss: $(cat "$T/out")"
+	# (and the arrivals at node 1 sent between the kill and the loss)
+	[ "$(grep -c '^1|-1000|the agent of node 1 was lost during the run$' <<<"$rows")" -ge 2 ] ||
 		fail "node 1's two requests are not failed as lost: $rows"
+	# (before: the wait ended with the run, node_state said up, and about
+	# half the draws went to node 1: 'spawn: node 1 has failed', exit 2)
+	grep -q 'lua after the loss: the agent of node 1 was lost during the run; node 1 failed' "$T/trace" ||
+		fail "the process did not see the loss: $(grep lua "$T/trace")"
+	[ "$(sqlite3 "$T/r.db" 'select count(*) from instances where origin = 0 and status = 0')" = 11 ] ||
+		fail "the spawns after the loss did not all run on node 0: $rows"
 	[ "$(sqlite3 "$T/r.db" "select node, kind from outages")" = "1|node-fail" ] ||
 		fail "no outage of node 1 stored: $(sqlite3 "$T/r.db" 'select * from outages')"
 	;;
