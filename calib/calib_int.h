@@ -45,7 +45,7 @@ struct ukf_calib_plan {
  * The default plan: cold boots at 8, 16 and 32 MiB (init 0 only), template
  * clones at 8 MiB, scripts/calibrate/kvm-ops.lua of the source tree 3 times,
  * scripts/calibrate/alone-ops.lua once with apps of 8, 16 and 32 MiB
- * (forks after 64, 512 and 2048 dirty pages, 5 each);
+ * (forks after 64, 512 and 2048 dirty pages, 15 each);
  * for --cluster, scripts/calibrate/cluster-ops.lua once with templates of 8,
  * 16 and 32 MiB, 4 forks per app, 256 pages dirtied per fork.
  */

@@ -249,7 +249,7 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	p->alone_dirty[1] = 512;
 	p->alone_dirty[2] = 2048;
 	p->nalone_dirty = 3;
-	p->alone_forks = 5;
+	p->alone_forks = 15;
 	snprintf(p->cluster_ops, sizeof(p->cluster_ops), "%s",
 		 UKF_SOURCE_DIR "/scripts/calibrate/cluster-ops.lua");
 	p->cluster_reps = 1;

@@ -32,7 +32,7 @@ run     { duration = "1800s" }   -- a deadline: the run ends with the last fork
 local n = param("n", 20)
 local sizes = param("sizes", "8 16 32")
 local dirty = param("dirty", "64 512 2048")
-local forks = param("forks", 5)
+local forks = param("forks", 15)
 local gap = param("gap", "20ms")
 
 -- {app, count, args}: count instances after a cold first one, their args

@@ -1858,7 +1858,7 @@ static int t_plan(void)
 	      access(p.alone, R_OK) == 0);
 	CHECK(p.nalone_mem == 3 && p.alone_mem[0] == 8ULL << 20 &&
 	      p.alone_mem[2] == 32ULL << 20 && p.nalone_dirty == 3 &&
-	      p.alone_dirty[2] == 2048 && p.alone_forks == 5);
+	      p.alone_dirty[2] == 2048 && p.alone_forks == 15);
 	f = fopen(path, "w");
 	CHECK(f);
 	fprintf(f, "alone = %s\nalone_mem = 12M 24M\nalone_dirty = 100\n"
