@@ -430,14 +430,23 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 		} else if (!strcmp(k, "alone"))
 			ok = plan_path(t.alone, sizeof(t.alone), v, path) == 0;
 		else if (!strcmp(k, "alone_mem")) {
+			/* each once: alone-ops.lua names an app by it */
 			ok = parse_sizes(v, t.alone_mem, &t.nalone_mem) == 0 &&
 			     t.nalone_mem > 0;
-			for (size_t i = 0; ok && i < t.nalone_mem; i++)
+			for (size_t i = 0; ok && i < t.nalone_mem; i++) {
 				ok = t.alone_mem[i] % (1ULL << 20) == 0 &&
-				     t.alone_mem[i] > 0;
-		} else if (!strcmp(k, "alone_dirty"))
+				     t.alone_mem[i] > 0 &&
+				     t.alone_mem[i] <= 64ULL << 30;
+				for (size_t j = 0; ok && j < i; j++)
+					ok = t.alone_mem[j] != t.alone_mem[i];
+			}
+		} else if (!strcmp(k, "alone_dirty")) {
 			ok = parse_counts(v, 1, 1u << 20, t.alone_dirty,
 					  &t.nalone_dirty) == 0;
+			for (size_t i = 0; ok && i < t.nalone_dirty; i++)
+				for (size_t j = 0; ok && j < i; j++)
+					ok = t.alone_dirty[j] != t.alone_dirty[i];
+		}
 		else if (!strcmp(k, "alone_forks"))
 			ok = parse_u32(v, 0, 1000, &t.alone_forks) == 0;
 		else if (!strcmp(k, "fork_units"))

@@ -307,9 +307,11 @@ int ukf_calib_collect_alone(const char *db, const char *trace,
 	    " FROM instances c LEFT JOIN instances p"
 	    " ON p.run = c.run AND p.id = c.parent AND c.start = 'fork'"
 	    " WHERE c.run > ?1 AND c.start IN ('template', 'fork')"
+	    " AND (c.start = 'template' OR p.id IS NOT NULL)"
 	    " AND NOT coalesce(c.remote, 0)"
 	    " AND NOT coalesce(c.template_fetched, 0)"
 	    " AND c.t_ready >= c.t_request AND c.t_request >= 0"
+	    " AND c.t_start >= c.t_request"
 	    " ORDER BY c.run, c.t_start, c.id";
 	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(sq, sql, -1, &st, NULL) != SQLITE_OK) {

@@ -119,7 +119,8 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		   int64_t *before, char *err, size_t errlen)
 {
 	struct ukf_run_opts o;
-	char sets[6][128];
+	/* room for "dirty=" or "sizes=" and UKF_CALIB_MAX_POINTS numbers */
+	char sets[6][UKF_CALIB_MAX_POINTS * 24 + 16];
 	const char *setv[6];
 	const char *script = cluster ? p->cluster_ops : p->ops;
 	/* the alone step: nodes == UINT32_MAX, no cluster */

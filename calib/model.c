@@ -133,8 +133,9 @@ static int fit_spread(struct opfit *f)
 	}
 	if (k >= 5 && ukf_calib_fit_best(r, k, &f->dist, f->all) == 0)
 		f->have_dist = 1;
-	/* No family fits (KS p < 0.05 with the parameters from the same
-	 * sample, which makes the test lenient) and there are enough
+	/* The family AIC chose does not fit (KS p < 0.05 with the
+	 * parameters from the same sample, which makes the test lenient:
+	 * the others fit worse by AIC) and there are enough
 	 * samples to stand for themselves: their quantiles */
 	f->empirical = 0;
 	if (f->have_dist && k >= UKF_CALIB_EMPIRICAL_MIN_N &&
@@ -237,7 +238,7 @@ static void put_dist_comment(FILE *o, const struct opfit *f)
 		"from the same sample), sd %.3f\n",
 		ukf_calib_family_name(f->dist.family), f->dist.ks_d,
 		f->dist.ks_p, ukf_calib_dist_sd(&f->dist));
-	if (f->dist_mean != 1 && !f->empirical)
+	if (f->dist_mean != 1)
 		fprintf(o,
 			"#   its mean %.4f: the cost above is the least-squares "
 			"one times it, so that the simulator\n#   (which "
@@ -274,6 +275,10 @@ static void put_line_comment(FILE *o, const struct opfit *f, const char *xu)
 	if (f->have_line)
 		fprintf(o, "; slope 95%% CI [%.4g, %.4g] ns/%s", f->line.c1_lo,
 			f->line.c1_hi, xu);
+	if (f->dist_mean != 1)
+		fprintf(o, " (least squares; the keys below are it times "
+			   "the spread's mean %.4f)",
+			f->dist_mean);
 	fputc('\n', o);
 	if (f->have_free)
 		fprintf(o,
@@ -1097,8 +1102,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 					      &f[CLONE_ENG].free_line) == 0)
 			f[CLONE_ENG].have_free = 1;
 	}
-	/* The first clone at a memory size: its mean over the other clones'
-	 * (both request -> READY: the agent's part cancels) */
+	/* the first clone at a memory size (its mean; clone_first_ns after
+	 * the spreads), and the samples reported only */
 	fit_cost(&f[CLONE_FIRST], 0, -1);
 	fit_cost(&f[CLONE_BUSY], 0, -1);
 	fit_cost(&f[FORK_FIRST], 0, -1);
@@ -1107,10 +1112,6 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	/* a clone's unit against the pages it dirtied: the slope is
 	 * touch_ns_per_page (the work, 1 ms, and the exit in the intercept) */
 	fit_cost(&f[TOUCH], 1, -1);
-	double first_extra = -1;
-	if (eng && f[CLONE_FIRST].fitted)
-		first_extra =
-		    fmax(0, f[CLONE_FIRST].base - (f[CLONE_ENG].base + 2 * agent));
 	if (eng) {
 		for (size_t i = 0; i < f[FORK].n; i++)
 			f[FORK].y[i] = fmax(f[FORK].y[i] - agent, 1);
@@ -1156,7 +1157,13 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	}
 	int anycost = any;
 	any |= ndirs > 0;
-	/* after the spreads: their means scale the keys */
+	/* after the spreads: their means scale the keys. The first clone at
+	 * a size: what makes its mean (request -> READY) the measured one
+	 * on top of the clone's key and two agent messages */
+	double first_extra = -1;
+	if (eng && f[CLONE_FIRST].fitted)
+		first_extra =
+		    fmax(0, f[CLONE_FIRST].base - (f[CLONE_ENG].base + 2 * agent));
 	double restore_base = -1;
 	if (f[RRESTORE].fitted)
 		restore_base =
