@@ -850,27 +850,49 @@ static int has_template(sim_be_t *b, ukf_node_id_t node, uint32_t app)
 }
 
 /*
- * clone_first_ns when node has not cloned (template clone or live fork)
- * at this guest memory size since it last (re)started, else 0; the size
- * is then remembered. The KVM monitor's VM shell pool (backends/kvm,
+ * The node's VM shells: clone_first_ns when node has not cloned
+ * (template clone, live fork or remote restore) at this guest memory size
+ * since it last (re)started, else 0; the size is then remembered, and
+ * shell_undo() forgets it again when the start fails after all (a failed
+ * attempt makes no shell). The KVM monitor's VM shell pool (backends/kvm,
  * clone_mem.c) refills in the background for the size asked last, so
  * the first clone at a size makes its shell on the spot; later ones find
- * one (the pool keeping several sizes is what this assumes). -1: out of
- * memory.
+ * one (the pool keeping several sizes is what this assumes). A restore
+ * takes a shell from the same pool but is charged nothing more here (its
+ * calibrated cost includes it): charge 0. -1: out of memory.
  */
-static double shell_first(sim_be_t *b, ukf_node_id_t node, uint64_t pages)
+struct shell_undo {
+	uint64_t key, old;
+	int put, had;
+};
+
+static double shell_first(sim_be_t *b, ukf_node_id_t node, uint64_t pages,
+			  int charge, struct shell_undo *u)
 {
 	const struct ukf_sim_model *m = &b->w->cfg.model;
 
+	u->put = 0;
 	if (!m->clone_first_ns)
 		return 0;
 	uint64_t key = (uint64_t)node << 32 | (pages & 0xffffffffu);
-	uint64_t inc = sim_world_incarnation(b->w, node) + 1ULL, v;
-	if (sim_map_get(&b->shells, key, &v) && v == inc)
+	uint64_t inc = sim_world_incarnation(b->w, node) + 1ULL, v = 0;
+	int had = sim_map_get(&b->shells, key, &v);
+	if (had && v == inc)
 		return 0;
 	if (sim_map_put(&b->shells, key, inc) < 0)
 		return -1;
-	return (double)m->clone_first_ns;
+	*u = (struct shell_undo){ .key = key, .old = v, .put = 1, .had = had };
+	return charge ? (double)m->clone_first_ns : 0;
+}
+
+static void shell_undo(sim_be_t *b, const struct shell_undo *u)
+{
+	if (!u->put)
+		return;
+	if (u->had)
+		(void)sim_map_set(&b->shells, u->key, u->old);
+	else
+		(void)sim_map_del(&b->shells, u->key);
 }
 
 static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
@@ -884,11 +906,15 @@ static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 		return -EINVAL;
 	if (!has_template(b, node, app->id))
 		return -ENOENT;
-	double first = shell_first(b, node, app->mem_bytes / PAGE);
+	struct shell_undo u;
+	double first = shell_first(b, node, app->mem_bytes / PAGE, 1, &u);
 	if (first < 0)
 		return -ENOMEM;
-	return inst_start(b, node, id, app, args, 1,
-			  (double)b->w->cfg.model.clone_base_ns + first);
+	int rc = inst_start(b, node, id, app, args, 1,
+			    (double)b->w->cfg.model.clone_base_ns + first);
+	if (rc < 0)
+		shell_undo(b, &u);
+	return rc;
 }
 
 static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
@@ -903,12 +929,15 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 		return -ESRCH; /* a live fork is on the parent's node */
 	if (!mem_room(b, node, b->inst[ps].dirty * PAGE))
 		return -ENOMEM; /* the copied pages are the child's own */
-	double first = shell_first(b, node, b->inst[ps].mem_pages);
+	struct shell_undo u;
+	double first = shell_first(b, node, b->inst[ps].mem_pages, 1, &u);
 	if (first < 0)
 		return -ENOMEM;
 	struct inst *in = inst_new(b, node, child, &s, &rc);
-	if (!in)
+	if (!in) {
+		shell_undo(b, &u);
 		return rc;
+	}
 	struct inst *p = &b->inst[ps]; /* after inst_new: the pool may move */
 	in->app = p->app;
 	in->init_ns = p->init_ns;
@@ -918,12 +947,15 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 	in->dirty = p->dirty;
 	in->ident = ident_of(b, child, child_ident(p));
 	in->mop = UKF_SIM_OP_FORK;
-	return child_start_after(b, s, node,
-				 (double)(m->fork_base_ns ? m->fork_base_ns
-							  : m->clone_base_ns) +
-					 (double)m->clone_ns_per_page *
-						 (double)p->dirty +
-					 first);
+	rc = child_start_after(b, s, node,
+			       (double)(m->fork_base_ns ? m->fork_base_ns
+							: m->clone_base_ns) +
+				       (double)m->clone_ns_per_page *
+					       (double)p->dirty +
+				       first);
+	if (rc < 0)
+		shell_undo(b, &u);
+	return rc;
 }
 
 static int be_save_delta(void *bp, ukf_node_id_t node, ukf_id_t parent)
@@ -967,9 +999,14 @@ static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
 		return -ENOENT;
 	if (!mem_room(b, node, d.dirty * PAGE))
 		return -ENOMEM;
+	struct shell_undo u; /* its shell: later clones at the size find one */
+	if (shell_first(b, node, d.mem_pages, 0, &u) < 0)
+		return -ENOMEM;
 	struct inst *in = inst_new(b, node, child, &s, &rc);
-	if (!in)
+	if (!in) {
+		shell_undo(b, &u);
 		return rc;
+	}
 	in->app = app;
 	in->work_ns = d.work_ns;
 	in->dirty_per_unit = d.dirty_per_unit;
@@ -978,10 +1015,13 @@ static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
 	in->ident = ident_of(b, child, d.child_ident);
 	in->mop = UKF_SIM_OP_RESTORE;
 	(void)delta_bytes; /* the delta itself says how many pages it holds */
-	return child_start_after(b, s, node,
-				 (double)m->restore_base_ns +
-					 (double)m->restore_ns_per_page *
-						 (double)d.dirty);
+	rc = child_start_after(b, s, node,
+			       (double)m->restore_base_ns +
+				       (double)m->restore_ns_per_page *
+					       (double)d.dirty);
+	if (rc < 0)
+		shell_undo(b, &u);
+	return rc;
 }
 
 /*

@@ -395,6 +395,42 @@ static int t_clone_first(void)
 	return 0;
 }
 
+static void spawn_bad_cb(void *arg, uint64_t app)
+{
+	struct ukf_world *w = arg;
+	ukf_id_t id;
+
+	w->ops->spawn(w->w, 0, (uint32_t)app, "bogus=1", 0, &id);
+}
+
+/* A clone that fails to start (args the synth model refuses) makes no
+ * shell: the next clone at its size is still the node's first. */
+static int t_clone_first_failed(void)
+{
+	struct ukf_sim_config c;
+	struct obs o;
+	struct ukf_world w;
+	char err[256];
+	const ukf_ns_t first = 7 * UKF_MS;
+
+	config(&c);
+	c.model.clone_first_ns = first;
+	memset(&o, 0, sizeof(o));
+	CHECK(world(&w, &c, &o, "mem=16M init=1ms work=1ms image=1M") == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+	w.ops->at(w.w, 1 * UKF_S, spawn_bad_cb, &w, 0);
+	w.ops->at(w.w, 2 * UKF_S, spawn_cb, &w, 0);
+	w.ops->at(w.w, 3 * UKF_S, spawn_cb, &w, 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	w.ops->destroy(&w.w);
+	CHECKF(o.failed == 1 && o.cold == 1 && o.n == 2,
+	       "failed %d cold %d n %d (%s)", o.failed, o.cold, o.n, o.why);
+	CHECKF(o.d[0] == c.model.clone_base_ns + first &&
+		       o.d[1] == c.model.clone_base_ns,
+	       "%lld %lld", (long long)o.d[0], (long long)o.d[1]);
+	return 0;
+}
+
 /* node 0 fails (x 1) or recovers (x 2) */
 static void outage_cb(void *arg, uint64_t x)
 {
@@ -496,6 +532,7 @@ static const struct selftest tests[] = {
 	{ "fork_base", t_fork_base },
 	{ "clone_first", t_clone_first },
 	{ "clone_first_recover", t_clone_first_recover },
+	{ "clone_first_failed", t_clone_first_failed },
 	{ "host_keys", t_host_keys },
 };
 
