@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <gsl/gsl_cdf.h>
-#include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
@@ -91,24 +90,6 @@ static double mean(const double *v, size_t n)
 	return n ? s / (double)n : NAN;
 }
 
-/* The spread: the best family fitted to the factors y / fitted cost. */
-/* The mean of a fitted factor distribution, or NAN. */
-static double dist_mean(const struct ukf_calib_dist *d)
-{
-	switch (d->family) {
-	case UKF_CALIB_LOGNORMAL:
-		return exp(d->p1 + d->p2 * d->p2 / 2);
-	case UKF_CALIB_GAMMA:
-		return d->p1 * d->p2;
-	case UKF_CALIB_WEIBULL:
-		return d->p2 * gsl_sf_gamma(1 + 1 / d->p1);
-	case UKF_CALIB_LOGLOGISTIC:
-		return d->p1 > 1 ? d->p2 * (M_PI / d->p1) / sin(M_PI / d->p1)
-				 : NAN;
-	}
-	return NAN;
-}
-
 /*
  * The spread: each sample over its fitted cost, a factor of mean 1,
  * fitted by maximum likelihood. The simulator draws a factor of that
@@ -141,13 +122,10 @@ static int fit_spread(struct opfit *f)
 	if (f->have_dist && k >= UKF_CALIB_EMPIRICAL_MIN_N &&
 	    f->dist.ks_p < 0.05) {
 		gsl_sort(r, 1, k);
-		double pl = 0;
 		for (int i = 0; i < UKF_SIM_EMP_Q; i++)
 			f->emp[i] = gsl_stats_quantile_from_sorted_data(
 			    r, 1, k, (double)i / (UKF_SIM_EMP_Q - 1));
-		for (int i = 0; i + 1 < UKF_SIM_EMP_Q; i++)
-			pl += (f->emp[i] + f->emp[i + 1]) / 2;
-		pl /= UKF_SIM_EMP_Q - 1;
+		double pl = ukf_sim_empirical_mean(f->emp);
 		if (pl > 0) {
 			f->empirical = 1;
 			f->base *= pl;
@@ -160,7 +138,7 @@ static int fit_spread(struct opfit *f)
 	free(r);
 	f->dist_mean = 1;
 	if (f->have_dist) {
-		double m = dist_mean(&f->dist);
+		double m = ukf_calib_dist_mean(&f->dist);
 		if (isfinite(m) && m > 0) {
 			f->dist_mean = m;
 			f->base *= m;

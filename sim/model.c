@@ -147,11 +147,20 @@ static int parse_bytes(const char *s, uint64_t *out)
 	return 0;
 }
 
+double ukf_sim_empirical_mean(const double q[UKF_SIM_EMP_Q])
+{
+	double mean = 0;
+
+	for (int i = 0; i + 1 < UKF_SIM_EMP_Q; i++)
+		mean += (q[i] + q[i + 1]) / 2;
+	return mean / (UKF_SIM_EMP_Q - 1);
+}
+
 /* "empirical Q0 Q5 ... Q100": 21 quantiles, non-decreasing, Q0 >= 0,
  * Q100 > 0, scaled to a piecewise-linear quantile function of mean 1. */
 static int parse_empirical(const char *s, struct ukf_sim_dist *out)
 {
-	double q[UKF_SIM_EMP_Q], mean = 0;
+	double q[UKF_SIM_EMP_Q];
 	char *end;
 
 	for (int i = 0; i < UKF_SIM_EMP_Q; i++) {
@@ -168,9 +177,7 @@ static int parse_empirical(const char *s, struct ukf_sim_dist *out)
 		s++;
 	if (*s)
 		return -1;
-	for (int i = 0; i + 1 < UKF_SIM_EMP_Q; i++)
-		mean += (q[i] + q[i + 1]) / 2;
-	mean /= UKF_SIM_EMP_Q - 1;
+	double mean = ukf_sim_empirical_mean(q);
 	if (!(mean > 0))
 		return -1;
 	memset(out, 0, sizeof(*out));

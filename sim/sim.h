@@ -124,6 +124,9 @@ struct ukf_sim_model {
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);
+/* The mean of the piecewise-linear quantile function through an empirical
+ * distribution's quantiles at 0, 5%, ... 100% (its draw's mean). */
+double ukf_sim_empirical_mean(const double q[UKF_SIM_EMP_Q]);
 /* Load key = value lines over *m; -1 with "file:line: ..." in err. */
 int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		       size_t errlen);
