@@ -62,6 +62,25 @@ int64_t ukf_calib_max_run(const char *db)
 	return v;
 }
 
+/* One event of an engine trace naming an app: "T NODE EVENT app=A ..."
+ * (T in seconds), and its " bytes=B" if it has one (has_bytes). */
+struct trace_ev {
+	double t, bytes;
+	int has_bytes;
+	char node[32], ev[32], app[64];
+};
+
+static int trace_event(const char *line, struct trace_ev *e)
+{
+	if (sscanf(line, "%lf %31s %31s app=%63s", &e->t, e->node, e->ev,
+		   e->app) != 4)
+		return 0;
+	const char *b = strstr(line, " bytes=");
+	e->has_bytes = b != NULL;
+	e->bytes = b ? strtod(b + 7, NULL) : 0;
+	return 1;
+}
+
 /* template-make (and, tfetch set, template-fetch) -> template-ready pairs
  * of the engine trace, on the same node: "T NODE template-make app=A ...",
  * "T NODE template-fetch app=A node=N from=P" and "T NODE template-ready
@@ -86,16 +105,14 @@ int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		double t;
-		char node[32], ev[32], app[64];
-		if (sscanf(line, "%lf %31s %31s app=%63s", &t, node, ev, app) !=
-		    4)
+		struct trace_ev e;
+		if (!trace_event(line, &e))
 			continue;
-		int fetch = !strcmp(ev, "template-fetch");
-		if ((fetch && tfetch) || !strcmp(ev, "template-make")) {
+		int fetch = !strcmp(e.ev, "template-fetch");
+		if ((fetch && tfetch) || !strcmp(e.ev, "template-make")) {
 			size_t k = 0;
-			while (k < nopen && (strcmp(open_[k].node, node) ||
-					     strcmp(open_[k].app, app)))
+			while (k < nopen && (strcmp(open_[k].node, e.node) ||
+					     strcmp(open_[k].app, e.app)))
 				k++;
 			if (k == nopen) {
 				if (nopen == 64)
@@ -103,22 +120,21 @@ int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 				nopen++;
 			}
 			snprintf(open_[k].node, sizeof(open_[k].node), "%s",
-				 node);
-			snprintf(open_[k].app, sizeof(open_[k].app), "%s", app);
+				 e.node);
+			snprintf(open_[k].app, sizeof(open_[k].app), "%s",
+				 e.app);
 			open_[k].fetch = fetch;
-			open_[k].t = t;
-		} else if (!strcmp(ev, "template-ready")) {
-			const char *b = strstr(line, " bytes=");
+			open_[k].t = e.t;
+		} else if (!strcmp(e.ev, "template-ready")) {
 			for (size_t i = 0; i < nopen; i++) {
-				if (strcmp(open_[i].app, app) ||
-				    strcmp(open_[i].node, node))
+				if (strcmp(open_[i].app, e.app) ||
+				    strcmp(open_[i].node, e.node))
 					continue;
-				if (b &&
+				if (e.has_bytes &&
 				    ukf_calib_set_add(
 					s,
 					open_[i].fetch ? "tfetch" : "template",
-					strtod(b + 7, NULL),
-					(t - open_[i].t) * 1e9) == 0)
+					e.bytes, (e.t - open_[i].t) * 1e9) == 0)
 					(*(open_[i].fetch ? fgot : got))++;
 				open_[i] = open_[--nopen];
 				break;
@@ -224,16 +240,12 @@ static int trace_app_bytes(const char *path, struct app_bytes **out,
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		double t;
-		char node[32], ev[32], app[64];
-		const char *b = strstr(line, " bytes=");
-		if (!b ||
-		    sscanf(line, "%lf %31s %31s app=%63s", &t, node, ev, app) !=
-			4 ||
-		    strcmp(ev, "template-ready"))
+		struct trace_ev e;
+		if (!trace_event(line, &e) || !e.has_bytes ||
+		    strcmp(e.ev, "template-ready"))
 			continue;
 		size_t k = 0;
-		while (k < *n && strcmp(a[k].app, app))
+		while (k < *n && strcmp(a[k].app, e.app))
 			k++;
 		if (k == *n) {
 			if (*n == cap) {
@@ -249,10 +261,10 @@ static int trace_app_bytes(const char *path, struct app_bytes **out,
 				a = g;
 				cap = nc;
 			}
-			snprintf(a[k].app, sizeof(a[k].app), "%s", app);
+			snprintf(a[k].app, sizeof(a[k].app), "%s", e.app);
 			(*n)++;
 		}
-		a[k].bytes = strtod(b + 7, NULL);
+		a[k].bytes = e.bytes;
 	}
 	fclose(f);
 	*out = a;

@@ -110,6 +110,13 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	return 0;
 }
 
+/* Append v to the space-separated list in buf (a --set value). */
+static void list_add(char *buf, size_t cap, uint64_t v)
+{
+	size_t l = strlen(buf);
+	snprintf(buf + l, cap - l, "%s%" PRIu64, l ? " " : "", v);
+}
+
 /* Run the plan's engine workload: the one-node ops scenario on the local
  * KVM (cluster NULL) or the cluster scenario on the node agents of
  * `cluster` (nodes of them). *before: the last run id before it. */
@@ -134,6 +141,9 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 	if (alone)
 		script = p->alone;
 	memset(&o, 0, sizeof(o));
+	for (int i = 0; i < 6; i++)
+		setv[i] = sets[i];
+	o.sets = setv;
 	o.script = script;
 	o.reps = cluster ? p->cluster_reps : alone ? 1 : p->ops_reps;
 	o.db_path = db;
@@ -142,11 +152,8 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 	o.quiet = 1;
 	if (cluster) {
 		char sizes[UKF_CALIB_MAX_POINTS * 12] = "";
-		for (size_t i = 0; i < p->ntmpl; i++) {
-			size_t l = strlen(sizes);
-			snprintf(sizes + l, sizeof(sizes) - l, "%s%" PRIu64,
-				 i ? " " : "", p->tmpl_mem[i] >> 20);
-		}
+		for (size_t i = 0; i < p->ntmpl; i++)
+			list_add(sizes, sizeof(sizes), p->tmpl_mem[i] >> 20);
 		snprintf(sets[0], sizeof(sets[0]), "nodes=%u", nodes);
 		snprintf(sets[1], sizeof(sets[1]), "n=%u", p->n);
 		snprintf(sets[2], sizeof(sets[2]), "sizes=%s", sizes);
@@ -154,32 +161,20 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		snprintf(sets[4], sizeof(sets[4]), "dirty=%u", p->fork_dirty);
 		snprintf(sets[5], sizeof(sets[5]), "link=%s",
 			 link ? link : "not given");
-		for (int i = 0; i < 6; i++)
-			setv[i] = sets[i];
-		o.sets = setv;
 		o.nsets = 6;
 		o.cluster = cluster;
 		o.cluster_nodes = nodes;
 	} else if (alone) {
 		char sizes[UKF_CALIB_MAX_POINTS * 12] = "";
 		char dirty[UKF_CALIB_MAX_POINTS * 12] = "";
-		for (size_t i = 0; i < p->nalone_mem; i++) {
-			size_t l = strlen(sizes);
-			snprintf(sizes + l, sizeof(sizes) - l, "%s%" PRIu64,
-				 i ? " " : "", p->alone_mem[i] >> 20);
-		}
-		for (size_t i = 0; i < p->nalone_dirty; i++) {
-			size_t l = strlen(dirty);
-			snprintf(dirty + l, sizeof(dirty) - l, "%s%u",
-				 i ? " " : "", p->alone_dirty[i]);
-		}
+		for (size_t i = 0; i < p->nalone_mem; i++)
+			list_add(sizes, sizeof(sizes), p->alone_mem[i] >> 20);
+		for (size_t i = 0; i < p->nalone_dirty; i++)
+			list_add(dirty, sizeof(dirty), p->alone_dirty[i]);
 		snprintf(sets[0], sizeof(sets[0]), "n=%u", p->n);
 		snprintf(sets[1], sizeof(sets[1]), "sizes=%s", sizes);
 		snprintf(sets[2], sizeof(sets[2]), "dirty=%s", dirty);
 		snprintf(sets[3], sizeof(sets[3]), "forks=%u", p->alone_forks);
-		for (int i = 0; i < 4; i++)
-			setv[i] = sets[i];
-		o.sets = setv;
 		o.nsets = 4;
 	}
 	FILE *null = fopen("/dev/null", "w");
