@@ -157,6 +157,17 @@ bad_input)
 	[ ! -e ./--threshold ] || fail "--plot --threshold made a directory named --threshold"
 	grep -q "needs a value (found the option '--sim-label')" "$T/out" ||
 		fail "--real-label --sim-label: $(cat "$T/out")"
+	# held-out.lua's pace: a number in (0, 10], refused at its line
+	for pace in 0 -1 11 fast; do
+		"$UKF" run "$SRC/scripts/validate/held-out.lua" --set "pace=$pace" \
+			--quiet >"$T/pace" 2>&1
+		rc=$?
+		[ $rc -eq 2 ] || fail "held-out.lua pace=$pace: exit $rc, expected 2"
+		grep -q "held-out.lua:[0-9]*: pace must be a number in (0, 10], got $pace" "$T/pace" ||
+			fail "held-out.lua pace=$pace: $(cat "$T/pace")"
+	done
+	"$UKF" run "$SRC/scripts/validate/held-out.lua" --set pace=0.25 --quiet >"$T/pace" 2>&1 ||
+		fail "held-out.lua pace=0.25: $(cat "$T/pace")"
 	echo "not sqlite" >"$T/text.db"
 	"$UKF" validate --from-db "$T/text.db" >"$T/out" 2>&1
 	[ $? -eq 2 ] || fail "a text file as database: expected exit 2"
