@@ -132,13 +132,23 @@ fail() {
 	exit 1
 }
 
-# A free TCP port on 127.0.0.1 (not listening now).
+# A free TCP port on 127.0.0.1: no socket of any state on it now, below the
+# kernel's ephemeral range (a port there can be taken between this check and
+# the agent's bind as the source port of some test's outgoing connection:
+# seen, "bind tcp://127.0.0.1:43014: Address already in use" in a parallel
+# suite), and not one this script handed out already. Into $FREE_PORT (not
+# printed: a $(...) subshell would lose the list of ports handed out).
+USED_PORTS=" "
 free_port() {
-	local p
+	local p lo
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || lo=32768
+	[ "${lo:-0}" -gt 21000 ] 2>/dev/null || lo=32768
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 30000))
-		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-			echo "$p"
+		p=$((20000 + RANDOM % (lo - 20000)))
+		case "$USED_PORTS" in *" $p "*) continue ;; esac
+		if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then
+			USED_PORTS="$USED_PORTS$p "
+			FREE_PORT=$p
 			return 0
 		fi
 	done
@@ -173,7 +183,8 @@ make_cluster() {
 			printf 'directory = etcd\netcd_endpoints = %s\netcd_prefix = /ukfork/agents-test\netcd_lease_ttl = %s\n' "$ETCD_EPS" "${ETCD_TTL:-$ETCD_TTL_DEFAULT}"
 		fi
 		for i in $(seq 0 $((n - 1))); do
-			port=$(free_port) || fail "no free port"
+			free_port || fail "no free port"
+			port=$FREE_PORT
 			printf '\n[node %d]\nendpoint = tcp://127.0.0.1:%d\npublic_key = %s\nsecret_key_file = keys/node%d.key\nvcpus = 8\nmemory = 4G\ncache = 1G\n' \
 				"$i" "$port" "$(cat "$T/keys/node$i.pub")" "$i"
 		done
