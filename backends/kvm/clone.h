@@ -117,10 +117,21 @@ typedef struct ukvm_shell_pool ukvm_shell_pool_t;
  */
 ukvm_shell_pool_t *ukvm_shell_pool_create(int kvm_fd, unsigned target,
 					  char *err, size_t errlen);
-/* Same with `nthreads` (1-4) refill threads. */
+/* ukvm_shell_pool_create_ex flags */
+enum {
+	/* build nothing until the first get names a memory size (a pool of
+	 * shells with memory: shells of size 0 would only be evicted) */
+	UKVM_POOL_LAZY = 1,
+	/* refill threads at SCHED_BATCH: a refill woken by a get does not
+	 * preempt the thread that is starting the clone (seen: a template
+	 * clone's 0.3 ms in the monitor became 1.2-1.3 ms, the refill thread
+	 * taking the CPU at the get's wake-up) */
+	UKVM_POOL_BATCH = 2,
+};
+/* Same with `nthreads` (1-4) refill threads and UKVM_POOL_* flags. */
 ukvm_shell_pool_t *ukvm_shell_pool_create_ex(int kvm_fd, unsigned target,
-					     unsigned nthreads, char *err,
-					     size_t errlen);
+					     unsigned nthreads, unsigned flags,
+					     char *err, size_t errlen);
 /* Stop the refill thread, close the shells still pooled, free, NULL *p. */
 void ukvm_shell_pool_destroy(ukvm_shell_pool_t **p);
 /*
@@ -170,6 +181,8 @@ void ukvm_shell_pool_set_gate(ukvm_shell_pool_t *p, int (*gate)(void *arg),
  */
 unsigned ukvm_shell_pool_prefill(ukvm_shell_pool_t *p, uint64_t mem_size,
 				 unsigned want, int timeout_ms);
+/* Ready shells of memslot size mem_size in the pool now (for tests). */
+unsigned ukvm_shell_pool_ready(ukvm_shell_pool_t *p, uint64_t mem_size);
 /* Shells taken from the pool ready vs. made synchronously (for benches). */
 void ukvm_shell_pool_stats(ukvm_shell_pool_t *p, uint64_t *hits,
 			   uint64_t *misses);

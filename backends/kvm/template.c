@@ -87,6 +87,7 @@ struct ukvm_fork_mon *ukvm_fork_mon(struct ukvm *m, char *err, size_t errlen)
 		return NULL;
 	}
 	fm->pool = ukvm_shell_pool_create_ex(m->kvm_fd, UKVM_SHELL_POOL, 4,
+					     UKVM_POOL_LAZY | UKVM_POOL_BATCH,
 					     err, errlen);
 	if (!fm->pool) {
 		close(fm->pagemap_fd);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* clone_test.c - self-tests of copy-on-write memory, dirty scans, shells and a raw-VM fork (clone_* CTest tests). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +364,98 @@ static int t_shell_pool(void)
 	return 0;
 }
 
+/* Threads of this process whose scheduling policy is `policy`. */
+static int threads_with_policy(int policy)
+{
+	char path[300], line[1024];
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		FILE *f;
+		char *s;
+		int field = 2, pol = -1;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
+			 e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		s = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+		fclose(f);
+		/* fields after the command name: the 41st is the policy */
+		for (char *t = s ? strtok(s + 1, " ") : NULL; t;
+		     t = strtok(NULL, " "))
+			if (++field == 41) {
+				pol = atoi(t);
+				break;
+			}
+		n += pol == policy;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * The template code's pool (UKVM_POOL_LAZY | UKVM_POOL_BATCH): nothing is
+ * built before the first get names a size (the pool once made 32 shells of
+ * no memory at its creation, each closed again when a size came), a get
+ * that misses makes its shell and sets the refill going for its size, and
+ * the refill threads run at SCHED_BATCH. A pool without the flags builds
+ * at once (the cold-boot pool's shells have no memory).
+ */
+static int t_shell_pool_lazy(void)
+{
+	int kvm, batch0;
+	char err[256];
+	struct ukvm_shell sh;
+	uint64_t hits, misses;
+	ukvm_shell_pool_t *p, *q;
+
+	if (open_kvm(&kvm))
+		return SKIP;
+	batch0 = threads_with_policy(SCHED_BATCH);
+	CHECK(batch0 >= 0);
+	p = ukvm_shell_pool_create_ex(kvm, 4, 2,
+				      UKVM_POOL_LAZY | UKVM_POOL_BATCH, err,
+				      sizeof(err));
+	CHECK(p);
+	q = ukvm_shell_pool_create_ex(kvm, 4, 2, 0, err, sizeof(err));
+	CHECK(q);
+	/* the eager pool fills with shells of size 0 ... */
+	for (int i = 0; i < 3000 && ukvm_shell_pool_ready(q, 0) < 4; i++)
+		usleep(1000);
+	CHECK(ukvm_shell_pool_ready(q, 0) == 4);
+	/* ... in which time the lazy one built none */
+	usleep(100 * 1000);
+	CHECK(ukvm_shell_pool_ready(p, 0) == 0);
+	CHECK(ukvm_shell_pool_ready(p, 2 * MEM) == 0);
+	/* its two refill threads at SCHED_BATCH (the eager pool's not) */
+	CHECK(threads_with_policy(SCHED_BATCH) == batch0 + 2);
+	/* a get misses, makes its shell, and sets the refill going */
+	CHECK(ukvm_shell_get_mem(p, 2 * MEM, &sh, err, sizeof(err)) == 0);
+	CHECK(sh.mem && sh.mem_size == 2 * MEM);
+	ukvm_shell_pool_stats(p, &hits, &misses);
+	CHECK(hits == 0 && misses == 1);
+	for (int i = 0; i < 3000 && ukvm_shell_pool_ready(p, 2 * MEM) < 4; i++)
+		usleep(1000);
+	CHECK(ukvm_shell_pool_ready(p, 2 * MEM) == 4);
+	CHECK(ukvm_shell_pool_ready(p, 0) == 0);
+	ukvm_shell_close(&sh);
+	CHECK(ukvm_shell_get_mem(p, 2 * MEM, &sh, err, sizeof(err)) == 0);
+	ukvm_shell_pool_stats(p, &hits, &misses);
+	CHECK(hits == 1 && misses == 1);
+	ukvm_shell_close(&sh);
+	ukvm_shell_pool_destroy(&p);
+	ukvm_shell_pool_destroy(&q);
+	close(kvm);
+	return 0;
+}
+
 /*
  * Sealing guest memory in place when it cannot be done: a file that is no
  * memfd is refused; with another writable shared mapping of the memfd the
@@ -408,6 +502,7 @@ static const struct selftest tests[] = {
 	{ "clone_dirty_guest", t_dirty_guest },
 	{ "clone_fork_raw", t_fork_raw },
 	{ "clone_shell_pool", t_shell_pool },
+	{ "clone_shell_pool_lazy", t_shell_pool_lazy },
 };
 
 int main(int argc, char **argv)
