@@ -22,7 +22,8 @@
 
 static const char usage[] =
     "usage: ukfork validate SCENARIO.lua (--backend kvm | --cluster FILE)\n"
-    "           [--model MODEL.conf] [--reps R] [--seed S] [--set N=V]...\n"
+    "           [--model MODEL.conf] [--reps R] [--sim-reps R] [--seed S]\n"
+    "           [--set N=V]...\n"
     "           [--threshold PCT] [--metrics LIST] [--db DB] [--plot DIR]\n"
     "       ukfork validate --from-db DB [--real-label L] [--real-backend B]\n"
     "           [--real-runs A-B] [--sim-label L] [--sim-backend B]\n"
@@ -54,6 +55,10 @@ static const char usage[] =
     "                    kind pooling apps of different sizes has a p50\n"
     "                    between their modes)\n"
     "  --reps R, --seed S, --set N=V   as for ukfork run (both worlds)\n"
+    "  --sim-reps R      replications of the simulated side (default: as\n"
+    "                    --reps; seeds S.., the first R those of the real\n"
+    "                    runs): a simulated run costs milliseconds, and\n"
+    "                    more of them estimate the model's quantiles closer\n"
     "  --db DB           keep both runs in DB (default: a temporary file);\n"
     "                    `ukfork report DB` shows them\n"
     "  --plot DIR        validate-cdf-KIND.png/.svg: the two CDFs (gnuplot)\n"
@@ -164,6 +169,7 @@ struct args {
 	const char *script, *db, *plot, *from_db, *model, *backend, *cluster;
 	uint32_t cluster_nodes;
 	int reps_given;
+	uint32_t sim_reps; /* 0: as run.reps */
 	struct ukf_run_opts run;
 	const char **sets;
 	size_t nsets;
@@ -229,6 +235,8 @@ static int run_world(const char *prog, struct args *a,
 		o.backend = "sim";
 		o.cluster = NULL;
 		o.cluster_nodes = 0;
+		if (a->sim_reps)
+			o.reps = a->sim_reps;
 		if (a->model) {
 			snprintf(modelset, sizeof(modelset), "model=%s",
 				 a->model);
@@ -307,10 +315,13 @@ static int run_both(const char *prog, struct args *a,
 	if (!rc)
 		rc = run_world(prog, a, run, db, 0, &a->sim, &first);
 	if (!rc) {
-		printf("%s %s, %s vs sim%s%s, %u rep(s), seed %llu\n", prog,
-		       a->script, a->cluster ? "cluster" : "kvm",
+		printf("%s %s, %s vs sim%s%s, %u rep(s)", prog, a->script,
+		       a->cluster ? "cluster" : "kvm",
 		       a->model ? ", model " : "", a->model ? a->model : "",
-		       a->run.reps,
+		       a->run.reps);
+		if (a->sim_reps && a->sim_reps != a->run.reps)
+			printf(" (sim %u)", a->sim_reps);
+		printf(", seed %llu\n",
 		       (unsigned long long)(a->run.seed_set ? a->run.seed : 1));
 		printf("runs in %s: real %lld-%lld, sim %lld-%lld\n",
 		       a->db ? a->db : "(temporary)", (long long)a->real.id_lo,
@@ -362,6 +373,7 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 	 * compared runs 3-4 with themselves and passed */
 	static const char *const once[] = {
 	    "--backend",    "--cluster",    "--model",	    "--reps",
+	    "--sim-reps",
 	    "--seed",	    "--threshold",  "--metrics",    "--resamples",
 	    "--boot-seed",  "--db",	    "--plot",	    "--from-db",
 	    "--real-label", "--sim-label",  "--real-backend",
@@ -450,6 +462,16 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			}
 			a.run.reps = (uint32_t)n;
 			a.reps_given = 1;
+		} else if (!strcmp(o, "--sim-reps")) {
+			if (parse_u64(v, &n) || n < 1 || n > 1000000) {
+				rc = bad(prog,
+					 "--sim-reps: expected 1..1000000, got "
+					 "'%s'",
+					 v);
+				goto out;
+			}
+			a.sim_reps = (uint32_t)n;
+			a.reps_given = 1;
 		} else if (!strcmp(o, "--seed")) {
 			if (parse_u64(v, &n)) {
 				rc = bad(prog, "--seed: bad number '%s'", v);
@@ -530,7 +552,7 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			rc = bad(prog, "%s",
 				 "--from-db compares stored runs: no "
 				 "scenario, --backend, --cluster, --model, "
-				 "--db, --reps, --seed or --set");
+				 "--db, --reps, --sim-reps, --seed or --set");
 			goto out;
 		}
 		if (access(a.from_db, R_OK) != 0) {

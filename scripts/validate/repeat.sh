@@ -5,7 +5,10 @@
 # usage: scripts/validate/repeat.sh BUILD_DIR [MODEL.conf] [OUT.db]
 #   MODEL.conf  cost model of the sim side (default data/kvm-vm-calibrated.conf)
 #   OUT.db      where the database is copied at the end (default BUILD_DIR/repeat.db)
-# Environment: VAL_REPS (3), VAL_SEED (1), VAL_SCENARIO
+# Environment: VAL_REPS (3), VAL_SIM_REPS (the simulator's replications:
+# 10 x VAL_REPS; seeds from VAL_SEED on, so the first VAL_REPS are the real
+# runs' seeds; a simulated run costs milliseconds, and its quantiles are
+# then not the noise of a dozen draws), VAL_SEED (1), VAL_SCENARIO
 # (scripts/validate/held-out.lua), VAL_PACE (held-out.lua's pace: 0.25 runs
 # its workload 4x faster; not given: the scenario's own). Needs a usable
 # /dev/kvm: on a machine without one, run it inside scripts/kvm-vm/run
@@ -15,7 +18,7 @@
 # expected to differ), 1 when a run failed, 2 bad arguments, 77 no usable
 # /dev/kvm.
 set -u
-[ $# -ge 1 ] || { sed -n '5,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '5,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || exit 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -36,6 +39,8 @@ if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	exit 77
 fi
 case "$R" in ''|*[!0-9]*|0) echo "repeat.sh: VAL_REPS must be a positive number" >&2; exit 2 ;; esac
+SR=${VAL_SIM_REPS:-$((R * 10))}
+case "$SR" in ''|*[!0-9]*|0) echo "repeat.sh: VAL_SIM_REPS must be a positive number" >&2; exit 2 ;; esac
 # the pace, if given, as a --set of every run (set -- keeps it one word)
 if [ -n "${VAL_PACE:-}" ]; then set -- --set "pace=$VAL_PACE"; else set --; fi
 TMP=$(mktemp -d)
@@ -48,7 +53,7 @@ for i in 1 2; do
 done
 echo "repeat.sh: real sides done: $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 cp "$DB" "$OUT" || exit 1 # the real runs are kept whatever follows
-"$U" run "$SCEN" --backend sim --set model="$MODEL" --reps "$R" --seed "$S" \
+"$U" run "$SCEN" --backend sim --set model="$MODEL" --reps "$SR" --seed "$S" \
 	--db "$DB" --quiet "$@" || { echo "repeat.sh: sim run failed" >&2; exit 1; }
 cp "$DB" "$OUT" || exit 1
 A="1-$R" Bn="$((R + 1))-$((2 * R))" P="1-$((2 * R))"

@@ -5,7 +5,8 @@
 # usage: scripts/validate/testbed.sh BUILD_DIR [MODEL.conf] [OUT_DIR]
 #   MODEL.conf  cost model of the sim side (default data/kvm-vm-calibrated.conf)
 #   OUT_DIR     where validate.db and the plots go (default: BUILD_DIR/validate-testbed)
-# Environment: VAL_NODES (2), VAL_REPS (2), VAL_SEED (1), VAL_SCENARIO
+# Environment: VAL_NODES (2), VAL_REPS (2), VAL_SIM_REPS (the simulator's
+# replications: 10 x VAL_REPS, validate --sim-reps), VAL_SEED (1), VAL_SCENARIO
 # (scripts/validate/held-out.lua), VAL_PACE (held-out.lua's pace: 0.25 runs
 # its workload 4x faster; not given: the scenario's own). Needs root
 # (namespaces) and a usable /dev/kvm: on a machine without one, run it
@@ -14,7 +15,7 @@
 # OUT_DIR. Exit status: ukfork validate's (0 pass, 1 fail, 2 bad input,
 # 77 unavailable), or 1 when the testbed could not be brought up.
 set -u
-[ $# -ge 1 ] || { sed -n '5,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '5,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || exit 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -45,7 +46,8 @@ trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 	--peer-timeout 15s >"$TMP/tb.log" 2>&1 ||
 	{ tail -20 "$TMP/tb.log" >&2; echo "testbed.sh: testbed up failed" >&2; exit 1; }
 "$UKFORK" validate "$SCEN" --cluster "$ST/cluster.conf" --model "$MODEL" \
-	--reps "${VAL_REPS:-2}" --seed "${VAL_SEED:-1}" --db "$TMP/validate.db" \
+	--reps "${VAL_REPS:-2}" --sim-reps "${VAL_SIM_REPS:-$((${VAL_REPS:-2} * 10))}" \
+	--seed "${VAL_SEED:-1}" --db "$TMP/validate.db" \
 	--plot "$OUT" "$@"
 rc=$?
 cp "$TMP/validate.db" "$OUT/validate.db" 2>/dev/null

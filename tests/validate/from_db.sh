@@ -129,6 +129,10 @@ bad_input)
 		"$HERE/two-models.lua" "$HERE/two-models.lua --backend sim" \
 		"--from-db $T/v.db --backend kvm" "$T/none.lua --backend kvm" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --reps 3" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --sim-reps 3" \
+		"$HERE/two-models.lua --backend kvm --sim-reps 0" \
+		"$HERE/two-models.lua --backend kvm --sim-reps x" \
+		"$HERE/two-models.lua --backend kvm --sim-reps 2 --sim-reps 3" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --metrics p50,,p95" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --metrics p50," \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --seed 2" \
@@ -219,6 +223,31 @@ no_kvm)
 	rc=$?
 	[ $rc -eq 77 ] || fail "no /dev/kvm: exit $rc, expected 77"
 	grep -q 'real backend is unavailable' "$T/out" || fail "no message saying the backend is unavailable"
+	;;
+kvm_live)
+	# both worlds run by validate itself: the real one on this machine's
+	# KVM (one replication), the simulated one with --sim-reps 4 (seeds
+	# 1-4, the first the real run's); the verdict is not what is checked
+	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		echo "SKIP: /dev/kvm is not usable here"
+		exit 77
+	fi
+	"$UKF" validate "$SRC/scripts/validate/held-out.lua" --backend kvm \
+		--set pace=0.05 --reps 1 --sim-reps 4 --model "$SRC/data/model.conf" \
+		--db "$T/k.db" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "validate on KVM: exit $rc: $(tail -5 "$T/err")"
+	cat "$T/out"
+	grep -q '1 rep(s) (sim 4), seed 1$' "$T/out" || fail "the header does not give both replication counts"
+	grep -q '^real: 1 run(s), .*sim: 4 run(s)' "$T/out" || fail "not 1 real and 4 simulated runs compared"
+	[ "$(sqlite3 "$T/k.db" "SELECT group_concat(backend || ':' || seed || ':' || rep, ' ') FROM runs")" = \
+		"kvm:1:0 sim:1:0 sim:1:1 sim:1:2 sim:1:3" ] ||
+		fail "runs: $(sqlite3 "$T/k.db" "SELECT backend, seed, rep FROM runs")"
+	# the real run and the simulated one of the same seed and rep made the
+	# same requests
+	[ "$(sqlite3 "$T/k.db" "SELECT count(*) FROM instances WHERE run = 1")" = \
+		"$(sqlite3 "$T/k.db" "SELECT count(*) FROM instances WHERE run = 2")" ] ||
+		fail "the real run and the simulated one of its seed differ in their requests"
 	;;
 plot)
 	command -v gnuplot >/dev/null || { echo "SKIP: no gnuplot"; exit 77; }
