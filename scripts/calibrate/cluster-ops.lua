@@ -26,8 +26,8 @@ run     { duration = "1800s" }   -- a deadline: the run ends when the last fork 
 
 local n = param("n", 3)
 local sizes = param("sizes", "8 16 32")
-local units = param("units", 4)
-local dirty = param("dirty", 256)
+local units = param("units", 6)
+local dirty = param("dirty", 128)
 -- The link the run crosses (calibrate sets it from --delay/--rate or the
 -- testbed's testbed.conf): not used here, but recorded in the run's
 -- settings, so that `ukfork report` tells apart the runs of one database

@@ -1947,8 +1947,8 @@ static int t_plan(void)
 	CHECK(strstr(p.cluster_ops, "scripts/calibrate/cluster-ops.lua") &&
 	      access(p.cluster_ops, R_OK) == 0);
 	CHECK(p.cluster_reps == 1 && p.ntmpl == 3 &&
-	      p.tmpl_mem[2] == 32ULL << 20 && p.fork_units == 4 &&
-	      p.fork_dirty == 256);
+	      p.tmpl_mem[2] == 32ULL << 20 && p.fork_units == 6 &&
+	      p.fork_dirty == 128);
 	f = fopen(path, "w");
 	CHECK(f);
 	fprintf(f,
