@@ -259,7 +259,8 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	p->ntmpl = 3;
 	/* deltas of 259 to 771 pages without a fetch: forks dirty a few
 	 * hundred pages (held-out.lua's 256), and a line fitted over 515-1027
-	 * put 0.9 ms too much at 260 (session 30) */
+	 * put 7.4 ms at 260 where 259-page samples averaged 6.7 (session
+	 * 30) */
 	p->fork_units = 6;
 	p->fork_dirty = 128;
 }

@@ -136,7 +136,11 @@ ukvm_shell_pool_t *ukvm_shell_pool_create_ex(int kvm_fd, unsigned target,
 void ukvm_shell_pool_destroy(ukvm_shell_pool_t **p);
 /*
  * Take a shell (pooled, or made now if the pool is empty). The caller owns
- * it and frees it with ukvm_shell_close. 0 or -errno + err.
+ * it and frees it with ukvm_shell_close. 0 or -errno + err. A get that
+ * misses makes its shell before the refill threads start (in every pool):
+ * made beside them it waited on their VM creations; a refill thread holds
+ * off at most once per miss finished, so misses back to back do not keep
+ * the pool empty. Destroy waits for a get that is making its shell.
  */
 int ukvm_shell_get(ukvm_shell_pool_t *p, struct ukvm_shell *out, char *err,
 		   size_t errlen);

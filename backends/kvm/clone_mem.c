@@ -465,7 +465,10 @@ struct ukvm_shell_pool {
 	unsigned flags; /* UKVM_POOL_* */
 	unsigned building; /* shells being made by refill threads */
 	unsigned making; /* shells being made by gets that missed: the refill
-			    waits for them */
+			    waits for them ... */
+	uint64_t made; /* ... unless one finished since the refill thread's
+			  last look (gets missing back to back would hold
+			  the refill off for good) */
 	pthread_t thread[4];
 	unsigned nthreads;
 	uint64_t hits, misses, returned;
@@ -508,6 +511,7 @@ static void *pool_main(void *arg)
 	ukvm_shell_pool_t *p = arg;
 	struct ukvm_shell s, old;
 	char err[128];
+	uint64_t seen = 0; /* p->made when this thread last began a build */
 
 	if (p->flags & UKVM_POOL_BATCH) {
 		struct sched_param sp = { 0 };
@@ -517,7 +521,7 @@ static void *pool_main(void *arg)
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (!p->stop &&
-		       (!p->sized || p->making ||
+		       (!p->sized || (p->making && seen == p->made) ||
 			pool_count(p, p->mem_size) + p->building >= p->target ||
 			p->failed))
 			pthread_cond_wait(&p->want, &p->lock);
@@ -538,6 +542,7 @@ static void *pool_main(void *arg)
 		}
 		uint64_t size = p->mem_size;
 
+		seen = p->made;
 		p->building++;
 		pthread_mutex_unlock(&p->lock);
 		int rc = ukvm_shell_make_mem(p->kvm_fd, size, &s, err,
@@ -622,6 +627,9 @@ void ukvm_shell_pool_destroy(ukvm_shell_pool_t **pp)
 	pthread_mutex_lock(&p->lock);
 	p->stop = 1;
 	pthread_cond_broadcast(&p->want);
+	/* a get making its shell comes back to the lock: not freed under it */
+	while (p->making)
+		pthread_cond_wait(&p->want, &p->lock);
 	pthread_mutex_unlock(&p->lock);
 	for (unsigned i = 0; i < p->nthreads; i++)
 		pthread_join(p->thread[i], NULL);
@@ -672,6 +680,7 @@ int ukvm_shell_get_mem(ukvm_shell_pool_t *p, uint64_t mem_size,
 
 	pthread_mutex_lock(&p->lock);
 	p->making--;
+	p->made++;
 	pthread_cond_broadcast(&p->want);
 	pthread_mutex_unlock(&p->lock);
 	return rc;
@@ -731,9 +740,10 @@ unsigned ukvm_shell_pool_prefill(ukvm_shell_pool_t *p, uint64_t mem_size,
 		want = p->target;
 	for (int waited = 0;; waited++) {
 		pthread_mutex_lock(&p->lock);
-		if (p->mem_size != mem_size || p->failed) {
+		if (p->mem_size != mem_size || p->failed || !p->sized) {
 			p->mem_size = mem_size;
 			p->failed = 0;
+			p->sized = 1; /* a lazy pool has its size now */
 			pthread_cond_broadcast(&p->want);
 		}
 		have = pool_count(p, mem_size);
@@ -749,6 +759,8 @@ unsigned ukvm_shell_pool_ready(ukvm_shell_pool_t *p, uint64_t mem_size)
 {
 	unsigned n;
 
+	if (!p)
+		return 0;
 	pthread_mutex_lock(&p->lock);
 	n = pool_count(p, mem_size);
 	pthread_mutex_unlock(&p->lock);

@@ -434,7 +434,11 @@ static int t_shell_pool_lazy(void)
 	usleep(100 * 1000);
 	CHECK(ukvm_shell_pool_ready(p, 0) == 0);
 	CHECK(ukvm_shell_pool_ready(p, 2 * MEM) == 0);
-	/* its two refill threads at SCHED_BATCH (the eager pool's not) */
+	/* its two refill threads at SCHED_BATCH (the eager pool's not; each
+	 * sets its own policy when it starts: waited for) */
+	for (int i = 0;
+	     i < 3000 && threads_with_policy(SCHED_BATCH) < batch0 + 2; i++)
+		usleep(1000);
 	CHECK(threads_with_policy(SCHED_BATCH) == batch0 + 2);
 	/* a get misses, makes its shell, and sets the refill going */
 	CHECK(ukvm_shell_get_mem(p, 2 * MEM, &sh, err, sizeof(err)) == 0);
@@ -452,6 +456,14 @@ static int t_shell_pool_lazy(void)
 	ukvm_shell_close(&sh);
 	ukvm_shell_pool_destroy(&p);
 	ukvm_shell_pool_destroy(&q);
+	/* a lazy pool that a prefill names the size of fills (the prefill
+	 * waited its whole timeout for nothing, the size never taken) */
+	p = ukvm_shell_pool_create_ex(kvm, 4, 2,
+				      UKVM_POOL_LAZY | UKVM_POOL_BATCH, err,
+				      sizeof(err));
+	CHECK(p);
+	CHECK(ukvm_shell_pool_prefill(p, 2 * MEM, 4, 3000) == 4);
+	ukvm_shell_pool_destroy(&p);
 	close(kvm);
 	return 0;
 }
