@@ -22,7 +22,7 @@
 
 static const char usage[] =
     "usage: ukfork validate SCENARIO.lua (--backend kvm | --cluster FILE)\n"
-    "           [--model MODEL.conf] [--reps R] [--sim-reps R] [--seed S]\n"
+    "           [--model MODEL.conf] [--reps R] [--sim-reps N] [--seed S]\n"
     "           [--set N=V]...\n"
     "           [--threshold PCT] [--metrics LIST] [--db DB] [--plot DIR]\n"
     "       ukfork validate --from-db DB [--real-label L] [--real-backend B]\n"
@@ -54,11 +54,13 @@ static const char usage[] =
     "  --app NAME        compare the instances of app NAME only (a start\n"
     "                    kind pooling apps of different sizes has a p50\n"
     "                    between their modes)\n"
-    "  --reps R, --seed S, --set N=V   as for ukfork run (both worlds)\n"
-    "  --sim-reps R      replications of the simulated side (default: as\n"
-    "                    --reps; seeds S.., the first R those of the real\n"
-    "                    runs): a simulated run costs milliseconds, and\n"
-    "                    more of them estimate the model's quantiles closer\n"
+    "  --reps R, --seed S, --set N=V   as for ukfork run (both worlds;\n"
+    "                    --reps: the real world's replications)\n"
+    "  --sim-reps N      replications of the simulated side (default: R),\n"
+    "                    seed S and reps 0..N-1, so the first R are the\n"
+    "                    real runs' seed and reps: a simulated run costs\n"
+    "                    milliseconds, and more of them estimate the\n"
+    "                    model's quantiles closer\n"
     "  --db DB           keep both runs in DB (default: a temporary file);\n"
     "                    `ukfork report DB` shows them\n"
     "  --plot DIR        validate-cdf-KIND.png/.svg: the two CDFs (gnuplot)\n"
@@ -581,7 +583,9 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 	if (a.real.label || a.sim.label || a.real.backend || a.sim.backend ||
 	    a.real.id_lo || a.sim.id_lo) {
 		rc = bad(prog, "%s",
-			 "--real-*/--sim-* select runs of --from-db only");
+			 "--real-label, --real-backend, --real-runs, "
+			 "--sim-label, --sim-backend and --sim-runs select "
+			 "runs of --from-db only");
 		goto out;
 	}
 	/* what the runs would refuse, before /dev/kvm is looked at: a

@@ -6,9 +6,9 @@
 #   MODEL.conf  cost model of the sim side (default data/kvm-vm-calibrated.conf)
 #   OUT.db      where the database is copied at the end (default BUILD_DIR/repeat.db)
 # Environment: VAL_REPS (3), VAL_SIM_REPS (the simulator's replications:
-# 10 x VAL_REPS; seeds from VAL_SEED on, so the first VAL_REPS are the real
-# runs' seeds; a simulated run costs milliseconds, and its quantiles are
-# then not the noise of a dozen draws), VAL_SEED (1), VAL_SCENARIO
+# 10 x VAL_REPS; seed VAL_SEED, reps 0.., so the first VAL_REPS are the real
+# runs' seed and reps; a simulated run costs milliseconds, and its
+# quantiles are then not the noise of a dozen draws), VAL_SEED (1), VAL_SCENARIO
 # (scripts/validate/held-out.lua), VAL_PACE (held-out.lua's pace: 0.25 runs
 # its workload 4x faster; not given: the scenario's own). Needs a usable
 # /dev/kvm: on a machine without one, run it inside scripts/kvm-vm/run
@@ -38,9 +38,10 @@ if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "repeat.sh: /dev/kvm not usable (run inside scripts/kvm-vm/run)" >&2
 	exit 77
 fi
-case "$R" in ''|*[!0-9]*|0) echo "repeat.sh: VAL_REPS must be a positive number" >&2; exit 2 ;; esac
+# no leading zero: the shell's arithmetic would read 010 as octal
+case "$R" in ''|0*|*[!0-9]*) echo "repeat.sh: VAL_REPS must be a positive number, got '$R'" >&2; exit 2 ;; esac
 SR=${VAL_SIM_REPS:-$((R * 10))}
-case "$SR" in ''|*[!0-9]*|0) echo "repeat.sh: VAL_SIM_REPS must be a positive number" >&2; exit 2 ;; esac
+case "$SR" in ''|0*|*[!0-9]*) echo "repeat.sh: VAL_SIM_REPS must be a positive number, got '$SR'" >&2; exit 2 ;; esac
 # the pace, if given, as a --set of every run (set -- keeps it one word)
 if [ -n "${VAL_PACE:-}" ]; then set -- --set "pace=$VAL_PACE"; else set --; fi
 TMP=$(mktemp -d)

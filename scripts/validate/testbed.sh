@@ -32,8 +32,14 @@ if [ -n "${VAL_PACE:-}" ]; then set -- --set "pace=$VAL_PACE"; else set --; fi
 # charge the transfer again: a bandwidth no transfer waits on. Its latency
 # stays the scenario's (100 us in held-out.lua; an engine-to-engine message
 # on this testbed measured ~0.3 ms in session 30, which no calibration
-# measures yet: docs/validation.md).
+# measures yet: docs/validation.md). --set goes to both worlds: the real
+# runs ignore the bandwidth but keep it in their settings_json, so `ukfork
+# report` lists them with a 1000G link.
 set -- "$@" --set bandwidth=1000G
+R=${VAL_REPS:-2}
+case "$R" in ''|0*|*[!0-9]*) echo "testbed.sh: VAL_REPS must be a positive number, got '$R'" >&2; exit 2 ;; esac
+SR=${VAL_SIM_REPS:-$((R * 10))}
+case "$SR" in ''|0*|*[!0-9]*) echo "testbed.sh: VAL_SIM_REPS must be a positive number, got '$SR'" >&2; exit 2 ;; esac
 COMPRESS=${VAL_COMPRESS:-none}
 case $COMPRESS in zstd | lz4 | none) ;; *) echo "testbed.sh: VAL_COMPRESS must be zstd, lz4 or none" >&2; exit 2 ;; esac
 export UKFORK="$B/ukfork" UKFORKD="$B/ukforkd"
@@ -58,7 +64,7 @@ trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 	--peer-timeout 15s --compress "$COMPRESS" >"$TMP/tb.log" 2>&1 ||
 	{ tail -20 "$TMP/tb.log" >&2; echo "testbed.sh: testbed up failed" >&2; exit 1; }
 "$UKFORK" validate "$SCEN" --cluster "$ST/cluster.conf" --model "$MODEL" \
-	--reps "${VAL_REPS:-2}" --sim-reps "${VAL_SIM_REPS:-$((${VAL_REPS:-2} * 10))}" \
+	--reps "$R" --sim-reps "$SR" \
 	--seed "${VAL_SEED:-1}" --db "$TMP/validate.db" \
 	--plot "$OUT" "$@"
 rc=$?

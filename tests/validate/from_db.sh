@@ -149,6 +149,11 @@ bad_input)
 		rc=$?
 		[ $rc -eq 2 ] || fail "ukfork validate $args: exit $rc, expected 2"
 	done
+	# --sim-reps: a run's option, not of --from-db; in 1..1000000
+	"$UKF" validate --from-db "$T/v.db" --sim-reps 3 >"$T/sr" 2>&1
+	grep -q -- '--sim-reps' "$T/sr" || fail "--from-db with --sim-reps: the message does not name it: $(cat "$T/sr")"
+	"$UKF" validate "$HERE/two-models.lua" --backend kvm --sim-reps 0 >"$T/sr" 2>&1
+	grep -q "sim-reps: expected 1..1000000, got '0'" "$T/sr" || fail "--sim-reps 0: $(cat "$T/sr")"
 	# an option given twice is refused, naming it (the last one won)
 	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 \
 		--threshold 5 --threshold 90 >"$T/twice" 2>&1
@@ -240,7 +245,7 @@ kvm_live)
 	cat "$T/out"
 	grep -q '1 rep(s) (sim 4), seed 1$' "$T/out" || fail "the header does not give both replication counts"
 	grep -q '^real: 1 run(s), .*sim: 4 run(s)' "$T/out" || fail "not 1 real and 4 simulated runs compared"
-	[ "$(sqlite3 "$T/k.db" "SELECT group_concat(backend || ':' || seed || ':' || rep, ' ') FROM runs")" = \
+	[ "$(sqlite3 "$T/k.db" "SELECT group_concat(r, ' ') FROM (SELECT backend || ':' || seed || ':' || rep AS r FROM runs ORDER BY id)")" = \
 		"kvm:1:0 sim:1:0 sim:1:1 sim:1:2 sim:1:3" ] ||
 		fail "runs: $(sqlite3 "$T/k.db" "SELECT backend, seed, rep FROM runs")"
 	# the real run and the simulated one of the same seed and rep made the
