@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# kvm_vm_refit.sh UKFORK SRC - data/kvm-vm-calibrated.conf comes again from
+# kvm_vm_refit.sh UKFORK SRC - data/kvm-vm-calibrated.conf and data/kvm-pvm-calibrated.conf come again from
 # its raw samples in data/measured (scripts/calibrate/from-csv.sh, then
 # `ukfork calibrate --from-db --calib all`): the same keys and values, the
 # remote ones included, and every calibration's provenance; a change of the
@@ -15,19 +15,22 @@ fail() {
 	echo "kvm_vm_refit.sh: FAIL: $*" >&2
 	exit 1
 }
-sh "$src/scripts/calibrate/from-csv.sh" "$src/data/measured/kvm-vm-calibrated.csv" \
-	"$src/data/measured/kvm-vm-calibrated-runs.csv" "$T/k.db" ||
-	fail "from-csv.sh"
-"$ukf" calibrate --from-db "$T/k.db" --calib all --out "$T/kvm-vm-calibrated.conf" \
-	>/dev/null 2>"$T/err" || fail "refit: $(cat "$T/err")"
-grep -v '^#' "$src/data/kvm-vm-calibrated.conf" | grep . >"$T/want"
-grep -v '^#' "$T/kvm-vm-calibrated.conf" | grep . >"$T/got"
-diff "$T/want" "$T/got" >&2 || fail "the committed file's keys differ from the refit's"
-for k in save_ns_per_page restore_base_ns restore_ns_per_page load_base_ns \
-	load_ns_per_byte; do
-	grep -q "^$k = " "$T/want" || fail "no $k in data/kvm-vm-calibrated.conf"
+# both committed calibrations: the emulated one and session 30's kvm_pvm one
+for name in kvm-vm-calibrated kvm-pvm-calibrated; do
+	sh "$src/scripts/calibrate/from-csv.sh" "$src/data/measured/$name.csv" \
+		"$src/data/measured/$name-runs.csv" "$T/$name.db" ||
+		fail "from-csv.sh $name"
+	"$ukf" calibrate --from-db "$T/$name.db" --calib all --out "$T/$name.conf" \
+		>/dev/null 2>"$T/err" || fail "refit of $name: $(cat "$T/err")"
+	grep -v '^#' "$src/data/$name.conf" | grep . >"$T/want"
+	grep -v '^#' "$T/$name.conf" | grep . >"$T/got"
+	diff "$T/want" "$T/got" >&2 || fail "data/$name.conf: the committed keys differ from the refit's"
+	for k in save_ns_per_page restore_base_ns restore_ns_per_page load_base_ns \
+		load_ns_per_byte; do
+		grep -q "^$k = " "$T/want" || fail "no $k in data/$name.conf"
+	done
+	n=$(grep -c '^#   calibration [0-9]*: ' "$src/data/$name.conf")
+	[ "$n" -eq "$(sqlite3 "$T/$name.db" 'SELECT count(*) FROM calib_runs')" ] ||
+		fail "$n calibrations named in the file's Merged block"
 done
-n=$(grep -c '^#   calibration [0-9]*: ' "$src/data/kvm-vm-calibrated.conf")
-[ "$n" -eq "$(sqlite3 "$T/k.db" 'SELECT count(*) FROM calib_runs')" ] ||
-	fail "$n calibrations named in the file's Merged block"
 echo ok
