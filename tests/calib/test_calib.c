@@ -578,9 +578,9 @@ static int t_sim_restore_shell(void)
 	tmp_path(model, sizeof(model), "rshell.conf");
 	tmp_path(db, sizeof(db), "rshell.db");
 	unlink(db);
-	FILE *f = fopen(scen, "w");
-	CHECK(f);
-	fputs("cluster { nodes = 2, vcpus = 16, memory = \"4G\" }\n"
+	CHECK(selftest_write_file(
+		  scen,
+		  "cluster { nodes = 2, vcpus = 16, memory = \"4G\" }\n"
 	      "policy { placement = \"least-loaded\", templates = "
 	      "\"on-demand\", fetch = \"peer\" }\n"
 	      "run { duration = \"60s\" }\n"
@@ -591,12 +591,9 @@ static int t_sim_restore_shell(void)
 	      "  local hold = spawn(\"p\", \"work=5s fork=0\", 0)\n"
 	      "  sleep(\"100ms\")\n"
 	      "  wait(spawn(\"p\", \"fork=0\", 1)); wait(hold)\n"
-	      "end)\n",
-	      f);
-	fclose(f);
-	CHECK((f = fopen(model, "w")));
-	fputs("jitter = 0\nclone_first_ns = 50ms\n", f);
-	fclose(f);
+	      "end)\n") == 0);
+	CHECK(selftest_write_file(model, "jitter = 0\nclone_first_ns = 50ms\n") ==
+	      0);
 	snprintf(cmd, sizeof(cmd),
 		 "%s run %s --backend sim --set model=%s --db %s --quiet "
 		 ">/dev/null 2>&1",
@@ -1742,14 +1739,11 @@ static int t_sim_alone(void)
 	tmp_path(trace, sizeof(trace), "sima.trace");
 	tmp_path(conf, sizeof(conf), "sima-fit.conf");
 	unlink(db);
-	FILE *f = fopen(model, "w");
-	CHECK(f);
-	fputs("jitter = 0\nclone_base_ns = 2ms\nclone_first_ns = 9ms\n"
-	      "fork_base_ns = 3ms\nclone_ns_per_page = 5000\n"
-	      "agent_msg_ns = 100us\nmonitor_slots = 1\n"
-	      "touch_ns_per_page = 20us\n",
-	      f);
-	fclose(f);
+	CHECK(selftest_write_file(
+		  model, "jitter = 0\nclone_base_ns = 2ms\nclone_first_ns = 9ms\n"
+			 "fork_base_ns = 3ms\nclone_ns_per_page = 5000\n"
+			 "agent_msg_ns = 100us\nmonitor_slots = 1\n"
+			 "touch_ns_per_page = 20us\n") == 0);
 	snprintf(cmd, sizeof(cmd),
 		 "%s run %s/scripts/calibrate/alone-ops.lua --backend sim "
 		 "--set n=6 --set 'sizes=8 16' --set 'dirty=64 512' "
@@ -1810,9 +1804,7 @@ static int t_sim_alone(void)
 	       (long long)m.clone_base_ns, (long long)m.clone_first_ns,
 	       (long long)m.fork_base_ns, (long long)m.clone_ns_per_page);
 	/* an app whose memory the trace does not give: refused, named */
-	f = fopen(trace, "w");
-	CHECK(f);
-	fclose(f);
+	CHECK(selftest_write_file(trace, "") == 0);
 	CHECK(ukf_calib_collect_alone(db, trace, 0, s, &c, err, sizeof(err)) <
 	      0);
 	CHECKF(strstr(err, "app c8 has template starts or forks but no "

@@ -478,14 +478,6 @@ static int t_clone_first_recover(void)
 	return 0;
 }
 
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	return fclose(f);
-}
 
 /* The keys in a model file; bad values named with file and line. */
 static int t_host_keys(void)
@@ -499,7 +491,7 @@ static int t_host_keys(void)
 	ukf_sim_model_default(&d);
 	CHECK(d.agent_msg_ns == 0 && d.monitor_slots == 0 &&
 	      d.host_mem_bytes == 0 && d.fork_base_ns == 0);
-	CHECK(write_file(path, "agent_msg_ns = 2.5ms\nmonitor_slots = 2\n"
+	CHECK(selftest_write_file(path, "agent_msg_ns = 2.5ms\nmonitor_slots = 2\n"
 			       "host_mem_bytes = 16G\nfork_base_ns = 40ms\n"
 			       "clone_first_ns = 9ms\n") == 0);
 	m = d;
@@ -513,7 +505,7 @@ static int t_host_keys(void)
 		"host_mem_bytes = -1G\n", "agent_msg_ns = -1ms\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		CHECK(write_file(path, bad[i]) == 0);
+		CHECK(selftest_write_file(path, bad[i]) == 0);
 		m = d;
 		CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == -1);
 		CHECKF(strstr(err, ":1: bad value") && strstr(err, path),

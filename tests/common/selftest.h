@@ -69,6 +69,18 @@ struct selftest {
 #define SELFTEST_COUNT(reg) (sizeof(reg) / sizeof((reg)[0]))
 
 /* The test of reg[0..n) called name, or NULL if there is none. */
+/* Write text to path (created or truncated): 0, or -1 if it could not be
+ * opened or written. */
+static inline int selftest_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	int bad = fputs(text, f) < 0;
+	return fclose(f) != 0 || bad ? -1 : 0;
+}
+
 static inline const struct selftest *
 selftest_find(const struct selftest *reg, size_t n, const char *name)
 {

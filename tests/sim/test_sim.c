@@ -365,15 +365,6 @@ static int t_map(void)
 
 /* ---- model file ---- */
 
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	fclose(f);
-	return 0;
-}
 
 /* data/model.conf holds exactly the compiled-in defaults. */
 static int t_model_file(void)
@@ -392,7 +383,7 @@ static int t_model_file(void)
 	char path[] = "/tmp/ukf-model-XXXXXX";
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
-	CHECK(write_file(path, "# comment\n\n  clone_base_ns = 2.5ms # src\n"
+	CHECK(selftest_write_file(path, "# comment\n\n  clone_base_ns = 2.5ms # src\n"
 			       "jitter=0\nboot_base_ns = 125ms\ntouch_ns_per_page = 3us\n"
 			       "boot_ns_per_mem_byte = 1.5\n") == 0);
 	m = d;
@@ -432,7 +423,7 @@ static int t_dirmodel_file(void)
 	char path[] = "/tmp/ukf-dirmodel-XXXXXX";
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
-	CHECK(write_file(path, "etcd_delay_ns = 2ms\nraft_delay_ns = 1ms\n") == 0);
+	CHECK(selftest_write_file(path, "etcd_delay_ns = 2ms\nraft_delay_ns = 1ms\n") == 0);
 	m = d;
 	CHECK(ukf_sim_dirmodel_load(&m, path, err, sizeof(err)) < 0);
 	CHECK(strstr(err, ":2: unknown key 'raft_delay_ns'") != NULL);
@@ -471,7 +462,7 @@ static int expect_bad(const char *text, const char *want1, const char *want2)
 	int fd = mkstemp(path);
 	if (fd < 0)
 		return 1;
-	write_file(path, text);
+	selftest_write_file(path, text);
 	struct ukf_sim_model m, before;
 	ukf_sim_model_default(&m);
 	before = m;
