@@ -214,6 +214,24 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 			    " ORDER BY run, id",
 			    before, s, "agent", &c->agent, err, errlen) < 0)
 		return -1;
+	/* a message between engines: template clones (no fetch) placed ->
+	 * started on the node they were requested from, and on another
+	 * (the placement's request crossing to that node's engine first;
+	 * one clock, as above) */
+#define PLACED                                                                 \
+	"SELECT 0, t_start - t_placed FROM instances WHERE run > ?1"         \
+	" AND start = 'template' AND NOT coalesce(template_fetched, 0)"      \
+	" AND t_start >= t_placed AND t_placed >= 0"
+	if (ukf_calib_query(db, PLACED " AND NOT coalesce(remote, 0)"
+				       " ORDER BY run, id",
+			    before, s, "placed_local", &c->placed_local, err,
+			    errlen) < 0 ||
+	    ukf_calib_query(db, PLACED " AND coalesce(remote, 0)"
+				       " ORDER BY run, id",
+			    before, s, "placed_remote", &c->placed_remote, err,
+			    errlen) < 0)
+		return -1;
+#undef PLACED
 	return ukf_calib_trace_templates(trace, 1, s, &c->made, &c->fetch, err,
 					 errlen);
 }

@@ -338,8 +338,10 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 	fprintf(stderr,
 		"ukfork calibrate: %zu remote forks (%zu without a template "
 		"fetch: those are fitted), %zu template fetches, %zu "
-		"templates made, %zu agent samples\n",
-		c.forks, c.restore, c.fetch, c.made, c.agent);
+		"templates made, %zu agent samples, %zu template clones "
+		"started where requested and %zu on another node\n",
+		c.forks, c.restore, c.fetch, c.made, c.agent, c.placed_local,
+		c.placed_remote);
 	if (c.restore < 3) {
 		snprintf(err, errlen,
 			 "the cluster workload %s gave %zu remote forks (3 at "

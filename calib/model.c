@@ -318,11 +318,13 @@ static int cmp_double(const void *a, const void *b)
  * (sim/net.c: a message is delivered `latency` after it has crossed the
  * sender's and the receiver's host links at `bandwidth` bytes/s; links
  * idle in a calibration, so the whole bandwidth): msgs messages, bytes
- * in all. 0 for a sample measured over no link.
+ * in all, each message also delayed `msg` (peer_msg_ns) by the agents.
+ * 0 for a sample measured over no link.
  */
-static double net_ns(const struct opfit *f, size_t i, int msgs, double bytes)
+static double net_ns(const struct opfit *f, size_t i, int msgs, double bytes,
+		     double msg)
 {
-	double t = msgs * f->lat[i];
+	double t = msgs * (f->lat[i] + msg);
 	if (f->bw[i] > 0)
 		t += bytes / f->bw[i] * 1e9;
 	return t;
@@ -330,17 +332,17 @@ static double net_ns(const struct opfit *f, size_t i, int msgs, double bytes)
 
 /* Each sample less what the simulator charges beside the cost fitted:
  * `agent` (agent_msg_ns: the one event the agent serves before the
- * engine hears of it), msgs messages and x * bytes_per_x bytes over the
- * link. A sample that took no more than that (the link carried fewer
+ * engine hears of it), msgs messages (each its link's latency and `msg`)
+ * and x * bytes_per_x bytes over the link. A sample that took no more than that (the link carried fewer
  * bytes than sim charges: compressed transfers) is left out and counted
  * in f->clamped: a cost of 0 or less says nothing about the cost. */
 static void less_charged(struct opfit *f, double agent, int msgs,
-			 double bytes_per_x)
+			 double bytes_per_x, double msg)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < f->n; i++) {
-		double y =
-		    f->y[i] - agent - net_ns(f, i, msgs, f->x[i] * bytes_per_x);
+		double y = f->y[i] - agent -
+			   net_ns(f, i, msgs, f->x[i] * bytes_per_x, msg);
 		if (!(y > 0)) {
 			f->clamped++;
 			continue;
@@ -392,10 +394,85 @@ static void put_not_fitted(FILE *o, const char *what, const struct opfit *f,
 		f->n, f->clamped, keeps);
 }
 
+/* peer_msg_ns (--cluster): from the template clones started where they
+ * were requested (local) and on another node (remote, each less its
+ * link's latency), the difference of their medians; msg is what the
+ * remote keys were computed with (0 when not fitted). */
+struct peermsg {
+	size_t nlocal, nremote;
+	double local, remote; /* medians, ns */
+	int fitted;
+	double msg;
+};
+
+static double median_of(const double *v, size_t n)
+{
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The peer message delay from its two sets of samples (2 each at least;
+ * else not fitted, msg 0). -1 out of memory. */
+static int fit_peer_msg(const struct opfit *lo, const struct opfit *re,
+			struct peermsg *pm)
+{
+	memset(pm, 0, sizeof(*pm));
+	pm->nlocal = lo->n;
+	pm->nremote = re->n;
+	if (lo->n < 2 || re->n < 2)
+		return 0;
+	double *a = malloc(lo->n * sizeof(double));
+	double *b = malloc(re->n * sizeof(double));
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return -1;
+	}
+	memcpy(a, lo->y, lo->n * sizeof(double));
+	for (size_t i = 0; i < re->n; i++)
+		b[i] = re->y[i] - re->lat[i];
+	qsort(a, lo->n, sizeof(double), cmp_double);
+	qsort(b, re->n, sizeof(double), cmp_double);
+	pm->local = median_of(a, lo->n);
+	pm->remote = median_of(b, re->n);
+	pm->msg = fmax(0, pm->remote - pm->local);
+	pm->fitted = 1;
+	free(a);
+	free(b);
+	return 0;
+}
+
+static void put_peer_msg(FILE *o, const struct peermsg *pm)
+{
+	if (!pm->fitted) {
+		fprintf(o,
+			"# Peer messages: not fitted (%zu template clones "
+			"started where requested, %zu on\n"
+			"# another node; 2 of each at least): peer_msg_ns "
+			"keeps its default\n",
+			pm->nlocal, pm->nremote);
+		return;
+	}
+	fprintf(o,
+		"# Peer messages: a template clone's placement -> its start, "
+		"median of %zu started on\n"
+		"# another node than the one it was requested from, less "
+		"the link's latency: %.1f us;\n"
+		"# median of %zu started where requested: %.1f us. The "
+		"difference is the node agents'\n"
+		"# own delay on a message between nodes (sim adds it to "
+		"every such message, and the\n"
+		"# remote keys below are less it: 1 message per delta save, "
+		"2 per template fetch):\n"
+		"peer_msg_ns = %.0f   # source: calibrate --cluster\n",
+		pm->nremote, pm->remote / 1e3, pm->nlocal, pm->local / 1e3,
+		pm->msg);
+}
+
 /* The remote operations' keys (--cluster calibrations). */
 static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		       const struct opfit *tf, const struct opfit *rf,
-		       double restore_base, double agent)
+		       double restore_base, double agent,
+		       const struct peermsg *pm)
 {
 	char l1[96], l2[96], l3[96];
 
@@ -412,13 +489,15 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		"# cluster { latency =, bandwidth = } composes the "
 		"measured times again.\n",
 		agent);
+	put_peer_msg(o, pm);
 	if (sv->fitted) {
 		fprintf(o,
 			"# Delta save: a remote fork child's placement -> its "
 			"restore's start on the target (no\n"
 			"# template fetched on the way) less agent_msg_ns, "
-			"the link's latency and pages x 4096 /\n"
-			"# bandwidth (link: %s), against pages copied:\n",
+			"the link's latency, peer_msg_ns and\n"
+			"# pages x 4096 / bandwidth (link: %s), against "
+			"pages copied:\n",
 			l1);
 		put_line_comment(o, sv, "page");
 		put_clamped(o, sv);
@@ -469,9 +548,9 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		fprintf(o,
 			"# Template fetch: template-fetch -> template-ready on "
 			"the fetching node less\n"
-			"# agent_msg_ns, 2 latencies and bytes / bandwidth "
-			"(link: %s), against\n"
-			"# template bytes:\n",
+			"# agent_msg_ns, 2 latencies, 2 peer_msg_ns and bytes "
+			"/ bandwidth (link: %s),\n"
+			"# against template bytes:\n",
 			l3);
 		put_line_comment(o, tf, "byte");
 		put_clamped(o, tf);
@@ -494,14 +573,15 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 			double x = rf->x[i];
 			m += rf->y[i];
 			c += sv->slope * x + agent +
-			     net_ns(rf, i, 1, x * SIM_PAGE) + restore_base +
+			     net_ns(rf, i, 1, x * SIM_PAGE, pm->msg) +
+			     restore_base +
 			     rs->slope * x + agent;
 		}
 		fprintf(o,
 			"# Check: remote fork request -> ready, mean of %zu: "
 			"measured %.3f ms; the keys above\n"
 			"# composed as sim charges them (save, agent, link, "
-			"restore, agent; no queueing, no\n"
+			"peer message, restore, agent; no queueing, no\n"
 			"# placement time): %.3f ms. Both, and every line above, "
 			"leave out the children\n"
 			"# that fetched the template first (their restore is "
@@ -990,6 +1070,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		FORK_BUSY,
 		AGENT_BUSY,
 		TOUCH,
+		PLACED_LOCAL,
+		PLACED_REMOTE,
 		NOPS
 	};
 	struct opfit f[NOPS] = {
@@ -1009,7 +1091,12 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    [FORK_BUSY] = {.op = "fork_busy", .dist_key = NULL},
 	    [AGENT_BUSY] = {.op = "agent_busy", .dist_key = NULL, .zero_ok = 1},
 	    [TOUCH] = {.op = "touch", .dist_key = NULL, .zero_ok = 1},
+	    [PLACED_LOCAL] = {.op = "placed_local", .dist_key = NULL,
+			      .zero_ok = 1},
+	    [PLACED_REMOTE] = {.op = "placed_remote", .dist_key = NULL,
+			       .zero_ok = 1},
 	};
+	struct peermsg pm;
 	struct dirfit dirs[2] = {
 	    {.op = "dir_embedded",
 	     .what = "embedded (the agents' update messages, ZeroMQ over "
@@ -1112,18 +1199,23 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	 * time is the measured one. A template fetch: the request and the
 	 * image over the link (2 latencies + bytes / bandwidth), then
 	 * load_base_ns + load_ns_per_byte x bytes and its TEMPLATE event. */
-	less_charged(&f[RSAVE], agent, 1, SIM_PAGE);
-	less_charged(&f[RRESTORE], agent, 0, 0);
-	less_charged(&f[TFETCH], agent, 2, 1);
+	if (fit_peer_msg(&f[PLACED_LOCAL], &f[PLACED_REMOTE], &pm) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	less_charged(&f[RSAVE], agent, 1, SIM_PAGE, pm.msg);
+	less_charged(&f[RRESTORE], agent, 0, 0, pm.msg);
+	less_charged(&f[TFETCH], agent, 2, 1, pm.msg);
 	fit_cost(&f[RSAVE], 1, -1);
 	fit_cost(&f[RRESTORE], 1, -1);
 	fit_cost(&f[TFETCH], 1, -1);
 	fit_cost(&f[RFORK], 1, -1);
 	int remote_shown = f[RSAVE].n || f[RRESTORE].n || f[TFETCH].n ||
-			   f[RFORK].n || p->cluster;
+			   f[RFORK].n || pm.fitted || p->cluster;
 	int any = 0;
 	for (int i = 0; i < NOPS; i++) {
 		if (i == AGENT || i == RFORK || (i == CLONE && eng) ||
+		    i == PLACED_LOCAL || i == PLACED_REMOTE ||
 		    i == CLONE_FIRST || i == CLONE_BUSY || i == FORK_FIRST ||
 		    i == FORK_BUSY || i == AGENT_BUSY || i == TOUCH)
 			continue; /* no spread: a flat figure / not used */
@@ -1379,7 +1471,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	}
 	if (remote_shown)
 		put_remote(o, &f[RSAVE], &f[RRESTORE], &f[TFETCH], &f[RFORK],
-			   restore_base, agent);
+			   restore_base, agent, &pm);
 	for (int i = 0; i < 2; i++)
 		if (dirs[i].fitted)
 			put_dir(o, &dirs[i], ndirs == 1);
@@ -1418,6 +1510,13 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			summary_row(summary, &f[RRESTORE], "page");
 			summary_row(summary, &f[TFETCH], "byte");
 			summary_row(summary, &f[RFORK], "page");
+			if (pm.fitted)
+				fprintf(summary,
+					"%-13s %5zu  %12.1f us  (placement -> "
+					"start on another node, median %.1f "
+					"us, n=%zu, less where requested)\n",
+					"peer_msg", pm.nremote, pm.msg / 1e3,
+					pm.remote / 1e3, pm.nlocal);
 		}
 	}
 	if (summary) {

@@ -65,6 +65,7 @@ static const struct field {
 	T(fork_base_ns),
 	T(dir_delay_ns),     T(dir_delay_p99_ns),
 	T(clone_first_ns),
+	T(peer_msg_ns),
 #undef T
 #undef R
 };

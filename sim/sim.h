@@ -121,6 +121,15 @@ struct ukf_sim_model {
 	 * (the default): no such cost.
 	 */
 	ukf_ns_t clone_first_ns;
+	/*
+	 * Appended for the validation on several nodes (issue 11): the
+	 * node agents' own delay on a message from one node to another,
+	 * beyond the link's latency and transfer (two agents' event loops,
+	 * ZeroMQ, CURVE). Every message between nodes is delivered this
+	 * much later; a node's messages to itself are not. Written by
+	 * `ukfork calibrate --cluster`. 0 (the default): none.
+	 */
+	ukf_ns_t peer_msg_ns;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

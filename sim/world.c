@@ -962,7 +962,8 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 	    !(w->engines = calloc(cfg->engine.nodes, sizeof(*w->engines))) ||
 	    !(w->sbe = sim_be_create(w)) ||
 	    !(w->net = sim_net_create(w->q, cfg->engine.nodes,
-				      cfg->link_latency_ns,
+				      cfg->link_latency_ns +
+					  cfg->model.peer_msg_ns,
 				      cfg->link_bandwidth_bps, net_deliver, w)) ||
 	    (cfg->cores > 0 &&
 	     !(w->cpu = sim_cpu_create(w->q, cfg->engine.nodes, cfg->cores))))

@@ -13,9 +13,14 @@
 -- other node needs the parent's template there: that node fetches it from
 -- the parent's (a template fetch of that size), then restores; the later
 -- children only restore. A fresh app per sample gives each template size n
--- fetches. calibrate sets nodes (the cluster file's), n (-n) and sizes,
--- units and dirty from its plan, and link (docs/calibration.md,
--- "--cluster").
+-- fetches. Then, with the template on both nodes, `clones` template
+-- clones of the app that exit at once, one at a time and `gap` apart:
+-- least-loaded placement, with both nodes idle, takes turns, so about
+-- half start on node 0, where they are requested, and half on another
+-- node, after a message between the engines (calibrate's peer_msg_ns:
+-- the difference of the two). calibrate sets nodes (the cluster file's),
+-- n (-n) and sizes, units and dirty from its plan, and link
+-- (docs/calibration.md, "--cluster").
 --
 -- Run by hand: ukfork run scripts/calibrate/cluster-ops.lua --cluster FILE \
 --   --set nodes=2 --set n=2 --db c.db --trace c.trace
@@ -28,6 +33,8 @@ local n = param("n", 3)
 local sizes = param("sizes", "8 16 32")
 local units = param("units", 6)
 local dirty = param("dirty", 128)
+local clones = param("clones", 4)
+local gap = param("gap", "20ms")
 -- The link the run crosses (calibrate sets it from --delay/--rate or the
 -- testbed's testbed.conf): not used here, but recorded in the run's
 -- settings, so that `ukfork report` tells apart the runs of one database
@@ -49,5 +56,9 @@ process(function()
   for _, name in ipairs(apps) do
     local id = spawn(name, nil, 0)
     wait(id)
+    for _ = 1, clones do
+      sleep(gap)
+      wait(spawn(name, "fork=0 units=1 dirty=0", 0))
+    end
   end
 end)

@@ -29,13 +29,13 @@ if [ -n "${VAL_PACE:-}" ]; then set -- --set "pace=$VAL_PACE"; else set --; fi
 # The testbed's link is not shaped: a calibration on such a testbed
 # (cluster.sh ... :) charges nothing to the link, so its remote keys (delta
 # save, template load) hold the real transfer. The simulated side must not
-# charge the transfer again: a bandwidth no transfer waits on. Its latency
-# stays the scenario's (100 us in held-out.lua; an engine-to-engine message
-# on this testbed measured ~0.3 ms in session 30, which no calibration
-# measures yet: docs/validation.md). --set goes to both worlds: the real
-# runs ignore the bandwidth but keep it in their settings_json, so `ukfork
-# report` lists them with a 1000G link.
-set -- "$@" --set bandwidth=1000G
+# charge the transfer again: a bandwidth no transfer waits on; nor a
+# latency the link does not have (held-out.lua's 100 us): the agents' own
+# delay on a message between nodes is the model's peer_msg_ns, which
+# calibrate --cluster measures (docs/calibration.md). --set goes to both
+# worlds: the real runs ignore both but keep them in their settings_json,
+# so `ukfork report` lists them with a 0 ns, 1000G link.
+set -- "$@" --set bandwidth=1000G --set latency=0
 R=${VAL_REPS:-2}
 case "$R" in ''|0*|*[!0-9]*) echo "testbed.sh: VAL_REPS must be a positive number, got '$R'" >&2; exit 2 ;; esac
 SR=${VAL_SIM_REPS:-$((R * 10))}
