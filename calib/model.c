@@ -41,6 +41,9 @@ struct opfit {
 	 * chosen family when even its optimistic KS test rejects it */
 	int empirical;
 	double emp[UKF_SIM_EMP_Q];
+	/* the cost as a curve through the mean at each x (fit_curve: 3
+	 * distinct x or more), used instead of base + slope x when n > 0 */
+	struct ukf_sim_curve curve;
 };
 
 static void opfit_free(struct opfit *f)
@@ -108,7 +111,8 @@ static int fit_spread(struct opfit *f)
 	if (!r)
 		return -1;
 	for (size_t i = 0; i < f->n; i++) {
-		double c = f->base + f->slope * f->x[i];
+		double c = f->curve.n ? ukf_sim_curve_eval(&f->curve, f->x[i])
+				      : f->base + f->slope * f->x[i];
 		if (c > 0)
 			r[k++] = f->y[i] / c;
 	}
@@ -130,6 +134,8 @@ static int fit_spread(struct opfit *f)
 			f->empirical = 1;
 			f->base *= pl;
 			f->slope *= pl;
+			for (uint32_t j = 0; j < f->curve.n; j++)
+				f->curve.y[j] *= pl;
 			f->dist_mean = pl;
 			free(r);
 			return 0;
@@ -143,8 +149,58 @@ static int fit_spread(struct opfit *f)
 			f->dist_mean = m;
 			f->base *= m;
 			f->slope *= m;
+			for (uint32_t j = 0; j < f->curve.n; j++)
+				f->curve.y[j] *= m;
 		}
 	}
+	return 0;
+}
+
+/*
+ * The cost as a curve through the mean of the samples at each distinct
+ * x, when there are 3 of them or more (and UKF_SIM_CURVE_MAX at most): a
+ * measured cost that grows faster than linearly across the sizes (the
+ * template fetch) is then met at every size measured, where a line
+ * misses the middle ones. Before fit_spread, which scales it as it
+ * scales the line. -1 out of memory.
+ */
+static int fit_curve(struct opfit *f)
+{
+	memset(&f->curve, 0, sizeof(f->curve));
+	if (!f->fitted || f->n < 3)
+		return 0;
+	size_t *ix = malloc(f->n * sizeof(*ix));
+	if (!ix)
+		return -1;
+	for (size_t i = 0; i < f->n; i++)
+		ix[i] = i;
+	/* insertion sort of the indices by x: tens of samples */
+	for (size_t i = 1; i < f->n; i++)
+		for (size_t j = i; j > 0 && f->x[ix[j]] < f->x[ix[j - 1]]; j--) {
+			size_t t = ix[j];
+			ix[j] = ix[j - 1];
+			ix[j - 1] = t;
+		}
+	struct ukf_sim_curve c;
+	memset(&c, 0, sizeof(c));
+	size_t i = 0;
+	int ok = 1;
+	while (i < f->n && ok) {
+		size_t j = i;
+		double sum = 0;
+		while (j < f->n && f->x[ix[j]] == f->x[ix[i]])
+			sum += f->y[ix[j++]];
+		if (c.n == UKF_SIM_CURVE_MAX || !(f->x[ix[i]] >= 0))
+			ok = 0;
+		else {
+			c.x[c.n] = f->x[ix[i]];
+			c.y[c.n++] = sum / (double)(j - i);
+		}
+		i = j;
+	}
+	free(ix);
+	if (ok && c.n >= 3)
+		f->curve = c;
 	return 0;
 }
 
@@ -554,18 +610,54 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 			l3);
 		put_line_comment(o, tf, "byte");
 		put_clamped(o, tf);
-		fprintf(o,
-			"load_base_ns = %.0f   # source: calibrate --cluster\n",
-			tf->base);
-		fprintf(o,
-			"load_ns_per_byte = %.6g   # source: calibrate "
-			"--cluster\n",
-			tf->slope);
+		if (!tf->curve.n) {
+			fprintf(o,
+				"load_base_ns = %.0f   # source: calibrate "
+				"--cluster\n",
+				tf->base);
+			fprintf(o,
+				"load_ns_per_byte = %.6g   # source: "
+				"calibrate --cluster\n",
+				tf->slope);
+		} else {
+			fprintf(o,
+				"#   that line (load_base_ns %.0f, "
+				"load_ns_per_byte %.6g) is not written: it\n"
+				"#   misses sizes between its ends when the cost "
+				"does not grow linearly. The mean\n"
+				"#   at each of the %u sizes measured (bytes "
+				"ns; times the spread's mean), which sim\n"
+				"#   takes in place of load_base_ns and "
+				"load_ns_per_byte, the spread of each sample\n"
+				"#   over its size's mean:\n"
+				"load_curve =",
+				tf->base, tf->slope, tf->curve.n);
+			for (uint32_t j = 0; j < tf->curve.n; j++)
+				fprintf(o, " %.0f %.0f", tf->curve.x[j],
+					tf->curve.y[j]);
+			fprintf(o, "   # source: calibrate --cluster\n");
+			for (uint32_t j = 0; j < tf->curve.n; j++) {
+				double l = tf->base + tf->slope * tf->curve.x[j];
+				fprintf(o,
+					"#   %.1f MiB: %.3f ms (%.2f ns/byte), "
+					"the line %.3f ms (%+.1f%%)\n",
+					tf->curve.x[j] / 1048576.0,
+					tf->curve.y[j] / 1e6,
+					tf->curve.x[j] > 0
+					    ? tf->curve.y[j] / tf->curve.x[j]
+					    : 0.0,
+					l / 1e6,
+					tf->curve.y[j] > 0
+					    ? 100 * (l - tf->curve.y[j]) /
+						  tf->curve.y[j]
+					    : 0.0);
+			}
+		}
 		put_dist(o, tf);
 	} else {
 		put_not_fitted(o, "Template fetch", tf,
-			       "load_base_ns and load_ns_per_byte keep their "
-			       "defaults");
+			       "load_base_ns, load_ns_per_byte and load_curve "
+			       "keep their defaults");
 	}
 	if (rf->n && sv->fitted && rs->fitted) {
 		double m = 0, c = 0;
@@ -1209,6 +1301,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	fit_cost(&f[RSAVE], 1, -1);
 	fit_cost(&f[RRESTORE], 1, -1);
 	fit_cost(&f[TFETCH], 1, -1);
+	if (fit_curve(&f[TFETCH]) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	fit_cost(&f[RFORK], 1, -1);
 	int remote_shown = f[RSAVE].n || f[RRESTORE].n || f[TFETCH].n ||
 			   f[RFORK].n || pm.fitted || p->cluster;
@@ -1509,6 +1605,12 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			summary_row(summary, &f[RSAVE], "page");
 			summary_row(summary, &f[RRESTORE], "page");
 			summary_row(summary, &f[TFETCH], "byte");
+			if (f[TFETCH].curve.n)
+				fprintf(summary,
+					"%-13s %5s  (load_curve: the mean at "
+					"each of %u sizes, in place of the "
+					"line)\n",
+					"", "", f[TFETCH].curve.n);
 			summary_row(summary, &f[RFORK], "page");
 			if (pm.fitted)
 				fprintf(summary,

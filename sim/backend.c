@@ -784,9 +784,11 @@ static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
 		return -ENOMEM;
 	/* No identity: the node's own stream, as before; the fault draw is
 	 * the backend's load count's. */
-	ukf_ns_t after = sim_world_jitter(b->w, node, UKF_SIM_OP_LOAD,
-					  (double)m->load_base_ns +
-					      (double)bytes * m->load_ns_per_byte);
+	double cost = m->load_curve.n
+			  ? ukf_sim_curve_eval(&m->load_curve, (double)bytes)
+			  : (double)m->load_base_ns +
+				(double)bytes * m->load_ns_per_byte;
+	ukf_ns_t after = sim_world_jitter(b->w, node, UKF_SIM_OP_LOAD, cost);
 	int fail = fault(b, b->w->cfg.faults.template, OP_LOAD,
 			 ((uint64_t)node << 32) | app, b->loads++);
 	return push_template(b, node, app, bytes, after, fail ? OP_LOAD : 0);

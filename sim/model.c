@@ -35,7 +35,7 @@ void ukf_sim_model_default(struct ukf_sim_model *m)
 	m->boot_ns_per_mem_byte = 0;
 }
 
-enum ftype { F_TIME, F_REAL, F_DIST, F_COUNT, F_BYTES };
+enum ftype { F_TIME, F_REAL, F_DIST, F_COUNT, F_BYTES, F_CURVE };
 
 static const struct field {
 	const char *name;
@@ -66,6 +66,7 @@ static const struct field {
 	T(dir_delay_ns),     T(dir_delay_p99_ns),
 	T(clone_first_ns),
 	T(peer_msg_ns),
+	{ "load_curve", F_CURVE, offsetof(struct ukf_sim_model, load_curve) },
 #undef T
 #undef R
 };
@@ -247,6 +248,60 @@ static int parse_dist(const char *s, struct ukf_sim_dist *out)
 	return 0;
 }
 
+/* "none", or 2 to UKF_SIM_CURVE_MAX pairs "X Y" of non-negative
+ * finite numbers, X strictly increasing. */
+static int parse_curve(const char *s, struct ukf_sim_curve *out)
+{
+	struct ukf_sim_curve c;
+	char *end;
+
+	memset(&c, 0, sizeof(c));
+	if (!strcmp(s, "none")) {
+		*out = c;
+		return 0;
+	}
+	for (;;) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (!*s)
+			break;
+		if (c.n == UKF_SIM_CURVE_MAX)
+			return -1;
+		double v[2];
+		for (int i = 0; i < 2; i++) {
+			while (isspace((unsigned char)*s))
+				s++;
+			errno = 0;
+			v[i] = strtod(s, &end);
+			if (end == s || errno || !isfinite(v[i]) || v[i] < 0 ||
+			    (*end && !isspace((unsigned char)*end)))
+				return -1;
+			s = end;
+		}
+		if (c.n && !(v[0] > c.x[c.n - 1]))
+			return -1;
+		c.x[c.n] = v[0];
+		c.y[c.n++] = v[1];
+	}
+	if (c.n < 2)
+		return -1;
+	*out = c;
+	return 0;
+}
+
+double ukf_sim_curve_eval(const struct ukf_sim_curve *c, double x)
+{
+	if (c->n < 2)
+		return c->n ? c->y[0] : 0;
+	uint32_t k = 1; /* the segment [k-1, k]: the first or last beyond */
+	while (k + 1 < c->n && x > c->x[k])
+		k++;
+	double y = c->y[k - 1] + (c->y[k] - c->y[k - 1]) *
+				     (x - c->x[k - 1]) /
+				     (c->x[k] - c->x[k - 1]);
+	return y > 0 ? y : 0;
+}
+
 static char *trim(char *s)
 {
 	while (isspace((unsigned char)*s))
@@ -349,6 +404,7 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 			  : fields[i].type == F_DIST  ? parse_dist(val, dst)
 			  : fields[i].type == F_COUNT ? parse_count(val, dst)
 			  : fields[i].type == F_BYTES ? parse_bytes(val, dst)
+			  : fields[i].type == F_CURVE ? parse_curve(val, dst)
 						      : parse_real(val, dst);
 		/* the world refuses a jitter above 5 (sim/world.c): said
 		 * here, at its line, not as "model costs must be >= 0" */
@@ -376,6 +432,9 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 					 ? "a whole number from 0 to 1000000"
 				 : fields[i].type == F_BYTES
 					 ? "a size: 1073741824, 512M, 16G"
+				 : fields[i].type == F_CURVE
+					 ? "none, or 2 to 16 pairs BYTES NS of "
+					   "numbers >= 0, BYTES increasing"
 					 : "a non-negative number");
 			goto out;
 		}
@@ -451,6 +510,7 @@ int ukf_sim_model_format(const struct ukf_sim_model *m, const char *key,
 				 (unsigned long long)*(const uint64_t *)v);
 			return 0;
 		case F_DIST:
+		case F_CURVE:
 			return -1;
 		}
 	}
@@ -460,15 +520,21 @@ int ukf_sim_model_format(const struct ukf_sim_model *m, const char *key,
 size_t ukf_sim_model_unset(uint64_t given, char *buf, size_t cap)
 {
 	size_t n = 0, len = 0;
+	int curve = 0;
 
 	if (cap)
 		buf[0] = 0;
+	for (size_t i = 0; i < NFIELDS && i < 64; i++)
+		curve |= (given >> i & 1) && fields[i].type == F_CURVE;
 	for (size_t i = 0; i < NFIELDS && i < 64; i++) {
 		const struct field *f = &fields[i];
+		/* a load_curve given takes the place of the load line */
+		if (curve && !strncmp(f->name, "load_", 5))
+			continue;
 		/* a cost or a host limit; not a *_dist (none: the jitter),
 		 * the directory's pair (the scenario's own) or destroy_ns
 		 * (not charged) */
-		if ((given >> i & 1) || f->type == F_DIST ||
+		if ((given >> i & 1) || f->type == F_DIST || f->type == F_CURVE ||
 		    !strncmp(f->name, "dir_delay", 9) ||
 		    !strcmp(f->name, "destroy_ns"))
 			continue;

@@ -28,6 +28,20 @@ enum ukf_sim_family {
 };
 /* The quantiles an empirical distribution is given by (every 5%). */
 #define UKF_SIM_EMP_Q 21
+/* The most points a cost curve (load_curve) may have. */
+#define UKF_SIM_CURVE_MAX 16
+
+/*
+ * A cost against a size, through measured points: linear between them,
+ * each end segment's line beyond its end, never below 0. n 0: none.
+ */
+struct ukf_sim_curve {
+	uint32_t n;
+	double x[UKF_SIM_CURVE_MAX]; /* strictly increasing, >= 0 */
+	double y[UKF_SIM_CURVE_MAX]; /* ns, >= 0 */
+};
+/* The curve's value at x (n >= 1; one point: its y). */
+double ukf_sim_curve_eval(const struct ukf_sim_curve *c, double x);
 
 /*
  * Cost model of simulated VM operations. Defaults come from data/model.conf
@@ -130,6 +144,16 @@ struct ukf_sim_model {
 	 * `ukfork calibrate --cluster`. 0 (the default): none.
 	 */
 	ukf_ns_t peer_msg_ns;
+	/*
+	 * Appended for template fetches (issue 11): a template load's cost
+	 * against the template's bytes as a curve through measured points
+	 * (key load_curve = "BYTES NS BYTES NS ...", 2 to
+	 * UKF_SIM_CURVE_MAX points): on this machine's testbed the fetch
+	 * costs 3.2 ns a byte at 12 MiB and 5.1 at 48 MiB, which no line
+	 * fits across the sizes. Given, it replaces load_base_ns +
+	 * load_ns_per_byte x bytes. n 0 (the default, "none"): the line.
+	 */
+	struct ukf_sim_curve load_curve;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

@@ -56,8 +56,11 @@ for op in rfork_save rfork_restore tfetch rfork; do
 	n=$(awk -v op=$op '$1 == op { print $2 }' "$T/refit")
 	[ -n "$n" ] && [ "$n" -ge 2 ] || fail "too few $op samples: '$n'"
 done
+# two template sizes: the fetch is a line (a curve needs 3); the
+# workload's template clones, placed in turn on both nodes, give
+# peer_msg_ns
 for k in save_ns_per_page restore_base_ns restore_ns_per_page load_base_ns \
-	load_ns_per_byte; do
+	load_ns_per_byte peer_msg_ns; do
 	grep -q "^$k = " "$T/m.conf" || fail "no $k in the model file"
 done
 grep -q '^# Cluster: .*(2 nodes, directory embedded, compress zstd)' "$T/m.conf" ||

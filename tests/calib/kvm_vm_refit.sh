@@ -25,10 +25,14 @@ for name in kvm-vm-calibrated kvm-pvm-calibrated; do
 	grep -v '^#' "$src/data/$name.conf" | grep . >"$T/want"
 	grep -v '^#' "$T/$name.conf" | grep . >"$T/got"
 	diff "$T/want" "$T/got" >&2 || fail "data/$name.conf: the committed keys differ from the refit's"
-	for k in save_ns_per_page restore_base_ns restore_ns_per_page load_base_ns \
-		load_ns_per_byte; do
+	for k in save_ns_per_page restore_base_ns restore_ns_per_page; do
 		grep -q "^$k = " "$T/want" || fail "no $k in data/$name.conf"
 	done
+	# the template fetch: a curve through its sizes, or a line
+	grep -q "^load_curve = " "$T/want" || {
+		grep -q "^load_base_ns = " "$T/want" &&
+			grep -q "^load_ns_per_byte = " "$T/want"
+	} || fail "no load_curve nor load_base_ns and load_ns_per_byte in data/$name.conf"
 	n=$(grep -c '^#   calibration [0-9]*: ' "$src/data/$name.conf")
 	[ "$n" -eq "$(sqlite3 "$T/$name.db" 'SELECT count(*) FROM calib_runs')" ] ||
 		fail "$n calibrations named in the file's Merged block"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_sim.c - self-tests and benchmark of the simulator's parts (no engine). */
 #include <errno.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,6 +499,49 @@ static int t_model_bad(void)
 	return 0;
 }
 
+/* load_curve: read and checked at its line; its value between the
+ * points, beyond them (the end segments' lines) and never below 0. */
+static int t_model_curve(void)
+{
+	char path[] = "/tmp/ukf-curve-XXXXXX";
+	char err[512];
+	struct ukf_sim_model m;
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK(selftest_write_file(path, "load_curve = 100 10  200 30 400 110 "
+					"# bytes ns\n") == 0);
+	ukf_sim_model_default(&m);
+	CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == 0);
+	remove(path);
+	const struct ukf_sim_curve *c = &m.load_curve;
+	CHECK(c->n == 3 && c->x[2] == 400 && c->y[1] == 30);
+	CHECK(ukf_sim_curve_eval(c, 100) == 10);
+	CHECK(ukf_sim_curve_eval(c, 150) == 20);
+	CHECK(ukf_sim_curve_eval(c, 300) == 70);
+	CHECK(ukf_sim_curve_eval(c, 600) == 190); /* last segment's line */
+	CHECK(ukf_sim_curve_eval(c, 40) == 0);	   /* first's: 0, not -2 */
+	CHECK(ukf_sim_curve_eval(c, 75) == 5);
+	/* none, and a file without the key, leave the line in use */
+	ukf_sim_model_default(&m);
+	CHECK(m.load_curve.n == 0);
+	CHECK(!expect_bad("load_curve = 100 10\n", "1: bad value '100 10' for "
+			  "'load_curve'", "2 to 16 pairs"));
+	CHECK(!expect_bad("load_curve = 100 10 100 20\n", "1: bad value", NULL));
+	CHECK(!expect_bad("load_curve = 200 10 100 20\n", "1: bad value", NULL));
+	CHECK(!expect_bad("load_curve = 100 10 200\n", "1: bad value", NULL));
+	CHECK(!expect_bad("load_curve = 100 -1 200 5\n", "1: bad value", NULL));
+	CHECK(!expect_bad("load_curve = 100 1 200 5M\n", "1: bad value", NULL));
+	CHECK(!expect_bad("load_curve = 100 1 200 nan\n", "1: bad value", NULL));
+	char many[400] = "load_curve =";
+	for (int i = 1; i <= 17; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+			 " %d 1", i);
+	strcat(many, "\n");
+	CHECK(!expect_bad(many, "1: bad value", NULL));
+	return 0;
+}
+
 /* ---- benchmark ---- */
 
 static double wall(void)
@@ -591,6 +635,7 @@ static const struct selftest tests[] = {
 	{ "net_bad_input", t_net_bad_input },
 	{ "map", t_map },
 	{ "model_file", t_model_file },
+	{ "model_curve", t_model_curve },
 	{ "dirmodel_file", t_dirmodel_file },
 	{ "model_kvm_local", t_model_kvm_local },
 	{ "model_bad", t_model_bad },
