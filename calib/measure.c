@@ -119,19 +119,19 @@ static void list_add(char *buf, size_t cap, uint64_t v)
 
 /* Run the plan's engine workload: the one-node ops scenario on the local
  * KVM (cluster NULL) or the cluster scenario on the node agents of
- * `cluster` (nodes of them). *before: the last run id before it. */
+ * `cluster` (nodes of them); with `alone`, the alone step instead, on the
+ * local KVM or on the agents (its requests all on node 0). *before: the
+ * last run id before it. */
 static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		   const char *trace, ukf_calib_scenario_fn run,
 		   const char *cluster, uint32_t nodes, const char *link,
-		   int64_t *before, char *err, size_t errlen)
+		   int alone, int64_t *before, char *err, size_t errlen)
 {
 	struct ukf_run_opts o;
 	/* room for "dirty=" or "sizes=" and UKF_CALIB_MAX_POINTS numbers */
 	char sets[6][UKF_CALIB_MAX_POINTS * 24 + 16];
 	const char *setv[6];
 	const char *script = cluster ? p->cluster_ops : p->ops;
-	/* the alone step: nodes == UINT32_MAX, no cluster */
-	int alone = !cluster && nodes == UINT32_MAX;
 
 	if (!run) {
 		snprintf(err, errlen, "%s: no scenario runner",
@@ -145,12 +145,12 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		setv[i] = sets[i];
 	o.sets = setv;
 	o.script = script;
-	o.reps = cluster ? p->cluster_reps : alone ? 1 : p->ops_reps;
+	o.reps = alone ? 1 : cluster ? p->cluster_reps : p->ops_reps;
 	o.db_path = db;
 	o.backend = "kvm";
 	o.trace_path = trace;
 	o.quiet = 1;
-	if (cluster) {
+	if (cluster && !alone) {
 		char sizes[UKF_CALIB_MAX_POINTS * 12] = "";
 		for (size_t i = 0; i < p->ntmpl; i++)
 			list_add(sizes, sizeof(sizes), p->tmpl_mem[i] >> 20);
@@ -176,6 +176,14 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		snprintf(sets[2], sizeof(sets[2]), "dirty=%s", dirty);
 		snprintf(sets[3], sizeof(sets[3]), "forks=%u", p->alone_forks);
 		o.nsets = 4;
+		if (cluster) {
+			/* the scenario's placement is local: every request
+			 * is made on node 0 and runs there */
+			snprintf(sets[4], sizeof(sets[4]), "nodes=%u", nodes);
+			o.nsets = 5;
+			o.cluster = cluster;
+			o.cluster_nodes = nodes;
+		}
 	}
 	FILE *null = fopen("/dev/null", "w");
 	*before = ukf_calib_max_run(db);
@@ -201,8 +209,8 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 	int64_t before;
 
 	snprintf(trace, sizeof(trace), "%s/ops.trace", tmpdir);
-	if (run_ops(p, db, trace, run, NULL, 0, NULL, &before, err, errlen) <
-	    0)
+	if (run_ops(p, db, trace, run, NULL, 0, NULL, 0, &before, err,
+		    errlen) < 0)
 		return -1;
 	/* With the plan's alone step, which measures template clones and
 	 * forks one at a time, this workload's clones, forks and agent
@@ -267,18 +275,20 @@ static int forks(const struct ukf_calib_plan *p, const char *db,
 }
 
 /* Template clones and live forks one at a time (the plan's alone step,
- * alone-ops.lua): clone_first, clone_engine, fork(_first) and agent
- * samples, and the templates made. */
+ * alone-ops.lua), on the local KVM (cluster NULL) or through the node
+ * agents of cluster (on its node 0): clone_first, clone_engine,
+ * fork(_first) and agent samples, and the templates made. */
 static int alone(const struct ukf_calib_plan *p, const char *db,
 		 const char *tmpdir, ukf_calib_scenario_fn run,
-		 ukf_calib_set_t *s, char *err, size_t errlen)
+		 const char *cluster, uint32_t nodes, ukf_calib_set_t *s,
+		 char *err, size_t errlen)
 {
 	char trace[512];
 	int64_t before;
 	struct ukf_calib_alone_counts c;
 
 	snprintf(trace, sizeof(trace), "%s/alone.trace", tmpdir);
-	if (run_ops(p, db, trace, run, NULL, UINT32_MAX, NULL, &before, err,
+	if (run_ops(p, db, trace, run, cluster, nodes, NULL, 1, &before, err,
 		    errlen) < 0)
 		return -1;
 	size_t tgot, fgot;
@@ -329,7 +339,7 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 		"%u node agents of %s (%s, %u run(s), %u apps per size)...\n",
 		nodes, cluster, p->cluster_ops, p->cluster_reps, p->n);
 	snprintf(trace, sizeof(trace), "%s/cluster.trace", tmpdir);
-	if (run_ops(p, db, trace, run, cluster, nodes, link, &before, err,
+	if (run_ops(p, db, trace, run, cluster, nodes, link, 0, &before, err,
 		    errlen) < 0)
 		return -1;
 	struct ukf_calib_remote_counts c;
@@ -348,6 +358,22 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 			 "least are needed; see the agents' logs)",
 			 p->cluster_ops, c.restore);
 		return -1;
+	}
+	/* The node's own operations as the agents run them: on this
+	 * machine's 2-node testbed a template clone through an agent took
+	 * 3-19% longer than the same clone in calibrate's own process
+	 * (session 31), and a model of the testbed is to have the first */
+	if (p->alone[0]) {
+		if (ukf_calib_interrupted())
+			return 0;
+		fprintf(stderr,
+			"ukfork calibrate: template clones and live forks one "
+			"at a time through the agent of node 0 (%s, %u clones "
+			"per size, %u forks per size and dirty count)...\n",
+			p->alone, p->n, p->alone_forks);
+		if (alone(p, db, tmpdir, run, cluster, nodes, s, err, errlen) <
+		    0)
+			return -1;
 	}
 	return 0;
 }
@@ -418,7 +444,7 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 			"at a time through the engine (%s, %u clones per size, "
 			"%u forks per size and dirty count)...\n",
 			p->alone, p->n, p->alone_forks);
-		if (alone(p, db, tmpdir, run, s, err, errlen) < 0)
+		if (alone(p, db, tmpdir, run, NULL, 0, s, err, errlen) < 0)
 			return -1;
 	}
 	return 0;

@@ -44,6 +44,17 @@ grep -q 'remote forks and template fetches on the 2 node agents' "$T/err" ||
 # 2 x 2 apps x 3 forks: 12 remote forks in all, 4 of them after a fetch
 grep -q ': 12 remote forks (8 without a template fetch' "$T/err" ||
 	fail "the count of remote forks: $(grep 'remote forks (' "$T/err")"
+# the plan's alone step, through the agent of node 0: its clones and forks
+# (the first at each size apart) are the file's local costs
+grep -q 'template clones and live forks one at a time through the agent of node 0' "$T/err" ||
+	fail "no alone step through the agents"
+if command -v sqlite3 >/dev/null; then
+	n=$(sqlite3 "$T/c.db" "SELECT count(*) FROM calib_samples WHERE op = 'clone_engine'")
+	[ "${n:-0}" -ge 2 ] || fail "clone_engine samples of the alone step: ${n:-none}"
+	# every instance of the alone run on node 0 (placement local)
+	sqlite3 "$T/c.db" "SELECT DISTINCT node FROM instances WHERE run = (SELECT max(id) FROM runs)" |
+		grep -qvx 0 && fail "the alone step ran beyond node 0"
+fi
 # the link is in the run's settings (report tells runs over different
 # links apart, as cluster.sh makes them, instead of counting them once)
 command -v sqlite3 >/dev/null &&
