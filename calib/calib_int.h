@@ -133,6 +133,8 @@ struct ukf_calib_remote_counts {
 	size_t forks; /* every remote fork child, those after a fetch too */
 	/* template clones placed on their origin node / another one */
 	size_t placed_local, placed_remote;
+	/* restores of children that fetched the template first */
+	size_t fetched;
 };
 
 /*

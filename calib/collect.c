@@ -145,6 +145,13 @@ int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 	return 0;
 }
 
+struct app_bytes;
+static int trace_app_bytes(const char *path, struct app_bytes **out,
+			   size_t *n, char *err, size_t errlen);
+static int fetched_restores(const char *db, const char *trace,
+			    int64_t before, ukf_calib_set_t *s, size_t *got,
+			    char *err, size_t errlen);
+
 /* A remote fork child's row: start 'fork' on another node than its
  * origin (the parent's), with the delta it was restored from. x = the
  * delta's pages (the KVM backend's delta_bytes is pages x 4096:
@@ -232,6 +239,9 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 			    errlen) < 0)
 		return -1;
 #undef PLACED
+	if (fetched_restores(db, trace, before, s, &c->fetched, err, errlen) <
+	    0)
+		return -1;
 	return ukf_calib_trace_templates(trace, 1, s, &c->made, &c->fetch, err,
 					 errlen);
 }
@@ -287,6 +297,72 @@ static int trace_app_bytes(const char *path, struct app_bytes **out,
 	fclose(f);
 	*out = a;
 	return 0;
+}
+
+/*
+ * The restores of the remote fork children that fetched their template
+ * first (t_ready - t_start: the first start from a template just
+ * fetched), each as two samples in the same order: "rfetch_restore" with
+ * x = the delta's pages and "rfetch_bytes" with x = the template's bytes
+ * (its app's, from the trace), so that the fit can take off what the
+ * restore line gives at those pages and put the rest on the bytes
+ * (fetched_first_ns_per_byte). A child whose app the trace does not size
+ * is left out.
+ */
+static int fetched_restores(const char *db, const char *trace,
+			    int64_t before, ukf_calib_set_t *s, size_t *got,
+			    char *err, size_t errlen)
+{
+	struct app_bytes *apps = NULL;
+	size_t napps = 0;
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, r;
+
+	*got = 0;
+	if (trace_app_bytes(trace, &apps, &napps, err, errlen) < 0)
+		return -1;
+	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+		sq,
+		"SELECT app, delta_bytes / 4096.0, t_ready - t_start"
+		" FROM instances WHERE run > ?1 AND start = 'fork'"
+		" AND coalesce(remote, 0) AND delta_bytes > 0"
+		" AND coalesce(template_fetched, 0)"
+		" AND t_ready >= t_start AND t_start >= 0 ORDER BY run, id",
+		-1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", db,
+			 sq ? sqlite3_errmsg(sq) : "out of memory");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, before);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *app = (const char *)sqlite3_column_text(st, 0);
+		size_t k = 0;
+		while (app && k < napps && strcmp(apps[k].app, app))
+			k++;
+		if (!app || k == napps)
+			continue;
+		double pages = sqlite3_column_double(st, 1);
+		double ns = sqlite3_column_double(st, 2);
+		if (ukf_calib_set_add(s, "rfetch_restore", pages, ns) < 0 ||
+		    ukf_calib_set_add(s, "rfetch_bytes", apps[k].bytes, ns) <
+			0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		(*got)++;
+	}
+	if (r != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: %s", db, sqlite3_errmsg(sq));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	free(apps);
+	return rc;
 }
 
 /* One size seen in a run (the alone step's first clone at a size). */

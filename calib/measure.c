@@ -364,8 +364,10 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 	 * 3-19% longer than the same clone in calibrate's own process
 	 * (session 31), and a model of the testbed is to have the first */
 	if (p->alone[0]) {
-		if (ukf_calib_interrupted())
-			return 0;
+		if (ukf_calib_interrupted()) {
+			snprintf(err, errlen, "interrupted");
+			return -1;
+		}
 		fprintf(stderr,
 			"ukfork calibrate: template clones and live forks one "
 			"at a time through the agent of node 0 (%s, %u clones "

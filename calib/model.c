@@ -524,11 +524,86 @@ static void put_peer_msg(FILE *o, const struct peermsg *pm)
 		pm->msg);
 }
 
+/* fetched_first_ns_per_byte (--cluster): the restores of children that
+ * fetched the template first, less what the restore line gives at their
+ * pages and the agent's message, against the template's bytes, by least
+ * squares through the origin. */
+struct fetchfirst {
+	int fitted;
+	size_t n;
+	double k; /* ns per template byte, >= 0 */
+	/* per template size: mean extra (ns), and how many */
+	double bytes[UKF_SIM_CURVE_MAX], extra[UKF_SIM_CURVE_MAX];
+	size_t cnt[UKF_SIM_CURVE_MAX];
+	size_t nsizes;
+};
+
+static void fit_fetched_first(const struct opfit *r, const struct opfit *b,
+			      const struct opfit *rs, double agent,
+			      struct fetchfirst *ff)
+{
+	double sxy = 0, sxx = 0;
+
+	memset(ff, 0, sizeof(*ff));
+	/* the two ops are one sample each per child, in the same order */
+	if (!rs->fitted || r->n < 2 || r->n != b->n)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->y[i] != b->y[i])
+			return;
+	for (size_t i = 0; i < r->n; i++) {
+		double e = r->y[i] - agent - (rs->base + rs->slope * r->x[i]);
+		sxy += b->x[i] * e;
+		sxx += b->x[i] * b->x[i];
+		size_t k = 0;
+		while (k < ff->nsizes && ff->bytes[k] != b->x[i])
+			k++;
+		if (k == ff->nsizes && k < UKF_SIM_CURVE_MAX) {
+			ff->bytes[k] = b->x[i];
+			ff->nsizes++;
+		}
+		if (k < ff->nsizes) {
+			ff->extra[k] += e;
+			ff->cnt[k]++;
+		}
+	}
+	if (!(sxx > 0))
+		return;
+	ff->k = fmax(0, sxy / sxx);
+	ff->n = r->n;
+	ff->fitted = 1;
+}
+
+static void put_fetched_first(FILE *o, const struct fetchfirst *ff)
+{
+	if (!ff->fitted)
+		return;
+	fprintf(o,
+		"# First start from a fetched template: the restore of a "
+		"child that fetched its\n"
+		"# template first, less the restore line at its pages and "
+		"agent_msg_ns, against\n"
+		"# the template's bytes (least squares through the origin, "
+		"n=%zu); sim adds it to the\n"
+		"# first template clone or restore from a template its node "
+		"fetched:\n"
+		"fetched_first_ns_per_byte = %.6g   # source: calibrate "
+		"--cluster\n",
+		ff->n, ff->k);
+	for (size_t k = 0; k < ff->nsizes; k++)
+		fprintf(o,
+			"#   %.1f MiB: %.3f ms more (mean of %zu), the key "
+			"%.3f ms\n",
+			ff->bytes[k] / 1048576.0,
+			ff->extra[k] / (double)ff->cnt[k] / 1e6, ff->cnt[k],
+			ff->k * ff->bytes[k] / 1e6);
+}
+
 /* The remote operations' keys (--cluster calibrations). */
 static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		       const struct opfit *tf, const struct opfit *rf,
 		       double restore_base, double agent,
-		       const struct peermsg *pm)
+		       const struct peermsg *pm, const struct fetchfirst *ff)
 {
 	char l1[96], l2[96], l3[96];
 
@@ -595,6 +670,7 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 			"--cluster\n",
 			rs->slope);
 		put_dist(o, rs);
+		put_fetched_first(o, ff);
 	} else {
 		put_not_fitted(o, "Restore", rs,
 			       "restore_base_ns and restore_ns_per_page keep "
@@ -1164,6 +1240,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		TOUCH,
 		PLACED_LOCAL,
 		PLACED_REMOTE,
+		RFETCH_R,
+		RFETCH_B,
 		NOPS
 	};
 	struct opfit f[NOPS] = {
@@ -1187,8 +1265,11 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			      .zero_ok = 1},
 	    [PLACED_REMOTE] = {.op = "placed_remote", .dist_key = NULL,
 			       .zero_ok = 1},
+	    [RFETCH_R] = {.op = "rfetch_restore", .dist_key = NULL},
+	    [RFETCH_B] = {.op = "rfetch_bytes", .dist_key = NULL},
 	};
 	struct peermsg pm;
+	struct fetchfirst ff;
 	struct dirfit dirs[2] = {
 	    {.op = "dir_embedded",
 	     .what = "embedded (the agents' update messages, ZeroMQ over "
@@ -1311,7 +1392,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	int any = 0;
 	for (int i = 0; i < NOPS; i++) {
 		if (i == AGENT || i == RFORK || (i == CLONE && eng) ||
-		    i == PLACED_LOCAL || i == PLACED_REMOTE ||
+		    i == PLACED_LOCAL || i == PLACED_REMOTE || i == RFETCH_R ||
+		    i == RFETCH_B ||
 		    i == CLONE_FIRST || i == CLONE_BUSY || i == FORK_FIRST ||
 		    i == FORK_BUSY || i == AGENT_BUSY || i == TOUCH)
 			continue; /* no spread: a flat figure / not used */
@@ -1322,6 +1404,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		any |= f[i].fitted;
 	}
 	int anycost = any;
+	/* after the restore's spread: its keys as sim charges them */
+	fit_fetched_first(&f[RFETCH_R], &f[RFETCH_B], &f[RRESTORE], agent, &ff);
 	any |= ndirs > 0;
 	/* after the spreads: their means scale the keys. The first clone at
 	 * a size: what makes its mean (request -> READY) the measured one
@@ -1567,7 +1651,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	}
 	if (remote_shown)
 		put_remote(o, &f[RSAVE], &f[RRESTORE], &f[TFETCH], &f[RFORK],
-			   restore_base, agent, &pm);
+			   restore_base, agent, &pm, &ff);
 	for (int i = 0; i < 2; i++)
 		if (dirs[i].fitted)
 			put_dir(o, &dirs[i], ndirs == 1);

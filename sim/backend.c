@@ -171,6 +171,9 @@ struct sim_be {
 	 * incarnation when it first cloned at that memory size (a VM shell
 	 * of that size made; a failed node comes back without them). */
 	sim_map_t shells;
+	/* With fetched_first_ns_per_byte: node<<32 | app -> bytes of a
+	 * template the node fetched and has not cloned or restored from */
+	sim_map_t fresh;
 };
 
 sim_be_t *sim_be_create(struct sim_world *w)
@@ -183,6 +186,7 @@ sim_be_t *sim_be_create(struct sim_world *w)
 	sim_map_init(&b->byid);
 	sim_map_init(&b->templates);
 	sim_map_init(&b->shells);
+	sim_map_init(&b->fresh);
 	return b;
 }
 
@@ -200,6 +204,7 @@ void sim_be_destroy(sim_be_t **bp)
 	sim_map_free(&b->byid);
 	sim_map_free(&b->templates);
 	sim_map_free(&b->shells);
+	sim_map_free(&b->fresh);
 	free(b->tmask);
 	for (uint32_t a = 0; a < TPL_DIRECT; a++)
 		free(b->tbytes[a]);
@@ -717,12 +722,13 @@ static int inst_start(sim_be_t *b, ukf_node_id_t node, ukf_id_t id,
 /* Template app of bytes bytes ready on node after `after` (or failing
  * then, fail = OP_MAKE or OP_LOAD: an injected fault). */
 static int push_template(sim_be_t *b, ukf_node_id_t node, uint32_t app,
-			 uint64_t bytes, ukf_ns_t after, uint32_t fail)
+			 uint64_t bytes, ukf_ns_t after, uint32_t fail, int load)
 {
 	struct sim_ev ev = { .type = SIM_EV_TEMPLATE, .node = node };
 
 	ev.u.tmpl.app = app;
 	ev.u.tmpl.fail = fail;
+	ev.u.tmpl.load = (uint32_t)load;
 	ev.u.tmpl.bytes = bytes;
 	if (mem_template(b, node, bytes, 1) < 0)
 		return -ENOMEM; /* counted from now; uncounted if it fails */
@@ -769,7 +775,7 @@ static int be_make_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 			      (double)m->template_base_ns +
 				  (double)bytes * m->template_ns_per_byte);
 	int fail = fault(b, b->w->cfg.faults.template, OP_MAKE, in->ident, 0);
-	return push_template(b, node, app, bytes, after, fail ? OP_MAKE : 0);
+	return push_template(b, node, app, bytes, after, fail ? OP_MAKE : 0, 0);
 }
 
 static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
@@ -791,7 +797,7 @@ static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
 	ukf_ns_t after = sim_world_jitter(b->w, node, UKF_SIM_OP_LOAD, cost);
 	int fail = fault(b, b->w->cfg.faults.template, OP_LOAD,
 			 ((uint64_t)node << 32) | app, b->loads++);
-	return push_template(b, node, app, bytes, after, fail ? OP_LOAD : 0);
+	return push_template(b, node, app, bytes, after, fail ? OP_LOAD : 0, 1);
 }
 
 /* Does node hold app's template? 1 and its bytes in *bytes (may be
@@ -844,6 +850,32 @@ static void be_drop_template(void *bp, ukf_node_id_t node, uint32_t app)
 	if (tpl_get(b, node, app, &v))
 		(void)mem_template(b, node, v, 0);
 	tpl_del(b, node, app);
+	sim_map_del(&b->fresh, (uint64_t)node << 32 | app);
+}
+
+/*
+ * fetched_first_ns_per_byte: the extra cost of the first template clone
+ * or restore from node's template of app when the node fetched it and
+ * has not started from it since (its bytes x the key), else 0; that
+ * first use is then taken (*taken, for fresh_undo when the start fails).
+ */
+static double fresh_first(sim_be_t *b, ukf_node_id_t node, uint32_t app,
+			  uint64_t *taken)
+{
+	uint64_t key = (uint64_t)node << 32 | app;
+
+	*taken = 0;
+	if (!b->fresh.count || !sim_map_get(&b->fresh, key, taken))
+		return 0;
+	sim_map_del(&b->fresh, key);
+	return (double)*taken * b->w->cfg.model.fetched_first_ns_per_byte;
+}
+
+static void fresh_undo(sim_be_t *b, ukf_node_id_t node, uint32_t app,
+		       uint64_t taken)
+{
+	if (taken)
+		(void)sim_map_put(&b->fresh, (uint64_t)node << 32 | app, taken);
 }
 
 static int has_template(sim_be_t *b, ukf_node_id_t node, uint32_t app)
@@ -912,10 +944,15 @@ static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 	double first = shell_first(b, node, app->mem_bytes / PAGE, 1, &u);
 	if (first < 0)
 		return -ENOMEM;
+	uint64_t taken;
+	double fresh = fresh_first(b, node, app->id, &taken);
 	int rc = inst_start(b, node, id, app, args, 1,
-			    (double)b->w->cfg.model.clone_base_ns + first);
-	if (rc < 0)
+			    (double)b->w->cfg.model.clone_base_ns + first +
+				fresh);
+	if (rc < 0) {
 		shell_undo(b, &u);
+		fresh_undo(b, node, app->id, taken);
+	}
 	return rc;
 }
 
@@ -1017,12 +1054,17 @@ static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
 	in->ident = ident_of(b, child, d.child_ident);
 	in->mop = UKF_SIM_OP_RESTORE;
 	(void)delta_bytes; /* the delta itself says how many pages it holds */
+	uint64_t taken;
+	double fresh = fresh_first(b, node, app, &taken);
 	rc = child_start_after(b, s, node,
 			       (double)m->restore_base_ns +
 				       (double)m->restore_ns_per_page *
-					       (double)d.dirty);
-	if (rc < 0)
+					       (double)d.dirty +
+				       fresh);
+	if (rc < 0) {
 		shell_undo(b, &u);
+		fresh_undo(b, node, app, taken);
+	}
 	return rc;
 }
 
@@ -1183,12 +1225,18 @@ static void be_template_done(sim_be_t *b, const struct sim_ev *e)
 	}
 	if (tpl_get(b, e->node, e->u.tmpl.app, &old))
 		(void)mem_template(b, e->node, old, 0); /* replaced */
-	if (tpl_put(b, e->node, e->u.tmpl.app, e->u.tmpl.bytes) < 0) {
+	uint64_t key = (uint64_t)e->node << 32 | e->u.tmpl.app;
+	if (tpl_put(b, e->node, e->u.tmpl.app, e->u.tmpl.bytes) < 0 ||
+	    (e->u.tmpl.load && b->w->cfg.model.fetched_first_ns_per_byte > 0 &&
+	     sim_map_put(&b->fresh, key, e->u.tmpl.bytes ? e->u.tmpl.bytes : 1) <
+		 0)) {
 		b->w->failed = 1;
 		snprintf(b->w->fail_msg, sizeof(b->w->fail_msg),
 			 "out of memory recording a template");
 		return;
 	}
+	if (!e->u.tmpl.load)
+		sim_map_del(&b->fresh, key); /* made here: not fetched */
 	struct ukf_be_event ev = { .kind = UKF_BE_TEMPLATE, .inst = 0,
 				   .app = e->u.tmpl.app,
 				   .bytes = e->u.tmpl.bytes };

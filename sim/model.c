@@ -67,11 +67,12 @@ static const struct field {
 	T(clone_first_ns),
 	T(peer_msg_ns),
 	{ "load_curve", F_CURVE, offsetof(struct ukf_sim_model, load_curve) },
+	R(fetched_first_ns_per_byte),
 #undef T
 #undef R
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
-_Static_assert(NFIELDS <= 32, "load_fields() keeps the lines seen of 32 keys");
+_Static_assert(NFIELDS <= 64, "load_fields() keeps the lines seen of 64 keys (and *given has 64 bits)");
 
 /* A time: a non-negative decimal number with an optional unit ns/us/ms/s;
  * a bare number is nanoseconds (the keys say _ns). */
@@ -321,7 +322,7 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 		       const char *path, uint64_t *given, char *err,
 		       size_t errlen)
 {
-	unsigned seen[32] = { 0 };
+	unsigned seen[64] = { 0 };
 	unsigned lineno = 0;
 	int rc = -1;
 

@@ -154,6 +154,17 @@ struct ukf_sim_model {
 	 * load_ns_per_byte x bytes. n 0 (the default, "none"): the line.
 	 */
 	struct ukf_sim_curve load_curve;
+	/*
+	 * Appended for template fetches (issue 11): the first template
+	 * clone or remote restore from a template its node fetched (loaded
+	 * from a peer, not made there) costs this much more per template
+	 * byte: on this machine's testbed such a restore took 3.3, 5.3 and
+	 * 10.3 ms at 8, 16 and 32 MiB against 1.2 ms for the next ones,
+	 * ~0.28 ms a MiB (the clone's first touches of the pages just
+	 * written). Written by `ukfork calibrate --cluster`. 0 (the
+	 * default): none.
+	 */
+	double fetched_first_ns_per_byte;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

@@ -91,6 +91,7 @@ struct sim_ev {
 			uint32_t app;
 			uint32_t fail; /* 0, or an injected fault (backend.c) */
 			uint64_t bytes;
+			uint32_t load; /* 1: fetched from a peer, not made */
 		} tmpl;
 		struct {
 			uint64_t a, b, c;

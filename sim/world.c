@@ -883,6 +883,8 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 	    m->destroy_ns < 0 || m->load_base_ns < 0 || m->save_ns_per_page < 0 ||
 	    !(m->boot_ns_per_byte >= 0) || !(m->template_ns_per_byte >= 0) ||
 	    !(m->load_ns_per_byte >= 0) || !(m->boot_ns_per_mem_byte >= 0) ||
+	    m->peer_msg_ns < 0 || !(m->fetched_first_ns_per_byte >= 0) ||
+	    !isfinite(m->fetched_first_ns_per_byte) ||
 	    !(m->jitter >= 0) || m->jitter > UKF_SIM_JITTER_MAX) {
 		snprintf(err, errlen, "sim: model costs must be >= 0 (jitter 0..5)");
 		return -1;

@@ -141,7 +141,7 @@ say "compare"
 rc=$?
 for app in $(sqlite3 "$VAL" "SELECT DISTINCT app FROM instances ORDER BY app" 2>/dev/null); do
 	echo
-	"$U" validate --from-db "$VAL" --threshold "${VAL_THRESHOLD:-5}" --app "$app" | sed -n '1p;4,$p'
+	"$U" validate --from-db "$VAL" --threshold "${VAL_THRESHOLD:-5}" --app "$app"
 done
 echo "interleave.sh: databases, model and plots in $OUT" >&2
 exit $rc
