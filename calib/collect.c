@@ -173,7 +173,8 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	 * without the children that had to fetch the template first: here
 	 * and in the restore and the total, so that the keys compose to the
 	 * typical remote fork (a restore right after a fetch is slower on
-	 * real hosts, a cost sim does not model: docs/calibration.md) */
+	 * real hosts: fetched_restores measures that apart, and sim charges
+	 * it as fetched_first_ns_per_byte) */
 	if (ukf_calib_query(
 		db,
 		"SELECT delta_bytes / 4096.0, t_start - t_placed" REMOTE_FORK
@@ -228,6 +229,7 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 #define PLACED                                                                 \
 	"SELECT 0, t_start - t_placed FROM instances WHERE run > ?1"         \
 	" AND start = 'template' AND NOT coalesce(template_fetched, 0)"      \
+	" AND NOT coalesce(template_made, 0)"                                 \
 	" AND t_start >= t_placed AND t_placed >= 0"
 	if (ukf_calib_query(db, PLACED " AND NOT coalesce(remote, 0)"
 				       " ORDER BY run, id",

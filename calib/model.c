@@ -525,12 +525,14 @@ static void put_peer_msg(FILE *o, const struct peermsg *pm)
 }
 
 /* fetched_first_ns_per_byte (--cluster): the restores of children that
- * fetched the template first, less what the restore line gives at their
- * pages and the agent's message, against the template's bytes, by least
- * squares through the origin. */
+ * fetched the template first, less what the restore's least-squares line
+ * gives at their pages and the agent's message, against the template's
+ * bytes, by least squares through the origin; times the restore's spread
+ * mean, as the restore keys (sim draws the restore's factor over both). */
 struct fetchfirst {
 	int fitted;
 	size_t n;
+	const char *why; /* not fitted: why (NULL: no samples) */
 	double k; /* ns per template byte, >= 0 */
 	/* per template size: mean extra (ns), and how many */
 	double bytes[UKF_SIM_CURVE_MAX], extra[UKF_SIM_CURVE_MAX];
@@ -545,14 +547,34 @@ static void fit_fetched_first(const struct opfit *r, const struct opfit *b,
 	double sxy = 0, sxx = 0;
 
 	memset(ff, 0, sizeof(*ff));
-	/* the two ops are one sample each per child, in the same order */
-	if (!rs->fitted || r->n < 2 || r->n != b->n)
+	ff->n = r->n;
+	if (!r->n && !b->n)
 		return;
+	/* the two ops are one sample each per child, in the same order */
+	if (r->n != b->n) {
+		ff->why = "the restores and their template sizes differ in "
+			  "number";
+		return;
+	}
 	for (size_t i = 0; i < r->n; i++)
-		if (r->y[i] != b->y[i])
+		if (r->y[i] != b->y[i]) {
+			ff->why = "the restores and their template sizes do "
+				  "not pair";
 			return;
+		}
+	if (!rs->fitted) {
+		ff->why = "the restore line is not fitted";
+		return;
+	}
+	if (r->n < 2) {
+		ff->why = "fewer than 2 such restores";
+		return;
+	}
+	/* the least-squares line: the keys are it times the spread's mean */
+	double m = rs->dist_mean > 0 ? rs->dist_mean : 1;
 	for (size_t i = 0; i < r->n; i++) {
-		double e = r->y[i] - agent - (rs->base + rs->slope * r->x[i]);
+		double e =
+		    r->y[i] - agent - (rs->base + rs->slope * r->x[i]) / m;
 		sxy += b->x[i] * e;
 		sxx += b->x[i] * b->x[i];
 		size_t k = 0;
@@ -567,33 +589,45 @@ static void fit_fetched_first(const struct opfit *r, const struct opfit *b,
 			ff->cnt[k]++;
 		}
 	}
-	if (!(sxx > 0))
+	if (!(sxx > 0)) {
+		ff->why = "no template bytes";
 		return;
-	ff->k = fmax(0, sxy / sxx);
-	ff->n = r->n;
+	}
+	ff->k = fmax(0, sxy / sxx) * m;
+	for (size_t k = 0; k < ff->nsizes; k++)
+		ff->extra[k] *= m;
 	ff->fitted = 1;
 }
 
 static void put_fetched_first(FILE *o, const struct fetchfirst *ff)
 {
-	if (!ff->fitted)
+	if (!ff->fitted) {
+		if (ff->why)
+			fprintf(o,
+				"# First start from a fetched template: not "
+				"fitted (%zu restores after a fetch): %s;\n"
+				"# fetched_first_ns_per_byte keeps its "
+				"default\n",
+				ff->n, ff->why);
 		return;
+	}
 	fprintf(o,
 		"# First start from a fetched template: the restore of a "
 		"child that fetched its\n"
 		"# template first, less the restore line at its pages and "
 		"agent_msg_ns, against\n"
 		"# the template's bytes (least squares through the origin, "
-		"n=%zu); sim adds it to the\n"
-		"# first template clone or restore from a template its node "
-		"fetched:\n"
+		"n=%zu; times the restore's\n"
+		"# spread mean, as the restore keys); sim adds it to a "
+		"restore that is the first\n"
+		"# start from a template its node fetched:\n"
 		"fetched_first_ns_per_byte = %.6g   # source: calibrate "
 		"--cluster\n",
 		ff->n, ff->k);
 	for (size_t k = 0; k < ff->nsizes; k++)
 		fprintf(o,
-			"#   %.1f MiB: %.3f ms more (mean of %zu), the key "
-			"%.3f ms\n",
+			"#   %.1f MiB: %.3f ms more (mean of %zu, times the "
+			"spread's mean), the key %.3f ms\n",
 			ff->bytes[k] / 1048576.0,
 			ff->extra[k] / (double)ff->cnt[k] / 1e6, ff->cnt[k],
 			ff->k * ff->bytes[k] / 1e6);
@@ -752,9 +786,9 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 			"peer message, restore, agent; no queueing, no\n"
 			"# placement time): %.3f ms. Both, and every line above, "
 			"leave out the children\n"
-			"# that fetched the template first (their restore is "
-			"slower on real hosts; sim\n"
-			"# charges them the fetch, not that).\n",
+			"# that fetched the template first (sim charges them "
+			"the fetch and\n"
+			"# fetched_first_ns_per_byte).\n",
 			rf->n, m / (double)rf->n / 1e6,
 			c / (double)rf->n / 1e6);
 	}
@@ -892,7 +926,11 @@ static int put_unset(FILE *o, const char *path, char *err, size_t errlen)
 			   "nodes:\n# `ukfork calibrate --cluster FILE` "
 			   "measures them; `--from-db DB --calib ID,ID`\n"
 			   "# fits a one-node and a cluster calibration into "
-			   "one file.\n");
+			   "one file (--cluster also measures\n"
+			   "# the node's clones and forks through an agent: for "
+			   "a model of the agents, give the\n"
+			   "# one-node calibration a plan with ops = none and "
+			   "alone = none).\n");
 	if (fflush(o) || ferror(o)) {
 		snprintf(err, errlen, "%s: write error: %s", path,
 			 strerror(errno));

@@ -294,12 +294,22 @@ double ukf_sim_curve_eval(const struct ukf_sim_curve *c, double x)
 {
 	if (c->n < 2)
 		return c->n ? c->y[0] : 0;
-	uint32_t k = 1; /* the segment [k-1, k]: the first or last beyond */
+	/* below the first point: proportional to x (a size half the first
+	 * costs half; the first segment's line could reach 0 well above 0) */
+	if (x < c->x[0])
+		return c->x[0] > 0 && x > 0 ? c->y[0] * x / c->x[0] : 0;
+	uint32_t k = 1; /* the segment [k-1, k]: the last one beyond */
 	while (k + 1 < c->n && x > c->x[k])
 		k++;
 	double y = c->y[k - 1] + (c->y[k] - c->y[k - 1]) *
 				     (x - c->x[k - 1]) /
 				     (c->x[k] - c->x[k - 1]);
+	/* beyond the last point: its line, but never under the last
+	 * point's cost per byte (a flat or falling last segment of noisy
+	 * means would make a size beyond the measured ones cheap) */
+	uint32_t l = c->n - 1;
+	if (x > c->x[l] && c->x[l] > 0 && y < c->y[l] * x / c->x[l])
+		y = c->y[l] * x / c->x[l];
 	return y > 0 ? y : 0;
 }
 

@@ -32,8 +32,10 @@ enum ukf_sim_family {
 #define UKF_SIM_CURVE_MAX 16
 
 /*
- * A cost against a size, through measured points: linear between them,
- * each end segment's line beyond its end, never below 0. n 0: none.
+ * A cost against a size, through measured points: linear between them;
+ * below the first, proportional to the size; beyond the last, the last
+ * segment's line, never under the last point's cost per unit of size.
+ * n 0: none.
  */
 struct ukf_sim_curve {
 	uint32_t n;
@@ -155,14 +157,15 @@ struct ukf_sim_model {
 	 */
 	struct ukf_sim_curve load_curve;
 	/*
-	 * Appended for template fetches (issue 11): the first template
-	 * clone or remote restore from a template its node fetched (loaded
-	 * from a peer, not made there) costs this much more per template
-	 * byte: on this machine's testbed such a restore took 3.3, 5.3 and
-	 * 10.3 ms at 8, 16 and 32 MiB against 1.2 ms for the next ones,
-	 * ~0.28 ms a MiB (the clone's first touches of the pages just
-	 * written). Written by `ukfork calibrate --cluster`. 0 (the
-	 * default): none.
+	 * Appended for template fetches (issue 11): the first remote
+	 * restore from a template its node fetched (loaded from a peer, not
+	 * made there) costs this much more per template byte, when it is
+	 * the first start from that template there: on this machine's
+	 * testbed such a restore took 3.3, 5.3 and 10.3 ms at 8, 16 and 32
+	 * MiB against 1.2 ms for the next ones, ~0.28 ms a MiB. A template
+	 * clone first from it is charged nothing more (measured: its VM
+	 * shell only) and takes that first start. Written by `ukfork
+	 * calibrate --cluster`. 0 (the default): none.
 	 */
 	double fetched_first_ns_per_byte;
 };

@@ -127,6 +127,8 @@ say "one model over the $K blocks' calibrations"
 "$U" calibrate --from-db "$CAL" --calib all --out "$OUT/model.conf" \
 	>"$OUT/model.summary" 2>&1 ||
 	{ cat "$OUT/model.summary" >&2; echo "interleave.sh: the fit failed" >&2; exit 1; }
+[ "$N" -lt 2 ] || grep -q '^peer_msg_ns = ' "$OUT/model.conf" ||
+	echo "interleave.sh: warning: the model has no peer_msg_ns (too few template clones on each node?): the simulated side charges nothing for a message between nodes" >&2
 k=1
 while [ "$k" -le "$K" ]; do
 	# shellcheck disable=SC2086

@@ -34,8 +34,15 @@ if [ -n "${VAL_PACE:-}" ]; then set -- --set "pace=$VAL_PACE"; else set --; fi
 # delay on a message between nodes is the model's peer_msg_ns, which
 # calibrate --cluster measures (docs/calibration.md). --set goes to both
 # worlds: the real runs ignore both but keep them in their settings_json,
-# so `ukfork report` lists them with a 0 ns, 1000G link.
-set -- "$@" --set bandwidth=1000G --set latency=0
+# so `ukfork report` lists them with a 0 ns, 1000G link. A model without
+# peer_msg_ns (the committed ones, calibrations before session 31) keeps
+# the scenario's latency instead, which then stands for that delay.
+if grep -q '^peer_msg_ns = ' "$MODEL" 2>/dev/null; then
+	set -- "$@" --set bandwidth=1000G --set latency=0
+else
+	echo "testbed.sh: $MODEL sets no peer_msg_ns: the simulated side keeps the scenario's latency for the agents' delay between nodes" >&2
+	set -- "$@" --set bandwidth=1000G
+fi
 R=${VAL_REPS:-2}
 case "$R" in ''|0*|*[!0-9]*) echo "testbed.sh: VAL_REPS must be a positive number, got '$R'" >&2; exit 2 ;; esac
 SR=${VAL_SIM_REPS:-$((R * 10))}

@@ -52,8 +52,8 @@ if command -v sqlite3 >/dev/null; then
 	n=$(sqlite3 "$T/c.db" "SELECT count(*) FROM calib_samples WHERE op = 'clone_engine'")
 	[ "${n:-0}" -ge 2 ] || fail "clone_engine samples of the alone step: ${n:-none}"
 	# every instance of the alone run on node 0 (placement local)
-	sqlite3 "$T/c.db" "SELECT DISTINCT node FROM instances WHERE run = (SELECT max(id) FROM runs)" |
-		grep -qvx 0 && fail "the alone step ran beyond node 0"
+	nodes=$(sqlite3 "$T/c.db" "SELECT group_concat(DISTINCT node) FROM instances WHERE run = (SELECT max(id) FROM runs)")
+	[ "$nodes" = 0 ] || fail "the alone step's instances ran on nodes '$nodes', not on node 0 alone"
 fi
 # the link is in the run's settings (report tells runs over different
 # links apart, as cluster.sh makes them, instead of counting them once)

@@ -520,8 +520,16 @@ static int t_model_curve(void)
 	CHECK(ukf_sim_curve_eval(c, 150) == 20);
 	CHECK(ukf_sim_curve_eval(c, 300) == 70);
 	CHECK(ukf_sim_curve_eval(c, 600) == 190); /* last segment's line */
-	CHECK(ukf_sim_curve_eval(c, 40) == 0);	   /* first's: 0, not -2 */
-	CHECK(ukf_sim_curve_eval(c, 75) == 5);
+	CHECK(ukf_sim_curve_eval(c, 40) == 4);	   /* proportional: not -2 */
+	CHECK(ukf_sim_curve_eval(c, 75) == 7.5);
+	CHECK(ukf_sim_curve_eval(c, 0) == 0);
+	/* a falling last segment: beyond it, the last point's cost per
+	 * unit (110 / 400, so 220 at 800), not the segment's line (90) */
+	struct ukf_sim_curve f = {.n = 3,
+				  .x = {100, 200, 400},
+				  .y = {10, 120, 110}};
+	CHECK(ukf_sim_curve_eval(&f, 800) == 220);
+	CHECK(ukf_sim_curve_eval(&f, 300) == 115);
 	/* none, and a file without the key, leave the line in use */
 	ukf_sim_model_default(&m);
 	CHECK(m.load_curve.n == 0);

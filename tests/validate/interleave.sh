@@ -78,7 +78,7 @@ grep -q '^load_curve = ' "$T/out/model.conf" || fail "no load_curve in the model
 # side: both seeds, 3 replications each, on 2 nodes
 [ "$(sqlite3 "$T/out/validate.db" "SELECT group_concat(seed || ':' || rep, ' ') FROM (SELECT seed, rep FROM runs WHERE backend = 'kvm' ORDER BY id)")" = "7:0 8:0" ] ||
 	fail "real runs: $(sqlite3 "$T/out/validate.db" "SELECT id, backend, seed, rep FROM runs")"
-[ "$(sqlite3 "$T/out/validate.db" "SELECT count(*) FROM runs WHERE backend = 'sim' AND json_extract(settings_json, '$.nodes') = 2")" -eq 6 ] ||
+[ "$(sqlite3 "$T/out/validate.db" "SELECT group_concat(seed || ':' || rep, ' ') FROM (SELECT seed, rep FROM runs WHERE backend = 'sim' AND json_extract(settings_json, '$.nodes') = 2 ORDER BY id)")" = "7:0 7:1 7:2 8:0 8:1 8:2" ] ||
 	fail "simulated runs: $(sqlite3 "$T/out/validate.db" "SELECT id, backend, seed, rep FROM runs")"
 grep -q '^real: 2 run(s)' "$T/stdout" || fail "no pooled comparison: $(cat "$T/stdout")"
 grep -q 'of app f only' "$T/stdout" || fail "no per-app comparison: $(cat "$T/stdout")"
