@@ -1628,6 +1628,72 @@ static int t_remote_old_db(void)
 	return 0;
 }
 
+#ifdef UKF_UKFORK
+/*
+ * The simulator runs the calibration workload cluster-ops.lua on 2 nodes
+ * over a 5 ms / 12.5 MB/s link (100 Mbit/s: bandwidth in bytes/s,
+ * "12.5M" would be binary megabytes) with the model text, n apps per
+ * size of 8, 16 and 32 MiB, units and dirty; into db and trace. Returns
+ * an empty sample set with that link's provenance (date), or NULL.
+ */
+static ukf_calib_set_t *sim_cluster_ops(const char *model, const char *text,
+					unsigned n, unsigned units,
+					unsigned dirty, const char *db,
+					const char *trace, const char *date)
+{
+	char cmd[2048];
+	unlink(db);
+	if (selftest_write_file(model, text) != 0)
+		return NULL;
+	snprintf(cmd, sizeof(cmd),
+		 "%s run %s/scripts/calibrate/cluster-ops.lua --backend sim "
+		 "--set nodes=2 --set n=%u --set 'sizes=8 16 32' --set units=%u "
+		 "--set dirty=%u --set latency=5ms --set bandwidth=12500000 "
+		 "--set 'link=5 ms / 100 Mbit/s' "
+		 "--set model=%s --db %s --trace %s --quiet >/dev/null",
+		 UKF_UKFORK, UKF_SOURCE_DIR, n, units, dirty, model, db, trace);
+	if (system(cmd) != 0)
+		return NULL;
+	ukf_calib_set_t *s = ukf_calib_set_create();
+	struct ukf_calib_prov p = synthetic_prov(date, "sim", "0", n);
+	p.cluster = "simulated (2 nodes)";
+	p.link = "5 ms, 12.5 MB/s";
+	p.link_latency_ns = 5e6;
+	p.link_bandwidth = 12.5e6;
+	if (!s || ukf_calib_set_prov(s, &p) != 0) {
+		ukf_calib_set_destroy(&s);
+		return NULL;
+	}
+	ukf_calib_set_link(s, 5e6, 12.5e6);
+	return s;
+}
+
+/* s's samples but its agent ones, which become ten of agent_ns each (the
+ * simulator's agent serves backend events, not requests, so its request
+ * -> start has no agent time: given as calibrate would measure it),
+ * fitted into conf and loaded into *m. 0, or -1. */
+static int sim_fit(const ukf_calib_set_t *s, double agent_ns,
+		   const char *conf, struct ukf_sim_model *m)
+{
+	char err[512];
+	ukf_calib_set_t *t = ukf_calib_set_create();
+	int rc = -1;
+	if (t && ukf_calib_set_prov(t, ukf_calib_set_get_prov(s)) == 0 &&
+	    copy_samples(t, s, "agent", 1) == 0) {
+		rc = 0;
+		for (int i = 0; i < 10 && rc == 0; i++)
+			rc = ukf_calib_set_add(t, "agent", 0, agent_ns);
+		if (rc == 0 &&
+		    ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			rc = -1;
+		}
+	}
+	ukf_calib_set_destroy(&t);
+	return rc < 0 ? -1 : load_model(conf, m, NULL);
+}
+#endif
+
 /*
  * The fits are consistent with what the simulator charges: the simulator
  * runs the calibration workload (cluster-ops.lua, 2 nodes, a 5 ms / 12.5
@@ -1645,7 +1711,7 @@ static int t_remote_old_db(void)
 static int t_sim_remote(void)
 {
 #ifdef UKF_UKFORK
-	char model[128], db[128], trace[128], conf[128], cmd[2048], err[512];
+	char model[128], db[128], trace[128], conf[128], err[512];
 	struct ukf_calib_remote_counts c;
 	struct ukf_sim_model m;
 
@@ -1653,31 +1719,14 @@ static int t_sim_remote(void)
 	tmp_path(db, sizeof(db), "simr.db");
 	tmp_path(trace, sizeof(trace), "simr.trace");
 	tmp_path(conf, sizeof(conf), "simr-fit.conf");
-	FILE *f = fopen(model, "w");
-	CHECK(f);
-	fputs("jitter = 0\nsave_ns_per_page = 3000\nrestore_base_ns = 5000000\n"
-	      "restore_ns_per_page = 2000\nload_base_ns = 2000000\n"
-	      "load_ns_per_byte = 0.5\nagent_msg_ns = 1000000\n"
-	      "peer_msg_ns = 700us\n",
-	      f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd),
-		 "%s run %s/scripts/calibrate/cluster-ops.lua --backend sim "
-		 "--set nodes=2 --set n=3 --set 'sizes=8 16 32' --set units=3 "
-		 "--set dirty=256 --set latency=5ms --set bandwidth=12500000 "
-		 "--set 'link=5 ms / 100 Mbit/s' "
-		 "--set model=%s --db %s --trace %s --quiet >/dev/null",
-		 UKF_UKFORK, UKF_SOURCE_DIR, model, db, trace);
-	CHECK(system(cmd) == 0);
-	ukf_calib_set_t *s = ukf_calib_set_create();
-	struct ukf_calib_prov p =
-	    synthetic_prov("2026-12-05T17:00Z", "sim", "0", 3);
-	p.cluster = "simulated (2 nodes)";
-	p.link = "5 ms, 12.5 MB/s";
-	p.link_latency_ns = 5e6;
-	p.link_bandwidth = 12.5e6;
-	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
-	ukf_calib_set_link(s, 5e6, 12.5e6);
+	ukf_calib_set_t *s = sim_cluster_ops(
+	    model,
+	    "jitter = 0\nsave_ns_per_page = 3000\nrestore_base_ns = 5000000\n"
+	    "restore_ns_per_page = 2000\nload_base_ns = 2000000\n"
+	    "load_ns_per_byte = 0.5\nagent_msg_ns = 1000000\n"
+	    "peer_msg_ns = 700us\n",
+	    3, 3, 256, db, trace, "2026-12-05T17:00Z");
+	CHECK(s);
 	/* a restore right after a template fetch is slower on real hosts
 	 * (emulated KVM: 22-34% on the composed check, docs/calibration.md):
 	 * 50 ms more for those children here, which the restore fit leaves
@@ -1708,17 +1757,8 @@ static int t_sim_remote(void)
 		       c.placed_remote >= 2,
 	       "template clones: %zu local, %zu remote", c.placed_local,
 	       c.placed_remote);
-	/* sim's request -> start has no agent time in it (its agent serves
-	 * backend events, not requests): agent_msg_ns is given as the
-	 * calibration would have it, 1 ms, in place of those samples */
-	ukf_calib_set_t *t = ukf_calib_set_create();
-	CHECK(t && ukf_calib_set_prov(t, &p) == 0);
-	CHECK(copy_samples(t, s, "agent", 1) == 0);
-	for (int i = 0; i < 10; i++)
-		CHECK(ukf_calib_set_add(t, "agent", 0, 1e6) == 0);
-	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
-	ukf_calib_set_destroy(&t);
-	CHECK(load_model(conf, &m, NULL) == 0);
+	/* agent_msg_ns given as the calibration would have it, 1 ms */
+	CHECK(sim_fit(s, 1e6, conf, &m) == 0);
 	CHECK(near((double)m.agent_msg_ns, 1e6, 0.02));
 	CHECK(near((double)m.peer_msg_ns, 7e5, 0.02));
 	CHECK(near((double)m.save_ns_per_page, 3000, 0.02));
@@ -1754,7 +1794,7 @@ static int t_sim_remote(void)
 static int t_sim_remote_curve(void)
 {
 #ifdef UKF_UKFORK
-	char model[128], db[128], trace[128], conf[128], cmd[2048], err[512];
+	char model[128], db[128], trace[128], conf[128], err[512];
 	struct ukf_calib_remote_counts c;
 	struct ukf_sim_model m;
 
@@ -1762,43 +1802,18 @@ static int t_sim_remote_curve(void)
 	tmp_path(db, sizeof(db), "simc.db");
 	tmp_path(trace, sizeof(trace), "simc.trace");
 	tmp_path(conf, sizeof(conf), "simc-fit.conf");
-	unlink(db);
-	CHECK(selftest_write_file(
-		  model, "jitter = 0\nagent_msg_ns = 100us\npeer_msg_ns = 300us\n"
-			 "load_curve = 8388608 10000000 16777216 25000000 "
-			 "33554432 80000000\nfetched_first_ns_per_byte = 0.3\n") ==
-	      0);
-	snprintf(cmd, sizeof(cmd),
-		 "%s run %s/scripts/calibrate/cluster-ops.lua --backend sim "
-		 "--set nodes=2 --set n=2 --set 'sizes=8 16 32' --set units=2 "
-		 "--set latency=5ms --set bandwidth=12500000 "
-		 "--set 'link=5 ms / 100 Mbit/s' "
-		 "--set model=%s --db %s --trace %s --quiet >/dev/null",
-		 UKF_UKFORK, UKF_SOURCE_DIR, model, db, trace);
-	CHECK(system(cmd) == 0);
-	ukf_calib_set_t *s = ukf_calib_set_create();
-	struct ukf_calib_prov p =
-	    synthetic_prov("2026-12-06T17:00Z", "sim", "0", 2);
-	p.cluster = "simulated (2 nodes)";
-	p.link = "5 ms, 12.5 MB/s";
-	p.link_latency_ns = 5e6;
-	p.link_bandwidth = 12.5e6;
-	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
-	ukf_calib_set_link(s, 5e6, 12.5e6);
+	ukf_calib_set_t *s = sim_cluster_ops(
+	    model,
+	    "jitter = 0\nagent_msg_ns = 100us\npeer_msg_ns = 300us\n"
+	    "load_curve = 8388608 10000000 16777216 25000000 33554432 "
+	    "80000000\nfetched_first_ns_per_byte = 0.3\n",
+	    2, 2, 128, db, trace, "2026-12-06T17:00Z");
+	CHECK(s);
 	CHECK(ukf_calib_collect_remote(db, trace, 0, s, &c, err, sizeof(err)) ==
 	      0);
 	CHECKF(c.fetch == 6 && c.fetched == 6, "fetches %zu, restores after %zu",
 	       c.fetch, c.fetched);
-	/* sim's agent serves events, not requests (t_sim_remote): its
-	 * agent_msg_ns given as calibrate would measure it */
-	ukf_calib_set_t *t = ukf_calib_set_create();
-	CHECK(t && ukf_calib_set_prov(t, &p) == 0);
-	CHECK(copy_samples(t, s, "agent", 1) == 0);
-	for (int i = 0; i < 10; i++)
-		CHECK(ukf_calib_set_add(t, "agent", 0, 1e5) == 0);
-	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
-	ukf_calib_set_destroy(&t);
-	CHECK(load_model(conf, &m, NULL) == 0);
+	CHECK(sim_fit(s, 1e5, conf, &m) == 0);
 	CHECK(near((double)m.peer_msg_ns, 3e5, 0.02));
 	CHECKF(m.load_curve.n == 3, "load_curve has %u points", m.load_curve.n);
 	const double want[3][2] = {
