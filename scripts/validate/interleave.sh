@@ -69,7 +69,9 @@ fi
 mkdir -p "$OUT" || exit 2
 OUT=$(cd "$OUT" && pwd)
 TMP=$(mktemp -d)
-ST=$TMP/tb
+# its own testbed name (the state directory's): calib.kvm_cluster's "tb" may be
+# up beside it in a parallel test run
+ST=$TMP/il
 trap '[ "$N" -lt 2 ] || "$U" testbed down --state "$ST" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 # dash runs no EXIT trap when a signal kills it: exit instead
 trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
