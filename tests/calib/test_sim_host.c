@@ -516,6 +516,127 @@ static int t_host_keys(void)
 	return 0;
 }
 
+/* Starts after a template fetch: per record, its kind, whether it was
+ * remote and fetched, its node, t_ready - t_start and its delta. */
+struct fobs {
+	int n, failed;
+	struct {
+		int start, remote, fetched, node;
+		ukf_ns_t d;
+		uint64_t delta;
+	} r[64];
+};
+
+static void frec(void *u, const struct ukf_record *r)
+{
+	struct fobs *o = u;
+
+	if (r->template_boot)
+		return;
+	if (r->status == UKF_STATUS_FAILED) {
+		o->failed++;
+		return;
+	}
+	if (o->n == 64)
+		return;
+	o->r[o->n].start = r->start;
+	o->r[o->n].remote = r->remote;
+	o->r[o->n].fetched = r->template_fetched;
+	o->r[o->n].node = (int)r->node;
+	o->r[o->n].d = r->t_ready - r->t_start;
+	o->r[o->n].delta = r->delta_bytes;
+	o->n++;
+}
+
+static void spawn1_cb(void *arg, uint64_t app)
+{
+	struct ukf_world *w = arg;
+	ukf_id_t id;
+
+	w->ops->spawn(w->w, 1, (uint32_t)app, "", 0, &id);
+}
+
+/*
+ * fetched_first_ns_per_byte: two nodes, an 8 MiB app whose instances fork
+ * once. Least-loaded placement puts each child on the other node than
+ * its parent: the first child on node 1 fetches the template and its
+ * restore is the first start from it there (charged the key x 8 MiB);
+ * the later children's restores are not. With `local` placement and a
+ * request made on node 1, a template clone is the first start from the
+ * template node 1 fetched: not charged (measured: the shell only), and
+ * it takes that first start (a restore after it would not be charged).
+ */
+static int t_fetched_first(void)
+{
+	struct ukf_sim_config c;
+	struct ukf_world w;
+	struct ukf_world_sinks s = { .record = frec };
+	struct ukf_app a;
+	struct fobs o;
+	char err[256] = "";
+	const double k = 1.0; /* ns per byte: 8.39 ms at 8 MiB */
+	const ukf_ns_t fresh = (ukf_ns_t)(k * 8 * 1048576);
+
+	for (int local = 0; local < 2; local++) {
+		config(&c);
+		c.engine.nodes = 2;
+		c.engine.placement = local ? "local" : "least-loaded";
+		c.link_latency_ns = 0;
+		c.model.fetched_first_ns_per_byte = k;
+		memset(&o, 0, sizeof(o));
+		s.u = &o;
+		CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
+		CHECK(ukf_app_parse(&a, "a",
+				    local ? "mem=8M init=1ms work=1ms image=1M"
+					  : "mem=8M init=1ms work=20ms dirty=100 "
+					    "fork=1 units=1 image=1M",
+				    err, sizeof(err)) == 0);
+		CHECK(w.ops->add_app(w.w, &a) == 0);
+		CHECK(w.ops->start(w.w) == 0);
+		/* cold on node 0 (its template made there); then, 1 s apart,
+		 * requests from node 0 (least-loaded) or node 1 (local) */
+		w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+		for (int i = 1; i <= 3; i++)
+			w.ops->at(w.w, i * UKF_S, local ? spawn1_cb : spawn_cb,
+				  &w, 0);
+		CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) ==
+		      0);
+		w.ops->destroy(&w.w);
+		CHECK(o.failed == 0);
+		int fetched = 0, restores = 0, clones = 0;
+		for (int i = 0; i < o.n; i++) {
+			if (o.r[i].start == UKF_START_FORK && o.r[i].remote) {
+				ukf_ns_t want =
+				    c.model.restore_base_ns +
+				    c.model.restore_ns_per_page *
+					(ukf_ns_t)(o.r[i].delta / 4096) +
+				    (o.r[i].fetched ? fresh : 0);
+				CHECKF(o.r[i].d == want,
+				       "restore %d (fetched %d): %lld ns, "
+				       "want %lld",
+				       i, o.r[i].fetched, (long long)o.r[i].d,
+				       (long long)want);
+				restores++;
+				fetched += o.r[i].fetched;
+			}
+			if (o.r[i].start == UKF_START_TEMPLATE &&
+			    o.r[i].node == 1) {
+				CHECKF(o.r[i].d == c.model.clone_base_ns,
+				       "clone %d on node 1: %lld ns", i,
+				       (long long)o.r[i].d);
+				clones++;
+			}
+		}
+		if (local)
+			CHECKF(clones == 3, "%d clones on node 1", clones);
+		else
+			CHECKF(fetched == 1 && restores >= 3,
+			       "%d restores, %d after a fetch", restores,
+			       fetched);
+	}
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "monitor_order", t_monitor_order },
 	{ "agent_fifo", t_agent_fifo },
@@ -526,6 +647,7 @@ static const struct selftest tests[] = {
 	{ "clone_first_recover", t_clone_first_recover },
 	{ "clone_first_failed", t_clone_first_failed },
 	{ "host_keys", t_host_keys },
+	{ "fetched_first", t_fetched_first },
 };
 
 int main(int argc, char **argv)
