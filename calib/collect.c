@@ -10,16 +10,20 @@
 
 #include "calib_int.h"
 
-/* One SELECT of (x, ns) rows into the set as op; *got: rows added. */
-int ukf_calib_query(const char *db, const char *sql, int64_t arg,
-		    ukf_calib_set_t *s, const char *op, size_t *got, char *err,
-		    size_t errlen)
+/*
+ * Run sql (its ?1 bound to arg) on db, read-only, and hand each row to
+ * row(st, u, err, errlen), which returns 0, or -1 with err set to stop.
+ * 0, or -1 with a message in err.
+ */
+static int query_rows(const char *db, const char *sql, int64_t arg,
+		      int (*row)(sqlite3_stmt *st, void *u, char *err,
+				 size_t errlen),
+		      void *u, char *err, size_t errlen)
 {
 	sqlite3 *sq = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = -1, r;
 
-	*got = 0;
 	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(sq, sql, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", db,
@@ -27,14 +31,9 @@ int ukf_calib_query(const char *db, const char *sql, int64_t arg,
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, arg);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (ukf_calib_set_add(s, op, sqlite3_column_double(st, 0),
-				      sqlite3_column_double(st, 1)) < 0) {
-			snprintf(err, errlen, "out of memory");
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		if (row(st, u, err, errlen) < 0)
 			goto out;
-		}
-		(*got)++;
-	}
 	if (r != SQLITE_DONE) {
 		snprintf(err, errlen, "%s: %s", db, sqlite3_errmsg(sq));
 		goto out;
@@ -44,6 +43,36 @@ out:
 	sqlite3_finalize(st);
 	sqlite3_close(sq);
 	return rc;
+}
+
+struct xy_rows {
+	ukf_calib_set_t *s;
+	const char *op;
+	size_t *got;
+};
+
+static int xy_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
+{
+	struct xy_rows *q = u;
+
+	if (ukf_calib_set_add(q->s, q->op, sqlite3_column_double(st, 0),
+			      sqlite3_column_double(st, 1)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	(*q->got)++;
+	return 0;
+}
+
+/* One SELECT of (x, ns) rows into the set as op; *got: rows added. */
+int ukf_calib_query(const char *db, const char *sql, int64_t arg,
+		    ukf_calib_set_t *s, const char *op, size_t *got, char *err,
+		    size_t errlen)
+{
+	struct xy_rows q = { .s = s, .op = op, .got = got };
+
+	*got = 0;
+	return query_rows(db, sql, arg, xy_row, &q, err, errlen);
 }
 
 int64_t ukf_calib_max_run(const char *db)
@@ -145,9 +174,6 @@ int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 	return 0;
 }
 
-struct app_bytes;
-static int trace_app_bytes(const char *path, struct app_bytes **out,
-			   size_t *n, char *err, size_t errlen);
 static int fetched_restores(const char *db, const char *trace,
 			    int64_t before, ukf_calib_set_t *s, size_t *got,
 			    char *err, size_t errlen);
@@ -301,6 +327,42 @@ static int trace_app_bytes(const char *path, struct app_bytes **out,
 	return 0;
 }
 
+/* The bytes of app in apps (trace_app_bytes), or NULL. */
+static const struct app_bytes *app_of(const struct app_bytes *apps,
+				      size_t napps, const char *app)
+{
+	for (size_t k = 0; app && k < napps; k++)
+		if (!strcmp(apps[k].app, app))
+			return &apps[k];
+	return NULL;
+}
+
+struct fetched_rows {
+	const struct app_bytes *apps;
+	size_t napps;
+	ukf_calib_set_t *s;
+	size_t *got;
+};
+
+static int fetched_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
+{
+	struct fetched_rows *q = u;
+	const struct app_bytes *a = app_of(
+	    q->apps, q->napps, (const char *)sqlite3_column_text(st, 0));
+
+	if (!a)
+		return 0; /* not sized by the trace: left out */
+	double pages = sqlite3_column_double(st, 1);
+	double ns = sqlite3_column_double(st, 2);
+	if (ukf_calib_set_add(q->s, "rfetch_restore", pages, ns) < 0 ||
+	    ukf_calib_set_add(q->s, "rfetch_bytes", a->bytes, ns) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	(*q->got)++;
+	return 0;
+}
+
 /*
  * The restores of the remote fork children that fetched their template
  * first (t_ready - t_start: the first start from a template just
@@ -317,52 +379,20 @@ static int fetched_restores(const char *db, const char *trace,
 {
 	struct app_bytes *apps = NULL;
 	size_t napps = 0;
-	sqlite3 *sq = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1, r;
 
 	*got = 0;
 	if (trace_app_bytes(trace, &apps, &napps, err, errlen) < 0)
 		return -1;
-	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(
-		sq,
-		"SELECT app, delta_bytes / 4096.0, t_ready - t_start"
-		" FROM instances WHERE run > ?1 AND start = 'fork'"
-		" AND coalesce(remote, 0) AND delta_bytes > 0"
-		" AND coalesce(template_fetched, 0)"
-		" AND t_ready >= t_start AND t_start >= 0 ORDER BY run, id",
-		-1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", db,
-			 sq ? sqlite3_errmsg(sq) : "out of memory");
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, before);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *app = (const char *)sqlite3_column_text(st, 0);
-		size_t k = 0;
-		while (app && k < napps && strcmp(apps[k].app, app))
-			k++;
-		if (!app || k == napps)
-			continue;
-		double pages = sqlite3_column_double(st, 1);
-		double ns = sqlite3_column_double(st, 2);
-		if (ukf_calib_set_add(s, "rfetch_restore", pages, ns) < 0 ||
-		    ukf_calib_set_add(s, "rfetch_bytes", apps[k].bytes, ns) <
-			0) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-		(*got)++;
-	}
-	if (r != SQLITE_DONE) {
-		snprintf(err, errlen, "%s: %s", db, sqlite3_errmsg(sq));
-		goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(sq);
+	struct fetched_rows q = { .apps = apps, .napps = napps, .s = s,
+				  .got = got };
+	int rc = query_rows(
+	    db,
+	    "SELECT app, delta_bytes / 4096.0, t_ready - t_start"
+	    " FROM instances WHERE run > ?1 AND start = 'fork'"
+	    " AND coalesce(remote, 0) AND delta_bytes > 0"
+	    " AND coalesce(template_fetched, 0)"
+	    " AND t_ready >= t_start AND t_start >= 0 ORDER BY run, id",
+	    before, fetched_row, &q, err, errlen);
 	free(apps);
 	return rc;
 }
@@ -385,18 +415,70 @@ static int size_seen(double **seen, size_t *n, size_t *cap, double size)
 	return 0;
 }
 
+struct alone_rows {
+	const char *db;
+	const struct app_bytes *apps;
+	size_t napps, nseen, cap;
+	double *seen; /* the sizes started at in this run */
+	int64_t run;
+	ukf_calib_set_t *s;
+	struct ukf_calib_alone_counts *c;
+};
+
+static int alone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
+{
+	struct alone_rows *q = u;
+	struct ukf_calib_alone_counts *c = q->c;
+	const char *app = (const char *)sqlite3_column_text(st, 1);
+	const struct app_bytes *a = app_of(q->apps, q->napps, app);
+
+	if (!a) {
+		snprintf(err, errlen,
+			 "%s: app %s has template starts or forks but "
+			 "no template-ready line (its memory size) in "
+			 "the engine trace",
+			 q->db, app ? app : "(null)");
+		return -1;
+	}
+	if (sqlite3_column_int64(st, 0) != q->run) {
+		q->run = sqlite3_column_int64(st, 0);
+		q->nseen = 0;
+	}
+	int fork = sqlite3_column_int(st, 2) != 0;
+	int first = size_seen(&q->seen, &q->nseen, &q->cap, a->bytes);
+	double ns = sqlite3_column_double(st, 3),
+	       agent = sqlite3_column_double(st, 4),
+	       x = fork ? sqlite3_column_double(st, 5) : a->bytes;
+	first = first == 0 ? 1 : first == 1 ? 0 : -1;
+	const char *op = fork ? (first ? "fork_first" : "fork")
+			      : (first ? "clone_first" : "clone_engine");
+	if (first < 0 || ukf_calib_set_add(q->s, op, x, ns) < 0 ||
+	    (agent >= 0 && ukf_calib_set_add(q->s, "agent", 0, agent) < 0)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	(*(fork ? (first ? &c->fork_first : &c->forks)
+		: (first ? &c->clone_first : &c->clones)))++;
+	c->agent += agent >= 0;
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+		if (ukf_calib_set_add(q->s, "touch",
+				      sqlite3_column_double(st, 6),
+				      sqlite3_column_double(st, 7)) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		c->touch++;
+	}
+	return 0;
+}
+
 int ukf_calib_collect_alone(const char *db, const char *trace,
 			    int64_t before, ukf_calib_set_t *s,
 			    struct ukf_calib_alone_counts *c, char *err,
 			    size_t errlen)
 {
 	struct app_bytes *apps;
-	size_t napps, nseen = 0, cap = 0;
-	double *seen = NULL;
-	int64_t run = -1;
-	sqlite3 *sq = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1, r;
+	size_t napps;
 
 	memset(c, 0, sizeof(*c));
 	if (trace_app_bytes(trace, &apps, &napps, err, errlen) < 0)
@@ -421,67 +503,11 @@ int ukf_calib_collect_alone(const char *db, const char *trace,
 	    " AND c.t_ready >= c.t_request AND c.t_request >= 0"
 	    " AND c.t_start >= c.t_request"
 	    " ORDER BY c.run, c.t_start, c.id";
-	if (sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(sq, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", db,
-			 sq ? sqlite3_errmsg(sq) : "out of memory");
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, before);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *app = (const char *)sqlite3_column_text(st, 1);
-		size_t k = 0;
-		while (app && k < napps && strcmp(apps[k].app, app))
-			k++;
-		if (!app || k == napps) {
-			snprintf(err, errlen,
-				 "%s: app %s has template starts or forks but "
-				 "no template-ready line (its memory size) in "
-				 "the engine trace",
-				 db, app ? app : "(null)");
-			goto out;
-		}
-		if (sqlite3_column_int64(st, 0) != run) {
-			run = sqlite3_column_int64(st, 0);
-			nseen = 0;
-		}
-		int fork = sqlite3_column_int(st, 2) != 0;
-		int first = size_seen(&seen, &nseen, &cap, apps[k].bytes);
-		double ns = sqlite3_column_double(st, 3),
-		       agent = sqlite3_column_double(st, 4),
-		       x = fork ? sqlite3_column_double(st, 5) : apps[k].bytes;
-		first = first == 0 ? 1 : first == 1 ? 0 : -1;
-		const char *op = fork ? (first ? "fork_first" : "fork")
-				      : (first ? "clone_first" : "clone_engine");
-		if (first < 0 || ukf_calib_set_add(s, op, x, ns) < 0 ||
-		    (agent >= 0 &&
-		     ukf_calib_set_add(s, "agent", 0, agent) < 0)) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-		(*(fork ? (first ? &c->fork_first : &c->forks)
-			: (first ? &c->clone_first : &c->clones)))++;
-		c->agent += agent >= 0;
-		if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
-			if (ukf_calib_set_add(s, "touch",
-					      sqlite3_column_double(st, 6),
-					      sqlite3_column_double(st, 7)) < 0) {
-				snprintf(err, errlen, "out of memory");
-				goto out;
-			}
-			c->touch++;
-		}
-	}
-	if (r != SQLITE_DONE) {
-		snprintf(err, errlen, "%s: %s", db, sqlite3_errmsg(sq));
-		goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(sq);
+	struct alone_rows q = { .db = db, .apps = apps, .napps = napps,
+				.run = -1, .s = s, .c = c };
+	int rc = query_rows(db, sql, before, alone_row, &q, err, errlen);
 	free(apps);
-	free(seen);
+	free(q.seen);
 	return rc;
 }
 
