@@ -103,6 +103,17 @@ static double mean(const double *v, size_t n)
  * whose mean a few slow ones lift had mean 0.82, and the simulator's
  * median came out 22% above the measured one, session 29.)
  */
+/* The fitted cost times m (the spread's mean: base, slope and the curve's
+ * points alike), m kept as its dist_mean. */
+static void scale_cost(struct opfit *f, double m)
+{
+	f->base *= m;
+	f->slope *= m;
+	for (uint32_t j = 0; j < f->curve.n; j++)
+		f->curve.y[j] *= m;
+	f->dist_mean = m;
+}
+
 static int fit_spread(struct opfit *f)
 {
 	double *r = malloc(f->n * sizeof(*r));
@@ -132,11 +143,7 @@ static int fit_spread(struct opfit *f)
 		double pl = ukf_sim_empirical_mean(f->emp);
 		if (pl > 0) {
 			f->empirical = 1;
-			f->base *= pl;
-			f->slope *= pl;
-			for (uint32_t j = 0; j < f->curve.n; j++)
-				f->curve.y[j] *= pl;
-			f->dist_mean = pl;
+			scale_cost(f, pl);
 			free(r);
 			return 0;
 		}
@@ -145,15 +152,53 @@ static int fit_spread(struct opfit *f)
 	f->dist_mean = 1;
 	if (f->have_dist) {
 		double m = ukf_calib_dist_mean(&f->dist);
-		if (isfinite(m) && m > 0) {
-			f->dist_mean = m;
-			f->base *= m;
-			f->slope *= m;
-			for (uint32_t j = 0; j < f->curve.n; j++)
-				f->curve.y[j] *= m;
-		}
+		if (isfinite(m) && m > 0)
+			scale_cost(f, m);
 	}
 	return 0;
+}
+
+struct xy {
+	double x, y;
+};
+
+static int cmp_xy(const void *a, const void *b)
+{
+	double u = ((const struct xy *)a)->x, v = ((const struct xy *)b)->x;
+	return (u > v) - (u < v);
+}
+
+/*
+ * The mean of y at each distinct x, x increasing, into c (the first
+ * UKF_SIM_CURVE_MAX of them) and cnt (how many at each; may be NULL).
+ * Returns how many distinct x there are (more than c holds: c is not the
+ * whole), or -1 out of memory.
+ */
+static int means_by_x(const double *x, const double *y, size_t n,
+		      struct ukf_sim_curve *c, size_t cnt[UKF_SIM_CURVE_MAX])
+{
+	struct xy *v = malloc((n ? n : 1) * sizeof(*v));
+	int groups = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct xy){ x[i], y[i] };
+	qsort(v, n, sizeof(*v), cmp_xy);
+	for (size_t i = 0, j; i < n; i = j, groups++) {
+		double sum = 0;
+		for (j = i; j < n && v[j].x == v[i].x; j++)
+			sum += v[j].y;
+		if (c->n < UKF_SIM_CURVE_MAX) {
+			if (cnt)
+				cnt[c->n] = j - i;
+			c->x[c->n] = v[i].x;
+			c->y[c->n++] = sum / (double)(j - i);
+		}
+	}
+	free(v);
+	return groups;
 }
 
 /*
@@ -166,40 +211,15 @@ static int fit_spread(struct opfit *f)
  */
 static int fit_curve(struct opfit *f)
 {
+	struct ukf_sim_curve c;
+
 	memset(&f->curve, 0, sizeof(f->curve));
 	if (!f->fitted || f->n < 3)
 		return 0;
-	size_t *ix = malloc(f->n * sizeof(*ix));
-	if (!ix)
+	int groups = means_by_x(f->x, f->y, f->n, &c, NULL);
+	if (groups < 0)
 		return -1;
-	for (size_t i = 0; i < f->n; i++)
-		ix[i] = i;
-	/* insertion sort of the indices by x: tens of samples */
-	for (size_t i = 1; i < f->n; i++)
-		for (size_t j = i; j > 0 && f->x[ix[j]] < f->x[ix[j - 1]]; j--) {
-			size_t t = ix[j];
-			ix[j] = ix[j - 1];
-			ix[j - 1] = t;
-		}
-	struct ukf_sim_curve c;
-	memset(&c, 0, sizeof(c));
-	size_t i = 0;
-	int ok = 1;
-	while (i < f->n && ok) {
-		size_t j = i;
-		double sum = 0;
-		while (j < f->n && f->x[ix[j]] == f->x[ix[i]])
-			sum += f->y[ix[j++]];
-		if (c.n == UKF_SIM_CURVE_MAX || !(f->x[ix[i]] >= 0))
-			ok = 0;
-		else {
-			c.x[c.n] = f->x[ix[i]];
-			c.y[c.n++] = sum / (double)(j - i);
-		}
-		i = j;
-	}
-	free(ix);
-	if (ok && c.n >= 3)
+	if (groups >= 3 && groups <= UKF_SIM_CURVE_MAX && c.x[0] >= 0)
 		f->curve = c;
 	return 0;
 }
@@ -461,11 +481,6 @@ struct peermsg {
 	double msg;
 };
 
-static double median_of(const double *v, size_t n)
-{
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* The peer message delay from its two sets of samples (2 each at least;
  * else not fitted, msg 0). -1 out of memory. */
 static int fit_peer_msg(const struct opfit *lo, const struct opfit *re,
@@ -486,10 +501,10 @@ static int fit_peer_msg(const struct opfit *lo, const struct opfit *re,
 	memcpy(a, lo->y, lo->n * sizeof(double));
 	for (size_t i = 0; i < re->n; i++)
 		b[i] = re->y[i] - re->lat[i];
-	qsort(a, lo->n, sizeof(double), cmp_double);
-	qsort(b, re->n, sizeof(double), cmp_double);
-	pm->local = median_of(a, lo->n);
-	pm->remote = median_of(b, re->n);
+	gsl_sort(a, 1, lo->n);
+	gsl_sort(b, 1, re->n);
+	pm->local = gsl_stats_median_from_sorted_data(a, 1, lo->n);
+	pm->remote = gsl_stats_median_from_sorted_data(b, 1, re->n);
 	pm->msg = fmax(0, pm->remote - pm->local);
 	pm->fitted = 1;
 	free(a);
@@ -534,69 +549,65 @@ struct fetchfirst {
 	size_t n;
 	const char *why; /* not fitted: why (NULL: no samples) */
 	double k; /* ns per template byte, >= 0 */
-	/* per template size: mean extra (ns), and how many */
-	double bytes[UKF_SIM_CURVE_MAX], extra[UKF_SIM_CURVE_MAX];
+	/* per template size (x, bytes): mean extra (y, ns), and how many */
+	struct ukf_sim_curve extra;
 	size_t cnt[UKF_SIM_CURVE_MAX];
-	size_t nsizes;
 };
 
-static void fit_fetched_first(const struct opfit *r, const struct opfit *b,
-			      const struct opfit *rs, double agent,
-			      struct fetchfirst *ff)
+/* -1 out of memory */
+static int fit_fetched_first(const struct opfit *r, const struct opfit *b,
+			     const struct opfit *rs, double agent,
+			     struct fetchfirst *ff)
 {
 	double sxy = 0, sxx = 0;
 
 	memset(ff, 0, sizeof(*ff));
 	ff->n = r->n;
 	if (!r->n && !b->n)
-		return;
+		return 0;
 	/* the two ops are one sample each per child, in the same order */
 	if (r->n != b->n) {
 		ff->why = "the restores and their template sizes differ in "
 			  "number";
-		return;
+		return 0;
 	}
 	for (size_t i = 0; i < r->n; i++)
 		if (r->y[i] != b->y[i]) {
 			ff->why = "the restores and their template sizes do "
 				  "not pair";
-			return;
+			return 0;
 		}
 	if (!rs->fitted) {
 		ff->why = "the restore line is not fitted";
-		return;
+		return 0;
 	}
 	if (r->n < 2) {
 		ff->why = "fewer than 2 such restores";
-		return;
+		return 0;
 	}
+	double *e = malloc(r->n * sizeof(*e));
+	if (!e)
+		return -1;
 	/* the least-squares line: the keys are it times the spread's mean */
 	double m = rs->dist_mean > 0 ? rs->dist_mean : 1;
 	for (size_t i = 0; i < r->n; i++) {
-		double e =
-		    r->y[i] - agent - (rs->base + rs->slope * r->x[i]) / m;
-		sxy += b->x[i] * e;
+		e[i] = r->y[i] - agent - (rs->base + rs->slope * r->x[i]) / m;
+		sxy += b->x[i] * e[i];
 		sxx += b->x[i] * b->x[i];
-		size_t k = 0;
-		while (k < ff->nsizes && ff->bytes[k] != b->x[i])
-			k++;
-		if (k == ff->nsizes && k < UKF_SIM_CURVE_MAX) {
-			ff->bytes[k] = b->x[i];
-			ff->nsizes++;
-		}
-		if (k < ff->nsizes) {
-			ff->extra[k] += e;
-			ff->cnt[k]++;
-		}
 	}
+	int groups = means_by_x(b->x, e, r->n, &ff->extra, ff->cnt);
+	free(e);
+	if (groups < 0)
+		return -1;
 	if (!(sxx > 0)) {
 		ff->why = "no template bytes";
-		return;
+		return 0;
 	}
 	ff->k = fmax(0, sxy / sxx) * m;
-	for (size_t k = 0; k < ff->nsizes; k++)
-		ff->extra[k] *= m;
+	for (uint32_t k = 0; k < ff->extra.n; k++)
+		ff->extra.y[k] *= m;
 	ff->fitted = 1;
+	return 0;
 }
 
 static void put_fetched_first(FILE *o, const struct fetchfirst *ff)
@@ -624,13 +635,12 @@ static void put_fetched_first(FILE *o, const struct fetchfirst *ff)
 		"fetched_first_ns_per_byte = %.6g   # source: calibrate "
 		"--cluster\n",
 		ff->n, ff->k);
-	for (size_t k = 0; k < ff->nsizes; k++)
+	for (uint32_t k = 0; k < ff->extra.n; k++)
 		fprintf(o,
 			"#   %.1f MiB: %.3f ms more (mean of %zu, times the "
 			"spread's mean), the key %.3f ms\n",
-			ff->bytes[k] / 1048576.0,
-			ff->extra[k] / (double)ff->cnt[k] / 1e6, ff->cnt[k],
-			ff->k * ff->bytes[k] / 1e6);
+			ff->extra.x[k] / 1048576.0, ff->extra.y[k] / 1e6,
+			ff->cnt[k], ff->k * ff->extra.x[k] / 1e6);
 }
 
 /* The remote operations' keys (--cluster calibrations). */
@@ -1443,7 +1453,11 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	}
 	int anycost = any;
 	/* after the restore's spread: its keys as sim charges them */
-	fit_fetched_first(&f[RFETCH_R], &f[RFETCH_B], &f[RRESTORE], agent, &ff);
+	if (fit_fetched_first(&f[RFETCH_R], &f[RFETCH_B], &f[RRESTORE], agent,
+			      &ff) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	any |= ndirs > 0;
 	/* after the spreads: their means scale the keys. The first clone at
 	 * a size: what makes its mean (request -> READY) the measured one
