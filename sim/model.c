@@ -249,8 +249,21 @@ static int parse_dist(const char *s, struct ukf_sim_dist *out)
 	return 0;
 }
 
-/* "none", or 2 to UKF_SIM_CURVE_MAX pairs "X Y" of non-negative
- * finite numbers, X strictly increasing. */
+int ukf_sim_curve_ok(const struct ukf_sim_curve *c)
+{
+	if (!c->n)
+		return 1;
+	if (c->n < 2 || c->n > UKF_SIM_CURVE_MAX)
+		return 0;
+	for (uint32_t i = 0; i < c->n; i++)
+		if (!(c->x[i] >= 0) || !isfinite(c->x[i]) || !(c->y[i] >= 0) ||
+		    !isfinite(c->y[i]) || (i && !(c->x[i] > c->x[i - 1])))
+			return 0;
+	return 1;
+}
+
+/* "none", or 2 to UKF_SIM_CURVE_MAX pairs "X Y" of numbers making a
+ * curve ukf_sim_curve_ok takes. */
 static int parse_curve(const char *s, struct ukf_sim_curve *out)
 {
 	struct ukf_sim_curve c;
@@ -268,23 +281,20 @@ static int parse_curve(const char *s, struct ukf_sim_curve *out)
 			break;
 		if (c.n == UKF_SIM_CURVE_MAX)
 			return -1;
-		double v[2];
 		for (int i = 0; i < 2; i++) {
 			while (isspace((unsigned char)*s))
 				s++;
 			errno = 0;
-			v[i] = strtod(s, &end);
-			if (end == s || errno || !isfinite(v[i]) || v[i] < 0 ||
+			double v = strtod(s, &end);
+			if (end == s || errno ||
 			    (*end && !isspace((unsigned char)*end)))
 				return -1;
+			*(i ? &c.y[c.n] : &c.x[c.n]) = v;
 			s = end;
 		}
-		if (c.n && !(v[0] > c.x[c.n - 1]))
-			return -1;
-		c.x[c.n] = v[0];
-		c.y[c.n++] = v[1];
+		c.n++;
 	}
-	if (c.n < 2)
+	if (!c.n || !ukf_sim_curve_ok(&c))
 		return -1;
 	*out = c;
 	return 0;

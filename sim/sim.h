@@ -44,6 +44,9 @@ struct ukf_sim_curve {
 };
 /* The curve's value at x (n >= 1; one point: its y). */
 double ukf_sim_curve_eval(const struct ukf_sim_curve *c, double x);
+/* 1 if c is none (n 0) or 2 to UKF_SIM_CURVE_MAX points, x strictly
+ * increasing, x and y finite and >= 0; else 0. */
+int ukf_sim_curve_ok(const struct ukf_sim_curve *c);
 
 /*
  * Cost model of simulated VM operations. Defaults come from data/model.conf

@@ -843,21 +843,6 @@ static const struct ukf_world_ops sim_world_ops = {
 	.node_templates = world_node_templates,
 };
 
-/* A cost curve as the model file's loader takes it: none, or 2 to
- * UKF_SIM_CURVE_MAX points, sizes strictly increasing, costs >= 0. */
-static int curve_ok(const struct ukf_sim_curve *c)
-{
-	if (!c->n)
-		return 1;
-	if (c->n < 2 || c->n > UKF_SIM_CURVE_MAX)
-		return 0;
-	for (uint32_t i = 0; i < c->n; i++)
-		if (!(c->x[i] >= 0) || !isfinite(c->x[i]) || !(c->y[i] >= 0) ||
-		    !isfinite(c->y[i]) || (i && !(c->x[i] > c->x[i - 1])))
-			return 0;
-	return 1;
-}
-
 static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen)
 {
 	const struct ukf_sim_model *m = &c->model;
@@ -899,7 +884,7 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 	    !(m->boot_ns_per_byte >= 0) || !(m->template_ns_per_byte >= 0) ||
 	    !(m->load_ns_per_byte >= 0) || !(m->boot_ns_per_mem_byte >= 0) ||
 	    m->peer_msg_ns < 0 || !(m->fetched_first_ns_per_byte >= 0) ||
-	    !curve_ok(&m->load_curve) ||
+	    !ukf_sim_curve_ok(&m->load_curve) ||
 	    !isfinite(m->fetched_first_ns_per_byte) ||
 	    !(m->jitter >= 0) || m->jitter > UKF_SIM_JITTER_MAX) {
 		snprintf(err, errlen, "sim: model costs must be >= 0 (jitter 0..5)");
