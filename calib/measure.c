@@ -287,6 +287,12 @@ static int alone(const struct ukf_calib_plan *p, const char *db,
 	int64_t before;
 	struct ukf_calib_alone_counts c;
 
+	fprintf(stderr,
+		"ukfork calibrate: template clones and live forks one at a "
+		"time through %s (%s, %u clones per size, %u forks per size "
+		"and dirty count)...\n",
+		cluster ? "the agent of node 0" : "the engine", p->alone, p->n,
+		p->alone_forks);
 	snprintf(trace, sizeof(trace), "%s/alone.trace", tmpdir);
 	if (run_ops(p, db, trace, run, cluster, nodes, NULL, 1, &before, err,
 		    errlen) < 0)
@@ -368,11 +374,6 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 			snprintf(err, errlen, "interrupted");
 			return -1;
 		}
-		fprintf(stderr,
-			"ukfork calibrate: template clones and live forks one "
-			"at a time through the agent of node 0 (%s, %u clones "
-			"per size, %u forks per size and dirty count)...\n",
-			p->alone, p->n, p->alone_forks);
 		if (alone(p, db, tmpdir, run, cluster, nodes, s, err, errlen) <
 		    0)
 			return -1;
@@ -441,11 +442,6 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 	if (ukf_calib_interrupted())
 		goto stopped;
 	if (p->alone[0]) {
-		fprintf(stderr,
-			"ukfork calibrate: template clones and live forks one "
-			"at a time through the engine (%s, %u clones per size, "
-			"%u forks per size and dirty count)...\n",
-			p->alone, p->n, p->alone_forks);
 		if (alone(p, db, tmpdir, run, NULL, 0, s, err, errlen) < 0)
 			return -1;
 	}
