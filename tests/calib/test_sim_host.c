@@ -40,12 +40,13 @@ static void rec(void *u, const struct ukf_record *r)
 	o->n++;
 }
 
-static void spawn_cb(void *arg, uint64_t app)
+/* A request of app (the low 32 bits) from origin node x >> 32. */
+static void spawn_cb(void *arg, uint64_t x)
 {
 	struct ukf_world *w = arg;
 	ukf_id_t id;
 
-	w->ops->spawn(w->w, 0, (uint32_t)app, "", 0, &id);
+	w->ops->spawn(w->w, (ukf_node_id_t)(x >> 32), (uint32_t)x, "", 0, &id);
 }
 
 /* One node with room for everything, exact costs (jitter 0): a cold boot
@@ -60,16 +61,16 @@ static void config(struct ukf_sim_config *c)
 	c->model.clone_base_ns = 10 * UKF_MS;
 }
 
-/* Create the world with app "a" of spec (id 0), and "b" of spec2 (id 1)
- * unless NULL, and start it. */
-static int world2(struct ukf_world *w, const struct ukf_sim_config *c,
-		  struct obs *o, const char *spec, const char *spec2)
+/* Create the world with sinks s, app "a" of spec (id 0), and "b" of
+ * spec2 (id 1) unless NULL, and start it. */
+static int world_sinks(struct ukf_world *w, const struct ukf_sim_config *c,
+		       const struct ukf_world_sinks *s, const char *spec,
+		       const char *spec2)
 {
-	struct ukf_world_sinks s = { .record = rec, .u = o };
 	struct ukf_app a, b;
 	char err[256] = "";
 
-	if (ukf_sim_create(w, c, &s, NULL, err, sizeof(err)) < 0 ||
+	if (ukf_sim_create(w, c, s, NULL, err, sizeof(err)) < 0 ||
 	    ukf_app_parse(&a, "a", spec, err, sizeof(err)) < 0 ||
 	    w->ops->add_app(w->w, &a) != 0 ||
 	    (spec2 && (ukf_app_parse(&b, "b", spec2, err, sizeof(err)) < 0 ||
@@ -79,6 +80,15 @@ static int world2(struct ukf_world *w, const struct ukf_sim_config *c,
 		return -1;
 	}
 	return 0;
+}
+
+/* The same, records into o. */
+static int world2(struct ukf_world *w, const struct ukf_sim_config *c,
+		  struct obs *o, const char *spec, const char *spec2)
+{
+	struct ukf_world_sinks s = { .record = rec, .u = o };
+
+	return world_sinks(w, c, &s, spec, spec2);
 }
 
 static int world(struct ukf_world *w, const struct ukf_sim_config *c,
@@ -548,14 +558,6 @@ static void frec(void *u, const struct ukf_record *r)
 	o->n++;
 }
 
-static void spawn1_cb(void *arg, uint64_t app)
-{
-	struct ukf_world *w = arg;
-	ukf_id_t id;
-
-	w->ops->spawn(w->w, 1, (uint32_t)app, "", 0, &id);
-}
-
 /*
  * fetched_first_ns_per_byte: two nodes, an 8 MiB app whose instances fork
  * once. Least-loaded placement puts each child on the other node than
@@ -571,7 +573,6 @@ static int t_fetched_first(void)
 	struct ukf_sim_config c;
 	struct ukf_world w;
 	struct ukf_world_sinks s = { .record = frec };
-	struct ukf_app a;
 	struct fobs o;
 	char err[256] = "";
 	const double k = 1.0; /* ns per byte: 8.39 ms at 8 MiB */
@@ -585,20 +586,17 @@ static int t_fetched_first(void)
 		c.model.fetched_first_ns_per_byte = k;
 		memset(&o, 0, sizeof(o));
 		s.u = &o;
-		CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
-		CHECK(ukf_app_parse(&a, "a",
-				    local ? "mem=8M init=1ms work=1ms image=1M"
-					  : "mem=8M init=1ms work=20ms dirty=100 "
-					    "fork=1 units=1 image=1M",
-				    err, sizeof(err)) == 0);
-		CHECK(w.ops->add_app(w.w, &a) == 0);
-		CHECK(w.ops->start(w.w) == 0);
+		CHECK(world_sinks(&w, &c, &s,
+				  local ? "mem=8M init=1ms work=1ms image=1M"
+					: "mem=8M init=1ms work=20ms dirty=100 "
+					  "fork=1 units=1 image=1M",
+				  NULL) == 0);
 		/* cold on node 0 (its template made there); then, 1 s apart,
 		 * requests from node 0 (least-loaded) or node 1 (local) */
 		w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
 		for (int i = 1; i <= 3; i++)
-			w.ops->at(w.w, i * UKF_S, local ? spawn1_cb : spawn_cb,
-				  &w, 0);
+			w.ops->at(w.w, i * UKF_S, spawn_cb, &w,
+				  local ? 1ULL << 32 : 0);
 		CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) ==
 		      0);
 		w.ops->destroy(&w.w);
