@@ -1629,6 +1629,32 @@ static int t_remote_old_db(void)
 }
 
 #ifdef UKF_UKFORK
+/* The paths of a simulated calibration's four files (tag-model.conf,
+ * tag.db, tag.trace, tag-fit.conf), each 128 bytes. */
+static void sim_files(const char *tag, char *model, char *db, char *trace,
+		      char *conf)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s-model.conf", tag);
+	tmp_path(model, 128, name);
+	snprintf(name, sizeof(name), "%s.db", tag);
+	tmp_path(db, 128, name);
+	snprintf(name, sizeof(name), "%s.trace", tag);
+	tmp_path(trace, 128, name);
+	snprintf(name, sizeof(name), "%s-fit.conf", tag);
+	tmp_path(conf, 128, name);
+}
+
+static void sim_files_rm(const char *model, const char *db, const char *trace,
+			 const char *conf)
+{
+	unlink(model);
+	unlink(db);
+	unlink(trace);
+	unlink(conf);
+}
+
 /*
  * The simulator runs the calibration workload cluster-ops.lua on 2 nodes
  * over a 5 ms / 12.5 MB/s link (100 Mbit/s: bandwidth in bytes/s,
@@ -1715,10 +1741,7 @@ static int t_sim_remote(void)
 	struct ukf_calib_remote_counts c;
 	struct ukf_sim_model m;
 
-	tmp_path(model, sizeof(model), "simr-model.conf");
-	tmp_path(db, sizeof(db), "simr.db");
-	tmp_path(trace, sizeof(trace), "simr.trace");
-	tmp_path(conf, sizeof(conf), "simr-fit.conf");
+	sim_files("simr", model, db, trace, conf);
 	ukf_calib_set_t *s = sim_cluster_ops(
 	    model,
 	    "jitter = 0\nsave_ns_per_page = 3000\nrestore_base_ns = 5000000\n"
@@ -1771,10 +1794,7 @@ static int t_sim_remote(void)
 		CHECK(near(m.load_curve.y[i], 2e6 + 0.5 * m.load_curve.x[i],
 			   0.02));
 	ukf_calib_set_destroy(&s);
-	unlink(model);
-	unlink(db);
-	unlink(trace);
-	unlink(conf);
+	sim_files_rm(model, db, trace, conf);
 	return 0;
 #else
 	fprintf(stderr, "SKIP: built without ukfork\n");
@@ -1798,10 +1818,7 @@ static int t_sim_remote_curve(void)
 	struct ukf_calib_remote_counts c;
 	struct ukf_sim_model m;
 
-	tmp_path(model, sizeof(model), "simc-model.conf");
-	tmp_path(db, sizeof(db), "simc.db");
-	tmp_path(trace, sizeof(trace), "simc.trace");
-	tmp_path(conf, sizeof(conf), "simc-fit.conf");
+	sim_files("simc", model, db, trace, conf);
 	ukf_calib_set_t *s = sim_cluster_ops(
 	    model,
 	    "jitter = 0\nagent_msg_ns = 100us\npeer_msg_ns = 300us\n"
@@ -1849,10 +1866,7 @@ static int t_sim_remote_curve(void)
 	CHECKF(!near(l, 25e6, 0.05), "the line at 16 MiB: %.0f ns", l);
 	CHECK(!strstr(line, "load_base_ns =")); /* not a key */
 	ukf_calib_set_destroy(&s);
-	unlink(model);
-	unlink(db);
-	unlink(trace);
-	unlink(conf);
+	sim_files_rm(model, db, trace, conf);
 	return 0;
 #else
 	fprintf(stderr, "SKIP: built without ukfork\n");
@@ -1874,10 +1888,7 @@ static int t_sim_alone(void)
 	struct ukf_calib_alone_counts c;
 	struct ukf_sim_model m;
 
-	tmp_path(model, sizeof(model), "sima-model.conf");
-	tmp_path(db, sizeof(db), "sima.db");
-	tmp_path(trace, sizeof(trace), "sima.trace");
-	tmp_path(conf, sizeof(conf), "sima-fit.conf");
+	sim_files("sima", model, db, trace, conf);
 	unlink(db);
 	CHECK(selftest_write_file(
 		  model, "jitter = 0\nclone_base_ns = 2ms\nclone_first_ns = 9ms\n"
@@ -1952,10 +1963,7 @@ static int t_sim_alone(void)
 	       "%s", err);
 	ukf_calib_set_destroy(&t);
 	ukf_calib_set_destroy(&s);
-	unlink(model);
-	unlink(db);
-	unlink(trace);
-	unlink(conf);
+	sim_files_rm(model, db, trace, conf);
 	return 0;
 #else
 	fprintf(stderr, "SKIP: built without ukfork\n");
