@@ -127,6 +127,16 @@ enum {
 	 * clone's 0.3 ms in the monitor became 1.2-1.3 ms, the refill thread
 	 * taking the CPU at the get's wake-up) */
 	UKVM_POOL_BATCH = 2,
+	/* a shell taken is not replaced at once, as a clone's shell usually
+	 * comes back (ukvm_shell_put) when the clone ends: the refill builds
+	 * for a size whose ready shells are under half the target, or have
+	 * stayed under the target for the settle time (ukvm_shell_pool_
+	 * set_settle, 20 ms by default) while the pool has room. Without it
+	 * two apps of different sizes cloned in turns had each clone
+	 * replaced by a build and a shell of the other size evicted, and the
+	 * builds' kernel work (VM creation, memslots) slowed the clones
+	 * starting beside them (backends/kvm/README.md) */
+	UKVM_POOL_SETTLE = 4,
 };
 /* Same with `nthreads` (1-4) refill threads and UKVM_POOL_* flags. */
 ukvm_shell_pool_t *ukvm_shell_pool_create_ex(int kvm_fd, unsigned target,
@@ -190,5 +200,9 @@ unsigned ukvm_shell_pool_ready(ukvm_shell_pool_t *p, uint64_t mem_size);
 /* Shells taken from the pool ready vs. made synchronously (for benches). */
 void ukvm_shell_pool_stats(ukvm_shell_pool_t *p, uint64_t *hits,
 			   uint64_t *misses);
+/* Shells the refill threads built and kept (for tests, benches). */
+uint64_t ukvm_shell_pool_built(ukvm_shell_pool_t *p);
+/* A UKVM_POOL_SETTLE pool's settle time in ns (0: replace at once). */
+void ukvm_shell_pool_set_settle(ukvm_shell_pool_t *p, uint64_t ns);
 
 #endif /* UKVM_CLONE_H */

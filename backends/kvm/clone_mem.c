@@ -471,10 +471,18 @@ struct ukvm_shell_pool {
 			  the refill off for good) */
 	pthread_t thread[4];
 	unsigned nthreads;
-	uint64_t hits, misses, returned;
+	uint64_t hits, misses, returned, built;
 	int (*gate)(void *arg); /* refill only while it returns 1 */
 	void *gate_arg;
+	uint64_t settle_ns; /* UKVM_POOL_SETTLE: how long a shortage may
+			       wait for shells to come back */
+	uint64_t short_since; /* CLOCK_MONOTONIC ns since when the size
+				 short_size has been under the target
+				 (0: not short) */
+	uint64_t short_size;
 };
+
+#define UKVM_POOL_SETTLE_NS (20ULL * 1000 * 1000)
 
 /*
  * The pool holds shells of several memslot sizes (one per app memory size
@@ -506,6 +514,55 @@ static int pool_evict_other(ukvm_shell_pool_t *p, uint64_t size,
 	return 0;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Wait on p->want until the CLOCK_MONOTONIC time `at` (ns) at most. */
+static void pool_wait_until(ukvm_shell_pool_t *p, uint64_t at)
+{
+	struct timespec ts = { .tv_sec = (time_t)(at / 1000000000ULL),
+			       .tv_nsec = (long)(at % 1000000000ULL) };
+
+	pthread_cond_timedwait(&p->want, &p->lock, &ts);
+}
+
+/*
+ * Whether a refill thread should build a shell of the size asked for last
+ * now. When not only because a settling shortage is younger than the
+ * settle time, *wake is when to look again (else 0: wait to be woken).
+ * Caller holds p->lock.
+ */
+static int pool_wants(ukvm_shell_pool_t *p, uint64_t *wake)
+{
+	unsigned have = pool_count(p, p->mem_size) + p->building;
+	uint64_t now;
+
+	*wake = 0;
+	if (have >= p->target) {
+		p->short_since = 0;
+		return 0;
+	}
+	if (!(p->flags & UKVM_POOL_SETTLE) || have < (p->target + 1) / 2)
+		return 1;
+	/* a full pool makes room by evicting: only under the low mark */
+	if (p->n + p->building >= 2 * p->target)
+		return 0;
+	now = mono_ns();
+	if (!p->short_since || p->short_size != p->mem_size) {
+		p->short_since = now;
+		p->short_size = p->mem_size;
+	}
+	if (now - p->short_since >= p->settle_ns)
+		return 1;
+	*wake = p->short_since + p->settle_ns;
+	return 0;
+}
+
 static void *pool_main(void *arg)
 {
 	ukvm_shell_pool_t *p = arg;
@@ -520,24 +577,22 @@ static void *pool_main(void *arg)
 	}
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
+		uint64_t wake = 0;
+
 		while (!p->stop &&
 		       (!p->sized || (p->making && seen == p->made) ||
-			pool_count(p, p->mem_size) + p->building >= p->target ||
-			p->failed))
-			pthread_cond_wait(&p->want, &p->lock);
+			p->failed || !pool_wants(p, &wake))) {
+			if (wake)
+				pool_wait_until(p, wake);
+			else
+				pthread_cond_wait(&p->want, &p->lock);
+			wake = 0;
+		}
 		if (p->stop)
 			break;
 		if (p->gate && !p->gate(p->gate_arg)) {
 			/* not now (e.g. boots in flight): look again soon */
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 2 * 1000 * 1000;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&p->want, &p->lock, &ts);
+			pool_wait_until(p, mono_ns() + 2 * 1000 * 1000);
 			continue;
 		}
 		uint64_t size = p->mem_size;
@@ -567,6 +622,7 @@ static void *pool_main(void *arg)
 			continue;
 		}
 		p->ready[p->n++] = s;
+		p->built++;
 		if (evicted) {
 			pthread_mutex_unlock(&p->lock);
 			ukvm_shell_close(&old);
@@ -600,8 +656,17 @@ ukvm_shell_pool_t *ukvm_shell_pool_create_ex(int kvm_fd, unsigned target,
 	p->target = target;
 	p->flags = flags;
 	p->sized = !(flags & UKVM_POOL_LAZY);
+	p->settle_ns = UKVM_POOL_SETTLE_NS;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->want, NULL);
+	{
+		/* timed waits (gate, settle) on the monotonic clock */
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&p->want, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	if (!target)
 		nthreads = 0;
 	if (nthreads > 4)
@@ -710,6 +775,9 @@ int ukvm_shell_put(ukvm_shell_pool_t *p, struct ukvm_shell *s)
 		p->ready[p->n++] = *s;
 		p->returned++;
 		rc = 0;
+		if (s->mem_size == p->short_size &&
+		    pool_count(p, s->mem_size) >= p->target)
+			p->short_since = 0; /* the shortage is over */
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (evicted)
@@ -740,10 +808,14 @@ unsigned ukvm_shell_pool_prefill(ukvm_shell_pool_t *p, uint64_t mem_size,
 		want = p->target;
 	for (int waited = 0;; waited++) {
 		pthread_mutex_lock(&p->lock);
-		if (p->mem_size != mem_size || p->failed || !p->sized) {
+		if (p->mem_size != mem_size || p->failed || !p->sized ||
+		    p->short_size != mem_size || p->short_since != 1) {
 			p->mem_size = mem_size;
 			p->failed = 0;
 			p->sized = 1; /* a lazy pool has its size now */
+			/* short since long ago: build without settling */
+			p->short_size = mem_size;
+			p->short_since = 1;
 			pthread_cond_broadcast(&p->want);
 		}
 		have = pool_count(p, mem_size);
@@ -765,6 +837,26 @@ unsigned ukvm_shell_pool_ready(ukvm_shell_pool_t *p, uint64_t mem_size)
 	n = pool_count(p, mem_size);
 	pthread_mutex_unlock(&p->lock);
 	return n;
+}
+
+uint64_t ukvm_shell_pool_built(ukvm_shell_pool_t *p)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->built;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+void ukvm_shell_pool_set_settle(ukvm_shell_pool_t *p, uint64_t ns)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->settle_ns = ns;
+	pthread_cond_broadcast(&p->want);
+	pthread_mutex_unlock(&p->lock);
 }
 
 void ukvm_shell_pool_stats(ukvm_shell_pool_t *p, uint64_t *hits,

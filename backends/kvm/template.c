@@ -98,13 +98,33 @@ struct ukvm_fork_mon *ukvm_fork_mon(struct ukvm *m, char *err, size_t errlen)
 
 	fm->pool = ukvm_shell_pool_create_ex(m->kvm_fd, UKVM_SHELL_POOL,
 					     nthreads,
-					     UKVM_POOL_LAZY | UKVM_POOL_BATCH,
+					     UKVM_POOL_LAZY | UKVM_POOL_BATCH |
+						     UKVM_POOL_SETTLE,
 					     err, errlen);
 	if (!fm->pool) {
 		close(fm->pagemap_fd);
 		free(fm);
 		pthread_mutex_unlock(&m->lock);
 		return NULL;
+	}
+	{
+		/* for comparisons: UKVM_POOL_SETTLE_MS=0 replaces each shell
+		 * taken at once, as before the settle time */
+		const char *e = getenv("UKVM_POOL_SETTLE_MS");
+		char *end;
+		unsigned long ms;
+
+		if (e && *e) {
+			errno = 0;
+			ms = strtoul(e, &end, 10);
+			if (!errno && !*end && ms <= 60000)
+				ukvm_shell_pool_set_settle(
+					fm->pool, (uint64_t)ms * 1000000ULL);
+			else
+				fprintf(stderr,
+					"ukvm: UKVM_POOL_SETTLE_MS=%s ignored "
+					"(want 0-60000 ms)\n", e);
+		}
 	}
 	fm->trace = getenv("UKVM_FORK_TRACE") != NULL;
 	m->templates = fm;

@@ -508,6 +508,83 @@ static int t_seal_errors(void)
 	return 0;
 }
 
+/* Poll up to 3 s for `want` ready shells of `size`; the count seen. */
+static unsigned wait_ready(ukvm_shell_pool_t *p, uint64_t size, unsigned want)
+{
+	for (int i = 0; i < 3000 && ukvm_shell_pool_ready(p, size) < want; i++)
+		usleep(1000);
+	return ukvm_shell_pool_ready(p, size);
+}
+
+/*
+ * The template code's pool also settles (UKVM_POOL_SETTLE): shells taken
+ * and given back within the settle time, two sizes in turns as two apps'
+ * clones, are not replaced (each was replaced by a build, evicting a shell
+ * of the other size, whose next get was then replaced in turn: two builds
+ * per clone beside the clones starting); a shortage is still refilled, at
+ * once up to half the target, after the settle time above it.
+ */
+static int t_shell_pool_settle(void)
+{
+	int kvm;
+	char err[256];
+	struct ukvm_shell a, b[3];
+	uint64_t built;
+	ukvm_shell_pool_t *p;
+
+	if (open_kvm(&kvm))
+		return SKIP;
+	p = ukvm_shell_pool_create_ex(kvm, 4, 1,
+				      UKVM_POOL_LAZY | UKVM_POOL_BATCH |
+					      UKVM_POOL_SETTLE,
+				      err, sizeof(err));
+	CHECK(p);
+	/* a settle time no run of this test reaches */
+	ukvm_shell_pool_set_settle(p, 3600ULL * 1000000000ULL);
+	/* both sizes at the target: the pool is full (twice the target) */
+	CHECK(ukvm_shell_pool_prefill(p, MEM, 4, 3000) == 4);
+	CHECK(ukvm_shell_pool_prefill(p, 2 * MEM, 4, 3000) == 4);
+	CHECK(ukvm_shell_pool_ready(p, MEM) == 4);
+	built = ukvm_shell_pool_built(p);
+	CHECK(built == 8);
+	/* clones of the two sizes in turns, each shell back 2 ms later */
+	for (int i = 0; i < 20; i++) {
+		uint64_t size = i % 2 ? 2 * MEM : MEM;
+
+		CHECK(ukvm_shell_get_mem(p, size, &a, err, sizeof(err)) == 0);
+		CHECK(a.mem_size == size);
+		usleep(2000);
+		CHECK(ukvm_shell_put(p, &a) == 0);
+	}
+	usleep(20 * 1000); /* a refill woken last would have finished */
+	CHECK(ukvm_shell_pool_built(p) == built);
+	CHECK(ukvm_shell_pool_ready(p, MEM) == 4);
+	CHECK(ukvm_shell_pool_ready(p, 2 * MEM) == 4);
+	/* a shell kept (3 of 4 ready: above half) is replaced once the
+	 * shortage has lasted the settle time, here made 0 */
+	CHECK(ukvm_shell_get_mem(p, 2 * MEM, &a, err, sizeof(err)) == 0);
+	usleep(20 * 1000);
+	CHECK(ukvm_shell_pool_built(p) == built);
+	ukvm_shell_pool_set_settle(p, 0);
+	CHECK(wait_ready(p, 2 * MEM, 4) == 4);
+	CHECK(ukvm_shell_pool_built(p) == built + 1);
+	ukvm_shell_close(&a);
+	/* under half the target: refilled to half without settling */
+	ukvm_shell_pool_set_settle(p, 3600ULL * 1000000000ULL);
+	for (int i = 0; i < 3; i++)
+		CHECK(ukvm_shell_get_mem(p, MEM, &b[i], err, sizeof(err)) ==
+		      0);
+	CHECK(wait_ready(p, MEM, 2) == 2);
+	usleep(20 * 1000);
+	CHECK(ukvm_shell_pool_ready(p, MEM) == 2);
+	CHECK(ukvm_shell_pool_built(p) == built + 2);
+	for (int i = 0; i < 3; i++)
+		ukvm_shell_close(&b[i]);
+	ukvm_shell_pool_destroy(&p);
+	close(kvm);
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "clone_cow_isolation", t_cow_isolation },
 	{ "clone_seal_errors", t_seal_errors },
@@ -515,6 +592,7 @@ static const struct selftest tests[] = {
 	{ "clone_fork_raw", t_fork_raw },
 	{ "clone_shell_pool", t_shell_pool },
 	{ "clone_shell_pool_lazy", t_shell_pool_lazy },
+	{ "clone_shell_pool_settle", t_shell_pool_settle },
 };
 
 int main(int argc, char **argv)
