@@ -1379,14 +1379,23 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	if (f[CLONE_ENG].n >= 2) {
 		for (size_t i = 0; i < f[CLONE_ENG].n; i++)
 			f[CLONE_ENG].y[i] = fmax(f[CLONE_ENG].y[i] - 2 * agent, 1);
-		fit_cost(&f[CLONE_ENG], 0, -1);
+		/* against guest memory (the alone step's x): clone_base_ns
+		 * + clone_ns_per_byte x bytes when the slope's 95% interval
+		 * is above 0; else a flat mean (sizes not varied, 0 in
+		 * calibrations before the alone step; no clear rise) */
+		fit_cost(&f[CLONE_ENG], 1, -1);
+		if (f[CLONE_ENG].linear && !(f[CLONE_ENG].line.c1_lo > 0)) {
+			struct ukf_calib_line fl = f[CLONE_ENG].free_line;
+			int hf = f[CLONE_ENG].have_free;
+
+			f[CLONE_ENG].linear = f[CLONE_ENG].have_line = 0;
+			fit_cost(&f[CLONE_ENG], 0, -1);
+			f[CLONE_ENG].free_line = fl;
+			f[CLONE_ENG].have_free = hf;
+			snprintf(f[CLONE_ENG].note, sizeof(f[CLONE_ENG].note),
+				 "the slope's 95%% interval reaches 0");
+		}
 		eng = f[CLONE_ENG].fitted;
-		/* against memory (the alone step's x; 0 in older ones):
-		 * shown, the key stays flat (the simulator has no slope) */
-		if (eng && ukf_calib_fit_line(f[CLONE_ENG].x, f[CLONE_ENG].y,
-					      f[CLONE_ENG].n,
-					      &f[CLONE_ENG].free_line) == 0)
-			f[CLONE_ENG].have_free = 1;
 	}
 	/* the first clone at a memory size (its mean; clone_first_ns after
 	 * the spreads), and the samples reported only */
@@ -1462,10 +1471,14 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	/* after the spreads: their means scale the keys. The first clone at
 	 * a size: what makes its mean (request -> READY) the measured one
 	 * on top of the clone's key and two agent messages */
-	double first_extra = -1;
-	if (eng && f[CLONE_FIRST].fitted)
-		first_extra =
-		    fmax(0, f[CLONE_FIRST].base - (f[CLONE_ENG].base + 2 * agent));
+	double first_extra = -1, later_clone = 0;
+	if (eng && f[CLONE_FIRST].fitted) {
+		/* over a later clone at the first clones' sizes */
+		later_clone = f[CLONE_ENG].base + 2 * agent +
+			      f[CLONE_ENG].slope *
+				      mean(f[CLONE_FIRST].x, f[CLONE_FIRST].n);
+		first_extra = fmax(0, f[CLONE_FIRST].base - later_clone);
+	}
 	double restore_base = -1;
 	if (f[RRESTORE].fitted)
 		restore_base =
@@ -1616,11 +1629,15 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			f[CLONE_FIRST].n ? "; one at a time, after the first "
 					   "at each memory size"
 					 : "");
-		if (f[CLONE_ENG].have_free)
+		if (f[CLONE_ENG].linear) {
+			fprintf(o, "#   against guest memory bytes:\n");
+			put_line_comment(o, &f[CLONE_ENG], "byte");
+		} else if (f[CLONE_ENG].have_free) {
 			fprintf(o,
-				"#   against guest memory (not used: the key "
-				"is flat): intercept %.0f ns [%.0f, %.0f], "
-				"slope %.4g ns/byte [%.4g, %.4g], R^2 %.3f\n",
+				"#   against guest memory (not used: %s): "
+				"intercept %.0f ns [%.0f, %.0f], slope %.4g "
+				"ns/byte [%.4g, %.4g], R^2 %.3f\n",
+				f[CLONE_ENG].note,
 				f[CLONE_ENG].free_line.c0,
 				f[CLONE_ENG].free_line.c0_lo,
 				f[CLONE_ENG].free_line.c0_hi,
@@ -1628,8 +1645,14 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 				f[CLONE_ENG].free_line.c1_lo,
 				f[CLONE_ENG].free_line.c1_hi,
 				f[CLONE_ENG].free_line.r2);
+		}
 		fprintf(o, "clone_base_ns = %.0f   # source: calibrate\n",
 			f[CLONE_ENG].base);
+		if (f[CLONE_ENG].linear)
+			fprintf(o,
+				"clone_ns_per_byte = %.6g   # source: "
+				"calibrate, per byte of guest memory\n",
+				f[CLONE_ENG].slope);
 		put_dist(o, &f[CLONE_ENG]);
 		if (f[CLONE_BUSY].fitted)
 			fprintf(o,
@@ -1648,7 +1671,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 				"clone_first_ns = %.0f   # source: "
 				"calibrate\n",
 				f[CLONE_FIRST].base, f[CLONE_FIRST].n,
-				f[CLONE_ENG].base + 2 * agent, first_extra);
+				later_clone, first_extra);
 		if (f[CLONE].fitted)
 			fprintf(o,
 				"#   not used: bootbench --from-template, launch "

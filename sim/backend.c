@@ -949,8 +949,12 @@ static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 		return -ENOMEM;
 	uint64_t taken;
 	(void)fresh_first(b, node, app->id, &taken); /* not charged: above */
+	const struct ukf_sim_model *m = &b->w->cfg.model;
 	int rc = inst_start(b, node, id, app, args, 1,
-			    (double)b->w->cfg.model.clone_base_ns + first);
+			    (double)m->clone_base_ns +
+				    m->clone_ns_per_byte *
+					    (double)app->mem_bytes +
+				    first);
 	if (rc < 0) {
 		shell_undo(b, &u);
 		fresh_undo(b, node, app->id, taken);

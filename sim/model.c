@@ -68,6 +68,7 @@ static const struct field {
 	T(peer_msg_ns),
 	{ "load_curve", F_CURVE, offsetof(struct ukf_sim_model, load_curve) },
 	R(fetched_first_ns_per_byte),
+	R(clone_ns_per_byte),
 #undef T
 #undef R
 };

@@ -171,6 +171,18 @@ struct ukf_sim_model {
 	 * calibrate --cluster`. 0 (the default): none.
 	 */
 	double fetched_first_ns_per_byte;
+	/*
+	 * Appended for template clones (issue 11): a template clone's cost
+	 * per byte of the guest's memory, beside clone_base_ns. Through the
+	 * KVM node agents a clone took more the larger the guest (medians
+	 * 550, 610 and 650 us at 8, 16 and 32 MiB in one calibration; the
+	 * least-squares slope 0.0013 to 0.005 ns a byte with its 95%
+	 * interval above 0 in 5 of 9 interleaved validations' calibrations,
+	 * sessions 31-32). Written by `ukfork calibrate` when the alone
+	 * step's template clones span memory sizes and the slope's interval
+	 * is above 0. 0 (the default): flat.
+	 */
+	double clone_ns_per_byte;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

@@ -713,6 +713,68 @@ static int t_model_first(void)
 	return 0;
 }
 
+/*
+ * clone_ns_per_byte: template clones through the engine whose cost rises
+ * with the guest's memory (8, 16, 32 MiB) give the slope and the
+ * intercept; clones of one cost at every size, with the same spread,
+ * give no slope (its interval reaches 0) and the flat mean; the first
+ * clone's extra is taken over a later clone at the first clones' sizes.
+ */
+static int t_model_clone_slope(void)
+{
+	char conf[128], err[512];
+	struct ukf_sim_model m;
+
+	tmp_path(conf, sizeof(conf), "slope.conf");
+	for (int rising = 1; rising >= 0; rising--) {
+		gsl_rng *r = rng(5);
+		ukf_calib_set_t *s = ukf_calib_set_create();
+		struct ukf_calib_prov p =
+		    synthetic_prov("2026-12-06T20:00Z", "test", "0", 60);
+		static char text[16384];
+
+		CHECK(r && s && ukf_calib_set_prov(s, &p) == 0);
+		for (int i = 0; i < 180; i++) {
+			double x = (double)((8 << 20) << (i % 3));
+			double c = rising ? 0.4e6 + 0.005 * x : 0.5e6;
+			CHECK(ukf_calib_set_add(s, "clone_engine", x,
+						c * gsl_ran_lognormal(r, 0, 0.1)) ==
+			      0);
+		}
+		for (int i = 0; i < 2; i++)
+			CHECK(ukf_calib_set_add(s, "clone_first",
+						(double)((8 << 20) << (2 * i)),
+						5e6) == 0);
+		gsl_rng_free(r);
+		CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) ==
+		      0);
+		CHECK(load_model(conf, &m, NULL) == 0);
+		CHECK(read_text(conf, text, sizeof(text)) == 0);
+		if (rising) {
+			/* lognormal factors of mean exp(0.005): the keys are
+			 * the least-squares line times it */
+			CHECKF(near(m.clone_ns_per_byte, 0.005, 0.1) &&
+				       near((double)m.clone_base_ns, 0.4e6, 0.1),
+			       "clone_base_ns %lld clone_ns_per_byte %g",
+			       (long long)m.clone_base_ns, m.clone_ns_per_byte);
+			/* 5 ms over a later clone at 8 and 32 MiB (mean 20 MiB) */
+			double later = (double)m.clone_base_ns +
+				       m.clone_ns_per_byte * (20 << 20);
+			CHECKF(near((double)m.clone_first_ns, 5e6 - later, 0.001),
+			       "clone_first_ns %lld, later %.0f",
+			       (long long)m.clone_first_ns, later);
+		} else {
+			CHECK(m.clone_ns_per_byte == 0);
+			CHECK(near((double)m.clone_base_ns, 0.5e6, 0.05));
+			CHECK(strstr(text, "not used: the slope's 95% "
+					   "interval reaches 0") != NULL);
+		}
+		ukf_calib_set_destroy(&s);
+	}
+	unlink(conf);
+	return 0;
+}
+
 static int t_model_quantiles(void)
 {
 	double y[1000];
@@ -1876,10 +1938,10 @@ static int t_sim_remote_curve(void)
 
 /*
  * The alone step end to end on the simulator: alone-ops.lua run with known
- * costs (a template clone 2 ms, the first at each size 9 ms more, a fork
- * 3 ms + 5 us a page, the agent 100 us a message, a clone's first touch
- * of a page 20 us), its rows and trace collected as calibrate does,
- * fitted: the five keys come back.
+ * costs (a template clone 2 ms + 0.05 ns a byte of guest memory, the first
+ * at each size 9 ms more, a fork 3 ms + 5 us a page, the agent 100 us a
+ * message, a clone's first touch of a page 20 us), its rows and trace
+ * collected as calibrate does, fitted: the six keys come back.
  */
 static int t_sim_alone(void)
 {
@@ -1892,6 +1954,7 @@ static int t_sim_alone(void)
 	unlink(db);
 	CHECK(selftest_write_file(
 		  model, "jitter = 0\nclone_base_ns = 2ms\nclone_first_ns = 9ms\n"
+			 "clone_ns_per_byte = 0.05\n"
 			 "fork_base_ns = 3ms\nclone_ns_per_page = 5000\n"
 			 "agent_msg_ns = 100us\nmonitor_slots = 1\n"
 			 "touch_ns_per_page = 20us\n") == 0);
@@ -1946,6 +2009,8 @@ static int t_sim_alone(void)
 	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
 	CHECK(load_model(conf, &m, NULL) == 0);
 	CHECK(near((double)m.touch_ns_per_page, 20000, 0.01));
+	CHECKF(near(m.clone_ns_per_byte, 0.05, 0.01),
+	       "clone_ns_per_byte %g", m.clone_ns_per_byte);
 	CHECKF(near((double)m.clone_base_ns, 2e6, 0.01) &&
 		       near((double)m.clone_first_ns, 9e6, 0.01) &&
 		       near((double)m.fork_base_ns, 3e6, 0.01) &&
@@ -2384,8 +2449,8 @@ static int t_run_model_note(void)
 	const char *want =
 	    "sets no touch_ns_per_page, restore_base_ns, restore_ns_per_page, "
 	    "load_base_ns, load_ns_per_byte, save_ns_per_page, host_mem_bytes, "
-	    "clone_first_ns, peer_msg_ns, fetched_first_ns_per_byte: the "
-	    "simulator keeps data/model.conf's values";
+	    "clone_first_ns, peer_msg_ns, fetched_first_ns_per_byte, "
+	    "clone_ns_per_byte: the simulator keeps data/model.conf's values";
 	char *at = strstr(text, want);
 	CHECK(at != NULL);
 	CHECK(strstr(text, model) != NULL);
@@ -2637,6 +2702,7 @@ static const struct selftest tests[] = {
     {"sim_alone", t_sim_alone},
     {"model_quantiles", t_model_quantiles},
     {"model_first", t_model_first},
+    {"model_clone_slope", t_model_clone_slope},
     {"sim_restore_shell", t_sim_restore_shell},
     {"sim_empirical", t_sim_empirical},
     {"fit_loglogistic", t_fit_loglogistic},
