@@ -39,17 +39,15 @@ OUT=${2:-$B/validate-interleave}
 SCEN=${VAL_SCENARIO:-$HERE/held-out.lua}
 U="$B/ukfork"
 export UKFORK="$U" UKFORKD="$B/ukforkd"
-num() { # NAME VALUE: a positive whole number, no leading zero
-	case "$2" in ''|0*|*[!0-9]*) echo "interleave.sh: $1 must be a positive number, got '$2'" >&2; exit 2 ;; esac
-}
-N=${VAL_NODES:-1}; num VAL_NODES "$N"
-K=${VAL_BLOCKS:-4}; num VAL_BLOCKS "$K"
-R=${VAL_REPS:-6}; num VAL_REPS "$R"
-SR=${VAL_SIM_REPS:-$((R * 10))}; num VAL_SIM_REPS "$SR"
-S=${VAL_SEED:-1}; num VAL_SEED "$S"
-CN=${CAL_N:-10}; num CAL_N "$CN"
-COMPRESS=${VAL_COMPRESS:-none}
-case $COMPRESS in zstd | lz4 | none) ;; *) echo "interleave.sh: VAL_COMPRESS must be zstd, lz4 or none" >&2; exit 2 ;; esac
+PROG=interleave.sh
+. "$HERE/../lib/settings.sh"
+N=${VAL_NODES:-1}; need_count VAL_NODES "$N"
+K=${VAL_BLOCKS:-4}; need_count VAL_BLOCKS "$K"
+R=${VAL_REPS:-6}; need_count VAL_REPS "$R"
+SR=${VAL_SIM_REPS:-$((R * 10))}; need_count VAL_SIM_REPS "$SR"
+S=${VAL_SEED:-1}; need_count VAL_SEED "$S"
+CN=${CAL_N:-10}; need_count CAL_N "$CN"
+COMPRESS=${VAL_COMPRESS:-none}; need_compress VAL_COMPRESS "$COMPRESS"
 [ -x "$U" ] || { echo "interleave.sh: build ukfork in $B" >&2; exit 2; }
 [ "$N" -lt 2 ] || [ -x "$UKFORKD" ] || { echo "interleave.sh: build ukforkd in $B" >&2; exit 2; }
 [ -r "$SCEN" ] || { echo "interleave.sh: cannot read the scenario $SCEN" >&2; exit 2; }

@@ -32,16 +32,17 @@ case "$OUT" in /*) ;; *) OUT=$(pwd)/$OUT ;; esac
 SCEN=${VAL_SCENARIO:-$HERE/held-out.lua}
 R=${VAL_REPS:-3}
 S=${VAL_SEED:-1}
+PROG=repeat.sh
+. "$REPO/scripts/lib/settings.sh"
+need_count VAL_REPS "$R"
+need_count VAL_SEED "$S"
+SR=${VAL_SIM_REPS:-$((R * 10))}; need_count VAL_SIM_REPS "$SR"
 U="$B/ukfork"
 [ -x "$U" ] || { echo "repeat.sh: build ukfork in $B" >&2; exit 2; }
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "repeat.sh: /dev/kvm not usable (run inside scripts/kvm-vm/run)" >&2
 	exit 77
 fi
-# no leading zero: the shell's arithmetic would read 010 as octal
-case "$R" in ''|0*|*[!0-9]*) echo "repeat.sh: VAL_REPS must be a positive number, got '$R'" >&2; exit 2 ;; esac
-SR=${VAL_SIM_REPS:-$((R * 10))}
-case "$SR" in ''|0*|*[!0-9]*) echo "repeat.sh: VAL_SIM_REPS must be a positive number, got '$SR'" >&2; exit 2 ;; esac
 # the pace, if given, as a --set of every run (set -- keeps it one word)
 if [ -n "${VAL_PACE:-}" ]; then set -- --set "pace=$VAL_PACE"; else set --; fi
 TMP=$(mktemp -d)

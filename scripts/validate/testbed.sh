@@ -43,12 +43,13 @@ else
 	echo "testbed.sh: $MODEL sets no peer_msg_ns: the simulated side keeps the scenario's latency for the agents' delay between nodes" >&2
 	set -- "$@" --set bandwidth=1000G
 fi
-R=${VAL_REPS:-2}
-case "$R" in ''|0*|*[!0-9]*) echo "testbed.sh: VAL_REPS must be a positive number, got '$R'" >&2; exit 2 ;; esac
-SR=${VAL_SIM_REPS:-$((R * 10))}
-case "$SR" in ''|0*|*[!0-9]*) echo "testbed.sh: VAL_SIM_REPS must be a positive number, got '$SR'" >&2; exit 2 ;; esac
-COMPRESS=${VAL_COMPRESS:-none}
-case $COMPRESS in zstd | lz4 | none) ;; *) echo "testbed.sh: VAL_COMPRESS must be zstd, lz4 or none" >&2; exit 2 ;; esac
+PROG=testbed.sh
+. "$REPO/scripts/lib/settings.sh"
+need_count VAL_NODES "${VAL_NODES:-2}"
+need_count VAL_SEED "${VAL_SEED:-1}"
+R=${VAL_REPS:-2}; need_count VAL_REPS "$R"
+SR=${VAL_SIM_REPS:-$((R * 10))}; need_count VAL_SIM_REPS "$SR"
+COMPRESS=${VAL_COMPRESS:-none}; need_compress VAL_COMPRESS "$COMPRESS"
 export UKFORK="$B/ukfork" UKFORKD="$B/ukforkd"
 if [ ! -x "$UKFORK" ] || [ ! -x "$UKFORKD" ]; then
 	echo "testbed.sh: build ukfork and ukforkd in $B" >&2

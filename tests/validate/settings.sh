@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# tests/validate/settings.sh - the validation scripts refuse bad settings
+# from the environment (exit 2, naming the setting and the value) before
+# anything runs: scripts/validate/{repeat,testbed,interleave}.sh share
+# scripts/lib/settings.sh. No KVM or root needed: nothing gets that far
+# (each try is cut at 30 s, should a check go missing and the run start).
+#
+# usage: settings.sh UKFORK SRC
+set -u
+UKF=$1 SRC=$2
+B=$(dirname "$UKF")
+T=$(mktemp -d /tmp/ukf-settings-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "settings.sh test: FAIL: $*" >&2; exit 1; }
+
+n=0
+for script in repeat testbed interleave; do
+	S=$SRC/scripts/validate/$script.sh
+	case $script in
+	repeat) bads="VAL_REPS=0 VAL_REPS=x VAL_SIM_REPS=-1 VAL_SEED=07" ;;
+	testbed) bads="VAL_NODES=0 VAL_REPS=2x VAL_SIM_REPS=0 VAL_SEED=1e3 VAL_COMPRESS=gzip" ;;
+	*) bads="VAL_NODES=01 VAL_BLOCKS=0 CAL_N=-3 VAL_COMPRESS=xz" ;;
+	esac
+	for bad in $bads; do
+		name=${bad%%=*} value=${bad#*=}
+		# repeat.sh and testbed.sh: BUILD [MODEL] [OUT]; interleave.sh:
+		# BUILD [OUT]
+		if [ $script = interleave ]; then
+			timeout 30 env "$bad" sh "$S" "$B" "$T/o" >/dev/null 2>"$T/err"
+		else
+			timeout 30 env "$bad" sh "$S" "$B" >/dev/null 2>"$T/err"
+		fi
+		rc=$?
+		[ $rc -eq 2 ] || fail "$script.sh $bad: exit $rc, expected 2 ($(cat "$T/err"))"
+		grep -q "^$script.sh: $name must be .*, got '$value'\$" "$T/err" ||
+			fail "$script.sh $bad: the error does not name the setting and value: $(cat "$T/err")"
+		n=$((n + 1))
+	done
+done
+# interleave.sh made nothing before refusing
+[ ! -e "$T/o" ] || fail "a refused run made its output $T/o"
+echo "ok: $n bad settings refused by the three scripts"
