@@ -131,16 +131,18 @@ int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 struct ukf_calib_remote_counts {
 	size_t save, restore, total, agent, made, fetch;
 	size_t forks; /* every remote fork child, those after a fetch too */
-	/* template clones placed on their origin node / another one */
-	size_t placed_local, placed_remote;
+	/* template clones placed on their origin node / another one
+	 * (placement -> start), and the same clones' start -> READY */
+	size_t placed_local, placed_remote, ready_local, ready_remote;
 	/* restores of children that fetched the template first */
 	size_t fetched;
 };
 
 /*
  * The remote samples of the runs of db after run `before` and of their
- * engine trace (rfork_save, rfork_restore, rfork; agent; placed_local and
- * placed_remote; template and tfetch), as calibrate --cluster takes them after its workload; the
+ * engine trace (rfork_save, rfork_restore, rfork; agent; placed_local,
+ * placed_remote, ready_local and ready_remote; template and tfetch), as
+ * calibrate --cluster takes them after its workload; the
  * simulator's runs of the same workload read alike (tests/calib). 0, or
  * -1 with a message in err.
  */

@@ -252,11 +252,15 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	 * started on the node they were requested from, and on another
 	 * (the placement's request crossing to that node's engine first;
 	 * one clock, as above) */
-#define PLACED                                                                 \
-	"SELECT 0, t_start - t_placed FROM instances WHERE run > ?1"         \
+#define CLONES                                                                 \
+	" FROM instances WHERE run > ?1"                                      \
 	" AND start = 'template' AND NOT coalesce(template_fetched, 0)"      \
 	" AND NOT coalesce(template_made, 0)"                                 \
 	" AND t_start >= t_placed AND t_placed >= 0"
+#define PLACED "SELECT 0, t_start - t_placed" CLONES
+	/* and the same clones' start -> READY on the node that ran them
+	 * (local_clone_ns: a clone requested there costs it more) */
+#define READY "SELECT 0, t_ready - t_start" CLONES " AND t_ready >= t_start"
 	if (ukf_calib_query(db, PLACED " AND NOT coalesce(remote, 0)"
 				       " ORDER BY run, id",
 			    before, s, "placed_local", &c->placed_local, err,
@@ -264,9 +268,19 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	    ukf_calib_query(db, PLACED " AND coalesce(remote, 0)"
 				       " ORDER BY run, id",
 			    before, s, "placed_remote", &c->placed_remote, err,
+			    errlen) < 0 ||
+	    ukf_calib_query(db, READY " AND NOT coalesce(remote, 0)"
+				      " ORDER BY run, id",
+			    before, s, "ready_local", &c->ready_local, err,
+			    errlen) < 0 ||
+	    ukf_calib_query(db, READY " AND coalesce(remote, 0)"
+				      " ORDER BY run, id",
+			    before, s, "ready_remote", &c->ready_remote, err,
 			    errlen) < 0)
 		return -1;
+#undef READY
 #undef PLACED
+#undef CLONES
 	if (fetched_restores(db, trace, before, s, &c->fetched, err, errlen) <
 	    0)
 		return -1;

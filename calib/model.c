@@ -470,6 +470,73 @@ static void put_not_fitted(FILE *o, const char *what, const struct opfit *f,
 		f->n, f->clamped, keeps);
 }
 
+/* local_clone_ns (--cluster): start -> READY of the template clones
+ * started where they were requested and of those started for a peer;
+ * extra is their medians' difference (0 when not fitted or negative). */
+struct localclone {
+	size_t nlocal, nremote;
+	double local, remote; /* medians, ns */
+	int fitted;
+	double extra;
+};
+
+/* The median of f's samples (n >= 1); NAN out of memory. */
+static double median_y(const struct opfit *f)
+{
+	double *a = malloc(f->n * sizeof(double)), m;
+
+	if (!a)
+		return NAN;
+	memcpy(a, f->y, f->n * sizeof(double));
+	gsl_sort(a, 1, f->n);
+	m = gsl_stats_median_from_sorted_data(a, 1, f->n);
+	free(a);
+	return m;
+}
+
+/* 2 samples of each at least, else not fitted. -1 out of memory. */
+static int fit_local_clone(const struct opfit *lo, const struct opfit *re,
+			   struct localclone *lc)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->nlocal = lo->n;
+	lc->nremote = re->n;
+	if (lo->n < 2 || re->n < 2)
+		return 0;
+	lc->local = median_y(lo);
+	lc->remote = median_y(re);
+	if (isnan(lc->local) || isnan(lc->remote))
+		return -1;
+	lc->extra = fmax(0, lc->local - lc->remote);
+	lc->fitted = 1;
+	return 0;
+}
+
+static void put_local_clone(FILE *o, const struct localclone *lc, int eng)
+{
+	if (!lc->nlocal && !lc->nremote)
+		return;
+	if (!lc->fitted) {
+		fprintf(o,
+			"# Template clones started where requested / for a "
+			"peer: %zu / %zu (2 of each at least):\n"
+			"# local_clone_ns not fitted, keeps its default\n\n",
+			lc->nlocal, lc->nremote);
+		return;
+	}
+	fprintf(o,
+		"# A template clone started on the node that requested it, "
+		"start -> READY: median of %zu\n"
+		"# %.1f us, against %.1f us for %zu started there for a "
+		"peer%s:\n"
+		"local_clone_ns = %.0f   # source: calibrate --cluster\n\n",
+		lc->nlocal, lc->local / 1e3, lc->remote / 1e3, lc->nremote,
+		eng ? " (the template clone fit above took it off the alone "
+		      "step's clones)"
+		    : "",
+		lc->extra);
+}
+
 /* peer_msg_ns (--cluster): from the template clones started where they
  * were requested (local) and on another node (remote, each less its
  * link's latency), the difference of their medians; msg is what the
@@ -491,24 +558,19 @@ static int fit_peer_msg(const struct opfit *lo, const struct opfit *re,
 	pm->nremote = re->n;
 	if (lo->n < 2 || re->n < 2)
 		return 0;
-	double *a = malloc(lo->n * sizeof(double));
 	double *b = malloc(re->n * sizeof(double));
-	if (!a || !b) {
-		free(a);
-		free(b);
+	if (!b)
 		return -1;
-	}
-	memcpy(a, lo->y, lo->n * sizeof(double));
+	pm->local = median_y(lo);
 	for (size_t i = 0; i < re->n; i++)
 		b[i] = re->y[i] - re->lat[i];
-	gsl_sort(a, 1, lo->n);
 	gsl_sort(b, 1, re->n);
-	pm->local = gsl_stats_median_from_sorted_data(a, 1, lo->n);
 	pm->remote = gsl_stats_median_from_sorted_data(b, 1, re->n);
+	free(b);
+	if (isnan(pm->local))
+		return -1;
 	pm->msg = fmax(0, pm->remote - pm->local);
 	pm->fitted = 1;
-	free(a);
-	free(b);
 	return 0;
 }
 
@@ -1290,6 +1352,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		PLACED_REMOTE,
 		RFETCH_R,
 		RFETCH_B,
+		READY_LOCAL,
+		READY_REMOTE,
 		NOPS
 	};
 	struct opfit f[NOPS] = {
@@ -1315,6 +1379,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			       .zero_ok = 1},
 	    [RFETCH_R] = {.op = "rfetch_restore", .dist_key = NULL},
 	    [RFETCH_B] = {.op = "rfetch_bytes", .dist_key = NULL},
+	    [READY_LOCAL] = {.op = "ready_local", .dist_key = NULL},
+	    [READY_REMOTE] = {.op = "ready_remote", .dist_key = NULL},
 	};
 	struct peermsg pm;
 	struct fetchfirst ff;
@@ -1375,10 +1441,20 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	 * (STARTED) before the child is ready. Older calibrations: the
 	 * bootbench clone and the fork's intercept fixed at it, as before. */
 	double agent = f[AGENT].fitted ? f[AGENT].base : 0;
+	/* local_clone_ns (--cluster): template clones started on the node
+	 * that requested them against those started there for a peer,
+	 * start -> READY, the difference of the medians (0 if negative);
+	 * the alone step's clones, all local, are fitted less it */
+	struct localclone lc;
+	if (fit_local_clone(&f[READY_LOCAL], &f[READY_REMOTE], &lc) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	int eng = 0;
 	if (f[CLONE_ENG].n >= 2) {
 		for (size_t i = 0; i < f[CLONE_ENG].n; i++)
-			f[CLONE_ENG].y[i] = fmax(f[CLONE_ENG].y[i] - 2 * agent, 1);
+			f[CLONE_ENG].y[i] = fmax(
+			    f[CLONE_ENG].y[i] - 2 * agent - lc.extra, 1);
 		/* against guest memory (the alone step's x): clone_base_ns
 		 * + clone_ns_per_byte x bytes when the slope's 95% interval
 		 * is above 0; else a flat mean (sizes not varied, 0 in
@@ -1450,7 +1526,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	for (int i = 0; i < NOPS; i++) {
 		if (i == AGENT || i == RFORK || (i == CLONE && eng) ||
 		    i == PLACED_LOCAL || i == PLACED_REMOTE || i == RFETCH_R ||
-		    i == RFETCH_B ||
+		    i == RFETCH_B || i == READY_LOCAL || i == READY_REMOTE ||
 		    i == CLONE_FIRST || i == CLONE_BUSY || i == FORK_FIRST ||
 		    i == FORK_BUSY || i == AGENT_BUSY || i == TOUCH)
 			continue; /* no spread: a flat figure / not used */
@@ -1474,7 +1550,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	double first_extra = -1, later_clone = 0;
 	if (eng && f[CLONE_FIRST].fitted) {
 		/* over a later clone at the first clones' sizes */
-		later_clone = f[CLONE_ENG].base + 2 * agent +
+		later_clone = f[CLONE_ENG].base + 2 * agent + lc.extra +
 			      f[CLONE_ENG].slope *
 				      mean(f[CLONE_FIRST].x, f[CLONE_FIRST].n);
 		first_extra = fmax(0, f[CLONE_FIRST].base - later_clone);
@@ -1689,6 +1765,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		put_dist(o, &f[CLONE]);
 		fputc('\n', o);
 	}
+	put_local_clone(o, &lc, eng);
 	if (f[TOUCH].fitted && f[TOUCH].linear) {
 		fprintf(o, "# A template clone's unit (READY -> exit, 1 ms of work "
 			   "and the first touches of the pages it dirties),\n"

@@ -950,11 +950,17 @@ static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 	uint64_t taken;
 	(void)fresh_first(b, node, app->id, &taken); /* not charged: above */
 	const struct ukf_sim_model *m = &b->w->cfg.model;
+	/* requested on this node (not for a peer): local_clone_ns more */
+	double local = m->local_clone_ns > 0 &&
+				       ukf_engine_origin(b->w->engines[node],
+							 id) == node
+			       ? (double)m->local_clone_ns
+			       : 0;
 	int rc = inst_start(b, node, id, app, args, 1,
 			    (double)m->clone_base_ns +
 				    m->clone_ns_per_byte *
 					    (double)app->mem_bytes +
-				    first);
+				    local + first);
 	if (rc < 0) {
 		shell_undo(b, &u);
 		fresh_undo(b, node, app->id, taken);

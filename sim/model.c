@@ -69,6 +69,7 @@ static const struct field {
 	{ "load_curve", F_CURVE, offsetof(struct ukf_sim_model, load_curve) },
 	R(fetched_first_ns_per_byte),
 	R(clone_ns_per_byte),
+	T(local_clone_ns),
 #undef T
 #undef R
 };
