@@ -261,23 +261,23 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	/* and the same clones' start -> READY on the node that ran them
 	 * (local_clone_ns: a clone requested there costs it more) */
 #define READY "SELECT 0, t_ready - t_start" CLONES " AND t_ready >= t_start"
-	if (ukf_calib_query(db, PLACED " AND NOT coalesce(remote, 0)"
-				       " ORDER BY run, id",
-			    before, s, "placed_local", &c->placed_local, err,
-			    errlen) < 0 ||
-	    ukf_calib_query(db, PLACED " AND coalesce(remote, 0)"
-				       " ORDER BY run, id",
-			    before, s, "placed_remote", &c->placed_remote, err,
-			    errlen) < 0 ||
-	    ukf_calib_query(db, READY " AND NOT coalesce(remote, 0)"
-				      " ORDER BY run, id",
-			    before, s, "ready_local", &c->ready_local, err,
-			    errlen) < 0 ||
-	    ukf_calib_query(db, READY " AND coalesce(remote, 0)"
-				      " ORDER BY run, id",
-			    before, s, "ready_remote", &c->ready_remote, err,
-			    errlen) < 0)
-		return -1;
+#define LOCAL " AND NOT coalesce(remote, 0) ORDER BY run, id"
+#define REMOTE " AND coalesce(remote, 0) ORDER BY run, id"
+	const struct {
+		const char *sql, *op;
+		size_t *n;
+	} clones[] = {
+	    {PLACED LOCAL, "placed_local", &c->placed_local},
+	    {PLACED REMOTE, "placed_remote", &c->placed_remote},
+	    {READY LOCAL, "ready_local", &c->ready_local},
+	    {READY REMOTE, "ready_remote", &c->ready_remote},
+	};
+	for (size_t i = 0; i < sizeof(clones) / sizeof(clones[0]); i++)
+		if (ukf_calib_query(db, clones[i].sql, before, s, clones[i].op,
+				    clones[i].n, err, errlen) < 0)
+			return -1;
+#undef REMOTE
+#undef LOCAL
 #undef READY
 #undef PLACED
 #undef CLONES

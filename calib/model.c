@@ -470,49 +470,58 @@ static void put_not_fitted(FILE *o, const char *what, const struct opfit *f,
 		f->n, f->clamped, keeps);
 }
 
-/* local_clone_ns (--cluster): start -> READY of the template clones
- * started where they were requested and of those started for a peer;
- * extra is their medians' difference (0 when not fitted or negative). */
-struct localclone {
+/*
+ * Two keys of --cluster from template clones started where they were
+ * requested (local) and on or for another node (remote): the difference
+ * of the two sets' medians, remote less local for peer_msg_ns (placement
+ * -> start, each remote one less its link's latency), local less remote
+ * for local_clone_ns (start -> READY). diff is 0 when not fitted (2
+ * samples of each at least) or negative.
+ */
+struct meddiff {
 	size_t nlocal, nremote;
 	double local, remote; /* medians, ns */
 	int fitted;
-	double extra;
+	double diff;
 };
 
-/* The median of f's samples (n >= 1); NAN out of memory. */
-static double median_y(const struct opfit *f)
+/* The median of f's samples (n >= 1), each less its link's latency when
+ * less_link; NAN out of memory. */
+static double median_y(const struct opfit *f, int less_link)
 {
 	double *a = malloc(f->n * sizeof(double)), m;
 
 	if (!a)
 		return NAN;
-	memcpy(a, f->y, f->n * sizeof(double));
+	for (size_t i = 0; i < f->n; i++)
+		a[i] = f->y[i] - (less_link ? f->lat[i] : 0);
 	gsl_sort(a, 1, f->n);
 	m = gsl_stats_median_from_sorted_data(a, 1, f->n);
 	free(a);
 	return m;
 }
 
-/* 2 samples of each at least, else not fitted. -1 out of memory. */
-static int fit_local_clone(const struct opfit *lo, const struct opfit *re,
-			   struct localclone *lc)
+/* remote_first: diff = remote - local (else local - remote); the remote
+ * samples less their link's latency when less_link. -1 out of memory. */
+static int fit_meddiff(const struct opfit *lo, const struct opfit *re,
+		       int remote_first, int less_link, struct meddiff *d)
 {
-	memset(lc, 0, sizeof(*lc));
-	lc->nlocal = lo->n;
-	lc->nremote = re->n;
+	memset(d, 0, sizeof(*d));
+	d->nlocal = lo->n;
+	d->nremote = re->n;
 	if (lo->n < 2 || re->n < 2)
 		return 0;
-	lc->local = median_y(lo);
-	lc->remote = median_y(re);
-	if (isnan(lc->local) || isnan(lc->remote))
+	d->local = median_y(lo, 0);
+	d->remote = median_y(re, less_link);
+	if (isnan(d->local) || isnan(d->remote))
 		return -1;
-	lc->extra = fmax(0, lc->local - lc->remote);
-	lc->fitted = 1;
+	d->diff = fmax(0, remote_first ? d->remote - d->local
+				       : d->local - d->remote);
+	d->fitted = 1;
 	return 0;
 }
 
-static void put_local_clone(FILE *o, const struct localclone *lc, int eng)
+static void put_local_clone(FILE *o, const struct meddiff *lc, int eng)
 {
 	if (!lc->nlocal && !lc->nremote)
 		return;
@@ -534,47 +543,10 @@ static void put_local_clone(FILE *o, const struct localclone *lc, int eng)
 		eng ? " (the template clone fit above took it off the alone "
 		      "step's clones)"
 		    : "",
-		lc->extra);
+		lc->diff);
 }
 
-/* peer_msg_ns (--cluster): from the template clones started where they
- * were requested (local) and on another node (remote, each less its
- * link's latency), the difference of their medians; msg is what the
- * remote keys were computed with (0 when not fitted). */
-struct peermsg {
-	size_t nlocal, nremote;
-	double local, remote; /* medians, ns */
-	int fitted;
-	double msg;
-};
-
-/* The peer message delay from its two sets of samples (2 each at least;
- * else not fitted, msg 0). -1 out of memory. */
-static int fit_peer_msg(const struct opfit *lo, const struct opfit *re,
-			struct peermsg *pm)
-{
-	memset(pm, 0, sizeof(*pm));
-	pm->nlocal = lo->n;
-	pm->nremote = re->n;
-	if (lo->n < 2 || re->n < 2)
-		return 0;
-	double *b = malloc(re->n * sizeof(double));
-	if (!b)
-		return -1;
-	pm->local = median_y(lo);
-	for (size_t i = 0; i < re->n; i++)
-		b[i] = re->y[i] - re->lat[i];
-	gsl_sort(b, 1, re->n);
-	pm->remote = gsl_stats_median_from_sorted_data(b, 1, re->n);
-	free(b);
-	if (isnan(pm->local))
-		return -1;
-	pm->msg = fmax(0, pm->remote - pm->local);
-	pm->fitted = 1;
-	return 0;
-}
-
-static void put_peer_msg(FILE *o, const struct peermsg *pm)
+static void put_peer_msg(FILE *o, const struct meddiff *pm)
 {
 	if (!pm->fitted) {
 		fprintf(o,
@@ -598,7 +570,7 @@ static void put_peer_msg(FILE *o, const struct peermsg *pm)
 		"2 per template fetch):\n"
 		"peer_msg_ns = %.0f   # source: calibrate --cluster\n",
 		pm->nremote, pm->remote / 1e3, pm->nlocal, pm->local / 1e3,
-		pm->msg);
+		pm->diff);
 }
 
 /* fetched_first_ns_per_byte (--cluster): the restores of children that
@@ -709,7 +681,7 @@ static void put_fetched_first(FILE *o, const struct fetchfirst *ff)
 static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		       const struct opfit *tf, const struct opfit *rf,
 		       double restore_base, double agent,
-		       const struct peermsg *pm, const struct fetchfirst *ff)
+		       const struct meddiff *pm, const struct fetchfirst *ff)
 {
 	char l1[96], l2[96], l3[96];
 
@@ -847,7 +819,7 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 			double x = rf->x[i];
 			m += rf->y[i];
 			c += sv->slope * x + agent +
-			     net_ns(rf, i, 1, x * SIM_PAGE, pm->msg) +
+			     net_ns(rf, i, 1, x * SIM_PAGE, pm->diff) +
 			     restore_base +
 			     rs->slope * x + agent;
 		}
@@ -1382,7 +1354,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    [READY_LOCAL] = {.op = "ready_local", .dist_key = NULL},
 	    [READY_REMOTE] = {.op = "ready_remote", .dist_key = NULL},
 	};
-	struct peermsg pm;
+	struct meddiff pm;
 	struct fetchfirst ff;
 	struct dirfit dirs[2] = {
 	    {.op = "dir_embedded",
@@ -1445,8 +1417,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	 * that requested them against those started there for a peer,
 	 * start -> READY, the difference of the medians (0 if negative);
 	 * the alone step's clones, all local, are fitted less it */
-	struct localclone lc;
-	if (fit_local_clone(&f[READY_LOCAL], &f[READY_REMOTE], &lc) < 0) {
+	struct meddiff lc;
+	if (fit_meddiff(&f[READY_LOCAL], &f[READY_REMOTE], 0, 0, &lc) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -1454,7 +1426,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	if (f[CLONE_ENG].n >= 2) {
 		for (size_t i = 0; i < f[CLONE_ENG].n; i++)
 			f[CLONE_ENG].y[i] = fmax(
-			    f[CLONE_ENG].y[i] - 2 * agent - lc.extra, 1);
+			    f[CLONE_ENG].y[i] - 2 * agent - lc.diff, 1);
 		/* against guest memory (the alone step's x): clone_base_ns
 		 * + clone_ns_per_byte x bytes when the slope's 95% interval
 		 * is above 0; else a flat mean (sizes not varied, 0 in
@@ -1505,13 +1477,13 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	 * time is the measured one. A template fetch: the request and the
 	 * image over the link (2 latencies + bytes / bandwidth), then
 	 * load_base_ns + load_ns_per_byte x bytes and its TEMPLATE event. */
-	if (fit_peer_msg(&f[PLACED_LOCAL], &f[PLACED_REMOTE], &pm) < 0) {
+	if (fit_meddiff(&f[PLACED_LOCAL], &f[PLACED_REMOTE], 1, 1, &pm) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	less_charged(&f[RSAVE], agent, 1, SIM_PAGE, pm.msg);
-	less_charged(&f[RRESTORE], agent, 0, 0, pm.msg);
-	less_charged(&f[TFETCH], agent, 2, 1, pm.msg);
+	less_charged(&f[RSAVE], agent, 1, SIM_PAGE, pm.diff);
+	less_charged(&f[RRESTORE], agent, 0, 0, pm.diff);
+	less_charged(&f[TFETCH], agent, 2, 1, pm.diff);
 	fit_cost(&f[RSAVE], 1, -1);
 	fit_cost(&f[RRESTORE], 1, -1);
 	fit_cost(&f[TFETCH], 1, -1);
@@ -1550,7 +1522,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	double first_extra = -1, later_clone = 0;
 	if (eng && f[CLONE_FIRST].fitted) {
 		/* over a later clone at the first clones' sizes */
-		later_clone = f[CLONE_ENG].base + 2 * agent + lc.extra +
+		later_clone = f[CLONE_ENG].base + 2 * agent + lc.diff +
 			      f[CLONE_ENG].slope *
 				      mean(f[CLONE_FIRST].x, f[CLONE_FIRST].n);
 		first_extra = fmax(0, f[CLONE_FIRST].base - later_clone);
@@ -1853,7 +1825,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 					"%-13s %5zu  %12.1f us  (placement -> "
 					"start on another node, median %.1f "
 					"us, n=%zu, less where requested)\n",
-					"peer_msg", pm.nremote, pm.msg / 1e3,
+					"peer_msg", pm.nremote, pm.diff / 1e3,
 					pm.remote / 1e3, pm.nlocal);
 		}
 	}

@@ -751,14 +751,20 @@ int ukvm_shell_get_mem(ukvm_shell_pool_t *p, uint64_t mem_size,
 	return rc;
 }
 
-uint64_t ukvm_shell_pool_returned(ukvm_shell_pool_t *p)
+/* One of the pool's counters, read under its lock. */
+static uint64_t pool_counter(ukvm_shell_pool_t *p, const uint64_t *v)
 {
 	uint64_t n;
 
 	pthread_mutex_lock(&p->lock);
-	n = p->returned;
+	n = *v;
 	pthread_mutex_unlock(&p->lock);
 	return n;
+}
+
+uint64_t ukvm_shell_pool_returned(ukvm_shell_pool_t *p)
+{
+	return pool_counter(p, &p->returned);
 }
 
 int ukvm_shell_put(ukvm_shell_pool_t *p, struct ukvm_shell *s)
@@ -841,12 +847,7 @@ unsigned ukvm_shell_pool_ready(ukvm_shell_pool_t *p, uint64_t mem_size)
 
 uint64_t ukvm_shell_pool_built(ukvm_shell_pool_t *p)
 {
-	uint64_t n;
-
-	pthread_mutex_lock(&p->lock);
-	n = p->built;
-	pthread_mutex_unlock(&p->lock);
-	return n;
+	return pool_counter(p, &p->built);
 }
 
 void ukvm_shell_pool_set_settle(ukvm_shell_pool_t *p, uint64_t ns)
