@@ -1428,11 +1428,15 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			f[CLONE_ENG].y[i] = fmax(
 			    f[CLONE_ENG].y[i] - 2 * agent - lc.diff, 1);
 		/* against guest memory (the alone step's x): clone_base_ns
-		 * + clone_ns_per_byte x bytes when the slope's 95% interval
-		 * is above 0; else a flat mean (sizes not varied, 0 in
-		 * calibrations before the alone step; no clear rise) */
+		 * + clone_ns_per_byte x bytes when the least-squares slope's
+		 * 95% interval is above 0 (a negative intercept: the line
+		 * through the origin, as fit_cost does); else a flat mean
+		 * (sizes not varied, 0 in calibrations before the alone
+		 * step; no clear rise) */
 		fit_cost(&f[CLONE_ENG], 1, -1);
-		if (f[CLONE_ENG].linear && !(f[CLONE_ENG].line.c1_lo > 0)) {
+		if (f[CLONE_ENG].linear &&
+		    !(f[CLONE_ENG].have_free &&
+		      f[CLONE_ENG].free_line.c1_lo > 0)) {
 			struct ukf_calib_line fl = f[CLONE_ENG].free_line;
 			int hf = f[CLONE_ENG].have_free;
 
@@ -1672,7 +1676,9 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	if (eng) {
 		fprintf(o,
 			"# Template clone through the engine, request -> READY, "
-			"less 2 x agent_msg_ns (mean, n=%zu%s):\n",
+			"less 2 x agent_msg_ns%s (%s, n=%zu%s):\n",
+			lc.diff > 0 ? " and local_clone_ns" : "",
+			f[CLONE_ENG].linear ? "least squares" : "mean",
 			f[CLONE_ENG].n,
 			f[CLONE_FIRST].n ? "; one at a time, after the first "
 					   "at each memory size"

@@ -131,11 +131,13 @@ enum {
 	 * comes back (ukvm_shell_put) when the clone ends: the refill builds
 	 * for a size whose ready shells are under half the target, or have
 	 * stayed under the target for the settle time (ukvm_shell_pool_
-	 * set_settle, 20 ms by default) while the pool has room. Without it
-	 * two apps of different sizes cloned in turns had each clone
-	 * replaced by a build and a shell of the other size evicted, and the
-	 * builds' kernel work (VM creation, memslots) slowed the clones
-	 * starting beside them (backends/kvm/README.md) */
+	 * set_settle, 20 ms by default) while the pool has room; one clock,
+	 * for the size asked last (a get of another size starts it again).
+	 * A prefill builds its size without settling. Without it two apps of
+	 * different sizes cloned in turns had each clone replaced by a build
+	 * and a shell of the other size evicted, and the builds' kernel work
+	 * (VM creation, memslots) slowed the clones starting beside them
+	 * (backends/kvm/README.md) */
 	UKVM_POOL_SETTLE = 4,
 };
 /* Same with `nthreads` (1-4) refill threads and UKVM_POOL_* flags. */

@@ -480,6 +480,9 @@ struct ukvm_shell_pool {
 				 short_size has been under the target
 				 (0: not short) */
 	uint64_t short_size;
+	/* a prefill's size: built without settling until the target */
+	int unsettled;
+	uint64_t unsettled_size;
 };
 
 #define UKVM_POOL_SETTLE_NS (20ULL * 1000 * 1000)
@@ -545,9 +548,12 @@ static int pool_wants(ukvm_shell_pool_t *p, uint64_t *wake)
 	*wake = 0;
 	if (have >= p->target) {
 		p->short_since = 0;
+		if (p->unsettled_size == p->mem_size)
+			p->unsettled = 0;
 		return 0;
 	}
-	if (!(p->flags & UKVM_POOL_SETTLE) || have < (p->target + 1) / 2)
+	if (!(p->flags & UKVM_POOL_SETTLE) || have < (p->target + 1) / 2 ||
+	    (p->unsettled && p->unsettled_size == p->mem_size))
 		return 1;
 	/* a full pool makes room by evicting: only under the low mark */
 	if (p->n + p->building >= 2 * p->target)
@@ -814,17 +820,19 @@ unsigned ukvm_shell_pool_prefill(ukvm_shell_pool_t *p, uint64_t mem_size,
 		want = p->target;
 	for (int waited = 0;; waited++) {
 		pthread_mutex_lock(&p->lock);
-		if (p->mem_size != mem_size || p->failed || !p->sized ||
-		    p->short_size != mem_size || p->short_since != 1) {
+		have = pool_count(p, mem_size);
+		if (have < want &&
+		    (p->mem_size != mem_size || p->failed || !p->sized ||
+		     !p->unsettled || p->unsettled_size != mem_size)) {
 			p->mem_size = mem_size;
 			p->failed = 0;
 			p->sized = 1; /* a lazy pool has its size now */
-			/* short since long ago: build without settling */
-			p->short_size = mem_size;
-			p->short_since = 1;
+			/* build without settling (UKVM_POOL_SETTLE) until
+			 * the target: pool_wants clears it there */
+			p->unsettled = 1;
+			p->unsettled_size = mem_size;
 			pthread_cond_broadcast(&p->want);
 		}
-		have = pool_count(p, mem_size);
 		pthread_mutex_unlock(&p->lock);
 		if (have >= want || waited >= timeout_ms)
 			break;

@@ -13,6 +13,16 @@ need_count() { # NAME VALUE
 	esac
 }
 
+# NAME's VALUE must be a seed: a whole number, 0 or without a leading zero.
+need_seed() { # NAME VALUE
+	case "$2" in
+	0) ;;
+	'' | 0* | *[!0-9]*)
+		echo "$PROG: $1 must be a whole number, got '$2'" >&2
+		exit 2 ;;
+	esac
+}
+
 # NAME's VALUE must be a compression the node agents know.
 need_compress() { # NAME VALUE
 	case "$2" in

@@ -35,7 +35,7 @@ S=${VAL_SEED:-1}
 PROG=repeat.sh
 . "$REPO/scripts/lib/settings.sh"
 need_count VAL_REPS "$R"
-need_count VAL_SEED "$S"
+need_seed VAL_SEED "$S"
 SR=${VAL_SIM_REPS:-$((R * 10))}; need_count VAL_SIM_REPS "$SR"
 U="$B/ukfork"
 [ -x "$U" ] || { echo "repeat.sh: build ukfork in $B" >&2; exit 2; }

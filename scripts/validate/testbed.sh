@@ -46,7 +46,7 @@ fi
 PROG=testbed.sh
 . "$REPO/scripts/lib/settings.sh"
 need_count VAL_NODES "${VAL_NODES:-2}"
-need_count VAL_SEED "${VAL_SEED:-1}"
+need_seed VAL_SEED "${VAL_SEED:-1}"
 R=${VAL_REPS:-2}; need_count VAL_REPS "$R"
 SR=${VAL_SIM_REPS:-$((R * 10))}; need_count VAL_SIM_REPS "$SR"
 COMPRESS=${VAL_COMPRESS:-none}; need_compress VAL_COMPRESS "$COMPRESS"

@@ -766,8 +766,10 @@ static int t_model_clone_slope(void)
 		} else {
 			CHECK(m.clone_ns_per_byte == 0);
 			CHECK(near((double)m.clone_base_ns, 0.5e6, 0.05));
-			CHECK(strstr(text, "not used: the slope's 95% "
-					   "interval reaches 0") != NULL);
+			/* the line in a comment, not used (its slope's
+			 * interval reaching 0, or the slope negative) */
+			CHECK(strstr(text, "#   against guest memory (not used: ") !=
+			      NULL);
 		}
 		ukf_calib_set_destroy(&s);
 	}

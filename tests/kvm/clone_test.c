@@ -539,8 +539,13 @@ static int t_shell_pool_settle(void)
 					      UKVM_POOL_SETTLE,
 				      err, sizeof(err));
 	CHECK(p);
-	/* a settle time no run of this test reaches */
-	ukvm_shell_pool_set_settle(p, 3600ULL * 1000000000ULL);
+	/* a settle time no run of this test reaches: 100 years, longer than
+	 * the monotonic clock has run (the prefills below build without
+	 * settling whatever the machine's uptime: a prefill once marked its
+	 * shortage as begun at clock time 1, which a machine up for less
+	 * than the settle time had not yet passed) */
+	const uint64_t never = 100ULL * 365 * 24 * 3600 * 1000000000ULL;
+	ukvm_shell_pool_set_settle(p, never);
 	/* both sizes at the target: the pool is full (twice the target) */
 	CHECK(ukvm_shell_pool_prefill(p, MEM, 4, 3000) == 4);
 	CHECK(ukvm_shell_pool_prefill(p, 2 * MEM, 4, 3000) == 4);
@@ -570,7 +575,7 @@ static int t_shell_pool_settle(void)
 	CHECK(ukvm_shell_pool_built(p) == built + 1);
 	ukvm_shell_close(&a);
 	/* under half the target: refilled to half without settling */
-	ukvm_shell_pool_set_settle(p, 3600ULL * 1000000000ULL);
+	ukvm_shell_pool_set_settle(p, never);
 	for (int i = 0; i < 3; i++)
 		CHECK(ukvm_shell_get_mem(p, MEM, &b[i], err, sizeof(err)) ==
 		      0);
