@@ -1437,13 +1437,9 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		if (f[CLONE_ENG].linear &&
 		    !(f[CLONE_ENG].have_free &&
 		      f[CLONE_ENG].free_line.c1_lo > 0)) {
-			struct ukf_calib_line fl = f[CLONE_ENG].free_line;
-			int hf = f[CLONE_ENG].have_free;
-
+			/* the flat fit keeps the free line for the comment */
 			f[CLONE_ENG].linear = f[CLONE_ENG].have_line = 0;
 			fit_cost(&f[CLONE_ENG], 0, -1);
-			f[CLONE_ENG].free_line = fl;
-			f[CLONE_ENG].have_free = hf;
 			snprintf(f[CLONE_ENG].note, sizeof(f[CLONE_ENG].note),
 				 "the slope's 95%% interval reaches 0");
 		}
@@ -1500,12 +1496,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			   f[RFORK].n || pm.fitted || p->cluster;
 	int any = 0;
 	for (int i = 0; i < NOPS; i++) {
-		if (i == AGENT || i == RFORK || (i == CLONE && eng) ||
-		    i == PLACED_LOCAL || i == PLACED_REMOTE || i == RFETCH_R ||
-		    i == RFETCH_B || i == READY_LOCAL || i == READY_REMOTE ||
-		    i == CLONE_FIRST || i == CLONE_BUSY || i == FORK_FIRST ||
-		    i == FORK_BUSY || i == AGENT_BUSY || i == TOUCH)
-			continue; /* no spread: a flat figure / not used */
+		/* no distribution key of its own (a flat figure, samples
+		 * reported or used by another fit), or not used */
+		if (!f[i].dist_key || (i == CLONE && eng))
+			continue;
 		if (f[i].fitted && fit_spread(&f[i]) < 0) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
