@@ -20,7 +20,8 @@ PKGS=(build-essential cmake pkg-config liblua5.4-dev libsqlite3-dev
       qemu-system-x86 python3 jq time iproute2 gcovr
       xen-utils-4.17 libxen-dev busybox-static grub-xen-bin
       etcd-server etcd-client libcurl4-openssl-dev libjson-c-dev
-      clang-14 libseccomp-dev gnuplot-nox libopenmpi-dev openmpi-bin)
+      clang-14 libseccomp-dev gnuplot-nox libopenmpi-dev openmpi-bin
+      libisal-dev)
 
 setup() {
 	local missing=()

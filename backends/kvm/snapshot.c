@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <isa-l/crc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,49 +44,37 @@ const char *ukvm_snap_sec_name(uint32_t type, char *buf, size_t len)
 	return buf;
 }
 
-/* --- CRC32C: SSE4.2 instruction when the CPU has it, else a table --- */
+/* --- CRC32C: ISA-L's (SSE4.2 / PCLMULQDQ / AVX-512 chosen at run time) ---
+ * crc32_iscsi(buf, len, init) is the plain reflected CRC32C from init, no
+ * inversion either side: the value the crc32 instruction chain gives, and
+ * what the snapshot files and template checks have always stored. */
 
-static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
+uint32_t ukvm_crc32c(uint32_t crc, const void *p, size_t n)
 {
-	while (n--) {
-		crc ^= *p++;
-		for (int k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0x82f63b78U & (0U - (crc & 1)));
+	const unsigned char *b = p;
+
+	while (n) {
+		size_t k = n < (1u << 30) ? n : (1u << 30); /* its len is an int */
+
+		/* ISA-L's prototype is not const; it only reads */
+		crc = crc32_iscsi((unsigned char *)(uintptr_t)b, (int)k, crc);
+		b += k;
+		n -= k;
 	}
 	return crc;
 }
 
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) static uint32_t
-crc32c_hw(uint32_t crc, const uint8_t *p, size_t n)
+uint32_t ukvm_crc32c_zeros(uint32_t crc, uint64_t n)
 {
-	uint64_t c = crc;
+	static const unsigned char zeros[16384];
 
-	while (n && ((uintptr_t)p & 7)) {
-		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
-		n--;
+	while (n) {
+		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+
+		crc = ukvm_crc32c(crc, zeros, k);
+		n -= k;
 	}
-	while (n >= 8) {
-		uint64_t v;
-
-		memcpy(&v, p, 8);
-		c = __builtin_ia32_crc32di(c, v);
-		p += 8;
-		n -= 8;
-	}
-	while (n--)
-		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
-	return (uint32_t)c;
-}
-#endif
-
-uint32_t ukvm_crc32c(uint32_t crc, const void *p, size_t n)
-{
-#if defined(__x86_64__)
-	if (__builtin_cpu_supports("sse4.2"))
-		return crc32c_hw(crc, p, n);
-#endif
-	return crc32c_sw(crc, p, n);
+	return crc;
 }
 
 /* --- writer --- */
@@ -1011,6 +1001,36 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
 bad:
 	ukf_seterr(err, errlen, "section pages malformed (%zu bytes)", len);
 	return -EINVAL;
+}
+
+int ukvm_snap_pages_crc(const struct ukvm_snap_reader *r, uint64_t from,
+			uint64_t to, uint32_t *crc)
+{
+	const uint8_t *p;
+	size_t len;
+	uint64_t n, at = from, last = 0;
+	uint32_t c = *crc;
+
+	if (from > to || ukvm_snap_find(r, UKVM_SEC_PAGES, (const void **)&p, &len) ||
+	    len < 16)
+		return -EINVAL;
+	n = get64(p + 8);
+	if (n > (len - 16) / (8 + PAGE) || len != 16 + n * 8 + n * PAGE)
+		return -EINVAL;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t f = get64(p + 16 + i * 8);
+
+		if (i && f <= last)
+			return -EINVAL;
+		last = f;
+		if (f < from || f >= to)
+			continue; /* still checked for order: one in range later would be out of it */
+		c = ukvm_crc32c_zeros(c, (f - at) * PAGE);
+		c = ukvm_crc32c(c, p + 16 + n * 8 + i * PAGE, PAGE);
+		at = f + 1;
+	}
+	*crc = ukvm_crc32c_zeros(c, (to - at) * PAGE);
+	return 0;
 }
 
 int ukvm_snap_pages_lowest(const struct ukvm_snap_reader *r, uint64_t *pfn)

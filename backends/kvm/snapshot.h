@@ -60,6 +60,8 @@ const char *ukvm_snap_sec_name(uint32_t type, char *buf, size_t len);
 
 /* CRC32C (Castagnoli) of n bytes continuing from crc (start with 0). */
 uint32_t ukvm_crc32c(uint32_t crc, const void *p, size_t n);
+/* ukvm_crc32c over n zero bytes (no buffer of them needed). */
+uint32_t ukvm_crc32c_zeros(uint32_t crc, uint64_t n);
 
 /* --- writer: a growable buffer the caller owns --- */
 struct ukvm_snap_buf {
@@ -250,5 +252,13 @@ int ukvm_snap_apply_pages(const struct ukvm_snap_reader *r, uint8_t *mem,
  * none): 0, or -EINVAL when the section is missing or malformed.
  */
 int ukvm_snap_pages_lowest(const struct ukvm_snap_reader *r, uint64_t *pfn);
+
+/* ukvm_crc32c continued from *crc over the pages [from, to) of the memory
+ * r's pages section gives (pages it does not list are zeros), without
+ * building that memory. 0, or -EINVAL when the section is missing,
+ * malformed or its pages are not in strictly increasing order (*crc then
+ * undefined). */
+int ukvm_snap_pages_crc(const struct ukvm_snap_reader *r, uint64_t from,
+			uint64_t to, uint32_t *crc);
 
 #endif /* UKVM_SNAPSHOT_H */

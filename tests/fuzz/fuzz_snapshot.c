@@ -38,10 +38,21 @@ static void read_sections(const uint8_t *d, size_t len)
 		/* small memories for real (an exact malloc: ASan sees a page
 		 * written past its end), big ones checked only */
 		uint8_t *mem = meta.mem_size <= (1u << 20)
-				   ? malloc(meta.mem_size)
+				   ? calloc(1, meta.mem_size ? meta.mem_size : 1)
 				   : NULL;
-		(void)ukvm_snap_apply_pages(&r, mem, -1, meta.mem_size, NULL,
-					    err, sizeof(err));
+		if (ukvm_snap_apply_pages(&r, mem, -1, meta.mem_size, NULL,
+					  err, sizeof(err)) == 0 &&
+		    mem) {
+			/* the CRC from the page list (a fetched template's)
+			 * is the CRC of the memory built from it, whenever
+			 * the list is in order */
+			uint32_t c = 0;
+			if (ukvm_snap_pages_crc(&r, 0, meta.mem_size / 4096,
+						&c) == 0)
+				FUZZ_CHECK(c == ukvm_crc32c(0, mem,
+							    meta.mem_size /
+								4096 * 4096));
+		}
 		free(mem);
 	}
 

@@ -592,6 +592,70 @@ static int t_crc(void)
 	CHECK(ukvm_crc32c(ukvm_crc32c(0, buf, 1234), buf + 1234,
 			  sizeof(buf) - 1234) ==
 	      ukvm_crc32c(0, buf, sizeof(buf)));
+	/* the CRC32C of the crc32 instruction chain, bit by bit (the
+	 * values stored in snapshot files and deltas) */
+	for (size_t len = 0; len < 300; len += 7) {
+		uint32_t c = 0x9e3779b9U;
+		for (size_t i = 0; i < len; i++) {
+			c ^= buf[i];
+			for (int k = 0; k < 8; k++)
+				c = (c >> 1) ^ (0x82f63b78U & (0U - (c & 1)));
+		}
+		CHECK(ukvm_crc32c(0x9e3779b9U, buf, len) == c);
+	}
+	/* zeros without a buffer of them, across its 16 KiB steps */
+	uint8_t *z = calloc(1, 40000);
+	CHECK(z);
+	for (size_t len = 0; len <= 40000; len += 3331)
+		CHECK(ukvm_crc32c_zeros(0x1234, len) ==
+		      ukvm_crc32c(0x1234, z, len));
+	free(z);
+	return 0;
+}
+
+/* The CRC of the memory a pages section gives, without building it: equal
+ * to the CRC of that memory over any page range; refused when its pages
+ * are not in increasing order. */
+static int t_pages_crc(void)
+{
+	struct ukvm_snap_buf b = { 0 };
+	struct ukvm_snap_reader r;
+	uint8_t *mem = malloc(MEM);
+	char err[256];
+	uint32_t c;
+
+	CHECK(mem && make_snap(&b, mem) == 0);
+	CHECK(ukvm_snap_open(&r, b.data, b.len, err, sizeof(err)) == 0);
+	static const uint64_t ranges[][2] = {
+		{ 0, MEM / 4096 }, { 0, 5 }, { 5, 7 }, { 6, MEM / 4096 },
+		{ 7, MEM / 4096 - 1 }, { 100, 100 } };
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		uint64_t from = ranges[i][0], to = ranges[i][1];
+		c = 77;
+		CHECK(ukvm_snap_pages_crc(&r, from, to, &c) == 0);
+		CHECK(c == ukvm_crc32c(77, mem + from * 4096,
+				       (to - from) * 4096));
+	}
+	CHECK(ukvm_snap_pages_crc(&r, 9, 8, &c) == -EINVAL);
+	ukvm_snap_buf_free(&b);
+	/* pages 9 then 3: refused, also for a range that holds only one */
+	uint8_t pg[4096];
+	uint8_t sec[16 + 2 * 8 + 2 * 4096];
+	uint64_t v[4] = { MEM / 4096, 2, 9, 3 };
+	memset(pg, 0x5a, sizeof(pg));
+	memcpy(sec, v, sizeof(v));
+	memcpy(sec + 32, pg, 4096);
+	memcpy(sec + 32 + 4096, pg, 4096);
+	memset(&b, 0, sizeof(b));
+	CHECK(ukvm_snap_begin(&b, UKVM_SNAP_DELTA) == 0);
+	CHECK(ukvm_snap_add(&b, UKVM_SEC_PAGES, sec, sizeof(sec)) == 0);
+	CHECK(ukvm_snap_finish(&b) == 0);
+	CHECK(ukvm_snap_open(&r, b.data, b.len, err, sizeof(err)) == 0);
+	c = 0;
+	CHECK(ukvm_snap_pages_crc(&r, 0, MEM / 4096, &c) == -EINVAL);
+	CHECK(ukvm_snap_pages_crc(&r, 0, 5, &c) == -EINVAL);
+	ukvm_snap_buf_free(&b);
+	free(mem);
 	return 0;
 }
 
@@ -648,7 +712,8 @@ static int t_vcpu_kvm(void)
 static const struct selftest tests[] = {
 	{ "snap_roundtrip", t_roundtrip }, { "snap_truncated", t_truncated },
 	{ "snap_corrupt", t_corrupt },     { "snap_foreign", t_foreign },
-	{ "snap_crc", t_crc },             { "snap_vcpu_kvm", t_vcpu_kvm },
+	{ "snap_crc", t_crc },             { "snap_pages_crc", t_pages_crc },
+	{ "snap_vcpu_kvm", t_vcpu_kvm },
 	{ "snap_file_hostile", t_file_hostile },
 	{ "snap_file_errors", t_file_errors },
 	{ "snap_sections_bad", t_sections_bad },
