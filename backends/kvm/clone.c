@@ -309,6 +309,7 @@ static struct ukvm_tmpl *empty_tmpl(uint64_t size, char *err, size_t errlen)
 		return NULL;
 	}
 	atomic_init(&t->refs, 1);
+	pthread_mutex_init(&t->crc_lock, NULL);
 	t->mem_size = size;
 	t->fd = memfd_create("ukf-empty", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (t->fd < 0 || ftruncate(t->fd, (off_t)size) < 0 ||

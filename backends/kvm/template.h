@@ -24,6 +24,7 @@ struct ukvm_tmpl {
 	struct ukvm_snap_meta meta; /* pause, args_gpa, boot_ns, ids */
 	char args[UKF_ARGS_MAX];    /* the original's argument string */
 	uint32_t crc;               /* ukvm_tmpl_crc(), 0 = not computed yet */
+	pthread_mutex_t crc_lock;   /* one computation at a time */
 };
 
 /* CRC32C of t's memory without the boot info page (computed once). */

@@ -188,6 +188,7 @@ ukvm_t *ukvm_create(const struct ukvm_config *cfg, char *err, size_t errlen)
 	}
 	/* without the reaper thread teardown is immediate */
 	(void)ukvm_reaper_start(m, getenv("UKVM_NO_REAPER") == NULL);
+	(void)ukvm_crc_worker_start(m, getenv("UKVM_NO_CRC_WORKER") == NULL);
 	return m;
 fail:
 	if (m->kvm_fd >= 0)
@@ -206,6 +207,7 @@ void ukvm_destroy(ukvm_t **mp)
 		return;
 	m = *mp;
 	*mp = NULL;
+	ukvm_crc_worker_stop(m);
 	ukvm_templates_free(m);
 	for (unsigned b = 0; b < UKVM_HASH_BUCKETS; b++) {
 		for (;;) {

@@ -889,6 +889,25 @@ static int t_delta(void)
 	tmpl_loaded = 0;
 	delta_max_len = 0;
 	CHECK(O->load_template(mon[1], 1, app.id, tb.data, tb.len) == 0);
+	{
+		/* its CRC came with the install, from the page list, and is
+		 * the one read back from its memory and the source's */
+		struct ukvm_tmpl *t1 = ukvm_tmpl_lookup(mon[1], app.id);
+		struct ukvm_tmpl *t0 = ukvm_tmpl_lookup(mon[0], app.id);
+		CHECK(t1 && t0 && t1->crc != 0);
+		/* the source's came from its CRC worker, no fork asked */
+		for (int i = 0; i < 500 && !__atomic_load_n(&t0->crc,
+							    __ATOMIC_ACQUIRE);
+		     i++)
+			usleep(10000);
+		CHECK(__atomic_load_n(&t0->crc, __ATOMIC_ACQUIRE) != 0);
+		uint32_t got = t1->crc;
+		t1->crc = 0;
+		CHECK(ukvm_tmpl_crc(t1) == got);
+		CHECK(ukvm_tmpl_crc(t0) == got);
+		ukvm_tmpl_put(t1);
+		ukvm_tmpl_put(t0);
+	}
 	O->complete(mon[0], 0, p, 0, 0, 0, NULL, 0); /* source goes on */
 	defer_tmpl_go = 0;
 	CHECK(run_until_end(p) == 0);
