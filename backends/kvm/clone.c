@@ -255,8 +255,14 @@ int ukvm_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
 	 */
 	struct ukvm_tmpl *st_t = ukvm_tmpl_lookup(m, p->app);
 	int vs_store = fv && fv->tmpl && p->mem_private && st_t == fv->tmpl;
+	/* a template whose memory cannot be read has no CRC (0): then the
+	 * whole image too, never a delta a receiver would take as one
+	 * without a template and build on zeros */
+	uint32_t tcrc = vs_store ? ukvm_tmpl_crc(fv->tmpl) : 0;
 
 	ukvm_tmpl_put(st_t);
+	if (!tcrc)
+		vs_store = 0;
 	if (vs_store) {
 		/* Against the template: only the pages written since. */
 		bm = malloc((p->mem_size / UKF_PAGE_SIZE + 63) / 64 * 8);
@@ -268,7 +274,7 @@ int ukvm_save_delta(void *b, ukf_node_id_t node, ukf_id_t parent)
 		rc = ukvm_vm_dirty(p, bm, &n, err, sizeof(err));
 		if (rc)
 			goto done;
-		meta.template_crc = ukvm_tmpl_crc(fv->tmpl);
+		meta.template_crc = tcrc;
 		meta.dirty_pages = n;
 	}
 	/* else: no template - a full image (every non-zero page). */

@@ -64,10 +64,46 @@ uint32_t ukvm_crc32c(uint32_t crc, const void *p, size_t n)
 	return crc;
 }
 
+#define CRC32C_POLY 0x82f63b78U /* reflected: bit 31 is x^0 */
+
+/* a * b mod P, both reflected */
+static uint32_t gf2_mulmod(uint32_t a, uint32_t b)
+{
+	uint32_t p = 0;
+
+	for (uint32_t m = 1U << 31; m; m >>= 1) {
+		if (a & m)
+			p ^= b;
+		b = (b & 1) ? (b >> 1) ^ CRC32C_POLY : b >> 1; /* b * x */
+	}
+	return p;
+}
+
+/*
+ * With no inversion either side the register is a polynomial, and a zero
+ * bit multiplies it by x mod P: n zero bytes multiply it by x^(8n) mod P,
+ * found by squaring (~4 us) instead of running the CRC over n bytes
+ * (~0.05 ns a byte: 3 s for the 64 GiB a template's meta allows). Short
+ * runs (a page or a few between a template's pages) go through a zero
+ * buffer, faster there.
+ */
 uint32_t ukvm_crc32c_zeros(uint32_t crc, uint64_t n)
 {
 	static const unsigned char zeros[16384];
 
+	if (n >= (128u << 10)) {
+		uint32_t xp = 1U << 30, f = 1U << 31; /* x^1, x^0 */
+
+		for (int k = 0; k < 3; k++)
+			xp = gf2_mulmod(xp, xp); /* x^8: one zero byte */
+		/* f = the product of x^(8 * 2^k) over the bits k of n */
+		for (uint64_t bits = n; bits; bits >>= 1) {
+			if (bits & 1)
+				f = gf2_mulmod(f, xp);
+			xp = gf2_mulmod(xp, xp);
+		}
+		return gf2_mulmod(f, crc);
+	}
 	while (n) {
 		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
 

@@ -395,7 +395,8 @@ static int crc_fd(int fd, uint64_t off, uint64_t end, uint32_t *crc)
 		}
 	}
 	free(buf);
-	*crc = c;
+	if (!rc)
+		*crc = c; /* never a partial one */
 	return rc;
 }
 
@@ -1071,6 +1072,17 @@ static int tmpl_install(struct ukvm *m, uint32_t app, const void *data,
 	rc = tmpl_parse(data, len, p, 0, err, errlen);
 	if (rc)
 		goto out;
+	if (p->meta.mem_size % UKVM_MEM_ALIGN) {
+		/* the monitor's VMs are whole 2 MiB units (and sanitizing
+		 * maps the first one): a shorter memfd would fault there */
+		ukf_seterr(err, errlen,
+			    "template memory of %llu bytes is not a multiple of "
+			    "%llu (2 MiB)",
+			    (unsigned long long)p->meta.mem_size,
+			    (unsigned long long)UKVM_MEM_ALIGN);
+		rc = -EINVAL;
+		goto out;
+	}
 	if (ukvm_app_ident(m, app, &id) == 0 &&
 	    (rc = tmpl_check_ident(m, &p->meta, id.name, id.image, err,
 				   errlen)))

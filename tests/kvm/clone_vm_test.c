@@ -858,6 +858,58 @@ static int t_template_disk(void)
 
 /* Remote fork: parent on node 0, child rebuilt on node 1 from node 1's
  * copy of the template + the delta (registers + dirty pages). */
+/*
+ * d = the template tb with its sections copied, but for (mem_size set)
+ * the meta's memory size and an empty page list of that size, or (else)
+ * one byte of its IDT page flipped. 0, or 1 after a failed check.
+ */
+static int rebuild_template(const struct ukvm_snap_buf *tb,
+			    struct ukvm_snap_buf *d, uint64_t mem_size)
+{
+	struct ukvm_snap_reader r;
+	struct ukvm_snap_meta meta;
+	const void *p;
+	size_t len;
+	uint32_t type;
+	char err[200];
+	int flipped = 0;
+
+	CHECK(ukvm_snap_open(&r, tb->data, tb->len, err, sizeof(err)) == 0);
+	CHECK(ukvm_snap_meta_decode(&r, &meta, err, sizeof(err)) == 0);
+	memset(d, 0, sizeof(*d));
+	CHECK(ukvm_snap_begin(d, r.kind) == 0);
+	r.off = 0;
+	while (ukvm_snap_next(&r, &type, &p, &len)) {
+		if (type == UKVM_SEC_META && mem_size) {
+			meta.mem_size = mem_size;
+			CHECK(ukvm_snap_meta_encode(d, &meta) == 0);
+		} else if (type == UKVM_SEC_PAGES && mem_size) {
+			uint64_t s[2] = { mem_size / 4096, 0 };
+			CHECK(ukvm_snap_add(d, type, s, sizeof(s)) == 0);
+		} else if (type == UKVM_SEC_PAGES) {
+			uint8_t *c = malloc(len);
+			uint64_t n, f;
+			CHECK(c && len >= 16);
+			memcpy(c, p, len);
+			memcpy(&n, c + 8, 8);
+			for (uint64_t i = 0; i < n; i++) {
+				memcpy(&f, c + 16 + i * 8, 8);
+				if (f == UKVM_IDT_GPA / 4096) {
+					c[16 + n * 8 + i * 4096 + 5] ^= 0xff;
+					flipped = 1;
+				}
+			}
+			CHECK(ukvm_snap_add(d, type, c, len) == 0);
+			free(c);
+		} else {
+			CHECK(ukvm_snap_add(d, type, p, len) == 0);
+		}
+	}
+	CHECK(mem_size || flipped);
+	CHECK(ukvm_snap_finish(d) == 0);
+	return 0;
+}
+
 static int t_delta(void)
 {
 	struct ukvm_snap_buf tb;
@@ -924,6 +976,25 @@ static int t_delta(void)
 	 * memory), not the length of the encoded data */
 	CHECK(tmpl_loaded == 1 && tmpl_loaded_bytes == 16ULL << 20);
 	CHECK(delta_max_len > 0 && delta_max_len < tb.len / 2);
+	{
+		/* A template whose IDT a peer changed: installing rewrites
+		 * the monitor area, and the CRC that comes with the install
+		 * is of the memory as rewritten (the source's), not of the
+		 * bytes received. */
+		struct ukvm_snap_buf bad;
+		struct ukvm_tmpl *t0 = ukvm_tmpl_lookup(mon[0], app.id), *t1;
+		CHECK(rebuild_template(&tb, &bad, 0) == 0);
+		CHECK(ukvm_template_install(mon[1], app.id, bad.data, bad.len,
+					    err, sizeof(err)) == 0);
+		t1 = ukvm_tmpl_lookup(mon[1], app.id);
+		CHECK(t0 && t1 && t1->crc != 0);
+		uint32_t got = t1->crc;
+		t1->crc = 0;
+		CHECK(ukvm_tmpl_crc(t1) == got && got == ukvm_tmpl_crc(t0));
+		ukvm_tmpl_put(t0);
+		ukvm_tmpl_put(t1);
+		ukvm_snap_buf_free(&bad);
+	}
 	ukvm_snap_buf_free(&tb);
 	/* A delta against another template is refused with a reason. */
 	{
@@ -1193,6 +1264,14 @@ static int t_bad_inputs(void)
 					    sizeof(err)) == -EINVAL);
 		printf("half a template: %s\n", err);
 		CHECK(strstr(err, "truncated"));
+		ukvm_snap_buf_free(&d);
+		/* A memory size the monitor's VMs never have (not whole
+		 * 2 MiB units): refused, not a fault in the monitor. */
+		CHECK(rebuild_template(&tb, &d, 256 << 10) == 0);
+		CHECK(ukvm_template_install(mon[0], app.id, d.data, d.len, err,
+					    sizeof(err)) == -EINVAL);
+		printf("256 KiB template: %s\n", err);
+		CHECK(strstr(err, "not a multiple"));
 		ukvm_snap_buf_free(&d);
 	}
 	ukvm_snap_buf_free(&tb);

@@ -594,21 +594,35 @@ static int t_crc(void)
 	      ukvm_crc32c(0, buf, sizeof(buf)));
 	/* the CRC32C of the crc32 instruction chain, bit by bit (the
 	 * values stored in snapshot files and deltas) */
-	for (size_t len = 0; len < 300; len += 7) {
-		uint32_t c = 0x9e3779b9U;
-		for (size_t i = 0; i < len; i++) {
-			c ^= buf[i];
-			for (int k = 0; k < 8; k++)
-				c = (c >> 1) ^ (0x82f63b78U & (0U - (c & 1)));
+	static const size_t lens[] = { 0, 1, 7, 63, 64, 299, 1000, 4096,
+				       9999 };
+	for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+		for (size_t at = 0; at < 2; at++) { /* aligned, then not */
+			size_t len = lens[j];
+			uint32_t c = 0x9e3779b9U;
+			for (size_t i = 0; i < len; i++) {
+				c ^= buf[at + i];
+				for (int k = 0; k < 8; k++)
+					c = (c >> 1) ^
+					    (0x82f63b78U & (0U - (c & 1)));
+			}
+			CHECK(ukvm_crc32c(0x9e3779b9U, buf + at, len) == c);
 		}
-		CHECK(ukvm_crc32c(0x9e3779b9U, buf, len) == c);
 	}
-	/* zeros without a buffer of them, across its 16 KiB steps */
-	uint8_t *z = calloc(1, 40000);
+	/* zeros without a buffer of them: across its 16 KiB steps, and
+	 * by squaring from 128 KiB on */
+	static const size_t zl[] = { 0, 1, 4096, 16384, 16385, 40000,
+				     (128 << 10) - 1, 128 << 10,
+				     (128 << 10) + 4096, 1 << 20,
+				     (5 << 20) + 8 };
+	uint8_t *z = calloc(1, (5 << 20) + 8);
 	CHECK(z);
-	for (size_t len = 0; len <= 40000; len += 3331)
-		CHECK(ukvm_crc32c_zeros(0x1234, len) ==
-		      ukvm_crc32c(0x1234, z, len));
+	for (size_t j = 0; j < sizeof(zl) / sizeof(zl[0]); j++)
+		for (uint32_t c0 = 0; c0 < 3; c0++) {
+			uint32_t c = c0 * 0x9e3779b9U + 0x1234;
+			CHECK(ukvm_crc32c_zeros(c, zl[j]) ==
+			      ukvm_crc32c(c, z, zl[j]));
+		}
 	free(z);
 	return 0;
 }
