@@ -7,13 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <zstd.h>
 
+#include "core/ukf.h"
 #include "tp_int.h"
 
 #define ZSTD_LEVEL 1
-#define HUGE_2M	   (2u << 20)
 
 int tp_bulk_init(ukf_tp_t *tp, char *err, size_t errlen)
 {
@@ -288,27 +287,6 @@ static void rx_abort(ukf_tp_t *tp, struct tp_peer *p, const char *why)
 	p->rx = NULL;
 }
 
-/*
- * A zeroed buffer for n bulk bytes, free()able. A large calloc is a fresh
- * mapping (zero pages, nothing touched); asking for huge pages on it
- * makes writing it cost one fault per 2 MiB instead of one per 4 KiB
- * (3-4x the delivery rate of a template-like payload, bench_tp on a
- * nested VM), while 2 MiB stretches of zero chunks stay unbacked.
- */
-static void *big_zeroed(size_t n)
-{
-	uint8_t *b = calloc(1, n);
-	uintptr_t lo, hi;
-
-	if (b && n >= 8 * HUGE_2M) {
-		lo = ((uintptr_t)b + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1);
-		hi = ((uintptr_t)b + n) & ~(uintptr_t)(HUGE_2M - 1);
-		if (hi > lo)
-			madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-	}
-	return b;
-}
-
 void tp_bulk_on_message(ukf_tp_t *tp, struct tp_peer *p,
 			const struct ukf_frame_header *h, const void *body,
 			const void *f1, size_t f1_len)
@@ -338,7 +316,7 @@ void tp_bulk_on_message(ukf_tp_t *tp, struct tp_peer *p,
 	/* calloc of a large buffer maps zero pages: chunks of zeros cost
 	 * nothing until written. */
 	if (r)
-		r->buf = big_zeroed((size_t)d.total);
+		r->buf = ukf_big_calloc((size_t)d.total); /* huge pages: 3-4x the delivery rate of a template-like payload (bench_tp, nested VM) */
 	if (!r || (h->length && !r->body) || !r->buf) {
 		tp_log(tp, UKF_TP_LOG_ERR,
 		       "%s: no memory for a bulk transfer of %" PRIu64 " bytes",

@@ -89,6 +89,10 @@ int ukf_parse_time_unit(const char *s, ukf_ns_t unit, ukf_ns_t *out);
 void ukf_seterr(char *err, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* n zeroed bytes, free()able; from 16 MiB on on transparent huge pages
+ * where the kernel gives them (core/bigbuf.c). NULL when out of memory. */
+void *ukf_big_calloc(size_t n);
+
 /*
  * 1 if v, found where an option's value belongs, is an option instead: a
  * long one ("--x": "--" alone is not) or one of the NULL-terminated shorts

@@ -353,8 +353,31 @@ static int read_full(int fd, void *buf, size_t len, off_t off)
  * (pages never written: SEEK_DATA / SEEK_HOLE) as zeros without reading
  * them, data read in 64 KiB steps (a buffer that stays in cache; the whole
  * of a 24 MiB template in one step took ~1.5x as long here). off, end and
- * the holes are page-aligned. 0 or -errno.
+ * the holes are page-aligned. 0, or -errno with *crc unchanged.
  */
+/*
+ * The next stretch of fd's data in [off, end): *data, its start (end:
+ * none left), and *hole, where it stops (SEEK_DATA / SEEK_HOLE; without
+ * hole information all of [off, end) is data).
+ */
+static void next_data(int fd, uint64_t off, uint64_t end, uint64_t *data,
+		      uint64_t *hole)
+{
+	off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+
+	*data = off;
+	*hole = end;
+	if (d >= 0)
+		*data = (uint64_t)d < end ? (uint64_t)d : end;
+	else if (errno == ENXIO)
+		*data = end; /* nothing but holes from off on */
+	if (*data >= end)
+		return;
+	d = lseek(fd, (off_t)*data, SEEK_HOLE);
+	if (d > 0 && (uint64_t)d > *data && (uint64_t)d < end)
+		*hole = (uint64_t)d;
+}
+
 static int crc_fd(int fd, uint64_t off, uint64_t end, uint32_t *crc)
 {
 	const size_t chunk = 64 << 10;
@@ -365,22 +388,14 @@ static int crc_fd(int fd, uint64_t off, uint64_t end, uint32_t *crc)
 	if (!buf)
 		return -ENOMEM;
 	while (off < end && !rc) {
-		uint64_t data = off, hole = end;
-		off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+		uint64_t data, hole;
 
-		if (d >= 0)
-			data = (uint64_t)d < end ? (uint64_t)d : end;
-		else if (errno == ENXIO)
-			data = end; /* nothing but holes from off on */
-		/* else: no hole information; read it all */
+		next_data(fd, off, end, &data, &hole);
 		if (data > off) {
 			c = ukvm_crc32c_zeros(c, data - off);
 			off = data;
 			continue;
 		}
-		d = lseek(fd, (off_t)off, SEEK_HOLE);
-		if (d > 0 && (uint64_t)d > off && (uint64_t)d < end)
-			hole = (uint64_t)d;
 		while (off < hole) {
 			size_t n = hole - off < chunk ? (size_t)(hole - off) : chunk;
 
@@ -814,13 +829,22 @@ void ukvm_drop_template(void *b, ukf_node_id_t node, uint32_t app)
 static int tmpl_encode(struct ukvm_tmpl *t, const char *name,
 		       struct ukvm_snap_buf *out)
 {
-	uint8_t *mem = malloc(t->mem_size);
+	/* zero, on huge pages (a fresh 4 KiB page costs a dear fault in a
+	 * nested VM); only the memfd's data read into it, holes stay zero */
+	uint8_t *mem = ukf_big_calloc(t->mem_size);
 	struct ukvm_snap_meta meta = t->meta;
-	int rc;
+	uint64_t off = 0, data, hole;
+	int rc = 0;
 
 	if (!mem)
 		return -ENOMEM;
-	rc = read_full(t->fd, mem, t->mem_size, 0);
+	while (off < t->mem_size && !rc) {
+		next_data(t->fd, off, t->mem_size, &data, &hole);
+		if (data < hole)
+			rc = read_full(t->fd, mem + data, hole - data,
+				       (off_t)data);
+		off = hole;
+	}
 	if (rc) {
 		free(mem);
 		return rc;

@@ -627,6 +627,46 @@ static int t_crc(void)
 	return 0;
 }
 
+/*
+ * Pages into a file go in runs of consecutive pages (one pwrite each, at
+ * most 256 pages): runs longer than that, a run ending at the last page,
+ * single pages between, all land where they belong; holes stay zero.
+ */
+static int t_apply_runs(void)
+{
+	const uint64_t size = 2ULL << 20; /* 512 pages */
+	struct ukvm_snap_buf b = { 0 };
+	struct ukvm_snap_reader r;
+	uint8_t *mem = calloc(1, size), *back = malloc(size);
+	char err[256];
+	uint64_t n = 0;
+	int fd;
+
+	CHECK(mem && back);
+	for (uint64_t pg = 0; pg < size / 4096; pg++) {
+		/* 3..302 (300), 304, 306, 400..511 (112, to the end) */
+		if ((pg >= 3 && pg <= 302) || pg == 304 || pg == 306 ||
+		    pg >= 400)
+			memset(mem + pg * 4096, (int)(pg % 251) + 1, 4096);
+	}
+	CHECK(ukvm_snap_begin(&b, UKVM_SNAP_DELTA) == 0);
+	CHECK(ukvm_snap_add_pages(&b, mem, size, NULL, &n) == 0);
+	CHECK(n == 300 + 2 + 112);
+	CHECK(ukvm_snap_finish(&b) == 0);
+	CHECK(ukvm_snap_open(&r, b.data, b.len, err, sizeof(err)) == 0);
+	fd = memfd_create("runs", 0);
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
+	CHECK(ukvm_snap_apply_pages(&r, NULL, fd, size, &n, err,
+				    sizeof(err)) == 0);
+	CHECK(pread(fd, back, size, 0) == (ssize_t)size);
+	CHECK(memcmp(mem, back, size) == 0);
+	close(fd);
+	ukvm_snap_buf_free(&b);
+	free(mem);
+	free(back);
+	return 0;
+}
+
 /* The CRC of the memory a pages section gives, without building it: equal
  * to the CRC of that memory over any page range; refused when its pages
  * are not in increasing order. */
@@ -727,6 +767,7 @@ static const struct selftest tests[] = {
 	{ "snap_roundtrip", t_roundtrip }, { "snap_truncated", t_truncated },
 	{ "snap_corrupt", t_corrupt },     { "snap_foreign", t_foreign },
 	{ "snap_crc", t_crc },             { "snap_pages_crc", t_pages_crc },
+	{ "snap_apply_runs", t_apply_runs },
 	{ "snap_vcpu_kvm", t_vcpu_kvm },
 	{ "snap_file_hostile", t_file_hostile },
 	{ "snap_file_errors", t_file_errors },
