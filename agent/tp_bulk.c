@@ -316,7 +316,7 @@ void tp_bulk_on_message(ukf_tp_t *tp, struct tp_peer *p,
 	/* calloc of a large buffer maps zero pages: chunks of zeros cost
 	 * nothing until written. */
 	if (r)
-		r->buf = ukf_big_calloc((size_t)d.total); /* huge pages: 3-4x the delivery rate of a template-like payload (bench_tp, nested VM) */
+		r->buf = ukf_big_calloc((size_t)d.total); /* UKF_THP=1: huge pages (core/bigbuf.c) */
 	if (!r || (h->length && !r->body) || !r->buf) {
 		tp_log(tp, UKF_TP_LOG_ERR,
 		       "%s: no memory for a bulk transfer of %" PRIu64 " bytes",

@@ -697,7 +697,7 @@ int ukf_tp_send(ukf_tp_t *tp, uint32_t to, uint16_t type, const void *body,
 			return -EINVAL;
 		if (tp && bulk_len > tp->c.bulk_max)
 			return -EMSGSIZE;
-		/* a template crosses in this copy: huge pages (core/bigbuf.c) */
+		/* a template crosses in this copy (UKF_THP=1: huge pages) */
 		copy = ukf_big_calloc(bulk_len);
 		if (!copy)
 			return -ENOMEM;

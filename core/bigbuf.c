@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* bigbuf.c - large zeroed buffers backed by huge pages where the kernel gives them. */
+/* bigbuf.c - large zeroed buffers, on transparent huge pages when asked (UKF_THP=1). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "ukf.h"
@@ -9,21 +10,24 @@
 #define HUGE_2M (2u << 20)
 
 /*
- * A large calloc is a fresh mapping (zero, nothing touched); asking for
- * transparent huge pages on the 2 MiB-aligned part of it makes writing it
- * cost one page fault per 2 MiB instead of one per 4 KiB. That matters
- * where a fault is dear (a nested VM: filling a fresh 32 MiB buffer took
- * ~14 ms against ~3 ms for one already touched, session 33), for the
- * buffers a template crosses between nodes in. Stretches never written
- * (zero chunks, holes) stay unbacked. Below 16 MiB, or with UKF_NO_THP
- * set in the environment (for comparisons): a plain calloc.
+ * A large calloc is a fresh mapping (zero, nothing touched). With UKF_THP=1
+ * in the environment, transparent huge pages are asked for on its 2 MiB-
+ * aligned part, so writing it costs one page fault per 2 MiB instead of
+ * one per 4 KiB; stretches never written stay unbacked. Off by default:
+ * on this project's nested machine (kvm_pvm, session 33) huge pages made
+ * back-to-back template fetches faster (24/32/48 MiB: 105.5/151.7/251.2
+ * -> 77.5/123.6/213.0 ms, medians of 18) but the sparse ones of
+ * held-out.lua slower (24 MiB: 114 -> 180 ms, medians of 9): a huge page
+ * then comes from memory the VM's host has not backed yet, which costs
+ * more than the 512 faults it saves. Below 16 MiB: a plain calloc.
  */
 void *ukf_big_calloc(size_t n)
 {
 	uint8_t *b = calloc(1, n ? n : 1);
 	uintptr_t lo, hi;
+	const char *thp = getenv("UKF_THP");
 
-	if (b && n >= 8 * (size_t)HUGE_2M && !getenv("UKF_NO_THP")) {
+	if (b && n >= 8 * (size_t)HUGE_2M && thp && !strcmp(thp, "1")) {
 		lo = ((uintptr_t)b + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1);
 		hi = ((uintptr_t)b + n) & ~(uintptr_t)(HUGE_2M - 1);
 		if (hi > lo)

@@ -90,7 +90,7 @@ void ukf_seterr(char *err, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* n zeroed bytes, free()able; from 16 MiB on on transparent huge pages
- * where the kernel gives them (core/bigbuf.c). NULL when out of memory. */
+ * when UKF_THP=1 is set (core/bigbuf.c). NULL when out of memory. */
 void *ukf_big_calloc(size_t n);
 
 /*

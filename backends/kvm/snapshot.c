@@ -135,9 +135,9 @@ static int buf_grow(struct ukvm_snap_buf *b, size_t more)
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	if (cap >= BIG_BUF) {
-		/* a template's pages: a fresh buffer on huge pages
-		 * (core/bigbuf.c), what is there copied (usually headers
-		 * only: the pages section is reserved in one go) */
+		/* a template's pages: a fresh buffer (ukf_big_calloc:
+		 * huge pages with UKF_THP=1), what is there copied (usually
+		 * headers only: the pages section is reserved in one go) */
 		p = ukf_big_calloc(cap);
 		if (p && b->len)
 			memcpy(p, b->data, b->len);

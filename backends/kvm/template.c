@@ -829,8 +829,8 @@ void ukvm_drop_template(void *b, ukf_node_id_t node, uint32_t app)
 static int tmpl_encode(struct ukvm_tmpl *t, const char *name,
 		       struct ukvm_snap_buf *out)
 {
-	/* zero, on huge pages (a fresh 4 KiB page costs a dear fault in a
-	 * nested VM); only the memfd's data read into it, holes stay zero */
+	/* zero (ukf_big_calloc: huge pages with UKF_THP=1); only the
+	 * memfd's data read into it, holes stay zero */
 	uint8_t *mem = ukf_big_calloc(t->mem_size);
 	struct ukvm_snap_meta meta = t->meta;
 	uint64_t off = 0, data, hole;
