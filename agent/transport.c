@@ -697,8 +697,10 @@ int ukf_tp_send(ukf_tp_t *tp, uint32_t to, uint16_t type, const void *body,
 			return -EINVAL;
 		if (tp && bulk_len > tp->c.bulk_max)
 			return -EMSGSIZE;
-		/* a template crosses in this copy (UKF_THP=1: huge pages) */
-		copy = ukf_big_calloc(bulk_len);
+		/* a template crosses in this copy: on huge pages with
+		 * UKF_THP=1, else malloc (no zeroing of what is copied over) */
+		copy = ukf_big_thp() ? ukf_big_calloc(bulk_len)
+				     : malloc(bulk_len);
 		if (!copy)
 			return -ENOMEM;
 		memcpy(copy, bulk, bulk_len);

@@ -21,13 +21,21 @@
  * then comes from memory the VM's host has not backed yet, which costs
  * more than the 512 faults it saves. Below 16 MiB: a plain calloc.
  */
+int ukf_big_thp(void)
+{
+	const char *thp = getenv("UKF_THP");
+
+	return thp && !strcmp(thp, "1");
+}
+
 void *ukf_big_calloc(size_t n)
 {
 	uint8_t *b = calloc(1, n ? n : 1);
 	uintptr_t lo, hi;
-	const char *thp = getenv("UKF_THP");
 
-	if (b && n >= 8 * (size_t)HUGE_2M && thp && !strcmp(thp, "1")) {
+	/* (a fresh mapping only where glibc maps it: its threshold rises
+	 * to 32 MiB after such a buffer is freed; below, heap memory) */
+	if (b && n >= 8 * (size_t)HUGE_2M && ukf_big_thp()) {
 		lo = ((uintptr_t)b + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1);
 		hi = ((uintptr_t)b + n) & ~(uintptr_t)(HUGE_2M - 1);
 		if (hi > lo)

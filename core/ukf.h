@@ -92,6 +92,8 @@ void ukf_seterr(char *err, size_t len, const char *fmt, ...)
 /* n zeroed bytes, free()able; from 16 MiB on on transparent huge pages
  * when UKF_THP=1 is set (core/bigbuf.c). NULL when out of memory. */
 void *ukf_big_calloc(size_t n);
+/* Is UKF_THP=1 set (huge pages asked for)? */
+int ukf_big_thp(void);
 
 /*
  * 1 if v, found where an option's value belongs, is an option instead: a

@@ -134,10 +134,10 @@ static int buf_grow(struct ukvm_snap_buf *b, size_t more)
 	cap = b->cap ? b->cap : 4096;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	if (cap >= BIG_BUF) {
-		/* a template's pages: a fresh buffer (ukf_big_calloc:
-		 * huge pages with UKF_THP=1), what is there copied (usually
-		 * headers only: the pages section is reserved in one go) */
+	if (cap >= BIG_BUF && ukf_big_thp()) {
+		/* a template's pages with UKF_THP=1: a fresh buffer on
+		 * huge pages, what is there copied (usually headers only:
+		 * the pages section is reserved in one go); else realloc */
 		p = ukf_big_calloc(cap);
 		if (p && b->len)
 			memcpy(p, b->data, b->len);

@@ -348,14 +348,6 @@ static int read_full(int fd, void *buf, size_t len, off_t off)
 }
 
 /*
- * ukvm_crc32c continued from *crc over [off, end) of fd as a template's
- * memory: the boot info page as zeros (it differs per instance), holes
- * (pages never written: SEEK_DATA / SEEK_HOLE) as zeros without reading
- * them, data read in 64 KiB steps (a buffer that stays in cache; the whole
- * of a 24 MiB template in one step took ~1.5x as long here). off, end and
- * the holes are page-aligned. 0, or -errno with *crc unchanged.
- */
-/*
  * The next stretch of fd's data in [off, end): *data, its start (end:
  * none left), and *hole, where it stops (SEEK_DATA / SEEK_HOLE; without
  * hole information all of [off, end) is data).
@@ -378,6 +370,14 @@ static void next_data(int fd, uint64_t off, uint64_t end, uint64_t *data,
 		*hole = (uint64_t)d;
 }
 
+/*
+ * ukvm_crc32c continued from *crc over [off, end) of fd as a template's
+ * memory: the boot info page as zeros (it differs per instance), holes
+ * (pages never written: SEEK_DATA / SEEK_HOLE) as zeros without reading
+ * them, data read in 64 KiB steps (a buffer that stays in cache; the whole
+ * of a 24 MiB template in one step took ~1.5x as long here). off, end and
+ * the holes are page-aligned. 0, or -errno with *crc unchanged.
+ */
 static int crc_fd(int fd, uint64_t off, uint64_t end, uint32_t *crc)
 {
 	const size_t chunk = 64 << 10;

@@ -662,6 +662,48 @@ static int t_apply_runs(void)
 	CHECK(memcmp(mem, back, size) == 0);
 	close(fd);
 	ukvm_snap_buf_free(&b);
+	/* Hand-made lists: a run that would end past the memory (refused,
+	 * nothing written beyond it), pages listed twice and out of order
+	 * (the file as the buffer path builds it: the last copy wins). */
+	static const uint64_t lists[][5] = {
+		{ 3, 510, 511, 512 }, { 4, 5, 6, 6, 7 }, { 2, 6, 5 } };
+	for (size_t l = 0; l < 3; l++) {
+		uint64_t k = lists[l][0], sec_len = 16 + k * 8 + k * 4096;
+		uint8_t *sec = calloc(1, sec_len), *want = calloc(1, size);
+		uint64_t hdr[2] = { size / 4096, k };
+		struct stat st;
+		CHECK(sec && want);
+		memcpy(sec, hdr, 16);
+		for (uint64_t i = 0; i < k; i++) {
+			memcpy(sec + 16 + i * 8, &lists[l][1 + i], 8);
+			memset(sec + 16 + k * 8 + i * 4096, (int)(i + 1), 4096);
+		}
+		memset(&b, 0, sizeof(b));
+		CHECK(ukvm_snap_begin(&b, UKVM_SNAP_DELTA) == 0);
+		CHECK(ukvm_snap_add(&b, UKVM_SEC_PAGES, sec, sec_len) == 0);
+		CHECK(ukvm_snap_finish(&b) == 0);
+		CHECK(ukvm_snap_open(&r, b.data, b.len, err, sizeof(err)) == 0);
+		fd = memfd_create("runs", 0);
+		CHECK(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
+		int rc = ukvm_snap_apply_pages(&r, NULL, fd, size, &n, err,
+					       sizeof(err));
+		CHECK(fstat(fd, &st) == 0 && st.st_size == (off_t)size);
+		if (l == 0) {
+			CHECK(rc == -EINVAL);
+			printf("run past the memory: %s\n", err);
+			CHECK(strstr(err, "page 512 outside memory"));
+		} else {
+			CHECK(rc == 0);
+			CHECK(ukvm_snap_apply_pages(&r, want, -1, size, &n, err,
+						    sizeof(err)) == 0);
+			CHECK(pread(fd, back, size, 0) == (ssize_t)size);
+			CHECK(memcmp(want, back, size) == 0);
+		}
+		close(fd);
+		ukvm_snap_buf_free(&b);
+		free(sec);
+		free(want);
+	}
 	free(mem);
 	free(back);
 	return 0;
