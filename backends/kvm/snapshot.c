@@ -21,7 +21,7 @@
 #define HDR_LEN 32
 #define SEC_HDR 16
 #define TRAILER_LEN (SEC_HDR + 8)
-#define BIG_BUF (16u << 20) /* ukf_big_calloc from this capacity on */
+#define BIG_BUF (16u << 20) /* with UKF_THP=1, ukf_big_calloc from this capacity on */
 
 static size_t pad8(size_t n)
 {

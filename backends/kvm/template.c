@@ -1067,7 +1067,8 @@ static int tmpl_sanitize(struct ukvm_tmpl *t, char *err, size_t errlen)
  */
 static void tmpl_install_crc(struct ukvm_tmpl *t, const struct ukvm_snap_reader *r)
 {
-	uint64_t mon = t->mem_size < UKVM_MEM_ALIGN ? t->mem_size : UKVM_MEM_ALIGN;
+	/* tmpl_install admits whole 2 MiB units only: mem_size >= mon */
+	const uint64_t mon = UKVM_MEM_ALIGN;
 	uint32_t c = 0;
 
 	if (crc_fd(t->fd, 0, mon, &c) ||
