@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# trace-cost.sh - what `--trace` costs the operations it traces on node agents: template clones of alone-ops.lua with and without a trace, in turns, on a 2-node testbed; medians of request -> ready per memory size and their ratio.
+#   scripts/bench/trace-cost.sh [-b BUILD_DIR] [ROUNDS]
+# Needs /dev/kvm and root (ukfork testbed: network namespaces). ROUNDS
+# (default 6) pairs of runs, each `alone-ops.lua --set n=20 --set forks=2
+# --set dirty=64` (60 template clones at 8, 16 and 32 MiB, one at a time),
+# the traced one first. calibrate measures with a trace and the
+# validation's real runs have none, so a trace that slows what it traces
+# biases the model (session 34: before the agents held their trace lines
+# until idle, traced clones were 4.6-9.5% slower; after, -1.6..+2.0%).
+# On a shared machine, compare the ratio of one run, not figures of two.
+set -euo pipefail
+B=build
+if [ "${1:-}" = -b ]; then
+	B=$2
+	shift 2
+fi
+R=${1:-6}
+case $R in '' | *[!0-9]*) echo "trace-cost.sh: ROUNDS must be a number, got '$R'" >&2; exit 2 ;; esac
+cd "$(dirname "$0")/../.."
+B=$(cd "$B" && pwd) || exit 2
+U=$B/ukfork
+[ -x "$U" ] && [ -x "$B/ukforkd" ] || { echo "trace-cost.sh: $B/ukfork or ukforkd not built" >&2; exit 2; }
+[ -r /dev/kvm ] || { echo "trace-cost.sh: needs /dev/kvm" >&2; exit 77; }
+command -v sqlite3 >/dev/null || { echo "trace-cost.sh: needs sqlite3 (apt-get install sqlite3)" >&2; exit 2; }
+T=$(mktemp -d)
+ST=$T/tb
+trap '"$U" testbed down --state "$ST" >/dev/null 2>&1 || true; rm -rf "$T"' EXIT
+UKFORKD=$B/ukforkd "$U" testbed up --nodes 2 --state "$ST" --wait 120 \
+	--peer-timeout 15s --compress none >"$T/tb.log" 2>&1 ||
+	{ tail -20 "$T/tb.log" >&2; echo "trace-cost.sh: testbed up failed" >&2; exit 1; }
+for k in $(seq 1 "$R"); do
+	echo "round $k of $R ($(date -u +%T))" >&2
+	for mode in traced untraced; do
+		tr=()
+		[ $mode = traced ] && tr=(--trace "$T/t.trace")
+		"$U" run scripts/calibrate/alone-ops.lua --cluster "$ST/cluster.conf" \
+			--set n=20 --set forks=2 --set dirty=64 --seed "$k" \
+			--db "$T/$mode.db" --quiet "${tr[@]}" ||
+			{ echo "trace-cost.sh: the $mode run failed" >&2; exit 1; }
+	done
+done
+# template clones of the cN apps, not their node's first at that size
+q="SELECT app, t_ready - t_request FROM instances
+   WHERE start = 'template' AND app GLOB 'c[0-9]*' AND t_ready IS NOT NULL
+   ORDER BY app, t_ready - t_request"
+med() { # DB APP -> median in us
+	sqlite3 -separator ' ' "$1" "$q" | awk -v a="$2" '$1 == a { v[n++] = $2 }
+		END { if (!n) { print "-"; exit } m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2; printf "%.0f\n", m / 1e3 }'
+}
+printf '%-6s %8s %10s %10s %8s\n' app n traced_us untraced_us ratio
+for app in $(sqlite3 "$T/untraced.db" "SELECT DISTINCT app FROM instances WHERE app GLOB 'c[0-9]*' ORDER BY length(app), app"); do
+	n=$(sqlite3 "$T/untraced.db" "SELECT count(*) FROM instances WHERE app = '$app' AND start = 'template' AND t_ready IS NOT NULL")
+	a=$(med "$T/traced.db" "$app")
+	b=$(med "$T/untraced.db" "$app")
+	printf '%-6s %8s %10s %10s %8s\n' "$app" "$n" "$a" "$b" \
+		"$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }')"
+done
