@@ -92,6 +92,19 @@ int ukf_calib_fit_line(const double *x, const double *y, size_t n,
 		       struct ukf_calib_line *out);
 
 /*
+ * The same line fitted robustly: iteratively reweighted least squares
+ * with Tukey's bisquare weights (gsl_multifit_robust), so that a
+ * heavy-tailed spread (a few samples at several times the rest) neither
+ * pulls the line nor widens its intervals as it does least squares'. The
+ * intervals come from the fit's covariance (t quantile, n - 2 degrees of
+ * freedom), r2 from its statistics. Needs n >= 3 and two distinct x: else
+ * -1, EINVAL; -1, EDOM when the fit fails (GSL's iteration limit is not a
+ * failure: its last iterate is kept).
+ */
+int ukf_calib_fit_line_robust(const double *x, const double *y, size_t n,
+			      struct ukf_calib_line *out);
+
+/*
  * The slope of y = c0 + c1 x with the intercept c0 given (gsl_fit_mul on
  * y - c0; interval with n - 1 degrees of freedom). Needs n >= 2 and some
  * x != 0: else -1, EINVAL.

@@ -9,6 +9,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_fit.h>
+#include <gsl/gsl_multifit.h>
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sf_psi.h>
 
@@ -480,6 +481,78 @@ int ukf_calib_fit_line(const double *x, const double *y, size_t n,
 	out->c1_hi = c1 + t * sqrt(cov11);
 	out->r2 = tss > 0 ? 1 - sumsq / tss : 1;
 	return 0;
+}
+
+int ukf_calib_fit_line_robust(const double *x, const double *y, size_t n,
+			      struct ukf_calib_line *out)
+{
+	double xmax = 0;
+	int distinct = 0, rc = -1;
+
+	if (!x || !y || n < 3) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (x[i] != x[0])
+			distinct = 1;
+		if (fabs(x[i]) > xmax)
+			xmax = fabs(x[i]);
+	}
+	if (!distinct || !isfinite(xmax)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* x scaled to at most 1 (bytes run to 1e10): the two columns of
+	 * the design matrix of comparable size */
+	gsl_matrix *X = gsl_matrix_alloc(n, 2);
+	gsl_vector *Y = gsl_vector_alloc(n), *c = gsl_vector_alloc(2);
+	gsl_matrix *cov = gsl_matrix_alloc(2, 2);
+	gsl_multifit_robust_workspace *w =
+	    gsl_multifit_robust_alloc(gsl_multifit_robust_bisquare, n, 2);
+	gsl_error_handler_t *old = gsl_set_error_handler_off();
+	if (!X || !Y || !c || !cov || !w) {
+		errno = ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		gsl_matrix_set(X, i, 0, 1);
+		gsl_matrix_set(X, i, 1, x[i] / xmax);
+		gsl_vector_set(Y, i, y[i]);
+	}
+	int e = gsl_multifit_robust(X, Y, c, cov, w);
+	if (e && e != GSL_EMAXITER) {
+		errno = EDOM;
+		goto out;
+	}
+	gsl_multifit_robust_stats st = gsl_multifit_robust_statistics(w);
+	double c0 = gsl_vector_get(c, 0), c1 = gsl_vector_get(c, 1) / xmax;
+	double s0 = sqrt(gsl_matrix_get(cov, 0, 0));
+	double s1 = sqrt(gsl_matrix_get(cov, 1, 1)) / xmax;
+	if (!isfinite(c0) || !isfinite(c1) || !isfinite(s0) || !isfinite(s1)) {
+		errno = EDOM;
+		goto out;
+	}
+	double t = gsl_cdf_tdist_Qinv(0.025, (double)(n - 2));
+	memset(out, 0, sizeof(*out));
+	out->n = n;
+	out->c0 = c0;
+	out->c1 = c1;
+	out->c0_lo = c0 - t * s0;
+	out->c0_hi = c0 + t * s0;
+	out->c1_lo = c1 - t * s1;
+	out->c1_hi = c1 + t * s1;
+	out->r2 = st.Rsq;
+	rc = 0;
+out:
+	gsl_set_error_handler(old);
+	if (w)
+		gsl_multifit_robust_free(w);
+	gsl_matrix_free(cov);
+	gsl_vector_free(c);
+	gsl_vector_free(Y);
+	gsl_matrix_free(X);
+	return rc;
 }
 
 int ukf_calib_fit_slope(const double *x, const double *y, size_t n, double c0,

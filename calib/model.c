@@ -24,6 +24,7 @@ struct opfit {
 	double *lat, *bw; /* each sample's link */
 	int zero_ok;   /* samples of 0 ns count (the agent's) */
 	int linear;    /* base + slope x fitted (else a flat mean) */
+	int robust;    /* the free line by bisquare-weighted least squares */
 	int have_line; /* line (free or fixed intercept) is valid */
 	struct ukf_calib_line line, free_line;
 	int have_free;
@@ -41,7 +42,7 @@ struct opfit {
 	 * chosen family when even its optimistic KS test rejects it */
 	int empirical;
 	double emp[UKF_SIM_EMP_Q];
-	/* the cost as a curve through the mean at each x (fit_curve: 3
+	/* the cost as a curve through the median at each x (fit_curve: 3
 	 * distinct x or more), used instead of base + slope x when n > 0 */
 	struct ukf_sim_curve curve;
 };
@@ -168,14 +169,21 @@ static int cmp_xy(const void *a, const void *b)
 	return (u > v) - (u < v);
 }
 
+static int cmp_y(const void *a, const void *b)
+{
+	double u = ((const struct xy *)a)->y, v = ((const struct xy *)b)->y;
+	return (u > v) - (u < v);
+}
+
 /*
- * The mean of y at each distinct x, x increasing, into c (the first
- * UKF_SIM_CURVE_MAX of them) and cnt (how many at each; may be NULL).
- * Returns how many distinct x there are (more than c holds: c is not the
- * whole), or -1 out of memory.
+ * The mean (median: the median) of y at each distinct x, x increasing,
+ * into c (the first UKF_SIM_CURVE_MAX of them) and cnt (how many at each;
+ * may be NULL). Returns how many distinct x there are (more than c holds:
+ * c is not the whole), or -1 out of memory.
  */
 static int means_by_x(const double *x, const double *y, size_t n,
-		      struct ukf_sim_curve *c, size_t cnt[UKF_SIM_CURVE_MAX])
+		      struct ukf_sim_curve *c, size_t cnt[UKF_SIM_CURVE_MAX],
+		      int median)
 {
 	struct xy *v = malloc((n ? n : 1) * sizeof(*v));
 	int groups = 0;
@@ -194,7 +202,15 @@ static int means_by_x(const double *x, const double *y, size_t n,
 			if (cnt)
 				cnt[c->n] = j - i;
 			c->x[c->n] = v[i].x;
-			c->y[c->n++] = sum / (double)(j - i);
+			c->y[c->n] = sum / (double)(j - i);
+			if (median) {
+				size_t k = j - i;
+				qsort(v + i, k, sizeof(*v), cmp_y);
+				c->y[c->n] = k % 2 ? v[i + k / 2].y
+						   : (v[i + k / 2 - 1].y +
+						      v[i + k / 2].y) / 2;
+			}
+			c->n++;
 		}
 	}
 	free(v);
@@ -202,12 +218,15 @@ static int means_by_x(const double *x, const double *y, size_t n,
 }
 
 /*
- * The cost as a curve through the mean of the samples at each distinct
+ * The cost as a curve through the median of the samples at each distinct
  * x, when there are 3 of them or more (and UKF_SIM_CURVE_MAX at most): a
  * measured cost that grows faster than linearly across the sizes (the
  * template fetch) is then met at every size measured, where a line
- * misses the middle ones. Before fit_spread, which scales it as it
- * scales the line. -1 out of memory.
+ * misses the middle ones. The median, not the mean (until session 34):
+ * the 32 MiB fetches of a calibration spread from 90 to 396 ms, and a
+ * few slow ones put that size's mean 7-34% above its median (four 2-node
+ * fits, sessions 33-34), and the 24 MiB fetch interpolated from it. Before fit_spread,
+ * which scales it as it scales the line. -1 out of memory.
  */
 static int fit_curve(struct opfit *f)
 {
@@ -216,7 +235,7 @@ static int fit_curve(struct opfit *f)
 	memset(&f->curve, 0, sizeof(f->curve));
 	if (!f->fitted || f->n < 3)
 		return 0;
-	int groups = means_by_x(f->x, f->y, f->n, &c, NULL);
+	int groups = means_by_x(f->x, f->y, f->n, &c, NULL, 1);
 	if (groups < 0)
 		return -1;
 	if (groups >= 3 && groups <= UKF_SIM_CURVE_MAX && c.x[0] >= 0)
@@ -235,7 +254,11 @@ static void fit_cost(struct opfit *f, int linear, double c0)
 			 f->n);
 		return;
 	}
-	if (linear && ukf_calib_fit_line(f->x, f->y, f->n, &f->free_line) == 0)
+	if (linear &&
+	    (f->robust ? ukf_calib_fit_line_robust(f->x, f->y, f->n,
+						   &f->free_line)
+		       : ukf_calib_fit_line(f->x, f->y, f->n,
+					    &f->free_line)) == 0)
 		f->have_free = 1;
 	if (linear && c0 >= 0 &&
 	    ukf_calib_fit_slope(f->x, f->y, f->n, c0, &f->line) == 0 &&
@@ -251,7 +274,9 @@ static void fit_cost(struct opfit *f, int linear, double c0)
 		f->have_line = f->linear = 1;
 		f->base = f->line.c0;
 		f->slope = f->line.c1;
-		snprintf(f->note, sizeof(f->note), "least-squares line");
+		snprintf(f->note, sizeof(f->note), "%s",
+			 f->robust ? "bisquare-weighted line (robust)"
+				   : "least-squares line");
 	} else if (linear && c0 < 0 && f->have_free && f->free_line.c1 > 0 &&
 		   ukf_calib_fit_slope(f->x, f->y, f->n, 0, &f->line) == 0 &&
 		   f->line.c1 > 0) {
@@ -294,11 +319,12 @@ static void put_dist_comment(FILE *o, const struct opfit *f)
 		f->dist.ks_p, ukf_calib_dist_sd(&f->dist));
 	if (f->dist_mean != 1)
 		fprintf(o,
-			"#   its mean %.4f: the cost above is the least-squares "
+			"#   its mean %.4f: the cost above is the %s "
 			"one times it, so that the simulator\n#   (which "
 			"scales the shape to mean 1) draws the fitted "
 			"quantiles\n",
-			f->dist_mean);
+			f->dist_mean,
+			f->robust ? "fitted (robust)" : "least-squares");
 }
 
 static void put_dist(FILE *o, const struct opfit *f)
@@ -330,8 +356,9 @@ static void put_line_comment(FILE *o, const struct opfit *f, const char *xu)
 		fprintf(o, "; slope 95%% CI [%.4g, %.4g] ns/%s", f->line.c1_lo,
 			f->line.c1_hi, xu);
 	if (f->dist_mean != 1)
-		fprintf(o, " (least squares; the keys below are it times "
+		fprintf(o, " (%s; the keys below are it times "
 			   "the spread's mean %.4f)",
+			f->robust ? "bisquare-weighted" : "least squares",
 			f->dist_mean);
 	fputc('\n', o);
 	if (f->have_free)
@@ -629,7 +656,7 @@ static int fit_fetched_first(const struct opfit *r, const struct opfit *b,
 		sxy += b->x[i] * e[i];
 		sxx += b->x[i] * b->x[i];
 	}
-	int groups = means_by_x(b->x, e, r->n, &ff->extra, ff->cnt);
+	int groups = means_by_x(b->x, e, r->n, &ff->extra, ff->cnt, 0);
 	free(e);
 	if (groups < 0)
 		return -1;
@@ -778,12 +805,12 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 				"#   that line (load_base_ns %.0f, "
 				"load_ns_per_byte %.6g) is not written: it\n"
 				"#   misses sizes between its ends when the cost "
-				"does not grow linearly. The mean\n"
+				"does not grow linearly. The median\n"
 				"#   at each of the %u sizes measured (bytes "
 				"ns; times the spread's mean), which sim\n"
 				"#   takes in place of load_base_ns and "
 				"load_ns_per_byte, the spread of each sample\n"
-				"#   over its size's mean:\n"
+				"#   over its size's median:\n"
 				"load_curve =",
 				tf->base, tf->slope, tf->curve.n);
 			for (uint32_t j = 0; j < tf->curve.n; j++)
@@ -1428,11 +1455,15 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			f[CLONE_ENG].y[i] = fmax(
 			    f[CLONE_ENG].y[i] - 2 * agent - lc.diff, 1);
 		/* against guest memory (the alone step's x): clone_base_ns
-		 * + clone_ns_per_byte x bytes when the least-squares slope's
-		 * 95% interval is above 0 (a negative intercept: the line
-		 * through the origin, as fit_cost does); else a flat mean
-		 * (sizes not varied, 0 in calibrations before the alone
-		 * step; no clear rise) */
+		 * + clone_ns_per_byte x bytes when the slope's 95% interval
+		 * is above 0 (a negative intercept: the line through the
+		 * origin, as fit_cost does); else a flat mean (sizes not
+		 * varied, 0 in calibrations before the alone step; no clear
+		 * rise). The line is fitted robustly (bisquare weights):
+		 * the clones' spread is heavy-tailed (a few at 3-9 times
+		 * the rest), which in least squares could hide a rise of a
+		 * few us a MiB that the medians by size showed */
+		f[CLONE_ENG].robust = 1;
 		fit_cost(&f[CLONE_ENG], 1, -1);
 		if (f[CLONE_ENG].linear &&
 		    !(f[CLONE_ENG].have_free &&
@@ -1596,7 +1627,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    "# --from-db DB --out FILE` refits them. Costs: least squares\n"
 	    "# (gsl_fit_linear; 95%% CI from the t quantile) of the samples\n"
 	    "# against x (memory bytes, pages copied), the simulator adding\n"
-	    "# base + slope * x. Spread (*_dist): lognormal, gamma, Weibull\n"
+	    "# base + slope * x; the template clone's line bisquare-weighted\n"
+	    "# (gsl_multifit_robust): its spread is heavy-tailed.\n# Spread (*_dist): lognormal, gamma, Weibull\n"
 	    "# and log-logistic (heavy, power-law tail) fitted by maximum\n"
 	    "# likelihood to each sample divided by its\n"
 	    "# fitted cost, the lowest AIC chosen; the simulator uses its\n"
@@ -1672,7 +1704,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			"# Template clone through the engine, request -> READY, "
 			"less 2 x agent_msg_ns%s (%s, n=%zu%s):\n",
 			lc.diff > 0 ? " and local_clone_ns" : "",
-			f[CLONE_ENG].linear ? "least squares" : "mean",
+			f[CLONE_ENG].linear ? "bisquare-weighted least squares"
+					    : "mean",
 			f[CLONE_ENG].n,
 			f[CLONE_FIRST].n ? "; one at a time, after the first "
 					   "at each memory size"
