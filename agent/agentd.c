@@ -60,6 +60,7 @@ struct agentd {
 	unsigned char *logq;
 	size_t logq_len;
 	unsigned logq_n;
+	uint64_t rx; /* frames and peer events handled (net_wait's look) */
 	uint64_t events_base;
 	/* signals */
 	volatile sig_atomic_t stop, reopen;
@@ -143,6 +144,8 @@ static void flush_logs(struct agentd *a)
 		if (rc < 0)
 			alog(a, L_DEBUG, "send %s to the client: %s",
 			     ukf_cmsg_name(UKF_C_LOG), strerror(-rc));
+		if (rc == -EHOSTUNREACH)
+			break; /* the client is gone: the rest with it */
 		off += len;
 	}
 	a->logq_len = 0;
@@ -405,16 +408,35 @@ static int net_wait(void *u, int fd, int64_t timeout_ns)
 		a->end_run = 1; /* SIGTERM during a run: end it, then stop */
 	if (a->end_run)
 		timeout_ns = 0;
-	r = 0;
 	if (a->logq_n && timeout_ns != 0) {
 		/* trace lines held: sent when nothing is waiting (a look
-		 * first), so that they delay no operation */
+		 * first), so that they delay no operation. ukf_tp_poll
+		 * returns the extra fds ready, not the frames it handled:
+		 * those show in a->rx, and the world looks at its timers
+		 * and `stop` again before waiting (an END, a request, a
+		 * lost client) */
+		uint64_t rx0 = a->rx;
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		r = ukf_tp_poll(a->tp, p, a->de ? 2 : 1, 0);
-		if (r == 0)
+		if (r == 0 && a->rx == rx0 && !a->end_run && !a->stop) {
 			flush_logs(a);
-	}
-	if (r == 0)
+			if (timeout_ns > 0) {
+				/* the flush's time off the wait */
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				int64_t took =
+				    (int64_t)(t1.tv_sec - t0.tv_sec) *
+					1000000000 +
+				    (t1.tv_nsec - t0.tv_nsec);
+				timeout_ns = took >= timeout_ns
+						 ? 0
+						 : timeout_ns - took;
+			}
+			r = ukf_tp_poll(a->tp, p, a->de ? 2 : 1, timeout_ns);
+		}
+	} else {
 		r = ukf_tp_poll(a->tp, p, a->de ? 2 : 1, timeout_ns);
+	}
 	if (a->reopen)
 		reopen_log(a);
 	if (a->de && r > 0) {
@@ -704,6 +726,8 @@ static void status(struct agentd *a, uint32_t from, uint64_t req)
 	{
 		unsigned char buf[UKF_CMSG_BODY_MAX];
 		size_t len = ukf_cmsg_encode(&m, buf, sizeof(buf));
+		if (from == a->client)
+			flush_logs(a); /* the run's client: lines in order */
 		if (len)
 			ukf_tp_send(a->tp, from, UKF_C_STATUS, buf, len, NULL,
 				    0);
@@ -793,6 +817,7 @@ static void tp_message(void *u, uint32_t from,
 	struct agentd *a = u;
 	int newer = h->version > UKF_FRAME_VERSION;
 
+	a->rx++;
 	if (h->type >= UKF_FRAME_T_ENGINE_MIN &&
 	    h->type <= UKF_FRAME_T_ENGINE_MAX) {
 		if (from >= a->nodes) {
@@ -846,6 +871,7 @@ static void tp_peer(void *u, uint32_t who, int up, uint64_t incarnation,
 {
 	struct agentd *a = u;
 
+	a->rx++;
 	if (ukf_tp_is_handle(who)) {
 		alog(a, L_INFO, "client %u %s", who, up ? "up" : "down");
 		if (!up && who == a->client && a->have_world) {

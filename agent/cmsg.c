@@ -208,7 +208,7 @@ static const struct ctype types[UKF_C_TYPE_END - UKF_C_RUN] = {
 	T("exit", "agent -> client: a workload instance exited", f_exit),
 	T("fail", "agent -> client: a workload instance failed, or its request did", f_fail),
 	T("console", "agent -> client: a line of an instance's console", f_console),
-	T("log", "agent -> client: a line of the node's event log (with RUN trace = 1)", f_log),
+	T("log", "agent -> client: a line of the node's event log (with RUN trace = 1), sent when the agent is idle or before its next other message to the client", f_log),
 	T("record", "agent -> client: a finished instance's row (the results database's instances table, or template_boots for the engine's own template boots)", f_record),
 	T("sample", "agent -> client: the node's state, every sample_every_ns", f_sample),
 	T("state", "agent -> client: the node went busy or idle (alive instances and pending requests)", f_state),

@@ -504,13 +504,14 @@ int ukf_calib_fit_line_robust(const double *x, const double *y, size_t n,
 		return -1;
 	}
 	/* x scaled to at most 1 (bytes run to 1e10): the two columns of
-	 * the design matrix of comparable size */
+	 * the design matrix of comparable size. GSL's handler off first: a
+	 * failed allocation returns NULL instead of aborting */
+	gsl_error_handler_t *old = gsl_set_error_handler_off();
 	gsl_matrix *X = gsl_matrix_alloc(n, 2);
 	gsl_vector *Y = gsl_vector_alloc(n), *c = gsl_vector_alloc(2);
 	gsl_matrix *cov = gsl_matrix_alloc(2, 2);
 	gsl_multifit_robust_workspace *w =
 	    gsl_multifit_robust_alloc(gsl_multifit_robust_bisquare, n, 2);
-	gsl_error_handler_t *old = gsl_set_error_handler_off();
 	if (!X || !Y || !c || !cov || !w) {
 		errno = ENOMEM;
 		goto out;

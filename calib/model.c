@@ -25,6 +25,8 @@ struct opfit {
 	int zero_ok;   /* samples of 0 ns count (the agent's) */
 	int linear;    /* base + slope x fitted (else a flat mean) */
 	int robust;    /* the free line by bisquare-weighted least squares */
+	int free_robust; /* it is (robust asked and the fit worked) */
+	int line_robust; /* the line used is that robust free line */
 	int have_line; /* line (free or fixed intercept) is valid */
 	struct ukf_calib_line line, free_line;
 	int have_free;
@@ -254,11 +256,16 @@ static void fit_cost(struct opfit *f, int linear, double c0)
 			 f->n);
 		return;
 	}
-	if (linear &&
-	    (f->robust ? ukf_calib_fit_line_robust(f->x, f->y, f->n,
-						   &f->free_line)
-		       : ukf_calib_fit_line(f->x, f->y, f->n,
-					    &f->free_line)) == 0)
+	f->line_robust = 0;
+	if (linear) /* (a flat refit keeps the free line for its comment) */
+		f->free_robust = 0;
+	/* robust asked: least squares if that fit fails (GSL's scale of
+	 * the residuals is their MAD: 0 when most samples lie on a line) */
+	if (linear && f->robust &&
+	    ukf_calib_fit_line_robust(f->x, f->y, f->n, &f->free_line) == 0)
+		f->have_free = f->free_robust = 1;
+	else if (linear &&
+		 ukf_calib_fit_line(f->x, f->y, f->n, &f->free_line) == 0)
 		f->have_free = 1;
 	if (linear && c0 >= 0 &&
 	    ukf_calib_fit_slope(f->x, f->y, f->n, c0, &f->line) == 0 &&
@@ -272,11 +279,12 @@ static void fit_cost(struct opfit *f, int linear, double c0)
 		   f->free_line.c0 >= 0) {
 		f->line = f->free_line;
 		f->have_line = f->linear = 1;
+		f->line_robust = f->free_robust;
 		f->base = f->line.c0;
 		f->slope = f->line.c1;
 		snprintf(f->note, sizeof(f->note), "%s",
-			 f->robust ? "bisquare-weighted line (robust)"
-				   : "least-squares line");
+			 f->line_robust ? "bisquare-weighted line (robust)"
+					: "least-squares line");
 	} else if (linear && c0 < 0 && f->have_free && f->free_line.c1 > 0 &&
 		   ukf_calib_fit_slope(f->x, f->y, f->n, 0, &f->line) == 0 &&
 		   f->line.c1 > 0) {
@@ -285,8 +293,12 @@ static void fit_cost(struct opfit *f, int linear, double c0)
 		f->have_line = f->linear = 1;
 		f->base = 0;
 		f->slope = f->line.c1;
-		snprintf(f->note, sizeof(f->note),
-			 "free intercept negative: line through the origin");
+		snprintf(f->note, sizeof(f->note), "%s",
+			 f->free_robust
+			     ? "free intercept negative: line through the "
+			       "origin (least squares)"
+			     : "free intercept negative: line through the "
+			       "origin");
 	} else {
 		f->base = mean(f->y, f->n);
 		f->slope = 0;
@@ -324,7 +336,7 @@ static void put_dist_comment(FILE *o, const struct opfit *f)
 			"scales the shape to mean 1) draws the fitted "
 			"quantiles\n",
 			f->dist_mean,
-			f->robust ? "fitted (robust)" : "least-squares");
+			f->line_robust ? "fitted (robust)" : "least-squares");
 }
 
 static void put_dist(FILE *o, const struct opfit *f)
@@ -358,16 +370,18 @@ static void put_line_comment(FILE *o, const struct opfit *f, const char *xu)
 	if (f->dist_mean != 1)
 		fprintf(o, " (%s; the keys below are it times "
 			   "the spread's mean %.4f)",
-			f->robust ? "bisquare-weighted" : "least squares",
+			f->line_robust ? "bisquare-weighted" : "least squares",
 			f->dist_mean);
 	fputc('\n', o);
 	if (f->have_free)
 		fprintf(o,
-			"#   free line: intercept %.0f ns [%.0f, %.0f], slope "
-			"%.4g ns/%s [%.4g, %.4g], R^2 %.3f\n",
+			"#   free line%s: intercept %.0f ns [%.0f, %.0f], slope "
+			"%.4g ns/%s [%.4g, %.4g], %sR^2 %.3f\n",
+			f->free_robust ? " (bisquare-weighted)" : "",
 			f->free_line.c0, f->free_line.c0_lo, f->free_line.c0_hi,
 			f->free_line.c1, xu, f->free_line.c1_lo,
-			f->free_line.c1_hi, f->free_line.r2);
+			f->free_line.c1_hi, f->free_robust ? "robust " : "",
+			f->free_line.r2);
 }
 
 static void summary_row(FILE *o, const struct opfit *f, const char *xu)
@@ -1704,8 +1718,9 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			"# Template clone through the engine, request -> READY, "
 			"less 2 x agent_msg_ns%s (%s, n=%zu%s):\n",
 			lc.diff > 0 ? " and local_clone_ns" : "",
-			f[CLONE_ENG].linear ? "bisquare-weighted least squares"
-					    : "mean",
+			f[CLONE_ENG].line_robust ? "bisquare-weighted least squares"
+			: f[CLONE_ENG].linear	 ? "least squares"
+						 : "mean",
 			f[CLONE_ENG].n,
 			f[CLONE_FIRST].n ? "; one at a time, after the first "
 					   "at each memory size"
@@ -1717,7 +1732,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			fprintf(o,
 				"#   against guest memory (not used: %s): "
 				"intercept %.0f ns [%.0f, %.0f], slope %.4g "
-				"ns/byte [%.4g, %.4g], R^2 %.3f\n",
+				"ns/byte [%.4g, %.4g], %sR^2 %.3f\n",
 				f[CLONE_ENG].note,
 				f[CLONE_ENG].free_line.c0,
 				f[CLONE_ENG].free_line.c0_lo,
@@ -1725,6 +1740,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 				f[CLONE_ENG].free_line.c1,
 				f[CLONE_ENG].free_line.c1_lo,
 				f[CLONE_ENG].free_line.c1_hi,
+				f[CLONE_ENG].free_robust ? "robust " : "",
 				f[CLONE_ENG].free_line.r2);
 		}
 		fprintf(o, "clone_base_ns = %.0f   # source: calibrate\n",
@@ -1848,7 +1864,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			summary_row(summary, &f[TFETCH], "byte");
 			if (f[TFETCH].curve.n)
 				fprintf(summary,
-					"%-13s %5s  (load_curve: the mean at "
+					"%-13s %5s  (load_curve: the median at "
 					"each of %u sizes, in place of the "
 					"line)\n",
 					"", "", f[TFETCH].curve.n);

@@ -363,6 +363,11 @@ static int t_fit_line(void)
 		y[i] = 100 + 2 * x[i];
 	CHECK(ukf_calib_fit_line(x, y, 60, &l) == 0);
 	CHECK(near(l.c1, 2, 1e-9) && near(l.c0, 100, 1e-6));
+	/* the robust fit on it: the line, or EDOM (GSL scales the residuals
+	 * by their MAD, 0 here; fit_cost then takes least squares) */
+	int rrc = ukf_calib_fit_line_robust(x, y, 60, &l);
+	CHECKF(rrc == 0 ? near(l.c1, 2, 1e-6) : errno == EDOM,
+	       "robust fit of an exact line: rc %d, slope %g", rrc, l.c1);
 	/* too few points, or one x: refused */
 	CHECK(ukf_calib_fit_line(x, y, 2, &l) < 0 && errno == EINVAL);
 	double same[] = {5, 5, 5, 5};
