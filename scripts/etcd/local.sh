@@ -267,6 +267,10 @@ wait_healthy() { # DIR WAIT-S K...
 				still+=("$k")
 				continue
 			fi
+			# not etcd at the first look, etcd at the second: it
+			# exec'd in between (a member restarted under load was
+			# reported as exited so, session 34's CI)
+			[ -n "$p" ] || p=$(member_pid "$dir" "$k")
 			if [ -z "$p" ]; then
 				FAILED_K=$k FAILED_WHY="member $k (${M_CLIENT[k]}) exited before it was healthy"
 				return 1
