@@ -134,9 +134,14 @@ static int bad(const char *cmd, const char *fmt, const char *arg)
 {
 	/* Started by an MPI launcher as a rank other than 0: every rank
 	 * reads the same command line, so rank 0 says what is wrong with it
-	 * for all (under mpirun -n 64 a bad option was printed 64 times). */
-	if (ukf_mpi_env_rank() > 0)
+	 * for all (under mpirun -n 64 a bad option was printed 64 times).
+	 * Not at once: mpirun ends the job at the first rank that exits
+	 * non-zero, and once (session 34) that took rank 0 down before its
+	 * message got out, so the user saw none. A second is plenty. */
+	if (ukf_mpi_env_rank() > 0) {
+		sleep(1);
 		return 2;
+	}
 	fprintf(stderr, "ukfork%s%s: ", cmd ? " " : "", cmd ? cmd : "");
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n(try `ukfork %s%s--help`)\n", cmd ? cmd : "",
