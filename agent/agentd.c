@@ -130,6 +130,8 @@ static void reopen_log(struct agentd *a)
 /* The held trace lines (each a length then an encoded UKF_C_LOG). */
 #define LOGQ_CAP (256u * 1024)
 #define LOGQ_MAX 512u
+_Static_assert(UKF_CMSG_BODY_MAX + sizeof(uint32_t) <= LOGQ_CAP,
+	       "a line fits an emptied queue");
 
 static void flush_logs(struct agentd *a)
 {
@@ -172,13 +174,11 @@ static void to_client(struct agentd *a, struct ukf_cmsg *m)
 		 * other message to the client */
 		if (!a->logq)
 			a->logq = malloc(LOGQ_CAP);
-		if (a->logq && a->logq_n >= LOGQ_MAX)
-			flush_logs(a);
-		if (a->logq && a->logq_len + sizeof(uint32_t) + len > LOGQ_CAP)
-			flush_logs(a);
-		if (a->logq &&
-		    a->logq_len + sizeof(uint32_t) + len <= LOGQ_CAP) {
+		if (a->logq) {
 			uint32_t l32 = (uint32_t)len;
+			if (a->logq_n >= LOGQ_MAX ||
+			    a->logq_len + sizeof(l32) + len > LOGQ_CAP)
+				flush_logs(a);
 			memcpy(a->logq + a->logq_len, &l32, sizeof(l32));
 			memcpy(a->logq + a->logq_len + sizeof(l32), buf, len);
 			a->logq_len += sizeof(l32) + len;
@@ -396,6 +396,35 @@ static void dir_events(struct agentd *a)
 	}
 }
 
+/*
+ * ukf_tp_poll with trace lines held: they are sent when nothing is waiting
+ * (a look first), so that they delay no operation, and the wait is the
+ * rest of timeout_ns. ukf_tp_poll returns the extra fds ready, not the
+ * frames it handled: those show in a->rx, and then it returns at once, so
+ * the world looks at its timers and `stop` again (an END, a request, a
+ * lost client) before waiting.
+ */
+static int poll_flushing(struct agentd *a, struct pollfd *p, int np,
+			 int64_t timeout_ns)
+{
+	uint64_t rx0 = a->rx;
+	struct timespec t0, t1;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = ukf_tp_poll(a->tp, p, np, 0);
+	if (r != 0 || a->rx != rx0 || a->end_run || a->stop)
+		return r;
+	flush_logs(a);
+	if (timeout_ns > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		int64_t took = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 +
+			       (t1.tv_nsec - t0.tv_nsec);
+		timeout_ns = took >= timeout_ns ? 0 : timeout_ns - took;
+	}
+	return ukf_tp_poll(a->tp, p, np, timeout_ns);
+}
+
 static int net_wait(void *u, int fd, int64_t timeout_ns)
 {
 	struct agentd *a = u;
@@ -408,35 +437,10 @@ static int net_wait(void *u, int fd, int64_t timeout_ns)
 		a->end_run = 1; /* SIGTERM during a run: end it, then stop */
 	if (a->end_run)
 		timeout_ns = 0;
-	if (a->logq_n && timeout_ns != 0) {
-		/* trace lines held: sent when nothing is waiting (a look
-		 * first), so that they delay no operation. ukf_tp_poll
-		 * returns the extra fds ready, not the frames it handled:
-		 * those show in a->rx, and the world looks at its timers
-		 * and `stop` again before waiting (an END, a request, a
-		 * lost client) */
-		uint64_t rx0 = a->rx;
-		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		r = ukf_tp_poll(a->tp, p, a->de ? 2 : 1, 0);
-		if (r == 0 && a->rx == rx0 && !a->end_run && !a->stop) {
-			flush_logs(a);
-			if (timeout_ns > 0) {
-				/* the flush's time off the wait */
-				clock_gettime(CLOCK_MONOTONIC, &t1);
-				int64_t took =
-				    (int64_t)(t1.tv_sec - t0.tv_sec) *
-					1000000000 +
-				    (t1.tv_nsec - t0.tv_nsec);
-				timeout_ns = took >= timeout_ns
-						 ? 0
-						 : timeout_ns - took;
-			}
-			r = ukf_tp_poll(a->tp, p, a->de ? 2 : 1, timeout_ns);
-		}
-	} else {
+	if (a->logq_n && timeout_ns != 0)
+		r = poll_flushing(a, p, a->de ? 2 : 1, timeout_ns);
+	else
 		r = ukf_tp_poll(a->tp, p, a->de ? 2 : 1, timeout_ns);
-	}
 	if (a->reopen)
 		reopen_log(a);
 	if (a->de && r > 0) {

@@ -164,6 +164,8 @@ static int fit_spread(struct opfit *f)
 struct xy {
 	double x, y;
 };
+/* means_by_x reads a group's y's with a stride of 2 doubles */
+_Static_assert(sizeof(struct xy) == 2 * sizeof(double), "struct xy padded");
 
 static int cmp_xy(const void *a, const void *b)
 {
@@ -178,10 +180,10 @@ static int cmp_y(const void *a, const void *b)
 }
 
 /*
- * The mean (median: the median) of y at each distinct x, x increasing,
- * into c (the first UKF_SIM_CURVE_MAX of them) and cnt (how many at each;
- * may be NULL). Returns how many distinct x there are (more than c holds:
- * c is not the whole), or -1 out of memory.
+ * The mean of y at each distinct x (with `median`, the median), x
+ * increasing, into c (the first UKF_SIM_CURVE_MAX of them) and cnt (how
+ * many at each; may be NULL). Returns how many distinct x there are (more
+ * than c holds: c is not the whole), or -1 out of memory.
  */
 static int means_by_x(const double *x, const double *y, size_t n,
 		      struct ukf_sim_curve *c, size_t cnt[UKF_SIM_CURVE_MAX],
@@ -204,13 +206,14 @@ static int means_by_x(const double *x, const double *y, size_t n,
 			if (cnt)
 				cnt[c->n] = j - i;
 			c->x[c->n] = v[i].x;
-			c->y[c->n] = sum / (double)(j - i);
 			if (median) {
-				size_t k = j - i;
-				qsort(v + i, k, sizeof(*v), cmp_y);
-				c->y[c->n] = k % 2 ? v[i + k / 2].y
-						   : (v[i + k / 2 - 1].y +
-						      v[i + k / 2].y) / 2;
+				/* the group by y; its y's are every other
+				 * double of v from v[i].y on */
+				qsort(v + i, j - i, sizeof(*v), cmp_y);
+				c->y[c->n] = gsl_stats_median_from_sorted_data(
+				    &v[i].y, sizeof(*v) / sizeof(double), j - i);
+			} else {
+				c->y[c->n] = sum / (double)(j - i);
 			}
 			c->n++;
 		}
@@ -227,8 +230,9 @@ static int means_by_x(const double *x, const double *y, size_t n,
  * misses the middle ones. The median, not the mean (until session 34):
  * the 32 MiB fetches of a calibration spread from 90 to 396 ms, and a
  * few slow ones put that size's mean 7-34% above its median (four 2-node
- * fits, sessions 33-34), and the 24 MiB fetch interpolated from it. Before fit_spread,
- * which scales it as it scales the line. -1 out of memory.
+ * fits, sessions 33-34), and the 24 MiB fetch interpolated from it.
+ * Before fit_spread, which scales it as it scales the line. -1 out of
+ * memory.
  */
 static int fit_curve(struct opfit *f)
 {
@@ -1642,7 +1646,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    "# (gsl_fit_linear; 95%% CI from the t quantile) of the samples\n"
 	    "# against x (memory bytes, pages copied), the simulator adding\n"
 	    "# base + slope * x; the template clone's line bisquare-weighted\n"
-	    "# (gsl_multifit_robust): its spread is heavy-tailed.\n# Spread (*_dist): lognormal, gamma, Weibull\n"
+	    "# (gsl_multifit_robust): its spread is heavy-tailed.\n"
+	    "# Spread (*_dist): lognormal, gamma, Weibull\n"
 	    "# and log-logistic (heavy, power-law tail) fitted by maximum\n"
 	    "# likelihood to each sample divided by its\n"
 	    "# fitted cost, the lowest AIC chosen; the simulator uses its\n"
