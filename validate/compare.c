@@ -45,6 +45,28 @@ void ukf_validate_opts_default(struct ukf_validate_opts *o)
 	o->seed = 1;
 	o->resamples = 1000;
 	o->level = 0.95;
+	o->sim_pooled = 0;
+}
+
+/* Instance n (about to be pushed) belongs to run id (seed, rep). */
+static int side_run(struct ukf_validate_side *s, int64_t id, int64_t seed,
+		    int64_t rep)
+{
+	if (s->nrun && s->run[s->nrun - 1].id == id) {
+		s->run[s->nrun - 1].count++;
+		return 0;
+	}
+	if (s->nrun == s->caprun) {
+		size_t cap = s->caprun ? 2 * s->caprun : 64;
+		struct ukf_validate_run *r = realloc(s->run, cap * sizeof(*r));
+		if (!r)
+			return -1;
+		s->run = r;
+		s->caprun = cap;
+	}
+	s->run[s->nrun++] = (struct ukf_validate_run){
+	    .id = id, .seed = seed, .rep = rep, .first = s->n, .count = 1};
+	return 0;
 }
 
 static int side_push(struct ukf_validate_side *s, int kind, double lat,
@@ -78,6 +100,7 @@ static void side_free(struct ukf_validate_side *s)
 	free(s->kind);
 	free(s->lat);
 	free(s->node);
+	free(s->run);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -104,8 +127,10 @@ static int load_side(sqlite3 *db, const char *which,
 	" CASE WHEN r.backend = 'sim' THEN 0 ELSE r.id END ORDER BY r.id)"     \
 	" AS k FROM runs r WHERE" SEL("r")
 	static const char sql[] =
-	    "SELECT i.start, i.t_request, i.t_ready, i.node, i.run"
-	    " FROM instances i WHERE i.run IN (SELECT id FROM (" FIRST
+	    "SELECT i.start, i.t_request, i.t_ready, i.node, i.run,"
+	    " coalesce(r.seed, 0), coalesce(r.rep, 0)"
+	    " FROM instances i JOIN runs r ON r.id = i.run"
+	    " WHERE i.run IN (SELECT id FROM (" FIRST
 	    ") WHERE k = 1) AND (?5 IS NULL OR i.app = ?5)"
 	    " ORDER BY i.run, i.id";
 	static const char sql_runs[] =
@@ -171,7 +196,10 @@ static int load_side(sqlite3 *db, const char *which,
 			}
 			if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 				node = sqlite3_column_int64(st, 3);
-			if (side_push(s, kind, lat, node) < 0) {
+			if (side_run(s, sqlite3_column_int64(st, 4),
+				     sqlite3_column_int64(st, 5),
+				     sqlite3_column_int64(st, 6)) < 0 ||
+			    side_push(s, kind, lat, node) < 0) {
 				sqlite3_finalize(st);
 				ukf_seterr(err, errlen, "out of memory");
 				return -1;
@@ -321,6 +349,116 @@ static int make_metrics(struct ukf_validate_result *r,
 	return 0;
 }
 
+static int cmp_run_rep_seed(const void *a, const void *b)
+{
+	const struct ukf_validate_run *x = a, *y = b;
+	if (x->rep != y->rep)
+		return (x->rep > y->rep) - (x->rep < y->rep);
+	if (x->seed != y->seed)
+		return (x->seed > y->seed) - (x->seed < y->seed);
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * Assign the simulated runs to groups shaped like the real side: for
+ * each seed of the real runs, as many simulated runs of that seed (the
+ * next ones by rep) in every group, when every real seed has enough for 2
+ * groups; else, chunks of as many runs as the real side in (rep, seed)
+ * order. grp[k]: the group of the simulated run k (its index in
+ * r->sim.run), or -1 (in none). Sets r->groups (0: fewer than 2) and
+ * r->group_runs. 0, or -1 (out of memory).
+ */
+static int make_groups(struct ukf_validate_result *r, long *grp)
+{
+	const struct ukf_validate_side *re = &r->real, *si = &r->sim;
+	size_t ns = si->nrun, nr = re->nrun;
+	struct ukf_validate_run *sorted = malloc((ns + 1) * sizeof(*sorted));
+	size_t g = SIZE_MAX;
+
+	if (!sorted)
+		return -1;
+	r->groups = r->group_runs = 0;
+	for (size_t k = 0; k < ns; k++)
+		grp[k] = -1;
+	if (!nr || ns < 2 * nr) {
+		free(sorted);
+		return 0;
+	}
+	/* the simulated runs in (rep, seed) order; first = their index */
+	for (size_t k = 0; k < ns; k++) {
+		sorted[k] = si->run[k];
+		sorted[k].first = k;
+	}
+	qsort(sorted, ns, sizeof(*sorted), cmp_run_rep_seed);
+	/* by seed: G = min over the real seeds of sim(seed) / real(seed) */
+	for (size_t i = 0; i < nr && g; i++) {
+		size_t want = 0, have = 0;
+		int seen = 0;
+		for (size_t j = 0; j < i; j++)
+			seen |= re->run[j].seed == re->run[i].seed;
+		if (seen)
+			continue;
+		for (size_t j = 0; j < nr; j++)
+			want += re->run[j].seed == re->run[i].seed;
+		for (size_t k = 0; k < ns; k++)
+			have += si->run[k].seed == re->run[i].seed;
+		if (have / want < g)
+			g = have / want;
+	}
+	if (g >= 2 && g != SIZE_MAX) {
+		r->groups_by_seed = 1;
+		for (size_t i = 0; i < nr; i++) {
+			int64_t seed = re->run[i].seed;
+			size_t want = 0, at = 0;
+			int seen = 0;
+			for (size_t j = 0; j < i; j++)
+				seen |= re->run[j].seed == seed;
+			if (seen)
+				continue;
+			for (size_t j = 0; j < nr; j++)
+				want += re->run[j].seed == seed;
+			for (size_t k = 0; k < ns && at < g * want; k++)
+				if (sorted[k].seed == seed)
+					grp[sorted[k].first] = (long)(at++ / want);
+		}
+	} else {
+		r->groups_by_seed = 0;
+		g = ns / nr;
+		for (size_t k = 0; k < g * nr; k++)
+			grp[sorted[k].first] = (long)(k / nr);
+	}
+	free(sorted);
+	r->groups = g;
+	r->group_runs = nr;
+	return 0;
+}
+
+/* The simulated figures as the mean over the groups of gfig (groups x nm,
+ * NaN where a group has no value); the groups pick[0..G) (NULL: each
+ * once). cnt (may be NULL): the values behind them, summed. */
+static void group_mean(const struct ukf_validate_result *r, const double *gfig,
+		       const size_t *gcnt, const size_t *pick, double *out,
+		       size_t *cnt)
+{
+	for (size_t i = 0; i < r->nm; i++) {
+		double sum = 0;
+		size_t k = 0, c = 0;
+		for (size_t j = 0; j < r->groups; j++) {
+			size_t gj = pick ? pick[j] : j;
+			double v = gfig[gj * r->nm + i];
+			c += gcnt[gj * r->nm + i];
+			if (isnan(v))
+				continue;
+			sum += v;
+			k++;
+		}
+		/* a figure most groups lack is not the model's at this size */
+		out[i] = k && 2 * k >= r->groups ? sum / (double)k : NAN;
+		if (cnt)
+			cnt[i] = c;
+	}
+}
+
 /* Point figures, bootstrap intervals of the errors, verdict. */
 static int evaluate(struct ukf_validate_result *r,
 		    const struct ukf_validate_opts *o)
@@ -332,13 +470,43 @@ static int evaluate(struct ukf_validate_result *r,
 	size_t *cr = malloc(nm * sizeof(*cr)), *cs = malloc(nm * sizeof(*cs));
 	size_t *idx = malloc(nmax * sizeof(*idx));
 	double *errs = malloc(B * nm * sizeof(*errs));
+	long *grp = malloc((r->sim.nrun + 1) * sizeof(*grp));
+	double *gfig = NULL;
+	size_t *gcnt = NULL, *pick = NULL;
 	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
 	int ret = -1;
 
-	if (!buf || !fr || !fs || !cr || !cs || !idx || !errs || !rng)
+	if (!buf || !fr || !fs || !cr || !cs || !idx || !errs || !grp || !rng)
 		goto out;
+	r->groups = 0;
+	if (!o->sim_pooled && make_groups(r, grp) < 0)
+		goto out;
+	if (r->groups) {
+		size_t G = r->groups;
+		gfig = malloc(G * nm * sizeof(*gfig));
+		gcnt = malloc(G * nm * sizeof(*gcnt));
+		pick = malloc(G * sizeof(*pick));
+		if (!gfig || !gcnt || !pick)
+			goto out;
+		for (size_t g = 0; g < G; g++) {
+			size_t m = 0;
+			for (size_t k = 0; k < r->sim.nrun; k++) {
+				const struct ukf_validate_run *u =
+				    &r->sim.run[k];
+				if (grp[k] != (long)g)
+					continue;
+				for (size_t j = 0; j < u->count; j++)
+					idx[m++] = u->first + j;
+			}
+			compute(r, &r->sim, idx, m, buf, gfig + g * nm,
+				gcnt + g * nm);
+		}
+	}
 	compute(r, &r->real, NULL, r->real.n, buf, fr, cr);
-	compute(r, &r->sim, NULL, r->sim.n, buf, fs, cs);
+	if (r->groups)
+		group_mean(r, gfig, gcnt, NULL, fs, cs);
+	else
+		compute(r, &r->sim, NULL, r->sim.n, buf, fs, cs);
 	for (size_t i = 0; i < nm; i++) {
 		struct ukf_validate_metric *m = &r->m[i];
 		m->real = fr[i];
@@ -352,9 +520,15 @@ static int evaluate(struct ukf_validate_result *r,
 		for (size_t j = 0; j < r->real.n; j++)
 			idx[j] = gsl_rng_uniform_int(rng, r->real.n);
 		compute(r, &r->real, idx, r->real.n, buf, fr, NULL);
-		for (size_t j = 0; j < r->sim.n; j++)
-			idx[j] = gsl_rng_uniform_int(rng, r->sim.n);
-		compute(r, &r->sim, idx, r->sim.n, buf, fs, NULL);
+		if (r->groups) {
+			for (size_t g = 0; g < r->groups; g++)
+				pick[g] = gsl_rng_uniform_int(rng, r->groups);
+			group_mean(r, gfig, gcnt, pick, fs, NULL);
+		} else {
+			for (size_t j = 0; j < r->sim.n; j++)
+				idx[j] = gsl_rng_uniform_int(rng, r->sim.n);
+			compute(r, &r->sim, idx, r->sim.n, buf, fs, NULL);
+		}
 		for (size_t i = 0; i < nm; i++)
 			errs[i * B + b] = rel_err(fr[i], fs[i]);
 	}
@@ -383,6 +557,10 @@ static int evaluate(struct ukf_validate_result *r,
 	ret = 0;
 out:
 	gsl_rng_free(rng);
+	free(pick);
+	free(gcnt);
+	free(gfig);
+	free(grp);
 	free(errs);
 	free(idx);
 	free(cs);
@@ -531,6 +709,17 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 		    "note: the real and sim runs are of different scenarios "
 		    "(content hash %.12s vs %.12s)\n",
 		    r->real.scen, r->sim.scen);
+	if (r->groups)
+		fprintf(out,
+			"sim: each figure the mean over %zu groups of %zu "
+			"simulated runs, %s, as the real side's figure is of "
+			"its %zu runs (a quantile's estimate depends on the "
+			"sample's size); --sim-pooled: over all %zu\n",
+			r->groups, r->group_runs,
+			r->groups_by_seed ? "the real runs' seeds, as many "
+					    "of each"
+					  : "in (rep, seed) order",
+			r->real.nrun, r->sim.nrun);
 	if (r->real.dups || r->sim.dups)
 		fprintf(out,
 			"left out: runs stored twice (same scenario, config, "
@@ -572,8 +761,10 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 		}
 	fprintf(out,
 		"error = (sim - real) / real; %.0f%% percentile intervals, %u "
-		"bootstrap resamples of the requests (seed %llu)\n",
-		100 * o->level, o->resamples, (unsigned long long)o->seed);
+		"bootstrap resamples of the requests%s (seed %llu)\n",
+		100 * o->level, o->resamples,
+		r->groups ? " (sim: of the groups)" : "",
+		(unsigned long long)o->seed);
 	if (nbad)
 		fprintf(out,
 			"verdict: FAIL: %zu of %zu checked metrics (%s) beyond "

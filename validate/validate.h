@@ -51,6 +51,11 @@ struct ukf_validate_opts {
 	uint64_t seed;	    /* bootstrap RNG seed (gsl mt19937) */
 	unsigned resamples; /* bootstrap resamples, >= 10 */
 	double level;	    /* interval level, e.g. 0.95 */
+	int sim_pooled;	    /* 1: simulated figures over all its requests;
+			       0 (default): at the real side's size, the
+			       mean over groups of simulated runs shaped
+			       like the real side's, where there are 2 or
+			       more such groups */
 };
 
 /* Defaults: 5%, p50 and p95 checked, seed 1, 1000 resamples, 95%. */
@@ -66,8 +71,16 @@ typedef struct ukf_validate_result ukf_validate_result_t;
  * request-to-ready over completed requests, the cold-start fraction and
  * per node the fraction of instances it ran; each with the relative
  * error of sim against real and a bootstrap percentile interval of that
- * error (requests resampled with replacement on each side, a fixed-seed
- * GSL generator: the same data and options give the same interval).
+ * error (a fixed-seed GSL generator: the same data and options give the
+ * same interval). A quantile of a sample estimates differently at
+ * different sample sizes (the p99 of 48 values is their largest; a p50
+ * of two apps with one cold start each per run is the smaller app's
+ * largest), so unless o->sim_pooled, when the simulated runs hold 2 or
+ * more groups shaped like the real runs (for each real seed, as many
+ * simulated runs of it), each simulated figure is the mean of the
+ * groups' figures: what the model predicts the real side's figure to
+ * be at its own size. Intervals: the real requests resampled with
+ * replacement, and the simulated groups (else the simulated requests).
  * *out gets the result (the caller destroys it). Returns 0; -1 with a
  * message in err when the file is not a ukfork results database or a
  * side selects no run or no instance (bad input: the caller exits 2),

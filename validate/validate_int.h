@@ -20,6 +20,13 @@ struct ukf_validate_side {
 	int *kind;
 	double *lat;
 	int64_t *node;
+	/* the runs its instances belong to, in load order (instances come
+	 * run by run): id, seed, rep and the first instance's index */
+	struct ukf_validate_run {
+		int64_t id, seed, rep;
+		size_t first, count;
+	} *run;
+	size_t nrun, caprun;
 };
 
 struct ukf_validate_result {
@@ -29,6 +36,11 @@ struct ukf_validate_result {
 	size_t nnodes;
 	struct ukf_validate_metric *m;
 	size_t nm;
+	/* the simulated figures: the mean over `groups` groups of simulated
+	 * runs shaped like the real side (its seeds, that many runs of each:
+	 * group_runs in all); 0 groups: over all the simulated requests */
+	size_t groups, group_runs;
+	int groups_by_seed; /* 1: per seed; 0: chunks in (rep, seed) order */
 };
 
 /* "cold", "template", "fork" for 0..2, else NULL. */

@@ -254,6 +254,70 @@ kvm_live)
 		"$(sqlite3 "$T/k.db" "SELECT count(*) FROM instances WHERE run = 2")" ] ||
 		fail "the real run and the simulated one of its seed differ in their requests"
 	;;
+matched)
+	# a real side of 2 runs (seed 1, reps 0-1; a simulated run relabelled
+	# kvm) against 6 simulated ones (seed 1, reps 0-5) of the same model:
+	# 3 groups of 2 runs, reps 0-1, 2-3 and 4-5, and each simulated figure
+	# the mean of the groups' figures, checked against the same quantiles
+	# computed here (the smallest value at or above the fraction p of
+	# them); --sim-pooled: over all 6 runs at once
+	for r in 2 6; do
+		"$UKF" run "$HERE/two-models.lua" --set "model=$SRC/data/model.conf" \
+			--reps $r --seed 1 --db "$T/v.db" --quiet >"$T/run.out" 2>&1 ||
+			{ cat "$T/run.out"; fail "ukfork run (--reps $r) failed"; }
+	done
+	sqlite3 "$T/v.db" "update runs set backend = 'kvm' where id <= 2" || fail "sqlite3 update"
+	[ "$(sqlite3 "$T/v.db" "select group_concat(id || ':' || backend || ':' || seed || ':' || rep, ' ') from runs")" = \
+		"1:kvm:1:0 2:kvm:1:1 3:sim:1:0 4:sim:1:1 5:sim:1:2 6:sim:1:3 7:sim:1:4 8:sim:1:5" ] ||
+		fail "runs: $(sqlite3 "$T/v.db" "select id, backend, seed, rep from runs")"
+	# q KIND P RUNS: the quantile P of KIND's request-to-ready (ms) in RUNS
+	q() {
+		sqlite3 "$T/v.db" "select (t_ready - t_request) / 1e6 from instances where start = '$1'
+			and t_ready is not null and run in ($3) order by 1" |
+			awk -v p="$2" '{ v[NR] = $1 } END { k = int(p * NR + 0.999999); if (k < 1) k = 1; printf "%.6f", v[k] }'
+	}
+	# as the table prints them
+	r3() { awk -v a="$1" 'BEGIN { printf "%.3f", a }'; }
+	mean3() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { printf "%.3f", (a + b + c) / 3 }'; }
+	"$UKF" validate --from-db "$T/v.db" >"$T/out" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "matched: exit $rc"
+	grep -q '^sim: each figure the mean over 3 groups of 2 simulated runs, the real runs. seeds' "$T/out" ||
+		fail "matched: no line saying 3 groups of 2 runs"
+	# the first group is the real side itself: it and the other two
+	# differ somewhere (else the check below proves nothing)
+	for k in template fork; do
+		for p in 50 95 99; do
+			pp=0.$p
+			g1=$(q $k $pp 3,4) g2=$(q $k $pp 5,6) g3=$(q $k $pp 7,8)
+			want=$(mean3 "$g1" "$g2" "$g3")
+			got=$(grep "^$k p$p " "$T/out" | awk '{ print $7 }')
+			[ "$(q $k $pp 1,2)" = "$g1" ] || fail "$k p$p: the real runs and sim reps 0-1 differ"
+			[ "$got" = "$want" ] || fail "$k p$p: sim figure $got, want the mean of $g1 $g2 $g3 = $want"
+			[ "$g1 $g2 $g3" != "$g1 $g1 $g1" ] && differ=1
+		done
+	done
+	[ -n "${differ:-}" ] || fail "the three groups gave the same figures everywhere (nothing tested)"
+	"$UKF" validate --from-db "$T/v.db" --sim-pooled >"$T/out" 2>&1
+	grep -q '^sim: each figure' "$T/out" && fail "--sim-pooled still in groups"
+	for k in template fork; do
+		got=$(grep "^$k p95 " "$T/out" | awk '{ print $7 }')
+		want=$(r3 "$(q $k 0.95 3,4,5,6,7,8)")
+		[ "$got" = "$want" ] || fail "--sim-pooled: $k p95 $got, want $want over all 6 runs"
+	done
+	# fewer than 2 groups' worth of simulated runs: pooled, said nowhere
+	"$UKF" validate --from-db "$T/v.db" --sim-runs 3-5 >"$T/out" 2>&1
+	grep -q '^sim: each figure' "$T/out" && fail "3 simulated runs for 2 real ones: grouped"
+	got=$(grep "^template p50 " "$T/out" | awk '{ print $7 }')
+	want=$(r3 "$(q template 0.5 3,4,5)")
+	[ "$got" = "$want" ] || fail "3 simulated runs: template p50 $got, want $want"
+	# the simulated runs of seeds the real side lacks: chunks of 2 runs
+	"$UKF" run "$HERE/two-models.lua" --set "model=$SRC/data/model.conf" \
+		--reps 4 --seed 7 --db "$T/v.db" --quiet >"$T/run.out" 2>&1 || fail "ukfork run (seed 7) failed"
+	"$UKF" validate --from-db "$T/v.db" --sim-runs 9-12 >"$T/out" 2>&1
+	grep -q '^sim: each figure the mean over 2 groups of 2 simulated runs, in (rep, seed) order' "$T/out" ||
+		fail "other seeds: not 2 chunks of 2 runs: $(grep '^sim' "$T/out")"
+	;;
 plot)
 	command -v gnuplot >/dev/null || { echo "SKIP: no gnuplot"; exit 77; }
 	mkdb
