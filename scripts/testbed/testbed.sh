@@ -702,13 +702,49 @@ agent_tail() {
 
 # ---- down, status, exec -----------------------------------------------------
 
+# Root-namespace interfaces whose alias is TAG (this testbed's), one a line.
+tagged_links() {
+	local f
+	for f in /sys/class/net/*/ifalias; do
+		[ "$(cat "$f" 2>/dev/null)" = "$TAG" ] || continue
+		f=${f%/ifalias}
+		printf '%s\n' "${f##*/}"
+	done
+}
+# A testbed whose state directory is gone: a new one with a journal of what
+# its tagged interfaces lead to (its bridge, its veths and the namespaces at
+# their other ends), for teardown. Agents and etcd members die as the
+# processes inside those namespaces. A namespace whose veth was never made
+# (an up killed in between) is not found: 'ip netns del' removes it.
+adopt_orphans() {
+	local l ns n=0
+	mkdir -p "$STATE" || die "cannot create $STATE"
+	: >"$STATE/journal" || die "cannot write $STATE/journal"
+	while read -r l; do
+		[ -n "$l" ] || continue
+		if [ -d "/sys/class/net/$l/bridge" ]; then
+			journal bridge "$l"
+			continue
+		fi
+		journal link "$l"
+		ns=$(ip -o -d link show dev "$l" 2>/dev/null | sed -n 's/.* link-netns \([^ ]*\).*/\1/p')
+		if [ -n "$ns" ]; then
+			journal netns "$ns"
+			n=$((n + 1))
+		fi
+	done < <(tagged_links)
+	say "found $(grep -c '^bridge ' "$STATE/journal") bridge, $(grep -c '^link ' "$STATE/journal") veth pairs, $n namespaces"
+}
+
 down_help() {
 	cat <<EOF
 usage: $PROG down [--name NAME | --state DIR] [--grace S]
 Stop the testbed's agents (SIGTERM, SIGKILL after S seconds, default 5) and
 every process inside its namespaces, delete its veth pairs, namespaces and
 bridge, and remove the state directory. Works after a crash of '$PROG up' or
-of agents, and after a partial up; with nothing left it says so and exits 0.
+of agents, after a partial up, and after the state directory was deleted
+(its bridge and veths carry its path as their alias: they lead to its
+namespaces and what runs there); with nothing left it says so and exits 0.
 EOF
 }
 cmd_down() {
@@ -724,6 +760,16 @@ cmd_down() {
 	is_uint "$GRACE" || usage_err "--grace $GRACE: want whole seconds"
 	resolve_state
 	if [ ! -e "$STATE" ]; then
+		# its state directory deleted while its network lived on: the
+		# bridge and veths still carry its tag, and lead to the rest
+		if [ -n "$(tagged_links)" ]; then
+			need_ip
+			need_root
+			say "no state directory $STATE, but interfaces tagged with it are still here: taking down what they lead to"
+			adopt_orphans || exit 1
+			teardown || exit 1
+			exit 0
+		fi
 		say "nothing to remove: no testbed '$NAME' (no $STATE)"
 		exit 0
 	fi

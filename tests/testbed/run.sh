@@ -243,6 +243,24 @@ down)
 	run down --name o$$
 	want_rc 0 "second down"
 	want_err "nothing to remove" "second down"
+	# its state directory deleted while it runs: down finds the bridge and
+	# veths by their tag, the namespaces at their other ends, and stops
+	# what runs inside (agents, an exec'd process)
+	up q$$ --nodes 2 --agent "$AGENT"
+	want_rc 0 "up of the testbed whose state goes"
+	pids=$(awk '$1 == "agent" { print $3 }' "$(st q$$)/journal")
+	bash "$TB" exec --name q$$ 0 sleep 300 &
+	sp=$!
+	BG+=("$sp")
+	in_ns() { ip netns pids ukf-q$$-n0 2>/dev/null | grep -qx "$sp"; }
+	wait_for 50 in_ns || fail "the exec'd sleep did not start in node 0's namespace"
+	rm -rf "$(st q$$)"
+	run down --name q$$ --grace 1
+	want_rc 0 "down without a state directory"
+	want_err "interfaces tagged with it are still here" "down without a state directory"
+	want_err "found 1 bridge, 2 veth pairs, 2 namespaces" "down without a state directory"
+	for p in $pids $sp; do ! running "$p" || fail "process $p survived down without a state directory"; done
+	none_left q$$ ukf-q$$-n "$(st q$$)"
 	;;
 crash)
 	# testbed.sh SIGKILLed midway through up, twice: while it makes the
