@@ -45,10 +45,11 @@ static const char usage[] =
     "(sim - real) / real and a 95% bootstrap interval of the error\n"
     "(requests resampled, fixed-seed GSL generator). Where the simulated\n"
     "runs hold 2 or more groups shaped like the real runs (the same\n"
-    "seeds, as many runs of each), a simulated figure is the mean over\n"
-    "those groups: a quantile is compared at the real side's sample size\n"
-    "(the p99 of 48 requests is their largest; the p50 of two apps with a\n"
-    "cold start each per run, the smaller app's largest).\n"
+    "seeds, as many runs of each), a simulated quantile is the mean over\n"
+    "those groups (and its interval resamples them): it is compared at\n"
+    "the real side's sample size (the p99 of 48 requests is their\n"
+    "largest; the p50 of two apps with a cold start each per run, the\n"
+    "smaller app's largest).\n"
     "\n"
     "options:\n"
     "  --threshold PCT   largest |error| of a checked metric, in % (5)\n"
@@ -398,6 +399,10 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			goto out;
 		}
 		if (!strcmp(o, "--sim-pooled")) {
+			if (a.vo.sim_pooled) {
+				rc = bad(prog, "%s given twice", o);
+				goto out;
+			}
 			a.vo.sim_pooled = 1;
 			continue;
 		}

@@ -433,14 +433,18 @@ static int make_groups(struct ukf_validate_result *r, long *grp)
 	return 0;
 }
 
-/* The simulated figures as the mean over the groups of gfig (groups x nm,
- * NaN where a group has no value); the groups pick[0..G) (NULL: each
- * once). cnt (may be NULL): the values behind them, summed. */
+/* The simulated quantiles as the mean over the groups of gfig (groups x
+ * nm, NaN where a group has no value: left out of the mean); the groups
+ * pick[0..G) (NULL: each once). cnt (may be NULL): the values behind
+ * them, summed. The fractions (cold start, load) are not touched: they
+ * have no bias with the sample's size, and come from all the requests. */
 static void group_mean(const struct ukf_validate_result *r, const double *gfig,
 		       const size_t *gcnt, const size_t *pick, double *out,
 		       size_t *cnt)
 {
 	for (size_t i = 0; i < r->nm; i++) {
+		if (r->m[i].stat >= UKF_VALIDATE_COLD)
+			continue;
 		double sum = 0;
 		size_t k = 0, c = 0;
 		for (size_t j = 0; j < r->groups; j++) {
@@ -452,8 +456,7 @@ static void group_mean(const struct ukf_validate_result *r, const double *gfig,
 			sum += v;
 			k++;
 		}
-		/* a figure most groups lack is not the model's at this size */
-		out[i] = k && 2 * k >= r->groups ? sum / (double)k : NAN;
+		out[i] = k ? sum / (double)k : NAN;
 		if (cnt)
 			cnt[i] = c;
 	}
@@ -503,10 +506,9 @@ static int evaluate(struct ukf_validate_result *r,
 		}
 	}
 	compute(r, &r->real, NULL, r->real.n, buf, fr, cr);
+	compute(r, &r->sim, NULL, r->sim.n, buf, fs, cs);
 	if (r->groups)
 		group_mean(r, gfig, gcnt, NULL, fs, cs);
-	else
-		compute(r, &r->sim, NULL, r->sim.n, buf, fs, cs);
 	for (size_t i = 0; i < nm; i++) {
 		struct ukf_validate_metric *m = &r->m[i];
 		m->real = fr[i];
@@ -520,14 +522,13 @@ static int evaluate(struct ukf_validate_result *r,
 		for (size_t j = 0; j < r->real.n; j++)
 			idx[j] = gsl_rng_uniform_int(rng, r->real.n);
 		compute(r, &r->real, idx, r->real.n, buf, fr, NULL);
+		for (size_t j = 0; j < r->sim.n; j++)
+			idx[j] = gsl_rng_uniform_int(rng, r->sim.n);
+		compute(r, &r->sim, idx, r->sim.n, buf, fs, NULL);
 		if (r->groups) {
 			for (size_t g = 0; g < r->groups; g++)
 				pick[g] = gsl_rng_uniform_int(rng, r->groups);
 			group_mean(r, gfig, gcnt, pick, fs, NULL);
-		} else {
-			for (size_t j = 0; j < r->sim.n; j++)
-				idx[j] = gsl_rng_uniform_int(rng, r->sim.n);
-			compute(r, &r->sim, idx, r->sim.n, buf, fs, NULL);
 		}
 		for (size_t i = 0; i < nm; i++)
 			errs[i * B + b] = rel_err(fr[i], fs[i]);
@@ -711,15 +712,17 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 		    r->real.scen, r->sim.scen);
 	if (r->groups)
 		fprintf(out,
-			"sim: each figure the mean over %zu groups of %zu "
-			"simulated runs, %s, as the real side's figure is of "
-			"its %zu runs (a quantile's estimate depends on the "
-			"sample's size); --sim-pooled: over all %zu\n",
+			"sim: each quantile the mean over %zu groups of %zu "
+			"simulated runs (%s; %zu of the %zu runs), the real "
+			"side's size (%zu runs with instances): a quantile's "
+			"estimate depends on the sample's size; fractions over "
+			"all runs; --sim-pooled: quantiles too\n",
 			r->groups, r->group_runs,
 			r->groups_by_seed ? "the real runs' seeds, as many "
-					    "of each"
+					    "runs of each"
 					  : "in (rep, seed) order",
-			r->real.nrun, r->sim.nrun);
+			r->groups * r->group_runs, r->sim.nrun,
+			r->real.nrun);
 	if (r->real.dups || r->sim.dups)
 		fprintf(out,
 			"left out: runs stored twice (same scenario, config, "
@@ -763,7 +766,7 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 		"error = (sim - real) / real; %.0f%% percentile intervals, %u "
 		"bootstrap resamples of the requests%s (seed %llu)\n",
 		100 * o->level, o->resamples,
-		r->groups ? " (sim: of the groups)" : "",
+		r->groups ? " (sim quantiles: of the groups)" : "",
 		(unsigned long long)o->seed);
 	if (nbad)
 		fprintf(out,

@@ -282,7 +282,7 @@ matched)
 	"$UKF" validate --from-db "$T/v.db" >"$T/out" 2>&1
 	rc=$?
 	[ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "matched: exit $rc"
-	grep -q '^sim: each figure the mean over 3 groups of 2 simulated runs, the real runs. seeds' "$T/out" ||
+	grep -q '^sim: each quantile the mean over 3 groups of 2 simulated runs (the real runs. seeds' "$T/out" ||
 		fail "matched: no line saying 3 groups of 2 runs"
 	# the first group is the real side itself: it and the other two
 	# differ somewhere (else the check below proves nothing)
@@ -299,7 +299,7 @@ matched)
 	done
 	[ -n "${differ:-}" ] || fail "the three groups gave the same figures everywhere (nothing tested)"
 	"$UKF" validate --from-db "$T/v.db" --sim-pooled >"$T/out" 2>&1
-	grep -q '^sim: each figure' "$T/out" && fail "--sim-pooled still in groups"
+	grep -q '^sim: each quantile' "$T/out" && fail "--sim-pooled still in groups"
 	for k in template fork; do
 		got=$(grep "^$k p95 " "$T/out" | awk '{ print $7 }')
 		want=$(r3 "$(q $k 0.95 3,4,5,6,7,8)")
@@ -307,15 +307,55 @@ matched)
 	done
 	# fewer than 2 groups' worth of simulated runs: pooled, said nowhere
 	"$UKF" validate --from-db "$T/v.db" --sim-runs 3-5 >"$T/out" 2>&1
-	grep -q '^sim: each figure' "$T/out" && fail "3 simulated runs for 2 real ones: grouped"
+	grep -q '^sim: each quantile' "$T/out" && fail "3 simulated runs for 2 real ones: grouped"
 	got=$(grep "^template p50 " "$T/out" | awk '{ print $7 }')
 	want=$(r3 "$(q template 0.5 3,4,5)")
 	[ "$got" = "$want" ] || fail "3 simulated runs: template p50 $got, want $want"
+	# two seeds in unequal numbers: real seed 1 reps 0-2 and seed 2 rep 0
+	# (runs 1-4), simulated seed 1 reps 0-5 (runs 5-10) and seed 2 reps
+	# 0-1 (11-12): 2 groups by seed, runs 5-7 + 11 and 8-10 + 12 (chunks
+	# in (rep, seed) order would be 5 11 6 12 and 7-10)
+	for sr in 1:3 2:1 1:6 2:2; do
+		"$UKF" run "$HERE/two-models.lua" --set "model=$SRC/data/model.conf" \
+			--reps "${sr#*:}" --seed "${sr%%:*}" --db "$T/w.db" --quiet >"$T/run.out" 2>&1 ||
+			{ cat "$T/run.out"; fail "ukfork run (seed ${sr%%:*}) failed"; }
+	done
+	sqlite3 "$T/w.db" "update runs set backend = 'kvm' where id <= 4" || fail "sqlite3 update"
+	qw() { # KIND P RUNS [DB]
+		sqlite3 "${4:-$T/w.db}" "select (t_ready - t_request) / 1e6 from instances where start = '$1'
+			and t_ready is not null and run in ($3) order by 1" |
+			awk -v p="$2" '{ v[NR] = $1 } END { k = int(p * NR + 0.999999); if (k < 1) k = 1; printf "%.6f", v[k] }'
+	}
+	mean2() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (a + b) / 2 }'; }
+	"$UKF" validate --from-db "$T/w.db" >"$T/out" 2>&1
+	grep -q '^sim: each quantile the mean over 2 groups of 4 simulated runs (the real runs. seeds, as many runs of each; 8 of the 8 runs)' "$T/out" ||
+		fail "two seeds: not 2 groups of 4 runs by seed: $(grep '^sim' "$T/out")"
+	for k in cold template fork; do
+		for p in 50 95 99; do
+			want=$(mean2 "$(qw $k 0.$p 5,6,7,11)" "$(qw $k 0.$p 8,9,10,12)")
+			got=$(grep "^$k p$p " "$T/out" | awk '{ print $7 }')
+			[ "$got" = "$want" ] || fail "two seeds: $k p$p $got, want $want (the mean of the groups by seed)"
+		done
+	done
+	n=$(sqlite3 "$T/w.db" "select count(*) from instances where start = 'fork' and t_ready is not null and run >= 5")
+	[ "$(grep '^fork p50 ' "$T/out" | awk '{ print $5 }')" = "$n" ] || fail "two seeds: n sim of fork p50 is not $n"
+	# the fractions come from all the simulated requests, not the groups
+	want=$(sqlite3 "$T/w.db" "select printf('%.4f', avg(start = 'cold')) from instances where run >= 5")
+	[ "$(grep '^cold-start fraction ' "$T/out" | awk '{ print $6 }')" = "$want" ] ||
+		fail "two seeds: cold-start fraction $(grep '^cold-start fraction ' "$T/out"), want $want over all"
+	# a group without forks: the fork quantiles are the other group's
+	cp "$T/w.db" "$T/w2.db"
+	sqlite3 "$T/w2.db" "delete from instances where start = 'fork' and run in (8, 9, 10, 12)" || fail "sqlite3 delete"
+	"$UKF" validate --from-db "$T/w2.db" >"$T/out" 2>&1
+	got=$(grep '^fork p95 ' "$T/out" | awk '{ print $7 }')
+	want=$(r3 "$(qw fork 0.95 5,6,7,11 "$T/w2.db")")
+	[ "$got" = "$want" ] || fail "a group without forks: fork p95 $got, want the other group's $want"
+	grep -q '^fork p95 .*one world only' "$T/out" && fail "a group without forks: called one world only"
 	# the simulated runs of seeds the real side lacks: chunks of 2 runs
 	"$UKF" run "$HERE/two-models.lua" --set "model=$SRC/data/model.conf" \
 		--reps 4 --seed 7 --db "$T/v.db" --quiet >"$T/run.out" 2>&1 || fail "ukfork run (seed 7) failed"
 	"$UKF" validate --from-db "$T/v.db" --sim-runs 9-12 >"$T/out" 2>&1
-	grep -q '^sim: each figure the mean over 2 groups of 2 simulated runs, in (rep, seed) order' "$T/out" ||
+	grep -q '^sim: each quantile the mean over 2 groups of 2 simulated runs (in (rep, seed) order' "$T/out" ||
 		fail "other seeds: not 2 chunks of 2 runs: $(grep '^sim' "$T/out")"
 	;;
 plot)
