@@ -474,12 +474,24 @@ static int evaluate(struct ukf_validate_result *r,
 	size_t *idx = malloc(nmax * sizeof(*idx));
 	double *errs = malloc(B * nm * sizeof(*errs));
 	long *grp = malloc((r->sim.nrun + 1) * sizeof(*grp));
+	/* the real side's resample: its runs when it has enough of them
+	 * (requests of one run share its minutes of the machine: resampled
+	 * one by one they looked more independent than they are) */
+	size_t maxc = 0;
+	for (size_t j = 0; j < r->real.nrun; j++)
+		if (r->real.run[j].count > maxc)
+			maxc = r->real.run[j].count;
+	r->real_by_run = r->real.nrun >= UKF_VALIDATE_RUN_BOOT;
+	size_t rcap = r->real_by_run ? r->real.nrun * maxc : r->real.n;
+	size_t *ridx = malloc((rcap + 1) * sizeof(*ridx));
+	double *rbuf = malloc((rcap + 1) * sizeof(*rbuf));
 	double *gfig = NULL;
 	size_t *gcnt = NULL, *pick = NULL;
 	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
 	int ret = -1;
 
-	if (!buf || !fr || !fs || !cr || !cs || !idx || !errs || !grp || !rng)
+	if (!buf || !fr || !fs || !cr || !cs || !idx || !errs || !grp ||
+	    !ridx || !rbuf || !rng)
 		goto out;
 	r->groups = 0;
 	if (!o->sim_pooled && make_groups(r, grp) < 0)
@@ -519,9 +531,20 @@ static int evaluate(struct ukf_validate_result *r,
 	}
 	gsl_rng_set(rng, (unsigned long)o->seed);
 	for (size_t b = 0; b < B; b++) {
-		for (size_t j = 0; j < r->real.n; j++)
-			idx[j] = gsl_rng_uniform_int(rng, r->real.n);
-		compute(r, &r->real, idx, r->real.n, buf, fr, NULL);
+		size_t m = 0;
+		if (r->real_by_run) {
+			for (size_t j = 0; j < r->real.nrun; j++) {
+				const struct ukf_validate_run *u =
+				    &r->real.run[gsl_rng_uniform_int(
+					rng, r->real.nrun)];
+				for (size_t c = 0; c < u->count; c++)
+					ridx[m++] = u->first + c;
+			}
+		} else {
+			for (; m < r->real.n; m++)
+				ridx[m] = gsl_rng_uniform_int(rng, r->real.n);
+		}
+		compute(r, &r->real, ridx, m, rbuf, fr, NULL);
 		for (size_t j = 0; j < r->sim.n; j++)
 			idx[j] = gsl_rng_uniform_int(rng, r->sim.n);
 		compute(r, &r->sim, idx, r->sim.n, buf, fs, NULL);
@@ -558,6 +581,8 @@ static int evaluate(struct ukf_validate_result *r,
 	ret = 0;
 out:
 	gsl_rng_free(rng);
+	free(rbuf);
+	free(ridx);
 	free(pick);
 	free(gcnt);
 	free(gfig);
@@ -764,9 +789,11 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 		}
 	fprintf(out,
 		"error = (sim - real) / real; %.0f%% percentile intervals, %u "
-		"bootstrap resamples of the requests%s (seed %llu)\n",
+		"bootstrap resamples (real: of the %s; sim: of the "
+		"requests%s; seed %llu)\n",
 		100 * o->level, o->resamples,
-		r->groups ? " (sim quantiles: of the groups)" : "",
+		r->real_by_run ? "runs" : "requests",
+		r->groups ? ", its quantiles of the groups" : "",
 		(unsigned long long)o->seed);
 	if (nbad)
 		fprintf(out,

@@ -79,8 +79,11 @@ typedef struct ukf_validate_result ukf_validate_result_t;
  * more groups shaped like the real runs (for each real seed, as many
  * simulated runs of it), each simulated figure is the mean of the
  * groups' figures: what the model predicts the real side's figure to
- * be at its own size. Intervals: the real requests resampled with
- * replacement, and the simulated groups (else the simulated requests).
+ * be at its own size (quantiles only; the fractions come from all the
+ * simulated requests). Intervals: the real runs resampled with
+ * replacement (its requests when it has fewer than 10 runs with
+ * instances), the simulated requests, and for the grouped quantiles the
+ * simulated groups.
  * *out gets the result (the caller destroys it). Returns 0; -1 with a
  * message in err when the file is not a ukfork results database or a
  * side selects no run or no instance (bad input: the caller exits 2),

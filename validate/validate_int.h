@@ -8,6 +8,9 @@
 
 #define UKF_VALIDATE_NKINDS    3 /* cold, template, fork */
 #define UKF_VALIDATE_COLD_KIND 0 /* index of "cold" */
+/* a real side of this many runs with instances or more is resampled by
+ * run in the bootstrap (fewer: by request) */
+#define UKF_VALIDATE_RUN_BOOT 10
 
 /* The instances one side selected: start kind (0..2, -1 other), request-
  * to-ready in ms (NaN: never ready) and node (-1: never placed). */
@@ -41,6 +44,7 @@ struct ukf_validate_result {
 	 * group_runs in all); 0 groups: over all the simulated requests */
 	size_t groups, group_runs;
 	int groups_by_seed; /* 1: per seed; 0: chunks in (rep, seed) order */
+	int real_by_run;    /* 1: the real side's runs resampled, not requests */
 };
 
 /* "cold", "template", "fork" for 0..2, else NULL. */

@@ -358,6 +358,39 @@ matched)
 	grep -q '^sim: each quantile the mean over 2 groups of 2 simulated runs (in (rep, seed) order' "$T/out" ||
 		fail "other seeds: not 2 chunks of 2 runs: $(grep '^sim' "$T/out")"
 	;;
+by_run)
+	# one simulated run copied into 10 "real" runs (seed 1, reps 0-9) and
+	# 20 simulated ones (reps 0-19): every real run alike, and the 2 groups
+	# of 10 simulated runs alike. Resampled by run, the real quantiles
+	# cannot move, nor the grouped simulated ones: each quantile's
+	# interval is its error exactly. With 9 real runs (under 10) the real
+	# requests are resampled one by one, and the intervals open.
+	"$UKF" run "$HERE/two-models.lua" --set "model=$SRC/data/model.conf" \
+		--reps 1 --seed 1 --db "$T/b.db" --quiet >"$T/run.out" 2>&1 ||
+		{ cat "$T/run.out"; fail "ukfork run failed"; }
+	sq=""
+	for k in $(seq 2 31); do
+		if [ "$k" -le 11 ]; then be=kvm rep=$((k - 2)); else be=sim rep=$((k - 12)); fi
+		sq="$sq update r set id = $k, rep = $rep, backend = '$be'; insert into runs select * from r;
+			update t set run = $k; insert into instances select * from t;"
+	done
+	sqlite3 "$T/b.db" "create temp table r as select * from runs where id = 1;
+		create temp table t as select * from instances where run = 1; $sq
+		update runs set backend = 'original' where id = 1;" || fail "sqlite3 copies"
+	"$UKF" validate --from-db "$T/b.db" >"$T/out" 2>&1
+	grep -q '^real: 10 run(s)' "$T/out" || fail "by run: not 10 real runs: $(head -2 "$T/out")"
+	grep -q 'bootstrap resamples (real: of the runs; sim: of the requests, its quantiles of the groups' "$T/out" ||
+		fail "by run: the line does not say runs and groups: $(grep '^error' "$T/out")"
+	n=$(grep -cE '^(cold|template|fork) p(50|95|99) ' "$T/out")
+	[ "$n" -eq 9 ] || fail "by run: $n quantile rows, want 9"
+	z=$(grep -E '^(cold|template|fork) p(50|95|99) ' "$T/out" | grep -c '+0.0%  \[   +0.0%,   +0.0% \]')
+	[ "$z" -eq 9 ] || fail "by run: $z of 9 quantile rows with error and interval exactly 0"
+	"$UKF" validate --from-db "$T/b.db" --real-runs 2-10 >"$T/out" 2>&1
+	grep -q 'bootstrap resamples (real: of the requests;' "$T/out" ||
+		fail "9 real runs: not resampled by request: $(grep '^error' "$T/out")"
+	z=$(grep -E '^(cold|template|fork) p(50|95|99) ' "$T/out" | grep -c '+0.0%  \[   +0.0%,   +0.0% \]')
+	[ "$z" -lt 9 ] || fail "9 real runs resampled by request: every interval still exactly 0"
+	;;
 plot)
 	command -v gnuplot >/dev/null || { echo "SKIP: no gnuplot"; exit 77; }
 	mkdb
