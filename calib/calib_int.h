@@ -39,6 +39,11 @@ struct ukf_calib_plan {
 	uint64_t tmpl_mem[UKF_CALIB_MAX_POINTS];
 	size_t ntmpl;
 	uint32_t fork_units, fork_dirty;
+	/* the spell between two requests of the alone step and of the
+	 * cluster scenario's template clones (their `gap`): an operation
+	 * after an idle spell costs more (session 35: a template clone
+	 * through an agent 10-15% more after 300 ms than after 20 ms) */
+	uint64_t gap_ns;
 };
 
 /*
@@ -61,7 +66,8 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p);
  * MiB), alone_dirty (page counts), alone_forks (a count), and for
  * --cluster cluster_ops (a path or "none"),
  * cluster_reps, tmpl_mem (sizes, whole MiB), fork_units and fork_dirty
- * (counts). Returns 0, or -1 with "file:line: ..." in err.
+ * (counts), and gap (a duration, 0 to 10 s). Returns 0, or -1 with
+ * "file:line: ..." in err.
  */
 int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			size_t errlen);

@@ -263,6 +263,7 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	 * 30) */
 	p->fork_units = 6;
 	p->fork_dirty = 128;
+	p->gap_ns = 20000000; /* the scenarios' own default */
 }
 
 /* boot_init's durations (core/app.c units: ns, us, ms (the default), s):
@@ -349,7 +350,7 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 	    "boot_mem", "boot_init",  "clone_mem", "ops",	 "ops_reps",
 	    "cluster_ops", "cluster_reps", "tmpl_mem", "fork_units",
 	    "fork_dirty", "alone", "alone_mem", "alone_dirty",
-	    "alone_forks"};
+	    "alone_forks", "gap"};
 	unsigned seen[sizeof(keys) / sizeof(keys[0])] = {0};
 	FILE *f = fopen(path, "r");
 
@@ -457,14 +458,20 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			ok = parse_u32(v, 1, 100, &t.fork_units) == 0;
 		else if (!strcmp(k, "fork_dirty"))
 			ok = parse_u32(v, 1, 1u << 20, &t.fork_dirty) == 0;
-		else {
+		else if (!strcmp(k, "gap")) {
+			ukf_ns_t ns;
+			ok = ukf_parse_time(v, &ns) == 0 && ns >= 0 &&
+			     ns <= 10 * 1000000000LL;
+			if (ok)
+				t.gap_ns = (uint64_t)ns;
+		} else {
 			snprintf(
 			    err, errlen,
 			    "%s:%u: unknown key '%.40s' (valid: boot_mem, "
 			    "boot_init, clone_mem, ops, ops_reps, alone, "
 			    "alone_mem, alone_dirty, alone_forks, cluster_ops, "
 			    "cluster_reps, tmpl_mem, "
-			    "fork_units, fork_dirty)",
+			    "fork_units, fork_dirty, gap)",
 			    path, lineno, k);
 			goto fail;
 		}

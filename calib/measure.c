@@ -129,8 +129,8 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 {
 	struct ukf_run_opts o;
 	/* room for "dirty=" or "sizes=" and UKF_CALIB_MAX_POINTS numbers */
-	char sets[6][UKF_CALIB_MAX_POINTS * 24 + 16];
-	const char *setv[6];
+	char sets[7][UKF_CALIB_MAX_POINTS * 24 + 16];
+	const char *setv[7];
 	const char *script = cluster ? p->cluster_ops : p->ops;
 
 	if (!run) {
@@ -141,7 +141,7 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 	if (alone)
 		script = p->alone;
 	memset(&o, 0, sizeof(o));
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		setv[i] = sets[i];
 	o.sets = setv;
 	o.script = script;
@@ -161,7 +161,9 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		snprintf(sets[4], sizeof(sets[4]), "dirty=%u", p->fork_dirty);
 		snprintf(sets[5], sizeof(sets[5]), "link=%s",
 			 link ? link : "not given");
-		o.nsets = 6;
+		snprintf(sets[6], sizeof(sets[6]), "gap=%" PRIu64 "us",
+			 p->gap_ns / 1000);
+		o.nsets = 7;
 		o.cluster = cluster;
 		o.cluster_nodes = nodes;
 	} else if (alone) {
@@ -175,12 +177,14 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		snprintf(sets[1], sizeof(sets[1]), "sizes=%s", sizes);
 		snprintf(sets[2], sizeof(sets[2]), "dirty=%s", dirty);
 		snprintf(sets[3], sizeof(sets[3]), "forks=%u", p->alone_forks);
-		o.nsets = 4;
+		snprintf(sets[4], sizeof(sets[4]), "gap=%" PRIu64 "us",
+			 p->gap_ns / 1000);
+		o.nsets = 5;
 		if (cluster) {
 			/* the scenario's placement is local: every request
 			 * is made on node 0 and runs there */
-			snprintf(sets[4], sizeof(sets[4]), "nodes=%u", nodes);
-			o.nsets = 5;
+			snprintf(sets[5], sizeof(sets[5]), "nodes=%u", nodes);
+			o.nsets = 6;
 			o.cluster = cluster;
 			o.cluster_nodes = nodes;
 		}
@@ -290,9 +294,9 @@ static int alone(const struct ukf_calib_plan *p, const char *db,
 	fprintf(stderr,
 		"ukfork calibrate: template clones and live forks one at a "
 		"time through %s (%s, %u clones per size, %u forks per size "
-		"and dirty count)...\n",
+		"and dirty count, %.0f ms apart)...\n",
 		cluster ? "the agent of node 0" : "the engine", p->alone, p->n,
-		p->alone_forks);
+		p->alone_forks, (double)p->gap_ns / 1e6);
 	snprintf(trace, sizeof(trace), "%s/alone.trace", tmpdir);
 	if (run_ops(p, db, trace, run, cluster, nodes, NULL, 1, &before, err,
 		    errlen) < 0)

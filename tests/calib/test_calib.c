@@ -2306,16 +2306,18 @@ static int t_plan(void)
 	      access(p.alone, R_OK) == 0);
 	CHECK(p.nalone_mem == 3 && p.alone_mem[0] == 8ULL << 20 &&
 	      p.alone_mem[2] == 32ULL << 20 && p.nalone_dirty == 3 &&
-	      p.alone_dirty[2] == 2048 && p.alone_forks == 15);
+	      p.alone_dirty[2] == 2048 && p.alone_forks == 15 &&
+	      p.gap_ns == 20000000);
 	f = fopen(path, "w");
 	CHECK(f);
 	fprintf(f, "alone = %s\nalone_mem = 12M 24M\nalone_dirty = 100\n"
-		   "alone_forks = 0\n", clua + 5);
+		   "alone_forks = 0\ngap = 300ms\n", clua + 5);
 	fclose(f);
 	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
 	CHECK(!strcmp(p.alone, clua) && p.nalone_mem == 2 &&
 	      p.alone_mem[1] == 24ULL << 20 && p.nalone_dirty == 1 &&
-	      p.alone_dirty[0] == 100 && p.alone_forks == 0);
+	      p.alone_dirty[0] == 100 && p.alone_forks == 0 &&
+	      p.gap_ns == 300000000);
 	f = fopen(path, "w");
 	CHECK(f);
 	fputs("alone = none\n", f);
@@ -2331,6 +2333,8 @@ static int t_plan(void)
 	    /* each once (alone-ops.lua names an app by them), at most 64G */
 	    "alone_mem = 8M 16M 8M\n", "alone_dirty = 64 64\n",
 	    "alone_mem = 65G\n",
+	    /* the gap: a duration, 0 to 10 s */
+	    "gap = x\n", "gap = 11s\n", "gap = -1ms\n", "gap = \n",
 	};
 	CHECK(plan_refuses(&p, path, kbad, sizeof(kbad) / sizeof(kbad[0]),
 			   NULL) == 0);

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# idle-gap.sh - what an idle spell before a template clone costs it on node agents: cluster-ops.lua's template clones (local and remote, one at a time) with each gap in turn, on a 2-node testbed; medians of request -> ready, placement -> start and start -> ready per gap and place.
+#   scripts/bench/idle-gap.sh [-b BUILD_DIR] [ROUNDS] [GAPS]
+# Needs /dev/kvm and root (ukfork testbed: network namespaces). ROUNDS
+# (default 3) of one cluster-ops.lua run per gap (GAPS, default "20ms
+# 100ms 300ms 1000ms"): 2 apps of 16 MiB, 10 clones each after their
+# forks, `gap` apart; each (run, app, node)'s first clone is left out (the
+# node makes its VM shell then). calibrate measures its clones 20 ms
+# apart (alone-ops.lua, cluster-ops.lua); held-out.lua's requests come
+# 0.6 s or more apart. Session 35 (docs/validation.md): local clones
+# 10-15% dearer after 300 ms or more idle. Compare gaps within one run.
+set -euo pipefail
+B=build
+if [ "${1:-}" = -b ]; then
+	B=$2
+	shift 2
+fi
+R=${1:-3}
+GAPS=${2:-20ms 100ms 300ms 1000ms}
+case $R in '' | *[!0-9]* | 0) echo "idle-gap.sh: ROUNDS must be a number >= 1, got '$R'" >&2; exit 2 ;; esac
+for g in $GAPS; do
+	[[ $g =~ ^[0-9]+(us|ms|s)$ ]] || { echo "idle-gap.sh: a gap is a duration such as 20ms, got '$g'" >&2; exit 2; }
+done
+cd "$(dirname "$0")/../.."
+B=$(cd "$B" && pwd) || exit 2
+U=$B/ukfork
+[ -x "$U" ] && [ -x "$B/ukforkd" ] || { echo "idle-gap.sh: $B/ukfork or ukforkd not built" >&2; exit 2; }
+[ -r /dev/kvm ] || { echo "idle-gap.sh: needs /dev/kvm" >&2; exit 77; }
+command -v sqlite3 >/dev/null || { echo "idle-gap.sh: needs sqlite3 (apt-get install sqlite3)" >&2; exit 2; }
+T=$(mktemp -d)
+ST=$T/tb
+trap '"$U" testbed down --state "$ST" >/dev/null 2>&1 || true; rm -rf "$T"' EXIT
+UKFORKD=$B/ukforkd "$U" testbed up --nodes 2 --state "$ST" --wait 120 \
+	--peer-timeout 15s --compress none >"$T/tb.log" 2>&1 ||
+	{ tail -20 "$T/tb.log" >&2; echo "idle-gap.sh: testbed up failed" >&2; exit 1; }
+for k in $(seq 1 "$R"); do
+	echo "round $k of $R ($(date -u +%T))" >&2
+	for g in $GAPS; do
+		"$U" run scripts/calibrate/cluster-ops.lua --cluster "$ST/cluster.conf" \
+			--set nodes=2 --set n=2 --set sizes=16 --set units=1 --set dirty=64 \
+			--set clones=10 --set "gap=$g" --seed "$k" --db "$T/g$g.db" --quiet ||
+			{ echo "idle-gap.sh: the run with gap $g failed" >&2; exit 1; }
+	done
+done
+# later template clones (no fetch): place, then the three spans in ns
+q="SELECT CASE WHEN node = origin THEN 'local' ELSE 'remote' END,
+     t_ready - t_request, t_start - t_placed, t_ready - t_start FROM (
+     SELECT *, row_number() OVER (PARTITION BY run, app, node
+       ORDER BY t_request) AS k FROM instances
+     WHERE start = 'template' AND template_fetched = 0
+       AND t_ready IS NOT NULL) WHERE k > 1"
+med() { # column -> median in us of the rows on stdin
+	awk -v c="$1" '{ print $c }' | sort -n | awk '{ v[n++] = $1 } END {
+		if (!n) { print "-"; exit }
+		m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2; printf "%.0f\n", m / 1e3 }'
+}
+printf '%-8s %-7s %4s %14s %16s %15s\n' gap place n request_ready placed_start start_ready
+for g in $GAPS; do
+	for p in local remote; do
+		rows=$(sqlite3 -separator ' ' "$T/g$g.db" "$q" | awk -v p="$p" '$1 == p')
+		printf '%-8s %-7s %4s %14s %16s %15s\n' "$g" "$p" "$(printf '%s\n' "$rows" | grep -c .)" \
+			"$(printf '%s\n' "$rows" | med 2)" "$(printf '%s\n' "$rows" | med 3)" \
+			"$(printf '%s\n' "$rows" | med 4)"
+	done
+done
