@@ -17,19 +17,12 @@ fi
 R=${1:-4}
 case $R in '' | *[!0-9]* | 0) echo "cold-paths.sh: ROUNDS must be a number >= 1, got '$R'" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/../.."
-B=$(cd "$B" && pwd) || exit 2
-U=$B/ukfork
+[ -r "$B/guest/synth" ] || { echo "cold-paths.sh: no guest $B/guest/synth (build the guests)" >&2; exit 2; }
+PROG=cold-paths.sh
+# bench_testbed: B, U, T, ST
+. scripts/lib/bench-testbed.sh
+bench_testbed "$B"
 SYNTH=$B/guest/synth
-[ -x "$U" ] && [ -x "$B/ukforkd" ] || { echo "cold-paths.sh: $B/ukfork or ukforkd not built" >&2; exit 2; }
-[ -r "$SYNTH" ] || { echo "cold-paths.sh: no guest $SYNTH (build the guests)" >&2; exit 2; }
-[ -r /dev/kvm ] || { echo "cold-paths.sh: needs /dev/kvm" >&2; exit 77; }
-command -v sqlite3 >/dev/null || { echo "cold-paths.sh: needs sqlite3 (apt-get install sqlite3)" >&2; exit 2; }
-T=$(mktemp -d)
-ST=$T/tb
-trap '"$U" testbed down --state "$ST" >/dev/null 2>&1 || true; rm -rf "$T"' EXIT
-UKFORKD=$B/ukforkd "$U" testbed up --nodes 2 --state "$ST" --wait 120 \
-	--peer-timeout 15s --compress none >"$T/tb.log" 2>&1 ||
-	{ tail -20 "$T/tb.log" >&2; echo "cold-paths.sh: testbed up failed" >&2; exit 1; }
 # both worlds of a validation run the testbed unshaped (interleave.sh)
 NET=(--set bandwidth=1000G --set latency=0)
 for k in $(seq 1 "$R"); do

@@ -23,17 +23,10 @@ for g in $GAPS; do
 	[[ $g =~ ^[0-9]+(us|ms|s)$ ]] || { echo "idle-gap.sh: a gap is a duration such as 20ms, got '$g'" >&2; exit 2; }
 done
 cd "$(dirname "$0")/../.."
-B=$(cd "$B" && pwd) || exit 2
-U=$B/ukfork
-[ -x "$U" ] && [ -x "$B/ukforkd" ] || { echo "idle-gap.sh: $B/ukfork or ukforkd not built" >&2; exit 2; }
-[ -r /dev/kvm ] || { echo "idle-gap.sh: needs /dev/kvm" >&2; exit 77; }
-command -v sqlite3 >/dev/null || { echo "idle-gap.sh: needs sqlite3 (apt-get install sqlite3)" >&2; exit 2; }
-T=$(mktemp -d)
-ST=$T/tb
-trap '"$U" testbed down --state "$ST" >/dev/null 2>&1 || true; rm -rf "$T"' EXIT
-UKFORKD=$B/ukforkd "$U" testbed up --nodes 2 --state "$ST" --wait 120 \
-	--peer-timeout 15s --compress none >"$T/tb.log" 2>&1 ||
-	{ tail -20 "$T/tb.log" >&2; echo "idle-gap.sh: testbed up failed" >&2; exit 1; }
+PROG=idle-gap.sh
+# bench_testbed: B, U, T, ST
+. scripts/lib/bench-testbed.sh
+bench_testbed "$B"
 for k in $(seq 1 "$R"); do
 	echo "round $k of $R ($(date -u +%T))" >&2
 	for g in $GAPS; do

@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: MIT
+# scripts/lib/bench-testbed.sh - what the 2-node testbed benchmarks of
+# scripts/bench share (sourced by bash scripts that set PROG to their
+# name): the build's programs and the tools they need checked, and a
+# testbed of two node agents made, taken down at exit.
+#   bench_testbed BUILD_DIR
+# sets B (the build directory, absolute), U (its ukfork), T (a temporary
+# directory, removed at exit) and ST (the testbed's state, ST/cluster.conf
+# its cluster file). Exits 2 when something is missing (77 without
+# /dev/kvm) and 1 when the testbed cannot be made.
+bench_testbed() { # BUILD_DIR
+	B=$(cd "$1" && pwd) || exit 2
+	U=$B/ukfork
+	[ -x "$U" ] && [ -x "$B/ukforkd" ] || { echo "$PROG: $B/ukfork or ukforkd not built" >&2; exit 2; }
+	[ -r /dev/kvm ] || { echo "$PROG: needs /dev/kvm" >&2; exit 77; }
+	command -v sqlite3 >/dev/null || { echo "$PROG: needs sqlite3 (apt-get install sqlite3)" >&2; exit 2; }
+	T=$(mktemp -d)
+	ST=$T/tb
+	trap '"$U" testbed down --state "$ST" >/dev/null 2>&1 || true; rm -rf "$T"' EXIT
+	UKFORKD=$B/ukforkd "$U" testbed up --nodes 2 --state "$ST" --wait 120 \
+		--peer-timeout 15s --compress none >"$T/tb.log" 2>&1 ||
+		{ tail -20 "$T/tb.log" >&2; echo "$PROG: testbed up failed" >&2; exit 1; }
+}
