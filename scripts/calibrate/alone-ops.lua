@@ -20,8 +20,10 @@
 --   fN_D whose instances dirty D pages and fork one child, `forks` of
 --   them after its template (the parents are template clones too).
 --
--- calibrate sets n (-n), sizes, dirty and forks from its plan (alone_mem,
--- alone_dirty, alone_forks). Run by hand:
+-- calibrate sets n (-n), sizes, dirty, forks and gap from its plan
+-- (alone_mem, alone_dirty, alone_forks, gap: an operation after an idle
+-- spell costs more, so the gap sets the context it is measured in). Run
+-- by hand:
 --   ukfork run scripts/calibrate/alone-ops.lua --backend kvm \
 --     --set n=5 --db c.db --trace c.trace
 

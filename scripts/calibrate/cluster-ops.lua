@@ -19,8 +19,9 @@
 -- half start on node 0, where they are requested, and half on another
 -- node, after a message between the engines (calibrate's peer_msg_ns:
 -- the difference of the two). calibrate sets nodes (the cluster file's),
--- n (-n) and sizes, units and dirty from its plan, and link
--- (docs/calibration.md, "--cluster").
+-- n (-n) and sizes, units, dirty and gap from its plan, and link
+-- (docs/calibration.md, "--cluster"; an operation after an idle spell
+-- costs more, so the gap sets the context the clones are measured in).
 --
 -- Run by hand: ukfork run scripts/calibrate/cluster-ops.lua --cluster FILE \
 --   --set nodes=2 --set n=2 --db c.db --trace c.trace
