@@ -42,8 +42,11 @@ struct ukf_calib_plan {
 	/* the spell between two requests of the alone step and of the
 	 * cluster scenario's template clones (their `gap`): an operation
 	 * after an idle spell costs more (session 35: a template clone
-	 * through an agent 10-15% more after 300 ms than after 20 ms) */
+	 * through an agent 9-16% more after 300 ms than after 20 ms where
+	 * it was requested, 1-6% on another node) */
 	uint64_t gap_ns;
+	int gap_given; /* 1: the plan set it (only then is it passed on, so a
+			  scenario of one's own need not declare `gap`) */
 };
 
 /*

@@ -462,8 +462,10 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			ukf_ns_t ns;
 			ok = ukf_parse_time(v, &ns) == 0 && ns >= 0 &&
 			     ns <= 10 * 1000000000LL;
-			if (ok)
+			if (ok) {
 				t.gap_ns = (uint64_t)ns;
+				t.gap_given = 1;
+			}
 		} else {
 			snprintf(
 			    err, errlen,

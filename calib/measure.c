@@ -161,9 +161,10 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		snprintf(sets[4], sizeof(sets[4]), "dirty=%u", p->fork_dirty);
 		snprintf(sets[5], sizeof(sets[5]), "link=%s",
 			 link ? link : "not given");
-		snprintf(sets[6], sizeof(sets[6]), "gap=%" PRIu64 "us",
-			 p->gap_ns / 1000);
-		o.nsets = 7;
+		o.nsets = 6;
+		if (p->gap_given)
+			snprintf(sets[o.nsets++], sizeof(sets[0]),
+				 "gap=%" PRIu64 "ns", p->gap_ns);
 		o.cluster = cluster;
 		o.cluster_nodes = nodes;
 	} else if (alone) {
@@ -177,14 +178,15 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		snprintf(sets[1], sizeof(sets[1]), "sizes=%s", sizes);
 		snprintf(sets[2], sizeof(sets[2]), "dirty=%s", dirty);
 		snprintf(sets[3], sizeof(sets[3]), "forks=%u", p->alone_forks);
-		snprintf(sets[4], sizeof(sets[4]), "gap=%" PRIu64 "us",
-			 p->gap_ns / 1000);
-		o.nsets = 5;
+		o.nsets = 4;
+		if (p->gap_given)
+			snprintf(sets[o.nsets++], sizeof(sets[0]),
+				 "gap=%" PRIu64 "ns", p->gap_ns);
 		if (cluster) {
 			/* the scenario's placement is local: every request
 			 * is made on node 0 and runs there */
-			snprintf(sets[5], sizeof(sets[5]), "nodes=%u", nodes);
-			o.nsets = 6;
+			snprintf(sets[o.nsets++], sizeof(sets[0]), "nodes=%u",
+				 nodes);
 			o.cluster = cluster;
 			o.cluster_nodes = nodes;
 		}

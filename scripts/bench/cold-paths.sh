@@ -16,6 +16,8 @@ if [ "${1:-}" = -b ]; then
 fi
 R=${1:-4}
 case $R in '' | *[!0-9]* | 0) echo "cold-paths.sh: ROUNDS must be a number >= 1, got '$R'" >&2; exit 2 ;; esac
+# a relative BUILD_DIR is where the script was started from
+B=$(cd "$B" && pwd) || exit 2
 cd "$(dirname "$0")/../.."
 [ -r "$B/guest/synth" ] || { echo "cold-paths.sh: no guest $B/guest/synth (build the guests)" >&2; exit 2; }
 PROG=cold-paths.sh

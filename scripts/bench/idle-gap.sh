@@ -9,7 +9,8 @@
 # node makes its VM shell then). calibrate measures its clones 20 ms
 # apart (alone-ops.lua, cluster-ops.lua); held-out.lua's requests come
 # 0.6 s or more apart. Session 35 (docs/validation.md): local clones
-# 10-15% dearer after 300 ms or more idle. Compare gaps within one run.
+# 9-16% dearer after 300 ms or more idle, remote ones 1-6%. Compare gaps
+# within one run.
 set -euo pipefail
 B=build
 if [ "${1:-}" = -b ]; then
@@ -22,6 +23,8 @@ case $R in '' | *[!0-9]* | 0) echo "idle-gap.sh: ROUNDS must be a number >= 1, g
 for g in $GAPS; do
 	[[ $g =~ ^[0-9]+(us|ms|s)$ ]] || { echo "idle-gap.sh: a gap is a duration such as 20ms, got '$g'" >&2; exit 2; }
 done
+# a relative BUILD_DIR is where the script was started from
+B=$(cd "$B" && pwd) || exit 2
 cd "$(dirname "$0")/../.."
 PROG=idle-gap.sh
 # bench_testbed: B, U, T, ST

@@ -17,7 +17,9 @@ if [ "${1:-}" = -b ]; then
 	shift 2
 fi
 R=${1:-6}
-case $R in '' | *[!0-9]*) echo "trace-cost.sh: ROUNDS must be a number, got '$R'" >&2; exit 2 ;; esac
+case $R in '' | *[!0-9]* | 0) echo "trace-cost.sh: ROUNDS must be a number >= 1, got '$R'" >&2; exit 2 ;; esac
+# a relative BUILD_DIR is where the script was started from
+B=$(cd "$B" && pwd) || exit 2
 cd "$(dirname "$0")/../.."
 PROG=trace-cost.sh
 # bench_testbed: B, U, T, ST

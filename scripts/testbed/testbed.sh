@@ -702,6 +702,14 @@ agent_tail() {
 
 # ---- down, status, exec -----------------------------------------------------
 
+# Is there a namespace whose eth0's alias is TAG (a testbed's node)?
+tagged_netns() {
+	local ns
+	while read -r ns _; do
+		[ -n "$ns" ] && [ "$(link_alias "$ns" eth0)" = "$TAG" ] && return 0
+	done < <(ip netns list 2>/dev/null)
+	return 1
+}
 # Root-namespace interfaces whose alias is TAG (this testbed's), one a line.
 tagged_links() {
 	local f
@@ -718,21 +726,27 @@ tagged_links() {
 # (an up killed in between) is not found: 'ip netns del' removes it.
 adopt_orphans() {
 	local l ns n=0
-	mkdir -p "$STATE" || die "cannot create $STATE"
+	# the journal in a directory of its own (teardown removes it): the
+	# state's parents may be gone too, and are not made again (TAG, the
+	# ownership tag, was taken from the state's path already)
+	STATE=$(mktemp -d /tmp/ukf-testbed-orphan.XXXXXX) || die "mktemp failed"
 	: >"$STATE/journal" || die "cannot write $STATE/journal"
 	while read -r l; do
 		[ -n "$l" ] || continue
 		if [ -d "/sys/class/net/$l/bridge" ]; then
 			journal bridge "$l"
-			continue
-		fi
-		journal link "$l"
-		ns=$(ip -o -d link show dev "$l" 2>/dev/null | sed -n 's/.* link-netns \([^ ]*\).*/\1/p')
-		if [ -n "$ns" ]; then
-			journal netns "$ns"
-			n=$((n + 1))
+		else
+			journal link "$l"
 		fi
 	done < <(tagged_links)
+	# each node's eth0 carries the tag as well (up tags it): that finds
+	# the namespaces even where a veth end names its peer's namespace by
+	# number only (link-netnsid)
+	while read -r ns _; do
+		[ -n "$ns" ] && [ "$(link_alias "$ns" eth0)" = "$TAG" ] || continue
+		journal netns "$ns"
+		n=$((n + 1))
+	done < <(ip netns list 2>/dev/null)
 	say "found $(grep -c '^bridge ' "$STATE/journal") bridge, $(grep -c '^link ' "$STATE/journal") veth pairs, $n namespaces"
 }
 
@@ -762,7 +776,7 @@ cmd_down() {
 	if [ ! -e "$STATE" ]; then
 		# its state directory deleted while its network lived on: the
 		# bridge and veths still carry its tag, and lead to the rest
-		if [ -n "$(tagged_links)" ]; then
+		if [ -n "$(tagged_links)" ] || tagged_netns; then
 			need_ip
 			need_root
 			say "no state directory $STATE, but interfaces tagged with it are still here: taking down what they lead to"

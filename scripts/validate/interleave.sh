@@ -25,8 +25,8 @@
 # clones of bootbench, which a model with the engine's own clones does
 # not use), VAL_CAL_GAP (without CAL_PLAN: the calibration plan's `gap`,
 # 300ms: the idle spell before each measured template clone; held-out.lua's
-# requests come 0.6 s or more apart, and a clone after 300 ms idle costs
-# 10-15% more than one 20 ms after the last request, calibrate's own
+# requests come 0.6 s or more apart, and a local clone after 300 ms idle
+# costs 9-16% more than one 20 ms after the last request, calibrate's own
 # default; with CAL_PLAN, the plan's gap rules and VAL_CAL_GAP is refused).
 #
 # Why: this shared machine's speed moves by more than 5% within minutes

@@ -8,7 +8,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-printf 'boot_mem = 8M 16M\nboot_init = 0 30ms\nclone_mem = 8M\nops = none\nalone_mem = 8M 16M\nalone_dirty = 64 512\nalone_forks = 2\n' >"$T/small.plan"
+printf 'boot_mem = 8M 16M\nboot_init = 0 30ms\nclone_mem = 8M\nops = none\nalone_mem = 8M 16M\nalone_dirty = 64 512\nalone_forks = 2\ngap = 1ms\n' >"$T/small.plan"
 "$UKF" calibrate --backend kvm --plan "$T/small.plan" -n 3 --db "$T/c.db" \
 	--out "$T/m.conf" >"$T/out" 2>"$T/err"
 rc=$?

@@ -2307,7 +2307,7 @@ static int t_plan(void)
 	CHECK(p.nalone_mem == 3 && p.alone_mem[0] == 8ULL << 20 &&
 	      p.alone_mem[2] == 32ULL << 20 && p.nalone_dirty == 3 &&
 	      p.alone_dirty[2] == 2048 && p.alone_forks == 15 &&
-	      p.gap_ns == 20000000);
+	      p.gap_ns == 20000000 && !p.gap_given);
 	f = fopen(path, "w");
 	CHECK(f);
 	fprintf(f, "alone = %s\nalone_mem = 12M 24M\nalone_dirty = 100\n"
@@ -2317,7 +2317,7 @@ static int t_plan(void)
 	CHECK(!strcmp(p.alone, clua) && p.nalone_mem == 2 &&
 	      p.alone_mem[1] == 24ULL << 20 && p.nalone_dirty == 1 &&
 	      p.alone_dirty[0] == 100 && p.alone_forks == 0 &&
-	      p.gap_ns == 300000000);
+	      p.gap_ns == 300000000 && p.gap_given);
 	f = fopen(path, "w");
 	CHECK(f);
 	fputs("alone = none\n", f);

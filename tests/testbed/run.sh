@@ -248,6 +248,8 @@ down)
 	# what runs inside (agents, an exec'd process)
 	up q$$ --nodes 2 --agent "$AGENT"
 	want_rc 0 "up of the testbed whose state goes"
+	up r$$ --nodes 2 --agent "$AGENT"
+	want_rc 0 "up of a testbed beside it"
 	pids=$(awk '$1 == "agent" { print $3 }' "$(st q$$)/journal")
 	bash "$TB" exec --name q$$ 0 sleep 300 &
 	sp=$!
@@ -261,6 +263,11 @@ down)
 	want_err "found 1 bridge, 2 veth pairs, 2 namespaces" "down without a state directory"
 	for p in $pids $sp; do ! running "$p" || fail "process $p survived down without a state directory"; done
 	none_left q$$ ukf-q$$-n "$(st q$$)"
+	run status --name r$$
+	want_rc 0 "the testbed beside it, after the other's down without a state directory"
+	run down --name r$$
+	want_rc 0 "down of the testbed beside it"
+	none_left r$$ ukf-r$$-n "$(st r$$)"
 	;;
 crash)
 	# testbed.sh SIGKILLed midway through up, twice: while it makes the

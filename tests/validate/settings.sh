@@ -38,6 +38,15 @@ for script in repeat testbed interleave; do
 		n=$((n + 1))
 	done
 done
+# VAL_CAL_GAP beside a CAL_PLAN of one's own: the plan sets the gap
+printf 'gap = 20ms\n' >"$T/p.plan"
+timeout 30 env CAL_PLAN="$T/p.plan" VAL_CAL_GAP=300ms sh "$SRC/scripts/validate/interleave.sh" \
+	"$B" "$T/o" >/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 2 ] || fail "interleave.sh CAL_PLAN and VAL_CAL_GAP: exit $rc, expected 2 ($(cat "$T/err"))"
+grep -q "VAL_CAL_GAP and CAL_PLAN: set 'gap = 300ms' in the plan" "$T/err" ||
+	fail "interleave.sh CAL_PLAN and VAL_CAL_GAP: the error does not say so: $(cat "$T/err")"
+n=$((n + 1))
 # interleave.sh made nothing before refusing
 [ ! -e "$T/o" ] || fail "a refused run made its output $T/o"
 echo "ok: $n bad settings refused by the three scripts"
