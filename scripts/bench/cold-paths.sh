@@ -9,20 +9,14 @@
 # (docs/validation.md): the floor is the same on every path; the medians
 # follow spells of the shared machine. Compare paths within one run.
 set -euo pipefail
-B=build
-if [ "${1:-}" = -b ]; then
-	B=$2
-	shift 2
-fi
-R=${1:-4}
-case $R in '' | *[!0-9]* | 0) echo "cold-paths.sh: ROUNDS must be a number >= 1, got '$R'" >&2; exit 2 ;; esac
-# a relative BUILD_DIR is where the script was started from
-B=$(cd "$B" && pwd) || exit 2
+PROG=cold-paths.sh
+ROUNDS_DEFAULT=4
+# bench_rounds (B, R, NARGS), bench_testbed (U, T, ST)
+. "$(dirname "$0")/../lib/bench-testbed.sh"
+bench_rounds "$@"
+shift "$NARGS"
 cd "$(dirname "$0")/../.."
 [ -r "$B/guest/synth" ] || { echo "cold-paths.sh: no guest $B/guest/synth (build the guests)" >&2; exit 2; }
-PROG=cold-paths.sh
-# bench_testbed: B, U, T, ST
-. scripts/lib/bench-testbed.sh
 bench_testbed "$B"
 SYNTH=$B/guest/synth
 # both worlds of a validation run the testbed unshaped (interleave.sh)

@@ -12,23 +12,17 @@
 # 9-16% dearer after 300 ms or more idle, remote ones 1-6%. Compare gaps
 # within one run.
 set -euo pipefail
-B=build
-if [ "${1:-}" = -b ]; then
-	B=$2
-	shift 2
-fi
-R=${1:-3}
-GAPS=${2:-20ms 100ms 300ms 1000ms}
-case $R in '' | *[!0-9]* | 0) echo "idle-gap.sh: ROUNDS must be a number >= 1, got '$R'" >&2; exit 2 ;; esac
+PROG=idle-gap.sh
+ROUNDS_DEFAULT=3
+# bench_rounds (B, R, NARGS), bench_testbed (U, T, ST)
+. "$(dirname "$0")/../lib/bench-testbed.sh"
+bench_rounds "$@"
+shift "$NARGS"
+GAPS=${1:-20ms 100ms 300ms 1000ms}
 for g in $GAPS; do
 	[[ $g =~ ^[0-9]+(us|ms|s)$ ]] || { echo "idle-gap.sh: a gap is a duration such as 20ms, got '$g'" >&2; exit 2; }
 done
-# a relative BUILD_DIR is where the script was started from
-B=$(cd "$B" && pwd) || exit 2
 cd "$(dirname "$0")/../.."
-PROG=idle-gap.sh
-# bench_testbed: B, U, T, ST
-. scripts/lib/bench-testbed.sh
 bench_testbed "$B"
 for k in $(seq 1 "$R"); do
 	echo "round $k of $R ($(date -u +%T))" >&2

@@ -11,19 +11,13 @@
 # until idle, traced clones were 4.6-9.5% slower; after, -1.6..+2.0%).
 # On a shared machine, compare the ratio of one run, not figures of two.
 set -euo pipefail
-B=build
-if [ "${1:-}" = -b ]; then
-	B=$2
-	shift 2
-fi
-R=${1:-6}
-case $R in '' | *[!0-9]* | 0) echo "trace-cost.sh: ROUNDS must be a number >= 1, got '$R'" >&2; exit 2 ;; esac
-# a relative BUILD_DIR is where the script was started from
-B=$(cd "$B" && pwd) || exit 2
-cd "$(dirname "$0")/../.."
 PROG=trace-cost.sh
-# bench_testbed: B, U, T, ST
-. scripts/lib/bench-testbed.sh
+ROUNDS_DEFAULT=6
+# bench_rounds (B, R, NARGS), bench_testbed (U, T, ST)
+. "$(dirname "$0")/../lib/bench-testbed.sh"
+bench_rounds "$@"
+shift "$NARGS"
+cd "$(dirname "$0")/../.."
 bench_testbed "$B"
 for k in $(seq 1 "$R"); do
 	echo "round $k of $R ($(date -u +%T))" >&2

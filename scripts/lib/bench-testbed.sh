@@ -1,13 +1,30 @@
 # SPDX-License-Identifier: MIT
 # scripts/lib/bench-testbed.sh - what the 2-node testbed benchmarks of
 # scripts/bench share (sourced by bash scripts that set PROG to their
-# name): the build's programs and the tools they need checked, and a
-# testbed of two node agents made, taken down at exit.
+# name): their first arguments, the build's programs and the tools they
+# need checked, and a testbed of two node agents made, taken down at exit.
 #   bench_testbed BUILD_DIR
 # sets B (the build directory, absolute), U (its ukfork), T (a temporary
 # directory, removed at exit) and ST (the testbed's state, ST/cluster.conf
 # its cluster file). Exits 2 when something is missing (77 without
 # /dev/kvm) and 1 when the testbed cannot be made.
+# bench_rounds "$@": the script's arguments [-b BUILD_DIR] [ROUNDS] ...:
+# B (BUILD_DIR, default build, taken from where the script was started,
+# absolute), R (ROUNDS, a number >= 1, default $ROUNDS_DEFAULT), NARGS
+# (how many arguments that was, for `shift`).
+bench_rounds() {
+	B=build
+	NARGS=0
+	if [ "${1:-}" = -b ]; then
+		B=${2:-}
+		shift 2 || { echo "$PROG: -b needs a build directory" >&2; exit 2; }
+		NARGS=2
+	fi
+	R=${1:-$ROUNDS_DEFAULT}
+	[ $# -eq 0 ] || NARGS=$((NARGS + 1))
+	case $R in '' | *[!0-9]* | 0) echo "$PROG: ROUNDS must be a number >= 1, got '$R'" >&2; exit 2 ;; esac
+	B=$(cd "$B" && pwd) || exit 2
+}
 bench_testbed() { # BUILD_DIR
 	B=$(cd "$1" && pwd) || exit 2
 	U=$B/ukfork
