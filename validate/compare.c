@@ -230,16 +230,23 @@ static int load_side(sqlite3 *db, const char *which,
 
 /* The figures of the metrics of r, computed over the instances idx[0..m)
  * of side s (idx NULL: all of them, in order); out[i] for metric i,
- * cnt[i] the values it came from (may be NULL). buf holds s->n doubles. */
+ * cnt[i] the values it came from (may be NULL). buf holds m doubles.
+ * With quantiles 0, only the fractions (the quantiles' out and cnt are
+ * left as they are: group_mean gives them). */
 static void compute(const struct ukf_validate_result *r,
 		    const struct ukf_validate_side *s, const size_t *idx,
-		    size_t m, double *buf, double *out, size_t *cnt)
+		    size_t m, double *buf, double *out, size_t *cnt,
+		    int quantiles)
 {
 	size_t i = 0;
 
 	for (int k = 0; k < UKF_VALIDATE_NKINDS; k++) {
 		if (!r->kind_present[k])
 			continue;
+		if (!quantiles) {
+			i += 3;
+			continue;
+		}
 		size_t nb = 0;
 		for (size_t j = 0; j < m; j++) {
 			size_t x = idx ? idx[j] : j;
@@ -349,6 +356,16 @@ static int make_metrics(struct ukf_validate_result *r,
 	return 0;
 }
 
+/* How many of the first `upto` runs of side s have this seed. */
+static size_t runs_of_seed(const struct ukf_validate_side *s, size_t upto,
+			   int64_t seed)
+{
+	size_t c = 0;
+	for (size_t j = 0; j < upto; j++)
+		c += s->run[j].seed == seed;
+	return c;
+}
+
 static int cmp_run_rep_seed(const void *a, const void *b)
 {
 	const struct ukf_validate_run *x = a, *y = b;
@@ -392,31 +409,20 @@ static int make_groups(struct ukf_validate_result *r, long *grp)
 	qsort(sorted, ns, sizeof(*sorted), cmp_run_rep_seed);
 	/* by seed: G = min over the real seeds of sim(seed) / real(seed) */
 	for (size_t i = 0; i < nr && g; i++) {
-		size_t want = 0, have = 0;
-		int seen = 0;
-		for (size_t j = 0; j < i; j++)
-			seen |= re->run[j].seed == re->run[i].seed;
-		if (seen)
+		int64_t seed = re->run[i].seed;
+		if (runs_of_seed(re, i, seed)) /* counted at its first run */
 			continue;
-		for (size_t j = 0; j < nr; j++)
-			want += re->run[j].seed == re->run[i].seed;
-		for (size_t k = 0; k < ns; k++)
-			have += si->run[k].seed == re->run[i].seed;
-		if (have / want < g)
-			g = have / want;
+		size_t q = runs_of_seed(si, ns, seed) / runs_of_seed(re, nr, seed);
+		if (q < g)
+			g = q;
 	}
 	if (g >= 2 && g != SIZE_MAX) {
 		r->groups_by_seed = 1;
 		for (size_t i = 0; i < nr; i++) {
 			int64_t seed = re->run[i].seed;
-			size_t want = 0, at = 0;
-			int seen = 0;
-			for (size_t j = 0; j < i; j++)
-				seen |= re->run[j].seed == seed;
-			if (seen)
+			if (runs_of_seed(re, i, seed))
 				continue;
-			for (size_t j = 0; j < nr; j++)
-				want += re->run[j].seed == seed;
+			size_t want = runs_of_seed(re, nr, seed), at = 0;
 			for (size_t k = 0; k < ns && at < g * want; k++)
 				if (sorted[k].seed == seed)
 					grp[sorted[k].first] = (long)(at++ / want);
@@ -514,11 +520,12 @@ static int evaluate(struct ukf_validate_result *r,
 					idx[m++] = u->first + j;
 			}
 			compute(r, &r->sim, idx, m, buf, gfig + g * nm,
-				gcnt + g * nm);
+				gcnt + g * nm, 1);
 		}
 	}
-	compute(r, &r->real, NULL, r->real.n, buf, fr, cr);
-	compute(r, &r->sim, NULL, r->sim.n, buf, fs, cs);
+	compute(r, &r->real, NULL, r->real.n, buf, fr, cr, 1);
+	/* grouped: the quantiles from the groups, the fractions from all */
+	compute(r, &r->sim, NULL, r->sim.n, buf, fs, cs, !r->groups);
 	if (r->groups)
 		group_mean(r, gfig, gcnt, NULL, fs, cs);
 	for (size_t i = 0; i < nm; i++) {
@@ -544,10 +551,10 @@ static int evaluate(struct ukf_validate_result *r,
 			for (; m < r->real.n; m++)
 				ridx[m] = gsl_rng_uniform_int(rng, r->real.n);
 		}
-		compute(r, &r->real, ridx, m, rbuf, fr, NULL);
+		compute(r, &r->real, ridx, m, rbuf, fr, NULL, 1);
 		for (size_t j = 0; j < r->sim.n; j++)
 			idx[j] = gsl_rng_uniform_int(rng, r->sim.n);
-		compute(r, &r->sim, idx, r->sim.n, buf, fs, NULL);
+		compute(r, &r->sim, idx, r->sim.n, buf, fs, NULL, !r->groups);
 		if (r->groups) {
 			for (size_t g = 0; g < r->groups; g++)
 				pick[g] = gsl_rng_uniform_int(rng, r->groups);
