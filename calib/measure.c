@@ -162,9 +162,6 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		snprintf(sets[5], sizeof(sets[5]), "link=%s",
 			 link ? link : "not given");
 		o.nsets = 6;
-		if (p->gap_given)
-			snprintf(sets[o.nsets++], sizeof(sets[0]),
-				 "gap=%" PRIu64 "ns", p->gap_ns);
 		o.cluster = cluster;
 		o.cluster_nodes = nodes;
 	} else if (alone) {
@@ -179,9 +176,6 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		snprintf(sets[2], sizeof(sets[2]), "dirty=%s", dirty);
 		snprintf(sets[3], sizeof(sets[3]), "forks=%u", p->alone_forks);
 		o.nsets = 4;
-		if (p->gap_given)
-			snprintf(sets[o.nsets++], sizeof(sets[0]),
-				 "gap=%" PRIu64 "ns", p->gap_ns);
 		if (cluster) {
 			/* the scenario's placement is local: every request
 			 * is made on node 0 and runs there */
@@ -191,6 +185,11 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 			o.cluster_nodes = nodes;
 		}
 	}
+	/* both calibration scenarios space their requests by `gap` (the
+	 * ops scenario has none) */
+	if (p->gap_given && (cluster || alone))
+		snprintf(sets[o.nsets++], sizeof(sets[0]), "gap=%" PRIu64 "ns",
+			 p->gap_ns);
 	FILE *null = fopen("/dev/null", "w");
 	*before = ukf_calib_max_run(db);
 	int rc = run(&o, null ? null : stderr, stderr);
