@@ -702,13 +702,14 @@ agent_tail() {
 
 # ---- down, status, exec -----------------------------------------------------
 
-# Is there a namespace whose eth0's alias is TAG (a testbed's node)?
+# Namespaces whose eth0's alias is TAG (this testbed's nodes: up tags
+# it), one a line.
 tagged_netns() {
 	local ns
 	while read -r ns _; do
-		[ -n "$ns" ] && [ "$(link_alias "$ns" eth0)" = "$TAG" ] && return 0
+		[ -n "$ns" ] && [ "$(link_alias "$ns" eth0)" = "$TAG" ] &&
+			printf '%s\n' "$ns"
 	done < <(ip netns list 2>/dev/null)
-	return 1
 }
 # Root-namespace interfaces whose alias is TAG (this testbed's), one a line.
 tagged_links() {
@@ -720,10 +721,10 @@ tagged_links() {
 	done
 }
 # A testbed whose state directory is gone: a new one with a journal of what
-# its tagged interfaces lead to (its bridge, its veths and the namespaces at
-# their other ends), for teardown. Agents and etcd members die as the
-# processes inside those namespaces. A namespace whose veth was never made
-# (an up killed in between) is not found: 'ip netns del' removes it.
+# carries its tag (its bridge, its veths, the namespaces whose eth0 does),
+# for teardown. Agents and etcd members die as the processes inside those
+# namespaces. A namespace whose veth was never made (an up killed in
+# between) has no tagged eth0 and is not found: 'ip netns del' removes it.
 adopt_orphans() {
 	local l ns n=0
 	# the journal in a directory of its own (teardown removes it): the
@@ -739,14 +740,13 @@ adopt_orphans() {
 			journal link "$l"
 		fi
 	done < <(tagged_links)
-	# each node's eth0 carries the tag as well (up tags it): that finds
-	# the namespaces even where a veth end names its peer's namespace by
-	# number only (link-netnsid)
-	while read -r ns _; do
-		[ -n "$ns" ] && [ "$(link_alias "$ns" eth0)" = "$TAG" ] || continue
+	# by their eth0's tag: found even where a veth end names its peer's
+	# namespace by number only (link-netnsid)
+	while read -r ns; do
+		[ -n "$ns" ] || continue
 		journal netns "$ns"
 		n=$((n + 1))
-	done < <(ip netns list 2>/dev/null)
+	done < <(tagged_netns)
 	say "found $(grep -c '^bridge ' "$STATE/journal") bridge, $(grep -c '^link ' "$STATE/journal") veth pairs, $n namespaces"
 }
 
@@ -776,7 +776,7 @@ cmd_down() {
 	if [ ! -e "$STATE" ]; then
 		# its state directory deleted while its network lived on: the
 		# bridge and veths still carry its tag, and lead to the rest
-		if [ -n "$(tagged_links)" ] || tagged_netns; then
+		if [ -n "$(tagged_links)$(tagged_netns)" ]; then
 			need_ip
 			need_root
 			say "no state directory $STATE, but interfaces tagged with it are still here: taking down what they lead to"
