@@ -11,13 +11,13 @@
 set -euo pipefail
 PROG=cold-paths.sh
 ROUNDS_DEFAULT=4
-# bench_rounds (B, R, NARGS), bench_testbed (U, T, ST)
+# bench_rounds (B, R, NARGS), bench_testbed (U, T, ST), bench_stats
 . "$(dirname "$0")/../lib/bench-testbed.sh"
 bench_rounds "$@"
 shift "$NARGS"
 cd "$(dirname "$0")/../.."
 [ -r "$B/guest/synth" ] || { echo "cold-paths.sh: no guest $B/guest/synth (build the guests)" >&2; exit 2; }
-bench_testbed "$B"
+bench_testbed
 SYNTH=$B/guest/synth
 # both worlds of a validation run the testbed unshaped (interleave.sh)
 NET=(--set bandwidth=1000G --set latency=0)
@@ -35,12 +35,6 @@ for k in $(seq 1 "$R"); do
 		--reps 2 --db "$T/ho.db" --quiet --set pace=0.25 "${NET[@]}" ||
 		{ echo "cold-paths.sh: held-out.lua failed" >&2; exit 1; }
 done
-# stats: values in ns on stdin -> "n median min max" in ms
-stats() {
-	sort -n | awk '{ v[n++] = $1 } END { if (!n) { print "0 - - -"; exit }
-		m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
-		printf "%d %.1f %.1f %.1f\n", n, m / 1e6, v[0] / 1e6, v[n - 1] / 1e6 }'
-}
 row() { # PATH SIZE "n med min max"
 	set -- "$1" "$2" $3
 	printf '%-28s %5s %4s %8s %8s %8s\n' "$1" "$2" "$3" "$4" "$5" "$6"
@@ -48,13 +42,13 @@ row() { # PATH SIZE "n med min max"
 printf '%-28s %5s %4s %8s %8s %8s\n' path size n p50_ms min_ms max_ms
 for m in 12M 24M; do
 	row "bootbench, back to back" "$m" "$(sqlite3 "$T/bb$m.db" \
-		"SELECT t_marker - t_launch FROM boots WHERE ok AND t_marker >= t_launch" | stats)"
+		"SELECT t_marker - t_launch FROM boots WHERE ok AND t_marker >= t_launch" | bench_stats 1e6 1)"
 done
 for db in cold ho; do
 	name="cold-paths.lua, agents"
 	[ $db = ho ] && name="held-out.lua, agents"
 	for a in w:12M f:24M; do
 		row "$name" "${a#*:}" "$(sqlite3 "$T/$db.db" "SELECT t_ready - t_request FROM instances
-			WHERE start = 'cold' AND app = '${a%%:*}' AND t_ready IS NOT NULL" | stats)"
+			WHERE start = 'cold' AND app = '${a%%:*}' AND t_ready IS NOT NULL" | bench_stats 1e6 1)"
 	done
 done

@@ -14,7 +14,7 @@
 set -euo pipefail
 PROG=idle-gap.sh
 ROUNDS_DEFAULT=3
-# bench_rounds (B, R, NARGS), bench_testbed (U, T, ST)
+# bench_rounds (B, R, NARGS), bench_testbed (U, T, ST), bench_stats
 . "$(dirname "$0")/../lib/bench-testbed.sh"
 bench_rounds "$@"
 shift "$NARGS"
@@ -23,7 +23,7 @@ for g in $GAPS; do
 	[[ $g =~ ^[0-9]+(us|ms|s)$ ]] || { echo "idle-gap.sh: a gap is a duration such as 20ms, got '$g'" >&2; exit 2; }
 done
 cd "$(dirname "$0")/../.."
-bench_testbed "$B"
+bench_testbed
 for k in $(seq 1 "$R"); do
 	echo "round $k of $R ($(date -u +%T))" >&2
 	for g in $GAPS; do
@@ -41,9 +41,7 @@ q="SELECT CASE WHEN node = origin THEN 'local' ELSE 'remote' END,
      WHERE start = 'template' AND template_fetched = 0
        AND t_ready IS NOT NULL) WHERE k > 1"
 med() { # column -> median in us of the rows on stdin
-	awk -v c="$1" '{ print $c }' | sort -n | awk '{ v[n++] = $1 } END {
-		if (!n) { print "-"; exit }
-		m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2; printf "%.0f\n", m / 1e3 }'
+	awk -v c="$1" '{ print $c }' | bench_stats 1e3 0 | cut -d' ' -f2
 }
 printf '%-8s %-7s %4s %14s %16s %15s\n' gap place n request_ready placed_start start_ready
 for g in $GAPS; do

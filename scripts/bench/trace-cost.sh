@@ -13,12 +13,12 @@
 set -euo pipefail
 PROG=trace-cost.sh
 ROUNDS_DEFAULT=6
-# bench_rounds (B, R, NARGS), bench_testbed (U, T, ST)
+# bench_rounds (B, R, NARGS), bench_testbed (U, T, ST), bench_stats
 . "$(dirname "$0")/../lib/bench-testbed.sh"
 bench_rounds "$@"
 shift "$NARGS"
 cd "$(dirname "$0")/../.."
-bench_testbed "$B"
+bench_testbed
 for k in $(seq 1 "$R"); do
 	echo "round $k of $R ($(date -u +%T))" >&2
 	for mode in traced untraced; do
@@ -37,8 +37,8 @@ q="SELECT app, ns FROM (SELECT app, t_ready - t_request AS ns,
      FROM instances WHERE start = 'template' AND app GLOB 'c[0-9]*'
      AND t_ready IS NOT NULL) WHERE k > 1 ORDER BY app, ns"
 med() { # DB APP -> median in us
-	sqlite3 -separator ' ' "$1" "$q" | awk -v a="$2" '$1 == a { v[n++] = $2 }
-		END { if (!n) { print "-"; exit } m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2; printf "%.0f\n", m / 1e3 }'
+	sqlite3 -separator ' ' "$1" "$q" | awk -v a="$2" '$1 == a { print $2 }' |
+		bench_stats 1e3 0 | cut -d' ' -f2
 }
 printf '%-6s %8s %10s %10s %8s\n' app n traced_us untraced_us ratio
 for app in $(sqlite3 "$T/untraced.db" "SELECT DISTINCT app FROM instances WHERE app GLOB 'c[0-9]*' ORDER BY length(app), app"); do
