@@ -174,6 +174,9 @@ struct sim_be {
 	/* With fetched_first_ns_per_byte: node<<32 | app -> bytes of a
 	 * template the node fetched and has not cloned or restored from */
 	sim_map_t fresh;
+	/* With idle_wake_ns: per node, the time of its last backend event
+	 * or operation (0, the run's start, before any); NULL until one */
+	ukf_ns_t *act;
 };
 
 sim_be_t *sim_be_create(struct sim_world *w)
@@ -201,6 +204,7 @@ void sim_be_destroy(sim_be_t **bp)
 			free(b->hq[i].q);
 	free(b->hq);
 	free(b->mem);
+	free(b->act);
 	sim_map_free(&b->byid);
 	sim_map_free(&b->templates);
 	sim_map_free(&b->shells);
@@ -331,6 +335,48 @@ uint64_t sim_be_mem_used(const sim_be_t *b, ukf_node_id_t node)
 	if (!b->mem || node >= b->w->cfg.engine.nodes)
 		return 0;
 	return b->mem[node];
+}
+
+/* ---- idle spells (idle_wake_ns) ---- */
+
+/* Node's activity times, made on first use (model key idle_wake_ns > 0);
+ * NULL otherwise or out of memory. */
+static ukf_ns_t *act_table(sim_be_t *b)
+{
+	if (!b->act && b->w->cfg.model.idle_wake_ns > 0)
+		b->act = calloc(b->w->cfg.engine.nodes, sizeof(*b->act));
+	return b->act;
+}
+
+/* Node did something now (an event or a backend operation). 0, or
+ * -ENOMEM. */
+static int act_mark(sim_be_t *b, ukf_node_id_t node)
+{
+	if (b->w->cfg.model.idle_wake_ns <= 0 ||
+	    node >= b->w->cfg.engine.nodes)
+		return 0;
+	ukf_ns_t *a = act_table(b);
+	if (!a)
+		return be_oom(b);
+	a[node] = b->w->now;
+	return 0;
+}
+
+/* The extra cost of an instance start on node now: idle_wake_ns if the
+ * node has been idle idle_after_ns or more, else 0; the start is the
+ * node's activity from now. -1 out of memory. */
+static double idle_wake(sim_be_t *b, ukf_node_id_t node)
+{
+	const struct ukf_sim_model *m = &b->w->cfg.model;
+
+	if (m->idle_wake_ns <= 0 || node >= b->w->cfg.engine.nodes)
+		return 0;
+	ukf_ns_t *a = act_table(b);
+	if (!a)
+		return be_oom(b), -1;
+	ukf_ns_t idle = b->w->now - a[node];
+	a[node] = b->w->now;
+	return idle >= m->idle_after_ns ? (double)m->idle_wake_ns : 0;
 }
 
 /* ---- the host queue: agent messages and monitor operations ---- */
@@ -745,6 +791,8 @@ static int be_cold_boot(void *bp, ukf_node_id_t node, ukf_id_t id,
 
 	if (!app)
 		return -EINVAL;
+	if (act_mark(b, node) < 0)
+		return -ENOMEM;
 	return inst_start(b, node, id, app, args, 0,
 			  (double)m->boot_base_ns +
 			      (double)app->image_bytes * m->boot_ns_per_byte);
@@ -759,6 +807,8 @@ static int be_make_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 
 	if (!in)
 		return -ESRCH;
+	if (act_mark(b, node) < 0)
+		return -ENOMEM;
 	uint64_t bytes = in->mem_pages * PAGE;
 	/* A cold-booted maker's memory is sealed in place (its pages become
 	 * the template's; it keeps only what it dirties after): no new
@@ -787,6 +837,8 @@ static int be_load_template(void *bp, ukf_node_id_t node, uint32_t app,
 	if (node >= b->w->cfg.engine.nodes)
 		return -EINVAL;
 	if (!mem_room(b, node, bytes))
+		return -ENOMEM;
+	if (act_mark(b, node) < 0)
 		return -ENOMEM;
 	/* No identity: the node's own stream, as before; the fault draw is
 	 * the backend's load count's. */
@@ -943,6 +995,9 @@ static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 		return -EINVAL;
 	if (!has_template(b, node, app->id))
 		return -ENOENT;
+	double wake = idle_wake(b, node);
+	if (wake < 0)
+		return -ENOMEM;
 	struct shell_undo u;
 	double first = shell_first(b, node, app->mem_bytes / PAGE, 1, &u);
 	if (first < 0)
@@ -960,7 +1015,7 @@ static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 			    (double)m->clone_base_ns +
 				    m->clone_ns_per_byte *
 					    (double)app->mem_bytes +
-				    local + first);
+				    local + first + wake);
 	if (rc < 0) {
 		shell_undo(b, &u);
 		fresh_undo(b, node, app->id, taken);
@@ -980,6 +1035,9 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 		return -ESRCH; /* a live fork is on the parent's node */
 	if (!mem_room(b, node, b->inst[ps].dirty * PAGE))
 		return -ENOMEM; /* the copied pages are the child's own */
+	double wake = idle_wake(b, node);
+	if (wake < 0)
+		return -ENOMEM;
 	struct shell_undo u;
 	double first = shell_first(b, node, b->inst[ps].mem_pages, 1, &u);
 	if (first < 0)
@@ -1003,7 +1061,7 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 							: m->clone_base_ns) +
 				       (double)m->clone_ns_per_page *
 					       (double)p->dirty +
-				       first);
+				       first + wake);
 	if (rc < 0)
 		shell_undo(b, &u);
 	return rc;
@@ -1017,6 +1075,8 @@ static int be_save_delta(void *bp, ukf_node_id_t node, ukf_id_t parent)
 
 	if (!p)
 		return -ESRCH;
+	if (act_mark(b, node) < 0)
+		return -ENOMEM;
 	uint64_t ci = child_ident(p);
 	p->delta = (struct delta){ .magic = DELTA_MAGIC, .app = p->app,
 				   .child_ident = ci, .dirty = p->dirty,
@@ -1050,6 +1110,9 @@ static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
 		return -ENOENT;
 	if (!mem_room(b, node, d.dirty * PAGE))
 		return -ENOMEM;
+	double wake = idle_wake(b, node);
+	if (wake < 0)
+		return -ENOMEM;
 	struct shell_undo u; /* its shell: later clones at the size find one */
 	if (shell_first(b, node, d.mem_pages, 0, &u) < 0)
 		return -ENOMEM;
@@ -1072,7 +1135,7 @@ static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
 			       (double)m->restore_base_ns +
 				       (double)m->restore_ns_per_page *
 					       (double)d.dirty +
-				       fresh);
+				       fresh + wake);
 	if (rc < 0) {
 		shell_undo(b, &u);
 		fresh_undo(b, node, app, taken);
@@ -1092,6 +1155,7 @@ static void be_destroy(void *bp, ukf_node_id_t node, ukf_id_t id)
 {
 	sim_be_t *b = bp;
 	uint32_t s;
+	(void)act_mark(b, node); /* out of memory: the run fails (be_oom) */
 	if (find(b, node, id, &s))
 		inst_free(b, s);
 }
@@ -1272,6 +1336,8 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e0)
 	uint32_t *fl = ev_flags(e), flags = *fl & ~F_VAL;
 
 	*fl &= F_VAL;
+	if (act_mark(b, e->node) < 0) /* idle_wake_ns: the node is awake */
+		goto oom;
 	if (flags & F_DONE) {
 		if (job_release(b, e->node) < 0)
 			goto oom;

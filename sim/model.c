@@ -70,6 +70,7 @@ static const struct field {
 	R(fetched_first_ns_per_byte),
 	R(clone_ns_per_byte),
 	T(local_clone_ns),
+	T(idle_wake_ns),     T(idle_after_ns),
 #undef T
 #undef R
 };

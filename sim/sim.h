@@ -195,6 +195,22 @@ struct ukf_sim_model {
 	 * clones. 0 (the default): none.
 	 */
 	ukf_ns_t local_clone_ns;
+	/*
+	 * Appended for idle spells (issue 11): a template clone, live fork
+	 * or remote restore on a node that has had no backend event or
+	 * operation for idle_after_ns or more (since the run began, for
+	 * its first) costs idle_wake_ns more. Through the KVM node agents
+	 * a template clone 300 ms or more after the node's last activity
+	 * took 9-16% (local) more than one 20 ms after it (session 35,
+	 * scripts/bench/idle-gap.sh). Written by `ukfork calibrate` from
+	 * the alone step's clones after a long spell (plan key idle) against
+	 * those after the plan's gap; the threshold is then the geometric
+	 * mean of the two spells (the step between them is not resolved).
+	 * idle_wake_ns 0 (the default): no such cost; idle_after_ns 0 with
+	 * idle_wake_ns > 0: every such operation pays it.
+	 */
+	ukf_ns_t idle_wake_ns;
+	ukf_ns_t idle_after_ns;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

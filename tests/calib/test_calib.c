@@ -2582,7 +2582,8 @@ static int t_run_model_note(void)
 	    "sets no touch_ns_per_page, restore_base_ns, restore_ns_per_page, "
 	    "load_base_ns, load_ns_per_byte, save_ns_per_page, host_mem_bytes, "
 	    "clone_first_ns, peer_msg_ns, fetched_first_ns_per_byte, "
-	    "clone_ns_per_byte, local_clone_ns: the simulator keeps "
+	    "clone_ns_per_byte, local_clone_ns, idle_wake_ns, "
+	    "idle_after_ns: the simulator keeps "
 	    "data/model.conf's values";
 	char *at = strstr(text, want);
 	CHECK(at != NULL);

@@ -509,10 +509,17 @@ static int t_host_keys(void)
 	CHECK(m.agent_msg_ns == 2500000 && m.monitor_slots == 2);
 	CHECK(m.host_mem_bytes == 16ULL << 30 && m.fork_base_ns == 40000000);
 	CHECK(m.clone_first_ns == 9000000 && d.clone_first_ns == 0);
+	CHECK(selftest_write_file(path, "idle_wake_ns = 40us\n"
+					"idle_after_ns = 77ms\n") == 0);
+	m = d;
+	CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == 0);
+	CHECK(m.idle_wake_ns == 40000 && m.idle_after_ns == 77000000 &&
+	      d.idle_wake_ns == 0 && d.idle_after_ns == 0);
 	static const char *const bad[] = {
 		"monitor_slots = -1\n", "monitor_slots = 1.5\n",
 		"monitor_slots = 2000000\n", "host_mem_bytes = 12X\n",
 		"host_mem_bytes = -1G\n", "agent_msg_ns = -1ms\n",
+		"idle_wake_ns = -1us\n", "idle_after_ns = 5parsecs\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK(selftest_write_file(path, bad[i]) == 0);
@@ -635,6 +642,134 @@ static int t_fetched_first(void)
 	return 0;
 }
 
+/*
+ * idle_wake_ns / idle_after_ns: one node, template clones of 10 ms, each
+ * instance done ~2 ms after its READY. Requested at 1000, 1050, 1500,
+ * 1600 and 1750 ms, they find the node idle for ~1 s, ~36, ~440, ~86
+ * and ~140 ms: with a 100 ms threshold the 1st, 3rd and 5th pay the wake
+ * cost; with a threshold of 0 all do; with no wake cost none. A live
+ * fork right after its parent's unit finds the node busy (pays nothing)
+ * unless the threshold is 0. On two nodes, the restores of remote fork
+ * children pay it on a node idle since the last child, but not the one
+ * right after its template was fetched there (the load was activity).
+ */
+static int t_idle_wake(void)
+{
+	struct ukf_sim_config c;
+	struct obs o;
+	struct ukf_world w;
+	char err[256];
+	const ukf_ns_t wake = 3 * UKF_MS;
+	static const int at_ms[] = { 1000, 1050, 1500, 1600, 1750 };
+
+	for (int mode = 0; mode < 3; mode++) { /* none, 100 ms, 0 */
+		config(&c);
+		c.model.idle_wake_ns = mode ? wake : 0;
+		c.model.idle_after_ns = mode == 1 ? 100 * UKF_MS : 0;
+		memset(&o, 0, sizeof(o));
+		CHECK(world(&w, &c, &o, "mem=16M init=1ms work=1ms image=1M") ==
+		      0);
+		w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+		for (int i = 0; i < 5; i++)
+			w.ops->at(w.w, at_ms[i] * UKF_MS, spawn_cb, &w, 0);
+		CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) ==
+		      0);
+		w.ops->destroy(&w.w);
+		CHECK(o.failed == 0 && o.cold == 1 && o.n == 5);
+		for (int i = 0; i < 5; i++) {
+			int pays = mode == 2 || (mode == 1 && i % 2 == 0);
+			CHECKF(o.d[i] == c.model.clone_base_ns +
+					     (pays ? wake : 0),
+			       "mode %d clone %d: %lld ns", mode, i,
+			       (long long)o.d[i]);
+		}
+	}
+	/* an instance of b working beside (a unit ends every 100 ms from
+	 * ~0.1 to ~1.1 s) keeps the node awake: a's clone at 0.75 s pays
+	 * nothing, its clone at 1.5 s (~0.4 s after b's last) pays */
+	config(&c);
+	c.model.idle_wake_ns = wake;
+	c.model.idle_after_ns = 100 * UKF_MS;
+	memset(&o, 0, sizeof(o));
+	CHECK(world2(&w, &c, &o, "mem=16M init=1ms work=1ms image=1M",
+		     "mem=16M init=1ms work=100ms units=10 image=1M") == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+	w.ops->at(w.w, 20 * UKF_MS, spawn_cb, &w, 1);
+	w.ops->at(w.w, 750 * UKF_MS, spawn_cb, &w, 0);
+	w.ops->at(w.w, 1500 * UKF_MS, spawn_cb, &w, 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	w.ops->destroy(&w.w);
+	CHECKF(o.failed == 0 && o.cold == 2 && o.n == 2 &&
+		       o.d[0] == c.model.clone_base_ns &&
+		       o.d[1] == c.model.clone_base_ns + wake,
+	       "cold %d n %d: %lld %lld", o.cold, o.n, (long long)o.d[0],
+	       (long long)o.d[1]);
+	/* live forks of a cold instance, right after its unit */
+	for (int mode = 1; mode < 3; mode++) {
+		config(&c);
+		c.engine.templates = "none";
+		c.model.idle_wake_ns = wake;
+		c.model.idle_after_ns = mode == 1 ? 100 * UKF_MS : 0;
+		memset(&o, 0, sizeof(o));
+		CHECK(world(&w, &c, &o,
+			    "mem=16M init=1ms work=1ms dirty=100 fork=1 "
+			    "image=1M") == 0);
+		w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+		CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) ==
+		      0);
+		w.ops->destroy(&w.w);
+		ukf_ns_t fork =
+		    c.model.clone_base_ns + 100 * c.model.clone_ns_per_page;
+		CHECKF(o.n == 1 && o.d[0] == fork + (mode == 2 ? wake : 0),
+		       "mode %d: %d forks, %lld ns", mode, o.n,
+		       (long long)o.d[0]);
+	}
+	/* remote restores on node 1 (fetched_first's least-loaded world) */
+	struct ukf_world_sinks s = { .record = frec };
+	struct fobs f;
+	config(&c);
+	c.engine.nodes = 2;
+	c.engine.placement = "least-loaded";
+	c.link_latency_ns = 0;
+	c.model.idle_wake_ns = wake;
+	c.model.idle_after_ns = 100 * UKF_MS;
+	memset(&f, 0, sizeof(f));
+	s.u = &f;
+	CHECK(world_sinks(&w, &c, &s,
+			  "mem=8M init=1ms work=20ms dirty=100 fork=1 units=1 "
+			  "image=1M",
+			  NULL) == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+	for (int i = 1; i <= 3; i++)
+		w.ops->at(w.w, i * UKF_S, spawn_cb, &w, 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	w.ops->destroy(&w.w);
+	CHECK(f.failed == 0);
+	int restores = 0, woken = 0, parents = 0;
+	for (int i = 0; i < f.n; i++) {
+		if (f.r[i].start == UKF_START_FORK && f.r[i].remote) {
+			ukf_ns_t base = c.model.restore_base_ns +
+					c.model.restore_ns_per_page *
+					    (ukf_ns_t)(f.r[i].delta / 4096);
+			ukf_ns_t want = base + (f.r[i].fetched ? 0 : wake);
+			CHECKF(f.r[i].d == want,
+			       "restore %d (fetched %d): %lld ns, want %lld", i,
+			       f.r[i].fetched, (long long)f.r[i].d,
+			       (long long)want);
+			restores++;
+			woken += !f.r[i].fetched;
+		}
+		if (f.r[i].start == UKF_START_TEMPLATE && f.r[i].node == 0) {
+			CHECKF(f.r[i].d == c.model.clone_base_ns + wake,
+			       "parent %d: %lld ns", i, (long long)f.r[i].d);
+			parents++;
+		}
+	}
+	CHECKF(restores >= 3 && woken >= 2 && parents >= 2,
+	       "%d restores (%d woken), %d parents", restores, woken, parents);
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "monitor_order", t_monitor_order },
 	{ "agent_fifo", t_agent_fifo },
@@ -646,6 +781,7 @@ static const struct selftest tests[] = {
 	{ "clone_first_failed", t_clone_first_failed },
 	{ "host_keys", t_host_keys },
 	{ "fetched_first", t_fetched_first },
+	{ "idle_wake", t_idle_wake },
 };
 
 int main(int argc, char **argv)
