@@ -109,6 +109,30 @@ int ukf_calib_fit_line_robust(const double *x, const double *y, size_t n,
  * y - c0; interval with n - 1 degrees of freedom). Needs n >= 2 and some
  * x != 0: else -1, EINVAL.
  */
+/*
+ * The extra cost of a template clone after an idle spell (calib/idle.c):
+ * base (bx, by: nb clones after the plan's gap, x = memory bytes) and
+ * idle (ix, iy: ni clones after the idle spell); each idle clone's excess
+ * over the median base clone at its size (idle clones at a size without
+ * base clones are left out), and the median of those excesses, with a 95%
+ * percentile interval from 2000 bootstrap resamples of both sets (base
+ * within each size; a fixed seed: the same samples, the same figures).
+ * sb / si: the spells before the base and the idle clones (ns); the
+ * threshold is the geometric mean of their medians. r->fitted: 2 used
+ * idle clones and 2 base clones at least, and a spell of each. 0, or -1
+ * out of memory.
+ */
+struct ukf_calib_idle {
+	int fitted;
+	size_t nbase, nidle, nused; /* base, idle, idle at a base size */
+	double wake, lo, hi;        /* the median excess, its interval */
+	double spell_base, spell_idle, after; /* medians, their geometric mean */
+};
+int ukf_calib_fit_idle(const double *bx, const double *by, size_t nb,
+		       const double *ix, const double *iy, size_t ni,
+		       const double *sb, size_t nsb, const double *si,
+		       size_t nsi, struct ukf_calib_idle *r);
+
 int ukf_calib_fit_slope(const double *x, const double *y, size_t n, double c0,
 			struct ukf_calib_line *out);
 

@@ -264,6 +264,9 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	p->fork_units = 6;
 	p->fork_dirty = 128;
 	p->gap_ns = 20000000; /* the scenarios' own default */
+	/* after 300 ms or more the cost was up in every measurement of
+	 * session 35 (scripts/bench/idle-gap.sh) */
+	p->idle_ns = 300000000;
 }
 
 /* boot_init's durations (core/app.c units: ns, us, ms (the default), s):
@@ -350,7 +353,7 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 	    "boot_mem", "boot_init",  "clone_mem", "ops",	 "ops_reps",
 	    "cluster_ops", "cluster_reps", "tmpl_mem", "fork_units",
 	    "fork_dirty", "alone", "alone_mem", "alone_dirty",
-	    "alone_forks", "gap"};
+	    "alone_forks", "gap", "idle"};
 	unsigned seen[sizeof(keys) / sizeof(keys[0])] = {0};
 	FILE *f = fopen(path, "r");
 
@@ -466,6 +469,14 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 				t.gap_ns = (uint64_t)ns;
 				t.gap_given = 1;
 			}
+		} else if (!strcmp(k, "idle")) {
+			ukf_ns_t ns;
+			ok = ukf_parse_time(v, &ns) == 0 && ns >= 0 &&
+			     ns <= 10 * 1000000000LL;
+			if (ok) {
+				t.idle_ns = (uint64_t)ns;
+				t.idle_given = 1;
+			}
 		} else {
 			snprintf(
 			    err, errlen,
@@ -473,7 +484,7 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 			    "boot_init, clone_mem, ops, ops_reps, alone, "
 			    "alone_mem, alone_dirty, alone_forks, cluster_ops, "
 			    "cluster_reps, tmpl_mem, "
-			    "fork_units, fork_dirty, gap)",
+			    "fork_units, fork_dirty, gap, idle)",
 			    path, lineno, k);
 			goto fail;
 		}
@@ -501,6 +512,16 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 				 strerror(errno));
 			goto fail;
 		}
+	/* the idle spell is the longer one (its clones are told apart from
+	 * the gap's by it) */
+	if (t.idle_ns && t.idle_ns <= t.gap_ns) {
+		snprintf(err, errlen,
+			 "%s:%u: idle (%.0f ms) must be 0 (none) or longer "
+			 "than gap (%.0f ms)",
+			 path, seen[15] ? seen[15] : seen[14],
+			 (double)t.idle_ns / 1e6, (double)t.gap_ns / 1e6);
+		goto fail;
+	}
 	/* boot_init samples are named by the memory in MiB (measure.c) */
 	for (size_t i = 0; t.ninit > 1 && i < t.nboot; i++)
 		if (t.boot_mem[i] % (1ULL << 20) ||

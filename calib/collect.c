@@ -437,6 +437,7 @@ struct alone_rows {
 	int64_t run;
 	ukf_calib_set_t *s;
 	struct ukf_calib_alone_counts *c;
+	double idle_split; /* > 0: clones after a spell this long are idle */
 };
 
 static int alone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
@@ -464,12 +465,28 @@ static int alone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 	       agent = sqlite3_column_double(st, 4),
 	       x = fork ? sqlite3_column_double(st, 5) : a->bytes;
 	first = first == 0 ? 1 : first == 1 ? 0 : -1;
-	const char *op = fork ? (first ? "fork_first" : "fork")
-			      : (first ? "clone_first" : "clone_engine");
-	if (first < 0 || ukf_calib_set_add(q->s, op, x, ns) < 0 ||
-	    (agent >= 0 && ukf_calib_set_add(q->s, "agent", 0, agent) < 0)) {
+	if (first < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
+	/* a later template clone: after the gap, or after an idle spell */
+	int spell = q->idle_split > 0 && !fork && !first &&
+		    sqlite3_column_type(st, 8) != SQLITE_NULL;
+	double gap = spell ? sqlite3_column_double(st, 8) : 0;
+	int idle = spell && gap >= q->idle_split;
+	const char *op = fork ? (first ? "fork_first" : "fork")
+			      : (first ? "clone_first"
+				       : (idle ? "clone_idle" : "clone_engine"));
+	if (ukf_calib_set_add(q->s, op, x, ns) < 0 ||
+	    (spell && ukf_calib_set_add(q->s, "spell", idle, gap) < 0) ||
+	    (!idle && agent >= 0 &&
+	     ukf_calib_set_add(q->s, "agent", 0, agent) < 0)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (idle) {
+		c->idle++;
+		return 0; /* its dispatch and unit: not the gap's context */
 	}
 	(*(fork ? (first ? &c->fork_first : &c->forks)
 		: (first ? &c->clone_first : &c->clones)))++;
@@ -487,7 +504,8 @@ static int alone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 }
 
 int ukf_calib_collect_alone(const char *db, const char *trace,
-			    int64_t before, ukf_calib_set_t *s,
+			    int64_t before, double idle_split,
+			    ukf_calib_set_t *s,
 			    struct ukf_calib_alone_counts *c, char *err,
 			    size_t errlen)
 {
@@ -499,7 +517,8 @@ int ukf_calib_collect_alone(const char *db, const char *trace,
 		return -1;
 	/* columns 6, 7: a template clone that exited 0 without forking:
 	 * its dirty pages and READY -> exit (its one unit: the work and
-	 * the first touches of those pages), else NULL */
+	 * the first touches of those pages), else NULL; column 8: the spell
+	 * before its request since the run's last exit (NULL: none) */
 	static const char sql[] =
 	    "SELECT c.run, c.app, c.start = 'fork', c.t_ready - c.t_request,"
 	    " c.t_start - c.t_request, coalesce(p.dirty_pages, 0),"
@@ -507,7 +526,10 @@ int ukf_calib_collect_alone(const char *db, const char *trace,
 	    "  AND c.t_exit > c.t_ready AND c.dirty_pages >= 0"
 	    "  AND NOT EXISTS (SELECT 1 FROM instances k WHERE k.run = c.run"
 	    "  AND k.parent = c.id) THEN c.dirty_pages END,"
-	    " c.t_exit - c.t_ready"
+	    " c.t_exit - c.t_ready,"
+	    " c.t_request - (SELECT max(k.t_exit) FROM instances k"
+	    "  WHERE k.run = c.run AND k.t_exit >= 0"
+	    "  AND k.t_exit <= c.t_request)"
 	    " FROM instances c LEFT JOIN instances p"
 	    " ON p.run = c.run AND p.id = c.parent AND c.start = 'fork'"
 	    " WHERE c.run > ?1 AND c.start IN ('template', 'fork')"
@@ -518,7 +540,8 @@ int ukf_calib_collect_alone(const char *db, const char *trace,
 	    " AND c.t_start >= c.t_request"
 	    " ORDER BY c.run, c.t_start, c.id";
 	struct alone_rows q = { .db = db, .apps = apps, .napps = napps,
-				.run = -1, .s = s, .c = c };
+				.run = -1, .s = s, .c = c,
+				.idle_split = idle_split };
 	int rc = query_rows(db, sql, before, alone_row, &q, err, errlen);
 	free(apps);
 	free(q.seen);

@@ -117,6 +117,14 @@ static void list_add(char *buf, size_t cap, uint64_t v)
 	snprintf(buf + l, cap - l, "%s%" PRIu64, l ? " " : "", v);
 }
 
+/* The plan's alone step is the built-in scenario (which declares every
+ * param calibrate may set). */
+static int alone_builtin(const struct ukf_calib_plan *p)
+{
+	return !strcmp(p->alone,
+		       UKF_SOURCE_DIR "/scripts/calibrate/alone-ops.lua");
+}
+
 /* Run the plan's engine workload: the one-node ops scenario on the local
  * KVM (cluster NULL) or the cluster scenario on the node agents of
  * `cluster` (nodes of them); with `alone`, the alone step instead, on the
@@ -129,8 +137,8 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 {
 	struct ukf_run_opts o;
 	/* room for "dirty=" or "sizes=" and UKF_CALIB_MAX_POINTS numbers */
-	char sets[7][UKF_CALIB_MAX_POINTS * 24 + 16];
-	const char *setv[7];
+	char sets[8][UKF_CALIB_MAX_POINTS * 24 + 16];
+	const char *setv[8];
 	const char *script = cluster ? p->cluster_ops : p->ops;
 
 	if (!run) {
@@ -141,7 +149,7 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 	if (alone)
 		script = p->alone;
 	memset(&o, 0, sizeof(o));
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		setv[i] = sets[i];
 	o.sets = setv;
 	o.script = script;
@@ -190,6 +198,11 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 	if (p->gap_given && (cluster || alone))
 		snprintf(sets[o.nsets++], sizeof(sets[0]), "gap=%" PRIu64 "ns",
 			 p->gap_ns);
+	/* the alone step's idle clones: asked of the built-in scenario
+	 * (default plan), or of one's own when the plan sets idle */
+	if (alone && p->idle_ns && (p->idle_given || alone_builtin(p)))
+		snprintf(sets[o.nsets++], sizeof(sets[0]),
+			 "idle=%" PRIu64 "ns", p->idle_ns);
 	FILE *null = fopen("/dev/null", "w");
 	*before = ukf_calib_max_run(db);
 	int rc = run(&o, null ? null : stderr, stderr);
@@ -292,18 +305,28 @@ static int alone(const struct ukf_calib_plan *p, const char *db,
 	int64_t before;
 	struct ukf_calib_alone_counts c;
 
+	/* its idle clones asked for (run_ops): told apart by a spell half
+	 * way between the gap and the idle spell */
+	int idle = p->idle_ns && (p->idle_given || alone_builtin(p));
+	double split = idle ? ((double)p->gap_ns + (double)p->idle_ns) / 2 : 0;
+	char more[96] = "";
+	if (idle)
+		snprintf(more, sizeof(more),
+			 "; %u more per size, each after %.0f ms idle", p->n,
+			 (double)p->idle_ns / 1e6);
 	fprintf(stderr,
 		"ukfork calibrate: template clones and live forks one at a "
 		"time through %s (%s, %u clones per size, %u forks per size "
-		"and dirty count, %.0f ms apart)...\n",
+		"and dirty count, %.0f ms apart%s)...\n",
 		cluster ? "the agent of node 0" : "the engine", p->alone, p->n,
-		p->alone_forks, (double)p->gap_ns / 1e6);
+		p->alone_forks, (double)p->gap_ns / 1e6, more);
 	snprintf(trace, sizeof(trace), "%s/alone.trace", tmpdir);
 	if (run_ops(p, db, trace, run, cluster, nodes, NULL, 1, &before, err,
 		    errlen) < 0)
 		return -1;
 	size_t tgot, fgot;
-	if (ukf_calib_collect_alone(db, trace, before, s, &c, err, errlen) <
+	if (ukf_calib_collect_alone(db, trace, before, split, s, &c, err,
+				    errlen) <
 		0 ||
 	    ukf_calib_trace_templates(trace, 0, s, &tgot, &fgot, err, errlen) <
 		0)
@@ -314,6 +337,11 @@ static int alone(const struct ukf_calib_plan *p, const char *db,
 		"%zu templates made, %zu agent samples, %zu clone units\n",
 		c.clones + c.clone_first, c.clone_first, c.forks + c.fork_first,
 		c.fork_first, tgot, c.agent, c.touch);
+	if (idle)
+		fprintf(stderr,
+			"ukfork calibrate: %zu template clones after an idle "
+			"spell (%.0f ms or more)\n",
+			c.idle, split / 1e6);
 	if (c.clones < 2) {
 		snprintf(err, errlen,
 			 "the alone workload %s gave %zu template clones "

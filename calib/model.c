@@ -566,6 +566,96 @@ static int fit_meddiff(const struct opfit *lo, const struct opfit *re,
 	return 0;
 }
 
+/* idle_wake_ns and idle_after_ns (calib/idle.c) from the gap clones
+ * (base: x memory, y request -> READY less what the simulator charges
+ * beside), the idle ones, and the spells before each (x 0 gap, 1 idle). */
+static int fit_idle(const struct opfit *base, const struct opfit *idle,
+		    const struct opfit *spell, struct ukf_calib_idle *r)
+{
+	double *sb = malloc((spell->n + 1) * sizeof(double));
+	double *si = malloc((spell->n + 1) * sizeof(double));
+	size_t nb = 0, ni = 0;
+	int rc = -1;
+
+	if (sb && si) {
+		for (size_t i = 0; i < spell->n; i++) {
+			if (spell->x[i] != 0)
+				si[ni++] = spell->y[i];
+			else
+				sb[nb++] = spell->y[i];
+		}
+		rc = ukf_calib_fit_idle(base->x, base->y, base->n, idle->x,
+					idle->y, idle->n, sb, nb, si, ni, r);
+	}
+	free(sb);
+	free(si);
+	return rc;
+}
+
+/* The median of the factor the simulator draws for f's spread (scaled to
+ * mean 1 as it does), or 1 without one. */
+static double median_factor(const struct opfit *f)
+{
+	struct ukf_sim_model m;
+
+	if (!f->have_dist)
+		return 1;
+	memset(&m, 0, sizeof(m));
+	struct ukf_sim_dist *d = &m.dist[UKF_SIM_OP_CLONE];
+	if (f->empirical) {
+		double mu = ukf_sim_empirical_mean(f->emp);
+		if (!(mu > 0))
+			return 1;
+		d->family = UKF_SIM_DIST_EMPIRICAL;
+		for (int i = 0; i < UKF_SIM_EMP_Q; i++)
+			d->q[i] = f->emp[i] / mu;
+	} else {
+		/* the calibration's families are the simulator's numbers */
+		d->family = (int)f->dist.family;
+		d->p1 = f->dist.p1;
+		d->p2 = f->dist.p2;
+	}
+	double v = ukf_sim_model_factor(&m, UKF_SIM_OP_CLONE, 0);
+	return v > 0 && isfinite(v) ? v : 1;
+}
+
+/* The idle keys: the median excess over the clone spread's median factor
+ * medf (the simulator multiplies the clone's whole cost, the wake
+ * included, by a factor of that median), 0 when not above 0. */
+static void put_idle(FILE *o, const struct ukf_calib_idle *r, double medf)
+{
+	if (!r->nidle)
+		return;
+	if (!r->fitted) {
+		fprintf(o,
+			"# Template clones after an idle spell: %zu (%zu at a "
+			"size with clones after the gap; 2 at least): "
+			"idle_wake_ns\n# not fitted, keeps its default\n\n",
+			r->nidle, r->nused);
+		return;
+	}
+	double wake = fmax(0, r->wake / medf);
+	fprintf(o,
+		"# Template clones after an idle spell (plan key idle): %zu "
+		"requested a median %.0f ms after\n"
+		"# the last instance before them ended, against %zu after "
+		"the plan's gap (a median %.1f ms),\n"
+		"# request -> READY: each one's excess over the median gap "
+		"clone at its size, median\n"
+		"# %.1f us [%.1f, %.1f] (95%%, bootstrap of both sets), over "
+		"the clone spread's median\n"
+		"# factor %.4f (the simulator scales the whole cost by the "
+		"factor)%s:\n"
+		"idle_wake_ns = %.0f   # source: calibrate\n"
+		"#   the threshold: the geometric mean of the two spells "
+		"(where the step lies between them\n"
+		"#   is not resolved)\n"
+		"idle_after_ns = %.0f   # source: calibrate\n\n",
+		r->nused, r->spell_idle / 1e6, r->nbase, r->spell_base / 1e6,
+		r->wake / 1e3, r->lo / 1e3, r->hi / 1e3, medf,
+		r->wake > 0 ? "" : "; no excess: 0", wake, r->after);
+}
+
 static void put_local_clone(FILE *o, const struct meddiff *lc, int eng)
 {
 	if (!lc->nlocal && !lc->nremote)
@@ -1371,6 +1461,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		RFETCH_B,
 		READY_LOCAL,
 		READY_REMOTE,
+		CLONE_IDLE,
+		SPELL,
 		NOPS
 	};
 	struct opfit f[NOPS] = {
@@ -1398,7 +1490,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    [RFETCH_B] = {.op = "rfetch_bytes", .dist_key = NULL},
 	    [READY_LOCAL] = {.op = "ready_local", .dist_key = NULL},
 	    [READY_REMOTE] = {.op = "ready_remote", .dist_key = NULL},
+	    [CLONE_IDLE] = {.op = "clone_idle", .dist_key = NULL},
+	    [SPELL] = {.op = "spell", .dist_key = NULL},
 	};
+	struct ukf_calib_idle idle = {0};
 	struct meddiff pm;
 	struct fetchfirst ff;
 	struct dirfit dirs[2] = {
@@ -1481,6 +1576,17 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		 * the clones' spread is heavy-tailed (a few at 3-9 times
 		 * the rest), which in least squares could hide a rise of a
 		 * few us a MiB that the medians by size showed */
+		/* the clones after an idle spell, alike (the gap clones'
+		 * base is left as it is: their medians by size are what
+		 * the idle ones are set against) */
+		for (size_t i = 0; i < f[CLONE_IDLE].n; i++)
+			f[CLONE_IDLE].y[i] = fmax(
+			    f[CLONE_IDLE].y[i] - 2 * agent - lc.diff, 1);
+		if (f[CLONE_IDLE].n && fit_idle(&f[CLONE_ENG], &f[CLONE_IDLE],
+						&f[SPELL], &idle) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
 		f[CLONE_ENG].robust = 1;
 		fit_cost(&f[CLONE_ENG], 1, -1);
 		if (f[CLONE_ENG].linear &&
@@ -1792,6 +1898,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		fputc('\n', o);
 	}
 	put_local_clone(o, &lc, eng);
+	if (eng)
+		put_idle(o, &idle, median_factor(&f[CLONE_ENG]));
 	if (f[TOUCH].fitted && f[TOUCH].linear) {
 		fprintf(o, "# A template clone's unit (READY -> exit, 1 ms of work "
 			   "and the first touches of the pages it dirties),\n"

@@ -19,11 +19,16 @@
 -- * for each size and each dirty-page count (param dirty): an app
 --   fN_D whose instances dirty D pages and fork one child, `forks` of
 --   them after its template (the parents are template clones too).
+-- * with param idle (a duration longer than gap), after each size's n
+--   clones: n more clones of cN (dirty=0), each after an idle spell that
+--   long. calibrate tells them apart by the spell before their request
+--   (clone_idle) and fits from them what a clone costs more after a
+--   while with nothing to do (idle_wake_ns, idle_after_ns).
 --
--- calibrate sets n (-n), sizes, dirty, forks and gap from its plan
--- (alone_mem, alone_dirty, alone_forks, gap: an operation after an idle
--- spell costs more, so the gap sets the context it is measured in). Run
--- by hand:
+-- calibrate sets n (-n), sizes, dirty, forks, gap and idle from its plan
+-- (alone_mem, alone_dirty, alone_forks, gap, idle: an operation after an
+-- idle spell costs more, so the gap sets the context the other samples
+-- are measured in). Run by hand:
 --   ukfork run scripts/calibrate/alone-ops.lua --backend kvm \
 --     --set n=5 --db c.db --trace c.trace
 
@@ -36,6 +41,8 @@ local sizes = param("sizes", "8 16 32")
 local dirty = param("dirty", "64 512 2048")
 local forks = param("forks", 15)
 local gap = param("gap", "20ms")
+local idle = param("idle", 0)
+local idle_on = idle ~= 0 and idle ~= "0" and idle ~= "0ns"
 
 -- {app, count, args}: count instances after a cold first one, their args
 -- taken in turn
@@ -63,6 +70,13 @@ process(function()
     for i = 1, s[2] do
       local id = spawn(s[1], s[3] and s[3][(i - 1) % #s[3] + 1] or nil, 0)
       wait(id)
+      sleep(gap)
+    end
+    if s[3] and idle_on then   -- a clone app: its clones after idle spells
+      for _ = 1, s[2] do
+        sleep(idle)
+        wait(spawn(s[1], "dirty=0", 0))
+      end
       sleep(gap)
     end
   end

@@ -2090,7 +2090,7 @@ static int t_sim_alone(void)
 	struct ukf_calib_prov p =
 	    synthetic_prov("2026-12-06T12:00Z", "sim", "0", 6);
 	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
-	CHECK(ukf_calib_collect_alone(db, trace, 0, s, &c, err, sizeof(err)) ==
+	CHECK(ukf_calib_collect_alone(db, trace, 0, 0, s, &c, err, sizeof(err)) ==
 	      0);
 	/* per size: 6 clones of its c app (the first apart), and of each
 	 * fork app 3 parents (template clones) and 4 children (its cold
@@ -2149,13 +2149,127 @@ static int t_sim_alone(void)
 	       (long long)m.fork_base_ns, (long long)m.clone_ns_per_page);
 	/* an app whose memory the trace does not give: refused, named */
 	CHECK(selftest_write_file(trace, "") == 0);
-	CHECK(ukf_calib_collect_alone(db, trace, 0, s, &c, err, sizeof(err)) <
+	CHECK(ukf_calib_collect_alone(db, trace, 0, 0, s, &c, err, sizeof(err)) <
 	      0);
 	CHECKF(strstr(err, "app c8 has template starts or forks but no "
 			   "template-ready"),
 	       "%s", err);
 	ukf_calib_set_destroy(&t);
 	ukf_calib_set_destroy(&s);
+	sim_files_rm(model, db, trace, conf);
+	return 0;
+#else
+	fprintf(stderr, "SKIP: built without ukfork\n");
+	return 77;
+#endif
+}
+
+/*
+ * ukf_calib_fit_idle on known samples: gap clones at 8 and 16 MiB whose
+ * medians are 500 and 600 us, idle clones each 50 us over their size's
+ * median (and one at 32 MiB, a size without gap clones: left out); the
+ * median excess is 50 us, inside its interval, and the threshold the
+ * geometric mean of the spells' medians. Too few of either: not fitted.
+ */
+static int t_idle_fit(void)
+{
+	double bx[10], by[10], ix[7], iy[7], sb[10], si[7];
+	struct ukf_calib_idle r;
+
+	for (int i = 0; i < 10; i++) {
+		bx[i] = i < 5 ? 8 << 20 : 16 << 20;
+		/* 460 480 500 520 540 (us), and 560 .. 640 */
+		by[i] = (i < 5 ? 500e3 : 600e3) + (i % 5 - 2) * 20e3;
+		sb[i] = 20e6 + i * 1e5; /* median 20.45 ms */
+	}
+	for (int i = 0; i < 7; i++) {
+		ix[i] = i < 3 ? 8 << 20 : i < 6 ? 16 << 20 : 32 << 20;
+		iy[i] = (i < 3 ? 550e3 : i < 6 ? 650e3 : 9e9) +
+			(i < 6 ? (i % 3 - 1) * 5e3 : 0);
+		si[i] = 300e6 + i * 1e6; /* median 303 ms */
+	}
+	CHECK(ukf_calib_fit_idle(bx, by, 10, ix, iy, 7, sb, 10, si, 7, &r) ==
+	      0);
+	CHECKF(r.fitted && r.nbase == 10 && r.nidle == 7 && r.nused == 6,
+	       "fitted %d base %zu idle %zu used %zu", r.fitted, r.nbase,
+	       r.nidle, r.nused);
+	CHECKF(fabs(r.wake - 50e3) < 1 && r.lo <= r.wake && r.wake <= r.hi &&
+		       r.lo > 0 && r.hi < 120e3,
+	       "wake %.0f [%.0f, %.0f]", r.wake, r.lo, r.hi);
+	CHECKF(fabs(r.spell_base - 20.45e6) < 1 &&
+		       fabs(r.spell_idle - 303e6) < 1 &&
+		       fabs(r.after - sqrt(20.45e6 * 303e6)) < 1,
+	       "spells %.0f %.0f after %.0f", r.spell_base, r.spell_idle,
+	       r.after);
+	/* the same samples, the same figures (a fixed seed) */
+	struct ukf_calib_idle r2;
+	CHECK(ukf_calib_fit_idle(bx, by, 10, ix, iy, 7, sb, 10, si, 7, &r2) ==
+	      0);
+	CHECK(r2.lo == r.lo && r2.hi == r.hi);
+	/* one idle clone at a gap size, or no spells: not fitted */
+	CHECK(ukf_calib_fit_idle(bx, by, 10, ix + 5, iy + 5, 2, sb, 10, si, 7,
+				 &r) == 0);
+	CHECK(!r.fitted && r.nused == 1);
+	CHECK(ukf_calib_fit_idle(bx, by, 10, ix, iy, 7, sb, 0, si, 7, &r) ==
+	      0);
+	CHECK(!r.fitted && r.nused == 6);
+	return 0;
+}
+
+/*
+ * The idle clones end to end on the simulator: alone-ops.lua with idle
+ * 300 ms, on a model charging 400 us more after 100 ms idle (exact costs);
+ * collected with calibrate's split (half way between gap and idle) the
+ * idle clones come apart from the gap ones, and the fit gives back the
+ * wake cost and a threshold between the two spells. Without idle: no
+ * idle clones, no keys.
+ */
+static int t_sim_idle(void)
+{
+#ifdef UKF_UKFORK
+	char model[128], db[128], trace[128], conf[128], cmd[2048], err[512];
+	struct ukf_calib_alone_counts c;
+	struct ukf_sim_model m;
+
+	sim_files("simi", model, db, trace, conf);
+	for (int on = 1; on >= 0; on--) {
+		unlink(db);
+		CHECK(selftest_write_file(
+			  model, "jitter = 0\nclone_base_ns = 2ms\n"
+				 "clone_first_ns = 9ms\nidle_wake_ns = 400us\n"
+				 "idle_after_ns = 100ms\n") == 0);
+		snprintf(cmd, sizeof(cmd),
+			 "%s run %s/scripts/calibrate/alone-ops.lua --backend "
+			 "sim --set n=5 --set 'sizes=8 16' --set dirty=64 "
+			 "--set forks=2 %s --set model=%s --db %s --trace %s "
+			 "--quiet >/dev/null 2>&1",
+			 UKF_UKFORK, UKF_SOURCE_DIR,
+			 on ? "--set idle=300ms" : "", model, db, trace);
+		CHECK(system(cmd) == 0);
+		ukf_calib_set_t *s = ukf_calib_set_create();
+		struct ukf_calib_prov p =
+		    synthetic_prov("2026-12-07T06:00Z", "sim", "0", 5);
+		CHECK(s && ukf_calib_set_prov(s, &p) == 0);
+		CHECK(ukf_calib_collect_alone(db, trace, 0, 160e6, s, &c, err,
+					      sizeof(err)) == 0);
+		/* per size 4 gap clones after the first, 5 idle ones */
+		CHECKF(c.clone_first == 2 && c.idle == (on ? 10u : 0u),
+		       "first %zu clones %zu idle %zu", c.clone_first,
+		       c.clones, c.idle);
+		CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) ==
+		      0);
+		CHECK(load_model(conf, &m, NULL) == 0);
+		if (on)
+			CHECKF(near((double)m.idle_wake_ns, 4e5, 0.01) &&
+				       m.idle_after_ns > 20 * 1000000LL &&
+				       m.idle_after_ns < 300 * 1000000LL,
+			       "idle_wake_ns %lld idle_after_ns %lld",
+			       (long long)m.idle_wake_ns,
+			       (long long)m.idle_after_ns);
+		else
+			CHECK(m.idle_wake_ns == 0 && m.idle_after_ns == 0);
+		ukf_calib_set_destroy(&s);
+	}
 	sim_files_rm(model, db, trace, conf);
 	return 0;
 #else
@@ -2307,17 +2421,28 @@ static int t_plan(void)
 	CHECK(p.nalone_mem == 3 && p.alone_mem[0] == 8ULL << 20 &&
 	      p.alone_mem[2] == 32ULL << 20 && p.nalone_dirty == 3 &&
 	      p.alone_dirty[2] == 2048 && p.alone_forks == 15 &&
-	      p.gap_ns == 20000000 && !p.gap_given);
+	      p.gap_ns == 20000000 && !p.gap_given &&
+	      p.idle_ns == 300000000 && !p.idle_given);
 	f = fopen(path, "w");
 	CHECK(f);
 	fprintf(f, "alone = %s\nalone_mem = 12M 24M\nalone_dirty = 100\n"
-		   "alone_forks = 0\ngap = 300ms\n", clua + 5);
+		   "alone_forks = 0\ngap = 300ms\nidle = 1s\n", clua + 5);
 	fclose(f);
 	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
 	CHECK(!strcmp(p.alone, clua) && p.nalone_mem == 2 &&
 	      p.alone_mem[1] == 24ULL << 20 && p.nalone_dirty == 1 &&
 	      p.alone_dirty[0] == 100 && p.alone_forks == 0 &&
-	      p.gap_ns == 300000000 && p.gap_given);
+	      p.gap_ns == 300000000 && p.gap_given &&
+	      p.idle_ns == 1000000000 && p.idle_given);
+	/* idle 0: none (then any gap goes) */
+	f = fopen(path, "w");
+	CHECK(f);
+	fputs("gap = 2s\nidle = 0\n", f);
+	fclose(f);
+	ukf_calib_plan_default(&p);
+	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
+	CHECK(p.idle_ns == 0 && p.idle_given && p.gap_ns == 2000000000);
+	ukf_calib_plan_default(&p);
 	f = fopen(path, "w");
 	CHECK(f);
 	fputs("alone = none\n", f);
@@ -2335,6 +2460,9 @@ static int t_plan(void)
 	    "alone_mem = 65G\n",
 	    /* the gap: a duration, 0 to 10 s */
 	    "gap = x\n", "gap = 11s\n", "gap = -1ms\n", "gap = \n",
+	    /* the idle spell: 0, or longer than the gap, at most 10 s */
+	    "idle = x\n", "idle = 11s\n", "idle = -1ms\n", "idle = 20ms\n",
+	    "gap = 300ms\n", "idle = 10ms\n",
 	};
 	CHECK(plan_refuses(&p, path, kbad, sizeof(kbad) / sizeof(kbad[0]),
 			   NULL) == 0);
@@ -2835,6 +2963,8 @@ static const struct selftest tests[] = {
     {"sim_remote", t_sim_remote},
     {"sim_remote_curve", t_sim_remote_curve},
     {"sim_alone", t_sim_alone},
+    {"idle_fit", t_idle_fit},
+    {"sim_idle", t_sim_idle},
     {"model_quantiles", t_model_quantiles},
     {"model_first", t_model_first},
     {"model_clone_slope", t_model_clone_slope},

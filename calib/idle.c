@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* idle.c - the idle-spell fit of `ukfork calibrate`: what a template clone costs more after the node had nothing to do for a while (idle_wake_ns, idle_after_ns). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "calib.h"
+
+#define BOOT_REPS 2000
+#define BOOT_SEED 0x1d1eULL
+
+/* The median of v[0..n) (n >= 1), sorting v. */
+static double median_sort(double *v, size_t n)
+{
+	gsl_sort(v, 1, n);
+	return gsl_stats_median_from_sorted_data(v, 1, n);
+}
+
+/* The median of a copy of v[0..n) into tmp. */
+static double median_of(const double *v, size_t n, double *tmp)
+{
+	memcpy(tmp, v, n * sizeof(*v));
+	return median_sort(tmp, n);
+}
+
+/*
+ * The base clones grouped by size: sizes[k] (increasing), the indices of
+ * its clones idx[start[k] .. start[k + 1]). Sizes are exact byte counts
+ * (from the engine trace), so equal doubles are one size.
+ */
+struct groups {
+	size_t nsz;
+	double *sizes;
+	size_t *start, *idx;
+};
+
+struct xi {
+	double x;
+	size_t i;
+};
+
+static int cmp_xi(const void *a, const void *b)
+{
+	const struct xi *u = a, *v = b;
+	if (u->x != v->x)
+		return (u->x > v->x) - (u->x < v->x);
+	return (u->i > v->i) - (u->i < v->i);
+}
+
+static void groups_free(struct groups *g)
+{
+	free(g->sizes);
+	free(g->start);
+	free(g->idx);
+}
+
+static int groups_make(const double *bx, size_t nb, struct groups *g)
+{
+	struct xi *p = malloc((nb + 1) * sizeof(*p));
+
+	memset(g, 0, sizeof(*g));
+	g->sizes = malloc((nb + 1) * sizeof(double));
+	g->start = malloc((nb + 1) * sizeof(size_t));
+	g->idx = malloc((nb + 1) * sizeof(size_t));
+	if (!p || !g->sizes || !g->start || !g->idx) {
+		free(p);
+		groups_free(g);
+		return -1;
+	}
+	for (size_t i = 0; i < nb; i++)
+		p[i] = (struct xi){ bx[i], i };
+	qsort(p, nb, sizeof(*p), cmp_xi);
+	for (size_t i = 0; i < nb; i++)
+		g->idx[i] = p[i].i;
+	free(p);
+	for (size_t i = 0; i < nb; i++)
+		if (!i || bx[g->idx[i]] != g->sizes[g->nsz - 1]) {
+			g->start[g->nsz] = i;
+			g->sizes[g->nsz++] = bx[g->idx[i]];
+		}
+	g->start[g->nsz] = nb;
+	return 0;
+}
+
+/* The group of size x, or -1. */
+static long group_of(const struct groups *g, double x)
+{
+	size_t lo = 0, hi = g->nsz;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (g->sizes[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < g->nsz && g->sizes[lo] == x ? (long)lo : -1;
+}
+
+/*
+ * One estimate: the median over the idle clones `use` (their indices into
+ * iy, and gi their groups) of iy - the median of their group's base
+ * clones; pick[] picks the base clones (indices into by, grouped as g), or
+ * NULL for all. med and tmp: scratch of g->nsz and nb doubles.
+ */
+static double estimate(const struct groups *g, const double *by,
+		       const size_t *pick, const double *iy, const size_t *use,
+		       const long *gi, size_t nused, double *med, double *tmp,
+		       double *ex)
+{
+	for (size_t k = 0; k < g->nsz; k++) {
+		size_t n = g->start[k + 1] - g->start[k];
+		for (size_t j = 0; j < n; j++) {
+			size_t at = g->start[k] + (pick ? pick[g->start[k] + j] : j);
+			tmp[j] = by[g->idx[at]];
+		}
+		med[k] = n ? median_sort(tmp, n) : NAN;
+	}
+	for (size_t j = 0; j < nused; j++)
+		ex[j] = iy[use[j]] - med[gi[use[j]]];
+	return median_sort(ex, nused);
+}
+
+int ukf_calib_fit_idle(const double *bx, const double *by, size_t nb,
+		       const double *ix, const double *iy, size_t ni,
+		       const double *sb, size_t nsb, const double *si,
+		       size_t nsi, struct ukf_calib_idle *r)
+{
+	struct groups g;
+	size_t cap = (nb > ni ? nb : ni) + (nsb > nsi ? nsb : nsi) + 1;
+	double *tmp = malloc(cap * sizeof(double));
+	double *med = malloc((nb + 1) * sizeof(double)); /* per size */
+	double *ex = malloc((ni + 1) * sizeof(double));
+	double *boot = malloc(BOOT_REPS * sizeof(double));
+	long *gi = malloc((ni + 1) * sizeof(long));
+	size_t *use = malloc((ni + 1) * sizeof(size_t));
+	size_t *pick = malloc((nb + 1) * sizeof(size_t));
+	size_t *draw = malloc((ni + 1) * sizeof(size_t));
+	gsl_rng *rng = NULL;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->nbase = nb;
+	r->nidle = ni;
+	if (!tmp || !med || !ex || !boot || !gi || !use || !pick || !draw ||
+	    groups_make(bx, nb, &g) < 0)
+		goto out_nog;
+	for (size_t i = 0; i < ni; i++)
+		if ((gi[i] = group_of(&g, ix[i])) >= 0)
+			use[r->nused++] = i;
+	if (nsb)
+		r->spell_base = median_of(sb, nsb, tmp);
+	if (nsi)
+		r->spell_idle = median_of(si, nsi, tmp);
+	if (r->nused < 2 || nb < 2 || !nsb || !nsi) {
+		rc = 0; /* not fitted */
+		goto out;
+	}
+	r->after = sqrt(r->spell_base * r->spell_idle);
+	r->wake = estimate(&g, by, NULL, iy, use, gi, r->nused, med, tmp, ex);
+	if (!(rng = gsl_rng_alloc(gsl_rng_mt19937)))
+		goto out;
+	gsl_rng_set(rng, BOOT_SEED);
+	for (size_t b = 0; b < BOOT_REPS; b++) {
+		for (size_t k = 0; k < g.nsz; k++) {
+			size_t n = g.start[k + 1] - g.start[k];
+			for (size_t j = 0; j < n; j++)
+				pick[g.start[k] + j] = gsl_rng_uniform_int(rng, n);
+		}
+		for (size_t j = 0; j < r->nused; j++)
+			draw[j] = use[gsl_rng_uniform_int(rng, r->nused)];
+		boot[b] = estimate(&g, by, pick, iy, draw, gi, r->nused, med,
+				   tmp, ex);
+	}
+	gsl_sort(boot, 1, BOOT_REPS);
+	r->lo = gsl_stats_quantile_from_sorted_data(boot, 1, BOOT_REPS, 0.025);
+	r->hi = gsl_stats_quantile_from_sorted_data(boot, 1, BOOT_REPS, 0.975);
+	r->fitted = 1;
+	rc = 0;
+out:
+	groups_free(&g);
+out_nog:
+	if (rng)
+		gsl_rng_free(rng);
+	free(tmp);
+	free(med);
+	free(ex);
+	free(boot);
+	free(gi);
+	free(use);
+	free(pick);
+	free(draw);
+	return rc;
+}
