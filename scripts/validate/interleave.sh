@@ -23,11 +23,14 @@
 # CAL_NODE_PLAN (on a testbed, the plan of `--backend kvm`; default: the
 # built-in plan with ops = none and alone = none: cold boots, and the
 # clones of bootbench, which a model with the engine's own clones does
-# not use), VAL_CAL_GAP (without CAL_PLAN: the calibration plan's `gap`,
-# 300ms: the idle spell before each measured template clone; held-out.lua's
-# requests come 0.6 s or more apart, and a local clone after 300 ms idle
-# costs 9-16% more than one 20 ms after the last request, calibrate's own
-# default; with CAL_PLAN, the plan's gap rules and VAL_CAL_GAP is refused).
+# not use), VAL_CAL_GAP and VAL_CAL_IDLE (without CAL_PLAN: the
+# calibration plan's `gap` and `idle`, by default the built-in plan's 20ms
+# and 300ms: the spell before each measured template clone, and the longer
+# one before the clones that fit idle_wake_ns; held-out.lua's requests come
+# 0.6 s or more apart, and a clone after 300 ms idle costs more than one
+# 20 ms after the last request; until session 36, with no idle keys, this
+# script calibrated at gap 300ms instead. With CAL_PLAN, the plan's gap
+# and idle rule and VAL_CAL_GAP / VAL_CAL_IDLE are refused).
 #
 # Why: this shared machine's speed moves by more than 5% within minutes
 # (docs/validation.md, sessions 30 and 31), and a calibration carries the
@@ -36,7 +39,7 @@
 # nodes or more, root (namespaces). Exit status: ukfork validate's (0
 # pass, 1 fail), 1 a step failed (said which), 2 bad usage, 77 no /dev/kvm.
 set -u
-[ $# -ge 1 ] || { sed -n '5,37p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '5,40p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || exit 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${2:-$B/validate-interleave}
@@ -52,14 +55,16 @@ SR=${VAL_SIM_REPS:-$((R * 10))}; need_count VAL_SIM_REPS "$SR"
 S=${VAL_SEED:-1}; need_count VAL_SEED "$S"
 CN=${CAL_N:-10}; need_count CAL_N "$CN"
 COMPRESS=${VAL_COMPRESS:-none}; need_compress VAL_COMPRESS "$COMPRESS"
-GAP=${VAL_CAL_GAP:-300ms}; need_gap VAL_CAL_GAP "$GAP"
+GAP=${VAL_CAL_GAP:-}; [ -z "$GAP" ] || need_gap VAL_CAL_GAP "$GAP"
+IDLE=${VAL_CAL_IDLE:-}; [ -z "$IDLE" ] || [ "$IDLE" = 0 ] || need_gap VAL_CAL_IDLE "$IDLE"
 [ -x "$U" ] || { echo "interleave.sh: build ukfork in $B" >&2; exit 2; }
 [ "$N" -lt 2 ] || [ -x "$UKFORKD" ] || { echo "interleave.sh: build ukforkd in $B" >&2; exit 2; }
 [ -r "$SCEN" ] || { echo "interleave.sh: cannot read the scenario $SCEN" >&2; exit 2; }
 PLAN= NODEPLAN=
 if [ -n "${CAL_PLAN:-}" ]; then
 	[ -r "$CAL_PLAN" ] || { echo "interleave.sh: cannot read the plan $CAL_PLAN" >&2; exit 2; }
-	[ -z "${VAL_CAL_GAP:-}" ] || { echo "interleave.sh: VAL_CAL_GAP and CAL_PLAN: set 'gap = $VAL_CAL_GAP' in the plan $CAL_PLAN instead" >&2; exit 2; }
+	[ -z "$GAP" ] || { echo "interleave.sh: VAL_CAL_GAP and CAL_PLAN: set 'gap = $GAP' in the plan $CAL_PLAN instead" >&2; exit 2; }
+	[ -z "$IDLE" ] || { echo "interleave.sh: VAL_CAL_IDLE and CAL_PLAN: set 'idle = $IDLE' in the plan $CAL_PLAN instead" >&2; exit 2; }
 	PLAN="--plan $CAL_PLAN"
 fi
 if [ -n "${CAL_NODE_PLAN:-}" ]; then
@@ -79,9 +84,10 @@ ST=$TMP/il
 trap '[ "$N" -lt 2 ] || "$U" testbed down --state "$ST" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 # dash runs no EXIT trap when a signal kills it: exit instead
 trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
-if [ -z "$PLAN" ]; then
-	# the built-in plan but the gap
-	printf 'gap = %s\n' "$GAP" >"$TMP/cal.plan"
+if [ -z "$PLAN" ] && [ -n "$GAP$IDLE" ]; then
+	# the built-in plan but the spells given
+	{ [ -z "$GAP" ] || printf 'gap = %s\n' "$GAP"
+	  [ -z "$IDLE" ] || printf 'idle = %s\n' "$IDLE"; } >"$TMP/cal.plan"
 	PLAN="--plan $TMP/cal.plan"
 fi
 say() { echo "interleave.sh: $* ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))" >&2; }

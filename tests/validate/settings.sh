@@ -20,7 +20,7 @@ for script in repeat testbed interleave; do
 	case $script in
 	repeat) bads="VAL_REPS=0 VAL_REPS=x VAL_SIM_REPS=-1 VAL_SEED=07" ;;
 	testbed) bads="VAL_NODES=0 VAL_REPS=2x VAL_SIM_REPS=0 VAL_SEED=1e3 VAL_COMPRESS=gzip" ;;
-	*) bads="VAL_NODES=01 VAL_BLOCKS=0 CAL_N=-3 VAL_COMPRESS=xz VAL_CAL_GAP=300 VAL_CAL_GAP=11s VAL_CAL_GAP=ms" ;;
+	*) bads="VAL_NODES=01 VAL_BLOCKS=0 CAL_N=-3 VAL_COMPRESS=xz VAL_CAL_GAP=300 VAL_CAL_GAP=11s VAL_CAL_GAP=ms VAL_CAL_IDLE=1h" ;;
 	esac
 	for bad in $bads; do
 		name=${bad%%=*} value=${bad#*=}
@@ -46,6 +46,13 @@ rc=$?
 [ $rc -eq 2 ] || fail "interleave.sh CAL_PLAN and VAL_CAL_GAP: exit $rc, expected 2 ($(cat "$T/err"))"
 grep -q "VAL_CAL_GAP and CAL_PLAN: set 'gap = 300ms' in the plan" "$T/err" ||
 	fail "interleave.sh CAL_PLAN and VAL_CAL_GAP: the error does not say so: $(cat "$T/err")"
+n=$((n + 1))
+timeout 30 env CAL_PLAN="$T/p.plan" VAL_CAL_IDLE=1s sh "$SRC/scripts/validate/interleave.sh" \
+	"$B" "$T/o" >/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 2 ] || fail "interleave.sh CAL_PLAN and VAL_CAL_IDLE: exit $rc, expected 2 ($(cat "$T/err"))"
+grep -q "VAL_CAL_IDLE and CAL_PLAN: set 'idle = 1s' in the plan" "$T/err" ||
+	fail "interleave.sh CAL_PLAN and VAL_CAL_IDLE: the error does not say so: $(cat "$T/err")"
 n=$((n + 1))
 # interleave.sh made nothing before refusing
 [ ! -e "$T/o" ] || fail "a refused run made its output $T/o"
