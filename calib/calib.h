@@ -122,6 +122,7 @@ int ukf_calib_fit_line_robust(const double *x, const double *y, size_t n,
  * idle clones and 2 base clones at least, and a spell of each. 0, or -1
  * out of memory.
  */
+#define UKF_CALIB_MAX_IDLE 8 /* idle spells a plan may measure */
 struct ukf_calib_idle {
 	int fitted;
 	size_t nbase, nidle, nused; /* base, idle, idle at a base size */
@@ -240,6 +241,24 @@ int ukf_calib_load_ids(const char *path, const int64_t *ids, size_t nids,
 		       ukf_calib_set_t **out, char *err, size_t errlen);
 
 /* ---- the model file (model.c) ---- */
+
+/*
+ * The idle curve of a calibration's samples: for each idle spell its
+ * "clone_idle_<ms>" samples (less `less`, at least 1 ns, as the gap
+ * clones bx, by were taken) fitted by ukf_calib_fit_idle against the gap
+ * clones, with its "spell_<ms>" and the "spell_gap" samples; groups in
+ * increasing spell, at most UKF_CALIB_MAX_IDLE (the longest beyond left
+ * out). 0, or -1 out of memory.
+ */
+struct ukf_calib_idle_curve {
+	size_t ngroups, ngap;
+	double spell_gap;                /* median spell of the gap clones */
+	double ms[UKF_CALIB_MAX_IDLE];   /* each group's spell, its name's */
+	struct ukf_calib_idle fit[UKF_CALIB_MAX_IDLE];
+};
+int ukf_calib_fit_idle_set(const ukf_calib_set_t *s, const double *bx,
+			   const double *by, size_t nb, double less,
+			   struct ukf_calib_idle_curve *c);
 
 /*
  * Fit the set's operations and write a simulator model file at path

@@ -47,12 +47,14 @@ struct ukf_calib_plan {
 	uint64_t gap_ns;
 	int gap_given; /* 1: the plan set it (only then is it passed on, so a
 			  scenario of one's own need not declare `gap`) */
-	/* the alone step's second set of template clones, each after an
-	 * idle spell this long (as many per size as after the gap), from
-	 * which calibrate fits idle_wake_ns and idle_after_ns; 0: none.
-	 * Passed on (`idle`) when the plan set it or the alone scenario is
-	 * the built-in one */
-	uint64_t idle_ns;
+	/* the alone step's idle clones: for each size, idle_n template
+	 * clones after an idle spell of each of idle_ns[0 .. nidle) (longer
+	 * than the gap, increasing), from which calibrate fits idle_curve;
+	 * nidle 0: none. Passed on (`idle`, `idle_n`) when the plan set
+	 * idle or the alone scenario is the built-in one */
+	uint64_t idle_ns[UKF_CALIB_MAX_IDLE];
+	size_t nidle;
+	uint32_t idle_n;
 	int idle_given;
 };
 
@@ -76,8 +78,9 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p);
  * MiB), alone_dirty (page counts), alone_forks (a count), and for
  * --cluster cluster_ops (a path or "none"),
  * cluster_reps, tmpl_mem (sizes, whole MiB), fork_units and fork_dirty
- * (counts), gap (a duration, 0 to 10 s) and idle (a duration, 0 or
- * longer than gap, at most 10 s). Returns 0, or -1 with
+ * (counts), gap (a duration, 0 to 10 s), idle (0 or none, or 1 to
+ * UKF_CALIB_MAX_IDLE durations, increasing, each longer than gap and at
+ * most 10 s) and idle_n (a count, 1 to 1000). Returns 0, or -1 with
  * "file:line: ..." in err.
  */
 int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
@@ -118,18 +121,21 @@ int64_t ukf_calib_max_run(const char *db);
  * line in the engine trace at `trace`; every one's t_start - t_request
  * as "agent"; a template clone that exited 0 without forking also as
  * "touch", x = its dirty pages, y = READY -> exit (its unit). With
- * idle_split > 0, a template clone (not a first) whose request came
- * idle_split ns or more after the run's last exit before it is stored as
- * "clone_idle" instead (x = memory bytes; no agent or touch sample), and
- * every template clone (not a first) also as "spell" with x = 1 for those,
- * 0 for the others, y = that idle spell. 0, or -1 with a message in err
- * (an app with starts but no template-ready line included).
+ * nspells > 0 (spells[0] the plan's gap, then its idle spells, ns), a
+ * template clone (not a first) goes with the spell nearest by ratio to
+ * the one before its request (since the run's last exit before it): with
+ * an idle spell it is stored as "clone_idle_<ms>" instead (ms: that
+ * spell's, rounded; x = memory bytes; no agent or touch sample), and its
+ * spell as "spell_<ms>" (x 0); with the gap, its spell as "spell_gap". 0,
+ * or -1 with a message in err (an app with starts but no template-ready
+ * line included).
  */
 struct ukf_calib_alone_counts {
 	size_t clone_first, clones, fork_first, forks, agent, touch, idle;
 };
 int ukf_calib_collect_alone(const char *db, const char *trace,
-			    int64_t before, double idle_split,
+			    int64_t before, const double *spells,
+			    size_t nspells,
 			    ukf_calib_set_t *s,
 			    struct ukf_calib_alone_counts *c, char *err,
 			    size_t errlen);

@@ -265,8 +265,41 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	p->fork_dirty = 128;
 	p->gap_ns = 20000000; /* the scenarios' own default */
 	/* after 300 ms or more the cost was up in every measurement of
-	 * session 35 (scripts/bench/idle-gap.sh) */
-	p->idle_ns = 300000000;
+	 * session 35 (scripts/bench/idle-gap.sh); in session 36 it kept
+	 * growing to 2 s (+0.13, +0.57, +1.0, +1.7 ms at 0.3, 0.6, 1 and 2
+	 * s): 8 clones per size after each of three spells, ~80 s */
+	p->idle_ns[0] = 300000000;
+	p->idle_ns[1] = 1000000000;
+	p->idle_ns[2] = 2000000000;
+	p->nidle = 3;
+	p->idle_n = 8;
+}
+
+/* Plan key idle: "0" or "none" (nidle 0), or 1 to UKF_CALIB_MAX_IDLE
+ * durations, increasing, each at most 10 s (longer than the gap: checked
+ * with the whole plan). 0, or -1. */
+static int parse_idle(char *v, uint64_t *out, size_t *n)
+{
+	char *save = NULL;
+	size_t k = 0;
+
+	if (!strcmp(v, "0") || !strcmp(v, "none")) {
+		*n = 0;
+		return 0;
+	}
+	for (char *t = strtok_r(v, " \t", &save); t;
+	     t = strtok_r(NULL, " \t", &save)) {
+		ukf_ns_t ns;
+		if (k == UKF_CALIB_MAX_IDLE || ukf_parse_time(t, &ns) < 0 ||
+		    ns <= 0 || ns > 10 * 1000000000LL ||
+		    (k > 0 && (uint64_t)ns <= out[k - 1]))
+			return -1;
+		out[k++] = (uint64_t)ns;
+	}
+	if (!k)
+		return -1;
+	*n = k;
+	return 0;
 }
 
 /* boot_init's durations (core/app.c units: ns, us, ms (the default), s):
@@ -353,7 +386,7 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 	    "boot_mem", "boot_init",  "clone_mem", "ops",	 "ops_reps",
 	    "cluster_ops", "cluster_reps", "tmpl_mem", "fork_units",
 	    "fork_dirty", "alone", "alone_mem", "alone_dirty",
-	    "alone_forks", "gap", "idle"};
+	    "alone_forks", "gap", "idle", "idle_n"};
 	unsigned seen[sizeof(keys) / sizeof(keys[0])] = {0};
 	FILE *f = fopen(path, "r");
 
@@ -470,21 +503,18 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 				t.gap_given = 1;
 			}
 		} else if (!strcmp(k, "idle")) {
-			ukf_ns_t ns;
-			ok = ukf_parse_time(v, &ns) == 0 && ns >= 0 &&
-			     ns <= 10 * 1000000000LL;
-			if (ok) {
-				t.idle_ns = (uint64_t)ns;
-				t.idle_given = 1;
-			}
-		} else {
+			ok = parse_idle(v, t.idle_ns, &t.nidle) == 0;
+			t.idle_given = 1;
+		} else if (!strcmp(k, "idle_n"))
+			ok = parse_u32(v, 1, 1000, &t.idle_n) == 0;
+		else {
 			snprintf(
 			    err, errlen,
 			    "%s:%u: unknown key '%.40s' (valid: boot_mem, "
 			    "boot_init, clone_mem, ops, ops_reps, alone, "
 			    "alone_mem, alone_dirty, alone_forks, cluster_ops, "
 			    "cluster_reps, tmpl_mem, "
-			    "fork_units, fork_dirty, gap, idle)",
+			    "fork_units, fork_dirty, gap, idle, idle_n)",
 			    path, lineno, k);
 			goto fail;
 		}
@@ -514,12 +544,12 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 		}
 	/* the idle spell is the longer one (its clones are told apart from
 	 * the gap's by it) */
-	if (t.idle_ns && t.idle_ns <= t.gap_ns) {
+	if (t.nidle && t.idle_ns[0] <= t.gap_ns) {
 		snprintf(err, errlen,
 			 "%s:%u: idle (%.0f ms) must be 0 (none) or longer "
 			 "than gap (%.0f ms)",
 			 path, seen[15] ? seen[15] : seen[14],
-			 (double)t.idle_ns / 1e6, (double)t.gap_ns / 1e6);
+			 (double)t.idle_ns[0] / 1e6, (double)t.gap_ns / 1e6);
 		goto fail;
 	}
 	/* boot_init samples are named by the memory in MiB (measure.c) */

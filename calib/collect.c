@@ -3,6 +3,7 @@
  * database's instances table and the engine trace (no KVM needed: the
  * simulator's runs read the same way). */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -437,8 +438,24 @@ struct alone_rows {
 	int64_t run;
 	ukf_calib_set_t *s;
 	struct ukf_calib_alone_counts *c;
-	double idle_split; /* > 0: clones after a spell this long are idle */
+	const double *spells; /* the gap, then the idle spells (ns) */
+	size_t nspells;       /* 0: no idle clones */
 };
+
+/* The spell of spells[0 .. n) nearest to `gap` by ratio (n >= 1). */
+static size_t nearest_spell(const double *spells, size_t n, double gap)
+{
+	size_t best = 0;
+	double lg = log(gap > 1 ? gap : 1), d = INFINITY;
+	for (size_t i = 0; i < n; i++) {
+		double e = fabs(log(spells[i]) - lg);
+		if (e < d) {
+			d = e;
+			best = i;
+		}
+	}
+	return best;
+}
 
 static int alone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 {
@@ -470,15 +487,21 @@ static int alone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 		return -1;
 	}
 	/* a later template clone: after the gap, or after an idle spell */
-	int spell = q->idle_split > 0 && !fork && !first &&
+	int spell = q->nspells > 0 && !fork && !first &&
 		    sqlite3_column_type(st, 8) != SQLITE_NULL;
 	double gap = spell ? sqlite3_column_double(st, 8) : 0;
-	int idle = spell && gap >= q->idle_split;
+	size_t k = spell ? nearest_spell(q->spells, q->nspells, gap) : 0;
+	int idle = k > 0;
+	char iop[32], sop[32];
+	double ms = q->nspells ? q->spells[k] / 1e6 : 0;
+	snprintf(iop, sizeof(iop), "clone_idle_%.0f", ms);
+	snprintf(sop, sizeof(sop), "spell_%.0f", ms);
 	const char *op = fork ? (first ? "fork_first" : "fork")
 			      : (first ? "clone_first"
-				       : (idle ? "clone_idle" : "clone_engine"));
+				       : (idle ? iop : "clone_engine"));
 	if (ukf_calib_set_add(q->s, op, x, ns) < 0 ||
-	    (spell && ukf_calib_set_add(q->s, "spell", idle, gap) < 0) ||
+	    (spell && ukf_calib_set_add(q->s, idle ? sop : "spell_gap", 0,
+					gap) < 0) ||
 	    (!idle && agent >= 0 &&
 	     ukf_calib_set_add(q->s, "agent", 0, agent) < 0)) {
 		snprintf(err, errlen, "out of memory");
@@ -504,7 +527,8 @@ static int alone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 }
 
 int ukf_calib_collect_alone(const char *db, const char *trace,
-			    int64_t before, double idle_split,
+			    int64_t before, const double *spells,
+			    size_t nspells,
 			    ukf_calib_set_t *s,
 			    struct ukf_calib_alone_counts *c, char *err,
 			    size_t errlen)
@@ -541,7 +565,7 @@ int ukf_calib_collect_alone(const char *db, const char *trace,
 	    " ORDER BY c.run, c.t_start, c.id";
 	struct alone_rows q = { .db = db, .apps = apps, .napps = napps,
 				.run = -1, .s = s, .c = c,
-				.idle_split = idle_split };
+				.spells = spells, .nspells = nspells };
 	int rc = query_rows(db, sql, before, alone_row, &q, err, errlen);
 	free(apps);
 	free(q.seen);

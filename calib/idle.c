@@ -195,3 +195,85 @@ out_nog:
 	free(draw);
 	return rc;
 }
+
+/* The group of spell ms in c (made if new, kept in increasing order), or
+ * -1 when there are UKF_CALIB_MAX_IDLE already. */
+static int group_for(struct ukf_calib_idle_curve *c, double ms)
+{
+	size_t k = 0;
+	while (k < c->ngroups && c->ms[k] < ms)
+		k++;
+	if (k < c->ngroups && c->ms[k] == ms)
+		return (int)k;
+	if (c->ngroups == UKF_CALIB_MAX_IDLE)
+		return -1;
+	memmove(&c->ms[k + 1], &c->ms[k], (c->ngroups - k) * sizeof(double));
+	c->ms[k] = ms;
+	c->ngroups++;
+	return (int)k;
+}
+
+/* "<prefix><ms>": ms, or -1 (not such a name). */
+static double name_ms(const char *op, const char *prefix)
+{
+	size_t l = strlen(prefix);
+	char *end;
+	if (strncmp(op, prefix, l) || !op[l])
+		return -1;
+	double ms = strtod(op + l, &end);
+	return *end || !(ms > 0) ? -1 : ms;
+}
+
+int ukf_calib_fit_idle_set(const ukf_calib_set_t *s, const double *bx,
+			   const double *by, size_t nb, double less,
+			   struct ukf_calib_idle_curve *c)
+{
+	size_t n = ukf_calib_set_count(s);
+	double *x = malloc((n + 1) * sizeof(double));
+	double *y = malloc((n + 1) * sizeof(double));
+	double *sg = malloc((n + 1) * sizeof(double));
+	double *si = malloc((n + 1) * sizeof(double));
+	const char *op;
+	double sx, sy;
+	int rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (!x || !y || !sg || !si)
+		goto out;
+	/* the groups, in increasing spell (more than the maximum: the
+	 * longest left out) */
+	for (size_t i = 0; i < n; i++) {
+		ukf_calib_set_get(s, i, &op, &sx, &sy);
+		double ms = name_ms(op, "clone_idle_");
+		if (ms > 0)
+			(void)group_for(c, ms);
+		if (!strcmp(op, "spell_gap") && isfinite(sy))
+			sg[c->ngap++] = sy;
+	}
+	if (c->ngap)
+		c->spell_gap = median_of(sg, c->ngap, si);
+	for (size_t k = 0; k < c->ngroups; k++) {
+		size_t ni = 0, ns = 0;
+		for (size_t i = 0; i < n; i++) {
+			ukf_calib_set_get(s, i, &op, &sx, &sy);
+			if (name_ms(op, "clone_idle_") == c->ms[k] &&
+			    isfinite(sx) && isfinite(sy) && sy > 0) {
+				x[ni] = sx;
+				y[ni++] = sy - less > 1 ? sy - less : 1;
+			} else if (name_ms(op, "spell_") == c->ms[k] &&
+				   isfinite(sy)) {
+				si[ns++] = sy;
+			}
+		}
+		if (ukf_calib_fit_idle(bx, by, nb, x, y, ni, sg, c->ngap, si, ns,
+				       &c->fit[k]) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(x);
+	free(y);
+	free(sg);
+	free(si);
+	return rc;
+}

@@ -125,6 +125,13 @@ static int alone_builtin(const struct ukf_calib_plan *p)
 		       UKF_SOURCE_DIR "/scripts/calibrate/alone-ops.lua");
 }
 
+/* The alone step is asked for idle clones: the plan has idle spells,
+ * and set them or runs the built-in scenario. */
+static int idle_asked(const struct ukf_calib_plan *p)
+{
+	return p->nidle && (p->idle_given || alone_builtin(p));
+}
+
 /* Run the plan's engine workload: the one-node ops scenario on the local
  * KVM (cluster NULL) or the cluster scenario on the node agents of
  * `cluster` (nodes of them); with `alone`, the alone step instead, on the
@@ -137,8 +144,8 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 {
 	struct ukf_run_opts o;
 	/* room for "dirty=" or "sizes=" and UKF_CALIB_MAX_POINTS numbers */
-	char sets[8][UKF_CALIB_MAX_POINTS * 24 + 16];
-	const char *setv[8];
+	char sets[9][UKF_CALIB_MAX_POINTS * 24 + 16];
+	const char *setv[9];
 	const char *script = cluster ? p->cluster_ops : p->ops;
 
 	if (!run) {
@@ -149,7 +156,7 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 	if (alone)
 		script = p->alone;
 	memset(&o, 0, sizeof(o));
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 9; i++)
 		setv[i] = sets[i];
 	o.sets = setv;
 	o.script = script;
@@ -200,9 +207,14 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 			 p->gap_ns);
 	/* the alone step's idle clones: asked of the built-in scenario
 	 * (default plan), or of one's own when the plan sets idle */
-	if (alone && p->idle_ns && (p->idle_given || alone_builtin(p)))
-		snprintf(sets[o.nsets++], sizeof(sets[0]),
-			 "idle=%" PRIu64 "ns", p->idle_ns);
+	if (alone && idle_asked(p)) {
+		char spells[UKF_CALIB_MAX_IDLE * 24] = "";
+		for (size_t i = 0; i < p->nidle; i++)
+			list_add(spells, sizeof(spells), p->idle_ns[i]);
+		snprintf(sets[o.nsets++], sizeof(sets[0]), "idle=%s", spells);
+		snprintf(sets[o.nsets++], sizeof(sets[0]), "idle_n=%u",
+			 p->idle_n);
+	}
 	FILE *null = fopen("/dev/null", "w");
 	*before = ukf_calib_max_run(db);
 	int rc = run(&o, null ? null : stderr, stderr);
@@ -305,15 +317,22 @@ static int alone(const struct ukf_calib_plan *p, const char *db,
 	int64_t before;
 	struct ukf_calib_alone_counts c;
 
-	/* its idle clones asked for (run_ops): told apart by a spell half
-	 * way between the gap and the idle spell */
-	int idle = p->idle_ns && (p->idle_given || alone_builtin(p));
-	double split = idle ? ((double)p->gap_ns + (double)p->idle_ns) / 2 : 0;
-	char more[96] = "";
-	if (idle)
-		snprintf(more, sizeof(more),
-			 "; %u more per size, each after %.0f ms idle", p->n,
-			 (double)p->idle_ns / 1e6);
+	/* its idle clones asked for (run_ops): each later template clone
+	 * goes with the nearest (by ratio) of the gap and the idle spells */
+	int idle = idle_asked(p);
+	double spells[UKF_CALIB_MAX_IDLE + 1] = {(double)p->gap_ns};
+	char more[UKF_CALIB_MAX_IDLE * 12 + 96] = "";
+	if (idle) {
+		int o = snprintf(more, sizeof(more),
+				 "; %u more per size after each idle spell of",
+				 p->idle_n);
+		for (size_t i = 0; i < p->nidle; i++) {
+			spells[i + 1] = (double)p->idle_ns[i];
+			o += snprintf(more + o, sizeof(more) - (size_t)o,
+				      " %.0f", (double)p->idle_ns[i] / 1e6);
+		}
+		snprintf(more + o, sizeof(more) - (size_t)o, " ms");
+	}
 	fprintf(stderr,
 		"ukfork calibrate: template clones and live forks one at a "
 		"time through %s (%s, %u clones per size, %u forks per size "
@@ -325,7 +344,8 @@ static int alone(const struct ukf_calib_plan *p, const char *db,
 		    errlen) < 0)
 		return -1;
 	size_t tgot, fgot;
-	if (ukf_calib_collect_alone(db, trace, before, split, s, &c, err,
+	if (ukf_calib_collect_alone(db, trace, before, spells,
+				    idle ? p->nidle + 1 : 0, s, &c, err,
 				    errlen) <
 		0 ||
 	    ukf_calib_trace_templates(trace, 0, s, &tgot, &fgot, err, errlen) <
@@ -340,8 +360,8 @@ static int alone(const struct ukf_calib_plan *p, const char *db,
 	if (idle)
 		fprintf(stderr,
 			"ukfork calibrate: %zu template clones after an idle "
-			"spell (%.0f ms or more)\n",
-			c.idle, split / 1e6);
+			"spell\n",
+			c.idle);
 	if (c.clones < 2) {
 		snprintf(err, errlen,
 			 "the alone workload %s gave %zu template clones "

@@ -566,32 +566,6 @@ static int fit_meddiff(const struct opfit *lo, const struct opfit *re,
 	return 0;
 }
 
-/* idle_wake_ns and idle_after_ns (calib/idle.c) from the gap clones
- * (base: x memory, y request -> READY less what the simulator charges
- * beside), the idle ones, and the spells before each (x 0 gap, 1 idle). */
-static int fit_idle(const struct opfit *base, const struct opfit *idle,
-		    const struct opfit *spell, struct ukf_calib_idle *r)
-{
-	double *sb = malloc((spell->n + 1) * sizeof(double));
-	double *si = malloc((spell->n + 1) * sizeof(double));
-	size_t nb = 0, ni = 0;
-	int rc = -1;
-
-	if (sb && si) {
-		for (size_t i = 0; i < spell->n; i++) {
-			if (spell->x[i] != 0)
-				si[ni++] = spell->y[i];
-			else
-				sb[nb++] = spell->y[i];
-		}
-		rc = ukf_calib_fit_idle(base->x, base->y, base->n, idle->x,
-					idle->y, idle->n, sb, nb, si, ni, r);
-	}
-	free(sb);
-	free(si);
-	return rc;
-}
-
 /* The median of the factor the simulator draws for f's spread (scaled to
  * mean 1 as it does), or 1 without one. */
 static double median_factor(const struct opfit *f)
@@ -619,41 +593,65 @@ static double median_factor(const struct opfit *f)
 	return v > 0 && isfinite(v) ? v : 1;
 }
 
-/* The idle keys: the median excess over the clone spread's median factor
- * medf (the simulator multiplies the clone's whole cost, the wake
- * included, by a factor of that median), 0 when not above 0. */
-static void put_idle(FILE *o, const struct ukf_calib_idle *r, double medf)
+/* idle_curve: its first point the gap clones' spell at 0, then each idle
+ * spell's median excess over the clone spread's median factor medf (the
+ * simulator multiplies the clone's whole cost, the wake included, by a
+ * factor of that median), 0 when not above 0; a spell not fitted, or not
+ * longer than the point before, is left out. */
+static void put_idle(FILE *o, const struct ukf_calib_idle_curve *c,
+		     double medf)
 {
-	if (!r->nidle)
+	double x[UKF_CALIB_MAX_IDLE + 1], y[UKF_CALIB_MAX_IDLE + 1];
+	size_t n = 0;
+
+	if (!c->ngroups)
 		return;
-	if (!r->fitted) {
+	fprintf(o,
+		"# Template clones after idle spells (plan key idle), request "
+		"-> READY, against the %zu after the\n"
+		"# plan's gap (their spell since the last instance ended: a "
+		"median %.1f ms): each one's excess\n"
+		"# over the median gap clone at its size, the median, 95%% "
+		"interval (bootstrap of both sets),\n"
+		"# over the clone spread's median factor %.4f (the simulator "
+		"scales the whole cost by it):\n",
+		c->fit[0].nbase, c->spell_gap / 1e6, medf);
+	if (c->ngap) {
+		x[n] = c->spell_gap;
+		y[n++] = 0;
+	}
+	for (size_t k = 0; k < c->ngroups; k++) {
+		const struct ukf_calib_idle *r = &c->fit[k];
+		if (!r->fitted) {
+			fprintf(o,
+				"#   %.0f ms: %zu clones (%zu at a size with gap "
+				"clones; 2 at least): not fitted\n",
+				c->ms[k], r->nidle, r->nused);
+			continue;
+		}
+		double w = fmax(0, r->wake / medf);
+		int kept = n && r->spell_idle > x[n - 1];
 		fprintf(o,
-			"# Template clones after an idle spell: %zu (%zu at a "
-			"size with clones after the gap; 2 at least): "
-			"idle_wake_ns\n# not fitted, keeps its default\n\n",
-			r->nidle, r->nused);
+			"#   %.0f ms: %zu clones, spell median %.1f ms, excess "
+			"%.1f us [%.1f, %.1f] -> %.1f us%s\n",
+			c->ms[k], r->nused, r->spell_idle / 1e6, r->wake / 1e3,
+			r->lo / 1e3, r->hi / 1e3, w / 1e3,
+			kept ? "" : " (not after the point before: left out)");
+		if (kept) {
+			x[n] = r->spell_idle;
+			y[n++] = w;
+		}
+	}
+	if (n < 2) {
+		fprintf(o, "# idle_curve not fitted, keeps its default\n\n");
 		return;
 	}
-	double wake = fmax(0, r->wake / medf);
 	fprintf(o,
-		"# Template clones after an idle spell (plan key idle): %zu "
-		"requested a median %.0f ms after\n"
-		"# the last instance before them ended, against %zu after "
-		"the plan's gap (a median %.1f ms),\n"
-		"# request -> READY: each one's excess over the median gap "
-		"clone at its size, median\n"
-		"# %.1f us [%.1f, %.1f] (95%%, bootstrap of both sets), over "
-		"the clone spread's median\n"
-		"# factor %.4f (the simulator scales the whole cost by the "
-		"factor)%s:\n"
-		"idle_wake_ns = %.0f   # source: calibrate\n"
-		"#   the threshold: the geometric mean of the two spells "
-		"(where the step lies between them\n"
-		"#   is not resolved)\n"
-		"idle_after_ns = %.0f   # source: calibrate\n\n",
-		r->nused, r->spell_idle / 1e6, r->nbase, r->spell_base / 1e6,
-		r->wake / 1e3, r->lo / 1e3, r->hi / 1e3, medf,
-		r->wake > 0 ? "" : "; no excess: 0", wake, r->after);
+		"# The curve (spell ns, extra ns; linear between, flat "
+		"beyond its ends):\nidle_curve =");
+	for (size_t i = 0; i < n; i++)
+		fprintf(o, " %.0f %.0f", x[i], y[i]);
+	fprintf(o, "   # source: calibrate\n\n");
 }
 
 static void put_local_clone(FILE *o, const struct meddiff *lc, int eng)
@@ -1461,8 +1459,6 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		RFETCH_B,
 		READY_LOCAL,
 		READY_REMOTE,
-		CLONE_IDLE,
-		SPELL,
 		NOPS
 	};
 	struct opfit f[NOPS] = {
@@ -1490,10 +1486,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    [RFETCH_B] = {.op = "rfetch_bytes", .dist_key = NULL},
 	    [READY_LOCAL] = {.op = "ready_local", .dist_key = NULL},
 	    [READY_REMOTE] = {.op = "ready_remote", .dist_key = NULL},
-	    [CLONE_IDLE] = {.op = "clone_idle", .dist_key = NULL},
-	    [SPELL] = {.op = "spell", .dist_key = NULL},
 	};
-	struct ukf_calib_idle idle = {0};
+	struct ukf_calib_idle_curve idle = {0};
 	struct meddiff pm;
 	struct fetchfirst ff;
 	struct dirfit dirs[2] = {
@@ -1576,14 +1570,11 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		 * the clones' spread is heavy-tailed (a few at 3-9 times
 		 * the rest), which in least squares could hide a rise of a
 		 * few us a MiB that the medians by size showed */
-		/* the clones after an idle spell, alike (the gap clones'
-		 * base is left as it is: their medians by size are what
-		 * the idle ones are set against) */
-		for (size_t i = 0; i < f[CLONE_IDLE].n; i++)
-			f[CLONE_IDLE].y[i] = fmax(
-			    f[CLONE_IDLE].y[i] - 2 * agent - lc.diff, 1);
-		if (f[CLONE_IDLE].n && fit_idle(&f[CLONE_ENG], &f[CLONE_IDLE],
-						&f[SPELL], &idle) < 0) {
+		/* the clones after each idle spell, taken alike, against
+		 * these (their medians by size) */
+		if (ukf_calib_fit_idle_set(s, f[CLONE_ENG].x, f[CLONE_ENG].y,
+					   f[CLONE_ENG].n, 2 * agent + lc.diff,
+					   &idle) < 0) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}

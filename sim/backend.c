@@ -174,7 +174,7 @@ struct sim_be {
 	/* With fetched_first_ns_per_byte: node<<32 | app -> bytes of a
 	 * template the node fetched and has not cloned or restored from */
 	sim_map_t fresh;
-	/* With idle_wake_ns: per node, the time of its last backend event
+	/* With idle_curve: per node, the time of its last backend event
 	 * or operation (0, the run's start, before any); NULL until one */
 	ukf_ns_t *act;
 };
@@ -337,13 +337,13 @@ uint64_t sim_be_mem_used(const sim_be_t *b, ukf_node_id_t node)
 	return b->mem[node];
 }
 
-/* ---- idle spells (idle_wake_ns) ---- */
+/* ---- idle spells (idle_curve) ---- */
 
-/* Node's activity times, made on first use (model key idle_wake_ns > 0);
+/* Node's activity times, made on first use (model key idle_curve given);
  * NULL otherwise or out of memory. */
 static ukf_ns_t *act_table(sim_be_t *b)
 {
-	if (!b->act && b->w->cfg.model.idle_wake_ns > 0)
+	if (!b->act && b->w->cfg.model.idle_curve.n)
 		b->act = calloc(b->w->cfg.engine.nodes, sizeof(*b->act));
 	return b->act;
 }
@@ -352,8 +352,7 @@ static ukf_ns_t *act_table(sim_be_t *b)
  * -ENOMEM. */
 static int act_mark(sim_be_t *b, ukf_node_id_t node)
 {
-	if (b->w->cfg.model.idle_wake_ns <= 0 ||
-	    node >= b->w->cfg.engine.nodes)
+	if (!b->w->cfg.model.idle_curve.n || node >= b->w->cfg.engine.nodes)
 		return 0;
 	ukf_ns_t *a = act_table(b);
 	if (!a)
@@ -362,21 +361,21 @@ static int act_mark(sim_be_t *b, ukf_node_id_t node)
 	return 0;
 }
 
-/* The extra cost of an instance start on node now: idle_wake_ns if the
- * node has been idle idle_after_ns or more, else 0; the start is the
- * node's activity from now. -1 out of memory. */
+/* The extra cost of an instance start on node now: idle_curve at the
+ * spell since the node's last activity; the start is its activity from
+ * now. -1 out of memory. */
 static double idle_wake(sim_be_t *b, ukf_node_id_t node)
 {
 	const struct ukf_sim_model *m = &b->w->cfg.model;
 
-	if (m->idle_wake_ns <= 0 || node >= b->w->cfg.engine.nodes)
+	if (!m->idle_curve.n || node >= b->w->cfg.engine.nodes)
 		return 0;
 	ukf_ns_t *a = act_table(b);
 	if (!a)
 		return be_oom(b), -1;
 	ukf_ns_t idle = b->w->now - a[node];
 	a[node] = b->w->now;
-	return idle >= m->idle_after_ns ? (double)m->idle_wake_ns : 0;
+	return ukf_sim_idle_eval(&m->idle_curve, (double)idle);
 }
 
 /* ---- the host queue: agent messages and monitor operations ---- */
@@ -1336,7 +1335,7 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e0)
 	uint32_t *fl = ev_flags(e), flags = *fl & ~F_VAL;
 
 	*fl &= F_VAL;
-	if (act_mark(b, e->node) < 0) /* idle_wake_ns: the node is awake */
+	if (act_mark(b, e->node) < 0) /* idle_curve: the node is awake */
 		goto oom;
 	if (flags & F_DONE) {
 		if (job_release(b, e->node) < 0)

@@ -70,7 +70,7 @@ static const struct field {
 	R(fetched_first_ns_per_byte),
 	R(clone_ns_per_byte),
 	T(local_clone_ns),
-	T(idle_wake_ns),     T(idle_after_ns),
+	{ "idle_curve", F_CURVE, offsetof(struct ukf_sim_model, idle_curve) },
 #undef T
 #undef R
 };
@@ -324,6 +324,22 @@ double ukf_sim_curve_eval(const struct ukf_sim_curve *c, double x)
 	if (x > c->x[l] && c->x[l] > 0 && y < c->y[l] * x / c->x[l])
 		y = c->y[l] * x / c->x[l];
 	return y > 0 ? y : 0;
+}
+
+double ukf_sim_idle_eval(const struct ukf_sim_curve *c, double x)
+{
+	if (!c->n)
+		return 0;
+	if (x <= c->x[0])
+		return c->y[0];
+	uint32_t l = c->n - 1;
+	if (x >= c->x[l])
+		return c->y[l];
+	uint32_t k = 1; /* the segment [k-1, k] holding x */
+	while (x > c->x[k])
+		k++;
+	return c->y[k - 1] + (c->y[k] - c->y[k - 1]) * (x - c->x[k - 1]) /
+				     (c->x[k] - c->x[k - 1]);
 }
 
 static char *trim(char *s)

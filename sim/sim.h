@@ -44,6 +44,10 @@ struct ukf_sim_curve {
 };
 /* The curve's value at x (n >= 1; one point: its y). */
 double ukf_sim_curve_eval(const struct ukf_sim_curve *c, double x);
+/* The curve's value at x as model key idle_curve takes it: linear
+ * between its points, the first point's y below it, the last's beyond
+ * (n >= 1). */
+double ukf_sim_idle_eval(const struct ukf_sim_curve *c, double x);
 /* 1 if c is none (n 0) or 2 to UKF_SIM_CURVE_MAX points, x strictly
  * increasing, x and y finite and >= 0; else 0. */
 int ukf_sim_curve_ok(const struct ukf_sim_curve *c);
@@ -198,19 +202,19 @@ struct ukf_sim_model {
 	/*
 	 * Appended for idle spells (issue 11): a template clone, live fork
 	 * or remote restore on a node that has had no backend event or
-	 * operation for idle_after_ns or more (since the run began, for
-	 * its first) costs idle_wake_ns more. Through the KVM node agents
-	 * a template clone 300 ms or more after the node's last activity
-	 * took 9-16% (local) more than one 20 ms after it (session 35,
-	 * scripts/bench/idle-gap.sh). Written by `ukfork calibrate` from
-	 * the alone step's clones after a long spell (plan key idle) against
-	 * those after the plan's gap; the threshold is then the geometric
-	 * mean of the two spells (the step between them is not resolved).
-	 * idle_wake_ns 0 (the default): no such cost; idle_after_ns 0 with
-	 * idle_wake_ns > 0: every such operation pays it.
+	 * operation for a spell of s ns (since the run began, for its
+	 * first) costs idle_curve at s more (key idle_curve = "SPELL NS
+	 * SPELL NS ...", 2 to UKF_SIM_CURVE_MAX points, evaluated by
+	 * ukf_sim_idle_eval: flat beyond its ends). Through the KVM engine
+	 * a template clone took 0.13, 0.57, 1.0 and 1.7 ms more after 0.3,
+	 * 0.6, 1 and 2 s of idle than 20 ms after the last instance ended
+	 * (session 36, Intel kvm_pvm); through an agent 9-16% more after
+	 * 300 ms (session 35, AMD). Written by `ukfork calibrate` from the
+	 * alone step's clones after each spell of plan key idle against
+	 * those after the plan's gap (the first point: the gap, 0). n 0 (the
+	 * default, "none"): no such cost.
 	 */
-	ukf_ns_t idle_wake_ns;
-	ukf_ns_t idle_after_ns;
+	struct ukf_sim_curve idle_curve;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

@@ -19,16 +19,17 @@
 -- * for each size and each dirty-page count (param dirty): an app
 --   fN_D whose instances dirty D pages and fork one child, `forks` of
 --   them after its template (the parents are template clones too).
--- * with param idle (a duration longer than gap), after each size's n
---   clones: n more clones of cN (dirty=0), each after an idle spell that
---   long. calibrate tells them apart by the spell before their request
---   (clone_idle) and fits from them what a clone costs more after a
---   while with nothing to do (idle_wake_ns, idle_after_ns).
+-- * with param idle (spells in ns, each longer than gap, e.g.
+--   "300000000 1000000000"), after each size's n clones: for each spell,
+--   idle_n (default n) more clones of cN (dirty=0), each after an idle
+--   spell that long. calibrate tells them apart by the spell before their
+--   request (clone_idle_<ms>) and fits from them what a clone costs more
+--   after a while with nothing to do (idle_curve).
 --
--- calibrate sets n (-n), sizes, dirty, forks, gap and idle from its plan
--- (alone_mem, alone_dirty, alone_forks, gap, idle: an operation after an
--- idle spell costs more, so the gap sets the context the other samples
--- are measured in). Run by hand:
+-- calibrate sets n (-n), sizes, dirty, forks, gap, idle and idle_n from
+-- its plan (alone_mem, alone_dirty, alone_forks, gap, idle, idle_n: an
+-- operation after an idle spell costs more, so the gap sets the context
+-- the other samples are measured in). Run by hand:
 --   ukfork run scripts/calibrate/alone-ops.lua --backend kvm \
 --     --set n=5 --db c.db --trace c.trace
 
@@ -41,8 +42,12 @@ local sizes = param("sizes", "8 16 32")
 local dirty = param("dirty", "64 512 2048")
 local forks = param("forks", 15)
 local gap = param("gap", "20ms")
-local idle = param("idle", 0)
-local idle_on = idle ~= 0 and idle ~= "0" and idle ~= "0ns"
+local idle = param("idle", "")
+local idle_n = param("idle_n", n)
+local spells = {}
+for ns in string.gmatch(tostring(idle), "%d+") do
+  if tonumber(ns) > 0 then spells[#spells + 1] = ns .. "ns" end
+end
 
 -- {app, count, args}: count instances after a cold first one, their args
 -- taken in turn
@@ -72,12 +77,14 @@ process(function()
       wait(id)
       sleep(gap)
     end
-    if s[3] and idle_on then   -- a clone app: its clones after idle spells
-      for _ = 1, s[2] do
-        sleep(idle)
-        wait(spawn(s[1], "dirty=0", 0))
+    if s[3] then   -- a clone app: its clones after each idle spell
+      for _, spell in ipairs(spells) do
+        for _ = 1, idle_n do
+          sleep(spell)
+          wait(spawn(s[1], "dirty=0", 0))
+        end
       end
-      sleep(gap)
+      if #spells > 0 then sleep(gap) end
     end
   end
 end)

@@ -2090,7 +2090,7 @@ static int t_sim_alone(void)
 	struct ukf_calib_prov p =
 	    synthetic_prov("2026-12-06T12:00Z", "sim", "0", 6);
 	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
-	CHECK(ukf_calib_collect_alone(db, trace, 0, 0, s, &c, err, sizeof(err)) ==
+	CHECK(ukf_calib_collect_alone(db, trace, 0, NULL, 0, s, &c, err, sizeof(err)) ==
 	      0);
 	/* per size: 6 clones of its c app (the first apart), and of each
 	 * fork app 3 parents (template clones) and 4 children (its cold
@@ -2149,7 +2149,7 @@ static int t_sim_alone(void)
 	       (long long)m.fork_base_ns, (long long)m.clone_ns_per_page);
 	/* an app whose memory the trace does not give: refused, named */
 	CHECK(selftest_write_file(trace, "") == 0);
-	CHECK(ukf_calib_collect_alone(db, trace, 0, 0, s, &c, err, sizeof(err)) <
+	CHECK(ukf_calib_collect_alone(db, trace, 0, NULL, 0, s, &c, err, sizeof(err)) <
 	      0);
 	CHECKF(strstr(err, "app c8 has template starts or forks but no "
 			   "template-ready"),
@@ -2218,11 +2218,11 @@ static int t_idle_fit(void)
 
 /*
  * The idle clones end to end on the simulator: alone-ops.lua with idle
- * 300 ms, on a model charging 400 us more after 100 ms idle (exact costs);
- * collected with calibrate's split (half way between gap and idle) the
- * idle clones come apart from the gap ones, and the fit gives back the
- * wake cost and a threshold between the two spells. Without idle: no
- * idle clones, no keys.
+ * spells of 300 ms and 1 s, on a model charging 400 us more after 300 ms
+ * idle and 1 ms after 1 s (exact costs); collected as calibrate does (the
+ * spell nearest to each clone's) the idle clones come apart from the gap
+ * ones, and the fit gives back the curve through the gap's spell at 0 and
+ * both points. Without idle: no idle clones, no key.
  */
 static int t_sim_idle(void)
 {
@@ -2236,38 +2236,47 @@ static int t_sim_idle(void)
 		unlink(db);
 		CHECK(selftest_write_file(
 			  model, "jitter = 0\nclone_base_ns = 2ms\n"
-				 "clone_first_ns = 9ms\nidle_wake_ns = 400us\n"
-				 "idle_after_ns = 100ms\n") == 0);
+				 "clone_first_ns = 9ms\n"
+				 "idle_curve = 5e7 0 3e8 4e5 1e9 1e6\n") == 0);
 		snprintf(cmd, sizeof(cmd),
 			 "%s run %s/scripts/calibrate/alone-ops.lua --backend "
 			 "sim --set n=5 --set 'sizes=8 16' --set dirty=64 "
 			 "--set forks=2 %s --set model=%s --db %s --trace %s "
 			 "--quiet >/dev/null 2>&1",
 			 UKF_UKFORK, UKF_SOURCE_DIR,
-			 on ? "--set idle=300ms" : "", model, db, trace);
+			 on ? "--set 'idle=300000000 1000000000' --set idle_n=4"
+			    : "",
+			 model, db, trace);
 		CHECK(system(cmd) == 0);
 		ukf_calib_set_t *s = ukf_calib_set_create();
 		struct ukf_calib_prov p =
 		    synthetic_prov("2026-12-07T06:00Z", "sim", "0", 5);
 		CHECK(s && ukf_calib_set_prov(s, &p) == 0);
-		CHECK(ukf_calib_collect_alone(db, trace, 0, 160e6, s, &c, err,
-					      sizeof(err)) == 0);
-		/* per size 4 gap clones after the first, 5 idle ones */
-		CHECKF(c.clone_first == 2 && c.idle == (on ? 10u : 0u),
+		const double spells[] = { 20e6, 300e6, 1e9 };
+		CHECK(ukf_calib_collect_alone(db, trace, 0, spells, 3, s, &c,
+					      err, sizeof(err)) == 0);
+		/* per size 4 gap clones after the first, 4 after each
+		 * idle spell */
+		/* (and the fork apps' 2 parents per size) */
+		CHECKF(c.clone_first == 2 && c.clones == 12 &&
+			       c.idle == (on ? 16u : 0u),
 		       "first %zu clones %zu idle %zu", c.clone_first,
 		       c.clones, c.idle);
 		CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) ==
 		      0);
 		CHECK(load_model(conf, &m, NULL) == 0);
+		const struct ukf_sim_curve *k = &m.idle_curve;
 		if (on)
-			CHECKF(near((double)m.idle_wake_ns, 4e5, 0.01) &&
-				       m.idle_after_ns > 20 * 1000000LL &&
-				       m.idle_after_ns < 300 * 1000000LL,
-			       "idle_wake_ns %lld idle_after_ns %lld",
-			       (long long)m.idle_wake_ns,
-			       (long long)m.idle_after_ns);
+			CHECKF(k->n == 3 && near(k->x[0], 20e6, 0.01) &&
+				       k->y[0] == 0 && near(k->x[1], 3e8, 0.01) &&
+				       near(k->y[1], 4e5, 0.01) &&
+				       near(k->x[2], 1e9, 0.01) &&
+				       near(k->y[2], 1e6, 0.01),
+			       "idle_curve: %u points, %g %g %g %g %g %g", k->n,
+			       k->x[0], k->y[0], k->x[1], k->y[1], k->x[2],
+			       k->y[2]);
 		else
-			CHECK(m.idle_wake_ns == 0 && m.idle_after_ns == 0);
+			CHECK(k->n == 0);
 		ukf_calib_set_destroy(&s);
 	}
 	sim_files_rm(model, db, trace, conf);
@@ -2422,18 +2431,21 @@ static int t_plan(void)
 	      p.alone_mem[2] == 32ULL << 20 && p.nalone_dirty == 3 &&
 	      p.alone_dirty[2] == 2048 && p.alone_forks == 15 &&
 	      p.gap_ns == 20000000 && !p.gap_given &&
-	      p.idle_ns == 300000000 && !p.idle_given);
+	      p.nidle == 3 && p.idle_ns[0] == 300000000 &&
+	      p.idle_ns[2] == 2000000000 && p.idle_n == 8 && !p.idle_given);
 	f = fopen(path, "w");
 	CHECK(f);
 	fprintf(f, "alone = %s\nalone_mem = 12M 24M\nalone_dirty = 100\n"
-		   "alone_forks = 0\ngap = 300ms\nidle = 1s\n", clua + 5);
+		   "alone_forks = 0\ngap = 300ms\nidle = 1s 2500ms\n"
+		   "idle_n = 3\n", clua + 5);
 	fclose(f);
 	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
 	CHECK(!strcmp(p.alone, clua) && p.nalone_mem == 2 &&
 	      p.alone_mem[1] == 24ULL << 20 && p.nalone_dirty == 1 &&
 	      p.alone_dirty[0] == 100 && p.alone_forks == 0 &&
 	      p.gap_ns == 300000000 && p.gap_given &&
-	      p.idle_ns == 1000000000 && p.idle_given);
+	      p.nidle == 2 && p.idle_ns[0] == 1000000000 &&
+	      p.idle_ns[1] == 2500000000 && p.idle_n == 3 && p.idle_given);
 	/* idle 0: none (then any gap goes) */
 	f = fopen(path, "w");
 	CHECK(f);
@@ -2441,7 +2453,7 @@ static int t_plan(void)
 	fclose(f);
 	ukf_calib_plan_default(&p);
 	CHECK(ukf_calib_plan_load(&p, path, err, sizeof(err)) == 0);
-	CHECK(p.idle_ns == 0 && p.idle_given && p.gap_ns == 2000000000);
+	CHECK(p.nidle == 0 && p.idle_given && p.gap_ns == 2000000000);
 	ukf_calib_plan_default(&p);
 	f = fopen(path, "w");
 	CHECK(f);
@@ -2462,7 +2474,9 @@ static int t_plan(void)
 	    "gap = x\n", "gap = 11s\n", "gap = -1ms\n", "gap = \n",
 	    /* the idle spell: 0, or longer than the gap, at most 10 s */
 	    "idle = x\n", "idle = 11s\n", "idle = -1ms\n", "idle = 20ms\n",
-	    "gap = 300ms\n", "idle = 10ms\n",
+	    "gap = 300ms\n", "idle = 10ms\n", "idle = 1s 500ms\n",
+	    "idle = 1s 1s\n", "idle = 300ms 0\n", "idle = \n",
+	    "idle = 1 2 3 4 5 6 7 8 9\n", "idle_n = 0\n", "idle_n = 1001\n",
 	};
 	CHECK(plan_refuses(&p, path, kbad, sizeof(kbad) / sizeof(kbad[0]),
 			   NULL) == 0);
@@ -2710,8 +2724,7 @@ static int t_run_model_note(void)
 	    "sets no touch_ns_per_page, restore_base_ns, restore_ns_per_page, "
 	    "load_base_ns, load_ns_per_byte, save_ns_per_page, host_mem_bytes, "
 	    "clone_first_ns, peer_msg_ns, fetched_first_ns_per_byte, "
-	    "clone_ns_per_byte, local_clone_ns, idle_wake_ns, "
-	    "idle_after_ns: the simulator keeps "
+	    "clone_ns_per_byte, local_clone_ns: the simulator keeps "
 	    "data/model.conf's values";
 	char *at = strstr(text, want);
 	CHECK(at != NULL);

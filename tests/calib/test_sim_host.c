@@ -509,17 +509,26 @@ static int t_host_keys(void)
 	CHECK(m.agent_msg_ns == 2500000 && m.monitor_slots == 2);
 	CHECK(m.host_mem_bytes == 16ULL << 30 && m.fork_base_ns == 40000000);
 	CHECK(m.clone_first_ns == 9000000 && d.clone_first_ns == 0);
-	CHECK(selftest_write_file(path, "idle_wake_ns = 40us\n"
-					"idle_after_ns = 77ms\n") == 0);
+	CHECK(selftest_write_file(path, "idle_curve = 2e7 0 3e8 4e5 1e9 1e6\n") ==
+	      0);
 	m = d;
 	CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == 0);
-	CHECK(m.idle_wake_ns == 40000 && m.idle_after_ns == 77000000 &&
-	      d.idle_wake_ns == 0 && d.idle_after_ns == 0);
+	CHECK(m.idle_curve.n == 3 && m.idle_curve.x[1] == 3e8 &&
+	      m.idle_curve.y[2] == 1e6 && d.idle_curve.n == 0);
+	/* flat beyond its ends, linear between its points */
+	CHECK(ukf_sim_idle_eval(&m.idle_curve, 0) == 0);
+	CHECK(ukf_sim_idle_eval(&m.idle_curve, 2e7) == 0);
+	CHECK(fabs(ukf_sim_idle_eval(&m.idle_curve, 1.6e8) - 2e5) < 1e-6);
+	CHECK(ukf_sim_idle_eval(&m.idle_curve, 3e8) == 4e5);
+	CHECK(fabs(ukf_sim_idle_eval(&m.idle_curve, 6.5e8) - 7e5) < 1e-6);
+	CHECK(ukf_sim_idle_eval(&m.idle_curve, 5e9) == 1e6);
+	CHECK(ukf_sim_idle_eval(&d.idle_curve, 5e9) == 0);
 	static const char *const bad[] = {
 		"monitor_slots = -1\n", "monitor_slots = 1.5\n",
 		"monitor_slots = 2000000\n", "host_mem_bytes = 12X\n",
 		"host_mem_bytes = -1G\n", "agent_msg_ns = -1ms\n",
-		"idle_wake_ns = -1us\n", "idle_after_ns = 5parsecs\n",
+		"idle_curve = 1e8\n", "idle_curve = 1e8 -5 2e8 5\n",
+		"idle_curve = 2e8 0 1e8 5\n", "idle_curve = 1s 5 2s 6\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK(selftest_write_file(path, bad[i]) == 0);
@@ -643,11 +652,13 @@ static int t_fetched_first(void)
 }
 
 /*
- * idle_wake_ns / idle_after_ns: one node, template clones of 10 ms, each
- * instance done ~2 ms after its READY. Requested at 1000, 1050, 1500,
- * 1600 and 1750 ms, they find the node idle for ~1 s, ~36, ~440, ~86
- * and ~140 ms: with a 100 ms threshold the 1st, 3rd and 5th pay the wake
- * cost; with a threshold of 0 all do; with no wake cost none. A live
+ * idle_curve: one node, template clones of 10 ms, each instance done
+ * ~2 ms after its READY. Requested at 1000, 1050, 1500, 1600 and 1750
+ * ms, they find the node idle for ~1 s, ~36, ~440, ~86 and ~140 ms: with
+ * a step at 100 ms (the curve 0 at 99 ms, the wake cost from 100 ms) the
+ * 1st, 3rd and 5th pay it; with a flat curve all do; with none none. A
+ * clone 150 ms after the last instance ended (the cost of 100 .. 200 ms
+ * idle rising from 0 to 2 ms) pays exactly 1 ms. A live
  * fork right after its parent's unit finds the node busy (pays nothing)
  * unless the threshold is 0. On two nodes, the restores of remote fork
  * children pay it on a node idle since the last child, but not the one
@@ -661,11 +672,14 @@ static int t_idle_wake(void)
 	char err[256];
 	const ukf_ns_t wake = 3 * UKF_MS;
 	static const int at_ms[] = { 1000, 1050, 1500, 1600, 1750 };
+	/* mode 1: a step at 100 ms; 2: flat (every start pays) */
+	const struct ukf_sim_curve step = { 2, { 99e6, 100e6 }, { 0, 3e6 } },
+				   flat = { 2, { 0, 1 }, { 3e6, 3e6 } };
 
 	for (int mode = 0; mode < 3; mode++) { /* none, 100 ms, 0 */
 		config(&c);
-		c.model.idle_wake_ns = mode ? wake : 0;
-		c.model.idle_after_ns = mode == 1 ? 100 * UKF_MS : 0;
+		if (mode)
+			c.model.idle_curve = mode == 1 ? step : flat;
 		memset(&o, 0, sizeof(o));
 		CHECK(world(&w, &c, &o, "mem=16M init=1ms work=1ms image=1M") ==
 		      0);
@@ -688,8 +702,7 @@ static int t_idle_wake(void)
 	 * ~0.1 to ~1.1 s) keeps the node awake: a's clone at 0.75 s pays
 	 * nothing, its clone at 1.5 s (~0.4 s after b's last) pays */
 	config(&c);
-	c.model.idle_wake_ns = wake;
-	c.model.idle_after_ns = 100 * UKF_MS;
+	c.model.idle_curve = step;
 	memset(&o, 0, sizeof(o));
 	CHECK(world2(&w, &c, &o, "mem=16M init=1ms work=1ms image=1M",
 		     "mem=16M init=1ms work=100ms units=10 image=1M") == 0);
@@ -704,12 +717,28 @@ static int t_idle_wake(void)
 		       o.d[1] == c.model.clone_base_ns + wake,
 	       "cold %d n %d: %lld %lld", o.cold, o.n, (long long)o.d[0],
 	       (long long)o.d[1]);
+	/* between two points: linear. The first clone (at 1 s, after ~1 s)
+	 * pays the last point's 2 ms and is done at ~1013 ms; the next,
+	 * ~150 ms after, pays half way: 1 ms (within 10 us: the unit's and
+	 * exit's own few hundred microseconds move it by 0.02 each) */
+	config(&c);
+	c.model.idle_curve =
+	    (struct ukf_sim_curve){ 2, { 100e6, 200e6 }, { 0, 2e6 } };
+	memset(&o, 0, sizeof(o));
+	CHECK(world(&w, &c, &o, "mem=16M init=1ms work=1ms image=1M") == 0);
+	w.ops->at(w.w, 10 * UKF_MS, spawn_cb, &w, 0);
+	w.ops->at(w.w, 1000 * UKF_MS, spawn_cb, &w, 0);
+	w.ops->at(w.w, 1163 * UKF_MS, spawn_cb, &w, 0);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	w.ops->destroy(&w.w);
+	CHECKF(o.n == 2 && o.d[0] == c.model.clone_base_ns + 2 * UKF_MS &&
+		       llabs(o.d[1] - (c.model.clone_base_ns + UKF_MS)) < 10000,
+	       "n %d: %lld %lld", o.n, (long long)o.d[0], (long long)o.d[1]);
 	/* live forks of a cold instance, right after its unit */
 	for (int mode = 1; mode < 3; mode++) {
 		config(&c);
 		c.engine.templates = "none";
-		c.model.idle_wake_ns = wake;
-		c.model.idle_after_ns = mode == 1 ? 100 * UKF_MS : 0;
+		c.model.idle_curve = mode == 1 ? step : flat;
 		memset(&o, 0, sizeof(o));
 		CHECK(world(&w, &c, &o,
 			    "mem=16M init=1ms work=1ms dirty=100 fork=1 "
@@ -731,8 +760,7 @@ static int t_idle_wake(void)
 	c.engine.nodes = 2;
 	c.engine.placement = "least-loaded";
 	c.link_latency_ns = 0;
-	c.model.idle_wake_ns = wake;
-	c.model.idle_after_ns = 100 * UKF_MS;
+	c.model.idle_curve = step;
 	memset(&f, 0, sizeof(f));
 	s.u = &f;
 	CHECK(world_sinks(&w, &c, &s,
