@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* idle.c - the idle-spell fit of `ukfork calibrate`: what a template clone costs more after the node had nothing to do for a while (idle_wake_ns, idle_after_ns). */
+/* idle.c - the idle-spell fit of `ukfork calibrate`: what a template clone costs more after the node had nothing to do for a while (idle_curve). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
