@@ -248,18 +248,22 @@ int bb_be_loop(const struct bb_opts *o, struct bb_inst *insts,
 	       const struct ukf_app *app)
 {
 	uint32_t launched = 0, done = 0, alive = 0, i;
-	ukf_ns_t t0;
+	ukf_ns_t t0, last_end = -1; /* since t0: the last instance's end */
 	double cpu0 = bb_cpu_self();
 	uint64_t hwm0, rss0, hwm1, rss1;
 
 	bb_proc_mem(&hwm0, &rss0);
 	t0 = bb_now();
+	if (o->gap_ns)
+		last_end = 0; /* the first launch after the gap too */
 	while (done < o->count) {
 		struct ukf_evq_item *it;
 		ukf_ns_t now, next;
 		uint32_t n;
 
-		while (alive < o->parallel && launched < o->count) {
+		while (alive < o->parallel && launched < o->count &&
+		       (last_end < 0 ||
+			bb_now() - t0 >= last_end + o->gap_ns)) {
 			struct bb_inst *in = &insts[launched++];
 			ukf_id_t id = (ukf_id_t)in->index + 1;
 			int r;
@@ -281,12 +285,18 @@ int bb_be_loop(const struct bb_opts *o, struct bb_inst *insts,
 				in->done = 1;
 				alive--;
 				done++;
+				last_end = in->t_exit;
 			}
 		}
 		if (done >= o->count)
 			break;
 		now = bb_now() - t0;
 		next = bb_next_due(o, insts, launched);
+		/* --gap: the next launch is due once the gap has passed */
+		if (o->gap_ns && last_end >= 0 && launched < o->count &&
+		    alive < o->parallel &&
+		    (next < 0 || last_end + o->gap_ns < next))
+			next = last_end + o->gap_ns;
 		ukf_evq_wait(k->q, next < 0 ? 100 * UKF_MS
 				   : next <= now ? 0
 						 : next - now);
@@ -300,12 +310,15 @@ int bb_be_loop(const struct bb_opts *o, struct bb_inst *insts,
 			    bb_on_event(o, k, in, ev, ev->at - t0)) {
 				alive--;
 				done++;
+				last_end = bb_now() - t0;
 			}
 			free(it);
 		}
 		n = bb_stop_due(o, k, insts, launched, t0);
 		alive -= n;
 		done += n;
+		if (n)
+			last_end = bb_now() - t0;
 	}
 	res->t_end = bb_now() - t0;
 	bb_proc_mem(&hwm1, &rss1);

@@ -23,6 +23,7 @@ struct bb_opts {
 	const char *db;
 	int json, keep_running, from_template, quiet;
 	ukf_ns_t grace_ns, timeout_ns;
+	ukf_ns_t gap_ns;             /* --gap: idle after an end before a launch */
 	uint64_t mem_bytes;          /* --mem: guest memory (in-process) */
 	int mem_set;                 /* --mem was given */
 	uint32_t pool;               /* --pool: VM shells made before timing */

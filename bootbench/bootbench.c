@@ -279,6 +279,9 @@ static void bb_print_json(const struct bb_opts *o, const struct bb_inst *in,
 		     ukf_json_str(res->backend ? res->backend : ""));
 	ukf_json_add(j, "marker", ukf_json_str(o->marker ? o->marker : ""));
 	ukf_json_add(j, "parallel", json_object_new_uint64(o->parallel));
+	if (o->gap_ns) /* --gap: only then, as before without it */
+		ukf_json_add(j, "gap_ms",
+			     json_object_new_double((double)o->gap_ns / 1e6));
 	ukf_json_add(j, "kvm", ukf_json_str(res->plat.kvm));
 	ukf_json_add(j, "kvm_emulated",
 		     json_object_new_boolean(res->plat.emulated));
@@ -405,6 +408,7 @@ static struct json_object *settings_json(const struct bb_opts *o,
 	ukf_json_add(j, "timeout_ms",
 		     json_object_new_int64(o->timeout_ns / UKF_MS));
 	ukf_json_add(j, "keep_running", json_object_new_int(o->keep_running));
+	ukf_json_add(j, "gap_ms", json_object_new_int64(o->gap_ns / UKF_MS));
 	ukf_json_add(j, "from_template",
 		     json_object_new_int(o->from_template));
 	if (o->cmd) {
@@ -513,6 +517,8 @@ static void usage(FILE *out, const char *prog)
 		"  --grace MS        after the marker, time to exit before being stopped (default 1000)\n"
 		"  --keep-running    do not stop instances after the marker\n"
 		"  --timeout MS      an instance without the marker by then fails (default 30000)\n"
+		"  --gap MS          --guest only: launch each instance MS after the last one ended, the\n"
+		"                    first MS after the start (the machine idle before each; default 0)\n"
 		"  --mem SIZE        guest memory for --guest (default: a mem=SIZE guest argument, else 64M)\n"
 		"  --from-template   --guest only: make the app's template once, then time clones of it\n"
 		"  --pool N          --guest only: keep N VM shells (VM + vCPU + memory slot) made ahead by a\n"
@@ -741,8 +747,11 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 					prog, BB_POOL_MAX, val);
 				return 2;
 			}
-		} else if (!strcmp(a, "--grace") || !strcmp(a, "--timeout")) {
-			ukf_ns_t *dst = a[2] == 'g' ? &o->grace_ns : &o->timeout_ns;
+		} else if (!strcmp(a, "--grace") || !strcmp(a, "--timeout") ||
+			   !strcmp(a, "--gap")) {
+			ukf_ns_t *dst = !strcmp(a, "--gap")  ? &o->gap_ns
+					: a[2] == 'g' ? &o->grace_ns
+						      : &o->timeout_ns;
 
 			NEEDVAL();
 			if (parse_ms(val, dst)) {
@@ -805,6 +814,10 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 	}
 	if (o->pool && !o->guest) {
 		fprintf(stderr, "%s: --pool needs --guest\n", prog);
+		return 2;
+	}
+	if (o->gap_ns && !o->guest) {
+		fprintf(stderr, "%s: --gap needs --guest\n", prog);
 		return 2;
 	}
 	if (o->backend && !o->guest) {

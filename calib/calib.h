@@ -243,12 +243,16 @@ int ukf_calib_load_ids(const char *path, const int64_t *ids, size_t nids,
 /* ---- the model file (model.c) ---- */
 
 /*
- * The idle curve of a calibration's samples: for each idle spell its
- * "clone_idle_<ms>" samples (less `less`, at least 1 ns, as the gap
- * clones bx, by were taken) fitted by ukf_calib_fit_idle against the gap
- * clones, with its "spell_<ms>" and the "spell_gap" samples; groups in
- * increasing spell, at most UKF_CALIB_MAX_IDLE (the longest beyond left
- * out). 0, or -1 out of memory.
+ * An idle curve of a calibration's samples: for each idle spell its
+ * "<prefix><ms>" samples (less `less`, at least 1 ns, as the base
+ * samples bx, by were taken; with per_byte, then divided by their x, as
+ * by must be) fitted by ukf_calib_fit_idle against the base, with the
+ * spells of its "<spells><ms>" samples and those of "<spells>gap" (spells
+ * NULL: none measured; the spell asked for, and 0 for the base); groups
+ * in increasing spell, at most UKF_CALIB_MAX_IDLE (the longest beyond
+ * left out). Template clones: "clone_idle_", "spell_", against
+ * clone_engine; cold boots: "boot_idle_", NULL, per byte, against boot.
+ * 0, or -1 out of memory.
  */
 struct ukf_calib_idle_curve {
 	size_t ngroups, ngap;
@@ -256,9 +260,10 @@ struct ukf_calib_idle_curve {
 	double ms[UKF_CALIB_MAX_IDLE];   /* each group's spell, its name's */
 	struct ukf_calib_idle fit[UKF_CALIB_MAX_IDLE];
 };
-int ukf_calib_fit_idle_set(const ukf_calib_set_t *s, const double *bx,
+int ukf_calib_fit_idle_set(const ukf_calib_set_t *s, const char *prefix,
+			   const char *spells, const double *bx,
 			   const double *by, size_t nb, double less,
-			   struct ukf_calib_idle_curve *c);
+			   int per_byte, struct ukf_calib_idle_curve *c);
 
 /*
  * Fit the set's operations and write a simulator model file at path

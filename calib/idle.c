@@ -224,10 +224,12 @@ static double name_ms(const char *op, const char *prefix)
 	return *end || !(ms > 0) ? -1 : ms;
 }
 
-int ukf_calib_fit_idle_set(const ukf_calib_set_t *s, const double *bx,
+int ukf_calib_fit_idle_set(const ukf_calib_set_t *s, const char *prefix,
+			   const char *spells, const double *bx,
 			   const double *by, size_t nb, double less,
-			   struct ukf_calib_idle_curve *c)
+			   int per_byte, struct ukf_calib_idle_curve *c)
 {
+	char gap_op[40];
 	size_t n = ukf_calib_set_count(s);
 	double *x = malloc((n + 1) * sizeof(double));
 	double *y = malloc((n + 1) * sizeof(double));
@@ -240,31 +242,40 @@ int ukf_calib_fit_idle_set(const ukf_calib_set_t *s, const double *bx,
 	memset(c, 0, sizeof(*c));
 	if (!x || !y || !sg || !si)
 		goto out;
+	if (spells)
+		snprintf(gap_op, sizeof(gap_op), "%sgap", spells);
 	/* the groups, in increasing spell (more than the maximum: the
 	 * longest left out) */
 	for (size_t i = 0; i < n; i++) {
 		ukf_calib_set_get(s, i, &op, &sx, &sy);
-		double ms = name_ms(op, "clone_idle_");
+		double ms = name_ms(op, prefix);
 		if (ms > 0)
 			(void)group_for(c, ms);
-		if (!strcmp(op, "spell_gap") && isfinite(sy))
+		if (spells && !strcmp(op, gap_op) && isfinite(sy))
 			sg[c->ngap++] = sy;
 	}
+	if (!spells) /* back to back: a spell of 0 */
+		sg[c->ngap++] = 0;
 	if (c->ngap)
 		c->spell_gap = median_of(sg, c->ngap, si);
 	for (size_t k = 0; k < c->ngroups; k++) {
 		size_t ni = 0, ns = 0;
 		for (size_t i = 0; i < n; i++) {
 			ukf_calib_set_get(s, i, &op, &sx, &sy);
-			if (name_ms(op, "clone_idle_") == c->ms[k] &&
-			    isfinite(sx) && isfinite(sy) && sy > 0) {
+			if (name_ms(op, prefix) == c->ms[k] && isfinite(sx) &&
+			    isfinite(sy) && sy > 0 && (!per_byte || sx > 0)) {
 				x[ni] = sx;
-				y[ni++] = sy - less > 1 ? sy - less : 1;
-			} else if (name_ms(op, "spell_") == c->ms[k] &&
+				y[ni] = sy - less > 1 ? sy - less : 1;
+				if (per_byte)
+					y[ni] /= sx;
+				ni++;
+			} else if (spells && name_ms(op, spells) == c->ms[k] &&
 				   isfinite(sy)) {
 				si[ns++] = sy;
 			}
 		}
+		if (!spells) /* the spell asked for */
+			si[ns++] = c->ms[k] * 1e6;
 		if (ukf_calib_fit_idle(bx, by, nb, x, y, ni, sg, c->ngap, si, ns,
 				       &c->fit[k]) < 0)
 			goto out;

@@ -39,19 +39,24 @@ static int bootbench_quiet(int argc, char **argv)
 
 /* Cold boots (template 0) or template clones (1) of synth at mem bytes,
  * the app's init `init` ns: op "boot" (x = mem) or "clone"; cold boots
- * with init > 0: op "boot_init_<MiB>" (x = init ns). */
+ * with init > 0: op "boot_init_<MiB>" (x = init ns); cold boots each
+ * `gap` ns after the last one ended (bootbench --gap; gap > 0, init 0):
+ * op "boot_idle_<ms>" (x = mem), the plan's idle_n of them. */
 static int boots(const struct ukf_calib_plan *p, const char *db,
-		 const char *synth, uint64_t mem, uint64_t init,
+		 const char *synth, uint64_t mem, uint64_t init, uint64_t gap,
 		 int from_template, ukf_calib_set_t *s, char *err,
 		 size_t errlen)
 {
-	char n[24], m[32], gm[48], gi[40], op[32];
-	snprintf(n, sizeof(n), "%u", p->n);
+	char n[24], m[32], gm[48], gi[40], op[32], g[32];
+	snprintf(n, sizeof(n), "%u", gap ? p->idle_n : p->n);
+	snprintf(g, sizeof(g), "%.3f", (double)gap / 1e6);
 	snprintf(m, sizeof(m), "%" PRIu64 "K", mem >> 10);
 	snprintf(gm, sizeof(gm), "mem=%s", m);
 	snprintf(gi, sizeof(gi), "init=%" PRIu64 "ns", init);
 	if (init)
 		snprintf(op, sizeof(op), "boot_init_%" PRIu64, mem >> 20);
+	else if (gap)
+		snprintf(op, sizeof(op), "boot_idle_%.0f", (double)gap / 1e6);
 	else
 		snprintf(op, sizeof(op), "%s",
 			 from_template ? "clone" : "boot");
@@ -68,6 +73,10 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	av[ac++] = (char *)db;
 	if (from_template)
 		av[ac++] = (char *)"--from-template";
+	if (gap) {
+		av[ac++] = (char *)"--gap";
+		av[ac++] = g;
+	}
 	av[ac++] = (char *)"--guest";
 	av[ac++] = (char *)synth;
 	av[ac++] = gm;
@@ -95,18 +104,18 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 		return -1;
 	if (got < 2) {
 		snprintf(err, errlen,
-			 "bootbench %s at %s: %zu of %u instances reached "
+			 "bootbench %s at %s: %zu of %s instances reached "
 			 "UKF-READY (see its messages above)",
 			 from_template ? "template clones" : "cold boots", gm,
-			 got, p->n);
+			 got, n);
 		return -1;
 	}
 	if (rc == 1)
 		fprintf(stderr,
 			"ukfork calibrate: bootbench %s at %s: %zu of "
-			"%u ok, the others left out\n",
+			"%s ok, the others left out\n",
 			from_template ? "template clones" : "cold boots", gm,
-			got, p->n);
+			got, n);
 	return 0;
 }
 
@@ -467,8 +476,22 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 					"ukfork calibrate: cold boots at "
 					"%" PRIu64 " MiB (%u)...\n",
 					p->boot_mem[i] >> 20, p->n);
-			if (boots(p, db, synth, p->boot_mem[i], init, 0, s, err,
-				  errlen) < 0)
+			if (boots(p, db, synth, p->boot_mem[i], init, 0, 0, s,
+				  err, errlen) < 0)
+				return -1;
+		}
+	/* the same cold boots after each idle spell (boot_idle_curve) */
+	for (size_t i = 0; i < p->nboot; i++)
+		for (size_t j = 0; j < p->nidle; j++) {
+			if (ukf_calib_interrupted())
+				goto stopped;
+			fprintf(stderr,
+				"ukfork calibrate: cold boots at %" PRIu64
+				" MiB, each %.0f ms after the last (%u)...\n",
+				p->boot_mem[i] >> 20,
+				(double)p->idle_ns[j] / 1e6, p->idle_n);
+			if (boots(p, db, synth, p->boot_mem[i], 0,
+				  p->idle_ns[j], 0, s, err, errlen) < 0)
 				return -1;
 		}
 	for (size_t i = 0; i < p->nclone; i++) {
@@ -478,8 +501,8 @@ int ukf_calib_measure_kvm(const struct ukf_calib_plan *p, const char *db,
 			"ukfork calibrate: template clones at %" PRIu64
 			" MiB (%u)...\n",
 			p->clone_mem[i] >> 20, p->n);
-		if (boots(p, db, synth, p->clone_mem[i], 0, 1, s, err, errlen) <
-		    0)
+		if (boots(p, db, synth, p->clone_mem[i], 0, 0, 1, s, err,
+			  errlen) < 0)
 			return -1;
 	}
 	if (ukf_calib_interrupted())

@@ -593,29 +593,45 @@ static double median_factor(const struct opfit *f)
 	return v > 0 && isfinite(v) ? v : 1;
 }
 
-/* idle_curve: its first point the gap clones' spell at 0, then each idle
- * spell's median excess over the clone spread's median factor medf (the
- * simulator multiplies the clone's whole cost, the wake included, by a
+/* An idle curve (key: idle_curve for template clones, boot_idle_curve
+ * for cold boots, per byte): its first point the base's spell at 0, then
+ * each idle spell's median excess over the spread's median factor medf
+ * (the simulator multiplies the whole cost, the extra included, by a
  * factor of that median), 0 when not above 0; a spell not fitted, or not
  * longer than the point before, is left out. */
 static void put_idle(FILE *o, const struct ukf_calib_idle_curve *c,
-		     double medf)
+		     double medf, const char *key, int per_byte)
 {
 	double x[UKF_CALIB_MAX_IDLE + 1], y[UKF_CALIB_MAX_IDLE + 1];
 	size_t n = 0;
+	/* figures printed in us, or ns a byte */
+	double sc = per_byte ? 1 : 1e-3;
+	const char *u = per_byte ? " ns/byte" : " us";
 
 	if (!c->ngroups)
 		return;
-	fprintf(o,
-		"# Template clones after idle spells (plan key idle), request "
-		"-> READY, against the %zu after the\n"
-		"# plan's gap (their spell since the last instance ended: a "
-		"median %.1f ms): each one's excess\n"
-		"# over the median gap clone at its size, the median, 95%% "
-		"interval (bootstrap of both sets),\n"
-		"# over the clone spread's median factor %.4f (the simulator "
-		"scales the whole cost by it):\n",
-		c->fit[0].nbase, c->spell_gap / 1e6, medf);
+	if (per_byte)
+		fprintf(o,
+			"# Cold boots (bootbench, launch -> ready) each an idle "
+			"spell after the last ended (plan key\n"
+			"# idle), against the %zu back to back: each one's "
+			"excess per byte of guest memory over the\n"
+			"# median back-to-back boot's at its size, the median, "
+			"95%% interval (bootstrap of both sets),\n"
+			"# over the boot spread's median factor %.4f (the "
+			"simulator scales the whole cost by it):\n",
+			c->fit[0].nbase, medf);
+	else
+		fprintf(o,
+			"# Template clones after idle spells (plan key idle), "
+			"request -> READY, against the %zu after the\n"
+			"# plan's gap (their spell since the last instance "
+			"ended: a median %.1f ms): each one's excess\n"
+			"# over the median gap clone at its size, the median, "
+			"95%% interval (bootstrap of both sets),\n"
+			"# over the clone spread's median factor %.4f (the "
+			"simulator scales the whole cost by it):\n",
+			c->fit[0].nbase, c->spell_gap / 1e6, medf);
 	if (c->ngap) {
 		x[n] = c->spell_gap;
 		y[n++] = 0;
@@ -624,18 +640,18 @@ static void put_idle(FILE *o, const struct ukf_calib_idle_curve *c,
 		const struct ukf_calib_idle *r = &c->fit[k];
 		if (!r->fitted) {
 			fprintf(o,
-				"#   %.0f ms: %zu clones (%zu at a size with gap "
-				"clones; 2 at least): not fitted\n",
+				"#   %.0f ms: %zu samples (%zu at a size with base "
+				"ones; 2 at least): not fitted\n",
 				c->ms[k], r->nidle, r->nused);
 			continue;
 		}
 		double w = fmax(0, r->wake / medf);
 		int kept = n && r->spell_idle > x[n - 1];
 		fprintf(o,
-			"#   %.0f ms: %zu clones, spell median %.1f ms, excess "
-			"%.1f us [%.1f, %.1f] -> %.1f us%s\n",
-			c->ms[k], r->nused, r->spell_idle / 1e6, r->wake / 1e3,
-			r->lo / 1e3, r->hi / 1e3, w / 1e3,
+			"#   %.0f ms: %zu samples, spell median %.1f ms, excess "
+			"%.4g%s [%.4g, %.4g] -> %.4g%s%s\n",
+			c->ms[k], r->nused, r->spell_idle / 1e6, r->wake * sc, u,
+			r->lo * sc, r->hi * sc, w * sc, u,
 			kept ? "" : " (not after the point before: left out)");
 		if (kept) {
 			x[n] = r->spell_idle;
@@ -643,14 +659,15 @@ static void put_idle(FILE *o, const struct ukf_calib_idle_curve *c,
 		}
 	}
 	if (n < 2) {
-		fprintf(o, "# idle_curve not fitted, keeps its default\n\n");
+		fprintf(o, "# %s not fitted, keeps its default\n\n", key);
 		return;
 	}
 	fprintf(o,
-		"# The curve (spell ns, extra ns; linear between, flat "
-		"beyond its ends):\nidle_curve =");
+		"# The curve (spell ns, extra %s; linear between, flat beyond "
+		"its ends):\n%s =",
+		per_byte ? "ns per byte" : "ns", key);
 	for (size_t i = 0; i < n; i++)
-		fprintf(o, " %.0f %.0f", x[i], y[i]);
+		fprintf(o, per_byte ? " %.0f %.6g" : " %.0f %.0f", x[i], y[i]);
 	fprintf(o, "   # source: calibrate\n\n");
 }
 
@@ -1487,7 +1504,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	    [READY_LOCAL] = {.op = "ready_local", .dist_key = NULL},
 	    [READY_REMOTE] = {.op = "ready_remote", .dist_key = NULL},
 	};
-	struct ukf_calib_idle_curve idle = {0};
+	struct ukf_calib_idle_curve idle = {0}, bidle = {0};
 	struct meddiff pm;
 	struct fetchfirst ff;
 	struct dirfit dirs[2] = {
@@ -1536,6 +1553,25 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		ndirs += dirs[i].fitted;
 	}
 	fit_cost(&f[BOOT], 1, -1);
+	/* cold boots after idle spells: per byte, against the boots' own */
+	if (f[BOOT].fitted) {
+		double *pb = malloc((f[BOOT].n + 1) * sizeof(double));
+		int r = -1;
+		if (pb) {
+			for (size_t i = 0; i < f[BOOT].n; i++)
+				pb[i] = f[BOOT].x[i] > 0
+						? f[BOOT].y[i] / f[BOOT].x[i]
+						: 0;
+			r = ukf_calib_fit_idle_set(s, "boot_idle_", NULL,
+						   f[BOOT].x, pb, f[BOOT].n, 0,
+						   1, &bidle);
+			free(pb);
+		}
+		if (r < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	}
 	fit_cost(&f[CLONE], 0, -1);
 	fit_cost(&f[TMPL], 1, -1);
 	fit_cost(&f[AGENT], 0, -1);
@@ -1572,9 +1608,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		 * few us a MiB that the medians by size showed */
 		/* the clones after each idle spell, taken alike, against
 		 * these (their medians by size) */
-		if (ukf_calib_fit_idle_set(s, f[CLONE_ENG].x, f[CLONE_ENG].y,
+		if (ukf_calib_fit_idle_set(s, "clone_idle_", "spell_",
+					   f[CLONE_ENG].x, f[CLONE_ENG].y,
 					   f[CLONE_ENG].n, 2 * agent + lc.diff,
-					   &idle) < 0) {
+					   0, &idle) < 0) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
@@ -1772,6 +1809,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			f[BOOT].slope);
 		put_dist(o, &f[BOOT]);
 		fputc('\n', o);
+		put_idle(o, &bidle, median_factor(&f[BOOT]), "boot_idle_curve",
+			 1);
 	}
 	if (put_boot_init(o, bis, s, &f[BOOT]) < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -1890,7 +1929,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	}
 	put_local_clone(o, &lc, eng);
 	if (eng)
-		put_idle(o, &idle, median_factor(&f[CLONE_ENG]));
+		put_idle(o, &idle, median_factor(&f[CLONE_ENG]), "idle_curve",
+			 0);
 	if (f[TOUCH].fitted && f[TOUCH].linear) {
 		fprintf(o, "# A template clone's unit (READY -> exit, 1 ms of work "
 			   "and the first touches of the pages it dirties),\n"

@@ -174,8 +174,9 @@ struct sim_be {
 	/* With fetched_first_ns_per_byte: node<<32 | app -> bytes of a
 	 * template the node fetched and has not cloned or restored from */
 	sim_map_t fresh;
-	/* With idle_curve: per node, the time of its last backend event
-	 * or operation (0, the run's start, before any); NULL until one */
+	/* With idle_curve or boot_idle_curve: per node, the time of its
+	 * last backend event or operation (0, the run's start, before any);
+	 * NULL until one */
 	ukf_ns_t *act;
 };
 
@@ -337,45 +338,46 @@ uint64_t sim_be_mem_used(const sim_be_t *b, ukf_node_id_t node)
 	return b->mem[node];
 }
 
-/* ---- idle spells (idle_curve) ---- */
+/* ---- idle spells (idle_curve, boot_idle_curve) ---- */
 
-/* Node's activity times, made on first use (model key idle_curve given);
- * NULL otherwise or out of memory. */
-static ukf_ns_t *act_table(sim_be_t *b)
-{
-	if (!b->act && b->w->cfg.model.idle_curve.n)
-		b->act = calloc(b->w->cfg.engine.nodes, sizeof(*b->act));
-	return b->act;
-}
-
-/* Node did something now (an event or a backend operation). 0, or
- * -ENOMEM. */
-static int act_mark(sim_be_t *b, ukf_node_id_t node)
-{
-	if (!b->w->cfg.model.idle_curve.n || node >= b->w->cfg.engine.nodes)
-		return 0;
-	ukf_ns_t *a = act_table(b);
-	if (!a)
-		return be_oom(b);
-	a[node] = b->w->now;
-	return 0;
-}
-
-/* The extra cost of an instance start on node now: idle_curve at the
- * spell since the node's last activity; the start is its activity from
- * now. -1 out of memory. */
-static double idle_wake(sim_be_t *b, ukf_node_id_t node)
+/* Either idle key is given: nodes' activity is kept. */
+static int idle_kept(const sim_be_t *b)
 {
 	const struct ukf_sim_model *m = &b->w->cfg.model;
+	return m->idle_curve.n || m->boot_idle_curve.n;
+}
 
-	if (!m->idle_curve.n || node >= b->w->cfg.engine.nodes)
+/* Node's spell since its last activity (an event or a backend
+ * operation; the run's start before any), now its activity: 0 when no
+ * idle key is given; -1 out of memory (the run fails, be_oom). */
+static ukf_ns_t spell(sim_be_t *b, ukf_node_id_t node)
+{
+	if (!idle_kept(b) || node >= b->w->cfg.engine.nodes)
 		return 0;
-	ukf_ns_t *a = act_table(b);
-	if (!a)
+	if (!b->act &&
+	    !(b->act = calloc(b->w->cfg.engine.nodes, sizeof(*b->act))))
 		return be_oom(b), -1;
-	ukf_ns_t idle = b->w->now - a[node];
-	a[node] = b->w->now;
-	return ukf_sim_idle_eval(&m->idle_curve, (double)idle);
+	ukf_ns_t s = b->w->now - b->act[node];
+	b->act[node] = b->w->now;
+	return s;
+}
+
+/* Node did something now. 0, or -ENOMEM. */
+static int act_mark(sim_be_t *b, ukf_node_id_t node)
+{
+	return spell(b, node) < 0 ? -ENOMEM : 0;
+}
+
+/* The extra cost of a clone, fork or restore on node now: idle_curve at
+ * the spell; the start is the node's activity from now. -1 out of
+ * memory. */
+static double idle_wake(sim_be_t *b, ukf_node_id_t node)
+{
+	ukf_ns_t s = spell(b, node);
+	if (s < 0)
+		return -1;
+	const struct ukf_sim_curve *c = &b->w->cfg.model.idle_curve;
+	return c->n ? ukf_sim_idle_eval(c, (double)s) : 0;
 }
 
 /* ---- the host queue: agent messages and monitor operations ---- */
@@ -790,11 +792,19 @@ static int be_cold_boot(void *bp, ukf_node_id_t node, ukf_id_t id,
 
 	if (!app)
 		return -EINVAL;
-	if (act_mark(b, node) < 0)
+	/* boot_idle_curve: ns per byte of guest memory after the spell */
+	ukf_ns_t s = spell(b, node);
+	if (s < 0)
 		return -ENOMEM;
+	double wake = m->boot_idle_curve.n
+			      ? ukf_sim_idle_eval(&m->boot_idle_curve,
+						  (double)s) *
+					(double)app->mem_bytes
+			      : 0;
 	return inst_start(b, node, id, app, args, 0,
 			  (double)m->boot_base_ns +
-			      (double)app->image_bytes * m->boot_ns_per_byte);
+			      (double)app->image_bytes * m->boot_ns_per_byte +
+			      wake);
 }
 
 static int be_make_template(void *bp, ukf_node_id_t node, ukf_id_t id,
@@ -1335,7 +1345,7 @@ void sim_be_event(sim_be_t *b, const struct sim_ev *e0)
 	uint32_t *fl = ev_flags(e), flags = *fl & ~F_VAL;
 
 	*fl &= F_VAL;
-	if (act_mark(b, e->node) < 0) /* idle_curve: the node is awake */
+	if (act_mark(b, e->node) < 0) /* idle keys: the node is awake */
 		goto oom;
 	if (flags & F_DONE) {
 		if (job_release(b, e->node) < 0)

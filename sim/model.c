@@ -71,6 +71,8 @@ static const struct field {
 	R(clone_ns_per_byte),
 	T(local_clone_ns),
 	{ "idle_curve", F_CURVE, offsetof(struct ukf_sim_model, idle_curve) },
+	{ "boot_idle_curve", F_CURVE,
+	  offsetof(struct ukf_sim_model, boot_idle_curve) },
 #undef T
 #undef R
 };

@@ -215,6 +215,18 @@ struct ukf_sim_model {
 	 * default, "none"): no such cost.
 	 */
 	struct ukf_sim_curve idle_curve;
+	/*
+	 * Appended for idle spells (issue 11): a cold boot on a node idle
+	 * for a spell of s ns costs boot_idle_curve at s (ns per byte of
+	 * the guest's memory) times its memory more (key boot_idle_curve =
+	 * "SPELL NS_PER_BYTE ...", evaluated as idle_curve). Through the
+	 * KVM engine a cold boot took 6-7% more 1 s after the last one ended
+	 * than 20 ms after (24 MiB: 172 against 161 ms, 12 MiB: 84 against
+	 * 77-81 ms; session 36). Written by `ukfork calibrate` from
+	 * bootbench's cold boots after each spell of plan key idle (--gap)
+	 * against those back to back. n 0 (the default): none.
+	 */
+	struct ukf_sim_curve boot_idle_curve;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

@@ -888,6 +888,7 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 	    !isfinite(m->fetched_first_ns_per_byte) ||
 	    !(m->clone_ns_per_byte >= 0) || !isfinite(m->clone_ns_per_byte) ||
 	    m->local_clone_ns < 0 || !ukf_sim_curve_ok(&m->idle_curve) ||
+	    !ukf_sim_curve_ok(&m->boot_idle_curve) ||
 	    !(m->jitter >= 0) || m->jitter > UKF_SIM_JITTER_MAX) {
 		snprintf(err, errlen, "sim: model costs must be >= 0 (jitter 0..5)");
 		return -1;

@@ -296,6 +296,24 @@ pool)
 	[ "$(grep -c 'cold_boot [0-9]*: .*shell+memfd' "$T/err")" = 4 ] ||
 		fail "--pool 4: boots did not use pooled shells"
 	;;
+gap)
+	# --gap MS: each launch MS after the last instance ended (--guest only)
+	run -n 2 --gap 300 --cmd 'echo UKF-READY'
+	[ "$(rc)" = 2 ] || fail "--gap with --cmd: exit $(rc), want 2"
+	run -n 2 --gap x --guest "$BUILD/guest/hello"
+	[ "$(rc)" = 2 ] || fail "--gap x: exit $(rc), want 2"
+	need_kvm
+	t0=$(date +%s%N)
+	"$BB" -n 3 -j 1 --gap 400 --json --grace 0 --db "$T/g.db" \
+		--guest "$BUILD/guest/hello" >"$T/out" 2>"$T/err"
+	r=$? t1=$(date +%s%N)
+	[ $r = 0 ] || fail "--gap 400: exit $r ($(cat "$T/err"))"
+	grep -q '"ok":3' "$T/out" || fail "--gap 400: not 3 ok"
+	grep -q '"gap_ms":400' "$T/out" || fail "--gap 400: no gap_ms in the JSON"
+	# three gaps of 400 ms at least: before each of the three boots
+	[ $(( (t1 - t0) / 1000000 )) -ge 1200 ] ||
+		fail "--gap 400: 3 boots in $(( (t1 - t0) / 1000000 )) ms"
+	;;
 nokvm)
 	# the probe honours UKVM_DEVICE: with no device it says skip (77)
 	UKVM_DEVICE=/nonexistent "$PROBE" --probe >"$T/out" 2>&1; r=$?

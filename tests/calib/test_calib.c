@@ -743,6 +743,54 @@ static int t_model_first(void)
 }
 
 /*
+ * boot_idle_curve: cold boots at 8, 16 and 32 MiB, 6 ns a byte back to
+ * back and 6.4 ns a byte 1 s after the last ended (the same spread):
+ * the curve from (0, 0) to 1 s at 0.4 ns a byte over the boot spread's
+ * median factor; without boot_idle_ samples no key.
+ */
+static int t_model_boot_idle(void)
+{
+	char conf[128], err[512];
+	struct ukf_sim_model m;
+
+	tmp_path(conf, sizeof(conf), "bidle.conf");
+	for (int on = 0; on < 2; on++) {
+		gsl_rng *r = rng(5);
+		ukf_calib_set_t *s = ukf_calib_set_create();
+		struct ukf_calib_prov p =
+		    synthetic_prov("2026-12-07T07:00Z", "test", "0", 20);
+		CHECK(r && s && ukf_calib_set_prov(s, &p) == 0);
+		for (int mib = 8; mib <= 32; mib *= 2)
+			for (int i = 0; i < 20; i++) {
+				double x = (double)mib * 1048576,
+				       f = gsl_ran_lognormal(r, 0, 0.05);
+				CHECK(ukf_calib_set_add(s, "boot", x,
+							6 * x * f) == 0);
+				if (on)
+					CHECK(ukf_calib_set_add(s,
+								"boot_idle_1000",
+								x, 6.4 * x * f) ==
+					      0);
+			}
+		gsl_rng_free(r);
+		CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) ==
+		      0);
+		CHECK(load_model(conf, &m, NULL) == 0);
+		const struct ukf_sim_curve *k = &m.boot_idle_curve;
+		if (on)
+			CHECKF(k->n == 2 && k->x[0] == 0 && k->y[0] == 0 &&
+				       k->x[1] == 1e9 && near(k->y[1], 0.4, 0.1),
+			       "boot_idle_curve: %u points, %g %g %g %g", k->n,
+			       k->x[0], k->y[0], k->x[1], k->y[1]);
+		else
+			CHECK(k->n == 0);
+		ukf_calib_set_destroy(&s);
+	}
+	unlink(conf);
+	return 0;
+}
+
+/*
  * clone_ns_per_byte: template clones through the engine whose cost rises
  * with the guest's memory (8, 16, 32 MiB) give the slope and the
  * intercept; clones of one cost at every size, with the same spread,
@@ -2977,6 +3025,7 @@ static const struct selftest tests[] = {
     {"sim_remote_curve", t_sim_remote_curve},
     {"sim_alone", t_sim_alone},
     {"idle_fit", t_idle_fit},
+    {"model_boot_idle", t_model_boot_idle},
     {"sim_idle", t_sim_idle},
     {"model_quantiles", t_model_quantiles},
     {"model_first", t_model_first},
