@@ -408,7 +408,9 @@ static struct json_object *settings_json(const struct bb_opts *o,
 	ukf_json_add(j, "timeout_ms",
 		     json_object_new_int64(o->timeout_ns / UKF_MS));
 	ukf_json_add(j, "keep_running", json_object_new_int(o->keep_running));
-	ukf_json_add(j, "gap_ms", json_object_new_int64(o->gap_ns / UKF_MS));
+	if (o->gap_ns) /* only then: runs of before stay one configuration */
+		ukf_json_add(j, "gap_ms",
+			     json_object_new_double((double)o->gap_ns / 1e6));
 	ukf_json_add(j, "from_template",
 		     json_object_new_int(o->from_template));
 	if (o->cmd) {
@@ -517,8 +519,8 @@ static void usage(FILE *out, const char *prog)
 		"  --grace MS        after the marker, time to exit before being stopped (default 1000)\n"
 		"  --keep-running    do not stop instances after the marker\n"
 		"  --timeout MS      an instance without the marker by then fails (default 30000)\n"
-		"  --gap MS          --guest only: launch each instance MS after the last one ended, the\n"
-		"                    first MS after the start (the machine idle before each; default 0)\n"
+		"  --gap MS          --guest and -j 1 only: launch each instance MS after the last one\n"
+		"                    ended, the first MS after the start (the machine idle before each)\n"
 		"  --mem SIZE        guest memory for --guest (default: a mem=SIZE guest argument, else 64M)\n"
 		"  --from-template   --guest only: make the app's template once, then time clones of it\n"
 		"  --pool N          --guest only: keep N VM shells (VM + vCPU + memory slot) made ahead by a\n"
@@ -818,6 +820,13 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 	}
 	if (o->gap_ns && !o->guest) {
 		fprintf(stderr, "%s: --gap needs --guest\n", prog);
+		return 2;
+	}
+	if (o->gap_ns && o->parallel > 1) {
+		fprintf(stderr,
+			"%s: --gap needs -j 1 (each launch after the last "
+			"instance ended), not -j %u\n",
+			prog, o->parallel);
 		return 2;
 	}
 	if (o->backend && !o->guest) {

@@ -105,11 +105,6 @@ int ukf_calib_fit_line_robust(const double *x, const double *y, size_t n,
 			      struct ukf_calib_line *out);
 
 /*
- * The slope of y = c0 + c1 x with the intercept c0 given (gsl_fit_mul on
- * y - c0; interval with n - 1 degrees of freedom). Needs n >= 2 and some
- * x != 0: else -1, EINVAL.
- */
-/*
  * The extra cost of a template clone after an idle spell (calib/idle.c):
  * base (bx, by: nb clones after the plan's gap, x = memory bytes) and
  * idle (ix, iy: ni clones after the idle spell); each idle clone's excess
@@ -117,10 +112,10 @@ int ukf_calib_fit_line_robust(const double *x, const double *y, size_t n,
  * base clones are left out), and the median of those excesses, with a 95%
  * percentile interval from 2000 bootstrap resamples of both sets (base
  * within each size; a fixed seed: the same samples, the same figures).
- * sb / si: the spells before the base and the idle clones (ns); the
- * threshold is the geometric mean of their medians. r->fitted: 2 used
- * idle clones and 2 base clones at least, and a spell of each. 0, or -1
- * out of memory.
+ * sb / si: the spells before the base and the idle clones (ns), whose
+ * medians are reported (and their geometric mean, `after`, which no key
+ * uses). r->fitted: 2 used idle clones and 2 base clones at least, and a
+ * spell of each. 0, or -1 out of memory.
  */
 #define UKF_CALIB_MAX_IDLE 8 /* idle spells a plan may measure */
 struct ukf_calib_idle {
@@ -134,6 +129,11 @@ int ukf_calib_fit_idle(const double *bx, const double *by, size_t nb,
 		       const double *sb, size_t nsb, const double *si,
 		       size_t nsi, struct ukf_calib_idle *r);
 
+/*
+ * The slope of y = c0 + c1 x with the intercept c0 given (gsl_fit_mul on
+ * y - c0; interval with n - 1 degrees of freedom). Needs n >= 2 and some
+ * x != 0: else -1, EINVAL.
+ */
 int ukf_calib_fit_slope(const double *x, const double *y, size_t n, double c0,
 			struct ukf_calib_line *out);
 
@@ -249,8 +249,8 @@ int ukf_calib_load_ids(const char *path, const int64_t *ids, size_t nids,
  * by must be) fitted by ukf_calib_fit_idle against the base, with the
  * spells of its "<spells><ms>" samples and those of "<spells>gap" (spells
  * NULL: none measured; the spell asked for, and 0 for the base); groups
- * in increasing spell, at most UKF_CALIB_MAX_IDLE (the longest beyond
- * left out). Template clones: "clone_idle_", "spell_", against
+ * in increasing spell, at most UKF_CALIB_MAX_IDLE (beyond, the spells
+ * met last among the samples are left out). Template clones: "clone_idle_", "spell_", against
  * clone_engine; cold boots: "boot_idle_", NULL, per byte, against boot.
  * 0, or -1 out of memory.
  */

@@ -79,8 +79,9 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p);
  * --cluster cluster_ops (a path or "none"),
  * cluster_reps, tmpl_mem (sizes, whole MiB), fork_units and fork_dirty
  * (counts), gap (a duration, 0 to 10 s), idle (0 or none, or 1 to
- * UKF_CALIB_MAX_IDLE durations, increasing, each longer than gap and at
- * most 10 s) and idle_n (a count, 1 to 1000). Returns 0, or -1 with
+ * UKF_CALIB_MAX_IDLE durations, each at least 1.5 times the one before,
+ * the gap before the first, and at most 10 s) and idle_n (a count, 2 to
+ * 1000). Returns 0, or -1 with
  * "file:line: ..." in err.
  */
 int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,

@@ -503,10 +503,12 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 				t.gap_given = 1;
 			}
 		} else if (!strcmp(k, "idle")) {
-			ok = parse_idle(v, t.idle_ns, &t.nidle) == 0;
+			char copy[1024]; /* the message names v whole */
+			snprintf(copy, sizeof(copy), "%s", v);
+			ok = parse_idle(copy, t.idle_ns, &t.nidle) == 0;
 			t.idle_given = 1;
 		} else if (!strcmp(k, "idle_n"))
-			ok = parse_u32(v, 1, 1000, &t.idle_n) == 0;
+			ok = parse_u32(v, 2, 1000, &t.idle_n) == 0;
 		else {
 			snprintf(
 			    err, errlen,
@@ -542,14 +544,20 @@ int ukf_calib_plan_load(struct ukf_calib_plan *p, const char *path, char *err,
 				 strerror(errno));
 			goto fail;
 		}
-	/* the idle spell is the longer one (its clones are told apart from
-	 * the gap's by it) */
-	if (t.nidle && t.idle_ns[0] <= t.gap_ns) {
+	/* each idle spell at least 1.5 times the one before it, the gap
+	 * before the first: a clone goes with the spell nearest by ratio to
+	 * the one it found (collect.c), which must tell them apart */
+	for (size_t i = 0; i < t.nidle; i++) {
+		double before = i ? (double)t.idle_ns[i - 1] : (double)t.gap_ns;
+		if ((double)t.idle_ns[i] >= 1.5 * before)
+			continue;
 		snprintf(err, errlen,
-			 "%s:%u: idle (%.0f ms) must be 0 (none) or longer "
-			 "than gap (%.0f ms)",
+			 "%s:%u: idle: %.3f ms is not at least 1.5 times %s "
+			 "(%.3f ms): the idle spells' clones are told apart by "
+			 "the spell before them (set idle = 0 for none)",
 			 path, seen[15] ? seen[15] : seen[14],
-			 (double)t.idle_ns[0] / 1e6, (double)t.gap_ns / 1e6);
+			 (double)t.idle_ns[i] / 1e6,
+			 i ? "the spell before it" : "gap", before / 1e6);
 		goto fail;
 	}
 	/* boot_init samples are named by the memory in MiB (measure.c) */

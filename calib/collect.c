@@ -448,7 +448,7 @@ static size_t nearest_spell(const double *spells, size_t n, double gap)
 	size_t best = 0;
 	double lg = log(gap > 1 ? gap : 1), d = INFINITY;
 	for (size_t i = 0; i < n; i++) {
-		double e = fabs(log(spells[i]) - lg);
+		double e = fabs(log(spells[i] > 1 ? spells[i] : 1) - lg);
 		if (e < d) {
 			d = e;
 			best = i;

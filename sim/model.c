@@ -567,7 +567,7 @@ size_t ukf_sim_model_unset(uint64_t given, char *buf, size_t cap)
 	if (cap)
 		buf[0] = 0;
 	for (size_t i = 0; i < NFIELDS && i < 64; i++)
-		curve |= (given >> i & 1) && fields[i].type == F_CURVE;
+		curve |= (given >> i & 1) && !strcmp(fields[i].name, "load_curve");
 	for (size_t i = 0; i < NFIELDS && i < 64; i++) {
 		const struct field *f = &fields[i];
 		/* a load_curve given takes the place of the load line */

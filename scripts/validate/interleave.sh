@@ -40,7 +40,7 @@
 # nodes or more, root (namespaces). Exit status: ukfork validate's (0
 # pass, 1 fail), 1 a step failed (said which), 2 bad usage, 77 no /dev/kvm.
 set -u
-[ $# -ge 1 ] || { sed -n '5,40p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '5,41p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || exit 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${2:-$B/validate-interleave}
@@ -110,7 +110,8 @@ if [ "$N" -ge 2 ]; then
 	# the clones, forks and agent samples come from the agents
 	# (calibrate --cluster); the local KVM gives the cold boots
 	if [ -z "$NODEPLAN" ]; then
-		printf 'ops = none\nalone = none\n' >"$TMP/node.plan"
+		{ printf 'ops = none\nalone = none\n'
+		  [ -z "$IDLE" ] || printf 'idle = %s\n' "$IDLE"; } >"$TMP/node.plan"
 		NODEPLAN="--plan $TMP/node.plan"
 	fi
 else

@@ -302,6 +302,8 @@ gap)
 	[ "$(rc)" = 2 ] || fail "--gap with --cmd: exit $(rc), want 2"
 	run -n 2 --gap x --guest "$BUILD/guest/hello"
 	[ "$(rc)" = 2 ] || fail "--gap x: exit $(rc), want 2"
+	run -n 2 -j 2 --gap 300 --guest "$BUILD/guest/hello"
+	[ "$(rc)" = 2 ] || fail "--gap with -j 2: exit $(rc), want 2"
 	need_kvm
 	t0=$(date +%s%N)
 	"$BB" -n 3 -j 1 --gap 400 --json --grace 0 --db "$T/g.db" \
@@ -313,6 +315,12 @@ gap)
 	# three gaps of 400 ms at least: before each of the three boots
 	[ $(( (t1 - t0) / 1000000 )) -ge 1200 ] ||
 		fail "--gap 400: 3 boots in $(( (t1 - t0) / 1000000 )) ms"
+	# each launch 400 ms or more after the last instance ended
+	short=$(sqlite3 "$T/g.db" "SELECT count(*) FROM boots b JOIN boots a
+		ON a.run = b.run AND a.idx = b.idx - 1
+		WHERE b.t_launch - a.t_exit < 400000000") ||
+		fail "--gap 400: cannot read $T/g.db"
+	[ "$short" = 0 ] || fail "--gap 400: $short launches within 400 ms of the last end"
 	;;
 nokvm)
 	# the probe honours UKVM_DEVICE: with no device it says skip (77)

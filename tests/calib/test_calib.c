@@ -2524,10 +2524,20 @@ static int t_plan(void)
 	    "idle = x\n", "idle = 11s\n", "idle = -1ms\n", "idle = 20ms\n",
 	    "gap = 300ms\n", "idle = 10ms\n", "idle = 1s 500ms\n",
 	    "idle = 1s 1s\n", "idle = 300ms 0\n", "idle = \n",
-	    "idle = 1 2 3 4 5 6 7 8 9\n", "idle_n = 0\n", "idle_n = 1001\n",
+	    "idle = 30ms 60ms 120ms 240ms 480ms 960ms 2s 4s 8s\n",
+	    "idle = 300ms 400ms\n", "idle = 25ms\n", "idle_n = 1\n",
+	    "idle_n = 1001\n",
 	};
 	CHECK(plan_refuses(&p, path, kbad, sizeof(kbad) / sizeof(kbad[0]),
 			   NULL) == 0);
+	/* the idle messages: the whole value, and why */
+	static const char *const ibad[] = { "idle = 1s 500ms\n" };
+	CHECK(plan_refuses(&p, path, ibad, 1, "bad value '1s 500ms' for 'idle'") ==
+	      0);
+	static const char *const iratio[] = { "idle = 25ms\n" };
+	CHECK(plan_refuses(&p, path, iratio, 1,
+			   "idle: 25.000 ms is not at least 1.5 times gap "
+			   "(20.000 ms)") == 0);
 	/* a plan that measures nothing for the command: refused as a bad
 	 * plan (2), before /dev/kvm or the cluster (was: 1, "nothing to
 	 * fit", after them; 77 without /dev/kvm) */

@@ -657,10 +657,10 @@ static int t_fetched_first(void)
  * ms, they find the node idle for ~1 s, ~36, ~440, ~86 and ~140 ms: with
  * a step at 100 ms (the curve 0 at 99 ms, the wake cost from 100 ms) the
  * 1st, 3rd and 5th pay it; with a flat curve all do; with none none. A
- * clone 150 ms after the last instance ended (the cost of 100 .. 200 ms
- * idle rising from 0 to 2 ms) pays exactly 1 ms. A live
+ * clone ~150 ms after the last instance ended (the cost of 100 .. 200 ms
+ * idle rising from 0 to 2 ms) pays ~1 ms (within 10 us). A live
  * fork right after its parent's unit finds the node busy (pays nothing)
- * unless the threshold is 0. On two nodes, the restores of remote fork
+ * unless the curve is flat. On two nodes, the restores of remote fork
  * children pay it on a node idle since the last child, but not the one
  * right after its template was fetched there (the load was activity).
  */
