@@ -2280,7 +2280,11 @@ static int t_sim_idle(void)
 	struct ukf_sim_model m;
 
 	sim_files("simi", model, db, trace, conf);
-	for (int on = 1; on >= 0; on--) {
+	/* mode 2: the same with a gap of 0 (its clones' spell 0: still the
+	 * gap's, not the nearest idle spell's); 1: gap 20 ms; 0: no idle */
+	for (int mode = 2; mode >= 0; mode--) {
+		int on = mode > 0;
+		double g = mode == 2 ? 0 : 20e6;
 		unlink(db);
 		CHECK(selftest_write_file(
 			  model, "jitter = 0\nclone_base_ns = 2ms\n"
@@ -2289,18 +2293,18 @@ static int t_sim_idle(void)
 		snprintf(cmd, sizeof(cmd),
 			 "%s run %s/scripts/calibrate/alone-ops.lua --backend "
 			 "sim --set n=5 --set 'sizes=8 16' --set dirty=64 "
-			 "--set forks=2 %s --set model=%s --db %s --trace %s "
-			 "--quiet >/dev/null 2>&1",
+			 "--set forks=2 %s --set gap=%.0fns --set model=%s "
+			 "--db %s --trace %s --quiet >/dev/null 2>&1",
 			 UKF_UKFORK, UKF_SOURCE_DIR,
 			 on ? "--set 'idle=300000000 1000000000' --set idle_n=4"
 			    : "",
-			 model, db, trace);
+			 g, model, db, trace);
 		CHECK(system(cmd) == 0);
 		ukf_calib_set_t *s = ukf_calib_set_create();
 		struct ukf_calib_prov p =
 		    synthetic_prov("2026-12-07T06:00Z", "sim", "0", 5);
 		CHECK(s && ukf_calib_set_prov(s, &p) == 0);
-		const double spells[] = { 20e6, 300e6, 1e9 };
+		const double spells[] = { g, 300e6, 1e9 };
 		CHECK(ukf_calib_collect_alone(db, trace, 0, spells, 3, s, &c,
 					      err, sizeof(err)) == 0);
 		/* per size 4 gap clones after the first, 4 after each
@@ -2315,7 +2319,9 @@ static int t_sim_idle(void)
 		CHECK(load_model(conf, &m, NULL) == 0);
 		const struct ukf_sim_curve *k = &m.idle_curve;
 		if (on)
-			CHECKF(k->n == 3 && near(k->x[0], 20e6, 0.01) &&
+			CHECKF(k->n == 3 &&
+				       (mode == 2 ? k->x[0] == 0
+						  : near(k->x[0], 20e6, 0.01)) &&
 				       k->y[0] == 0 && near(k->x[1], 3e8, 0.01) &&
 				       near(k->y[1], 4e5, 0.01) &&
 				       near(k->x[2], 1e9, 0.01) &&
