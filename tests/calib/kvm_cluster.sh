@@ -32,6 +32,8 @@ tmpl_mem = 8M 16M
 fork_units = 3
 fork_dirty = 128
 gap = 2ms
+idle = 50ms
+idle_n = 2
 EOF
 "$UKF" calibrate --cluster "$T/tb/cluster.conf" --plan "$T/small.plan" -n 2 \
 	--db "$T/c.db" --out "$T/m.conf" --note "EMULATED (kvm_cluster test)" \

@@ -46,8 +46,10 @@ alone_forks = 2
 tmpl_mem = 8M 16M 32M
 fork_units = 2
 fork_dirty = 64
+idle = 100ms
+idle_n = 2
 EOF
-printf 'boot_mem = 8M\nboot_init = 0\nclone_mem = 8M\nops = none\nalone = none\n' >"$T/node.plan"
+printf 'boot_mem = 8M\nboot_init = 0\nclone_mem = 8M\nops = none\nalone = none\nidle = 100ms\nidle_n = 2\n' >"$T/node.plan"
 cat >"$T/s.lua" <<'EOF'
 cluster { nodes = 2, vcpus = 16, memory = "2G" }
 policy  { placement = "least-loaded", templates = "on-demand", fetch = "peer" }
