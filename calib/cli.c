@@ -275,23 +275,19 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	p->idle_n = 8;
 }
 
-/* Plan key idle: "0" or "none" (nidle 0), or 1 to UKF_CALIB_MAX_IDLE
- * durations, increasing, each at most 10 s (longer than the gap: checked
- * with the whole plan). 0, or -1. */
-static int parse_idle(char *v, uint64_t *out, size_t *n)
+/* Durations (core/app.c units: ns, us, ms (the default), s), strictly
+ * increasing, each at most max_ns, 1 to max of them; the first 0 when
+ * first_zero, else every one above 0. 0, or -1. */
+static int parse_spans(char *v, uint64_t *out, size_t *n, size_t max,
+		       ukf_ns_t max_ns, int first_zero)
 {
 	char *save = NULL;
 	size_t k = 0;
-
-	if (!strcmp(v, "0") || !strcmp(v, "none")) {
-		*n = 0;
-		return 0;
-	}
 	for (char *t = strtok_r(v, " \t", &save); t;
 	     t = strtok_r(NULL, " \t", &save)) {
 		ukf_ns_t ns;
-		if (k == UKF_CALIB_MAX_IDLE || ukf_parse_time(t, &ns) < 0 ||
-		    ns <= 0 || ns > 10 * 1000000000LL ||
+		if (k == max || ukf_parse_time(t, &ns) < 0 || ns > max_ns ||
+		    ((k == 0 && first_zero) ? ns != 0 : ns <= 0) ||
 		    (k > 0 && (uint64_t)ns <= out[k - 1]))
 			return -1;
 		out[k++] = (uint64_t)ns;
@@ -302,25 +298,24 @@ static int parse_idle(char *v, uint64_t *out, size_t *n)
 	return 0;
 }
 
-/* boot_init's durations (core/app.c units: ns, us, ms (the default), s):
- * 0 first, then strictly increasing, each at most 60 s. */
+/* Plan key idle: "0" or "none" (nidle 0), or 1 to UKF_CALIB_MAX_IDLE
+ * durations, increasing, each at most 10 s (at least 1.5 times the one
+ * before, the gap before the first: checked with the whole plan). */
+static int parse_idle(char *v, uint64_t *out, size_t *n)
+{
+	if (!strcmp(v, "0") || !strcmp(v, "none")) {
+		*n = 0;
+		return 0;
+	}
+	return parse_spans(v, out, n, UKF_CALIB_MAX_IDLE, 10 * 1000000000LL, 0);
+}
+
+/* boot_init's durations: 0 first, then strictly increasing, each at most
+ * 60 s. */
 static int parse_inits(char *v, uint64_t *out, size_t *n)
 {
-	char *save = NULL;
-	size_t k = 0;
-	for (char *t = strtok_r(v, " \t", &save); t;
-	     t = strtok_r(NULL, " \t", &save)) {
-		ukf_ns_t ns;
-		if (k == UKF_CALIB_MAX_POINTS || ukf_parse_time(t, &ns) < 0 ||
-		    ns > 60 * 1000000000LL || (k == 0 && ns != 0) ||
-		    (k > 0 && (uint64_t)ns <= out[k - 1]))
-			return -1;
-		out[k++] = (uint64_t)ns;
-	}
-	if (!k)
-		return -1;
-	*n = k;
-	return 0;
+	return parse_spans(v, out, n, UKF_CALIB_MAX_POINTS, 60 * 1000000000LL,
+			   1);
 }
 
 /* A path value of a plan file: "none" (empty), absolute, or relative to

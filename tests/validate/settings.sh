@@ -38,22 +38,21 @@ for script in repeat testbed interleave; do
 		n=$((n + 1))
 	done
 done
-# VAL_CAL_GAP beside a CAL_PLAN of one's own: the plan sets the gap
+# VAL_CAL_GAP or VAL_CAL_IDLE beside a CAL_PLAN of one's own: the plan
+# sets the spells (the second also a list)
 printf 'gap = 20ms\n' >"$T/p.plan"
-timeout 30 env CAL_PLAN="$T/p.plan" VAL_CAL_GAP=300ms sh "$SRC/scripts/validate/interleave.sh" \
-	"$B" "$T/o" >/dev/null 2>"$T/err"
-rc=$?
-[ $rc -eq 2 ] || fail "interleave.sh CAL_PLAN and VAL_CAL_GAP: exit $rc, expected 2 ($(cat "$T/err"))"
-grep -q "VAL_CAL_GAP and CAL_PLAN: set 'gap = 300ms' in the plan" "$T/err" ||
-	fail "interleave.sh CAL_PLAN and VAL_CAL_GAP: the error does not say so: $(cat "$T/err")"
-n=$((n + 1))
-timeout 30 env CAL_PLAN="$T/p.plan" VAL_CAL_IDLE=1s sh "$SRC/scripts/validate/interleave.sh" \
-	"$B" "$T/o" >/dev/null 2>"$T/err"
-rc=$?
-[ $rc -eq 2 ] || fail "interleave.sh CAL_PLAN and VAL_CAL_IDLE: exit $rc, expected 2 ($(cat "$T/err"))"
-grep -q "VAL_CAL_IDLE and CAL_PLAN: set 'idle = 1s' in the plan" "$T/err" ||
-	fail "interleave.sh CAL_PLAN and VAL_CAL_IDLE: the error does not say so: $(cat "$T/err")"
-n=$((n + 1))
+for kv in "VAL_CAL_GAP gap 300ms" "VAL_CAL_IDLE idle 1s 3s"; do
+	set -- $kv
+	name=$1 key=$2
+	shift 2
+	timeout 30 env CAL_PLAN="$T/p.plan" "$name=$*" sh "$SRC/scripts/validate/interleave.sh" \
+		"$B" "$T/o" >/dev/null 2>"$T/err"
+	rc=$?
+	[ $rc -eq 2 ] || fail "interleave.sh CAL_PLAN and $name: exit $rc, expected 2 ($(cat "$T/err"))"
+	grep -q "$name and CAL_PLAN: set '$key = $*' in the plan" "$T/err" ||
+		fail "interleave.sh CAL_PLAN and $name: the error does not say so: $(cat "$T/err")"
+	n=$((n + 1))
+done
 # interleave.sh made nothing before refusing
 [ ! -e "$T/o" ] || fail "a refused run made its output $T/o"
 echo "ok: $n bad settings refused by the three scripts"
