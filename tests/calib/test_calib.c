@@ -2104,6 +2104,40 @@ static int t_sim_remote_curve(void)
 #endif
 }
 
+#ifdef UKF_UKFORK
+/*
+ * alone-ops.lua on the simulator with the model text `costs` (written to
+ * model) and the --set options `sets`, its rows and trace collected as
+ * calibrate does (spells: as ukf_calib_collect_alone) into a new set *out
+ * with a synthetic provenance (n samples per point). 0, or -1.
+ */
+static int sim_alone_run(const char *model, const char *db, const char *trace,
+			 const char *costs, const char *sets,
+			 const double *spells, size_t nspells,
+			 ukf_calib_set_t **out,
+			 struct ukf_calib_alone_counts *c, unsigned n)
+{
+	char cmd[2048], err[512];
+
+	unlink(db);
+	CHECK(selftest_write_file(model, costs) == 0);
+	snprintf(cmd, sizeof(cmd),
+		 "%s run %s/scripts/calibrate/alone-ops.lua --backend sim %s "
+		 "--set model=%s --db %s --trace %s --quiet >/dev/null 2>&1",
+		 UKF_UKFORK, UKF_SOURCE_DIR, sets, model, db, trace);
+	CHECK(system(cmd) == 0);
+	ukf_calib_set_t *s = ukf_calib_set_create();
+	struct ukf_calib_prov p =
+	    synthetic_prov("2026-12-06T12:00Z", "sim", "0", n);
+	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
+	*out = s;
+	CHECKF(ukf_calib_collect_alone(db, trace, 0, spells, nspells, s, c,
+				       err, sizeof(err)) == 0,
+	       "%s", err);
+	return 0;
+}
+#endif
+
 /*
  * The alone step end to end on the simulator: alone-ops.lua run with known
  * costs (a template clone 2 ms + 0.05 ns a byte of guest memory, 0.3 ms
@@ -2115,31 +2149,24 @@ static int t_sim_remote_curve(void)
 static int t_sim_alone(void)
 {
 #ifdef UKF_UKFORK
-	char model[128], db[128], trace[128], conf[128], cmd[2048], err[512];
+	char model[128], db[128], trace[128], conf[128], err[512];
 	struct ukf_calib_alone_counts c;
 	struct ukf_sim_model m;
 
 	sim_files("sima", model, db, trace, conf);
-	unlink(db);
-	CHECK(selftest_write_file(
-		  model, "jitter = 0\nclone_base_ns = 2ms\nclone_first_ns = 9ms\n"
-			 "clone_ns_per_byte = 0.05\nlocal_clone_ns = 300us\n"
-			 "fork_base_ns = 3ms\nclone_ns_per_page = 5000\n"
-			 "agent_msg_ns = 100us\nmonitor_slots = 1\n"
-			 "touch_ns_per_page = 20us\n") == 0);
-	snprintf(cmd, sizeof(cmd),
-		 "%s run %s/scripts/calibrate/alone-ops.lua --backend sim "
-		 "--set n=6 --set 'sizes=8 16' --set 'dirty=64 512' "
-		 "--set forks=3 --set model=%s --db %s --trace %s --quiet "
-		 ">/dev/null 2>&1",
-		 UKF_UKFORK, UKF_SOURCE_DIR, model, db, trace);
-	CHECK(system(cmd) == 0);
-	ukf_calib_set_t *s = ukf_calib_set_create();
+	ukf_calib_set_t *s = NULL;
+	CHECK(sim_alone_run(
+		  model, db, trace,
+		  "jitter = 0\nclone_base_ns = 2ms\nclone_first_ns = 9ms\n"
+		  "clone_ns_per_byte = 0.05\nlocal_clone_ns = 300us\n"
+		  "fork_base_ns = 3ms\nclone_ns_per_page = 5000\n"
+		  "agent_msg_ns = 100us\nmonitor_slots = 1\n"
+		  "touch_ns_per_page = 20us\n",
+		  "--set n=6 --set 'sizes=8 16' --set 'dirty=64 512' "
+		  "--set forks=3",
+		  NULL, 0, &s, &c, 6) == 0);
 	struct ukf_calib_prov p =
 	    synthetic_prov("2026-12-06T12:00Z", "sim", "0", 6);
-	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
-	CHECK(ukf_calib_collect_alone(db, trace, 0, NULL, 0, s, &c, err, sizeof(err)) ==
-	      0);
 	/* per size: 6 clones of its c app (the first apart), and of each
 	 * fork app 3 parents (template clones) and 4 children (its cold
 	 * first instance forks too) */
@@ -2275,7 +2302,7 @@ static int t_idle_fit(void)
 static int t_sim_idle(void)
 {
 #ifdef UKF_UKFORK
-	char model[128], db[128], trace[128], conf[128], cmd[2048], err[512];
+	char model[128], db[128], trace[128], conf[128], err[512];
 	struct ukf_calib_alone_counts c;
 	struct ukf_sim_model m;
 
@@ -2285,28 +2312,20 @@ static int t_sim_idle(void)
 	for (int mode = 2; mode >= 0; mode--) {
 		int on = mode > 0;
 		double g = mode == 2 ? 0 : 20e6;
-		unlink(db);
-		CHECK(selftest_write_file(
-			  model, "jitter = 0\nclone_base_ns = 2ms\n"
-				 "clone_first_ns = 9ms\n"
-				 "idle_curve = 5e7 0 3e8 4e5 1e9 1e6\n") == 0);
-		snprintf(cmd, sizeof(cmd),
-			 "%s run %s/scripts/calibrate/alone-ops.lua --backend "
-			 "sim --set n=5 --set 'sizes=8 16' --set dirty=64 "
-			 "--set forks=2 %s --set gap=%.0fns --set model=%s "
-			 "--db %s --trace %s --quiet >/dev/null 2>&1",
-			 UKF_UKFORK, UKF_SOURCE_DIR,
+		char sets[256];
+		snprintf(sets, sizeof(sets),
+			 "--set n=5 --set 'sizes=8 16' --set dirty=64 "
+			 "--set forks=2 %s --set gap=%.0fns",
 			 on ? "--set 'idle=300000000 1000000000' --set idle_n=4"
 			    : "",
-			 g, model, db, trace);
-		CHECK(system(cmd) == 0);
-		ukf_calib_set_t *s = ukf_calib_set_create();
-		struct ukf_calib_prov p =
-		    synthetic_prov("2026-12-07T06:00Z", "sim", "0", 5);
-		CHECK(s && ukf_calib_set_prov(s, &p) == 0);
+			 g);
 		const double spells[] = { g, 300e6, 1e9 };
-		CHECK(ukf_calib_collect_alone(db, trace, 0, spells, 3, s, &c,
-					      err, sizeof(err)) == 0);
+		ukf_calib_set_t *s = NULL;
+		CHECK(sim_alone_run(model, db, trace,
+				    "jitter = 0\nclone_base_ns = 2ms\n"
+				    "clone_first_ns = 9ms\n"
+				    "idle_curve = 5e7 0 3e8 4e5 1e9 1e6\n",
+				    sets, spells, 3, &s, &c, 5) == 0);
 		/* per size 4 gap clones after the first, 4 after each
 		 * idle spell */
 		/* (and the fork apps' 2 parents per size) */
