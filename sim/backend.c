@@ -368,15 +368,14 @@ static int act_mark(sim_be_t *b, ukf_node_id_t node)
 	return spell(b, node) < 0 ? -ENOMEM : 0;
 }
 
-/* The extra cost of a clone, fork or restore on node now: idle_curve at
- * the spell; the start is the node's activity from now. -1 out of
- * memory. */
-static double idle_wake(sim_be_t *b, ukf_node_id_t node)
+/* Curve c (idle_curve, boot_idle_curve) at node's spell, for a start
+ * there now, which is the node's activity from now. -1 out of memory. */
+static double idle_wake(sim_be_t *b, ukf_node_id_t node,
+			const struct ukf_sim_curve *c)
 {
 	ukf_ns_t s = spell(b, node);
 	if (s < 0)
 		return -1;
-	const struct ukf_sim_curve *c = &b->w->cfg.model.idle_curve;
 	return c->n ? ukf_sim_idle_eval(c, (double)s) : 0;
 }
 
@@ -793,14 +792,10 @@ static int be_cold_boot(void *bp, ukf_node_id_t node, ukf_id_t id,
 	if (!app)
 		return -EINVAL;
 	/* boot_idle_curve: ns per byte of guest memory after the spell */
-	ukf_ns_t s = spell(b, node);
-	if (s < 0)
+	double wake = idle_wake(b, node, &m->boot_idle_curve);
+	if (wake < 0)
 		return -ENOMEM;
-	double wake = m->boot_idle_curve.n
-			      ? ukf_sim_idle_eval(&m->boot_idle_curve,
-						  (double)s) *
-					(double)app->mem_bytes
-			      : 0;
+	wake *= (double)app->mem_bytes;
 	return inst_start(b, node, id, app, args, 0,
 			  (double)m->boot_base_ns +
 			      (double)app->image_bytes * m->boot_ns_per_byte +
@@ -1004,7 +999,7 @@ static int be_clone_template(void *bp, ukf_node_id_t node, ukf_id_t id,
 		return -EINVAL;
 	if (!has_template(b, node, app->id))
 		return -ENOENT;
-	double wake = idle_wake(b, node);
+	double wake = idle_wake(b, node, &b->w->cfg.model.idle_curve);
 	if (wake < 0)
 		return -ENOMEM;
 	struct shell_undo u;
@@ -1044,7 +1039,7 @@ static int be_clone_live(void *bp, ukf_node_id_t node, ukf_id_t child,
 		return -ESRCH; /* a live fork is on the parent's node */
 	if (!mem_room(b, node, b->inst[ps].dirty * PAGE))
 		return -ENOMEM; /* the copied pages are the child's own */
-	double wake = idle_wake(b, node);
+	double wake = idle_wake(b, node, &m->idle_curve);
 	if (wake < 0)
 		return -ENOMEM;
 	struct shell_undo u;
@@ -1119,7 +1114,7 @@ static int be_restore_delta(void *bp, ukf_node_id_t node, ukf_id_t child,
 		return -ENOENT;
 	if (!mem_room(b, node, d.dirty * PAGE))
 		return -ENOMEM;
-	double wake = idle_wake(b, node);
+	double wake = idle_wake(b, node, &m->idle_curve);
 	if (wake < 0)
 		return -ENOMEM;
 	struct shell_undo u; /* its shell: later clones at the size find one */
