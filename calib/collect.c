@@ -492,10 +492,11 @@ static int alone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 	double gap = spell ? sqlite3_column_double(st, 8) : 0;
 	size_t k = spell ? nearest_spell(q->spells, q->nspells, gap) : 0;
 	int idle = k > 0;
-	char iop[32], sop[32];
-	double ms = q->nspells ? q->spells[k] / 1e6 : 0;
-	snprintf(iop, sizeof(iop), "clone_idle_%.0f", ms);
-	snprintf(sop, sizeof(sop), "spell_%.0f", ms);
+	char iop[32] = "", sop[32] = "";
+	if (idle) { /* named by the idle spell, in ms */
+		snprintf(iop, sizeof(iop), "clone_idle_%.0f", q->spells[k] / 1e6);
+		snprintf(sop, sizeof(sop), "spell_%.0f", q->spells[k] / 1e6);
+	}
 	const char *op = fork ? (first ? "fork_first" : "fork")
 			      : (first ? "clone_first"
 				       : (idle ? iop : "clone_engine"));
