@@ -174,10 +174,13 @@ struct sim_be {
 	/* With fetched_first_ns_per_byte: node<<32 | app -> bytes of a
 	 * template the node fetched and has not cloned or restored from */
 	sim_map_t fresh;
-	/* With idle_curve or boot_idle_curve: per node, the time of its
-	 * last backend event or operation (0, the run's start, before any);
-	 * NULL until one */
+	/* With idle_curve, boot_idle_curve or msg_idle_curve: per node, the
+	 * time of its last backend event or operation (0, the run's start,
+	 * before any); NULL until one */
 	ukf_ns_t *act;
+	/* With msg_idle_curve: per node, when a message to it last paid
+	 * the curve (NULL until one) */
+	ukf_ns_t *woke;
 };
 
 sim_be_t *sim_be_create(struct sim_world *w)
@@ -206,6 +209,7 @@ void sim_be_destroy(sim_be_t **bp)
 	free(b->hq);
 	free(b->mem);
 	free(b->act);
+	free(b->woke);
 	sim_map_free(&b->byid);
 	sim_map_free(&b->templates);
 	sim_map_free(&b->shells);
@@ -344,7 +348,7 @@ uint64_t sim_be_mem_used(const sim_be_t *b, ukf_node_id_t node)
 static int idle_kept(const sim_be_t *b)
 {
 	const struct ukf_sim_model *m = &b->w->cfg.model;
-	return m->idle_curve.n || m->boot_idle_curve.n;
+	return m->idle_curve.n || m->boot_idle_curve.n || m->msg_idle_curve.n;
 }
 
 /* Node's spell since its last activity (an event or a backend
@@ -377,6 +381,27 @@ static double idle_wake(sim_be_t *b, ukf_node_id_t node,
 	if (s < 0)
 		return -1;
 	return c->n ? ukf_sim_idle_eval(c, (double)s) : 0;
+}
+
+/* What a message sent now to node pays for its idle spell there: the
+ * spell since its last activity or the last message that paid, which
+ * this one is from now (its activity is not: the operation the message
+ * leads to pays idle_curve for the spell, as in a calibration). 0 without
+ * msg_idle_curve; -1 out of memory. */
+double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t node)
+{
+	const struct ukf_sim_curve *c = &b->w->cfg.model.msg_idle_curve;
+	size_t n = b->w->cfg.engine.nodes;
+
+	if (!c->n || node >= n)
+		return 0;
+	if ((!b->act && !(b->act = calloc(n, sizeof(*b->act)))) ||
+	    (!b->woke && !(b->woke = calloc(n, sizeof(*b->woke)))))
+		return be_oom(b), -1;
+	ukf_ns_t last = b->act[node] > b->woke[node] ? b->act[node]
+						      : b->woke[node];
+	b->woke[node] = b->w->now;
+	return ukf_sim_idle_eval(c, (double)(b->w->now - last));
 }
 
 /* ---- the host queue: agent messages and monitor operations ---- */

@@ -73,6 +73,8 @@ static const struct field {
 	{ "idle_curve", F_CURVE, offsetof(struct ukf_sim_model, idle_curve) },
 	{ "boot_idle_curve", F_CURVE,
 	  offsetof(struct ukf_sim_model, boot_idle_curve) },
+	{ "msg_idle_curve", F_CURVE,
+	  offsetof(struct ukf_sim_model, msg_idle_curve) },
 #undef T
 #undef R
 };

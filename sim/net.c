@@ -117,6 +117,9 @@ struct sim_net {
 	uint8_t *down;
 	uint32_t *epoch;
 	uint64_t dropped;
+	/* sim_net_hold: per node, no delivery from another before this;
+	 * NULL until the first hold */
+	ukf_ns_t *hold;
 	/* Max-min mode (sim_net_fabric). */
 	int fair;
 	uint32_t racks;
@@ -196,6 +199,7 @@ void sim_net_destroy(sim_net_t **np)
 	free(n->sh);
 	free(n->down);
 	free(n->epoch);
+	free(n->hold);
 	free(n->nout);
 	free(n->conns);
 	free(n->links);
@@ -762,6 +766,10 @@ static void msg_put(sim_net_t *n, struct msg *m)
 static int push_deliver(sim_net_t *n, ukf_ns_t t, struct msg *m)
 {
 	struct sim_ev ev = { .type = SIM_EV_DELIVER, .node = m->to };
+	/* a waking receiver (sim_net_hold); holds only grow, so messages
+	 * due in order stay in order */
+	if (n->hold && m->from != m->to && t < n->hold[m->to])
+		t = n->hold[m->to];
 	ev.u.deliver.msg = m;
 	return sim_queue_push(n->q, t, &ev);
 }
@@ -1076,6 +1084,17 @@ int sim_net_cut(sim_net_t *n, ukf_ns_t now, ukf_node_id_t node, int down)
 	if (n->fair)
 		rc |= fair_settle(n, now);
 	return rc ? -ENOMEM : 0;
+}
+
+int sim_net_hold(sim_net_t *n, ukf_node_id_t node, ukf_ns_t until)
+{
+	if (node >= n->nodes)
+		return -EINVAL;
+	if (!n->hold && !(n->hold = calloc(n->nodes, sizeof(*n->hold))))
+		return -ENOMEM;
+	if (until > n->hold[node])
+		n->hold[node] = until;
+	return 0;
 }
 
 int sim_net_is_cut(const sim_net_t *n, ukf_node_id_t node)

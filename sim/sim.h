@@ -227,6 +227,22 @@ struct ukf_sim_model {
 	 * against those back to back. n 0 (the default): none.
 	 */
 	struct ukf_sim_curve boot_idle_curve;
+	/*
+	 * Appended for idle spells (issue 11): a message between the engines
+	 * of two nodes whose receiver has had no backend event or operation
+	 * for a spell of s ns (nor a message that paid this since) arrives
+	 * msg_idle_curve at s later (key msg_idle_curve = "SPELL NS ...",
+	 * evaluated as idle_curve); so do the messages sent to that node
+	 * before it (deliveries to a node stay in the order sent). Through
+	 * the node agents a template clone placed on the other node took
+	 * 150-200 us from placement to start 20 ms after the last request
+	 * there, and 180-490 us after 0.3-2 s of idle, while one started
+	 * where requested took 10-55 us either way (session 37, Intel
+	 * kvm_pvm). Written by `ukfork calibrate --cluster` from template
+	 * clones after each spell of plan key idle, placed on the other node
+	 * and where requested. n 0 (the default): none.
+	 */
+	struct ukf_sim_curve msg_idle_curve;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

@@ -225,6 +225,14 @@ int sim_net_cut(sim_net_t *n, ukf_ns_t now, ukf_node_id_t node, int down);
 int sim_net_is_cut(const sim_net_t *n, ukf_node_id_t node);
 /* Messages lost to cuts so far. */
 uint64_t sim_net_dropped(const sim_net_t *n);
+/*
+ * No message from another node sent from now on (nor a transfer still on
+ * its links) reaches node before `until` (a receiver waking:
+ * msg_idle_curve): those due earlier arrive then, in the order sent; a
+ * message already on its way, due earlier, keeps its time. A later hold
+ * can only move it later. 0, -EINVAL, -ENOMEM.
+ */
+int sim_net_hold(sim_net_t *n, ukf_node_id_t node, ukf_ns_t until);
 
 /* ------------------------------------------------------------------ */
 /* Host CPU contention (cpu.c): each host has `cores` cores shared by the
@@ -280,6 +288,10 @@ ukf_node_id_t sim_be_node_of(const sim_be_t *b, ukf_id_t id);
  * boot's whole memory, a clone's pages dirtied since its template) and its
  * templates (model key host_mem_bytes); 0 for a bad node. */
 uint64_t sim_be_mem_used(const sim_be_t *b, ukf_node_id_t node);
+/* With msg_idle_curve: what a message sent now to node pays for the
+ * node's idle spell (ns; 0 without the key), the node woken by it from
+ * now; -1 out of memory (the run fails). */
+double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t node);
 
 /* ------------------------------------------------------------------ */
 /* The world, shared by world.c and backend.c. */

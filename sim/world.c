@@ -171,8 +171,23 @@ static int env_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
 		    const void *bulk, size_t bulk_len, uint64_t bulk_bytes)
 {
 	struct sim_world *w = wp;
-	int rc = sim_net_send(w->net, w->now, from, to, type, buf, len, bulk,
-			      bulk_len, bulk_bytes);
+	int rc = 0;
+	/* msg_idle_curve: an idle receiver takes longer to wake (deliveries
+	 * to it held that long past the message's latency) */
+	if (w->cfg.model.msg_idle_curve.n && from != to &&
+	    to < w->cfg.engine.nodes) {
+		double e = sim_be_msg_wake(w->sbe, to);
+		if (e < 0)
+			return -ENOMEM; /* the backend failed the run */
+		if (e >= 1)
+			rc = sim_net_hold(w->net, to,
+					  w->now + w->cfg.link_latency_ns +
+					      w->cfg.model.peer_msg_ns +
+					      (ukf_ns_t)e);
+	}
+	if (rc == 0)
+		rc = sim_net_send(w->net, w->now, from, to, type, buf, len,
+				  bulk, bulk_len, bulk_bytes);
 	if (rc == -ENOMEM) {
 		w->failed = 1;
 		snprintf(w->fail_msg, sizeof(w->fail_msg), "network: out of memory");
@@ -889,6 +904,7 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 	    !(m->clone_ns_per_byte >= 0) || !isfinite(m->clone_ns_per_byte) ||
 	    m->local_clone_ns < 0 || !ukf_sim_curve_ok(&m->idle_curve) ||
 	    !ukf_sim_curve_ok(&m->boot_idle_curve) ||
+	    !ukf_sim_curve_ok(&m->msg_idle_curve) ||
 	    !(m->jitter >= 0) || m->jitter > UKF_SIM_JITTER_MAX) {
 		snprintf(err, errlen, "sim: model costs must be >= 0 (jitter 0..5)");
 		return -1;

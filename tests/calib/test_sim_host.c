@@ -549,7 +549,7 @@ struct fobs {
 	int n, failed;
 	struct {
 		int start, remote, fetched, node;
-		ukf_ns_t d;
+		ukf_ns_t d, disp; /* start -> READY, placement -> start */
 		uint64_t delta;
 	} r[64];
 };
@@ -571,6 +571,7 @@ static void frec(void *u, const struct ukf_record *r)
 	o->r[o->n].fetched = r->template_fetched;
 	o->r[o->n].node = (int)r->node;
 	o->r[o->n].d = r->t_ready - r->t_start;
+	o->r[o->n].disp = r->t_start - r->t_placed;
 	o->r[o->n].delta = r->delta_bytes;
 	o->n++;
 }
@@ -800,6 +801,68 @@ static int t_idle_wake(void)
 }
 
 /*
+ * msg_idle_curve: a message to a node idle for a spell arrives the curve
+ * at the spell later. Two nodes, least-loaded (turns), requests on node 0
+ * a second apart: each template clone placed on node 1 (idle ~2 s) starts
+ * peer_msg_ns + 3 ms after its placement, those on node 0 at once, as
+ * without the key; the start itself (idle_curve) is not charged. Then
+ * the same with requests 20 ms apart after the second: the curve's
+ * step (100 ms) not reached, no clone pays.
+ */
+static int t_msg_idle(void)
+{
+	struct ukf_sim_config c;
+	struct ukf_world w;
+	struct ukf_world_sinks s = { .record = frec };
+	struct fobs o;
+	char err[256] = "";
+	const ukf_ns_t peer = 200 * UKF_US, wake = 3 * UKF_MS;
+
+	for (int mode = 0; mode < 3; mode++) { /* none, 1 s apart, 20 ms */
+		config(&c);
+		c.engine.nodes = 2;
+		c.engine.placement = "least-loaded";
+		c.link_latency_ns = 0;
+		c.model.peer_msg_ns = peer;
+		if (mode)
+			c.model.msg_idle_curve = (struct ukf_sim_curve){
+				2, { 99e6, 100e6 }, { 0, 3e6 } };
+		memset(&o, 0, sizeof(o));
+		s.u = &o;
+		CHECK(world_sinks(&w, &c, &s,
+				  "mem=8M init=1ms work=1ms image=1M",
+				  NULL) == 0);
+		ukf_ns_t t = 10 * UKF_MS;
+		for (int i = 0; i < 9; i++) {
+			w.ops->at(w.w, t, spawn_cb, &w, 0);
+			t += mode == 2 && i >= 1 ? 20 * UKF_MS : UKF_S;
+		}
+		CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) ==
+		      0);
+		w.ops->destroy(&w.w);
+		CHECKF(o.failed == 0 && o.n == 9, "mode %d: %d rows, %d failed",
+		       mode, o.n, o.failed);
+		int remote = 0, local = 0;
+		for (int i = 0; i < o.n; i++) {
+			if (o.r[i].start != UKF_START_TEMPLATE || o.r[i].fetched)
+				continue;
+			ukf_ns_t want = !o.r[i].node ? 0
+				      : peer + (mode == 1 ? wake : 0);
+			CHECKF(o.r[i].disp == want && o.r[i].d == c.model.clone_base_ns,
+			       "mode %d row %d on %d: placed -> start %lld ns, "
+			       "want %lld; start -> READY %lld", mode, i,
+			       o.r[i].node, (long long)o.r[i].disp,
+			       (long long)want, (long long)o.r[i].d);
+			remote += o.r[i].node == 1;
+			local += o.r[i].node == 0;
+		}
+		CHECKF(remote >= 3 && local >= 3, "mode %d: %d remote, %d local",
+		       mode, remote, local);
+	}
+	return 0;
+}
+
+/*
  * boot_idle_curve: a cold boot costs the curve at its node's spell times
  * the guest's memory more. One node, no templates, a 16 MiB app booted
  * at 2 s (2 s after the run began: the curve's last point, 0.001 ns a
@@ -854,6 +917,7 @@ static const struct selftest tests[] = {
 	{ "fetched_first", t_fetched_first },
 	{ "idle_wake", t_idle_wake },
 	{ "boot_idle", t_boot_idle },
+	{ "msg_idle", t_msg_idle },
 };
 
 int main(int argc, char **argv)

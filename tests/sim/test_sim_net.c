@@ -786,6 +786,60 @@ static int bench(int argc, char **argv)
 	return 0;
 }
 
+/* A small message (tag, 2 bytes) from -> to. */
+static int small(sim_net_t *n, ukf_ns_t now, uint32_t from, uint32_t to,
+		 unsigned tag)
+{
+	unsigned char b[2] = { (unsigned char)tag, (unsigned char)(tag >> 8) };
+	return sim_net_send(n, now, from, to, 1, b, 2, NULL, 0, 0);
+}
+
+/*
+ * sim_net_hold (msg_idle_curve's waking receiver): messages to the held
+ * node from others sent after the hold arrive at the hold, in the order
+ * sent, a transfer too; one sent before it is not held (due earlier, so
+ * the order is kept); a later, shorter hold changes nothing; a node's
+ * message to itself, one to another node and one due after the hold are
+ * not held; a bad node is refused. Both network models.
+ */
+static int t_net_hold(void)
+{
+	const ukf_ns_t lat = 100000, until = 5000000;
+	for (int fair = 0; fair < 2; fair++) {
+		sim_queue_t *q = sim_queue_create();
+		struct got g = { 0 };
+		sim_net_t *n = fair ? fair_net(q, &g, 3, lat, 1e9, 0, 0, 0)
+				    : sim_net_create(q, 3, lat, 1e9, on_deliver,
+						     &g);
+		CHECK(q && n);
+		CHECK(small(n, 0, 0, 1, 1) == 0);        /* due at lat */
+		CHECK(sim_net_hold(n, 1, until) == 0);
+		CHECK(sim_net_hold(n, 1, until / 2) == 0); /* no effect */
+		CHECK(sim_net_hold(n, 3, until) == -EINVAL);
+		CHECK(small(n, 0, 0, 1, 2) == 0);
+		CHECK(xfer(n, 0, 2, 1, 3, 1000000) == 0); /* ~1.1 ms */
+		CHECK(small(n, 0, 1, 1, 4) == 0);        /* to itself */
+		CHECK(small(n, 0, 0, 2, 5) == 0);        /* another node */
+		CHECK(run_all(q, n, &g, until - 1) == 0);
+		/* (max-min: a small message also takes its 2 bytes' 2 ns) */
+		CHECKF(g.n == 3 && g.at[1] - lat <= 2 && g.seen[4] == 1 &&
+			       g.at[4] == 0 && g.at[5] - lat <= 2,
+		       "fair %d: %d delivered before the hold", fair, g.n);
+		CHECK(small(n, until - lat / 2, 0, 1, 6) == 0); /* due later */
+		CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+		CHECK(g.n == 6);
+		for (unsigned t = 2; t <= 3; t++)
+			CHECKF(g.seen[t] == 1 && g.at[t] == until,
+			       "fair %d: message %u at %lld ns", fair, t,
+			       (long long)g.at[t]);
+		CHECK(g.rank[1] < g.rank[2]);
+		CHECK(g.at[6] - (until + lat / 2) <= 2);
+		sim_net_destroy(&n);
+		sim_queue_destroy(&q);
+	}
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "net_fair_equal", t_net_fair_equal },
 	{ "net_fair_disjoint", t_net_fair_disjoint },
@@ -799,6 +853,7 @@ static const struct selftest tests[] = {
 	{ "net_fair_bad", t_net_fair_bad },
 	{ "net_huge_transfer", t_net_huge_transfer },
 	{ "net_cut", t_net_cut },
+	{ "net_hold", t_net_hold },
 };
 
 int main(int argc, char **argv)
