@@ -266,6 +266,34 @@ int ukf_calib_fit_idle_set(const ukf_calib_set_t *s, const char *prefix,
 			   int per_byte, struct ukf_calib_idle_curve *c);
 
 /*
+ * What a message to an idle node costs more (msg_idle_curve; calibrate
+ * --cluster with plan key idle): for each idle spell, the template clones
+ * after it placed on another node ("msgr_<ms>", placement ->
+ * start less the link's latency, x = the running node's spell) and where
+ * requested ("msgl_<ms>"); the difference of their medians less
+ * the same of the clones after the gap (placed_remote less latency,
+ * placed_local: peer_msg_ns), with a 95% bootstrap interval (all four
+ * sets resampled, 2000 times, fixed seed). A group is fitted with 2
+ * samples in each set at least and the gap's spell known ("msgspell_gap":
+ * its remote clones' node spells, the curve's first point). 0, or -1
+ * out of memory.
+ */
+struct ukf_calib_msg_group {
+	size_t nlocal, nremote;
+	double spell;         /* median node spell of the remote ones, ns */
+	double wake, lo, hi;  /* the estimate and its interval, ns */
+	int fitted;
+};
+struct ukf_calib_msg_idle {
+	size_t ngroups, nlocal_gap, nremote_gap;
+	double spell_gap;               /* median of msgspell_gap (0: none) */
+	double ms[UKF_CALIB_MAX_IDLE];  /* each group's spell, its name's */
+	struct ukf_calib_msg_group g[UKF_CALIB_MAX_IDLE];
+};
+int ukf_calib_fit_msg_idle(const ukf_calib_set_t *s,
+			   struct ukf_calib_msg_idle *c);
+
+/*
  * Fit the set's operations and write a simulator model file at path
  * (data/model.conf's key = value form with per-operation `*_dist` keys,
  * loadable by ukf_sim_model_load), its comments giving the provenance,

@@ -166,6 +166,8 @@ struct ukf_calib_remote_counts {
 	size_t placed_local, placed_remote, ready_local, ready_remote;
 	/* restores of children that fetched the template first */
 	size_t fetched;
+	/* template clones after an idle spell (msgl_*, msgr_*) */
+	size_t idle;
 };
 
 /*
@@ -173,10 +175,17 @@ struct ukf_calib_remote_counts {
  * engine trace (rfork_save, rfork_restore, rfork; agent; placed_local,
  * placed_remote, ready_local and ready_remote; template and tfetch), as
  * calibrate --cluster takes them after its workload; the
- * simulator's runs of the same workload read alike (tests/calib). 0, or
- * -1 with a message in err.
+ * simulator's runs of the same workload read alike (tests/calib).
+ * nspells > 0 (spells[0] the plan's gap, then its idle spells, ns): a
+ * template clone whose request came nearer (by ratio) an idle spell after
+ * the run's last exit than the gap is stored as "msgl_<ms>" or
+ * "msgr_<ms>" instead (x = the spell of the node it ran on since
+ * its last start, READY or exit; y = placement -> start; msg_idle_curve),
+ * and each remote one after the gap adds its node's spell as
+ * "msgspell_gap". 0, or -1 with a message in err.
  */
 int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
+			     const double *spells, size_t nspells,
 			     ukf_calib_set_t *s,
 			     struct ukf_calib_remote_counts *c, char *err,
 			     size_t errlen);

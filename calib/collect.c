@@ -188,7 +188,69 @@ static int fetched_restores(const char *db, const char *trace,
 	" FROM instances WHERE run > ?1 AND start = 'fork'"                    \
 	" AND coalesce(remote, 0) AND delta_bytes > 0"
 
+/* The spell of spells[0 .. n) nearest to `gap` by ratio (n >= 1). */
+static size_t nearest_spell(const double *spells, size_t n, double gap);
+
+struct clone_rows {
+	ukf_calib_set_t *s;
+	struct ukf_calib_remote_counts *c;
+	const double *spells; /* the gap, then the idle spells (ns) */
+	size_t nspells;       /* 0: no idle clones */
+};
+
+/* A template clone of the cluster workload: after the gap, its
+ * placement -> start as placed_local or placed_remote (and, remote, its
+ * node's spell as msgspell_gap) and its start -> READY as ready_local or
+ * ready_remote; after an idle spell, its placement -> start alone as
+ * msgl_<ms> or msgr_<ms> (x = its node's spell). */
+static int clone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
+{
+	struct clone_rows *q = u;
+	int remote = sqlite3_column_int(st, 0) != 0;
+	double placed = sqlite3_column_double(st, 1);
+	int ready = sqlite3_column_type(st, 2) != SQLITE_NULL;
+	int spelled = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	double node_spell = sqlite3_column_double(st, 4);
+	size_t k = q->nspells && sqlite3_column_type(st, 3) != SQLITE_NULL
+		       ? nearest_spell(q->spells, q->nspells,
+				       sqlite3_column_double(st, 3))
+		       : 0;
+	int rc = 0;
+
+	if (k) {
+		char op[40];
+		if (!spelled)
+			return 0; /* no spell of its node to file it at */
+		snprintf(op, sizeof(op), "msg%s_%.0f",
+			 remote ? "r" : "l", q->spells[k] / 1e6);
+		rc = ukf_calib_set_add(q->s, op, node_spell, placed);
+		q->c->idle += rc == 0;
+	} else {
+		rc = ukf_calib_set_add(q->s, remote ? "placed_remote"
+						    : "placed_local",
+				       0, placed);
+		(*(remote ? &q->c->placed_remote : &q->c->placed_local)) +=
+		    rc == 0;
+		if (rc == 0 && ready) {
+			rc = ukf_calib_set_add(
+			    q->s, remote ? "ready_remote" : "ready_local", 0,
+			    sqlite3_column_double(st, 2));
+			(*(remote ? &q->c->ready_remote : &q->c->ready_local)) +=
+			    rc == 0;
+		}
+		if (rc == 0 && remote && spelled)
+			rc = ukf_calib_set_add(q->s, "msgspell_gap", 0,
+					       node_spell);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
+			     const double *spells, size_t nspells,
 			     ukf_calib_set_t *s,
 			     struct ukf_calib_remote_counts *c, char *err,
 			     size_t errlen)
@@ -252,36 +314,39 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	/* a message between engines: template clones (no fetch) placed ->
 	 * started on the node they were requested from, and on another
 	 * (the placement's request crossing to that node's engine first;
-	 * one clock, as above) */
-#define CLONES                                                                 \
-	" FROM instances WHERE run > ?1"                                      \
-	" AND start = 'template' AND NOT coalesce(template_fetched, 0)"      \
-	" AND NOT coalesce(template_made, 0)"                                 \
-	" AND t_start >= t_placed AND t_placed >= 0"
-#define PLACED "SELECT 0, t_start - t_placed" CLONES
-	/* and the same clones' start -> READY on the node that ran them
-	 * (local_clone_ns: a clone requested there costs it more) */
-#define READY "SELECT 0, t_ready - t_start" CLONES " AND t_ready >= t_start"
-#define LOCAL " AND NOT coalesce(remote, 0) ORDER BY run, id"
-#define REMOTE " AND coalesce(remote, 0) ORDER BY run, id"
-	const struct {
-		const char *sql, *op;
-		size_t *n;
-	} clones[] = {
-	    {PLACED LOCAL, "placed_local", &c->placed_local},
-	    {PLACED REMOTE, "placed_remote", &c->placed_remote},
-	    {READY LOCAL, "ready_local", &c->ready_local},
-	    {READY REMOTE, "ready_remote", &c->ready_remote},
-	};
-	for (size_t i = 0; i < sizeof(clones) / sizeof(clones[0]); i++)
-		if (ukf_calib_query(db, clones[i].sql, before, s, clones[i].op,
-				    clones[i].n, err, errlen) < 0)
-			return -1;
-#undef REMOTE
-#undef LOCAL
-#undef READY
-#undef PLACED
-#undef CLONES
+	 * one clock, as above), and the same clones' start -> READY on the
+	 * node that ran them (local_clone_ns: a clone requested there costs
+	 * it more); column 5: the spell before the request since the run's
+	 * last exit, 6: the running node's own spell before the placement
+	 * (since its last start, READY or exit there; NULL: none) */
+	struct clone_rows q = { .s = s, .c = c, .spells = spells,
+				.nspells = nspells };
+	if (query_rows(
+		db,
+		"SELECT coalesce(c.remote, 0), c.t_start - c.t_placed,"
+		" CASE WHEN c.t_ready >= c.t_start"
+		"  THEN c.t_ready - c.t_start END,"
+		" c.t_request - (SELECT max(k.t_exit) FROM instances k"
+		"  WHERE k.run = c.run AND k.t_exit >= 0"
+		"  AND k.t_exit <= c.t_request),"
+		" c.t_placed - nullif(max("
+		"  coalesce((SELECT max(k.t_start) FROM instances k"
+		"   WHERE k.run = c.run AND k.node = c.node"
+		"   AND k.t_start >= 0 AND k.t_start <= c.t_placed), -1),"
+		"  coalesce((SELECT max(k.t_ready) FROM instances k"
+		"   WHERE k.run = c.run AND k.node = c.node"
+		"   AND k.t_ready >= 0 AND k.t_ready <= c.t_placed), -1),"
+		"  coalesce((SELECT max(k.t_exit) FROM instances k"
+		"   WHERE k.run = c.run AND k.node = c.node"
+		"   AND k.t_exit >= 0 AND k.t_exit <= c.t_placed), -1)), -1)"
+		" FROM instances c WHERE c.run > ?1"
+		" AND c.start = 'template'"
+		" AND NOT coalesce(c.template_fetched, 0)"
+		" AND NOT coalesce(c.template_made, 0)"
+		" AND c.t_start >= c.t_placed AND c.t_placed >= 0"
+		" ORDER BY c.run, c.id",
+		before, clone_row, &q, err, errlen) < 0)
+		return -1;
 	if (fetched_restores(db, trace, before, s, &c->fetched, err, errlen) <
 	    0)
 		return -1;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* idle.c - the idle-spell fit of `ukfork calibrate`: what a template clone costs more after the node had nothing to do for a while (idle_curve). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,20 +197,20 @@ out_nog:
 	return rc;
 }
 
-/* The group of spell ms in c (made if new, kept in increasing order), or
- * -1 when there are UKF_CALIB_MAX_IDLE already. */
-static int group_for(struct ukf_calib_idle_curve *c, double ms)
+/* The group of spell ms among *n in msv (made if new, kept in increasing
+ * order), or -1 when there are UKF_CALIB_MAX_IDLE already. */
+static int group_for_ms(double *msv, size_t *n, double ms)
 {
 	size_t k = 0;
-	while (k < c->ngroups && c->ms[k] < ms)
+	while (k < *n && msv[k] < ms)
 		k++;
-	if (k < c->ngroups && c->ms[k] == ms)
+	if (k < *n && msv[k] == ms)
 		return (int)k;
-	if (c->ngroups == UKF_CALIB_MAX_IDLE)
+	if (*n == UKF_CALIB_MAX_IDLE)
 		return -1;
-	memmove(&c->ms[k + 1], &c->ms[k], (c->ngroups - k) * sizeof(double));
-	c->ms[k] = ms;
-	c->ngroups++;
+	memmove(&msv[k + 1], &msv[k], (*n - k) * sizeof(double));
+	msv[k] = ms;
+	(*n)++;
 	return (int)k;
 }
 
@@ -250,7 +251,7 @@ int ukf_calib_fit_idle_set(const ukf_calib_set_t *s, const char *prefix,
 		ukf_calib_set_get(s, i, &op, &sx, &sy);
 		double ms = name_ms(op, prefix);
 		if (ms > 0)
-			(void)group_for(c, ms);
+			(void)group_for_ms(c->ms, &c->ngroups, ms);
 		if (spells && !strcmp(op, gap_op) && isfinite(sy))
 			sg[c->ngap++] = sy;
 	}
@@ -286,5 +287,150 @@ out:
 	free(y);
 	free(sg);
 	free(si);
+	return rc;
+}
+
+/* ---- messages to an idle node (msg_idle_curve) ---- */
+
+/* The estimate of one idle group: the difference of the remote and local
+ * medians, less the same of the gap's clones. Each array is sorted. */
+static double wake_estimate(double *il, size_t nil, double *ir, size_t nir,
+			    double *bl, size_t nbl, double *br, size_t nbr)
+{
+	return median_sort(ir, nir) - median_sort(il, nil) -
+	       (median_sort(br, nbr) - median_sort(bl, nbl));
+}
+
+/* n draws of src[0..n) with replacement into dst. */
+static void resample(gsl_rng *rng, const double *src, size_t n, double *dst)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = src[gsl_rng_uniform_int(rng, n)];
+}
+
+/* The set's op samples' y (less their link's latency when less_lat) into
+ * a new array (*n of them, y > =0 and finite; x into *xs unless NULL);
+ * NULL out of memory. */
+static double *op_samples(const ukf_calib_set_t *s, const char *want,
+			  int less_lat, double **xs, size_t *n)
+{
+	size_t all = ukf_calib_set_count(s);
+	double *y = malloc((all + 1) * sizeof(double));
+	double *x = xs ? malloc((all + 1) * sizeof(double)) : NULL;
+	const char *op;
+	double sx, sy, lat, bw;
+
+	*n = 0;
+	if (!y || (xs && !x)) {
+		free(y);
+		free(x);
+		return NULL;
+	}
+	for (size_t i = 0; i < all; i++) {
+		ukf_calib_set_get(s, i, &op, &sx, &sy);
+		if (strcmp(op, want) || !isfinite(sy) || sy < 0 ||
+		    !isfinite(sx))
+			continue;
+		ukf_calib_set_get_link(s, i, &lat, &bw);
+		if (x)
+			x[*n] = sx;
+		y[(*n)++] = sy - (less_lat ? lat : 0);
+	}
+	if (xs)
+		*xs = x;
+	return y;
+}
+
+int ukf_calib_fit_msg_idle(const ukf_calib_set_t *s,
+			   struct ukf_calib_msg_idle *c)
+{
+	size_t nbl = 0, nbr = 0, nsg = 0, all = ukf_calib_set_count(s);
+	double *bl = op_samples(s, "placed_local", 0, NULL, &nbl);
+	double *br = op_samples(s, "placed_remote", 1, NULL, &nbr);
+	double *sg = op_samples(s, "msgspell_gap", 0, NULL, &nsg);
+	size_t cap = all + 1;
+	double *t[4] = { malloc(cap * sizeof(double)),
+			 malloc(cap * sizeof(double)),
+			 malloc(cap * sizeof(double)),
+			 malloc(cap * sizeof(double)) };
+	double *boot = malloc(BOOT_REPS * sizeof(double));
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	int rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (!bl || !br || !sg || !t[0] || !t[1] || !t[2] || !t[3] || !boot ||
+	    !rng)
+		goto out;
+	c->nlocal_gap = nbl;
+	c->nremote_gap = nbr;
+	if (nsg)
+		c->spell_gap = median_of(sg, nsg, t[0]);
+	/* the groups, by the spells their names give */
+	const char *op;
+	double sx, sy;
+	for (size_t i = 0; i < all; i++) {
+		ukf_calib_set_get(s, i, &op, &sx, &sy);
+		double ms = name_ms(op, "msgr_");
+		if (ms < 0)
+			ms = name_ms(op, "msgl_");
+		if (ms > 0)
+			(void)group_for_ms(c->ms, &c->ngroups, ms);
+	}
+	for (size_t k = 0; k < c->ngroups; k++) {
+		struct ukf_calib_msg_group *g = &c->g[k];
+		char lop[40], rop[40];
+		size_t nil = 0, nir = 0;
+		double *ix = NULL;
+		snprintf(lop, sizeof(lop), "msgl_%.0f", c->ms[k]);
+		snprintf(rop, sizeof(rop), "msgr_%.0f", c->ms[k]);
+		double *il = op_samples(s, lop, 0, NULL, &nil);
+		double *ir = op_samples(s, rop, 1, &ix, &nir);
+		if (!il || !ir || !ix) {
+			free(il);
+			free(ir);
+			free(ix);
+			goto out;
+		}
+		g->nlocal = nil;
+		g->nremote = nir;
+		if (nir)
+			g->spell = median_of(ix, nir, t[0]);
+		if (nil >= 2 && nir >= 2 && nbl >= 2 && nbr >= 2 && nsg) {
+			memcpy(t[0], il, nil * sizeof(double));
+			memcpy(t[1], ir, nir * sizeof(double));
+			memcpy(t[2], bl, nbl * sizeof(double));
+			memcpy(t[3], br, nbr * sizeof(double));
+			g->wake = wake_estimate(t[0], nil, t[1], nir, t[2], nbl,
+						t[3], nbr);
+			gsl_rng_set(rng, BOOT_SEED);
+			for (size_t b = 0; b < BOOT_REPS; b++) {
+				resample(rng, il, nil, t[0]);
+				resample(rng, ir, nir, t[1]);
+				resample(rng, bl, nbl, t[2]);
+				resample(rng, br, nbr, t[3]);
+				boot[b] = wake_estimate(t[0], nil, t[1], nir,
+							t[2], nbl, t[3], nbr);
+			}
+			gsl_sort(boot, 1, BOOT_REPS);
+			g->lo = gsl_stats_quantile_from_sorted_data(
+			    boot, 1, BOOT_REPS, 0.025);
+			g->hi = gsl_stats_quantile_from_sorted_data(
+			    boot, 1, BOOT_REPS, 0.975);
+			g->fitted = 1;
+		}
+		free(il);
+		free(ir);
+		free(ix);
+	}
+	rc = 0;
+out:
+	if (rng)
+		gsl_rng_free(rng);
+	free(bl);
+	free(br);
+	free(sg);
+	for (int i = 0; i < 4; i++)
+		free(t[i]);
+	free(boot);
 	return rc;
 }

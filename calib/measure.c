@@ -134,11 +134,21 @@ static int alone_builtin(const struct ukf_calib_plan *p)
 		       UKF_SOURCE_DIR "/scripts/calibrate/alone-ops.lua");
 }
 
-/* The alone step is asked for idle clones: the plan has idle spells,
- * and set them or runs the built-in scenario. */
-static int idle_asked(const struct ukf_calib_plan *p)
+/* The plan's cluster workload is the built-in scenario. */
+static int cluster_builtin(const struct ukf_calib_plan *p)
 {
-	return p->nidle && (p->idle_given || alone_builtin(p));
+	return !strcmp(p->cluster_ops,
+		       UKF_SOURCE_DIR "/scripts/calibrate/cluster-ops.lua");
+}
+
+/* The alone step (cluster 0) or the cluster workload (1) is asked for
+ * idle clones: the plan has idle spells, and set them or runs the
+ * built-in scenario. */
+static int idle_asked(const struct ukf_calib_plan *p, int cluster)
+{
+	return p->nidle &&
+	       (p->idle_given ||
+		(cluster ? cluster_builtin(p) : alone_builtin(p)));
 }
 
 /* Run the plan's engine workload: the one-node ops scenario on the local
@@ -214,9 +224,10 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 	if (p->gap_given && (cluster || alone))
 		snprintf(sets[o.nsets++], sizeof(sets[0]), "gap=%" PRIu64 "ns",
 			 p->gap_ns);
-	/* the alone step's idle clones: asked of the built-in scenario
-	 * (default plan), or of one's own when the plan sets idle */
-	if (alone && idle_asked(p)) {
+	/* the alone step's or the cluster workload's idle clones: asked of
+	 * the built-in scenario (default plan), or of one's own when the
+	 * plan sets idle */
+	if ((alone || cluster) && idle_asked(p, !alone)) {
 		char spells[UKF_CALIB_MAX_IDLE * 24] = "";
 		for (size_t i = 0; i < p->nidle; i++)
 			list_add(spells, sizeof(spells), p->idle_ns[i]);
@@ -328,7 +339,7 @@ static int alone(const struct ukf_calib_plan *p, const char *db,
 
 	/* its idle clones asked for (run_ops): each later template clone
 	 * goes with the nearest (by ratio) of the gap and the idle spells */
-	int idle = idle_asked(p);
+	int idle = idle_asked(p, 0);
 	double spells[UKF_CALIB_MAX_IDLE + 1] = {(double)p->gap_ns};
 	char more[UKF_CALIB_MAX_IDLE * 12 + 96] = "";
 	if (idle) {
@@ -410,8 +421,16 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 	if (run_ops(p, db, trace, run, cluster, nodes, link, 0, &before, err,
 		    errlen) < 0)
 		return -1;
+	/* its idle clones asked for: each template clone goes with the
+	 * nearest (by ratio) of the gap and the idle spells */
+	int idle = idle_asked(p, 1);
+	double spells[UKF_CALIB_MAX_IDLE + 1] = {(double)p->gap_ns};
+	for (size_t i = 0; idle && i < p->nidle; i++)
+		spells[i + 1] = (double)p->idle_ns[i];
 	struct ukf_calib_remote_counts c;
-	if (ukf_calib_collect_remote(db, trace, before, s, &c, err, errlen) < 0)
+	if (ukf_calib_collect_remote(db, trace, before, spells,
+				     idle ? p->nidle + 1 : 0, s, &c, err,
+				     errlen) < 0)
 		return -1;
 	fprintf(stderr,
 		"ukfork calibrate: %zu remote forks (%zu without a template "
@@ -420,6 +439,11 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 		"started where requested and %zu on another node\n",
 		c.forks, c.restore, c.fetch, c.made, c.agent, c.placed_local,
 		c.placed_remote);
+	if (idle)
+		fprintf(stderr,
+			"ukfork calibrate: %zu template clones after an idle "
+			"spell (on either node)\n",
+			c.idle);
 	if (c.restore < 3) {
 		snprintf(err, errlen,
 			 "the cluster workload %s gave %zu remote forks (3 at "

@@ -827,11 +827,79 @@ static void put_fetched_first(FILE *o, const struct fetchfirst *ff)
 			ff->cnt[k], ff->k * ff->extra.x[k] / 1e6);
 }
 
+/* msg_idle_curve (--cluster with plan key idle): its first point the gap
+ * clones' node spell at 0, then each idle spell's estimate (0 when not
+ * above 0) at its remote clones' median node spell; a spell not fitted,
+ * or not longer than the point before, is left out. Only with peer_msg_ns
+ * fitted (the estimates are over it). */
+static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
+			 const struct meddiff *pm)
+{
+	double x[UKF_CALIB_MAX_IDLE + 1], y[UKF_CALIB_MAX_IDLE + 1];
+	size_t n = 0;
+
+	if (!c->ngroups)
+		return;
+	if (!pm->fitted) {
+		fprintf(o, "# Template clones after idle spells: %zu spell(s); "
+			   "msg_idle_curve not fitted (no peer_msg_ns)\n",
+			c->ngroups);
+		return;
+	}
+	fprintf(o,
+		"# Template clones after idle spells (plan key idle), "
+		"placement -> start: the median of\n"
+		"# those on another node (less the link's latency) less "
+		"the median of those where requested,\n"
+		"# less the same after the gap (peer_msg_ns; the remote "
+		"ones' node idle a median %.1f ms),\n"
+		"# 95%% interval (bootstrap of the four sets); at the "
+		"remote ones' median node spell:\n",
+		c->spell_gap / 1e6);
+	if (c->spell_gap > 0) {
+		x[n] = c->spell_gap;
+		y[n++] = 0;
+	}
+	for (size_t k = 0; k < c->ngroups; k++) {
+		const struct ukf_calib_msg_group *g = &c->g[k];
+		if (!g->fitted) {
+			fprintf(o,
+				"#   %.0f ms: %zu remote, %zu local (2 of each "
+				"at least, and the gap's): not fitted\n",
+				c->ms[k], g->nremote, g->nlocal);
+			continue;
+		}
+		int kept = n && g->spell > x[n - 1];
+		fprintf(o,
+			"#   %.0f ms: %zu remote, %zu local, node spell "
+			"median %.1f ms, extra %.1f us [%.1f, %.1f]%s\n",
+			c->ms[k], g->nremote, g->nlocal, g->spell / 1e6,
+			g->wake / 1e3, g->lo / 1e3, g->hi / 1e3,
+			kept ? "" : " (not after the point before: left out)");
+		if (kept) {
+			x[n] = g->spell;
+			y[n++] = fmax(0, g->wake);
+		}
+	}
+	if (n < 2) {
+		fprintf(o, "# msg_idle_curve not fitted, keeps its default\n");
+		return;
+	}
+	fprintf(o,
+		"# The curve (node spell ns, extra ns; linear between, flat "
+		"beyond its ends):\nmsg_idle_curve =");
+	for (size_t i = 0; i < n; i++)
+		fprintf(o, " %.0f %.0f", x[i], y[i]);
+	fprintf(o, "   # source: calibrate --cluster\n");
+}
+
 /* The remote operations' keys (--cluster calibrations). */
 static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		       const struct opfit *tf, const struct opfit *rf,
 		       double restore_base, double agent,
-		       const struct meddiff *pm, const struct fetchfirst *ff)
+		       const struct meddiff *pm,
+		       const struct ukf_calib_msg_idle *mi,
+		       const struct fetchfirst *ff)
 {
 	char l1[96], l2[96], l3[96];
 
@@ -849,6 +917,7 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		"measured times again.\n",
 		agent);
 	put_peer_msg(o, pm);
+	put_msg_idle(o, mi, pm);
 	if (sv->fitted) {
 		fprintf(o,
 			"# Delta save: a remote fork child's placement -> its "
@@ -1506,6 +1575,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	};
 	struct ukf_calib_idle_curve idle = {0}, bidle = {0};
 	struct meddiff pm;
+	struct ukf_calib_msg_idle mi = {0};
 	struct fetchfirst ff;
 	struct dirfit dirs[2] = {
 	    {.op = "dir_embedded",
@@ -1660,7 +1730,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	 * time is the measured one. A template fetch: the request and the
 	 * image over the link (2 latencies + bytes / bandwidth), then
 	 * load_base_ns + load_ns_per_byte x bytes and its TEMPLATE event. */
-	if (fit_meddiff(&f[PLACED_LOCAL], &f[PLACED_REMOTE], 1, 1, &pm) < 0) {
+	if (fit_meddiff(&f[PLACED_LOCAL], &f[PLACED_REMOTE], 1, 1, &pm) < 0 ||
+	    ukf_calib_fit_msg_idle(s, &mi) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -1968,7 +2039,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	}
 	if (remote_shown)
 		put_remote(o, &f[RSAVE], &f[RRESTORE], &f[TFETCH], &f[RFORK],
-			   restore_base, agent, &pm, &ff);
+			   restore_base, agent, &pm, &mi, &ff);
 	for (int i = 0; i < 2; i++)
 		if (dirs[i].fitted)
 			put_dir(o, &dirs[i], ndirs == 1);

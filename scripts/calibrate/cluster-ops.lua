@@ -23,6 +23,12 @@
 -- (docs/calibration.md, "--cluster"; an operation after an idle spell
 -- costs more, so the gap sets the context the clones are measured in).
 --
+-- With param idle (spells in ns, each longer than gap, e.g. "300000000
+-- 1000000000"), 2 x idle_n (default n) more clones of the first app
+-- after each spell, at the end: half start on another node, and a message
+-- to a node idle that long takes longer (calibrate fits msg_idle_curve
+-- from them; see docs/calibration.md).
+--
 -- Run by hand: ukfork run scripts/calibrate/cluster-ops.lua --cluster FILE \
 --   --set nodes=2 --set n=2 --db c.db --trace c.trace
 
@@ -42,6 +48,12 @@ local gap = param("gap", "20ms")
 -- fetches were 9% and 17% faster, the 32 MiB ones 15% faster and 4%
 -- slower)
 local work = param("work", "1ms")
+local idle = param("idle", "")
+local idle_n = param("idle_n", n)
+local spells = {}
+for ns in string.gmatch(tostring(idle), "%d+") do
+  if tonumber(ns) > 0 then spells[#spells + 1] = ns .. "ns" end
+end
 -- The link the run crosses (calibrate sets it from --delay/--rate or the
 -- testbed's testbed.conf): not used here, but recorded in the run's
 -- settings, so that `ukfork report` tells apart the runs of one database
@@ -67,6 +79,12 @@ process(function()
     for _ = 1, clones do
       sleep(gap)
       wait(spawn(name, "fork=0 units=1 dirty=0", 0))
+    end
+  end
+  for _, spell in ipairs(spells) do
+    for _ = 1, 2 * idle_n do
+      sleep(spell)
+      wait(spawn(apps[1], "fork=0 units=1 dirty=0", 0))
     end
   end
 end)

@@ -1885,10 +1885,11 @@ static void sim_files_rm(const char *model, const char *db, const char *trace,
  * size of 8, 16 and 32 MiB, units and dirty; into db and trace. Returns
  * an empty sample set with that link's provenance (date), or NULL.
  */
-static ukf_calib_set_t *sim_cluster_ops(const char *model, const char *text,
-					unsigned n, unsigned units,
-					unsigned dirty, const char *db,
-					const char *trace, const char *date)
+static ukf_calib_set_t *sim_cluster_ops_more(const char *model,
+					     const char *text, unsigned n,
+					     unsigned units, unsigned dirty,
+					     const char *db, const char *trace,
+					     const char *date, const char *more)
 {
 	char cmd[2048];
 	unlink(db);
@@ -1899,8 +1900,9 @@ static ukf_calib_set_t *sim_cluster_ops(const char *model, const char *text,
 		 "--set nodes=2 --set n=%u --set 'sizes=8 16 32' --set units=%u "
 		 "--set dirty=%u --set latency=5ms --set bandwidth=12500000 "
 		 "--set 'link=5 ms / 100 Mbit/s' "
-		 "--set model=%s --db %s --trace %s --quiet >/dev/null",
-		 UKF_UKFORK, UKF_SOURCE_DIR, n, units, dirty, model, db, trace);
+		 "--set model=%s --db %s --trace %s --quiet %s >/dev/null",
+		 UKF_UKFORK, UKF_SOURCE_DIR, n, units, dirty, model, db, trace,
+		 more);
 	if (system(cmd) != 0)
 		return NULL;
 	ukf_calib_set_t *s = ukf_calib_set_create();
@@ -1915,6 +1917,15 @@ static ukf_calib_set_t *sim_cluster_ops(const char *model, const char *text,
 	}
 	ukf_calib_set_link(s, 5e6, 12.5e6);
 	return s;
+}
+
+static ukf_calib_set_t *sim_cluster_ops(const char *model, const char *text,
+					unsigned n, unsigned units,
+					unsigned dirty, const char *db,
+					const char *trace, const char *date)
+{
+	return sim_cluster_ops_more(model, text, n, units, dirty, db, trace,
+				    date, "");
 }
 
 /* s's samples but its agent ones, which become ten of agent_ns each (the
@@ -1989,7 +2000,7 @@ static int t_sim_remote(void)
 			   NULL, NULL, NULL) == SQLITE_OK &&
 	      sqlite3_changes(sq) == 9);
 	sqlite3_close(sq);
-	CHECK(ukf_calib_collect_remote(db, trace, 0, s, &c, err, sizeof(err)) ==
+	CHECK(ukf_calib_collect_remote(db, trace, 0, NULL, 0, s, &c, err, sizeof(err)) ==
 	      0);
 	/* 9 apps x 3 forks (units=3), the first of each after a fetch, left
 	 * out; agent samples from the cold boots placed on their origin node */
@@ -2033,6 +2044,73 @@ static int t_sim_remote(void)
 }
 
 /*
+ * msg_idle_curve back from the cluster workload's clones after idle
+ * spells: sim given a curve from 60 ms (0) to 3 s (3 ms) runs
+ * cluster-ops.lua with idle spells of 200 ms and 1 s (6 clones each,
+ * taking turns on the two nodes: each node idle about two spells before
+ * its clone); the clones are filed by the spell before their request
+ * (msgl_200 ... msgr_1000, the gap's as before), and the
+ * fit gives the curve's value back at each group's median node spell
+ * (2%), the first point at the gap clones' node spell, 0; peer_msg_ns is
+ * still the gap clones' alone. Without the spells, the same clones are
+ * all filed as gap clones: peer_msg_ns over 20% high, no curve.
+ */
+static int t_sim_msg_idle(void)
+{
+#ifdef UKF_UKFORK
+	char model[128], db[128], trace[128], conf[128], err[512];
+	struct ukf_calib_remote_counts c;
+	struct ukf_sim_model m;
+	const double spells[3] = { 20e6, 200e6, 1e9 };
+
+	sim_files("simi", model, db, trace, conf);
+	ukf_calib_set_t *s = sim_cluster_ops_more(
+	    model,
+	    "jitter = 0\nagent_msg_ns = 100us\npeer_msg_ns = 300us\n"
+	    "msg_idle_curve = 60000000 0 3000000000 3000000\n",
+	    1, 2, 128, db, trace, "2026-12-07T09:00Z",
+	    "--set 'idle=200000000 1000000000' --set idle_n=3");
+	CHECK(s);
+	CHECKF(ukf_calib_collect_remote(db, trace, 0, spells, 3, s, &c, err,
+					sizeof(err)) == 0, "%s", err);
+	CHECKF(c.idle == 12 && c.placed_local + c.placed_remote == 12,
+	       "%zu idle clones, %zu + %zu after the gap", c.idle,
+	       c.placed_local, c.placed_remote);
+	CHECK(sim_fit(s, 1e5, conf, &m) == 0);
+	CHECKF(near((double)m.peer_msg_ns, 3e5, 0.02), "peer_msg_ns %lld",
+	       (long long)m.peer_msg_ns);
+	CHECKF(m.msg_idle_curve.n == 3, "msg_idle_curve: %u points",
+	       m.msg_idle_curve.n);
+	CHECK(m.msg_idle_curve.y[0] == 0 && m.msg_idle_curve.x[0] < 60e6);
+	for (uint32_t i = 1; i < m.msg_idle_curve.n; i++) {
+		double x = m.msg_idle_curve.x[i];
+		double want = 3e6 * (x - 60e6) / (3e9 - 60e6);
+		CHECKF(x > (i == 1 ? 300e6 : 1.5e9) &&
+			       near(m.msg_idle_curve.y[i], want, 0.02),
+		       "point %u: %.0f ns at %.0f ms, want %.0f", i,
+		       m.msg_idle_curve.y[i], x / 1e6, want);
+	}
+	/* the same rows without the spells: all filed as gap clones */
+	ukf_calib_set_t *t = ukf_calib_set_create();
+	CHECK(t && ukf_calib_set_prov(t, ukf_calib_set_get_prov(s)) == 0);
+	ukf_calib_set_link(t, 5e6, 12.5e6);
+	CHECK(ukf_calib_collect_remote(db, trace, 0, NULL, 0, t, &c, err,
+				       sizeof(err)) == 0);
+	CHECK(c.idle == 0 && c.placed_local + c.placed_remote == 24);
+	CHECK(sim_fit(t, 1e5, conf, &m) == 0);
+	CHECKF(m.msg_idle_curve.n == 0 && m.peer_msg_ns > 3.6e5,
+	       "without spells: peer_msg_ns %lld", (long long)m.peer_msg_ns);
+	ukf_calib_set_destroy(&t);
+	ukf_calib_set_destroy(&s);
+	sim_files_rm(model, db, trace, conf);
+	return 0;
+#else
+	fprintf(stderr, "SKIP: built without ukfork\n");
+	return 77;
+#endif
+}
+
+/*
  * A template fetch whose cost grows faster than linearly with the bytes
  * (sim given load_curve: 8 MiB 10 ms, 16 MiB 25 ms, 32 MiB 80 ms) over a
  * 5 ms / 12.5 MB/s link: the fit's load_curve gives the three points
@@ -2056,7 +2134,7 @@ static int t_sim_remote_curve(void)
 	    "80000000\nfetched_first_ns_per_byte = 0.3\n",
 	    2, 2, 128, db, trace, "2026-12-06T17:00Z");
 	CHECK(s);
-	CHECK(ukf_calib_collect_remote(db, trace, 0, s, &c, err, sizeof(err)) ==
+	CHECK(ukf_calib_collect_remote(db, trace, 0, NULL, 0, s, &c, err, sizeof(err)) ==
 	      0);
 	CHECKF(c.fetch == 6 && c.fetched == 6, "fetches %zu, restores after %zu",
 	       c.fetch, c.fetched);
@@ -3058,6 +3136,7 @@ static const struct selftest tests[] = {
     {"remote_cmd", t_remote_cmd},
     {"sim_remote", t_sim_remote},
     {"sim_remote_curve", t_sim_remote_curve},
+    {"msg_idle_fit", t_sim_msg_idle},
     {"sim_alone", t_sim_alone},
     {"idle_fit", t_idle_fit},
     {"model_boot_idle", t_model_boot_idle},
