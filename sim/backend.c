@@ -178,8 +178,8 @@ struct sim_be {
 	 * time of its last backend event or operation (0, the run's start,
 	 * before any); NULL until one */
 	ukf_ns_t *act;
-	/* With msg_idle_curve: per node, when a message to it last paid
-	 * the curve (NULL until one) */
+	/* With msg_idle_curve: per node, when it last sent or received a
+	 * message between nodes (NULL until one) */
 	ukf_ns_t *woke;
 };
 
@@ -383,24 +383,24 @@ static double idle_wake(sim_be_t *b, ukf_node_id_t node,
 	return c->n ? ukf_sim_idle_eval(c, (double)s) : 0;
 }
 
-/* What a message sent now to node pays for its idle spell there: the
- * spell since its last activity or the last message that paid, which
- * this one is from now (its activity is not: the operation the message
- * leads to pays idle_curve for the spell, as in a calibration). 0 without
+/* What a message sent now from node `from` to node `to` pays for the
+ * receiver's idle spell: the spell since its last activity or the last
+ * message it sent or received, which both ends' agents are awake from
+ * now (not their activity: the operation the message leads to pays
+ * idle_curve for the node's spell, as in a calibration). 0 without
  * msg_idle_curve; -1 out of memory. */
-double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t node)
+double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t from, ukf_node_id_t to)
 {
 	const struct ukf_sim_curve *c = &b->w->cfg.model.msg_idle_curve;
 	size_t n = b->w->cfg.engine.nodes;
 
-	if (!c->n || node >= n)
+	if (!c->n || to >= n || from >= n)
 		return 0;
 	if ((!b->act && !(b->act = calloc(n, sizeof(*b->act)))) ||
 	    (!b->woke && !(b->woke = calloc(n, sizeof(*b->woke)))))
 		return be_oom(b), -1;
-	ukf_ns_t last = b->act[node] > b->woke[node] ? b->act[node]
-						      : b->woke[node];
-	b->woke[node] = b->w->now;
+	ukf_ns_t last = b->act[to] > b->woke[to] ? b->act[to] : b->woke[to];
+	b->woke[to] = b->woke[from] = b->w->now;
 	return ukf_sim_idle_eval(c, (double)(b->w->now - last));
 }
 

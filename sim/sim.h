@@ -230,8 +230,9 @@ struct ukf_sim_model {
 	/*
 	 * Appended for idle spells (issue 11): a message between the engines
 	 * of two nodes whose receiver has had no backend event or operation
-	 * for a spell of s ns (nor a message that paid this since) arrives
-	 * msg_idle_curve at s later (key msg_idle_curve = "SPELL NS ...",
+	 * for a spell of s ns, and has sent or received no message between
+	 * nodes since, arrives msg_idle_curve at s later (key
+	 * msg_idle_curve = "SPELL NS ...",
 	 * evaluated as idle_curve); so do the messages sent to that node
 	 * before it (deliveries to a node stay in the order sent). Through
 	 * the node agents a template clone placed on the other node took

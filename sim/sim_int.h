@@ -288,10 +288,10 @@ ukf_node_id_t sim_be_node_of(const sim_be_t *b, ukf_id_t id);
  * boot's whole memory, a clone's pages dirtied since its template) and its
  * templates (model key host_mem_bytes); 0 for a bad node. */
 uint64_t sim_be_mem_used(const sim_be_t *b, ukf_node_id_t node);
-/* With msg_idle_curve: what a message sent now to node pays for the
- * node's idle spell (ns; 0 without the key), the node woken by it from
- * now; -1 out of memory (the run fails). */
-double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t node);
+/* With msg_idle_curve: what a message sent now from `from` to `to` pays
+ * for the receiver's idle spell (ns; 0 without the key), both nodes'
+ * agents awake from now; -1 out of memory (the run fails). */
+double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t from, ukf_node_id_t to);
 
 /* ------------------------------------------------------------------ */
 /* The world, shared by world.c and backend.c. */

@@ -176,7 +176,7 @@ static int env_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
 	 * to it held that long past the message's latency) */
 	if (w->cfg.model.msg_idle_curve.n && from != to &&
 	    to < w->cfg.engine.nodes) {
-		double e = sim_be_msg_wake(w->sbe, to);
+		double e = sim_be_msg_wake(w->sbe, from, to);
 		if (e < 0)
 			return -ENOMEM; /* the backend failed the run */
 		if (e >= 1)

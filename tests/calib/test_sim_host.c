@@ -805,9 +805,13 @@ static int t_idle_wake(void)
  * at the spell later. Two nodes, least-loaded (turns), requests on node 0
  * a second apart: each template clone placed on node 1 (idle ~2 s) starts
  * peer_msg_ns + 3 ms after its placement, those on node 0 at once, as
- * without the key; the start itself (idle_curve) is not charged. Then
- * the same with requests 20 ms apart after the second: the curve's
- * step (100 ms) not reached, no clone pays.
+ * without the key; the start itself (idle_curve) is not charged. The
+ * first one there fetches the template from node 0 first: it pays the
+ * curve once, on node 1 (3 ms more than without the key), not again for
+ * its fetch request to node 0 (backend idle since the cold boot, but its
+ * agent awake: it has just sent the placement). Then the same with
+ * requests 20 ms apart after the second: the curve's step (100 ms) not
+ * reached, no clone pays.
  */
 static int t_msg_idle(void)
 {
@@ -817,6 +821,7 @@ static int t_msg_idle(void)
 	struct fobs o;
 	char err[256] = "";
 	const ukf_ns_t peer = 200 * UKF_US, wake = 3 * UKF_MS;
+	ukf_ns_t fetched[2] = { -1, -1 }; /* placement -> start, modes 0, 1 */
 
 	for (int mode = 0; mode < 3; mode++) { /* none, 1 s apart, 20 ms */
 		config(&c);
@@ -844,6 +849,9 @@ static int t_msg_idle(void)
 		       mode, o.n, o.failed);
 		int remote = 0, local = 0;
 		for (int i = 0; i < o.n; i++) {
+			if (o.r[i].start == UKF_START_TEMPLATE && o.r[i].fetched &&
+			    mode < 2)
+				fetched[mode] = o.r[i].disp;
 			if (o.r[i].start != UKF_START_TEMPLATE || o.r[i].fetched)
 				continue;
 			ukf_ns_t want = !o.r[i].node ? 0
@@ -859,6 +867,9 @@ static int t_msg_idle(void)
 		CHECKF(remote >= 3 && local >= 3, "mode %d: %d remote, %d local",
 		       mode, remote, local);
 	}
+	CHECKF(fetched[0] > 0 && fetched[1] - fetched[0] == wake,
+	       "the fetching clone: placed -> start %lld ns, %lld without "
+	       "the key", (long long)fetched[1], (long long)fetched[0]);
 	return 0;
 }
 
