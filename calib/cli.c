@@ -255,10 +255,16 @@ void ukf_calib_plan_default(struct ukf_calib_plan *p)
 	snprintf(p->cluster_ops, sizeof(p->cluster_ops), "%s",
 		 UKF_SOURCE_DIR "/scripts/calibrate/cluster-ops.lua");
 	p->cluster_reps = 1;
+	/* steps of 1.5 and 1.33: a fetch's cost need not be linear
+	 * between two sizes (session 37: the 2-node testbed fetched 8, 16
+	 * and 24 MiB at 2.6-2.8 ns a byte, 32 MiB at 80 or 250 ms, and a
+	 * curve through 16 and 32 MiB put 24 MiB at 109 ms, 60% over) */
 	p->tmpl_mem[0] = 8ULL << 20;
-	p->tmpl_mem[1] = 16ULL << 20;
-	p->tmpl_mem[2] = 32ULL << 20;
-	p->ntmpl = 3;
+	p->tmpl_mem[1] = 12ULL << 20;
+	p->tmpl_mem[2] = 16ULL << 20;
+	p->tmpl_mem[3] = 24ULL << 20;
+	p->tmpl_mem[4] = 32ULL << 20;
+	p->ntmpl = 5;
 	/* deltas of 259 to 771 pages without a fetch: forks dirty a few
 	 * hundred pages (held-out.lua's 256), and a line fitted over 515-1027
 	 * put 7.4 ms at 260 where 259-page samples averaged 6.7 (session

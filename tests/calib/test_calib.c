@@ -2553,8 +2553,8 @@ static int t_plan(void)
 	ukf_calib_plan_default(&p);
 	CHECK(strstr(p.cluster_ops, "scripts/calibrate/cluster-ops.lua") &&
 	      access(p.cluster_ops, R_OK) == 0);
-	CHECK(p.cluster_reps == 1 && p.ntmpl == 3 &&
-	      p.tmpl_mem[2] == 32ULL << 20 && p.fork_units == 6 &&
+	CHECK(p.cluster_reps == 1 && p.ntmpl == 5 &&
+	      p.tmpl_mem[3] == 24ULL << 20 && p.tmpl_mem[4] == 32ULL << 20 && p.fork_units == 6 &&
 	      p.fork_dirty == 128);
 	f = fopen(path, "w");
 	CHECK(f);
