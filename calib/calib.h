@@ -272,7 +272,7 @@ int ukf_calib_fit_idle_set(const ukf_calib_set_t *s, const char *prefix,
  * start less the link's latency, x = the running node's spell) and where
  * requested ("msgl_<ms>"); the difference of their medians less
  * the same of the clones after the gap (placed_remote less latency,
- * placed_local: peer_msg_ns), with a 95% bootstrap interval (all four
+ * placed_local: peer_msg_ns, 0 when negative), with a 95% bootstrap interval (all four
  * sets resampled, 2000 times, fixed seed). A group is fitted with 2
  * samples in each set at least and the gap's spell known ("msgspell_gap":
  * its remote clones' node spells, the curve's first point). 0, or -1

@@ -176,13 +176,15 @@ struct ukf_calib_remote_counts {
  * placed_remote, ready_local and ready_remote; template and tfetch), as
  * calibrate --cluster takes them after its workload; the
  * simulator's runs of the same workload read alike (tests/calib).
- * nspells > 0 (spells[0] the plan's gap, then its idle spells, ns): a
- * template clone whose request came nearer (by ratio) an idle spell after
- * the run's last exit than the gap is stored as "msgl_<ms>" or
- * "msgr_<ms>" instead (x = the spell of the node it ran on since
- * its last start, READY or exit; y = placement -> start; msg_idle_curve),
- * and each remote one after the gap adds its node's spell as
- * "msgspell_gap". 0, or -1 with a message in err.
+ * The template clones of app "idle" (cluster-ops.lua's clones after idle
+ * spells) are none of those: with nspells > 1 (spells[0] the plan's gap,
+ * then its idle spells, ns) each is stored as "msgl_<ms>" or "msgr_<ms>"
+ * (started where requested or on another node; ms the idle spell nearest,
+ * by ratio, to its spell since the run's last exit; x = the spell of the
+ * node it ran on since its last start, READY or exit there; y = placement
+ * -> start: msg_idle_curve), each remote clone of the others adds its
+ * node's spell as "msgspell_gap", and c->idle counts them; without, they
+ * are left out. 0, or -1 with a message in err.
  */
 int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 			     const double *spells, size_t nspells,

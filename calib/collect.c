@@ -198,11 +198,16 @@ struct clone_rows {
 	size_t nspells;       /* 0: no idle clones */
 };
 
-/* A template clone of the cluster workload: after the gap, its
- * placement -> start as placed_local or placed_remote (and, remote, its
- * node's spell as msgspell_gap) and its start -> READY as ready_local or
- * ready_remote; after an idle spell, its placement -> start alone as
- * msgl_<ms> or msgr_<ms> (x = its node's spell). */
+/* A template clone of the cluster workload: one of another app than
+ * "idle" (after the gap): its placement -> start as placed_local or
+ * placed_remote (and, remote, with idle spells, its node's spell as
+ * msgspell_gap) and its start -> READY as ready_local or ready_remote;
+ * one of app "idle" (after an idle spell) with idle spells, its placement
+ * -> start alone as msgl_<ms> or msgr_<ms> (x = its node's spell; ms: the
+ * idle spell nearest, by ratio, to the one before its request), else
+ * none. Columns: 0 remote, 1 placement -> start, 2 start -> READY (NULL:
+ * none), 3 the spell before the request since the run's last exit, 4 the
+ * running node's spell (NULL: none), 5 its app is "idle". */
 static int clone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 {
 	struct clone_rows *q = u;
@@ -211,16 +216,16 @@ static int clone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 	int ready = sqlite3_column_type(st, 2) != SQLITE_NULL;
 	int spelled = sqlite3_column_type(st, 4) != SQLITE_NULL;
 	double node_spell = sqlite3_column_double(st, 4);
-	size_t k = q->nspells && sqlite3_column_type(st, 3) != SQLITE_NULL
-		       ? nearest_spell(q->spells, q->nspells,
-				       sqlite3_column_double(st, 3))
-		       : 0;
+	int idle = sqlite3_column_int(st, 5) != 0;
 	int rc = 0;
 
-	if (k) {
+	if (idle) {
 		char op[40];
-		if (!spelled)
-			return 0; /* no spell of its node to file it at */
+		if (q->nspells < 2 ||
+		    sqlite3_column_type(st, 3) == SQLITE_NULL || !spelled)
+			return 0; /* no idle spells, or no spell to file it at */
+		size_t k = 1 + nearest_spell(q->spells + 1, q->nspells - 1,
+					     sqlite3_column_double(st, 3));
 		snprintf(op, sizeof(op), "msg%s_%.0f",
 			 remote ? "r" : "l", q->spells[k] / 1e6);
 		rc = ukf_calib_set_add(q->s, op, node_spell, placed);
@@ -238,7 +243,7 @@ static int clone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 			(*(remote ? &q->c->ready_remote : &q->c->ready_local)) +=
 			    rc == 0;
 		}
-		if (rc == 0 && remote && spelled)
+		if (rc == 0 && remote && spelled && q->nspells > 1)
 			rc = ukf_calib_set_add(q->s, "msgspell_gap", 0,
 					       node_spell);
 	}
@@ -300,10 +305,11 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	if (rc < 0)
 		return -1;
 	/* the engine's own time on a request handled where it was made:
-	 * here mostly cold boots (each app's first instance) */
+	 * here mostly cold boots (each app's first instance); not the idle
+	 * clones (app "idle"), whose dispatch pays for the spell */
 	if (ukf_calib_query(db,
 			    "SELECT 0, t_start - t_request FROM instances"
-			    " WHERE run > ?1"
+			    " WHERE run > ?1 AND coalesce(app, '') != 'idle'"
 			    " AND start IN ('cold', 'template', 'fork')"
 			    " AND NOT coalesce(remote, 0)"
 			    " AND NOT coalesce(template_fetched, 0)"
@@ -316,9 +322,8 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	 * (the placement's request crossing to that node's engine first;
 	 * one clock, as above), and the same clones' start -> READY on the
 	 * node that ran them (local_clone_ns: a clone requested there costs
-	 * it more); column 5: the spell before the request since the run's
-	 * last exit, 6: the running node's own spell before the placement
-	 * (since its last start, READY or exit there; NULL: none) */
+	 * it more); the columns as clone_row takes them (a node's spell:
+	 * since its last start, READY or exit there) */
 	struct clone_rows q = { .s = s, .c = c, .spells = spells,
 				.nspells = nspells };
 	if (query_rows(
@@ -338,7 +343,8 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 		"   AND k.t_ready >= 0 AND k.t_ready <= c.t_placed), -1),"
 		"  coalesce((SELECT max(k.t_exit) FROM instances k"
 		"   WHERE k.run = c.run AND k.node = c.node"
-		"   AND k.t_exit >= 0 AND k.t_exit <= c.t_placed), -1)), -1)"
+		"   AND k.t_exit >= 0 AND k.t_exit <= c.t_placed), -1)), -1),"
+		" coalesce(c.app, '') = 'idle'"
 		" FROM instances c WHERE c.run > ?1"
 		" AND c.start = 'template'"
 		" AND NOT coalesce(c.template_fetched, 0)"

@@ -293,12 +293,13 @@ out:
 /* ---- messages to an idle node (msg_idle_curve) ---- */
 
 /* The estimate of one idle group: the difference of the remote and local
- * medians, less the same of the gap's clones. Each array is sorted. */
+ * medians, less the same of the gap's clones as the simulator charges it
+ * (peer_msg_ns: 0 when negative). Each array is sorted. */
 static double wake_estimate(double *il, size_t nil, double *ir, size_t nir,
 			    double *bl, size_t nbl, double *br, size_t nbr)
 {
 	return median_sort(ir, nir) - median_sort(il, nil) -
-	       (median_sort(br, nbr) - median_sort(bl, nbl));
+	       fmax(0, median_sort(br, nbr) - median_sort(bl, nbl));
 }
 
 /* n draws of src[0..n) with replacement into dst. */

@@ -2,6 +2,7 @@
 /* measure.c - the measurement plan on the KVM backend: cold boots and template
  * clones through bootbench, live forks and template making through the engine
  * (a Lua scenario). */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -163,8 +164,8 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 {
 	struct ukf_run_opts o;
 	/* room for "dirty=" or "sizes=" and UKF_CALIB_MAX_POINTS numbers */
-	char sets[9][UKF_CALIB_MAX_POINTS * 24 + 16];
-	const char *setv[9];
+	char sets[12][UKF_CALIB_MAX_POINTS * 24 + 16];
+	const char *setv[12];
 	const char *script = cluster ? p->cluster_ops : p->ops;
 
 	if (!run) {
@@ -175,7 +176,7 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 	if (alone)
 		script = p->alone;
 	memset(&o, 0, sizeof(o));
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < 12; i++)
 		setv[i] = sets[i];
 	o.sets = setv;
 	o.script = script;
@@ -235,6 +236,7 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		snprintf(sets[o.nsets++], sizeof(sets[0]), "idle_n=%u",
 			 p->idle_n);
 	}
+	assert(o.nsets <= sizeof(sets) / sizeof(sets[0]));
 	FILE *null = fopen("/dev/null", "w");
 	*before = ukf_calib_max_run(db);
 	int rc = run(&o, null ? null : stderr, stderr);

@@ -233,8 +233,9 @@ struct ukf_sim_model {
 	 * for a spell of s ns, and has sent or received no message between
 	 * nodes since, arrives msg_idle_curve at s later (key
 	 * msg_idle_curve = "SPELL NS ...",
-	 * evaluated as idle_curve); so do the messages sent to that node
-	 * before it (deliveries to a node stay in the order sent). Through
+	 * evaluated as idle_curve; a transfer's time on the links overlaps
+	 * it); so do the messages sent to that node after it until then
+	 * (deliveries to a node stay in the order sent). Through
 	 * the node agents a template clone placed on the other node took
 	 * 150-200 us from placement to start 20 ms after the last request
 	 * there, and 180-490 us after 0.3-2 s of idle, while one started

@@ -173,9 +173,12 @@ static int env_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
 	struct sim_world *w = wp;
 	int rc = 0;
 	/* msg_idle_curve: an idle receiver takes longer to wake (deliveries
-	 * to it held that long past the message's latency) */
+	 * to it held that long past the message's latency; a transfer's time
+	 * on the links overlaps the wait); a message lost to a cut wakes
+	 * nobody */
 	if (w->cfg.model.msg_idle_curve.n && from != to &&
-	    to < w->cfg.engine.nodes) {
+	    to < w->cfg.engine.nodes && from < w->cfg.engine.nodes &&
+	    !sim_net_is_cut(w->net, from) && !sim_net_is_cut(w->net, to)) {
 		double e = sim_be_msg_wake(w->sbe, from, to);
 		if (e < 0)
 			return -ENOMEM; /* the backend failed the run */

@@ -24,17 +24,15 @@
 -- costs more, so the gap sets the context the clones are measured in).
 --
 -- With param idle (spells in ns, each longer than gap, e.g. "300000000
--- 1000000000"), 2 x idle_n (default n) more clones of the first app
--- after each spell, at the end: half start on another node, and a message
--- to a node idle that long takes longer (calibrate fits msg_idle_curve
--- from them; see docs/calibration.md).
+-- 1000000000"), at the end, an app named "idle" of the first size (its
+-- template made on one node and fetched by the other) and 2 x idle_n
+-- (default n) clones of it after each spell: half start on another node,
+-- and a message to a node idle that long takes longer (calibrate files
+-- the clones of "idle" by spell, the others as the gap's, and fits
+-- msg_idle_curve from them; see docs/calibration.md).
 --
 -- Run by hand: ukfork run scripts/calibrate/cluster-ops.lua --cluster FILE \
 --   --set nodes=2 --set n=2 --db c.db --trace c.trace
-
-cluster { nodes = 2, vcpus = 16, memory = "4G" }
-policy  { placement = "least-loaded", templates = "on-demand", fetch = "peer" }
-run     { duration = "1800s" }   -- a deadline: the run ends when the last fork is done
 
 local n = param("n", 3)
 local sizes = param("sizes", "8 16 32")
@@ -50,10 +48,18 @@ local gap = param("gap", "20ms")
 local work = param("work", "1ms")
 local idle = param("idle", "")
 local idle_n = param("idle_n", n)
-local spells = {}
+local spells, idle_s = {}, 0
 for ns in string.gmatch(tostring(idle), "%d+") do
-  if tonumber(ns) > 0 then spells[#spells + 1] = ns .. "ns" end
+  if tonumber(ns) > 0 then
+    spells[#spells + 1] = ns .. "ns"
+    idle_s = idle_s + 2 * idle_n * tonumber(ns) / 1e9
+  end
 end
+
+cluster { nodes = 2, vcpus = 16, memory = "4G" }
+policy  { placement = "least-loaded", templates = "on-demand", fetch = "peer" }
+-- a deadline: the run ends when the last clone is done
+run     { duration = string.format("%.0fs", 1800 + idle_s) }
 -- The link the run crosses (calibrate sets it from --delay/--rate or the
 -- testbed's testbed.conf): not used here, but recorded in the run's
 -- settings, so that `ukfork report` tells apart the runs of one database
@@ -71,6 +77,10 @@ for mib in string.gmatch(tostring(sizes), "%d+") do
     apps[#apps + 1] = name
   end
 end
+if #spells > 0 then
+  app("idle", string.format("mem=%sM init=1ms work=%s dirty=0 units=1",
+    string.match(tostring(sizes), "%d+"), work))
+end
 
 process(function()
   for _, name in ipairs(apps) do
@@ -81,10 +91,15 @@ process(function()
       wait(spawn(name, "fork=0 units=1 dirty=0", 0))
     end
   end
-  for _, spell in ipairs(spells) do
-    for _ = 1, 2 * idle_n do
-      sleep(spell)
-      wait(spawn(apps[1], "fork=0 units=1 dirty=0", 0))
+  if #spells > 0 then
+    wait(spawn("idle", nil, 0))   -- cold: its template on one node
+    sleep(gap)
+    wait(spawn("idle", nil, 0))   -- the other node fetches it (turns)
+    for _, spell in ipairs(spells) do
+      for _ = 1, 2 * idle_n do
+        sleep(spell)
+        wait(spawn("idle", nil, 0))
+      end
     end
   end
 end)

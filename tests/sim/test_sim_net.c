@@ -832,7 +832,7 @@ static int t_net_hold(void)
 			CHECKF(g.seen[t] == 1 && g.at[t] == until,
 			       "fair %d: message %u at %lld ns", fair, t,
 			       (long long)g.at[t]);
-		CHECK(g.rank[1] < g.rank[2]);
+		CHECK(g.rank[1] < g.rank[2] && g.rank[2] < g.rank[3]);
 		CHECK(g.at[6] - (until + lat / 2) <= 2);
 		sim_net_destroy(&n);
 		sim_queue_destroy(&q);
