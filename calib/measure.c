@@ -142,6 +142,21 @@ static int cluster_builtin(const struct ukf_calib_plan *p)
 		       UKF_SOURCE_DIR "/scripts/calibrate/cluster-ops.lua");
 }
 
+/* The runs the built-in cluster workload is split into, each about 5 of
+ * its n x sizes apps (at most n, and 64): in one run of 10-50 apps on
+ * session 37's testbed the template fetches after the first few took
+ * 100-250 ms at 24 MiB, against 60-90 ms in runs of a few (held-out.lua's
+ * runs are of 2 apps). 1: one run; an own scenario is never split. */
+static uint32_t cluster_parts(const struct ukf_calib_plan *p)
+{
+	uint64_t apps = (uint64_t)p->n * p->ntmpl, parts = (apps + 4) / 5;
+	if (!cluster_builtin(p))
+		return 1;
+	if (parts > p->n)
+		parts = p->n;
+	return parts > 64 ? 64 : parts ? (uint32_t)parts : 1;
+}
+
 /* The alone step (cluster 0) or the cluster workload (1) is asked for
  * idle clones: the plan has idle spells, and set them or runs the
  * built-in scenario. */
@@ -197,6 +212,21 @@ static int run_ops(const struct ukf_calib_plan *p, const char *db,
 		snprintf(sets[5], sizeof(sets[5]), "link=%s",
 			 link ? link : "not given");
 		o.nsets = 6;
+		/* in runs of about 5 apps: a sweep of part = 1..parts over
+		 * cluster-ops.lua's apps (its own scenario gets them only when
+		 * the plan's is the built-in one) */
+		uint32_t parts = cluster_parts(p);
+		if (parts > 1) {
+			int w = snprintf(sets[o.nsets], sizeof(sets[0]),
+					 "part=1");
+			for (uint32_t k = 2; k <= parts; k++)
+				w += snprintf(sets[o.nsets] + w,
+					      sizeof(sets[0]) - (size_t)w,
+					      ",%u", k);
+			o.nsets++;
+			snprintf(sets[o.nsets++], sizeof(sets[0]), "parts=%u",
+				 parts);
+		}
 		o.cluster = cluster;
 		o.cluster_nodes = nodes;
 	} else if (alone) {
@@ -418,7 +448,8 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 	fprintf(stderr,
 		"ukfork calibrate: remote forks and template fetches on the "
 		"%u node agents of %s (%s, %u run(s), %u apps per size)...\n",
-		nodes, cluster, p->cluster_ops, p->cluster_reps, p->n);
+		nodes, cluster, p->cluster_ops,
+		p->cluster_reps * cluster_parts(p), p->n);
 	snprintf(trace, sizeof(trace), "%s/cluster.trace", tmpdir);
 	if (run_ops(p, db, trace, run, cluster, nodes, link, 0, &before, err,
 		    errlen) < 0)

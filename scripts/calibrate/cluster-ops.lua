@@ -46,6 +46,13 @@ local gap = param("gap", "20ms")
 -- fetches were 9% and 17% faster, the 32 MiB ones 15% faster and 4%
 -- slower)
 local work = param("work", "1ms")
+-- this run's part of the apps (calibrate sweeps part = 1..parts, parts
+-- at most n, a run each): the i-th app of each size runs in part
+-- (i - 1) % parts + 1, the idle clones in the last. On this machine's testbed a template
+-- fetch took 60-90 ms at 24 MiB in runs of a few apps, and 100-250 ms
+-- in one run of 10-50 apps after its first few (session 37)
+local part = param("part", 1)
+local parts = param("parts", 1)
 local idle = param("idle", "")
 local idle_n = param("idle_n", n)
 local spells, idle_s = {}, 0
@@ -74,9 +81,10 @@ for mib in string.gmatch(tostring(sizes), "%d+") do
     app(name, string.format(
       "mem=%sM init=1ms work=%s dirty=%d fork=1 units=%d", mib, work, dirty,
       units))
-    apps[#apps + 1] = name
+    if (i - 1) % parts + 1 == part then apps[#apps + 1] = name end
   end
 end
+if part ~= parts then spells = {} end
 if #spells > 0 then
   app("idle", string.format("mem=%sM init=1ms work=%s dirty=0 units=1",
     string.match(tostring(sizes), "%d+"), work))
