@@ -349,6 +349,14 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 		" AND c.start = 'template'"
 		" AND NOT coalesce(c.template_fetched, 0)"
 		" AND NOT coalesce(c.template_made, 0)"
+		/* not its app's first clone or fork child on its node in its
+		 * run: after a cold boot there, the first clone at the app's
+		 * memory size (the KVM monitor makes its VM shell then,
+		 * clone_first_ns); in runs of a few apps, every app's */
+		" AND EXISTS (SELECT 1 FROM instances k WHERE k.run = c.run"
+		"  AND k.node = c.node AND k.app = c.app"
+		"  AND k.start IN ('template', 'fork')"
+		"  AND k.t_start >= 0 AND k.t_start < c.t_start)"
 		" AND c.t_start >= c.t_placed AND c.t_placed >= 0"
 		" ORDER BY c.run, c.id",
 		before, clone_row, &q, err, errlen) < 0)

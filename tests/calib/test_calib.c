@@ -1968,7 +1968,8 @@ static int sim_fit(const ukf_calib_set_t *s, double agent_ns,
  * the workload's template clones, and off the save and the fetch (or
  * restore_base_ns would be 14% high, load_base_ns 70%). A template clone
  * started on the node that requested it costs 0.3 ms more than one
- * started there for a peer (local_clone_ns): back from those clones.
+ * started there for a peer (local_clone_ns): back from those clones, the
+ * first at its size on a node (clone_first_ns, 2 ms) left out.
  */
 static int t_sim_remote(void)
 {
@@ -1983,7 +1984,8 @@ static int t_sim_remote(void)
 	    "jitter = 0\nsave_ns_per_page = 3000\nrestore_base_ns = 5000000\n"
 	    "restore_ns_per_page = 2000\nload_base_ns = 2000000\n"
 	    "load_ns_per_byte = 0.5\nagent_msg_ns = 1000000\n"
-	    "peer_msg_ns = 700us\nlocal_clone_ns = 300us\n",
+	    "peer_msg_ns = 700us\nlocal_clone_ns = 300us\n"
+	    "clone_first_ns = 2ms\n",
 	    3, 3, 256, db, trace, "2026-12-05T17:00Z");
 	CHECK(s);
 	/* a restore right after a template fetch is slower on real hosts
@@ -2011,8 +2013,11 @@ static int t_sim_remote(void)
 		fprintf(stderr, "fetch %zu made %zu agent %zu\n", c.fetch,
 			c.made, c.agent);
 	CHECK(c.fetch == 9 && c.made == 9 && c.agent >= 3);
-	/* 4 template clones per app, placed in turn on both nodes */
-	CHECKF(c.placed_local + c.placed_remote == 36 && c.placed_local >= 2 &&
+	/* 4 template clones per app, placed in turn on both nodes, but each
+	 * app's first on the node it booted cold on (the first clone at its
+	 * size there: clone_first_ns, 2 ms, which would put local_clone_ns
+	 * far off); the other node's restores made the shell there */
+	CHECKF(c.placed_local + c.placed_remote == 27 && c.placed_local >= 2 &&
 		       c.placed_remote >= 2,
 	       "template clones: %zu local, %zu remote", c.placed_local,
 	       c.placed_remote);
@@ -2074,12 +2079,15 @@ static int t_sim_msg_idle(void)
 	CHECK(s);
 	CHECKF(ukf_calib_collect_remote(db, trace, 0, spells, 3, s, &c, err,
 					sizeof(err)) == 0, "%s", err);
-	CHECKF(c.idle == 12 && c.placed_local + c.placed_remote == 12,
+	/* (each app's first clone on its cold node left out) */
+	CHECKF(c.idle == 11 && c.placed_local + c.placed_remote == 9,
 	       "%zu idle clones, %zu + %zu after the gap", c.idle,
 	       c.placed_local, c.placed_remote);
 	/* agent samples: the 3 other apps' cold boots and their clones
-	 * started where requested, none of app idle's */
-	CHECKF(c.agent == 3 + c.placed_local, "%zu agent samples", c.agent);
+	 * started where requested (each app's first there too), none of
+	 * app idle's */
+	CHECKF(c.agent == 3 + c.placed_local + 3, "%zu agent samples (%zu local)",
+	       c.agent, c.placed_local);
 	CHECK(sim_fit(s, 1e5, conf, &m) == 0);
 	CHECKF(near((double)m.peer_msg_ns, 3e5, 0.02), "peer_msg_ns %lld",
 	       (long long)m.peer_msg_ns);
@@ -2100,7 +2108,7 @@ static int t_sim_msg_idle(void)
 	ukf_calib_set_link(t, 5e6, 12.5e6);
 	CHECK(ukf_calib_collect_remote(db, trace, 0, NULL, 0, t, &c, err,
 				       sizeof(err)) == 0);
-	CHECK(c.idle == 0 && c.placed_local + c.placed_remote == 12);
+	CHECK(c.idle == 0 && c.placed_local + c.placed_remote == 9);
 	CHECK(sim_fit(t, 1e5, conf, &m) == 0);
 	CHECKF(m.msg_idle_curve.n == 0 && near((double)m.peer_msg_ns, 3e5, 0.02),
 	       "without spells: peer_msg_ns %lld", (long long)m.peer_msg_ns);
