@@ -113,8 +113,8 @@ int ukf_calib_fit_line_robust(const double *x, const double *y, size_t n,
  * percentile interval from 2000 bootstrap resamples of both sets (base
  * within each size; a fixed seed: the same samples, the same figures).
  * sb / si: the spells before the base and the idle clones (ns), whose
- * medians are reported (and their geometric mean, `after`, which no key
- * uses). r->fitted: 2 used idle clones and 2 base clones at least, and a
+ * medians are reported (model.c puts the curve's point at the idle
+ * clones' spell). r->fitted: 2 used idle clones and 2 base clones at least, and a
  * spell of each. 0, or -1 out of memory.
  */
 #define UKF_CALIB_MAX_IDLE 8 /* idle spells a plan may measure */
@@ -122,7 +122,7 @@ struct ukf_calib_idle {
 	int fitted;
 	size_t nbase, nidle, nused; /* base, idle, idle at a base size */
 	double wake, lo, hi;        /* the median excess, its interval */
-	double spell_base, spell_idle, after; /* medians, their geometric mean */
+	double spell_base, spell_idle; /* the spells' medians */
 };
 int ukf_calib_fit_idle(const double *bx, const double *by, size_t nb,
 		       const double *ix, const double *iy, size_t ni,
@@ -192,7 +192,10 @@ struct ukf_calib_prov {
 /* An empty set; NULL on ENOMEM. */
 ukf_calib_set_t *ukf_calib_set_create(void);
 void ukf_calib_set_destroy(ukf_calib_set_t **s);
-/* Add one sample (op is copied, at most 15 bytes); 0, -1 ENOMEM/EINVAL. */
+/* The longest sample name (op) a set keeps. */
+#define UKF_CALIB_OP_MAX 31
+/* Add one sample (op is copied, at most UKF_CALIB_OP_MAX bytes); 0, or -1
+ * with errno ENOMEM or EINVAL (no name, or a longer one). */
 int ukf_calib_set_add(ukf_calib_set_t *s, const char *op, double x, double ns);
 size_t ukf_calib_set_count(const ukf_calib_set_t *s);
 /* The link (one-way latency ns, bytes/s, 0: none / not limited) of the
@@ -205,6 +208,17 @@ void ukf_calib_set_get_link(const ukf_calib_set_t *s, size_t i,
 /* Sample i (i < count): its op (owned by the set), x and ns. */
 void ukf_calib_set_get(const ukf_calib_set_t *s, size_t i, const char **op,
 		       double *x, double *ns);
+/* The samples of one op a fit takes: x and ns finite, ns > 0 (or 0 too
+ * with zero_ok), with their links, in the set's order (each array n long,
+ * malloc'd). */
+struct ukf_calib_sel {
+	size_t n;
+	double *x, *y, *lat, *bw;
+};
+/* 0, or -1 (ENOMEM: *out empty). */
+int ukf_calib_set_select(const ukf_calib_set_t *s, const char *op,
+			 int zero_ok, struct ukf_calib_sel *out);
+void ukf_calib_sel_free(struct ukf_calib_sel *sel);
 /* The provenance kept with the set (copied on set; strings owned by it). */
 int ukf_calib_set_prov(ukf_calib_set_t *s, const struct ukf_calib_prov *p);
 const struct ukf_calib_prov *ukf_calib_set_get_prov(const ukf_calib_set_t *s);

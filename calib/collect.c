@@ -11,6 +11,17 @@
 
 #include "calib_int.h"
 
+/* A sample could not be added to the set: why, into err. */
+static void add_failed(char *err, size_t errlen)
+{
+	if (errno == EINVAL) /* the names are the collector's own */
+		snprintf(err, errlen,
+			 "a sample name longer than %d bytes (a bug)",
+			 UKF_CALIB_OP_MAX);
+	else
+		snprintf(err, errlen, "out of memory");
+}
+
 /*
  * Run sql (its ?1 bound to arg) on db, read-only, and hand each row to
  * row(st, u, err, errlen), which returns 0, or -1 with err set to stop.
@@ -58,7 +69,7 @@ static int xy_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 
 	if (ukf_calib_set_add(q->s, q->op, sqlite3_column_double(st, 0),
 			      sqlite3_column_double(st, 1)) < 0) {
-		snprintf(err, errlen, "out of memory");
+		add_failed(err, errlen);
 		return -1;
 	}
 	(*q->got)++;
@@ -226,7 +237,7 @@ static int clone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 			return 0; /* no idle spells, or no spell to file it at */
 		size_t k = 1 + nearest_spell(q->spells + 1, q->nspells - 1,
 					     sqlite3_column_double(st, 3));
-		snprintf(op, sizeof(op), "msg%s_%.0f",
+		snprintf(op, sizeof(op), "msg%s_%.6g",
 			 remote ? "r" : "l", q->spells[k] / 1e6);
 		rc = ukf_calib_set_add(q->s, op, node_spell, placed);
 		q->c->idle += rc == 0;
@@ -248,7 +259,7 @@ static int clone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 					       node_spell);
 	}
 	if (rc < 0) {
-		snprintf(err, errlen, "out of memory");
+		add_failed(err, errlen);
 		return -1;
 	}
 	return 0;
@@ -450,7 +461,7 @@ static int fetched_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 	double ns = sqlite3_column_double(st, 2);
 	if (ukf_calib_set_add(q->s, "rfetch_restore", pages, ns) < 0 ||
 	    ukf_calib_set_add(q->s, "rfetch_bytes", a->bytes, ns) < 0) {
-		snprintf(err, errlen, "out of memory");
+		add_failed(err, errlen);
 		return -1;
 	}
 	(*q->got)++;
@@ -573,8 +584,8 @@ static int alone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 	int idle = k > 0;
 	char iop[32] = "", sop[32] = "";
 	if (idle) { /* named by the idle spell, in ms */
-		snprintf(iop, sizeof(iop), "clone_idle_%.0f", q->spells[k] / 1e6);
-		snprintf(sop, sizeof(sop), "spell_%.0f", q->spells[k] / 1e6);
+		snprintf(iop, sizeof(iop), "clone_idle_%.6g", q->spells[k] / 1e6);
+		snprintf(sop, sizeof(sop), "spell_%.6g", q->spells[k] / 1e6);
 	}
 	const char *op = fork ? (first ? "fork_first" : "fork")
 			      : (first ? "clone_first"
@@ -584,7 +595,7 @@ static int alone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 					gap) < 0) ||
 	    (!idle && agent >= 0 &&
 	     ukf_calib_set_add(q->s, "agent", 0, agent) < 0)) {
-		snprintf(err, errlen, "out of memory");
+		add_failed(err, errlen);
 		return -1;
 	}
 	if (idle) {
@@ -598,7 +609,7 @@ static int alone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 		if (ukf_calib_set_add(q->s, "touch",
 				      sqlite3_column_double(st, 6),
 				      sqlite3_column_double(st, 7)) < 0) {
-			snprintf(err, errlen, "out of memory");
+			add_failed(err, errlen);
 			return -1;
 		}
 		c->touch++;

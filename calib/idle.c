@@ -160,7 +160,6 @@ int ukf_calib_fit_idle(const double *bx, const double *by, size_t nb,
 		rc = 0; /* not fitted */
 		goto out;
 	}
-	r->after = sqrt(r->spell_base * r->spell_idle);
 	r->wake = estimate(&g, by, NULL, iy, use, gi, r->nused, med, tmp, ex);
 	if (!(rng = gsl_rng_alloc(gsl_rng_mt19937)))
 		goto out;
@@ -309,36 +308,28 @@ static void resample(gsl_rng *rng, const double *src, size_t n, double *dst)
 		dst[i] = src[gsl_rng_uniform_int(rng, n)];
 }
 
-/* The set's op samples' y (less their link's latency when less_lat) into
- * a new array (*n of them, y > =0 and finite; x into *xs unless NULL);
- * NULL out of memory. */
+/* The set's op samples' y (0 or more: ukf_calib_set_select), less their
+ * link's latency when less_lat, into a new array (*n of them; x into *xs
+ * unless NULL); NULL out of memory. */
 static double *op_samples(const ukf_calib_set_t *s, const char *want,
 			  int less_lat, double **xs, size_t *n)
 {
-	size_t all = ukf_calib_set_count(s);
-	double *y = malloc((all + 1) * sizeof(double));
-	double *x = xs ? malloc((all + 1) * sizeof(double)) : NULL;
-	const char *op;
-	double sx, sy, lat, bw;
+	struct ukf_calib_sel sel;
+	double *y;
 
 	*n = 0;
-	if (!y || (xs && !x)) {
-		free(y);
-		free(x);
+	if (ukf_calib_set_select(s, want, 1, &sel) < 0)
 		return NULL;
+	for (size_t i = 0; less_lat && i < sel.n; i++)
+		sel.y[i] -= sel.lat[i];
+	*n = sel.n;
+	y = sel.y;
+	sel.y = NULL;
+	if (xs) {
+		*xs = sel.x;
+		sel.x = NULL;
 	}
-	for (size_t i = 0; i < all; i++) {
-		ukf_calib_set_get(s, i, &op, &sx, &sy);
-		if (strcmp(op, want) || !isfinite(sy) || sy < 0 ||
-		    !isfinite(sx))
-			continue;
-		ukf_calib_set_get_link(s, i, &lat, &bw);
-		if (x)
-			x[*n] = sx;
-		y[(*n)++] = sy - (less_lat ? lat : 0);
-	}
-	if (xs)
-		*xs = x;
+	ukf_calib_sel_free(&sel);
 	return y;
 }
 
@@ -382,8 +373,8 @@ int ukf_calib_fit_msg_idle(const ukf_calib_set_t *s,
 		char lop[40], rop[40];
 		size_t nil = 0, nir = 0;
 		double *ix = NULL;
-		snprintf(lop, sizeof(lop), "msgl_%.0f", c->ms[k]);
-		snprintf(rop, sizeof(rop), "msgr_%.0f", c->ms[k]);
+		snprintf(lop, sizeof(lop), "msgl_%.6g", c->ms[k]);
+		snprintf(rop, sizeof(rop), "msgr_%.6g", c->ms[k]);
 		double *il = op_samples(s, lop, 0, NULL, &nil);
 		double *ir = op_samples(s, rop, 1, &ix, &nir);
 		if (!il || !ir || !ix) {

@@ -57,7 +57,7 @@ static int boots(const struct ukf_calib_plan *p, const char *db,
 	if (init)
 		snprintf(op, sizeof(op), "boot_init_%" PRIu64, mem >> 20);
 	else if (gap)
-		snprintf(op, sizeof(op), "boot_idle_%.0f", (double)gap / 1e6);
+		snprintf(op, sizeof(op), "boot_idle_%.6g", (double)gap / 1e6);
 	else
 		snprintf(op, sizeof(op), "%s",
 			 from_template ? "clone" : "boot");

@@ -59,32 +59,15 @@ static void opfit_free(struct opfit *f)
 
 static int collect(const ukf_calib_set_t *s, struct opfit *f)
 {
-	size_t n = ukf_calib_set_count(s), k = 0;
-	const char *op;
-	double x, ns;
+	struct ukf_calib_sel sel;
 
-	for (size_t i = 0; i < n; i++) {
-		ukf_calib_set_get(s, i, &op, &x, &ns);
-		if (!strcmp(op, f->op) && (ns > 0 || (f->zero_ok && ns == 0)) &&
-		    isfinite(ns) && isfinite(x))
-			k++;
-	}
-	f->x = malloc((k ? k : 1) * sizeof(double));
-	f->y = malloc((k ? k : 1) * sizeof(double));
-	f->lat = malloc((k ? k : 1) * sizeof(double));
-	f->bw = malloc((k ? k : 1) * sizeof(double));
-	if (!f->x || !f->y || !f->lat || !f->bw)
+	if (ukf_calib_set_select(s, f->op, f->zero_ok, &sel) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		ukf_calib_set_get(s, i, &op, &x, &ns);
-		if (!strcmp(op, f->op) && (ns > 0 || (f->zero_ok && ns == 0)) &&
-		    isfinite(ns) && isfinite(x)) {
-			ukf_calib_set_get_link(s, i, &f->lat[f->n],
-					       &f->bw[f->n]);
-			f->x[f->n] = x;
-			f->y[f->n++] = ns;
-		}
-	}
+	f->n = sel.n;
+	f->x = sel.x;
+	f->y = sel.y;
+	f->lat = sel.lat;
+	f->bw = sel.bw;
 	return 0;
 }
 
@@ -593,6 +576,26 @@ static double median_factor(const struct opfit *f)
 	return v > 0 && isfinite(v) ? v : 1;
 }
 
+/* A fitted curve's key line (key = x y ..., n points; x the spell named
+ * xwhat, in ns, y in ns or, per_byte, ns a byte), or a line saying it
+ * keeps its default when fewer than 2 points. */
+static void put_curve(FILE *o, const char *key, const char *xwhat,
+		      const double *x, const double *y, size_t n, int per_byte,
+		      const char *source)
+{
+	if (n < 2) {
+		fprintf(o, "# %s not fitted, keeps its default\n", key);
+		return;
+	}
+	fprintf(o,
+		"# The curve (%s ns, extra %s; linear between, flat beyond "
+		"its ends):\n%s =",
+		xwhat, per_byte ? "ns per byte" : "ns", key);
+	for (size_t i = 0; i < n; i++)
+		fprintf(o, per_byte ? " %.0f %.6g" : " %.0f %.0f", x[i], y[i]);
+	fprintf(o, "   # source: %s\n", source);
+}
+
 /* An idle curve (key: idle_curve for template clones, boot_idle_curve
  * for cold boots, per byte): its first point the base's spell at 0, then
  * each idle spell's median excess over the spread's median factor medf
@@ -640,7 +643,7 @@ static void put_idle(FILE *o, const struct ukf_calib_idle_curve *c,
 		const struct ukf_calib_idle *r = &c->fit[k];
 		if (!r->fitted) {
 			fprintf(o,
-				"#   %.0f ms: %zu samples (%zu at a size with base "
+				"#   %g ms: %zu samples (%zu at a size with base "
 				"ones; 2 at least): not fitted\n",
 				c->ms[k], r->nidle, r->nused);
 			continue;
@@ -648,7 +651,7 @@ static void put_idle(FILE *o, const struct ukf_calib_idle_curve *c,
 		double w = fmax(0, r->wake / medf);
 		int kept = n && r->spell_idle > x[n - 1];
 		fprintf(o,
-			"#   %.0f ms: %zu samples, spell median %.1f ms, excess "
+			"#   %g ms: %zu samples, spell median %.1f ms, excess "
 			"%.4g%s [%.4g, %.4g] -> %.4g%s%s\n",
 			c->ms[k], r->nused, r->spell_idle / 1e6, r->wake * sc, u,
 			r->lo * sc, r->hi * sc, w * sc, u,
@@ -658,17 +661,8 @@ static void put_idle(FILE *o, const struct ukf_calib_idle_curve *c,
 			y[n++] = w;
 		}
 	}
-	if (n < 2) {
-		fprintf(o, "# %s not fitted, keeps its default\n\n", key);
-		return;
-	}
-	fprintf(o,
-		"# The curve (spell ns, extra %s; linear between, flat beyond "
-		"its ends):\n%s =",
-		per_byte ? "ns per byte" : "ns", key);
-	for (size_t i = 0; i < n; i++)
-		fprintf(o, per_byte ? " %.0f %.6g" : " %.0f %.0f", x[i], y[i]);
-	fprintf(o, "   # source: calibrate\n\n");
+	put_curve(o, key, "spell", x, y, n, per_byte, "calibrate");
+	fputc('\n', o);
 }
 
 static void put_local_clone(FILE *o, const struct meddiff *lc, int eng)
@@ -864,14 +858,14 @@ static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
 		const struct ukf_calib_msg_group *g = &c->g[k];
 		if (!g->fitted) {
 			fprintf(o,
-				"#   %.0f ms: %zu remote, %zu local (2 of each "
+				"#   %g ms: %zu remote, %zu local (2 of each "
 				"at least, and the gap's): not fitted\n",
 				c->ms[k], g->nremote, g->nlocal);
 			continue;
 		}
 		int kept = n && g->spell > x[n - 1];
 		fprintf(o,
-			"#   %.0f ms: %zu remote, %zu local, node spell "
+			"#   %g ms: %zu remote, %zu local, node spell "
 			"median %.1f ms, extra %.1f us [%.1f, %.1f]%s\n",
 			c->ms[k], g->nremote, g->nlocal, g->spell / 1e6,
 			g->wake / 1e3, g->lo / 1e3, g->hi / 1e3,
@@ -881,16 +875,8 @@ static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
 			y[n++] = fmax(0, g->wake);
 		}
 	}
-	if (n < 2) {
-		fprintf(o, "# msg_idle_curve not fitted, keeps its default\n");
-		return;
-	}
-	fprintf(o,
-		"# The curve (node spell ns, extra ns; linear between, flat "
-		"beyond its ends):\nmsg_idle_curve =");
-	for (size_t i = 0; i < n; i++)
-		fprintf(o, " %.0f %.0f", x[i], y[i]);
-	fprintf(o, "   # source: calibrate --cluster\n");
+	put_curve(o, "msg_idle_curve", "node spell", x, y, n, 0,
+		  "calibrate --cluster");
 }
 
 /* The remote operations' keys (--cluster calibrations). */
@@ -1098,18 +1084,14 @@ static void order_ci(const double *y, size_t n, double q, double ci[2])
 
 static int dirfit_collect(const ukf_calib_set_t *s, struct dirfit *d)
 {
-	size_t n = ukf_calib_set_count(s);
-	const char *op;
-	double x, ns;
+	struct ukf_calib_sel sel;
 
-	d->y = malloc((n ? n : 1) * sizeof(double));
-	if (!d->y)
+	if (ukf_calib_set_select(s, d->op, 0, &sel) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		ukf_calib_set_get(s, i, &op, &x, &ns);
-		if (!strcmp(op, d->op) && ns > 0 && isfinite(ns))
-			d->y[d->n++] = ns;
-	}
+	d->y = sel.y; /* kept: the rest freed */
+	d->n = sel.n;
+	sel.y = NULL;
+	ukf_calib_sel_free(&sel);
 	if (d->n < 2)
 		return 0;
 	qsort(d->y, d->n, sizeof(double), cmp_double);

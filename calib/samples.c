@@ -13,7 +13,7 @@
 #include "calib.h"
 
 struct sample {
-	char op[16];
+	char op[UKF_CALIB_OP_MAX + 1];
 	double x, ns;
 	double lat, bw; /* the link it was measured over */
 };
@@ -55,8 +55,10 @@ int ukf_calib_set_add(ukf_calib_set_t *s, const char *op, double x, double ns)
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
 		struct sample *v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
+		if (!v) {
+			errno = ENOMEM;
 			return -1;
+		}
 		s->v = v;
 		s->cap = cap;
 	}
@@ -94,6 +96,51 @@ void ukf_calib_set_get(const ukf_calib_set_t *s, size_t i, const char **op,
 	*op = s->v[i].op;
 	*x = s->v[i].x;
 	*ns = s->v[i].ns;
+}
+
+/* Sample e is one of op's that a fit takes. */
+static int selected(const struct sample *e, const char *op, int zero_ok)
+{
+	return !strcmp(e->op, op) && isfinite(e->x) && isfinite(e->ns) &&
+	       (e->ns > 0 || (zero_ok && e->ns == 0));
+}
+
+int ukf_calib_set_select(const ukf_calib_set_t *s, const char *op,
+			 int zero_ok, struct ukf_calib_sel *out)
+{
+	size_t k = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < s->n; i++)
+		k += selected(&s->v[i], op, zero_ok);
+	out->x = malloc((k + 1) * sizeof(double));
+	out->y = malloc((k + 1) * sizeof(double));
+	out->lat = malloc((k + 1) * sizeof(double));
+	out->bw = malloc((k + 1) * sizeof(double));
+	if (!out->x || !out->y || !out->lat || !out->bw) {
+		ukf_calib_sel_free(out);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		const struct sample *e = &s->v[i];
+		if (!selected(e, op, zero_ok))
+			continue;
+		out->x[out->n] = e->x;
+		out->y[out->n] = e->ns;
+		out->lat[out->n] = e->lat;
+		out->bw[out->n++] = e->bw;
+	}
+	return 0;
+}
+
+void ukf_calib_sel_free(struct ukf_calib_sel *sel)
+{
+	free(sel->x);
+	free(sel->y);
+	free(sel->lat);
+	free(sel->bw);
+	memset(sel, 0, sizeof(*sel));
 }
 
 int ukf_calib_set_prov(ukf_calib_set_t *s, const struct ukf_calib_prov *p)
