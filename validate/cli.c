@@ -29,7 +29,8 @@ static const char usage[] =
     "           [--real-runs A-B] [--sim-label L] [--sim-backend B]\n"
     "           [--sim-runs A-B] [--threshold PCT] [--metrics LIST] [--plot "
     "DIR]\n"
-    "  (both: [--app NAME] [--resamples N] [--boot-seed N] [--sim-pooled])\n"
+    "  (both: [--app NAME] [--resamples N] [--boot-seed N] [--sim-pooled]\n"
+    "   [--phases])\n"
     "\n"
     "Run SCENARIO.lua on the real backend (this machine's KVM, or the node\n"
     "agents of a cluster file), then on the simulator with the same seeds\n"
@@ -63,6 +64,11 @@ static const char usage[] =
     "  --app NAME        compare the instances of app NAME only (a start\n"
     "                    kind pooling apps of different sizes has a p50\n"
     "                    between their modes)\n"
+    "  --phases          after the verdict, where the time goes: per start\n"
+    "                    kind and where it started (local, remote, after a\n"
+    "                    template fetch), each world's share and median\n"
+    "                    request -> placed, placed -> start, start -> ready\n"
+    "                    and the node's idle spell before the placement\n"
     "  --reps R, --seed S, --set N=V   as for ukfork run (both worlds;\n"
     "                    --reps: the real world's replications)\n"
     "  --sim-reps N      replications of the simulated side (default: R),\n"
@@ -186,6 +192,7 @@ struct args {
 	size_t nsets;
 	struct ukf_validate_sel real, sim;
 	struct ukf_validate_opts vo;
+	int phases; /* --phases: the phases table after the verdict */
 };
 
 /* Compare, print, plot; the exit status. */
@@ -201,6 +208,11 @@ static int compare_and_report(const char *prog, const struct args *a,
 		return 2;
 	}
 	ukf_validate_print(r, &a->vo, stdout);
+	if (a->phases && ukf_validate_print_phases(r, stdout) < 0) {
+		fprintf(stderr, "%s: the phases table: out of memory\n", prog);
+		ukf_validate_result_destroy(&r);
+		return 1;
+	}
 	errno = 0;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		/* a verdict nobody could read is no pass (stdout on a full
@@ -399,12 +411,13 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			rc = 0;
 			goto out;
 		}
-		if (!strcmp(o, "--sim-pooled")) {
-			if (a.vo.sim_pooled) {
+		if (!strcmp(o, "--sim-pooled") || !strcmp(o, "--phases")) {
+			int *flag = o[2] == 's' ? &a.vo.sim_pooled : &a.phases;
+			if (*flag) {
 				rc = bad(prog, "%s given twice", o);
 				goto out;
 			}
-			a.vo.sim_pooled = 1;
+			*flag = 1;
 			continue;
 		}
 		if (o[0] != '-') {

@@ -70,7 +70,7 @@ static int side_run(struct ukf_validate_side *s, int64_t id, int64_t seed,
 }
 
 static int side_push(struct ukf_validate_side *s, int kind, double lat,
-		     int64_t node)
+		     int64_t node, const struct ukf_validate_times *t)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 256;
@@ -86,11 +86,16 @@ static int side_push(struct ukf_validate_side *s, int kind, double lat,
 		if (!nd)
 			return -1;
 		s->node = nd;
+		struct ukf_validate_times *tv = realloc(s->t, cap * sizeof(*tv));
+		if (!tv)
+			return -1;
+		s->t = tv;
 		s->cap = cap;
 	}
 	s->kind[s->n] = kind;
 	s->lat[s->n] = lat;
 	s->node[s->n] = node;
+	s->t[s->n] = *t;
 	s->n++;
 	return 0;
 }
@@ -100,8 +105,18 @@ static void side_free(struct ukf_validate_side *s)
 	free(s->kind);
 	free(s->lat);
 	free(s->node);
+	free(s->t);
 	free(s->run);
 	memset(s, 0, sizeof(*s));
+}
+
+/* Column c, a time in ns since the run's start, or -1 (NULL: never). */
+static int64_t col_time(sqlite3_stmt *st, int c)
+{
+	if (sqlite3_column_type(st, c) == SQLITE_NULL)
+		return -1;
+	int64_t t = sqlite3_column_int64(st, c);
+	return t >= 0 ? t : -1;
 }
 
 /* Load one side's instances; 0, or -1 with a message. */
@@ -128,7 +143,8 @@ static int load_side(sqlite3 *db, const char *which,
 	" AS k FROM runs r WHERE" SEL("r")
 	static const char sql[] =
 	    "SELECT i.start, i.t_request, i.t_ready, i.node, i.run,"
-	    " coalesce(r.seed, 0), coalesce(r.rep, 0)"
+	    " coalesce(r.seed, 0), coalesce(r.rep, 0), i.t_placed,"
+	    " i.t_start, i.t_exit, i.remote, i.template_fetched"
 	    " FROM instances i JOIN runs r ON r.id = i.run"
 	    " WHERE i.run IN (SELECT id FROM (" FIRST
 	    ") WHERE k = 1) AND (?5 IS NULL OR i.app = ?5)"
@@ -196,10 +212,24 @@ static int load_side(sqlite3 *db, const char *which,
 			}
 			if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 				node = sqlite3_column_int64(st, 3);
+			struct ukf_validate_times t = {
+			    .request = col_time(st, 1),
+			    .placed = col_time(st, 7),
+			    .start = col_time(st, 8),
+			    .ready = col_time(st, 2),
+			    .exit = col_time(st, 9),
+			    .where = UKF_VALIDATE_WHERE_UNKNOWN};
+			if (sqlite3_column_int(st, 11))
+				t.where = UKF_VALIDATE_WHERE_FETCHED;
+			else if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
+				 node >= 0)
+				t.where = sqlite3_column_int(st, 10)
+					      ? UKF_VALIDATE_WHERE_REMOTE
+					      : UKF_VALIDATE_WHERE_LOCAL;
 			if (side_run(s, sqlite3_column_int64(st, 4),
 				     sqlite3_column_int64(st, 5),
 				     sqlite3_column_int64(st, 6)) < 0 ||
-			    side_push(s, kind, lat, node) < 0) {
+			    side_push(s, kind, lat, node, &t) < 0) {
 				sqlite3_finalize(st);
 				ukf_seterr(err, errlen, "out of memory");
 				return -1;

@@ -110,6 +110,18 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 			const struct ukf_validate_opts *o, FILE *out);
 
 /*
+ * Where the time goes (validate/phases.c): per start kind and where it
+ * started (on the requesting node, another one, or after fetching its
+ * template), each side's completed requests, their share of the kind's,
+ * and the medians of request -> placed, placed -> start, start -> ready,
+ * request -> ready and the node's idle spell before the placement (since
+ * the last start, ready or exit of an instance of the run there); real,
+ * sim (all its requests), their difference. Diagnostic: nothing in it is
+ * checked. 0, or -1 out of memory.
+ */
+int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out);
+
+/*
  * Write DIR/validate-cdf.dat (request-to-ready in ms and the cumulative
  * fraction of all that side's requests of that kind, real and sim, per
  * start kind) and DIR/validate.gp, and run gnuplot ($UKF_GNUPLOT, else

@@ -23,6 +23,12 @@ struct ukf_validate_side {
 	int *kind;
 	double *lat;
 	int64_t *node;
+	/* per instance: its times (ns; -1 none) for the phases table
+	 * (phases.c) and where it started (UKF_VALIDATE_WHERE_*) */
+	struct ukf_validate_times {
+		int64_t request, placed, start, ready, exit;
+		int where;
+	} *t;
 	/* the runs its instances belong to, in load order (instances come
 	 * run by run): id, seed, rep and the first instance's index */
 	struct ukf_validate_run {
@@ -45,6 +51,17 @@ struct ukf_validate_result {
 	size_t groups, group_runs;
 	int groups_by_seed; /* 1: per seed; 0: chunks in (rep, seed) order */
 	int real_by_run;    /* 1: the real side's runs resampled, not requests */
+};
+
+/* Where an instance started: on the node that requested it, on another
+ * one, or after its template was fetched (either node); unknown when the
+ * row does not say (an older database, a request never placed). */
+enum {
+	UKF_VALIDATE_WHERE_LOCAL = 0,
+	UKF_VALIDATE_WHERE_REMOTE,
+	UKF_VALIDATE_WHERE_FETCHED,
+	UKF_VALIDATE_NWHERE,
+	UKF_VALIDATE_WHERE_UNKNOWN = -1
 };
 
 /* "cold", "template", "fork" for 0..2, else NULL. */

@@ -391,6 +391,47 @@ by_run)
 	z=$(grep -E '^(cold|template|fork) p(50|95|99) ' "$T/out" | grep -c '+0.0%  \[   +0.0%,   +0.0% \]')
 	[ "$z" -lt 9 ] || fail "9 real runs resampled by request: every interval still exactly 0"
 	;;
+phases)
+	command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3"; exit 77; }
+	mkdb
+	# without --phases no table; with it twice, a usage error
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 >"$T/out" 2>&1
+	grep -q '^phases:' "$T/out" && fail "a phases table without --phases"
+	"$UKF" validate --from-db "$T/v.db" --phases --phases >"$T/out" 2>&1
+	[ $? -eq 2 ] && grep -q 'phases given twice' "$T/out" || fail "--phases twice: not refused"
+	# identical runs: every difference 0
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 --phases >"$T/out" 2>&1
+	[ $? -eq 0 ] || fail "identical runs with --phases: not exit 0"
+	grep -q '^phases:' "$T/out" || fail "no phases table"
+	rows=$(grep -c -E '^(cold|template|fork) +(local|remote|fetched) ' "$T/out")
+	[ "$rows" -ge 21 ] || fail "$rows phase rows, expected 3 groups of 7 at least"
+	grep -E '^(cold|template|fork) +(local|remote|fetched) ' "$T/out" |
+		grep -v ' requests ' | grep -v -E ' [+]0[.]0000( |$)' &&
+		fail "identical runs: a difference not 0"
+	# model B's dearer template clones: the template starts' start ->
+	# ready longer, their placement not
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --phases >"$T/out" 2>&1
+	d=$(awk '$1 == "template" && $2 == "local" && $3 == "start" { print $8 }' "$T/out")
+	awk -v d="$d" 'BEGIN { exit !(d + 0 > 2) }' || fail "template local start -> ready: model B's extra $d ms, expected above 2"
+	grep -E '^template +local +request -> placed ' "$T/out" | grep -q ' [+]0[.]0000' ||
+		fail "template local request -> placed differs"
+	# the real side's figures against SQL: the count of template clones
+	# started where requested, their median start -> ready, their nodes'
+	# median idle spell before the placement
+	W="i.run <= 2 AND i.start = 'template' AND i.t_ready IS NOT NULL AND NOT i.remote AND NOT coalesce(i.template_fetched, 0)"
+	n=$(sqlite3 "$T/v.db" "SELECT count(*) FROM instances i WHERE $W")
+	got=$(awk '$1 == "template" && $2 == "local" && $3 == "requests" { print $4 }' "$T/out")
+	[ "$n" -gt 2 ] && [ "$got" = "$n" ] || fail "template local requests: table $got, SQL $n"
+	med() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.4f\n", m / 1e6 }'; }
+	want=$(sqlite3 "$T/v.db" "SELECT t_ready - t_start FROM instances i WHERE $W" | med)
+	got=$(awk '$1 == "template" && $2 == "local" && $3 == "start" { print $6 }' "$T/out")
+	[ "$got" = "$want" ] || fail "template local start -> ready: table $got, SQL $want"
+	A="SELECT j.%s AS t FROM instances j WHERE j.run = i.run AND j.node = i.node AND j.%s < i.t_placed"
+	U="$(printf "$A" t_start t_start) UNION ALL $(printf "$A" t_ready t_ready) UNION ALL $(printf "$A" t_exit t_exit)"
+	want=$(sqlite3 "$T/v.db" "SELECT i.t_placed - coalesce((SELECT max(t) FROM ($U)), 0) FROM instances i WHERE $W" | med)
+	got=$(awk '$1 == "template" && $2 == "local" && $3 == "node" { print $6 }' "$T/out")
+	[ "$got" = "$want" ] || fail "template local node idle: table $got, SQL $want"
+	;;
 plot)
 	command -v gnuplot >/dev/null || { echo "SKIP: no gnuplot"; exit 77; }
 	mkdb

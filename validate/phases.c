@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/* phases.c - `ukfork validate --phases`: where each world's time goes, per
+ * start kind and where the instance started, phase by phase. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "validate_int.h"
+
+/* The measures of a group, each a median over its completed requests. */
+enum {
+	PH_PLACED, /* request -> placed */
+	PH_START,  /* placed -> start */
+	PH_READY,  /* start -> ready */
+	PH_TOTAL,  /* request -> ready */
+	PH_IDLE,   /* the node's spell before the placement */
+	NPH
+};
+
+static const char *const ph_names[NPH] = {
+    "request -> placed", "placed -> start", "start -> ready",
+    "request -> ready", "node idle before"};
+
+static const char *const where_names[UKF_VALIDATE_NWHERE + 1] = {
+    "local", "remote", "fetched", "unknown"};
+
+/* A node's activity at time t (an instance's start, ready or exit). */
+struct act {
+	int64_t node, t;
+};
+
+static int cmp_act(const void *a, const void *b)
+{
+	const struct act *u = a, *v = b;
+	if (u->node != v->node)
+		return (u->node > v->node) - (u->node < v->node);
+	return (u->t > v->t) - (u->t < v->t);
+}
+
+/*
+ * spell[i]: how long instance i's node had been idle when i was placed
+ * there, in ms: since the last start, ready or exit of an instance of
+ * its run on that node before the placement (the run's start if none);
+ * NaN when i has no node or no placement time. 0, or -1 out of memory.
+ */
+static int spells(const struct ukf_validate_side *s, double *spell)
+{
+	size_t most = 0;
+	for (size_t k = 0; k < s->nrun; k++)
+		if (s->run[k].count > most)
+			most = s->run[k].count;
+	struct act *a = malloc((3 * most + 1) * sizeof(*a));
+	if (!a)
+		return -1;
+	for (size_t k = 0; k < s->nrun; k++) {
+		size_t first = s->run[k].first, end = first + s->run[k].count;
+		size_t na = 0;
+		for (size_t i = first; i < end; i++) {
+			const struct ukf_validate_times *t = &s->t[i];
+			if (s->node[i] < 0)
+				continue;
+			int64_t v[3] = {t->start, t->ready, t->exit};
+			for (int j = 0; j < 3; j++)
+				if (v[j] >= 0)
+					a[na++] = (struct act){s->node[i], v[j]};
+		}
+		qsort(a, na, sizeof(*a), cmp_act);
+		for (size_t i = first; i < end; i++) {
+			int64_t node = s->node[i], placed = s->t[i].placed;
+			spell[i] = NAN;
+			if (node < 0 || placed < 0)
+				continue;
+			/* the last activity on node before placed */
+			size_t lo = 0, hi = na;
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (a[mid].node < node ||
+				    (a[mid].node == node && a[mid].t < placed))
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			int64_t since = lo > 0 && a[lo - 1].node == node
+					    ? a[lo - 1].t
+					    : 0;
+			spell[i] = (double)(placed - since) / 1e6;
+		}
+	}
+	free(a);
+	return 0;
+}
+
+/* The phase p of instance i of s in ms (NaN: a time missing). */
+static double phase(const struct ukf_validate_side *s, const double *spell,
+		    size_t i, int p)
+{
+	const struct ukf_validate_times *t = &s->t[i];
+	int64_t a, b;
+
+	switch (p) {
+	case PH_PLACED:
+		a = t->request, b = t->placed;
+		break;
+	case PH_START:
+		a = t->placed, b = t->start;
+		break;
+	case PH_READY:
+		a = t->start, b = t->ready;
+		break;
+	case PH_TOTAL:
+		return s->lat[i];
+	default:
+		return spell[i];
+	}
+	return a >= 0 && b >= a ? (double)(b - a) / 1e6 : NAN;
+}
+
+static int where_of(const struct ukf_validate_side *s, size_t i)
+{
+	int w = s->t[i].where;
+	return w >= 0 && w < UKF_VALIDATE_NWHERE ? w : UKF_VALIDATE_NWHERE;
+}
+
+/* One side's figures for kind k, where w: n completed requests, their
+ * share of the kind's completed ones, each measure's median (NaN: none).
+ * buf: scratch of s->n doubles. */
+static void group(const struct ukf_validate_side *s, const double *spell,
+		  int k, int w, double *buf, size_t *n, double *share,
+		  double med[NPH])
+{
+	size_t all = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->kind[i] == k && !isnan(s->lat[i])) {
+			all++;
+			*n += where_of(s, i) == w;
+		}
+	*share = all ? (double)*n / (double)all : NAN;
+	for (int p = 0; p < NPH; p++) {
+		size_t m = 0;
+		for (size_t i = 0; i < s->n; i++) {
+			if (s->kind[i] != k || isnan(s->lat[i]) ||
+			    where_of(s, i) != w)
+				continue;
+			double v = phase(s, spell, i, p);
+			if (!isnan(v))
+				buf[m++] = v;
+		}
+		if (m) {
+			gsl_sort(buf, 1, m);
+			med[p] = gsl_stats_median_from_sorted_data(buf, 1, m);
+		} else {
+			med[p] = NAN;
+		}
+	}
+}
+
+static void num(FILE *out, double v, const char *fmt)
+{
+	if (isnan(v))
+		fprintf(out, " %10s", "-");
+	else
+		fprintf(out, fmt, v);
+}
+
+int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out)
+{
+	const struct ukf_validate_side *sd[2] = {&r->real, &r->sim};
+	size_t most = r->real.n > r->sim.n ? r->real.n : r->sim.n;
+	double *spell[2] = {malloc((r->real.n + 1) * sizeof(double)),
+			    malloc((r->sim.n + 1) * sizeof(double))};
+	double *buf = malloc((most + 1) * sizeof(double));
+	int rc = -1;
+
+	if (!spell[0] || !spell[1] || !buf || spells(&r->real, spell[0]) < 0 ||
+	    spells(&r->sim, spell[1]) < 0)
+		goto out;
+	fprintf(out,
+		"\nphases: medians over the completed requests of each start "
+		"kind, by where it started\n"
+		"(local: on the requesting node; remote: on another; fetched: "
+		"after fetching its template),\n"
+		"in ms; sim over all its requests; node idle before: since "
+		"the last start, ready or exit\n"
+		"on that node before the placement\n");
+	fprintf(out, "%-9s %-8s %-18s %10s %10s %10s %8s\n", "kind", "where",
+		"measure", "real", "sim", "sim-real", "error");
+	for (int k = 0; k < UKF_VALIDATE_NKINDS; k++)
+		for (int w = 0; w <= UKF_VALIDATE_NWHERE; w++) {
+			size_t n[2];
+			double share[2], med[2][NPH];
+			for (int j = 0; j < 2; j++)
+				group(sd[j], spell[j], k, w, buf, &n[j],
+				      &share[j], med[j]);
+			if (!n[0] && !n[1])
+				continue;
+			const char *kn = ukf_validate_kind_name(k);
+			fprintf(out, "%-9s %-8s %-18s %10zu %10zu\n", kn,
+				where_names[w], "requests", n[0], n[1]);
+			fprintf(out, "%-9s %-8s %-18s", kn, where_names[w],
+				"share of the kind");
+			num(out, share[0], " %10.4f");
+			num(out, share[1], " %10.4f");
+			num(out, share[1] - share[0], " %+10.4f");
+			fputc('\n', out);
+			for (int p = 0; p < NPH; p++) {
+				double a = med[0][p], b = med[1][p];
+				fprintf(out, "%-9s %-8s %-18s", kn,
+					where_names[w], ph_names[p]);
+				num(out, a, " %10.4f");
+				num(out, b, " %10.4f");
+				num(out, b - a, " %+10.4f");
+				if (a > 0 && !isnan(b))
+					fprintf(out, " %+7.1f%%",
+						100 * (b - a) / a);
+				fputc('\n', out);
+			}
+		}
+	rc = 0;
+out:
+	free(spell[0]);
+	free(spell[1]);
+	free(buf);
+	return rc;
+}
