@@ -8,6 +8,7 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "../results/stats.h"
 #include "validate_int.h"
 
 /* The measures of a group, each a median over its completed requests. */
@@ -159,6 +160,141 @@ static void group(const struct ukf_validate_side *s, const double *spell,
 	}
 }
 
+/* A completed request of one kind: its request -> ready and where it
+ * started. */
+struct lw {
+	double lat;
+	int where;
+};
+
+static int cmp_lw(const void *a, const void *b)
+{
+	const struct lw *u = a, *v = b;
+	if (u->lat != v->lat)
+		return (u->lat > v->lat) - (u->lat < v->lat);
+	return (u->where > v->where) - (u->where < v->where);
+}
+
+/* The median request -> ready of side s's completed requests of kind k
+ * started at w (NaN: none). buf: scratch of s->n. */
+static double total_median(const struct ukf_validate_side *s, int k, int w,
+			   double *buf)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->kind[i] == k && !isnan(s->lat[i]) && where_of(s, i) == w)
+			buf[m++] = s->lat[i];
+	if (!m)
+		return NAN;
+	gsl_sort(buf, 1, m);
+	return gsl_stats_median_from_sorted_data(buf, 1, m);
+}
+
+/* Where a quantile's value started. */
+struct src {
+	size_t rank, n;	  /* its nearest rank, 1-based, of n; 0: none */
+	int where;	  /* its start */
+	size_t other;	  /* the nearest rank of another start, 0: none */
+	int other_where;  /* that start */
+};
+
+/* Side s's quantile q of kind k (nearest rank, as the comparison's).
+ * v: scratch of s->n. */
+static struct src source(const struct ukf_validate_side *s, int k, double q,
+			 struct lw *v)
+{
+	struct src o = {0};
+	size_t m = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->kind[i] == k && !isnan(s->lat[i]))
+			v[m++] = (struct lw){s->lat[i], where_of(s, i)};
+	o.n = m;
+	if (!m)
+		return o;
+	qsort(v, m, sizeof(*v), cmp_lw);
+	double x = ceil(q * (double)m - 1e-9);
+	size_t r = x < 1 ? 1 : x > (double)m ? m : (size_t)x;
+	o.rank = r;
+	o.where = v[r - 1].where;
+	for (size_t d = 1; d < m && !o.other; d++) {
+		if (r > d && v[r - 1 - d].where != o.where)
+			o.other = r - d;
+		else if (r + d <= m && v[r - 1 + d].where != o.where)
+			o.other = r + d;
+	}
+	if (o.other)
+		o.other_where = v[o.other - 1].where;
+	return o;
+}
+
+/* "  real: remote (rank 168 of 336; a local start 1 rank below)" */
+static void put_source(FILE *out, const char *side, const struct src *o)
+{
+	fprintf(out, "  %s: ", side);
+	if (!o->rank) {
+		fputs("-", out);
+		return;
+	}
+	fprintf(out, "%s (rank %zu of %zu; ", where_names[o->where], o->rank,
+		o->n);
+	if (!o->other) {
+		fputs("all of one start)", out);
+		return;
+	}
+	size_t d = o->other > o->rank ? o->other - o->rank
+				      : o->rank - o->other;
+	fprintf(out, "a %s start %zu rank%s %s)", where_names[o->other_where],
+		d, d == 1 ? "" : "s", o->other > o->rank ? "above" : "below");
+}
+
+/* Where each quantile's value started, on both sides: a quantile whose
+ * value is of another start in each world (a fork p50 at the border of
+ * the local and remote forks) moves with a few placements, not with the
+ * times. 0, or -1 out of memory. */
+static int put_sources(const ukf_validate_result_t *r, FILE *out)
+{
+	size_t most = r->real.n > r->sim.n ? r->real.n : r->sim.n;
+	struct lw *v = malloc((most + 1) * sizeof(*v));
+	double *buf = malloc((most + 1) * sizeof(double));
+	static const double q[3] = {0.50, 0.95, 0.99};
+	static const char *const qn[3] = {"p50", "p95", "p99"};
+
+	if (!v || !buf) {
+		free(v);
+		free(buf);
+		return -1;
+	}
+	fprintf(out,
+		"\nwhere each quantile's value started (nearest rank; sim over "
+		"all its requests),\nand the nearest rank of another start:\n");
+	for (int k = 0; k < UKF_VALIDATE_NKINDS; k++)
+		for (int t = 0; t < 3; t++) {
+			struct src a = source(&r->real, k, q[t], v);
+			struct src b = source(&r->sim, k, q[t], v);
+			if (!a.rank && !b.rank)
+				continue;
+			fprintf(out, "%s %s", ukf_validate_kind_name(k), qn[t]);
+			put_source(out, "real", &a);
+			put_source(out, "sim", &b);
+			/* starts of different costs (the real side's
+			 * medians 10% apart or more): the shares decide */
+			double ma = a.rank ? total_median(&r->real, k, a.where, buf) : NAN,
+			       mb = a.rank ? total_median(&r->real, k, b.where, buf) : NAN;
+			if (a.rank && b.rank && a.where != b.where &&
+			    ma > 0 && mb > 0 && fabs(mb / ma - 1) >= 0.1)
+				fprintf(out,
+					"  <- different starts, their real "
+					"medians %.3g and %.3g ms: the shares "
+					"decide",
+					ma, mb);
+			fputc('\n', out);
+		}
+	free(v);
+	free(buf);
+	return 0;
+}
+
 static void num(FILE *out, double v, const char *fmt)
 {
 	if (isnan(v))
@@ -220,7 +356,7 @@ int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out)
 				fputc('\n', out);
 			}
 		}
-	rc = 0;
+	rc = put_sources(r, out);
 out:
 	free(spell[0]);
 	free(spell[1]);

@@ -116,7 +116,10 @@ void ukf_validate_print(const ukf_validate_result_t *r,
  * and the medians of request -> placed, placed -> start, start -> ready,
  * request -> ready and the node's idle spell before the placement (since
  * the last start, ready or exit of an instance of the run there); real,
- * sim (all its requests), their difference. Diagnostic: nothing in it is
+ * sim (all its requests), their difference; then for each quantile of
+ * each kind where its value started in each world and the nearest rank
+ * of another start, flagged when the two worlds' values come from starts
+ * whose real medians differ by 10% or more. Diagnostic: nothing in it is
  * checked. 0, or -1 out of memory.
  */
 int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out);

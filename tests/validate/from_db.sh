@@ -408,6 +408,25 @@ phases)
 	grep -E '^(cold|template|fork) +(local|remote|fetched) ' "$T/out" |
 		grep -v ' requests ' | grep -v -E ' [+]0[.]0000( |$)' &&
 		fail "identical runs: a difference not 0"
+	# each quantile's value from the same start in both worlds
+	q=$(grep -c -E '^(cold|template|fork) p(50|95|99)  real: ' "$T/out")
+	[ "$q" -eq 9 ] || fail "$q quantile source lines, expected 9"
+	grep -q 'different starts' "$T/out" && fail "identical runs: different starts"
+	grep -E '^fork p50  real: ' "$T/out" >"$T/src"
+	sed 's/.*  real: \(.*\)  sim: \(.*\)$/\1|\2/' "$T/src" | awk -F'|' '$1 != $2 { exit 1 }' ||
+		fail "identical runs: fork p50 sources differ: $(cat "$T/src")"
+	# a knife edge: the fork p50 is a remote child's, d ranks above the
+	# local ones; on the real side the d + 1 fastest remote children
+	# said to be local, its p50 comes from a "local" start, the
+	# simulated one still from a remote one
+	d=$(sed -n 's/^fork p50  real: remote (rank [0-9]* of [0-9]*; a local start \([0-9]*\) ranks* below).*/\1/p' "$T/out")
+	[ -n "$d" ] || fail "the fork p50 is no remote child's just above the local ones (the test's premise): $(cat "$T/src")"
+	cp "$T/v.db" "$T/edge.db"
+	sqlite3 "$T/edge.db" "UPDATE instances SET remote = 0 WHERE rowid IN (SELECT rowid FROM instances WHERE run <= 2 AND start = 'fork' AND remote AND NOT coalesce(template_fetched, 0) AND t_ready IS NOT NULL ORDER BY t_ready - t_request LIMIT $((d + 1)))" ||
+		fail "sqlite3 update"
+	"$UKF" validate --from-db "$T/edge.db" --real-runs 1-2 --sim-runs 3-4 --phases >"$T/out" 2>&1
+	grep -q '^fork p50  real: local (rank .*  sim: remote (rank .*  <- different starts, their real medians .*: the shares decide$' "$T/out" ||
+		fail "the knife edge not said: $(grep '^fork p50 ' "$T/out")"
 	# model B's dearer template clones: the template starts' start ->
 	# ready longer, their placement not
 	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --phases >"$T/out" 2>&1
