@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # tests/validate/settings.sh - the validation scripts refuse bad settings
 # from the environment (exit 2, naming the setting and the value) before
-# anything runs: scripts/validate/{repeat,testbed,interleave}.sh share
+# anything runs: scripts/validate/{repeat,testbed,interleave,noise-floor}.sh share
 # scripts/lib/settings.sh. No KVM or root needed: nothing gets that far
 # (each try is cut at 30 s, should a check go missing and the run start).
 #
@@ -15,19 +15,22 @@ trap 'rm -rf "$T"' EXIT
 fail() { echo "settings.sh test: FAIL: $*" >&2; exit 1; }
 
 n=0
-for script in repeat testbed interleave; do
+for script in repeat testbed interleave noise-floor; do
 	S=$SRC/scripts/validate/$script.sh
 	case $script in
 	repeat) bads="VAL_REPS=0 VAL_REPS=x VAL_SIM_REPS=-1 VAL_SEED=07" ;;
 	testbed) bads="VAL_NODES=0 VAL_REPS=2x VAL_SIM_REPS=0 VAL_SEED=1e3 VAL_COMPRESS=gzip" ;;
+	noise-floor) bads="VAL_NODES=0 VAL_REPS=x VAL_SIM_REPS=-1 VAL_SEED=07 NF_TRIALS=0 VAL_THRESHOLD=5%" ;;
 	*) bads="VAL_NODES=01 VAL_BLOCKS=0 CAL_N=-3 VAL_COMPRESS=xz VAL_CAL_GAP=300 VAL_CAL_GAP=11s VAL_CAL_GAP=ms VAL_CAL_IDLE=1h VAL_CAL_IDLE=1s_2x" ;;
 	esac
 	for bad in $bads; do
 		name=${bad%%=*} value=${bad#*=}
 		# repeat.sh and testbed.sh: BUILD [MODEL] [OUT]; interleave.sh:
-		# BUILD [OUT]
+		# BUILD [OUT]; noise-floor.sh: BUILD MODEL [OUT]
 		if [ $script = interleave ]; then
 			timeout 30 env "$bad" sh "$S" "$B" "$T/o" >/dev/null 2>"$T/err"
+		elif [ $script = noise-floor ]; then
+			timeout 30 env "$bad" sh "$S" "$B" "$SRC/data/model.conf" "$T/o" >/dev/null 2>"$T/err"
 		else
 			timeout 30 env "$bad" sh "$S" "$B" >/dev/null 2>"$T/err"
 		fi
@@ -55,4 +58,4 @@ for kv in "VAL_CAL_GAP gap 300ms" "VAL_CAL_IDLE idle 1s 3s"; do
 done
 # interleave.sh made nothing before refusing
 [ ! -e "$T/o" ] || fail "a refused run made its output $T/o"
-echo "ok: $n bad settings refused by the three scripts"
+echo "ok: $n bad settings refused by the four scripts"
