@@ -29,8 +29,8 @@ static const char usage[] =
     "           [--real-runs A-B] [--sim-label L] [--sim-backend B]\n"
     "           [--sim-runs A-B] [--threshold PCT] [--metrics LIST] [--plot "
     "DIR]\n"
-    "  (both: [--app NAME] [--resamples N] [--boot-seed N] [--sim-pooled]\n"
-    "   [--phases])\n"
+    "  (both: [--app NAME] [--where W] [--resamples N] [--boot-seed N]\n"
+    "   [--sim-pooled] [--phases])\n"
     "\n"
     "Run SCENARIO.lua on the real backend (this machine's KVM, or the node\n"
     "agents of a cluster file), then on the simulator with the same seeds\n"
@@ -64,6 +64,12 @@ static const char usage[] =
     "  --app NAME        compare the instances of app NAME only (a start\n"
     "                    kind pooling apps of different sizes has a p50\n"
     "                    between their modes)\n"
+    "  --where W         compare the instances that started at W only:\n"
+    "                    local (on the node that requested them), remote\n"
+    "                    (on another) or fetched (after a template fetch);\n"
+    "                    a start kind split so has no border between them\n"
+    "                    (on 2 nodes the fork p50 lies on one); the\n"
+    "                    fractions are then of those instances\n"
     "  --phases          after the verdict, where the time goes: per start\n"
     "                    kind and where it started (local, remote, after a\n"
     "                    template fetch), each world's share and median\n"
@@ -400,7 +406,7 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 	    "--seed",	    "--threshold",  "--metrics",    "--resamples",
 	    "--boot-seed",  "--db",	    "--plot",	    "--from-db",
 	    "--real-label", "--sim-label",  "--real-backend",
-	    "--sim-backend", "--real-runs", "--sim-runs", "--app"};
+	    "--sim-backend", "--real-runs", "--sim-runs", "--app", "--where"};
 	unsigned char given[sizeof(once) / sizeof(once[0])] = {0};
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -556,6 +562,16 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 			a.from_db = v;
 		} else if (!strcmp(o, "--app")) {
 			a.real.app = a.sim.app = v;
+		} else if (!strcmp(o, "--where")) {
+			if (strcmp(v, "local") && strcmp(v, "remote") &&
+			    strcmp(v, "fetched")) {
+				rc = bad(prog,
+					 "--where: local, remote or fetched, "
+					 "got '%s'",
+					 v);
+				goto out;
+			}
+			a.real.where = a.sim.where = v;
 		} else if (!strcmp(o, "--real-label")) {
 			a.real.label = v;
 		} else if (!strcmp(o, "--sim-label")) {

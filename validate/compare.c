@@ -110,6 +110,14 @@ static void side_free(struct ukf_validate_side *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* What --where W means, for the messages. */
+static const char *where_text(const char *w)
+{
+	return !strcmp(w, "local")    ? "started on the requesting node"
+	       : !strcmp(w, "remote") ? "started on another node"
+				      : "started after a template fetch";
+}
+
 /* Column c, a time in ns since the run's start, or -1 (NULL: never). */
 static int64_t col_time(sqlite3_stmt *st, int c)
 {
@@ -148,6 +156,10 @@ static int load_side(sqlite3 *db, const char *which,
 	    " FROM instances i JOIN runs r ON r.id = i.run"
 	    " WHERE i.run IN (SELECT id FROM (" FIRST
 	    ") WHERE k = 1) AND (?5 IS NULL OR i.app = ?5)"
+	    " AND (?6 IS NULL OR ?6 = CASE"
+	    " WHEN coalesce(i.template_fetched, 0) THEN 'fetched'"
+	    " WHEN i.node IS NULL OR i.remote IS NULL THEN NULL"
+	    " WHEN i.remote THEN 'remote' ELSE 'local' END)"
 	    " ORDER BY i.run, i.id";
 	static const char sql_runs[] =
 	    "SELECT count(*), coalesce(sum(k > 1), 0), count(DISTINCT h),"
@@ -168,8 +180,10 @@ static int load_side(sqlite3 *db, const char *which,
 		sqlite3_bind_text(st, 2, sel->backend, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, sel->id_lo);
 		sqlite3_bind_int64(st, 4, sel->id_hi);
-		if (pass)
+		if (pass) {
 			sqlite3_bind_text(st, 5, sel->app, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 6, sel->where, -1, SQLITE_STATIC);
+		}
 		if (!pass) {
 			rc = sqlite3_step(st);
 			if (rc != SQLITE_ROW) {
@@ -243,12 +257,18 @@ static int load_side(sqlite3 *db, const char *which,
 		}
 	}
 	snprintf(s->app, sizeof(s->app), "%s", sel->app ? sel->app : "");
+	snprintf(s->where, sizeof(s->where), "%s",
+		 sel->where ? sel->where : "");
 	if (!s->n) {
-		if (sel->app)
+		if (sel->app || sel->where)
 			ukf_seterr(err, errlen,
 				   "the %s side's %zu run(s) have no instance "
-				   "of app '%s'",
-				   which, s->runs, sel->app);
+				   "%s%s%s%s%s",
+				   which, s->runs, sel->app ? "of app '" : "",
+				   sel->app ? sel->app : "",
+				   sel->app ? "'" : "",
+				   sel->app && sel->where ? " " : "",
+				   sel->where ? where_text(sel->where) : "");
 		else
 			ukf_seterr(err, errlen,
 				   "the %s side's %zu run(s) have no instance",
@@ -754,10 +774,13 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 
 	fprintf(out,
 		"real: %zu run(s), %zu requests; sim: %zu run(s), %zu "
-		"requests%s%s%s\n",
+		"requests%s%s%s%s%s%s\n",
 		r->real.runs, r->real.n, r->sim.runs, r->sim.n,
-		r->real.app[0] ? " (of app " : "", r->real.app,
-		r->real.app[0] ? " only)" : "");
+		r->real.app[0] || r->real.where[0] ? " (" : "",
+		r->real.app[0] ? "of app " : "", r->real.app,
+		r->real.app[0] && r->real.where[0] ? ", " : "",
+		r->real.where[0] ? where_text(r->real.where) : "",
+		r->real.app[0] || r->real.where[0] ? " only)" : "");
 	/* (no hash stored: another tool's rows, nothing to say) */
 	if (r->real.nscen > 1 || r->sim.nscen > 1)
 		fprintf(

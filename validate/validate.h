@@ -19,6 +19,9 @@ struct ukf_validate_sel {
 	const char *backend;  /* runs.backend equal to this, or NULL */
 	int64_t id_lo, id_hi; /* runs.id in [id_lo, id_hi]; 0, 0: any */
 	const char *app;      /* instances of this app only, or NULL */
+	const char *where;    /* instances started there only: "local"
+				 (the requesting node), "remote" (another),
+				 "fetched" (after a template fetch), or NULL */
 };
 
 /* Statistics a metric can be (the names --metrics takes). */

@@ -20,6 +20,7 @@ struct ukf_validate_side {
 	size_t nscen;  /* scenarios (content hashes) of its runs */
 	char scen[80]; /* that hash when nscen is 1 */
 	char app[128]; /* the app its instances were limited to, or "" */
+	char where[16]; /* where they started, limited to, or "" */
 	int *kind;
 	double *lat;
 	int64_t *node;

@@ -40,9 +40,10 @@
 # nodes or more, root (namespaces). Exit status: ukfork validate's (0
 # pass, 1 fail), 1 a step failed (said which), 2 bad usage, 77 no /dev/kvm.
 # The pooled comparison comes first, then one per app with its phases
-# table (`validate --phases`: where each world's time goes).
+# table (`validate --phases`: where each world's time goes), then one per
+# place of start (`--where`: local, remote, fetched).
 set -u
-[ $# -ge 1 ] || { sed -n '5,43p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '5,44p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || exit 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${2:-$B/validate-interleave}
@@ -167,5 +168,11 @@ for app in $(sqlite3 "$VAL" "SELECT DISTINCT app FROM instances ORDER BY app" 2>
 	echo
 	"$U" validate --from-db "$VAL" --threshold "${VAL_THRESHOLD:-5}" --app "$app" --phases
 done
+if [ "$N" -ge 2 ]; then
+	for w in local remote fetched; do
+		echo
+		"$U" validate --from-db "$VAL" --threshold "${VAL_THRESHOLD:-5}" --where "$w"
+	done
+fi
 echo "interleave.sh: databases, model and plots in $OUT" >&2
 exit $rc

@@ -451,6 +451,40 @@ phases)
 	got=$(awk '$1 == "template" && $2 == "local" && $3 == "node" { print $6 }' "$T/out")
 	[ "$got" = "$want" ] || fail "template local node idle: table $got, SQL $want"
 	;;
+where)
+	command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3"; exit 77; }
+	mkdb
+	"$UKF" validate --from-db "$T/v.db" --where elsewhere >"$T/out" 2>&1
+	[ $? -eq 2 ] && grep -q "where: local, remote or fetched, got 'elsewhere'" "$T/out" ||
+		fail "a bad --where: not refused"
+	"$UKF" validate --from-db "$T/v.db" --where local --where remote >"$T/out" 2>&1
+	[ $? -eq 2 ] || fail "--where twice: not refused"
+	# each side limited to its forks started there: the counts as SQL
+	# has them, the same runs compared with themselves pass
+	for w in local remote fetched; do
+		"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 --where $w >"$T/out" 2>&1
+		[ $? -eq 0 ] || fail "--where $w on identical runs: not exit 0"
+		case $w in
+		local) c="NOT remote AND NOT coalesce(template_fetched, 0)" ;;
+		remote) c="remote AND NOT coalesce(template_fetched, 0)" ;;
+		*) c="coalesce(template_fetched, 0)" ;;
+		esac
+		n=$(sqlite3 "$T/v.db" "SELECT count(*) FROM instances WHERE run <= 2 AND start = 'fork' AND t_ready IS NOT NULL AND $c")
+		got=$(awk '/^fork p50 \(ms\)/ { print $4 }' "$T/out")
+		[ "$n" -gt 0 ] && [ "$got" = "$n" ] || fail "--where $w: fork p50 over $got requests, SQL $n"
+	done
+	grep -q '^real: 2 run(s), [0-9]* requests; sim: 2 run(s), [0-9]* requests (started after a template fetch only)$' "$T/out" ||
+		fail "--where fetched: not said: $(head -1 "$T/out")"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 --where local --app a >"$T/out" 2>&1
+	head -1 "$T/out" | grep -q '(of app a, started on the requesting node only)$' ||
+		fail "--app and --where: not said: $(head -1 "$T/out")"
+	# a side with no such instance: exit 2, naming it
+	cp "$T/v.db" "$T/nf.db"
+	sqlite3 "$T/nf.db" "UPDATE instances SET template_fetched = 0 WHERE run <= 2" || fail "sqlite3 update"
+	"$UKF" validate --from-db "$T/nf.db" --real-runs 1-2 --sim-runs 3-4 --where fetched >"$T/out" 2>&1
+	[ $? -eq 2 ] && grep -q "the real side's 2 run(s) have no instance started after a template fetch" "$T/out" ||
+		fail "no fetched instance on the real side: $(cat "$T/out")"
+	;;
 plot)
 	command -v gnuplot >/dev/null || { echo "SKIP: no gnuplot"; exit 77; }
 	mkdb
