@@ -13,7 +13,8 @@
 # simulated side's, 10 x VAL_REPS), VAL_SEED (1: the simulated side's
 # seed; trial t's stand-in real side runs seed VAL_SEED + t), NF_TRIALS
 # (20), VAL_THRESHOLD (5, in %), NF_METRICS (validate's --metrics,
-# p50,p95).
+# p50,p95), NF_APP and NF_WHERE (validate's --app and --where: the floor
+# of one app's, or one place of start's, figures).
 #
 # Each trial compares a stand-in real side (the simulator, VAL_REPS runs
 # of another seed) with the one simulated side (VAL_SIM_REPS runs, its
@@ -31,7 +32,7 @@
 # noise of the costs and the placements alone.
 # Exit status: 0 when every trial ran, 1 a run failed, 2 bad usage.
 set -u
-[ $# -ge 2 ] || { sed -n '5,31p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '5,33p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || exit 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -78,7 +79,8 @@ while [ "$t" -le "$T" ]; do
 		>"$OUT/run.log" 2>&1 || { cat "$OUT/run.log" >&2; echo "noise-floor.sh: trial $t's runs failed" >&2; exit 1; }
 	# runs 1..SR the simulated side, SR+1..SR+R the stand-in real one
 	"$U" validate --from-db "$db" --real-backend sim --real-runs "$lo-$hi" \
-		--sim-runs "1-$SR" --metrics "$MET" --threshold "$TH" >"$OUT/trial-$t.txt" 2>&1
+		--sim-runs "1-$SR" --metrics "$MET" --threshold "$TH" \
+		${NF_APP:+--app "$NF_APP"} ${NF_WHERE:+--where "$NF_WHERE"} >"$OUT/trial-$t.txt" 2>&1
 	rc=$?
 	[ "$rc" -le 1 ] || { cat "$OUT/trial-$t.txt" >&2; echo "noise-floor.sh: trial $t: validate exit $rc" >&2; exit 1; }
 	# "METRIC ERROR": the checked metrics' errors (the first field
@@ -89,7 +91,7 @@ while [ "$t" -le "$T" ]; do
 	t=$((t + 1))
 done
 {
-	echo "noise floor: $(basename "$SCEN") on $N node(s)${PACE:+, pace $PACE}, model $MODEL"
+	echo "noise floor: $(basename "$SCEN") on $N node(s)${PACE:+, pace $PACE}${NF_APP:+, app $NF_APP}${NF_WHERE:+, started $NF_WHERE}, model $MODEL"
 	echo "the simulator against itself: $T trials, each a stand-in real side of $R runs (seeds $((S + 1))..$((S + T))) against $SR simulated runs (seed $S)"
 	printf '%-16s %7s %14s %16s %11s %s\n' metric trials "median |error|" "90% of trials <=" "largest" "trials beyond $TH%"
 	for m in $(awk '{ print $2 "_" $3 }' "$OUT/errors.txt" | awk '!seen[$0]++'); do

@@ -45,4 +45,14 @@ for m in "cold p50" "template p95" "fork p50"; do
 		if ($3 != n || sprintf("%.1f%%", big) != $(NF - 3) || $(NF - 2) != b) exit 1 }' ||
 		fail "$m: '$row', from the trials: $n trials, largest $big, $beyond beyond 2%"
 done
+# one place of start's floor: every trial compares those instances only
+NF_TRIALS=2 VAL_REPS=4 VAL_SIM_REPS=8 NF_WHERE=remote NF_APP=f \
+	sh "$NF" "$B" "$SRC/data/kvm-pvm-calibrated.conf" "$T/w" >"$T/out" 2>"$T/err" ||
+	fail "NF_WHERE: exit $? ($(cat "$T/err"))"
+grep -q '^noise floor: held-out.lua on 2 node(s), pace 0.25, app f, started remote, model ' "$T/out" ||
+	fail "NF_WHERE: the header does not say it: $(head -1 "$T/out")"
+for t in 1 2; do
+	head -1 "$T/w/trial-$t.txt" | grep -q '(of app f, started on another node only)$' ||
+		fail "NF_WHERE: trial $t not limited: $(head -1 "$T/w/trial-$t.txt")"
+done
 echo "ok: noise-floor.sh"
