@@ -80,7 +80,7 @@ grep -q '^load_curve = ' "$T/out/model.conf" || fail "no load_curve in the model
 [ "$(sqlite3 "$T/out/calib.db" "SELECT group_concat(DISTINCT r.cluster IS NOT NULL) FROM calib_samples s JOIN calib_runs r ON r.id = s.calib WHERE s.op = 'clone_engine'")" = 1 ] ||
 	fail "clone_engine samples from a one-node calibration"
 # the real side: seed 7 then 8, one replication each; the simulated
-# side: both seeds, 3 replications each, on 2 nodes
+# side: both seeds, 3 replications each, on the testbed's nodes
 [ "$(sqlite3 "$T/out/validate.db" "SELECT group_concat(seed || ':' || rep, ' ') FROM (SELECT seed, rep FROM runs WHERE backend = 'kvm' ORDER BY id)")" = "7:0 8:0" ] ||
 	fail "real runs: $(sqlite3 "$T/out/validate.db" "SELECT id, backend, seed, rep FROM runs")"
 [ "$(sqlite3 "$T/out/validate.db" "SELECT group_concat(seed || ':' || rep, ' ') FROM (SELECT seed, rep FROM runs WHERE backend = 'sim' AND json_extract(settings_json, '$.nodes') = $NODES ORDER BY id)")" = "7:0 7:1 7:2 8:0 8:1 8:2" ] ||
