@@ -218,6 +218,11 @@ struct ukf_calib_sel {
 /* 0, or -1 (ENOMEM: *out empty). */
 int ukf_calib_set_select(const ukf_calib_set_t *s, const char *op,
 			 int zero_ok, struct ukf_calib_sel *out);
+/* The same for the samples whose name match(op, u) takes (non-zero). */
+int ukf_calib_set_select_if(const ukf_calib_set_t *s,
+			    int (*match)(const char *op, const void *u),
+			    const void *u, int zero_ok,
+			    struct ukf_calib_sel *out);
 void ukf_calib_sel_free(struct ukf_calib_sel *sel);
 /* The provenance kept with the set (copied on set; strings owned by it). */
 int ukf_calib_set_prov(ukf_calib_set_t *s, const struct ukf_calib_prov *p);

@@ -308,17 +308,31 @@ static void resample(gsl_rng *rng, const double *src, size_t n, double *dst)
 		dst[i] = src[gsl_rng_uniform_int(rng, n)];
 }
 
-/* The set's op samples' y (0 or more: ukf_calib_set_select), less their
+/* Which samples op_samples takes: those named name, or, with ms > 0,
+ * those named "<name><ms>" (by the number: "msgr_1000" and "msgr_1e+03"
+ * alike). */
+struct want {
+	const char *name;
+	double ms;
+};
+
+static int want_match(const char *op, const void *u)
+{
+	const struct want *w = u;
+	return w->ms > 0 ? name_ms(op, w->name) == w->ms : !strcmp(op, w->name);
+}
+
+/* The samples w names' y (0 or more: ukf_calib_set_select), less their
  * link's latency when less_lat, into a new array (*n of them; x into *xs
  * unless NULL); NULL out of memory. */
-static double *op_samples(const ukf_calib_set_t *s, const char *want,
+static double *op_samples(const ukf_calib_set_t *s, struct want w,
 			  int less_lat, double **xs, size_t *n)
 {
 	struct ukf_calib_sel sel;
 	double *y;
 
 	*n = 0;
-	if (ukf_calib_set_select(s, want, 1, &sel) < 0)
+	if (ukf_calib_set_select_if(s, want_match, &w, 1, &sel) < 0)
 		return NULL;
 	for (size_t i = 0; less_lat && i < sel.n; i++)
 		sel.y[i] -= sel.lat[i];
@@ -337,9 +351,12 @@ int ukf_calib_fit_msg_idle(const ukf_calib_set_t *s,
 			   struct ukf_calib_msg_idle *c)
 {
 	size_t nbl = 0, nbr = 0, nsg = 0, all = ukf_calib_set_count(s);
-	double *bl = op_samples(s, "placed_local", 0, NULL, &nbl);
-	double *br = op_samples(s, "placed_remote", 1, NULL, &nbr);
-	double *sg = op_samples(s, "msgspell_gap", 0, NULL, &nsg);
+	double *bl = op_samples(s, (struct want){"placed_local", 0}, 0, NULL,
+				&nbl);
+	double *br = op_samples(s, (struct want){"placed_remote", 0}, 1, NULL,
+				&nbr);
+	double *sg = op_samples(s, (struct want){"msgspell_gap", 0}, 0, NULL,
+				&nsg);
 	size_t cap = all + 1;
 	double *t[4] = { malloc(cap * sizeof(double)),
 			 malloc(cap * sizeof(double)),
@@ -370,13 +387,12 @@ int ukf_calib_fit_msg_idle(const ukf_calib_set_t *s,
 	}
 	for (size_t k = 0; k < c->ngroups; k++) {
 		struct ukf_calib_msg_group *g = &c->g[k];
-		char lop[40], rop[40];
 		size_t nil = 0, nir = 0;
 		double *ix = NULL;
-		snprintf(lop, sizeof(lop), "msgl_%.6g", c->ms[k]);
-		snprintf(rop, sizeof(rop), "msgr_%.6g", c->ms[k]);
-		double *il = op_samples(s, lop, 0, NULL, &nil);
-		double *ir = op_samples(s, rop, 1, &ix, &nir);
+		double *il = op_samples(s, (struct want){"msgl_", c->ms[k]}, 0,
+					NULL, &nil);
+		double *ir = op_samples(s, (struct want){"msgr_", c->ms[k]}, 1,
+					&ix, &nir);
 		if (!il || !ir || !ix) {
 			free(il);
 			free(ir);

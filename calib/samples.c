@@ -98,21 +98,36 @@ void ukf_calib_set_get(const ukf_calib_set_t *s, size_t i, const char **op,
 	*ns = s->v[i].ns;
 }
 
-/* Sample e is one of op's that a fit takes. */
-static int selected(const struct sample *e, const char *op, int zero_ok)
+/* Sample e is one a fit takes: its name matched, x and ns usable. */
+static int selected(const struct sample *e,
+		    int (*match)(const char *op, const void *u), const void *u,
+		    int zero_ok)
 {
-	return !strcmp(e->op, op) && isfinite(e->x) && isfinite(e->ns) &&
+	return match(e->op, u) && isfinite(e->x) && isfinite(e->ns) &&
 	       (e->ns > 0 || (zero_ok && e->ns == 0));
+}
+
+static int same_name(const char *op, const void *u)
+{
+	return !strcmp(op, u);
 }
 
 int ukf_calib_set_select(const ukf_calib_set_t *s, const char *op,
 			 int zero_ok, struct ukf_calib_sel *out)
 {
+	return ukf_calib_set_select_if(s, same_name, op, zero_ok, out);
+}
+
+int ukf_calib_set_select_if(const ukf_calib_set_t *s,
+			    int (*match)(const char *op, const void *u),
+			    const void *u, int zero_ok,
+			    struct ukf_calib_sel *out)
+{
 	size_t k = 0;
 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < s->n; i++)
-		k += selected(&s->v[i], op, zero_ok);
+		k += selected(&s->v[i], match, u, zero_ok);
 	out->x = malloc((k + 1) * sizeof(double));
 	out->y = malloc((k + 1) * sizeof(double));
 	out->lat = malloc((k + 1) * sizeof(double));
@@ -124,7 +139,7 @@ int ukf_calib_set_select(const ukf_calib_set_t *s, const char *op,
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sample *e = &s->v[i];
-		if (!selected(e, op, zero_ok))
+		if (!selected(e, match, u, zero_ok))
 			continue;
 		out->x[out->n] = e->x;
 		out->y[out->n] = e->ns;

@@ -69,12 +69,16 @@ static const char usage[] =
     "                    (on another) or fetched (after a template fetch);\n"
     "                    a start kind split so has no border between them\n"
     "                    (on 2 nodes the fork p50 lies on one); the\n"
-    "                    fractions are then of those instances\n"
+    "                    fractions are then of those instances, and\n"
+    "                    requests never placed are left out\n"
     "  --phases          after the verdict, where the time goes: per start\n"
     "                    kind and where it started (local, remote, after a\n"
     "                    template fetch), each world's share and median\n"
-    "                    request -> placed, placed -> start, start -> ready\n"
-    "                    and the node's idle spell before the placement\n"
+    "                    request -> placed, placed -> start, start -> ready,\n"
+    "                    request -> ready and the node's idle spell before\n"
+    "                    the placement; then where each quantile's value\n"
+    "                    started in each world (a quantile on the border of\n"
+    "                    two starts moves with a few placements)\n"
     "  --reps R, --seed S, --set N=V   as for ukfork run (both worlds;\n"
     "                    --reps: the real world's replications)\n"
     "  --sim-reps N      replications of the simulated side (default: R),\n"
@@ -214,8 +218,9 @@ static int compare_and_report(const char *prog, const struct args *a,
 		return 2;
 	}
 	ukf_validate_print(r, &a->vo, stdout);
-	if (a->phases && ukf_validate_print_phases(r, stdout) < 0) {
-		fprintf(stderr, "%s: the phases table: out of memory\n", prog);
+	if (a->phases &&
+	    ukf_validate_print_phases(r, stdout, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: the phases table: %s\n", prog, err);
 		ukf_validate_result_destroy(&r);
 		return 1;
 	}

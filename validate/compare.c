@@ -113,9 +113,10 @@ static void side_free(struct ukf_validate_side *s)
 /* What --where W means, for the messages. */
 static const char *where_text(const char *w)
 {
-	return !strcmp(w, "local")    ? "started on the requesting node"
-	       : !strcmp(w, "remote") ? "started on another node"
-				      : "started after a template fetch";
+	return !strcmp(w, "local")     ? "started on the requesting node"
+	       : !strcmp(w, "remote")  ? "started on another node"
+	       : !strcmp(w, "fetched") ? "started after a template fetch"
+				       : "started at an unknown place";
 }
 
 /* Column c, a time in ns since the run's start, or -1 (NULL: never). */
@@ -693,6 +694,10 @@ int ukf_validate_compare(const char *path, const struct ukf_validate_sel *real,
 		return -1;
 	}
 	r = calloc(1, sizeof(*r));
+	if (r && !(r->path = strdup(path))) {
+		free(r);
+		r = NULL;
+	}
 	if (!r) {
 		sqlite3_close(db);
 		ukf_seterr(err, errlen, "out of memory");
@@ -728,6 +733,7 @@ void ukf_validate_result_destroy(ukf_validate_result_t **rp)
 	side_free(&r->sim);
 	free(r->nodes);
 	free(r->m);
+	free(r->path);
 	free(r);
 	*rp = NULL;
 }

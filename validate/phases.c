@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include <gsl/gsl_sort.h>
+#include <sqlite3.h>
 #include <gsl/gsl_statistics_double.h>
 
-#include "../results/stats.h"
+#include "core/ukf.h"
 #include "validate_int.h"
 
 /* The measures of a group, each a median over its completed requests. */
@@ -41,34 +42,77 @@ static int cmp_act(const void *a, const void *b)
 	return (u->t > v->t) - (u->t < v->t);
 }
 
+/* Run id's activity, every instance's of it (whatever --app and --where
+ * kept of them), into *a (grown as needed, *cap), sorted by node and
+ * time: *na of them. 0, or -1 with a message. */
+static int run_activity(sqlite3 *db, sqlite3_stmt *st, int64_t id,
+			struct act **a, size_t *na, size_t *cap, char *err,
+			size_t errlen)
+{
+	int rc;
+
+	*na = 0;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t node = sqlite3_column_int64(st, 0);
+		for (int c = 1; c <= 3; c++) {
+			if (sqlite3_column_type(st, c) == SQLITE_NULL ||
+			    sqlite3_column_int64(st, c) < 0)
+				continue;
+			if (*na == *cap) {
+				size_t nc = *cap ? 2 * *cap : 256;
+				struct act *v = realloc(*a, nc * sizeof(*v));
+				if (!v) {
+					ukf_seterr(err, errlen, "out of memory");
+					return -1;
+				}
+				*a = v;
+				*cap = nc;
+			}
+			(*a)[(*na)++] =
+			    (struct act){node, sqlite3_column_int64(st, c)};
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		ukf_seterr(err, errlen, "reading run %lld's instances: %s",
+			   (long long)id, sqlite3_errmsg(db));
+		return -1;
+	}
+	qsort(*a, *na, sizeof(**a), cmp_act);
+	return 0;
+}
+
 /*
  * spell[i]: how long instance i's node had been idle when i was placed
- * there, in ms: since the last start, ready or exit of an instance of
- * its run on that node before the placement (the run's start if none);
- * NaN when i has no node or no placement time. 0, or -1 out of memory.
+ * there, in ms: since the last start, ready or exit of any instance of
+ * its run on that node strictly before the placement (the run's start if
+ * none; the instances --app or --where left out count too, as the node
+ * was busy with them); NaN when i has no node or no placement time. The
+ * runs' instances are read again from the database. 0, or -1 with a
+ * message.
  */
-static int spells(const struct ukf_validate_side *s, double *spell)
+static int spells(sqlite3 *db, const struct ukf_validate_side *s,
+		  double *spell, char *err, size_t errlen)
 {
-	size_t most = 0;
-	for (size_t k = 0; k < s->nrun; k++)
-		if (s->run[k].count > most)
-			most = s->run[k].count;
-	struct act *a = malloc((3 * most + 1) * sizeof(*a));
-	if (!a)
+	sqlite3_stmt *st = NULL;
+	struct act *a = NULL;
+	size_t na = 0, cap = 0;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT node, t_start, t_ready, t_exit FROM "
+			       "instances WHERE run = ?1 AND node IS NOT NULL",
+			       -1, &st, NULL) != SQLITE_OK) {
+		ukf_seterr(err, errlen, "reading instances: %s",
+			   sqlite3_errmsg(db));
 		return -1;
+	}
 	for (size_t k = 0; k < s->nrun; k++) {
 		size_t first = s->run[k].first, end = first + s->run[k].count;
-		size_t na = 0;
-		for (size_t i = first; i < end; i++) {
-			const struct ukf_validate_times *t = &s->t[i];
-			if (s->node[i] < 0)
-				continue;
-			int64_t v[3] = {t->start, t->ready, t->exit};
-			for (int j = 0; j < 3; j++)
-				if (v[j] >= 0)
-					a[na++] = (struct act){s->node[i], v[j]};
-		}
-		qsort(a, na, sizeof(*a), cmp_act);
+		if (run_activity(db, st, s->run[k].id, &a, &na, &cap, err,
+				 errlen) < 0)
+			goto out;
 		for (size_t i = first; i < end; i++) {
 			int64_t node = s->node[i], placed = s->t[i].placed;
 			spell[i] = NAN;
@@ -90,8 +134,11 @@ static int spells(const struct ukf_validate_side *s, double *spell)
 			spell[i] = (double)(placed - since) / 1e6;
 		}
 	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
 	free(a);
-	return 0;
+	return rc;
 }
 
 /* The phase p of instance i of s in ms (NaN: a time missing). */
@@ -279,15 +326,24 @@ static int put_sources(const ukf_validate_result_t *r, FILE *out)
 			put_source(out, "sim", &b);
 			/* starts of different costs (the real side's
 			 * medians 10% apart or more): the shares decide */
-			double ma = a.rank ? total_median(&r->real, k, a.where, buf) : NAN,
-			       mb = a.rank ? total_median(&r->real, k, b.where, buf) : NAN;
-			if (a.rank && b.rank && a.where != b.where &&
-			    ma > 0 && mb > 0 && fabs(mb / ma - 1) >= 0.1)
-				fprintf(out,
-					"  <- different starts, their real "
-					"medians %.3g and %.3g ms: the shares "
-					"decide",
-					ma, mb);
+			if (a.rank && b.rank && a.where != b.where) {
+				double ma = total_median(&r->real, k, a.where,
+							 buf),
+				       mb = total_median(&r->real, k, b.where,
+							 buf);
+				if (isnan(mb))
+					fputs("  <- different starts, the "
+					      "real side has none of the "
+					      "sim's",
+					      out);
+				else if (ma > 0 && mb > 0 &&
+					 fabs(mb / ma - 1) >= 0.1)
+					fprintf(out,
+						"  <- different starts, their "
+						"real medians %.3g and %.3g "
+						"ms: the shares decide",
+						ma, mb);
+			}
 			fputc('\n', out);
 		}
 	free(v);
@@ -303,17 +359,29 @@ static void num(FILE *out, double v, const char *fmt)
 		fprintf(out, fmt, v);
 }
 
-int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out)
+int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out,
+			      char *err, size_t errlen)
 {
 	const struct ukf_validate_side *sd[2] = {&r->real, &r->sim};
 	size_t most = r->real.n > r->sim.n ? r->real.n : r->sim.n;
 	double *spell[2] = {malloc((r->real.n + 1) * sizeof(double)),
 			    malloc((r->sim.n + 1) * sizeof(double))};
 	double *buf = malloc((most + 1) * sizeof(double));
+	sqlite3 *db = NULL;
 	int rc = -1;
 
-	if (!spell[0] || !spell[1] || !buf || spells(&r->real, spell[0]) < 0 ||
-	    spells(&r->sim, spell[1]) < 0)
+	if (!spell[0] || !spell[1] || !buf) {
+		ukf_seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	if (sqlite3_open_v2(r->path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		ukf_seterr(err, errlen, "%s: %s", r->path,
+			   db ? sqlite3_errmsg(db) : "cannot open");
+		goto out;
+	}
+	if (spells(db, &r->real, spell[0], err, errlen) < 0 ||
+	    spells(db, &r->sim, spell[1], err, errlen) < 0)
 		goto out;
 	fprintf(out,
 		"\nphases: medians over the completed requests of each start "
@@ -322,7 +390,8 @@ int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out)
 		"after fetching its template),\n"
 		"in ms; sim over all its requests; node idle before: since "
 		"the last start, ready or exit\n"
-		"on that node before the placement\n");
+		"of an instance of the run on that node before the "
+		"placement\n");
 	fprintf(out, "%-9s %-8s %-18s %10s %10s %10s %8s\n", "kind", "where",
 		"measure", "real", "sim", "sim-real", "error");
 	for (int k = 0; k < UKF_VALIDATE_NKINDS; k++)
@@ -357,7 +426,10 @@ int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out)
 			}
 		}
 	rc = put_sources(r, out);
+	if (rc < 0)
+		ukf_seterr(err, errlen, "out of memory");
 out:
+	sqlite3_close(db);
 	free(spell[0]);
 	free(spell[1]);
 	free(buf);

@@ -123,9 +123,11 @@ void ukf_validate_print(const ukf_validate_result_t *r,
  * each kind where its value started in each world and the nearest rank
  * of another start, flagged when the two worlds' values come from starts
  * whose real medians differ by 10% or more. Diagnostic: nothing in it is
- * checked. 0, or -1 out of memory.
+ * checked. The idle spells come from every instance of the runs, read
+ * again from the database compared. 0, or -1 with a message in err.
  */
-int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out);
+int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out,
+			      char *err, size_t errlen);
 
 /*
  * Write DIR/validate-cdf.dat (request-to-ready in ms and the cumulative

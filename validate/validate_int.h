@@ -52,6 +52,7 @@ struct ukf_validate_result {
 	size_t groups, group_runs;
 	int groups_by_seed; /* 1: per seed; 0: chunks in (rep, seed) order */
 	int real_by_run;    /* 1: the real side's runs resampled, not requests */
+	char *path; /* the database compared (phases.c reads it again) */
 };
 
 /* Where an instance started: on the node that requested it, on another

@@ -83,25 +83,32 @@ while [ "$t" -le "$T" ]; do
 		${NF_APP:+--app "$NF_APP"} ${NF_WHERE:+--where "$NF_WHERE"} >"$OUT/trial-$t.txt" 2>&1
 	rc=$?
 	[ "$rc" -le 1 ] || { cat "$OUT/trial-$t.txt" >&2; echo "noise-floor.sh: trial $t: validate exit $rc" >&2; exit 1; }
-	# "METRIC ERROR": the checked metrics' errors (the first field
-	# ending in %), with their name's first two words
-	awk -v t="$t" '/ (ok|FAIL)$/ && $3 == "(ms)" {
-		for (i = 4; i <= NF; i++) if ($i ~ /%$/) { sub("%", "", $i); print t, $1 " " $2, $i; break } }' \
+	# "TRIAL METRIC ERROR VERDICT" of each checked metric (its line ends
+	# in ok or FAIL; the name is the table's first 22 columns, blanks
+	# made _; the error "-" when a world has no value)
+	awk -v t="$t" '/ ok$| FAIL$| FAIL \(one world only\)$/ {
+		name = substr($0, 1, 22); sub(/ +$/, "", name); gsub(/ /, "_", name)
+		split(substr($0, 24), f, " "); e = f[5]; sub("%", "", e)
+		print t, name, e, ($NF == "ok" ? "ok" : "FAIL") }' \
 		"$OUT/trial-$t.txt" >>"$OUT/errors.txt"
 	t=$((t + 1))
 done
 {
 	echo "noise floor: $(basename "$SCEN") on $N node(s)${PACE:+, pace $PACE}${NF_APP:+, app $NF_APP}${NF_WHERE:+, started $NF_WHERE}, model $MODEL"
 	echo "the simulator against itself: $T trials, each a stand-in real side of $R runs (seeds $((S + 1))..$((S + T))) against $SR simulated runs (seed $S)"
-	printf '%-16s %7s %14s %16s %11s %s\n' metric trials "median |error|" "90% of trials <=" "largest" "trials beyond $TH%"
-	for m in $(awk '{ print $2 "_" $3 }' "$OUT/errors.txt" | awk '!seen[$0]++'); do
-		name=$(echo "$m" | tr _ ' ')
-		awk -v m="$name" '$2 " " $3 == m { v = $4 < 0 ? -$4 : $4; print v }' "$OUT/errors.txt" | sort -g |
-			awk -v m="$name" -v th="$TH" '{ v[NR] = $1; if ($1 > th) b++ }
+	printf '%-22s %6s %14s %16s %11s %s\n' metric trials "median |error|" "90% of trials <=" "largest" "trials beyond $TH% (validate's FAIL)"
+	for m in $(awk '!seen[$2]++ { print $2 }' "$OUT/errors.txt"); do
+		# |error| sorted, "-" (one world only) last; the FAILs counted
+		awk -v m="$m" '$2 == m { v = $3 + 0; if (v < 0) v = -v; v += 0; print ($3 == "-" ? "inf" : v), $4 }' \
+			"$OUT/errors.txt" | sort -g |
+			awk -v m="$m" '{ v[NR] = $1; if ($2 == "FAIL") b++; if ($1 != "inf") n++ }
 			END {
-				k = int(0.9 * NR); if (k < 0.9 * NR) k++; if (k < 1) k = 1
-				med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-				printf "%-16s %7d %13.1f%% %15.1f%% %10.1f%% %d of %d\n", m, NR, med, v[k], v[NR], b, NR
+				gsub(/_/, " ", m)
+				if (!n) { printf "%-22s %6d %14s %16s %11s %d of %d\n", m, NR, "-", "-", "-", b, NR; exit }
+				k = int(0.9 * n); if (k < 0.9 * n) k++; if (k < 1) k = 1
+				med = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+				printf "%-22s %6d %13.1f%% %15.1f%% %10.1f%% %d of %d%s\n", m, NR, med, v[k], v[n], b, NR,
+					n < NR ? sprintf(" (%d in one world only)", NR - n) : ""
 			}'
 	done
 } | tee "$OUT/noise-floor.txt"

@@ -743,12 +743,6 @@ static int t_model_first(void)
 }
 
 /*
- * boot_idle_curve: cold boots at 8, 16 and 32 MiB, 6 ns a byte back to
- * back and 6.4 ns a byte 1 s after the last ended (the same spread):
- * the curve from (0, 0) to 1 s at 0.4 ns a byte over the boot spread's
- * median factor; without boot_idle_ samples no key.
- */
-/*
  * The sample store: names up to UKF_CALIB_OP_MAX bytes kept, a longer
  * one refused as EINVAL (the collectors said "out of memory" for it
  * before session 38); a fit's selection takes an op's finite samples
@@ -794,9 +788,36 @@ static int t_set_select(void)
 	CHECK(ukf_calib_set_select(s, "none", 1, &sel) == 0 && sel.n == 0);
 	ukf_calib_sel_free(&sel);
 	ukf_calib_set_destroy(&s);
+	/* the message-idle fit takes a spell's samples by the number in
+	 * their names: "msgl_1e+06" and "msgl_1000000" are one spell (the
+	 * fit matched the names it rebuilt with %.6g, and lost the second) */
+	struct ukf_calib_msg_idle mi;
+	CHECK((s = ukf_calib_set_create()) != NULL);
+	for (int i = 0; i < 4; i++) {
+		CHECK(ukf_calib_set_add(s, "placed_local", 0, 20e3 + i) == 0);
+		CHECK(ukf_calib_set_add(s, "placed_remote", 0, 200e3 + i) == 0);
+		CHECK(ukf_calib_set_add(s, "msgspell_gap", 0, 20e6) == 0);
+		CHECK(ukf_calib_set_add(s, i % 2 ? "msgl_1e+06" : "msgl_1000000",
+					0, 30e3 + i) == 0);
+		CHECK(ukf_calib_set_add(s, i % 2 ? "msgr_1e+06" : "msgr_1000000",
+					1e12, 300e3 + i) == 0);
+	}
+	CHECK(ukf_calib_fit_msg_idle(s, &mi) == 0);
+	CHECKF(mi.ngroups == 1 && mi.ms[0] == 1e6 && mi.g[0].nlocal == 4 &&
+		       mi.g[0].nremote == 4 && mi.g[0].fitted &&
+		       near(mi.g[0].wake, 100e3 - 10e3, 0.01),
+	       "%zu groups, %zu local, %zu remote, extra %.0f", mi.ngroups,
+	       mi.g[0].nlocal, mi.g[0].nremote, mi.g[0].wake);
+	ukf_calib_set_destroy(&s);
 	return 0;
 }
 
+/*
+ * boot_idle_curve: cold boots at 8, 16 and 32 MiB, 6 ns a byte back to
+ * back and 6.4 ns a byte 1 s after the last ended (the same spread):
+ * the curve from (0, 0) to 1 s at 0.4 ns a byte over the boot spread's
+ * median factor; without boot_idle_ samples no key.
+ */
 static int t_model_boot_idle(void)
 {
 	char conf[128], err[512];

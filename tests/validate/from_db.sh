@@ -450,6 +450,11 @@ phases)
 	want=$(sqlite3 "$T/v.db" "SELECT i.t_placed - coalesce((SELECT max(t) FROM ($U)), 0) FROM instances i WHERE $W" | med)
 	got=$(awk '$1 == "template" && $2 == "local" && $3 == "node" { print $6 }' "$T/out")
 	[ "$got" = "$want" ] || fail "template local node idle: table $got, SQL $want"
+	# with --app, the other app's instances still made the node busy
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --phases --app a >"$T/out" 2>&1
+	want=$(sqlite3 "$T/v.db" "SELECT i.t_placed - coalesce((SELECT max(t) FROM ($U)), 0) FROM instances i WHERE $W AND i.app = 'a'" | med)
+	got=$(awk '$1 == "template" && $2 == "local" && $3 == "node" { print $6 }' "$T/out")
+	[ "$got" = "$want" ] || fail "--app a: template local node idle: table $got, SQL $want"
 	;;
 where)
 	command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3"; exit 77; }
