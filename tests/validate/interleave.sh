@@ -37,14 +37,22 @@ fi
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: not root (namespaces)"; exit 77; }
 command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3 command"; exit 77; }
 
+# UKF_TEST_VAL_NODES: the testbed's nodes (2; 3 checks a 3-node
+# validation, which docs/validation.md recommends, by hand)
+NODES=${UKF_TEST_VAL_NODES:-2}
 # the cluster calibration's plan: remote forks, fetches at 3 sizes, and
-# the alone step through the agent; the one-node one: cold boots only
-cat >"$T/small.plan" <<'EOF'
+# the alone step through the agent; the one-node one: cold boots only.
+# On N nodes each app's first N - 1 children go to the N - 1 other nodes
+# in turn, each fetching the template: the units after them give the
+# remote forks without a fetch
+UNITS=2
+[ "$NODES" -gt 2 ] && UNITS=$((NODES + 1))
+cat >"$T/small.plan" <<EOF
 alone_mem = 8M
 alone_dirty = 64
 alone_forks = 2
 tmpl_mem = 8M 16M 32M
-fork_units = 2
+fork_units = $UNITS
 fork_dirty = 64
 idle = 100ms
 idle_n = 2
@@ -57,9 +65,6 @@ run     { duration = "3s" }
 app("f", "mem=8M init=1ms work=1ms dirty=64 fork=2 units=1")
 constant { app = "f", interval = "400ms", start = "0s", stop = "1.5s" }
 EOF
-# UKF_TEST_VAL_NODES: the testbed's nodes (2; 3 checks a 3-node
-# validation, which docs/validation.md recommends, by hand)
-NODES=${UKF_TEST_VAL_NODES:-2}
 VAL_NODES=$NODES VAL_BLOCKS=2 VAL_REPS=1 VAL_SIM_REPS=3 VAL_SEED=7 CAL_N=2 \
 	CAL_PLAN=$T/small.plan CAL_NODE_PLAN=$T/node.plan VAL_SCENARIO=$T/s.lua \
 	sh "$S" "$B" "$T/out" >"$T/stdout" 2>"$T/stderr"
