@@ -31,7 +31,9 @@
 # requests, and a clone after a long spell costs more than one 20 ms after
 # the last request; until session 36, with no idle key, this script
 # calibrated at gap 300ms instead. With CAL_PLAN, the plan's gap and idle
-# rule and VAL_CAL_GAP / VAL_CAL_IDLE are refused).
+# rule and VAL_CAL_GAP / VAL_CAL_IDLE are refused). Without CAL_PLAN, on
+# 3 nodes or more the cluster calibration's plan has fork_dirty = 64 and
+# fork_units = 8 (there the first N - 1 units' children fetch).
 #
 # Why: this shared machine's speed moves by more than 5% within minutes
 # (docs/validation.md, sessions 30 and 31), and a calibration carries the
@@ -43,7 +45,7 @@
 # table (`validate --phases`: where each world's time goes), then one per
 # place of start (`--where`: local, remote, fetched).
 set -u
-[ $# -ge 1 ] || { sed -n '5,44p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '5,46p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || exit 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${2:-$B/validate-interleave}
@@ -89,10 +91,16 @@ ST=$TMP/il
 trap '[ "$N" -lt 2 ] || "$U" testbed down --state "$ST" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 # dash runs no EXIT trap when a signal kills it: exit instead
 trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
-if [ -z "$PLAN" ] && [ -n "$GAP$IDLE" ]; then
-	# the built-in plan but the spells given
+if [ -z "$PLAN" ] && { [ -n "$GAP$IDLE" ] || [ "$N" -ge 3 ]; }; then
+	# the built-in plan but the spells given; on 3 nodes or more each
+	# app's first N - 1 children fetch the template on the other nodes
+	# in turn, and only the later units give remote forks without a
+	# fetch: 8 units of 64 pages, so those span 64 (N - 1)..512 pages
+	# (the default 6 of 128: 384..768 on 3 nodes, none near held-out's
+	# 260)
 	{ [ -z "$GAP" ] || printf 'gap = %s\n' "$GAP"
-	  [ -z "$IDLE" ] || printf 'idle = %s\n' "$IDLE"; } >"$TMP/cal.plan"
+	  [ -z "$IDLE" ] || printf 'idle = %s\n' "$IDLE"
+	  [ "$N" -lt 3 ] || printf 'fork_dirty = 64\nfork_units = 8\n'; } >"$TMP/cal.plan"
 	PLAN="--plan $TMP/cal.plan"
 fi
 say() { echo "interleave.sh: $* ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))" >&2; }
