@@ -43,9 +43,11 @@
 # pass, 1 fail), 1 a step failed (said which), 2 bad usage, 77 no /dev/kvm.
 # The pooled comparison comes first, then one per app with its phases
 # table (`validate --phases`: where each world's time goes), then one per
-# place of start (`--where`: local, remote, fetched).
+# place of start (`--where`: local, remote, fetched), then the noise
+# floor of the fitted model at the real side's size (noise-floor.sh, 20
+# trials of VAL_BLOCKS x VAL_REPS runs: OUT_DIR/noise-floor).
 set -u
-[ $# -ge 1 ] || { sed -n '5,46p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '5,48p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || exit 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${2:-$B/validate-interleave}
@@ -182,5 +184,16 @@ if [ "$N" -ge 2 ]; then
 		"$U" validate --from-db "$VAL" --threshold "${VAL_THRESHOLD:-5}" --where "$w"
 	done
 fi
+# what a right model would show at this real side's size: the fitted
+# model against itself (noise-floor.sh), seconds of simulation
+say "noise floor"
+echo
+NFSET=
+[ "$N" -lt 2 ] || NFSET="bandwidth=1000G latency=0"
+VAL_SCENARIO="$SCEN" VAL_NODES="$N" VAL_PACE="${VAL_PACE:-}" \
+	VAL_REPS="$((K * R))" VAL_SEED="$((S + 1000))" NF_TRIALS=20 \
+	VAL_THRESHOLD="${VAL_THRESHOLD:-5}" NF_SET="$NFSET" \
+	sh "$HERE/noise-floor.sh" "$B" "$OUT/model.conf" "$OUT/noise-floor" 2>"$TMP/nf.log" ||
+	{ cat "$TMP/nf.log" >&2; echo "interleave.sh: warning: the noise floor failed (the comparison above stands)" >&2; }
 echo "interleave.sh: databases, model and plots in $OUT" >&2
 exit $rc

@@ -14,7 +14,9 @@
 # seed; trial t's stand-in real side runs seed VAL_SEED + t), NF_TRIALS
 # (20), VAL_THRESHOLD (5, in %), NF_METRICS (validate's --metrics,
 # p50,p95), NF_APP and NF_WHERE (validate's --app and --where: the floor
-# of one app's, or one place of start's, figures).
+# of one app's, or one place of start's, figures), NF_SET (more settings
+# of every run, N=V separated by blanks, e.g. a testbed validation's
+# "bandwidth=1000G latency=0").
 #
 # Each trial compares a stand-in real side (the simulator, VAL_REPS runs
 # of another seed) with the one simulated side (VAL_SIM_REPS runs, its
@@ -32,7 +34,7 @@
 # noise of the costs and the placements alone.
 # Exit status: 0 when every trial ran, 1 a run failed, 2 bad usage.
 set -u
-[ $# -ge 2 ] || { sed -n '5,33p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '5,35p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 B=$(cd "$1" && pwd) || exit 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -62,6 +64,12 @@ U="$B/ukfork"
 set -- --set "model=$MODEL" --set "nodes=$N"
 PACE=${VAL_PACE-0.25}
 [ -z "$PACE" ] || set -- "$@" --set "pace=$PACE"
+for kv in ${NF_SET:-}; do
+	case "$kv" in
+	?*=?*) set -- "$@" --set "$kv" ;;
+	*) echo "noise-floor.sh: NF_SET must be N=V words, got '$kv'" >&2; exit 2 ;;
+	esac
+done
 mkdir -p "$OUT" || exit 1
 OUT=$(cd "$OUT" && pwd)
 BASE=$OUT/sim.db

@@ -94,5 +94,11 @@ grep -q '^real: 2 run(s)' "$T/stdout" || fail "no pooled comparison: $(cat "$T/s
 grep -q 'of app f only' "$T/stdout" || fail "no per-app comparison: $(cat "$T/stdout")"
 grep -q '^phases: ' "$T/stdout" || fail "no phases table: $(cat "$T/stdout")"
 grep -q '(started on another node only)$' "$T/stdout" || fail "no comparison of the remote starts: $(cat "$T/stdout")"
+# the fitted model's noise floor at the real side's size (2 blocks of 1)
+grep -q "^noise floor: s.lua on $NODES node(s), model $T/out/model.conf$" "$T/stdout" ||
+	fail "no noise floor: $(tail -12 "$T/stdout")"
+grep -q '^the simulator against itself: 20 trials, each a stand-in real side of 2 runs' "$T/stdout" ||
+	fail "the noise floor not at the real side's size: $(tail -12 "$T/stdout")"
+[ -s "$T/out/noise-floor/noise-floor.txt" ] || fail "no noise-floor.txt in OUT_DIR"
 grep -q 'block 2 of 2: 1 real replications, seed 8' "$T/stderr" || fail "no progress: $(cat "$T/stderr")"
 echo ok

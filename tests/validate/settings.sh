@@ -20,7 +20,7 @@ for script in repeat testbed interleave noise-floor; do
 	case $script in
 	repeat) bads="VAL_REPS=0 VAL_REPS=x VAL_SIM_REPS=-1 VAL_SEED=07" ;;
 	testbed) bads="VAL_NODES=0 VAL_REPS=2x VAL_SIM_REPS=0 VAL_SEED=1e3 VAL_COMPRESS=gzip" ;;
-	noise-floor) bads="VAL_NODES=0 VAL_REPS=x VAL_SIM_REPS=-1 VAL_SEED=07 NF_TRIALS=0 VAL_THRESHOLD=5%" ;;
+	noise-floor) bads="VAL_NODES=0 VAL_REPS=x VAL_SIM_REPS=-1 VAL_SEED=07 NF_TRIALS=0 VAL_THRESHOLD=5% NF_SET=pace" ;;
 	*) bads="VAL_NODES=01 VAL_BLOCKS=0 CAL_N=-3 VAL_COMPRESS=xz VAL_CAL_GAP=300 VAL_CAL_GAP=11s VAL_CAL_GAP=ms VAL_CAL_IDLE=1h VAL_CAL_IDLE=1s_2x" ;;
 	esac
 	for bad in $bads; do
