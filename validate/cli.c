@@ -568,8 +568,7 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 		} else if (!strcmp(o, "--app")) {
 			a.real.app = a.sim.app = v;
 		} else if (!strcmp(o, "--where")) {
-			if (strcmp(v, "local") && strcmp(v, "remote") &&
-			    strcmp(v, "fetched")) {
+			if (ukf_validate_where_parse(v) < 0) {
 				rc = bad(prog,
 					 "--where: local, remote or fetched, "
 					 "got '%s'",

@@ -38,6 +38,32 @@ int ukf_validate_stat_parse(const char *name)
 	return -1;
 }
 
+/* --where's words, and what each means in a message */
+static const char *const where_names[UKF_VALIDATE_NWHERE] = {
+    "local", "remote", "fetched"};
+static const char *const where_texts[UKF_VALIDATE_NWHERE] = {
+    "started on the requesting node", "started on another node",
+    "started after a template fetch"};
+
+static const char *where_text(int w)
+{
+	return w >= 0 && w < UKF_VALIDATE_NWHERE ? where_texts[w]
+						 : "started at an unknown place";
+}
+
+const char *ukf_validate_where_name(int w)
+{
+	return w >= 0 && w < UKF_VALIDATE_NWHERE ? where_names[w] : "unknown";
+}
+
+int ukf_validate_where_parse(const char *name)
+{
+	for (int w = 0; name && w < UKF_VALIDATE_NWHERE; w++)
+		if (!strcmp(name, where_names[w]))
+			return w;
+	return UKF_VALIDATE_WHERE_UNKNOWN;
+}
+
 void ukf_validate_opts_default(struct ukf_validate_opts *o)
 {
 	o->threshold = 0.05;
@@ -110,15 +136,6 @@ static void side_free(struct ukf_validate_side *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* What --where W means, for the messages. */
-static const char *where_text(const char *w)
-{
-	return !strcmp(w, "local")     ? "started on the requesting node"
-	       : !strcmp(w, "remote")  ? "started on another node"
-	       : !strcmp(w, "fetched") ? "started after a template fetch"
-				       : "started at an unknown place";
-}
-
 /* Column c, a time in ns since the run's start, or -1 (NULL: never). */
 static int64_t col_time(sqlite3_stmt *st, int c)
 {
@@ -157,10 +174,6 @@ static int load_side(sqlite3 *db, const char *which,
 	    " FROM instances i JOIN runs r ON r.id = i.run"
 	    " WHERE i.run IN (SELECT id FROM (" FIRST
 	    ") WHERE k = 1) AND (?5 IS NULL OR i.app = ?5)"
-	    " AND (?6 IS NULL OR ?6 = CASE"
-	    " WHEN coalesce(i.template_fetched, 0) THEN 'fetched'"
-	    " WHEN i.node IS NULL OR i.remote IS NULL THEN NULL"
-	    " WHEN i.remote THEN 'remote' ELSE 'local' END)"
 	    " ORDER BY i.run, i.id";
 	static const char sql_runs[] =
 	    "SELECT count(*), coalesce(sum(k > 1), 0), count(DISTINCT h),"
@@ -168,6 +181,11 @@ static int load_side(sqlite3 *db, const char *which,
 #undef SEL
 #undef FIRST
 	sqlite3_stmt *st = NULL;
+	/* --where: the instances that started there (a word not known,
+	 * which the command refuses, keeps none) */
+	int want = UKF_VALIDATE_WHERE_ANY;
+	if (sel->where && (want = ukf_validate_where_parse(sel->where)) < 0)
+		want = UKF_VALIDATE_NWHERE;
 	int rc;
 
 	for (int pass = 0; pass < 2; pass++) {
@@ -181,10 +199,8 @@ static int load_side(sqlite3 *db, const char *which,
 		sqlite3_bind_text(st, 2, sel->backend, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, sel->id_lo);
 		sqlite3_bind_int64(st, 4, sel->id_hi);
-		if (pass) {
+		if (pass)
 			sqlite3_bind_text(st, 5, sel->app, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 6, sel->where, -1, SQLITE_STATIC);
-		}
 		if (!pass) {
 			rc = sqlite3_step(st);
 			if (rc != SQLITE_ROW) {
@@ -241,6 +257,8 @@ static int load_side(sqlite3 *db, const char *which,
 				t.where = sqlite3_column_int(st, 10)
 					      ? UKF_VALIDATE_WHERE_REMOTE
 					      : UKF_VALIDATE_WHERE_LOCAL;
+			if (want != UKF_VALIDATE_WHERE_ANY && t.where != want)
+				continue;
 			if (side_run(s, sqlite3_column_int64(st, 4),
 				     sqlite3_column_int64(st, 5),
 				     sqlite3_column_int64(st, 6)) < 0 ||
@@ -258,8 +276,7 @@ static int load_side(sqlite3 *db, const char *which,
 		}
 	}
 	snprintf(s->app, sizeof(s->app), "%s", sel->app ? sel->app : "");
-	snprintf(s->where, sizeof(s->where), "%s",
-		 sel->where ? sel->where : "");
+	s->where = want;
 	if (!s->n) {
 		if (sel->app || sel->where)
 			ukf_seterr(err, errlen,
@@ -269,7 +286,7 @@ static int load_side(sqlite3 *db, const char *which,
 				   sel->app ? sel->app : "",
 				   sel->app ? "'" : "",
 				   sel->app && sel->where ? " " : "",
-				   sel->where ? where_text(sel->where) : "");
+				   sel->where ? where_text(want) : "");
 		else
 			ukf_seterr(err, errlen,
 				   "the %s side's %zu run(s) have no instance",
@@ -777,16 +794,17 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 			const struct ukf_validate_opts *o, FILE *out)
 {
 	size_t nchk = 0, nbad = 0;
+	int wh = r->real.where != UKF_VALIDATE_WHERE_ANY;
 
 	fprintf(out,
 		"real: %zu run(s), %zu requests; sim: %zu run(s), %zu "
 		"requests%s%s%s%s%s%s\n",
 		r->real.runs, r->real.n, r->sim.runs, r->sim.n,
-		r->real.app[0] || r->real.where[0] ? " (" : "",
+		r->real.app[0] || wh ? " (" : "",
 		r->real.app[0] ? "of app " : "", r->real.app,
-		r->real.app[0] && r->real.where[0] ? ", " : "",
-		r->real.where[0] ? where_text(r->real.where) : "",
-		r->real.app[0] || r->real.where[0] ? " only)" : "");
+		r->real.app[0] && wh ? ", " : "",
+		wh ? where_text(r->real.where) : "",
+		r->real.app[0] || wh ? " only)" : "");
 	/* (no hash stored: another tool's rows, nothing to say) */
 	if (r->real.nscen > 1 || r->sim.nscen > 1)
 		fprintf(

@@ -26,9 +26,6 @@ static const char *const ph_names[NPH] = {
     "request -> placed", "placed -> start", "start -> ready",
     "request -> ready", "node idle before"};
 
-static const char *const where_names[UKF_VALIDATE_NWHERE + 1] = {
-    "local", "remote", "fetched", "unknown"};
-
 /* A node's activity at time t (an instance's start, ready or exit). */
 struct act {
 	int64_t node, t;
@@ -283,15 +280,16 @@ static void put_source(FILE *out, const char *side, const struct src *o)
 		fputs("-", out);
 		return;
 	}
-	fprintf(out, "%s (rank %zu of %zu; ", where_names[o->where], o->rank,
-		o->n);
+	fprintf(out, "%s (rank %zu of %zu; ", ukf_validate_where_name(o->where),
+		o->rank, o->n);
 	if (!o->other) {
 		fputs("all of one start)", out);
 		return;
 	}
 	size_t d = o->other > o->rank ? o->other - o->rank
 				      : o->rank - o->other;
-	fprintf(out, "a %s start %zu rank%s %s)", where_names[o->other_where],
+	fprintf(out, "a %s start %zu rank%s %s)",
+		ukf_validate_where_name(o->other_where),
 		d, d == 1 ? "" : "s", o->other > o->rank ? "above" : "below");
 }
 
@@ -404,9 +402,10 @@ int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out,
 			if (!n[0] && !n[1])
 				continue;
 			const char *kn = ukf_validate_kind_name(k);
-			fprintf(out, "%-9s %-8s %-18s %10zu %10zu\n", kn,
-				where_names[w], "requests", n[0], n[1]);
-			fprintf(out, "%-9s %-8s %-18s", kn, where_names[w],
+			const char *wn = ukf_validate_where_name(w);
+			fprintf(out, "%-9s %-8s %-18s %10zu %10zu\n", kn, wn,
+				"requests", n[0], n[1]);
+			fprintf(out, "%-9s %-8s %-18s", kn, wn,
 				"share of the kind");
 			num(out, share[0], " %10.4f");
 			num(out, share[1], " %10.4f");
@@ -414,8 +413,8 @@ int ukf_validate_print_phases(const ukf_validate_result_t *r, FILE *out,
 			fputc('\n', out);
 			for (int p = 0; p < NPH; p++) {
 				double a = med[0][p], b = med[1][p];
-				fprintf(out, "%-9s %-8s %-18s", kn,
-					where_names[w], ph_names[p]);
+				fprintf(out, "%-9s %-8s %-18s", kn, wn,
+					ph_names[p]);
 				num(out, a, " %10.4f");
 				num(out, b, " %10.4f");
 				num(out, b - a, " %+10.4f");

@@ -20,7 +20,7 @@ struct ukf_validate_side {
 	size_t nscen;  /* scenarios (content hashes) of its runs */
 	char scen[80]; /* that hash when nscen is 1 */
 	char app[128]; /* the app its instances were limited to, or "" */
-	char where[16]; /* where they started, limited to, or "" */
+	int where; /* UKF_VALIDATE_WHERE_* they were limited to, or _ANY */
 	int *kind;
 	double *lat;
 	int64_t *node;
@@ -63,8 +63,15 @@ enum {
 	UKF_VALIDATE_WHERE_REMOTE,
 	UKF_VALIDATE_WHERE_FETCHED,
 	UKF_VALIDATE_NWHERE,
-	UKF_VALIDATE_WHERE_UNKNOWN = -1
+	UKF_VALIDATE_WHERE_UNKNOWN = -1,
+	UKF_VALIDATE_WHERE_ANY = -2 /* no --where */
 };
+
+/* "local", "remote", "fetched" for UKF_VALIDATE_WHERE_*, else
+ * "unknown"; the one of those three named so, else
+ * UKF_VALIDATE_WHERE_UNKNOWN. */
+const char *ukf_validate_where_name(int w);
+int ukf_validate_where_parse(const char *name);
 
 /* "cold", "template", "fork" for 0..2, else NULL. */
 const char *ukf_validate_kind_name(int k);
