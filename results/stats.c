@@ -7,10 +7,10 @@
 
 #include <gsl/gsl_cdf.h>
 
-double ukf_stats_quantile(const double *sorted, size_t n, double p)
+size_t ukf_stats_rank(size_t n, double p)
 {
 	if (n == 0 || !(p >= 0.0 && p <= 1.0))
-		return NAN;
+		return 0;
 	/* Undo binary rounding of p (0.07 * 100 = 7.000000000000001). */
 	double pn = round(p * (double)n * 1e9) / 1e9;
 	size_t k = (size_t)ceil(pn);
@@ -18,7 +18,13 @@ double ukf_stats_quantile(const double *sorted, size_t n, double p)
 		k = 1;
 	if (k > n)
 		k = n;
-	return sorted[k - 1];
+	return k;
+}
+
+double ukf_stats_quantile(const double *sorted, size_t n, double p)
+{
+	size_t k = ukf_stats_rank(n, p);
+	return k ? sorted[k - 1] : NAN;
 }
 
 void ukf_stats_mean_ci(const double *x, size_t n, double level,

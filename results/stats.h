@@ -25,6 +25,10 @@ struct ukf_ci {
  */
 double ukf_stats_quantile(const double *sorted, size_t n, double p);
 
+/* That value's rank k (1-based) among n; 0 if n == 0 or p is outside
+ * [0, 1]. */
+size_t ukf_stats_rank(size_t n, double p);
+
 /*
  * Mean of the non-NaN values among x[0..n) with the Student-t confidence
  * interval at `level` (e.g. 0.95): mean +- t(1-(1-level)/2, m-1) s/sqrt(m)

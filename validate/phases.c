@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "../results/stats.h"
 #include "core/ukf.h"
 #include "validate_int.h"
 
@@ -242,7 +243,8 @@ struct src {
 	int other_where;  /* that start */
 };
 
-/* Side s's quantile q of kind k (nearest rank, as the comparison's).
+/* Side s's quantile q of kind k (nearest rank, ukf_stats_rank, as the
+ * comparison's).
  * v: scratch of s->n. */
 static struct src source(const struct ukf_validate_side *s, int k, double q,
 			 struct lw *v)
@@ -257,8 +259,7 @@ static struct src source(const struct ukf_validate_side *s, int k, double q,
 	if (!m)
 		return o;
 	qsort(v, m, sizeof(*v), cmp_lw);
-	double x = ceil(q * (double)m - 1e-9);
-	size_t r = x < 1 ? 1 : x > (double)m ? m : (size_t)x;
+	size_t r = ukf_stats_rank(m, q);
 	o.rank = r;
 	o.where = v[r - 1].where;
 	for (size_t d = 1; d < m && !o.other; d++) {
