@@ -170,6 +170,27 @@ static int where_of(const struct ukf_validate_side *s, size_t i)
 	return w >= 0 && w < UKF_VALIDATE_NWHERE ? w : UKF_VALIDATE_NWHERE;
 }
 
+/* The median of measure p over side s's completed requests of kind k
+ * started at w (NaN: none; spell may be NULL for PH_TOTAL). buf: scratch
+ * of s->n doubles. */
+static double median(const struct ukf_validate_side *s, const double *spell,
+		     int k, int w, int p, double *buf)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->kind[i] != k || isnan(s->lat[i]) || where_of(s, i) != w)
+			continue;
+		double v = phase(s, spell, i, p);
+		if (!isnan(v))
+			buf[m++] = v;
+	}
+	if (!m)
+		return NAN;
+	gsl_sort(buf, 1, m);
+	return gsl_stats_median_from_sorted_data(buf, 1, m);
+}
+
 /* One side's figures for kind k, where w: n completed requests, their
  * share of the kind's completed ones, each measure's median (NaN: none).
  * buf: scratch of s->n doubles. */
@@ -186,23 +207,8 @@ static void group(const struct ukf_validate_side *s, const double *spell,
 			*n += where_of(s, i) == w;
 		}
 	*share = all ? (double)*n / (double)all : NAN;
-	for (int p = 0; p < NPH; p++) {
-		size_t m = 0;
-		for (size_t i = 0; i < s->n; i++) {
-			if (s->kind[i] != k || isnan(s->lat[i]) ||
-			    where_of(s, i) != w)
-				continue;
-			double v = phase(s, spell, i, p);
-			if (!isnan(v))
-				buf[m++] = v;
-		}
-		if (m) {
-			gsl_sort(buf, 1, m);
-			med[p] = gsl_stats_median_from_sorted_data(buf, 1, m);
-		} else {
-			med[p] = NAN;
-		}
-	}
+	for (int p = 0; p < NPH; p++)
+		med[p] = median(s, spell, k, w, p, buf);
 }
 
 /* A completed request of one kind: its request -> ready and where it
@@ -218,21 +224,6 @@ static int cmp_lw(const void *a, const void *b)
 	if (u->lat != v->lat)
 		return (u->lat > v->lat) - (u->lat < v->lat);
 	return (u->where > v->where) - (u->where < v->where);
-}
-
-/* The median request -> ready of side s's completed requests of kind k
- * started at w (NaN: none). buf: scratch of s->n. */
-static double total_median(const struct ukf_validate_side *s, int k, int w,
-			   double *buf)
-{
-	size_t m = 0;
-	for (size_t i = 0; i < s->n; i++)
-		if (s->kind[i] == k && !isnan(s->lat[i]) && where_of(s, i) == w)
-			buf[m++] = s->lat[i];
-	if (!m)
-		return NAN;
-	gsl_sort(buf, 1, m);
-	return gsl_stats_median_from_sorted_data(buf, 1, m);
 }
 
 /* Where a quantile's value started. */
@@ -326,10 +317,10 @@ static int put_sources(const ukf_validate_result_t *r, FILE *out)
 			/* starts of different costs (the real side's
 			 * medians 10% apart or more): the shares decide */
 			if (a.rank && b.rank && a.where != b.where) {
-				double ma = total_median(&r->real, k, a.where,
-							 buf),
-				       mb = total_median(&r->real, k, b.where,
-							 buf);
+				double ma = median(&r->real, NULL, k, a.where,
+						   PH_TOTAL, buf),
+				       mb = median(&r->real, NULL, k, b.where,
+						   PH_TOTAL, buf);
 				if (isnan(mb))
 					fputs("  <- different starts, the "
 					      "real side has none of the "
