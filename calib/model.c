@@ -1992,16 +1992,20 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 		fprintf(o, "touch_ns_per_page = %.0f   # source: calibrate\n\n",
 			f[TOUCH].slope);
 	}
-	if (f[FORK].fitted && f[FORK].linear) {
+	/* with the engine's forks a flat mean is a fork cost too (its own
+	 * intercept, no per-page slope): leaving both keys out would have
+	 * the simulator charge clone_base_ns + its default per page, as
+	 * when a few noisy forks (under emulation) showed no rise */
+	if (f[FORK].fitted && (f[FORK].linear || eng)) {
 		fprintf(o, "# Live fork, request -> child ready%s, against pages "
 			   "copied (the parent's dirty pages):\n",
 			eng ? " less agent_msg_ns" : "");
 		put_line_comment(o, &f[FORK], "page");
 		if (eng)
 			fprintf(o, "fork_base_ns = %.0f   # source: calibrate\n",
-				f[FORK].base);
+				fmax(f[FORK].base, 1));
 		fprintf(o, "clone_ns_per_page = %.0f   # source: calibrate\n",
-			f[FORK].slope);
+			f[FORK].linear ? f[FORK].slope : 0);
 		put_dist(o, &f[FORK]);
 		if (f[FORK_FIRST].fitted)
 			fprintf(o,

@@ -33,7 +33,8 @@ grep -q 'cold boots at 16 MiB, init 30.000 ms' "$T/err" || fail "no boot_init pr
 # engine): the first clone at each size apart, as clone_first_ns; the fork
 # line from its forks
 grep -q 'template clones and live forks one at a time' "$T/err" || fail "no alone step progress on stderr"
-grep -q '^fork_base_ns = [0-9]' "$T/m.conf" || fail "no fork_base_ns in the model"
+grep -q '^fork_base_ns = [0-9]' "$T/m.conf" ||
+	fail "no fork_base_ns in the model; samples by op: $(sqlite3 "$T/c.db" "SELECT op, count(*) FROM calib_samples WHERE op LIKE 'fork%' GROUP BY op")"
 grep -q '^clone_first_ns = [0-9]' "$T/m.conf" || fail "no clone_first_ns in the model: $(cat "$T/m.conf")"
 # the idle spells (plan key idle): 2 clones per size after each, and 2
 # cold boots per size; both curves in the model (first point the base)

@@ -963,6 +963,48 @@ static int t_model_clone_slope(void)
 }
 
 /*
+ * With the engine's forks, a fork fit that finds no rise with the pages
+ * copied (a few noisy forks, as inside scripts/kvm-vm: the larger dirty
+ * size the cheaper) is still the fork's cost: fork_base_ns their flat mean
+ * less one agent message and clone_ns_per_page 0, both written. Left out,
+ * the simulator charged clone_base_ns and the default 250 ns a page.
+ */
+static int t_model_fork_flat(void)
+{
+	char conf[128], err[512];
+	struct ukf_sim_model m;
+	static char text[16384];
+
+	tmp_path(conf, sizeof(conf), "forkflat.conf");
+	ukf_calib_set_t *s = ukf_calib_set_create();
+	struct ukf_calib_prov p =
+	    synthetic_prov("2026-12-07T15:00Z", "test", "0", 6);
+	CHECK(s && ukf_calib_set_prov(s, &p) == 0);
+	for (int i = 0; i < 6; i++) {
+		CHECK(ukf_calib_set_add(s, "clone_engine",
+					(double)((8 << 20) << (i % 2)),
+					2e6 + 1e4 * i) == 0);
+		CHECK(ukf_calib_set_add(s, "agent", 0, 1e5) == 0);
+	}
+	/* 64 pages: 6, 6.2, 6.4 ms; 512 pages: 5, 5.2, 5.4 ms (mean 5.7) */
+	for (int i = 0; i < 3; i++)
+		CHECK(ukf_calib_set_add(s, "fork", 64, 6e6 + 2e5 * i) == 0 &&
+		      ukf_calib_set_add(s, "fork", 512, 5e6 + 2e5 * i) == 0);
+	CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) == 0);
+	CHECK(read_text(conf, text, sizeof(text)) == 0);
+	CHECKF(strstr(text, "no usable positive trend: flat mean") != NULL,
+	       "%s", text);
+	CHECK(load_model(conf, &m, NULL) == 0);
+	CHECKF(m.clone_ns_per_page == 0 &&
+		       near((double)m.fork_base_ns, 5.7e6 - 1e5, 0.05),
+	       "fork_base_ns %lld clone_ns_per_page %lld",
+	       (long long)m.fork_base_ns, (long long)m.clone_ns_per_page);
+	ukf_calib_set_destroy(&s);
+	unlink(conf);
+	return 0;
+}
+
+/*
  * load_curve goes through each size's median, not its mean: 10 fetches
  * at each of 8, 16 and 32 MiB spread evenly over +-10%, and one 32 MiB
  * fetch of the ten at 5 times its cost (a calibration's 32 MiB fetches
@@ -3240,6 +3282,7 @@ static const struct selftest tests[] = {
     {"model_quantiles", t_model_quantiles},
     {"model_first", t_model_first},
     {"model_clone_slope", t_model_clone_slope},
+    {"model_fork_flat", t_model_fork_flat},
     {"sim_restore_shell", t_sim_restore_shell},
     {"sim_empirical", t_sim_empirical},
     {"fit_loglogistic", t_fit_loglogistic},
