@@ -174,12 +174,12 @@ struct sim_be {
 	/* With fetched_first_ns_per_byte: node<<32 | app -> bytes of a
 	 * template the node fetched and has not cloned or restored from */
 	sim_map_t fresh;
-	/* With idle_curve, boot_idle_curve or msg_idle_curve: per node, the
-	 * time of its last backend event or operation (0, the run's start,
-	 * before any); NULL until one */
+	/* With idle_curve, boot_idle_curve, msg_idle_curve or
+	 * delta_idle_curve: per node, the time of its last backend event or
+	 * operation (0, the run's start, before any); NULL until one */
 	ukf_ns_t *act;
-	/* With msg_idle_curve: per node, when it last sent or received a
-	 * message between nodes (NULL until one) */
+	/* With msg_idle_curve or delta_idle_curve: per node, when it last
+	 * sent or received a message between nodes (NULL until one) */
 	ukf_ns_t *woke;
 };
 
@@ -348,7 +348,8 @@ uint64_t sim_be_mem_used(const sim_be_t *b, ukf_node_id_t node)
 static int idle_kept(const sim_be_t *b)
 {
 	const struct ukf_sim_model *m = &b->w->cfg.model;
-	return m->idle_curve.n || m->boot_idle_curve.n || m->msg_idle_curve.n;
+	return m->idle_curve.n || m->boot_idle_curve.n || m->msg_idle_curve.n ||
+	       m->delta_idle_curve.n;
 }
 
 /* Node's spell since its last activity (an event or a backend
@@ -388,20 +389,26 @@ static double idle_wake(sim_be_t *b, ukf_node_id_t node,
  * message it sent or received, which both ends' agents are awake from
  * now (not their activity: the operation the message leads to pays
  * idle_curve for the node's spell, as in a calibration). 0 without
- * msg_idle_curve; -1 out of memory. */
-double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t from, ukf_node_id_t to)
+ * msg_idle_curve; -1 out of memory. With delta, delta_idle_curve's
+ * value at the spell into it. */
+double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t from, ukf_node_id_t to,
+		       double *delta)
 {
 	const struct ukf_sim_curve *c = &b->w->cfg.model.msg_idle_curve;
+	const struct ukf_sim_curve *d = &b->w->cfg.model.delta_idle_curve;
 	size_t n = b->w->cfg.engine.nodes;
 
-	if (!c->n || to >= n || from >= n)
+	if ((!c->n && !d->n) || to >= n || from >= n)
 		return 0;
 	if ((!b->act && !(b->act = calloc(n, sizeof(*b->act)))) ||
 	    (!b->woke && !(b->woke = calloc(n, sizeof(*b->woke)))))
 		return be_oom(b), -1;
 	ukf_ns_t last = b->act[to] > b->woke[to] ? b->act[to] : b->woke[to];
 	b->woke[to] = b->woke[from] = b->w->now;
-	return ukf_sim_idle_eval(c, (double)(b->w->now - last));
+	double s = (double)(b->w->now - last);
+	if (delta)
+		*delta = d->n ? ukf_sim_idle_eval(d, s) : 0;
+	return c->n ? ukf_sim_idle_eval(c, s) : 0;
 }
 
 /* ---- the host queue: agent messages and monitor operations ---- */

@@ -75,6 +75,8 @@ static const struct field {
 	  offsetof(struct ukf_sim_model, boot_idle_curve) },
 	{ "msg_idle_curve", F_CURVE,
 	  offsetof(struct ukf_sim_model, msg_idle_curve) },
+	{ "delta_idle_curve", F_CURVE,
+	  offsetof(struct ukf_sim_model, delta_idle_curve) },
 #undef T
 #undef R
 };

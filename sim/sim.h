@@ -245,6 +245,21 @@ struct ukf_sim_model {
 	 * and where requested. n 0 (the default): none.
 	 */
 	struct ukf_sim_curve msg_idle_curve;
+	/*
+	 * Appended for idle spells (issue 11): a remote fork's message (its
+	 * delta) to a node idle for a spell of s ns, reckoned as for
+	 * msg_idle_curve, arrives delta_idle_curve at s later beyond what
+	 * msg_idle_curve charges it (key delta_idle_curve = "SPELL NS ...",
+	 * evaluated as idle_curve; deliveries to that node stay in order).
+	 * Through the node agents a remote fork of about 260 pages took
+	 * 3.0-3.2 ms from placement to the restore's start 20 ms after the
+	 * last request and 3.4-3.7 ms after 1 s of idle, where a small
+	 * message to such a node took 50-130 us more (session 37, Intel
+	 * kvm_pvm). Written by `ukfork calibrate --cluster` from remote forks
+	 * after each spell of plan key idle against those after the gap.
+	 * n 0 (the default): none.
+	 */
+	struct ukf_sim_curve delta_idle_curve;
 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);

@@ -290,8 +290,11 @@ ukf_node_id_t sim_be_node_of(const sim_be_t *b, ukf_id_t id);
 uint64_t sim_be_mem_used(const sim_be_t *b, ukf_node_id_t node);
 /* With msg_idle_curve: what a message sent now from `from` to `to` pays
  * for the receiver's idle spell (ns; 0 without the key), both nodes'
- * agents awake from now; -1 out of memory (the run fails). */
-double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t from, ukf_node_id_t to);
+ * agents awake from now; -1 out of memory (the run fails). delta
+ * non-NULL (a remote fork's delta): delta_idle_curve at that spell into
+ * *delta (0 without the key). */
+double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t from, ukf_node_id_t to,
+		       double *delta);
 
 /* ------------------------------------------------------------------ */
 /* The world, shared by world.c and backend.c. */

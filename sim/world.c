@@ -9,6 +9,7 @@
 
 #include "../core/dir.h"
 #include "../core/engine.h"
+#include "../core/wire.h"
 #include "sim_int.h"
 
 /* A published record's header in its SIM_EV_DIR buffer: the publishing
@@ -174,19 +175,30 @@ static int env_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
 	int rc = 0;
 	/* msg_idle_curve: an idle receiver takes longer to wake (deliveries
 	 * to it held that long past the message's latency; a transfer's time
-	 * on the links overlaps the wait); a message lost to a cut wakes
-	 * nobody */
-	if (w->cfg.model.msg_idle_curve.n && from != to &&
-	    to < w->cfg.engine.nodes && from < w->cfg.engine.nodes &&
-	    !sim_net_is_cut(w->net, from) && !sim_net_is_cut(w->net, to)) {
-		double e = sim_be_msg_wake(w->sbe, from, to);
+	 * on the links overlaps the wait); with delta_idle_curve a remote
+	 * fork's delta to it arrives both curves later than it would over
+	 * idle links (its transfer added, not overlapped: the calibration
+	 * measures differences of whole save paths); a message lost to a
+	 * cut wakes nobody */
+	double de = 0, *dp = type == UKF_MSG_CLONE && bulk_len > 0 ? &de : NULL;
+	if ((w->cfg.model.msg_idle_curve.n || w->cfg.model.delta_idle_curve.n) &&
+	    from != to && to < w->cfg.engine.nodes &&
+	    from < w->cfg.engine.nodes && !sim_net_is_cut(w->net, from) &&
+	    !sim_net_is_cut(w->net, to)) {
+		double e = sim_be_msg_wake(w->sbe, from, to, dp);
 		if (e < 0)
 			return -ENOMEM; /* the backend failed the run */
-		if (e >= 1)
+		double hold = e + de;
+		if (dp && w->cfg.model.delta_idle_curve.n && hold >= 1 &&
+		    w->cfg.link_bandwidth_bps > 0)
+			hold += ceil(((double)len + (double)bulk_len +
+				      (double)bulk_bytes) *
+				     1e9 / w->cfg.link_bandwidth_bps);
+		if (hold >= 1)
 			rc = sim_net_hold(w->net, to,
 					  w->now + w->cfg.link_latency_ns +
 					      w->cfg.model.peer_msg_ns +
-					      (ukf_ns_t)e);
+					      (ukf_ns_t)hold);
 	}
 	if (rc == 0)
 		rc = sim_net_send(w->net, w->now, from, to, type, buf, len,
@@ -908,6 +920,7 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 	    m->local_clone_ns < 0 || !ukf_sim_curve_ok(&m->idle_curve) ||
 	    !ukf_sim_curve_ok(&m->boot_idle_curve) ||
 	    !ukf_sim_curve_ok(&m->msg_idle_curve) ||
+	    !ukf_sim_curve_ok(&m->delta_idle_curve) ||
 	    !(m->jitter >= 0) || m->jitter > UKF_SIM_JITTER_MAX) {
 		snprintf(err, errlen, "sim: model costs must be >= 0 (jitter 0..5)");
 		return -1;

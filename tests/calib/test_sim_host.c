@@ -550,7 +550,7 @@ static int t_host_keys(void)
 struct fobs {
 	int n, failed;
 	struct {
-		int start, remote, fetched, node;
+		int start, remote, fetched, node, app;
 		ukf_ns_t d, disp; /* start -> READY, placement -> start */
 		uint64_t delta;
 	} r[64];
@@ -572,6 +572,7 @@ static void frec(void *u, const struct ukf_record *r)
 	o->r[o->n].remote = r->remote;
 	o->r[o->n].fetched = r->template_fetched;
 	o->r[o->n].node = (int)r->node;
+	o->r[o->n].app = (int)r->app;
 	o->r[o->n].d = r->t_ready - r->t_start;
 	o->r[o->n].disp = r->t_start - r->t_placed;
 	o->r[o->n].delta = r->delta_bytes;
@@ -876,6 +877,100 @@ static int t_msg_idle(void)
 }
 
 /*
+ * delta_idle_curve: a remote fork's delta to a node idle for a spell
+ * arrives the curve at the spell later, beside msg_idle_curve. Two nodes,
+ * least-loaded, requests on node 0 a second apart, of app a (8 MiB,
+ * forking once) twice and app b (no fork) once in turn, which puts a's
+ * parents on both nodes: a parent started on node 0 sends its child to
+ * node 1, idle ~1 s, whose placement -> start is 2 ms longer with the
+ * curve (a step at 100 ms) than without, 2 + 3 ms with msg_idle_curve's 3
+ * ms too; a parent started on node 1 sends it back to node 0, awake from
+ * the placement's message: no change (as many children pay as parents
+ * started on node 0). A parent's own placement on node 1 (a template
+ * clone's message) pays msg_idle_curve only.
+ */
+static int t_delta_idle(void)
+{
+	struct ukf_sim_config c;
+	struct ukf_world w;
+	struct ukf_world_sinks s = { .record = frec };
+	struct fobs o;
+	char err[256] = "";
+	const ukf_ns_t dwake = 2 * UKF_MS, mwake = 3 * UKF_MS;
+	ukf_ns_t fbase = -1, tbase = -1; /* mode 0: fork, a parent away */
+
+	for (int mode = 0; mode < 3; mode++) { /* none, delta, delta + msg */
+		config(&c);
+		c.engine.nodes = 2;
+		c.engine.placement = "least-loaded";
+		c.link_latency_ns = 0;
+		if (mode)
+			c.model.delta_idle_curve = (struct ukf_sim_curve){
+				2, { 99e6, 100e6 }, { 0, 2e6 } };
+		if (mode == 2)
+			c.model.msg_idle_curve = (struct ukf_sim_curve){
+				2, { 99e6, 100e6 }, { 0, 3e6 } };
+		memset(&o, 0, sizeof(o));
+		s.u = &o;
+		CHECK(world_sinks(&w, &c, &s,
+				  "mem=8M init=1ms work=20ms dirty=100 fork=1 "
+				  "units=1 image=1M",
+				  "mem=8M init=1ms work=1ms image=1M") == 0);
+		for (int i = 0; i < 18; i++)
+			w.ops->at(w.w, 10 * UKF_MS + i * UKF_S, spawn_cb, &w,
+				  (uint64_t)(i % 3 == 2));
+		CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) ==
+		      0);
+		w.ops->destroy(&w.w);
+		CHECKF(o.failed == 0, "mode %d: %d failed", mode, o.failed);
+		/* a's parents (template clones) on node 0 and 1; its remote
+		 * children (no fetch) at the base and later */
+		int par[2] = { 0, 0 }, plain = 0, later = 0, away = 0;
+		for (int i = 0; i < o.n; i++) {
+			if (o.r[i].fetched)
+				continue;
+			if (o.r[i].start == UKF_START_TEMPLATE && o.r[i].app == 0)
+				par[o.r[i].node]++;
+			if (o.r[i].start == UKF_START_TEMPLATE &&
+			    o.r[i].app == 0 && o.r[i].remote) {
+				away++;
+				if (tbase < 0)
+					tbase = o.r[i].disp;
+				ukf_ns_t want = tbase + (mode == 2 ? mwake : 0);
+				CHECKF(o.r[i].disp == want,
+				       "mode %d: a parent on node 1: placed "
+				       "-> start %lld, want %lld",
+				       mode, (long long)o.r[i].disp,
+				       (long long)want);
+			}
+			if (o.r[i].start != UKF_START_FORK || !o.r[i].remote)
+				continue;
+			if (fbase < 0) {
+				CHECK(mode == 0);
+				fbase = o.r[i].disp;
+			}
+			ukf_ns_t extra = mode ? dwake + (mode == 2 ? mwake : 0)
+					      : 0;
+			CHECKF(o.r[i].disp == fbase ||
+				       (extra && o.r[i].disp == fbase + extra),
+			       "mode %d: fork child %d on node %d: placed -> "
+			       "start %lld ns, want %lld or + %lld",
+			       mode, i, o.r[i].node, (long long)o.r[i].disp,
+			       (long long)fbase, (long long)extra);
+			later += o.r[i].disp != fbase;
+			plain += o.r[i].disp == fbase;
+		}
+		CHECKF(par[0] >= 3 && par[1] >= 3 && away == par[1] &&
+			       plain + later == par[0] + par[1] &&
+			       later == (mode ? par[0] : 0),
+		       "mode %d: a's parents %d on node 0, %d on node 1; "
+		       "children %d at the base, %d later; %d placed away",
+		       mode, par[0], par[1], plain, later, away);
+	}
+	return 0;
+}
+
+/*
  * boot_idle_curve: a cold boot costs the curve at its node's spell times
  * the guest's memory more. One node, no templates, a 16 MiB app booted
  * at 2 s (2 s after the run began: the curve's last point, 0.001 ns a
@@ -931,6 +1026,7 @@ static const struct selftest tests[] = {
 	{ "idle_wake", t_idle_wake },
 	{ "boot_idle", t_boot_idle },
 	{ "msg_idle", t_msg_idle },
+	{ "delta_idle", t_delta_idle },
 };
 
 int main(int argc, char **argv)
