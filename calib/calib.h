@@ -311,6 +311,43 @@ struct ukf_calib_msg_idle {
 };
 int ukf_calib_fit_msg_idle(const ukf_calib_set_t *s,
 			   struct ukf_calib_msg_idle *c);
+/* The points of msg_idle_curve as the model file has them (its first the
+ * gap's spell at 0, when known; then each fitted group's estimate, 0 when
+ * not above 0, at its median node spell, left out when not after the
+ * point before) into x[], y[] (UKF_CALIB_MAX_IDLE + 1 each); their count
+ * (the key is written with 2 or more). */
+size_t ukf_calib_msg_idle_points(const struct ukf_calib_msg_idle *c,
+				 double *x, double *y);
+
+/*
+ * What a remote fork's delta costs more when its target has been idle
+ * (delta_idle_curve; calibrate --cluster with plan key idle): for each
+ * idle spell, the save paths (placement -> the restore's start) of the
+ * forks after it ("dsave_<ms>", x = the target's spell) less those after
+ * the gap ("dsave_gap"), medians, less what msg_idle_curve charges the
+ * same message at the group's median target spell when msg_charged (the
+ * model has the curve: ukf_calib_msg_idle_points, as the simulator
+ * evaluates it) and at the gap's, with a 95% bootstrap
+ * interval (both sets resampled, 2000 times, fixed seed). A group is
+ * fitted with 2 samples in it and 2 after the gap at least. 0, or -1 out
+ * of memory.
+ */
+struct ukf_calib_delta_group {
+	size_t n;
+	double spell;           /* median target spell, ns */
+	double msg;             /* what msg_idle_curve charges there, ns */
+	double extra, lo, hi;   /* the estimate and its interval, ns */
+	int fitted;
+};
+struct ukf_calib_delta_idle {
+	size_t ngroups, ngap;
+	double spell_gap;               /* median target spell after the gap */
+	double ms[UKF_CALIB_MAX_IDLE];  /* each group's spell, its name's */
+	struct ukf_calib_delta_group g[UKF_CALIB_MAX_IDLE];
+};
+int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s,
+			     const struct ukf_calib_msg_idle *mi,
+			     int msg_charged, struct ukf_calib_delta_idle *c);
 
 /*
  * Fit the set's operations and write a simulator model file at path

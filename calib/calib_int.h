@@ -168,6 +168,8 @@ struct ukf_calib_remote_counts {
 	size_t fetched;
 	/* template clones after an idle spell (msgl_*, msgr_*) */
 	size_t idle;
+	/* remote forks of app "idlef" after the gap or a spell (dsave_*) */
+	size_t idle_forks;
 };
 
 /*
@@ -184,7 +186,12 @@ struct ukf_calib_remote_counts {
  * node it ran on since its last start, READY or exit there; y = placement
  * -> start: msg_idle_curve), each remote clone of the others adds its
  * node's spell as "msgspell_gap", and c->idle counts them; without, they
- * are left out. 0, or -1 with a message in err.
+ * are left out. So are the remote forks of app "idlef" (its forks after
+ * the gap and idle spells), filed with nspells > 1 as "dsave_gap" or
+ * "dsave_<ms>" (x = the target's spell, y = placement -> start: the
+ * delta save and transfer; delta_idle_curve) when their parent started
+ * where requested, counted in c->idle_forks. 0, or -1 with a message in
+ * err.
  */
 int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 			     const double *spells, size_t nspells,

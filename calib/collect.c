@@ -197,7 +197,22 @@ static int fetched_restores(const char *db, const char *trace,
  * count at this fork when the parent forks after each of several units. */
 #define REMOTE_FORK                                                            \
 	" FROM instances WHERE run > ?1 AND start = 'fork'"                    \
-	" AND coalesce(remote, 0) AND delta_bytes > 0"
+	" AND coalesce(remote, 0) AND delta_bytes > 0"                         \
+	" AND coalesce(app, '') != 'idlef'"
+
+/* SQL: the last start, READY or exit (each -1 when none) on instance c's
+ * node in its run at or before time expression t, three arguments of a
+ * max(): the node's last activity, that a spell counts from */
+#define NODE_LAST(t)                                                           \
+	"  coalesce((SELECT max(k.t_start) FROM instances k"                   \
+	"   WHERE k.run = c.run AND k.node = c.node"                           \
+	"   AND k.t_start >= 0 AND k.t_start <= " t "), -1),"                  \
+	"  coalesce((SELECT max(k.t_ready) FROM instances k"                   \
+	"   WHERE k.run = c.run AND k.node = c.node"                           \
+	"   AND k.t_ready >= 0 AND k.t_ready <= " t "), -1),"                  \
+	"  coalesce((SELECT max(k.t_exit) FROM instances k"                    \
+	"   WHERE k.run = c.run AND k.node = c.node"                           \
+	"   AND k.t_exit >= 0 AND k.t_exit <= " t "), -1)"
 
 /* The spell of spells[0 .. n) nearest to `gap` by ratio (n >= 1). */
 static size_t nearest_spell(const double *spells, size_t n, double gap);
@@ -265,6 +280,38 @@ static int clone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 	return 0;
 }
 
+/* A remote fork child of app "idlef" (cluster-ops.lua's forks after the
+ * gap and after idle spells) whose parent started where requested, so
+ * that its node had no message from the parent's during its spell: its
+ * placement -> start (the delta save, its message and transfer) as
+ * dsave_gap or dsave_<ms> (the nearest, by ratio, of the gap and the idle
+ * spells to the spell before its parent's request), x = its node's
+ * spell. Columns: 0 placement -> start, 1 the spell before the parent's
+ * request since the run's last exit, 2 the child's node's spell (NULL:
+ * none). */
+static int idle_fork_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
+{
+	struct clone_rows *q = u;
+	char op[40];
+
+	if (sqlite3_column_type(st, 1) == SQLITE_NULL ||
+	    sqlite3_column_type(st, 2) == SQLITE_NULL)
+		return 0;
+	size_t k = nearest_spell(q->spells, q->nspells,
+				 sqlite3_column_double(st, 1));
+	if (k)
+		snprintf(op, sizeof(op), "dsave_%.6g", q->spells[k] / 1e6);
+	else
+		snprintf(op, sizeof(op), "dsave_gap");
+	if (ukf_calib_set_add(q->s, op, sqlite3_column_double(st, 2),
+			      sqlite3_column_double(st, 0)) < 0) {
+		add_failed(err, errlen);
+		return -1;
+	}
+	q->c->idle_forks++;
+	return 0;
+}
+
 int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 			     const double *spells, size_t nspells,
 			     ukf_calib_set_t *s,
@@ -317,10 +364,12 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 		return -1;
 	/* the engine's own time on a request handled where it was made:
 	 * here mostly cold boots (each app's first instance); not the idle
-	 * clones (app "idle"), whose dispatch pays for the spell */
+	 * clones and forks (apps "idle" and "idlef"), whose dispatch pays
+	 * for the spell */
 	if (ukf_calib_query(db,
 			    "SELECT 0, t_start - t_request FROM instances"
-			    " WHERE run > ?1 AND coalesce(app, '') != 'idle'"
+			    " WHERE run > ?1"
+			    " AND coalesce(app, '') NOT IN ('idle', 'idlef')"
 			    " AND start IN ('cold', 'template', 'fork')"
 			    " AND NOT coalesce(remote, 0)"
 			    " AND NOT coalesce(template_fetched, 0)"
@@ -345,19 +394,10 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 		" c.t_request - (SELECT max(k.t_exit) FROM instances k"
 		"  WHERE k.run = c.run AND k.t_exit >= 0"
 		"  AND k.t_exit <= c.t_request),"
-		" c.t_placed - nullif(max("
-		"  coalesce((SELECT max(k.t_start) FROM instances k"
-		"   WHERE k.run = c.run AND k.node = c.node"
-		"   AND k.t_start >= 0 AND k.t_start <= c.t_placed), -1),"
-		"  coalesce((SELECT max(k.t_ready) FROM instances k"
-		"   WHERE k.run = c.run AND k.node = c.node"
-		"   AND k.t_ready >= 0 AND k.t_ready <= c.t_placed), -1),"
-		"  coalesce((SELECT max(k.t_exit) FROM instances k"
-		"   WHERE k.run = c.run AND k.node = c.node"
-		"   AND k.t_exit >= 0 AND k.t_exit <= c.t_placed), -1)), -1),"
+		" c.t_placed - nullif(max(" NODE_LAST("c.t_placed") "), -1),"
 		" coalesce(c.app, '') = 'idle'"
 		" FROM instances c WHERE c.run > ?1"
-		" AND c.start = 'template'"
+		" AND c.start = 'template' AND coalesce(c.app, '') != 'idlef'"
 		" AND NOT coalesce(c.template_fetched, 0)"
 		" AND NOT coalesce(c.template_made, 0)"
 		/* not its app's first clone or fork child on its node in its
@@ -372,6 +412,29 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 		" ORDER BY c.run, c.id",
 		before, clone_row, &q, err, errlen) < 0)
 		return -1;
+	if (nspells > 1) {
+		struct clone_rows f = { .s = s, .c = c, .spells = spells,
+					.nspells = nspells };
+		if (query_rows(
+			db,
+			"SELECT c.t_start - c.t_placed,"
+			" p.t_request - (SELECT max(k.t_exit) FROM instances k"
+			"  WHERE k.run = p.run AND k.t_exit >= 0"
+			"  AND k.t_exit <= p.t_request),"
+			" c.t_placed - nullif(max(" NODE_LAST("c.t_placed")
+			"), -1)"
+			" FROM instances c JOIN instances p"
+			" ON p.run = c.run AND p.id = c.parent"
+			" WHERE c.run > ?1 AND c.app = 'idlef'"
+			" AND c.start = 'fork' AND coalesce(c.remote, 0)"
+			" AND c.delta_bytes > 0"
+			" AND NOT coalesce(c.template_fetched, 0)"
+			" AND NOT coalesce(p.remote, 0)"
+			" AND c.t_start >= c.t_placed AND c.t_placed >= 0"
+			" ORDER BY c.run, c.id",
+			before, idle_fork_row, &f, err, errlen) < 0)
+			return -1;
+	}
 	if (fetched_restores(db, trace, before, s, &c->fetched, err, errlen) <
 	    0)
 		return -1;

@@ -10,6 +10,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "calib.h"
+#include "../sim/sim.h"
 
 #define BOOT_REPS 2000
 #define BOOT_SEED 0x1d1eULL
@@ -439,6 +440,114 @@ out:
 	free(sg);
 	for (int i = 0; i < 4; i++)
 		free(t[i]);
+	free(boot);
+	return rc;
+}
+
+size_t ukf_calib_msg_idle_points(const struct ukf_calib_msg_idle *c,
+				 double *x, double *y)
+{
+	size_t n = 0;
+
+	if (c->spell_gap > 0) {
+		x[n] = c->spell_gap;
+		y[n++] = 0;
+	}
+	for (size_t k = 0; k < c->ngroups; k++) {
+		const struct ukf_calib_msg_group *g = &c->g[k];
+		if (g->fitted && n && g->spell > x[n - 1]) {
+			x[n] = g->spell;
+			y[n++] = fmax(0, g->wake);
+		}
+	}
+	return n;
+}
+
+/* ---- a remote fork's delta to an idle node (delta_idle_curve) ---- */
+
+int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s,
+			     const struct ukf_calib_msg_idle *mi,
+			     int msg_charged, struct ukf_calib_delta_idle *c)
+{
+	size_t ngap = 0, all = ukf_calib_set_count(s);
+	double *gx = NULL;
+	double *gap = op_samples(s, (struct want){"dsave_gap", 0}, 0, &gx,
+				 &ngap);
+	double *t[2] = { malloc((all + 1) * sizeof(double)),
+			 malloc((all + 1) * sizeof(double)) };
+	double *boot = malloc(BOOT_REPS * sizeof(double));
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	int rc = -1;
+
+	struct ukf_sim_curve mc = {0};
+	if (msg_charged) {
+		double mx[UKF_CALIB_MAX_IDLE + 1], my[UKF_CALIB_MAX_IDLE + 1];
+		size_t mn = ukf_calib_msg_idle_points(mi, mx, my);
+		for (size_t i = 0; i < mn && i < UKF_SIM_CURVE_MAX; i++) {
+			mc.x[i] = mx[i];
+			mc.y[i] = my[i];
+			mc.n++;
+		}
+	}
+	memset(c, 0, sizeof(*c));
+	if (!gap || !gx || !t[0] || !t[1] || !boot || !rng)
+		goto out;
+	c->ngap = ngap;
+	if (ngap)
+		c->spell_gap = median_of(gx, ngap, t[0]);
+	const char *op;
+	double sx, sy;
+	for (size_t i = 0; i < all; i++) {
+		ukf_calib_set_get(s, i, &op, &sx, &sy);
+		double ms = name_ms(op, "dsave_");
+		if (ms > 0)
+			(void)group_for_ms(c->ms, &c->ngroups, ms);
+	}
+	for (size_t k = 0; k < c->ngroups; k++) {
+		struct ukf_calib_delta_group *g = &c->g[k];
+		double *x = NULL;
+		double *y = op_samples(s, (struct want){"dsave_", c->ms[k]}, 0,
+				       &x, &g->n);
+		if (!y || !x) {
+			free(y);
+			free(x);
+			goto out;
+		}
+		if (g->n)
+			g->spell = median_of(x, g->n, t[0]);
+		/* what the simulator charges the fork's message already, at
+		 * this group's spell over the gap's */
+		if (mc.n >= 2)
+			g->msg = ukf_sim_idle_eval(&mc, g->spell) -
+				 ukf_sim_idle_eval(&mc, c->spell_gap);
+		if (g->n >= 2 && ngap >= 2) {
+			g->extra = median_of(y, g->n, t[0]) -
+				   median_of(gap, ngap, t[1]) - g->msg;
+			gsl_rng_set(rng, BOOT_SEED);
+			for (size_t b = 0; b < BOOT_REPS; b++) {
+				resample(rng, y, g->n, t[0]);
+				resample(rng, gap, ngap, t[1]);
+				boot[b] = median_sort(t[0], g->n) -
+					  median_sort(t[1], ngap) - g->msg;
+			}
+			gsl_sort(boot, 1, BOOT_REPS);
+			g->lo = gsl_stats_quantile_from_sorted_data(
+			    boot, 1, BOOT_REPS, 0.025);
+			g->hi = gsl_stats_quantile_from_sorted_data(
+			    boot, 1, BOOT_REPS, 0.975);
+			g->fitted = 1;
+		}
+		free(y);
+		free(x);
+	}
+	rc = 0;
+out:
+	if (rng)
+		gsl_rng_free(rng);
+	free(gap);
+	free(gx);
+	free(t[0]);
+	free(t[1]);
 	free(boot);
 	return rc;
 }

@@ -475,8 +475,10 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 	if (idle)
 		fprintf(stderr,
 			"ukfork calibrate: %zu template clones after an idle "
-			"spell (on either node)\n",
-			c.idle);
+			"spell (on either node), %zu remote forks after the "
+			"gap or an idle spell (app idlef, the parent where "
+			"requested)\n",
+			c.idle, c.idle_forks);
 	if (c.restore < 3) {
 		snprintf(err, errlen,
 			 "the cluster workload %s gave %zu remote forks (3 at "

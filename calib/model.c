@@ -850,10 +850,7 @@ static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
 		"# 95%% interval (bootstrap of the four sets); at the "
 		"remote ones' median node spell:\n",
 		c->spell_gap / 1e6);
-	if (c->spell_gap > 0) {
-		x[n] = c->spell_gap;
-		y[n++] = 0;
-	}
+	n = ukf_calib_msg_idle_points(c, x, y);
 	for (size_t k = 0; k < c->ngroups; k++) {
 		const struct ukf_calib_msg_group *g = &c->g[k];
 		if (!g->fitted) {
@@ -863,19 +860,69 @@ static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
 				c->ms[k], g->nremote, g->nlocal);
 			continue;
 		}
-		int kept = n && g->spell > x[n - 1];
+		int kept = 0; /* a point of the curve */
+		for (size_t i = 1; i < n; i++)
+			kept |= x[i] == g->spell;
 		fprintf(o,
 			"#   %g ms: %zu remote, %zu local, node spell "
 			"median %.1f ms, extra %.1f us [%.1f, %.1f]%s\n",
 			c->ms[k], g->nremote, g->nlocal, g->spell / 1e6,
 			g->wake / 1e3, g->lo / 1e3, g->hi / 1e3,
 			kept ? "" : " (not after the point before: left out)");
-		if (kept) {
-			x[n] = g->spell;
-			y[n++] = fmax(0, g->wake);
-		}
 	}
 	put_curve(o, "msg_idle_curve", "node spell", x, y, n, 0,
+		  "calibrate --cluster");
+}
+
+/* delta_idle_curve (--cluster with plan key idle): its first point the
+ * gap forks' target spell at 0, then each idle spell's estimate (0 when
+ * not above 0) at its forks' median target spell; a spell not fitted, or
+ * not longer than the point before, is left out. */
+static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c)
+{
+	double x[UKF_CALIB_MAX_IDLE + 1], y[UKF_CALIB_MAX_IDLE + 1];
+	size_t n = 0;
+
+	if (!c->ngroups)
+		return;
+	fprintf(o,
+		"# Remote forks after idle spells (plan key idle, app idlef, "
+		"the parent started where\n"
+		"# requested), placement -> the restore's start: the median "
+		"of those after each spell less\n"
+		"# the median of %zu after the gap (their target idle a "
+		"median %.1f ms), less what\n"
+		"# msg_idle_curve charges the fork's message there, 95%% "
+		"interval (bootstrap of both sets);\n"
+		"# at the forks' median target spell:\n",
+		c->ngap, c->spell_gap / 1e6);
+	if (c->spell_gap > 0) {
+		x[n] = c->spell_gap;
+		y[n++] = 0;
+	}
+	for (size_t k = 0; k < c->ngroups; k++) {
+		const struct ukf_calib_delta_group *g = &c->g[k];
+		if (!g->fitted) {
+			fprintf(o,
+				"#   %g ms: %zu fork(s), %zu after the gap (2 "
+				"of each at least): not fitted\n",
+				c->ms[k], g->n, c->ngap);
+			continue;
+		}
+		int kept = n && g->spell > x[n - 1];
+		fprintf(o,
+			"#   %g ms: %zu forks, target spell median %.1f ms, "
+			"extra %.1f us [%.1f, %.1f] beside msg_idle_curve's "
+			"%.1f us%s\n",
+			c->ms[k], g->n, g->spell / 1e6, g->extra / 1e3,
+			g->lo / 1e3, g->hi / 1e3, g->msg / 1e3,
+			kept ? "" : " (not after the point before: left out)");
+		if (kept) {
+			x[n] = g->spell;
+			y[n++] = fmax(0, g->extra);
+		}
+	}
+	put_curve(o, "delta_idle_curve", "target spell", x, y, n, 0,
 		  "calibrate --cluster");
 }
 
@@ -885,6 +932,7 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		       double restore_base, double agent,
 		       const struct meddiff *pm,
 		       const struct ukf_calib_msg_idle *mi,
+		       const struct ukf_calib_delta_idle *di,
 		       const struct fetchfirst *ff)
 {
 	char l1[96], l2[96], l3[96];
@@ -904,6 +952,7 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		agent);
 	put_peer_msg(o, pm);
 	put_msg_idle(o, mi, pm);
+	put_delta_idle(o, di);
 	if (sv->fitted) {
 		fprintf(o,
 			"# Delta save: a remote fork child's placement -> its "
@@ -1558,6 +1607,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	struct ukf_calib_idle_curve idle = {0}, bidle = {0};
 	struct meddiff pm;
 	struct ukf_calib_msg_idle mi = {0};
+	struct ukf_calib_delta_idle di = {0};
 	struct fetchfirst ff;
 	struct dirfit dirs[2] = {
 	    {.op = "dir_embedded",
@@ -1713,7 +1763,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	 * image over the link (2 latencies + bytes / bandwidth), then
 	 * load_base_ns + load_ns_per_byte x bytes and its TEMPLATE event. */
 	if (fit_meddiff(&f[PLACED_LOCAL], &f[PLACED_REMOTE], 1, 1, &pm) < 0 ||
-	    ukf_calib_fit_msg_idle(s, &mi) < 0) {
+	    ukf_calib_fit_msg_idle(s, &mi) < 0 ||
+	    ukf_calib_fit_delta_idle(s, &mi, pm.fitted, &di) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -2025,7 +2076,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	}
 	if (remote_shown)
 		put_remote(o, &f[RSAVE], &f[RRESTORE], &f[TFETCH], &f[RFORK],
-			   restore_base, agent, &pm, &mi, &ff);
+			   restore_base, agent, &pm, &mi, &di, &ff);
 	for (int i = 0; i < 2; i++)
 		if (dirs[i].fitted)
 			put_dir(o, &dirs[i], ndirs == 1);

@@ -29,7 +29,14 @@
 -- (default n) clones of it after each spell: half start on another node,
 -- and a message to a node idle that long takes longer (calibrate files
 -- the clones of "idle" by spell, the others as the gap's, and fits
--- msg_idle_curve from them; see docs/calibration.md).
+-- msg_idle_curve from them; see docs/calibration.md). Then an app
+-- "idlef" of the first size whose instances dirty `dirty` pages and fork
+-- one child each: its first boots cold (its child, on another node,
+-- fetches the template), then 2 x idle_n are requested `gap` apart and
+-- 2 x idle_n after each spell; a parent that starts where requested
+-- (node 0) sends its child to a node idle since the last request, a
+-- remote fork after that node's spell (calibrate files their save
+-- paths by spell, dsave_gap and dsave_<ms>, and fits delta_idle_curve).
 --
 -- Run by hand: ukfork run scripts/calibrate/cluster-ops.lua --cluster FILE \
 --   --set nodes=2 --set n=2 --db c.db --trace c.trace
@@ -59,7 +66,7 @@ local spells, idle_s = {}, 0
 for ns in string.gmatch(tostring(idle), "%d+") do
   if tonumber(ns) > 0 then
     spells[#spells + 1] = ns .. "ns"
-    idle_s = idle_s + 2 * idle_n * tonumber(ns) / 1e9
+    idle_s = idle_s + 4 * idle_n * tonumber(ns) / 1e9
   end
 end
 
@@ -86,8 +93,11 @@ for mib in string.gmatch(tostring(sizes), "%d+") do
 end
 if part ~= parts then spells = {} end
 if #spells > 0 then
+  local first = string.match(tostring(sizes), "%d+")
   app("idle", string.format("mem=%sM init=1ms work=%s dirty=0 units=1",
-    string.match(tostring(sizes), "%d+"), work))
+    first, work))
+  app("idlef", string.format(
+    "mem=%sM init=1ms work=%s dirty=%d fork=1 units=1", first, work, dirty))
 end
 
 process(function()
@@ -107,6 +117,18 @@ process(function()
       for _ = 1, 2 * idle_n do
         sleep(spell)
         wait(spawn("idle", nil, 0))
+      end
+    end
+    -- remote forks after the gap, then after each spell
+    wait(spawn("idlef", nil, 0))  -- cold; its child fetches the template
+    for _ = 1, 2 * idle_n do
+      sleep(gap)
+      wait(spawn("idlef", nil, 0))
+    end
+    for _, spell in ipairs(spells) do
+      for _ = 1, 2 * idle_n do
+        sleep(spell)
+        wait(spawn("idlef", nil, 0))
       end
     end
   end

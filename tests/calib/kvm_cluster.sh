@@ -58,6 +58,17 @@ if command -v sqlite3 >/dev/null; then
 	nodes=$(sqlite3 "$T/c.db" "SELECT group_concat(DISTINCT node) FROM instances WHERE run = (SELECT max(id) FROM runs)")
 	[ "$nodes" = 0 ] || fail "the alone step's instances ran on nodes '$nodes', not on node 0 alone"
 fi
+# the idle step's remote forks (app idlef) after the gap and the spell:
+# filed apart, none of them among the 12 above, and the model says what
+# it made of them
+grep -q 'remote forks after the gap or an idle spell (app idlef' "$T/err" ||
+	fail "no idle forks on stderr"
+grep -q '^# Remote forks after idle spells' "$T/m.conf" ||
+	fail "no delta_idle_curve comment in the model: $(cat "$T/m.conf")"
+if command -v sqlite3 >/dev/null; then
+	n=$(sqlite3 "$T/c.db" "SELECT count(*) FROM calib_samples WHERE op LIKE 'dsave_%'")
+	[ "${n:-0}" -ge 2 ] || fail "dsave samples of the idle forks: ${n:-none}"
+fi
 # the link is in the run's settings (report tells runs over different
 # links apart, as cluster.sh makes them, instead of counting them once)
 command -v sqlite3 >/dev/null &&
