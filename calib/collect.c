@@ -200,6 +200,13 @@ static int fetched_restores(const char *db, const char *trace,
 	" AND coalesce(remote, 0) AND delta_bytes > 0"                         \
 	" AND coalesce(app, '') != 'idlef'"
 
+/* SQL: the spell before instance x's request since the last exit in its
+ * run (NULL: none) */
+#define RUN_SPELL(x)                                                           \
+	" " x ".t_request - (SELECT max(k.t_exit) FROM instances k"             \
+	"  WHERE k.run = " x ".run AND k.t_exit >= 0"                          \
+	"  AND k.t_exit <= " x ".t_request)"
+
 /* SQL: the last start, READY or exit (each -1 when none) on instance c's
  * node in its run at or before time expression t, three arguments of a
  * max(): the node's last activity, that a spell counts from */
@@ -391,9 +398,7 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 		"SELECT coalesce(c.remote, 0), c.t_start - c.t_placed,"
 		" CASE WHEN c.t_ready >= c.t_start"
 		"  THEN c.t_ready - c.t_start END,"
-		" c.t_request - (SELECT max(k.t_exit) FROM instances k"
-		"  WHERE k.run = c.run AND k.t_exit >= 0"
-		"  AND k.t_exit <= c.t_request),"
+		RUN_SPELL("c") ","
 		" c.t_placed - nullif(max(" NODE_LAST("c.t_placed") "), -1),"
 		" coalesce(c.app, '') = 'idle'"
 		" FROM instances c WHERE c.run > ?1"
@@ -413,14 +418,9 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 		before, clone_row, &q, err, errlen) < 0)
 		return -1;
 	if (nspells > 1) {
-		struct clone_rows f = { .s = s, .c = c, .spells = spells,
-					.nspells = nspells };
 		if (query_rows(
 			db,
-			"SELECT c.t_start - c.t_placed,"
-			" p.t_request - (SELECT max(k.t_exit) FROM instances k"
-			"  WHERE k.run = p.run AND k.t_exit >= 0"
-			"  AND k.t_exit <= p.t_request),"
+			"SELECT c.t_start - c.t_placed," RUN_SPELL("p") ","
 			" c.t_placed - nullif(max(" NODE_LAST("c.t_placed")
 			"), -1)"
 			" FROM instances c JOIN instances p"
@@ -432,7 +432,7 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 			" AND NOT coalesce(p.remote, 0)"
 			" AND c.t_start >= c.t_placed AND c.t_placed >= 0"
 			" ORDER BY c.run, c.id",
-			before, idle_fork_row, &f, err, errlen) < 0)
+			before, idle_fork_row, &q, err, errlen) < 0)
 			return -1;
 	}
 	if (fetched_restores(db, trace, before, s, &c->fetched, err, errlen) <

@@ -22,6 +22,15 @@ static double median_sort(double *v, size_t n)
 	return gsl_stats_median_from_sorted_data(v, 1, n);
 }
 
+/* The 95% percentile interval of BOOT_REPS bootstrap estimates (sorting
+ * them). */
+static void interval95(double *boot, double *lo, double *hi)
+{
+	gsl_sort(boot, 1, BOOT_REPS);
+	*lo = gsl_stats_quantile_from_sorted_data(boot, 1, BOOT_REPS, 0.025);
+	*hi = gsl_stats_quantile_from_sorted_data(boot, 1, BOOT_REPS, 0.975);
+}
+
 /* The median of a copy of v[0..n) into tmp. */
 static double median_of(const double *v, size_t n, double *tmp)
 {
@@ -176,9 +185,7 @@ int ukf_calib_fit_idle(const double *bx, const double *by, size_t nb,
 		boot[b] = estimate(&g, by, pick, iy, draw, gi, r->nused, med,
 				   tmp, ex);
 	}
-	gsl_sort(boot, 1, BOOT_REPS);
-	r->lo = gsl_stats_quantile_from_sorted_data(boot, 1, BOOT_REPS, 0.025);
-	r->hi = gsl_stats_quantile_from_sorted_data(boot, 1, BOOT_REPS, 0.975);
+	interval95(boot, &r->lo, &r->hi);
 	r->fitted = 1;
 	rc = 0;
 out:
@@ -420,11 +427,7 @@ int ukf_calib_fit_msg_idle(const ukf_calib_set_t *s,
 				boot[b] = wake_estimate(t[0], nil, t[1], nir,
 							t[2], nbl, t[3], nbr);
 			}
-			gsl_sort(boot, 1, BOOT_REPS);
-			g->lo = gsl_stats_quantile_from_sorted_data(
-			    boot, 1, BOOT_REPS, 0.025);
-			g->hi = gsl_stats_quantile_from_sorted_data(
-			    boot, 1, BOOT_REPS, 0.975);
+			interval95(boot, &g->lo, &g->hi);
 			g->fitted = 1;
 		}
 		free(il);
@@ -530,11 +533,7 @@ int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s,
 				boot[b] = median_sort(t[0], g->n) -
 					  median_sort(t[1], ngap) - g->msg;
 			}
-			gsl_sort(boot, 1, BOOT_REPS);
-			g->lo = gsl_stats_quantile_from_sorted_data(
-			    boot, 1, BOOT_REPS, 0.025);
-			g->hi = gsl_stats_quantile_from_sorted_data(
-			    boot, 1, BOOT_REPS, 0.975);
+			interval95(boot, &g->lo, &g->hi);
 			g->fitted = 1;
 		}
 		free(y);

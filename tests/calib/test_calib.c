@@ -2165,84 +2165,6 @@ static int t_sim_remote(void)
 }
 
 /*
- * delta_idle_curve back from the cluster workload's remote forks after
- * idle spells: sim given msg_idle_curve (0 at 60 ms to 3 ms at 3 s) and
- * delta_idle_curve (0 at 60 ms to 6 ms at 3 s) runs cluster-ops.lua with
- * spells of 200 ms and 1 s; app idlef's children of parents started
- * where requested are filed by spell (dsave_gap, dsave_200, dsave_1000;
- * none of them in the rfork_* samples or agent's), and the fit gives the
- * delta curve back at each group's median target spell (3%) less the
- * msg curve it already charges; its first point the gap forks' spell, 0.
- */
-static int t_sim_delta_idle(void)
-{
-#ifdef UKF_UKFORK
-	char model[128], db[128], trace[128], conf[128], err[512];
-	struct ukf_calib_remote_counts c, c0;
-	struct ukf_sim_model m;
-	const double spells[3] = { 20e6, 200e6, 1e9 };
-
-	sim_files("simd", model, db, trace, conf);
-	ukf_calib_set_t *s = sim_cluster_ops_more(
-	    model,
-	    "jitter = 0\nagent_msg_ns = 100us\npeer_msg_ns = 300us\n"
-	    "msg_idle_curve = 60000000 0 3000000000 3000000\n"
-	    "delta_idle_curve = 60000000 0 3000000000 6000000\n",
-	    1, 2, 128, db, trace, "2026-12-07T16:00Z",
-	    "--set 'idle=200000000 1000000000' --set idle_n=3");
-	CHECK(s);
-	CHECKF(ukf_calib_collect_remote(db, trace, 0, spells, 3, s, &c, err,
-					sizeof(err)) == 0, "%s", err);
-	size_t gap = 0, g200 = 0, g1000 = 0;
-	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
-		const char *op;
-		double x, ns;
-		ukf_calib_set_get(s, i, &op, &x, &ns);
-		gap += !strcmp(op, "dsave_gap");
-		g200 += !strcmp(op, "dsave_200");
-		g1000 += !strcmp(op, "dsave_1000");
-	}
-	/* 6 a spell, the parents on either node: 2 each at least */
-	CHECKF(c.idle_forks == gap + g200 + g1000 && gap >= 2 && g200 >= 2 &&
-		       g1000 >= 2,
-	       "%zu idle forks: %zu gap, %zu 200 ms, %zu 1 s", c.idle_forks,
-	       gap, g200, g1000);
-	/* the same rows without spells: no dsave samples, and the other
-	 * samples alike (app idlef in none of them) */
-	ukf_calib_set_t *t = ukf_calib_set_create();
-	CHECK(t && ukf_calib_set_prov(t, ukf_calib_set_get_prov(s)) == 0);
-	CHECK(ukf_calib_collect_remote(db, trace, 0, NULL, 0, t, &c0, err,
-				       sizeof(err)) == 0);
-	CHECKF(c0.idle_forks == 0 && c0.save == c.save &&
-		       c0.forks == c.forks && c0.agent == c.agent &&
-		       c0.placed_local == c.placed_local &&
-		       c0.placed_remote == c.placed_remote,
-	       "without spells: %zu idle forks, save %zu/%zu forks %zu/%zu "
-	       "agent %zu/%zu", c0.idle_forks, c0.save, c.save, c0.forks,
-	       c.forks, c0.agent, c.agent);
-	ukf_calib_set_destroy(&t);
-	CHECK(sim_fit(s, 1e5, conf, &m) == 0);
-	CHECKF(m.delta_idle_curve.n == 3, "delta_idle_curve: %u points",
-	       m.delta_idle_curve.n);
-	CHECK(m.delta_idle_curve.y[0] == 0 && m.delta_idle_curve.x[0] < 60e6);
-	for (uint32_t i = 1; i < m.delta_idle_curve.n; i++) {
-		double x = m.delta_idle_curve.x[i];
-		double want = 6e6 * (x - 60e6) / (3e9 - 60e6);
-		CHECKF(x > (i == 1 ? 150e6 : 0.8e9) &&
-			       near(m.delta_idle_curve.y[i], want, 0.03),
-		       "point %u: %.0f ns at %.0f ms, want %.0f", i,
-		       m.delta_idle_curve.y[i], x / 1e6, want);
-	}
-	ukf_calib_set_destroy(&s);
-	sim_files_rm(model, db, trace, conf);
-	return 0;
-#else
-	fprintf(stderr, "SKIP: built without ukfork\n");
-	return 77;
-#endif
-}
-
-/*
  * msg_idle_curve back from the cluster workload's clones after idle
  * spells: sim given a curve from 60 ms (0) to 3 s (3 ms) runs
  * cluster-ops.lua with idle spells of 200 ms and 1 s (6 clones each,
@@ -2254,12 +2176,20 @@ static int t_sim_delta_idle(void)
  * gap clones' node spell, 0; peer_msg_ns is still the gap clones' alone.
  * Without the spells, the idle clones are left out: no curve, the same
  * peer_msg_ns.
+ * The same run gives delta_idle_curve back (sim given 0 at 60 ms to 6 ms
+ * at 3 s beside the msg curve): app idlef's remote fork children of
+ * parents started where requested, filed by spell (dsave_gap, dsave_200,
+ * dsave_1000; none of them, nor any idlef instance, in the rfork_*,
+ * agent or placed_* samples, which come out alike without the spells),
+ * give the curve at each group's median target spell (3%), less the msg
+ * curve the simulator charges the same message; its first point the gap
+ * forks' spell, 0.
  */
 static int t_sim_msg_idle(void)
 {
 #ifdef UKF_UKFORK
 	char model[128], db[128], trace[128], conf[128], err[512];
-	struct ukf_calib_remote_counts c;
+	struct ukf_calib_remote_counts c, c0;
 	struct ukf_sim_model m;
 	const double spells[3] = { 20e6, 200e6, 1e9 };
 
@@ -2267,7 +2197,8 @@ static int t_sim_msg_idle(void)
 	ukf_calib_set_t *s = sim_cluster_ops_more(
 	    model,
 	    "jitter = 0\nagent_msg_ns = 100us\npeer_msg_ns = 300us\n"
-	    "msg_idle_curve = 60000000 0 3000000000 3000000\n",
+	    "msg_idle_curve = 60000000 0 3000000000 3000000\n"
+	    "delta_idle_curve = 60000000 0 3000000000 6000000\n",
 	    1, 2, 128, db, trace, "2026-12-07T09:00Z",
 	    "--set 'idle=200000000 1000000000' --set idle_n=3");
 	CHECK(s);
@@ -2296,15 +2227,49 @@ static int t_sim_msg_idle(void)
 		       "point %u: %.0f ns at %.0f ms, want %.0f", i,
 		       m.msg_idle_curve.y[i], x / 1e6, want);
 	}
-	/* the same rows without the spells */
+	/* the remote forks after the gap and the spells: 6 each, their
+	 * parents on either node, 2 each at least where requested */
+	size_t ng[3] = { 0, 0, 0 };
+	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
+		const char *op;
+		double x, ns;
+		ukf_calib_set_get(s, i, &op, &x, &ns);
+		ng[0] += !strcmp(op, "dsave_gap");
+		ng[1] += !strcmp(op, "dsave_200");
+		ng[2] += !strcmp(op, "dsave_1000");
+	}
+	CHECKF(c.idle_forks == ng[0] + ng[1] + ng[2] && ng[0] >= 2 &&
+		       ng[1] >= 2 && ng[2] >= 2,
+	       "%zu idle forks: %zu gap, %zu 200 ms, %zu 1 s", c.idle_forks,
+	       ng[0], ng[1], ng[2]);
+	CHECKF(m.delta_idle_curve.n == 3, "delta_idle_curve: %u points",
+	       m.delta_idle_curve.n);
+	CHECK(m.delta_idle_curve.y[0] == 0 && m.delta_idle_curve.x[0] < 60e6);
+	for (uint32_t i = 1; i < m.delta_idle_curve.n; i++) {
+		double x = m.delta_idle_curve.x[i];
+		double want = 6e6 * (x - 60e6) / (3e9 - 60e6);
+		CHECKF(x > (i == 1 ? 150e6 : 0.8e9) &&
+			       near(m.delta_idle_curve.y[i], want, 0.03),
+		       "delta point %u: %.0f ns at %.0f ms, want %.0f", i,
+		       m.delta_idle_curve.y[i], x / 1e6, want);
+	}
+	/* the same rows without the spells: the other samples alike */
 	ukf_calib_set_t *t = ukf_calib_set_create();
 	CHECK(t && ukf_calib_set_prov(t, ukf_calib_set_get_prov(s)) == 0);
 	ukf_calib_set_link(t, 5e6, 12.5e6);
-	CHECK(ukf_calib_collect_remote(db, trace, 0, NULL, 0, t, &c, err,
+	CHECK(ukf_calib_collect_remote(db, trace, 0, NULL, 0, t, &c0, err,
 				       sizeof(err)) == 0);
-	CHECK(c.idle == 0 && c.placed_local + c.placed_remote == 9);
+	CHECKF(c0.idle == 0 && c0.idle_forks == 0 &&
+		       c0.placed_local + c0.placed_remote == 9 &&
+		       c0.save == c.save && c0.forks == c.forks &&
+		       c0.agent == c.agent,
+	       "without spells: %zu idle forks, save %zu/%zu forks %zu/%zu "
+	       "agent %zu/%zu",
+	       c0.idle_forks, c0.save, c.save, c0.forks, c.forks, c0.agent,
+	       c.agent);
 	CHECK(sim_fit(t, 1e5, conf, &m) == 0);
-	CHECKF(m.msg_idle_curve.n == 0 && near((double)m.peer_msg_ns, 3e5, 0.02),
+	CHECKF(m.msg_idle_curve.n == 0 && m.delta_idle_curve.n == 0 &&
+		       near((double)m.peer_msg_ns, 3e5, 0.02),
 	       "without spells: peer_msg_ns %lld", (long long)m.peer_msg_ns);
 	ukf_calib_set_destroy(&t);
 	ukf_calib_set_destroy(&s);
@@ -3352,7 +3317,6 @@ static const struct selftest tests[] = {
     {"sim_remote", t_sim_remote},
     {"sim_remote_curve", t_sim_remote_curve},
     {"msg_idle_fit", t_sim_msg_idle},
-    {"delta_idle_fit", t_sim_delta_idle},
     {"set_select", t_set_select},
     {"sim_alone", t_sim_alone},
     {"idle_fit", t_idle_fit},
