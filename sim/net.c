@@ -23,6 +23,8 @@ struct msg {
 	uint32_t ep_from, ep_to; /* the endpoints' epochs when it was sent */
 	uint16_t type;
 	uint8_t pooled;	 /* a MSG_POOL_BYTES block: back to the free list */
+	uint8_t paired;	 /* its delivery time is its pair's hold (late) */
+	ukf_ns_t late;	 /* sim_net_send_late: added to its arrival */
 	size_t len;	 /* body bytes, then bulk_len bulk bytes, in data */
 	size_t bulk_len;
 	uint64_t bulk;	 /* bytes charged beyond len + bulk_len */
@@ -120,6 +122,10 @@ struct sim_net {
 	/* sim_net_hold: per node, no delivery from another before this;
 	 * NULL until the first hold */
 	ukf_ns_t *hold;
+	/* sim_net_send_late: from<<32|to -> the delivery time of the pair's
+	 * last late message, none of the pair's later ones before it; an
+	 * entry goes when that message is delivered */
+	sim_map_t pairs;
 	/* Max-min mode (sim_net_fabric). */
 	int fair;
 	uint32_t racks;
@@ -163,6 +169,7 @@ sim_net_t *sim_net_create(sim_queue_t *q, uint32_t nodes, ukf_ns_t latency,
 	n->free_head = NONE;
 	sim_map_init(&n->bypair);
 	sim_map_init(&n->smalls);
+	sim_map_init(&n->pairs);
 	n->small_prune = 1024;
 	return n;
 }
@@ -205,6 +212,7 @@ void sim_net_destroy(sim_net_t **np)
 	free(n->links);
 	sim_map_free(&n->bypair);
 	sim_map_free(&n->smalls);
+	sim_map_free(&n->pairs);
 	free(n);
 	*np = NULL;
 }
@@ -766,10 +774,23 @@ static void msg_put(sim_net_t *n, struct msg *m)
 static int push_deliver(sim_net_t *n, ukf_ns_t t, struct msg *m)
 {
 	struct sim_ev ev = { .type = SIM_EV_DELIVER, .node = m->to };
+	uint64_t key = (uint64_t)m->from << 32 | m->to, v;
+	/* a late message (sim_net_send_late) arrives that much later, and
+	 * its pair's later ones not before it */
+	t += m->late;
+	if (n->pairs.count && m->from != m->to &&
+	    sim_map_get(&n->pairs, key, &v) && t < (ukf_ns_t)v)
+		t = (ukf_ns_t)v;
 	/* a waking receiver (sim_net_hold); holds only grow, so messages
 	 * due in order stay in order */
 	if (n->hold && m->from != m->to && t < n->hold[m->to])
 		t = n->hold[m->to];
+	if (m->late) {
+		if (sim_map_put(&n->pairs, key, (uint64_t)t) < 0)
+			return -1;
+		m->late = 0;
+		m->paired = 1;
+	}
 	ev.u.deliver.msg = m;
 	return sim_queue_push(n->q, t, &ev);
 }
@@ -831,6 +852,15 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 		 ukf_node_id_t to, uint16_t type, const void *buf, size_t len,
 		 const void *bulk, size_t bulk_len, uint64_t bulk_bytes)
 {
+	return sim_net_send_late(n, now, from, to, type, buf, len, bulk,
+				 bulk_len, bulk_bytes, 0);
+}
+
+int sim_net_send_late(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
+		      ukf_node_id_t to, uint16_t type, const void *buf,
+		      size_t len, const void *bulk, size_t bulk_len,
+		      uint64_t bulk_bytes, ukf_ns_t late)
+{
 	if (from >= n->nodes || to >= n->nodes || (len && !buf) ||
 	    (bulk_len && !bulk))
 		return -EINVAL;
@@ -844,6 +874,8 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 	m->len = len;
 	m->bulk_len = bulk_len;
 	m->bulk = bulk_bytes;
+	m->late = from != to && late > 0 ? late : 0;
+	m->paired = 0;
 	if (len)
 		memcpy(m->data, buf, len);
 	if (bulk_len)
@@ -952,6 +984,10 @@ int sim_net_event(sim_net_t *n, ukf_ns_t now, const struct sim_ev *ev)
 			return 0;
 		}
 		n->bytes += m->len + m->bulk_len + m->bulk;
+		uint64_t key = (uint64_t)m->from << 32 | m->to, v;
+		if (m->paired && sim_map_get(&n->pairs, key, &v) &&
+		    (ukf_ns_t)v <= now)
+			sim_map_del(&n->pairs, key);
 		n->deliver(n->u, m->to, m->from, m->type, m->data, m->len,
 			   m->bulk_len ? m->data + m->len : NULL, m->bulk_len);
 		msg_put(n, m);

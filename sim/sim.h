@@ -248,9 +248,11 @@ struct ukf_sim_model {
 	/*
 	 * Appended for idle spells (issue 11): a remote fork's message (its
 	 * delta) to a node idle for a spell of s ns, reckoned as for
-	 * msg_idle_curve, arrives delta_idle_curve at s later beyond what
-	 * msg_idle_curve charges it (key delta_idle_curve = "SPELL NS ...",
-	 * evaluated as idle_curve; deliveries to that node stay in order).
+	 * msg_idle_curve, arrives delta_idle_curve at s plus msg_idle_curve
+	 * at s later than it would have (added to its transfer, not
+	 * overlapping it), the later messages of that pair after it, those
+	 * of others held by msg_idle_curve alone (key delta_idle_curve =
+	 * "SPELL NS ...", evaluated as idle_curve).
 	 * Through the node agents a remote fork of about 260 pages took
 	 * 3.0-3.2 ms from placement to the restore's start 20 ms after the
 	 * last request and 3.4-3.7 ms after 1 s of idle, where a small

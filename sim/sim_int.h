@@ -189,6 +189,13 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 		 ukf_node_id_t to, uint16_t type, const void *buf, size_t len,
 		 const void *bulk, size_t bulk_len,
 		 uint64_t bulk_bytes);
+/* The same, the message arriving `late` ns later than it would (between
+ * two nodes; its transfer on the links as usual), and the pair's later
+ * messages not before it (deliveries of a pair stay in the order sent). */
+int sim_net_send_late(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
+		      ukf_node_id_t to, uint16_t type, const void *buf,
+		      size_t len, const void *bulk, size_t bulk_len,
+		      uint64_t bulk_bytes, ukf_ns_t late);
 /* Handle SIM_EV_XFER / SIM_EV_DELIVER popped at time `now`. 0 or -ENOMEM. */
 int sim_net_event(sim_net_t *n, ukf_ns_t now, const struct sim_ev *ev);
 /* A hint: start loading what sim_net_event(ev) reads first. */

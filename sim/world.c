@@ -176,11 +176,12 @@ static int env_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
 	/* msg_idle_curve: an idle receiver takes longer to wake (deliveries
 	 * to it held that long past the message's latency; a transfer's time
 	 * on the links overlaps the wait); with delta_idle_curve a remote
-	 * fork's delta to it arrives both curves later than it would over
-	 * idle links (its transfer added, not overlapped: the calibration
-	 * measures differences of whole save paths); a message lost to a
-	 * cut wakes nobody */
+	 * fork's delta to it arrives both curves later than it would (its
+	 * transfer not overlapping them: the calibration measures
+	 * differences of whole save paths), the pair's later messages after
+	 * it; a message lost to a cut wakes nobody */
 	double de = 0, *dp = type == UKF_MSG_CLONE && bulk_len > 0 ? &de : NULL;
+	ukf_ns_t late = 0;
 	if ((w->cfg.model.msg_idle_curve.n || w->cfg.model.delta_idle_curve.n) &&
 	    from != to && to < w->cfg.engine.nodes &&
 	    from < w->cfg.engine.nodes && !sim_net_is_cut(w->net, from) &&
@@ -188,21 +189,17 @@ static int env_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
 		double e = sim_be_msg_wake(w->sbe, from, to, dp);
 		if (e < 0)
 			return -ENOMEM; /* the backend failed the run */
-		double hold = e + de;
-		if (dp && w->cfg.model.delta_idle_curve.n && hold >= 1 &&
-		    w->cfg.link_bandwidth_bps > 0)
-			hold += ceil(((double)len + (double)bulk_len +
-				      (double)bulk_bytes) *
-				     1e9 / w->cfg.link_bandwidth_bps);
-		if (hold >= 1)
+		if (e >= 1)
 			rc = sim_net_hold(w->net, to,
 					  w->now + w->cfg.link_latency_ns +
 					      w->cfg.model.peer_msg_ns +
-					      (ukf_ns_t)hold);
+					      (ukf_ns_t)e);
+		if (dp && w->cfg.model.delta_idle_curve.n && e + de >= 1)
+			late = (ukf_ns_t)(e + de);
 	}
 	if (rc == 0)
-		rc = sim_net_send(w->net, w->now, from, to, type, buf, len,
-				  bulk, bulk_len, bulk_bytes);
+		rc = sim_net_send_late(w->net, w->now, from, to, type, buf, len,
+				       bulk, bulk_len, bulk_bytes, late);
 	if (rc == -ENOMEM) {
 		w->failed = 1;
 		snprintf(w->fail_msg, sizeof(w->fail_msg), "network: out of memory");

@@ -840,6 +840,74 @@ static int t_net_hold(void)
 	return 0;
 }
 
+/*
+ * sim_net_send_late (delta_idle_curve's remote fork delta): a transfer
+ * of 1 MB from node 0 to node 1 sent late by 2 ms arrives 2 ms after it
+ * would have; small messages from node 0 to node 1 sent after it (one
+ * behind it on the pair's connection, one when its transfer is over and
+ * the connection gone) arrive right after it, in the pair's order, while
+ * one from node 2 to node 1 and one from node 0 to node 2 keep their own
+ * times (nothing else held); a message to itself is never late; once it
+ * is delivered the pair's messages keep their own times again. Both
+ * network models.
+ */
+static int t_net_late(void)
+{
+	const ukf_ns_t lat = 100000, late = 2000000;
+	for (int fair = 0; fair < 2; fair++) {
+		ukf_ns_t plain = 0;
+		for (int on = 0; on < 2; on++) {
+			sim_queue_t *q = sim_queue_create();
+			struct got g = { 0 };
+			sim_net_t *n =
+			    fair ? fair_net(q, &g, 3, lat, 1e9, 0, 0, 0)
+				 : sim_net_create(q, 3, lat, 1e9, on_deliver,
+						  &g);
+			unsigned char b[2] = { 1, 0 };
+			CHECK(q && n);
+			CHECK(sim_net_send_late(n, 0, 0, 1, 1, b, 2, NULL, 0,
+						1000000 - 2,
+						on ? late : 0) == 0);
+			CHECK(small(n, 10, 0, 1, 2) == 0);
+			CHECK(small(n, 10, 2, 1, 3) == 0);
+			CHECK(small(n, 10, 0, 2, 4) == 0);
+			b[0] = 5;
+			CHECK(sim_net_send_late(n, 20, 1, 1, 1, b, 2, NULL, 0,
+						0, late) == 0);
+			if (on) { /* its transfer over: the connection gone */
+				CHECK(run_all(q, n, &g, plain) == 0);
+				CHECK(small(n, plain, 0, 1, 7) == 0);
+			}
+			CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+			CHECK(g.n == 5 + on);
+			if (!on)
+				plain = g.at[1];
+			CHECKF(g.at[1] == plain + (on ? late : 0),
+			       "fair %d on %d: the transfer at %lld ns "
+			       "(%lld without)",
+			       fair, on, (long long)g.at[1],
+			       (long long)plain);
+			CHECK(g.rank[1] < g.rank[2]);
+			CHECK(!on || (g.at[7] == g.at[1] && g.rank[2] < g.rank[7]));
+			CHECKF(on ? g.at[2] == g.at[1] : g.at[2] >= g.at[1],
+			       "fair %d on %d: the pair's next at %lld", fair,
+			       on, (long long)g.at[2]);
+			CHECK(g.at[3] - (10 + lat) <= 2 &&
+			      g.at[4] - (10 + lat) <= 2);
+			CHECK(g.at[5] == 20); /* to itself: not late */
+			/* the pair's hold is gone once delivered: a message
+			 * sent now keeps its own time */
+			ukf_ns_t t = g.at[1] + 1;
+			CHECK(small(n, t, 0, 1, 6) == 0);
+			CHECK(run_all(q, n, &g, UKF_NS_NEVER) == 0);
+			CHECK(g.n == 6 + on && g.at[6] - (t + lat) <= 2);
+			sim_net_destroy(&n);
+			sim_queue_destroy(&q);
+		}
+	}
+	return 0;
+}
+
 static const struct selftest tests[] = {
 	{ "net_fair_equal", t_net_fair_equal },
 	{ "net_fair_disjoint", t_net_fair_disjoint },
@@ -854,6 +922,7 @@ static const struct selftest tests[] = {
 	{ "net_huge_transfer", t_net_huge_transfer },
 	{ "net_cut", t_net_cut },
 	{ "net_hold", t_net_hold },
+	{ "net_late", t_net_late },
 };
 
 int main(int argc, char **argv)
