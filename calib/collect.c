@@ -430,6 +430,9 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 			" AND c.delta_bytes > 0"
 			" AND NOT coalesce(c.template_fetched, 0)"
 			" AND NOT coalesce(p.remote, 0)"
+			/* nor a parent that fetched its template (from
+			 * the child's node, on 3 nodes or more: awake) */
+			" AND NOT coalesce(p.template_fetched, 0)"
 			" AND c.t_start >= c.t_placed AND c.t_placed >= 0"
 			" ORDER BY c.run, c.id",
 			before, idle_fork_row, &q, err, errlen) < 0)
@@ -559,6 +562,9 @@ static int fetched_restores(const char *db, const char *trace,
 	    " FROM instances WHERE run > ?1 AND start = 'fork'"
 	    " AND coalesce(remote, 0) AND delta_bytes > 0"
 	    " AND coalesce(template_fetched, 0)"
+	    /* not app idlef's (after idle spells: its restore paid for
+	     * the node's spell too) */
+	    " AND coalesce(app, '') != 'idlef'"
 	    " AND t_ready >= t_start AND t_start >= 0 ORDER BY run, id",
 	    before, fetched_row, &q, err, errlen);
 	free(apps);

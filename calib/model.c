@@ -851,6 +851,7 @@ static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
 		"remote ones' median node spell:\n",
 		c->spell_gap / 1e6);
 	n = ukf_calib_msg_idle_points(c, x, y);
+	size_t next = 1; /* the points after the gap's, in the groups' order */
 	for (size_t k = 0; k < c->ngroups; k++) {
 		const struct ukf_calib_msg_group *g = &c->g[k];
 		if (!g->fitted) {
@@ -860,9 +861,8 @@ static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
 				c->ms[k], g->nremote, g->nlocal);
 			continue;
 		}
-		int kept = 0; /* a point of the curve */
-		for (size_t i = 1; i < n; i++)
-			kept |= x[i] == g->spell;
+		int kept = next < n && x[next] == g->spell;
+		next += kept;
 		fprintf(o,
 			"#   %g ms: %zu remote, %zu local, node spell "
 			"median %.1f ms, extra %.1f us [%.1f, %.1f]%s\n",
@@ -892,8 +892,8 @@ static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c)
 		"of those after each spell less\n"
 		"# the median of %zu after the gap (their target idle a "
 		"median %.1f ms), less what\n"
-		"# msg_idle_curve charges the fork's message there, 95%% "
-		"interval (bootstrap of both sets);\n"
+		"# msg_idle_curve (when written) charges the fork's message "
+		"there, 95%% interval (bootstrap of both sets);\n"
 		"# at the forks' median target spell:\n",
 		c->ngap, c->spell_gap / 1e6);
 	if (c->spell_gap > 0) {

@@ -2259,8 +2259,11 @@ static int t_sim_msg_idle(void)
 	ukf_calib_set_link(t, 5e6, 12.5e6);
 	CHECK(ukf_calib_collect_remote(db, trace, 0, NULL, 0, t, &c0, err,
 				       sizeof(err)) == 0);
+	/* (3 apps x 2 units: 6 remote forks, 3 after a fetch; none of
+	 * idlef's 19 among them) */
 	CHECKF(c0.idle == 0 && c0.idle_forks == 0 &&
 		       c0.placed_local + c0.placed_remote == 9 &&
+		       c.forks == 6 && c.save == 3 && c.fetched == 3 &&
 		       c0.save == c.save && c0.forks == c.forks &&
 		       c0.agent == c.agent,
 	       "without spells: %zu idle forks, save %zu/%zu forks %zu/%zu "
