@@ -178,6 +178,7 @@ struct sim_be {
 	 * delta_idle_curve: per node, the time of its last backend event or
 	 * operation (0, the run's start, before any); NULL until one */
 	ukf_ns_t *act;
+	int idle_kept; /* an idle key given: act is kept (idle_kept()) */
 	/* With msg_idle_curve or delta_idle_curve: per node, when it last
 	 * sent or received a message between nodes (NULL until one) */
 	ukf_ns_t *woke;
@@ -190,6 +191,9 @@ sim_be_t *sim_be_create(struct sim_world *w)
 		return NULL;
 	b->w = w;
 	b->free_head = NONE;
+	const struct ukf_sim_model *m = &w->cfg.model;
+	b->idle_kept = m->idle_curve.n || m->boot_idle_curve.n ||
+		       m->msg_idle_curve.n || m->delta_idle_curve.n;
 	sim_map_init(&b->byid);
 	sim_map_init(&b->templates);
 	sim_map_init(&b->shells);
@@ -344,12 +348,11 @@ uint64_t sim_be_mem_used(const sim_be_t *b, ukf_node_id_t node)
 
 /* ---- idle spells (idle_curve, boot_idle_curve) ---- */
 
-/* Either idle key is given: nodes' activity is kept. */
+/* An idle key is given: nodes' activity is kept (set at creation; the
+ * model does not change in a run). */
 static int idle_kept(const sim_be_t *b)
 {
-	const struct ukf_sim_model *m = &b->w->cfg.model;
-	return m->idle_curve.n || m->boot_idle_curve.n || m->msg_idle_curve.n ||
-	       m->delta_idle_curve.n;
+	return b->idle_kept;
 }
 
 /* Node's spell since its last activity (an event or a backend

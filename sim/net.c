@@ -774,22 +774,25 @@ static void msg_put(sim_net_t *n, struct msg *m)
 static int push_deliver(sim_net_t *n, ukf_ns_t t, struct msg *m)
 {
 	struct sim_ev ev = { .type = SIM_EV_DELIVER, .node = m->to };
-	uint64_t key = (uint64_t)m->from << 32 | m->to, v;
 	/* a late message (sim_net_send_late) arrives that much later, and
-	 * its pair's later ones not before it */
-	t += m->late;
-	if (n->pairs.count && m->from != m->to &&
-	    sim_map_get(&n->pairs, key, &v) && t < (ukf_ns_t)v)
-		t = (ukf_ns_t)v;
-	/* a waking receiver (sim_net_hold); holds only grow, so messages
-	 * due in order stay in order */
-	if (n->hold && m->from != m->to && t < n->hold[m->to])
-		t = n->hold[m->to];
-	if (m->late) {
-		if (sim_map_put(&n->pairs, key, (uint64_t)t) < 0)
-			return -1;
-		m->late = 0;
-		m->paired = 1;
+	 * its pair's later ones not before it; a waking receiver
+	 * (sim_net_hold): holds only grow, so messages due in order stay in
+	 * order */
+	if (__builtin_expect(m->late || n->pairs.count || n->hold, 0) &&
+	    m->from != m->to) {
+		uint64_t key = (uint64_t)m->from << 32 | m->to, v;
+		t += m->late;
+		if (n->pairs.count && sim_map_get(&n->pairs, key, &v) &&
+		    t < (ukf_ns_t)v)
+			t = (ukf_ns_t)v;
+		if (n->hold && t < n->hold[m->to])
+			t = n->hold[m->to];
+		if (m->late) {
+			if (sim_map_put(&n->pairs, key, (uint64_t)t) < 0)
+				return -1;
+			m->late = 0;
+			m->paired = 1;
+		}
 	}
 	ev.u.deliver.msg = m;
 	return sim_queue_push(n->q, t, &ev);
@@ -856,10 +859,11 @@ int sim_net_send(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
 				 bulk_len, bulk_bytes, 0);
 }
 
-int sim_net_send_late(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
-		      ukf_node_id_t to, uint16_t type, const void *buf,
-		      size_t len, const void *bulk, size_t bulk_len,
-		      uint64_t bulk_bytes, ukf_ns_t late)
+__attribute__((hot)) int
+sim_net_send_late(sim_net_t *n, ukf_ns_t now, ukf_node_id_t from,
+		  ukf_node_id_t to, uint16_t type, const void *buf, size_t len,
+		  const void *bulk, size_t bulk_len, uint64_t bulk_bytes,
+		  ukf_ns_t late)
 {
 	if (from >= n->nodes || to >= n->nodes || (len && !buf) ||
 	    (bulk_len && !bulk))
@@ -984,10 +988,12 @@ int sim_net_event(sim_net_t *n, ukf_ns_t now, const struct sim_ev *ev)
 			return 0;
 		}
 		n->bytes += m->len + m->bulk_len + m->bulk;
-		uint64_t key = (uint64_t)m->from << 32 | m->to, v;
-		if (m->paired && sim_map_get(&n->pairs, key, &v) &&
-		    (ukf_ns_t)v <= now)
-			sim_map_del(&n->pairs, key);
+		if (m->paired) {
+			uint64_t key = (uint64_t)m->from << 32 | m->to, v;
+			if (sim_map_get(&n->pairs, key, &v) &&
+			    (ukf_ns_t)v <= now)
+				sim_map_del(&n->pairs, key);
+		}
 		n->deliver(n->u, m->to, m->from, m->type, m->data, m->len,
 			   m->bulk_len ? m->data + m->len : NULL, m->bulk_len);
 		msg_put(n, m);

@@ -307,6 +307,8 @@ double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t from, ukf_node_id_t to,
 /* The world, shared by world.c and backend.c. */
 struct sim_world {
 	struct ukf_sim_config cfg;
+	/* msg_idle_curve or delta_idle_curve given (env_send's test) */
+	int idle_msgs;
 	struct ukf_world_sinks sinks;
 	void (*sample)(void *u, const struct ukf_world_sample *s);
 	struct ukf_env_ops env_ops;

@@ -180,12 +180,12 @@ static int env_send(void *wp, ukf_node_id_t from, ukf_node_id_t to,
 	 * transfer not overlapping them: the calibration measures
 	 * differences of whole save paths), the pair's later messages after
 	 * it; a message lost to a cut wakes nobody */
-	double de = 0, *dp = type == UKF_MSG_CLONE && bulk_len > 0 ? &de : NULL;
 	ukf_ns_t late = 0;
-	if ((w->cfg.model.msg_idle_curve.n || w->cfg.model.delta_idle_curve.n) &&
-	    from != to && to < w->cfg.engine.nodes &&
+	if (w->idle_msgs && from != to && to < w->cfg.engine.nodes &&
 	    from < w->cfg.engine.nodes && !sim_net_is_cut(w->net, from) &&
 	    !sim_net_is_cut(w->net, to)) {
+		double de = 0;
+		double *dp = type == UKF_MSG_CLONE && bulk_len > 0 ? &de : NULL;
 		double e = sim_be_msg_wake(w->sbe, from, to, dp);
 		if (e < 0)
 			return -ENOMEM; /* the backend failed the run */
@@ -969,6 +969,7 @@ int ukf_sim_create(struct ukf_world *world, const struct ukf_sim_config *cfg,
 		goto oom;
 	sim_map_init(&w->idents);
 	w->cfg = *cfg;
+	w->idle_msgs = cfg->model.msg_idle_curve.n || cfg->model.delta_idle_curve.n;
 	w->cfg.engine.per_node = cfg->engine.per_node; /* caller keeps it alive */
 	if (sinks)
 		w->sinks = *sinks;
