@@ -329,7 +329,11 @@ size_t ukf_calib_msg_idle_points(const struct ukf_calib_msg_idle *c,
  * model has the curve: ukf_calib_msg_idle_points, as the simulator
  * evaluates it) and at the gap's, with a 95% bootstrap
  * interval (both sets resampled, 2000 times, fixed seed). A group is
- * fitted with 2 samples in it and 2 after the gap at least. 0, or -1 out
+ * fitted with 2 samples in it and 2 after the gap at least. With back,
+ * the same of the forks whose parent started on another node than the
+ * one that requested it, so that the child went back to that node,
+ * awake from the placement's message ("dsaveb_gap", "dsaveb_<ms>";
+ * reported, not a key: the simulator charges them nothing). 0, or -1 out
  * of memory.
  */
 struct ukf_calib_delta_group {
@@ -345,7 +349,7 @@ struct ukf_calib_delta_idle {
 	double ms[UKF_CALIB_MAX_IDLE];  /* each group's spell, its name's */
 	struct ukf_calib_delta_group g[UKF_CALIB_MAX_IDLE];
 };
-int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s,
+int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s, int back,
 			     const struct ukf_calib_msg_idle *mi,
 			     int msg_charged, struct ukf_calib_delta_idle *c);
 

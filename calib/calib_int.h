@@ -168,8 +168,9 @@ struct ukf_calib_remote_counts {
 	size_t fetched;
 	/* template clones after an idle spell (msgl_*, msgr_*) */
 	size_t idle;
-	/* remote forks of app "idlef" after the gap or a spell (dsave_*) */
-	size_t idle_forks;
+	/* remote forks of app "idlef" after the gap or a spell (dsave_*),
+	 * and those back to the requesting node (dsaveb_*) */
+	size_t idle_forks, idle_forks_back;
 };
 
 /*

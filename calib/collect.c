@@ -288,34 +288,37 @@ static int clone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 }
 
 /* A remote fork child of app "idlef" (cluster-ops.lua's forks after the
- * gap and after idle spells) whose parent started where requested, so
- * that its node had no message from the parent's during its spell: its
- * placement -> start (the delta save, its message and transfer) as
- * dsave_gap or dsave_<ms> (the nearest, by ratio, of the gap and the idle
- * spells to the spell before its parent's request), x = its node's
- * spell. Columns: 0 placement -> start, 1 the spell before the parent's
- * request since the run's last exit, 2 the child's node's spell (NULL:
- * none). */
+ * gap and after idle spells): its placement -> start (the delta save, its
+ * message and transfer) as dsave_gap or dsave_<ms> (the nearest, by
+ * ratio, of the gap and the idle spells to the spell before its parent's
+ * request), x = its node's spell, when its parent started where
+ * requested, so that its node had no message from the parent's during
+ * its spell; as dsaveb_gap or dsaveb_<ms> when the parent started on
+ * another node, so that the child went back to the requesting node,
+ * which has just sent the placement. Columns: 0 placement -> start, 1
+ * the spell before the parent's request since the run's last exit, 2 the
+ * parent started away, 3 the child's node's spell (NULL: none). */
 static int idle_fork_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 {
 	struct clone_rows *q = u;
 	char op[40];
 
 	if (sqlite3_column_type(st, 1) == SQLITE_NULL ||
-	    sqlite3_column_type(st, 2) == SQLITE_NULL)
+	    sqlite3_column_type(st, 3) == SQLITE_NULL)
 		return 0;
+	const char *b = sqlite3_column_int(st, 2) ? "b" : "";
 	size_t k = nearest_spell(q->spells, q->nspells,
 				 sqlite3_column_double(st, 1));
 	if (k)
-		snprintf(op, sizeof(op), "dsave_%.6g", q->spells[k] / 1e6);
+		snprintf(op, sizeof(op), "dsave%s_%.6g", b, q->spells[k] / 1e6);
 	else
-		snprintf(op, sizeof(op), "dsave_gap");
-	if (ukf_calib_set_add(q->s, op, sqlite3_column_double(st, 2),
+		snprintf(op, sizeof(op), "dsave%s_gap", b);
+	if (ukf_calib_set_add(q->s, op, sqlite3_column_double(st, 3),
 			      sqlite3_column_double(st, 0)) < 0) {
 		add_failed(err, errlen);
 		return -1;
 	}
-	q->c->idle_forks++;
+	(*(*b ? &q->c->idle_forks_back : &q->c->idle_forks))++;
 	return 0;
 }
 
@@ -421,6 +424,7 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 		if (query_rows(
 			db,
 			"SELECT c.t_start - c.t_placed," RUN_SPELL("p") ","
+			" coalesce(p.remote, 0),"
 			" c.t_placed - nullif(max(" NODE_LAST("c.t_placed")
 			"), -1)"
 			" FROM instances c JOIN instances p"
@@ -429,8 +433,7 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 			" AND c.start = 'fork' AND coalesce(c.remote, 0)"
 			" AND c.delta_bytes > 0"
 			" AND NOT coalesce(c.template_fetched, 0)"
-			" AND NOT coalesce(p.remote, 0)"
-			/* nor a parent that fetched its template (from
+			/* not a parent that fetched its template (from
 			 * the child's node, on 3 nodes or more: awake) */
 			" AND NOT coalesce(p.template_fetched, 0)"
 			" AND c.t_start >= c.t_placed AND c.t_placed >= 0"

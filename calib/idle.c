@@ -468,14 +468,16 @@ size_t ukf_calib_msg_idle_points(const struct ukf_calib_msg_idle *c,
 
 /* ---- a remote fork's delta to an idle node (delta_idle_curve) ---- */
 
-int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s,
+int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s, int back,
 			     const struct ukf_calib_msg_idle *mi,
 			     int msg_charged, struct ukf_calib_delta_idle *c)
 {
+	const char *prefix = back ? "dsaveb_" : "dsave_";
 	size_t ngap = 0, all = ukf_calib_set_count(s);
 	double *gx = NULL;
-	double *gap = op_samples(s, (struct want){"dsave_gap", 0}, 0, &gx,
-				 &ngap);
+	double *gap = op_samples(
+	    s, (struct want){back ? "dsaveb_gap" : "dsave_gap", 0}, 0, &gx,
+	    &ngap);
 	double *t[2] = { malloc((all + 1) * sizeof(double)),
 			 malloc((all + 1) * sizeof(double)) };
 	double *boot = malloc(BOOT_REPS * sizeof(double));
@@ -502,14 +504,14 @@ int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s,
 	double sx, sy;
 	for (size_t i = 0; i < all; i++) {
 		ukf_calib_set_get(s, i, &op, &sx, &sy);
-		double ms = name_ms(op, "dsave_");
+		double ms = name_ms(op, prefix);
 		if (ms > 0)
 			(void)group_for_ms(c->ms, &c->ngroups, ms);
 	}
 	for (size_t k = 0; k < c->ngroups; k++) {
 		struct ukf_calib_delta_group *g = &c->g[k];
 		double *x = NULL;
-		double *y = op_samples(s, (struct want){"dsave_", c->ms[k]}, 0,
+		double *y = op_samples(s, (struct want){prefix, c->ms[k]}, 0,
 				       &x, &g->n);
 		if (!y || !x) {
 			free(y);

@@ -477,8 +477,9 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 			"ukfork calibrate: %zu template clones after an idle "
 			"spell (on either node), %zu remote forks after the "
 			"gap or an idle spell (app idlef, the parent where "
-			"requested)\n",
-			c.idle, c.idle_forks);
+			"requested; %zu more with the parent on another "
+			"node, reported only)\n",
+			c.idle, c.idle_forks, c.idle_forks_back);
 	if (c.restore < 3) {
 		snprintf(err, errlen,
 			 "the cluster workload %s gave %zu remote forks (3 at "

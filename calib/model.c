@@ -878,7 +878,8 @@ static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
  * gap forks' target spell at 0, then each idle spell's estimate (0 when
  * not above 0) at its forks' median target spell; a spell not fitted, or
  * not longer than the point before, is left out. */
-static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c)
+static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c,
+			   const struct ukf_calib_delta_idle *back)
 {
 	double x[UKF_CALIB_MAX_IDLE + 1], y[UKF_CALIB_MAX_IDLE + 1];
 	size_t n = 0;
@@ -924,6 +925,20 @@ static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c)
 	}
 	put_curve(o, "delta_idle_curve", "target spell", x, y, n, 0,
 		  "calibrate --cluster");
+	/* reported only: the forks whose parent started on another node */
+	for (size_t k = 0; k < back->ngroups; k++) {
+		const struct ukf_calib_delta_group *g = &back->g[k];
+		fprintf(o,
+			"#   not used: %g ms, %zu fork(s) back to the node "
+			"that requested the parent (awake from\n#   its "
+			"message; charged nothing), %zu after the gap: ",
+			back->ms[k], g->n, back->ngap);
+		if (g->fitted)
+			fprintf(o, "extra %.1f us [%.1f, %.1f]\n",
+				g->extra / 1e3, g->lo / 1e3, g->hi / 1e3);
+		else
+			fprintf(o, "too few (2 of each at least)\n");
+	}
 }
 
 /* The remote operations' keys (--cluster calibrations). */
@@ -933,6 +948,7 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		       const struct meddiff *pm,
 		       const struct ukf_calib_msg_idle *mi,
 		       const struct ukf_calib_delta_idle *di,
+		       const struct ukf_calib_delta_idle *db,
 		       const struct fetchfirst *ff)
 {
 	char l1[96], l2[96], l3[96];
@@ -952,7 +968,7 @@ static void put_remote(FILE *o, const struct opfit *sv, const struct opfit *rs,
 		agent);
 	put_peer_msg(o, pm);
 	put_msg_idle(o, mi, pm);
-	put_delta_idle(o, di);
+	put_delta_idle(o, di, db);
 	if (sv->fitted) {
 		fprintf(o,
 			"# Delta save: a remote fork child's placement -> its "
@@ -1607,7 +1623,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	struct ukf_calib_idle_curve idle = {0}, bidle = {0};
 	struct meddiff pm;
 	struct ukf_calib_msg_idle mi = {0};
-	struct ukf_calib_delta_idle di = {0};
+	struct ukf_calib_delta_idle di = {0}, db = {0};
 	struct fetchfirst ff;
 	struct dirfit dirs[2] = {
 	    {.op = "dir_embedded",
@@ -1764,7 +1780,8 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	 * load_base_ns + load_ns_per_byte x bytes and its TEMPLATE event. */
 	if (fit_meddiff(&f[PLACED_LOCAL], &f[PLACED_REMOTE], 1, 1, &pm) < 0 ||
 	    ukf_calib_fit_msg_idle(s, &mi) < 0 ||
-	    ukf_calib_fit_delta_idle(s, &mi, pm.fitted, &di) < 0) {
+	    ukf_calib_fit_delta_idle(s, 0, &mi, pm.fitted, &di) < 0 ||
+	    ukf_calib_fit_delta_idle(s, 1, &mi, 0, &db) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -2076,7 +2093,7 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 	}
 	if (remote_shown)
 		put_remote(o, &f[RSAVE], &f[RRESTORE], &f[TFETCH], &f[RFORK],
-			   restore_base, agent, &pm, &mi, &di, &ff);
+			   restore_base, agent, &pm, &mi, &di, &db, &ff);
 	for (int i = 0; i < 2; i++)
 		if (dirs[i].fitted)
 			put_dir(o, &dirs[i], ndirs == 1);

@@ -2165,6 +2165,57 @@ static int t_sim_remote(void)
 }
 
 /*
+ * ukf_calib_fit_delta_idle on samples given: forks after the gap 3.0-3.2
+ * ms, after 1 s 3.4-3.6 ms (idle-fork.lua's session 37 figures): 400 us
+ * more, less msg_idle_curve's 80 us at that spell when the model has it
+ * (its points from a msg fit of 2 groups); the forks back to the node
+ * that requested their parent (dsaveb_*) apart: 100 us more, not less
+ * the msg curve; a spell with one fork not fitted.
+ */
+static int t_delta_idle_fit(void)
+{
+	ukf_calib_set_t *s = ukf_calib_set_create();
+	struct ukf_calib_delta_idle c, b;
+	struct ukf_calib_msg_idle mi = { .ngroups = 1, .spell_gap = 20e6,
+					 .ms = { 1000 } };
+
+	mi.g[0] = (struct ukf_calib_msg_group){ .spell = 1e9, .wake = 80e3,
+						.fitted = 1 };
+	CHECK(s);
+	for (int i = 0; i < 3; i++) {
+		CHECK(ukf_calib_set_add(s, "dsave_gap", 20e6, 3.0e6 + 1e5 * i) ==
+		      0);
+		CHECK(ukf_calib_set_add(s, "dsave_1000", 1e9, 3.4e6 + 1e5 * i) ==
+		      0);
+		CHECK(ukf_calib_set_add(s, "dsaveb_gap", 20e6, 3.0e6 + 1e5 * i) ==
+		      0);
+		CHECK(ukf_calib_set_add(s, "dsaveb_1000", 1e9,
+					3.1e6 + 1e5 * i) == 0);
+	}
+	CHECK(ukf_calib_set_add(s, "dsave_300", 3e8, 5e6) == 0);
+	for (int charged = 0; charged < 2; charged++) {
+		CHECK(ukf_calib_fit_delta_idle(s, 0, &mi, charged, &c) == 0);
+		CHECKF(c.ngroups == 2 && c.ngap == 3 && c.spell_gap == 20e6 &&
+			       c.ms[0] == 300 && !c.g[0].fitted &&
+			       c.ms[1] == 1000 && c.g[1].fitted &&
+			       c.g[1].spell == 1e9 &&
+			       near(c.g[1].extra, charged ? 320e3 : 400e3,
+				    1e-9) &&
+			       c.g[1].lo <= c.g[1].extra &&
+			       c.g[1].hi >= c.g[1].extra,
+		       "charged %d: %zu groups, extra %.0f [%.0f, %.0f]",
+		       charged, c.ngroups, c.g[1].extra, c.g[1].lo,
+		       c.g[1].hi);
+	}
+	CHECK(ukf_calib_fit_delta_idle(s, 1, &mi, 0, &b) == 0);
+	CHECKF(b.ngroups == 1 && b.ngap == 3 && b.g[0].fitted &&
+		       near(b.g[0].extra, 100e3, 1e-9),
+	       "back: %zu groups, extra %.0f", b.ngroups, b.g[0].extra);
+	ukf_calib_set_destroy(&s);
+	return 0;
+}
+
+/*
  * msg_idle_curve back from the cluster workload's clones after idle
  * spells: sim given a curve from 60 ms (0) to 3 s (3 ms) runs
  * cluster-ops.lua with idle spells of 200 ms and 1 s (6 clones each,
@@ -3320,6 +3371,7 @@ static const struct selftest tests[] = {
     {"sim_remote", t_sim_remote},
     {"sim_remote_curve", t_sim_remote_curve},
     {"msg_idle_fit", t_sim_msg_idle},
+    {"delta_idle_fit", t_delta_idle_fit},
     {"set_select", t_set_select},
     {"sim_alone", t_sim_alone},
     {"idle_fit", t_idle_fit},
