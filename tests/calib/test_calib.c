@@ -2215,6 +2215,27 @@ static int t_delta_idle_fit(void)
 	return 0;
 }
 
+#ifdef UKF_UKFORK
+/* A fitted idle curve of 3 points back from the line sim was given (0 at
+ * 60 ms to `top` at 3 s): its first point at the gap's spell (under 60
+ * ms) at 0, the second past x1 and the third past x2 on that line
+ * (relative tolerance tol). 0, or -1 with the point on stderr. */
+static int idle_line_back(const struct ukf_sim_curve *c, const char *what,
+			  double top, double x1, double x2, double tol)
+{
+	CHECKF(c->n == 3, "%s curve: %u points", what, c->n);
+	CHECK(c->y[0] == 0 && c->x[0] < 60e6);
+	for (uint32_t i = 1; i < c->n; i++) {
+		double x = c->x[i];
+		double want = top * (x - 60e6) / (3e9 - 60e6);
+		CHECKF(x > (i == 1 ? x1 : x2) && near(c->y[i], want, tol),
+		       "%s point %u: %.0f ns at %.0f ms, want %.0f", what, i,
+		       c->y[i], x / 1e6, want);
+	}
+	return 0;
+}
+#endif
+
 /*
  * msg_idle_curve back from the cluster workload's clones after idle
  * spells: sim given a curve from 60 ms (0) to 3 s (3 ms) runs
@@ -2267,17 +2288,8 @@ static int t_sim_msg_idle(void)
 	CHECK(sim_fit(s, 1e5, conf, &m) == 0);
 	CHECKF(near((double)m.peer_msg_ns, 3e5, 0.02), "peer_msg_ns %lld",
 	       (long long)m.peer_msg_ns);
-	CHECKF(m.msg_idle_curve.n == 3, "msg_idle_curve: %u points",
-	       m.msg_idle_curve.n);
-	CHECK(m.msg_idle_curve.y[0] == 0 && m.msg_idle_curve.x[0] < 60e6);
-	for (uint32_t i = 1; i < m.msg_idle_curve.n; i++) {
-		double x = m.msg_idle_curve.x[i];
-		double want = 3e6 * (x - 60e6) / (3e9 - 60e6);
-		CHECKF(x > (i == 1 ? 300e6 : 1.5e9) &&
-			       near(m.msg_idle_curve.y[i], want, 0.02),
-		       "point %u: %.0f ns at %.0f ms, want %.0f", i,
-		       m.msg_idle_curve.y[i], x / 1e6, want);
-	}
+	CHECK(idle_line_back(&m.msg_idle_curve, "msg", 3e6, 300e6, 1.5e9,
+			     0.02) == 0);
 	/* the remote forks after the gap and the spells: 6 each, their
 	 * parents on either node, 2 each at least where requested */
 	size_t ng[3] = { 0, 0, 0 };
@@ -2293,17 +2305,8 @@ static int t_sim_msg_idle(void)
 		       ng[1] >= 2 && ng[2] >= 2,
 	       "%zu idle forks: %zu gap, %zu 200 ms, %zu 1 s", c.idle_forks,
 	       ng[0], ng[1], ng[2]);
-	CHECKF(m.delta_idle_curve.n == 3, "delta_idle_curve: %u points",
-	       m.delta_idle_curve.n);
-	CHECK(m.delta_idle_curve.y[0] == 0 && m.delta_idle_curve.x[0] < 60e6);
-	for (uint32_t i = 1; i < m.delta_idle_curve.n; i++) {
-		double x = m.delta_idle_curve.x[i];
-		double want = 6e6 * (x - 60e6) / (3e9 - 60e6);
-		CHECKF(x > (i == 1 ? 150e6 : 0.8e9) &&
-			       near(m.delta_idle_curve.y[i], want, 0.03),
-		       "delta point %u: %.0f ns at %.0f ms, want %.0f", i,
-		       m.delta_idle_curve.y[i], x / 1e6, want);
-	}
+	CHECK(idle_line_back(&m.delta_idle_curve, "delta", 6e6, 150e6, 0.8e9,
+			     0.03) == 0);
 	/* the same rows without the spells: the other samples alike */
 	ukf_calib_set_t *t = ukf_calib_set_create();
 	CHECK(t && ukf_calib_set_prov(t, ukf_calib_set_get_prov(s)) == 0);
