@@ -1505,6 +1505,18 @@ static int any_busy(const struct cworld *c)
 	for (uint32_t i = 0; i < c->nodes; i++)
 		if (c->ag[i].started && c->ag[i].busy)
 			return 1;
+	/* a request answered whose instance has not ended, its agent not
+	 * lost: the node running it (placed there by the agent asked) may
+	 * not have said it is busy yet, while the agent asked has said it is
+	 * not (seen in agents_etcd_run under emulation: a cold boot placed
+	 * on another node, no word from it for 100 ms, the run ended with
+	 * the request's wait() pending) */
+	for (size_t k = 0; k < c->nrq; k++) {
+		const struct rq *r = &c->rq[k];
+		if (r->state == RQ_OK && !r->ended && r->node < c->nodes &&
+		    !c->ag[r->node].lost)
+			return 1;
+	}
 	return 0;
 }
 
@@ -1537,8 +1549,8 @@ static int c_run(void *w, ukf_ns_t until, volatile int *stop, char *err,
 			c->last_activity = c_now(c);
 			continue;
 		}
-		if (!c->ntm && !c->qhead && !any_busy(c) &&
-		    now - c->last_activity >= 100 * UKF_MS)
+		if (!c->ntm && !c->qhead &&
+		    now - c->last_activity >= 100 * UKF_MS && !any_busy(c))
 			return 0; /* nothing left anywhere */
 		timeout = 100 * UKF_MS;
 		if (c->ntm && c->tm[c->ntm - 1].t - now < timeout)
