@@ -314,10 +314,10 @@ int ukf_calib_fit_msg_idle(const ukf_calib_set_t *s,
 /* The points of msg_idle_curve as the model file has them (its first the
  * gap's spell at 0, when known; then each fitted group's estimate, 0 when
  * not above 0, at its median node spell, left out when not after the
- * point before) into x[], y[] (UKF_CALIB_MAX_IDLE + 1 each); their count
- * (the key is written with 2 or more). */
-size_t ukf_calib_msg_idle_points(const struct ukf_calib_msg_idle *c,
-				 double *x, double *y);
+ * point before) into *out (the key is written with 2 points or more). */
+struct ukf_sim_curve;
+void ukf_calib_msg_idle_points(const struct ukf_calib_msg_idle *c,
+			       struct ukf_sim_curve *out);
 
 /*
  * What a remote fork's delta costs more when its target has been idle
@@ -352,6 +352,10 @@ struct ukf_calib_delta_idle {
 int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s, int back,
 			     const struct ukf_calib_msg_idle *mi,
 			     int msg_charged, struct ukf_calib_delta_idle *c);
+/* The points of delta_idle_curve, by the same rule as msg_idle_curve's
+ * (the gap's target spell at 0, then each fitted group's extra). */
+void ukf_calib_delta_idle_points(const struct ukf_calib_delta_idle *c,
+				 struct ukf_sim_curve *out);
 
 /*
  * Fit the set's operations and write a simulator model file at path

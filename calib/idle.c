@@ -447,23 +447,43 @@ out:
 	return rc;
 }
 
-size_t ukf_calib_msg_idle_points(const struct ukf_calib_msg_idle *c,
-				 double *x, double *y)
+/* An idle curve's point for a fitted group (msg_idle_curve and
+ * delta_idle_curve alike): its estimate, 0 when not above 0, at its
+ * spell, when after the point before (the gap's, at 0, first). */
+static void curve_point(struct ukf_sim_curve *c, double spell, double est)
 {
-	size_t n = 0;
+	if (c->n && c->n < UKF_SIM_CURVE_MAX && spell > c->x[c->n - 1]) {
+		c->x[c->n] = spell;
+		c->y[c->n++] = fmax(0, est);
+	}
+}
 
-	if (c->spell_gap > 0) {
-		x[n] = c->spell_gap;
-		y[n++] = 0;
+/* The curve's first point: the gap's spell at 0, when known. */
+static void curve_start(struct ukf_sim_curve *c, double spell_gap)
+{
+	memset(c, 0, sizeof(*c));
+	if (spell_gap > 0) {
+		c->x[0] = spell_gap;
+		c->n = 1;
 	}
-	for (size_t k = 0; k < c->ngroups; k++) {
-		const struct ukf_calib_msg_group *g = &c->g[k];
-		if (g->fitted && n && g->spell > x[n - 1]) {
-			x[n] = g->spell;
-			y[n++] = fmax(0, g->wake);
-		}
-	}
-	return n;
+}
+
+void ukf_calib_msg_idle_points(const struct ukf_calib_msg_idle *c,
+			       struct ukf_sim_curve *out)
+{
+	curve_start(out, c->spell_gap);
+	for (size_t k = 0; k < c->ngroups; k++)
+		if (c->g[k].fitted)
+			curve_point(out, c->g[k].spell, c->g[k].wake);
+}
+
+void ukf_calib_delta_idle_points(const struct ukf_calib_delta_idle *c,
+				 struct ukf_sim_curve *out)
+{
+	curve_start(out, c->spell_gap);
+	for (size_t k = 0; k < c->ngroups; k++)
+		if (c->g[k].fitted)
+			curve_point(out, c->g[k].spell, c->g[k].extra);
 }
 
 /* ---- a remote fork's delta to an idle node (delta_idle_curve) ---- */
@@ -485,15 +505,8 @@ int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s, int back,
 	int rc = -1;
 
 	struct ukf_sim_curve mc = {0};
-	if (msg_charged) {
-		double mx[UKF_CALIB_MAX_IDLE + 1], my[UKF_CALIB_MAX_IDLE + 1];
-		size_t mn = ukf_calib_msg_idle_points(mi, mx, my);
-		for (size_t i = 0; i < mn && i < UKF_SIM_CURVE_MAX; i++) {
-			mc.x[i] = mx[i];
-			mc.y[i] = my[i];
-			mc.n++;
-		}
-	}
+	if (msg_charged)
+		ukf_calib_msg_idle_points(mi, &mc);
 	memset(c, 0, sizeof(*c));
 	if (!gap || !gx || !t[0] || !t[1] || !boot || !rng)
 		goto out;

@@ -829,8 +829,7 @@ static void put_fetched_first(FILE *o, const struct fetchfirst *ff)
 static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
 			 const struct meddiff *pm)
 {
-	double x[UKF_CALIB_MAX_IDLE + 1], y[UKF_CALIB_MAX_IDLE + 1];
-	size_t n = 0;
+	struct ukf_sim_curve cv;
 
 	if (!c->ngroups)
 		return;
@@ -850,8 +849,8 @@ static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
 		"# 95%% interval (bootstrap of the four sets); at the "
 		"remote ones' median node spell:\n",
 		c->spell_gap / 1e6);
-	n = ukf_calib_msg_idle_points(c, x, y);
-	size_t next = 1; /* the points after the gap's, in the groups' order */
+	ukf_calib_msg_idle_points(c, &cv);
+	uint32_t next = 1; /* the points after the gap's, in the groups' order */
 	for (size_t k = 0; k < c->ngroups; k++) {
 		const struct ukf_calib_msg_group *g = &c->g[k];
 		if (!g->fitted) {
@@ -861,7 +860,7 @@ static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
 				c->ms[k], g->nremote, g->nlocal);
 			continue;
 		}
-		int kept = next < n && x[next] == g->spell;
+		int kept = next < cv.n && cv.x[next] == g->spell;
 		next += kept;
 		fprintf(o,
 			"#   %g ms: %zu remote, %zu local, node spell "
@@ -870,7 +869,7 @@ static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
 			g->wake / 1e3, g->lo / 1e3, g->hi / 1e3,
 			kept ? "" : " (not after the point before: left out)");
 	}
-	put_curve(o, "msg_idle_curve", "node spell", x, y, n, 0,
+	put_curve(o, "msg_idle_curve", "node spell", cv.x, cv.y, cv.n, 0,
 		  "calibrate --cluster");
 }
 
@@ -881,8 +880,7 @@ static void put_msg_idle(FILE *o, const struct ukf_calib_msg_idle *c,
 static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c,
 			   const struct ukf_calib_delta_idle *back)
 {
-	double x[UKF_CALIB_MAX_IDLE + 1], y[UKF_CALIB_MAX_IDLE + 1];
-	size_t n = 0;
+	struct ukf_sim_curve cv;
 
 	if (!c->ngroups)
 		return;
@@ -897,10 +895,8 @@ static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c,
 		"there, 95%% interval (bootstrap of both sets);\n"
 		"# at the forks' median target spell:\n",
 		c->ngap, c->spell_gap / 1e6);
-	if (c->spell_gap > 0) {
-		x[n] = c->spell_gap;
-		y[n++] = 0;
-	}
+	ukf_calib_delta_idle_points(c, &cv);
+	uint32_t next = 1; /* the points after the gap's, in the groups' order */
 	for (size_t k = 0; k < c->ngroups; k++) {
 		const struct ukf_calib_delta_group *g = &c->g[k];
 		if (!g->fitted) {
@@ -910,7 +906,8 @@ static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c,
 				c->ms[k], g->n, c->ngap);
 			continue;
 		}
-		int kept = n && g->spell > x[n - 1];
+		int kept = next < cv.n && cv.x[next] == g->spell;
+		next += kept;
 		fprintf(o,
 			"#   %g ms: %zu forks, target spell median %.1f ms, "
 			"extra %.1f us [%.1f, %.1f] beside msg_idle_curve's "
@@ -918,12 +915,8 @@ static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c,
 			c->ms[k], g->n, g->spell / 1e6, g->extra / 1e3,
 			g->lo / 1e3, g->hi / 1e3, g->msg / 1e3,
 			kept ? "" : " (not after the point before: left out)");
-		if (kept) {
-			x[n] = g->spell;
-			y[n++] = fmax(0, g->extra);
-		}
 	}
-	put_curve(o, "delta_idle_curve", "target spell", x, y, n, 0,
+	put_curve(o, "delta_idle_curve", "target spell", cv.x, cv.y, cv.n, 0,
 		  "calibrate --cluster");
 	/* reported only: the forks whose parent started on another node */
 	for (size_t k = 0; k < back->ngroups; k++) {
