@@ -532,6 +532,8 @@ static int t_host_keys(void)
 		"boot_idle_curve = 1e8 -0.5 2e8 1\n", "boot_idle_curve = x\n",
 		"msg_idle_curve = 1e8 -5 2e8 5\n", "msg_idle_curve = 2e8 0 1e8 5\n",
 		"msg_idle_curve = 1e8\n",
+		"delta_idle_curve = 1e8 -5 2e8 5\n",
+		"delta_idle_curve = 2e8 0 1e8 5\n", "delta_idle_curve = x\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK(selftest_write_file(path, bad[i]) == 0);
