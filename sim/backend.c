@@ -393,7 +393,8 @@ static double idle_wake(sim_be_t *b, ukf_node_id_t node,
  * now (not their activity: the operation the message leads to pays
  * idle_curve for the node's spell, as in a calibration). 0 without
  * msg_idle_curve; -1 out of memory. With delta, delta_idle_curve's
- * value at the spell into it. */
+ * value into it at that spell, or with delta_idle_since = activity at
+ * the spell since the receiver's last activity alone. */
 double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t from, ukf_node_id_t to,
 		       double *delta)
 {
@@ -409,8 +410,15 @@ double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t from, ukf_node_id_t to,
 	ukf_ns_t last = b->act[to] > b->woke[to] ? b->act[to] : b->woke[to];
 	b->woke[to] = b->woke[from] = b->w->now;
 	double s = (double)(b->w->now - last);
-	if (delta)
-		*delta = d->n ? ukf_sim_idle_eval(d, s) : 0;
+	if (delta && d->n) {
+		double ds = b->w->cfg.model.delta_idle_since ==
+					    UKF_SIM_SINCE_ACTIVITY
+				    ? (double)(b->w->now - b->act[to])
+				    : s;
+		*delta = ukf_sim_idle_eval(d, ds);
+	} else if (delta) {
+		*delta = 0;
+	}
 	return c->n ? ukf_sim_idle_eval(c, s) : 0;
 }
 

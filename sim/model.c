@@ -35,15 +35,19 @@ void ukf_sim_model_default(struct ukf_sim_model *m)
 	m->boot_ns_per_mem_byte = 0;
 }
 
-enum ftype { F_TIME, F_REAL, F_DIST, F_COUNT, F_BYTES, F_CURVE };
+enum ftype { F_TIME, F_REAL, F_DIST, F_COUNT, F_BYTES, F_CURVE, F_WORD };
+
+/* delta_idle_since's words, by their values (a uint64_t field) */
+static const char *const since_words[] = { "message", "activity", NULL };
 
 static const struct field {
 	const char *name;
 	enum ftype type;
 	size_t off;
+	const char *const *words; /* F_WORD: its words, NULL-ended */
 } fields[] = {
-#define T(f) { #f, F_TIME, offsetof(struct ukf_sim_model, f) }
-#define R(f) { #f, F_REAL, offsetof(struct ukf_sim_model, f) }
+#define T(f) { #f, F_TIME, offsetof(struct ukf_sim_model, f), NULL }
+#define R(f) { #f, F_REAL, offsetof(struct ukf_sim_model, f), NULL }
 	T(boot_base_ns),     R(boot_ns_per_byte),
 	T(template_base_ns), R(template_ns_per_byte),
 	T(clone_base_ns),    T(clone_ns_per_page),
@@ -53,30 +57,32 @@ static const struct field {
 	T(load_base_ns),     R(load_ns_per_byte),
 	T(save_ns_per_page), R(boot_ns_per_mem_byte),
 #define D(name, op) { #name, F_DIST, offsetof(struct ukf_sim_model, dist) + \
-			 (op) * sizeof(struct ukf_sim_dist) }
+			 (op) * sizeof(struct ukf_sim_dist), NULL }
 	D(boot_dist, UKF_SIM_OP_BOOT),   D(template_dist, UKF_SIM_OP_TEMPLATE),
 	D(load_dist, UKF_SIM_OP_LOAD),   D(clone_dist, UKF_SIM_OP_CLONE),
 	D(fork_dist, UKF_SIM_OP_FORK),   D(save_dist, UKF_SIM_OP_SAVE),
 	D(restore_dist, UKF_SIM_OP_RESTORE), D(unit_dist, UKF_SIM_OP_UNIT),
 #undef D
 	T(agent_msg_ns),
-	{ "monitor_slots", F_COUNT, offsetof(struct ukf_sim_model, monitor_slots) },
-	{ "host_mem_bytes", F_BYTES, offsetof(struct ukf_sim_model, host_mem_bytes) },
+	{ "monitor_slots", F_COUNT, offsetof(struct ukf_sim_model, monitor_slots), NULL },
+	{ "host_mem_bytes", F_BYTES, offsetof(struct ukf_sim_model, host_mem_bytes), NULL },
 	T(fork_base_ns),
 	T(dir_delay_ns),     T(dir_delay_p99_ns),
 	T(clone_first_ns),
 	T(peer_msg_ns),
-	{ "load_curve", F_CURVE, offsetof(struct ukf_sim_model, load_curve) },
+	{ "load_curve", F_CURVE, offsetof(struct ukf_sim_model, load_curve), NULL },
 	R(fetched_first_ns_per_byte),
 	R(clone_ns_per_byte),
 	T(local_clone_ns),
-	{ "idle_curve", F_CURVE, offsetof(struct ukf_sim_model, idle_curve) },
+	{ "idle_curve", F_CURVE, offsetof(struct ukf_sim_model, idle_curve), NULL },
 	{ "boot_idle_curve", F_CURVE,
-	  offsetof(struct ukf_sim_model, boot_idle_curve) },
+	  offsetof(struct ukf_sim_model, boot_idle_curve), NULL },
 	{ "msg_idle_curve", F_CURVE,
-	  offsetof(struct ukf_sim_model, msg_idle_curve) },
+	  offsetof(struct ukf_sim_model, msg_idle_curve), NULL },
 	{ "delta_idle_curve", F_CURVE,
-	  offsetof(struct ukf_sim_model, delta_idle_curve) },
+	  offsetof(struct ukf_sim_model, delta_idle_curve), NULL },
+	{ "delta_idle_since", F_WORD,
+	  offsetof(struct ukf_sim_model, delta_idle_since), since_words },
 #undef T
 #undef R
 };
@@ -348,6 +354,17 @@ double ukf_sim_idle_eval(const struct ukf_sim_curve *c, double x)
 				     (c->x[k] - c->x[k - 1]);
 }
 
+/* A word of words: its index into the uint64_t at out. */
+static int parse_word(const char *s, const char *const *words, uint64_t *out)
+{
+	for (uint64_t i = 0; words && words[i]; i++)
+		if (!strcmp(s, words[i])) {
+			*out = i;
+			return 0;
+		}
+	return -1;
+}
+
 static char *trim(char *s)
 {
 	while (isspace((unsigned char)*s))
@@ -451,7 +468,9 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 			  : fields[i].type == F_COUNT ? parse_count(val, dst)
 			  : fields[i].type == F_BYTES ? parse_bytes(val, dst)
 			  : fields[i].type == F_CURVE ? parse_curve(val, dst)
-						      : parse_real(val, dst);
+			  : fields[i].type == F_WORD
+				  ? parse_word(val, fields[i].words, dst)
+				  : parse_real(val, dst);
 		/* the world refuses a jitter above 5 (sim/world.c): said
 		 * here, at its line, not as "model costs must be >= 0" */
 		if (!bad && !strcmp(key, "jitter") &&
@@ -460,6 +479,17 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 				 "%s:%u: bad value '%.60s' for 'jitter' "
 				 "(expected a lognormal sigma from 0 to 5)",
 				 path, lineno, val);
+			goto out;
+		}
+		if (bad && fields[i].type == F_WORD) {
+			char w[128] = "";
+			for (int k = 0; fields[i].words[k]; k++)
+				snprintf(w + strlen(w), sizeof(w) - strlen(w),
+					 "%s%s", k ? " or " : "",
+					 fields[i].words[k]);
+			snprintf(err, errlen,
+				 "%s:%u: bad value '%.60s' for '%s' (expected %s)",
+				 path, lineno, val, key, w);
 			goto out;
 		}
 		if (bad) {
@@ -555,6 +585,9 @@ int ukf_sim_model_format(const struct ukf_sim_model *m, const char *key,
 			snprintf(buf, cap, "%llu",
 				 (unsigned long long)*(const uint64_t *)v);
 			return 0;
+		case F_WORD:
+			snprintf(buf, cap, "%s", f->words[*(const uint64_t *)v]);
+			return 0;
 		case F_DIST:
 		case F_CURVE:
 			return -1;
@@ -581,6 +614,7 @@ size_t ukf_sim_model_unset(uint64_t given, char *buf, size_t cap)
 		 * the directory's pair (the scenario's own) or destroy_ns
 		 * (not charged) */
 		if ((given >> i & 1) || f->type == F_DIST || f->type == F_CURVE ||
+		    f->type == F_WORD ||
 		    !strncmp(f->name, "dir_delay", 9) ||
 		    !strcmp(f->name, "destroy_ns"))
 			continue;
@@ -703,7 +737,7 @@ void ukf_sim_dirmodel_default(struct ukf_sim_dirmodel *m)
 }
 
 static const struct field dir_fields[] = {
-#define T(f) { #f, F_TIME, offsetof(struct ukf_sim_dirmodel, f) }
+#define T(f) { #f, F_TIME, offsetof(struct ukf_sim_dirmodel, f), NULL }
 	T(embedded_delay_ns), T(embedded_delay_p99_ns), T(embedded_detect_ns),
 	T(etcd_delay_ns),     T(etcd_delay_p99_ns),     T(etcd_detect_ns),
 	T(etcd3_delay_ns),    T(etcd3_delay_p99_ns),    T(etcd3_detect_ns),

@@ -262,7 +262,23 @@ struct ukf_sim_model {
 	 * n 0 (the default): none.
 	 */
 	struct ukf_sim_curve delta_idle_curve;
+	/*
+	 * Appended for idle spells (issue 11): what delta_idle_curve's spell
+	 * is reckoned from (key delta_idle_since). 0, "message" (the
+	 * default): as msg_idle_curve's, since the target's last backend
+	 * event or operation or message sent or received between nodes, so
+	 * that a node which has just placed the fork's parent elsewhere
+	 * (its agent awake) is charged nothing. 1, "activity": since its
+	 * last backend event or operation alone, messages not counted (the
+	 * cost then lies in the host's or monitor's idle state, not in its
+	 * agent's wake-up). `ukfork calibrate --cluster` chooses from the
+	 * remote forks back to the node that placed their parent elsewhere
+	 * (its dsaveb_* samples) against those of the curve.
+	 */
+	uint64_t delta_idle_since;
 };
+
+enum { UKF_SIM_SINCE_MESSAGE = 0, UKF_SIM_SINCE_ACTIVITY = 1 };
 
 void ukf_sim_model_default(struct ukf_sim_model *m);
 /* The mean of the piecewise-linear quantile function through an empirical

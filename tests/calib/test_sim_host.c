@@ -534,6 +534,8 @@ static int t_host_keys(void)
 		"msg_idle_curve = 1e8\n",
 		"delta_idle_curve = 1e8 -5 2e8 5\n",
 		"delta_idle_curve = 2e8 0 1e8 5\n", "delta_idle_curve = x\n",
+		"delta_idle_since = sometimes\n", "delta_idle_since = 1\n",
+		"delta_idle_since =\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK(selftest_write_file(path, bad[i]) == 0);
@@ -543,6 +545,15 @@ static int t_host_keys(void)
 		       "%s", err);
 		CHECK(memcmp(&m, &d, sizeof(m)) == 0);
 	}
+	/* a word key: named in its error with the words it takes */
+	CHECK(selftest_write_file(path, "delta_idle_since = activity\n") == 0);
+	m = d;
+	CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == 0 &&
+	      m.delta_idle_since == UKF_SIM_SINCE_ACTIVITY &&
+	      d.delta_idle_since == UKF_SIM_SINCE_MESSAGE);
+	CHECK(selftest_write_file(path, "delta_idle_since = Activity\n") == 0);
+	CHECK(ukf_sim_model_load(&m, path, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "expected message or activity"), "%s", err);
 	unlink(path);
 	return 0;
 }
@@ -888,8 +899,10 @@ static int t_msg_idle(void)
  * curve (a step at 100 ms) than without, 2 + 3 ms with msg_idle_curve's 3
  * ms too; a parent started on node 1 sends it back to node 0, awake from
  * the placement's message: no change (as many children pay as parents
- * started on node 0). A parent's own placement on node 1 (a template
- * clone's message) pays msg_idle_curve only.
+ * started on node 0). With delta_idle_since = activity that child pays
+ * the 2 ms too (node 0 has run nothing for ~1 s): every child does. A
+ * parent's own placement on node 1 (a template clone's message) pays
+ * msg_idle_curve only.
  */
 static int t_delta_idle(void)
 {
@@ -901,7 +914,8 @@ static int t_delta_idle(void)
 	const ukf_ns_t dwake = 2 * UKF_MS, mwake = 3 * UKF_MS;
 	ukf_ns_t fbase = -1, tbase = -1; /* mode 0: fork, a parent away */
 
-	for (int mode = 0; mode < 3; mode++) { /* none, delta, delta + msg */
+	/* none, delta, delta + msg, delta since activity */
+	for (int mode = 0; mode < 4; mode++) {
 		config(&c);
 		c.engine.nodes = 2;
 		c.engine.placement = "least-loaded";
@@ -912,6 +926,8 @@ static int t_delta_idle(void)
 		if (mode == 2)
 			c.model.msg_idle_curve = (struct ukf_sim_curve){
 				2, { 99e6, 100e6 }, { 0, 3e6 } };
+		if (mode == 3)
+			c.model.delta_idle_since = UKF_SIM_SINCE_ACTIVITY;
 		memset(&o, 0, sizeof(o));
 		s.u = &o;
 		CHECK(world_sinks(&w, &c, &s,
@@ -964,7 +980,9 @@ static int t_delta_idle(void)
 		}
 		CHECKF(par[0] >= 3 && par[1] >= 3 && away == par[1] &&
 			       plain + later == par[0] + par[1] &&
-			       later == (mode ? par[0] : 0),
+			       later == (mode == 3 ? par[0] + par[1]
+					 : mode    ? par[0]
+						   : 0),
 		       "mode %d: a's parents %d on node 0, %d on node 1; "
 		       "children %d at the base, %d later; %d placed away",
 		       mode, par[0], par[1], plain, later, away);
