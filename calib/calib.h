@@ -329,12 +329,12 @@ void ukf_calib_msg_idle_points(const struct ukf_calib_msg_idle *c,
  * model has the curve: ukf_calib_msg_idle_points, as the simulator
  * evaluates it) and at the gap's, with a 95% bootstrap
  * interval (both sets resampled, 2000 times, fixed seed). A group is
- * fitted with 2 samples in it and 2 after the gap at least. With back,
+ * fitted with 2 samples in it and 2 after the gap at least. With woken,
  * the same of the forks whose parent started on another node than the
- * one that requested it, so that the child went back to that node,
- * awake from the placement's message ("dsaveb_gap", "dsaveb_<ms>";
- * reported, not a key: the simulator charges them nothing). 0, or -1 out
- * of memory.
+ * one that requested it, so that the child went back to that node, its
+ * agent awake from the placement's message ("dsavew_<ms>", against
+ * "dsave_gap"; no curve of their own: they choose delta_idle_since,
+ * ukf_calib_delta_idle_since). 0, or -1 out of memory.
  */
 struct ukf_calib_delta_group {
 	size_t n;
@@ -356,6 +356,19 @@ int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s, int back,
  * (the gap's target spell at 0, then each fitted group's extra). */
 void ukf_calib_delta_idle_points(const struct ukf_calib_delta_idle *c,
 				 struct ukf_sim_curve *out);
+/*
+ * delta_idle_since from the forks back to the node that requested their
+ * parent (`back`, ukf_calib_fit_delta_idle with woken) against the
+ * curve's (`c`), at the longest spell fitted in both (*k and *kb its
+ * groups in each; c->ngroups and back->ngroups when there is none): the
+ * simulator reckons the spell from messages too (UKF_SIM_SINCE_MESSAGE)
+ * unless the curve's extra there is above 0 and back's is nearer it
+ * than 0, its 95% interval above 0 (UKF_SIM_SINCE_ACTIVITY: a node
+ * whose agent has just sent a message pays the curve all the same).
+ */
+int ukf_calib_delta_idle_since(const struct ukf_calib_delta_idle *c,
+			       const struct ukf_calib_delta_idle *back,
+			       size_t *k, size_t *kb);
 
 /*
  * Fit the set's operations and write a simulator model file at path

@@ -168,9 +168,11 @@ struct ukf_calib_remote_counts {
 	size_t fetched;
 	/* template clones after an idle spell (msgl_*, msgr_*) */
 	size_t idle;
-	/* remote forks of app "idlef" after the gap or a spell (dsave_*),
-	 * and those back to the requesting node (dsaveb_*) */
-	size_t idle_forks, idle_forks_back;
+	/* remote forks of apps "idlef" and "idlew" after the gap or a spell
+	 * (dsave_*), and those back to the node that requested their parent
+	 * elsewhere (dsavew_*), and those of them left out for their node's
+	 * spell nearest the gap */
+	size_t idle_forks, idle_forks_woken, woken_near;
 };
 
 /*
@@ -187,12 +189,14 @@ struct ukf_calib_remote_counts {
  * node it ran on since its last start, READY or exit there; y = placement
  * -> start: msg_idle_curve), each remote clone of the others adds its
  * node's spell as "msgspell_gap", and c->idle counts them; without, they
- * are left out. So are the remote forks of app "idlef" (its forks after
- * the gap and idle spells), filed with nspells > 1 as "dsave_gap" or
- * "dsave_<ms>" (x = the target's spell, y = placement -> start: the
- * delta save and transfer; delta_idle_curve) when their parent started
- * where requested, counted in c->idle_forks. 0, or -1 with a message in
- * err.
+ * are left out. So are the remote forks of apps "idlef" and "idlew" (its
+ * forks after the gap and idle spells), filed with nspells > 1 as
+ * "dsave_gap" or "dsave_<ms>" (x = the target's spell, y = placement ->
+ * start: the delta save and transfer; delta_idle_curve) when their
+ * parent started where requested, counted in c->idle_forks, and as
+ * "dsavew_<ms>" when the parent started on another node and the child
+ * went back to the node that requested it (delta_idle_since), counted
+ * in c->idle_forks_woken. 0, or -1 with a message in err.
  */
 int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 			     const double *spells, size_t nspells,

@@ -195,10 +195,17 @@ static int fetched_restores(const char *db, const char *trace,
  * delta's pages (the KVM backend's delta_bytes is pages x 4096:
  * backends/kvm/clone.c), which, unlike the parent's row at exit, is the
  * count at this fork when the parent forks after each of several units. */
+/* SQL lists: cluster-ops.lua's apps of its forks after idle spells, and
+ * those with the template clones around them (each filed apart or
+ * left out of the other samples, which they would give the spell) */
+#define IDLE_FORK_APPS "('idlef', 'idlew')"
+#define IDLE_OTHER_APPS "('idle', 'idlef', 'idlew', 'idlepre')"
+#define IDLE_CLONE_APPS "('idlef', 'idlew', 'idlepre')"
+
 #define REMOTE_FORK                                                            \
 	" FROM instances WHERE run > ?1 AND start = 'fork'"                    \
 	" AND coalesce(remote, 0) AND delta_bytes > 0"                         \
-	" AND coalesce(app, '') != 'idlef'"
+	" AND coalesce(app, '') NOT IN " IDLE_FORK_APPS
 
 /* SQL: the spell before instance x's request since the last exit in its
  * run (NULL: none) */
@@ -287,38 +294,55 @@ static int clone_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 	return 0;
 }
 
-/* A remote fork child of app "idlef" (cluster-ops.lua's forks after the
- * gap and after idle spells): its placement -> start (the delta save, its
- * message and transfer) as dsave_gap or dsave_<ms> (the nearest, by
- * ratio, of the gap and the idle spells to the spell before its parent's
- * request), x = its node's spell, when its parent started where
- * requested, so that its node had no message from the parent's during
- * its spell; as dsaveb_gap or dsaveb_<ms> when the parent started on
- * another node, so that the child went back to the requesting node,
- * which has just sent the placement. Columns: 0 placement -> start, 1
- * the spell before the parent's request since the run's last exit, 2 the
- * parent started away, 3 the child's node's spell (NULL: none). */
+/* A remote fork child of apps "idlef" and "idlew" (cluster-ops.lua's
+ * forks after the gap and after idle spells): its placement -> start (the
+ * delta save, its message and transfer), x = its node's spell. When its
+ * parent started where requested, so that its node had no message from
+ * the parent's during its spell: as dsave_gap or dsave_<ms> (the nearest,
+ * by ratio, of the gap and the idle spells to the spell before its
+ * parent's request). When the parent started on another node and the
+ * child went back to the node that requested it, which has just sent
+ * the placement: as dsavew_<ms> (the idle spell nearest to x), or, its
+ * node's spell nearest the gap (it ran something since), left out and
+ * counted in woken_near. Otherwise (a parent started away and the child
+ * on a third node) left out. Columns: 0 placement -> start, 1 the spell
+ * before the parent's request since the run's last exit, 2 the parent
+ * started away, 3 the child's node's spell (NULL: none), 4 the child's
+ * node requested the parent. */
 static int idle_fork_row(sqlite3_stmt *st, void *u, char *err, size_t errlen)
 {
 	struct clone_rows *q = u;
 	char op[40];
+	int away = sqlite3_column_int(st, 2) != 0;
+	int back = sqlite3_column_int(st, 4) != 0;
+	size_t k;
 
 	if (sqlite3_column_type(st, 1) == SQLITE_NULL ||
-	    sqlite3_column_type(st, 3) == SQLITE_NULL)
+	    sqlite3_column_type(st, 3) == SQLITE_NULL || (away && !back))
 		return 0;
-	const char *b = sqlite3_column_int(st, 2) ? "b" : "";
-	size_t k = nearest_spell(q->spells, q->nspells,
-				 sqlite3_column_double(st, 1));
-	if (k)
-		snprintf(op, sizeof(op), "dsave%s_%.6g", b, q->spells[k] / 1e6);
-	else
-		snprintf(op, sizeof(op), "dsave%s_gap", b);
+	if (away) {
+		k = nearest_spell(q->spells, q->nspells,
+				  sqlite3_column_double(st, 3));
+		if (!k) {
+			q->c->woken_near++;
+			return 0;
+		}
+		snprintf(op, sizeof(op), "dsavew_%.6g", q->spells[k] / 1e6);
+	} else {
+		k = nearest_spell(q->spells, q->nspells,
+				  sqlite3_column_double(st, 1));
+		if (k)
+			snprintf(op, sizeof(op), "dsave_%.6g",
+				 q->spells[k] / 1e6);
+		else
+			snprintf(op, sizeof(op), "dsave_gap");
+	}
 	if (ukf_calib_set_add(q->s, op, sqlite3_column_double(st, 3),
 			      sqlite3_column_double(st, 0)) < 0) {
 		add_failed(err, errlen);
 		return -1;
 	}
-	(*(*b ? &q->c->idle_forks_back : &q->c->idle_forks))++;
+	(*(away ? &q->c->idle_forks_woken : &q->c->idle_forks))++;
 	return 0;
 }
 
@@ -379,7 +403,7 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	if (ukf_calib_query(db,
 			    "SELECT 0, t_start - t_request FROM instances"
 			    " WHERE run > ?1"
-			    " AND coalesce(app, '') NOT IN ('idle', 'idlef')"
+			    " AND coalesce(app, '') NOT IN " IDLE_OTHER_APPS
 			    " AND start IN ('cold', 'template', 'fork')"
 			    " AND NOT coalesce(remote, 0)"
 			    " AND NOT coalesce(template_fetched, 0)"
@@ -405,7 +429,8 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 		" c.t_placed - nullif(max(" NODE_LAST("c.t_placed") "), -1),"
 		" coalesce(c.app, '') = 'idle'"
 		" FROM instances c WHERE c.run > ?1"
-		" AND c.start = 'template' AND coalesce(c.app, '') != 'idlef'"
+		" AND c.start = 'template'"
+		" AND coalesce(c.app, '') NOT IN " IDLE_CLONE_APPS
 		" AND NOT coalesce(c.template_fetched, 0)"
 		" AND NOT coalesce(c.template_made, 0)"
 		/* not its app's first clone or fork child on its node in its
@@ -426,10 +451,10 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 			"SELECT c.t_start - c.t_placed," RUN_SPELL("p") ","
 			" coalesce(p.remote, 0),"
 			" c.t_placed - nullif(max(" NODE_LAST("c.t_placed")
-			"), -1)"
+			"), -1), p.origin = c.node"
 			" FROM instances c JOIN instances p"
 			" ON p.run = c.run AND p.id = c.parent"
-			" WHERE c.run > ?1 AND c.app = 'idlef'"
+			" WHERE c.run > ?1 AND c.app IN " IDLE_FORK_APPS
 			" AND c.start = 'fork' AND coalesce(c.remote, 0)"
 			" AND c.delta_bytes > 0"
 			" AND NOT coalesce(c.template_fetched, 0)"
@@ -567,7 +592,7 @@ static int fetched_restores(const char *db, const char *trace,
 	    " AND coalesce(template_fetched, 0)"
 	    /* not app idlef's (after idle spells: its restore paid for
 	     * the node's spell too) */
-	    " AND coalesce(app, '') != 'idlef'"
+	    " AND coalesce(app, '') NOT IN " IDLE_FORK_APPS
 	    " AND t_ready >= t_start AND t_start >= 0 ORDER BY run, id",
 	    before, fetched_row, &q, err, errlen);
 	free(apps);

@@ -488,16 +488,39 @@ void ukf_calib_delta_idle_points(const struct ukf_calib_delta_idle *c,
 
 /* ---- a remote fork's delta to an idle node (delta_idle_curve) ---- */
 
-int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s, int back,
+int ukf_calib_delta_idle_since(const struct ukf_calib_delta_idle *c,
+			       const struct ukf_calib_delta_idle *back,
+			       size_t *k, size_t *kb)
+{
+	*k = c->ngroups;
+	*kb = back->ngroups;
+	for (size_t i = 0; i < c->ngroups; i++) {
+		if (!c->g[i].fitted)
+			continue;
+		for (size_t j = 0; j < back->ngroups; j++)
+			if (back->g[j].fitted && back->ms[j] == c->ms[i] &&
+			    (*k == c->ngroups || c->ms[i] > c->ms[*k])) {
+				*k = i;
+				*kb = j;
+			}
+	}
+	if (*k == c->ngroups)
+		return UKF_SIM_SINCE_MESSAGE;
+	const struct ukf_calib_delta_group *g = &c->g[*k], *b = &back->g[*kb];
+	return g->extra > 0 && b->lo > 0 && b->extra > g->extra / 2
+		       ? UKF_SIM_SINCE_ACTIVITY
+		       : UKF_SIM_SINCE_MESSAGE;
+}
+
+int ukf_calib_fit_delta_idle(const ukf_calib_set_t *s, int woken,
 			     const struct ukf_calib_msg_idle *mi,
 			     int msg_charged, struct ukf_calib_delta_idle *c)
 {
-	const char *prefix = back ? "dsaveb_" : "dsave_";
+	const char *prefix = woken ? "dsavew_" : "dsave_";
 	size_t ngap = 0, all = ukf_calib_set_count(s);
 	double *gx = NULL;
-	double *gap = op_samples(
-	    s, (struct want){back ? "dsaveb_gap" : "dsave_gap", 0}, 0, &gx,
-	    &ngap);
+	double *gap =
+	    op_samples(s, (struct want){"dsave_gap", 0}, 0, &gx, &ngap);
 	double *t[2] = { malloc((all + 1) * sizeof(double)),
 			 malloc((all + 1) * sizeof(double)) };
 	double *boot = malloc(BOOT_REPS * sizeof(double));

@@ -476,10 +476,12 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 		fprintf(stderr,
 			"ukfork calibrate: %zu template clones after an idle "
 			"spell (on either node), %zu remote forks after the "
-			"gap or an idle spell (app idlef, the parent where "
-			"requested; %zu more with the parent on another "
-			"node, reported only)\n",
-			c.idle, c.idle_forks, c.idle_forks_back);
+			"gap or an idle spell (apps idlef and idlew, the "
+			"parent where requested), %zu back to the node that "
+			"requested the parent elsewhere (delta_idle_since; "
+			"%zu more left out, that node not idle)\n",
+			c.idle, c.idle_forks, c.idle_forks_woken,
+			c.woken_near);
 	if (c.restore < 3) {
 		snprintf(err, errlen,
 			 "the cluster workload %s gave %zu remote forks (3 at "

@@ -918,20 +918,46 @@ static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c,
 	}
 	put_curve(o, "delta_idle_curve", "target spell", cv.x, cv.y, cv.n, 0,
 		  "calibrate --cluster");
-	/* reported only: the forks whose parent started on another node */
+	/* the forks whose parent started on another node: the spell's rule */
+	fprintf(o, "# The same of the remote forks back to the node that "
+		   "requested their parent elsewhere\n# (app idlew; the "
+		   "node's agent awake from that message), nothing less:\n");
+	if (!back->ngroups)
+		fprintf(o, "#   none\n");
 	for (size_t k = 0; k < back->ngroups; k++) {
 		const struct ukf_calib_delta_group *g = &back->g[k];
 		fprintf(o,
-			"#   not used: %g ms, %zu fork(s) back to the node "
-			"that requested the parent (awake from\n#   its "
-			"message; charged nothing), %zu after the gap: ",
-			back->ms[k], g->n, back->ngap);
+			"#   %g ms: %zu fork(s), target spell median %.1f ms, "
+			"%zu after the gap: ",
+			back->ms[k], g->n, g->spell / 1e6, back->ngap);
 		if (g->fitted)
 			fprintf(o, "extra %.1f us [%.1f, %.1f]\n",
 				g->extra / 1e3, g->lo / 1e3, g->hi / 1e3);
 		else
 			fprintf(o, "too few (2 of each at least)\n");
 	}
+	if (cv.n < 2)
+		return;
+	size_t k, kb;
+	int since = ukf_calib_delta_idle_since(c, back, &k, &kb);
+	if (k == c->ngroups)
+		fprintf(o, "# delta_idle_since: no spell fitted in both: "
+			   "the default, the spell since a message too\n");
+	else
+		fprintf(o,
+			"# delta_idle_since: at %g ms those back %.1f us "
+			"against the curve's %.1f us: %s\n",
+			c->ms[k], back->g[kb].extra / 1e3,
+			c->g[k].extra / 1e3,
+			since == UKF_SIM_SINCE_ACTIVITY
+				? "above 0 and nearer it than 0, so the "
+				  "spell\n# counts from backend activity "
+				  "alone (a message does not spare the node)"
+				: "not above 0 or nearer 0 than it, so a "
+				  "message\n# between nodes ends the spell "
+				  "too (an awake agent pays nothing)");
+	fprintf(o, "delta_idle_since = %s   # source: calibrate --cluster\n",
+		since == UKF_SIM_SINCE_ACTIVITY ? "activity" : "message");
 }
 
 /* The remote operations' keys (--cluster calibrations). */

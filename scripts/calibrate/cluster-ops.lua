@@ -37,6 +37,14 @@
 -- (node 0) sends its child to a node idle since the last request, a
 -- remote fork after that node's spell (calibrate files their save
 -- paths by spell, dsave_gap and dsave_<ms>, and fits delta_idle_curve).
+-- After each spell's, idle_n forks of an app "idlew" alike whose parent
+-- starts on node 1: node 0 places it there (a clone of an app
+-- "idlepre" that exits at once, requested from node 0 before the spell,
+-- moves node 0's turn among equally loaded nodes to node 1) and the
+-- child comes back to node 0, which has sent that message but run
+-- nothing for the spell (calibrate files them as dsavew_<ms>, by what
+-- each one's rows show, and chooses delta_idle_since from them: whether
+-- a message between nodes ends the spell delta_idle_curve counts).
 --
 -- Run by hand: ukfork run scripts/calibrate/cluster-ops.lua --cluster FILE \
 --   --set nodes=2 --set n=2 --db c.db --trace c.trace
@@ -66,7 +74,7 @@ local spells, idle_s = {}, 0
 for ns in string.gmatch(tostring(idle), "%d+") do
   if tonumber(ns) > 0 then
     spells[#spells + 1] = ns .. "ns"
-    idle_s = idle_s + 4 * idle_n * tonumber(ns) / 1e9
+    idle_s = idle_s + 5 * idle_n * tonumber(ns) / 1e9
   end
 end
 
@@ -98,6 +106,10 @@ if #spells > 0 then
     first, work))
   app("idlef", string.format(
     "mem=%sM init=1ms work=%s dirty=%d fork=1 units=1", first, work, dirty))
+  app("idlew", string.format(
+    "mem=%sM init=1ms work=%s dirty=%d fork=1 units=1", first, work, dirty))
+  app("idlepre", string.format("mem=%sM init=1ms work=%s dirty=0 units=1",
+    first, work))
 end
 
 process(function()
@@ -121,6 +133,9 @@ process(function()
     end
     -- remote forks after the gap, then after each spell
     wait(spawn("idlef", nil, 0))  -- cold; its child fetches the template
+    wait(spawn("idlew", nil, 0))  -- the same
+    wait(spawn("idlepre", nil, 0))  -- cold
+    wait(spawn("idlepre", nil, 0))  -- the other node fetches it (turns)
     for _ = 1, 2 * idle_n do
       sleep(gap)
       wait(spawn("idlef", nil, 0))
@@ -129,6 +144,13 @@ process(function()
       for _ = 1, 2 * idle_n do
         sleep(spell)
         wait(spawn("idlef", nil, 0))
+      end
+      -- the same with the parent on node 1, the child back to node 0
+      for _ = 1, idle_n do
+        sleep(gap)  -- the last child's end known to node 0 (its load)
+        wait(spawn("idlepre", nil, 0))
+        sleep(spell)
+        wait(spawn("idlew", nil, 0))
       end
     end
   end

@@ -61,13 +61,23 @@ fi
 # the idle step's remote forks (app idlef) after the gap and the spell:
 # filed apart, none of them among the 12 above, and the model says what
 # it made of them
-grep -q 'remote forks after the gap or an idle spell (app idlef' "$T/err" ||
+grep -q 'remote forks after the gap or an idle spell (apps idlef and idlew' "$T/err" ||
 	fail "no idle forks on stderr"
 grep -q '^# Remote forks after idle spells' "$T/m.conf" ||
 	fail "no delta_idle_curve comment in the model: $(cat "$T/m.conf")"
+# and the forks of app idlew back to node 0 (its parent placed on node 1),
+# from which the model chooses delta_idle_since
+grep -q '^# The same of the remote forks back to the node' "$T/m.conf" ||
+	fail "no comment on the forks back to the requesting node: $(cat "$T/m.conf")"
+if grep -q '^delta_idle_curve =' "$T/m.conf"; then
+	grep -Eq '^delta_idle_since = (message|activity) ' "$T/m.conf" ||
+		fail "a delta_idle_curve without delta_idle_since: $(cat "$T/m.conf")"
+fi
 if command -v sqlite3 >/dev/null; then
-	n=$(sqlite3 "$T/c.db" "SELECT count(*) FROM calib_samples WHERE op LIKE 'dsave_%'")
+	n=$(sqlite3 "$T/c.db" "SELECT count(*) FROM calib_samples WHERE op LIKE 'dsave\_%' ESCAPE '\'")
 	[ "${n:-0}" -ge 2 ] || fail "dsave samples of the idle forks: ${n:-none}"
+	n=$(sqlite3 "$T/c.db" "SELECT count(*) FROM calib_samples WHERE op LIKE 'dsavew\_%' ESCAPE '\'")
+	[ "${n:-0}" -ge 1 ] || fail "dsavew samples (forks back to node 0): ${n:-none}; $(sqlite3 "$T/c.db" "SELECT id, app, origin, node, start, parent, remote FROM instances WHERE app IN ('idlew', 'idlepre')")"
 fi
 # the link is in the run's settings (report tells runs over different
 # links apart, as cluster.sh makes them, instead of counting them once)

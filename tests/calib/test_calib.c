@@ -2169,8 +2169,13 @@ static int t_sim_remote(void)
  * ms, after 1 s 3.4-3.6 ms (idle-fork.lua's session 37 figures): 400 us
  * more, less msg_idle_curve's 80 us at that spell when the model has it
  * (its points from a msg fit of 2 groups); the forks back to the node
- * that requested their parent (dsaveb_*) apart: 100 us more, not less
- * the msg curve; a spell with one fork not fitted.
+ * that requested their parent (dsavew_*) apart, against the same forks
+ * after the gap: 100 us more, not less the msg curve; a spell with one
+ * fork not fitted. delta_idle_since from the two at the longest spell
+ * fitted in both: "message" for those 100 us (under half the curve's
+ * 400), "activity" when they are 400 us more too; and on groups given:
+ * "message" without a spell in both, with the back forks' interval
+ * reaching 0 or the curve's extra not above 0.
  */
 static int t_delta_idle_fit(void)
 {
@@ -2187,9 +2192,7 @@ static int t_delta_idle_fit(void)
 		      0);
 		CHECK(ukf_calib_set_add(s, "dsave_1000", 1e9, 3.4e6 + 1e5 * i) ==
 		      0);
-		CHECK(ukf_calib_set_add(s, "dsaveb_gap", 20e6, 3.0e6 + 1e5 * i) ==
-		      0);
-		CHECK(ukf_calib_set_add(s, "dsaveb_1000", 1e9,
+		CHECK(ukf_calib_set_add(s, "dsavew_1000", 1e9,
 					3.1e6 + 1e5 * i) == 0);
 	}
 	CHECK(ukf_calib_set_add(s, "dsave_300", 3e8, 5e6) == 0);
@@ -2211,7 +2214,56 @@ static int t_delta_idle_fit(void)
 	CHECKF(b.ngroups == 1 && b.ngap == 3 && b.g[0].fitted &&
 		       near(b.g[0].extra, 100e3, 1e-9),
 	       "back: %zu groups, extra %.0f", b.ngroups, b.g[0].extra);
+	/* the curve's fit without the msg curve: 400 us at 1 s */
+	CHECK(ukf_calib_fit_delta_idle(s, 0, &mi, 0, &c) == 0);
+	size_t k, kb;
+	CHECKF(ukf_calib_delta_idle_since(&c, &b, &k, &kb) ==
+			   UKF_SIM_SINCE_MESSAGE &&
+		       k == 1 && kb == 0,
+	       "100 us back: groups %zu %zu", k, kb);
 	ukf_calib_set_destroy(&s);
+	/* the back forks 400 us more too */
+	s = ukf_calib_set_create();
+	CHECK(s);
+	for (int i = 0; i < 3; i++) {
+		CHECK(ukf_calib_set_add(s, "dsave_gap", 20e6, 3.0e6 + 1e5 * i) ==
+		      0);
+		CHECK(ukf_calib_set_add(s, "dsave_1000", 1e9, 3.4e6 + 1e5 * i) ==
+		      0);
+		CHECK(ukf_calib_set_add(s, "dsavew_1000", 1e9,
+					3.4e6 + 1e5 * i) == 0);
+	}
+	CHECK(ukf_calib_fit_delta_idle(s, 0, &mi, 0, &c) == 0);
+	CHECK(ukf_calib_fit_delta_idle(s, 1, &mi, 0, &b) == 0);
+	CHECKF(b.g[0].n == 3 && b.g[0].lo > 0, "back: %zu, lo %.0f",
+	       b.g[0].n, b.g[0].lo);
+	CHECKF(ukf_calib_delta_idle_since(&c, &b, &k, &kb) ==
+		       UKF_SIM_SINCE_ACTIVITY,
+	       "back %.0f against %.0f", b.g[0].extra, c.g[0].extra);
+	ukf_calib_set_destroy(&s);
+	/* on groups given: the longest spell in both decides */
+	struct ukf_calib_delta_idle gc = { .ngroups = 2, .ms = { 300, 1000 } };
+	struct ukf_calib_delta_idle gb = { .ngroups = 2, .ms = { 2000, 300 } };
+	gc.g[0] = (struct ukf_calib_delta_group){ .extra = 100e3, .fitted = 1 };
+	gc.g[1] = (struct ukf_calib_delta_group){ .extra = 400e3, .fitted = 1 };
+	gb.g[0] = (struct ukf_calib_delta_group){ .extra = 400e3, .lo = 1e3,
+						  .fitted = 1 };
+	gb.g[1] = (struct ukf_calib_delta_group){ .extra = 90e3, .lo = 1e3,
+						  .fitted = 1 };
+	CHECK(ukf_calib_delta_idle_since(&gc, &gb, &k, &kb) ==
+		      UKF_SIM_SINCE_ACTIVITY &&
+	      k == 0 && kb == 1);
+	gb.g[1].lo = 0; /* its interval reaches 0 */
+	CHECK(ukf_calib_delta_idle_since(&gc, &gb, &k, &kb) ==
+	      UKF_SIM_SINCE_MESSAGE);
+	gb.g[1].lo = 1e3;
+	gc.g[0].extra = -5e3; /* no curve there to be spared */
+	CHECK(ukf_calib_delta_idle_since(&gc, &gb, &k, &kb) ==
+	      UKF_SIM_SINCE_MESSAGE);
+	gb.ms[1] = 600; /* no spell in both */
+	CHECK(ukf_calib_delta_idle_since(&gc, &gb, &k, &kb) ==
+		      UKF_SIM_SINCE_MESSAGE &&
+	      k == 2 && kb == 2);
 	return 0;
 }
 
@@ -2255,23 +2307,29 @@ static int idle_line_back(const struct ukf_sim_curve *c, const char *what,
  * agent or placed_* samples, which come out alike without the spells),
  * give the curve at each group's median target spell (3%), less the msg
  * curve the simulator charges the same message; its first point the gap
- * forks' spell, 0.
+ * forks' spell, 0. The forks back to the node that requested their
+ * parent choose delta_idle_since: sim given "message" (they pay nothing)
+ * gives "message" back, sim given "activity" (they pay the curve at
+ * the node's spell since its last backend activity) "activity", with the
+ * same curve.
  */
-static int t_sim_msg_idle(void)
+static int sim_msg_idle_round(int since)
 {
 #ifdef UKF_UKFORK
-	char model[128], db[128], trace[128], conf[128], err[512];
+	char model[128], db[128], trace[128], conf[128], err[512], text[512];
 	struct ukf_calib_remote_counts c, c0;
 	struct ukf_sim_model m;
 	const double spells[3] = { 20e6, 200e6, 1e9 };
 
 	sim_files("simi", model, db, trace, conf);
+	snprintf(text, sizeof(text),
+		 "jitter = 0\nagent_msg_ns = 100us\npeer_msg_ns = 300us\n"
+		 "msg_idle_curve = 60000000 0 3000000000 3000000\n"
+		 "delta_idle_curve = 60000000 0 3000000000 6000000\n"
+		 "delta_idle_since = %s\n",
+		 since == UKF_SIM_SINCE_ACTIVITY ? "activity" : "message");
 	ukf_calib_set_t *s = sim_cluster_ops_more(
-	    model,
-	    "jitter = 0\nagent_msg_ns = 100us\npeer_msg_ns = 300us\n"
-	    "msg_idle_curve = 60000000 0 3000000000 3000000\n"
-	    "delta_idle_curve = 60000000 0 3000000000 6000000\n",
-	    1, 2, 128, db, trace, "2026-12-07T09:00Z",
+	    model, text, 1, 2, 128, db, trace, "2026-12-07T09:00Z",
 	    "--set 'idle=200000000 1000000000' --set idle_n=3");
 	CHECK(s);
 	CHECKF(ukf_calib_collect_remote(db, trace, 0, spells, 3, s, &c, err,
@@ -2307,6 +2365,13 @@ static int t_sim_msg_idle(void)
 	       ng[0], ng[1], ng[2]);
 	CHECK(idle_line_back(&m.delta_idle_curve, "delta", 6e6, 150e6, 0.8e9,
 			     0.03) == 0);
+	CHECKF(m.delta_idle_since == (uint64_t)since,
+	       "delta_idle_since %d, sim's %d", (int)m.delta_idle_since, since);
+	if (since == UKF_SIM_SINCE_ACTIVITY) {
+		ukf_calib_set_destroy(&s);
+		sim_files_rm(model, db, trace, conf);
+		return 0;
+	}
 	/* the same rows without the spells: the other samples alike */
 	ukf_calib_set_t *t = ukf_calib_set_create();
 	CHECK(t && ukf_calib_set_prov(t, ukf_calib_set_get_prov(s)) == 0);
@@ -2333,9 +2398,16 @@ static int t_sim_msg_idle(void)
 	sim_files_rm(model, db, trace, conf);
 	return 0;
 #else
+	(void)since;
 	fprintf(stderr, "SKIP: built without ukfork\n");
 	return 77;
 #endif
+}
+
+static int t_sim_msg_idle(void)
+{
+	int rc = sim_msg_idle_round(UKF_SIM_SINCE_MESSAGE);
+	return rc ? rc : sim_msg_idle_round(UKF_SIM_SINCE_ACTIVITY);
 }
 
 /*
