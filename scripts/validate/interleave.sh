@@ -156,6 +156,20 @@ while [ "$k" -le "$K" ]; do
 	cp "$CAL" "$OUT/calib.db" && cp "$VAL" "$OUT/validate.db" || exit 1
 	k=$((k + 1))
 done
+# The real side and the calibrations as CSV (gzip: some hundred KB),
+# to keep beside the model in data/measured/ (docs/validation.md): what
+# a session on a machine without KVM can study
+if command -v sqlite3 >/dev/null; then
+	csv() { sqlite3 -header -csv "$1" "$2" | gzip -n >"$OUT/$3.csv.gz" ||
+		echo "interleave.sh: warning: $3.csv.gz not written" >&2; }
+	csv "$VAL" "SELECT id, config, settings_json, seed, rep, backend, version, started_unix_ns, wall_s FROM runs WHERE backend != 'sim' ORDER BY id" real-runs
+	csv "$VAL" "SELECT i.* FROM instances i JOIN runs r ON r.id = i.run WHERE r.backend != 'sim' ORDER BY i.run, i.id" real-instances
+	csv "$CAL" "SELECT * FROM calib_runs ORDER BY id" calib-runs
+	csv "$CAL" "SELECT * FROM calib_samples ORDER BY rowid" calib-samples
+	csv "$CAL" "SELECT r.config, r.backend, i.* FROM instances i JOIN runs r ON r.id = i.run ORDER BY i.run, i.id" calib-instances
+else
+	echo "interleave.sh: warning: no sqlite3 program: no CSV copies of the real side" >&2
+fi
 say "one model over the $K blocks' calibrations"
 "$U" calibrate --from-db "$CAL" --calib all --out "$OUT/model.conf" \
 	>"$OUT/model.summary" 2>&1 ||

@@ -70,9 +70,21 @@ VAL_NODES=$NODES VAL_BLOCKS=2 VAL_REPS=1 VAL_SIM_REPS=3 VAL_SEED=7 CAL_N=2 \
 	sh "$S" "$B" "$T/out" >"$T/stdout" 2>"$T/stderr"
 rc=$?
 [ $rc -eq 0 ] || [ $rc -eq 1 ] || fail "exit $rc: $(tail -20 "$T/stderr")"
-for f in calib.db validate.db model.conf validate-cdf.dat; do
+for f in calib.db validate.db model.conf validate-cdf.dat real-runs.csv.gz \
+	real-instances.csv.gz calib-runs.csv.gz calib-samples.csv.gz \
+	calib-instances.csv.gz; do
 	[ -s "$T/out/$f" ] || fail "no $f in OUT_DIR: $(ls "$T/out") $(tail -5 "$T/stderr")"
 done
+# the CSV copies: the real runs' rows alone (2 blocks x 1 rep), each
+# calibration sample
+n=$(gzip -dc "$T/out/real-runs.csv.gz" | tail -n +2 | wc -l)
+[ "$n" -eq 2 ] || fail "real-runs.csv.gz: $n runs, want 2"
+n=$(gzip -dc "$T/out/real-instances.csv.gz" | tail -n +2 | wc -l)
+[ "$n" -eq "$(sqlite3 "$T/out/validate.db" "SELECT count(*) FROM instances i JOIN runs r ON r.id = i.run WHERE r.backend != 'sim'")" ] ||
+	fail "real-instances.csv.gz: $n rows"
+n=$(gzip -dc "$T/out/calib-samples.csv.gz" | tail -n +2 | wc -l)
+[ "$n" -eq "$(sqlite3 "$T/out/calib.db" "SELECT count(*) FROM calib_samples")" ] ||
+	fail "calib-samples.csv.gz: $n rows"
 # two blocks, each a one-node and a cluster calibration, in turns
 [ "$(sqlite3 "$T/out/calib.db" "SELECT group_concat(c, ' ') FROM (SELECT CASE WHEN cluster IS NULL THEN '-' ELSE 'C' END AS c FROM calib_runs ORDER BY id)")" = "- C - C" ] ||
 	fail "calibrations not in turns: $(sqlite3 "$T/out/calib.db" "SELECT id, cluster FROM calib_runs")"
