@@ -153,7 +153,10 @@ int ukf_calib_collect_forks(const char *db, int64_t before, const char *op,
 
 /* template-make (and, with tfetch, template-fetch) -> template-ready pairs
  * of an engine trace, per node and app: "template" (*got) and "tfetch"
- * (*fgot) samples, x = the template's bytes. 0, or -1 (unreadable). */
+ * (*fgot) samples, x = the template's bytes; with tfetch (the cluster
+ * workload's trace) none of the apps of its idle step (idle, idlef,
+ * idlew, idlepre: made and fetched after idle spells). 0, or -1
+ * (unreadable). */
 int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 			      size_t *got, size_t *fgot, char *err,
 			      size_t errlen);

@@ -127,6 +127,18 @@ static int trace_event(const char *line, struct trace_ev *e)
  * "T NODE template-fetch app=A node=N from=P" and "T NODE template-ready
  * app=A node=N bytes=B ..." (T in seconds). Makes become "template"
  * samples, fetches (with tfetch) "tfetch" ones, x = bytes. */
+/* The apps of cluster-ops.lua's idle step (IDLE_OTHER_APPS below): their
+ * templates are made and fetched after idle spells. */
+static int idle_step_app(const char *app)
+{
+	static const char *const names[] = { "idle", "idlef", "idlew",
+					     "idlepre" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(app, names[i]))
+			return 1;
+	return 0;
+}
+
 int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 			      size_t *got, size_t *fgot, char *err,
 			      size_t errlen)
@@ -150,6 +162,8 @@ int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 		if (!trace_event(line, &e))
 			continue;
 		int fetch = !strcmp(e.ev, "template-fetch");
+		if (tfetch && idle_step_app(e.app))
+			continue; /* after an idle spell: not the gap's */
 		if ((fetch && tfetch) || !strcmp(e.ev, "template-make")) {
 			size_t k = 0;
 			while (k < nopen && (strcmp(open_[k].node, e.node) ||
@@ -197,7 +211,8 @@ static int fetched_restores(const char *db, const char *trace,
  * count at this fork when the parent forks after each of several units. */
 /* SQL lists: cluster-ops.lua's apps of its forks after idle spells, and
  * those with the template clones around them (each filed apart or
- * left out of the other samples, which they would give the spell) */
+ * left out of the other samples, which they would give the spell; the
+ * trace's template samples leave out all four: idle_step_app) */
 #define IDLE_FORK_APPS "('idlef', 'idlew')"
 #define IDLE_OTHER_APPS "('idle', 'idlef', 'idlew', 'idlepre')"
 #define IDLE_CLONE_APPS "('idlef', 'idlew', 'idlepre')"
@@ -398,7 +413,8 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 		return -1;
 	/* the engine's own time on a request handled where it was made:
 	 * here mostly cold boots (each app's first instance); not the idle
-	 * clones and forks (apps "idle" and "idlef"), whose dispatch pays
+	 * clones and forks (apps "idle", "idlef", "idlew", "idlepre"), whose
+	 * dispatch pays
 	 * for the spell */
 	if (ukf_calib_query(db,
 			    "SELECT 0, t_start - t_request FROM instances"
@@ -590,8 +606,8 @@ static int fetched_restores(const char *db, const char *trace,
 	    " FROM instances WHERE run > ?1 AND start = 'fork'"
 	    " AND coalesce(remote, 0) AND delta_bytes > 0"
 	    " AND coalesce(template_fetched, 0)"
-	    /* not app idlef's (after idle spells: its restore paid for
-	     * the node's spell too) */
+	    /* not apps idlef's and idlew's (after idle spells: their
+	     * restore paid for the node's spell too) */
 	    " AND coalesce(app, '') NOT IN " IDLE_FORK_APPS
 	    " AND t_ready >= t_start AND t_start >= 0 ORDER BY run, id",
 	    before, fetched_row, &q, err, errlen);

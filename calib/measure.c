@@ -482,6 +482,13 @@ int ukf_calib_measure_cluster(const struct ukf_calib_plan *p,
 			"%zu more left out, that node not idle)\n",
 			c.idle, c.idle_forks, c.idle_forks_woken,
 			c.woken_near);
+	if (idle && c.idle_forks_woken < 2 * (size_t)p->nidle)
+		fprintf(stderr,
+			"ukfork calibrate: warning: %zu forks back to the node "
+			"that requested the parent elsewhere after %zu idle "
+			"spells: delta_idle_since is chosen from 2 a spell at "
+			"least (the model keeps its default where too few)\n",
+			c.idle_forks_woken, (size_t)p->nidle);
 	if (c.restore < 3) {
 		snprintf(err, errlen,
 			 "the cluster workload %s gave %zu remote forks (3 at "

@@ -885,10 +885,10 @@ static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c,
 	if (!c->ngroups)
 		return;
 	fprintf(o,
-		"# Remote forks after idle spells (plan key idle, app idlef, "
-		"the parent started where\n"
-		"# requested), placement -> the restore's start: the median "
-		"of those after each spell less\n"
+		"# Remote forks after idle spells (plan key idle, apps idlef "
+		"and idlew, the parent started\n"
+		"# where requested), placement -> the restore's start: the "
+		"median of those after each spell less\n"
 		"# the median of %zu after the gap (their target idle a "
 		"median %.1f ms), less what\n"
 		"# msg_idle_curve (when written) charges the fork's message "
@@ -940,22 +940,24 @@ static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c,
 		return;
 	size_t k, kb;
 	int since = ukf_calib_delta_idle_since(c, back, &k, &kb);
-	if (k == c->ngroups)
-		fprintf(o, "# delta_idle_since: no spell fitted in both: "
-			   "the default, the spell since a message too\n");
-	else
-		fprintf(o,
-			"# delta_idle_since: at %g ms those back %.1f us "
-			"against the curve's %.1f us: %s\n",
-			c->ms[k], back->g[kb].extra / 1e3,
-			c->g[k].extra / 1e3,
-			since == UKF_SIM_SINCE_ACTIVITY
-				? "above 0 and nearer it than 0, so the "
-				  "spell\n# counts from backend activity "
-				  "alone (a message does not spare the node)"
-				: "not above 0 or nearer 0 than it, so a "
-				  "message\n# between nodes ends the spell "
-				  "too (an awake agent pays nothing)");
+	if (k == c->ngroups) {
+		fprintf(o, "# delta_idle_since not written: no spell fitted "
+			   "in both (the simulator keeps\n# its default, "
+			   "message: a message between nodes ends the spell "
+			   "too)\n");
+		return;
+	}
+	fprintf(o,
+		"# delta_idle_since: at %g ms those back %.1f us "
+		"against the curve's %.1f us: %s\n",
+		c->ms[k], back->g[kb].extra / 1e3, c->g[k].extra / 1e3,
+		since == UKF_SIM_SINCE_ACTIVITY
+			? "above 0 and nearer it than 0, so the "
+			  "spell\n# counts from backend activity "
+			  "alone (a message does not spare the node)"
+			: "not above 0 or nearer 0 than it, so a "
+			  "message\n# between nodes ends the spell "
+			  "too (an awake agent pays nothing)");
 	fprintf(o, "delta_idle_since = %s   # source: calibrate --cluster\n",
 		since == UKF_SIM_SINCE_ACTIVITY ? "activity" : "message");
 }

@@ -586,7 +586,12 @@ int ukf_sim_model_format(const struct ukf_sim_model *m, const char *key,
 				 (unsigned long long)*(const uint64_t *)v);
 			return 0;
 		case F_WORD:
-			snprintf(buf, cap, "%s", f->words[*(const uint64_t *)v]);
+			for (uint64_t k = 0; f->words[k]; k++)
+				if (k == *(const uint64_t *)v) {
+					snprintf(buf, cap, "%s", f->words[k]);
+					return 0;
+				}
+			return -1;
 			return 0;
 		case F_DIST:
 		case F_CURVE:

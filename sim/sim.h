@@ -273,7 +273,7 @@ struct ukf_sim_model {
 	 * cost then lies in the host's or monitor's idle state, not in its
 	 * agent's wake-up). `ukfork calibrate --cluster` chooses from the
 	 * remote forks back to the node that placed their parent elsewhere
-	 * (its dsaveb_* samples) against those of the curve.
+	 * (its dsavew_* samples) against those of the curve.
 	 */
 	uint64_t delta_idle_since;
 };

@@ -918,10 +918,16 @@ static int check_config(const struct ukf_sim_config *c, char *err, size_t errlen
 	    !ukf_sim_curve_ok(&m->boot_idle_curve) ||
 	    !ukf_sim_curve_ok(&m->msg_idle_curve) ||
 	    !ukf_sim_curve_ok(&m->delta_idle_curve) ||
-	    (m->delta_idle_since != UKF_SIM_SINCE_MESSAGE &&
-	     m->delta_idle_since != UKF_SIM_SINCE_ACTIVITY) ||
 	    !(m->jitter >= 0) || m->jitter > UKF_SIM_JITTER_MAX) {
 		snprintf(err, errlen, "sim: model costs must be >= 0 (jitter 0..5)");
+		return -1;
+	}
+	if (m->delta_idle_since != UKF_SIM_SINCE_MESSAGE &&
+	    m->delta_idle_since != UKF_SIM_SINCE_ACTIVITY) {
+		snprintf(err, errlen,
+			 "sim: delta_idle_since must be message (0) or "
+			 "activity (1), not %llu",
+			 (unsigned long long)m->delta_idle_since);
 		return -1;
 	}
 	if (c->racks > c->engine.nodes || !(c->rack_uplink_bps >= 0) ||

@@ -38,13 +38,16 @@
 -- remote fork after that node's spell (calibrate files their save
 -- paths by spell, dsave_gap and dsave_<ms>, and fits delta_idle_curve).
 -- After each spell's, idle_n forks of an app "idlew" alike whose parent
--- starts on node 1: node 0 places it there (a clone of an app
--- "idlepre" that exits at once, requested from node 0 before the spell,
--- moves node 0's turn among equally loaded nodes to node 1) and the
--- child comes back to node 0, which has sent that message but run
--- nothing for the spell (calibrate files them as dsavew_<ms>, by what
--- each one's rows show, and chooses delta_idle_since from them: whether
--- a message between nodes ends the spell delta_idle_curve counts).
+-- is to start on another node than node 0 and send its child back
+-- there: clones of an app "idlepre" that exit at once, requested from
+-- node 0 before the spell, move node 0's turn among equally loaded
+-- nodes (least-loaded breaks ties from the origin's turn), so that node
+-- 0 places the parent elsewhere; when the child comes back to node 0,
+-- that node has sent the placement but run nothing for the spell
+-- (calibrate files those as dsavew_<ms>, by what each one's rows show,
+-- the others as the forks above, and chooses delta_idle_since from
+-- them: whether a message between nodes ends the spell
+-- delta_idle_curve counts).
 --
 -- Run by hand: ukfork run scripts/calibrate/cluster-ops.lua --cluster FILE \
 --   --set nodes=2 --set n=2 --db c.db --trace c.trace
@@ -140,15 +143,21 @@ process(function()
       sleep(gap)
       wait(spawn("idlef", nil, 0))
     end
+    -- idlepre clones before each fork back: 1, 3, 2, 1, ... (simulated,
+    -- 16 forks after 2 spells: 12 came back on 2 nodes, 8 on 3, 7 on 4;
+    -- one each time: 16 on 2 nodes, none on 3)
+    local turns = { 1, 3, 2 }
     for _, spell in ipairs(spells) do
       for _ = 1, 2 * idle_n do
         sleep(spell)
         wait(spawn("idlef", nil, 0))
       end
       -- the same with the parent on node 1, the child back to node 0
-      for _ = 1, idle_n do
-        sleep(gap)  -- the last child's end known to node 0 (its load)
-        wait(spawn("idlepre", nil, 0))
+      for i = 1, idle_n do
+        for _ = 1, turns[(i - 1) % #turns + 1] do
+          sleep(gap)  -- the last instance's end known to node 0
+          wait(spawn("idlepre", nil, 0))
+        end
         sleep(spell)
         wait(spawn("idlew", nil, 0))
       end

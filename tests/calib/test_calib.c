@@ -2002,9 +2002,10 @@ static void sim_files_rm(const char *model, const char *db, const char *trace,
  * an empty sample set with that link's provenance (date), or NULL.
  */
 static ukf_calib_set_t *sim_cluster_ops_more(const char *model,
-					     const char *text, unsigned n,
-					     unsigned units, unsigned dirty,
-					     const char *db, const char *trace,
+					     const char *text, unsigned nodes,
+					     unsigned n, unsigned units,
+					     unsigned dirty, const char *db,
+					     const char *trace,
 					     const char *date, const char *more)
 {
 	char cmd[2048];
@@ -2013,17 +2014,17 @@ static ukf_calib_set_t *sim_cluster_ops_more(const char *model,
 		return NULL;
 	snprintf(cmd, sizeof(cmd),
 		 "%s run %s/scripts/calibrate/cluster-ops.lua --backend sim "
-		 "--set nodes=2 --set n=%u --set 'sizes=8 16 32' --set units=%u "
+		 "--set nodes=%u --set n=%u --set 'sizes=8 16 32' --set units=%u "
 		 "--set dirty=%u --set latency=5ms --set bandwidth=12500000 "
 		 "--set 'link=5 ms / 100 Mbit/s' "
 		 "--set model=%s --db %s --trace %s --quiet %s >/dev/null",
-		 UKF_UKFORK, UKF_SOURCE_DIR, n, units, dirty, model, db, trace,
-		 more);
+		 UKF_UKFORK, UKF_SOURCE_DIR, nodes, n, units, dirty, model, db,
+		 trace, more);
 	if (system(cmd) != 0)
 		return NULL;
 	ukf_calib_set_t *s = ukf_calib_set_create();
 	struct ukf_calib_prov p = synthetic_prov(date, "sim", "0", n);
-	p.cluster = "simulated (2 nodes)";
+	p.cluster = nodes == 2 ? "simulated (2 nodes)" : "simulated";
 	p.link = "5 ms, 12.5 MB/s";
 	p.link_latency_ns = 5e6;
 	p.link_bandwidth = 12.5e6;
@@ -2040,8 +2041,8 @@ static ukf_calib_set_t *sim_cluster_ops(const char *model, const char *text,
 					unsigned dirty, const char *db,
 					const char *trace, const char *date)
 {
-	return sim_cluster_ops_more(model, text, n, units, dirty, db, trace,
-				    date, "");
+	return sim_cluster_ops_more(model, text, 2, n, units, dirty, db,
+				    trace, date, "");
 }
 
 /* s's samples but its agent ones, which become ten of agent_ns each (the
@@ -2260,10 +2261,36 @@ static int t_delta_idle_fit(void)
 	gc.g[0].extra = -5e3; /* no curve there to be spared */
 	CHECK(ukf_calib_delta_idle_since(&gc, &gb, &k, &kb) ==
 	      UKF_SIM_SINCE_MESSAGE);
+	gc.g[0].extra = 100e3;
+	gb.g[1].extra = 40e3; /* above 0, but under half the curve's */
+	CHECK(ukf_calib_delta_idle_since(&gc, &gb, &k, &kb) ==
+	      UKF_SIM_SINCE_MESSAGE);
+	gb.g[1].extra = 90e3;
 	gb.ms[1] = 600; /* no spell in both */
 	CHECK(ukf_calib_delta_idle_since(&gc, &gb, &k, &kb) ==
 		      UKF_SIM_SINCE_MESSAGE &&
 	      k == 2 && kb == 2);
+	/* two spells in both, the longer deciding either way */
+	struct ukf_calib_delta_idle lc = { .ngroups = 2, .ms = { 1000, 300 } };
+	struct ukf_calib_delta_idle lb = { .ngroups = 2, .ms = { 300, 1000 } };
+	lc.g[0] = (struct ukf_calib_delta_group){ .extra = 400e3, .fitted = 1 };
+	lc.g[1] = (struct ukf_calib_delta_group){ .extra = 100e3, .fitted = 1 };
+	lb.g[0] = (struct ukf_calib_delta_group){ .extra = 100e3, .lo = 1e3,
+						  .fitted = 1 };
+	lb.g[1] = (struct ukf_calib_delta_group){ .extra = 10e3, .lo = 1e3,
+						  .fitted = 1 };
+	CHECK(ukf_calib_delta_idle_since(&lc, &lb, &k, &kb) ==
+		      UKF_SIM_SINCE_MESSAGE &&
+	      k == 0 && kb == 1);
+	lb.g[1].extra = 390e3;
+	lb.g[0].extra = 0;
+	CHECK(ukf_calib_delta_idle_since(&lc, &lb, &k, &kb) ==
+		      UKF_SIM_SINCE_ACTIVITY &&
+	      k == 0 && kb == 1);
+	lc.g[0].fitted = 0; /* 300 ms alone in both now */
+	CHECK(ukf_calib_delta_idle_since(&lc, &lb, &k, &kb) ==
+		      UKF_SIM_SINCE_MESSAGE &&
+	      k == 1 && kb == 0);
 	return 0;
 }
 
@@ -2301,9 +2328,10 @@ static int idle_line_back(const struct ukf_sim_curve *c, const char *what,
  * Without the spells, the idle clones are left out: no curve, the same
  * peer_msg_ns.
  * The same run gives delta_idle_curve back (sim given 0 at 60 ms to 6 ms
- * at 3 s beside the msg curve): app idlef's remote fork children of
- * parents started where requested, filed by spell (dsave_gap, dsave_200,
- * dsave_1000; none of them, nor any idlef instance, in the rfork_*,
+ * at 3 s beside the msg curve): apps idlef's and idlew's remote fork
+ * children of parents started where requested, filed by spell (dsave_gap,
+ * dsave_200, dsave_1000; none of them, nor any instance of the idle
+ * step's apps, in the rfork_*,
  * agent or placed_* samples, which come out alike without the spells),
  * give the curve at each group's median target spell (3%), less the msg
  * curve the simulator charges the same message; its first point the gap
@@ -2313,27 +2341,52 @@ static int idle_line_back(const struct ukf_sim_curve *c, const char *what,
  * the node's spell since its last backend activity) "activity", with the
  * same curve.
  */
+#ifdef UKF_UKFORK
+/* The cluster workload with idle spells of 200 ms and 1 s (idle_n each)
+ * on `nodes` nodes, sim given delta_idle_curve from 0 at 60 ms to 6 ms at
+ * 3 s, the rule `since` and, with msg, msg_idle_curve from 0 at 60 ms to
+ * 3 ms at 3 s; its remote samples collected into a new set (NULL on
+ * failure, said on stderr), *c their counts. */
+static ukf_calib_set_t *idle_spells_run(const char *tag, unsigned nodes,
+					int since, int msg, unsigned idle_n,
+					char *model, char *db, char *trace,
+					char *conf,
+					struct ukf_calib_remote_counts *c)
+{
+	char text[512], more[128], err[512];
+	const double spells[3] = { 20e6, 200e6, 1e9 };
+
+	sim_files(tag, model, db, trace, conf);
+	snprintf(text, sizeof(text),
+		 "jitter = 0\nagent_msg_ns = 100us\npeer_msg_ns = 300us\n"
+		 "%sdelta_idle_curve = 60000000 0 3000000000 6000000\n"
+		 "delta_idle_since = %s\n",
+		 msg ? "msg_idle_curve = 60000000 0 3000000000 3000000\n" : "",
+		 since == UKF_SIM_SINCE_ACTIVITY ? "activity" : "message");
+	snprintf(more, sizeof(more),
+		 "--set 'idle=200000000 1000000000' --set idle_n=%u", idle_n);
+	ukf_calib_set_t *s =
+	    sim_cluster_ops_more(model, text, nodes, 1, 2, 128, db, trace,
+				 "2026-12-07T09:00Z", more);
+	if (s && ukf_calib_collect_remote(db, trace, 0, spells, 3, s, c, err,
+					  sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		ukf_calib_set_destroy(&s);
+	}
+	return s;
+}
+#endif
+
 static int sim_msg_idle_round(int since)
 {
 #ifdef UKF_UKFORK
-	char model[128], db[128], trace[128], conf[128], err[512], text[512];
+	char model[128], db[128], trace[128], conf[128], err[512];
 	struct ukf_calib_remote_counts c, c0;
 	struct ukf_sim_model m;
-	const double spells[3] = { 20e6, 200e6, 1e9 };
 
-	sim_files("simi", model, db, trace, conf);
-	snprintf(text, sizeof(text),
-		 "jitter = 0\nagent_msg_ns = 100us\npeer_msg_ns = 300us\n"
-		 "msg_idle_curve = 60000000 0 3000000000 3000000\n"
-		 "delta_idle_curve = 60000000 0 3000000000 6000000\n"
-		 "delta_idle_since = %s\n",
-		 since == UKF_SIM_SINCE_ACTIVITY ? "activity" : "message");
-	ukf_calib_set_t *s = sim_cluster_ops_more(
-	    model, text, 1, 2, 128, db, trace, "2026-12-07T09:00Z",
-	    "--set 'idle=200000000 1000000000' --set idle_n=3");
+	ukf_calib_set_t *s = idle_spells_run("simi", 2, since, 1, 3, model, db,
+					     trace, conf, &c);
 	CHECK(s);
-	CHECKF(ukf_calib_collect_remote(db, trace, 0, spells, 3, s, &c, err,
-					sizeof(err)) == 0, "%s", err);
 	/* (each app's first clone on its cold node left out) */
 	CHECKF(c.idle == 11 && c.placed_local + c.placed_remote == 9,
 	       "%zu idle clones, %zu + %zu after the gap", c.idle,
@@ -2365,6 +2418,11 @@ static int sim_msg_idle_round(int since)
 	       ng[0], ng[1], ng[2]);
 	CHECK(idle_line_back(&m.delta_idle_curve, "delta", 6e6, 150e6, 0.8e9,
 			     0.03) == 0);
+	/* idlew's forks back to node 0: 2 a spell (after 1 and 3 idlepre
+	 * clones; after 2 its parent stays on node 0), under either rule */
+	CHECKF(c.idle_forks_woken == 4 && c.woken_near == 0,
+	       "%zu forks back, %zu near the gap", c.idle_forks_woken,
+	       c.woken_near);
 	CHECKF(m.delta_idle_since == (uint64_t)since,
 	       "delta_idle_since %d, sim's %d", (int)m.delta_idle_since, since);
 	if (since == UKF_SIM_SINCE_ACTIVITY) {
@@ -2379,7 +2437,7 @@ static int sim_msg_idle_round(int since)
 	CHECK(ukf_calib_collect_remote(db, trace, 0, NULL, 0, t, &c0, err,
 				       sizeof(err)) == 0);
 	/* (3 apps x 2 units: 6 remote forks, 3 after a fetch; none of
-	 * idlef's 19 among them) */
+	 * the idle step's forks among them) */
 	CHECKF(c0.idle == 0 && c0.idle_forks == 0 &&
 		       c0.placed_local + c0.placed_remote == 9 &&
 		       c.forks == 6 && c.save == 3 && c.fetched == 3 &&
@@ -2408,6 +2466,82 @@ static int t_sim_msg_idle(void)
 {
 	int rc = sim_msg_idle_round(UKF_SIM_SINCE_MESSAGE);
 	return rc ? rc : sim_msg_idle_round(UKF_SIM_SINCE_ACTIVITY);
+}
+
+/*
+ * delta_idle_since on 3 nodes: there the workload's idlew parents start
+ * on either other node and their children go back to node 0 or on to
+ * the third; only those back (to the node that requested the parent,
+ * which has run nothing for the spell) are dsavew_ samples, filed by
+ * that node's own spell, and they give the rule sim was given back,
+ * either way. Each dsavew_ sample is checked against the database: a
+ * remote fork child of idlef or idlew whose parent's origin is its node.
+ */
+static int sim_since_3nodes(int since)
+{
+#ifdef UKF_UKFORK
+	char model[128], db[128], trace[128], conf[128];
+	struct ukf_calib_remote_counts c;
+	struct ukf_sim_model m;
+
+	ukf_calib_set_t *s = idle_spells_run("sim3", 3, since, 0, 6, model, db,
+					     trace, conf, &c);
+	CHECK(s);
+	/* the children back to the requesting node, in the database */
+	sqlite3 *sq = NULL;
+	sqlite3_stmt *st = NULL;
+	CHECK(sqlite3_open_v2(db, &sq, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(
+		  sq,
+		  "SELECT count(*), sum(c.app = 'idlew') FROM instances c"
+		  " JOIN instances p ON p.run = c.run AND p.id = c.parent"
+		  " WHERE c.app IN ('idlef', 'idlew') AND c.start = 'fork'"
+		  " AND c.remote AND NOT c.template_fetched"
+		  " AND NOT p.template_fetched AND p.remote"
+		  " AND p.origin = c.node",
+		  -1, &st, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(st) == SQLITE_ROW);
+	size_t back = (size_t)sqlite3_column_int64(st, 0);
+	size_t backw = (size_t)sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	size_t nw[2] = { 0, 0 };
+	for (size_t i = 0; i < ukf_calib_set_count(s); i++) {
+		const char *op;
+		double x, ns;
+		ukf_calib_set_get(s, i, &op, &x, &ns);
+		nw[0] += !strcmp(op, "dsavew_200");
+		nw[1] += !strcmp(op, "dsavew_1000");
+		/* filed by the node's own spell: 200 ms and more */
+		if (!strncmp(op, "dsavew_", 7))
+			CHECKF(x > 150e6, "%s at a node spell of %.0f ms", op,
+			       x / 1e6);
+	}
+	CHECKF(backw >= 4 && c.idle_forks_woken + c.woken_near == back &&
+		       nw[0] + nw[1] == c.idle_forks_woken && nw[0] >= 2 &&
+		       nw[1] >= 2,
+	       "%zu back (%zu of idlew), %zu filed (%zu + %zu), %zu near "
+	       "the gap",
+	       back, backw, c.idle_forks_woken, nw[0], nw[1], c.woken_near);
+	CHECK(sim_fit(s, 1e5, conf, &m) == 0);
+	CHECKF(m.delta_idle_curve.n >= 2 &&
+		       m.delta_idle_since == (uint64_t)since,
+	       "3 nodes: %u curve points, delta_idle_since %d, sim's %d",
+	       m.delta_idle_curve.n, (int)m.delta_idle_since, since);
+	ukf_calib_set_destroy(&s);
+	sim_files_rm(model, db, trace, conf);
+	return 0;
+#else
+	(void)since;
+	fprintf(stderr, "SKIP: built without ukfork\n");
+	return 77;
+#endif
+}
+
+static int t_sim_since_3nodes(void)
+{
+	int rc = sim_since_3nodes(UKF_SIM_SINCE_MESSAGE);
+	return rc ? rc : sim_since_3nodes(UKF_SIM_SINCE_ACTIVITY);
 }
 
 /*
@@ -3446,6 +3580,7 @@ static const struct selftest tests[] = {
     {"sim_remote", t_sim_remote},
     {"sim_remote_curve", t_sim_remote_curve},
     {"msg_idle_fit", t_sim_msg_idle},
+    {"delta_since_3nodes", t_sim_since_3nodes},
     {"delta_idle_fit", t_delta_idle_fit},
     {"set_select", t_set_select},
     {"sim_alone", t_sim_alone},
