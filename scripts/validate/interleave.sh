@@ -160,10 +160,18 @@ done
 # to keep beside the model in data/measured/ (docs/validation.md): what
 # a session on a machine without KVM can study
 if command -v sqlite3 >/dev/null; then
-	csv() { sqlite3 -header -csv "$1" "$2" | gzip -n >"$OUT/$3.csv.gz" ||
-		echo "interleave.sh: warning: $3.csv.gz not written" >&2; }
-	csv "$VAL" "SELECT id, config, settings_json, seed, rep, backend, version, started_unix_ns, wall_s FROM runs WHERE backend != 'sim' ORDER BY id" real-runs
-	csv "$VAL" "SELECT i.* FROM instances i JOIN runs r ON r.id = i.run WHERE r.backend != 'sim' ORDER BY i.run, i.id" real-instances
+	# (sqlite3 can exit 0 after an error in its SQL: its stderr tells)
+	csv() {
+		if sqlite3 -bail -header -csv "$1" "$2" >"$TMP/$3.csv" 2>"$TMP/$3.err" &&
+			[ ! -s "$TMP/$3.err" ] && gzip -n <"$TMP/$3.csv" >"$OUT/$3.csv.gz"; then
+			:
+		else
+			rm -f "$OUT/$3.csv.gz"
+			echo "interleave.sh: warning: $3.csv.gz not written: $(cat "$TMP/$3.err")" >&2
+		fi
+	}
+	csv "$VAL" "SELECT id, config, settings_json, seed, rep, backend, version, started_unix_ns, wall_s FROM runs WHERE backend IS NOT 'sim' ORDER BY id" real-runs
+	csv "$VAL" "SELECT i.* FROM instances i JOIN runs r ON r.id = i.run WHERE r.backend IS NOT 'sim' ORDER BY i.run, i.id" real-instances
 	csv "$CAL" "SELECT * FROM calib_runs ORDER BY id" calib-runs
 	csv "$CAL" "SELECT * FROM calib_samples ORDER BY rowid" calib-samples
 	csv "$CAL" "SELECT r.config, r.backend, i.* FROM instances i JOIN runs r ON r.id = i.run ORDER BY i.run, i.id" calib-instances

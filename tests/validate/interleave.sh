@@ -85,6 +85,13 @@ n=$(gzip -dc "$T/out/real-instances.csv.gz" | tail -n +2 | wc -l)
 n=$(gzip -dc "$T/out/calib-samples.csv.gz" | tail -n +2 | wc -l)
 [ "$n" -eq "$(sqlite3 "$T/out/calib.db" "SELECT count(*) FROM calib_samples")" ] ||
 	fail "calib-samples.csv.gz: $n rows"
+n=$(gzip -dc "$T/out/calib-runs.csv.gz" | tail -n +2 | wc -l)
+[ "$n" -eq 4 ] || fail "calib-runs.csv.gz: $n calibrations, want 4"
+gzip -dc "$T/out/calib-instances.csv.gz" | head -1 | grep -q '^config,backend,run,id,' ||
+	fail "calib-instances.csv.gz: header $(gzip -dc "$T/out/calib-instances.csv.gz" | head -1)"
+n=$(gzip -dc "$T/out/calib-instances.csv.gz" | tail -n +2 | wc -l)
+[ "$n" -eq "$(sqlite3 "$T/out/calib.db" "SELECT count(*) FROM instances")" ] ||
+	fail "calib-instances.csv.gz: $n rows"
 # two blocks, each a one-node and a cluster calibration, in turns
 [ "$(sqlite3 "$T/out/calib.db" "SELECT group_concat(c, ' ') FROM (SELECT CASE WHEN cluster IS NULL THEN '-' ELSE 'C' END AS c FROM calib_runs ORDER BY id)")" = "- C - C" ] ||
 	fail "calibrations not in turns: $(sqlite3 "$T/out/calib.db" "SELECT id, cluster FROM calib_runs")"
