@@ -2165,6 +2165,21 @@ static int t_sim_remote(void)
 #endif
 }
 
+/* Two fitted groups: spells ms0 and ms1 (ms), extras e0 and e1, each
+ * interval's low end lo. */
+static void two_groups(struct ukf_calib_delta_idle *d, double ms0, double e0,
+		       double ms1, double e1, double lo)
+{
+	memset(d, 0, sizeof(*d));
+	d->ngroups = 2;
+	d->ms[0] = ms0;
+	d->ms[1] = ms1;
+	d->g[0] = (struct ukf_calib_delta_group){ .extra = e0, .lo = lo,
+						  .fitted = 1 };
+	d->g[1] = (struct ukf_calib_delta_group){ .extra = e1, .lo = lo,
+						  .fitted = 1 };
+}
+
 /*
  * ukf_calib_fit_delta_idle on samples given: forks after the gap 3.0-3.2
  * ms, after 1 s 3.4-3.6 ms (idle-fork.lua's session 37 figures): 400 us
@@ -2243,14 +2258,9 @@ static int t_delta_idle_fit(void)
 	       "back %.0f against %.0f", b.g[0].extra, c.g[0].extra);
 	ukf_calib_set_destroy(&s);
 	/* on groups given: the longest spell in both decides */
-	struct ukf_calib_delta_idle gc = { .ngroups = 2, .ms = { 300, 1000 } };
-	struct ukf_calib_delta_idle gb = { .ngroups = 2, .ms = { 2000, 300 } };
-	gc.g[0] = (struct ukf_calib_delta_group){ .extra = 100e3, .fitted = 1 };
-	gc.g[1] = (struct ukf_calib_delta_group){ .extra = 400e3, .fitted = 1 };
-	gb.g[0] = (struct ukf_calib_delta_group){ .extra = 400e3, .lo = 1e3,
-						  .fitted = 1 };
-	gb.g[1] = (struct ukf_calib_delta_group){ .extra = 90e3, .lo = 1e3,
-						  .fitted = 1 };
+	struct ukf_calib_delta_idle gc, gb, lc, lb;
+	two_groups(&gc, 300, 100e3, 1000, 400e3, 0);
+	two_groups(&gb, 2000, 400e3, 300, 90e3, 1e3);
 	CHECK(ukf_calib_delta_idle_since(&gc, &gb, &k, &kb) ==
 		      UKF_SIM_SINCE_ACTIVITY &&
 	      k == 0 && kb == 1);
@@ -2271,14 +2281,8 @@ static int t_delta_idle_fit(void)
 		      UKF_SIM_SINCE_MESSAGE &&
 	      k == 2 && kb == 2);
 	/* two spells in both, the longer deciding either way */
-	struct ukf_calib_delta_idle lc = { .ngroups = 2, .ms = { 1000, 300 } };
-	struct ukf_calib_delta_idle lb = { .ngroups = 2, .ms = { 300, 1000 } };
-	lc.g[0] = (struct ukf_calib_delta_group){ .extra = 400e3, .fitted = 1 };
-	lc.g[1] = (struct ukf_calib_delta_group){ .extra = 100e3, .fitted = 1 };
-	lb.g[0] = (struct ukf_calib_delta_group){ .extra = 100e3, .lo = 1e3,
-						  .fitted = 1 };
-	lb.g[1] = (struct ukf_calib_delta_group){ .extra = 10e3, .lo = 1e3,
-						  .fitted = 1 };
+	two_groups(&lc, 1000, 400e3, 300, 100e3, 0);
+	two_groups(&lb, 300, 100e3, 1000, 10e3, 1e3);
 	CHECK(ukf_calib_delta_idle_since(&lc, &lb, &k, &kb) ==
 		      UKF_SIM_SINCE_MESSAGE &&
 	      k == 0 && kb == 1);
