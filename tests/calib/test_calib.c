@@ -2466,10 +2466,16 @@ static int sim_msg_idle_round(int since)
 #endif
 }
 
+/* A round under each delta_idle_since rule: the first failure's code. */
+static int both_rules(int (*round)(int since))
+{
+	int rc = round(UKF_SIM_SINCE_MESSAGE);
+	return rc ? rc : round(UKF_SIM_SINCE_ACTIVITY);
+}
+
 static int t_sim_msg_idle(void)
 {
-	int rc = sim_msg_idle_round(UKF_SIM_SINCE_MESSAGE);
-	return rc ? rc : sim_msg_idle_round(UKF_SIM_SINCE_ACTIVITY);
+	return both_rules(sim_msg_idle_round);
 }
 
 /*
@@ -2544,8 +2550,7 @@ static int sim_since_3nodes(int since)
 
 static int t_sim_since_3nodes(void)
 {
-	int rc = sim_since_3nodes(UKF_SIM_SINCE_MESSAGE);
-	return rc ? rc : sim_since_3nodes(UKF_SIM_SINCE_ACTIVITY);
+	return both_rules(sim_since_3nodes);
 }
 
 /*
