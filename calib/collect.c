@@ -122,11 +122,6 @@ static int trace_event(const char *line, struct trace_ev *e)
 	return 1;
 }
 
-/* template-make (and, tfetch set, template-fetch) -> template-ready pairs
- * of the engine trace, on the same node: "T NODE template-make app=A ...",
- * "T NODE template-fetch app=A node=N from=P" and "T NODE template-ready
- * app=A node=N bytes=B ..." (T in seconds). Makes become "template"
- * samples, fetches (with tfetch) "tfetch" ones, x = bytes. */
 /* The apps of cluster-ops.lua's idle step (IDLE_OTHER_APPS below): their
  * templates are made and fetched after idle spells. */
 static int idle_step_app(const char *app)
@@ -139,6 +134,11 @@ static int idle_step_app(const char *app)
 	return 0;
 }
 
+/* template-make (and, tfetch set, template-fetch) -> template-ready pairs
+ * of the engine trace, on the same node: "T NODE template-make app=A ...",
+ * "T NODE template-fetch app=A node=N from=P" and "T NODE template-ready
+ * app=A node=N bytes=B ..." (T in seconds). Makes become "template"
+ * samples, fetches (with tfetch) "tfetch" ones, x = bytes. */
 int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 			      size_t *got, size_t *fgot, char *err,
 			      size_t errlen)
@@ -204,11 +204,6 @@ static int fetched_restores(const char *db, const char *trace,
 			    int64_t before, ukf_calib_set_t *s, size_t *got,
 			    char *err, size_t errlen);
 
-/* A remote fork child's row: start 'fork' on another node than its
- * origin (the parent's), with the delta it was restored from. x = the
- * delta's pages (the KVM backend's delta_bytes is pages x 4096:
- * backends/kvm/clone.c), which, unlike the parent's row at exit, is the
- * count at this fork when the parent forks after each of several units. */
 /* SQL lists: cluster-ops.lua's apps of its forks after idle spells, and
  * those with the template clones around them (each filed apart or
  * left out of the other samples, which they would give the spell; the
@@ -217,6 +212,11 @@ static int fetched_restores(const char *db, const char *trace,
 #define IDLE_OTHER_APPS "('idle', 'idlef', 'idlew', 'idlepre')"
 #define IDLE_CLONE_APPS "('idlef', 'idlew', 'idlepre')"
 
+/* A remote fork child's row: start 'fork' on another node than its
+ * origin (the parent's), with the delta it was restored from. x = the
+ * delta's pages (the KVM backend's delta_bytes is pages x 4096:
+ * backends/kvm/clone.c), which, unlike the parent's row at exit, is the
+ * count at this fork when the parent forks after each of several units. */
 #define REMOTE_FORK                                                            \
 	" FROM instances WHERE run > ?1 AND start = 'fork'"                    \
 	" AND coalesce(remote, 0) AND delta_bytes > 0"                         \
@@ -414,8 +414,7 @@ int ukf_calib_collect_remote(const char *db, const char *trace, int64_t before,
 	/* the engine's own time on a request handled where it was made:
 	 * here mostly cold boots (each app's first instance); not the idle
 	 * clones and forks (apps "idle", "idlef", "idlew", "idlepre"), whose
-	 * dispatch pays
-	 * for the spell */
+	 * dispatch pays for the spell */
 	if (ukf_calib_query(db,
 			    "SELECT 0, t_start - t_request FROM instances"
 			    " WHERE run > ?1"
