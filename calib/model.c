@@ -920,8 +920,9 @@ static void put_delta_idle(FILE *o, const struct ukf_calib_delta_idle *c,
 		  "calibrate --cluster");
 	/* the forks whose parent started on another node: the spell's rule */
 	fprintf(o, "# The same of the remote forks back to the node that "
-		   "requested their parent elsewhere\n# (app idlew; the "
-		   "node's agent awake from that message), nothing less:\n");
+		   "requested their parent elsewhere\n# (mostly app idlew's; "
+		   "the node's agent awake from that message), nothing "
+		   "less:\n");
 	if (!back->ngroups)
 		fprintf(o, "#   none\n");
 	for (size_t k = 0; k < back->ngroups; k++) {
