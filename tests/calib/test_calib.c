@@ -2165,6 +2165,18 @@ static int t_sim_remote(void)
 #endif
 }
 
+/* Forks after the gap 3.0, 3.1, 3.2 ms, after 1 s 3.4, 3.5, 3.6 ms, and
+ * back after 1 s from back_ns by 0.1 ms steps. 0, or -1. */
+static int idle_forks_given(ukf_calib_set_t *s, double back_ns)
+{
+	for (int i = 0; i < 3; i++)
+		if (ukf_calib_set_add(s, "dsave_gap", 20e6, 3.0e6 + 1e5 * i) ||
+		    ukf_calib_set_add(s, "dsave_1000", 1e9, 3.4e6 + 1e5 * i) ||
+		    ukf_calib_set_add(s, "dsavew_1000", 1e9, back_ns + 1e5 * i))
+			return -1;
+	return 0;
+}
+
 /* Two fitted groups: spells ms0 and ms1 (ms), extras e0 and e1, each
  * interval's low end lo. */
 static void two_groups(struct ukf_calib_delta_idle *d, double ms0, double e0,
@@ -2202,15 +2214,7 @@ static int t_delta_idle_fit(void)
 
 	mi.g[0] = (struct ukf_calib_msg_group){ .spell = 1e9, .wake = 80e3,
 						.fitted = 1 };
-	CHECK(s);
-	for (int i = 0; i < 3; i++) {
-		CHECK(ukf_calib_set_add(s, "dsave_gap", 20e6, 3.0e6 + 1e5 * i) ==
-		      0);
-		CHECK(ukf_calib_set_add(s, "dsave_1000", 1e9, 3.4e6 + 1e5 * i) ==
-		      0);
-		CHECK(ukf_calib_set_add(s, "dsavew_1000", 1e9,
-					3.1e6 + 1e5 * i) == 0);
-	}
+	CHECK(s && idle_forks_given(s, 3.1e6) == 0);
 	CHECK(ukf_calib_set_add(s, "dsave_300", 3e8, 5e6) == 0);
 	for (int charged = 0; charged < 2; charged++) {
 		CHECK(ukf_calib_fit_delta_idle(s, 0, &mi, charged, &c) == 0);
@@ -2240,15 +2244,7 @@ static int t_delta_idle_fit(void)
 	ukf_calib_set_destroy(&s);
 	/* the back forks 400 us more too */
 	s = ukf_calib_set_create();
-	CHECK(s);
-	for (int i = 0; i < 3; i++) {
-		CHECK(ukf_calib_set_add(s, "dsave_gap", 20e6, 3.0e6 + 1e5 * i) ==
-		      0);
-		CHECK(ukf_calib_set_add(s, "dsave_1000", 1e9, 3.4e6 + 1e5 * i) ==
-		      0);
-		CHECK(ukf_calib_set_add(s, "dsavew_1000", 1e9,
-					3.4e6 + 1e5 * i) == 0);
-	}
+	CHECK(s && idle_forks_given(s, 3.4e6) == 0);
 	CHECK(ukf_calib_fit_delta_idle(s, 0, &mi, 0, &c) == 0);
 	CHECK(ukf_calib_fit_delta_idle(s, 1, &mi, 0, &b) == 0);
 	CHECKF(b.g[0].n == 3 && b.g[0].lo > 0, "back: %zu, lo %.0f",
