@@ -122,16 +122,22 @@ static int trace_event(const char *line, struct trace_ev *e)
 	return 1;
 }
 
-/* The apps of cluster-ops.lua's idle step (IDLE_OTHER_APPS below): their
- * templates are made and fetched after idle spells. */
+/* SQL lists: cluster-ops.lua's apps of its forks after idle spells, and
+ * those with the template clones around them (each filed apart or
+ * left out of the other samples, which they would give the spell; the
+ * trace's template samples leave out all four: idle_step_app) */
+#define IDLE_FORK_APPS "('idlef', 'idlew')"
+#define IDLE_OTHER_APPS "('idle', 'idlef', 'idlew', 'idlepre')"
+#define IDLE_CLONE_APPS "('idlef', 'idlew', 'idlepre')"
+
+/* An app of the idle step (in IDLE_OTHER_APPS, the one list of them):
+ * its templates are made and fetched after idle spells. */
 static int idle_step_app(const char *app)
 {
-	static const char *const names[] = { "idle", "idlef", "idlew",
-					     "idlepre" };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(app, names[i]))
-			return 1;
-	return 0;
+	char quoted[72];
+
+	snprintf(quoted, sizeof(quoted), "'%s'", app);
+	return strlen(app) < 64 && strstr(IDLE_OTHER_APPS, quoted) != NULL;
 }
 
 /* template-make (and, tfetch set, template-fetch) -> template-ready pairs
@@ -203,14 +209,6 @@ int ukf_calib_trace_templates(const char *path, int tfetch, ukf_calib_set_t *s,
 static int fetched_restores(const char *db, const char *trace,
 			    int64_t before, ukf_calib_set_t *s, size_t *got,
 			    char *err, size_t errlen);
-
-/* SQL lists: cluster-ops.lua's apps of its forks after idle spells, and
- * those with the template clones around them (each filed apart or
- * left out of the other samples, which they would give the spell; the
- * trace's template samples leave out all four: idle_step_app) */
-#define IDLE_FORK_APPS "('idlef', 'idlew')"
-#define IDLE_OTHER_APPS "('idle', 'idlef', 'idlew', 'idlepre')"
-#define IDLE_CLONE_APPS "('idlef', 'idlew', 'idlepre')"
 
 /* A remote fork child's row: start 'fork' on another node than its
  * origin (the parent's), with the delta it was restored from. x = the

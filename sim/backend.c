@@ -410,14 +410,12 @@ double sim_be_msg_wake(sim_be_t *b, ukf_node_id_t from, ukf_node_id_t to,
 	ukf_ns_t last = b->act[to] > b->woke[to] ? b->act[to] : b->woke[to];
 	b->woke[to] = b->woke[from] = b->w->now;
 	double s = (double)(b->w->now - last);
-	if (delta && d->n) {
+	if (delta) {
 		double ds = b->w->cfg.model.delta_idle_since ==
 					    UKF_SIM_SINCE_ACTIVITY
 				    ? (double)(b->w->now - b->act[to])
 				    : s;
-		*delta = ukf_sim_idle_eval(d, ds);
-	} else if (delta) {
-		*delta = 0;
+		*delta = d->n ? ukf_sim_idle_eval(d, ds) : 0;
 	}
 	return c->n ? ukf_sim_idle_eval(c, s) : 0;
 }

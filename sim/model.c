@@ -592,7 +592,6 @@ int ukf_sim_model_format(const struct ukf_sim_model *m, const char *key,
 					return 0;
 				}
 			return -1;
-			return 0;
 		case F_DIST:
 		case F_CURVE:
 			return -1;
