@@ -2418,6 +2418,10 @@ static int sim_msg_idle_round(int since)
 	       ng[0], ng[1], ng[2]);
 	CHECK(idle_line_back(&m.delta_idle_curve, "delta", 6e6, 150e6, 0.8e9,
 			     0.03) == 0);
+	/* the templates made and fetched: the 3 sized apps' alone (the idle
+	 * step's 4 apps make and fetch theirs after idle spells) */
+	CHECKF(c.made == 3 && c.fetch == 3, "%zu templates made, %zu fetched",
+	       c.made, c.fetch);
 	/* idlew's forks back to node 0: 2 a spell (after 1 and 3 idlepre
 	 * clones; after 2 its parent stays on node 0), under either rule */
 	CHECKF(c.idle_forks_woken == 4 && c.woken_near == 0,
