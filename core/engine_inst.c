@@ -419,6 +419,12 @@ void eng_notify_origin(ukf_engine_t *e, struct inst *i, enum ukf_msg_type type,
 
 	if (m.text_len > UKF_WIRE_TEXT_MAX)
 		m.text_len = UKF_WIRE_TEXT_MAX;
+	/* the origin keeps what it is told for the row it writes should
+	 * this node be lost (engine_peer.c) */
+	if (type == UKF_MSG_READY)
+		m.flags = (m.flags & ~(F_START_KNOWN | 3u << F_START_SHIFT)) |
+			  F_START_KNOWN | ((uint32_t)i->start & 3u)
+						  << F_START_SHIFT;
 	eng_deliver(e, i->node, i->origin, &m, 0);
 }
 

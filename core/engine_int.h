@@ -40,6 +40,10 @@
 #define NAPPS(e)  apps_count((e)->apps)
 #define F_NOTIFY  1u /* message flag: tell the workload (hooks) */
 #define F_FORK	  2u /* message flag: the instance is a fork child */
+/* READY's flags: bits 8-9 hold the start kind (enum ukf_start), said by
+ * F_START_KNOWN (a sender before it left them 0) */
+#define F_START_KNOWN 4u
+#define F_START_SHIFT 8
 #define HOOK(e, h) ((e)->hooks->h) /* a workload hook, or NULL */
 
 enum timer_kind { T_RETRY = 1, T_DEADLINE = 2, T_MAKER = 3, T_ANSWER = 4 };
@@ -447,7 +451,7 @@ void eng_on_call(ukf_engine_t *e, struct inst *p,
 /* engine_peer.c */
 void eng_away_add(ukf_engine_t *e, ukf_id_t id, ukf_node_id_t node,
 		  ukf_id_t parent, uint32_t app, uint64_t tag, uint32_t flags,
-		  ukf_ns_t t_request);
+		  ukf_ns_t t_request, ukf_ns_t t_placed);
 void eng_away_remove(ukf_engine_t *e, ukf_id_t id);
 int eng_cancelled(ukf_engine_t *e, ukf_id_t id, ukf_node_id_t *node,
 		  int take);

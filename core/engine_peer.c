@@ -10,14 +10,16 @@
 struct away {
 	ukf_id_t id, parent;
 	ukf_node_id_t node;
-	uint32_t app, flags;
+	uint32_t app, flags; /* flags: READY's, the start kind in them */
 	uint64_t tag;
-	ukf_ns_t t_request;
+	/* t_ready: when the READY came (this node's clock, a message's
+	 * latency after the host's own) */
+	ukf_ns_t t_request, t_placed, t_ready;
 };
 
 void eng_away_add(ukf_engine_t *e, ukf_id_t id, ukf_node_id_t node,
 		  ukf_id_t parent, uint32_t app, uint64_t tag, uint32_t flags,
-		  ukf_ns_t t_request)
+		  ukf_ns_t t_request, ukf_ns_t t_placed)
 {
 	struct away *a;
 
@@ -30,7 +32,8 @@ void eng_away_add(ukf_engine_t *e, ukf_id_t id, ukf_node_id_t node,
 	}
 	*a = (struct away){ .id = id, .parent = parent, .node = node,
 			    .app = app, .flags = flags, .tag = tag,
-			    .t_request = t_request };
+			    .t_request = t_request, .t_placed = t_placed,
+			    .t_ready = eng_now(e) };
 	if (eng_map_put(e, &e->away, id, a) < 0) {
 		LOG(e, e->self, "error away %llu: out of memory", ULL(id));
 		free(a);
@@ -100,7 +103,11 @@ void eng_answer_timeout(ukf_engine_t *e, ukf_id_t id, uint32_t gen)
 	eng_deliver(e, e->self, target, &m, 0);
 }
 
-/* A row for an instance lost with its node, as its origin knew it. */
+/*
+ * A row for an instance lost with its node, as its origin knew it: with
+ * its READY (a), when it was placed, how it started and when the READY
+ * came (the host's own start and ready times are lost with it).
+ */
 static void record_lost(ukf_engine_t *e, const struct away *a, ukf_id_t id,
 			ukf_id_t parent, uint32_t app, ukf_node_id_t node,
 			int is_fork, const char *why)
@@ -117,9 +124,13 @@ static void record_lost(ukf_engine_t *e, const struct away *a, ukf_id_t id,
 	r.origin = e->self;
 	r.node = node;
 	r.start = is_fork ? UKF_START_FORK : UKF_START_UNKNOWN;
+	if (a && (a->flags & F_START_KNOWN))
+		r.start = (enum ukf_start)(a->flags >> F_START_SHIFT & 3u);
 	r.remote = 1;
 	r.t_request = a ? a->t_request : UKF_NS_NEVER;
-	r.t_placed = r.t_start = r.t_ready = UKF_NS_NEVER;
+	r.t_placed = a ? a->t_placed : UKF_NS_NEVER;
+	r.t_ready = a ? a->t_ready : UKF_NS_NEVER;
+	r.t_start = UKF_NS_NEVER;
 	r.t_exit = eng_now(e);
 	r.status = UKF_STATUS_FAILED;
 	r.fail_reason = why;

@@ -446,6 +446,7 @@ void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
 	}
 	uint32_t app = q ? q->app : 0;
 	ukf_ns_t t_request = q ? q->t_request : UKF_NS_NEVER;
+	ukf_ns_t t_placed = q ? q->t_placed : UKF_NS_NEVER;
 	if (q)
 		eng_req_free(e, q);
 	if (parent && (p = eng_inst_at(e, origin, parent)) != NULL) {
@@ -459,8 +460,11 @@ void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
 		     (kind == R_SPAWN && p->call == UKF_CALL_SPAWN)))
 			eng_complete(e, p, (int64_t)id, 0, 0, NULL, 0);
 	}
-	if ((flags & F_NOTIFY) && node != origin)
-		eng_away_add(e, id, node, parent, app, tag, flags, t_request);
+	/* running elsewhere: what its row needs should that node be lost
+	 * (a workload request or a fork child) */
+	if (node != origin && ((flags & F_NOTIFY) || kind == R_FORK))
+		eng_away_add(e, id, node, parent, app, tag, flags, t_request,
+			     t_placed);
 	if ((flags & F_NOTIFY) && HOOK(e, on_ready))
 		HOOK(e, on_ready)(HOOK(e, u), id, tag);
 }

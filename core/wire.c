@@ -48,7 +48,7 @@
 	F(U64, tag, "tag", "the workload's tag")                              \
 	F(U32, node, "node", "node it runs on")                               \
 	F(U32, origin, "origin", "node the notice goes to")                   \
-	F(U32, flags, "flags", "flags of the request, | start kind << 8")
+	F(U32, flags, "flags", "flags of the request; 4: bits 8-9 hold the start kind (0 cold, 1 template, 2 fork), for the row its origin writes if this node is lost")
 #define EXIT_FIELDS(F, APP, TEXT, SINCE)                                            \
 	F(U64, id, "id", "the instance that exited")                          \
 	F(U64, parent, "parent", "its parent, 0 if none")                     \

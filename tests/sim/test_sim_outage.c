@@ -21,7 +21,9 @@ struct obs {
 	uint8_t rows_of[MAXID];   /* rows written per id */
 	uint32_t node_of[MAXID];  /* node of the id's row */
 	int64_t status_of[MAXID];
-	ukf_ns_t request_of[MAXID], ready_of[MAXID];
+	ukf_ns_t request_of[MAXID], ready_of[MAXID], placed_of[MAXID];
+	uint8_t start_of[MAXID];
+	ukf_id_t parent_of[MAXID];
 	uint8_t failed_hook[MAXID];
 	ukf_ns_t fail_at;
 	uint32_t fail_node;
@@ -46,6 +48,9 @@ static void o_record(void *u, const struct ukf_record *r)
 		o->status_of[r->id] = r->status;
 		o->request_of[r->id] = r->t_request;
 		o->ready_of[r->id] = r->t_ready;
+		o->placed_of[r->id] = r->t_placed;
+		o->start_of[r->id] = (uint8_t)r->start;
+		o->parent_of[r->id] = r->parent;
 	}
 	if (r->status == UKF_STATUS_FAILED) {
 		o->failed_rows++;
@@ -164,6 +169,18 @@ static int t_outage_node(void)
 			       "%u failure notices",
 			       (unsigned long long)id,
 			       (long long)o->status_of[id], o->failed_hook[id]);
+			/* it was ready (its READY came): its row says so, as
+			 * its origin knew it */
+			CHECKF(o->start_of[id] != UKF_START_UNKNOWN &&
+				       o->start_of[id] != UKF_START_FORK &&
+				       o->placed_of[id] == t &&
+				       o->ready_of[id] > t + 10 * UKF_MS &&
+				       o->ready_of[id] < 500 * UKF_MS,
+			       "lost instance %llu: start %u, placed %lld, "
+			       "ready %lld (requested at %lld)",
+			       (unsigned long long)id, o->start_of[id],
+			       (long long)o->placed_of[id],
+			       (long long)o->ready_of[id], (long long)t);
 		} else if (t < 3 * UKF_S) {
 			on2_during++;
 		} else {
@@ -257,6 +274,53 @@ static int t_outage_link(void)
 	return 0;
 }
 
+/*
+ * Fork children running on another node when it fails: each gets one row
+ * from its parent's node, a fork's, with its request, placement and READY
+ * times (the parent saw fork() return); none is left without a row.
+ */
+static int t_outage_fork_kids(void)
+{
+	struct obs *o = calloc(1, sizeof(*o));
+	struct ukf_sim_config c;
+	config(&c, 2);
+	c.engine.placement = "round-robin";
+	CHECK(o && setup(o, &c,
+			 "mem=64M init=10ms work=500ms fork=2 units=1 "
+			 "image=1M") == 0);
+	/* the parent works 0.5 s, then forks; its children work 0.5 s */
+	o->world.ops->at(o->world.w, 0, spawn_cb, o, 0);
+	o->world.ops->at(o->world.w, 800 * UKF_MS, fail_cb, o, 1);
+	CHECK(run_all(o) == 0);
+	size_t kids = 0, lost = 0;
+	for (ukf_id_t id = 1; id < MAXID; id++) {
+		if (!o->rows_of[id] || !o->parent_of[id])
+			continue;
+		kids++;
+		CHECKF(o->rows_of[id] == 1, "child %llu: %u rows",
+		       (unsigned long long)id, o->rows_of[id]);
+		if (o->node_of[id] != 1)
+			continue;
+		lost++;
+		CHECKF(o->status_of[id] == UKF_STATUS_FAILED &&
+			       o->start_of[id] == UKF_START_FORK &&
+			       o->request_of[id] != UKF_NS_NEVER &&
+			       o->placed_of[id] >= o->request_of[id] &&
+			       o->ready_of[id] > o->placed_of[id] &&
+			       o->ready_of[id] < 800 * UKF_MS,
+		       "lost child %llu: status %lld start %u request %lld "
+		       "placed %lld ready %lld",
+		       (unsigned long long)id, (long long)o->status_of[id],
+		       o->start_of[id], (long long)o->request_of[id],
+		       (long long)o->placed_of[id], (long long)o->ready_of[id]);
+	}
+	CHECKF(kids == 2 && lost >= 1, "%zu children with rows, %zu lost",
+	       kids, lost);
+	o->world.ops->destroy(&o->world.w);
+	free(o);
+	return 0;
+}
+
 /* Bad outage calls are refused with a message. */
 static int t_outage_bad(void)
 {
@@ -329,6 +393,7 @@ static const struct selftest tests[] = {
 	{ "outage_node", t_outage_node },
 	{ "outage_origin", t_outage_origin },
 	{ "outage_link", t_outage_link },
+	{ "outage_fork_kids", t_outage_fork_kids },
 	{ "outage_bad", t_outage_bad },
 	{ "outage_net_racks", t_outage_net_racks },
 };
