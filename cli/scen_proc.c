@@ -1044,6 +1044,11 @@ void scen_s_record(void *u, const struct ukf_record *rec)
 			scen_run_fail(r, UKF_RUN_FAILED, "out of memory");
 			return;
 		}
+		/* the origin's row of a request it heard nothing back of
+		 * at the end (ukf_record.unanswered): its host's row, if it
+		 * wrote one (the EXIT was still on its way), stands */
+		if (seen && rec->unanswered)
+			return;
 		if (seen) {
 			char line[300];
 			r->rows_twice++;

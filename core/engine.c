@@ -221,6 +221,16 @@ void eng_record_boot(ukf_engine_t *e, const struct inst *m, ukf_ns_t t_exit,
 	e->env->ops->record(e->env->w, &r);
 }
 
+/* Sent to another node (or placed there, its parent's delta awaited)
+ * with nothing heard back yet. */
+int eng_req_unanswered(const ukf_engine_t *e, const struct req *q)
+{
+	return (q->inflight || q->delta_wait) && q->target != e->self &&
+	       q->target < e->nodes && q->t_placed != UKF_NS_NEVER;
+}
+
+/* A request's row: failed (why), or with why NULL an unanswered one
+ * (ukf_record.unanswered) at the run's end. */
 void eng_record_req(ukf_engine_t *e, const struct req *q, const char *why)
 {
 	struct ukf_record r;
@@ -241,6 +251,13 @@ void eng_record_req(ukf_engine_t *e, const struct req *q, const char *why)
 	r.t_exit = eng_now(e);
 	r.status = UKF_STATUS_FAILED;
 	r.fail_reason = why;
+	if (!why) {
+		r.node = q->target;
+		r.remote = 1;
+		r.t_exit = UKF_NS_NEVER;
+		r.status = UKF_STATUS_RUNNING;
+		r.unanswered = 1;
+	}
 	e->env->ops->record(e->env->w, &r);
 }
 
@@ -663,7 +680,10 @@ void ukf_engine_end(ukf_engine_t *e, ukf_id_t id)
 	}
 	q = eng_map_get(&e->reqs, id);
 	if (q) {
-		eng_record_req(e, q, "not placed before the end");
+		eng_record_req(e, q,
+			       eng_req_unanswered(e, q)
+				       ? NULL
+				       : "not placed before the end");
 		eng_req_free(e, q);
 	}
 }

@@ -100,6 +100,12 @@ struct ukf_record {
 	 * ended: status 0 once the template was made, UKF_STATUS_FAILED with
 	 * fail_reason if it never was, UKF_STATUS_RUNNING at the run's end. */
 	int template_boot;
+	/* Appended. 1: written at the run's end by the origin of a request
+	 * it had sent to `node` without hearing back (no READY yet, or its
+	 * EXIT still in flight): placed, status UKF_STATUS_RUNNING (still
+	 * starting as far as the origin knows). A row of the same id from
+	 * its host, written before, stands instead. */
+	int unanswered;
 };
 #define UKF_STATUS_FAILED (-1000)
 #define UKF_STATUS_RUNNING (-1001)

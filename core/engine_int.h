@@ -301,6 +301,7 @@ void eng_arm(ukf_engine_t *e, ukf_node_id_t node, ukf_ns_t at,
 void eng_record_inst(ukf_engine_t *e, const struct inst *i, ukf_ns_t t_exit,
 		     int64_t status, const char *why);
 void eng_record_req(ukf_engine_t *e, const struct req *q, const char *why);
+int eng_req_unanswered(const ukf_engine_t *e, const struct req *q);
 void eng_record_boot(ukf_engine_t *e, const struct inst *m, ukf_ns_t t_exit,
 		     int64_t status, const char *why);
 

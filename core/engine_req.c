@@ -54,7 +54,7 @@ void eng_req_fail(ukf_engine_t *e, struct req *q, const char *why)
 	int notify = (q->flags & F_NOTIFY) != 0;
 
 	LOG(e, q->origin, "fail %llu node=none reason=%s", ULL(q->id), why);
-	eng_record_req(e, q, why);
+	eng_record_req(e, q, why ? why : "failed");
 	if (p) {
 		struct kid *k = eng_kid_find(p, q->id);
 		if (k)

@@ -1181,6 +1181,7 @@ static int owe(struct sim_world *w, const struct ukf_record *r)
 	x->r.status = UKF_STATUS_FAILED;
 	x->r.t_exit = w->now;
 	x->r.fail_reason = NULL;
+	x->r.unanswered = 0; /* a failure's row now, not the end's */
 	x->host = o->crashing;
 	x->live = 1;
 	x->req = 0;
@@ -1271,6 +1272,7 @@ static int outage_record(struct sim_world *w, const struct ukf_record *r)
 		c.status = UKF_STATUS_FAILED;
 		c.t_exit = w->now;
 		c.fail_reason = o->why;
+		c.unanswered = 0;
 		if (w->sinks.record)
 			w->sinks.record(w->sinks.u, &c);
 		if (!r->template_boot && w->sinks.hooks.on_fail)

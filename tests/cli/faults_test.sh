@@ -42,6 +42,28 @@ fork_origin_lost)
 		[ "$ok" -ge 60 ] || fail "tf=$tf: only $ok of $(q "$T/db" "select count(*) from instances") rows exited 0"
 	done
 	;;
+in_flight_end)
+	# no failure at all: requests whose SPAWN, READY or EXIT is on the
+	# wire when the run ends. Before the fix, the origin wrote each as
+	# failed, "not placed before the end", with no node (25-35 in such
+	# a run at 200 ms latency); one whose instance had exited already
+	# was said to have "ended twice after a notice lost with a failed
+	# node or a cut link".
+	rm -f "$T/db"
+	run run "$S/in_flight_end.lua" --db "$T/db" --trace "$T/trace" --quiet
+	expect_rc 0
+	grep -q 'ended twice' "$T/err" && fail "$(cat "$T/err")"
+	grep -q 'ended again' "$T/trace" && fail "$(grep -m3 'ended again' "$T/trace")"
+	every_request_one_row "$T/db" "$T/trace"
+	failed=$(q "$T/db" "select count(*) from instances where status = -1000 or fail_reason is not null")
+	[ "$failed" = 0 ] || fail "$failed failed rows with ample capacity"
+	unf=$(q "$T/db" "select count(*) from instances where t_ready is null and status = -1001 and node is not null and t_placed is not null and remote = 1")
+	all_unf=$(q "$T/db" "select count(*) from instances where t_ready is null")
+	[ "$unf" -ge 5 ] && [ "$unf" = "$all_unf" ] || fail "$unf placed and unfinished of $all_unf not ready"
+	"$UKFORK" report "$T/db" >"$T/rep" 2>&1 || fail "report: $(cat "$T/rep")"
+	grep -q "failed before ready  *0$" "$T/rep" || fail "report: $(grep 'failed before' "$T/rep")"
+	grep -q "unfinished at end  *$unf$" "$T/rep" || fail "report: $(grep 'unfinished' "$T/rep")"
+	;;
 churn_rows)
 	# churn fails hosts and origins alike. Before the fix, an instance
 	# whose host failed was left to its origin to write (its peer_down),
