@@ -273,6 +273,7 @@ struct arrival {
 	struct tev *tev; /* trace */
 	size_t ntev, pos;
 	char *path; /* trace file */
+	uint64_t digest; /* trace: of its bytes (runs.settings_json) */
 	struct rng rng;
 	char where[WHERE_MAX];
 };
@@ -459,6 +460,9 @@ struct cfg {
 	 * (its directory keys matter there), and handed to the world */
 	struct ukf_sim_model sim_model;
 	int have_sim_model;
+	/* of the model file's bytes (runs.settings_json: runs of a file
+	 * changed in between are other configurations), "" if none */
+	char model_digest[17];
 	const char *directory; /* imitated: embedded, etcd, etcd3 (NULL: none) */
 	ukf_ns_t dir_detect; /* with directory: its measured failure detection,
 				the default of churn{ detect = } */
@@ -563,6 +567,7 @@ int scen_l_constant(lua_State *L);
 int scen_l_bursts(lua_State *L);
 /* Path p relative to the scenario's directory (absolute: as is) in out. */
 void scen_path_resolve(struct scen *sc, const char *p, char *out, size_t cap);
+int scen_file_digest(const char *path, char out[17]);
 /* trace{file=, node=}: "time app [node]" lines; '#' comments. */
 int scen_l_trace(lua_State *L);
 /* One arrival of a trace file: time, app index, node (UKF_NODE_NONE: the

@@ -567,6 +567,23 @@ static char *settings_json(struct run *r, const struct cfg *cf)
 	}
 	if (cf->model)
 		jadd(j, "model", ukf_json_str(cf->model), &bad);
+	/* the files' contents, not only their names: a model or trace
+	 * edited between two runs makes them other configurations (else
+	 * `report` took the second for a duplicate of the first) */
+	if (cf->model_digest[0])
+		jadd(j, "model_digest", ukf_json_str(cf->model_digest), &bad);
+	for (size_t i = 0, n = 0; i < r->narr; i++) {
+		const struct arrival *a = &r->arr[i];
+		char d[17];
+		if (a->kind != A_TRACE)
+			continue;
+		if (!n++)
+			jadd(j, "trace_digests", sub = json_object_new_array(),
+			     &bad);
+		snprintf(d, sizeof(d), "%016" PRIx64, a->digest);
+		if (sub && ukf_json_append(sub, ukf_json_str(d)) < 0)
+			bad = 1;
+	}
 	if (cf->faults)
 		jadd(j, "faults", ukf_json_str(cf->faults), &bad);
 	if (cf->cores)

@@ -265,6 +265,27 @@ report_width)
 	run report "$T/db" --json --width 100; expect_rc 0
 	run report "$T/db" --json; expect_rc 0
 	;;
+file_edits)
+	# a model file or trace{} file edited between two invocations of the
+	# same scenario: the runs are two configurations, not one run and a
+	# "duplicate" (before the fix the report kept the first, 53 ms mean
+	# latency, and dropped the second, 558 ms, as counted once)
+	printf '%s\n' 'boot_base_ns = 5ms' >"$T/m.conf"
+	printf '%s\n' '0 web' '0.1 web' >"$T/arr.txt"
+	printf '%s\n' 'cluster { nodes = 2 }' 'run { duration = "2s", model = "m.conf" }' \
+		'app("web", "mem=16M init=1ms work=1ms")' 'trace { file = "arr.txt" }' >"$T/s.lua"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	printf '%s\n' 'boot_base_ns = 500ms' >"$T/m.conf"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	printf '%s\n' '0 web' '0.1 web' '0.2 web' >"$T/arr.txt"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0 # a true re-run
+	[ "$(q "$T/db" "select count(distinct json_extract(settings_json, '$.model_digest')) || '/' || count(distinct json_extract(settings_json, '$.trace_digests[0]')) from runs")" = "2/2" ] || fail "digests: $(q "$T/db" "select settings_json from runs")"
+	run report "$T/db"; expect_rc 0
+	grep -q '^== scenario .*s.lua (sha [0-9a-f]*), 3 configurations$' "$T/out" || fail "report: $(grep '^== ' "$T/out")"
+	[ "$(grep -c 'duplicates run' "$T/err")" = 1 ] || fail "duplicates: $(cat "$T/err")"
+	grep -q 'run 4 duplicates run 3' "$T/err" || fail "duplicates: $(cat "$T/err")"
+	;;
 report_paths)
 	# runs of s.lua and ./s.lua (and .//s.lua) are one scenario: they
 	# made separate sections of one replication each
