@@ -664,6 +664,51 @@ static void push_val(lua_State *L, const struct val *v)
 	}
 }
 
+/*
+ * param(name, default) in a process: the default at index 2 must be the
+ * top level's, a list its list, a single value this run's (computed from
+ * another param the same way). Raises a Lua error otherwise.
+ */
+static void check_read_default(lua_State *L, struct run *r,
+			       const struct entry *e)
+{
+	char buf[256], where[WHERE_MAX];
+	int is_num, same = 1;
+	double num;
+	scen_where_of(L, 1, where, sizeof(where));
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		lua_Integer n = luaL_len(L, 2);
+		same = n >= 1 && (size_t)n == e->nvals;
+		for (lua_Integer k = 1; same && k <= n; k++) {
+			lua_geti(L, 2, k);
+			same = !scen_lua_scalar(L, -1, &is_num, &num, buf,
+						sizeof(buf)) &&
+			       !strcmp(buf, e->vals[k - 1].str);
+			lua_pop(L, 1);
+		}
+		if (!same)
+			luaL_error(L,
+				   "param '%s': this list differs from the "
+				   "one declared at %s: a process reads the "
+				   "param (param(\"%s\") or the same list)",
+				   e->name, e->where, e->name);
+		return;
+	}
+	const struct val *v = scen_entry_value(r, e);
+	if (scen_lua_scalar(L, 2, &is_num, &num, buf, sizeof(buf)) ||
+	    strcmp(buf, v->str))
+		luaL_error(L,
+			   "param '%s': default '%s' differs from this run's "
+			   "value '%s' (declared at %s): a process reads the "
+			   "param, it does not set it (param(\"%s\"))",
+			   e->name,
+			   lua_type(L, 2) == LUA_TSTRING ||
+				   lua_type(L, 2) == LUA_TNUMBER
+			       ? lua_tostring(L, 2)
+			       : luaL_typename(L, 2),
+			   v->str, e->where, e->name);
+}
+
 /* param(name, default) -> the value of this run. */
 int scen_l_param(lua_State *L)
 {
@@ -685,16 +730,26 @@ int scen_l_param(lua_State *L)
 	if (!*name || strlen(name) > 127)
 		luaL_error(L, "param: bad name '%s' (1 to 127 letters, digits, "
 			      "_)", name);
-	if (lua_isnoneornil(L, 2))
-		luaL_error(L, "param '%s': a default value is required", name);
 	/* a process may read a param the top level declared, not declare
 	 * one (it said "was not declared on the first pass") */
-	if (pidx_of(L) != NO_PROC && !scen_entry_find(r->sc, name))
-		luaL_error(L,
-			   "param '%s' is a declaration: call it at the top "
-			   "level of the scenario (a process may read a "
-			   "param declared there)",
-			   name);
+	if (pidx_of(L) != NO_PROC) {
+		struct entry *e = scen_entry_find(r->sc, name);
+		if (!e)
+			luaL_error(L,
+				   "param '%s' is a declaration: call it at "
+				   "the top level of the scenario (a process "
+				   "may read a param declared there)",
+				   name);
+		/* it reads: a default given here is not a second
+		 * declaration (it replaced the run's value, unseen in
+		 * its label and settings); one that differs is refused */
+		if (!lua_isnoneornil(L, 2) && !e->from_cli)
+			check_read_default(L, r, e);
+		push_val(L, scen_entry_value(r, e));
+		return 1;
+	}
+	if (lua_isnoneornil(L, 2))
+		luaL_error(L, "param '%s': a default value is required", name);
 	/* Every pass: a default computed from another param() follows it. */
 	scen_declare(L, r, name, 2);
 	struct entry *e = scen_entry_find(r->sc, name);

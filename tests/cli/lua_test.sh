@@ -31,6 +31,22 @@ case "$CASE" in
 list)
 	sed -n 's/^\([a-z_]*\))$/\1/p' "$0" | grep -v '^list$'
 	;;
+param_read)
+	# param() in a process reads the param the top level declared. Before
+	# the fix param("n", 99) there gave 99 (and setting("n") after it),
+	# while the run was stored as n = 2: 99 instances of a run labelled
+	# and recorded as 2. Now: read with no default, or the same one.
+	scen 'local n = param("n", 2)' 'local l = param("l", {1, 3})' \
+		'process(function() log("n", param("n"), param("n", 2), param("l"), param("l", {1, 3}), setting("n")) end)'
+	run run "$T/s.lua" --trace "$T/trace" --quiet; expect_rc 0
+	[ "$(grep -c ' lua n 2 2 [13] [13] 2$' "$T/trace")" = 2 ] || fail "reads: $(grep ' lua ' "$T/trace")"
+	run run "$T/s.lua" --set n=5 --trace "$T/trace" --quiet; expect_rc 0
+	[ "$(grep -c ' lua n 5 5 [13] [13] 5$' "$T/trace")" = 2 ] || fail "reads with --set: $(grep ' lua ' "$T/trace")"
+	scen 'local n = param("n", 2)' 'process(function() spawn("web", param("n", 99)) end)'
+	refused 3 "param 'n': default '99' differs from this run's value '2' (declared at "
+	scen 'local l = param("l", {1, 3})' 'process(function() log(param("l", {1, 2})) end)'
+	refused 3 "param 'l': this list differs from the one declared at "
+	;;
 memory)
 	# A scenario's Lua state holds at most UKF_LUA_MEMORY (default 4 GiB):
 	# a runaway table stops at its line, exit 2, instead of growing until
