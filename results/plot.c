@@ -598,29 +598,39 @@ static void remove_old_plots(const char *dir)
 
 /* The gnuplot to run: $UKF_GNUPLOT, else "gnuplot" on PATH. Its path in
  * buf, or -1 with a message saying how to get it. */
-static int find_gnuplot(struct report *r, char *buf, size_t cap)
+/* prog (a name without a slash) in PATH's directories, into buf. */
+static int in_path(const char *prog, char *buf, size_t cap)
 {
-	const char *g = getenv("UKF_GNUPLOT");
-	if (g && *g) {
-		snprintf(buf, cap, "%s", g);
-		if (access(buf, X_OK) == 0)
-			return 0;
-		ukf_seterr(r->err, r->errlen,
-				   "--plot: UKF_GNUPLOT=%s is not an "
-				   "executable program: no plots written",
-				   g);
-		return -1;
-	}
 	const char *path = getenv("PATH");
 	if (!path || !*path)
 		path = "/usr/bin:/bin";
 	while (*path) {
 		size_t n = strcspn(path, ":");
-		snprintf(buf, cap, "%.*s/gnuplot", (int)n, path);
+		snprintf(buf, cap, "%.*s/%s", (int)n, path, prog);
 		if (n && access(buf, X_OK) == 0)
 			return 0;
 		path += n + (path[n] == ':');
 	}
+	return -1;
+}
+
+static int find_gnuplot(struct report *r, char *buf, size_t cap)
+{
+	const char *g = getenv("UKF_GNUPLOT");
+	if (g && *g) {
+		/* a path, or a bare name looked up in PATH as a shell does */
+		snprintf(buf, cap, "%s", g);
+		if (strchr(g, '/') ? access(buf, X_OK) == 0
+				   : in_path(g, buf, cap) == 0)
+			return 0;
+		ukf_seterr(r->err, r->errlen,
+				   "--plot: UKF_GNUPLOT=%s is not an "
+				   "executable program%s: no plots written",
+				   g, strchr(g, '/') ? "" : " in PATH");
+		return -1;
+	}
+	if (in_path("gnuplot", buf, cap) == 0)
+		return 0;
 	ukf_seterr(r->err, r->errlen,
 			   "--plot needs gnuplot, which is not installed "
 			   "(Debian: apt-get install gnuplot-nox): no plots "

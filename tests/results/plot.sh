@@ -35,6 +35,13 @@ grep -q "needs gnuplot.*gnuplot-nox" "$T/err" || fail "without gnuplot: $(cat "$
 UKF_GNUPLOT=/nonexistent/gnuplot "$UKFORK" report "$T/r.db" --plot "$T/none" >/dev/null 2>"$T/err" &&
 	fail "UKF_GNUPLOT=/nonexistent/gnuplot succeeded"
 grep -q "UKF_GNUPLOT=/nonexistent/gnuplot" "$T/err" || fail "bad UKF_GNUPLOT: $(cat "$T/err")"
+# a bare name is looked up in PATH, as a shell does (it was taken as a
+# file in the current directory and refused)
+UKF_GNUPLOT=true "$UKFORK" report "$T/r.db" --plot "$T/bare" >/dev/null 2>"$T/err" ||
+	fail "UKF_GNUPLOT=true: $(cat "$T/err")"
+UKF_GNUPLOT=no-such-gnuplot "$UKFORK" report "$T/r.db" --plot "$T/none" >/dev/null 2>"$T/err" &&
+	fail "UKF_GNUPLOT=no-such-gnuplot succeeded"
+grep -q "UKF_GNUPLOT=no-such-gnuplot is not an executable program in PATH" "$T/err" || fail "bad bare UKF_GNUPLOT: $(cat "$T/err")"
 "$UKFORK" report "$T/r.db" --plot >/dev/null 2>&1 && fail "--plot without a directory accepted"
 
 if ! command -v gnuplot >/dev/null; then
