@@ -332,6 +332,11 @@ static size_t entry_dup(const struct entry *e)
  */
 static void shortest(char *buf, size_t cap, double x)
 {
+	/* 0/0: "nan" in a message, not the C library's "-nan" */
+	if (isnan(x)) {
+		snprintf(buf, cap, "nan");
+		return;
+	}
 	/* a whole float keeps its digits (1e16 is a count, not "1e+16") */
 	if (x == floor(x) && fabs(x) < 9.2e18) {
 		snprintf(buf, cap, "%.0f", x);

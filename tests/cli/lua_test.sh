@@ -140,6 +140,9 @@ value_ranges)
 	refused 2 "app 'big': units=99999999999: expected a whole number 0 to 4294967295"
 	scen 'cluster { memory = 1e300 }'
 	refused 2 "setting 'memory': bad value '1e+300': expected a size >= 0 and below 16 EiB"
+	# 0/0 is named nan (the C library's text was "-nan")
+	scen 'cluster { vcpus = 0/0 }'
+	refused 2 "setting 'vcpus': bad value 'nan':"
 	;;
 count_range)
 	# the policy's counts are 32-bit: 4294967296 was taken as 0 (no
