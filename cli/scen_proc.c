@@ -488,7 +488,7 @@ static ukf_id_t arg_id(lua_State *L, int idx, const char *fn)
 	return (ukf_id_t)v;
 }
 
-/* fork(id) -> child id */
+/* fork(id) -> child id, or nil and why if id is not running */
 static int l_fork(lua_State *L)
 {
 	struct run *r = running(L, "fork");
@@ -502,8 +502,26 @@ static int l_fork(lua_State *L)
 	if (rc == -ENOMEM)
 		scen_run_fail(r, UKF_RUN_FAILED,
 			 "fork %d: the engine ran out of memory", (int)parent);
-	if (rc == -ESRCH || rc == -EINVAL)
-		luaL_error(L, "fork: no running instance %d", (int)parent);
+	if (rc == -ESRCH || rc == -EINVAL) {
+		/* one of this scenario's not running: a race a scenario
+		 * cannot rule out (ready() is true of one that has exited
+		 * since), answered as wait() answers a failure; it stopped
+		 * the whole sweep */
+		uint32_t s = slot_lookup(r, parent);
+		if (s == UINT32_MAX)
+			luaL_error(L,
+				   "fork: unknown instance %d (not spawned or "
+				   "forked by this scenario)",
+				   (int)parent);
+		const struct slot *sl = &r->slots[s];
+		lua_pushnil(L);
+		lua_pushfstring(L, "instance %d is not running (%s)",
+				(int)parent,
+				sl->st == I_PENDING   ? "not ready yet"
+				: sl->st == I_READY ? "it is ending"
+						    : "it has ended");
+		return 2;
+	}
 	if (rc)
 		luaL_error(L, "fork %d: %s", (int)parent, strerror(-rc));
 	slot_commit(L, r, slot, id);
