@@ -59,7 +59,11 @@ struct kid {
 	ukf_id_t id;
 	ukf_node_id_t node;
 	uint8_t state;
+	uint8_t start; /* K_RUNNING: how it started (READY said) */
 	int64_t status;
+	/* K_RUNNING: for its row should its node be lost (engine_peer.c);
+	 * t_ready when the READY came */
+	ukf_ns_t t_request, t_placed, t_ready;
 };
 
 struct qmsg {

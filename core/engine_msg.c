@@ -143,7 +143,6 @@ void eng_handle_msg(ukf_engine_t *e, ukf_node_id_t to, ukf_node_id_t from,
 			eng_started_at_origin(e, to, m->id, m->parent,
 					      (ukf_node_id_t)m->node, m->tag,
 					      m->flags & ~F_NOTIFY);
-			eng_away_remove(e, m->id); /* it ran; it ended */
 		}
 		if (p)
 			eng_child_ended(e, p, m->id, st);

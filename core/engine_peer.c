@@ -103,33 +103,37 @@ void eng_answer_timeout(ukf_engine_t *e, ukf_id_t id, uint32_t gen)
 	eng_deliver(e, e->self, target, &m, 0);
 }
 
-/*
- * A row for an instance lost with its node, as its origin knew it: with
- * its READY (a), when it was placed, how it started and when the READY
- * came (the host's own start and ready times are lost with it).
- */
-static void record_lost(ukf_engine_t *e, const struct away *a, ukf_id_t id,
-			ukf_id_t parent, uint32_t app, ukf_node_id_t node,
-			int is_fork, const char *why)
+/* What the origin knew of an instance lost with its node: its READY
+ * said how it started; it came at t_ready (the host's own start and
+ * ready times are lost with it). */
+struct lost_inst {
+	ukf_id_t id, parent;
+	uint32_t app;
+	ukf_node_id_t node;
+	enum ukf_start start;
+	ukf_ns_t t_request, t_placed, t_ready;
+};
+
+/* A row for an instance lost with its node, as its origin knew it. */
+static void record_lost(ukf_engine_t *e, const struct lost_inst *l,
+			const char *why)
 {
 	struct ukf_record r;
 
 	if (!e->env->ops->record)
 		return;
 	memset(&r, 0, sizeof(r));
-	r.id = id;
-	r.parent = parent;
-	r.app = app;
-	r.app_name = eng_app_name(e, app);
+	r.id = l->id;
+	r.parent = l->parent;
+	r.app = l->app;
+	r.app_name = eng_app_name(e, l->app);
 	r.origin = e->self;
-	r.node = node;
-	r.start = is_fork ? UKF_START_FORK : UKF_START_UNKNOWN;
-	if (a && (a->flags & F_START_KNOWN))
-		r.start = (enum ukf_start)(a->flags >> F_START_SHIFT & 3u);
+	r.node = l->node;
+	r.start = l->start;
 	r.remote = 1;
-	r.t_request = a ? a->t_request : UKF_NS_NEVER;
-	r.t_placed = a ? a->t_placed : UKF_NS_NEVER;
-	r.t_ready = a ? a->t_ready : UKF_NS_NEVER;
+	r.t_request = l->t_request;
+	r.t_placed = l->t_placed;
+	r.t_ready = l->t_ready;
 	r.t_start = UKF_NS_NEVER;
 	r.t_exit = eng_now(e);
 	r.status = UKF_STATUS_FAILED;
@@ -210,10 +214,17 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 			if (kd->state != K_RUNNING || kd->node != peer)
 				continue;
 			ukf_id_t cid = kd->id;
-			struct away *a = eng_map_get(&e->away, cid);
+			struct lost_inst l = {
+				.id = cid, .parent = p->id, .app = p->app,
+				.node = peer,
+				.start = (enum ukf_start)kd->start,
+				.t_request = kd->t_request,
+				.t_placed = kd->t_placed,
+				.t_ready = kd->t_ready,
+			};
 			LOG(e, e->self, "fail %llu node=%u reason=%s",
 			    ULL(cid), peer, reason);
-			record_lost(e, a, cid, p->id, p->app, peer, 1, reason);
+			record_lost(e, &l, reason);
 			eng_away_remove(e, cid);
 			eng_child_ended(e, p, cid, UKF_STATUS_FAILED);
 			p = eng_inst_at(e, e->self, ids[k]);
@@ -240,8 +251,19 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 		eng_away_remove(e, ids[k]);
 		LOG(e, e->self, "fail %llu node=%u reason=%s", ULL(copy.id),
 		    peer, reason);
-		record_lost(e, &copy, copy.id, copy.parent, copy.app, peer,
-			    (copy.flags & F_FORK) != 0, reason);
+		struct lost_inst l = {
+			.id = copy.id, .parent = copy.parent, .app = copy.app,
+			.node = peer,
+			.start = (copy.flags & F_START_KNOWN)
+					 ? (enum ukf_start)(copy.flags >>
+							    F_START_SHIFT & 3u)
+				 : (copy.flags & F_FORK) ? UKF_START_FORK
+							 : UKF_START_UNKNOWN,
+			.t_request = copy.t_request,
+			.t_placed = copy.t_placed,
+			.t_ready = copy.t_ready,
+		};
+		record_lost(e, &l, reason);
 		if ((copy.flags & F_NOTIFY) && HOOK(e, on_fail))
 			HOOK(e, on_fail)(HOOK(e, u), copy.id, copy.tag, reason);
 	}

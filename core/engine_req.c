@@ -454,15 +454,21 @@ void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
 		if (k && k->state == K_PENDING) {
 			k->state = K_RUNNING;
 			k->node = node;
+			k->start = (flags & F_START_KNOWN)
+					   ? (uint8_t)(flags >> F_START_SHIFT & 3u)
+					   : UKF_START_FORK;
+			k->t_request = t_request;
+			k->t_placed = t_placed;
+			k->t_ready = eng_now(e);
 		}
 		if (!(flags & F_NOTIFY) &&
 		    ((kind == R_FORK && p->call == UKF_CALL_FORK) ||
 		     (kind == R_SPAWN && p->call == UKF_CALL_SPAWN)))
 			eng_complete(e, p, (int64_t)id, 0, 0, NULL, 0);
 	}
-	/* running elsewhere: what its row needs should that node be lost
-	 * (a workload request or a fork child) */
-	if (node != origin && ((flags & F_NOTIFY) || kind == R_FORK))
+	/* a workload request running elsewhere: what its row needs should
+	 * that node be lost (a fork child's is in its parent's kid) */
+	if ((flags & F_NOTIFY) && node != origin)
 		eng_away_add(e, id, node, parent, app, tag, flags, t_request,
 			     t_placed);
 	if ((flags & F_NOTIFY) && HOOK(e, on_ready))

@@ -1123,14 +1123,20 @@ static int be_save_delta(void *bp, ukf_node_id_t node, ukf_id_t parent)
 	if (act_mark(b, node) < 0)
 		return -ENOMEM;
 	uint64_t ci = child_ident(p);
+	/* the pages the child gets: those dirtied since the parent's
+	 * template, or, with no template under it (a cold boot not sealed
+	 * into one), its whole memory, as the KVM monitor's delta is then a
+	 * full image (ukvm_save_delta); before 2026-12-07 such a delta held
+	 * only the unit's dirty pages (10 pages of a 16 MiB parent) */
+	uint64_t pages = p->cold && !p->sealed ? p->mem_pages : p->dirty;
 	p->delta = (struct delta){ .magic = DELTA_MAGIC, .app = p->app,
-				   .child_ident = ci, .dirty = p->dirty,
+				   .child_ident = ci, .dirty = pages,
 				   .work_ns = p->work_ns,
 				   .dirty_per_unit = p->dirty_per_unit,
 				   .mem_pages = p->mem_pages };
 	p->save_fail = (uint8_t)fault(b, b->w->cfg.faults.save_delta, OP_SAVE,
 				      ci, 0);
-	double ns = (double)b->w->cfg.model.save_ns_per_page * (double)p->dirty;
+	double ns = (double)b->w->cfg.model.save_ns_per_page * (double)pages;
 	return mon_sched(b, s, cost(b, p, OP_SAVE, ci, ns), ST_DELTA);
 }
 

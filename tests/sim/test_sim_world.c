@@ -20,6 +20,8 @@ struct obs {
 	int print, quiet;
 	size_t records, failed, exits, readies;
 	size_t cold, tmpl, fork, remote;
+	/* remote fork children: their deltas' bytes */
+	uint64_t min_delta, max_delta;
 	ukf_ns_t max_ready_lat, min_ready_lat;
 	size_t samples;
 	ukf_ns_t last_sample_t;
@@ -65,6 +67,12 @@ static void o_record(void *u, const struct ukf_record *r)
 	else if (r->start == UKF_START_FORK)
 		o->fork++;
 	o->remote += r->remote != 0;
+	if (r->start == UKF_START_FORK && r->remote) {
+		if (!o->min_delta || r->delta_bytes < o->min_delta)
+			o->min_delta = r->delta_bytes;
+		if (r->delta_bytes > o->max_delta)
+			o->max_delta = r->delta_bytes;
+	}
 	if (r->t_ready != UKF_NS_NEVER && r->t_ready >= r->t_request) {
 		ukf_ns_t l = r->t_ready - r->t_request;
 		if (l > o->max_ready_lat)
@@ -378,6 +386,39 @@ static int t_e2e_remote(void)
 	CHECK(sim_net_bytes(w->net) > 512 * 4096); /* at least one delta */
 	CHECK(sim_be_instances(w->sbe) == 0);
 	o.world.ops->destroy(&o.world.w);
+	return 0;
+}
+
+/*
+ * A remote fork's delta: the pages dirtied since the parent's template, or
+ * with no template under the parent (templates "none": a cold boot) its
+ * whole memory, as the KVM monitor ships a full image then (before
+ * 2026-12-07: only the unit's dirty pages, 16 MiB parents shipping 40 KiB).
+ */
+static int t_delta_whole_image(void)
+{
+	for (int none = 0; none < 2; none++) {
+		struct ukf_sim_config c;
+		struct obs o = { 0 };
+
+		ukf_sim_config_default(&c);
+		c.engine.nodes = 2;
+		c.engine.placement = "round-robin";
+		c.engine.templates = none ? "none" : "on-demand";
+		CHECK(setup(&o, &c, "mem=16M init=20ms work=5ms dirty=10 "
+				    "fork=2 units=1",
+			    1, 0) == 0);
+		CHECK(run_all(&o) == 0);
+		CHECK(o.failed == 0 && o.fork == 2 && o.remote >= 1);
+		uint64_t want = none ? 16ULL << 20 : 10 * 4096;
+		CHECKF(o.min_delta == want && o.max_delta == want,
+		       "templates %s: remote deltas of %llu..%llu bytes, "
+		       "want %llu",
+		       c.engine.templates, (unsigned long long)o.min_delta,
+		       (unsigned long long)o.max_delta,
+		       (unsigned long long)want);
+		o.world.ops->destroy(&o.world.w);
+	}
 	return 0;
 }
 
@@ -1107,6 +1148,7 @@ static const struct selftest tests[] = {
 	{ "dir_lognormal", t_dir_lognormal },
 	{ "e2e", t_e2e },
 	{ "e2e_remote", t_e2e_remote },
+	{ "delta_whole_image", t_delta_whole_image },
 	{ "same_seed_world", t_same_seed_world },
 	{ "run_until", t_run_until },
 	{ "backend_refusals", t_backend_refusals },
