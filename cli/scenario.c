@@ -947,10 +947,8 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 		goto out;
 	if (mode != M_RUN)
 		goto out;
-	if (r.world.ops->start(r.world.w)) {
-		scen_run_fail(&r, UKF_RUN_FAILED, "engine start failed");
-		goto out;
-	}
+	/* before the start: prewarm's lines (template boots at time 0)
+	 * are the run's, not the previous run's */
 	if (sc->trace) {
 		fprintf(sc->trace, "# run config=%s seed=%" PRIu64 " rep=%u\n",
 			label, r.seed, rep);
@@ -965,6 +963,10 @@ static int run_one(struct scen *sc, const uint32_t *point, uint32_t rep,
 				lua_pop(r.L, 1);
 			}
 		lua_settop(r.L, top);
+	}
+	if (r.world.ops->start(r.world.w)) {
+		scen_run_fail(&r, UKF_RUN_FAILED, "engine start failed");
+		goto out;
 	}
 	for (size_t i = 0; i < r.nprocs; i++)
 		if (scen_proc_schedule(&r, (uint32_t)i, 0, 0)) {

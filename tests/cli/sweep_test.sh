@@ -286,6 +286,17 @@ file_edits)
 	[ "$(grep -c 'duplicates run' "$T/err")" = 1 ] || fail "duplicates: $(cat "$T/err")"
 	grep -q 'run 4 duplicates run 3' "$T/err" || fail "duplicates: $(cat "$T/err")"
 	;;
+trace_header)
+	# every run's lines follow its "# run" line: prewarm's template boots
+	# at time 0 came before it, as if they were the previous run's
+	printf '%s\n' 'cluster { nodes = 2 }' 'policy { templates = param("tp", {"none", "prewarm"}) }' \
+		'run { duration = "200ms" }' 'app("web", "mem=16M init=1ms work=1ms")' \
+		'poisson { app = "web", rate = 20 }' >"$T/s.lua"
+	run run "$T/s.lua" --trace "$T/trace" --quiet; expect_rc 0
+	grep -q ' prewarm ' "$T/trace" || fail "no prewarm line: $(head "$T/trace")"
+	awk '/^# run config=tp=prewarm/ { p = 1 } / prewarm / && !p { print; bad = 1 } END { exit bad }' "$T/trace" ||
+		fail "prewarm lines before their run's header: $(grep -n '# run\| prewarm ' "$T/trace")"
+	;;
 report_paths)
 	# runs of s.lua and ./s.lua (and .//s.lua) are one scenario: they
 	# made separate sections of one replication each
