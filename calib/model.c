@@ -389,9 +389,13 @@ static void summary_row(FILE *o, const struct opfit *f, const char *xu)
 		return;
 	}
 	fprintf(o, "%-13s %5zu  %12.1f us", f->op, f->n, f->base / 1e3);
+	/* the interval scaled as the slope was (scale_cost): it printed
+	 * the least-squares one beside the scaled slope, which then lay
+	 * outside it (755.7 [874.8, 916.9]) */
 	if (f->linear)
 		fprintf(o, " + %.4g ns/%s [%.4g, %.4g]", f->slope, xu,
-			f->line.c1_lo, f->line.c1_hi);
+			f->line.c1_lo * f->dist_mean,
+			f->line.c1_hi * f->dist_mean);
 	if (f->empirical)
 		fprintf(o, "  empirical (p50 %.3g, p95 %.3g; best family %s "
 			   "KS p %.2g)",
@@ -2091,7 +2095,10 @@ int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
 			   "copied (the parent's dirty pages):\n",
 			eng ? " less agent_msg_ns" : "");
 		put_line_comment(o, &f[FORK], "page");
-		if (eng)
+		/* without the engine's samples too, once the spread scaled
+		 * the intercept fixed at clone_base_ns: left out, the
+		 * simulator charged clone_base_ns, not the summary's base */
+		if (eng || (f[FORK].linear && f[FORK].dist_mean != 1))
 			fprintf(o, "fork_base_ns = %.0f   # source: calibrate\n",
 				fmax(f[FORK].base, 1));
 		fprintf(o, "clone_ns_per_page = %.0f   # source: calibrate\n",
