@@ -775,6 +775,7 @@ void ukf_engine_destroy(ukf_engine_t **ep)
 	ukf_topk_free(&e->node.topk);
 	ukf_tcache_free(&e->node.tc);
 	free(e->node.sh);
+	free(e->node.toobig);
 	eng_peer_free(e);
 	eng_map_free(&e->insts);
 	eng_map_free(&e->reqs);

@@ -171,6 +171,9 @@ static int wants_template(ukf_engine_t *e, struct node *n, uint32_t app)
 {
 	if (!e->use_templates)
 		return 0;
+	for (uint32_t k = 0; k < n->ntoobig; k++)
+		if (n->toobig[k] == app)
+			return 0; /* it cannot be kept here (engine_tpl.c) */
 	if (e->topk_only)
 		return ukf_topk_has(&n->topk, app);
 	return 1;

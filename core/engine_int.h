@@ -213,6 +213,9 @@ struct node {
 	struct share *sh;
 	uint32_t nsh, capsh, sh_seq;
 	uint64_t orphan_bytes;
+	/* apps whose template, made or fetched, was larger than the whole
+	 * cache here: their spawns start cold, no template made again */
+	uint32_t *toobig, ntoobig;
 	/* what requests bump, in one line (ukf_engine_node_stats reports
 	 * them with the rest) */
 	struct node_counts {

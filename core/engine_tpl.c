@@ -527,6 +527,28 @@ static void template_now_ready(ukf_engine_t *e, struct node *n,
 	eng_publish(e, n);
 }
 
+/*
+ * app's template (bytes) is larger than node n's whole cache: it can never
+ * be kept here, so its spawns here start cold from now on instead of each
+ * making one (its maker paused for the make) only to drop it.
+ */
+static void too_big(ukf_engine_t *e, struct node *n, uint32_t app,
+		    uint64_t bytes)
+{
+	for (uint32_t k = 0; k < n->ntoobig; k++)
+		if (n->toobig[k] == app)
+			return;
+	uint32_t *t = eng_realloc(e, n->toobig, (n->ntoobig + 1) * sizeof(*t));
+	if (!t)
+		return; /* tried again next time: no harm */
+	n->toobig = t;
+	n->toobig[n->ntoobig++] = app;
+	LOG(e, n->id,
+	    "template-too-big app=%s node=%u bytes=%llu cache=%llu: its "
+	    "spawns here start cold",
+	    eng_app_name(e, app), n->id, ULL(bytes), ULL(n->tc.budget));
+}
+
 void eng_on_template(ukf_engine_t *e, struct node *n,
 		     const struct ukf_be_event *ev)
 {
@@ -551,6 +573,8 @@ void eng_on_template(ukf_engine_t *e, struct node *n,
 	if (ukf_tcache_make_room(&n->tc, ev->bytes, UKF_DIR_MAX_TEMPLATES,
 				 evict_cb, ctx) < 0) {
 		e->be->ops->drop_template(e->be->b, n->id, ev->app);
+		if (ev->bytes > n->tc.budget)
+			too_big(e, n, ev->app, ev->bytes);
 		eng_template_failed(e, n, ev->app, "cache full");
 		if (maker && !maker->internal)
 			eng_complete(e, maker, 0, 0, 0, NULL, 0);

@@ -297,6 +297,20 @@ trace_header)
 	awk '/^# run config=tp=prewarm/ { p = 1 } / prewarm / && !p { print; bad = 1 } END { exit bad }' "$T/trace" ||
 		fail "prewarm lines before their run's header: $(grep -n '# run\| prewarm ' "$T/trace")"
 	;;
+template_too_big)
+	# a template larger than the whole cache is made once per node, not
+	# at every spawn (each maker paused for a make whose template was
+	# then dropped, "cache full": 35 makes for 35 requests)
+	printf '%s\n' 'cluster { nodes = 2, cache = "8M" }' 'policy { templates = "on-demand", placement = "local" }' \
+		'run { duration = "2s" }' 'app("a", "mem=16M init=10ms work=5ms")' \
+		'constant { app = "a", interval = "100ms", node = 0 }' >"$T/s.lua"
+	run run "$T/s.lua" --trace "$T/trace" --db "$T/db" --quiet; expect_rc 0
+	[ "$(grep -c ' template-too-big app=a node=0 bytes=16777216 cache=8388608' "$T/trace")" = 1 ] ||
+		fail "too-big lines: $(grep -c 'template-too-big' "$T/trace")"
+	[ "$(grep -c ' template-make ' "$T/trace")" = 1 ] || fail "$(grep -c ' template-make ' "$T/trace") template makes"
+	[ "$(q "$T/db" "select count(*) || ' ' || sum(start = 'cold') from instances")" = "20 20" ] ||
+		fail "starts: $(q "$T/db" "select start, count(*) from instances group by start")"
+	;;
 report_paths)
 	# runs of s.lua and ./s.lua (and .//s.lua) are one scenario: they
 	# made separate sections of one replication each
