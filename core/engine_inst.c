@@ -174,8 +174,15 @@ static int wants_template(ukf_engine_t *e, struct node *n, uint32_t app)
 	for (uint32_t k = 0; k < n->ntoobig; k++)
 		if (n->toobig[k] == app)
 			return 0; /* it cannot be kept here (engine_tpl.c) */
-	if (e->topk_only)
-		return ukf_topk_has(&n->topk, app);
+	if (e->topk_only) {
+		/* prewarm: the top K; and an app that has fallen out of it
+		 * while its template is still here, ready (it booted cold
+		 * beside it, the template unused until evicted) */
+		const struct ukf_tentry *t;
+		return ukf_topk_has(&n->topk, app) ||
+		       ((t = ukf_tcache_find(&n->tc, app)) &&
+			t->state == UKF_T_READY);
+	}
 	return 1;
 }
 
