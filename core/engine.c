@@ -225,8 +225,9 @@ void eng_record_boot(ukf_engine_t *e, const struct inst *m, ukf_ns_t t_exit,
  * with nothing heard back yet. */
 int eng_req_unanswered(const ukf_engine_t *e, const struct req *q)
 {
-	return (q->inflight || q->delta_wait) && q->target != e->self &&
-	       q->target < e->nodes && q->t_placed != UKF_NS_NEVER;
+	return (q->inflight || q->delta_wait) && !q->killed &&
+	       q->target != e->self && q->target < e->nodes &&
+	       q->t_placed != UKF_NS_NEVER;
 }
 
 /* A request's row: failed (why), or with why NULL an unanswered one
@@ -681,9 +682,9 @@ void ukf_engine_end(ukf_engine_t *e, ukf_id_t id)
 	q = eng_map_get(&e->reqs, id);
 	if (q) {
 		eng_record_req(e, q,
-			       eng_req_unanswered(e, q)
-				       ? NULL
-				       : "not placed before the end");
+			       eng_req_unanswered(e, q) ? NULL
+			       : q->killed		? "killed"
+						: "not placed before the end");
 		eng_req_free(e, q);
 	}
 }

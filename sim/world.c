@@ -1220,9 +1220,17 @@ static void owed_write(struct sim_world *w, ukf_node_id_t host)
 		if (o->lost.count && sim_map_del(&o->lost, x->r.id))
 			continue; /* written already, lost behind a cut link */
 		if (x->r.origin < w->cfg.engine.nodes &&
-		    ukf_engine_has(w->engines[x->r.origin], x->r.id) == 2)
-			continue; /* its origin places it again (its READY
-				   * had not come): that attempt's row */
+		    ukf_engine_has(w->engines[x->r.origin], x->r.id) == 2) {
+			if (host != UKF_NODE_NONE)
+				continue; /* its origin places it again (its
+					   * READY had not come): that
+					   * attempt's row */
+			/* the run ends before its origin noticed: it was
+			 * lost with its host, not still starting (the
+			 * origin's row would say unfinished) */
+			ukf_engine_drop_request(w->engines[x->r.origin],
+						x->r.id);
+		}
 		if (x->req && hosted(w, x->r.id))
 			continue; /* its host still runs it: its row */
 		x->r.fail_reason = x->why;

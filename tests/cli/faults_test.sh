@@ -63,6 +63,27 @@ in_flight_end)
 	"$UKFORK" report "$T/db" >"$T/rep" 2>&1 || fail "report: $(cat "$T/rep")"
 	grep -q "failed before ready  *0$" "$T/rep" || fail "report: $(grep 'failed before' "$T/rep")"
 	grep -q "unfinished at end  *$unf$" "$T/rep" || fail "report: $(grep 'unfinished' "$T/rep")"
+	# one killed while its SPAWN is on the wire at the end: failed
+	# "killed", as kill() says, not unfinished
+	printf '%s\n' 'cluster { nodes = 2, latency = "200ms" }' 'policy { placement = "round-robin" }' \
+		'run { duration = "1s" }' 'app("web", "mem=64M init=1ms work=1ms")' \
+		'process(function() sleep(0.9) spawn("web", nil, 0) kill(spawn("web", nil, 0)) end)' >"$T/k.lua"
+	rm -f "$T/db"
+	run run "$T/k.lua" --db "$T/db" --quiet; expect_rc 0
+	got=$(q "$T/db" "select group_concat(id || ':' || status || ':' || coalesce(fail_reason, ''), ' ') from (select * from instances order by id)")
+	[ "$got" = "1:0: 2:-1000:killed" ] || fail "rows: $got"
+	;;
+lost_unnoticed_end)
+	# a host fails while instances of node 0 start there, and the run
+	# ends before node 0 notices (detect 5 s): they were lost with it,
+	# failed "node 1 lost", not unfinished (the origin's row of a
+	# request still in flight at the end; found by review the day that
+	# row came in)
+	rm -f "$T/db"
+	run run "$S/lost_unnoticed_end.lua" --db "$T/db" --quiet
+	expect_rc 0
+	got=$(q "$T/db" "select group_concat(id || ':' || coalesce(node, '-') || ':' || status || ':' || coalesce(fail_reason, ''), ' ') from (select * from instances order by id)")
+	[ "$got" = "1:0:-1001: 2:1:-1000:node 1 lost: gone 3:0:-1001: 4:1:-1000:node 1 lost: gone" ] || fail "rows: $got"
 	;;
 churn_rows)
 	# churn fails hosts and origins alike. Before the fix, an instance
