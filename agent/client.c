@@ -1447,6 +1447,14 @@ static void deliver(struct cworld *c, struct qmsg *q)
 			.t_exit = m->t_exit,
 			.status = m->status,
 			.fail_reason = m->text_len ? m->text : NULL,
+			/* the record message has no such field: an origin's
+			 * row of a request it heard nothing back of at the
+			 * end is the one row still running with no start
+			 * time (a host's has its own; eng_record_req) */
+			.unanswered = !m->template_boot &&
+				      m->status == UKF_STATUS_RUNNING &&
+				      m->t_start == UKF_NS_NEVER &&
+				      m->node != UKF_NODE_NONE,
 		};
 		if (c->sinks.record)
 			c->sinks.record(c->sinks.u, &r);

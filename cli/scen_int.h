@@ -406,6 +406,12 @@ struct run {
 	 * stored (a request that ended twice after a lost notice). */
 	struct scen_idset rows;
 	uint64_t rows_twice;
+	/* Rows an origin wrote at the end of requests it heard nothing back
+	 * of (ukf_record.unanswered): stored at the run's end, for the ids
+	 * no other row came for (scen_s_flush_held), whatever the order in
+	 * which the nodes' rows came. */
+	struct held_row *held;
+	size_t nheld, capheld;
 	/* The watchdog: Lua instructions of the current step (top-level chunk
 	 * or process step) counted in units of hook_every, against budget. */
 	uint64_t steps, budget;
@@ -740,6 +746,14 @@ int scen_replay(struct scen *sc, const char *p, size_t n,
 /* Count one instance record into sum (requests only; NULL sum: none).
  * Returns 0, or -1 out of memory. Defined in scen_proc.c. */
 int scen_summary_add(struct summary *sum, const struct ukf_record *rec);
+/* An unanswered row kept for the run's end: the record, its app's name
+ * copied (the world that named it is gone by then). */
+struct held_row {
+	struct ukf_record r;
+	char *app_name;
+};
+void scen_s_flush_held(struct run *r);
+void scen_s_free_held(struct run *r);
 
 /* MPI_Init when a launcher (mpirun, srun) started the process and MPI
  * is built in; rank and size (0 and 1 otherwise). 0, or -1 with err. */

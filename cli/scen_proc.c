@@ -1036,6 +1036,15 @@ static int idset_add(struct scen_idset *s, uint64_t id)
 	return 0;
 }
 
+/* 1 if id is in the set (0 also when out of memory). */
+static int idset_has(struct scen_idset *s, uint64_t id)
+{
+	uint64_t *b = idset_chunk(s, id >> IDSET_SHIFT);
+	uint32_t low = (uint32_t)(id & ((1u << IDSET_SHIFT) - 1));
+
+	return b && (b[low >> 6] >> (low & 63) & 1);
+}
+
 void scen_idset_free(struct scen_idset *s)
 {
 	for (size_t k = 0; k < s->cap; k++)
@@ -1053,20 +1062,70 @@ void scen_idset_free(struct scen_idset *s)
  * Only the first row is stored; the later ones are counted (the run's
  * summary line says how many) and named in the trace.
  */
+/*
+ * The origin's row of a request it heard nothing back of at the end
+ * (ukf_record.unanswered): kept until the run's end, when it is stored
+ * unless its host wrote a row (the EXIT was still on its way, or, on a
+ * live cluster whose agents end apart, the host's row came after it).
+ */
+static void hold_row(struct run *r, const struct ukf_record *rec)
+{
+	if (idset_has(&r->rows, rec->id))
+		return;
+	if (r->nheld == r->capheld) {
+		size_t c = r->capheld ? 2 * r->capheld : 16;
+		struct held_row *h = realloc(r->held, c * sizeof(*h));
+		if (!h) {
+			scen_run_fail(r, UKF_RUN_FAILED, "out of memory");
+			return;
+		}
+		r->held = h;
+		r->capheld = c;
+	}
+	struct held_row *h = &r->held[r->nheld];
+	h->r = *rec;
+	h->r.fail_reason = NULL;
+	h->app_name = strdup(rec->app_name ? rec->app_name : "?");
+	if (!h->app_name) {
+		scen_run_fail(r, UKF_RUN_FAILED, "out of memory");
+		return;
+	}
+	h->r.app_name = h->app_name;
+	r->nheld++;
+}
+
+void scen_s_free_held(struct run *r)
+{
+	for (size_t k = 0; k < r->nheld; k++)
+		free(r->held[k].app_name);
+	free(r->held);
+	r->held = NULL;
+	r->nheld = r->capheld = 0;
+}
+
+void scen_s_flush_held(struct run *r)
+{
+	for (size_t k = 0; k < r->nheld; k++) {
+		r->held[k].r.unanswered = 0;
+		if (!idset_has(&r->rows, r->held[k].r.id))
+			scen_s_record(r, &r->held[k].r);
+	}
+	scen_s_free_held(r);
+}
+
 void scen_s_record(void *u, const struct ukf_record *rec)
 {
 	struct run *r = u;
+	if (rec->unanswered && !rec->template_boot) {
+		hold_row(r, rec);
+		return;
+	}
 	if (!rec->template_boot) {
 		int seen = idset_add(&r->rows, rec->id);
 		if (seen < 0) {
 			scen_run_fail(r, UKF_RUN_FAILED, "out of memory");
 			return;
 		}
-		/* the origin's row of a request it heard nothing back of
-		 * at the end (ukf_record.unanswered): its host's row, if it
-		 * wrote one (the EXIT was still on its way), stands */
-		if (seen && rec->unanswered)
-			return;
 		if (seen) {
 			char line[300];
 			r->rows_twice++;

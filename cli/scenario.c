@@ -467,6 +467,7 @@ static void run_free(struct run *r)
 		lua_close(r->L);
 	r->L = NULL;
 	scen_idset_free(&r->rows);
+	scen_s_free_held(r);
 	for (size_t i = 0; i < r->nprocs; i++)
 		free(r->procs[i]);
 	free(r->procs);
@@ -1039,6 +1040,7 @@ out:
 		r.have_world = 0;
 		r.running = 0;
 	}
+	scen_s_flush_held(&r);
 	/* The trace written so far must be on disk before the run is
 	 * stored: a run whose log was lost is a failed run, not kept. */
 	if (mode == M_RUN && sc->trace && !r.err_code &&
