@@ -171,9 +171,8 @@ static int wants_template(ukf_engine_t *e, struct node *n, uint32_t app)
 {
 	if (!e->use_templates)
 		return 0;
-	for (uint32_t k = 0; k < n->ntoobig; k++)
-		if (n->toobig[k] == app)
-			return 0; /* it cannot be kept here (engine_tpl.c) */
+	if (eng_toobig(n, app))
+		return 0; /* it cannot be kept here (engine_tpl.c) */
 	if (e->topk_only) {
 		/* prewarm: the top K; and an app that has fallen out of it
 		 * while its template is still here, ready (it booted cold

@@ -60,6 +60,7 @@ struct kid {
 	ukf_node_id_t node;
 	uint8_t state;
 	uint8_t start; /* K_RUNNING: how it started (READY said) */
+	uint32_t app;  /* K_RUNNING: its app (a spawn child's may differ) */
 	int64_t status;
 	/* K_RUNNING: for its row should its node be lost (engine_peer.c);
 	 * t_ready when the READY came */
@@ -309,6 +310,7 @@ void eng_record_inst(ukf_engine_t *e, const struct inst *i, ukf_ns_t t_exit,
 		     int64_t status, const char *why);
 void eng_record_req(ukf_engine_t *e, const struct req *q, const char *why);
 int eng_req_unanswered(const ukf_engine_t *e, const struct req *q);
+int eng_toobig(const struct node *n, uint32_t app);
 void eng_record_boot(ukf_engine_t *e, const struct inst *m, ukf_ns_t t_exit,
 		     int64_t status, const char *why);
 

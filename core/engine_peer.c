@@ -215,7 +215,7 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 				continue;
 			ukf_id_t cid = kd->id;
 			struct lost_inst l = {
-				.id = cid, .parent = p->id, .app = p->app,
+				.id = cid, .parent = p->id, .app = kd->app,
 				.node = peer,
 				.start = (enum ukf_start)kd->start,
 				.t_request = kd->t_request,

@@ -444,6 +444,7 @@ void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
 		eng_deliver(e, origin, node, &m, 0);
 		return;
 	}
+	int known = q != NULL;
 	uint32_t app = q ? q->app : 0;
 	ukf_ns_t t_request = q ? q->t_request : UKF_NS_NEVER;
 	ukf_ns_t t_placed = q ? q->t_placed : UKF_NS_NEVER;
@@ -456,7 +457,9 @@ void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
 			k->node = node;
 			k->start = (flags & F_START_KNOWN)
 					   ? (uint8_t)(flags >> F_START_SHIFT & 3u)
-					   : UKF_START_FORK;
+				   : kind == R_FORK ? UKF_START_FORK
+						    : UKF_START_UNKNOWN;
+			k->app = known ? app : p->app;
 			k->t_request = t_request;
 			k->t_placed = t_placed;
 			k->t_ready = eng_now(e);

@@ -532,12 +532,19 @@ static void template_now_ready(ukf_engine_t *e, struct node *n,
  * be kept here, so its spawns here start cold from now on instead of each
  * making one (its maker paused for the make) only to drop it.
  */
-static void too_big(ukf_engine_t *e, struct node *n, uint32_t app,
-		    uint64_t bytes)
+int eng_toobig(const struct node *n, uint32_t app)
 {
 	for (uint32_t k = 0; k < n->ntoobig; k++)
 		if (n->toobig[k] == app)
-			return;
+			return 1;
+	return 0;
+}
+
+static void too_big(ukf_engine_t *e, struct node *n, uint32_t app,
+		    uint64_t bytes)
+{
+	if (eng_toobig(n, app))
+		return;
 	uint32_t *t = eng_realloc(e, n->toobig, (n->ntoobig + 1) * sizeof(*t));
 	if (!t)
 		return; /* tried again next time: no harm */
@@ -623,6 +630,8 @@ void eng_prewarm_app(ukf_engine_t *e, struct node *n, uint32_t app)
 		t->pinned = 1;
 		return;
 	}
+	if (eng_toobig(n, app))
+		return; /* it cannot be kept here: no maker booted for it */
 	if (eng_obtain_template(e, n, app, 0, &t) != 0)
 		return; /* 1: no memory to fetch it (copy-on-write admission) */
 	t->pinned = 1;
