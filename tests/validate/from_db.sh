@@ -37,6 +37,19 @@ identical)
 	m=$(grep -c -E '^(cold|template|fork) p|^cold-start|^load node' "$T/out")
 	[ "$m" -ge 11 ] || fail "expected 3 kinds x 3 quantiles + cold fraction + 2 nodes, got $m metrics"
 	[ "$n" -eq "$m" ] || fail "$n of $m metrics have error +0.0%"
+	# a checked metric whose interval reaches past the threshold is
+	# marked so, its point error passing (it printed "ok" alike)
+	for l in "$(grep '^cold p50 ' "$T/out")" "$(grep '^template p50 ' "$T/out")"; do
+		echo "$l" | awk '{ if ($NF != "ok") exit 1
+			iv = $0; sub(/.*\[/, "", iv); sub(/\].*/, "", iv); gsub(/[%,]/, " ", iv)
+			split(iv, b, " "); wide = b[1] + 0 < -5 || b[2] + 0 > 5
+			exit wide != ($(NF - 1) == "(wide)") }' || fail "wide mark: $l"
+	done
+	nw=$(grep -c ' (wide) ok$' "$T/out")
+	if [ "$nw" -gt 0 ]; then
+		grep -q "^intervals: $nw of the metrics within 5% have one reaching beyond it" "$T/out" ||
+			fail "no intervals line for $nw wide: $(tail -3 "$T/out")"
+	fi
 	# runs 3-4 repeat runs 1-2 (same settings, seeds and reps): one side
 	# selecting all four counts each once, as `ukfork report` does
 	"$UKF" validate --from-db "$T/v.db" --real-runs 1-4 --sim-runs 1-2 >"$T/out" 2>&1
