@@ -1689,6 +1689,52 @@ static int report_open(struct report *r)
 	return 0;
 }
 
+/*
+ * The instances' times and status as ukfork writes them: integers or
+ * NULL. A text or real there (a hand edit, another program) compares
+ * above every integer in SQLite and reads as 0: a request counted as
+ * completed with a negative latency. Refused, naming the first row.
+ */
+static int check_types(struct report *r)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(
+		r->sq,
+		"SELECT run, id, CASE"
+		" WHEN typeof(t_request) NOT IN ('integer', 'null') THEN 't_request'"
+		" WHEN typeof(t_placed) NOT IN ('integer', 'null') THEN 't_placed'"
+		" WHEN typeof(t_start) NOT IN ('integer', 'null') THEN 't_start'"
+		" WHEN typeof(t_ready) NOT IN ('integer', 'null') THEN 't_ready'"
+		" WHEN typeof(t_exit) NOT IN ('integer', 'null') THEN 't_exit'"
+		" ELSE 'status' END, count(*) OVER () FROM instances WHERE"
+		" typeof(t_request) NOT IN ('integer', 'null') OR"
+		" typeof(t_placed) NOT IN ('integer', 'null') OR"
+		" typeof(t_start) NOT IN ('integer', 'null') OR"
+		" typeof(t_ready) NOT IN ('integer', 'null') OR"
+		" typeof(t_exit) NOT IN ('integer', 'null') OR"
+		" typeof(status) NOT IN ('integer', 'null') LIMIT 1",
+		-1, &st, NULL) != SQLITE_OK)
+		return sq_err(r, "checking the instances");
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		ukf_seterr(r->err, r->errlen,
+			   "%s: instances: %lld row(s) with a time or status "
+			   "that is not an integer (the first: run %lld, id "
+			   "%lld, column %s): not rows ukfork wrote",
+			   r->path, (long long)sqlite3_column_int64(st, 3),
+			   (long long)sqlite3_column_int64(st, 0),
+			   (long long)sqlite3_column_int64(st, 1),
+			   (const char *)sqlite3_column_text(st, 2));
+		rc = -1;
+	} else if (s != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return sq_err(r, "checking the instances");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int ukf_report_load(struct report *r)
 {
 	if (report_open(r) < 0)
@@ -1696,7 +1742,7 @@ int ukf_report_load(struct report *r)
 	/* One read transaction: a consistent snapshot while others write. */
 	if (sqlite3_exec(r->sq, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_err(r, "starting to read");
-	if (load_runs(r) < 0)
+	if (load_runs(r) < 0 || check_types(r) < 0)
 		return -1;
 	if (r->nruns == 0) {
 		ukf_seterr(r->err, r->errlen,

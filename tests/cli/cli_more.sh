@@ -424,6 +424,14 @@ db_damaged)
 	run run "$T/s.lua" --db "$T/db"; expect_rc 1
 	expect_err "ukfork run: $T/db: preparing statements: table instances has 1 columns"
 	[ "$(q "$T/db" "select count(*) from runs")" = 1 ] || fail "a run added to the damaged database"
+	# a time that is not an integer (a hand edit): report refuses it,
+	# naming the row (it counted the row as completed, with a negative
+	# mean latency)
+	rm -f "$T/db"
+	run run "$T/s.lua" --db "$T/db" --quiet; expect_rc 0
+	q "$T/db" "update instances set t_ready = 'abc' where id = 2"
+	run report "$T/db"; expect_rc 1
+	expect_err "instances: 1 row(s) with a time or status that is not an integer (the first: run 1, id 2, column t_ready): not rows ukfork wrote"
 	;;
 usage_more)
 	# report takes one database; agent status needs its cluster file;
