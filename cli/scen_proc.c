@@ -50,13 +50,25 @@ static int proc_resume(struct run *r, struct proc *p, int *nres);
 static uint32_t cur_proc(lua_State *L, const char *fn)
 {
 	uint32_t i = pidx_of(L);
-	if (i == NO_PROC && L != run_of(L)->L) /* not the main chunk */
+	if (i == NO_PROC && L != run_of(L)->L) { /* not the main chunk */
+		/* the run's error too: coroutine.resume returns a Lua
+		 * error to its caller, which went on as if nothing was
+		 * wrong (the call was not made) */
+		luaL_where(L, 1);
+		scen_run_fail(run_of(L), UKF_RUN_BAD,
+			      "%s%s() was called from a coroutine: only a "
+			      "process's own function (process(function() "
+			      "... end)) may call it, not a coroutine it or "
+			      "the top level created",
+			      lua_tostring(L, -1), fn);
+		lua_pop(L, 1);
 		luaL_error(L,
 			   "%s() was called from a coroutine: only a "
 			   "process's own function (process(function() ... "
 			   "end)) may call it, not a coroutine it or the top "
 			   "level created",
 			   fn);
+	}
 	if (i == NO_PROC)
 		luaL_error(L,
 			   "%s() can only be called inside a process "

@@ -308,6 +308,21 @@ int scen_build_config(struct run *r, struct cfg *cf)
 		    (int64_t)cf->dir_delay);
 		return -1;
 	}
+	/* said here, at its line: the world's own check named no line */
+	if (cf->have_dir_delay_p99 && cf->dir_delay_p99 > 0 &&
+	    cf->dir_delay == 0) {
+		struct entry *pe = scen_entry_find(r->sc, "dir_delay_p99");
+		struct entry *de = scen_entry_find(r->sc, "dir_delay");
+		scen_run_fail(r, UKF_RUN_BAD,
+			      "%s: setting 'dir_delay_p99' (%" PRId64
+			      " ns) with a median of 0 (dir_delay%s%s): the "
+			      "lognormal delay needs a median (dir_delay) > 0",
+			      pe && pe->nvals ? pe->where : r->sc->o->script,
+			      (int64_t)cf->dir_delay_p99,
+			      de && de->nvals ? " at " : "",
+			      de && de->nvals ? de->where : "");
+		return -1;
+	}
 	/* hosts{} groups: heterogeneous nodes, unset fields from cluster{}. */
 	uint64_t max_mem = cf->eng.node.mem_bytes;
 	uint32_t max_vcpus = cf->eng.node.vcpus;

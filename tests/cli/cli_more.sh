@@ -51,6 +51,8 @@ settings_refused)
 	refused 'cluster { nodes = true }' "setting 'nodes': bad value 'true': expected a whole number (decimal digits)"
 	refused 'cluster { nodes = 2.5 }' "setting 'nodes': bad value '2.5': expected a whole number >= 0"
 	refused 'cluster { nodes = print }' "setting 'nodes': got a function, expected a number, string or list"
+	# a p99 without a median is named at its line (it named no line)
+	refused 'cluster { dir_delay = 0, dir_delay_p99 = "5ms" }' "setting 'dir_delay_p99' (5000000 ns) with a median of 0 (dir_delay at "
 	# a text value longer than 255 bytes was cut there without a word
 	# (a param() gave the scenario 255 of its 300 bytes): refused, alone,
 	# in a list, computed on a later pass, or as a built-in's value

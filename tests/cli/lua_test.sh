@@ -292,6 +292,11 @@ coroutine_calls)
 	scen 'process(function() local c = coroutine.create(function() spawn("web") end)' \
 		'  local ok, e = coroutine.resume(c) error(e, 0) end)'
 	refused 2 "spawn() was called from a coroutine"
+	# caught by coroutine.resume, it stops the run all the same (the
+	# process went on, exit 0, as if the call had not been made)
+	scen 'process(function() local c = coroutine.create(function() sleep(1) end)' \
+		'  coroutine.resume(c) log("after") end)'
+	refused 2 "sleep() was called from a coroutine"
 	# the top level itself keeps its message
 	scen 'sleep(1)'
 	refused 2 "sleep() can only be called while the scenario runs, inside a process"
