@@ -1325,8 +1325,8 @@ static void text_failure(void *u, int64_t idx, sqlite3_stmt *st)
 static int text_boots(struct report *r, FILE *out, struct boot_summary *bs,
 		      size_t n)
 {
-	struct table t = {.cols = 11, .left = 3};
-	const char *hdr[11] = {"run",
+	struct table t = {.cols = 12, .left = 3};
+	const char *hdr[12] = {"run",
 			       "configuration",
 			       "mode",
 			       "count",
@@ -1336,7 +1336,8 @@ static int text_boots(struct report *r, FILE *out, struct boot_summary *bs,
 			       "p99 [95% CI]",
 			       "max",
 			       "launches/s",
-			       "cpu s (mean)"};
+			       "cpu s (mean)",
+			       "peak RSS MiB (max)"};
 
 	fprintf(out,
 		"\n== bootbench runs: launch-to-marker latency in ms;\n"
@@ -1351,7 +1352,7 @@ static int text_boots(struct report *r, FILE *out, struct boot_summary *bs,
 	for (size_t i = 0; i < n; i++) {
 		struct boot_summary *b = &bs[i];
 		char id[32], cnt[32], fl[32], med[128], p95[128], p99[128],
-			mx[32], rate[32], cpu[32];
+			mx[32], rate[32], cpu[32], rss[32];
 		snprintf(id, sizeof id, "%lld", (long long)b->run->id);
 		snprintf(cnt, sizeof cnt, "%zu", b->count);
 		snprintf(fl, sizeof fl, "%zu", b->count - b->ok);
@@ -1361,12 +1362,18 @@ static int text_boots(struct report *r, FILE *out, struct boot_summary *bs,
 		fmt_num(mx, sizeof mx, F_MS, b->max_ms);
 		fmt_num(rate, sizeof rate, F_MS, b->launch_rate);
 		fmt_num(cpu, sizeof cpu, F_MS, b->cpu_mean);
+		/* docs/report.md lists it; only --json had it */
+		if (isnan(b->rss_max))
+			snprintf(rss, sizeof rss, "-");
+		else
+			snprintf(rss, sizeof rss, "%.1f",
+				 b->rss_max / (1024.0 * 1024.0));
 		char cfg[256];
 		printable(cfg, sizeof cfg,
 			  b->run->config[0] ? b->run->config
 					    : b->run->scenario);
-		const char *row[11] = {id,  cfg, b->mode, cnt,	fl, med,
-				       p95, p99, mx,	  rate, cpu};
+		const char *row[12] = {id,  cfg, b->mode, cnt,	fl,  med,
+				       p95, p99, mx,	  rate, cpu, rss};
 		if (table_add(&t, row) < 0) {
 			table_free(&t);
 			return oom(r);
@@ -1715,7 +1722,7 @@ static int check_types(struct report *r)
 		" typeof(t_exit) NOT IN ('integer', 'null') OR"
 		" typeof(status) NOT IN ('integer', 'null') LIMIT 1",
 		-1, &st, NULL) != SQLITE_OK)
-		return sq_err(r, "checking the instances");
+		return sq_err(r, "reading the instances' types");
 	int s = sqlite3_step(st);
 	if (s == SQLITE_ROW) {
 		ukf_seterr(r->err, r->errlen,
@@ -1729,7 +1736,7 @@ static int check_types(struct report *r)
 		rc = -1;
 	} else if (s != SQLITE_DONE) {
 		sqlite3_finalize(st);
-		return sq_err(r, "checking the instances");
+		return sq_err(r, "reading the instances' types");
 	}
 	sqlite3_finalize(st);
 	return rc;

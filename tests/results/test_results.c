@@ -2276,6 +2276,9 @@ static int t_report_bootbench(void)
 	CHECK_HAS(t, "order-statistic");
 	CHECK_HAS(t, "4.000 [1.000, 8.000]");
 	CHECK_HAS(t, "qemu-kvm");
+	/* the largest peak RSS, 10 MiB (it was in --json only) */
+	CHECK_HAS(t, "peak RSS MiB (max)");
+	CHECK_HAS(t, "10.0\n");
 	CHECK_HAS(t, "failures of run 1:");
 	CHECK_HAS(t, "#8 status -1, last output: \"panic: \\\"oops\\\"\\\\ at"
 		     "\\n\\tline 2\"");
