@@ -310,7 +310,7 @@ int scen_build_config(struct run *r, struct cfg *cf)
 	}
 	/* said here, at its line: the world's own check named no line */
 	if (cf->have_dir_delay_p99 && cf->dir_delay_p99 > 0 &&
-	    cf->dir_delay == 0) {
+	    cf->have_dir_delay && cf->dir_delay == 0) {
 		struct entry *pe = scen_entry_find(r->sc, "dir_delay_p99");
 		struct entry *de = scen_entry_find(r->sc, "dir_delay");
 		scen_run_fail(r, UKF_RUN_BAD,
