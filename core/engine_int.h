@@ -44,6 +44,14 @@
  * F_START_KNOWN (a sender before it left them 0) */
 #define F_START_KNOWN 4u
 #define F_START_SHIFT 8
+/* The start kind READY's flags say; from a sender that did not say it,
+ * a fork child's is a fork, another's unknown. */
+static inline enum ukf_start eng_ready_start(uint32_t flags)
+{
+	if (flags & F_START_KNOWN)
+		return (enum ukf_start)(flags >> F_START_SHIFT & 3u);
+	return (flags & F_FORK) ? UKF_START_FORK : UKF_START_UNKNOWN;
+}
 #define HOOK(e, h) ((e)->hooks->h) /* a workload hook, or NULL */
 
 enum timer_kind { T_RETRY = 1, T_DEADLINE = 2, T_MAKER = 3, T_ANSWER = 4 };

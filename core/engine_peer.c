@@ -254,11 +254,7 @@ void ukf_engine_peer_down(ukf_engine_t *e, ukf_node_id_t peer,
 		struct lost_inst l = {
 			.id = copy.id, .parent = copy.parent, .app = copy.app,
 			.node = peer,
-			.start = (copy.flags & F_START_KNOWN)
-					 ? (enum ukf_start)(copy.flags >>
-							    F_START_SHIFT & 3u)
-				 : (copy.flags & F_FORK) ? UKF_START_FORK
-							 : UKF_START_UNKNOWN,
+			.start = eng_ready_start(copy.flags),
 			.t_request = copy.t_request,
 			.t_placed = copy.t_placed,
 			.t_ready = copy.t_ready,

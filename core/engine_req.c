@@ -455,10 +455,7 @@ void eng_started_at_origin(ukf_engine_t *e, ukf_node_id_t origin, ukf_id_t id,
 		if (k && k->state == K_PENDING) {
 			k->state = K_RUNNING;
 			k->node = node;
-			k->start = (flags & F_START_KNOWN)
-					   ? (uint8_t)(flags >> F_START_SHIFT & 3u)
-				   : kind == R_FORK ? UKF_START_FORK
-						    : UKF_START_UNKNOWN;
+			k->start = (uint8_t)eng_ready_start(flags);
 			k->app = known ? app : p->app;
 			k->t_request = t_request;
 			k->t_placed = t_placed;
