@@ -54,20 +54,17 @@ static uint32_t cur_proc(lua_State *L, const char *fn)
 		/* the run's error too: coroutine.resume returns a Lua
 		 * error to its caller, which went on as if nothing was
 		 * wrong (the call was not made) */
+		char msg[256];
+		snprintf(msg, sizeof(msg),
+			 "%s() was called from a coroutine: only a process's "
+			 "own function (process(function() ... end)) may call "
+			 "it, not a coroutine it or the top level created",
+			 fn);
 		luaL_where(L, 1);
-		scen_run_fail(run_of(L), UKF_RUN_BAD,
-			      "%s%s() was called from a coroutine: only a "
-			      "process's own function (process(function() "
-			      "... end)) may call it, not a coroutine it or "
-			      "the top level created",
-			      lua_tostring(L, -1), fn);
+		scen_run_fail(run_of(L), UKF_RUN_BAD, "%s%s",
+			      lua_tostring(L, -1), msg);
 		lua_pop(L, 1);
-		luaL_error(L,
-			   "%s() was called from a coroutine: only a "
-			   "process's own function (process(function() ... "
-			   "end)) may call it, not a coroutine it or the top "
-			   "level created",
-			   fn);
+		luaL_error(L, "%s", msg);
 	}
 	if (i == NO_PROC)
 		luaL_error(L,

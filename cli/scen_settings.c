@@ -420,6 +420,25 @@ static void check_len(lua_State *L, int idx, const char *name, size_t cap)
 	luaL_error(L, "%s", msg);
 }
 
+/* 1 if the Lua list at idx is e's list of values (the first pass's). */
+static int same_list(lua_State *L, int idx, const struct entry *e)
+{
+	char buf[256];
+	int is_num;
+	double num;
+	lua_Integer n = luaL_len(L, idx);
+	int same = n >= 1 && (size_t)n == e->nvals;
+	for (lua_Integer k = 1; same && k <= n; k++) {
+		lua_geti(L, idx, k);
+		check_len(L, -1, e->name, sizeof(buf));
+		same = !scen_lua_scalar(L, -1, &is_num, &num, buf,
+					sizeof(buf)) &&
+		       !strcmp(buf, e->vals[k - 1].str);
+		lua_pop(L, 1);
+	}
+	return same;
+}
+
 /*
  * A later pass (SETUP, RUN) gives setting e, declared on the first pass,
  * the Lua value at idx. A list must be the first pass's list (the sweep
@@ -443,16 +462,7 @@ static void declare_again(lua_State *L, struct run *r, struct entry *e, int idx)
 			lua_pop(L, 1);
 			goto single;
 		}
-		int same = n >= 1 && (size_t)n == e->nvals;
-		for (lua_Integer k = 1; same && k <= n; k++) {
-			lua_geti(L, idx, k);
-			check_len(L, -1, e->name, sizeof(buf));
-			same = !scen_lua_scalar(L, -1, &is_num, &num, buf,
-					   sizeof(buf)) &&
-			       !strcmp(buf, e->vals[k - 1].str);
-			lua_pop(L, 1);
-		}
-		if (!same)
+		if (!same_list(L, idx, e))
 			luaL_error(
 			    L,
 			    "setting '%s': this list of values differs "
@@ -677,21 +687,11 @@ static void push_val(lua_State *L, const struct val *v)
 static void check_read_default(lua_State *L, struct run *r,
 			       const struct entry *e)
 {
-	char buf[256], where[WHERE_MAX];
-	int is_num, same = 1;
+	char buf[256];
+	int is_num;
 	double num;
-	scen_where_of(L, 1, where, sizeof(where));
 	if (lua_type(L, 2) == LUA_TTABLE) {
-		lua_Integer n = luaL_len(L, 2);
-		same = n >= 1 && (size_t)n == e->nvals;
-		for (lua_Integer k = 1; same && k <= n; k++) {
-			lua_geti(L, 2, k);
-			same = !scen_lua_scalar(L, -1, &is_num, &num, buf,
-						sizeof(buf)) &&
-			       !strcmp(buf, e->vals[k - 1].str);
-			lua_pop(L, 1);
-		}
-		if (!same)
+		if (!same_list(L, 2, e))
 			luaL_error(L,
 				   "param '%s': this list differs from the "
 				   "one declared at %s: a process reads the "
