@@ -1708,19 +1708,13 @@ static int check_types(struct report *r)
 	int rc = 0;
 	if (sqlite3_prepare_v2(
 		r->sq,
-		"SELECT run, id, CASE"
-		" WHEN typeof(t_request) NOT IN ('integer', 'null') THEN 't_request'"
-		" WHEN typeof(t_placed) NOT IN ('integer', 'null') THEN 't_placed'"
-		" WHEN typeof(t_start) NOT IN ('integer', 'null') THEN 't_start'"
-		" WHEN typeof(t_ready) NOT IN ('integer', 'null') THEN 't_ready'"
-		" WHEN typeof(t_exit) NOT IN ('integer', 'null') THEN 't_exit'"
-		" ELSE 'status' END, count(*) OVER () FROM instances WHERE"
-		" typeof(t_request) NOT IN ('integer', 'null') OR"
-		" typeof(t_placed) NOT IN ('integer', 'null') OR"
-		" typeof(t_start) NOT IN ('integer', 'null') OR"
-		" typeof(t_ready) NOT IN ('integer', 'null') OR"
-		" typeof(t_exit) NOT IN ('integer', 'null') OR"
-		" typeof(status) NOT IN ('integer', 'null') LIMIT 1",
+		"SELECT run, id, col, count(*) OVER () FROM (SELECT run, id,"
+#define BAD_TYPE(c) " WHEN typeof(" c ") NOT IN ('integer', 'null') THEN '" c "'"
+		" CASE" BAD_TYPE("t_request") BAD_TYPE("t_placed")
+		BAD_TYPE("t_start") BAD_TYPE("t_ready") BAD_TYPE("t_exit")
+		BAD_TYPE("status")
+#undef BAD_TYPE
+		" END AS col FROM instances) WHERE col IS NOT NULL LIMIT 1",
 		-1, &st, NULL) != SQLITE_OK)
 		return sq_err(r, "reading the instances' types");
 	int s = sqlite3_step(st);
