@@ -8,6 +8,48 @@
 
 static void arrival_fire(void *arg, uint64_t x);
 
+/*
+ * An arrival no engine took (its node down, or the world refused it) is a
+ * request all the same: a failed row, so that the run's requests, failures
+ * and success rate count it as a client's request to a lost node counts.
+ * No engine gave it an id: the run's refused arrivals are -1, -2, ... in
+ * the database (ukf_id_t's top values), never an engine's.
+ */
+static void arrival_refused(struct run *r, uint32_t app, uint32_t node,
+			    int rc)
+{
+	ukf_ns_t now = r->world.ops->now(r->world.w);
+	char what[96], why[128], n[16], line[256];
+
+	if (rc == -EHOSTDOWN)
+		snprintf(what, sizeof(what), "node %u is down", node);
+	else
+		snprintf(what, sizeof(what), "at node %u: %s", node,
+			 strerror(-rc));
+	snprintf(why, sizeof(why), "arrival refused: %s", what);
+	r->spawn_errors++;
+	struct ukf_record rec = {
+	    .id = (ukf_id_t)0 - r->spawn_errors,
+	    .app = app,
+	    .app_name = r->apps[app].app.name,
+	    .origin = node,
+	    .node = UKF_NODE_NONE,
+	    .start = UKF_START_UNKNOWN,
+	    .t_request = now,
+	    .t_placed = UKF_NS_NEVER,
+	    .t_start = UKF_NS_NEVER,
+	    .t_ready = UKF_NS_NEVER,
+	    .t_exit = now,
+	    .status = UKF_STATUS_FAILED,
+	    .fail_reason = why,
+	};
+	snprintf(n, sizeof(n), "%u", node);
+	snprintf(line, sizeof(line), "arrival -%" PRIu64 " app=%s refused: %s",
+		 r->spawn_errors, rec.app_name, what);
+	scen_trace_line(r->sc, now, n, line);
+	scen_s_record(r, &rec);
+}
+
 static void arrival_spawn(struct run *r, struct arrival *a, uint32_t app,
 			  uint32_t node)
 {
@@ -15,11 +57,10 @@ static void arrival_spawn(struct run *r, struct arrival *a, uint32_t app,
 	 * cluster when the world was made (scen_create_world) */
 	if (node == UKF_NODE_NONE)
 		node = (uint32_t)(rng_uniform(&a->rng) * r->nodes);
-	/* a failed node takes no arrivals: refused, as its engine refuses
-	 * them in the simulator (a cluster node whose agent was lost would
-	 * fail them as requests, with rows: not the same statistics) */
+	/* a failed node (or a cluster node whose agent was lost) takes no
+	 * arrivals: the request fails there at once */
 	if (scen_node_state(r, (ukf_node_id_t)node) == 1) {
-		r->spawn_errors++;
+		arrival_refused(r, app, node, -EHOSTDOWN);
 		return;
 	}
 	ukf_id_t id;
@@ -33,7 +74,7 @@ static void arrival_spawn(struct run *r, struct arrival *a, uint32_t app,
 		scen_run_fail(r, UKF_RUN_BAD, "%s: spawn of '%s' refused: %s",
 			 a->where, r->apps[app].app.name, strerror(-rc));
 	else if (rc)
-		r->spawn_errors++;
+		arrival_refused(r, app, node, rc);
 }
 
 /* The window of arrival a is [start, stop) and ends with the run: no

@@ -809,8 +809,9 @@ static void run_done(struct scen *sc, struct summary *sum, const char *label,
 			plural(e->events));
 	if (e->spawn_errors)
 		fprintf(sc->out,
-			"    (%" PRIu64 " arrival%s refused by "
-			"the engine)\n",
+			"    (%" PRIu64 " arrival%s refused: no "
+			"engine took them; stored as failed rows, ids "
+			"-1, -2, ...)\n",
 			e->spawn_errors, plural(e->spawn_errors));
 	if (e->rows_twice)
 		fprintf(sc->out,

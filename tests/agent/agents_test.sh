@@ -673,10 +673,14 @@ EOF
 	# peer_timeout is past the connect timeout (emulation: 15 s), as
 	# unanswered, or, sent once the client saw the link down, as not
 	# reachable: the last seen in a fresh-clone suite in scripts/kvm-vm)
-	[ "$(sqlite3 "$T/r.db" "select count(*) from instances where status != 0 and (origin != 1 or fail_reason not in ('the agent of node 1 was lost during the run', 'the agent of node 1 did not answer within 10.0 s', 'the agent of node 1 was not reachable within 10.0 s'))")" = 0 ] ||
+	[ "$(sqlite3 "$T/r.db" "select count(*) from instances where status != 0 and (origin != 1 or fail_reason not in ('the agent of node 1 was lost during the run', 'the agent of node 1 did not answer within 10.0 s', 'the agent of node 1 was not reachable within 10.0 s', 'arrival refused: node 1 is down'))")" = 0 ] ||
 		fail "failed rows other than node 1's lost: $rows"
-	grep -Eq '\([0-9]+ arrivals refused by the engine\)' "$T/out" ||
+	grep -Eq '\(([0-9]+) arrivals? refused: no engine took them; stored as failed rows, ids -1, -2, \.\.\.\)' "$T/out" ||
 		fail "no arrival at node 1 refused after the loss: $(cat "$T/out")"
+	# (each refused arrival is a failed row of its own, ids -1, -2, ...)
+	nref=$(sed -nE 's/.*\(([0-9]+) arrivals? refused: .*/\1/p' "$T/out")
+	[ "$(sqlite3 "$T/r.db" "select count(*) from instances where id < 0 and origin = 1 and node is null and fail_reason = 'arrival refused: node 1 is down'")" = "$nref" ] ||
+		fail "not $nref refused rows: $rows"
 	# (and the arrivals at node 1 sent between the kill and the loss)
 	[ "$(grep -c '^1|-1000|the agent of node 1 was lost during the run$' <<<"$rows")" -ge 2 ] ||
 		fail "node 1's two requests are not failed as lost: $rows"

@@ -823,16 +823,32 @@ kvm_unavailable)
 	no_runs "$T/db"
 	;;
 arrivals_refused)
-	# arrivals at a node while it has failed are refused by its engine:
-	# the run goes on and its line says how many (here 5 of 10: at 300
-	# .. 700 ms; node 1 failed from 250 to 750 ms), none of them stored
+	# arrivals at a node while it has failed are refused: the run goes
+	# on and its line says how many (here 5 of 10: at 300 .. 700 ms;
+	# node 1 failed from 250 to 750 ms), each stored as a failed request
+	# with an id no engine gives (-1 .. -5), so that the report counts
+	# them (before: no row; 5 requests, success rate 1 instead of 0.5)
 	printf '%s\n' 'cluster { nodes = 2 }' 'run { duration = "1s" }' "$HEAD" \
 		'constant { app = "web", interval = "100ms", node = 1 }' \
 		'process(function() sleep(0.25); fail_node(1, "x"); sleep(0.5); recover_node(1) end)' >"$T/s.lua"
 	run run "$T/s.lua" --db "$T/db"; expect_rc 0
-	expect_out "(5 arrivals refused by the engine)"
-	[ "$(q "$T/db" "select count(*) from instances")" = 5 ] ||
-		fail "$(q "$T/db" "select count(*) from instances") instances stored, expected 5"
+	expect_out "(5 arrivals refused: no engine took them; stored as failed rows, ids -1, -2, ...)"
+	[ "$(q "$T/db" "select count(*) from instances")" = 10 ] ||
+		fail "$(q "$T/db" "select count(*) from instances") instances stored, expected 10"
+	want='-1|1|||unknown|300000000|||300000000|-1000|arrival refused: node 1 is down
+-2|1|||unknown|400000000|||400000000|-1000|arrival refused: node 1 is down
+-3|1|||unknown|500000000|||500000000|-1000|arrival refused: node 1 is down
+-4|1|||unknown|600000000|||600000000|-1000|arrival refused: node 1 is down
+-5|1|||unknown|700000000|||700000000|-1000|arrival refused: node 1 is down'
+	got=$(q "$T/db" "select id, origin, node, t_placed, start, t_request, t_start, t_ready, t_exit, status, fail_reason from instances where id < 0 order by id desc")
+	[ "$got" = "$want" ] || fail "refused rows: $got"
+	# (the trace names each, with its id)
+	run run "$T/s.lua" --db "$T/db2" --trace "$T/trace"; expect_rc 0
+	grep -q '^0.300000000 1 arrival -1 app=web refused: node 1 is down$' "$T/trace" ||
+		fail "no trace line of the refusal: $(grep refused "$T/trace")"
+	run report "$T/db"; expect_rc 0
+	grep -E '^ *success rate \(ready / requests\) +0\.5' "$T/out" >/dev/null ||
+		fail "report does not count the refused arrivals: $(cat "$T/out")"
 	# without the failure: all 10 stored, no such line
 	sed -i '/fail_node/d' "$T/s.lua"
 	run run "$T/s.lua" --db "$T/db1"; expect_rc 0

@@ -10,7 +10,8 @@ cli_args ukf-faults "$@"
 # every_request_one_row DB TRACE: each `request N` of the trace has
 # exactly one row in DB (one run), and no row is of an id never requested
 every_request_one_row() {
-	grep ' request [0-9]* app=' "$2" | awk '{print $4}' | sort >"$T/req"
+	# (engine requests, and arrivals refused at a failed node: ids -1, ...)
+	grep -E ' (request [0-9]+|arrival -[0-9]+) app=' "$2" | awk '{print $4}' | sort >"$T/req"
 	q "$1" "select id from instances" | sort >"$T/rows"
 	[ "$(uniq -d "$T/rows" | wc -l)" = 0 ] || fail "duplicate rows: $(uniq -d "$T/rows" | tr '\n' ' ')"
 	missing=$(comm -23 "$T/req" "$T/rows" | tr '\n' ' ')
