@@ -427,15 +427,6 @@ static struct json_object *settings_json(const struct bb_opts *o,
 	return j;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
 /* Record the run (one runs row, a boots row per instance) into db, opened
  * on --db before anything was launched; 0, or -1 with a message in err. */
 static int bb_write_db(const struct bb_opts *o, const struct bb_inst *in,
@@ -454,7 +445,9 @@ static int bb_write_db(const struct bb_opts *o, const struct bb_inst *in,
 	else
 		snprintf(scen, sizeof(scen), "%s%s%s", o->guest,
 			 o->guest_args[0] ? " " : "", o->guest_args);
-	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)fnv1a(scen));
+	snprintf(hash, sizeof(hash), "%016llx",
+		 (unsigned long long)ukf_fnv1a(scen, strlen(scen),
+					       UKF_FNV_INIT));
 	snprintf(cfg, sizeof(cfg), "%s-%s", res->backend, res->mode);
 	memset(&ri, 0, sizeof(ri));
 	ri.kind = "bootbench";

@@ -1232,7 +1232,7 @@ static int put_unset(FILE *o, const char *path, char *err, size_t errlen)
 		return 0;
 	ukf_sim_model_default(&m);
 	def = m;
-	if (ukf_sim_model_load_keys(&m, path, &given, e, sizeof(e)) < 0) {
+	if (ukf_sim_model_load_keys(&m, path, &given, NULL, e, sizeof(e)) < 0) {
 		snprintf(err, errlen,
 			 "the model file written does not load in the "
 			 "simulator: %s",

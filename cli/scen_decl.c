@@ -527,10 +527,10 @@ int scen_l_trace(lua_State *L)
 	 * pieces would become the next field ("unknown app" naming the end
 	 * of a long time). */
 	ssize_t len;
-	a->digest = FNV_INIT;
+	a->digest = UKF_FNV_INIT;
 	while ((len = getline(&line, &linecap, f)) >= 0) {
 		ln++;
-		a->digest = fnv1a(line, (size_t)len, a->digest);
+		a->digest = ukf_fnv1a(line, (size_t)len, a->digest);
 		char msg[512];
 		struct scen_tline tl;
 		int got = scen_trace_parse(line, (size_t)len, trace_app, r,

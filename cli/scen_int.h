@@ -59,16 +59,6 @@ static inline uint64_t splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static inline uint64_t fnv1a(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *c = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= c[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-#define FNV_INIT 0xcbf29ce484222325ULL
 
 /* A stream keyed by (seed, rep, key): the same key gives the same numbers
  * in every sweep point, a different rep gives an independent substream. */
@@ -77,7 +67,7 @@ static inline void rng_seed(struct rng *r, uint64_t seed, uint32_t rep,
 {
 	uint64_t x = seed;
 	x ^= splitmix64(&x) + rep * 0xd1b54a32d192ed03ULL;
-	x ^= fnv1a(key, strlen(key), FNV_INIT);
+	x ^= ukf_fnv1a(key, strlen(key), UKF_FNV_INIT);
 	r->s = splitmix64(&x);
 }
 
@@ -88,7 +78,7 @@ static inline void rng_seed2(struct rng *r, uint64_t seed, uint32_t rep,
 {
 	uint64_t x = seed;
 	x ^= splitmix64(&x) + rep * 0xd1b54a32d192ed03ULL;
-	x ^= fnv1a(name, n, fnv1a(prefix, strlen(prefix), FNV_INIT));
+	x ^= ukf_fnv1a(name, n, ukf_fnv1a(prefix, strlen(prefix), UKF_FNV_INIT));
 	r->s = splitmix64(&x);
 }
 
@@ -573,7 +563,6 @@ int scen_l_constant(lua_State *L);
 int scen_l_bursts(lua_State *L);
 /* Path p relative to the scenario's directory (absolute: as is) in out. */
 void scen_path_resolve(struct scen *sc, const char *p, char *out, size_t cap);
-int scen_file_digest(const char *path, char out[17]);
 /* trace{file=, node=}: "time app [node]" lines; '#' comments. */
 int scen_l_trace(lua_State *L);
 /* One arrival of a trace file: time, app index, node (UKF_NODE_NONE: the

@@ -51,29 +51,6 @@ static int count32(struct run *r, int s, uint64_t v, uint32_t *out)
 	return 0;
 }
 
-/* The FNV-1a digest of a file's bytes in hex (17 bytes with the NUL),
- * or -1 with errno. */
-int scen_file_digest(const char *path, char out[17])
-{
-	unsigned char buf[8192];
-	uint64_t h = FNV_INIT;
-	size_t n;
-	FILE *f = fopen(path, "rb");
-
-	if (!f)
-		return -1;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		h = fnv1a(buf, n, h);
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		errno = EIO;
-		return -1;
-	}
-	snprintf(out, 17, "%016" PRIx64, h);
-	return 0;
-}
-
 /* Bytes in the largest unit that writes them exactly (a node of
  * memory = "1K" has 1 KiB, not "0 MiB"). */
 static const char *mem_str(uint64_t b, char *buf, size_t cap)
@@ -249,10 +226,12 @@ int scen_build_config(struct run *r, struct cfg *cf)
 	if (cf->model && r->sc->world->simulated) {
 		struct ukf_sim_model *m = &cf->sim_model;
 		char path[1024], err[512];
-		uint64_t given = 0;
+		uint64_t given = 0, digest;
 		ukf_sim_model_default(m);
 		scen_path_resolve(r->sc, cf->model, path, sizeof(path));
-		if (ukf_sim_model_load_keys(m, path, &given, err,
+		/* the digest the settings show is of the bytes loaded (a
+		 * second read could see an edit made in between) */
+		if (ukf_sim_model_load_keys(m, path, &given, &digest, err,
 					    sizeof(err))) {
 			scen_run_fail(r, UKF_RUN_BAD, "%s: setting 'model': %s",
 				      scen_entry_find(r->sc, "model")->where,
@@ -260,13 +239,8 @@ int scen_build_config(struct run *r, struct cfg *cf)
 			return -1;
 		}
 		cf->have_sim_model = 1;
-		if (scen_file_digest(path, cf->model_digest) < 0) {
-			scen_run_fail(r, UKF_RUN_BAD,
-				      "%s: setting 'model': %s: cannot read: %s",
-				      scen_entry_find(r->sc, "model")->where,
-				      path, strerror(errno));
-			return -1;
-		}
+		snprintf(cf->model_digest, sizeof(cf->model_digest),
+			 "%016" PRIx64, digest);
 		/* Keys the file does not set keep the compiled-in defaults
 		 * (data/model.conf's published figures): said once per sweep
 		 * point, as its setup is checked, so that a calibrated file

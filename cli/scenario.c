@@ -1182,7 +1182,7 @@ static int read_scenario(struct scen *sc, FILE *msg)
 		return -1;
 	}
 	snprintf(sc->hash, sizeof(sc->hash), "%016" PRIx64,
-		 fnv1a(t, n, FNV_INIT));
+		 ukf_fnv1a(t, n, UKF_FNV_INIT));
 	/* As luaL_loadfile: a first line "#..." (#!) is not Lua; blanked,
 	 * so that line numbers stay those of the file. */
 	size_t i = n >= 3 && !memcmp(t, "\xEF\xBB\xBF", 3) ? 3 : 0;

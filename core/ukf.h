@@ -31,6 +31,19 @@ enum ukf_start {
 };
 const char *ukf_start_name(enum ukf_start s);
 
+/* 64-bit FNV-1a over n bytes, continuing from h (UKF_FNV_INIT to begin):
+ * the digests a run's settings carry (scenario, trace and model files). */
+#define UKF_FNV_INIT 0xcbf29ce484222325ULL
+static inline uint64_t ukf_fnv1a(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 /*
  * An application, described by the same key=value string in both worlds:
  *   mem=64M init=50ms work=10ms dirty=256 fork=4 [units=1 vcpus=1 image=2M]

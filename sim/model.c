@@ -381,9 +381,10 @@ static char *trim(char *s)
 
 /* Read `key = value  # comment` lines of path into the fields of *tmp. */
 static int load_fields(void *tmp, const struct field *fields, size_t nfields,
-		       const char *path, uint64_t *given, char *err,
-		       size_t errlen)
+		       const char *path, uint64_t *given, uint64_t *digest,
+		       char *err, size_t errlen)
 {
+	uint64_t h = UKF_FNV_INIT;
 	unsigned seen[64] = { 0 };
 	unsigned lineno = 0;
 	int rc = -1;
@@ -411,6 +412,7 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 	ssize_t got;
 	while ((got = getline(&line, &linecap, f)) >= 0) {
 		lineno++;
+		h = ukf_fnv1a(line, (size_t)got, h);
 		/* a NUL would end the line early, silently: the rest unread */
 		if (memchr(line, 0, (size_t)got)) {
 			snprintf(err, errlen,
@@ -520,6 +522,8 @@ static int load_fields(void *tmp, const struct field *fields, size_t nfields,
 		goto out;
 	}
 	rc = 0;
+	if (digest)
+		*digest = h;
 	if (given)
 		for (size_t i = 0; i < nfields && i < 64; i++)
 			if (seen[i])
@@ -533,16 +537,18 @@ out:
 int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
 		       size_t errlen)
 {
-	return ukf_sim_model_load_keys(m, path, NULL, err, errlen);
+	return ukf_sim_model_load_keys(m, path, NULL, NULL, err, errlen);
 }
 
 int ukf_sim_model_load_keys(struct ukf_sim_model *m, const char *path,
-			    uint64_t *given, char *err, size_t errlen)
+			    uint64_t *given, uint64_t *digest, char *err,
+			    size_t errlen)
 {
 	struct ukf_sim_model tmp = *m;
 	uint64_t g = 0;
 
-	if (load_fields(&tmp, fields, NFIELDS, path, &g, err, errlen) < 0)
+	if (load_fields(&tmp, fields, NFIELDS, path, &g, digest, err,
+			errlen) < 0)
 		return -1;
 	if (tmp.dir_delay_p99_ns && tmp.dir_delay_p99_ns < tmp.dir_delay_ns) {
 		snprintf(err, errlen,
@@ -754,7 +760,7 @@ int ukf_sim_dirmodel_load(struct ukf_sim_dirmodel *m, const char *path,
 	struct ukf_sim_dirmodel tmp = *m;
 
 	if (load_fields(&tmp, dir_fields, sizeof(dir_fields) / sizeof(dir_fields[0]),
-			path, NULL, err, errlen) < 0)
+			path, NULL, NULL, err, errlen) < 0)
 		return -1;
 	*m = tmp;
 	return 0;

@@ -291,10 +291,13 @@ int ukf_sim_model_load(struct ukf_sim_model *m, const char *path, char *err,
  * The same, and *given |= one bit per key the file set (bit i: the
  * loader's i-th key; *given untouched on failure). With
  * ukf_sim_model_unset(), says which keys a model file left to the
- * compiled-in defaults (data/model.conf's published figures).
+ * compiled-in defaults (data/model.conf's published figures). *digest
+ * (if not NULL): the FNV-1a (ukf_fnv1a) of the bytes read, so that what
+ * was loaded and what a run's settings name are one content.
  */
 int ukf_sim_model_load_keys(struct ukf_sim_model *m, const char *path,
-			    uint64_t *given, char *err, size_t errlen);
+			    uint64_t *given, uint64_t *digest, char *err,
+			    size_t errlen);
 /*
  * The cost and host keys (not the *_dist ones, whose absence means the
  * jitter, nor dir_delay_ns / dir_delay_p99_ns or destroy_ns) that no file
