@@ -26,11 +26,14 @@ end)
 
 -- the outages
 process(function()
-  sleep("1s")
+  -- (at 1.5 s: node 2 then runs instances whatever the first template
+  -- fetches' timing; at 1 s, since the cold boot's one draw, they waited
+  -- on fetches sharing node 0's link and none ran there)
+  sleep("1.5s")
   log("fail node 2, state", node_state(2))
   fail_node(2, "power lost")
   log("node 2 is", node_state(2))
-  sleep("1s")
+  sleep("500ms")
   recover_node(2)
   log("node 2 is", node_state(2))
   sleep("500ms")
