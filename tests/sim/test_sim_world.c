@@ -625,6 +625,63 @@ static int t_cold_mem_cost(void)
 	return 0;
 }
 
+struct spreadobs {
+	int n;
+	double sum, sum2; /* of ln(start to ready) */
+};
+
+static void sp_record(void *u, const struct ukf_record *r)
+{
+	struct spreadobs *o = u;
+	if (r->status == 0 && r->start == UKF_START_COLD) {
+		double l = log((double)(r->t_ready - r->t_start));
+		o->n++;
+		o->sum += l;
+		o->sum2 += l * l;
+	}
+}
+
+/* A cold boot's start (boot_base_ns) and init (max(init, touch)) take one
+ * draw of the boot's spread, so that whole boots spread as the calibration
+ * fitted them (over their line). With the two halves equal, independent
+ * draws gave ln's sd 0.3 / sqrt(2) ~ 0.21 for a sigma of 0.3 (these 400
+ * boots: 0.204); one draw gives 0.3 (0.284) (the bounds are 3 standard errors
+ * of the estimate). */
+static int t_cold_one_draw(void)
+{
+	struct ukf_sim_config c;
+	struct spreadobs o = { 0 };
+	struct ukf_world w;
+	char err[256];
+	struct ukf_world_sinks s = { .record = sp_record, .u = &o };
+
+	ukf_sim_config_default(&c);
+	c.engine.nodes = 1;
+	c.engine.templates = "none";
+	c.model.jitter = 0.3;
+	c.model.boot_base_ns = 20 * UKF_MS;
+	c.model.boot_ns_per_byte = 0;
+	c.model.boot_ns_per_mem_byte = 0;
+	CHECK(ukf_sim_create(&w, &c, &s, NULL, err, sizeof(err)) == 0);
+	struct ukf_app a;
+	CHECK(ukf_app_parse(&a, "a", "mem=16M init=20ms work=1ms", err,
+			    sizeof(err)) == 0);
+	int ia = w.ops->add_app(w.w, &a);
+	CHECK(ia >= 0 && w.ops->start(w.w) == 0);
+	for (int i = 0; i < 400; i++)
+		w.ops->at(w.w, (ukf_ns_t)(i + 1) * 200 * UKF_MS, spawn0_cb, &w,
+			  (uint64_t)ia);
+	CHECK(w.ops->run(w.w, UKF_NS_NEVER, NULL, err, sizeof(err)) == 0);
+	w.ops->destroy(&w.w);
+	CHECK(o.n == 400);
+	double mean = o.sum / o.n;
+	double sd = sqrt((o.sum2 - o.n * mean * mean) / (o.n - 1));
+	printf("cold boots: ln(start to ready) sd %.4f (sigma 0.3)\n", sd);
+	CHECK(sd > 0.3 - 3 * 0.3 / sqrt(2.0 * 400) &&
+	      sd < 0.3 + 3 * 0.3 / sqrt(2.0 * 400));
+	return 0;
+}
+
 struct statobs {
 	int parents, children, parent_status, child_status;
 };
@@ -1155,6 +1212,7 @@ static const struct selftest tests[] = {
 	{ "costs", t_costs },
 	{ "cpu_contention", t_cpu_contention },
 	{ "cold_mem_cost", t_cold_mem_cost },
+	{ "cold_one_draw", t_cold_one_draw },
 	{ "fork_failure_status", t_fork_failure_status },
 	{ "backend_templates", t_backend_templates },
 	{ "backend_resume_early", t_backend_resume_early },
