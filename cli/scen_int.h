@@ -728,10 +728,17 @@ void scen_db_abort(struct scen *sc, int64_t run);
 const char *scen_db_error(const struct scen *sc);
 /* Rank 0: store one run's journal (p, n) into sc->db as the run that
  * made it would have, counting its requests into sum; e gets how the run
- * ended. Returns 0, or -1 with a message in err (nothing stored). */
+ * ended. Returns 0, -1 with a message in err (nothing stored), or the
+ * code (> 0) of a run that failed at its rank (scen_journal_failed), its
+ * message in err. */
 int scen_replay(struct scen *sc, const char *p, size_t n,
 		struct summary *sum, struct scen_run_end *e, char *err,
 		size_t errlen);
+/* Rank > 0: j becomes the message of a run that failed with code (a
+ * UKF_RUN_* > 0) and msg, sent to rank 0 in the run's place: rank 0
+ * stores every run before it in the grid, as a serial run would have,
+ * then says so and stops every rank. */
+void scen_journal_failed(struct scen_journal *j, int code, const char *msg);
 /* Count one instance record into sum (requests only; NULL sum: none).
  * Returns 0, or -1 out of memory. Defined in scen_proc.c. */
 int scen_summary_add(struct summary *sum, const struct ukf_record *rec);
@@ -747,9 +754,8 @@ void scen_s_free_held(struct run *r);
 /* MPI_Init when a launcher (mpirun, srun) started the process and MPI
  * is built in; rank and size (0 and 1 otherwise). 0, or -1 with err. */
 int scen_mpi_init(int *rank, int *size, char *err, size_t errlen);
-/* Rank > 0: send rank 0 the journal j of one run that succeeded (a rank
- * whose run fails says so itself and stops every rank: scen_mpi_failed).
- * Blocks until rank 0 takes it. 0 or -1. */
+/* Rank > 0: send rank 0 the journal j of one run (or of its failure:
+ * scen_journal_failed). Blocks until rank 0 takes it. 0 or -1. */
 int scen_mpi_send(const struct scen_journal *j);
 /* Rank 0: the next run from rank `from` into j (reused buffer). 0, or -1
  * (err says why). */

@@ -23,7 +23,8 @@ enum {
 	J_INSTANCE = 'I',
 	J_SAMPLE = 'S',
 	J_OUTAGE = 'O',
-	J_COMMIT = 'C'
+	J_COMMIT = 'C',
+	J_FAILED = 'F' /* alone: the run failed (its code, its message) */
 };
 
 /* Process state of MPI: one per process by nature (MPI_Init is). */
@@ -210,6 +211,18 @@ const char *scen_db_error(const struct scen *sc)
 	return sc->db ? ukf_db_error(sc->db) : "out of memory";
 }
 
+void scen_journal_failed(struct scen_journal *j, int code, const char *msg)
+{
+	char k = J_FAILED;
+	int32_t c = code;
+
+	j->n = 0;
+	j->oom = 0;
+	PUT(j, k);
+	PUT(j, c);
+	put_str(j, msg);
+}
+
 int scen_replay(struct scen *sc, const char *p, size_t n,
 		struct summary *sum, struct scen_run_end *e, char *err,
 		size_t errlen)
@@ -222,7 +235,19 @@ int scen_replay(struct scen *sc, const char *p, size_t n,
 	while (d.at < d.n) {
 		char k;
 		GET(&d, k);
-		if (k == J_BEGIN && !run && sc->db) {
+		if (k == J_FAILED && !run && d.at == 1) {
+			int32_t c;
+			char *m = NULL;
+			GET(&d, c);
+			if (get_str(&d, &m) < 0 || !m || d.at != d.n ||
+			    c <= 0) {
+				free(m);
+				goto fail;
+			}
+			snprintf(err, errlen, "%s", m);
+			free(m);
+			return c;
+		} else if (k == J_BEGIN && !run && sc->db) {
 			struct ukf_run_info dst;
 			J_BEGIN_FIELDS(J_NONE, J_DECL_S)
 			int bad = 0;

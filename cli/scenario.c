@@ -1252,6 +1252,7 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	char err[ERR_MAX];
 	FILE *null = NULL;	/* ranks > 0: where their output goes */
 	int diverged = 0;	/* ranks went their own ways (pass 3) */
+	int told = 0;		/* rank 0 was sent this rank's failure */
 	struct scen_journal jn; /* ranks > 0: a run; rank 0: one received */
 	struct sigaction sa_int, sa_term; /* as they were before pass 3 */
 	int sigs = 0; /* our SIGINT/SIGTERM handler is in place */
@@ -1447,23 +1448,33 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			/* Under MPI, run g of the grid is rank g mod size's;
 			 * rank 0 stores them all, in this order. */
 			size_t g = p * reps + rep;
-			int owner = (int)(g % (size_t)sc.size), c = 0;
+			int owner = (int)(g % (size_t)sc.size), c = 0, rr;
 			struct scen_run_end e;
 			if (owner == sc.rank) {
 				c = run_one(&sc, point, rep, M_RUN, &sums[p],
 					    sums[p].label, err, sizeof(err));
-				if (!c && sc.rank > 0 && scen_mpi_send(&jn)) {
+				/* a failure goes to rank 0 in the run's
+				 * place: the runs before it in the grid,
+				 * made by other ranks, are stored first */
+				if (c && sc.rank > 0)
+					scen_journal_failed(&jn, c, err);
+				if (sc.rank > 0 && scen_mpi_send(&jn)) {
 					snprintf(err, sizeof(err),
 						 "sending a run to rank 0 "
 						 "failed");
 					c = UKF_RUN_FAILED;
+				} else if (c && sc.rank > 0) {
+					told = 1; /* rank 0 says it */
+					code = c;
+					goto done;
 				}
 			} else if (sc.rank == 0) {
 				if (scen_mpi_recv(owner, &jn, err, sizeof(err)))
 					c = UKF_RUN_FAILED;
-				else if (scen_replay(&sc, jn.p, jn.n, &sums[p],
-						     &e, err, sizeof(err)))
-					c = UKF_RUN_FAILED;
+				else if ((rr = scen_replay(&sc, jn.p, jn.n,
+							   &sums[p], &e, err,
+							   sizeof(err))))
+					c = rr < 0 ? UKF_RUN_FAILED : rr;
 				else {
 					/* its final state, as a run here
 					 * ends with one (--progress: every
@@ -1519,7 +1530,9 @@ done:
 		code = UKF_RUN_FAILED;
 	}
 	ukf_db_close(&sc.db);
-	if (diverged && code != UKF_RUN_OK)
+	/* (a rank whose failure rank 0 was told of waits in MPI_Finalize
+	 * for rank 0, which stores the runs before it and stops them all) */
+	if (diverged && code != UKF_RUN_OK && !told)
 		scen_mpi_failed();
 	free(jn.p);
 	if (null)

@@ -115,10 +115,28 @@ error)
 	"$UKFORK" run f.lua --set rate=10,40 --reps 3 --db s.db >out 2>err
 	src=$?
 	[ "$src" -ne 0 ] || fail "serial run of f.lua succeeded"
-	mpi 2 run f.lua --set rate=10,40 --reps 3 --db m.db
-	[ "$rc" -ne 0 ] || fail "mpirun: exit status 0"
-	grep -q 'ukfork run: rank 1: .*boom at rate 40' merr ||
-		fail "no message naming rank 1"
+	dump s.db s.txt
+	[ "$(sqlite3 s.db 'select count(*) from runs')" = 3 ] ||
+		fail "serial: not the 3 runs before the failure stored"
+	# the failing run (grid index 3) is rank 1's of 2, rank 3's of 4:
+	# rank 0 stores the runs before it, made by every rank, as the
+	# serial run did, then stops them all. (Before, the failing rank
+	# stopped every rank at once: with 4 ranks rank 3 failed while the
+	# others still ran grid 0-2, and nothing was stored.)
+	for n in 2 4; do
+		rm -f m.db
+		mpi $n run f.lua --set rate=10,40 --reps 3 --db m.db
+		[ "$rc" -eq "$src" ] || fail "mpirun -n $n: exit status $rc, the serial run's $src"
+		grep -q "ukfork run: rank $((n - 1)): .*boom at rate 40" merr ||
+			fail "mpirun -n $n: no message naming rank $((n - 1))"
+		[ "$(grep -c 'boom at rate 40' merr)" = 1 ] ||
+			fail "mpirun -n $n: the failure said $(grep -c 'boom at rate 40' merr) times"
+		dump m.db m.txt
+		cmp -s s.txt m.txt || {
+			diff s.txt m.txt | head -20 >&2
+			fail "mpirun -n $n: stored runs differ from the serial run's"
+		}
+	done
 	;;
 usage)
 	# a bad command line is the same on every rank: said once (rank 0),
@@ -152,12 +170,13 @@ LUA
 		grep -q 'ukfork run: rank 1: .*boom at rate 40' merr ||
 			fail "try $i: no message naming rank 1"
 		[ -s m.db ] || fail "try $i: m.db missing or empty"
-		# a database report reads; rank 0 may be stopped before it has
-		# stored its own run (a slow build, a loaded machine: seen
-		# under the sanitizers), which leaves a valid one without runs
+		# a database report reads, with rank 0's run (grid index 0,
+		# before the failure), as a serial run stores it (before, rank
+		# 1's MPI_Abort could stop rank 0 before it had stored it)
 		"$UKFORK" report m.db >out 2>err ||
-			grep -q 'no runs recorded yet (empty results database)' err ||
 			fail "try $i: ukfork report m.db: $(cat err)"
+		[ "$(sqlite3 m.db 'select count(*) from runs')" = 1 ] ||
+			fail "try $i: $(sqlite3 m.db 'select count(*) from runs') runs stored, expected rank 0's one"
 	done
 	;;
 dbfail)
