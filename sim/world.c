@@ -465,6 +465,19 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 		}
 		break;
 	case SIM_EV_SAMPLE:
+		/* A sample sees the state after every other event of its
+		 * instant (the state of [t, t + period), as a time average
+		 * wants): one with events still due at its time goes behind
+		 * them (ties go in insertion order). Before 2026-12-08 the
+		 * sample at 0 came before the arrivals at 0, later ones after
+		 * those at their time: a run whose one instance ran from 0
+		 * to the end had a mean memory of 15.2 MiB for its 16. */
+		if (sim_queue_size(w->q) > 0 &&
+		    sim_queue_peek_time(w->q) == w->now) {
+			sim_world_push(w, w->now, ev);
+			w->events--; /* one event per sample taken */
+			break;
+		}
 		take_samples(w);
 		/* Keep sampling only while something else is going on (a
 		 * sample left alone in the queue is not taken: world_run) */

@@ -790,6 +790,18 @@ samples_end)
 		[ "$extra" = "$nt" ] || fail "$cfg: $extra events more than without samples, $nt sample times"
 	done <"$T/ev"
 	;;
+samples_instant)
+	# a sample sees the state after every other event of its instant:
+	# the arrivals at 0 and 0.5 s are in the samples at 0 and 0.5 s
+	# (before: the one at 0 had none, and the mean memory of a run whose
+	# instance ran from 0 to the end was below its size)
+	run run "$S/samples_instant.lua" --db "$T/db" --quiet; expect_rc 0
+	got=$(q "$T/db" "select group_concat((t / 100000000) || ':' || instances || ':' || (mem_used / 1048576), ' ') from (select * from samples order by t)")
+	want="0:1:16 1:1:16 2:1:16 3:1:16 4:1:16 5:2:32 6:2:32 7:2:32 8:2:32 9:2:32 10:2:32"
+	[ "$got" = "$want" ] || fail "samples (t/100ms:instances:MiB): $got; expected $want"
+	# (one event per sample taken: as many events as without the
+	# deferral, checked by samples_end)
+	;;
 minimal_build)
 	# a ukfork built with core, sim, results and Lua only (tests/cli
 	# ukfork_minimal): each command it lacks says so and exits 1; a kvm
