@@ -1121,11 +1121,13 @@ static void print_summary(FILE *out, struct summary *sums, size_t n)
 	/* What each column is over: the latencies exist only for the
 	 * requests that became ready (the `ready` fraction of them). */
 	fprintf(out, "(ms: request-to-ready over the requests that became "
-		     "ready, nearest-rank quantiles;\n ready: their fraction "
-		     "of the requests; failed: requests that failed, before "
-		     "or after ready;\n tboots: the engine's own template "
-		     "boots, not requests; `ukfork report` gives\n confidence "
-		     "intervals and the boots' time and vCPU-seconds)\n");
+		     "ready, all of a configuration's\n runs pooled, "
+		     "nearest-rank quantiles; ready: their fraction of the "
+		     "requests;\n failed: requests that failed, before or "
+		     "after ready; tboots: the engine's own\n template boots, "
+		     "not requests; `ukfork report` gives the mean of the "
+		     "runs' figures\n with confidence intervals, and the "
+		     "boots' time and vCPU-seconds)\n");
 }
 
 static int cmp_entry(const void *a, const void *b)
