@@ -442,6 +442,57 @@ int ukf_calib_fit_best(const double *x, size_t n, struct ukf_calib_dist *best,
 	return 0;
 }
 
+/*
+ * Heteroscedasticity-consistent (HC3) variances of a least-squares line's
+ * coefficients: the sandwich (X'X)^-1 X' diag(e_i^2 / (1 - h_i)^2) X
+ * (X'X)^-1, with h_i the leverage. The classical variance assumes every
+ * sample has the same spread; a cost times a lognormal factor (the
+ * calibration's own noise model) spreads more where the cost is higher,
+ * and its 95% intervals covered the slope in 91% of datasets (boot) and
+ * 76% (the fork's slope with a fixed intercept). In centred coordinates
+ * u = x - xbar (with_intercept) or through the origin (u = x). 0, or -1
+ * when a leverage is 1 (a lone sample at its own x fits exactly: its
+ * residual says nothing of the spread; the caller keeps the classical
+ * variance).
+ */
+static int hc3(const double *x, const double *y, size_t n, int with_intercept,
+	       double c0, double c1, double *v0, double *v1)
+{
+	double xbar = 0, suu = 0, sw = 0, suw = 0, su2w = 0;
+
+	if (with_intercept) {
+		for (size_t i = 0; i < n; i++)
+			xbar += x[i];
+		xbar /= (double)n;
+	}
+	for (size_t i = 0; i < n; i++)
+		suu += (x[i] - xbar) * (x[i] - xbar);
+	if (!(suu > 0))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		double u = x[i] - xbar, e = y[i] - c0 - c1 * x[i];
+		double h = (with_intercept ? 1 / (double)n : 0) + u * u / suu;
+		if (!(h < 1 - 1e-9))
+			return -1;
+		double w = e * e / ((1 - h) * (1 - h));
+		sw += w;
+		suw += u * w;
+		su2w += u * u * w;
+	}
+	*v1 = su2w / (suu * suu);
+	if (with_intercept) {
+		/* c0 = a - c1 xbar, a the centred intercept */
+		double va = sw / ((double)n * (double)n),
+		       cab = suw / ((double)n * suu);
+		*v0 = va + xbar * xbar * *v1 - 2 * xbar * cab;
+		if (*v0 < 0)
+			*v0 = 0;
+	} else {
+		*v0 = 0;
+	}
+	return 0;
+}
+
 int ukf_calib_fit_line(const double *x, const double *y, size_t n,
 		       struct ukf_calib_line *out)
 {
@@ -463,6 +514,14 @@ int ukf_calib_fit_line(const double *x, const double *y, size_t n,
 			   &sumsq)) {
 		errno = EDOM;
 		return -1;
+	}
+	(void)cov01;
+	/* the intervals from HC3 variances (the estimates are least
+	 * squares'), the classical ones where HC3 has no answer */
+	double v0, v1;
+	if (hc3(x, y, n, 1, c0, c1, &v0, &v1) == 0) {
+		cov00 = v0;
+		cov11 = v1;
 	}
 	double t = gsl_cdf_tdist_Qinv(0.025, (double)(n - 2));
 	double my = 0, tss = 0;
@@ -579,6 +638,10 @@ int ukf_calib_fit_slope(const double *x, const double *y, size_t n, double c0,
 		errno = nonzero ? EDOM : EINVAL;
 		return -1;
 	}
+	/* HC3 (as ukf_calib_fit_line), classical where it has no answer */
+	double v0, v1;
+	if (hc3(x, r, n, 0, 0, c1, &v0, &v1) == 0)
+		cov11 = v1;
 	free(r);
 	double t = gsl_cdf_tdist_Qinv(0.025, (double)(n - 1));
 	memset(out, 0, sizeof(*out));
