@@ -121,6 +121,7 @@ int ukf_calib_fit_line_robust(const double *x, const double *y, size_t n,
 struct ukf_calib_idle {
 	int fitted;
 	size_t nbase, nidle, nused; /* base, idle, idle at a base size */
+	size_t nspell_base, nspell_idle; /* the spells given of each */
 	double wake, lo, hi;        /* the median excess, its interval */
 	double spell_base, spell_idle; /* the spells' medians */
 };
@@ -208,12 +209,43 @@ void ukf_calib_set_get_link(const ukf_calib_set_t *s, size_t i,
 /* Sample i (i < count): its op (owned by the set), x and ns. */
 void ukf_calib_set_get(const ukf_calib_set_t *s, size_t i, const char **op,
 		       double *x, double *ns);
+/* The calibration sample i was loaded from (ukf_calib_load_ids), 0 for
+ * one added otherwise. */
+int64_t ukf_calib_set_get_calib(const ukf_calib_set_t *s, size_t i);
+
+/*
+ * The kinds of sample the fits take: a name ("boot") or a prefix and a
+ * number ("spell_300", "boot_init_16"); what x counts, whether a duration
+ * of 0 is a measurement. ukf_calib_kind_of: the kind of op, NULL for a
+ * name no fit takes (stored, not fitted). ukf_calib_kind_xmax: the
+ * largest x a plan can give such a sample (bytes: 1 TiB, a plan size's
+ * limit; pages: 1 TiB of 4 KiB pages; ns: UKF_CALIB_NS_MAX).
+ */
+enum ukf_calib_xunit {
+	UKF_CALIB_X_UNUSED, /* not used by a fit (0, or a count) */
+	UKF_CALIB_X_BYTES,
+	UKF_CALIB_X_PAGES,
+	UKF_CALIB_X_NS /* an init or an idle spell */
+};
+struct ukf_calib_kind {
+	const char *name;
+	int prefix; /* name is followed by a number */
+	enum ukf_calib_xunit x;
+	int zero_ok; /* ns 0 is a measurement (an agent's service) */
+};
+/* The longest duration (ns) a sample of a known kind may have: an hour
+ * (the slowest in data/measured, an emulated template fetch, took 22 s). */
+#define UKF_CALIB_NS_MAX 3.6e12
+const struct ukf_calib_kind *ukf_calib_kind_of(const char *op);
+double ukf_calib_kind_xmax(const struct ukf_calib_kind *k);
+
 /* The samples of one op a fit takes: x and ns finite, ns > 0 (or 0 too
  * with zero_ok), with their links, in the set's order (each array n long,
  * malloc'd). */
 struct ukf_calib_sel {
 	size_t n;
 	double *x, *y, *lat, *bw;
+	size_t *idx; /* each one's index in the set */
 };
 /* 0, or -1 (ENOMEM: *out empty). */
 int ukf_calib_set_select(const ukf_calib_set_t *s, const char *op,
@@ -377,11 +409,14 @@ int ukf_calib_delta_idle_since(const struct ukf_calib_delta_idle *c,
  * each fit's sample count, confidence intervals and goodness of fit. A
  * summary table goes to `summary` (may be NULL). Operations with too few
  * samples are left out of the file (the simulator then keeps its
- * defaults) and said so in the summary. Returns 0, or -1 with a message
+ * defaults) and said so in the summary. Warnings go to `warn` (may be
+ * NULL; also in the file's comments): samples of kinds no fit takes, and
+ * a sample that alone moves a least-squares cost (its calibration, x,
+ * ns, the cost without it). Returns 0, or -1 with a message
  * in err (nothing could be fitted, the file cannot be written).
  */
 int ukf_calib_model_write(const ukf_calib_set_t *s, const char *path,
-			  FILE *summary, char *err, size_t errlen);
+			  FILE *summary, FILE *warn, char *err, size_t errlen);
 
 /* ---- the command (cli.c, measure.c) ---- */
 

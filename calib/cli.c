@@ -674,7 +674,7 @@ static int do_fit(const ukf_calib_set_t *s, const char *out)
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		return 1;
 	}
-	if (ukf_calib_model_write(s, out, stdout, err, sizeof(err)) < 0) {
+	if (ukf_calib_model_write(s, out, stdout, stderr, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ukfork calibrate: %s\n", err);
 		return 1;
 	}

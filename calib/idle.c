@@ -156,6 +156,8 @@ int ukf_calib_fit_idle(const double *bx, const double *by, size_t nb,
 	memset(r, 0, sizeof(*r));
 	r->nbase = nb;
 	r->nidle = ni;
+	r->nspell_base = nsb;
+	r->nspell_idle = nsi;
 	if (!tmp || !med || !ex || !boot || !gi || !use || !pick || !draw ||
 	    groups_make(bx, nb, &g) < 0)
 		goto out_nog;

@@ -16,6 +16,7 @@ struct sample {
 	char op[UKF_CALIB_OP_MAX + 1];
 	double x, ns;
 	double lat, bw; /* the link it was measured over */
+	int64_t calib;	/* its calibration (0: not loaded from a database) */
 };
 
 #define NSTRS 10
@@ -26,6 +27,7 @@ struct ukf_calib_set {
 	struct ukf_calib_prov prov;
 	char *strs[NSTRS]; /* owned copies of prov's strings */
 	double lat, bw;	   /* the link of samples added now */
+	int64_t calib;	   /* the calibration of samples added now */
 };
 
 ukf_calib_set_t *ukf_calib_set_create(void)
@@ -69,6 +71,7 @@ int ukf_calib_set_add(ukf_calib_set_t *s, const char *op, double x, double ns)
 	e->ns = ns;
 	e->lat = s->lat;
 	e->bw = s->bw;
+	e->calib = s->calib;
 	return 0;
 }
 
@@ -96,6 +99,76 @@ void ukf_calib_set_get(const ukf_calib_set_t *s, size_t i, const char **op,
 	*op = s->v[i].op;
 	*x = s->v[i].x;
 	*ns = s->v[i].ns;
+}
+
+int64_t ukf_calib_set_get_calib(const ukf_calib_set_t *s, size_t i)
+{
+	return s->v[i].calib;
+}
+
+/* The kinds of sample the fits take (calib.h, ukf_calib_kind_of): a name,
+ * or a prefix followed by a number (a spell in ms, a memory in MiB). */
+#define XB UKF_CALIB_X_BYTES
+#define XP UKF_CALIB_X_PAGES
+#define XN UKF_CALIB_X_NS
+#define XU UKF_CALIB_X_UNUSED
+static const struct ukf_calib_kind kinds[] = {
+    {"boot", 0, XB, 0},		  {"clone", 0, XB, 0},
+    {"fork", 0, XP, 0},		  {"template", 0, XB, 0},
+    {"clone_engine", 0, XB, 0},	  {"agent", 0, XU, 1},
+    {"rfork_save", 0, XP, 0},	  {"rfork_restore", 0, XP, 0},
+    {"tfetch", 0, XB, 0},	  {"rfork", 0, XP, 0},
+    {"clone_first", 0, XB, 0},	  {"clone_busy", 0, XB, 0},
+    {"fork_first", 0, XP, 0},	  {"fork_busy", 0, XP, 0},
+    {"agent_busy", 0, XU, 1},	  {"touch", 0, XP, 1},
+    {"placed_local", 0, XU, 1},	  {"placed_remote", 0, XU, 1},
+    {"rfetch_restore", 0, XP, 0}, {"rfetch_bytes", 0, XB, 0},
+    {"ready_local", 0, XU, 0},	  {"ready_remote", 0, XU, 0},
+    {"spell_gap", 0, XU, 1},	  {"msgspell_gap", 0, XU, 1},
+    {"dsave_gap", 0, XN, 1},	  {"dir_embedded", 0, XU, 0},
+    {"dir_etcd", 0, XU, 0},	  {"boot_init_", 1, XN, 0},
+    {"boot_idle_", 1, XB, 0},	  {"clone_idle_", 1, XB, 0},
+    {"spell_", 1, XU, 1},	  {"msgl_", 1, XN, 1},
+    {"msgr_", 1, XN, 1},	  {"dsave_", 1, XN, 1},
+    {"dsavew_", 1, XN, 1},
+};
+#undef XB
+#undef XP
+#undef XN
+#undef XU
+
+const struct ukf_calib_kind *ukf_calib_kind_of(const char *op)
+{
+	size_t n = sizeof(kinds) / sizeof(kinds[0]);
+
+	for (size_t i = 0; op && i < n; i++) /* names before prefixes */
+		if (!kinds[i].prefix && !strcmp(op, kinds[i].name))
+			return &kinds[i];
+	for (size_t i = 0; op && i < n; i++) {
+		size_t l = strlen(kinds[i].name);
+		char *end;
+		if (!kinds[i].prefix || strncmp(op, kinds[i].name, l) ||
+		    !(op[l] >= '0' && op[l] <= '9'))
+			continue;
+		double v = strtod(op + l, &end);
+		if (!*end && v > 0 && isfinite(v))
+			return &kinds[i];
+	}
+	return NULL;
+}
+
+double ukf_calib_kind_xmax(const struct ukf_calib_kind *k)
+{
+	switch (k ? k->x : UKF_CALIB_X_UNUSED) {
+	case UKF_CALIB_X_BYTES:
+		return 1099511627776.0; /* a plan's sizes: 1 TiB at most */
+	case UKF_CALIB_X_PAGES:
+		return 268435456.0; /* pages of 4 KiB in 1 TiB */
+	case UKF_CALIB_X_NS:
+		return UKF_CALIB_NS_MAX;
+	default:
+		return 1e18;
+	}
 }
 
 /* Sample e is one a fit takes: its name matched, x and ns usable. */
@@ -132,7 +205,8 @@ int ukf_calib_set_select_if(const ukf_calib_set_t *s,
 	out->y = malloc((k + 1) * sizeof(double));
 	out->lat = malloc((k + 1) * sizeof(double));
 	out->bw = malloc((k + 1) * sizeof(double));
-	if (!out->x || !out->y || !out->lat || !out->bw) {
+	out->idx = malloc((k + 1) * sizeof(size_t));
+	if (!out->x || !out->y || !out->lat || !out->bw || !out->idx) {
 		ukf_calib_sel_free(out);
 		errno = ENOMEM;
 		return -1;
@@ -141,6 +215,7 @@ int ukf_calib_set_select_if(const ukf_calib_set_t *s,
 		const struct sample *e = &s->v[i];
 		if (!selected(e, match, u, zero_ok))
 			continue;
+		out->idx[out->n] = i;
 		out->x[out->n] = e->x;
 		out->y[out->n] = e->ns;
 		out->lat[out->n] = e->lat;
@@ -155,6 +230,7 @@ void ukf_calib_sel_free(struct ukf_calib_sel *sel)
 	free(sel->y);
 	free(sel->lat);
 	free(sel->bw);
+	free(sel->idx);
 	memset(sel, 0, sizeof(*sel));
 }
 
@@ -400,6 +476,7 @@ static int load_one(sqlite3 *sq, const char *path, int64_t id,
 	if (ukf_calib_set_prov(s, &p) < 0)
 		goto oom;
 	ukf_calib_set_link(s, p.link_latency_ns, p.link_bandwidth);
+	s->calib = *cid;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (sqlite3_prepare_v2(
@@ -436,6 +513,33 @@ static int load_one(sqlite3 *sq, const char *path, int64_t id,
 				 path, (long long)*cid, *nadd + 1,
 				 op ? op : "(null)", xt ? xt : "NULL",
 				 nt ? nt : "NULL");
+			goto out;
+		}
+		/* a measurement of its kind: no duration of 0 where the
+		 * operation cannot take 0 ns (the fits took such samples
+		 * out unseen), none beyond an hour and no x beyond what a
+		 * plan can give (one 1e15 ns boot among 60 wrote a 7-hour
+		 * boot_base_ns; one x of 1e18 bytes was fitted) */
+		const struct ukf_calib_kind *k = ukf_calib_kind_of(op);
+		const char *why = NULL;
+		if (k && ns == 0 && !k->zero_ok)
+			why = "a duration of 0 (this operation cannot take "
+			      "0 ns)";
+		else if (k && ns > UKF_CALIB_NS_MAX)
+			why = "a duration beyond an hour";
+		else if (k && x > ukf_calib_kind_xmax(k))
+			why = k->x == UKF_CALIB_X_BYTES
+				  ? "x beyond 1 TiB (a plan's largest size)"
+			      : k->x == UKF_CALIB_X_PAGES
+				  ? "x beyond 2^28 pages (1 TiB)"
+				  : "x beyond an hour";
+		if (why) {
+			snprintf(err, errlen,
+				 "%s: calibration %lld, sample %zu (op "
+				 "'%.20s', x %.6g, ns %.6g): %s: not a "
+				 "measurement",
+				 path, (long long)*cid, *nadd + 1, op, x, ns,
+				 why);
 			goto out;
 		}
 		if (!op || ukf_calib_set_add(s, op, x, ns) < 0) {

@@ -542,7 +542,7 @@ static int t_model_roundtrip(void)
 	}
 	CHECK(!strcmp(ukf_calib_set_get_prov(back)->kvm, "none: synthetic"));
 	CHECK(ukf_calib_set_get_prov(back)->n == 400);
-	CHECK(ukf_calib_model_write(back, conf, stderr, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_model_write(back, conf, stderr, stderr, err, sizeof(err)) == 0);
 
 	CHECK(load_model(conf, &m, &d) == 0);
 	/* the intercept is far from the sizes measured and the noise grows
@@ -689,7 +689,7 @@ static int quantile_model(int n, double *y, struct ukf_sim_model *m)
 	}
 	gsl_rng_free(r);
 	tmp_path(conf, sizeof(conf), "q.conf");
-	CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_model_write(s, conf, NULL, stderr, err, sizeof(err)) == 0);
 	CHECK(load_model(conf, m, NULL) == 0);
 	gsl_sort(y, 1, (size_t)n);
 	ukf_calib_set_destroy(&s);
@@ -730,7 +730,7 @@ static int t_model_first(void)
 		CHECK(ukf_calib_set_add(s, "agent", 0, 1e5) == 0);
 	gsl_rng_free(r);
 	tmp_path(conf, sizeof(conf), "first.conf");
-	CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_model_write(s, conf, NULL, stderr, err, sizeof(err)) == 0);
 	CHECK(load_model(conf, &m, NULL) == 0);
 	CHECK(m.dist[UKF_SIM_OP_CLONE].family != UKF_SIM_DIST_NONE);
 	double mean_first = (double)(m.clone_base_ns + m.clone_first_ns) +
@@ -846,7 +846,7 @@ static int t_model_boot_idle(void)
 						  x, 6.4 * x * f) == 0);
 			}
 		gsl_rng_free(r);
-		CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) ==
+		CHECK(ukf_calib_model_write(s, conf, NULL, stderr, err, sizeof(err)) ==
 		      0);
 		CHECK(load_model(conf, &m, NULL) == 0);
 		const struct ukf_sim_curve *k = &m.boot_idle_curve;
@@ -920,7 +920,7 @@ static int t_model_clone_slope(void)
 						(double)((8 << 20) << (2 * i)),
 						5e6) == 0);
 		gsl_rng_free(r);
-		CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) ==
+		CHECK(ukf_calib_model_write(s, conf, NULL, stderr, err, sizeof(err)) ==
 		      0);
 		CHECK(load_model(conf, &m, NULL) == 0);
 		CHECK(read_text(conf, text, sizeof(text)) == 0);
@@ -990,7 +990,7 @@ static int t_model_fork_flat(void)
 	for (int i = 0; i < 3; i++)
 		CHECK(ukf_calib_set_add(s, "fork", 64, 6e6 + 2e5 * i) == 0 &&
 		      ukf_calib_set_add(s, "fork", 512, 5e6 + 2e5 * i) == 0);
-	CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_model_write(s, conf, NULL, stderr, err, sizeof(err)) == 0);
 	CHECK(read_text(conf, text, sizeof(text)) == 0);
 	CHECKF(strstr(text, "no usable positive trend: flat mean") != NULL,
 	       "%s", text);
@@ -1036,7 +1036,7 @@ static int t_model_load_median(void)
 						c[k] * f) == 0);
 			CHECK(ukf_calib_set_add(s, "agent", 0, 0) == 0);
 		}
-	CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_model_write(s, conf, NULL, stderr, err, sizeof(err)) == 0);
 	CHECK(load_model(conf, &m, NULL) == 0);
 	CHECKF(m.load_curve.n == 3, "load_curve has %u points", m.load_curve.n);
 	/* medians: 8 and 16 MiB at c x 1.0, 32 MiB at c x 1.0222 (its 0.989
@@ -1119,7 +1119,7 @@ static int t_model_loglogistic(void)
 			      gsl_ran_lognormal(r, -0.5 * 0.04, 0.2)) == 0);
 	}
 	tmp_path(conf, sizeof(conf), "ll.conf");
-	CHECK(ukf_calib_model_write(s, conf, stderr, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_model_write(s, conf, stderr, stderr, err, sizeof(err)) == 0);
 	CHECK(load_model(conf, &m, NULL) == 0);
 	CHECK(m.dist[UKF_SIM_OP_CLONE].family == UKF_SIM_DIST_LOGLOGISTIC);
 	CHECK(near(m.dist[UKF_SIM_OP_CLONE].p1, k, 0.14));
@@ -1547,7 +1547,7 @@ static int t_cmd_from_db(void)
 			_exit(3);
 		signal(SIGXFSZ, SIG_IGN);
 		setrlimit(RLIMIT_FSIZE, &rl);
-		_exit(ukf_calib_model_write(c, cut, NULL, err, sizeof(err)) < 0
+		_exit(ukf_calib_model_write(c, cut, NULL, stderr, err, sizeof(err)) < 0
 			  ? 1
 			  : 0);
 	}
@@ -1835,7 +1835,7 @@ static int t_remote_fit(void)
 	ukf_calib_set_t *c = ukf_calib_set_create();
 	CHECK(c);
 	CHECK(copy_samples(c, a, NULL, 0) == 0);
-	CHECK(ukf_calib_model_write(c, conf, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_model_write(c, conf, NULL, stderr, err, sizeof(err)) == 0);
 	struct ukf_sim_model m;
 	ukf_sim_model_default(&m);
 	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
@@ -1848,7 +1848,7 @@ static int t_remote_fit(void)
 	CHECK(slow);
 	ukf_calib_set_link(slow, 0, 1e3);
 	CHECK(copy_samples(slow, b, NULL, 0) == 0);
-	CHECK(ukf_calib_model_write(slow, conf, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_model_write(slow, conf, NULL, stderr, err, sizeof(err)) == 0);
 	ukf_calib_set_destroy(&slow);
 	CHECK(read_text(conf, text, sizeof(text)) == 0);
 	CHECK(strstr(text, "Delta save: not fitted (0 samples, 600 left out)"));
@@ -1952,7 +1952,7 @@ static int t_remote_old_db(void)
 	CHECK(lat == 0 && bw == 0); /* the old one: no link */
 	ukf_calib_set_get_link(back, ukf_calib_set_count(back) - 1, &lat, &bw);
 	CHECK(lat == R_LAT[0] && bw == R_BW[0]);
-	CHECK(ukf_calib_model_write(back, conf, NULL, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_model_write(back, conf, NULL, stderr, err, sizeof(err)) == 0);
 	m = d;
 	CHECK(ukf_sim_model_load(&m, conf, err, sizeof(err)) == 0);
 	CHECK(near((double)m.clone_ns_per_page, FORK_PP, 0.03));
@@ -2061,7 +2061,7 @@ static int sim_fit(const ukf_calib_set_t *s, double agent_ns,
 		for (int i = 0; i < 10 && rc == 0; i++)
 			rc = ukf_calib_set_add(t, "agent", 0, agent_ns);
 		if (rc == 0 &&
-		    ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) < 0) {
+		    ukf_calib_model_write(t, conf, stderr, stderr, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			rc = -1;
 		}
@@ -2729,7 +2729,7 @@ static int t_sim_alone(void)
 	for (int i = 0; i < 10; i++)
 		CHECK(ukf_calib_set_add(t, "ready_local", 0, 2.5e6) == 0 &&
 		      ukf_calib_set_add(t, "ready_remote", 0, 2.2e6) == 0);
-	CHECK(ukf_calib_model_write(t, conf, stderr, err, sizeof(err)) == 0);
+	CHECK(ukf_calib_model_write(t, conf, stderr, stderr, err, sizeof(err)) == 0);
 	CHECK(load_model(conf, &m, NULL) == 0);
 	CHECK(near((double)m.local_clone_ns, 3e5, 0.001));
 	CHECK(near((double)m.touch_ns_per_page, 20000, 0.01));
@@ -2858,7 +2858,7 @@ static int t_sim_idle(void)
 			       c.idle == (on ? 16u : 0u),
 		       "first %zu clones %zu idle %zu", c.clone_first,
 		       c.clones, c.idle);
-		CHECK(ukf_calib_model_write(s, conf, NULL, err, sizeof(err)) ==
+		CHECK(ukf_calib_model_write(s, conf, NULL, stderr, err, sizeof(err)) ==
 		      0);
 		CHECK(load_model(conf, &m, NULL) == 0);
 		const struct ukf_sim_curve *k = &m.idle_curve;
