@@ -59,30 +59,86 @@ static int pclose_checked(struct plotter *p, FILE *f, const char *name)
 	return 0;
 }
 
-/* A label safe inside a gnuplot single-quoted string ('' for '). */
-static void gp_quote(FILE *gp, const char *s)
+/* A label safe inside a gnuplot single-quoted string ('' for '; control
+ * characters as ?); pct: % doubled too, for a string gnuplot takes as a
+ * format (a tick label of set xtics (...)). */
+static void gp_quote_pct(FILE *gp, const char *s, int pct)
 {
 	fputc('\'', gp);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '\'')
 			fputs("''", gp);
+		else if (c == '%' && pct)
+			fputs("%%", gp);
 		else
 			fputc(c < 0x20 || c == 0x7f ? '?' : c, gp);
 	}
 	fputc('\'', gp);
 }
 
-/* A label as a double-quoted string column of a data file. */
+static void gp_quote(FILE *gp, const char *s)
+{
+	gp_quote_pct(gp, s, 0);
+}
+
+/*
+ * A label as a double-quoted string column of a data file, one token
+ * whatever it holds: " \ and control characters as octal escapes (\042,
+ * \134, \012). The plots do not read it (their tick labels are in the
+ * script, gp_quote): it is there for a reader of the data.
+ */
 static void data_quote(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		fputc(c == '"' || c == '\\' || c < 0x20 || c == 0x7f ? '?' : c,
-		      f);
+		if (c == '"' || c == '\\' || c < 0x20 || c == 0x7f)
+			fprintf(f, "\\%03o", c);
+		else
+			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+/*
+ * s as one word of a shell command inside a gnuplot comment line: bare
+ * when it is made of characters no shell treats specially, else in '...'
+ * (' as '\''), or, when it holds control characters, in bash's $'...'
+ * with escapes: a comment never gets a raw newline (the rest of the name
+ * was a gnuplot command) or carriage return.
+ */
+static void gp_comment_word(FILE *gp, const char *s)
+{
+	int plain = *s != 0, ctl = 0;
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c < 0x20 || *c == 0x7f)
+			ctl = 1;
+		if (!isalnum(*c) && !strchr("_-./+,:@%=", *c))
+			plain = 0;
+	}
+	if (plain) {
+		fputs(s, gp);
+		return;
+	}
+	fputs(ctl ? "$'" : "'", gp);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (!ctl && *c == '\'')
+			fputs("'\\''", gp);
+		else if (!ctl)
+			fputc(*c, gp);
+		else if (*c == '\n')
+			fputs("\\n", gp);
+		else if (*c == '\t')
+			fputs("\\t", gp);
+		else if (*c == '\\' || *c == '\'')
+			fprintf(gp, "\\%c", *c);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(gp, "\\x%02x", *c);
+		else
+			fputc(*c, gp);
+	}
+	fputc('\'', gp);
 }
 
 static void num(FILE *f, double x)
@@ -228,9 +284,24 @@ static void ci_cols(FILE *f, const struct ukf_ci *c)
 	num(f, isnan(c->hi) ? c->mean : c->hi);
 }
 
+/* The bars' tick labels, the configurations' at 0, 1, ...: in the
+ * script, where a single-quoted string keeps " and \ (a data file's
+ * string cannot hold a ", and gnuplot's reading of escapes there is not
+ * documented). */
+static void bar_tics(FILE *gp, const struct section *s)
+{
+	fputs("set xtics rotate by -20 (", gp);
+	for (size_t j = 0; j < s->nconfigs; j++) {
+		fputs(j ? ", " : "", gp);
+		gp_quote_pct(gp, s->configs[j].label, 1);
+		fprintf(gp, " %zu", j);
+	}
+	fputs(")\n", gp);
+}
+
 /*
- * s<i>-compare.dat: per configuration, "index label" then mean latency,
- * p95 latency and success rate, each as "mean lo hi" (the 95% Student-t
+ * s<i>-compare.dat: per configuration, "index label" (data_quote) then
+ * mean latency, p95 latency and success rate, each as "mean lo hi" (the 95% Student-t
  * interval across replications; lo = hi = mean with one replication).
  */
 static int plot_compare(struct plotter *p, size_t si, const struct section *s)
@@ -272,10 +343,11 @@ static int plot_compare(struct plotter *p, size_t si, const struct section *s)
 	fputs("set style data histograms\n"
 	      "set style histogram errorbars gap 2 lw 1\n"
 	      "set style fill solid 0.6 border -1\n"
-	      "set yrange [0:*]\nset xtics rotate by -20\n",
+	      "set yrange [0:*]\n",
 	      p->gp);
+	bar_tics(p->gp, s);
 	snprintf(cmd, sizeof cmd,
-		 "plot '%s' using 3:4:5:xtic(2) title 'mean', "
+		 "plot '%s' using 3:4:5 title 'mean', "
 		 "'' using 6:7:8 title 'p95'",
 		 data);
 	plot_both(p, base, cmd);
@@ -291,10 +363,11 @@ success:
 	fputs("set style data histograms\n"
 	      "set style histogram errorbars gap 2 lw 1\n"
 	      "set style fill solid 0.6 border -1\n"
-	      "set yrange [0:1.05]\nset xtics rotate by -20\n",
+	      "set yrange [0:1.05]\n",
 	      p->gp);
+	bar_tics(p->gp, s);
 	snprintf(cmd, sizeof cmd,
-		 "plot '%s' using 9:10:11:xtic(2) title 'success rate'", data);
+		 "plot '%s' using 9:10:11 title 'success rate'", data);
 	plot_both(p, base2, cmd);
 	return 0;
 }
@@ -671,6 +744,46 @@ static int run_gnuplot(struct plotter *p, const char *prog)
 	return 0;
 }
 
+/*
+ * Every PNG and SVG the script names is in DIR and not empty: a gnuplot
+ * that exits 0 without drawing (a stand-in, a terminal missing from its
+ * build, a full disk) is an error naming the files, not "wrote".
+ */
+static int check_outputs(struct plotter *p, const char *prog)
+{
+	char *miss = NULL;
+	size_t len = 0, n = 0;
+	FILE *m = open_memstream(&miss, &len);
+	if (!m)
+		return pfail(p, "%s%s: out of memory", p->r->path, "");
+	for (size_t i = 0; i < p->nnames; i++)
+		for (int k = 0; k < 2; k++) {
+			char f[4096];
+			struct stat sb;
+			snprintf(f, sizeof f, "%s/%s.%s", p->dir, p->names[i],
+				 k ? "svg" : "png");
+			if (stat(f, &sb) == 0 && S_ISREG(sb.st_mode) &&
+			    sb.st_size > 0)
+				continue;
+			if (n++ < 4)
+				fprintf(m, "%s%s.%s", n > 1 ? ", " : "",
+					p->names[i], k ? "svg" : "png");
+		}
+	if (n > 4)
+		fprintf(m, " and %zu more", n - 4);
+	if (fclose(m) != 0 || !miss) {
+		free(miss);
+		return pfail(p, "%s%s: out of memory", p->r->path, "");
+	}
+	if (n)
+		ukf_seterr(p->r->err, p->r->errlen,
+			   "--plot: %s exited 0 but %zu of the %zu plot files "
+			   "are missing or empty in %s: %s",
+			   prog, n, 2 * p->nnames, p->dir, miss);
+	free(miss);
+	return n ? -1 : 0;
+}
+
 int ukf_report_plot(const char *path, const char *dir, FILE *log, char *err,
 		    size_t errlen)
 {
@@ -703,8 +816,15 @@ int ukf_report_plot(const char *path, const char *dir, FILE *log, char *err,
 	p.gp = pfopen(&p, "plots.gp");
 	if (!p.gp)
 		goto done;
-	fprintf(p.gp, GP_HEAD "%s --plot`; run: cd %s && gnuplot plots.gp\n",
-		path, dir);
+	/* DB and DIR as shell words: a newline in either made the rest of
+	 * the name a gnuplot command */
+	fputs(GP_HEAD, p.gp);
+	gp_comment_word(p.gp, path);
+	fputs(" --plot ", p.gp);
+	gp_comment_word(p.gp, dir);
+	fputs("`; run: cd ", p.gp);
+	gp_comment_word(p.gp, dir);
+	fputs(" && gnuplot plots.gp\n", p.gp);
 	for (size_t i = 0; i < r.nsections; i++) {
 		const struct section *s = &r.sections[i];
 		if (plot_cdf(&p, i, s) < 0 || plot_compare(&p, i, s) < 0 ||
@@ -719,7 +839,8 @@ int ukf_report_plot(const char *path, const char *dir, FILE *log, char *err,
 	p.gp = NULL;
 	if (pclose_checked(&p, gp, "plots.gp") < 0)
 		goto done;
-	if (p.nnames && run_gnuplot(&p, prog) < 0)
+	if (p.nnames &&
+	    (run_gnuplot(&p, prog) < 0 || check_outputs(&p, prog) < 0))
 		goto done;
 	for (size_t i = 0; i < p.nnames && log; i++)
 		fprintf(log, "ukfork report: wrote %s/%s.png and .svg\n", dir,

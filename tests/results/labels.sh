@@ -4,8 +4,9 @@
 # values with a newline, a tab, quotes, a backslash, UTF-8): the text
 # report keeps one line per table row (control characters as C escapes),
 # the --plot CDF data keeps its "# label: ..." comment on one line (a
-# newline in it made the label's rest a data line), and --json keeps the
-# raw config next to the escaped label.
+# newline in it made the label's rest a data line), the bars' tick labels
+# keep quotes and backslashes, and --json keeps the raw config next to the
+# escaped label.
 set -u
 UKFORK=$1
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-labels.XXXXXX")
@@ -41,8 +42,15 @@ w2=$(printf '%s' "$runs" | LC_ALL=C.UTF-8 wc -L)
 grep -q 'paired differences against x=a\\nb (' "$T/out" ||
 	fail "the baseline's label not escaped in the paired differences"
 
-UKF_GNUPLOT=/bin/true "$UKFORK" report "$T/l.db" --plot "$T/p" >"$T/out" 2>&1 ||
+UKF_GNUPLOT="$(dirname "$0")/fake_gnuplot.sh" "$UKFORK" report "$T/l.db" --plot "$T/p" >"$T/out" 2>&1 ||
 	fail "report --plot exited $?"
+# the bars' tick labels keep " and \ (they were ? from the data file):
+# in the script, single-quoted; in the data file, one token with octal
+# escapes
+grep -qxF "set xtics rotate by -20 ('x=a\nb' 0, 'x=t\tq\"u\o' 1, 'x=ü😀 sp' 2)" "$T/p/plots.gp" ||
+	fail "bar tick labels: $(grep xtics "$T/p/plots.gp")"
+grep -qF '1 "x=t\134tq\042u\134o" ' "$T/p/s1-compare.dat" ||
+	fail "bar data label: $(cat "$T/p/s1-compare.dat")"
 grep -q '^# x=a\\nb: 9 completed of 9 requests$' "$T/p/s1-latency-cdf.dat" ||
 	fail "CDF block comment not on one line"
 # every line of the CDF data: a comment, blank, or two numbers

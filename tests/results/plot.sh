@@ -36,9 +36,14 @@ UKF_GNUPLOT=/nonexistent/gnuplot "$UKFORK" report "$T/r.db" --plot "$T/none" >/d
 	fail "UKF_GNUPLOT=/nonexistent/gnuplot succeeded"
 grep -q "UKF_GNUPLOT=/nonexistent/gnuplot" "$T/err" || fail "bad UKF_GNUPLOT: $(cat "$T/err")"
 # a bare name is looked up in PATH, as a shell does (it was taken as a
-# file in the current directory and refused)
-UKF_GNUPLOT=true "$UKFORK" report "$T/r.db" --plot "$T/bare" >/dev/null 2>"$T/err" ||
+# file in the current directory and refused); true draws nothing: status
+# 1 naming the missing plots, no "wrote" (it said it wrote them all)
+UKF_GNUPLOT=true "$UKFORK" report "$T/r.db" --plot "$T/bare" >"$T/out" 2>"$T/err" &&
+	fail "UKF_GNUPLOT=true (no plots made) succeeded"
+grep -q "^ukfork report: --plot: .*/true exited 0 but 12 of the 12 plot files are missing or empty in $T/bare: s1-latency-cdf.png, s1-latency-cdf.svg, s1-compare.png, s1-compare.svg and 8 more\$" "$T/err" ||
 	fail "UKF_GNUPLOT=true: $(cat "$T/err")"
+grep -q wrote "$T/err" && fail "UKF_GNUPLOT=true: 'wrote' plots it did not make"
+[ ! -s "$T/out" ] || fail "UKF_GNUPLOT=true: a report was printed"
 UKF_GNUPLOT=no-such-gnuplot "$UKFORK" report "$T/r.db" --plot "$T/none" >/dev/null 2>"$T/err" &&
 	fail "UKF_GNUPLOT=no-such-gnuplot succeeded"
 grep -q "UKF_GNUPLOT=no-such-gnuplot is not an executable program in PATH" "$T/err" || fail "bad bare UKF_GNUPLOT: $(cat "$T/err")"

@@ -11,7 +11,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/ukf-plotdir.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL (plot_dir): $*" >&2; ls "$T/p" >&2 2>/dev/null; exit 1; }
-export UKF_GNUPLOT=/bin/true
+export UKF_GNUPLOT="$SRC/tests/results/fake_gnuplot.sh"
 
 "$UKFORK" run "$SRC/tests/golden/sweep.lua" --db "$T/one.db" >/dev/null 2>&1 || fail "run sweep"
 cp "$T/one.db" "$T/two.db"

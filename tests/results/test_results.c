@@ -22,6 +22,12 @@
 #include <sys/syscall.h>
 #include <json-c/json.h>
 
+/* tests/results/fake_gnuplot.sh: writes the files plots.gp names (the
+ * report checks that they were made, so /bin/true does not do) */
+#ifndef FAKE_GNUPLOT
+#error "FAKE_GNUPLOT: the stand-in gnuplot's path (tests/results/CMakeLists.txt)"
+#endif
+
 #define CHECK_NEAR(a, b, tol)                                                 \
 	do {                                                                  \
 		double a_ = (a), b_ = (b);                                    \
@@ -1394,7 +1400,7 @@ static int t_report_out_of_memory(void)
 		 "cpu_s, peak_rss_bytes, mode, last_output FROM b.boots",
 		 tpath("oom-boot.db"));
 	CHECK(sql_exec(path, sql) == 0);
-	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	setenv("UKF_GNUPLOT", FAKE_GNUPLOT, 1);
 	alloc_pid = getpid();
 	for (int mode = 0; mode < 3; mode++) {
 		long n;
@@ -1447,7 +1453,7 @@ static int t_report_damaged_schema(void)
 		{"template_boots", "t_start"},
 	};
 	char err[512], sql[256], name[64];
-	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	setenv("UKF_GNUPLOT", FAKE_GNUPLOT, 1);
 	for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++) {
 		snprintf(name, sizeof name, "damaged%zu.db", i);
 		char path[600], plots[600];
@@ -1585,7 +1591,7 @@ static int t_report_other_users_db(void)
 }
 
 /*
- * --plot's data files and script, with a stand-in gnuplot (/bin/true):
+ * --plot's data files and script, with a stand-in gnuplot (FAKE_GNUPLOT):
  * a CDF of 2500 completed requests is cut to at most 2001 points, both
  * ends kept; a configuration without completed requests has NaN bars and
  * no curve; a quote in a label is doubled in the script; 2600 boots give
@@ -1630,7 +1636,7 @@ static int t_report_plot_data(void)
 	ukf_db_close(&db);
 	char dir[600];
 	snprintf(dir, sizeof dir, "%s", tpath("plots"));
-	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	setenv("UKF_GNUPLOT", FAKE_GNUPLOT, 1);
 	char *log = NULL;
 	size_t loglen = 0;
 	FILE *lf = open_memstream(&log, &loglen);
@@ -1705,10 +1711,22 @@ static int t_report_plot_data(void)
 		CHECK(total == h[k].total);
 	}
 	/* errors */
+	/* a gnuplot that exits 0 without drawing: not "wrote" (it was) */
+	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	lf = open_memstream(&log, &loglen);
+	CHECK(lf);
+	CHECK(ukf_report_plot(path, dir, lf, err, sizeof err) == -1);
+	fclose(lf);
+	CHECK(!strstr(log, "wrote"));
+	free(log);
+	CHECK_HAS(err, "/bin/true exited 0 but 10 of the 10 plot files are "
+		       "missing or empty in ");
+	CHECK_HAS(err, "s1-latency-cdf.png, s1-latency-cdf.svg, "
+		       "s1-compare.png, s1-compare.svg and 6 more");
 	setenv("UKF_GNUPLOT", "/bin/false", 1);
 	CHECK(ukf_report_plot(path, dir, NULL, err, sizeof err) == -1);
 	CHECK_HAS(err, "/bin/false failed (exit status 1)");
-	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	setenv("UKF_GNUPLOT", FAKE_GNUPLOT, 1);
 	CHECK(ukf_report_plot(path, path, NULL, err, sizeof err) == -1);
 	CHECK_HAS(err, "not a directory");
 	CHECK(ukf_report_plot(path, tpath("no/such/dir"), NULL, err,
@@ -1742,7 +1760,7 @@ static int t_report_plot_data(void)
 			      sizeof err) == -1);
 	CHECK_HAS(err, "gnuplot-nox");
 	unsetenv("PATH"); /* the default /usr/bin:/bin */
-	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	setenv("UKF_GNUPLOT", FAKE_GNUPLOT, 1);
 	if (ukf_report_plot(tpath("empty-runs.db"), dir, lf, err,
 			    sizeof err) != 0) {
 		fprintf(stderr, "empty-runs.db: %s\n", err);
@@ -2111,7 +2129,7 @@ static int t_report_template_boots(void)
 	CHECK(line_has(t, "template boots (not requests) ", " -  "));
 	CHECK(line_has(t, "template boot time (s) ", " -\n"));
 	free(t);
-	setenv("UKF_GNUPLOT", "/bin/true", 1);
+	setenv("UKF_GNUPLOT", FAKE_GNUPLOT, 1);
 	int rc = ukf_report_plot(path, tpath("tbplots"), NULL, err,
 				 sizeof err);
 	unsetenv("UKF_GNUPLOT");
