@@ -268,7 +268,6 @@ static void bb_print_json(const struct bb_opts *o, const struct bb_inst *in,
 {
 	int have = s->ok > 0;
 	double nan_ = NAN;
-	char tail[BB_LAST_MAX * 3];
 	struct json_object *j = json_object_new_object(), *fa;
 
 	ukf_json_add(j, "count", json_object_new_uint64(s->count));
@@ -317,13 +316,15 @@ static void bb_print_json(const struct bb_opts *o, const struct bb_inst *in,
 		if (in[i].ok)
 			continue;
 		struct json_object *f = json_object_new_object();
-		bb_tail(&in[i], tail, sizeof(tail), 200);
 		ukf_json_add(f, "index", json_object_new_uint64(in[i].index));
 		ukf_json_add(f, "reason",
 			     ukf_json_str(in[i].why[0] ? in[i].why
 						       : "no marker"));
 		ukf_json_add(f, "status", json_object_new_int64(in[i].status));
-		ukf_json_add(f, "last_output", ukf_json_str(tail));
+		/* as stored with --db and in `ukfork report --json`: the
+		 * bytes themselves (JSON escapes them), not the text
+		 * summary's one-line form */
+		ukf_json_add(f, "last_output", ukf_json_str(in[i].last));
 		ukf_json_append(fa, f);
 	}
 	ukf_json_print(out, j);
@@ -642,6 +643,12 @@ static int guest_mem(const char *prog, struct bb_opts *o)
 static int bb_parse(int argc, char **argv, struct bb_opts *o)
 {
 	const char *prog = argc > 0 && argv[0] ? argv[0] : "bootbench";
+	/* the options that take a value, each allowed once (a second -n
+	 * silently won); the flags may repeat, they change nothing */
+	static const char *const once[] = {
+		"-n", "-j", "--marker", "--fail", "--db", "--pool", "--grace",
+		"--timeout", "--gap", "--mem", "--backend", "--cmd", NULL};
+	unsigned seen = 0;
 	int i;
 
 	memset(o, 0, sizeof(*o));
@@ -705,6 +712,15 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 			return 2;                                             \
 		}                                                             \
 	} while (0)
+		for (int k = 0; once[k]; k++)
+			if (!strcmp(a, once[k])) {
+				if (seen & 1u << k) {
+					fprintf(stderr, "%s: %s given twice\n",
+						prog, a);
+					return 2;
+				}
+				seen |= 1u << k;
+			}
 		if (!strcmp(a, "-n")) {
 			NEEDVAL();
 			if (parse_u32(val, &o->count) || o->count == 0 ||
@@ -811,6 +827,10 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 		fprintf(stderr, "%s: --pool needs --guest\n", prog);
 		return 2;
 	}
+	if (o->mem_set && !o->guest) { /* an external VMM sizes itself */
+		fprintf(stderr, "%s: --mem needs --guest\n", prog);
+		return 2;
+	}
 	if (o->gap_ns && !o->guest) {
 		fprintf(stderr, "%s: --gap needs --guest\n", prog);
 		return 2;
@@ -909,8 +929,14 @@ int ukf_bootbench_main(int argc, char **argv)
 #endif
 
 	rc = bb_parse(argc, argv, &o);
-	if (rc == 1)
-		return 0;
+	if (rc == 1) { /* --help or --kvm-info printed */
+		int e = fflush(stdout) ? errno : ferror(stdout) ? EIO : 0;
+
+		if (e)
+			fprintf(stderr, "%s: writing the output failed: %s\n",
+				prog, strerror(e));
+		return e ? 1 : 0;
+	}
 	if (rc)
 		return 2;
 #ifndef UKF_BB_HAVE_DB
@@ -969,16 +995,29 @@ int ukf_bootbench_main(int argc, char **argv)
 		bb_print_json(&o, in, &res, &s, stdout);
 	else
 		bb_print_text(&o, in, &res, &s, stdout);
-	fflush(stdout);
+	/* errno of the failed write: fflush's, or EIO when an earlier
+	 * write failed (a full disk, a closed stdout) */
+	int werr = fflush(stdout) ? errno : ferror(stdout) ? EIO : 0;
 	rc = s.failed ? 1 : 0;
+	int stored = 0;
 #ifdef UKF_BB_HAVE_DB
 	if (db && bb_write_db(&o, in, &res,
 			      (int64_t)wall.tv_sec * UKF_S + wall.tv_nsec, db,
 			      err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: --db: %s\n", prog, err);
 		rc = 1;
+	} else if (db) {
+		stored = 1;
 	}
 #endif
+	/* the summary may be the only result: not written is a failure */
+	if (werr) {
+		fprintf(stderr, "%s: writing the output failed: %s%s%s%s\n",
+			prog, strerror(werr),
+			stored ? " (the run is stored in " : "",
+			stored ? o.db : "", stored ? ")" : "");
+		rc = 1;
+	}
 out:
 #ifdef UKF_BB_HAVE_DB
 	ukf_db_close(&db);

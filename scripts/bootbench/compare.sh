@@ -170,5 +170,5 @@ while read -r label; do
 	    (if .median_ms == null or $pbase == "" then "-" else ((.median_ms / ($pbase|tonumber)) * 10 | round / 10 | tostring) + "x" end)
 	  ] | @tsv' "$f" | awk -F'\t' '{ printf "%-26s %5s %5s %10s %22s %10s %10s %10s %11s %12s %12s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11 }'
 	jq -r --arg l "$label" 'if .error then "  \($l): could not run: \(.error)" else
-	  (.failures[:3][] | "  \($l) #\(.index) failed: \(.reason); last output: \(.last_output[-160:])") end' "$f"
+	  (.failures[:3][] | "  \($l) #\(.index) failed: \(.reason); last output: \(.last_output | sub("[\r\n]+$"; "") | gsub("[\r\n]+"; " | ") | .[-160:])") end' "$f"
 done <"$TMP/order"

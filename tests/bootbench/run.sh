@@ -121,8 +121,41 @@ PY
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["failed"] == 2 and d["median_ms"] is None
-assert 'a "quoted" tab' in d["failures"][0]["last_output"], d["failures"]
+# the output itself, as --db stores it (it was the text summary's one-line
+# form: "a \"quoted\" tab.x", without the newline)
+assert d["failures"][0]["last_output"] == 'a "quoted" tab\tx\n', d["failures"]
 PY
+	;;
+output)
+	# a summary that cannot be written (a full disk, a closed stdout) is
+	# a failure naming the error (it exited 0), text, JSON and --help alike
+	[ -w /dev/full ] || { echo "SKIP: no /dev/full"; exit 77; }
+	for a in "--json" "" "--help" "--kvm-info"; do
+		# shellcheck disable=SC2086
+		"$BB" $a -n 1 --cmd 'echo UKF-READY' >/dev/full 2>"$T/err"
+		r=$?
+		[ "$r" = 1 ] && grep -q "writing the output failed: No space left on device" "$T/err" ||
+			fail "'$a' >/dev/full: exit $r, $(cat "$T/err")"
+	done
+	"$BB" -n 1 --cmd 'echo UKF-READY' >&- 2>"$T/err"
+	r=$?
+	[ "$r" = 1 ] && grep -q "writing the output failed: Bad file descriptor" "$T/err" ||
+		fail ">&-: exit $r, $(cat "$T/err")"
+	has_db
+	"$BB" -n 1 --cmd 'echo UKF-READY' --db "$T/o.db" >/dev/full 2>"$T/err"
+	[ $? = 1 ] && grep -q "(the run is stored in $T/o.db)" "$T/err" ||
+		fail "--db >/dev/full: $(cat "$T/err")"
+	[ "$(sqlite3 "$T/o.db" "select count(*) from boots where ok")" = 1 ] ||
+		fail "the run not stored when stdout failed"
+	# a failure's last output: --json, the database and report --json agree
+	run -n 1 --json --db "$T/l.db" --cmd 'printf "x\tnope\n"'
+	[ "$(rc)" = 1 ] || fail "exit $(rc), want 1"
+	python3 - "$T/out" <<'PY' || fail "bootbench --json last_output"
+import json, sys
+assert json.load(open(sys.argv[1]))["failures"][0]["last_output"] == "x\tnope\n"
+PY
+	[ "$(sqlite3 "$T/l.db" "select hex(last_output) from boots")" = "78096E6F70650A" ] ||
+		fail "stored last_output: $(sqlite3 "$T/l.db" "select quote(last_output) from boots")"
 	;;
 ci)
 	# 19 values: p95's interval has no upper side (it needs 72 values):
@@ -183,6 +216,26 @@ badargs)
 	"$BB" -n 1 --marker=--x --cmd true >"$T/out" 2>"$T/err"
 	[ $? = 2 ] && grep -q -- "--marker needs a value (found the option '--x')" "$T/err" ||
 		fail "--marker=--x: $(cat "$T/err")"
+	# a value option given twice: refused (the last silently won: -n 2
+	# -n 3 ran 3), as `ukfork report --width` twice is; flags may repeat
+	for o in "-n 2 -n 3" "-j 1 -j 2" "--marker a --marker b" "--fail a --fail b" \
+		"--db a.db --db=b.db" "--grace 1 --grace 2" "--timeout 1 --timeout 2" \
+		"--cmd true --cmd true" "--mem 64M --mem 32M" "--backend kvm --backend xen" \
+		"--pool 1 --pool 1" "--gap 1 --gap 2"; do
+		# shellcheck disable=SC2086
+		"$BB" $o --cmd true >"$T/out" 2>"$T/err"
+		r=$?
+		first=${o%% *}
+		[ "$r" = 2 ] && grep -qx -- ".*: $first given twice" "$T/err" ||
+			fail "'$o': exit $r, $(cat "$T/err")"
+	done
+	[ ! -e a.db ] && [ ! -e b.db ] || fail "a database made before the refusal"
+	"$BB" --json --json -n 1 --cmd 'echo UKF-READY' >"$T/out" 2>"$T/err" ||
+		fail "--json twice refused: $(cat "$T/err")"
+	# --mem sizes --guest's VM; an external VMM's memory is its own
+	"$BB" --mem 64M --cmd true >"$T/out" 2>"$T/err"
+	[ $? = 2 ] && grep -q -- "--mem needs --guest" "$T/err" ||
+		fail "--mem with --cmd: $(cat "$T/err")"
 	"$BB" --marker '(' --cmd true 2>"$T/err"
 	grep -q "bad --marker regex" "$T/err" || fail "regex error not explained"
 	"$BB" --help >"$T/out" || fail "--help failed"
