@@ -98,6 +98,8 @@ static const char usage_run[] =
     "                       limit)\n"
     "  --help               this text\n"
     "\n"
+    "An option that takes a value goes once, --set as often as needed.\n"
+    "\n"
     "exit status: 0 ok, 1 the world or the database failed, 2 bad scenario\n"
     "or bad command line.\n";
 
@@ -170,6 +172,25 @@ static int parse_u64(const char *s, uint64_t *out)
 /* run's short options: one of them where a value belongs is refused too */
 static const char *const run_shorts[] = {"-q", "-h", NULL};
 
+/* run's options that take one value: each at most once (a second --reps
+ * silently won); --set repeats, one setting each */
+static const char *const run_once[] = {
+    "--seed",	  "--reps",	    "--db",		  "--backend",
+    "--trace", "--template-dir", "--max-instructions", "--cluster", NULL};
+
+/* 1 if opt is in names and was seen before (*seen: a bit per name). */
+static int given_twice(const char *const *names, const char *opt,
+		       unsigned *seen)
+{
+	for (unsigned k = 0; names[k]; k++)
+		if (!strcmp(opt, names[k])) {
+			if (*seen & 1u << k)
+				return 1;
+			*seen |= 1u << k;
+		}
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct ukf_run_opts o;
@@ -182,6 +203,7 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	int rc = 2;
+	unsigned seen = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -206,6 +228,10 @@ static int cmd_run(int argc, char **argv)
 			    !strcmp(a, "--template-dir") ||
 			    !strcmp(a, "--max-instructions") ||
 			    !strcmp(a, "--cluster"))) {
+			if (given_twice(run_once, a, &seen)) {
+				rc = bad("run", "%s given twice", a);
+				goto out;
+			}
 			if (!v) {
 				rc = bad("run", "option %s needs a value", a);
 				goto out;
@@ -363,6 +389,9 @@ static int cmd_report(int argc, char **argv)
 		} else if (opts && !strcmp(o, "--json")) {
 			json = 1;
 		} else if (opts && !strcmp(o, "--plot")) {
+			if (plot)
+				return bad("report", "%s",
+					   "--plot given twice");
 			if (i + 1 >= argc || !argv[i + 1][0])
 				return bad("report", "%s",
 					   "--plot needs a directory");

@@ -1004,6 +1004,30 @@ model_refused)
 	expect_err "s.lua:1: setting 'model': $T/m6.conf:$line: bad value '6' for 'jitter' (expected a lognormal sigma from 0 to 5)"
 	no_runs "$T/db"
 	;;
+options_twice)
+	# an option that takes one value, given twice: exit 2 naming it, as
+	# report's --width twice was (the last one silently won: --reps 2
+	# --reps 3 ran 3 runs per point, --db a --db b stored in b only)
+	for o in "--seed 5 --seed 6" "--reps 2 --reps 3" "--db $T/a.db --db $T/b.db" \
+		"--trace $T/t1 --trace $T/t2" "--backend sim --backend sim" \
+		"--template-dir $T/d1 --template-dir $T/d2" \
+		"--max-instructions 0 --max-instructions 5"; do
+		# shellcheck disable=SC2086
+		run run "$S/ok.lua" $o --quiet; expect_rc 2
+		expect_err "ukfork run: ${o%% *} given twice"
+		expect_err "(try \`ukfork run --help\`)"
+	done
+	[ -e "$T/a.db" ] || [ -e "$T/b.db" ] || [ -e "$T/t1" ] || [ -e "$T/t2" ] &&
+		fail "a refused run wrote a file"
+	# --set repeats (one setting each), and so do the flags
+	run run "$S/ok.lua" --set nodes=2 --set vcpus=2 --quiet --quiet --db "$T/ok.db"
+	expect_rc 0
+	run run "$S/ok.lua" --db "$T/ok.db" --quiet; expect_rc 0
+	run report "$T/ok.db" --plot "$T/pa" --plot "$T/pb"; expect_rc 2
+	expect_err "ukfork report: --plot given twice"
+	[ -e "$T/pa" ] || [ -e "$T/pb" ] && fail "a refused report made a plot directory"
+	run report "$T/ok.db" --json --json; expect_rc 0
+	;;
 *)
 	echo "unknown case $CASE" >&2; exit 2
 	;;
