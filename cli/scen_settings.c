@@ -850,8 +850,21 @@ int scen_parse_set(struct scen *sc, const char *s, FILE *msg)
 		for (size_t i = 0; i < e->nvals; i++) {
 			struct conv c;
 			const char *why = "";
-			if (scen_val_convert(scen_builtin[e->builtin].type,
-					     &e->vals[i], &c, &why)) {
+			int bad = scen_val_convert(scen_builtin[e->builtin].type,
+						   &e->vals[i], &c, &why);
+			/* nodes: one message for -1 and 0 (it was ">= 0"
+			 * here, "1..1000000" without this prefix at the
+			 * run) */
+			_Static_assert(NODES_MAX == 1000000,
+				       "the message below names it");
+			if (e->builtin == S_NODES &&
+			    (bad ? e->vals[i].is_num
+				 : c.u < 1 || c.u > NODES_MAX)) {
+				bad = 1;
+				why = "expected a count of nodes from 1 to "
+				      "1000000";
+			}
+			if (bad) {
 				fprintf(msg,
 					"ukfork run: --set %s: bad value "
 					"'%s' for '%s': %s\n",

@@ -270,6 +270,13 @@ set_refused)
 	expect_rc 2; expect_err "ukfork run: --reps: expected 1..1000000, got ''"; no_runs "$T/db"
 	run run "$S/ok.lua" --backend bogus --db "$T/db"
 	expect_rc 2; expect_err "--backend: unknown backend 'bogus' (valid: sim, kvm)"; no_runs "$T/db"
+	# nodes out of range: one message, with the prefix, whichever side
+	# (-1 said "whole number >= 0", 0 "1..1000000" without the prefix)
+	for v in -1 0 1000001 4,0; do
+		run run "$S/ok.lua" --set nodes=$v --db "$T/db"
+		expect_rc 2; expect_err "ukfork run: --set nodes=$v: bad value '${v#4,}' for 'nodes': expected a count of nodes from 1 to 1000000"
+		no_runs "$T/db"
+	done
 	run run "$S/ok.lua" --cluster "$T/nope.conf" --db "$T/db"
 	expect_rc 2; expect_err "ukfork run: --cluster: $T/nope.conf: No such file or directory"; no_runs "$T/db"
 	;;

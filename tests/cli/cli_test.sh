@@ -756,7 +756,7 @@ limits)
 	# nodes beyond 1,000,000: refused before anything is built
 	bad_scenario many_hosts.lua 3 "count must be 1..1000000"
 	run run "$S/ok.lua" --set nodes=1000001 --db "$T/db"
-	expect_rc 2; expect_err "setting 'nodes' must be 1..1000000"; no_runs "$T/db"
+	expect_rc 2; expect_err "ukfork run: --set nodes=1000001: bad value '1000001' for 'nodes': expected a count of nodes from 1 to 1000000"; no_runs "$T/db"
 	;;
 engine_oom)
 	# the engine out of memory (a hash map cannot grow: large callocs
