@@ -24,7 +24,7 @@ jq -e '.count == 3 and .ok == 3 and .failed == 0 and .marker == "say \"hi\""
 jq -e '.ok == 0 and .failed == 2 and .median_ms == null and .median_ci_ms == [null, null]
 	and .p99_ms == null and .launch_rate == null and (.failures | length) == 2
 	and .failures[0].status == 3 and (.failures[0].reason | test("status 3"))
-	and .failures[1].last_output == "no \"way\" \\o/"' \
+	and .failures[1].last_output == "no \"way\" \\o/\n"' \
 	"$T/out" >/dev/null || fail "bootbench --json, all failed"
 
 # report --json of a simulated run: figures equal to the rows.
