@@ -857,9 +857,10 @@ int scen_parse_set(struct scen *sc, const char *s, FILE *msg)
 			 * run) */
 			_Static_assert(NODES_MAX == 1000000,
 				       "the message below names it");
+			double x = bad ? e->vals[i].num : (double)c.u;
 			if (e->builtin == S_NODES &&
-			    (bad ? e->vals[i].is_num
-				 : c.u < 1 || c.u > NODES_MAX)) {
+			    (!bad || e->vals[i].is_num) &&
+			    (x < 1 || x > NODES_MAX)) {
 				bad = 1;
 				why = "expected a count of nodes from 1 to "
 				      "1000000";
