@@ -646,8 +646,9 @@ static int bb_parse(int argc, char **argv, struct bb_opts *o)
 	/* the options that take a value, each allowed once (a second -n
 	 * silently won); the flags may repeat, they change nothing */
 	static const char *const once[] = {
-		"-n", "-j", "--marker", "--fail", "--db", "--pool", "--grace",
-		"--timeout", "--gap", "--mem", "--backend", "--cmd", NULL};
+	    "-n",	 "-j",	    "--marker",	 "--fail", "--db",
+	    "--pool",	 "--grace", "--timeout", "--gap",  "--mem",
+	    "--backend", "--cmd",   NULL};
 	unsigned seen = 0;
 	int i;
 

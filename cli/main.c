@@ -174,9 +174,15 @@ static const char *const run_shorts[] = {"-q", "-h", NULL};
 
 /* run's options that take one value: each at most once (a second --reps
  * silently won); --set repeats, one setting each */
-static const char *const run_once[] = {
-    "--seed",	  "--reps",	    "--db",		  "--backend",
-    "--trace", "--template-dir", "--max-instructions", "--cluster", NULL};
+static const char *const run_once[] = {"--seed",
+				       "--reps",
+				       "--db",
+				       "--backend",
+				       "--trace",
+				       "--template-dir",
+				       "--max-instructions",
+				       "--cluster",
+				       NULL};
 
 /* 1 if opt is in names and was seen before (*seen: a bit per name). */
 static int given_twice(const char *const *names, const char *opt,

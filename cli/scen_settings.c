@@ -850,8 +850,9 @@ int scen_parse_set(struct scen *sc, const char *s, FILE *msg)
 		for (size_t i = 0; i < e->nvals; i++) {
 			struct conv c;
 			const char *why = "";
-			int bad = scen_val_convert(scen_builtin[e->builtin].type,
-						   &e->vals[i], &c, &why);
+			int bad =
+			    scen_val_convert(scen_builtin[e->builtin].type,
+					     &e->vals[i], &c, &why);
 			/* nodes: one message for -1 and 0 (it was ">= 0"
 			 * here, "1..1000000" without this prefix at the
 			 * run) */

@@ -301,8 +301,8 @@ static void bar_tics(FILE *gp, const struct section *s)
 
 /*
  * s<i>-compare.dat: per configuration, "index label" (data_quote) then
- * mean latency, p95 latency and success rate, each as "mean lo hi" (the 95% Student-t
- * interval across replications; lo = hi = mean with one replication).
+ * mean latency, p95 latency and success rate, each as "mean lo hi" (the 95%
+ * Student-t interval across replications; lo = hi = mean with one replication).
  */
 static int plot_compare(struct plotter *p, size_t si, const struct section *s)
 {
