@@ -15,8 +15,7 @@ static void arrival_fire(void *arg, uint64_t x);
  * No engine gave it an id: the run's refused arrivals are -1, -2, ... in
  * the database (ukf_id_t's top values), never an engine's.
  */
-static void arrival_refused(struct run *r, uint32_t app, uint32_t node,
-			    int rc)
+static void arrival_refused(struct run *r, uint32_t app, uint32_t node, int rc)
 {
 	ukf_ns_t now = r->world.ops->now(r->world.w);
 	char what[96], why[128], n[16], line[256];
