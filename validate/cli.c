@@ -37,8 +37,9 @@ static const char usage[] =
     "(and the cost model MODEL.conf: --set model=MODEL.conf), both into one\n"
     "results database, and compare them. With --from-db, compare two sets\n"
     "of runs already in DB instead (each side: runs whose label, backend\n"
-    "and id range match what is given; defaults: real = backend kvm, sim =\n"
-    "backend sim).\n"
+    "and id range match what is given; a side given none of its three is\n"
+    "backend kvm for real, backend sim for sim; a run on both sides is\n"
+    "refused).\n"
     "\n"
     "Per start kind (cold, template, fork) the p50, p95 and p99 of\n"
     "request-to-ready (completed requests), the cold-start fraction and\n"
@@ -210,7 +211,7 @@ static int compare_and_report(const char *prog, const struct args *a,
 			      const char *db)
 {
 	ukf_validate_result_t *r = NULL;
-	char err[1024];
+	char err[2048];
 
 	if (ukf_validate_compare(db, &a->real, &a->sim, &a->vo, &r, err,
 				 sizeof(err)) < 0) {

@@ -88,9 +88,9 @@ typedef struct ukf_validate_result ukf_validate_result_t;
  * instances), the simulated requests, and for the grouped quantiles the
  * simulated groups.
  * *out gets the result (the caller destroys it). Returns 0; -1 with a
- * message in err when the file is not a ukfork results database or a
- * side selects no run or no instance (bad input: the caller exits 2),
- * or on ENOMEM.
+ * message in err when the file is not a ukfork results database, a
+ * side selects no run or no instance, or a run is compared on both
+ * sides (bad input: the caller exits 2), or on ENOMEM.
  */
 int ukf_validate_compare(const char *path, const struct ukf_validate_sel *real,
 			 const struct ukf_validate_sel *sim,
