@@ -443,6 +443,21 @@ static void compute(const struct ukf_validate_result *r,
 	}
 }
 
+/*
+ * 1 when the error e lies beyond the threshold th (both relative). An
+ * error equal to the threshold is within it, up to the rounding of the
+ * division: (1.05 - 1) / 1 is 0.050000000000000044 and 5 / 100 is 0.05,
+ * so a clone of 1.050 ms against 1.000 ms failed 5% while 105 ms against
+ * 100 ms passed. The margin, 1e-9 of the threshold (and 1e-12 for a
+ * threshold of 0), is far above the division's rounding (1e-16) and
+ * below what a nanosecond can move an error: 1 ns in a request of 10 s
+ * is 1e-10, 2e-9 of a 5% threshold.
+ */
+static int beyond(double e, double th)
+{
+	return fabs(e) > th * (1 + 1e-9) + 1e-12;
+}
+
 static double rel_err(double real, double sim)
 {
 	if (isnan(real) || isnan(sim))
@@ -747,7 +762,7 @@ static int evaluate(struct ukf_validate_result *r,
 			continue;
 		if (isnan(m->real) && isnan(m->sim))
 			continue; /* neither world has it: nothing to compare */
-		if (isnan(m->err) || fabs(m->err) > o->threshold)
+		if (isnan(m->err) || beyond(m->err, o->threshold))
 			m->exceeded = 1;
 	}
 	ret = 0;
@@ -959,8 +974,9 @@ void ukf_validate_print(const ukf_validate_result_t *r,
 		 * do not show the agreement (an interval of [-98%, +5090%]
 		 * printed "ok" like one of [-1%, +1%]) */
 		int wide = m->checked && !m->exceeded && !isnan(m->err) &&
-			   !(m->err_lo >= -o->threshold &&
-			     m->err_hi <= o->threshold);
+			   (isnan(m->err_lo) || isnan(m->err_hi) ||
+			    beyond(m->err_lo, o->threshold) ||
+			    beyond(m->err_hi, o->threshold));
 		if (m->exceeded)
 			fputs(isnan(m->err) ? "  FAIL (one world only)"
 					    : "  FAIL",
