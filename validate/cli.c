@@ -58,8 +58,9 @@ static const char usage[] =
     "  --threshold PCT   largest |error| of a checked metric, in % (5)\n"
     "  --metrics LIST    checked statistics, comma-separated among p50,\n"
     "                    p95, p99, cold_frac, load (default p50,p95)\n"
-    "  --resamples N     bootstrap resamples (1000)\n"
-    "  --boot-seed N     bootstrap seed (1)\n"
+    "  --resamples N     bootstrap resamples (1000; at least 200)\n"
+    "  --boot-seed N     bootstrap seed, 0..4294967295 (1; 0 is GSL's\n"
+    "                    default seed, 4357)\n"
     "  --sim-pooled      simulated figures over all the simulated requests\n"
     "                    at once, not at the real side's size\n"
     "  --app NAME        compare the instances of app NAME only (a start\n"
@@ -545,17 +546,28 @@ int ukf_validate_main(int argc, char **argv, ukf_validate_scenario_fn run)
 				goto out;
 			}
 		} else if (!strcmp(o, "--resamples")) {
-			if (parse_u64(v, &n) || n < 10 || n > 1000000) {
-				rc = bad(prog,
-					 "--resamples: expected 10..1000000, "
-					 "got '%s'",
-					 v);
+			/* a 95% interval of 10 resamples was their smallest
+			 * and largest: each tail needs a few */
+			unsigned lo = ukf_validate_min_resamples(a.vo.level);
+			if (parse_u64(v, &n) || n < lo || n > 1000000) {
+				fprintf(stderr,
+					"%s: --resamples: expected %u..1000000 "
+					"(a %.0f%% interval needs 10 / (1 - "
+					"%.2f) resamples: %.0f in each tail), "
+					"got '%s'\n(try `%s --help`)\n",
+					prog, lo, 100 * a.vo.level, a.vo.level,
+					(1 - a.vo.level) / 2 * lo, v, prog);
 				goto out;
 			}
 			a.vo.resamples = (unsigned)n;
 		} else if (!strcmp(o, "--boot-seed")) {
-			if (parse_u64(v, &n)) {
-				rc = bad(prog, "--boot-seed: bad number '%s'",
+			/* GSL's mt19937 keeps the low 32 bits: 2^32 + 1
+			 * drew what 1 draws */
+			if (parse_u64(v, &n) || n > UINT32_MAX) {
+				rc = bad(prog,
+					 "--boot-seed: expected 0..4294967295 "
+					 "(GSL's mt19937 takes 32 bits), got "
+					 "'%s'",
 					 v);
 				goto out;
 			}

@@ -3,6 +3,7 @@
  * results database -> metrics, relative errors with bootstrap intervals,
  * verdict. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,14 @@ void ukf_validate_opts_default(struct ukf_validate_opts *o)
 	o->resamples = 1000;
 	o->level = 0.95;
 	o->sim_pooled = 0;
+}
+
+unsigned ukf_validate_min_resamples(double level)
+{
+	if (!(level > 0 && level < 1))
+		return UINT_MAX;
+	/* 10 / (1 - 0.95) is 199.99999999999983 in doubles */
+	return (unsigned)ceil(10 / (1 - level) - 1e-6);
 }
 
 /* Instance n (about to be pushed) belongs to run id (seed, rep). */
@@ -793,11 +802,13 @@ int ukf_validate_compare(const char *path, const struct ukf_validate_sel *real,
 	struct ukf_validate_result *r;
 
 	*out = NULL;
-	if (o->resamples < 10 || !(o->level > 0 && o->level < 1) ||
-	    !(o->threshold >= 0)) {
+	if (!(o->level > 0 && o->level < 1) ||
+	    o->resamples < ukf_validate_min_resamples(o->level) ||
+	    !(o->threshold >= 0) || o->seed > UINT32_MAX) {
 		ukf_seterr(err, errlen,
-		       "bad options (resamples >= 10, 0 < level < 1, threshold "
-		       ">= 0)");
+			   "bad options (0 < level < 1, resamples >= 10 / (1 - "
+			   "level), threshold >= 0, seed <= %lu)",
+			   (unsigned long)UINT32_MAX);
 		return -1;
 	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=

@@ -51,8 +51,11 @@ struct ukf_validate_metric {
 struct ukf_validate_opts {
 	double threshold;   /* relative, e.g. 0.05 */
 	unsigned checked;   /* bit (1 << stat) for each stat to check */
-	uint64_t seed;	    /* bootstrap RNG seed (gsl mt19937) */
-	unsigned resamples; /* bootstrap resamples, >= 10 */
+	uint64_t seed;	    /* bootstrap RNG seed (gsl mt19937), at most
+			       UINT32_MAX (it keeps the low 32 bits; 0 is
+			       its default seed, 4357) */
+	unsigned resamples; /* bootstrap resamples, at least
+			       ukf_validate_min_resamples(level) */
 	double level;	    /* interval level, e.g. 0.95 */
 	int sim_pooled;	    /* 1: simulated figures over all its requests;
 			       0 (default): at the real side's size, the
@@ -63,6 +66,11 @@ struct ukf_validate_opts {
 
 /* Defaults: 5%, p50 and p95 checked, seed 1, 1000 resamples, 95%. */
 void ukf_validate_opts_default(struct ukf_validate_opts *o);
+
+/* The fewest resamples an interval of this level is taken from:
+ * 10 / (1 - level), so that each tail holds 5 resamples (200 at 95%:
+ * with 10, the "95% interval" was the smallest and largest of 10). */
+unsigned ukf_validate_min_resamples(double level);
 
 /* A finished comparison (opaque); free with ukf_validate_result_destroy. */
 typedef struct ukf_validate_result ukf_validate_result_t;

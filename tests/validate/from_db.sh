@@ -203,12 +203,32 @@ bad_input)
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --threshold 5 --threshold 90" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --app nosuch" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --app a --app f" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --resamples 10" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --resamples 199" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --boot-seed 4294967296" \
+		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --boot-seed 4294967297" \
 		"--from-db $T/v.db --real-runs 1-2 --sim-runs 3-4 --real-label --sim-label"; do
 		# shellcheck disable=SC2086
 		"$UKF" validate $args >"$T/out" 2>&1
 		rc=$?
 		[ $rc -eq 2 ] || fail "ukfork validate $args: exit $rc, expected 2"
 	done
+	# a 95% interval needs 10 / 0.05 = 200 resamples (of 10 it was
+	# their smallest and largest); the bootstrap seed is 32 bits (GSL's
+	# mt19937 drew for 2^32 + 1 what it draws for 1), 0 its 4357
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 --resamples 10 >"$T/rs" 2>&1
+	grep -q -- "--resamples: expected 200..1000000 (a 95% interval" "$T/rs" || fail "--resamples 10: $(cat "$T/rs")"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --resamples 200 >"$T/rs" 2>&1
+	[ $? -eq 1 ] && grep -q ', 200 bootstrap resamples' "$T/rs" || fail "--resamples 200: $(cat "$T/rs")"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 3-4 --boot-seed 4294967297 >"$T/rs" 2>&1
+	grep -q -- "--boot-seed: expected 0..4294967295" "$T/rs" || fail "--boot-seed 2^32 + 1: $(cat "$T/rs")"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --boot-seed 4294967295 >"$T/rs" 2>&1
+	[ $? -eq 1 ] || fail "--boot-seed 4294967295: $(cat "$T/rs")"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --boot-seed 0 | sed 's/seed [0-9]*)/seed)/' >"$T/s0"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --boot-seed 4357 | sed 's/seed [0-9]*)/seed)/' >"$T/s4357"
+	"$UKF" validate --from-db "$T/v.db" --real-runs 1-2 --sim-runs 5-6 --boot-seed 1 | sed 's/seed [0-9]*)/seed)/' >"$T/s1"
+	cmp -s "$T/s0" "$T/s4357" || fail "--boot-seed 0 and 4357: not the same table (documented: 0 is 4357)"
+	cmp -s "$T/s0" "$T/s1" && fail "--boot-seed 0 and 1: the same table"
 	# --sim-reps: a run's option, not of --from-db; in 1..1000000
 	"$UKF" validate --from-db "$T/v.db" --sim-reps 3 >"$T/sr" 2>&1
 	grep -q -- '--sim-reps' "$T/sr" || fail "--from-db with --sim-reps: the message does not name it: $(cat "$T/sr")"
