@@ -45,7 +45,7 @@ static const char usage[] =
     "request-to-ready (completed requests), the cold-start fraction and\n"
     "each node's share of the instances: real, sim, the relative error\n"
     "(sim - real) / real and a 95% bootstrap interval of the error\n"
-    "(the real side's runs resampled, or its requests when it has under\n"
+    "(each side's runs resampled, or its requests when it has under\n"
     "10 runs; fixed-seed GSL generator). Where the simulated\n"
     "runs hold 2 or more groups shaped like the real runs (the same\n"
     "seeds, as many runs of each), a simulated quantile is the mean over\n"

@@ -91,10 +91,9 @@ typedef struct ukf_validate_result ukf_validate_result_t;
  * simulated runs of it), each simulated figure is the mean of the
  * groups' figures: what the model predicts the real side's figure to
  * be at its own size (quantiles only; the fractions come from all the
- * simulated requests). Intervals: the real runs resampled with
+ * simulated requests). Intervals: each side's runs resampled with
  * replacement (its requests when it has fewer than 10 runs with
- * instances), the simulated requests, and for the grouped quantiles the
- * simulated groups.
+ * instances), and for the grouped quantiles the simulated groups.
  * *out gets the result (the caller destroys it). Returns 0; -1 with a
  * message in err when the file is not a ukfork results database, a
  * side selects no run or no instance, or a run is compared on both

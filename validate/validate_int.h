@@ -8,8 +8,8 @@
 
 #define UKF_VALIDATE_NKINDS    3 /* cold, template, fork */
 #define UKF_VALIDATE_COLD_KIND 0 /* index of "cold" */
-/* a real side of this many runs with instances or more is resampled by
- * run in the bootstrap (fewer: by request) */
+/* a side (real or simulated) of this many runs with instances or more
+ * is resampled by run in the bootstrap (fewer: by request) */
 #define UKF_VALIDATE_RUN_BOOT 10
 
 /* The instances one side selected: start kind (0..2, -1 other), request-
@@ -52,6 +52,8 @@ struct ukf_validate_result {
 	size_t groups, group_runs;
 	int groups_by_seed; /* 1: per seed; 0: chunks in (rep, seed) order */
 	int real_by_run;    /* 1: the real side's runs resampled, not requests */
+	int sim_by_run;	    /* 1: the simulated side's runs resampled (its
+			       fractions; pooled, its quantiles too) */
 	char *path; /* the database compared (phases.c reads it again) */
 };
 

@@ -39,13 +39,14 @@ identical)
 	[ "$n" -eq "$m" ] || fail "$n of $m metrics have error +0.0%"
 	# a checked metric whose interval reaches past the threshold is
 	# marked so, its point error passing (it printed "ok" alike)
-	for l in "$(grep '^cold p50 ' "$T/out")" "$(grep '^template p50 ' "$T/out")"; do
+	for l in "$(grep '^cold p50 ' "$T/out" | sed 's/  (thin)$//')" \
+		"$(grep '^template p50 ' "$T/out" | sed 's/  (thin)$//')"; do
 		echo "$l" | awk '{ if ($NF != "ok") exit 1
 			iv = $0; sub(/.*\[/, "", iv); sub(/\].*/, "", iv); gsub(/[%,]/, " ", iv)
 			split(iv, b, " "); wide = b[1] + 0 < -5 || b[2] + 0 > 5
 			exit wide != ($(NF - 1) == "(wide)") }' || fail "wide mark: $l"
 	done
-	nw=$(grep -c ' (wide) ok$' "$T/out")
+	nw=$(grep -c -E ' \(wide\) ok(  \(thin\))?$' "$T/out")
 	if [ "$nw" -gt 0 ]; then
 		grep -q "^intervals: $nw of the metrics within 5% have one reaching beyond it" "$T/out" ||
 			fail "no intervals line for $nw wide: $(tail -3 "$T/out")"
@@ -464,12 +465,31 @@ by_run)
 		update runs set backend = 'original' where id = 1;" || fail "sqlite3 copies"
 	"$UKF" validate --from-db "$T/b.db" >"$T/out" 2>&1
 	grep -q '^real: 10 run(s)' "$T/out" || fail "by run: not 10 real runs: $(head -2 "$T/out")"
-	grep -q 'bootstrap resamples (real: of the runs; sim: of the requests, its quantiles of the groups' "$T/out" ||
+	grep -q 'bootstrap resamples (real: of the runs; sim: its quantiles of the groups, its fractions of the runs' "$T/out" ||
 		fail "by run: the line does not say runs and groups: $(grep '^error' "$T/out")"
 	n=$(grep -cE '^(cold|template|fork) p(50|95|99) ' "$T/out")
 	[ "$n" -eq 9 ] || fail "by run: $n quantile rows, want 9"
 	z=$(grep -E '^(cold|template|fork) p(50|95|99) ' "$T/out" | grep -c '+0.0%  \[   +0.0%,   +0.0% \]')
 	[ "$z" -eq 9 ] || fail "by run: $z of 9 quantile rows with error and interval exactly 0"
+	# the fractions too: the simulated runs are resampled by run as
+	# well (by request, a cold-start fraction the same in every run had
+	# an interval of [-37.5%, +41.7%])
+	n=$(grep -cE '^cold-start fraction |^load node ' "$T/out")
+	z=$(grep -E '^cold-start fraction |^load node ' "$T/out" | grep -c '+0.0%  \[   +0.0%,   +0.0% \]')
+	[ "$n" -ge 3 ] && [ "$z" -eq "$n" ] || fail "by run: $z of $n fraction rows with interval exactly 0: $(grep -E '^cold-start|^load' "$T/out")"
+	# pooled: every figure's interval exactly 0
+	"$UKF" validate --from-db "$T/b.db" --sim-pooled >"$T/out" 2>&1
+	grep -q 'bootstrap resamples (real: of the runs; sim: of the runs; seed 1)' "$T/out" ||
+		fail "--sim-pooled by run: $(grep '^error' "$T/out")"
+	n=$(grep -cE '^(cold|template|fork) p|^cold-start fraction |^load node ' "$T/out")
+	z=$(grep -E '^(cold|template|fork) p|^cold-start fraction |^load node ' "$T/out" | grep -c '+0.0%  \[   +0.0%,   +0.0% \]')
+	[ "$n" -eq 12 ] && [ "$z" -eq 12 ] || fail "--sim-pooled by run: $z of $n rows with interval exactly 0"
+	# 9 simulated runs (under 10): by request, the intervals open
+	"$UKF" validate --from-db "$T/b.db" --sim-runs 12-20 >"$T/out" 2>&1
+	grep -q 'bootstrap resamples (real: of the runs; sim: of the requests; seed 1)' "$T/out" ||
+		fail "9 simulated runs: not resampled by request: $(grep '^error' "$T/out")"
+	z=$(grep -E '^(cold|template|fork) p|^cold-start fraction |^load node ' "$T/out" | grep -c '+0.0%  \[   +0.0%,   +0.0% \]')
+	[ "$z" -lt 12 ] || fail "9 simulated runs resampled by request: every interval still exactly 0"
 	"$UKF" validate --from-db "$T/b.db" --real-runs 2-10 >"$T/out" 2>&1
 	grep -q 'bootstrap resamples (real: of the requests;' "$T/out" ||
 		fail "9 real runs: not resampled by request: $(grep '^error' "$T/out")"
