@@ -45,6 +45,9 @@ struct ukf_validate_metric {
 	int checked;		    /* 1: the threshold applies to it */
 	int exceeded;		    /* 1: checked and |err| > threshold or
 				       present on one side only */
+	int thin; /* 1: a quantile with an interval, fewer than 5 values
+		     beyond it on a side (n * (1 - p) < 5; the simulated n
+		     per group when grouped): the interval is too narrow */
 };
 
 /* How to compare. */
@@ -115,7 +118,8 @@ ukf_validate_get(const ukf_validate_result_t *r, size_t i);
 /* 1 if some checked metric exceeded the threshold, else 0. */
 int ukf_validate_failed(const ukf_validate_result_t *r);
 
-/* The table (one line per metric) and the verdict line, on out. */
+/* The table (one line per metric, marked FAIL, ok, "(wide) ok" and
+ * "(thin)"), the verdict line and the lines counting the marks, on out. */
 void ukf_validate_print(const ukf_validate_result_t *r,
 			const struct ukf_validate_opts *o, FILE *out);
 

@@ -92,12 +92,14 @@ while [ "$t" -le "$T" ]; do
 	rc=$?
 	[ "$rc" -le 1 ] || { cat "$OUT/trial-$t.txt" >&2; echo "noise-floor.sh: trial $t: validate exit $rc" >&2; exit 1; }
 	# "TRIAL METRIC ERROR VERDICT" of each checked metric (its line ends
-	# in ok or FAIL; the name is the table's first 22 columns, blanks
-	# made _; the error "-" when a world has no value)
-	awk -v t="$t" '/ ok$| FAIL$| FAIL \(one world only\)$/ {
-		name = substr($0, 1, 22); sub(/ +$/, "", name); gsub(/ /, "_", name)
-		split(substr($0, 24), f, " "); e = f[5]; sub("%", "", e)
-		print t, name, e, ($NF == "ok" ? "ok" : "FAIL") }' \
+	# in ok or FAIL, then "(thin)" where its interval is too narrow; the
+	# name is the table's first 22 columns, blanks made _; the error "-"
+	# when a world has no value)
+	awk -v t="$t" '{ l = $0; sub(/  \(thin\)$/, "", l) }
+		l ~ / ok$| FAIL$| FAIL \(one world only\)$/ {
+		name = substr(l, 1, 22); sub(/ +$/, "", name); gsub(/ /, "_", name)
+		split(substr(l, 24), f, " "); e = f[5]; sub("%", "", e)
+		print t, name, e, (l ~ / ok$/ ? "ok" : "FAIL") }' \
 		"$OUT/trial-$t.txt" >>"$OUT/errors.txt"
 	t=$((t + 1))
 done

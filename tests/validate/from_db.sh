@@ -46,6 +46,20 @@ identical)
 			split(iv, b, " "); wide = b[1] + 0 < -5 || b[2] + 0 > 5
 			exit wide != ($(NF - 1) == "(wide)") }' || fail "wide mark: $l"
 	done
+	# a quantile with fewer than 5 values beyond it on a side (n x
+	# (1 - p) < 5; 2 runs a side: no groups) is marked "(thin)" where it
+	# has an interval, and counted on a line after the verdict
+	grep -E '^(cold|template|fork) p(50|95|99) ' "$T/out" | awk '{
+		p = substr($2, 2) / 100; t = 1 - p; n = $4 < $5 ? $4 : $5
+		iv = $0; sub(/.*\[/, "", iv); sub(/\].*/, "", iv)
+		want = iv !~ /-,/ && n * t < 5 - 1e-9
+		if (want != ($NF == "(thin)")) { print "thin mark: " $0; bad = 1 }
+		thin += want }
+		END { print thin > "/dev/stderr"; exit bad }' 2>"$T/nthin" || fail "$(cat "$T/nthin")"
+	nt=$(cat "$T/nthin")
+	[ "$nt" -ge 2 ] || fail "only $nt thin quantiles (the test's premise: cold starts are few)"
+	grep -q "^thin: $nt of the quantiles ([0-9]* of them checked) have fewer than 5 values beyond them" "$T/out" ||
+		fail "no thin line for $nt: $(tail -2 "$T/out")"
 	nw=$(grep -c -E ' \(wide\) ok(  \(thin\))?$' "$T/out")
 	if [ "$nw" -gt 0 ]; then
 		grep -q "^intervals: $nw of the metrics within 5% have one reaching beyond it" "$T/out" ||
