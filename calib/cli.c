@@ -1347,6 +1347,10 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 			err[0] ? err : "out of memory");
 		goto out;
 	}
+	/* (a temporary database's id would name samples no one can
+	 * read again) */
+	if (db != tmpdb)
+		ukf_calib_set_mark(s, id);
 	if (db != tmpdb)
 		fprintf(stderr,
 			"ukfork calibrate: %zu samples stored in %s "

@@ -106,6 +106,15 @@ int64_t ukf_calib_set_get_calib(const ukf_calib_set_t *s, size_t i)
 	return s->v[i].calib;
 }
 
+void ukf_calib_set_mark(ukf_calib_set_t *s, int64_t calib)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->v[i].calib)
+			s->v[i].calib = calib;
+	if (!s->calib)
+		s->calib = calib;
+}
+
 /* The kinds of sample the fits take (calib.h, ukf_calib_kind_of): a name,
  * or a prefix followed by a number (a spell in ms, a memory in MiB). */
 #define XB UKF_CALIB_X_BYTES
