@@ -402,6 +402,14 @@ static int check_influence(struct opfit *f)
 		g.y = gy;
 		g.n = n - 1;
 		g.robust = 0;
+		/* the refit's own results, none of f's: a refit whose line
+		 * fails (one size left) kept f's line and fitted through the
+		 * origin instead of its flat mean, which hid a lone sample
+		 * at its own size (40 boots at 8 MiB and one of 1 s at 64
+		 * MiB: no warning, though that one set the memory slope) */
+		g.have_free = g.have_line = g.linear = 0;
+		g.free_robust = g.line_robust = 0;
+		g.base = g.slope = 0;
 		fit_cost(&g, f->ask_linear, f->ask_c0);
 		double wo = g.base + g.slope * f->x[i];
 		if (!g.fitted || !(wo > 0) || !(f->y[i] > 0))

@@ -760,6 +760,10 @@ int scen_mpi_send(const struct scen_journal *j);
 /* Rank 0: the next run from rank `from` into j (reused buffer). 0, or -1
  * (err says why). */
 int scen_mpi_recv(int from, struct scen_journal *j, char *err, size_t errlen);
+/* Every rank gives its code (0: ok); returns the largest of all ranks'
+ * (MPI_Allreduce), *r0 rank 0's. Without MPI or with one rank: code.
+ * On an MPI failure, UKF_RUN_FAILED. */
+int scen_mpi_agree(int code, int *r0);
 /* Every rank waits here until all have come (MPI_Barrier; at once
  * without MPI or with one rank). 0 or -1. */
 int scen_mpi_barrier(void);

@@ -493,6 +493,22 @@ int scen_mpi_recv(int from, struct scen_journal *j, char *err, size_t errlen)
 #endif
 }
 
+int scen_mpi_agree(int code, int *r0)
+{
+	*r0 = code;
+#ifdef UKF_HAVE_MPI
+	if (g_inited && g_size > 1) {
+		int in[2] = {code, g_rank == 0 ? code : 0}, o[2];
+		if (MPI_Allreduce(in, o, 2, MPI_INT, MPI_MAX,
+				  MPI_COMM_WORLD) != MPI_SUCCESS)
+			return UKF_RUN_FAILED;
+		*r0 = o[1];
+		return o[0];
+	}
+#endif
+	return code;
+}
+
 int scen_mpi_barrier(void)
 {
 #ifdef UKF_HAVE_MPI

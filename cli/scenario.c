@@ -1253,6 +1253,12 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	int more = 0; /* npoints only a lower bound (past SWEEP_MAX) */
 	char err[ERR_MAX];
 	FILE *null = NULL;	/* ranks > 0: where their output goes */
+	/* ranks > 0: their messages until the runs (every rank checks the
+	 * scenario alike: rank 0 says why, unless it alone found no fault) */
+	char *mbuf = NULL;
+	size_t mlen = 0;
+	FILE *mstream = NULL;
+	int agreed = 0, r0code = 0; /* the ranks told each other (MPI) */
 	int diverged = 0;	/* ranks went their own ways (pass 3) */
 	int told = 0;		/* rank 0 was sent this rank's failure */
 	struct scen_journal jn; /* ranks > 0: a run; rank 0: one received */
@@ -1267,12 +1273,17 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	if (sc.rank > 0) {
 		/* Every rank checks the scenario alike; rank 0 says why. */
 		null = fopen("/dev/null", "w");
-		if (!null) {
-			fprintf(msg, "ukfork run: rank %d: /dev/null: %s\n",
-				sc.rank, strerror(errno));
+		mstream = open_memstream(&mbuf, &mlen);
+		if (!null || !mstream) {
+			fprintf(msg, "ukfork run: rank %d: %s: %s\n", sc.rank,
+				null ? "messages" : "/dev/null",
+				strerror(errno));
+			if (null)
+				fclose(null);
 			return UKF_RUN_FAILED;
 		}
-		sc.out = sc.msg = msg = out = null;
+		sc.out = out = null;
+		sc.msg = msg = mstream;
 	}
 
 	/* ukfork checked --backend (sim or kvm); a world not built in says
@@ -1387,11 +1398,19 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 			goto done;
 		}
 	}
+	/* Under MPI every rank learns whether another failed its checks
+	 * (a model file missing on its host; they end at done: below) */
+	agreed = 1;
+	if ((code = scen_mpi_agree(0, &r0code))) {
+		fprintf(msg, "ukfork run: the scenario's checks failed on "
+			     "another rank (which says why); nothing run\n");
+		goto done;
+	}
 	code = UKF_RUN_FAILED;
 	diverged = sc.size > 1;
 	if (sc.rank > 0) {
 		/* Runs' failures are said by the rank that has them. */
-		sc.msg = stderr;
+		sc.msg = msg = stderr;
 		sc.jn = &jn;
 	} else if (o->db_path) {
 		sc.db = ukf_db_open(o->db_path, err, sizeof(err));
@@ -1527,6 +1546,17 @@ int ukf_scenario_run(const struct ukf_run_opts *o, FILE *out, FILE *msg)
 	}
 	code = UKF_RUN_OK;
 done:
+	/* A rank that stopped before the runs: the others learn it (they
+	 * waited for it at the barrier before, for ever, when it alone had
+	 * failed), and it says why unless rank 0 failed too (then rank 0
+	 * said it, once) */
+	if (!agreed && sc.size > 1) {
+		scen_mpi_agree(code ? code : UKF_RUN_FAILED, &r0code);
+		if (sc.rank > 0 && !r0code && mstream && !fflush(mstream) &&
+		    mlen)
+			fprintf(stderr, "ukfork run: rank %d: %.*s", sc.rank,
+				(int)mlen, mbuf);
+	}
 	if (sc.trace && fclose(sc.trace) && code == UKF_RUN_OK) {
 		fprintf(msg, "ukfork run: writing the trace failed\n");
 		code = UKF_RUN_FAILED;
@@ -1539,6 +1569,9 @@ done:
 	free(jn.p);
 	if (null)
 		fclose(null);
+	if (mstream)
+		fclose(mstream);
+	free(mbuf);
 	for (size_t i = 0; i < nsums; i++) {
 		free(sums[i].label);
 		free(sums[i].lat);

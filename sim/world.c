@@ -474,8 +474,9 @@ static void dispatch(struct sim_world *w, const struct sim_ev *ev)
 		 * to the end had a mean memory of 15.2 MiB for its 16. */
 		if (sim_queue_size(w->q) > 0 &&
 		    sim_queue_peek_time(w->q) == w->now) {
-			sim_world_push(w, w->now, ev);
-			w->events--; /* one event per sample taken */
+			/* (a push that fails sets w->failed: the run fails) */
+			if (sim_world_push(w, w->now, ev) == 0)
+				w->events--; /* one event per sample taken */
 			break;
 		}
 		take_samples(w);

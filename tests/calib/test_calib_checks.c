@@ -139,6 +139,26 @@ static int t_outlier(void)
 	CHECK(strstr(file, "#   warning: one boot sample (x 8.38861e+06"));
 	free(file), free(warn), free(sum);
 	ukf_calib_set_destroy(&s);
+
+	/* A lone sample at its own size: 40 boots at 8 MiB and one 1 s boot
+	 * at 64 MiB, which alone gives the line its slope. Its refit without
+	 * it has one size left, a flat mean; before, the refit kept the full
+	 * fit's line and went through the origin, and no warning came. */
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(r, 7);
+	s = ukf_calib_set_create();
+	for (int i = 0; i < 40; i++)
+		ukf_calib_set_add(s, "boot", 8 * MIB,
+				  (856000 + 1.2934 * 8 * MIB) * factor(r, 0.2));
+	gsl_rng_free(r);
+	ukf_calib_set_add(s, "boot", 64 * MIB, 1e9);
+	CHECK(fit(s, &file, &warn, &sum) == 0);
+	fputs(warn, stderr);
+	CHECKF(strstr(warn, "warning: one boot sample (x 6.71089e+07, ns "
+			    "1e+09) alone moves the least-squares cost"),
+	       "%s", warn);
+	free(file), free(warn), free(sum);
+	ukf_calib_set_destroy(&s);
 	return 0;
 }
 

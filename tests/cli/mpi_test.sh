@@ -138,6 +138,35 @@ error)
 		}
 	done
 	;;
+setup_one_rank)
+	# the scenario's checks fail on rank 1 alone (as a model file missing
+	# on its host would): every rank stops, rank 1 says why, nothing is
+	# stored. Before, rank 1 went to MPI_Finalize while rank 0 waited at
+	# the barrier before the runs for ever.
+	cat >r1.lua <<'LUA'
+cluster { nodes = 2 }
+run { duration = "1s" }
+app("a", "mem=64M init=50ms work=10ms")
+poisson { app = "a", rate = 20 }
+if os.getenv("OMPI_COMM_WORLD_RANK") == "1" then error("checks fail on rank 1") end
+LUA
+	timeout 120 mpirun --allow-run-as-root --oversubscribe -n 2 "$UKFORK" \
+	    run r1.lua --trusted --reps 2 --db m.db >mout 2>merr </dev/null
+	rc=$?
+	[ "$rc" -ne 124 ] || fail "mpirun hung (killed after 120 s)"
+	[ "$rc" -ne 0 ] || fail "mpirun: exit status 0"
+	grep -q 'ukfork run: rank 1: .*checks fail on rank 1' merr ||
+		fail "rank 1 does not say why"
+	grep -q 'checks failed on another rank' merr ||
+		fail "rank 0 does not say another rank failed"
+	[ ! -s m.db ] || [ "$(sqlite3 m.db 'select count(*) from runs')" = 0 ] ||
+		fail "runs stored"
+	# a bad scenario, alike on every rank, is still said once (rank 0)
+	mpirun --allow-run-as-root --oversubscribe -n 3 "$UKFORK" run r1.lua \
+	    --trusted --set bogus=1 >mout 2>merr </dev/null
+	[ "$(grep -c "unknown setting 'bogus'" merr)" = 1 ] ||
+		fail "a bad setting said $(grep -c "unknown setting" merr) times, expected once"
+	;;
 usage)
 	# a bad command line is the same on every rank: said once (rank 0),
 	# not once per rank; every rank exits 2
