@@ -20,6 +20,8 @@ static const char *const kind_names[UKF_VALIDATE_NKINDS] = {"cold", "template",
 							    "fork"};
 static const char *const stat_names[UKF_VALIDATE_NSTATS] = {
     "p50", "p95", "p99", "cold_frac", "load"};
+/* The quantile of each of the first three stats (p50, p95, p99). */
+static const double stat_q[3] = {0.50, 0.95, 0.99};
 
 const char *ukf_validate_kind_name(int k)
 {
@@ -428,9 +430,9 @@ static void compute(const struct ukf_validate_result *r,
 				buf[nb++] = s->lat[x];
 		}
 		ukf_stats_sort(buf, nb);
-		static const double q[3] = {0.50, 0.95, 0.99};
 		for (int t = 0; t < 3; t++, i++) {
-			out[i] = nb ? ukf_stats_quantile(buf, nb, q[t]) : NAN;
+			out[i] = nb ? ukf_stats_quantile(buf, nb, stat_q[t])
+				    : NAN;
 			if (cnt)
 				cnt[i] = nb;
 		}
@@ -797,8 +799,7 @@ static int evaluate(struct ukf_validate_result *r,
 		 * interval is too narrow (the cold p99 of 48 values, their
 		 * largest: 63-67% of its 95% intervals held the truth) */
 		if (m->stat < UKF_VALIDATE_COLD && !isnan(m->err_lo)) {
-			static const double q[3] = {0.50, 0.95, 0.99};
-			double tail = 1 - q[m->stat];
+			double tail = 1 - stat_q[m->stat];
 			double ns = r->groups ? (double)m->n_sim /
 						    (double)r->groups
 					      : (double)m->n_sim;
