@@ -269,12 +269,12 @@ const struct ukf_calib_prov *ukf_calib_set_get_prov(const ukf_calib_set_t *s);
  * *id (may be NULL) gets the calibration's id. Returns 0, or -1 with a
  * message in err.
  */
+int ukf_calib_store(const char *path, const ukf_calib_set_t *s, int64_t *id,
+		    char *err, size_t errlen);
 /* The samples of s that came from no stored calibration are now of
  * calibration `calib` (after ukf_calib_store, so that what the model
  * file says of a sample names it as a refit from the database does). */
 void ukf_calib_set_mark(ukf_calib_set_t *s, int64_t calib);
-int ukf_calib_store(const char *path, const ukf_calib_set_t *s, int64_t *id,
-		    char *err, size_t errlen);
 
 /*
  * Load calibration `id` (0: the latest) of database `path` into a new set

@@ -1349,14 +1349,14 @@ int ukf_calib_main(int argc, char **argv, ukf_calib_scenario_fn run)
 	}
 	/* (a temporary database's id would name samples no one can
 	 * read again) */
-	if (db != tmpdb)
+	if (db != tmpdb) {
 		ukf_calib_set_mark(s, id);
-	if (db != tmpdb)
 		fprintf(stderr,
 			"ukfork calibrate: %zu samples stored in %s "
 			"(calibration %" PRId64 "%s)\n",
 			ukf_calib_set_count(s), db, id,
 			calib_sig ? ", marked interrupted" : "");
+	}
 	if (calib_sig)
 		fprintf(stderr,
 			"ukfork calibrate: `ukfork calibrate --from-db %s "

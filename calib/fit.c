@@ -515,7 +515,6 @@ int ukf_calib_fit_line(const double *x, const double *y, size_t n,
 		errno = EDOM;
 		return -1;
 	}
-	(void)cov01;
 	/* the intervals from HC3 variances (the estimates are least
 	 * squares'), the classical ones where HC3 has no answer */
 	double v0, v1;
