@@ -41,6 +41,9 @@
  * fit in the memory of a 24 GiB machine). Refused at the check, before
  * anything is built. */
 #define NODES_MAX 1000000
+/* A macro's value as a string literal (SCEN_STR(NODES_MAX): "1000000") */
+#define SCEN_STR_(x) #x
+#define SCEN_STR(x) SCEN_STR_(x)
 
 /* ------------------------------------------------------------------ */
 /* Keyed random streams: SplitMix64, one 8-byte state per stream (it  */
@@ -58,7 +61,6 @@ static inline uint64_t splitmix64(uint64_t *x)
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
 }
-
 
 /* A stream keyed by (seed, rep, key): the same key gives the same numbers
  * in every sweep point, a different rep gives an independent substream. */

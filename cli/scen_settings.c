@@ -856,15 +856,13 @@ int scen_parse_set(struct scen *sc, const char *s, FILE *msg)
 			/* nodes: one message for -1 and 0 (it was ">= 0"
 			 * here, "1..1000000" without this prefix at the
 			 * run) */
-			_Static_assert(NODES_MAX == 1000000,
-				       "the message below names it");
 			double x = bad ? e->vals[i].num : (double)c.u;
 			if (e->builtin == S_NODES &&
 			    (!bad || e->vals[i].is_num) &&
 			    (x < 1 || x > NODES_MAX)) {
 				bad = 1;
 				why = "expected a count of nodes from 1 to "
-				      "1000000";
+				      SCEN_STR(NODES_MAX);
 			}
 			if (bad) {
 				fprintf(msg,
